@@ -1,0 +1,36 @@
+# custody — build, test, demo, bench, lint.
+# `make test` is what CI runs (.ci/run): it installs what the tests need first.
+
+GO        ?= go
+BIN       ?= bin/custody
+TOOLS     ?= $(CURDIR)/.tools/bin
+export PATH := $(TOOLS):$(PATH)
+
+.PHONY: build test test-deps demo bench lint fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/custody
+
+## test-deps: install what the tests need (versitygw for the S3 tests).
+test-deps:
+	bash scripts/install-test-deps.sh
+
+## test: every test, with the race detector, after installing test deps.
+test: test-deps
+	CUSTODY_TOOLS=$(TOOLS) $(GO) test -race -count=1 ./...
+
+## demo: the main job on built-in defaults, against the built-in simulator.
+demo: build
+	./$(BIN) demo
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./... 
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	$(TOOLS)/staticcheck ./...
+
+clean:
+	rm -rf bin .tools

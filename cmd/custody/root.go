@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise
+// it falls back to the module build info.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	Ledger    string
+	LogFormat string
+	LogLevel  string
+	Output    string
+
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
+	def := os.Getenv("CUSTODY_LEDGER")
+	if def == "" {
+		def = "custody.db"
+	}
+	fs.StringVar(&g.Ledger, "ledger", def, "path of the ledger database (env CUSTODY_LEDGER)")
+	fs.StringVar(&g.LogFormat, "log-format", "text", "diagnostics format on stderr: text|json")
+	fs.StringVar(&g.LogLevel, "log-level", "info", "diagnostics level: debug|info|warn|error")
+	fs.StringVar(&g.Output, "output", "text", "data format on stdout for commands that print data: text|json")
+}
+
+// validate checks the global flags and sets up logging.
+func (g *globalOptions) validate() error {
+	switch g.Output {
+	case "text", "json":
+	default:
+		return usageError("--output must be text or json, not %q", g.Output)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.LogLevel)); err != nil {
+		return usageError("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.LogFormat {
+	case "text":
+		g.log = slog.New(slog.NewTextHandler(g.stderr, opts))
+	case "json":
+		g.log = slog.New(slog.NewJSONHandler(g.stderr, opts))
+	default:
+		return usageError("--log-format must be text or json, not %q", g.LogFormat)
+	}
+	return nil
+}
+
+// jsonOutput reports whether data should be printed as JSON.
+func (g *globalOptions) jsonOutput() bool { return g.Output == "json" }
+
+func newRootCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "custody",
+		Short: "A defensible chain of custody for Genesys Cloud WhatsApp conversations",
+		Long: `custody exports WhatsApp conversations from Genesys Cloud through the
+Conversation API, stores every raw response as evidence, records every
+message in an append-only, signed SQLite hash chain (RFC 6962 Merkle tree,
+C2SP signed checkpoints), verifies it, and diffs old Recording API exports
+against it to show exactly what they stripped.
+
+Start with 'custody demo' to see the whole flow against the built-in
+Genesys simulator.` + exitStatusHelp,
+		Version:           toolVersion(),
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return g.validate() },
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	g.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(
+	// Subcommands, one file each (cmd_NAME.go).
+	)
+	return cmd
+}
+
+// run executes custody with args and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
+	g.log = slog.New(slog.NewTextHandler(stderr, nil))
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && isCobraUsageError(err) {
+		err = withCode(exitUsage, err)
+	}
+	return exitCode(ctx, err, stderr)
+}
+
+// isCobraUsageError recognises cobra's own argument errors, which it
+// returns as plain errors.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,3 @@
+-- custody ledger schema, version 1. Applied in one transaction by
+-- internal/ledger; see docs/ledger-format.md.
+-- (tables are defined by internal/ledger; this file is the single source)

@@ -1,0 +1,14 @@
+// Package genesys holds the wire types of the subset of the Genesys Cloud
+// Platform API v2 that custody uses, shared by the client (internal/fetch),
+// the simulator (internal/sim) and the export reader (internal/diff).
+//
+// Field names and JSON types follow the official SDK models
+// (MyPureCloud/platform-client-sdk-go platformclientv2/*.go, see
+// shared/docs/genesys-api.md and shared/reference/genesys-models.json).
+// Each struct carries only fields of its SDK model, a subset where custody
+// needs no more. Timestamps stay strings: custody records the original
+// timestamp exactly as the API sent it (millisecond precision, UTC), and a
+// time.Time round trip could change its spelling.
+//
+// The package is pure data: no I/O.
+package genesys

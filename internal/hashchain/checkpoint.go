@@ -1,0 +1,152 @@
+package hashchain
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Checkpoint is a C2SP tlog-checkpoint: the log's origin (also the name of
+// the key that signs it), the tree size and the Merkle root at that size.
+type Checkpoint struct {
+	Origin string
+	Size   uint64
+	Root   Hash
+}
+
+// Body returns the checkpoint body, "<origin>\n<size>\n<base64 root>\n",
+// with the size in decimal and the root in standard padded base64.
+func (c Checkpoint) Body() []byte {
+	return log.Checkpoint{Origin: c.Origin, Size: c.Size, Hash: c.Root[:]}.Marshal()
+}
+
+// ParseCheckpointBody parses a checkpoint body. It accepts exactly the bytes
+// Body produces: three newline-terminated lines, a non-empty origin without
+// control characters, a decimal size without sign or leading zeros, and a
+// canonical base64 32-byte root. Extension lines are rejected, since custody
+// never writes them and accepting them would let two different bodies stand
+// for one checkpoint.
+func ParseCheckpointBody(b []byte) (Checkpoint, error) {
+	c, err := parseBody(b)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("hashchain: parse checkpoint: %w: %w", ErrMalformed, err)
+	}
+	return c, nil
+}
+
+// parseBody is ParseCheckpointBody without the error decoration, so callers
+// can add their own operation prefix.
+func parseBody(b []byte) (Checkpoint, error) {
+	var lc log.Checkpoint
+	rest, err := lc.Unmarshal(b)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if len(rest) != 0 {
+		return Checkpoint{}, errors.New("unexpected extension lines")
+	}
+	if len(lc.Hash) != HashSize {
+		return Checkpoint{}, fmt.Errorf("root is %d bytes, want %d", len(lc.Hash), HashSize)
+	}
+	if err := checkOrigin(lc.Origin); err != nil {
+		return Checkpoint{}, err
+	}
+	c := Checkpoint{Origin: lc.Origin, Size: lc.Size, Root: Hash(lc.Hash)}
+	// The round trip rejects every non-canonical spelling the lenient
+	// decoders let through: leading zeros, '\r' inside base64, and so on.
+	if !bytes.Equal(c.Body(), b) {
+		return Checkpoint{}, errors.New("body is not in canonical form")
+	}
+	return c, nil
+}
+
+// checkOrigin applies the C2SP rules custody relies on: a non-empty line of
+// valid UTF-8 with no control characters.
+func checkOrigin(origin string) error {
+	if origin == "" {
+		return errors.New("empty origin")
+	}
+	if !utf8.ValidString(origin) {
+		return errors.New("origin is not valid utf-8")
+	}
+	if strings.ContainsFunc(origin, unicode.IsControl) {
+		return errors.New("origin contains control characters")
+	}
+	return nil
+}
+
+// GenerateKey returns a new Ed25519 signed-note key pair named name, which
+// must be a valid note key name (non-empty, no spaces or '+') and is the
+// origin of the checkpoints the key will sign. The signer key is a secret.
+func GenerateKey(name string) (signerKey, verifierKey string, err error) {
+	if err := checkOrigin(name); err != nil {
+		return "", "", fmt.Errorf("hashchain: generate key %q: %w: %w", name, ErrBadKey, err)
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return "", "", fmt.Errorf("hashchain: generate key %q: %w: %w", name, ErrBadKey, err)
+	}
+	return skey, vkey, nil
+}
+
+// SignCheckpoint returns c as a C2SP signed note signed with signerKey
+// (as produced by GenerateKey). The key name must equal c.Origin.
+func SignCheckpoint(c Checkpoint, signerKey string) ([]byte, error) {
+	signer, err := note.NewSigner(signerKey)
+	if err != nil {
+		// The note error never contains key material, but say nothing
+		// more about the key itself either: it is a secret.
+		return nil, fmt.Errorf("hashchain: sign checkpoint: %w: cannot parse signer key", ErrBadKey)
+	}
+	if signer.Name() != c.Origin {
+		return nil, fmt.Errorf("hashchain: sign checkpoint: %w: key name %q does not match origin %q", ErrBadKey, signer.Name(), c.Origin)
+	}
+	body := c.Body()
+	if _, err := parseBody(body); err != nil {
+		return nil, fmt.Errorf("hashchain: sign checkpoint: %w: %w", ErrMalformed, err)
+	}
+	msg, err := note.Sign(&note.Note{Text: string(body)}, signer)
+	if err != nil {
+		return nil, fmt.Errorf("hashchain: sign checkpoint: %w: %w", ErrMalformed, err)
+	}
+	return msg, nil
+}
+
+// VerifyCheckpoint opens a signed note, checks that it carries a valid
+// signature by verifierKey, that the key name equals the checkpoint origin,
+// and returns the parsed checkpoint. Other signatures on the note (such as
+// witness cosignatures) are ignored.
+func VerifyCheckpoint(signedNote []byte, verifierKey string) (Checkpoint, error) {
+	v, err := note.NewVerifier(verifierKey)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: %w", ErrBadKey, err)
+	}
+	n, err := note.Open(signedNote, note.VerifierList(v))
+	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		switch {
+		case errors.As(err, &unverified):
+			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: no signature by key %q", ErrBadSignature, v.Name())
+		case errors.As(err, &invalid):
+			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: signature by key %q does not match the text", ErrBadSignature, v.Name())
+		default:
+			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: %w", ErrMalformed, err)
+		}
+	}
+	c, err := parseBody([]byte(n.Text))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: %w", ErrMalformed, err)
+	}
+	if c.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: origin %q does not match key name %q", ErrBadSignature, c.Origin, v.Name())
+	}
+	return c, nil
+}

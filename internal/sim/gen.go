@@ -103,7 +103,9 @@ func (o *Org) generate(i int, withMessages bool) *ConvData {
 
 	r := newRand(seed, tagSkeleton, uint64(i))
 	dur := end.Sub(start)
-	frac := func(f float64) time.Time { return start.Add(time.Duration(f * float64(dur))).Truncate(time.Millisecond) }
+	frac := func(f float64) time.Time {
+		return start.Add(time.Duration(f * float64(dur))).Truncate(time.Millisecond)
+	}
 	outbound := r.Float64() < 0.1
 	hasBot := kind != KindVoice && !outbound && r.Float64() < 0.4
 	twoAgents := kind != KindVoice && r.Float64() < 0.1

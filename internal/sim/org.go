@@ -213,7 +213,9 @@ func (o *Org) OrgID() string { return o.orgID }
 func (o *Org) Len() int { return len(o.headers) }
 
 // Users are the org's agents.
-func (o *Org) Users() []genesys.DomainEntityRef { return append([]genesys.DomainEntityRef(nil), o.users...) }
+func (o *Org) Users() []genesys.DomainEntityRef {
+	return append([]genesys.DomainEntityRef(nil), o.users...)
+}
 
 // Queues are the org's routing queues.
 func (o *Org) Queues() []genesys.DomainEntityRef {

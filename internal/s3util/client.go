@@ -1,0 +1,184 @@
+package s3util
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// Errors callers match with errors.Is.
+var (
+	// ErrBadURL: an s3:// location or object key is malformed.
+	ErrBadURL = errors.New("bad s3 location")
+	// ErrTooLarge: an object is bigger than the caller's read limit.
+	ErrTooLarge = errors.New("object too large")
+)
+
+// DefaultRegion is used with an endpoint override when no region is given:
+// S3-compatible servers accept any region, but SigV4 needs one.
+const DefaultRegion = "us-east-1"
+
+// Config says how to reach S3. The zero value means AWS with the default
+// credential and region chain (environment, shared config, instance role).
+type Config struct {
+	// Endpoint overrides the S3 endpoint ("http://127.0.0.1:7070") for
+	// S3-compatible servers; it implies path-style addressing.
+	Endpoint string
+	// Region; with Endpoint set and Region empty, DefaultRegion.
+	Region string
+	// AccessKey and SecretKey are static credentials; when empty the
+	// default AWS credential chain is used.
+	AccessKey, SecretKey string
+	// PathStyle forces path-style addressing (bucket in the path, not the
+	// host name) on AWS too.
+	PathStyle bool
+	// HTTPClient, when set, carries the requests (tests, proxies).
+	HTTPClient *http.Client
+}
+
+// NewClient builds an S3 client from cfg.
+func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
+	var opts []func(*config.LoadOptions) error
+	region := cfg.Region
+	if region == "" && cfg.Endpoint != "" {
+		region = DefaultRegion
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if cfg.AccessKey != "" || cfg.SecretKey != "" {
+		if cfg.AccessKey == "" || cfg.SecretKey == "" {
+			return nil, errors.New("s3 client: access key and secret key go together")
+		}
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3 client: load aws config: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, errors.New("s3 client: no region: set AWS_REGION or the region option")
+	}
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.UsePathStyle = cfg.PathStyle || cfg.Endpoint != ""
+	}), nil
+}
+
+// IsNotFound reports whether err says the object does not exist: S3's
+// NoSuchKey (GET) or NotFound (HEAD, which has no error body), or an error
+// already mapped to fs.ErrNotExist. A missing bucket on GET (NoSuchBucket)
+// is not "not found": it is a configuration error and must not read as
+// "this evidence is absent".
+func IsNotFound(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return true
+		}
+	}
+	return false
+}
+
+// MapNotFound returns err unchanged unless IsNotFound(err), in which case
+// the result also matches errors.Is(err, fs.ErrNotExist).
+func MapNotFound(err error) error {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || !IsNotFound(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+}
+
+// IsPreconditionFailed reports whether a conditional write lost: 412
+// PreconditionFailed (If-None-Match: "*" and the key exists) or 409
+// ConditionalRequestConflict (a concurrent conditional write to the key).
+func IsPreconditionFailed(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return true
+		}
+	}
+	return false
+}
+
+// ReadObject reads a whole object, refusing more than maxSize bytes (no
+// limit when maxSize <= 0). A missing object matches fs.ErrNotExist.
+func ReadObject(ctx context.Context, c *s3.Client, bucket, key string, maxSize int64) ([]byte, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(err))
+	}
+	defer out.Body.Close()
+	return readLimited(out.Body, aws.ToInt64(out.ContentLength), maxSize, FormatURL(bucket, key))
+}
+
+func readLimited(r io.Reader, size, maxSize int64, name string) ([]byte, error) {
+	if maxSize > 0 && size > maxSize {
+		return nil, fmt.Errorf("s3 get %s: %w: %d bytes, limit %d", name, ErrTooLarge, size, maxSize)
+	}
+	if maxSize > 0 {
+		r = io.LimitReader(r, maxSize+1)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(max(0, min(size, 64<<20)))) // trust the length only so far
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("s3 get %s: read body: %w", name, err)
+	}
+	if maxSize > 0 && int64(buf.Len()) > maxSize {
+		return nil, fmt.Errorf("s3 get %s: %w: more than %d bytes", name, ErrTooLarge, maxSize)
+	}
+	return buf.Bytes(), nil
+}
+
+// List calls fn for every object whose key starts with prefix, in the
+// server's (lexicographic) order, one page at a time; an error from fn
+// stops the listing and is returned as is.
+func List(ctx context.Context, c *s3.Client, bucket, prefix string, fn func(types.Object) error) error {
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{
+		Bucket: aws.String(bucket),
+		Prefix: aws.String(prefix),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("s3 list %s: %w", FormatURL(bucket, prefix), err)
+		}
+		for _, o := range page.Contents {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package s3util_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/custodyhq/custody/internal/s3util"
+	"github.com/custodyhq/custody/internal/testutil/s3test"
+)
+
+func TestNewClientConfig(t *testing.T) {
+	if _, err := s3util.NewClient(context.Background(), s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a"}); err == nil {
+		t.Error("access key without secret key accepted")
+	}
+	c, err := s3util.NewClient(context.Background(), s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Options()
+	if !o.UsePathStyle || aws.ToString(o.BaseEndpoint) != "http://127.0.0.1:1" || o.Region != s3util.DefaultRegion {
+		t.Errorf("options: path style %v, endpoint %q, region %q", o.UsePathStyle, aws.ToString(o.BaseEndpoint), o.Region)
+	}
+}
+
+// TestAgainstServer checks the helpers against real S3 error responses.
+func TestAgainstServer(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	c, err := s3util.NewClient(ctx, srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := srv.Bucket(t, false)
+	put := func(key string, data []byte, ifNoneMatch bool) error {
+		in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)}
+		if ifNoneMatch {
+			in.IfNoneMatch = aws.String("*")
+		}
+		_, err := c.PutObject(ctx, in)
+		return err
+	}
+	for i := range 5 {
+		if err := put(fmt.Sprintf("p/k%d", i), bytes.Repeat([]byte{'x'}, 10*i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := put("other", []byte("o"), false); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("ReadObject", func(t *testing.T) {
+		b, err := s3util.ReadObject(ctx, c, bucket, "p/k3", 30)
+		if err != nil || len(b) != 30 {
+			t.Errorf("read at limit = %d bytes, %v", len(b), err)
+		}
+		if _, err := s3util.ReadObject(ctx, c, bucket, "p/k4", 39); !errors.Is(err, s3util.ErrTooLarge) {
+			t.Errorf("read over limit: err = %v, want ErrTooLarge", err)
+		}
+		if b, err := s3util.ReadObject(ctx, c, bucket, "p/k4", 0); err != nil || len(b) != 40 {
+			t.Errorf("read without limit = %d bytes, %v", len(b), err)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		_, err := s3util.ReadObject(ctx, c, bucket, "p/absent", 0)
+		if !errors.Is(err, fs.ErrNotExist) || !s3util.IsNotFound(err) {
+			t.Errorf("get absent: err = %v, want fs.ErrNotExist", err)
+		}
+		_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("p/absent")})
+		if !s3util.IsNotFound(err) || !errors.Is(s3util.MapNotFound(err), fs.ErrNotExist) {
+			t.Errorf("head absent: err = %v, want not found", err)
+		}
+		// A missing bucket is a configuration error, not absent evidence.
+		_, err = s3util.ReadObject(ctx, c, "no-such-bucket", "k", 0)
+		if err == nil || errors.Is(err, fs.ErrNotExist) || s3util.IsNotFound(err) {
+			t.Errorf("get from missing bucket: err = %v, want an error that is not fs.ErrNotExist", err)
+		}
+		if s3util.IsNotFound(nil) || s3util.MapNotFound(nil) != nil {
+			t.Error("nil error is not found")
+		}
+	})
+	t.Run("PreconditionFailed", func(t *testing.T) {
+		if err := put("p/k0", []byte("again"), true); !s3util.IsPreconditionFailed(err) {
+			t.Errorf("conditional put over existing key: err = %v, want precondition failed", err)
+		}
+		if err := put("p/new", []byte("new"), true); err != nil {
+			t.Errorf("conditional put of new key: %v", err)
+		}
+		if s3util.IsPreconditionFailed(errors.New("x")) {
+			t.Error("plain error is a precondition failure")
+		}
+	})
+	t.Run("List", func(t *testing.T) {
+		var keys []string
+		var sizes []int64
+		err := s3util.List(ctx, c, bucket, "p/k", func(o types.Object) error {
+			keys = append(keys, aws.ToString(o.Key))
+			sizes = append(sizes, aws.ToInt64(o.Size))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(keys) != "[p/k0 p/k1 p/k2 p/k3 p/k4]" || fmt.Sprint(sizes) != "[0 10 20 30 40]" {
+			t.Errorf("list = %v %v", keys, sizes)
+		}
+		stop := errors.New("stop")
+		if err := s3util.List(ctx, c, bucket, "", func(types.Object) error { return stop }); !errors.Is(err, stop) {
+			t.Errorf("list with failing fn: err = %v", err)
+		}
+	})
+}

@@ -1,0 +1,438 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+)
+
+// maxErrorBody bounds how much of a non-2xx body is read to decode it.
+const maxErrorBody = 1 << 20
+
+// Response is one successful call, with what the ledger records about it.
+// Body is exactly the bytes the server sent (custody stores it as
+// evidence: never re-encode it); for API calls it has been checked to be
+// valid JSON.
+type Response struct {
+	Method        string
+	Path          string // path and query as sent, no scheme or host (downloads: path only)
+	Status        int
+	CorrelationID string // ININ-Correlation-Id
+	Body          []byte
+	Header        http.Header
+
+	Route    string    // the endpoint template, e.g. RouteMessage; the Stats key
+	Attempts int       // attempts it took, 1 if the first succeeded
+	Received time.Time // when the body was complete, by Config.Now
+}
+
+// Client calls the Genesys Cloud API. It is safe for concurrent use, and
+// meant to be shared: its pacer and token are per Client, so every worker
+// of a run must use the same one. Bounding the number of workers is the
+// caller's job.
+type Client struct {
+	cfg       Config
+	api       string // API base URL, no trailing slash
+	login     string // login base URL, no trailing slash
+	apiOrigin string // scheme://host of the API, for Download's auth decision
+	hc        *http.Client
+	log       *slog.Logger
+	ua        string
+	tokens    *tokenSource
+	pacer     *pacer
+	stats     stats
+}
+
+// New checks cfg and returns a client. No request is made: the token is
+// fetched on the first call.
+func New(cfg Config) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if (cfg.ClientID == "") != (cfg.ClientSecret == "") {
+		return nil, fmt.Errorf("fetch: config: %w: client id and secret must be given together (%s, %s)", ErrNoCredentials, EnvClientID, EnvClientSecret)
+	}
+	if cfg.ClientID == "" && cfg.AccessToken == "" {
+		return nil, fmt.Errorf("fetch: config: %w: set %s and %s, or %s", ErrNoCredentials, EnvClientID, EnvClientSecret, EnvAccessToken)
+	}
+	if cfg.AccessToken != "" && !usableToken(cfg.AccessToken) {
+		return nil, fmt.Errorf("fetch: config: %w: the access token holds spaces or control characters", ErrInvalidArgument)
+	}
+	if !validRate(cfg.Rate) {
+		return nil, fmt.Errorf("fetch: config: %w: rate must be a positive number of requests per minute", ErrInvalidArgument)
+	}
+	api, login := cfg.APIURL, cfg.LoginURL
+	if login == "" && api != "" {
+		login = api
+	}
+	if api == "" || login == "" {
+		ra, rl, err := Region(cfg.Region)
+		if err != nil {
+			return nil, err
+		}
+		if api == "" {
+			api = ra
+		}
+		if login == "" {
+			login = rl
+		}
+	}
+	var err error
+	if api, err = baseURL("api url", api); err != nil {
+		return nil, err
+	}
+	if login, err = baseURL("login url", login); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(api)
+	c := &Client{
+		cfg:       cfg,
+		api:       api,
+		login:     login,
+		apiOrigin: u.Scheme + "://" + u.Host,
+		hc:        cfg.HTTPClient,
+		log:       cfg.Logger,
+		ua:        "custody/" + cfg.Version,
+	}
+	if c.hc == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64 // one per worker; the default 2 would churn connections
+		c.hc = &http.Client{Transport: t}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.tokens = newTokenSource(c, cfg.ClientID, cfg.ClientSecret, cfg.AccessToken)
+	c.pacer = newPacer(cfg, c.log)
+	return c, nil
+}
+
+// APIURL returns the API base URL in use.
+func (c *Client) APIURL() string { return c.api }
+
+// request is one logical call; do runs it with pacing, auth and retries.
+type request struct {
+	method      string
+	route       string      // Stats key and log field
+	base        string      // c.api or c.login; "" for an absolute url
+	path        string      // already escaped
+	query       url.Values  // may be nil
+	abs         *url.URL    // Download: the whole URL
+	body        []byte      // nil: no body
+	contentType string      // of body; application/json when empty
+	accept      string      // application/json when empty
+	header      http.Header // extra headers
+	auth        bool        // send the bearer token, renew once on 401
+	pace        bool        // go through the shared pacer, observe rate headers
+	jsonBody    bool        // a 2xx body must be valid JSON
+	allowEmpty  bool        // with jsonBody: an empty body is fine too (DELETE)
+	onError     func(*Response) error
+}
+
+// target returns the URL to send and the path to show (no host; for
+// absolute URLs no query either, as pre-signed URLs carry signatures).
+func (r *request) target() (string, string) {
+	if r.abs != nil {
+		return r.abs.String(), r.abs.EscapedPath()
+	}
+	shown := r.path
+	if len(r.query) > 0 {
+		shown += "?" + r.query.Encode()
+	}
+	return r.base + shown, shown
+}
+
+// attemptResult is what one HTTP exchange produced. resp's body has been
+// read (into body) and closed.
+type attemptResult struct {
+	resp    *http.Response
+	body    []byte
+	tok     string // bearer token sent, for invalidation on 401
+	err     error  // transport, body-read or JSON-validity error: may be retried
+	authErr error  // no token could be had: final
+}
+
+// do runs r: waits for the pacer, sends, retries per shouldRetry within the
+// attempt and elapsed caps, renews the token once on a 401, and turns a
+// final failure into an error naming the method and path.
+func (c *Client) do(ctx context.Context, r request) (*Response, error) {
+	target, shown := r.target()
+	ep := c.stats.endpoint(r.route)
+	fail := func(err error) (*Response, error) {
+		ep.failures.Add(1)
+		c.stats.total.failures.Add(1)
+		return nil, err
+	}
+	start := c.cfg.Now()
+	reauthed := false
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, err))
+		}
+		if r.pace {
+			if err := c.pacer.wait(ctx); err != nil {
+				var dl *DailyLimitError
+				if errors.As(err, &dl) {
+					dl.Method, dl.Path = r.method, shown
+					return fail(dl)
+				}
+				return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, err))
+			}
+		}
+		t0 := time.Now()
+		res := c.attempt(ctx, r, target)
+		if res.authErr != nil {
+			if ctx.Err() != nil {
+				return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, ctx.Err()))
+			}
+			return fail(res.authErr)
+		}
+		ep.requests.Add(1)
+		c.stats.total.requests.Add(1)
+		c.stats.bytes.Add(int64(len(res.body)))
+		status := 0
+		var corr string
+		if res.resp != nil {
+			status = res.resp.StatusCode
+			corr = res.resp.Header.Get(genesys.HeaderCorrelationID)
+		}
+		c.log.Debug("fetch: request", "method", r.method, "path", shown, "status", status,
+			"attempt", attempt, "took", time.Since(t0), "correlation_id", corr)
+
+		if res.err == nil && status/100 == 2 {
+			return &Response{
+				Method: r.method, Path: shown, Status: status, CorrelationID: corr,
+				Body: res.body, Header: res.resp.Header,
+				Route: r.route, Attempts: attempt, Received: c.cfg.Now(),
+			}, nil
+		}
+
+		var cur error // what went wrong in this attempt, as the caller would see it
+		if res.err != nil {
+			cur = fmt.Errorf("fetch: %s %s: %w", r.method, shown, cleanErr(res.err))
+		} else {
+			cur = c.statusError(r, shown, res)
+		}
+
+		if res.err == nil && status == http.StatusUnauthorized && r.auth {
+			if !c.tokens.renewable() {
+				return fail(fmt.Errorf("%w (the access token was rejected and cannot be renewed without client credentials)", cur))
+			}
+			if reauthed {
+				return fail(fmt.Errorf("%w (still unauthorized after renewing the token; check that the OAuth client is active and has the needed roles)", cur))
+			}
+			reauthed = true
+			c.tokens.invalidate(res.tok)
+			c.stats.reauths.Add(1)
+			c.log.Info("fetch: token rejected, renewing once", "method", r.method, "path", shown)
+			continue
+		}
+
+		var resp *http.Response
+		if res.err == nil {
+			resp = res.resp
+		}
+		retry, wait := c.shouldRetry(ctx, resp, res.err)
+		sleepFor := wait
+		if res.err == nil && status == http.StatusTooManyRequests {
+			ep.rateLimited.Add(1)
+			c.stats.total.rateLimited.Add(1)
+			now := c.cfg.Now()
+			ra, ok := parseRetryAfter(res.resp.Header, now)
+			if ok && ra > c.cfg.MaxRetryAfter {
+				until := now.Add(ra)
+				if r.pace {
+					c.pacer.stop(until, ra)
+				}
+				c.log.Warn("fetch: long rate limit, stopping", "method", r.method, "path", shown, "retry_after", ra, "until", until, "correlation_id", corr)
+				return fail(&DailyLimitError{RetryAfter: ra, Until: until, Method: r.method, Path: shown, CorrelationID: corr})
+			}
+			if !ok {
+				ra = c.backoff(attempt)
+			}
+			wait, sleepFor = ra, ra
+			if r.pace {
+				// Every worker waits at the gate, this one included.
+				c.pacer.pause(now.Add(ra))
+				sleepFor = 0
+			}
+		}
+		if !retry {
+			return fail(cur)
+		}
+		if attempt >= c.cfg.MaxAttempts {
+			return fail(fmt.Errorf("%w (gave up after %d attempts)", cur, attempt))
+		}
+		if wait <= 0 {
+			wait = c.backoff(attempt)
+			sleepFor = wait
+		}
+		if elapsed := c.cfg.Now().Add(wait).Sub(start); elapsed > c.cfg.MaxElapsed {
+			return fail(fmt.Errorf("%w (gave up after %d attempts: retrying would pass the %s limit)", cur, attempt, c.cfg.MaxElapsed))
+		}
+		ep.retries.Add(1)
+		c.stats.total.retries.Add(1)
+		c.log.Warn("fetch: retrying", "method", r.method, "path", shown, "attempt", attempt, "wait", wait, "error", cur.Error())
+		if err := c.cfg.Sleep(ctx, sleepFor); err != nil {
+			return fail(fmt.Errorf("fetch: %s %s: %w (while waiting to retry after: %v)", r.method, shown, err, cur))
+		}
+	}
+}
+
+// attempt makes one HTTP exchange.
+func (c *Client) attempt(ctx context.Context, r request, target string) (res attemptResult) {
+	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(actx, r.method, target, body)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	accept := r.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", c.ua)
+	if r.body != nil {
+		ct := r.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	if r.auth {
+		tok, err := c.tokens.token(ctx)
+		if err != nil {
+			res.authErr = err
+			return res
+		}
+		res.tok = tok
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer resp.Body.Close()
+	res.resp = resp
+	if r.pace {
+		c.pacer.observe(resp.Header)
+	}
+	if resp.StatusCode/100 != 2 {
+		res.body, _ = readLimited(resp.Body, maxErrorBody, -1) // best effort: the status decides
+		return res
+	}
+	res.body, res.err = readLimited(resp.Body, c.cfg.MaxResponseBytes, resp.ContentLength)
+	if res.err == nil && r.jsonBody && !json.Valid(res.body) && (!r.allowEmpty || len(bytes.TrimSpace(res.body)) > 0) {
+		res.err = fmt.Errorf("%w: %d bytes of invalid JSON with status %d", ErrMalformedBody, len(res.body), resp.StatusCode)
+	}
+	return res
+}
+
+// statusError describes a complete non-2xx answer.
+func (c *Client) statusError(r request, shown string, res attemptResult) error {
+	corr := res.resp.Header.Get(genesys.HeaderCorrelationID)
+	if r.onError != nil {
+		return r.onError(&Response{Method: r.method, Path: shown, Status: res.resp.StatusCode, CorrelationID: corr, Body: res.body, Header: res.resp.Header, Route: r.route})
+	}
+	var eb genesys.ErrorBody
+	_ = json.Unmarshal(res.body, &eb) // best effort: a proxy's HTML page leaves it empty
+	eb.Message = quoteShort(c.redact(eb.Message), 300)
+	eb.MessageWithParams = quoteShort(c.redact(eb.MessageWithParams), 300)
+	eb.Code = quoteShort(c.redact(eb.Code), 100)
+	if corr == "" {
+		corr = eb.ContextID
+	}
+	return &APIError{Status: res.resp.StatusCode, Body: eb, CorrelationID: quoteShort(corr, 100), Method: r.method, Path: shown}
+}
+
+// readLimited reads all of r, failing with ErrTooLarge past max bytes.
+// size is the announced Content-Length (-1 if unknown), used to size the
+// buffer and to fail early.
+func readLimited(r io.Reader, max, size int64) ([]byte, error) {
+	if size > max {
+		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, size, max)
+	}
+	var buf bytes.Buffer
+	if size > 0 {
+		buf.Grow(int(size) + 1) // +1 so ReadFrom's EOF probe does not regrow
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > max {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
+	}
+	return buf.Bytes(), nil
+}
+
+// cleanErr drops the *url.Error wrapper, whose message repeats the full
+// URL (for downloads, a pre-signed one); the caller names method and path.
+func cleanErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// ---- Stats ----
+
+// Stats is a snapshot of a Client's counters, for the export's progress
+// display and run accounting.
+type Stats struct {
+	Requests      int64 // HTTP exchanges that got an answer or a transport error
+	RateLimited   int64 // 429 answers
+	Retries       int64 // attempts repeated after a retryable failure
+	Failures      int64 // calls that returned an error
+	Reauths       int64 // tokens dropped after a 401
+	BytesReceived int64
+	PacePerMinute float64   // current pace after header tuning (+Inf: unlimited)
+	PausedUntil   time.Time // end of the latest 429 pause (zero if none)
+	Endpoints     map[string]EndpointStats
+}
+
+// EndpointStats counts one route.
+type EndpointStats struct {
+	Requests, RateLimited, Retries, Failures int64
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Client) Stats() Stats {
+	s := Stats{
+		Requests:      c.stats.total.requests.Load(),
+		RateLimited:   c.stats.total.rateLimited.Load(),
+		Retries:       c.stats.total.retries.Load(),
+		Failures:      c.stats.total.failures.Load(),
+		Reauths:       c.stats.reauths.Load(),
+		BytesReceived: c.stats.bytes.Load(),
+		Endpoints:     map[string]EndpointStats{},
+	}
+	s.PacePerMinute, s.PausedUntil = c.pacer.snapshot()
+	c.stats.byRoute.Range(func(k, v any) bool {
+		e := v.(*counters)
+		s.Endpoints[k.(string)] = EndpointStats{
+			Requests: e.requests.Load(), RateLimited: e.rateLimited.Load(),
+			Retries: e.retries.Load(), Failures: e.failures.Load(),
+		}
+		return true
+	})
+	return s
+}

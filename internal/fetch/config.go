@@ -1,0 +1,266 @@
+package fetch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Environment variables read by Config.ApplyEnv: the names the Genesys
+// Terraform provider, CLI and samples use.
+const (
+	EnvClientID     = "GENESYSCLOUD_OAUTHCLIENT_ID"
+	EnvClientSecret = "GENESYSCLOUD_OAUTHCLIENT_SECRET"
+	EnvRegion       = "GENESYSCLOUD_REGION"
+	EnvAccessToken  = "GENESYSCLOUD_ACCESS_TOKEN"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultRegion           = "us-east-1"
+	DefaultRate             = 300 // requests per minute per client-credentials token
+	DefaultSafetyMargin     = 0.10
+	DefaultMaxRetryAfter    = 180 * time.Second // the Java SDK's threshold
+	DefaultMaxAttempts      = 8
+	DefaultMaxElapsed       = 10 * time.Minute
+	DefaultBackoffBase      = 500 * time.Millisecond
+	DefaultBackoffCap       = 30 * time.Second
+	DefaultRequestTimeout   = 2 * time.Minute
+	DefaultMaxResponseBytes = 64 << 20
+	DefaultPollInitial      = 2 * time.Second
+	DefaultPollMax          = 30 * time.Second
+	DefaultPollTimeout      = time.Hour
+)
+
+// Config says how to reach and pace the Genesys Cloud API. Only the
+// credentials are required; every zero field takes its default.
+type Config struct {
+	// ClientID and ClientSecret are OAuth client credentials. With them the
+	// client fetches tokens and renews them before expiry and after a 401.
+	ClientID, ClientSecret string
+	// AccessToken is a ready bearer token. Without client credentials it
+	// cannot be renewed: a 401 is final. With them, it is used first and
+	// replaced by a fetched token once rejected.
+	AccessToken string
+
+	// Region is a region name ("us-east-1", "eu-west-1", …) or a domain
+	// ("mypurecloud.ie"); DefaultRegion when empty. APIURL and LoginURL
+	// override what it implies ("http://127.0.0.1:8080" for the
+	// simulator). LoginURL defaults to APIURL when only APIURL is given,
+	// since a local server answers both.
+	Region           string
+	APIURL, LoginURL string
+
+	// Rate is the request limit to stay under, in requests per minute,
+	// shared by every goroutine using the Client (DefaultRate when 0,
+	// unlimited when +Inf). The client paces at Rate×(1−SafetyMargin), and
+	// lowers that when inin-ratelimit-allowed says the limit is lower.
+	Rate float64
+	// SafetyMargin is the fraction of the limit left unused, so a
+	// well-behaved run sees no 429 (DefaultSafetyMargin when 0; <0 for none).
+	SafetyMargin float64
+	// MaxRetryAfter: a 429 asking to wait longer than this returns
+	// *DailyLimitError instead of waiting (DefaultMaxRetryAfter when 0).
+	MaxRetryAfter time.Duration
+
+	// MaxAttempts bounds the attempts of one call (DefaultMaxAttempts when 0).
+	MaxAttempts int
+	// MaxElapsed bounds the time one call spends retrying, waits included
+	// (DefaultMaxElapsed when 0).
+	MaxElapsed time.Duration
+	// BackoffBase and BackoffCap shape the capped exponential backoff with
+	// full jitter: attempt n waits uniformly in [0, min(Cap, Base·2^(n-1))].
+	BackoffBase, BackoffCap time.Duration
+	// RequestTimeout bounds one attempt, body included (DefaultRequestTimeout when 0).
+	RequestTimeout time.Duration
+	// MaxResponseBytes bounds a body held in memory (DefaultMaxResponseBytes when 0).
+	MaxResponseBytes int64
+
+	// PollInitial, PollMax and PollTimeout pace the polling of analytics
+	// jobs and audit queries: the interval grows by half from PollInitial
+	// to PollMax; past PollTimeout the listing fails with ErrJobFailed.
+	PollInitial, PollMax, PollTimeout time.Duration
+
+	// Version goes into the User-Agent "custody/<Version>" ("devel" when empty).
+	Version string
+
+	// HTTPClient carries the requests; a client with a tuned transport and
+	// no overall timeout (RequestTimeout applies per attempt) when nil.
+	HTTPClient *http.Client
+	// Logger receives diagnostics (never secrets or tokens); discarded when nil.
+	Logger *slog.Logger
+
+	// Hooks for tests. Now is the clock (time.Now when nil). Sleep waits d
+	// or until ctx is done, returning ctx.Err() then; every wait of the
+	// client (pacing, pauses, backoff, polling) goes through it. Backoff,
+	// when set, replaces the jittered backoff for retry n (1-based).
+	Now     func() time.Time
+	Sleep   func(ctx context.Context, d time.Duration) error
+	Backoff func(n int) time.Duration
+}
+
+// ApplyEnv fills the empty credential and region fields from the
+// environment (getenv is os.Getenv in production), so flags set before it
+// win over the environment.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	fill := func(dst *string, name string) {
+		if *dst == "" {
+			*dst = strings.TrimSpace(getenv(name))
+		}
+	}
+	fill(&c.ClientID, EnvClientID)
+	fill(&c.ClientSecret, EnvClientSecret)
+	fill(&c.Region, EnvRegion)
+	fill(&c.AccessToken, EnvAccessToken)
+}
+
+// regionDomains maps Genesys region names to their domains
+// (shared/docs/genesys-api.md).
+var regionDomains = map[string]string{
+	"us-east-1":      "mypurecloud.com",
+	"eu-west-1":      "mypurecloud.ie",
+	"ap-southeast-2": "mypurecloud.com.au",
+	"ap-northeast-1": "mypurecloud.jp",
+	"eu-central-1":   "mypurecloud.de",
+	"us-west-2":      "usw2.pure.cloud",
+	"ca-central-1":   "cac1.pure.cloud",
+	"ap-northeast-2": "apne2.pure.cloud",
+	"eu-west-2":      "euw2.pure.cloud",
+	"ap-south-1":     "aps1.pure.cloud",
+	"us-east-2":      "use2.us-gov-pure.cloud",
+	"sa-east-1":      "sae1.pure.cloud",
+	"me-central-1":   "mec1.pure.cloud",
+	"ap-northeast-3": "apne3.pure.cloud",
+	"eu-central-2":   "euc2.pure.cloud",
+	"mx-central-1":   "mxc1.pure.cloud",
+	"ap-southeast-1": "apse1.pure.cloud",
+}
+
+// Region returns the API and login base URLs of a region name
+// ("us-east-1", case and "_" for "-" tolerated) or of a domain
+// ("mypurecloud.com"; a leading "api." or "login." is dropped). A domain
+// not in the table is accepted if it is a plausible host name, since
+// Genesys adds regions.
+func Region(name string) (apiURL, loginURL string, err error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		n = DefaultRegion
+	}
+	domain, ok := regionDomains[strings.ReplaceAll(n, "_", "-")]
+	if !ok {
+		d := strings.TrimSuffix(n, ".")
+		d = strings.TrimPrefix(d, "api.")
+		d = strings.TrimPrefix(d, "login.")
+		if !isDomain(d) {
+			return "", "", fmt.Errorf("fetch: region %q: %w (want a name like us-east-1 or a domain like mypurecloud.com)", name, ErrUnknownRegion)
+		}
+		domain = d
+	}
+	return "https://api." + domain, "https://login." + domain, nil
+}
+
+// isDomain reports whether s is a host name with at least two labels.
+func isDomain(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// baseURL checks an http(s) base URL and returns it without a trailing slash.
+func baseURL(what, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, raw, ErrInvalidArgument)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg Config) withDefaults() Config {
+	if cfg.Rate == 0 {
+		cfg.Rate = DefaultRate
+	}
+	if cfg.SafetyMargin == 0 {
+		cfg.SafetyMargin = DefaultSafetyMargin
+	}
+	if cfg.SafetyMargin < 0 {
+		cfg.SafetyMargin = 0
+	}
+	if cfg.SafetyMargin > 0.9 {
+		cfg.SafetyMargin = 0.9
+	}
+	if cfg.MaxRetryAfter == 0 {
+		cfg.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MaxElapsed <= 0 {
+		cfg.MaxElapsed = DefaultMaxElapsed
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.BackoffCap <= 0 {
+		cfg.BackoffCap = DefaultBackoffCap
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.PollInitial <= 0 {
+		cfg.PollInitial = DefaultPollInitial
+	}
+	if cfg.PollMax <= 0 {
+		cfg.PollMax = DefaultPollMax
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = DefaultPollTimeout
+	}
+	if cfg.Version == "" {
+		cfg.Version = "devel"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	return cfg
+}
+
+// validRate reports whether r is a usable requests-per-minute rate.
+func validRate(r float64) bool { return r > 0 && !math.IsNaN(r) }
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,23 @@
+// Package fetch is custody's Genesys Cloud Platform API client: it owns
+// every HTTP exchange with Genesys (and with media hosts), and nothing else.
+//
+// It gets and renews OAuth client-credentials tokens (or uses a ready
+// token), paces all workers through one shared rate limiter tuned from the
+// inin-ratelimit-* headers, pauses every worker on a 429 for its
+// Retry-After, stops cleanly with *DailyLimitError on long limits, retries
+// transient failures (5xx but 501, resets, timeouts, truncated or invalid
+// JSON on a 2xx) with capped, jittered backoff, and bounds body sizes.
+//
+// Every successful call returns a *Response carrying the body bytes exactly
+// as received, with the method, path, status and correlation id the ledger
+// records; the typed values (internal/genesys wire types) are for
+// navigation only. Custody stores Response.Body as evidence, so nothing
+// here re-encodes it.
+//
+// Ids from responses are untrusted: they are checked and path-escaped
+// before going into a URL, and the bearer token only ever goes to the API
+// host. Secrets and tokens never appear in errors or logs.
+//
+// It knows nothing about the ledger, evidence or exports: the export
+// command drives it. See docs/fetch.md for the policies in one place.
+package fetch

@@ -1,0 +1,163 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+)
+
+// Sentinel errors. Callers match them with errors.Is; every error this
+// package returns that falls in one of these classes wraps (or, for
+// *APIError, *AuthError and *DailyLimitError, matches) the sentinel.
+var (
+	// ErrNotFound: the API answered 404.
+	ErrNotFound = errors.New("not found")
+	// ErrUnauthorized: the API answered 401 even after one token renewal,
+	// or the OAuth token endpoint refused the client credentials.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the API answered 403 (the OAuth client lacks a
+	// permission, e.g. conversation:message:view).
+	ErrForbidden = errors.New("forbidden")
+	// ErrRateLimited: the API answered 429 and retrying was not possible
+	// within the caps, or the limit is a daily one (*DailyLimitError).
+	ErrRateLimited = errors.New("rate limited")
+	// ErrBadRequest: the API answered 400.
+	ErrBadRequest = errors.New("bad request")
+	// ErrMalformedBody: a 2xx body is not valid JSON (after the retries
+	// allowed for truncation) or does not have the expected shape.
+	ErrMalformedBody = errors.New("malformed response body")
+	// ErrTooLarge: a response body is bigger than Config.MaxResponseBytes.
+	ErrTooLarge = errors.New("response too large")
+	// ErrBadID: an id to be put in a URL path is empty, "." or "..", too
+	// long or holds control characters. Ids come from API responses, which
+	// custody does not trust.
+	ErrBadID = errors.New("bad id")
+	// ErrInvalidArgument: a caller mistake, e.g. more ids than one call takes.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrNoCredentials: neither client credentials nor an access token.
+	ErrNoCredentials = errors.New("no credentials")
+	// ErrUnknownRegion: a region that is neither a known name nor a domain.
+	ErrUnknownRegion = errors.New("unknown region")
+	// ErrJobFailed: an analytics job or audit query ended FAILED,
+	// CANCELLED or EXPIRED, or did not finish within the poll timeout.
+	ErrJobFailed = errors.New("job did not complete")
+	// ErrDigestMismatch: downloaded bytes do not have the announced SHA-256.
+	ErrDigestMismatch = errors.New("sha256 mismatch")
+)
+
+// APIError is a non-2xx answer from the API. It matches the sentinel of its
+// status with errors.Is: 404 ErrNotFound, 401 ErrUnauthorized, 403
+// ErrForbidden, 429 ErrRateLimited, 400 ErrBadRequest.
+type APIError struct {
+	Status        int
+	Body          genesys.ErrorBody // decoded best effort; zero if the body was not an error body
+	CorrelationID string
+	Method        string
+	Path          string // path and query, no host
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "fetch: %s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
+	if e.Body.Code != "" {
+		fmt.Fprintf(&b, ": %s", e.Body.Code)
+	}
+	if e.Body.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Body.Message)
+	}
+	if e.CorrelationID != "" {
+		fmt.Fprintf(&b, " (correlation id %s)", e.CorrelationID)
+	}
+	return b.String()
+}
+
+// Unwrap returns the sentinel of the status, or nil.
+func (e *APIError) Unwrap() error { return statusSentinel(e.Status) }
+
+// Is reports whether target is the sentinel of the status.
+func (e *APIError) Is(target error) bool {
+	s := statusSentinel(e.Status)
+	return s != nil && target == s
+}
+
+func statusSentinel(status int) error {
+	switch status {
+	case http.StatusNotFound:
+		return ErrNotFound
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
+	case http.StatusTooManyRequests:
+		return ErrRateLimited
+	case http.StatusBadRequest:
+		return ErrBadRequest
+	}
+	return nil
+}
+
+// AuthError is a refusal from the OAuth token endpoint, or a token that
+// cannot be used. It matches ErrUnauthorized. It never holds the client
+// secret or a token.
+type AuthError struct {
+	Status        int    // HTTP status of the token endpoint, 0 if none
+	Code          string // OAuth "error", e.g. invalid_client
+	Description   string // OAuth "error_description" or "description"
+	CorrelationID string
+	Reason        string // what custody concluded, for the user
+}
+
+func (e *AuthError) Error() string {
+	var b strings.Builder
+	b.WriteString("fetch: authentication failed")
+	if e.Reason != "" {
+		fmt.Fprintf(&b, ": %s", e.Reason)
+	}
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": token endpoint answered %d", e.Status)
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Description != "" {
+		fmt.Fprintf(&b, ": %s", e.Description)
+	}
+	if e.CorrelationID != "" {
+		fmt.Fprintf(&b, " (correlation id %s)", e.CorrelationID)
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrUnauthorized.
+func (e *AuthError) Unwrap() error { return ErrUnauthorized }
+
+// DailyLimitError is a 429 whose Retry-After exceeds Config.MaxRetryAfter:
+// a daily or other long limit. Retrying in-process would stall the run for
+// hours, so the client gives up at once (and every later call fails the
+// same way without a request until Until); the caller saves its state and
+// tells the user when to resume. It matches ErrRateLimited.
+type DailyLimitError struct {
+	RetryAfter    time.Duration
+	Until         time.Time
+	Method, Path  string
+	CorrelationID string
+}
+
+func (e *DailyLimitError) Error() string {
+	s := fmt.Sprintf("fetch: rate limit with a long wait (likely daily): retry after %s, at %s",
+		e.RetryAfter, e.Until.UTC().Format(time.RFC3339))
+	if e.Method != "" {
+		s = fmt.Sprintf("fetch: %s %s: %s", e.Method, e.Path, strings.TrimPrefix(s, "fetch: "))
+	}
+	if e.CorrelationID != "" {
+		s += fmt.Sprintf(" (correlation id %s)", e.CorrelationID)
+	}
+	return s
+}
+
+// Unwrap returns ErrRateLimited.
+func (e *DailyLimitError) Unwrap() error { return ErrRateLimited }

@@ -1,0 +1,97 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// retryableStatus lists the statuses worth another attempt: the server or
+// something in front of it failed transiently, or asked us to slow down.
+// Every 5xx but 501 Not Implemented (which will not change) is here, as in
+// the Genesys Go SDK; 408 because the server gave up waiting on us.
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, // 408
+		http.StatusTooManyRequests,     // 429: Retry-After honoured
+		http.StatusInternalServerError, // 500
+		http.StatusBadGateway,          // 502
+		http.StatusServiceUnavailable,  // 503: Retry-After honoured
+		http.StatusGatewayTimeout:      // 504
+		return true
+	case http.StatusNotImplemented: // 501
+		return false
+	}
+	return status >= 500 && status <= 599
+}
+
+// shouldRetry decides whether a failed attempt is worth another, and how
+// long the server asked us to wait (0: use the backoff). Nothing is retried
+// once ctx is done. err is the transport or body-read error of the attempt
+// (resp may be set with err when the body broke off); resp alone is a
+// complete non-2xx answer.
+func (c *Client) shouldRetry(ctx context.Context, resp *http.Response, err error) (bool, time.Duration) {
+	if ctx.Err() != nil {
+		return false, 0
+	}
+	if err != nil {
+		return retryableErr(err), 0
+	}
+	if resp == nil || !retryableStatus(resp.StatusCode) {
+		return false, 0
+	}
+	d, _ := parseRetryAfter(resp.Header, c.cfg.Now())
+	return true, d
+}
+
+// retryableErr lists the transport and body errors worth another attempt.
+func retryableErr(err error) bool {
+	switch {
+	case errors.Is(err, ErrTooLarge), errors.Is(err, context.Canceled):
+		return false
+	case errors.Is(err, ErrMalformedBody): // a 2xx body that is not JSON: truncated or garbled on the way
+		return true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF): // body or response cut short
+		return true
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNREFUSED):
+		return true
+	case errors.Is(err, context.DeadlineExceeded): // the per-attempt timeout (the caller's ctx was checked first)
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return false
+}
+
+// backoff is the wait before retry n (1-based): full jitter over a capped
+// exponential, so concurrent workers that failed together spread out.
+func (c *Client) backoff(n int) time.Duration {
+	if c.cfg.Backoff != nil {
+		return c.cfg.Backoff(n)
+	}
+	return fullJitter(c.cfg.BackoffBase, c.cfg.BackoffCap, n)
+}
+
+func fullJitter(base, ceiling time.Duration, n int) time.Duration {
+	d := ceiling
+	if n < 1 {
+		n = 1
+	}
+	if n < 31 {
+		if e := base << (n - 1); e > 0 && e < ceiling {
+			d = e
+		}
+	}
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}

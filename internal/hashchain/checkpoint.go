@@ -93,6 +93,11 @@ func GenerateKey(name string) (signerKey, verifierKey string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("hashchain: generate key %q: %w: %w", name, ErrBadKey, err)
 	}
+	// note.GenerateKey does not check the name; parsing the result does,
+	// so a key that could never verify is refused here rather than later.
+	if _, err := note.NewVerifier(vkey); err != nil {
+		return "", "", fmt.Errorf("hashchain: generate key %q: %w: not a valid note key name (no spaces or '+')", name, ErrBadKey)
+	}
 	return skey, vkey, nil
 }
 

@@ -39,7 +39,7 @@ func splitPoint(n uint64) uint64 {
 
 // RootBuilder computes the Merkle root of a stream of leaf hashes in O(log n)
 // memory, holding only the compact range [0, Size()). The zero value is an
-// empty tree ready for use.
+// empty tree ready for use. Copies share state: pass a *RootBuilder.
 type RootBuilder struct {
 	r *compact.Range
 }
@@ -118,7 +118,8 @@ func (b *RootBuilder) State() []Hash {
 
 // InclusionProof returns the RFC 9162 §2.1.3.1 audit path PATH(index,
 // D[0:n]) for the leaf at index in the tree of all n = len(leafHashes)
-// leaves, ordered from the leaf's sibling up to the root's child.
+// leaves, ordered from the leaf's sibling up to the root's child. It hashes
+// every leaf once (O(n)), which suits proofs on demand, not bulk proving.
 func InclusionProof(leafHashes []Hash, index uint64) ([]Hash, error) {
 	n := uint64(len(leafHashes))
 	if index >= n {
@@ -147,7 +148,7 @@ func path(m uint64, d []Hash, out []Hash) []Hash {
 // ConsistencyProof returns the RFC 9162 §2.1.4.1 proof PROOF(oldSize,
 // D[0:n]) that the tree of the first oldSize leaves is a prefix of the tree
 // of all n = len(leafHashes) leaves. The proof is empty when oldSize is 0 or
-// n.
+// n. Like InclusionProof it is O(n) in hashing.
 func ConsistencyProof(leafHashes []Hash, oldSize uint64) ([]Hash, error) {
 	n := uint64(len(leafHashes))
 	if oldSize > n {

@@ -1,0 +1,467 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Format forces how export files are read; FormatAuto decides per file.
+type Format string
+
+// Formats.
+const (
+	FormatAuto    Format = "auto"
+	FormatGenesys Format = ShapeGenesys
+	FormatReshape Format = ShapeReshape
+	FormatJSONL   Format = ShapeJSONL
+)
+
+// ParseFormat checks a --format value ("" means auto).
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case "", FormatAuto:
+		return FormatAuto, nil
+	case FormatGenesys, FormatReshape, FormatJSONL:
+		return f, nil
+	}
+	return "", fmt.Errorf("diff: %w: %q (want auto, genesys, reshape or jsonl)", ErrBadFormat, s)
+}
+
+// Defaults of Options.
+const (
+	DefaultConcurrency  = 4
+	DefaultMaxFileSize  = 1 << 30 // 1 GiB
+	DefaultMaxLineBytes = 1 << 20 // 1 MiB
+)
+
+// Options tune a diff. The zero value uses the defaults.
+type Options struct {
+	// Format forces one shape for every file; "" or FormatAuto detects
+	// per file (docs/diff.md).
+	Format Format
+	// Policy; nil means DefaultPolicy().
+	Policy *Policy
+	// Concurrency is how many files are read and parsed at once.
+	Concurrency int
+	// MaxFileSize: larger files are file_unreadable, unread.
+	MaxFileSize int64
+	// MaxLineBytes caps one JSON Lines line; longer lines are findings.
+	MaxLineBytes int
+}
+
+// Run compares the export in src with what idx captured. It calls emit
+// for every finding, in a deterministic order: files in lexical order,
+// messages in file order, a message's fields in ComplianceFields order,
+// then missing_from_export in idx.Each order. An error from emit stops
+// the diff. Problems with the export are findings, not errors; Run fails
+// only on cancellation, a failed listing, or an index error.
+func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Finding) error) (Summary, error) {
+	if opts.Format == "" {
+		opts.Format = FormatAuto
+	}
+	if _, err := ParseFormat(string(opts.Format)); err != nil {
+		return Summary{}, err
+	}
+	pol := opts.Policy
+	if pol == nil {
+		pol = DefaultPolicy()
+	}
+	cp, err := compilePolicy(pol)
+	if err != nil {
+		return Summary{}, fmt.Errorf("diff: %w", err)
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	d := &differ{
+		ctx: ctx, idx: idx, pol: pol, emitFn: emit,
+		covered:    map[string]struct{}{},
+		uncaptured: map[memKey]struct{}{},
+	}
+	d.s.Source = src.String()
+	d.s.Counts = Counts{}
+	d.s.PerConversation = map[string]Counts{}
+
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan *job)
+	ordered := make(chan *job, 2*opts.Concurrency)
+	g.Go(func() error {
+		defer close(work)
+		defer close(ordered)
+		return src.Walk(gctx, func(e Entry) error {
+			if e.Name == "" && e.Problem == "" {
+				return nil
+			}
+			j := &job{entry: e, out: make(chan []item, 4)}
+			// The consumer must learn of a job before a worker can block on it.
+			select {
+			case ordered <- j:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			select {
+			case work <- j:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			return nil
+		})
+	})
+	for range opts.Concurrency {
+		g.Go(func() error {
+			for j := range work {
+				if err := runJob(gctx, src, cp, &opts, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for {
+			var j *job
+			select {
+			case j = <-ordered:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if j == nil {
+				return nil
+			}
+			if err := d.consume(gctx, j); err != nil {
+				return err
+			}
+		}
+	})
+	if err := g.Wait(); err != nil {
+		return d.s, err
+	}
+	if err := d.finish(); err != nil {
+		return d.s, err
+	}
+	return d.s, nil
+}
+
+// job is one file on its way from a worker to the comparison.
+type job struct {
+	entry Entry
+	out   chan []item
+}
+
+const batchSize = 256
+
+// runJob parses one file into batches of items on j.out.
+func runJob(ctx context.Context, src Source, cp *compiledPolicy, opts *Options, j *job) error {
+	defer close(j.out)
+	batch := make([]item, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		select {
+		case j.out <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = make([]item, 0, batchSize)
+		return nil
+	}
+	p := &fileParser{cp: cp, format: opts.Format, maxLine: opts.MaxLineBytes, name: j.entry.Name}
+	p.emit = func(it item) error {
+		batch = append(batch, it)
+		if len(batch) == batchSize {
+			return flush()
+		}
+		return nil
+	}
+	err := parseEntry(ctx, src, p, opts, j.entry)
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+func parseEntry(ctx context.Context, src Source, p *fileParser, opts *Options, e Entry) error {
+	if e.Problem != "" {
+		return p.unreadable(convFromPath(e.Name), "%s", e.Problem)
+	}
+	if e.Size > opts.MaxFileSize {
+		return p.unreadable(convFromPath(e.Name), "%v: %d bytes, limit %d: not read", ErrFileTooLarge, e.Size, opts.MaxFileSize)
+	}
+	rc, err := src.Open(ctx, e)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return p.unreadable(convFromPath(e.Name), "open failed: %v", err)
+	}
+	defer rc.Close()
+	if err := p.parse(&limitReader{r: rc, n: opts.MaxFileSize}); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// limitReader fails with ErrFileTooLarge past n bytes, where io.LimitReader
+// would end quietly and make a huge file look merely truncated.
+type limitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, fmt.Errorf("%w: more than the limit", ErrFileTooLarge)
+		}
+		return l.r.Read(p[:0])
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// differ is the sequential comparison: it sees items in export order.
+type differ struct {
+	ctx    context.Context
+	idx    Index
+	pol    *Policy
+	emitFn func(Finding) error
+	s      Summary
+
+	seen       bitset              // captured messages found in the export, by Seq
+	uncaptured map[memKey]struct{} // exported messages not captured (gaps), for duplicates
+	covered    map[string]struct{} // conversations the export covers
+	badFile    bool
+}
+
+func (d *differ) emit(f Finding) error {
+	if f.Kind == FileUnreadable {
+		d.badFile = true
+	}
+	d.s.add(f)
+	return d.emitFn(f)
+}
+
+func (d *differ) consume(ctx context.Context, j *job) error {
+	d.s.Files++
+	d.badFile = false
+	for {
+		var batch []item
+		var ok bool
+		select {
+		case batch, ok = <-j.out:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			break
+		}
+		for i := range batch {
+			if err := d.item(&batch[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if d.badFile {
+		d.s.FilesUnreadable++
+	}
+	return nil
+}
+
+func (d *differ) item(it *item) error {
+	switch it.kind {
+	case itemCover:
+		d.covered[it.conv] = struct{}{}
+		return nil
+	case itemFinding:
+		return d.emit(it.f)
+	}
+	return d.record(&it.rec)
+}
+
+func (d *differ) record(r *record) error {
+	d.s.Messages++
+	at := r.loc
+	if r.conv == "" {
+		return d.emit(Finding{Kind: FieldStripped, MessageID: r.msg, Field: FieldConversationID, File: r.file,
+			Detail: at + ": message has no conversation id: cannot be matched"})
+	}
+	d.covered[r.conv] = struct{}{}
+	if r.msg == "" {
+		return d.emit(Finding{Kind: FieldStripped, ConversationID: r.conv, Field: FieldMessageID, File: r.file,
+			Detail: at + ": " + r.noMsgID + ": cannot be matched"})
+	}
+	c, ok, err := d.idx.Lookup(d.ctx, r.conv, r.msg)
+	if err != nil {
+		return fmt.Errorf("diff: lookup %s/%s: %w", r.conv, r.msg, err)
+	}
+	if !ok {
+		k := memKey{r.conv, r.msg}
+		if _, dup := d.uncaptured[k]; dup {
+			return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+				Detail: at + ": message appears again in the export"})
+		}
+		d.uncaptured[k] = struct{}{}
+		return d.emit(Finding{Kind: NotCaptured, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+			Detail: at + ": in the export but never captured: refetch"})
+	}
+	if d.seen.has(c.Seq) {
+		return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+			Detail: at + ": message appears again in the export"})
+	}
+	d.seen.set(c.Seq)
+	return d.compare(r, &c)
+}
+
+func (d *differ) compare(r *record, c *Captured) error {
+	base := Finding{ConversationID: r.conv, MessageID: r.msg, File: r.file}
+	emit := func(kind Kind, field, expected, got, detail string) error {
+		f := base
+		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.loc+": "+detail
+		return d.emit(f)
+	}
+	stripped := func(field, expected string) error {
+		if !d.pol.required(field) {
+			return nil
+		}
+		return emit(FieldStripped, field, expected, "", "required field absent from the export")
+	}
+	bad := func(field, expected string, v *value) error {
+		return emit(ValueAltered, field, expected, v.raw, v.bad)
+	}
+
+	// Timestamp.
+	if v := &r.fields[fTimestamp]; !v.present {
+		if err := stripped(FieldTimestamp, c.Timestamp); err != nil {
+			return err
+		}
+	} else if v.bad != "" {
+		if err := bad(FieldTimestamp, c.Timestamp, v); err != nil {
+			return err
+		}
+	} else if err := d.compareTime(c, v, emit); err != nil {
+		return err
+	}
+
+	// Content.
+	if v := &r.fields[fContent]; !v.present {
+		if c.ContentSHA256 != emptyContentHash {
+			if err := stripped(FieldContent, c.ContentSHA256); err != nil {
+				return err
+			}
+		}
+	} else if v.bad != "" {
+		if err := bad(FieldContent, c.ContentSHA256, v); err != nil {
+			return err
+		}
+	} else if v.text != c.ContentSHA256 {
+		if err := emit(ContentDiffers, FieldContent, c.ContentSHA256, v.text, "SHA-256 of the normalised text differs"); err != nil {
+			return err
+		}
+	}
+
+	// Sender, legal hold, audit trail: plain values.
+	plain := []struct {
+		idx      int
+		field    string
+		expected string
+		known    bool
+	}{
+		{fSender, FieldSender, strings.TrimSpace(c.Sender), true},
+		{fLegalHold, FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil},
+		{fAuditTrailID, FieldAuditTrailID, joinIDs(c.AuditRefs), true},
+	}
+	for _, pf := range plain {
+		v := &r.fields[pf.idx]
+		var err error
+		switch {
+		case !v.present:
+			err = stripped(pf.field, pf.expected)
+		case v.bad != "":
+			err = bad(pf.field, pf.expected, v)
+		case pf.known && v.text != pf.expected:
+			err = emit(ValueAltered, pf.field, pf.expected, v.text, "value differs from the capture")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *differ) compareTime(c *Captured, v *value, emit func(Kind, string, string, string, string) error) error {
+	ct, _, err := ParseTimestamp(c.Timestamp)
+	if err != nil {
+		return emit(ValueAltered, FieldTimestamp, c.Timestamp, v.text, "captured timestamp cannot be parsed: cannot compare")
+	}
+	ct = ct.Truncate(time.Millisecond)
+	expected := FormatMillis(ct)
+	if v.digits >= 3 {
+		if v.t.Truncate(time.Millisecond).Equal(ct) {
+			return nil
+		}
+		return emit(TimestampShifted, FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
+	}
+	unit := precisionUnit(v.digits)
+	if ct.Truncate(unit).Equal(v.t) {
+		return emit(TimestampPrecisionLost, FieldTimestamp, expected, v.text,
+			"exported with "+strconv.Itoa(v.digits)+" fractional digits; the capture has milliseconds")
+	}
+	return emit(TimestampShifted, FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
+}
+
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
+}
+
+func boolString(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}
+
+// finish reports captured messages the export lacks.
+func (d *differ) finish() error {
+	d.s.Conversations = len(d.covered)
+	absent := map[string]struct{}{}
+	err := d.idx.Each(d.ctx, func(c Captured) error {
+		d.s.Captured++
+		if _, ok := d.covered[c.ConversationID]; !ok {
+			absent[c.ConversationID] = struct{}{}
+			d.s.MessagesInAbsentConversations++
+			return nil
+		}
+		if d.seen.has(c.Seq) {
+			return nil
+		}
+		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
+			Field: "", Expected: c.Timestamp,
+			Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
+	})
+	if err != nil {
+		return fmt.Errorf("diff: walk captured messages: %w", err)
+	}
+	d.s.ConversationsAbsent = len(absent)
+	return nil
+}

@@ -1,0 +1,109 @@
+package diff
+
+import (
+	"context"
+	"slices"
+)
+
+// Captured is what custody captured of one message: the ledger's record,
+// reduced to the compared fields.
+type Captured struct {
+	ConversationID string
+	MessageID      string
+	// Timestamp is the original timestamp, RFC 3339 with milliseconds.
+	Timestamp string
+	// ContentSHA256 is ContentHash of the message text.
+	ContentSHA256 string
+	// Sender is the sender's address as captured (MessageData.fromAddress).
+	Sender string
+	// LegalHold is nil when the capture did not record it.
+	LegalHold *bool
+	// AuditRefs are the audit trail entries referring to the message's
+	// conversation.
+	AuditRefs []string
+	// Seq identifies the capture; unique per message among those Each
+	// yields, and small (the diff keeps one bit per Seq up to the largest).
+	Seq uint64
+}
+
+// Index is what custody captured. Lookup and Each are called from one
+// goroutine at a time.
+type Index interface {
+	// Lookup returns the latest capture of a message.
+	Lookup(ctx context.Context, convID, msgID string) (Captured, bool, error)
+	// Each calls fn for every captured message once (its latest capture),
+	// in a deterministic order; an error from fn stops it and is returned.
+	Each(ctx context.Context, fn func(Captured) error) error
+}
+
+// MemIndex is an Index held in memory, for tests, benchmarks and small
+// ledgers. Its zero value is empty and ready.
+type MemIndex struct {
+	byKey map[memKey]int
+	items []Captured
+}
+
+type memKey struct{ conv, msg string }
+
+// Add records a capture; a second Add of the same message replaces it
+// (keeping its place in Each order). A zero Seq is replaced by the order
+// of first addition, counting from 1.
+func (m *MemIndex) Add(c Captured) {
+	if m.byKey == nil {
+		m.byKey = map[memKey]int{}
+	}
+	k := memKey{c.ConversationID, c.MessageID}
+	if i, ok := m.byKey[k]; ok {
+		if c.Seq == 0 {
+			c.Seq = m.items[i].Seq
+		}
+		m.items[i] = c
+		return
+	}
+	if c.Seq == 0 {
+		c.Seq = uint64(len(m.items) + 1)
+	}
+	m.byKey[k] = len(m.items)
+	m.items = append(m.items, c)
+}
+
+// Len is the number of captured messages.
+func (m *MemIndex) Len() int { return len(m.items) }
+
+// Lookup implements Index.
+func (m *MemIndex) Lookup(_ context.Context, convID, msgID string) (Captured, bool, error) {
+	i, ok := m.byKey[memKey{convID, msgID}]
+	if !ok {
+		return Captured{}, false, nil
+	}
+	return m.items[i], true, nil
+}
+
+// Each implements Index, in order of first Add.
+func (m *MemIndex) Each(ctx context.Context, fn func(Captured) error) error {
+	for _, c := range m.items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bitset marks captured messages seen in the export, by Seq.
+type bitset []uint64
+
+func (b *bitset) set(i uint64) {
+	w := int(i / 64)
+	if w >= len(*b) {
+		*b = slices.Grow(*b, w+1-len(*b))[:w+1]
+	}
+	(*b)[w] |= 1 << (i % 64)
+}
+
+func (b bitset) has(i uint64) bool {
+	w := int(i / 64)
+	return w < len(b) && b[w]&(1<<(i%64)) != 0
+}

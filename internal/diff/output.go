@@ -1,0 +1,182 @@
+package diff
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// Output formats of NewWriter.
+const (
+	OutputJSON  = "json"
+	OutputCSV   = "csv"
+	OutputJSONL = "jsonl"
+)
+
+// Writer prints findings as they come and the summary at the end.
+type Writer interface {
+	Write(Finding) error
+	// Close finishes the output with the summary (where the format has a
+	// place for it) and flushes; it does not close the underlying writer.
+	Close(Summary) error
+}
+
+// NewWriter returns a Writer for format:
+//   - json: one object {"findings":[…],"summary":{…}}, findings streamed;
+//   - csv: a header row, then one row per finding (CSVHeader columns);
+//   - jsonl: one finding object per line.
+func NewWriter(format string, w io.Writer) (Writer, error) {
+	switch format {
+	case OutputJSON:
+		return &jsonWriter{w: w}, nil
+	case OutputCSV:
+		cw := csv.NewWriter(w)
+		if err := cw.Write(CSVHeader); err != nil {
+			return nil, fmt.Errorf("diff: write csv header: %w", err)
+		}
+		return &csvWriter{w: cw}, nil
+	case OutputJSONL:
+		return &jsonlWriter{enc: json.NewEncoder(w)}, nil
+	}
+	return nil, fmt.Errorf("diff: %w: output %q (want json, csv or jsonl)", ErrBadFormat, format)
+}
+
+// CSVHeader names the CSV columns, in Finding's field order.
+var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail"}
+
+type jsonWriter struct {
+	w io.Writer
+	n int
+}
+
+func (j *jsonWriter) Write(f Finding) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("diff: encode finding: %w", err)
+	}
+	sep := ",\n  "
+	if j.n == 0 {
+		sep = "{\"findings\": [\n  "
+	}
+	j.n++
+	if _, err := io.WriteString(j.w, sep); err != nil {
+		return fmt.Errorf("diff: write finding: %w", err)
+	}
+	if _, err := j.w.Write(b); err != nil {
+		return fmt.Errorf("diff: write finding: %w", err)
+	}
+	return nil
+}
+
+func (j *jsonWriter) Close(s Summary) error {
+	head := "\n],\n"
+	if j.n == 0 {
+		head = "{\"findings\": [],\n"
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("diff: encode summary: %w", err)
+	}
+	if _, err := fmt.Fprintf(j.w, "%s\"summary\": %s}\n", head, b); err != nil {
+		return fmt.Errorf("diff: write summary: %w", err)
+	}
+	return nil
+}
+
+type csvWriter struct{ w *csv.Writer }
+
+func (c *csvWriter) Write(f Finding) error {
+	row := []string{string(f.Kind), f.ConversationID, f.MessageID, f.Field, f.Expected, f.Got, f.File, f.Detail}
+	for i, v := range row {
+		row[i] = csvSafe(v)
+	}
+	if err := c.w.Write(row); err != nil {
+		return fmt.Errorf("diff: write csv: %w", err)
+	}
+	return nil
+}
+
+// csvSafe defuses spreadsheet formulas: export content is hostile and
+// analysts open CSVs in spreadsheets (OWASP "CSV injection").
+func csvSafe(v string) string {
+	if v != "" {
+		switch v[0] {
+		case '=', '+', '-', '@', '\t', '\r':
+			return "'" + v
+		}
+	}
+	return v
+}
+
+func (c *csvWriter) Close(Summary) error {
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		return fmt.Errorf("diff: write csv: %w", err)
+	}
+	return nil
+}
+
+type jsonlWriter struct{ enc *json.Encoder }
+
+func (j *jsonlWriter) Write(f Finding) error {
+	if err := j.enc.Encode(f); err != nil {
+		return fmt.Errorf("diff: write finding: %w", err)
+	}
+	return nil
+}
+
+func (j *jsonlWriter) Close(Summary) error { return nil }
+
+// WriteSummary prints the summary as readable tables: totals, counts by
+// kind, then counts per conversation for the kinds that occurred.
+func WriteSummary(w io.Writer, s Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "export\t%s\n", s.Source)
+	fmt.Fprintf(tw, "files\t%d (%d unreadable)\n", s.Files, s.FilesUnreadable)
+	fmt.Fprintf(tw, "messages read\t%d\n", s.Messages)
+	fmt.Fprintf(tw, "conversations in export\t%d\n", s.Conversations)
+	fmt.Fprintf(tw, "messages captured\t%d\n", s.Captured)
+	fmt.Fprintf(tw, "captured conversations absent from export\t%d (%d messages, not listed one by one)\n",
+		s.ConversationsAbsent, s.MessagesInAbsentConversations)
+	fmt.Fprintf(tw, "findings\t%d\n", s.Counts.Total())
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "KIND\tCOUNT")
+	var used []Kind
+	for _, k := range Kinds {
+		fmt.Fprintf(tw, "%s\t%d\n", k, s.Counts[k])
+		if s.Counts[k] > 0 {
+			used = append(used, k)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("diff: write summary: %w", err)
+	}
+	if len(used) == 0 || len(s.PerConversation) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "CONVERSATION\t")
+	for _, k := range used {
+		fmt.Fprintf(tw, "%s\t", k)
+	}
+	fmt.Fprintln(tw)
+	for _, conv := range s.conversationIDs() {
+		name := conv
+		if name == "" {
+			name = "(none)"
+		}
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, k := range used {
+			fmt.Fprintf(tw, "%s\t", strconv.Itoa(s.PerConversation[conv][k]))
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("diff: write summary: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,511 @@
+package diff
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+)
+
+// item is what a file's parser hands to the comparison, in file order.
+type item struct {
+	kind itemKind
+	rec  record
+	f    Finding
+	conv string // itemCover
+}
+
+type itemKind uint8
+
+const (
+	itemRecord  itemKind = iota // an exported message
+	itemFinding                 // a finding about the file itself
+	itemCover                   // the export covers conversation conv
+)
+
+// fileParser turns one file into items.
+type fileParser struct {
+	cp       *compiledPolicy
+	format   Format
+	maxLine  int
+	name     string
+	pathConv string // from a conversation_id=X path segment
+	emit     func(item) error
+}
+
+// errStop ends a file's parse after a fatal problem already reported.
+var errStop = errors.New("stop")
+
+func (p *fileParser) unreadable(conv, format string, args ...any) error {
+	return p.emit(item{kind: itemFinding, f: Finding{
+		Kind: FileUnreadable, ConversationID: conv, File: p.name, Detail: fmt.Sprintf(format, args...),
+	}})
+}
+
+func (p *fileParser) cover(conv string) error {
+	if conv == "" {
+		return nil
+	}
+	return p.emit(item{kind: itemCover, conv: conv})
+}
+
+// convFromPath finds a Genesys-layout "conversation_id=X" path segment.
+func convFromPath(name string) string {
+	for _, seg := range strings.Split(name, "/") {
+		if v, ok := strings.CutPrefix(seg, "conversation_id="); ok && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isJSONL says whether a file is read as JSON Lines.
+func (p *fileParser) isJSONL() bool {
+	switch p.format {
+	case FormatJSONL:
+		return true
+	case FormatAuto:
+		ext := strings.ToLower(path.Ext(p.name))
+		return ext == ".jsonl" || ext == ".ndjson"
+	}
+	return false
+}
+
+func (p *fileParser) isMetadata() bool {
+	if p.format != FormatAuto && p.format != FormatGenesys {
+		return false
+	}
+	sfx := p.cp.shapes[ShapeGenesys].metaSfx
+	return sfx != "" && strings.HasSuffix(p.name, sfx)
+}
+
+// parse reads one file. Problems in the file are reported as findings; the
+// returned error is only for cancellation (or a failing emit).
+func (p *fileParser) parse(r io.Reader) error {
+	p.pathConv = convFromPath(p.name)
+	if err := p.cover(p.pathConv); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case p.isJSONL():
+		err = p.jsonl(bufio.NewReaderSize(r, p.maxLine+2))
+	default:
+		br := bufio.NewReaderSize(r, 64<<10)
+		if err = p.sniff(br); err == nil {
+			if p.isMetadata() {
+				err = p.metadata(br)
+			} else {
+				err = p.document(br)
+			}
+		}
+	}
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// sniff skips a UTF-8 BOM and checks that a JSON object starts the file.
+func (p *fileParser) sniff(br *bufio.Reader) error {
+	if b, _ := br.Peek(3); bytes.Equal(b, utf8BOM) {
+		br.Discard(3)
+	}
+	for {
+		c, err := br.ReadByte()
+		if err == io.EOF {
+			if err := p.unreadable(p.pathConv, "empty file: no JSON document"); err != nil {
+				return err
+			}
+			return errStop
+		}
+		if err != nil {
+			return p.readFailed(err)
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			br.UnreadByte()
+			return nil
+		case '[':
+			if err := p.unreadable(p.pathConv, "top-level JSON array: not a known shape (JSON Lines files need a .jsonl name or --format jsonl)"); err != nil {
+				return err
+			}
+			return errStop
+		default:
+			if err := p.unreadable(p.pathConv, "not JSON: starts with byte 0x%02x", c); err != nil {
+				return err
+			}
+			return errStop
+		}
+	}
+}
+
+func (p *fileParser) readFailed(err error) error {
+	if e := p.unreadable(p.pathConv, "read failed: %v", err); e != nil {
+		return e
+	}
+	return errStop
+}
+
+// syntaxFailed reports a parse error with its position and stops the file.
+func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) error {
+	var se *json.SyntaxError
+	var detail string
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		detail = fmt.Sprintf("truncated: JSON ends early at byte %d", dec.InputOffset())
+	case errors.As(err, &se):
+		detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)
+	case errors.Is(err, ErrFileTooLarge):
+		detail = err.Error()
+	default:
+		detail = fmt.Sprintf("invalid JSON at byte %d: %v", dec.InputOffset(), err)
+	}
+	if e := p.unreadable(conv, "%s", detail); e != nil {
+		return e
+	}
+	return errStop
+}
+
+// metadata checks a Genesys `_metadata.json` companion: it must be a JSON
+// object; a conversation id in it must agree with the folder's.
+func (p *fileParser) metadata(br *bufio.Reader) error {
+	dec := json.NewDecoder(br)
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if e := p.unreadable(p.pathConv, "metadata is not a JSON object"); e != nil {
+				return e
+			}
+			return errStop
+		}
+		return p.syntaxFailed(p.pathConv, dec, err)
+	}
+	if err := p.trailing(dec, p.pathConv); err != nil {
+		return err
+	}
+	for _, k := range p.cp.shapes[ShapeGenesys].conv {
+		v, ok := lookup(obj, k)
+		if !ok {
+			continue
+		}
+		id, good := idString(v)
+		if !good {
+			return p.unreadable(p.pathConv, "metadata: %s is a JSON %s", strings.Join(k, "."), jsonType(v))
+		}
+		if err := p.conversationMismatch(id); err != nil {
+			return err
+		}
+		if p.pathConv == "" {
+			return p.cover(id)
+		}
+		break
+	}
+	return nil
+}
+
+// conversationMismatch reports a body conversation id that contradicts the path.
+func (p *fileParser) conversationMismatch(bodyConv string) error {
+	if p.pathConv == "" || bodyConv == "" || bodyConv == p.pathConv {
+		return nil
+	}
+	return p.emit(item{kind: itemFinding, f: Finding{
+		Kind: ValueAltered, ConversationID: p.pathConv, Field: FieldConversationID,
+		Expected: p.pathConv, Got: bodyConv, File: p.name,
+		Detail: "the file's conversation id contradicts its conversation_id= folder",
+	}})
+}
+
+// trailing checks that nothing but white space follows the document.
+func (p *fileParser) trailing(dec *json.Decoder, conv string) error {
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return p.syntaxFailed(conv, dec, err)
+		}
+		if e := p.unreadable(conv, "trailing data after the JSON document at byte %d", dec.InputOffset()); e != nil {
+			return e
+		}
+		return errStop
+	}
+	return nil
+}
+
+// document streams a Genesys recording file or a customer reshape: a JSON
+// object whose messages array is decoded one element at a time.
+func (p *fileParser) document(br *bufio.Reader) error {
+	dec := json.NewDecoder(br)
+	if _, err := dec.Token(); err != nil { // '{', checked by sniff
+		return p.syntaxFailed(p.pathConv, dec, err)
+	}
+	var (
+		sf       *shapeFields
+		bodyConv string
+		conv     = p.pathConv // the id messages are attributed to
+		pending  []record     // messages read before their conversation id is known
+		flushed  bool
+	)
+	candidates := p.docShapes()
+	// flush settles the conversation id and hands over buffered messages.
+	flush := func(final bool) error {
+		if flushed || sf == nil {
+			return nil
+		}
+		if conv == "" {
+			conv = bodyConv
+		}
+		if conv == "" && sf.name == ShapeReshape && final {
+			conv = strings.TrimSuffix(path.Base(p.name), path.Ext(p.name))
+		}
+		if conv == "" {
+			if !final {
+				return nil
+			}
+			flushed = true
+			if len(pending) == 0 {
+				return nil
+			}
+			return p.unreadable("", "%d messages with no conversation id (no conversation_id= folder, no %s key)", len(pending), strings.Join(p.cp.docConvKeys, " or "))
+		}
+		flushed = true
+		if err := p.cover(conv); err != nil {
+			return err
+		}
+		for i := range pending {
+			pending[i].conv = conv
+			if err := p.emit(item{kind: itemRecord, rec: pending[i]}); err != nil {
+				return err
+			}
+		}
+		pending = nil
+		return nil
+	}
+	fail := func(err error) error {
+		if e := flush(true); e != nil {
+			return e
+		}
+		c := conv
+		if c == "" {
+			c = bodyConv
+		}
+		return p.syntaxFailed(c, dec, err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		key, _ := tok.(string)
+		switch shape := matchShape(candidates, key); {
+		case shape != nil && sf == nil:
+			sf = shape
+			if conv == "" && bodyConv != "" {
+				conv = bodyConv
+			}
+			if err := p.messages(dec, sf, &conv, &pending, flush, fail); err != nil {
+				return err
+			}
+		case shape != nil:
+			if err := p.unreadable(conv, "second message array %q ignored: the %q array was read", key, sf.msgKey); err != nil {
+				return err
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fail(err)
+			}
+		case p.isDocConvKey(key):
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return fail(err)
+			}
+			if id, ok := idString(v); ok && bodyConv == "" {
+				bodyConv = id
+				if err := p.conversationMismatch(id); err != nil {
+					return err
+				}
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return fail(err)
+	}
+	if sf == nil {
+		keys := []string{}
+		for _, s := range candidates {
+			keys = append(keys, s.msgKey)
+		}
+		return p.unreadable(p.pathConv, "no message array (%s): not a known shape", strings.Join(keys, " or "))
+	}
+	if err := flush(true); err != nil {
+		return err
+	}
+	return p.trailing(dec, conv)
+}
+
+// messages decodes the elements of a messages array.
+func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, pending *[]record, flush func(bool) error, fail func(error) error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fail(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		if e := p.unreadable(*conv, "%q is not an array", sf.msgKey); e != nil {
+			return e
+		}
+		return errStop
+	}
+	if *conv != "" {
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	for i := 0; dec.More(); i++ {
+		var obj map[string]json.RawMessage
+		if err := dec.Decode(&obj); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				if e := p.unreadable(*conv, "%s[%d]: a JSON %s, not a message object", sf.msgKey, i, te.Value); e != nil {
+					return e
+				}
+				continue
+			}
+			return fail(err)
+		}
+		if obj == nil {
+			if e := p.unreadable(*conv, "%s[%d]: a JSON null, not a message object", sf.msgKey, i); e != nil {
+				return e
+			}
+			continue
+		}
+		r := makeRecord(obj, sf)
+		r.file = p.name
+		r.loc = fmt.Sprintf("%s[%d]", sf.msgKey, i)
+		if *conv == "" {
+			*pending = append(*pending, r)
+			continue
+		}
+		r.conv = *conv
+		if err := p.emit(item{kind: itemRecord, rec: r}); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return fail(err)
+	}
+	return nil
+}
+
+func (p *fileParser) docShapes() []*shapeFields {
+	switch p.format {
+	case FormatGenesys:
+		return []*shapeFields{p.cp.shapes[ShapeGenesys]}
+	case FormatReshape:
+		return []*shapeFields{p.cp.shapes[ShapeReshape]}
+	}
+	return []*shapeFields{p.cp.shapes[ShapeGenesys], p.cp.shapes[ShapeReshape]}
+}
+
+func matchShape(cands []*shapeFields, key string) *shapeFields {
+	for _, s := range cands {
+		if s.msgKey == key {
+			return s
+		}
+	}
+	return nil
+}
+
+func (p *fileParser) isDocConvKey(key string) bool {
+	for _, k := range p.cp.docConvKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonl reads one message object per line; a bad or over-long line is a
+// finding and the next line is read.
+func (p *fileParser) jsonl(br *bufio.Reader) error {
+	sf := p.cp.shapes[ShapeJSONL]
+	lastConv := ""
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			n := len(line)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				n += len(line)
+			}
+			if e := p.unreadable("", "line %d: longer than %d bytes (%d+): skipped", lineNo, p.maxLine, n); e != nil {
+				return e
+			}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return p.readFailed(err)
+			}
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return p.readFailed(err)
+		}
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
+		if t := bytes.TrimSpace(line); len(t) > 0 {
+			if e := p.jsonlLine(sf, t, lineNo, &lastConv); e != nil {
+				return e
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastConv *string) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return p.unreadable("", "line %d: a JSON %s, not a message object", lineNo, te.Value)
+		case errors.As(err, &se):
+			return p.unreadable("", "line %d: invalid JSON at byte %d: %v", lineNo, se.Offset, err)
+		default:
+			return p.unreadable("", "line %d: %v", lineNo, err)
+		}
+	}
+	if obj == nil { // the line was "null"
+		return p.unreadable("", "line %d: a JSON null, not a message object", lineNo)
+	}
+	r := makeRecord(obj, sf)
+	r.file = p.name
+	r.loc = fmt.Sprintf("line %d", lineNo)
+	if v, ok := lookupAny(obj, sf.conv); ok {
+		r.conv, _ = idString(v)
+	}
+	if r.conv == "" {
+		r.conv = p.pathConv
+	}
+	if r.conv != "" && r.conv != *lastConv {
+		*lastConv = r.conv
+		if err := p.cover(r.conv); err != nil {
+			return err
+		}
+	}
+	return p.emit(item{kind: itemRecord, rec: r})
+}

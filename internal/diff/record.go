@@ -1,0 +1,292 @@
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Indexes of the compliance fields in a record, in ComplianceFields order.
+const (
+	fTimestamp = iota
+	fContent
+	fSender
+	fLegalHold
+	fAuditTrailID
+	nFields
+)
+
+// value is one compliance field as found in an exported message.
+type value struct {
+	present bool
+	// text is the comparable form: the timestamp as written, the content's
+	// hash, the trimmed sender, "true"/"false", sorted audit ids joined by ",".
+	text string
+	// t and digits are the parsed timestamp and its fractional digits.
+	t      time.Time
+	digits int
+	// bad, when set, says why the value is unusable (wrong type, not a
+	// timestamp); raw is then a short quote of it.
+	bad string
+	raw string
+}
+
+// record is one exported message, reduced to what is compared.
+type record struct {
+	conv, msg string
+	noMsgID   string // why the message has no usable id
+	file      string
+	loc       string // where in the file: "messagingTranscript[3]", "line 12"
+	fields    [nFields]value
+}
+
+// shapeFields is a ShapePolicy compiled for lookups.
+type shapeFields struct {
+	name    string
+	msgID   [][]string
+	conv    [][]string
+	fields  [nFields][][]string
+	msgKey  string
+	metaSfx string
+}
+
+type compiledPolicy struct {
+	p      *Policy
+	shapes map[string]*shapeFields
+	// docConvKeys are the top-level keys that may hold a document's
+	// conversation id, for either document shape.
+	docConvKeys []string
+}
+
+func compilePolicy(p *Policy) (*compiledPolicy, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	cp := &compiledPolicy{p: p, shapes: map[string]*shapeFields{}}
+	split := func(paths []string) [][]string {
+		out := make([][]string, 0, len(paths))
+		for _, s := range paths {
+			out = append(out, strings.Split(s, "."))
+		}
+		return out
+	}
+	for name, sp := range p.Shapes {
+		sf := &shapeFields{name: name, msgID: split(sp.Fields[FieldMessageID]), conv: split(sp.ConversationID), msgKey: sp.Messages, metaSfx: sp.MetadataSuffix}
+		for i, f := range ComplianceFields {
+			sf.fields[i] = split(sp.Fields[f])
+		}
+		cp.shapes[name] = sf
+		if name != ShapeJSONL {
+			for _, k := range sp.ConversationID {
+				if !slices.Contains(cp.docConvKeys, k) {
+					cp.docConvKeys = append(cp.docConvKeys, k)
+				}
+			}
+		}
+	}
+	return cp, nil
+}
+
+// lookup follows path through nested objects; JSON null counts as absent.
+func lookup(obj map[string]json.RawMessage, path []string) (json.RawMessage, bool) {
+	for i, seg := range path {
+		v, ok := obj[seg]
+		if !ok || isNull(v) {
+			return nil, false
+		}
+		if i == len(path)-1 {
+			return v, true
+		}
+		var next map[string]json.RawMessage
+		if json.Unmarshal(v, &next) != nil {
+			return nil, false
+		}
+		obj = next
+	}
+	return nil, false
+}
+
+func lookupAny(obj map[string]json.RawMessage, paths [][]string) (json.RawMessage, bool) {
+	for _, p := range paths {
+		if v, ok := lookup(obj, p); ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+
+// jsonType names the JSON type of v for messages.
+func jsonType(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// quote shortens a raw JSON value for a report.
+func quote(v json.RawMessage) string {
+	s := string(bytes.TrimSpace(v))
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return s
+}
+
+// idString reads an id: a string, or a number kept as written.
+func idString(v json.RawMessage) (string, bool) {
+	switch jsonType(v) {
+	case "string":
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return "", false
+		}
+		s = strings.TrimSpace(s)
+		return s, s != ""
+	case "number":
+		return string(bytes.TrimSpace(v)), true
+	}
+	return "", false
+}
+
+// makeRecord extracts what is compared from one message object.
+func makeRecord(obj map[string]json.RawMessage, sf *shapeFields) record {
+	var r record
+	if v, ok := lookupAny(obj, sf.msgID); ok {
+		id, good := idString(v)
+		if good {
+			r.msg = id
+		} else {
+			r.noMsgID = fmt.Sprintf("message id is a JSON %s: %s", jsonType(v), quote(v))
+		}
+	} else {
+		r.noMsgID = "message has no id"
+	}
+	for i := range nFields {
+		v, ok := lookupAny(obj, sf.fields[i])
+		if !ok {
+			continue
+		}
+		r.fields[i] = parseValue(i, v)
+	}
+	return r
+}
+
+func parseValue(field int, v json.RawMessage) value {
+	out := value{present: true}
+	typ := jsonType(v)
+	wrong := func(want string) value {
+		out.bad = fmt.Sprintf("wrong type: want %s, got JSON %s", want, typ)
+		out.raw = quote(v)
+		return out
+	}
+	str := func() (string, bool) {
+		var s string
+		return s, json.Unmarshal(v, &s) == nil
+	}
+	switch field {
+	case fTimestamp:
+		switch typ {
+		case "string":
+			s, _ := str()
+			t, digits, err := ParseTimestamp(strings.TrimSpace(s))
+			if err != nil {
+				out.bad = "not an RFC 3339 timestamp"
+				out.raw = s
+				return out
+			}
+			out.text, out.t, out.digits = s, t, digits
+		case "number":
+			// Epoch numbers: milliseconds when large enough, else seconds.
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil {
+				out.bad = "not an integer epoch timestamp"
+				out.raw = quote(v)
+				return out
+			}
+			out.text = string(bytes.TrimSpace(v))
+			if n >= 1e11 || n <= -1e11 {
+				out.t, out.digits = time.UnixMilli(n).UTC(), 3
+			} else {
+				out.t, out.digits = time.Unix(n, 0).UTC(), 0
+			}
+		default:
+			return wrong("string")
+		}
+	case fContent:
+		if typ != "string" {
+			return wrong("string")
+		}
+		s, _ := str()
+		out.text = ContentHash(s)
+	case fSender:
+		if typ != "string" {
+			return wrong("string")
+		}
+		s, _ := str()
+		out.text = strings.TrimSpace(s)
+	case fLegalHold:
+		switch typ {
+		case "boolean":
+			out.text = string(bytes.TrimSpace(v))
+		case "string":
+			s, _ := str()
+			switch strings.ToLower(strings.TrimSpace(s)) {
+			case "true":
+				out.text = "true"
+			case "false":
+				out.text = "false"
+			default:
+				return wrong("boolean")
+			}
+		default:
+			return wrong("boolean")
+		}
+	case fAuditTrailID:
+		switch typ {
+		case "string":
+			s, _ := str()
+			out.text = joinIDs([]string{s})
+		case "array":
+			var ids []string
+			if json.Unmarshal(v, &ids) != nil {
+				return wrong("array of strings")
+			}
+			out.text = joinIDs(ids)
+		default:
+			return wrong("string or array of strings")
+		}
+	}
+	return out
+}
+
+// joinIDs is the comparable form of a set of audit references.
+func joinIDs(ids []string) string {
+	clean := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" {
+			clean = append(clean, id)
+		}
+	}
+	slices.Sort(clean)
+	return strings.Join(slices.Compact(clean), ",")
+}

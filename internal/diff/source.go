@@ -1,0 +1,215 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/custodyhq/custody/internal/s3util"
+)
+
+// Source is where an export lives: a folder or an S3 prefix.
+type Source interface {
+	// String is the location as the user gave it.
+	String() string
+	// Walk calls fn for every file under the root, in lexical order of
+	// Entry.Name. Entries that must not be opened carry a Problem.
+	Walk(ctx context.Context, fn func(Entry) error) error
+	// Open opens an entry Walk returned (without a Problem).
+	Open(ctx context.Context, e Entry) (io.ReadCloser, error)
+}
+
+// Entry is one file of an export.
+type Entry struct {
+	// Name is the path relative to the root, "/"-separated.
+	Name string
+	// Size in bytes, as listed.
+	Size int64
+	// Problem, when set, says why the entry is not opened (an unsafe name,
+	// a symbolic link, not a regular file); it becomes a file_unreadable finding.
+	Problem string
+}
+
+// NewSource opens an export location: "s3://bucket/prefix" (reached with
+// cfg) or a local folder.
+func NewSource(ctx context.Context, loc string, cfg s3util.Config) (Source, error) {
+	if strings.HasPrefix(loc, s3util.Scheme) {
+		bucket, prefix, err := s3util.ParseURL(loc)
+		if err != nil {
+			return nil, fmt.Errorf("diff: open %s: %w: %w", loc, ErrBadSource, err)
+		}
+		c, err := s3util.NewClient(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("diff: open %s: %w", loc, err)
+		}
+		return NewS3Source(c, bucket, prefix), nil
+	}
+	return NewDirSource(loc)
+}
+
+// DirSource reads an export from a local folder. Files are opened through
+// an os.Root, so no name or symbolic link can reach outside the folder.
+type DirSource struct {
+	dir  string
+	root *os.Root
+}
+
+// NewDirSource opens dir, which must be a folder.
+func NewDirSource(dir string) (*DirSource, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("diff: open %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("diff: open %s: %w: not a folder", dir, ErrBadSource)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("diff: open %s: %w", dir, err)
+	}
+	return &DirSource{dir: dir, root: root}, nil
+}
+
+func (d *DirSource) String() string { return d.dir }
+
+// Close releases the folder.
+func (d *DirSource) Close() error { return d.root.Close() }
+
+// Walk lists regular files in lexical order; symbolic links and special
+// files are reported with a Problem and never followed.
+func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
+	return fs.WalkDir(d.root.FS(), ".", func(name string, de fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			if name == "." {
+				return fmt.Errorf("diff: walk %s: %w", d.dir, err)
+			}
+			// An unreadable sub-folder is a finding, not the end of the diff.
+			return fn(Entry{Name: name, Problem: fmt.Sprintf("cannot list: %v", err)})
+		}
+		if de.IsDir() {
+			return nil
+		}
+		e := Entry{Name: name}
+		if p := unsafeName(name); p != "" {
+			e.Problem = p
+			return fn(e)
+		}
+		switch t := de.Type(); {
+		case t&fs.ModeSymlink != 0:
+			e.Problem = "symbolic link: not followed"
+		case !t.IsRegular():
+			e.Problem = fmt.Sprintf("not a regular file (%s)", t)
+		default:
+			if info, err := de.Info(); err == nil {
+				e.Size = info.Size()
+			}
+		}
+		return fn(e)
+	})
+}
+
+// Open opens a file under the root.
+func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
+	f, err := d.root.Open(e.Name)
+	if err != nil {
+		return nil, fmt.Errorf("diff: open %s: %w", e.Name, err)
+	}
+	return f, nil
+}
+
+// S3Source reads an export from s3://bucket/prefix.
+type S3Source struct {
+	client *s3.Client
+	bucket string
+	prefix string // without trailing slash; "" for the whole bucket
+}
+
+// NewS3Source reads the objects under prefix in bucket.
+func NewS3Source(c *s3.Client, bucket, prefix string) *S3Source {
+	return &S3Source{client: c, bucket: bucket, prefix: strings.Trim(prefix, "/")}
+}
+
+func (s *S3Source) String() string { return s3util.FormatURL(s.bucket, s.prefix) }
+
+// Walk lists the objects under the prefix, page by page, in the server's
+// lexical key order. Keys that are not clean relative names under the
+// prefix (".." or "." segments, empty segments, control characters,
+// backslashes, invalid UTF-8) are reported with a Problem and never read.
+func (s *S3Source) Walk(ctx context.Context, fn func(Entry) error) error {
+	listPrefix := ""
+	if s.prefix != "" {
+		listPrefix = s.prefix + "/"
+	}
+	return s3util.List(ctx, s.client, s.bucket, listPrefix, func(o types.Object) error {
+		return fn(s3Entry(listPrefix, aws.ToString(o.Key), aws.ToInt64(o.Size)))
+	})
+}
+
+// s3Entry maps a listed key to an Entry; folder markers ("a/b/") are
+// zero-byte placeholders and carry no data, so they become Entry{} (skipped).
+func s3Entry(listPrefix, key string, size int64) Entry {
+	rel, ok := strings.CutPrefix(key, listPrefix)
+	if !ok {
+		return Entry{Name: safeDisplay(key), Problem: "key outside the prefix"}
+	}
+	if strings.HasSuffix(rel, "/") && size == 0 && unsafeName(strings.TrimSuffix(rel, "/")) == "" {
+		return Entry{}
+	}
+	e := Entry{Name: rel, Size: size}
+	if p := unsafeName(rel); p != "" {
+		e.Name = safeDisplay(rel)
+		e.Problem = p
+	}
+	return e
+}
+
+// Open streams an object.
+func (s *S3Source) Open(ctx context.Context, e Entry) (io.ReadCloser, error) {
+	key := s3util.Join(s.prefix, e.Name)
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("diff: get %s: %w", s3util.FormatURL(s.bucket, key), s3util.MapNotFound(err))
+	}
+	return out.Body, nil
+}
+
+// unsafeName says why a relative name must not be opened, or "".
+func unsafeName(name string) string {
+	switch {
+	case name == "":
+		return "unsafe name: empty"
+	case strings.HasPrefix(name, "/"):
+		return "unsafe name: absolute path"
+	case strings.ContainsRune(name, 0):
+		return "unsafe name: contains NUL"
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == ".." {
+			return "unsafe name: path traversal (..)"
+		}
+	}
+	if err := s3util.ValidKey(name); err != nil {
+		return "unsafe name: " + strings.TrimPrefix(err.Error(), s3util.ErrBadURL.Error()+": ")
+	}
+	return ""
+}
+
+// safeDisplay makes a hostile name printable in reports.
+func safeDisplay(name string) string {
+	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return name
+	}
+	q := fmt.Sprintf("%q", name)
+	return q[1 : len(q)-1]
+}

@@ -1,0 +1,172 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/s3util"
+)
+
+// Errors callers match with errors.Is. Absent objects match fs.ErrNotExist.
+var (
+	// ErrCorrupt: the store holds different bytes (or not a regular object)
+	// at the address of the data being written. Nothing was overwritten;
+	// the store has been tampered with or damaged and needs a person.
+	ErrCorrupt = errors.New("stored object does not match its address")
+	// ErrTooLarge: an object is over the store's size limit
+	// (Options.MaxSize). It is s3util.ErrTooLarge, so either matches.
+	ErrTooLarge = s3util.ErrTooLarge
+	// ErrBadName: a side-file name is not a clean relative path of safe
+	// characters, or would land among the evidence objects.
+	ErrBadName = errors.New("bad side-file name")
+	// ErrBadLocation: the store location is neither a folder nor s3://.
+	ErrBadLocation = errors.New("bad evidence store location")
+	// ErrNoObjectLock: legal hold was asked for, but the store cannot
+	// place one (a folder, or a bucket created without Object Lock).
+	ErrNoObjectLock = errors.New("legal hold needs an s3 bucket with object lock enabled")
+)
+
+// DefaultMaxSize bounds one evidence object when Options.MaxSize is 0. Raw
+// API responses are far smaller; the limit keeps a damaged or hostile store
+// from making a reader allocate without bound.
+const DefaultMaxSize = 256 << 20
+
+// Dir is the top-level folder (or key segment) that holds evidence objects.
+const Dir = "sha256"
+
+// Ref says what Put stored.
+type Ref struct {
+	Sum     hashchain.Hash // SHA-256 of the data: its address
+	Size    int64
+	Existed bool // the identical object was already stored; nothing was written
+}
+
+// Store is a content-addressed evidence store. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// Put stores data at the address of its SHA-256 and returns when it is
+	// durable (fsynced, or acknowledged by S3 with a verified checksum).
+	// Storing data that is already present succeeds with Ref.Existed set;
+	// different bytes at that address fail with ErrCorrupt.
+	Put(ctx context.Context, data []byte) (Ref, error)
+	// Get returns the object stored at sum, or an error matching
+	// fs.ErrNotExist. It does not re-hash (Verify does); it refuses
+	// objects over the size limit with ErrTooLarge.
+	Get(ctx context.Context, sum hashchain.Hash) ([]byte, error)
+	// Exists reports whether an object is stored at sum.
+	Exists(ctx context.Context, sum hashchain.Hash) (bool, error)
+	// Walk calls fn with the address of every stored evidence object, in
+	// ascending order of address; an error from fn stops the walk and is
+	// returned. Names that are not evidence addresses (side files,
+	// leftover temporary files) are skipped.
+	Walk(ctx context.Context, fn func(sum hashchain.Hash) error) error
+	// PutFile stores a named side file beside the evidence, such as
+	// "checkpoints/42.note", replacing any earlier file of that name. The
+	// name is a "/"-separated relative path (see ValidName).
+	PutFile(ctx context.Context, name string, data []byte) error
+	// GetFile reads a side file written by PutFile (fs.ErrNotExist if
+	// absent), subject to the same size limit as Get.
+	GetFile(ctx context.Context, name string) ([]byte, error)
+	// URL is the store's location, in a form Open accepts.
+	URL() string
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Options tune Open.
+type Options struct {
+	// S3Endpoint overrides the S3 endpoint for S3-compatible servers
+	// ("http://127.0.0.1:7070"); it implies path-style addressing.
+	S3Endpoint string
+	// S3Region; the AWS default chain when empty.
+	S3Region string
+	// S3Client, when set, is used as is instead of building a client from
+	// S3Endpoint, S3Region and the default AWS credential chain.
+	S3Client *s3.Client
+	// LegalHold puts an Object Lock legal hold on every evidence object
+	// written. Only S3 stores whose bucket has Object Lock enabled support
+	// it; Open fails with ErrNoObjectLock otherwise.
+	LegalHold bool
+	// MaxSize is the largest object Put accepts and Get returns;
+	// DefaultMaxSize when 0.
+	MaxSize int64
+}
+
+func (o Options) maxSize() int64 {
+	if o.MaxSize > 0 {
+		return o.MaxSize
+	}
+	return DefaultMaxSize
+}
+
+// Open opens the store at location: "DIR" or "file://DIR" for a local
+// folder (created on first write), "s3://bucket/prefix" for S3.
+func Open(ctx context.Context, location string, opts Options) (Store, error) {
+	switch {
+	case strings.HasPrefix(location, s3util.Scheme):
+		return openS3(ctx, location, opts)
+	case strings.HasPrefix(location, "file://"):
+		return openFolder(strings.TrimPrefix(location, "file://"), opts)
+	case strings.Contains(location, "://"):
+		return nil, fmt.Errorf("evidence: open %q: %w: want a folder, file://DIR or s3://bucket/prefix", location, ErrBadLocation)
+	default:
+		return openFolder(location, opts)
+	}
+}
+
+// Key is the store-relative key (folder path with "/" separators) of the
+// object with the given SHA-256: "sha256/<2 hex>/<64 hex>".
+func Key(sum hashchain.Hash) string {
+	h := sum.String()
+	return Dir + "/" + h[:2] + "/" + h
+}
+
+// parseKey is the inverse of Key; ok is false for anything that is not
+// exactly the key of some sum (wrong shard, upper-case hex, extra parts).
+func parseKey(key string) (hashchain.Hash, bool) {
+	parts := strings.Split(key, "/")
+	if len(parts) != 3 || parts[0] != Dir || len(parts[2]) != 2*hashchain.HashSize {
+		return hashchain.Hash{}, false
+	}
+	sum, err := hashchain.ParseHash(parts[2])
+	if err != nil || Key(sum) != key {
+		return hashchain.Hash{}, false
+	}
+	return sum, true
+}
+
+// ValidName checks a side-file name for PutFile: "/"-separated segments of
+// letters, digits, '.', '_' and '-', none empty, none starting with '.'
+// (which also rules out "." and ".."; temporary files start with '.'), at
+// most 512 bytes, and not under the evidence directory.
+func ValidName(name string) error {
+	if name == "" || len(name) > 512 {
+		return fmt.Errorf("%w: %q: want 1 to 512 bytes", ErrBadName, name)
+	}
+	segs := strings.Split(name, "/")
+	if segs[0] == Dir {
+		return fmt.Errorf("%w: %q: %s/ holds the evidence itself", ErrBadName, name, Dir)
+	}
+	for _, seg := range segs {
+		if seg == "" || seg[0] == '.' {
+			return fmt.Errorf("%w: %q: empty segment or segment starting with '.'", ErrBadName, name)
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return fmt.Errorf("%w: %q: character %q", ErrBadName, name, c)
+			}
+		}
+	}
+	// Belt and braces: the rules above already imply a clean, local path.
+	if !filepath.IsLocal(filepath.FromSlash(name)) {
+		return fmt.Errorf("%w: %q: not a local path", ErrBadName, name)
+	}
+	return nil
+}

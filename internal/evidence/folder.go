@@ -1,0 +1,334 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// tmpPrefix starts the names of files being written; Walk skips them and
+// ValidName refuses names starting with '.', so they never clash.
+const tmpPrefix = ".tmp-"
+
+// folder is a Store in a local directory. Objects are written to a
+// temporary file in their final directory, fsynced, made read-only and
+// hard-linked into place (link fails if the name exists, so an existing
+// object is never replaced), then the directory is fsynced.
+type folder struct {
+	root    string // absolute
+	maxSize int64
+}
+
+func openFolder(dir string, opts Options) (*folder, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("evidence: open folder: %w: empty path", ErrBadLocation)
+	}
+	if opts.LegalHold {
+		return nil, fmt.Errorf("evidence: open folder %s: %w", dir, ErrNoObjectLock)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: open folder %s: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Created on first write, so that read-only commands can open a
+		// store that is yet to receive evidence without creating it.
+	case err != nil:
+		return nil, fmt.Errorf("evidence: open folder %s: %w", abs, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("evidence: open folder %s: %w: not a directory", abs, ErrBadLocation)
+	}
+	return &folder{root: abs, maxSize: opts.maxSize()}, nil
+}
+
+func (f *folder) path(key string) string { return filepath.Join(f.root, filepath.FromSlash(key)) }
+
+func (f *folder) URL() string  { return f.root }
+func (f *folder) Close() error { return nil }
+
+func (f *folder) Put(ctx context.Context, data []byte) (Ref, error) {
+	if err := ctx.Err(); err != nil {
+		return Ref{}, fmt.Errorf("evidence: put: %w", err)
+	}
+	if int64(len(data)) > f.maxSize {
+		return Ref{}, fmt.Errorf("evidence: put: %w: %d bytes, limit %d", ErrTooLarge, len(data), f.maxSize)
+	}
+	sum := hashchain.Hash(sha256.Sum256(data))
+	ref := Ref{Sum: sum, Size: int64(len(data))}
+	key := Key(sum)
+	dst := f.path(key)
+	if existed, err := f.checkExisting(dst, sum); err != nil || existed {
+		ref.Existed = existed
+		return ref, wrapPut(key, err)
+	}
+	dir := filepath.Dir(dst)
+	if err := f.mkdirs(dir); err != nil {
+		return Ref{}, wrapPut(key, err)
+	}
+	tmp, err := writeTemp(dir, data)
+	if err != nil {
+		return Ref{}, wrapPut(key, err)
+	}
+	defer os.Remove(tmp) // after a link both names are the same inode
+	if err := os.Link(tmp, dst); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			return Ref{}, wrapPut(key, err)
+		}
+		// A concurrent Put of the same data won the race, or someone
+		// else wrote there: find out which.
+		existed, err := f.checkExisting(dst, sum)
+		ref.Existed = existed
+		return ref, wrapPut(key, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return Ref{}, wrapPut(key, err)
+	}
+	return ref, nil
+}
+
+func wrapPut(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("evidence: put %s: %w", key, err)
+}
+
+// checkExisting reports whether dst already holds data hashing to sum:
+// (false, nil) if dst is absent, (true, nil) if it matches, ErrCorrupt if
+// it holds anything else.
+func (f *folder) checkExisting(dst string, sum hashchain.Hash) (bool, error) {
+	fi, err := os.Lstat(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return false, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, dst)
+	}
+	got, err := hashFile(dst)
+	if err != nil {
+		return false, err
+	}
+	if got != sum {
+		return false, fmt.Errorf("%w: %s holds data with sha256 %s", ErrCorrupt, dst, got)
+	}
+	return true, nil
+}
+
+func hashFile(name string) (hashchain.Hash, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return hashchain.Hash{}, err
+	}
+	defer fh.Close()
+	d := sha256.New()
+	if _, err := io.Copy(d, fh); err != nil {
+		return hashchain.Hash{}, err
+	}
+	return hashchain.Hash(d.Sum(nil)), nil
+}
+
+// mkdirs creates dir and any missing parents below the store root, and
+// fsyncs the parent of each directory it creates so that the new entry
+// survives a crash along with the file put into it.
+func (f *folder) mkdirs(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	mkdir := os.Mkdir
+	if dir == f.root {
+		mkdir = os.MkdirAll // the user's path, parents and all
+	} else if err := f.mkdirs(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // created concurrently
+		}
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
+// writeTemp writes data to a new read-only file in dir, fsynced, and
+// returns its name.
+func writeTemp(dir string, data []byte) (name string, err error) {
+	fh, err := os.CreateTemp(dir, tmpPrefix+"*")
+	if err != nil {
+		return "", err
+	}
+	name = fh.Name()
+	defer func() {
+		if err != nil {
+			fh.Close()
+			os.Remove(name)
+		}
+	}()
+	if _, err := fh.Write(data); err != nil {
+		return "", err
+	}
+	if err := fh.Sync(); err != nil {
+		return "", err
+	}
+	if err := fh.Chmod(0o444); err != nil {
+		return "", err
+	}
+	return name, fh.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (f *folder) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence: get: %w", err)
+	}
+	b, err := f.readLimited(f.path(Key(sum)))
+	if err != nil {
+		return nil, fmt.Errorf("evidence: get %s: %w", Key(sum), err)
+	}
+	return b, nil
+}
+
+func (f *folder) readLimited(name string) ([]byte, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file", ErrCorrupt)
+	}
+	if fi.Size() > f.maxSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, fi.Size(), f.maxSize)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()))
+	// The size may change under us; the limit holds regardless.
+	if _, err := buf.ReadFrom(io.LimitReader(fh, f.maxSize+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > f.maxSize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.maxSize)
+	}
+	return buf.Bytes(), nil
+}
+
+func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("evidence: exists: %w", err)
+	}
+	_, err := os.Lstat(f.path(Key(sum)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("evidence: exists %s: %w", Key(sum), err)
+	}
+	return true, nil
+}
+
+func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+	top := f.path(Dir)
+	if _, err := os.Stat(f.root); err != nil {
+		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
+	}
+	// fs.WalkDir visits entries in lexical order, which for lower-case
+	// hex names is ascending order of address.
+	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == top && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll // a store with side files but no evidence yet
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), tmpPrefix) {
+			return nil
+		}
+		rel, err := filepath.Rel(f.root, p)
+		if err != nil {
+			return err
+		}
+		sum, ok := parseKey(filepath.ToSlash(rel))
+		if !ok {
+			return nil
+		}
+		return fn(sum)
+	})
+	if err != nil {
+		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
+	}
+	return nil
+}
+
+func (f *folder) PutFile(ctx context.Context, name string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("evidence: put file: %w", err)
+	}
+	if err := ValidName(name); err != nil {
+		return fmt.Errorf("evidence: put file: %w", err)
+	}
+	if int64(len(data)) > f.maxSize {
+		return fmt.Errorf("evidence: put file %s: %w: %d bytes, limit %d", name, ErrTooLarge, len(data), f.maxSize)
+	}
+	dst := f.path(name)
+	dir := filepath.Dir(dst)
+	if err := f.mkdirs(dir); err != nil {
+		return fmt.Errorf("evidence: put file %s: %w", name, err)
+	}
+	tmp, err := writeTemp(dir, data)
+	if err != nil {
+		return fmt.Errorf("evidence: put file %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("evidence: put file %s: %w", name, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("evidence: put file %s: %w", name, err)
+	}
+	return nil
+}
+
+func (f *folder) GetFile(ctx context.Context, name string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence: get file: %w", err)
+	}
+	if err := ValidName(name); err != nil {
+		return nil, fmt.Errorf("evidence: get file: %w", err)
+	}
+	b, err := f.readLimited(f.path(name))
+	if err != nil {
+		return nil, fmt.Errorf("evidence: get file %s: %w", name, err)
+	}
+	return b, nil
+}

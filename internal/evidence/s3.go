@@ -1,0 +1,251 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/s3util"
+)
+
+// s3Store is a Store in an S3 bucket under a key prefix. Every object is
+// written with If-None-Match: "*" (never replacing an existing key) and
+// x-amz-checksum-sha256 (the server refuses bytes that do not hash to it),
+// and, with legal hold, an Object Lock legal hold.
+type s3Store struct {
+	client    *s3.Client
+	bucket    string
+	prefix    string
+	legalHold bool
+	maxSize   int64
+}
+
+// conflictRetries bounds retries of a write that raced another conditional
+// write to the same key (409 ConditionalRequestConflict).
+const conflictRetries = 4
+
+func openS3(ctx context.Context, location string, opts Options) (*s3Store, error) {
+	bucket, prefix, err := s3util.ParseURL(location)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: open: %w", err)
+	}
+	client := opts.S3Client
+	if client == nil {
+		client, err = s3util.NewClient(ctx, s3util.Config{Endpoint: opts.S3Endpoint, Region: opts.S3Region})
+		if err != nil {
+			return nil, fmt.Errorf("evidence: open %s: %w", location, err)
+		}
+	}
+	s := &s3Store{client: client, bucket: bucket, prefix: prefix, legalHold: opts.LegalHold, maxSize: opts.maxSize()}
+	// Fail at open, with a clear message, rather than on the first write
+	// of an export that may have been running for a while.
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		return nil, fmt.Errorf("evidence: open %s: bucket %s: %w", location, bucket, err)
+	}
+	if opts.LegalHold {
+		if err := s.checkObjectLock(ctx); err != nil {
+			return nil, fmt.Errorf("evidence: open %s: %w", location, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *s3Store) checkObjectLock(ctx context.Context) error {
+	out, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.bucket)})
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ObjectLockConfigurationNotFoundError" {
+		return fmt.Errorf("%w: bucket %s has no object lock configuration (it can only be enabled when the bucket is created)", ErrNoObjectLock, s.bucket)
+	}
+	if err != nil {
+		return fmt.Errorf("bucket %s: object lock configuration: %w", s.bucket, err)
+	}
+	if out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
+		return fmt.Errorf("%w: object lock is not enabled on bucket %s", ErrNoObjectLock, s.bucket)
+	}
+	return nil
+}
+
+func (s *s3Store) key(k string) string { return s3util.Join(s.prefix, k) }
+func (s *s3Store) URL() string         { return s3util.FormatURL(s.bucket, s.prefix) }
+func (s *s3Store) Close() error        { return nil }
+
+func (s *s3Store) Put(ctx context.Context, data []byte) (Ref, error) {
+	if int64(len(data)) > s.maxSize {
+		return Ref{}, fmt.Errorf("evidence: put: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.maxSize)
+	}
+	sum := hashchain.Hash(sha256.Sum256(data))
+	ref := Ref{Sum: sum, Size: int64(len(data))}
+	key := s.key(Key(sum))
+	for attempt := 0; ; attempt++ {
+		in := &s3.PutObjectInput{
+			Bucket: aws.String(s.bucket),
+			Key:    aws.String(key),
+			// A seekable body: the SDK can sign and retry it without
+			// buffering or chunked encoding, which plain-http endpoints need.
+			Body:           bytes.NewReader(data),
+			ContentLength:  aws.Int64(int64(len(data))),
+			ContentType:    aws.String("application/octet-stream"),
+			ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+			IfNoneMatch:    aws.String("*"),
+		}
+		if s.legalHold {
+			in.ObjectLockLegalHoldStatus = types.ObjectLockLegalHoldStatusOn
+		}
+		_, err := s.client.PutObject(ctx, in)
+		if err == nil {
+			return ref, nil
+		}
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "ConditionalRequestConflict" && attempt < conflictRetries {
+			// Another writer is mid-way through the same key; once it
+			// lands, our retry gets 412 and compares.
+			if err := sleep(ctx, time.Duration(25<<attempt)*time.Millisecond); err != nil {
+				return Ref{}, fmt.Errorf("evidence: put %s: %w", key, err)
+			}
+			continue
+		}
+		if !s3util.IsPreconditionFailed(err) {
+			return Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
+		}
+		if err := s.checkExisting(ctx, key, sum); err != nil {
+			return Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
+		}
+		ref.Existed = true
+		return ref, nil
+	}
+}
+
+// urlOf names a key in error messages.
+func (s *s3Store) urlOf(key string) string { return s3util.FormatURL(s.bucket, key) }
+
+// checkExisting reads the object at key and fails with ErrCorrupt unless it
+// hashes to sum. With legal hold, it also places the hold if the object
+// was stored without one (by an earlier run without --legal-hold), so that
+// a Put always leaves the object as asked.
+func (s *s3Store) checkExisting(ctx context.Context, key string, sum hashchain.Hash) error {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("read existing object: %w", s3util.MapNotFound(err))
+	}
+	defer out.Body.Close()
+	d := sha256.New()
+	n, err := io.Copy(d, io.LimitReader(out.Body, s.maxSize+1))
+	if err != nil {
+		return fmt.Errorf("read existing object: %w", err)
+	}
+	if n > s.maxSize {
+		return fmt.Errorf("%w: existing object is over %d bytes", ErrCorrupt, s.maxSize)
+	}
+	if got := hashchain.Hash(d.Sum(nil)); got != sum {
+		return fmt.Errorf("%w: existing object has sha256 %s", ErrCorrupt, got)
+	}
+	if s.legalHold && out.ObjectLockLegalHoldStatus != types.ObjectLockLegalHoldStatusOn {
+		_, err := s.client.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{
+			Bucket:    aws.String(s.bucket),
+			Key:       aws.String(key),
+			VersionId: out.VersionId,
+			LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn},
+		})
+		if err != nil {
+			return fmt.Errorf("place legal hold on existing object: %w", err)
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *s3Store) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	b, err := s3util.ReadObject(ctx, s.client, s.bucket, s.key(Key(sum)), s.maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	return b, nil
+}
+
+func (s *s3Store) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
+	key := s.key(Key(sum))
+	_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if s3util.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("evidence: exists %s: %w", s.urlOf(key), err)
+	}
+	return true, nil
+}
+
+func (s *s3Store) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+	top := s.key(Dir) + "/"
+	// S3 lists keys in ascending UTF-8 order, which for lower-case hex is
+	// ascending order of address.
+	err := s3util.List(ctx, s.client, s.bucket, top, func(o types.Object) error {
+		k := aws.ToString(o.Key)
+		sum, ok := parseKey(Dir + "/" + strings.TrimPrefix(k, top))
+		if !ok {
+			return nil
+		}
+		return fn(sum)
+	})
+	if err != nil {
+		return fmt.Errorf("evidence: walk %s: %w", s.URL(), err)
+	}
+	return nil
+}
+
+func (s *s3Store) PutFile(ctx context.Context, name string, data []byte) error {
+	if err := ValidName(name); err != nil {
+		return fmt.Errorf("evidence: put file: %w", err)
+	}
+	if int64(len(data)) > s.maxSize {
+		return fmt.Errorf("evidence: put file %s: %w: %d bytes, limit %d", name, ErrTooLarge, len(data), s.maxSize)
+	}
+	sum := sha256.Sum256(data)
+	key := s.key(name)
+	in := &s3.PutObjectInput{
+		Bucket:         aws.String(s.bucket),
+		Key:            aws.String(key),
+		Body:           bytes.NewReader(data),
+		ContentLength:  aws.Int64(int64(len(data))),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+	}
+	if s.legalHold {
+		in.ObjectLockLegalHoldStatus = types.ObjectLockLegalHoldStatusOn
+	}
+	if _, err := s.client.PutObject(ctx, in); err != nil {
+		return fmt.Errorf("evidence: put file %s: %w", s.urlOf(key), err)
+	}
+	return nil
+}
+
+func (s *s3Store) GetFile(ctx context.Context, name string) ([]byte, error) {
+	if err := ValidName(name); err != nil {
+		return nil, fmt.Errorf("evidence: get file: %w", err)
+	}
+	b, err := s3util.ReadObject(ctx, s.client, s.bucket, s.key(name), s.maxSize)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,398 @@
+// Package storetest is the conformance suite every evidence.Store
+// implementation must pass. An implementation's tests call Run with a
+// Harness that makes fresh, empty stores and can write behind the store's
+// back to simulate damage.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// Harness adapts one Store implementation to the suite.
+type Harness struct {
+	// New returns a fresh, empty store opened with opts; it is closed by
+	// the suite.
+	New func(t *testing.T, opts evidence.Options) evidence.Store
+	// Tamper writes data at the address of sum directly, bypassing the
+	// store's checks, as damage or an attacker would.
+	Tamper func(t *testing.T, s evidence.Store, sum hashchain.Hash, data []byte)
+}
+
+// Run runs every conformance test as a subtest of t.
+func Run(t *testing.T, h Harness) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Harness)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"IdempotentPut", testIdempotentPut},
+		{"ConcurrentPut", testConcurrentPut},
+		{"DifferentContentAtAddress", testDifferentContent},
+		{"Missing", testMissing},
+		{"Walk", testWalk},
+		{"SizeLimit", testSizeLimit},
+		{"PutFile", testPutFile},
+		{"PutFileRejectsBadNames", testPutFileBadNames},
+		{"Verify", testVerify},
+		{"VerifyClean", testVerifyClean},
+		{"Canceled", testCanceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
+	}
+}
+
+func newStore(t *testing.T, h Harness, opts evidence.Options) evidence.Store {
+	t.Helper()
+	s := h.New(t, opts)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+func sumOf(b []byte) hashchain.Hash { return hashchain.Hash(sha256.Sum256(b)) }
+
+func mustPut(t *testing.T, s evidence.Store, data []byte) evidence.Ref {
+	t.Helper()
+	ref, err := s.Put(context.Background(), data)
+	if err != nil {
+		t.Fatalf("put %d bytes: %v", len(data), err)
+	}
+	return ref
+}
+
+func testRoundTrip(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	if s.URL() == "" {
+		t.Error("URL() is empty")
+	}
+	for _, data := range [][]byte{
+		[]byte(`{"id":"m1","text":"hello"}`),
+		{}, // an empty body is evidence too
+		bytes.Repeat([]byte{0, 1, 2, 0xff}, 100_000),
+	} {
+		ref := mustPut(t, s, data)
+		want := evidence.Ref{Sum: sumOf(data), Size: int64(len(data))}
+		if ref != want {
+			t.Errorf("put ref = %+v, want %+v", ref, want)
+		}
+		got, err := s.Get(ctx, ref.Sum)
+		if err != nil {
+			t.Fatalf("get %s: %v", ref.Sum, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("get %s: %d bytes differ from the %d put", ref.Sum, len(got), len(data))
+		}
+		if ok, err := s.Exists(ctx, ref.Sum); err != nil || !ok {
+			t.Errorf("exists %s = %v, %v; want true", ref.Sum, ok, err)
+		}
+	}
+}
+
+func testIdempotentPut(t *testing.T, h Harness) {
+	s := newStore(t, h, evidence.Options{})
+	data := []byte("same bytes twice")
+	first := mustPut(t, s, data)
+	second := mustPut(t, s, data)
+	if first.Existed || !second.Existed {
+		t.Errorf("Existed: first %v, second %v; want false, true", first.Existed, second.Existed)
+	}
+	if first.Sum != second.Sum || second.Size != int64(len(data)) {
+		t.Errorf("refs differ: %+v vs %+v", first, second)
+	}
+	n := 0
+	if err := s.Walk(context.Background(), func(hashchain.Hash) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("walk after two identical puts found %d objects, want 1", n)
+	}
+}
+
+func testConcurrentPut(t *testing.T, h Harness) {
+	s := newStore(t, h, evidence.Options{})
+	data := []byte("raced by several writers")
+	const writers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	existed := make([]bool, writers)
+	for i := range writers {
+		wg.Go(func() {
+			ref, err := s.Put(context.Background(), data)
+			errs[i], existed[i] = err, ref.Existed
+		})
+	}
+	wg.Wait()
+	fresh := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+		if !existed[i] {
+			fresh++
+		}
+	}
+	// Exactly one writer created the object; the others found it.
+	if fresh != 1 {
+		t.Errorf("%d writers reported creating the object, want exactly 1", fresh)
+	}
+	got, err := s.Get(context.Background(), sumOf(data))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("get after concurrent puts = %q, %v", got, err)
+	}
+}
+
+func testDifferentContent(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	orig, forged := []byte("what the API returned"), []byte("what someone put there instead")
+	sum := sumOf(orig)
+	h.Tamper(t, s, sum, forged)
+
+	_, err := s.Put(ctx, orig)
+	if !errors.Is(err, evidence.ErrCorrupt) {
+		t.Fatalf("put over different content: err = %v, want ErrCorrupt", err)
+	}
+	// Nothing was overwritten: the forged bytes are still there for a
+	// person to look at.
+	got, err := s.Get(ctx, sum)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if !bytes.Equal(got, forged) {
+		t.Errorf("get after refused put = %q, want the forged bytes left in place", got)
+	}
+}
+
+func testMissing(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	mustPut(t, s, []byte("something else"))
+	sum := sumOf([]byte("never stored"))
+	if _, err := s.Get(ctx, sum); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("get absent: err = %v, want fs.ErrNotExist", err)
+	}
+	if ok, err := s.Exists(ctx, sum); err != nil || ok {
+		t.Errorf("exists absent = %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.GetFile(ctx, "checkpoints/none.note"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("get file absent: err = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func testWalk(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	if err := s.Walk(ctx, func(sum hashchain.Hash) error {
+		t.Errorf("walk of an empty store yielded %s", sum)
+		return nil
+	}); err != nil {
+		t.Fatalf("walk empty: %v", err)
+	}
+	var want []hashchain.Hash
+	for i := range 40 {
+		want = append(want, mustPut(t, s, fmt.Appendf(nil, "object %d", i)).Sum)
+	}
+	// Side files are not evidence and must not be walked.
+	if err := s.PutFile(ctx, "checkpoints/40.note", []byte("note")); err != nil {
+		t.Fatal(err)
+	}
+	var got []hashchain.Hash
+	if err := s.Walk(ctx, func(sum hashchain.Hash) error { got = append(got, sum); return nil }); err != nil {
+		t.Fatalf("walk: %v", err)
+	}
+	if !slices.IsSortedFunc(got, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) }) {
+		t.Errorf("walk order is not ascending by address")
+	}
+	slices.SortFunc(want, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	if !slices.Equal(got, want) {
+		t.Errorf("walk yielded %d sums, want the %d put", len(got), len(want))
+	}
+
+	stop := errors.New("stop here")
+	n := 0
+	err := s.Walk(ctx, func(hashchain.Hash) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("walk with failing fn: err = %v after %d calls, want the fn's error after 1", err, n)
+	}
+}
+
+func testSizeLimit(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{MaxSize: 64})
+	if _, err := s.Put(ctx, make([]byte, 65)); !errors.Is(err, evidence.ErrTooLarge) {
+		t.Errorf("put over limit: err = %v, want ErrTooLarge", err)
+	}
+	ok := mustPut(t, s, make([]byte, 64))
+	if _, err := s.Get(ctx, ok.Sum); err != nil {
+		t.Errorf("get at limit: %v", err)
+	}
+	// An oversized object planted behind the store's back is not read
+	// into memory.
+	sum := sumOf([]byte("small"))
+	h.Tamper(t, s, sum, make([]byte, 1000))
+	if _, err := s.Get(ctx, sum); !errors.Is(err, evidence.ErrTooLarge) {
+		t.Errorf("get oversized: err = %v, want ErrTooLarge", err)
+	}
+	if err := s.PutFile(ctx, "big", make([]byte, 65)); !errors.Is(err, evidence.ErrTooLarge) {
+		t.Errorf("put file over limit: err = %v, want ErrTooLarge", err)
+	}
+}
+
+func testPutFile(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	for _, name := range []string{"checkpoints/12.note", "MANIFEST", "runs/2026-11-26/run_1.json"} {
+		if err := s.PutFile(ctx, name, []byte(name)); err != nil {
+			t.Fatalf("put file %s: %v", name, err)
+		}
+		got, err := s.GetFile(ctx, name)
+		if err != nil || string(got) != name {
+			t.Errorf("get file %s = %q, %v", name, got, err)
+		}
+	}
+	// Side files are replaced, not refused.
+	if err := s.PutFile(ctx, "MANIFEST", []byte("v2")); err != nil {
+		t.Fatalf("replace file: %v", err)
+	}
+	if got, err := s.GetFile(ctx, "MANIFEST"); err != nil || string(got) != "v2" {
+		t.Errorf("get replaced file = %q, %v; want v2", got, err)
+	}
+}
+
+// BadNames are side-file names every store must refuse.
+var BadNames = []string{
+	"",
+	"../escape",
+	"checkpoints/../../escape",
+	"checkpoints/..",
+	"./x",
+	"/etc/passwd",
+	"a//b",
+	"a/",
+	`a\..\b`,
+	".hidden",
+	"checkpoints/.tmp-123",
+	"sha256/ab/cd",
+	"sha256",
+	"a b",
+	"a\x00b",
+	"caf\u00e9",
+}
+
+func testPutFileBadNames(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	for _, name := range BadNames {
+		if err := s.PutFile(ctx, name, []byte("x")); !errors.Is(err, evidence.ErrBadName) {
+			t.Errorf("put file %q: err = %v, want ErrBadName", name, err)
+		}
+		if _, err := s.GetFile(ctx, name); !errors.Is(err, evidence.ErrBadName) {
+			t.Errorf("get file %q: err = %v, want ErrBadName", name, err)
+		}
+	}
+	n := 0
+	if err := s.Walk(ctx, func(hashchain.Hash) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("refused side files left %d evidence objects", n)
+	}
+}
+
+func testVerify(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	a := mustPut(t, s, []byte("message a")).Sum
+	b := mustPut(t, s, []byte("message b")).Sum
+	orphan := mustPut(t, s, []byte("written, then the run crashed")).Sum
+	altered := sumOf([]byte("message d as captured"))
+	forged := []byte("message d, edited")
+	h.Tamper(t, s, altered, forged)
+	missing := sumOf([]byte("message e, never stored"))
+
+	var progress []int
+	r, err := evidence.Verify(ctx, s, evidence.Sums([]hashchain.Hash{a, b, altered, missing, a}),
+		evidence.VerifyOptions{Concurrency: 2, Progress: func(done, total int) {
+			if total != 4 {
+				t.Errorf("progress total = %d, want 4", total)
+			}
+			progress = append(progress, done)
+		}})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if r.OK() {
+		t.Error("report OK() with missing and altered evidence")
+	}
+	if r.Referenced != 4 || r.Stored != 4 {
+		t.Errorf("referenced %d stored %d, want 4 and 4", r.Referenced, r.Stored)
+	}
+	if !slices.Equal(r.Missing, []hashchain.Hash{missing}) {
+		t.Errorf("missing = %v, want [%s]", r.Missing, missing)
+	}
+	wantAlt := []evidence.Altered{{Sum: altered, Actual: sumOf(forged)}}
+	if !slices.Equal(r.Altered, wantAlt) {
+		t.Errorf("altered = %+v, want %+v", r.Altered, wantAlt)
+	}
+	if !slices.Equal(r.Unreferenced, []hashchain.Hash{orphan}) {
+		t.Errorf("unreferenced = %v, want [%s]", r.Unreferenced, orphan)
+	}
+	if !slices.Equal(progress, []int{1, 2, 3, 4}) {
+		t.Errorf("progress calls = %v, want 1..4", progress)
+	}
+
+	refErr := errors.New("ledger unreadable")
+	_, err = evidence.Verify(ctx, s, func(yield func(hashchain.Hash, error) bool) {
+		_ = yield(a, nil) && yield(hashchain.Hash{}, refErr)
+	}, evidence.VerifyOptions{})
+	if !errors.Is(err, refErr) {
+		t.Errorf("verify with failing references: err = %v, want %v", err, refErr)
+	}
+}
+
+func testVerifyClean(t *testing.T, h Harness) {
+	s := newStore(t, h, evidence.Options{})
+	var sums []hashchain.Hash
+	for i := range 10 {
+		sums = append(sums, mustPut(t, s, fmt.Appendf(nil, "m%d", i)).Sum)
+	}
+	r, err := evidence.Verify(context.Background(), s, evidence.Sums(sums), evidence.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || len(r.Unreferenced) != 0 || r.Referenced != 10 || r.Stored != 10 {
+		t.Errorf("clean store report = %+v", r)
+	}
+}
+
+func testCanceled(t *testing.T, h Harness) {
+	s := newStore(t, h, evidence.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Put(ctx, []byte("late")); !errors.Is(err, context.Canceled) {
+		t.Errorf("put with canceled context: err = %v, want context.Canceled", err)
+	}
+	if ok, _ := s.Exists(context.Background(), sumOf([]byte("late"))); ok {
+		t.Error("put with canceled context stored the object")
+	}
+	_, err := evidence.Verify(ctx, s, evidence.Sums([]hashchain.Hash{sumOf([]byte("x"))}), evidence.VerifyOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("verify with canceled context: err = %v, want context.Canceled", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -96,7 +97,8 @@ Genesys simulator.` + exitStatusHelp,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	g.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
-	// Subcommands, one file each (cmd_NAME.go).
+		// Subcommands, one file each (cmd_NAME.go).
+		newExportCommand(g),
 	)
 	return cmd
 }
@@ -127,4 +129,14 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
+}
+
+// signerKeyPath and verifierKeyPath are where 'custody init' keeps the
+// ledger's keys: beside it, custody.db → custody.key (mode 0600) and
+// custody.pub.
+func signerKeyPath(ledgerPath string) string   { return keyBase(ledgerPath) + ".key" }
+func verifierKeyPath(ledgerPath string) string { return keyBase(ledgerPath) + ".pub" }
+
+func keyBase(ledgerPath string) string {
+	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath))
 }

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// apiOptions say how to reach Genesys Cloud (or the simulator).
+type apiOptions struct {
+	APIURL, LoginURL string
+	Region           string
+	ClientID         string
+	Rate             float64
+}
+
+func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.APIURL, "api-url", "", "API base URL, e.g. the simulator's api_url (overrides --region)")
+	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL (default: --api-url, or the region's login host)")
+	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION)")
+	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
+	fs.Float64Var(&o.Rate, "rate", fetch.DefaultRate, "request budget in requests per minute, shared by all workers")
+}
+
+// client builds the API client; credentials come from the environment.
+func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
+	cfg := fetch.Config{
+		ClientID: o.ClientID, APIURL: o.APIURL, LoginURL: o.LoginURL, Region: o.Region,
+		Rate: o.Rate, Version: toolVersion(), Logger: g.log,
+	}
+	cfg.ApplyEnv(os.Getenv)
+	if cfg.AccessToken == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
+		return nil, usageError("no Genesys credentials: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET (or GENESYSCLOUD_ACCESS_TOKEN)")
+	}
+	return fetch.New(cfg)
+}
+
+// evidenceOptions say where raw evidence is kept.
+type evidenceOptions struct {
+	Location   string
+	S3Endpoint string
+	S3Region   string
+	LegalHold  bool
+}
+
+func (o *evidenceOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Location, "evidence", "", "evidence store: a folder or s3://bucket/prefix (default: the one recorded in the ledger, else evidence/ beside the ledger)")
+	fs.StringVar(&o.S3Endpoint, "s3-endpoint", "", "S3 endpoint for S3-compatible stores, e.g. http://127.0.0.1:7070")
+	fs.StringVar(&o.S3Region, "s3-region", "", "S3 region (default: the AWS configuration's)")
+	fs.BoolVar(&o.LegalHold, "s3-legal-hold", false, "put an Object Lock legal hold on every S3 evidence object (bucket needs Object Lock)")
+}
+
+// evidenceStateKey is where the ledger remembers its evidence store.
+const evidenceStateKey = "evidence_url"
+
+// open opens the evidence store of the ledger: the flag, else the one the
+// ledger remembers, else evidence/ beside the ledger. The first store used
+// is remembered so later commands find it; a different one is refused so
+// evidence is never split silently.
+func (o *evidenceOptions) open(ctx context.Context, l *ledger.Ledger) (evidence.Store, error) {
+	recorded, ok, err := l.State(ctx, evidenceStateKey)
+	if err != nil {
+		return nil, err
+	}
+	loc := o.Location
+	switch {
+	case loc == "" && ok:
+		loc = recorded
+	case loc == "":
+		loc = filepath.Join(filepath.Dir(l.Path()), "evidence")
+	}
+	if !strings.HasPrefix(loc, "s3://") {
+		abs, err := filepath.Abs(strings.TrimPrefix(loc, "file://"))
+		if err != nil {
+			return nil, err
+		}
+		loc = abs
+	}
+	if ok && recorded != loc {
+		return nil, usageError("this ledger's evidence is at %s, not %s: pass --evidence %s", recorded, loc, recorded)
+	}
+	st, err := evidence.Open(ctx, loc, evidence.Options{S3Endpoint: o.S3Endpoint, S3Region: o.S3Region, LegalHold: o.LegalHold})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if err := l.SetState(ctx, evidenceStateKey, loc); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+type exportOptions struct {
+	api         apiOptions
+	ev          evidenceOptions
+	Matter      string
+	Interval    string
+	IDsFile     string
+	MessageType string
+	WithMedia   bool
+	Concurrency int
+	Key         string
+	AuditSvc    string
+}
+
+func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
+	o.api.AddFlags(fs)
+	o.ev.AddFlags(fs)
+	fs.StringVar(&o.Matter, "matter", "", "matter name recorded in every entry (default: the ledger's)")
+	fs.StringVar(&o.Interval, "interval", "", "conversations whose lifetime overlaps START/END (dates or RFC 3339), e.g. 2024-01-01/2024-02-01")
+	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin), instead of --interval")
+	fs.StringVar(&o.MessageType, "message-type", "whatsapp", "analytics messageType filter for --interval (whatsapp, sms, webmessaging, …)")
+	fs.BoolVar(&o.WithMedia, "with-media", false, "also download attachments, check them against the API's sha256 and keep them as evidence")
+	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once (the rate budget is shared)")
+	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
+	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
+}
+
+func newExportCommand(g *globalOptions) *cobra.Command {
+	o := &exportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export (--interval START/END | --ids-file FILE)",
+		Short: "Capture conversations into evidence and the ledger",
+		Long: `Export captures WhatsApp conversations through the Genesys Cloud
+Conversation API: it lists them (an analytics job over --interval, or the
+ids in --ids-file), then for each conversation stores the raw responses as
+evidence and appends a conversation entry and one entry per message —
+with legal hold, audit-trail references and the original millisecond
+timestamp — to the ledger. A signed checkpoint ends every run.
+
+It costs about two requests per conversation (one GET, one bulk read of
+up to 1,000 messages) plus one legal-hold check per 100 conversations, and
+paces itself under --rate, honouring 429 Retry-After for every worker.
+
+Rerunning the same command resumes an unfinished run; messages already
+captured unchanged are not appended again, and a message that changed at
+the source is appended as a new capture naming the one it supersedes.
+
+Credentials come from the environment: GENESYSCLOUD_OAUTHCLIENT_ID,
+GENESYSCLOUD_OAUTHCLIENT_SECRET and GENESYSCLOUD_REGION, or
+GENESYSCLOUD_ACCESS_TOKEN. The ledger must exist ('custody init').
+
+Examples:
+  custody export --interval 2024-01-01/2024-02-01
+  custody export --ids-file ids.txt --with-media --evidence s3://bucket/matter-42
+  custody export --api-url http://127.0.0.1:8080 --interval 2024-01-01/2024-01-08 --output json
+` + exitStatusHelp + `
+  (3: some conversations failed or are gone at the source; rerun to retry)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runExport(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
+	scope := export.Scope{MediaType: "message", MessageType: o.MessageType, WithMedia: o.WithMedia}
+	switch {
+	case (o.Interval == "") == (o.IDsFile == ""):
+		return usageError("give exactly one of --interval or --ids-file")
+	case o.Interval != "":
+		iv, _, _, err := export.ParseInterval(o.Interval)
+		if err != nil {
+			return usageError("--interval: %v", err)
+		}
+		scope.Interval = iv
+	default:
+		ids, err := readIDsFile(o.IDsFile, g)
+		if err != nil {
+			return err
+		}
+		scope.IDs, scope.MessageType, scope.MediaType = ids, "", ""
+	}
+	if o.Concurrency < 1 || o.Concurrency > 64 {
+		return usageError("--concurrency must be between 1 and 64")
+	}
+	client, err := o.api.client(g)
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	scope.Matter = o.Matter
+	if scope.Matter == "" {
+		scope.Matter = l.Matter()
+	}
+	keyFile := o.Key
+	if keyFile == "" {
+		keyFile = signerKeyPath(g.Ledger)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return fmt.Errorf("export: signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
+	}
+	store, err := o.ev.open(ctx, l)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	prog := newProgress(g, "export")
+	acct, runErr := export.Run(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, export.Options{
+		Scope: scope, Concurrency: o.Concurrency, SignerKey: strings.TrimSpace(string(key)),
+		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
+	})
+	prog.Finish()
+	if acct != nil {
+		if err := printAccounting(g, acct); err != nil {
+			return err
+		}
+	}
+	var dl *fetch.DailyLimitError
+	switch {
+	case errors.As(runErr, &dl):
+		return withCode(exitFindings, fmt.Errorf("export stopped: %v; state is saved: rerun the same command after %s", runErr, dl.Until.Local().Format(time.RFC1123)))
+	case runErr != nil:
+		return runErr
+	case !acct.Complete():
+		return withCode(exitFindings, fmt.Errorf("export: %d of %d conversations not exported (%d failed, %d gone at the source); rerun to retry",
+			acct.Listed-acct.Exported, acct.Listed, acct.Failed, acct.Gone))
+	}
+	return nil
+}
+
+func readIDsFile(name string, g *globalOptions) ([]string, error) {
+	if name == "-" {
+		return export.ReadIDs(g.stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("--ids-file: %w", err)
+	}
+	defer f.Close()
+	return export.ReadIDs(f)
+}
+
+// printAccounting prints a run's final accounting on stdout.
+func printAccounting(g *globalOptions, a *export.Accounting) error {
+	if g.jsonOutput() {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	}
+	w := g.stdout
+	fmt.Fprintf(w, "run %s (%s)%s\n", a.RunID, a.Status, map[bool]string{true: ", resumed", false: ""}[a.Resumed])
+	fmt.Fprintf(w, "  conversations  listed %d  exported %d  unchanged %d  changed at source %d  failed %d  gone %d  pending %d\n",
+		a.Listed, a.Exported, a.Unchanged, a.Changed, a.Failed, a.Gone, a.Pending)
+	fmt.Fprintf(w, "  messages       appended %d  unchanged %d  changed %d  gone %d", a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone)
+	if a.MediaDownloaded > 0 {
+		fmt.Fprintf(w, "  media %d", a.MediaDownloaded)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  requests %d  429s %d  retries %d  wall %.1fs\n", a.Requests, a.TooMany, a.Retries, a.Wall)
+	for _, c := range a.ChangedAtSource {
+		fmt.Fprintf(w, "  changed at source: conversation %s message %s (seq %d supersedes %d)\n", c.ConversationID, c.MessageID, c.Seq, c.Supersedes)
+	}
+	for _, f := range a.Failures {
+		fmt.Fprintf(w, "  not exported: %s: %s\n", f.ConversationID, f.Reason)
+	}
+	if a.StopReason != "" {
+		fmt.Fprintf(w, "  stopped: %s\n", a.StopReason)
+	}
+	if a.Checkpoint != "" {
+		fmt.Fprintf(w, "checkpoint:\n%s", a.Checkpoint)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/custodyhq/custody/internal/fetch"
+)
+
+// progress shows long work: a bar when stderr is a terminal, otherwise a
+// log line at most every logEvery, so unattended runs leave a trace.
+type progress struct {
+	g     *globalOptions
+	label string
+	start time.Time
+
+	mu      sync.Mutex
+	bar     *progressbar.ProgressBar
+	lastLog time.Time
+	total   int
+	done    int
+}
+
+const logEvery = 10 * time.Second
+
+func newProgress(g *globalOptions, label string) *progress {
+	return &progress{g: g, label: label, start: time.Now()}
+}
+
+func stderrIsTerminal(g *globalOptions) bool {
+	f, ok := g.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Update implements export.Progress.
+func (p *progress) Update(done, total int, st fetch.Stats) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done, p.total = done, total
+	if stderrIsTerminal(p.g) && p.g.LogFormat == "text" {
+		if p.bar == nil || p.bar.GetMax() != total {
+			if p.bar != nil {
+				_ = p.bar.Finish()
+			}
+			p.bar = progressbar.NewOptions(total,
+				progressbar.OptionSetWriter(p.g.stderr),
+				progressbar.OptionSetDescription(p.label),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionShowElapsedTimeOnFinish(),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		p.bar.Describe(fmt.Sprintf("%s  req %d  429 %d", p.label, st.Requests, st.RateLimited))
+		_ = p.bar.Set(done)
+		return
+	}
+	if now := time.Now(); now.Sub(p.lastLog) >= logEvery || done == total {
+		p.lastLog = now
+		args := []any{"done", done, "total", total, "requests", st.Requests, "rate_limited", st.RateLimited, "retries", st.Retries}
+		if done > 0 && done < total {
+			eta := time.Duration(float64(now.Sub(p.start)) / float64(done) * float64(total-done))
+			args = append(args, "eta", eta.Round(time.Second).String())
+		}
+		p.g.log.Info(p.label+" progress", args...)
+	}
+}
+
+// Finish clears the bar.
+func (p *progress) Finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,482 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// job is one conversation to capture, with its legal-hold answer.
+type job struct {
+	id      string
+	held    bool
+	holdSum hashchain.Hash // evidence of the deletion-protection response
+	item    ledger.RunItem
+}
+
+// fatal marks an error that must stop the whole run (storage failures,
+// revoked credentials, a daily rate limit, cancellation), as opposed to
+// one conversation failing.
+type fatal struct{ err error }
+
+func (f *fatal) Error() string { return f.err.Error() }
+func (f *fatal) Unwrap() error { return f.err }
+
+func isFatal(ctx context.Context, err error) bool {
+	var f *fatal
+	var dl *fetch.DailyLimitError
+	return errors.As(err, &f) || errors.As(err, &dl) || errors.Is(err, fetch.ErrUnauthorized) || ctx.Err() != nil
+}
+
+// captureAll captures every pending conversation, then retries the failed
+// ones, up to maxItemAttempts passes.
+func (r *runner) captureAll(ctx context.Context) error {
+	for pass := 0; pass < maxItemAttempts; pass++ {
+		items, err := r.d.Ledger.RunItems(ctx, r.runID, "")
+		if err != nil {
+			return err
+		}
+		var todo []ledger.RunItem
+		done := 0
+		for _, it := range items {
+			switch {
+			case it.Status == ledger.ItemPending, it.Status == ledger.ItemFailed && it.Attempts < maxItemAttempts*(pass+1):
+				todo = append(todo, it)
+			default:
+				done++
+			}
+		}
+		r.done.Store(int64(done))
+		r.report(len(items))
+		if len(todo) == 0 {
+			return nil
+		}
+		if pass > 0 {
+			r.o.Log.Info("retrying failed conversations", "count", len(todo), "pass", pass+1)
+		}
+		if err := r.pipeline(ctx, todo, len(items)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) report(total int) {
+	if r.o.Progress != nil {
+		r.o.Progress.Update(int(r.done.Load()), total, r.d.Client.Stats())
+	}
+}
+
+// pipeline runs the hold checker (one call per 100 conversations) ahead of
+// a pool of capture workers, so the rate budget is never idle.
+func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int) error {
+	g, ctx := errgroup.WithContext(ctx)
+	jobs := make(chan job, 2*holdBatch)
+	g.Go(func() error {
+		defer close(jobs)
+		for batch := range slices.Chunk(items, holdBatch) {
+			if err := r.checkHolds(ctx, batch, jobs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for range r.o.Concurrency {
+		g.Go(func() error {
+			for j := range jobs {
+				if err := r.captureOne(ctx, j); err != nil {
+					if isFatal(ctx, err) {
+						return err
+					}
+					if err := r.fail(ctx, j.item, err); err != nil {
+						return err
+					}
+				}
+				r.done.Add(1)
+				r.report(total)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// checkHolds asks which conversations of the batch are under deletion
+// protection (legal hold) and queues them for capture. A failed check
+// fails the batch's conversations: a capture without its legal-hold
+// status would be incomplete evidence.
+func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs chan<- job) error {
+	ids := make([]string, len(batch))
+	for i, it := range batch {
+		ids[i] = it.ItemID
+	}
+	protected, resp, err := r.d.Client.DeletionProtection(ctx, ids)
+	var sum hashchain.Hash
+	if err == nil {
+		var ref evidence.Ref
+		ref, err = r.d.Evidence.Put(ctx, resp.Body)
+		if err != nil {
+			return &fatal{fmt.Errorf("export: evidence: %w", err)}
+		}
+		sum = ref.Sum
+		anyHeld := false
+		for _, id := range ids {
+			anyHeld = anyHeld || protected[id]
+		}
+		if anyHeld {
+			err = r.loadAudits(ctx)
+		}
+	}
+	if err != nil {
+		if isFatal(ctx, err) {
+			return err
+		}
+		for _, it := range batch {
+			if ferr := r.fail(ctx, it, fmt.Errorf("legal hold check: %w", err)); ferr != nil {
+				return ferr
+			}
+			r.done.Add(1)
+		}
+		return nil
+	}
+	for _, it := range batch {
+		select {
+		case jobs <- job{id: it.ItemID, held: protected[it.ItemID], holdSum: sum, item: it}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// fail records a conversation's failure (or its absence at the source).
+func (r *runner) fail(ctx context.Context, it ledger.RunItem, cause error) error {
+	it.Attempts++
+	it.Status, it.Reason = ledger.ItemFailed, cause.Error()
+	if errors.Is(cause, fetch.ErrNotFound) {
+		it.Status, it.Reason = ledger.ItemGone, "not found at the source (404): deleted upstream"
+	}
+	it.UpdatedAt = r.o.Now()
+	r.o.Log.Warn("conversation not exported", "conversation", it.ItemID, "status", it.Status, "reason", it.Reason)
+	return r.d.Ledger.Update(context.WithoutCancel(ctx), func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
+}
+
+// captured is one message ready to enter the ledger.
+type captured struct {
+	id      string
+	payload hashchain.Hash
+	evSum   hashchain.Hash
+	src     *ledger.Source
+	data    genesys.MessageData
+	media   []mediaRef
+}
+
+type mediaRef struct {
+	ID       string `json:"id"`
+	SHA256   string `json:"sha256"`
+	Evidence string `json:"evidence_sha256"`
+}
+
+// captureOne reads a conversation and its messages, stores every raw body
+// as evidence, then commits its entries and its run item in one
+// transaction.
+func (r *runner) captureOne(ctx context.Context, j job) error {
+	mc, resp, err := r.d.Client.GetMessageConversation(ctx, j.id)
+	if err != nil {
+		return err
+	}
+	convRef, err := r.put(ctx, resp.Body)
+	if err != nil {
+		return err
+	}
+	convPayload, err := hashchain.PayloadHash(resp.Body)
+	if err != nil {
+		return fmt.Errorf("conversation %s: %w", j.id, err)
+	}
+	convSrc := source(resp)
+
+	var msgIDs []string
+	seen := map[string]bool{}
+	for _, p := range mc.Participants {
+		for _, m := range p.Messages {
+			if !ValidID(m.MessageID) {
+				return fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(m.MessageID, 80))
+			}
+			if !seen[m.MessageID] {
+				seen[m.MessageID] = true
+				msgIDs = append(msgIDs, m.MessageID)
+			}
+		}
+	}
+
+	var msgs []captured
+	var bulkSums []string
+	got := map[string]bool{}
+	for chunk := range slices.Chunk(msgIDs, genesys.MaxBulkMessageIDs) {
+		_, resp, err := r.d.Client.BulkMessages(ctx, j.id, chunk, false)
+		if err != nil {
+			return err
+		}
+		ref, err := r.put(ctx, resp.Body)
+		if err != nil {
+			return err
+		}
+		bulkSums = append(bulkSums, ref.Sum.String())
+		var listing struct {
+			Entities []json.RawMessage `json:"entities"`
+		}
+		if err := json.Unmarshal(resp.Body, &listing); err != nil {
+			return fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
+		}
+		want := map[string]bool{}
+		for _, id := range chunk {
+			want[id] = true
+		}
+		for _, raw := range listing.Entities {
+			c, err := decodeMessage(raw, ref.Sum, source(resp))
+			if err != nil {
+				return fmt.Errorf("conversation %s: %w", j.id, err)
+			}
+			if !want[c.id] || got[c.id] {
+				return fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
+			}
+			got[c.id] = true
+			msgs = append(msgs, c)
+		}
+	}
+	// A message the bulk call left out is asked for alone: it may have
+	// been deleted upstream (404), which is recorded, not hidden.
+	var gone []string
+	for _, id := range msgIDs {
+		if got[id] {
+			continue
+		}
+		_, resp, err := r.d.Client.GetMessage(ctx, j.id, id)
+		if errors.Is(err, fetch.ErrNotFound) {
+			gone = append(gone, id)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		ref, err := r.put(ctx, resp.Body)
+		if err != nil {
+			return err
+		}
+		c, err := decodeMessage(resp.Body, ref.Sum, source(resp))
+		if err != nil {
+			return fmt.Errorf("conversation %s: %w", j.id, err)
+		}
+		if c.id != id {
+			return fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
+		}
+		msgs = append(msgs, c)
+	}
+	if r.o.Scope.WithMedia {
+		for i := range msgs {
+			if err := r.fetchMedia(ctx, &msgs[i]); err != nil {
+				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
+			}
+		}
+	}
+	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
+	return r.commit(ctx, j, convPayload, convRef.Sum, convSrc, msgs, gone, bulkSums)
+}
+
+func (r *runner) put(ctx context.Context, body []byte) (evidence.Ref, error) {
+	ref, err := r.d.Evidence.Put(ctx, body)
+	if err != nil {
+		return ref, &fatal{fmt.Errorf("export: evidence: %w", err)}
+	}
+	return ref, nil
+}
+
+func decodeMessage(raw []byte, evSum hashchain.Hash, src *ledger.Source) (captured, error) {
+	var md genesys.MessageData
+	if err := json.Unmarshal(raw, &md); err != nil {
+		return captured{}, fmt.Errorf("message: %w", err)
+	}
+	if !ValidID(md.ID) {
+		return captured{}, fmt.Errorf("message with unusable id %q", truncate(md.ID, 80))
+	}
+	payload, err := hashchain.PayloadHash(raw)
+	if err != nil {
+		return captured{}, fmt.Errorf("message %s: %w", md.ID, err)
+	}
+	return captured{id: md.ID, payload: payload, evSum: evSum, src: src, data: md}, nil
+}
+
+// commit appends the conversation's entries and marks it done, in one
+// transaction; messages whose payload is unchanged since their latest
+// capture are not appended again.
+func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchain.Hash, convSrc *ledger.Source,
+	msgs []captured, gone []string, bulkSums []string) error {
+	auditRefs := r.audits.Load().refs(j.id)
+	held := j.held
+	var changes []Change
+	appended, unchanged := 0, 0
+	err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		changes, appended, unchanged = nil, 0, 0
+		var entries []ledger.Entry
+		var prevs []*uint64
+		for _, m := range msgs {
+			prev, ok, err := tx.LatestCapture(m.id)
+			if err != nil {
+				return err
+			}
+			if ok && prev.PayloadSHA256 == m.payload {
+				unchanged++
+				continue
+			}
+			var sup *uint64
+			if ok {
+				s := prev.Seq
+				sup = &s
+			}
+			detail, err := messageDetail(m)
+			if err != nil {
+				return err
+			}
+			h := held
+			entries = append(entries, ledger.Entry{
+				Kind: ledger.KindMessage, Matter: r.o.Scope.Matter, RunID: r.runID,
+				ConversationID: j.id, MessageID: m.id,
+				PayloadSHA256: m.payload, EvidenceSHA256: m.evSum, Source: m.src,
+				Compliance: &ledger.Compliance{LegalHold: &h, AuditRefs: auditRefs, OriginalTimestamp: m.data.Timestamp},
+				Supersedes: sup, Detail: detail,
+			})
+			prevs = append(prevs, sup)
+		}
+		convChanged, err := r.conversationChanged(tx, j.id, convPayload, held, auditRefs)
+		if err != nil {
+			return err
+		}
+		if convChanged || len(entries) > 0 || len(gone) > 0 {
+			detail, err := json.Marshal(map[string]any{
+				"legal_hold": held, "hold_evidence_sha256": j.holdSum.String(), "audit_refs": auditRefs,
+				"messages": len(msgs) + len(gone), "messages_gone": nonNil(gone), "bulk_evidence_sha256": nonNil(bulkSums),
+			})
+			if err != nil {
+				return err
+			}
+			conv := ledger.Entry{
+				Kind: ledger.KindConversation, Matter: r.o.Scope.Matter, RunID: r.runID, ConversationID: j.id,
+				PayloadSHA256: convPayload, EvidenceSHA256: convEv, Source: convSrc, Detail: detail,
+			}
+			entries = append([]ledger.Entry{conv}, entries...)
+			prevs = append([]*uint64{nil}, prevs...)
+		}
+		out, err := tx.Append(entries...)
+		if err != nil {
+			return err
+		}
+		for i, e := range out {
+			if prevs[i] != nil {
+				changes = append(changes, Change{ConversationID: j.id, MessageID: e.MessageID, Seq: e.Seq, Supersedes: *prevs[i]})
+			}
+			if e.Kind == ledger.KindMessage {
+				appended++
+			}
+		}
+		it := j.item
+		it.Attempts++
+		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, "", r.o.Now()
+		return tx.PutRunItem(it)
+	})
+	if err != nil {
+		return &fatal{err}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.acct
+	a.MessagesAppended += appended
+	a.MessagesUnchanged += unchanged
+	a.MessagesChanged += len(changes)
+	a.MessagesGone += len(gone)
+	a.ChangedAtSource = append(a.ChangedAtSource, changes...)
+	switch {
+	case len(changes) > 0:
+		a.Changed++
+	case appended == 0:
+		a.Unchanged++
+	}
+	for _, m := range msgs {
+		a.MediaDownloaded += len(m.media)
+	}
+	return nil
+}
+
+// conversationChanged reports whether the conversation's latest entry
+// differs from what would be appended now.
+func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashchain.Hash, held bool, audits []string) (bool, error) {
+	prev, ok, err := tx.LatestConversation(convID)
+	if err != nil || !ok {
+		return true, err
+	}
+	if prev.PayloadSHA256 != payload {
+		return true, nil
+	}
+	var d struct {
+		LegalHold bool     `json:"legal_hold"`
+		AuditRefs []string `json:"audit_refs"`
+	}
+	if err := json.Unmarshal(prev.Detail, &d); err != nil {
+		return true, nil
+	}
+	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ","), nil
+}
+
+func messageDetail(m captured) (json.RawMessage, error) {
+	d := map[string]any{
+		"content_sha256": diff.ContentHash(messageText(m.data)),
+		"from":           m.data.FromAddress,
+		"to":             m.data.ToAddress,
+		"direction":      m.data.Direction,
+		"messenger_type": m.data.MessengerType,
+	}
+	if n := m.data.NormalizedMessage; n != nil && n.Channel != nil {
+		if n.Channel.DateModified != "" {
+			d["date_modified"] = n.Channel.DateModified
+		}
+		if n.Channel.DateDeleted != "" {
+			d["date_deleted"] = n.Channel.DateDeleted
+		}
+	}
+	if m.data.ProviderMessageID != "" {
+		d["provider_message_id"] = m.data.ProviderMessageID
+	}
+	if len(m.media) > 0 {
+		d["media"] = m.media
+	}
+	return json.Marshal(d)
+}
+
+// messageText is the message's text: the normalized text when present,
+// else the deprecated textBody.
+func messageText(md genesys.MessageData) string {
+	if n := md.NormalizedMessage; n != nil && n.Text != "" {
+		return n.Text
+	}
+	return md.TextBody
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+

@@ -1,0 +1,275 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// RunKind is the kind of run this package records.
+const RunKind = "export"
+
+// Defaults.
+const (
+	DefaultConcurrency = 4
+	holdBatch          = genesys.MaxDeletionProtectionIDs
+	listPageSize       = 1000
+	maxItemAttempts    = 3 // passes over a failing conversation within one invocation
+)
+
+// Progress receives progress; the command shows it as a bar or log lines.
+type Progress interface {
+	// Update reports conversations done (exported, failed or gone) out of
+	// total listed so far, and the client's request counters.
+	Update(done, total int, stats fetch.Stats)
+}
+
+// Options configure a run.
+type Options struct {
+	Scope       Scope
+	Concurrency int
+	SignerKey   string // note signer key for the end-of-run checkpoint
+	ToolVersion string
+	Log         *slog.Logger
+	Progress    Progress
+	Now         func() time.Time
+	// AuditServiceName and AuditLookback shape the one audit query per
+	// run that finds who applied each legal hold.
+	AuditServiceName string
+	// AuditInterval is the audit query interval; default from the scope's
+	// start (or 30 days ago) to now.
+	AuditInterval string
+}
+
+// Deps are the services a run uses.
+type Deps struct {
+	Client   *fetch.Client
+	Ledger   *ledger.Ledger
+	Evidence evidence.Store
+}
+
+// Run exports the scope. It returns the accounting even with an error.
+// A nil error with Accounting.Complete() false means some conversations
+// failed or are gone; rerunning resumes them.
+func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.AuditServiceName == "" {
+		o.AuditServiceName = DefaultAuditServiceName
+	}
+	r := &runner{d: d, o: o, start: o.Now(), acct: &Accounting{}}
+	err := r.run(ctx)
+	r.acct.Wall = seconds(o.Now().Sub(r.start))
+	st := d.Client.Stats()
+	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries
+	return r.acct, err
+}
+
+type runner struct {
+	d     Deps
+	o     Options
+	start time.Time
+	acct  *Accounting
+	runID string
+
+	audits atomic.Pointer[auditIndex]
+
+	mu   sync.Mutex // guards acct counters touched by workers
+	done atomic.Int64
+}
+
+func (r *runner) run(ctx context.Context) error {
+	if err := r.begin(ctx); err != nil {
+		return err
+	}
+	err := r.list(ctx)
+	if err == nil {
+		err = r.captureAll(ctx)
+	}
+	return r.finish(ctx, err)
+}
+
+// begin finds the unfinished run of the same scope or starts a new one,
+// and records the start in the ledger.
+func (r *runner) begin(ctx context.Context) error {
+	key := r.o.Scope.Key()
+	runs, err := r.d.Ledger.Runs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, run := range runs {
+		if run.Kind != RunKind || run.Status == ledger.RunDone {
+			continue
+		}
+		var s struct {
+			Key string `json:"key"`
+		}
+		if json.Unmarshal(run.Scope, &s) == nil && s.Key == key {
+			r.runID, r.acct.Resumed = run.ID, true
+		}
+	}
+	if r.runID == "" {
+		r.runID = newRunID(r.o.Now())
+	}
+	r.acct.RunID = r.runID
+	host, _ := os.Hostname()
+	operator := "unknown"
+	if u, err := user.Current(); err == nil {
+		operator = u.Username
+	}
+	scope, err := json.Marshal(struct {
+		Scope
+		Key string `json:"key"`
+	}{r.o.Scope, key})
+	if err != nil {
+		return fmt.Errorf("export: scope: %w", err)
+	}
+	event := "start"
+	if r.acct.Resumed {
+		event = "resume"
+	}
+	detail, err := json.Marshal(map[string]any{
+		"event": event, "operator": operator, "host": host,
+		"tool": "custody", "tool_version": r.o.ToolVersion,
+		"scope": json.RawMessage(scope), "evidence": r.d.Evidence.URL(),
+	})
+	if err != nil {
+		return fmt.Errorf("export: run entry: %w", err)
+	}
+	return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		run, ok, err := tx.Run(r.runID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			run = ledger.Run{ID: r.runID, Kind: RunKind, Matter: r.o.Scope.Matter, Scope: scope, StartedAt: r.o.Now()}
+		}
+		run.Status = ledger.RunRunning
+		if err := tx.PutRun(run); err != nil {
+			return err
+		}
+		_, err = tx.Append(ledger.Entry{Kind: ledger.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
+		return err
+	})
+}
+
+func newRunID(t time.Time) string {
+	var b [4]byte
+	_, _ = randRead(b[:])
+	return fmt.Sprintf("run-%s-%x", t.UTC().Format("20060102T150405Z"), b)
+}
+
+// finish records the outcome: run state, a closing run entry with the
+// accounting, and a signed checkpoint (also stored beside the evidence).
+func (r *runner) finish(ctx context.Context, runErr error) error {
+	if err := r.count(ctx); err != nil && runErr == nil {
+		runErr = err
+	}
+	status := ledger.RunDone
+	var dl *fetch.DailyLimitError
+	switch {
+	case errors.As(runErr, &dl):
+		status = "stopped"
+		r.acct.StopReason = dl.Error()
+		r.acct.ResumeAt = dl.Until.UTC().Format(time.RFC3339)
+	case runErr != nil && ctx.Err() != nil:
+		status = ledger.RunCancelled
+		r.acct.StopReason = "cancelled"
+	case runErr != nil:
+		status = ledger.RunFailed
+		r.acct.StopReason = runErr.Error()
+	case !r.acct.Complete():
+		status = ledger.RunFailed
+	}
+	r.acct.Status = status
+	st := r.d.Client.Stats()
+	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries
+	r.acct.Wall = seconds(r.o.Now().Sub(r.start))
+	acct, err := json.Marshal(r.acct)
+	if err != nil {
+		return errors.Join(runErr, fmt.Errorf("export: accounting: %w", err))
+	}
+	detail, _ := json.Marshal(map[string]any{"event": "end", "status": status, "accounting": json.RawMessage(acct)})
+	// The closing records must land even when the run was cancelled.
+	wctx := context.WithoutCancel(ctx)
+	err = r.d.Ledger.Update(wctx, func(tx *ledger.Tx) error {
+		run, ok, err := tx.Run(r.runID)
+		if err != nil || !ok {
+			return fmt.Errorf("export: run %s vanished: %w", r.runID, err)
+		}
+		run.Status, run.EndedAt, run.Accounting = status, r.o.Now(), acct
+		if err := tx.PutRun(run); err != nil {
+			return err
+		}
+		_, err = tx.Append(ledger.Entry{Kind: ledger.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
+		return err
+	})
+	if err != nil {
+		return errors.Join(runErr, err)
+	}
+	if r.o.SignerKey != "" {
+		cp, err := r.d.Ledger.Checkpoint(wctx, r.o.SignerKey)
+		if err != nil {
+			return errors.Join(runErr, fmt.Errorf("export: checkpoint: %w", err))
+		}
+		r.acct.Checkpoint = string(cp.Note)
+		name := fmt.Sprintf("checkpoints/%d.note", cp.Checkpoint.Size)
+		if err := r.d.Evidence.PutFile(wctx, name, cp.Note); err != nil {
+			return errors.Join(runErr, fmt.Errorf("export: checkpoint beside evidence: %w", err))
+		}
+	}
+	return runErr
+}
+
+// count fills the accounting from the run items.
+func (r *runner) count(ctx context.Context) error {
+	items, err := r.d.Ledger.RunItems(context.WithoutCancel(ctx), r.runID, "")
+	if err != nil {
+		return err
+	}
+	a := r.acct
+	a.Listed, a.Exported, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0
+	a.Failures = a.Failures[:0]
+	for _, it := range items {
+		switch it.Status {
+		case ledger.ItemDone:
+			a.Exported++
+		case ledger.ItemFailed:
+			a.Failed++
+			a.Failures = append(a.Failures, Failure{ConversationID: it.ItemID, Reason: it.Reason})
+		case ledger.ItemGone:
+			a.Gone++
+			a.Failures = append(a.Failures, Failure{ConversationID: it.ItemID, Reason: it.Reason, Gone: true})
+		default:
+			a.Pending++
+		}
+	}
+	sort.Slice(a.Failures, func(i, j int) bool { return a.Failures[i].ConversationID < a.Failures[j].ConversationID })
+	if a.Failures == nil {
+		a.Failures = []Failure{}
+	}
+	if a.ChangedAtSource == nil {
+		a.ChangedAtSource = []Change{}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package export
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Scope is what an export captures: an interval through an analytics job,
+// or an explicit list of conversation ids. It is recorded in the run entry
+// and decides whether a rerun resumes an earlier run (same scope) or
+// starts a new one.
+type Scope struct {
+	Matter      string   `json:"matter"`
+	Interval    string   `json:"interval,omitempty"`     // ISO 8601 START/END, UTC
+	MediaType   string   `json:"media_type,omitempty"`   // analytics mediaType, "message"
+	MessageType string   `json:"message_type,omitempty"` // analytics messageType, "whatsapp"
+	IDs         []string `json:"conversation_ids,omitempty"`
+	WithMedia   bool     `json:"with_media,omitempty"`
+}
+
+// Key identifies the scope for resuming: same key, same run.
+func (s Scope) Key() string {
+	if len(s.IDs) > 0 {
+		return fmt.Sprintf("ids:%s:%d:%s", s.Matter, len(s.IDs), strings.Join(s.IDs, ","))
+	}
+	return fmt.Sprintf("interval:%s:%s:%s/%s", s.Matter, s.Interval, s.MediaType, s.MessageType)
+}
+
+// ParseInterval accepts START/END as RFC 3339 timestamps or dates
+// (2024-01-01/2024-02-01, END exclusive) and returns the canonical
+// Genesys interval string.
+func ParseInterval(s string) (string, time.Time, time.Time, error) {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		return "", time.Time{}, time.Time{}, fmt.Errorf("interval %q: want START/END, e.g. 2024-01-01/2024-02-01 or 2024-01-01T00:00:00Z/2024-01-02T00:00:00Z", s)
+	}
+	start, err := parseInstant(a)
+	if err != nil {
+		return "", time.Time{}, time.Time{}, fmt.Errorf("interval start: %w", err)
+	}
+	end, err := parseInstant(b)
+	if err != nil {
+		return "", time.Time{}, time.Time{}, fmt.Errorf("interval end: %w", err)
+	}
+	if !end.After(start) {
+		return "", time.Time{}, time.Time{}, fmt.Errorf("interval %q: end must be after start", s)
+	}
+	const layout = "2006-01-02T15:04:05.000Z"
+	return start.Format(layout) + "/" + end.Format(layout), start, end, nil
+}
+
+func parseInstant(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a date (YYYY-MM-DD)", s)
+}
+
+// idPattern is what a Genesys conversation id looks like (a UUID); ids are
+// used in URL paths and file names, so anything else is refused.
+var idPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$`)
+
+// ValidID reports whether id is safe to use as a conversation or message id.
+func ValidID(id string) bool { return idPattern.MatchString(id) && !strings.Contains(id, "..") }
+
+// ErrBadIDs is returned for an ids file that holds no usable id.
+var ErrBadIDs = errors.New("export: bad ids file")
+
+// ReadIDs reads conversation ids, one per line; blank lines and lines
+// starting with # are ignored; duplicates are dropped, order kept. A line
+// that is not a valid id is an error naming the line.
+func ReadIDs(r io.Reader) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 4096)
+	seen := map[string]bool{}
+	var ids []string
+	for line := 1; sc.Scan(); line++ {
+		s := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		if !ValidID(s) {
+			return nil, fmt.Errorf("%w: line %d: %q is not a conversation id", ErrBadIDs, line, truncate(s, 80))
+		}
+		if !seen[s] {
+			seen[s] = true
+			ids = append(ids, s)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadIDs, err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: no conversation ids", ErrBadIDs)
+	}
+	return ids, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,66 @@
+package evidence_test
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/testutil/s3test"
+)
+
+// benchPut stores b.N distinct 4 KiB objects (about a bulk-messages page).
+func benchPut(b *testing.B, s evidence.Store) {
+	ctx := context.Background()
+	data := make([]byte, 4096)
+	b.SetBytes(int64(len(data)))
+	for i := 0; b.Loop(); i++ {
+		binary.BigEndian.PutUint64(data, uint64(i))
+		if _, err := s.Put(ctx, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFolderPut(b *testing.B) {
+	s, err := evidence.Open(context.Background(), b.TempDir(), evidence.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPut(b, s)
+}
+
+func BenchmarkS3Put(b *testing.B) {
+	srv := s3test.Start(b)
+	bucket := srv.Bucket(b, false)
+	s, err := evidence.Open(context.Background(), "s3://"+bucket+"/ev", evidence.Options{S3Client: srv.Client(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPut(b, s)
+}
+
+func BenchmarkFolderVerify1000(b *testing.B) {
+	ctx := context.Background()
+	s, err := evidence.Open(ctx, b.TempDir(), evidence.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 4096)
+	var sums []hashchain.Hash
+	for i := range 1000 {
+		binary.BigEndian.PutUint64(data, uint64(i))
+		ref, err := s.Put(ctx, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sums = append(sums, ref.Sum)
+	}
+	for b.Loop() {
+		r, err := evidence.Verify(ctx, s, evidence.Sums(sums), evidence.VerifyOptions{})
+		if err != nil || !r.OK() {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,3 +1,113 @@
--- custody ledger schema, version 1. Applied in one transaction by
--- internal/ledger; see docs/ledger-format.md.
--- (tables are defined by internal/ledger; this file is the single source)
+-- custody ledger schema, version 1 (PRAGMA user_version = 1).
+-- Applied in one transaction by internal/ledger when a ledger is created;
+-- docs/ledger-format.md is the specification these tables implement.
+--
+-- Two kinds of table live here:
+--   * the ledger proper, entries and checkpoints: INSERT only. Triggers
+--     refuse UPDATE and DELETE, and refuse an INSERT that is not the next
+--     sequence number (which also stops INSERT OR REPLACE from overwriting
+--     a row without firing the delete trigger). The triggers are a guard
+--     against accidents, not the proof: the hash chain, the Merkle tree and
+--     the signed checkpoints are.
+--   * run state (runs, run_items, state): ordinary mutable tables for
+--     progress, cursors and settings. Nothing in them is evidence.
+
+-- entries: one row per ledger entry. seq is the 0-based position, equal to
+-- the leaf index in the Merkle tree. leaf holds the exact bytes that were
+-- hashed (the RFC 8785 form of the entry object); leaf_hash and chain are
+-- what was computed at append time, kept so a verifier can point at the
+-- first row where the stored values and the recomputed ones part. The
+-- remaining columns copy fields of the leaf for lookups only; verify never
+-- trusts them.
+CREATE TABLE entries (
+    seq             INTEGER PRIMARY KEY CHECK (seq >= 0),
+    leaf            BLOB    NOT NULL,
+    leaf_hash       BLOB    NOT NULL CHECK (length(leaf_hash) = 32),
+    chain           BLOB    NOT NULL CHECK (length(chain) = 32),
+    kind            TEXT    NOT NULL,
+    at              TEXT    NOT NULL,
+    conversation_id TEXT,
+    message_id      TEXT,
+    run_id          TEXT
+) STRICT;
+
+CREATE INDEX entries_by_message      ON entries (message_id, seq)      WHERE message_id IS NOT NULL;
+CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;
+
+CREATE TRIGGER entries_append_only_insert BEFORE INSERT ON entries
+WHEN NEW.seq IS NOT (SELECT coalesce(max(seq) + 1, 0) FROM entries)
+BEGIN
+    SELECT RAISE(ABORT, 'custody: entries are append-only: seq must be the next sequence number');
+END;
+
+CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
+BEGIN
+    SELECT RAISE(ABORT, 'custody: entries are append-only: UPDATE refused');
+END;
+
+CREATE TRIGGER entries_append_only_delete BEFORE DELETE ON entries
+BEGIN
+    SELECT RAISE(ABORT, 'custody: entries are append-only: DELETE refused');
+END;
+
+-- checkpoints: every signed checkpoint custody made of this ledger, ids
+-- 1, 2, 3, … in order. note is the complete C2SP signed note; size and root
+-- repeat its body for queries and are checked against it by verify.
+CREATE TABLE checkpoints (
+    id         INTEGER PRIMARY KEY,
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    root       BLOB    NOT NULL CHECK (length(root) = 32),
+    note       TEXT    NOT NULL,
+    created_at TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX checkpoints_by_size ON checkpoints (size);
+
+CREATE TRIGGER checkpoints_append_only_insert BEFORE INSERT ON checkpoints
+WHEN NEW.id IS NOT (SELECT coalesce(max(id), 0) + 1 FROM checkpoints)
+BEGIN
+    SELECT RAISE(ABORT, 'custody: checkpoints are append-only: id must be the next id');
+END;
+
+CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'custody: checkpoints are append-only: UPDATE refused');
+END;
+
+CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+BEGIN
+    SELECT RAISE(ABORT, 'custody: checkpoints are append-only: DELETE refused');
+END;
+
+-- runs: one row per export, refetch or other run. scope and accounting are
+-- JSON documents owned by the command that runs.
+CREATE TABLE runs (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    matter     TEXT NOT NULL,
+    scope      TEXT NOT NULL DEFAULT '{}',
+    status     TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at   TEXT,
+    accounting TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+
+-- run_items: per-item progress of a run (item_id is e.g. a conversation id).
+CREATE TABLE run_items (
+    run_id     TEXT    NOT NULL REFERENCES runs (id),
+    item_id    TEXT    NOT NULL,
+    status     TEXT    NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'gone')),
+    reason     TEXT    NOT NULL DEFAULT '',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT    NOT NULL,
+    PRIMARY KEY (run_id, item_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX run_items_by_status ON run_items (run_id, status);
+
+-- state: small key/value settings and cursors. Keys custody itself sets at
+-- creation: ledger_id, origin, matter, created_at, verifier_key.
+CREATE TABLE state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,197 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// Head is the end of the ledger: how many entries it holds and the chain
+// link after the last one (hashchain.ZeroHash when empty).
+type Head struct {
+	Size  uint64
+	Chain hashchain.Hash
+}
+
+// Tx is one immediate (write-locked) transaction, handed to the function
+// given to Update. Everything done through it — appended entries and run
+// state alike — commits together or not at all. A Tx must not be used
+// after that function returns.
+type Tx struct {
+	l   *Ledger
+	ctx context.Context
+	tx  *sql.Tx
+
+	head       Head
+	headLoaded bool
+	insert     *sql.Stmt
+	buf        []byte
+}
+
+// Update runs fn in one immediate transaction and commits if fn returns
+// nil; otherwise it rolls back and returns fn's error. This is how an
+// export records entries together with its run state, so a crash leaves
+// either both or neither.
+func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sqlTx, err := l.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("ledger: begin: %w", classify(err))
+	}
+	defer sqlTx.Rollback()
+	tx := &Tx{l: l, ctx: ctx, tx: sqlTx}
+	defer func() {
+		if tx.insert != nil {
+			tx.insert.Close()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("ledger: commit: %w", classify(err))
+	}
+	return nil
+}
+
+// Append appends entries in one transaction and returns them with Seq,
+// Leaf, LeafHash and Chain set. Either all are appended or none.
+func (l *Ledger) Append(ctx context.Context, entries ...Entry) ([]Entry, error) {
+	var out []Entry
+	err := l.Update(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.Append(entries...)
+		return err
+	})
+	return out, err
+}
+
+// Head returns the ledger's current size and chain head.
+func (l *Ledger) Head(ctx context.Context) (Head, error) {
+	h, err := readHead(ctx, l.rdb)
+	if err != nil {
+		return Head{}, fmt.Errorf("ledger: head: %w", err)
+	}
+	return h, nil
+}
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readHead(ctx context.Context, q querier) (Head, error) {
+	var seq int64
+	var chain []byte
+	err := q.QueryRowContext(ctx, `SELECT seq, chain FROM entries ORDER BY seq DESC LIMIT 1`).Scan(&seq, &chain)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Head{}, nil
+	}
+	if err != nil {
+		return Head{}, classify(err)
+	}
+	if len(chain) != hashchain.HashSize {
+		return Head{}, fmt.Errorf("%w: seq %d: chain is %d bytes", ErrInconsistent, seq, len(chain))
+	}
+	return Head{Size: uint64(seq) + 1, Chain: hashchain.Hash(chain)}, nil
+}
+
+// Head returns the ledger's size and chain head as seen inside tx,
+// including entries appended through tx.
+func (tx *Tx) Head() (Head, error) {
+	if !tx.headLoaded {
+		h, err := readHead(tx.ctx, tx.tx)
+		if err != nil {
+			return Head{}, fmt.Errorf("ledger: head: %w", err)
+		}
+		tx.head, tx.headLoaded = h, true
+	}
+	return tx.head, nil
+}
+
+// Append appends entries at the end of the ledger: for each it fills the
+// defaults (Matter, At), checks the format rules, computes the leaf (RFC
+// 8785 bytes of the entry object), its leaf hash and chain link, and
+// inserts it with the next sequence number. It returns the entries as
+// stored. On error nothing should be committed: return the error from the
+// Update function.
+func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
+	head, err := tx.Head()
+	if err != nil {
+		return nil, err
+	}
+	if tx.insert == nil {
+		tx.insert, err = tx.tx.PrepareContext(tx.ctx, `INSERT INTO entries
+			(seq, leaf, leaf_hash, chain, kind, at, conversation_id, message_id, run_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: append: %w", classify(err))
+		}
+	}
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		seq := head.Size
+		if e.Matter == "" {
+			e.Matter = tx.l.matter
+		}
+		if e.At.IsZero() {
+			e.At = tx.l.now()
+		}
+		e.At = e.At.UTC().Truncate(1e6)
+		if err := e.validate(); err != nil {
+			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
+		}
+		if e.Supersedes != nil {
+			if err := tx.checkSupersedes(&e, seq); err != nil {
+				return nil, fmt.Errorf("ledger: append seq %d: %w", seq, err)
+			}
+		}
+		leaf, err := e.encodeLeaf(tx.buf[:0])
+		if err != nil {
+			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
+		}
+		tx.buf = leaf
+		e.Leaf = append([]byte(nil), leaf...)
+		e.LeafHash = hashchain.LeafHash(e.Leaf)
+		e.Chain = hashchain.ChainLink(head.Chain, e.LeafHash)
+		e.Seq = seq
+		if _, err := tx.insert.ExecContext(tx.ctx, int64(seq), e.Leaf, e.LeafHash[:], e.Chain[:],
+			e.Kind, formatTime(e.At), nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID)); err != nil {
+			return nil, fmt.Errorf("ledger: append seq %d: %w", seq, classify(err))
+		}
+		head = Head{Size: seq + 1, Chain: e.Chain}
+		out[i] = e
+	}
+	tx.head = head
+	return out, nil
+}
+
+// checkSupersedes enforces that an entry supersedes an earlier entry of the
+// same kind and subject (rows inserted earlier in this transaction count).
+func (tx *Tx) checkSupersedes(e *Entry, seq uint64) error {
+	old := *e.Supersedes
+	if old >= seq {
+		return fmt.Errorf("%w: supersedes %d is not an earlier entry", ErrInvalidEntry, old)
+	}
+	var kind string
+	var conv, msg sql.NullString
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT kind, conversation_id, message_id FROM entries WHERE seq = ?`, int64(old)).Scan(&kind, &conv, &msg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: supersedes %d: no such entry", ErrInvalidEntry, old)
+	}
+	if err != nil {
+		return classify(err)
+	}
+	if kind != e.Kind || conv.String != e.ConversationID || msg.String != e.MessageID {
+		return fmt.Errorf("%w: supersedes %d, which is a %s of conversation %q message %q, not this %s of conversation %q message %q",
+			ErrInvalidEntry, old, kind, conv.String, msg.String, e.Kind, e.ConversationID, e.MessageID)
+	}
+	return nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

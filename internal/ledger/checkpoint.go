@@ -1,0 +1,203 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// StoredCheckpoint is a signed checkpoint kept in the ledger.
+type StoredCheckpoint struct {
+	ID int64 // 1, 2, 3, … in signing order
+	// Checkpoint holds the size and root columns, and the origin read
+	// from the note's body (empty if the note cannot be parsed).
+	hashchain.Checkpoint
+	Note      []byte // the C2SP signed note, as signed
+	CreatedAt time.Time
+}
+
+// Checkpoint signs a checkpoint of the whole ledger with signerKey (a note
+// signer key whose name is the ledger's origin), stores it and returns it.
+// Before signing it checks what it is about to vouch for: every entry since
+// the previous checkpoint must hash to its stored leaf hash and continue
+// the chain, and the tree must still have the previous checkpoint's root
+// at its size; otherwise it signs nothing and returns ErrInconsistent. A
+// key that is not this ledger's returns ErrWrongKey. If the latest stored
+// checkpoint already says the same, it is returned and nothing is stored.
+func (l *Ledger) Checkpoint(ctx context.Context, signerKey string) (StoredCheckpoint, error) {
+	var out StoredCheckpoint
+	err := l.Update(ctx, func(tx *Tx) error {
+		head, err := tx.Head()
+		if err != nil {
+			return err
+		}
+		last, haveLast, err := latestCheckpoint(ctx, tx.tx)
+		if err != nil {
+			return err
+		}
+		var prev *hashchain.Checkpoint
+		if haveLast {
+			c, err := hashchain.VerifyCheckpoint(last.Note, l.verifierKey)
+			if err != nil {
+				return fmt.Errorf("ledger: checkpoint: %w: stored checkpoint %d: %w", ErrInconsistent, last.ID, err)
+			}
+			prev = &c
+		}
+		root, err := rootChecked(ctx, tx.tx, head.Size, prev)
+		if err != nil {
+			return fmt.Errorf("ledger: checkpoint: %w", err)
+		}
+		cp := hashchain.Checkpoint{Origin: l.origin, Size: head.Size, Root: root}
+		note, err := hashchain.SignCheckpoint(cp, signerKey)
+		if err != nil {
+			if errors.Is(err, hashchain.ErrBadKey) {
+				return fmt.Errorf("ledger: checkpoint: %w (this ledger's origin is %q): %w", ErrWrongKey, l.origin, err)
+			}
+			return fmt.Errorf("ledger: checkpoint: %w", err)
+		}
+		if _, err := hashchain.VerifyCheckpoint(note, l.verifierKey); err != nil {
+			return fmt.Errorf("ledger: checkpoint: %w: the signature does not verify with the ledger's verifier key", ErrWrongKey)
+		}
+		if haveLast && last.Size == cp.Size && bytes.Equal(last.Note, note) {
+			out = last
+			return nil
+		}
+		out = StoredCheckpoint{ID: last.ID + 1, Checkpoint: cp, Note: note, CreatedAt: l.now().UTC().Truncate(time.Millisecond)}
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO checkpoints (id, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)`,
+			out.ID, int64(out.Size), out.Root[:], string(out.Note), formatTime(out.CreatedAt)); err != nil {
+			return fmt.Errorf("ledger: checkpoint: %w", classify(err))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// rootChecked streams the ledger's leaf hashes into a Merkle root of size
+// entries, re-checking the entries after prev (leaf hash and chain) and
+// prev's root at its size.
+func rootChecked(ctx context.Context, q querier, size uint64, prev *hashchain.Checkpoint) (hashchain.Hash, error) {
+	var from uint64
+	if prev != nil {
+		if prev.Size > size {
+			return hashchain.Hash{}, fmt.Errorf("%w: ledger truncated: checkpoint has %d entries, ledger has %d", ErrInconsistent, prev.Size, size)
+		}
+		from = prev.Size
+	}
+	var b hashchain.RootBuilder
+	check := func() error {
+		if prev != nil && b.Size() == prev.Size && b.Root() != prev.Root {
+			return fmt.Errorf("%w: the root at size %d no longer matches the stored checkpoint", ErrInconsistent, prev.Size)
+		}
+		return nil
+	}
+	if err := check(); err != nil {
+		return hashchain.Hash{}, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`)
+	if err != nil {
+		return hashchain.Hash{}, classify(err)
+	}
+	defer rows.Close()
+	var prevChain hashchain.Hash
+	var seq int64
+	var leaf, lh, chain sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&seq, &leaf, &lh, &chain); err != nil {
+			return hashchain.Hash{}, classify(err)
+		}
+		n := b.Size()
+		if uint64(seq) != n || len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {
+			return hashchain.Hash{}, fmt.Errorf("%w: seq %d: missing entry or damaged row", ErrInconsistent, n)
+		}
+		stored := hashchain.Hash(lh)
+		if n >= from {
+			if hashchain.LeafHash(leaf) != stored {
+				return hashchain.Hash{}, fmt.Errorf("%w: seq %d: leaf does not hash to its stored leaf hash", ErrInconsistent, n)
+			}
+			if hashchain.ChainLink(prevChain, stored) != hashchain.Hash(chain) {
+				return hashchain.Hash{}, fmt.Errorf("%w: seq %d: chain link does not follow from the previous entry", ErrInconsistent, n)
+			}
+		}
+		prevChain = hashchain.Hash(chain)
+		b.Append(stored)
+		if err := check(); err != nil {
+			return hashchain.Hash{}, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return hashchain.Hash{}, classify(err)
+	}
+	if b.Size() != size {
+		return hashchain.Hash{}, fmt.Errorf("%w: expected %d entries, read %d", ErrInconsistent, size, b.Size())
+	}
+	return b.Root(), nil
+}
+
+// Checkpoints returns every stored checkpoint in signing order.
+func (l *Ledger) Checkpoints(ctx context.Context) ([]StoredCheckpoint, error) {
+	return listCheckpoints(ctx, l.rdb, `SELECT id, size, root, note, created_at FROM checkpoints ORDER BY id`)
+}
+
+// LatestCheckpoint returns the most recently signed checkpoint, and false
+// if there is none.
+func (l *Ledger) LatestCheckpoint(ctx context.Context) (StoredCheckpoint, bool, error) {
+	return latestCheckpoint(ctx, l.rdb)
+}
+
+func latestCheckpoint(ctx context.Context, q querier) (StoredCheckpoint, bool, error) {
+	cs, err := listCheckpoints(ctx, q, `SELECT id, size, root, note, created_at FROM checkpoints ORDER BY id DESC LIMIT 1`)
+	if err != nil || len(cs) == 0 {
+		return StoredCheckpoint{}, false, err
+	}
+	return cs[0], true, nil
+}
+
+func listCheckpoints(ctx context.Context, q querier, query string, args ...any) ([]StoredCheckpoint, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: checkpoints: %w", classify(err))
+	}
+	defer rows.Close()
+	var out []StoredCheckpoint
+	for rows.Next() {
+		var c StoredCheckpoint
+		var size int64
+		var root []byte
+		var note, created string
+		if err := rows.Scan(&c.ID, &size, &root, &note, &created); err != nil {
+			return nil, fmt.Errorf("ledger: checkpoints: %w", classify(err))
+		}
+		if size < 0 || len(root) != hashchain.HashSize {
+			return nil, fmt.Errorf("ledger: checkpoint %d: %w: damaged row", c.ID, ErrInconsistent)
+		}
+		c.Size, c.Root, c.Note = uint64(size), hashchain.Hash(root), []byte(note)
+		if nc, err := NoteCheckpoint(c.Note); err == nil {
+			c.Origin = nc.Origin
+		}
+		if c.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("ledger: checkpoint %d: created_at: %w", c.ID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: checkpoints: %w", classify(err))
+	}
+	return out, nil
+}
+
+// NoteCheckpoint parses the checkpoint body of a signed note without
+// checking any signature. Use hashchain.VerifyCheckpoint to trust it.
+func NoteCheckpoint(note []byte) (hashchain.Checkpoint, error) {
+	// A signed note is the text (ending in a newline), a blank line, then
+	// signature lines: the body ends at the first blank line.
+	i := bytes.Index(note, []byte("\n\n"))
+	if i < 0 {
+		return hashchain.Checkpoint{}, fmt.Errorf("ledger: parse note: %w: no signature block", hashchain.ErrMalformed)
+	}
+	return hashchain.ParseCheckpointBody(note[:i+1])
+}

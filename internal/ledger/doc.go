@@ -1,0 +1,47 @@
+// Package ledger owns custody's SQLite ledger: the append-only entries and
+// signed checkpoints that are the chain of custody, and the mutable run
+// state (runs, run items, key/value state) that exports keep beside them.
+// The byte-level format is specified in docs/ledger-format.md; the hashing
+// itself is internal/hashchain's.
+//
+// # Opening
+//
+// Create makes a new ledger (and its checkpoint signing key); Open opens an
+// existing one and never creates a file. Open checks the SQLite header
+// before SQLite writes anything, so a missing file (ErrNotExist), a file
+// that is not a custody ledger (ErrNotLedger) and a ledger from a newer
+// schema (ErrNewerSchema) are refused with the file untouched.
+//
+// # Writing
+//
+// Update runs a function in one immediate transaction; through its Tx the
+// function can Append entries and write run state (PutRun, PutRunItem,
+// SetState), and all of it commits together. Append is Update with just
+// entries. Appending computes the leaf (RFC 8785 bytes of the entry
+// object), leaf hash and chain link and assigns the next sequence number.
+// For idempotent re-export, LatestCapture returns the last capture of a
+// message: skip when its PayloadSHA256 is unchanged, append with Supersedes
+// set to its Seq when it changed.
+//
+//	err := l.Update(ctx, func(tx *ledger.Tx) error {
+//		prev, found, err := tx.LatestCapture(msgID)
+//		if err != nil { return err }
+//		if found && prev.PayloadSHA256 == e.PayloadSHA256 { return nil }
+//		if found { e.Supersedes = &prev.Seq }
+//		if _, err := tx.Append(e); err != nil { return err }
+//		return tx.PutRunItem(ledger.RunItem{RunID: run, ItemID: convID, Status: ledger.ItemDone})
+//	})
+//
+// Checkpoint signs and stores a C2SP checkpoint of the whole ledger.
+//
+// # Reading and checking
+//
+// Head, Entry, Entries (streaming, in sequence order, with a Filter),
+// EntriesByMessage, EntriesByConversation, Checkpoints; Prove builds a
+// self-contained inclusion proof file (Proof, VerifyProof checks one with
+// just the verifier key); Verify re-checks everything in one pass and
+// returns a Report of findings, with EntryCheck as the hook for extra
+// per-entry checks such as evidence re-hashing.
+//
+// Times are injected through Options.Now.
+package ledger

@@ -1,0 +1,366 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// FormatVersion is the value of every leaf's "v" member.
+const FormatVersion = 1
+
+// Entry kinds custody writes. Other lower-case kinds are allowed; verifiers
+// treat every kind alike.
+const (
+	KindMessage      = "message"      // one captured message (MessageData)
+	KindConversation = "conversation" // a captured conversation object
+	KindRun          = "run"          // start or end of an export/refetch run
+	KindDiff         = "diff"         // the hash of a diff's findings
+	KindRefetch      = "refetch"      // a gap re-fetched after a diff
+	KindHold         = "hold"         // a legal-hold observation or change
+)
+
+// Entry is one ledger entry: the fields of the leaf object defined in
+// docs/ledger-format.md, plus what the ledger computes on append.
+//
+// Callers fill the fields down to Detail and pass the entry to Append;
+// Append fills Matter (with the ledger's matter) and At (with the clock)
+// when they are empty, and sets Seq, Leaf, LeafHash and Chain. Entries
+// read back from the ledger are decoded from the stored leaf bytes.
+type Entry struct {
+	Kind           string
+	Matter         string
+	At             time.Time // stored as RFC 3339 UTC with milliseconds
+	ConversationID string
+	MessageID      string
+	RunID          string
+	// PayloadSHA256 is SHA-256 of the RFC 8785 form of the API object
+	// (hashchain.PayloadHash); the zero hash means "none".
+	PayloadSHA256 hashchain.Hash
+	// EvidenceSHA256 is SHA-256 of the raw HTTP body kept as evidence;
+	// the zero hash means "none".
+	EvidenceSHA256 hashchain.Hash
+	Source         *Source
+	Compliance     *Compliance // required for messages
+	// Supersedes is the seq of the earlier capture of the same subject
+	// that this entry replaces (a message that changed at the source).
+	Supersedes *uint64
+	// Detail is a JSON object with kind-specific data. It is stored in
+	// its RFC 8785 form.
+	Detail json.RawMessage
+
+	Seq      uint64         // position in the ledger, 0-based; the Merkle leaf index
+	Leaf     []byte         // the exact leaf bytes that were hashed
+	LeafHash hashchain.Hash // SHA-256(0x00 || Leaf)
+	Chain    hashchain.Hash // chain link after this entry
+}
+
+// Source is the HTTP request an entry's evidence came from.
+type Source struct {
+	Method        string `json:"method"`
+	Path          string `json:"path"`
+	Status        int    `json:"status"`
+	CorrelationID string `json:"correlation_id"` // ININ-Correlation-Id; "" when absent
+}
+
+// Compliance holds a message's compliance fields exactly as captured.
+type Compliance struct {
+	// LegalHold is whether the conversation was under deletion protection
+	// when captured; nil when unknown (written as JSON null).
+	LegalHold *bool `json:"legal_hold"`
+	// AuditRefs are audit-trail record ids that concern the message or its
+	// conversation; empty, never nil, when there are none.
+	AuditRefs []string `json:"audit_refs"`
+	// OriginalTimestamp is the message timestamp byte for byte as the API
+	// gave it (milliseconds and all).
+	OriginalTimestamp string `json:"original_timestamp"`
+}
+
+// maxSafeInteger is 2^53: integers up to it survive RFC 8785's double
+// formatting exactly.
+const maxSafeInteger = 1 << 53
+
+// validKind reports whether k is a lower-case identifier.
+func validKind(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkText rejects strings RFC 8785 cannot carry: invalid UTF-8.
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("not valid utf-8")
+	}
+	return nil
+}
+
+// validate checks e against the format rules that do not need the ledger.
+func (e *Entry) validate() error {
+	if !validKind(e.Kind) {
+		return fmt.Errorf("kind %q is not a lower-case identifier", e.Kind)
+	}
+	if e.Matter == "" {
+		return errors.New("matter is empty")
+	}
+	for name, s := range map[string]string{
+		"matter": e.Matter, "conversation_id": e.ConversationID,
+		"message_id": e.MessageID, "run_id": e.RunID,
+	} {
+		if err := checkText(s); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if y := e.At.UTC().Year(); y < 1 || y > 9999 {
+		return fmt.Errorf("at %v is outside years 0001-9999", e.At)
+	}
+	if e.Source != nil {
+		for name, s := range map[string]string{"source.method": e.Source.Method, "source.path": e.Source.Path, "source.correlation_id": e.Source.CorrelationID} {
+			if err := checkText(s); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		if e.Source.Method == "" || e.Source.Path == "" {
+			return errors.New("source needs method and path")
+		}
+		if e.Source.Status < 0 || e.Source.Status > 999 {
+			return fmt.Errorf("source.status %d out of range", e.Source.Status)
+		}
+	}
+	if e.Compliance != nil {
+		if err := checkText(e.Compliance.OriginalTimestamp); err != nil {
+			return fmt.Errorf("compliance.original_timestamp: %w", err)
+		}
+		for _, r := range e.Compliance.AuditRefs {
+			if err := checkText(r); err != nil {
+				return fmt.Errorf("compliance.audit_refs: %w", err)
+			}
+		}
+	}
+	if e.Kind == KindMessage {
+		switch {
+		case e.MessageID == "":
+			return errors.New("a message needs message_id")
+		case e.ConversationID == "":
+			return errors.New("a message needs conversation_id")
+		case e.PayloadSHA256.IsZero():
+			return errors.New("a message needs payload_sha256")
+		case e.Compliance == nil:
+			return errors.New("a message needs compliance")
+		}
+	}
+	if e.Supersedes != nil && *e.Supersedes >= maxSafeInteger {
+		return fmt.Errorf("supersedes %d is too large", *e.Supersedes)
+	}
+	if len(e.Detail) > 0 {
+		if d := bytes.TrimLeft(e.Detail, " \t\r\n"); len(d) == 0 || d[0] != '{' {
+			return errors.New("detail is not a JSON object")
+		}
+	}
+	return nil
+}
+
+// encodeLeaf returns the leaf: the RFC 8785 (JCS) serialisation of the
+// entry object. The fixed members are written directly in JCS order (keys
+// sorted, minimal string escaping), which is what hashchain.CanonicalJSON
+// would produce for the same object — TestLeafIsJCS holds the two
+// together — at a fraction of the cost. Detail, whose shape is free, goes
+// through hashchain.Canonicalize.
+func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
+	var detail []byte
+	if len(e.Detail) > 0 {
+		var err error
+		if detail, err = hashchain.Canonicalize(e.Detail); err != nil {
+			return nil, fmt.Errorf("detail: %w", err)
+		}
+	}
+	b := append(buf, `{"at":`...)
+	b = appendJSONString(b, formatTime(e.At))
+	if c := e.Compliance; c != nil {
+		b = append(b, `,"compliance":{"audit_refs":[`...)
+		for i, r := range c.AuditRefs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, r)
+		}
+		b = append(b, `],"legal_hold":`...)
+		switch {
+		case c.LegalHold == nil:
+			b = append(b, "null"...)
+		case *c.LegalHold:
+			b = append(b, "true"...)
+		default:
+			b = append(b, "false"...)
+		}
+		b = append(b, `,"original_timestamp":`...)
+		b = appendJSONString(b, c.OriginalTimestamp)
+		b = append(b, '}')
+	}
+	if e.ConversationID != "" {
+		b = append(b, `,"conversation_id":`...)
+		b = appendJSONString(b, e.ConversationID)
+	}
+	if detail != nil {
+		b = append(b, `,"detail":`...)
+		b = append(b, detail...)
+	}
+	if !e.EvidenceSHA256.IsZero() {
+		b = append(b, `,"evidence_sha256":"`...)
+		b = hex.AppendEncode(b, e.EvidenceSHA256[:])
+		b = append(b, '"')
+	}
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, e.Kind)
+	b = append(b, `,"matter":`...)
+	b = appendJSONString(b, e.Matter)
+	if e.MessageID != "" {
+		b = append(b, `,"message_id":`...)
+		b = appendJSONString(b, e.MessageID)
+	}
+	if !e.PayloadSHA256.IsZero() {
+		b = append(b, `,"payload_sha256":"`...)
+		b = hex.AppendEncode(b, e.PayloadSHA256[:])
+		b = append(b, '"')
+	}
+	if e.RunID != "" {
+		b = append(b, `,"run_id":`...)
+		b = appendJSONString(b, e.RunID)
+	}
+	if s := e.Source; s != nil {
+		b = append(b, `,"source":{"correlation_id":`...)
+		b = appendJSONString(b, s.CorrelationID)
+		b = append(b, `,"method":`...)
+		b = appendJSONString(b, s.Method)
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, s.Path)
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(s.Status), 10)
+		b = append(b, '}')
+	}
+	if e.Supersedes != nil {
+		b = append(b, `,"supersedes":`...)
+		b = strconv.AppendUint(b, *e.Supersedes, 10)
+	}
+	b = append(b, `,"v":1}`...)
+	return b, nil
+}
+
+const hexLower = "0123456789abcdef"
+
+// appendJSONString appends s as an RFC 8785 string: quotation mark and
+// reverse solidus escaped, the five short escapes \b \t \n \f \r, other
+// control characters as \u00xx (lower-case hex), everything else as is.
+// s must be valid UTF-8 (validate checks).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"':
+			b = append(b, '\\', '"')
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexLower[c>>4], hexLower[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// wireEntry is the leaf object as JSON, for decoding stored leaves.
+type wireEntry struct {
+	At             string          `json:"at"`
+	Compliance     *Compliance     `json:"compliance,omitempty"`
+	ConversationID string          `json:"conversation_id,omitempty"`
+	Detail         json.RawMessage `json:"detail,omitempty"`
+	EvidenceSHA256 string          `json:"evidence_sha256,omitempty"`
+	Kind           string          `json:"kind"`
+	Matter         string          `json:"matter"`
+	MessageID      string          `json:"message_id,omitempty"`
+	PayloadSHA256  string          `json:"payload_sha256,omitempty"`
+	RunID          string          `json:"run_id,omitempty"`
+	Source         *Source         `json:"source,omitempty"`
+	Supersedes     *uint64         `json:"supersedes,omitempty"`
+	V              int             `json:"v"`
+}
+
+// DecodeLeaf parses leaf bytes into an Entry (Seq, LeafHash and Chain are
+// left for the caller; Leaf is set to leaf). It checks the syntax of the
+// v1 leaf object, not that the bytes are canonical.
+func DecodeLeaf(leaf []byte) (Entry, error) {
+	var w wireEntry
+	if err := json.Unmarshal(leaf, &w); err != nil {
+		return Entry{}, fmt.Errorf("ledger: decode leaf: %w", err)
+	}
+	if w.V != FormatVersion {
+		return Entry{}, fmt.Errorf("ledger: decode leaf: format version %d, want %d", w.V, FormatVersion)
+	}
+	at, err := parseTime(w.At)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: decode leaf: at: %w", err)
+	}
+	e := Entry{
+		Kind:           w.Kind,
+		Matter:         w.Matter,
+		At:             at,
+		ConversationID: w.ConversationID,
+		MessageID:      w.MessageID,
+		RunID:          w.RunID,
+		Source:         w.Source,
+		Compliance:     w.Compliance,
+		Supersedes:     w.Supersedes,
+		Detail:         w.Detail,
+		Leaf:           leaf,
+	}
+	if e.Compliance != nil && e.Compliance.AuditRefs == nil {
+		e.Compliance.AuditRefs = []string{}
+	}
+	for _, h := range []struct {
+		name string
+		s    string
+		dst  *hashchain.Hash
+	}{{"payload_sha256", w.PayloadSHA256, &e.PayloadSHA256}, {"evidence_sha256", w.EvidenceSHA256, &e.EvidenceSHA256}} {
+		if h.s == "" {
+			continue
+		}
+		if *h.dst, err = hashchain.ParseHash(h.s); err != nil {
+			return Entry{}, fmt.Errorf("ledger: decode leaf: %s: %w", h.name, err)
+		}
+	}
+	return e, nil
+}

@@ -1,0 +1,387 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	custody "github.com/custodyhq/custody"
+	"github.com/custodyhq/custody/internal/hashchain"
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// ApplicationID is stored in PRAGMA application_id (bytes 68-71 of the
+// SQLite header) so a custody ledger can be told from any other SQLite file
+// before anything is written to it. It spells "CUST".
+const ApplicationID = 0x43555354
+
+// State keys custody sets when it creates a ledger. SetState refuses them.
+const (
+	StateLedgerID    = "ledger_id"
+	StateOrigin      = "origin"
+	StateMatter      = "matter"
+	StateCreatedAt   = "created_at"
+	StateVerifierKey = "verifier_key"
+)
+
+var reservedState = map[string]bool{
+	StateLedgerID: true, StateOrigin: true, StateMatter: true,
+	StateCreatedAt: true, StateVerifierKey: true,
+}
+
+// pragmas are applied per connection through the DSN, so every pooled
+// connection gets them. _txlock=immediate makes every write transaction
+// take the write lock at BEGIN, so two writers never deadlock on upgrade;
+// the reader pool uses deferred transactions instead, so a long verify
+// never blocks an export.
+const pragmas = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=FULL&_foreign_keys=on&_recursive_triggers=on"
+
+// Options configures a Ledger. The zero value is ready to use.
+type Options struct {
+	// Now is the clock for entry times, checkpoint and run timestamps.
+	// Tests inject a fixed clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Ledger is an open custody ledger. It is safe for concurrent use; writes
+// are serialised (one immediate transaction at a time).
+type Ledger struct {
+	path string
+	now  func() time.Time
+
+	wdb *sql.DB // one connection, BEGIN IMMEDIATE: Update, Append, Checkpoint
+	rdb *sql.DB // deferred transactions: reads, Verify, Prove
+
+	mu sync.Mutex // serialises writers in this process
+
+	id          string
+	origin      string
+	matter      string
+	verifierKey string
+}
+
+// Create makes a new ledger at path for the named matter: it creates the
+// file (refusing to replace anything already there, ErrExists), applies the
+// schema in one transaction, gives the ledger a fresh random id and origin
+// ("custody/<id>"), and generates its Ed25519 checkpoint key. The verifier
+// key is stored in the ledger; the signer key is returned to the caller,
+// who must keep it (custody init writes it beside the ledger, mode 0600).
+func Create(ctx context.Context, path, matter string, opts Options) (l *Ledger, signerKey string, err error) {
+	if strings.TrimSpace(matter) == "" {
+		return nil, "", fmt.Errorf("ledger: create %s: %w: matter name is empty", path, ErrInvalidEntry)
+	}
+	if err := checkText(matter); err != nil {
+		return nil, "", fmt.Errorf("ledger: create %s: %w: matter: %w", path, ErrInvalidEntry, err)
+	}
+	// O_EXCL makes "refuse to overwrite" atomic; SQLite then treats the
+	// empty file as a new database.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, "", fmt.Errorf("ledger: create %s: %w", path, ErrExists)
+		}
+		return nil, "", fmt.Errorf("ledger: create: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, "", fmt.Errorf("ledger: create: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if l != nil {
+				l.Close()
+				l = nil
+			}
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				os.Remove(p)
+			}
+		}
+	}()
+
+	l, err = openPools(path, opts)
+	if err != nil {
+		return nil, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	if err := l.checkWAL(ctx); err != nil {
+		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	id, err := newUUID()
+	if err != nil {
+		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	origin := "custody/" + id
+	signerKey, verifierKey, err := hashchain.GenerateKey(origin)
+	if err != nil {
+		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	state := map[string]string{
+		StateLedgerID:    id,
+		StateOrigin:      origin,
+		StateMatter:      matter,
+		StateCreatedAt:   formatTime(l.now()),
+		StateVerifierKey: verifierKey,
+	}
+	if err := applySchema(ctx, l.wdb, state); err != nil {
+		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	if err := l.loadInfo(ctx); err != nil {
+		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	return l, signerKey, nil
+}
+
+// applySchema runs schema.sql, sets the application id and schema version
+// and writes the initial state, all in one transaction.
+func applySchema(ctx context.Context, db *sql.DB, state map[string]string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("apply schema: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, custody.Schema); err != nil {
+		return fmt.Errorf("apply schema: %w", err)
+	}
+	// PRAGMA takes no bound parameters; both values are constants.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = %d", ApplicationID, custody.SchemaVersion)); err != nil {
+		return fmt.Errorf("apply schema: %w", err)
+	}
+	for k, v := range state {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO state (key, value) VALUES (?, ?)`, k, v); err != nil {
+			return fmt.Errorf("apply schema: state %s: %w", k, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("apply schema: %w", err)
+	}
+	return nil
+}
+
+// Open opens an existing ledger. It never creates one: a missing file is
+// ErrNotExist. Before SQLite touches the file its header is checked, so a
+// file that is not a custody ledger (ErrNotLedger) or comes from a newer
+// schema (ErrNewerSchema) is refused without a single byte being written.
+func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
+	if err := checkHeader(path); err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	l, err := openPools(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	if err := l.checkOpen(ctx); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	return l, nil
+}
+
+func (l *Ledger) checkOpen(ctx context.Context) error {
+	if err := l.checkWAL(ctx); err != nil {
+		return err
+	}
+	var appID, version int64
+	if err := l.rdb.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		return classify(err)
+	}
+	if err := l.rdb.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return classify(err)
+	}
+	if appID != ApplicationID {
+		return fmt.Errorf("%w: application id %#x", ErrNotLedger, appID)
+	}
+	if version > custody.SchemaVersion {
+		return fmt.Errorf("%w: schema version %d, this custody knows up to %d; use a newer custody", ErrNewerSchema, version, custody.SchemaVersion)
+	}
+	if version < 1 {
+		return fmt.Errorf("%w: schema version %d", ErrNotLedger, version)
+	}
+	return l.loadInfo(ctx)
+}
+
+// sqliteMagic starts every SQLite database file.
+var sqliteMagic = []byte("SQLite format 3\x00")
+
+// checkHeader reads the 100-byte SQLite header directly. Opening a file
+// with journal_mode=WAL would otherwise convert a rollback-journal
+// database, or initialise an empty file, before custody could refuse it.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w (create one with custody init)", ErrNotExist)
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%w: is a directory", ErrNotLedger)
+	}
+	var h [100]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: file is too short (%d bytes) to be a SQLite database", ErrNotLedger, fi.Size())
+		}
+		return err
+	}
+	if !bytes.Equal(h[:16], sqliteMagic) {
+		return fmt.Errorf("%w: not a SQLite database", ErrNotLedger)
+	}
+	if h[18] != 2 || h[19] != 2 {
+		return fmt.Errorf("%w: not in WAL mode", ErrNotLedger)
+	}
+	// user_version and application_id as last checkpointed into the main
+	// file; checkOpen reads them again through SQLite, which also sees
+	// the WAL.
+	version := binary.BigEndian.Uint32(h[60:64])
+	appID := binary.BigEndian.Uint32(h[68:72])
+	if appID != ApplicationID {
+		return fmt.Errorf("%w: application id %#x", ErrNotLedger, appID)
+	}
+	if version > custody.SchemaVersion {
+		return fmt.Errorf("%w: schema version %d, this custody knows up to %d; use a newer custody", ErrNewerSchema, version, custody.SchemaVersion)
+	}
+	return nil
+}
+
+// dsn builds a SQLite URI for path. mode=rw never creates a file; Create
+// makes the file itself first.
+func dsn(path, txlock string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	p := r.Replace(path)
+	if strings.HasPrefix(p, "//") {
+		p = "/" + strings.TrimLeft(p, "/")
+	}
+	return "file:" + p + "?mode=rw&" + pragmas + "&_txlock=" + txlock
+}
+
+func openPools(path string, opts Options) (*Ledger, error) {
+	wdb, err := sql.Open("sqlite3", dsn(path, "immediate"))
+	if err != nil {
+		return nil, err
+	}
+	// One writer connection: SQLite allows one writer anyway, and a single
+	// connection keeps its prepared statements warm.
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	rdb, err := sql.Open("sqlite3", dsn(path, "deferred"))
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Ledger{path: path, now: now, wdb: wdb, rdb: rdb}, nil
+}
+
+// checkWAL reads back journal_mode on both pools: the DSN asked for WAL, and
+// the crash-safety argument of the design depends on it.
+func (l *Ledger) checkWAL(ctx context.Context) error {
+	for _, db := range []*sql.DB{l.wdb, l.rdb} {
+		var mode string
+		if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+			return classify(err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("%w: journal_mode is %q, want wal", ErrNotLedger, mode)
+		}
+	}
+	return nil
+}
+
+func (l *Ledger) loadInfo(ctx context.Context) error {
+	want := map[string]*string{
+		StateLedgerID:    &l.id,
+		StateOrigin:      &l.origin,
+		StateMatter:      &l.matter,
+		StateVerifierKey: &l.verifierKey,
+	}
+	for k, dst := range want {
+		err := l.rdb.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, k).Scan(dst)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: state %q is missing", ErrNotLedger, k)
+		}
+		if err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+// classify maps SQLite's "not a database" and corruption errors to
+// ErrNotLedger and ErrCorrupt so callers can tell them from I/O problems.
+func classify(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrNotADB:
+			return fmt.Errorf("%w: %w", ErrNotLedger, err)
+		case sqlite3.ErrCorrupt:
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	}
+	return err
+}
+
+// Close closes the ledger's database connections.
+func (l *Ledger) Close() error {
+	return errors.Join(l.wdb.Close(), l.rdb.Close())
+}
+
+// Path returns the ledger file's path.
+func (l *Ledger) Path() string { return l.path }
+
+// ID returns the ledger's random id (a UUID), fixed at creation.
+func (l *Ledger) ID() string { return l.id }
+
+// Origin returns the checkpoint origin, "custody/<id>", which is also the
+// name of the ledger's signing key.
+func (l *Ledger) Origin() string { return l.origin }
+
+// Matter returns the matter name given at creation.
+func (l *Ledger) Matter() string { return l.matter }
+
+// VerifierKey returns the verifier key stored at creation. Verify does not
+// trust it (an attacker who can rewrite the ledger can rewrite it too);
+// auditors bring their own copy. custody uses it to catch a wrong signer
+// key before storing a checkpoint.
+func (l *Ledger) VerifierKey() string { return l.verifierKey }
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// TimeLayout is how the ledger writes times: RFC 3339, UTC, milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(TimeLayout, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}

@@ -1,0 +1,191 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// Filter selects entries for Entries. Zero fields match everything.
+type Filter struct {
+	Kind           string
+	ConversationID string
+	MessageID      string
+	RunID          string
+	FromSeq        uint64 // first seq to consider
+	Limit          int    // at most this many entries; 0 = no limit
+}
+
+// Entries streams the entries matching f in sequence order. Iteration
+// stops at the first error, which is yielded with a zero Entry. Entries are
+// decoded from their stored leaf bytes.
+func (l *Ledger) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return queryEntries(ctx, l.rdb, f)
+}
+
+func queryEntries(ctx context.Context, q querier, f Filter) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		var where []string
+		var args []any
+		add := func(col, v string) {
+			if v != "" {
+				where = append(where, col+" = ?")
+				args = append(args, v)
+			}
+		}
+		add("kind", f.Kind)
+		add("conversation_id", f.ConversationID)
+		add("message_id", f.MessageID)
+		add("run_id", f.RunID)
+		if f.FromSeq > 0 {
+			where = append(where, "seq >= ?")
+			args = append(args, int64(f.FromSeq))
+		}
+		query := `SELECT seq, leaf, leaf_hash, chain FROM entries`
+		if len(where) > 0 {
+			query += " WHERE " + strings.Join(where, " AND ")
+		}
+		query += " ORDER BY seq"
+		if f.Limit > 0 {
+			query += fmt.Sprintf(" LIMIT %d", f.Limit)
+		}
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEntry(rows)
+			if err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
+		}
+	}
+}
+
+// scanEntry reads one (seq, leaf, leaf_hash, chain) row.
+func scanEntry(rows *sql.Rows) (Entry, error) {
+	var seq int64
+	var leaf, lh, chain []byte
+	if err := rows.Scan(&seq, &leaf, &lh, &chain); err != nil {
+		return Entry{}, fmt.Errorf("ledger: entries: %w", classify(err))
+	}
+	e, err := DecodeLeaf(leaf)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
+	}
+	if len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {
+		return Entry{}, fmt.Errorf("ledger: entry seq %d: %w: stored hash has the wrong length", seq, ErrInconsistent)
+	}
+	e.Seq = uint64(seq)
+	e.LeafHash = hashchain.Hash(lh)
+	e.Chain = hashchain.Hash(chain)
+	return e, nil
+}
+
+// collect gathers an entry stream into a slice.
+func collect(s iter.Seq2[Entry, error]) ([]Entry, error) {
+	var out []Entry
+	for e, err := range s {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Entry returns the entry at seq, or ErrNotFound.
+func (l *Ledger) Entry(ctx context.Context, seq uint64) (Entry, error) {
+	for e, err := range l.Entries(ctx, Filter{FromSeq: seq, Limit: 1}) {
+		if err != nil {
+			return Entry{}, err
+		}
+		if e.Seq == seq {
+			return e, nil
+		}
+	}
+	return Entry{}, fmt.Errorf("ledger: entry seq %d: %w", seq, ErrNotFound)
+}
+
+// EntriesByMessage returns every entry about the message id (all its
+// captures, oldest first).
+func (l *Ledger) EntriesByMessage(ctx context.Context, messageID string) ([]Entry, error) {
+	if messageID == "" {
+		return nil, errors.New("ledger: entries by message: empty id")
+	}
+	return collect(l.Entries(ctx, Filter{MessageID: messageID}))
+}
+
+// EntriesByConversation returns every entry about the conversation id, in
+// sequence order.
+func (l *Ledger) EntriesByConversation(ctx context.Context, conversationID string) ([]Entry, error) {
+	if conversationID == "" {
+		return nil, errors.New("ledger: entries by conversation: empty id")
+	}
+	return collect(l.Entries(ctx, Filter{ConversationID: conversationID}))
+}
+
+// LatestCapture returns the most recent message entry for messageID, and
+// false if the message was never captured. Exports use it for idempotency:
+// compare its PayloadSHA256 with the new capture's; skip when equal, and
+// append with Supersedes set to its Seq when different.
+func (l *Ledger) LatestCapture(ctx context.Context, messageID string) (Entry, bool, error) {
+	return latestCapture(ctx, l.rdb, messageID)
+}
+
+// LatestCapture is Ledger.LatestCapture inside the transaction, so the
+// check and the append that depends on it see the same ledger.
+func (tx *Tx) LatestCapture(messageID string) (Entry, bool, error) {
+	return latestCapture(tx.ctx, tx.tx, messageID)
+}
+
+// LatestConversation returns the most recent conversation entry for
+// conversationID, and false if there is none: LatestCapture's counterpart
+// for conversation objects.
+func (l *Ledger) LatestConversation(ctx context.Context, conversationID string) (Entry, bool, error) {
+	return latestOf(ctx, l.rdb, `conversation_id = ? AND message_id IS NULL AND kind = ?`, conversationID, KindConversation)
+}
+
+// LatestConversation is Ledger.LatestConversation inside the transaction.
+func (tx *Tx) LatestConversation(conversationID string) (Entry, bool, error) {
+	return latestOf(tx.ctx, tx.tx, `conversation_id = ? AND message_id IS NULL AND kind = ?`, conversationID, KindConversation)
+}
+
+func latestCapture(ctx context.Context, q querier, messageID string) (Entry, bool, error) {
+	return latestOf(ctx, q, `message_id = ? AND kind = ?`, messageID, KindMessage)
+}
+
+// latestOf returns the highest-seq entry matching where (with id, kind).
+func latestOf(ctx context.Context, q querier, where, id, kind string) (Entry, bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries
+		WHERE `+where+` ORDER BY seq DESC LIMIT 1`, id, kind)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
+		}
+		return Entry{}, false, nil
+	}
+	e, err := scanEntry(rows)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	return e, true, nil
+}

@@ -1,0 +1,350 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// Checks a Finding can name.
+const (
+	CheckSequence           = "sequence"             // an entry is missing
+	CheckRow                = "row"                  // a stored hash has the wrong length
+	CheckLeafHash           = "leaf_hash"            // leaf bytes do not hash to the stored leaf hash
+	CheckChain              = "chain"                // stored chain link does not follow from the previous one
+	CheckCheckpointSig      = "checkpoint_signature" // signature missing or invalid for the verifier key
+	CheckCheckpointRow      = "checkpoint_row"       // stored size/root columns differ from the signed note
+	CheckCheckpointRoot     = "checkpoint_root"      // recomputed root differs from the signed root
+	CheckTruncated          = "truncated"            // a checkpoint has more entries than the ledger
+	CheckCoverage           = "coverage"             // (warning) entries no checkpoint covers
+	CheckEvidence           = "evidence"             // reserved for evidence checks (EntryCheck)
+	CheckExternalCheckpoint = "external_checkpoint"  // a checkpoint file given to Verify is unusable
+)
+
+// Finding is one thing verification found wrong (or, with Warning, worth
+// knowing but not a failure).
+type Finding struct {
+	Check      string  `json:"check"`
+	Seq        *uint64 `json:"seq,omitempty"`        // the entry it concerns
+	Checkpoint string  `json:"checkpoint,omitempty"` // "stored #3" or the file name
+	Message    string  `json:"message"`
+	Warning    bool    `json:"warning,omitempty"`
+
+	pos int64 // ledger position for ordering: 2*seq for entries, 2*size-1 for checkpoints
+}
+
+// String renders the finding as one line: "seq 41: leaf_hash: …".
+func (f Finding) String() string {
+	var b strings.Builder
+	if f.Seq != nil {
+		fmt.Fprintf(&b, "seq %d: ", *f.Seq)
+	}
+	if f.Checkpoint != "" {
+		fmt.Fprintf(&b, "checkpoint %s: ", f.Checkpoint)
+	}
+	b.WriteString(f.Check)
+	b.WriteString(": ")
+	b.WriteString(f.Message)
+	return b.String()
+}
+
+// EntryCheck is an extra check Verify runs on every entry in its single
+// pass (custody verify --evidence re-hashes evidence objects this way).
+// Check gets each entry decoded from its leaf, in sequence order; Finish is
+// called once after the last. Findings they return go into the report
+// (set Check, e.g. CheckEvidence; Seq is filled in for Check's findings
+// when nil); an error aborts verification.
+type EntryCheck interface {
+	Check(ctx context.Context, e *Entry) ([]Finding, error)
+	Finish(ctx context.Context) ([]Finding, error)
+}
+
+// ExternalCheckpoint is a signed checkpoint kept outside the ledger (by
+// counsel, beside the evidence, in a production), which the ledger must
+// still agree with.
+type ExternalCheckpoint struct {
+	Name string // for messages, e.g. the file name
+	Note []byte // the signed note
+}
+
+// VerifyOptions configures Verify.
+type VerifyOptions struct {
+	// VerifierKey checks checkpoint signatures. Required when the ledger
+	// has checkpoints or External is not empty; it must be the ledger's
+	// key (named after its origin). Take it from somewhere the ledger's
+	// custodian cannot rewrite.
+	VerifierKey string
+	// External checkpoints the ledger must be consistent with.
+	External []ExternalCheckpoint
+	// Checks run on every entry (nil: none, and leaves are not decoded).
+	Checks []EntryCheck
+	// Progress, if set, is called every ProgressEvery entries (default
+	// 65,536) and once at the end with the entries done and the total.
+	Progress      func(done, total uint64)
+	ProgressEvery uint64
+	// MaxFindings caps how many entry findings are kept (default 1,000);
+	// Report.Omitted counts the rest.
+	MaxFindings int
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Ledger              string    `json:"ledger"`
+	Origin              string    `json:"origin"`
+	OK                  bool      `json:"ok"`
+	Entries             uint64    `json:"entries"`
+	Checkpoints         int       `json:"checkpoints"`
+	ExternalCheckpoints int       `json:"external_checkpoints"`
+	CoveredEntries      uint64    `json:"covered_entries"` // entries under the largest valid checkpoint
+	Root                string    `json:"root"`            // recomputed Merkle root of all entries (hex)
+	ChainHead           string    `json:"chain_head"`      // recomputed chain link after the last entry (hex)
+	Findings            []Finding `json:"findings"`        // failures, in ledger order
+	Omitted             int       `json:"findings_omitted,omitempty"`
+	Warnings            []Finding `json:"warnings"`
+}
+
+// First returns the first failure in ledger order, or nil.
+func (r *Report) First() *Finding {
+	if len(r.Findings) == 0 {
+		return nil
+	}
+	return &r.Findings[0]
+}
+
+// claim is a root some signed checkpoint commits to at a size.
+type claim struct {
+	label string // for messages
+	name  string // Finding.Checkpoint
+	size  uint64
+	root  hashchain.Hash
+}
+
+// Verify checks the whole ledger in one streaming pass, in a consistent
+// snapshot (a concurrent export may keep appending):
+//
+//   - entries are numbered 0, 1, 2, … with none missing;
+//   - each leaf hashes to its stored leaf hash;
+//   - each stored chain link equals ChainLink(previous link, leaf hash);
+//   - each stored checkpoint carries a valid signature by VerifierKey, its
+//     size and root columns match its signed note, and the Merkle root
+//     recomputed from the leaves at its size equals its root (which also
+//     makes successive checkpoints consistent with each other);
+//   - each external checkpoint is signed, and the ledger has at least its
+//     size and the same root at that size (else it was truncated or
+//     rewritten).
+//
+// Problems are findings in the report (Report.OK false), not errors; the
+// error is for what stopped verification itself (I/O, a corrupt database,
+// no or the wrong verifier key, cancellation).
+func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error) {
+	if opts.ProgressEvery == 0 {
+		opts.ProgressEvery = 1 << 16
+	}
+	if opts.MaxFindings <= 0 {
+		opts.MaxFindings = 1000
+	}
+	rep := Report{Ledger: l.path, Origin: l.origin, Findings: []Finding{}, Warnings: []Finding{}}
+	tx, err := l.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return rep, fmt.Errorf("ledger: verify: %w", classify(err))
+	}
+	defer tx.Rollback()
+	head, err := readHead(ctx, tx)
+	if err != nil {
+		return rep, fmt.Errorf("ledger: verify: %w", err)
+	}
+	stored, err := listCheckpoints(ctx, tx, `SELECT id, size, root, note, created_at FROM checkpoints ORDER BY id`)
+	if err != nil {
+		return rep, fmt.Errorf("ledger: verify: %w", err)
+	}
+	rep.Checkpoints, rep.ExternalCheckpoints = len(stored), len(opts.External)
+	if len(stored)+len(opts.External) > 0 {
+		if opts.VerifierKey == "" {
+			return rep, fmt.Errorf("ledger: verify: %w: the ledger has %d signed checkpoints to check", ErrNoVerifierKey, len(stored))
+		}
+		if name, _, _ := strings.Cut(opts.VerifierKey, "+"); name != l.origin {
+			return rep, fmt.Errorf("ledger: verify: %w: the verifier key is named %q, this ledger's origin is %q", ErrWrongKey, name, l.origin)
+		}
+	}
+
+	v := verifier{rep: &rep, max: opts.MaxFindings}
+	var claims []claim
+	for _, c := range stored {
+		name := fmt.Sprintf("stored #%d", c.ID)
+		pos := 2*int64(c.Size) - 1
+		cp, err := hashchain.VerifyCheckpoint(c.Note, opts.VerifierKey)
+		if err != nil {
+			v.add(Finding{Check: CheckCheckpointSig, Checkpoint: name, pos: pos,
+				Message: fmt.Sprintf("signature does not verify with the verifier key (re-signed with another key, or its text altered): %v", err)})
+			continue
+		}
+		if cp.Size != c.Size || cp.Root != c.Root {
+			v.add(Finding{Check: CheckCheckpointRow, Checkpoint: name, pos: pos,
+				Message: fmt.Sprintf("stored size %d / root %s differ from the signed note's size %d / root %s", c.Size, c.Root, cp.Size, cp.Root)})
+		}
+		claims = append(claims, claim{label: "signed checkpoint " + name, name: name, size: cp.Size, root: cp.Root})
+	}
+	for _, x := range opts.External {
+		cp, err := hashchain.VerifyCheckpoint(x.Note, opts.VerifierKey)
+		if err != nil {
+			v.add(Finding{Check: CheckExternalCheckpoint, Checkpoint: x.Name, pos: -1,
+				Message: fmt.Sprintf("cannot use it: %v", err)})
+			continue
+		}
+		claims = append(claims, claim{label: "checkpoint " + x.Name, name: x.Name, size: cp.Size, root: cp.Root})
+	}
+	sort.SliceStable(claims, func(i, j int) bool { return claims[i].size < claims[j].size })
+
+	var b hashchain.RootBuilder
+	checkClaims := func() {
+		for len(claims) > 0 && claims[0].size == b.Size() {
+			c := claims[0]
+			claims = claims[1:]
+			if r := b.Root(); r != c.root {
+				v.add(Finding{Check: CheckCheckpointRoot, Checkpoint: c.name, pos: 2*int64(c.size) - 1,
+					Message: fmt.Sprintf("history rewritten: the root recomputed from the first %d entries is %s, %s signed %s", c.size, r, c.label, c.root)})
+			} else if c.size > rep.CoveredEntries {
+				rep.CoveredEntries = c.size
+			}
+		}
+	}
+	checkClaims()
+
+	rows, err := tx.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`)
+	if err != nil {
+		return rep, fmt.Errorf("ledger: verify: %w", classify(err))
+	}
+	defer rows.Close()
+	var (
+		prevChain, computedChain hashchain.Hash
+		seq                      int64
+		leaf, lhRaw, chainRaw    sql.RawBytes
+		n                        uint64 // entries read
+	)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &leaf, &lhRaw, &chainRaw); err != nil {
+			return rep, fmt.Errorf("ledger: verify: %w", classify(err))
+		}
+		s := uint64(seq)
+		if s != b.Size() {
+			v.entry(b.Size(), CheckSequence, fmt.Sprintf("entry missing: expected seq %d, the next stored entry is seq %d (entries deleted)", b.Size(), s))
+		}
+		lh := hashchain.LeafHash(leaf)
+		storedLH, storedChain := lh, hashchain.Hash{}
+		rowOK := len(lhRaw) == hashchain.HashSize && len(chainRaw) == hashchain.HashSize
+		if !rowOK {
+			v.entry(s, CheckRow, fmt.Sprintf("stored leaf_hash is %d bytes and chain %d bytes, want 32 each", len(lhRaw), len(chainRaw)))
+			storedChain = hashchain.ChainLink(prevChain, lh)
+		} else {
+			storedLH, storedChain = hashchain.Hash(lhRaw), hashchain.Hash(chainRaw)
+		}
+		link := hashchain.ChainLink(prevChain, lh)
+		switch {
+		case lh != storedLH:
+			v.entry(s, CheckLeafHash, fmt.Sprintf("the leaf bytes hash to %s, the stored leaf hash is %s (leaf altered)", lh, storedLH))
+			// The chain was built on the stored hash; only report it
+			// if it is broken on its own.
+			if hashchain.ChainLink(prevChain, storedLH) != storedChain {
+				v.entry(s, CheckChain, "the stored chain link does not follow from the previous link and the stored leaf hash")
+			}
+		case link != storedChain:
+			v.entry(s, CheckChain, fmt.Sprintf("the stored chain link %s is not ChainLink(previous link, leaf hash) = %s (entry altered, moved, or one before it removed)", storedChain, link))
+		}
+		// Resynchronise on the stored link so one damaged entry is
+		// reported once, not as a break of every entry after it.
+		prevChain = storedChain
+		computedChain = hashchain.ChainLink(computedChain, lh)
+		b.Append(lh)
+		checkClaims()
+		if len(opts.Checks) > 0 {
+			e, err := DecodeLeaf(leaf)
+			if err != nil {
+				v.entry(s, CheckRow, fmt.Sprintf("the leaf is not a custody entry: %v", err))
+			} else {
+				e.Leaf = append([]byte(nil), leaf...)
+				e.Seq, e.LeafHash, e.Chain = s, lh, storedChain
+				for _, c := range opts.Checks {
+					fs, err := c.Check(ctx, &e)
+					if err != nil {
+						return rep, fmt.Errorf("ledger: verify: seq %d: %w", s, err)
+					}
+					for _, f := range fs {
+						if f.Seq == nil {
+							f.Seq = &s
+						}
+						f.pos = 2 * int64(*f.Seq)
+						v.add(f)
+					}
+				}
+			}
+		}
+		n++
+		if opts.Progress != nil && n%opts.ProgressEvery == 0 {
+			opts.Progress(n, head.Size)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("ledger: verify: %w", classify(err))
+	}
+	rows.Close()
+	if opts.Progress != nil {
+		opts.Progress(n, head.Size)
+	}
+	rep.Entries = n
+	rep.Root = b.Root().String()
+	rep.ChainHead = computedChain.String()
+	for _, c := range claims {
+		v.add(Finding{Check: CheckTruncated, Checkpoint: c.name, pos: 1 << 62,
+			Message: fmt.Sprintf("ledger truncated: checkpoint has %d entries, ledger has %d", c.size, n)})
+	}
+	for _, c := range opts.Checks {
+		fs, err := c.Finish(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("ledger: verify: %w", err)
+		}
+		for _, f := range fs {
+			f.pos = 1<<62 + 1
+			if f.Seq != nil {
+				f.pos = 2 * int64(*f.Seq)
+			}
+			v.add(f)
+		}
+	}
+	switch {
+	case len(stored) == 0 && len(opts.External) == 0 && n > 0:
+		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
+			Message: "no signed checkpoint: only the hash chain vouches for the entries (run custody checkpoint)"})
+	case rep.CoveredEntries < n:
+		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
+			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", rep.CoveredEntries, n-1)})
+	}
+	sort.SliceStable(rep.Findings, func(i, j int) bool { return rep.Findings[i].pos < rep.Findings[j].pos })
+	rep.OK = len(rep.Findings) == 0 && rep.Omitted == 0
+	return rep, nil
+}
+
+// verifier collects findings, capping entry findings.
+type verifier struct {
+	rep *Report
+	max int
+}
+
+func (v *verifier) add(f Finding) {
+	if f.Warning {
+		v.rep.Warnings = append(v.rep.Warnings, f)
+		return
+	}
+	if f.Seq != nil && len(v.rep.Findings) >= v.max {
+		v.rep.Omitted++
+		return
+	}
+	v.rep.Findings = append(v.rep.Findings, f)
+}
+
+func (v *verifier) entry(seq uint64, check, msg string) {
+	v.add(Finding{Check: check, Seq: &seq, Message: msg, pos: 2 * int64(seq)})
+}

@@ -265,6 +265,9 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			}
 		}
 		if !retry {
+			if err := ctx.Err(); err != nil {
+				return fail(fmt.Errorf("fetch: %s %s: %w (after: %v)", r.method, shown, err, cur))
+			}
 			return fail(cur)
 		}
 		if attempt >= c.cfg.MaxAttempts {

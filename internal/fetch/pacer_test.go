@@ -1,0 +1,301 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// arrivals records the virtual time at which each API request arrived.
+type arrivals struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (a *arrivals) add(t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.at = append(a.at, t)
+}
+
+func (a *arrivals) list() []time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]time.Time(nil), a.at...)
+}
+
+func tooMany(retryAfter string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", retryAfter)
+		w.Header().Set("ININ-Correlation-Id", "corr-429")
+		writeJSON(w, 429, `{"message":"Rate limit exceeded the maximum. Retry the request in [`+retryAfter+`] seconds","code":"too.many.requests.retry.after","status":429,"contextId":"corr-429","details":[],"errors":[]}`)
+	}
+}
+
+func Test429PausesEveryWorker(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	var arr arrivals
+	var first atomic.Bool
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if first.CompareAndSwap(false, true) {
+			tooMany("30")(w, r)
+			return
+		}
+		arr.add(clk.Now())
+		okConversation(w, r)
+	})
+	// One attempt only: worker A gets the 429 back without sleeping, so the
+	// virtual clock stays at t0 until some worker waits at the gate.
+	c := f.client(clk, func(cfg *Config) { cfg.MaxAttempts = 1 })
+	ctx := context.Background()
+	if _, _, err := c.GetConversation(ctx, "a"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("err = %v, want ErrRateLimited", err)
+	}
+	s := c.Stats()
+	if s.RateLimited != 1 || s.Endpoints[RouteConversation].RateLimited != 1 {
+		t.Errorf("RateLimited = %d", s.RateLimited)
+	}
+	if want := t0.Add(30 * time.Second); !s.PausedUntil.Equal(want) {
+		t.Errorf("PausedUntil = %s, want %s", s.PausedUntil, want)
+	}
+	if !clk.Now().Equal(t0) {
+		t.Fatalf("clock moved before the workers started")
+	}
+
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() {
+			if _, _, err := c.GetConversation(ctx, fmt.Sprint("w", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := arr.list()
+	if len(got) != 5 {
+		t.Fatalf("%d requests arrived, want 5", len(got))
+	}
+	for _, at := range got {
+		if at.Before(t0.Add(30 * time.Second)) {
+			t.Errorf("a request arrived at t0+%s, during the 30s pause", at.Sub(t0))
+		}
+	}
+	var paused bool
+	for _, d := range clk.Sleeps() {
+		paused = paused || d == 30*time.Second
+	}
+	if !paused {
+		t.Errorf("no worker waited 30s at the gate: sleeps %v", clk.Sleeps())
+	}
+}
+
+func Test429RetryAfterHonouredByTheRetryingWorker(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	var arr arrivals
+	var n atomic.Int64
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		arr.add(clk.Now())
+		if n.Add(1) == 1 {
+			tooMany("42")(w, r)
+			return
+		}
+		okConversation(w, r)
+	})
+	c := f.client(clk)
+	_, resp, err := c.GetConversation(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := arr.list()
+	if len(got) != 2 || !got[0].Equal(t0) || got[1].Sub(t0) != 42*time.Second {
+		t.Errorf("arrivals at %v, want t0 and t0+42s", got)
+	}
+	if resp.Attempts != 2 {
+		t.Errorf("attempts %d", resp.Attempts)
+	}
+	if s := c.Stats(); s.RateLimited != 1 || s.Retries != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestDailyLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name, retryAfter string
+		want             time.Duration
+	}{
+		{"seconds", "3600", time.Hour},
+		{"http date", "", 2 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newFakeClock()
+			t0 := clk.Now()
+			ra := tc.retryAfter
+			if ra == "" {
+				ra = t0.Add(tc.want).Format(http.TimeFormat)
+			}
+			f := newFakeAPI(t, tooMany(ra))
+			c := f.client(clk)
+			_, _, err := c.GetConversation(context.Background(), "c1")
+			var dl *DailyLimitError
+			if !errors.As(err, &dl) {
+				t.Fatalf("err = %v, want *DailyLimitError", err)
+			}
+			if !errors.Is(err, ErrRateLimited) {
+				t.Error("DailyLimitError does not match ErrRateLimited")
+			}
+			if dl.RetryAfter != tc.want || !dl.Until.Equal(t0.Add(tc.want)) || dl.CorrelationID != "corr-429" || dl.Path != "/api/v2/conversations/c1" {
+				t.Errorf("DailyLimitError = %+v", dl)
+			}
+			if s := clk.Sleeps(); len(s) != 0 {
+				t.Errorf("slept %v before giving up", s)
+			}
+			// Every later call stops at once, without a request.
+			_, _, err = c.GetMessage(context.Background(), "c1", "m1")
+			if !errors.As(err, &dl) || dl.Path != "/api/v2/conversations/messages/c1/messages/m1" {
+				t.Errorf("second call: err = %v", err)
+			}
+			if f.apiCalls.Load() != 1 {
+				t.Errorf("api calls %d, want 1", f.apiCalls.Load())
+			}
+		})
+	}
+}
+
+func TestPaceSpacesRequests(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	var arr arrivals
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		arr.add(clk.Now())
+		okConversation(w, r)
+	})
+	c := f.client(clk, func(cfg *Config) { cfg.Rate = 60; cfg.SafetyMargin = -1 })
+	for range 5 {
+		if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, at := range arr.list() {
+		if d := at.Sub(t0); d != time.Duration(i)*time.Second {
+			t.Errorf("request %d at t0+%s, want t0+%ds", i, d, i)
+		}
+	}
+}
+
+func TestPaceTunedFromHeaders(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	var arr arrivals
+	var allowed atomic.Int64
+	allowed.Store(60)
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		arr.add(clk.Now())
+		w.Header().Set("inin-ratelimit-allowed", fmt.Sprint(allowed.Load()))
+		w.Header().Set("inin-ratelimit-count", "1")
+		w.Header().Set("inin-ratelimit-reset", "50")
+		okConversation(w, r)
+	})
+	c := f.client(clk, func(cfg *Config) { cfg.Rate = 300 })
+	ctx := context.Background()
+	if got := c.Stats().PacePerMinute; got != 270 {
+		t.Errorf("initial pace %v, want 270 (300 less the 10%% margin)", got)
+	}
+	for range 3 {
+		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.Stats().PacePerMinute; got != 54 {
+		t.Errorf("pace %v, want 54 (allowed 60 less 10%%)", got)
+	}
+	got := arr.list()
+	gap := time.Minute / 54
+	if d := got[2].Sub(got[1]); d < gap-time.Millisecond || d > gap+time.Millisecond {
+		t.Errorf("gap after tuning %s, want ≈%s (first at t0+%s)", d, gap, got[0].Sub(t0))
+	}
+	// A higher allowed never raises the pace above what was set.
+	allowed.Store(1000)
+	if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Stats().PacePerMinute; got != 54 {
+		t.Errorf("pace rose to %v", got)
+	}
+}
+
+func TestWindowUsedUpPausesBeforeA429(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	var arr arrivals
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		arr.add(clk.Now())
+		w.Header().Set("inin-ratelimit-allowed", "300")
+		w.Header().Set("inin-ratelimit-count", "300")
+		w.Header().Set("inin-ratelimit-reset", "20")
+		okConversation(w, r)
+	})
+	c := f.client(clk)
+	for range 2 {
+		if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := arr.list()
+	if len(got) != 2 || got[1].Sub(t0) < 20*time.Second {
+		t.Errorf("second request at t0+%s, want after the 20s reset", got[1].Sub(t0))
+	}
+	if c.Stats().RateLimited != 0 {
+		t.Error("no 429 was served")
+	}
+}
+
+func TestPacerWaitHonoursContext(t *testing.T) {
+	clk := newFakeClock()
+	p := newPacer(Config{Rate: 60, SafetyMargin: -1, Now: clk.Now, Sleep: sleepCtx}.withDefaults(), discard())
+	p.pause(clk.Now().Add(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("wait = %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Error("wait ignored its context")
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{" 42 ", 42 * time.Second, true},
+		{"-1", 0, false},
+		{"1.5", 0, false},
+		{"soon", 0, false},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"99999999999999999", time.Duration(math.MaxInt64/int64(time.Second)) * time.Second, true},
+	} {
+		h := http.Header{}
+		if tc.in != "" {
+			h.Set("Retry-After", tc.in)
+		}
+		got, ok := parseRetryAfter(h, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// failThen answers the first n API requests with fail, then with ok.
+func failThen(n int64, fail, ok http.HandlerFunc) http.HandlerFunc {
+	var calls atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= n {
+			fail(w, r)
+			return
+		}
+		ok(w, r)
+	}
+}
+
+func status(code int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, code, fmt.Sprintf(`{"status":%d,"code":"x","message":"m"}`, code))
+	}
+}
+
+func TestRetryByStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status   int
+		retried  bool
+		sentinel error
+	}{
+		{500, true, nil},
+		{502, true, nil},
+		{503, true, nil},
+		{504, true, nil},
+		{408, true, nil},
+		{429, true, ErrRateLimited},
+		{501, false, nil},
+		{404, false, ErrNotFound},
+		{400, false, ErrBadRequest},
+		{403, false, ErrForbidden},
+		{409, false, nil},
+	} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			f := newFakeAPI(t, failThen(1, status(tc.status), okConversation))
+			c := f.client(newFakeClock())
+			_, resp, err := c.GetConversation(context.Background(), "c1")
+			if tc.retried {
+				if err != nil {
+					t.Fatalf("err = %v, want success after a retry", err)
+				}
+				if f.apiCalls.Load() != 2 || resp.Attempts != 2 {
+					t.Errorf("api calls %d, attempts %d; want 2", f.apiCalls.Load(), resp.Attempts)
+				}
+				return
+			}
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Status != tc.status {
+				t.Fatalf("err = %v, want *APIError %d", err, tc.status)
+			}
+			if tc.sentinel != nil && !errors.Is(err, tc.sentinel) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tc.sentinel)
+			}
+			if f.apiCalls.Load() != 1 {
+				t.Errorf("api calls %d, want 1 (not retried)", f.apiCalls.Load())
+			}
+			if ae.Method != "GET" || ae.Path != "/api/v2/conversations/c1" || ae.Body.Code != "x" {
+				t.Errorf("APIError = %+v", ae)
+			}
+		})
+	}
+}
+
+// hijackCutBody announces a long body, sends part of it and closes the
+// connection, optionally with an RST (SO_LINGER 0) instead of a FIN.
+func hijackCutBody(rst bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":\"c1\",\"partic")
+		_ = buf.Flush()
+		if tcp, ok := conn.(*net.TCPConn); ok && rst {
+			_ = tcp.SetLinger(0)
+		}
+		_ = conn.Close()
+	}
+}
+
+func TestRetryBrokenBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"cut mid-body", hijackCutBody(false)},
+		{"reset mid-body", hijackCutBody(true)},
+		{"truncated JSON with 200", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"id":"c1","partic`) }},
+		{"empty 200", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }},
+		{"html 200", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `<html>maintenance</html>`) }},
+		{"connection closed before answer", func(w http.ResponseWriter, r *http.Request) {
+			conn, _, _ := http.NewResponseController(w).Hijack()
+			_ = conn.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI(t, failThen(2, tc.h, okConversation))
+			c := f.client(newFakeClock())
+			conv, resp, err := c.GetConversation(context.Background(), "c1")
+			if err != nil {
+				t.Fatalf("err = %v, want success after retries", err)
+			}
+			// net/http may itself retry a GET whose reused connection
+			// closed before any answer; that costs a request, not an attempt.
+			if conv.ID != "c1" || resp.Attempts < 2 || f.apiCalls.Load() != 3 {
+				t.Errorf("id %q attempts %d calls %d; want c1, 3, 3", conv.ID, resp.Attempts, f.apiCalls.Load())
+			}
+			if s := c.Stats(); s.Retries != int64(resp.Attempts-1) || s.Endpoints[RouteConversation].Retries != s.Retries {
+				t.Errorf("stats = %+v", s)
+			}
+		})
+	}
+}
+
+func TestMalformedBodyGivesUpWithSentinel(t *testing.T) {
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{"id":`) })
+	c := f.client(newFakeClock(), func(cfg *Config) { cfg.MaxAttempts = 3 })
+	_, _, err := c.GetConversation(context.Background(), "c1")
+	if !errors.Is(err, ErrMalformedBody) {
+		t.Fatalf("err = %v, want ErrMalformedBody", err)
+	}
+	if f.apiCalls.Load() != 3 {
+		t.Errorf("api calls %d, want 3", f.apiCalls.Load())
+	}
+}
+
+func TestAttemptsCapped(t *testing.T) {
+	f := newFakeAPI(t, status(503))
+	c := f.client(newFakeClock(), func(cfg *Config) { cfg.MaxAttempts = 4 })
+	_, _, err := c.GetConversation(context.Background(), "c1")
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 503 {
+		t.Fatalf("err = %v, want the last *APIError", err)
+	}
+	if f.apiCalls.Load() != 4 {
+		t.Errorf("api calls %d, want 4", f.apiCalls.Load())
+	}
+	// Requests counts the token fetch too.
+	if s := c.Stats(); s.Requests != 5 || s.Endpoints[RouteConversation].Requests != 4 || s.Retries != 3 || s.Failures != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestElapsedCapped(t *testing.T) {
+	f := newFakeAPI(t, status(500))
+	clk := newFakeClock()
+	c := f.client(clk, func(cfg *Config) {
+		cfg.MaxAttempts = 100
+		cfg.MaxElapsed = 10 * time.Second
+		cfg.Backoff = func(int) time.Duration { return 4 * time.Second }
+	})
+	_, _, err := c.GetConversation(context.Background(), "c1")
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	// Attempts at virtual t=0, 4, 8; a fourth would start at 12 > 10.
+	if f.apiCalls.Load() != 3 {
+		t.Errorf("api calls %d, want 3", f.apiCalls.Load())
+	}
+	if got := clk.Sleeps(); len(got) != 2 {
+		t.Errorf("sleeps %v, want two of 4s", got)
+	}
+}
+
+func TestCancellationStopsRetries(t *testing.T) {
+	t.Run("cancelled during backoff", func(t *testing.T) {
+		f := newFakeAPI(t, status(503))
+		clk := newFakeClock()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		clk.onSleep = func(time.Duration) { cancel() }
+		c := f.client(clk)
+		_, _, err := c.GetConversation(ctx, "c1")
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if f.apiCalls.Load() != 1 {
+			t.Errorf("api calls %d, want 1", f.apiCalls.Load())
+		}
+	})
+	t.Run("real sleep interrupted", func(t *testing.T) {
+		arrived := make(chan struct{}, 1)
+		f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			status(500)(w, r)
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		c := f.client(newFakeClock(), func(cfg *Config) {
+			cfg.Sleep = nil // the real, ctx-aware sleep
+			cfg.Backoff = func(int) time.Duration { return time.Hour }
+			cfg.MaxElapsed = 2 * time.Hour
+		})
+		done := make(chan error, 1)
+		go func() { _, _, err := c.GetConversation(ctx, "c1"); done <- err }()
+		<-arrived
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("call did not return after cancellation")
+		}
+		if f.apiCalls.Load() != 1 {
+			t.Errorf("api calls %d, want 1", f.apiCalls.Load())
+		}
+	})
+	t.Run("cancelled before the call", func(t *testing.T) {
+		f := newFakeAPI(t, okConversation)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		c := f.client(newFakeClock())
+		if _, _, err := c.GetConversation(ctx, "c1"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if f.apiCalls.Load() != 0 || f.tokenCalls.Load() != 0 {
+			t.Error("requests made after cancellation")
+		}
+	})
+}
+
+func TestRetryAfterOn503Honoured(t *testing.T) {
+	f := newFakeAPI(t, failThen(1, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		status(503)(w, r)
+	}, okConversation))
+	clk := newFakeClock()
+	c := f.client(clk)
+	if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if s := clk.Sleeps(); len(s) != 1 || s[0] != 7*time.Second {
+		t.Errorf("sleeps %v, want [7s]", s)
+	}
+}
+
+func TestResponseSizeLimit(t *testing.T) {
+	big := `{"id":"` + string(make([]byte, 0)) + fmt.Sprintf("%0200d", 0) + `"}`
+	for _, tc := range []struct {
+		name string
+		h    http.HandlerFunc
+	}{
+		{"content-length", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, big) }},
+		{"chunked", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			for i := 0; i < len(big); i += 10 {
+				_, _ = io.WriteString(w, big[i:min(i+10, len(big))])
+				http.NewResponseController(w).Flush()
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI(t, tc.h)
+			c := f.client(newFakeClock(), func(cfg *Config) { cfg.MaxResponseBytes = 100 })
+			_, _, err := c.GetConversation(context.Background(), "c1")
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("err = %v, want ErrTooLarge", err)
+			}
+			if f.apiCalls.Load() != 1 {
+				t.Errorf("api calls %d, want 1 (not retried)", f.apiCalls.Load())
+			}
+		})
+	}
+}
+
+func TestShouldRetry(t *testing.T) {
+	c := &Client{cfg: Config{}.withDefaults()}
+	ctx := context.Background()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	resp := func(code int, ra string) *http.Response {
+		h := http.Header{}
+		if ra != "" {
+			h.Set("Retry-After", ra)
+		}
+		return &http.Response{StatusCode: code, Header: h}
+	}
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		resp  *http.Response
+		err   error
+		retry bool
+		wait  time.Duration
+	}{
+		{"429 with Retry-After", ctx, resp(429, "12"), nil, true, 12 * time.Second},
+		{"503 without", ctx, resp(503, ""), nil, true, 0},
+		{"599", ctx, resp(599, ""), nil, true, 0},
+		{"501", ctx, resp(501, ""), nil, false, 0},
+		{"404", ctx, resp(404, ""), nil, false, 0},
+		{"401", ctx, resp(401, ""), nil, false, 0},
+		{"reset", ctx, nil, &net.OpError{Op: "read", Err: syscall.ECONNRESET}, true, 0},
+		{"refused", ctx, nil, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true, 0},
+		{"unexpected EOF", ctx, nil, io.ErrUnexpectedEOF, true, 0},
+		{"attempt timeout", ctx, nil, context.DeadlineExceeded, true, 0},
+		{"malformed JSON", ctx, resp(200, ""), fmt.Errorf("x: %w", ErrMalformedBody), true, 0},
+		{"too large", ctx, nil, ErrTooLarge, false, 0},
+		{"other error", ctx, nil, errors.New("tls: bad certificate"), false, 0},
+		{"cancelled ctx", cancelled, resp(503, ""), nil, false, 0},
+		{"cancelled ctx, reset", cancelled, nil, syscall.ECONNRESET, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			retry, wait := c.shouldRetry(tc.ctx, tc.resp, tc.err)
+			if retry != tc.retry || wait != tc.wait {
+				t.Errorf("shouldRetry = %v, %s; want %v, %s", retry, wait, tc.retry, tc.wait)
+			}
+		})
+	}
+}
+
+func TestFullJitterBounds(t *testing.T) {
+	base, ceiling := 500*time.Millisecond, 30*time.Second
+	for n := 1; n <= 70; n++ {
+		limit := ceiling
+		if n < 10 {
+			limit = min(ceiling, base<<(n-1))
+		}
+		for range 50 {
+			if d := fullJitter(base, ceiling, n); d < 0 || d > limit {
+				t.Fatalf("fullJitter(n=%d) = %s, outside [0, %s]", n, d, limit)
+			}
+		}
+	}
+}
+
+func TestConcurrentRetriesRaceClean(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path]++
+		n := seen[r.URL.Path]
+		mu.Unlock()
+		if n == 1 {
+			status(502)(w, r)
+			return
+		}
+		okConversation(w, r)
+	})
+	c := f.client(newFakeClock())
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if _, _, err := c.GetConversation(context.Background(), fmt.Sprintf("c%d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	s := c.Stats()
+	if s.Requests != 41 || s.Retries != 20 || s.Endpoints[RouteConversation].Requests != 40 {
+		t.Errorf("stats %+v", s)
+	}
+}

@@ -19,9 +19,9 @@ import (
 // fakeClock is a virtual clock: Sleep advances it instead of waiting, so
 // tests assert on virtual timestamps, never on wall time.
 type fakeClock struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
+	mu      sync.Mutex
+	t       time.Time
+	sleeps  []time.Duration
 	onSleep func(d time.Duration) // called outside the lock, before advancing
 }
 
@@ -159,7 +159,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-func bearer(r *http.Request) string { return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") }
+func bearer(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+}
 
 // logBuffer is a concurrency-safe slog sink.
 type logBuffer struct {

@@ -439,6 +439,13 @@ func (p *fileParser) isDocConvKey(key string) bool {
 func (p *fileParser) jsonl(br *bufio.Reader) error {
 	sf := p.cp.shapes[ShapeJSONL]
 	lastConv := ""
+	seen := 0 // non-blank lines
+	empty := func() error {
+		if seen > 0 {
+			return nil
+		}
+		return p.unreadable(p.pathConv, "empty file: no JSON lines")
+	}
 	for lineNo := 1; ; lineNo++ {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -447,6 +454,7 @@ func (p *fileParser) jsonl(br *bufio.Reader) error {
 				line, err = br.ReadSlice('\n')
 				n += len(line)
 			}
+			seen++
 			if e := p.unreadable("", "line %d: longer than %d bytes (%d+): skipped", lineNo, p.maxLine, n); e != nil {
 				return e
 			}
@@ -465,12 +473,13 @@ func (p *fileParser) jsonl(br *bufio.Reader) error {
 			line = bytes.TrimPrefix(line, utf8BOM)
 		}
 		if t := bytes.TrimSpace(line); len(t) > 0 {
+			seen++
 			if e := p.jsonlLine(sf, t, lineNo, &lastConv); e != nil {
 				return e
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return empty()
 		}
 	}
 }

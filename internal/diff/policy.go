@@ -21,8 +21,8 @@ const (
 // the policy file sees how values were compared, and cannot silently ask
 // for something the ledger's capture does not support.
 const (
-	TimestampMillisecond = "millisecond"          // instants equal to the ms, any offset
-	ContentSHA256NFC     = "sha256-nfc-lf-trim"    // SHA-256 of NFC, CRLF→LF, trimmed text
+	TimestampMillisecond = "millisecond"        // instants equal to the ms, any offset
+	ContentSHA256NFC     = "sha256-nfc-lf-trim" // SHA-256 of NFC, CRLF→LF, trimmed text
 	policyVersion        = 1
 )
 

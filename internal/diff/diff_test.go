@@ -1,0 +1,488 @@
+package diff
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// oneCapture is the capture most compare cases are checked against.
+func oneCapture() *MemIndex {
+	idx := &MemIndex{}
+	idx.Add(Captured{
+		ConversationID: "c1", MessageID: "m1",
+		Timestamp:     "2024-03-01T10:00:00.123Z",
+		ContentSHA256: ContentHash("Héllo\nworld"),
+		Sender:        "+4411",
+		LegalHold:     ptr(true),
+		AuditRefs:     []string{"a2", "a1"},
+	})
+	return idx
+}
+
+// full is an exported JSON Lines message that matches oneCapture exactly.
+const full = `"conversation_id":"c1","message_id":"m1","timestamp":"2024-03-01T10:00:00.123Z","content":"Héllo\nworld","sender":"+4411","legal_hold":true,"audit_trail_id":["a1","a2"]`
+
+func TestCompareJSONL(t *testing.T) {
+	k := func(kind Kind, field string) key { return key{kind, "c1", "m1", field} }
+	cases := []struct {
+		name string
+		line string
+		want []key
+	}{
+		{"exact", `{` + full + `}`, nil},
+		{"unknown fields ignored", `{"x":{"y":[1,2]},` + full + `,"z":null}`, nil},
+		{"other offset same instant", `{"conversation_id":"c1","message_id":"m1","timestamp":"2024-03-01T12:30:00.123+02:30","content":"Héllo\nworld","sender":"+4411","legal_hold":true,"audit_trail_id":["a2","a1"]}`, nil},
+		{"microseconds same millisecond", `{` + strings.Replace(full, ".123Z", ".123999Z", 1) + `}`, nil},
+		{"epoch milliseconds", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `1709287200123`, 1) + `}`, nil},
+		{"content normalised: NFD, CRLF, padding", `{` + strings.Replace(full, `"Héllo\nworld"`, `"  He\u0301llo\r\nworld \n"`, 1) + `}`, nil},
+		{"audit as one string", `{` + strings.Replace(full, `["a1","a2"]`, `"a1"`, 1) + `}`, []key{k(ValueAltered, FieldAuditTrailID)}},
+		{"legal hold as string", `{` + strings.Replace(full, `true`, `"TRUE"`, 1) + `}`, nil},
+		{"seconds only", `{` + strings.Replace(full, ".123Z", "Z", 1) + `}`, []key{k(TimestampPrecisionLost, FieldTimestamp)}},
+		{"tenths only", `{` + strings.Replace(full, ".123Z", ".1Z", 1) + `}`, []key{k(TimestampPrecisionLost, FieldTimestamp)}},
+		{"epoch seconds", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `1709287200`, 1) + `}`, []key{k(TimestampPrecisionLost, FieldTimestamp)}},
+		{"seconds rounded up is a shift", `{` + strings.Replace(full, "00.123Z", "01Z", 1) + `}`, []key{k(TimestampShifted, FieldTimestamp)}},
+		{"shifted by 1ms", `{` + strings.Replace(full, ".123Z", ".124Z", 1) + `}`, []key{k(TimestampShifted, FieldTimestamp)}},
+		{"local time read as UTC", `{` + strings.Replace(full, ".123Z", ".123+01:00", 1) + `}`, []key{k(TimestampShifted, FieldTimestamp)}},
+		{"not a timestamp", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `"yesterday"`, 1) + `}`, []key{k(ValueAltered, FieldTimestamp)}},
+		{"timestamp wrong type", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `{"t":1}`, 1) + `}`, []key{k(ValueAltered, FieldTimestamp)}},
+		{"content differs", `{` + strings.Replace(full, `Héllo`, `Hello`, 1) + `}`, []key{k(ContentDiffers, FieldContent)}},
+		{"content wrong type", `{` + strings.Replace(full, `"Héllo\nworld"`, `42`, 1) + `}`, []key{k(ValueAltered, FieldContent)}},
+		{"sender altered", `{` + strings.Replace(full, `+4411`, `+4412`, 1) + `}`, []key{k(ValueAltered, FieldSender)}},
+		{"legal hold altered", `{` + strings.Replace(full, `true`, `false`, 1) + `}`, []key{k(ValueAltered, FieldLegalHold)}},
+		{"legal hold wrong type", `{` + strings.Replace(full, `true`, `[1]`, 1) + `}`, []key{k(ValueAltered, FieldLegalHold)}},
+		{"null counts as absent", `{` + strings.Replace(full, `"+4411"`, `null`, 1) + `}`, []key{k(FieldStripped, FieldSender)}},
+		{"everything stripped", `{"conversation_id":"c1","message_id":"m1"}`, []key{
+			k(FieldStripped, FieldTimestamp), k(FieldStripped, FieldContent), k(FieldStripped, FieldSender),
+			k(FieldStripped, FieldLegalHold), k(FieldStripped, FieldAuditTrailID)}},
+		{"duplicate", `{` + full + "}\n{" + full + `}`, []key{k(Duplicated, "")}},
+		{"missing", `{"conversation_id":"c1","message_id":"other"}`, []key{
+			{NotCaptured, "c1", "other", ""}, k(MissingFromExport, "")}},
+		{"duplicate of a gap", `{"conversation_id":"c1","message_id":"x"}` + "\n" + `{"conversation_id":"c1","message_id":"x"}` + "\n{" + full + "}", []key{
+			{NotCaptured, "c1", "x", ""}, {Duplicated, "c1", "x", ""}}},
+		{"numeric message id", `{` + full + "}\n" + `{"conversation_id":"c1","message_id":7}`, []key{{NotCaptured, "c1", "7", ""}}},
+		{"no message id", `{"conversation_id":"c1","message_id":{"a":1}}` + "\n{" + full + "}", []key{{FieldStripped, "c1", "", FieldMessageID}}},
+		{"no conversation id", `{"message_id":"m1"}` + "\n{" + full + "}", []key{{FieldStripped, "", "m1", FieldConversationID}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"x.jsonl": tc.line + "\n"})
+			got, _ := runDir(t, dir, oneCapture(), Options{})
+			if d := diffKeys(tc.want, keysOf(got)); d != "" {
+				t.Errorf("%s\nfindings: %+v", d, got)
+			}
+		})
+	}
+}
+
+func TestTimestampFindingValues(t *testing.T) {
+	dir := writeTree(t, map[string]string{"x.jsonl": `{` + strings.Replace(full, ".123Z", "Z", 1) + "}\n" +
+		`{` + strings.NewReplacer(`"m1"`, `"m2"`, ".123Z", ".000-01:00").Replace(full) + "}\n"})
+	idx := oneCapture()
+	idx.Add(Captured{ConversationID: "c1", MessageID: "m2", Timestamp: "2024-03-01T10:00:00.123Z",
+		ContentSHA256: ContentHash("Héllo\nworld"), Sender: "+4411", LegalHold: ptr(true), AuditRefs: []string{"a1", "a2"}})
+	got, _ := runDir(t, dir, idx, Options{})
+	want := []Finding{
+		{Kind: TimestampPrecisionLost, ConversationID: "c1", MessageID: "m1", Field: FieldTimestamp,
+			Expected: "2024-03-01T10:00:00.123Z", Got: "2024-03-01T10:00:00Z", File: "x.jsonl",
+			Detail: "line 1: exported with 0 fractional digits; the capture has milliseconds"},
+		{Kind: TimestampShifted, ConversationID: "c1", MessageID: "m2", Field: FieldTimestamp,
+			Expected: "2024-03-01T10:00:00.123Z", Got: "2024-03-01T10:00:00.000-01:00", File: "x.jsonl",
+			Detail: "line 2: off by +59m59.877s"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestScope(t *testing.T) {
+	idx := &MemIndex{}
+	for _, c := range []string{"c1", "c2", "c3"} {
+		for _, m := range []string{"m1", "m2"} {
+			idx.Add(Captured{ConversationID: c, MessageID: m, Timestamp: "2024-03-01T10:00:00.000Z", ContentSHA256: emptyContentHash})
+		}
+	}
+	// c1 fully present, c2 half present, c3 absent; c4 never captured.
+	lines := []string{
+		`{"conversation_id":"c1","message_id":"m1","timestamp":"2024-03-01T10:00:00.000Z"}`,
+		`{"conversation_id":"c1","message_id":"m2","timestamp":"2024-03-01T10:00:00.000Z"}`,
+		`{"conversation_id":"c2","message_id":"m2","timestamp":"2024-03-01T10:00:00.000Z"}`,
+		`{"conversation_id":"c4","message_id":"m1","timestamp":"2024-03-01T10:00:00.000Z"}`,
+	}
+	dir := writeTree(t, map[string]string{"a.jsonl": strings.Join(lines, "\n")})
+	pol := DefaultPolicy()
+	pol.Required = []string{FieldTimestamp}
+	got, s := runDir(t, dir, idx, Options{Policy: pol})
+	want := []key{{NotCaptured, "c4", "m1", ""}, {MissingFromExport, "c2", "m1", ""}}
+	if d := diffKeys(want, keysOf(got)); d != "" {
+		t.Error(d)
+	}
+	if s.ConversationsAbsent != 1 || s.MessagesInAbsentConversations != 2 || s.Conversations != 3 || s.Captured != 6 || s.Messages != 4 {
+		t.Errorf("summary = %+v", s)
+	}
+	if s.PerConversation["c2"][MissingFromExport] != 1 || s.Counts[NotCaptured] != 1 {
+		t.Errorf("counts = %+v / %+v", s.Counts, s.PerConversation)
+	}
+}
+
+// genesysFile is a recording file in the Genesys layout.
+const genesysFile = `{"id":"rec1","conversationId":"c1","media":"message","messagingTranscript":[
+ {"from":"+4411","to":"+4400","timestamp":"2024-03-01T10:00:00.123Z","id":"m1","purpose":"customer","messageText":"Héllo\nworld","extra":{"deep":[1]}}
+],"selfUri":"/x"}`
+
+func TestShapes(t *testing.T) {
+	stripped := []key{{FieldStripped, "c1", "m1", FieldLegalHold}, {FieldStripped, "c1", "m1", FieldAuditTrailID}}
+	cases := []struct {
+		name  string
+		files map[string]string
+		opts  Options
+		want  []key
+	}{
+		{"genesys layout", map[string]string{
+			"org/year=2024/month=3/day=1/hour=10/conversation_id=c1/rec1.json":          genesysFile,
+			"org/year=2024/month=3/day=1/hour=10/conversation_id=c1/rec1_metadata.json": `{"conversationId":"c1","mediaType":"message","userIds":[]}`,
+		}, Options{}, stripped},
+		{"genesys, conversation id after the transcript", map[string]string{
+			"r.json": `{"messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"Héllo\nworld","from":"+4411"}],"conversationId":"c1"}`,
+		}, Options{}, stripped},
+		{"genesys, folder and body disagree", map[string]string{
+			"conversation_id=c1/r.json": `{"conversationId":"c9","messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"Héllo\nworld","from":"+4411"}]}`,
+		}, Options{}, append([]key{{ValueAltered, "c1", "", FieldConversationID}}, stripped...)},
+		{"reshape named by conversation", map[string]string{
+			"whatsapp/c1.json": `{"channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00Z"}]}`,
+		}, Options{}, []key{{TimestampPrecisionLost, "c1", "m1", FieldTimestamp}, {FieldStripped, "c1", "m1", FieldSender}, stripped[0], stripped[1]}},
+		{"reshape with conversation id", map[string]string{
+			"export.json": `{"conversationId":"c1","channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z","from":"+4411","legalHold":true,"auditTrailId":["a1","a2"]}]}`,
+		}, Options{}, nil},
+		{"forced format ignores the other shape", map[string]string{
+			"c1.json": `{"messages":[{"id":"m1"}]}`,
+		}, Options{Format: FormatGenesys}, []key{{FileUnreadable, "", "", ""}}},
+		{"forced jsonl on a .json name", map[string]string{
+			"c1.json": `{` + full + `}`,
+		}, Options{Format: FormatJSONL}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := runDir(t, writeTree(t, tc.files), oneCapture(), tc.opts)
+			if d := diffKeys(tc.want, keysOf(got)); d != "" {
+				t.Errorf("%s\nfindings: %+v", d, got)
+			}
+		})
+	}
+}
+
+func TestHostileFiles(t *testing.T) {
+	long := `{"conversation_id":"c1","message_id":"m1","content":"` + strings.Repeat("x", 2000) + `"}`
+	files := map[string]string{
+		"01-truncated.json":        `{"conversationId":"c1","messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z"},{"id":"m2","times`,
+		"02-malformed.json":        `{"conversationId":"c1","messagingTranscript":[{"id":"m3"} {"id":"m4"}]}`,
+		"03-wrong-type.json":       `{"conversationId":"c1","messagingTranscript":"not an array"}`,
+		"04-wrong-elements.json":   `{"conversationId":"c1","messagingTranscript":[1,"two",null,[3],{"id":"m5"}]}`,
+		"05-empty.json":            ``,
+		"06-blank.json":            " \n\t\n",
+		"07-not-json.json":         "PK\x03\x04binary zip",
+		"08-audio.wav":             "RIFF....WAVEfmt ",
+		"09-bom.json":              "\xEF\xBB\xBF" + `{"conversationId":"c2","messagingTranscript":[]}`,
+		"10-bom.jsonl":             "\xEF\xBB\xBF" + `{"conversation_id":"c2","message_id":"m6"}` + "\n",
+		"11-lines.jsonl":           long + "\n" + `{"conversation_id":"c2","message_id":"m7"}` + "\n" + "[1]\nnull\n{bad\n" + `{"conversation_id":"c2","message_id":"m8"`,
+		"12-top-array.json":        `[{"id":"m1"}]`,
+		"13-unknown-shape.json":    `{"hello":"world"}`,
+		"14-trailing.json":         `{"conversationId":"c3","messages":[]} {"x":1}`,
+		"15-deep.json":             `{"conversationId":"c1","messagingTranscript":[` + strings.Repeat("[", 12000) + strings.Repeat("]", 12000) + `]}`,
+		"16-no-conv.json":          `{"messagingTranscript":[{"id":"m9"}]}`,
+		"17-bad-metadata.json":     `x`,
+		"18-too-large.json":        `{"conversationId":"c3","messages":[` + strings.Repeat(" ", 50000) + `]}`,
+		"19-messages-object.json":  `{"conversationId":"c1","messages":{"id":"m1"}}`,
+		"20-two-arrays.json":       `{"conversationId":"c4","messages":[],"messagingTranscript":[{"id":"zz"}]}`,
+		"sub/21-x_metadata.json":   `[1,2]`,
+		"sub/22-ok_metadata.json":  `{"mediaType":"message"}`,
+		"conversation_id=c5/m.bin": "\x00\x01",
+		"25-empty.jsonl":           "\n\r\n",
+	}
+	dir := writeTree(t, files)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "23-link.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../..", filepath.Join(dir, "24-dirlink")); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{MaxLineBytes: 1024, MaxFileSize: 40000, Concurrency: 3}
+	got, s := runDir(t, dir, &MemIndex{}, opts)
+	unreadable := map[string][]string{}
+	for _, f := range got {
+		if f.Kind == FileUnreadable {
+			unreadable[f.File] = append(unreadable[f.File], f.Detail)
+		}
+	}
+	want := map[string][]string{
+		"01-truncated.json":        {"truncated"},
+		"02-malformed.json":        {"invalid JSON at byte"},
+		"03-wrong-type.json":       {`"messagingTranscript" is not an array`},
+		"04-wrong-elements.json":   {"messagingTranscript[0]: a JSON number", "messagingTranscript[1]: a JSON string", "messagingTranscript[2]: a JSON null", "messagingTranscript[3]: a JSON array"},
+		"05-empty.json":            {"empty file"},
+		"06-blank.json":            {"empty file"},
+		"07-not-json.json":         {"not JSON: starts with byte 0x50"},
+		"08-audio.wav":             {"not JSON: starts with byte 0x52"},
+		"11-lines.jsonl":           {"line 1: longer than 1024 bytes", "line 3: a JSON array", "line 4: a JSON null", "line 5: invalid JSON", "line 6: invalid JSON"},
+		"12-top-array.json":        {"top-level JSON array"},
+		"13-unknown-shape.json":    {"no message array"},
+		"14-trailing.json":         {"trailing data"},
+		"15-deep.json":             {"invalid JSON"},
+		"16-no-conv.json":          {"1 messages with no conversation id"},
+		"17-bad-metadata.json":     {"not JSON"},
+		"18-too-large.json":        {"file too large"},
+		"19-messages-object.json":  {`"messages" is not an array`},
+		"20-two-arrays.json":       {`second message array "messagingTranscript" ignored`},
+		"sub/21-x_metadata.json":   {"top-level JSON array"},
+		"conversation_id=c5/m.bin": {"not JSON: starts with byte 0x00"},
+		"23-link.json":             {"symbolic link: not followed"},
+		"25-empty.jsonl":           {"empty file"},
+		"24-dirlink":               {"symbolic link: not followed"},
+	}
+	for name, subs := range want {
+		details := unreadable[name]
+		if len(details) != len(subs) {
+			t.Errorf("%s: %d file_unreadable findings, want %d: %q", name, len(details), len(subs), details)
+			continue
+		}
+		for i, sub := range subs {
+			if !strings.Contains(details[i], sub) {
+				t.Errorf("%s: finding %d = %q, want it to mention %q", name, i, details[i], sub)
+			}
+		}
+	}
+	for name, d := range unreadable {
+		if _, ok := want[name]; !ok {
+			t.Errorf("unexpected file_unreadable for %s: %q", name, d)
+		}
+	}
+	if s.FilesUnreadable != len(want) {
+		t.Errorf("FilesUnreadable = %d, want %d", s.FilesUnreadable, len(want))
+	}
+	// What was readable still counts: m1 before the truncation, m3 before
+	// the syntax error, m5, m6 and m7 (m8's line is cut short).
+	var gaps []string
+	for _, f := range got {
+		if f.Kind == NotCaptured {
+			gaps = append(gaps, f.MessageID)
+		}
+	}
+	if !slices.Equal(gaps, []string{"m1", "m3", "m5", "m6", "m7"}) {
+		t.Errorf("not_captured = %v, want [m1 m3 m5 m6 m7]", gaps)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	files := map[string]string{}
+	idx := &MemIndex{}
+	for c := range 40 {
+		conv := "c" + string(rune('A'+c%26)) + string(rune('a'+c/26))
+		var lines []string
+		for m := range 30 {
+			id := conv + "-m" + string(rune('a'+m))
+			if m%7 != 3 {
+				idx.Add(Captured{ConversationID: conv, MessageID: id, Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: ContentHash("t")})
+			}
+			if m%5 != 1 {
+				lines = append(lines, `{"conversation_id":"`+conv+`","message_id":"`+id+`","timestamp":"2024-01-01T00:00:00Z","content":"t"}`)
+			}
+		}
+		files["p/"+conv+".jsonl"] = strings.Join(lines, "\n")
+	}
+	dir := writeTree(t, files)
+	ref, refSum := runDir(t, dir, idx, Options{Concurrency: 1})
+	if len(ref) == 0 {
+		t.Fatal("no findings")
+	}
+	for _, n := range []int{2, 8} {
+		got, sum := runDir(t, dir, idx, Options{Concurrency: n})
+		if !slices.Equal(got, ref) {
+			t.Fatalf("concurrency %d: findings differ from concurrency 1", n)
+		}
+		if sum.Counts.Total() != refSum.Counts.Total() || sum.Messages != refSum.Messages {
+			t.Fatalf("concurrency %d: summary differs", n)
+		}
+	}
+}
+
+func TestEmitErrorStops(t *testing.T) {
+	dir := writeTree(t, map[string]string{"a.jsonl": `{"conversation_id":"c","message_id":"1"}` + "\n" + `{"conversation_id":"c","message_id":"2"}`})
+	src, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	boom := errors.New("boom")
+	n := 0
+	_, err = Run(context.Background(), src, &MemIndex{}, Options{}, func(Finding) error { n++; return boom })
+	if !errors.Is(err, boom) || n != 1 {
+		t.Fatalf("err = %v after %d findings, want boom after 1", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, src, &MemIndex{}, Options{}, func(Finding) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: err = %v", err)
+	}
+}
+
+func TestS3Entry(t *testing.T) {
+	cases := []struct{ key, name, problem string }{
+		{"exp/a/b.json", "a/b.json", ""},
+		{"exp/a/", "", ""},
+		{"exp/../etc/passwd", "../etc/passwd", "path traversal"},
+		{"exp/a/../../b.json", "a/../../b.json", "path traversal"},
+		{"exp//abs.json", "/abs.json", "absolute path"},
+		{"exp/a\x00b.json", `a\x00b.json`, "NUL"},
+		{"exp/a/./b.json", "a/./b.json", `"." segment`},
+		{"exp/a\\..\\b.json", `a\..\b.json`, "character"},
+		{"exp/\xff.json", `\xff.json`, "UTF-8"},
+		{"other/x.json", "other/x.json", "outside the prefix"},
+	}
+	for _, tc := range cases {
+		e := s3Entry("exp/", tc.key, 0)
+		if e.Name != tc.name || (tc.problem == "") != (e.Problem == "") || !strings.Contains(e.Problem, tc.problem) {
+			t.Errorf("s3Entry(%q) = %+v, want name %q, problem ~%q", tc.key, e, tc.name, tc.problem)
+		}
+	}
+}
+
+func TestWriters(t *testing.T) {
+	fs := []Finding{
+		{Kind: ContentDiffers, ConversationID: "c1", MessageID: "m1", Field: "content", Expected: "aa", Got: "bb", File: "f.json", Detail: "x"},
+		{Kind: FileUnreadable, File: "=cmd|' /C calc'!A0", Detail: "not JSON, \"quoted\"\nnewline"},
+	}
+	var s Summary
+	for _, f := range fs {
+		s.add(f)
+	}
+	for _, format := range []string{OutputJSON, OutputCSV, OutputJSONL} {
+		for _, n := range []int{0, 2} {
+			var buf bytes.Buffer
+			w, err := NewWriter(format, &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs[:n] {
+				if err := w.Write(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(s); err != nil {
+				t.Fatal(err)
+			}
+			var back []Finding
+			switch format {
+			case OutputJSON:
+				var doc struct {
+					Findings []Finding `json:"findings"`
+					Summary  Summary   `json:"summary"`
+				}
+				if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+					t.Fatalf("json output does not parse: %v\n%s", err, buf.String())
+				}
+				if doc.Summary.Counts[ContentDiffers] != 1 {
+					t.Errorf("json summary = %+v", doc.Summary)
+				}
+				back = doc.Findings
+			case OutputJSONL:
+				dec := json.NewDecoder(&buf)
+				for dec.More() {
+					var f Finding
+					if err := dec.Decode(&f); err != nil {
+						t.Fatal(err)
+					}
+					back = append(back, f)
+				}
+			case OutputCSV:
+				rows, err := csv.NewReader(&buf).ReadAll()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(rows[0], CSVHeader) {
+					t.Errorf("header = %v", rows[0])
+				}
+				for _, r := range rows[1:] {
+					back = append(back, Finding{Kind: Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7]})
+				}
+				if n == 2 && back[1].File != "'=cmd|' /C calc'!A0" {
+					t.Errorf("csv formula not defused: %q", back[1].File)
+				}
+				if n == 2 {
+					back[1].File = fs[1].File
+				}
+			}
+			if len(back) != n || (n > 0 && !slices.Equal(back, fs[:n])) {
+				t.Errorf("%s with %d findings: read back %+v", format, n, back)
+			}
+		}
+	}
+	if _, err := NewWriter("xml", &bytes.Buffer{}); !errors.Is(err, ErrBadFormat) {
+		t.Errorf("NewWriter(xml) err = %v", err)
+	}
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"content_differs", "file_unreadable", "c1", "(none)", "findings"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	p, err := ParsePolicy(strings.NewReader("\xEF\xBB\xBF" + `{"required":["timestamp"],"shapes":{"genesys":{"fields":{"legal_hold":["legalHold"]}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Required, []string{"timestamp"}) || !slices.Equal(p.Shapes[ShapeGenesys].Fields[FieldLegalHold], []string{"legalHold"}) ||
+		!slices.Equal(p.Shapes[ShapeGenesys].Fields[FieldContent], []string{"messageText"}) || p.Shapes[ShapeGenesys].Messages != "messagingTranscript" {
+		t.Errorf("merged policy = %+v", p)
+	}
+	bad := map[string]string{
+		"unknown key":      `{"requird":["timestamp"]}`,
+		"unknown field":    `{"required":["colour"]}`,
+		"unknown shape":    `{"shapes":{"xml":{}}}`,
+		"version":          `{"version":2}`,
+		"content rule":     `{"content":"md5"}`,
+		"timestamp rule":   `{"timestamp":"second"}`,
+		"empty path":       `{"shapes":{"jsonl":{"fields":{"sender":[""]}}}}`,
+		"empty segment":    `{"shapes":{"jsonl":{"fields":{"sender":["a..b"]}}}}`,
+		"no message id":    `{"shapes":{"reshape":{"fields":{"message_id":[]}}}}`,
+		"same message key": `{"shapes":{"reshape":{"messages":"messagingTranscript"}}}`,
+		"nested doc conv":  `{"shapes":{"reshape":{"conversation_id":["a.b"]}}}`,
+		"not json":         `required: [timestamp]`,
+	}
+	for name, in := range bad {
+		if _, err := ParsePolicy(strings.NewReader(in)); !errors.Is(err, ErrBadPolicy) {
+			t.Errorf("%s: err = %v, want ErrBadPolicy", name, err)
+		}
+	}
+	// The documented default must load from its own JSON.
+	b, err := json.Marshal(DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParsePolicy(bytes.NewReader(b)); err != nil {
+		t.Errorf("default policy does not round-trip: %v", err)
+	}
+}
+
+func TestNestedPolicyPath(t *testing.T) {
+	pol := DefaultPolicy()
+	sp := pol.Shapes[ShapeJSONL]
+	sp.Fields[FieldSender] = []string{"fromUser.address", "from"}
+	pol.Shapes[ShapeJSONL] = sp
+	line := `{` + strings.Replace(full, `"sender":"+4411"`, `"fromUser":{"address":"+4411"},"from":"ignored"`, 1) + `}`
+	got, _ := runDir(t, writeTree(t, map[string]string{"a.jsonl": line}), oneCapture(), Options{Policy: pol})
+	if len(got) != 0 {
+		t.Errorf("findings = %+v", got)
+	}
+}

@@ -506,7 +506,7 @@ func (o *Org) Media(id string) ([]byte, string, bool) {
 	if !ok || i < 0 || i >= o.Len() || o.Kind(i) == KindVoice {
 		return nil, "", false
 	}
-	for _, a := range o.generate(i, true).Attachments {
+	for _, a := range o.cached(i).Attachments {
 		if a.ID == id {
 			return mediaBytes(o.cfg.Seed, id, a.Mime, a.Size), a.Mime, true
 		}

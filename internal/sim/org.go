@@ -91,6 +91,8 @@ type Org struct {
 	channels    []channel // one messaging integration per kind
 	heldIndexes []int     // generated holds, ascending
 
+	cache convCache
+
 	mu       sync.Mutex
 	holds    map[int]bool                      // run-time overrides
 	runAudit map[int][]genesys.AuditLogMessage // run-time audit entries

@@ -1,0 +1,63 @@
+package sim
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/custodyhq/custody/internal/genesys"
+)
+
+func (s *Server) protectionIDs(w *resp, r *http.Request) ([]string, bool) {
+	var body genesys.DeletionProtectionQuery
+	if !w.decode(r, &body) {
+		return nil, false
+	}
+	if body.ConversationIDs == nil {
+		w.badRequest("conversationIds is required")
+		return nil, false
+	}
+	if len(body.ConversationIDs) > genesys.MaxDeletionProtectionIDs {
+		w.badRequest("At most %d conversation ids may be given at once; got %d.", genesys.MaxDeletionProtectionIDs, len(body.ConversationIDs))
+		return nil, false
+	}
+	return body.ConversationIDs, true
+}
+
+// queryProtection is POST /api/v2/recordings/deletionprotection: which of
+// the given conversations are protected. Unknown ids are not protected.
+func (s *Server) queryProtection(w *resp, r *http.Request) {
+	ids, ok := s.protectionIDs(w, r)
+	if !ok {
+		return
+	}
+	out := []genesys.EntityRef{}
+	for _, id := range ids {
+		if i, ok := s.Org.Index(id); ok && s.Org.LegalHold(i) {
+			out = append(out, genesys.EntityRef{ID: id, SelfURI: "/api/v2/conversations/" + id})
+		}
+	}
+	w.json(http.StatusOK, out)
+}
+
+// setProtection is PUT /api/v2/recordings/deletionprotection?protect=…:
+// applies or revokes protection, recording an audit entry per conversation.
+// Unknown ids are ignored.
+func (s *Server) setProtection(w *resp, r *http.Request) {
+	v := r.URL.Query().Get("protect")
+	protect, err := strconv.ParseBool(v)
+	if err != nil {
+		w.badRequest("protect must be true or false, not %q", v)
+		return
+	}
+	ids, ok := s.protectionIDs(w, r)
+	if !ok {
+		return
+	}
+	now := s.now()
+	for _, id := range ids {
+		if i, ok := s.Org.Index(id); ok {
+			s.Org.SetLegalHold(i, protect, now, nil, s.ClientID)
+		}
+	}
+	w.noContent(http.StatusNoContent)
+}

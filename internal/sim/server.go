@@ -1,0 +1,415 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+)
+
+// Defaults of Options (and of `custody sim serve`).
+const (
+	DefaultRateLimit        = 300 // requests per minute per token, as Genesys
+	DefaultTokenTTL         = 24 * time.Hour
+	DefaultDailyRetryAfter  = time.Hour
+	DefaultQueryMaxPageSize = 100
+	DefaultQueryMaxInterval = 31 * 24 * time.Hour
+	DefaultJobPageSize      = 100
+	DefaultJobMaxPageSize   = 1000
+	DefaultJobTTL           = 48 * time.Hour
+	DefaultMaxRecordingJobs = 2
+	defaultQueryPageSize    = 25 // Genesys's documented default
+	defaultAuditPageSize    = 100
+	maxBodyBytes            = 8 << 20
+)
+
+// RecordingExporter writes what a Recording API bulk export job would: the
+// conversations' files in the Genesys S3 layout. internal/sim/recexport
+// implements it; the command wires it in (sim never imports it).
+type RecordingExporter interface {
+	// RunExport exports convIDs of org, calling progress with the number of
+	// conversations done so far. It returns early when ctx is cancelled.
+	RunExport(ctx context.Context, org *Org, convIDs []string, progress func(done int)) error
+}
+
+// Options configure a Server. The zero value serves an empty org with no
+// rate limit, no faults and no delays; `custody sim serve` sets the
+// documented defaults.
+type Options struct {
+	// Org to serve; when nil, NewOrg(OrgConfig) with MediaBaseURL set to
+	// the server's own address.
+	Org       *Org
+	OrgConfig OrgConfig
+	// Addr to listen on (default "127.0.0.1:0": a free loopback port).
+	Addr string
+	// ClientID and ClientSecret accepted by /oauth/token; derived from the
+	// seed when empty.
+	ClientID, ClientSecret string
+	// TokenTTL is expires_in of issued tokens (default DefaultTokenTTL).
+	TokenTTL time.Duration
+
+	// RateLimit is requests per minute per token (a token bucket of that
+	// capacity refilled evenly); 0 turns limiting off.
+	RateLimit int
+	// EndpointLimits adds per-token limits, requests per minute, for some
+	// routes, keyed by route pattern ("POST /api/v2/audits/query").
+	EndpointLimits map[string]int
+	// DailyLimit, when positive, is the number of API requests the client
+	// may make per 24 hours; beyond it every API call gets a 429 with
+	// Retry-After DailyRetryAfter (default DefaultDailyRetryAfter).
+	DailyLimit      int
+	DailyRetryAfter time.Duration
+
+	// Faults is a fault spec (see ParseFaults and docs/sim.md); FaultSeed
+	// seeds its random choices (default: the org's seed).
+	Faults    string
+	FaultSeed int64
+
+	// JobDelay is how long an analytics job stays QUEUED then PENDING
+	// before it is FULFILLED (half each). AuditDelay is the same for audit
+	// queries (Queued, Running, Succeeded) and RecordingJobDelay for a
+	// recording job to go from PENDING to READY.
+	JobDelay, AuditDelay, RecordingJobDelay time.Duration
+	// JobTTL is how long analytics job results stay available (default
+	// DefaultJobTTL); then the job is EXPIRED.
+	JobTTL time.Duration
+	// JobPageSize and JobMaxPageSize are the default and largest pageSize
+	// of analytics job results (UNKNOWN in Genesys; defaults 100 and 1000).
+	JobPageSize, JobMaxPageSize int
+	// QueryMaxPageSize and QueryMaxInterval bound the synchronous details
+	// query (UNKNOWN in Genesys; defaults 100 and 31 days).
+	QueryMaxPageSize int
+	QueryMaxInterval time.Duration
+	// MaxRecordingJobs is how many recording jobs may be unfinished at once
+	// (default 2, as Genesys documents).
+	MaxRecordingJobs int
+	// RecordingExporter runs recording EXPORT jobs; without one they fail.
+	RecordingExporter RecordingExporter
+	// LenientBodies accepts request bodies with unknown fields; by default
+	// they are a 400, which catches misspelt field names in clients.
+	LenientBodies bool
+
+	// Now is the clock (default time.Now); tests inject a fake one.
+	Now func() time.Time
+	// Logger gets one line per server event worth knowing (default: none).
+	Logger *slog.Logger
+}
+
+// Server is a running simulator. Login and API share one listener:
+// LoginURL and APIURL are the same http://127.0.0.1:PORT.
+type Server struct {
+	APIURL, LoginURL       string
+	ClientID, ClientSecret string
+	OrgID                  string
+	Org                    *Org
+
+	opts   Options
+	seed   int64
+	now    func() time.Time
+	log    *slog.Logger
+	faults *faultPlan
+	ln     net.Listener
+	srv    *http.Server
+	done   chan struct{}
+
+	seq    atomic.Uint64 // every request, for correlation ids
+	apiSeq atomic.Uint64 // API requests, for fault schedules
+
+	auth   authState
+	limits limiter
+	stats  statsState
+
+	mu        sync.Mutex
+	jobs      map[string]*analyticsJob
+	jobSeq    uint64
+	audits    map[string]*auditQuery
+	auditSeq  uint64
+	recJobs   map[string]*recordingJob
+	recJobSeq uint64
+
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+}
+
+// Start listens and serves in the background until ctx is done or Close
+// is called.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	faults, err := ParseFaults(opts.Faults)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: listen: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	org := opts.Org
+	if org == nil {
+		cfg := opts.OrgConfig
+		if cfg.MediaBaseURL == "" {
+			cfg.MediaBaseURL = base
+		}
+		org = NewOrg(cfg)
+	}
+	seed := org.cfg.Seed
+	s := &Server{
+		APIURL: base, LoginURL: base,
+		ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
+		OrgID: org.OrgID(), Org: org,
+		opts: opts, seed: seed, now: opts.Now, log: opts.Logger,
+		ln: ln, done: make(chan struct{}),
+		jobs: map[string]*analyticsJob{}, audits: map[string]*auditQuery{}, recJobs: map[string]*recordingJob{},
+	}
+	if s.ClientID == "" {
+		s.ClientID = uuidOf(seed, tagClient, 0)
+	}
+	if s.ClientSecret == "" {
+		s.ClientSecret = secretOf(seed)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.setDefaults()
+	fseed := opts.FaultSeed
+	if fseed == 0 {
+		fseed = seed
+	}
+	s.faults = newFaultPlan(faults, fseed)
+	s.auth.tokens = map[string]*token{}
+	s.limits.init(opts.RateLimit, opts.EndpointLimits)
+	s.stats.routes = map[string]*RouteStats{}
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+
+	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("sim: serve", "err", err)
+		}
+	}()
+	if ctx != nil && ctx.Done() != nil {
+		go func() {
+			select {
+			case <-ctx.Done():
+				_ = s.Close()
+			case <-s.done:
+			}
+		}()
+	}
+	return s, nil
+}
+
+func (s *Server) setDefaults() {
+	o := &s.opts
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = DefaultTokenTTL
+	}
+	if o.DailyRetryAfter <= 0 {
+		o.DailyRetryAfter = DefaultDailyRetryAfter
+	}
+	if o.JobTTL <= 0 {
+		o.JobTTL = DefaultJobTTL
+	}
+	if o.JobPageSize <= 0 {
+		o.JobPageSize = DefaultJobPageSize
+	}
+	if o.JobMaxPageSize <= 0 {
+		o.JobMaxPageSize = DefaultJobMaxPageSize
+	}
+	if o.QueryMaxPageSize <= 0 {
+		o.QueryMaxPageSize = DefaultQueryMaxPageSize
+	}
+	if o.QueryMaxInterval <= 0 {
+		o.QueryMaxInterval = DefaultQueryMaxInterval
+	}
+	if o.MaxRecordingJobs <= 0 {
+		o.MaxRecordingJobs = DefaultMaxRecordingJobs
+	}
+}
+
+// Close stops the server: in-flight requests finish (up to 5 s), running
+// recording exports are cancelled and waited for.
+func (s *Server) Close() error {
+	return s.Shutdown(context.Background())
+}
+
+// Shutdown is Close with a caller's deadline for in-flight requests.
+func (s *Server) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	s.bgCancel()
+	s.bg.Wait()
+	<-s.done
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sim: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Done is closed when the server has stopped serving.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// route is one API endpoint.
+type route struct {
+	pattern string // ServeMux pattern, also the stats key
+	// mutates marks routes whose handler changes state: reset and truncate
+	// faults never hit them, so a faulted request changes nothing.
+	mutates bool
+	h       func(w *resp, r *http.Request)
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", s.handleToken)
+	mux.HandleFunc("GET /sim/stats", s.handleStats)
+	mux.HandleFunc("GET /sim/media/{id}", s.handleMedia)
+	api := []route{
+		{"POST /api/v2/analytics/conversations/details/jobs", true, s.createJob},
+		{"GET /api/v2/analytics/conversations/details/jobs/{jobId}", false, s.getJob},
+		{"DELETE /api/v2/analytics/conversations/details/jobs/{jobId}", true, s.deleteJob},
+		{"GET /api/v2/analytics/conversations/details/jobs/{jobId}/results", false, s.jobResults},
+		{"POST /api/v2/analytics/conversations/details/query", false, s.detailsQuery},
+		{"GET /api/v2/conversations/messages/{conversationId}", false, s.getMessageConversation},
+		{"GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}", false, s.getMessage},
+		{"POST /api/v2/conversations/messages/{conversationId}/messages/bulk", false, s.bulkMessages},
+		{"GET /api/v2/conversations/{conversationId}", false, s.getConversation},
+		{"POST /api/v2/recordings/deletionprotection", false, s.queryProtection},
+		{"PUT /api/v2/recordings/deletionprotection", true, s.setProtection},
+		{"POST /api/v2/audits/query", true, s.createAuditQuery},
+		{"GET /api/v2/audits/query/{transactionId}", false, s.getAuditQuery},
+		{"GET /api/v2/audits/query/{transactionId}/results", false, s.auditResults},
+		{"POST /api/v2/recording/jobs", true, s.createRecordingJob},
+		{"GET /api/v2/recording/jobs/{jobId}", false, s.getRecordingJob},
+		{"PUT /api/v2/recording/jobs/{jobId}", true, s.putRecordingJob},
+		{"DELETE /api/v2/recording/jobs/{jobId}", true, s.deleteRecordingJob},
+	}
+	for _, rt := range api {
+		mux.Handle(rt.pattern, s.apiHandler(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.stats.count(pattern404, false)
+		w.Header().Set(genesys.HeaderCorrelationID, s.correlationID())
+		writeErrorTo(w, http.StatusNotFound, genesys.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path, w.Header().Get(genesys.HeaderCorrelationID))
+	})
+	return mux
+}
+
+const pattern404 = "(no route)"
+
+func (s *Server) correlationID() string { return uuidOf(s.seed, tagCorrelation, s.seq.Add(1)) }
+
+// resp buffers a handler's response so faults can cut it and stats can
+// see its status.
+type resp struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	corr   string
+	strict bool
+}
+
+// json writes v as the response body with status.
+func (w *resp) json(status int, v any) {
+	w.status = status
+	w.header.Set("Content-Type", "application/json")
+	w.body.Reset()
+	enc := json.NewEncoder(&w.body)
+	enc.SetEscapeHTML(false) // Genesys (Jackson) does not escape <, >, &
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("sim: encode %T: %v", v, err))
+	}
+	w.body.Truncate(w.body.Len() - 1) // Encode's newline
+}
+
+// error writes a Genesys error body.
+func (w *resp) error(status int, code, msg string) {
+	w.json(status, errorBody(status, code, msg, w.corr))
+}
+
+func (w *resp) notFound(what string) {
+	w.error(http.StatusNotFound, genesys.CodeNotFound, "The requested "+what+" could not be found.")
+}
+
+func (w *resp) badRequest(format string, args ...any) {
+	w.error(http.StatusBadRequest, genesys.CodeBadRequest, fmt.Sprintf(format, args...))
+}
+
+func (w *resp) noContent(status int) {
+	w.status = status
+	w.body.Reset()
+}
+
+// decode reads a JSON body into v; on failure it writes the 400 and
+// returns false.
+func (w *resp) decode(r *http.Request, v any) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		w.badRequest("could not read the request body: %v", err)
+		return false
+	}
+	if len(body) > maxBodyBytes {
+		w.error(http.StatusRequestEntityTooLarge, "request.entity.too.large", "The request body is too large.")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if w.strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		w.badRequest("The request could not be understood by the server due to malformed syntax: %v", err)
+		return false
+	}
+	if dec.More() {
+		w.badRequest("The request could not be understood by the server due to malformed syntax: trailing data after the JSON value")
+		return false
+	}
+	return true
+}
+
+func errorBody(status int, code, msg, corr string) genesys.ErrorBody {
+	return genesys.ErrorBody{Status: status, Code: code, Message: msg, ContextID: corr, Details: []genesys.Detail{}, Errors: []genesys.ErrorBody{}}
+}
+
+func writeErrorTo(w http.ResponseWriter, status int, code, msg, corr string) {
+	b, _ := json.Marshal(errorBody(status, code, msg, corr))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s must be an integer, not %q", name, v)
+	}
+	return n, nil
+}

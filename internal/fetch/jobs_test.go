@@ -1,0 +1,232 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+)
+
+// fakeJobs serves one analytics job: pendingPolls PENDING answers, then
+// finalState, and pages of results chained by cursors "p1", "p2", ….
+type fakeJobs struct {
+	mu           sync.Mutex
+	creates      int
+	polls        int
+	pendingPolls int
+	finalState   string
+	pages        [][]string // conversation ids per page
+	repeatCursor bool       // hostile: the last page points back to p1
+	resultsURIs  []string
+}
+
+func (j *fakeJobs) handle(w http.ResponseWriter, r *http.Request) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	const base = "/api/v2/analytics/conversations/details/jobs"
+	switch {
+	case r.Method == "POST" && r.URL.Path == base:
+		j.creates++
+		writeJSON(w, 202, `{"jobId":"job-7"}`)
+	case r.Method == "GET" && r.URL.Path == base+"/job-7":
+		j.polls++
+		state := genesys.JobPending
+		if j.polls > j.pendingPolls {
+			state = j.finalState
+		}
+		writeJSON(w, 200, fmt.Sprintf(`{"state":%q,"errorMessage":"disk on fire"}`, state))
+	case r.Method == "GET" && r.URL.Path == base+"/job-7/results":
+		j.resultsURIs = append(j.resultsURIs, r.URL.RawQuery)
+		i := 0
+		if c := r.URL.Query().Get("cursor"); c != "" {
+			fmt.Sscanf(c, "p%d", &i)
+		}
+		var convs []string
+		for _, id := range j.pages[i] {
+			convs = append(convs, fmt.Sprintf(`{"conversationId":%q,"conversationStart":"2025-01-01T00:00:00.000Z"}`, id))
+		}
+		cursor := ""
+		if i+1 < len(j.pages) {
+			cursor = fmt.Sprintf(`,"cursor":"p%d"`, i+1)
+		} else if j.repeatCursor {
+			cursor = `,"cursor":"p1"`
+		}
+		writeJSON(w, 200, `{"conversations":[`+strings.Join(convs, ",")+`]`+cursor+`}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func collect(t *testing.T, it func(func(*ConversationPage, error) bool)) ([]string, []string, error) {
+	t.Helper()
+	var ids, cursors []string
+	for p, err := range it {
+		if err != nil {
+			return ids, cursors, err
+		}
+		cursors = append(cursors, p.Cursor)
+		for _, c := range p.Page.Conversations {
+			ids = append(ids, c.ConversationID)
+		}
+		if p.JobID != "job-7" || p.Response == nil || !strings.Contains(string(p.Response.Body), "conversations") {
+			t.Errorf("page %+v", p)
+		}
+	}
+	return ids, cursors, nil
+}
+
+func TestListConversations(t *testing.T) {
+	j := &fakeJobs{pendingPolls: 3, finalState: genesys.JobFulfilled, pages: [][]string{{"a", "b"}, {"c"}, {"d", "e"}}}
+	f := newFakeAPI(t, j.handle)
+	clk := newFakeClock()
+	c := f.client(clk, func(cfg *Config) { cfg.PollInitial = 2 * time.Second; cfg.PollMax = 4 * time.Second })
+	var seen []string
+	opt := ListOptions{PageSize: 2, OnResponse: func(r *Response) { seen = append(seen, r.Route) }}
+	q := genesys.AsyncConversationQuery{Interval: Interval(clk.Now().Add(-24*time.Hour), clk.Now()), SegmentFilters: WhatsAppSegmentFilter("")}
+	ids, cursors, err := collect(t, c.ListConversations(context.Background(), q, opt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, ",") != "a,b,c,d,e" || strings.Join(cursors, ",") != ",p1,p2" {
+		t.Errorf("ids %v cursors %q", ids, cursors)
+	}
+	if j.creates != 1 || j.polls != 4 {
+		t.Errorf("creates %d polls %d; want 1, 4", j.creates, j.polls)
+	}
+	// First check at once, then 2s, 3s, 4s (capped).
+	if got := fmt.Sprint(clk.Sleeps()); got != "[2s 3s 4s]" {
+		t.Errorf("poll waits %s", got)
+	}
+	if len(seen) != 5 || seen[0] != RouteJobCreate || seen[4] != RouteJobStatus {
+		t.Errorf("OnResponse saw %v", seen)
+	}
+	if j.resultsURIs[0] != "pageSize=2" || j.resultsURIs[1] != "cursor=p1&pageSize=2" {
+		t.Errorf("results queries %v", j.resultsURIs)
+	}
+}
+
+func TestListConversationsResume(t *testing.T) {
+	j := &fakeJobs{finalState: genesys.JobFulfilled, pages: [][]string{{"a"}, {"b"}, {"c"}}}
+	f := newFakeAPI(t, j.handle)
+	c := f.client(newFakeClock())
+	ids, cursors, err := collect(t, c.ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{JobID: "job-7", Cursor: "p1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, ",") != "b,c" || strings.Join(cursors, ",") != "p1,p2" || j.creates != 0 {
+		t.Errorf("ids %v cursors %v creates %d", ids, cursors, j.creates)
+	}
+}
+
+func TestListConversationsStopsEarly(t *testing.T) {
+	j := &fakeJobs{finalState: genesys.JobFulfilled, pages: [][]string{{"a"}, {"b"}, {"c"}}}
+	f := newFakeAPI(t, j.handle)
+	c := f.client(newFakeClock())
+	n := 0
+	for _, err := range c.ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		break
+	}
+	if n != 1 || len(j.resultsURIs) != 1 {
+		t.Errorf("pages %d, results requests %d; want 1, 1", n, len(j.resultsURIs))
+	}
+}
+
+func TestListConversationsFailures(t *testing.T) {
+	t.Run("job failed", func(t *testing.T) {
+		j := &fakeJobs{pendingPolls: 1, finalState: genesys.JobFailed}
+		f := newFakeAPI(t, j.handle)
+		c := f.client(newFakeClock())
+		_, _, err := collect(t, c.ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{}))
+		if !errors.Is(err, ErrJobFailed) || !strings.Contains(err.Error(), "disk on fire") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("poll timeout", func(t *testing.T) {
+		j := &fakeJobs{pendingPolls: 1 << 30}
+		f := newFakeAPI(t, j.handle)
+		c := f.client(newFakeClock(), func(cfg *Config) { cfg.PollTimeout = time.Minute; cfg.PollMax = 10 * time.Second })
+		_, _, err := collect(t, c.ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{}))
+		if !errors.Is(err, ErrJobFailed) || !strings.Contains(err.Error(), "PENDING") {
+			t.Fatalf("err = %v", err)
+		}
+		if j.polls > 10 {
+			t.Errorf("%d polls within a one-minute timeout", j.polls)
+		}
+	})
+	t.Run("cursor loop", func(t *testing.T) {
+		j := &fakeJobs{finalState: genesys.JobFulfilled, pages: [][]string{{"a"}, {"b"}}, repeatCursor: true}
+		f := newFakeAPI(t, j.handle)
+		c := f.client(newFakeClock())
+		ids, _, err := collect(t, c.ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{}))
+		if !errors.Is(err, ErrMalformedBody) || len(ids) != 1 {
+			t.Fatalf("ids %v err = %v", ids, err)
+		}
+	})
+	t.Run("cancelled while polling", func(t *testing.T) {
+		j := &fakeJobs{pendingPolls: 1 << 30}
+		f := newFakeAPI(t, j.handle)
+		clk := newFakeClock()
+		ctx, cancel := context.WithCancel(context.Background())
+		clk.onSleep = func(time.Duration) { cancel() }
+		c := f.client(clk)
+		_, _, err := collect(t, c.ListConversations(ctx, genesys.AsyncConversationQuery{}, ListOptions{}))
+		if !errors.Is(err, context.Canceled) || j.polls != 1 {
+			t.Fatalf("polls %d err = %v", j.polls, err)
+		}
+	})
+}
+
+func TestListAudits(t *testing.T) {
+	var polls atomic.Int64
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/api/v2/audits/query":
+			writeJSON(w, 200, `{"id":"tx-1","state":"Queued"}`)
+		case r.URL.Path == "/api/v2/audits/query/tx-1":
+			state := genesys.AuditRunning
+			if polls.Add(1) > 1 {
+				state = genesys.AuditSucceeded
+			}
+			writeJSON(w, 200, fmt.Sprintf(`{"id":"tx-1","state":%q}`, state))
+		case r.URL.Path == "/api/v2/audits/query/tx-1/results":
+			if r.URL.Query().Get("cursor") == "" {
+				writeJSON(w, 200, `{"id":"tx-1","pageSize":1,"cursor":"n","entities":[{"id":"e1"}]}`)
+				return
+			}
+			writeJSON(w, 200, `{"id":"tx-1","pageSize":1,"entities":[{"id":"e2"}]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	c := f.client(newFakeClock())
+	var ids []string
+	for p, err := range c.ListAudits(context.Background(), genesys.AuditQueryRequest{Interval: "i", ServiceName: "Recording"}, ListOptions{PageSize: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Page.Entities {
+			ids = append(ids, e.ID)
+		}
+	}
+	if strings.Join(ids, ",") != "e1,e2" || polls.Load() != 2 {
+		t.Errorf("ids %v polls %d", ids, polls.Load())
+	}
+}
+
+func TestInterval(t *testing.T) {
+	s := time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600))
+	if got := Interval(s, s.Add(time.Hour)); got != "2025-01-02T02:04:05.006Z/2025-01-02T03:04:05.006Z" {
+		t.Errorf("Interval = %s", got)
+	}
+}

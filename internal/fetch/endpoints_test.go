@@ -156,7 +156,10 @@ func TestEndpointRequests(t *testing.T) {
 			},
 			"GET", "/api/v2/analytics/conversations/details/jobs/job-1/results", "", 0},
 		{"cancel job", ``,
-			func(c *Client) (any, error) { r, err := c.CancelConversationDetailsJob(ctx, "job-1"); return r.Status, err },
+			func(c *Client) (any, error) {
+				r, err := c.CancelConversationDetailsJob(ctx, "job-1")
+				return r.Status, err
+			},
 			"DELETE", "/api/v2/analytics/conversations/details/jobs/job-1", "", 200},
 		{"details query", `{"conversations":[],"totalHits":7}`,
 			func(c *Client) (any, error) {
@@ -204,7 +207,10 @@ func TestEndpointRequests(t *testing.T) {
 			},
 			"POST", "/api/v2/recording/jobs", `{"action":"EXPORT"}`, "rj-1"},
 		{"recording job", `{"id":"rj-1","state":"READY","totalConversations":3,"totalRecordings":0,"totalSkippedRecordings":0,"totalFailedRecordings":0,"totalProcessedRecordings":0,"percentProgress":0}`,
-			func(c *Client) (any, error) { v, _, err := c.RecordingJob(ctx, "rj-1"); return v.TotalConversations, err },
+			func(c *Client) (any, error) {
+				v, _, err := c.RecordingJob(ctx, "rj-1")
+				return v.TotalConversations, err
+			},
 			"GET", "/api/v2/recording/jobs/rj-1", "", 3},
 		{"recording job start", `{"id":"rj-1","state":"PROCESSING","totalConversations":3,"totalRecordings":0,"totalSkippedRecordings":0,"totalFailedRecordings":0,"totalProcessedRecordings":0,"percentProgress":0}`,
 			func(c *Client) (any, error) {

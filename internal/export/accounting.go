@@ -58,4 +58,6 @@ func (a *Accounting) Complete() bool {
 	return a.Listed > 0 && a.Exported == a.Listed || a.Listed == 0 && a.Failed == 0 && a.Pending == 0
 }
 
-func seconds(d time.Duration) float64 { return float64(d.Round(time.Millisecond)) / float64(time.Second) }
+func seconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
+}

@@ -13,9 +13,11 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
-// DefaultAuditServiceName is the audit service whose entries record
-// recording deletion protection changes.
-const DefaultAuditServiceName = "Recording"
+// DefaultAuditServiceName is the audit serviceName queried for the entries
+// that applied deletion protection. Which service Genesys files them under
+// is not documented (protection is a Quality feature; the SDK's service
+// enum has no "Recording"), so it is a flag (--audit-service).
+const DefaultAuditServiceName = "Quality"
 
 // KindAudit is the entry kind recording one page of audit-trail results.
 const KindAudit = "audit"

@@ -479,4 +479,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-

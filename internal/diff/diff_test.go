@@ -158,6 +158,9 @@ func TestShapes(t *testing.T) {
 		{"reshape named by conversation", map[string]string{
 			"whatsapp/c1.json": `{"channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00Z"}]}`,
 		}, Options{}, []key{{TimestampPrecisionLost, "c1", "m1", FieldTimestamp}, {FieldStripped, "c1", "m1", FieldSender}, stripped[0], stripped[1]}},
+		{"reshape, later conversation id contradicts the name", map[string]string{
+			"whatsapp/c1.json": `{"messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z"}],"conversationId":"c9"}`,
+		}, Options{}, []key{{ValueAltered, "c1", "", FieldConversationID}, {FieldStripped, "c1", "m1", FieldSender}, stripped[0], stripped[1]}},
 		{"reshape with conversation id", map[string]string{
 			"export.json": `{"conversationId":"c1","channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z","from":"+4411","legalHold":true,"auditTrailId":["a1","a2"]}]}`,
 		}, Options{}, nil},

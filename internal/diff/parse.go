@@ -34,6 +34,7 @@ type fileParser struct {
 	maxLine  int
 	name     string
 	pathConv string // from a conversation_id=X path segment
+	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
 	emit     func(item) error
 }
 
@@ -87,6 +88,7 @@ func (p *fileParser) isMetadata() bool {
 // returned error is only for cancellation (or a failing emit).
 func (p *fileParser) parse(r io.Reader) error {
 	p.pathConv = convFromPath(p.name)
+	p.nameConv = p.pathConv
 	if err := p.cover(p.pathConv); err != nil {
 		return err
 	}
@@ -213,13 +215,13 @@ func (p *fileParser) metadata(br *bufio.Reader) error {
 
 // conversationMismatch reports a body conversation id that contradicts the path.
 func (p *fileParser) conversationMismatch(bodyConv string) error {
-	if p.pathConv == "" || bodyConv == "" || bodyConv == p.pathConv {
+	if p.nameConv == "" || bodyConv == "" || bodyConv == p.nameConv {
 		return nil
 	}
 	return p.emit(item{kind: itemFinding, f: Finding{
-		Kind: ValueAltered, ConversationID: p.pathConv, Field: FieldConversationID,
-		Expected: p.pathConv, Got: bodyConv, File: p.name,
-		Detail: "the file's conversation id contradicts its conversation_id= folder",
+		Kind: ValueAltered, ConversationID: p.nameConv, Field: FieldConversationID,
+		Expected: p.nameConv, Got: bodyConv, File: p.name,
+		Detail: "the file's conversation id contradicts its name",
 	}})
 }
 
@@ -259,9 +261,6 @@ func (p *fileParser) document(br *bufio.Reader) error {
 		}
 		if conv == "" {
 			conv = bodyConv
-		}
-		if conv == "" && sf.name == ShapeReshape && final {
-			conv = strings.TrimSuffix(path.Base(p.name), path.Ext(p.name))
 		}
 		if conv == "" {
 			if !final {
@@ -305,8 +304,15 @@ func (p *fileParser) document(br *bufio.Reader) error {
 		switch shape := matchShape(candidates, key); {
 		case shape != nil && sf == nil:
 			sf = shape
-			if conv == "" && bodyConv != "" {
+			if conv == "" {
 				conv = bodyConv
+			}
+			if conv == "" && sf.name == ShapeReshape {
+				// A reshape file is named after its conversation: attribute
+				// messages to the name now and report a contradicting
+				// conversation id that comes later, rather than buffer.
+				conv = fileStem(p.name)
+				p.nameConv = conv
 			}
 			if err := p.messages(dec, sf, &conv, &pending, flush, fail); err != nil {
 				return err
@@ -405,6 +411,8 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 	}
 	return nil
 }
+
+func fileStem(name string) string { return strings.TrimSuffix(path.Base(name), path.Ext(name)) }
 
 func (p *fileParser) docShapes() []*shapeFields {
 	switch p.format {

@@ -1,0 +1,188 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/testutil/s3test"
+)
+
+// orgIndex is what custody would have captured of the org's conversations:
+// every message with its millisecond timestamp, text, sender, the
+// conversation's legal hold and audit references.
+func orgIndex(t testing.TB, org *sim.Org) *MemIndex {
+	t.Helper()
+	idx := &MemIndex{}
+	for i := range org.Len() {
+		c := org.ConversationAt(i)
+		hold := c.LegalHold
+		var refs []string
+		for _, a := range c.Audits {
+			refs = append(refs, a.ID)
+		}
+		for k := range c.Messages {
+			idx.Add(CaptureOf(&c.Messages[k], c.ID, &hold, refs, 0))
+		}
+	}
+	return idx
+}
+
+func testOrg() *sim.Org {
+	return sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80, LegalHoldShare: 0.2, OtherMediaShare: 0.2})
+}
+
+// checkGroundTruth asserts that the diff found exactly the damage the
+// export did: no finding missed, none invented.
+func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summary, kinds []string) {
+	t.Helper()
+	var want []key
+	for _, d := range m.Damages {
+		if d.Kind == recexport.KindConversationAbsent {
+			continue
+		}
+		want = append(want, key{Kind(d.Kind), d.ConversationID, d.MessageID, d.Field})
+	}
+	if d := diffKeys(want, keysOf(got)); d != "" {
+		t.Errorf("findings differ from the ground truth:\n%s", d)
+	}
+	for _, k := range kinds {
+		if m.Counts[k] == 0 {
+			t.Errorf("the export did no %s damage: the test would prove nothing about it (counts %v)", k, m.Counts)
+		}
+	}
+	if s.ConversationsAbsent != m.Counts[recexport.KindConversationAbsent] {
+		t.Errorf("conversations absent = %d, manifest says %d", s.ConversationsAbsent, m.Counts[recexport.KindConversationAbsent])
+	}
+	if s.Messages != m.MessagesReadable {
+		t.Errorf("messages read = %d, manifest says %d readable", s.Messages, m.MessagesReadable)
+	}
+	if s.FilesUnreadable != m.Counts[recexport.KindFileUnreadable] {
+		t.Errorf("files unreadable = %d, manifest says %d", s.FilesUnreadable, m.Counts[recexport.KindFileUnreadable])
+	}
+	if t.Failed() {
+		t.Logf("manifest counts %v; diff counts %v", m.Counts, s.Counts)
+	}
+}
+
+var (
+	genesysKinds = []string{
+		recexport.KindFieldStripped, recexport.KindValueAltered, recexport.KindPrecisionLost,
+		recexport.KindTimestampShifted, recexport.KindContentDiffers, recexport.KindMissingFromExport,
+		recexport.KindNotCaptured, recexport.KindDuplicated, recexport.KindFileUnreadable, recexport.KindConversationAbsent,
+	}
+	reshapeKinds = slices.DeleteFunc(slices.Clone(genesysKinds), func(k string) bool { return k == recexport.KindValueAltered })
+)
+
+func shapeKinds(shape string) []string {
+	if shape == recexport.ShapeReshape {
+		return reshapeKinds
+	}
+	return genesysKinds
+}
+
+func TestGroundTruthFolder(t *testing.T) {
+	org := testOrg()
+	idx := orgIndex(t, org)
+	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
+		for _, seed := range []uint64{1, 2} {
+			t.Run(fmt.Sprintf("%s/seed%d", shape, seed), func(t *testing.T) {
+				dir := t.TempDir()
+				m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, recexport.DefaultProfile(shape, seed))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, s := runDir(t, dir, idx, Options{})
+				checkGroundTruth(t, m, got, s, shapeKinds(shape))
+			})
+		}
+	}
+}
+
+func TestGroundTruthCleanExport(t *testing.T) {
+	org := testOrg()
+	idx := orgIndex(t, org)
+	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
+		t.Run(shape, func(t *testing.T) {
+			dir := t.TempDir()
+			m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, recexport.CleanProfile(shape, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, s := runDir(t, dir, idx, Options{})
+			checkGroundTruth(t, m, got, s, nil)
+			// With a policy that requires nothing the format cannot carry,
+			// a clean genesys export has no findings at all.
+			if shape == recexport.ShapeGenesys {
+				pol := DefaultPolicy()
+				pol.Required = []string{FieldTimestamp, FieldContent, FieldSender}
+				got, _ := runDir(t, dir, idx, Options{Policy: pol})
+				if len(got) != 0 {
+					t.Errorf("clean export, lenient policy: %d findings, first %+v", len(got), got[0])
+				}
+			}
+		})
+	}
+}
+
+func TestGroundTruthS3(t *testing.T) {
+	srv := s3test.Start(t)
+	client := srv.Client(t)
+	org := testOrg()
+	idx := orgIndex(t, org)
+	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
+		t.Run(shape, func(t *testing.T) {
+			bucket := srv.Bucket(t, false)
+			prefix := "exports/2024-q1"
+			m, err := recexport.Export(context.Background(), org, nil,
+				recexport.Target{S3: client, Bucket: bucket, Prefix: prefix}, recexport.DefaultProfile(shape, 5))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A neighbour prefix that shares the name's start must not be read.
+			if err := (recexport.Target{S3: client, Bucket: bucket, Prefix: prefix + "-old"}).Put(context.Background(), "x.json", []byte("junk")); err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewSource(context.Background(), "s3://"+bucket+"/"+prefix, srv.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, s := runSource(t, src, idx, Options{Concurrency: 8})
+			checkGroundTruth(t, m, got, s, shapeKinds(shape))
+			if s.Files != m.Files {
+				t.Errorf("files = %d, want %d", s.Files, m.Files)
+			}
+		})
+	}
+}
+
+// The same export read from a folder and from S3 gives the same findings,
+// in the same order.
+func TestFolderAndS3Agree(t *testing.T) {
+	srv := s3test.Start(t)
+	client := srv.Client(t)
+	org := sim.NewOrg(sim.OrgConfig{Seed: 3, Conversations: 25})
+	idx := orgIndex(t, org)
+	p := recexport.DefaultProfile(recexport.ShapeGenesys, 9)
+	p.TruncateFiles = 0.3
+	dir := t.TempDir()
+	if _, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, p); err != nil {
+		t.Fatal(err)
+	}
+	bucket := srv.Bucket(t, false)
+	if _, err := recexport.Export(context.Background(), org, nil, recexport.Target{S3: client, Bucket: bucket}, p); err != nil {
+		t.Fatal(err)
+	}
+	fromDir, sd := runDir(t, dir, idx, Options{})
+	fromS3, ss := runSource(t, NewS3Source(client, bucket, ""), idx, Options{})
+	if !slices.Equal(fromDir, fromS3) {
+		t.Errorf("folder and S3 findings differ:\n%s", diffKeys(keysOf(fromDir), keysOf(fromS3)))
+	}
+	if !maps.Equal(sd.Counts, ss.Counts) {
+		t.Errorf("counts differ: %v vs %v", sd.Counts, ss.Counts)
+	}
+}

@@ -1,0 +1,421 @@
+package recexport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/sim"
+)
+
+// Field names in Damage.Field, as internal/diff names them.
+const (
+	fieldTimestamp    = "timestamp"
+	fieldContent      = "content"
+	fieldSender       = "sender"
+	fieldLegalHold    = "legal_hold"
+	fieldAuditTrailID = "audit_trail_id"
+)
+
+const (
+	layoutMillis  = "2006-01-02T15:04:05.000Z07:00"
+	layoutSeconds = "2006-01-02T15:04:05Z07:00"
+)
+
+// offsetZone is the zone of ZoneOffsets conversations: India's +05:30, a
+// half-hour offset that catches readers comparing wall-clock text.
+var offsetZone = time.FixedZone("+05:30", 5*3600+1800)
+
+type convResult struct {
+	skipped  bool
+	files    int
+	messages int
+	readable int
+	damages  []Damage
+	counts   map[string]int
+}
+
+// element is one message of the file being built.
+type element struct {
+	conv, id string
+	kind     elemKind
+	damages  []Damage
+	data     []byte
+	end      int // offset just past the element's closing brace
+}
+
+type elemKind uint8
+
+const (
+	elemOriginal elemKind = iota // a captured message, first occurrence
+	elemCopy                     // a duplicate
+	elemExtra                    // fabricated: never captured
+)
+
+// rng returns the conversation's own random stream, so that results do not
+// depend on the order or concurrency of the export.
+func rng(seed uint64, convID string) *rand.Rand {
+	h := sha256.Sum256([]byte(convID))
+	return rand.New(rand.NewPCG(seed, binary.BigEndian.Uint64(h[:8])))
+}
+
+func derivedID(seed uint64, parts ...string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d", seed)
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	s := hex.EncodeToString(h.Sum(nil))
+	return s[:8] + "-" + s[8:12] + "-4" + s[13:16] + "-a" + s[17:20] + "-" + s[20:32]
+}
+
+// text is the message text custody captures and hashes (diff.MessageText).
+func text(m *genesys.MessageData) string {
+	if m.TextBody == "" && m.NormalizedMessage != nil {
+		return m.NormalizedMessage.Text
+	}
+	return m.TextBody
+}
+
+func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Target, p *Profile) (convResult, error) {
+	var res convResult
+	if len(c.Messages) == 0 {
+		res.skipped = true
+		return res, nil
+	}
+	r := rng(p.Seed, c.ID)
+	// Conversation-level draws, always in this order.
+	dropConv := r.Float64() < p.DropConversations
+	truncFile := r.Float64() < p.TruncateFiles
+	zone := time.UTC
+	if r.Float64() < p.ZoneOffsets {
+		zone = offsetZone
+	}
+	cutAt := r.Float64() // where in the file a truncation cuts
+	if dropConv {
+		res.damages = append(res.damages, Damage{Kind: KindConversationAbsent, ConversationID: c.ID,
+			Detail: fmt.Sprintf("conversation with %d messages left out of the export", len(c.Messages))})
+		return res, nil
+	}
+
+	recID := derivedID(p.Seed, "recording", c.ID)
+	start := c.Start.UTC()
+	var file string
+	if p.Shape == ShapeGenesys {
+		file = fmt.Sprintf("%s/year=%04d/month=%02d/day=%02d/hour=%02d/conversation_id=%s/%s.json",
+			orgID, start.Year(), start.Month(), start.Day(), start.Hour(), c.ID, recID)
+	} else {
+		file = fmt.Sprintf("%s/%s/%s/%s.json", orgID, c.Kind, start.Format("2006-01-02"), c.ID)
+	}
+	parts := participants(c)
+	dmg := func(kind, msgID, field, detail string) Damage {
+		return Damage{Kind: kind, ConversationID: c.ID, MessageID: msgID, Field: field, File: file, Detail: detail}
+	}
+
+	var elems []*element
+	for k := range c.Messages {
+		m := &c.Messages[k]
+		// Per-message draws, always all of them and in this order.
+		var (
+			drop      = r.Float64() < p.DropMessages
+			shift     = r.Float64() < p.ShiftTimestamps
+			cut       = r.Float64() < p.TruncateTimestamps
+			alter     = r.Float64() < p.AlterContent
+			cosmetic  = r.Float64() < p.Cosmetic
+			sender    = r.Float64() < p.AlterSender
+			duplicate = r.Float64() < p.Duplicate
+			extra     = r.Float64() < p.Extra
+			shiftBy   = time.Duration(1+r.IntN(7200)) * time.Second
+			variant   = r.IntN(3)
+		)
+		if r.IntN(2) == 0 {
+			shiftBy = -shiftBy
+		}
+		if drop {
+			res.damages = append(res.damages, Damage{Kind: KindMissingFromExport, ConversationID: c.ID, MessageID: m.ID,
+				Detail: "message left out of the export"})
+			continue
+		}
+		e := &element{conv: c.ID, id: m.ID, kind: elemOriginal}
+		ts, err := time.Parse(time.RFC3339Nano, m.Timestamp)
+		if err != nil {
+			return res, fmt.Errorf("recexport: conversation %s message %s: timestamp: %w", c.ID, m.ID, err)
+		}
+		if shift {
+			ts = ts.Add(shiftBy)
+			e.damages = append(e.damages, dmg(KindTimestampShifted, m.ID, fieldTimestamp, "moved by "+shiftBy.String()))
+		}
+		layout := layoutMillis
+		if cut || p.Shape == ShapeReshape {
+			layout = layoutSeconds
+			if !shift {
+				e.damages = append(e.damages, dmg(KindPrecisionLost, m.ID, fieldTimestamp, "cut to whole seconds"))
+			}
+		}
+		tsText := ts.In(zone).Format(layout)
+		body := text(m)
+		switch {
+		case alter:
+			var how string
+			body, how = alterText(body, variant)
+			e.damages = append(e.damages, dmg(KindContentDiffers, m.ID, fieldContent, how))
+		case cosmetic:
+			body = cosmeticText(body, variant)
+		}
+		from := m.FromAddress
+		if p.Shape == ShapeGenesys && sender {
+			from = "unknown-sender"
+			if m.FromAddress == from {
+				from += "-0"
+			}
+			e.damages = append(e.damages, dmg(KindValueAltered, m.ID, fieldSender, "sender replaced"))
+		}
+		// What the format itself cannot carry.
+		if p.Shape == ShapeReshape || from == "" {
+			e.damages = append(e.damages, dmg(KindFieldStripped, m.ID, fieldSender, "the reshape has no sender"))
+		}
+		e.damages = append(e.damages,
+			dmg(KindFieldStripped, m.ID, fieldLegalHold, "the export format has no legal hold"),
+			dmg(KindFieldStripped, m.ID, fieldAuditTrailID, "the export format has no audit trail reference"))
+
+		if p.Shape == ShapeGenesys {
+			e.data, err = json.Marshal(recordingMessage(m, parts[m.ID], from, tsText, body))
+		} else {
+			e.data, err = json.Marshal(reshapeMessage{ID: m.ID, Content: body, Timestamp: tsText})
+		}
+		if err != nil {
+			return res, fmt.Errorf("recexport: encode message %s: %w", m.ID, err)
+		}
+		elems = append(elems, e)
+		if duplicate {
+			elems = append(elems, &element{conv: c.ID, id: m.ID, kind: elemCopy, data: e.data,
+				damages: []Damage{dmg(KindDuplicated, m.ID, "", "message written twice")}})
+		}
+		if extra {
+			x := fabricated(p, c, m, ts.Add(time.Millisecond))
+			xt := x.ts.In(zone).Format(layout)
+			var data []byte
+			if p.Shape == ShapeGenesys {
+				data, err = json.Marshal(recordingMessage(&x.msg, parts[m.ID], x.msg.FromAddress, xt, x.msg.TextBody))
+			} else {
+				data, err = json.Marshal(reshapeMessage{ID: x.msg.ID, Content: x.msg.TextBody, Timestamp: xt})
+			}
+			if err != nil {
+				return res, fmt.Errorf("recexport: encode message %s: %w", x.msg.ID, err)
+			}
+			elems = append(elems, &element{conv: c.ID, id: x.msg.ID, kind: elemExtra, data: data,
+				damages: []Damage{dmg(KindNotCaptured, x.msg.ID, "", "message custody never captured")}})
+		}
+	}
+
+	head, tail, err := envelope(p, c, recID)
+	if err != nil {
+		return res, err
+	}
+	var buf bytes.Buffer
+	buf.Write(head)
+	arrayStart := buf.Len()
+	for i, e := range elems {
+		if i > 0 {
+			buf.WriteString(",")
+		}
+		buf.WriteString("\n  ")
+		buf.Write(e.data)
+		e.end = buf.Len()
+	}
+	buf.Write(tail)
+	data := buf.Bytes()
+	res.messages = len(elems)
+
+	// A truncated file keeps the bytes before cut: at least the opening of
+	// the message array, at most all but the closing brace and newline.
+	cut := len(data)
+	if truncFile {
+		cut = arrayStart + int(cutAt*float64(len(data)-1-arrayStart))
+		data = data[:cut]
+		res.damages = append(res.damages, Damage{Kind: KindFileUnreadable, ConversationID: c.ID, File: file,
+			Detail: fmt.Sprintf("file cut short at byte %d of %d", cut, buf.Len())})
+	}
+	for _, e := range elems {
+		if e.end <= cut {
+			res.readable++
+			res.damages = append(res.damages, e.damages...)
+			continue
+		}
+		// Cut off: an original message is missing; copies and fabricated
+		// messages are simply gone.
+		if e.kind == elemOriginal {
+			res.damages = append(res.damages, Damage{Kind: KindMissingFromExport, ConversationID: c.ID, MessageID: e.id,
+				Detail: "message lost in the truncated part of " + file})
+		}
+	}
+	if err := t.Put(ctx, file, data); err != nil {
+		return res, err
+	}
+	res.files++
+	if p.Shape == ShapeGenesys {
+		meta, err := metadata(c, recID, len(elems))
+		if err != nil {
+			return res, err
+		}
+		if err := t.Put(ctx, strings.TrimSuffix(file, ".json")+"_metadata.json", meta); err != nil {
+			return res, err
+		}
+		res.files++
+	}
+	return res, nil
+}
+
+// alterText changes text so that its normalised form differs.
+func alterText(s string, variant int) (string, string) {
+	norm := func(x string) string { return strings.TrimSpace(norm.NFC.String(strings.ReplaceAll(x, "\r\n", "\n"))) }
+	switch variant {
+	case 0:
+		if n := utf8.RuneCountInString(s); n >= 8 {
+			runes := []rune(s)
+			out := string(runes[:n/2])
+			if norm(out) != norm(s) {
+				return out, "text cut to its first half"
+			}
+		}
+	case 1:
+		if up := strings.ToUpper(s); norm(up) != norm(s) {
+			return up, "text upper-cased"
+		}
+	}
+	return s + " [edited]", "text appended"
+}
+
+// cosmeticText changes text only in ways content normalisation removes.
+func cosmeticText(s string, variant int) string {
+	switch variant {
+	case 0:
+		return "  " + s + " \r\n"
+	case 1:
+		return strings.ReplaceAll(s, "\n", "\r\n") + "\n"
+	default:
+		return norm.NFD.String(s)
+	}
+}
+
+type reshapeMessage struct {
+	ID        string `json:"id"`
+	Content   string `json:"content"`
+	Timestamp string `json:"timestamp"`
+}
+
+// participant is who sent a message, from the message conversation.
+type participant struct{ id, purpose string }
+
+func participants(c *sim.ConvData) map[string]participant {
+	out := map[string]participant{}
+	for _, mp := range c.MessageConversation.Participants {
+		for _, md := range mp.Messages {
+			out[md.MessageID] = participant{mp.ID, mp.Purpose}
+		}
+	}
+	return out
+}
+
+func recordingMessage(m *genesys.MessageData, who participant, from, ts, body string) genesys.RecordingMessagingMessage {
+	rm := genesys.RecordingMessagingMessage{
+		From: from, To: m.ToAddress, Timestamp: ts, ID: m.ID, Status: m.Status,
+		Purpose: who.purpose, ParticipantID: who.id, MessageText: body,
+	}
+	if m.CreatedBy != nil {
+		rm.FromUser = &genesys.UserRef{ID: m.CreatedBy.ID, Name: m.CreatedBy.Name, SelfURI: m.CreatedBy.SelfURI}
+	}
+	for _, md := range m.Media {
+		rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, genesys.MessageMediaAttachment{
+			ID: md.ID, URL: md.URL, MediaType: md.MediaType, ContentLength: md.ContentLengthBytes, Name: md.Name,
+		})
+	}
+	return rm
+}
+
+type extraMessage struct {
+	msg genesys.MessageData
+	ts  time.Time
+}
+
+// fabricated is a message that never was: a pipeline's merge artefact.
+func fabricated(p *Profile, c *sim.ConvData, after *genesys.MessageData, ts time.Time) extraMessage {
+	id := strings.ReplaceAll(derivedID(p.Seed, "extra", c.ID, after.ID), "-", "")
+	return extraMessage{ts: ts, msg: genesys.MessageData{
+		ID: id, Timestamp: ts.UTC().Format(genesys.TimeLayout), FromAddress: after.FromAddress, ToAddress: after.ToAddress,
+		TextBody: "Please confirm the transfer today.", ConversationID: c.ID, Status: after.Status,
+	}}
+}
+
+// envelope is the message file around the messages array.
+func envelope(p *Profile, c *sim.ConvData, recID string) (head, tail []byte, err error) {
+	var b bytes.Buffer
+	field := func(k string, v any) {
+		if err != nil {
+			return
+		}
+		var vb []byte
+		vb, err = json.Marshal(v)
+		fmt.Fprintf(&b, "%q:%s,", k, vb)
+	}
+	b.WriteString("{")
+	if p.Shape == ShapeGenesys {
+		field("id", recID)
+		field("conversationId", c.ID)
+		field("startTime", c.Start.UTC().Format(genesys.TimeLayout))
+		field("endTime", c.End.UTC().Format(genesys.TimeLayout))
+		field("media", "message")
+		field("mediaSubtype", c.Kind)
+		field("fileState", "AVAILABLE")
+		b.WriteString(`"messagingTranscript":[`)
+		tail = fmt.Appendf(nil, "\n],\"selfUri\":%q}\n", "/api/v2/conversations/"+c.ID+"/recordings/"+recID)
+	} else {
+		field("channel", c.Kind)
+		b.WriteString(`"messages":[`)
+		tail = []byte("\n]}\n")
+	}
+	return b.Bytes(), tail, err
+}
+
+type metadataFile struct {
+	ConversationID string   `json:"conversationId"`
+	RecordingID    string   `json:"recordingId"`
+	MediaType      string   `json:"mediaType"`
+	MediaSubtype   string   `json:"mediaSubtype"`
+	Provider       string   `json:"provider"`
+	UserIDs        []string `json:"userIds"`
+	StartTime      string   `json:"startTime"`
+	EndTime        string   `json:"endTime"`
+	MessageCount   int      `json:"messageCount"`
+}
+
+func metadata(c *sim.ConvData, recID string, n int) ([]byte, error) {
+	users := []string{}
+	for _, mp := range c.MessageConversation.Participants {
+		if mp.User != nil {
+			users = append(users, mp.User.ID)
+		}
+	}
+	b, err := json.MarshalIndent(metadataFile{
+		ConversationID: c.ID, RecordingID: recID, MediaType: "message", MediaSubtype: c.Kind,
+		Provider: "Genesys Cloud", UserIDs: users,
+		StartTime: c.Start.UTC().Format(genesys.TimeLayout), EndTime: c.End.UTC().Format(genesys.TimeLayout),
+		MessageCount: n,
+	}, "", " ")
+	if err != nil {
+		return nil, fmt.Errorf("recexport: encode metadata of %s: %w", c.ID, err)
+	}
+	return append(b, '\n'), nil
+}

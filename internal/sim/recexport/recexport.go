@@ -1,0 +1,349 @@
+package recexport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/custodyhq/custody/internal/sim"
+)
+
+// Errors callers match with errors.Is.
+var (
+	// ErrNoTarget: neither a folder nor an S3 bucket was given.
+	ErrNoTarget = errors.New("no export target")
+	// ErrBadProfile: a damage profile is out of range or names an unknown shape.
+	ErrBadProfile = errors.New("bad damage profile")
+	// ErrManifestInTarget: the ground truth would be written inside the export.
+	ErrManifestInTarget = errors.New("manifest path inside the export target")
+)
+
+// Export shapes.
+const (
+	// ShapeGenesys is the Genesys S3 layout: per conversation a folder
+	// {orgId}/year=YYYY/month=MM/day=DD/hour=HH/conversation_id={id}/ (the
+	// conversation's start, UTC) holding {recordingId}.json, a Recording
+	// with its messagingTranscript, and {recordingId}_metadata.json.
+	ShapeGenesys = "genesys"
+	// ShapeReshape is a customer pipeline's reshape: per conversation
+	// {orgId}/{channel}/{YYYY-MM-DD}/{conversationId}.json holding
+	// {"channel":…,"messages":[{"id","content","timestamp"}]}, timestamps
+	// cut to whole seconds.
+	ShapeReshape = "reshape"
+)
+
+// Damage kinds. All but KindConversationAbsent are internal/diff finding
+// kinds, so a manifest reads as the findings a diff must report.
+const (
+	KindFieldStripped      = "field_stripped"
+	KindValueAltered       = "value_altered"
+	KindPrecisionLost      = "timestamp_precision_lost"
+	KindTimestampShifted   = "timestamp_shifted"
+	KindContentDiffers     = "content_differs"
+	KindMissingFromExport  = "missing_from_export"
+	KindNotCaptured        = "not_captured"
+	KindDuplicated         = "duplicated"
+	KindFileUnreadable     = "file_unreadable"
+	KindConversationAbsent = "conversation_absent" // a whole conversation left out
+)
+
+// Profile says how an export is damaged. Shares are probabilities (0 to 1)
+// drawn per message, or per conversation where noted, from Seed: equal
+// profiles over equal orgs give byte-identical exports and manifests.
+type Profile struct {
+	Shape string `json:"shape"`
+	Seed  uint64 `json:"seed"`
+	// TruncateTimestamps: share of messages whose timestamp is cut to whole
+	// seconds (the reshape always cuts).
+	TruncateTimestamps float64 `json:"truncate_timestamps"`
+	// ShiftTimestamps: share of messages moved by 1 s to 2 h, either way.
+	ShiftTimestamps float64 `json:"shift_timestamps"`
+	// DropMessages: share of messages left out.
+	DropMessages float64 `json:"drop_messages"`
+	// AlterContent: share of messages whose text is changed.
+	AlterContent float64 `json:"alter_content"`
+	// AlterSender: share of messages whose sender is replaced (genesys only:
+	// the reshape has no sender).
+	AlterSender float64 `json:"alter_sender"`
+	// Duplicate: share of messages written twice.
+	Duplicate float64 `json:"duplicate"`
+	// Extra: share of messages followed by a fabricated one custody never
+	// captured.
+	Extra float64 `json:"extra"`
+	// TruncateFiles: share of conversations whose message file is cut short.
+	TruncateFiles float64 `json:"truncate_files"`
+	// DropConversations: share of conversations left out entirely.
+	DropConversations float64 `json:"drop_conversations"`
+	// ZoneOffsets: share of conversations whose timestamps are written with
+	// a +05:30 offset — the same instants, so no damage.
+	ZoneOffsets float64 `json:"zone_offsets"`
+	// Cosmetic: share of messages whose text gains harmless differences
+	// (padding, CRLF, Unicode NFD) that normalisation removes — no damage.
+	Cosmetic float64 `json:"cosmetic"`
+	// CountOnly keeps only counts in the Manifest (large benchmark exports).
+	CountOnly bool `json:"count_only,omitempty"`
+	// Concurrency is how many conversations are generated and written at
+	// once (default GOMAXPROCS).
+	Concurrency int `json:"-"`
+}
+
+// DefaultProfile is a mix of every damage, in shares that give each kind
+// several occurrences in a few hundred messages.
+func DefaultProfile(shape string, seed uint64) Profile {
+	p := Profile{
+		Shape: shape, Seed: seed,
+		TruncateTimestamps: 0.3, ShiftTimestamps: 0.03, DropMessages: 0.03,
+		AlterContent: 0.03, AlterSender: 0.02, Duplicate: 0.02, Extra: 0.02,
+		TruncateFiles: 0.05, DropConversations: 0.05, ZoneOffsets: 0.2, Cosmetic: 0.1,
+	}
+	if shape == ShapeReshape {
+		p.TruncateTimestamps = 1
+		p.AlterSender = 0
+	}
+	return p
+}
+
+// CleanProfile damages nothing beyond what the shape's format itself loses
+// (no legal hold or audit fields; the reshape's seconds and missing sender).
+func CleanProfile(shape string, seed uint64) Profile {
+	p := Profile{Shape: shape, Seed: seed}
+	if shape == ShapeReshape {
+		p.TruncateTimestamps = 1
+	}
+	return p
+}
+
+func (p *Profile) check() error {
+	if p.Shape != ShapeGenesys && p.Shape != ShapeReshape {
+		return fmt.Errorf("recexport: %w: shape %q (want %s or %s)", ErrBadProfile, p.Shape, ShapeGenesys, ShapeReshape)
+	}
+	for name, v := range map[string]float64{
+		"truncate_timestamps": p.TruncateTimestamps, "shift_timestamps": p.ShiftTimestamps,
+		"drop_messages": p.DropMessages, "alter_content": p.AlterContent, "alter_sender": p.AlterSender,
+		"duplicate": p.Duplicate, "extra": p.Extra, "truncate_files": p.TruncateFiles,
+		"drop_conversations": p.DropConversations, "zone_offsets": p.ZoneOffsets, "cosmetic": p.Cosmetic,
+	} {
+		if !(v >= 0 && v <= 1) {
+			return fmt.Errorf("recexport: %w: %s = %v, want 0 to 1", ErrBadProfile, name, v)
+		}
+	}
+	return nil
+}
+
+// Damage is one thing the export did to a message, a file or a
+// conversation. Field names the compliance field for field_stripped,
+// value_altered and the timestamp and content kinds; File is the export
+// file (relative to the target) where a diff finds it.
+type Damage struct {
+	Kind           string `json:"kind"`
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id,omitempty"`
+	Field          string `json:"field,omitempty"`
+	File           string `json:"file,omitempty"`
+	Detail         string `json:"detail,omitempty"`
+}
+
+// Manifest is the ground truth of one export.
+type Manifest struct {
+	Version int     `json:"version"`
+	OrgID   string  `json:"org_id"`
+	Target  string  `json:"target"`
+	Profile Profile `json:"profile"`
+	// Conversations written, and skipped because they have no messages
+	// (voice: a messaging export has nothing of them).
+	Conversations        int `json:"conversations"`
+	ConversationsSkipped int `json:"conversations_skipped"`
+	// Files written (message files and metadata).
+	Files int `json:"files"`
+	// Messages written (before any file truncation), counting copies and
+	// fabricated messages; MessagesReadable those a reader can reach.
+	Messages         int `json:"messages"`
+	MessagesReadable int `json:"messages_readable"`
+	// Counts are the damages by kind; Damages lists them (unless
+	// Profile.CountOnly) in conversation order, then file order.
+	Counts  map[string]int `json:"counts"`
+	Damages []Damage       `json:"damages,omitempty"`
+}
+
+// WriteFile writes the manifest as indented JSON.
+func (m *Manifest) WriteFile(path string) error {
+	b, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return fmt.Errorf("recexport: encode manifest: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("recexport: write manifest: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("recexport: write manifest: %w", err)
+	}
+	return nil
+}
+
+// ReadManifest reads a manifest written by WriteFile.
+func ReadManifest(path string) (Manifest, error) {
+	var m Manifest
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return m, fmt.Errorf("recexport: read manifest: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("recexport: read manifest %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Export writes convIDs of org (all of them when nil) to t, damaged as p
+// says, and returns the ground truth. It never writes the manifest itself:
+// see Exporter, or Manifest.WriteFile.
+func Export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Profile) (Manifest, error) {
+	return export(ctx, org, convIDs, t, p, nil)
+}
+
+func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Profile, progress func(int)) (Manifest, error) {
+	m := Manifest{Version: 1, OrgID: org.OrgID(), Target: t.String(), Profile: p, Counts: map[string]int{}}
+	if err := p.check(); err != nil {
+		return m, err
+	}
+	if err := t.check(); err != nil {
+		return m, err
+	}
+	if convIDs == nil {
+		convIDs = make([]string, org.Len())
+		for i := range convIDs {
+			convIDs[i] = org.ConversationID(i)
+		}
+	}
+	conc := p.Concurrency
+	if conc <= 0 {
+		conc = runtime.GOMAXPROCS(0)
+	}
+	results := make([]convResult, len(convIDs))
+	var done atomic.Int64
+	var progMu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for i, id := range convIDs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			c, ok := org.Conversation(id)
+			if !ok {
+				return fmt.Errorf("recexport: conversation %s: not in the org", id)
+			}
+			res, err := exportConversation(gctx, org.OrgID(), c, t, &p)
+			if err != nil {
+				return err
+			}
+			if p.CountOnly {
+				res.counts = countKinds(res.damages)
+				res.damages = nil
+			}
+			results[i] = res
+			n := done.Add(1)
+			if progress != nil {
+				progMu.Lock()
+				progress(int(n))
+				progMu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return m, err
+	}
+	if err := ctx.Err(); err != nil {
+		return m, err
+	}
+	for _, r := range results {
+		if r.skipped {
+			m.ConversationsSkipped++
+			continue
+		}
+		if r.files > 0 {
+			m.Conversations++
+		}
+		m.Files += r.files
+		m.Messages += r.messages
+		m.MessagesReadable += r.readable
+		counts := r.counts
+		if counts == nil {
+			counts = countKinds(r.damages)
+		}
+		for k, n := range counts {
+			m.Counts[k] += n
+		}
+		m.Damages = append(m.Damages, r.damages...)
+	}
+	return m, nil
+}
+
+func countKinds(ds []Damage) map[string]int {
+	c := map[string]int{}
+	for _, d := range ds {
+		c[d.Kind]++
+	}
+	return c
+}
+
+// Exporter runs the simulator's recording EXPORT jobs
+// (sim.Options.RecordingExporter): each job writes its conversations to
+// Target, damaged per Profile, and the ground truth to ManifestPath.
+type Exporter struct {
+	Target  Target
+	Profile Profile
+	// ManifestPath is where the ground truth goes; it must lie outside a
+	// folder target. A second job writes NAME-2.json, and so on. Empty:
+	// no manifest file (Last still returns it).
+	ManifestPath string
+
+	mu   sync.Mutex
+	runs int
+	last Manifest
+}
+
+var _ sim.RecordingExporter = (*Exporter)(nil)
+
+// RunExport implements sim.RecordingExporter.
+func (e *Exporter) RunExport(ctx context.Context, org *sim.Org, convIDs []string, progress func(done int)) error {
+	if e.ManifestPath != "" && e.Target.contains(e.ManifestPath) {
+		return fmt.Errorf("recexport: %w: %s is inside %s", ErrManifestInTarget, e.ManifestPath, e.Target.Dir)
+	}
+	if convIDs == nil {
+		convIDs = []string{} // a job over nothing exports nothing, not the whole org
+	}
+	m, err := export(ctx, org, convIDs, e.Target, e.Profile, progress)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.runs++
+	path := e.ManifestPath
+	if path != "" && e.runs > 1 {
+		ext := filepath.Ext(path)
+		path = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(path, ext), e.runs, ext)
+	}
+	e.last = m
+	e.mu.Unlock()
+	if path != "" {
+		return m.WriteFile(path)
+	}
+	return nil
+}
+
+// Last returns the manifest of the latest finished job.
+func (e *Exporter) Last() Manifest {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last
+}

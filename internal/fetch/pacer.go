@@ -52,7 +52,7 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		now:       cfg.Now,
 		sleep:     cfg.Sleep,
 		margin:    cfg.SafetyMargin,
-		maxHdr:    cfg.MaxRetryAfter,
+		maxHdr:    min(cfg.MaxRetryAfter, time.Minute), // a window is a minute: never pause longer on a header's word
 		log:       log,
 		perMinute: pace,
 	}

@@ -1,0 +1,349 @@
+package recexport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/s3util"
+	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/simtest"
+)
+
+func testOrg() *sim.Org {
+	return sim.NewOrg(sim.OrgConfig{Seed: 4, Conversations: 40, OtherMediaShare: 0.25, LegalHoldShare: 0.2})
+}
+
+// tree hashes every file under dir, by relative name.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		h := sha256.Sum256(b)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(h[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDeterministic(t *testing.T) {
+	org := testOrg()
+	for _, shape := range []string{ShapeGenesys, ShapeReshape} {
+		t.Run(shape, func(t *testing.T) {
+			var trees []map[string]string
+			var manifests []Manifest
+			for _, conc := range []int{1, 6} {
+				dir := t.TempDir()
+				p := DefaultProfile(shape, 42)
+				p.Concurrency = conc
+				m, err := Export(context.Background(), org, nil, Target{Dir: dir}, p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.Target, m.Profile.Concurrency = "", 0
+				trees = append(trees, tree(t, dir))
+				manifests = append(manifests, m)
+			}
+			if !maps.Equal(trees[0], trees[1]) {
+				t.Error("exports differ between runs")
+			}
+			if !reflect.DeepEqual(manifests[0], manifests[1]) {
+				t.Error("manifests differ between runs")
+			}
+			// Another seed damages differently.
+			dir := t.TempDir()
+			if _, err := Export(context.Background(), org, nil, Target{Dir: dir}, DefaultProfile(shape, 43)); err != nil {
+				t.Fatal(err)
+			}
+			if maps.Equal(trees[0], tree(t, dir)) {
+				t.Error("a different seed gave the same export")
+			}
+		})
+	}
+}
+
+var (
+	genesysName = regexp.MustCompile(`^[0-9a-f-]{36}/year=\d{4}/month=\d{2}/day=\d{2}/hour=\d{2}/conversation_id=([0-9a-f-]{36})/([0-9a-f-]{36})(_metadata)?\.json$`)
+	reshapeName = regexp.MustCompile(`^[0-9a-f-]{36}/(whatsapp|sms|webmessaging)/\d{4}-\d{2}-\d{2}/([0-9a-f-]{36})\.json$`)
+)
+
+// TestLayout checks the files against the documented shapes: names,
+// required keys, and that exactly the truncated files fail to parse.
+func TestLayout(t *testing.T) {
+	org := testOrg()
+	for _, shape := range []string{ShapeGenesys, ShapeReshape} {
+		t.Run(shape, func(t *testing.T) {
+			dir := t.TempDir()
+			p := DefaultProfile(shape, 7)
+			p.TruncateFiles = 0.2
+			m, err := Export(context.Background(), org, nil, Target{Dir: dir}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			truncated := map[string]bool{}
+			for _, d := range m.Damages {
+				if d.Kind == KindFileUnreadable {
+					truncated[d.File] = true
+				}
+			}
+			if len(truncated) == 0 {
+				t.Fatal("no file truncated")
+			}
+			files := tree(t, dir)
+			if len(files) != m.Files {
+				t.Errorf("%d files on disk, manifest says %d", len(files), m.Files)
+			}
+			messages, offsets := 0, 0
+			for name := range files {
+				re := genesysName
+				if shape == ShapeReshape {
+					re = reshapeName
+				}
+				if !re.MatchString(name) {
+					t.Errorf("file name %q does not follow the %s layout", name, shape)
+				}
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, []byte("+05:30")) {
+					offsets++
+				}
+				var doc map[string]json.RawMessage
+				err = json.Unmarshal(b, &doc)
+				if truncated[name] != (err != nil) {
+					t.Errorf("%s: truncated=%v but parse error %v", name, truncated[name], err)
+				}
+				if err != nil || strings.HasSuffix(name, "_metadata.json") {
+					continue
+				}
+				key := "messagingTranscript"
+				if shape == ShapeReshape {
+					key = "messages"
+					var ch string
+					if json.Unmarshal(doc["channel"], &ch) != nil || ch == "" {
+						t.Errorf("%s: no channel", name)
+					}
+				}
+				var msgs []map[string]any
+				if err := json.Unmarshal(doc[key], &msgs); err != nil {
+					t.Fatalf("%s: %s: %v", name, key, err)
+				}
+				for _, msg := range msgs {
+					for _, k := range []string{"legalHold", "legal_hold", "auditTrailId", "audit_trail_id"} {
+						if _, ok := msg[k]; ok {
+							t.Errorf("%s: message has %q: the export formats have no such field", name, k)
+						}
+					}
+					if shape == ShapeReshape {
+						if len(msg) != 3 || msg["id"] == nil || msg["timestamp"] == nil || msg["content"] == nil {
+							t.Errorf("%s: reshape message %v: want exactly id, content, timestamp", name, msg)
+						}
+						if ts, _ := msg["timestamp"].(string); strings.Contains(ts, ".") {
+							t.Errorf("%s: reshape timestamp %q keeps sub-seconds", name, ts)
+						}
+					}
+				}
+				messages += len(msgs)
+			}
+			if offsets == 0 {
+				t.Error("no file with +05:30 timestamps: the zone-offset case is not exercised")
+			}
+			if messages >= m.MessagesReadable || m.MessagesReadable > m.Messages {
+				t.Errorf("messages in parseable files %d, readable %d, written %d", messages, m.MessagesReadable, m.Messages)
+			}
+		})
+	}
+}
+
+// TestTruncationBoundary checks the rule the ground truth relies on: a
+// message survives truncation exactly when its closing brace does.
+func TestTruncationBoundary(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 9, Conversations: 120})
+	p := CleanProfile(ShapeGenesys, 1)
+	p.TruncateFiles = 1
+	dir := t.TempDir()
+	m, err := Export(context.Background(), org, nil, Target{Dir: dir}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := m.Counts[KindMissingFromExport]
+	if lost == 0 || m.MessagesReadable == 0 || m.Counts[KindFileUnreadable] != m.Conversations {
+		t.Fatalf("counts %v, readable %d of %d", m.Counts, m.MessagesReadable, m.Messages)
+	}
+	if m.MessagesReadable+lost != m.Messages {
+		t.Errorf("readable %d + lost %d != written %d", m.MessagesReadable, lost, m.Messages)
+	}
+	// Decode the surviving elements with a streaming decoder, as a reader would.
+	n := 0
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, "_metadata.json") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				t.Fatalf("%s: no transcript before the cut: %v", path, err)
+			}
+			if tok == "messagingTranscript" {
+				break
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for dec.More() {
+			var msg genesys.RecordingMessagingMessage
+			if dec.Decode(&msg) != nil {
+				break
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != m.MessagesReadable {
+		t.Errorf("decoded %d messages, manifest says %d readable", n, m.MessagesReadable)
+	}
+}
+
+func TestProfileAndTargetErrors(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 1, Conversations: 2})
+	ctx := context.Background()
+	bad := DefaultProfile(ShapeGenesys, 1)
+	bad.DropMessages = 1.5
+	if _, err := Export(ctx, org, nil, Target{Dir: t.TempDir()}, bad); !errors.Is(err, ErrBadProfile) {
+		t.Errorf("share 1.5: err = %v", err)
+	}
+	if _, err := Export(ctx, org, nil, Target{Dir: t.TempDir()}, DefaultProfile("xml", 1)); !errors.Is(err, ErrBadProfile) {
+		t.Errorf("shape xml: err = %v", err)
+	}
+	if _, err := Export(ctx, org, nil, Target{}, DefaultProfile(ShapeGenesys, 1)); !errors.Is(err, ErrNoTarget) {
+		t.Errorf("no target: err = %v", err)
+	}
+	if _, err := Export(ctx, org, []string{"nope"}, Target{Dir: t.TempDir()}, DefaultProfile(ShapeGenesys, 1)); err == nil {
+		t.Error("unknown conversation: no error")
+	}
+	dir := t.TempDir()
+	e := &Exporter{Target: Target{Dir: dir}, Profile: DefaultProfile(ShapeGenesys, 1), ManifestPath: filepath.Join(dir, "sub", "truth.json")}
+	if err := e.RunExport(ctx, org, []string{org.ConversationID(0)}, func(int) {}); !errors.Is(err, ErrManifestInTarget) {
+		t.Errorf("manifest inside target: err = %v", err)
+	}
+	if _, err := OpenTarget(ctx, "s3://B/x", s3util.Config{}); err == nil {
+		t.Error("bad bucket accepted")
+	}
+}
+
+// TestSimRecordingJob runs an export through the simulator's Recording
+// API, as a client would, and checks files, progress and the manifest.
+func TestSimRecordingJob(t *testing.T) {
+	out := t.TempDir()
+	truth := filepath.Join(t.TempDir(), "truth.json")
+	exp := &Exporter{Target: Target{Dir: out}, Profile: DefaultProfile(ShapeGenesys, 8), ManifestPath: truth}
+	srv := simtest.Start(t, sim.Options{OrgConfig: sim.OrgConfig{Seed: 2, Conversations: 30}, RecordingExporter: exp})
+	ctx := context.Background()
+
+	var token string
+	call := func(method, path string, body, into any) int {
+		t.Helper()
+		var rd *bytes.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		} else {
+			rd = bytes.NewReader(nil)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, srv.APIURL+path, rd)
+		req.Header.Set("Content-Type", "application/json")
+		if path == "/oauth/token" {
+			req, _ = http.NewRequestWithContext(ctx, method, srv.LoginURL+path, strings.NewReader("grant_type=client_credentials"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(srv.ClientID, srv.ClientSecret)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if into != nil {
+			if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+				t.Fatalf("%s %s: %d: decode: %v", method, path, resp.StatusCode, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	var tok genesys.TokenResponse
+	if st := call("POST", "/oauth/token", nil, &tok); st != 200 {
+		t.Fatalf("token: %d", st)
+	}
+	token = tok.AccessToken
+	var job genesys.RecordingJob
+	st := call("POST", "/api/v2/recording/jobs", genesys.RecordingJobsQuery{
+		Action: "EXPORT", IntegrationID: "s3-integration",
+		ConversationQuery: &genesys.AsyncConversationQuery{Interval: "2024-01-01T00:00:00Z/2024-04-01T00:00:00Z"},
+	}, &job)
+	if st != http.StatusAccepted || job.ID == "" {
+		t.Fatalf("create job: %d %+v", st, job)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for job.State != genesys.RecJobReady && time.Now().Before(deadline) {
+		call("GET", "/api/v2/recording/jobs/"+job.ID, nil, &job)
+	}
+	if st := call("PUT", "/api/v2/recording/jobs/"+job.ID, genesys.RecordingJobState{State: genesys.RecJobProcessing}, nil); st != http.StatusAccepted {
+		t.Fatalf("start job: %d", st)
+	}
+	for job.State != genesys.RecJobFulfilled && job.State != genesys.RecJobFailed && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		call("GET", "/api/v2/recording/jobs/"+job.ID, nil, &job)
+	}
+	if job.State != genesys.RecJobFulfilled || job.TotalProcessedRecordings != job.TotalConversations || job.TotalConversations == 0 {
+		t.Fatalf("job ended %+v", job)
+	}
+	m, err := ReadManifest(truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Conversations+m.ConversationsSkipped+m.Counts[KindConversationAbsent] != job.TotalConversations {
+		t.Errorf("manifest covers %d+%d+%d conversations, job had %d", m.Conversations, m.ConversationsSkipped, m.Counts[KindConversationAbsent], job.TotalConversations)
+	}
+	if files := tree(t, out); len(files) != m.Files || m.Files == 0 {
+		t.Errorf("%d files written, manifest says %d", len(files), m.Files)
+	}
+	if !reflect.DeepEqual(exp.Last(), m) {
+		t.Error("Last() differs from the manifest file")
+	}
+}

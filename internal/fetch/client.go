@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -24,7 +25,7 @@ const maxErrorBody = 1 << 20
 // valid JSON.
 type Response struct {
 	Method        string
-	Path          string // path and query as sent, no scheme or host (downloads: path only)
+	Path          string // API path and query, no scheme, host or base-URL prefix (downloads: path only)
 	Status        int
 	CorrelationID string // ININ-Correlation-Id
 	Body          []byte
@@ -113,6 +114,10 @@ func New(cfg Config) (*Client, error) {
 	c.pacer = newPacer(cfg, c.log)
 	return c, nil
 }
+
+// CloseIdleConnections closes the kept-alive connections, e.g. before a
+// local server is shut down (which otherwise waits for them).
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // APIURL returns the API base URL in use.
 func (c *Client) APIURL() string { return c.api }
@@ -407,7 +412,7 @@ type Stats struct {
 	Failures      int64 // calls that returned an error
 	Reauths       int64 // tokens dropped after a 401
 	BytesReceived int64
-	PacePerMinute float64   // current pace after header tuning (+Inf: unlimited)
+	PacePerMinute float64   // current pace after header tuning, requests per minute (0: unlimited)
 	PausedUntil   time.Time // end of the latest 429 pause (zero if none)
 	Endpoints     map[string]EndpointStats
 }
@@ -429,6 +434,9 @@ func (c *Client) Stats() Stats {
 		Endpoints:     map[string]EndpointStats{},
 	}
 	s.PacePerMinute, s.PausedUntil = c.pacer.snapshot()
+	if math.IsInf(s.PacePerMinute, 0) {
+		s.PacePerMinute = 0 // unlimited; +Inf would not survive encoding/json
+	}
 	c.stats.byRoute.Range(func(k, v any) bool {
 		e := v.(*counters)
 		s.Endpoints[k.(string)] = EndpointStats{

@@ -70,7 +70,7 @@ func TestNewConfig(t *testing.T) {
 		t.Errorf("login override: %v %s %s", err, c.api, c.login)
 	}
 	c, err = New(Config{AccessToken: "t", Rate: math.Inf(1)})
-	if err != nil || !math.IsInf(c.Stats().PacePerMinute, 1) {
+	if err != nil || c.Stats().PacePerMinute != 0 {
 		t.Errorf("unlimited rate: %v", err)
 	}
 

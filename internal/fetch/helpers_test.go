@@ -115,12 +115,6 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
-func (f *fakeAPI) setHandler(h http.HandlerFunc) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.handler = h
-}
-
 // testConfig is a Config for f with a fake clock, tiny backoff and no pacing.
 func (f *fakeAPI) testConfig(clk *fakeClock) Config {
 	return Config{

@@ -34,6 +34,9 @@ func simClient(t *testing.T, s *sim.Server, clk *fakeClock, mod ...func(*Config)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Runs before the simulator's cleanup: a connection dialled but never
+	// used would hold its graceful shutdown for 5 s.
+	t.Cleanup(c.CloseIdleConnections)
 	return c
 }
 
@@ -297,10 +300,11 @@ func TestSimPacingAvoids429(t *testing.T) {
 		opts.OrgConfig = sim.OrgConfig{Seed: 9, Conversations: 50}
 		opts.Now = clk.Now
 		s := simtest.Start(t, opts)
-		c := simClient(t, s, clk)
+		var mods []func(*Config)
 		if mod != nil {
-			c = simClient(t, s, clk, mod)
+			mods = append(mods, mod)
 		}
+		c := simClient(t, s, clk, mods...)
 		var wg sync.WaitGroup
 		for w := range 4 {
 			wg.Go(func() {

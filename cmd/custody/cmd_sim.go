@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/s3util"
+	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/recexport"
+)
+
+// simServeOptions are the flags of 'custody sim serve'.
+type simServeOptions struct {
+	Addr            string
+	Conversations   int
+	Seed            int64
+	Start, End      string
+	LegalHoldShare  float64
+	OtherMediaShare float64
+	Agents          int
+
+	ClientID, ClientSecret string
+	TokenTTL               time.Duration
+
+	RateLimit       int
+	EndpointLimits  []string
+	DailyLimit      int
+	DailyRetryAfter time.Duration
+	Faults          string
+	FaultSeed       int64
+
+	JobDelay, AuditDelay, RecordingJobDelay time.Duration
+	QueryMaxPageSize                        int
+	QueryMaxInterval                        time.Duration
+	Lenient                                 bool
+
+	ExportTo     string
+	S3Endpoint   string
+	S3Region     string
+	ExportShape  string
+	ExportDamage string
+	Manifest     string
+}
+
+func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:0", "listen address (port 0: a free port)")
+	fs.IntVar(&o.Conversations, "conversations", 1000, "number of generated conversations")
+	fs.Int64Var(&o.Seed, "seed", 1, "seed of the generated org: same seed, same org, ids, credentials and faults")
+	fs.StringVar(&o.Start, "start", sim.DefaultStart.Format("2006-01-02"), "first day of conversation starts (YYYY-MM-DD or RFC 3339)")
+	fs.StringVar(&o.End, "end", sim.DefaultEnd.Format("2006-01-02"), "end of conversation starts, exclusive (YYYY-MM-DD or RFC 3339)")
+	fs.Float64Var(&o.LegalHoldShare, "legal-hold-share", 0.02, "share of conversations under recording deletion protection")
+	fs.Float64Var(&o.OtherMediaShare, "other-media-share", 0.1, "share of conversations that are SMS, web messaging or voice")
+	fs.IntVar(&o.Agents, "agents", 24, "number of agents")
+	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
+	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
+	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
+	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
+	fs.StringArrayVar(&o.EndpointLimits, "endpoint-limit", nil, `per-route limit, requests per minute per token: "POST /api/v2/audits/query=60" (repeatable)`)
+	fs.IntVar(&o.DailyLimit, "daily-limit", 0, "API requests allowed per 24 hours (0: no daily limit)")
+	fs.DurationVar(&o.DailyRetryAfter, "daily-retry-after", sim.DefaultDailyRetryAfter, "Retry-After of daily-limit 429s")
+	fs.StringVar(&o.Faults, "faults", "", `fault spec, e.g. "5xx=0.05,reset=0.01,truncate=0.01,slow=0.01:2s,revoke@200,jobfail@1,404=0.001" (see docs/sim.md)`)
+	fs.Int64Var(&o.FaultSeed, "fault-seed", 0, "seed of fault decisions (default: --seed)")
+	fs.DurationVar(&o.JobDelay, "job-delay", 2*time.Second, "time an analytics job takes to be FULFILLED")
+	fs.DurationVar(&o.AuditDelay, "audit-delay", time.Second, "time an audit query takes to succeed")
+	fs.DurationVar(&o.RecordingJobDelay, "recording-job-delay", time.Second, "time a recording job takes to be READY")
+	fs.IntVar(&o.QueryMaxPageSize, "query-max-page-size", sim.DefaultQueryMaxPageSize, "largest pageSize of the synchronous details query")
+	fs.DurationVar(&o.QueryMaxInterval, "query-max-interval", sim.DefaultQueryMaxInterval, "longest interval of the synchronous details query")
+	fs.BoolVar(&o.Lenient, "lenient-bodies", false, "accept request bodies with unknown fields (default: 400)")
+	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder or s3://bucket/prefix (default: jobs fail)")
+	fs.StringVar(&o.S3Endpoint, "s3-endpoint", "", "S3 endpoint for --export-to s3://…, e.g. http://127.0.0.1:7070")
+	fs.StringVar(&o.S3Region, "s3-region", "", "S3 region (default: the AWS configuration's)")
+	fs.StringVar(&o.ExportShape, "export-shape", recexport.ShapeGenesys, "export layout: genesys (the S3 layout) or reshape (a customer pipeline's)")
+	fs.StringVar(&o.ExportDamage, "export-damage", "default", "damage done by exports: default (a mix of every kind) or clean")
+	fs.StringVar(&o.Manifest, "manifest", "", "ground-truth manifest of each export (default: DIR.manifest.json beside a folder target; none for S3)")
+}
+
+func newSimCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the built-in Genesys Cloud simulator",
+		Long: `The simulator serves the subset of the Genesys Cloud Platform API that
+custody uses, on loopback, from a generated org: WhatsApp and other
+conversations, legal holds with their audit trail, and Recording API bulk
+exports. See docs/sim.md.` + exitStatusHelp,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newSimServeCommand(g))
+	return cmd
+}
+
+func newSimServeCommand(g *globalOptions) *cobra.Command {
+	o := &simServeOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a generated Genesys Cloud org on loopback",
+		Long: `Serve starts the simulator and, once it accepts requests, prints one JSON
+line on stdout:
+
+  {"api_url":…,"login_url":…,"client_id":…,"client_secret":…,"org_id":…}
+
+then serves until interrupted (Ctrl-C or SIGTERM: graceful shutdown, exit
+0). Login and API share one listener, so login_url equals api_url.
+
+The org is generated from --seed: the same seed gives the same
+conversations, ids, client credentials and (with --faults) the same faults
+for the same sequence of requests. GET /sim/stats (no auth) counts requests,
+429s and faults by route.
+
+Recording EXPORT jobs write the Genesys S3 layout (or a customer reshape)
+to --export-to, with the damage old exports do, and a ground-truth
+manifest of that damage to --manifest.
+
+Examples:
+  custody sim serve --conversations 5000 --seed 7
+  custody sim serve --rate-limit 0 --faults 5xx=0.05,reset=0.01,revoke@200
+  custody sim serve --export-to /tmp/old-export --export-shape reshape
+` + exitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSimServe(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// parseDay accepts YYYY-MM-DD or RFC 3339.
+func parseDay(flag, s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, usageError("--%s: want YYYY-MM-DD or RFC 3339, not %q", flag, s)
+	}
+	return t, nil
+}
+
+func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
+	if o.Conversations < 0 {
+		return sim.Options{}, usageError("--conversations must not be negative")
+	}
+	start, err := parseDay("start", o.Start)
+	if err != nil {
+		return sim.Options{}, err
+	}
+	end, err := parseDay("end", o.End)
+	if err != nil {
+		return sim.Options{}, err
+	}
+	if !end.After(start) {
+		return sim.Options{}, usageError("--end must be after --start")
+	}
+	for name, v := range map[string]float64{"legal-hold-share": o.LegalHoldShare, "other-media-share": o.OtherMediaShare} {
+		if v < 0 || v > 1 {
+			return sim.Options{}, usageError("--%s must be between 0 and 1, not %v", name, v)
+		}
+	}
+	if o.RateLimit < 0 || o.DailyLimit < 0 {
+		return sim.Options{}, usageError("--rate-limit and --daily-limit must not be negative")
+	}
+	if _, err := sim.ParseFaults(o.Faults); err != nil {
+		return sim.Options{}, usageError("--faults: %v", err)
+	}
+	limits := map[string]int{}
+	for _, l := range o.EndpointLimits {
+		route, n, ok := strings.Cut(l, "=")
+		pm, err := strconv.Atoi(n)
+		if !ok || err != nil || pm <= 0 || !strings.Contains(route, " /") {
+			return sim.Options{}, usageError(`--endpoint-limit %q: want "METHOD /path/pattern=N"`, l)
+		}
+		limits[route] = pm
+	}
+	opts := sim.Options{
+		OrgConfig: sim.OrgConfig{
+			Seed: o.Seed, Conversations: o.Conversations, Start: start, End: end,
+			LegalHoldShare: o.LegalHoldShare, OtherMediaShare: o.OtherMediaShare, Agents: o.Agents,
+		},
+		Addr:     o.Addr,
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,
+		RateLimit: o.RateLimit, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
+		Faults: o.Faults, FaultSeed: o.FaultSeed,
+		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,
+		QueryMaxPageSize: o.QueryMaxPageSize, QueryMaxInterval: o.QueryMaxInterval,
+		LenientBodies: o.Lenient,
+	}
+	if o.ExportTo != "" {
+		exp, err := o.exporter(ctx)
+		if err != nil {
+			return sim.Options{}, err
+		}
+		opts.RecordingExporter = exp
+	}
+	return opts, nil
+}
+
+func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, error) {
+	var profile recexport.Profile
+	switch o.ExportShape {
+	case recexport.ShapeGenesys, recexport.ShapeReshape:
+	default:
+		return nil, usageError("--export-shape must be %s or %s, not %q", recexport.ShapeGenesys, recexport.ShapeReshape, o.ExportShape)
+	}
+	switch o.ExportDamage {
+	case "default":
+		profile = recexport.DefaultProfile(o.ExportShape, uint64(o.Seed))
+	case "clean":
+		profile = recexport.CleanProfile(o.ExportShape, uint64(o.Seed))
+	default:
+		return nil, usageError("--export-damage must be default or clean, not %q", o.ExportDamage)
+	}
+	target, err := recexport.OpenTarget(ctx, o.ExportTo, s3util.Config{Endpoint: o.S3Endpoint, Region: o.S3Region})
+	if err != nil {
+		return nil, fmt.Errorf("sim serve: --export-to: %w", err)
+	}
+	manifest := o.Manifest
+	if manifest == "" && target.Dir != "" {
+		manifest = filepath.Clean(target.Dir) + ".manifest.json"
+	}
+	return &recexport.Exporter{Target: target, Profile: profile, ManifestPath: manifest}, nil
+}
+
+// simReady is the line 'sim serve' prints once it accepts requests.
+type simReady struct {
+	APIURL       string `json:"api_url"`
+	LoginURL     string `json:"login_url"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	OrgID        string `json:"org_id"`
+}
+
+func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) error {
+	opts, err := o.options(ctx)
+	if err != nil {
+		return err
+	}
+	opts.Logger = g.log
+	srv, err := sim.Start(context.Background(), opts)
+	if err != nil {
+		return fmt.Errorf("sim serve: %w", err)
+	}
+	line, _ := json.Marshal(simReady{APIURL: srv.APIURL, LoginURL: srv.LoginURL, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, OrgID: srv.OrgID})
+	if _, err := fmt.Fprintf(g.stdout, "%s\n", line); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("sim serve: %w", err)
+	}
+	if f, ok := g.stdout.(*os.File); ok {
+		_ = f.Sync()
+	}
+	g.log.Info("simulator ready", "api_url", srv.APIURL, "conversations", srv.Org.Len(), "rate_limit", opts.RateLimit, "faults", opts.Faults)
+	select {
+	case <-ctx.Done():
+	case <-srv.Done():
+		return fmt.Errorf("sim serve: the server stopped unexpectedly")
+	}
+	g.log.Info("simulator shutting down")
+	if err := srv.Shutdown(context.Background()); err != nil {
+		return fmt.Errorf("sim serve: %w", err)
+	}
+	return nil
+}

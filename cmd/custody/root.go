@@ -99,6 +99,7 @@ Genesys simulator.` + exitStatusHelp,
 	cmd.AddCommand(
 		// Subcommands, one file each (cmd_NAME.go).
 		newExportCommand(g),
+		newBenchCommand(g),
 		newSimCommand(g),
 	)
 	return cmd

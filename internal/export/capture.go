@@ -137,7 +137,7 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 			anyHeld = anyHeld || protected[id]
 		}
 		if anyHeld {
-			err = r.loadAudits(ctx)
+			err = r.awaitAudits(ctx)
 		}
 	}
 	if err != nil {
@@ -160,6 +160,20 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 		}
 	}
 	return nil
+}
+
+// awaitAudits waits for the audit index; if the first load failed, it
+// tries again (a later batch may succeed where the first did not).
+func (r *runner) awaitAudits(ctx context.Context) error {
+	select {
+	case <-r.auditsReady:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if r.auditsErr == nil {
+		return nil
+	}
+	return r.loadAudits(ctx)
 }
 
 // fail records a conversation's failure (or its absence at the source).

@@ -92,7 +92,9 @@ type runner struct {
 	acct  *Accounting
 	runID string
 
-	audits atomic.Pointer[auditIndex]
+	audits      atomic.Pointer[auditIndex]
+	auditsReady chan struct{} // closed when the first audit load ends
+	auditsErr   error         // its error, readable once auditsReady is closed
 
 	mu   sync.Mutex // guards acct counters touched by workers
 	done atomic.Int64
@@ -102,6 +104,16 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.begin(ctx); err != nil {
 		return err
 	}
+	// The audit query is asynchronous at the source (create, poll, page):
+	// start it now so it runs beside the listing instead of stalling the
+	// first batch that holds a protected conversation.
+	r.auditsReady = make(chan struct{})
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(r.auditsReady)
+		r.auditsErr = r.loadAudits(actx)
+	}()
 	err := r.list(ctx)
 	if err == nil {
 		err = r.captureAll(ctx)

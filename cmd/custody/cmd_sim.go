@@ -27,6 +27,7 @@ type simServeOptions struct {
 	LegalHoldShare  float64
 	OtherMediaShare float64
 	Agents          int
+	AuditService    string
 
 	ClientID, ClientSecret string
 	TokenTTL               time.Duration
@@ -60,6 +61,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.LegalHoldShare, "legal-hold-share", 0.02, "share of conversations under recording deletion protection")
 	fs.Float64Var(&o.OtherMediaShare, "other-media-share", 0.1, "share of conversations that are SMS, web messaging or voice")
 	fs.IntVar(&o.Agents, "agents", 24, "number of agents")
+	fs.StringVar(&o.AuditService, "audit-service-name", sim.DefaultAuditServiceName, "audit serviceName of legal-hold entries (the real one is not documented)")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
@@ -182,6 +184,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		OrgConfig: sim.OrgConfig{
 			Seed: o.Seed, Conversations: o.Conversations, Start: start, End: end,
 			LegalHoldShare: o.LegalHoldShare, OtherMediaShare: o.OtherMediaShare, Agents: o.Agents,
+			AuditServiceName: o.AuditService,
 		},
 		Addr:     o.Addr,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,

@@ -471,7 +471,7 @@ var mediaKinds = []struct{ mediaType, mime, ext string }{
 // attachment generates the media of message k of conversation i.
 func (o *Org) attachment(r *rand.Rand, i, k int) Attachment {
 	mk := mediaKinds[r.IntN(len(mediaKinds))]
-	size := int(math.Exp(math.Log(1024) + r.Float64()*math.Log(64))) // 1 KiB – 64 KiB, log-uniform
+	size := int(math.Exp(math.Log(512) + r.Float64()*math.Log(64))) // 512 B – 32 KiB, log-uniform
 	id := indexedUUID(hash(o.cfg.Seed, tagMedia, uint64(i), uint64(k)), o.idKey^0x5a5a5a5a5a5a, i)
 	a := Attachment{
 		ID:        id,
@@ -481,23 +481,44 @@ func (o *Org) attachment(r *rand.Rand, i, k int) Attachment {
 		Size:      size,
 		URL:       strings.TrimSuffix(o.cfg.MediaBaseURL, "/") + "/sim/media/" + id,
 	}
-	sum := sha256.Sum256(mediaBytes(o.cfg.Seed, id, mk.mime, size))
-	a.Sha256 = hex.EncodeToString(sum[:])
+	a.Sha256 = mediaSha256(o.cfg.Seed, id, mk.mime, size)
 	return a
+}
+
+var mediaMagic = map[string]string{
+	"image/jpeg": "\xff\xd8\xff\xe0", "image/png": "\x89PNG\r\n\x1a\n", "application/pdf": "%PDF-1.7\n",
+	"audio/ogg": "OggS", "video/mp4": "\x00\x00\x00\x18ftypmp42",
+}
+
+func mediaStream(seed int64, id string) *rand.ChaCha8 {
+	return rand.NewChaCha8(sha256.Sum256([]byte(strconv.FormatInt(seed, 10) + "/" + id)))
 }
 
 // mediaBytes are the deterministic bytes of an attachment: a format magic
 // number, then seeded noise.
 func mediaBytes(seed int64, id, mime string, size int) []byte {
 	b := make([]byte, size)
-	r := rand.NewChaCha8(sha256.Sum256([]byte(strconv.FormatInt(seed, 10) + "/" + id)))
-	_, _ = r.Read(b)
-	magic := map[string]string{
-		"image/jpeg": "\xff\xd8\xff\xe0", "image/png": "\x89PNG\r\n\x1a\n", "application/pdf": "%PDF-1.7\n",
-		"audio/ogg": "OggS", "video/mp4": "\x00\x00\x00\x18ftypmp42",
-	}[mime]
-	copy(b, magic)
+	_, _ = mediaStream(seed, id).Read(b)
+	copy(b, mediaMagic[mime])
 	return b
+}
+
+// mediaSha256 is the hex SHA-256 of mediaBytes, computed in chunks
+// without holding the whole file.
+func mediaSha256(seed int64, id, mime string, size int) string {
+	r := mediaStream(seed, id)
+	h := sha256.New()
+	var buf [4096]byte
+	for done := 0; done < size; {
+		n := min(len(buf), size-done)
+		_, _ = r.Read(buf[:n])
+		if done == 0 {
+			copy(buf[:n], mediaMagic[mime])
+		}
+		h.Write(buf[:n])
+		done += n
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Media returns the bytes and mime type of attachment id.

@@ -287,7 +287,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		}
 		ep.retries.Add(1)
 		c.stats.total.retries.Add(1)
-		c.log.Warn("fetch: retrying", "method", r.method, "path", shown, "attempt", attempt, "wait", wait, "error", cur.Error())
+		c.log.Debug("fetch: retrying", "method", r.method, "path", shown, "attempt", attempt, "wait", wait, "error", cur.Error())
 		if err := c.cfg.Sleep(ctx, sleepFor); err != nil {
 			return fail(fmt.Errorf("fetch: %s %s: %w (while waiting to retry after: %v)", r.method, shown, err, cur))
 		}

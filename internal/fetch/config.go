@@ -24,7 +24,7 @@ const (
 const (
 	DefaultRegion           = "us-east-1"
 	DefaultRate             = 300 // requests per minute per client-credentials token
-	DefaultSafetyMargin     = 0.10
+	DefaultSafetyMargin     = 0.03
 	DefaultMaxRetryAfter    = 180 * time.Second // the Java SDK's threshold
 	DefaultMaxAttempts      = 8
 	DefaultMaxElapsed       = 10 * time.Minute
@@ -32,7 +32,7 @@ const (
 	DefaultBackoffCap       = 30 * time.Second
 	DefaultRequestTimeout   = 2 * time.Minute
 	DefaultMaxResponseBytes = 64 << 20
-	DefaultPollInitial      = 2 * time.Second
+	DefaultPollInitial      = 1 * time.Second
 	DefaultPollMax          = 30 * time.Second
 	DefaultPollTimeout      = time.Hour
 )

@@ -91,7 +91,7 @@ func FuzzRateHeaders(f *testing.F) {
 		h.Set(genesys.HeaderRetryAfter, retryAfter)
 		p.observe(h)
 		pace, until := p.snapshot()
-		if pace < minPacePerMinute || pace > 270 {
+		if pace < minPacePerMinute || pace > 291 {
 			t.Fatalf("pace %v out of bounds", pace)
 		}
 		if until.Sub(clk.Now()) > time.Minute {

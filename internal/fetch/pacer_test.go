@@ -205,19 +205,20 @@ func TestPaceTunedFromHeaders(t *testing.T) {
 	})
 	c := f.client(clk, func(cfg *Config) { cfg.Rate = 300 })
 	ctx := context.Background()
-	if got := c.Stats().PacePerMinute; got != 270 {
-		t.Errorf("initial pace %v, want 270 (300 less the 10%% margin)", got)
+	if got := c.Stats().PacePerMinute; got != 291 {
+		t.Errorf("initial pace %v, want 291 (300 less the 3%% margin)", got)
 	}
 	for range 3 {
 		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := c.Stats().PacePerMinute; got != 54 {
-		t.Errorf("pace %v, want 54 (allowed 60 less 10%%)", got)
+	want := float64(60) * (1 - DefaultSafetyMargin)
+	if got := c.Stats().PacePerMinute; math.Abs(got-want) > 1e-9 {
+		t.Errorf("pace %v, want %v (allowed 60 less the margin)", got, want)
 	}
 	got := arr.list()
-	gap := time.Minute / 54
+	gap := time.Duration(float64(time.Minute) / want)
 	if d := got[2].Sub(got[1]); d < gap-time.Millisecond || d > gap+time.Millisecond {
 		t.Errorf("gap after tuning %s, want ≈%s (first at t0+%s)", d, gap, got[0].Sub(t0))
 	}
@@ -226,7 +227,7 @@ func TestPaceTunedFromHeaders(t *testing.T) {
 	if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Stats().PacePerMinute; got != 54 {
+	if got := c.Stats().PacePerMinute; math.Abs(got-want) > 1e-9 {
 		t.Errorf("pace rose to %v", got)
 	}
 }

@@ -325,7 +325,7 @@ func TestSimPacingAvoids429(t *testing.T) {
 		if n := s.Stats().RateLimited; n != 0 {
 			t.Errorf("simulator refused %d requests", n)
 		}
-		if st := c.Stats(); st.RateLimited != 0 || st.PacePerMinute != 270 {
+		if st := c.Stats(); st.RateLimited != 0 || st.PacePerMinute != 291 {
 			t.Errorf("client stats %+v", st)
 		}
 	})
@@ -334,8 +334,8 @@ func TestSimPacingAvoids429(t *testing.T) {
 		if n := s.Stats().RateLimited; n != 0 {
 			t.Errorf("simulator refused %d requests", n)
 		}
-		if st := c.Stats(); st.PacePerMinute != 54 {
-			t.Errorf("pace %v, want 54", st.PacePerMinute)
+		if st := c.Stats(); math.Abs(st.PacePerMinute-60*(1-DefaultSafetyMargin)) > 1e-9 {
+			t.Errorf("pace %v, want %v", st.PacePerMinute, 60*(1-DefaultSafetyMargin))
 		}
 	})
 	t.Run("unlimited client learns the limit from headers", func(t *testing.T) {
@@ -343,7 +343,7 @@ func TestSimPacingAvoids429(t *testing.T) {
 		if n := s.Stats().RateLimited; n != 0 {
 			t.Errorf("simulator refused %d requests", n)
 		}
-		if st := c.Stats(); st.PacePerMinute != 270 || st.Failures != 0 {
+		if st := c.Stats(); st.PacePerMinute != 291 || st.Failures != 0 {
 			t.Errorf("client stats %+v", st)
 		}
 	})

@@ -455,7 +455,7 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 
 func messageDetail(m captured) (json.RawMessage, error) {
 	d := map[string]any{
-		"content_sha256": diff.ContentHash(messageText(m.data)),
+		"content_sha256": diff.ContentHash(diff.MessageText(&m.data)),
 		"from":           m.data.FromAddress,
 		"to":             m.data.ToAddress,
 		"direction":      m.data.Direction,
@@ -476,15 +476,6 @@ func messageDetail(m captured) (json.RawMessage, error) {
 		d["media"] = m.media
 	}
 	return json.Marshal(d)
-}
-
-// messageText is the message's text: the normalized text when present,
-// else the deprecated textBody.
-func messageText(md genesys.MessageData) string {
-	if n := md.NormalizedMessage; n != nil && n.Text != "" {
-		return n.Text
-	}
-	return md.TextBody
 }
 
 func nonNil[T any](s []T) []T {

@@ -24,7 +24,7 @@ const RunKind = "export"
 
 // Defaults.
 const (
-	DefaultConcurrency = 4
+	DefaultConcurrency = 8
 	holdBatch          = genesys.MaxDeletionProtectionIDs
 	listPageSize       = 1000
 	maxItemAttempts    = 3 // passes over a failing conversation within one invocation

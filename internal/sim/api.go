@@ -88,7 +88,8 @@ func (s *Server) apiHandler(rt route) http.Handler {
 			}
 		}
 
-		out := &resp{header: h, corr: corr, strict: !s.opts.LenientBodies}
+		out := &resp{header: h, corr: corr, strict: !s.opts.LenientBodies, body: getBuf()}
+		defer putBuf(out.body)
 		rt.h(out, r)
 		if out.status == 0 {
 			out.status = http.StatusOK

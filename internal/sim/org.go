@@ -405,8 +405,40 @@ func (o *Org) auditEntry(i int, id string, at time.Time, by genesys.DomainEntity
 	}
 }
 
-// ts formats t the way Genesys does: UTC, milliseconds.
-func ts(t time.Time) string { return t.UTC().Format(genesys.TimeLayout) }
+// ts formats t the way Genesys does (genesys.TimeLayout: UTC,
+// milliseconds). Hand-rolled: generation formats a few dozen timestamps per
+// conversation and time.Format was a tenth of the serving cost.
+func ts(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	if y < 0 || y > 9999 {
+		return t.Format(genesys.TimeLayout)
+	}
+	var b [24]byte
+	put := func(i, v, n int) {
+		for k := i + n - 1; k >= i; k-- {
+			b[k] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, s, 2)
+	b[19] = '.'
+	put(20, ms, 3)
+	b[23] = 'Z'
+	return string(b[:])
+}
 
 func queueSuffix(i int) string {
 	if i < len(queueNames) {

@@ -76,3 +76,18 @@ func TestBucket(t *testing.T) {
 		t.Fatal("no token after the wait")
 	}
 }
+
+func TestTimestampFormat(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2024, 1, 2, 3, 4, 5, 6_789_000, time.UTC),
+		time.Date(2024, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("x", 5*3600+1800)),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.UnixMilli(1718000000123),
+	} {
+		if got, want := ts(tm), tm.UTC().Format("2006-01-02T15:04:05.000Z"); got != want {
+			t.Errorf("ts(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}

@@ -326,9 +326,21 @@ func (s *Server) correlationID() string { return uuidOf(s.seed, tagCorrelation, 
 type resp struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   *bytes.Buffer
 	corr   string
 	strict bool
+}
+
+// bufPool recycles response buffers: bodies run to tens of kilobytes.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuf() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // let the odd huge body go
+		b.Reset()
+		bufPool.Put(b)
+	}
 }
 
 // json writes v as the response body with status.
@@ -336,7 +348,7 @@ func (w *resp) json(status int, v any) {
 	w.status = status
 	w.header.Set("Content-Type", "application/json")
 	w.body.Reset()
-	enc := json.NewEncoder(&w.body)
+	enc := json.NewEncoder(w.body)
 	enc.SetEscapeHTML(false) // Genesys (Jackson) does not escape <, >, &
 	if err := enc.Encode(v); err != nil {
 		panic(fmt.Sprintf("sim: encode %T: %v", v, err))

@@ -53,6 +53,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	const pattern = "POST /oauth/token"
 	corr := s.correlationID()
 	w.Header().Set(genesys.HeaderCorrelationID, corr)
+	s.setRateHeaders(w.Header(), limitResult{allowed: s.limits.perMinute})
 	s.auth.mu.Lock()
 	s.auth.calls++
 	n := s.auth.calls

@@ -128,6 +128,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	s.stats.count(pattern, false)
 	corr := s.correlationID()
 	w.Header().Set(genesys.HeaderCorrelationID, corr)
+	s.setRateHeaders(w.Header(), limitResult{allowed: s.limits.perMinute})
 	b, mime, ok := s.Org.Media(r.PathValue("id"))
 	if !ok {
 		s.stats.status(pattern, http.StatusNotFound)

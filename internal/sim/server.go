@@ -312,6 +312,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.stats.count(pattern404, false)
 		w.Header().Set(genesys.HeaderCorrelationID, s.correlationID())
+		s.setRateHeaders(w.Header(), limitResult{allowed: s.limits.perMinute})
 		writeErrorTo(w, http.StatusNotFound, genesys.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path, w.Header().Get(genesys.HeaderCorrelationID))
 	})
 	return mux

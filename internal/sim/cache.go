@@ -31,3 +31,12 @@ func (o *Org) cached(i int) *ConvData {
 	o.cache.mu.Unlock()
 	return c
 }
+
+// setMediaBaseURL sets the prefix of attachment urls and forgets cached
+// conversations built with the old one.
+func (o *Org) setMediaBaseURL(base string) {
+	o.cache.mu.Lock()
+	o.cfg.MediaBaseURL = base
+	o.cache.slots = nil
+	o.cache.mu.Unlock()
+}

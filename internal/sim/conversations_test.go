@@ -146,3 +146,17 @@ func TestGetConversation(t *testing.T) {
 		}
 	}
 }
+
+func TestCallerOrgGetsMediaBaseURL(t *testing.T) {
+	o := sim.NewOrg(sim.OrgConfig{Seed: 8, Conversations: 100})
+	s, _ := start(t, sim.Options{Org: o})
+	for i := range o.Len() {
+		for _, a := range o.ConversationAt(i).Attachments {
+			if !strings.HasPrefix(a.URL, s.APIURL+"/sim/media/") {
+				t.Fatalf("attachment url %q not on the server %s", a.URL, s.APIURL)
+			}
+			return
+		}
+	}
+	t.Fatal("no attachment in 100 conversations")
+}

@@ -47,8 +47,9 @@ type RecordingExporter interface {
 // rate limit, no faults and no delays; `custody sim serve` sets the
 // documented defaults.
 type Options struct {
-	// Org to serve; when nil, NewOrg(OrgConfig) with MediaBaseURL set to
-	// the server's own address.
+	// Org to serve; when nil, NewOrg(OrgConfig). Either way an empty
+	// MediaBaseURL is set to the server's own address (so attachment urls
+	// download from it); set it before generating conversations from Org.
 	Org       *Org
 	OrgConfig OrgConfig
 	// Addr to listen on (default "127.0.0.1:0": a free loopback port).
@@ -160,6 +161,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	base := "http://" + ln.Addr().String()
 	org := opts.Org
+	if org != nil && org.cfg.MediaBaseURL == "" {
+		org.setMediaBaseURL(base)
+	}
 	if org == nil {
 		cfg := opts.OrgConfig
 		if cfg.MediaBaseURL == "" {

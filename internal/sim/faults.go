@@ -27,9 +27,6 @@ const (
 	FaultOAuth    = "oauth"
 )
 
-// ErrBadFaultSpec: a --faults string does not parse.
-var ErrBadFaultSpec = errors.New("bad fault spec")
-
 // FaultRule is one item of a fault spec.
 type FaultRule struct {
 	Kind string

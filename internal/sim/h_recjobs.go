@@ -2,16 +2,12 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
 )
-
-// ErrNoExporter: a recording export job ran with no RecordingExporter.
-var ErrNoExporter = errors.New("no recording exporter configured (start the simulator with --export-to DIR or s3://bucket/prefix)")
 
 type recordingJob struct {
 	job     genesys.RecordingJob

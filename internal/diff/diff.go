@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -85,14 +86,15 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
+	rs := &runState{cp: cp, opts: &opts}
 	d := &differ{
-		ctx: ctx, idx: idx, pol: pol, emitFn: emit,
+		ctx: ctx, idx: idx, pol: pol, emitFn: emit, recycle: rs.recycle,
 		covered:    map[string]struct{}{},
 		uncaptured: map[memKey]struct{}{},
 	}
 	d.s.Source = src.String()
 	d.s.Counts = Counts{}
-	d.s.PerConversation = map[string]Counts{}
+	d.s.PerConversation = map[string]KindCounts{}
 
 	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan *job)
@@ -122,7 +124,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	for range opts.Concurrency {
 		g.Go(func() error {
 			for j := range work {
-				if err := runJob(gctx, src, cp, &opts, j); err != nil {
+				if err := rs.runJob(gctx, src, j); err != nil {
 					return err
 				}
 			}
@@ -146,6 +148,9 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 		}
 	})
 	if err := g.Wait(); err != nil {
+		for j := range ordered { // files opened for jobs nobody will read
+			j.entry.release()
+		}
 		return d.s, err
 	}
 	if err := d.finish(); err != nil {
@@ -160,12 +165,34 @@ type job struct {
 	out   chan []item
 }
 
-const batchSize = 256
+const batchSize = 64
+
+// runState is what the workers of one Run share.
+type runState struct {
+	cp      *compiledPolicy
+	opts    *Options
+	readers readerPool
+	batches sync.Pool // *[]item, handed back by the consumer
+}
+
+func (rs *runState) batch() []item {
+	if b, ok := rs.batches.Get().(*[]item); ok {
+		return (*b)[:0]
+	}
+	return make([]item, 0, batchSize)
+}
+
+func (rs *runState) recycle(b []item) {
+	clear(b) // drop references to strings of finished files
+	b = b[:0]
+	rs.batches.Put(&b)
+}
 
 // runJob parses one file into batches of items on j.out.
-func runJob(ctx context.Context, src Source, cp *compiledPolicy, opts *Options, j *job) error {
+func (rs *runState) runJob(ctx context.Context, src Source, j *job) error {
 	defer close(j.out)
-	batch := make([]item, 0, batchSize)
+	opts := rs.opts
+	var batch []item // taken from the pool on first use
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -175,11 +202,14 @@ func runJob(ctx context.Context, src Source, cp *compiledPolicy, opts *Options, 
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		batch = make([]item, 0, batchSize)
+		batch = nil
 		return nil
 	}
-	p := &fileParser{cp: cp, format: opts.Format, maxLine: opts.MaxLineBytes, name: j.entry.Name}
+	p := &fileParser{cp: rs.cp, format: opts.Format, maxLine: opts.MaxLineBytes, name: j.entry.Name, readers: &rs.readers}
 	p.emit = func(it item) error {
+		if batch == nil {
+			batch = rs.batch()
+		}
 		batch = append(batch, it)
 		if len(batch) == batchSize {
 			return flush()
@@ -195,9 +225,11 @@ func runJob(ctx context.Context, src Source, cp *compiledPolicy, opts *Options, 
 
 func parseEntry(ctx context.Context, src Source, p *fileParser, opts *Options, e Entry) error {
 	if e.Problem != "" {
+		e.release()
 		return p.unreadable(convFromPath(e.Name), "%s", e.Problem)
 	}
 	if e.Size > opts.MaxFileSize {
+		e.release()
 		return p.unreadable(convFromPath(e.Name), "%v: %d bytes, limit %d: not read", ErrFileTooLarge, e.Size, opts.MaxFileSize)
 	}
 	rc, err := src.Open(ctx, e)
@@ -239,11 +271,12 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 // differ is the sequential comparison: it sees items in export order.
 type differ struct {
-	ctx    context.Context
-	idx    Index
-	pol    *Policy
-	emitFn func(Finding) error
-	s      Summary
+	ctx     context.Context
+	idx     Index
+	pol     *Policy
+	emitFn  func(Finding) error
+	recycle func([]item)
+	s       Summary
 
 	seen       bitset              // captured messages found in the export, by Seq
 	uncaptured map[memKey]struct{} // exported messages not captured (gaps), for duplicates
@@ -278,6 +311,7 @@ func (d *differ) consume(ctx context.Context, j *job) error {
 				return err
 			}
 		}
+		d.recycle(batch)
 	}
 	if d.badFile {
 		d.s.FilesUnreadable++
@@ -288,7 +322,7 @@ func (d *differ) consume(ctx context.Context, j *job) error {
 func (d *differ) item(it *item) error {
 	switch it.kind {
 	case itemCover:
-		d.covered[it.conv] = struct{}{}
+		d.cover(it.conv)
 		return nil
 	case itemFinding:
 		return d.emit(it.f)
@@ -296,14 +330,22 @@ func (d *differ) item(it *item) error {
 	return d.record(&it.rec)
 }
 
+// cover notes a conversation the export covers. The id is copied: it is
+// often a slice of a long file name, which the map would otherwise keep.
+func (d *differ) cover(conv string) {
+	if _, ok := d.covered[conv]; !ok {
+		d.covered[strings.Clone(conv)] = struct{}{}
+	}
+}
+
 func (d *differ) record(r *record) error {
 	d.s.Messages++
-	at := r.loc
+	at := r.where()
 	if r.conv == "" {
 		return d.emit(Finding{Kind: FieldStripped, MessageID: r.msg, Field: FieldConversationID, File: r.file,
 			Detail: at + ": message has no conversation id: cannot be matched"})
 	}
-	d.covered[r.conv] = struct{}{}
+	d.cover(r.conv)
 	if r.msg == "" {
 		return d.emit(Finding{Kind: FieldStripped, ConversationID: r.conv, Field: FieldMessageID, File: r.file,
 			Detail: at + ": " + r.noMsgID + ": cannot be matched"})
@@ -318,7 +360,7 @@ func (d *differ) record(r *record) error {
 			return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 				Detail: at + ": message appears again in the export"})
 		}
-		d.uncaptured[k] = struct{}{}
+		d.uncaptured[memKey{strings.Clone(r.conv), strings.Clone(r.msg)}] = struct{}{}
 		return d.emit(Finding{Kind: NotCaptured, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 			Detail: at + ": in the export but never captured: refetch"})
 	}
@@ -334,7 +376,7 @@ func (d *differ) compare(r *record, c *Captured) error {
 	base := Finding{ConversationID: r.conv, MessageID: r.msg, File: r.file}
 	emit := func(kind Kind, field, expected, got, detail string) error {
 		f := base
-		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.loc+": "+detail
+		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.where()+": "+detail
 		return d.emit(f)
 	}
 	stripped := func(field, expected string) error {

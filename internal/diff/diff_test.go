@@ -127,7 +127,7 @@ func TestScope(t *testing.T) {
 	if s.ConversationsAbsent != 1 || s.MessagesInAbsentConversations != 2 || s.Conversations != 3 || s.Captured != 6 || s.Messages != 4 {
 		t.Errorf("summary = %+v", s)
 	}
-	if s.PerConversation["c2"][MissingFromExport] != 1 || s.Counts[NotCaptured] != 1 {
+	if s.PerConversation["c2"].Get(MissingFromExport) != 1 || s.Counts[NotCaptured] != 1 {
 		t.Errorf("counts = %+v / %+v", s.Counts, s.PerConversation)
 	}
 }
@@ -390,7 +390,8 @@ func TestWriters(t *testing.T) {
 				if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 					t.Fatalf("json output does not parse: %v\n%s", err, buf.String())
 				}
-				if doc.Summary.Counts[ContentDiffers] != 1 {
+				if doc.Summary.Counts[ContentDiffers] != 1 || doc.Summary.PerConversation["c1"].Get(ContentDiffers) != 1 ||
+					doc.Summary.PerConversation[""].Get(FileUnreadable) != 1 {
 					t.Errorf("json summary = %+v", doc.Summary)
 				}
 				back = doc.Findings

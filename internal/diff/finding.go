@@ -1,8 +1,11 @@
 package diff
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Kind names a finding. The names are stable: reports, scripts and the
@@ -103,8 +106,69 @@ type Summary struct {
 	MessagesInAbsentConversations int `json:"messages_in_absent_conversations"`
 	// Counts are the findings by kind; PerConversation the same for each
 	// conversation with findings ("" holds findings tied to no conversation).
-	Counts          Counts            `json:"counts"`
-	PerConversation map[string]Counts `json:"per_conversation"`
+	Counts          Counts                `json:"counts"`
+	PerConversation map[string]KindCounts `json:"per_conversation"`
+}
+
+// KindCounts are finding counts by kind in a fixed array: a summary keeps
+// one per conversation, so it is kept small. Its JSON form is an object
+// of the non-zero counts, like Counts.
+type KindCounts [numKinds]int32
+
+const numKinds = 9 // len(Kinds)
+
+var kindIndex = map[Kind]int{
+	FieldStripped: 0, ValueAltered: 1, TimestampPrecisionLost: 2, TimestampShifted: 3,
+	ContentDiffers: 4, MissingFromExport: 5, NotCaptured: 6, Duplicated: 7, FileUnreadable: 8,
+}
+
+// Get returns the count of kind k.
+func (c KindCounts) Get(k Kind) int {
+	i, ok := kindIndex[k]
+	if !ok {
+		return 0
+	}
+	return int(c[i])
+}
+
+// Total is the number of findings counted.
+func (c KindCounts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += int(v)
+	}
+	return n
+}
+
+// Map returns the non-zero counts as Counts.
+func (c KindCounts) Map() Counts {
+	m := Counts{}
+	for _, k := range Kinds {
+		if n := c.Get(k); n > 0 {
+			m[k] = n
+		}
+	}
+	return m
+}
+
+// MarshalJSON writes the non-zero counts as an object.
+func (c KindCounts) MarshalJSON() ([]byte, error) { return json.Marshal(c.Map()) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *KindCounts) UnmarshalJSON(b []byte) error {
+	var m Counts
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*c = KindCounts{}
+	for k, n := range m {
+		i, ok := kindIndex[k]
+		if !ok {
+			return fmt.Errorf("diff: unknown finding kind %q", k)
+		}
+		c[i] = int32(n)
+	}
+	return nil
 }
 
 // Findings reports whether any finding was made.
@@ -115,15 +179,18 @@ func (s *Summary) add(f Finding) {
 		s.Counts = Counts{}
 	}
 	if s.PerConversation == nil {
-		s.PerConversation = map[string]Counts{}
+		s.PerConversation = map[string]KindCounts{}
 	}
 	s.Counts[f.Kind]++
-	c := s.PerConversation[f.ConversationID]
-	if c == nil {
-		c = Counts{}
-		s.PerConversation[f.ConversationID] = c
+	if i, ok := kindIndex[f.Kind]; ok {
+		c, seen := s.PerConversation[f.ConversationID]
+		c[i]++
+		key := f.ConversationID
+		if !seen {
+			key = strings.Clone(key) // not a slice of a long file name
+		}
+		s.PerConversation[key] = c
 	}
-	c[f.Kind]++
 }
 
 // conversationIDs returns the conversations with findings, sorted.

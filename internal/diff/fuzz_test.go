@@ -36,7 +36,7 @@ func checkItems(t *testing.T, name string, data []byte, items []item) {
 				t.Fatalf("finding without file or detail: %+v", it.f)
 			}
 		case itemRecord:
-			if it.rec.file != name || it.rec.loc == "" {
+			if it.rec.file != name || it.rec.pos < 0 || (it.rec.array == "" && it.rec.pos == 0) {
 				t.Fatalf("record without file or location: %+v", it.rec)
 			}
 			if it.rec.msg == "" && it.rec.noMsgID == "" {

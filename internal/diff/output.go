@@ -171,7 +171,7 @@ func WriteSummary(w io.Writer, s Summary) error {
 		}
 		fmt.Fprintf(tw, "%s\t", name)
 		for _, k := range used {
-			fmt.Fprintf(tw, "%s\t", strconv.Itoa(s.PerConversation[conv][k]))
+			fmt.Fprintf(tw, "%s\t", strconv.Itoa(s.PerConversation[conv].Get(k)))
 		}
 		fmt.Fprintln(tw)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 )
 
 // item is what a file's parser hands to the comparison, in file order.
@@ -36,6 +37,42 @@ type fileParser struct {
 	pathConv string // from a conversation_id=X path segment
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
 	emit     func(item) error
+	readers  *readerPool // nil: allocate
+}
+
+const docBufSize = 64 << 10
+
+// readerPool recycles the read buffers of files (a JSON Lines buffer holds
+// a whole line, up to MaxLineBytes), which would otherwise be most of the
+// garbage of a diff over many small files.
+type readerPool struct {
+	doc, line sync.Pool
+}
+
+func (rp *readerPool) get(r io.Reader, line bool, size int) *bufio.Reader {
+	if rp != nil {
+		pool := &rp.doc
+		if line {
+			pool = &rp.line
+		}
+		if br, ok := pool.Get().(*bufio.Reader); ok && br.Size() == size {
+			br.Reset(r)
+			return br
+		}
+	}
+	return bufio.NewReaderSize(r, size)
+}
+
+func (rp *readerPool) put(br *bufio.Reader, line bool) {
+	if rp == nil {
+		return
+	}
+	br.Reset(nil)
+	if line {
+		rp.line.Put(br)
+	} else {
+		rp.doc.Put(br)
+	}
 }
 
 // errStop ends a file's parse after a fatal problem already reported.
@@ -95,9 +132,12 @@ func (p *fileParser) parse(r io.Reader) error {
 	var err error
 	switch {
 	case p.isJSONL():
-		err = p.jsonl(bufio.NewReaderSize(r, p.maxLine+2))
+		br := p.readers.get(r, true, p.maxLine+2)
+		defer p.readers.put(br, true)
+		err = p.jsonl(br)
 	default:
-		br := bufio.NewReaderSize(r, 64<<10)
+		br := p.readers.get(r, false, docBufSize)
+		defer p.readers.put(br, false)
 		if err = p.sniff(br); err == nil {
 			if p.isMetadata() {
 				err = p.metadata(br)
@@ -377,8 +417,8 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 		}
 	}
 	for i := 0; dec.More(); i++ {
-		var obj map[string]json.RawMessage
-		if err := dec.Decode(&obj); err != nil {
+		obj := sf.msg.new()
+		if err := dec.Decode(obj.target()); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
 				if e := p.unreadable(*conv, "%s[%d]: a JSON %s, not a message object", sf.msgKey, i, te.Value); e != nil {
@@ -388,7 +428,7 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 			}
 			return fail(err)
 		}
-		if obj == nil {
+		if obj.null() {
 			if e := p.unreadable(*conv, "%s[%d]: a JSON null, not a message object", sf.msgKey, i); e != nil {
 				return e
 			}
@@ -396,7 +436,7 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 		}
 		r := makeRecord(obj, sf)
 		r.file = p.name
-		r.loc = fmt.Sprintf("%s[%d]", sf.msgKey, i)
+		r.array, r.pos = sf.msgKey, i
 		if *conv == "" {
 			*pending = append(*pending, r)
 			continue
@@ -493,8 +533,8 @@ func (p *fileParser) jsonl(br *bufio.Reader) error {
 }
 
 func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastConv *string) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(line, &obj); err != nil {
+	obj := sf.msg.new()
+	if err := json.Unmarshal(line, obj.target()); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
@@ -506,13 +546,13 @@ func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastCon
 			return p.unreadable("", "line %d: %v", lineNo, err)
 		}
 	}
-	if obj == nil { // the line was "null"
+	if obj.null() {
 		return p.unreadable("", "line %d: a JSON null, not a message object", lineNo)
 	}
 	r := makeRecord(obj, sf)
 	r.file = p.name
-	r.loc = fmt.Sprintf("line %d", lineNo)
-	if v, ok := lookupAny(obj, sf.conv); ok {
+	r.pos = lineNo
+	if v, ok := lookupMsgAny(obj, sf.conv); ok {
 		r.conv, _ = idString(v)
 	}
 	if r.conv == "" {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Indexes of the compliance fields in a record, in ComplianceFields order.
@@ -40,8 +42,17 @@ type record struct {
 	conv, msg string
 	noMsgID   string // why the message has no usable id
 	file      string
-	loc       string // where in the file: "messagingTranscript[3]", "line 12"
+	array     string // the messages array's key; "" for a JSON Lines line
+	pos       int    // index in the array, or line number
 	fields    [nFields]value
+}
+
+// where says where in its file a message is, for findings.
+func (r *record) where() string {
+	if r.array == "" {
+		return "line " + strconv.Itoa(r.pos)
+	}
+	return r.array + "[" + strconv.Itoa(r.pos) + "]"
 }
 
 // shapeFields is a ShapePolicy compiled for lookups.
@@ -52,6 +63,114 @@ type shapeFields struct {
 	fields  [nFields][][]string
 	msgKey  string
 	metaSfx string
+	msg     *msgType
+}
+
+// msgType decodes message objects into a struct made for the policy, with
+// one json.RawMessage field per top-level key its paths use: unlike a map,
+// keys nobody asked for cost no allocation. (encoding/json matches struct
+// keys case-insensitively, so "ID" also fills "id"; an exact match wins.)
+type msgType struct {
+	typ   reflect.Type
+	index map[string]int // top-level key → field
+}
+
+func newMsgType(pathLists ...[][]string) *msgType {
+	mt := &msgType{index: map[string]int{}}
+	var fields []reflect.StructField
+	for _, paths := range pathLists {
+		for _, path := range paths {
+			k := path[0]
+			if _, ok := mt.index[k]; ok {
+				continue
+			}
+			mt.index[k] = len(fields)
+			fields = append(fields, reflect.StructField{
+				Name: "F" + strconv.Itoa(len(fields)),
+				Type: reflect.TypeFor[json.RawMessage](),
+				Tag:  reflect.StructTag(`json:` + strconv.Quote(k)),
+			})
+		}
+	}
+	mt.typ = reflect.StructOf(fields)
+	return mt
+}
+
+// message is one decoded message object.
+type message struct {
+	mt *msgType
+	v  reflect.Value // *struct
+	pp reflect.Value // **struct: JSON null sets *pp to nil, which a *struct cannot show
+}
+
+func (mt *msgType) new() message {
+	m := message{mt: mt, v: reflect.New(mt.typ), pp: reflect.New(reflect.PointerTo(mt.typ))}
+	m.pp.Elem().Set(m.v)
+	return m
+}
+
+// target is what to decode into.
+func (m message) target() any { return m.pp.Interface() }
+
+// null reports whether the decoded value was JSON null.
+func (m message) null() bool { return m.pp.Elem().IsNil() }
+
+// top returns a top-level key's value.
+func (m message) top(k string) (json.RawMessage, bool) {
+	i, ok := m.mt.index[k]
+	if !ok {
+		return nil, false
+	}
+	b := m.v.Elem().Field(i).Bytes()
+	return b, b != nil
+}
+
+// lookupMsg follows path from a message; JSON null counts as absent.
+func lookupMsg(m message, path []string) (json.RawMessage, bool) {
+	v, ok := m.top(path[0])
+	if !ok || isNull(v) {
+		return nil, false
+	}
+	if len(path) == 1 {
+		return v, true
+	}
+	var next map[string]json.RawMessage
+	if json.Unmarshal(v, &next) != nil {
+		return nil, false
+	}
+	return lookup(next, path[1:])
+}
+
+func lookupMsgAny(m message, paths [][]string) (json.RawMessage, bool) {
+	for _, p := range paths {
+		if v, ok := lookupMsg(m, p); ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// unquote reads a JSON string, without a full decode when it holds no
+// escapes (the common case).
+func unquote(v json.RawMessage) (string, bool) {
+	v = bytes.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		inner := v[1 : len(v)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) && !hasControl(inner) {
+			return string(inner), true
+		}
+	}
+	var s string
+	return s, json.Unmarshal(v, &s) == nil
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 type compiledPolicy struct {
@@ -79,6 +198,11 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 		for i, f := range ComplianceFields {
 			sf.fields[i] = split(sp.Fields[f])
 		}
+		lists := append([][][]string{sf.msgID}, sf.fields[:]...)
+		if name == ShapeJSONL {
+			lists = append(lists, sf.conv)
+		}
+		sf.msg = newMsgType(lists...)
 		cp.shapes[name] = sf
 		if name != ShapeJSONL {
 			for _, k := range sp.ConversationID {
@@ -106,15 +230,6 @@ func lookup(obj map[string]json.RawMessage, path []string) (json.RawMessage, boo
 			return nil, false
 		}
 		obj = next
-	}
-	return nil, false
-}
-
-func lookupAny(obj map[string]json.RawMessage, paths [][]string) (json.RawMessage, bool) {
-	for _, p := range paths {
-		if v, ok := lookup(obj, p); ok {
-			return v, true
-		}
 	}
 	return nil, false
 }
@@ -156,8 +271,8 @@ func quote(v json.RawMessage) string {
 func idString(v json.RawMessage) (string, bool) {
 	switch jsonType(v) {
 	case "string":
-		var s string
-		if json.Unmarshal(v, &s) != nil {
+		s, ok := unquote(v)
+		if !ok {
 			return "", false
 		}
 		s = strings.TrimSpace(s)
@@ -169,9 +284,9 @@ func idString(v json.RawMessage) (string, bool) {
 }
 
 // makeRecord extracts what is compared from one message object.
-func makeRecord(obj map[string]json.RawMessage, sf *shapeFields) record {
+func makeRecord(obj message, sf *shapeFields) record {
 	var r record
-	if v, ok := lookupAny(obj, sf.msgID); ok {
+	if v, ok := lookupMsgAny(obj, sf.msgID); ok {
 		id, good := idString(v)
 		if good {
 			r.msg = id
@@ -182,7 +297,7 @@ func makeRecord(obj map[string]json.RawMessage, sf *shapeFields) record {
 		r.noMsgID = "message has no id"
 	}
 	for i := range nFields {
-		v, ok := lookupAny(obj, sf.fields[i])
+		v, ok := lookupMsgAny(obj, sf.fields[i])
 		if !ok {
 			continue
 		}
@@ -199,10 +314,7 @@ func parseValue(field int, v json.RawMessage) value {
 		out.raw = quote(v)
 		return out
 	}
-	str := func() (string, bool) {
-		var s string
-		return s, json.Unmarshal(v, &s) == nil
-	}
+	str := func() (string, bool) { return unquote(v) }
 	switch field {
 	case fTimestamp:
 		switch typ {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -36,6 +37,15 @@ type Entry struct {
 	// Problem, when set, says why the entry is not opened (an unsafe name,
 	// a symbolic link, not a regular file); it becomes a file_unreadable finding.
 	Problem string
+
+	file *os.File // DirSource: opened by Walk, handed over by Open
+}
+
+// release closes a file Walk opened for an entry that will not be read.
+func (e Entry) release() {
+	if e.file != nil {
+		e.file.Close()
+	}
 }
 
 // NewSource opens an export location: "s3://bucket/prefix" (reached with
@@ -83,49 +93,99 @@ func (d *DirSource) String() string { return d.dir }
 // Close releases the folder.
 func (d *DirSource) Close() error { return d.root.Close() }
 
-// Walk lists regular files in lexical order; symbolic links and special
-// files are reported with a Problem and never followed.
+// Walk lists regular files in the lexical order of their full names (the
+// order S3 lists keys in, so a folder and a bucket holding the same export
+// give the same findings). Symbolic links and special files are reported
+// with a Problem and never followed. Each folder is opened once, as an
+// os.Root below the previous one, and each file is opened as it is listed
+// (one openat relative to its folder): the Entry carries the open file,
+// which Open hands over.
 func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
-	return fs.WalkDir(d.root.FS(), ".", func(name string, de fs.DirEntry, err error) error {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
+	return d.walk(ctx, d.root, "", fn)
+}
+
+func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(Entry) error) error {
+	ents, err := readDir(dir)
+	if err != nil {
+		if rel == "" {
+			return fmt.Errorf("diff: walk %s: %w", d.dir, err)
 		}
-		if err != nil {
-			if name == "." {
-				return fmt.Errorf("diff: walk %s: %w", d.dir, err)
-			}
-			// An unreadable sub-folder is a finding, not the end of the diff.
-			return fn(Entry{Name: name, Problem: fmt.Sprintf("cannot list: %v", err)})
-		}
+		return fn(Entry{Name: safeDisplay(rel), Problem: fmt.Sprintf("cannot list folder: %v", err)})
+	}
+	// Sorting "name/" for folders puts "a.json" before "a/…", as in S3.
+	sortKey := func(de fs.DirEntry) string {
 		if de.IsDir() {
-			return nil
+			return de.Name() + "/"
 		}
-		e := Entry{Name: name}
-		if p := unsafeName(name); p != "" {
-			e.Problem = p
-			return fn(e)
+		return de.Name()
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(sortKey(a), sortKey(b)) })
+	for _, de := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		name := de.Name()
+		full := name
+		if rel != "" {
+			full = rel + "/" + name
+		}
+		e := Entry{Name: safeDisplay(full)}
 		switch t := de.Type(); {
+		case t.IsDir():
+			sub, err := dir.OpenRoot(name)
+			if err != nil {
+				e.Problem = fmt.Sprintf("cannot open folder: %v", err)
+				break
+			}
+			err = d.walk(ctx, sub, full, fn)
+			sub.Close()
+			if err != nil {
+				return err
+			}
+			continue
 		case t&fs.ModeSymlink != 0:
 			e.Problem = "symbolic link: not followed"
 		case !t.IsRegular():
 			e.Problem = fmt.Sprintf("not a regular file (%s)", t)
 		default:
-			if info, err := de.Info(); err == nil {
-				e.Size = info.Size()
+			f, err := dir.Open(name) // the Root keeps even a swapped-in link inside the folder
+			if err != nil {
+				e.Problem = fmt.Sprintf("open failed: %v", err)
+				break
 			}
+			if st, err := f.Stat(); err == nil {
+				if !st.Mode().IsRegular() {
+					f.Close()
+					e.Problem = fmt.Sprintf("not a regular file (%s)", st.Mode().Type())
+					break
+				}
+				e.Size = st.Size()
+			}
+			e.file = f
 		}
-		return fn(e)
-	})
+		if err := fn(e); err != nil {
+			e.release()
+			return err
+		}
+	}
+	return nil
 }
 
-// Open opens a file under the root.
-func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
-	f, err := d.root.Open(e.Name)
+func readDir(dir *os.Root) ([]fs.DirEntry, error) {
+	f, err := dir.Open(".")
 	if err != nil {
-		return nil, fmt.Errorf("diff: open %s: %w", e.Name, err)
+		return nil, err
 	}
-	return f, nil
+	defer f.Close()
+	return f.ReadDir(-1)
+}
+
+// Open hands over the file Walk opened.
+func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
+	if e.file == nil {
+		return nil, fmt.Errorf("diff: open %s: not an entry of this walk", e.Name)
+	}
+	return e.file, nil
 }
 
 // S3Source reads an export from s3://bucket/prefix.

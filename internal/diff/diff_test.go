@@ -462,6 +462,8 @@ func TestPolicy(t *testing.T) {
 		"no message id":    `{"shapes":{"reshape":{"fields":{"message_id":[]}}}}`,
 		"same message key": `{"shapes":{"reshape":{"messages":"messagingTranscript"}}}`,
 		"nested doc conv":  `{"shapes":{"reshape":{"conversation_id":["a.b"]}}}`,
+		"comma in a key":   `{"shapes":{"jsonl":{"fields":{"sender":["a,b"]}}}}`,
+		"quote in a key":   `{"shapes":{"jsonl":{"fields":{"sender":["a\"b"]}}}}`,
 		"not json":         `required: [timestamp]`,
 	}
 	for name, in := range bad {

@@ -206,8 +206,8 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)
 	case errors.Is(err, ErrFileTooLarge):
 		detail = err.Error()
-	default:
-		detail = fmt.Sprintf("invalid JSON at byte %d: %v", dec.InputOffset(), err)
+	default: // the reader failed: a network or disk error
+		detail = fmt.Sprintf("read failed at byte %d: %v", dec.InputOffset(), err)
 	}
 	if e := p.unreadable(conv, "%s", detail); e != nil {
 		return e

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Shape names, also the keys of Policy.Shapes and the values of Format.
@@ -244,9 +245,19 @@ func checkPath(p string) error {
 		if seg == "" {
 			return fmt.Errorf("path %q has an empty segment", p)
 		}
+		for _, c := range seg {
+			if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !strings.ContainsRune(keyPunct, c) {
+				return fmt.Errorf("path %q: character %q is not allowed in a key", p, c)
+			}
+		}
 	}
 	return nil
 }
+
+// keyPunct is the punctuation a key may hold besides letters and digits:
+// what encoding/json accepts in a struct tag name, which messages are
+// decoded with ('.' separates path segments).
+const keyPunct = "!#$%&()*+-/:;<=>?@[]^_{|}~ "
 
 // required reports whether the policy requires field.
 func (p *Policy) required(field string) bool { return slices.Contains(p.Required, field) }

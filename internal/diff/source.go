@@ -148,18 +148,13 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(
 		case !t.IsRegular():
 			e.Problem = fmt.Sprintf("not a regular file (%s)", t)
 		default:
-			f, err := dir.Open(name) // the Root keeps even a swapped-in link inside the folder
+			// The Root keeps even a link swapped in since the listing
+			// inside the folder. Size stays unknown (0): MaxFileSize is
+			// enforced while reading, which saves a stat per file.
+			f, err := dir.Open(name)
 			if err != nil {
 				e.Problem = fmt.Sprintf("open failed: %v", err)
 				break
-			}
-			if st, err := f.Stat(); err == nil {
-				if !st.Mode().IsRegular() {
-					f.Close()
-					e.Problem = fmt.Sprintf("not a regular file (%s)", st.Mode().Type())
-					break
-				}
-				e.Size = st.Size()
 			}
 			e.file = f
 		}

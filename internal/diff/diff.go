@@ -281,6 +281,8 @@ type differ struct {
 	seen       bitset              // captured messages found in the export, by Seq
 	uncaptured map[memKey]struct{} // exported messages not captured (gaps), for duplicates
 	covered    map[string]struct{} // conversations the export covers
+	curConv    string              // ConversationIndex: whose captures cur holds
+	cur        map[string]Captured // by message id
 	badFile    bool
 }
 
@@ -330,6 +332,31 @@ func (d *differ) item(it *item) error {
 	return d.record(&it.rec)
 }
 
+// lookup finds a capture, through the current conversation's captures
+// when the index can load them.
+func (d *differ) lookup(conv, msg string) (Captured, bool, error) {
+	ci, ok := d.idx.(ConversationIndex)
+	if !ok {
+		return d.idx.Lookup(d.ctx, conv, msg)
+	}
+	if conv != d.curConv || d.cur == nil {
+		all, err := ci.Conversation(d.ctx, conv)
+		if err != nil {
+			return Captured{}, false, err
+		}
+		clear(d.cur)
+		if d.cur == nil {
+			d.cur = make(map[string]Captured, len(all))
+		}
+		for _, c := range all {
+			d.cur[c.MessageID] = c
+		}
+		d.curConv = strings.Clone(conv)
+	}
+	c, found := d.cur[msg]
+	return c, found, nil
+}
+
 // cover notes a conversation the export covers. The id is copied: it is
 // often a slice of a long file name, which the map would otherwise keep.
 func (d *differ) cover(conv string) {
@@ -350,7 +377,7 @@ func (d *differ) record(r *record) error {
 		return d.emit(Finding{Kind: FieldStripped, ConversationID: r.conv, Field: FieldMessageID, File: r.file,
 			Detail: at + ": " + r.noMsgID + ": cannot be matched"})
 	}
-	c, ok, err := d.idx.Lookup(d.ctx, r.conv, r.msg)
+	c, ok, err := d.lookup(r.conv, r.msg)
 	if err != nil {
 		return fmt.Errorf("diff: lookup %s/%s: %w", r.conv, r.msg, err)
 	}

@@ -492,3 +492,57 @@ func TestNestedPolicyPath(t *testing.T) {
 		t.Errorf("findings = %+v", got)
 	}
 }
+
+// convIndex is a MemIndex that serves whole conversations and counts calls.
+type convIndex struct {
+	*MemIndex
+	lookups, loads int
+}
+
+func (c *convIndex) Lookup(ctx context.Context, conv, msg string) (Captured, bool, error) {
+	c.lookups++
+	return c.MemIndex.Lookup(ctx, conv, msg)
+}
+
+func (c *convIndex) Conversation(ctx context.Context, conv string) ([]Captured, error) {
+	c.loads++
+	var out []Captured
+	err := c.Each(ctx, func(x Captured) error {
+		if x.ConversationID == conv {
+			out = append(out, x)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func TestConversationIndex(t *testing.T) {
+	idx := &MemIndex{}
+	var lines []string
+	for _, conv := range []string{"a", "b", "c"} {
+		for _, m := range []string{"1", "2", "3"} {
+			idx.Add(Captured{ConversationID: conv, MessageID: m, Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
+			if conv+m != "b2" {
+				lines = append(lines, `{"conversation_id":"`+conv+`","message_id":"`+m+`","timestamp":"2024-01-01T00:00:00.000Z"}`)
+			}
+		}
+	}
+	lines = append(lines, `{"conversation_id":"a","message_id":"1","timestamp":"2024-01-01T00:00:00.000Z"}`, // back to a: a duplicate
+		`{"conversation_id":"a","message_id":"9"}`)
+	dir := writeTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
+	pol := DefaultPolicy()
+	pol.Required = nil
+	plain, _ := runDir(t, dir, idx, Options{Policy: pol})
+	ci := &convIndex{MemIndex: idx}
+	got, _ := runDir(t, dir, ci, Options{Policy: pol})
+	if !slices.Equal(got, plain) {
+		t.Errorf("findings through Conversation differ:\n%+v\n%+v", got, plain)
+	}
+	want := []key{{Duplicated, "a", "1", ""}, {NotCaptured, "a", "9", ""}, {MissingFromExport, "b", "2", ""}}
+	if d := diffKeys(want, keysOf(got)); d != "" {
+		t.Error(d)
+	}
+	if ci.lookups != 0 || ci.loads != 4 {
+		t.Errorf("lookups %d, conversation loads %d; want 0 and 4 (a, b, c, a again)", ci.lookups, ci.loads)
+	}
+}

@@ -66,6 +66,17 @@ type Index interface {
 	Each(ctx context.Context, fn func(Captured) error) error
 }
 
+// ConversationIndex is an Index that can hand over one conversation's
+// captures at once. When an Index implements it, the diff loads each
+// conversation once, as its messages come, and keeps only that
+// conversation's captures — one query per conversation instead of one per
+// message, which matters for a ledger in SQLite.
+type ConversationIndex interface {
+	Index
+	// Conversation returns the latest capture of every message of convID.
+	Conversation(ctx context.Context, convID string) ([]Captured, error)
+}
+
 // MemIndex is an Index held in memory, for tests, benchmarks and small
 // ledgers. Its zero value is empty and ready.
 type MemIndex struct {

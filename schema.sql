@@ -25,7 +25,6 @@ CREATE TABLE entries (
     leaf_hash       BLOB    NOT NULL CHECK (length(leaf_hash) = 32),
     chain           BLOB    NOT NULL CHECK (length(chain) = 32),
     kind            TEXT    NOT NULL,
-    at              TEXT    NOT NULL,
     conversation_id TEXT,
     message_id      TEXT,
     run_id          TEXT

@@ -28,7 +28,7 @@ type Tx struct {
 	head       Head
 	headLoaded bool
 	insert     *sql.Stmt
-	buf        []byte
+	leafCap    int // buffer size that fits the leaves seen so far
 }
 
 // Update runs fn in one immediate transaction and commits if fn returns
@@ -127,8 +127,8 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 	}
 	if tx.insert == nil {
 		tx.insert, err = tx.tx.PrepareContext(tx.ctx, `INSERT INTO entries
-			(seq, leaf, leaf_hash, chain, kind, at, conversation_id, message_id, run_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			(seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: append: %w", classify(err))
 		}
@@ -151,17 +151,17 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 				return nil, fmt.Errorf("ledger: append seq %d: %w", seq, err)
 			}
 		}
-		leaf, err := e.encodeLeaf(tx.buf[:0])
+		leaf, err := e.encodeLeaf(make([]byte, 0, tx.leafCap))
 		if err != nil {
 			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
 		}
-		tx.buf = leaf
-		e.Leaf = append([]byte(nil), leaf...)
+		tx.leafCap = max(tx.leafCap, len(leaf)+len(leaf)/8)
+		e.Leaf = leaf
 		e.LeafHash = hashchain.LeafHash(e.Leaf)
 		e.Chain = hashchain.ChainLink(head.Chain, e.LeafHash)
 		e.Seq = seq
 		if _, err := tx.insert.ExecContext(tx.ctx, int64(seq), e.Leaf, e.LeafHash[:], e.Chain[:],
-			e.Kind, formatTime(e.At), nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID)); err != nil {
+			e.Kind, nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID)); err != nil {
 			return nil, fmt.Errorf("ledger: append seq %d: %w", seq, classify(err))
 		}
 		head = Head{Size: seq + 1, Chain: e.Chain}

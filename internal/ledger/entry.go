@@ -112,6 +112,16 @@ func checkText(s string) error {
 	return nil
 }
 
+// checkTexts runs checkText on name/value pairs.
+func checkTexts(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := checkText(pairs[i+1]); err != nil {
+			return fmt.Errorf("%s: %w", pairs[i], err)
+		}
+	}
+	return nil
+}
+
 // validate checks e against the format rules that do not need the ledger.
 func (e *Entry) validate() error {
 	if !validKind(e.Kind) {
@@ -120,22 +130,15 @@ func (e *Entry) validate() error {
 	if e.Matter == "" {
 		return errors.New("matter is empty")
 	}
-	for name, s := range map[string]string{
-		"matter": e.Matter, "conversation_id": e.ConversationID,
-		"message_id": e.MessageID, "run_id": e.RunID,
-	} {
-		if err := checkText(s); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	if err := checkTexts("matter", e.Matter, "conversation_id", e.ConversationID, "message_id", e.MessageID, "run_id", e.RunID); err != nil {
+		return err
 	}
 	if y := e.At.UTC().Year(); y < 1 || y > 9999 {
 		return fmt.Errorf("at %v is outside years 0001-9999", e.At)
 	}
 	if e.Source != nil {
-		for name, s := range map[string]string{"source.method": e.Source.Method, "source.path": e.Source.Path, "source.correlation_id": e.Source.CorrelationID} {
-			if err := checkText(s); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
+		if err := checkTexts("source.method", e.Source.Method, "source.path", e.Source.Path, "source.correlation_id", e.Source.CorrelationID); err != nil {
+			return err
 		}
 		if e.Source.Method == "" || e.Source.Path == "" {
 			return errors.New("source needs method and path")
@@ -182,12 +185,12 @@ func (e *Entry) validate() error {
 // sorted, minimal string escaping), which is what hashchain.CanonicalJSON
 // would produce for the same object — TestLeafIsJCS holds the two
 // together — at a fraction of the cost. Detail, whose shape is free, goes
-// through hashchain.Canonicalize.
+// through canonicalDetail (RFC 8785 as well).
 func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
 	var detail []byte
 	if len(e.Detail) > 0 {
 		var err error
-		if detail, err = hashchain.Canonicalize(e.Detail); err != nil {
+		if detail, err = canonicalDetail(e.Detail); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
 	}

@@ -89,7 +89,7 @@ func message(conv string, i int) Entry {
 	return Entry{
 		Kind:           KindMessage,
 		ConversationID: conv,
-		MessageID:      fmt.Sprintf("%s-msg-%06d", conv, i),
+		MessageID:      messageID(conv, i),
 		RunID:          "run-0001",
 		PayloadSHA256:  hashchain.Hash(payload),
 		EvidenceSHA256: hashchain.Hash(ev),
@@ -99,6 +99,12 @@ func message(conv string, i int) Entry {
 			OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
 		Detail: json.RawMessage(`{"direction":"inbound","messenger_type":"whatsapp","from":"+15555550100","to":"+15555550199","content_sha256":"` + strings.Repeat("ab", 32) + `"}`),
 	}
+}
+
+// messageID looks like a Genesys message id: 32 hex digits, random order.
+func messageID(conv string, i int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s-msg-%06d", conv, i)))
+	return fmt.Sprintf("%x", h[:16])
 }
 
 func messages(conv string, n int) []Entry {

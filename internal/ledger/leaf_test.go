@@ -218,3 +218,51 @@ func FuzzParseProof(f *testing.F) {
 		p.Verify(key)
 	})
 }
+
+var detailSeeds = []string{
+	`{}`, `{"a":1,"b":[true,false,null],"c":{"z":"x","y":-12}}`,
+	`{"b":1, "a" : "\u00e9\n\"\\\/\b\f\r\t\u0001\u001f\u007f"}`,
+	`{"big":9007199254740993,"neg0":-0,"f":1.5,"e":1e3,"E":2E-3}`,
+	`{"emoji":"\ud83d\ude00","lone":"\ud800","key\ud83d\ude00":1,"\u20ac":2,"\ufb01":3}`,
+	`{"a":1,"a":2}`, `{"a":01}`, `{"a":1,}`, `[1,2]`, `{"a":"` + "\x01" + `"}`, `{"a":"\xff"}`,
+	`{"html":"<&>","deep":[[[[[[[[[[[]]]]]]]]]]]}`, ` {"ws":	1 } `, `{"a":1} x`, `{"a" 1}`, `{"a":tru}`,
+	`{"max":9007199254740991,"min":-9007199254740991,"zero":0,"n":-1}`,
+}
+
+func FuzzCanonicalDetail(f *testing.F) {
+	for _, s := range detailSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p := jcsParser{in: raw}
+		v, ok := p.document()
+		want, err := hashchain.Canonicalize(raw)
+		if !ok {
+			return // the general path decides
+		}
+		if err != nil {
+			t.Fatalf("fast path accepted what the canonicalizer rejects (%v): %q", err, raw)
+		}
+		if got := v.appendTo(nil); !bytes.Equal(got, want) {
+			t.Fatalf("%q:\n got %s\nwant %s", raw, got, want)
+		}
+	})
+}
+
+func TestCanonicalDetailSeeds(t *testing.T) {
+	fast := 0
+	for _, s := range detailSeeds {
+		p := jcsParser{in: []byte(s)}
+		if _, ok := p.document(); ok {
+			fast++
+		}
+		got, gotErr := canonicalDetail([]byte(s))
+		want, wantErr := hashchain.Canonicalize([]byte(s))
+		if (gotErr == nil) != (wantErr == nil) || !bytes.Equal(got, want) {
+			t.Errorf("%q: got %s, %v; want %s, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+	if fast < 5 {
+		t.Errorf("only %d seeds took the fast path", fast)
+	}
+}

@@ -1,0 +1,78 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTime is the process's user+system CPU time so far. Benchmarks report
+// CPU per entry beside wall-clock rates because the machine is shared.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchBatch is how many entries one Append carries, as an export commits
+// a bulk page of messages.
+const benchBatch = 1000
+
+// BenchmarkAppend appends message-sized entries (~600-byte leaves) in
+// batches of 1,000, one transaction per batch, synchronous=FULL. b.N counts
+// entries.
+func BenchmarkAppend(b *testing.B) {
+	f := newFixture(b)
+	// Every entry is a new message with a random-looking id, 50 messages
+	// to a conversation, as an export of many conversations appends them.
+	all := make([]Entry, b.N)
+	for i := range all {
+		all[i] = message(fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i / 50), byte(i / 50 >> 8), byte(i / 50 >> 16)}))[:32], i)
+	}
+	leaf, _ := all[0].encodeLeaf(nil)
+	b.ReportMetric(float64(len(leaf)), "leaf-bytes")
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for done := 0; done < b.N; done += benchBatch {
+		if _, err := f.l.Append(f.ctx, all[done:min(done+benchBatch, b.N)]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/entry")
+}
+
+// BenchmarkVerify runs a full Verify of a 100,000-entry ledger with
+// checkpoints; each op is one whole verification.
+func BenchmarkVerify(b *testing.B) {
+	const size = 100_000
+	f := newFixture(b)
+	batch := make([]Entry, benchBatch)
+	for done := 0; done < size; done += benchBatch {
+		for i := range batch {
+			batch[i] = message(fmt.Sprintf("conv-%05d", (done+i)/50), done+i)
+		}
+		if _, err := f.l.Append(f.ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+		if done%20_000 == 0 {
+			f.checkpoint()
+		}
+	}
+	f.checkpoint()
+	key := f.l.VerifierKey()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		rep, err := f.l.Verify(f.ctx, VerifyOptions{VerifierKey: key})
+		if err != nil || !rep.OK || rep.Entries != size {
+			b.Fatalf("verify: %v %+v", err, rep.Findings)
+		}
+	}
+	b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(size*b.N), "cpu-ns/entry")
+}

@@ -38,6 +38,7 @@ type fileParser struct {
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
 	emit     func(item) error
 	readers  *readerPool // nil: allocate
+	line     *message    // JSON Lines: the buffer lines are decoded into
 }
 
 const docBufSize = 64 << 10
@@ -219,8 +220,9 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 // object; a conversation id in it must agree with the folder's.
 func (p *fileParser) metadata(br *bufio.Reader) error {
 	dec := json.NewDecoder(br)
-	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil {
+	obj := p.cp.meta.new()
+	obj.reset()
+	if err := dec.Decode(obj.target); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			if e := p.unreadable(p.pathConv, "metadata is not a JSON object"); e != nil {
@@ -233,8 +235,11 @@ func (p *fileParser) metadata(br *bufio.Reader) error {
 	if err := p.trailing(dec, p.pathConv); err != nil {
 		return err
 	}
+	if obj.null() {
+		return p.unreadable(p.pathConv, "metadata is not a JSON object")
+	}
 	for _, k := range p.cp.shapes[ShapeGenesys].conv {
-		v, ok := lookup(obj, k)
+		v, ok := lookupMsg(obj, k)
 		if !ok {
 			continue
 		}
@@ -416,9 +421,10 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 			return err
 		}
 	}
+	obj := sf.msg.new()
 	for i := 0; dec.More(); i++ {
-		obj := sf.msg.new()
-		if err := dec.Decode(obj.target()); err != nil {
+		obj.reset()
+		if err := dec.Decode(obj.target); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
 				if e := p.unreadable(*conv, "%s[%d]: a JSON %s, not a message object", sf.msgKey, i, te.Value); e != nil {
@@ -533,8 +539,12 @@ func (p *fileParser) jsonl(br *bufio.Reader) error {
 }
 
 func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastConv *string) error {
-	obj := sf.msg.new()
-	if err := json.Unmarshal(line, obj.target()); err != nil {
+	if p.line == nil {
+		p.line = sf.msg.new()
+	}
+	obj := p.line
+	obj.reset()
+	if err := json.Unmarshal(line, obj.target); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {

@@ -96,37 +96,51 @@ func newMsgType(pathLists ...[][]string) *msgType {
 	return mt
 }
 
-// message is one decoded message object.
+// message is a reusable buffer for one decoded message object: decoding
+// into the same struct again reuses its fields' byte slices (a RawMessage
+// appends into its old storage), so a file's messages cost no per-field
+// allocation. Whatever is extracted from it is copied.
 type message struct {
-	mt *msgType
-	v  reflect.Value // *struct
-	pp reflect.Value // **struct: JSON null sets *pp to nil, which a *struct cannot show
+	mt     *msgType
+	v      reflect.Value   // *struct
+	pp     reflect.Value   // **struct: JSON null sets *pp to nil, which a *struct cannot show
+	fields []reflect.Value // the struct's fields
+	target any             // pp as an interface, for Decode
 }
 
-func (mt *msgType) new() message {
-	m := message{mt: mt, v: reflect.New(mt.typ), pp: reflect.New(reflect.PointerTo(mt.typ))}
-	m.pp.Elem().Set(m.v)
+func (mt *msgType) new() *message {
+	m := &message{mt: mt, v: reflect.New(mt.typ), pp: reflect.New(reflect.PointerTo(mt.typ))}
+	for i := range mt.typ.NumField() {
+		m.fields = append(m.fields, m.v.Elem().Field(i))
+	}
+	m.target = m.pp.Interface()
 	return m
 }
 
-// target is what to decode into.
-func (m message) target() any { return m.pp.Interface() }
+// reset readies the buffer for the next message: absent keys must read as
+// absent, and a JSON null before may have cleared the pointer.
+func (m *message) reset() {
+	m.pp.Elem().Set(m.v)
+	for _, f := range m.fields {
+		f.SetLen(0)
+	}
+}
 
 // null reports whether the decoded value was JSON null.
-func (m message) null() bool { return m.pp.Elem().IsNil() }
+func (m *message) null() bool { return m.pp.Elem().IsNil() }
 
-// top returns a top-level key's value.
-func (m message) top(k string) (json.RawMessage, bool) {
+// top returns a top-level key's value; present values are never empty.
+func (m *message) top(k string) (json.RawMessage, bool) {
 	i, ok := m.mt.index[k]
 	if !ok {
 		return nil, false
 	}
-	b := m.v.Elem().Field(i).Bytes()
-	return b, b != nil
+	b := m.fields[i].Bytes()
+	return b, len(b) > 0
 }
 
 // lookupMsg follows path from a message; JSON null counts as absent.
-func lookupMsg(m message, path []string) (json.RawMessage, bool) {
+func lookupMsg(m *message, path []string) (json.RawMessage, bool) {
 	v, ok := m.top(path[0])
 	if !ok || isNull(v) {
 		return nil, false
@@ -141,7 +155,7 @@ func lookupMsg(m message, path []string) (json.RawMessage, bool) {
 	return lookup(next, path[1:])
 }
 
-func lookupMsgAny(m message, paths [][]string) (json.RawMessage, bool) {
+func lookupMsgAny(m *message, paths [][]string) (json.RawMessage, bool) {
 	for _, p := range paths {
 		if v, ok := lookupMsg(m, p); ok {
 			return v, true
@@ -179,6 +193,8 @@ type compiledPolicy struct {
 	// docConvKeys are the top-level keys that may hold a document's
 	// conversation id, for either document shape.
 	docConvKeys []string
+	// meta decodes metadata files: only their conversation id is read.
+	meta *msgType
 }
 
 func compilePolicy(p *Policy) (*compiledPolicy, error) {
@@ -212,6 +228,7 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 			}
 		}
 	}
+	cp.meta = newMsgType(cp.shapes[ShapeGenesys].conv)
 	return cp, nil
 }
 
@@ -284,7 +301,7 @@ func idString(v json.RawMessage) (string, bool) {
 }
 
 // makeRecord extracts what is compared from one message object.
-func makeRecord(obj message, sf *shapeFields) record {
+func makeRecord(obj *message, sf *shapeFields) record {
 	var r record
 	if v, ok := lookupMsgAny(obj, sf.msgID); ok {
 		id, good := idString(v)

@@ -99,7 +99,7 @@ type Report struct {
 	Entries             uint64    `json:"entries"`
 	Checkpoints         int       `json:"checkpoints"`
 	ExternalCheckpoints int       `json:"external_checkpoints"`
-	CoveredEntries      uint64    `json:"covered_entries"` // entries under the largest valid checkpoint
+	CoveredEntries      uint64    `json:"covered_entries"` // entries under the largest checkpoint whose root holds
 	Root                string    `json:"root"`            // recomputed Merkle root of all entries (hex)
 	ChainHead           string    `json:"chain_head"`      // recomputed chain link after the last entry (hex)
 	Findings            []Finding `json:"findings"`        // failures, in ledger order
@@ -117,10 +117,9 @@ func (r *Report) First() *Finding {
 
 // claim is a root some signed checkpoint commits to at a size.
 type claim struct {
-	label string // for messages
-	name  string // Finding.Checkpoint
-	size  uint64
-	root  hashchain.Hash
+	name string // Finding.Checkpoint
+	size uint64
+	root hashchain.Hash
 }
 
 // Verify checks the whole ledger in one streaming pass, in a consistent
@@ -186,7 +185,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 			v.add(Finding{Check: CheckCheckpointRow, Checkpoint: name, pos: pos,
 				Message: fmt.Sprintf("stored size %d / root %s differ from the signed note's size %d / root %s", c.Size, c.Root, cp.Size, cp.Root)})
 		}
-		claims = append(claims, claim{label: "signed checkpoint " + name, name: name, size: cp.Size, root: cp.Root})
+		claims = append(claims, claim{name: name, size: cp.Size, root: cp.Root})
 	}
 	for _, x := range opts.External {
 		cp, err := hashchain.VerifyCheckpoint(x.Note, opts.VerifierKey)
@@ -195,9 +194,13 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 				Message: fmt.Sprintf("cannot use it: %v", err)})
 			continue
 		}
-		claims = append(claims, claim{label: "checkpoint " + x.Name, name: x.Name, size: cp.Size, root: cp.Root})
+		claims = append(claims, claim{name: x.Name, size: cp.Size, root: cp.Root})
 	}
 	sort.SliceStable(claims, func(i, j int) bool { return claims[i].size < claims[j].size })
+	var signedSize uint64 // the largest size any validly signed checkpoint claims
+	for _, c := range claims {
+		signedSize = max(signedSize, c.size)
+	}
 
 	var b hashchain.RootBuilder
 	checkClaims := func() {
@@ -206,7 +209,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 			claims = claims[1:]
 			if r := b.Root(); r != c.root {
 				v.add(Finding{Check: CheckCheckpointRoot, Checkpoint: c.name, pos: 2*int64(c.size) - 1,
-					Message: fmt.Sprintf("history rewritten: the root recomputed from the first %d entries is %s, %s signed %s", c.size, r, c.label, c.root)})
+					Message: fmt.Sprintf("history rewritten: the root of the first %d entries is %s, but the checkpoint signed %s", c.size, r, c.root)})
 			} else if c.size > rep.CoveredEntries {
 				rep.CoveredEntries = c.size
 			}
@@ -314,13 +317,15 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 			v.add(f)
 		}
 	}
+	// Coverage is about what was signed; whether the signed roots still
+	// hold is reported above as findings.
 	switch {
 	case len(stored) == 0 && len(opts.External) == 0 && n > 0:
 		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
 			Message: "no signed checkpoint: only the hash chain vouches for the entries (run custody checkpoint)"})
-	case rep.CoveredEntries < n:
+	case signedSize < n:
 		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
-			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", rep.CoveredEntries, n-1)})
+			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", signedSize, n-1)})
 	}
 	sort.SliceStable(rep.Findings, func(i, j int) bool { return rep.Findings[i].pos < rep.Findings[j].pos })
 	rep.OK = len(rep.Findings) == 0 && rep.Omitted == 0

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+type initOptions struct {
+	Matter string
+}
+
+func (o *initOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Matter, "matter", "", "name of the matter (case, investigation) this ledger is for (required)")
+}
+
+func newInitCommand(g *globalOptions) *cobra.Command {
+	o := &initOptions{}
+	cmd := &cobra.Command{
+		Use:   "init --matter NAME",
+		Short: "Create a ledger and its checkpoint signing key",
+		Long: `Init creates a new, empty ledger (--ledger, default custody.db) for a
+matter, and an Ed25519 key that signs its checkpoints:
+
+  custody.key  the signer key, mode 0600: keep it secret, back it up
+  custody.pub  the verifier key: give it to auditors and counsel
+
+The ledger gets a random id; its checkpoints carry the origin
+"custody/<id>", which is also the key's name. The verifier key is printed
+on stdout. Init never overwrites an existing ledger or key file.
+
+Examples:
+  custody init --matter "acme-v-smith"
+  custody --ledger /data/matter-42.db init --matter matter-42 --output json
+` + exitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runInit(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runInit(ctx context.Context, o *initOptions, g *globalOptions) (err error) {
+	if o.Matter == "" {
+		return usageError("init: --matter is required")
+	}
+	keyFile, pubFile := signerKeyPath(g.Ledger), verifierKeyPath(g.Ledger)
+	if keyFile == g.Ledger || pubFile == g.Ledger {
+		return usageError("init: the ledger file must not end in .key or .pub")
+	}
+	for _, p := range []string{g.Ledger, keyFile, pubFile} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("init: %s already exists; refusing to overwrite it", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("init: %w", err)
+		}
+	}
+	l, signer, err := ledger.Create(ctx, g.Ledger, o.Matter, ledger.Options{})
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	defer l.Close()
+	// A ledger without its key is useless: undo everything on failure.
+	var created []string
+	defer func() {
+		if err != nil {
+			l.Close()
+			for _, p := range append(created, g.Ledger, g.Ledger+"-wal", g.Ledger+"-shm") {
+				os.Remove(p)
+			}
+		}
+	}()
+	if err := writeNew(keyFile, []byte(signer+"\n"), 0o600); err != nil {
+		return fmt.Errorf("init: signer key: %w", err)
+	}
+	created = append(created, keyFile)
+	if err := writeNew(pubFile, []byte(l.VerifierKey()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("init: verifier key: %w", err)
+	}
+	created = append(created, pubFile)
+
+	if g.jsonOutput() {
+		return json.NewEncoder(g.stdout).Encode(map[string]string{
+			"ledger":            g.Ledger,
+			"ledger_id":         l.ID(),
+			"matter":            l.Matter(),
+			"origin":            l.Origin(),
+			"signer_key_file":   keyFile,
+			"verifier_key_file": pubFile,
+			"verifier_key":      l.VerifierKey(),
+		})
+	}
+	fmt.Fprintf(g.stderr, "custody: created ledger %s for matter %q (origin %s)\n", g.Ledger, l.Matter(), l.Origin())
+	fmt.Fprintf(g.stderr, "custody: signer key %s (mode 0600: keep it secret); verifier key %s:\n", keyFile, pubFile)
+	fmt.Fprintln(g.stdout, l.VerifierKey())
+	return nil
+}
+
+// writeNew creates name with data, failing if it exists, and syncs it: a
+// key that vanishes in a crash would orphan the ledger's checkpoints.
+func writeNew(name string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+type verifyOptions struct {
+	Key         string
+	Checkpoints []string
+	Proof       string
+}
+
+func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger)")
+	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
+	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
+}
+
+func newVerifyCommand(g *globalOptions) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify [--key KEY] [--checkpoint FILE]... | verify --proof FILE --key KEY",
+		Short: "Check the ledger's hash chain, Merkle roots and signed checkpoints",
+		Long: `Verify reads every entry of the ledger once and checks that:
+  - sequence numbers run 0, 1, 2, … with none missing;
+  - every leaf hashes to its stored leaf hash (SHA-256 of 0x00 || leaf);
+  - every chain link is SHA-256("custody/chain/v1" || 0x00 || previous || leaf hash);
+  - every stored checkpoint is signed by the verifier key, and the Merkle
+    root recomputed from the entries at its size is the one it signed
+    (so each checkpoint is also consistent with every earlier one);
+  - every --checkpoint FILE (kept outside the ledger) is signed and the
+    ledger still has its entries and its root: a ledger cut short reports
+    "ledger truncated", a rewritten one "history rewritten".
+It names the first failing sequence number and what failed.
+
+Take the verifier key from somewhere the ledger's custodian cannot
+rewrite: whoever can change the ledger can change custody.pub beside it.
+
+With --proof FILE it checks a proof file from 'custody prove' offline:
+no ledger is opened, only the proof and --key are needed.
+
+On large ledgers it shows progress on stderr (a bar on a terminal, a log
+line every few seconds otherwise). --output json prints the full report.
+
+Examples:
+  custody verify --key matter-42.pub --checkpoint counsel-2024-05-01.checkpoint
+  custody verify --proof msg-2f0c.proof.json --key matter-42.pub
+` + exitStatusHelp + `
+  (3: a check failed; the first failure is named on stderr)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
+	if o.Proof != "" {
+		if len(o.Checkpoints) > 0 {
+			return usageError("verify: --proof checks one proof file; it does not take --checkpoint")
+		}
+		return runVerifyProof(o, g)
+	}
+	var external []ledger.ExternalCheckpoint
+	for _, name := range o.Checkpoints {
+		note, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("verify: --checkpoint: %w", err)
+		}
+		external = append(external, ledger.ExternalCheckpoint{Name: name, Note: note})
+	}
+	key, err := readVerifierKey(o.Key, g.Ledger)
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer l.Close()
+	checks, err := o.entryChecks(ctx, l, g)
+	if err != nil {
+		return err
+	}
+	prog := newVerifyProgress(g)
+	rep, err := l.Verify(ctx, ledger.VerifyOptions{
+		VerifierKey: key,
+		External:    external,
+		Checks:      checks,
+		Progress:    prog.update,
+	})
+	prog.finish()
+	switch {
+	case errors.Is(err, ledger.ErrNoVerifierKey):
+		return fmt.Errorf("verify: %w: pass --key, or keep the verifier key in %s", err, verifierKeyPath(g.Ledger))
+	case err != nil:
+		return fmt.Errorf("verify: %w", err)
+	}
+	if err := printReport(g, &rep); err != nil {
+		return err
+	}
+	if !rep.OK {
+		n := len(rep.Findings) + rep.Omitted
+		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
+	}
+	return nil
+}
+
+// entryChecks returns the extra per-entry checks of this run. Evidence
+// re-hashing (--evidence) plugs in here as a ledger.EntryCheck.
+func (o *verifyOptions) entryChecks(context.Context, *ledger.Ledger, *globalOptions) ([]ledger.EntryCheck, error) {
+	return nil, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func printReport(g *globalOptions, rep *ledger.Report) error {
+	if g.jsonOutput() {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	w := g.stdout
+	fmt.Fprintf(w, "ledger       %s (%s)\n", rep.Ledger, rep.Origin)
+	fmt.Fprintf(w, "entries      %d, %d covered by a signed checkpoint\n", rep.Entries, rep.CoveredEntries)
+	fmt.Fprintf(w, "checkpoints  %d stored, %d external\n", rep.Checkpoints, rep.ExternalCheckpoints)
+	fmt.Fprintf(w, "root         %s\n", rep.Root)
+	fmt.Fprintf(w, "chain head   %s\n", rep.ChainHead)
+	for _, f := range rep.Findings {
+		fmt.Fprintf(w, "FAIL  %s\n", f)
+	}
+	if rep.Omitted > 0 {
+		fmt.Fprintf(w, "FAIL  … and %d more\n", rep.Omitted)
+	}
+	for _, f := range rep.Warnings {
+		fmt.Fprintf(w, "warn  %s\n", f)
+	}
+	if rep.OK {
+		fmt.Fprintln(w, "OK    every check holds")
+	}
+	return nil
+}
+
+func runVerifyProof(o *verifyOptions, g *globalOptions) error {
+	key, err := readVerifierKey(o.Key, g.Ledger)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return usageError("verify: --proof needs the ledger's verifier key: --key KEY or --key FILE")
+	}
+	data, err := os.ReadFile(o.Proof)
+	if err != nil {
+		return fmt.Errorf("verify: --proof: %w", err)
+	}
+	res, err := ledger.VerifyProof(data, key)
+	if err != nil {
+		return withCode(exitFindings, fmt.Errorf("verify: proof %s does not hold: %w", o.Proof, err))
+	}
+	e := res.Entry
+	if g.jsonOutput() {
+		return json.NewEncoder(g.stdout).Encode(map[string]any{
+			"ok":        true,
+			"proof":     o.Proof,
+			"origin":    res.Checkpoint.Origin,
+			"tree_size": res.Checkpoint.Size,
+			"root":      res.Checkpoint.Root.String(),
+			"seq":       e.Seq,
+			"leaf_hash": e.LeafHash.String(),
+			"leaf":      json.RawMessage(e.Leaf),
+		})
+	}
+	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
+	fmt.Fprintf(g.stdout, "entry %s\n", formatEntry(e))
+	return nil
+}
+
+// readVerifierKey resolves --key: a file holding the key, or the key
+// itself; without --key, the .pub file beside the ledger if there is one
+// ("" if not).
+func readVerifierKey(flag, ledgerPath string) (string, error) {
+	name := flag
+	if name == "" {
+		name = verifierKeyPath(ledgerPath)
+	}
+	b, err := os.ReadFile(name)
+	switch {
+	case err == nil:
+		key := strings.TrimSpace(string(b))
+		if strings.HasPrefix(key, "PRIVATE+KEY+") {
+			return "", usageError("verify: %s holds a signer key; give the verifier key (.pub)", name)
+		}
+		return key, nil
+	case flag == "" && errors.Is(err, fs.ErrNotExist):
+		return "", nil
+	case flag != "" && errors.Is(err, fs.ErrNotExist) && strings.Count(flag, "+") >= 2:
+		if strings.HasPrefix(flag, "PRIVATE+KEY+") {
+			return "", usageError("verify: --key is a signer key; give the verifier key")
+		}
+		return flag, nil // the key itself
+	default:
+		return "", fmt.Errorf("verify: --key: %w", err)
+	}
+}
+
+// verifyProgress shows how far Verify got: a bar on a terminal, a log line
+// every few seconds otherwise.
+type verifyProgress struct {
+	g       *globalOptions
+	start   time.Time
+	lastLog time.Time
+	bar     *progressbar.ProgressBar
+}
+
+const verifyLogEvery = 5 * time.Second
+
+func newVerifyProgress(g *globalOptions) *verifyProgress {
+	now := time.Now()
+	return &verifyProgress{g: g, start: now, lastLog: now}
+}
+
+func (p *verifyProgress) update(done, total uint64) {
+	if stderrIsTerminal(p.g) && p.g.LogFormat == "text" {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions64(int64(total),
+				progressbar.OptionSetWriter(p.g.stderr),
+				progressbar.OptionSetDescription("verify"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		_ = p.bar.Set64(int64(done))
+		return
+	}
+	if now := time.Now(); now.Sub(p.lastLog) >= verifyLogEvery && done < total {
+		p.lastLog = now
+		rate := float64(done) / now.Sub(p.start).Seconds()
+		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
+		p.g.log.Info("verify progress", "done", done, "total", total, "entries_per_s", int(rate), "eta", eta.Round(time.Second).String())
+	}
+}
+
+func (p *verifyProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// TestMain lets testscript run this test binary as the `custody` command.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"custody": func() {
+			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/*.txt.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("CUSTODY_LEDGER", "")
+			return nil
+		},
+		Cmds: scriptCmds,
+	})
+}
+
+// scriptCmds are test-only commands for the scripts: they build ledgers
+// faster than an export, and play the attacker with raw SQL.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// status N COMMAND ARGS...: run COMMAND (like exec) and require exit
+	// status N; stdout and stderr can be checked afterwards.
+	"status": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 2 {
+			ts.Fatalf("usage: status N COMMAND [ARGS...]")
+		}
+		want, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		code := 0
+		if err := ts.Exec(args[1], args[2:]...); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				ts.Fatalf("status: %v", err)
+			}
+			code = ee.ExitCode()
+		}
+		if code != want {
+			ts.Fatalf("exit status %d, want %d", code, want)
+		}
+	},
+	// ledger-append LEDGER N [CONVERSATION]: append N message entries.
+	"ledger-append": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 || len(args) > 3 {
+			ts.Fatalf("usage: ledger-append LEDGER N [CONVERSATION]")
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			ts.Fatalf("ledger-append: %v", err)
+		}
+		conv := "conv-1"
+		if len(args) == 3 {
+			conv = args[2]
+		}
+		ctx := context.Background()
+		l, err := ledger.Open(ctx, ts.MkAbs(args[0]), ledger.Options{})
+		if err != nil {
+			ts.Check(err)
+		}
+		defer l.Close()
+		head, err := l.Head(ctx)
+		ts.Check(err)
+		entries := make([]ledger.Entry, n)
+		for i := range entries {
+			entries[i] = scriptMessage(conv, int(head.Size)+i)
+		}
+		_, err = l.Append(ctx, entries...)
+		if neg {
+			if err == nil {
+				ts.Fatalf("ledger-append succeeded")
+			}
+			return
+		}
+		ts.Check(err)
+	},
+	// sql LEDGER STATEMENT...: run SQL directly on the file.
+	"sql": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: sql LEDGER STATEMENT...")
+		}
+		db, err := sql.Open("sqlite3", "file:"+ts.MkAbs(args[0])+"?mode=rw")
+		ts.Check(err)
+		defer db.Close()
+		for _, stmt := range args[1:] {
+			rows, err := db.Query(stmt)
+			if err == nil {
+				err = printRows(ts, rows)
+			}
+			if neg {
+				if err == nil {
+					ts.Fatalf("sql %q succeeded", stmt)
+				}
+				ts.Logf("sql %q: %v", stmt, err)
+				return
+			}
+			ts.Check(err)
+		}
+	},
+	// resign LEDGER ID: replace stored checkpoint ID by the same checkpoint
+	// signed with a new key that has the ledger's key name (a forgery).
+	"resign": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: resign LEDGER ID")
+		}
+		path := ts.MkAbs(args[0])
+		l, err := ledger.Open(context.Background(), path, ledger.Options{})
+		ts.Check(err)
+		cps, err := l.Checkpoints(context.Background())
+		l.Close()
+		ts.Check(err)
+		id, _ := strconv.Atoi(args[1])
+		if id < 1 || id > len(cps) {
+			ts.Fatalf("no checkpoint %d", id)
+		}
+		forger, _, err := hashchain.GenerateKey(cps[id-1].Origin)
+		ts.Check(err)
+		note, err := hashchain.SignCheckpoint(cps[id-1].Checkpoint, forger)
+		ts.Check(err)
+		db, err := sql.Open("sqlite3", "file:"+path+"?mode=rw")
+		ts.Check(err)
+		defer db.Close()
+		_, err = db.Exec(`DROP TRIGGER checkpoints_append_only_update; UPDATE checkpoints SET note = ? WHERE id = ?`, string(note), id)
+		ts.Check(err)
+	},
+	// replace FILE OLD NEW: replace the first OLD in FILE by NEW.
+	"replace": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 3 {
+			ts.Fatalf("usage: replace FILE OLD NEW")
+		}
+		name := ts.MkAbs(args[0])
+		b, err := os.ReadFile(name)
+		ts.Check(err)
+		if !strings.Contains(string(b), args[1]) {
+			ts.Fatalf("replace: %q not in %s", args[1], args[0])
+		}
+		ts.Check(os.WriteFile(name, []byte(strings.Replace(string(b), args[1], args[2], 1)), 0o644))
+	},
+	// filemode FILE MODE: the file's permission bits are MODE (octal).
+	"filemode": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: filemode FILE MODE")
+		}
+		fi, err := os.Stat(ts.MkAbs(args[0]))
+		ts.Check(err)
+		want, err := strconv.ParseUint(args[1], 8, 32)
+		ts.Check(err)
+		if got := fi.Mode().Perm(); (uint64(got) == want) == neg {
+			ts.Fatalf("%s has mode %o", args[0], got)
+		}
+	},
+}
+
+// printRows prints query results to the script's stdout, one row a line.
+func printRows(ts *testscript.TestScript, rows *sql.Rows) error {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		var parts []string
+		for _, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			parts = append(parts, fmt.Sprint(v))
+		}
+		fmt.Fprintln(ts.Stdout(), strings.Join(parts, "|"))
+	}
+	return rows.Err()
+}
+
+// scriptMessage is a message entry with a predictable id: msg-000007 is
+// the entry appended at seq 7.
+func scriptMessage(conv string, i int) ledger.Entry {
+	hold := i%2 == 0
+	payload := sha256.Sum256([]byte(fmt.Sprintf("payload %d", i)))
+	return ledger.Entry{
+		Kind:           ledger.KindMessage,
+		ConversationID: conv,
+		MessageID:      fmt.Sprintf("msg-%06d", i),
+		RunID:          "run-test",
+		PayloadSHA256:  payload,
+		EvidenceSHA256: sha256.Sum256([]byte("evidence " + conv)),
+		Source:         &ledger.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk", Status: 200, CorrelationID: "corr-1"},
+		Compliance:     &ledger.Compliance{LegalHold: &hold, AuditRefs: []string{"audit-1"}, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
+		Detail:         json.RawMessage(`{"direction":"inbound","text_sha256":"` + strings.Repeat("ab", 32) + `"}`),
+	}
+}

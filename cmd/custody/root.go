@@ -98,6 +98,11 @@ Genesys simulator.` + exitStatusHelp,
 	g.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		// Subcommands, one file each (cmd_NAME.go).
+		newInitCommand(g),
+		newLogCommand(g),
+		newCheckpointCommand(g),
+		newProveCommand(g),
+		newVerifyCommand(g),
 		newExportCommand(g),
 		newBenchCommand(g),
 		newSimCommand(g),

@@ -39,7 +39,11 @@ type Progress interface {
 
 // Options configure a run.
 type Options struct {
-	Scope       Scope
+	Scope Scope
+	// RunKind is recorded on the run ("export" when empty; refetch runs
+	// say "refetch"). Only an unfinished run of the same kind and scope
+	// is resumed.
+	RunKind     string
 	Concurrency int
 	SignerKey   string // note signer key for the end-of-run checkpoint
 	ToolVersion string
@@ -67,6 +71,9 @@ type Deps struct {
 func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
+	}
+	if o.RunKind == "" {
+		o.RunKind = RunKind
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -130,7 +137,7 @@ func (r *runner) begin(ctx context.Context) error {
 		return err
 	}
 	for _, run := range runs {
-		if run.Kind != RunKind || run.Status == ledger.RunDone {
+		if run.Kind != r.o.RunKind || run.Status == ledger.RunDone {
 			continue
 		}
 		var s struct {
@@ -161,7 +168,7 @@ func (r *runner) begin(ctx context.Context) error {
 		event = "resume"
 	}
 	detail, err := json.Marshal(map[string]any{
-		"event": event, "operator": operator, "host": host,
+		"event": event, "run_kind": r.o.RunKind, "operator": operator, "host": host,
 		"tool": "custody", "tool_version": r.o.ToolVersion,
 		"scope": json.RawMessage(scope), "evidence": r.d.Evidence.URL(),
 	})
@@ -174,7 +181,7 @@ func (r *runner) begin(ctx context.Context) error {
 			return err
 		}
 		if !ok {
-			run = ledger.Run{ID: r.runID, Kind: RunKind, Matter: r.o.Scope.Matter, Scope: scope, StartedAt: r.o.Now()}
+			run = ledger.Run{ID: r.runID, Kind: r.o.RunKind, Matter: r.o.Scope.Matter, Scope: scope, StartedAt: r.o.Now()}
 		}
 		run.Status = ledger.RunRunning
 		if err := tx.PutRun(run); err != nil {

@@ -1,4 +1,4 @@
-package refetch
+package reconcile
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func captured(e ledger.Entry) (diff.Captured, error) {
 	var d messageDetail
 	if len(e.Detail) > 0 {
 		if err := json.Unmarshal(e.Detail, &d); err != nil {
-			return diff.Captured{}, fmt.Errorf("refetch: entry %d: detail: %w", e.Seq, err)
+			return diff.Captured{}, fmt.Errorf("reconcile: entry %d: detail: %w", e.Seq, err)
 		}
 	}
 	c := diff.Captured{

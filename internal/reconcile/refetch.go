@@ -1,0 +1,261 @@
+package reconcile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// RunKindRefetch is the run kind (and ledger entry kind) of a refetch.
+const RunKindRefetch = "refetch"
+
+// Outcomes of a gap after a refetch.
+const (
+	// Filled: a message the export held but the ledger did not is now captured.
+	Filled = "filled"
+	// Confirmed: a captured message the export lacked is still at the
+	// source; the ledger holds it (the export is what is incomplete).
+	Confirmed = "confirmed_at_source"
+	// StillMissing: the conversation could not be captured this time
+	// (see the reason); rerun to retry.
+	StillMissing = "still_missing"
+	// GoneAtSource: the conversation (or message) no longer exists at the
+	// source: deleted upstream (404).
+	GoneAtSource = "gone_at_source"
+	// NotAtSource: the export holds a message the source does not have in
+	// that conversation: fabricated, or deleted upstream before capture.
+	NotAtSource = "not_at_source"
+)
+
+// ErrNoDiff: there is no recorded diff to refetch from.
+var ErrNoDiff = errors.New("reconcile: no recorded diff")
+
+// Gap is a finding refetch acts on.
+func isGap(f diff.Finding) bool {
+	return (f.Kind == diff.NotCaptured || f.Kind == diff.MissingFromExport) && f.ConversationID != "" && export.ValidID(f.ConversationID)
+}
+
+// LoadDiff reads back the findings of a recorded diff ("latest" for the
+// most recent one) from the evidence store, checking their hash.
+func LoadDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string) (string, []diff.Finding, error) {
+	runs, err := l.Runs(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	var run *ledger.Run
+	for i := range runs {
+		if runs[i].Kind == RunKindDiff && (runs[i].ID == runID || runID == "latest") {
+			if run == nil || runs[i].StartedAt.After(run.StartedAt) || runs[i].ID == runID {
+				run = &runs[i]
+			}
+		}
+	}
+	if run == nil {
+		return "", nil, fmt.Errorf("%w %q: run 'custody diff' first, or pass a findings file", ErrNoDiff, runID)
+	}
+	var res DiffResult
+	if err := json.Unmarshal(run.Accounting, &res); err != nil {
+		return "", nil, fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
+	}
+	sum, err := hashchain.ParseHash(res.FindingsEvidence)
+	if err != nil {
+		return "", nil, fmt.Errorf("reconcile: diff %s: findings evidence: %w", run.ID, err)
+	}
+	gz, err := store.Get(ctx, sum)
+	if err != nil {
+		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, 4<<30))
+	if err != nil {
+		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
+	}
+	if h := hashchain.Hash(sha256.Sum256(raw)); h.String() != res.FindingsSHA256 {
+		return "", nil, fmt.Errorf("reconcile: diff %s: findings hash %s, recorded %s", run.ID, h, res.FindingsSHA256)
+	}
+	fs, err := ReadFindings(bytes.NewReader(raw))
+	return run.ID, fs, err
+}
+
+// ReadFindings reads findings as JSON Lines or as one JSON array (the
+// --output jsonl and json of custody diff).
+func ReadFindings(r io.Reader) ([]diff.Finding, error) {
+	br := bufio.NewReader(r)
+	first, err := br.Peek(1)
+	for err == nil && (first[0] == ' ' || first[0] == '\n' || first[0] == '\r' || first[0] == '\t') {
+		_, _ = br.ReadByte()
+		first, err = br.Peek(1)
+	}
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(br)
+	dec.DisallowUnknownFields()
+	var out []diff.Finding
+	if first[0] == '[' {
+		if err := dec.Decode(&out); err != nil {
+			return nil, fmt.Errorf("reconcile: findings: %w", err)
+		}
+		return out, nil
+	}
+	for line := 1; ; line++ {
+		var f diff.Finding
+		if err := dec.Decode(&f); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("reconcile: findings record %d: %w", line, err)
+		}
+		out = append(out, f)
+	}
+}
+
+// Outcome is what became of one gap.
+type Outcome struct {
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id,omitempty"`
+	Finding        string `json:"finding"` // the diff finding kind
+	Outcome        string `json:"outcome"`
+	Detail         string `json:"detail,omitempty"`
+}
+
+// Result is the outcome of a refetch.
+type Result struct {
+	DiffRunID string             `json:"diff_run_id,omitempty"`
+	Gaps      int                `json:"gaps"`
+	Counts    map[string]int     `json:"counts"`
+	Outcomes  []Outcome          `json:"outcomes"`
+	Export    *export.Accounting `json:"export"`
+}
+
+// Complete reports whether every gap was filled or confirmed.
+func (r *Result) Complete() bool { return r.Counts[Filled]+r.Counts[Confirmed] == r.Gaps }
+
+// Refetch captures again every conversation with a gap among findings,
+// through the export machinery (a run of kind "refetch"), then decides and
+// records in the ledger what became of each gap. It is rerunnable: the
+// export is idempotent, and each run records its outcomes anew.
+func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRunID string, o export.Options) (*Result, error) {
+	var gaps []diff.Finding
+	convSet := map[string]bool{}
+	var convs []string
+	for _, f := range findings {
+		if !isGap(f) {
+			continue
+		}
+		gaps = append(gaps, f)
+		if !convSet[f.ConversationID] {
+			convSet[f.ConversationID] = true
+			convs = append(convs, f.ConversationID)
+		}
+	}
+	sort.Strings(convs)
+	res := &Result{DiffRunID: diffRunID, Gaps: len(gaps), Counts: map[string]int{}, Outcomes: []Outcome{}}
+	if len(gaps) == 0 {
+		return res, nil
+	}
+	o.RunKind = RunKindRefetch
+	o.Scope.IDs = convs
+	o.Scope.Interval, o.Scope.MediaType, o.Scope.MessageType = "", "", ""
+	acct, err := export.Run(ctx, d, o)
+	res.Export = acct
+	if err != nil {
+		return res, err
+	}
+	items, err := d.Ledger.RunItems(ctx, acct.RunID, "")
+	if err != nil {
+		return res, err
+	}
+	status := map[string]ledger.RunItem{}
+	for _, it := range items {
+		status[it.ItemID] = it
+	}
+	var entries []ledger.Entry
+	for _, g := range gaps {
+		out := Outcome{ConversationID: g.ConversationID, MessageID: g.MessageID, Finding: string(g.Kind)}
+		it := status[g.ConversationID]
+		switch it.Status {
+		case ledger.ItemGone:
+			out.Outcome, out.Detail = GoneAtSource, it.Reason
+		case ledger.ItemDone:
+			out.Outcome, out.Detail, err = messageOutcome(ctx, d.Ledger, g)
+			if err != nil {
+				return res, err
+			}
+		default:
+			out.Outcome, out.Detail = StillMissing, it.Reason
+		}
+		res.Outcomes = append(res.Outcomes, out)
+		res.Counts[out.Outcome]++
+		detail, err := json.Marshal(map[string]any{"diff_run_id": diffRunID, "refetch_run_id": acct.RunID,
+			"finding": out.Finding, "outcome": out.Outcome, "reason": out.Detail})
+		if err != nil {
+			return res, err
+		}
+		entries = append(entries, ledger.Entry{Kind: RunKindRefetch, Matter: o.Scope.Matter, RunID: acct.RunID,
+			ConversationID: g.ConversationID, MessageID: g.MessageID, Detail: detail})
+	}
+	for batch := range slices.Chunk(entries, 1000) {
+		if _, err := d.Ledger.Append(context.WithoutCancel(ctx), batch...); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// messageOutcome decides a gap's outcome once its conversation was captured.
+func messageOutcome(ctx context.Context, l *ledger.Ledger, g diff.Finding) (string, string, error) {
+	if g.MessageID == "" {
+		return Filled, "conversation captured", nil
+	}
+	e, ok, err := l.LatestCapture(ctx, g.MessageID)
+	if err != nil {
+		return "", "", err
+	}
+	if ok && e.ConversationID == g.ConversationID {
+		if gone, err := goneInLatest(ctx, l, g.ConversationID, g.MessageID); err != nil || gone {
+			return GoneAtSource, "the message was deleted upstream after it was captured", err
+		}
+		if g.Kind == diff.MissingFromExport {
+			return Confirmed, fmt.Sprintf("captured at seq %d", e.Seq), nil
+		}
+		return Filled, fmt.Sprintf("captured at seq %d", e.Seq), nil
+	}
+	if gone, err := goneInLatest(ctx, l, g.ConversationID, g.MessageID); err != nil || gone {
+		return GoneAtSource, "the source lists the message but answers 404: deleted upstream", err
+	}
+	return NotAtSource, "the conversation at the source has no such message", nil
+}
+
+// goneInLatest reports whether the latest capture of the conversation
+// lists the message among those the source no longer has.
+func goneInLatest(ctx context.Context, l *ledger.Ledger, convID, msgID string) (bool, error) {
+	e, ok, err := l.LatestConversation(ctx, convID)
+	if err != nil || !ok {
+		return false, err
+	}
+	var d struct {
+		Gone []string `json:"messages_gone"`
+	}
+	_ = json.Unmarshal(e.Detail, &d)
+	return slices.Contains(d.Gone, msgID), nil
+}

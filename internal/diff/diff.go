@@ -256,10 +256,11 @@ type limitReader struct {
 func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
 		var one [1]byte
-		if n, _ := l.r.Read(one[:]); n > 0 {
+		n, err := l.r.Read(one[:])
+		if n > 0 {
 			return 0, fmt.Errorf("%w: more than the limit", ErrFileTooLarge)
 		}
-		return l.r.Read(p[:0])
+		return 0, err // io.EOF at exactly the limit
 	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]

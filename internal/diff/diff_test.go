@@ -208,6 +208,7 @@ func TestHostileFiles(t *testing.T) {
 		"sub/22-ok_metadata.json":  `{"mediaType":"message"}`,
 		"conversation_id=c5/m.bin": "\x00\x01",
 		"25-empty.jsonl":           "\n\r\n",
+		"26-at-limit.json":         `{"conversationId":"c9","messages":[` + strings.Repeat(" ", 40000-37) + `]}`,
 	}
 	dir := writeTree(t, files)
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "23-link.json")); err != nil {

@@ -202,13 +202,9 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 	if scope.Matter == "" {
 		scope.Matter = l.Matter()
 	}
-	keyFile := o.Key
-	if keyFile == "" {
-		keyFile = signerKeyPath(g.Ledger)
-	}
-	key, err := os.ReadFile(keyFile)
+	key, err := readSignerKey(o.Key, g)
 	if err != nil {
-		return fmt.Errorf("export: signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
+		return err
 	}
 	store, err := o.ev.open(ctx, l)
 	if err != nil {
@@ -218,7 +214,7 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 
 	prog := newProgress(g, "export")
 	acct, runErr := export.Run(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, export.Options{
-		Scope: scope, Concurrency: o.Concurrency, SignerKey: strings.TrimSpace(string(key)),
+		Scope: scope, Concurrency: o.Concurrency, SignerKey: key,
 		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
 	})
 	prog.Finish()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,15 +49,17 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.Ledger, "ledger", def, "path of the ledger database (env CUSTODY_LEDGER)")
 	fs.StringVar(&g.LogFormat, "log-format", "text", "diagnostics format on stderr: text|json")
 	fs.StringVar(&g.LogLevel, "log-level", "info", "diagnostics level: debug|info|warn|error")
-	fs.StringVar(&g.Output, "output", "text", "data format on stdout for commands that print data: text|json")
+	fs.StringVar(&g.Output, "output", "text", "data format on stdout: text|json (diff also csv|jsonl)")
 }
 
 // validate checks the global flags and sets up logging.
-func (g *globalOptions) validate() error {
-	switch g.Output {
-	case "text", "json":
-	default:
-		return usageError("--output must be text or json, not %q", g.Output)
+func (g *globalOptions) validate(cmd *cobra.Command) error {
+	allowed := []string{"text", "json"}
+	if a, ok := cmd.Annotations[outputsAnnotation]; ok {
+		allowed = strings.Split(a, ",")
+	}
+	if !slices.Contains(allowed, g.Output) {
+		return usageError("--output must be %s for '%s', not %q", strings.Join(allowed, ", "), cmd.CommandPath(), g.Output)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.LogLevel)); err != nil {
@@ -73,6 +76,10 @@ func (g *globalOptions) validate() error {
 	}
 	return nil
 }
+
+// outputsAnnotation, on a command, lists the --output formats it supports
+// (comma-separated) when they are more than text and json.
+const outputsAnnotation = "custody/outputs"
 
 // jsonOutput reports whether data should be printed as JSON.
 func (g *globalOptions) jsonOutput() bool { return g.Output == "json" }
@@ -92,7 +99,7 @@ Genesys simulator.` + exitStatusHelp,
 		Version:           toolVersion(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		PersistentPreRunE: func(*cobra.Command, []string) error { return g.validate() },
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.validate(cmd) },
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	g.AddFlags(cmd.PersistentFlags())
@@ -105,6 +112,8 @@ Genesys simulator.` + exitStatusHelp,
 		newVerifyCommand(g),
 		newExportCommand(g),
 		newBenchCommand(g),
+		newDiffCommand(g),
+		newRefetchCommand(g),
 		newSimCommand(g),
 	)
 	return cmd

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/reconcile"
+)
+
+type refetchOptions struct {
+	api         apiOptions
+	ev          evidenceOptions
+	Diff        string
+	Findings    string
+	Concurrency int
+	Key         string
+	AuditSvc    string
+}
+
+func (o *refetchOptions) AddFlags(fs *pflag.FlagSet) {
+	o.api.AddFlags(fs)
+	o.ev.AddFlags(fs)
+	fs.StringVar(&o.Diff, "diff", "", "run id of a recorded diff ('latest' for the most recent)")
+	fs.StringVar(&o.Findings, "findings", "", "a findings file from 'custody diff --output jsonl|json' instead of --diff")
+	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once")
+	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
+	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
+}
+
+func newRefetchCommand(g *globalOptions) *cobra.Command {
+	o := &refetchOptions{}
+	cmd := &cobra.Command{
+		Use:   "refetch (--diff RUN_ID | --findings FILE)",
+		Short: "Capture again the conversations a diff found gaps in",
+		Long: `Refetch reads the findings of a diff and captures again, through the export
+machinery (same pacing, retries, evidence and ledger), every conversation
+with a gap: a message in the old export that custody never captured
+(not_captured) or a captured message the export lacks (missing_from_export).
+
+It then reports each gap as:
+  filled               now captured
+  confirmed_at_source  the source still has it and so does the ledger: the export is incomplete
+  still_missing        the conversation could not be captured (reason given); rerun
+  gone_at_source       deleted upstream (404)
+  not_at_source        the source has no such message in that conversation
+and records every outcome in the ledger as a "refetch" entry. Rerunnable.
+
+Examples:
+  custody refetch --diff latest
+  custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080
+` + exitStatusHelp + `
+  (3: some gaps were not filled)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRefetch(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error {
+	if (o.Diff == "") == (o.Findings == "") {
+		return usageError("give exactly one of --diff RUN_ID or --findings FILE")
+	}
+	client, err := o.api.client(g)
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	store, err := o.ev.open(ctx, l)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var findings []diff.Finding
+	runID := o.Diff
+	if o.Findings != "" {
+		f, err := os.Open(o.Findings)
+		if err != nil {
+			return fmt.Errorf("--findings: %w", err)
+		}
+		findings, err = reconcile.ReadFindings(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	} else if runID, findings, err = reconcile.LoadDiff(ctx, l, store, o.Diff); err != nil {
+		return err
+	}
+	key, err := readSignerKey(o.Key, g)
+	if err != nil {
+		return err
+	}
+	prog := newProgress(g, "refetch")
+	res, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, findings, runID, export.Options{
+		Scope: export.Scope{Matter: l.Matter()}, Concurrency: o.Concurrency, SignerKey: key,
+		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
+	})
+	prog.Finish()
+	var dl *fetch.DailyLimitError
+	if errors.As(err, &dl) {
+		return withCode(exitFindings, fmt.Errorf("refetch stopped: %v; rerun the same command after %s", err, dl.Until.Local()))
+	}
+	if err != nil {
+		return err
+	}
+	if g.jsonOutput() {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printRefetch(g, res)
+	}
+	if !res.Complete() {
+		return withCode(exitFindings, nil)
+	}
+	return nil
+}
+
+func printRefetch(g *globalOptions, r *reconcile.Result) {
+	w := g.stdout
+	src := r.DiffRunID
+	if src == "" {
+		src = "findings file"
+	}
+	fmt.Fprintf(w, "refetch of %d gaps from %s\n", r.Gaps, src)
+	for _, k := range []string{reconcile.Filled, reconcile.Confirmed, reconcile.StillMissing, reconcile.GoneAtSource, reconcile.NotAtSource} {
+		fmt.Fprintf(w, "  %-20s %d\n", k, r.Counts[k])
+	}
+	for _, oc := range r.Outcomes {
+		if oc.Outcome == reconcile.Filled || oc.Outcome == reconcile.Confirmed {
+			continue
+		}
+		fmt.Fprintf(w, "  %s: conversation %s message %s (%s): %s\n", oc.Outcome, oc.ConversationID, oc.MessageID, oc.Finding, oc.Detail)
+	}
+	if r.Export != nil {
+		fmt.Fprintf(w, "  run %s: %d conversations, %d messages appended, %d requests\n", r.Export.RunID, r.Export.Listed, r.Export.MessagesAppended, r.Export.Requests)
+	}
+}
+
+// readSignerKey reads the checkpoint signer key: --key, else the key
+// 'custody init' wrote beside the ledger.
+func readSignerKey(path string, g *globalOptions) (string, error) {
+	if path == "" {
+		path = signerKeyPath(g.Ledger)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

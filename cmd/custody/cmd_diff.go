@@ -21,6 +21,7 @@ type diffOptions struct {
 	SourceS3    string
 	SourceS3Reg string
 	Concurrency int
+	Key         string
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
@@ -30,6 +31,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.SourceS3, "source-s3-endpoint", "", "S3 endpoint of an s3:// export, for S3-compatible stores (default: --s3-endpoint)")
 	fs.StringVar(&o.SourceS3Reg, "source-s3-region", "", "S3 region of an s3:// export (default: --s3-region)")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "files read at once (default: a few per core)")
+	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 }
 
 func newDiffCommand(g *globalOptions) *cobra.Command {
@@ -107,6 +109,15 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	}
 	if w != nil {
 		opts.Emit = w.Write
+	}
+	// Sign a checkpoint over the diff entry when this ledger's key is at
+	// hand; without it the entry waits for the next 'custody checkpoint'.
+	if key, err := readSignerKey(o.Key, g); err == nil {
+		opts.SignerKey = key
+	} else if o.Key != "" {
+		return err
+	} else {
+		g.log.Warn("no signer key beside the ledger: the diff entry is not covered by a checkpoint until one is signed", "error", err)
 	}
 	res, err := reconcile.Diff(ctx, l, store, src, opts)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -21,12 +22,18 @@ type verifyOptions struct {
 	Key         string
 	Checkpoints []string
 	Proof       string
+	Evidence    bool
+	ev          evidenceOptions
 }
 
 func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger)")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
+	fs.BoolVar(&o.Evidence, "evidence", false, "also re-hash every evidence object the ledger references; report missing, altered and unreferenced ones")
+	fs.StringVar(&o.ev.Location, "evidence-store", "", "evidence store to check (default: the one recorded in the ledger)")
+	fs.StringVar(&o.ev.S3Endpoint, "s3-endpoint", "", "S3 endpoint of an s3:// evidence store, for S3-compatible stores")
+	fs.StringVar(&o.ev.S3Region, "s3-region", "", "S3 region of an s3:// evidence store")
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -91,10 +98,11 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer l.Close()
-	checks, err := o.entryChecks(ctx, l, g)
+	checks, closeChecks, err := o.entryChecks(ctx, l, g)
 	if err != nil {
 		return err
 	}
+	defer closeChecks()
 	prog := newVerifyProgress(g)
 	rep, err := l.Verify(ctx, ledger.VerifyOptions{
 		VerifierKey: key,
@@ -112,6 +120,13 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	if err := printReport(g, &rep); err != nil {
 		return err
 	}
+	for _, c := range checks {
+		if ec, ok := c.(*export.EvidenceCheck); ok && ec.Report != nil && !g.jsonOutput() {
+			r := ec.Report
+			fmt.Fprintf(g.stdout, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
+				r.Referenced, r.Referenced-len(r.Missing), ec.Store.URL(), len(r.Missing), len(r.Altered), len(r.Unreferenced))
+		}
+	}
 	if !rep.OK {
 		n := len(rep.Findings) + rep.Omitted
 		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
@@ -121,8 +136,15 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 
 // entryChecks returns the extra per-entry checks of this run. Evidence
 // re-hashing (--evidence) plugs in here as a ledger.EntryCheck.
-func (o *verifyOptions) entryChecks(context.Context, *ledger.Ledger, *globalOptions) ([]ledger.EntryCheck, error) {
-	return nil, nil
+func (o *verifyOptions) entryChecks(ctx context.Context, l *ledger.Ledger, g *globalOptions) ([]ledger.EntryCheck, func(), error) {
+	if !o.Evidence {
+		return nil, func() {}, nil
+	}
+	store, err := o.ev.open(ctx, l)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: evidence: %w", err)
+	}
+	return []ledger.EntryCheck{&export.EvidenceCheck{Store: store}}, func() { store.Close() }, nil
 }
 
 func plural(n int, one, many string) string {

@@ -238,3 +238,12 @@ func acctSize(t *testing.T, e *env) uint64 {
 	}
 	return h.Size
 }
+
+func mustHash(t *testing.T, s string) hashchain.Hash {
+	t.Helper()
+	h, err := hashchain.ParseHash(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

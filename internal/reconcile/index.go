@@ -93,3 +93,32 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 	}
 	return nil
 }
+
+// Conversation implements diff.ConversationIndex: one query per
+// conversation instead of one per message.
+func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.Captured, error) {
+	entries, err := x.L.EntriesByConversation(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]int{} // message id → index in out
+	var out []diff.Captured
+	for _, e := range entries { // in seq order: a later capture replaces an earlier one
+		if e.Kind != ledger.KindMessage || (x.Matter != "" && e.Matter != x.Matter) {
+			continue
+		}
+		c, err := captured(e)
+		if err != nil {
+			return nil, err
+		}
+		if i, ok := latest[e.MessageID]; ok {
+			out[i] = c
+			continue
+		}
+		latest[e.MessageID] = len(out)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+var _ diff.ConversationIndex = (*LedgerIndex)(nil)

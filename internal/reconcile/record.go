@@ -34,6 +34,8 @@ type DiffOptions struct {
 	// Emit, when set, also receives every finding (the command prints them).
 	Emit func(diff.Finding) error
 	Now  func() time.Time
+	// SignerKey, when set, signs a checkpoint covering the diff entry.
+	SignerKey string
 }
 
 // DiffResult is what a recorded diff produced.
@@ -156,6 +158,11 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	})
 	if err != nil {
 		return nil, err
+	}
+	if o.SignerKey != "" {
+		if _, err := l.Checkpoint(context.WithoutCancel(ctx), o.SignerKey); err != nil {
+			return res, fmt.Errorf("reconcile: checkpoint: %w", err)
+		}
 	}
 	return res, nil
 }

@@ -214,9 +214,17 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		entries = append(entries, ledger.Entry{Kind: RunKindRefetch, Matter: o.Scope.Matter, RunID: acct.RunID,
 			ConversationID: g.ConversationID, MessageID: g.MessageID, Detail: detail})
 	}
+	wctx := context.WithoutCancel(ctx)
 	for batch := range slices.Chunk(entries, 1000) {
-		if _, err := d.Ledger.Append(context.WithoutCancel(ctx), batch...); err != nil {
+		if _, err := d.Ledger.Append(wctx, batch...); err != nil {
 			return res, err
+		}
+	}
+	// The outcomes come after the export's own checkpoint: sign again so
+	// they too are covered.
+	if o.SignerKey != "" {
+		if _, err := d.Ledger.Checkpoint(wctx, o.SignerKey); err != nil {
+			return res, fmt.Errorf("reconcile: checkpoint: %w", err)
 		}
 	}
 	return res, nil

@@ -115,6 +115,7 @@ Genesys simulator.` + exitStatusHelp,
 		newDiffCommand(g),
 		newRefetchCommand(g),
 		newSimCommand(g),
+		newDemoCommand(g),
 	)
 	return cmd
 }

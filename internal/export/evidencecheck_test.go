@@ -45,7 +45,9 @@ func TestEvidenceCheckFindsTampering(t *testing.T) {
 	if len(sums) < 2 {
 		t.Fatalf("need two evidence objects, have %d", len(sums))
 	}
-	path := func(s string) string { return filepath.Join(e.dir, "evidence", filepath.FromSlash(evidence.Key(mustHash(t, s)))) }
+	path := func(s string) string {
+		return filepath.Join(e.dir, "evidence", filepath.FromSlash(evidence.Key(mustHash(t, s))))
+	}
 	altered, deleted := sums[0], sums[1]
 	if err := os.Chmod(path(altered), 0o644); err != nil {
 		t.Fatal(err)

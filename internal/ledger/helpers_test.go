@@ -97,7 +97,9 @@ func message(conv string, i int) Entry {
 			Status: 200, CorrelationID: "c0ffee00-1234-4abc-8def-0123456789ab"},
 		Compliance: &Compliance{LegalHold: &hold, AuditRefs: []string{"audit-7f3e2a", "audit-7f3e2b"},
 			OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
-		Detail: json.RawMessage(`{"direction":"inbound","messenger_type":"whatsapp","from":"+15555550100","to":"+15555550199","content_sha256":"` + strings.Repeat("ab", 32) + `"}`),
+		// As exports build it: json.Marshal of a map, so keys come sorted.
+		Detail: mustJSON(map[string]any{"direction": "inbound", "messenger_type": "whatsapp", "from": "+15555550100",
+			"to": "+15555550199", "content_sha256": strings.Repeat("ab", 32)}),
 	}
 }
 
@@ -170,4 +172,12 @@ func sameBytes(t testing.TB, before []byte, path string) {
 	if !bytes.Equal(before, fileBytes(t, path)) {
 		t.Errorf("%s changed", path)
 	}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -19,6 +19,11 @@ import (
 // hashchain.Canonicalize, which is the definition. FuzzCanonicalDetail
 // holds the two together.
 func canonicalDetail(raw []byte) ([]byte, error) {
+	// Details built with encoding/json from maps of strings and integers
+	// are usually canonical already: then checking is all there is to do.
+	if c := (canonChecker{in: raw}); c.document() {
+		return raw, nil
+	}
 	p := jcsParser{in: raw}
 	if v, ok := p.document(); ok {
 		return v.appendTo(make([]byte, 0, len(raw))), nil
@@ -351,5 +356,170 @@ func (v *jsonValue) appendTo(b []byte) []byte {
 		return appendJSONString(b, v.text)
 	default:
 		return append(b, v.text...)
+	}
+}
+
+// canonChecker reports whether a JSON text is already exactly in RFC 8785
+// form, within the fast path's subset: no whitespace, members sorted with
+// unique keys that need no escaping, minimal string escapes, integers
+// below 2^53. It allocates nothing. A false answer only means "not sure";
+// the caller then canonicalizes.
+type canonChecker struct {
+	in  []byte
+	pos int
+}
+
+func (c *canonChecker) document() bool {
+	return c.value(0) && c.pos == len(c.in)
+}
+
+func (c *canonChecker) value(depth int) bool {
+	if c.pos >= len(c.in) || depth > maxDepth {
+		return false
+	}
+	switch b := c.in[c.pos]; {
+	case b == '{':
+		return c.object(depth)
+	case b == '[':
+		return c.array(depth)
+	case b == '"':
+		_, ok := c.str(false)
+		return ok
+	case b == 't':
+		return c.literal("true")
+	case b == 'f':
+		return c.literal("false")
+	case b == 'n':
+		return c.literal("null")
+	case b == '-' || b >= '0' && b <= '9':
+		p := jcsParser{in: c.in, pos: c.pos}
+		_, ok := p.integer()
+		c.pos = p.pos
+		return ok
+	}
+	return false
+}
+
+func (c *canonChecker) literal(lit string) bool {
+	if !bytes.HasPrefix(c.in[c.pos:], []byte(lit)) {
+		return false
+	}
+	c.pos += len(lit)
+	return true
+}
+
+// str checks a canonically escaped string and returns its raw contents.
+// As a key (key true) it must need no escapes and have no characters
+// beyond U+FFFF, so that byte order is the UTF-16 order RFC 8785 sorts by.
+func (c *canonChecker) str(key bool) ([]byte, bool) {
+	c.pos++
+	start := c.pos
+	for c.pos < len(c.in) {
+		b := c.in[c.pos]
+		switch {
+		case b == '"':
+			s := c.in[start:c.pos]
+			c.pos++
+			return s, utf8.Valid(s)
+		case b < 0x20:
+			return nil, false
+		case b >= 0xf0 && key:
+			return nil, false
+		case b == '\\':
+			if key || c.pos+1 >= len(c.in) {
+				return nil, false
+			}
+			switch c.in[c.pos+1] {
+			case '"', '\\', 'b', 'f', 'n', 'r', 't':
+				c.pos += 2
+			case 'u':
+				// Only control characters without a short escape, as
+				// \u00xx in lower-case hex.
+				if c.pos+6 > len(c.in) {
+					return nil, false
+				}
+				h := c.in[c.pos+2 : c.pos+6]
+				if h[0] != '0' || h[1] != '0' || h[2] != '0' && h[2] != '1' || !(h[3] >= '0' && h[3] <= '9' || h[3] >= 'a' && h[3] <= 'f') {
+					return nil, false
+				}
+				switch hexVal(h[2])<<4 | hexVal(h[3]) {
+				case '\b', '\f', '\n', '\r', '\t':
+					return nil, false
+				}
+				c.pos += 6
+			default:
+				return nil, false
+			}
+		default:
+			c.pos++
+		}
+	}
+	return nil, false
+}
+
+func hexVal(b byte) byte {
+	if b >= 'a' {
+		return b - 'a' + 10
+	}
+	return b - '0'
+}
+
+func (c *canonChecker) object(depth int) bool {
+	c.pos++
+	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.pos++
+		return true
+	}
+	var prev []byte
+	for first := true; ; first = false {
+		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
+			return false
+		}
+		key, ok := c.str(true)
+		if !ok || !first && bytes.Compare(prev, key) >= 0 {
+			return false
+		}
+		prev = key
+		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return false
+		}
+		c.pos++
+		if !c.value(depth + 1) {
+			return false
+		}
+		if c.pos >= len(c.in) {
+			return false
+		}
+		switch c.in[c.pos] {
+		case ',':
+			c.pos++
+		case '}':
+			c.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (c *canonChecker) array(depth int) bool {
+	c.pos++
+	if c.pos < len(c.in) && c.in[c.pos] == ']' {
+		c.pos++
+		return true
+	}
+	for {
+		if !c.value(depth+1) || c.pos >= len(c.in) {
+			return false
+		}
+		switch c.in[c.pos] {
+		case ',':
+			c.pos++
+		case ']':
+			c.pos++
+			return true
+		default:
+			return false
+		}
 	}
 }

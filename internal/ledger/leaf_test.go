@@ -227,6 +227,8 @@ var detailSeeds = []string{
 	`{"a":1,"a":2}`, `{"a":01}`, `{"a":1,}`, `[1,2]`, `{"a":"` + "\x01" + `"}`, `{"a":"\xff"}`,
 	`{"html":"<&>","deep":[[[[[[[[[[[]]]]]]]]]]]}`, ` {"ws":	1 } `, `{"a":1} x`, `{"a" 1}`, `{"a":tru}`,
 	`{"max":9007199254740991,"min":-9007199254740991,"zero":0,"n":-1}`,
+	`{"a":"\u001f\u0000\n","b":[1,{"c":null}],"d":"é "}`, `{"a":"\u000a"}`, `{"a":"\u001F"}`, `{"b":1,"a":2}`,
+	`{"a":1,"a":1}`, `{"a\n":1}`, `{"😀":1,"￿":2}`, `{"￿":1,"😀":2}`,
 }
 
 func FuzzCanonicalDetail(f *testing.F) {
@@ -234,9 +236,14 @@ func FuzzCanonicalDetail(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		want, err := hashchain.Canonicalize(raw)
+		if c := (canonChecker{in: raw}); c.document() {
+			if err != nil || !bytes.Equal(raw, want) {
+				t.Fatalf("checker calls %q canonical; canonical form %q, %v", raw, want, err)
+			}
+		}
 		p := jcsParser{in: raw}
 		v, ok := p.document()
-		want, err := hashchain.Canonicalize(raw)
 		if !ok {
 			return // the general path decides
 		}
@@ -264,5 +271,17 @@ func TestCanonicalDetailSeeds(t *testing.T) {
 	}
 	if fast < 5 {
 		t.Errorf("only %d seeds took the fast path", fast)
+	}
+	for s, want := range map[string]bool{
+		`{"a":1,"b":[true,false,null],"c":{"y":-12,"z":"x"}}`: true,
+		`{"a":"\u001f\n\"\\","b":"é <&>"}`:                    true,
+		`{}`:                                                  true, `{"a":[]}`: true, `{"a":{}}`: true,
+		`{"b":1,"a":2}`: false, `{"a":1,"a":1}`: false, `{"a":1.5}`: false, `{"a": 1}`: false,
+		`{"a":"\u000a"}`: false, `{"a":"\u001F"}`: false, `{"a":"\/"}`: false, `{"a":"\u0041"}`: false,
+		`{"a\n":1}`: false, `{"😀":1}`: false, `{"a":01}`: false, `{"a":-0}`: false,
+	} {
+		if c := (canonChecker{in: []byte(s)}); c.document() != want {
+			t.Errorf("canonical(%s) = %v, want %v", s, !want, want)
+		}
 	}
 }

@@ -80,3 +80,7 @@ func TestEvidenceCheckFindsTampering(t *testing.T) {
 		t.Errorf("no warning for the unreferenced object: %v", rep.Warnings)
 	}
 }
+
+func verifyWithEvidence(e *env) ledger.VerifyOptions {
+	return ledger.VerifyOptions{VerifierKey: e.ledger.VerifierKey(), Checks: []ledger.EntryCheck{&export.EvidenceCheck{Store: e.store}}}
+}

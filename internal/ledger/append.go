@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 )
@@ -27,8 +28,9 @@ type Tx struct {
 
 	head       Head
 	headLoaded bool
-	insert     *sql.Stmt
-	leafCap    int // buffer size that fits the leaves seen so far
+	inserts    map[int]*sql.Stmt // prepared multi-row INSERTs by row count
+	leafCap    int               // buffer size that fits the leaves seen so far
+	broken     error             // a failed insert: the Tx takes no more appends
 }
 
 // Update runs fn in one immediate transaction and commits if fn returns
@@ -45,8 +47,8 @@ func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	defer sqlTx.Rollback()
 	tx := &Tx{l: l, ctx: ctx, tx: sqlTx}
 	defer func() {
-		if tx.insert != nil {
-			tx.insert.Close()
+		for _, s := range tx.inserts {
+			s.Close()
 		}
 	}()
 	if err := fn(tx); err != nil {
@@ -118,21 +120,18 @@ func (tx *Tx) Head() (Head, error) {
 // defaults (Matter, At), checks the format rules, computes the leaf (RFC
 // 8785 bytes of the entry object), its leaf hash and chain link, and
 // inserts it with the next sequence number. It returns the entries as
-// stored. On error nothing should be committed: return the error from the
-// Update function.
+// stored. Every entry is checked before any is inserted, so an invalid
+// entry leaves the transaction as it was; after any other error the Tx
+// refuses further appends, and the Update function must return an error.
 func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
+	if tx.broken != nil {
+		return nil, fmt.Errorf("ledger: append: an earlier append in this transaction failed: %w", tx.broken)
+	}
 	head, err := tx.Head()
 	if err != nil {
 		return nil, err
 	}
-	if tx.insert == nil {
-		tx.insert, err = tx.tx.PrepareContext(tx.ctx, `INSERT INTO entries
-			(seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: append: %w", classify(err))
-		}
-	}
+	start := head.Size
 	out := make([]Entry, len(entries))
 	for i, e := range entries {
 		seq := head.Size
@@ -147,7 +146,7 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
 		}
 		if e.Supersedes != nil {
-			if err := tx.checkSupersedes(&e, seq); err != nil {
+			if err := tx.checkSupersedes(&e, seq, start, out[:i]); err != nil {
 				return nil, fmt.Errorf("ledger: append seq %d: %w", seq, err)
 			}
 		}
@@ -160,32 +159,95 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 		e.LeafHash = hashchain.LeafHash(e.Leaf)
 		e.Chain = hashchain.ChainLink(head.Chain, e.LeafHash)
 		e.Seq = seq
-		if _, err := tx.insert.ExecContext(tx.ctx, int64(seq), e.Leaf, e.LeafHash[:], e.Chain[:],
-			e.Kind, nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID)); err != nil {
-			return nil, fmt.Errorf("ledger: append seq %d: %w", seq, classify(err))
-		}
 		head = Head{Size: seq + 1, Chain: e.Chain}
 		out[i] = e
+	}
+	if err := tx.insertRows(out); err != nil {
+		tx.broken = err
+		return nil, err
 	}
 	tx.head = head
 	return out, nil
 }
 
+// insertChunk is how many rows one multi-row INSERT carries: fewer calls
+// through database/sql and cgo per entry.
+const insertChunk = 32
+
+const insertColumns = 8
+
+func insertSQL(rows int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO entries (seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id) VALUES `)
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?)")
+	}
+	return b.String()
+}
+
+// insertRows inserts computed entries, insertChunk rows per statement.
+func (tx *Tx) insertRows(es []Entry) error {
+	args := make([]any, 0, insertChunk*insertColumns)
+	for len(es) > 0 {
+		n := min(len(es), insertChunk)
+		stmt, err := tx.insertStmt(n)
+		if err != nil {
+			return fmt.Errorf("ledger: append: %w", classify(err))
+		}
+		args = args[:0]
+		for _, e := range es[:n] {
+			args = append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
+				e.Kind, nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID))
+		}
+		if _, err := stmt.ExecContext(tx.ctx, args...); err != nil {
+			return fmt.Errorf("ledger: append seq %d: %w", es[0].Seq, classify(err))
+		}
+		es = es[n:]
+	}
+	return nil
+}
+
+// insertStmt returns the prepared INSERT for rows rows: the full chunk
+// and the single row are kept, other sizes prepared as needed.
+func (tx *Tx) insertStmt(rows int) (*sql.Stmt, error) {
+	if tx.inserts == nil {
+		tx.inserts = map[int]*sql.Stmt{}
+	}
+	if s, ok := tx.inserts[rows]; ok {
+		return s, nil
+	}
+	s, err := tx.tx.PrepareContext(tx.ctx, insertSQL(rows))
+	if err != nil {
+		return nil, err
+	}
+	tx.inserts[rows] = s
+	return s, nil
+}
+
 // checkSupersedes enforces that an entry supersedes an earlier entry of the
-// same kind and subject (rows inserted earlier in this transaction count).
-func (tx *Tx) checkSupersedes(e *Entry, seq uint64) error {
+// same kind and subject: one already in the ledger, or one of batch, the
+// entries of this Append from seq start on (not inserted yet).
+func (tx *Tx) checkSupersedes(e *Entry, seq, start uint64, batch []Entry) error {
 	old := *e.Supersedes
 	if old >= seq {
 		return fmt.Errorf("%w: supersedes %d is not an earlier entry", ErrInvalidEntry, old)
 	}
 	var kind string
 	var conv, msg sql.NullString
-	err := tx.tx.QueryRowContext(tx.ctx, `SELECT kind, conversation_id, message_id FROM entries WHERE seq = ?`, int64(old)).Scan(&kind, &conv, &msg)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: supersedes %d: no such entry", ErrInvalidEntry, old)
-	}
-	if err != nil {
-		return classify(err)
+	if old >= start {
+		b := batch[old-start]
+		kind, conv.String, msg.String = b.Kind, b.ConversationID, b.MessageID
+	} else {
+		err := tx.tx.QueryRowContext(tx.ctx, `SELECT kind, conversation_id, message_id FROM entries WHERE seq = ?`, int64(old)).Scan(&kind, &conv, &msg)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: supersedes %d: no such entry", ErrInvalidEntry, old)
+		}
+		if err != nil {
+			return classify(err)
+		}
 	}
 	if kind != e.Kind || conv.String != e.ConversationID || msg.String != e.MessageID {
 		return fmt.Errorf("%w: supersedes %d, which is a %s of conversation %q message %q, not this %s of conversation %q message %q",

@@ -561,3 +561,52 @@ func TestTriggersRejectChanges(t *testing.T) {
 		t.Errorf("state is not mutable: %v", err)
 	}
 }
+
+func TestAppendInBatchSupersedesAndBrokenTx(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(2)
+	// A batch whose second entry supersedes its first.
+	first := message("conv-x", 1)
+	second := message("conv-x", 1)
+	second.PayloadSHA256[0] ^= 0xff
+	s := uint64(2)
+	second.Supersedes = &s
+	out, err := f.l.Append(f.ctx, first, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[1].Seq != 3 || *out[1].Supersedes != 2 {
+		t.Errorf("batch supersedes: %+v", out[1])
+	}
+	wrong := message("conv-y", 5)
+	s2 := uint64(4)
+	wrong.Supersedes = &s2
+	if _, err := f.l.Append(f.ctx, message("conv-z", 1), wrong); !errors.Is(err, ErrInvalidEntry) {
+		t.Errorf("superseding another message in the batch: %v", err)
+	}
+
+	// An insert SQLite refuses (here: a trigger added for the test)
+	// leaves the Tx refusing further appends.
+	if _, err := f.l.wdb.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON entries WHEN NEW.kind = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	err = f.l.Update(f.ctx, func(tx *Tx) error {
+		if _, err := tx.Append(Entry{Kind: "boom"}); err == nil {
+			t.Error("the boom insert succeeded")
+		}
+		_, err := tx.Append(Entry{Kind: KindRun})
+		if err == nil || !strings.Contains(err.Error(), "an earlier append in this transaction failed") {
+			t.Errorf("append after a failed one: %v", err)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("Update succeeded")
+	}
+	if h, _ := f.l.Head(f.ctx); h.Size != 4 {
+		t.Errorf("size %d, want 4", h.Size)
+	}
+	if rep := f.verify(VerifyOptions{}); !rep.OK {
+		t.Errorf("verify: %+v", rep.Findings)
+	}
+}

@@ -34,7 +34,7 @@ func captured(e ledger.Entry) (diff.Captured, error) {
 	}
 	c := diff.Captured{
 		ConversationID: e.ConversationID, MessageID: e.MessageID,
-		ContentSHA256: d.ContentSHA256, Sender: d.From, Seq: e.Seq + 1, // Seq 0 means "unset" to the diff
+		ContentSHA256: d.ContentSHA256, Sender: d.From, Seq: e.Seq,
 	}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp

@@ -195,10 +195,11 @@ type captured struct {
 	evSum   hashchain.Hash
 	src     *ledger.Source
 	data    genesys.MessageData
-	media   []mediaRef
+	media   []MediaRef
 }
 
-type mediaRef struct {
+// MediaRef is a downloaded attachment recorded in a message entry.
+type MediaRef struct {
 	ID       string `json:"id"`
 	SHA256   string `json:"sha256"`
 	Evidence string `json:"evidence_sha256"`
@@ -360,18 +361,12 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 				s := prev.Seq
 				sup = &s
 			}
-			detail, err := messageDetail(m)
+			e, err := MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media)
 			if err != nil {
 				return err
 			}
-			h := held
-			entries = append(entries, ledger.Entry{
-				Kind: ledger.KindMessage, Matter: r.o.Scope.Matter, RunID: r.runID,
-				ConversationID: j.id, MessageID: m.id,
-				PayloadSHA256: m.payload, EvidenceSHA256: m.evSum, Source: m.src,
-				Compliance: &ledger.Compliance{LegalHold: &h, AuditRefs: auditRefs, OriginalTimestamp: m.data.Timestamp},
-				Supersedes: sup, Detail: detail,
-			})
+			e.Supersedes = sup
+			entries = append(entries, e)
 			prevs = append(prevs, sup)
 		}
 		convChanged, err := r.conversationChanged(tx, j.id, convPayload, held, auditRefs)
@@ -453,15 +448,21 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ","), nil
 }
 
-func messageDetail(m captured) (json.RawMessage, error) {
+// MessageEntry builds the ledger entry of one captured message: its
+// compliance fields as captured (legal hold of its conversation, the audit
+// entries that concern it, the original timestamp byte for byte), its
+// payload and evidence hashes, the request it came from, and in its detail
+// what a diff compares (content hash of the normalised text, sender).
+func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
+	payload, evSum hashchain.Hash, src *ledger.Source, media []MediaRef) (ledger.Entry, error) {
 	d := map[string]any{
-		"content_sha256": diff.ContentHash(diff.MessageText(&m.data)),
-		"from":           m.data.FromAddress,
-		"to":             m.data.ToAddress,
-		"direction":      m.data.Direction,
-		"messenger_type": m.data.MessengerType,
+		"content_sha256": diff.ContentHash(diff.MessageText(md)),
+		"from":           md.FromAddress,
+		"to":             md.ToAddress,
+		"direction":      md.Direction,
+		"messenger_type": md.MessengerType,
 	}
-	if n := m.data.NormalizedMessage; n != nil && n.Channel != nil {
+	if n := md.NormalizedMessage; n != nil && n.Channel != nil {
 		if n.Channel.DateModified != "" {
 			d["date_modified"] = n.Channel.DateModified
 		}
@@ -469,13 +470,26 @@ func messageDetail(m captured) (json.RawMessage, error) {
 			d["date_deleted"] = n.Channel.DateDeleted
 		}
 	}
-	if m.data.ProviderMessageID != "" {
-		d["provider_message_id"] = m.data.ProviderMessageID
+	if md.ProviderMessageID != "" {
+		d["provider_message_id"] = md.ProviderMessageID
 	}
-	if len(m.media) > 0 {
-		d["media"] = m.media
+	if len(media) > 0 {
+		d["media"] = media
 	}
-	return json.Marshal(d)
+	detail, err := json.Marshal(d)
+	if err != nil {
+		return ledger.Entry{}, err
+	}
+	if auditRefs == nil {
+		auditRefs = []string{}
+	}
+	return ledger.Entry{
+		Kind: ledger.KindMessage, Matter: matter, RunID: runID,
+		ConversationID: convID, MessageID: md.ID,
+		PayloadSHA256: payload, EvidenceSHA256: evSum, Source: src,
+		Compliance: &ledger.Compliance{LegalHold: &held, AuditRefs: auditRefs, OriginalTimestamp: md.Timestamp},
+		Detail:     detail,
+	}, nil
 }
 
 func nonNil[T any](s []T) []T {

@@ -33,7 +33,7 @@ func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
 		if err != nil {
 			return err
 		}
-		m.media = append(m.media, mediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()})
+		m.media = append(m.media, MediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()})
 	}
 	return nil
 }

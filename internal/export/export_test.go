@@ -203,15 +203,17 @@ func TestExportCleanThenUnchanged(t *testing.T) {
 }
 
 func TestExportWithFaultsLosesNothing(t *testing.T) {
-	e := newEnv(t, 60, "5xx=0.05,reset=0.02,truncate=0.02,429=0.02,revoke@40")
+	// 5% 5xx, resets, truncated 200s, spurious 429s and a burst of four in
+	// a row, and a token revoked mid-run.
+	e := newEnv(t, 60, "5xx=0.05,reset=0.02,truncate=0.02,429=0.02,429@30,429@31,429@32,429@33,revoke@40")
 	acct := e.run(t, intervalScope())
 	want := len(whatsApp(e.srv.Org))
 	if !acct.Complete() || acct.Exported != want {
 		t.Fatalf("accounting %+v, want all %d exported", acct, want)
 	}
 	t.Logf("accounting: %+v", *acct)
-	if acct.Retries == 0 {
-		t.Error("faults were on but nothing was retried")
+	if acct.Retries == 0 || acct.TooMany < 4 {
+		t.Errorf("faults were on but %d retries, %d 429s seen", acct.Retries, acct.TooMany)
 	}
 	checkCaptured(t, e)
 }

@@ -24,6 +24,8 @@ type progress struct {
 	lastLog time.Time
 	total   int
 	done    int
+
+	loggedDone int // done at the last log line, so the final count is logged once
 }
 
 const logEvery = 10 * time.Second
@@ -61,8 +63,8 @@ func (p *progress) Update(done, total int, st fetch.Stats) {
 		_ = p.bar.Set(done)
 		return
 	}
-	if now := time.Now(); now.Sub(p.lastLog) >= logEvery || done == total {
-		p.lastLog = now
+	if now := time.Now(); now.Sub(p.lastLog) >= logEvery || done == total && p.loggedDone != done {
+		p.lastLog, p.loggedDone = now, done
 		args := []any{"done", done, "total", total, "requests", st.Requests, "rate_limited", st.RateLimited, "retries", st.Retries}
 		if done > 0 && done < total {
 			eta := time.Duration(float64(now.Sub(p.start)) / float64(done) * float64(total-done))

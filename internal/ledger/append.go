@@ -36,7 +36,9 @@ type Tx struct {
 // Update runs fn in one immediate transaction and commits if fn returns
 // nil; otherwise it rolls back and returns fn's error. This is how an
 // export records entries together with its run state, so a crash leaves
-// either both or neither.
+// either both or neither. Writers are serialised: fn must write through
+// tx only (calling l.Append, l.SetState, l.Checkpoint or l.Update from fn
+// would wait for itself), and reads through l do not see tx's writes.
 func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

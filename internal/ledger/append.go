@@ -40,6 +40,9 @@ type Tx struct {
 // tx only (calling l.Append, l.SetState, l.Checkpoint or l.Update from fn
 // would wait for itself), and reads through l do not see tx's writes.
 func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	if l.readOnly {
+		return fmt.Errorf("ledger: update %s: %w", l.path, ErrReadOnly)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	sqlTx, err := l.wdb.BeginTx(ctx, nil)

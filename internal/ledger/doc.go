@@ -10,7 +10,8 @@
 // existing one and never creates a file. Open checks the SQLite header
 // before SQLite writes anything, so a missing file (ErrNotExist), a file
 // that is not a custody ledger (ErrNotLedger) and a ledger from a newer
-// schema (ErrNewerSchema) are refused with the file untouched.
+// schema (ErrNewerSchema) are refused with the file untouched. A ledger
+// custody may not write (an auditor's read-only copy) opens read-only.
 //
 // # Writing
 //

@@ -57,6 +57,10 @@ var (
 	// docs/ledger-format.md ("Proof files").
 	ErrMalformedProof = errors.New("malformed proof file")
 
+	// ErrReadOnly means the ledger file cannot be written (see Open), so
+	// it was opened for reading only.
+	ErrReadOnly = errors.New("ledger is read-only")
+
 	// ErrReservedKey means SetState was asked to change a key custody owns
 	// (ledger_id, origin, matter, created_at, verifier_key).
 	ErrReservedKey = errors.New("reserved state key")

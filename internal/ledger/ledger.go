@@ -81,7 +81,8 @@ type Ledger struct {
 	wdb *sql.DB // one connection, BEGIN IMMEDIATE: Update, Append, Checkpoint
 	rdb *sql.DB // deferred transactions: reads, Verify, Prove
 
-	mu sync.Mutex // serialises writers in this process
+	mu       sync.Mutex // serialises writers in this process
+	readOnly bool       // opened read-only: Update refuses
 
 	id          string
 	origin      string
@@ -188,11 +189,23 @@ func applySchema(ctx context.Context, db *sql.DB, state map[string]string) error
 // ErrNotExist. Before SQLite touches the file its header is checked, so a
 // file that is not a custody ledger (ErrNotLedger) or comes from a newer
 // schema (ErrNewerSchema) is refused without a single byte being written.
+//
+// A ledger that cannot be written (a read-only copy handed to an auditor,
+// read-only media) is opened read-only: reads, Verify and Prove work,
+// writes return ErrReadOnly. It must then have no -wal file beside it,
+// since SQLite could not recover one (ErrReadOnly again).
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	if err := checkHeader(path); err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
-	l, err := openPools(path, opts)
+	openFn := openPools
+	if !isWritable(path) {
+		if _, err := os.Stat(path + "-wal"); err == nil {
+			return nil, fmt.Errorf("ledger: open %s: %w, and its -wal file holds changes not yet in it: copy both to a writable place", path, ErrReadOnly)
+		}
+		openFn = openReadOnly
+	}
+	l, err := openFn(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
@@ -204,8 +217,12 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 }
 
 func (l *Ledger) checkOpen(ctx context.Context) error {
-	if err := l.checkWAL(ctx); err != nil {
-		return err
+	// An immutable (read-only) connection reports journal_mode "delete";
+	// checkHeader has seen the WAL marks in the file itself.
+	if !l.readOnly {
+		if err := l.checkWAL(ctx); err != nil {
+			return err
+		}
 	}
 	var appID, version int64
 	if err := l.rdb.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
@@ -311,6 +328,28 @@ func openPools(path string, opts Options) (*Ledger, error) {
 	return &Ledger{path: path, now: now, wdb: wdb, rdb: rdb}, nil
 }
 
+// isWritable reports whether custody may write the ledger at path (and
+// its -wal and -shm files beside it). A variable so tests can pretend.
+var isWritable = writable
+
+// openReadOnly opens an unwritable ledger: one immutable, query-only pool
+// serves reads and stands in for the writer, whose use Update refuses.
+// immutable=1 tells SQLite that nothing changes the file, so it needs no
+// -shm or locks, which it could not create.
+func openReadOnly(path string, opts Options) (*Ledger, error) {
+	registerDriver()
+	d := strings.Replace(dsn(path, "deferred"), "?mode=rw&", "?mode=ro&immutable=1&", 1) + "&_query_only=true"
+	db, err := sql.Open(driverName, d)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Ledger{path: path, now: now, wdb: db, rdb: db, readOnly: true}, nil
+}
+
 // checkWAL reads back journal_mode on both pools: the DSN asked for WAL, and
 // the crash-safety argument of the design depends on it.
 func (l *Ledger) checkWAL(ctx context.Context) error {
@@ -362,8 +401,14 @@ func classify(err error) error {
 
 // Close closes the ledger's database connections.
 func (l *Ledger) Close() error {
+	if l.readOnly {
+		return l.rdb.Close()
+	}
 	return errors.Join(l.wdb.Close(), l.rdb.Close())
 }
+
+// ReadOnly reports whether the ledger was opened read-only (see Open).
+func (l *Ledger) ReadOnly() bool { return l.readOnly }
 
 // Path returns the ledger file's path.
 func (l *Ledger) Path() string { return l.path }

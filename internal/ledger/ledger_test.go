@@ -610,3 +610,52 @@ func TestAppendInBatchSupersedesAndBrokenTx(t *testing.T) {
 		t.Errorf("verify: %+v", rep.Findings)
 	}
 }
+
+// TestOpenReadOnly: an auditor's read-only copy opens for reading; verify
+// and prove work, writes are refused, and the file is not touched.
+func TestOpenReadOnly(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(20)
+	f.checkpoint()
+	f.l.Close()
+	f.l = nil
+	isWritable = func(string) bool { return false }
+	defer func() { isWritable = writable }()
+	before := fileBytes(t, f.path)
+	l, err := Open(f.ctx, f.path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.ReadOnly() {
+		t.Error("not read-only")
+	}
+	rep, err := l.Verify(f.ctx, VerifyOptions{VerifierKey: l.VerifierKey()})
+	if err != nil || !rep.OK || rep.Entries != 20 {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+	if _, err := l.Prove(f.ctx, 7); err != nil {
+		t.Errorf("prove: %v", err)
+	}
+	if _, err := l.Append(f.ctx, message("c", 1)); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("append: %v, want ErrReadOnly", err)
+	}
+	if _, err := l.Checkpoint(f.ctx, f.signer); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("checkpoint: %v, want ErrReadOnly", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Error(err)
+	}
+	sameBytes(t, before, f.path)
+	for _, p := range []string{f.path + "-wal", f.path + "-shm"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created", p)
+		}
+	}
+	// A read-only ledger with a -wal file beside it is refused.
+	if err := os.WriteFile(f.path+"-wal", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(f.ctx, f.path, Options{}); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("open with a -wal: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -17,25 +19,50 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.cfg.RateLimit, "rate-limit", 6000, "the simulator's limit in requests per minute (Genesys: 300)")
 	fs.StringVar(&o.cfg.Faults, "faults", "5xx=0.02,reset=0.005,truncate=0.005", "simulator fault spec for both methods (see docs/sim.md)")
 	fs.Int64Var(&o.cfg.Seed, "seed", 1, "org seed")
-	fs.IntVar(&o.cfg.Concurrency, "concurrency", 4, "custody's export workers")
+	fs.IntVar(&o.cfg.Concurrency, "concurrency", 16, "custody's export workers (more hide storage latency on a busy machine)")
 	fs.BoolVar(&o.cfg.SkipNaive, "skip-naive", false, "measure custody only")
 }
 
-func newBenchCommand(g *globalOptions) *cobra.Command {
-	o := &benchOptions{}
-	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "Measure export against the naive method on the simulator",
-		Long: `Bench starts the built-in simulator at a fixed rate limit and, in one run,
-measures custody's export and beside it the naive method custody replaces
-(one request per conversation plus one per message; on 429 sleep
+const benchExportLong = `Bench export starts the built-in simulator at a fixed rate limit and, in
+one run, measures custody's export and beside it the naive method custody
+replaces (one request per conversation plus one per message; on 429 sleep
 Retry-After, five tries, then give up). It prints requests per
 conversation (listing excluded), the share of the rate budget used
 (requests ÷ (limit × wall time)), 429s, conversations lost, wall time, and
 the ratio naive/custody. With the defaults it takes a few minutes.
+`
+
+// newBenchCommand is 'custody bench': run bare, it is 'bench export' (what
+// it was before there were two benchmarks).
+func newBenchCommand(g *globalOptions) *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure export against the naive method, or diff against reading the export",
+		Long: `Bench runs custody's benchmarks, each against a baseline in the same run:
+
+  custody bench export   export against the naive method, on the simulator
+  custody bench diff     'custody diff' of a large folder export against
+                         reading and hashing every file
+
+Without a subcommand it runs 'bench export' with the flags below.
 ` + exitStatusHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	cmd.AddCommand(newBenchExportCommand(g), newBenchDiffCommand(g))
+	return cmd
+}
+
+func newBenchExportCommand(g *globalOptions) *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Measure export against the naive method on the simulator",
+		Long:  benchExportLong + exitStatusHelp,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), o, g) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -65,5 +92,116 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 		return json.NewEncoder(g.stdout).Encode(out)
 	}
 	bench.PrintTable(g.stdout, o.cfg, rows)
+	return nil
+}
+
+// benchDiffOptions are the flags of 'custody bench diff'.
+type benchDiffOptions struct {
+	Messages int
+	Seed     int64
+	Keep     string
+	Runs     int
+}
+
+func (o *benchDiffOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.Messages, "messages", 1_000_000, "about how many messages the export holds")
+	fs.Int64Var(&o.Seed, "seed", 1, "org and damage seed")
+	fs.StringVar(&o.Keep, "keep", "", "build the ledger and export in this folder (empty or new) and keep them (default: a temp folder, removed)")
+	fs.IntVar(&o.Runs, "runs", 1, "time the baseline and the diff this many times each and report the median")
+}
+
+func newBenchDiffCommand(g *globalOptions) *cobra.Command {
+	o := &benchDiffOptions{}
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Measure 'custody diff' of a large folder export",
+		Long: `Bench diff measures the real diff command on a large export. It builds an
+org of about --messages messages with the simulator's generator, fills a
+new SQLite ledger with one message entry per WhatsApp message (built as
+an export builds them, but with no HTTP: nothing is fetched, the evidence
+hash is that of a synthetic bulk body), and writes a damaged Recording
+export of the whole org to a folder in the Genesys S3 layout. Setup takes
+a few minutes at the default size, and about 1.5 GB of disk per million
+messages.
+
+It then times, --runs times each:
+
+  baseline      walk the export and SHA-256 every file: the I/O floor
+  custody diff  this binary, as a child process:
+                custody --ledger L diff EXPORT --output jsonl --key K
+                with the findings going to /dev/null
+
+and prints messages in the export, files, findings, wall time, messages
+per second, CPU time and peak RSS of the diff (getrusage of the child),
+the baseline's wall time and rate in the same messages, and the ratio
+diff/baseline. Setup progress goes to stderr.
+
+Examples:
+  custody bench diff
+  custody bench diff --messages 100000 --runs 3 --output json
+  custody bench diff --keep /tmp/bench-diff    # then run custody diff by hand
+` + exitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDiff(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runBenchDiff(ctx context.Context, o *benchDiffOptions, g *globalOptions) error {
+	if o.Messages < 1 || o.Runs < 1 {
+		return usageError("--messages and --runs must be positive")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench diff: this binary: %w", err)
+	}
+	r, err := bench.RunDiff(ctx, bench.DiffConfig{
+		Messages: o.Messages, Seed: o.Seed, Dir: o.Keep, Exe: exe, Runs: o.Runs, Progress: g.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	if g.jsonOutput() {
+		out := struct {
+			Captured              int       `json:"captured"`
+			Conversations         int       `json:"whatsapp_conversations"`
+			ExportMessages        int       `json:"export_messages"`
+			Files                 int       `json:"files"`
+			Bytes                 int64     `json:"bytes"`
+			Findings              int       `json:"findings"`
+			Runs                  int       `json:"runs"`
+			DiffWallSeconds       float64   `json:"diff_wall_seconds"`
+			DiffMessagesPerSecond float64   `json:"diff_messages_per_second"`
+			DiffCPUSeconds        float64   `json:"diff_cpu_seconds"`
+			DiffPeakRSSBytes      int64     `json:"diff_peak_rss_bytes"`
+			BaseWallSeconds       float64   `json:"baseline_wall_seconds"`
+			BaseMessagesPerSecond float64   `json:"baseline_messages_per_second"`
+			Ratio                 float64   `json:"diff_over_baseline"`
+			LedgerFillSeconds     float64   `json:"setup_ledger_seconds"`
+			ExportSeconds         float64   `json:"setup_export_seconds"`
+			AllDiffWallSeconds    []float64 `json:"diff_wall_seconds_all"`
+			AllBaseWallSeconds    []float64 `json:"baseline_wall_seconds_all"`
+			AllDiffPeakRSSBytes   []int64   `json:"diff_peak_rss_bytes_all"`
+		}{
+			Captured: r.Fixture.Captured, Conversations: r.Fixture.Conversations,
+			ExportMessages: r.Diff.Messages, Files: r.Diff.Files, Bytes: r.Baseline.Bytes, Findings: r.Diff.Findings,
+			Runs: len(r.Runs), DiffWallSeconds: r.Diff.Wall.Seconds(), DiffMessagesPerSecond: r.MessagesPerSecond(),
+			DiffCPUSeconds: (r.Diff.UserCPU + r.Diff.SysCPU).Seconds(), DiffPeakRSSBytes: r.Diff.MaxRSS,
+			BaseWallSeconds: r.Baseline.Wall.Seconds(), BaseMessagesPerSecond: r.BaselinePerSecond(), Ratio: r.Ratio(),
+			LedgerFillSeconds: r.Fixture.LedgerFill.Seconds(), ExportSeconds: r.Fixture.ExportTime.Seconds(),
+		}
+		for _, d := range r.Runs {
+			out.AllDiffWallSeconds = append(out.AllDiffWallSeconds, d.Wall.Seconds())
+			out.AllDiffPeakRSSBytes = append(out.AllDiffPeakRSSBytes, d.MaxRSS)
+		}
+		for _, b := range r.Baselines {
+			out.AllBaseWallSeconds = append(out.AllBaseWallSeconds, b.Wall.Seconds())
+		}
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	bench.PrintDiffTable(g.stdout, r)
 	return nil
 }

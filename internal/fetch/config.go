@@ -32,7 +32,7 @@ const (
 	DefaultBackoffCap       = 30 * time.Second
 	DefaultRequestTimeout   = 2 * time.Minute
 	DefaultMaxResponseBytes = 64 << 20
-	DefaultPollInitial      = 1 * time.Second
+	DefaultPollInitial      = 500 * time.Millisecond
 	DefaultPollMax          = 30 * time.Second
 	DefaultPollTimeout      = time.Hour
 )

@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/reconcile"
+)
+
+// TestDiffFixture builds a small fixture and diffs it in this process the
+// way 'custody diff' does: the ledger must hold exactly the org's WhatsApp
+// messages, the diff must read every readable message of the export, and
+// the baseline every file.
+func TestDiffFixture(t *testing.T) {
+	ctx := context.Background()
+	var prog bytes.Buffer
+	r, err := RunDiff(ctx, DiffConfig{Messages: 2000, Seed: 3, Dir: t.TempDir(), Progress: &prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &r.Fixture
+	if f.Captured < 1000 || f.Conversations == 0 || f.Captured < f.Conversations {
+		t.Fatalf("captured %d messages of %d conversations, want about 1,600", f.Captured, f.Conversations)
+	}
+	if m := f.Manifest.MessagesReadable; m < 1500 || m > 2600 {
+		t.Errorf("export has %d readable messages, want about 2,000", m)
+	}
+	if r.Baseline.Files != f.Manifest.Files || r.Baseline.Bytes == 0 {
+		t.Errorf("baseline read %d files (%d bytes), export has %d", r.Baseline.Files, r.Baseline.Bytes, f.Manifest.Files)
+	}
+	if len(r.Runs) != 0 {
+		t.Errorf("no Exe, yet %d diff runs", len(r.Runs))
+	}
+	if !strings.Contains(prog.String(), "ledger: ") || !strings.Contains(prog.String(), "export: ") {
+		t.Errorf("progress lacks the setup phases:\n%s", prog.String())
+	}
+
+	sum := diffFixture(t, f)
+	if sum.Messages != f.Manifest.MessagesReadable {
+		t.Errorf("diff read %d messages, export has %d readable", sum.Messages, f.Manifest.MessagesReadable)
+	}
+	if sum.Captured != f.Captured {
+		t.Errorf("diff saw %d captured messages, ledger has %d", sum.Captured, f.Captured)
+	}
+	if sum.Files != f.Manifest.Files {
+		t.Errorf("diff read %d files, export has %d", sum.Files, f.Manifest.Files)
+	}
+	// The damage the export did to WhatsApp messages shows; the non-WhatsApp
+	// messages custody never captured are gaps.
+	for _, k := range []diff.Kind{diff.TimestampPrecisionLost, diff.FieldStripped, diff.NotCaptured} {
+		if sum.Counts[k] == 0 {
+			t.Errorf("no %s findings: %v", k, sum.Counts)
+		}
+	}
+
+	var b bytes.Buffer
+	PrintDiffTable(&b, r)
+	if !strings.Contains(b.String(), "read+sha256") {
+		t.Errorf("table lacks the baseline:\n%s", b.String())
+	}
+}
+
+func TestPrepareDiffRefusesNonEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := PrepareDiff(context.Background(), dir, DiffConfig{Messages: 10})
+	if !errors.Is(err, ErrWorkDirNotEmpty) {
+		t.Fatalf("PrepareDiff into a non-empty folder: %v, want ErrWorkDirNotEmpty", err)
+	}
+}
+
+// diffFixture runs reconcile.Diff over the fixture as cmd_diff does, the
+// findings written as JSON Lines to nowhere.
+func diffFixture(tb testing.TB, f *DiffFixture) diff.Summary {
+	tb.Helper()
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, f.Ledger, ledger.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	store, err := evidence.Open(ctx, f.Evidence, evidence.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer store.Close()
+	src, err := diff.NewDirSource(f.Export)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	w, err := diff.NewWriter(diff.OutputJSONL, io.Discard)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{
+		Diff: diff.Options{Policy: diff.DefaultPolicy()}, TempDir: f.Dir, Emit: w.Write,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res.Summary
+}
+
+// BenchmarkLedgerDiff is what 'custody diff' does, in this process, over
+// a fixture of CUSTODY_BENCH_MESSAGES messages (default 20,000), or over
+// the folder CUSTODY_BENCH_FIXTURE kept by 'custody bench diff --keep', so
+// it can be profiled:
+//
+//	custody bench diff --messages 100000 --keep /tmp/bd
+//	CUSTODY_BENCH_FIXTURE=/tmp/bd go test ./internal/bench -run '^$' -bench LedgerDiff -benchtime 3x -cpuprofile cpu.out
+func BenchmarkLedgerDiff(b *testing.B) {
+	n := 20_000
+	if s := os.Getenv("CUSTODY_BENCH_MESSAGES"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			b.Fatalf("CUSTODY_BENCH_MESSAGES=%q: want a positive number", s)
+		}
+	}
+	var f *DiffFixture
+	if dir := os.Getenv("CUSTODY_BENCH_FIXTURE"); dir != "" {
+		// A folder kept by 'custody bench diff --keep': profile the diff alone.
+		f = fixtureIn(dir)
+	} else {
+		var err error
+		if f, err = PrepareDiff(context.Background(), b.TempDir(), DiffConfig{Messages: n, Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var sum diff.Summary
+	b.ResetTimer()
+	for b.Loop() {
+		sum = diffFixture(b, f)
+	}
+	b.ReportMetric(float64(sum.Messages)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(sum.Counts.Total()), "findings")
+}

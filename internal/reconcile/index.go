@@ -4,17 +4,71 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // LedgerIndex is the diff's view of what custody captured: the latest
-// capture of every message in the ledger.
+// capture of every message in the ledger, as the ledger stood when the
+// index was first used (entries appended later are not seen, so a diff
+// running beside an export compares against one consistent ledger).
+//
+// Decoding entries is most of a diff's cost, so the index reads each
+// message entry once where it can: Conversation notes the captures each
+// conversation's later entries supersede (the ledger only allows
+// supersedes within a conversation), and Each then needs no pass of its
+// own to find them — it reads whole only the conversations Conversation
+// never loaded (for a diff, those absent from the export).
 type LedgerIndex struct {
 	L *ledger.Ledger
 	// Matter, when set, limits the index to entries of that matter.
 	Matter string
+
+	snapped    bool
+	size       uint64              // ledger size at first use: entries at or past it are not seen
+	loaded     map[string]struct{} // conversations whose message entries were all read
+	superseded map[uint64]struct{} // seqs of captures a later capture replaced, in loaded conversations
+}
+
+// snapshot fixes the index's view of the ledger on first use.
+func (x *LedgerIndex) snapshot(ctx context.Context) error {
+	if x.snapped {
+		return nil
+	}
+	h, err := x.L.Head(ctx)
+	if err != nil {
+		return err
+	}
+	x.snapped, x.size = true, h.Size
+	x.loaded, x.superseded = map[string]struct{}{}, map[uint64]struct{}{}
+	return nil
+}
+
+// load reads every message entry of convID in the snapshot, in seq order,
+// notes the captures they supersede, and passes each to fn (when set).
+func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(ledger.Entry) error) error {
+	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, ConversationID: convID}) {
+		if err != nil {
+			return err
+		}
+		if e.Seq >= x.size {
+			break
+		}
+		if e.Supersedes != nil {
+			x.superseded[*e.Supersedes] = struct{}{}
+		}
+		if fn != nil {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	// The id is copied: it is often a slice of a long file name.
+	x.loaded[strings.Clone(convID)] = struct{}{}
+	return nil
 }
 
 // messageDetail is the part of a message entry's detail the diff compares
@@ -24,10 +78,93 @@ type messageDetail struct {
 	From          string `json:"from"`
 }
 
+// scan is json.Unmarshal(b, d) for the common detail: a flat object whose
+// values are strings without escapes, as internal/export writes it. It
+// reports false, having maybe set part of d, for anything else (nested
+// values, escapes, null, numbers, keys differing from the field names only
+// in case, invalid JSON), which json.Unmarshal then decides. Unmarshal is
+// a tenth of a diff's time when every entry's detail goes through it.
+func (d *messageDetail) scan(b []byte) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipSpace(b, i+1) == len(b)
+	}
+	for {
+		key, j, ok := plainString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		val, j, ok := plainString(b, skipSpace(b, i+1))
+		if !ok {
+			return false
+		}
+		switch {
+		case key == "content_sha256":
+			d.ContentSHA256 = val
+		case key == "from":
+			d.From = val
+		case strings.EqualFold(key, "content_sha256") || strings.EqualFold(key, "from"):
+			return false // encoding/json matches keys without regard to case
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return skipSpace(b, i+1) == len(b)
+		default:
+			return false
+		}
+	}
+}
+
+// plainString reads a JSON string at b[i] holding no escapes, control
+// characters or invalid UTF-8, and returns it and the index past it.
+func plainString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	ascii := true
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			s := b[i+1 : j]
+			if !ascii && !utf8.Valid(s) {
+				return "", i, false
+			}
+			return string(s), j + 1, true
+		case c == '\\' || c < 0x20:
+			return "", i, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return "", i, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
 // captured reduces a message entry to what the diff compares.
 func captured(e ledger.Entry) (diff.Captured, error) {
 	var d messageDetail
-	if len(e.Detail) > 0 {
+	if len(e.Detail) > 0 && !d.scan(e.Detail) {
+		d = messageDetail{}
 		if err := json.Unmarshal(e.Detail, &d); err != nil {
 			return diff.Captured{}, fmt.Errorf("reconcile: entry %d: detail: %w", e.Seq, err)
 		}
@@ -49,7 +186,23 @@ func captured(e ledger.Entry) (diff.Captured, error) {
 
 // Lookup implements diff.Index.
 func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Captured, bool, error) {
+	if err := x.snapshot(ctx); err != nil {
+		return diff.Captured{}, false, err
+	}
 	e, ok, err := x.L.LatestCapture(ctx, msgID)
+	if err == nil && ok && e.Seq >= x.size {
+		// Captured again since the snapshot: the latest capture before it.
+		var all []ledger.Entry
+		if all, err = x.L.EntriesByMessage(ctx, msgID); err != nil {
+			return diff.Captured{}, false, err
+		}
+		ok = false
+		for _, old := range all {
+			if old.Kind == ledger.KindMessage && old.Seq < x.size {
+				e, ok = old, true
+			}
+		}
+	}
 	if err != nil || !ok || (x.Matter != "" && e.Matter != x.Matter) {
 		return diff.Captured{}, false, err
 	}
@@ -63,33 +216,67 @@ func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Ca
 	return c, err == nil, err
 }
 
+// eachChunk is how many message entries Each reads per query: between
+// queries it reads the conversations it has not seen, so the ledger is
+// read through one connection at a time (each keeps its own page cache).
+var eachChunk = 8192 // a variable for tests
+
 // Each implements diff.Index: every message's latest capture, in ledger
-// order. A first pass collects the captures that were superseded (few:
-// only messages that changed at the source), the second yields the rest.
+// order, in one pass over the message entries (see LedgerIndex).
 func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) error {
-	superseded := map[uint64]bool{}
-	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage}) {
-		if err != nil {
-			return err
-		}
-		if e.Supersedes != nil {
-			superseded[*e.Supersedes] = true
-		}
+	if err := x.snapshot(ctx); err != nil {
+		return err
 	}
-	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage}) {
-		if err != nil {
-			return err
+	type item struct {
+		seq  uint64
+		conv string
+		c    diff.Captured
+		skip bool // another matter's
+	}
+	chunk := make([]item, 0, eachChunk)
+	for from := uint64(0); from < x.size; {
+		chunk = chunk[:0]
+		for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, FromSeq: from, Limit: eachChunk}) {
+			if err != nil {
+				return err
+			}
+			if e.Seq >= x.size {
+				break
+			}
+			it := item{seq: e.Seq, conv: e.ConversationID, skip: x.Matter != "" && e.Matter != x.Matter}
+			if !it.skip {
+				c, err := captured(e)
+				if err != nil {
+					return err
+				}
+				it.c = c
+			}
+			chunk = append(chunk, it)
 		}
-		if superseded[e.Seq] || (x.Matter != "" && e.Matter != x.Matter) {
-			continue
+		if len(chunk) == 0 {
+			break
 		}
-		c, err := captured(e)
-		if err != nil {
-			return err
+		for _, it := range chunk {
+			if _, ok := x.loaded[it.conv]; !ok {
+				// Its later entries, if any, may supersede this one: read
+				// the conversation whole before deciding.
+				if err := x.load(ctx, it.conv, nil); err != nil {
+					return err
+				}
+			}
 		}
-		if err := fn(c); err != nil {
-			return err
+		for _, it := range chunk {
+			if _, ok := x.superseded[it.seq]; ok || it.skip {
+				continue
+			}
+			if err := fn(it.c); err != nil {
+				return err
+			}
 		}
+		if len(chunk) < eachChunk {
+			break
+		}
+		from = chunk[len(chunk)-1].seq + 1
 	}
 	return nil
 }
@@ -97,26 +284,32 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 // Conversation implements diff.ConversationIndex: one query per
 // conversation instead of one per message.
 func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.Captured, error) {
-	entries, err := x.L.EntriesByConversation(ctx, convID)
-	if err != nil {
+	if convID == "" {
+		return nil, nil // a filter on "" would match every entry
+	}
+	if err := x.snapshot(ctx); err != nil {
 		return nil, err
 	}
 	latest := map[string]int{} // message id → index in out
 	var out []diff.Captured
-	for _, e := range entries { // in seq order: a later capture replaces an earlier one
-		if e.Kind != ledger.KindMessage || (x.Matter != "" && e.Matter != x.Matter) {
-			continue
+	err := x.load(ctx, convID, func(e ledger.Entry) error { // in seq order: a later capture replaces an earlier one
+		if x.Matter != "" && e.Matter != x.Matter {
+			return nil
 		}
 		c, err := captured(e)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if i, ok := latest[e.MessageID]; ok {
 			out[i] = c
-			continue
+			return nil
 		}
 		latest[e.MessageID] = len(out)
 		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -121,7 +121,7 @@ new SQLite ledger with one message entry per WhatsApp message (built as
 an export builds them, but with no HTTP: nothing is fetched, the evidence
 hash is that of a synthetic bulk body), and writes a damaged Recording
 export of the whole org to a folder in the Genesys S3 layout. Setup takes
-a few minutes at the default size, and about 1.5 GB of disk per million
+a few minutes at the default size, and about 3 GB of disk per million
 messages.
 
 It then times, --runs times each:

@@ -122,7 +122,7 @@ func rate(n int, d time.Duration) float64 {
 // messagesPerConversation is the mean of exported messages per
 // conversation of the org (every channel; voice has none), measured on
 // the generator: it sizes the org from DiffConfig.Messages.
-const messagesPerConversation = 10.6
+const messagesPerConversation = 10.5
 
 // Bench names in the ledger.
 const (

@@ -52,8 +52,11 @@ func (r *runner) captureAll(ctx context.Context) error {
 		var todo []ledger.RunItem
 		done := 0
 		for _, it := range items {
-			switch {
-			case it.Status == ledger.ItemPending, it.Status == ledger.ItemFailed && it.Attempts < maxItemAttempts*(pass+1):
+			// Every invocation retries what failed before (rerunning is
+			// how an operator retries); within one, up to maxItemAttempts
+			// passes.
+			switch it.Status {
+			case ledger.ItemPending, ledger.ItemFailed:
 				todo = append(todo, it)
 			default:
 				done++

@@ -79,3 +79,32 @@ func withMatter(s export.Scope) export.Scope {
 	s.Matter = "matter-1"
 	return s
 }
+
+// TestExportRerunRetriesFailed: conversations that failed (here: every
+// request answered 503, retries exhausted) are retried by the next run of
+// the same scope, however often they failed before.
+func TestExportRerunRetriesFailed(t *testing.T) {
+	e := newEnv(t, 20, "")
+	ids := []string{}
+	for _, c := range whatsApp(e.srv.Org)[:4] {
+		ids = append(ids, c.ID)
+	}
+	scope := export.Scope{Matter: "matter-1", IDs: ids}
+	broken := simtest.Start(t, sim.Options{Org: e.srv.Org, ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret, Faults: "503=1"})
+	c, err := fetch.New(fetch.Config{ClientID: broken.ClientID, ClientSecret: broken.ClientSecret, APIURL: broken.APIURL,
+		Rate: 1e9, MaxAttempts: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // fail three times: attempts pile up well beyond one run's passes
+		acct, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
+			export.Options{Scope: scope, SignerKey: e.key})
+		if err != nil || acct.Failed != len(ids) || acct.Complete() {
+			t.Fatalf("broken source: err %v, accounting %+v: want every conversation failed", err, acct)
+		}
+	}
+	acct := e.run(t, scope)
+	if !acct.Resumed || !acct.Complete() || acct.Exported != len(ids) {
+		t.Fatalf("rerun against a healthy source: %+v", acct)
+	}
+}

@@ -30,8 +30,31 @@ CREATE TABLE entries (
     run_id          TEXT
 ) STRICT;
 
-CREATE INDEX entries_by_message      ON entries (message_id, seq)      WHERE message_id IS NOT NULL;
 CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;
+
+-- message_keys and message_keys_recent: the index of entries by message
+-- id, kept in two parts so that appends stay fast. Genesys message ids are
+-- random, so in one index each of a batch's inserts would land on a
+-- different page, and WAL writes every page a commit dirties. Instead an
+-- append adds its entries' keys to message_keys_recent, which stays small,
+-- and every 16,384 entries (when an append crosses a multiple of 16,384)
+-- the same transaction moves them, in key order, into message_keys. A
+-- lookup reads both. key is the first 8 bytes of SHA-256(message_id) as a
+-- big-endian signed integer (8-byte keys pack several times denser than
+-- the ids); the lookup then checks entries.message_id, so a key collision
+-- costs a row read, never a wrong answer. These tables are lookup aids, not
+-- evidence, and mutable (the move deletes from message_keys_recent).
+CREATE TABLE message_keys (
+    key INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE message_keys_recent (
+    key INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+) STRICT, WITHOUT ROWID;
 
 CREATE TRIGGER entries_append_only_insert BEFORE INSERT ON entries
 WHEN NEW.seq IS NOT (SELECT coalesce(max(seq) + 1, 0) FROM entries)

@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,9 +30,9 @@ type Tx struct {
 
 	head       Head
 	headLoaded bool
-	inserts    map[int]*sql.Stmt // prepared multi-row INSERTs by row count
-	leafCap    int               // buffer size that fits the leaves seen so far
-	broken     error             // a failed insert: the Tx takes no more appends
+	inserts    map[stmtKey]*sql.Stmt // prepared multi-row INSERTs by table and row count
+	leafCap    int                   // buffer size that fits the leaves seen so far
+	broken     error                 // a failed insert: the Tx takes no more appends
 }
 
 // Update runs fn in one immediate transaction and commits if fn returns
@@ -167,69 +169,149 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 		head = Head{Size: seq + 1, Chain: e.Chain}
 		out[i] = e
 	}
-	if err := tx.insertRows(out); err != nil {
+	if err := tx.insertEntries(out); err != nil {
 		tx.broken = err
 		return nil, err
+	}
+	if every := tx.l.keyMove; start/every != head.Size/every {
+		if err := tx.moveMessageKeys(); err != nil {
+			tx.broken = err
+			return nil, err
+		}
 	}
 	tx.head = head
 	return out, nil
 }
 
-// insertChunk is how many rows one multi-row INSERT carries: fewer calls
-// through database/sql and cgo per entry.
-const insertChunk = 32
+// insertParams is how many values one multi-row INSERT binds (32 entries
+// rows, 128 message key rows): fewer calls through database/sql and cgo
+// per row.
+const insertParams = 256
 
-const insertColumns = 8
+// rowInsert is a table's multi-row INSERT: its column list and how many
+// columns that is.
+type rowInsert struct {
+	table, columns string
+	width          int
+}
 
-func insertSQL(rows int) string {
+var (
+	entriesInsert = rowInsert{"entries", "seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id", 8}
+	keysInsert    = rowInsert{"message_keys_recent", "key, seq", 2}
+)
+
+func (r rowInsert) chunk() int { return insertParams / r.width }
+
+func (r rowInsert) sql(rows int) string {
+	row := "(?" + strings.Repeat(",?", r.width-1) + ")"
 	var b strings.Builder
-	b.WriteString(`INSERT INTO entries (seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id) VALUES `)
+	b.WriteString("INSERT INTO " + r.table + " (" + r.columns + ") VALUES ")
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }
 
-// insertRows inserts computed entries, insertChunk rows per statement.
-func (tx *Tx) insertRows(es []Entry) error {
-	args := make([]any, 0, insertChunk*insertColumns)
-	for len(es) > 0 {
-		n := min(len(es), insertChunk)
-		stmt, err := tx.insertStmt(n)
+type stmtKey struct {
+	table string
+	rows  int
+}
+
+// insertRows inserts count rows into r's table, r.chunk() rows per
+// statement; row appends the values of row i to args. On failure it
+// returns the index of the first row of the failed statement.
+func (tx *Tx) insertRows(r rowInsert, count int, row func(i int, args []any) []any) (int, error) {
+	args := make([]any, 0, r.chunk()*r.width)
+	for done := 0; done < count; {
+		n := min(count-done, r.chunk())
+		stmt, err := tx.insertStmt(r, n)
 		if err != nil {
-			return fmt.Errorf("ledger: append: %w", classify(err))
+			return done, err
 		}
 		args = args[:0]
-		for _, e := range es[:n] {
-			args = append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
-				e.Kind, nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID))
+		for i := done; i < done+n; i++ {
+			args = row(i, args)
 		}
 		if _, err := stmt.ExecContext(tx.ctx, args...); err != nil {
-			return fmt.Errorf("ledger: append seq %d: %w", es[0].Seq, classify(err))
+			return done, err
 		}
-		es = es[n:]
+		done += n
+	}
+	return count, nil
+}
+
+// insertStmt returns the prepared INSERT of rows rows into r's table: the
+// full chunk and the shorter last chunk of a batch are prepared once per
+// transaction.
+func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
+	k := stmtKey{r.table, rows}
+	if tx.inserts == nil {
+		tx.inserts = map[stmtKey]*sql.Stmt{}
+	}
+	if s, ok := tx.inserts[k]; ok {
+		return s, nil
+	}
+	s, err := tx.tx.PrepareContext(tx.ctx, r.sql(rows))
+	if err != nil {
+		return nil, err
+	}
+	tx.inserts[k] = s
+	return s, nil
+}
+
+// insertEntries inserts computed entries and their message keys.
+func (tx *Tx) insertEntries(es []Entry) error {
+	i, err := tx.insertRows(entriesInsert, len(es), func(i int, args []any) []any {
+		e := &es[i]
+		return append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
+			e.Kind, nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID))
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
+	}
+	msgs := make([]*Entry, 0, len(es))
+	for i := range es {
+		if es[i].MessageID != "" {
+			msgs = append(msgs, &es[i])
+		}
+	}
+	i, err = tx.insertRows(keysInsert, len(msgs), func(i int, args []any) []any {
+		return append(args, messageKey(msgs[i].MessageID), int64(msgs[i].Seq))
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: append seq %d: message key: %w", msgs[i].Seq, classify(err))
 	}
 	return nil
 }
 
-// insertStmt returns the prepared INSERT for rows rows: the full chunk
-// and the single row are kept, other sizes prepared as needed.
-func (tx *Tx) insertStmt(rows int) (*sql.Stmt, error) {
-	if tx.inserts == nil {
-		tx.inserts = map[int]*sql.Stmt{}
+// messageKeyMove is how many entries message_keys_recent gathers before an
+// append moves them into message_keys (schema.sql). Small enough that a
+// batch's random keys dirty few pages of the recent table; large enough
+// that the move, which rewrites most pages of message_keys, is rare and
+// those pages are written once for many entries. 16,384 was the fastest
+// of 4,096 – 65,536 in BenchmarkAppend (docs/benchmarks.md).
+const messageKeyMove = 16384
+
+// moveMessageKeys moves message_keys_recent into message_keys, in key
+// order, so each page of message_keys is written once.
+func (tx *Tx) moveMessageKeys() error {
+	if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO message_keys (key, seq) SELECT key, seq FROM message_keys_recent ORDER BY key, seq`); err != nil {
+		return fmt.Errorf("ledger: append: move message keys: %w", classify(err))
 	}
-	if s, ok := tx.inserts[rows]; ok {
-		return s, nil
+	if _, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM message_keys_recent`); err != nil {
+		return fmt.Errorf("ledger: append: move message keys: %w", classify(err))
 	}
-	s, err := tx.tx.PrepareContext(tx.ctx, insertSQL(rows))
-	if err != nil {
-		return nil, err
-	}
-	tx.inserts[rows] = s
-	return s, nil
+	return nil
+}
+
+// messageKey is the key of a message id in message_keys: the first 8
+// bytes of SHA-256(id) as a big-endian signed integer.
+func messageKey(id string) int64 {
+	h := sha256.Sum256([]byte(id))
+	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
 // checkSupersedes enforces that an entry supersedes an earlier entry of the

@@ -43,8 +43,8 @@ var reservedState = map[string]bool{
 // connection gets them. _txlock=immediate makes every write transaction
 // take the write lock at BEGIN, so two writers never deadlock on upgrade;
 // the reader pool uses deferred transactions instead, so a long verify
-// never blocks an export. A 64 MiB page cache keeps the message-id index
-// (random keys) in memory while appending.
+// never blocks an export. A 64 MiB page cache keeps the message index
+// (random keys, message_keys) in memory while appending.
 const pragmas = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=FULL&_foreign_keys=on&_recursive_triggers=on&_cache_size=-65536"
 
 // driverName is mattn/go-sqlite3 with a connect hook for the one pragma
@@ -83,6 +83,7 @@ type Ledger struct {
 
 	mu       sync.Mutex // serialises writers in this process
 	readOnly bool       // opened read-only: Update refuses
+	keyMove  uint64     // messageKeyMove; tests make it small
 
 	id          string
 	origin      string
@@ -240,6 +241,16 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 	if version < 1 {
 		return fmt.Errorf("%w: schema version %d", ErrNotLedger, version)
 	}
+	// Ledgers made by development builds before the message index moved
+	// to message_keys have schema version 1 too; lookups by message would
+	// fail on them.
+	var tables int
+	if err := l.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('message_keys', 'message_keys_recent')`).Scan(&tables); err != nil {
+		return classify(err)
+	}
+	if tables != 2 {
+		return fmt.Errorf("%w: no message_keys table: made by a pre-release custody; create it again", ErrNotLedger)
+	}
 	return l.loadInfo(ctx)
 }
 
@@ -325,7 +336,7 @@ func openPools(path string, opts Options) (*Ledger, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{path: path, now: now, wdb: wdb, rdb: rdb}, nil
+	return &Ledger{path: path, now: now, keyMove: messageKeyMove, wdb: wdb, rdb: rdb}, nil
 }
 
 // isWritable reports whether custody may write the ledger at path (and
@@ -347,7 +358,7 @@ func openReadOnly(path string, opts Options) (*Ledger, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{path: path, now: now, wdb: db, rdb: db, readOnly: true}, nil
+	return &Ledger{path: path, now: now, keyMove: messageKeyMove, wdb: db, rdb: db, readOnly: true}, nil
 }
 
 // checkWAL reads back journal_mode on both pools: the DSN asked for WAL, and

@@ -79,6 +79,13 @@ func TestOpenRefuses(t *testing.T) {
 	newer.appendN(3)
 	newer.raw(`PRAGMA user_version = 2`)
 
+	// A ledger from a development build whose message index was still
+	// an index on entries.
+	prerelease := newFixture(t)
+	prerelease.appendN(3)
+	prerelease.raw(`DROP TABLE message_keys`, `DROP TABLE message_keys_recent`,
+		`CREATE INDEX entries_by_message ON entries (message_id, seq) WHERE message_id IS NOT NULL`)
+
 	// A plain SQLite database (rollback journal, no application id).
 	plain := filepath.Join(dir, "plain.db")
 	db, err := sql.Open("sqlite3", plain)
@@ -125,6 +132,7 @@ func TestOpenRefuses(t *testing.T) {
 		{"plain sqlite", plain, ErrNotLedger},
 		{"other wal database", otherWAL, ErrNotLedger},
 		{"newer schema", newer.path, ErrNewerSchema},
+		{"pre-release schema", prerelease.path, ErrNotLedger},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before []byte

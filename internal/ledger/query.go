@@ -30,30 +30,7 @@ func (l *Ledger) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] 
 
 func queryEntries(ctx context.Context, q querier, f Filter) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		var where []string
-		var args []any
-		add := func(col, v string) {
-			if v != "" {
-				where = append(where, col+" = ?")
-				args = append(args, v)
-			}
-		}
-		add("kind", f.Kind)
-		add("conversation_id", f.ConversationID)
-		add("message_id", f.MessageID)
-		add("run_id", f.RunID)
-		if f.FromSeq > 0 {
-			where = append(where, "seq >= ?")
-			args = append(args, int64(f.FromSeq))
-		}
-		query := `SELECT seq, leaf, leaf_hash, chain FROM entries`
-		if len(where) > 0 {
-			query += " WHERE " + strings.Join(where, " AND ")
-		}
-		query += " ORDER BY seq"
-		if f.Limit > 0 {
-			query += fmt.Sprintf(" LIMIT %d", f.Limit)
-		}
+		query, args := entriesSQL(f)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
@@ -74,6 +51,38 @@ func queryEntries(ctx context.Context, q querier, f Filter) iter.Seq2[Entry, err
 			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
 		}
 	}
+}
+
+// entriesSQL is the query (and its arguments) for Entries with f.
+func entriesSQL(f Filter) (string, []any) {
+	var where []string
+	var args []any
+	add := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	add("kind", f.Kind)
+	add("conversation_id", f.ConversationID)
+	if f.MessageID != "" {
+		where = append(where, byMessage)
+		args = append(args, byMessageArgs(f.MessageID)...)
+	}
+	add("run_id", f.RunID)
+	if f.FromSeq > 0 {
+		where = append(where, "seq >= ?")
+		args = append(args, int64(f.FromSeq))
+	}
+	query := `SELECT seq, leaf, leaf_hash, chain FROM entries`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY seq"
+	if f.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return query, args
 }
 
 // scanEntry reads one (seq, leaf, leaf_hash, chain) row.
@@ -157,22 +166,49 @@ func (tx *Tx) LatestCapture(messageID string) (Entry, bool, error) {
 // conversationID, and false if there is none: LatestCapture's counterpart
 // for conversation objects.
 func (l *Ledger) LatestConversation(ctx context.Context, conversationID string) (Entry, bool, error) {
-	return latestOf(ctx, l.rdb, `conversation_id = ? AND message_id IS NULL AND kind = ?`, conversationID, KindConversation)
+	return latestConversation(ctx, l.rdb, conversationID)
 }
 
 // LatestConversation is Ledger.LatestConversation inside the transaction.
 func (tx *Tx) LatestConversation(conversationID string) (Entry, bool, error) {
-	return latestOf(tx.ctx, tx.tx, `conversation_id = ? AND message_id IS NULL AND kind = ?`, conversationID, KindConversation)
+	return latestConversation(tx.ctx, tx.tx, conversationID)
 }
+
+// byMessage is the condition that finds a message id's entries through
+// both parts of the message index, message_keys and message_keys_recent
+// (schema.sql); byMessageArgs gives its arguments. The key narrows the
+// search to (almost always) the message's own entries, message_id makes
+// it exact.
+const byMessage = `seq IN (SELECT seq FROM message_keys WHERE key = ? UNION ALL SELECT seq FROM message_keys_recent WHERE key = ?) AND message_id = ?`
+
+func byMessageArgs(messageID string) []any {
+	k := messageKey(messageID)
+	return []any{k, k, messageID}
+}
+
+// Conditions of LatestCapture and LatestConversation.
+const (
+	latestCaptureWhere      = byMessage + ` AND kind = ?`
+	latestConversationWhere = `conversation_id = ? AND message_id IS NULL AND kind = ?`
+)
 
 func latestCapture(ctx context.Context, q querier, messageID string) (Entry, bool, error) {
-	return latestOf(ctx, q, `message_id = ? AND kind = ?`, messageID, KindMessage)
+	return latestOf(ctx, q, KindMessage, messageID, latestCaptureWhere, append(byMessageArgs(messageID), KindMessage)...)
 }
 
-// latestOf returns the highest-seq entry matching where (with id, kind).
-func latestOf(ctx context.Context, q querier, where, id, kind string) (Entry, bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries
-		WHERE `+where+` ORDER BY seq DESC LIMIT 1`, id, kind)
+func latestConversation(ctx context.Context, q querier, conversationID string) (Entry, bool, error) {
+	return latestOf(ctx, q, KindConversation, conversationID, latestConversationWhere, conversationID, KindConversation)
+}
+
+// latestSQL is the query for the highest-seq entry matching where.
+func latestSQL(where string) string {
+	return `SELECT seq, leaf, leaf_hash, chain FROM entries WHERE ` + where + ` ORDER BY seq DESC LIMIT 1`
+}
+
+// latestOf returns the highest-seq entry matching where (with args): the
+// latest entry of kind about id.
+func latestOf(ctx context.Context, q querier, kind, id, where string, args ...any) (Entry, bool, error) {
+	rows, err := q.QueryContext(ctx, latestSQL(where), args...)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,30 +106,90 @@ func (o *evidenceOptions) open(ctx context.Context, l *ledger.Ledger) (evidence.
 	return st, nil
 }
 
-type exportOptions struct {
+// captureOptions are what every command that captures (export, refetch)
+// needs: the API, the evidence store, workers, the signer key and the
+// audit service.
+type captureOptions struct {
 	api         apiOptions
 	ev          evidenceOptions
-	Matter      string
-	Interval    string
-	IDsFile     string
-	MessageType string
-	WithMedia   bool
 	Concurrency int
 	Key         string
 	AuditSvc    string
 }
 
-func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	o.api.AddFlags(fs)
 	o.ev.AddFlags(fs)
+	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once (the rate budget is shared)")
+	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
+	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
+}
+
+// capture is an open ledger with what a capture run needs.
+type capture struct {
+	deps export.Deps
+	key  string
+}
+
+func (c *capture) Close() {
+	if c.deps.Evidence != nil {
+		c.deps.Evidence.Close()
+	}
+	if c.deps.Ledger != nil {
+		c.deps.Ledger.Close()
+	}
+}
+
+// open checks the flags, builds the client and opens the ledger, its
+// evidence store and its signer key.
+func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, error) {
+	if o.Concurrency < 1 || o.Concurrency > 64 {
+		return nil, usageError("--concurrency must be between 1 and 64")
+	}
+	client, err := o.api.client(g)
+	if err != nil {
+		return nil, err
+	}
+	c := &capture{deps: export.Deps{Client: client}}
+	if c.deps.Ledger, err = ledger.Open(ctx, g.Ledger, ledger.Options{}); err != nil {
+		return nil, err
+	}
+	if c.key, err = readSignerKey(o.Key, g); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if c.deps.Evidence, err = o.ev.open(ctx, c.deps.Ledger); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// options are the export options common to capture runs.
+func (o *captureOptions) options(c *capture, g *globalOptions, label string) (export.Options, *progress) {
+	prog := newProgress(g, label)
+	return export.Options{
+		Scope: export.Scope{Matter: c.deps.Ledger.Matter()}, Concurrency: o.Concurrency, SignerKey: c.key,
+		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
+	}, prog
+}
+
+type exportOptions struct {
+	captureOptions
+	Matter      string
+	Interval    string
+	IDsFile     string
+	MessageType string
+	WithMedia   bool
+}
+
+func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
+	o.captureOptions.AddFlags(fs)
 	fs.StringVar(&o.Matter, "matter", "", "matter name recorded in every entry (default: the ledger's)")
 	fs.StringVar(&o.Interval, "interval", "", "conversations whose lifetime overlaps START/END (dates or RFC 3339), e.g. 2024-01-01/2024-02-01")
 	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin), instead of --interval")
 	fs.StringVar(&o.MessageType, "message-type", "whatsapp", "analytics messageType filter for --interval (whatsapp, sms, webmessaging, …)")
 	fs.BoolVar(&o.WithMedia, "with-media", false, "also download attachments, check them against the API's sha256 and keep them as evidence")
-	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once (the rate budget is shared)")
-	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
-	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
 }
 
 func newExportCommand(g *globalOptions) *cobra.Command {
@@ -186,37 +247,15 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 		}
 		scope.IDs, scope.MessageType, scope.MediaType = ids, "", ""
 	}
-	if o.Concurrency < 1 || o.Concurrency > 64 {
-		return usageError("--concurrency must be between 1 and 64")
-	}
-	client, err := o.api.client(g)
+	c, err := o.open(ctx, g)
 	if err != nil {
 		return err
 	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	scope.Matter = o.Matter
-	if scope.Matter == "" {
-		scope.Matter = l.Matter()
-	}
-	key, err := readSignerKey(o.Key, g)
-	if err != nil {
-		return err
-	}
-	store, err := o.ev.open(ctx, l)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
-	prog := newProgress(g, "export")
-	acct, runErr := export.Run(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, export.Options{
-		Scope: scope, Concurrency: o.Concurrency, SignerKey: key,
-		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
-	})
+	defer c.Close()
+	opts, prog := o.options(c, g, "export")
+	scope.Matter = cmp.Or(o.Matter, opts.Scope.Matter)
+	opts.Scope = scope
+	acct, runErr := export.Run(ctx, c.deps, opts)
 	prog.Finish()
 	if acct != nil {
 		if err := printAccounting(g, acct); err != nil {

@@ -12,30 +12,20 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/diff"
-	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
-	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
 type refetchOptions struct {
-	api         apiOptions
-	ev          evidenceOptions
-	Diff        string
-	Findings    string
-	Concurrency int
-	Key         string
-	AuditSvc    string
+	captureOptions
+	Diff     string
+	Findings string
 }
 
 func (o *refetchOptions) AddFlags(fs *pflag.FlagSet) {
-	o.api.AddFlags(fs)
-	o.ev.AddFlags(fs)
+	o.captureOptions.AddFlags(fs)
 	fs.StringVar(&o.Diff, "diff", "", "run id of a recorded diff ('latest' for the most recent)")
 	fs.StringVar(&o.Findings, "findings", "", "a findings file from 'custody diff --output jsonl|json' instead of --diff")
-	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once")
-	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
-	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
 }
 
 func newRefetchCommand(g *globalOptions) *cobra.Command {
@@ -72,20 +62,11 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	if (o.Diff == "") == (o.Findings == "") {
 		return usageError("give exactly one of --diff RUN_ID or --findings FILE")
 	}
-	client, err := o.api.client(g)
+	c, err := o.open(ctx, g)
 	if err != nil {
 		return err
 	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	store, err := o.ev.open(ctx, l)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer c.Close()
 	var findings []diff.Finding
 	runID := o.Diff
 	if o.Findings != "" {
@@ -98,18 +79,11 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		if err != nil {
 			return err
 		}
-	} else if runID, findings, err = reconcile.LoadDiff(ctx, l, store, o.Diff); err != nil {
+	} else if runID, findings, err = reconcile.LoadDiff(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
 		return err
 	}
-	key, err := readSignerKey(o.Key, g)
-	if err != nil {
-		return err
-	}
-	prog := newProgress(g, "refetch")
-	res, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, findings, runID, export.Options{
-		Scope: export.Scope{Matter: l.Matter()}, Concurrency: o.Concurrency, SignerKey: key,
-		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
-	})
+	opts, prog := o.options(c, g, "refetch")
+	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts)
 	prog.Finish()
 	var dl *fetch.DailyLimitError
 	if errors.As(err, &dl) {

@@ -38,8 +38,18 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
-		Cmds: scriptCmds,
+		Cmds: mergeCmds(scriptCmds, simScriptCmds()),
 	})
+}
+
+func mergeCmds(sets ...map[string]func(*testscript.TestScript, bool, []string)) map[string]func(*testscript.TestScript, bool, []string) {
+	out := map[string]func(*testscript.TestScript, bool, []string){}
+	for _, set := range sets {
+		for k, v := range set {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // scriptCmds are test-only commands for the scripts: they build ledgers

@@ -6,7 +6,7 @@ BIN       ?= bin/custody
 TOOLS     ?= $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test test-deps demo bench lint fuzz clean
+.PHONY: build test test-deps demo bench lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/custody

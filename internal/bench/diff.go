@@ -167,7 +167,7 @@ func RunDiff(ctx context.Context, cfg DiffConfig) (*DiffReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		progress(cfg.Progress, "run %d/%d: baseline %s, diff %s, peak RSS %.0f MB", i+1, cfg.Runs,
+		progress(cfg.Progress, "run %d/%d: baseline %s, diff %s, peak RSS %.0f MiB", i+1, cfg.Runs,
 			b.Wall.Round(time.Millisecond), d.Wall.Round(time.Millisecond), float64(d.MaxRSS)/(1<<20))
 		r.Runs = append(r.Runs, d)
 	}
@@ -534,14 +534,14 @@ func (t *tailBuffer) String() string { return string(bytes.TrimSpace(t.b)) }
 // PrintDiffTable writes the report as a table.
 func PrintDiffTable(w io.Writer, r *DiffReport) {
 	f := &r.Fixture
-	fmt.Fprintf(w, "diff benchmark: %d captured messages (%d WhatsApp conversations); export of %d messages in %d files, %.0f MB; median of %d run(s)\n",
+	fmt.Fprintf(w, "diff benchmark: %d captured messages (%d WhatsApp conversations); export of %d messages in %d files, %.0f MB; median of %d run(s), peak RSS the largest\n",
 		f.Captured, f.Conversations, f.Manifest.MessagesReadable, r.Baseline.Files, float64(r.Baseline.Bytes)/1e6, len(r.Baselines))
 	fmt.Fprintf(w, "setup: ledger %s, export %s\n\n", f.LedgerFill.Round(time.Millisecond), f.ExportTime.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "method\tmessages\tfiles\tfindings\twall\tmessages/s\tCPU\tpeak RSS\t")
 	if len(r.Runs) > 0 {
 		d := r.Diff
-		fmt.Fprintf(tw, "custody diff\t%d\t%d\t%d\t%s\t%.0f\t%s\t%.0f MB\t\n", d.Messages, d.Files, d.Findings,
+		fmt.Fprintf(tw, "custody diff\t%d\t%d\t%d\t%s\t%.0f\t%s\t%.0f MiB\t\n", d.Messages, d.Files, d.Findings,
 			d.Wall.Round(time.Millisecond), r.MessagesPerSecond(), (d.UserCPU + d.SysCPU).Round(time.Millisecond), float64(d.MaxRSS)/(1<<20))
 	}
 	b := r.Baseline

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -97,9 +98,13 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	if err != nil {
 		return err
 	}
+	// Findings can number in the millions: buffer stdout rather than
+	// make one write call each.
+	out := bufio.NewWriterSize(g.stdout, 1<<16)
+	defer out.Flush()
 	var w diff.Writer
 	if g.Output != "text" {
-		if w, err = diff.NewWriter(g.Output, g.stdout); err != nil {
+		if w, err = diff.NewWriter(g.Output, out); err != nil {
 			return err
 		}
 	}
@@ -128,10 +133,13 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 			return err
 		}
 	} else {
-		if err := diff.WriteSummary(g.stdout, res.Summary); err != nil {
+		if err := diff.WriteSummary(out, res.Summary); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.stdout, "\nrecorded as %s (ledger entry %d); findings %s\n", res.RunID, res.Seq, res.FindingsSHA256)
+		fmt.Fprintf(out, "\nrecorded as %s (ledger entry %d); findings %s\n", res.RunID, res.Seq, res.FindingsSHA256)
+	}
+	if err := out.Flush(); err != nil {
+		return err
 	}
 	g.log.Info("diff recorded", "run", res.RunID, "seq", res.Seq, "findings", res.Summary.Counts.Total(), "files", res.FilesRead)
 	if res.Summary.Counts.Total() > 0 {

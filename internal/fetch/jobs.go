@@ -38,47 +38,92 @@ type ConversationPage struct {
 // and stops. Stopping early leaves the job in place so that a later run
 // can resume it with opt.JobID and the last page's Page.Cursor.
 func (c *Client) ListConversations(ctx context.Context, q genesys.AsyncConversationQuery, opt ListOptions) iter.Seq2[*ConversationPage, error] {
+	j := asyncQuery[genesys.AnalyticsConversationAsyncQueryResponse]{
+		what: "analytics job",
+		create: func() (string, *Response, error) {
+			return c.CreateConversationDetailsJob(ctx, q)
+		},
+		status: func(id string) (string, string, *Response, error) {
+			st, resp, err := c.ConversationDetailsJobStatus(ctx, id)
+			if err != nil {
+				return "", "", nil, err
+			}
+			return st.State, st.ErrorMessage, resp, nil
+		},
+		terminal: []string{genesys.JobFulfilled, genesys.JobFailed, genesys.JobCancelled, genesys.JobExpired},
+		results: func(id, cursor string) (*genesys.AnalyticsConversationAsyncQueryResponse, string, *Response, error) {
+			page, resp, err := c.ConversationDetailsJobResults(ctx, id, cursor, opt.PageSize)
+			if err != nil {
+				return nil, "", nil, err
+			}
+			return page, page.Cursor, resp, nil
+		},
+	}
 	return func(yield func(*ConversationPage, error) bool) {
-		jobID := opt.JobID
-		if jobID == "" {
-			id, resp, err := c.CreateConversationDetailsJob(ctx, q)
+		listQuery(ctx, c, opt, j, func(id, cursor string, page *genesys.AnalyticsConversationAsyncQueryResponse, resp *Response, err error) bool {
 			if err != nil {
-				yield(nil, err)
-				return
+				return yield(nil, err)
 			}
-			notify(opt, resp)
-			jobID = id
-		}
-		err := c.poll(ctx, "analytics job "+jobID, func() (string, string, error) {
-			st, resp, err := c.ConversationDetailsJobStatus(ctx, jobID)
-			if err != nil {
-				return "", "", err
-			}
-			notify(opt, resp)
-			return st.State, st.ErrorMessage, nil
-		}, genesys.JobFulfilled, genesys.JobFailed, genesys.JobCancelled, genesys.JobExpired)
+			return yield(&ConversationPage{JobID: id, Cursor: cursor, Page: page, Response: resp}, nil)
+		})
+	}
+}
+
+// asyncQuery is an asynchronous query at the source — an analytics job or
+// an audit query: created, polled until a terminal state, then read page
+// by page through a cursor.
+type asyncQuery[P any] struct {
+	what     string // for messages: "analytics job", "audit query"
+	create   func() (id string, resp *Response, err error)
+	status   func(id string) (state, errMsg string, resp *Response, err error)
+	terminal []string // terminal states, the successful one first (at least one)
+	results  func(id, cursor string) (page *P, next string, resp *Response, err error)
+}
+
+// listQuery runs q end to end (unless opt.JobID resumes one) and calls
+// yield with each page, or once with an error; yield returns false to stop.
+// Stopping early leaves the query in place, resumable with its id and the
+// last page's cursor.
+func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQuery[P], yield func(id, cursor string, page *P, resp *Response, err error) bool) {
+	id := opt.JobID
+	if id == "" {
+		created, resp, err := q.create()
 		if err != nil {
-			yield(nil, err)
+			yield("", "", nil, nil, err)
 			return
 		}
-		pages := cursorPager{last: opt.Cursor}
-		cursor := opt.Cursor
-		for {
-			page, resp, err := c.ConversationDetailsJobResults(ctx, jobID, cursor, opt.PageSize)
-			if err != nil {
-				yield(nil, fmt.Errorf("fetch: analytics job %s: results: %w", jobID, err))
-				return
-			}
-			next, err := pages.next(page.Cursor)
-			if err != nil {
-				yield(nil, fmt.Errorf("fetch: analytics job %s: %w", jobID, err))
-				return
-			}
-			if !yield(&ConversationPage{JobID: jobID, Cursor: cursor, Page: page, Response: resp}, nil) || next == "" {
-				return
-			}
-			cursor = next
+		notify(opt, resp)
+		id = created
+	}
+	err := c.poll(ctx, q.what+" "+id, func() (string, string, error) {
+		state, msg, resp, err := q.status(id)
+		if err != nil {
+			return "", "", err
 		}
+		notify(opt, resp)
+		return state, msg, nil
+	}, q.terminal[0], q.terminal[1:]...)
+	if err != nil {
+		yield(id, "", nil, nil, err)
+		return
+	}
+	pages := cursorPager{last: opt.Cursor}
+	cursor := opt.Cursor
+	for {
+		page, cur, resp, err := q.results(id, cursor)
+		if err != nil {
+			yield(id, cursor, nil, nil, fmt.Errorf("fetch: %s %s: results: %w", q.what, id, err))
+			return
+		}
+		next, err := pages.next(cur)
+		if err != nil {
+			yield(id, cursor, nil, nil, fmt.Errorf("fetch: %s %s: %w", q.what, id, err))
+			return
+		}
+		if !yield(id, cursor, page, resp, nil) || next == "" {
+			return
+		}
+		cursor = next
 	}
 }
 
@@ -93,47 +138,38 @@ type AuditPage struct {
 // ListAudits runs an audit query end to end, like ListConversations:
 // create (unless opt.JobID), poll until Succeeded, page through the cursor.
 func (c *Client) ListAudits(ctx context.Context, q genesys.AuditQueryRequest, opt ListOptions) iter.Seq2[*AuditPage, error] {
-	return func(yield func(*AuditPage, error) bool) {
-		txID := opt.JobID
-		if txID == "" {
+	j := asyncQuery[genesys.AuditQueryExecutionResults]{
+		what: "audit query",
+		create: func() (string, *Response, error) {
 			st, resp, err := c.QueryAudits(ctx, q)
 			if err != nil {
-				yield(nil, err)
-				return
+				return "", nil, err
 			}
-			notify(opt, resp)
-			txID = st.ID
-		}
-		err := c.poll(ctx, "audit query "+txID, func() (string, string, error) {
-			st, resp, err := c.AuditQueryStatus(ctx, txID)
+			return st.ID, resp, nil
+		},
+		status: func(id string) (string, string, *Response, error) {
+			st, resp, err := c.AuditQueryStatus(ctx, id)
 			if err != nil {
-				return "", "", err
+				return "", "", nil, err
 			}
-			notify(opt, resp)
-			return st.State, "", nil
-		}, genesys.AuditSucceeded, genesys.AuditFailed, genesys.AuditCancelled)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		pages := cursorPager{last: opt.Cursor}
-		cursor := opt.Cursor
-		for {
-			page, resp, err := c.AuditQueryResults(ctx, txID, cursor, opt.PageSize)
+			return st.State, "", resp, nil
+		},
+		terminal: []string{genesys.AuditSucceeded, genesys.AuditFailed, genesys.AuditCancelled},
+		results: func(id, cursor string) (*genesys.AuditQueryExecutionResults, string, *Response, error) {
+			page, resp, err := c.AuditQueryResults(ctx, id, cursor, opt.PageSize)
 			if err != nil {
-				yield(nil, fmt.Errorf("fetch: audit query %s: results: %w", txID, err))
-				return
+				return nil, "", nil, err
 			}
-			next, err := pages.next(page.Cursor)
+			return page, page.Cursor, resp, nil
+		},
+	}
+	return func(yield func(*AuditPage, error) bool) {
+		listQuery(ctx, c, opt, j, func(id, cursor string, page *genesys.AuditQueryExecutionResults, resp *Response, err error) bool {
 			if err != nil {
-				yield(nil, fmt.Errorf("fetch: audit query %s: %w", txID, err))
-				return
+				return yield(nil, err)
 			}
-			if !yield(&AuditPage{TransactionID: txID, Cursor: cursor, Page: page, Response: resp}, nil) || next == "" {
-				return
-			}
-			cursor = next
-		}
+			return yield(&AuditPage{TransactionID: id, Cursor: cursor, Page: page, Response: resp}, nil)
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func (r *runner) begin(ctx context.Context) error {
 		}
 	}
 	if r.runID == "" {
-		r.runID = newRunID(r.o.Now())
+		r.runID = NewRunID("run", r.o.Now())
 	}
 	r.acct.RunID = r.runID
 	host, _ := os.Hostname()
@@ -192,10 +193,12 @@ func (r *runner) begin(ctx context.Context) error {
 	})
 }
 
-func newRunID(t time.Time) string {
+// NewRunID names a run: its kind, its start (UTC, seconds) and 32 random
+// bits, so ids sort by time and two runs started in the same second differ.
+func NewRunID(kind string, t time.Time) string {
 	var b [4]byte
-	_, _ = randRead(b[:])
-	return fmt.Sprintf("run-%s-%x", t.UTC().Format("20060102T150405Z"), b)
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%x", kind, t.UTC().Format("20060102T150405Z"), b)
 }
 
 // finish records the outcome: run state, a closing run entry with the

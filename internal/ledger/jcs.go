@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -280,23 +281,13 @@ func (p *jcsParser) object(depth int) (jsonValue, bool) {
 	}
 	// Below U+10000, UTF-16 code unit order is code point order, which is
 	// UTF-8 byte order.
-	slices.SortFunc(v.members, func(a, b jsonMember) int { return compareStrings(a.key, b.key) })
+	slices.SortFunc(v.members, func(a, b jsonMember) int { return strings.Compare(a.key, b.key) })
 	for i := 1; i < len(v.members); i++ {
 		if v.members[i].key == v.members[i-1].key {
 			return jsonValue{}, false // duplicate: not I-JSON
 		}
 	}
 	return v, true
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (p *jcsParser) array(depth int) (jsonValue, bool) {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -121,9 +121,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	}
 	res.FilesEvidence = ref.Sum.String()
 
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	res.RunID = fmt.Sprintf("diff-%s-%x", started.UTC().Format("20060102T150405Z"), b)
+	res.RunID = export.NewRunID(RunKindDiff, started)
 	policy, err := json.Marshal(o.Diff.Policy)
 	if err != nil {
 		return nil, err

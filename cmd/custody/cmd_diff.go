@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -110,7 +109,6 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	}
 	opts := reconcile.DiffOptions{
 		Diff:    diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency},
-		TempDir: filepath.Dir(g.Ledger),
 	}
 	if w != nil {
 		opts.Emit = w.Write

@@ -79,7 +79,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		if err != nil {
 			return err
 		}
-	} else if runID, findings, err = reconcile.LoadDiff(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
+	} else if runID, findings, err = reconcile.LoadGaps(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
 		return err
 	}
 	opts, prog := o.options(c, g, "refetch")

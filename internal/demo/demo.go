@@ -178,7 +178,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	first, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{TempDir: dir, SignerKey: signer})
+	first, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer})
 	if err != nil {
 		return res, err
 	}
@@ -188,7 +188,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("   Recorded as %s: findings and the SHA-256 of every file read are evidence (ledger entry %d).", first.RunID, first.Seq)
 
 	// 6. Refetch the gaps.
-	_, findings, err := reconcile.LoadDiff(ctx, l, store, first.RunID)
+	_, findings, err := reconcile.LoadGaps(ctx, l, store, first.RunID)
 	if err != nil {
 		return res, err
 	}
@@ -204,7 +204,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		rf.Counts[reconcile.NotAtSource], rf.Counts[reconcile.StillMissing])
 
 	// 7. Diff again: the gaps that could be filled are gone.
-	second, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{TempDir: dir, SignerKey: signer})
+	second, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer})
 	if err != nil {
 		return res, err
 	}

@@ -86,10 +86,11 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = DefaultMaxLineBytes
 	}
-	rs := &runState{cp: cp, opts: &opts}
+	ci, _ := idx.(ConversationIndex)
+	rs := &runState{cp: cp, opts: &opts, ci: ci}
 	d := &differ{
-		ctx: ctx, idx: idx, pol: pol, emitFn: emit, recycle: rs.recycle,
-		covered:    map[string]struct{}{},
+		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle,
+		covered:    map[string]bool{},
 		uncaptured: map[memKey]struct{}{},
 	}
 	d.s.Source = src.String()
@@ -106,7 +107,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 			if e.Name == "" && e.Problem == "" {
 				return nil
 			}
-			j := &job{entry: e, out: make(chan []item, 4)}
+			j := &job{entry: e, out: make(chan batch, 4)}
 			// The consumer must learn of a job before a worker can block on it.
 			select {
 			case ordered <- j:
@@ -162,7 +163,30 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 // job is one file on its way from a worker to the comparison.
 type job struct {
 	entry Entry
-	out   chan []item
+	out   chan batch
+}
+
+// batch is a run of a file's items, with the captures of the
+// conversations its records start (when the index is a
+// ConversationIndex), loaded by the worker so the comparison need not.
+type batch struct {
+	items []item
+	convs []*convCaptures
+}
+
+// convCaptures are one conversation's latest captures, by message id.
+type convCaptures struct {
+	conv  string
+	all   []Captured
+	byMsg map[string]int32 // index in all
+}
+
+func newConvCaptures(conv string, all []Captured) *convCaptures {
+	cc := &convCaptures{conv: strings.Clone(conv), all: all, byMsg: make(map[string]int32, len(all))}
+	for i, c := range all {
+		cc.byMsg[c.MessageID] = int32(i)
+	}
+	return cc
 }
 
 const batchSize = 64
@@ -171,6 +195,7 @@ const batchSize = 64
 type runState struct {
 	cp      *compiledPolicy
 	opts    *Options
+	ci      ConversationIndex // nil: the comparison looks messages up itself
 	readers readerPool
 	batches sync.Pool // *[]item, handed back by the consumer
 }
@@ -192,26 +217,36 @@ func (rs *runState) recycle(b []item) {
 func (rs *runState) runJob(ctx context.Context, src Source, j *job) error {
 	defer close(j.out)
 	opts := rs.opts
-	var batch []item // taken from the pool on first use
+	var b batch // items taken from the pool on first use
+	lastConv := ""
 	flush := func() error {
-		if len(batch) == 0 {
+		if len(b.items) == 0 {
 			return nil
 		}
 		select {
-		case j.out <- batch:
+		case j.out <- b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		batch = nil
+		b = batch{}
 		return nil
 	}
 	p := &fileParser{cp: rs.cp, format: opts.Format, maxLine: opts.MaxLineBytes, name: j.entry.Name, readers: &rs.readers}
 	p.emit = func(it item) error {
-		if batch == nil {
-			batch = rs.batch()
+		if b.items == nil {
+			b.items = rs.batch()
 		}
-		batch = append(batch, it)
-		if len(batch) == batchSize {
+		if rs.ci != nil && it.kind == itemRecord && it.rec.conv != "" && it.rec.conv != lastConv {
+			all, err := rs.ci.Conversation(ctx, it.rec.conv)
+			if err != nil {
+				return fmt.Errorf("diff: load conversation %s: %w", it.rec.conv, err)
+			}
+			cc := newConvCaptures(it.rec.conv, all)
+			b.convs = append(b.convs, cc)
+			lastConv = cc.conv
+		}
+		b.items = append(b.items, it)
+		if len(b.items) == batchSize {
 			return flush()
 		}
 		return nil
@@ -274,6 +309,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 type differ struct {
 	ctx     context.Context
 	idx     Index
+	ci      ConversationIndex // idx, when it is one
 	pol     *Policy
 	emitFn  func(Finding) error
 	recycle func([]item)
@@ -281,10 +317,14 @@ type differ struct {
 
 	seen       bitset              // captured messages found in the export, by Seq
 	uncaptured map[memKey]struct{} // exported messages not captured (gaps), for duplicates
-	covered    map[string]struct{} // conversations the export covers
-	curConv    string              // ConversationIndex: whose captures cur holds
-	cur        map[string]Captured // by message id
-	badFile    bool
+	// covered are the conversations the export covers; with a
+	// ConversationIndex, true once their captures were loaded (their
+	// latest captures' seqs are then in latest).
+	covered map[string]bool
+	latest  bitset          // ConversationIndex: the latest captures of loaded conversations, by Seq
+	cur     *convCaptures   // ConversationIndex: the current conversation's captures
+	pending []*convCaptures // ConversationIndex: what the worker loaded for the batch at hand
+	badFile bool
 }
 
 func (d *differ) emit(f Finding) error {
@@ -299,22 +339,24 @@ func (d *differ) consume(ctx context.Context, j *job) error {
 	d.s.Files++
 	d.badFile = false
 	for {
-		var batch []item
+		var b batch
 		var ok bool
 		select {
-		case batch, ok = <-j.out:
+		case b, ok = <-j.out:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		if !ok {
 			break
 		}
-		for i := range batch {
-			if err := d.item(&batch[i]); err != nil {
+		d.pending = b.convs
+		for i := range b.items {
+			if err := d.item(&b.items[i]); err != nil {
 				return err
 			}
 		}
-		d.recycle(batch)
+		d.pending = nil
+		d.recycle(b.items)
 	}
 	if d.badFile {
 		d.s.FilesUnreadable++
@@ -336,33 +378,47 @@ func (d *differ) item(it *item) error {
 // lookup finds a capture, through the current conversation's captures
 // when the index can load them.
 func (d *differ) lookup(conv, msg string) (Captured, bool, error) {
-	ci, ok := d.idx.(ConversationIndex)
-	if !ok {
+	if d.ci == nil {
 		return d.idx.Lookup(d.ctx, conv, msg)
 	}
-	if conv != d.curConv || d.cur == nil {
-		all, err := ci.Conversation(d.ctx, conv)
-		if err != nil {
-			return Captured{}, false, err
+	if d.cur == nil || d.cur.conv != conv {
+		var cc *convCaptures
+		for _, p := range d.pending {
+			if p.conv == conv {
+				cc = p
+				break
+			}
 		}
-		clear(d.cur)
-		if d.cur == nil {
-			d.cur = make(map[string]Captured, len(all))
+		if cc == nil {
+			all, err := d.ci.Conversation(d.ctx, conv)
+			if err != nil {
+				return Captured{}, false, err
+			}
+			cc = newConvCaptures(conv, all)
 		}
-		for _, c := range all {
-			d.cur[c.MessageID] = c
-		}
-		d.curConv = strings.Clone(conv)
+		d.loaded(cc.conv, cc.all)
+		d.cur = cc
 	}
-	c, found := d.cur[msg]
-	return c, found, nil
+	i, found := d.cur.byMsg[msg]
+	if !found {
+		return Captured{}, false, nil
+	}
+	return d.cur.all[i], true, nil
+}
+
+// loaded notes the latest captures of a covered conversation.
+func (d *differ) loaded(conv string, all []Captured) {
+	for i := range all {
+		d.latest.set(all[i].Seq)
+	}
+	d.covered[conv] = true
 }
 
 // cover notes a conversation the export covers. The id is copied: it is
 // often a slice of a long file name, which the map would otherwise keep.
 func (d *differ) cover(conv string) {
 	if _, ok := d.covered[conv]; !ok {
-		d.covered[strings.Clone(conv)] = struct{}{}
+		d.covered[strings.Clone(conv)] = false
 	}
 }
 
@@ -514,6 +570,9 @@ func boolString(b *bool) string {
 // finish reports captured messages the export lacks.
 func (d *differ) finish() error {
 	d.s.Conversations = len(d.covered)
+	if d.ci != nil {
+		return d.finishConversations()
+	}
 	absent := map[string]struct{}{}
 	err := d.idx.Each(d.ctx, func(c Captured) error {
 		d.s.Captured++
@@ -533,5 +592,56 @@ func (d *differ) finish() error {
 		return fmt.Errorf("diff: walk captured messages: %w", err)
 	}
 	d.s.ConversationsAbsent = len(absent)
+	return nil
+}
+
+// finishConversations is finish for a ConversationIndex: the captures the
+// export lacks in the conversations it covers are the latest captures
+// loaded but not seen, reported in ascending Seq (the order Each would
+// give); conversations it does not cover are only counted.
+func (d *differ) finishConversations() error {
+	for conv, loaded := range d.covered {
+		if loaded {
+			continue
+		}
+		// Covered, yet none of its messages was looked up (a file naming
+		// the conversation without a usable message): every capture of it
+		// is missing.
+		all, err := d.ci.Conversation(d.ctx, conv)
+		if err != nil {
+			return fmt.Errorf("diff: load conversation %s: %w", conv, err)
+		}
+		d.loaded(conv, all)
+	}
+	d.s.Captured = d.latest.count()
+	err := d.latest.eachNotIn(d.seen, func(seq uint64) error {
+		c, err := d.ci.Capture(d.ctx, seq)
+		if err != nil {
+			return err
+		}
+		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
+			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
+	})
+	if err != nil {
+		return fmt.Errorf("diff: captured messages missing from the export: %w", err)
+	}
+	err = d.ci.Conversations(d.ctx, func(conv string) error {
+		if _, ok := d.covered[conv]; ok {
+			return nil
+		}
+		all, err := d.ci.Conversation(d.ctx, conv)
+		if err != nil {
+			return err
+		}
+		if len(all) > 0 {
+			d.s.ConversationsAbsent++
+			d.s.MessagesInAbsentConversations += len(all)
+			d.s.Captured += len(all)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("diff: conversations absent from the export: %w", err)
+	}
 	return nil
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -497,18 +499,45 @@ func TestNestedPolicyPath(t *testing.T) {
 // convIndex is a MemIndex that serves whole conversations and counts calls.
 type convIndex struct {
 	*MemIndex
-	lookups, loads int
+	lookups, loads, each atomic.Int64
 }
 
 func (c *convIndex) Lookup(ctx context.Context, conv, msg string) (Captured, bool, error) {
-	c.lookups++
+	c.lookups.Add(1)
 	return c.MemIndex.Lookup(ctx, conv, msg)
 }
 
+func (c *convIndex) Each(ctx context.Context, fn func(Captured) error) error {
+	c.each.Add(1)
+	return c.MemIndex.Each(ctx, fn)
+}
+
+func (c *convIndex) Conversations(ctx context.Context, fn func(string) error) error {
+	seen := map[string]bool{}
+	for _, x := range c.items {
+		if !seen[x.ConversationID] {
+			seen[x.ConversationID] = true
+			if err := fn(x.ConversationID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *convIndex) Capture(ctx context.Context, seq uint64) (Captured, error) {
+	for _, x := range c.items {
+		if x.Seq == seq {
+			return x, nil
+		}
+	}
+	return Captured{}, fmt.Errorf("no capture %d", seq)
+}
+
 func (c *convIndex) Conversation(ctx context.Context, conv string) ([]Captured, error) {
-	c.loads++
+	c.loads.Add(1)
 	var out []Captured
-	err := c.Each(ctx, func(x Captured) error {
+	err := c.MemIndex.Each(ctx, func(x Captured) error {
 		if x.ConversationID == conv {
 			out = append(out, x)
 		}
@@ -530,20 +559,27 @@ func TestConversationIndex(t *testing.T) {
 	}
 	lines = append(lines, `{"conversation_id":"a","message_id":"1","timestamp":"2024-01-01T00:00:00.000Z"}`, // back to a: a duplicate
 		`{"conversation_id":"a","message_id":"9"}`)
+	// d is captured but absent from the export: counted, not listed.
+	idx.Add(Captured{ConversationID: "d", MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
 	dir := writeTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
 	pol := DefaultPolicy()
 	pol.Required = nil
-	plain, _ := runDir(t, dir, idx, Options{Policy: pol})
+	plain, plainSum := runDir(t, dir, idx, Options{Policy: pol})
 	ci := &convIndex{MemIndex: idx}
-	got, _ := runDir(t, dir, ci, Options{Policy: pol})
+	got, sum := runDir(t, dir, ci, Options{Policy: pol})
 	if !slices.Equal(got, plain) {
 		t.Errorf("findings through Conversation differ:\n%+v\n%+v", got, plain)
+	}
+	if sum.Captured != 10 || sum.ConversationsAbsent != 1 || sum.MessagesInAbsentConversations != 1 ||
+		sum.Captured != plainSum.Captured || sum.Conversations != plainSum.Conversations {
+		t.Errorf("summary through Conversation %+v, through Each %+v; want 10 captured, 1 absent conversation of 1 message", sum, plainSum)
 	}
 	want := []key{{Duplicated, "a", "1", ""}, {NotCaptured, "a", "9", ""}, {MissingFromExport, "b", "2", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}
-	if ci.lookups != 0 || ci.loads != 4 {
-		t.Errorf("lookups %d, conversation loads %d; want 0 and 4 (a, b, c, a again)", ci.lookups, ci.loads)
+	if ci.lookups.Load() != 0 || ci.loads.Load() != 5 || ci.each.Load() != 0 {
+		t.Errorf("lookups %d, conversation loads %d, passes over every capture %d; want 0, 5 (a, b, c, a again, d to count it) and 0",
+			ci.lookups.Load(), ci.loads.Load(), ci.each.Load())
 	}
 }

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"math/bits"
 	"slices"
 
 	"github.com/custodyhq/custody/internal/genesys"
@@ -67,14 +68,24 @@ type Index interface {
 }
 
 // ConversationIndex is an Index that can hand over one conversation's
-// captures at once. When an Index implements it, the diff loads each
-// conversation once, as its messages come, and keeps only that
-// conversation's captures — one query per conversation instead of one per
-// message, which matters for a ledger in SQLite.
+// captures at once. When an Index implements it, the diff's file workers
+// load each file's conversations while they parse (on every core), the
+// comparison keeps only the current conversation's captures — one query
+// per conversation instead of one per message, which matters for a ledger
+// in SQLite — and the captured messages the export lacks are found from
+// what was loaded instead of by a pass over every capture (Each is not
+// called).
 type ConversationIndex interface {
 	Index
 	// Conversation returns the latest capture of every message of convID.
+	// It is called from several goroutines at once.
 	Conversation(ctx context.Context, convID string) ([]Captured, error)
+	// Conversations calls fn once with every conversation id that may
+	// have captures (Conversation decides); an error from fn stops it.
+	Conversations(ctx context.Context, fn func(convID string) error) error
+	// Capture returns the capture with the given Seq, one that
+	// Conversation returned.
+	Capture(ctx context.Context, seq uint64) (Captured, error)
 }
 
 // MemIndex is an Index held in memory, for tests, benchmarks and small
@@ -147,4 +158,31 @@ func (b *bitset) set(i uint64) {
 func (b bitset) has(i uint64) bool {
 	w := int(i / 64)
 	return w < len(b) && b[w]&(1<<(i%64)) != 0
+}
+
+// count is the number of bits set.
+func (b bitset) count() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// eachNotIn calls fn, in ascending order, with every i set in b but not
+// in other; an error from fn stops it.
+func (b bitset) eachNotIn(other bitset, fn func(i uint64) error) error {
+	for wi, w := range b {
+		if wi < len(other) {
+			w &^= other[wi]
+		}
+		for w != 0 {
+			t := bits.TrailingZeros64(w)
+			if err := fn(uint64(wi)*64 + uint64(t)); err != nil {
+				return err
+			}
+			w &= w - 1
+		}
+	}
+	return nil
 }

@@ -39,7 +39,7 @@ func NewWriter(format string, w io.Writer) (Writer, error) {
 		}
 		return &csvWriter{w: cw}, nil
 	case OutputJSONL:
-		return &jsonlWriter{enc: json.NewEncoder(w)}, nil
+		return &jsonlWriter{w: w}, nil
 	}
 	return nil, fmt.Errorf("diff: %w: output %q (want json, csv or jsonl)", ErrBadFormat, format)
 }
@@ -48,24 +48,19 @@ func NewWriter(format string, w io.Writer) (Writer, error) {
 var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail"}
 
 type jsonWriter struct {
-	w io.Writer
-	n int
+	w   io.Writer
+	n   int
+	buf []byte
 }
 
 func (j *jsonWriter) Write(f Finding) error {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return fmt.Errorf("diff: encode finding: %w", err)
-	}
 	sep := ",\n  "
 	if j.n == 0 {
 		sep = "{\"findings\": [\n  "
 	}
 	j.n++
-	if _, err := io.WriteString(j.w, sep); err != nil {
-		return fmt.Errorf("diff: write finding: %w", err)
-	}
-	if _, err := j.w.Write(b); err != nil {
+	j.buf = f.AppendJSON(append(j.buf[:0], sep...))
+	if _, err := j.w.Write(j.buf); err != nil {
 		return fmt.Errorf("diff: write finding: %w", err)
 	}
 	return nil
@@ -119,10 +114,15 @@ func (c *csvWriter) Close(Summary) error {
 	return nil
 }
 
-type jsonlWriter struct{ enc *json.Encoder }
+type jsonlWriter struct {
+	w   io.Writer
+	buf []byte
+}
 
+// Write writes f as json.Encoder would: json.Marshal's bytes and a newline.
 func (j *jsonlWriter) Write(f Finding) error {
-	if err := j.enc.Encode(f); err != nil {
+	j.buf = append(f.AppendJSON(j.buf[:0]), '\n')
+	if _, err := j.w.Write(j.buf); err != nil {
 		return fmt.Errorf("diff: write finding: %w", err)
 	}
 	return nil

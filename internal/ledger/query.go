@@ -130,6 +130,30 @@ func (l *Ledger) Entry(ctx context.Context, seq uint64) (Entry, error) {
 	return Entry{}, fmt.Errorf("ledger: entry seq %d: %w", seq, ErrNotFound)
 }
 
+// ConversationIDs calls fn with every conversation id the entries name,
+// each once, in byte order; an error from fn stops it. It reads the
+// conversation index alone.
+func (l *Ledger) ConversationIDs(ctx context.Context, fn func(id string) error) error {
+	rows, err := l.rdb.QueryContext(ctx, `SELECT DISTINCT conversation_id FROM entries WHERE conversation_id IS NOT NULL ORDER BY conversation_id`)
+	if err != nil {
+		return fmt.Errorf("ledger: conversation ids: %w", classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("ledger: conversation ids: %w", classify(err))
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("ledger: conversation ids: %w", classify(err))
+	}
+	return nil
+}
+
 // EntriesByMessage returns every entry about the message id (all its
 // captures, oldest first).
 func (l *Ledger) EntriesByMessage(ctx context.Context, messageID string) ([]Entry, error) {

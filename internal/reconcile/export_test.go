@@ -7,3 +7,12 @@ func SetEachChunk(n int) (restore func()) {
 	eachChunk = n
 	return func() { eachChunk = old }
 }
+
+// SetPartSize sets how many bytes of lines a stored part holds (and
+// hands them to the compressor a quarter of that at a time); it returns a
+// function that restores both.
+func SetPartSize(n int) func() {
+	oldPart, oldChunk := partSize, spoolChunk
+	partSize, spoolChunk = n, n/4
+	return func() { partSize, spoolChunk = oldPart, oldChunk }
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/diff"
@@ -16,17 +17,18 @@ import (
 // index was first used (entries appended later are not seen, so a diff
 // running beside an export compares against one consistent ledger).
 //
-// Decoding entries is most of a diff's cost, so the index reads each
-// message entry once where it can: Conversation notes the captures each
-// conversation's later entries supersede (the ledger only allows
-// supersedes within a conversation), and Each then needs no pass of its
-// own to find them — it reads whole only the conversations Conversation
-// never loaded (for a diff, those absent from the export).
+// A diff reads it through Conversation (from several goroutines at once),
+// Conversations and Capture, and reads each message entry about once.
+// Each, for other callers, reads every message entry and then whole the
+// conversations Conversation has not loaded, to learn which captures later
+// ones supersede (the ledger only allows supersedes within a
+// conversation).
 type LedgerIndex struct {
 	L *ledger.Ledger
 	// Matter, when set, limits the index to entries of that matter.
 	Matter string
 
+	mu         sync.Mutex
 	snapped    bool
 	size       uint64              // ledger size at first use: entries at or past it are not seen
 	loaded     map[string]struct{} // conversations whose message entries were all read
@@ -35,6 +37,8 @@ type LedgerIndex struct {
 
 // snapshot fixes the index's view of the ledger on first use.
 func (x *LedgerIndex) snapshot(ctx context.Context) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	if x.snapped {
 		return nil
 	}
@@ -50,6 +54,7 @@ func (x *LedgerIndex) snapshot(ctx context.Context) error {
 // load reads every message entry of convID in the snapshot, in seq order,
 // notes the captures they supersede, and passes each to fn (when set).
 func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(ledger.Entry) error) error {
+	var superseded []uint64
 	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, ConversationID: convID}) {
 		if err != nil {
 			return err
@@ -58,7 +63,7 @@ func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(ledger.En
 			break
 		}
 		if e.Supersedes != nil {
-			x.superseded[*e.Supersedes] = struct{}{}
+			superseded = append(superseded, *e.Supersedes)
 		}
 		if fn != nil {
 			if err := fn(e); err != nil {
@@ -66,9 +71,29 @@ func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(ledger.En
 			}
 		}
 	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, seq := range superseded {
+		x.superseded[seq] = struct{}{}
+	}
 	// The id is copied: it is often a slice of a long file name.
 	x.loaded[strings.Clone(convID)] = struct{}{}
 	return nil
+}
+
+// isLoaded and isSuperseded read what load noted.
+func (x *LedgerIndex) isLoaded(conv string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	_, ok := x.loaded[conv]
+	return ok
+}
+
+func (x *LedgerIndex) isSuperseded(seq uint64) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	_, ok := x.superseded[seq]
+	return ok
 }
 
 // messageDetail is the part of a message entry's detail the diff compares
@@ -257,7 +282,7 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 			break
 		}
 		for _, it := range chunk {
-			if _, ok := x.loaded[it.conv]; !ok {
+			if !x.isLoaded(it.conv) {
 				// Its later entries, if any, may supersede this one: read
 				// the conversation whole before deciding.
 				if err := x.load(ctx, it.conv, nil); err != nil {
@@ -266,7 +291,7 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 			}
 		}
 		for _, it := range chunk {
-			if _, ok := x.superseded[it.seq]; ok || it.skip {
+			if it.skip || x.isSuperseded(it.seq) {
 				continue
 			}
 			if err := fn(it.c); err != nil {
@@ -312,6 +337,26 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 		return nil, err
 	}
 	return out, nil
+}
+
+// Conversations implements diff.ConversationIndex.
+func (x *LedgerIndex) Conversations(ctx context.Context, fn func(convID string) error) error {
+	return x.L.ConversationIDs(ctx, fn)
+}
+
+// Capture implements diff.ConversationIndex.
+func (x *LedgerIndex) Capture(ctx context.Context, seq uint64) (diff.Captured, error) {
+	if err := x.snapshot(ctx); err != nil {
+		return diff.Captured{}, err
+	}
+	e, err := x.L.Entry(ctx, seq)
+	if err != nil {
+		return diff.Captured{}, err
+	}
+	if e.Kind != ledger.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
+		return diff.Captured{}, fmt.Errorf("reconcile: entry %d is not a capture in this index", seq)
+	}
+	return captured(e)
 }
 
 var _ diff.ConversationIndex = (*LedgerIndex)(nil)

@@ -1,8 +1,14 @@
 package reconcile_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/s3util"
@@ -141,6 +148,7 @@ func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 // custody: a diff entry, findings that load back byte for byte, and the
 // hash of every export file read.
 func TestDiffIsRecorded(t *testing.T) {
+	defer reconcile.SetPartSize(4 << 10)()
 	srv, l, st, dir := captureAll(t, 20)
 	ctx := context.Background()
 	target, err := recexport.OpenTarget(ctx, filepath.Join(dir, "x"), s3util.Config{})
@@ -155,7 +163,7 @@ func TestDiffIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	var emitted []diff.Finding
-	res, err := reconcile.Diff(ctx, l, st, src, reconcile.DiffOptions{TempDir: dir, Emit: func(f diff.Finding) error {
+	res, err := reconcile.Diff(ctx, l, st, src, reconcile.DiffOptions{Emit: func(f diff.Finding) error {
 		emitted = append(emitted, f)
 		return nil
 	}})
@@ -169,13 +177,74 @@ func TestDiffIsRecorded(t *testing.T) {
 	if err != nil || e.Kind != ledger.KindDiff || !strings.Contains(string(e.Detail), res.FindingsSHA256) || !strings.Contains(string(e.Detail), res.FilesSHA256) {
 		t.Fatalf("diff entry %d: %v %s", res.Seq, err, e.Detail)
 	}
-	runID, loaded, err := reconcile.LoadDiff(ctx, l, st, "latest")
+	// The stored parts, concatenated, are one gzip stream of exactly the
+	// emitted findings as JSON Lines.
+	if len(res.FindingsEvidence) < 3 || len(res.FilesEvidence) < 2 {
+		t.Fatalf("findings in %d parts, manifest in %d; with 4 KiB parts want several of each", len(res.FindingsEvidence), len(res.FilesEvidence))
+	}
+	var want bytes.Buffer
+	for _, f := range emitted {
+		b, _ := json.Marshal(f)
+		want.Write(append(b, '\n'))
+	}
+	if got := gunzipParts(t, st, res.FindingsEvidence); !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("stored findings (%d bytes) differ from the emitted ones (%d bytes)", len(got), want.Len())
+	}
+	if h := sha256.Sum256(want.Bytes()); hex.EncodeToString(h[:]) != res.FindingsSHA256 {
+		t.Errorf("findings_sha256 %s is not the hash of the findings", res.FindingsSHA256)
+	}
+	if got := gunzipParts(t, st, res.FilesEvidence); bytes.Count(got, []byte("\n")) != res.FilesRead {
+		t.Errorf("manifest has %d lines, %d files read", bytes.Count(got, []byte("\n")), res.FilesRead)
+	}
+
+	runID, gaps, err := reconcile.LoadGaps(ctx, l, st, "latest")
 	if err != nil || runID != res.RunID {
-		t.Fatalf("LoadDiff: %v (%s, want %s)", err, runID, res.RunID)
+		t.Fatalf("LoadGaps: %v (%s, want %s)", err, runID, res.RunID)
 	}
-	if len(loaded) != len(emitted) || (len(loaded) > 0 && loaded[0] != emitted[0]) {
-		t.Errorf("loaded %d findings, emitted %d", len(loaded), len(emitted))
+	var wantGaps []diff.Finding
+	for _, f := range emitted {
+		if (f.Kind == diff.NotCaptured || f.Kind == diff.MissingFromExport) && f.ConversationID != "" {
+			wantGaps = append(wantGaps, f)
+		}
 	}
+	if len(wantGaps) == 0 || !slices.Equal(gaps, wantGaps) {
+		t.Errorf("loaded %d gaps, emitted %d", len(gaps), len(wantGaps))
+	}
+
+	// A lost part is an error, not fewer gaps.
+	sum, _ := hashchain.ParseHash(res.FindingsEvidence[1])
+	if err := os.Remove(filepath.Join(dir, "evidence", evidence.Key(sum))); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reconcile.LoadGaps(ctx, l, st, "latest"); err == nil {
+		t.Error("LoadGaps with a part missing from the store: no error")
+	}
+}
+
+// gunzipParts reads evidence objects as one gzip stream.
+func gunzipParts(t *testing.T, st evidence.Store, parts []string) []byte {
+	t.Helper()
+	var all bytes.Buffer
+	for _, p := range parts {
+		sum, err := hashchain.ParseHash(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := st.Get(context.Background(), sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	zr, err := gzip.NewReader(&all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // countUnopened counts files the diff refused to open (unsafe names and
@@ -198,4 +267,24 @@ func FuzzReadFindings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = reconcile.ReadFindings(strings.NewReader(string(b)))
 	})
+}
+
+// TestEvidenceListReadsOldDiffs: diffs recorded before findings were
+// stored in parts named one object as a string; they still load.
+func TestEvidenceListReadsOldDiffs(t *testing.T) {
+	for in, want := range map[string]reconcile.EvidenceList{
+		`{"findings_evidence_sha256":"ab"}`:        {"ab"},
+		`{"findings_evidence_sha256":["ab","cd"]}`: {"ab", "cd"},
+		`{"findings_evidence_sha256":null}`:        nil,
+		`{}`:                                       nil,
+	} {
+		var res reconcile.DiffResult
+		if err := json.Unmarshal([]byte(in), &res); err != nil || !slices.Equal(res.FindingsEvidence, want) {
+			t.Errorf("%s: %q, %v; want %q", in, res.FindingsEvidence, err, want)
+		}
+	}
+	var res reconcile.DiffResult
+	if err := json.Unmarshal([]byte(`{"findings_evidence_sha256":7}`), &res); err == nil {
+		t.Error("a number for findings_evidence_sha256: no error")
+	}
 }

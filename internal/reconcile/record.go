@@ -1,9 +1,7 @@
 package reconcile
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,10 +10,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -28,9 +27,8 @@ const RunKindDiff = "diff"
 
 // DiffOptions configure a recorded diff.
 type DiffOptions struct {
-	Matter  string
-	Diff    diff.Options
-	TempDir string // where findings are spooled before they are stored
+	Matter string
+	Diff   diff.Options
 	// Emit, when set, also receives every finding (the command prints them).
 	Emit func(diff.Finding) error
 	Now  func() time.Time
@@ -44,15 +42,39 @@ type DiffResult struct {
 	Seq     uint64       `json:"seq"` // of its "diff" ledger entry
 	Summary diff.Summary `json:"summary"`
 	// FindingsSHA256 is SHA-256 of the findings as JSON Lines, in the
-	// diff's deterministic order; FindingsEvidence the evidence object
-	// holding them (gzip).
-	FindingsSHA256   string `json:"findings_sha256"`
-	FindingsEvidence string `json:"findings_evidence_sha256"`
+	// diff's deterministic order. FindingsEvidence are the evidence
+	// objects holding them: gzip members of at most 64 MiB of lines each,
+	// which concatenated in order are one gzip stream of all the lines.
+	FindingsSHA256   string       `json:"findings_sha256"`
+	FindingsEvidence EvidenceList `json:"findings_evidence_sha256"`
 	// FilesSHA256 is SHA-256 of the file manifest (one JSON line per
-	// export file read: name, size, sha256); FilesEvidence holds it (gzip).
-	FilesSHA256   string `json:"files_sha256"`
-	FilesEvidence string `json:"files_evidence_sha256"`
-	FilesRead     int    `json:"files_read"`
+	// export file read, by name: name, size, sha256); FilesEvidence hold
+	// it, as FindingsEvidence hold the findings.
+	FilesSHA256   string       `json:"files_sha256"`
+	FilesEvidence EvidenceList `json:"files_evidence_sha256"`
+	FilesRead     int          `json:"files_read"`
+}
+
+// EvidenceList names evidence objects in order. It also reads the single
+// string diffs recorded before findings were stored in parts.
+type EvidenceList []string
+
+// UnmarshalJSON reads a list of strings, or one string.
+func (l *EvidenceList) UnmarshalJSON(b []byte) error {
+	var one *string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = nil
+		if one != nil {
+			*l = EvidenceList{*one}
+		}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
 }
 
 // Diff runs a diff of src against the ledger and records it: the findings
@@ -66,19 +88,14 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	if o.Matter == "" {
 		o.Matter = l.Matter()
 	}
-	spool, err := os.CreateTemp(o.TempDir, "custody-findings-*.jsonl")
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: spool findings: %w", err)
-	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
-	fh := sha256.New()
-	bw := bufio.NewWriter(io.MultiWriter(spool, fh))
-	enc := json.NewEncoder(bw)
+	findings := newPartedGzip(ctx, store)
+	defer findings.abort()
+	var line []byte
 	hs := &hashingSource{Source: src}
 	started := o.Now()
 	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Matter: o.Matter}, o.Diff, func(f diff.Finding) error {
-		if err := enc.Encode(f); err != nil {
+		line = append(f.AppendJSON(line[:0]), '\n')
+		if err := findings.write(line); err != nil {
 			return err
 		}
 		if o.Emit != nil {
@@ -89,37 +106,20 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	if err != nil {
 		return nil, err
 	}
-	if err := bw.Flush(); err != nil {
-		return nil, fmt.Errorf("reconcile: spool findings: %w", err)
-	}
-	res := &DiffResult{Summary: sum, FindingsSHA256: hex.EncodeToString(fh.Sum(nil))}
-
-	// Store findings and the file manifest as evidence (gzip: a diff of a
-	// million messages has millions of findings).
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	ref, err := putGzip(ctx, store, spool)
-	if err != nil {
+	res := &DiffResult{Summary: sum}
+	if res.FindingsSHA256, res.FindingsEvidence, err = findings.close(); err != nil {
 		return nil, fmt.Errorf("reconcile: store findings: %w", err)
 	}
-	res.FindingsEvidence = ref.Sum.String()
-	files := hs.manifest()
-	res.FilesRead = len(files)
-	var fm bytes.Buffer
-	fenc := json.NewEncoder(&fm)
-	for _, f := range files {
-		if err := fenc.Encode(f); err != nil {
-			return nil, err
-		}
-	}
-	fsum := sha256.Sum256(fm.Bytes())
-	res.FilesSHA256 = hex.EncodeToString(fsum[:])
-	ref, err = putGzip(ctx, store, &fm)
+
+	manifest := newPartedGzip(ctx, store)
+	defer manifest.abort()
+	res.FilesRead, err = hs.writeManifest(manifest.write)
 	if err != nil {
+		return nil, err
+	}
+	if res.FilesSHA256, res.FilesEvidence, err = manifest.close(); err != nil {
 		return nil, fmt.Errorf("reconcile: store file manifest: %w", err)
 	}
-	res.FilesEvidence = ref.Sum.String()
 
 	res.RunID = export.NewRunID(RunKindDiff, started)
 	policy, err := json.Marshal(o.Diff.Policy)
@@ -136,10 +136,6 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	if err != nil {
 		return nil, err
 	}
-	acct, err := json.Marshal(res)
-	if err != nil {
-		return nil, err
-	}
 	scope, _ := json.Marshal(map[string]string{"source": src.String(), "format": string(o.Diff.Format)})
 	err = l.Update(context.WithoutCancel(ctx), func(tx *ledger.Tx) error {
 		out, err := tx.Append(ledger.Entry{Kind: ledger.KindDiff, Matter: o.Matter, RunID: res.RunID, Detail: detail})
@@ -147,7 +143,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 			return err
 		}
 		res.Seq = out[0].Seq
-		acct, err = json.Marshal(res)
+		acct, err := json.Marshal(res)
 		if err != nil {
 			return err
 		}
@@ -165,22 +161,143 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	return res, nil
 }
 
-func putGzip(ctx context.Context, store evidence.Store, r io.Reader) (evidence.Ref, error) {
-	var buf bytes.Buffer
-	// BestSpeed: findings of a large diff are hundreds of MB of repetitive
-	// JSON; the fastest level already shrinks them ~10× at a third of the
-	// default level's CPU.
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+// partSize is how many bytes of lines one stored part holds at most:
+// every object stays under the store's size limit even if the lines do not
+// compress (findings shrink about tenfold), and a diff of any size holds
+// one part in memory. Variables for tests.
+var (
+	partSize   = 64 << 20
+	spoolChunk = 256 << 10 // bytes of lines handed to the compressor at a time
+)
+
+// partedGzip stores a stream of lines as evidence: gzip members (RFC
+// 1952) of at most partSize bytes of lines, one evidence object each,
+// which concatenated in order are one gzip stream of all the lines — any
+// gunzip reads them. It hashes the uncompressed lines. Compressing and
+// storing run on a goroutine of their own, beside the diff.
+type partedGzip struct {
+	ctx   context.Context
+	store evidence.Store
+	buf   []byte
+	full  chan []byte // to the compressor
+	free  chan []byte // back from it
+	done  chan struct{}
+	shut  bool // full is closed
+	// aborted tells the compressor not to store the last part (the diff
+	// failed); set before full is closed.
+	aborted bool
+	// Set by the compressor before done closes.
+	sum   string
+	parts []string
+	err   error
+}
+
+func newPartedGzip(ctx context.Context, store evidence.Store) *partedGzip {
+	p := &partedGzip{ctx: ctx, store: store, full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan struct{})}
+	for range 2 {
+		p.free <- make([]byte, 0, spoolChunk+4096)
+	}
+	p.buf = make([]byte, 0, spoolChunk+4096)
+	// The diff's findings go on being written while a part is stored.
+	go p.run(p.full)
+	return p
+}
+
+// write adds bytes (whole lines) to the stream.
+func (p *partedGzip) write(b []byte) error {
+	p.buf = append(p.buf, b...)
+	if len(p.buf) < spoolChunk {
+		return nil
+	}
+	select {
+	case p.full <- p.buf:
+	case <-p.done: // the compressor failed and stopped
+		return p.err
+	}
+	select {
+	case p.buf = <-p.free:
+	case <-p.done:
+		return p.err
+	}
+	return nil
+}
+
+// close flushes the stream and returns the SHA-256 of the lines and the
+// evidence objects holding them, in order.
+func (p *partedGzip) close() (string, []string, error) {
+	if len(p.buf) > 0 {
+		select {
+		case p.full <- p.buf:
+		case <-p.done:
+		}
+		p.buf = nil
+	}
+	p.shut = true
+	close(p.full)
+	<-p.done
+	return p.sum, p.parts, p.err
+}
+
+// abort stops the compressor when close was not reached.
+func (p *partedGzip) abort() {
+	if !p.shut {
+		p.shut, p.aborted = true, true
+		close(p.full)
+		<-p.done
+	}
+}
+
+func (p *partedGzip) run(full <-chan []byte) {
+	defer close(p.done)
+	h := sha256.New()
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.BestSpeed)
 	if err != nil {
-		return evidence.Ref{}, err
+		p.err = err
+		return
 	}
-	if _, err := io.Copy(zw, r); err != nil {
-		return evidence.Ref{}, err
+	raw := 0 // bytes of lines in the part being compressed
+	cut := func() error {
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		ref, err := p.store.Put(p.ctx, out.Bytes())
+		if err != nil {
+			return err
+		}
+		p.parts = append(p.parts, ref.Sum.String())
+		out.Reset()
+		zw.Reset(&out)
+		raw = 0
+		return nil
 	}
-	if err := zw.Close(); err != nil {
-		return evidence.Ref{}, err
+	for b := range full {
+		h.Write(b)
+		for rest := b; len(rest) > 0; {
+			n := min(len(rest), partSize-raw)
+			if _, err := zw.Write(rest[:n]); err != nil {
+				p.err = err
+				return
+			}
+			raw += n
+			rest = rest[n:]
+			if raw == partSize {
+				if p.err = cut(); p.err != nil {
+					return
+				}
+			}
+		}
+		p.free <- b[:0]
 	}
-	return store.Put(ctx, buf.Bytes())
+	if p.aborted {
+		return
+	}
+	if raw > 0 || len(p.parts) == 0 { // an empty stream is one empty member
+		if p.err = cut(); p.err != nil {
+			return
+		}
+	}
+	p.sum = hex.EncodeToString(h.Sum(nil))
 }
 
 // FileRecord is one export file a diff read.
@@ -207,11 +324,24 @@ func (h *hashingSource) Open(ctx context.Context, e diff.Entry) (io.ReadCloser, 
 	return &hashingReader{rc: rc, h: sha256.New(), name: e.Name, src: h}, nil
 }
 
-func (h *hashingSource) manifest() []FileRecord {
+// writeManifest writes the file records as JSON Lines, by name, and
+// returns how many there are.
+func (h *hashingSource) writeManifest(write func([]byte) error) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	sort.Slice(h.files, func(i, j int) bool { return h.files[i].Name < h.files[j].Name })
-	return h.files
+	var line []byte
+	for _, f := range h.files {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return 0, err
+		}
+		line = append(append(line[:0], b...), '\n')
+		if err := write(line); err != nil {
+			return 0, err
+		}
+	}
+	return len(h.files), nil
 }
 
 type hashingReader struct {

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,9 +50,11 @@ func isGap(f diff.Finding) bool {
 	return (f.Kind == diff.NotCaptured || f.Kind == diff.MissingFromExport) && f.ConversationID != "" && export.ValidID(f.ConversationID)
 }
 
-// LoadDiff reads back the findings of a recorded diff ("latest" for the
-// most recent one) from the evidence store, checking their hash.
-func LoadDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string) (string, []diff.Finding, error) {
+// LoadGaps reads back the gaps of a recorded diff ("latest" for the most
+// recent one) — the findings refetch acts on — streaming the stored
+// findings from the evidence store and checking their hash, so memory
+// grows with the gaps, not with the findings.
+func LoadGaps(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string) (string, []diff.Finding, error) {
 	runs, err := l.Runs(ctx)
 	if err != nil {
 		return "", nil, err
@@ -71,32 +74,65 @@ func LoadDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 	if err := json.Unmarshal(run.Accounting, &res); err != nil {
 		return "", nil, fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
 	}
-	sum, err := hashchain.ParseHash(res.FindingsEvidence)
-	if err != nil {
-		return "", nil, fmt.Errorf("reconcile: diff %s: findings evidence: %w", run.ID, err)
+	parts := res.FindingsEvidence
+	if len(parts) == 0 {
+		return "", nil, fmt.Errorf("reconcile: diff %s: no findings evidence recorded", run.ID)
 	}
-	gz, err := store.Get(ctx, sum)
-	if err != nil {
-		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	zr, err := gzip.NewReader(&partsReader{ctx: ctx, store: store, parts: parts})
 	if err != nil {
 		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(zr, 4<<30))
+	h := sha256.New()
+	gaps, err := readFindings(io.TeeReader(zr, h), isGap)
 	if err != nil {
+		return "", nil, fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
+	}
+	if _, err := io.Copy(h, zr); err != nil { // nothing should be left; hash it if there is
 		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
 	}
-	if h := hashchain.Hash(sha256.Sum256(raw)); h.String() != res.FindingsSHA256 {
-		return "", nil, fmt.Errorf("reconcile: diff %s: findings hash %s, recorded %s", run.ID, h, res.FindingsSHA256)
+	if got := hex.EncodeToString(h.Sum(nil)); got != res.FindingsSHA256 {
+		return "", nil, fmt.Errorf("reconcile: diff %s: findings hash %s, recorded %s", run.ID, got, res.FindingsSHA256)
 	}
-	fs, err := ReadFindings(bytes.NewReader(raw))
-	return run.ID, fs, err
+	return run.ID, gaps, nil
+}
+
+// partsReader reads evidence objects one after another, fetching each
+// only when the one before is used up.
+type partsReader struct {
+	ctx   context.Context
+	store evidence.Store
+	parts []string
+	cur   bytes.Reader
+}
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	for r.cur.Len() == 0 {
+		if len(r.parts) == 0 {
+			return 0, io.EOF
+		}
+		sum, err := hashchain.ParseHash(r.parts[0])
+		if err != nil {
+			return 0, fmt.Errorf("findings evidence: %w", err)
+		}
+		b, err := r.store.Get(r.ctx, sum)
+		if err != nil {
+			return 0, fmt.Errorf("findings evidence %s: %w", r.parts[0], err)
+		}
+		r.parts = r.parts[1:]
+		r.cur.Reset(b)
+	}
+	return r.cur.Read(p)
 }
 
 // ReadFindings reads findings as JSON Lines or as one JSON array (the
 // --output jsonl and json of custody diff).
 func ReadFindings(r io.Reader) ([]diff.Finding, error) {
+	return readFindings(r, nil)
+}
+
+// readFindings is ReadFindings keeping only the findings keep accepts
+// (all when keep is nil).
+func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, error) {
 	br := bufio.NewReader(r)
 	first, err := br.Peek(1)
 	for err == nil && (first[0] == ' ' || first[0] == '\n' || first[0] == '\r' || first[0] == '\t') {
@@ -116,6 +152,9 @@ func ReadFindings(r io.Reader) ([]diff.Finding, error) {
 		if err := dec.Decode(&out); err != nil {
 			return nil, fmt.Errorf("reconcile: findings: %w", err)
 		}
+		if keep != nil {
+			out = slices.DeleteFunc(out, func(f diff.Finding) bool { return !keep(f) })
+		}
 		return out, nil
 	}
 	for line := 1; ; line++ {
@@ -125,7 +164,9 @@ func ReadFindings(r io.Reader) ([]diff.Finding, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("reconcile: findings record %d: %w", line, err)
 		}
-		out = append(out, f)
+		if keep == nil || keep(f) {
+			out = append(out, f)
+		}
 	}
 }
 

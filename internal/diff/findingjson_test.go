@@ -1,0 +1,45 @@
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzFindingJSON holds Finding.AppendJSON to json.Marshal byte for byte:
+// the stored findings' hash depends on it.
+func FuzzFindingJSON(f *testing.F) {
+	f.Add("field_stripped", "conv-1", "msg-1", "legal_hold", "true", "", "a/b.json", "messages[0]: required field absent")
+	f.Add("value_altered", "c", "m", "sender", "+44 <1>", "&x\u2028\u2029", "dir/\"q\".json", "tab\there\nnew\r\b\f\x01\x1f\x7f")
+	f.Add("", "", "", "", "", "", "", "")
+	f.Add("k", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "é", "😀", "\\", "\u00e9\U0001F600")
+	f.Fuzz(func(t *testing.T, kind, conv, msg, field, expected, got, file, detail string) {
+		fd := Finding{Kind: Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail}
+		want, err := json.Marshal(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if have := fd.AppendJSON(nil); !bytes.Equal(have, want) {
+			t.Fatalf("AppendJSON:\n%s\njson.Marshal:\n%s", have, want)
+		}
+	})
+}
+
+func BenchmarkFindingJSON(b *testing.B) {
+	fd := Finding{Kind: FieldStripped, ConversationID: "0b2f6a3c-5d1e-4c7a-9f00-1e2d3c4b5a69", MessageID: "9f86d081884c7d659a2feaa0c55ad015",
+		Field: FieldLegalHold, Expected: "true", File: "conversation_id=0b2f6a3c-5d1e-4c7a-9f00-1e2d3c4b5a69/recording_1_metadata.json",
+		Detail: "messages[3]: required field absent from the export"}
+	b.Run("AppendJSON", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf = fd.AppendJSON(buf[:0])
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(fd); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -2,6 +2,8 @@ package diff
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strconv"
@@ -54,6 +56,11 @@ type Options struct {
 	MaxFileSize int64
 	// MaxLineBytes caps one JSON Lines line; longer lines are findings.
 	MaxLineBytes int
+	// FileDone, when set, is called with every file's entry once the
+	// comparison is done with it — in the diff's file order, from the
+	// goroutine that emits findings — so a caller can account for the
+	// files read in order without holding them all.
+	FileDone func(Entry)
 }
 
 // Run compares the export in src with what idx captured. It calls emit
@@ -91,7 +98,8 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	d := &differ{
 		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle,
 		covered:    map[string]bool{},
-		uncaptured: map[memKey]struct{}{},
+		uncaptured: map[[2]uint64]struct{}{},
+		fileDone:   opts.FileDone,
 	}
 	d.s.Source = src.String()
 	d.s.Counts = Counts{}
@@ -315,8 +323,12 @@ type differ struct {
 	recycle func([]item)
 	s       Summary
 
-	seen       bitset              // captured messages found in the export, by Seq
-	uncaptured map[memKey]struct{} // exported messages not captured (gaps), for duplicates
+	seen bitset // captured messages found in the export, by Seq
+	// uncaptured holds the exported messages not captured (gaps), to
+	// find their duplicates: 128 bits of SHA-256 of the ids, not the ids,
+	// because an export of other channels can hold millions.
+	uncaptured map[[2]uint64]struct{}
+	fileDone   func(Entry)
 	// covered are the conversations the export covers; with a
 	// ConversationIndex, true once their captures were loaded (their
 	// latest captures' seqs are then in latest).
@@ -360,6 +372,9 @@ func (d *differ) consume(ctx context.Context, j *job) error {
 	}
 	if d.badFile {
 		d.s.FilesUnreadable++
+	}
+	if d.fileDone != nil {
+		d.fileDone(j.entry)
 	}
 	return nil
 }
@@ -439,12 +454,12 @@ func (d *differ) record(r *record) error {
 		return fmt.Errorf("diff: lookup %s/%s: %w", r.conv, r.msg, err)
 	}
 	if !ok {
-		k := memKey{r.conv, r.msg}
+		k := idKey(r.conv, r.msg)
 		if _, dup := d.uncaptured[k]; dup {
 			return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 				Detail: at + ": message appears again in the export"})
 		}
-		d.uncaptured[memKey{strings.Clone(r.conv), strings.Clone(r.msg)}] = struct{}{}
+		d.uncaptured[k] = struct{}{}
 		return d.emit(Finding{Kind: NotCaptured, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 			Detail: at + ": in the export but never captured: refetch"})
 	}
@@ -644,4 +659,19 @@ func (d *differ) finishConversations() error {
 		return fmt.Errorf("diff: conversations absent from the export: %w", err)
 	}
 	return nil
+}
+
+// idKey is the first 128 bits of SHA-256 of a conversation and message id
+// (length-prefixed, so no two pairs share an input): two pairs share a key
+// with probability about n²/2¹²⁹, nil for any export.
+func idKey(conv, msg string) [2]uint64 {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(conv)))
+	h.Write(n[:])
+	io.WriteString(h, conv)
+	io.WriteString(h, msg)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return [2]uint64{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
 }

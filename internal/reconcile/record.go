@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
@@ -48,8 +47,8 @@ type DiffResult struct {
 	FindingsSHA256   string       `json:"findings_sha256"`
 	FindingsEvidence EvidenceList `json:"findings_evidence_sha256"`
 	// FilesSHA256 is SHA-256 of the file manifest (one JSON line per
-	// export file read, by name: name, size, sha256); FilesEvidence hold
-	// it, as FindingsEvidence hold the findings.
+	// export file read — name, size, sha256 — in the diff's file order);
+	// FilesEvidence hold it, as FindingsEvidence hold the findings.
 	FilesSHA256   string       `json:"files_sha256"`
 	FilesEvidence EvidenceList `json:"files_evidence_sha256"`
 	FilesRead     int          `json:"files_read"`
@@ -90,10 +89,27 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	}
 	findings := newPartedGzip(ctx, store)
 	defer findings.abort()
+	manifest := newPartedGzip(ctx, store)
+	defer manifest.abort()
 	var line []byte
-	hs := &hashingSource{Source: src}
+	hs := &hashingSource{Source: src, done: map[string]FileRecord{}}
+	var manifestErr error
+	filesRead := 0
+	dopts := o.Diff
+	dopts.FileDone = func(e diff.Entry) {
+		rec, ok := hs.take(e.Name)
+		if !ok || manifestErr != nil { // not opened (a finding says why)
+			return
+		}
+		b, err := json.Marshal(rec)
+		if err == nil {
+			err = manifest.write(append(b, '\n'))
+		}
+		manifestErr = err
+		filesRead++
+	}
 	started := o.Now()
-	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Matter: o.Matter}, o.Diff, func(f diff.Finding) error {
+	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Matter: o.Matter}, dopts, func(f diff.Finding) error {
 		line = append(f.AppendJSON(line[:0]), '\n')
 		if err := findings.write(line); err != nil {
 			return err
@@ -106,16 +122,12 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	if err != nil {
 		return nil, err
 	}
-	res := &DiffResult{Summary: sum}
+	if manifestErr != nil {
+		return nil, fmt.Errorf("reconcile: store file manifest: %w", manifestErr)
+	}
+	res := &DiffResult{Summary: sum, FilesRead: filesRead}
 	if res.FindingsSHA256, res.FindingsEvidence, err = findings.close(); err != nil {
 		return nil, fmt.Errorf("reconcile: store findings: %w", err)
-	}
-
-	manifest := newPartedGzip(ctx, store)
-	defer manifest.abort()
-	res.FilesRead, err = hs.writeManifest(manifest.write)
-	if err != nil {
-		return nil, err
 	}
 	if res.FilesSHA256, res.FilesEvidence, err = manifest.close(); err != nil {
 		return nil, fmt.Errorf("reconcile: store file manifest: %w", err)
@@ -309,11 +321,22 @@ type FileRecord struct {
 
 // hashingSource hashes every file the diff reads, so the diff entry can
 // name exactly the bytes it compared. A file is hashed whole even if the
-// parser stopped early (the rest is drained on Close).
+// parser stopped early (the rest is drained on Close). Records wait in
+// done until the comparison is through with their file (take), so only
+// the files in flight are held.
 type hashingSource struct {
 	diff.Source
-	mu    sync.Mutex
-	files []FileRecord
+	mu   sync.Mutex
+	done map[string]FileRecord
+}
+
+// take removes and returns the record of a file read to the end.
+func (h *hashingSource) take(name string) (FileRecord, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rec, ok := h.done[name]
+	delete(h.done, name)
+	return rec, ok
 }
 
 func (h *hashingSource) Open(ctx context.Context, e diff.Entry) (io.ReadCloser, error) {
@@ -322,26 +345,6 @@ func (h *hashingSource) Open(ctx context.Context, e diff.Entry) (io.ReadCloser, 
 		return nil, err
 	}
 	return &hashingReader{rc: rc, h: sha256.New(), name: e.Name, src: h}, nil
-}
-
-// writeManifest writes the file records as JSON Lines, by name, and
-// returns how many there are.
-func (h *hashingSource) writeManifest(write func([]byte) error) (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	sort.Slice(h.files, func(i, j int) bool { return h.files[i].Name < h.files[j].Name })
-	var line []byte
-	for _, f := range h.files {
-		b, err := json.Marshal(f)
-		if err != nil {
-			return 0, err
-		}
-		line = append(append(line[:0], b...), '\n')
-		if err := write(line); err != nil {
-			return 0, err
-		}
-	}
-	return len(h.files), nil
 }
 
 type hashingReader struct {
@@ -372,7 +375,7 @@ func (r *hashingReader) Close() error {
 		rec.SHA256 = "" // unreadable to the end: no honest hash
 	}
 	r.src.mu.Lock()
-	r.src.files = append(r.src.files, rec)
+	r.src.done[r.name] = rec
 	r.src.mu.Unlock()
 	return errors.Join(derr, err)
 }

@@ -323,9 +323,22 @@ type wireEntry struct {
 }
 
 // DecodeLeaf parses leaf bytes into an Entry (Seq, LeafHash and Chain are
-// left for the caller; Leaf is set to leaf). It checks the syntax of the
-// v1 leaf object, not that the bytes are canonical.
+// left for the caller; Leaf is set to leaf, and Detail may be a sub-slice
+// of it: a caller that reuses the buffer copies it first). It checks the
+// syntax of the v1 leaf object, not that the bytes are canonical.
+//
+// Leaves in the form encodeLeaf writes take decodeLeafFast; everything
+// else goes through decodeLeafJSON, which defines the result.
 func DecodeLeaf(leaf []byte) (Entry, error) {
+	if e, ok := decodeLeafFast(leaf); ok {
+		return e, nil
+	}
+	return decodeLeafJSON(leaf)
+}
+
+// decodeLeafJSON is DecodeLeaf by encoding/json: the reference the fast
+// path must agree with.
+func decodeLeafJSON(leaf []byte) (Entry, error) {
 	var w wireEntry
 	if err := json.Unmarshal(leaf, &w); err != nil {
 		return Entry{}, fmt.Errorf("ledger: decode leaf: %w", err)

@@ -1,0 +1,160 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// mixedBatch returns n entries of assorted shapes: messages, re-captures
+// superseding earlier ones in the batch, entries without a message id,
+// details that are canonical already and details that are not.
+func mixedBatch(n int) []Entry {
+	out := make([]Entry, n)
+	for i := range out {
+		switch {
+		case i%7 == 3:
+			out[i] = Entry{Kind: KindRun, RunID: fmt.Sprintf("run-%d", i),
+				Detail: json.RawMessage(fmt.Sprintf(`{ "z": %d, "a": "x\u00e9\n", "n": [3, 2.50, true] }`, i))}
+		case i%11 == 5:
+			prev := uint64(i - 5)
+			out[i] = out[i-5]
+			out[i].Supersedes = &prev
+			out[i].PayloadSHA256[0] ^= 0xff
+		case i%11 == 0:
+			e := message(fmt.Sprintf("conv-%d", i%3), i)
+			e.Detail = json.RawMessage(strings.Repeat(" ", i) + `{"long":"` + strings.Repeat("y", 40*i) + `"}`)
+			out[i] = e
+		default:
+			out[i] = message(fmt.Sprintf("conv-%d", i%3), i)
+		}
+	}
+	return out
+}
+
+// TestAppendLargeBatch: a batch of many INSERT chunks, whose leaves are
+// computed on another goroutine, comes out exactly as computing each
+// leaf, hash and link in turn would, and is stored so.
+func TestAppendLargeBatch(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(3)
+	head, _ := f.l.Head(f.ctx)
+	batch := mixedBatch(150)
+	for i := range batch {
+		if s := batch[i].Supersedes; s != nil {
+			*s += head.Size
+		}
+	}
+	out, err := f.l.Append(f.ctx, batch...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := head.Chain
+	for i, e := range out {
+		want := batch[i]
+		want.Matter = f.l.Matter()
+		want.At = t0.Truncate(1e6)
+		leaf, err := want.encodeLeaf(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = hashchain.ChainLink(chain, hashchain.LeafHash(leaf))
+		if e.Seq != head.Size+uint64(i) || !bytes.Equal(e.Leaf, leaf) || e.LeafHash != hashchain.LeafHash(leaf) || e.Chain != chain {
+			t.Fatalf("entry %d: seq %d, leaf %s, hash %x, chain %x; want seq %d, leaf %s, chain %x",
+				i, e.Seq, e.Leaf, e.LeafHash, e.Chain, head.Size+uint64(i), leaf, chain)
+		}
+		if cap(e.Leaf) != len(e.Leaf) {
+			t.Errorf("entry %d: leaf has room for %d more bytes: appending to it would overwrite the next", i, cap(e.Leaf)-len(e.Leaf))
+		}
+		stored, err := f.l.Entry(f.ctx, e.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(stored.Leaf, leaf) || stored.Chain != chain {
+			t.Errorf("entry %d stored as %s", i, stored.Leaf)
+		}
+	}
+	if h, _ := f.l.Head(f.ctx); h.Size != head.Size+150 || h.Chain != chain {
+		t.Errorf("head %d %x, want %d %x", h.Size, h.Chain, head.Size+150, chain)
+	}
+	if rep := f.verify(VerifyOptions{}); !rep.OK {
+		t.Errorf("verify: %+v", rep.Findings)
+	}
+}
+
+// TestAppendInvalidLateInBatch: an entry near the end of a large batch
+// that breaks the rules — its detail, above all, the one thing only
+// computing the leaf would otherwise find — fails the Append before
+// anything of the batch is inserted, and the transaction goes on.
+func TestAppendInvalidLateInBatch(t *testing.T) {
+	for name, spoil := range map[string]func(*Entry){
+		"detail not JSON":  func(e *Entry) { e.Detail = json.RawMessage(`{"a":`) },
+		"detail too large": func(e *Entry) { e.Detail = json.RawMessage(`{"a":1e400}`) },
+		"no payload":       func(e *Entry) { e.PayloadSHA256 = hashchain.Hash{} },
+		"bad supersedes":   func(e *Entry) { s := uint64(1 << 40); e.Supersedes = &s },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.appendN(4)
+			bad := messages("conv-bad", 120)
+			spoil(&bad[117])
+			good := messages("conv-good", 40)
+			err := f.l.Update(f.ctx, func(tx *Tx) error {
+				if _, err := tx.Append(bad...); !errors.Is(err, ErrInvalidEntry) || !strings.Contains(err.Error(), "seq 121") {
+					t.Errorf("Append: %v, want ErrInvalidEntry at seq 121", err)
+				}
+				if h, _ := tx.Head(); h.Size != 4 {
+					t.Errorf("head in tx %d, want 4", h.Size)
+				}
+				_, err := tx.Append(good...)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, _ := f.l.Head(f.ctx); h.Size != 44 {
+				t.Errorf("size %d, want 44", h.Size)
+			}
+			if _, ok, err := f.l.LatestCapture(f.ctx, bad[0].MessageID); ok || err != nil {
+				t.Errorf("a message of the refused batch is in the index: %v %v", ok, err)
+			}
+			if e, ok, err := f.l.LatestCapture(f.ctx, good[39].MessageID); !ok || err != nil || e.Seq != 43 {
+				t.Errorf("LatestCapture of the last good entry: %d %v %v", e.Seq, ok, err)
+			}
+			if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 44 {
+				t.Errorf("verify: %+v", rep)
+			}
+		})
+	}
+}
+
+// TestUpdateRefusesBrokenTx: a function that carries on after an insert
+// failed and returns nil does not get the transaction committed, since
+// part of the failed batch may be in it.
+func TestUpdateRefusesBrokenTx(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(2)
+	if _, err := f.l.wdb.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON entries WHEN NEW.seq = 40 BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	err := f.l.Update(f.ctx, func(tx *Tx) error {
+		if _, err := tx.Append(messages("conv-x", 100)...); err == nil {
+			t.Error("the append past the boom trigger succeeded")
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Update: %v, want the failed append's error", err)
+	}
+	if h, _ := f.l.Head(f.ctx); h.Size != 2 {
+		t.Errorf("size %d, want 2", h.Size)
+	}
+	if n := f.countRows("message_keys_recent") + f.countRows("message_keys"); n != 2 {
+		t.Errorf("%d message keys, want 2", n)
+	}
+}

@@ -1,0 +1,185 @@
+package ledger
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// fileSize is the size of the file at path, 0 if there is none.
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// waitFor polls cond for up to ten seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestBackgroundCheckpoint: once enough entries are committed, the
+// background checkpointer copies them into the database file while the
+// ledger stays open, and appends, reads and verify go on as before.
+func TestBackgroundCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	f.l.ckptEvery = 20
+	before := fileSize(t, f.path)
+	f.appendN(10) // below ckptEvery: no checkpoint asked for
+	if n := f.l.ckpt.checkpointRuns(); n != 0 {
+		t.Errorf("%d checkpoints after 10 entries", n)
+	}
+	for i := range 5 {
+		batch := make([]Entry, 10)
+		for j := range batch {
+			batch[j] = message(fmt.Sprintf("conv-%d", i), j)
+		}
+		if _, err := f.l.Append(f.ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a background checkpoint", func() bool { return f.l.ckpt.checkpointRuns() >= 1 })
+	// The entries reached the database file itself: the file grew by
+	// more than the 60 leaves' worth of pages (4 leaves to a page).
+	waitFor(t, "the database file to grow", func() bool { return fileSize(t, f.path) >= before+15*4096 })
+	if h, err := f.l.Head(f.ctx); err != nil || h.Size != 60 {
+		t.Fatalf("head %+v, %v", h, err)
+	}
+	if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 60 {
+		t.Errorf("verify: %+v", rep)
+	}
+	if err := f.l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.l = nil
+	// Close copied the rest and removed the WAL, as before.
+	if n := fileSize(t, f.path+"-wal"); n != 0 {
+		t.Errorf("WAL of %d bytes left after Close", n)
+	}
+	f.reopen()
+	if h, err := f.l.Head(f.ctx); err != nil || h.Size != 60 {
+		t.Fatalf("after reopen: head %+v, %v", h, err)
+	}
+}
+
+// appendBatch appends n message entries of a conversation of its own.
+func (f *fixture) appendBatch(i, n int) {
+	f.t.Helper()
+	batch := make([]Entry, n)
+	for j := range batch {
+		batch[j] = message(fmt.Sprintf("conv-batch-%d", i), j)
+	}
+	if _, err := f.l.Append(f.ctx, batch...); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// walPagesOf is how many frames the WAL file at path has room for.
+func walPagesOf(t testing.TB, path string) int64 {
+	return max(0, fileSize(t, path+"-wal")-32) / (4096 + 24)
+}
+
+// TestWALStaysBounded: the WAL stays bounded whether the background
+// checkpointer keeps up, is never asked, or reports the WAL past the
+// ceiling.
+func TestWALStaysBounded(t *testing.T) {
+	const ceiling = 64 // pages; a commit of 25 entries is ~15
+	newLedger := func(t *testing.T, every uint64) *fixture {
+		f := newFixture(t)
+		f.l.ckptEvery = every
+		f.l.ckpt.ceiling = ceiling
+		if _, err := f.l.wdb.Exec(fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, 2*ceiling)); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	t.Run("background keeps up", func(t *testing.T) {
+		// Every commit asks for a checkpoint, and each is done before the
+		// next commit: every transaction finds the WAL copied and starts
+		// it over, so it never holds more than a commit or two.
+		f := newLedger(t, 1)
+		for i := range 40 {
+			f.appendBatch(i, 25)
+			waitFor(t, "the background checkpoint", func() bool { return f.l.ckpt.checkpointRuns() == i+1 })
+		}
+		if n := walPagesOf(t, f.path); n > 40 {
+			t.Errorf("WAL grew to %d pages", n)
+		}
+	})
+	t.Run("never asked", func(t *testing.T) {
+		// SQLite's own checkpoint, at twice the ceiling, is the safety net.
+		f := newLedger(t, 1<<62)
+		for i := range 40 {
+			f.appendBatch(i, 25)
+		}
+		if n := walPagesOf(t, f.path); n > 2*ceiling+25 {
+			t.Errorf("WAL grew to %d pages", n)
+		}
+		if n := f.l.ckpt.checkpointRuns(); n != 0 {
+			t.Errorf("%d background checkpoints, none asked for", n)
+		}
+	})
+	t.Run("reported past the ceiling", func(t *testing.T) {
+		// A background run that found the WAL past the ceiling makes the
+		// writer copy the rest after its next commit, and the WAL starts
+		// over: the commits after that overwrite it from the start.
+		f := newLedger(t, 1<<62)
+		for i := range 4 {
+			f.appendBatch(i, 25)
+		}
+		size := fileSize(t, f.path+"-wal")
+		f.l.ckpt.mu.Lock()
+		f.l.ckpt.walPages = ceiling
+		f.l.ckpt.mu.Unlock()
+		f.appendBatch(4, 25) // checkpoints after its commit
+		f.l.ckpt.mu.Lock()
+		if f.l.ckpt.walPages != 0 {
+			t.Errorf("the report of %d pages is still pending", f.l.ckpt.walPages)
+		}
+		f.l.ckpt.mu.Unlock()
+		grown := fileSize(t, f.path+"-wal")
+		if grown <= size {
+			t.Fatalf("WAL did not grow by a commit: %d -> %d bytes", size, grown)
+		}
+		for i := 5; i < 7; i++ {
+			f.appendBatch(i, 25)
+		}
+		if after := fileSize(t, f.path+"-wal"); after != grown {
+			t.Errorf("WAL file %d -> %d bytes: it did not start over", grown, after)
+		}
+	})
+}
+
+// TestCloseStopsCheckpointer: Close waits for the checkpointer's
+// goroutine, and a second Close is harmless.
+func TestCloseStopsCheckpointer(t *testing.T) {
+	f := newFixture(t)
+	f.l.ckptEvery = 1
+	f.appendN(5)
+	c := f.l.ckpt
+	if err := f.l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.done:
+	default:
+		t.Error("the checkpointer still runs after Close")
+	}
+	if err := f.l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	f.l = nil
+}

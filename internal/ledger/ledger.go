@@ -43,9 +43,21 @@ var reservedState = map[string]bool{
 // connection gets them. _txlock=immediate makes every write transaction
 // take the write lock at BEGIN, so two writers never deadlock on upgrade;
 // the reader pool uses deferred transactions instead, so a long verify
-// never blocks an export. A 64 MiB page cache keeps the message index
-// (random keys, message_keys) in memory while appending.
-const pragmas = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=FULL&_foreign_keys=on&_recursive_triggers=on&_cache_size=-65536"
+// never blocks an export. The page cache is set per pool (cacheFor).
+const pragmas = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=FULL&_foreign_keys=on&_recursive_triggers=on"
+
+// cacheFor is the _cache_size of a pool's connections (negative: KiB). The
+// writer's 64 MiB keeps the message index (random keys, message_keys) in
+// memory while appending. Readers get 8 MiB: a diff runs one per file
+// worker, verify streams, lookups touch few pages, and the operating
+// system caches the file anyway — 64 MiB each made a diff's memory grow
+// with its concurrency.
+func cacheFor(txlock string) string {
+	if txlock == "immediate" {
+		return "&_cache_size=-65536"
+	}
+	return "&_cache_size=-8192"
+}
 
 // driverName is mattn/go-sqlite3 with a connect hook for the one pragma
 // the DSN cannot carry.
@@ -316,7 +328,7 @@ func dsn(path, txlock string) string {
 	if strings.HasPrefix(p, "//") {
 		p = "/" + strings.TrimLeft(p, "/")
 	}
-	return "file:" + p + "?mode=rw&" + pragmas + "&_txlock=" + txlock
+	return "file:" + p + "?mode=rw&" + pragmas + cacheFor(txlock) + "&_txlock=" + txlock
 }
 
 func openPools(path string, opts Options) (*Ledger, error) {

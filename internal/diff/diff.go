@@ -629,6 +629,30 @@ func (d *differ) finishConversations() error {
 		d.loaded(conv, all)
 	}
 	d.s.Captured = d.latest.count()
+	// Count the conversations the export lacks entirely beside reporting
+	// the missing messages: two independent reads of the ledger.
+	var absent, absentMsgs int
+	var g errgroup.Group
+	g.Go(func() error {
+		err := d.ci.Conversations(d.ctx, func(conv string) error {
+			if _, ok := d.covered[conv]; ok {
+				return nil
+			}
+			all, err := d.ci.Conversation(d.ctx, conv)
+			if err != nil {
+				return err
+			}
+			if len(all) > 0 {
+				absent++
+				absentMsgs += len(all)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("diff: conversations absent from the export: %w", err)
+		}
+		return nil
+	})
 	err := d.latest.eachNotIn(d.seen, func(seq uint64) error {
 		c, err := d.ci.Capture(d.ctx, seq)
 		if err != nil {
@@ -638,26 +662,17 @@ func (d *differ) finishConversations() error {
 			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
 	})
 	if err != nil {
-		return fmt.Errorf("diff: captured messages missing from the export: %w", err)
+		err = fmt.Errorf("diff: captured messages missing from the export: %w", err)
 	}
-	err = d.ci.Conversations(d.ctx, func(conv string) error {
-		if _, ok := d.covered[conv]; ok {
-			return nil
-		}
-		all, err := d.ci.Conversation(d.ctx, conv)
-		if err != nil {
-			return err
-		}
-		if len(all) > 0 {
-			d.s.ConversationsAbsent++
-			d.s.MessagesInAbsentConversations += len(all)
-			d.s.Captured += len(all)
-		}
-		return nil
-	})
+	if gerr := g.Wait(); err == nil {
+		err = gerr
+	}
 	if err != nil {
-		return fmt.Errorf("diff: conversations absent from the export: %w", err)
+		return err
 	}
+	d.s.ConversationsAbsent = absent
+	d.s.MessagesInAbsentConversations = absentMsgs
+	d.s.Captured += absentMsgs
 	return nil
 }
 

@@ -24,7 +24,9 @@ func NormalizeContent(s string) string {
 // ContentHash is the lower-case hex SHA-256 of NormalizeContent(s).
 func ContentHash(s string) string {
 	h := sha256.Sum256([]byte(NormalizeContent(s)))
-	return hex.EncodeToString(h[:])
+	var x [2 * sha256.Size]byte // one allocation, the result's, per message
+	hex.Encode(x[:], h[:])
+	return string(x[:])
 }
 
 // emptyContentHash is ContentHash(""): a message without text.

@@ -94,7 +94,7 @@ func (p *fileParser) cover(conv string) error {
 
 // convFromPath finds a Genesys-layout "conversation_id=X" path segment.
 func convFromPath(name string) string {
-	for _, seg := range strings.Split(name, "/") {
+	for seg := range strings.SplitSeq(name, "/") {
 		if v, ok := strings.CutPrefix(seg, "conversation_id="); ok && v != "" {
 			return v
 		}
@@ -124,7 +124,12 @@ func (p *fileParser) isMetadata() bool {
 
 // parse reads one file. Problems in the file are reported as findings; the
 // returned error is only for cancellation (or a failing emit).
-func (p *fileParser) parse(r io.Reader) error {
+func (p *fileParser) parse(r io.Reader) error { return p.parseWith(r, true) }
+
+// parseWith reads one file, through the fast paths of parse_fast.go when
+// fast is set. With fast unset it is the reference: encoding/json only,
+// which the fast paths must agree with item for item (FuzzFastPath).
+func (p *fileParser) parseWith(r io.Reader, fast bool) error {
 	p.pathConv = convFromPath(p.name)
 	p.nameConv = p.pathConv
 	if err := p.cover(p.pathConv); err != nil {
@@ -135,14 +140,25 @@ func (p *fileParser) parse(r io.Reader) error {
 	case p.isJSONL():
 		br := p.readers.get(r, true, p.maxLine+2)
 		defer p.readers.put(br, true)
-		err = p.jsonl(br)
+		err = p.jsonl(br, fast)
 	default:
+		if fast {
+			// The fast path peeks at the whole file; should the peek
+			// meet a read error, the reference must meet it again.
+			r = &stickyReader{r: r}
+		}
 		br := p.readers.get(r, false, docBufSize)
 		defer p.readers.put(br, false)
 		if err = p.sniff(br); err == nil {
-			if p.isMetadata() {
+			done := false
+			if fast {
+				done, err = p.fastDocument(br)
+			}
+			switch {
+			case done:
+			case p.isMetadata():
 				err = p.metadata(br)
-			} else {
+			default:
 				err = p.document(br)
 			}
 		}
@@ -238,6 +254,11 @@ func (p *fileParser) metadata(br *bufio.Reader) error {
 	if obj.null() {
 		return p.unreadable(p.pathConv, "metadata is not a JSON object")
 	}
+	return p.metadataConv(obj)
+}
+
+// metadataConv checks the conversation id of a decoded metadata object.
+func (p *fileParser) metadataConv(obj *message) error {
 	for _, k := range p.cp.shapes[ShapeGenesys].conv {
 		v, ok := lookupMsg(obj, k)
 		if !ok {
@@ -440,9 +461,7 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 			}
 			continue
 		}
-		r := makeRecord(obj, sf)
-		r.file = p.name
-		r.array, r.pos = sf.msgKey, i
+		r := p.record(obj, sf, i)
 		if *conv == "" {
 			*pending = append(*pending, r)
 			continue
@@ -456,6 +475,14 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 		return fail(err)
 	}
 	return nil
+}
+
+// record extracts element i of a document's messages array.
+func (p *fileParser) record(obj *message, sf *shapeFields, i int) record {
+	r := makeRecord(obj, sf)
+	r.file = p.name
+	r.array, r.pos = sf.msgKey, i
+	return r
 }
 
 func fileStem(name string) string { return strings.TrimSuffix(path.Base(name), path.Ext(name)) }
@@ -490,8 +517,12 @@ func (p *fileParser) isDocConvKey(key string) bool {
 
 // jsonl reads one message object per line; a bad or over-long line is a
 // finding and the next line is read.
-func (p *fileParser) jsonl(br *bufio.Reader) error {
+func (p *fileParser) jsonl(br *bufio.Reader, fast bool) error {
 	sf := p.cp.shapes[ShapeJSONL]
+	var fl *fastLine // nil: the reference decodes every line
+	if fast {
+		fl = newFastLine(sf.msg)
+	}
 	lastConv := ""
 	seen := 0 // non-blank lines
 	empty := func() error {
@@ -528,7 +559,7 @@ func (p *fileParser) jsonl(br *bufio.Reader) error {
 		}
 		if t := bytes.TrimSpace(line); len(t) > 0 {
 			seen++
-			if e := p.jsonlLine(sf, t, lineNo, &lastConv); e != nil {
+			if e := p.jsonlLine(sf, t, lineNo, &lastConv, fl); e != nil {
 				return e
 			}
 		}
@@ -538,7 +569,10 @@ func (p *fileParser) jsonl(br *bufio.Reader) error {
 	}
 }
 
-func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastConv *string) error {
+func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastConv *string, fl *fastLine) error {
+	if obj := fl.decode(line); obj != nil {
+		return p.lineRecord(sf, obj, lineNo, lastConv)
+	}
 	if p.line == nil {
 		p.line = sf.msg.new()
 	}
@@ -559,6 +593,11 @@ func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastCon
 	if obj.null() {
 		return p.unreadable("", "line %d: a JSON null, not a message object", lineNo)
 	}
+	return p.lineRecord(sf, obj, lineNo, lastConv)
+}
+
+// lineRecord hands over the message of a decoded line.
+func (p *fileParser) lineRecord(sf *shapeFields, obj *message, lineNo int, lastConv *string) error {
 	r := makeRecord(obj, sf)
 	r.file = p.name
 	r.pos = lineNo

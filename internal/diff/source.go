@@ -38,7 +38,7 @@ type Entry struct {
 	// a symbolic link, not a regular file); it becomes a file_unreadable finding.
 	Problem string
 
-	file *os.File // DirSource: opened by Walk, handed over by Open
+	file io.ReadCloser // DirSource: opened by Walk, handed over by Open
 }
 
 // release closes a file Walk opened for an entry that will not be read.
@@ -96,11 +96,23 @@ func (d *DirSource) Close() error { return d.root.Close() }
 // Walk lists regular files in the lexical order of their full names (the
 // order S3 lists keys in, so a folder and a bucket holding the same export
 // give the same findings). Symbolic links and special files are reported
-// with a Problem and never followed. Each folder is opened once, as an
-// os.Root below the previous one, and each file is opened as it is listed
-// (one openat relative to its folder): the Entry carries the open file,
-// which Open hands over.
+// with a Problem and never followed. Each folder is opened once, below the
+// previous one and never through a symbolic link, and each file is opened
+// as it is listed (one openat relative to its folder): the Entry carries
+// the open file, which Open hands over.
+//
+// On Linux the folders are read with getdents64 on plain descriptors
+// (source_linux.go); elsewhere, and as the reference the Linux walk is
+// tested against, through os.Root (walkRoot).
 func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
+	if done, err := d.walkFast(ctx, fn); done {
+		return err
+	}
+	return d.walkRoot(ctx, fn)
+}
+
+// walkRoot is the portable walk: every folder an os.Root below the last.
+func (d *DirSource) walkRoot(ctx context.Context, fn func(Entry) error) error {
 	return d.walk(ctx, d.root, "", fn)
 }
 

@@ -1,0 +1,639 @@
+package diff
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The fast paths read the common file without encoding/json: a document
+// (Genesys recording, reshape, _metadata.json) that fits the read buffer,
+// and each JSON Lines line. A strict JSON scanner walks the bytes once and
+// puts the raw value of each key the policy asks for into the same
+// message buffer encoding/json fills, so the records come from the same
+// code (makeRecord) either way. Anything unusual — a syntax error, an
+// escaped key, a key encoding/json would match only case-insensitively, a
+// message that is not an object, a file larger than the buffer — makes
+// the fast path give up before it has emitted anything, and the reference
+// parser reads the input instead: findings about broken files always come
+// from the reference. FuzzFastPath holds the two to the same items.
+
+// maxFastDepth bounds the nesting the scanner follows; deeper input is
+// left to encoding/json (which stops at 10,000).
+const maxFastDepth = 512
+
+// jsonScan is a strict JSON scanner over input held in memory. Its
+// methods advance i and report false on anything RFC 8259 does not allow.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+// strPlain marks the bytes a JSON string holds as they are.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (s *jsonScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// at reports whether the next byte is c.
+func (s *jsonScan) at(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
+
+// eat consumes c if it is next.
+func (s *jsonScan) eat(c byte) bool {
+	if s.at(c) {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str scans the string that starts at i and returns the bounds of its
+// content and whether it holds escapes.
+func (s *jsonScan) str() (start, end int, esc, ok bool) {
+	b := s.b
+	i := s.i + 1
+	start = i
+	for {
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return 0, 0, false, false
+		}
+		switch b[i] {
+		case '"':
+			s.i = i + 1
+			return start, i, esc, true
+		case '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return 0, 0, false, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return 0, 0, false, false
+				}
+				i += 6
+			default:
+				return 0, 0, false, false
+			}
+		default: // a control character
+			return 0, 0, false, false
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func (s *jsonScan) digits() bool {
+	n := s.i
+	for s.i < len(s.b) && isDigit(s.b[s.i]) {
+		s.i++
+	}
+	return s.i > n
+}
+
+func (s *jsonScan) number() bool {
+	s.eat('-')
+	switch {
+	case s.eat('0'):
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.eat('.') && !s.digits() {
+		return false
+	}
+	if s.eat('e') || s.eat('E') {
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		return s.digits()
+	}
+	return true
+}
+
+func (s *jsonScan) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// value scans any JSON value, depth levels down.
+func (s *jsonScan) value(depth int) bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch s.b[s.i] {
+	case '"':
+		_, _, _, ok := s.str()
+		return ok
+	case '{':
+		if depth >= maxFastDepth {
+			return false
+		}
+		s.i++
+		s.ws()
+		if s.eat('}') {
+			return true
+		}
+		for {
+			if !s.at('"') {
+				return false
+			}
+			if _, _, _, ok := s.str(); !ok {
+				return false
+			}
+			s.ws()
+			if !s.eat(':') {
+				return false
+			}
+			s.ws()
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.ws()
+			if !s.eat(',') {
+				return s.eat('}')
+			}
+			s.ws()
+		}
+	case '[':
+		if depth >= maxFastDepth {
+			return false
+		}
+		s.i++
+		s.ws()
+		if s.eat(']') {
+			return true
+		}
+		for {
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.ws()
+			if !s.eat(',') {
+				return s.eat(']')
+			}
+			s.ws()
+		}
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	}
+	return s.number()
+}
+
+// key scans an object key followed by its colon and returns the key. An
+// escaped key is refused: it is compared unescaped by encoding/json.
+func (s *jsonScan) key() ([]byte, bool) {
+	if !s.at('"') {
+		return nil, false
+	}
+	start, end, esc, ok := s.str()
+	if !ok || esc {
+		return nil, false
+	}
+	s.ws()
+	if !s.eat(':') {
+		return nil, false
+	}
+	s.ws()
+	return s.b[start:end], true
+}
+
+// fastKeys are the JSON names of a message type's fields, as
+// encoding/json matches them.
+type fastKeys struct {
+	ok    bool // every field is named by its key as written
+	names [][]byte
+	ascii bool // every name is ASCII
+}
+
+var fastKeysCache sync.Map // reflect.Type → *fastKeys
+
+// fieldKeys returns the names of mt's fields. It is cached by the struct type,
+// which reflect.StructOf itself never releases.
+func fieldKeys(mt *msgType) *fastKeys {
+	if k, ok := fastKeysCache.Load(mt.typ); ok {
+		return k.(*fastKeys)
+	}
+	fk := &fastKeys{ok: true, ascii: true}
+	for i := range mt.typ.NumField() {
+		name := mt.typ.Field(i).Tag.Get("json")
+		// encoding/json names the field by its tag only when the tag is
+		// a valid name without options; "-" drops the field.
+		if !plainTag(name) {
+			fk.ok = false
+		}
+		for j := range len(name) {
+			if name[j] >= utf8.RuneSelf {
+				fk.ascii = false
+			}
+		}
+		fk.names = append(fk.names, []byte(name))
+	}
+	k, _ := fastKeysCache.LoadOrStore(mt.typ, fk)
+	return k.(*fastKeys)
+}
+
+// plainTag is encoding/json's isValidTag, without the comma of options
+// and without "-".
+func plainTag(s string) bool {
+	if s == "" || s == "-" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
+}
+
+// field returns the field that key fills (-1 for none), and false if
+// encoding/json would match the key case-insensitively, which the fast
+// path leaves to it.
+func (fk *fastKeys) field(key []byte) (int, bool) {
+	for i, n := range fk.names {
+		if string(n) == string(key) {
+			return i, true
+		}
+	}
+	ascii := fk.ascii
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	for _, n := range fk.names {
+		// Between ASCII strings, only equal lengths can fold alike.
+		if (!ascii || len(n) == len(key)) && bytes.EqualFold(n, key) {
+			return -1, false
+		}
+	}
+	return -1, true
+}
+
+// object scans the object at i into m (reset by the caller): each key m's
+// type has gets the raw bytes of its value, the last occurrence winning,
+// as with encoding/json.
+func (s *jsonScan) object(m *message, fk *fastKeys, depth int) bool {
+	if !s.eat('{') {
+		return false
+	}
+	s.ws()
+	if s.eat('}') {
+		return true
+	}
+	for {
+		key, ok := s.key()
+		if !ok {
+			return false
+		}
+		f, ok := fk.field(key)
+		if !ok {
+			return false
+		}
+		start := s.i
+		if !s.value(depth + 1) {
+			return false
+		}
+		if f >= 0 {
+			// Capped: nothing may append into the file's buffer.
+			m.fields[f].SetBytes(s.b[start:s.i:s.i])
+		}
+		s.ws()
+		if !s.eat(',') {
+			return s.eat('}')
+		}
+		s.ws()
+	}
+}
+
+// fastLine decodes JSON Lines lines without encoding/json. Its message
+// buffer holds slices of the line and is never handed to encoding/json.
+type fastLine struct {
+	m  *message
+	fk *fastKeys
+}
+
+// newFastLine returns nil when mt's keys are not all plain names.
+func newFastLine(mt *msgType) *fastLine {
+	fk := fieldKeys(mt)
+	if !fk.ok {
+		return nil
+	}
+	return &fastLine{m: mt.new(), fk: fk}
+}
+
+// decode returns the line's message, or nil to leave the line to the reference.
+func (fl *fastLine) decode(line []byte) *message {
+	if fl == nil {
+		return nil
+	}
+	s := jsonScan{b: line}
+	fl.m.reset()
+	if !s.object(fl.m, fl.fk, 0) {
+		return nil
+	}
+	s.ws()
+	if s.i != len(line) {
+		return nil
+	}
+	return fl.m
+}
+
+// fastState is the scratch of one fast document parse, pooled.
+type fastState struct {
+	items   []item // what the parse emitted, handed over once it succeeded
+	pending []record
+	msgs    []*message // buffers by type, never handed to encoding/json
+	emit    func(item) error
+}
+
+var fastStates = sync.Pool{New: func() any {
+	st := &fastState{}
+	st.emit = func(it item) error {
+		st.items = append(st.items, it)
+		return nil
+	}
+	return st
+}}
+
+func (st *fastState) message(mt *msgType) *message {
+	for _, m := range st.msgs {
+		if m.mt == mt {
+			m.reset()
+			return m
+		}
+	}
+	m := mt.new()
+	m.reset()
+	if len(st.msgs) >= 4 { // another policy's types: keep few
+		st.msgs = st.msgs[:0]
+	}
+	st.msgs = append(st.msgs, m)
+	return m
+}
+
+func (st *fastState) release() {
+	clear(st.items)
+	clear(st.pending)
+	if cap(st.items) > 4096 {
+		st.items = nil
+	}
+	st.items, st.pending = st.items[:0], st.pending[:0]
+	for _, m := range st.msgs {
+		m.reset()
+	}
+	fastStates.Put(st)
+}
+
+// stickyReader repeats the first error of r: after the fast path's peek
+// has met it, the reference meets it again at the same offset.
+type stickyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	s.err = err
+	return n, err
+}
+
+// fastDocument parses the document in br — sniffed, so a '{' is next —
+// when the whole file is in br's buffer and the fast path handles it.
+// done reports whether it did; if not, nothing was emitted or consumed.
+func (p *fileParser) fastDocument(br *bufio.Reader) (done bool, err error) {
+	buf, perr := br.Peek(br.Size())
+	if perr != io.EOF || len(buf) == 0 || buf[0] != '{' {
+		return false, nil
+	}
+	st := fastStates.Get().(*fastState)
+	defer st.release()
+	q := *p // collects its items: the file is p's only once it is read
+	q.emit = st.emit
+	s := jsonScan{b: buf}
+	var ok bool
+	if q.isMetadata() {
+		ok = q.fastMetadata(&s, st)
+	} else {
+		ok = q.fastDoc(&s, st)
+	}
+	if !ok {
+		return false, nil
+	}
+	p.nameConv = q.nameConv
+	for i := range st.items {
+		if err := p.emit(st.items[i]); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// fastMetadata is metadata for a plain object.
+func (p *fileParser) fastMetadata(s *jsonScan, st *fastState) bool {
+	fk := fieldKeys(p.cp.meta)
+	if !fk.ok {
+		return false
+	}
+	obj := st.message(p.cp.meta)
+	if !s.object(obj, fk, 0) {
+		return false
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return false
+	}
+	p.metadataConv(obj)
+	return true
+}
+
+// fastDocState is document's state: which shape was found, the
+// conversation ids seen, messages awaiting their conversation id.
+type fastDocState struct {
+	p        *fileParser
+	st       *fastState
+	sf       *shapeFields
+	bodyConv string
+	conv     string // the id messages are attributed to
+	flushed  bool
+}
+
+// flush is document's flush: it settles the conversation id and hands over
+// buffered messages.
+func (d *fastDocState) flush(final bool) {
+	if d.flushed || d.sf == nil {
+		return
+	}
+	if d.conv == "" {
+		d.conv = d.bodyConv
+	}
+	if d.conv == "" {
+		if !final {
+			return
+		}
+		d.flushed = true
+		if len(d.st.pending) > 0 {
+			d.p.unreadable("", "%d messages with no conversation id (no conversation_id= folder, no %s key)", len(d.st.pending), strings.Join(d.p.cp.docConvKeys, " or "))
+		}
+		return
+	}
+	d.flushed = true
+	d.p.cover(d.conv)
+	for i := range d.st.pending {
+		d.st.pending[i].conv = d.conv
+		d.p.emit(item{kind: itemRecord, rec: d.st.pending[i]})
+	}
+	clear(d.st.pending)
+	d.st.pending = d.st.pending[:0]
+}
+
+// fastDoc is document for a well-formed file with one message array.
+func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
+	var cands [2]*shapeFields
+	shapes := cands[:0]
+	switch p.format {
+	case FormatGenesys:
+		shapes = append(shapes, p.cp.shapes[ShapeGenesys])
+	case FormatReshape:
+		shapes = append(shapes, p.cp.shapes[ShapeReshape])
+	default:
+		shapes = append(shapes, p.cp.shapes[ShapeGenesys], p.cp.shapes[ShapeReshape])
+	}
+	d := &fastDocState{p: p, st: st, conv: p.pathConv}
+	if !s.eat('{') {
+		return false
+	}
+	s.ws()
+	for !s.eat('}') {
+		key, ok := s.key()
+		if !ok {
+			return false
+		}
+		var shape *shapeFields
+		for _, sh := range shapes {
+			if sh.msgKey == string(key) {
+				shape = sh
+				break
+			}
+		}
+		switch {
+		case shape != nil && d.sf == nil:
+			d.sf = shape
+			if d.conv == "" {
+				d.conv = d.bodyConv
+			}
+			if d.conv == "" && d.sf.name == ShapeReshape {
+				d.conv = fileStem(p.name)
+				p.nameConv = d.conv
+			}
+			if !p.fastMessages(s, d) {
+				return false
+			}
+		case shape != nil: // a second message array: rare, the reference's
+			return false
+		case p.isDocConvKey(string(key)):
+			start := s.i
+			if !s.value(1) {
+				return false
+			}
+			if id, ok := idString(s.b[start:s.i]); ok && d.bodyConv == "" {
+				d.bodyConv = id
+				p.conversationMismatch(id)
+			}
+		default:
+			if !s.value(1) {
+				return false
+			}
+		}
+		s.ws()
+		if s.eat(',') {
+			s.ws()
+			if s.at('}') { // a trailing comma
+				return false
+			}
+		} else if !s.at('}') {
+			return false
+		}
+	}
+	if d.sf == nil { // not a known shape: the reference's finding
+		return false
+	}
+	d.flush(true)
+	s.ws()
+	return s.i == len(s.b) // trailing data: the reference's finding
+}
+
+// fastMessages is messages for an array of objects.
+func (p *fileParser) fastMessages(s *jsonScan, d *fastDocState) bool {
+	fk := fieldKeys(d.sf.msg)
+	if !fk.ok || !s.eat('[') {
+		return false
+	}
+	if d.conv != "" {
+		d.flush(false)
+	}
+	s.ws()
+	if s.eat(']') {
+		return true
+	}
+	obj := d.st.message(d.sf.msg)
+	for i := 0; ; i++ {
+		obj.reset()
+		if !s.object(obj, fk, 1) { // null, a number…: the reference's finding
+			return false
+		}
+		r := p.record(obj, d.sf, i)
+		if d.conv == "" {
+			d.st.pending = append(d.st.pending, r)
+		} else {
+			r.conv = d.conv
+			p.emit(item{kind: itemRecord, rec: r})
+		}
+		s.ws()
+		if !s.eat(',') {
+			return s.eat(']')
+		}
+		s.ws()
+	}
+}

@@ -653,14 +653,23 @@ func (d *differ) finishConversations() error {
 		}
 		return nil
 	})
-	err := d.latest.eachNotIn(d.seen, func(seq uint64) error {
-		c, err := d.ci.Capture(d.ctx, seq)
-		if err != nil {
-			return err
-		}
+	missing := func(c Captured) error {
 		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
+	}
+	const batch = 1024 // captures read back per call
+	seqs := make([]uint64, 0, batch)
+	err := d.latest.eachNotIn(d.seen, func(seq uint64) error {
+		if seqs = append(seqs, seq); len(seqs) < batch {
+			return nil
+		}
+		err := d.ci.Captures(d.ctx, seqs, missing)
+		seqs = seqs[:0]
+		return err
 	})
+	if err == nil && len(seqs) > 0 {
+		err = d.ci.Captures(d.ctx, seqs, missing)
+	}
 	if err != nil {
 		err = fmt.Errorf("diff: captured messages missing from the export: %w", err)
 	}

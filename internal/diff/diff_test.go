@@ -525,13 +525,17 @@ func (c *convIndex) Conversations(ctx context.Context, fn func(string) error) er
 	return nil
 }
 
-func (c *convIndex) Capture(ctx context.Context, seq uint64) (Captured, error) {
-	for _, x := range c.items {
-		if x.Seq == seq {
-			return x, nil
+func (c *convIndex) Captures(ctx context.Context, seqs []uint64, fn func(Captured) error) error {
+	for _, seq := range seqs {
+		i := slices.IndexFunc(c.items, func(x Captured) bool { return x.Seq == seq })
+		if i < 0 {
+			return fmt.Errorf("no capture %d", seq)
+		}
+		if err := fn(c.items[i]); err != nil {
+			return err
 		}
 	}
-	return Captured{}, fmt.Errorf("no capture %d", seq)
+	return nil
 }
 
 func (c *convIndex) Conversation(ctx context.Context, conv string) ([]Captured, error) {

@@ -83,9 +83,10 @@ type ConversationIndex interface {
 	// Conversations calls fn once with every conversation id that may
 	// have captures (Conversation decides); an error from fn stops it.
 	Conversations(ctx context.Context, fn func(convID string) error) error
-	// Capture returns the capture with the given Seq, one that
-	// Conversation returned.
-	Capture(ctx context.Context, seq uint64) (Captured, error)
+	// Captures calls fn with the captures of the given Seqs (strictly
+	// ascending; each one Conversation returned), in that order; an
+	// error from fn stops it.
+	Captures(ctx context.Context, seqs []uint64, fn func(Captured) error) error
 }
 
 // MemIndex is an Index held in memory, for tests, benchmarks and small

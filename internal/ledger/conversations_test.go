@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -41,5 +42,33 @@ func TestConversationIDs(t *testing.T) {
 	}
 	if text := strings.Join(plan, "; "); !strings.Contains(text, "COVERING INDEX") || strings.Contains(text, "TEMP B-TREE") {
 		t.Errorf("plan %q does not read the conversation index alone, in order", text)
+	}
+}
+
+// TestEntriesAt reads entries by seq across query chunks and names the
+// first seq that is not there.
+func TestEntriesAt(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(600)
+	var want []uint64
+	for s := uint64(1); s < 600; s += 2 {
+		want = append(want, s)
+	}
+	var got []uint64
+	if err := f.l.EntriesAt(f.ctx, want, func(e Entry) error {
+		if e.MessageID == "" || len(e.Leaf) == 0 {
+			t.Fatalf("entry %d not decoded", e.Seq)
+		}
+		got = append(got, e.Seq)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("EntriesAt read %d entries, want %d", len(got), len(want))
+	}
+	err := f.l.EntriesAt(f.ctx, []uint64{3, 599, 600, 601}, func(Entry) error { return nil })
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "600") {
+		t.Errorf("EntriesAt past the end: %v, want ErrNotFound naming 600", err)
 	}
 }

@@ -25,12 +25,12 @@ type Filter struct {
 // stops at the first error, which is yielded with a zero Entry. Entries are
 // decoded from their stored leaf bytes.
 func (l *Ledger) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
-	return queryEntries(ctx, l.rdb, f)
+	return queryEntries(ctx, l.rdb, l.keys, f)
 }
 
-func queryEntries(ctx context.Context, q querier, f Filter) iter.Seq2[Entry, error] {
+func queryEntries(ctx context.Context, q querier, mi *messageIndex, f Filter) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		query, args := entriesSQL(f)
+		query, args := entriesSQL(f, mi)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
@@ -53,8 +53,9 @@ func queryEntries(ctx context.Context, q querier, f Filter) iter.Seq2[Entry, err
 	}
 }
 
-// entriesSQL is the query (and its arguments) for Entries with f.
-func entriesSQL(f Filter) (string, []any) {
+// entriesSQL is the query (and its arguments) for Entries with f, on a
+// ledger whose message index is mi.
+func entriesSQL(f Filter, mi *messageIndex) (string, []any) {
 	var where []string
 	var args []any
 	add := func(col, v string) {
@@ -66,8 +67,8 @@ func entriesSQL(f Filter) (string, []any) {
 	add("kind", f.Kind)
 	add("conversation_id", f.ConversationID)
 	if f.MessageID != "" {
-		where = append(where, byMessage)
-		args = append(args, byMessageArgs(f.MessageID)...)
+		where = append(where, mi.where)
+		args = append(args, mi.args(f.MessageID)...)
 	}
 	add("run_id", f.RunID)
 	if f.FromSeq > 0 {
@@ -130,6 +131,60 @@ func (l *Ledger) Entry(ctx context.Context, seq uint64) (Entry, error) {
 	return Entry{}, fmt.Errorf("ledger: entry seq %d: %w", seq, ErrNotFound)
 }
 
+// EntriesAt calls fn with the entries at the given seqs, which must be
+// strictly ascending, in that order; a seq past the end is an ErrNotFound error. It
+// reads many entries per query: a diff reads back tens of thousands of
+// captures the export lacks.
+func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(Entry) error) error {
+	const per = 256
+	args := make([]any, 0, per)
+	for len(seqs) > 0 {
+		n := min(len(seqs), per)
+		args = args[:0]
+		for _, s := range seqs[:n] {
+			args = append(args, int64(s))
+		}
+		q := `SELECT seq, leaf, leaf_hash, chain FROM entries WHERE seq IN (?` + strings.Repeat(",?", n-1) + `) ORDER BY seq`
+		i, err := l.entriesAt(ctx, q, args, seqs[:n], fn)
+		if err != nil {
+			return err
+		}
+		if i < n {
+			return fmt.Errorf("ledger: entry seq %d: %w", seqs[i], ErrNotFound)
+		}
+		seqs = seqs[n:]
+	}
+	return nil
+}
+
+// entriesAt runs one query of EntriesAt and returns how many of seqs it
+// found, in order.
+func (l *Ledger) entriesAt(ctx context.Context, q string, args []any, seqs []uint64, fn func(Entry) error) (int, error) {
+	rows, err := l.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: entries: %w", classify(err))
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return i, err
+		}
+		if i >= len(seqs) || e.Seq != seqs[i] {
+			return i, nil
+		}
+		if err := fn(e); err != nil {
+			return i, err
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return i, fmt.Errorf("ledger: entries: %w", classify(err))
+	}
+	return i, nil
+}
+
 // ConversationIDs calls fn with every conversation id the entries name,
 // each once, in byte order; an error from fn stops it. It reads the
 // conversation index alone.
@@ -177,13 +232,13 @@ func (l *Ledger) EntriesByConversation(ctx context.Context, conversationID strin
 // compare its PayloadSHA256 with the new capture's; skip when equal, and
 // append with Supersedes set to its Seq when different.
 func (l *Ledger) LatestCapture(ctx context.Context, messageID string) (Entry, bool, error) {
-	return latestCapture(ctx, l.rdb, messageID)
+	return latestCapture(ctx, l.rdb, l.keys, messageID)
 }
 
 // LatestCapture is Ledger.LatestCapture inside the transaction, so the
 // check and the append that depends on it see the same ledger.
 func (tx *Tx) LatestCapture(messageID string) (Entry, bool, error) {
-	return latestCapture(tx.ctx, tx.tx, messageID)
+	return latestCapture(tx.ctx, tx.tx, tx.l.keys, messageID)
 }
 
 // LatestConversation returns the most recent conversation entry for
@@ -198,26 +253,14 @@ func (tx *Tx) LatestConversation(conversationID string) (Entry, bool, error) {
 	return latestConversation(tx.ctx, tx.tx, conversationID)
 }
 
-// byMessage is the condition that finds a message id's entries through
-// both parts of the message index, message_keys and message_keys_recent
-// (schema.sql); byMessageArgs gives its arguments. The key narrows the
-// search to (almost always) the message's own entries, message_id makes
-// it exact.
-const byMessage = `seq IN (SELECT seq FROM message_keys WHERE key = ? UNION ALL SELECT seq FROM message_keys_recent WHERE key = ?) AND message_id = ?`
+// Conditions of LatestCapture (through the message index, message_index.go)
+// and LatestConversation.
+const latestConversationWhere = `conversation_id = ? AND message_id IS NULL AND kind = ?`
 
-func byMessageArgs(messageID string) []any {
-	k := messageKey(messageID)
-	return []any{k, k, messageID}
-}
+func latestCaptureWhere(mi *messageIndex) string { return mi.where + ` AND kind = ?` }
 
-// Conditions of LatestCapture and LatestConversation.
-const (
-	latestCaptureWhere      = byMessage + ` AND kind = ?`
-	latestConversationWhere = `conversation_id = ? AND message_id IS NULL AND kind = ?`
-)
-
-func latestCapture(ctx context.Context, q querier, messageID string) (Entry, bool, error) {
-	return latestOf(ctx, q, KindMessage, messageID, latestCaptureWhere, append(byMessageArgs(messageID), KindMessage)...)
+func latestCapture(ctx context.Context, q querier, mi *messageIndex, messageID string) (Entry, bool, error) {
+	return latestOf(ctx, q, KindMessage, messageID, latestCaptureWhere(mi), append(mi.args(messageID), KindMessage)...)
 }
 
 func latestConversation(ctx context.Context, q querier, conversationID string) (Entry, bool, error) {

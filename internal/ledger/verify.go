@@ -264,11 +264,12 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 		b.Append(lh)
 		checkClaims()
 		if len(opts.Checks) > 0 {
-			e, err := DecodeLeaf(leaf)
+			// Decode a copy: the entry's fields (Detail) point into the
+			// bytes decoded, and leaf is reused by the next row.
+			e, err := DecodeLeaf(append([]byte(nil), leaf...))
 			if err != nil {
 				v.entry(s, CheckRow, fmt.Sprintf("the leaf is not a custody entry: %v", err))
 			} else {
-				e.Leaf = append([]byte(nil), leaf...)
 				e.Seq, e.LeafHash, e.Chain = s, lh, storedChain
 				for _, c := range opts.Checks {
 					fs, err := c.Check(ctx, &e)

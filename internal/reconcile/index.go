@@ -344,19 +344,21 @@ func (x *LedgerIndex) Conversations(ctx context.Context, fn func(convID string) 
 	return x.L.ConversationIDs(ctx, fn)
 }
 
-// Capture implements diff.ConversationIndex.
-func (x *LedgerIndex) Capture(ctx context.Context, seq uint64) (diff.Captured, error) {
+// Captures implements diff.ConversationIndex.
+func (x *LedgerIndex) Captures(ctx context.Context, seqs []uint64, fn func(diff.Captured) error) error {
 	if err := x.snapshot(ctx); err != nil {
-		return diff.Captured{}, err
+		return err
 	}
-	e, err := x.L.Entry(ctx, seq)
-	if err != nil {
-		return diff.Captured{}, err
-	}
-	if e.Kind != ledger.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
-		return diff.Captured{}, fmt.Errorf("reconcile: entry %d is not a capture in this index", seq)
-	}
-	return captured(e)
+	return x.L.EntriesAt(ctx, seqs, func(e ledger.Entry) error {
+		if e.Kind != ledger.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
+			return fmt.Errorf("reconcile: entry %d is not a capture in this index", e.Seq)
+		}
+		c, err := captured(e)
+		if err != nil {
+			return err
+		}
+		return fn(c)
+	})
 }
 
 var _ diff.ConversationIndex = (*LedgerIndex)(nil)

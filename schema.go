@@ -10,5 +10,6 @@ import _ "embed"
 var Schema string
 
 // SchemaVersion is stored in PRAGMA user_version; a ledger with a higher
-// version was written by a newer custody and is refused.
-const SchemaVersion = 1
+// version was written by a newer custody and is refused, one with a lower
+// version is brought up to this one when opened for writing.
+const SchemaVersion = 2

@@ -1,6 +1,10 @@
--- custody ledger schema, version 1 (PRAGMA user_version = 1).
+-- custody ledger schema, version 2 (PRAGMA user_version = 2).
 -- Applied in one transaction by internal/ledger when a ledger is created;
 -- docs/ledger-format.md is the specification these tables implement.
+-- Version 1 ledgers are brought to version 2 in place when custody opens
+-- them for writing (internal/ledger/migrate.go): version 2 adds the
+-- middle levels of the message index, message_keys_1 to message_keys_6,
+-- and a cheaper form of entries_append_only_insert.
 --
 -- Two kinds of table live here:
 --   * the ledger proper, entries and checkpoints: INSERT only. Triggers
@@ -32,32 +36,46 @@ CREATE TABLE entries (
 
 CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;
 
--- message_keys and message_keys_recent: the index of entries by message
--- id, kept in two parts so that appends stay fast. Genesys message ids are
--- random, so in one index each of a batch's inserts would land on a
--- different page, and WAL writes every page a commit dirties. Instead an
--- append adds its entries' keys to message_keys_recent, which stays small,
--- and every 16,384 entries (when an append crosses a multiple of 16,384)
--- the same transaction moves them, in key order, into message_keys. A
--- lookup reads both. key is the first 8 bytes of SHA-256(message_id) as a
--- big-endian signed integer (8-byte keys pack several times denser than
--- the ids); the lookup then checks entries.message_id, so a key collision
--- costs a row read, never a wrong answer. These tables are lookup aids, not
--- evidence, and mutable (the move deletes from message_keys_recent).
-CREATE TABLE message_keys (
-    key INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (key, seq)
-) STRICT, WITHOUT ROWID;
-
+-- The message index: entries by message id, in eight levels so that
+-- appends stay fast. Genesys message ids are random, so in one index each
+-- of a batch's inserts would land on a different page, and WAL writes
+-- every page a commit dirties. Instead an append adds its entries' keys
+-- to level 0, message_keys_recent, which stays small; when an append
+-- crosses a multiple of 16,384 entries the same transaction moves level 0,
+-- in key order, into level 1 (message_keys_1), at a multiple of 4 x 16,384
+-- level 1 into level 2, and so on: level i into level i+1 at multiples of
+-- 4^i x 16,384, up to level 7, message_keys, which keeps the rest. Each
+-- key is rewritten once per level, in bulk, rather than each move
+-- rewriting the whole index. A lookup reads all eight levels. key is the
+-- first 8 bytes of SHA-256(message_id) as a big-endian signed integer
+-- (8-byte keys pack several times denser than the ids); the lookup then
+-- checks entries.message_id, so a key collision costs a row read, never a
+-- wrong answer. These tables are lookup aids, not evidence, and mutable
+-- (a move empties the level it moves).
 CREATE TABLE message_keys_recent (
     key INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (key, seq)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE message_keys_1 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE message_keys_2 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE message_keys_3 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE message_keys_4 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE message_keys_5 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE message_keys_6 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID;
+
+CREATE TABLE message_keys (
+    key INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+) STRICT, WITHOUT ROWID;
+
+-- The next sequence number is one more than the last row's, found by
+-- reading the last row of the table (ORDER BY seq DESC LIMIT 1 on the
+-- rowid); 0 when the table is empty.
 CREATE TRIGGER entries_append_only_insert BEFORE INSERT ON entries
-WHEN NEW.seq IS NOT (SELECT coalesce(max(seq) + 1, 0) FROM entries)
+WHEN NEW.seq IS NOT coalesce((SELECT seq + 1 FROM entries ORDER BY seq DESC LIMIT 1), 0)
 BEGIN
     SELECT RAISE(ABORT, 'custody: entries are append-only: seq must be the next sequence number');
 END;

@@ -3,9 +3,7 @@ package ledger
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -173,11 +171,9 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 		return nil, err
 	}
 	end := Head{Size: head.Size + uint64(len(out)), Chain: out[len(out)-1].Chain}
-	if every := tx.l.keyMove; head.Size/every != end.Size/every {
-		if err := tx.moveMessageKeys(); err != nil {
-			tx.broken = err
-			return nil, err
-		}
+	if err := tx.moveMessageKeys(head.Size, end.Size); err != nil {
+		tx.broken = err
+		return nil, err
 	}
 	tx.head = end
 	tx.appended += uint64(len(out))
@@ -219,40 +215,47 @@ func (tx *Tx) check(start uint64, entries []Entry) ([]Entry, error) {
 	return out, nil
 }
 
-// leafEncoder computes the leaves and leaf hashes of checked entries on
-// a second goroutine, one INSERT's worth (a chunk) at a time, while the
-// appending goroutine inserts the chunks before: encoding and hashing
-// (about a sixth of an append's CPU) overlap with SQLite's work.
+// leafEncoder prepares checked entries for insertion on a second
+// goroutine, while the appending goroutine inserts what is ready: for
+// each chunk (one INSERT's rows) it computes the leaves and leaf hashes
+// and the INSERT's arguments, then the rows of the message index, in key
+// order. Encoding, hashing and argument building (about a fifth of an
+// append's CPU) so overlap with SQLite's work. Only the chain links,
+// each depending on the one before, are left to the appending goroutine.
 type leafEncoder struct {
 	es    []Entry
 	chunk int
-	done  chan int    // the end index of each finished chunk, in order; closed at the end
+	args  [][]any     // each chunk's INSERT arguments; the chain links are filled in before it runs
+	keys  []any       // message_keys_recent rows (key, seq), in key order
+	done  chan int    // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
 	stop  atomic.Bool // set when the inserts failed: no more chunks are wanted
 	err   error       // why encoding stopped early; read after done is closed
 	cap   int         // leaf buffer estimate, for the next Append
-	upTo  int         // entries known to be encoded
+	ready int         // done values received: chunks, then 1 for keys
 }
 
-// startLeafEncoder starts encoding es; leafCap is the expected size of a
+// startLeafEncoder starts preparing es; leafCap is the expected size of a
 // leaf (room for it saves reallocation).
 func startLeafEncoder(es []Entry, chunk, leafCap int) *leafEncoder {
-	le := &leafEncoder{es: es, chunk: chunk, done: make(chan int, (len(es)+chunk-1)/chunk), cap: leafCap}
+	n := (len(es) + chunk - 1) / chunk
+	le := &leafEncoder{es: es, chunk: chunk, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
 	go le.run()
 	return le
 }
 
 func (le *leafEncoder) run() {
 	defer close(le.done)
-	for c := 0; c < len(le.es); c += le.chunk {
+	for c := range le.args {
 		if le.stop.Load() {
 			return
 		}
-		end := min(c+le.chunk, len(le.es))
+		start, end := c*le.chunk, min((c+1)*le.chunk, len(le.es))
 		// One buffer holds the chunk's leaves: one allocation instead of
 		// one per leaf. Each leaf is capped so nothing appends into the
 		// next.
-		buf := make([]byte, 0, (end-c)*le.cap)
-		for i := c; i < end; i++ {
+		buf := make([]byte, 0, (end-start)*le.cap)
+		args := make([]any, 0, (end-start)*entriesInsert.width)
+		for i := start; i < end; i++ {
 			e := &le.es[i]
 			b, err := e.encodeLeaf(buf)
 			if err != nil { // check ran canonicalDetail already: not expected
@@ -263,22 +266,40 @@ func (le *leafEncoder) run() {
 			e.LeafHash = hashchain.LeafHash(e.Leaf)
 			le.cap = max(le.cap, len(e.Leaf)+len(e.Leaf)/8)
 			buf = b
+			// e.Chain[:] points at the entry, whose link the appending
+			// goroutine sets before the INSERT runs.
+			args = append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
+				e.Kind, textOrNull(e.ConversationID), textOrNull(e.MessageID), textOrNull(e.RunID))
 		}
+		le.args[c] = args
 		le.done <- end
 	}
+	// In key order, each INSERT's rows land on neighbouring pages of
+	// message_keys_recent rather than all over it.
+	keys := make([]keyRow, 0, len(le.es))
+	for i := range le.es {
+		if id := le.es[i].MessageID; id != "" {
+			keys = append(keys, keyRow{messageKey(id), int64(le.es[i].Seq)})
+		}
+	}
+	slices.SortFunc(keys, func(a, b keyRow) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq)) })
+	le.keys = make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		le.keys = append(le.keys, k.key, k.seq)
+	}
+	le.done <- len(le.es)
 }
 
-// wait blocks until the entries before end are encoded.
-func (le *leafEncoder) wait(end int) error {
-	for le.upTo < end {
-		n, ok := <-le.done
-		if !ok {
+// wait blocks until chunk c is ready (c == len(le.args): the keys).
+func (le *leafEncoder) wait(c int) error {
+	for le.ready <= c {
+		if _, ok := <-le.done; !ok {
 			if le.err != nil {
 				return le.err
 			}
 			return errors.New("ledger: append: leaf encoder stopped")
 		}
-		le.upTo = n
+		le.ready++
 	}
 	return nil
 }
@@ -332,33 +353,46 @@ type stmtKey struct {
 }
 
 // insertRows inserts count rows into r's table, r.chunk() rows per
-// statement. Before each statement it calls ready with the index after
-// the statement's last row (nil: no waiting); row appends the values of
-// row i to args. On failure it returns the index of the first row of the
-// failed statement.
-func (tx *Tx) insertRows(r rowInsert, count int, ready func(end int) error, row func(i int, args []any) []any) (int, error) {
-	args := make([]any, 0, r.chunk()*r.width)
-	for done := 0; done < count; {
+// statement; args(c) returns the arguments of chunk c, rows c×r.chunk()
+// on. On failure it returns the index of the first row of the failed
+// statement.
+func (tx *Tx) insertRows(r rowInsert, count int, args func(c int) ([]any, error)) (int, error) {
+	for c, done := 0, 0; done < count; c++ {
 		n := min(count-done, r.chunk())
-		if ready != nil {
-			if err := ready(done + n); err != nil {
-				return done, err
-			}
+		a, err := args(c)
+		if err != nil {
+			return done, err
 		}
 		stmt, err := tx.insertStmt(r, n)
 		if err != nil {
 			return done, err
 		}
-		args = args[:0]
-		for i := done; i < done+n; i++ {
-			args = row(i, args)
-		}
-		if _, err := stmt.ExecContext(tx.ctx, args...); err != nil {
+		if err := execRows(tx.ctx, stmt, a); err != nil {
 			return done, err
 		}
 		done += n
 	}
 	return count, nil
+}
+
+// execRows runs an INSERT through Query rather than Exec: mattn/go-sqlite3
+// binds a query's arguments and takes its first step in one call into C,
+// where Exec makes a call per argument (and copies every string); with
+// 256 arguments a statement that is most of the difference. An INSERT
+// returns no rows: draining them runs it to the end whichever way the
+// driver steps.
+func execRows(ctx context.Context, stmt *sql.Stmt, args []any) error {
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
 }
 
 // insertStmt returns the prepared INSERT of rows rows into r's table: the
@@ -380,78 +414,39 @@ func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
 	return s, nil
 }
 
-// insertEntries inserts checked entries, whose chain starts after chain:
-// first their message keys, which need no leaf, while the leaf encoder
-// gets ahead, then the entries themselves, each chunk as soon as its
-// leaves are ready, with its chain links.
+// insertEntries inserts checked entries, whose chain starts after chain,
+// each chunk as soon as the leaf encoder has it ready, with its chain
+// links, then their message keys.
 func (tx *Tx) insertEntries(es []Entry, chain hashchain.Hash) error {
 	le := startLeafEncoder(es, entriesInsert.chunk(), max(tx.leafCap, 512))
 	defer func() {
 		le.finish()
 		tx.leafCap = le.cap
 	}()
-	// In key order, each INSERT's rows land on neighbouring pages of
-	// message_keys_recent rather than all over it.
-	keys := make([]keyRow, 0, len(es))
-	for i := range es {
-		if id := es[i].MessageID; id != "" {
-			keys = append(keys, keyRow{messageKey(id), int64(es[i].Seq)})
+	i, err := tx.insertRows(entriesInsert, len(es), func(c int) ([]any, error) {
+		if err := le.wait(c); err != nil {
+			return nil, err
 		}
-	}
-	slices.SortFunc(keys, func(a, b keyRow) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq)) })
-	i, err := tx.insertRows(keysInsert, len(keys), nil, func(i int, args []any) []any {
-		return append(args, keys[i].key, keys[i].seq)
-	})
-	if err != nil {
-		return fmt.Errorf("ledger: append seq %d: message key: %w", keys[i].seq, classify(err))
-	}
-	linked := 0
-	i, err = tx.insertRows(entriesInsert, len(es), func(end int) error {
-		if err := le.wait(end); err != nil {
-			return err
+		for i := c * le.chunk; i < min((c+1)*le.chunk, len(es)); i++ {
+			es[i].Chain = hashchain.ChainLink(chain, es[i].LeafHash)
+			chain = es[i].Chain
 		}
-		for ; linked < end; linked++ {
-			e := &es[linked]
-			e.Chain = hashchain.ChainLink(chain, e.LeafHash)
-			chain = e.Chain
-		}
-		return nil
-	}, func(i int, args []any) []any {
-		e := &es[i]
-		return append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
-			e.Kind, nullString(e.ConversationID), nullString(e.MessageID), nullString(e.RunID))
+		return le.args[c], nil
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
 	}
-	return nil
-}
-
-// messageKeyMove is how many entries message_keys_recent gathers before an
-// append moves them into message_keys (schema.sql). Small enough that a
-// batch's random keys dirty few pages of the recent table; large enough
-// that the move, which rewrites most pages of message_keys, is rare and
-// those pages are written once for many entries. 16,384 was the fastest
-// of 4,096 – 65,536 in BenchmarkAppend (docs/benchmarks.md).
-const messageKeyMove = 16384
-
-// moveMessageKeys moves message_keys_recent into message_keys, in key
-// order, so each page of message_keys is written once.
-func (tx *Tx) moveMessageKeys() error {
-	if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO message_keys (key, seq) SELECT key, seq FROM message_keys_recent ORDER BY key, seq`); err != nil {
-		return fmt.Errorf("ledger: append: move message keys: %w", classify(err))
+	if err := le.wait(len(le.args)); err != nil {
+		return err
 	}
-	if _, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM message_keys_recent`); err != nil {
-		return fmt.Errorf("ledger: append: move message keys: %w", classify(err))
+	keyChunk := keysInsert.chunk() * keysInsert.width
+	i, err = tx.insertRows(keysInsert, len(le.keys)/keysInsert.width, func(c int) ([]any, error) {
+		return le.keys[c*keyChunk : min((c+1)*keyChunk, len(le.keys))], nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*keysInsert.width+1], classify(err))
 	}
 	return nil
-}
-
-// messageKey is the key of a message id in message_keys: the first 8
-// bytes of SHA-256(id) as a big-endian signed integer.
-func messageKey(id string) int64 {
-	h := sha256.Sum256([]byte(id))
-	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
 // checkSupersedes enforces that an entry supersedes an earlier entry of the
@@ -483,4 +478,10 @@ func (tx *Tx) checkSupersedes(e *Entry, seq, start uint64, batch []Entry) error 
 	return nil
 }
 
-func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+// textOrNull is s as an argument, NULL when it is empty.
+func textOrNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

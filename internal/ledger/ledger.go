@@ -94,9 +94,11 @@ type Ledger struct {
 	wdb *sql.DB // one connection, BEGIN IMMEDIATE: Update, Append, Checkpoint
 	rdb *sql.DB // deferred transactions: reads, Verify, Prove
 
-	mu       sync.Mutex // serialises writers in this process
-	readOnly bool       // opened read-only: Update refuses
-	keyMove  uint64     // messageKeyMove; tests make it small
+	mu        sync.Mutex    // serialises writers in this process
+	readOnly  bool          // opened read-only: Update refuses
+	keyMove   uint64        // messageKeyMove; tests make it small
+	keyFanout uint64        // messageKeyFanout; tests make it small
+	keys      *messageIndex // the message index's tables, by schema version
 
 	ckpt      *walCheckpointer // nil when read-only
 	ckptEvery uint64           // walCkptEntries; tests make it small
@@ -268,6 +270,14 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 	if tables != 2 {
 		return fmt.Errorf("%w: no message_keys table: made by a pre-release custody; create it again", ErrNotLedger)
 	}
+	if version < custody.SchemaVersion {
+		if l.readOnly {
+			// Read as it is: custody may not write it.
+			l.keys = messageIndexV1
+		} else if err := l.migrate(ctx); err != nil {
+			return err
+		}
+	}
 	return l.loadInfo(ctx)
 }
 
@@ -359,8 +369,8 @@ func openPools(path string, opts Options) (*Ledger, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{path: path, now: now, keyMove: messageKeyMove, wdb: wdb, rdb: rdb,
-		ckpt: ckpt, ckptEvery: walCkptEntries}, nil
+	return &Ledger{path: path, now: now, keyMove: messageKeyMove, keyFanout: messageKeyFanout, keys: messageIndexV2,
+		wdb: wdb, rdb: rdb, ckpt: ckpt, ckptEvery: walCkptEntries}, nil
 }
 
 // isWritable reports whether custody may write the ledger at path (and
@@ -382,7 +392,8 @@ func openReadOnly(path string, opts Options) (*Ledger, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{path: path, now: now, keyMove: messageKeyMove, wdb: db, rdb: db, readOnly: true}, nil
+	return &Ledger{path: path, now: now, keyMove: messageKeyMove, keyFanout: messageKeyFanout, keys: messageIndexV2,
+		wdb: db, rdb: db, readOnly: true}, nil
 }
 
 // checkWAL reads back journal_mode on both pools: the DSN asked for WAL, and

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	custody "github.com/custodyhq/custody"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
@@ -77,7 +79,7 @@ func TestOpenRefuses(t *testing.T) {
 	// A ledger with a newer schema version.
 	newer := newFixture(t)
 	newer.appendN(3)
-	newer.raw(`PRAGMA user_version = 2`)
+	newer.raw(fmt.Sprintf(`PRAGMA user_version = %d`, custody.SchemaVersion+1))
 
 	// A ledger from a development build whose message index was still
 	// an index on entries.

@@ -10,28 +10,43 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
-// countRows counts a table's rows through the reader pool.
-func (f *fixture) countRows(table string) int {
+// levelSeqs returns the seqs whose keys each level of the message index
+// holds, in seq order.
+func (f *fixture) levelSeqs() [][]uint64 {
 	f.t.Helper()
-	var n int
-	if err := f.l.rdb.QueryRowContext(f.ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
-		f.t.Fatal(err)
+	out := make([][]uint64, len(f.l.keys.levels))
+	for i, table := range f.l.keys.levels {
+		rows, err := f.l.rdb.QueryContext(f.ctx, `SELECT seq FROM `+table+` ORDER BY seq`)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for rows.Next() {
+			var seq uint64
+			if err := rows.Scan(&seq); err != nil {
+				f.t.Fatal(err)
+			}
+			out[i] = append(out[i], seq)
+		}
+		rows.Close()
 	}
-	return n
+	return out
 }
 
 // TestMessageIndexAcrossMoves appends in batches of assorted sizes, with
-// re-captures and entries that have no message id, while message keys move
-// from message_keys_recent to message_keys every 5 entries. After every
-// batch each message's lookups must find exactly its entries, wherever
-// its keys are.
+// re-captures and entries that have no message id, while message keys
+// move up the levels every 2, 4, 8, … entries (keyMove 2, fanout 2), far
+// enough for keys to reach the last level, and batches cross several
+// multiples at once. After every batch each level must hold exactly the
+// keys the schedule puts there, and each message's lookups must find
+// exactly its entries, wherever its keys are.
 func TestMessageIndexAcrossMoves(t *testing.T) {
 	f := newFixture(t)
-	f.l.keyMove = 5
-	want := map[string][]uint64{} // message id → its seqs, in order
-	var moved bool
+	f.l.keyMove, f.l.keyFanout = 2, 2
+	levels := len(f.l.keys.levels)
+	want := map[string][]uint64{}     // message id → its seqs, in order
+	model := make([][]uint64, levels) // the seqs each level should hold
 	n := 0
-	for _, size := range []int{1, 3, 1, 7, 2, 12, 4, 4, 1, 9} {
+	for _, size := range []int{1, 3, 1, 7, 2, 12, 4, 4, 1, 9, 30, 2, 64, 5, 1, 100, 3, 33} {
 		batch := make([]Entry, 0, size)
 		for range size {
 			switch {
@@ -55,16 +70,31 @@ func TestMessageIndexAcrossMoves(t *testing.T) {
 				want[e.MessageID] = append(want[e.MessageID], e.Seq)
 			}
 		}
-		moved = moved || f.countRows("message_keys") > 0
-		total := 0
+		// The schedule: the batch's keys go to level 0, then level i moves
+		// into level i+1 if the batch crossed a multiple of 2^(i+1).
+		for _, e := range out {
+			if e.MessageID != "" {
+				model[0] = append(model[0], e.Seq)
+			}
+		}
+		for i, every := 0, uint64(2); i+1 < levels && (out[0].Seq)/every != uint64(n)/every; i, every = i+1, every*2 {
+			model[i+1] = append(model[i+1], model[i]...)
+			slices.Sort(model[i+1])
+			model[i] = nil
+		}
+		got := f.levelSeqs()
+		for i := range levels {
+			if !slices.Equal(got[i], model[i]) {
+				t.Errorf("after %d entries: level %d (%s) holds %v, want %v", n, i, f.l.keys.levels[i], got[i], model[i])
+			}
+		}
 		for id, seqs := range want {
-			total += len(seqs)
-			got, err := f.l.EntriesByMessage(f.ctx, id)
+			gotEntries, err := f.l.EntriesByMessage(f.ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var gotSeqs []uint64
-			for _, e := range got {
+			for _, e := range gotEntries {
 				if e.MessageID != id {
 					t.Errorf("EntriesByMessage(%s) returned seq %d of message %s", id, e.Seq, e.MessageID)
 				}
@@ -89,15 +119,9 @@ func TestMessageIndexAcrossMoves(t *testing.T) {
 				t.Errorf("Entries(message %s, from %d) = %v", id, seqs[len(seqs)-1], filtered)
 			}
 		}
-		if keys := f.countRows("message_keys") + f.countRows("message_keys_recent"); keys != total {
-			t.Errorf("after %d entries: %d message keys, want %d", n, keys, total)
-		}
-		if recent := f.countRows("message_keys_recent"); recent >= int(f.l.keyMove)+size {
-			t.Errorf("after %d entries: %d keys still recent", n, recent)
-		}
 	}
-	if !moved {
-		t.Error("no keys were ever moved to message_keys")
+	if got := f.levelSeqs(); len(got[levels-1]) == 0 {
+		t.Errorf("after %d entries no key reached the last level", n)
 	}
 	if _, ok, err := f.l.LatestCapture(f.ctx, "never-captured"); ok || err != nil {
 		t.Errorf("LatestCapture of an unknown id: %v %v", ok, err)
@@ -113,7 +137,7 @@ func TestMessageIndexAcrossMoves(t *testing.T) {
 func TestMessageKeyCollision(t *testing.T) {
 	f := newFixture(t)
 	f.l.keyMove = 4
-	out := f.appendN(10) // moves keys at 4 and 8: message_keys and _recent both hold some
+	out := f.appendN(10) // moves keys at 4 and 8: message_keys_1 and _recent both hold some
 	a, b, c := out[1], out[6], out[9]
 	f.raw(fmt.Sprintf(`INSERT INTO message_keys (key, seq) VALUES (%d, %d)`, messageKey(a.MessageID), b.Seq),
 		fmt.Sprintf(`INSERT INTO message_keys_recent (key, seq) VALUES (%d, %d)`, messageKey(a.MessageID), c.Seq))
@@ -151,8 +175,9 @@ func TestMessageKeyMoveRollsBack(t *testing.T) {
 	if !errors.Is(err, errStop) {
 		t.Fatal(err)
 	}
-	if keys, recent := f.countRows("message_keys"), f.countRows("message_keys_recent"); keys != 0 || recent != 3 {
-		t.Errorf("after rollback: %d keys moved, %d recent; want 0, 3", keys, recent)
+	levels := f.levelSeqs()
+	if moved := len(slices.Concat(levels[1:]...)); moved != 0 || len(levels[0]) != 3 {
+		t.Errorf("after rollback: %d keys moved, %d recent; want 0, 3", moved, len(levels[0]))
 	}
 	if _, ok, _ := f.l.LatestCapture(f.ctx, messageID("conv-x", 100)); ok {
 		t.Error("a rolled-back capture is found")
@@ -171,7 +196,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 	f := newFixture(t)
 	f.appendN(50)
 	queries := map[string]string{
-		"LatestCapture":      latestSQL(latestCaptureWhere),
+		"LatestCapture":      latestSQL(latestCaptureWhere(f.l.keys)),
 		"LatestConversation": latestSQL(latestConversationWhere),
 	}
 	for name, fl := range map[string]Filter{
@@ -181,7 +206,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 		"conversation and more": {Kind: KindMessage, ConversationID: "c", FromSeq: 3},
 		"both":                  {MessageID: "m", ConversationID: "c"},
 	} {
-		queries[name], _ = entriesSQL(fl)
+		queries[name], _ = entriesSQL(fl, f.l.keys)
 	}
 	for name, q := range queries {
 		args := make([]any, strings.Count(q, "?"))

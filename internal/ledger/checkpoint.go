@@ -30,6 +30,63 @@ type StoredCheckpoint struct {
 // key that is not this ledger's returns ErrWrongKey. If the latest stored
 // checkpoint already says the same, it is returned and nothing is stored.
 func (l *Ledger) Checkpoint(ctx context.Context, signerKey string) (StoredCheckpoint, error) {
+	return l.CheckpointFrom(ctx, signerKey, nil)
+}
+
+// CheckpointBase is a prefix of the ledger checked as Checkpoint checks it,
+// made by PrepareCheckpoint.
+type CheckpointBase struct {
+	tree   treeState
+	prevID int64 // the latest checkpoint when it was made; 0 if none
+}
+
+// Size is how many entries the base covers.
+func (b *CheckpointBase) Size() uint64 { return b.tree.b.Size() }
+
+// PrepareCheckpoint does, on the reader pool, the checks Checkpoint would
+// do of the ledger as it stands, and keeps the result: a CheckpointFrom
+// given it soon after reads only the entries appended since. Checking a
+// large ledger reads all of it, so a command that ends with a checkpoint
+// (a diff) runs this beside its own work.
+func (l *Ledger) PrepareCheckpoint(ctx context.Context) (*CheckpointBase, error) {
+	tx, err := l.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prepare checkpoint: %w", classify(err))
+	}
+	defer tx.Rollback()
+	head, err := readHead(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prepare checkpoint: %w", err)
+	}
+	prev, prevID, err := l.verifiedLatest(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prepare checkpoint: %w", err)
+	}
+	base := &CheckpointBase{prevID: prevID, tree: treeState{b: hashchain.NewRootBuilder()}}
+	if err := base.tree.extendChecked(ctx, tx, head.Size, prev); err != nil {
+		return nil, fmt.Errorf("ledger: prepare checkpoint: %w", err)
+	}
+	return base, nil
+}
+
+// verifiedLatest returns the latest stored checkpoint, its signature
+// checked, and its id (nil and 0 when there is none).
+func (l *Ledger) verifiedLatest(ctx context.Context, q querier) (*hashchain.Checkpoint, int64, error) {
+	last, ok, err := latestCheckpoint(ctx, q)
+	if err != nil || !ok {
+		return nil, 0, err
+	}
+	c, err := hashchain.VerifyCheckpoint(last.Note, l.verifierKey)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: stored checkpoint %d: %w", ErrInconsistent, last.ID, err)
+	}
+	return &c, last.ID, nil
+}
+
+// CheckpointFrom is Checkpoint resuming from base (when not nil, still
+// within the ledger, and no checkpoint was signed since it was made;
+// otherwise it checks the whole ledger, as Checkpoint does).
+func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *CheckpointBase) (StoredCheckpoint, error) {
 	var out StoredCheckpoint
 	err := l.Update(ctx, func(tx *Tx) error {
 		head, err := tx.Head()
@@ -40,19 +97,23 @@ func (l *Ledger) Checkpoint(ctx context.Context, signerKey string) (StoredCheckp
 		if err != nil {
 			return err
 		}
-		var prev *hashchain.Checkpoint
-		if haveLast {
-			c, err := hashchain.VerifyCheckpoint(last.Note, l.verifierKey)
-			if err != nil {
-				return fmt.Errorf("ledger: checkpoint: %w: stored checkpoint %d: %w", ErrInconsistent, last.ID, err)
-			}
-			prev = &c
-		}
-		root, err := rootChecked(ctx, tx.tx, head.Size, prev)
+		prev, _, err := l.verifiedLatest(ctx, tx.tx)
 		if err != nil {
 			return fmt.Errorf("ledger: checkpoint: %w", err)
 		}
-		cp := hashchain.Checkpoint{Origin: l.origin, Size: head.Size, Root: root}
+		tree := treeState{b: hashchain.NewRootBuilder()}
+		if base != nil && base.prevID == last.ID && base.Size() <= head.Size {
+			// Resume on a copy: the base may serve again.
+			rb, err := hashchain.RootBuilderFromState(base.tree.b.Size(), base.tree.b.State())
+			if err != nil {
+				return fmt.Errorf("ledger: checkpoint: %w", err)
+			}
+			tree = treeState{b: rb, chain: base.tree.chain}
+		}
+		if err := tree.extendChecked(ctx, tx.tx, head.Size, prev); err != nil {
+			return fmt.Errorf("ledger: checkpoint: %w", err)
+		}
+		cp := hashchain.Checkpoint{Origin: l.origin, Size: head.Size, Root: tree.b.Root()}
 		note, err := hashchain.SignCheckpoint(cp, signerKey)
 		if err != nil {
 			if errors.Is(err, hashchain.ErrBadKey) {
@@ -77,18 +138,25 @@ func (l *Ledger) Checkpoint(ctx context.Context, signerKey string) (StoredCheckp
 	return out, err
 }
 
-// rootChecked streams the ledger's leaf hashes into a Merkle root of size
-// entries, re-checking the entries after prev (leaf hash and chain) and
-// prev's root at its size.
-func rootChecked(ctx context.Context, q querier, size uint64, prev *hashchain.Checkpoint) (hashchain.Hash, error) {
+// treeState is a checked prefix of the ledger: the Merkle compact range of
+// its entries and the chain link after the last of them.
+type treeState struct {
+	b     *hashchain.RootBuilder
+	chain hashchain.Hash
+}
+
+// extendChecked streams the leaf hashes of the entries from t's size up to
+// size into t, re-checking the entries after prev (leaf hash and chain)
+// and prev's root at its size.
+func (t *treeState) extendChecked(ctx context.Context, q querier, size uint64, prev *hashchain.Checkpoint) error {
 	var from uint64
 	if prev != nil {
 		if prev.Size > size {
-			return hashchain.Hash{}, fmt.Errorf("%w: ledger truncated: checkpoint has %d entries, ledger has %d", ErrInconsistent, prev.Size, size)
+			return fmt.Errorf("%w: ledger truncated: checkpoint has %d entries, ledger has %d", ErrInconsistent, prev.Size, size)
 		}
 		from = prev.Size
 	}
-	var b hashchain.RootBuilder
+	b := t.b
 	check := func() error {
 		if prev != nil && b.Size() == prev.Size && b.Root() != prev.Root {
 			return fmt.Errorf("%w: the root at size %d no longer matches the stored checkpoint", ErrInconsistent, prev.Size)
@@ -96,49 +164,52 @@ func rootChecked(ctx context.Context, q querier, size uint64, prev *hashchain.Ch
 		return nil
 	}
 	if err := check(); err != nil {
-		return hashchain.Hash{}, err
+		return err
 	}
+	start := b.Size()
 	// Entries before prev count by their stored leaf hash (prev's root
 	// checks them); their leaves are not fetched, which halves the cost
 	// of a checkpoint of a large ledger.
-	rows, err := q.QueryContext(ctx, `SELECT seq, CASE WHEN seq >= ? THEN leaf END, leaf_hash, chain FROM entries ORDER BY seq`, int64(from))
+	rows, err := q.QueryContext(ctx, `SELECT seq, CASE WHEN seq >= ? THEN leaf END, leaf_hash, chain FROM entries WHERE seq >= ? ORDER BY seq`,
+		int64(from), int64(start))
 	if err != nil {
-		return hashchain.Hash{}, classify(err)
+		return classify(err)
 	}
 	defer rows.Close()
-	var prevChain hashchain.Hash
+	prevChain := t.chain
 	var seq int64
 	var leaf, lh, chain sql.RawBytes
-	for rows.Next() {
+	for rows.Next() && b.Size() < size {
 		if err := rows.Scan(&seq, &leaf, &lh, &chain); err != nil {
-			return hashchain.Hash{}, classify(err)
+			return classify(err)
 		}
 		n := b.Size()
 		if uint64(seq) != n || len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {
-			return hashchain.Hash{}, fmt.Errorf("%w: seq %d: missing entry or damaged row", ErrInconsistent, n)
+			return fmt.Errorf("%w: seq %d: missing entry or damaged row", ErrInconsistent, n)
 		}
 		stored := hashchain.Hash(lh)
 		if n >= from {
 			if hashchain.LeafHash(leaf) != stored {
-				return hashchain.Hash{}, fmt.Errorf("%w: seq %d: leaf does not hash to its stored leaf hash", ErrInconsistent, n)
+				return fmt.Errorf("%w: seq %d: leaf does not hash to its stored leaf hash", ErrInconsistent, n)
 			}
 			if hashchain.ChainLink(prevChain, stored) != hashchain.Hash(chain) {
-				return hashchain.Hash{}, fmt.Errorf("%w: seq %d: chain link does not follow from the previous entry", ErrInconsistent, n)
+				return fmt.Errorf("%w: seq %d: chain link does not follow from the previous entry", ErrInconsistent, n)
 			}
 		}
 		prevChain = hashchain.Hash(chain)
 		b.Append(stored)
 		if err := check(); err != nil {
-			return hashchain.Hash{}, err
+			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return hashchain.Hash{}, classify(err)
+		return classify(err)
 	}
 	if b.Size() != size {
-		return hashchain.Hash{}, fmt.Errorf("%w: expected %d entries, read %d", ErrInconsistent, size, b.Size())
+		return fmt.Errorf("%w: expected %d entries, read %d", ErrInconsistent, size, b.Size())
 	}
-	return b.Root(), nil
+	t.chain = prevChain
+	return nil
 }
 
 // Checkpoints returns every stored checkpoint in signing order.

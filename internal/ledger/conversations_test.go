@@ -72,3 +72,48 @@ func TestEntriesAt(t *testing.T) {
 		t.Errorf("EntriesAt past the end: %v, want ErrNotFound naming 600", err)
 	}
 }
+
+// TestCheckpointFromBase: a checkpoint resumed from a prepared base signs
+// the same tree a full check would, still checks what was appended after
+// the base, and ignores a base a newer checkpoint has overtaken.
+func TestCheckpointFromBase(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(30)
+	f.checkpoint()
+	f.appendN(20)
+	base, err := f.l.PrepareCheckpoint(f.ctx)
+	if err != nil || base.Size() != 50 {
+		t.Fatalf("PrepareCheckpoint: %v, size %d", err, base.Size())
+	}
+	f.appendN(7)
+	cp, err := f.l.CheckpointFrom(f.ctx, f.signer, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.l.Checkpoint(f.ctx, f.signer) // a full check of the same tree
+	if err != nil || again.ID != cp.ID || again.Root != cp.Root || cp.Size != 57 {
+		t.Fatalf("full checkpoint %+v (%v), resumed %+v", again, err, cp)
+	}
+	if rep := f.verify(VerifyOptions{VerifierKey: f.l.VerifierKey()}); !rep.OK {
+		t.Fatalf("verify: %+v", rep.Findings)
+	}
+
+	// The base predates checkpoint cp: ignored, and the result still right.
+	f.appendN(3)
+	cp2, err := f.l.CheckpointFrom(f.ctx, f.signer, base)
+	if err != nil || cp2.Size != 60 {
+		t.Fatalf("CheckpointFrom an overtaken base: %+v, %v", cp2, err)
+	}
+
+	// An entry appended after the base and then altered is caught.
+	base, err = f.l.PrepareCheckpoint(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.appendN(2)
+	f.raw(`DROP TRIGGER entries_append_only_update`, `UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'inbound', 'outbound') AS BLOB) WHERE seq = 61`)
+	f.reopen()
+	if _, err := f.l.CheckpointFrom(f.ctx, f.signer, base); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("CheckpointFrom over an altered new entry: %v, want ErrInconsistent", err)
+	}
+}

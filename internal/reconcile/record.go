@@ -87,6 +87,24 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	if o.Matter == "" {
 		o.Matter = l.Matter()
 	}
+	// The closing checkpoint must check the whole ledger, which for a large
+	// one takes seconds: do that beside the diff, so that only the diff's
+	// own entry is left to check at the end.
+	type prepared struct {
+		base *ledger.CheckpointBase
+		err  error
+	}
+	prep := make(chan prepared, 1)
+	if o.SignerKey != "" {
+		go func() {
+			b, err := l.PrepareCheckpoint(ctx)
+			prep <- prepared{b, err}
+			close(prep)
+		}()
+	} else {
+		close(prep)
+	}
+	defer func() { <-prep }() // never leave it reading a closed ledger
 	findings := newPartedGzip(ctx, store)
 	defer findings.abort()
 	manifest := newPartedGzip(ctx, store)
@@ -166,7 +184,10 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 		return nil, err
 	}
 	if o.SignerKey != "" {
-		if _, err := l.Checkpoint(context.WithoutCancel(ctx), o.SignerKey); err != nil {
+		// A failed preparation leaves base nil: the checkpoint then checks
+		// everything itself and reports what is wrong.
+		p := <-prep
+		if _, err := l.CheckpointFrom(context.WithoutCancel(ctx), o.SignerKey, p.base); err != nil {
 			return res, fmt.Errorf("reconcile: checkpoint: %w", err)
 		}
 	}

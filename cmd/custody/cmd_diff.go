@@ -110,7 +110,9 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	opts := reconcile.DiffOptions{
 		Diff:    diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency},
 	}
-	if w != nil {
+	if jw, ok := w.(diff.JSONWriter); ok {
+		opts.EmitJSON = jw.WriteJSON // the bytes it stores, not encoded again
+	} else if w != nil {
 		opts.Emit = w.Write
 	}
 	// Sign a checkpoint over the diff entry when this ledger's key is at

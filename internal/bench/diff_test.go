@@ -106,7 +106,7 @@ func diffFixture(tb testing.TB, f *DiffFixture) diff.Summary {
 		tb.Fatal(err)
 	}
 	res, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{
-		Diff: diff.Options{Policy: diff.DefaultPolicy()}, Emit: w.Write,
+		Diff: diff.Options{Policy: diff.DefaultPolicy()}, EmitJSON: w.(diff.JSONWriter).WriteJSON, // as custody diff --output jsonl
 	})
 	if err != nil {
 		tb.Fatal(err)

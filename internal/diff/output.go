@@ -24,6 +24,15 @@ type Writer interface {
 	Close(Summary) error
 }
 
+// JSONWriter is a Writer that can take a finding already encoded: js is
+// f.AppendJSON's bytes. A caller that encodes findings anyway (to store
+// them) hands its bytes over instead of having them encoded again. The
+// json and jsonl writers are JSONWriters.
+type JSONWriter interface {
+	Writer
+	WriteJSON(f Finding, js []byte) error
+}
+
 // NewWriter returns a Writer for format:
 //   - json: one object {"findings":[…],"summary":{…}}, findings streamed;
 //   - csv: a header row, then one row per finding (CSVHeader columns);
@@ -54,13 +63,20 @@ type jsonWriter struct {
 }
 
 func (j *jsonWriter) Write(f Finding) error {
+	j.buf = f.AppendJSON(j.buf[:0])
+	return j.WriteJSON(f, j.buf)
+}
+
+func (j *jsonWriter) WriteJSON(_ Finding, js []byte) error {
 	sep := ",\n  "
 	if j.n == 0 {
 		sep = "{\"findings\": [\n  "
 	}
 	j.n++
-	j.buf = f.AppendJSON(append(j.buf[:0], sep...))
-	if _, err := j.w.Write(j.buf); err != nil {
+	if _, err := io.WriteString(j.w, sep); err != nil {
+		return fmt.Errorf("diff: write finding: %w", err)
+	}
+	if _, err := j.w.Write(js); err != nil {
 		return fmt.Errorf("diff: write finding: %w", err)
 	}
 	return nil
@@ -121,8 +137,15 @@ type jsonlWriter struct {
 
 // Write writes f as json.Encoder would: json.Marshal's bytes and a newline.
 func (j *jsonlWriter) Write(f Finding) error {
-	j.buf = append(f.AppendJSON(j.buf[:0]), '\n')
-	if _, err := j.w.Write(j.buf); err != nil {
+	j.buf = f.AppendJSON(j.buf[:0])
+	return j.WriteJSON(f, j.buf)
+}
+
+func (j *jsonlWriter) WriteJSON(_ Finding, js []byte) error {
+	if _, err := j.w.Write(js); err != nil {
+		return fmt.Errorf("diff: write finding: %w", err)
+	}
+	if _, err := io.WriteString(j.w, "\n"); err != nil {
 		return fmt.Errorf("diff: write finding: %w", err)
 	}
 	return nil
@@ -180,3 +203,8 @@ func WriteSummary(w io.Writer, s Summary) error {
 	}
 	return nil
 }
+
+var (
+	_ JSONWriter = (*jsonWriter)(nil)
+	_ JSONWriter = (*jsonlWriter)(nil)
+)

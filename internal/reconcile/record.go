@@ -30,6 +30,9 @@ type DiffOptions struct {
 	Diff   diff.Options
 	// Emit, when set, also receives every finding (the command prints them).
 	Emit func(diff.Finding) error
+	// EmitJSON, when set instead, receives every finding with its JSON
+	// (f.AppendJSON's bytes, valid only during the call), as stored.
+	EmitJSON func(f diff.Finding, js []byte) error
 	Now  func() time.Time
 	// SignerKey, when set, signs a checkpoint covering the diff entry.
 	SignerKey string
@@ -132,7 +135,10 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 		if err := findings.write(line); err != nil {
 			return err
 		}
-		if o.Emit != nil {
+		switch {
+		case o.EmitJSON != nil:
+			return o.EmitJSON(f, line[:len(line)-1])
+		case o.Emit != nil:
 			return o.Emit(f)
 		}
 		return nil

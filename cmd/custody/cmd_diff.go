@@ -55,7 +55,9 @@ records their hashes. Its run id is printed; 'custody refetch --diff ID'
 acts on it.
 
 Output: a summary table (text), or every finding with --output json, csv
-or jsonl. Memory does not grow with the size of the export.
+or jsonl. Memory does not grow with the size of the export. Progress (files
+compared) goes to stderr: a counter on a terminal, otherwise a log line
+every 10 seconds.
 
 Examples:
   custody diff ./old-export
@@ -124,7 +126,10 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	} else {
 		g.log.Warn("no signer key beside the ledger: the diff entry is not covered by a checkpoint until one is signed", "error", err)
 	}
+	prog := newProgress(g, "diff: files compared")
+	opts.Progress = prog.Count
 	res, err := reconcile.Diff(ctx, l, store, src, opts)
+	prog.Finish()
 	if err != nil {
 		return err
 	}

@@ -82,3 +82,33 @@ func (p *progress) Finish() {
 		_ = p.bar.Finish()
 	}
 }
+
+// Count follows work whose total is unknown until it ends (a diff walks
+// the export as it goes): a spinner with the count on a terminal,
+// otherwise a log line at most every logEvery.
+func (p *progress) Count(done int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = done
+	if stderrIsTerminal(p.g) && p.g.LogFormat == "text" {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(-1,
+				progressbar.OptionSetWriter(p.g.stderr),
+				progressbar.OptionSetDescription(p.label),
+				progressbar.OptionShowCount(),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		_ = p.bar.Set(done)
+		return
+	}
+	if now := time.Now(); now.Sub(p.lastLog) >= logEvery {
+		if p.lastLog.IsZero() { // the first call starts the clock
+			p.lastLog = now
+			return
+		}
+		p.lastLog = now
+		p.g.log.Info(p.label+" progress", "done", done, "elapsed", now.Sub(p.start).Round(time.Second).String())
+	}
+}

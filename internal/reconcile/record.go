@@ -30,6 +30,9 @@ type DiffOptions struct {
 	Diff   diff.Options
 	// Emit, when set, also receives every finding (the command prints them).
 	Emit func(diff.Finding) error
+	// Progress, when set, is called with the number of export files
+	// compared so far, after each one.
+	Progress func(files int)
 	// EmitJSON, when set instead, receives every finding with its JSON
 	// (f.AppendJSON's bytes, valid only during the call), as stored.
 	EmitJSON func(f diff.Finding, js []byte) error
@@ -117,7 +120,11 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	var manifestErr error
 	filesRead := 0
 	dopts := o.Diff
+	filesDone := 0
 	dopts.FileDone = func(e diff.Entry) {
+		if filesDone++; o.Progress != nil {
+			o.Progress(filesDone)
+		}
 		rec, ok := hs.take(e.Name)
 		if !ok || manifestErr != nil { // not opened (a finding says why)
 			return

@@ -110,7 +110,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		}
 	}
 	opts := reconcile.DiffOptions{
-		Diff:    diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency},
+		Diff: diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency},
 	}
 	if jw, ok := w.(diff.JSONWriter); ok {
 		opts.EmitJSON = jw.WriteJSON // the bytes it stores, not encoded again

@@ -36,7 +36,7 @@ type DiffOptions struct {
 	// EmitJSON, when set instead, receives every finding with its JSON
 	// (f.AppendJSON's bytes, valid only during the call), as stored.
 	EmitJSON func(f diff.Finding, js []byte) error
-	Now  func() time.Time
+	Now      func() time.Time
 	// SignerKey, when set, signs a checkpoint covering the diff entry.
 	SignerKey string
 }

@@ -13,16 +13,19 @@ import (
 // Fewer runs copy the index pages that many commits rewrite fewer times;
 // 8,192 and 16,384 were the fastest of 1,024 – 32,768 in BenchmarkAppend
 // at 200,000 entries, 16,384 by a little at 1,000,000 (docs/benchmarks.md).
-var walCkptEntries uint64 = 16384
+const walCkptEntries = 16384
 
-// walCeiling bounds the WAL, in pages. SQLite starts the WAL over from
+// walCeiling bounds the WAL, in bytes. SQLite starts the WAL over from
 // its beginning only when a write transaction begins with every frame
 // already copied into the database, which a background checkpoint racing
 // a busy writer seldom achieves. So once a background run reports the WAL
 // past this size, the writer copies the little that is left itself
 // right after its next commit, and the WAL restarts with the transaction
 // after that. The WAL thus stays near 64 MiB however long appends go on.
-var walCeiling = 16384
+const walCeiling = 64 << 20
+
+// walCeilingPages is walCeiling in pages of pageSize bytes.
+func walCeilingPages(pageSize int) int { return walCeiling / max(pageSize, 512) }
 
 // walCheckpointer copies the WAL into the database file on its own
 // connection and goroutine, so the page copies and the database file's
@@ -36,7 +39,7 @@ type walCheckpointer struct {
 	once sync.Once     // stop runs once: Close may be called again
 
 	run     sync.Mutex // held while a checkpoint runs, the background's or the writer's
-	ceiling int        // walCeiling; tests make it small
+	ceiling int        // walCeiling in pages; tests make it small
 
 	mu       sync.Mutex
 	walPages int   // WAL size as the last checkpoint found it
@@ -46,7 +49,7 @@ type walCheckpointer struct {
 
 // startWALCheckpointer opens the checkpointer's connection to path and
 // starts its goroutine.
-func startWALCheckpointer(path string) (*walCheckpointer, error) {
+func startWALCheckpointer(ctx context.Context, path string) (*walCheckpointer, error) {
 	db, err := sql.Open(driverName, dsn(path, "deferred"))
 	if err != nil {
 		return nil, err
@@ -54,7 +57,12 @@ func startWALCheckpointer(path string) (*walCheckpointer, error) {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(0)
-	c := &walCheckpointer{db: db, kick: make(chan struct{}, 1), done: make(chan struct{}), ceiling: walCeiling}
+	var pageSize int
+	if err := db.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+		db.Close()
+		return nil, classify(err)
+	}
+	c := &walCheckpointer{db: db, kick: make(chan struct{}, 1), done: make(chan struct{}), ceiling: walCeilingPages(pageSize)}
 	go c.loop()
 	return c, nil
 }
@@ -105,7 +113,7 @@ func (c *walCheckpointer) checkpoint(db *sql.DB) (int, error) {
 
 // afterCommit is called by the writer after each commit with the writer's
 // own pool (l.mu held). If the last background checkpoint found the WAL
-// past walCeiling, it copies the rest now, waiting for a background run
+// past the ceiling, it copies the rest now, waiting for a background run
 // in progress rather than colliding with it; the next write transaction
 // then starts the WAL over. It never fails the commit, which is done.
 func (c *walCheckpointer) afterCommit(wdb *sql.DB) {

@@ -53,8 +53,8 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 	waitFor(t, "a background checkpoint", func() bool { return f.l.ckpt.checkpointRuns() >= 1 })
 	// The entries reached the database file itself: the file grew by
-	// more than the 60 leaves' worth of pages (4 leaves to a page).
-	waitFor(t, "the database file to grow", func() bool { return fileSize(t, f.path) >= before+15*4096 })
+	// more than the 60 leaves (~850 bytes each).
+	waitFor(t, "the database file to grow", func() bool { return fileSize(t, f.path) >= before+60*800 })
 	if h, err := f.l.Head(f.ctx); err != nil || h.Size != 60 {
 		t.Fatalf("head %+v, %v", h, err)
 	}
@@ -87,16 +87,26 @@ func (f *fixture) appendBatch(i, n int) {
 	}
 }
 
-// walPagesOf is how many frames the WAL file at path has room for.
-func walPagesOf(t testing.TB, path string) int64 {
-	return max(0, fileSize(t, path+"-wal")-32) / (4096 + 24)
+// pageSize is the ledger's page size.
+func (f *fixture) pageSize() int64 {
+	f.t.Helper()
+	var n int64
+	if err := f.l.rdb.QueryRowContext(f.ctx, `PRAGMA page_size`).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// walPages is how many frames the ledger's WAL file has room for.
+func (f *fixture) walPages() int64 {
+	return max(0, fileSize(f.t, f.path+"-wal")-32) / (f.pageSize() + 24)
 }
 
 // TestWALStaysBounded: the WAL stays bounded whether the background
 // checkpointer keeps up, is never asked, or reports the WAL past the
 // ceiling.
 func TestWALStaysBounded(t *testing.T) {
-	const ceiling = 64 // pages; a commit of 25 entries is ~15
+	const ceiling = 64 // pages; a commit of 25 entries is ~4 (16 KiB pages)
 	newLedger := func(t *testing.T, every uint64) *fixture {
 		f := newFixture(t)
 		f.l.ckptEvery = every
@@ -109,14 +119,16 @@ func TestWALStaysBounded(t *testing.T) {
 	t.Run("background keeps up", func(t *testing.T) {
 		// Every commit asks for a checkpoint, and each is done before the
 		// next commit: every transaction finds the WAL copied and starts
-		// it over, so it never holds more than a commit or two.
+		// it over, so the file never grows past the schema's pages and
+		// the first commit after them.
 		f := newLedger(t, 1)
+		created := f.walPages() // the schema's pages
 		for i := range 40 {
 			f.appendBatch(i, 25)
 			waitFor(t, "the background checkpoint", func() bool { return f.l.ckpt.checkpointRuns() == i+1 })
 		}
-		if n := walPagesOf(t, f.path); n > 40 {
-			t.Errorf("WAL grew to %d pages", n)
+		if n := f.walPages(); n > created+8 {
+			t.Errorf("WAL grew to %d pages (%d after creation)", n, created)
 		}
 	})
 	t.Run("never asked", func(t *testing.T) {
@@ -125,7 +137,7 @@ func TestWALStaysBounded(t *testing.T) {
 		for i := range 40 {
 			f.appendBatch(i, 25)
 		}
-		if n := walPagesOf(t, f.path); n > 2*ceiling+25 {
+		if n := f.walPages(); n > 2*ceiling+10 {
 			t.Errorf("WAL grew to %d pages", n)
 		}
 		if n := f.l.ckpt.checkpointRuns(); n != 0 {
@@ -182,4 +194,32 @@ func TestCloseStopsCheckpointer(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	f.l = nil
+}
+
+// TestPageSizes: new ledgers get 16 KiB pages; a ledger with 4 KiB pages
+// (all made before) opens, appends and verifies as before, and both bound
+// their WAL at the same number of bytes.
+func TestPageSizes(t *testing.T) {
+	f := newFixture(t)
+	if ps := f.pageSize(); ps != pageSize {
+		t.Errorf("new ledger: page size %d, want %d", ps, pageSize)
+	}
+	if got, want := f.l.ckpt.ceiling*pageSize, walCeiling; got != want {
+		t.Errorf("new ledger: WAL ceiling %d bytes, want %d", got, want)
+	}
+	f.appendN(30)
+	f.raw(`PRAGMA journal_mode = DELETE`, `PRAGMA page_size = 4096`, `VACUUM`, `PRAGMA journal_mode = WAL`)
+	f.reopen()
+	if ps := f.pageSize(); ps != 4096 {
+		t.Fatalf("after VACUUM: page size %d, want 4096", ps)
+	}
+	if got, want := f.l.ckpt.ceiling*4096, walCeiling; got != want {
+		t.Errorf("4 KiB pages: WAL ceiling %d bytes, want %d", got, want)
+	}
+	for i := range 3 {
+		f.appendBatch(i, 40)
+	}
+	if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 150 {
+		t.Errorf("verify: %+v", rep)
+	}
 }

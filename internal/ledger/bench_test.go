@@ -87,3 +87,33 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(size*b.N), "cpu-ns/entry")
 }
+
+// BenchmarkLatestCapture looks up the latest capture of random messages of
+// a 100,000-entry ledger with random ids, as an export does for each
+// message it fetches: through every level of the message index, then the
+// entry's row. Each op is one lookup.
+func BenchmarkLatestCapture(b *testing.B) {
+	const size = 100_000
+	f := newFixture(b)
+	ids := make([]string, 0, size)
+	batch := make([]Entry, benchBatch)
+	for done := 0; done < size; done += benchBatch {
+		for i := range batch {
+			conv := fmt.Sprintf("%x", sha256.Sum256([]byte{byte((done + i) / 50), byte((done + i) / 50 >> 8)}))[:32]
+			batch[i] = message(conv, done+i)
+			ids = append(ids, batch[i].MessageID)
+		}
+		if _, err := f.l.Append(f.ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		id := ids[(i*7919)%size]
+		if _, ok, err := f.l.LatestCapture(f.ctx, id); err != nil || !ok {
+			b.Fatalf("LatestCapture(%s): %v %v", id, ok, err)
+		}
+		i++
+	}
+}

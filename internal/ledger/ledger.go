@@ -45,7 +45,10 @@ var reservedState = map[string]bool{
 // take the write lock at BEGIN, so two writers never deadlock on upgrade;
 // the reader pool uses deferred transactions instead, so a long verify
 // never blocks an export. The page cache is set per pool (cacheFor).
-const pragmas = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=FULL&_foreign_keys=on&_recursive_triggers=on"
+// Each connection keeps its 32 most recent prepared statements: a lookup
+// by message id searches eight tables (message_index.go), and preparing
+// that query took longer than running it.
+const pragmas = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=FULL&_foreign_keys=on&_recursive_triggers=on&_stmt_cache_size=32"
 
 // cacheFor is the _cache_size of a pool's connections (negative: KiB). The
 // writer's 64 MiB keeps the message index (random keys, message_keys) in

@@ -38,9 +38,10 @@ type Tx struct {
 }
 
 // Update runs fn in one immediate transaction and commits if fn returns
-// nil; otherwise it rolls back and returns fn's error. This is how an
-// export records entries together with its run state, so a crash leaves
-// either both or neither. Writers are serialised: fn must write through
+// nil; otherwise it rolls back and returns fn's error. An append that
+// failed part-way (not an invalid entry, which changes nothing) makes it
+// roll back even if fn returns nil. This is how an export records entries
+// together with its run state, so a crash leaves either both or neither. Writers are serialised: fn must write through
 // tx only (calling l.Append, l.SetState, l.Checkpoint or l.Update from fn
 // would wait for itself), and reads through l do not see tx's writes.
 func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {

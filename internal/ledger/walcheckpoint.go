@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// walCkptEntries is how many appended entries (about 0.4 WAL pages each,
+// walCkptEntries is how many appended entries (about 1.5 KiB of WAL each,
 // leaf and index pages together) commits let through before the
 // background checkpointer is asked to copy the WAL into the database file.
 // Fewer runs copy the index pages that many commits rewrite fewer times;

@@ -26,21 +26,7 @@ func TestConversationIDs(t *testing.T) {
 	if want := []string{"c-a", "c-b", "c-c"}; !slices.Equal(got, want) {
 		t.Errorf("ConversationIDs = %q, want %q", got, want)
 	}
-	var plan []string
-	rows, err := f.l.rdb.QueryContext(f.ctx, `EXPLAIN QUERY PLAN SELECT DISTINCT conversation_id FROM entries WHERE conversation_id IS NOT NULL ORDER BY conversation_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if text := strings.Join(plan, "; "); !strings.Contains(text, "COVERING INDEX") || strings.Contains(text, "TEMP B-TREE") {
+	if text := f.queryPlan(conversationIDsSQL); !strings.Contains(text, "COVERING INDEX") || strings.Contains(text, "TEMP B-TREE") {
 		t.Errorf("plan %q does not read the conversation index alone, in order", text)
 	}
 }

@@ -170,19 +170,11 @@ func (p *jcsParser) str() (string, bool) {
 		}
 		e := p.in[p.pos+1]
 		p.pos += 2
+		if d, ok := shortEscape(e); ok {
+			buf = append(buf, d)
+			continue
+		}
 		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
@@ -208,6 +200,26 @@ func (p *jcsParser) str() (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// shortEscape decodes the JSON escapes of one character (\" \\ \/ \b \f
+// \n \r \t), for both of the package's string readers.
+func shortEscape(e byte) (byte, bool) {
+	switch e {
+	case '"', '\\', '/':
+		return e, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
 }
 
 func (p *jcsParser) hex4() (rune, bool) {

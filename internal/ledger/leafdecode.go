@@ -299,20 +299,14 @@ func (r *leafReader) escapedStr() (string, bool) {
 		if j+1 >= len(r.b) {
 			return "", false
 		}
-		switch e := r.b[j+1]; e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
+		switch e := r.b[j+1]; {
+		case e != 'u':
+			d, ok := shortEscape(e)
+			if !ok {
+				return "", false
+			}
+			buf = append(buf, d)
+		default:
 			if j+6 > len(r.b) {
 				return "", false
 			}
@@ -329,8 +323,6 @@ func (r *leafReader) escapedStr() (string, bool) {
 			}
 			buf = utf8.AppendRune(buf, u)
 			j += 4
-		default:
-			return "", false
 		}
 		j += 2
 	}

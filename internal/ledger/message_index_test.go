@@ -213,23 +213,30 @@ func TestLookupsUseIndexes(t *testing.T) {
 		for i := range args {
 			args[i] = "x"
 		}
-		rows, err := f.l.rdb.QueryContext(f.ctx, `EXPLAIN QUERY PLAN `+q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		text := strings.Join(plan, "; ")
+		text := f.queryPlan(q, args...)
 		if strings.Contains(text, "SCAN") || !strings.Contains(text, "SEARCH entries") {
 			t.Errorf("%s: plan %q scans", name, text)
 		}
 	}
+}
+
+// queryPlan is SQLite's plan for q on the reader pool, its steps joined
+// by "; ".
+func (f *fixture) queryPlan(q string, args ...any) string {
+	f.t.Helper()
+	rows, err := f.l.rdb.QueryContext(f.ctx, `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		f.t.Fatalf("plan of %s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			f.t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }

@@ -185,11 +185,13 @@ func (l *Ledger) entriesAt(ctx context.Context, q string, args []any, seqs []uin
 	return i, nil
 }
 
+const conversationIDsSQL = `SELECT DISTINCT conversation_id FROM entries WHERE conversation_id IS NOT NULL ORDER BY conversation_id`
+
 // ConversationIDs calls fn with every conversation id the entries name,
 // each once, in byte order; an error from fn stops it. It reads the
 // conversation index alone.
 func (l *Ledger) ConversationIDs(ctx context.Context, fn func(id string) error) error {
-	rows, err := l.rdb.QueryContext(ctx, `SELECT DISTINCT conversation_id FROM entries WHERE conversation_id IS NOT NULL ORDER BY conversation_id`)
+	rows, err := l.rdb.QueryContext(ctx, conversationIDsSQL)
 	if err != nil {
 		return fmt.Errorf("ledger: conversation ids: %w", classify(err))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/sim/simtest"
 )
 
@@ -39,19 +39,8 @@ func newEnv(t *testing.T, conversations int, faults string) *env {
 		Faults:    faults,
 		JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
 	})
-	dir := t.TempDir()
-	ctx := context.Background()
-	l, key, err := ledger.Create(ctx, filepath.Join(dir, "custody.db"), "matter-1", ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	st, err := evidence.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &env{srv: srv, ledger: l, store: st, key: key, dir: dir}
+	le := ledgertest.New(t, "matter-1")
+	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
 }
 
 func (e *env) client(t *testing.T) *fetch.Client {

@@ -26,6 +26,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 )
 
 // captureAll exports every WhatsApp conversation of a simulated org into a
@@ -37,18 +38,9 @@ func captureAll(t *testing.T, conversations int) (*sim.Server, *ledger.Ledger, e
 		OrgConfig: sim.OrgConfig{Seed: 5, Conversations: conversations, Start: start, End: start.AddDate(0, 0, 5), LegalHoldShare: 0.2, OtherMediaShare: 0.2},
 		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
 	})
-	dir := t.TempDir()
+	le := ledgertest.New(t, "m")
+	l, st, key, dir := le.Ledger, le.Store, le.Key, le.Dir
 	ctx := context.Background()
-	l, key, err := ledger.Create(ctx, filepath.Join(dir, "custody.db"), "m", ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	st, err := evidence.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, Rate: 1e9,
 		PollInitial: 5 * time.Millisecond, PollMax: 10 * time.Millisecond})
 	if err != nil {

@@ -15,8 +15,8 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
-	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 )
 
 var (

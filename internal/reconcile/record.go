@@ -388,12 +388,14 @@ type hashingReader struct {
 	name   string
 	src    *hashingSource
 	closed bool
+	eof    bool // the parser read to the end: nothing to drain
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
 	r.h.Write(p[:n])
 	r.n += int64(n)
+	r.eof = err == io.EOF
 	return n, err
 }
 
@@ -402,7 +404,10 @@ func (r *hashingReader) Close() error {
 		return nil
 	}
 	r.closed = true
-	_, derr := io.Copy(io.Discard, struct{ io.Reader }{r})
+	var derr error
+	if !r.eof {
+		_, derr = io.Copy(io.Discard, struct{ io.Reader }{r})
+	}
 	err := r.rc.Close()
 	rec := FileRecord{Name: r.name, Size: r.n, SHA256: hex.EncodeToString(r.h.Sum(nil))}
 	if derr != nil {

@@ -150,6 +150,11 @@ func TestDiffIsRecorded(t *testing.T) {
 	if _, err := recexport.Export(ctx, srv.Org, nil, target, recexport.DefaultProfile(recexport.ShapeGenesys, 1)); err != nil {
 		t.Fatal(err)
 	}
+	// A large file the parser gives up on early: hashed whole all the same.
+	junk := append([]byte("not json at all "), bytes.Repeat([]byte("x"), 300<<10)...)
+	if err := os.WriteFile(filepath.Join(dir, "x", "junk.json"), junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	src, err := diff.NewDirSource(filepath.Join(dir, "x"))
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +190,24 @@ func TestDiffIsRecorded(t *testing.T) {
 	if h := sha256.Sum256(want.Bytes()); hex.EncodeToString(h[:]) != res.FindingsSHA256 {
 		t.Errorf("findings_sha256 %s is not the hash of the findings", res.FindingsSHA256)
 	}
-	if got := gunzipParts(t, st, res.FilesEvidence); bytes.Count(got, []byte("\n")) != res.FilesRead {
-		t.Errorf("manifest has %d lines, %d files read", bytes.Count(got, []byte("\n")), res.FilesRead)
+	manifest := gunzipParts(t, st, res.FilesEvidence)
+	if bytes.Count(manifest, []byte("\n")) != res.FilesRead {
+		t.Errorf("manifest has %d lines, %d files read", bytes.Count(manifest, []byte("\n")), res.FilesRead)
+	}
+	// Every record names the bytes on disk, whether the parser read the
+	// file to the end or stopped early.
+	for _, line := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
+		var rec reconcile.FileRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "x", filepath.FromSlash(rec.Name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := sha256.Sum256(data); rec.SHA256 != hex.EncodeToString(h[:]) || rec.Size != int64(len(data)) {
+			t.Errorf("manifest: %s: %d bytes, sha256 %s; on disk %d bytes, %x", rec.Name, rec.Size, rec.SHA256, len(data), h)
+		}
 	}
 
 	runID, gaps, err := reconcile.LoadGaps(ctx, l, st, "latest")

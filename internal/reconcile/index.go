@@ -18,7 +18,7 @@ import (
 // running beside an export compares against one consistent ledger).
 //
 // A diff reads it through Conversation (from several goroutines at once),
-// Conversations and Capture, and reads each message entry about once.
+// Conversations and Captures, and reads each message entry about once.
 // Each, for other callers, reads every message entry and then whole the
 // conversations Conversation has not loaded, to learn which captures later
 // ones supersede (the ledger only allows supersedes within a

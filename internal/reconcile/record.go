@@ -95,16 +95,17 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	}
 	// The closing checkpoint must check the whole ledger, which for a large
 	// one takes seconds: do that beside the diff, so that only the diff's
-	// own entry is left to check at the end.
-	type prepared struct {
-		base *ledger.CheckpointBase
-		err  error
-	}
-	prep := make(chan prepared, 1)
+	// own entry is left to check at the end. A failed preparation hands
+	// over nil: the checkpoint then checks everything itself and reports
+	// what is wrong.
+	prep := make(chan *ledger.CheckpointBase, 1)
 	if o.SignerKey != "" {
 		go func() {
 			b, err := l.PrepareCheckpoint(ctx)
-			prep <- prepared{b, err}
+			if err != nil {
+				b = nil
+			}
+			prep <- b
 			close(prep)
 		}()
 	} else {
@@ -197,10 +198,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 		return nil, err
 	}
 	if o.SignerKey != "" {
-		// A failed preparation leaves base nil: the checkpoint then checks
-		// everything itself and reports what is wrong.
-		p := <-prep
-		if _, err := l.CheckpointFrom(context.WithoutCancel(ctx), o.SignerKey, p.base); err != nil {
+		if _, err := l.CheckpointFrom(context.WithoutCancel(ctx), o.SignerKey, <-prep); err != nil {
 			return res, fmt.Errorf("reconcile: checkpoint: %w", err)
 		}
 	}

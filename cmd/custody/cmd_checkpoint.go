@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 type checkpointOptions struct {
@@ -53,25 +53,21 @@ Examples:
 }
 
 func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) error {
-	keyFile := o.Key
-	if keyFile == "" {
-		keyFile = signerKeyPath(g.Ledger)
-	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	defer l.Close()
-	key, err := os.ReadFile(keyFile)
+	defer m.Close()
+	key, err := m.SignerKey()
 	if err != nil {
-		return fmt.Errorf("checkpoint: signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if o.Out != "" {
 		if _, err := os.Lstat(o.Out); err == nil {
 			return fmt.Errorf("checkpoint: %s already exists; refusing to overwrite it", o.Out)
 		}
 	}
-	cp, err := l.Checkpoint(ctx, strings.TrimSpace(string(key)))
+	cp, err := m.Ledger.Checkpoint(ctx, key)
 	if err != nil {
 		if errors.Is(err, ledger.ErrInconsistent) {
 			return fmt.Errorf("checkpoint: %w; nothing was signed (run 'custody verify' for the full list)", err)

@@ -9,9 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/diff"
-	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
-	"github.com/custodyhq/custody/internal/s3util"
 )
 
 type diffOptions struct {
@@ -25,7 +23,7 @@ type diffOptions struct {
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
-	o.ev.AddFlags(fs)
+	o.ev.AddFlags(fs, true)
 	fs.StringVar(&o.Format, "format", "auto", "export shape: auto (detected per file), genesys, reshape or jsonl")
 	fs.StringVar(&o.Policy, "policy", "", "policy file naming the required fields and where each shape keeps them (default: built in, see docs/policy.md)")
 	fs.StringVar(&o.SourceS3, "source-s3-endpoint", "", "S3 endpoint of an s3:// export, for S3-compatible stores (default: --s3-endpoint)")
@@ -84,17 +82,23 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 			return err
 		}
 	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	mo := o.ev.matterOptions()
+	mo.SignerKey = o.Key
+	m, err := openMatter(ctx, g, mo)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	store, err := o.ev.open(ctx, l)
+	defer m.Close()
+	l := m.Ledger
+	store, err := evidenceStore(ctx, m)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	s3cfg := s3util.Config{Endpoint: firstNonEmpty(o.SourceS3, o.ev.S3Endpoint), Region: firstNonEmpty(o.SourceS3Reg, o.ev.S3Region)}
+	// An s3:// export is reached as the S3 evidence store is, unless the
+	// --source-s3-… flags say otherwise.
+	s3cfg := o.ev.s3().Config()
+	s3cfg.Endpoint = firstNonEmpty(o.SourceS3, s3cfg.Endpoint)
+	s3cfg.Region = firstNonEmpty(o.SourceS3Reg, s3cfg.Region)
 	src, err := diff.NewSource(ctx, loc, s3cfg)
 	if err != nil {
 		return err
@@ -119,7 +123,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	}
 	// Sign a checkpoint over the diff entry when this ledger's key is at
 	// hand; without it the entry waits for the next 'custody checkpoint'.
-	if key, err := readSignerKey(o.Key, g); err == nil {
+	if key, err := m.SignerKey(); err == nil {
 		opts.SignerKey = key
 	} else if o.Key != "" {
 		return err

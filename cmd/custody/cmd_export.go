@@ -7,17 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
-	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 // apiOptions say how to reach Genesys Cloud (or the simulator).
@@ -33,7 +30,8 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL (default: --api-url, or the region's login host)")
 	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION)")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
-	fs.Float64Var(&o.Rate, "rate", fetch.DefaultRate, "request budget in requests per minute, shared by all workers")
+	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit in requests per minute: custody paces all workers together under it")
+	deprecatedAlias(fs, "rate", "rate-limit")
 }
 
 // client builds the API client; credentials come from the environment.
@@ -49,63 +47,6 @@ func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 	return fetch.New(cfg)
 }
 
-// evidenceOptions say where raw evidence is kept.
-type evidenceOptions struct {
-	Location   string
-	S3Endpoint string
-	S3Region   string
-	LegalHold  bool
-}
-
-func (o *evidenceOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Location, "evidence", "", "evidence store: a folder or s3://bucket/prefix (default: the one recorded in the ledger, else evidence/ beside the ledger)")
-	fs.StringVar(&o.S3Endpoint, "s3-endpoint", "", "S3 endpoint for S3-compatible stores, e.g. http://127.0.0.1:7070")
-	fs.StringVar(&o.S3Region, "s3-region", "", "S3 region (default: the AWS configuration's)")
-	fs.BoolVar(&o.LegalHold, "s3-legal-hold", false, "put an Object Lock legal hold on every S3 evidence object (bucket needs Object Lock)")
-}
-
-// evidenceStateKey is where the ledger remembers its evidence store.
-const evidenceStateKey = "evidence_url"
-
-// open opens the evidence store of the ledger: the flag, else the one the
-// ledger remembers, else evidence/ beside the ledger. The first store used
-// is remembered so later commands find it; a different one is refused so
-// evidence is never split silently.
-func (o *evidenceOptions) open(ctx context.Context, l *ledger.Ledger) (evidence.Store, error) {
-	recorded, ok, err := l.State(ctx, evidenceStateKey)
-	if err != nil {
-		return nil, err
-	}
-	loc := o.Location
-	switch {
-	case loc == "" && ok:
-		loc = recorded
-	case loc == "":
-		loc = filepath.Join(filepath.Dir(l.Path()), "evidence")
-	}
-	if !strings.HasPrefix(loc, "s3://") {
-		abs, err := filepath.Abs(strings.TrimPrefix(loc, "file://"))
-		if err != nil {
-			return nil, err
-		}
-		loc = abs
-	}
-	if ok && recorded != loc {
-		return nil, usageError("this ledger's evidence is at %s, not %s: pass --evidence %s", recorded, loc, recorded)
-	}
-	st, err := evidence.Open(ctx, loc, evidence.Options{S3Endpoint: o.S3Endpoint, S3Region: o.S3Region, LegalHold: o.LegalHold})
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		if err := l.SetState(ctx, evidenceStateKey, loc); err != nil {
-			st.Close()
-			return nil, err
-		}
-	}
-	return st, nil
-}
-
 // captureOptions are what every command that captures (export, refetch)
 // needs: the API, the evidence store, workers, the signer key and the
 // audit service.
@@ -119,29 +60,23 @@ type captureOptions struct {
 
 func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	o.api.AddFlags(fs)
-	o.ev.AddFlags(fs)
+	o.ev.AddFlags(fs, true)
 	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once (the rate budget is shared)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
 }
 
-// capture is an open ledger with what a capture run needs.
+// capture is an open matter with what a capture run needs.
 type capture struct {
+	m    *matter.Matter
 	deps export.Deps
 	key  string
 }
 
-func (c *capture) Close() {
-	if c.deps.Evidence != nil {
-		c.deps.Evidence.Close()
-	}
-	if c.deps.Ledger != nil {
-		c.deps.Ledger.Close()
-	}
-}
+func (c *capture) Close() { c.m.Close() }
 
-// open checks the flags, builds the client and opens the ledger, its
-// evidence store and its signer key.
+// open checks the flags, builds the client and opens the matter: its
+// ledger, evidence store and signer key.
 func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, error) {
 	if o.Concurrency < 1 || o.Concurrency > 64 {
 		return nil, usageError("--concurrency must be between 1 and 64")
@@ -150,15 +85,18 @@ func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, 
 	if err != nil {
 		return nil, err
 	}
-	c := &capture{deps: export.Deps{Client: client}}
-	if c.deps.Ledger, err = ledger.Open(ctx, g.Ledger, ledger.Options{}); err != nil {
+	mo := o.ev.matterOptions()
+	mo.SignerKey = o.Key
+	m, err := openMatter(ctx, g, mo)
+	if err != nil {
 		return nil, err
 	}
-	if c.key, err = readSignerKey(o.Key, g); err != nil {
+	c := &capture{m: m, deps: export.Deps{Client: client, Ledger: m.Ledger}}
+	if c.key, err = m.SignerKey(); err != nil {
 		c.Close()
 		return nil, err
 	}
-	if c.deps.Evidence, err = o.ev.open(ctx, c.deps.Ledger); err != nil {
+	if c.deps.Evidence, err = evidenceStore(ctx, m); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -206,7 +144,7 @@ timestamp — to the ledger. A signed checkpoint ends every run.
 
 It costs about two requests per conversation (one GET, one bulk read of
 up to 1,000 messages) plus one legal-hold check per 100 conversations, and
-paces itself under --rate, honouring 429 Retry-After for every worker.
+paces itself under --rate-limit, honouring 429 Retry-After for every worker.
 
 Rerunning the same command resumes an unfinished run; messages already
 captured unchanged are not appended again, and a message that changed at

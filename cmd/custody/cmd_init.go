@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 type initOptions struct {
@@ -48,44 +46,20 @@ Examples:
 	return cmd
 }
 
-func runInit(ctx context.Context, o *initOptions, g *globalOptions) (err error) {
+func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	if o.Matter == "" {
 		return usageError("init: --matter is required")
 	}
-	keyFile, pubFile := signerKeyPath(g.Ledger), verifierKeyPath(g.Ledger)
+	keyFile, pubFile := matter.SignerKeyPath(g.Ledger), matter.VerifierKeyPath(g.Ledger)
 	if keyFile == g.Ledger || pubFile == g.Ledger {
 		return usageError("init: the ledger file must not end in .key or .pub")
 	}
-	for _, p := range []string{g.Ledger, keyFile, pubFile} {
-		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("init: %s already exists; refusing to overwrite it", p)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("init: %w", err)
-		}
-	}
-	l, signer, err := ledger.Create(ctx, g.Ledger, o.Matter, ledger.Options{})
+	m, err := matter.Create(ctx, matter.Options{Ledger: g.Ledger}, o.Matter)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	defer l.Close()
-	// A ledger without its key is useless: undo everything on failure.
-	var created []string
-	defer func() {
-		if err != nil {
-			l.Close()
-			for _, p := range append(created, g.Ledger, g.Ledger+"-wal", g.Ledger+"-shm") {
-				os.Remove(p)
-			}
-		}
-	}()
-	if err := writeNew(keyFile, []byte(signer+"\n"), 0o600); err != nil {
-		return fmt.Errorf("init: signer key: %w", err)
-	}
-	created = append(created, keyFile)
-	if err := writeNew(pubFile, []byte(l.VerifierKey()+"\n"), 0o644); err != nil {
-		return fmt.Errorf("init: verifier key: %w", err)
-	}
-	created = append(created, pubFile)
+	defer m.Close()
+	l := m.Ledger
 
 	if g.jsonOutput() {
 		return json.NewEncoder(g.stdout).Encode(map[string]string{
@@ -105,7 +79,7 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) (err error) 
 }
 
 // writeNew creates name with data, failing if it exists, and syncs it: a
-// key that vanishes in a crash would orphan the ledger's checkpoints.
+// checkpoint or proof handed to counsel must not be lost in a crash.
 func writeNew(name string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {

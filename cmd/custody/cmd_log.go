@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 type logOptions struct {
@@ -61,11 +62,12 @@ func runLog(ctx context.Context, o *logOptions, g *globalOptions) error {
 	if o.Limit < 0 {
 		return usageError("log: --limit must not be negative")
 	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	m, err := openMatter(ctx, g, matter.Options{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("log: %w", err)
 	}
-	defer l.Close()
+	defer m.Close()
+	l := m.Ledger
 	w := bufio.NewWriter(g.stdout)
 	defer w.Flush()
 	f := ledger.Filter{Kind: o.Kind, ConversationID: o.Conversation, MessageID: o.Message, RunID: o.Run, FromSeq: o.From, Limit: o.Limit}

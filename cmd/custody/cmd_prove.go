@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 type proveOptions struct {
@@ -62,11 +63,12 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 			return fmt.Errorf("prove: %s already exists; refusing to overwrite it", o.Out)
 		}
 	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	m, err := openMatter(ctx, g, matter.Options{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
-	defer l.Close()
+	defer m.Close()
+	l := m.Ledger
 	seq := uint64(o.Seq)
 	if o.Message != "" {
 		e, ok, err := l.LatestCapture(ctx, o.Message)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -126,17 +125,4 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 	if r.Export != nil {
 		fmt.Fprintf(w, "  run %s: %d conversations, %d messages appended, %d requests\n", r.Export.RunID, r.Export.Listed, r.Export.MessagesAppended, r.Export.Requests)
 	}
-}
-
-// readSignerKey reads the checkpoint signer key: --key, else the key
-// 'custody init' wrote beside the ledger.
-func readSignerKey(path string, g *globalOptions) (string, error) {
-	if path == "" {
-		path = signerKeyPath(g.Ledger)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
-	}
-	return strings.TrimSpace(string(b)), nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/s3util"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 )
@@ -45,8 +45,7 @@ type simServeOptions struct {
 	Lenient                                 bool
 
 	ExportTo     string
-	S3Endpoint   string
-	S3Region     string
+	s3           s3store.Options // how --export-to s3://… is reached
 	ExportShape  string
 	ExportDamage string
 	Manifest     string
@@ -61,7 +60,8 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.LegalHoldShare, "legal-hold-share", 0.02, "share of conversations under recording deletion protection")
 	fs.Float64Var(&o.OtherMediaShare, "other-media-share", 0.1, "share of conversations that are SMS, web messaging or voice")
 	fs.IntVar(&o.Agents, "agents", 24, "number of agents")
-	fs.StringVar(&o.AuditService, "audit-service-name", sim.DefaultAuditServiceName, "audit serviceName of legal-hold entries (the real one is not documented)")
+	fs.StringVar(&o.AuditService, "audit-service", sim.DefaultAuditServiceName, "audit serviceName of legal-hold entries (the real one is not documented)")
+	deprecatedAlias(fs, "audit-service-name", "audit-service")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
@@ -78,8 +78,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.QueryMaxInterval, "query-max-interval", sim.DefaultQueryMaxInterval, "longest interval of the synchronous details query")
 	fs.BoolVar(&o.Lenient, "lenient-bodies", false, "accept request bodies with unknown fields (default: 400)")
 	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder or s3://bucket/prefix (default: jobs fail)")
-	fs.StringVar(&o.S3Endpoint, "s3-endpoint", "", "S3 endpoint for --export-to s3://…, e.g. http://127.0.0.1:7070")
-	fs.StringVar(&o.S3Region, "s3-region", "", "S3 region (default: the AWS configuration's)")
+	o.s3.AddFlags(fs)
 	fs.StringVar(&o.ExportShape, "export-shape", recexport.ShapeGenesys, "export layout: genesys (the S3 layout) or reshape (a customer pipeline's)")
 	fs.StringVar(&o.ExportDamage, "export-damage", "default", "damage done by exports: default (a mix of every kind) or clean")
 	fs.StringVar(&o.Manifest, "manifest", "", "ground-truth manifest of each export (default: DIR.manifest.json beside a folder target; none for S3)")
@@ -219,7 +218,7 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 	default:
 		return nil, usageError("--export-damage must be default or clean, not %q", o.ExportDamage)
 	}
-	target, err := recexport.OpenTarget(ctx, o.ExportTo, s3util.Config{Endpoint: o.S3Endpoint, Region: o.S3Region})
+	target, err := recexport.OpenTarget(ctx, o.ExportTo, o.s3.Config())
 	if err != nil {
 		return nil, fmt.Errorf("sim serve: --export-to: %w", err)
 	}

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -16,24 +14,28 @@ import (
 
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 type verifyOptions struct {
 	Key         string
 	Checkpoints []string
 	Proof       string
-	Evidence    bool
-	ev          evidenceOptions
+	ev          evidenceOptions // --evidence given: re-hash the evidence too
 }
 
 func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger)")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
-	fs.BoolVar(&o.Evidence, "evidence", false, "also re-hash every evidence object the ledger references; report missing, altered and unreferenced ones")
-	fs.StringVar(&o.ev.Location, "evidence-store", "", "evidence store to check (default: the one recorded in the ledger)")
-	fs.StringVar(&o.ev.S3Endpoint, "s3-endpoint", "", "S3 endpoint of an s3:// evidence store, for S3-compatible stores")
-	fs.StringVar(&o.ev.S3Region, "s3-region", "", "S3 region of an s3:// evidence store")
+	o.ev.AddFlags(fs, false)
+	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
+	// Before --evidence took a location, verify took it here; it names
+	// the store without turning the check on, as it did then.
+	fs.StringVar(&o.ev.Location, "evidence-store", "", "deprecated: use --evidence LOC")
+	f := fs.Lookup("evidence-store")
+	f.Hidden = true
+	f.Annotations = map[string][]string{deprecatedAnnotation: {"evidence"}}
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -89,20 +91,24 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		}
 		external = append(external, ledger.ExternalCheckpoint{Name: name, Note: note})
 	}
-	key, err := readVerifierKey(o.Key, g.Ledger)
+	key, err := matter.ReadVerifierKey(o.Key, g.Ledger)
 	if err != nil {
-		return err
+		return matterError(fmt.Errorf("verify: %w", err))
 	}
-	l, err := ledger.Open(ctx, g.Ledger, ledger.Options{})
+	// Read-only: verify never writes the ledger or the evidence, nor
+	// records which store it checked.
+	mo := o.ev.matterOptions()
+	mo.ReadOnly, mo.VerifierKey = true, o.Key
+	m, err := openMatter(ctx, g, mo)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	defer l.Close()
-	checks, closeChecks, err := o.entryChecks(ctx, l, g)
+	defer m.Close()
+	l := m.Ledger
+	checks, err := o.entryChecks(ctx, m)
 	if err != nil {
 		return err
 	}
-	defer closeChecks()
 	prog := newVerifyProgress(g)
 	rep, err := l.Verify(ctx, ledger.VerifyOptions{
 		VerifierKey: key,
@@ -113,7 +119,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	prog.finish()
 	switch {
 	case errors.Is(err, ledger.ErrNoVerifierKey):
-		return fmt.Errorf("verify: %w: pass --key, or keep the verifier key in %s", err, verifierKeyPath(g.Ledger))
+		return fmt.Errorf("verify: %w: pass --key, or keep the verifier key in %s", err, matter.VerifierKeyPath(g.Ledger))
 	case err != nil:
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -135,16 +141,17 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 }
 
 // entryChecks returns the extra per-entry checks of this run. Evidence
-// re-hashing (--evidence) plugs in here as a ledger.EntryCheck.
-func (o *verifyOptions) entryChecks(ctx context.Context, l *ledger.Ledger, g *globalOptions) ([]ledger.EntryCheck, func(), error) {
-	if !o.Evidence {
-		return nil, func() {}, nil
+// re-hashing (--evidence) plugs in here as a ledger.EntryCheck; the
+// matter closes the store.
+func (o *verifyOptions) entryChecks(ctx context.Context, m *matter.Matter) ([]ledger.EntryCheck, error) {
+	if !o.ev.given {
+		return nil, nil
 	}
-	store, err := o.ev.open(ctx, l)
+	store, err := evidenceStore(ctx, m)
 	if err != nil {
-		return nil, nil, fmt.Errorf("verify: evidence: %w", err)
+		return nil, fmt.Errorf("verify: evidence: %w", err)
 	}
-	return []ledger.EntryCheck{&export.EvidenceCheck{Store: store}}, func() { store.Close() }, nil
+	return []ledger.EntryCheck{&export.EvidenceCheck{Store: store}}, nil
 }
 
 func plural(n int, one, many string) string {
@@ -182,9 +189,9 @@ func printReport(g *globalOptions, rep *ledger.Report) error {
 }
 
 func runVerifyProof(o *verifyOptions, g *globalOptions) error {
-	key, err := readVerifierKey(o.Key, g.Ledger)
+	key, err := matter.ReadVerifierKey(o.Key, g.Ledger)
 	if err != nil {
-		return err
+		return matterError(fmt.Errorf("verify: %w", err))
 	}
 	if key == "" {
 		return usageError("verify: --proof needs the ledger's verifier key: --key KEY or --key FILE")
@@ -213,34 +220,6 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
 	fmt.Fprintf(g.stdout, "entry %s\n", formatEntry(e))
 	return nil
-}
-
-// readVerifierKey resolves --key: a file holding the key, or the key
-// itself; without --key, the .pub file beside the ledger if there is one
-// ("" if not).
-func readVerifierKey(flag, ledgerPath string) (string, error) {
-	name := flag
-	if name == "" {
-		name = verifierKeyPath(ledgerPath)
-	}
-	b, err := os.ReadFile(name)
-	switch {
-	case err == nil:
-		key := strings.TrimSpace(string(b))
-		if strings.HasPrefix(key, "PRIVATE+KEY+") {
-			return "", usageError("verify: %s holds a signer key; give the verifier key (.pub)", name)
-		}
-		return key, nil
-	case flag == "" && errors.Is(err, fs.ErrNotExist):
-		return "", nil
-	case flag != "" && errors.Is(err, fs.ErrNotExist) && strings.Count(flag, "+") >= 2:
-		if strings.HasPrefix(flag, "PRIVATE+KEY+") {
-			return "", usageError("verify: --key is a signer key; give the verifier key")
-		}
-		return flag, nil // the key itself
-	default:
-		return "", fmt.Errorf("verify: --key: %w", err)
-	}
 }
 
 // verifyProgress shows how far Verify got: a bar on a terminal, a log line

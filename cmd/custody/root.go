@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -74,6 +73,7 @@ func (g *globalOptions) validate(cmd *cobra.Command) error {
 	default:
 		return usageError("--log-format must be text or json, not %q", g.LogFormat)
 	}
+	g.warnDeprecated(cmd)
 	return nil
 }
 
@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	g.log = slog.New(slog.NewTextHandler(stderr, nil))
 	root := newRootCommand(g)
-	root.SetArgs(args)
+	root.SetArgs(expandOptionalValue(args, "evidence"))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -146,14 +146,4 @@ func isCobraUsageError(err error) bool {
 		}
 	}
 	return false
-}
-
-// signerKeyPath and verifierKeyPath are where 'custody init' keeps the
-// ledger's keys: beside it, custody.db → custody.key (mode 0600) and
-// custody.pub.
-func signerKeyPath(ledgerPath string) string   { return keyBase(ledgerPath) + ".key" }
-func verifierKeyPath(ledgerPath string) string { return keyBase(ledgerPath) + ".pub" }
-
-func keyBase(ledgerPath string) string {
-	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath))
 }

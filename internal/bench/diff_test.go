@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
@@ -91,7 +92,7 @@ func diffFixture(tb testing.TB, f *DiffFixture) diff.Summary {
 		tb.Fatal(err)
 	}
 	defer l.Close()
-	store, err := evidence.Open(ctx, f.Evidence, evidence.Options{})
+	store, err := backends.Open(ctx, f.Evidence, evidence.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -125,7 +126,7 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 		return nil, err
 	}
 	defer l.Close()
-	store, err := evidence.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
+	store, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
 	if err != nil {
 		return nil, err
 	}

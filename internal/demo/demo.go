@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
@@ -118,23 +119,18 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("   rate limit %d requests/min, faults on (%s).", cfg.RateLimit, faults)
 
 	// 2. A fresh ledger and its key.
-	l, signer, err := ledger.Create(ctx, res.Ledger, "Demo matter", ledger.Options{})
+	mat, err := matter.Create(ctx, matter.Options{Ledger: res.Ledger, Evidence: res.Evidence}, "Demo matter")
 	if err != nil {
 		return nil, err
 	}
-	defer l.Close()
-	if err := os.WriteFile(filepath.Join(dir, "custody.key"), []byte(signer+"\n"), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "custody.pub"), []byte(l.VerifierKey()+"\n"), 0o644); err != nil {
-		return nil, err
-	}
-	store, err := evidence.Open(ctx, res.Evidence, evidence.Options{})
+	defer mat.Close()
+	l := mat.Ledger
+	signer, err := mat.SignerKey()
 	if err != nil {
 		return nil, err
 	}
-	defer store.Close()
-	if err := l.SetState(ctx, "evidence_url", res.Evidence); err != nil {
+	store, err := mat.Evidence(ctx)
+	if err != nil {
 		return nil, err
 	}
 	say("2. Created ledger %s (origin %s) with its signing key.", res.Ledger, l.Origin())

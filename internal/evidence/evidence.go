@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/s3util"
 )
@@ -25,8 +23,14 @@ var (
 	// ErrBadName: a side-file name is not a clean relative path of safe
 	// characters, or would land among the evidence objects.
 	ErrBadName = errors.New("bad side-file name")
-	// ErrBadLocation: the store location is neither a folder nor s3://.
+	// ErrBadLocation: the store location is malformed, or names a scheme
+	// no backend of the registry opens (ErrUnknownScheme).
 	ErrBadLocation = errors.New("bad evidence store location")
+	// ErrUnknownScheme: the location's URL scheme is not one the registry
+	// knows. It matches ErrBadLocation too.
+	ErrUnknownScheme = fmt.Errorf("%w: unknown scheme", ErrBadLocation)
+	// ErrReadOnly: a write to a store opened read-only (ReadOnly).
+	ErrReadOnly = errors.New("evidence store is open read-only")
 	// ErrNoObjectLock: legal hold was asked for, but the store cannot
 	// place one (a folder, or a bucket created without Object Lock).
 	ErrNoObjectLock = errors.New("legal hold needs an s3 bucket with object lock enabled")
@@ -73,51 +77,34 @@ type Store interface {
 	// GetFile reads a side file written by PutFile (fs.ErrNotExist if
 	// absent), subject to the same size limit as Get.
 	GetFile(ctx context.Context, name string) ([]byte, error)
-	// URL is the store's location, in a form Open accepts.
+	// URL is the store's location in canonical form: what its backend's
+	// Normalize returns, and what a Registry opens again.
 	URL() string
 	// Close releases the store's resources.
 	Close() error
 }
 
-// Options tune Open.
+// Options are what every backend honours, whatever its kind. Options
+// that only make sense for one kind of store (an S3 endpoint, a
+// credentials profile) belong to that backend's package instead.
 type Options struct {
-	// S3Endpoint overrides the S3 endpoint for S3-compatible servers
-	// ("http://127.0.0.1:7070"); it implies path-style addressing.
-	S3Endpoint string
-	// S3Region; the AWS default chain when empty.
-	S3Region string
-	// S3Client, when set, is used as is instead of building a client from
-	// S3Endpoint, S3Region and the default AWS credential chain.
-	S3Client *s3.Client
-	// LegalHold puts an Object Lock legal hold on every evidence object
-	// written. Only S3 stores whose bucket has Object Lock enabled support
-	// it; Open fails with ErrNoObjectLock otherwise.
+	// LegalHold asks for a legal hold on every object written, so that
+	// nobody can delete or replace it while the matter is open. A backend
+	// that cannot place one (a folder, or a bucket created without S3
+	// Object Lock) fails to open with ErrNoObjectLock rather than store
+	// evidence without the hold the caller asked for.
 	LegalHold bool
 	// MaxSize is the largest object Put accepts and Get returns;
 	// DefaultMaxSize when 0.
 	MaxSize int64
 }
 
-func (o Options) maxSize() int64 {
+// Limit is the size limit o asks for: MaxSize, or DefaultMaxSize when 0.
+func (o Options) Limit() int64 {
 	if o.MaxSize > 0 {
 		return o.MaxSize
 	}
 	return DefaultMaxSize
-}
-
-// Open opens the store at location: "DIR" or "file://DIR" for a local
-// folder (created on first write), "s3://bucket/prefix" for S3.
-func Open(ctx context.Context, location string, opts Options) (Store, error) {
-	switch {
-	case strings.HasPrefix(location, s3util.Scheme):
-		return openS3(ctx, location, opts)
-	case strings.HasPrefix(location, "file://"):
-		return openFolder(strings.TrimPrefix(location, "file://"), opts)
-	case strings.Contains(location, "://"):
-		return nil, fmt.Errorf("evidence: open %q: %w: want a folder, file://DIR or s3://bucket/prefix", location, ErrBadLocation)
-	default:
-		return openFolder(location, opts)
-	}
 }
 
 // Key is the store-relative key (folder path with "/" separators) of the
@@ -127,9 +114,10 @@ func Key(sum hashchain.Hash) string {
 	return Dir + "/" + h[:2] + "/" + h
 }
 
-// parseKey is the inverse of Key; ok is false for anything that is not
+// ParseKey is the inverse of Key; ok is false for anything that is not
 // exactly the key of some sum (wrong shard, upper-case hex, extra parts).
-func parseKey(key string) (hashchain.Hash, bool) {
+// Backends use it to skip what is not evidence when they walk.
+func ParseKey(key string) (hashchain.Hash, bool) {
 	parts := strings.Split(key, "/")
 	if len(parts) != 3 || parts[0] != Dir || len(parts[2]) != 2*hashchain.HashSize {
 		return hashchain.Hash{}, false

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -41,7 +42,7 @@ func crashHelper() int {
 		return 1
 	}
 	defer l.Close()
-	st, err := evidence.Open(ctx, get("EVIDENCE"), evidence.Options{})
+	st, err := backends.Open(ctx, get("EVIDENCE"), evidence.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -136,7 +137,7 @@ func TestExportCrashCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	st, err := evidence.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
+	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
 )
@@ -22,7 +23,7 @@ func TestExportToS3WithLegalHold(t *testing.T) {
 	e := newEnv(t, 16, "5xx=0.03")
 	ctx := context.Background()
 	client := srv.Client(t)
-	st, err := evidence.Open(ctx, "s3://"+bucket+"/matter-1", evidence.Options{S3Client: client, LegalHold: true})
+	st, err := s3store.Open(ctx, "s3://"+bucket+"/matter-1", s3store.Options{Client: client}, evidence.Options{LegalHold: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,15 @@ type Options struct {
 	// Now is the clock for entry times, checkpoint and run timestamps.
 	// Tests inject a fixed clock; nil means time.Now.
 	Now func() time.Time
+	// ReadOnly opens an existing ledger for reading only, even one custody
+	// could write (verify, log, prove): no migration, no checkpointer,
+	// writes fail with ErrReadOnly, and the file is opened read-only. With
+	// no -wal file beside it (no writer at work, none crashed) it is
+	// opened immutable and nothing beside it is created either; a writer
+	// that starts meanwhile is not seen, and its checkpoint can make reads
+	// fail: read again. With a -wal file, SQLite reads through it and
+	// updates only its -shm index, as every reader does.
+	ReadOnly bool
 }
 
 // Ledger is an open custody ledger. It is safe for concurrent use; writes
@@ -275,11 +284,14 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
 	openFn := openPools
-	if !isWritable(path) {
-		if _, err := os.Stat(path + "-wal"); err == nil {
-			return nil, fmt.Errorf("ledger: open %s: %w, and its -wal file holds changes not yet in it: copy both to a writable place", path, ErrReadOnly)
-		}
+	_, walErr := os.Stat(path + "-wal")
+	switch {
+	case !isWritable(path) && walErr == nil:
+		return nil, fmt.Errorf("ledger: open %s: %w, and its -wal file holds changes not yet in it: copy both to a writable place", path, ErrReadOnly)
+	case !isWritable(path), opts.ReadOnly && walErr != nil:
 		openFn = openReadOnly
+	case opts.ReadOnly:
+		openFn = openReader
 	}
 	l, err := openFn(ctx, path, opts)
 	if err != nil {
@@ -457,8 +469,12 @@ var isWritable = writable
 // immutable=1 tells SQLite that nothing changes the file, so it needs no
 // -shm or locks, which it could not create.
 func openReadOnly(_ context.Context, path string, opts Options) (*Ledger, error) {
+	return openQueryOnly(path, "?mode=ro&immutable=1&", opts)
+}
+
+func openQueryOnly(path, mode string, opts Options) (*Ledger, error) {
 	registerDriver()
-	d := strings.Replace(dsn(path, "deferred"), "?mode=rw&", "?mode=ro&immutable=1&", 1) + "&_query_only=true"
+	d := strings.Replace(dsn(path, "deferred"), "?mode=rw&", mode, 1) + "&_query_only=true"
 	db, err := sql.Open(driverName, d)
 	if err != nil {
 		return nil, err
@@ -469,6 +485,13 @@ func openReadOnly(_ context.Context, path string, opts Options) (*Ledger, error)
 	}
 	return &Ledger{path: path, now: now, keyMove: messageKeyMove, keyFanout: messageKeyFanout, keys: messageIndexV2,
 		wdb: db, rdb: db, readOnly: true}, nil
+}
+
+// openReader opens a ledger custody could write for reading only, while
+// a -wal file is beside it: like openReadOnly, but not immutable, so that
+// SQLite reads the WAL and takes the locks a reader takes against a writer.
+func openReader(_ context.Context, path string, opts Options) (*Ledger, error) {
+	return openQueryOnly(path, "?mode=ro&", opts)
 }
 
 // checkWAL reads back journal_mode on both pools: the DSN asked for WAL, and

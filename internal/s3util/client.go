@@ -43,6 +43,9 @@ type Config struct {
 	// PathStyle forces path-style addressing (bucket in the path, not the
 	// host name) on AWS too.
 	PathStyle bool
+	// Profile names a profile of the shared AWS configuration and
+	// credentials files; empty means AWS_PROFILE or "default".
+	Profile string
 	// HTTPClient, when set, carries the requests (tests, proxies).
 	HTTPClient *http.Client
 }
@@ -63,6 +66,9 @@ func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 		}
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
+	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
 	}
 	if cfg.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -30,7 +31,7 @@ func New(t testing.TB, matter string) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	st, err := evidence.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
+	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

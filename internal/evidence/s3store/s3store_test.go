@@ -1,4 +1,4 @@
-package evidence_test
+package s3store_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/s3util"
@@ -21,8 +22,7 @@ import (
 
 func openS3(t *testing.T, srv *s3test.Server, location string, opts evidence.Options) evidence.Store {
 	t.Helper()
-	opts.S3Client = srv.Client(t)
-	s, err := evidence.Open(context.Background(), location, opts)
+	s, err := s3store.Open(context.Background(), location, s3store.Options{Client: srv.Client(t)}, opts)
 	if err != nil {
 		t.Fatalf("open %s: %v", location, err)
 	}
@@ -95,11 +95,11 @@ func TestS3OpenErrors(t *testing.T) {
 	ctx := context.Background()
 	plain := srv.Bucket(t, false)
 
-	_, err := evidence.Open(ctx, "s3://no-such-bucket/x", evidence.Options{S3Client: srv.Client(t)})
+	_, err := s3store.Open(ctx, "s3://no-such-bucket/x", s3store.Options{Client: srv.Client(t)}, evidence.Options{})
 	if err == nil {
 		t.Error("open of a missing bucket succeeded")
 	}
-	_, err = evidence.Open(ctx, "s3://"+plain, evidence.Options{S3Client: srv.Client(t), LegalHold: true})
+	_, err = s3store.Open(ctx, "s3://"+plain, s3store.Options{Client: srv.Client(t)}, evidence.Options{LegalHold: true})
 	if !errors.Is(err, evidence.ErrNoObjectLock) {
 		t.Errorf("legal hold on a bucket without object lock: err = %v, want ErrNoObjectLock", err)
 	}
@@ -109,7 +109,7 @@ func TestS3OpenErrors(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	s, err := evidence.Open(ctx, "s3://"+plain+"/env", evidence.Options{S3Endpoint: srv.Endpoint, S3Region: srv.Region})
+	s, err := s3store.Open(ctx, "s3://"+plain+"/env", s3store.Options{Endpoint: srv.Endpoint, Region: srv.Region}, evidence.Options{})
 	if err != nil {
 		t.Fatalf("open with endpoint option: %v", err)
 	}

@@ -1,4 +1,4 @@
-package evidence_test
+package folder_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/testutil/s3test"
 )
 
 // benchPut stores b.N distinct 4 KiB objects (about a bulk-messages page).
@@ -24,17 +24,7 @@ func benchPut(b *testing.B, s evidence.Store) {
 }
 
 func BenchmarkFolderPut(b *testing.B) {
-	s, err := evidence.Open(context.Background(), b.TempDir(), evidence.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchPut(b, s)
-}
-
-func BenchmarkS3Put(b *testing.B) {
-	srv := s3test.Start(b)
-	bucket := srv.Bucket(b, false)
-	s, err := evidence.Open(context.Background(), "s3://"+bucket+"/ev", evidence.Options{S3Client: srv.Client(b)})
+	s, err := folder.Open(b.TempDir(), evidence.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +33,7 @@ func BenchmarkS3Put(b *testing.B) {
 
 func BenchmarkFolderVerify1000(b *testing.B) {
 	ctx := context.Background()
-	s, err := evidence.Open(ctx, b.TempDir(), evidence.Options{})
+	s, err := folder.Open(b.TempDir(), evidence.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

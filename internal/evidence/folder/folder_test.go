@@ -1,4 +1,4 @@
-package evidence_test
+package folder_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
@@ -17,7 +18,7 @@ import (
 func folderHarness() storetest.Harness {
 	return storetest.Harness{
 		New: func(t *testing.T, opts evidence.Options) evidence.Store {
-			s, err := evidence.Open(context.Background(), t.TempDir(), opts)
+			s, err := folder.Open(t.TempDir(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +42,7 @@ func TestFolderConformance(t *testing.T) { storetest.Run(t, folderHarness()) }
 func TestFolderLayout(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "a", "b") // parents created on first write
-	s, err := evidence.Open(ctx, "file://"+dir, evidence.Options{})
+	s, err := folder.New().Open(ctx, "file://"+dir, evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestFolderLayout(t *testing.T) {
 func TestFolderWalkSkipsStrays(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := evidence.Open(ctx, dir, evidence.Options{})
+	s, err := folder.Open(dir, evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestFolderWalkSkipsStrays(t *testing.T) {
 }
 
 func TestFolderWalkAbsentRoot(t *testing.T) {
-	s, err := evidence.Open(context.Background(), filepath.Join(t.TempDir(), "nope"), evidence.Options{})
+	s, err := folder.Open(filepath.Join(t.TempDir(), "nope"), evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,71 +130,4 @@ func TestFolderWalkAbsentRoot(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("walk of a store that was never written: err = %v, want fs.ErrNotExist", err)
 	}
-}
-
-func TestOpenErrors(t *testing.T) {
-	ctx := context.Background()
-	file := filepath.Join(t.TempDir(), "file")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name     string
-		location string
-		opts     evidence.Options
-		want     error
-	}{
-		{"empty", "", evidence.Options{}, evidence.ErrBadLocation},
-		{"empty file url", "file://", evidence.Options{}, evidence.ErrBadLocation},
-		{"not a directory", file, evidence.Options{}, evidence.ErrBadLocation},
-		{"unknown scheme", "gs://bucket/x", evidence.Options{}, evidence.ErrBadLocation},
-		{"legal hold on a folder", t.TempDir(), evidence.Options{LegalHold: true}, evidence.ErrNoObjectLock},
-		{"bad bucket", "s3://UPPER/x", evidence.Options{}, nil},
-		{"dotdot prefix", "s3://bucket/a/../b", evidence.Options{}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := evidence.Open(ctx, tt.location, tt.opts)
-			if err == nil {
-				s.Close()
-				t.Fatalf("open %q succeeded", tt.location)
-			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
-				t.Errorf("open %q: err = %v, want %v", tt.location, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestKey(t *testing.T) {
-	sum := hashchain.Hash(sha256.Sum256([]byte("abc")))
-	want := "sha256/ba/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-	if got := evidence.Key(sum); got != want {
-		t.Errorf("Key = %s, want %s", got, want)
-	}
-}
-
-func FuzzValidName(f *testing.F) {
-	for _, s := range storetest.BadNames {
-		f.Add(s)
-	}
-	for _, s := range []string{"checkpoints/12.note", "MANIFEST", "a/b/c", "x..y", "a/b.", "-"} {
-		f.Add(s)
-	}
-	root := string(filepath.Separator) + filepath.Join("store", "root")
-	f.Fuzz(func(t *testing.T, name string) {
-		if evidence.ValidName(name) != nil {
-			return
-		}
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if !strings.HasPrefix(p, root+string(filepath.Separator)) {
-			t.Fatalf("accepted %q escapes the root: %s", name, p)
-		}
-		if filepath.ToSlash(filepath.Clean(name)) != name {
-			t.Fatalf("accepted unclean name %q", name)
-		}
-		if first, _, _ := strings.Cut(name, "/"); first == evidence.Dir {
-			t.Fatalf("accepted %q inside the evidence directory", name)
-		}
-	})
 }

@@ -1,4 +1,4 @@
-package evidence
+package s3store
 
 import (
 	"bytes"
@@ -16,11 +16,74 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/s3util"
 )
 
-// s3Store is a Store in an S3 bucket under a key prefix. Every object is
+// Scheme is the S3 backend's URL scheme: s3://bucket/prefix.
+const Scheme = "s3"
+
+// Options say how to reach S3. They are this backend's own: the flags
+// AddFlags declares, all named --s3-….
+type Options struct {
+	// Endpoint overrides the S3 endpoint for S3-compatible servers
+	// ("http://127.0.0.1:7070"); it implies path-style addressing.
+	Endpoint string
+	// Region; the AWS configuration's when empty.
+	Region string
+	// PathStyle puts the bucket in the path rather than the host name,
+	// for AWS-compatible servers that need it without an endpoint flag.
+	PathStyle bool
+	// Profile is the shared AWS configuration profile whose credentials
+	// and region are used; AWS_PROFILE or "default" when empty.
+	Profile string
+	// Client, when set, is used as is instead of one built from the
+	// fields above (tests, callers with a client of their own).
+	Client *s3.Client
+}
+
+// AddFlags declares the options as --s3-… flags.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Endpoint, "s3-endpoint", "", "S3 endpoint for S3-compatible stores, e.g. http://127.0.0.1:7070")
+	fs.StringVar(&o.Region, "s3-region", "", "S3 region (default: the AWS configuration's)")
+	fs.BoolVar(&o.PathStyle, "s3-path-style", false, "address S3 buckets in the path, not the host name (implied by --s3-endpoint)")
+	fs.StringVar(&o.Profile, "s3-profile", "", "AWS shared configuration profile for S3 credentials (default: AWS_PROFILE, else default)")
+}
+
+// Config is the s3util client configuration the options describe. Other
+// S3 readers (diff's s3:// sources) start from it.
+func (o Options) Config() s3util.Config {
+	return s3util.Config{Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle, Profile: o.Profile}
+}
+
+// Backend opens S3 stores with its Options.
+type Backend struct{ Options Options }
+
+// New returns the S3 backend with opts.
+func New(opts Options) *Backend { return &Backend{Options: opts} }
+
+func (*Backend) Scheme() string               { return Scheme }
+func (*Backend) Example() string              { return "s3://bucket/prefix" }
+func (b *Backend) AddFlags(fs *pflag.FlagSet) { b.Options.AddFlags(fs) }
+
+// Normalize returns location as s3://bucket/prefix, the form URL returns:
+// no trailing slash, the prefix cleaned.
+func (*Backend) Normalize(location string) (string, error) {
+	bucket, prefix, err := s3util.ParseURL(location)
+	if err != nil {
+		return "", err
+	}
+	return s3util.FormatURL(bucket, prefix), nil
+}
+
+func (b *Backend) Open(ctx context.Context, location string, opts evidence.Options) (evidence.Store, error) {
+	return Open(ctx, location, b.Options, opts)
+}
+
+// s3Store is an evidence.Store in an S3 bucket under a key prefix. Every object is
 // written with If-None-Match: "*" (never replacing an existing key) and
 // x-amz-checksum-sha256 (the server refuses bytes that do not hash to it),
 // and, with legal hold, an Object Lock legal hold.
@@ -36,19 +99,23 @@ type s3Store struct {
 // write to the same key (409 ConditionalRequestConflict).
 const conflictRetries = 4
 
-func openS3(ctx context.Context, location string, opts Options) (*s3Store, error) {
+// Open opens the store at location, s3://bucket/prefix. It checks that the
+// bucket exists, and with opts.LegalHold that it has Object Lock enabled
+// (evidence.ErrNoObjectLock if not), so that a misconfiguration fails now
+// rather than at the first write.
+func Open(ctx context.Context, location string, o Options, opts evidence.Options) (evidence.Store, error) {
 	bucket, prefix, err := s3util.ParseURL(location)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open: %w", err)
 	}
-	client := opts.S3Client
+	client := o.Client
 	if client == nil {
-		client, err = s3util.NewClient(ctx, s3util.Config{Endpoint: opts.S3Endpoint, Region: opts.S3Region})
+		client, err = s3util.NewClient(ctx, o.Config())
 		if err != nil {
 			return nil, fmt.Errorf("evidence: open %s: %w", location, err)
 		}
 	}
-	s := &s3Store{client: client, bucket: bucket, prefix: prefix, legalHold: opts.LegalHold, maxSize: opts.maxSize()}
+	s := &s3Store{client: client, bucket: bucket, prefix: prefix, legalHold: opts.LegalHold, maxSize: opts.Limit()}
 	// Fail at open, with a clear message, rather than on the first write
 	// of an export that may have been running for a while.
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -66,13 +133,13 @@ func (s *s3Store) checkObjectLock(ctx context.Context) error {
 	out, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.bucket)})
 	var api smithy.APIError
 	if errors.As(err, &api) && api.ErrorCode() == "ObjectLockConfigurationNotFoundError" {
-		return fmt.Errorf("%w: bucket %s has no object lock configuration (it can only be enabled when the bucket is created)", ErrNoObjectLock, s.bucket)
+		return fmt.Errorf("%w: bucket %s has no object lock configuration (it can only be enabled when the bucket is created)", evidence.ErrNoObjectLock, s.bucket)
 	}
 	if err != nil {
 		return fmt.Errorf("bucket %s: object lock configuration: %w", s.bucket, err)
 	}
 	if out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
-		return fmt.Errorf("%w: object lock is not enabled on bucket %s", ErrNoObjectLock, s.bucket)
+		return fmt.Errorf("%w: object lock is not enabled on bucket %s", evidence.ErrNoObjectLock, s.bucket)
 	}
 	return nil
 }
@@ -81,13 +148,13 @@ func (s *s3Store) key(k string) string { return s3util.Join(s.prefix, k) }
 func (s *s3Store) URL() string         { return s3util.FormatURL(s.bucket, s.prefix) }
 func (s *s3Store) Close() error        { return nil }
 
-func (s *s3Store) Put(ctx context.Context, data []byte) (Ref, error) {
+func (s *s3Store) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 	if int64(len(data)) > s.maxSize {
-		return Ref{}, fmt.Errorf("evidence: put: %w: %d bytes, limit %d", ErrTooLarge, len(data), s.maxSize)
+		return evidence.Ref{}, fmt.Errorf("evidence: put: %w: %d bytes, limit %d", evidence.ErrTooLarge, len(data), s.maxSize)
 	}
 	sum := hashchain.Hash(sha256.Sum256(data))
-	ref := Ref{Sum: sum, Size: int64(len(data))}
-	key := s.key(Key(sum))
+	ref := evidence.Ref{Sum: sum, Size: int64(len(data))}
+	key := s.key(evidence.Key(sum))
 	for attempt := 0; ; attempt++ {
 		in := &s3.PutObjectInput{
 			Bucket: aws.String(s.bucket),
@@ -112,15 +179,15 @@ func (s *s3Store) Put(ctx context.Context, data []byte) (Ref, error) {
 			// Another writer is mid-way through the same key; once it
 			// lands, our retry gets 412 and compares.
 			if err := sleep(ctx, time.Duration(25<<attempt)*time.Millisecond); err != nil {
-				return Ref{}, fmt.Errorf("evidence: put %s: %w", key, err)
+				return evidence.Ref{}, fmt.Errorf("evidence: put %s: %w", key, err)
 			}
 			continue
 		}
 		if !s3util.IsPreconditionFailed(err) {
-			return Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
+			return evidence.Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
 		}
 		if err := s.checkExisting(ctx, key, sum); err != nil {
-			return Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
+			return evidence.Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
 		}
 		ref.Existed = true
 		return ref, nil
@@ -130,7 +197,7 @@ func (s *s3Store) Put(ctx context.Context, data []byte) (Ref, error) {
 // urlOf names a key in error messages.
 func (s *s3Store) urlOf(key string) string { return s3util.FormatURL(s.bucket, key) }
 
-// checkExisting reads the object at key and fails with ErrCorrupt unless it
+// checkExisting reads the object at key and fails with evidence.ErrCorrupt unless it
 // hashes to sum. With legal hold, it also places the hold if the object
 // was stored without one (by an earlier run without --legal-hold), so that
 // a Put always leaves the object as asked.
@@ -146,10 +213,10 @@ func (s *s3Store) checkExisting(ctx context.Context, key string, sum hashchain.H
 		return fmt.Errorf("read existing object: %w", err)
 	}
 	if n > s.maxSize {
-		return fmt.Errorf("%w: existing object is over %d bytes", ErrCorrupt, s.maxSize)
+		return fmt.Errorf("%w: existing object is over %d bytes", evidence.ErrCorrupt, s.maxSize)
 	}
 	if got := hashchain.Hash(d.Sum(nil)); got != sum {
-		return fmt.Errorf("%w: existing object has sha256 %s", ErrCorrupt, got)
+		return fmt.Errorf("%w: existing object has sha256 %s", evidence.ErrCorrupt, got)
 	}
 	if s.legalHold && out.ObjectLockLegalHoldStatus != types.ObjectLockLegalHoldStatusOn {
 		_, err := s.client.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{
@@ -177,7 +244,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (s *s3Store) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
-	b, err := s3util.ReadObject(ctx, s.client, s.bucket, s.key(Key(sum)), s.maxSize)
+	b, err := s3util.ReadObject(ctx, s.client, s.bucket, s.key(evidence.Key(sum)), s.maxSize)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
@@ -185,7 +252,7 @@ func (s *s3Store) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 }
 
 func (s *s3Store) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
-	key := s.key(Key(sum))
+	key := s.key(evidence.Key(sum))
 	_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if s3util.IsNotFound(err) {
 		return false, nil
@@ -197,12 +264,12 @@ func (s *s3Store) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) 
 }
 
 func (s *s3Store) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
-	top := s.key(Dir) + "/"
+	top := s.key(evidence.Dir) + "/"
 	// S3 lists keys in ascending UTF-8 order, which for lower-case hex is
 	// ascending order of address.
 	err := s3util.List(ctx, s.client, s.bucket, top, func(o types.Object) error {
 		k := aws.ToString(o.Key)
-		sum, ok := parseKey(Dir + "/" + strings.TrimPrefix(k, top))
+		sum, ok := evidence.ParseKey(evidence.Dir + "/" + strings.TrimPrefix(k, top))
 		if !ok {
 			return nil
 		}
@@ -215,11 +282,11 @@ func (s *s3Store) Walk(ctx context.Context, fn func(hashchain.Hash) error) error
 }
 
 func (s *s3Store) PutFile(ctx context.Context, name string, data []byte) error {
-	if err := ValidName(name); err != nil {
+	if err := evidence.ValidName(name); err != nil {
 		return fmt.Errorf("evidence: put file: %w", err)
 	}
 	if int64(len(data)) > s.maxSize {
-		return fmt.Errorf("evidence: put file %s: %w: %d bytes, limit %d", name, ErrTooLarge, len(data), s.maxSize)
+		return fmt.Errorf("evidence: put file %s: %w: %d bytes, limit %d", name, evidence.ErrTooLarge, len(data), s.maxSize)
 	}
 	sum := sha256.Sum256(data)
 	key := s.key(name)
@@ -240,7 +307,7 @@ func (s *s3Store) PutFile(ctx context.Context, name string, data []byte) error {
 }
 
 func (s *s3Store) GetFile(ctx context.Context, name string) ([]byte, error) {
-	if err := ValidName(name); err != nil {
+	if err := evidence.ValidName(name); err != nil {
 		return nil, fmt.Errorf("evidence: get file: %w", err)
 	}
 	b, err := s3util.ReadObject(ctx, s.client, s.bucket, s.key(name), s.maxSize)

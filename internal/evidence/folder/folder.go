@@ -1,4 +1,4 @@
-package evidence
+package folder
 
 import (
 	"bytes"
@@ -12,14 +12,44 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
+// Scheme is the folder backend's URL scheme: file://DIR, or DIR alone.
+const Scheme = evidence.FileScheme
+
+// Backend opens folder stores. It has no options of its own.
+type Backend struct{}
+
+// New returns the folder backend.
+func New() *Backend { return &Backend{} }
+
+func (*Backend) Scheme() string             { return Scheme }
+func (*Backend) Example() string            { return "DIR or file://DIR" }
+func (*Backend) AddFlags(fs *pflag.FlagSet) {}
+
+// Normalize returns the absolute path of location (DIR or file://DIR):
+// the form URL returns and ledgers record.
+func (*Backend) Normalize(location string) (string, error) {
+	dir := strings.TrimPrefix(location, Scheme+"://")
+	if dir == "" {
+		return "", fmt.Errorf("%w: empty path", evidence.ErrBadLocation)
+	}
+	return filepath.Abs(dir)
+}
+
+func (*Backend) Open(_ context.Context, location string, opts evidence.Options) (evidence.Store, error) {
+	return Open(strings.TrimPrefix(location, Scheme+"://"), opts)
+}
+
 // tmpPrefix starts the names of files being written; Walk skips them and
-// ValidName refuses names starting with '.', so they never clash.
+// evidence.ValidName refuses names starting with '.', so they never clash.
 const tmpPrefix = ".tmp-"
 
-// folder is a Store in a local directory. Objects are written to a
+// folder is an evidence.Store in a local directory. Objects are written to a
 // temporary file in their final directory, fsynced, made read-only and
 // hard-linked into place (link fails if the name exists, so an existing
 // object is never replaced), then the directory is fsynced.
@@ -28,12 +58,15 @@ type folder struct {
 	maxSize int64
 }
 
-func openFolder(dir string, opts Options) (*folder, error) {
+// Open opens the folder store at dir (a path, without file://). Nothing is
+// created until the first write. A folder cannot hold evidence under a
+// legal hold: opts.LegalHold fails with evidence.ErrNoObjectLock.
+func Open(dir string, opts evidence.Options) (evidence.Store, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("evidence: open folder: %w: empty path", ErrBadLocation)
+		return nil, fmt.Errorf("evidence: open folder: %w: empty path", evidence.ErrBadLocation)
 	}
 	if opts.LegalHold {
-		return nil, fmt.Errorf("evidence: open folder %s: %w", dir, ErrNoObjectLock)
+		return nil, fmt.Errorf("evidence: open folder %s: %w", dir, evidence.ErrNoObjectLock)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -47,9 +80,9 @@ func openFolder(dir string, opts Options) (*folder, error) {
 	case err != nil:
 		return nil, fmt.Errorf("evidence: open folder %s: %w", abs, err)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("evidence: open folder %s: %w: not a directory", abs, ErrBadLocation)
+		return nil, fmt.Errorf("evidence: open folder %s: %w: not a directory", abs, evidence.ErrBadLocation)
 	}
-	return &folder{root: abs, maxSize: opts.maxSize()}, nil
+	return &folder{root: abs, maxSize: opts.Limit()}, nil
 }
 
 func (f *folder) path(key string) string { return filepath.Join(f.root, filepath.FromSlash(key)) }
@@ -57,16 +90,16 @@ func (f *folder) path(key string) string { return filepath.Join(f.root, filepath
 func (f *folder) URL() string  { return f.root }
 func (f *folder) Close() error { return nil }
 
-func (f *folder) Put(ctx context.Context, data []byte) (Ref, error) {
+func (f *folder) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 	if err := ctx.Err(); err != nil {
-		return Ref{}, fmt.Errorf("evidence: put: %w", err)
+		return evidence.Ref{}, fmt.Errorf("evidence: put: %w", err)
 	}
 	if int64(len(data)) > f.maxSize {
-		return Ref{}, fmt.Errorf("evidence: put: %w: %d bytes, limit %d", ErrTooLarge, len(data), f.maxSize)
+		return evidence.Ref{}, fmt.Errorf("evidence: put: %w: %d bytes, limit %d", evidence.ErrTooLarge, len(data), f.maxSize)
 	}
 	sum := hashchain.Hash(sha256.Sum256(data))
-	ref := Ref{Sum: sum, Size: int64(len(data))}
-	key := Key(sum)
+	ref := evidence.Ref{Sum: sum, Size: int64(len(data))}
+	key := evidence.Key(sum)
 	dst := f.path(key)
 	if existed, err := f.checkExisting(dst, sum); err != nil || existed {
 		ref.Existed = existed
@@ -74,16 +107,16 @@ func (f *folder) Put(ctx context.Context, data []byte) (Ref, error) {
 	}
 	dir := filepath.Dir(dst)
 	if err := f.mkdirs(dir); err != nil {
-		return Ref{}, wrapPut(key, err)
+		return evidence.Ref{}, wrapPut(key, err)
 	}
 	tmp, err := writeTemp(dir, data)
 	if err != nil {
-		return Ref{}, wrapPut(key, err)
+		return evidence.Ref{}, wrapPut(key, err)
 	}
 	defer os.Remove(tmp) // after a link both names are the same inode
 	if err := os.Link(tmp, dst); err != nil {
 		if !errors.Is(err, fs.ErrExist) {
-			return Ref{}, wrapPut(key, err)
+			return evidence.Ref{}, wrapPut(key, err)
 		}
 		// A concurrent Put of the same data won the race, or someone
 		// else wrote there: find out which.
@@ -92,7 +125,7 @@ func (f *folder) Put(ctx context.Context, data []byte) (Ref, error) {
 		return ref, wrapPut(key, err)
 	}
 	if err := syncDir(dir); err != nil {
-		return Ref{}, wrapPut(key, err)
+		return evidence.Ref{}, wrapPut(key, err)
 	}
 	return ref, nil
 }
@@ -105,7 +138,7 @@ func wrapPut(key string, err error) error {
 }
 
 // checkExisting reports whether dst already holds data hashing to sum:
-// (false, nil) if dst is absent, (true, nil) if it matches, ErrCorrupt if
+// (false, nil) if dst is absent, (true, nil) if it matches, evidence.ErrCorrupt if
 // it holds anything else.
 func (f *folder) checkExisting(dst string, sum hashchain.Hash) (bool, error) {
 	fi, err := os.Lstat(dst)
@@ -116,14 +149,14 @@ func (f *folder) checkExisting(dst string, sum hashchain.Hash) (bool, error) {
 		return false, err
 	}
 	if !fi.Mode().IsRegular() {
-		return false, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, dst)
+		return false, fmt.Errorf("%w: %s is not a regular file", evidence.ErrCorrupt, dst)
 	}
 	got, err := hashFile(dst)
 	if err != nil {
 		return false, err
 	}
 	if got != sum {
-		return false, fmt.Errorf("%w: %s holds data with sha256 %s", ErrCorrupt, dst, got)
+		return false, fmt.Errorf("%w: %s holds data with sha256 %s", evidence.ErrCorrupt, dst, got)
 	}
 	return true, nil
 }
@@ -205,9 +238,9 @@ func (f *folder) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
-	b, err := f.readLimited(f.path(Key(sum)))
+	b, err := f.readLimited(f.path(evidence.Key(sum)))
 	if err != nil {
-		return nil, fmt.Errorf("evidence: get %s: %w", Key(sum), err)
+		return nil, fmt.Errorf("evidence: get %s: %w", evidence.Key(sum), err)
 	}
 	return b, nil
 }
@@ -223,10 +256,10 @@ func (f *folder) readLimited(name string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: not a regular file", ErrCorrupt)
+		return nil, fmt.Errorf("%w: not a regular file", evidence.ErrCorrupt)
 	}
 	if fi.Size() > f.maxSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, fi.Size(), f.maxSize)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", evidence.ErrTooLarge, fi.Size(), f.maxSize)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(fi.Size()))
@@ -235,7 +268,7 @@ func (f *folder) readLimited(name string) ([]byte, error) {
 		return nil, err
 	}
 	if int64(buf.Len()) > f.maxSize {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.maxSize)
+		return nil, fmt.Errorf("%w: more than %d bytes", evidence.ErrTooLarge, f.maxSize)
 	}
 	return buf.Bytes(), nil
 }
@@ -244,18 +277,18 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("evidence: exists: %w", err)
 	}
-	_, err := os.Lstat(f.path(Key(sum)))
+	_, err := os.Lstat(f.path(evidence.Key(sum)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("evidence: exists %s: %w", Key(sum), err)
+		return false, fmt.Errorf("evidence: exists %s: %w", evidence.Key(sum), err)
 	}
 	return true, nil
 }
 
 func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
-	top := f.path(Dir)
+	top := f.path(evidence.Dir)
 	if _, err := os.Stat(f.root); err != nil {
 		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
 	}
@@ -278,7 +311,7 @@ func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error 
 		if err != nil {
 			return err
 		}
-		sum, ok := parseKey(filepath.ToSlash(rel))
+		sum, ok := evidence.ParseKey(filepath.ToSlash(rel))
 		if !ok {
 			return nil
 		}
@@ -294,11 +327,11 @@ func (f *folder) PutFile(ctx context.Context, name string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("evidence: put file: %w", err)
 	}
-	if err := ValidName(name); err != nil {
+	if err := evidence.ValidName(name); err != nil {
 		return fmt.Errorf("evidence: put file: %w", err)
 	}
 	if int64(len(data)) > f.maxSize {
-		return fmt.Errorf("evidence: put file %s: %w: %d bytes, limit %d", name, ErrTooLarge, len(data), f.maxSize)
+		return fmt.Errorf("evidence: put file %s: %w: %d bytes, limit %d", name, evidence.ErrTooLarge, len(data), f.maxSize)
 	}
 	dst := f.path(name)
 	dir := filepath.Dir(dst)
@@ -323,7 +356,7 @@ func (f *folder) GetFile(ctx context.Context, name string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: get file: %w", err)
 	}
-	if err := ValidName(name); err != nil {
+	if err := evidence.ValidName(name); err != nil {
 		return nil, fmt.Errorf("evidence: get file: %w", err)
 	}
 	b, err := f.readLimited(f.path(name))

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/s3util"
+)
+
+// Flags shared by several commands are declared here, once each, so that
+// one name has one meaning on every command (docs/commands.md lists them).
+
+// ownEvidence is what a bare --evidence stands for: the matter's own
+// store (the one its ledger recorded, else evidence/ beside it). pflag
+// needs a non-empty word for an optional value; "--evidence=matter" means
+// the same, and a folder called matter is spelled ./matter.
+const ownEvidence = "matter"
+
+// evidenceOptions say which evidence store a command uses: --evidence
+// and the flags of every backend (--s3-…), and for commands that write
+// evidence --evidence-legal-hold.
+type evidenceOptions struct {
+	Location  string
+	LegalHold bool
+
+	given    bool // --evidence was on the command line, with or without a value
+	backends *evidence.Registry
+}
+
+// evidenceFlag is --evidence's value: a location, or bare for the
+// matter's own store.
+type evidenceFlag struct{ o *evidenceOptions }
+
+func (f evidenceFlag) String() string { return f.o.Location }
+func (f evidenceFlag) Type() string   { return "LOC" }
+func (f evidenceFlag) Set(s string) error {
+	f.o.given = true
+	if s != ownEvidence {
+		f.o.Location = s
+	}
+	return nil
+}
+
+// AddFlags declares the evidence flags; writes says whether the command
+// writes evidence (and so takes --evidence-legal-hold).
+func (o *evidenceOptions) AddFlags(fs *pflag.FlagSet, writes bool) {
+	o.backends = backends.New()
+	fs.Var(evidenceFlag{o}, "evidence", "evidence store: a folder, file://DIR or s3://bucket/prefix; bare, the matter's own (the one its ledger recorded, else evidence/ beside the ledger)")
+	fs.Lookup("evidence").NoOptDefVal = ownEvidence
+	if writes {
+		fs.BoolVar(&o.LegalHold, "evidence-legal-hold", false, "put a legal hold on every evidence object written (s3: Object Lock; the bucket needs it enabled)")
+		deprecatedAlias(fs, "s3-legal-hold", "evidence-legal-hold")
+	}
+	o.backends.AddFlags(fs)
+}
+
+// s3 returns the S3 backend's options as the flags set them: other S3
+// readers (diff's s3:// sources) start from them.
+func (o *evidenceOptions) s3() s3store.Options {
+	b, _ := o.backends.Backend(s3store.Scheme)
+	return b.(*s3store.Backend).Options
+}
+
+// matterOptions are the matter.Options these flags describe.
+func (o *evidenceOptions) matterOptions() matter.Options {
+	return matter.Options{
+		Evidence:        o.Location,
+		EvidenceOptions: evidence.Options{LegalHold: o.LegalHold},
+		Backends:        o.backends,
+	}
+}
+
+// expandOptionalValue rewrites "--NAME VALUE" as "--NAME=VALUE" for flags
+// whose value is optional (--evidence), when VALUE does not look like a
+// flag: pflag alone would leave VALUE as an argument, and scripts written
+// when the value was required keep working. A bare --NAME is left alone.
+func expandOptionalValue(args []string, names ...string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if strings.HasPrefix(a, "--") && slices.Contains(names, a[2:]) && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// deprecatedAnnotation, on a hidden alias flag, names the flag it stands
+// for; warnDeprecated tells the user. (pflag's MarkDeprecated would print
+// through cobra to stdout, which carries data.)
+const deprecatedAnnotation = "custody/deprecated-for"
+
+// deprecatedAlias declares old as a hidden alias of the flag new, already
+// declared on fs: the same value, kept for one release so that existing
+// scripts keep working, with a warning on stderr.
+func deprecatedAlias(fs *pflag.FlagSet, old, new string) {
+	f := fs.Lookup(new)
+	fs.Var(f.Value, old, "deprecated: use --"+new)
+	a := fs.Lookup(old)
+	a.Hidden = true
+	a.NoOptDefVal = f.NoOptDefVal
+	a.Annotations = map[string][]string{deprecatedAnnotation: {new}}
+}
+
+// warnDeprecated prints one line on stderr for every deprecated alias the
+// command line used.
+func (g *globalOptions) warnDeprecated(cmd *cobra.Command) {
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if to := f.Annotations[deprecatedAnnotation]; len(to) > 0 {
+			fmt.Fprintf(g.stderr, "custody: warning: --%s is deprecated and will be removed; use --%s\n", f.Name, to[0])
+		}
+	})
+}
+
+// openMatter opens the matter at --ledger with opts.
+func openMatter(ctx context.Context, g *globalOptions, opts matter.Options) (*matter.Matter, error) {
+	opts.Ledger = g.Ledger
+	m, err := matter.Open(ctx, opts)
+	return m, matterError(err)
+}
+
+// evidenceStore opens m's evidence store.
+func evidenceStore(ctx context.Context, m *matter.Matter) (evidence.Store, error) {
+	st, err := m.Evidence(ctx)
+	return st, matterError(err)
+}
+
+// matterError marks the errors of opening a matter that a flag fixes as
+// usage errors (exit 2).
+func matterError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, matter.ErrEvidenceElsewhere):
+		return withCode(exitUsage, fmt.Errorf("%w (leave --evidence out to use the recorded store)", err))
+	case errors.Is(err, matter.ErrWrongKey), errors.Is(err, evidence.ErrBadLocation), errors.Is(err, s3util.ErrBadURL):
+		return withCode(exitUsage, err)
+	}
+	return err
+}

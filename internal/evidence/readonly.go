@@ -1,0 +1,21 @@
+package evidence
+
+import (
+	"context"
+	"fmt"
+)
+
+// ReadOnly wraps s so that Put and PutFile fail with ErrReadOnly. Read-only
+// commands (verify, log, prove) open their store through it, so "never
+// writes" holds whatever the backend, without trusting each caller.
+func ReadOnly(s Store) Store { return readOnly{s} }
+
+type readOnly struct{ Store }
+
+func (r readOnly) Put(context.Context, []byte) (Ref, error) {
+	return Ref{}, fmt.Errorf("evidence: put in %s: %w", r.URL(), ErrReadOnly)
+}
+
+func (r readOnly) PutFile(_ context.Context, name string, _ []byte) error {
+	return fmt.Errorf("evidence: put file %s in %s: %w", name, r.URL(), ErrReadOnly)
+}

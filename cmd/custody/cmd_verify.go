@@ -55,6 +55,13 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     "ledger truncated", a rewritten one "history rewritten".
 It names the first failing sequence number and what failed.
 
+With --evidence it also re-hashes every evidence object the ledger
+references, in the matter's own store (bare --evidence) or in another
+(--evidence LOC: a copy, a mirror), and reports missing, altered and
+unreferenced objects.
+
+Verify opens everything read-only and records nothing.
+
 Take the verifier key from somewhere the ledger's custodian cannot
 rewrite: whoever can change the ledger can change custody.pub beside it.
 
@@ -66,6 +73,8 @@ line every few seconds otherwise). --output json prints the full report.
 
 Examples:
   custody verify --key matter-42.pub --checkpoint counsel-2024-05-01.checkpoint
+  custody verify --evidence
+  custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
 ` + exitStatusHelp + `
   (3: a check failed; the first failure is named on stderr)`,

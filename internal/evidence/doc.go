@@ -1,9 +1,17 @@
-// Package evidence stores the raw evidence behind the ledger: the exact
-// bytes of every HTTP response custody captured, content-addressed by their
-// SHA-256 under sha256/<first 2 hex>/<64 hex>, in a local folder or an S3
-// bucket (with SHA-256 checksums, conditional writes and, optionally, an
-// Object Lock legal hold on every object). docs/evidence.md describes the
-// layout.
+// Package evidence is the contract of custody's evidence stores: the raw
+// evidence behind the ledger, the exact bytes of every HTTP response custody
+// captured, content-addressed by their SHA-256 under
+// sha256/<first 2 hex>/<64 hex>. docs/evidence.md describes the layout.
+//
+// It owns the Store interface, the address layout (Key, ParseKey), side-file
+// names (ValidName), the options every backend honours (Options), Verify,
+// the ReadOnly wrapper, and the Registry that chooses a Backend by the
+// scheme of a location. The backends themselves live in packages of their
+// own — internal/evidence/folder (file://, plain paths) and
+// internal/evidence/s3store (s3://) — listed in one table in
+// internal/evidence/backends; each imports this package, never the other
+// way round. internal/evidence/storetest is the conformance suite every
+// backend passes.
 //
 // Evidence is written before the ledger entry that names it, so a crash in
 // between leaves only unreferenced evidence; Verify reports it, together
@@ -12,7 +20,6 @@
 // succeeds, and finding different bytes at an address fails with
 // ErrCorrupt instead of silently replacing them.
 //
-// The package owns the store layout and its integrity checks; it knows
-// nothing about the ledger (callers pass the sums the ledger references)
-// or about HTTP.
+// The package knows nothing about the ledger (callers pass the sums the
+// ledger references) or about HTTP.
 package evidence

@@ -63,7 +63,7 @@ func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	o.ev.AddFlags(fs, true)
 	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once (the rate budget is shared)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
-	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, "audit serviceName that records deletion-protection changes")
+	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, auditServiceUsage)
 }
 
 // capture is an open matter with what a capture run needs.

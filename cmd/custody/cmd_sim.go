@@ -60,7 +60,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.LegalHoldShare, "legal-hold-share", 0.02, "share of conversations under recording deletion protection")
 	fs.Float64Var(&o.OtherMediaShare, "other-media-share", 0.1, "share of conversations that are SMS, web messaging or voice")
 	fs.IntVar(&o.Agents, "agents", 24, "number of agents")
-	fs.StringVar(&o.AuditService, "audit-service", sim.DefaultAuditServiceName, "audit serviceName of legal-hold entries (the real one is not documented)")
+	fs.StringVar(&o.AuditService, "audit-service", sim.DefaultAuditServiceName, auditServiceUsage)
 	deprecatedAlias(fs, "audit-service-name", "audit-service")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")

@@ -20,6 +20,11 @@ import (
 // Flags shared by several commands are declared here, once each, so that
 // one name has one meaning on every command (docs/commands.md lists them).
 
+// auditServiceUsage is --audit-service's help on export, refetch and sim
+// serve: the same serviceName, looked for by one and filed under by the
+// other.
+const auditServiceUsage = "audit serviceName under which deletion-protection changes are filed (Genesys does not document which)"
+
 // ownEvidence is what a bare --evidence stands for: the matter's own
 // store (the one its ledger recorded, else evidence/ beside it). pflag
 // needs a non-empty word for an optional value; "--evidence=matter" means

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -17,7 +18,10 @@ import (
 // `sim-recording-export DIR` writes a damaged Recording export of its org
 // to DIR (the API path of recording jobs is tested in internal/sim).
 func simScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	var srv *sim.Server
+	// One simulator per script: scripts run in parallel, and each must
+	// close its own, not the one another script started last.
+	var mu sync.Mutex
+	servers := map[*testscript.TestScript]*sim.Server{}
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"sim-start": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) < 1 || len(args) > 2 {
@@ -29,14 +33,25 @@ func simScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args [
 			if len(args) == 2 {
 				opts.Faults = args[1]
 			}
-			srv, err = sim.Start(context.Background(), opts)
+			srv, err := sim.Start(context.Background(), opts)
 			ts.Check(err)
-			ts.Defer(func() { srv.Close() })
+			mu.Lock()
+			servers[ts] = srv
+			mu.Unlock()
+			ts.Defer(func() {
+				srv.Close()
+				mu.Lock()
+				delete(servers, ts)
+				mu.Unlock()
+			})
 			ts.Setenv("API", srv.APIURL)
 			ts.Setenv("GENESYSCLOUD_OAUTHCLIENT_ID", srv.ClientID)
 			ts.Setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", srv.ClientSecret)
 		},
 		"sim-recording-export": func(ts *testscript.TestScript, neg bool, args []string) {
+			mu.Lock()
+			srv := servers[ts]
+			mu.Unlock()
 			if neg || len(args) != 1 || srv == nil {
 				ts.Fatalf("usage: sim-recording-export DIR (after sim-start)")
 			}

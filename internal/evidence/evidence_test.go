@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/evidence/storetest"
@@ -73,3 +75,58 @@ func TestReadOnly(t *testing.T) {
 }
 
 func sumOf(b []byte) hashchain.Hash { return hashchain.Hash(sha256.Sum256(b)) }
+
+// fakeBackend opens nothing; it only has a scheme.
+type fakeBackend struct{ scheme string }
+
+func (f fakeBackend) Scheme() string             { return f.scheme }
+func (f fakeBackend) Example() string            { return f.scheme + "://x" }
+func (f fakeBackend) AddFlags(fs *pflag.FlagSet) {}
+func (f fakeBackend) Normalize(loc string) (string, error) {
+	return loc, nil
+}
+func (f fakeBackend) Open(context.Context, string, evidence.Options) (evidence.Store, error) {
+	return nil, errors.New("fake")
+}
+
+func TestRegistryLookup(t *testing.T) {
+	reg := evidence.NewRegistry(fakeBackend{"file"}, fakeBackend{"mem"})
+	tests := []struct {
+		loc, scheme, norm string
+		err               error
+	}{
+		{"/a/b", "file", "/a/b", nil},
+		{"rel", "file", "rel", nil},
+		{"MEM://x", "mem", "mem://x", nil},
+		{"mem+v2://x", "", "", evidence.ErrUnknownScheme},
+		{"gs://b", "", "", evidence.ErrUnknownScheme},
+		{"://x", "", "", evidence.ErrBadLocation},
+		{"1mem://x", "", "", evidence.ErrBadLocation},
+		{"./a://b", "", "", evidence.ErrBadLocation},
+	}
+	for _, tt := range tests {
+		b, loc, err := reg.Lookup(tt.loc)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("Lookup(%q): err = %v, want %v", tt.loc, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || b.Scheme() != tt.scheme || loc != tt.norm {
+			t.Errorf("Lookup(%q) = %v, %q, %v; want %s, %q", tt.loc, b, loc, err, tt.scheme, tt.norm)
+		}
+	}
+	_, _, err := reg.Lookup("gs://b")
+	if err == nil || !strings.Contains(err.Error(), "file (file://x), mem (mem://x)") {
+		t.Errorf("unknown scheme error %v does not list the known schemes", err)
+	}
+}
+
+func TestRegistryDuplicateSchemePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("two backends for one scheme did not panic")
+		}
+	}()
+	evidence.NewRegistry(fakeBackend{"s3"}, fakeBackend{"s3"})
+}

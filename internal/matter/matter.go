@@ -163,7 +163,7 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 		return nil, err
 	}
 	if ok && !m.opts.ReadOnly && !sameLocation(reg, recorded, loc) {
-		return nil, fmt.Errorf("this ledger's evidence is at %s, not %s: %w", recorded, loc, ErrEvidenceElsewhere)
+		return nil, fmt.Errorf("evidence: this ledger's evidence is at %s, not %s: %w", recorded, loc, ErrEvidenceElsewhere)
 	}
 	st, err := reg.Open(ctx, loc, m.opts.EvidenceOptions)
 	if err != nil {

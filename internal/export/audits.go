@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -84,7 +85,7 @@ func (r *runner) loadAudits(ctx context.Context) error {
 			return err
 		}
 		err = r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
-			_, err := tx.Append(ledger.Entry{Kind: KindAudit, Matter: r.o.Scope.Matter, RunID: r.runID,
+			_, err := tx.Append(leaf.Entry{Kind: KindAudit, Matter: r.o.Scope.Matter, RunID: r.runID,
 				EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail})
 			return err
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -29,7 +30,7 @@ type EvidenceCheck struct {
 }
 
 // Check implements ledger.EntryCheck.
-func (c *EvidenceCheck) Check(_ context.Context, e *ledger.Entry) ([]ledger.Finding, error) {
+func (c *EvidenceCheck) Check(_ context.Context, e *leaf.Entry) ([]ledger.Finding, error) {
 	if c.first == nil {
 		c.first = map[hashchain.Hash]uint64{}
 	}

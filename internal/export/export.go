@@ -17,6 +17,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -188,7 +189,7 @@ func (r *runner) begin(ctx context.Context) error {
 		if err := tx.PutRun(run); err != nil {
 			return err
 		}
-		_, err = tx.Append(ledger.Entry{Kind: ledger.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
+		_, err = tx.Append(leaf.Entry{Kind: leaf.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
 		return err
 	})
 }
@@ -243,7 +244,7 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 		if err := tx.PutRun(run); err != nil {
 			return err
 		}
-		_, err = tx.Append(ledger.Entry{Kind: ledger.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
+		_, err = tx.Append(leaf.Entry{Kind: leaf.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
 		return err
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -71,7 +72,7 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		if err := r.addItems(tx, ids); err != nil {
 			return err
 		}
-		_, err := tx.Append(ledger.Entry{
+		_, err := tx.Append(leaf.Entry{
 			Kind: KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
 			EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail,
 		})
@@ -98,6 +99,6 @@ func (r *runner) addItems(tx *ledger.Tx, ids []string) error {
 }
 
 // source turns a response into the ledger's record of the request.
-func source(resp *fetch.Response) *ledger.Source {
-	return &ledger.Source{Method: resp.Method, Path: resp.Path, Status: resp.Status, CorrelationID: resp.CorrelationID}
+func source(resp *fetch.Response) *leaf.Source {
+	return &leaf.Source{Method: resp.Method, Path: resp.Path, Status: resp.Status, CorrelationID: resp.CorrelationID}
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -53,9 +54,9 @@ func (x *LedgerIndex) snapshot(ctx context.Context) error {
 
 // load reads every message entry of convID in the snapshot, in seq order,
 // notes the captures they supersede, and passes each to fn (when set).
-func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(ledger.Entry) error) error {
+func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(leaf.Entry) error) error {
 	var superseded []uint64
-	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, ConversationID: convID}) {
+	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: convID}) {
 		if err != nil {
 			return err
 		}
@@ -186,7 +187,7 @@ func skipSpace(b []byte, i int) int {
 }
 
 // captured reduces a message entry to what the diff compares.
-func captured(e ledger.Entry) (diff.Captured, error) {
+func captured(e leaf.Entry) (diff.Captured, error) {
 	var d messageDetail
 	if len(e.Detail) > 0 && !d.scan(e.Detail) {
 		d = messageDetail{}
@@ -217,13 +218,13 @@ func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Ca
 	e, ok, err := x.L.LatestCapture(ctx, msgID)
 	if err == nil && ok && e.Seq >= x.size {
 		// Captured again since the snapshot: the latest capture before it.
-		var all []ledger.Entry
+		var all []leaf.Entry
 		if all, err = x.L.EntriesByMessage(ctx, msgID); err != nil {
 			return diff.Captured{}, false, err
 		}
 		ok = false
 		for _, old := range all {
-			if old.Kind == ledger.KindMessage && old.Seq < x.size {
+			if old.Kind == leaf.KindMessage && old.Seq < x.size {
 				e, ok = old, true
 			}
 		}
@@ -261,7 +262,7 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 	chunk := make([]item, 0, eachChunk)
 	for from := uint64(0); from < x.size; {
 		chunk = chunk[:0]
-		for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, FromSeq: from, Limit: eachChunk}) {
+		for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, FromSeq: from, Limit: eachChunk}) {
 			if err != nil {
 				return err
 			}
@@ -317,7 +318,7 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	}
 	latest := map[string]int{} // message id → index in out
 	var out []diff.Captured
-	err := x.load(ctx, convID, func(e ledger.Entry) error { // in seq order: a later capture replaces an earlier one
+	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
@@ -349,8 +350,8 @@ func (x *LedgerIndex) Captures(ctx context.Context, seqs []uint64, fn func(diff.
 	if err := x.snapshot(ctx); err != nil {
 		return err
 	}
-	return x.L.EntriesAt(ctx, seqs, func(e ledger.Entry) error {
-		if e.Kind != ledger.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
+	return x.L.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
+		if e.Kind != leaf.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
 			return fmt.Errorf("reconcile: entry %d is not a capture in this index", e.Seq)
 		}
 		c, err := captured(e)

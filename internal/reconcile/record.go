@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -182,7 +183,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	}
 	scope, _ := json.Marshal(map[string]string{"source": src.String(), "format": string(o.Diff.Format)})
 	err = l.Update(context.WithoutCancel(ctx), func(tx *ledger.Tx) error {
-		out, err := tx.Append(ledger.Entry{Kind: ledger.KindDiff, Matter: o.Matter, RunID: res.RunID, Detail: detail})
+		out, err := tx.Append(leaf.Entry{Kind: leaf.KindDiff, Matter: o.Matter, RunID: res.RunID, Detail: detail})
 		if err != nil {
 			return err
 		}

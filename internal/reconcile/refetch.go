@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -230,7 +231,7 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	for _, it := range items {
 		status[it.ItemID] = it
 	}
-	var entries []ledger.Entry
+	var entries []leaf.Entry
 	for _, g := range gaps {
 		out := Outcome{ConversationID: g.ConversationID, MessageID: g.MessageID, Finding: string(g.Kind)}
 		it := status[g.ConversationID]
@@ -252,7 +253,7 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		if err != nil {
 			return res, err
 		}
-		entries = append(entries, ledger.Entry{Kind: RunKindRefetch, Matter: o.Scope.Matter, RunID: acct.RunID,
+		entries = append(entries, leaf.Entry{Kind: RunKindRefetch, Matter: o.Scope.Matter, RunID: acct.RunID,
 			ConversationID: g.ConversationID, MessageID: g.MessageID, Detail: detail})
 	}
 	wctx := context.WithoutCancel(ctx)

@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
@@ -116,19 +116,19 @@ func leafTable() map[string]Entry {
 	return t
 }
 
-// TestDecodeLeafFastPath checks that every leaf encodeLeaf writes takes
+// TestDecodeLeafFastPath checks that every leaf AppendLeaf writes takes
 // the fast path — else the speed-up silently disappears — and decodes to
 // what encoding/json gives.
 func TestDecodeLeafFastPath(t *testing.T) {
 	check := func(t *testing.T, e Entry) {
 		t.Helper()
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, ok := decodeLeafFast(leaf)
 		if !ok {
-			t.Fatalf("fast path declined a leaf encodeLeaf wrote:\n%s", leaf)
+			t.Fatalf("fast path declined a leaf AppendLeaf wrote:\n%s", leaf)
 		}
 		want, err := decodeLeafJSON(leaf)
 		if err != nil {
@@ -153,7 +153,7 @@ func TestDecodeLeafFastPath(t *testing.T) {
 // encoding/json, and that DecodeLeaf still gives exactly its answer.
 func TestDecodeLeafFallback(t *testing.T) {
 	msg := exportMessage(1)
-	leaf, err := msg.encodeLeaf(nil)
+	leaf, err := msg.AppendLeaf(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestDecodeLeafFallback(t *testing.T) {
 			compareDecoders(t, []byte(m))
 		})
 	}
-	// Leaves encodeLeaf would not write but the fast path takes, exactly
+	// Leaves AppendLeaf would not write but the fast path takes, exactly
 	// as encoding/json and time.Parse do: hex.Decode takes upper-case
 	// digits; year 0000 and leap days parse.
 	p := msg.PayloadSHA256.String()
@@ -222,7 +222,7 @@ func TestDecodeLeafEdits(t *testing.T) {
 	fast := 0
 	for _, name := range []string{"export message", "message escapes", "message nested detail"} {
 		e := table[name]
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func TestDecodeLeafEdits(t *testing.T) {
 // cannot overwrite the leaf it is a slice of.
 func TestDecodeLeafDetailIsClipped(t *testing.T) {
 	msg := exportMessage(2)
-	leaf, err := msg.encodeLeaf(nil)
+	leaf, err := msg.AppendLeaf(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ var leafMutations = [][2]string{
 
 func FuzzDecodeLeaf(f *testing.F) {
 	for _, e := range leafTable() {
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func FuzzDecodeLeaf(f *testing.F) {
 // reference is encoding/json (decodeLeafJSON), fast is DecodeLeaf.
 func BenchmarkDecodeLeaf(b *testing.B) {
 	msg := exportMessage(1)
-	leaf, err := msg.encodeLeaf(nil)
+	leaf, err := msg.AppendLeaf(nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
@@ -104,26 +104,27 @@ func validKind(k string) bool {
 	return true
 }
 
-// checkText rejects strings RFC 8785 cannot carry: invalid UTF-8.
-func checkText(s string) error {
+// CheckText rejects strings RFC 8785 cannot carry: invalid UTF-8.
+func CheckText(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("not valid utf-8")
 	}
 	return nil
 }
 
-// checkTexts runs checkText on name/value pairs.
+// checkTexts runs CheckText on name/value pairs.
 func checkTexts(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkText(pairs[i+1]); err != nil {
+		if err := CheckText(pairs[i+1]); err != nil {
 			return fmt.Errorf("%s: %w", pairs[i], err)
 		}
 	}
 	return nil
 }
 
-// validate checks e against the format rules that do not need the ledger.
-func (e *Entry) validate() error {
+// Validate checks e against the format rules that do not need the ledger
+// (the ledger checks supersedes itself).
+func (e *Entry) Validate() error {
 	if !validKind(e.Kind) {
 		return fmt.Errorf("kind %q is not a lower-case identifier", e.Kind)
 	}
@@ -148,11 +149,11 @@ func (e *Entry) validate() error {
 		}
 	}
 	if e.Compliance != nil {
-		if err := checkText(e.Compliance.OriginalTimestamp); err != nil {
+		if err := CheckText(e.Compliance.OriginalTimestamp); err != nil {
 			return fmt.Errorf("compliance.original_timestamp: %w", err)
 		}
 		for _, r := range e.Compliance.AuditRefs {
-			if err := checkText(r); err != nil {
+			if err := CheckText(r); err != nil {
 				return fmt.Errorf("compliance.audit_refs: %w", err)
 			}
 		}
@@ -180,22 +181,22 @@ func (e *Entry) validate() error {
 	return nil
 }
 
-// encodeLeaf returns the leaf: the RFC 8785 (JCS) serialisation of the
+// AppendLeaf returns the leaf: the RFC 8785 (JCS) serialisation of the
 // entry object. The fixed members are written directly in JCS order (keys
 // sorted, minimal string escaping), which is what hashchain.CanonicalJSON
 // would produce for the same object — TestLeafIsJCS holds the two
 // together — at a fraction of the cost. Detail, whose shape is free, goes
-// through canonicalDetail (RFC 8785 as well).
-func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
+// through CanonicalDetail (RFC 8785 as well).
+func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 	var detail []byte
 	if len(e.Detail) > 0 {
 		var err error
-		if detail, err = canonicalDetail(e.Detail); err != nil {
+		if detail, err = CanonicalDetail(e.Detail); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
 	}
 	b := append(buf, `{"at":`...)
-	b = appendJSONString(b, formatTime(e.At))
+	b = appendJSONString(b, FormatTime(e.At))
 	if c := e.Compliance; c != nil {
 		b = append(b, `,"compliance":{"audit_refs":[`...)
 		for i, r := range c.AuditRefs {
@@ -271,7 +272,7 @@ const hexLower = "0123456789abcdef"
 // appendJSONString appends s as an RFC 8785 string: quotation mark and
 // reverse solidus escaped, the five short escapes \b \t \n \f \r, other
 // control characters as \u00xx (lower-case hex), everything else as is.
-// s must be valid UTF-8 (validate checks).
+// s must be valid UTF-8 (Validate checks).
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -327,7 +328,7 @@ type wireEntry struct {
 // of it: a caller that reuses the buffer copies it first). It checks the
 // syntax of the v1 leaf object, not that the bytes are canonical.
 //
-// Leaves in the form encodeLeaf writes take decodeLeafFast; everything
+// Leaves in the form AppendLeaf writes take decodeLeafFast; everything
 // else goes through decodeLeafJSON, which defines the result.
 func DecodeLeaf(leaf []byte) (Entry, error) {
 	if e, ok := decodeLeafFast(leaf); ok {
@@ -341,14 +342,14 @@ func DecodeLeaf(leaf []byte) (Entry, error) {
 func decodeLeafJSON(leaf []byte) (Entry, error) {
 	var w wireEntry
 	if err := json.Unmarshal(leaf, &w); err != nil {
-		return Entry{}, fmt.Errorf("ledger: decode leaf: %w", err)
+		return Entry{}, fmt.Errorf("leaf: decode leaf: %w", err)
 	}
 	if w.V != FormatVersion {
-		return Entry{}, fmt.Errorf("ledger: decode leaf: format version %d, want %d", w.V, FormatVersion)
+		return Entry{}, fmt.Errorf("leaf: decode leaf: format version %d, want %d", w.V, FormatVersion)
 	}
-	at, err := parseTime(w.At)
+	at, err := ParseTime(w.At)
 	if err != nil {
-		return Entry{}, fmt.Errorf("ledger: decode leaf: at: %w", err)
+		return Entry{}, fmt.Errorf("leaf: decode leaf: at: %w", err)
 	}
 	e := Entry{
 		Kind:           w.Kind,
@@ -375,7 +376,7 @@ func decodeLeafJSON(leaf []byte) (Entry, error) {
 			continue
 		}
 		if *h.dst, err = hashchain.ParseHash(h.s); err != nil {
-			return Entry{}, fmt.Errorf("ledger: decode leaf: %s: %w", h.name, err)
+			return Entry{}, fmt.Errorf("leaf: decode leaf: %s: %w", h.name, err)
 		}
 	}
 	return e, nil

@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ import (
 
 // Leaf decoding is most of the CPU of a diff and of a verify with checks:
 // encoding/json costs ≈ 7 µs per message leaf. decodeLeafFast reads the
-// leaf as encodeLeaf writes it — members in RFC 8785 order, no
+// leaf as AppendLeaf writes it — members in RFC 8785 order, no
 // whitespace, canonical integers, 64-digit hashes, `at` in TimeLayout —
 // in a single pass. It answers only when it is certain: anything else
 // (unknown, duplicate or misordered members, whitespace, nulls, escapes
@@ -94,7 +94,7 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 				return Entry{}, false
 			}
 		case keyDetail:
-			// encodeLeaf writes an object; encoding/json would take any
+			// AppendLeaf writes an object; encoding/json would take any
 			// value (null included) as raw bytes, so others fall back.
 			start := r.i
 			if r.i >= len(r.b) || r.b[r.i] != '{' || !r.skipValue(0) {

@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
-// canonicalDetail returns the RFC 8785 form of a detail object. Details
+// CanonicalDetail returns the RFC 8785 form of a detail object. Details
 // are small objects of strings, booleans and integers; for those it parses
 // and re-serialises directly, which is several times faster than the
 // general canonicalizer. Anything else — fractions, exponents, integers
@@ -19,7 +19,7 @@ import (
 // from byte order), and every syntax error — goes to
 // hashchain.Canonicalize, which is the definition. FuzzCanonicalDetail
 // holds the two together.
-func canonicalDetail(raw []byte) ([]byte, error) {
+func CanonicalDetail(raw []byte) ([]byte, error) {
 	// Details built with encoding/json from maps of strings and integers
 	// are usually canonical already: then checking is all there is to do.
 	if c := (canonChecker{in: raw}); c.document() {

@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 )
 
 // referenceLeaf builds the leaf the slow, obvious way: a generic JSON
-// object canonicalized by hashchain (RFC 8785). encodeLeaf must agree.
+// object canonicalized by hashchain (RFC 8785). AppendLeaf must agree.
 func referenceLeaf(e Entry) ([]byte, error) {
-	m := map[string]any{"v": 1, "kind": e.Kind, "matter": e.Matter, "at": formatTime(e.At)}
+	m := map[string]any{"v": 1, "kind": e.Kind, "matter": e.Matter, "at": FormatTime(e.At)}
 	for k, v := range map[string]string{"conversation_id": e.ConversationID, "message_id": e.MessageID, "run_id": e.RunID} {
 		if v != "" {
 			m[k] = v
@@ -130,7 +130,7 @@ func TestLeafIsJCS(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 3000; i++ {
 		e := randomEntry(r)
-		got, err := e.encodeLeaf(nil)
+		got, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func TestLeafIsJCS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _ := back.encodeLeaf(nil)
+		again, _ := back.AppendLeaf(nil)
 		if !bytes.Equal(again, got) {
 			t.Fatalf("entry %d: decode/encode round trip differs:\n%s\n%s", i, got, again)
 		}
@@ -168,7 +168,7 @@ func FuzzLeafEncoding(f *testing.F) {
 		e := Entry{Kind: KindMessage, Matter: "m" + a, At: time.Unix(0, 0), ConversationID: b, MessageID: c, RunID: a,
 			Source:     &Source{Method: a, Path: b, Status: status, CorrelationID: c},
 			Compliance: &Compliance{LegalHold: &hold, AuditRefs: []string{a, b, c}, OriginalTimestamp: c}}
-		got, err := e.encodeLeaf(nil)
+		got, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,20 +183,13 @@ func FuzzLeafEncoding(f *testing.F) {
 }
 
 func FuzzParseProof(f *testing.F) {
-	fx := newFixture(f)
-	fx.appendN(5)
-	fx.checkpoint()
-	for seq := uint64(0); seq < 5; seq++ {
-		p, err := fx.l.Prove(fx.ctx, seq)
-		if err != nil {
-			f.Fatal(err)
-		}
+	proofs, key := testProofs(f, 5)
+	for _, p := range proofs {
 		data, _ := json.Marshal(p)
 		f.Add(data)
 	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"format":"custody-proof/v1","index":0,"tree_size":1,"leaf":"e30=","leaf_hash":"","inclusion":[],"checkpoint":"x"}`))
-	key := fx.l.VerifierKey()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParseProof(data)
 		if err != nil {
@@ -263,7 +256,7 @@ func TestCanonicalDetailSeeds(t *testing.T) {
 		if _, ok := p.document(); ok {
 			fast++
 		}
-		got, gotErr := canonicalDetail([]byte(s))
+		got, gotErr := CanonicalDetail([]byte(s))
 		want, wantErr := hashchain.Canonicalize([]byte(s))
 		if (gotErr == nil) != (wantErr == nil) || !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s, %v; want %s, %v", s, got, gotErr, want, wantErr)

@@ -11,21 +11,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // FormatVersion is the value of every leaf's "v" member.
 const FormatVersion = 1
-
-// Entry kinds custody writes. Other lower-case kinds are allowed; verifiers
-// treat every kind alike.
-const (
-	KindMessage      = "message"      // one captured message (MessageData)
-	KindConversation = "conversation" // a captured conversation object
-	KindRun          = "run"          // start or end of an export/refetch run
-	KindDiff         = "diff"         // the hash of a diff's findings
-	KindRefetch      = "refetch"      // a gap re-fetched after a diff
-	KindHold         = "hold"         // a legal-hold observation or change
-)
 
 // Entry is one ledger entry: the fields of the leaf object defined in
 // docs/ledger-format.md, plus what the ledger computes on append.
@@ -196,14 +186,14 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 		}
 	}
 	b := append(buf, `{"at":`...)
-	b = appendJSONString(b, FormatTime(e.At))
+	b = jsonscan.AppendStringRFC8785(b, FormatTime(e.At))
 	if c := e.Compliance; c != nil {
 		b = append(b, `,"compliance":{"audit_refs":[`...)
 		for i, r := range c.AuditRefs {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, r)
+			b = jsonscan.AppendStringRFC8785(b, r)
 		}
 		b = append(b, `],"legal_hold":`...)
 		switch {
@@ -215,12 +205,12 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 			b = append(b, "false"...)
 		}
 		b = append(b, `,"original_timestamp":`...)
-		b = appendJSONString(b, c.OriginalTimestamp)
+		b = jsonscan.AppendStringRFC8785(b, c.OriginalTimestamp)
 		b = append(b, '}')
 	}
 	if e.ConversationID != "" {
 		b = append(b, `,"conversation_id":`...)
-		b = appendJSONString(b, e.ConversationID)
+		b = jsonscan.AppendStringRFC8785(b, e.ConversationID)
 	}
 	if detail != nil {
 		b = append(b, `,"detail":`...)
@@ -232,12 +222,12 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 		b = append(b, '"')
 	}
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, e.Kind)
+	b = jsonscan.AppendStringRFC8785(b, e.Kind)
 	b = append(b, `,"matter":`...)
-	b = appendJSONString(b, e.Matter)
+	b = jsonscan.AppendStringRFC8785(b, e.Matter)
 	if e.MessageID != "" {
 		b = append(b, `,"message_id":`...)
-		b = appendJSONString(b, e.MessageID)
+		b = jsonscan.AppendStringRFC8785(b, e.MessageID)
 	}
 	if !e.PayloadSHA256.IsZero() {
 		b = append(b, `,"payload_sha256":"`...)
@@ -246,15 +236,15 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 	}
 	if e.RunID != "" {
 		b = append(b, `,"run_id":`...)
-		b = appendJSONString(b, e.RunID)
+		b = jsonscan.AppendStringRFC8785(b, e.RunID)
 	}
 	if s := e.Source; s != nil {
 		b = append(b, `,"source":{"correlation_id":`...)
-		b = appendJSONString(b, s.CorrelationID)
+		b = jsonscan.AppendStringRFC8785(b, s.CorrelationID)
 		b = append(b, `,"method":`...)
-		b = appendJSONString(b, s.Method)
+		b = jsonscan.AppendStringRFC8785(b, s.Method)
 		b = append(b, `,"path":`...)
-		b = appendJSONString(b, s.Path)
+		b = jsonscan.AppendStringRFC8785(b, s.Path)
 		b = append(b, `,"status":`...)
 		b = strconv.AppendInt(b, int64(s.Status), 10)
 		b = append(b, '}')
@@ -265,45 +255,6 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 	}
 	b = append(b, `,"v":1}`...)
 	return b, nil
-}
-
-const hexLower = "0123456789abcdef"
-
-// appendJSONString appends s as an RFC 8785 string: quotation mark and
-// reverse solidus escaped, the five short escapes \b \t \n \f \r, other
-// control characters as \u00xx (lower-case hex), everything else as is.
-// s must be valid UTF-8 (Validate checks).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexLower[c>>4], hexLower[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // wireEntry is the leaf object as JSON, for decoding stored leaves.

@@ -5,10 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // CanonicalDetail returns the RFC 8785 form of a detail object. Details
@@ -20,17 +19,21 @@ import (
 // hashchain.Canonicalize, which is the definition. FuzzCanonicalDetail
 // holds the two together.
 func CanonicalDetail(raw []byte) ([]byte, error) {
-	// Details built with encoding/json from maps of strings and integers
-	// are usually canonical already: then checking is all there is to do.
-	if c := (canonChecker{in: raw}); c.document() {
+	// Details written by EncodeDetail, or by encoding/json from maps of
+	// strings and integers, are usually canonical already: then checking
+	// is all there is to do.
+	if isCanonical(raw) {
 		return raw, nil
 	}
-	p := jcsParser{in: raw}
-	if v, ok := p.document(); ok {
+	if v, ok := parseJCS(raw); ok {
 		return v.appendTo(make([]byte, 0, len(raw))), nil
 	}
 	return hashchain.Canonicalize(raw)
 }
+
+// maxDepth bounds both fast paths' nesting; deeper details go to the
+// general canonicalizer.
+const maxDepth = 64
 
 // jsonValue is a parsed JSON value of the fast path.
 type jsonValue struct {
@@ -45,292 +48,91 @@ type jsonMember struct {
 	val jsonValue
 }
 
-type jcsParser struct {
-	in  []byte
-	pos int
+// parseJCS parses a whole document in the fast path's subset; ok false
+// means "not in the subset", never "invalid".
+func parseJCS(in []byte) (jsonValue, bool) {
+	v, i, ok := jcsValue(in, jsonscan.Space(in, 0), 0)
+	return v, ok && jsonscan.Space(in, i) == len(in)
 }
 
-func (p *jcsParser) ws() {
-	for p.pos < len(p.in) {
-		switch p.in[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
+func jcsValue(in []byte, i, depth int) (jsonValue, int, bool) {
+	if i >= len(in) || depth > maxDepth {
+		return jsonValue{}, i, false
 	}
-}
-
-func (p *jcsParser) document() (jsonValue, bool) {
-	p.ws()
-	v, ok := p.value(0)
-	if !ok {
-		return jsonValue{}, false
-	}
-	p.ws()
-	return v, p.pos == len(p.in)
-}
-
-const maxDepth = 64
-
-func (p *jcsParser) value(depth int) (jsonValue, bool) {
-	if p.pos >= len(p.in) || depth > maxDepth {
-		return jsonValue{}, false
-	}
-	switch c := p.in[p.pos]; {
+	switch c := in[i]; {
 	case c == '{':
-		return p.object(depth)
-	case c == '[':
-		return p.array(depth)
-	case c == '"':
-		s, ok := p.str()
-		return jsonValue{kind: '"', text: s}, ok
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	case c == '-' || c >= '0' && c <= '9':
-		return p.integer()
-	}
-	return jsonValue{}, false
-}
-
-func (p *jcsParser) literal(lit string) (jsonValue, bool) {
-	if !bytes.HasPrefix(p.in[p.pos:], []byte(lit)) {
-		return jsonValue{}, false
-	}
-	p.pos += len(lit)
-	return jsonValue{kind: 'n', text: lit}, true
-}
-
-// integer accepts only integers that ES6 number formatting prints back
-// unchanged: no fraction or exponent, no leading zeros, not -0, |n| < 2^53.
-func (p *jcsParser) integer() (jsonValue, bool) {
-	start := p.pos
-	if p.in[p.pos] == '-' {
-		p.pos++
-	}
-	digits := p.pos
-	for p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
-		p.pos++
-	}
-	n := p.pos - digits
-	if n == 0 || n > 16 || n > 1 && p.in[digits] == '0' {
-		return jsonValue{}, false
-	}
-	if p.pos < len(p.in) {
-		if c := p.in[p.pos]; c == '.' || c == 'e' || c == 'E' {
-			return jsonValue{}, false
-		}
-	}
-	text := string(p.in[start:p.pos])
-	v, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || v >= maxSafeInteger || v <= -maxSafeInteger || text == "-0" {
-		return jsonValue{}, false
-	}
-	return jsonValue{kind: 'n', text: text}, true
-}
-
-// str parses a string, decoding escapes. Lone surrogates, raw control
-// characters and invalid UTF-8 fail (the general path reports them).
-func (p *jcsParser) str() (string, bool) {
-	p.pos++ // opening quote
-	start := p.pos
-	// Fast scan for the common case: no escapes.
-	for p.pos < len(p.in) {
-		c := p.in[p.pos]
-		if c == '"' {
-			s := p.in[start:p.pos]
-			p.pos++
-			return string(s), utf8.Valid(s)
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		p.pos++
-	}
-	buf := append([]byte(nil), p.in[start:p.pos]...)
-	for p.pos < len(p.in) {
-		c := p.in[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			return string(buf), utf8.Valid(buf)
-		case c < 0x20:
-			return "", false
-		case c != '\\':
-			buf = append(buf, c)
-			p.pos++
-			continue
-		}
-		if p.pos+1 >= len(p.in) {
-			return "", false
-		}
-		e := p.in[p.pos+1]
-		p.pos += 2
-		if d, ok := shortEscape(e); ok {
-			buf = append(buf, d)
-			continue
-		}
-		switch e {
-		case 'u':
-			r, ok := p.hex4()
+		v := jsonValue{kind: '{'}
+		end, err := jsonscan.Object(in, i, func(key []byte, at int) (int, error) {
+			if bytes.IndexFunc(key, func(r rune) bool { return r >= 0x10000 }) >= 0 {
+				return at, errNotFast // UTF-16 order differs from byte order
+			}
+			val, end, ok := jcsValue(in, at, depth+1)
 			if !ok {
-				return "", false
+				return end, errNotFast
 			}
-			if utf16.IsSurrogate(r) {
-				if r >= 0xdc00 || !bytes.HasPrefix(p.in[p.pos:], []byte(`\u`)) {
-					return "", false
-				}
-				p.pos += 2
-				r2, ok := p.hex4()
-				if !ok {
-					return "", false
-				}
-				r = utf16.DecodeRune(r, r2)
-				if r == utf8.RuneError {
-					return "", false
-				}
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", false
+			v.members = append(v.members, jsonMember{key: string(key), val: val})
+			return end, nil
+		})
+		if err != nil {
+			return jsonValue{}, end, false
 		}
-	}
-	return "", false
-}
-
-// shortEscape decodes the JSON escapes of one character (\" \\ \/ \b \f
-// \n \r \t), for both of the package's string readers.
-func shortEscape(e byte) (byte, bool) {
-	switch e {
-	case '"', '\\', '/':
-		return e, true
-	case 'b':
-		return '\b', true
-	case 'f':
-		return '\f', true
-	case 'n':
-		return '\n', true
-	case 'r':
-		return '\r', true
-	case 't':
-		return '\t', true
-	}
-	return 0, false
-}
-
-func (p *jcsParser) hex4() (rune, bool) {
-	if p.pos+4 > len(p.in) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.in[p.pos : p.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	p.pos += 4
-	return r, true
-}
-
-func (p *jcsParser) object(depth int) (jsonValue, bool) {
-	p.pos++
-	v := jsonValue{kind: '{'}
-	p.ws()
-	if p.pos < len(p.in) && p.in[p.pos] == '}' {
-		p.pos++
-		return v, true
-	}
-	for {
-		p.ws()
-		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
-			return jsonValue{}, false
-		}
-		key, ok := p.str()
-		if !ok {
-			return jsonValue{}, false
-		}
-		for _, r := range key {
-			if r >= 0x10000 {
-				return jsonValue{}, false // UTF-16 order differs from byte order
+		// Below U+10000, UTF-16 code unit order is code point order, which
+		// is UTF-8 byte order.
+		slices.SortFunc(v.members, func(a, b jsonMember) int { return strings.Compare(a.key, b.key) })
+		for k := 1; k < len(v.members); k++ {
+			if v.members[k].key == v.members[k-1].key {
+				return jsonValue{}, end, false // duplicate: not I-JSON
 			}
 		}
-		p.ws()
-		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
-			return jsonValue{}, false
-		}
-		p.pos++
-		p.ws()
-		val, ok := p.value(depth + 1)
-		if !ok {
-			return jsonValue{}, false
-		}
-		v.members = append(v.members, jsonMember{key: key, val: val})
-		p.ws()
-		if p.pos >= len(p.in) {
-			return jsonValue{}, false
-		}
-		if p.in[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.in[p.pos] != '}' {
-			return jsonValue{}, false
-		}
-		p.pos++
-		break
+		return v, end, true
+	case c == '[':
+		v := jsonValue{kind: '['}
+		end, err := jsonscan.Array(in, i, func(at int) (int, error) {
+			item, end, ok := jcsValue(in, at, depth+1)
+			if !ok {
+				return end, errNotFast
+			}
+			v.items = append(v.items, item)
+			return end, nil
+		})
+		return v, end, err == nil
+	case c == '"':
+		s, end, err := jsonscan.AppendString(nil, in, i)
+		return jsonValue{kind: '"', text: string(s)}, end, err == nil
+	case c == 't' || c == 'f' || c == 'n':
+		end, err := jsonscan.Literal(in, i)
+		return jsonValue{kind: 'n', text: string(in[i:end])}, end, err == nil
+	case c == '-' || c >= '0' && c <= '9':
+		end, ok := safeInteger(in, i)
+		return jsonValue{kind: 'n', text: string(in[i:end])}, end, ok
 	}
-	// Below U+10000, UTF-16 code unit order is code point order, which is
-	// UTF-8 byte order.
-	slices.SortFunc(v.members, func(a, b jsonMember) int { return strings.Compare(a.key, b.key) })
-	for i := 1; i < len(v.members); i++ {
-		if v.members[i].key == v.members[i-1].key {
-			return jsonValue{}, false // duplicate: not I-JSON
-		}
-	}
-	return v, true
+	return jsonValue{}, i, false
 }
 
-func (p *jcsParser) array(depth int) (jsonValue, bool) {
-	p.pos++
-	v := jsonValue{kind: '['}
-	p.ws()
-	if p.pos < len(p.in) && p.in[p.pos] == ']' {
-		p.pos++
-		return v, true
+// errNotFast stops an iteration the fast path cannot finish.
+var errNotFast = &jsonscan.SyntaxError{What: "outside the fast path", Err: jsonscan.ErrSyntax}
+
+// safeInteger reads a number at in[i] and reports whether it is one that
+// ES6 number formatting prints back unchanged: no fraction or exponent, no
+// leading zeros, not -0, |n| < 2^53.
+func safeInteger(in []byte, i int) (int, bool) {
+	end, err := jsonscan.Number(in, i)
+	if err != nil {
+		return end, false
 	}
-	for {
-		p.ws()
-		item, ok := p.value(depth + 1)
-		if !ok {
-			return jsonValue{}, false
-		}
-		v.items = append(v.items, item)
-		p.ws()
-		if p.pos >= len(p.in) {
-			return jsonValue{}, false
-		}
-		if p.in[p.pos] == ',' {
-			p.pos++
-			continue
-		}
-		if p.in[p.pos] != ']' {
-			return jsonValue{}, false
-		}
-		p.pos++
-		return v, true
+	text := in[i:end]
+	digits := text
+	if digits[0] == '-' {
+		digits = digits[1:]
 	}
+	if len(digits) > 16 || bytes.ContainsAny(digits, ".eE") {
+		return end, false
+	}
+	v, err := strconv.ParseInt(string(text), 10, 64)
+	if err != nil || v >= maxSafeInteger || v <= -maxSafeInteger || string(text) == "-0" {
+		return end, false
+	}
+	return end, true
 }
 
 func (v *jsonValue) appendTo(b []byte) []byte {
@@ -341,7 +143,7 @@ func (v *jsonValue) appendTo(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, v.members[i].key)
+			b = jsonscan.AppendStringRFC8785(b, v.members[i].key)
 			b = append(b, ':')
 			b = v.members[i].val.appendTo(b)
 		}
@@ -356,173 +158,100 @@ func (v *jsonValue) appendTo(b []byte) []byte {
 		}
 		return append(b, ']')
 	case '"':
-		return appendJSONString(b, v.text)
+		return jsonscan.AppendStringRFC8785(b, v.text)
 	default:
 		return append(b, v.text...)
 	}
 }
 
-// canonChecker reports whether a JSON text is already exactly in RFC 8785
+// isCanonical reports whether a JSON text is already exactly in RFC 8785
 // form, within the fast path's subset: no whitespace, members sorted with
 // unique keys that need no escaping, minimal string escapes, integers
-// below 2^53. It allocates nothing. A false answer only means "not sure";
-// the caller then canonicalizes.
-type canonChecker struct {
-	in  []byte
-	pos int
+// below 2^53. It allocates nothing for strings without escapes. A false
+// answer only means "not sure"; the caller then canonicalizes.
+func isCanonical(in []byte) bool {
+	end, ok := canonValue(in, 0, 0)
+	return ok && end == len(in)
 }
 
-func (c *canonChecker) document() bool {
-	return c.value(0) && c.pos == len(c.in)
-}
-
-func (c *canonChecker) value(depth int) bool {
-	if c.pos >= len(c.in) || depth > maxDepth {
-		return false
+func canonValue(in []byte, i, depth int) (int, bool) {
+	if i >= len(in) || depth > maxDepth {
+		return i, false
 	}
-	switch b := c.in[c.pos]; {
-	case b == '{':
-		return c.object(depth)
-	case b == '[':
-		return c.array(depth)
-	case b == '"':
-		_, ok := c.str(false)
-		return ok
-	case b == 't':
-		return c.literal("true")
-	case b == 'f':
-		return c.literal("false")
-	case b == 'n':
-		return c.literal("null")
-	case b == '-' || b >= '0' && b <= '9':
-		p := jcsParser{in: c.in, pos: c.pos}
-		_, ok := p.integer()
-		c.pos = p.pos
-		return ok
-	}
-	return false
-}
-
-func (c *canonChecker) literal(lit string) bool {
-	if !bytes.HasPrefix(c.in[c.pos:], []byte(lit)) {
-		return false
-	}
-	c.pos += len(lit)
-	return true
-}
-
-// str checks a canonically escaped string and returns its raw contents.
-// As a key (key true) it must need no escapes and have no characters
-// beyond U+FFFF, so that byte order is the UTF-16 order RFC 8785 sorts by.
-func (c *canonChecker) str(key bool) ([]byte, bool) {
-	c.pos++
-	start := c.pos
-	for c.pos < len(c.in) {
-		b := c.in[c.pos]
-		switch {
-		case b == '"':
-			s := c.in[start:c.pos]
-			c.pos++
-			return s, utf8.Valid(s)
-		case b < 0x20:
-			return nil, false
-		case b >= 0xf0 && key:
-			return nil, false
-		case b == '\\':
-			if key || c.pos+1 >= len(c.in) {
-				return nil, false
+	switch c := in[i]; {
+	case c == '{':
+		i++
+		if i < len(in) && in[i] == '}' {
+			return i + 1, true
+		}
+		var prev []byte
+		for {
+			// A key needs no escapes and no characters beyond U+FFFF (no
+			// 4-byte UTF-8), so that byte order is RFC 8785's UTF-16 order.
+			end, esc, err := jsonscan.String(in, i)
+			if err != nil || esc {
+				return i, false
 			}
-			switch c.in[c.pos+1] {
-			case '"', '\\', 'b', 'f', 'n', 'r', 't':
-				c.pos += 2
-			case 'u':
-				// Only control characters without a short escape, as
-				// \u00xx in lower-case hex.
-				if c.pos+6 > len(c.in) {
-					return nil, false
-				}
-				h := c.in[c.pos+2 : c.pos+6]
-				if h[0] != '0' || h[1] != '0' || h[2] != '0' && h[2] != '1' || !(h[3] >= '0' && h[3] <= '9' || h[3] >= 'a' && h[3] <= 'f') {
-					return nil, false
-				}
-				switch hexVal(h[2])<<4 | hexVal(h[3]) {
-				case '\b', '\f', '\n', '\r', '\t':
-					return nil, false
-				}
-				c.pos += 6
+			key := in[i+1 : end-1]
+			if prev != nil && bytes.Compare(prev, key) >= 0 || bytes.IndexFunc(key, func(r rune) bool { return r >= 0x10000 }) >= 0 {
+				return i, false
+			}
+			prev = key
+			if end >= len(in) || in[end] != ':' {
+				return end, false
+			}
+			var ok bool
+			if i, ok = canonValue(in, end+1, depth+1); !ok || i >= len(in) {
+				return i, false
+			}
+			switch in[i] {
+			case ',':
+				i++
+			case '}':
+				return i + 1, true
 			default:
-				return nil, false
+				return i, false
 			}
-		default:
-			c.pos++
 		}
+	case c == '[':
+		i++
+		if i < len(in) && in[i] == ']' {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if i, ok = canonValue(in, i, depth+1); !ok || i >= len(in) {
+				return i, false
+			}
+			switch in[i] {
+			case ',':
+				i++
+			case ']':
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == '"':
+		end, esc, err := jsonscan.String(in, i)
+		if err != nil {
+			return i, false
+		}
+		if esc {
+			// Minimal escaping: the value escaped again by RFC 8785's rule
+			// is the same bytes.
+			var buf [128]byte
+			s, _, err := jsonscan.AppendString(buf[:0], in, i)
+			if err != nil || !bytes.Equal(jsonscan.AppendStringRFC8785(make([]byte, 0, end-i), string(s)), in[i:end]) {
+				return i, false
+			}
+		}
+		return end, true
+	case c == 't' || c == 'f' || c == 'n':
+		end, err := jsonscan.Literal(in, i)
+		return end, err == nil
+	case c == '-' || c >= '0' && c <= '9':
+		return safeInteger(in, i)
 	}
-	return nil, false
-}
-
-func hexVal(b byte) byte {
-	if b >= 'a' {
-		return b - 'a' + 10
-	}
-	return b - '0'
-}
-
-func (c *canonChecker) object(depth int) bool {
-	c.pos++
-	if c.pos < len(c.in) && c.in[c.pos] == '}' {
-		c.pos++
-		return true
-	}
-	var prev []byte
-	for first := true; ; first = false {
-		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
-			return false
-		}
-		key, ok := c.str(true)
-		if !ok || !first && bytes.Compare(prev, key) >= 0 {
-			return false
-		}
-		prev = key
-		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
-			return false
-		}
-		c.pos++
-		if !c.value(depth + 1) {
-			return false
-		}
-		if c.pos >= len(c.in) {
-			return false
-		}
-		switch c.in[c.pos] {
-		case ',':
-			c.pos++
-		case '}':
-			c.pos++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (c *canonChecker) array(depth int) bool {
-	c.pos++
-	if c.pos < len(c.in) && c.in[c.pos] == ']' {
-		c.pos++
-		return true
-	}
-	for {
-		if !c.value(depth+1) || c.pos >= len(c.in) {
-			return false
-		}
-		switch c.in[c.pos] {
-		case ',':
-			c.pos++
-		case ']':
-			c.pos++
-			return true
-		default:
-			return false
-		}
-	}
+	return i, false
 }

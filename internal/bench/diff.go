@@ -17,7 +17,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -507,15 +506,15 @@ func readDiffEntry(ctx context.Context, path string, r *DiffRun) error {
 	if last == nil {
 		return errors.New("bench: diff: the diff appended no diff entry")
 	}
-	var d struct {
-		Messages  int         `json:"messages"`
-		FilesRead int         `json:"files_read"`
-		Counts    diff.Counts `json:"counts"`
-	}
-	if err := json.Unmarshal(last.Detail, &d); err != nil {
+	dd, err := leaf.DecodeDetail(leaf.KindDiff, last.Detail)
+	if err != nil {
 		return fmt.Errorf("bench: diff: diff entry %d: %w", last.Seq, err)
 	}
-	r.Messages, r.Files, r.Findings = d.Messages, d.FilesRead, d.Counts.Total()
+	d := dd.(*leaf.DiffDetail)
+	r.Messages, r.Files = d.Messages, d.FilesRead
+	for _, n := range d.Counts {
+		r.Findings += n
+	}
 	return nil
 }
 

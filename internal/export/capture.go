@@ -199,14 +199,7 @@ type captured struct {
 	evSum   hashchain.Hash
 	src     *leaf.Source
 	data    genesys.MessageData
-	media   []MediaRef
-}
-
-// MediaRef is a downloaded attachment recorded in a message entry.
-type MediaRef struct {
-	ID       string `json:"id"`
-	SHA256   string `json:"sha256"`
-	Evidence string `json:"evidence_sha256"`
+	media   []leaf.MediaRef
 }
 
 // captureOne reads a conversation and its messages, stores every raw body
@@ -378,9 +371,9 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 			return err
 		}
 		if convChanged || len(entries) > 0 || len(gone) > 0 {
-			detail, err := json.Marshal(map[string]any{
-				"legal_hold": held, "hold_evidence_sha256": j.holdSum.String(), "audit_refs": auditRefs,
-				"messages": len(msgs) + len(gone), "messages_gone": nonNil(gone), "bulk_evidence_sha256": nonNil(bulkSums),
+			detail, err := leaf.EncodeDetail(&leaf.ConversationDetail{
+				LegalHold: held, HoldEvidenceSHA256: j.holdSum.String(), AuditRefs: auditRefs,
+				Messages: len(msgs) + len(gone), MessagesGone: nonNil(gone), BulkEvidenceSHA256: nonNil(bulkSums),
 			})
 			if err != nil {
 				return err
@@ -442,13 +435,11 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 	if prev.PayloadSHA256 != payload {
 		return true, nil
 	}
-	var d struct {
-		LegalHold bool     `json:"legal_hold"`
-		AuditRefs []string `json:"audit_refs"`
-	}
-	if err := json.Unmarshal(prev.Detail, &d); err != nil {
+	dd, err := leaf.DecodeDetail(leaf.KindConversation, prev.Detail)
+	if err != nil {
 		return true, nil
 	}
+	d := dd.(*leaf.ConversationDetail)
 	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ","), nil
 }
 
@@ -458,29 +449,20 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 // payload and evidence hashes, the request it came from, and in its detail
 // what a diff compares (content hash of the normalised text, sender).
 func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
-	payload, evSum hashchain.Hash, src *leaf.Source, media []MediaRef) (leaf.Entry, error) {
-	d := map[string]any{
-		"content_sha256": diff.ContentHash(diff.MessageText(md)),
-		"from":           md.FromAddress,
-		"to":             md.ToAddress,
-		"direction":      md.Direction,
-		"messenger_type": md.MessengerType,
+	payload, evSum hashchain.Hash, src *leaf.Source, media []leaf.MediaRef) (leaf.Entry, error) {
+	d := &leaf.MessageDetail{
+		ContentSHA256:     diff.ContentHash(diff.MessageText(md)),
+		From:              md.FromAddress,
+		To:                md.ToAddress,
+		Direction:         md.Direction,
+		MessengerType:     md.MessengerType,
+		ProviderMessageID: md.ProviderMessageID,
+		Media:             media,
 	}
 	if n := md.NormalizedMessage; n != nil && n.Channel != nil {
-		if n.Channel.DateModified != "" {
-			d["date_modified"] = n.Channel.DateModified
-		}
-		if n.Channel.DateDeleted != "" {
-			d["date_deleted"] = n.Channel.DateDeleted
-		}
+		d.DateModified, d.DateDeleted = n.Channel.DateModified, n.Channel.DateDeleted
 	}
-	if md.ProviderMessageID != "" {
-		d["provider_message_id"] = md.ProviderMessageID
-	}
-	if len(media) > 0 {
-		d["media"] = media
-	}
-	detail, err := json.Marshal(d)
+	detail, err := leaf.EncodeDetail(d)
 	if err != nil {
 		return leaf.Entry{}, err
 	}

@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/custodyhq/custody/internal/fetch"
@@ -64,7 +63,7 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		}
 		ids = append(ids, c.ConversationID)
 	}
-	detail, err := json.Marshal(map[string]any{"page": page, "job_id": p.JobID, "conversations": len(ids)})
+	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: p.JobID, Conversations: len(ids)})
 	if err != nil {
 		return err
 	}
@@ -73,15 +72,12 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 			return err
 		}
 		_, err := tx.Append(leaf.Entry{
-			Kind: KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
+			Kind: leaf.KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
 			EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail,
 		})
 		return err
 	})
 }
-
-// KindListing is the entry kind recording one page of a listing.
-const KindListing = "listing"
 
 // addItems inserts ids as pending run items, leaving existing ones alone.
 func (r *runner) addItems(tx *ledger.Tx, ids []string) error {

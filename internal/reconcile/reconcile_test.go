@@ -286,7 +286,7 @@ func FuzzReadFindings(f *testing.F) {
 // TestEvidenceListReadsOldDiffs: diffs recorded before findings were
 // stored in parts named one object as a string; they still load.
 func TestEvidenceListReadsOldDiffs(t *testing.T) {
-	for in, want := range map[string]reconcile.EvidenceList{
+	for in, want := range map[string]leaf.EvidenceList{
 		`{"findings_evidence_sha256":"ab"}`:        {"ab"},
 		`{"findings_evidence_sha256":["ab","cd"]}`: {"ab", "cd"},
 		`{"findings_evidence_sha256":null}`:        nil,

@@ -7,12 +7,13 @@
 // and AppendStringEncodingJSON (what encoding/json.Marshal writes).
 //
 // The functions work on a byte slice and an index and return the index
-// past what they read; they allocate nothing unless they decode an
-// escaped string or fail. Strings are stricter than encoding/json's:
-// raw control characters and invalid UTF-8 are refused (RFC 8259 §8.1),
-// and decoding refuses lone surrogate escapes instead of replacing them,
-// so every decoded value is valid UTF-8. A string without escapes is its
-// own value (the fast path); Scan finds its end eight bytes at a time.
+// past what they read. Space, Literal, Number and String allocate nothing
+// unless they fail; a string without escapes is its own value (String's
+// fast path, which finds its end eight bytes at a time), so only escaped
+// strings are decoded (AppendString). Strings are stricter than
+// encoding/json's: raw control characters and invalid UTF-8 are refused
+// (RFC 8259 §8.1), and decoding refuses lone surrogate escapes instead of
+// replacing them, so every decoded value is valid UTF-8.
 //
 // encoding/json is the reference: the fuzz tests hold Valid, AppendString
 // and the escapers to json.Valid, json.Unmarshal and json.Marshal. The

@@ -122,7 +122,7 @@ func String(b []byte, i int) (end int, escaped bool, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return i, false, syntaxErr(i, "not a string")
 	}
-	j := Scan(b, i+1, true)
+	j := scan(b, i+1, true)
 	ascii := true
 	for j < len(b) {
 		switch c := b[j]; {
@@ -144,7 +144,7 @@ func String(b []byte, i int) (end int, escaped bool, err error) {
 			ascii = false
 			j++
 		}
-		j = Scan(b, j, ascii)
+		j = scan(b, j, ascii)
 	}
 	return i, false, syntaxErr(i, "unterminated string")
 }
@@ -252,12 +252,12 @@ const (
 	highs = 0x8080808080808080
 )
 
-// Scan returns the index of the first byte from b[i] on that can end or
+// scan returns the index of the first byte from b[i] on that can end or
 // complicate a string: the quotation mark, the reverse solidus, a control
 // character, and with nonASCII also any byte from 0x80 up; len(b) if
 // none. It tests eight bytes at a time, then the rest one by one: the
 // fast path of every string read.
-func Scan(b []byte, i int, nonASCII bool) int {
+func scan(b []byte, i int, nonASCII bool) int {
 	high := uint64(0)
 	if nonASCII {
 		high = highs

@@ -116,8 +116,8 @@ func TestScan(t *testing.T) {
 			for want < len(b) && !(b[want] == '"' || b[want] == '\\' || b[want] < 0x20 || nonASCII && b[want] >= 0x80) {
 				want++
 			}
-			if got := Scan(b, from, nonASCII); got != want {
-				t.Fatalf("Scan(%q, %d, %v) = %d, want %d", b, from, nonASCII, got, want)
+			if got := scan(b, from, nonASCII); got != want {
+				t.Fatalf("scan(%q, %d, %v) = %d, want %d", b, from, nonASCII, got, want)
 			}
 		}
 	}

@@ -3,7 +3,9 @@ package leaf
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -273,6 +275,37 @@ func TestCanonicalDetailSeeds(t *testing.T) {
 	} {
 		if isCanonical([]byte(s)) != want {
 			t.Errorf("canonical(%s) = %v, want %v", s, !want, want)
+		}
+	}
+}
+
+// TestParseProofMembers checks that a proof reads the same to every
+// reader: each member exactly once, spelled exactly.
+func TestParseProofMembers(t *testing.T) {
+	proofs, key := testProofs(t, 3)
+	data, _ := json.Marshal(proofs[1])
+	if _, err := VerifyProof(data, key); err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	for name, edit := range map[string]string{
+		"repeated":   strings.Replace(s, `"index":1,`, `"index":1,"index":2,`, 1),
+		"case":       strings.Replace(s, `"index":`, `"Index":`, 1),
+		"escaped":    strings.Replace(s, `"index":`, `"\u0069ndex":`, 1),
+		"missing":    strings.Replace(s, `"index":1,`, ``, 1),
+		"unknown":    strings.Replace(s, `"index":1,`, `"index":1,"note":"x",`, 1),
+		"not object": `[` + s + `]`,
+	} {
+		_, err := ParseProof([]byte(edit))
+		if name == "escaped" {
+			// The same name, escaped: every JSON reader decodes it alike.
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrMalformedProof) {
+			t.Errorf("%s: %v, want ErrMalformedProof", name, err)
 		}
 	}
 }

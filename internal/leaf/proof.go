@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // ProofFormat is the "format" member of every proof file.
@@ -61,9 +63,10 @@ func (p Proof) MarshalJSON() ([]byte, error) {
 // leaves is 64 hashes, so anything much larger is not a proof.
 const maxProofFile = 64 << 10
 
-// ParseProof parses a proof file strictly: the exact members of the format,
-// no others, no trailing data, canonical base64 and lower-case hex, at most
-// 64 path hashes, index below tree_size. It checks syntax only; VerifyProof
+// ParseProof parses a proof file strictly: the exact members of the
+// format, each once and spelled exactly, no others, no trailing data,
+// canonical base64 and lower-case hex, at most 64 path hashes, index below
+// tree_size. It checks syntax only; VerifyProof
 // checks what the proof says. Errors wrap ErrMalformedProof.
 func ParseProof(data []byte) (Proof, error) {
 	p, err := parseProof(data)
@@ -76,6 +79,9 @@ func ParseProof(data []byte) (Proof, error) {
 func parseProof(data []byte) (Proof, error) {
 	if len(data) > maxProofFile {
 		return Proof{}, fmt.Errorf("file is %d bytes, more than a proof can be", len(data))
+	}
+	if err := checkProofMembers(data); err != nil {
+		return Proof{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -119,6 +125,42 @@ func parseProof(data []byte) (Proof, error) {
 		return Proof{}, errors.New("checkpoint is missing")
 	}
 	return p, nil
+}
+
+// proofMembers are the members of a proof file.
+var proofMembers = [...]string{"format", "index", "tree_size", "leaf", "leaf_hash", "inclusion", "checkpoint"}
+
+// checkProofMembers checks that data is one object with each member of
+// the format exactly once, spelled exactly. encoding/json alone would
+// match names without regard to case and keep the last of a repeated
+// member, and another reader (the format's Python verifier) may not: a
+// proof must read the same everywhere.
+func checkProofMembers(data []byte) error {
+	i := jsonscan.Space(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return errors.New("not a json object")
+	}
+	var seen [len(proofMembers)]bool
+	_, err := jsonscan.Object(data, i, func(key []byte, v int) (int, error) {
+		k := slices.Index(proofMembers[:], string(key))
+		switch {
+		case k < 0:
+			return v, fmt.Errorf("unknown member %q", key)
+		case seen[k]:
+			return v, fmt.Errorf("member %q twice", key)
+		}
+		seen[k] = true
+		return jsonscan.Skip(data, v, 1) // inclusion is an array of strings
+	})
+	if err != nil {
+		return err
+	}
+	for k, ok := range seen {
+		if !ok {
+			return fmt.Errorf("member %q is missing", proofMembers[k])
+		}
+	}
+	return nil
 }
 
 // parseLowerHash accepts exactly 64 lower-case hex digits.

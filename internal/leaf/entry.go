@@ -20,10 +20,11 @@ const FormatVersion = 1
 // Entry is one ledger entry: the fields of the leaf object defined in
 // docs/ledger-format.md, plus what the ledger computes on append.
 //
-// Callers fill the fields down to Detail and pass the entry to Append;
-// Append fills Matter (with the ledger's matter) and At (with the clock)
-// when they are empty, and sets Seq, Leaf, LeafHash and Chain. Entries
-// read back from the ledger are decoded from the stored leaf bytes.
+// Callers fill the fields down to Detail and pass the entry to the
+// ledger's Append, which fills Matter (with the ledger's matter) and At
+// (with the clock) when they are empty, and sets Seq, Leaf, LeafHash and
+// Chain. Entries read back from the ledger are decoded from the stored
+// leaf bytes (DecodeLeaf).
 type Entry struct {
 	Kind           string
 	Matter         string
@@ -42,8 +43,9 @@ type Entry struct {
 	// Supersedes is the seq of the earlier capture of the same subject
 	// that this entry replaces (a message that changed at the source).
 	Supersedes *uint64
-	// Detail is a JSON object with kind-specific data. It is stored in
-	// its RFC 8785 form.
+	// Detail is a JSON object with kind-specific data, for custody's
+	// kinds written by EncodeDetail and read by DecodeDetail. It is
+	// stored in its RFC 8785 form.
 	Detail json.RawMessage
 
 	Seq      uint64         // position in the ledger, 0-based; the Merkle leaf index

@@ -11,11 +11,12 @@ import (
 // encoding/json costs ≈ 7 µs per message leaf. decodeLeafFast reads the
 // leaf as AppendLeaf writes it — members in RFC 8785 order, no
 // whitespace, canonical integers, 64-digit hashes, `at` in TimeLayout —
-// in a single pass. It answers only when it is certain: anything else
-// (unknown, duplicate or misordered members, whitespace, nulls, escapes
-// beyond RFC 8785's, odd numbers, invalid UTF-8, a value out of range,
-// every error) returns ok false, and DecodeLeaf then asks decodeLeafJSON,
-// which is the definition. FuzzDecodeLeaf holds the two together.
+// in a single pass, its strings and the detail through jsonscan. It
+// answers only when it is certain: anything else (unknown, duplicate or
+// misordered members, whitespace between members, nulls, lone surrogate
+// escapes, odd numbers, invalid UTF-8, a value out of range, every error)
+// returns ok false, and DecodeLeaf then asks decodeLeafJSON, which is the
+// definition. FuzzDecodeLeaf holds the two together.
 
 // leafKeys are the members of the entry object in RFC 8785 order. The
 // fast path accepts them only in this order, each at most once, which also

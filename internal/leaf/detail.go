@@ -63,13 +63,18 @@ func EncodeDetail(d Detail) (json.RawMessage, error) {
 // so details of older and newer custody read alike); an empty raw gives
 // the zero detail. For any other kind it returns a *RawDetail.
 func DecodeDetail(kind string, raw []byte) (Detail, error) {
+	d, err := decodeDetail(kind, raw)
+	if err != nil {
+		return nil, fmt.Errorf("leaf: decode %s detail: %w", kind, err)
+	}
+	return d, nil
+}
+
+func decodeDetail(kind string, raw []byte) (Detail, error) {
 	k, ok := LookupKind(kind)
 	d := k.NewDetail()
 	if !ok || d == nil {
-		if len(raw) > 0 && !json.Valid(raw) {
-			return nil, fmt.Errorf("leaf: decode %s detail: not valid json", kind)
-		}
-		return &RawDetail{kind: kind, Raw: raw}, nil
+		return rawDetail(kind, raw)
 	}
 	if len(raw) == 0 {
 		return d, nil
@@ -78,9 +83,16 @@ func DecodeDetail(kind string, raw []byte) (Detail, error) {
 		return m, nil
 	}
 	if err := json.Unmarshal(raw, d); err != nil {
-		return nil, fmt.Errorf("leaf: decode %s detail: %w", kind, err)
+		return nil, err
 	}
 	return d, nil
+}
+
+func rawDetail(kind string, raw []byte) (*RawDetail, error) {
+	if len(raw) > 0 && !json.Valid(raw) {
+		return nil, errors.New("not valid json")
+	}
+	return &RawDetail{kind: kind, Raw: raw}, nil
 }
 
 // EvidenceRefs lists every evidence object e names: its evidence_sha256
@@ -95,12 +107,12 @@ func (e *Entry) EvidenceRefs() ([]EvidenceRef, error) {
 	if len(e.Detail) == 0 {
 		return refs, nil
 	}
-	d, err := DecodeDetail(e.Kind, e.Detail)
+	d, err := decodeDetail(e.Kind, e.Detail)
 	if err != nil {
-		d, err = DecodeDetail("", e.Detail)
+		d, err = rawDetail(e.Kind, e.Detail)
 	}
 	if err != nil {
-		return refs, fmt.Errorf("leaf: entry %d: %w", e.Seq, err)
+		return refs, fmt.Errorf("leaf: evidence of entry %d: %s detail: %w", e.Seq, e.Kind, err)
 	}
 	return append(refs, d.EvidenceRefs()...), nil
 }

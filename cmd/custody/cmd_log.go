@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 )
@@ -98,9 +99,9 @@ type logLine struct {
 }
 
 // formatEntry renders an entry as one text line.
-func formatEntry(e ledger.Entry) string {
+func formatEntry(e leaf.Entry) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%7d  %s  %-12s", e.Seq, e.At.UTC().Format(ledger.TimeLayout), e.Kind)
+	fmt.Fprintf(&b, "%7d  %s  %-12s", e.Seq, e.At.UTC().Format(leaf.TimeLayout), e.Kind)
 	if e.ConversationID != "" {
 		fmt.Fprintf(&b, "  conv %s", e.ConversationID)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 )
@@ -209,7 +210,7 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	if err != nil {
 		return fmt.Errorf("verify: --proof: %w", err)
 	}
-	res, err := ledger.VerifyProof(data, key)
+	res, err := leaf.VerifyProof(data, key)
 	if err != nil {
 		return withCode(exitFindings, fmt.Errorf("verify: proof %s does not hold: %w", o.Proof, err))
 	}

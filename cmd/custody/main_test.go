@@ -16,6 +16,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -96,7 +97,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		defer l.Close()
 		head, err := l.Head(ctx)
 		ts.Check(err)
-		entries := make([]ledger.Entry, n)
+		entries := make([]leaf.Entry, n)
 		for i := range entries {
 			entries[i] = scriptMessage(conv, int(head.Size)+i)
 		}
@@ -216,18 +217,18 @@ func printRows(ts *testscript.TestScript, rows *sql.Rows) error {
 
 // scriptMessage is a message entry with a predictable id: msg-000007 is
 // the entry appended at seq 7.
-func scriptMessage(conv string, i int) ledger.Entry {
+func scriptMessage(conv string, i int) leaf.Entry {
 	hold := i%2 == 0
 	payload := sha256.Sum256([]byte(fmt.Sprintf("payload %d", i)))
-	return ledger.Entry{
-		Kind:           ledger.KindMessage,
+	return leaf.Entry{
+		Kind:           leaf.KindMessage,
 		ConversationID: conv,
 		MessageID:      fmt.Sprintf("msg-%06d", i),
 		RunID:          "run-test",
 		PayloadSHA256:  payload,
 		EvidenceSHA256: sha256.Sum256([]byte("evidence " + conv)),
-		Source:         &ledger.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk", Status: 200, CorrelationID: "corr-1"},
-		Compliance:     &ledger.Compliance{LegalHold: &hold, AuditRefs: []string{"audit-1"}, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
+		Source:         &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk", Status: 200, CorrelationID: "corr-1"},
+		Compliance:     &leaf.Compliance{LegalHold: &hold, AuditRefs: []string{"audit-1"}, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
 		Detail:         json.RawMessage(`{"direction":"inbound","text_sha256":"` + strings.Repeat("ab", 32) + `"}`),
 	}
 }

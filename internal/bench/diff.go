@@ -17,10 +17,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
@@ -291,7 +291,7 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 	}
 
 	type conv struct {
-		entries []ledger.Entry
+		entries []leaf.Entry
 		err     error
 	}
 	type work struct {
@@ -330,7 +330,7 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 		}
 	}()
 
-	batch := make([]ledger.Entry, 0, appendBatch+genesys.MaxBulkMessageIDs)
+	batch := make([]leaf.Entry, 0, appendBatch+genesys.MaxBulkMessageIDs)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -378,7 +378,7 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 
 // conversationEntries builds the message entries a real export would
 // append for conversation i (none unless it is WhatsApp).
-func conversationEntries(org *sim.Org, i int) ([]ledger.Entry, error) {
+func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
 	c := org.ConversationAt(i)
 	if c.MessageType != "whatsapp" || len(c.Messages) == 0 {
 		return nil, nil
@@ -395,8 +395,8 @@ func conversationEntries(org *sim.Org, i int) ([]ledger.Entry, error) {
 		return nil, fmt.Errorf("bench: diff: conversation %s: %w", c.ID, err)
 	}
 	ev := hashchain.Hash(sha256.Sum256(body))
-	src := &ledger.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + c.ID + "/messages/bulk", Status: 200}
-	out := make([]ledger.Entry, 0, len(c.Messages))
+	src := &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + c.ID + "/messages/bulk", Status: 200}
+	out := make([]leaf.Entry, 0, len(c.Messages))
 	for k := range c.Messages {
 		m := &c.Messages[k]
 		raw, err := json.Marshal(m)
@@ -496,8 +496,8 @@ func readDiffEntry(ctx context.Context, path string, r *DiffRun) error {
 		return err
 	}
 	defer l.Close()
-	var last *ledger.Entry
-	for e, err := range l.Entries(ctx, ledger.Filter{Kind: ledger.KindDiff}) {
+	var last *leaf.Entry
+	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindDiff}) {
 		if err != nil {
 			return err
 		}
@@ -506,15 +506,15 @@ func readDiffEntry(ctx context.Context, path string, r *DiffRun) error {
 	if last == nil {
 		return errors.New("bench: diff: the diff appended no diff entry")
 	}
-	var d struct {
-		Messages  int         `json:"messages"`
-		FilesRead int         `json:"files_read"`
-		Counts    diff.Counts `json:"counts"`
-	}
-	if err := json.Unmarshal(last.Detail, &d); err != nil {
+	dd, err := leaf.DecodeDetail(leaf.KindDiff, last.Detail)
+	if err != nil {
 		return fmt.Errorf("bench: diff: diff entry %d: %w", last.Seq, err)
 	}
-	r.Messages, r.Files, r.Findings = d.Messages, d.FilesRead, d.Counts.Total()
+	d := dd.(*leaf.DiffDetail)
+	r.Messages, r.Files = d.Messages, d.FilesRead
+	for _, n := range d.Counts {
+		r.Findings += n
+	}
 	return nil
 }
 

@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -18,9 +18,6 @@ import (
 // is not documented (protection is a Quality feature; the SDK's service
 // enum has no "Recording"), so it is a flag (--audit-service).
 const DefaultAuditServiceName = "Quality"
-
-// KindAudit is the entry kind recording one page of audit-trail results.
-const KindAudit = "audit"
 
 // auditIndex maps conversation ids to the ids of the audit entries that
 // concern them. It is filled once per invocation, on the first batch that
@@ -79,12 +76,12 @@ func (r *runner) loadAudits(ctx context.Context) error {
 				idx.byConv[id] = append(idx.byConv[id], m.ID)
 			}
 		}
-		detail, err := json.Marshal(map[string]any{"page": page, "interval": interval, "service_name": req.ServiceName, "entries": len(p.Page.Entities)})
+		detail, err := leaf.EncodeDetail(&leaf.AuditDetail{Page: page, Interval: interval, ServiceName: req.ServiceName, Entries: len(p.Page.Entities)})
 		if err != nil {
 			return err
 		}
 		err = r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
-			_, err := tx.Append(ledger.Entry{Kind: KindAudit, Matter: r.o.Scope.Matter, RunID: r.runID,
+			_, err := tx.Append(leaf.Entry{Kind: leaf.KindAudit, Matter: r.o.Scope.Matter, RunID: r.runID,
 				EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail})
 			return err
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -196,16 +197,9 @@ type captured struct {
 	id      string
 	payload hashchain.Hash
 	evSum   hashchain.Hash
-	src     *ledger.Source
+	src     *leaf.Source
 	data    genesys.MessageData
-	media   []MediaRef
-}
-
-// MediaRef is a downloaded attachment recorded in a message entry.
-type MediaRef struct {
-	ID       string `json:"id"`
-	SHA256   string `json:"sha256"`
-	Evidence string `json:"evidence_sha256"`
+	media   []leaf.MediaRef
 }
 
 // captureOne reads a conversation and its messages, stores every raw body
@@ -322,7 +316,7 @@ func (r *runner) put(ctx context.Context, body []byte) (evidence.Ref, error) {
 	return ref, nil
 }
 
-func decodeMessage(raw []byte, evSum hashchain.Hash, src *ledger.Source) (captured, error) {
+func decodeMessage(raw []byte, evSum hashchain.Hash, src *leaf.Source) (captured, error) {
 	var md genesys.MessageData
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return captured{}, fmt.Errorf("message: %w", err)
@@ -340,7 +334,7 @@ func decodeMessage(raw []byte, evSum hashchain.Hash, src *ledger.Source) (captur
 // commit appends the conversation's entries and marks it done, in one
 // transaction; messages whose payload is unchanged since their latest
 // capture are not appended again.
-func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchain.Hash, convSrc *ledger.Source,
+func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
 	msgs []captured, gone []string, bulkSums []string) error {
 	auditRefs := r.audits.Load().refs(j.id)
 	held := j.held
@@ -348,7 +342,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 	appended, unchanged := 0, 0
 	err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
 		changes, appended, unchanged = nil, 0, 0
-		var entries []ledger.Entry
+		var entries []leaf.Entry
 		var prevs []*uint64
 		for _, m := range msgs {
 			prev, ok, err := tx.LatestCapture(m.id)
@@ -377,18 +371,18 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 			return err
 		}
 		if convChanged || len(entries) > 0 || len(gone) > 0 {
-			detail, err := json.Marshal(map[string]any{
-				"legal_hold": held, "hold_evidence_sha256": j.holdSum.String(), "audit_refs": auditRefs,
-				"messages": len(msgs) + len(gone), "messages_gone": nonNil(gone), "bulk_evidence_sha256": nonNil(bulkSums),
+			detail, err := leaf.EncodeDetail(&leaf.ConversationDetail{
+				LegalHold: held, HoldEvidenceSHA256: j.holdSum.String(), AuditRefs: auditRefs,
+				Messages: len(msgs) + len(gone), MessagesGone: nonNil(gone), BulkEvidenceSHA256: nonNil(bulkSums),
 			})
 			if err != nil {
 				return err
 			}
-			conv := ledger.Entry{
-				Kind: ledger.KindConversation, Matter: r.o.Scope.Matter, RunID: r.runID, ConversationID: j.id,
+			conv := leaf.Entry{
+				Kind: leaf.KindConversation, Matter: r.o.Scope.Matter, RunID: r.runID, ConversationID: j.id,
 				PayloadSHA256: convPayload, EvidenceSHA256: convEv, Source: convSrc, Detail: detail,
 			}
-			entries = append([]ledger.Entry{conv}, entries...)
+			entries = append([]leaf.Entry{conv}, entries...)
 			prevs = append([]*uint64{nil}, prevs...)
 		}
 		out, err := tx.Append(entries...)
@@ -399,7 +393,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 			if prevs[i] != nil {
 				changes = append(changes, Change{ConversationID: j.id, MessageID: e.MessageID, Seq: e.Seq, Supersedes: *prevs[i]})
 			}
-			if e.Kind == ledger.KindMessage {
+			if e.Kind == leaf.KindMessage {
 				appended++
 			}
 		}
@@ -441,13 +435,11 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 	if prev.PayloadSHA256 != payload {
 		return true, nil
 	}
-	var d struct {
-		LegalHold bool     `json:"legal_hold"`
-		AuditRefs []string `json:"audit_refs"`
-	}
-	if err := json.Unmarshal(prev.Detail, &d); err != nil {
+	dd, err := leaf.DecodeDetail(leaf.KindConversation, prev.Detail)
+	if err != nil {
 		return true, nil
 	}
+	d := dd.(*leaf.ConversationDetail)
 	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ","), nil
 }
 
@@ -457,40 +449,31 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 // payload and evidence hashes, the request it came from, and in its detail
 // what a diff compares (content hash of the normalised text, sender).
 func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
-	payload, evSum hashchain.Hash, src *ledger.Source, media []MediaRef) (ledger.Entry, error) {
-	d := map[string]any{
-		"content_sha256": diff.ContentHash(diff.MessageText(md)),
-		"from":           md.FromAddress,
-		"to":             md.ToAddress,
-		"direction":      md.Direction,
-		"messenger_type": md.MessengerType,
+	payload, evSum hashchain.Hash, src *leaf.Source, media []leaf.MediaRef) (leaf.Entry, error) {
+	d := &leaf.MessageDetail{
+		ContentSHA256:     diff.ContentHash(diff.MessageText(md)),
+		From:              md.FromAddress,
+		To:                md.ToAddress,
+		Direction:         md.Direction,
+		MessengerType:     md.MessengerType,
+		ProviderMessageID: md.ProviderMessageID,
+		Media:             media,
 	}
 	if n := md.NormalizedMessage; n != nil && n.Channel != nil {
-		if n.Channel.DateModified != "" {
-			d["date_modified"] = n.Channel.DateModified
-		}
-		if n.Channel.DateDeleted != "" {
-			d["date_deleted"] = n.Channel.DateDeleted
-		}
+		d.DateModified, d.DateDeleted = n.Channel.DateModified, n.Channel.DateDeleted
 	}
-	if md.ProviderMessageID != "" {
-		d["provider_message_id"] = md.ProviderMessageID
-	}
-	if len(media) > 0 {
-		d["media"] = media
-	}
-	detail, err := json.Marshal(d)
+	detail, err := leaf.EncodeDetail(d)
 	if err != nil {
-		return ledger.Entry{}, err
+		return leaf.Entry{}, err
 	}
 	if auditRefs == nil {
 		auditRefs = []string{}
 	}
-	return ledger.Entry{
-		Kind: ledger.KindMessage, Matter: matter, RunID: runID,
+	return leaf.Entry{
+		Kind: leaf.KindMessage, Matter: matter, RunID: runID,
 		ConversationID: convID, MessageID: md.ID,
 		PayloadSHA256: payload, EvidenceSHA256: evSum, Source: src,
-		Compliance: &ledger.Compliance{LegalHold: &held, AuditRefs: auditRefs, OriginalTimestamp: md.Timestamp},
+		Compliance: &leaf.Compliance{LegalHold: &held, AuditRefs: auditRefs, OriginalTimestamp: md.Timestamp},
 		Detail:     detail,
 	}, nil
 }

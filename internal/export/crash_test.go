@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
@@ -146,7 +147,7 @@ func TestExportCrashCampaign(t *testing.T) {
 
 	// The kills must have landed inside runs, not only between them.
 	resumes := 0
-	for e, err := range l.Entries(ctx, ledger.Filter{Kind: ledger.KindRun}) {
+	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindRun}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,20 +2,19 @@ package export
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // EvidenceCheck is the ledger.EntryCheck behind `custody verify
 // --evidence`: it collects every evidence object the ledger references —
-// an entry's evidence_sha256, and in its detail every member whose name
-// ends in "evidence_sha256" (hold, bulk, media, diff findings) — and at the
-// end re-hashes each in the store. Missing and altered objects are
+// an entry's evidence_sha256 and those its detail names
+// (leaf.Entry.EvidenceRefs: hold, bulk, media, diff findings and files) —
+// and at the end re-hashes each in the store. Missing and altered objects are
 // failures; objects nothing references (left by a run that crashed
 // between storing evidence and committing its entries) are warnings.
 type EvidenceCheck struct {
@@ -29,7 +28,7 @@ type EvidenceCheck struct {
 }
 
 // Check implements ledger.EntryCheck.
-func (c *EvidenceCheck) Check(_ context.Context, e *ledger.Entry) ([]ledger.Finding, error) {
+func (c *EvidenceCheck) Check(_ context.Context, e *leaf.Entry) ([]ledger.Finding, error) {
 	if c.first == nil {
 		c.first = map[hashchain.Hash]uint64{}
 	}
@@ -38,46 +37,22 @@ func (c *EvidenceCheck) Check(_ context.Context, e *ledger.Entry) ([]ledger.Find
 			c.first[h] = e.Seq
 		}
 	}
-	add(e.EvidenceSHA256)
+	refs, err := e.EvidenceRefs()
+	if err != nil {
+		return nil, fmt.Errorf("export: evidence check: %w", err)
+	}
 	var findings []ledger.Finding
-	if len(e.Detail) > 0 {
-		var v any
-		if err := json.Unmarshal(e.Detail, &v); err != nil {
-			return nil, fmt.Errorf("export: evidence check: entry %d detail: %w", e.Seq, err)
+	for _, r := range refs {
+		h, err := hashchain.ParseHash(r.SHA256)
+		if err != nil {
+			seq := e.Seq
+			findings = append(findings, ledger.Finding{Check: ledger.CheckEvidence, Seq: &seq,
+				Message: fmt.Sprintf("detail names %s evidence %q, which is not a SHA-256", r.Role, r.SHA256)})
+			continue
 		}
-		for _, s := range evidenceRefs(v, "") {
-			h, err := hashchain.ParseHash(s)
-			if err != nil {
-				seq := e.Seq
-				findings = append(findings, ledger.Finding{Check: ledger.CheckEvidence, Seq: &seq,
-					Message: fmt.Sprintf("detail names evidence %q, which is not a SHA-256", s)})
-				continue
-			}
-			add(h)
-		}
+		add(h)
 	}
 	return findings, nil
-}
-
-// evidenceRefs returns the strings held under keys ending in
-// "evidence_sha256", at any depth.
-func evidenceRefs(v any, key string) []string {
-	var out []string
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			out = append(out, evidenceRefs(x, k)...)
-		}
-	case []any:
-		for _, x := range t {
-			out = append(out, evidenceRefs(x, key)...)
-		}
-	case string:
-		if strings.HasSuffix(key, "evidence_sha256") {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // Finish implements ledger.EntryCheck.

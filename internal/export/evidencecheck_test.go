@@ -9,6 +9,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -34,7 +35,7 @@ func TestEvidenceCheckFindsTampering(t *testing.T) {
 
 	// Pick two referenced objects: alter one, delete the other; add a stray.
 	var sums []string
-	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage}) {
+	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -164,14 +165,14 @@ func (r *runner) begin(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("export: scope: %w", err)
 	}
-	event := "start"
+	event := leaf.RunStart
 	if r.acct.Resumed {
-		event = "resume"
+		event = leaf.RunResume
 	}
-	detail, err := json.Marshal(map[string]any{
-		"event": event, "run_kind": r.o.RunKind, "operator": operator, "host": host,
-		"tool": "custody", "tool_version": r.o.ToolVersion,
-		"scope": json.RawMessage(scope), "evidence": r.d.Evidence.URL(),
+	detail, err := leaf.EncodeDetail(&leaf.RunDetail{
+		Event: event, RunKind: r.o.RunKind, Operator: operator, Host: host,
+		Tool: "custody", ToolVersion: r.o.ToolVersion,
+		Scope: scope, Evidence: r.d.Evidence.URL(),
 	})
 	if err != nil {
 		return fmt.Errorf("export: run entry: %w", err)
@@ -188,7 +189,7 @@ func (r *runner) begin(ctx context.Context) error {
 		if err := tx.PutRun(run); err != nil {
 			return err
 		}
-		_, err = tx.Append(ledger.Entry{Kind: ledger.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
+		_, err = tx.Append(leaf.Entry{Kind: leaf.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
 		return err
 	})
 }
@@ -231,7 +232,7 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 	if err != nil {
 		return errors.Join(runErr, fmt.Errorf("export: accounting: %w", err))
 	}
-	detail, _ := json.Marshal(map[string]any{"event": "end", "status": status, "accounting": json.RawMessage(acct)})
+	detail, _ := leaf.EncodeDetail(&leaf.RunDetail{Event: leaf.RunEnd, Status: status, Accounting: acct})
 	// The closing records must land even when the run was cancelled.
 	wctx := context.WithoutCancel(ctx)
 	err = r.d.Ledger.Update(wctx, func(tx *ledger.Tx) error {
@@ -243,7 +244,7 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 		if err := tx.PutRun(run); err != nil {
 			return err
 		}
-		_, err = tx.Append(ledger.Entry{Kind: ledger.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
+		_, err = tx.Append(leaf.Entry{Kind: leaf.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
 		return err
 	})
 	if err != nil {

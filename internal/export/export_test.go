@@ -13,6 +13,7 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
@@ -108,7 +109,7 @@ func checkCaptured(t *testing.T, e *env) {
 		}
 		convEntries := 0
 		for _, en := range entries {
-			if en.Kind == ledger.KindConversation {
+			if en.Kind == leaf.KindConversation {
 				convEntries++
 			}
 		}
@@ -151,7 +152,7 @@ func checkCaptured(t *testing.T, e *env) {
 		}
 	}
 	var total int
-	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage}) {
+	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,11 +2,11 @@ package export
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -63,7 +63,7 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		}
 		ids = append(ids, c.ConversationID)
 	}
-	detail, err := json.Marshal(map[string]any{"page": page, "job_id": p.JobID, "conversations": len(ids)})
+	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: p.JobID, Conversations: len(ids)})
 	if err != nil {
 		return err
 	}
@@ -71,16 +71,13 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		if err := r.addItems(tx, ids); err != nil {
 			return err
 		}
-		_, err := tx.Append(ledger.Entry{
-			Kind: KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
+		_, err := tx.Append(leaf.Entry{
+			Kind: leaf.KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
 			EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail,
 		})
 		return err
 	})
 }
-
-// KindListing is the entry kind recording one page of a listing.
-const KindListing = "listing"
 
 // addItems inserts ids as pending run items, leaving existing ones alone.
 func (r *runner) addItems(tx *ledger.Tx, ids []string) error {
@@ -98,6 +95,6 @@ func (r *runner) addItems(tx *ledger.Tx, ids []string) error {
 }
 
 // source turns a response into the ledger's record of the request.
-func source(resp *fetch.Response) *ledger.Source {
-	return &ledger.Source{Method: resp.Method, Path: resp.Path, Status: resp.Status, CorrelationID: resp.CorrelationID}
+func source(resp *fetch.Response) *leaf.Source {
+	return &leaf.Source{Method: resp.Method, Path: resp.Path, Status: resp.Status, CorrelationID: resp.CorrelationID}
 }

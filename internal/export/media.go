@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // fetchMedia downloads the message's attachments, checks each against the
@@ -33,7 +35,7 @@ func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
 		if err != nil {
 			return err
 		}
-		m.media = append(m.media, MediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()})
+		m.media = append(m.media, leaf.MediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()})
 	}
 	return nil
 }

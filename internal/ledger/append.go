@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // Head is the end of the ledger: how many entries it holds and the chain
@@ -91,8 +92,8 @@ func (l *Ledger) committed(entries uint64) {
 
 // Append appends entries in one transaction and returns them with Seq,
 // Leaf, LeafHash and Chain set. Either all are appended or none.
-func (l *Ledger) Append(ctx context.Context, entries ...Entry) ([]Entry, error) {
-	var out []Entry
+func (l *Ledger) Append(ctx context.Context, entries ...leaf.Entry) ([]leaf.Entry, error) {
+	var out []leaf.Entry
 	err := l.Update(ctx, func(tx *Tx) error {
 		var err error
 		out, err = tx.Append(entries...)
@@ -152,7 +153,7 @@ func (tx *Tx) Head() (Head, error) {
 // stored. Every entry is checked before any is inserted, so an invalid
 // entry leaves the transaction as it was; after any other error the Tx
 // refuses further appends, and the Update function must return an error.
-func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
+func (tx *Tx) Append(entries ...leaf.Entry) ([]leaf.Entry, error) {
 	if tx.broken != nil {
 		return nil, fmt.Errorf("ledger: append: an earlier append in this transaction failed: %w", tx.broken)
 	}
@@ -186,8 +187,8 @@ func (tx *Tx) Append(entries ...Entry) ([]Entry, error) {
 // Supersedes points at, and that Detail is JSON that canonicalizes (the
 // one way computing the leaf can fail). Nothing is inserted before all
 // of them pass.
-func (tx *Tx) check(start uint64, entries []Entry) ([]Entry, error) {
-	out := make([]Entry, len(entries))
+func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
+	out := make([]leaf.Entry, len(entries))
 	for i, e := range entries {
 		seq := start + uint64(i)
 		if e.Matter == "" {
@@ -197,7 +198,7 @@ func (tx *Tx) check(start uint64, entries []Entry) ([]Entry, error) {
 			e.At = tx.l.now()
 		}
 		e.At = e.At.UTC().Truncate(1e6)
-		if err := e.validate(); err != nil {
+		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
 		}
 		if e.Supersedes != nil {
@@ -206,7 +207,7 @@ func (tx *Tx) check(start uint64, entries []Entry) ([]Entry, error) {
 			}
 		}
 		if len(e.Detail) > 0 {
-			if _, err := canonicalDetail(e.Detail); err != nil {
+			if _, err := leaf.CanonicalDetail(e.Detail); err != nil {
 				return nil, fmt.Errorf("ledger: append seq %d: %w: detail: %w", seq, ErrInvalidEntry, err)
 			}
 		}
@@ -224,7 +225,7 @@ func (tx *Tx) check(start uint64, entries []Entry) ([]Entry, error) {
 // append's CPU) so overlap with SQLite's work. Only the chain links,
 // each depending on the one before, are left to the appending goroutine.
 type leafEncoder struct {
-	es    []Entry
+	es    []leaf.Entry
 	chunk int
 	args  [][]any     // each chunk's INSERT arguments; the chain links are filled in before it runs
 	keys  []any       // message_keys_recent rows (key, seq), in key order
@@ -237,7 +238,7 @@ type leafEncoder struct {
 
 // startLeafEncoder starts preparing es; leafCap is the expected size of a
 // leaf (room for it saves reallocation).
-func startLeafEncoder(es []Entry, chunk, leafCap int) *leafEncoder {
+func startLeafEncoder(es []leaf.Entry, chunk, leafCap int) *leafEncoder {
 	n := (len(es) + chunk - 1) / chunk
 	le := &leafEncoder{es: es, chunk: chunk, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
 	go le.run()
@@ -258,8 +259,8 @@ func (le *leafEncoder) run() {
 		args := make([]any, 0, (end-start)*entriesInsert.width)
 		for i := start; i < end; i++ {
 			e := &le.es[i]
-			b, err := e.encodeLeaf(buf)
-			if err != nil { // check ran canonicalDetail already: not expected
+			b, err := e.AppendLeaf(buf)
+			if err != nil { // check ran leaf.CanonicalDetail already: not expected
 				le.err = fmt.Errorf("ledger: append seq %d: %w: %w", e.Seq, ErrInvalidEntry, err)
 				return
 			}
@@ -418,7 +419,7 @@ func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
 // insertEntries inserts checked entries, whose chain starts after chain,
 // each chunk as soon as the leaf encoder has it ready, with its chain
 // links, then their message keys.
-func (tx *Tx) insertEntries(es []Entry, chain hashchain.Hash) error {
+func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
 	le := startLeafEncoder(es, entriesInsert.chunk(), max(tx.leafCap, 512))
 	defer func() {
 		le.finish()
@@ -453,7 +454,7 @@ func (tx *Tx) insertEntries(es []Entry, chain hashchain.Hash) error {
 // checkSupersedes enforces that an entry supersedes an earlier entry of the
 // same kind and subject: one already in the ledger, or one of batch, the
 // entries of this Append from seq start on (not inserted yet).
-func (tx *Tx) checkSupersedes(e *Entry, seq, start uint64, batch []Entry) error {
+func (tx *Tx) checkSupersedes(e *leaf.Entry, seq, start uint64, batch []leaf.Entry) error {
 	old := *e.Supersedes
 	if old >= seq {
 		return fmt.Errorf("%w: supersedes %d is not an earlier entry", ErrInvalidEntry, old)

@@ -10,17 +10,18 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // mixedBatch returns n entries of assorted shapes: messages, re-captures
 // superseding earlier ones in the batch, entries without a message id,
 // details that are canonical already and details that are not.
-func mixedBatch(n int) []Entry {
-	out := make([]Entry, n)
+func mixedBatch(n int) []leaf.Entry {
+	out := make([]leaf.Entry, n)
 	for i := range out {
 		switch {
 		case i%7 == 3:
-			out[i] = Entry{Kind: KindRun, RunID: fmt.Sprintf("run-%d", i),
+			out[i] = leaf.Entry{Kind: leaf.KindRun, RunID: fmt.Sprintf("run-%d", i),
 				Detail: json.RawMessage(fmt.Sprintf(`{ "z": %d, "a": "x\u00e9\n", "n": [3, 2.50, true] }`, i))}
 		case i%11 == 5:
 			prev := uint64(i - 5)
@@ -60,7 +61,7 @@ func TestAppendLargeBatch(t *testing.T) {
 		want := batch[i]
 		want.Matter = f.l.Matter()
 		want.At = t0.Truncate(1e6)
-		leaf, err := want.encodeLeaf(nil)
+		leaf, err := want.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,11 +94,11 @@ func TestAppendLargeBatch(t *testing.T) {
 // computing the leaf would otherwise find — fails the Append before
 // anything of the batch is inserted, and the transaction goes on.
 func TestAppendInvalidLateInBatch(t *testing.T) {
-	for name, spoil := range map[string]func(*Entry){
-		"detail not JSON":  func(e *Entry) { e.Detail = json.RawMessage(`{"a":`) },
-		"detail too large": func(e *Entry) { e.Detail = json.RawMessage(`{"a":1e400}`) },
-		"no payload":       func(e *Entry) { e.PayloadSHA256 = hashchain.Hash{} },
-		"bad supersedes":   func(e *Entry) { s := uint64(1 << 40); e.Supersedes = &s },
+	for name, spoil := range map[string]func(*leaf.Entry){
+		"detail not JSON":  func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":`) },
+		"detail too large": func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":1e400}`) },
+		"no payload":       func(e *leaf.Entry) { e.PayloadSHA256 = hashchain.Hash{} },
+		"bad supersedes":   func(e *leaf.Entry) { s := uint64(1 << 40); e.Supersedes = &s },
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // cpuTime is the process's user+system CPU time so far. Benchmarks report
@@ -33,7 +35,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, order := range []string{"random", "ordered"} {
 		b.Run("ids="+order, func(b *testing.B) {
 			f := newFixture(b)
-			all := make([]Entry, b.N)
+			all := make([]leaf.Entry, b.N)
 			for i := range all {
 				conv := fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i / 50), byte(i / 50 >> 8), byte(i / 50 >> 16)}))[:32]
 				all[i] = message(conv, i)
@@ -42,7 +44,7 @@ func BenchmarkAppend(b *testing.B) {
 					all[i].MessageID = fmt.Sprintf("msg-%010d", i)
 				}
 			}
-			leaf, _ := all[0].encodeLeaf(nil)
+			leaf, _ := all[0].AppendLeaf(nil)
 			b.ReportMetric(float64(len(leaf)), "leaf-bytes")
 			b.ResetTimer()
 			cpu0 := cpuTime()
@@ -62,7 +64,7 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	const size = 100_000
 	f := newFixture(b)
-	batch := make([]Entry, benchBatch)
+	batch := make([]leaf.Entry, benchBatch)
 	for done := 0; done < size; done += benchBatch {
 		for i := range batch {
 			batch[i] = message(fmt.Sprintf("conv-%05d", (done+i)/50), done+i)
@@ -96,7 +98,7 @@ func BenchmarkLatestCapture(b *testing.B) {
 	const size = 100_000
 	f := newFixture(b)
 	ids := make([]string, 0, size)
-	batch := make([]Entry, benchBatch)
+	batch := make([]leaf.Entry, benchBatch)
 	for done := 0; done < size; done += benchBatch {
 		for i := range batch {
 			conv := fmt.Sprintf("%x", sha256.Sum256([]byte{byte((done + i) / 50), byte((done + i) / 50 >> 8)}))[:32]

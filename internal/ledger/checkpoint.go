@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // StoredCheckpoint is a signed checkpoint kept in the ledger.
@@ -130,7 +131,7 @@ func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *Che
 		}
 		out = StoredCheckpoint{ID: last.ID + 1, Checkpoint: cp, Note: note, CreatedAt: l.now().UTC().Truncate(time.Millisecond)}
 		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO checkpoints (id, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)`,
-			out.ID, int64(out.Size), out.Root[:], string(out.Note), formatTime(out.CreatedAt)); err != nil {
+			out.ID, int64(out.Size), out.Root[:], string(out.Note), leaf.FormatTime(out.CreatedAt)); err != nil {
 			return fmt.Errorf("ledger: checkpoint: %w", classify(err))
 		}
 		return nil
@@ -253,7 +254,7 @@ func listCheckpoints(ctx context.Context, q querier, query string, args ...any) 
 		if nc, err := NoteCheckpoint(c.Note); err == nil {
 			c.Origin = nc.Origin
 		}
-		if c.CreatedAt, err = parseTime(created); err != nil {
+		if c.CreatedAt, err = leaf.ParseTime(created); err != nil {
 			return nil, fmt.Errorf("ledger: checkpoint %d: created_at: %w", c.ID, err)
 		}
 		out = append(out, c)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // TestConversationIDs lists each conversation once, in byte order, from
@@ -16,7 +18,7 @@ func TestConversationIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.l.Append(f.ctx, Entry{Kind: KindRun, RunID: "r1"}); err != nil { // no conversation
+	if _, err := f.l.Append(f.ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r1"}); err != nil { // no conversation
 		t.Fatal(err)
 	}
 	var got []string
@@ -41,7 +43,7 @@ func TestEntriesAt(t *testing.T) {
 		want = append(want, s)
 	}
 	var got []uint64
-	if err := f.l.EntriesAt(f.ctx, want, func(e Entry) error {
+	if err := f.l.EntriesAt(f.ctx, want, func(e leaf.Entry) error {
 		if e.MessageID == "" || len(e.Leaf) == 0 {
 			t.Fatalf("entry %d not decoded", e.Seq)
 		}
@@ -53,7 +55,7 @@ func TestEntriesAt(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("EntriesAt read %d entries, want %d", len(got), len(want))
 	}
-	err := f.l.EntriesAt(f.ctx, []uint64{3, 599, 600, 601}, func(Entry) error { return nil })
+	err := f.l.EntriesAt(f.ctx, []uint64{3, 599, 600, 601}, func(leaf.Entry) error { return nil })
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "600") {
 		t.Errorf("EntriesAt past the end: %v, want ErrNotFound naming 600", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // crashHelperEnv makes the test binary an appending process that
@@ -43,7 +45,7 @@ func crashHelper(path string) int {
 	l.keyMove, l.keyFanout = 64, 2
 	out := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
-		batch := make([]Entry, 1+i%50)
+		batch := make([]leaf.Entry, 1+i%50)
 		for j := range batch {
 			batch[j] = message(fmt.Sprintf("conv-%d-%d", os.Getpid(), i), j)
 		}

@@ -1,8 +1,10 @@
 // Package ledger owns custody's SQLite ledger: the append-only entries and
 // signed checkpoints that are the chain of custody, and the mutable run
 // state (runs, run items, key/value state) that exports keep beside them.
-// The byte-level format is specified in docs/ledger-format.md; the hashing
-// itself is internal/hashchain's.
+// The byte-level format is specified in docs/ledger-format.md; the entries,
+// their leaves and the proof file are internal/leaf's (leaf.Entry and so
+// on), the hashing internal/hashchain's. This package stores and queries
+// them.
 //
 // # Opening
 //
@@ -18,8 +20,9 @@
 // Update runs a function in one immediate transaction; through its Tx the
 // function can Append entries and write run state (PutRun, PutRunItem,
 // SetState), and all of it commits together. Append is Update with just
-// entries. Appending computes the leaf (RFC 8785 bytes of the entry
-// object), leaf hash and chain link and assigns the next sequence number.
+// entries. Appending validates each entry and computes its leaf
+// (leaf.Entry.AppendLeaf: the RFC 8785 bytes of the entry object), leaf
+// hash and chain link, and assigns the next sequence number.
 // For idempotent re-export, LatestCapture returns the last capture of a
 // message: skip when its PayloadSHA256 is unchanged, append with Supersedes
 // set to its Seq when it changed.
@@ -39,10 +42,10 @@
 //
 // Head, Entry, Entries (streaming, in sequence order, with a Filter),
 // EntriesByMessage, EntriesByConversation, Checkpoints; Prove builds a
-// self-contained inclusion proof file (Proof, VerifyProof checks one with
-// just the verifier key); Verify re-checks everything in one pass and
-// returns a Report of findings, with EntryCheck as the hook for extra
-// per-entry checks such as evidence re-hashing.
+// self-contained inclusion proof file (a leaf.Proof; leaf.VerifyProof
+// checks one with just the verifier key); Verify re-checks everything in
+// one pass and returns a Report of findings, with EntryCheck as the hook
+// for extra per-entry checks such as evidence re-hashing.
 //
 // Times are injected through Options.Now.
 package ledger

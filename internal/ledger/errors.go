@@ -53,10 +53,6 @@ var (
 	// prove on top of it. Run Verify for the full list.
 	ErrInconsistent = errors.New("ledger is inconsistent")
 
-	// ErrMalformedProof means a proof file does not have the syntax of
-	// docs/ledger-format.md ("Proof files").
-	ErrMalformedProof = errors.New("malformed proof file")
-
 	// ErrReadOnly means the ledger file cannot be written (see Open), so
 	// it was opened for reading only.
 	ErrReadOnly = errors.New("ledger is read-only")

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated example in docs/ledger-format.md")
@@ -42,31 +43,31 @@ func exampleKey(name string) (signer, verifier string) {
 }
 
 // exampleEntries are the three entries of the worked example.
-func exampleEntries() []Entry {
+func exampleEntries() []leaf.Entry {
 	hold := true
 	at := time.Date(2024, 5, 1, 12, 0, 0, 123_000_000, time.UTC)
 	payload := sha256.Sum256([]byte(`{"id":"5ad9b0f6c8e14f4b9a7e2c1d3f4a5b6c"}`))
 	evidence := sha256.Sum256([]byte("raw body of the bulk response"))
 	convPayload := sha256.Sum256([]byte(`{"id":"0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80"}`))
 	convEvidence := sha256.Sum256([]byte("raw body of the conversation response"))
-	return []Entry{
+	return []leaf.Entry{
 		{
-			Kind: KindConversation, Matter: "acme-v-smith", At: at,
+			Kind: leaf.KindConversation, Matter: "acme-v-smith", At: at,
 			ConversationID: "0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80", RunID: "run-20240501-120000",
 			PayloadSHA256: convPayload, EvidenceSHA256: convEvidence,
-			Source: &Source{Method: "GET", Path: "/api/v2/conversations/messages/0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80", Status: 200, CorrelationID: "3f2c1a9e-0d4b-4e6a-8c7f-1b2a3c4d5e6f"},
+			Source: &leaf.Source{Method: "GET", Path: "/api/v2/conversations/messages/0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80", Status: 200, CorrelationID: "3f2c1a9e-0d4b-4e6a-8c7f-1b2a3c4d5e6f"},
 			Detail: json.RawMessage(`{"participants":2,"legal_hold":true,"audit_refs":["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"]}`),
 		},
 		{
-			Kind: KindMessage, Matter: "acme-v-smith", At: at.Add(250 * time.Millisecond),
+			Kind: leaf.KindMessage, Matter: "acme-v-smith", At: at.Add(250 * time.Millisecond),
 			ConversationID: "0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80", MessageID: "5ad9b0f6c8e14f4b9a7e2c1d3f4a5b6c", RunID: "run-20240501-120000",
 			PayloadSHA256: payload, EvidenceSHA256: evidence,
-			Source:     &Source{Method: "POST", Path: "/api/v2/conversations/messages/0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80/messages/bulk", Status: 200, CorrelationID: "7e6d5c4b-3a29-4817-9f6e-5d4c3b2a1908"},
-			Compliance: &Compliance{LegalHold: &hold, AuditRefs: []string{"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"}, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
+			Source:     &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/0b8e4c2a-7d61-4f0e-9c3b-5a2d1e6f7a80/messages/bulk", Status: 200, CorrelationID: "7e6d5c4b-3a29-4817-9f6e-5d4c3b2a1908"},
+			Compliance: &leaf.Compliance{LegalHold: &hold, AuditRefs: []string{"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"}, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
 			Detail:     json.RawMessage(`{"direction":"inbound","messenger_type":"whatsapp","from":"+15555550100","to":"+15555550199"}`),
 		},
 		{
-			Kind: KindRun, Matter: "acme-v-smith", At: at.Add(time.Second), RunID: "run-20240501-120000",
+			Kind: leaf.KindRun, Matter: "acme-v-smith", At: at.Add(time.Second), RunID: "run-20240501-120000",
 			Detail: json.RawMessage(`{"event":"end","status":"done","exported":1}`),
 		},
 	}
@@ -89,16 +90,17 @@ func buildExample(t *testing.T) string {
 	var leaves [][]byte
 	prev := hashchain.ZeroHash
 	for i, e := range entries {
-		if err := e.validate(); err != nil {
+		if err := e.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := referenceLeaf(e)
-		if err != nil || !bytes.Equal(ref, leaf) {
-			t.Fatalf("example leaf %d is not the JCS of its object: %v", i, err)
+		// leaf.TestLeafIsJCS holds AppendLeaf to the JCS of the entry
+		// object; here it is enough that the leaf is its own JCS form.
+		if ref, err := hashchain.Canonicalize(leaf); err != nil || !bytes.Equal(ref, leaf) {
+			t.Fatalf("example leaf %d is not in JCS form: %v", i, err)
 		}
 		lh := hashchain.LeafHash(leaf)
 		link := hashchain.ChainLink(prev, lh)
@@ -136,7 +138,7 @@ func buildExample(t *testing.T) string {
 	p("a blank line and one signature line, `— <key name> base64(key hash ‖ Ed25519 signature)`:\n\n")
 	p("```\n%s```\n\n", note)
 
-	proof := Proof{Format: ProofFormat, Index: 1, TreeSize: 3, Leaf: leaves[1], LeafHash: hashes[1],
+	proof := leaf.Proof{Format: leaf.ProofFormat, Index: 1, TreeSize: 3, Leaf: leaves[1], LeafHash: hashes[1],
 		Inclusion: []hashchain.Hash{hashes[0], hashes[2]}, Checkpoint: note}
 	got, err := hashchain.InclusionProof(hashes, 1)
 	if err != nil || len(got) != 2 || got[0] != hashes[0] || got[1] != hashes[2] {
@@ -146,7 +148,7 @@ func buildExample(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyProof(data, verifier); err != nil {
+	if _, err := leaf.VerifyProof(data, verifier); err != nil {
 		t.Fatal(err)
 	}
 	p("### Proof file for entry 1\n\n")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // t0 is the fixed clock of most tests.
@@ -82,20 +83,20 @@ func (f *fixture) raw(stmts ...string) {
 
 // message returns a message entry of about the size exports write
 // (~600-byte leaf).
-func message(conv string, i int) Entry {
+func message(conv string, i int) leaf.Entry {
 	hold := i%3 == 0
 	payload := sha256.Sum256([]byte(fmt.Sprintf("payload %s %d", conv, i)))
 	ev := sha256.Sum256([]byte(fmt.Sprintf("evidence %s", conv)))
-	return Entry{
-		Kind:           KindMessage,
+	return leaf.Entry{
+		Kind:           leaf.KindMessage,
 		ConversationID: conv,
 		MessageID:      messageID(conv, i),
 		RunID:          "run-0001",
 		PayloadSHA256:  hashchain.Hash(payload),
 		EvidenceSHA256: hashchain.Hash(ev),
-		Source: &Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk",
+		Source: &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk",
 			Status: 200, CorrelationID: "c0ffee00-1234-4abc-8def-0123456789ab"},
-		Compliance: &Compliance{LegalHold: &hold, AuditRefs: []string{"audit-7f3e2a", "audit-7f3e2b"},
+		Compliance: &leaf.Compliance{LegalHold: &hold, AuditRefs: []string{"audit-7f3e2a", "audit-7f3e2b"},
 			OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
 		// As exports build it: json.Marshal of a map, so keys come sorted.
 		Detail: mustJSON(map[string]any{"direction": "inbound", "messenger_type": "whatsapp", "from": "+15555550100",
@@ -109,8 +110,8 @@ func messageID(conv string, i int) string {
 	return fmt.Sprintf("%x", h[:16])
 }
 
-func messages(conv string, n int) []Entry {
-	out := make([]Entry, n)
+func messages(conv string, n int) []leaf.Entry {
+	out := make([]leaf.Entry, n)
 	for i := range out {
 		out[i] = message(conv, i)
 	}
@@ -118,9 +119,9 @@ func messages(conv string, n int) []Entry {
 }
 
 // appendN appends n message entries over a few conversations.
-func (f *fixture) appendN(n int) []Entry {
+func (f *fixture) appendN(n int) []leaf.Entry {
 	f.t.Helper()
-	var all []Entry
+	var all []leaf.Entry
 	for i := 0; i < n; i++ {
 		all = append(all, message(fmt.Sprintf("conv-%02d", i%4), i))
 	}

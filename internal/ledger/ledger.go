@@ -18,6 +18,7 @@ import (
 
 	custody "github.com/custodyhq/custody"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
@@ -164,7 +165,7 @@ func Create(ctx context.Context, path, matter string, opts Options) (l *Ledger, 
 	if strings.TrimSpace(matter) == "" {
 		return nil, "", fmt.Errorf("ledger: create %s: %w: matter name is empty", path, ErrInvalidEntry)
 	}
-	if err := checkText(matter); err != nil {
+	if err := leaf.CheckText(matter); err != nil {
 		return nil, "", fmt.Errorf("ledger: create %s: %w: matter: %w", path, ErrInvalidEntry, err)
 	}
 	// O_EXCL makes "refuse to overwrite" atomic; SQLite then treats the
@@ -214,7 +215,7 @@ func Create(ctx context.Context, path, matter string, opts Options) (l *Ledger, 
 		StateLedgerID:    id,
 		StateOrigin:      origin,
 		StateMatter:      matter,
-		StateCreatedAt:   formatTime(l.now()),
+		StateCreatedAt:   leaf.FormatTime(l.now()),
 		StateVerifierKey: verifierKey,
 	}
 	if err := applySchema(ctx, l.wdb, state); err != nil {
@@ -587,17 +588,4 @@ func newUUID() (string, error) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
-}
-
-// TimeLayout is how the ledger writes times: RFC 3339, UTC, milliseconds.
-const TimeLayout = "2006-01-02T15:04:05.000Z"
-
-func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
-
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(TimeLayout, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t, nil
 }

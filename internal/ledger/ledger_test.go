@@ -15,6 +15,7 @@ import (
 
 	custody "github.com/custodyhq/custody"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 func TestCreateAndOpen(t *testing.T) {
@@ -222,8 +223,8 @@ func TestCorruptPages(t *testing.T) {
 
 func TestAppendAndRead(t *testing.T) {
 	f := newFixture(t)
-	in := []Entry{message("conv-a", 0), message("conv-a", 1), message("conv-b", 2)}
-	in = append(in, Entry{Kind: KindRun, RunID: "run-0001", At: t0.Add(time.Hour), Detail: json.RawMessage(`{"event":"start","tool":"custody devel"}`)})
+	in := []leaf.Entry{message("conv-a", 0), message("conv-a", 1), message("conv-b", 2)}
+	in = append(in, leaf.Entry{Kind: leaf.KindRun, RunID: "run-0001", At: t0.Add(time.Hour), Detail: json.RawMessage(`{"event":"start","tool":"custody devel"}`)})
 	out, err := f.l.Append(f.ctx, in...)
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +271,7 @@ func TestAppendAndRead(t *testing.T) {
 		t.Errorf("by message: %v, %v", byMsg, err)
 	}
 	var kinds []string
-	for e, err := range f.l.Entries(f.ctx, Filter{Kind: KindRun}) {
+	for e, err := range f.l.Entries(f.ctx, Filter{Kind: leaf.KindRun}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +297,7 @@ func TestAppendAndRead(t *testing.T) {
 }
 
 // normal makes entries comparable: times in UTC, empty detail as nil.
-func normal(e Entry) Entry {
+func normal(e leaf.Entry) leaf.Entry {
 	e.At = e.At.UTC()
 	if len(e.Detail) == 0 {
 		e.Detail = nil
@@ -313,21 +314,21 @@ func TestAppendValidation(t *testing.T) {
 	f := newFixture(t)
 	f.appendN(2)
 	no := uint64(7)
-	bad := map[string]func(e *Entry){
-		"empty kind":             func(e *Entry) { e.Kind = "" },
-		"upper-case kind":        func(e *Entry) { e.Kind = "Message" },
-		"message without id":     func(e *Entry) { e.MessageID = "" },
-		"message without conv":   func(e *Entry) { e.ConversationID = "" },
-		"message without hash":   func(e *Entry) { e.PayloadSHA256 = hashchain.Hash{} },
-		"message without compl.": func(e *Entry) { e.Compliance = nil },
-		"invalid utf-8":          func(e *Entry) { e.MessageID = "m\xff" },
-		"detail not an object":   func(e *Entry) { e.Detail = json.RawMessage(`[1,2]`) },
-		"detail not json":        func(e *Entry) { e.Detail = json.RawMessage(`{"a":`) },
-		"detail duplicate keys":  func(e *Entry) { e.Detail = json.RawMessage(`{"a":1,"a":2}`) },
-		"source without method":  func(e *Entry) { e.Source.Method = "" },
-		"supersedes the future":  func(e *Entry) { e.Supersedes = &no },
-		"supersedes another msg": func(e *Entry) { s := uint64(0); e.Supersedes = &s },
-		"year 10000":             func(e *Entry) { e.At = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+	bad := map[string]func(e *leaf.Entry){
+		"empty kind":             func(e *leaf.Entry) { e.Kind = "" },
+		"upper-case kind":        func(e *leaf.Entry) { e.Kind = "Message" },
+		"message without id":     func(e *leaf.Entry) { e.MessageID = "" },
+		"message without conv":   func(e *leaf.Entry) { e.ConversationID = "" },
+		"message without hash":   func(e *leaf.Entry) { e.PayloadSHA256 = hashchain.Hash{} },
+		"message without compl.": func(e *leaf.Entry) { e.Compliance = nil },
+		"invalid utf-8":          func(e *leaf.Entry) { e.MessageID = "m\xff" },
+		"detail not an object":   func(e *leaf.Entry) { e.Detail = json.RawMessage(`[1,2]`) },
+		"detail not json":        func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":`) },
+		"detail duplicate keys":  func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":1,"a":2}`) },
+		"source without method":  func(e *leaf.Entry) { e.Source.Method = "" },
+		"supersedes the future":  func(e *leaf.Entry) { e.Supersedes = &no },
+		"supersedes another msg": func(e *leaf.Entry) { s := uint64(0); e.Supersedes = &s },
+		"year 10000":             func(e *leaf.Entry) { e.At = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
 	}
 	for name, mutate := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -358,7 +359,7 @@ func TestSupersedesAndLatestCapture(t *testing.T) {
 	}
 	// An export re-capturing the message: unchanged → skip; changed →
 	// append with supersedes, all inside one Update.
-	capture := func(e Entry) (appended bool) {
+	capture := func(e leaf.Entry) (appended bool) {
 		err := f.l.Update(f.ctx, func(tx *Tx) error {
 			prev, ok, err := tx.LatestCapture(e.MessageID)
 			if err != nil {
@@ -405,7 +406,7 @@ func TestSupersedesAndLatestCapture(t *testing.T) {
 		t.Error("second change not appended")
 	}
 	// Conversations have their own latest lookup.
-	conv := Entry{Kind: KindConversation, ConversationID: "conv-a", PayloadSHA256: hashchain.Hash{1}}
+	conv := leaf.Entry{Kind: leaf.KindConversation, ConversationID: "conv-a", PayloadSHA256: hashchain.Hash{1}}
 	cs, err := f.l.Append(f.ctx, conv)
 	if err != nil {
 		t.Fatal(err)
@@ -601,10 +602,10 @@ func TestAppendInBatchSupersedesAndBrokenTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = f.l.Update(f.ctx, func(tx *Tx) error {
-		if _, err := tx.Append(Entry{Kind: "boom"}); err == nil {
+		if _, err := tx.Append(leaf.Entry{Kind: "boom"}); err == nil {
 			t.Error("the boom insert succeeded")
 		}
-		_, err := tx.Append(Entry{Kind: KindRun})
+		_, err := tx.Append(leaf.Entry{Kind: leaf.KindRun})
 		if err == nil || !strings.Contains(err.Error(), "an earlier append in this transaction failed") {
 			t.Errorf("append after a failed one: %v", err)
 		}

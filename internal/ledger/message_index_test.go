@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // levelSeqs returns the seqs whose keys each level of the message index
@@ -47,11 +48,11 @@ func TestMessageIndexAcrossMoves(t *testing.T) {
 	model := make([][]uint64, levels) // the seqs each level should hold
 	n := 0
 	for _, size := range []int{1, 3, 1, 7, 2, 12, 4, 4, 1, 9, 30, 2, 64, 5, 1, 100, 3, 33} {
-		batch := make([]Entry, 0, size)
+		batch := make([]leaf.Entry, 0, size)
 		for range size {
 			switch {
 			case n%6 == 5: // no message id: not in the message index
-				batch = append(batch, Entry{Kind: KindConversation, ConversationID: fmt.Sprintf("conv-%d", n%3), PayloadSHA256: hashchain.Hash{byte(n)}})
+				batch = append(batch, leaf.Entry{Kind: leaf.KindConversation, ConversationID: fmt.Sprintf("conv-%d", n%3), PayloadSHA256: hashchain.Hash{byte(n)}})
 			case n%4 == 3: // a second capture of an earlier message
 				e := message(fmt.Sprintf("conv-%d", n%3), n/2)
 				e.PayloadSHA256[0] ^= byte(n)
@@ -109,7 +110,7 @@ func TestMessageIndexAcrossMoves(t *testing.T) {
 			}
 			// Combined with other filters and a start.
 			var filtered []uint64
-			for e, err := range f.l.Entries(f.ctx, Filter{Kind: KindMessage, MessageID: id, FromSeq: seqs[len(seqs)-1]}) {
+			for e, err := range f.l.Entries(f.ctx, Filter{Kind: leaf.KindMessage, MessageID: id, FromSeq: seqs[len(seqs)-1]}) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -202,8 +203,8 @@ func TestLookupsUseIndexes(t *testing.T) {
 	for name, fl := range map[string]Filter{
 		"EntriesByMessage":      {MessageID: "m"},
 		"EntriesByConversation": {ConversationID: "c"},
-		"message and more":      {Kind: KindMessage, MessageID: "m", RunID: "r", FromSeq: 3, Limit: 2},
-		"conversation and more": {Kind: KindMessage, ConversationID: "c", FromSeq: 3},
+		"message and more":      {Kind: leaf.KindMessage, MessageID: "m", RunID: "r", FromSeq: 3, Limit: 2},
+		"conversation and more": {Kind: leaf.KindMessage, ConversationID: "c", FromSeq: 3},
 		"both":                  {MessageID: "m", ConversationID: "c"},
 	} {
 		queries[name], _ = entriesSQL(fl, f.l.keys)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	custody "github.com/custodyhq/custody"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // v1InsertTrigger is entries_append_only_insert as schema version 1
@@ -68,7 +70,7 @@ func userVersion(t testing.TB, f *fixture) int {
 func TestMigrateV1(t *testing.T) {
 	f := newFixture(t)
 	f.l.keyMove, f.l.keyFanout = 4, 2
-	var all []Entry
+	var all []leaf.Entry
 	for i := range 6 {
 		out, err := f.l.Append(f.ctx, messages(fmt.Sprintf("conv-%d", i), 7)...)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // Filter selects entries for Entries. Zero fields match everything.
@@ -24,23 +25,23 @@ type Filter struct {
 // Entries streams the entries matching f in sequence order. Iteration
 // stops at the first error, which is yielded with a zero Entry. Entries are
 // decoded from their stored leaf bytes.
-func (l *Ledger) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+func (l *Ledger) Entries(ctx context.Context, f Filter) iter.Seq2[leaf.Entry, error] {
 	return queryEntries(ctx, l.rdb, l.keys, f)
 }
 
-func queryEntries(ctx context.Context, q querier, mi *messageIndex, f Filter) iter.Seq2[Entry, error] {
-	return func(yield func(Entry, error) bool) {
+func queryEntries(ctx context.Context, q querier, mi *messageIndex, f Filter) iter.Seq2[leaf.Entry, error] {
+	return func(yield func(leaf.Entry, error) bool) {
 		query, args := entriesSQL(f, mi)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
-			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
+			yield(leaf.Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
 			e, err := scanEntry(rows)
 			if err != nil {
-				yield(Entry{}, err)
+				yield(leaf.Entry{}, err)
 				return
 			}
 			if !yield(e, nil) {
@@ -48,7 +49,7 @@ func queryEntries(ctx context.Context, q querier, mi *messageIndex, f Filter) it
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
+			yield(leaf.Entry{}, fmt.Errorf("ledger: entries: %w", classify(err)))
 		}
 	}
 }
@@ -87,18 +88,18 @@ func entriesSQL(f Filter, mi *messageIndex) (string, []any) {
 }
 
 // scanEntry reads one (seq, leaf, leaf_hash, chain) row.
-func scanEntry(rows *sql.Rows) (Entry, error) {
+func scanEntry(rows *sql.Rows) (leaf.Entry, error) {
 	var seq int64
-	var leaf, lh, chain []byte
-	if err := rows.Scan(&seq, &leaf, &lh, &chain); err != nil {
-		return Entry{}, fmt.Errorf("ledger: entries: %w", classify(err))
+	var lb, lh, chain []byte
+	if err := rows.Scan(&seq, &lb, &lh, &chain); err != nil {
+		return leaf.Entry{}, fmt.Errorf("ledger: entries: %w", classify(err))
 	}
-	e, err := DecodeLeaf(leaf)
+	e, err := leaf.DecodeLeaf(lb)
 	if err != nil {
-		return Entry{}, fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
+		return leaf.Entry{}, fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
 	}
 	if len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {
-		return Entry{}, fmt.Errorf("ledger: entry seq %d: %w: stored hash has the wrong length", seq, ErrInconsistent)
+		return leaf.Entry{}, fmt.Errorf("ledger: entry seq %d: %w: stored hash has the wrong length", seq, ErrInconsistent)
 	}
 	e.Seq = uint64(seq)
 	e.LeafHash = hashchain.Hash(lh)
@@ -107,8 +108,8 @@ func scanEntry(rows *sql.Rows) (Entry, error) {
 }
 
 // collect gathers an entry stream into a slice.
-func collect(s iter.Seq2[Entry, error]) ([]Entry, error) {
-	var out []Entry
+func collect(s iter.Seq2[leaf.Entry, error]) ([]leaf.Entry, error) {
+	var out []leaf.Entry
 	for e, err := range s {
 		if err != nil {
 			return nil, err
@@ -119,23 +120,23 @@ func collect(s iter.Seq2[Entry, error]) ([]Entry, error) {
 }
 
 // Entry returns the entry at seq, or ErrNotFound.
-func (l *Ledger) Entry(ctx context.Context, seq uint64) (Entry, error) {
+func (l *Ledger) Entry(ctx context.Context, seq uint64) (leaf.Entry, error) {
 	for e, err := range l.Entries(ctx, Filter{FromSeq: seq, Limit: 1}) {
 		if err != nil {
-			return Entry{}, err
+			return leaf.Entry{}, err
 		}
 		if e.Seq == seq {
 			return e, nil
 		}
 	}
-	return Entry{}, fmt.Errorf("ledger: entry seq %d: %w", seq, ErrNotFound)
+	return leaf.Entry{}, fmt.Errorf("ledger: entry seq %d: %w", seq, ErrNotFound)
 }
 
 // EntriesAt calls fn with the entries at the given seqs, which must be
 // strictly ascending, in that order; a seq past the end is an ErrNotFound error. It
 // reads many entries per query: a diff reads back tens of thousands of
 // captures the export lacks.
-func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(Entry) error) error {
+func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(leaf.Entry) error) error {
 	const per = 256
 	args := make([]any, 0, per)
 	for len(seqs) > 0 {
@@ -159,7 +160,7 @@ func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(Entry) er
 
 // entriesAt runs one query of EntriesAt and returns how many of seqs it
 // found, in order.
-func (l *Ledger) entriesAt(ctx context.Context, q string, args []any, seqs []uint64, fn func(Entry) error) (int, error) {
+func (l *Ledger) entriesAt(ctx context.Context, q string, args []any, seqs []uint64, fn func(leaf.Entry) error) (int, error) {
 	rows, err := l.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: entries: %w", classify(err))
@@ -213,7 +214,7 @@ func (l *Ledger) ConversationIDs(ctx context.Context, fn func(id string) error) 
 
 // EntriesByMessage returns every entry about the message id (all its
 // captures, oldest first).
-func (l *Ledger) EntriesByMessage(ctx context.Context, messageID string) ([]Entry, error) {
+func (l *Ledger) EntriesByMessage(ctx context.Context, messageID string) ([]leaf.Entry, error) {
 	if messageID == "" {
 		return nil, errors.New("ledger: entries by message: empty id")
 	}
@@ -222,7 +223,7 @@ func (l *Ledger) EntriesByMessage(ctx context.Context, messageID string) ([]Entr
 
 // EntriesByConversation returns every entry about the conversation id, in
 // sequence order.
-func (l *Ledger) EntriesByConversation(ctx context.Context, conversationID string) ([]Entry, error) {
+func (l *Ledger) EntriesByConversation(ctx context.Context, conversationID string) ([]leaf.Entry, error) {
 	if conversationID == "" {
 		return nil, errors.New("ledger: entries by conversation: empty id")
 	}
@@ -233,25 +234,25 @@ func (l *Ledger) EntriesByConversation(ctx context.Context, conversationID strin
 // false if the message was never captured. Exports use it for idempotency:
 // compare its PayloadSHA256 with the new capture's; skip when equal, and
 // append with Supersedes set to its Seq when different.
-func (l *Ledger) LatestCapture(ctx context.Context, messageID string) (Entry, bool, error) {
+func (l *Ledger) LatestCapture(ctx context.Context, messageID string) (leaf.Entry, bool, error) {
 	return latestCapture(ctx, l.rdb, l.keys, messageID)
 }
 
 // LatestCapture is Ledger.LatestCapture inside the transaction, so the
 // check and the append that depends on it see the same ledger.
-func (tx *Tx) LatestCapture(messageID string) (Entry, bool, error) {
+func (tx *Tx) LatestCapture(messageID string) (leaf.Entry, bool, error) {
 	return latestCapture(tx.ctx, tx.tx, tx.l.keys, messageID)
 }
 
 // LatestConversation returns the most recent conversation entry for
 // conversationID, and false if there is none: LatestCapture's counterpart
 // for conversation objects.
-func (l *Ledger) LatestConversation(ctx context.Context, conversationID string) (Entry, bool, error) {
+func (l *Ledger) LatestConversation(ctx context.Context, conversationID string) (leaf.Entry, bool, error) {
 	return latestConversation(ctx, l.rdb, conversationID)
 }
 
 // LatestConversation is Ledger.LatestConversation inside the transaction.
-func (tx *Tx) LatestConversation(conversationID string) (Entry, bool, error) {
+func (tx *Tx) LatestConversation(conversationID string) (leaf.Entry, bool, error) {
 	return latestConversation(tx.ctx, tx.tx, conversationID)
 }
 
@@ -261,12 +262,12 @@ const latestConversationWhere = `conversation_id = ? AND message_id IS NULL AND 
 
 func latestCaptureWhere(mi *messageIndex) string { return mi.where + ` AND kind = ?` }
 
-func latestCapture(ctx context.Context, q querier, mi *messageIndex, messageID string) (Entry, bool, error) {
-	return latestOf(ctx, q, KindMessage, messageID, latestCaptureWhere(mi), append(mi.args(messageID), KindMessage)...)
+func latestCapture(ctx context.Context, q querier, mi *messageIndex, messageID string) (leaf.Entry, bool, error) {
+	return latestOf(ctx, q, leaf.KindMessage, messageID, latestCaptureWhere(mi), append(mi.args(messageID), leaf.KindMessage)...)
 }
 
-func latestConversation(ctx context.Context, q querier, conversationID string) (Entry, bool, error) {
-	return latestOf(ctx, q, KindConversation, conversationID, latestConversationWhere, conversationID, KindConversation)
+func latestConversation(ctx context.Context, q querier, conversationID string) (leaf.Entry, bool, error) {
+	return latestOf(ctx, q, leaf.KindConversation, conversationID, latestConversationWhere, conversationID, leaf.KindConversation)
 }
 
 // latestSQL is the query for the highest-seq entry matching where.
@@ -276,21 +277,21 @@ func latestSQL(where string) string {
 
 // latestOf returns the highest-seq entry matching where (with args): the
 // latest entry of kind about id.
-func latestOf(ctx context.Context, q querier, kind, id, where string, args ...any) (Entry, bool, error) {
+func latestOf(ctx context.Context, q querier, kind, id, where string, args ...any) (leaf.Entry, bool, error) {
 	rows, err := q.QueryContext(ctx, latestSQL(where), args...)
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
+		return leaf.Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
+			return leaf.Entry{}, false, fmt.Errorf("ledger: latest %s %q: %w", kind, id, classify(err))
 		}
-		return Entry{}, false, nil
+		return leaf.Entry{}, false, nil
 	}
 	e, err := scanEntry(rows)
 	if err != nil {
-		return Entry{}, false, err
+		return leaf.Entry{}, false, err
 	}
 	return e, true, nil
 }

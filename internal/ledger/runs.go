@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // Run statuses custody uses; the column is free text.
@@ -69,14 +71,14 @@ func (tx *Tx) PutRun(r Run) error {
 	}
 	var ended sql.NullString
 	if !r.EndedAt.IsZero() {
-		ended = sql.NullString{String: formatTime(r.EndedAt), Valid: true}
+		ended = sql.NullString{String: leaf.FormatTime(r.EndedAt), Valid: true}
 	}
 	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO runs (id, kind, matter, scope, status, started_at, ended_at, accounting)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, matter = excluded.matter, scope = excluded.scope,
 			status = excluded.status, started_at = excluded.started_at, ended_at = excluded.ended_at,
 			accounting = excluded.accounting`,
-		r.ID, r.Kind, r.Matter, scope, r.Status, formatTime(r.StartedAt), ended, acct)
+		r.ID, r.Kind, r.Matter, scope, r.Status, leaf.FormatTime(r.StartedAt), ended, acct)
 	if err != nil {
 		return fmt.Errorf("ledger: put run %s: %w", r.ID, classify(err))
 	}
@@ -147,11 +149,11 @@ func scanRun(rows *sql.Rows) (Run, error) {
 	}
 	r.Scope, r.Accounting = json.RawMessage(scope), json.RawMessage(acct)
 	var err error
-	if r.StartedAt, err = parseTime(started); err != nil {
+	if r.StartedAt, err = leaf.ParseTime(started); err != nil {
 		return Run{}, fmt.Errorf("started_at: %w", err)
 	}
 	if ended.Valid {
-		if r.EndedAt, err = parseTime(ended.String); err != nil {
+		if r.EndedAt, err = leaf.ParseTime(ended.String); err != nil {
 			return Run{}, fmt.Errorf("ended_at: %w", err)
 		}
 	}
@@ -168,7 +170,7 @@ func (tx *Tx) PutRunItem(it RunItem) error {
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, item_id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
 			attempts = excluded.attempts, updated_at = excluded.updated_at`,
-		it.RunID, it.ItemID, it.Status, it.Reason, it.Attempts, formatTime(it.UpdatedAt))
+		it.RunID, it.ItemID, it.Status, it.Reason, it.Attempts, leaf.FormatTime(it.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("ledger: put run item %s/%s: %w", it.RunID, it.ItemID, classify(err))
 	}
@@ -220,7 +222,7 @@ func runItems(ctx context.Context, q querier, query string, args ...any) ([]RunI
 		if err := rows.Scan(&it.RunID, &it.ItemID, &it.Status, &it.Reason, &it.Attempts, &updated); err != nil {
 			return nil, fmt.Errorf("ledger: run items: %w", classify(err))
 		}
-		if it.UpdatedAt, err = parseTime(updated); err != nil {
+		if it.UpdatedAt, err = leaf.ParseTime(updated); err != nil {
 			return nil, fmt.Errorf("ledger: run items: updated_at: %w", err)
 		}
 		out = append(out, it)

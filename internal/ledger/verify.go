@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // Checks a Finding can name.
@@ -59,7 +60,7 @@ func (f Finding) String() string {
 // (set Check, e.g. CheckEvidence; Seq is filled in for Check's findings
 // when nil); an error aborts verification.
 type EntryCheck interface {
-	Check(ctx context.Context, e *Entry) ([]Finding, error)
+	Check(ctx context.Context, e *leaf.Entry) ([]Finding, error)
 	Finish(ctx context.Context) ([]Finding, error)
 }
 
@@ -225,18 +226,18 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 	var (
 		prevChain, computedChain hashchain.Hash
 		seq                      int64
-		leaf, lhRaw, chainRaw    sql.RawBytes
+		raw, lhRaw, chainRaw     sql.RawBytes
 		n                        uint64 // entries read
 	)
 	for rows.Next() {
-		if err := rows.Scan(&seq, &leaf, &lhRaw, &chainRaw); err != nil {
+		if err := rows.Scan(&seq, &raw, &lhRaw, &chainRaw); err != nil {
 			return rep, fmt.Errorf("ledger: verify: %w", classify(err))
 		}
 		s := uint64(seq)
 		if s != b.Size() {
 			v.entry(b.Size(), CheckSequence, fmt.Sprintf("entry missing: expected seq %d, the next stored entry is seq %d (entries deleted)", b.Size(), s))
 		}
-		lh := hashchain.LeafHash(leaf)
+		lh := hashchain.LeafHash(raw)
 		storedLH, storedChain := lh, hashchain.Hash{}
 		rowOK := len(lhRaw) == hashchain.HashSize && len(chainRaw) == hashchain.HashSize
 		if !rowOK {
@@ -266,7 +267,7 @@ func (l *Ledger) Verify(ctx context.Context, opts VerifyOptions) (Report, error)
 		if len(opts.Checks) > 0 {
 			// Decode a copy: the entry's fields (Detail) point into the
 			// bytes decoded, and leaf is reused by the next row.
-			e, err := DecodeLeaf(append([]byte(nil), leaf...))
+			e, err := leaf.DecodeLeaf(append([]byte(nil), raw...))
 			if err != nil {
 				v.entry(s, CheckRow, fmt.Sprintf("the leaf is not a custody entry: %v", err))
 			} else {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 func TestCheckpoint(t *testing.T) {
@@ -135,7 +136,7 @@ func TestProveAndVerifyProof(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := VerifyProof(data, f.l.VerifierKey())
+		res, err := leaf.VerifyProof(data, f.l.VerifierKey())
 		if err != nil {
 			t.Fatalf("seq %d: %v\n%s", seq, err, data)
 		}
@@ -217,7 +218,7 @@ func TestVerifyProofRejectsEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := json.MarshalIndent(p, "", "  ")
-	if _, err := VerifyProof(data, f.l.VerifierKey()); err != nil {
+	if _, err := leaf.VerifyProof(data, f.l.VerifierKey()); err != nil {
 		t.Fatal(err)
 	}
 	sameName, _, _ := hashchain.GenerateKey(f.l.Origin())
@@ -227,11 +228,11 @@ func TestVerifyProofRejectsEdits(t *testing.T) {
 	}
 	for name, edited := range proofEdits(t, data, forged) {
 		t.Run(name, func(t *testing.T) {
-			_, err := VerifyProof(edited, f.l.VerifierKey())
+			_, err := leaf.VerifyProof(edited, f.l.VerifierKey())
 			if err == nil {
 				t.Fatalf("edited proof verified:\n%s", edited)
 			}
-			if !errors.Is(err, ErrMalformedProof) && !errors.Is(err, hashchain.ErrProof) && !errors.Is(err, hashchain.ErrBadSignature) && !errors.Is(err, hashchain.ErrMalformed) {
+			if !errors.Is(err, leaf.ErrMalformedProof) && !errors.Is(err, hashchain.ErrProof) && !errors.Is(err, hashchain.ErrBadSignature) && !errors.Is(err, hashchain.ErrMalformed) {
 				t.Errorf("error %v is none of the documented classes", err)
 			}
 			t.Log(err)
@@ -239,7 +240,7 @@ func TestVerifyProofRejectsEdits(t *testing.T) {
 	}
 	// The right proof with another ledger's key.
 	other := newFixture(t)
-	if _, err := VerifyProof(data, other.l.VerifierKey()); !errors.Is(err, hashchain.ErrBadSignature) {
+	if _, err := leaf.VerifyProof(data, other.l.VerifierKey()); !errors.Is(err, hashchain.ErrBadSignature) {
 		t.Errorf("proof checked with another ledger's key: %v", err)
 	}
 }
@@ -460,7 +461,7 @@ type countingCheck struct {
 	failAt uint64
 }
 
-func (c *countingCheck) Check(_ context.Context, e *Entry) ([]Finding, error) {
+func (c *countingCheck) Check(_ context.Context, e *leaf.Entry) ([]Finding, error) {
 	c.n++
 	if e.Seq == c.failAt {
 		return []Finding{{Check: CheckEvidence, Message: "evidence object missing"}}, nil

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // fileSize is the size of the file at path, 0 if there is none.
@@ -43,7 +45,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		t.Errorf("%d checkpoints after 10 entries", n)
 	}
 	for i := range 5 {
-		batch := make([]Entry, 10)
+		batch := make([]leaf.Entry, 10)
 		for j := range batch {
 			batch[j] = message(fmt.Sprintf("conv-%d", i), j)
 		}
@@ -78,7 +80,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 // appendBatch appends n message entries of a conversation of its own.
 func (f *fixture) appendBatch(i, n int) {
 	f.t.Helper()
-	batch := make([]Entry, n)
+	batch := make([]leaf.Entry, n)
 	for j := range batch {
 		batch[j] = message(fmt.Sprintf("conv-batch-%d", i), j)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 )
@@ -35,17 +36,17 @@ func newMatter(t *testing.T) matter.Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var entries []ledger.Entry
+	var entries []leaf.Entry
 	for i, body := range []string{"one", "two", "three"} {
 		ref, err := st.Put(ctx, []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		hold := i == 0
-		entries = append(entries, ledger.Entry{
-			Kind: ledger.KindMessage, ConversationID: "c1", MessageID: "m" + string(rune('1'+i)),
+		entries = append(entries, leaf.Entry{
+			Kind: leaf.KindMessage, ConversationID: "c1", MessageID: "m" + string(rune('1'+i)),
 			PayloadSHA256: ref.Sum, EvidenceSHA256: ref.Sum,
-			Compliance: &ledger.Compliance{LegalHold: &hold, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
+			Compliance: &leaf.Compliance{LegalHold: &hold, OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
 		})
 	}
 	if _, err := m.Ledger.Append(ctx, entries...); err != nil {
@@ -165,7 +166,7 @@ func TestReadOnlyWritesNothing(t *testing.T) {
 	if _, err := st.Put(ctx, []byte("new")); !errors.Is(err, evidence.ErrReadOnly) {
 		t.Errorf("evidence put: err = %v, want evidence.ErrReadOnly", err)
 	}
-	if _, err := m.Ledger.Append(ctx, ledger.Entry{Kind: ledger.KindMessage, ConversationID: "c", MessageID: "x"}); !errors.Is(err, ledger.ErrReadOnly) {
+	if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindMessage, ConversationID: "c", MessageID: "x"}); !errors.Is(err, ledger.ErrReadOnly) {
 		t.Errorf("append: err = %v, want ledger.ErrReadOnly", err)
 	}
 	if _, err := m.SignerKey(); !errors.Is(err, matter.ErrReadOnly) {
@@ -365,8 +366,8 @@ func TestReadOnlyBesideAWriter(t *testing.T) {
 	}
 	defer w.Close()
 	hold := false
-	e := ledger.Entry{Kind: ledger.KindMessage, ConversationID: "c2", MessageID: "late",
-		PayloadSHA256: hashchain.Hash{1}, Compliance: &ledger.Compliance{LegalHold: &hold, OriginalTimestamp: "2024-04-30T09:15:27.481Z"}}
+	e := leaf.Entry{Kind: leaf.KindMessage, ConversationID: "c2", MessageID: "late",
+		PayloadSHA256: hashchain.Hash{1}, Compliance: &leaf.Compliance{LegalHold: &hold, OriginalTimestamp: "2024-04-30T09:15:27.481Z"}}
 	if _, err := w.Ledger.Append(ctx, e); err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,12 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -53,9 +52,9 @@ func (x *LedgerIndex) snapshot(ctx context.Context) error {
 
 // load reads every message entry of convID in the snapshot, in seq order,
 // notes the captures they supersede, and passes each to fn (when set).
-func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(ledger.Entry) error) error {
+func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(leaf.Entry) error) error {
 	var superseded []uint64
-	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, ConversationID: convID}) {
+	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: convID}) {
 		if err != nil {
 			return err
 		}
@@ -96,104 +95,13 @@ func (x *LedgerIndex) isSuperseded(seq uint64) bool {
 	return ok
 }
 
-// messageDetail is the part of a message entry's detail the diff compares
-// (written by internal/export).
-type messageDetail struct {
-	ContentSHA256 string `json:"content_sha256"`
-	From          string `json:"from"`
-}
-
-// scan is json.Unmarshal(b, d) for the common detail: a flat object whose
-// values are strings without escapes, as internal/export writes it. It
-// reports false, having maybe set part of d, for anything else (nested
-// values, escapes, null, numbers, keys differing from the field names only
-// in case, invalid JSON), which json.Unmarshal then decides. Unmarshal is
-// a tenth of a diff's time when every entry's detail goes through it.
-func (d *messageDetail) scan(b []byte) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipSpace(b, i+1) == len(b)
-	}
-	for {
-		key, j, ok := plainString(b, i)
-		if !ok {
-			return false
-		}
-		i = skipSpace(b, j)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		val, j, ok := plainString(b, skipSpace(b, i+1))
-		if !ok {
-			return false
-		}
-		switch {
-		case key == "content_sha256":
-			d.ContentSHA256 = val
-		case key == "from":
-			d.From = val
-		case strings.EqualFold(key, "content_sha256") || strings.EqualFold(key, "from"):
-			return false // encoding/json matches keys without regard to case
-		}
-		i = skipSpace(b, j)
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return skipSpace(b, i+1) == len(b)
-		default:
-			return false
-		}
-	}
-}
-
-// plainString reads a JSON string at b[i] holding no escapes, control
-// characters or invalid UTF-8, and returns it and the index past it.
-func plainString(b []byte, i int) (string, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return "", i, false
-	}
-	ascii := true
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			s := b[i+1 : j]
-			if !ascii && !utf8.Valid(s) {
-				return "", i, false
-			}
-			return string(s), j + 1, true
-		case c == '\\' || c < 0x20:
-			return "", i, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return "", i, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
 // captured reduces a message entry to what the diff compares.
-func captured(e ledger.Entry) (diff.Captured, error) {
-	var d messageDetail
-	if len(e.Detail) > 0 && !d.scan(e.Detail) {
-		d = messageDetail{}
-		if err := json.Unmarshal(e.Detail, &d); err != nil {
-			return diff.Captured{}, fmt.Errorf("reconcile: entry %d: detail: %w", e.Seq, err)
-		}
+func captured(e leaf.Entry) (diff.Captured, error) {
+	dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
+	if err != nil {
+		return diff.Captured{}, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
 	}
+	d := dd.(*leaf.MessageDetail)
 	c := diff.Captured{
 		ConversationID: e.ConversationID, MessageID: e.MessageID,
 		ContentSHA256: d.ContentSHA256, Sender: d.From, Seq: e.Seq,
@@ -217,13 +125,13 @@ func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Ca
 	e, ok, err := x.L.LatestCapture(ctx, msgID)
 	if err == nil && ok && e.Seq >= x.size {
 		// Captured again since the snapshot: the latest capture before it.
-		var all []ledger.Entry
+		var all []leaf.Entry
 		if all, err = x.L.EntriesByMessage(ctx, msgID); err != nil {
 			return diff.Captured{}, false, err
 		}
 		ok = false
 		for _, old := range all {
-			if old.Kind == ledger.KindMessage && old.Seq < x.size {
+			if old.Kind == leaf.KindMessage && old.Seq < x.size {
 				e, ok = old, true
 			}
 		}
@@ -261,7 +169,7 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 	chunk := make([]item, 0, eachChunk)
 	for from := uint64(0); from < x.size; {
 		chunk = chunk[:0]
-		for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: ledger.KindMessage, FromSeq: from, Limit: eachChunk}) {
+		for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, FromSeq: from, Limit: eachChunk}) {
 			if err != nil {
 				return err
 			}
@@ -317,7 +225,7 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	}
 	latest := map[string]int{} // message id → index in out
 	var out []diff.Captured
-	err := x.load(ctx, convID, func(e ledger.Entry) error { // in seq order: a later capture replaces an earlier one
+	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
@@ -349,8 +257,8 @@ func (x *LedgerIndex) Captures(ctx context.Context, seqs []uint64, fn func(diff.
 	if err := x.snapshot(ctx); err != nil {
 		return err
 	}
-	return x.L.EntriesAt(ctx, seqs, func(e ledger.Entry) error {
-		if e.Kind != ledger.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
+	return x.L.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
+		if e.Kind != leaf.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
 			return fmt.Errorf("reconcile: entry %d is not a capture in this index", e.Seq)
 		}
 		c, err := captured(e)

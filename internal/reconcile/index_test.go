@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
@@ -26,10 +27,10 @@ type captureLog struct {
 func (c *captureLog) capture(matter, conv, msg, text string) uint64 {
 	c.t.Helper()
 	key := conv + "/" + msg
-	e := ledger.Entry{
-		Kind: ledger.KindMessage, Matter: matter, ConversationID: conv, MessageID: msg,
+	e := leaf.Entry{
+		Kind: leaf.KindMessage, Matter: matter, ConversationID: conv, MessageID: msg,
 		PayloadSHA256: hashchain.Hash{1},
-		Compliance:    &ledger.Compliance{AuditRefs: []string{}, OriginalTimestamp: "2024-03-01T10:00:00.000Z"},
+		Compliance:    &leaf.Compliance{AuditRefs: []string{}, OriginalTimestamp: "2024-03-01T10:00:00.000Z"},
 		Detail:        fmt.Appendf(nil, `{"content_sha256":%q,"from":"+100"}`, diff.ContentHash(text)),
 	}
 	if prev, ok := c.seq[key]; ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/s3util"
@@ -171,7 +172,7 @@ func TestDiffIsRecorded(t *testing.T) {
 		t.Errorf("files read %d, summary files %d", res.FilesRead, res.Summary.Files)
 	}
 	e, err := l.Entry(ctx, res.Seq)
-	if err != nil || e.Kind != ledger.KindDiff || !strings.Contains(string(e.Detail), res.FindingsSHA256) || !strings.Contains(string(e.Detail), res.FilesSHA256) {
+	if err != nil || e.Kind != leaf.KindDiff || !strings.Contains(string(e.Detail), res.FindingsSHA256) || !strings.Contains(string(e.Detail), res.FilesSHA256) {
 		t.Fatalf("diff entry %d: %v %s", res.Seq, err, e.Detail)
 	}
 	// The stored parts, concatenated, are one gzip stream of exactly the
@@ -285,7 +286,7 @@ func FuzzReadFindings(f *testing.F) {
 // TestEvidenceListReadsOldDiffs: diffs recorded before findings were
 // stored in parts named one object as a string; they still load.
 func TestEvidenceListReadsOldDiffs(t *testing.T) {
-	for in, want := range map[string]reconcile.EvidenceList{
+	for in, want := range map[string]leaf.EvidenceList{
 		`{"findings_evidence_sha256":"ab"}`:        {"ab"},
 		`{"findings_evidence_sha256":["ab","cd"]}`: {"ab", "cd"},
 		`{"findings_evidence_sha256":null}`:        nil,

@@ -18,10 +18,12 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
-// RunKindDiff is the run kind (and ledger entry kind) of a recorded diff.
+// RunKindDiff is the run kind of a recorded diff (its entry is of kind
+// leaf.KindDiff, the same name).
 const RunKindDiff = "diff"
 
 // DiffOptions configure a recorded diff.
@@ -50,36 +52,14 @@ type DiffResult struct {
 	// diff's deterministic order. FindingsEvidence are the evidence
 	// objects holding them: gzip members of at most 64 MiB of lines each,
 	// which concatenated in order are one gzip stream of all the lines.
-	FindingsSHA256   string       `json:"findings_sha256"`
-	FindingsEvidence EvidenceList `json:"findings_evidence_sha256"`
+	FindingsSHA256   string            `json:"findings_sha256"`
+	FindingsEvidence leaf.EvidenceList `json:"findings_evidence_sha256"`
 	// FilesSHA256 is SHA-256 of the file manifest (one JSON line per
 	// export file read — name, size, sha256 — in the diff's file order);
 	// FilesEvidence hold it, as FindingsEvidence hold the findings.
-	FilesSHA256   string       `json:"files_sha256"`
-	FilesEvidence EvidenceList `json:"files_evidence_sha256"`
-	FilesRead     int          `json:"files_read"`
-}
-
-// EvidenceList names evidence objects in order. It also reads the single
-// string diffs recorded before findings were stored in parts.
-type EvidenceList []string
-
-// UnmarshalJSON reads a list of strings, or one string.
-func (l *EvidenceList) UnmarshalJSON(b []byte) error {
-	var one *string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*l = nil
-		if one != nil {
-			*l = EvidenceList{*one}
-		}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*l = many
-	return nil
+	FilesSHA256   string            `json:"files_sha256"`
+	FilesEvidence leaf.EvidenceList `json:"files_evidence_sha256"`
+	FilesRead     int               `json:"files_read"`
 }
 
 // Diff runs a diff of src against the ledger and records it: the findings
@@ -171,18 +151,25 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 		return nil, err
 	}
 	ph := sha256.Sum256(policy)
-	detail, err := json.Marshal(map[string]any{
-		"source": src.String(), "format": string(o.Diff.Format), "policy_sha256": hex.EncodeToString(ph[:]),
-		"findings_sha256": res.FindingsSHA256, "findings_evidence_sha256": res.FindingsEvidence,
-		"files_sha256": res.FilesSHA256, "files_evidence_sha256": res.FilesEvidence, "files_read": res.FilesRead,
-		"messages": sum.Messages, "conversations": sum.Conversations, "counts": sum.Counts,
+	var counts map[string]int
+	if sum.Counts != nil {
+		counts = make(map[string]int, len(sum.Counts))
+		for k, n := range sum.Counts {
+			counts[string(k)] = n
+		}
+	}
+	detail, err := leaf.EncodeDetail(&leaf.DiffDetail{
+		Source: src.String(), Format: string(o.Diff.Format), PolicySHA256: hex.EncodeToString(ph[:]),
+		FindingsSHA256: res.FindingsSHA256, FindingsEvidenceSHA256: res.FindingsEvidence,
+		FilesSHA256: res.FilesSHA256, FilesEvidenceSHA256: res.FilesEvidence, FilesRead: res.FilesRead,
+		Messages: sum.Messages, Conversations: sum.Conversations, Counts: counts,
 	})
 	if err != nil {
 		return nil, err
 	}
 	scope, _ := json.Marshal(map[string]string{"source": src.String(), "format": string(o.Diff.Format)})
 	err = l.Update(context.WithoutCancel(ctx), func(tx *ledger.Tx) error {
-		out, err := tx.Append(ledger.Entry{Kind: ledger.KindDiff, Matter: o.Matter, RunID: res.RunID, Detail: detail})
+		out, err := tx.Append(leaf.Entry{Kind: leaf.KindDiff, Matter: o.Matter, RunID: res.RunID, Detail: detail})
 		if err != nil {
 			return err
 		}

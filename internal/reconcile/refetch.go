@@ -18,10 +18,12 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
-// RunKindRefetch is the run kind (and ledger entry kind) of a refetch.
+// RunKindRefetch is the run kind of a refetch (its entries are of kind
+// leaf.KindRefetch, the same name).
 const RunKindRefetch = "refetch"
 
 // Outcomes of a gap after a refetch.
@@ -230,7 +232,7 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	for _, it := range items {
 		status[it.ItemID] = it
 	}
-	var entries []ledger.Entry
+	var entries []leaf.Entry
 	for _, g := range gaps {
 		out := Outcome{ConversationID: g.ConversationID, MessageID: g.MessageID, Finding: string(g.Kind)}
 		it := status[g.ConversationID]
@@ -247,12 +249,12 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 		res.Outcomes = append(res.Outcomes, out)
 		res.Counts[out.Outcome]++
-		detail, err := json.Marshal(map[string]any{"diff_run_id": diffRunID, "refetch_run_id": acct.RunID,
-			"finding": out.Finding, "outcome": out.Outcome, "reason": out.Detail})
+		detail, err := leaf.EncodeDetail(&leaf.RefetchDetail{DiffRunID: diffRunID, RefetchRunID: acct.RunID,
+			Finding: out.Finding, Outcome: out.Outcome, Reason: out.Detail})
 		if err != nil {
 			return res, err
 		}
-		entries = append(entries, ledger.Entry{Kind: RunKindRefetch, Matter: o.Scope.Matter, RunID: acct.RunID,
+		entries = append(entries, leaf.Entry{Kind: leaf.KindRefetch, Matter: o.Scope.Matter, RunID: acct.RunID,
 			ConversationID: g.ConversationID, MessageID: g.MessageID, Detail: detail})
 	}
 	wctx := context.WithoutCancel(ctx)
@@ -302,9 +304,9 @@ func goneInLatest(ctx context.Context, l *ledger.Ledger, convID, msgID string) (
 	if err != nil || !ok {
 		return false, err
 	}
-	var d struct {
-		Gone []string `json:"messages_gone"`
+	d, err := leaf.DecodeDetail(leaf.KindConversation, e.Detail)
+	if err != nil {
+		return false, nil // a detail it cannot read lists nothing
 	}
-	_ = json.Unmarshal(e.Detail, &d)
-	return slices.Contains(d.Gone, msgID), nil
+	return slices.Contains(d.(*leaf.ConversationDetail).MessagesGone, msgID), nil
 }

@@ -1,9 +1,11 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -12,9 +14,9 @@ import (
 )
 
 // referenceLeaf builds the leaf the slow, obvious way: a generic JSON
-// object canonicalized by hashchain (RFC 8785). encodeLeaf must agree.
+// object canonicalized by hashchain (RFC 8785). AppendLeaf must agree.
 func referenceLeaf(e Entry) ([]byte, error) {
-	m := map[string]any{"v": 1, "kind": e.Kind, "matter": e.Matter, "at": formatTime(e.At)}
+	m := map[string]any{"v": 1, "kind": e.Kind, "matter": e.Matter, "at": FormatTime(e.At)}
 	for k, v := range map[string]string{"conversation_id": e.ConversationID, "message_id": e.MessageID, "run_id": e.RunID} {
 		if v != "" {
 			m[k] = v
@@ -130,7 +132,7 @@ func TestLeafIsJCS(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 3000; i++ {
 		e := randomEntry(r)
-		got, err := e.encodeLeaf(nil)
+		got, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +152,7 @@ func TestLeafIsJCS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _ := back.encodeLeaf(nil)
+		again, _ := back.AppendLeaf(nil)
 		if !bytes.Equal(again, got) {
 			t.Fatalf("entry %d: decode/encode round trip differs:\n%s\n%s", i, got, again)
 		}
@@ -168,7 +170,7 @@ func FuzzLeafEncoding(f *testing.F) {
 		e := Entry{Kind: KindMessage, Matter: "m" + a, At: time.Unix(0, 0), ConversationID: b, MessageID: c, RunID: a,
 			Source:     &Source{Method: a, Path: b, Status: status, CorrelationID: c},
 			Compliance: &Compliance{LegalHold: &hold, AuditRefs: []string{a, b, c}, OriginalTimestamp: c}}
-		got, err := e.encodeLeaf(nil)
+		got, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,20 +185,13 @@ func FuzzLeafEncoding(f *testing.F) {
 }
 
 func FuzzParseProof(f *testing.F) {
-	fx := newFixture(f)
-	fx.appendN(5)
-	fx.checkpoint()
-	for seq := uint64(0); seq < 5; seq++ {
-		p, err := fx.l.Prove(fx.ctx, seq)
-		if err != nil {
-			f.Fatal(err)
-		}
+	proofs, key := testProofs(f, 5)
+	for _, p := range proofs {
 		data, _ := json.Marshal(p)
 		f.Add(data)
 	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"format":"custody-proof/v1","index":0,"tree_size":1,"leaf":"e30=","leaf_hash":"","inclusion":[],"checkpoint":"x"}`))
-	key := fx.l.VerifierKey()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParseProof(data)
 		if err != nil {
@@ -237,13 +232,12 @@ func FuzzCanonicalDetail(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		want, err := hashchain.Canonicalize(raw)
-		if c := (canonChecker{in: raw}); c.document() {
+		if isCanonical(raw) {
 			if err != nil || !bytes.Equal(raw, want) {
 				t.Fatalf("checker calls %q canonical; canonical form %q, %v", raw, want, err)
 			}
 		}
-		p := jcsParser{in: raw}
-		v, ok := p.document()
+		v, ok := parseJCS(raw)
 		if !ok {
 			return // the general path decides
 		}
@@ -259,11 +253,10 @@ func FuzzCanonicalDetail(f *testing.F) {
 func TestCanonicalDetailSeeds(t *testing.T) {
 	fast := 0
 	for _, s := range detailSeeds {
-		p := jcsParser{in: []byte(s)}
-		if _, ok := p.document(); ok {
+		if _, ok := parseJCS([]byte(s)); ok {
 			fast++
 		}
-		got, gotErr := canonicalDetail([]byte(s))
+		got, gotErr := CanonicalDetail([]byte(s))
 		want, wantErr := hashchain.Canonicalize([]byte(s))
 		if (gotErr == nil) != (wantErr == nil) || !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s, %v; want %s, %v", s, got, gotErr, want, wantErr)
@@ -280,8 +273,39 @@ func TestCanonicalDetailSeeds(t *testing.T) {
 		`{"a":"\u000a"}`: false, `{"a":"\u001F"}`: false, `{"a":"\/"}`: false, `{"a":"\u0041"}`: false,
 		`{"a\n":1}`: false, `{"😀":1}`: false, `{"a":01}`: false, `{"a":-0}`: false,
 	} {
-		if c := (canonChecker{in: []byte(s)}); c.document() != want {
+		if isCanonical([]byte(s)) != want {
 			t.Errorf("canonical(%s) = %v, want %v", s, !want, want)
+		}
+	}
+}
+
+// TestParseProofMembers checks that a proof reads the same to every
+// reader: each member exactly once, spelled exactly.
+func TestParseProofMembers(t *testing.T) {
+	proofs, key := testProofs(t, 3)
+	data, _ := json.Marshal(proofs[1])
+	if _, err := VerifyProof(data, key); err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	for name, edit := range map[string]string{
+		"repeated":   strings.Replace(s, `"index":1,`, `"index":1,"index":2,`, 1),
+		"case":       strings.Replace(s, `"index":`, `"Index":`, 1),
+		"escaped":    strings.Replace(s, `"index":`, `"\u0069ndex":`, 1),
+		"missing":    strings.Replace(s, `"index":1,`, ``, 1),
+		"unknown":    strings.Replace(s, `"index":1,`, `"index":1,"note":"x",`, 1),
+		"not object": `[` + s + `]`,
+	} {
+		_, err := ParseProof([]byte(edit))
+		if name == "escaped" {
+			// The same name, escaped: every JSON reader decodes it alike.
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrMalformedProof) {
+			t.Errorf("%s: %v, want ErrMalformedProof", name, err)
 		}
 	}
 }

@@ -1,15 +1,16 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // ProofFormat is the "format" member of every proof file.
@@ -62,14 +63,15 @@ func (p Proof) MarshalJSON() ([]byte, error) {
 // leaves is 64 hashes, so anything much larger is not a proof.
 const maxProofFile = 64 << 10
 
-// ParseProof parses a proof file strictly: the exact members of the format,
-// no others, no trailing data, canonical base64 and lower-case hex, at most
-// 64 path hashes, index below tree_size. It checks syntax only; VerifyProof
+// ParseProof parses a proof file strictly: the exact members of the
+// format, each once and spelled exactly, no others, no trailing data,
+// canonical base64 and lower-case hex, at most 64 path hashes, index below
+// tree_size. It checks syntax only; VerifyProof
 // checks what the proof says. Errors wrap ErrMalformedProof.
 func ParseProof(data []byte) (Proof, error) {
 	p, err := parseProof(data)
 	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: parse proof: %w: %w", ErrMalformedProof, err)
+		return Proof{}, fmt.Errorf("leaf: parse proof: %w: %w", ErrMalformedProof, err)
 	}
 	return p, nil
 }
@@ -77,6 +79,9 @@ func ParseProof(data []byte) (Proof, error) {
 func parseProof(data []byte) (Proof, error) {
 	if len(data) > maxProofFile {
 		return Proof{}, fmt.Errorf("file is %d bytes, more than a proof can be", len(data))
+	}
+	if err := checkProofMembers(data); err != nil {
+		return Proof{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -122,6 +127,42 @@ func parseProof(data []byte) (Proof, error) {
 	return p, nil
 }
 
+// proofMembers are the members of a proof file.
+var proofMembers = [...]string{"format", "index", "tree_size", "leaf", "leaf_hash", "inclusion", "checkpoint"}
+
+// checkProofMembers checks that data is one object with each member of
+// the format exactly once, spelled exactly. encoding/json alone would
+// match names without regard to case and keep the last of a repeated
+// member, and another reader (the format's Python verifier) may not: a
+// proof must read the same everywhere.
+func checkProofMembers(data []byte) error {
+	i := jsonscan.Space(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return errors.New("not a json object")
+	}
+	var seen [len(proofMembers)]bool
+	_, err := jsonscan.Object(data, i, func(key []byte, v int) (int, error) {
+		k := slices.Index(proofMembers[:], string(key))
+		switch {
+		case k < 0:
+			return v, fmt.Errorf("unknown member %q", key)
+		case seen[k]:
+			return v, fmt.Errorf("member %q twice", key)
+		}
+		seen[k] = true
+		return jsonscan.Skip(data, v, 1) // inclusion is an array of strings
+	})
+	if err != nil {
+		return err
+	}
+	for k, ok := range seen {
+		if !ok {
+			return fmt.Errorf("member %q is missing", proofMembers[k])
+		}
+	}
+	return nil
+}
+
 // parseLowerHash accepts exactly 64 lower-case hex digits.
 func parseLowerHash(s string) (hashchain.Hash, error) {
 	h, err := hashchain.ParseHash(s)
@@ -158,105 +199,22 @@ func VerifyProof(data []byte, verifierKey string) (ProofResult, error) {
 func (p Proof) Verify(verifierKey string) (ProofResult, error) {
 	cp, err := hashchain.VerifyCheckpoint(p.Checkpoint, verifierKey)
 	if err != nil {
-		return ProofResult{}, fmt.Errorf("ledger: verify proof: checkpoint: %w", err)
+		return ProofResult{}, fmt.Errorf("leaf: verify proof: checkpoint: %w", err)
 	}
 	if cp.Size != p.TreeSize {
-		return ProofResult{}, fmt.Errorf("ledger: verify proof: %w: tree_size %d but the checkpoint is of size %d", hashchain.ErrProof, p.TreeSize, cp.Size)
+		return ProofResult{}, fmt.Errorf("leaf: verify proof: %w: tree_size %d but the checkpoint is of size %d", hashchain.ErrProof, p.TreeSize, cp.Size)
 	}
 	lh := hashchain.LeafHash(p.Leaf)
 	if lh != p.LeafHash {
-		return ProofResult{}, fmt.Errorf("ledger: verify proof: %w: the leaf hashes to %s, not to leaf_hash %s", hashchain.ErrProof, lh, p.LeafHash)
+		return ProofResult{}, fmt.Errorf("leaf: verify proof: %w: the leaf hashes to %s, not to leaf_hash %s", hashchain.ErrProof, lh, p.LeafHash)
 	}
 	if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, lh, p.Inclusion, cp.Root); err != nil {
-		return ProofResult{}, fmt.Errorf("ledger: verify proof: %w", err)
+		return ProofResult{}, fmt.Errorf("leaf: verify proof: %w", err)
 	}
 	e, err := DecodeLeaf(p.Leaf)
 	if err != nil {
-		return ProofResult{}, fmt.Errorf("ledger: verify proof: the proved leaf is not a custody entry: %w", err)
+		return ProofResult{}, fmt.Errorf("leaf: verify proof: the proved leaf is not a custody entry: %w", err)
 	}
 	e.Seq, e.LeafHash = p.Index, lh
 	return ProofResult{Entry: e, Checkpoint: cp}, nil
-}
-
-// Prove builds the inclusion proof of the entry at seq against the latest
-// stored checkpoint that covers it (ErrNotCovered if none does). The proof
-// is checked before it is returned, so a ledger whose stored hashes no
-// longer match its checkpoint yields ErrInconsistent, not a bad proof.
-func (l *Ledger) Prove(ctx context.Context, seq uint64) (Proof, error) {
-	tx, err := l.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-	}
-	defer tx.Rollback()
-	head, err := readHead(ctx, tx)
-	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
-	}
-	if seq >= head.Size {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w (the ledger has %d entries)", seq, ErrNotFound, head.Size)
-	}
-	cps, err := listCheckpoints(ctx, tx, `SELECT id, size, root, note, created_at FROM checkpoints WHERE size > ? ORDER BY id DESC LIMIT 1`, int64(seq))
-	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
-	}
-	if len(cps) == 0 {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, ErrNotCovered)
-	}
-	cp := cps[0]
-	noted, err := NoteCheckpoint(cp.Note)
-	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w: checkpoint %d: %w", seq, ErrInconsistent, cp.ID, err)
-	}
-	if noted.Size != cp.Size || noted.Root != cp.Root || noted.Origin != l.origin {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w: checkpoint %d's columns disagree with its note", seq, ErrInconsistent, cp.ID)
-	}
-	if cp.Size > head.Size {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w: ledger truncated: checkpoint has %d entries, ledger has %d", seq, ErrInconsistent, cp.Size, head.Size)
-	}
-
-	hashes := make([]hashchain.Hash, 0, cp.Size)
-	rows, err := tx.QueryContext(ctx, `SELECT seq, leaf_hash FROM entries WHERE seq < ? ORDER BY seq`, int64(cp.Size))
-	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s int64
-		var lh []byte
-		if err := rows.Scan(&s, &lh); err != nil {
-			return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-		}
-		if uint64(s) != uint64(len(hashes)) || len(lh) != hashchain.HashSize {
-			return Proof{}, fmt.Errorf("ledger: prove seq %d: %w: seq %d: missing entry or damaged row", seq, ErrInconsistent, len(hashes))
-		}
-		hashes = append(hashes, hashchain.Hash(lh))
-	}
-	if err := rows.Err(); err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-	}
-	rows.Close()
-	var leaf []byte
-	if err := tx.QueryRowContext(ctx, `SELECT leaf FROM entries WHERE seq = ?`, int64(seq)).Scan(&leaf); err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-	}
-	path, err := hashchain.InclusionProof(hashes, seq)
-	if err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
-	}
-	p := Proof{
-		Format:     ProofFormat,
-		Index:      seq,
-		TreeSize:   cp.Size,
-		Leaf:       leaf,
-		LeafHash:   hashchain.LeafHash(leaf),
-		Inclusion:  path,
-		Checkpoint: cp.Note,
-	}
-	if p.LeafHash != hashes[seq] {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w: the leaf does not hash to its stored leaf hash", seq, ErrInconsistent)
-	}
-	if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, p.LeafHash, p.Inclusion, cp.Root); err != nil {
-		return Proof{}, fmt.Errorf("ledger: prove seq %d: %w: the stored leaf hashes do not have checkpoint %d's root", seq, ErrInconsistent, cp.ID)
-	}
-	return p, nil
 }

@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
@@ -11,29 +11,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // FormatVersion is the value of every leaf's "v" member.
 const FormatVersion = 1
 
-// Entry kinds custody writes. Other lower-case kinds are allowed; verifiers
-// treat every kind alike.
-const (
-	KindMessage      = "message"      // one captured message (MessageData)
-	KindConversation = "conversation" // a captured conversation object
-	KindRun          = "run"          // start or end of an export/refetch run
-	KindDiff         = "diff"         // the hash of a diff's findings
-	KindRefetch      = "refetch"      // a gap re-fetched after a diff
-	KindHold         = "hold"         // a legal-hold observation or change
-)
-
 // Entry is one ledger entry: the fields of the leaf object defined in
 // docs/ledger-format.md, plus what the ledger computes on append.
 //
-// Callers fill the fields down to Detail and pass the entry to Append;
-// Append fills Matter (with the ledger's matter) and At (with the clock)
-// when they are empty, and sets Seq, Leaf, LeafHash and Chain. Entries
-// read back from the ledger are decoded from the stored leaf bytes.
+// Callers fill the fields down to Detail and pass the entry to the
+// ledger's Append, which fills Matter (with the ledger's matter) and At
+// (with the clock) when they are empty, and sets Seq, Leaf, LeafHash and
+// Chain. Entries read back from the ledger are decoded from the stored
+// leaf bytes (DecodeLeaf).
 type Entry struct {
 	Kind           string
 	Matter         string
@@ -52,8 +43,9 @@ type Entry struct {
 	// Supersedes is the seq of the earlier capture of the same subject
 	// that this entry replaces (a message that changed at the source).
 	Supersedes *uint64
-	// Detail is a JSON object with kind-specific data. It is stored in
-	// its RFC 8785 form.
+	// Detail is a JSON object with kind-specific data, for custody's
+	// kinds written by EncodeDetail and read by DecodeDetail. It is
+	// stored in its RFC 8785 form.
 	Detail json.RawMessage
 
 	Seq      uint64         // position in the ledger, 0-based; the Merkle leaf index
@@ -104,26 +96,27 @@ func validKind(k string) bool {
 	return true
 }
 
-// checkText rejects strings RFC 8785 cannot carry: invalid UTF-8.
-func checkText(s string) error {
+// CheckText rejects strings RFC 8785 cannot carry: invalid UTF-8.
+func CheckText(s string) error {
 	if !utf8.ValidString(s) {
 		return errors.New("not valid utf-8")
 	}
 	return nil
 }
 
-// checkTexts runs checkText on name/value pairs.
+// checkTexts runs CheckText on name/value pairs.
 func checkTexts(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if err := checkText(pairs[i+1]); err != nil {
+		if err := CheckText(pairs[i+1]); err != nil {
 			return fmt.Errorf("%s: %w", pairs[i], err)
 		}
 	}
 	return nil
 }
 
-// validate checks e against the format rules that do not need the ledger.
-func (e *Entry) validate() error {
+// Validate checks e against the format rules that do not need the ledger
+// (the ledger checks supersedes itself).
+func (e *Entry) Validate() error {
 	if !validKind(e.Kind) {
 		return fmt.Errorf("kind %q is not a lower-case identifier", e.Kind)
 	}
@@ -148,11 +141,11 @@ func (e *Entry) validate() error {
 		}
 	}
 	if e.Compliance != nil {
-		if err := checkText(e.Compliance.OriginalTimestamp); err != nil {
+		if err := CheckText(e.Compliance.OriginalTimestamp); err != nil {
 			return fmt.Errorf("compliance.original_timestamp: %w", err)
 		}
 		for _, r := range e.Compliance.AuditRefs {
-			if err := checkText(r); err != nil {
+			if err := CheckText(r); err != nil {
 				return fmt.Errorf("compliance.audit_refs: %w", err)
 			}
 		}
@@ -180,29 +173,29 @@ func (e *Entry) validate() error {
 	return nil
 }
 
-// encodeLeaf returns the leaf: the RFC 8785 (JCS) serialisation of the
+// AppendLeaf returns the leaf: the RFC 8785 (JCS) serialisation of the
 // entry object. The fixed members are written directly in JCS order (keys
 // sorted, minimal string escaping), which is what hashchain.CanonicalJSON
 // would produce for the same object — TestLeafIsJCS holds the two
 // together — at a fraction of the cost. Detail, whose shape is free, goes
-// through canonicalDetail (RFC 8785 as well).
-func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
+// through CanonicalDetail (RFC 8785 as well).
+func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 	var detail []byte
 	if len(e.Detail) > 0 {
 		var err error
-		if detail, err = canonicalDetail(e.Detail); err != nil {
+		if detail, err = CanonicalDetail(e.Detail); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
 	}
 	b := append(buf, `{"at":`...)
-	b = appendJSONString(b, formatTime(e.At))
+	b = jsonscan.AppendStringRFC8785(b, FormatTime(e.At))
 	if c := e.Compliance; c != nil {
 		b = append(b, `,"compliance":{"audit_refs":[`...)
 		for i, r := range c.AuditRefs {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, r)
+			b = jsonscan.AppendStringRFC8785(b, r)
 		}
 		b = append(b, `],"legal_hold":`...)
 		switch {
@@ -214,12 +207,12 @@ func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
 			b = append(b, "false"...)
 		}
 		b = append(b, `,"original_timestamp":`...)
-		b = appendJSONString(b, c.OriginalTimestamp)
+		b = jsonscan.AppendStringRFC8785(b, c.OriginalTimestamp)
 		b = append(b, '}')
 	}
 	if e.ConversationID != "" {
 		b = append(b, `,"conversation_id":`...)
-		b = appendJSONString(b, e.ConversationID)
+		b = jsonscan.AppendStringRFC8785(b, e.ConversationID)
 	}
 	if detail != nil {
 		b = append(b, `,"detail":`...)
@@ -231,12 +224,12 @@ func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
 		b = append(b, '"')
 	}
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, e.Kind)
+	b = jsonscan.AppendStringRFC8785(b, e.Kind)
 	b = append(b, `,"matter":`...)
-	b = appendJSONString(b, e.Matter)
+	b = jsonscan.AppendStringRFC8785(b, e.Matter)
 	if e.MessageID != "" {
 		b = append(b, `,"message_id":`...)
-		b = appendJSONString(b, e.MessageID)
+		b = jsonscan.AppendStringRFC8785(b, e.MessageID)
 	}
 	if !e.PayloadSHA256.IsZero() {
 		b = append(b, `,"payload_sha256":"`...)
@@ -245,15 +238,15 @@ func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
 	}
 	if e.RunID != "" {
 		b = append(b, `,"run_id":`...)
-		b = appendJSONString(b, e.RunID)
+		b = jsonscan.AppendStringRFC8785(b, e.RunID)
 	}
 	if s := e.Source; s != nil {
 		b = append(b, `,"source":{"correlation_id":`...)
-		b = appendJSONString(b, s.CorrelationID)
+		b = jsonscan.AppendStringRFC8785(b, s.CorrelationID)
 		b = append(b, `,"method":`...)
-		b = appendJSONString(b, s.Method)
+		b = jsonscan.AppendStringRFC8785(b, s.Method)
 		b = append(b, `,"path":`...)
-		b = appendJSONString(b, s.Path)
+		b = jsonscan.AppendStringRFC8785(b, s.Path)
 		b = append(b, `,"status":`...)
 		b = strconv.AppendInt(b, int64(s.Status), 10)
 		b = append(b, '}')
@@ -264,45 +257,6 @@ func (e *Entry) encodeLeaf(buf []byte) ([]byte, error) {
 	}
 	b = append(b, `,"v":1}`...)
 	return b, nil
-}
-
-const hexLower = "0123456789abcdef"
-
-// appendJSONString appends s as an RFC 8785 string: quotation mark and
-// reverse solidus escaped, the five short escapes \b \t \n \f \r, other
-// control characters as \u00xx (lower-case hex), everything else as is.
-// s must be valid UTF-8 (validate checks).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexLower[c>>4], hexLower[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // wireEntry is the leaf object as JSON, for decoding stored leaves.
@@ -327,7 +281,7 @@ type wireEntry struct {
 // of it: a caller that reuses the buffer copies it first). It checks the
 // syntax of the v1 leaf object, not that the bytes are canonical.
 //
-// Leaves in the form encodeLeaf writes take decodeLeafFast; everything
+// Leaves in the form AppendLeaf writes take decodeLeafFast; everything
 // else goes through decodeLeafJSON, which defines the result.
 func DecodeLeaf(leaf []byte) (Entry, error) {
 	if e, ok := decodeLeafFast(leaf); ok {
@@ -341,14 +295,14 @@ func DecodeLeaf(leaf []byte) (Entry, error) {
 func decodeLeafJSON(leaf []byte) (Entry, error) {
 	var w wireEntry
 	if err := json.Unmarshal(leaf, &w); err != nil {
-		return Entry{}, fmt.Errorf("ledger: decode leaf: %w", err)
+		return Entry{}, fmt.Errorf("leaf: decode leaf: %w", err)
 	}
 	if w.V != FormatVersion {
-		return Entry{}, fmt.Errorf("ledger: decode leaf: format version %d, want %d", w.V, FormatVersion)
+		return Entry{}, fmt.Errorf("leaf: decode leaf: format version %d, want %d", w.V, FormatVersion)
 	}
-	at, err := parseTime(w.At)
+	at, err := ParseTime(w.At)
 	if err != nil {
-		return Entry{}, fmt.Errorf("ledger: decode leaf: at: %w", err)
+		return Entry{}, fmt.Errorf("leaf: decode leaf: at: %w", err)
 	}
 	e := Entry{
 		Kind:           w.Kind,
@@ -375,7 +329,7 @@ func decodeLeafJSON(leaf []byte) (Entry, error) {
 			continue
 		}
 		if *h.dst, err = hashchain.ParseHash(h.s); err != nil {
-			return Entry{}, fmt.Errorf("ledger: decode leaf: %s: %w", h.name, err)
+			return Entry{}, fmt.Errorf("leaf: decode leaf: %s: %w", h.name, err)
 		}
 	}
 	return e, nil

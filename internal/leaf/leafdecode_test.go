@@ -1,4 +1,4 @@
-package ledger
+package leaf
 
 import (
 	"bytes"
@@ -116,19 +116,19 @@ func leafTable() map[string]Entry {
 	return t
 }
 
-// TestDecodeLeafFastPath checks that every leaf encodeLeaf writes takes
+// TestDecodeLeafFastPath checks that every leaf AppendLeaf writes takes
 // the fast path — else the speed-up silently disappears — and decodes to
 // what encoding/json gives.
 func TestDecodeLeafFastPath(t *testing.T) {
 	check := func(t *testing.T, e Entry) {
 		t.Helper()
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, ok := decodeLeafFast(leaf)
 		if !ok {
-			t.Fatalf("fast path declined a leaf encodeLeaf wrote:\n%s", leaf)
+			t.Fatalf("fast path declined a leaf AppendLeaf wrote:\n%s", leaf)
 		}
 		want, err := decodeLeafJSON(leaf)
 		if err != nil {
@@ -153,41 +153,41 @@ func TestDecodeLeafFastPath(t *testing.T) {
 // encoding/json, and that DecodeLeaf still gives exactly its answer.
 func TestDecodeLeafFallback(t *testing.T) {
 	msg := exportMessage(1)
-	leaf, err := msg.encodeLeaf(nil)
+	leaf, err := msg.AppendLeaf(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(leaf)
 	for name, m := range map[string]string{
-		"key case":           strings.Replace(s, `"kind":`, `"Kind":`, 1),
-		"duplicate":          strings.Replace(s, `"v":1}`, `"v":1,"v":1}`, 1),
-		"unknown member":     strings.Replace(s, `"v":1}`, `"v":1,"w":2}`, 1),
-		"misordered":         strings.Replace(s, `"kind":"message","matter":"acme-v-smith"`, `"matter":"acme-v-smith","kind":"message"`, 1),
-		"whitespace":         strings.Replace(s, `"v":1}`, `"v": 1}`, 1),
-		"trailing data":      s + " ",
-		"v float":            strings.Replace(s, `"v":1}`, `"v":1.0}`, 1),
-		"v 2":                strings.Replace(s, `"v":1}`, `"v":2}`, 1),
-		"supersedes -0":      strings.Replace(s, `"v":1}`, `"supersedes":-0,"v":1}`, 1),
-		"supersedes 1e3":     strings.Replace(s, `"v":1}`, `"supersedes":1e3,"v":1}`, 1),
-		"supersedes null":    strings.Replace(s, `"v":1}`, `"supersedes":null,"v":1}`, 1),
-		"status negative":    strings.Replace(s, `"status":200`, `"status":-200`, 1),
-		"matter null":        strings.Replace(s, `"matter":"acme-v-smith"`, `"matter":null`, 1),
-		"compliance null":    s[:strings.Index(s, `"compliance"`)] + `"compliance":null` + s[strings.Index(s, `,"conversation_id"`):],
-		"refs null":          strings.Replace(s, `"audit_refs":[]`, `"audit_refs":null`, 1),
-		"invalid utf-8":      strings.Replace(s, `"acme-v-smith"`, "\"acme-\xff\"", 1),
-		"escaped key":        strings.Replace(s, `"kind":`, `"\u006bind":`, 1),
-		"surrogate pair":     strings.Replace(s, `"acme-v-smith"`, `"\ud83d\ude00"`, 1),
-		"detail null":        strings.Replace(s, `"detail":{`, `"detail":null,"x":{`, 1),
-		"empty hash":         s[:strings.Index(s, `"payload_sha256":"`)+len(`"payload_sha256":"`)] + s[strings.Index(s, `"payload_sha256":"`)+len(`"payload_sha256":"`)+64:],
-		"leap second":        strings.Replace(s, `T12:00:00.124Z`, `T23:59:60.000Z`, 1),
-		"feb 29 1900":        strings.Replace(s, `2024-05-01T`, `1900-02-29T`, 1),
-		"hour 24":            strings.Replace(s, `T12:00:00.124Z`, `T24:00:00.000Z`, 1),
-		"at offset":          strings.Replace(s, `T12:00:00.124Z`, `T12:00:00.124+00:00`, 1),
-		"missing v":          strings.Replace(s, `,"v":1}`, `}`, 1),
-		"missing at":         `{"kind":"run","matter":"m","v":1}`,
-		"empty":              ``,
-		"not an object":      `[]`,
-		"detail with spaces": strings.Replace(s, `"detail":{"content_sha256"`, `"detail":{ "content_sha256"`, 1),
+		"key case":         strings.Replace(s, `"kind":`, `"Kind":`, 1),
+		"duplicate":        strings.Replace(s, `"v":1}`, `"v":1,"v":1}`, 1),
+		"unknown member":   strings.Replace(s, `"v":1}`, `"v":1,"w":2}`, 1),
+		"misordered":       strings.Replace(s, `"kind":"message","matter":"acme-v-smith"`, `"matter":"acme-v-smith","kind":"message"`, 1),
+		"whitespace":       strings.Replace(s, `"v":1}`, `"v": 1}`, 1),
+		"trailing data":    s + " ",
+		"v float":          strings.Replace(s, `"v":1}`, `"v":1.0}`, 1),
+		"v 2":              strings.Replace(s, `"v":1}`, `"v":2}`, 1),
+		"supersedes -0":    strings.Replace(s, `"v":1}`, `"supersedes":-0,"v":1}`, 1),
+		"supersedes 1e3":   strings.Replace(s, `"v":1}`, `"supersedes":1e3,"v":1}`, 1),
+		"supersedes null":  strings.Replace(s, `"v":1}`, `"supersedes":null,"v":1}`, 1),
+		"status negative":  strings.Replace(s, `"status":200`, `"status":-200`, 1),
+		"matter null":      strings.Replace(s, `"matter":"acme-v-smith"`, `"matter":null`, 1),
+		"compliance null":  s[:strings.Index(s, `"compliance"`)] + `"compliance":null` + s[strings.Index(s, `,"conversation_id"`):],
+		"refs null":        strings.Replace(s, `"audit_refs":[]`, `"audit_refs":null`, 1),
+		"invalid utf-8":    strings.Replace(s, `"acme-v-smith"`, "\"acme-\xff\"", 1),
+		"escaped key":      strings.Replace(s, `"kind":`, `"\u006bind":`, 1),
+		"lone surrogate":   strings.Replace(s, `"acme-v-smith"`, `"\ud83d"`, 1),
+		"detail null":      strings.Replace(s, `"detail":{`, `"detail":null,"x":{`, 1),
+		"empty hash":       s[:strings.Index(s, `"payload_sha256":"`)+len(`"payload_sha256":"`)] + s[strings.Index(s, `"payload_sha256":"`)+len(`"payload_sha256":"`)+64:],
+		"leap second":      strings.Replace(s, `T12:00:00.124Z`, `T23:59:60.000Z`, 1),
+		"feb 29 1900":      strings.Replace(s, `2024-05-01T`, `1900-02-29T`, 1),
+		"hour 24":          strings.Replace(s, `T12:00:00.124Z`, `T24:00:00.000Z`, 1),
+		"at offset":        strings.Replace(s, `T12:00:00.124Z`, `T12:00:00.124+00:00`, 1),
+		"missing v":        strings.Replace(s, `,"v":1}`, `}`, 1),
+		"missing at":       `{"kind":"run","matter":"m","v":1}`,
+		"empty":            ``,
+		"not an object":    `[]`,
+		"detail bad utf-8": strings.Replace(s, `"detail":{"content_sha256"`, "\"detail\":{\"\xff\":1,\"content_sha256\"", 1),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := decodeLeafFast([]byte(m)); ok {
@@ -196,15 +196,18 @@ func TestDecodeLeafFallback(t *testing.T) {
 			compareDecoders(t, []byte(m))
 		})
 	}
-	// Leaves encodeLeaf would not write but the fast path takes, exactly
+	// Leaves AppendLeaf would not write but the fast path takes, exactly
 	// as encoding/json and time.Parse do: hex.Decode takes upper-case
-	// digits; year 0000 and leap days parse.
+	// digits; year 0000 and leap days parse; surrogate pairs decode;
+	// whitespace inside the detail stays in its raw bytes.
 	p := msg.PayloadSHA256.String()
 	for _, m := range []string{
 		strings.Replace(s, p, strings.ToUpper(p), 1),
 		strings.Replace(s, `2024-05-01T12:00:00.124Z`, `0000-02-29T00:00:00.000Z`, 1),
 		strings.Replace(s, `2024-05-01T12:00:00.124Z`, `2000-02-29T23:59:59.999Z`, 1),
 		strings.Replace(s, `"matter":"acme-v-smith"`, `"matter":"\/\u00e9\u2028\uFFFD"`, 1),
+		strings.Replace(s, `"acme-v-smith"`, `"\ud83d\ude00"`, 1),
+		strings.Replace(s, `"detail":{"content_sha256"`, `"detail":{ "content_sha256"`, 1),
 	} {
 		if _, ok := decodeLeafFast([]byte(m)); !ok {
 			t.Errorf("fast path declined %q", m)
@@ -222,7 +225,7 @@ func TestDecodeLeafEdits(t *testing.T) {
 	fast := 0
 	for _, name := range []string{"export message", "message escapes", "message nested detail"} {
 		e := table[name]
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +254,7 @@ func TestDecodeLeafEdits(t *testing.T) {
 // cannot overwrite the leaf it is a slice of.
 func TestDecodeLeafDetailIsClipped(t *testing.T) {
 	msg := exportMessage(2)
-	leaf, err := msg.encodeLeaf(nil)
+	leaf, err := msg.AppendLeaf(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,33 +266,6 @@ func TestDecodeLeafDetailIsClipped(t *testing.T) {
 	_ = append(e.Detail, "xxxxxxxx"...)
 	if !bytes.Equal(leaf, before) {
 		t.Fatal("appending to Detail changed the leaf")
-	}
-}
-
-// TestScan checks the eight-bytes-at-a-time string scan against the
-// obvious loop, on bytes dense with the values it stops at.
-func TestScan(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff, 'a', 'z', '0'}
-	for range 20000 {
-		b := make([]byte, r.IntN(40))
-		for i := range b {
-			if r.IntN(4) == 0 {
-				b[i] = alphabet[r.IntN(len(alphabet))]
-			} else {
-				b[i] = byte(0x20 + r.IntN(0x5f))
-			}
-		}
-		from := r.IntN(len(b) + 1)
-		for _, nonASCII := range []bool{false, true} {
-			want := from
-			for want < len(b) && !(b[want] == '"' || b[want] == '\\' || b[want] < 0x20 || nonASCII && b[want] >= 0x80) {
-				want++
-			}
-			if got := scan(b, from, nonASCII); got != want {
-				t.Fatalf("scan(%q, %d, %v) = %d, want %d", b, from, nonASCII, got, want)
-			}
-		}
 	}
 }
 
@@ -324,7 +300,7 @@ var leafMutations = [][2]string{
 
 func FuzzDecodeLeaf(f *testing.F) {
 	for _, e := range leafTable() {
-		leaf, err := e.encodeLeaf(nil)
+		leaf, err := e.AppendLeaf(nil)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -347,7 +323,7 @@ func FuzzDecodeLeaf(f *testing.F) {
 // reference is encoding/json (decodeLeafJSON), fast is DecodeLeaf.
 func BenchmarkDecodeLeaf(b *testing.B) {
 	msg := exportMessage(1)
-	leaf, err := msg.encodeLeaf(nil)
+	leaf, err := msg.AppendLeaf(nil)
 	if err != nil {
 		b.Fatal(err)
 	}

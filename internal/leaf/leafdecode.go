@@ -1,23 +1,22 @@
-package ledger
+package leaf
 
 import (
-	"encoding/binary"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // Leaf decoding is most of the CPU of a diff and of a verify with checks:
 // encoding/json costs ≈ 7 µs per message leaf. decodeLeafFast reads the
-// leaf as encodeLeaf writes it — members in RFC 8785 order, no
+// leaf as AppendLeaf writes it — members in RFC 8785 order, no
 // whitespace, canonical integers, 64-digit hashes, `at` in TimeLayout —
-// in a single pass. It answers only when it is certain: anything else
-// (unknown, duplicate or misordered members, whitespace, nulls, escapes
-// beyond RFC 8785's, odd numbers, invalid UTF-8, a value out of range,
-// every error) returns ok false, and DecodeLeaf then asks decodeLeafJSON,
-// which is the definition. FuzzDecodeLeaf holds the two together.
+// in a single pass, its strings and the detail through jsonscan. It
+// answers only when it is certain: anything else (unknown, duplicate or
+// misordered members, whitespace between members, nulls, lone surrogate
+// escapes, odd numbers, invalid UTF-8, a value out of range, every error)
+// returns ok false, and DecodeLeaf then asks decodeLeafJSON, which is the
+// definition. FuzzDecodeLeaf holds the two together.
 
 // leafKeys are the members of the entry object in RFC 8785 order. The
 // fast path accepts them only in this order, each at most once, which also
@@ -94,13 +93,17 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 				return Entry{}, false
 			}
 		case keyDetail:
-			// encodeLeaf writes an object; encoding/json would take any
+			// AppendLeaf writes an object; encoding/json would take any
 			// value (null included) as raw bytes, so others fall back.
-			start := r.i
-			if r.i >= len(r.b) || r.b[r.i] != '{' || !r.skipValue(0) {
+			if r.i >= len(r.b) || r.b[r.i] != '{' {
 				return Entry{}, false
 			}
-			e.Detail = leaf[start:r.i:r.i]
+			end, err := jsonscan.Skip(r.b, r.i, maxDetailDepth)
+			if err != nil {
+				return Entry{}, false
+			}
+			e.Detail = leaf[r.i:end:end]
+			r.i = end
 		case keyEvidence:
 			if !r.hash(&e.EvidenceSHA256) {
 				return Entry{}, false
@@ -192,141 +195,34 @@ func (r *leafReader) key(from int) (int, bool) {
 }
 
 // rawStr reads a string without escapes and returns its contents, a
-// sub-slice of the input; esc reports that it stopped at an escape.
+// sub-slice of the input (jsonscan's fast path); esc reports that the
+// string is valid but has escapes.
 func (r *leafReader) rawStr() (s []byte, esc, ok bool) {
-	if r.i >= len(r.b) || r.b[r.i] != '"' {
-		return nil, false, false
+	end, esc, err := jsonscan.String(r.b, r.i)
+	if err != nil || esc {
+		return nil, esc && err == nil, false
 	}
-	start := r.i + 1
-	j := scan(r.b, start, true)
-	ascii := true
-	for j < len(r.b) {
-		switch c := r.b[j]; {
-		case c == '"':
-			s = r.b[start:j]
-			// encoding/json replaces invalid UTF-8 with U+FFFD.
-			if !ascii && !utf8.Valid(s) {
-				return nil, false, false
-			}
-			r.i = j + 1
-			return s, false, true
-		case c == '\\':
-			return nil, true, false
-		case c < 0x20:
-			return nil, false, false
-		}
-		ascii = false // c >= utf8.RuneSelf
-		j = scan(r.b, j+1, false)
-	}
-	return nil, false, false
+	s = r.b[r.i+1 : end-1]
+	r.i = end
+	return s, false, true
 }
 
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// scan returns the index of the first byte from b[i] on that can end or
-// complicate a string: the quotation mark, the reverse solidus, a control
-// character, and with nonASCII also any byte from 0x80 up; len(b) if none.
-// It tests eight bytes at a time, and the rest one by one.
-func scan(b []byte, i int, nonASCII bool) int {
-	high := uint64(0)
-	if nonASCII {
-		high = highs
-	}
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q, bs := x^('"'*ones), x^('\\'*ones)
-		// A zero byte in q or bs, a byte below 0x20 in x: the classic
-		// "has zero byte" and "has byte less than" tests, exact for "any".
-		if ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x)&highs|x&high != 0 {
-			break
-		}
-	}
-	stop := &skipStop
-	if nonASCII {
-		stop = &strStop
-	}
-	for i < len(b) && !stop[b[i]] {
-		i++
-	}
-	return i
-}
-
-// strStop marks the bytes a string scan stops at: the quotation mark, the
-// reverse solidus, control characters and non-ASCII bytes.
-var strStop = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
-	}
-	return t
-}()
-
-// str reads a string value.
+// str reads a string value. A lone surrogate escape fails (encoding/json
+// would make it U+FFFD: the reference decides).
 func (r *leafReader) str() (string, bool) {
 	s, esc, ok := r.rawStr()
 	if ok {
 		return string(s), true
 	}
-	if esc {
-		return r.escapedStr()
+	if !esc {
+		return "", false
 	}
-	return "", false
-}
-
-// escapedStr reads a string with escapes: the short ones, \/, and \uXXXX
-// outside the surrogates (pairs and lone surrogates go to encoding/json).
-func (r *leafReader) escapedStr() (string, bool) {
-	j := r.i + 1
-	buf := make([]byte, 0, 64)
-	for j < len(r.b) {
-		c := r.b[j]
-		switch {
-		case c == '"':
-			if !utf8.Valid(buf) {
-				return "", false
-			}
-			r.i = j + 1
-			return string(buf), true
-		case c < 0x20:
-			return "", false
-		case c != '\\':
-			buf = append(buf, c)
-			j++
-			continue
-		}
-		if j+1 >= len(r.b) {
-			return "", false
-		}
-		switch e := r.b[j+1]; {
-		case e != 'u':
-			d, ok := shortEscape(e)
-			if !ok {
-				return "", false
-			}
-			buf = append(buf, d)
-		default:
-			if j+6 > len(r.b) {
-				return "", false
-			}
-			var u rune
-			for _, h := range r.b[j+2 : j+6] {
-				v := unhex[h]
-				if v > 0xf {
-					return "", false
-				}
-				u = u<<4 | rune(v)
-			}
-			if utf16.IsSurrogate(u) {
-				return "", false
-			}
-			buf = utf8.AppendRune(buf, u)
-			j += 4
-		}
-		j += 2
+	buf, end, err := jsonscan.AppendString(make([]byte, 0, 64), r.b, r.i)
+	if err != nil {
+		return "", false
 	}
-	return "", false
+	r.i = end
+	return string(buf), true
 }
 
 // kind reads the kind, without allocating for custody's own kinds.
@@ -335,37 +231,8 @@ func (r *leafReader) kind() (string, bool) {
 	if !ok {
 		return "", false // escapes too: custody's kinds have none
 	}
-	switch string(s) {
-	case KindMessage:
-		return KindMessage, true
-	case KindConversation:
-		return KindConversation, true
-	case KindRun:
-		return KindRun, true
-	case KindDiff:
-		return KindDiff, true
-	case KindRefetch:
-		return KindRefetch, true
-	case KindHold:
-		return KindHold, true
-	}
-	return string(s), true
+	return kindName(s), true
 }
-
-// unhex maps a hex digit (either case, as hex.Decode takes) to its value,
-// anything else to 0xff.
-var unhex = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for i, c := range "0123456789abcdef" {
-		t[c] = byte(i)
-	}
-	for i, c := range "ABCDEF" {
-		t[c] = byte(10 + i)
-	}
-	return t
-}()
 
 // hash reads a string of exactly 64 hex digits into h. (An empty string,
 // which decodeLeafJSON reads as the zero hash, falls back.)
@@ -377,7 +244,7 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 	src := r.b[r.i+1 : r.i+1+n]
 	var bad byte
 	for k := range h {
-		hi, lo := unhex[src[2*k]], unhex[src[2*k+1]]
+		hi, lo := jsonscan.Unhex(src[2*k]), jsonscan.Unhex(src[2*k+1])
 		bad |= hi | lo
 		h[k] = hi<<4 | lo
 	}
@@ -543,139 +410,6 @@ func (r *leafReader) source(s *Source) bool {
 	return r.lit("}")
 }
 
-// maxDetailDepth bounds skipValue's recursion; deeper details fall back
+// maxDetailDepth bounds the detail's nesting; deeper details fall back
 // (encoding/json allows 10,000 levels).
 const maxDetailDepth = 64
-
-// skipValue passes over one JSON value without whitespace, checking it as
-// encoding/json's scanner does: any valid number, strings with any valid
-// escape and any bytes from 0x20 up (a RawMessage keeps them as they are).
-func (r *leafReader) skipValue(depth int) bool {
-	if r.i >= len(r.b) || depth > maxDetailDepth {
-		return false
-	}
-	switch c := r.b[r.i]; {
-	case c == '{':
-		r.i++
-		if r.lit("}") {
-			return true
-		}
-		for {
-			if !r.skipString() || !r.lit(":") || !r.skipValue(depth+1) {
-				return false
-			}
-			if r.lit("}") {
-				return true
-			}
-			if !r.lit(",") {
-				return false
-			}
-		}
-	case c == '[':
-		r.i++
-		if r.lit("]") {
-			return true
-		}
-		for {
-			if !r.skipValue(depth + 1) {
-				return false
-			}
-			if r.lit("]") {
-				return true
-			}
-			if !r.lit(",") {
-				return false
-			}
-		}
-	case c == '"':
-		return r.skipString()
-	case c == 't':
-		return r.lit("true")
-	case c == 'f':
-		return r.lit("false")
-	case c == 'n':
-		return r.lit("null")
-	case c == '-' || c >= '0' && c <= '9':
-		return r.skipNumber()
-	}
-	return false
-}
-
-func (r *leafReader) skipString() bool {
-	if r.i >= len(r.b) || r.b[r.i] != '"' {
-		return false
-	}
-	for j := r.i + 1; j < len(r.b); j++ {
-		if j = scan(r.b, j, false); j == len(r.b) {
-			return false
-		}
-		switch c := r.b[j]; {
-		case c == '"':
-			r.i = j + 1
-			return true
-		case c < 0x20:
-			return false
-		case c == '\\':
-			if j+1 >= len(r.b) {
-				return false
-			}
-			switch r.b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-			case 'u':
-				if j+6 > len(r.b) {
-					return false
-				}
-				for _, h := range r.b[j+2 : j+6] {
-					if unhex[h] > 0xf {
-						return false
-					}
-				}
-				j += 5
-			default:
-				return false
-			}
-		}
-	}
-	return false
-}
-
-// skipStop marks the bytes skipString stops at: the quotation mark, the
-// reverse solidus and control characters.
-var skipStop = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c == '"' || c == '\\' || c < 0x20
-	}
-	return t
-}()
-
-// skipNumber passes over -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
-func (r *leafReader) skipNumber() bool {
-	digits := func() int {
-		start := r.i
-		for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
-			r.i++
-		}
-		return r.i - start
-	}
-	r.lit("-")
-	if r.lit("0") {
-		if r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
-			return false
-		}
-	} else if digits() == 0 {
-		return false
-	}
-	if r.lit(".") && digits() == 0 {
-		return false
-	}
-	if r.lit("e") || r.lit("E") {
-		if !r.lit("+") {
-			r.lit("-")
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return true
-}

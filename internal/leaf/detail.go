@@ -1,0 +1,443 @@
+package leaf
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/jsonscan"
+)
+
+// Detail is the typed form of an entry's "detail" object: one Go type per
+// entry kind (see the kinds table), written by EncodeDetail and read by
+// DecodeDetail. The JSON member names and shapes are the ledger format:
+// changing one changes the bytes of new leaves, so the types keep the
+// exact members custody has always written (TestDetailBytes).
+type Detail interface {
+	// Kind is the entry kind the detail belongs to.
+	Kind() string
+	// EvidenceRefs lists the evidence objects the detail names, each
+	// with what it is; the entry's own evidence_sha256 is not among them
+	// (see Entry.EvidenceRefs).
+	EvidenceRefs() []EvidenceRef
+}
+
+// EvidenceRef is one evidence object an entry names.
+type EvidenceRef struct {
+	// Role says what the object is: RoleResponse, RoleHold, RoleBulk,
+	// RoleMedia, RoleFindings, RoleFiles, or for a detail of an unknown
+	// shape the member name that held it.
+	Role string
+	// SHA256 is the object's hash as written: 64 hex digits when the
+	// entry is well formed (the reader parses and reports it).
+	SHA256 string
+}
+
+// Evidence roles.
+const (
+	RoleResponse = "response" // the raw HTTP body of the entry's own request (evidence_sha256)
+	RoleHold     = "hold"     // the deletion-protection (legal hold) response of a conversation
+	RoleBulk     = "bulk"     // a bulk-messages response of a conversation
+	RoleMedia    = "media"    // a message's media attachment
+	RoleFindings = "findings" // a part of a diff's findings (gzip of JSON Lines)
+	RoleFiles    = "files"    // a part of a diff's export-file manifest
+)
+
+// EncodeDetail returns d's JSON, for Entry.Detail. Members are written in
+// RFC 8785 order, so the leaf encoder usually only has to check them.
+func EncodeDetail(d Detail) (json.RawMessage, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("leaf: encode %s detail: %w", d.Kind(), err)
+	}
+	return b, nil
+}
+
+// DecodeDetail reads the detail of an entry of kind. For a kind of the
+// table with a detail type it returns that type (a pointer: *MessageDetail
+// and so on), decoded as encoding/json decodes (unknown members ignored,
+// so details of older and newer custody read alike); an empty raw gives
+// the zero detail. For any other kind it returns a *RawDetail.
+func DecodeDetail(kind string, raw []byte) (Detail, error) {
+	d, err := decodeDetail(kind, raw)
+	if err != nil {
+		return nil, fmt.Errorf("leaf: decode %s detail: %w", kind, err)
+	}
+	return d, nil
+}
+
+func decodeDetail(kind string, raw []byte) (Detail, error) {
+	k, ok := LookupKind(kind)
+	d := k.NewDetail()
+	if !ok || d == nil {
+		return rawDetail(kind, raw)
+	}
+	if len(raw) == 0 {
+		return d, nil
+	}
+	if m, ok := d.(*MessageDetail); ok && m.decodeFast(raw) {
+		return m, nil
+	}
+	if err := json.Unmarshal(raw, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func rawDetail(kind string, raw []byte) (*RawDetail, error) {
+	if len(raw) > 0 && !json.Valid(raw) {
+		return nil, errors.New("not valid json")
+	}
+	return &RawDetail{kind: kind, Raw: raw}, nil
+}
+
+// EvidenceRefs lists every evidence object e names: its evidence_sha256
+// (RoleResponse) and those of its detail. A detail that does not decode as
+// its kind's type is searched as a RawDetail is, so that no reference is
+// missed; only a detail that is not JSON at all is an error.
+func (e *Entry) EvidenceRefs() ([]EvidenceRef, error) {
+	var refs []EvidenceRef
+	if !e.EvidenceSHA256.IsZero() {
+		refs = append(refs, EvidenceRef{Role: RoleResponse, SHA256: e.EvidenceSHA256.String()})
+	}
+	if len(e.Detail) == 0 {
+		return refs, nil
+	}
+	d, err := decodeDetail(e.Kind, e.Detail)
+	if err != nil {
+		d, err = rawDetail(e.Kind, e.Detail)
+	}
+	if err != nil {
+		return refs, fmt.Errorf("leaf: evidence of entry %d: %s detail: %w", e.Seq, e.Kind, err)
+	}
+	return append(refs, d.EvidenceRefs()...), nil
+}
+
+// MessageDetail is a message entry's detail: what a diff compares (the
+// content hash of the normalised text, the sender) and the message's
+// other metadata as captured (export.MessageEntry writes it).
+type MessageDetail struct {
+	ContentSHA256     string     `json:"content_sha256"`
+	DateDeleted       string     `json:"date_deleted,omitempty"`
+	DateModified      string     `json:"date_modified,omitempty"`
+	Direction         string     `json:"direction"`
+	From              string     `json:"from"`
+	Media             []MediaRef `json:"media,omitempty"`
+	MessengerType     string     `json:"messenger_type"`
+	ProviderMessageID string     `json:"provider_message_id,omitempty"`
+	To                string     `json:"to"`
+}
+
+// MediaRef is a message's media attachment as captured: the attachment id,
+// the SHA-256 of the downloaded bytes, and the evidence object holding
+// them.
+type MediaRef struct {
+	Evidence string `json:"evidence_sha256"`
+	ID       string `json:"id"`
+	SHA256   string `json:"sha256"`
+}
+
+func (*MessageDetail) Kind() string { return KindMessage }
+
+func (d *MessageDetail) EvidenceRefs() []EvidenceRef {
+	var refs []EvidenceRef
+	for _, m := range d.Media {
+		refs = append(refs, EvidenceRef{Role: RoleMedia, SHA256: m.Evidence})
+	}
+	return refs
+}
+
+// messageStrings are MessageDetail's string members, for decodeFast.
+var messageStrings = [...]struct {
+	key   string
+	field func(*MessageDetail) *string
+}{
+	{"content_sha256", func(d *MessageDetail) *string { return &d.ContentSHA256 }},
+	{"date_deleted", func(d *MessageDetail) *string { return &d.DateDeleted }},
+	{"date_modified", func(d *MessageDetail) *string { return &d.DateModified }},
+	{"direction", func(d *MessageDetail) *string { return &d.Direction }},
+	{"from", func(d *MessageDetail) *string { return &d.From }},
+	{"messenger_type", func(d *MessageDetail) *string { return &d.MessengerType }},
+	{"provider_message_id", func(d *MessageDetail) *string { return &d.ProviderMessageID }},
+	{"to", func(d *MessageDetail) *string { return &d.To }},
+}
+
+// errDecline stops decodeFast's iteration: encoding/json decides.
+var errDecline = errors.New("leaf: not for the fast path")
+
+// decodeFast is json.Unmarshal(raw, d) for the detail exports write: an
+// object of strings. A diff reads the detail of every message the ledger
+// holds, and encoding/json costs several times as much
+// (BenchmarkDecodeMessageDetail). It reports false, having maybe set part
+// of d, for anything it is not sure of — media, a value that is not a
+// string, a key that matches a member only without regard to case (as
+// encoding/json matches), a lone surrogate, any error — which
+// json.Unmarshal then decides; FuzzDecodeMessageDetail holds the two
+// together.
+func (d *MessageDetail) decodeFast(raw []byte) bool {
+	i := jsonscan.Space(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	var buf []byte
+	end, err := jsonscan.Object(raw, i, func(key []byte, v int) (int, error) {
+		for _, m := range messageStrings {
+			if string(key) == m.key {
+				if v >= len(raw) || raw[v] != '"' {
+					return v, errDecline
+				}
+				end, esc, err := jsonscan.String(raw, v)
+				if err != nil {
+					return v, errDecline
+				}
+				s := raw[v+1 : end-1]
+				if esc {
+					if buf, end, err = jsonscan.AppendString(buf[:0], raw, v); err != nil {
+						return v, errDecline
+					}
+					s = buf
+				}
+				*m.field(d) = string(s)
+				return end, nil
+			}
+		}
+		if bytes.EqualFold(key, []byte("media")) || foldsToMember(key) {
+			return v, errDecline
+		}
+		return jsonscan.Skip(raw, v, maxDepth)
+	})
+	return err == nil && jsonscan.Space(raw, end) == len(raw)
+}
+
+// foldsToMember reports whether key names one of MessageDetail's string
+// members only without regard to case (encoding/json's matching, which
+// also folds the Kelvin sign and long s: left to it).
+func foldsToMember(key []byte) bool {
+	for _, m := range messageStrings {
+		if strings.EqualFold(string(key), m.key) {
+			return true
+		}
+	}
+	return bytes.ContainsAny(key, "\u212a\u017f")
+}
+
+// ConversationDetail is a conversation entry's detail: the legal hold and
+// audit references as captured, with the evidence of the hold answer and
+// of the bulk-messages responses, and the messages the source no longer
+// has.
+type ConversationDetail struct {
+	AuditRefs          []string `json:"audit_refs"`
+	BulkEvidenceSHA256 []string `json:"bulk_evidence_sha256"`
+	HoldEvidenceSHA256 string   `json:"hold_evidence_sha256"`
+	LegalHold          bool     `json:"legal_hold"`
+	Messages           int      `json:"messages"`
+	MessagesGone       []string `json:"messages_gone"`
+}
+
+func (*ConversationDetail) Kind() string { return KindConversation }
+
+func (d *ConversationDetail) EvidenceRefs() []EvidenceRef {
+	var refs []EvidenceRef
+	if d.HoldEvidenceSHA256 != "" {
+		refs = append(refs, EvidenceRef{Role: RoleHold, SHA256: d.HoldEvidenceSHA256})
+	}
+	for _, s := range d.BulkEvidenceSHA256 {
+		refs = append(refs, EvidenceRef{Role: RoleBulk, SHA256: s})
+	}
+	return refs
+}
+
+// Run events.
+const (
+	RunStart  = "start"
+	RunResume = "resume"
+	RunEnd    = "end"
+)
+
+// RunDetail is a run entry's detail. A run's first entry (Event RunStart,
+// or RunResume when an interrupted run is taken up again) says who ran
+// what, where; its last (RunEnd) says how it ended. Each writes only its
+// own members.
+type RunDetail struct {
+	Event string `json:"event"`
+
+	// RunStart and RunResume.
+	RunKind     string          `json:"run_kind"`
+	Operator    string          `json:"operator"`
+	Host        string          `json:"host"`
+	Tool        string          `json:"tool"`
+	ToolVersion string          `json:"tool_version"`
+	Scope       json.RawMessage `json:"scope"`    // export.Scope and its key
+	Evidence    string          `json:"evidence"` // the evidence store's URL
+
+	// RunEnd.
+	Status     string          `json:"status"`
+	Accounting json.RawMessage `json:"accounting"` // export.Accounting
+}
+
+func (*RunDetail) Kind() string { return KindRun }
+
+func (*RunDetail) EvidenceRefs() []EvidenceRef { return nil }
+
+// MarshalJSON writes the members of the detail's event, in RFC 8785 order.
+func (d RunDetail) MarshalJSON() ([]byte, error) {
+	if d.Event == RunEnd {
+		return json.Marshal(struct {
+			Accounting json.RawMessage `json:"accounting"`
+			Event      string          `json:"event"`
+			Status     string          `json:"status"`
+		}{d.Accounting, d.Event, d.Status})
+	}
+	return json.Marshal(struct {
+		Evidence    string          `json:"evidence"`
+		Event       string          `json:"event"`
+		Host        string          `json:"host"`
+		Operator    string          `json:"operator"`
+		RunKind     string          `json:"run_kind"`
+		Scope       json.RawMessage `json:"scope"`
+		Tool        string          `json:"tool"`
+		ToolVersion string          `json:"tool_version"`
+	}{d.Evidence, d.Event, d.Host, d.Operator, d.RunKind, d.Scope, d.Tool, d.ToolVersion})
+}
+
+// DiffDetail is a diff entry's detail: what was compared, under which
+// policy, the hashes of the findings and of the export-file manifest and
+// the evidence holding them, and the summary counts.
+type DiffDetail struct {
+	Conversations          int            `json:"conversations"`
+	Counts                 map[string]int `json:"counts"` // findings by kind
+	FilesEvidenceSHA256    EvidenceList   `json:"files_evidence_sha256"`
+	FilesRead              int            `json:"files_read"`
+	FilesSHA256            string         `json:"files_sha256"`
+	FindingsEvidenceSHA256 EvidenceList   `json:"findings_evidence_sha256"`
+	FindingsSHA256         string         `json:"findings_sha256"`
+	Format                 string         `json:"format"`
+	Messages               int            `json:"messages"`
+	PolicySHA256           string         `json:"policy_sha256"`
+	Source                 string         `json:"source"`
+}
+
+func (*DiffDetail) Kind() string { return KindDiff }
+
+func (d *DiffDetail) EvidenceRefs() []EvidenceRef {
+	var refs []EvidenceRef
+	for _, s := range d.FindingsEvidenceSHA256 {
+		refs = append(refs, EvidenceRef{Role: RoleFindings, SHA256: s})
+	}
+	for _, s := range d.FilesEvidenceSHA256 {
+		refs = append(refs, EvidenceRef{Role: RoleFiles, SHA256: s})
+	}
+	return refs
+}
+
+// EvidenceList names evidence objects in order. It also reads the single
+// string diffs recorded before findings were stored in parts.
+type EvidenceList []string
+
+// UnmarshalJSON reads a list of strings, or one string.
+func (l *EvidenceList) UnmarshalJSON(b []byte) error {
+	var one *string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = nil
+		if one != nil {
+			*l = EvidenceList{*one}
+		}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
+}
+
+// RefetchDetail is a refetch entry's detail: which diff's gap was
+// re-fetched by which run, and the outcome.
+type RefetchDetail struct {
+	DiffRunID    string `json:"diff_run_id"`
+	Finding      string `json:"finding"` // the diff finding kind
+	Outcome      string `json:"outcome"`
+	Reason       string `json:"reason"`
+	RefetchRunID string `json:"refetch_run_id"`
+}
+
+func (*RefetchDetail) Kind() string { return KindRefetch }
+
+func (*RefetchDetail) EvidenceRefs() []EvidenceRef { return nil }
+
+// AuditDetail is an audit entry's detail: one page of audit-trail query
+// results (the response itself is the entry's evidence).
+type AuditDetail struct {
+	Entries     int    `json:"entries"`
+	Interval    string `json:"interval"`
+	Page        int    `json:"page"`
+	ServiceName string `json:"service_name"`
+}
+
+func (*AuditDetail) Kind() string { return KindAudit }
+
+func (*AuditDetail) EvidenceRefs() []EvidenceRef { return nil }
+
+// ListingDetail is a listing entry's detail: one page of an analytics
+// job's conversation listing (the response is the entry's evidence).
+type ListingDetail struct {
+	Conversations int    `json:"conversations"`
+	JobID         string `json:"job_id"`
+	Page          int    `json:"page"`
+}
+
+func (*ListingDetail) Kind() string { return KindListing }
+
+func (*ListingDetail) EvidenceRefs() []EvidenceRef { return nil }
+
+// RawDetail is the detail of a kind without a detail type: kept as JSON.
+type RawDetail struct {
+	kind string
+	Raw  json.RawMessage
+}
+
+func (d *RawDetail) Kind() string { return d.kind }
+
+// MarshalJSON writes the raw JSON.
+func (d *RawDetail) MarshalJSON() ([]byte, error) {
+	if len(d.Raw) == 0 {
+		return []byte("{}"), nil
+	}
+	return d.Raw, nil
+}
+
+// EvidenceRefs names, with no type to say which members are evidence, the
+// string values of members whose name ends in "evidence_sha256", at any
+// depth (the convention every custody detail follows). It reads the
+// detail with encoding/json, as leniently as DecodeDetail accepts it.
+func (d *RawDetail) EvidenceRefs() []EvidenceRef {
+	var v any
+	if json.Unmarshal(d.Raw, &v) != nil {
+		return nil
+	}
+	var refs []EvidenceRef
+	var walk func(v any, key string)
+	walk = func(v any, key string) {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				walk(t[k], k)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x, key)
+			}
+		case string:
+			if strings.HasSuffix(key, "evidence_sha256") {
+				refs = append(refs, EvidenceRef{Role: key, SHA256: t})
+			}
+		}
+	}
+	walk(v, "")
+	return refs
+}

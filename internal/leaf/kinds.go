@@ -1,0 +1,73 @@
+package leaf
+
+import "slices"
+
+// Entry kinds custody writes. Other lower-case kinds are allowed; verifiers
+// treat every kind alike. Each is described once, in the kinds table.
+const (
+	KindMessage      = "message"
+	KindConversation = "conversation"
+	KindRun          = "run"
+	KindDiff         = "diff"
+	KindRefetch      = "refetch"
+	KindHold         = "hold"
+	KindAudit        = "audit"
+	KindListing      = "listing"
+)
+
+// KindInfo describes one entry kind: its name, what an entry of it
+// records, and the type of its detail.
+type KindInfo struct {
+	Name string
+	Doc  string
+	// newDetail returns a new zero detail of the kind's type; nil when
+	// custody writes no detail for the kind.
+	newDetail func() Detail
+}
+
+// NewDetail returns a new zero detail of the kind's type, or nil when the
+// kind has none.
+func (k KindInfo) NewDetail() Detail {
+	if k.newDetail == nil {
+		return nil
+	}
+	return k.newDetail()
+}
+
+// kinds is the one table of entry kinds: DecodeDetail, the leaf decoder
+// and the documentation read it, and TestKindsTable checks it against the
+// constants and the detail types.
+var kinds = [...]KindInfo{
+	{KindMessage, "one captured message (its MessageData in the evidence)", func() Detail { return new(MessageDetail) }},
+	{KindConversation, "a captured conversation object, with its legal hold and audit references", func() Detail { return new(ConversationDetail) }},
+	{KindRun, "the start, resumption or end of an export or refetch run", func() Detail { return new(RunDetail) }},
+	{KindDiff, "a diff of an export against the ledger: the hashes of its findings and file manifest", func() Detail { return new(DiffDetail) }},
+	{KindRefetch, "what became of one gap a diff found, after re-fetching it", func() Detail { return new(RefetchDetail) }},
+	{KindHold, "a legal-hold observation or change (reserved: custody writes none yet)", nil},
+	{KindAudit, "one page of audit-trail query results", func() Detail { return new(AuditDetail) }},
+	{KindListing, "one page of the conversation listing of an export", func() Detail { return new(ListingDetail) }},
+}
+
+// Kinds returns the table of the entry kinds custody writes.
+func Kinds() []KindInfo { return slices.Clone(kinds[:]) }
+
+// LookupKind returns the table's row for name.
+func LookupKind(name string) (KindInfo, bool) {
+	for _, k := range kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return KindInfo{}, false
+}
+
+// kindName returns the table's copy of name, so that decoding a leaf does
+// not allocate a string for custody's own kinds.
+func kindName(name []byte) string {
+	for _, k := range kinds {
+		if k.Name == string(name) {
+			return k.Name
+		}
+	}
+	return string(name)
+}

@@ -1,0 +1,128 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// evidenceCheck collects every evidence object the ledger references, in
+// the one pass over the entries, and at the end re-hashes each in the
+// store. Missing and altered objects are failures; objects nothing
+// references (left by a run that crashed between storing evidence and
+// committing its entries) are a warning.
+type evidenceCheck struct {
+	store evidence.Store
+	first map[hashchain.Hash]uint64 // first seq referencing each object
+}
+
+// entry records the evidence references of the entry at seq.
+func (c *evidenceCheck) entry(seq uint64, leafBytes []byte) []Finding {
+	refs, bad, err := entryEvidence(leafBytes)
+	if err != nil {
+		return []Finding{{Check: CheckRow, Seq: &seq, pos: 2 * int64(seq),
+			Message: fmt.Sprintf("the leaf is not a custody entry: %v", err)}}
+	}
+	for _, h := range refs {
+		if _, ok := c.first[h]; !ok && !h.IsZero() {
+			c.first[h] = seq
+		}
+	}
+	var out []Finding
+	for _, s := range bad {
+		out = append(out, Finding{Check: CheckEvidence, Seq: &seq, pos: 2 * int64(seq),
+			Message: fmt.Sprintf("detail names evidence %q, which is not a SHA-256", s)})
+	}
+	return out
+}
+
+// entryEvidence returns the evidence objects one leaf references: its
+// evidence_sha256, and every detail member whose name ends in
+// "evidence_sha256" (hold, bulk, media, diff findings); bad lists the
+// references that are not SHA-256 hex.
+func entryEvidence(leafBytes []byte) (refs []hashchain.Hash, bad []string, err error) {
+	e, err := ledger.DecodeLeaf(leafBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	refs = append(refs, e.EvidenceSHA256)
+	if len(e.Detail) == 0 {
+		return refs, nil, nil
+	}
+	var v any
+	if err := json.Unmarshal(e.Detail, &v); err != nil {
+		return nil, nil, fmt.Errorf("detail: %w", err)
+	}
+	for _, s := range detailRefs(v, "") {
+		h, err := hashchain.ParseHash(s)
+		if err != nil {
+			bad = append(bad, s)
+			continue
+		}
+		refs = append(refs, h)
+	}
+	return refs, bad, nil
+}
+
+// detailRefs returns the strings held under keys ending in
+// "evidence_sha256", at any depth.
+func detailRefs(v any, key string) []string {
+	var out []string
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			out = append(out, detailRefs(x, k)...)
+		}
+	case []any:
+		for _, x := range t {
+			out = append(out, detailRefs(x, key)...)
+		}
+	case string:
+		if strings.HasSuffix(key, "evidence_sha256") {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// finish re-hashes every referenced object in the store.
+func (c *evidenceCheck) finish(ctx context.Context, progress func(done, total int)) ([]Finding, *EvidenceSummary, error) {
+	sums := make([]hashchain.Hash, 0, len(c.first))
+	for h := range c.first {
+		sums = append(sums, h)
+	}
+	rep, err := evidence.Verify(ctx, c.store, evidence.Sums(sums), evidence.VerifyOptions{Progress: progress})
+	if err != nil {
+		return nil, nil, fmt.Errorf("evidence: %w", err)
+	}
+	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(rep.Missing),
+		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced)}
+	var out []Finding
+	at := func(h hashchain.Hash) (*uint64, int64) {
+		seq := c.first[h]
+		return &seq, 2 * int64(seq)
+	}
+	for _, h := range rep.Missing {
+		seq, pos := at(h)
+		out = append(out, Finding{Check: CheckEvidence, Seq: seq, pos: pos,
+			Message: fmt.Sprintf("evidence %s is missing from %s", h, c.store.URL())})
+	}
+	for _, a := range rep.Altered {
+		seq, pos := at(a.Sum)
+		msg := fmt.Sprintf("evidence %s was altered: the stored bytes hash to %s", a.Sum, a.Actual)
+		if a.Actual.IsZero() {
+			msg = fmt.Sprintf("evidence %s could not be re-hashed: %s", a.Sum, a.Detail)
+		}
+		out = append(out, Finding{Check: CheckEvidence, Seq: seq, pos: pos, Message: msg})
+	}
+	if n := len(rep.Unreferenced); n > 0 {
+		out = append(out, Finding{Check: CheckEvidence, Warning: true,
+			Message: fmt.Sprintf("%d evidence objects are referenced by no entry (e.g. %s): left by an interrupted run, harmless", n, rep.Unreferenced[0])})
+	}
+	return out, sum, nil
+}

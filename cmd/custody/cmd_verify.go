@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 type verifyOptions struct {
@@ -93,13 +93,13 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		}
 		return runVerifyProof(o, g)
 	}
-	var external []ledger.ExternalCheckpoint
+	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {
 		note, err := os.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("verify: --checkpoint: %w", err)
 		}
-		external = append(external, ledger.ExternalCheckpoint{Name: name, Note: note})
+		external = append(external, verify.ExternalCheckpoint{Name: name, Note: note})
 	}
 	key, err := matter.ReadVerifierKey(o.Key, g.Ledger)
 	if err != nil {
@@ -114,18 +114,17 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer m.Close()
-	l := m.Ledger
-	checks, err := o.entryChecks(ctx, m)
-	if err != nil {
-		return err
+	opts := verify.Options{VerifierKey: key, External: external}
+	if o.ev.given {
+		// Evidence re-hashing: the matter's own store (bare --evidence)
+		// or the one named; the matter closes it.
+		if opts.Evidence, err = evidenceStore(ctx, m); err != nil {
+			return fmt.Errorf("verify: evidence: %w", err)
+		}
 	}
 	prog := newVerifyProgress(g)
-	rep, err := l.Verify(ctx, ledger.VerifyOptions{
-		VerifierKey: key,
-		External:    external,
-		Checks:      checks,
-		Progress:    prog.update,
-	})
+	opts.Progress = prog.update
+	rep, err := verify.Ledger(ctx, m.Ledger, opts)
 	prog.finish()
 	switch {
 	case errors.Is(err, ledger.ErrNoVerifierKey):
@@ -136,32 +135,11 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	if err := printReport(g, &rep); err != nil {
 		return err
 	}
-	for _, c := range checks {
-		if ec, ok := c.(*export.EvidenceCheck); ok && ec.Report != nil && !g.jsonOutput() {
-			r := ec.Report
-			fmt.Fprintf(g.stdout, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
-				r.Referenced, r.Referenced-len(r.Missing), ec.Store.URL(), len(r.Missing), len(r.Altered), len(r.Unreferenced))
-		}
-	}
 	if !rep.OK {
 		n := len(rep.Findings) + rep.Omitted
 		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
 	}
 	return nil
-}
-
-// entryChecks returns the extra per-entry checks of this run. Evidence
-// re-hashing (--evidence) plugs in here as a ledger.EntryCheck; the
-// matter closes the store.
-func (o *verifyOptions) entryChecks(ctx context.Context, m *matter.Matter) ([]ledger.EntryCheck, error) {
-	if !o.ev.given {
-		return nil, nil
-	}
-	store, err := evidenceStore(ctx, m)
-	if err != nil {
-		return nil, fmt.Errorf("verify: evidence: %w", err)
-	}
-	return []ledger.EntryCheck{&export.EvidenceCheck{Store: store}}, nil
 }
 
 func plural(n int, one, many string) string {
@@ -171,7 +149,7 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func printReport(g *globalOptions, rep *ledger.Report) error {
+func printReport(g *globalOptions, rep *verify.Report) error {
 	if g.jsonOutput() {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
@@ -183,6 +161,10 @@ func printReport(g *globalOptions, rep *ledger.Report) error {
 	fmt.Fprintf(w, "checkpoints  %d stored, %d external\n", rep.Checkpoints, rep.ExternalCheckpoints)
 	fmt.Fprintf(w, "root         %s\n", rep.Root)
 	fmt.Fprintf(w, "chain head   %s\n", rep.ChainHead)
+	if r := rep.Evidence; r != nil {
+		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
+			r.Referenced, r.Referenced-r.Missing, r.Store, r.Missing, r.Altered, r.Unreferenced)
+	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(w, "FAIL  %s\n", f)
 	}

@@ -11,15 +11,14 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/diff"
-	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
-	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 )
 
@@ -46,8 +45,7 @@ type Result struct {
 	FirstDiff    *reconcile.DiffResult `json:"first_diff"`
 	Refetch      *reconcile.Result     `json:"refetch"`
 	SecondDiff   *reconcile.DiffResult `json:"second_diff"`
-	Verify       ledger.Report         `json:"verify"`
-	EvidenceRep  *evidence.Report      `json:"evidence_report"`
+	Verify       verify.Report         `json:"verify"` // with the evidence summary
 	GoneUpstream string                `json:"gone_upstream_conversation"`
 	Wall         float64               `json:"wall_seconds"`
 }
@@ -217,19 +215,18 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	if err := os.WriteFile(res.Checkpoint, cp.Note, 0o644); err != nil {
 		return res, err
 	}
-	ec := &export.EvidenceCheck{Store: store}
-	rep, err := l.Verify(ctx, ledger.VerifyOptions{VerifierKey: l.VerifierKey(), Checks: []ledger.EntryCheck{ec},
-		External: []ledger.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}}})
+	rep, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: l.VerifierKey(), Evidence: store,
+		External: []verify.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}}})
 	if err != nil {
 		return res, err
 	}
-	res.Verify, res.EvidenceRep = rep, ec.Report
+	res.Verify = rep
 	verdict := "OK"
 	if !rep.OK {
 		verdict = "FAILED: " + rep.First().String()
 	}
 	say("8. Verified the ledger: %d entries, chain and Merkle root, %d signed checkpoints, %d evidence objects re-hashed: %s.",
-		rep.Entries, rep.Checkpoints, ec.Report.Referenced, verdict)
+		rep.Entries, rep.Checkpoints, rep.Evidence.Referenced, verdict)
 	res.Wall = time.Since(start).Seconds()
 	say("")
 	say("Everything is in %s. Try:", dir)

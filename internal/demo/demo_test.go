@@ -44,8 +44,8 @@ func TestDemo(t *testing.T) {
 	if got, want := second[diff.NotCaptured], rf.Counts[reconcile.GoneAtSource]+rf.Counts[reconcile.NotAtSource]; got != want {
 		t.Errorf("second diff: %d not_captured, want exactly the %d gaps gone or not at the source", got, want)
 	}
-	if !res.Verify.OK || res.EvidenceRep == nil || len(res.EvidenceRep.Missing)+len(res.EvidenceRep.Altered) != 0 {
-		t.Errorf("verify: %+v evidence %+v", res.Verify.Findings, res.EvidenceRep)
+	if !res.Verify.OK || res.Verify.Evidence == nil || res.Verify.Evidence.Referenced == 0 || res.Verify.Evidence.Missing+res.Verify.Evidence.Altered != 0 {
+		t.Errorf("verify: %+v evidence %+v", res.Verify.Findings, res.Verify.Evidence)
 	}
 	if res.Verify.ExternalCheckpoints != 1 || res.Verify.CoveredEntries != res.Verify.Entries {
 		t.Errorf("verify: %d external checkpoints, %d of %d entries covered", res.Verify.ExternalCheckpoints, res.Verify.CoveredEntries, res.Verify.Entries)

@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 var (
@@ -162,7 +163,7 @@ func checkCaptured(t *testing.T, e *env) {
 	if total != messages {
 		t.Errorf("ledger holds %d message entries, simulator has %d WhatsApp messages", total, messages)
 	}
-	rep, err := e.ledger.Verify(ctx, ledger.VerifyOptions{VerifierKey: e.ledger.VerifierKey()})
+	rep, err := verify.Ledger(ctx, e.ledger, verify.Options{VerifierKey: e.ledger.VerifierKey()})
 	if err != nil || !rep.OK {
 		t.Fatalf("verify: %v %+v", err, rep.Findings)
 	}

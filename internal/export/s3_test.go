@@ -12,6 +12,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 // TestExportToS3WithLegalHold exports into an S3 evidence store (a real
@@ -55,7 +56,7 @@ func TestExportToS3WithLegalHold(t *testing.T) {
 	if held == 0 {
 		t.Fatal("no evidence objects in the bucket")
 	}
-	rep, err := e.ledger.Verify(ctx, verifyWithEvidence(e))
+	rep, err := verify.Ledger(ctx, e.ledger, verifyWithEvidence(e))
 	if err != nil || !rep.OK {
 		t.Fatalf("verify --evidence over S3: %v %v", err, rep.Findings)
 	}

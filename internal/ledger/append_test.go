@@ -84,7 +84,7 @@ func TestAppendLargeBatch(t *testing.T) {
 	if h, _ := f.l.Head(f.ctx); h.Size != head.Size+150 || h.Chain != chain {
 		t.Errorf("head %d %x, want %d %x", h.Size, h.Chain, head.Size+150, chain)
 	}
-	if rep := f.verify(VerifyOptions{}); !rep.OK {
+	if rep := f.verify(); !rep.OK {
 		t.Errorf("verify: %+v", rep.Findings)
 	}
 }
@@ -128,7 +128,7 @@ func TestAppendInvalidLateInBatch(t *testing.T) {
 			if e, ok, err := f.l.LatestCapture(f.ctx, good[39].MessageID); !ok || err != nil || e.Seq != 43 {
 				t.Errorf("LatestCapture of the last good entry: %d %v %v", e.Seq, ok, err)
 			}
-			if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 44 {
+			if rep := f.verify(); !rep.OK || rep.Entries != 44 {
 				t.Errorf("verify: %+v", rep)
 			}
 		})

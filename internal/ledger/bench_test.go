@@ -59,37 +59,6 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkVerify runs a full Verify of a 100,000-entry ledger with
-// checkpoints; each op is one whole verification.
-func BenchmarkVerify(b *testing.B) {
-	const size = 100_000
-	f := newFixture(b)
-	batch := make([]leaf.Entry, benchBatch)
-	for done := 0; done < size; done += benchBatch {
-		for i := range batch {
-			batch[i] = message(fmt.Sprintf("conv-%05d", (done+i)/50), done+i)
-		}
-		if _, err := f.l.Append(f.ctx, batch...); err != nil {
-			b.Fatal(err)
-		}
-		if done%20_000 == 0 {
-			f.checkpoint()
-		}
-	}
-	f.checkpoint()
-	key := f.l.VerifierKey()
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		rep, err := f.l.Verify(f.ctx, VerifyOptions{VerifierKey: key})
-		if err != nil || !rep.OK || rep.Entries != size {
-			b.Fatalf("verify: %v %+v", err, rep.Findings)
-		}
-	}
-	b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(size*b.N), "cpu-ns/entry")
-}
-
 // BenchmarkLatestCapture looks up the latest capture of random messages of
 // a 100,000-entry ledger with random ids, as an export does for each
 // message it fetches: through every level of the message index, then the

@@ -82,7 +82,7 @@ func TestCheckpointFromBase(t *testing.T) {
 	if err != nil || again.ID != cp.ID || again.Root != cp.Root || cp.Size != 57 {
 		t.Fatalf("full checkpoint %+v (%v), resumed %+v", again, err, cp)
 	}
-	if rep := f.verify(VerifyOptions{VerifierKey: f.l.VerifierKey()}); !rep.OK {
+	if rep := f.verify(); !rep.OK {
 		t.Fatalf("verify: %+v", rep.Findings)
 	}
 

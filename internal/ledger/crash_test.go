@@ -122,7 +122,7 @@ func TestCrashKeepsCommits(t *testing.T) {
 			t.Fatalf("round %d: the helper reported %d entries committed, the ledger holds %d", round, last, h.Size)
 		}
 		t.Logf("round %d: %d entries reported, %d in the ledger", round, last, h.Size)
-		if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != h.Size {
+		if rep := f.verify(); !rep.OK || rep.Entries != h.Size {
 			t.Fatalf("round %d: verify: %+v", round, rep)
 		}
 		lastEntry, err := f.l.Entry(f.ctx, h.Size-1)

@@ -43,9 +43,10 @@
 // Head, Entry, Entries (streaming, in sequence order, with a Filter),
 // EntriesByMessage, EntriesByConversation, Checkpoints; Prove builds a
 // self-contained inclusion proof file (a leaf.Proof; leaf.VerifyProof
-// checks one with just the verifier key); Verify re-checks everything in
-// one pass and returns a Report of findings, with EntryCheck as the hook
-// for extra per-entry checks such as evidence re-hashing.
+// checks one with just the verifier key). Snapshot hands out the stored
+// rows and checkpoints of one read transaction, unchecked: judging them is
+// internal/verify's work (the store keeps only the checks it needs before
+// it signs or proves: Checkpoint refuses an inconsistent ledger).
 //
 // Times are injected through Options.Now.
 package ledger

@@ -50,7 +50,7 @@ var (
 	// ErrInconsistent means the ledger's stored data contradicts itself
 	// (a leaf that does not hash to its stored hash, a broken chain, a
 	// checkpoint whose root no longer matches): custody refuses to sign or
-	// prove on top of it. Run Verify for the full list.
+	// prove on top of it. Run custody verify (internal/verify) for the full list.
 	ErrInconsistent = errors.New("ledger is inconsistent")
 
 	// ErrReadOnly means the ledger file cannot be written (see Open), so

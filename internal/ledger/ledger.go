@@ -137,7 +137,7 @@ type Ledger struct {
 	now  func() time.Time
 
 	wdb *sql.DB // one connection, BEGIN IMMEDIATE: Update, Append, Checkpoint
-	rdb *sql.DB // deferred transactions: reads, Verify, Prove
+	rdb *sql.DB // deferred transactions: reads, snapshots, Prove
 
 	mu        sync.Mutex    // serialises writers in this process
 	readOnly  bool          // opened read-only: Update refuses
@@ -277,7 +277,7 @@ func applySchema(ctx context.Context, db *sql.DB, state map[string]string) error
 // schema (ErrNewerSchema) is refused without a single byte being written.
 //
 // A ledger that cannot be written (a read-only copy handed to an auditor,
-// read-only media) is opened read-only: reads, Verify and Prove work,
+// read-only media) is opened read-only: reads, snapshots and Prove work,
 // writes return ErrReadOnly. It must then have no -wal file beside it,
 // since SQLite could not recover one (ErrReadOnly again).
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
@@ -440,7 +440,7 @@ func openPools(ctx context.Context, path string, opts Options) (*Ledger, error) 
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	// Readers cannot write at all (query_only): Verify, Prove and the
+	// Readers cannot write at all (query_only): snapshots, Prove and the
 	// lookups are guaranteed to leave the file as it was.
 	rdb, err := sql.Open(driverName, dsn(path, "deferred")+"&_query_only=true")
 	if err != nil {

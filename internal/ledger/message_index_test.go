@@ -127,7 +127,7 @@ func TestMessageIndexAcrossMoves(t *testing.T) {
 	if _, ok, err := f.l.LatestCapture(f.ctx, "never-captured"); ok || err != nil {
 		t.Errorf("LatestCapture of an unknown id: %v %v", ok, err)
 	}
-	if rep := f.verify(VerifyOptions{}); !rep.OK {
+	if rep := f.verify(); !rep.OK {
 		t.Errorf("verify: %+v", rep.Findings)
 	}
 }

@@ -112,7 +112,7 @@ func TestMigrateV1(t *testing.T) {
 			t.Errorf("user_version %d, want 1", v)
 		}
 		lookups(ro)
-		if rep := ro.verify(VerifyOptions{}); !rep.OK || rep.Entries != 42 {
+		if rep := ro.verify(); !rep.OK || rep.Entries != 42 {
 			t.Errorf("verify: %+v", rep)
 		}
 		ro.l.Close()
@@ -144,7 +144,7 @@ func TestMigrateV1(t *testing.T) {
 		}
 		lookups(f)
 		f.checkpoint()
-		if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 78 {
+		if rep := f.verify(); !rep.OK || rep.Entries != 78 {
 			t.Errorf("verify: %+v", rep)
 		}
 		// The insert trigger is version 2's and still refuses a wrong seq.
@@ -183,7 +183,7 @@ func TestMigrateHalfMigrated(t *testing.T) {
 	if got := schemaOf(t, f); !slices.Equal(got, want) || userVersion(t, f) != custody.SchemaVersion {
 		t.Errorf("schema after migration:\n%s", strings.Join(got, "\n"))
 	}
-	if rep := f.verify(VerifyOptions{}); !rep.OK {
+	if rep := f.verify(); !rep.OK {
 		t.Errorf("verify: %+v", rep.Findings)
 	}
 }

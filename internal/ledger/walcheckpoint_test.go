@@ -60,7 +60,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	if h, err := f.l.Head(f.ctx); err != nil || h.Size != 60 {
 		t.Fatalf("head %+v, %v", h, err)
 	}
-	if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 60 {
+	if rep := f.verify(); !rep.OK || rep.Entries != 60 {
 		t.Errorf("verify: %+v", rep)
 	}
 	if err := f.l.Close(); err != nil {
@@ -221,7 +221,7 @@ func TestPageSizes(t *testing.T) {
 	for i := range 3 {
 		f.appendBatch(i, 40)
 	}
-	if rep := f.verify(VerifyOptions{}); !rep.OK || rep.Entries != 150 {
+	if rep := f.verify(); !rep.OK || rep.Entries != 150 {
 		t.Errorf("verify: %+v", rep)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 // newMatter creates a matter in a temporary directory with a few entries
@@ -143,7 +144,7 @@ func TestReadOnlyWritesNothing(t *testing.T) {
 	if err != nil || key == "" {
 		t.Fatalf("verifier key = %q, %v", key, err)
 	}
-	rep, err := m.Ledger.Verify(ctx, ledger.VerifyOptions{VerifierKey: key})
+	rep, err := verify.Ledger(ctx, m.Ledger, verify.Options{VerifierKey: key, Evidence: st})
 	if err != nil || !rep.OK {
 		t.Fatalf("verify: %+v, %v", rep, err)
 	}

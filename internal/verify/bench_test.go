@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -26,7 +26,7 @@ func cpuTime() time.Duration {
 func BenchmarkVerify(b *testing.B) {
 	const size, batchSize = 100_000, 1000
 	f := newFixture(b)
-	batch := make([]ledger.Entry, 0, batchSize)
+	batch := make([]leaf.Entry, 0, batchSize)
 	for done := 0; done < size; done += batchSize {
 		batch = batch[:0]
 		for i := range batchSize {

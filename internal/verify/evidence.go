@@ -2,13 +2,11 @@ package verify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // evidenceCheck collects every evidence object the ledger references, in
@@ -42,52 +40,26 @@ func (c *evidenceCheck) entry(seq uint64, leafBytes []byte) []Finding {
 }
 
 // entryEvidence returns the evidence objects one leaf references: its
-// evidence_sha256, and every detail member whose name ends in
-// "evidence_sha256" (hold, bulk, media, diff findings); bad lists the
-// references that are not SHA-256 hex.
+// evidence_sha256 and those its typed detail lists (leaf.EvidenceRefs);
+// bad lists the references that are not SHA-256 hex.
 func entryEvidence(leafBytes []byte) (refs []hashchain.Hash, bad []string, err error) {
-	e, err := ledger.DecodeLeaf(leafBytes)
+	e, err := leaf.DecodeLeaf(leafBytes)
 	if err != nil {
 		return nil, nil, err
 	}
-	refs = append(refs, e.EvidenceSHA256)
-	if len(e.Detail) == 0 {
-		return refs, nil, nil
+	named, err := e.EvidenceRefs()
+	if err != nil {
+		return nil, nil, err
 	}
-	var v any
-	if err := json.Unmarshal(e.Detail, &v); err != nil {
-		return nil, nil, fmt.Errorf("detail: %w", err)
-	}
-	for _, s := range detailRefs(v, "") {
-		h, err := hashchain.ParseHash(s)
+	for _, r := range named {
+		h, err := hashchain.ParseHash(r.SHA256)
 		if err != nil {
-			bad = append(bad, s)
+			bad = append(bad, r.SHA256)
 			continue
 		}
 		refs = append(refs, h)
 	}
 	return refs, bad, nil
-}
-
-// detailRefs returns the strings held under keys ending in
-// "evidence_sha256", at any depth.
-func detailRefs(v any, key string) []string {
-	var out []string
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			out = append(out, detailRefs(x, k)...)
-		}
-	case []any:
-		for _, x := range t {
-			out = append(out, detailRefs(x, key)...)
-		}
-	case string:
-		if strings.HasSuffix(key, "evidence_sha256") {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // finish re-hashes every referenced object in the store.

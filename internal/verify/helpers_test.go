@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -78,22 +79,22 @@ func (f *fixture) raw(stmts ...string) {
 }
 
 // message returns a message entry of about the size exports write.
-func message(conv string, i int, evidenceSum hashchain.Hash) ledger.Entry {
+func message(conv string, i int, evidenceSum hashchain.Hash) leaf.Entry {
 	hold := i%3 == 0
 	payload := sha256.Sum256(fmt.Appendf(nil, "payload %s %d", conv, i))
 	id := sha256.Sum256(fmt.Appendf(nil, "%s-msg-%06d", conv, i))
 	detail, _ := json.Marshal(map[string]any{"direction": "inbound", "messenger_type": "whatsapp", "from": "+15555550100",
 		"to": "+15555550199", "content_sha256": fmt.Sprintf("%x", payload)})
-	return ledger.Entry{
-		Kind:           ledger.KindMessage,
+	return leaf.Entry{
+		Kind:           leaf.KindMessage,
 		ConversationID: conv,
 		MessageID:      fmt.Sprintf("%x", id[:16]),
 		RunID:          "run-0001",
 		PayloadSHA256:  hashchain.Hash(payload),
 		EvidenceSHA256: evidenceSum,
-		Source: &ledger.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk",
+		Source: &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + conv + "/messages/bulk",
 			Status: 200, CorrelationID: "c0ffee00-1234-4abc-8def-0123456789ab"},
-		Compliance: &ledger.Compliance{LegalHold: &hold, AuditRefs: []string{"audit-7f3e2a"},
+		Compliance: &leaf.Compliance{LegalHold: &hold, AuditRefs: []string{"audit-7f3e2a"},
 			OriginalTimestamp: "2024-04-30T09:15:27.481Z"},
 		Detail: detail,
 	}
@@ -101,9 +102,9 @@ func message(conv string, i int, evidenceSum hashchain.Hash) ledger.Entry {
 
 // appendN appends n message entries over a few conversations, each
 // naming an evidence object that is not in any store.
-func (f *fixture) appendN(n int) []ledger.Entry {
+func (f *fixture) appendN(n int) []leaf.Entry {
 	f.t.Helper()
-	var all []ledger.Entry
+	var all []leaf.Entry
 	for i := range n {
 		conv := fmt.Sprintf("conv-%02d", i%4)
 		all = append(all, message(conv, i, hashchain.Hash(sha256.Sum256([]byte("evidence "+conv)))))
@@ -136,8 +137,8 @@ func (f *fixture) verify(opts verify.Options) verify.Report {
 	return rep
 }
 
-func messages(conv string, n int) []ledger.Entry {
-	out := make([]ledger.Entry, n)
+func messages(conv string, n int) []leaf.Entry {
+	out := make([]leaf.Entry, n)
 	for i := range out {
 		out[i] = message(conv, i, hashchain.Hash(sha256.Sum256([]byte("evidence "+conv))))
 	}

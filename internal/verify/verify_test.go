@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -259,7 +261,7 @@ func TestVerifyDuringAppends(t *testing.T) {
 func TestVerifyEvidence(t *testing.T) {
 	f := newFixture(t)
 	dir := filepath.Join(t.TempDir(), "evidence")
-	store, err := evidence.Open(f.ctx, dir, evidence.Options{})
+	store, err := folder.Open(dir, evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,12 +274,12 @@ func TestVerifyEvidence(t *testing.T) {
 		}
 		sums = append(sums, s.Sum)
 	}
-	var batch []ledger.Entry
+	var batch []leaf.Entry
 	for i := range 8 {
 		batch = append(batch, message("conv-ev", i, sums[i/2])) // entries 2k and 2k+1 share object k
 	}
 	// A run entry whose detail names an evidence object, as hold checks do.
-	batch = append(batch, ledger.Entry{Kind: ledger.KindHold, ConversationID: "conv-ev",
+	batch = append(batch, leaf.Entry{Kind: leaf.KindHold, ConversationID: "conv-ev",
 		Detail: []byte(fmt.Sprintf(`{"hold_evidence_sha256":%q,"nested":[{"bulk_evidence_sha256":"not-a-hash"}]}`, sums[3]))})
 	if _, err := f.l.Append(f.ctx, batch...); err != nil {
 		t.Fatal(err)

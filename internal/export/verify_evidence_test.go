@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 // TestEvidenceCheckFindsTampering exports, then damages the evidence
@@ -19,18 +19,17 @@ func TestEvidenceCheckFindsTampering(t *testing.T) {
 	e := newEnv(t, 12, "")
 	e.run(t, intervalScope())
 	ctx := context.Background()
-	verify := func() (ledger.Report, *export.EvidenceCheck) {
+	check := func() verify.Report {
 		t.Helper()
-		ec := &export.EvidenceCheck{Store: e.store}
-		rep, err := e.ledger.Verify(ctx, ledger.VerifyOptions{VerifierKey: e.ledger.VerifierKey(), Checks: []ledger.EntryCheck{ec}})
+		rep, err := verify.Ledger(ctx, e.ledger, verifyWithEvidence(e))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rep, ec
+		return rep
 	}
-	rep, ec := verify()
-	if !rep.OK || ec.Report.Referenced == 0 || len(ec.Report.Unreferenced) != 0 {
-		t.Fatalf("clean export: ok=%v findings %v report %+v", rep.OK, rep.Findings, ec.Report)
+	rep := check()
+	if !rep.OK || rep.Evidence.Referenced == 0 || rep.Evidence.Unreferenced != 0 {
+		t.Fatalf("clean export: ok=%v findings %v report %+v", rep.OK, rep.Findings, rep.Evidence)
 	}
 
 	// Pick two referenced objects: alter one, delete the other; add a stray.
@@ -63,7 +62,7 @@ func TestEvidenceCheckFindsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, _ = verify()
+	rep = check()
 	if rep.OK {
 		t.Fatal("verify passed over altered and missing evidence")
 	}
@@ -82,6 +81,6 @@ func TestEvidenceCheckFindsTampering(t *testing.T) {
 	}
 }
 
-func verifyWithEvidence(e *env) ledger.VerifyOptions {
-	return ledger.VerifyOptions{VerifierKey: e.ledger.VerifierKey(), Checks: []ledger.EntryCheck{&export.EvidenceCheck{Store: e.store}}}
+func verifyWithEvidence(e *env) verify.Options {
+	return verify.Options{VerifierKey: e.ledger.VerifierKey(), Evidence: e.store}
 }

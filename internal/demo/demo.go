@@ -18,8 +18,8 @@ import (
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
-	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 // Config of a demo run. The zero value of each field takes its default.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
 // Format forces how export files are read; FormatAuto decides per file.
@@ -548,12 +550,12 @@ func (d *differ) compare(r *record, c *Captured) error {
 }
 
 func (d *differ) compareTime(c *Captured, v *value, emit func(Kind, string, string, string, string) error) error {
-	ct, _, err := ParseTimestamp(c.Timestamp)
+	ct, _, err := genesys.ParseTimestamp(c.Timestamp)
 	if err != nil {
 		return emit(ValueAltered, FieldTimestamp, c.Timestamp, v.text, "captured timestamp cannot be parsed: cannot compare")
 	}
 	ct = ct.Truncate(time.Millisecond)
-	expected := FormatMillis(ct)
+	expected := genesys.FormatMillis(ct)
 	if v.digits >= 3 {
 		if v.t.Truncate(time.Millisecond).Equal(ct) {
 			return nil

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
 // oneCapture is the capture most compare cases are checked against.
@@ -21,7 +23,7 @@ func oneCapture() *MemIndex {
 	idx.Add(Captured{
 		ConversationID: "c1", MessageID: "m1",
 		Timestamp:     "2024-03-01T10:00:00.123Z",
-		ContentSHA256: ContentHash("Héllo\nworld"),
+		ContentSHA256: genesys.ContentHash("Héllo\nworld"),
 		Sender:        "+4411",
 		LegalHold:     ptr(true),
 		AuditRefs:     []string{"a2", "a1"},
@@ -89,7 +91,7 @@ func TestTimestampFindingValues(t *testing.T) {
 		`{` + strings.NewReplacer(`"m1"`, `"m2"`, ".123Z", ".000-01:00").Replace(full) + "}\n"})
 	idx := oneCapture()
 	idx.Add(Captured{ConversationID: "c1", MessageID: "m2", Timestamp: "2024-03-01T10:00:00.123Z",
-		ContentSHA256: ContentHash("Héllo\nworld"), Sender: "+4411", LegalHold: ptr(true), AuditRefs: []string{"a1", "a2"}})
+		ContentSHA256: genesys.ContentHash("Héllo\nworld"), Sender: "+4411", LegalHold: ptr(true), AuditRefs: []string{"a1", "a2"}})
 	got, _ := runDir(t, dir, idx, Options{})
 	want := []Finding{
 		{Kind: TimestampPrecisionLost, ConversationID: "c1", MessageID: "m1", Field: FieldTimestamp,
@@ -294,7 +296,7 @@ func TestDeterministic(t *testing.T) {
 		for m := range 30 {
 			id := conv + "-m" + string(rune('a'+m))
 			if m%7 != 3 {
-				idx.Add(Captured{ConversationID: conv, MessageID: id, Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: ContentHash("t")})
+				idx.Add(Captured{ConversationID: conv, MessageID: id, Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: genesys.ContentHash("t")})
 			}
 			if m%5 != 1 {
 				lines = append(lines, `{"conversation_id":"`+conv+`","message_id":"`+id+`","timestamp":"2024-01-01T00:00:00Z","content":"t"}`)

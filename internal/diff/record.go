@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
 // Indexes of the compliance fields in a record, in ComplianceFields order.
@@ -337,7 +339,7 @@ func parseValue(field int, v json.RawMessage) value {
 		switch typ {
 		case "string":
 			s, _ := str()
-			t, digits, err := ParseTimestamp(strings.TrimSpace(s))
+			t, digits, err := genesys.ParseTimestamp(strings.TrimSpace(s))
 			if err != nil {
 				out.bad = "not an RFC 3339 timestamp"
 				out.raw = s
@@ -366,7 +368,7 @@ func parseValue(field int, v json.RawMessage) value {
 			return wrong("string")
 		}
 		s, _ := str()
-		out.text = ContentHash(s)
+		out.text = genesys.ContentHash(s)
 	case fSender:
 		if typ != "string" {
 			return wrong("string")

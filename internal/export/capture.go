@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -459,7 +458,7 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
 	payload, evSum hashchain.Hash, src *ledger.Source, media []MediaRef) (ledger.Entry, error) {
 	d := map[string]any{
-		"content_sha256": diff.ContentHash(diff.MessageText(md)),
+		"content_sha256": genesys.ContentHash(genesys.MessageText(md)),
 		"from":           md.FromAddress,
 		"to":             md.ToAddress,
 		"direction":      md.Direction,

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -200,8 +201,8 @@ func captured(e ledger.Entry) (diff.Captured, error) {
 	}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp
-		if t, _, err := diff.ParseTimestamp(comp.OriginalTimestamp); err == nil {
-			c.Timestamp = diff.FormatMillis(t)
+		if t, _, err := genesys.ParseTimestamp(comp.OriginalTimestamp); err == nil {
+			c.Timestamp = genesys.FormatMillis(t)
 		}
 		c.LegalHold = comp.LegalHold
 		c.AuditRefs = comp.AuditRefs

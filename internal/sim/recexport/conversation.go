@@ -81,7 +81,7 @@ func derivedID(seed uint64, parts ...string) string {
 	return s[:8] + "-" + s[8:12] + "-4" + s[13:16] + "-a" + s[17:20] + "-" + s[20:32]
 }
 
-// text is the message text custody captures and hashes (diff.MessageText).
+// text is the message text custody captures and hashes (genesys.MessageText).
 func text(m *genesys.MessageData) string {
 	if m.TextBody == "" && m.NormalizedMessage != nil {
 		return m.NormalizedMessage.Text

@@ -14,6 +14,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -210,7 +211,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	res.SecondDiff = second
 	say("7. Diffed again: not_captured %d → %d (what remains is not at the source); the stripped fields remain, as they must:",
-		first.Summary.Counts[diff.NotCaptured], second.Summary.Counts[diff.NotCaptured])
+		first.Summary.Counts[finding.NotCaptured], second.Summary.Counts[finding.NotCaptured])
 	printCounts(w, second.Summary.Counts)
 
 	// 8. Verify everything, against a checkpoint kept outside the ledger.
@@ -293,7 +294,8 @@ func recordingExport(ctx context.Context, c *fetch.Client, from, to time.Time) e
 }
 
 func printCounts(w io.Writer, c diff.Counts) {
-	for _, k := range diff.Kinds {
+	for _, in := range finding.Kinds() {
+		k := in.Kind
 		if c[k] > 0 {
 			fmt.Fprintf(w, "     %-26s %6d\n", k, c[k])
 		}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 )
 
@@ -67,7 +68,7 @@ type Options struct {
 
 // Run compares the export in src with what idx captured. It calls emit
 // for every finding, in a deterministic order: files in lexical order,
-// messages in file order, a message's fields in ComplianceFields order,
+// messages in file order, a message's fields in finding.ComplianceFields order,
 // then missing_from_export in idx.Each order. An error from emit stops
 // the diff. Problems with the export are findings, not errors; Run fails
 // only on cancellation, a failed listing, or an index error.
@@ -105,7 +106,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	}
 	d.s.Source = src.String()
 	d.s.Counts = Counts{}
-	d.s.PerConversation = map[string]KindCounts{}
+	d.s.PerConversation = map[string]finding.Counts{}
 
 	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan *job)
@@ -342,7 +343,7 @@ type differ struct {
 }
 
 func (d *differ) emit(f Finding) error {
-	if f.Kind == FileUnreadable {
+	if f.Kind == finding.FileUnreadable {
 		d.badFile = true
 	}
 	d.s.add(f)
@@ -443,12 +444,12 @@ func (d *differ) record(r *record) error {
 	d.s.Messages++
 	at := r.where()
 	if r.conv == "" {
-		return d.emit(Finding{Kind: FieldStripped, MessageID: r.msg, Field: FieldConversationID, File: r.file,
+		return d.emit(Finding{Kind: finding.FieldStripped, MessageID: r.msg, Field: finding.FieldConversationID, File: r.file,
 			Detail: at + ": message has no conversation id: cannot be matched"})
 	}
 	d.cover(r.conv)
 	if r.msg == "" {
-		return d.emit(Finding{Kind: FieldStripped, ConversationID: r.conv, Field: FieldMessageID, File: r.file,
+		return d.emit(Finding{Kind: finding.FieldStripped, ConversationID: r.conv, Field: finding.FieldMessageID, File: r.file,
 			Detail: at + ": " + r.noMsgID + ": cannot be matched"})
 	}
 	c, ok, err := d.lookup(r.conv, r.msg)
@@ -458,15 +459,15 @@ func (d *differ) record(r *record) error {
 	if !ok {
 		k := idKey(r.conv, r.msg)
 		if _, dup := d.uncaptured[k]; dup {
-			return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+			return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 				Detail: at + ": message appears again in the export"})
 		}
 		d.uncaptured[k] = struct{}{}
-		return d.emit(Finding{Kind: NotCaptured, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+		return d.emit(Finding{Kind: finding.NotCaptured, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 			Detail: at + ": in the export but never captured: refetch"})
 	}
 	if d.seen.has(c.Seq) {
-		return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+		return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
 			Detail: at + ": message appears again in the export"})
 	}
 	d.seen.set(c.Seq)
@@ -475,7 +476,7 @@ func (d *differ) record(r *record) error {
 
 func (d *differ) compare(r *record, c *Captured) error {
 	base := Finding{ConversationID: r.conv, MessageID: r.msg, File: r.file}
-	emit := func(kind Kind, field, expected, got, detail string) error {
+	emit := func(kind finding.Kind, field, expected, got, detail string) error {
 		f := base
 		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.where()+": "+detail
 		return d.emit(f)
@@ -484,19 +485,19 @@ func (d *differ) compare(r *record, c *Captured) error {
 		if !d.pol.required(field) {
 			return nil
 		}
-		return emit(FieldStripped, field, expected, "", "required field absent from the export")
+		return emit(finding.FieldStripped, field, expected, "", "required field absent from the export")
 	}
 	bad := func(field, expected string, v *value) error {
-		return emit(ValueAltered, field, expected, v.raw, v.bad)
+		return emit(finding.ValueAltered, field, expected, v.raw, v.bad)
 	}
 
 	// Timestamp.
 	if v := &r.fields[fTimestamp]; !v.present {
-		if err := stripped(FieldTimestamp, c.Timestamp); err != nil {
+		if err := stripped(finding.FieldTimestamp, c.Timestamp); err != nil {
 			return err
 		}
 	} else if v.bad != "" {
-		if err := bad(FieldTimestamp, c.Timestamp, v); err != nil {
+		if err := bad(finding.FieldTimestamp, c.Timestamp, v); err != nil {
 			return err
 		}
 	} else if err := d.compareTime(c, v, emit); err != nil {
@@ -506,16 +507,16 @@ func (d *differ) compare(r *record, c *Captured) error {
 	// Content.
 	if v := &r.fields[fContent]; !v.present {
 		if c.ContentSHA256 != emptyContentHash {
-			if err := stripped(FieldContent, c.ContentSHA256); err != nil {
+			if err := stripped(finding.FieldContent, c.ContentSHA256); err != nil {
 				return err
 			}
 		}
 	} else if v.bad != "" {
-		if err := bad(FieldContent, c.ContentSHA256, v); err != nil {
+		if err := bad(finding.FieldContent, c.ContentSHA256, v); err != nil {
 			return err
 		}
 	} else if v.text != c.ContentSHA256 {
-		if err := emit(ContentDiffers, FieldContent, c.ContentSHA256, v.text, "SHA-256 of the normalised text differs"); err != nil {
+		if err := emit(finding.ContentDiffers, finding.FieldContent, c.ContentSHA256, v.text, "SHA-256 of the normalised text differs"); err != nil {
 			return err
 		}
 	}
@@ -527,9 +528,9 @@ func (d *differ) compare(r *record, c *Captured) error {
 		expected string
 		known    bool
 	}{
-		{fSender, FieldSender, strings.TrimSpace(c.Sender), true},
-		{fLegalHold, FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil},
-		{fAuditTrailID, FieldAuditTrailID, joinIDs(c.AuditRefs), true},
+		{fSender, finding.FieldSender, strings.TrimSpace(c.Sender), true},
+		{fLegalHold, finding.FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil},
+		{fAuditTrailID, finding.FieldAuditTrailID, joinIDs(c.AuditRefs), true},
 	}
 	for _, pf := range plain {
 		v := &r.fields[pf.idx]
@@ -540,7 +541,7 @@ func (d *differ) compare(r *record, c *Captured) error {
 		case v.bad != "":
 			err = bad(pf.field, pf.expected, v)
 		case pf.known && v.text != pf.expected:
-			err = emit(ValueAltered, pf.field, pf.expected, v.text, "value differs from the capture")
+			err = emit(finding.ValueAltered, pf.field, pf.expected, v.text, "value differs from the capture")
 		}
 		if err != nil {
 			return err
@@ -549,10 +550,10 @@ func (d *differ) compare(r *record, c *Captured) error {
 	return nil
 }
 
-func (d *differ) compareTime(c *Captured, v *value, emit func(Kind, string, string, string, string) error) error {
+func (d *differ) compareTime(c *Captured, v *value, emit func(finding.Kind, string, string, string, string) error) error {
 	ct, _, err := genesys.ParseTimestamp(c.Timestamp)
 	if err != nil {
-		return emit(ValueAltered, FieldTimestamp, c.Timestamp, v.text, "captured timestamp cannot be parsed: cannot compare")
+		return emit(finding.ValueAltered, finding.FieldTimestamp, c.Timestamp, v.text, "captured timestamp cannot be parsed: cannot compare")
 	}
 	ct = ct.Truncate(time.Millisecond)
 	expected := genesys.FormatMillis(ct)
@@ -560,14 +561,14 @@ func (d *differ) compareTime(c *Captured, v *value, emit func(Kind, string, stri
 		if v.t.Truncate(time.Millisecond).Equal(ct) {
 			return nil
 		}
-		return emit(TimestampShifted, FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
+		return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
 	}
 	unit := precisionUnit(v.digits)
 	if ct.Truncate(unit).Equal(v.t) {
-		return emit(TimestampPrecisionLost, FieldTimestamp, expected, v.text,
+		return emit(finding.TimestampPrecisionLost, finding.FieldTimestamp, expected, v.text,
 			"exported with "+strconv.Itoa(v.digits)+" fractional digits; the capture has milliseconds")
 	}
-	return emit(TimestampShifted, FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
+	return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
 }
 
 func signed(d time.Duration) string {
@@ -601,7 +602,7 @@ func (d *differ) finish() error {
 		if d.seen.has(c.Seq) {
 			return nil
 		}
-		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
+		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Field: "", Expected: c.Timestamp,
 			Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
 	})
@@ -656,7 +657,7 @@ func (d *differ) finishConversations() error {
 		return nil
 	})
 	missing := func(c Captured) error {
-		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
+		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
 	}
 	const batch = 1024 // captures read back per call

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // writeTree writes files (relative name → content) under a new temp dir.
@@ -52,7 +54,7 @@ func runSource(t testing.TB, src Source, idx Index, opts Options) ([]Finding, Su
 
 // key is what identifies a finding for set comparisons.
 type key struct {
-	Kind             Kind
+	Kind             finding.Kind
 	Conv, Msg, Field string
 }
 

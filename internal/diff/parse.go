@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // item is what a file's parser hands to the comparison, in file order.
@@ -81,7 +83,7 @@ var errStop = errors.New("stop")
 
 func (p *fileParser) unreadable(conv, format string, args ...any) error {
 	return p.emit(item{kind: itemFinding, f: Finding{
-		Kind: FileUnreadable, ConversationID: conv, File: p.name, Detail: fmt.Sprintf(format, args...),
+		Kind: finding.FileUnreadable, ConversationID: conv, File: p.name, Detail: fmt.Sprintf(format, args...),
 	}})
 }
 
@@ -285,7 +287,7 @@ func (p *fileParser) conversationMismatch(bodyConv string) error {
 		return nil
 	}
 	return p.emit(item{kind: itemFinding, f: Finding{
-		Kind: ValueAltered, ConversationID: p.nameConv, Field: FieldConversationID,
+		Kind: finding.ValueAltered, ConversationID: p.nameConv, Field: finding.FieldConversationID,
 		Expected: p.nameConv, Got: bodyConv, File: p.name,
 		Detail: "the file's conversation id contradicts its name",
 	}})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 )
@@ -27,13 +28,13 @@ func trickyPolicy() *Policy {
 	p := DefaultPolicy()
 	g := p.Shapes[ShapeGenesys]
 	g.Fields = map[string][]string{
-		FieldMessageID: {"ID", "id"}, FieldTimestamp: {"timestamp"}, FieldContent: {"messageText", "body.text"},
-		FieldSender: {"fromUser.id", "from"}, FieldLegalHold: {"hold"}, FieldAuditTrailID: {},
+		finding.FieldMessageID: {"ID", "id"}, finding.FieldTimestamp: {"timestamp"}, finding.FieldContent: {"messageText", "body.text"},
+		finding.FieldSender: {"fromUser.id", "from"}, finding.FieldLegalHold: {"hold"}, finding.FieldAuditTrailID: {},
 	}
 	p.Shapes[ShapeGenesys] = g
 	j := p.Shapes[ShapeJSONL]
 	j.ConversationID = []string{"conv.id", "conversation_id"}
-	j.Fields[FieldSender] = []string{"Sender", "sender", "from"}
+	j.Fields[finding.FieldSender] = []string{"Sender", "sender", "from"}
 	p.Shapes[ShapeJSONL] = j
 	return p
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // Shape names, also the keys of Policy.Shapes and the values of Format.
@@ -31,7 +33,7 @@ const (
 // keeps them and how they are compared. docs/policy.md documents the file.
 type Policy struct {
 	Version int `json:"version"`
-	// Required lists the compliance fields (ComplianceFields) whose absence
+	// Required lists the compliance fields (finding.ComplianceFields) whose absence
 	// from an exported message is a field_stripped finding. A field that
 	// is not required is still compared when present.
 	Required []string `json:"required"`
@@ -69,7 +71,7 @@ type ShapePolicy struct {
 func DefaultPolicy() *Policy {
 	return &Policy{
 		Version:   policyVersion,
-		Required:  slices.Clone(ComplianceFields),
+		Required:  slices.Clone(finding.ComplianceFields[:]),
 		Timestamp: TimestampMillisecond,
 		Content:   ContentSHA256NFC,
 		Shapes: map[string]ShapePolicy{
@@ -78,35 +80,35 @@ func DefaultPolicy() *Policy {
 				MetadataSuffix: "_metadata.json",
 				ConversationID: []string{"conversationId"},
 				Fields: map[string][]string{
-					FieldMessageID:    {"id"},
-					FieldTimestamp:    {"timestamp"},
-					FieldContent:      {"messageText"},
-					FieldSender:       {"from"},
-					FieldLegalHold:    {},
-					FieldAuditTrailID: {},
+					finding.FieldMessageID:    {"id"},
+					finding.FieldTimestamp:    {"timestamp"},
+					finding.FieldContent:      {"messageText"},
+					finding.FieldSender:       {"from"},
+					finding.FieldLegalHold:    {},
+					finding.FieldAuditTrailID: {},
 				},
 			},
 			ShapeReshape: {
 				Messages:       "messages",
 				ConversationID: []string{"conversationId", "conversation_id"},
 				Fields: map[string][]string{
-					FieldMessageID:    {"id"},
-					FieldTimestamp:    {"timestamp"},
-					FieldContent:      {"content"},
-					FieldSender:       {"from", "sender"},
-					FieldLegalHold:    {"legal_hold", "legalHold"},
-					FieldAuditTrailID: {"audit_trail_id", "auditTrailId"},
+					finding.FieldMessageID:    {"id"},
+					finding.FieldTimestamp:    {"timestamp"},
+					finding.FieldContent:      {"content"},
+					finding.FieldSender:       {"from", "sender"},
+					finding.FieldLegalHold:    {"legal_hold", "legalHold"},
+					finding.FieldAuditTrailID: {"audit_trail_id", "auditTrailId"},
 				},
 			},
 			ShapeJSONL: {
 				ConversationID: []string{"conversation_id", "conversationId"},
 				Fields: map[string][]string{
-					FieldMessageID:    {"message_id", "messageId", "id"},
-					FieldTimestamp:    {"timestamp"},
-					FieldContent:      {"content", "text", "messageText", "textBody"},
-					FieldSender:       {"sender", "from", "fromAddress"},
-					FieldLegalHold:    {"legal_hold", "legalHold"},
-					FieldAuditTrailID: {"audit_trail_id", "auditTrailId", "audit_refs"},
+					finding.FieldMessageID:    {"message_id", "messageId", "id"},
+					finding.FieldTimestamp:    {"timestamp"},
+					finding.FieldContent:      {"content", "text", "messageText", "textBody"},
+					finding.FieldSender:       {"sender", "from", "fromAddress"},
+					finding.FieldLegalHold:    {"legal_hold", "legalHold"},
+					finding.FieldAuditTrailID: {"audit_trail_id", "auditTrailId", "audit_refs"},
 				},
 			},
 		},
@@ -197,8 +199,8 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: content rule %q, want %q", ErrBadPolicy, p.Content, ContentSHA256NFC)
 	}
 	for _, f := range p.Required {
-		if !slices.Contains(ComplianceFields, f) {
-			return fmt.Errorf("%w: required field %q is not one of %s", ErrBadPolicy, f, strings.Join(ComplianceFields, ", "))
+		if !slices.Contains(finding.ComplianceFields[:], f) {
+			return fmt.Errorf("%w: required field %q is not one of %s", ErrBadPolicy, f, strings.Join(finding.ComplianceFields[:], ", "))
 		}
 	}
 	for _, name := range []string{ShapeGenesys, ShapeReshape, ShapeJSONL} {
@@ -218,7 +220,7 @@ func (p *Policy) Validate() error {
 			}
 		}
 		for field, paths := range sp.Fields {
-			if field != FieldMessageID && !slices.Contains(ComplianceFields, field) {
+			if field != finding.FieldMessageID && !slices.Contains(finding.ComplianceFields[:], field) {
 				return fmt.Errorf("%w: shape %q: unknown field %q", ErrBadPolicy, name, field)
 			}
 			for _, path := range paths {
@@ -227,7 +229,7 @@ func (p *Policy) Validate() error {
 				}
 			}
 		}
-		if len(sp.Fields[FieldMessageID]) == 0 {
+		if len(sp.Fields[finding.FieldMessageID]) == 0 {
 			return fmt.Errorf("%w: shape %q: message_id has no path: messages could not be matched", ErrBadPolicy, name)
 		}
 	}

@@ -11,10 +11,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 )
 
-// Indexes of the compliance fields in a record, in ComplianceFields order.
+// Indexes of the compliance fields in a record, in finding.ComplianceFields order.
 const (
 	fTimestamp = iota
 	fContent
@@ -212,8 +213,8 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 		return out
 	}
 	for name, sp := range p.Shapes {
-		sf := &shapeFields{name: name, msgID: split(sp.Fields[FieldMessageID]), conv: split(sp.ConversationID), msgKey: sp.Messages, metaSfx: sp.MetadataSuffix}
-		for i, f := range ComplianceFields {
+		sf := &shapeFields{name: name, msgID: split(sp.Fields[finding.FieldMessageID]), conv: split(sp.ConversationID), msgKey: sp.Messages, metaSfx: sp.MetadataSuffix}
+		for i, f := range finding.ComplianceFields {
 			sf.fields[i] = split(sp.Fields[f])
 		}
 		lists := append([][][]string{sf.msgID}, sf.fields[:]...)

@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -80,7 +81,7 @@ func runDiff(t *testing.T, src diff.Source, idx diff.Index) []string {
 	t.Helper()
 	var out []string
 	_, err := diff.Run(context.Background(), src, idx, diff.Options{}, func(f diff.Finding) error {
-		if f.Kind == diff.MissingFromExport {
+		if f.Kind == finding.MissingFromExport {
 			f.Detail = "" // names the capture's seq, which only the ledger has
 		}
 		b, _ := json.Marshal(f)
@@ -216,7 +217,7 @@ func TestDiffIsRecorded(t *testing.T) {
 	}
 	var wantGaps []diff.Finding
 	for _, f := range emitted {
-		if (f.Kind == diff.NotCaptured || f.Kind == diff.MissingFromExport) && f.ConversationID != "" {
+		if finding.IsGap(f.Kind) && f.ConversationID != "" {
 			wantGaps = append(wantGaps, f)
 		}
 	}
@@ -265,7 +266,7 @@ func gunzipParts(t *testing.T, st evidence.Store, parts []string) []byte {
 func countUnopened(fs []diff.Finding) int {
 	n := 0
 	for _, f := range fs {
-		if f.Kind == diff.FileUnreadable && strings.Contains(f.Detail, "not opened") {
+		if f.Kind == finding.FileUnreadable && strings.Contains(f.Detail, "not opened") {
 			n++
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
@@ -107,7 +108,7 @@ func TestLayout(t *testing.T) {
 			}
 			truncated := map[string]bool{}
 			for _, d := range m.Damages {
-				if d.Kind == KindFileUnreadable {
+				if d.Kind == finding.FileUnreadable {
 					truncated[d.File] = true
 				}
 			}
@@ -192,8 +193,8 @@ func TestTruncationBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lost := m.Counts[KindMissingFromExport]
-	if lost == 0 || m.MessagesReadable == 0 || m.Counts[KindFileUnreadable] != m.Conversations {
+	lost := m.Counts[finding.MissingFromExport]
+	if lost == 0 || m.MessagesReadable == 0 || m.Counts[finding.FileUnreadable] != m.Conversations {
 		t.Fatalf("counts %v, readable %d of %d", m.Counts, m.MessagesReadable, m.Messages)
 	}
 	if m.MessagesReadable+lost != m.Messages {

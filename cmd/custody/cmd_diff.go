@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/s3util"
@@ -74,7 +75,7 @@ Examples:
 }
 
 func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) error {
-	format, err := diff.ParseFormat(o.Format)
+	format, err := exportfile.ParseFormat(o.Format)
 	if err != nil {
 		return usageError("--format: %v", err)
 	}
@@ -95,7 +96,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	}
 	defer store.Close()
 	s3cfg := s3util.Config{Endpoint: firstNonEmpty(o.SourceS3, o.ev.S3Endpoint), Region: firstNonEmpty(o.SourceS3Reg, o.ev.S3Region)}
-	src, err := diff.NewSource(ctx, loc, s3cfg)
+	src, err := exportfile.NewSource(ctx, loc, s3cfg)
 	if err != nil {
 		return err
 	}

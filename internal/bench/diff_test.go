@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -97,7 +98,7 @@ func diffFixture(tb testing.TB, f *DiffFixture) diff.Summary {
 		tb.Fatal(err)
 	}
 	defer store.Close()
-	src, err := diff.NewDirSource(f.Export)
+	src, err := exportfile.NewDirSource(f.Export)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -175,7 +176,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		len(m.Damages), res.Manifest)
 
 	// 5. Diff it.
-	src, err := diff.NewDirSource(res.Export)
+	src, err := exportfile.NewDirSource(res.Export)
 	if err != nil {
 		return res, err
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 )
@@ -171,10 +172,10 @@ func TestShapes(t *testing.T) {
 		}, Options{}, nil},
 		{"forced format ignores the other shape", map[string]string{
 			"c1.json": `{"messages":[{"id":"m1"}]}`,
-		}, Options{Format: FormatGenesys}, []key{{finding.FileUnreadable, "", "", ""}}},
+		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}}},
 		{"forced jsonl on a .json name", map[string]string{
 			"c1.json": `{` + full + `}`,
-		}, Options{Format: FormatJSONL}, nil},
+		}, Options{Format: exportfile.ShapeJSONL}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,7 +324,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestEmitErrorStops(t *testing.T) {
 	dir := writeTree(t, map[string]string{"a.jsonl": `{"conversation_id":"c","message_id":"1"}` + "\n" + `{"conversation_id":"c","message_id":"2"}`})
-	src, err := NewDirSource(dir)
+	src, err := exportfile.NewDirSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,27 +339,6 @@ func TestEmitErrorStops(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, src, &MemIndex{}, Options{}, func(Finding) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: err = %v", err)
-	}
-}
-
-func TestS3Entry(t *testing.T) {
-	cases := []struct{ key, name, problem string }{
-		{"exp/a/b.json", "a/b.json", ""},
-		{"exp/a/", "", ""},
-		{"exp/../etc/passwd", "../etc/passwd", "path traversal"},
-		{"exp/a/../../b.json", "a/../../b.json", "path traversal"},
-		{"exp//abs.json", "/abs.json", "absolute path"},
-		{"exp/a\x00b.json", `a\x00b.json`, "NUL"},
-		{"exp/a/./b.json", "a/./b.json", `"." segment`},
-		{"exp/a\\..\\b.json", `a\..\b.json`, "character"},
-		{"exp/\xff.json", `\xff.json`, "UTF-8"},
-		{"other/x.json", "other/x.json", "outside the prefix"},
-	}
-	for _, tc := range cases {
-		e := s3Entry("exp/", tc.key, 0)
-		if e.Name != tc.name || (tc.problem == "") != (e.Problem == "") || !strings.Contains(e.Problem, tc.problem) {
-			t.Errorf("s3Entry(%q) = %+v, want name %q, problem ~%q", tc.key, e, tc.name, tc.problem)
-		}
 	}
 }
 
@@ -452,8 +432,8 @@ func TestPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p.Required, []string{"timestamp"}) || !slices.Equal(p.Shapes[ShapeGenesys].Fields[finding.FieldLegalHold], []string{"legalHold"}) ||
-		!slices.Equal(p.Shapes[ShapeGenesys].Fields[finding.FieldContent], []string{"messageText"}) || p.Shapes[ShapeGenesys].Messages != "messagingTranscript" {
+	if !slices.Equal(p.Required, []string{"timestamp"}) || !slices.Equal(p.Shapes[exportfile.ShapeGenesys].Fields[finding.FieldLegalHold], []string{"legalHold"}) ||
+		!slices.Equal(p.Shapes[exportfile.ShapeGenesys].Fields[finding.FieldContent], []string{"messageText"}) || p.Shapes[exportfile.ShapeGenesys].Messages != "messagingTranscript" {
 		t.Errorf("merged policy = %+v", p)
 	}
 	bad := map[string]string{
@@ -489,9 +469,9 @@ func TestPolicy(t *testing.T) {
 
 func TestNestedPolicyPath(t *testing.T) {
 	pol := DefaultPolicy()
-	sp := pol.Shapes[ShapeJSONL]
+	sp := pol.Shapes[exportfile.ShapeJSONL]
 	sp.Fields[finding.FieldSender] = []string{"fromUser.address", "from"}
-	pol.Shapes[ShapeJSONL] = sp
+	pol.Shapes[exportfile.ShapeJSONL] = sp
 	line := `{` + strings.Replace(full, `"sender":"+4411"`, `"fromUser":{"address":"+4411"},"from":"ignored"`, 1) + `}`
 	got, _ := runDir(t, writeTree(t, map[string]string{"a.jsonl": line}), oneCapture(), Options{Policy: pol})
 	if len(got) != 0 {

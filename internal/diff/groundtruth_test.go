@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
@@ -147,7 +148,7 @@ func TestGroundTruthS3(t *testing.T) {
 			if err := (recexport.Target{S3: client, Bucket: bucket, Prefix: prefix + "-old"}).Put(context.Background(), "x.json", []byte("junk")); err != nil {
 				t.Fatal(err)
 			}
-			src, err := NewSource(context.Background(), "s3://"+bucket+"/"+prefix, srv.Config())
+			src, err := exportfile.NewSource(context.Background(), "s3://"+bucket+"/"+prefix, srv.Config())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestFolderAndS3Agree(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromDir, sd := runDir(t, dir, idx, Options{})
-	fromS3, ss := runSource(t, NewS3Source(client, bucket, ""), idx, Options{})
+	fromS3, ss := runSource(t, exportfile.NewS3Source(client, bucket, ""), idx, Options{})
 	if !slices.Equal(fromDir, fromS3) {
 		t.Errorf("folder and S3 findings differ:\n%s", diffKeys(keysOf(fromDir), keysOf(fromS3)))
 	}

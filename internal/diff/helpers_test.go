@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 )
 
@@ -31,7 +32,7 @@ func writeTree(t testing.TB, files map[string]string) string {
 // runDir diffs a folder and returns the findings in order.
 func runDir(t testing.TB, dir string, idx Index, opts Options) ([]Finding, Summary) {
 	t.Helper()
-	src, err := NewDirSource(dir)
+	src, err := exportfile.NewDirSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func runDir(t testing.TB, dir string, idx Index, opts Options) ([]Finding, Summa
 	return runSource(t, src, idx, opts)
 }
 
-func runSource(t testing.TB, src Source, idx Index, opts Options) ([]Finding, Summary) {
+func runSource(t testing.TB, src exportfile.Source, idx Index, opts Options) ([]Finding, Summary) {
 	t.Helper()
 	var got []Finding
 	s, err := Run(context.Background(), src, idx, opts, func(f Finding) error {

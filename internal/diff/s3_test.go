@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
 )
@@ -40,7 +41,7 @@ func TestS3HostileObjects(t *testing.T) {
 			t.Fatalf("put %q: %v", k, err)
 		}
 	}
-	got, s := runSource(t, NewS3Source(c, bucket, "exp"), oneCapture(), Options{MaxLineBytes: 1024})
+	got, s := runSource(t, exportfile.NewS3Source(c, bucket, "exp"), oneCapture(), Options{MaxLineBytes: 1024})
 	want := map[string]string{
 		`a\..\b.json`:                           `unsafe name: character '\\'`,
 		"q?.json":                               "unsafe name: character '?'",

@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -77,7 +78,7 @@ func memIndex(o *sim.Org) *diff.MemIndex {
 	return idx
 }
 
-func runDiff(t *testing.T, src diff.Source, idx diff.Index) []string {
+func runDiff(t *testing.T, src exportfile.Source, idx diff.Index) []string {
 	t.Helper()
 	var out []string
 	_, err := diff.Run(context.Background(), src, idx, diff.Options{}, func(f diff.Finding) error {
@@ -111,7 +112,7 @@ func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src, err := diff.NewDirSource(filepath.Join(dir, shape))
+			src, err := exportfile.NewDirSource(filepath.Join(dir, shape))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +157,7 @@ func TestDiffIsRecorded(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "x", "junk.json"), junk, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, err := diff.NewDirSource(filepath.Join(dir, "x"))
+	src, err := exportfile.NewDirSource(filepath.Join(dir, "x"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,13 +98,21 @@ func TestNameConversation(t *testing.T) {
 
 func TestValidateShapes(t *testing.T) {
 	bad := map[string]func(m map[string]ShapePolicy){
-		"missing shape":    func(m map[string]ShapePolicy) { delete(m, ShapeReshape) },
-		"no messages key":  func(m map[string]ShapePolicy) { sp := m[ShapeGenesys]; sp.Messages = ""; m[ShapeGenesys] = sp },
-		"same message key": func(m map[string]ShapePolicy) { sp := m[ShapeReshape]; sp.Messages = "messagingTranscript"; m[ShapeReshape] = sp },
-		"nested doc conv":  func(m map[string]ShapePolicy) { sp := m[ShapeReshape]; sp.ConversationID = []string{"a.b"}; m[ShapeReshape] = sp },
-		"unknown field":    func(m map[string]ShapePolicy) { m[ShapeJSONL].Fields["colour"] = []string{"c"} },
-		"no message id":    func(m map[string]ShapePolicy) { m[ShapeJSONL].Fields["message_id"] = nil },
-		"bad key":          func(m map[string]ShapePolicy) { m[ShapeJSONL].Fields["sender"] = []string{"a,b"} },
+		"missing shape":   func(m map[string]ShapePolicy) { delete(m, ShapeReshape) },
+		"no messages key": func(m map[string]ShapePolicy) { sp := m[ShapeGenesys]; sp.Messages = ""; m[ShapeGenesys] = sp },
+		"same message key": func(m map[string]ShapePolicy) {
+			sp := m[ShapeReshape]
+			sp.Messages = "messagingTranscript"
+			m[ShapeReshape] = sp
+		},
+		"nested doc conv": func(m map[string]ShapePolicy) {
+			sp := m[ShapeReshape]
+			sp.ConversationID = []string{"a.b"}
+			m[ShapeReshape] = sp
+		},
+		"unknown field": func(m map[string]ShapePolicy) { m[ShapeJSONL].Fields["colour"] = []string{"c"} },
+		"no message id": func(m map[string]ShapePolicy) { m[ShapeJSONL].Fields["message_id"] = nil },
+		"bad key":       func(m map[string]ShapePolicy) { m[ShapeJSONL].Fields["sender"] = []string{"a,b"} },
 	}
 	for name, change := range bad {
 		m := DefaultShapes()

@@ -320,7 +320,7 @@ func (d *fastDocState) flush(final bool) {
 
 // fastDoc is document for a well-formed file with one message array.
 func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
-	shapes := p.cands
+	shapes := p.docShapes()
 	d := &fastDocState{p: p, st: st, conv: p.pathConv}
 	if !s.eat('{') {
 		return false

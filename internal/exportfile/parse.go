@@ -58,16 +58,21 @@ type fileParser struct {
 	line     *msgBuf     // JSON Lines: the buffer lines are decoded into
 
 	// What detect found: the file is JSON Lines of lines, or metadata of
-	// meta, or a document of one of cands (in the order of shapes).
+	// meta, or a document of one of the first ncand of cands (in the order
+	// of shapes). An array, not a slice of one: a parser that pointed into
+	// itself would escape to the heap.
 	lines, meta *shapeFields
-	cands       []*shapeFields
-	candBuf     [4]*shapeFields
+	cands       [len(shapes)]*shapeFields
+	ncand       int
 }
+
+// docShapes are the document shapes detect found.
+func (p *fileParser) docShapes() []*shapeFields { return p.cands[:p.ncand] }
 
 // detect asks the shapes — the forced one, or all — how to read the file;
 // the strongest claim wins (Detection).
 func (p *fileParser) detect() {
-	p.lines, p.meta, p.cands = nil, nil, p.candBuf[:0]
+	p.lines, p.meta, p.ncand = nil, nil, 0
 	forced := p.format != FormatAuto && p.format != ""
 	for _, sf := range p.cp.shapes {
 		if forced && sf.name != string(p.format) {
@@ -83,7 +88,8 @@ func (p *fileParser) detect() {
 				p.meta = sf
 			}
 		case DetectDocument:
-			p.cands = append(p.cands, sf)
+			p.cands[p.ncand] = sf
+			p.ncand++
 		}
 	}
 }
@@ -347,7 +353,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 		pending  []Message    // messages read before their conversation id is known
 		flushed  bool
 	)
-	candidates := p.cands
+	candidates := p.docShapes()
 	// flush settles the conversation id and hands over buffered messages.
 	flush := func(final bool) error {
 		if flushed || sf == nil {

@@ -54,8 +54,9 @@ const (
 	DetectLines
 )
 
-// shapes is every shape, in the order document shapes are tried.
-var shapes = []Shape{genesysShape{}, reshapeShape{}, jsonlShape{}}
+// shapes is every shape, in the order document shapes are tried. (An
+// array: its length sizes a file parser's candidates.)
+var shapes = [...]Shape{genesysShape{}, reshapeShape{}, jsonlShape{}}
 
 // Shapes returns the names of every shape.
 func Shapes() []string {

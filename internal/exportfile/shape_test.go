@@ -72,9 +72,9 @@ func TestDetect(t *testing.T) {
 		if p.meta != nil {
 			meta = p.meta.name
 		}
-		if lines != tc.lines || meta != tc.meta || !slices.Equal(names(p.cands), tc.docs) {
+		if lines != tc.lines || meta != tc.meta || !slices.Equal(names(p.docShapes()), tc.docs) {
 			t.Errorf("%s (%s): lines %q, metadata %q, documents %v; want %q, %q, %v",
-				tc.name, tc.format, lines, meta, names(p.cands), tc.lines, tc.meta, tc.docs)
+				tc.name, tc.format, lines, meta, names(p.docShapes()), tc.lines, tc.meta, tc.docs)
 		}
 	}
 }

@@ -348,3 +348,26 @@ func TestSimRecordingJob(t *testing.T) {
 		t.Error("Last() differs from the manifest file")
 	}
 }
+
+// TestDamageKinds: every damage a manifest names is a finding kind of the
+// table (a diff can report it) or the manifest's own conversation_absent;
+// the default profile does every kind the table has.
+func TestDamageKinds(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80})
+	for _, shape := range []string{ShapeGenesys, ShapeReshape} {
+		m, err := Export(context.Background(), org, nil, Target{Dir: t.TempDir()}, DefaultProfile(shape, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range m.Counts {
+			if _, ok := finding.Lookup(k); !ok && k != KindConversationAbsent {
+				t.Errorf("%s: damage kind %q is not in the finding table", shape, k)
+			}
+		}
+		for _, in := range finding.Kinds() {
+			if m.Counts[in.Kind] == 0 && !(shape == ShapeReshape && in.Kind == finding.ValueAltered) {
+				t.Errorf("%s: the default profile did no %s damage", shape, in.Kind)
+			}
+		}
+	}
+}

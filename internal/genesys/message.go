@@ -16,8 +16,9 @@ import (
 // agree by construction: they are properties of a Genesys message, not
 // of either verb.
 
-// MillisLayout is how timestamps are compared and printed: UTC, milliseconds.
-const MillisLayout = "2006-01-02T15:04:05.000Z"
+// MillisLayout is how timestamps are compared and printed: UTC,
+// milliseconds — the way Genesys spells them (TimeLayout).
+const MillisLayout = TimeLayout
 
 // MessageText is the text of a captured message that ContentHash covers:
 // textBody, or normalizedMessage.text when textBody is absent (messages

@@ -99,7 +99,9 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	for name, sp := range in.Shapes {
 		def, ok := p.Shapes[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown shape %q (want %s)", ErrBadPolicy, name, strings.Join(exportfile.Shapes(), ", "))
+			names := exportfile.Shapes()
+			return nil, fmt.Errorf("%w: unknown shape %q (want %s or %s)", ErrBadPolicy, name,
+				strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 		}
 		if sp.Messages != "" {
 			def.Messages = sp.Messages

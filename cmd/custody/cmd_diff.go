@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
@@ -72,7 +73,7 @@ Examples:
 }
 
 func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) error {
-	format, err := diff.ParseFormat(o.Format)
+	format, err := exportfile.ParseFormat(o.Format)
 	if err != nil {
 		return usageError("--format: %v", err)
 	}
@@ -99,7 +100,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	s3cfg := o.ev.s3().Config()
 	s3cfg.Endpoint = firstNonEmpty(o.SourceS3, s3cfg.Endpoint)
 	s3cfg.Region = firstNonEmpty(o.SourceS3Reg, s3cfg.Region)
-	src, err := diff.NewSource(ctx, loc, s3cfg)
+	src, err := exportfile.NewSource(ctx, loc, s3cfg)
 	if err != nil {
 		return err
 	}

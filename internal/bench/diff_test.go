@@ -14,6 +14,8 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
@@ -58,7 +60,7 @@ func TestDiffFixture(t *testing.T) {
 	}
 	// The damage the export did to WhatsApp messages shows; the non-WhatsApp
 	// messages custody never captured are gaps.
-	for _, k := range []diff.Kind{diff.TimestampPrecisionLost, diff.FieldStripped, diff.NotCaptured} {
+	for _, k := range []finding.Kind{finding.TimestampPrecisionLost, finding.FieldStripped, finding.NotCaptured} {
 		if sum.Counts[k] == 0 {
 			t.Errorf("no %s findings: %v", k, sum.Counts)
 		}
@@ -97,7 +99,7 @@ func diffFixture(tb testing.TB, f *DiffFixture) diff.Summary {
 		tb.Fatal(err)
 	}
 	defer store.Close()
-	src, err := diff.NewDirSource(f.Export)
+	src, err := exportfile.NewDirSource(f.Export)
 	if err != nil {
 		tb.Fatal(err)
 	}

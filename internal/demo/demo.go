@@ -12,7 +12,9 @@ import (
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -168,7 +170,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		len(m.Damages), res.Manifest)
 
 	// 5. Diff it.
-	src, err := diff.NewDirSource(res.Export)
+	src, err := exportfile.NewDirSource(res.Export)
 	if err != nil {
 		return res, err
 	}
@@ -204,7 +206,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	res.SecondDiff = second
 	say("7. Diffed again: not_captured %d → %d (what remains is not at the source); the stripped fields remain, as they must:",
-		first.Summary.Counts[diff.NotCaptured], second.Summary.Counts[diff.NotCaptured])
+		first.Summary.Counts[finding.NotCaptured], second.Summary.Counts[finding.NotCaptured])
 	printCounts(w, second.Summary.Counts)
 
 	// 8. Verify everything, against a checkpoint kept outside the ledger.
@@ -286,7 +288,8 @@ func recordingExport(ctx context.Context, c *fetch.Client, from, to time.Time) e
 }
 
 func printCounts(w io.Writer, c diff.Counts) {
-	for _, k := range diff.Kinds {
+	for _, in := range finding.Kinds() {
+		k := in.Kind
 		if c[k] > 0 {
 			fmt.Fprintf(w, "     %-26s %6d\n", k, c[k])
 		}

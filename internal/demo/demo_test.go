@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/demo"
-	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
@@ -27,7 +27,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("capture %+v: want complete, with retries after the injected faults", c)
 	}
 	first, second, rf := res.FirstDiff.Summary.Counts, res.SecondDiff.Summary.Counts, res.Refetch
-	if first[diff.NotCaptured] == 0 {
+	if first[finding.NotCaptured] == 0 {
 		t.Fatal("the first diff found no gaps: the demo's export and old export cover the same days")
 	}
 	if rf.Counts[reconcile.StillMissing] != 0 {
@@ -41,7 +41,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("gap %+v reported gone, but only %s was deleted upstream", o, res.GoneUpstream)
 		}
 	}
-	if got, want := second[diff.NotCaptured], rf.Counts[reconcile.GoneAtSource]+rf.Counts[reconcile.NotAtSource]; got != want {
+	if got, want := second[finding.NotCaptured], rf.Counts[reconcile.GoneAtSource]+rf.Counts[reconcile.NotAtSource]; got != want {
 		t.Errorf("second diff: %d not_captured, want exactly the %d gaps gone or not at the source", got, want)
 	}
 	if !res.Verify.OK || res.Verify.Evidence == nil || res.Verify.Evidence.Referenced == 0 || res.Verify.Evidence.Missing+res.Verify.Evidence.Altered != 0 {

@@ -12,89 +12,62 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
-// Format forces how export files are read; FormatAuto decides per file.
-type Format string
-
-// Formats.
-const (
-	FormatAuto    Format = "auto"
-	FormatGenesys Format = ShapeGenesys
-	FormatReshape Format = ShapeReshape
-	FormatJSONL   Format = ShapeJSONL
-)
-
-// ParseFormat checks a --format value ("" means auto).
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case "", FormatAuto:
-		return FormatAuto, nil
-	case FormatGenesys, FormatReshape, FormatJSONL:
-		return f, nil
-	}
-	return "", fmt.Errorf("diff: %w: %q (want auto, genesys, reshape or jsonl)", ErrBadFormat, s)
-}
-
-// Defaults of Options.
-const (
-	DefaultConcurrency  = 4
-	DefaultMaxFileSize  = 1 << 30 // 1 GiB
-	DefaultMaxLineBytes = 1 << 20 // 1 MiB
-)
+// DefaultConcurrency is Options.Concurrency's default.
+const DefaultConcurrency = 4
 
 // Options tune a diff. The zero value uses the defaults.
 type Options struct {
-	// Format forces one shape for every file; "" or FormatAuto detects
-	// per file (docs/diff.md).
-	Format Format
+	// Format forces one shape for every file; "" or exportfile.FormatAuto
+	// detects per file (docs/diff.md).
+	Format exportfile.Format
 	// Policy; nil means DefaultPolicy().
 	Policy *Policy
 	// Concurrency is how many files are read and parsed at once.
 	Concurrency int
-	// MaxFileSize: larger files are file_unreadable, unread.
+	// MaxFileSize: larger files are file_unreadable, unread (default
+	// exportfile.DefaultMaxFileSize).
 	MaxFileSize int64
-	// MaxLineBytes caps one JSON Lines line; longer lines are findings.
+	// MaxLineBytes caps one JSON Lines line; longer lines are findings
+	// (default exportfile.DefaultMaxLineBytes).
 	MaxLineBytes int
 	// FileDone, when set, is called with every file's entry once the
 	// comparison is done with it — in the diff's file order, from the
 	// goroutine that emits findings — so a caller can account for the
 	// files read in order without holding them all.
-	FileDone func(Entry)
+	FileDone func(exportfile.Entry)
 }
 
 // Run compares the export in src with what idx captured. It calls emit
 // for every finding, in a deterministic order: files in lexical order,
-// messages in file order, a message's fields in ComplianceFields order,
+// messages in file order, a message's fields in finding.ComplianceFields order,
 // then missing_from_export in idx.Each order. An error from emit stops
 // the diff. Problems with the export are findings, not errors; Run fails
 // only on cancellation, a failed listing, or an index error.
-func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Finding) error) (Summary, error) {
-	if opts.Format == "" {
-		opts.Format = FormatAuto
-	}
-	if _, err := ParseFormat(string(opts.Format)); err != nil {
-		return Summary{}, err
-	}
+func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, emit func(Finding) error) (Summary, error) {
 	pol := opts.Policy
 	if pol == nil {
 		pol = DefaultPolicy()
 	}
-	cp, err := compilePolicy(pol)
+	if err := pol.Validate(); err != nil {
+		return Summary{}, fmt.Errorf("diff: %w", err)
+	}
+	rd, err := exportfile.NewReader(pol.Shapes, exportfile.Options{
+		Format: opts.Format, MaxFileSize: opts.MaxFileSize, MaxLineBytes: opts.MaxLineBytes,
+	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("diff: %w", err)
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	if opts.MaxFileSize <= 0 {
-		opts.MaxFileSize = DefaultMaxFileSize
-	}
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = DefaultMaxLineBytes
-	}
 	ci, _ := idx.(ConversationIndex)
-	rs := &runState{cp: cp, opts: &opts, ci: ci}
+	rs := &runState{reader: rd, ci: ci}
 	d := &differ{
 		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle,
 		covered:    map[string]bool{},
@@ -103,7 +76,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	}
 	d.s.Source = src.String()
 	d.s.Counts = Counts{}
-	d.s.PerConversation = map[string]KindCounts{}
+	d.s.PerConversation = map[string]finding.Counts{}
 
 	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan *job)
@@ -111,7 +84,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	g.Go(func() error {
 		defer close(work)
 		defer close(ordered)
-		return src.Walk(gctx, func(e Entry) error {
+		return src.Walk(gctx, func(e exportfile.Entry) error {
 			if e.Name == "" && e.Problem == "" {
 				return nil
 			}
@@ -158,7 +131,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 	})
 	if err := g.Wait(); err != nil {
 		for j := range ordered { // files opened for jobs nobody will read
-			j.entry.release()
+			j.entry.Release()
 		}
 		return d.s, err
 	}
@@ -170,7 +143,7 @@ func Run(ctx context.Context, src Source, idx Index, opts Options, emit func(Fin
 
 // job is one file on its way from a worker to the comparison.
 type job struct {
-	entry Entry
+	entry exportfile.Entry
 	out   chan batch
 }
 
@@ -178,7 +151,7 @@ type job struct {
 // conversations its records start (when the index is a
 // ConversationIndex), loaded by the worker so the comparison need not.
 type batch struct {
-	items []item
+	items []exportfile.Item
 	convs []*convCaptures
 }
 
@@ -201,30 +174,27 @@ const batchSize = 64
 
 // runState is what the workers of one Run share.
 type runState struct {
-	cp      *compiledPolicy
-	opts    *Options
+	reader  *exportfile.Reader
 	ci      ConversationIndex // nil: the comparison looks messages up itself
-	readers readerPool
-	batches sync.Pool // *[]item, handed back by the consumer
+	batches sync.Pool         // *[]exportfile.Item, handed back by the consumer
 }
 
-func (rs *runState) batch() []item {
-	if b, ok := rs.batches.Get().(*[]item); ok {
+func (rs *runState) batch() []exportfile.Item {
+	if b, ok := rs.batches.Get().(*[]exportfile.Item); ok {
 		return (*b)[:0]
 	}
-	return make([]item, 0, batchSize)
+	return make([]exportfile.Item, 0, batchSize)
 }
 
-func (rs *runState) recycle(b []item) {
+func (rs *runState) recycle(b []exportfile.Item) {
 	clear(b) // drop references to strings of finished files
 	b = b[:0]
 	rs.batches.Put(&b)
 }
 
 // runJob parses one file into batches of items on j.out.
-func (rs *runState) runJob(ctx context.Context, src Source, j *job) error {
+func (rs *runState) runJob(ctx context.Context, src exportfile.Source, j *job) error {
 	defer close(j.out)
-	opts := rs.opts
 	var b batch // items taken from the pool on first use
 	lastConv := ""
 	flush := func() error {
@@ -239,17 +209,16 @@ func (rs *runState) runJob(ctx context.Context, src Source, j *job) error {
 		b = batch{}
 		return nil
 	}
-	p := &fileParser{cp: rs.cp, format: opts.Format, maxLine: opts.MaxLineBytes, name: j.entry.Name, readers: &rs.readers}
-	p.emit = func(it item) error {
+	emit := func(it exportfile.Item) error {
 		if b.items == nil {
 			b.items = rs.batch()
 		}
-		if rs.ci != nil && it.kind == itemRecord && it.rec.conv != "" && it.rec.conv != lastConv {
-			all, err := rs.ci.Conversation(ctx, it.rec.conv)
+		if rs.ci != nil && it.Kind == exportfile.ItemMessage && it.Msg.Conv != "" && it.Msg.Conv != lastConv {
+			all, err := rs.ci.Conversation(ctx, it.Msg.Conv)
 			if err != nil {
-				return fmt.Errorf("diff: load conversation %s: %w", it.rec.conv, err)
+				return fmt.Errorf("diff: load conversation %s: %w", it.Msg.Conv, err)
 			}
-			cc := newConvCaptures(it.rec.conv, all)
+			cc := newConvCaptures(it.Msg.Conv, all)
 			b.convs = append(b.convs, cc)
 			lastConv = cc.conv
 		}
@@ -259,58 +228,10 @@ func (rs *runState) runJob(ctx context.Context, src Source, j *job) error {
 		}
 		return nil
 	}
-	err := parseEntry(ctx, src, p, opts, j.entry)
-	if err != nil {
+	if err := rs.reader.Read(ctx, src, j.entry, emit); err != nil {
 		return err
 	}
 	return flush()
-}
-
-func parseEntry(ctx context.Context, src Source, p *fileParser, opts *Options, e Entry) error {
-	if e.Problem != "" {
-		e.release()
-		return p.unreadable(convFromPath(e.Name), "%s", e.Problem)
-	}
-	if e.Size > opts.MaxFileSize {
-		e.release()
-		return p.unreadable(convFromPath(e.Name), "%v: %d bytes, limit %d: not read", ErrFileTooLarge, e.Size, opts.MaxFileSize)
-	}
-	rc, err := src.Open(ctx, e)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return p.unreadable(convFromPath(e.Name), "open failed: %v", err)
-	}
-	defer rc.Close()
-	if err := p.parse(&limitReader{r: rc, n: opts.MaxFileSize}); err != nil {
-		return err
-	}
-	return ctx.Err()
-}
-
-// limitReader fails with ErrFileTooLarge past n bytes, where io.LimitReader
-// would end quietly and make a huge file look merely truncated.
-type limitReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		var one [1]byte
-		n, err := l.r.Read(one[:])
-		if n > 0 {
-			return 0, fmt.Errorf("%w: more than the limit", ErrFileTooLarge)
-		}
-		return 0, err // io.EOF at exactly the limit
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
 }
 
 // differ is the sequential comparison: it sees items in export order.
@@ -320,7 +241,7 @@ type differ struct {
 	ci      ConversationIndex // idx, when it is one
 	pol     *Policy
 	emitFn  func(Finding) error
-	recycle func([]item)
+	recycle func([]exportfile.Item)
 	s       Summary
 
 	seen bitset // captured messages found in the export, by Seq
@@ -328,7 +249,7 @@ type differ struct {
 	// find their duplicates: 128 bits of SHA-256 of the ids, not the ids,
 	// because an export of other channels can hold millions.
 	uncaptured map[[2]uint64]struct{}
-	fileDone   func(Entry)
+	fileDone   func(exportfile.Entry)
 	// covered are the conversations the export covers; with a
 	// ConversationIndex, true once their captures were loaded (their
 	// latest captures' seqs are then in latest).
@@ -340,7 +261,7 @@ type differ struct {
 }
 
 func (d *differ) emit(f Finding) error {
-	if f.Kind == FileUnreadable {
+	if f.Kind == finding.FileUnreadable {
 		d.badFile = true
 	}
 	d.s.add(f)
@@ -379,15 +300,17 @@ func (d *differ) consume(ctx context.Context, j *job) error {
 	return nil
 }
 
-func (d *differ) item(it *item) error {
-	switch it.kind {
-	case itemCover:
-		d.cover(it.conv)
+func (d *differ) item(it *exportfile.Item) error {
+	switch it.Kind {
+	case exportfile.ItemCover:
+		d.cover(it.Conv)
 		return nil
-	case itemFinding:
-		return d.emit(it.f)
+	case exportfile.ItemProblem:
+		p := &it.Problem
+		return d.emit(Finding{Kind: p.Kind, ConversationID: p.ConversationID, Field: p.Field,
+			Expected: p.Expected, Got: p.Got, File: p.File, Detail: p.Detail})
 	}
-	return d.record(&it.rec)
+	return d.record(&it.Msg)
 }
 
 // lookup finds a capture, through the current conversation's captures
@@ -437,64 +360,64 @@ func (d *differ) cover(conv string) {
 	}
 }
 
-func (d *differ) record(r *record) error {
+func (d *differ) record(r *exportfile.Message) error {
 	d.s.Messages++
-	at := r.where()
-	if r.conv == "" {
-		return d.emit(Finding{Kind: FieldStripped, MessageID: r.msg, Field: FieldConversationID, File: r.file,
+	at := r.Where()
+	if r.Conv == "" {
+		return d.emit(Finding{Kind: finding.FieldStripped, MessageID: r.ID, Field: finding.FieldConversationID, File: r.File,
 			Detail: at + ": message has no conversation id: cannot be matched"})
 	}
-	d.cover(r.conv)
-	if r.msg == "" {
-		return d.emit(Finding{Kind: FieldStripped, ConversationID: r.conv, Field: FieldMessageID, File: r.file,
-			Detail: at + ": " + r.noMsgID + ": cannot be matched"})
+	d.cover(r.Conv)
+	if r.ID == "" {
+		return d.emit(Finding{Kind: finding.FieldStripped, ConversationID: r.Conv, Field: finding.FieldMessageID, File: r.File,
+			Detail: at + ": " + r.NoID + ": cannot be matched"})
 	}
-	c, ok, err := d.lookup(r.conv, r.msg)
+	c, ok, err := d.lookup(r.Conv, r.ID)
 	if err != nil {
-		return fmt.Errorf("diff: lookup %s/%s: %w", r.conv, r.msg, err)
+		return fmt.Errorf("diff: lookup %s/%s: %w", r.Conv, r.ID, err)
 	}
 	if !ok {
-		k := idKey(r.conv, r.msg)
+		k := idKey(r.Conv, r.ID)
 		if _, dup := d.uncaptured[k]; dup {
-			return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+			return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 				Detail: at + ": message appears again in the export"})
 		}
 		d.uncaptured[k] = struct{}{}
-		return d.emit(Finding{Kind: NotCaptured, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+		return d.emit(Finding{Kind: finding.NotCaptured, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 			Detail: at + ": in the export but never captured: refetch"})
 	}
 	if d.seen.has(c.Seq) {
-		return d.emit(Finding{Kind: Duplicated, ConversationID: r.conv, MessageID: r.msg, File: r.file,
+		return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 			Detail: at + ": message appears again in the export"})
 	}
 	d.seen.set(c.Seq)
 	return d.compare(r, &c)
 }
 
-func (d *differ) compare(r *record, c *Captured) error {
-	base := Finding{ConversationID: r.conv, MessageID: r.msg, File: r.file}
-	emit := func(kind Kind, field, expected, got, detail string) error {
+func (d *differ) compare(r *exportfile.Message, c *Captured) error {
+	base := Finding{ConversationID: r.Conv, MessageID: r.ID, File: r.File}
+	emit := func(kind finding.Kind, field, expected, got, detail string) error {
 		f := base
-		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.where()+": "+detail
+		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.Where()+": "+detail
 		return d.emit(f)
 	}
 	stripped := func(field, expected string) error {
 		if !d.pol.required(field) {
 			return nil
 		}
-		return emit(FieldStripped, field, expected, "", "required field absent from the export")
+		return emit(finding.FieldStripped, field, expected, "", "required field absent from the export")
 	}
-	bad := func(field, expected string, v *value) error {
-		return emit(ValueAltered, field, expected, v.raw, v.bad)
+	bad := func(field, expected string, v *exportfile.Value) error {
+		return emit(finding.ValueAltered, field, expected, v.Raw, v.Bad)
 	}
 
 	// Timestamp.
-	if v := &r.fields[fTimestamp]; !v.present {
-		if err := stripped(FieldTimestamp, c.Timestamp); err != nil {
+	if v := &r.Fields[exportfile.IdxTimestamp]; !v.Present {
+		if err := stripped(finding.FieldTimestamp, c.Timestamp); err != nil {
 			return err
 		}
-	} else if v.bad != "" {
-		if err := bad(FieldTimestamp, c.Timestamp, v); err != nil {
+	} else if v.Bad != "" {
+		if err := bad(finding.FieldTimestamp, c.Timestamp, v); err != nil {
 			return err
 		}
 	} else if err := d.compareTime(c, v, emit); err != nil {
@@ -502,18 +425,18 @@ func (d *differ) compare(r *record, c *Captured) error {
 	}
 
 	// Content.
-	if v := &r.fields[fContent]; !v.present {
+	if v := &r.Fields[exportfile.IdxContent]; !v.Present {
 		if c.ContentSHA256 != emptyContentHash {
-			if err := stripped(FieldContent, c.ContentSHA256); err != nil {
+			if err := stripped(finding.FieldContent, c.ContentSHA256); err != nil {
 				return err
 			}
 		}
-	} else if v.bad != "" {
-		if err := bad(FieldContent, c.ContentSHA256, v); err != nil {
+	} else if v.Bad != "" {
+		if err := bad(finding.FieldContent, c.ContentSHA256, v); err != nil {
 			return err
 		}
-	} else if v.text != c.ContentSHA256 {
-		if err := emit(ContentDiffers, FieldContent, c.ContentSHA256, v.text, "SHA-256 of the normalised text differs"); err != nil {
+	} else if v.Text != c.ContentSHA256 {
+		if err := emit(finding.ContentDiffers, finding.FieldContent, c.ContentSHA256, v.Text, "SHA-256 of the normalised text differs"); err != nil {
 			return err
 		}
 	}
@@ -525,20 +448,20 @@ func (d *differ) compare(r *record, c *Captured) error {
 		expected string
 		known    bool
 	}{
-		{fSender, FieldSender, strings.TrimSpace(c.Sender), true},
-		{fLegalHold, FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil},
-		{fAuditTrailID, FieldAuditTrailID, joinIDs(c.AuditRefs), true},
+		{exportfile.IdxSender, finding.FieldSender, strings.TrimSpace(c.Sender), true},
+		{exportfile.IdxLegalHold, finding.FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil},
+		{exportfile.IdxAuditTrailID, finding.FieldAuditTrailID, exportfile.JoinIDs(c.AuditRefs), true},
 	}
 	for _, pf := range plain {
-		v := &r.fields[pf.idx]
+		v := &r.Fields[pf.idx]
 		var err error
 		switch {
-		case !v.present:
+		case !v.Present:
 			err = stripped(pf.field, pf.expected)
-		case v.bad != "":
+		case v.Bad != "":
 			err = bad(pf.field, pf.expected, v)
-		case pf.known && v.text != pf.expected:
-			err = emit(ValueAltered, pf.field, pf.expected, v.text, "value differs from the capture")
+		case pf.known && v.Text != pf.expected:
+			err = emit(finding.ValueAltered, pf.field, pf.expected, v.Text, "value differs from the capture")
 		}
 		if err != nil {
 			return err
@@ -547,25 +470,25 @@ func (d *differ) compare(r *record, c *Captured) error {
 	return nil
 }
 
-func (d *differ) compareTime(c *Captured, v *value, emit func(Kind, string, string, string, string) error) error {
-	ct, _, err := ParseTimestamp(c.Timestamp)
+func (d *differ) compareTime(c *Captured, v *exportfile.Value, emit func(finding.Kind, string, string, string, string) error) error {
+	ct, _, err := genesys.ParseTimestamp(c.Timestamp)
 	if err != nil {
-		return emit(ValueAltered, FieldTimestamp, c.Timestamp, v.text, "captured timestamp cannot be parsed: cannot compare")
+		return emit(finding.ValueAltered, finding.FieldTimestamp, c.Timestamp, v.Text, "captured timestamp cannot be parsed: cannot compare")
 	}
 	ct = ct.Truncate(time.Millisecond)
-	expected := FormatMillis(ct)
-	if v.digits >= 3 {
-		if v.t.Truncate(time.Millisecond).Equal(ct) {
+	expected := genesys.FormatMillis(ct)
+	if v.Digits >= 3 {
+		if v.T.Truncate(time.Millisecond).Equal(ct) {
 			return nil
 		}
-		return emit(TimestampShifted, FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
+		return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.Text, "off by "+signed(v.T.Sub(ct)))
 	}
-	unit := precisionUnit(v.digits)
-	if ct.Truncate(unit).Equal(v.t) {
-		return emit(TimestampPrecisionLost, FieldTimestamp, expected, v.text,
-			"exported with "+strconv.Itoa(v.digits)+" fractional digits; the capture has milliseconds")
+	unit := precisionUnit(v.Digits)
+	if ct.Truncate(unit).Equal(v.T) {
+		return emit(finding.TimestampPrecisionLost, finding.FieldTimestamp, expected, v.Text,
+			"exported with "+strconv.Itoa(v.Digits)+" fractional digits; the capture has milliseconds")
 	}
-	return emit(TimestampShifted, FieldTimestamp, expected, v.text, "off by "+signed(v.t.Sub(ct)))
+	return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.Text, "off by "+signed(v.T.Sub(ct)))
 }
 
 func signed(d time.Duration) string {
@@ -599,7 +522,7 @@ func (d *differ) finish() error {
 		if d.seen.has(c.Seq) {
 			return nil
 		}
-		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
+		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Field: "", Expected: c.Timestamp,
 			Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
 	})
@@ -654,7 +577,7 @@ func (d *differ) finishConversations() error {
 		return nil
 	})
 	missing := func(c Captured) error {
-		return d.emit(Finding{Kind: MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
+		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
 	}
 	const batch = 1024 // captures read back per call

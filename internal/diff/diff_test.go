@@ -13,6 +13,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
 // oneCapture is the capture most compare cases are checked against.
@@ -21,7 +25,7 @@ func oneCapture() *MemIndex {
 	idx.Add(Captured{
 		ConversationID: "c1", MessageID: "m1",
 		Timestamp:     "2024-03-01T10:00:00.123Z",
-		ContentSHA256: ContentHash("Héllo\nworld"),
+		ContentSHA256: genesys.ContentHash("Héllo\nworld"),
 		Sender:        "+4411",
 		LegalHold:     ptr(true),
 		AuditRefs:     []string{"a2", "a1"},
@@ -33,7 +37,7 @@ func oneCapture() *MemIndex {
 const full = `"conversation_id":"c1","message_id":"m1","timestamp":"2024-03-01T10:00:00.123Z","content":"Héllo\nworld","sender":"+4411","legal_hold":true,"audit_trail_id":["a1","a2"]`
 
 func TestCompareJSONL(t *testing.T) {
-	k := func(kind Kind, field string) key { return key{kind, "c1", "m1", field} }
+	k := func(kind finding.Kind, field string) key { return key{kind, "c1", "m1", field} }
 	cases := []struct {
 		name string
 		line string
@@ -45,33 +49,33 @@ func TestCompareJSONL(t *testing.T) {
 		{"microseconds same millisecond", `{` + strings.Replace(full, ".123Z", ".123999Z", 1) + `}`, nil},
 		{"epoch milliseconds", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `1709287200123`, 1) + `}`, nil},
 		{"content normalised: NFD, CRLF, padding", `{` + strings.Replace(full, `"Héllo\nworld"`, `"  He\u0301llo\r\nworld \n"`, 1) + `}`, nil},
-		{"audit as one string", `{` + strings.Replace(full, `["a1","a2"]`, `"a1"`, 1) + `}`, []key{k(ValueAltered, FieldAuditTrailID)}},
+		{"audit as one string", `{` + strings.Replace(full, `["a1","a2"]`, `"a1"`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldAuditTrailID)}},
 		{"legal hold as string", `{` + strings.Replace(full, `true`, `"TRUE"`, 1) + `}`, nil},
-		{"seconds only", `{` + strings.Replace(full, ".123Z", "Z", 1) + `}`, []key{k(TimestampPrecisionLost, FieldTimestamp)}},
-		{"tenths only", `{` + strings.Replace(full, ".123Z", ".1Z", 1) + `}`, []key{k(TimestampPrecisionLost, FieldTimestamp)}},
-		{"epoch seconds", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `1709287200`, 1) + `}`, []key{k(TimestampPrecisionLost, FieldTimestamp)}},
-		{"seconds rounded up is a shift", `{` + strings.Replace(full, "00.123Z", "01Z", 1) + `}`, []key{k(TimestampShifted, FieldTimestamp)}},
-		{"shifted by 1ms", `{` + strings.Replace(full, ".123Z", ".124Z", 1) + `}`, []key{k(TimestampShifted, FieldTimestamp)}},
-		{"local time read as UTC", `{` + strings.Replace(full, ".123Z", ".123+01:00", 1) + `}`, []key{k(TimestampShifted, FieldTimestamp)}},
-		{"not a timestamp", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `"yesterday"`, 1) + `}`, []key{k(ValueAltered, FieldTimestamp)}},
-		{"timestamp wrong type", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `{"t":1}`, 1) + `}`, []key{k(ValueAltered, FieldTimestamp)}},
-		{"content differs", `{` + strings.Replace(full, `Héllo`, `Hello`, 1) + `}`, []key{k(ContentDiffers, FieldContent)}},
-		{"content wrong type", `{` + strings.Replace(full, `"Héllo\nworld"`, `42`, 1) + `}`, []key{k(ValueAltered, FieldContent)}},
-		{"sender altered", `{` + strings.Replace(full, `+4411`, `+4412`, 1) + `}`, []key{k(ValueAltered, FieldSender)}},
-		{"legal hold altered", `{` + strings.Replace(full, `true`, `false`, 1) + `}`, []key{k(ValueAltered, FieldLegalHold)}},
-		{"legal hold wrong type", `{` + strings.Replace(full, `true`, `[1]`, 1) + `}`, []key{k(ValueAltered, FieldLegalHold)}},
-		{"null counts as absent", `{` + strings.Replace(full, `"+4411"`, `null`, 1) + `}`, []key{k(FieldStripped, FieldSender)}},
+		{"seconds only", `{` + strings.Replace(full, ".123Z", "Z", 1) + `}`, []key{k(finding.TimestampPrecisionLost, finding.FieldTimestamp)}},
+		{"tenths only", `{` + strings.Replace(full, ".123Z", ".1Z", 1) + `}`, []key{k(finding.TimestampPrecisionLost, finding.FieldTimestamp)}},
+		{"epoch seconds", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `1709287200`, 1) + `}`, []key{k(finding.TimestampPrecisionLost, finding.FieldTimestamp)}},
+		{"seconds rounded up is a shift", `{` + strings.Replace(full, "00.123Z", "01Z", 1) + `}`, []key{k(finding.TimestampShifted, finding.FieldTimestamp)}},
+		{"shifted by 1ms", `{` + strings.Replace(full, ".123Z", ".124Z", 1) + `}`, []key{k(finding.TimestampShifted, finding.FieldTimestamp)}},
+		{"local time read as UTC", `{` + strings.Replace(full, ".123Z", ".123+01:00", 1) + `}`, []key{k(finding.TimestampShifted, finding.FieldTimestamp)}},
+		{"not a timestamp", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `"yesterday"`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldTimestamp)}},
+		{"timestamp wrong type", `{` + strings.Replace(full, `"2024-03-01T10:00:00.123Z"`, `{"t":1}`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldTimestamp)}},
+		{"content differs", `{` + strings.Replace(full, `Héllo`, `Hello`, 1) + `}`, []key{k(finding.ContentDiffers, finding.FieldContent)}},
+		{"content wrong type", `{` + strings.Replace(full, `"Héllo\nworld"`, `42`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldContent)}},
+		{"sender altered", `{` + strings.Replace(full, `+4411`, `+4412`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldSender)}},
+		{"legal hold altered", `{` + strings.Replace(full, `true`, `false`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldLegalHold)}},
+		{"legal hold wrong type", `{` + strings.Replace(full, `true`, `[1]`, 1) + `}`, []key{k(finding.ValueAltered, finding.FieldLegalHold)}},
+		{"null counts as absent", `{` + strings.Replace(full, `"+4411"`, `null`, 1) + `}`, []key{k(finding.FieldStripped, finding.FieldSender)}},
 		{"everything stripped", `{"conversation_id":"c1","message_id":"m1"}`, []key{
-			k(FieldStripped, FieldTimestamp), k(FieldStripped, FieldContent), k(FieldStripped, FieldSender),
-			k(FieldStripped, FieldLegalHold), k(FieldStripped, FieldAuditTrailID)}},
-		{"duplicate", `{` + full + "}\n{" + full + `}`, []key{k(Duplicated, "")}},
+			k(finding.FieldStripped, finding.FieldTimestamp), k(finding.FieldStripped, finding.FieldContent), k(finding.FieldStripped, finding.FieldSender),
+			k(finding.FieldStripped, finding.FieldLegalHold), k(finding.FieldStripped, finding.FieldAuditTrailID)}},
+		{"duplicate", `{` + full + "}\n{" + full + `}`, []key{k(finding.Duplicated, "")}},
 		{"missing", `{"conversation_id":"c1","message_id":"other"}`, []key{
-			{NotCaptured, "c1", "other", ""}, k(MissingFromExport, "")}},
+			{finding.NotCaptured, "c1", "other", ""}, k(finding.MissingFromExport, "")}},
 		{"duplicate of a gap", `{"conversation_id":"c1","message_id":"x"}` + "\n" + `{"conversation_id":"c1","message_id":"x"}` + "\n{" + full + "}", []key{
-			{NotCaptured, "c1", "x", ""}, {Duplicated, "c1", "x", ""}}},
-		{"numeric message id", `{` + full + "}\n" + `{"conversation_id":"c1","message_id":7}`, []key{{NotCaptured, "c1", "7", ""}}},
-		{"no message id", `{"conversation_id":"c1","message_id":{"a":1}}` + "\n{" + full + "}", []key{{FieldStripped, "c1", "", FieldMessageID}}},
-		{"no conversation id", `{"message_id":"m1"}` + "\n{" + full + "}", []key{{FieldStripped, "", "m1", FieldConversationID}}},
+			{finding.NotCaptured, "c1", "x", ""}, {finding.Duplicated, "c1", "x", ""}}},
+		{"numeric message id", `{` + full + "}\n" + `{"conversation_id":"c1","message_id":7}`, []key{{finding.NotCaptured, "c1", "7", ""}}},
+		{"no message id", `{"conversation_id":"c1","message_id":{"a":1}}` + "\n{" + full + "}", []key{{finding.FieldStripped, "c1", "", finding.FieldMessageID}}},
+		{"no conversation id", `{"message_id":"m1"}` + "\n{" + full + "}", []key{{finding.FieldStripped, "", "m1", finding.FieldConversationID}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,13 +93,13 @@ func TestTimestampFindingValues(t *testing.T) {
 		`{` + strings.NewReplacer(`"m1"`, `"m2"`, ".123Z", ".000-01:00").Replace(full) + "}\n"})
 	idx := oneCapture()
 	idx.Add(Captured{ConversationID: "c1", MessageID: "m2", Timestamp: "2024-03-01T10:00:00.123Z",
-		ContentSHA256: ContentHash("Héllo\nworld"), Sender: "+4411", LegalHold: ptr(true), AuditRefs: []string{"a1", "a2"}})
+		ContentSHA256: genesys.ContentHash("Héllo\nworld"), Sender: "+4411", LegalHold: ptr(true), AuditRefs: []string{"a1", "a2"}})
 	got, _ := runDir(t, dir, idx, Options{})
 	want := []Finding{
-		{Kind: TimestampPrecisionLost, ConversationID: "c1", MessageID: "m1", Field: FieldTimestamp,
+		{Kind: finding.TimestampPrecisionLost, ConversationID: "c1", MessageID: "m1", Field: finding.FieldTimestamp,
 			Expected: "2024-03-01T10:00:00.123Z", Got: "2024-03-01T10:00:00Z", File: "x.jsonl",
 			Detail: "line 1: exported with 0 fractional digits; the capture has milliseconds"},
-		{Kind: TimestampShifted, ConversationID: "c1", MessageID: "m2", Field: FieldTimestamp,
+		{Kind: finding.TimestampShifted, ConversationID: "c1", MessageID: "m2", Field: finding.FieldTimestamp,
 			Expected: "2024-03-01T10:00:00.123Z", Got: "2024-03-01T10:00:00.000-01:00", File: "x.jsonl",
 			Detail: "line 2: off by +59m59.877s"},
 	}
@@ -120,16 +124,16 @@ func TestScope(t *testing.T) {
 	}
 	dir := writeTree(t, map[string]string{"a.jsonl": strings.Join(lines, "\n")})
 	pol := DefaultPolicy()
-	pol.Required = []string{FieldTimestamp}
+	pol.Required = []string{finding.FieldTimestamp}
 	got, s := runDir(t, dir, idx, Options{Policy: pol})
-	want := []key{{NotCaptured, "c4", "m1", ""}, {MissingFromExport, "c2", "m1", ""}}
+	want := []key{{finding.NotCaptured, "c4", "m1", ""}, {finding.MissingFromExport, "c2", "m1", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}
 	if s.ConversationsAbsent != 1 || s.MessagesInAbsentConversations != 2 || s.Conversations != 3 || s.Captured != 6 || s.Messages != 4 {
 		t.Errorf("summary = %+v", s)
 	}
-	if s.PerConversation["c2"].Get(MissingFromExport) != 1 || s.Counts[NotCaptured] != 1 {
+	if s.PerConversation["c2"].Get(finding.MissingFromExport) != 1 || s.Counts[finding.NotCaptured] != 1 {
 		t.Errorf("counts = %+v / %+v", s.Counts, s.PerConversation)
 	}
 }
@@ -140,7 +144,7 @@ const genesysFile = `{"id":"rec1","conversationId":"c1","media":"message","messa
 ],"selfUri":"/x"}`
 
 func TestShapes(t *testing.T) {
-	stripped := []key{{FieldStripped, "c1", "m1", FieldLegalHold}, {FieldStripped, "c1", "m1", FieldAuditTrailID}}
+	stripped := []key{{finding.FieldStripped, "c1", "m1", finding.FieldLegalHold}, {finding.FieldStripped, "c1", "m1", finding.FieldAuditTrailID}}
 	cases := []struct {
 		name  string
 		files map[string]string
@@ -156,22 +160,22 @@ func TestShapes(t *testing.T) {
 		}, Options{}, stripped},
 		{"genesys, folder and body disagree", map[string]string{
 			"conversation_id=c1/r.json": `{"conversationId":"c9","messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"Héllo\nworld","from":"+4411"}]}`,
-		}, Options{}, append([]key{{ValueAltered, "c1", "", FieldConversationID}}, stripped...)},
+		}, Options{}, append([]key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}}, stripped...)},
 		{"reshape named by conversation", map[string]string{
 			"whatsapp/c1.json": `{"channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00Z"}]}`,
-		}, Options{}, []key{{TimestampPrecisionLost, "c1", "m1", FieldTimestamp}, {FieldStripped, "c1", "m1", FieldSender}, stripped[0], stripped[1]}},
+		}, Options{}, []key{{finding.TimestampPrecisionLost, "c1", "m1", finding.FieldTimestamp}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, stripped[0], stripped[1]}},
 		{"reshape, later conversation id contradicts the name", map[string]string{
 			"whatsapp/c1.json": `{"messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z"}],"conversationId":"c9"}`,
-		}, Options{}, []key{{ValueAltered, "c1", "", FieldConversationID}, {FieldStripped, "c1", "m1", FieldSender}, stripped[0], stripped[1]}},
+		}, Options{}, []key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, stripped[0], stripped[1]}},
 		{"reshape with conversation id", map[string]string{
 			"export.json": `{"conversationId":"c1","channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z","from":"+4411","legalHold":true,"auditTrailId":["a1","a2"]}]}`,
 		}, Options{}, nil},
 		{"forced format ignores the other shape", map[string]string{
 			"c1.json": `{"messages":[{"id":"m1"}]}`,
-		}, Options{Format: FormatGenesys}, []key{{FileUnreadable, "", "", ""}}},
+		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}}},
 		{"forced jsonl on a .json name", map[string]string{
 			"c1.json": `{` + full + `}`,
-		}, Options{Format: FormatJSONL}, nil},
+		}, Options{Format: exportfile.ShapeJSONL}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +227,7 @@ func TestHostileFiles(t *testing.T) {
 	got, s := runDir(t, dir, &MemIndex{}, opts)
 	unreadable := map[string][]string{}
 	for _, f := range got {
-		if f.Kind == FileUnreadable {
+		if f.Kind == finding.FileUnreadable {
 			unreadable[f.File] = append(unreadable[f.File], f.Detail)
 		}
 	}
@@ -276,7 +280,7 @@ func TestHostileFiles(t *testing.T) {
 	// the syntax error, m5, m6 and m7 (m8's line is cut short).
 	var gaps []string
 	for _, f := range got {
-		if f.Kind == NotCaptured {
+		if f.Kind == finding.NotCaptured {
 			gaps = append(gaps, f.MessageID)
 		}
 	}
@@ -294,7 +298,7 @@ func TestDeterministic(t *testing.T) {
 		for m := range 30 {
 			id := conv + "-m" + string(rune('a'+m))
 			if m%7 != 3 {
-				idx.Add(Captured{ConversationID: conv, MessageID: id, Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: ContentHash("t")})
+				idx.Add(Captured{ConversationID: conv, MessageID: id, Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: genesys.ContentHash("t")})
 			}
 			if m%5 != 1 {
 				lines = append(lines, `{"conversation_id":"`+conv+`","message_id":"`+id+`","timestamp":"2024-01-01T00:00:00Z","content":"t"}`)
@@ -320,7 +324,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestEmitErrorStops(t *testing.T) {
 	dir := writeTree(t, map[string]string{"a.jsonl": `{"conversation_id":"c","message_id":"1"}` + "\n" + `{"conversation_id":"c","message_id":"2"}`})
-	src, err := NewDirSource(dir)
+	src, err := exportfile.NewDirSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,31 +342,10 @@ func TestEmitErrorStops(t *testing.T) {
 	}
 }
 
-func TestS3Entry(t *testing.T) {
-	cases := []struct{ key, name, problem string }{
-		{"exp/a/b.json", "a/b.json", ""},
-		{"exp/a/", "", ""},
-		{"exp/../etc/passwd", "../etc/passwd", "path traversal"},
-		{"exp/a/../../b.json", "a/../../b.json", "path traversal"},
-		{"exp//abs.json", "/abs.json", "absolute path"},
-		{"exp/a\x00b.json", `a\x00b.json`, "NUL"},
-		{"exp/a/./b.json", "a/./b.json", `"." segment`},
-		{"exp/a\\..\\b.json", `a\..\b.json`, "character"},
-		{"exp/\xff.json", `\xff.json`, "UTF-8"},
-		{"other/x.json", "other/x.json", "outside the prefix"},
-	}
-	for _, tc := range cases {
-		e := s3Entry("exp/", tc.key, 0)
-		if e.Name != tc.name || (tc.problem == "") != (e.Problem == "") || !strings.Contains(e.Problem, tc.problem) {
-			t.Errorf("s3Entry(%q) = %+v, want name %q, problem ~%q", tc.key, e, tc.name, tc.problem)
-		}
-	}
-}
-
 func TestWriters(t *testing.T) {
 	fs := []Finding{
-		{Kind: ContentDiffers, ConversationID: "c1", MessageID: "m1", Field: "content", Expected: "aa", Got: "bb", File: "f.json", Detail: "x"},
-		{Kind: FileUnreadable, File: "=cmd|' /C calc'!A0", Detail: "not JSON, \"quoted\"\nnewline"},
+		{Kind: finding.ContentDiffers, ConversationID: "c1", MessageID: "m1", Field: "content", Expected: "aa", Got: "bb", File: "f.json", Detail: "x"},
+		{Kind: finding.FileUnreadable, File: "=cmd|' /C calc'!A0", Detail: "not JSON, \"quoted\"\nnewline"},
 	}
 	var s Summary
 	for _, f := range fs {
@@ -393,8 +376,8 @@ func TestWriters(t *testing.T) {
 				if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 					t.Fatalf("json output does not parse: %v\n%s", err, buf.String())
 				}
-				if doc.Summary.Counts[ContentDiffers] != 1 || doc.Summary.PerConversation["c1"].Get(ContentDiffers) != 1 ||
-					doc.Summary.PerConversation[""].Get(FileUnreadable) != 1 {
+				if doc.Summary.Counts[finding.ContentDiffers] != 1 || doc.Summary.PerConversation["c1"].Get(finding.ContentDiffers) != 1 ||
+					doc.Summary.PerConversation[""].Get(finding.FileUnreadable) != 1 {
 					t.Errorf("json summary = %+v", doc.Summary)
 				}
 				back = doc.Findings
@@ -416,7 +399,7 @@ func TestWriters(t *testing.T) {
 					t.Errorf("header = %v", rows[0])
 				}
 				for _, r := range rows[1:] {
-					back = append(back, Finding{Kind: Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7]})
+					back = append(back, Finding{Kind: finding.Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7]})
 				}
 				if n == 2 && back[1].File != "'=cmd|' /C calc'!A0" {
 					t.Errorf("csv formula not defused: %q", back[1].File)
@@ -449,8 +432,8 @@ func TestPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p.Required, []string{"timestamp"}) || !slices.Equal(p.Shapes[ShapeGenesys].Fields[FieldLegalHold], []string{"legalHold"}) ||
-		!slices.Equal(p.Shapes[ShapeGenesys].Fields[FieldContent], []string{"messageText"}) || p.Shapes[ShapeGenesys].Messages != "messagingTranscript" {
+	if !slices.Equal(p.Required, []string{"timestamp"}) || !slices.Equal(p.Shapes[exportfile.ShapeGenesys].Fields[finding.FieldLegalHold], []string{"legalHold"}) ||
+		!slices.Equal(p.Shapes[exportfile.ShapeGenesys].Fields[finding.FieldContent], []string{"messageText"}) || p.Shapes[exportfile.ShapeGenesys].Messages != "messagingTranscript" {
 		t.Errorf("merged policy = %+v", p)
 	}
 	bad := map[string]string{
@@ -486,9 +469,9 @@ func TestPolicy(t *testing.T) {
 
 func TestNestedPolicyPath(t *testing.T) {
 	pol := DefaultPolicy()
-	sp := pol.Shapes[ShapeJSONL]
-	sp.Fields[FieldSender] = []string{"fromUser.address", "from"}
-	pol.Shapes[ShapeJSONL] = sp
+	sp := pol.Shapes[exportfile.ShapeJSONL]
+	sp.Fields[finding.FieldSender] = []string{"fromUser.address", "from"}
+	pol.Shapes[exportfile.ShapeJSONL] = sp
 	line := `{` + strings.Replace(full, `"sender":"+4411"`, `"fromUser":{"address":"+4411"},"from":"ignored"`, 1) + `}`
 	got, _ := runDir(t, writeTree(t, map[string]string{"a.jsonl": line}), oneCapture(), Options{Policy: pol})
 	if len(got) != 0 {
@@ -578,7 +561,7 @@ func TestConversationIndex(t *testing.T) {
 		sum.Captured != plainSum.Captured || sum.Conversations != plainSum.Conversations {
 		t.Errorf("summary through Conversation %+v, through Each %+v; want 10 captured, 1 absent conversation of 1 message", sum, plainSum)
 	}
-	want := []key{{Duplicated, "a", "1", ""}, {NotCaptured, "a", "9", ""}, {MissingFromExport, "b", "2", ""}}
+	want := []key{{finding.Duplicated, "a", "1", ""}, {finding.NotCaptured, "a", "9", ""}, {finding.MissingFromExport, "b", "2", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}

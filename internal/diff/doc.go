@@ -2,18 +2,19 @@
 // captured, message by message, and reports what the exports stripped or
 // altered.
 //
-// It owns reading exports — a local folder or s3://bucket/prefix, in three
-// shapes (the Genesys S3 layout, the customer "reshape" and JSON Lines) —
-// the policy that names the required compliance fields and where each
-// shape keeps them (docs/policy.md), the comparison rules and the finding
-// kinds (docs/diff.md), and the writers that print findings as a table,
-// JSON, CSV or JSON Lines.
+// It owns the comparison: the policy's rules (which compliance fields are
+// required, how timestamps and content compare; docs/policy.md), the
+// comparison rules (docs/diff.md), the summary, and the writers that
+// print findings as a table, JSON, CSV or JSON Lines. Reading the export —
+// its location, its files' shapes, each message's fields — is
+// internal/exportfile's; the finding kinds are internal/finding's table;
+// a message's normal forms (content hash, timestamps) are
+// internal/genesys's, shared with the capture.
 //
-// Everything an export contains is treated as hostile: a file that cannot
-// be read or parsed, or whose name would escape the export's root, becomes
-// a file_unreadable finding and the diff goes on. Memory does not grow
-// with the size of the export: files are streamed one message at a time
-// and the only per-message state is one bit per captured message.
+// Everything wrong with an export is a finding and the diff goes on.
+// Memory does not grow with the size of the export: files are streamed
+// one message at a time and the only per-message state is one bit per
+// captured message.
 //
 // What custody captured is reached through the Index interface, so the
 // package does not depend on the ledger.

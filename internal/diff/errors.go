@@ -7,14 +7,8 @@ var (
 	// ErrBadPolicy: a policy file is malformed or asks for something
 	// this package cannot apply.
 	ErrBadPolicy = errors.New("bad policy")
-	// ErrBadSource: the export location is neither a folder nor a valid
-	// s3://bucket/prefix.
-	ErrBadSource = errors.New("bad export location")
-	// ErrBadFormat: an unknown Format or output format was asked for.
+	// ErrBadFormat: an unknown output format was asked for.
 	ErrBadFormat = errors.New("bad format")
-	// ErrFileTooLarge: a file is bigger than Options.MaxFileSize; it is
-	// reported as file_unreadable and not read further.
-	ErrFileTooLarge = errors.New("file too large")
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // FuzzFindingJSON holds Finding.AppendJSON to json.Marshal byte for byte:
@@ -14,7 +16,7 @@ func FuzzFindingJSON(f *testing.F) {
 	f.Add("", "", "", "", "", "", "", "")
 	f.Add("k", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "é", "😀", "\\", "\u00e9\U0001F600")
 	f.Fuzz(func(t *testing.T, kind, conv, msg, field, expected, got, file, detail string) {
-		fd := Finding{Kind: Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail}
+		fd := Finding{Kind: finding.Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail}
 		want, err := json.Marshal(fd)
 		if err != nil {
 			t.Fatal(err)
@@ -26,8 +28,8 @@ func FuzzFindingJSON(f *testing.F) {
 }
 
 func BenchmarkFindingJSON(b *testing.B) {
-	fd := Finding{Kind: FieldStripped, ConversationID: "0b2f6a3c-5d1e-4c7a-9f00-1e2d3c4b5a69", MessageID: "9f86d081884c7d659a2feaa0c55ad015",
-		Field: FieldLegalHold, Expected: "true", File: "conversation_id=0b2f6a3c-5d1e-4c7a-9f00-1e2d3c4b5a69/recording_1_metadata.json",
+	fd := Finding{Kind: finding.FieldStripped, ConversationID: "0b2f6a3c-5d1e-4c7a-9f00-1e2d3c4b5a69", MessageID: "9f86d081884c7d659a2feaa0c55ad015",
+		Field: finding.FieldLegalHold, Expected: "true", File: "conversation_id=0b2f6a3c-5d1e-4c7a-9f00-1e2d3c4b5a69/recording_1_metadata.json",
 		Detail: "messages[3]: required field absent from the export"}
 	b.Run("AppendJSON", func(b *testing.B) {
 		var buf []byte

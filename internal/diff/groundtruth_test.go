@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
@@ -38,14 +40,14 @@ func testOrg() *sim.Org {
 
 // checkGroundTruth asserts that the diff found exactly the damage the
 // export did: no finding missed, none invented.
-func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summary, kinds []string) {
+func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summary, kinds []finding.Kind) {
 	t.Helper()
 	var want []key
 	for _, d := range m.Damages {
 		if d.Kind == recexport.KindConversationAbsent {
 			continue
 		}
-		want = append(want, key{Kind(d.Kind), d.ConversationID, d.MessageID, d.Field})
+		want = append(want, key{d.Kind, d.ConversationID, d.MessageID, d.Field})
 	}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Errorf("findings differ from the ground truth:\n%s", d)
@@ -61,28 +63,27 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 	if s.Messages != m.MessagesReadable {
 		t.Errorf("messages read = %d, manifest says %d readable", s.Messages, m.MessagesReadable)
 	}
-	if s.FilesUnreadable != m.Counts[recexport.KindFileUnreadable] {
-		t.Errorf("files unreadable = %d, manifest says %d", s.FilesUnreadable, m.Counts[recexport.KindFileUnreadable])
+	if s.FilesUnreadable != m.Counts[finding.FileUnreadable] {
+		t.Errorf("files unreadable = %d, manifest says %d", s.FilesUnreadable, m.Counts[finding.FileUnreadable])
 	}
 	if t.Failed() {
 		t.Logf("manifest counts %v; diff counts %v", m.Counts, s.Counts)
 	}
 }
 
-var (
-	genesysKinds = []string{
-		recexport.KindFieldStripped, recexport.KindValueAltered, recexport.KindPrecisionLost,
-		recexport.KindTimestampShifted, recexport.KindContentDiffers, recexport.KindMissingFromExport,
-		recexport.KindNotCaptured, recexport.KindDuplicated, recexport.KindFileUnreadable, recexport.KindConversationAbsent,
+// shapeKinds are the kinds a default damage profile must produce in
+// shape: every finding kind of the table (so a kind added there without
+// damage that produces it fails here) and conversation_absent; the
+// reshape keeps no sender to alter.
+func shapeKinds(shape string) []finding.Kind {
+	var out []finding.Kind
+	for _, in := range finding.Kinds() {
+		if shape == recexport.ShapeReshape && in.Kind == finding.ValueAltered {
+			continue
+		}
+		out = append(out, in.Kind)
 	}
-	reshapeKinds = slices.DeleteFunc(slices.Clone(genesysKinds), func(k string) bool { return k == recexport.KindValueAltered })
-)
-
-func shapeKinds(shape string) []string {
-	if shape == recexport.ShapeReshape {
-		return reshapeKinds
-	}
-	return genesysKinds
+	return append(out, recexport.KindConversationAbsent)
 }
 
 func TestGroundTruthFolder(t *testing.T) {
@@ -119,7 +120,7 @@ func TestGroundTruthCleanExport(t *testing.T) {
 			// a clean genesys export has no findings at all.
 			if shape == recexport.ShapeGenesys {
 				pol := DefaultPolicy()
-				pol.Required = []string{FieldTimestamp, FieldContent, FieldSender}
+				pol.Required = []string{finding.FieldTimestamp, finding.FieldContent, finding.FieldSender}
 				got, _ := runDir(t, dir, idx, Options{Policy: pol})
 				if len(got) != 0 {
 					t.Errorf("clean export, lenient policy: %d findings, first %+v", len(got), got[0])
@@ -147,7 +148,7 @@ func TestGroundTruthS3(t *testing.T) {
 			if err := (recexport.Target{S3: client, Bucket: bucket, Prefix: prefix + "-old"}).Put(context.Background(), "x.json", []byte("junk")); err != nil {
 				t.Fatal(err)
 			}
-			src, err := NewSource(context.Background(), "s3://"+bucket+"/"+prefix, srv.Config())
+			src, err := exportfile.NewSource(context.Background(), "s3://"+bucket+"/"+prefix, srv.Config())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestFolderAndS3Agree(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromDir, sd := runDir(t, dir, idx, Options{})
-	fromS3, ss := runSource(t, NewS3Source(client, bucket, ""), idx, Options{})
+	fromS3, ss := runSource(t, exportfile.NewS3Source(client, bucket, ""), idx, Options{})
 	if !slices.Equal(fromDir, fromS3) {
 		t.Errorf("folder and S3 findings differ:\n%s", diffKeys(keysOf(fromDir), keysOf(fromS3)))
 	}

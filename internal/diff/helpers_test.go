@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // writeTree writes files (relative name → content) under a new temp dir.
@@ -29,7 +32,7 @@ func writeTree(t testing.TB, files map[string]string) string {
 // runDir diffs a folder and returns the findings in order.
 func runDir(t testing.TB, dir string, idx Index, opts Options) ([]Finding, Summary) {
 	t.Helper()
-	src, err := NewDirSource(dir)
+	src, err := exportfile.NewDirSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +40,7 @@ func runDir(t testing.TB, dir string, idx Index, opts Options) ([]Finding, Summa
 	return runSource(t, src, idx, opts)
 }
 
-func runSource(t testing.TB, src Source, idx Index, opts Options) ([]Finding, Summary) {
+func runSource(t testing.TB, src exportfile.Source, idx Index, opts Options) ([]Finding, Summary) {
 	t.Helper()
 	var got []Finding
 	s, err := Run(context.Background(), src, idx, opts, func(f Finding) error {
@@ -52,7 +55,7 @@ func runSource(t testing.TB, src Source, idx Index, opts Options) ([]Finding, Su
 
 // key is what identifies a finding for set comparisons.
 type key struct {
-	Kind             Kind
+	Kind             finding.Kind
 	Conv, Msg, Field string
 }
 

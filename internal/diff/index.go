@@ -29,30 +29,20 @@ type Captured struct {
 	Seq uint64
 }
 
-// MessageText is the text of a captured message that ContentHash covers:
-// textBody, or normalizedMessage.text when textBody is absent (messages
-// read with useNormalizedMessage=true).
-func MessageText(m *genesys.MessageData) string {
-	if m.TextBody == "" && m.NormalizedMessage != nil {
-		return m.NormalizedMessage.Text
-	}
-	return m.TextBody
-}
-
 // CaptureOf reduces a captured message to what the diff compares, so that
 // every caller hashes and formats the same way. legalHold and auditRefs are
 // its conversation's, as custody captured them.
 func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs []string, seq uint64) Captured {
 	ts := m.Timestamp
-	if t, _, err := ParseTimestamp(ts); err == nil {
-		ts = FormatMillis(t)
+	if t, _, err := genesys.ParseTimestamp(ts); err == nil {
+		ts = genesys.FormatMillis(t)
 	}
 	if convID == "" {
 		convID = m.ConversationID
 	}
 	return Captured{
 		ConversationID: convID, MessageID: m.ID, Timestamp: ts,
-		ContentSHA256: ContentHash(MessageText(m)), Sender: m.FromAddress,
+		ContentSHA256: genesys.ContentHash(genesys.MessageText(m)), Sender: m.FromAddress,
 		LegalHold: legalHold, AuditRefs: auditRefs, Seq: seq,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"text/tabwriter"
+
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // Output formats of NewWriter.
@@ -167,8 +169,9 @@ func WriteSummary(w io.Writer, s Summary) error {
 	fmt.Fprintf(tw, "findings\t%d\n", s.Counts.Total())
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "KIND\tCOUNT")
-	var used []Kind
-	for _, k := range Kinds {
+	var used []finding.Kind
+	for _, in := range finding.Kinds() {
+		k := in.Kind
 		fmt.Fprintf(tw, "%s\t%d\n", k, s.Counts[k])
 		if s.Counts[k] > 0 {
 			used = append(used, k)

@@ -8,14 +8,9 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"unicode"
-)
 
-// Shape names, also the keys of Policy.Shapes and the values of Format.
-const (
-	ShapeGenesys = "genesys"
-	ShapeReshape = "reshape"
-	ShapeJSONL   = "jsonl"
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
 )
 
 // Supported comparison rules; the policy names them so that a reader of
@@ -31,7 +26,7 @@ const (
 // keeps them and how they are compared. docs/policy.md documents the file.
 type Policy struct {
 	Version int `json:"version"`
-	// Required lists the compliance fields (ComplianceFields) whose absence
+	// Required lists the compliance fields (finding.ComplianceFields) whose absence
 	// from an exported message is a field_stripped finding. A field that
 	// is not required is still compared when present.
 	Required []string `json:"required"`
@@ -39,77 +34,23 @@ type Policy struct {
 	// TimestampMillisecond and ContentSHA256NFC exist).
 	Timestamp string `json:"timestamp"`
 	Content   string `json:"content"`
-	// Shapes says where each shape keeps things: keys ShapeGenesys,
-	// ShapeReshape, ShapeJSONL.
-	Shapes map[string]ShapePolicy `json:"shapes"`
+	// Shapes says where each shape keeps things, by shape name
+	// (exportfile.Shapes).
+	Shapes map[string]exportfile.ShapePolicy `json:"shapes"`
 }
 
-// ShapePolicy locates fields in one shape. A path is a dotted list of
-// object keys ("fromUser.id"); a list of paths is tried in order and the
-// first present, non-null value wins; an empty list means the shape does
-// not keep the field at all.
-type ShapePolicy struct {
-	// Messages is the key of the top-level array of messages in a
-	// document (genesys, reshape); unused for jsonl.
-	Messages string `json:"messages,omitempty"`
-	// MetadataSuffix marks companion metadata files (genesys).
-	MetadataSuffix string `json:"metadata_suffix,omitempty"`
-	// ConversationID: paths of the conversation id — in the document for
-	// genesys and reshape (a top-level key), in each line for jsonl.
-	ConversationID []string `json:"conversation_id"`
-	// Fields maps message_id and each compliance field to its paths
-	// inside one message object.
-	Fields map[string][]string `json:"fields"`
-}
-
-// DefaultPolicy matches docs/genesys-api.md: the Recording API's
+// DefaultPolicy requires every compliance field and keeps each shape's
+// defaults (exportfile.DefaultShapes: the Recording API's
 // messagingTranscript has no legal-hold or audit field; the customer
 // reshape keeps only id, content and timestamp; JSON Lines are taken to
-// carry custody's own names or their camelCase forms.
+// carry custody's own names or their camelCase forms).
 func DefaultPolicy() *Policy {
 	return &Policy{
 		Version:   policyVersion,
-		Required:  slices.Clone(ComplianceFields),
+		Required:  slices.Clone(finding.ComplianceFields[:]),
 		Timestamp: TimestampMillisecond,
 		Content:   ContentSHA256NFC,
-		Shapes: map[string]ShapePolicy{
-			ShapeGenesys: {
-				Messages:       "messagingTranscript",
-				MetadataSuffix: "_metadata.json",
-				ConversationID: []string{"conversationId"},
-				Fields: map[string][]string{
-					FieldMessageID:    {"id"},
-					FieldTimestamp:    {"timestamp"},
-					FieldContent:      {"messageText"},
-					FieldSender:       {"from"},
-					FieldLegalHold:    {},
-					FieldAuditTrailID: {},
-				},
-			},
-			ShapeReshape: {
-				Messages:       "messages",
-				ConversationID: []string{"conversationId", "conversation_id"},
-				Fields: map[string][]string{
-					FieldMessageID:    {"id"},
-					FieldTimestamp:    {"timestamp"},
-					FieldContent:      {"content"},
-					FieldSender:       {"from", "sender"},
-					FieldLegalHold:    {"legal_hold", "legalHold"},
-					FieldAuditTrailID: {"audit_trail_id", "auditTrailId"},
-				},
-			},
-			ShapeJSONL: {
-				ConversationID: []string{"conversation_id", "conversationId"},
-				Fields: map[string][]string{
-					FieldMessageID:    {"message_id", "messageId", "id"},
-					FieldTimestamp:    {"timestamp"},
-					FieldContent:      {"content", "text", "messageText", "textBody"},
-					FieldSender:       {"sender", "from", "fromAddress"},
-					FieldLegalHold:    {"legal_hold", "legalHold"},
-					FieldAuditTrailID: {"audit_trail_id", "auditTrailId", "audit_refs"},
-				},
-			},
-		},
+		Shapes:    exportfile.DefaultShapes(),
 	}
 }
 
@@ -158,7 +99,9 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	for name, sp := range in.Shapes {
 		def, ok := p.Shapes[name]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown shape %q (want %s, %s or %s)", ErrBadPolicy, name, ShapeGenesys, ShapeReshape, ShapeJSONL)
+			names := exportfile.Shapes()
+			return nil, fmt.Errorf("%w: unknown shape %q (want %s or %s)", ErrBadPolicy, name,
+				strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 		}
 		if sp.Messages != "" {
 			def.Messages = sp.Messages
@@ -197,67 +140,15 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: content rule %q, want %q", ErrBadPolicy, p.Content, ContentSHA256NFC)
 	}
 	for _, f := range p.Required {
-		if !slices.Contains(ComplianceFields, f) {
-			return fmt.Errorf("%w: required field %q is not one of %s", ErrBadPolicy, f, strings.Join(ComplianceFields, ", "))
+		if !slices.Contains(finding.ComplianceFields[:], f) {
+			return fmt.Errorf("%w: required field %q is not one of %s", ErrBadPolicy, f, strings.Join(finding.ComplianceFields[:], ", "))
 		}
 	}
-	for _, name := range []string{ShapeGenesys, ShapeReshape, ShapeJSONL} {
-		sp, ok := p.Shapes[name]
-		if !ok {
-			return fmt.Errorf("%w: shape %q missing", ErrBadPolicy, name)
-		}
-		if name != ShapeJSONL && sp.Messages == "" {
-			return fmt.Errorf("%w: shape %q: messages key is empty", ErrBadPolicy, name)
-		}
-		for _, path := range sp.ConversationID {
-			if err := checkPath(path); err != nil {
-				return fmt.Errorf("%w: shape %q: conversation_id: %w", ErrBadPolicy, name, err)
-			}
-			if name != ShapeJSONL && strings.Contains(path, ".") {
-				return fmt.Errorf("%w: shape %q: conversation_id path %q must be a top-level key", ErrBadPolicy, name, path)
-			}
-		}
-		for field, paths := range sp.Fields {
-			if field != FieldMessageID && !slices.Contains(ComplianceFields, field) {
-				return fmt.Errorf("%w: shape %q: unknown field %q", ErrBadPolicy, name, field)
-			}
-			for _, path := range paths {
-				if err := checkPath(path); err != nil {
-					return fmt.Errorf("%w: shape %q: field %s: %w", ErrBadPolicy, name, field, err)
-				}
-			}
-		}
-		if len(sp.Fields[FieldMessageID]) == 0 {
-			return fmt.Errorf("%w: shape %q: message_id has no path: messages could not be matched", ErrBadPolicy, name)
-		}
-	}
-	if p.Shapes[ShapeGenesys].Messages == p.Shapes[ShapeReshape].Messages {
-		return fmt.Errorf("%w: genesys and reshape use the same messages key %q: shapes could not be told apart", ErrBadPolicy, p.Shapes[ShapeGenesys].Messages)
+	if err := exportfile.ValidateShapes(p.Shapes); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadPolicy, err)
 	}
 	return nil
 }
-
-func checkPath(p string) error {
-	if p == "" {
-		return fmt.Errorf("empty path")
-	}
-	for _, seg := range strings.Split(p, ".") {
-		if seg == "" {
-			return fmt.Errorf("path %q has an empty segment", p)
-		}
-		for _, c := range seg {
-			if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !strings.ContainsRune(keyPunct, c) {
-				return fmt.Errorf("path %q: character %q is not allowed in a key", p, c)
-			}
-		}
-	}
-	return nil
-}
-
-// keyPunct is the punctuation a key may hold besides letters and digits:
-// what encoding/json accepts in a struct tag name, which messages are
-// decoded with ('.' separates path segments).
-const keyPunct = "!#$%&()*+-/:;<=>?@[]^_{|}~ "
 
 // required reports whether the policy requires field.
 func (p *Policy) required(field string) bool { return slices.Contains(p.Required, field) }

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
 )
 
@@ -39,7 +41,7 @@ func TestS3HostileObjects(t *testing.T) {
 			t.Fatalf("put %q: %v", k, err)
 		}
 	}
-	got, s := runSource(t, NewS3Source(c, bucket, "exp"), oneCapture(), Options{MaxLineBytes: 1024})
+	got, s := runSource(t, exportfile.NewS3Source(c, bucket, "exp"), oneCapture(), Options{MaxLineBytes: 1024})
 	want := map[string]string{
 		`a\..\b.json`:                           `unsafe name: character '\\'`,
 		"q?.json":                               "unsafe name: character '?'",
@@ -55,7 +57,7 @@ func TestS3HostileObjects(t *testing.T) {
 		if strings.Contains(f.File, "outside") {
 			t.Errorf("read an object outside the prefix: %+v", f)
 		}
-		if f.Kind != FileUnreadable {
+		if f.Kind != finding.FileUnreadable {
 			continue
 		}
 		sub, ok := want[f.File]
@@ -73,12 +75,12 @@ func TestS3HostileObjects(t *testing.T) {
 	// capture but for the fields the genesys shape lacks; the JSON Lines
 	// copy of it is a duplicate.
 	wantKeys := []key{
-		{FieldStripped, "c1", "m1", FieldLegalHold}, {FieldStripped, "c1", "m1", FieldAuditTrailID},
-		{Duplicated, "c1", "m1", ""},
+		{finding.FieldStripped, "c1", "m1", finding.FieldLegalHold}, {finding.FieldStripped, "c1", "m1", finding.FieldAuditTrailID},
+		{finding.Duplicated, "c1", "m1", ""},
 	}
 	var other []Finding
 	for _, f := range got {
-		if f.Kind != FileUnreadable {
+		if f.Kind != finding.FileUnreadable {
 			other = append(other, f)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -451,7 +450,7 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
 	payload, evSum hashchain.Hash, src *leaf.Source, media []leaf.MediaRef) (leaf.Entry, error) {
 	d := &leaf.MessageDetail{
-		ContentSHA256:     diff.ContentHash(diff.MessageText(md)),
+		ContentSHA256:     genesys.ContentHash(genesys.MessageText(md)),
 		From:              md.FromAddress,
 		To:                md.ToAddress,
 		Direction:         md.Direction,

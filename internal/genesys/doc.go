@@ -1,6 +1,7 @@
 // Package genesys holds the wire types of the subset of the Genesys Cloud
 // Platform API v2 that custody uses, shared by the client (internal/fetch),
-// the simulator (internal/sim) and the export reader (internal/diff).
+// the simulator (internal/sim) and the readers of old exports
+// (internal/exportfile).
 //
 // Field names and JSON types follow the official SDK models
 // (MyPureCloud/platform-client-sdk-go platformclientv2/*.go, see
@@ -10,5 +11,11 @@
 // timestamp exactly as the API sent it (millisecond precision, UTC), and a
 // time.Time round trip could change its spelling.
 //
-// The package is pure data: no I/O.
+// Beside the types, message.go holds the normal forms of a message's
+// text and timestamp (MessageText, ContentHash, ParseTimestamp,
+// FormatMillis): the capture (internal/export) and the diff of old exports
+// (internal/diff) both reduce messages through them, so the two agree
+// without one verb importing the other.
+//
+// The package is pure data and pure functions: no I/O.
 package genesys

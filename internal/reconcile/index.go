@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -108,8 +109,8 @@ func captured(e leaf.Entry) (diff.Captured, error) {
 	}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp
-		if t, _, err := diff.ParseTimestamp(comp.OriginalTimestamp); err == nil {
-			c.Timestamp = diff.FormatMillis(t)
+		if t, _, err := genesys.ParseTimestamp(comp.OriginalTimestamp); err == nil {
+			c.Timestamp = genesys.FormatMillis(t)
 		}
 		c.LegalHold = comp.LegalHold
 		c.AuditRefs = comp.AuditRefs

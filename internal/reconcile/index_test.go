@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -31,7 +32,7 @@ func (c *captureLog) capture(matter, conv, msg, text string) uint64 {
 		Kind: leaf.KindMessage, Matter: matter, ConversationID: conv, MessageID: msg,
 		PayloadSHA256: hashchain.Hash{1},
 		Compliance:    &leaf.Compliance{AuditRefs: []string{}, OriginalTimestamp: "2024-03-01T10:00:00.000Z"},
-		Detail:        fmt.Appendf(nil, `{"content_sha256":%q,"from":"+100"}`, diff.ContentHash(text)),
+		Detail:        fmt.Appendf(nil, `{"content_sha256":%q,"from":"+100"}`, genesys.ContentHash(text)),
 	}
 	if prev, ok := c.seq[key]; ok {
 		e.Supersedes = &prev
@@ -80,9 +81,9 @@ func TestLedgerIndexSupersedes(t *testing.T) {
 	a1 := log.capture("m", "a", "a1", "new")
 	b1 := log.capture("m", "b", "b1", "new")
 	want := []capture{
-		{"a", "a2", diff.ContentHash("a2"), log.seq["a/a2"]},
-		{"a", "a1", diff.ContentHash("new"), a1},
-		{"b", "b1", diff.ContentHash("new"), b1},
+		{"a", "a2", genesys.ContentHash("a2"), log.seq["a/a2"]},
+		{"a", "a1", genesys.ContentHash("new"), a1},
+		{"b", "b1", genesys.ContentHash("new"), b1},
 	}
 	slices.SortFunc(want, func(x, y capture) int { return int(x.seq) - int(y.seq) })
 
@@ -101,7 +102,7 @@ func TestLedgerIndexSupersedes(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, c := range cs {
-					if c.ContentSHA256 == diff.ContentHash("old") {
+					if c.ContentSHA256 == genesys.ContentHash("old") {
 						t.Errorf("Conversation(%s) gave a superseded capture of %s (seq %d)", conv, c.MessageID, c.Seq)
 					}
 				}
@@ -131,7 +132,7 @@ func TestLedgerIndexSupersedes(t *testing.T) {
 			t.Errorf("Conversation(a) changed with entries appended after first use:\n%v\n%v", before, after)
 		}
 		c, ok, err := x.Lookup(ctx, "a", "a2")
-		if err != nil || !ok || c.ContentSHA256 != diff.ContentHash("a2") {
+		if err != nil || !ok || c.ContentSHA256 != genesys.ContentHash("a2") {
 			t.Errorf("Lookup(a/a2) = %v, %v, %v; want the capture before the snapshot", c, ok, err)
 		}
 		if n := len(each(t, &reconcile.LedgerIndex{L: l, Matter: "m"})); n != len(want)+1 {

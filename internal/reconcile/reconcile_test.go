@@ -18,7 +18,9 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -77,11 +79,11 @@ func memIndex(o *sim.Org) *diff.MemIndex {
 	return idx
 }
 
-func runDiff(t *testing.T, src diff.Source, idx diff.Index) []string {
+func runDiff(t *testing.T, src exportfile.Source, idx diff.Index) []string {
 	t.Helper()
 	var out []string
 	_, err := diff.Run(context.Background(), src, idx, diff.Options{}, func(f diff.Finding) error {
-		if f.Kind == diff.MissingFromExport {
+		if f.Kind == finding.MissingFromExport {
 			f.Detail = "" // names the capture's seq, which only the ledger has
 		}
 		b, _ := json.Marshal(f)
@@ -111,7 +113,7 @@ func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src, err := diff.NewDirSource(filepath.Join(dir, shape))
+			src, err := exportfile.NewDirSource(filepath.Join(dir, shape))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +158,7 @@ func TestDiffIsRecorded(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "x", "junk.json"), junk, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, err := diff.NewDirSource(filepath.Join(dir, "x"))
+	src, err := exportfile.NewDirSource(filepath.Join(dir, "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +219,7 @@ func TestDiffIsRecorded(t *testing.T) {
 	}
 	var wantGaps []diff.Finding
 	for _, f := range emitted {
-		if (f.Kind == diff.NotCaptured || f.Kind == diff.MissingFromExport) && f.ConversationID != "" {
+		if finding.IsGap(f.Kind) && f.ConversationID != "" {
 			wantGaps = append(wantGaps, f)
 		}
 	}
@@ -266,7 +268,7 @@ func gunzipParts(t *testing.T, st evidence.Store, parts []string) []byte {
 func countUnopened(fs []diff.Finding) int {
 	n := 0
 	for _, f := range fs {
-		if f.Kind == diff.FileUnreadable && strings.Contains(f.Detail, "not opened") {
+		if f.Kind == finding.FileUnreadable && strings.Contains(f.Detail, "not opened") {
 			n++
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -66,7 +67,7 @@ type DiffResult struct {
 // and the manifest of export files read are stored as evidence, and a
 // "diff" entry with their hashes and the summary is appended, with a run
 // of kind "diff" whose accounting refetch reads back.
-func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.Source, o DiffOptions) (*DiffResult, error) {
+func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src exportfile.Source, o DiffOptions) (*DiffResult, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -102,7 +103,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src diff.
 	filesRead := 0
 	dopts := o.Diff
 	filesDone := 0
-	dopts.FileDone = func(e diff.Entry) {
+	dopts.FileDone = func(e exportfile.Entry) {
 		if filesDone++; o.Progress != nil {
 			o.Progress(filesDone)
 		}
@@ -344,7 +345,7 @@ type FileRecord struct {
 // done until the comparison is through with their file (take), so only
 // the files in flight are held.
 type hashingSource struct {
-	diff.Source
+	exportfile.Source
 	mu   sync.Mutex
 	done map[string]FileRecord
 }
@@ -358,7 +359,7 @@ func (h *hashingSource) take(name string) (FileRecord, bool) {
 	return rec, ok
 }
 
-func (h *hashingSource) Open(ctx context.Context, e diff.Entry) (io.ReadCloser, error) {
+func (h *hashingSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
 	rc, err := h.Source.Open(ctx, e)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -49,7 +50,7 @@ var ErrNoDiff = errors.New("reconcile: no recorded diff")
 
 // Gap is a finding refetch acts on.
 func isGap(f diff.Finding) bool {
-	return (f.Kind == diff.NotCaptured || f.Kind == diff.MissingFromExport) && f.ConversationID != "" && export.ValidID(f.ConversationID)
+	return finding.IsGap(f.Kind) && f.ConversationID != "" && export.ValidID(f.ConversationID)
 }
 
 // LoadGaps reads back the gaps of a recorded diff ("latest" for the most
@@ -286,7 +287,7 @@ func messageOutcome(ctx context.Context, l *ledger.Ledger, g diff.Finding) (stri
 		if gone, err := goneInLatest(ctx, l, g.ConversationID, g.MessageID); err != nil || gone {
 			return GoneAtSource, "the message was deleted upstream after it was captured", err
 		}
-		if g.Kind == diff.MissingFromExport {
+		if g.Kind == finding.MissingFromExport {
 			return Confirmed, fmt.Sprintf("captured at seq %d", e.Seq), nil
 		}
 		return Filled, fmt.Sprintf("captured at seq %d", e.Seq), nil

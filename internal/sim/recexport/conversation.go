@@ -15,17 +15,9 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/sim"
-)
-
-// Field names in Damage.Field, as internal/diff names them.
-const (
-	fieldTimestamp    = "timestamp"
-	fieldContent      = "content"
-	fieldSender       = "sender"
-	fieldLegalHold    = "legal_hold"
-	fieldAuditTrailID = "audit_trail_id"
 )
 
 const (
@@ -43,7 +35,7 @@ type convResult struct {
 	messages int
 	readable int
 	damages  []Damage
-	counts   map[string]int
+	counts   map[finding.Kind]int
 }
 
 // element is one message of the file being built.
@@ -81,7 +73,7 @@ func derivedID(seed uint64, parts ...string) string {
 	return s[:8] + "-" + s[8:12] + "-4" + s[13:16] + "-a" + s[17:20] + "-" + s[20:32]
 }
 
-// text is the message text custody captures and hashes (diff.MessageText).
+// text is the message text custody captures and hashes (genesys.MessageText).
 func text(m *genesys.MessageData) string {
 	if m.TextBody == "" && m.NormalizedMessage != nil {
 		return m.NormalizedMessage.Text
@@ -120,7 +112,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		file = fmt.Sprintf("%s/%s/%s/%s.json", orgID, c.Kind, start.Format("2006-01-02"), c.ID)
 	}
 	parts := participants(c)
-	dmg := func(kind, msgID, field, detail string) Damage {
+	dmg := func(kind finding.Kind, msgID, field, detail string) Damage {
 		return Damage{Kind: kind, ConversationID: c.ID, MessageID: msgID, Field: field, File: file, Detail: detail}
 	}
 
@@ -144,7 +136,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			shiftBy = -shiftBy
 		}
 		if drop {
-			res.damages = append(res.damages, Damage{Kind: KindMissingFromExport, ConversationID: c.ID, MessageID: m.ID,
+			res.damages = append(res.damages, Damage{Kind: finding.MissingFromExport, ConversationID: c.ID, MessageID: m.ID,
 				Detail: "message left out of the export"})
 			continue
 		}
@@ -155,13 +147,13 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		}
 		if shift {
 			ts = ts.Add(shiftBy)
-			e.damages = append(e.damages, dmg(KindTimestampShifted, m.ID, fieldTimestamp, "moved by "+shiftBy.String()))
+			e.damages = append(e.damages, dmg(finding.TimestampShifted, m.ID, finding.FieldTimestamp, "moved by "+shiftBy.String()))
 		}
 		layout := layoutMillis
 		if cut || p.Shape == ShapeReshape {
 			layout = layoutSeconds
 			if !shift {
-				e.damages = append(e.damages, dmg(KindPrecisionLost, m.ID, fieldTimestamp, "cut to whole seconds"))
+				e.damages = append(e.damages, dmg(finding.TimestampPrecisionLost, m.ID, finding.FieldTimestamp, "cut to whole seconds"))
 			}
 		}
 		tsText := ts.In(zone).Format(layout)
@@ -170,7 +162,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		case alter:
 			var how string
 			body, how = alterText(body, variant)
-			e.damages = append(e.damages, dmg(KindContentDiffers, m.ID, fieldContent, how))
+			e.damages = append(e.damages, dmg(finding.ContentDiffers, m.ID, finding.FieldContent, how))
 		case cosmetic:
 			body = cosmeticText(body, variant)
 		}
@@ -180,15 +172,15 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			if m.FromAddress == from {
 				from += "-0"
 			}
-			e.damages = append(e.damages, dmg(KindValueAltered, m.ID, fieldSender, "sender replaced"))
+			e.damages = append(e.damages, dmg(finding.ValueAltered, m.ID, finding.FieldSender, "sender replaced"))
 		}
 		// What the format itself cannot carry.
 		if p.Shape == ShapeReshape || from == "" {
-			e.damages = append(e.damages, dmg(KindFieldStripped, m.ID, fieldSender, "the reshape has no sender"))
+			e.damages = append(e.damages, dmg(finding.FieldStripped, m.ID, finding.FieldSender, "the reshape has no sender"))
 		}
 		e.damages = append(e.damages,
-			dmg(KindFieldStripped, m.ID, fieldLegalHold, "the export format has no legal hold"),
-			dmg(KindFieldStripped, m.ID, fieldAuditTrailID, "the export format has no audit trail reference"))
+			dmg(finding.FieldStripped, m.ID, finding.FieldLegalHold, "the export format has no legal hold"),
+			dmg(finding.FieldStripped, m.ID, finding.FieldAuditTrailID, "the export format has no audit trail reference"))
 
 		if p.Shape == ShapeGenesys {
 			e.data, err = json.Marshal(recordingMessage(m, parts[m.ID], from, tsText, body))
@@ -201,7 +193,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		elems = append(elems, e)
 		if duplicate {
 			elems = append(elems, &element{conv: c.ID, id: m.ID, kind: elemCopy, data: e.data,
-				damages: []Damage{dmg(KindDuplicated, m.ID, "", "message written twice")}})
+				damages: []Damage{dmg(finding.Duplicated, m.ID, "", "message written twice")}})
 		}
 		if extra {
 			x := fabricated(p, c, m, ts.Add(time.Millisecond))
@@ -216,7 +208,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 				return res, fmt.Errorf("recexport: encode message %s: %w", x.msg.ID, err)
 			}
 			elems = append(elems, &element{conv: c.ID, id: x.msg.ID, kind: elemExtra, data: data,
-				damages: []Damage{dmg(KindNotCaptured, x.msg.ID, "", "message custody never captured")}})
+				damages: []Damage{dmg(finding.NotCaptured, x.msg.ID, "", "message custody never captured")}})
 		}
 	}
 
@@ -245,7 +237,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 	if truncFile {
 		cut = arrayStart + int(cutAt*float64(len(data)-1-arrayStart))
 		data = data[:cut]
-		res.damages = append(res.damages, Damage{Kind: KindFileUnreadable, ConversationID: c.ID, File: file,
+		res.damages = append(res.damages, Damage{Kind: finding.FileUnreadable, ConversationID: c.ID, File: file,
 			Detail: fmt.Sprintf("file cut short at byte %d of %d", cut, buf.Len())})
 	}
 	for _, e := range elems {
@@ -257,7 +249,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		// Cut off: an original message is missing; copies and fabricated
 		// messages are simply gone.
 		if e.kind == elemOriginal {
-			res.damages = append(res.damages, Damage{Kind: KindMissingFromExport, ConversationID: c.ID, MessageID: e.id,
+			res.damages = append(res.damages, Damage{Kind: finding.MissingFromExport, ConversationID: c.ID, MessageID: e.id,
 				Detail: "message lost in the truncated part of " + file})
 		}
 	}

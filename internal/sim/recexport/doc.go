@@ -1,6 +1,6 @@
 // Package recexport writes what an old Genesys Recording API bulk export
 // looks like — with the damage such exports do — for the simulator, the
-// tests and the benchmarks of internal/diff.
+// tests and the benchmarks of internal/diff and internal/exportfile.
 //
 // It owns the two export shapes the simulator writes (the Genesys S3
 // layout of one recording file plus a _metadata.json per conversation, and

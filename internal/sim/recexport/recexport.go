@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/sim"
 )
 
@@ -41,20 +42,12 @@ const (
 	ShapeReshape = "reshape"
 )
 
-// Damage kinds. All but KindConversationAbsent are internal/diff finding
-// kinds, so a manifest reads as the findings a diff must report.
-const (
-	KindFieldStripped      = "field_stripped"
-	KindValueAltered       = "value_altered"
-	KindPrecisionLost      = "timestamp_precision_lost"
-	KindTimestampShifted   = "timestamp_shifted"
-	KindContentDiffers     = "content_differs"
-	KindMissingFromExport  = "missing_from_export"
-	KindNotCaptured        = "not_captured"
-	KindDuplicated         = "duplicated"
-	KindFileUnreadable     = "file_unreadable"
-	KindConversationAbsent = "conversation_absent" // a whole conversation left out
-)
+// KindConversationAbsent is the one damage that is not a finding kind: a
+// conversation left out entirely, which a diff counts in its summary
+// (conversations_absent) rather than reporting per message. Every other
+// damage carries the finding kind (package finding) a diff must report,
+// so a manifest reads as the findings of a correct diff.
+const KindConversationAbsent finding.Kind = "conversation_absent"
 
 // Profile says how an export is damaged. Shares are probabilities (0 to 1)
 // drawn per message, or per conversation where noted, from Seed: equal
@@ -144,12 +137,12 @@ func (p *Profile) check() error {
 // value_altered and the timestamp and content kinds; File is the export
 // file (relative to the target) where a diff finds it.
 type Damage struct {
-	Kind           string `json:"kind"`
-	ConversationID string `json:"conversation_id"`
-	MessageID      string `json:"message_id,omitempty"`
-	Field          string `json:"field,omitempty"`
-	File           string `json:"file,omitempty"`
-	Detail         string `json:"detail,omitempty"`
+	Kind           finding.Kind `json:"kind"`
+	ConversationID string       `json:"conversation_id"`
+	MessageID      string       `json:"message_id,omitempty"`
+	Field          string       `json:"field,omitempty"`
+	File           string       `json:"file,omitempty"`
+	Detail         string       `json:"detail,omitempty"`
 }
 
 // Manifest is the ground truth of one export.
@@ -170,8 +163,8 @@ type Manifest struct {
 	MessagesReadable int `json:"messages_readable"`
 	// Counts are the damages by kind; Damages lists them (unless
 	// Profile.CountOnly) in conversation order, then file order.
-	Counts  map[string]int `json:"counts"`
-	Damages []Damage       `json:"damages,omitempty"`
+	Counts  map[finding.Kind]int `json:"counts"`
+	Damages []Damage             `json:"damages,omitempty"`
 }
 
 // WriteFile writes the manifest as indented JSON.
@@ -210,7 +203,7 @@ func Export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 }
 
 func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Profile, progress func(int)) (Manifest, error) {
-	m := Manifest{Version: 1, OrgID: org.OrgID(), Target: t.String(), Profile: p, Counts: map[string]int{}}
+	m := Manifest{Version: 1, OrgID: org.OrgID(), Target: t.String(), Profile: p, Counts: map[finding.Kind]int{}}
 	if err := p.check(); err != nil {
 		return m, err
 	}
@@ -288,8 +281,8 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 	return m, nil
 }
 
-func countKinds(ds []Damage) map[string]int {
-	c := map[string]int{}
+func countKinds(ds []Damage) map[finding.Kind]int {
+	c := map[finding.Kind]int{}
 	for _, d := range ds {
 		c[d.Kind]++
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
@@ -107,7 +108,7 @@ func TestLayout(t *testing.T) {
 			}
 			truncated := map[string]bool{}
 			for _, d := range m.Damages {
-				if d.Kind == KindFileUnreadable {
+				if d.Kind == finding.FileUnreadable {
 					truncated[d.File] = true
 				}
 			}
@@ -192,8 +193,8 @@ func TestTruncationBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lost := m.Counts[KindMissingFromExport]
-	if lost == 0 || m.MessagesReadable == 0 || m.Counts[KindFileUnreadable] != m.Conversations {
+	lost := m.Counts[finding.MissingFromExport]
+	if lost == 0 || m.MessagesReadable == 0 || m.Counts[finding.FileUnreadable] != m.Conversations {
 		t.Fatalf("counts %v, readable %d of %d", m.Counts, m.MessagesReadable, m.Messages)
 	}
 	if m.MessagesReadable+lost != m.Messages {
@@ -345,5 +346,28 @@ func TestSimRecordingJob(t *testing.T) {
 	}
 	if !reflect.DeepEqual(exp.Last(), m) {
 		t.Error("Last() differs from the manifest file")
+	}
+}
+
+// TestDamageKinds: every damage a manifest names is a finding kind of the
+// table (a diff can report it) or the manifest's own conversation_absent;
+// the default profile does every kind the table has.
+func TestDamageKinds(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80})
+	for _, shape := range []string{ShapeGenesys, ShapeReshape} {
+		m, err := Export(context.Background(), org, nil, Target{Dir: t.TempDir()}, DefaultProfile(shape, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range m.Counts {
+			if _, ok := finding.Lookup(k); !ok && k != KindConversationAbsent {
+				t.Errorf("%s: damage kind %q is not in the finding table", shape, k)
+			}
+		}
+		for _, in := range finding.Kinds() {
+			if m.Counts[in.Kind] == 0 && !(shape == ShapeReshape && in.Kind == finding.ValueAltered) {
+				t.Errorf("%s: the default profile did no %s damage", shape, in.Kind)
+			}
+		}
 	}
 }

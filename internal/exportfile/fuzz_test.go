@@ -1,4 +1,4 @@
-package diff
+package exportfile
 
 import (
 	"bytes"
@@ -6,15 +6,36 @@ import (
 	"testing"
 )
 
+// compileDefault compiles the default shapes.
+func compileDefault() (*compiled, error) { return compileChecked(DefaultShapes()) }
+
+// compileChecked validates and compiles shapes.
+func compileChecked(m map[string]ShapePolicy) (*compiled, error) {
+	if err := ValidateShapes(m); err != nil {
+		return nil, err
+	}
+	return compile(m), nil
+}
+
+// shape returns the compiled shape called name.
+func (cp *compiled) shape(name string) *shapeFields {
+	for _, sf := range cp.shapes {
+		if sf.name == name {
+			return sf
+		}
+	}
+	return nil
+}
+
 // parseBytes runs the parser of one file over data.
-func parseBytes(t testing.TB, name string, format Format, data []byte) []item {
+func parseBytes(t testing.TB, name string, format Format, data []byte) []Item {
 	t.Helper()
-	cp, err := compilePolicy(DefaultPolicy())
+	cp, err := compileDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var items []item
-	p := &fileParser{cp: cp, format: format, maxLine: 4096, name: name, emit: func(it item) error {
+	var items []Item
+	p := &fileParser{cp: cp, format: format, maxLine: 4096, name: name, emit: func(it Item) error {
 		items = append(items, it)
 		return nil
 	}}
@@ -27,28 +48,28 @@ func parseBytes(t testing.TB, name string, format Format, data []byte) []item {
 // checkItems holds for any input: findings name the file, records say
 // where they came from and carry a conversation id (documents) — the
 // parser never drops a message silently without a finding.
-func checkItems(t *testing.T, name string, data []byte, items []item) {
+func checkItems(t *testing.T, name string, data []byte, items []Item) {
 	t.Helper()
 	for _, it := range items {
-		switch it.kind {
-		case itemFinding:
-			if it.f.File != name || it.f.Detail == "" || it.f.Kind == "" {
-				t.Fatalf("finding without file or detail: %+v", it.f)
+		switch it.Kind {
+		case ItemProblem:
+			if it.Problem.File != name || it.Problem.Detail == "" || it.Problem.Kind == "" {
+				t.Fatalf("finding without file or detail: %+v", it.Problem)
 			}
-		case itemRecord:
-			if it.rec.file != name || it.rec.pos < 0 || (it.rec.array == "" && it.rec.pos == 0) {
-				t.Fatalf("record without file or location: %+v", it.rec)
+		case ItemMessage:
+			if it.Msg.File != name || it.Msg.Pos < 0 || (it.Msg.Array == "" && it.Msg.Pos == 0) {
+				t.Fatalf("record without file or location: %+v", it.Msg)
 			}
-			if it.rec.msg == "" && it.rec.noMsgID == "" {
-				t.Fatalf("record with neither id nor reason: %+v", it.rec)
+			if it.Msg.ID == "" && it.Msg.NoID == "" {
+				t.Fatalf("record with neither id nor reason: %+v", it.Msg)
 			}
-			for _, v := range it.rec.fields {
-				if v.bad != "" && !v.present {
+			for _, v := range it.Msg.Fields {
+				if v.Bad != "" && !v.Present {
 					t.Fatalf("bad value not present: %+v", v)
 				}
 			}
-		case itemCover:
-			if it.conv == "" {
+		case ItemCover:
+			if it.Conv == "" {
 				t.Fatal("cover of an empty conversation id")
 			}
 		}
@@ -57,6 +78,14 @@ func checkItems(t *testing.T, name string, data []byte, items []item) {
 		t.Fatal("empty input produced no finding")
 	}
 }
+
+// genesysFile is a recording file in the Genesys layout.
+const genesysFile = `{"id":"rec1","conversationId":"c1","media":"message","messagingTranscript":[
+ {"from":"+4411","to":"+4400","timestamp":"2024-03-01T10:00:00.123Z","id":"m1","purpose":"customer","messageText":"Héllo\nworld","extra":{"deep":[1]}}
+],"selfUri":"/x"}`
+
+// full is a JSON Lines message's members with every field.
+const full = `"conversation_id":"c1","message_id":"m1","timestamp":"2024-03-01T10:00:00.123Z","content":"Héllo\nworld","sender":"+4411","legal_hold":true,"audit_trail_id":["a1","a2"]`
 
 var recordingSeeds = []string{
 	genesysFile,
@@ -76,7 +105,7 @@ func FuzzParseRecording(f *testing.F) {
 		name := "org/year=2024/month=1/day=1/hour=0/conversation_id=c0/rec.json"
 		checkItems(t, name, data, parseBytes(t, name, FormatAuto, data))
 		meta := "org/conversation_id=c0/rec_metadata.json"
-		checkItems(t, meta, data, parseBytes(t, meta, FormatGenesys, data))
+		checkItems(t, meta, data, parseBytes(t, meta, ShapeGenesys, data))
 	})
 }
 
@@ -95,11 +124,11 @@ func FuzzParseReshape(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		name := "whatsapp/2024-01-01/c0.json"
-		items := parseBytes(t, name, FormatReshape, data)
+		items := parseBytes(t, name, ShapeReshape, data)
 		checkItems(t, name, data, items)
 		for _, it := range items {
-			if it.kind == itemRecord && it.rec.conv == "" {
-				t.Fatalf("reshape record without conversation id: %+v", it.rec)
+			if it.Kind == ItemMessage && it.Msg.Conv == "" {
+				t.Fatalf("reshape record without conversation id: %+v", it.Msg)
 			}
 		}
 	})
@@ -121,7 +150,7 @@ func FuzzParseJSONL(f *testing.F) {
 		lines := bytes.Count(data, []byte("\n")) + 1
 		n := 0
 		for _, it := range items {
-			if it.kind != itemCover {
+			if it.Kind != ItemCover {
 				n++
 			}
 		}

@@ -1,4 +1,4 @@
-package diff
+package exportfile
 
 import (
 	"bytes"
@@ -10,60 +10,58 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
-// Indexes of the compliance fields in a record, in ComplianceFields order.
+// Indexes of the compliance fields in Message.Fields, in
+// finding.ComplianceFields order.
 const (
-	fTimestamp = iota
-	fContent
-	fSender
-	fLegalHold
-	fAuditTrailID
-	nFields
+	IdxTimestamp = iota
+	IdxContent
+	IdxSender
+	IdxLegalHold
+	IdxAuditTrailID
+	NumFields
 )
 
-// value is one compliance field as found in an exported message.
-type value struct {
-	present bool
-	// text is the comparable form: the timestamp as written, the content's
-	// hash, the trimmed sender, "true"/"false", sorted audit ids joined by ",".
-	text string
-	// t and digits are the parsed timestamp and its fractional digits.
-	t      time.Time
-	digits int
-	// bad, when set, says why the value is unusable (wrong type, not a
-	// timestamp); raw is then a short quote of it.
-	bad string
-	raw string
+// Message.Fields has a value per compliance field: a field added to
+// finding.ComplianceFields without an index here does not compile.
+var _ = [NumFields]struct{}(([len(finding.ComplianceFields)]struct{}{}))
+
+// Value is one compliance field as found in an exported message.
+type Value struct {
+	Present bool
+	// Text is the comparable form: the timestamp as written, the content's
+	// hash (genesys.ContentHash), the trimmed sender, "true"/"false", the
+	// audit ids as JoinIDs gives them.
+	Text string
+	// T and Digits are the parsed timestamp and its fractional digits.
+	T      time.Time
+	Digits int
+	// Bad, when set, says why the value is unusable (wrong type, not a
+	// timestamp); Raw is then a short quote of it.
+	Bad string
+	Raw string
 }
 
-// record is one exported message, reduced to what is compared.
-type record struct {
-	conv, msg string
-	noMsgID   string // why the message has no usable id
-	file      string
-	array     string // the messages array's key; "" for a JSON Lines line
-	pos       int    // index in the array, or line number
-	fields    [nFields]value
+// Message is one exported message, reduced to what is compared.
+type Message struct {
+	Conv, ID string
+	NoID     string // why the message has no usable id
+	File     string
+	Array    string // the messages array's key; "" for a JSON Lines line
+	Pos      int    // index in the array, or line number
+	Fields   [NumFields]Value
 }
 
-// where says where in its file a message is, for findings.
-func (r *record) where() string {
-	if r.array == "" {
-		return "line " + strconv.Itoa(r.pos)
+// Where says where in its file a message is, for findings.
+func (r *Message) Where() string {
+	if r.Array == "" {
+		return "line " + strconv.Itoa(r.Pos)
 	}
-	return r.array + "[" + strconv.Itoa(r.pos) + "]"
-}
-
-// shapeFields is a ShapePolicy compiled for lookups.
-type shapeFields struct {
-	name    string
-	msgID   [][]string
-	conv    [][]string
-	fields  [nFields][][]string
-	msgKey  string
-	metaSfx string
-	msg     *msgType
+	return r.Array + "[" + strconv.Itoa(r.Pos) + "]"
 }
 
 // msgType decodes message objects into a struct made for the policy, with
@@ -96,11 +94,11 @@ func newMsgType(pathLists ...[][]string) *msgType {
 	return mt
 }
 
-// message is a reusable buffer for one decoded message object: decoding
+// msgBuf is a reusable buffer for one decoded message object: decoding
 // into the same struct again reuses its fields' byte slices (a RawMessage
 // appends into its old storage), so a file's messages cost no per-field
 // allocation. Whatever is extracted from it is copied.
-type message struct {
+type msgBuf struct {
 	mt     *msgType
 	v      reflect.Value   // *struct
 	pp     reflect.Value   // **struct: JSON null sets *pp to nil, which a *struct cannot show
@@ -108,8 +106,8 @@ type message struct {
 	target any             // pp as an interface, for Decode
 }
 
-func (mt *msgType) new() *message {
-	m := &message{mt: mt, v: reflect.New(mt.typ), pp: reflect.New(reflect.PointerTo(mt.typ))}
+func (mt *msgType) new() *msgBuf {
+	m := &msgBuf{mt: mt, v: reflect.New(mt.typ), pp: reflect.New(reflect.PointerTo(mt.typ))}
 	for i := range mt.typ.NumField() {
 		m.fields = append(m.fields, m.v.Elem().Field(i))
 	}
@@ -119,7 +117,7 @@ func (mt *msgType) new() *message {
 
 // reset readies the buffer for the next message: absent keys must read as
 // absent, and a JSON null before may have cleared the pointer.
-func (m *message) reset() {
+func (m *msgBuf) reset() {
 	m.pp.Elem().Set(m.v)
 	for _, f := range m.fields {
 		f.SetLen(0)
@@ -127,10 +125,10 @@ func (m *message) reset() {
 }
 
 // null reports whether the decoded value was JSON null.
-func (m *message) null() bool { return m.pp.Elem().IsNil() }
+func (m *msgBuf) null() bool { return m.pp.Elem().IsNil() }
 
 // top returns a top-level key's value; present values are never empty.
-func (m *message) top(k string) (json.RawMessage, bool) {
+func (m *msgBuf) top(k string) (json.RawMessage, bool) {
 	i, ok := m.mt.index[k]
 	if !ok {
 		return nil, false
@@ -140,7 +138,7 @@ func (m *message) top(k string) (json.RawMessage, bool) {
 }
 
 // lookupMsg follows path from a message; JSON null counts as absent.
-func lookupMsg(m *message, path []string) (json.RawMessage, bool) {
+func lookupMsg(m *msgBuf, path []string) (json.RawMessage, bool) {
 	v, ok := m.top(path[0])
 	if !ok || isNull(v) {
 		return nil, false
@@ -155,7 +153,7 @@ func lookupMsg(m *message, path []string) (json.RawMessage, bool) {
 	return lookup(next, path[1:])
 }
 
-func lookupMsgAny(m *message, paths [][]string) (json.RawMessage, bool) {
+func lookupMsgAny(m *msgBuf, paths [][]string) (json.RawMessage, bool) {
 	for _, p := range paths {
 		if v, ok := lookupMsg(m, p); ok {
 			return v, true
@@ -185,51 +183,6 @@ func hasControl(b []byte) bool {
 		}
 	}
 	return false
-}
-
-type compiledPolicy struct {
-	p      *Policy
-	shapes map[string]*shapeFields
-	// docConvKeys are the top-level keys that may hold a document's
-	// conversation id, for either document shape.
-	docConvKeys []string
-	// meta decodes metadata files: only their conversation id is read.
-	meta *msgType
-}
-
-func compilePolicy(p *Policy) (*compiledPolicy, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	cp := &compiledPolicy{p: p, shapes: map[string]*shapeFields{}}
-	split := func(paths []string) [][]string {
-		out := make([][]string, 0, len(paths))
-		for _, s := range paths {
-			out = append(out, strings.Split(s, "."))
-		}
-		return out
-	}
-	for name, sp := range p.Shapes {
-		sf := &shapeFields{name: name, msgID: split(sp.Fields[FieldMessageID]), conv: split(sp.ConversationID), msgKey: sp.Messages, metaSfx: sp.MetadataSuffix}
-		for i, f := range ComplianceFields {
-			sf.fields[i] = split(sp.Fields[f])
-		}
-		lists := append([][][]string{sf.msgID}, sf.fields[:]...)
-		if name == ShapeJSONL {
-			lists = append(lists, sf.conv)
-		}
-		sf.msg = newMsgType(lists...)
-		cp.shapes[name] = sf
-		if name != ShapeJSONL {
-			for _, k := range sp.ConversationID {
-				if !slices.Contains(cp.docConvKeys, k) {
-					cp.docConvKeys = append(cp.docConvKeys, k)
-				}
-			}
-		}
-	}
-	cp.meta = newMsgType(cp.shapes[ShapeGenesys].conv)
-	return cp, nil
 }
 
 // lookup follows path through nested objects; JSON null counts as absent.
@@ -300,107 +253,107 @@ func idString(v json.RawMessage) (string, bool) {
 	return "", false
 }
 
-// makeRecord extracts what is compared from one message object.
-func makeRecord(obj *message, sf *shapeFields) record {
-	var r record
+// makeMessage extracts what is compared from one message object.
+func makeMessage(obj *msgBuf, sf *shapeFields) Message {
+	var r Message
 	if v, ok := lookupMsgAny(obj, sf.msgID); ok {
 		id, good := idString(v)
 		if good {
-			r.msg = id
+			r.ID = id
 		} else {
-			r.noMsgID = fmt.Sprintf("message id is a JSON %s: %s", jsonType(v), quote(v))
+			r.NoID = fmt.Sprintf("message id is a JSON %s: %s", jsonType(v), quote(v))
 		}
 	} else {
-		r.noMsgID = "message has no id"
+		r.NoID = "message has no id"
 	}
-	for i := range nFields {
+	for i := range NumFields {
 		v, ok := lookupMsgAny(obj, sf.fields[i])
 		if !ok {
 			continue
 		}
-		r.fields[i] = parseValue(i, v)
+		r.Fields[i] = parseValue(i, v)
 	}
 	return r
 }
 
-func parseValue(field int, v json.RawMessage) value {
-	out := value{present: true}
+func parseValue(field int, v json.RawMessage) Value {
+	out := Value{Present: true}
 	typ := jsonType(v)
-	wrong := func(want string) value {
-		out.bad = fmt.Sprintf("wrong type: want %s, got JSON %s", want, typ)
-		out.raw = quote(v)
+	wrong := func(want string) Value {
+		out.Bad = fmt.Sprintf("wrong type: want %s, got JSON %s", want, typ)
+		out.Raw = quote(v)
 		return out
 	}
 	str := func() (string, bool) { return unquote(v) }
 	switch field {
-	case fTimestamp:
+	case IdxTimestamp:
 		switch typ {
 		case "string":
 			s, _ := str()
-			t, digits, err := ParseTimestamp(strings.TrimSpace(s))
+			t, digits, err := genesys.ParseTimestamp(strings.TrimSpace(s))
 			if err != nil {
-				out.bad = "not an RFC 3339 timestamp"
-				out.raw = s
+				out.Bad = "not an RFC 3339 timestamp"
+				out.Raw = s
 				return out
 			}
-			out.text, out.t, out.digits = s, t, digits
+			out.Text, out.T, out.Digits = s, t, digits
 		case "number":
 			// Epoch numbers: milliseconds when large enough, else seconds.
 			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 			if err != nil {
-				out.bad = "not an integer epoch timestamp"
-				out.raw = quote(v)
+				out.Bad = "not an integer epoch timestamp"
+				out.Raw = quote(v)
 				return out
 			}
-			out.text = string(bytes.TrimSpace(v))
+			out.Text = string(bytes.TrimSpace(v))
 			if n >= 1e11 || n <= -1e11 {
-				out.t, out.digits = time.UnixMilli(n).UTC(), 3
+				out.T, out.Digits = time.UnixMilli(n).UTC(), 3
 			} else {
-				out.t, out.digits = time.Unix(n, 0).UTC(), 0
+				out.T, out.Digits = time.Unix(n, 0).UTC(), 0
 			}
 		default:
 			return wrong("string")
 		}
-	case fContent:
+	case IdxContent:
 		if typ != "string" {
 			return wrong("string")
 		}
 		s, _ := str()
-		out.text = ContentHash(s)
-	case fSender:
+		out.Text = genesys.ContentHash(s)
+	case IdxSender:
 		if typ != "string" {
 			return wrong("string")
 		}
 		s, _ := str()
-		out.text = strings.TrimSpace(s)
-	case fLegalHold:
+		out.Text = strings.TrimSpace(s)
+	case IdxLegalHold:
 		switch typ {
 		case "boolean":
-			out.text = string(bytes.TrimSpace(v))
+			out.Text = string(bytes.TrimSpace(v))
 		case "string":
 			s, _ := str()
 			switch strings.ToLower(strings.TrimSpace(s)) {
 			case "true":
-				out.text = "true"
+				out.Text = "true"
 			case "false":
-				out.text = "false"
+				out.Text = "false"
 			default:
 				return wrong("boolean")
 			}
 		default:
 			return wrong("boolean")
 		}
-	case fAuditTrailID:
+	case IdxAuditTrailID:
 		switch typ {
 		case "string":
 			s, _ := str()
-			out.text = joinIDs([]string{s})
+			out.Text = JoinIDs([]string{s})
 		case "array":
 			var ids []string
 			if json.Unmarshal(v, &ids) != nil {
 				return wrong("array of strings")
 			}
-			out.text = joinIDs(ids)
+			out.Text = JoinIDs(ids)
 		default:
 			return wrong("string or array of strings")
 		}
@@ -408,8 +361,10 @@ func parseValue(field int, v json.RawMessage) value {
 	return out
 }
 
-// joinIDs is the comparable form of a set of audit references.
-func joinIDs(ids []string) string {
+// JoinIDs is the comparable form of a set of audit references: trimmed,
+// sorted, without empties or repeats, joined by ",". Both sides of a
+// comparison use it.
+func JoinIDs(ids []string) string {
 	clean := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if id = strings.TrimSpace(id); id != "" {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package diff
+package exportfile
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,15 +23,12 @@ type walked struct {
 	Data          string // read through Open
 }
 
-func walkAll(t *testing.T, src *DirSource, walk func(context.Context, func(Entry) error) error) []walked {
+func walkAll(t *testing.T, src *DirSource) []walked {
 	t.Helper()
 	var out []walked
-	err := walk(context.Background(), func(e Entry) error {
+	err := src.Walk(context.Background(), func(e Entry) error {
 		w := walked{Name: e.Name, Problem: e.Problem, Size: e.Size}
 		if e.Problem == "" {
-			if _, ok := e.file.(*os.File); !ok {
-				w.Data = "fd:" // the Linux walk's own files, so a fast walk shows
-			}
 			rc, err := src.Open(context.Background(), e)
 			if err != nil {
 				return err
@@ -57,7 +54,7 @@ func walkAll(t *testing.T, src *DirSource, walk func(context.Context, func(Entry
 
 // hostileTree is a folder with what an export folder may hold besides
 // plain files: odd names, links, special files, empty and deep folders,
-// and a folder too large for one getdents64 call.
+// and a folder too large to list in one system call.
 func hostileTree(t *testing.T) string {
 	files := map[string]string{
 		"a.json":                 "1",
@@ -114,57 +111,70 @@ func hostileTree(t *testing.T) string {
 	return dir
 }
 
-// TestWalkMatchesRoot: the walk Run uses lists, names, reports and opens
-// exactly what the portable os.Root walk does, in the same order.
-func TestWalkMatchesRoot(t *testing.T) {
+// TestWalkHostile: the walk lists every file in S3's key order, opens
+// and hands over regular files, and reports links, special files and
+// odd names without following or hiding them.
+func TestWalkHostile(t *testing.T) {
 	dir := hostileTree(t)
 	for _, d := range []string{dir, dir + "/"} {
 		src, err := NewDirSource(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := walkAll(t, src, src.walkRoot)
-		got := walkAll(t, src, src.Walk)
+		got := walkAll(t, src)
 		src.Close()
-		if runtime.GOOS == "linux" {
-			for i := range got {
-				if got[i].Problem == "" && !strings.HasPrefix(got[i].Data, "fd:") {
-					t.Fatalf("%s: Walk opened an *os.File: the Linux walk did not run", got[i].Name)
+		byName := map[string]walked{}
+		prev := ""
+		for _, w := range got {
+			if _, dup := byName[w.Name]; dup {
+				t.Errorf("%s listed twice", w.Name)
+			}
+			byName[w.Name] = w
+			if !strings.Contains(w.Name, `\`) { // escaped names sort by their raw bytes
+				if w.Name <= prev {
+					t.Errorf("%s listed after %s: not in key order", w.Name, prev)
 				}
-				got[i].Data = strings.TrimPrefix(got[i].Data, "fd:")
+				prev = w.Name
 			}
 		}
-		if len(want) < 300 {
-			t.Fatalf("reference walk listed only %d entries", len(want))
-		}
-		for i := range max(len(want), len(got)) {
-			var w, g walked
-			if i < len(want) {
-				w = want[i]
-			}
-			if i < len(got) {
-				g = got[i]
-			}
-			if w != g {
-				t.Errorf("entry %d: Walk gave %+v, walkRoot %+v", i, g, w)
+		many := 0
+		for name, w := range byName {
+			if strings.HasPrefix(name, "many/") && w.Problem == "" {
+				many++
 			}
 		}
-		problems := 0
-		for _, w := range want {
-			if w.Problem != "" {
-				problems++
-			}
+		if many != 300 {
+			t.Errorf("%d of the 300 files of many/ listed", many)
 		}
-		if problems < 8 {
-			t.Errorf("only %d entries with a problem: the tree lost its hostile entries", problems)
+		want := map[string]string{
+			"a.json": "", "a/b.json": "", "a-b/c.json": "", "a/b/c/d/e/f/g.json": "",
+			`ctl\x01name.json`: "", `bad\xffutf8/x.json`: "", `new\nline/y.json`: "", "ünïcode/zé.json": "",
+			"conversation_id=c1/r": "", "big/empty.json": "",
+			"link.json": "symbolic link", "dirlink": "symbolic link", "dangling": "symbolic link", "escape": "symbolic link",
+			"only-links/l1": "symbolic link", "only-links/l2": "symbolic link", "a/b/c/up": "symbolic link",
+			"many/000-zz-link.js": "symbolic link", "fifo.json": "not a regular file", "sock": "not a regular file",
+		}
+		data := map[string]string{"a.json": "1", "a/b/c/d/e/f/g.json": "4", `ctl\x01name.json`: "5", "big/empty.json": ""}
+		for name, problem := range want {
+			w, ok := byName[name]
+			switch {
+			case !ok:
+				t.Errorf("%s not listed", name)
+			case problem == "" && w.Problem != "":
+				t.Errorf("%s: problem %q", name, w.Problem)
+			case !strings.Contains(w.Problem, problem):
+				t.Errorf("%s: problem %q, want %q", name, w.Problem, problem)
+			}
+			if d, ok := data[name]; ok && w.Data != d {
+				t.Errorf("%s: read %q, want %q", name, w.Data, d)
+			}
 		}
 	}
 }
 
 // TestWalkPermissions: a folder that can be read but not searched is one
 // folder that cannot be listed, files and folders that cannot be opened
-// are reported one by one, in both walks alike (skipped as root, who
-// opens everything).
+// are reported one by one (skipped as root, who opens everything).
 func TestWalkPermissions(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root opens everything")
@@ -189,16 +199,20 @@ func TestWalkPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	want := walkAll(t, src, src.walkRoot)
-	got := walkAll(t, src, src.Walk)
-	for i := range got {
-		got[i].Data = strings.TrimPrefix(got[i].Data, "fd:")
+	got := walkAll(t, src)
+	var names []string
+	for _, w := range got {
+		mark := ""
+		if w.Problem != "" {
+			mark = "!"
+		}
+		names = append(names, w.Name+mark)
 	}
-	if len(want) != 7 {
-		t.Errorf("walkRoot gave %d entries, want 7: %+v", len(want), want)
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("Walk gave %+v\nwalkRoot gave %+v", got, want)
+	// "!": an entry with a Problem. The locked folder can be opened but
+	// not searched: one entry for the folder.
+	want := []string{"first/a.json!", "first/b.json", "locked!", "mixed/a.json", "mixed/b.json!", "mixed/c!", "z.json"}
+	if !slices.Equal(names, want) {
+		t.Errorf("walk gave %q, want %q (%+v)", names, want, got)
 	}
 }
 
@@ -220,7 +234,7 @@ func TestWalkStops(t *testing.T) {
 			kept = append(kept, e)
 			return boom
 		}
-		e.release()
+		e.Release()
 		return nil
 	})
 	if !errors.Is(err, boom) || n != 5 {
@@ -236,7 +250,7 @@ func TestWalkStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n = 0
 	err = src.Walk(ctx, func(e Entry) error {
-		e.release()
+		e.Release()
 		if n++; n == 3 {
 			cancel()
 		}
@@ -244,5 +258,26 @@ func TestWalkStops(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || n != 3 {
 		t.Fatalf("err = %v after %d entries, want context.Canceled after 3", err, n)
+	}
+}
+
+func TestS3Entry(t *testing.T) {
+	cases := []struct{ key, name, problem string }{
+		{"exp/a/b.json", "a/b.json", ""},
+		{"exp/a/", "", ""},
+		{"exp/../etc/passwd", "../etc/passwd", "path traversal"},
+		{"exp/a/../../b.json", "a/../../b.json", "path traversal"},
+		{"exp//abs.json", "/abs.json", "absolute path"},
+		{"exp/a\x00b.json", `a\x00b.json`, "NUL"},
+		{"exp/a/./b.json", "a/./b.json", `"." segment`},
+		{"exp/a\\..\\b.json", `a\..\b.json`, "character"},
+		{"exp/\xff.json", `\xff.json`, "UTF-8"},
+		{"other/x.json", "other/x.json", "outside the prefix"},
+	}
+	for _, tc := range cases {
+		e := s3Entry("exp/", tc.key, 0)
+		if e.Name != tc.name || (tc.problem == "") != (e.Problem == "") || !strings.Contains(e.Problem, tc.problem) {
+			t.Errorf("s3Entry(%q) = %+v, want name %q, problem ~%q", tc.key, e, tc.name, tc.problem)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package diff
+package exportfile
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 )
@@ -23,18 +24,18 @@ import (
 // trickyPolicy exercises what the fast paths must match exactly: keys
 // that differ only in case (an exact match wins; others are folded by
 // encoding/json), nested paths, and a shape's names shared with another.
-func trickyPolicy() *Policy {
-	p := DefaultPolicy()
-	g := p.Shapes[ShapeGenesys]
+func trickyPolicy() map[string]ShapePolicy {
+	p := DefaultShapes()
+	g := p[ShapeGenesys]
 	g.Fields = map[string][]string{
-		FieldMessageID: {"ID", "id"}, FieldTimestamp: {"timestamp"}, FieldContent: {"messageText", "body.text"},
-		FieldSender: {"fromUser.id", "from"}, FieldLegalHold: {"hold"}, FieldAuditTrailID: {},
+		finding.FieldMessageID: {"ID", "id"}, finding.FieldTimestamp: {"timestamp"}, finding.FieldContent: {"messageText", "body.text"},
+		finding.FieldSender: {"fromUser.id", "from"}, finding.FieldLegalHold: {"hold"}, finding.FieldAuditTrailID: {},
 	}
-	p.Shapes[ShapeGenesys] = g
-	j := p.Shapes[ShapeJSONL]
+	p[ShapeGenesys] = g
+	j := p[ShapeJSONL]
 	j.ConversationID = []string{"conv.id", "conversation_id"}
-	j.Fields[FieldSender] = []string{"Sender", "sender", "from"}
-	p.Shapes[ShapeJSONL] = j
+	j.Fields[finding.FieldSender] = []string{"Sender", "sender", "from"}
+	p[ShapeJSONL] = j
 	return p
 }
 
@@ -42,27 +43,27 @@ func trickyPolicy() *Policy {
 type fastCase struct {
 	name   string
 	format Format
-	policy func() (*compiledPolicy, error)
+	policy func() (*compiled, error)
 }
 
 // The policies, compiled once: compiling is most of a small parse's time.
 var (
-	defaultCompiled = sync.OnceValues(func() (*compiledPolicy, error) { return compilePolicy(DefaultPolicy()) })
-	trickyCompiled  = sync.OnceValues(func() (*compiledPolicy, error) { return compilePolicy(trickyPolicy()) })
+	defaultCompiled = sync.OnceValues(func() (*compiled, error) { return compileDefault() })
+	trickyCompiled  = sync.OnceValues(func() (*compiled, error) { return compileChecked(trickyPolicy()) })
 )
 
 var fastCases = []fastCase{
 	{"org/year=2024/month=1/day=1/hour=0/conversation_id=c0/rec.json", FormatAuto, defaultCompiled},
 	{"org/year=2024/month=1/day=1/hour=0/conversation_id=c0/rec_metadata.json", FormatAuto, defaultCompiled},
-	{"meta/rec_metadata.json", FormatGenesys, defaultCompiled},
-	{"rec.json", FormatGenesys, defaultCompiled},
-	{"whatsapp/2024-01-01/c0.json", FormatReshape, defaultCompiled},
+	{"meta/rec_metadata.json", ShapeGenesys, defaultCompiled},
+	{"rec.json", ShapeGenesys, defaultCompiled},
+	{"whatsapp/2024-01-01/c0.json", ShapeReshape, defaultCompiled},
 	{"export.json", FormatAuto, defaultCompiled},
 	{"lines.jsonl", FormatAuto, defaultCompiled},
-	{"c1.json", FormatJSONL, defaultCompiled},
+	{"c1.json", ShapeJSONL, defaultCompiled},
 	{"conversation_id=c0/rec.json", FormatAuto, trickyCompiled},
 	{"x/rec_metadata.json", FormatAuto, trickyCompiled},
-	{"c9.json", FormatReshape, trickyCompiled},
+	{"c9.json", ShapeReshape, trickyCompiled},
 	{"lines.ndjson", FormatAuto, trickyCompiled},
 }
 
@@ -70,14 +71,14 @@ var fastCases = []fastCase{
 var fastTestReaders readerPool
 
 // parseWay runs one parse of data; open wraps the file's reader.
-func parseWay(t testing.TB, c fastCase, data []byte, fast bool, open func(io.Reader) io.Reader) ([]item, error) {
+func parseWay(t testing.TB, c fastCase, data []byte, fast bool, open func(io.Reader) io.Reader) ([]Item, error) {
 	t.Helper()
 	cp, err := c.policy()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var items []item
-	p := &fileParser{cp: cp, format: c.format, maxLine: 4096, name: c.name, readers: &fastTestReaders, emit: func(it item) error {
+	var items []Item
+	p := &fileParser{cp: cp, format: c.format, maxLine: 4096, name: c.name, readers: &fastTestReaders, emit: func(it Item) error {
 		items = append(items, it)
 		return nil
 	}}
@@ -245,7 +246,7 @@ func (f *flakyReader) Read(p []byte) (int, error) {
 // and still pass the differential tests).
 func TestFastPathTaken(t *testing.T) {
 	org := sim.NewOrg(sim.OrgConfig{Seed: 3, Conversations: 20})
-	cp, err := compilePolicy(DefaultPolicy())
+	cp, err := compileDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,8 @@ func TestFastPathTaken(t *testing.T) {
 				t.Fatal(err)
 			}
 			rel, _ := filepath.Rel(dir, path)
-			p := &fileParser{cp: cp, format: FormatAuto, maxLine: 4096, name: filepath.ToSlash(rel), emit: func(item) error { return nil }}
+			p := &fileParser{cp: cp, format: FormatAuto, maxLine: 4096, name: filepath.ToSlash(rel), emit: func(Item) error { return nil }}
+			p.detect()
 			br := bufio.NewReaderSize(bytes.NewReader(data), docBufSize)
 			done, err := p.fastDocument(br)
 			if err != nil || !done {
@@ -281,7 +283,7 @@ func TestFastPathTaken(t *testing.T) {
 	if kinds[recexport.ShapeGenesys] == 0 || kinds["metadata"] == 0 || kinds[recexport.ShapeReshape] == 0 {
 		t.Fatalf("files by kind: %v", kinds)
 	}
-	fl := newFastLine(cp.shapes[ShapeJSONL].msg)
+	fl := newFastLine(cp.shape(ShapeJSONL).msg)
 	lines := 0
 	for _, f := range benchJSONL(50) {
 		for line := range bytes.Lines(f.data) {

@@ -1,4 +1,4 @@
-package diff
+package exportfile
 
 import (
 	"context"
@@ -41,8 +41,9 @@ type Entry struct {
 	file io.ReadCloser // DirSource: opened by Walk, handed over by Open
 }
 
-// release closes a file Walk opened for an entry that will not be read.
-func (e Entry) release() {
+// Release closes a file Walk opened for an entry that will not be read
+// (Open hands the file over otherwise).
+func (e Entry) Release() {
 	if e.file != nil {
 		e.file.Close()
 	}
@@ -54,11 +55,11 @@ func NewSource(ctx context.Context, loc string, cfg s3util.Config) (Source, erro
 	if strings.HasPrefix(loc, s3util.Scheme) {
 		bucket, prefix, err := s3util.ParseURL(loc)
 		if err != nil {
-			return nil, fmt.Errorf("diff: open %s: %w: %w", loc, ErrBadSource, err)
+			return nil, fmt.Errorf("exportfile: open %s: %w: %w", loc, ErrBadSource, err)
 		}
 		c, err := s3util.NewClient(ctx, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("diff: open %s: %w", loc, err)
+			return nil, fmt.Errorf("exportfile: open %s: %w", loc, err)
 		}
 		return NewS3Source(c, bucket, prefix), nil
 	}
@@ -76,14 +77,14 @@ type DirSource struct {
 func NewDirSource(dir string) (*DirSource, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("diff: open %s: %w", dir, err)
+		return nil, fmt.Errorf("exportfile: open %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("diff: open %s: %w: not a folder", dir, ErrBadSource)
+		return nil, fmt.Errorf("exportfile: open %s: %w: not a folder", dir, ErrBadSource)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("diff: open %s: %w", dir, err)
+		return nil, fmt.Errorf("exportfile: open %s: %w", dir, err)
 	}
 	return &DirSource{dir: dir, root: root}, nil
 }
@@ -101,18 +102,11 @@ func (d *DirSource) Close() error { return d.root.Close() }
 // as it is listed (one openat relative to its folder): the Entry carries
 // the open file, which Open hands over.
 //
-// On Linux the folders are read with getdents64 on plain descriptors
-// (source_linux.go); elsewhere, and as the reference the Linux walk is
-// tested against, through os.Root (walkRoot).
+// Every folder is an os.Root opened below the last. (A Linux walk with
+// getdents64 and openat did the same with a third of the system calls;
+// at the real load its gain was within the noise, docs/benchmarks.md, so
+// this portable walk is the only one.)
 func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
-	if done, err := d.walkFast(ctx, fn); done {
-		return err
-	}
-	return d.walkRoot(ctx, fn)
-}
-
-// walkRoot is the portable walk: every folder an os.Root below the last.
-func (d *DirSource) walkRoot(ctx context.Context, fn func(Entry) error) error {
 	return d.walk(ctx, d.root, "", fn)
 }
 
@@ -120,7 +114,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(
 	ents, err := readDir(dir)
 	if err != nil {
 		if rel == "" {
-			return fmt.Errorf("diff: walk %s: %w", d.dir, err)
+			return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
 		}
 		return fn(Entry{Name: safeDisplay(rel), Problem: fmt.Sprintf("cannot list folder: %v", err)})
 	}
@@ -171,7 +165,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(
 			e.file = f
 		}
 		if err := fn(e); err != nil {
-			e.release()
+			e.Release()
 			return err
 		}
 	}
@@ -190,7 +184,7 @@ func readDir(dir *os.Root) ([]fs.DirEntry, error) {
 // Open hands over the file Walk opened.
 func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
 	if e.file == nil {
-		return nil, fmt.Errorf("diff: open %s: not an entry of this walk", e.Name)
+		return nil, fmt.Errorf("exportfile: open %s: not an entry of this walk", e.Name)
 	}
 	return e.file, nil
 }
@@ -246,7 +240,7 @@ func (s *S3Source) Open(ctx context.Context, e Entry) (io.ReadCloser, error) {
 	key := s3util.Join(s.prefix, e.Name)
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, fmt.Errorf("diff: get %s: %w", s3util.FormatURL(s.bucket, key), s3util.MapNotFound(err))
+		return nil, fmt.Errorf("exportfile: get %s: %w", s3util.FormatURL(s.bucket, key), s3util.MapNotFound(err))
 	}
 	return out.Body, nil
 }

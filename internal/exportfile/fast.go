@@ -1,4 +1,4 @@
-package diff
+package exportfile
 
 import (
 	"bufio"
@@ -15,222 +15,12 @@ import (
 // and each JSON Lines line. A strict JSON scanner walks the bytes once and
 // puts the raw value of each key the policy asks for into the same
 // message buffer encoding/json fills, so the records come from the same
-// code (makeRecord) either way. Anything unusual — a syntax error, an
+// code (makeMessage) either way. Anything unusual — a syntax error, an
 // escaped key, a key encoding/json would match only case-insensitively, a
 // message that is not an object, a file larger than the buffer — makes
 // the fast path give up before it has emitted anything, and the reference
 // parser reads the input instead: findings about broken files always come
 // from the reference. FuzzFastPath holds the two to the same items.
-
-// maxFastDepth bounds the nesting the scanner follows; deeper input is
-// left to encoding/json (which stops at 10,000).
-const maxFastDepth = 512
-
-// jsonScan is a strict JSON scanner over input held in memory. Its
-// methods advance i and report false on anything RFC 8259 does not allow.
-type jsonScan struct {
-	b []byte
-	i int
-}
-
-// strPlain marks the bytes a JSON string holds as they are.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-func (s *jsonScan) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// at reports whether the next byte is c.
-func (s *jsonScan) at(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
-
-// eat consumes c if it is next.
-func (s *jsonScan) eat(c byte) bool {
-	if s.at(c) {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// str scans the string that starts at i and returns the bounds of its
-// content and whether it holds escapes.
-func (s *jsonScan) str() (start, end int, esc, ok bool) {
-	b := s.b
-	i := s.i + 1
-	start = i
-	for {
-		for i < len(b) && strPlain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return 0, 0, false, false
-		}
-		switch b[i] {
-		case '"':
-			s.i = i + 1
-			return start, i, esc, true
-		case '\\':
-			esc = true
-			if i+1 >= len(b) {
-				return 0, 0, false, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return 0, 0, false, false
-				}
-				i += 6
-			default:
-				return 0, 0, false, false
-			}
-		default: // a control character
-			return 0, 0, false, false
-		}
-	}
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-func (s *jsonScan) digits() bool {
-	n := s.i
-	for s.i < len(s.b) && isDigit(s.b[s.i]) {
-		s.i++
-	}
-	return s.i > n
-}
-
-func (s *jsonScan) number() bool {
-	s.eat('-')
-	switch {
-	case s.eat('0'):
-	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
-		s.digits()
-	default:
-		return false
-	}
-	if s.eat('.') && !s.digits() {
-		return false
-	}
-	if s.eat('e') || s.eat('E') {
-		if !s.eat('+') {
-			s.eat('-')
-		}
-		return s.digits()
-	}
-	return true
-}
-
-func (s *jsonScan) literal(lit string) bool {
-	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
-		return false
-	}
-	s.i += len(lit)
-	return true
-}
-
-// value scans any JSON value, depth levels down.
-func (s *jsonScan) value(depth int) bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	switch s.b[s.i] {
-	case '"':
-		_, _, _, ok := s.str()
-		return ok
-	case '{':
-		if depth >= maxFastDepth {
-			return false
-		}
-		s.i++
-		s.ws()
-		if s.eat('}') {
-			return true
-		}
-		for {
-			if !s.at('"') {
-				return false
-			}
-			if _, _, _, ok := s.str(); !ok {
-				return false
-			}
-			s.ws()
-			if !s.eat(':') {
-				return false
-			}
-			s.ws()
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if !s.eat(',') {
-				return s.eat('}')
-			}
-			s.ws()
-		}
-	case '[':
-		if depth >= maxFastDepth {
-			return false
-		}
-		s.i++
-		s.ws()
-		if s.eat(']') {
-			return true
-		}
-		for {
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if !s.eat(',') {
-				return s.eat(']')
-			}
-			s.ws()
-		}
-	case 't':
-		return s.literal("true")
-	case 'f':
-		return s.literal("false")
-	case 'n':
-		return s.literal("null")
-	}
-	return s.number()
-}
-
-// key scans an object key followed by its colon and returns the key. An
-// escaped key is refused: it is compared unescaped by encoding/json.
-func (s *jsonScan) key() ([]byte, bool) {
-	if !s.at('"') {
-		return nil, false
-	}
-	start, end, esc, ok := s.str()
-	if !ok || esc {
-		return nil, false
-	}
-	s.ws()
-	if !s.eat(':') {
-		return nil, false
-	}
-	s.ws()
-	return s.b[start:end], true
-}
 
 // fastKeys are the JSON names of a message type's fields, as
 // encoding/json matches them.
@@ -311,7 +101,7 @@ func (fk *fastKeys) field(key []byte) (int, bool) {
 // object scans the object at i into m (reset by the caller): each key m's
 // type has gets the raw bytes of its value, the last occurrence winning,
 // as with encoding/json.
-func (s *jsonScan) object(m *message, fk *fastKeys, depth int) bool {
+func (s *jsonScan) object(m *msgBuf, fk *fastKeys, depth int) bool {
 	if !s.eat('{') {
 		return false
 	}
@@ -347,7 +137,7 @@ func (s *jsonScan) object(m *message, fk *fastKeys, depth int) bool {
 // fastLine decodes JSON Lines lines without encoding/json. Its message
 // buffer holds slices of the line and is never handed to encoding/json.
 type fastLine struct {
-	m  *message
+	m  *msgBuf
 	fk *fastKeys
 }
 
@@ -361,7 +151,7 @@ func newFastLine(mt *msgType) *fastLine {
 }
 
 // decode returns the line's message, or nil to leave the line to the reference.
-func (fl *fastLine) decode(line []byte) *message {
+func (fl *fastLine) decode(line []byte) *msgBuf {
 	if fl == nil {
 		return nil
 	}
@@ -379,22 +169,22 @@ func (fl *fastLine) decode(line []byte) *message {
 
 // fastState is the scratch of one fast document parse, pooled.
 type fastState struct {
-	items   []item // what the parse emitted, handed over once it succeeded
-	pending []record
-	msgs    []*message // buffers by type, never handed to encoding/json
-	emit    func(item) error
+	items   []Item // what the parse emitted, handed over once it succeeded
+	pending []Message
+	msgs    []*msgBuf // buffers by type, never handed to encoding/json
+	emit    func(Item) error
 }
 
 var fastStates = sync.Pool{New: func() any {
 	st := &fastState{}
-	st.emit = func(it item) error {
+	st.emit = func(it Item) error {
 		st.items = append(st.items, it)
 		return nil
 	}
 	return st
 }}
 
-func (st *fastState) message(mt *msgType) *message {
+func (st *fastState) message(mt *msgType) *msgBuf {
 	for _, m := range st.msgs {
 		if m.mt == mt {
 			m.reset()
@@ -453,7 +243,7 @@ func (p *fileParser) fastDocument(br *bufio.Reader) (done bool, err error) {
 	q.emit = st.emit
 	s := jsonScan{b: buf}
 	var ok bool
-	if q.isMetadata() {
+	if q.meta != nil {
 		ok = q.fastMetadata(&s, st)
 	} else {
 		ok = q.fastDoc(&s, st)
@@ -472,11 +262,11 @@ func (p *fileParser) fastDocument(br *bufio.Reader) (done bool, err error) {
 
 // fastMetadata is metadata for a plain object.
 func (p *fileParser) fastMetadata(s *jsonScan, st *fastState) bool {
-	fk := fieldKeys(p.cp.meta)
+	fk := fieldKeys(p.meta.meta)
 	if !fk.ok {
 		return false
 	}
-	obj := st.message(p.cp.meta)
+	obj := st.message(p.meta.meta)
 	if !s.object(obj, fk, 0) {
 		return false
 	}
@@ -521,8 +311,8 @@ func (d *fastDocState) flush(final bool) {
 	d.flushed = true
 	d.p.cover(d.conv)
 	for i := range d.st.pending {
-		d.st.pending[i].conv = d.conv
-		d.p.emit(item{kind: itemRecord, rec: d.st.pending[i]})
+		d.st.pending[i].Conv = d.conv
+		d.p.emit(Item{Kind: ItemMessage, Msg: d.st.pending[i]})
 	}
 	clear(d.st.pending)
 	d.st.pending = d.st.pending[:0]
@@ -530,16 +320,7 @@ func (d *fastDocState) flush(final bool) {
 
 // fastDoc is document for a well-formed file with one message array.
 func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
-	var cands [2]*shapeFields
-	shapes := cands[:0]
-	switch p.format {
-	case FormatGenesys:
-		shapes = append(shapes, p.cp.shapes[ShapeGenesys])
-	case FormatReshape:
-		shapes = append(shapes, p.cp.shapes[ShapeReshape])
-	default:
-		shapes = append(shapes, p.cp.shapes[ShapeGenesys], p.cp.shapes[ShapeReshape])
-	}
+	shapes := p.docShapes()
 	d := &fastDocState{p: p, st: st, conv: p.pathConv}
 	if !s.eat('{') {
 		return false
@@ -563,9 +344,11 @@ func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
 			if d.conv == "" {
 				d.conv = d.bodyConv
 			}
-			if d.conv == "" && d.sf.name == ShapeReshape {
-				d.conv = fileStem(p.name)
-				p.nameConv = d.conv
+			if d.conv == "" {
+				if nc := d.sf.shape.NameConversation(p.name); nc != "" {
+					d.conv = nc
+					p.nameConv = d.conv
+				}
 			}
 			if !p.fastMessages(s, d) {
 				return false
@@ -627,8 +410,8 @@ func (p *fileParser) fastMessages(s *jsonScan, d *fastDocState) bool {
 		if d.conv == "" {
 			d.st.pending = append(d.st.pending, r)
 		} else {
-			r.conv = d.conv
-			p.emit(item{kind: itemRecord, rec: r})
+			r.Conv = d.conv
+			p.emit(Item{Kind: ItemMessage, Msg: r})
 		}
 		s.ws()
 		if !s.eat(',') {

@@ -1,4 +1,4 @@
-package diff
+package exportfile
 
 import (
 	"bufio"
@@ -7,38 +7,91 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 	"sync"
+
+	"github.com/custodyhq/custody/internal/finding"
 )
 
-// item is what a file's parser hands to the comparison, in file order.
-type item struct {
-	kind itemKind
-	rec  record
-	f    Finding
-	conv string // itemCover
+// Item is what a file's reader hands over, in file order.
+type Item struct {
+	Kind    ItemKind
+	Msg     Message // ItemMessage
+	Problem Problem // ItemProblem
+	Conv    string  // ItemCover
 }
 
-type itemKind uint8
+// ItemKind says what an Item holds.
+type ItemKind uint8
 
+// Item kinds.
 const (
-	itemRecord  itemKind = iota // an exported message
-	itemFinding                 // a finding about the file itself
-	itemCover                   // the export covers conversation conv
+	ItemMessage ItemKind = iota // an exported message
+	ItemProblem                 // a problem with the file itself
+	ItemCover                   // the export covers conversation Conv
 )
+
+// Problem is what is wrong with a file rather than with a message: a
+// finding.FileUnreadable (Detail says why and where), or a
+// finding.ValueAltered on field conversation_id when the file's content
+// names another conversation than its name does.
+type Problem struct {
+	Kind           finding.Kind
+	ConversationID string
+	Field          string
+	Expected       string
+	Got            string
+	File           string
+	Detail         string
+}
 
 // fileParser turns one file into items.
 type fileParser struct {
-	cp       *compiledPolicy
+	cp       *compiled
 	format   Format
 	maxLine  int
 	name     string
 	pathConv string // from a conversation_id=X path segment
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
-	emit     func(item) error
+	emit     func(Item) error
 	readers  *readerPool // nil: allocate
-	line     *message    // JSON Lines: the buffer lines are decoded into
+	line     *msgBuf     // JSON Lines: the buffer lines are decoded into
+
+	// What detect found: the file is JSON Lines of lines, or metadata of
+	// meta, or a document of one of the first ncand of cands (in the order
+	// of shapes). An array, not a slice of one: a parser that pointed into
+	// itself would escape to the heap.
+	lines, meta *shapeFields
+	cands       [len(shapes)]*shapeFields
+	ncand       int
+}
+
+// docShapes are the document shapes detect found.
+func (p *fileParser) docShapes() []*shapeFields { return p.cands[:p.ncand] }
+
+// detect asks the shapes — the forced one, or all — how to read the file;
+// the strongest claim wins (Detection).
+func (p *fileParser) detect() {
+	p.lines, p.meta, p.ncand = nil, nil, 0
+	forced := p.format != FormatAuto && p.format != ""
+	for _, sf := range p.cp.shapes {
+		if forced && sf.name != string(p.format) {
+			continue
+		}
+		switch sf.shape.Detect(p.name, &sf.policy, forced) {
+		case DetectLines:
+			if p.lines == nil {
+				p.lines = sf
+			}
+		case DetectMetadata:
+			if p.meta == nil && sf.meta != nil {
+				p.meta = sf
+			}
+		case DetectDocument:
+			p.cands[p.ncand] = sf
+			p.ncand++
+		}
+	}
 }
 
 const docBufSize = 64 << 10
@@ -80,8 +133,8 @@ func (rp *readerPool) put(br *bufio.Reader, line bool) {
 var errStop = errors.New("stop")
 
 func (p *fileParser) unreadable(conv, format string, args ...any) error {
-	return p.emit(item{kind: itemFinding, f: Finding{
-		Kind: FileUnreadable, ConversationID: conv, File: p.name, Detail: fmt.Sprintf(format, args...),
+	return p.emit(Item{Kind: ItemProblem, Problem: Problem{
+		Kind: finding.FileUnreadable, ConversationID: conv, File: p.name, Detail: fmt.Sprintf(format, args...),
 	}})
 }
 
@@ -89,7 +142,7 @@ func (p *fileParser) cover(conv string) error {
 	if conv == "" {
 		return nil
 	}
-	return p.emit(item{kind: itemCover, conv: conv})
+	return p.emit(Item{Kind: ItemCover, Conv: conv})
 }
 
 // convFromPath finds a Genesys-layout "conversation_id=X" path segment.
@@ -102,42 +155,23 @@ func convFromPath(name string) string {
 	return ""
 }
 
-// isJSONL says whether a file is read as JSON Lines.
-func (p *fileParser) isJSONL() bool {
-	switch p.format {
-	case FormatJSONL:
-		return true
-	case FormatAuto:
-		ext := strings.ToLower(path.Ext(p.name))
-		return ext == ".jsonl" || ext == ".ndjson"
-	}
-	return false
-}
-
-func (p *fileParser) isMetadata() bool {
-	if p.format != FormatAuto && p.format != FormatGenesys {
-		return false
-	}
-	sfx := p.cp.shapes[ShapeGenesys].metaSfx
-	return sfx != "" && strings.HasSuffix(p.name, sfx)
-}
-
 // parse reads one file. Problems in the file are reported as findings; the
 // returned error is only for cancellation (or a failing emit).
 func (p *fileParser) parse(r io.Reader) error { return p.parseWith(r, true) }
 
-// parseWith reads one file, through the fast paths of parse_fast.go when
+// parseWith reads one file, through the fast paths of fast.go when
 // fast is set. With fast unset it is the reference: encoding/json only,
 // which the fast paths must agree with item for item (FuzzFastPath).
 func (p *fileParser) parseWith(r io.Reader, fast bool) error {
 	p.pathConv = convFromPath(p.name)
 	p.nameConv = p.pathConv
+	p.detect()
 	if err := p.cover(p.pathConv); err != nil {
 		return err
 	}
 	var err error
 	switch {
-	case p.isJSONL():
+	case p.lines != nil:
 		br := p.readers.get(r, true, p.maxLine+2)
 		defer p.readers.put(br, true)
 		err = p.jsonl(br, fast)
@@ -156,7 +190,7 @@ func (p *fileParser) parseWith(r io.Reader, fast bool) error {
 			}
 			switch {
 			case done:
-			case p.isMetadata():
+			case p.meta != nil:
 				err = p.metadata(br)
 			default:
 				err = p.document(br)
@@ -236,7 +270,7 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 // object; a conversation id in it must agree with the folder's.
 func (p *fileParser) metadata(br *bufio.Reader) error {
 	dec := json.NewDecoder(br)
-	obj := p.cp.meta.new()
+	obj := p.meta.meta.new()
 	obj.reset()
 	if err := dec.Decode(obj.target); err != nil {
 		var te *json.UnmarshalTypeError
@@ -258,8 +292,8 @@ func (p *fileParser) metadata(br *bufio.Reader) error {
 }
 
 // metadataConv checks the conversation id of a decoded metadata object.
-func (p *fileParser) metadataConv(obj *message) error {
-	for _, k := range p.cp.shapes[ShapeGenesys].conv {
+func (p *fileParser) metadataConv(obj *msgBuf) error {
+	for _, k := range p.meta.conv {
 		v, ok := lookupMsg(obj, k)
 		if !ok {
 			continue
@@ -284,8 +318,8 @@ func (p *fileParser) conversationMismatch(bodyConv string) error {
 	if p.nameConv == "" || bodyConv == "" || bodyConv == p.nameConv {
 		return nil
 	}
-	return p.emit(item{kind: itemFinding, f: Finding{
-		Kind: ValueAltered, ConversationID: p.nameConv, Field: FieldConversationID,
+	return p.emit(Item{Kind: ItemProblem, Problem: Problem{
+		Kind: finding.ValueAltered, ConversationID: p.nameConv, Field: finding.FieldConversationID,
 		Expected: p.nameConv, Got: bodyConv, File: p.name,
 		Detail: "the file's conversation id contradicts its name",
 	}})
@@ -316,7 +350,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 		sf       *shapeFields
 		bodyConv string
 		conv     = p.pathConv // the id messages are attributed to
-		pending  []record     // messages read before their conversation id is known
+		pending  []Message    // messages read before their conversation id is known
 		flushed  bool
 	)
 	candidates := p.docShapes()
@@ -343,8 +377,8 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			return err
 		}
 		for i := range pending {
-			pending[i].conv = conv
-			if err := p.emit(item{kind: itemRecord, rec: pending[i]}); err != nil {
+			pending[i].Conv = conv
+			if err := p.emit(Item{Kind: ItemMessage, Msg: pending[i]}); err != nil {
 				return err
 			}
 		}
@@ -373,12 +407,15 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			if conv == "" {
 				conv = bodyConv
 			}
-			if conv == "" && sf.name == ShapeReshape {
-				// A reshape file is named after its conversation: attribute
-				// messages to the name now and report a contradicting
-				// conversation id that comes later, rather than buffer.
-				conv = fileStem(p.name)
-				p.nameConv = conv
+			if conv == "" {
+				// A file named after its conversation (a reshape):
+				// attribute messages to the name now and report a
+				// contradicting conversation id that comes later,
+				// rather than buffer.
+				if nc := sf.shape.NameConversation(p.name); nc != "" {
+					conv = nc
+					p.nameConv = conv
+				}
 			}
 			if err := p.messages(dec, sf, &conv, &pending, flush, fail); err != nil {
 				return err
@@ -426,7 +463,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 }
 
 // messages decodes the elements of a messages array.
-func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, pending *[]record, flush func(bool) error, fail func(error) error) error {
+func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, pending *[]Message, flush func(bool) error, fail func(error) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fail(err)
@@ -466,8 +503,8 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 			*pending = append(*pending, r)
 			continue
 		}
-		r.conv = *conv
-		if err := p.emit(item{kind: itemRecord, rec: r}); err != nil {
+		r.Conv = *conv
+		if err := p.emit(Item{Kind: ItemMessage, Msg: r}); err != nil {
 			return err
 		}
 	}
@@ -478,23 +515,11 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 }
 
 // record extracts element i of a document's messages array.
-func (p *fileParser) record(obj *message, sf *shapeFields, i int) record {
-	r := makeRecord(obj, sf)
-	r.file = p.name
-	r.array, r.pos = sf.msgKey, i
+func (p *fileParser) record(obj *msgBuf, sf *shapeFields, i int) Message {
+	r := makeMessage(obj, sf)
+	r.File = p.name
+	r.Array, r.Pos = sf.msgKey, i
 	return r
-}
-
-func fileStem(name string) string { return strings.TrimSuffix(path.Base(name), path.Ext(name)) }
-
-func (p *fileParser) docShapes() []*shapeFields {
-	switch p.format {
-	case FormatGenesys:
-		return []*shapeFields{p.cp.shapes[ShapeGenesys]}
-	case FormatReshape:
-		return []*shapeFields{p.cp.shapes[ShapeReshape]}
-	}
-	return []*shapeFields{p.cp.shapes[ShapeGenesys], p.cp.shapes[ShapeReshape]}
 }
 
 func matchShape(cands []*shapeFields, key string) *shapeFields {
@@ -518,7 +543,7 @@ func (p *fileParser) isDocConvKey(key string) bool {
 // jsonl reads one message object per line; a bad or over-long line is a
 // finding and the next line is read.
 func (p *fileParser) jsonl(br *bufio.Reader, fast bool) error {
-	sf := p.cp.shapes[ShapeJSONL]
+	sf := p.lines
 	var fl *fastLine // nil: the reference decodes every line
 	if fast {
 		fl = newFastLine(sf.msg)
@@ -597,21 +622,21 @@ func (p *fileParser) jsonlLine(sf *shapeFields, line []byte, lineNo int, lastCon
 }
 
 // lineRecord hands over the message of a decoded line.
-func (p *fileParser) lineRecord(sf *shapeFields, obj *message, lineNo int, lastConv *string) error {
-	r := makeRecord(obj, sf)
-	r.file = p.name
-	r.pos = lineNo
+func (p *fileParser) lineRecord(sf *shapeFields, obj *msgBuf, lineNo int, lastConv *string) error {
+	r := makeMessage(obj, sf)
+	r.File = p.name
+	r.Pos = lineNo
 	if v, ok := lookupMsgAny(obj, sf.conv); ok {
-		r.conv, _ = idString(v)
+		r.Conv, _ = idString(v)
 	}
-	if r.conv == "" {
-		r.conv = p.pathConv
+	if r.Conv == "" {
+		r.Conv = p.pathConv
 	}
-	if r.conv != "" && r.conv != *lastConv {
-		*lastConv = r.conv
-		if err := p.cover(r.conv); err != nil {
+	if r.Conv != "" && r.Conv != *lastConv {
+		*lastConv = r.Conv
+		if err := p.cover(r.Conv); err != nil {
 			return err
 		}
 	}
-	return p.emit(item{kind: itemRecord, rec: r})
+	return p.emit(Item{Kind: ItemMessage, Msg: r})
 }

@@ -1,0 +1,17 @@
+package finding
+
+// Field names used in a finding's field and in a diff's policy.
+const (
+	FieldMessageID      = "message_id"
+	FieldConversationID = "conversation_id"
+	FieldTimestamp      = "timestamp"
+	FieldContent        = "content"
+	FieldSender         = "sender"
+	FieldLegalHold      = "legal_hold"
+	FieldAuditTrailID   = "audit_trail_id"
+)
+
+// ComplianceFields are the fields a policy may require, in the order a
+// message's findings are reported. Readers of exports keep a message's
+// values in an array of this length, in this order.
+var ComplianceFields = [...]string{FieldTimestamp, FieldContent, FieldSender, FieldLegalHold, FieldAuditTrailID}

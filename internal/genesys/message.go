@@ -1,0 +1,70 @@
+package genesys
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// The normal forms of a message's text and timestamp. custody's capture
+// (internal/export) and the diff of old exports (internal/diff) both
+// reduce a message through these, so the two sides of a comparison
+// agree by construction: they are properties of a Genesys message, not
+// of either verb.
+
+// MillisLayout is how timestamps are compared and printed: UTC,
+// milliseconds — the way Genesys spells them (TimeLayout).
+const MillisLayout = TimeLayout
+
+// MessageText is the text of a captured message that ContentHash covers:
+// textBody, or normalizedMessage.text when textBody is absent (messages
+// read with useNormalizedMessage=true).
+func MessageText(m *MessageData) string {
+	if m.TextBody == "" && m.NormalizedMessage != nil {
+		return m.NormalizedMessage.Text
+	}
+	return m.TextBody
+}
+
+// NormalizeContent is the text whose hash is compared: Unicode NFC, CRLF
+// turned into LF, leading and trailing white space trimmed. Whoever builds
+// a capture must hash with ContentHash so both sides agree.
+func NormalizeContent(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.TrimSpace(norm.NFC.String(s))
+}
+
+// ContentHash is the lower-case hex SHA-256 of NormalizeContent(s).
+func ContentHash(s string) string {
+	h := sha256.Sum256([]byte(NormalizeContent(s)))
+	var x [2 * sha256.Size]byte // one allocation, the result's, per message
+	hex.Encode(x[:], h[:])
+	return string(x[:])
+}
+
+// ParseTimestamp parses an RFC 3339 timestamp with any offset (a space
+// instead of the 'T' is tolerated) and returns the instant in UTC and how
+// many fractional-second digits the text carried (0–9).
+func ParseTimestamp(s string) (time.Time, int, error) {
+	if len(s) > 10 && s[10] == ' ' {
+		s = s[:10] + "T" + s[11:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("parse timestamp %q: %w", s, err)
+	}
+	digits := 0
+	if len(s) > 19 && s[19] == '.' {
+		for i := 20; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	return t.UTC(), digits, nil
+}
+
+// FormatMillis prints t as MillisLayout.
+func FormatMillis(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format(MillisLayout) }

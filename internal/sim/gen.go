@@ -287,7 +287,7 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 		offs[k] = time.Duration(r.Float64() * float64(dur-time.Second))
 	}
 	sort.Slice(offs, func(a, b int) bool { return offs[a] < offs[b] })
-	platform := map[string]string{KindWhatsApp: "Whatsapp", KindSMS: "Sms", KindWebMessaging: "Webmessaging"}[c.Kind]
+	platform := map[string]string{KindWhatsApp: "Whatsapp", KindSMS: "Sms", KindWebMessaging: "WebMessaging"}[c.Kind]
 	idType := "Phone"
 	if c.Kind == KindWebMessaging {
 		idType = "Opaque"

@@ -47,6 +47,7 @@ func crashHelper() int {
 		return 1
 	}
 	c, err := fetch.New(fetch.Config{ClientID: get("ID"), ClientSecret: get("SECRET"), APIURL: get("URL"), LoginURL: get("LOGIN"), Rate: 6000,
+		Burst:   1, // paced from the first request, so a run lasts long enough to be killed mid-way
 		Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -62,6 +62,10 @@ type Config struct {
 	// starting with a minute's worth at once, and slows down on 429s
 	// (Genesys sends no rate-limit headers to learn the limit from).
 	Rate float64
+	// Burst is how many requests may go at once before the pace applies
+	// (default: a minute's worth at the pace, what a per-minute limit
+	// grants a fresh token; 1 paces from the first request). A 429 ends it.
+	Burst int
 	// SafetyMargin is the fraction of the limit left unused, so a
 	// well-behaved run sees no 429 (DefaultSafetyMargin when 0; <0 for none).
 	SafetyMargin float64

@@ -60,7 +60,10 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		pace = DefaultRate * (1 - DefaultSafetyMargin)
 	}
 	burst := 1
-	if !math.IsInf(pace, 1) {
+	switch {
+	case cfg.Burst > 0:
+		burst = cfg.Burst
+	case !math.IsInf(pace, 1):
 		burst = max(int(pace), 1)
 	}
 	return &pacer{

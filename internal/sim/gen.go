@@ -17,7 +17,8 @@ import (
 
 // ConvData is everything the org knows about one conversation, in the wire
 // shapes the API serves. Messages are complete (not normalized-only) and in
-// timestamp order. Callers must not modify a ConvData they did not build.
+// timestamp order (APIMessage gives the shape the API serves). Callers must
+// not modify a ConvData they did not build.
 type ConvData struct {
 	Index                  int
 	ID                     string

@@ -29,12 +29,13 @@ func (s *Server) messageConv(w *resp, id string) (*ConvData, bool) {
 	return c, ok
 }
 
-// served is a message as the API serves it today: content only in
-// normalizedMessage. Genesys removed textBody, media and stickers on
-// 2026-03-31 (and with them the useNormalizedMessage parameter, which is
-// ignored like any unknown query parameter); the org keeps them for the
-// recording exports, which still carry the text.
-func served(m genesys.MessageData) genesys.MessageData {
+// APIMessage is a message of ConvData.Messages as the API serves it
+// today: content only in normalizedMessage. Genesys removed textBody,
+// media and stickers on 2026-03-31 (and with them the useNormalizedMessage
+// parameter, which the simulator ignores like any unknown query
+// parameter); the org keeps them for the recording exports, which carry
+// the text.
+func APIMessage(m genesys.MessageData) genesys.MessageData {
 	m.TextBody = ""
 	m.Media = nil
 	return m
@@ -59,7 +60,7 @@ func (s *Server) getMessage(w *resp, r *http.Request) {
 		w.notFound("message")
 		return
 	}
-	w.json(http.StatusOK, served(*m))
+	w.json(http.StatusOK, APIMessage(*m))
 }
 
 // bulkMessages is POST /api/v2/conversations/messages/{conversationId}/messages/bulk:
@@ -84,7 +85,7 @@ func (s *Server) bulkMessages(w *resp, r *http.Request) {
 		if !ok || s.faults.goneMessage(id) {
 			continue
 		}
-		out.Entities = append(out.Entities, served(*m))
+		out.Entities = append(out.Entities, APIMessage(*m))
 	}
 	w.json(http.StatusOK, out)
 }

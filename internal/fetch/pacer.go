@@ -41,11 +41,11 @@ const minPacePerMinute = 1
 // reservations use the Config.Now clock, so nothing here waits on
 // context.Background or on wall time behind the tests' back.
 type pacer struct {
-	lim   *rate.Limiter
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
-	max   float64 // the configured pace, requests per minute (+Inf: unlimited)
-	log   *slog.Logger
+	lim     *rate.Limiter
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	ceiling float64 // the configured pace, requests per minute (+Inf: unlimited)
+	log     *slog.Logger
 
 	mu          sync.Mutex
 	perMinute   float64 // the current pace
@@ -70,7 +70,7 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		lim:       rate.NewLimiter(perSecond(pace), burst),
 		now:       cfg.Now,
 		sleep:     cfg.Sleep,
-		max:       pace,
+		ceiling:   pace,
 		log:       log,
 		perMinute: pace,
 	}
@@ -139,7 +139,7 @@ func (p *pacer) refused(t time.Time) {
 	if t.After(p.pausedUntil) {
 		p.pausedUntil = t
 	}
-	if !first || math.IsInf(p.max, 1) {
+	if !first || math.IsInf(p.ceiling, 1) {
 		return // one halving per pause; an unlimited client relies on Retry-After alone
 	}
 	p.perMinute = math.Max(p.perMinute/2, minPacePerMinute)
@@ -153,8 +153,8 @@ func (p *pacer) refused(t time.Time) {
 func (p *pacer) succeeded() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.perMinute < p.max {
-		p.perMinute = math.Min(p.perMinute+1, p.max)
+	if p.perMinute < p.ceiling {
+		p.perMinute = math.Min(p.perMinute+1, p.ceiling)
 		p.lim.SetLimitAt(p.now(), perSecond(p.perMinute))
 	}
 }

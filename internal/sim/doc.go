@@ -7,9 +7,8 @@
 // API and media listeners, with OAuth client credentials, per-token rate
 // limits with the real 429 body and Retry-After (and, like Genesys since
 // 2021, no rate-limit headers), analytics jobs, the message and
-// conversation endpoints, recording
-// deletion protection (legal hold), audit queries and recording bulk jobs,
-// and injects reproducible faults. docs/sim.md documents what is faithful
+// conversation endpoints, recording deletion protection (legal hold), audit
+// queries and recording bulk jobs, and injects reproducible faults. docs/sim.md documents what is faithful
 // to Genesys and what is a setting.
 //
 // The package owns the simulated API; it never imports the code that

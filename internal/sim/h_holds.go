@@ -66,7 +66,14 @@ func (s *Server) setProtection(w *resp, r *http.Request) {
 	s.holdMu.Lock() // the count and the changes, as one step
 	defer s.holdMu.Unlock()
 	if protect {
-		if n := s.Org.protectedAfter(idx); n > MaxProtectedConversations {
+		n, seen := len(s.Org.HeldIndexes()), map[int]bool{}
+		for _, i := range idx {
+			if !seen[i] && !s.Org.LegalHold(i) {
+				n++
+			}
+			seen[i] = true
+		}
+		if n > MaxProtectedConversations {
 			w.badRequest("At most %d conversations can be protected from deletion per organization; this request would make %d.", MaxProtectedConversations, n)
 			return
 		}

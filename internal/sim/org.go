@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -307,30 +306,6 @@ func (o *Org) HeldIndexes() []int {
 	}
 	sort.Ints(out)
 	return out
-}
-
-// protectedAfter returns how many conversations would be protected once
-// the conversations idx are too.
-func (o *Org) protectedAfter(idx []int) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, i := range o.heldIndexes {
-		if o.holdLocked(i) {
-			n++
-		}
-	}
-	for i, v := range o.holds {
-		if v && !o.headers[i].hold {
-			n++
-		}
-	}
-	for k, i := range idx {
-		if !o.holdLocked(i) && !slices.Contains(idx[:k], i) {
-			n++
-		}
-	}
-	return n
 }
 
 // withAudits returns the indexes of conversations with any audit entry,

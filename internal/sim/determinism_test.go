@@ -66,8 +66,9 @@ func TestSameSeedSameBytes(t *testing.T) {
 }
 
 // TestLiveIDsDifferAcrossServers: two simulators with the same seed (two
-// processes, or a restart) share the org but never a token, correlation id
-// or job id, as two sessions with Genesys never do.
+// processes, or a restart) share the org but never a token, correlation
+// id, job id or the id of an audit entry a request caused, as two sessions
+// with Genesys never do.
 func TestLiveIDsDifferAcrossServers(t *testing.T) {
 	seen := map[string]string{}
 	for run := range 2 {
@@ -76,10 +77,13 @@ func TestLiveIDsDifferAcrossServers(t *testing.T) {
 		if resp.StatusCode != 202 {
 			t.Fatalf("job: %d %s", resp.StatusCode, b)
 		}
+		c.must(204, "PUT", "/api/v2/recordings/deletionprotection", genesys.DeletionProtectionQuery{ConversationIDs: []string{s.Org.ConversationID(5)}})
+		audits := s.Org.Audits(5)
 		ids := map[string]string{
 			"token":          c.tok,
 			"correlation id": resp.Header.Get(genesys.HeaderCorrelationID),
 			"job id":         decode[genesys.AsyncQueryResponse](t, b).JobID,
+			"audit id":       audits[len(audits)-1].ID,
 		}
 		for what, id := range ids {
 			if prev, ok := seen[id]; ok {

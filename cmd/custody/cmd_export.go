@@ -27,7 +27,7 @@ type apiOptions struct {
 
 func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.APIURL, "api-url", "", "API base URL, e.g. the simulator's api_url (overrides --region)")
-	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL (default: --api-url, or the region's login host)")
+	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL, e.g. the simulator's login_url (default: the login host beside --api-url's api. host, or the region's)")
 	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION)")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
 	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit in requests per minute: custody paces all workers together under it")
@@ -157,7 +157,7 @@ GENESYSCLOUD_ACCESS_TOKEN. The ledger must exist ('custody init').
 Examples:
   custody export --interval 2024-01-01/2024-02-01
   custody export --ids-file ids.txt --with-media --evidence s3://bucket/matter-42
-  custody export --api-url http://127.0.0.1:8080 --interval 2024-01-01/2024-01-08 --output json
+  custody export --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081 --interval 2024-01-01/2024-01-08 --output json
 ` + exitStatusHelp + `
   (3: some conversations failed or are gone at the source; rerun to retry)`,
 		Args: cobra.NoArgs,

@@ -33,6 +33,7 @@ type simServeOptions struct {
 	TokenTTL               time.Duration
 
 	RateLimit       int
+	LegacyHeaders   bool
 	EndpointLimits  []string
 	DailyLimit      int
 	DailyRetryAfter time.Duration
@@ -66,6 +67,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
+	fs.BoolVar(&o.LegacyHeaders, "legacy-ratelimit-headers", false, "send the inin-ratelimit-* headers Genesys removed in 2021")
 	fs.StringArrayVar(&o.EndpointLimits, "endpoint-limit", nil, `per-route limit, requests per minute per token: "POST /api/v2/audits/query=60" (repeatable)`)
 	fs.IntVar(&o.DailyLimit, "daily-limit", 0, "API requests allowed per 24 hours (0: no daily limit)")
 	fs.DurationVar(&o.DailyRetryAfter, "daily-retry-after", sim.DefaultDailyRetryAfter, "Retry-After of daily-limit 429s")
@@ -109,7 +111,8 @@ line on stdout:
   {"api_url":…,"login_url":…,"client_id":…,"client_secret":…,"org_id":…}
 
 then serves until interrupted (Ctrl-C or SIGTERM: graceful shutdown, exit
-0). Login and API share one listener, so login_url equals api_url.
+0). Login and API listen on different ports, as login.{domain} and
+api.{domain} are different hosts: give clients both.
 
 The org is generated from --seed: the same seed gives the same
 conversations, ids, client credentials and (with --faults) the same faults
@@ -187,7 +190,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		},
 		Addr:     o.Addr,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,
-		RateLimit: o.RateLimit, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
+		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,
 		QueryMaxPageSize: o.QueryMaxPageSize, QueryMaxInterval: o.QueryMaxInterval,

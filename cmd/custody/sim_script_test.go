@@ -13,7 +13,7 @@ import (
 )
 
 // simScriptCmds give the scripts a simulator: `sim-start N [FAULTS]`
-// starts one in-process with N conversations and sets $API and the
+// starts one in-process with N conversations and sets $API, $LOGIN and the
 // credentials in the environment, as a user would from its ready line;
 // `sim-recording-export DIR` writes a damaged Recording export of its org
 // to DIR (the API path of recording jobs is tested in internal/sim).
@@ -45,6 +45,7 @@ func simScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args [
 				mu.Unlock()
 			})
 			ts.Setenv("API", srv.APIURL)
+			ts.Setenv("LOGIN", srv.LoginURL)
 			ts.Setenv("GENESYSCLOUD_OAUTHCLIENT_ID", srv.ClientID)
 			ts.Setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", srv.ClientSecret)
 		},

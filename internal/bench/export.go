@@ -35,7 +35,7 @@ type Config struct {
 type Row struct {
 	Method        string
 	Conversations int           // conversations to capture
-	Requests      int64         // every request the simulator counted, token requests excluded
+	Requests      int64         // every API request the simulator counted (token requests and media downloads excluded)
 	Listing       int64         // of which: listing (analytics jobs)
 	TooMany       int64         // 429 answers
 	Lost          int           // conversations not captured
@@ -60,6 +60,27 @@ func (r Row) Budget() float64 {
 	return float64(r.Requests) / allowed
 }
 
+// Allowance is the share of what the server granted that was used:
+// requests ÷ (limit + limit × wall/60 s), the simulator's bucket starting
+// full with a minute's worth and refilling at the limit. Unlike Budget it
+// cannot pass 100 % without 429s; a run shorter than it takes to spend the
+// first minute's worth cannot reach it either.
+func (r Row) Allowance() float64 {
+	granted := float64(r.Limit) * (1 + r.Wall.Minutes())
+	if granted == 0 {
+		return 0
+	}
+	return float64(r.Requests) / granted
+}
+
+// TooManyPerMinute is 429 answers per minute of wall time.
+func (r Row) TooManyPerMinute() float64 {
+	if r.Wall <= 0 {
+		return 0
+	}
+	return float64(r.TooMany) / r.Wall.Minutes()
+}
+
 // TooManyShare is the share of requests answered 429.
 func (r Row) TooManyShare() float64 {
 	if r.Requests == 0 {
@@ -76,12 +97,14 @@ var listingRoutes = []string{
 	"DELETE /api/v2/analytics/conversations/details/jobs/{jobId}",
 }
 
-// count sums the simulator's counters between two snapshots.
+// count sums the simulator's counters between two snapshots: API
+// requests only, since neither token requests nor media downloads (a
+// pre-signed URL on another host) count against the API rate limit.
 func count(before, after sim.Stats) (requests, listing, tooMany int64) {
 	for route, a := range after.Routes {
 		b := before.Routes[route]
 		n := a.Requests - b.Requests
-		if strings.Contains(route, "/oauth/token") {
+		if strings.Contains(route, "/oauth/token") || strings.Contains(route, "/sim/media/") {
 			continue
 		}
 		requests += n
@@ -131,7 +154,7 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 		return nil, err
 	}
 	defer store.Close()
-	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL,
+	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, LoginURL: srv.LoginURL,
 		Rate: float64(cfg.RateLimit), Logger: cfg.Log})
 	if err != nil {
 		return nil, err
@@ -179,10 +202,10 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 func PrintTable(w io.Writer, cfg Config, rows []Row) {
 	fmt.Fprintf(w, "export benchmark: %d conversations in the org, limit %d requests/min, faults %q\n\n", cfg.Conversations, cfg.RateLimit, cfg.Faults)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\tconversations\trequests\tlisting\treq/conv\tbudget used\t429s\t429 share\tlost\twall\t")
+	fmt.Fprintln(tw, "method\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.1f%%\t%d\t%.2f%%\t%d\t%s\t\n", r.Method, r.Conversations, r.Requests, r.Listing,
-			r.PerConversation(), 100*r.Budget(), r.TooMany, 100*r.TooManyShare(), r.Lost, r.Wall.Round(10*time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.1f%%\t%.1f%%\t%d\t%.2f%%\t%.2f\t%d\t%s\t\n", r.Method, r.Conversations, r.Requests, r.Listing,
+			r.PerConversation(), 100*r.Budget(), 100*r.Allowance(), r.TooMany, 100*r.TooManyShare(), r.TooManyPerMinute(), r.Lost, r.Wall.Round(10*time.Millisecond))
 	}
 	if len(rows) == 2 {
 		c, n := rows[0], rows[1]
@@ -192,9 +215,10 @@ func PrintTable(w io.Writer, cfg Config, rows []Row) {
 			}
 			return fmt.Sprintf("%.2fx", a/b)
 		}
-		fmt.Fprintf(tw, "naive/custody\t\t%s\t\t%s\t%s\t%s\t\t%s\t%s\t\n", ratio(float64(n.Requests), float64(c.Requests)),
-			ratio(n.PerConversation(), c.PerConversation()), ratio(n.Budget(), c.Budget()),
-			ratio(float64(n.TooMany), float64(c.TooMany)), ratio(float64(n.Lost), float64(c.Lost)), ratio(n.Wall.Seconds(), c.Wall.Seconds()))
+		fmt.Fprintf(tw, "naive/custody\t\t%s\t\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t\n", ratio(float64(n.Requests), float64(c.Requests)),
+			ratio(n.PerConversation(), c.PerConversation()), ratio(n.Budget(), c.Budget()), ratio(n.Allowance(), c.Allowance()),
+			ratio(float64(n.TooMany), float64(c.TooMany)), ratio(n.TooManyPerMinute(), c.TooManyPerMinute()),
+			ratio(float64(n.Lost), float64(c.Lost)), ratio(n.Wall.Seconds(), c.Wall.Seconds()))
 	}
 	tw.Flush()
 }

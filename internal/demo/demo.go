@@ -136,7 +136,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("2. Created ledger %s (origin %s) with its signing key.", res.Ledger, l.Origin())
 
 	// 3. Export the first ten days.
-	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL,
+	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, LoginURL: srv.LoginURL,
 		Rate: float64(cfg.RateLimit), Version: cfg.ToolVersion, Logger: cfg.Log,
 		BackoffBase: 50 * time.Millisecond, BackoffCap: time.Second, PollInitial: 200 * time.Millisecond, PollMax: time.Second})
 	if err != nil {

@@ -48,7 +48,8 @@ func crashHelper() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	c, err := fetch.New(fetch.Config{ClientID: get("ID"), ClientSecret: get("SECRET"), APIURL: get("URL"), Rate: 6000,
+	c, err := fetch.New(fetch.Config{ClientID: get("ID"), ClientSecret: get("SECRET"), APIURL: get("URL"), LoginURL: get("LOGIN"), Rate: 6000,
+		Burst:   1, // paced from the first request, so a run lasts long enough to be killed mid-way
 		Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -95,7 +96,7 @@ func TestExportCrashCampaign(t *testing.T) {
 	}
 	envv := append(os.Environ(), crashHelperEnv+"=1",
 		"CRASH_LEDGER="+ledgerPath, "CRASH_EVIDENCE="+filepath.Join(dir, "evidence"), "CRASH_KEY="+keyPath,
-		"CRASH_ID="+srv.ClientID, "CRASH_SECRET="+srv.ClientSecret, "CRASH_URL="+srv.APIURL)
+		"CRASH_ID="+srv.ClientID, "CRASH_SECRET="+srv.ClientSecret, "CRASH_URL="+srv.APIURL, "CRASH_LOGIN="+srv.LoginURL)
 	start := func() (*exec.Cmd, *strings.Builder) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = envv

@@ -53,7 +53,7 @@ func TestExportDailyLimitStopsCleanly(t *testing.T) {
 		ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret,
 		DailyLimit: 30, DailyRetryAfter: 3 * time.Hour, JobDelay: 20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
 	})
-	c, err := fetch.New(fetch.Config{ClientID: limited.ClientID, ClientSecret: limited.ClientSecret, APIURL: limited.APIURL,
+	c, err := fetch.New(fetch.Config{ClientID: limited.ClientID, ClientSecret: limited.ClientSecret, APIURL: limited.APIURL, LoginURL: limited.LoginURL,
 		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestExportRerunRetriesFailed(t *testing.T) {
 	}
 	scope := export.Scope{Matter: "matter-1", IDs: ids}
 	broken := simtest.Start(t, sim.Options{Org: e.srv.Org, ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret, Faults: "503=1"})
-	c, err := fetch.New(fetch.Config{ClientID: broken.ClientID, ClientSecret: broken.ClientSecret, APIURL: broken.APIURL,
+	c, err := fetch.New(fetch.Config{ClientID: broken.ClientID, ClientSecret: broken.ClientSecret, APIURL: broken.APIURL, LoginURL: broken.LoginURL,
 		Rate: 1e9, MaxAttempts: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	api, login := cfg.APIURL, cfg.LoginURL
 	if login == "" && api != "" {
-		login = api
+		login = loginFor(api)
 	}
 	if api == "" || login == "" {
 		ra, rl, err := Region(cfg.Region)
@@ -135,7 +135,7 @@ type request struct {
 	accept      string      // application/json when empty
 	header      http.Header // extra headers
 	auth        bool        // send the bearer token, renew once on 401
-	pace        bool        // go through the shared pacer, observe rate headers
+	pace        bool        // go through the shared pacer
 	jsonBody    bool        // a 2xx body must be valid JSON
 	allowEmpty  bool        // with jsonBody: an empty body is fine too (DELETE)
 	onError     func(*Response) error
@@ -212,6 +212,9 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			"attempt", attempt, "took", time.Since(t0), "correlation_id", corr)
 
 		if res.err == nil && status/100 == 2 {
+			if r.pace {
+				c.pacer.succeeded()
+			}
 			return &Response{
 				Method: r.method, Path: shown, Status: status, CorrelationID: corr,
 				Body: res.body, Header: res.resp.Header,
@@ -265,7 +268,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			wait, sleepFor = ra, ra
 			if r.pace {
 				// Every worker waits at the gate, this one included.
-				c.pacer.pause(now.Add(ra))
+				c.pacer.refused(now.Add(ra))
 				sleepFor = 0
 			}
 		}
@@ -339,9 +342,6 @@ func (c *Client) attempt(ctx context.Context, r request, target string) (res att
 	}
 	defer resp.Body.Close()
 	res.resp = resp
-	if r.pace {
-		c.pacer.observe(resp.Header)
-	}
 	if resp.StatusCode/100 != 2 {
 		res.body, _ = readLimited(resp.Body, maxErrorBody, -1) // best effort: the status decides
 		return res
@@ -412,7 +412,7 @@ type Stats struct {
 	Failures      int64 // calls that returned an error
 	Reauths       int64 // tokens dropped after a 401
 	BytesReceived int64
-	PacePerMinute float64   // current pace after header tuning, requests per minute (0: unlimited)
+	PacePerMinute float64   // current pace, requests per minute, lowered by 429s (0: unlimited)
 	PausedUntil   time.Time // end of the latest 429 pause (zero if none)
 	Endpoints     map[string]EndpointStats
 }

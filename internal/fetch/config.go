@@ -50,17 +50,22 @@ type Config struct {
 
 	// Region is a region name ("us-east-1", "eu-west-1", …) or a domain
 	// ("mypurecloud.ie"); DefaultRegion when empty. APIURL and LoginURL
-	// override what it implies ("http://127.0.0.1:8080" for the
-	// simulator). LoginURL defaults to APIURL when only APIURL is given,
-	// since a local server answers both.
+	// override what it implies (the simulator's api_url and login_url).
+	// When only APIURL is given, LoginURL is its login.{domain} twin for an
+	// api.{domain} host, else APIURL itself (a server answering both).
 	Region           string
 	APIURL, LoginURL string
 
 	// Rate is the request limit to stay under, in requests per minute,
 	// shared by every goroutine using the Client (DefaultRate when 0,
-	// unlimited when +Inf). The client paces at Rate×(1−SafetyMargin), and
-	// lowers that when inin-ratelimit-allowed says the limit is lower.
+	// unlimited when +Inf). The client paces at Rate×(1−SafetyMargin),
+	// starting with a minute's worth at once, and slows down on 429s
+	// (Genesys sends no rate-limit headers to learn the limit from).
 	Rate float64
+	// Burst is how many requests may go at once before the pace applies
+	// (default: a minute's worth at the pace, what a per-minute limit
+	// grants a fresh token; 1 paces from the first request). A 429 ends it.
+	Burst int
 	// SafetyMargin is the fraction of the limit left unused, so a
 	// well-behaved run sees no 429 (DefaultSafetyMargin when 0; <0 for none).
 	SafetyMargin float64
@@ -162,6 +167,19 @@ func Region(name string) (apiURL, loginURL string, err error) {
 		domain = d
 	}
 	return "https://api." + domain, "https://login." + domain, nil
+}
+
+// loginFor returns the login base URL that goes with an API base URL:
+// https://login.{domain} for https://api.{domain}, as Genesys names its
+// hosts; the API URL itself for any other host.
+func loginFor(api string) string {
+	u, err := url.Parse(api)
+	if err != nil || !strings.HasPrefix(u.Host, "api.") {
+		return api
+	}
+	u.Host = "login." + strings.TrimPrefix(u.Host, "api.")
+	u.Path = ""
+	return u.String()
 }
 
 // isDomain reports whether s is a host name with at least two labels.

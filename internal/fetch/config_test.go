@@ -65,6 +65,10 @@ func TestNewConfig(t *testing.T) {
 	if c.api != "http://127.0.0.1:9" || c.login != "http://127.0.0.1:9" {
 		t.Errorf("override urls %s %s", c.api, c.login)
 	}
+	c, err = New(Config{AccessToken: "t", APIURL: "https://api.mypurecloud.ie/"})
+	if err != nil || c.api != "https://api.mypurecloud.ie" || c.login != "https://login.mypurecloud.ie" {
+		t.Errorf("login host from an api host: %v %s %s", err, c.api, c.login)
+	}
 	c, err = New(Config{AccessToken: "t", Region: "eu-west-1", LoginURL: "http://127.0.0.1:9"})
 	if err != nil || c.api != "https://api.mypurecloud.ie" || c.login != "http://127.0.0.1:9" {
 		t.Errorf("login override: %v %s %s", err, c.api, c.login)

@@ -2,9 +2,10 @@
 // every HTTP exchange with Genesys (and with media hosts), and nothing else.
 //
 // It gets and renews OAuth client-credentials tokens (or uses a ready
-// token), paces all workers through one shared rate limiter tuned from the
-// inin-ratelimit-* headers, pauses every worker on a 429 for its
-// Retry-After, stops cleanly with *DailyLimitError on long limits, retries
+// token), paces all workers through one shared rate limiter set from the
+// configured budget (Genesys sends no rate-limit headers), pauses every
+// worker on a 429 for its Retry-After and slows down, stops cleanly with
+// *DailyLimitError on long limits, retries
 // transient failures (5xx but 501, resets, timeouts, truncated or invalid
 // JSON on a 2xx) with capped, jittered backoff, and bounds body sizes.
 //

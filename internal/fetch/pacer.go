@@ -15,8 +15,8 @@ import (
 	"github.com/custodyhq/custody/internal/genesys"
 )
 
-// minPacePerMinute is the floor the header tuning never goes below, so a
-// hostile or odd inin-ratelimit-allowed cannot stall the run forever.
+// minPacePerMinute is the floor 429s never push the pace below, so a
+// run keeps moving.
 const minPacePerMinute = 1
 
 // pacer is the one gate every API request of a Client passes: a token
@@ -24,19 +24,31 @@ const minPacePerMinute = 1
 // time set by a 429 that holds back every worker, and a "stopped until"
 // time set by a daily limit that makes every worker give up at once.
 //
+// Genesys sends no rate-limit headers (removed in 2021), so the pace comes
+// from Config alone, Rate×(1−SafetyMargin) requests per minute, and from
+// 429s. The bucket starts full with a minute's worth at that pace: the
+// allowance a per-minute limit grants a fresh token, so a run does not wait
+// for requests it is owed. Such a bucket (capacity and refill below Rate a
+// minute) never exceeds a token-bucket limit of Rate per minute. A server
+// that counts otherwise (a fixed window), a route with a lower limit, or
+// another user of the token answers 429: then every worker waits
+// Retry-After, the burst ends for the rest of the run (at most Rate
+// requests in any minute from then on, however the server counts), and the
+// pace halves, once per pause, to climb back by one request a minute per
+// success up to the configured pace. See docs/fetch.md.
+//
 // All waits go through the Config.Sleep hook with the caller's ctx, and
 // reservations use the Config.Now clock, so nothing here waits on
 // context.Background or on wall time behind the tests' back.
 type pacer struct {
-	lim    *rate.Limiter
-	now    func() time.Time
-	sleep  func(context.Context, time.Duration) error
-	margin float64
-	maxHdr time.Duration // longest pause taken from inin-ratelimit-reset
-	log    *slog.Logger
+	lim     *rate.Limiter
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	ceiling float64 // the configured pace, requests per minute (+Inf: unlimited)
+	log     *slog.Logger
 
 	mu          sync.Mutex
-	perMinute   float64 // current pace, requests per minute
+	perMinute   float64 // the current pace
 	pausedUntil time.Time
 	stopUntil   time.Time
 	stopFor     time.Duration
@@ -47,12 +59,18 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 	if !validRate(pace) {
 		pace = DefaultRate * (1 - DefaultSafetyMargin)
 	}
+	burst := 1
+	switch {
+	case cfg.Burst > 0:
+		burst = cfg.Burst
+	case !math.IsInf(pace, 1):
+		burst = max(int(pace), 1)
+	}
 	return &pacer{
-		lim:       rate.NewLimiter(perSecond(pace), 1),
+		lim:       rate.NewLimiter(perSecond(pace), burst),
 		now:       cfg.Now,
 		sleep:     cfg.Sleep,
-		margin:    cfg.SafetyMargin,
-		maxHdr:    min(cfg.MaxRetryAfter, time.Minute), // a window is a minute: never pause longer on a header's word
+		ceiling:   pace,
 		log:       log,
 		perMinute: pace,
 	}
@@ -110,12 +128,34 @@ func (p *pacer) waitGate(ctx context.Context) error {
 	}
 }
 
-// pause holds back every worker until t (a 429's Retry-After).
-func (p *pacer) pause(t time.Time) {
+// refused handles a 429: every worker waits until t (its Retry-After).
+// The first 429 of a pause also halves the pace and ends the burst: the
+// server has shown it grants less than the client assumed.
+func (p *pacer) refused(t time.Time) {
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	first := !now.Before(p.pausedUntil)
 	if t.After(p.pausedUntil) {
 		p.pausedUntil = t
+	}
+	if !first || math.IsInf(p.ceiling, 1) {
+		return // one halving per pause; an unlimited client relies on Retry-After alone
+	}
+	p.perMinute = math.Max(p.perMinute/2, minPacePerMinute)
+	p.lim.SetLimitAt(now, perSecond(p.perMinute))
+	p.lim.SetBurstAt(now, 1)
+	p.log.Info("fetch: rate limited, pausing and slowing down", "until", t, "pace_per_min", p.perMinute)
+}
+
+// succeeded lets the pace climb back after a 429, one request a minute per
+// request that got through, up to the configured pace.
+func (p *pacer) succeeded() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perMinute < p.ceiling {
+		p.perMinute = math.Min(p.perMinute+1, p.ceiling)
+		p.lim.SetLimitAt(p.now(), perSecond(p.perMinute))
 	}
 }
 
@@ -128,58 +168,11 @@ func (p *pacer) stop(t time.Time, d time.Duration) {
 	}
 }
 
-// observe tunes the pace from the inin-ratelimit-* headers of a response:
-// an allowed count lower than the configured rate lowers the pace (never
-// raises it above Config.Rate), keeping the safety margin; a window already
-// used up (count ≥ allowed) pauses everyone until it resets instead of
-// spending a request on a 429.
-func (p *pacer) observe(h http.Header) {
-	allowed, ok := headerInt(h, genesys.HeaderRateLimitAllowed)
-	if !ok || allowed <= 0 {
-		return
-	}
-	target := math.Max(float64(allowed)*(1-p.margin), minPacePerMinute)
-	now := p.now()
-	p.mu.Lock()
-	lowered := target < p.perMinute
-	if lowered {
-		p.perMinute = target
-		p.lim.SetLimitAt(now, perSecond(target))
-	}
-	p.mu.Unlock()
-	if lowered {
-		p.log.Info("fetch: lowering request pace to the server's limit", "allowed_per_min", allowed, "pace_per_min", target)
-	}
-	count, ok1 := headerInt(h, genesys.HeaderRateLimitCount)
-	reset, ok2 := headerInt(h, genesys.HeaderRateLimitReset)
-	if ok1 && ok2 && count >= allowed && reset > 0 {
-		d := time.Duration(reset) * time.Second
-		if d > p.maxHdr {
-			d = p.maxHdr
-		}
-		p.pause(now.Add(d))
-		p.log.Info("fetch: rate-limit window used up, pausing", "count", count, "allowed", allowed, "pause", d)
-	}
-}
-
 // snapshot returns the current pace and pause.
 func (p *pacer) snapshot() (perMinute float64, pausedUntil time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.perMinute, p.pausedUntil
-}
-
-// headerInt parses a non-negative integer header; ok is false if absent or bad.
-func headerInt(h http.Header, name string) (int64, bool) {
-	v := strings.TrimSpace(h.Get(name))
-	if v == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
 }
 
 // parseRetryAfter reads Retry-After as delta-seconds or an HTTP date

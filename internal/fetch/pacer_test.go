@@ -169,6 +169,8 @@ func TestDailyLimit(t *testing.T) {
 	}
 }
 
+// TestPaceSpacesRequests: the bucket starts with a minute's worth at the
+// pace, then spaces requests evenly.
 func TestPaceSpacesRequests(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
@@ -178,90 +180,132 @@ func TestPaceSpacesRequests(t *testing.T) {
 		okConversation(w, r)
 	})
 	c := f.client(clk, func(cfg *Config) { cfg.Rate = 60; cfg.SafetyMargin = -1 })
-	for range 5 {
+	for range 63 {
 		if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, at := range arr.list() {
-		if d := at.Sub(t0); d != time.Duration(i)*time.Second {
-			t.Errorf("request %d at t0+%s, want t0+%ds", i, d, i)
+		want := time.Duration(max(i-59, 0)) * time.Second
+		if d := at.Sub(t0); d != want {
+			t.Errorf("request %d at t0+%s, want t0+%s", i, d, want)
 		}
 	}
 }
 
-func TestPaceTunedFromHeaders(t *testing.T) {
+// TestFirst429EndsTheBurst: a server that does not grant the first
+// minute's burst (here: a fixed window of 300 that the burst overran)
+// refuses once; every worker waits Retry-After, the burst is over for good
+// (at most Rate requests in any minute from then on), and the pace halves,
+// then climbs back to the configured one.
+func TestFirst429EndsTheBurst(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
 	var arr arrivals
-	var allowed atomic.Int64
-	allowed.Store(60)
+	var n atomic.Int64
 	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 200 {
+			tooMany("10")(w, r)
+			return
+		}
 		arr.add(clk.Now())
-		w.Header().Set("inin-ratelimit-allowed", fmt.Sprint(allowed.Load()))
-		w.Header().Set("inin-ratelimit-count", "1")
-		w.Header().Set("inin-ratelimit-reset", "50")
 		okConversation(w, r)
 	})
 	c := f.client(clk, func(cfg *Config) { cfg.Rate = 300 })
-	ctx := context.Background()
 	if got := c.Stats().PacePerMinute; got != 291 {
-		t.Errorf("initial pace %v, want 291 (300 less the 3%% margin)", got)
+		t.Errorf("pace %v, want 291 (300 less the 3%% margin)", got)
 	}
-	for range 3 {
+	ctx := context.Background()
+	for range 199 {
 		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := float64(60) * (1 - DefaultSafetyMargin)
-	if got := c.Stats().PacePerMinute; math.Abs(got-want) > 1e-9 {
-		t.Errorf("pace %v, want %v (allowed 60 less the margin)", got, want)
+	if got := c.Stats().PacePerMinute; got != 291 {
+		t.Errorf("pace after the burst %v, want 291", got)
+	}
+	for range 400 {
+		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if k := len(arr.list()); k == 200 {
+			if got := c.Stats().PacePerMinute; got != 291.0/2+1 {
+				t.Errorf("pace after the 429 and one success %v, want %v", got, 291.0/2+1)
+			}
+		}
 	}
 	got := arr.list()
-	gap := time.Duration(float64(time.Minute) / want)
-	if d := got[2].Sub(got[1]); d < gap-time.Millisecond || d > gap+time.Millisecond {
-		t.Errorf("gap after tuning %s, want ≈%s (first at t0+%s)", d, gap, got[0].Sub(t0))
+	if !got[198].Equal(t0) || got[199].Sub(t0) != 10*time.Second {
+		t.Fatalf("request 199 at t0+%s, 200 at t0+%s: want the burst, then the 10 s pause", got[198].Sub(t0), got[199].Sub(t0))
 	}
-	// A higher allowed never raises the pace above what was set.
-	allowed.Store(1000)
-	if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
-		t.Fatal(err)
+	after := got[199:]
+	for i := range after {
+		if i > 0 && !after[i].After(after[i-1]) {
+			t.Fatalf("requests %d and %d after the pause at the same time: a burst", i-1, i)
+		}
+		j := i
+		for j < len(after) && after[j].Sub(after[i]) < time.Minute {
+			j++
+		}
+		if j-i > 300 {
+			t.Fatalf("%d requests in the minute from t0+%s", j-i, after[i].Sub(t0))
+		}
 	}
-	if got := c.Stats().PacePerMinute; math.Abs(got-want) > 1e-9 {
-		t.Errorf("pace rose to %v", got)
+	if st := c.Stats(); st.RateLimited != 1 || st.Failures != 0 || st.PacePerMinute != 291 {
+		t.Errorf("stats %+v, want one 429 and the pace back at 291", st)
 	}
 }
 
-func TestWindowUsedUpPausesBeforeA429(t *testing.T) {
+// TestConcurrent429sHalveOnce: workers refused together slow the pace once.
+func TestConcurrent429sHalveOnce(t *testing.T) {
+	clk := newFakeClock()
+	p := newPacer(Config{Rate: 300, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	for range 4 {
+		p.refused(clk.Now().Add(5 * time.Second))
+	}
+	if pace, until := p.snapshot(); pace != 291.0/2 || !until.Equal(clk.Now().Add(5*time.Second)) {
+		t.Fatalf("pace %v until %s", pace, until)
+	}
+	clk.Sleep(context.Background(), 5*time.Second)
+	p.refused(clk.Now().Add(time.Second))
+	if pace, _ := p.snapshot(); pace != 291.0/4 {
+		t.Fatalf("a 429 after the pause: pace %v, want %v", pace, 291.0/4)
+	}
+}
+
+// TestRateLimitHeadersIgnored: the inin-ratelimit-* headers Genesys
+// removed change nothing, even when a server still sends them.
+func TestRateLimitHeadersIgnored(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
 	var arr arrivals
 	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		arr.add(clk.Now())
-		w.Header().Set("inin-ratelimit-allowed", "300")
-		w.Header().Set("inin-ratelimit-count", "300")
-		w.Header().Set("inin-ratelimit-reset", "20")
+		w.Header().Set("inin-ratelimit-allowed", "60")
+		w.Header().Set("inin-ratelimit-count", "60")
+		w.Header().Set("inin-ratelimit-reset", "50")
 		okConversation(w, r)
 	})
-	c := f.client(clk)
-	for range 2 {
+	c := f.client(clk, func(cfg *Config) { cfg.Rate = 300 })
+	for range 3 {
 		if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got := arr.list()
-	if len(got) != 2 || got[1].Sub(t0) < 20*time.Second {
-		t.Errorf("second request at t0+%s, want after the 20s reset", got[1].Sub(t0))
+	for _, at := range arr.list() {
+		if !at.Equal(t0) {
+			t.Errorf("a request at t0+%s: the headers paused the client", at.Sub(t0))
+		}
 	}
-	if c.Stats().RateLimited != 0 {
-		t.Error("no 429 was served")
+	if st := c.Stats(); st.PacePerMinute != 291 || !st.PausedUntil.IsZero() {
+		t.Errorf("stats %+v", st)
 	}
 }
 
 func TestPacerWaitHonoursContext(t *testing.T) {
 	clk := newFakeClock()
 	p := newPacer(Config{Rate: 60, SafetyMargin: -1, Now: clk.Now, Sleep: sleepCtx}.withDefaults(), discard())
-	p.pause(clk.Now().Add(time.Hour))
+	p.refused(clk.Now().Add(time.Hour))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()

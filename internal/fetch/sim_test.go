@@ -22,7 +22,7 @@ import (
 func simClient(t *testing.T, s *sim.Server, clk *fakeClock, mod ...func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{
-		ClientID: s.ClientID, ClientSecret: s.ClientSecret, APIURL: s.APIURL,
+		ClientID: s.ClientID, ClientSecret: s.ClientSecret, APIURL: s.APIURL, LoginURL: s.LoginURL,
 		Rate: math.Inf(1), Version: "test",
 		Now: clk.Now, Sleep: clk.Sleep,
 		Backoff: func(int) time.Duration { return time.Millisecond },
@@ -329,22 +329,21 @@ func TestSimPacingAvoids429(t *testing.T) {
 			t.Errorf("client stats %+v", st)
 		}
 	})
-	t.Run("lower endpoint limit learnt from headers", func(t *testing.T) {
+	t.Run("lower endpoint limit: no 429 storm", func(t *testing.T) {
+		// The simulator sends no inin-ratelimit-* headers, as Genesys
+		// today: the client cannot learn a route's lower limit. It
+		// completes every call by waiting Retry-After, and halving its
+		// pace on 429s keeps them rare (before, 219 of 496 requests).
 		c, s := run(t, sim.Options{RateLimit: 300, EndpointLimits: map[string]int{RouteConversation: 60}}, func(cfg *Config) { cfg.Rate = 0 })
-		if n := s.Stats().RateLimited; n != 0 {
-			t.Errorf("simulator refused %d requests", n)
-		}
-		if st := c.Stats(); math.Abs(st.PacePerMinute-60*(1-DefaultSafetyMargin)) > 1e-9 {
-			t.Errorf("pace %v, want %v", st.PacePerMinute, 60*(1-DefaultSafetyMargin))
+		st := c.Stats()
+		if st.Failures != 0 || st.RateLimited == 0 || st.RateLimited != s.Stats().RateLimited || st.RateLimited*20 > st.Requests {
+			t.Errorf("client stats %+v, simulator refused %d", st, s.Stats().RateLimited)
 		}
 	})
-	t.Run("unlimited client learns the limit from headers", func(t *testing.T) {
+	t.Run("unlimited client honours Retry-After", func(t *testing.T) {
 		c, s := run(t, sim.Options{RateLimit: 300}, func(cfg *Config) { cfg.Rate = math.Inf(1) })
-		if n := s.Stats().RateLimited; n != 0 {
-			t.Errorf("simulator refused %d requests", n)
-		}
-		if st := c.Stats(); st.PacePerMinute != 291 || st.Failures != 0 {
-			t.Errorf("client stats %+v", st)
+		if st := c.Stats(); st.Failures != 0 || st.PacePerMinute != 0 || st.RateLimited != s.Stats().RateLimited || st.RateLimited == 0 {
+			t.Errorf("client stats %+v, simulator refused %d", st, s.Stats().RateLimited)
 		}
 	})
 	t.Run("429s honoured", func(t *testing.T) {

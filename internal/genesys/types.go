@@ -43,7 +43,9 @@ type Detail struct {
 	EntityName string `json:"entityName,omitempty"`
 }
 
-// Rate-limit and tracing headers on every response.
+// Response headers. ININ-Correlation-Id is on every response and
+// Retry-After on every 429; Genesys removed the inin-ratelimit-* headers
+// in 2021 (the simulator sends them only when asked to, for old clients).
 const (
 	HeaderRateLimitCount   = "inin-ratelimit-count"
 	HeaderRateLimitAllowed = "inin-ratelimit-allowed"

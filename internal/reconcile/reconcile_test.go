@@ -44,7 +44,7 @@ func captureAll(t *testing.T, conversations int) (*sim.Server, *ledger.Ledger, e
 	le := ledgertest.New(t, "m")
 	l, st, key, dir := le.Ledger, le.Store, le.Key, le.Dir
 	ctx := context.Background()
-	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, Rate: 1e9,
+	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, LoginURL: srv.LoginURL, Rate: 1e9,
 		PollInitial: 5 * time.Millisecond, PollMax: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,8 @@ import (
 	"github.com/custodyhq/custody/internal/genesys"
 )
 
-// unlimitedAllowed is inin-ratelimit-allowed when rate limiting is off.
+// unlimitedAllowed is the legacy inin-ratelimit-allowed when rate
+// limiting is off.
 const unlimitedAllowed = 100000
 
 // apiHandler wraps an API route: correlation id, fault decision, bearer
@@ -53,8 +54,11 @@ func (s *Server) apiHandler(rt route) http.Handler {
 			return
 		}
 		if s.daily() {
-			s.setRateHeaders(h, limitResult{allowed: s.opts.DailyLimit, used: s.opts.DailyLimit})
-			s.tooMany(w, rt.pattern, corr, s.opts.DailyRetryAfter)
+			// The legacy headers describe the daily limit: used up, and
+			// available again when Retry-After says.
+			wait := s.opts.DailyRetryAfter
+			s.setRateHeaders(h, limitResult{on: true, allowed: s.opts.DailyLimit, used: s.opts.DailyLimit, reset: wait})
+			s.tooMany(w, rt.pattern, corr, wait)
 			return
 		}
 		lr := s.limits.take(tok, rt.pattern, s.now())
@@ -132,7 +136,12 @@ func (s *Server) tooMany(w http.ResponseWriter, pattern, corr string, wait time.
 		fmt.Sprintf("Rate limit exceeded the maximum. Retry the request in [%d] seconds", secs), corr))
 }
 
+// setRateHeaders sets the inin-ratelimit-* headers Genesys removed in
+// 2021, only when Options.LegacyRateLimitHeaders asks for them.
 func (s *Server) setRateHeaders(h http.Header, lr limitResult) {
+	if !s.opts.LegacyRateLimitHeaders {
+		return
+	}
 	allowed, used, reset := lr.allowed, lr.used, ceilSeconds(lr.reset)
 	if !lr.on && allowed == 0 {
 		allowed = unlimitedAllowed

@@ -53,7 +53,6 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	const pattern = "POST /oauth/token"
 	corr := s.correlationID()
 	w.Header().Set(genesys.HeaderCorrelationID, corr)
-	s.setRateHeaders(w.Header(), limitResult{allowed: s.limits.perMinute})
 	s.auth.mu.Lock()
 	s.auth.calls++
 	n := s.auth.calls
@@ -84,7 +83,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.auth.mu.Lock()
 	s.auth.issued++
-	tok := tokenString(s.seed, s.auth.issued)
+	tok := tokenString(s.live, s.auth.issued)
 	s.auth.tokens[tok] = &token{expires: s.now().Add(s.opts.TokenTTL)}
 	s.auth.mu.Unlock()
 	s.stats.status(pattern, http.StatusOK)

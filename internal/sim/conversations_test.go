@@ -49,14 +49,17 @@ func TestMessageConversation(t *testing.T) {
 		t.Fatalf("purposes %v, %d message ids for %d messages", purposes, len(ids), len(want.Messages))
 	}
 
-	// Single message, both shapes.
+	// Single message: content only in normalizedMessage, as today (the
+	// removed useNormalizedMessage parameter is ignored, whatever its value).
 	m0 := want.Messages[0]
-	got := decode[genesys.MessageData](t, c.must(200, "GET", fmt.Sprintf("/api/v2/conversations/messages/%s/messages/%s", id, m0.ID), nil))
-	if got.ID != m0.ID || got.Timestamp != m0.Timestamp || got.TextBody != m0.TextBody || got.NormalizedMessage.Channel.Platform != "Whatsapp" {
-		t.Fatalf("message %+v, want %+v", got, m0)
+	for _, q := range []string{"", "?useNormalizedMessage=false", "?useNormalizedMessage=yes"} {
+		got := decode[genesys.MessageData](t, c.must(200, "GET", fmt.Sprintf("/api/v2/conversations/messages/%s/messages/%s%s", id, m0.ID, q), nil))
+		if got.ID != m0.ID || got.Timestamp != m0.Timestamp || got.TextBody != "" || got.NormalizedMessage.Text != m0.TextBody || got.NormalizedMessage.Channel.Platform != "Whatsapp" {
+			t.Fatalf("message %+v, want %+v", got, m0)
+		}
 	}
 
-	// Bulk: every id, request order, full and normalized.
+	// Bulk: every id, request order, attachments in normalizedMessage only.
 	rev := make([]string, len(ids))
 	for k := range ids {
 		rev[k] = ids[len(ids)-1-k]
@@ -70,16 +73,17 @@ func TestMessageConversation(t *testing.T) {
 		if e.ID != rev[k] {
 			t.Fatalf("bulk entity %d is %s, want %s", k, e.ID, rev[k])
 		}
-		media += len(e.Media)
+		if e.TextBody != "" || e.Media != nil || e.NormalizedMessage == nil {
+			t.Fatalf("entity keeps the removed fields: %+v", e)
+		}
+		for _, ct := range e.NormalizedMessage.Content {
+			if ct.Attachment != nil {
+				media++
+			}
+		}
 	}
 	if media == 0 {
-		t.Fatal("full bulk lost the media")
-	}
-	norm := decode[genesys.TextMessageListing](t, c.must(200, "POST", "/api/v2/conversations/messages/"+id+"/messages/bulk?useNormalizedMessage=true", ids))
-	for _, e := range norm.Entities {
-		if e.TextBody != "" || e.Media != nil || e.NormalizedMessage == nil {
-			t.Fatalf("normalized entity keeps deprecated fields: %+v", e)
-		}
+		t.Fatal("bulk lost the attachments")
 	}
 	// Unknown ids are left out.
 	part := decode[genesys.TextMessageListing](t, c.must(200, "POST", "/api/v2/conversations/messages/"+id+"/messages/bulk", []string{ids[0], "ffffffffffffffffffffffffffffffff"}))
@@ -99,7 +103,7 @@ func TestMessageConversation(t *testing.T) {
 	if resp.StatusCode != 200 || hex.EncodeToString(sum[:]) != a.Sha256 || resp.Header.Get("Content-Type") != a.Mime {
 		t.Fatalf("media download: %d, %d bytes, type %s", resp.StatusCode, len(b), resp.Header.Get("Content-Type"))
 	}
-	resp, _ = http.Get(s.APIURL + "/sim/media/00000000-0000-4000-8000-000000000000")
+	resp, _ = http.Get(s.MediaURL + "/sim/media/00000000-0000-4000-8000-000000000000")
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Fatalf("unknown media: %d", resp.StatusCode)
@@ -119,7 +123,6 @@ func TestMessageConversation(t *testing.T) {
 			{"unknown conversation", "GET", "/api/v2/conversations/messages/4b0fe0c5-0000-4000-8000-000000000001", nil, 404},
 			{"voice has no messages", "GET", "/api/v2/conversations/messages/" + voice, nil, 404},
 			{"unknown message", "GET", "/api/v2/conversations/messages/" + id + "/messages/abc", nil, 404},
-			{"bad normalized flag", "GET", "/api/v2/conversations/messages/" + id + "/messages/" + ids[0] + "?useNormalizedMessage=yes", nil, 400},
 			{"bulk over 1000", "POST", "/api/v2/conversations/messages/" + id + "/messages/bulk", tooMany, 400},
 			{"bulk not an array", "POST", "/api/v2/conversations/messages/" + id + "/messages/bulk", `{"ids":[]}`, 400},
 			{"bulk bad json", "POST", "/api/v2/conversations/messages/" + id + "/messages/bulk", `["a",`, 400},
@@ -153,8 +156,8 @@ func TestCallerOrgGetsMediaBaseURL(t *testing.T) {
 	n := 0
 	for i := range o.Len() {
 		for _, a := range o.ConversationAt(i).Attachments {
-			if !strings.HasPrefix(a.URL, s.APIURL+"/sim/media/") {
-				t.Fatalf("attachment url %q not on the server %s", a.URL, s.APIURL)
+			if !strings.HasPrefix(a.URL, s.MediaURL+"/sim/media/") || s.MediaURL == s.APIURL {
+				t.Fatalf("attachment url %q not on the server's media host %s", a.URL, s.MediaURL)
 			}
 			n++
 		}

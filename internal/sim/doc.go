@@ -3,11 +3,12 @@
 //
 // The generator (Org, NewOrg, ConvData) builds WhatsApp and other
 // conversations lazily from (seed, index), so 100,000 conversations cost a
-// few megabytes. The server (Start, Server) serves them with OAuth client
-// credentials, per-token rate limits with the real headers and 429 body,
-// analytics jobs, the message and conversation endpoints, recording
-// deletion protection (legal hold), audit queries and recording bulk jobs,
-// and injects reproducible faults. docs/sim.md documents what is faithful
+// few megabytes. The server (Start, Server) serves them on separate login,
+// API and media listeners, with OAuth client credentials, per-token rate
+// limits with the real 429 body and Retry-After (and, like Genesys since
+// 2021, no rate-limit headers), analytics jobs, the message and
+// conversation endpoints, recording deletion protection (legal hold), audit
+// queries and recording bulk jobs, and injects reproducible faults. docs/sim.md documents what is faithful
 // to Genesys and what is a setting.
 //
 // The package owns the simulated API; it never imports the code that

@@ -17,7 +17,8 @@ import (
 
 // ConvData is everything the org knows about one conversation, in the wire
 // shapes the API serves. Messages are complete (not normalized-only) and in
-// timestamp order. Callers must not modify a ConvData they did not build.
+// timestamp order (APIMessage gives the shape the API serves). Callers must
+// not modify a ConvData they did not build.
 type ConvData struct {
 	Index                  int
 	ID                     string
@@ -287,7 +288,7 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 		offs[k] = time.Duration(r.Float64() * float64(dur-time.Second))
 	}
 	sort.Slice(offs, func(a, b int) bool { return offs[a] < offs[b] })
-	platform := map[string]string{KindWhatsApp: "Whatsapp", KindSMS: "Sms", KindWebMessaging: "Webmessaging"}[c.Kind]
+	platform := map[string]string{KindWhatsApp: "Whatsapp", KindSMS: "Sms", KindWebMessaging: "WebMessaging"}[c.Kind]
 	idType := "Phone"
 	if c.Kind == KindWebMessaging {
 		idType = "Opaque"

@@ -65,7 +65,10 @@ func parseInterval(s string) (time.Time, time.Time, error) {
 	return from, to, nil
 }
 
-func compileQuery(interval, order, orderBy string, seg, conv []genesys.Filter) (*query, error) {
+func compileQuery(interval, order, orderBy string, f detailFilters) (*query, error) {
+	if err := f.unsupported(); err != nil {
+		return nil, err
+	}
 	if interval == "" {
 		return nil, errors.New("interval is required")
 	}
@@ -75,7 +78,7 @@ func compileQuery(interval, order, orderBy string, seg, conv []genesys.Filter) (
 	}
 	q := &query{from: from, to: to}
 	switch strings.ToLower(order) {
-	case "", "asc":
+	case "", "asc", "unordered": // unordered: any order will do, so start order
 	case "desc":
 		q.desc = true
 	default:
@@ -84,14 +87,14 @@ func compileQuery(interval, order, orderBy string, seg, conv []genesys.Filter) (
 	if orderBy != "" && orderBy != "conversationStart" {
 		return nil, fmt.Errorf("orderBy %q is not supported by the simulator (only conversationStart)", orderBy)
 	}
-	for _, f := range seg {
+	for _, f := range f.SegmentFilters {
 		cf, err := q.compileFilter(f, segmentDims)
 		if err != nil {
 			return nil, fmt.Errorf("segmentFilters: %w", err)
 		}
 		q.segment = append(q.segment, cf)
 	}
-	for _, f := range conv {
+	for _, f := range f.ConversationFilters {
 		cf, err := q.compileFilter(f, conversationDims)
 		if err != nil {
 			return nil, fmt.Errorf("conversationFilters: %w", err)
@@ -111,7 +114,7 @@ func isOr(typ string) (bool, error) {
 	return false, fmt.Errorf("filter type must be and or or, not %q", typ)
 }
 
-func (q *query) compileFilter(f genesys.Filter, dims map[string]bool) (filter, error) {
+func (q *query) compileFilter(f queryFilter, dims map[string]bool) (filter, error) {
 	or, err := isOr(f.Type)
 	if err != nil {
 		return filter{}, err
@@ -140,7 +143,7 @@ func (q *query) compileFilter(f genesys.Filter, dims map[string]bool) (filter, e
 	return out, nil
 }
 
-func (q *query) compilePreds(ps []genesys.Predicate, dims map[string]bool) ([]predicate, error) {
+func (q *query) compilePreds(ps []queryPredicate, dims map[string]bool) ([]predicate, error) {
 	var out []predicate
 	for _, p := range ps {
 		if p.Type != "" && p.Type != "dimension" {
@@ -354,11 +357,15 @@ func (s *Server) scan(q *query, pos int, fn func(i int) bool) int {
 
 // detailsQuery is POST /api/v2/analytics/conversations/details/query.
 func (s *Server) detailsQuery(w *resp, r *http.Request) {
-	var body genesys.ConversationQuery
+	var body conversationQuery
 	if !w.decode(r, &body) {
 		return
 	}
-	q, err := compileQuery(body.Interval, body.Order, body.OrderBy, body.SegmentFilters, body.ConversationFilters)
+	if len(body.Aggregations) > 0 {
+		w.badRequest("aggregations are not supported by the simulator")
+		return
+	}
+	q, err := compileQuery(body.Interval, body.Order, body.OrderBy, body.detailFilters)
 	if err != nil {
 		w.badRequest("%v", err)
 		return
@@ -427,11 +434,11 @@ func (s *Server) jobState(j *analyticsJob, now time.Time) string {
 
 // createJob is POST /api/v2/analytics/conversations/details/jobs.
 func (s *Server) createJob(w *resp, r *http.Request) {
-	var body genesys.AsyncConversationQuery
+	var body asyncConversationQuery
 	if !w.decode(r, &body) {
 		return
 	}
-	q, err := compileQuery(body.Interval, body.Order, body.OrderBy, body.SegmentFilters, body.ConversationFilters)
+	q, err := compileQuery(body.Interval, body.Order, body.OrderBy, body.detailFilters)
 	if err != nil {
 		w.badRequest("%v", err)
 		return
@@ -443,7 +450,7 @@ func (s *Server) createJob(w *resp, r *http.Request) {
 	s.mu.Lock()
 	s.jobSeq++
 	n := s.jobSeq
-	j := &analyticsJob{id: uuidOf(s.seed, tagJob, 1, n), q: q, limit: body.Limit, created: s.now()}
+	j := &analyticsJob{id: uuidOf(s.live, tagJob, 1, n), q: q, limit: body.Limit, created: s.now()}
 	if _, fail := s.faults.jobFail(n); fail {
 		j.failMsg = "The analytics job failed (injected fault). Submit it again."
 	}

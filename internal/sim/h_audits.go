@@ -22,8 +22,26 @@ var auditProps = map[string]func(e *genesys.AuditLogMessage) string{
 		}
 		return ""
 	},
+	"ClientId": func(e *genesys.AuditLogMessage) string {
+		if e.Client != nil {
+			return e.Client.ID
+		}
+		return ""
+	},
+	// No simulated entry acts for another org: a filter on it matches none.
+	"TrusteeOrganizationId": func(*genesys.AuditLogMessage) string { return "" },
+	// Not in the SDK's property enum; kept for tests that filter on them.
 	"Level":  func(e *genesys.AuditLogMessage) string { return e.Level },
 	"Status": func(e *genesys.AuditLogMessage) string { return e.Status },
+}
+
+// auditServiceMapping is GET /api/v2/audits/query/servicemapping: the
+// services the simulated org audits, with their entity types and actions.
+func (s *Server) auditServiceMapping(w *resp, _ *http.Request) {
+	w.json(http.StatusOK, auditQueryServiceMapping{Services: []auditQueryService{{
+		Name:     s.Org.cfg.AuditServiceName,
+		Entities: []auditQueryEntity{{Name: "Conversation", Actions: []string{"ApplyProtection", "RevokeProtection"}}},
+	}}})
 }
 
 func entityID(e *genesys.AuditLogMessage) string {
@@ -68,7 +86,7 @@ func (s *Server) createAuditQuery(w *resp, r *http.Request) {
 	var entity string
 	for _, f := range body.Filters {
 		if auditProps[f.Property] == nil {
-			w.badRequest("filter property %q is not supported (EntityId, EntityType, Action, UserId, Level, Status)", f.Property)
+			w.badRequest("filter property %q is not supported (EntityId, EntityType, Action, UserId, ClientId, TrusteeOrganizationId, Level, Status)", f.Property)
 			return
 		}
 		if f.Property == "EntityId" {
@@ -126,7 +144,7 @@ func (s *Server) createAuditQuery(w *resp, r *http.Request) {
 	now := s.now()
 	s.mu.Lock()
 	s.auditSeq++
-	id := uuidOf(s.seed, tagAudits, 1<<40, s.auditSeq)
+	id := uuidOf(s.live, tagAudits, 1<<40, s.auditSeq)
 	a := &auditQuery{created: now, results: res, status: genesys.AuditQueryExecutionStatus{
 		ID: id, StartDate: ts(now), Interval: body.Interval, ServiceName: body.ServiceName, Filters: body.Filters, Sort: body.Sort,
 	}}

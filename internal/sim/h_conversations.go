@@ -29,21 +29,13 @@ func (s *Server) messageConv(w *resp, id string) (*ConvData, bool) {
 	return c, ok
 }
 
-func useNormalized(w *resp, r *http.Request) (bool, bool) {
-	v := r.URL.Query().Get("useNormalizedMessage")
-	if v == "" {
-		return false, true
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		w.badRequest("useNormalizedMessage must be true or false, not %q", v)
-		return false, false
-	}
-	return b, true
-}
-
-// normalizedOnly drops the deprecated fields, as useNormalizedMessage=true does.
-func normalizedOnly(m genesys.MessageData) genesys.MessageData {
+// APIMessage is a message of ConvData.Messages as the API serves it
+// today: content only in normalizedMessage. Genesys removed textBody,
+// media and stickers on 2026-03-31 (and with them the useNormalizedMessage
+// parameter, which the simulator ignores like any unknown query
+// parameter); the org keeps them for the recording exports, which carry
+// the text.
+func APIMessage(m genesys.MessageData) genesys.MessageData {
 	m.TextBody = ""
 	m.Media = nil
 	return m
@@ -58,10 +50,6 @@ func (s *Server) getMessageConversation(w *resp, r *http.Request) {
 
 // getMessage is GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}.
 func (s *Server) getMessage(w *resp, r *http.Request) {
-	norm, ok := useNormalized(w, r)
-	if !ok {
-		return
-	}
 	c, ok := s.messageConv(w, r.PathValue("conversationId"))
 	if !ok {
 		return
@@ -72,21 +60,13 @@ func (s *Server) getMessage(w *resp, r *http.Request) {
 		w.notFound("message")
 		return
 	}
-	if norm {
-		w.json(http.StatusOK, normalizedOnly(*m))
-		return
-	}
-	w.json(http.StatusOK, m)
+	w.json(http.StatusOK, APIMessage(*m))
 }
 
 // bulkMessages is POST /api/v2/conversations/messages/{conversationId}/messages/bulk:
 // a JSON array of message ids (at most 1,000) → the messages found, in
 // request order; unknown ids are left out.
 func (s *Server) bulkMessages(w *resp, r *http.Request) {
-	norm, ok := useNormalized(w, r)
-	if !ok {
-		return
-	}
 	var ids []string
 	if !w.decode(r, &ids) {
 		return
@@ -105,11 +85,7 @@ func (s *Server) bulkMessages(w *resp, r *http.Request) {
 		if !ok || s.faults.goneMessage(id) {
 			continue
 		}
-		if norm {
-			out.Entities = append(out.Entities, normalizedOnly(*m))
-		} else {
-			out.Entities = append(out.Entities, *m)
-		}
+		out.Entities = append(out.Entities, APIMessage(*m))
 	}
 	w.json(http.StatusOK, out)
 }
@@ -128,7 +104,6 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	s.stats.count(pattern, false)
 	corr := s.correlationID()
 	w.Header().Set(genesys.HeaderCorrelationID, corr)
-	s.setRateHeaders(w.Header(), limitResult{allowed: s.limits.perMinute})
 	b, mime, ok := s.Org.Media(r.PathValue("id"))
 	if !ok {
 		s.stats.status(pattern, http.StatusNotFound)

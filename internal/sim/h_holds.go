@@ -40,24 +40,47 @@ func (s *Server) queryProtection(w *resp, r *http.Request) {
 }
 
 // setProtection is PUT /api/v2/recordings/deletionprotection?protect=…:
-// applies or revokes protection, recording an audit entry per conversation.
-// Unknown ids are ignored.
+// applies (protect=true, the default) or revokes protection, recording an
+// audit entry per conversation. Unknown ids are ignored. Applying it past
+// MaxProtectedConversations protected conversations in the org is a 400
+// and changes nothing (Genesys documents the limit, not its error).
 func (s *Server) setProtection(w *resp, r *http.Request) {
-	v := r.URL.Query().Get("protect")
-	protect, err := strconv.ParseBool(v)
-	if err != nil {
-		w.badRequest("protect must be true or false, not %q", v)
-		return
+	protect := true
+	if v := r.URL.Query().Get("protect"); v != "" {
+		var err error
+		if protect, err = strconv.ParseBool(v); err != nil {
+			w.badRequest("protect must be true or false, not %q", v)
+			return
+		}
 	}
 	ids, ok := s.protectionIDs(w, r)
 	if !ok {
 		return
 	}
-	now := s.now()
+	var idx []int
 	for _, id := range ids {
 		if i, ok := s.Org.Index(id); ok {
-			s.Org.SetLegalHold(i, protect, now, nil, s.ClientID)
+			idx = append(idx, i)
 		}
+	}
+	s.holdMu.Lock() // the count and the changes, as one step
+	defer s.holdMu.Unlock()
+	if protect {
+		n, seen := len(s.Org.HeldIndexes()), map[int]bool{}
+		for _, i := range idx {
+			if !seen[i] && !s.Org.LegalHold(i) {
+				n++
+			}
+			seen[i] = true
+		}
+		if n > MaxProtectedConversations {
+			w.badRequest("At most %d conversations can be protected from deletion per organization; this request would make %d.", MaxProtectedConversations, n)
+			return
+		}
+	}
+	now := s.now()
+	for _, i := range idx {
+		s.Org.SetLegalHold(i, protect, now, nil, s.ClientID)
 	}
 	w.noContent(http.StatusNoContent)
 }

@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
@@ -11,6 +14,7 @@ import (
 
 type recordingJob struct {
 	job     genesys.RecordingJob
+	seq     uint64 // creation order, for the listing
 	created time.Time
 	convIDs []string
 	cancel  context.CancelFunc
@@ -34,7 +38,7 @@ func (s *Server) refresh(j *recordingJob, now time.Time) {
 
 // createRecordingJob is POST /api/v2/recording/jobs (action EXPORT only).
 func (s *Server) createRecordingJob(w *resp, r *http.Request) {
-	var body genesys.RecordingJobsQuery
+	var body recordingJobsQuery
 	if !w.decode(r, &body) {
 		return
 	}
@@ -51,12 +55,22 @@ func (s *Server) createRecordingJob(w *resp, r *http.Request) {
 		w.badRequest("integrationId is required for EXPORT")
 		return
 	}
-	if body.ConversationQuery == nil {
-		w.badRequest("conversationQuery is required")
-		return
-	}
+	// Conversations up to 5 years old are chosen by conversationQuery,
+	// older ones by agedConversationInterval; the simulated org has no
+	// sensitive-data, screen or snippet recordings, so the include* flags
+	// change nothing.
 	cq := body.ConversationQuery
-	q, err := compileQuery(cq.Interval, cq.Order, cq.OrderBy, cq.SegmentFilters, cq.ConversationFilters)
+	switch {
+	case cq == nil && body.AgedConversationInterval == "":
+		w.badRequest("conversationQuery or agedConversationInterval is required")
+		return
+	case cq != nil && body.AgedConversationInterval != "":
+		w.badRequest("give conversationQuery or agedConversationInterval, not both")
+		return
+	case cq == nil:
+		cq = &asyncConversationQuery{Interval: body.AgedConversationInterval}
+	}
+	q, err := compileQuery(cq.Interval, cq.Order, cq.OrderBy, cq.detailFilters)
 	if err != nil {
 		w.badRequest("conversationQuery: %v", err)
 		return
@@ -76,7 +90,7 @@ func (s *Server) createRecordingJob(w *resp, r *http.Request) {
 		return
 	}
 	s.recJobSeq++
-	id := uuidOf(s.seed, tagJob, 2, s.recJobSeq)
+	id := uuidOf(s.live, tagJob, 2, s.recJobSeq)
 	s.mu.Unlock()
 
 	var ids []string
@@ -87,8 +101,8 @@ func (s *Server) createRecordingJob(w *resp, r *http.Request) {
 		}
 		return false
 	})
-	j := &recordingJob{created: now, convIDs: ids, job: genesys.RecordingJob{
-		ID: id, State: genesys.RecJobPending, RecordingJobsQuery: &body, DateCreated: ts(now),
+	j := &recordingJob{seq: s.recJobSeq, created: now, convIDs: ids, job: genesys.RecordingJob{
+		ID: id, State: genesys.RecJobPending, RecordingJobsQuery: body.wire(), DateCreated: ts(now),
 		TotalConversations: len(ids), TotalRecordings: len(ids),
 		SelfURI: "/api/v2/recording/jobs/" + id, User: &genesys.EntityRef{ID: s.ClientID},
 	}}
@@ -211,4 +225,52 @@ func (s *Server) deleteRecordingJob(w *resp, r *http.Request) {
 	}
 	s.mu.Unlock()
 	w.noContent(http.StatusAccepted)
+}
+
+// listRecordingJobs is GET /api/v2/recording/jobs?pageSize=&pageNumber=&state=:
+// the org's recording jobs, oldest first (sortBy and showOnlyMyJobs change
+// nothing: every job is the one client's).
+func (s *Server) listRecordingJobs(w *resp, r *http.Request) {
+	size, err := queryInt(r, "pageSize", defaultListPageSize)
+	if err != nil {
+		w.badRequest("%v", err)
+		return
+	}
+	number, err := queryInt(r, "pageNumber", 1)
+	if err != nil {
+		w.badRequest("%v", err)
+		return
+	}
+	if size < 1 || size > maxListPageSize || number < 1 {
+		w.badRequest("pageSize must be between 1 and %d and pageNumber at least 1", maxListPageSize)
+		return
+	}
+	state := strings.ToUpper(r.URL.Query().Get("state"))
+	now := s.now()
+	s.mu.Lock()
+	var all []*recordingJob
+	for _, j := range s.recJobs {
+		s.refresh(j, now)
+		if state == "" || j.job.State == state {
+			all = append(all, j)
+		}
+	}
+	slices.SortFunc(all, func(a, b *recordingJob) int { return cmp.Compare(a.seq, b.seq) })
+	out := recordingJobListing{Entities: []genesys.RecordingJob{}, PageSize: size, PageNumber: number, Total: len(all),
+		PageCount: (len(all) + size - 1) / size}
+	for _, j := range all[min((number-1)*size, len(all)):min(number*size, len(all))] {
+		out.Entities = append(out.Entities, j.job)
+	}
+	s.mu.Unlock()
+	page := func(n int) string {
+		return fmt.Sprintf("/api/v2/recording/jobs?pageSize=%d&pageNumber=%d", size, n)
+	}
+	out.SelfURI, out.FirstURI, out.LastURI = page(number), page(1), page(max(out.PageCount, 1))
+	if number < out.PageCount {
+		out.NextURI = page(number + 1)
+	}
+	if number > 1 {
+		out.PreviousURI = page(number - 1)
+	}
+	w.json(http.StatusOK, out)
 }

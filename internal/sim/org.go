@@ -97,6 +97,10 @@ type Org struct {
 	holds    map[int]bool                      // run-time overrides
 	runAudit map[int][]genesys.AuditLogMessage // run-time audit entries
 	auditSeq uint64
+	// live seeds the ids of run-time audit entries: random per org, like
+	// the server's live ids, so two processes with the same seed that
+	// change the same hold never log the same audit id.
+	live int64
 }
 
 // channel is a messaging integration: its id and the org's address on it.
@@ -136,6 +140,7 @@ func NewOrg(cfg OrgConfig) *Org {
 		idKey:    hash(seed, tagConvID, 0xfeed),
 		holds:    map[int]bool{},
 		runAudit: map[int][]genesys.AuditLogMessage{},
+		live:     liveSeed(),
 	}
 	o.divisionID = uuidOf(seed, tagOrg, 1)
 	r := newRand(seed, tagOrg, 2)
@@ -335,7 +340,7 @@ func (o *Org) SetLegalHold(i int, protect bool, at time.Time, by *genesys.Domain
 		by = &o.admins[0]
 	}
 	o.auditSeq++
-	e := o.auditEntry(i, uuidOf(o.cfg.Seed, tagRuntime, o.auditSeq), at, *by, old, protect)
+	e := o.auditEntry(i, uuidOf(o.live, tagRuntime, o.auditSeq), at, *by, old, protect)
 	if clientID != "" {
 		e.Client = &genesys.EntityRef{ID: clientID}
 	}

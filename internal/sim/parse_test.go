@@ -23,7 +23,7 @@ func FuzzParseInterval(f *testing.F) {
 			t.Fatalf("parseInterval(%q) = %v, %v", s, from, to)
 		}
 		// Whatever parses compiles as a query over that interval.
-		q, err := compileQuery(s, "", "", nil, nil)
+		q, err := compileQuery(s, "", "", detailFilters{})
 		if err != nil || !q.from.Equal(from) || !q.to.Equal(to) {
 			t.Fatalf("compileQuery(%q): %v", s, err)
 		}

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -19,9 +20,11 @@ func header(t testing.TB, resp *http.Response, name string) int {
 	return v
 }
 
+// TestRateLimitBurst checks the bucket and, with LegacyRateLimitHeaders,
+// the headers Genesys sent before 2021.
 func TestRateLimitBurst(t *testing.T) {
 	clock := newClock()
-	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 60})
+	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 60, LegacyRateLimitHeaders: true})
 	path := "/api/v2/conversations/" + s.Org.ConversationID(0)
 	for k := 1; k <= 60; k++ {
 		resp, b := c.do("GET", path, nil)
@@ -76,7 +79,7 @@ func TestRetryAfterIsExact(t *testing.T) {
 // in a row (the second).
 func TestHeaderHonouringClientGetsNo429(t *testing.T) {
 	clock := newClock()
-	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 30})
+	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 30, LegacyRateLimitHeaders: true})
 	path := "/api/v2/conversations/" + s.Org.ConversationID(2)
 	for k := range 200 {
 		resp, b := c.do("GET", path, nil)
@@ -112,7 +115,8 @@ func TestHeaderHonouringClientGetsNo429(t *testing.T) {
 
 func TestEndpointAndDailyLimits(t *testing.T) {
 	clock := newClock()
-	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 300, EndpointLimits: map[string]int{"POST /api/v2/audits/query": 2}, DailyLimit: 10, DailyRetryAfter: 2 * time.Hour})
+	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 300, EndpointLimits: map[string]int{"POST /api/v2/audits/query": 2}, DailyLimit: 10, DailyRetryAfter: 2 * time.Hour,
+		LegacyRateLimitHeaders: true})
 	q := genesys.AuditQueryRequest{Interval: interval(sim.DefaultStart, sim.DefaultEnd), ServiceName: "Quality"}
 	for range 2 {
 		resp, _ := c.do("POST", "/api/v2/audits/query", q)
@@ -133,20 +137,58 @@ func TestEndpointAndDailyLimits(t *testing.T) {
 	}
 	resp, b = c.do("GET", "/api/v2/conversations/"+s.Org.ConversationID(0), nil)
 	errBody(t, resp, b, 429)
-	if header(t, resp, "Retry-After") != 7200 {
-		t.Fatalf("daily Retry-After %s", resp.Header.Get("Retry-After"))
+	// The daily refusal's headers agree with each other: the limit used
+	// up, back when Retry-After says.
+	if header(t, resp, "Retry-After") != 7200 || header(t, resp, genesys.HeaderRateLimitAllowed) != 10 ||
+		header(t, resp, genesys.HeaderRateLimitCount) != 10 || header(t, resp, genesys.HeaderRateLimitReset) != 7200 {
+		t.Fatalf("daily 429 headers: %v", resp.Header)
 	}
 	clock.Advance(24 * time.Hour)
 	c.tok = c.token()
 	c.must(200, "GET", "/api/v2/conversations/"+s.Org.ConversationID(0), nil)
 }
 
-func TestNoLimitHeaders(t *testing.T) {
-	s, c := start(t, sim.Options{})
-	resp, _ := c.do("GET", "/api/v2/conversations/"+s.Org.ConversationID(0), nil)
-	for _, h := range []string{genesys.HeaderRateLimitAllowed, genesys.HeaderRateLimitCount, genesys.HeaderRateLimitReset, genesys.HeaderCorrelationID} {
-		if resp.Header.Get(h) == "" {
-			t.Errorf("no %s header", h)
+// TestNoRateLimitHeadersByDefault: like Genesys since 2021, no response
+// carries inin-ratelimit-*, every one carries ININ-Correlation-Id, and
+// every 429 (token bucket, daily limit) has Retry-After and the body.
+func TestNoRateLimitHeadersByDefault(t *testing.T) {
+	clock := newClock()
+	s, c := start(t, sim.Options{Now: clock.Now, RateLimit: 2, DailyLimit: 4})
+	path := "/api/v2/conversations/" + s.Org.ConversationID(0)
+	check := func(name string, resp *http.Response) {
+		t.Helper()
+		for _, h := range []string{genesys.HeaderRateLimitAllowed, genesys.HeaderRateLimitCount, genesys.HeaderRateLimitReset} {
+			if v := resp.Header.Get(h); v != "" {
+				t.Errorf("%s: %s: %q", name, h, v)
+			}
+		}
+		if resp.Header.Get(genesys.HeaderCorrelationID) == "" {
+			t.Errorf("%s: no %s", name, genesys.HeaderCorrelationID)
 		}
 	}
+	tokResp, _ := c.tokenRequest(s.ClientID, s.ClientSecret, "grant_type=client_credentials")
+	check("token", tokResp)
+	for k := range 2 {
+		resp, _ := c.do("GET", path, nil)
+		check(fmt.Sprint("request ", k+1), resp)
+	}
+	resp, b := c.do("GET", path, nil)
+	errBody(t, resp, b, 429)
+	check("bucket 429", resp)
+	if header(t, resp, "Retry-After") != 30 {
+		t.Errorf("bucket Retry-After %s, want 30", resp.Header.Get("Retry-After"))
+	}
+	clock.Advance(time.Minute)
+	c.must(200, "GET", path, nil)
+	resp, b = c.do("GET", path, nil) // the fifth API request of the day
+	errBody(t, resp, b, 429)
+	check("daily 429", resp)
+	if header(t, resp, "Retry-After") != int(sim.DefaultDailyRetryAfter/time.Second) {
+		t.Errorf("daily Retry-After %s", resp.Header.Get("Retry-After"))
+	}
+	resp, _ = c.do("GET", "/api/v2/nothing", nil)
+	check("404", resp)
+	c.tok = ""
+	resp, _ = c.do("GET", path, nil)
+	check("401", resp)
 }

@@ -2,7 +2,10 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,9 +33,15 @@ const (
 	DefaultJobMaxPageSize   = 1000
 	DefaultJobTTL           = 48 * time.Hour
 	DefaultMaxRecordingJobs = 2
-	defaultQueryPageSize    = 25 // Genesys's documented default
-	defaultAuditPageSize    = 100
-	maxBodyBytes            = 8 << 20
+	// MaxProtectedConversations is how many conversations an org may have
+	// under deletion protection at once (Genesys: "1000 conversations can be
+	// protected per organization").
+	MaxProtectedConversations = 1000
+	defaultQueryPageSize      = 25 // Genesys's documented default
+	defaultAuditPageSize      = 25 // the SDK's default pageSize of audit results
+	defaultListPageSize       = 25 // Genesys's default pageSize of entity listings
+	maxListPageSize           = 100
+	maxBodyBytes              = 8 << 20
 )
 
 // RecordingExporter writes what a Recording API bulk export job would: the
@@ -52,8 +62,12 @@ type Options struct {
 	// download from it); set it before generating conversations from Org.
 	Org       *Org
 	OrgConfig OrgConfig
-	// Addr to listen on (default "127.0.0.1:0": a free loopback port).
-	Addr string
+	// Addr is where the API listens (default "127.0.0.1:0": a free
+	// loopback port). LoginAddr is where /oauth/token listens (default: a
+	// free port on Addr's host), MediaAddr where attachment downloads do
+	// (the same default): Genesys serves the API, login and pre-signed media
+	// from different hosts, so a client that mixes them up fails here too.
+	Addr, LoginAddr, MediaAddr string
 	// ClientID and ClientSecret accepted by /oauth/token; derived from the
 	// seed when empty.
 	ClientID, ClientSecret string
@@ -63,6 +77,10 @@ type Options struct {
 	// RateLimit is requests per minute per token (a token bucket of that
 	// capacity refilled evenly); 0 turns limiting off.
 	RateLimit int
+	// LegacyRateLimitHeaders sends inin-ratelimit-count/allowed/reset on
+	// API responses, as Genesys did before it removed them in 2021; off by
+	// default, as today.
+	LegacyRateLimitHeaders bool
 	// EndpointLimits adds per-token limits, requests per minute, for some
 	// routes, keyed by route pattern ("POST /api/v2/audits/query").
 	EndpointLimits map[string]int
@@ -107,21 +125,25 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Server is a running simulator. Login and API share one listener:
-// LoginURL and APIURL are the same http://127.0.0.1:PORT.
+// Server is a running simulator. The API, login and media listen apart,
+// as api.{domain}, login.{domain} and a pre-signed media host do:
+// APIURL, LoginURL and MediaURL are three http://127.0.0.1:PORT.
 type Server struct {
-	APIURL, LoginURL       string
-	ClientID, ClientSecret string
-	OrgID                  string
-	Org                    *Org
+	APIURL, LoginURL, MediaURL string
+	ClientID, ClientSecret     string
+	OrgID                      string
+	Org                        *Org
 
-	opts   Options
-	seed   int64
+	opts Options
+	seed int64
+	// live seeds the ids of live traffic (correlation ids, tokens, job and
+	// query ids): random per server, so two simulators with the same seed
+	// never hand out the same token or correlation id.
+	live   int64
 	now    func() time.Time
 	log    *slog.Logger
 	faults *faultPlan
-	ln     net.Listener
-	srv    *http.Server
+	srvs   []*http.Server
 	done   chan struct{}
 
 	seq    atomic.Uint64 // every request, for correlation ids
@@ -130,6 +152,8 @@ type Server struct {
 	auth   authState
 	limits limiter
 	stats  statsState
+
+	holdMu sync.Mutex // serialises deletion-protection changes, for the org's cap
 
 	mu        sync.Mutex
 	jobs      map[string]*analyticsJob
@@ -151,33 +175,30 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	lns, err := listen(opts.Addr, opts.LoginAddr, opts.MediaAddr)
 	if err != nil {
-		return nil, fmt.Errorf("sim: listen: %w", err)
+		return nil, err
 	}
-	base := "http://" + ln.Addr().String()
+	apiLn, loginLn, mediaLn := lns[0], lns[1], lns[2]
+	mediaBase := "http://" + mediaLn.Addr().String()
 	org := opts.Org
 	if org != nil && org.cfg.MediaBaseURL == "" {
-		org.setMediaBaseURL(base)
+		org.setMediaBaseURL(mediaBase)
 	}
 	if org == nil {
 		cfg := opts.OrgConfig
 		if cfg.MediaBaseURL == "" {
-			cfg.MediaBaseURL = base
+			cfg.MediaBaseURL = mediaBase
 		}
 		org = NewOrg(cfg)
 	}
 	seed := org.cfg.Seed
 	s := &Server{
-		APIURL: base, LoginURL: base,
+		APIURL: "http://" + apiLn.Addr().String(), LoginURL: "http://" + loginLn.Addr().String(), MediaURL: mediaBase,
 		ClientID: opts.ClientID, ClientSecret: opts.ClientSecret,
 		OrgID: org.OrgID(), Org: org,
-		opts: opts, seed: seed, now: opts.Now, log: opts.Logger,
-		ln: ln, done: make(chan struct{}),
+		opts: opts, seed: seed, live: liveSeed(), now: opts.Now, log: opts.Logger,
+		done: make(chan struct{}),
 		jobs: map[string]*analyticsJob{}, audits: map[string]*auditQuery{}, recJobs: map[string]*recordingJob{},
 	}
 	if s.ClientID == "" {
@@ -203,12 +224,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s.stats.routes = map[string]*RouteStats{}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	api, login, media := s.routes()
+	var wg sync.WaitGroup
+	for k, h := range []http.Handler{api, login, media} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		s.srvs = append(s.srvs, srv)
+		wg.Add(1)
+		go func(ln net.Listener) {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("sim: serve", "err", err)
+			}
+		}(lns[k])
+	}
 	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("sim: serve", "err", err)
-		}
+		wg.Wait()
+		close(s.done)
 	}()
 	if ctx != nil && ctx.Done() != nil {
 		go func() {
@@ -220,6 +251,43 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}()
 	}
 	return s, nil
+}
+
+// listen opens the API, login and media listeners; login and media default
+// to a free port on the API's host.
+func listen(apiAddr, loginAddr, mediaAddr string) ([]net.Listener, error) {
+	if apiAddr == "" {
+		apiAddr = "127.0.0.1:0"
+	}
+	var lns []net.Listener
+	fail := func(what string, err error) ([]net.Listener, error) {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+		return nil, fmt.Errorf("sim: listen (%s): %w", what, err)
+	}
+	for k, addr := range []string{apiAddr, loginAddr, mediaAddr} {
+		if addr == "" {
+			host, _, err := net.SplitHostPort(lns[0].Addr().String())
+			if err != nil {
+				return fail("address", err)
+			}
+			addr = net.JoinHostPort(host, "0")
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fail([]string{"api", "login", "media"}[k], err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// liveSeed draws the seed of live-traffic ids from the system's randomness.
+func liveSeed() int64 {
+	var b [8]byte
+	_, _ = crand.Read(b[:]) // never fails on supported platforms
+	return int64(binary.LittleEndian.Uint64(b[:]))
 }
 
 func (s *Server) setDefaults() {
@@ -260,9 +328,12 @@ func (s *Server) Close() error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		_ = s.srv.Close()
+	var err error
+	for _, srv := range s.srvs {
+		if e := srv.Shutdown(ctx); e != nil {
+			_ = srv.Close()
+			err = cmp.Or(err, e)
+		}
 	}
 	s.bgCancel()
 	s.bg.Wait()
@@ -285,12 +356,11 @@ type route struct {
 	h       func(w *resp, r *http.Request)
 }
 
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /oauth/token", s.handleToken)
-	mux.HandleFunc("GET /sim/stats", s.handleStats)
-	mux.HandleFunc("GET /sim/media/{id}", s.handleMedia)
-	api := []route{
+// routes builds the handlers of the three listeners.
+func (s *Server) routes() (api, login, media http.Handler) {
+	apiMux := http.NewServeMux()
+	apiMux.HandleFunc("GET /sim/stats", s.handleStats)
+	for _, rt := range []route{
 		{"POST /api/v2/analytics/conversations/details/jobs", true, s.createJob},
 		{"GET /api/v2/analytics/conversations/details/jobs/{jobId}", false, s.getJob},
 		{"DELETE /api/v2/analytics/conversations/details/jobs/{jobId}", true, s.deleteJob},
@@ -303,28 +373,65 @@ func (s *Server) routes() http.Handler {
 		{"POST /api/v2/recordings/deletionprotection", false, s.queryProtection},
 		{"PUT /api/v2/recordings/deletionprotection", true, s.setProtection},
 		{"POST /api/v2/audits/query", true, s.createAuditQuery},
+		{"GET /api/v2/audits/query/servicemapping", false, s.auditServiceMapping},
 		{"GET /api/v2/audits/query/{transactionId}", false, s.getAuditQuery},
 		{"GET /api/v2/audits/query/{transactionId}/results", false, s.auditResults},
 		{"POST /api/v2/recording/jobs", true, s.createRecordingJob},
+		{"GET /api/v2/recording/jobs", false, s.listRecordingJobs},
 		{"GET /api/v2/recording/jobs/{jobId}", false, s.getRecordingJob},
 		{"PUT /api/v2/recording/jobs/{jobId}", true, s.putRecordingJob},
 		{"DELETE /api/v2/recording/jobs/{jobId}", true, s.deleteRecordingJob},
+	} {
+		apiMux.Handle(rt.pattern, s.apiHandler(rt))
 	}
-	for _, rt := range api {
-		mux.Handle(rt.pattern, s.apiHandler(rt))
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.stats.count(pattern404, false)
-		w.Header().Set(genesys.HeaderCorrelationID, s.correlationID())
-		s.setRateHeaders(w.Header(), limitResult{allowed: s.limits.perMinute})
-		writeErrorTo(w, http.StatusNotFound, genesys.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path, w.Header().Get(genesys.HeaderCorrelationID))
-	})
-	return mux
+	apiMux.Handle("/", s.noRoute(apiMux))
+
+	loginMux := http.NewServeMux()
+	loginMux.HandleFunc("POST /oauth/token", s.handleToken)
+	loginMux.Handle("/", s.noRoute(loginMux))
+
+	mediaMux := http.NewServeMux()
+	mediaMux.HandleFunc("GET /sim/media/{id}", s.handleMedia)
+	mediaMux.Handle("/", s.noRoute(mediaMux))
+	return apiMux, loginMux, mediaMux
 }
 
-const pattern404 = "(no route)"
+// Stats keys of requests no route took.
+const (
+	pattern404 = "(no route)"
+	pattern405 = "(method not allowed)"
+)
 
-func (s *Server) correlationID() string { return uuidOf(s.seed, tagCorrelation, s.seq.Add(1)) }
+// codeMethodNotAllowed is the error code of a 405. Genesys documents none;
+// this follows the spelling of its other codes (docs/sim.md).
+const codeMethodNotAllowed = "method.not.allowed"
+
+// noRoute answers what mux has no route for: 405 with Allow when the path
+// is known for other methods, else 404, both with the Genesys error body.
+func (s *Server) noRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		corr := s.correlationID()
+		w.Header().Set(genesys.HeaderCorrelationID, corr)
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			if _, p := mux.Handler(&http.Request{Method: m, URL: r.URL, Host: r.Host}); m != r.Method && p != "/" && p != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			s.stats.count(pattern404, false)
+			s.stats.status(pattern404, http.StatusNotFound)
+			writeErrorTo(w, http.StatusNotFound, genesys.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path, corr)
+			return
+		}
+		s.stats.count(pattern405, false)
+		s.stats.status(pattern405, http.StatusMethodNotAllowed)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeErrorTo(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "HTTP "+r.Method+" is not supported by "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "), corr)
+	})
+}
+
+func (s *Server) correlationID() string { return uuidOf(s.live, tagCorrelation, s.seq.Add(1)) }
 
 // resp buffers a handler's response so faults can cut it and stats can
 // see its status.

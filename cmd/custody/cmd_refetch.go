@@ -47,7 +47,7 @@ and records every outcome in the ledger as a "refetch" entry. Rerunnable.
 
 Examples:
   custody refetch --diff latest
-  custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080
+  custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
 ` + exitStatusHelp + `
   (3: some gaps were not filled)`,
 		Args: cobra.NoArgs,

@@ -99,6 +99,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives diagnostics (never secrets or tokens); discarded when nil.
 	Logger *slog.Logger
+	// Redactor, when set, is told the credentials and every token the
+	// client obtains, so that the caller can redact its own logs and
+	// outputs with it (Redactor.Handler); a private one when nil.
+	Redactor *Redactor
 
 	// Hooks for tests. Now is the clock (time.Now when nil). Sleep waits d
 	// or until ctx is done, returning ctx.Err() then; every wait of the

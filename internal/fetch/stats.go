@@ -14,6 +14,8 @@ type counters struct {
 type stats struct {
 	total   counters
 	reauths atomic.Int64
+	// secretEchoes counts 2xx bodies that held a credential.
+	secretEchoes atomic.Int64
 	bytes   atomic.Int64
 	byRoute sync.Map
 }

@@ -16,8 +16,8 @@ type stats struct {
 	reauths atomic.Int64
 	// secretEchoes counts 2xx bodies that held a credential.
 	secretEchoes atomic.Int64
-	bytes   atomic.Int64
-	byRoute sync.Map
+	bytes        atomic.Int64
+	byRoute      sync.Map
 }
 
 func (s *stats) endpoint(route string) *counters {

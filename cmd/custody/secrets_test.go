@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"maps"
@@ -78,6 +79,24 @@ func TestEchoedCredentialsNeverLeave(t *testing.T) {
 				t.Fatalf("custody %s: exit %d, want one of %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, o.String(), e.String())
 			}
 			cli([]int{0}, "init", "--matter", "Echo v. Leak")
+			// A reader held open keeps the -wal file on disk when custody
+			// closes the ledger, so its raw frames are scanned too.
+			hold, err := sql.Open("sqlite3", "file:"+ledger+"?mode=ro")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hold.Close()
+			hold.SetMaxOpenConns(1)
+			tx, err := hold.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			var n int
+			if err := tx.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			_ = tx.Rollback()
 			export := []string{"export", "--api-url", srv.APIURL, "--login-url", srv.LoginURL, "--rate-limit", "60000"}
 			for _, a := range tc.scope {
 				if a == "IDS" {
@@ -106,7 +125,7 @@ func TestEchoedCredentialsNeverLeave(t *testing.T) {
 
 			// Everything custody wrote: its outputs and every file of the matter.
 			written := map[string][]byte{"stdout": out.Bytes(), "stderr": errs.Bytes()}
-			err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			err = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 				if err != nil || d.IsDir() {
 					return err
 				}
@@ -117,8 +136,10 @@ func TestEchoedCredentialsNeverLeave(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := written[ledger]; !ok {
-				t.Fatalf("no ledger among %d files", len(written))
+			for _, f := range []string{ledger, ledger + "-wal"} {
+				if len(written[f]) == 0 {
+					t.Fatalf("no %s among the %d files scanned", filepath.Base(f), len(written))
+				}
 			}
 			for name, b := range written {
 				for what, needle := range credentialForms(srv.ClientID, srv.ClientSecret, tokens) {

@@ -208,7 +208,11 @@ func isDomain(s string) bool {
 func baseURL(what, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, raw, ErrInvalidArgument)
+		shown := raw
+		if err == nil {
+			shown = u.Redacted() // no password from user info in the message
+		}
+		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, shown, ErrInvalidArgument)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -215,3 +215,10 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+func TestBaseURLErrorHidesPassword(t *testing.T) {
+	_, err := New(Config{ClientID: "i", ClientSecret: "s", APIURL: "https://user:hunter2-pass@api.example.com"})
+	if !errors.Is(err, ErrInvalidArgument) || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -38,7 +38,7 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 	cfg := fetch.Config{
 		ClientID: o.ClientID, APIURL: o.APIURL, LoginURL: o.LoginURL, Region: o.Region,
-		Rate: o.Rate, Version: toolVersion(), Logger: g.log,
+		Rate: o.Rate, Version: toolVersion(), Logger: g.log, Redactor: g.redact,
 	}
 	cfg.ApplyEnv(os.Getenv)
 	if cfg.AccessToken == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {

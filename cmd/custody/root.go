@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/fetch"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise
@@ -38,6 +40,11 @@ type globalOptions struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// redact knows the credentials of the API client a command builds
+	// (and every token it obtains): the log handler and the error printed
+	// at exit go through it, so no credential a server echoes reaches
+	// stderr.
+	redact *fetch.Redactor
 }
 
 func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
@@ -67,9 +74,9 @@ func (g *globalOptions) validate(cmd *cobra.Command) error {
 	opts := &slog.HandlerOptions{Level: level}
 	switch g.LogFormat {
 	case "text":
-		g.log = slog.New(slog.NewTextHandler(g.stderr, opts))
+		g.log = slog.New(g.redact.Handler(slog.NewTextHandler(g.stderr, opts)))
 	case "json":
-		g.log = slog.New(slog.NewJSONHandler(g.stderr, opts))
+		g.log = slog.New(g.redact.Handler(slog.NewJSONHandler(g.stderr, opts)))
 	default:
 		return usageError("--log-format must be text or json, not %q", g.LogFormat)
 	}
@@ -122,8 +129,8 @@ Genesys simulator.` + exitStatusHelp,
 
 // run executes custody with args and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
-	g.log = slog.New(slog.NewTextHandler(stderr, nil))
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, redact: fetch.NewRedactor()}
+	g.log = slog.New(g.redact.Handler(slog.NewTextHandler(stderr, nil)))
 	root := newRootCommand(g)
 	root.SetArgs(expandOptionalValue(args, "evidence"))
 	root.SetIn(stdin)
@@ -133,7 +140,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil && isCobraUsageError(err) {
 		err = withCode(exitUsage, err)
 	}
-	return exitCode(ctx, err, stderr)
+	return exitCode(ctx, g.redact.Err(err), stderr)
 }
 
 // isCobraUsageError recognises cobra's own argument errors, which it

@@ -2,6 +2,8 @@ package export
 
 import (
 	"time"
+
+	"github.com/custodyhq/custody/internal/fetch"
 )
 
 // Accounting is the outcome of a run, printed at the end and recorded in
@@ -51,6 +53,16 @@ type Change struct {
 	MessageID      string `json:"message_id"`
 	Seq            uint64 `json:"seq"`
 	Supersedes     uint64 `json:"supersedes"`
+}
+
+// redact removes credentials from the text a server may have shaped (stop
+// reason, failure reasons) before the accounting is recorded or printed.
+// Errors are redacted where fetch makes them; this is the second line.
+func (a *Accounting) redact(r *fetch.Redactor) {
+	a.StopReason = r.Redact(a.StopReason)
+	for i := range a.Failures {
+		a.Failures[i].Reason = r.Redact(a.Failures[i].Reason)
+	}
 }
 
 // Complete reports whether every listed conversation was exported.

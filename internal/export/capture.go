@@ -182,7 +182,9 @@ func (r *runner) awaitAudits(ctx context.Context) error {
 // fail records a conversation's failure (or its absence at the source).
 func (r *runner) fail(ctx context.Context, it ledger.RunItem, cause error) error {
 	it.Attempts++
-	it.Status, it.Reason = ledger.ItemFailed, cause.Error()
+	// The reason goes into the ledger and the outputs, which can never be
+	// cleaned: no credential a server echoed may reach it.
+	it.Status, it.Reason = ledger.ItemFailed, r.d.Client.Redact(cause.Error())
 	if errors.Is(cause, fetch.ErrNotFound) {
 		it.Status, it.Reason = ledger.ItemGone, "not found at the source (404): deleted upstream"
 	}

@@ -86,12 +86,15 @@ func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
 	if o.AuditServiceName == "" {
 		o.AuditServiceName = DefaultAuditServiceName
 	}
+	// Every log line of the run goes through the client's redactor too.
+	o.Log = slog.New(d.Client.Redactor().Handler(o.Log.Handler()))
 	r := &runner{d: d, o: o, start: o.Now(), acct: &Accounting{}}
 	err := r.run(ctx)
 	r.acct.Wall = seconds(o.Now().Sub(r.start))
 	st := d.Client.Stats()
 	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries
-	return r.acct, err
+	r.acct.redact(d.Client.Redactor())
+	return r.acct, d.Client.Redactor().Err(err)
 }
 
 type runner struct {
@@ -225,6 +228,7 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 		status = ledger.RunFailed
 	}
 	r.acct.Status = status
+	r.acct.redact(r.d.Client.Redactor())
 	st := r.d.Client.Stats()
 	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries
 	r.acct.Wall = seconds(r.o.Now().Sub(r.start))

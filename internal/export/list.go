@@ -59,11 +59,11 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 	var ids []string
 	for _, c := range p.Page.Conversations {
 		if !ValidID(c.ConversationID) {
-			return fmt.Errorf("export: listing page %d: the API returned an unusable conversation id %q", page, truncate(c.ConversationID, 80))
+			return fmt.Errorf("export: listing page %d: the API returned an unusable conversation id %q", page, truncate(r.d.Client.Redact(c.ConversationID), 80))
 		}
 		ids = append(ids, c.ConversationID)
 	}
-	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: p.JobID, Conversations: len(ids)})
+	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: r.d.Client.Redact(p.JobID), Conversations: len(ids)})
 	if err != nil {
 		return err
 	}

@@ -112,6 +112,7 @@ func (t *tokenSource) fetch(ctx context.Context) (string, error) {
 	if tr.TokenType != "" && !strings.EqualFold(tr.TokenType, "bearer") {
 		return "", &AuthError{Status: resp.Status, CorrelationID: resp.CorrelationID, Reason: "token endpoint returned token_type " + quoteShort(tr.TokenType, 32) + ", want bearer"}
 	}
+	c.red.Add(tr.AccessToken) // before anything can echo it
 	t.mu.Lock()
 	t.tok, t.stale, t.fromCredential = tr.AccessToken, false, true
 	t.renewAt = renewTime(obtained, tr.ExpiresIn)
@@ -160,33 +161,14 @@ func (c *Client) tokenError(resp *Response) error {
 	if resp.Status >= 500 || resp.Status == http.StatusTooManyRequests {
 		reason = "the token endpoint failed"
 	}
+	// Redacted before cut short, so no prefix of a credential survives.
 	return &AuthError{
 		Status:        resp.Status,
-		Code:          quoteShort(c.redact(te.Error), 64),
-		Description:   quoteShort(c.redact(desc), 200),
-		CorrelationID: quoteShort(resp.CorrelationID, 64),
+		Code:          quoteShort(c.red.Redact(te.Error), 64),
+		Description:   quoteShort(c.red.Redact(desc), 200),
+		CorrelationID: quoteShort(c.red.Redact(resp.CorrelationID), 64),
 		Reason:        reason,
 	}
-}
-
-// redact removes the client secret and any token this client holds from s,
-// which came from a server and is about to go into an error or a log.
-func (c *Client) redact(s string) string {
-	if s == "" {
-		return s
-	}
-	secrets := []string{c.cfg.ClientSecret, c.cfg.AccessToken}
-	if c.tokens != nil {
-		c.tokens.mu.Lock()
-		secrets = append(secrets, c.tokens.tok)
-		c.tokens.mu.Unlock()
-	}
-	for _, x := range secrets {
-		if len(x) >= 4 {
-			s = strings.ReplaceAll(s, x, "[redacted]")
-		}
-	}
-	return s
 }
 
 // quoteShort cuts s (from a server) to n bytes and makes it printable.

@@ -232,7 +232,7 @@ func TestTokenEndpointRefusal(t *testing.T) {
 	if strings.Contains(err.Error(), testSecret) || strings.Contains(logs.String(), testSecret) {
 		t.Errorf("secret leaked:\nerr: %v\nlog: %s", err, logs.String())
 	}
-	if !strings.Contains(err.Error(), "[redacted]") {
+	if !strings.Contains(err.Error(), "[REDACTED]") {
 		t.Errorf("expected the echoed secret to be redacted: %v", err)
 	}
 }

@@ -51,6 +51,7 @@ type Client struct {
 	tokens    *tokenSource
 	pacer     *pacer
 	stats     stats
+	red       *Redactor
 }
 
 // New checks cfg and returns a client. No request is made: the token is
@@ -107,6 +108,12 @@ func New(cfg Config) (*Client, error) {
 		t.MaxIdleConnsPerHost = 64 // one per worker; the default 2 would churn connections
 		c.hc = &http.Client{Transport: t}
 	}
+	c.red = cfg.Redactor
+	if c.red == nil {
+		c.red = NewRedactor()
+	}
+	c.red.AddCredentials(cfg.ClientID, cfg.ClientSecret)
+	c.red.Add(cfg.AccessToken)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +125,14 @@ func New(cfg Config) (*Client, error) {
 // CloseIdleConnections closes the kept-alive connections, e.g. before a
 // local server is shut down (which otherwise waits for them).
 func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// Redactor returns the client's redactor: it knows the client secret and
+// every token the client has held. Everything that leaves custody (logs,
+// outputs, ledger entries) should go through it.
+func (c *Client) Redactor() *Redactor { return c.red }
+
+// Redact returns s without the client's credentials (Redactor().Redact).
+func (c *Client) Redact(s string) string { return c.red.Redact(s) }
 
 // APIURL returns the API base URL in use.
 func (c *Client) APIURL() string { return c.api }
@@ -169,11 +184,12 @@ type attemptResult struct {
 // final failure into an error naming the method and path.
 func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 	target, shown := r.target()
+	shown = c.red.Redact(shown) // ids and cursors come from the server
 	ep := c.stats.endpoint(r.route)
 	fail := func(err error) (*Response, error) {
 		ep.failures.Add(1)
 		c.stats.total.failures.Add(1)
-		return nil, err
+		return nil, c.red.Err(err)
 	}
 	start := c.cfg.Now()
 	reauthed := false
@@ -206,7 +222,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		var corr string
 		if res.resp != nil {
 			status = res.resp.StatusCode
-			corr = res.resp.Header.Get(genesys.HeaderCorrelationID)
+			corr = c.red.Redact(res.resp.Header.Get(genesys.HeaderCorrelationID))
 		}
 		c.log.Debug("fetch: request", "method", r.method, "path", shown, "status", status,
 			"attempt", attempt, "took", time.Since(t0), "correlation_id", corr)
@@ -215,16 +231,23 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			if r.pace {
 				c.pacer.succeeded()
 			}
+			if r.route != RouteToken && c.red.Holds(res.body) {
+				// Kept byte-exact (it is evidence); the operator is told
+				// to rotate the credential (docs/fetch.md, Secrets).
+				c.stats.secretEchoes.Add(1)
+				c.log.Warn("fetch: the response body holds a credential custody sent; it is kept as received: rotate the client secret",
+					"method", r.method, "path", shown, "correlation_id", corr)
+			}
 			return &Response{
 				Method: r.method, Path: shown, Status: status, CorrelationID: corr,
-				Body: res.body, Header: res.resp.Header,
+				Body: res.body, Header: c.red.Header(res.resp.Header),
 				Route: r.route, Attempts: attempt, Received: c.cfg.Now(),
 			}, nil
 		}
 
 		var cur error // what went wrong in this attempt, as the caller would see it
 		if res.err != nil {
-			cur = fmt.Errorf("fetch: %s %s: %w", r.method, shown, cleanErr(res.err))
+			cur = c.red.Err(fmt.Errorf("fetch: %s %s: %w", r.method, shown, cleanErr(res.err)))
 		} else {
 			cur = c.statusError(r, shown, res)
 		}
@@ -355,19 +378,38 @@ func (c *Client) attempt(ctx context.Context, r request, target string) (res att
 
 // statusError describes a complete non-2xx answer.
 func (c *Client) statusError(r request, shown string, res attemptResult) error {
-	corr := res.resp.Header.Get(genesys.HeaderCorrelationID)
+	corr := c.red.Redact(res.resp.Header.Get(genesys.HeaderCorrelationID))
 	if r.onError != nil {
-		return r.onError(&Response{Method: r.method, Path: shown, Status: res.resp.StatusCode, CorrelationID: corr, Body: res.body, Header: res.resp.Header, Route: r.route})
+		return r.onError(&Response{Method: r.method, Path: shown, Status: res.resp.StatusCode, CorrelationID: corr, Body: res.body, Header: c.red.Header(res.resp.Header), Route: r.route})
 	}
 	var eb genesys.ErrorBody
 	_ = json.Unmarshal(res.body, &eb) // best effort: a proxy's HTML page leaves it empty
-	eb.Message = quoteShort(c.redact(eb.Message), 300)
-	eb.MessageWithParams = quoteShort(c.redact(eb.MessageWithParams), 300)
-	eb.Code = quoteShort(c.redact(eb.Code), 100)
+	eb = c.redactErrorBody(eb)
+	eb.Message = quoteShort(eb.Message, 300)
+	eb.MessageWithParams = quoteShort(eb.MessageWithParams, 300)
+	eb.Code = quoteShort(eb.Code, 100)
 	if corr == "" {
 		corr = eb.ContextID
 	}
 	return &APIError{Status: res.resp.StatusCode, Body: eb, CorrelationID: quoteShort(corr, 100), Method: r.method, Path: shown}
+}
+
+// redactErrorBody removes credentials from every field of an error body
+// (messages, params, ids, nested errors), through its JSON form.
+func (c *Client) redactErrorBody(eb genesys.ErrorBody) genesys.ErrorBody {
+	b, err := json.Marshal(eb)
+	if err != nil {
+		return genesys.ErrorBody{Status: eb.Status, Message: c.red.Redact(eb.Message), Code: c.red.Redact(eb.Code)}
+	}
+	red := c.red.Redact(string(b))
+	if red == string(b) {
+		return eb
+	}
+	var out genesys.ErrorBody
+	if json.Unmarshal([]byte(red), &out) != nil {
+		return genesys.ErrorBody{Status: eb.Status, Message: c.red.Redact(eb.Message), Code: c.red.Redact(eb.Code)}
+	}
+	return out
 }
 
 // readLimited reads all of r, failing with ErrTooLarge past max bytes.
@@ -411,6 +453,7 @@ type Stats struct {
 	Retries       int64 // attempts repeated after a retryable failure
 	Failures      int64 // calls that returned an error
 	Reauths       int64 // tokens dropped after a 401
+	SecretEchoes  int64 // 2xx bodies that held a credential (kept byte-exact; rotate it)
 	BytesReceived int64
 	PacePerMinute float64   // current pace, requests per minute, lowered by 429s (0: unlimited)
 	PausedUntil   time.Time // end of the latest 429 pause (zero if none)
@@ -430,6 +473,7 @@ func (c *Client) Stats() Stats {
 		Retries:       c.stats.total.retries.Load(),
 		Failures:      c.stats.total.failures.Load(),
 		Reauths:       c.stats.reauths.Load(),
+		SecretEchoes:  c.stats.secretEchoes.Load(),
 		BytesReceived: c.stats.bytes.Load(),
 		Endpoints:     map[string]EndpointStats{},
 	}

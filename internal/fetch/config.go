@@ -99,6 +99,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives diagnostics (never secrets or tokens); discarded when nil.
 	Logger *slog.Logger
+	// Redactor, when set, is told the credentials and every token the
+	// client obtains, so that the caller can redact its own logs and
+	// outputs with it (Redactor.Handler); a private one when nil.
+	Redactor *Redactor
 
 	// Hooks for tests. Now is the clock (time.Now when nil). Sleep waits d
 	// or until ctx is done, returning ctx.Err() then; every wait of the
@@ -204,7 +208,11 @@ func isDomain(s string) bool {
 func baseURL(what, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, raw, ErrInvalidArgument)
+		shown := raw
+		if err == nil {
+			shown = u.Redacted() // no password from user info in the message
+		}
+		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, shown, ErrInvalidArgument)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

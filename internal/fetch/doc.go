@@ -17,7 +17,11 @@
 //
 // Ids from responses are untrusted: they are checked and path-escaped
 // before going into a URL, and the bearer token only ever goes to the API
-// host. Secrets and tokens never appear in errors or logs.
+// host. Secrets and tokens never appear in errors or logs: the Redactor,
+// which knows the client secret, its Basic forms and every token the
+// client has held, cleans every error, path, correlation id and header
+// where it is made, and callers put their own logs, outputs and ledger
+// text through it (Client.Redactor, Redactor.Handler).
 //
 // It knows nothing about the ledger, evidence or exports: the export
 // command drives it. See docs/fetch.md for the policies in one place.

@@ -53,6 +53,13 @@ func pathID(kind, id string) (string, error) {
 	return url.PathEscape(id), nil
 }
 
+// pathID is the package's pathID with the error redacted: a bad id from a
+// hostile server may carry a credential.
+func (c *Client) pathID(kind, id string) (string, error) {
+	esc, err := pathID(kind, id)
+	return esc, c.red.Err(err)
+}
+
 // decode unmarshals a 2xx body into a new T. The body was already checked
 // to be valid JSON; here its shape is checked. A JSON null is refused:
 // it would decode into a silently empty value.
@@ -76,7 +83,7 @@ func call[T any](ctx context.Context, c *Client, r request) (*T, *Response, erro
 	}
 	v, err := decode[T](resp)
 	if err != nil {
-		return nil, resp, err
+		return nil, resp, c.red.Err(err)
 	}
 	return v, resp, nil
 }
@@ -109,7 +116,7 @@ func (c *Client) CreateConversationDetailsJob(ctx context.Context, q genesys.Asy
 	if err != nil {
 		return "", resp, err
 	}
-	if _, err := pathID("job", v.JobID); err != nil {
+	if _, err := c.pathID("job", v.JobID); err != nil {
 		return "", resp, fmt.Errorf("fetch: create analytics job: response: %w", err)
 	}
 	return v.JobID, resp, nil
@@ -117,7 +124,7 @@ func (c *Client) CreateConversationDetailsJob(ctx context.Context, q genesys.Asy
 
 // ConversationDetailsJobStatus returns the state of an analytics job.
 func (c *Client) ConversationDetailsJobStatus(ctx context.Context, jobID string) (*genesys.AsyncQueryStatus, *Response, error) {
-	id, err := pathID("job", jobID)
+	id, err := c.pathID("job", jobID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,7 +136,7 @@ func (c *Client) ConversationDetailsJobStatus(ctx context.Context, jobID string)
 // results; cursor "" asks for the first page, pageSize ≤ 0 for the
 // server's default. The page's Cursor is empty on the last page.
 func (c *Client) ConversationDetailsJobResults(ctx context.Context, jobID, cursor string, pageSize int) (*genesys.AnalyticsConversationAsyncQueryResponse, *Response, error) {
-	id, err := pathID("job", jobID)
+	id, err := c.pathID("job", jobID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,7 +153,7 @@ func (c *Client) ConversationDetailsJobResults(ctx context.Context, jobID, curso
 
 // CancelConversationDetailsJob deletes an analytics job.
 func (c *Client) CancelConversationDetailsJob(ctx context.Context, jobID string) (*Response, error) {
-	id, err := pathID("job", jobID)
+	id, err := c.pathID("job", jobID)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +178,7 @@ func (c *Client) QueryConversationDetails(ctx context.Context, q genesys.Convers
 // GetMessageConversation returns a message conversation with its
 // participants and their messages[] (ids, status, times).
 func (c *Client) GetMessageConversation(ctx context.Context, conversationID string) (*genesys.MessageConversation, *Response, error) {
-	id, err := pathID("conversation", conversationID)
+	id, err := c.pathID("conversation", conversationID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,7 +189,7 @@ func (c *Client) GetMessageConversation(ctx context.Context, conversationID stri
 // GetConversation returns the generic conversation (recordingState,
 // divisions, …).
 func (c *Client) GetConversation(ctx context.Context, conversationID string) (*genesys.Conversation, *Response, error) {
-	id, err := pathID("conversation", conversationID)
+	id, err := c.pathID("conversation", conversationID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,11 +199,11 @@ func (c *Client) GetConversation(ctx context.Context, conversationID string) (*g
 
 // GetMessage returns one message of a message conversation.
 func (c *Client) GetMessage(ctx context.Context, conversationID, messageID string) (*genesys.MessageData, *Response, error) {
-	cid, err := pathID("conversation", conversationID)
+	cid, err := c.pathID("conversation", conversationID)
 	if err != nil {
 		return nil, nil, err
 	}
-	mid, err := pathID("message", messageID)
+	mid, err := c.pathID("message", messageID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,12 +218,12 @@ func (c *Client) GetMessage(ctx context.Context, conversationID, messageID strin
 // useNormalized asks for normalizedMessage and drops the deprecated
 // textBody and media.
 func (c *Client) BulkMessages(ctx context.Context, conversationID string, ids []string, useNormalized bool) (*genesys.TextMessageListing, *Response, error) {
-	cid, err := pathID("conversation", conversationID)
+	cid, err := c.pathID("conversation", conversationID)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := checkIDs("bulk messages", ids, genesys.MaxBulkMessageIDs); err != nil {
-		return nil, nil, err
+		return nil, nil, c.red.Err(err)
 	}
 	body, err := jsonBody("bulk messages", ids)
 	if err != nil {
@@ -233,7 +240,7 @@ func (c *Client) BulkMessages(ctx context.Context, conversationID string, ids []
 // server names that were not asked about are ignored.
 func (c *Client) DeletionProtection(ctx context.Context, conversationIDs []string) (map[string]bool, *Response, error) {
 	if err := checkIDs("deletion protection", conversationIDs, genesys.MaxDeletionProtectionIDs); err != nil {
-		return nil, nil, err
+		return nil, nil, c.red.Err(err)
 	}
 	body, err := jsonBody("deletion protection", genesys.DeletionProtectionQuery{ConversationIDs: conversationIDs})
 	if err != nil {
@@ -300,7 +307,7 @@ func (c *Client) QueryAudits(ctx context.Context, q genesys.AuditQueryRequest) (
 	if err != nil {
 		return nil, resp, err
 	}
-	if _, err := pathID("audit query", v.ID); err != nil {
+	if _, err := c.pathID("audit query", v.ID); err != nil {
 		return nil, resp, fmt.Errorf("fetch: query audits: response: %w", err)
 	}
 	return v, resp, nil
@@ -308,7 +315,7 @@ func (c *Client) QueryAudits(ctx context.Context, q genesys.AuditQueryRequest) (
 
 // AuditQueryStatus returns the state of an audit query.
 func (c *Client) AuditQueryStatus(ctx context.Context, transactionID string) (*genesys.AuditQueryExecutionStatus, *Response, error) {
-	id, err := pathID("audit query", transactionID)
+	id, err := c.pathID("audit query", transactionID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -319,7 +326,7 @@ func (c *Client) AuditQueryStatus(ctx context.Context, transactionID string) (*g
 // AuditQueryResults returns one page of a succeeded audit query; pageSize
 // ≤ 0 for the server's default, at most genesys.MaxAuditPageSize.
 func (c *Client) AuditQueryResults(ctx context.Context, transactionID, cursor string, pageSize int) (*genesys.AuditQueryExecutionResults, *Response, error) {
-	id, err := pathID("audit query", transactionID)
+	id, err := c.pathID("audit query", transactionID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -350,7 +357,7 @@ func (c *Client) CreateRecordingJob(ctx context.Context, q genesys.RecordingJobs
 	if err != nil {
 		return nil, resp, err
 	}
-	if _, err := pathID("recording job", v.ID); err != nil {
+	if _, err := c.pathID("recording job", v.ID); err != nil {
 		return nil, resp, fmt.Errorf("fetch: create recording job: response: %w", err)
 	}
 	return v, resp, nil
@@ -358,7 +365,7 @@ func (c *Client) CreateRecordingJob(ctx context.Context, q genesys.RecordingJobs
 
 // RecordingJob returns a Recording API bulk job's state and counts.
 func (c *Client) RecordingJob(ctx context.Context, jobID string) (*genesys.RecordingJob, *Response, error) {
-	id, err := pathID("recording job", jobID)
+	id, err := c.pathID("recording job", jobID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,7 +376,7 @@ func (c *Client) RecordingJob(ctx context.Context, jobID string) (*genesys.Recor
 // SetRecordingJobState sets a Recording API bulk job's state; "PROCESSING"
 // (genesys.RecJobProcessing) starts a READY job.
 func (c *Client) SetRecordingJobState(ctx context.Context, jobID, state string) (*genesys.RecordingJob, *Response, error) {
-	id, err := pathID("recording job", jobID)
+	id, err := c.pathID("recording job", jobID)
 	if err != nil {
 		return nil, nil, err
 	}

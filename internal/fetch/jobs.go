@@ -104,7 +104,7 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 		return state, msg, nil
 	}, q.terminal[0], q.terminal[1:]...)
 	if err != nil {
-		yield(id, "", nil, nil, err)
+		yield(id, "", nil, nil, c.red.Err(err))
 		return
 	}
 	pages := cursorPager{last: opt.Cursor}
@@ -112,12 +112,12 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 	for {
 		page, cur, resp, err := q.results(id, cursor)
 		if err != nil {
-			yield(id, cursor, nil, nil, fmt.Errorf("fetch: %s %s: results: %w", q.what, id, err))
+			yield(id, cursor, nil, nil, c.red.Err(fmt.Errorf("fetch: %s %s: results: %w", q.what, id, err)))
 			return
 		}
 		next, err := pages.next(cur)
 		if err != nil {
-			yield(id, cursor, nil, nil, fmt.Errorf("fetch: %s %s: %w", q.what, id, err))
+			yield(id, cursor, nil, nil, c.red.Err(fmt.Errorf("fetch: %s %s: %w", q.what, id, err)))
 			return
 		}
 		if !yield(id, cursor, page, resp, nil) || next == "" {
@@ -220,15 +220,15 @@ func (c *Client) poll(ctx context.Context, what string, status func() (state, ms
 		for _, f := range failed {
 			if state == f {
 				if msg != "" {
-					return fmt.Errorf("fetch: %s: %w: state %s: %s", what, ErrJobFailed, state, quoteShort(c.redact(msg), 300))
+					return fmt.Errorf("fetch: %s: %w: state %s: %s", what, ErrJobFailed, state, quoteShort(c.red.Redact(msg), 300))
 				}
 				return fmt.Errorf("fetch: %s: %w: state %s", what, ErrJobFailed, state)
 			}
 		}
 		if !c.cfg.Now().Add(interval).Before(deadline) {
-			return fmt.Errorf("fetch: %s: %w: still %q after %s", what, ErrJobFailed, quoteShort(state, 32), c.cfg.PollTimeout)
+			return fmt.Errorf("fetch: %s: %w: still %q after %s", what, ErrJobFailed, quoteShort(c.red.Redact(state), 32), c.cfg.PollTimeout)
 		}
-		c.log.Debug("fetch: waiting for job", "job", what, "state", quoteShort(state, 32), "wait", interval)
+		c.log.Debug("fetch: waiting for job", "job", c.red.Redact(what), "state", quoteShort(c.red.Redact(state), 32), "wait", interval)
 		if err := c.cfg.Sleep(ctx, interval); err != nil {
 			return fmt.Errorf("fetch: %s: %w", what, err)
 		}

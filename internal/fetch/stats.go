@@ -14,8 +14,10 @@ type counters struct {
 type stats struct {
 	total   counters
 	reauths atomic.Int64
-	bytes   atomic.Int64
-	byRoute sync.Map
+	// secretEchoes counts 2xx bodies that held a credential.
+	secretEchoes atomic.Int64
+	bytes        atomic.Int64
+	byRoute      sync.Map
 }
 
 func (s *stats) endpoint(route string) *counters {

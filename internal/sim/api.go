@@ -79,6 +79,11 @@ func (s *Server) apiHandler(rt route) http.Handler {
 				s.stats.fault(rt.pattern, fault)
 				s.tooMany(w, rt.pattern, corr, time.Second)
 				return
+			case FaultEcho:
+				if s.echoAPI(w, r, rt.pattern, tok, fault) {
+					return
+				}
+				faulted = false
 			case FaultSlow:
 				s.stats.fault(rt.pattern, fault)
 				if !sleepCtx(r.Context(), fault.Delay) {

@@ -64,6 +64,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stats.count(pattern, false)
+	if f, ok := s.faults.oauthEcho(n); ok && s.echoToken(w, r, pattern, f) {
+		return
+	}
 	id, secret, ok := r.BasicAuth()
 	if !ok || subtle.ConstantTimeCompare([]byte(id), []byte(s.ClientID)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(secret), []byte(s.ClientSecret)) != 1 {
@@ -128,6 +131,18 @@ func (s *Server) revoke(r *http.Request) {
 		t.revoked = true
 	}
 	s.auth.mu.Unlock()
+}
+
+// IssuedTokens returns every access token issued so far, for tests that
+// check none of them leaked.
+func (s *Server) IssuedTokens() []string {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	out := make([]string, 0, len(s.auth.tokens))
+	for t := range s.auth.tokens {
+		out = append(out, t)
+	}
+	return out
 }
 
 // RevokeTokens invalidates every token issued so far, as an admin

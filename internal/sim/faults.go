@@ -25,7 +25,17 @@ const (
 	FaultJobFail  = "jobfail"
 	FaultGone     = "404"
 	FaultOAuth    = "oauth"
+	// FaultEcho answers an API request as a hostile or buggy server
+	// might: its Authorization header quoted in an error body, and the
+	// bearer token sent back in response headers.
+	FaultEcho = "echo"
+	// FaultOAuthEcho does the same to a token request (N counts token
+	// requests): the Basic credentials quoted and sent back.
+	FaultOAuthEcho = "oauthecho"
 )
+
+// defaultEchoStatus is the status of echo faults without :STATUS.
+const defaultEchoStatus = 500
 
 // FaultRule is one item of a fault spec.
 type FaultRule struct {
@@ -41,6 +51,10 @@ type FaultRule struct {
 	Delay time.Duration
 	// ID is the conversation or message id of a 404=ID rule.
 	ID string
+	// Status is the answer of echo and oauthecho faults: 200 (the request
+	// is served, only the headers echo) or 400–599 (an error body quoting
+	// the request's headers); default 500.
+	Status int
 }
 
 func (f FaultRule) String() string {
@@ -53,8 +67,11 @@ func (f FaultRule) String() string {
 	default:
 		s = f.Kind + "=" + strconv.FormatFloat(f.Rate, 'g', -1, 64)
 	}
-	if f.Kind == FaultSlow {
+	switch f.Kind {
+	case FaultSlow:
 		s += ":" + f.Delay.String()
+	case FaultEcho, FaultOAuthEcho:
+		s += ":" + strconv.Itoa(f.Status)
 	}
 	return s
 }
@@ -68,8 +85,13 @@ func (f FaultRule) String() string {
 // KIND is 500, 502, 503, 504, 5xx, 429, reset, truncate, slow (DELAY,
 // default 2s), revoke (the request's token becomes invalid: 401), jobfail
 // (N counts analytics jobs; the job ends FAILED), 404 (RATE is the share of
-// conversations deleted upstream; no @N) or oauth (N counts token requests;
-// a 503 from /oauth/token). Example:
+// conversations deleted upstream; no @N), oauth (N counts token requests;
+// a 503 from /oauth/token), echo (the request's Authorization header
+// quoted in an error body and its token sent back in ININ-Correlation-Id
+// and X-Echo-Authorization; the suffix is the status instead of a delay:
+// 200 serves the request with the echoing headers, 400–599 answers that
+// error; default 500) or oauthecho (the same on token requests, N counting
+// them: the Basic credentials quoted and sent back). Example:
 // "5xx=0.05,reset=0.01,truncate=0.01,slow=0.01:2s,revoke@200,jobfail@1,404=0.001".
 func ParseFaults(spec string) ([]FaultRule, error) {
 	var rules []FaultRule
@@ -95,7 +117,7 @@ func parseFaultItem(item string) (FaultRule, error) {
 	r := FaultRule{Kind: item[:i]}
 	switch r.Kind {
 	case Fault500, Fault502, Fault503, Fault504, Fault5xx, Fault429, FaultReset, FaultTruncate,
-		FaultSlow, FaultRevoke, FaultJobFail, FaultGone, FaultOAuth:
+		FaultSlow, FaultRevoke, FaultJobFail, FaultGone, FaultOAuth, FaultEcho, FaultOAuthEcho:
 	default:
 		return r, fmt.Errorf("unknown fault kind %q", r.Kind)
 	}
@@ -108,6 +130,16 @@ func parseFaultItem(item string) (FaultRule, error) {
 				return r, fmt.Errorf("bad delay %q", d)
 			}
 			val, r.Delay = v, delay
+		}
+	}
+	if r.Kind == FaultEcho || r.Kind == FaultOAuthEcho {
+		r.Status = defaultEchoStatus
+		if v, st, ok := strings.Cut(val, ":"); ok {
+			n, err := strconv.Atoi(st)
+			if err != nil || n != 200 && (n < 400 || n > 599) {
+				return r, fmt.Errorf("bad status %q (want 200 or 400–599)", st)
+			}
+			val, r.Status = v, n
 		}
 	}
 	if item[i] == '@' {
@@ -175,7 +207,7 @@ func (p *faultPlan) requestFault(n, key uint64) (FaultRule, bool) {
 	p.mu.Unlock()
 	for j, r := range p.rules {
 		switch r.Kind {
-		case FaultJobFail, FaultOAuth:
+		case FaultJobFail, FaultOAuth, FaultOAuthEcho:
 			continue
 		}
 		if r.At == n || r.Rate > 0 && unit(hash(p.seed, tagFault, key, uint64(occ), uint64(j))) < r.Rate {
@@ -199,7 +231,10 @@ func (p *faultPlan) counted(kind string, n uint64) (FaultRule, bool) {
 	return FaultRule{}, false
 }
 
-func (p *faultPlan) oauth(n uint64) (FaultRule, bool)   { return p.counted(FaultOAuth, n) }
+func (p *faultPlan) oauth(n uint64) (FaultRule, bool) { return p.counted(FaultOAuth, n) }
+func (p *faultPlan) oauthEcho(n uint64) (FaultRule, bool) {
+	return p.counted(FaultOAuthEcho, n)
+}
 func (p *faultPlan) jobFail(n uint64) (FaultRule, bool) { return p.counted(FaultJobFail, n) }
 
 // goneConversation reports whether conversation i (id) was deleted upstream.

@@ -15,16 +15,17 @@ import (
 
 func TestParseFaults(t *testing.T) {
 	good := map[string][]sim.FaultRule{
-		"":                                   nil,
-		"5xx=0.05":                           {{Kind: "5xx", Rate: 0.05}},
-		"reset=0.01, truncate=1":             {{Kind: "reset", Rate: 0.01}, {Kind: "truncate", Rate: 1}},
-		"slow=0.5:250ms":                     {{Kind: "slow", Rate: 0.5, Delay: 250 * time.Millisecond}},
-		"slow@3":                             {{Kind: "slow", At: 3, Delay: 2 * time.Second}},
-		"revoke@200":                         {{Kind: "revoke", At: 200}},
-		"jobfail@1,oauth@2":                  {{Kind: "jobfail", At: 1}, {Kind: "oauth", At: 2}},
-		"404=0.001":                          {{Kind: "404", Rate: 0.001}},
-		"404=0123abcdef0123abcdef0123abcdef": {{Kind: "404", ID: "0123abcdef0123abcdef0123abcdef"}},
-		"503@7,429=0.1":                      {{Kind: "503", At: 7}, {Kind: "429", Rate: 0.1}},
+		"":                                    nil,
+		"5xx=0.05":                            {{Kind: "5xx", Rate: 0.05}},
+		"reset=0.01, truncate=1":              {{Kind: "reset", Rate: 0.01}, {Kind: "truncate", Rate: 1}},
+		"slow=0.5:250ms":                      {{Kind: "slow", Rate: 0.5, Delay: 250 * time.Millisecond}},
+		"slow@3":                              {{Kind: "slow", At: 3, Delay: 2 * time.Second}},
+		"revoke@200":                          {{Kind: "revoke", At: 200}},
+		"jobfail@1,oauth@2":                   {{Kind: "jobfail", At: 1}, {Kind: "oauth", At: 2}},
+		"404=0.001":                           {{Kind: "404", Rate: 0.001}},
+		"404=0123abcdef0123abcdef0123abcdef":  {{Kind: "404", ID: "0123abcdef0123abcdef0123abcdef"}},
+		"503@7,429=0.1":                       {{Kind: "503", At: 7}, {Kind: "429", Rate: 0.1}},
+		"echo=0.2,echo@3:400,oauthecho@1:200": {{Kind: "echo", Rate: 0.2, Status: 500}, {Kind: "echo", At: 3, Status: 400}, {Kind: "oauthecho", At: 1, Status: 200}},
 	}
 	for spec, want := range good {
 		got, err := sim.ParseFaults(spec)
@@ -36,7 +37,7 @@ func TestParseFaults(t *testing.T) {
 			t.Errorf("ParseFaults(%q) = %v, want %v", spec, got, want)
 		}
 	}
-	for _, spec := range []string{"boom=0.1", "5xx", "5xx=2", "5xx=-0.1", "reset@0", "reset@x", "slow=0.1:fast", "404@3", "=0.1", "500=NaN", "revoke=0.1x"} {
+	for _, spec := range []string{"boom=0.1", "5xx", "5xx=2", "5xx=-0.1", "reset@0", "reset@x", "slow=0.1:fast", "404@3", "=0.1", "500=NaN", "revoke=0.1x", "echo=0.1:300", "echo@1:x", "oauthecho=0.1:100"} {
 		if _, err := sim.ParseFaults(spec); !errors.Is(err, sim.ErrBadFaultSpec) {
 			t.Errorf("ParseFaults(%q) = %v, want ErrBadFaultSpec", spec, err)
 		}
@@ -44,7 +45,7 @@ func TestParseFaults(t *testing.T) {
 }
 
 func FuzzParseFaults(f *testing.F) {
-	for _, s := range []string{"5xx=0.05,reset=0.01,truncate=0.01,slow=0.01:2s,revoke@200,jobfail@1,404=abc", "slow@1:1ms", "404=0.5", ",,"} {
+	for _, s := range []string{"5xx=0.05,reset=0.01,truncate=0.01,slow=0.01:2s,revoke@200,jobfail@1,404=abc", "slow@1:1ms", "404=0.5", ",,", "echo=0.5:400", "oauthecho@2:200"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {

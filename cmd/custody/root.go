@@ -34,6 +34,8 @@ type globalOptions struct {
 	LogLevel  string
 	Output    string
 
+	command string // the command line's command path ("custody export"), for the matter lock
+
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -74,6 +76,7 @@ func (g *globalOptions) validate(cmd *cobra.Command) error {
 		return usageError("--log-format must be text or json, not %q", g.LogFormat)
 	}
 	g.warnDeprecated(cmd)
+	g.command = cmd.CommandPath()
 	return nil
 }
 

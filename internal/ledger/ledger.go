@@ -490,6 +490,12 @@ var (
 	isUnwritable = unwritable
 )
 
+// Writable reports whether Open would open the ledger at path for
+// writing: this process may write it and create files beside it, and it
+// is not a ledger nobody may write (see Open). A matter checks it before
+// taking its writer lock, so that a read-only copy is never written to.
+func Writable(path string) bool { return isWritable(path) && !isUnwritable(path) }
+
 // openReadOnly opens a ledger nobody writes (see Open): one immutable,
 // query-only pool serves reads and stands in for the writer, whose use
 // Update refuses. immutable=1 tells SQLite that nothing changes the file,

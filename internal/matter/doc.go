@@ -52,7 +52,7 @@
 // when its process ends however it ends, so a lock file left by a dead
 // process never blocks; the file is never removed (two writers could then
 // lock two different files), only emptied on release. A ledger that cannot
-// be written is refused for writing (ErrReadOnly) before the lock file is
+// be written is refused for writing (ErrNotWritable) before the lock file is
 // created, so a read-only copy is never written to.
 //
 // # Read-only

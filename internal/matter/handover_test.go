@@ -146,10 +146,19 @@ func TestHelperHold(t *testing.T) {
 // TestWriterRefusesReadOnlyCopy: a writer on a read-only copy is refused
 // before it creates anything (not even the lock file), even as root.
 func TestWriterRefusesReadOnlyCopy(t *testing.T) {
+	// Create's failure leaves nothing behind either, not even the lock.
+	dir := t.TempDir()
+	if _, err := matter.Create(context.Background(), matter.Options{Ledger: filepath.Join(dir, "custody.db")}, " "); err == nil {
+		t.Fatal("created a matter with a blank name")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("a failed create left %v", ents)
+	}
+
 	opts := readOnlyCopy(t, newMatter(t))
 	before := snapshot(t, filepath.Dir(opts.Ledger))
-	if _, err := matter.Open(context.Background(), opts); !errors.Is(err, matter.ErrReadOnly) {
-		t.Fatalf("writer on a read-only copy: err = %v, want ErrReadOnly", err)
+	if _, err := matter.Open(context.Background(), opts); !errors.Is(err, matter.ErrNotWritable) {
+		t.Fatalf("writer on a read-only copy: err = %v, want ErrNotWritable", err)
 	}
 	compare(t, before, snapshot(t, filepath.Dir(opts.Ledger)))
 }

@@ -30,6 +30,9 @@ var (
 	// ErrReadOnly: the matter was opened read-only and the call would
 	// need to write (or sign).
 	ErrReadOnly = errors.New("matter is open read-only")
+	// ErrNotWritable: a matter was opened for writing whose ledger cannot
+	// be written here (ledger.Writable): a read-only copy, read-only media.
+	ErrNotWritable = errors.New("the ledger cannot be written here")
 )
 
 // StateEvidence is the ledger state key that records the matter's evidence
@@ -84,14 +87,14 @@ type Matter struct {
 // Open opens the matter whose ledger is at opts.Ledger. Opened for
 // writing, it first takes the matter's writer lock (LockPath), or fails
 // at once with a *LockedError naming the holder; a ledger that cannot be
-// written is refused (ErrReadOnly) before anything is created beside it.
+// written is refused (ErrNotWritable) before anything is created beside it.
 // Opened read-only, it takes no lock and never waits for one.
 func Open(ctx context.Context, opts Options) (*Matter, error) {
 	var lk *matterLock
 	if !opts.ReadOnly {
 		if _, err := os.Stat(opts.Ledger); err == nil {
 			if !ledger.Writable(opts.Ledger) {
-				return nil, fmt.Errorf("matter: open %s: %w: the ledger cannot be written here (read-only file system or no write permission); verify, log and prove read it", opts.Ledger, ErrReadOnly)
+				return nil, fmt.Errorf("matter: open %s: %w (a read-only file system, or no write permission on it or its folder); verify, log and prove read it as it is", opts.Ledger, ErrNotWritable)
 			}
 			if lk, err = lock(opts.Ledger, opts.Command); err != nil {
 				return nil, err
@@ -125,13 +128,22 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 			return nil, fmt.Errorf("matter: create: %w", err)
 		}
 	}
+	_, lockErr := os.Lstat(LockPath(opts.Ledger))
 	lk, err := lock(opts.Ledger, opts.Command)
 	if err != nil {
 		return nil, err
 	}
+	// On failure, remove what Create made, the lock file too if it did.
+	undoLock := func() {
+		lk.release()
+		if errors.Is(lockErr, fs.ErrNotExist) {
+			os.Remove(LockPath(opts.Ledger))
+		}
+	}
 	l, signer, err := ledger.Create(ctx, opts.Ledger, name, ledger.Options{Now: opts.Now})
 	if err != nil {
-		return nil, errors.Join(err, lk.release())
+		undoLock()
+		return nil, err
 	}
 	var created []string
 	defer func() {
@@ -140,7 +152,7 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 			for _, p := range append(created, opts.Ledger, opts.Ledger+"-wal", opts.Ledger+"-shm") {
 				os.Remove(p)
 			}
-			lk.release()
+			undoLock()
 		}
 	}()
 	if err := writeNew(keyFile, []byte(signer+"\n"), 0o600); err != nil {

@@ -254,9 +254,7 @@ func (m *Matter) Recorded(ctx context.Context) (string, bool, error) {
 	return m.Ledger.State(ctx, StateEvidence)
 }
 
-// Dir returns the matter's folder: the ledger's directory, absolute.
-func (m *Matter) Dir() (string, error) { return m.dir() }
-
+// dir is the matter's folder: the ledger's directory, absolute.
 func (m *Matter) dir() (string, error) {
 	abs, err := filepath.Abs(m.Ledger.Path())
 	if err != nil {

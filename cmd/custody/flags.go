@@ -156,6 +156,8 @@ func matterError(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, matter.ErrEvidenceAmbiguous):
+		return withCode(exitUsage, err)
 	case errors.Is(err, matter.ErrEvidenceElsewhere):
 		return withCode(exitUsage, fmt.Errorf("%w (leave --evidence out to use the recorded store)", err))
 	case errors.Is(err, matter.ErrWrongKey), errors.Is(err, evidence.ErrBadLocation), errors.Is(err, s3util.ErrBadURL):

@@ -32,7 +32,7 @@
 // moved or copied), that folder is used, with a warning (Options.Warn;
 // stderr): read-only opens always; a writer only when the recorded folder
 // no longer exists — while both exist a writer is refused
-// (ErrEvidenceElsewhere) until --evidence says which — and it then records
+// (ErrEvidenceAmbiguous) until --evidence says which — and it then records
 // the relative form. Otherwise the recorded location is used as it is.
 //
 // Another store given for writing is refused (ErrEvidenceElsewhere), so

@@ -246,8 +246,21 @@ func TestLegacyAbsoluteLocation(t *testing.T) {
 	if err != nil || url != want || len(warnings) != 1 || !strings.Contains(warnings[0], "not beside it") {
 		t.Errorf("read-only copy: %s, %q, %v; want %s and a warning", url, warnings, err, want)
 	}
-	if _, _, err := storeURL(t, cp); !errors.Is(err, matter.ErrEvidenceElsewhere) {
-		t.Errorf("writer on the copy while both exist: err = %v, want ErrEvidenceElsewhere", err)
+	if _, _, err := storeURL(t, cp); !errors.Is(err, matter.ErrEvidenceAmbiguous) {
+		t.Errorf("writer on the copy while both exist: err = %v, want ErrEvidenceAmbiguous", err)
+	}
+	// --evidence settles it: either one (and is recorded).
+	for _, loc := range []string{want, orig} {
+		o := cp
+		o.Evidence = loc
+		if url, _, err := storeURL(t, o); err != nil || url != loc {
+			t.Errorf("writer on the copy with --evidence %s: %s, %v", loc, url, err)
+		}
+		l, _ = ledger.Open(ctx, cp.Ledger, ledger.Options{})
+		if err := l.SetState(ctx, matter.StateEvidence, orig); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
 	}
 	// The original gone: readers and writers use the copy's, a writer
 	// records it relative.

@@ -21,6 +21,10 @@ var (
 	// ErrEvidenceElsewhere: a location was given for writing that is not
 	// the evidence store the ledger recorded.
 	ErrEvidenceElsewhere = errors.New("not the ledger's evidence store")
+	// ErrEvidenceAmbiguous: a writer found both the absolute folder an
+	// older custody recorded (outside the matter) and the folder of the
+	// same name beside the ledger; --evidence must say which.
+	ErrEvidenceAmbiguous = errors.New("two evidence stores could be this ledger's")
 	// ErrWrongKey: a signer key where a verifier key belongs, or the
 	// reverse.
 	ErrWrongKey = errors.New("wrong kind of key")
@@ -223,7 +227,7 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 			m.warn(fmt.Sprintf("the ledger's evidence store %s does not exist; using and recording %s", rec.loc, loc))
 		}
 	case ok && rec.ambiguous && !m.opts.ReadOnly:
-		return nil, fmt.Errorf("evidence: this ledger recorded %s, which is not beside it, and %s is: %w; give --evidence with the one to write to", rec.recorded, rec.loc, ErrEvidenceElsewhere)
+		return nil, fmt.Errorf("evidence: %w: this ledger recorded %s, which is not beside it, and %s is; give --evidence with the one to write to", ErrEvidenceAmbiguous, rec.legacy, rec.loc)
 	case ok:
 		loc = rec.loc
 		if rec.note != "" {

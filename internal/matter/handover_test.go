@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,7 +103,7 @@ func TestLockDeadProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 5)
-	if _, err := out.Read(buf); err != nil || string(buf) != "held\n" {
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "held\n" {
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatalf("child: %q, %v", buf, err)

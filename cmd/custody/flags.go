@@ -133,9 +133,13 @@ func (g *globalOptions) warnDeprecated(cmd *cobra.Command) {
 	})
 }
 
-// openMatter opens the matter at --ledger with opts.
+// openMatter opens the matter at --ledger with opts: a writing command
+// takes the matter's writer lock (named after the command), and what the
+// matter says about where its evidence is goes to stderr.
 func openMatter(ctx context.Context, g *globalOptions, opts matter.Options) (*matter.Matter, error) {
 	opts.Ledger = g.Ledger
+	opts.Command = g.command
+	opts.Warn = func(msg string) { fmt.Fprintf(g.stderr, "custody: warning: %s\n", msg) }
 	m, err := matter.Open(ctx, opts)
 	return m, matterError(err)
 }
@@ -152,6 +156,8 @@ func matterError(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, matter.ErrEvidenceAmbiguous):
+		return withCode(exitUsage, err)
 	case errors.Is(err, matter.ErrEvidenceElsewhere):
 		return withCode(exitUsage, fmt.Errorf("%w (leave --evidence out to use the recorded store)", err))
 	case errors.Is(err, matter.ErrWrongKey), errors.Is(err, evidence.ErrBadLocation), errors.Is(err, s3util.ErrBadURL):

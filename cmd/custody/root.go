@@ -36,6 +36,8 @@ type globalOptions struct {
 	LogLevel  string
 	Output    string
 
+	command string // the command line's command path ("custody export"), for the matter lock
+
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -81,6 +83,7 @@ func (g *globalOptions) validate(cmd *cobra.Command) error {
 		return usageError("--log-format must be text or json, not %q", g.LogFormat)
 	}
 	g.warnDeprecated(cmd)
+	g.command = cmd.CommandPath()
 	return nil
 }
 

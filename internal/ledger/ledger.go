@@ -121,12 +121,9 @@ type Options struct {
 	Now func() time.Time
 	// ReadOnly opens an existing ledger for reading only, even one custody
 	// could write (verify, log, prove): no migration, no checkpointer,
-	// writes fail with ErrReadOnly, and the file is opened read-only. With
-	// no -wal file beside it (no writer at work, none crashed) it is
-	// opened immutable and nothing beside it is created either; a writer
-	// that starts meanwhile is not seen, and its checkpoint can make reads
-	// fail: read again. With a -wal file, SQLite reads through it and
-	// updates only its -shm index, as every reader does.
+	// writes fail with ErrReadOnly, and the file is opened read-only. How
+	// SQLite is told to read it is Open's rule (immutable only when nobody
+	// can write the ledger, else mode=ro with SQLite's WAL locks).
 	ReadOnly bool
 }
 
@@ -278,20 +275,44 @@ func applySchema(ctx context.Context, db *sql.DB, state map[string]string) error
 //
 // A ledger that cannot be written (a read-only copy handed to an auditor,
 // read-only media) is opened read-only: reads, snapshots and Prove work,
-// writes return ErrReadOnly. It must then have no -wal file beside it,
-// since SQLite could not recover one (ErrReadOnly again).
+// writes return ErrReadOnly.
+//
+// How a read-only open reads (Options.ReadOnly, or a ledger custody may
+// not write) is chosen so that a reader never sees a torn state:
+//
+//   - Nobody can write the ledger — a read-only file system, or no write
+//     permission bit on the file or its directory (chmod a-w; custody
+//     then opens it read-only even as root): SQLite opens it immutable
+//     (immutable=1), with no locks and no -shm, and nothing at all is
+//     created beside it. A -wal file with content beside such a ledger
+//     holds changes SQLite could not recover read-only: ErrReadOnly.
+//   - Someone could write it: mode=ro with SQLite's ordinary WAL locks. A
+//     reader never blocks a writer nor waits for one, and reads the
+//     snapshot of the moment its transaction began even while an export
+//     appends and checkpoints. The cost: when no -wal file exists, SQLite
+//     creates an empty -wal and its -shm index beside the ledger (and
+//     leaves them; the next writer uses them). The ledger file itself is
+//     never written.
+//   - This process may not write beside the ledger but another user might,
+//     and there is no -wal yet: SQLite could not create the -shm it needs,
+//     so the ledger is opened immutable; a writer that starts meanwhile
+//     can make reads fail (read again).
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	if err := checkHeader(path); err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
 	openFn := openPools
-	_, walErr := os.Stat(path + "-wal")
+	wal, walErr := os.Stat(path + "-wal")
+	hasWAL := walErr == nil
+	pending := hasWAL && wal.Size() > 0
 	switch {
-	case !isWritable(path) && walErr == nil:
+	case isUnwritable(path) && pending:
 		return nil, fmt.Errorf("ledger: open %s: %w, and its -wal file holds changes not yet in it: copy both to a writable place", path, ErrReadOnly)
-	case !isWritable(path), opts.ReadOnly && walErr != nil:
+	case isUnwritable(path):
 		openFn = openReadOnly
-	case opts.ReadOnly:
+	case !isWritable(path) && !hasWAL:
+		openFn = openReadOnly
+	case !isWritable(path), opts.ReadOnly:
 		openFn = openReader
 	}
 	l, err := openFn(ctx, path, opts)
@@ -462,13 +483,23 @@ func openPools(ctx context.Context, path string, opts Options) (*Ledger, error) 
 }
 
 // isWritable reports whether custody may write the ledger at path (and
-// its -wal and -shm files beside it). A variable so tests can pretend.
-var isWritable = writable
+// its -wal and -shm files beside it); isUnwritable whether nobody can (see
+// Open). Variables so tests can pretend.
+var (
+	isWritable   = writable
+	isUnwritable = unwritable
+)
 
-// openReadOnly opens an unwritable ledger: one immutable, query-only pool
-// serves reads and stands in for the writer, whose use Update refuses.
-// immutable=1 tells SQLite that nothing changes the file, so it needs no
-// -shm or locks, which it could not create.
+// Writable reports whether Open would open the ledger at path for
+// writing: this process may write it and create files beside it, and it
+// is not a ledger nobody may write (see Open). A matter checks it before
+// taking its writer lock, so that a read-only copy is never written to.
+func Writable(path string) bool { return isWritable(path) && !isUnwritable(path) }
+
+// openReadOnly opens a ledger nobody writes (see Open): one immutable,
+// query-only pool serves reads and stands in for the writer, whose use
+// Update refuses. immutable=1 tells SQLite that nothing changes the file,
+// so it takes no locks and needs no -shm, and creates nothing.
 func openReadOnly(_ context.Context, path string, opts Options) (*Ledger, error) {
 	return openQueryOnly(path, "?mode=ro&immutable=1&", opts)
 }
@@ -488,9 +519,10 @@ func openQueryOnly(path, mode string, opts Options) (*Ledger, error) {
 		wdb: db, rdb: db, readOnly: true}, nil
 }
 
-// openReader opens a ledger custody could write for reading only, while
-// a -wal file is beside it: like openReadOnly, but not immutable, so that
-// SQLite reads the WAL and takes the locks a reader takes against a writer.
+// openReader opens a ledger someone could write for reading only: like
+// openReadOnly, but mode=ro and not immutable, so that SQLite reads the
+// WAL and takes the locks a reader takes against a writer; a transaction
+// sees one consistent snapshot whatever a writer does meanwhile.
 func openReader(_ context.Context, path string, opts Options) (*Ledger, error) {
 	return openQueryOnly(path, "?mode=ro&", opts)
 }

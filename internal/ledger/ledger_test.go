@@ -661,7 +661,9 @@ func TestOpenReadOnly(t *testing.T) {
 			t.Errorf("%s was created", p)
 		}
 	}
-	// A read-only ledger with a -wal file beside it is refused.
+	// A ledger nobody can write with a -wal file beside it is refused.
+	isUnwritable = func(string) bool { return true }
+	defer func() { isUnwritable = unwritable }()
 	if err := os.WriteFile(f.path+"-wal", []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}

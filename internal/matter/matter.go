@@ -21,6 +21,10 @@ var (
 	// ErrEvidenceElsewhere: a location was given for writing that is not
 	// the evidence store the ledger recorded.
 	ErrEvidenceElsewhere = errors.New("not the ledger's evidence store")
+	// ErrEvidenceAmbiguous: a writer found both the absolute folder an
+	// older custody recorded (outside the matter) and the folder of the
+	// same name beside the ledger; --evidence must say which.
+	ErrEvidenceAmbiguous = errors.New("two evidence stores could be this ledger's")
 	// ErrWrongKey: a signer key where a verifier key belongs, or the
 	// reverse.
 	ErrWrongKey = errors.New("wrong kind of key")
@@ -30,6 +34,9 @@ var (
 	// ErrReadOnly: the matter was opened read-only and the call would
 	// need to write (or sign).
 	ErrReadOnly = errors.New("matter is open read-only")
+	// ErrNotWritable: a matter was opened for writing whose ledger cannot
+	// be written here (ledger.Writable): a read-only copy, read-only media.
+	ErrNotWritable = errors.New("the ledger cannot be written here")
 )
 
 // StateEvidence is the ledger state key that records the matter's evidence
@@ -58,6 +65,12 @@ type Options struct {
 	ReadOnly bool
 	// Now is the ledger's clock; time.Now when nil.
 	Now func() time.Time
+	// Command names the writer in the lock file ("custody export"), so a
+	// second writer can say who holds the matter.
+	Command string
+	// Warn receives what the user should know about where the evidence
+	// is (a recorded location that moved, one replaced); nil drops it.
+	Warn func(msg string)
 }
 
 func (o *Options) registry() *evidence.Registry {
@@ -72,15 +85,32 @@ type Matter struct {
 	Ledger *ledger.Ledger
 	opts   Options
 	store  evidence.Store
+	lock   *matterLock // held while open for writing
 }
 
-// Open opens the matter whose ledger is at opts.Ledger.
+// Open opens the matter whose ledger is at opts.Ledger. Opened for
+// writing, it first takes the matter's writer lock (LockPath), or fails
+// at once with a *LockedError naming the holder; a ledger that cannot be
+// written is refused (ErrNotWritable) before anything is created beside it.
+// Opened read-only, it takes no lock and never waits for one.
 func Open(ctx context.Context, opts Options) (*Matter, error) {
+	var lk *matterLock
+	if !opts.ReadOnly {
+		if _, err := os.Stat(opts.Ledger); err == nil {
+			if !ledger.Writable(opts.Ledger) {
+				return nil, fmt.Errorf("matter: open %s: %w (a read-only file system, or no write permission on it or its folder); verify, log and prove read it as it is", opts.Ledger, ErrNotWritable)
+			}
+			if lk, err = lock(opts.Ledger, opts.Command); err != nil {
+				return nil, err
+			}
+		}
+		// A missing ledger: ledger.Open says so, and nothing is created.
+	}
 	l, err := ledger.Open(ctx, opts.Ledger, ledger.Options{Now: opts.Now, ReadOnly: opts.ReadOnly})
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, lk.release())
 	}
-	return &Matter{Ledger: l, opts: opts}, nil
+	return &Matter{Ledger: l, opts: opts, lock: lk}, nil
 }
 
 // Create makes a new matter called name: the ledger at opts.Ledger and,
@@ -102,8 +132,21 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 			return nil, fmt.Errorf("matter: create: %w", err)
 		}
 	}
+	_, lockErr := os.Lstat(LockPath(opts.Ledger))
+	lk, err := lock(opts.Ledger, opts.Command)
+	if err != nil {
+		return nil, err
+	}
+	// On failure, remove what Create made, the lock file too if it did.
+	undoLock := func() {
+		lk.release()
+		if errors.Is(lockErr, fs.ErrNotExist) {
+			os.Remove(LockPath(opts.Ledger))
+		}
+	}
 	l, signer, err := ledger.Create(ctx, opts.Ledger, name, ledger.Options{Now: opts.Now})
 	if err != nil {
+		undoLock()
 		return nil, err
 	}
 	var created []string
@@ -113,6 +156,7 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 			for _, p := range append(created, opts.Ledger, opts.Ledger+"-wal", opts.Ledger+"-shm") {
 				os.Remove(p)
 			}
+			undoLock()
 		}
 	}()
 	if err := writeNew(keyFile, []byte(signer+"\n"), 0o600); err != nil {
@@ -123,26 +167,34 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 		return nil, fmt.Errorf("verifier key: %w", err)
 	}
 	created = append(created, pubFile)
-	return &Matter{Ledger: l, opts: opts}, nil
+	return &Matter{Ledger: l, opts: opts, lock: lk}, nil
 }
 
-// Close closes the evidence store (if opened) and the ledger.
+// Close closes the evidence store (if opened) and the ledger, then
+// releases the writer lock.
 func (m *Matter) Close() error {
 	var err error
 	if m.store != nil {
 		err = m.store.Close()
 	}
-	return errors.Join(err, m.Ledger.Close())
+	err = errors.Join(err, m.Ledger.Close())
+	if m.lock != nil {
+		err = errors.Join(err, m.lock.release())
+		m.lock = nil
+	}
+	return err
 }
 
 // ReadOnly reports whether the matter was opened read-only.
 func (m *Matter) ReadOnly() bool { return m.opts.ReadOnly }
 
 // Evidence opens the matter's evidence store, once: Options.Evidence,
-// else the store the ledger recorded, else evidence/ beside the ledger.
-// The first store a writable matter uses is recorded in the ledger so
-// that later commands find it; another one given for writing is refused
-// (ErrEvidenceElsewhere) so that evidence is never split silently.
+// else the store the ledger recorded (see the package documentation for
+// how a recorded location is read), else evidence/ beside the ledger.
+// A writable matter records the store it uses the first time, relative
+// to the matter when the store is inside it; another one given for
+// writing is refused (ErrEvidenceElsewhere) so that evidence is never
+// split silently, unless the recorded store no longer exists.
 func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 	if m.store != nil {
 		return m.store, nil
@@ -152,18 +204,37 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	loc := m.opts.Evidence
-	switch {
-	case loc == "" && ok:
-		loc = recorded
-	case loc == "":
-		loc = filepath.Join(filepath.Dir(m.Ledger.Path()), "evidence")
-	}
-	if loc, err = reg.Normalize(loc); err != nil {
+	dir, err := m.dir()
+	if err != nil {
 		return nil, err
 	}
-	if ok && !m.opts.ReadOnly && !sameLocation(reg, recorded, loc) {
-		return nil, fmt.Errorf("evidence: this ledger's evidence is at %s, not %s: %w", recorded, loc, ErrEvidenceElsewhere)
+	var rec resolved
+	if ok {
+		if rec, err = resolveRecorded(reg, dir, recorded); err != nil {
+			return nil, err
+		}
+	}
+	loc := m.opts.Evidence
+	switch {
+	case loc != "":
+		if loc, err = reg.Normalize(loc); err != nil {
+			return nil, err
+		}
+		if ok && !m.opts.ReadOnly && !rec.matches(loc) {
+			if rec.exists(reg) {
+				return nil, fmt.Errorf("evidence: this ledger's evidence is at %s, not %s: %w", rec.loc, loc, ErrEvidenceElsewhere)
+			}
+			m.warn(fmt.Sprintf("the ledger's evidence store %s does not exist; using and recording %s", rec.loc, loc))
+		}
+	case ok && rec.ambiguous && !m.opts.ReadOnly:
+		return nil, fmt.Errorf("evidence: %w: this ledger recorded %s, which is not beside it, and %s is; give --evidence with the one to write to", ErrEvidenceAmbiguous, rec.legacy, rec.loc)
+	case ok:
+		loc = rec.loc
+		if rec.note != "" {
+			m.warn(rec.note)
+		}
+	default:
+		loc = filepath.Join(dir, "evidence")
 	}
 	st, err := reg.Open(ctx, loc, m.opts.EvidenceOptions)
 	if err != nil {
@@ -171,8 +242,8 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 	}
 	if m.opts.ReadOnly {
 		st = evidence.ReadOnly(st)
-	} else if !ok {
-		if err := m.Ledger.SetState(ctx, StateEvidence, loc); err != nil {
+	} else if form := recordForm(reg, dir, loc); !ok || form != recorded {
+		if err := m.Ledger.SetState(ctx, StateEvidence, form); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -181,18 +252,123 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 	return st, nil
 }
 
-// Recorded returns the evidence location the ledger recorded, if any.
+// Recorded returns the evidence location the ledger recorded, if any, as
+// recorded (a relative location is relative to the ledger's directory).
 func (m *Matter) Recorded(ctx context.Context) (string, bool, error) {
 	return m.Ledger.State(ctx, StateEvidence)
 }
 
-// sameLocation compares a recorded location (perhaps written by an older
-// custody, in another spelling) with a normalized one.
-func sameLocation(reg *evidence.Registry, recorded, loc string) bool {
-	if n, err := reg.Normalize(recorded); err == nil {
-		recorded = n
+// dir is the matter's folder: the ledger's directory, absolute.
+func (m *Matter) dir() (string, error) {
+	abs, err := filepath.Abs(m.Ledger.Path())
+	if err != nil {
+		return "", fmt.Errorf("matter: %w", err)
 	}
-	return recorded == loc
+	return filepath.Dir(abs), nil
+}
+
+func (m *Matter) warn(msg string) {
+	if m.opts.Warn != nil {
+		m.opts.Warn(msg)
+	}
+}
+
+// resolved is a recorded evidence location as this matter reads it.
+type resolved struct {
+	recorded  string // as recorded
+	loc       string // normalized location to open
+	legacy    string // the recorded absolute folder, when loc is a fallback for it
+	note      string // what to tell the user about a fallback
+	ambiguous bool   // legacy and loc both exist: a writer must be told which
+}
+
+// matches reports whether loc (normalized) is the recorded store, in
+// either of its readings.
+func (r resolved) matches(loc string) bool {
+	return loc == r.loc || (r.legacy != "" && loc == r.legacy)
+}
+
+// exists reports whether the recorded store could still be there: a
+// folder that exists, or any other scheme (not checked here).
+func (r resolved) exists(reg *evidence.Registry) bool {
+	if !isFolder(reg, r.loc) {
+		return true
+	}
+	_, err := os.Stat(r.loc)
+	return err == nil
+}
+
+// resolveRecorded reads a recorded location for the matter in dir:
+//
+//   - relative (custody records a folder inside the matter so): relative
+//     to dir, wherever the matter now is;
+//   - a URL of another scheme (s3://…): as recorded;
+//   - an absolute folder (recorded by custody before locations were
+//     relative, or a store outside the matter): as recorded when it is
+//     inside dir; otherwise, when dir holds a folder with the same last
+//     element (evidence/ beside a moved or copied ledger), that folder,
+//     with a note — and, when the recorded folder also still exists, the
+//     choice is ambiguous for a writer; otherwise as recorded.
+func resolveRecorded(reg *evidence.Registry, dir, recorded string) (resolved, error) {
+	r := resolved{recorded: recorded}
+	if !isFolder(reg, recorded) {
+		n, err := reg.Normalize(recorded)
+		if err != nil {
+			return r, fmt.Errorf("evidence: recorded location: %w", err)
+		}
+		r.loc = n
+		return r, nil
+	}
+	p := strings.TrimPrefix(recorded, evidence.FileScheme+"://")
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, filepath.FromSlash(p))
+	}
+	n, err := reg.Normalize(p)
+	if err != nil {
+		return r, fmt.Errorf("evidence: recorded location: %w", err)
+	}
+	r.loc = n
+	if !filepath.IsAbs(strings.TrimPrefix(recorded, evidence.FileScheme+"://")) || inside(dir, n) {
+		return r, nil
+	}
+	beside := filepath.Join(dir, filepath.Base(n))
+	if fi, err := os.Stat(beside); err != nil || !fi.IsDir() {
+		return r, nil
+	}
+	_, err = os.Stat(n)
+	r.legacy, r.loc, r.ambiguous = n, beside, err == nil
+	if r.ambiguous {
+		r.note = fmt.Sprintf("this ledger recorded its evidence at %s, which is not beside it (the matter was moved or copied): using %s beside the ledger; give --evidence %s to use the recorded one", n, beside, n)
+	} else {
+		r.note = fmt.Sprintf("this ledger recorded its evidence at %s, which does not exist: using %s beside the ledger", n, beside)
+	}
+	return r, nil
+}
+
+// recordForm is how a writable matter records loc (normalized): relative
+// to dir (slash-separated) when it is a folder inside the matter, so that
+// a copy of the matter's folder finds its own store; else as it is.
+func recordForm(reg *evidence.Registry, dir, loc string) string {
+	if !isFolder(reg, loc) || !inside(dir, loc) {
+		return loc
+	}
+	rel, err := filepath.Rel(dir, loc)
+	if err != nil {
+		return loc
+	}
+	return filepath.ToSlash(rel)
+}
+
+// isFolder reports whether loc is opened by the folder backend.
+func isFolder(reg *evidence.Registry, loc string) bool {
+	b, _, err := reg.Lookup(loc)
+	return err == nil && b.Scheme() == evidence.FileScheme
+}
+
+// inside reports whether path p is dir or below it.
+func inside(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // SignerKey reads the checkpoint signer key: Options.SignerKey, else the

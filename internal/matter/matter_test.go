@@ -114,13 +114,81 @@ func compare(t *testing.T, before, after map[string]fileState) {
 	}
 }
 
+// compareBesideSQLite is compare for a matter someone could write: a
+// read-only open reads with SQLite's WAL locks, which may create an empty
+// custody.db-wal and its custody.db-shm index (and so touch the folder's
+// mtime); nothing else may change.
+func compareBesideSQLite(t *testing.T, before, after map[string]fileState) {
+	t.Helper()
+	after = maps.Clone(after)
+	if w, ok := after["custody.db-wal"]; ok {
+		if _, was := before["custody.db-wal"]; !was && len(w.data) != 0 {
+			t.Errorf("a read-only open wrote %d bytes to a new -wal", len(w.data))
+		}
+		if _, was := before["custody.db-wal"]; !was {
+			delete(after, "custody.db-wal")
+		}
+	}
+	if _, was := before["custody.db-shm"]; !was {
+		delete(after, "custody.db-shm")
+	}
+	if b, ok := before["."]; ok {
+		after["."] = b
+	}
+	compare(t, before, after)
+}
+
+// readOnlyCopy copies the matter folder of opts to a new folder and makes
+// it read-only (chmod -R a-w), as an auditor receives it; it returns the
+// copy's options.
+func readOnlyCopy(t *testing.T, opts matter.Options) matter.Options {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Dir(opts.Ledger))); err != nil {
+		t.Fatal(err)
+	}
+	chmodTree(t, dst, false)
+	t.Cleanup(func() { chmodTree(t, dst, true) })
+	opts.Ledger = filepath.Join(dst, filepath.Base(opts.Ledger))
+	return opts
+}
+
+// chmodTree removes (or restores) every write permission bit under dir.
+func chmodTree(t *testing.T, dir string, writable bool) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := fi.Mode().Perm() &^ 0o222
+		if writable {
+			mode |= 0o200
+		}
+		return os.Chmod(p, mode)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestReadOnlyWritesNothing opens a matter read-only, does everything a
 // read-only command does (verify with evidence, log, prove), tries to
 // write, and checks that not one byte, mode or mtime changed and no file
 // appeared (no -wal, no -shm, no evidence folder entries).
 func TestReadOnlyWritesNothing(t *testing.T) {
+	// A matter someone could write: only SQLite's own -wal/-shm may appear.
+	t.Run("writable", func(t *testing.T) { readOnlyWritesNothing(t, newMatter(t), compareBesideSQLite) })
+	// A read-only copy (chmod -R a-w; the tests may run as root, where the
+	// modes stop nothing): not a byte, not a file.
+	t.Run("read-only copy", func(t *testing.T) { readOnlyWritesNothing(t, readOnlyCopy(t, newMatter(t)), compare) })
+}
+
+func readOnlyWritesNothing(t *testing.T, opts matter.Options, cmp func(*testing.T, map[string]fileState, map[string]fileState)) {
 	ctx := context.Background()
-	opts := newMatter(t)
 	dir := filepath.Dir(opts.Ledger)
 	before := snapshot(t, dir)
 	// mtimes have a coarse granularity on some filesystems: make sure a
@@ -139,6 +207,9 @@ func TestReadOnlyWritesNothing(t *testing.T) {
 	st, err := m.Evidence(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "evidence"); st.URL() != want {
+		t.Errorf("store %s, want the matter's own %s", st.URL(), want)
 	}
 	key, err := m.VerifierKey()
 	if err != nil || key == "" {
@@ -176,7 +247,7 @@ func TestReadOnlyWritesNothing(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	compare(t, before, snapshot(t, dir))
+	cmp(t, before, snapshot(t, dir))
 }
 
 // TestReadOnlyRecordsNothing: a read-only matter whose ledger has no
@@ -213,7 +284,7 @@ func TestReadOnlyRecordsNothing(t *testing.T) {
 		}
 		m.Close()
 	}
-	compare(t, before, snapshot(t, dir))
+	compareBesideSQLite(t, before, snapshot(t, dir))
 }
 
 func cmpOr(a, b string) string {
@@ -237,25 +308,37 @@ func TestEvidencePolicy(t *testing.T) {
 	if _, err := m.Evidence(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec, ok, err := m.Recorded(ctx)
-	if err != nil || !ok || rec != filepath.Join(dir, "ev") {
-		t.Fatalf("recorded %q, %v, %v; want the normalized location", rec, ok, err)
+	// A folder inside the matter is recorded relative to it.
+	if rec, ok, err := m.Recorded(ctx); err != nil || !ok || rec != "ev" {
+		t.Fatalf("recorded %q, %v, %v; want ev, relative to the matter", rec, ok, err)
 	}
+	rec := filepath.Join(dir, "ev")
 	m.Close()
 
-	open := func(evidenceLoc string, readOnly bool) (evidence.Store, error) {
+	if err := os.MkdirAll(rec, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	// open opens the matter (for writing: one at a time, it holds the
+	// lock) and returns the URL of the store it uses.
+	open := func(evidenceLoc string, readOnly bool) (string, error) {
 		t.Helper()
 		o := opts
 		o.Evidence, o.ReadOnly = evidenceLoc, readOnly
+		o.Warn = func(msg string) { warnings = append(warnings, msg) }
 		m, err := matter.Open(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { m.Close() })
-		return m.Evidence(ctx)
+		defer m.Close()
+		st, err := m.Evidence(ctx)
+		if err != nil {
+			return "", err
+		}
+		return st.URL(), nil
 	}
-	if st, err := open("", false); err != nil || st.URL() != rec {
-		t.Errorf("default after recording: %v, %v; want %s", st, err, rec)
+	if url, err := open("", false); err != nil || url != rec {
+		t.Errorf("default after recording: %v, %v; want %s", url, err, rec)
 	}
 	if _, err := open(filepath.Join(dir, "ev", "."), false); err != nil {
 		t.Errorf("another spelling of the recorded store: %v", err)
@@ -264,11 +347,34 @@ func TestEvidencePolicy(t *testing.T) {
 	if _, err := open(other, false); !errors.Is(err, matter.ErrEvidenceElsewhere) {
 		t.Errorf("another store for writing: err = %v, want ErrEvidenceElsewhere", err)
 	}
-	if st, err := open(other, true); err != nil || st.URL() != other {
-		t.Errorf("another store read-only: %v, %v", st, err)
+	if url, err := open(other, true); err != nil || url != other {
+		t.Errorf("another store read-only: %v, %v", url, err)
 	}
 	if _, err := open("gs://bucket/x", true); !errors.Is(err, evidence.ErrUnknownScheme) {
 		t.Errorf("unknown scheme: err = %v, want ErrUnknownScheme", err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings: %q", warnings)
+	}
+	// The recorded store is gone: another one given for writing is used,
+	// recorded, and said so.
+	if err := os.Remove(rec); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "ev2")
+	if url, err := open(outside, false); err != nil || url != outside {
+		t.Errorf("another store when the recorded one is gone: %v, %v", url, err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "does not exist") {
+		t.Errorf("warnings: %q", warnings)
+	}
+	m, err = matter.Open(ctx, matter.Options{Ledger: opts.Ledger, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if got, _, _ := m.Recorded(ctx); got != outside {
+		t.Errorf("recorded %q, want the absolute %s (outside the matter)", got, outside)
 	}
 }
 

@@ -1,0 +1,80 @@
+package ledger
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// TestReadOnlyOpenModes: how a read-only open reads is Open's rule.
+// Immutable (no locks, nothing created beside the ledger) only when nobody
+// can write it, or when this process could not create SQLite's index;
+// otherwise mode=ro with WAL locks, whose index (-shm) appears beside it.
+func TestReadOnlyOpenModes(t *testing.T) {
+	tests := []struct {
+		name       string
+		writable   bool // this process may write
+		unwritable bool // nobody may write
+		wal        string
+		wantLocks  bool // opened mode=ro: a -shm is beside the ledger after a read
+		wantErr    error
+	}{
+		{name: "writable", writable: true, wantLocks: true},
+		{name: "writable, empty -wal", writable: true, wal: "empty", wantLocks: true},
+		{name: "nobody may write", unwritable: true},
+		{name: "nobody may write, empty -wal", unwritable: true, wal: "empty"},
+		{name: "nobody may write, -wal with changes", unwritable: true, wal: "changes", wantErr: ErrReadOnly},
+		{name: "another user may write, no -wal", writable: false},
+		{name: "another user may write, -wal", writable: false, wal: "empty", wantLocks: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.appendN(3)
+			f.l.Close()
+			f.l = nil
+			for _, p := range []string{f.path + "-wal", f.path + "-shm"} {
+				if _, err := os.Stat(p); err == nil {
+					t.Fatalf("%s left by the writer", p)
+				}
+			}
+			switch tt.wal {
+			case "empty":
+				if err := os.WriteFile(f.path+"-wal", nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case "changes":
+				if err := os.WriteFile(f.path+"-wal", []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			isWritable = func(string) bool { return tt.writable && !tt.unwritable }
+			isUnwritable = func(string) bool { return tt.unwritable }
+			defer func() { isWritable, isUnwritable = writable, unwritable }()
+			if got := Writable(f.path); got != (tt.writable && !tt.unwritable) {
+				t.Errorf("Writable = %v", got)
+			}
+			l, err := Open(f.ctx, f.path, Options{ReadOnly: true})
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("open: err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if !l.ReadOnly() {
+				t.Error("not read-only")
+			}
+			if rep := checkIntact(t, f.ctx, l); !rep.OK || rep.Entries != 3 {
+				t.Errorf("verify: %+v", rep)
+			}
+			_, err = os.Stat(f.path + "-shm")
+			if locks := err == nil; locks != tt.wantLocks {
+				t.Errorf("opened with WAL locks (a -shm beside it) = %v, want %v", locks, tt.wantLocks)
+			}
+		})
+	}
+}

@@ -54,7 +54,7 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	if keyFile == g.Ledger || pubFile == g.Ledger {
 		return usageError("init: the ledger file must not end in .key or .pub")
 	}
-	m, err := matter.Create(ctx, matter.Options{Ledger: g.Ledger}, o.Matter)
+	m, err := matter.Create(ctx, matter.Options{Ledger: g.Ledger, Command: g.command}, o.Matter)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}

@@ -143,3 +143,37 @@ func editDetail(e *leaf.Entry, edit func(*leaf.MessageDetail)) {
 		panic(err)
 	}
 }
+
+// BenchmarkVerifyEvidence measures verify --evidence on an exported org
+// of a few thousand messages: re-hashing the evidence alone (NoDerive),
+// and with every leaf field re-derived from it.
+//
+//	go test ./internal/export -run '^$' -bench VerifyEvidence -benchtime 5x
+func BenchmarkVerifyEvidence(b *testing.B) {
+	e := newEnv(b, 400, "")
+	e.run(b, intervalScope())
+	ctx := context.Background()
+	for _, c := range []struct {
+		name     string
+		noDerive bool
+	}{{"rehash", true}, {"derive", false}} {
+		b.Run(c.name, func(b *testing.B) {
+			opts := verifyWithEvidence(e)
+			opts.NoDerive = c.noDerive
+			var rep verify.Report
+			for b.Loop() {
+				var err error
+				if rep, err = verify.Ledger(ctx, e.ledger, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if !rep.OK {
+				b.Fatalf("findings %v", rep.Findings)
+			}
+			b.ReportMetric(float64(rep.Entries), "entries")
+			if rep.Derived != nil {
+				b.ReportMetric(float64(rep.Derived.ByKind[leaf.KindMessage]), "messages")
+			}
+		})
+	}
+}

@@ -14,12 +14,16 @@
 package derive
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 	"github.com/custodyhq/custody/internal/leaf"
 )
 
@@ -122,15 +126,31 @@ func Conversation(f ConversationFacts, holdEvidence hashchain.Hash, bulkEvidence
 // the facts of ConversationFacts it holds (not Held or AuditRefs), and the
 // message ids its participants list, distinct, in order.
 func ReadConversation(body []byte) (ConversationFacts, []string, error) {
-	var mc genesys.MessageConversation
+	// Only the members read here are decoded: the object's id and its
+	// participants' message ids (encoding/json skips the rest).
+	var mc struct {
+		ID           string `json:"id"`
+		Participants []struct {
+			Messages []struct {
+				MessageID string `json:"messageId"`
+			} `json:"messages"`
+		} `json:"participants"`
+	}
 	if err := json.Unmarshal(body, &mc); err != nil {
 		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation: %w", err)
 	}
-	payload, err := hashchain.PayloadHash(body)
+	payload, err := PayloadHash(body)
 	if err != nil {
 		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation %s: %w", mc.ID, err)
 	}
-	ids := ConversationMessageIDs(&mc)
+	// The same rule as the export's, on the object as decoded here.
+	full := genesys.MessageConversation{ID: mc.ID, Participants: make([]genesys.MessageMediaParticipant, len(mc.Participants))}
+	for i, p := range mc.Participants {
+		for _, m := range p.Messages {
+			full.Participants[i].Messages = append(full.Participants[i].Messages, genesys.MessageDetails{MessageID: m.MessageID})
+		}
+	}
+	ids := ConversationMessageIDs(&full)
 	return ConversationFacts{ID: mc.ID, Payload: payload, Messages: len(ids)}, ids, nil
 }
 
@@ -157,11 +177,26 @@ func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return nil, hashchain.Hash{}, fmt.Errorf("derive: message: %w", err)
 	}
-	payload, err := hashchain.PayloadHash(raw)
+	payload, err := PayloadHash(raw)
 	if err != nil {
 		return nil, hashchain.Hash{}, fmt.Errorf("derive: message %s: %w", md.ID, err)
 	}
 	return &md, payload, nil
+}
+
+// PayloadHash is hashchain.PayloadHash (SHA-256 of the RFC 8785 form),
+// computed through leaf.CanonicalDetail: its fast path for objects of
+// strings, booleans, safe integers, arrays and objects — what messages
+// are — is held byte for byte and refusal for refusal to
+// hashchain.Canonicalize by FuzzCanonicalDetail, and is several times
+// faster. Every message is canonicalised once at capture and once more
+// by each verify --evidence.
+func PayloadHash(raw []byte) (hashchain.Hash, error) {
+	c, err := leaf.CanonicalDetail(raw)
+	if err != nil {
+		return hashchain.Hash{}, err
+	}
+	return sha256.Sum256(c), nil
 }
 
 // MessagesIn returns the message objects of a response body, raw, in
@@ -170,20 +205,62 @@ func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
 // message (GET …/messages/{id}, which export uses for a message the bulk
 // call left out).
 func MessagesIn(body []byte) ([]json.RawMessage, error) {
-	var top map[string]json.RawMessage
+	if list, ok := messagesFast(body); ok {
+		return list, nil
+	}
+	var top struct {
+		Entities json.RawMessage `json:"entities"`
+	}
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, fmt.Errorf("derive: messages: %w", err)
 	}
-	ents, ok := top["entities"]
-	if !ok {
+	if top.Entities == nil {
 		return []json.RawMessage{body}, nil
 	}
 	var list []json.RawMessage
-	if err := json.Unmarshal(ents, &list); err != nil {
+	if err := json.Unmarshal(top.Entities, &list); err != nil {
 		return nil, fmt.Errorf("derive: messages: entities: %w", err)
 	}
 	return list, nil
 }
+
+// messagesFast is MessagesIn for the usual body: an object whose one
+// member spelt exactly "entities" is an array. It only splits the array
+// (verify reads every bulk body again, and encoding/json's two passes
+// cost as much as decoding the messages); anything else — a key that is
+// "entities" only without regard to case (encoding/json's matching), a
+// repeated one, any syntax error — it declines, and encoding/json, the
+// reference, decides.
+func messagesFast(body []byte) ([]json.RawMessage, bool) {
+	const maxDepth = 256
+	i := jsonscan.Space(body, 0)
+	var list []json.RawMessage
+	found := false
+	end, err := jsonscan.Object(body, i, func(key []byte, v int) (int, error) {
+		if !bytes.EqualFold(key, []byte("entities")) {
+			return jsonscan.Skip(body, v, maxDepth)
+		}
+		if found || string(key) != "entities" || v >= len(body) || body[v] != '[' {
+			return v, errDecline
+		}
+		found = true
+		list = []json.RawMessage{}
+		return jsonscan.Array(body, v, func(e int) (int, error) {
+			end, err := jsonscan.Skip(body, e, maxDepth)
+			if err == nil {
+				list = append(list, body[e:end:end])
+			}
+			return end, err
+		})
+	})
+	if err != nil || !found || jsonscan.Space(body, end) != len(body) {
+		return nil, false
+	}
+	return list, true
+}
+
+// errDecline stops a fast path: encoding/json decides.
+var errDecline = errors.New("derive: not for the fast path")
 
 // Held reports whether the deletion-protection response (POST
 // /api/v2/recordings/deletionprotection: the list of protected

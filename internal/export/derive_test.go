@@ -3,6 +3,7 @@ package export_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -153,6 +154,14 @@ func BenchmarkVerifyEvidence(b *testing.B) {
 	e := newEnv(b, 400, "")
 	e.run(b, intervalScope())
 	ctx := context.Background()
+	var size int64
+	filepath.Walk(filepath.Join(e.dir, "evidence"), func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			size += fi.Size()
+		}
+		return nil
+	})
+	b.Logf("evidence: %d bytes", size)
 	for _, c := range []struct {
 		name     string
 		noDerive bool

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
@@ -52,6 +53,27 @@ func TestDerivedCleanExport(t *testing.T) {
 		t.Errorf("summary %+v (counts %v)", d, counts)
 	}
 	t.Log(d)
+
+	// A missing evidence object is the evidence check's finding; the
+	// fields taken from it are not re-derived, and not reported again.
+	var bulk string
+	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		bulk = en.EvidenceSHA256.String()
+		break
+	}
+	if err := os.Remove(filepath.Join(e.dir, "evidence", filepath.FromSlash(evidence.Key(mustHash(t, bulk))))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = verify.Ledger(ctx, e.ledger, verifyWithEvidence(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || len(rep.Findings) != 1 || rep.Findings[0].Check != verify.CheckEvidence || rep.Derived.Unavailable == 0 {
+		t.Fatalf("missing bulk evidence: %v, derived %+v", rep.Findings, rep.Derived)
+	}
 }
 
 // TestDerivedInsiderTamper: the insider holding the signing key edits one
@@ -63,31 +85,46 @@ func TestDerivedInsiderTamper(t *testing.T) {
 		field string
 		pick  func(*leaf.Entry) bool // which message to tamper with
 		edit  func(*leaf.Entry)
+		kind  string // of the entry tampered with; default message
 	}{
 		{"compliance.legal_hold", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
 			h := !*e.Compliance.LegalHold
 			e.Compliance.LegalHold = &h
-		}},
+		}, ""},
 		{"compliance.legal_hold", func(e *leaf.Entry) bool { return *e.Compliance.LegalHold }, func(e *leaf.Entry) {
 			h := false // a hold hidden
 			e.Compliance.LegalHold = &h
-		}},
+		}, ""},
 		{"detail.content_sha256", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
 			editDetail(e, func(d *leaf.MessageDetail) { d.ContentSHA256 = strings.Repeat("0", 64) })
-		}},
+		}, ""},
 		{"compliance.original_timestamp", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
 			// The same instant, spelt differently: still not what the API said.
 			e.Compliance.OriginalTimestamp = strings.Replace(e.Compliance.OriginalTimestamp, "Z", "+00:00", 1)
-		}},
+		}, ""},
 		{"detail.from", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
 			editDetail(e, func(d *leaf.MessageDetail) { d.From = "+15550000000" })
-		}},
+		}, ""},
 		{"compliance.audit_refs", func(e *leaf.Entry) bool { return len(e.Compliance.AuditRefs) > 0 }, func(e *leaf.Entry) {
 			e.Compliance.AuditRefs = e.Compliance.AuditRefs[1:] // an audit record hidden
-		}},
+		}, ""},
 		{"compliance.audit_refs", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
 			e.Compliance.AuditRefs = append(e.Compliance.AuditRefs, "forged-audit-record")
-		}},
+		}, ""},
+		{"payload_sha256", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
+			e.PayloadSHA256[0] ^= 1
+		}, ""},
+		{"detail.legal_hold", func(e *leaf.Entry) bool { return true }, func(e *leaf.Entry) {
+			d, err := leaf.DecodeDetail(leaf.KindConversation, e.Detail)
+			if err != nil {
+				panic(err)
+			}
+			cd := d.(*leaf.ConversationDetail)
+			cd.LegalHold = !cd.LegalHold
+			if e.Detail, err = leaf.EncodeDetail(cd); err != nil {
+				panic(err)
+			}
+		}, leaf.KindConversation},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("%d-%s", i, c.field), func(t *testing.T) {
@@ -96,7 +133,11 @@ func TestDerivedInsiderTamper(t *testing.T) {
 			ctx := context.Background()
 			var seq uint64
 			found := false
-			for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+			kind := c.kind
+			if kind == "" {
+				kind = leaf.KindMessage
+			}
+			for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: kind}) {
 				if err != nil {
 					t.Fatal(err)
 				}

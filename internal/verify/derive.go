@@ -165,7 +165,8 @@ func (c *deriveCheck) summary() *DerivedSummary {
 	return &s
 }
 
-// finding reports that the leaf's field differs from the evidence's.
+// derived reports that the leaf's field differs from the evidence's: from says
+// which evidence gave the value.
 func derived(seq uint64, field string, leafVal, evVal any, from string) Finding {
 	return Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
 		Message: fmt.Sprintf("%s: the leaf has %s, the evidence gives %s (%s)", field, show(leafVal), show(evVal), from)}

@@ -13,9 +13,9 @@ var payloadSeeds = []string{
 	`{"id":"m1","timestamp":"2024-03-01T20:07:38.363Z","textBody":"hi <&> \u00e9 🙂","media":[{"contentLengthBytes":12}]}`,
 	`{"b":1,"a":{"z":[1,2,{"y":null,"x":true}],"é":"\u0001"}}`,
 	`{"n":1.5e3,"m":-0,"big":12345678901234567890}`, // the general canonicaliser's numbers
-	`{"\ud83d\ude00":1,"\uffff":2}`,                  // supplementary-plane keys: UTF-16 order
-	`{"a":1,"a":2}`,                                  // refused by both
-	`{"a":"\ud800"}`,                                 // a lone surrogate: refused by both
+	`{"\ud83d\ude00":1,"\uffff":2}`,                 // supplementary-plane keys: UTF-16 order
+	`{"a":1,"a":2}`,                                 // refused by both
+	`{"a":"\ud800"}`,                                // a lone surrogate: refused by both
 	`[1,2,3]`,
 }
 

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -329,14 +330,14 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	}
 	if known && conv.auditRefs != nil {
 		refs, auditFrom = conv.auditRefs, fmt.Sprintf("audit pages %s, named by entry %d", strings.Join(conv.auditSums, ", "), conv.seq)
-	} else if known {
-		c.sum.LegacyAuditRefs++
+	} else if known && conv.auditSums == nil {
+		c.sum.LegacyAuditRefs++ // its conversation's leaf names no audit pages
 	}
+	// Media bytes are evidence of their own (re-hashed by the evidence
+	// check); what the message gives is which attachments, checked below.
 	var media []leaf.MediaRef
-	var ld leaf.MessageDetail
 	if dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail); err == nil {
-		ld = *dd.(*leaf.MessageDetail)
-		media = ld.Media
+		media = dd.(*leaf.MessageDetail).Media
 	}
 	h := false
 	if held != nil {
@@ -404,13 +405,7 @@ func compareDetail(seq uint64, got, want json.RawMessage, from string) []Finding
 		keys[k] = true
 	}
 	var out []Finding
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		gv, wv := g[k], w[k]
 		if gv == nil || wv == nil || !sameJSON(gv, wv) {
 			out = append(out, derived(seq, "detail."+k, gv, wv, from))

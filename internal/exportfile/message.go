@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // Indexes of the compliance fields in Message.Fields, in
@@ -162,27 +162,22 @@ func lookupMsgAny(m *msgBuf, paths [][]string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// unquote reads a JSON string, without a full decode when it holds no
-// escapes (the common case).
+// unquote reads a JSON string: through jsonscan, which reads a string
+// without escapes as it is; encoding/json only for what jsonscan refuses
+// and encoding/json reads with replacement characters (invalid UTF-8, a
+// lone surrogate escape) or refuses too.
 func unquote(v json.RawMessage) (string, bool) {
 	v = bytes.TrimSpace(v)
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		inner := v[1 : len(v)-1]
-		if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) && !hasControl(inner) {
-			return string(inner), true
+	if end, escaped, err := jsonscan.String(v, 0); err == nil && end == len(v) {
+		if !escaped {
+			return string(v[1 : end-1]), true
+		}
+		if s, _, err := jsonscan.AppendString(nil, v, 0); err == nil {
+			return string(s), true
 		}
 	}
 	var s string
 	return s, json.Unmarshal(v, &s) == nil
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
 }
 
 // lookup follows path through nested objects; JSON null counts as absent.

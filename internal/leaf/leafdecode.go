@@ -234,9 +234,8 @@ func (r *leafReader) kind() (string, bool) {
 	return kindName(s), true
 }
 
-// hash reads a string of exactly 64 lower-case hex digits into h, as
-// custody writes them. (An empty string, which decodeLeafJSON reads as the
-// zero hash, and upper-case digits fall back.)
+// hash reads a string of exactly 64 hex digits into h. (An empty string,
+// which decodeLeafJSON reads as the zero hash, falls back.)
 func (r *leafReader) hash(h *hashchain.Hash) bool {
 	const n = 64
 	if len(r.b)-r.i < n+2 || r.b[r.i] != '"' || r.b[r.i+n+1] != '"' {
@@ -245,7 +244,7 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 	src := r.b[r.i+1 : r.i+1+n]
 	var bad byte
 	for k := range h {
-		hi, lo := lowerHex[src[2*k]], lowerHex[src[2*k+1]]
+		hi, lo := jsonscan.Unhex(src[2*k]), jsonscan.Unhex(src[2*k+1])
 		bad |= hi | lo
 		h[k] = hi<<4 | lo
 	}
@@ -255,17 +254,6 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 	r.i += n + 2
 	return true
 }
-
-// lowerHex maps a lower-case hex digit to its value, anything else to 0xff.
-var lowerHex = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for i, c := range "0123456789abcdef" {
-		t[c] = byte(i)
-	}
-	return t
-}()
 
 // uint reads an integer without sign, leading zeros, fraction or exponent,
 // of at most maxDigits digits (so it cannot overflow).

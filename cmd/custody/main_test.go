@@ -39,7 +39,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
-		Cmds: mergeCmds(scriptCmds, simScriptCmds()),
+		Cmds: mergeCmds(scriptCmds, simScriptCmds(), strictScriptCmds()),
 	})
 }
 

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -226,7 +227,10 @@ func (f *fixture) damage(seq int) {
 	if i < 0 {
 		f.t.Fatal("entry not in the main file")
 	}
-	const pageSize = 4096
+	pageSize := int(binary.BigEndian.Uint16(data[16:18])) // the SQLite header's page size; 1 means 65536
+	if pageSize == 1 {
+		pageSize = 65536
+	}
 	page := i / pageSize * pageSize
 	copy(data[page:page+8], []byte{0x77, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	if err := os.WriteFile(f.path, data, 0o644); err != nil {

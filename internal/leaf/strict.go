@@ -23,45 +23,14 @@ import (
 //
 // Both the ledger (before it signs or proves) and internal/verify use it,
 // so what one refuses the other reports. Leaves as AppendLeaf writes them
-// take a fast path (a canonical-form scan and the fast decoder, no
-// allocation beyond the decoder's); anything else is judged by the slow
-// path, which is the definition.
+// take a fast path (the fast decoder in a strict mode, one pass that
+// copies nothing); anything else is judged by the slow path, which is the
+// definition. FuzzCheckLeaf holds the two together.
 func CheckLeaf(leaf []byte) error {
-	if isCanonical(leaf) {
-		if e, ok := decodeLeafFast(leaf); ok && lowerHashes(leaf, &e) {
-			if err := e.Validate(); err != nil {
-				return fmt.Errorf("%w: %w", ErrNotEntry, err)
-			}
-			return nil
-		}
+	if checkLeafFast(leaf) {
+		return nil
 	}
 	return checkLeafSlow(leaf)
-}
-
-// lowerHashes reports whether the hashes of e, decoded from leaf by the
-// fast path (which also takes upper-case digits), are written in lower
-// case.
-func lowerHashes(leaf []byte, e *Entry) bool {
-	for _, m := range [...]struct {
-		key  string
-		zero bool
-	}{{`"evidence_sha256":"`, e.EvidenceSHA256.IsZero()}, {`"payload_sha256":"`, e.PayloadSHA256.IsZero()}} {
-		if m.zero {
-			continue
-		}
-		// The last occurrence: a detail (before these members) may
-		// have members of the same name; no member after them can.
-		i := bytes.LastIndex(leaf, []byte(m.key))
-		if i < 0 || i+len(m.key)+64 > len(leaf) {
-			return false
-		}
-		for _, c := range leaf[i+len(m.key) : i+len(m.key)+64] {
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // checkLeafSlow is CheckLeaf without the fast path.

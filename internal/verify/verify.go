@@ -293,6 +293,8 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	checkClaims()
 
+	strict := newStrictLeaves()
+	defer strict.finish()
 	var (
 		prevChain, computedChain hashchain.Hash
 		n                        uint64 // entries read
@@ -315,10 +317,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		}
 		gap := int64(s) != lastSeq+1 // entries are missing right before this one
 		lastSeq = int64(s)
-		leafErr := leaf.CheckLeaf(row.Leaf)
-		if leafErr != nil {
-			v.entry(s, leafCheck(leafErr), leafErr.Error())
-		}
+		strict.add(s, row.Leaf)
 		lh := hashchain.LeafHash(row.Leaf)
 		storedLH, storedChain := lh, hashchain.Hash{}
 		if len(row.LeafHash) != hashchain.HashSize || len(row.Chain) != hashchain.HashSize {
@@ -348,8 +347,8 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		checkClaims()
 		if ev != nil {
 			for _, f := range ev.entry(s, row.Leaf) {
-				if f.Check == CheckRow && leafErr != nil {
-					continue // the leaf is already reported as not strict
+				if f.Check == CheckRow {
+					continue // not an entry: the strict check reports it
 				}
 				v.add(f)
 			}
@@ -361,6 +360,9 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	if opts.Progress != nil {
 		opts.Progress(n, total)
+	}
+	for _, bad := range strict.finish() {
+		v.entry(bad.seq, leafCheck(bad.err), bad.err.Error())
 	}
 	rep.Entries = n
 	rep.Root = b.Root().String()
@@ -466,7 +468,10 @@ type collector struct {
 	list   []*Finding
 	first  map[string]*Finding // the reported finding of each structural check
 	entry0 *Finding            // the first entry finding, if any
-	n      int                 // findings naming an entry that are not structural
+	// covering holds checkpoint root and truncation failures until
+	// finish, which counts them on an entry finding before them.
+	covering []Finding
+	n        int // findings naming an entry that are not structural
 }
 
 func (v *collector) add(f Finding) {
@@ -485,10 +490,13 @@ func (v *collector) add(f Finding) {
 		v.list = append(v.list, &f)
 		return
 	}
+	if f.Check == CheckCheckpointRoot || f.Check == CheckTruncated {
+		// Decided at finish, when every entry finding is known.
+		v.covering = append(v.covering, f)
+		return
+	}
 	var to *Finding
 	switch {
-	case (f.Check == CheckCheckpointRoot || f.Check == CheckTruncated) && v.entry0 != nil:
-		to = v.entry0
 	case f.Check == CheckCheckpointSig && v.first[CheckIdentity] != nil:
 		to = v.first[CheckIdentity]
 	default:
@@ -503,7 +511,7 @@ func (v *collector) add(f Finding) {
 		f.lastSeq = int64(*f.Seq)
 	}
 	v.first[f.Check] = &f
-	if entryCheck(f.Check) && v.entry0 == nil {
+	if entryCheck(f.Check) && (v.entry0 == nil || f.pos < v.entry0.pos) {
 		v.entry0 = &f
 	}
 	v.list = append(v.list, &f)
@@ -534,6 +542,21 @@ func (v *collector) entry(seq uint64, check, msg string) {
 
 // finish puts the findings into the report in ledger order.
 func (v *collector) finish() {
+	for _, f := range v.covering {
+		// A checkpoint over an entry already reported follows from it
+		// (an entry finding before a checkpoint's position names a seq
+		// the checkpoint covers; truncation is past every entry).
+		switch to := v.first[f.Check]; {
+		case v.entry0 != nil && v.entry0.pos < f.pos:
+			v.count(v.entry0, nil)
+		case to != nil:
+			v.count(to, nil)
+		default:
+			f.lastSeq = -1
+			v.first[f.Check] = &f
+			v.list = append(v.list, &f)
+		}
+	}
 	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].pos < v.list[j].pos })
 	for _, f := range v.list {
 		v.rep.Findings = append(v.rep.Findings, *f)

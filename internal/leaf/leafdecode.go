@@ -81,7 +81,7 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 func checkLeafFast(leaf []byte) bool {
 	r := leafReader{b: leaf, strict: true}
 	e, ok := r.read()
-	return ok && e.Validate() == nil
+	return ok && e.validate(false) == nil
 }
 
 // read is decodeLeafFast on r.
@@ -121,15 +121,8 @@ func (r *leafReader) read() (e Entry, ok bool) {
 			if r.i >= len(r.b) || r.b[r.i] != '{' {
 				return Entry{}, false
 			}
-			end, err := jsonscan.Skip(r.b, r.i, maxDetailDepth)
-			if r.strict {
-				var ok bool
-				end, ok = canonValue(r.b, r.i, 0)
-				if !ok {
-					err = errNotFast
-				}
-			}
-			if err != nil {
+			end, detailOK := r.detailEnd()
+			if !detailOK {
 				return Entry{}, false
 			}
 			e.Detail = leaf[r.i:end:end]
@@ -193,6 +186,16 @@ func (r *leafReader) read() (e Entry, ok bool) {
 	}
 	e.Leaf = leaf
 	return e, true
+}
+
+// detailEnd returns the end of the detail object at r.i, read as
+// jsonscan.Skip reads it or, strict, as RFC 8785 form (canonValue).
+func (r *leafReader) detailEnd() (int, bool) {
+	if r.strict {
+		return canonValue(r.b, r.i, 0)
+	}
+	end, err := jsonscan.Skip(r.b, r.i, maxDetailDepth)
+	return end, err == nil
 }
 
 // lit consumes s if the input continues with it.
@@ -288,13 +291,13 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 		return false
 	}
 	src := r.b[r.i+1 : r.i+1+n]
-	unhex := jsonscan.Unhex
+	t := &hexDigits
 	if r.strict {
-		unhex = lowerUnhex // custody writes hashes in lower case
+		t = &lowerHexDigits // custody writes hashes in lower case
 	}
 	var bad byte
 	for k := range h {
-		hi, lo := unhex(src[2*k]), unhex(src[2*k+1])
+		hi, lo := t[src[2*k]], t[src[2*k+1]]
 		bad |= hi | lo
 		h[k] = hi<<4 | lo
 	}
@@ -305,14 +308,19 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 	return true
 }
 
-// lowerUnhex is jsonscan.Unhex for lower-case digits only: 0xff for 'A'
-// to 'F' too.
-func lowerUnhex(c byte) byte {
-	if c >= 'A' && c <= 'F' {
-		return 0xff
+// hexDigits maps a hex digit (either case) to its value, anything else
+// to 0xff (jsonscan.Unhex as a table); lowerHexDigits the same for
+// lower-case digits only.
+var hexDigits, lowerHexDigits = func() (t, l [256]byte) {
+	for c := range t {
+		t[c] = jsonscan.Unhex(byte(c))
+		l[c] = t[c]
+		if c >= 'A' && c <= 'F' {
+			l[c] = 0xff
+		}
 	}
-	return jsonscan.Unhex(c)
-}
+	return t, l
+}()
 
 // uint reads an integer without sign, leading zeros, fraction or exponent,
 // of at most maxDigits digits (so it cannot overflow).

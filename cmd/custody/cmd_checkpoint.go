@@ -37,8 +37,12 @@ FILE' then proves the ledger still contains exactly what it signed, which
 catches a truncated or rewritten ledger.
 
 Before signing, the entries appended since the previous checkpoint are
-re-hashed and the previous checkpoint's root is recomputed; a ledger that
-fails either is not signed. Export signs a checkpoint at the end of every
+checked (each a strict leaf — I-JSON, no member named twice, its exact
+RFC 8785 bytes, a custody entry — that hashes to its stored leaf hash and
+continues the chain), the previous checkpoint's root is recomputed, and
+the stored checkpoint ids must run 1, 2, 3, … with none missing; a ledger
+that fails any of these is not signed (exit 3, naming the first failing
+seq or checkpoint). Export signs a checkpoint at the end of every
 run, so this command is for ledgers changed otherwise, or for a fresh copy.
 
 Examples:

@@ -42,6 +42,10 @@ without the ledger and without trusting custody:
   custody verify --proof FILE --key custody.pub
 
 If no checkpoint covers the entry yet, run 'custody checkpoint' first.
+Prove refuses (exit 3) a ledger whose stored hashes no longer lead to the
+checkpoint's root, whose checkpoint ids are not continuous, or whose
+entry is not a strict leaf (I-JSON, no member named twice, its exact
+RFC 8785 bytes, a custody entry): it never proves a forged row.
 
 Examples:
   custody prove --message 2f0c1b… --out msg-2f0c.proof.json
@@ -84,6 +88,8 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 	switch {
 	case errors.Is(err, ledger.ErrNotCovered):
 		return fmt.Errorf("prove: entry %d is not covered by a signed checkpoint yet; run 'custody checkpoint' first", seq)
+	case errors.Is(err, ledger.ErrInconsistent):
+		return fmt.Errorf("prove: %w; nothing was proved (run 'custody verify' for the full list)", err)
 	case err != nil:
 		return fmt.Errorf("prove: %w", err)
 	}

@@ -53,8 +53,17 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     (so each checkpoint is also consistent with every earlier one);
   - every --checkpoint FILE (kept outside the ledger) is signed and the
     ledger still has its entries and its root: a ledger cut short reports
-    "ledger truncated", a rewritten one "history rewritten".
-It names the first failing sequence number and what failed.
+    "ledger truncated", a rewritten one "history rewritten";
+  - every leaf is strict: I-JSON, no member named twice, exactly its
+    RFC 8785 canonical bytes, a custody entry;
+  - stored checkpoint ids run 1, 2, 3, … with none missing;
+  - the verifier key is named for this ledger's origin (a key of another
+    ledger, or a ledger rebuilt under another identity, is a failure, and
+    the --checkpoint files are still compared).
+It names the first failing sequence number or checkpoint and what failed.
+One break is one finding: what follows from it (every entry after a
+deleted one, the checkpoints over an altered one) is counted on it, not
+listed.
 
 With --evidence it also re-hashes every evidence object the ledger
 references, in the matter's own store (bare --evidence) or in another
@@ -82,7 +91,14 @@ Examples:
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
 ` + exitStatusHelp + `
-  (3: a check failed; the first failure is named on stderr)`,
+
+  For verify, 3 means the ledger (or proof) failed a check, the first
+  failure named on stderr: any finding, a verifier key of another ledger
+  or signatures that fail with it, a ledger rebuilt under another
+  identity, a ledger file SQLite reports damaged. 1 means it could not
+  verify for another reason: a file missing or unreadable, a file that is
+  not a custody ledger, no verifier key for a ledger with checkpoints.
+  2 is a usage error (a signer key given as --key).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o, g) },
 	}
@@ -114,6 +130,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	mo := o.ev.matterOptions()
 	mo.ReadOnly, mo.VerifierKey = true, o.Key
 	m, err := openMatter(ctx, g, mo)
+	if errors.Is(err, ledger.ErrCorrupt) {
+		return withCode(exitFindings, fmt.Errorf("verify: FAILED: the ledger file is damaged, SQLite cannot read it: %w", err))
+	}
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -144,13 +163,6 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
 	}
 	return nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func printReport(g *globalOptions, rep *verify.Report) error {
@@ -264,4 +276,11 @@ func (p *verifyProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // Exit codes, documented under EXIT STATUS in every command's help.
@@ -12,7 +14,7 @@ const (
 	exitOK        = 0
 	exitError     = 1
 	exitUsage     = 2
-	exitFindings  = 3 // verification failed, findings present, or some work failed
+	exitFindings  = 3 // verification failed (every integrity failure), findings present, or some work failed
 	exitCancelled = 130
 )
 
@@ -22,7 +24,10 @@ EXIT STATUS
   0    success
   1    error (bad input, I/O, fatal API error)
   2    usage error (unknown flag, missing argument)
-  3    verification failed, findings present, or some items failed (resumable)
+  3    verification failed — any integrity failure: a check of the ledger,
+       a key or checkpoint of another ledger, a damaged ledger file, a
+       ledger custody refuses to sign or prove — findings present, or
+       some items failed (resumable)
   130  cancelled (Ctrl-C); state is saved and the command can be rerun`
 
 // exitError carries an exit code through cobra to run(). Commands return
@@ -65,6 +70,10 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		}
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		code = exitCancelled
+	case errors.Is(err, ledger.ErrInconsistent) || errors.Is(err, ledger.ErrCorrupt):
+		// Integrity failures, whichever command meets them: a ledger
+		// that contradicts itself, a file SQLite reports damaged.
+		code = exitFindings
 	}
 	fmt.Fprintf(stderr, "custody: %v\n", err)
 	if code == exitUsage {

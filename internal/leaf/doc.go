@@ -1,5 +1,6 @@
 // Package leaf is the ledger's format as bytes: the entry object and its
-// RFC 8785 leaf (Entry, Validate, AppendLeaf, DecodeLeaf, CanonicalDetail),
+// RFC 8785 leaf (Entry, Validate, AppendLeaf, DecodeLeaf, CanonicalDetail,
+// and CheckLeaf, the strict check every verifier of a leaf runs),
 // the entry kinds as one table (Kinds) with a typed detail per kind
 // (MessageDetail, ConversationDetail, RunDetail, … with EncodeDetail,
 // DecodeDetail and the evidence each names, EvidenceRefs), the time
@@ -14,7 +15,8 @@
 //
 // Every hand-written reader here is a fast path beside its reference —
 // DecodeLeaf's beside encoding/json, CanonicalDetail's beside
-// hashchain.Canonicalize, MessageDetail's beside json.Unmarshal — built on
-// jsonscan, fuzzed against the reference, and kept because a benchmark
-// shows it pays (BenchmarkDecodeLeaf, BenchmarkDecodeMessageDetail).
+// hashchain.Canonicalize, MessageDetail's beside json.Unmarshal,
+// CheckLeaf's beside its slow path — built on jsonscan, fuzzed against the
+// reference, and kept because a benchmark shows it pays
+// (BenchmarkDecodeLeaf, BenchmarkDecodeMessageDetail, BenchmarkCheckLeaf).
 package leaf

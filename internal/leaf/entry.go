@@ -116,22 +116,31 @@ func checkTexts(pairs ...string) error {
 
 // Validate checks e against the format rules that do not need the ledger
 // (the ledger checks supersedes itself).
-func (e *Entry) Validate() error {
+func (e *Entry) Validate() error { return e.validate(true) }
+
+// validate is Validate; texts false skips the UTF-8 checks of the
+// strings, for entries just decoded from JSON (whose strings jsonscan
+// has checked).
+func (e *Entry) validate(texts bool) error {
 	if !validKind(e.Kind) {
 		return fmt.Errorf("kind %q is not a lower-case identifier", e.Kind)
 	}
 	if e.Matter == "" {
 		return errors.New("matter is empty")
 	}
-	if err := checkTexts("matter", e.Matter, "conversation_id", e.ConversationID, "message_id", e.MessageID, "run_id", e.RunID); err != nil {
-		return err
+	if texts {
+		if err := checkTexts("matter", e.Matter, "conversation_id", e.ConversationID, "message_id", e.MessageID, "run_id", e.RunID); err != nil {
+			return err
+		}
 	}
 	if y := e.At.UTC().Year(); y < 1 || y > 9999 {
 		return fmt.Errorf("at %v is outside years 0001-9999", e.At)
 	}
 	if e.Source != nil {
-		if err := checkTexts("source.method", e.Source.Method, "source.path", e.Source.Path, "source.correlation_id", e.Source.CorrelationID); err != nil {
-			return err
+		if texts {
+			if err := checkTexts("source.method", e.Source.Method, "source.path", e.Source.Path, "source.correlation_id", e.Source.CorrelationID); err != nil {
+				return err
+			}
 		}
 		if e.Source.Method == "" || e.Source.Path == "" {
 			return errors.New("source needs method and path")
@@ -140,7 +149,7 @@ func (e *Entry) Validate() error {
 			return fmt.Errorf("source.status %d out of range", e.Source.Status)
 		}
 	}
-	if e.Compliance != nil {
+	if e.Compliance != nil && texts {
 		if err := CheckText(e.Compliance.OriginalTimestamp); err != nil {
 			return fmt.Errorf("compliance.original_timestamp: %w", err)
 		}

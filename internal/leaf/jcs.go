@@ -193,7 +193,7 @@ func canonValue(in []byte, i, depth int) (int, bool) {
 				return i, false
 			}
 			key := in[i+1 : end-1]
-			if prev != nil && bytes.Compare(prev, key) >= 0 || bytes.IndexFunc(key, func(r rune) bool { return r >= 0x10000 }) >= 0 {
+			if prev != nil && bytes.Compare(prev, key) >= 0 || beyondBMP(key) {
 				return i, false
 			}
 			prev = key
@@ -254,4 +254,15 @@ func canonValue(in []byte, i, depth int) (int, bool) {
 		return safeInteger(in, i)
 	}
 	return i, false
+}
+
+// beyondBMP reports whether the valid UTF-8 s holds a character beyond
+// U+FFFF: a 4-byte sequence, whose lead byte is 0xF0 or more.
+func beyondBMP(s []byte) bool {
+	for _, c := range s {
+		if c >= 0xf0 {
+			return true
+		}
+	}
+	return false
 }

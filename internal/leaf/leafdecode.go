@@ -1,7 +1,9 @@
 package leaf
 
 import (
+	"bytes"
 	"time"
+	"unsafe"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
@@ -57,6 +59,12 @@ type leafParts struct {
 type leafReader struct {
 	b []byte
 	i int
+	// strict (CheckLeaf's fast path) also requires what RFC 8785 and the
+	// format require beyond the fast path's grammar: minimal escapes,
+	// lower-case hashes, a canonical detail, supersedes below 2^53. Its
+	// strings are not copies but views of b (see view), valid only while
+	// b is.
+	strict bool
 }
 
 // decodeLeafFast decodes leaf when it is sure to give what decodeLeafJSON
@@ -64,6 +72,21 @@ type leafReader struct {
 // sub-slice of leaf (capacity clipped), not a copy.
 func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 	r := leafReader{b: leaf}
+	return r.read()
+}
+
+// checkLeafFast reports whether leaf is certainly strict (see CheckLeaf),
+// in one pass that copies nothing: the fast decoder in strict mode, then
+// Validate. False means "not sure".
+func checkLeafFast(leaf []byte) bool {
+	r := leafReader{b: leaf, strict: true}
+	e, ok := r.read()
+	return ok && e.validate(false) == nil
+}
+
+// read is decodeLeafFast on r.
+func (r *leafReader) read() (e Entry, ok bool) {
+	leaf := r.b
 	if !r.lit(`{`) {
 		return Entry{}, false
 	}
@@ -98,8 +121,8 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 			if r.i >= len(r.b) || r.b[r.i] != '{' {
 				return Entry{}, false
 			}
-			end, err := jsonscan.Skip(r.b, r.i, maxDetailDepth)
-			if err != nil {
+			end, detailOK := r.detailEnd()
+			if !detailOK {
 				return Entry{}, false
 			}
 			e.Detail = leaf[r.i:end:end]
@@ -140,7 +163,7 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 			if parts == nil {
 				parts = new(leafParts)
 			}
-			if parts.supersedes, ok = r.uint(19); !ok {
+			if parts.supersedes, ok = r.uint(19); !ok || r.strict && parts.supersedes >= maxSafeInteger {
 				return Entry{}, false
 			}
 			e.Supersedes = &parts.supersedes
@@ -163,6 +186,16 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 	}
 	e.Leaf = leaf
 	return e, true
+}
+
+// detailEnd returns the end of the detail object at r.i, read as
+// jsonscan.Skip reads it or, strict, as RFC 8785 form (canonValue).
+func (r *leafReader) detailEnd() (int, bool) {
+	if r.strict {
+		return canonValue(r.b, r.i, 0)
+	}
+	end, err := jsonscan.Skip(r.b, r.i, maxDetailDepth)
+	return end, err == nil
 }
 
 // lit consumes s if the input continues with it.
@@ -210,8 +243,12 @@ func (r *leafReader) rawStr() (s []byte, esc, ok bool) {
 // str reads a string value. A lone surrogate escape fails (encoding/json
 // would make it U+FFFD: the reference decides).
 func (r *leafReader) str() (string, bool) {
+	start := r.i
 	s, esc, ok := r.rawStr()
 	if ok {
+		if r.strict {
+			return view(s), true
+		}
 		return string(s), true
 	}
 	if !esc {
@@ -221,8 +258,20 @@ func (r *leafReader) str() (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	if r.strict && !bytes.Equal(jsonscan.AppendStringRFC8785(make([]byte, 0, end-start), string(buf)), r.b[start:end]) {
+		return "", false // escapes that are not RFC 8785's minimal ones
+	}
 	r.i = end
 	return string(buf), true
+}
+
+// view is the bytes of b as a string without copying them: for the
+// strict check, whose entry lives only while the leaf bytes do.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // kind reads the kind, without allocating for custody's own kinds.
@@ -242,9 +291,13 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 		return false
 	}
 	src := r.b[r.i+1 : r.i+1+n]
+	t := &hexDigits
+	if r.strict {
+		t = &lowerHexDigits // custody writes hashes in lower case
+	}
 	var bad byte
 	for k := range h {
-		hi, lo := jsonscan.Unhex(src[2*k]), jsonscan.Unhex(src[2*k+1])
+		hi, lo := t[src[2*k]], t[src[2*k+1]]
 		bad |= hi | lo
 		h[k] = hi<<4 | lo
 	}
@@ -254,6 +307,20 @@ func (r *leafReader) hash(h *hashchain.Hash) bool {
 	r.i += n + 2
 	return true
 }
+
+// hexDigits maps a hex digit (either case) to its value, anything else
+// to 0xff (jsonscan.Unhex as a table); lowerHexDigits the same for
+// lower-case digits only.
+var hexDigits, lowerHexDigits = func() (t, l [256]byte) {
+	for c := range t {
+		t[c] = jsonscan.Unhex(byte(c))
+		l[c] = t[c]
+		if c >= 'A' && c <= 'F' {
+			l[c] = 0xff
+		}
+	}
+	return t, l
+}()
 
 // uint reads an integer without sign, leading zeros, fraction or exponent,
 // of at most maxDigits digits (so it cannot overflow).

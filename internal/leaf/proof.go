@@ -183,10 +183,11 @@ type ProofResult struct {
 
 // VerifyProof checks a proof file with nothing but the ledger's verifier
 // key: the checkpoint's signature, that the checkpoint's size is the
-// proof's tree size, that the leaf hashes to leaf_hash, and that the
-// inclusion path leads from it to the signed root. Errors wrap
-// ErrMalformedProof, hashchain.ErrBadSignature, hashchain.ErrBadKey or
-// hashchain.ErrProof.
+// proof's tree size, that the leaf hashes to leaf_hash, that the
+// inclusion path leads from it to the signed root, and that the leaf is
+// strict (CheckLeaf). Errors wrap ErrMalformedProof,
+// hashchain.ErrBadSignature, hashchain.ErrBadKey, hashchain.ErrProof or
+// one of CheckLeaf's.
 func VerifyProof(data []byte, verifierKey string) (ProofResult, error) {
 	p, err := ParseProof(data)
 	if err != nil {
@@ -210,6 +211,9 @@ func (p Proof) Verify(verifierKey string) (ProofResult, error) {
 	}
 	if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, lh, p.Inclusion, cp.Root); err != nil {
 		return ProofResult{}, fmt.Errorf("leaf: verify proof: %w", err)
+	}
+	if err := CheckLeaf(p.Leaf); err != nil {
+		return ProofResult{}, fmt.Errorf("leaf: verify proof: the proved leaf: %w", err)
 	}
 	e, err := DecodeLeaf(p.Leaf)
 	if err != nil {

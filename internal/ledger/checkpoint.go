@@ -24,10 +24,13 @@ type StoredCheckpoint struct {
 
 // Checkpoint signs a checkpoint of the whole ledger with signerKey (a note
 // signer key whose name is the ledger's origin), stores it and returns it.
-// Before signing it checks what it is about to vouch for: every entry since
-// the previous checkpoint must hash to its stored leaf hash and continue
-// the chain, and the tree must still have the previous checkpoint's root
-// at its size; otherwise it signs nothing and returns ErrInconsistent. A
+// Before signing it checks what it is about to vouch for: the stored
+// checkpoints' ids run 1, 2, 3, … with sizes that never decrease, every
+// entry since the previous checkpoint is a strict leaf (leaf.CheckLeaf:
+// I-JSON, no duplicate member, RFC 8785 bytes, a custody entry), hashes to
+// its stored leaf hash and continues the chain, and the tree still has the
+// previous checkpoint's root at its size; otherwise it signs nothing and
+// returns ErrInconsistent naming the first failing seq or checkpoint. A
 // key that is not this ledger's returns ErrWrongKey. If the latest stored
 // checkpoint already says the same, it is returned and nothing is stored.
 func (l *Ledger) Checkpoint(ctx context.Context, signerKey string) (StoredCheckpoint, error) {
@@ -61,6 +64,9 @@ func (l *Ledger) PrepareCheckpoint(ctx context.Context) (*CheckpointBase, error)
 	}
 	prev, prevID, err := l.verifiedLatest(ctx, tx)
 	if err != nil {
+		return nil, fmt.Errorf("ledger: prepare checkpoint: %w", err)
+	}
+	if err := checkCheckpointIDs(ctx, tx); err != nil {
 		return nil, fmt.Errorf("ledger: prepare checkpoint: %w", err)
 	}
 	base := &CheckpointBase{prevID: prevID, tree: treeState{b: hashchain.NewRootBuilder()}}
@@ -100,6 +106,9 @@ func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *Che
 		}
 		prev, _, err := l.verifiedLatest(ctx, tx.tx)
 		if err != nil {
+			return fmt.Errorf("ledger: checkpoint: %w", err)
+		}
+		if err := checkCheckpointIDs(ctx, tx.tx); err != nil {
 			return fmt.Errorf("ledger: checkpoint: %w", err)
 		}
 		tree := treeState{b: hashchain.NewRootBuilder()}
@@ -179,9 +188,9 @@ func (t *treeState) extendChecked(ctx context.Context, q querier, size uint64, p
 	defer rows.Close()
 	prevChain := t.chain
 	var seq int64
-	var leaf, lh, chain sql.RawBytes
+	var leafBytes, lh, chain sql.RawBytes
 	for rows.Next() && b.Size() < size {
-		if err := rows.Scan(&seq, &leaf, &lh, &chain); err != nil {
+		if err := rows.Scan(&seq, &leafBytes, &lh, &chain); err != nil {
 			return classify(err)
 		}
 		n := b.Size()
@@ -190,7 +199,10 @@ func (t *treeState) extendChecked(ctx context.Context, q querier, size uint64, p
 		}
 		stored := hashchain.Hash(lh)
 		if n >= from {
-			if hashchain.LeafHash(leaf) != stored {
+			if err := leaf.CheckLeaf(leafBytes); err != nil {
+				return fmt.Errorf("%w: seq %d: %w", ErrInconsistent, n, err)
+			}
+			if hashchain.LeafHash(leafBytes) != stored {
 				return fmt.Errorf("%w: seq %d: leaf does not hash to its stored leaf hash", ErrInconsistent, n)
 			}
 			if hashchain.ChainLink(prevChain, stored) != hashchain.Hash(chain) {
@@ -211,6 +223,31 @@ func (t *treeState) extendChecked(ctx context.Context, q querier, size uint64, p
 	}
 	t.chain = prevChain
 	return nil
+}
+
+// checkCheckpointIDs checks that the stored checkpoints' ids run 1, 2, 3,
+// … with none missing and their sizes never decrease (a deleted or
+// reordered checkpoint row). It reads only the two small columns.
+func checkCheckpointIDs(ctx context.Context, q querier) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, size FROM checkpoints ORDER BY id`)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	var want, id, size, prev int64 = 1, 0, 0, 0
+	for rows.Next() {
+		if err := rows.Scan(&id, &size); err != nil {
+			return classify(err)
+		}
+		if id != want {
+			return fmt.Errorf("%w: stored checkpoint #%d is missing (the one after #%d is #%d)", ErrInconsistent, want, want-1, id)
+		}
+		if size < prev {
+			return fmt.Errorf("%w: stored checkpoint #%d has size %d, smaller than #%d's %d", ErrInconsistent, id, size, id-1, prev)
+		}
+		want, prev = id+1, size
+	}
+	return classify(rows.Err())
 }
 
 // Checkpoints returns every stored checkpoint in signing order.

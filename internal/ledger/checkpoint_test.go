@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,6 +206,11 @@ func proofEdits(t *testing.T, data []byte, wrongKeyNote []byte) map[string][]byt
 		"format":                           edit(func(m map[string]any) { m["format"] = "custody-proof/v2" }),
 		"truncated file":                   data[:len(data)/2],
 		"trailing data":                    append(append([]byte(nil), data...), []byte(" {}")...),
+		// A member twice: encoding/json would read the last, Python's
+		// json the last too, others the first; a proof must read alike.
+		"index twice": bytes.Replace(data, []byte(`"index": `), []byte(`"index": 0, "index": `), 1),
+		"index twice, same value": bytes.Replace(data, []byte(`"tree_size": `),
+			[]byte(fmt.Sprintf(`"index": %v, "tree_size": `, m["index"])), 1),
 	}
 }
 

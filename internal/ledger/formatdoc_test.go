@@ -192,9 +192,10 @@ func TestLedgerFormatDoc(t *testing.T) {
 	}
 }
 
-// TestIndependentVerifier runs the Python proof verifier printed in
+// TestIndependentVerifier runs the Python verifier printed in
 // docs/ledger-format.md — written from the page, not from this code —
-// on proofs custody made, genuine and edited.
+// on proofs custody made, genuine and edited. (internal/verify's
+// TestIndependentLedgerVerifier runs it on tampered ledgers.)
 func TestIndependentVerifier(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
@@ -214,7 +215,7 @@ func TestIndependentVerifier(t *testing.T) {
 		t.Fatal("no python block in the doc")
 	}
 	dir := t.TempDir()
-	script := filepath.Join(dir, "verify_proof.py")
+	script := filepath.Join(dir, "custody_verify.py")
 	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestIndependentVerifier(t *testing.T) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(python, script, p, f.l.VerifierKey()).CombinedOutput()
+		out, err := exec.Command(python, script, "proof", p, f.l.VerifierKey()).CombinedOutput()
 		return string(out), err
 	}
 	for _, seq := range []uint64{0, 5, 10} {

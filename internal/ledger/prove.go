@@ -11,7 +11,9 @@ import (
 // Prove builds the inclusion proof of the entry at seq against the latest
 // stored checkpoint that covers it (ErrNotCovered if none does). The proof
 // is checked before it is returned, so a ledger whose stored hashes no
-// longer match its checkpoint yields ErrInconsistent, not a bad proof.
+// longer match its checkpoint, whose checkpoint ids are not continuous, or
+// whose proved leaf is not strict (leaf.CheckLeaf) yields ErrInconsistent,
+// not a proof.
 func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
 	tx, err := l.rdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -39,6 +41,9 @@ func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
 	}
 	if noted.Size != cp.Size || noted.Root != cp.Root || noted.Origin != l.origin {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: checkpoint %d's columns disagree with its note", seq, ErrInconsistent, cp.ID)
+	}
+	if err := checkCheckpointIDs(ctx, tx); err != nil {
+		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
 	}
 	if cp.Size > head.Size {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: ledger truncated: checkpoint has %d entries, ledger has %d", seq, ErrInconsistent, cp.Size, head.Size)
@@ -81,6 +86,9 @@ func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
 		LeafHash:   hashchain.LeafHash(leafBytes),
 		Inclusion:  path,
 		Checkpoint: cp.Note,
+	}
+	if err := leaf.CheckLeaf(leafBytes); err != nil {
+		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: %w", seq, ErrInconsistent, err)
 	}
 	if p.LeafHash != hashes[seq] {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: the leaf does not hash to its stored leaf hash", seq, ErrInconsistent)

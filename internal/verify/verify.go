@@ -2,22 +2,31 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // Checks a Finding can name. The names are stable: scripts and the JSON
 // report rely on them.
 const (
+	CheckIdentity           = "identity"             // the verifier key is named for another ledger's origin
+	CheckDamaged            = "damaged"              // SQLite cannot read part of the ledger file
 	CheckSequence           = "sequence"             // an entry is missing
 	CheckRow                = "row"                  // a stored hash has the wrong length, or a leaf is not an entry
 	CheckLeafHash           = "leaf_hash"            // leaf bytes do not hash to the stored leaf hash
 	CheckChain              = "chain"                // stored chain link does not follow from the previous one
+	CheckIJSON              = "i_json"               // a leaf is not I-JSON (UTF-8, surrogates, numbers below 2^53)
+	CheckDuplicate          = "duplicate_member"     // an object in a leaf names a member twice
+	CheckCanonical          = "canonical"            // a leaf's bytes are not its RFC 8785 form
+	CheckEntry              = "entry"                // a leaf is not a custody entry object
+	CheckCheckpointID       = "checkpoint_id"        // stored checkpoint ids not 1, 2, 3, … or sizes decreasing
 	CheckCheckpointSig      = "checkpoint_signature" // signature missing or invalid for the verifier key
 	CheckCheckpointRow      = "checkpoint_row"       // stored size/root columns differ from the signed note
 	CheckCheckpointRoot     = "checkpoint_root"      // recomputed root differs from the signed root
@@ -27,6 +36,41 @@ const (
 	CheckExternalCheckpoint = "external_checkpoint"  // a checkpoint file given to verify is unusable
 )
 
+// structural lists the checks of the ledger's own structure. Each is
+// reported once, at its first failure in ledger order; later failures of
+// the same check, and the failures that follow from an earlier break
+// (see collector), are counted on that finding instead of listed. The
+// other checks (evidence) list every failure.
+var structural = map[string]bool{
+	CheckIdentity: true, CheckDamaged: true, CheckSequence: true, CheckRow: true, CheckLeafHash: true,
+	CheckChain: true, CheckIJSON: true, CheckDuplicate: true, CheckCanonical: true, CheckEntry: true,
+	CheckCheckpointID: true, CheckCheckpointSig: true, CheckCheckpointRow: true, CheckCheckpointRoot: true,
+	CheckTruncated: true, CheckExternalCheckpoint: true,
+}
+
+// entryCheck reports whether check judges one entry (its finding names a
+// seq): a break at that entry, which later checkpoint failures follow from.
+func entryCheck(check string) bool {
+	switch check {
+	case CheckDamaged, CheckSequence, CheckRow, CheckLeafHash, CheckChain, CheckIJSON, CheckDuplicate, CheckCanonical, CheckEntry:
+		return true
+	}
+	return false
+}
+
+// leafCheck maps a leaf.CheckLeaf error to its check.
+func leafCheck(err error) string {
+	switch {
+	case errors.Is(err, leaf.ErrNotIJSON):
+		return CheckIJSON
+	case errors.Is(err, leaf.ErrDuplicateMember):
+		return CheckDuplicate
+	case errors.Is(err, leaf.ErrNotCanonical):
+		return CheckCanonical
+	}
+	return CheckEntry
+}
+
 // Finding is one thing verification found wrong (or, with Warning, worth
 // knowing but not a failure).
 type Finding struct {
@@ -35,8 +79,15 @@ type Finding struct {
 	Checkpoint string  `json:"checkpoint,omitempty"` // "stored #3" or the file name
 	Message    string  `json:"message"`
 	Warning    bool    `json:"warning,omitempty"`
+	// ConsequentEntries and ConsequentCheckpoints count the later
+	// failures this one accounts for, which are not listed: failures of
+	// the same check further on, and those that follow from this break
+	// (docs/ledger-format.md, "One break, one finding").
+	ConsequentEntries     int `json:"consequent_entries,omitempty"`
+	ConsequentCheckpoints int `json:"consequent_checkpoints,omitempty"`
 
-	pos int64 // ledger position for ordering: 2*seq for entries, 2*size-1 for checkpoints
+	pos     int64 // ledger position for ordering: 2*seq for entries, 2*size-1 for checkpoints
+	lastSeq int64 // the last entry counted in ConsequentEntries (distinct entries only)
 }
 
 // String renders the finding as one line: "seq 41: leaf_hash: …".
@@ -51,7 +102,24 @@ func (f Finding) String() string {
 	b.WriteString(f.Check)
 	b.WriteString(": ")
 	b.WriteString(f.Message)
+	if f.ConsequentEntries+f.ConsequentCheckpoints > 0 {
+		var parts []string
+		if n := f.ConsequentEntries; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "entry", "entries")))
+		}
+		if n := f.ConsequentCheckpoints; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "checkpoint", "checkpoints")))
+		}
+		fmt.Fprintf(&b, "; and %s after it fail because of it", strings.Join(parts, " and "))
+	}
 	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // ExternalCheckpoint is a signed checkpoint kept outside the ledger (by
@@ -135,9 +203,14 @@ type claim struct {
 // Ledger checks the whole ledger in one streaming pass over a read-only
 // snapshot (a concurrent export may keep appending):
 //
+//   - the verifier key is named for the ledger's origin;
+//   - stored checkpoints have ids 1, 2, 3, … with none missing, and sizes
+//     that never decrease;
 //   - entries are numbered 0, 1, 2, … with none missing;
-//   - each leaf hashes to its stored leaf hash;
-//   - each stored chain link equals ChainLink(previous link, leaf hash);
+//   - each leaf is strict (leaf.CheckLeaf: I-JSON, no duplicate member,
+//     RFC 8785 bytes, a custody entry) and hashes to its stored leaf hash;
+//   - each stored chain link equals ChainLink(previous stored link, stored
+//     leaf hash);
 //   - each stored checkpoint carries a valid signature by VerifierKey, its
 //     size and root columns match its signed note, and the Merkle root
 //     recomputed from the leaves at its size equals its root (which also
@@ -148,10 +221,11 @@ type claim struct {
 //   - with Options.Evidence, every evidence object an entry references is
 //     in the store and hashes to its name.
 //
-// Problems are findings in the report (Report.OK false), not errors; the
-// error is for what stopped verification itself (I/O, a corrupt database,
-// no or the wrong verifier key — ledger.ErrNoVerifierKey, ledger.ErrWrongKey
-// — or cancellation). Nothing is written, to the ledger or the store.
+// Problems are findings in the report (Report.OK false), not errors: a
+// key named for another ledger and a ledger file SQLite reports damaged
+// are findings too. The error is for what stopped verification itself
+// (I/O, no verifier key — ledger.ErrNoVerifierKey — or cancellation).
+// Nothing is written, to the ledger or the store.
 func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error) {
 	if opts.ProgressEvery == 0 {
 		opts.ProgressEvery = 1 << 16
@@ -165,26 +239,41 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	defer snap.Close()
+	v := collector{rep: &rep, max: opts.MaxFindings, first: map[string]*Finding{}}
+	// damaged turns an error SQLite reports as corruption into a finding.
+	damaged := func(err error, what string, seq *uint64) bool {
+		if !errors.Is(err, ledger.ErrCorrupt) {
+			return false
+		}
+		f := Finding{Check: CheckDamaged, Seq: seq, pos: -3,
+			Message: fmt.Sprintf("the ledger file is damaged: SQLite cannot read %s: %v", what, err)}
+		if seq != nil {
+			f.pos = 2 * int64(*seq)
+		}
+		v.add(f)
+		return true
+	}
 	total, err := snap.Size(ctx)
-	if err != nil {
+	if err != nil && !damaged(err, "the number of entries", nil) {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	stored, err := snap.Checkpoints(ctx)
-	if err != nil {
+	if err != nil && !damaged(err, "the checkpoints", nil) {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	rep.Checkpoints, rep.ExternalCheckpoints = len(stored), len(opts.External)
-	if len(stored)+len(opts.External) > 0 {
-		if opts.VerifierKey == "" {
-			return rep, fmt.Errorf("verify: %w: the ledger has %d signed checkpoints to check", ledger.ErrNoVerifierKey, len(stored))
-		}
-		if name, _, _ := strings.Cut(opts.VerifierKey, "+"); name != l.Origin() {
-			return rep, fmt.Errorf("verify: %w: the verifier key is named %q, this ledger's origin is %q", ledger.ErrWrongKey, name, l.Origin())
-		}
+	if len(stored)+len(opts.External) > 0 && opts.VerifierKey == "" {
+		return rep, fmt.Errorf("verify: %w: the ledger has %d signed checkpoints to check", ledger.ErrNoVerifierKey, len(stored))
+	}
+	if name, _, _ := strings.Cut(opts.VerifierKey, "+"); opts.VerifierKey != "" && name != l.Origin() {
+		// A ledger rebuilt under another identity, or the wrong key: a
+		// finding, and the checks go on, so that checkpoints kept
+		// outside (signed by this key) are still compared.
+		v.add(Finding{Check: CheckIdentity, pos: -4,
+			Message: fmt.Sprintf("the verifier key is named %q, but this ledger's origin is %q: the ledger was rebuilt under another identity, or the key is another ledger's (%v)", name, l.Origin(), ledger.ErrWrongKey)})
 	}
 
-	v := collector{rep: &rep, max: opts.MaxFindings}
-	claims := v.checkpointClaims(stored, opts)
+	claims := v.checkpointClaims(stored, opts, l.Origin())
 	var signedSize uint64 // the largest size any validly signed checkpoint claims
 	for _, c := range claims {
 		signedSize = max(signedSize, c.size)
@@ -213,18 +302,31 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	checkClaims()
 
+	strict := newStrictLeaves()
+	defer strict.finish()
 	var (
 		prevChain, computedChain hashchain.Hash
 		n                        uint64 // entries read
+		lastSeq                  int64  = -1
 	)
 	for row, err := range snap.Entries(ctx) {
 		if err != nil {
+			if seq := b.Size(); damaged(err, fmt.Sprintf("the entries from seq %d on", seq), &seq) {
+				break
+			}
 			return rep, fmt.Errorf("verify: %w", err)
 		}
 		s := row.Seq
-		if s != b.Size() {
+		switch {
+		case s == b.Size():
+		case v.first[CheckSequence] == nil:
 			v.entry(b.Size(), CheckSequence, fmt.Sprintf("entry missing: expected seq %d, the next stored entry is seq %d (entries deleted)", b.Size(), s))
+		default:
+			v.consequence(CheckSequence, s) // every entry after a gap is out of place
 		}
+		gap := int64(s) != lastSeq+1 // entries are missing right before this one
+		lastSeq = int64(s)
+		strict.add(s, row.Leaf)
 		lh := hashchain.LeafHash(row.Leaf)
 		storedLH, storedChain := lh, hashchain.Hash{}
 		if len(row.LeafHash) != hashchain.HashSize || len(row.Chain) != hashchain.HashSize {
@@ -233,17 +335,18 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		} else {
 			storedLH, storedChain = hashchain.Hash(row.LeafHash), hashchain.Hash(row.Chain)
 		}
-		link := hashchain.ChainLink(prevChain, lh)
-		switch {
-		case lh != storedLH:
+		if lh != storedLH {
 			v.entry(s, CheckLeafHash, fmt.Sprintf("the leaf bytes hash to %s, the stored leaf hash is %s (leaf altered)", lh, storedLH))
-			// The chain was built on the stored hash; only report it
-			// if it is broken on its own.
-			if hashchain.ChainLink(prevChain, storedLH) != storedChain {
-				v.entry(s, CheckChain, "the stored chain link does not follow from the previous link and the stored leaf hash")
+		}
+		// The chain links the stored leaf hashes: one altered leaf is a
+		// leaf_hash failure, not a chain failure too.
+		if link := hashchain.ChainLink(prevChain, storedLH); link != storedChain {
+			if gap {
+				// Its predecessor is gone: this follows from the gap.
+				v.consequence(CheckSequence, s)
+			} else {
+				v.entry(s, CheckChain, fmt.Sprintf("the stored chain link %s is not ChainLink(previous link, leaf hash) = %s (entry altered, moved, or one before it removed)", storedChain, link))
 			}
-		case link != storedChain:
-			v.entry(s, CheckChain, fmt.Sprintf("the stored chain link %s is not ChainLink(previous link, leaf hash) = %s (entry altered, moved, or one before it removed)", storedChain, link))
 		}
 		// Resynchronise on the stored link so one damaged entry is
 		// reported once, not as a break of every entry after it.
@@ -253,6 +356,9 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		checkClaims()
 		if ev != nil {
 			for _, f := range ev.entry(s, row.Leaf) {
+				if f.Check == CheckRow {
+					continue // not an entry: the strict check reports it
+				}
 				v.add(f)
 			}
 		}
@@ -268,6 +374,9 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	if opts.Progress != nil {
 		opts.Progress(n, total)
+	}
+	for _, bad := range strict.finish() {
+		v.entry(bad.seq, leafCheck(bad.err), bad.err.Error())
 	}
 	rep.Entries = n
 	rep.Root = b.Root().String()
@@ -299,19 +408,35 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
 			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", signedSize, n-1)})
 	}
-	sort.SliceStable(rep.Findings, func(i, j int) bool { return rep.Findings[i].pos < rep.Findings[j].pos })
-	rep.OK = len(rep.Findings) == 0 && rep.Omitted == 0
+	v.finish()
 	return rep, nil
 }
 
-// checkpointClaims checks each stored and external checkpoint's signature
-// (and a stored one's columns against its note) and returns the roots the
-// valid ones claim, smallest size first.
-func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Options) []claim {
+// checkpointClaims checks the stored checkpoints' ids, each stored and
+// external checkpoint's signature (and a stored one's columns against
+// its note) and returns the roots the valid ones claim, smallest size
+// first.
+func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Options, origin string) []claim {
 	var claims []claim
+	var wantID int64 = 1
+	var prevSize uint64
 	for _, c := range stored {
 		name := fmt.Sprintf("stored #%d", c.ID)
 		pos := 2*int64(c.Size) - 1
+		if c.ID != wantID {
+			missing := fmt.Sprintf("stored #%d", wantID)
+			if c.ID > wantID+1 {
+				missing = fmt.Sprintf("stored #%d to #%d", wantID, c.ID-1)
+			}
+			v.add(Finding{Check: CheckCheckpointID, Checkpoint: missing, pos: pos,
+				Message: fmt.Sprintf("checkpoint missing: the stored checkpoint after #%d is #%d (checkpoint rows deleted)", wantID-1, c.ID)})
+		}
+		wantID = c.ID + 1
+		if c.Size < prevSize {
+			v.add(Finding{Check: CheckCheckpointID, Checkpoint: name, pos: pos,
+				Message: fmt.Sprintf("size %d is smaller than the size %d of the checkpoint before it (checkpoints reordered)", c.Size, prevSize)})
+		}
+		prevSize = max(prevSize, c.Size)
 		cp, err := hashchain.VerifyCheckpoint(c.Note, opts.VerifierKey)
 		if err != nil {
 			v.add(Finding{Check: CheckCheckpointSig, Checkpoint: name, pos: pos,
@@ -327,8 +452,11 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 	for _, x := range opts.External {
 		cp, err := hashchain.VerifyCheckpoint(x.Note, opts.VerifierKey)
 		if err != nil {
-			v.add(Finding{Check: CheckExternalCheckpoint, Checkpoint: x.Name, pos: -1,
-				Message: fmt.Sprintf("cannot use it: %v", err)})
+			msg := fmt.Sprintf("cannot use it: %v", err)
+			if body, perr := ledger.NoteCheckpoint(x.Note); perr == nil && body.Origin != origin {
+				msg = fmt.Sprintf("it is a checkpoint of %q, but this ledger's origin is %q: the ledger was rebuilt under another identity, or the checkpoint is another ledger's (%v)", body.Origin, origin, err)
+			}
+			v.add(Finding{Check: CheckExternalCheckpoint, Checkpoint: x.Name, pos: -1, Message: msg})
 			continue
 		}
 		claims = append(claims, claim{name: x.Name, size: cp.Size, root: cp.Root})
@@ -337,10 +465,30 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 	return claims
 }
 
-// collector gathers findings, capping entry findings.
+// collector gathers findings. Structural checks are reported once each,
+// at their first failure; it counts on that finding, instead of listing
+// them:
+//
+//   - later failures of the same check;
+//   - a checkpoint's root or truncation failure when an entry finding
+//     comes before it (the checkpoint covers a broken entry);
+//   - the chain link of the entry right after missing ones (counted on
+//     the sequence finding: its predecessor is gone);
+//   - stored checkpoints' signature failures when the key is named for
+//     another origin (counted on the identity finding).
+//
+// Other findings (evidence) are listed, at most max of those naming an
+// entry.
 type collector struct {
-	rep *Report
-	max int
+	rep    *Report
+	max    int
+	list   []*Finding
+	first  map[string]*Finding // the reported finding of each structural check
+	entry0 *Finding            // the first entry finding, if any
+	// covering holds checkpoint root and truncation failures until
+	// finish, which counts them on an entry finding before them.
+	covering []Finding
+	n        int // findings naming an entry that are not structural
 }
 
 func (v *collector) add(f Finding) {
@@ -348,13 +496,87 @@ func (v *collector) add(f Finding) {
 		v.rep.Warnings = append(v.rep.Warnings, f)
 		return
 	}
-	if f.Seq != nil && len(v.rep.Findings) >= v.max {
-		v.rep.Omitted++
+	if !structural[f.Check] {
+		if f.Seq != nil && v.n >= v.max {
+			v.rep.Omitted++
+			return
+		}
+		if f.Seq != nil {
+			v.n++
+		}
+		v.list = append(v.list, &f)
 		return
 	}
-	v.rep.Findings = append(v.rep.Findings, f)
+	if f.Check == CheckCheckpointRoot || f.Check == CheckTruncated {
+		// Decided at finish, when every entry finding is known.
+		v.covering = append(v.covering, f)
+		return
+	}
+	var to *Finding
+	switch {
+	case f.Check == CheckCheckpointSig && v.first[CheckIdentity] != nil:
+		to = v.first[CheckIdentity]
+	default:
+		to = v.first[f.Check]
+	}
+	if to != nil {
+		v.count(to, f.Seq)
+		return
+	}
+	f.lastSeq = -1
+	if f.Seq != nil {
+		f.lastSeq = int64(*f.Seq)
+	}
+	v.first[f.Check] = &f
+	if entryCheck(f.Check) && (v.entry0 == nil || f.pos < v.entry0.pos) {
+		v.entry0 = &f
+	}
+	v.list = append(v.list, &f)
+}
+
+// count adds one consequent failure, of the entry seq or (nil) of a
+// checkpoint, to f; an entry counts once.
+func (v *collector) count(f *Finding, seq *uint64) {
+	switch {
+	case seq == nil:
+		f.ConsequentCheckpoints++
+	case int64(*seq) > f.lastSeq:
+		f.ConsequentEntries++
+		f.lastSeq = int64(*seq)
+	}
+}
+
+// consequence counts the entry seq on check's finding.
+func (v *collector) consequence(check string, seq uint64) {
+	if f := v.first[check]; f != nil {
+		v.count(f, &seq)
+	}
 }
 
 func (v *collector) entry(seq uint64, check, msg string) {
 	v.add(Finding{Check: check, Seq: &seq, Message: msg, pos: 2 * int64(seq)})
+}
+
+// finish puts the findings into the report in ledger order.
+func (v *collector) finish() {
+	for _, f := range v.covering {
+		// A checkpoint over an entry already reported follows from it
+		// (an entry finding before a checkpoint's position names a seq
+		// the checkpoint covers; truncation is past every entry).
+		switch to := v.first[f.Check]; {
+		case v.entry0 != nil && v.entry0.pos < f.pos:
+			v.count(v.entry0, nil)
+		case to != nil:
+			v.count(to, nil)
+		default:
+			f.lastSeq = -1
+			v.first[f.Check] = &f
+			v.list = append(v.list, &f)
+		}
+	}
+	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].pos < v.list[j].pos })
+	for _, f := range v.list {
+		v.rep.Findings = append(v.rep.Findings, *f)
+	}
+	v.rep.OK = len(v.rep.Findings) == 0 && v.rep.Omitted == 0
 }

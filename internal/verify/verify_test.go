@@ -189,11 +189,14 @@ func TestVerifyResignedWithAnotherKey(t *testing.T) {
 	}
 	t.Log(rep.First())
 
-	// Verifying with the forger's key fails before looking: its name
-	// matches, so the signatures decide — and the genuine one fails.
-	_, forgerVerifier, _ := hashchain.GenerateKey("custody/someone-else")
-	if _, err := verify.Ledger(f.ctx, f.l, verify.Options{VerifierKey: forgerVerifier}); !errors.Is(err, ledger.ErrWrongKey) {
-		t.Errorf("verify with another ledger's key: %v, want ledger.ErrWrongKey", err)
+	// Verifying with another ledger's key is a finding (exit 3), not an
+	// error: the identity, with every stored signature failing because
+	// of it counted, not listed.
+	_, otherVerifier, _ := hashchain.GenerateKey("custody/someone-else")
+	rep, err = verify.Ledger(f.ctx, f.l, verify.Options{VerifierKey: otherVerifier})
+	if err != nil || rep.OK || len(rep.Findings) != 1 || rep.First().Check != verify.CheckIdentity ||
+		rep.First().ConsequentCheckpoints != 2 || !strings.Contains(rep.First().String(), "and 2 checkpoints after it fail because of it") {
+		t.Errorf("verify with another ledger's key: %v %+v", err, rep.Findings)
 	}
 	if _, err := verify.Ledger(f.ctx, f.l, verify.Options{}); !errors.Is(err, ledger.ErrNoVerifierKey) {
 		t.Errorf("verify without a key: %v, want ledger.ErrNoVerifierKey", err)

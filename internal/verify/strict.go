@@ -1,0 +1,88 @@
+package verify
+
+import "github.com/custodyhq/custody/internal/leaf"
+
+// strictLeaves runs leaf.CheckLeaf on every leaf beside the main pass, on
+// a goroutine of its own: reading a leaf strictly costs about as much as
+// hashing it, and the main pass is busy hashing. The main pass copies
+// each leaf into a batch (the snapshot's row bytes are only valid until
+// the next row) and hands full batches over; finish returns the leaves
+// that failed, in seq order.
+type strictLeaves struct {
+	in   chan *leafBatch
+	free chan *leafBatch
+	done chan struct{}
+	cur  *leafBatch
+	bad  []badLeaf
+}
+
+// leafBatch is a run of leaves: leaf i is buf[ends[i-1]:ends[i]].
+type leafBatch struct {
+	seqs []uint64
+	ends []int
+	buf  []byte
+}
+
+// badLeaf is a leaf CheckLeaf refused.
+type badLeaf struct {
+	seq uint64
+	err error
+}
+
+const (
+	strictBatch   = 512 // leaves per batch
+	strictBatches = 4   // batches in flight
+)
+
+func newStrictLeaves() *strictLeaves {
+	s := &strictLeaves{in: make(chan *leafBatch, strictBatches), free: make(chan *leafBatch, strictBatches+1), done: make(chan struct{})}
+	for range strictBatches + 1 {
+		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10)}
+	}
+	s.cur = <-s.free
+	go s.run()
+	return s
+}
+
+func (s *strictLeaves) run() {
+	defer close(s.done)
+	for b := range s.in {
+		start := 0
+		for i, end := range b.ends {
+			if err := leaf.CheckLeaf(b.buf[start:end]); err != nil {
+				s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
+			}
+			start = end
+		}
+		b.seqs, b.ends, b.buf = b.seqs[:0], b.ends[:0], b.buf[:0]
+		s.free <- b
+	}
+}
+
+// add queues the leaf of entry seq (copied).
+func (s *strictLeaves) add(seq uint64, leafBytes []byte) {
+	b := s.cur
+	b.buf = append(b.buf, leafBytes...)
+	b.ends = append(b.ends, len(b.buf))
+	b.seqs = append(b.seqs, seq)
+	if len(b.seqs) == strictBatch {
+		s.in <- b
+		s.cur = <-s.free
+	}
+}
+
+// finish checks what is queued, stops the goroutine and returns the
+// leaves that failed. It may be called more than once (the later calls
+// return nil).
+func (s *strictLeaves) finish() []badLeaf {
+	if s.cur == nil {
+		return nil
+	}
+	if len(s.cur.seqs) > 0 {
+		s.in <- s.cur
+	}
+	s.cur = nil
+	close(s.in)
+	<-s.done
+	return s.bad
+}

@@ -1,0 +1,391 @@
+package verify_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// genuineLeaf is the leaf a message entry appended at the end of the
+// tamper fixture would have.
+func genuineLeaf(t testing.TB) []byte {
+	e := message("conv-forged", 99, hashchain.Hash{1})
+	e.Matter, e.At = "acme-v-smith", t0
+	b, err := e.AppendLeaf(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// forgeRow appends leafBytes as the next entry by raw SQL, with the right
+// leaf hash and chain link: what an attacker who can write the file but
+// not bypass the format would do.
+func (f *fixture) forgeRow(leafBytes []byte) {
+	f.t.Helper()
+	head, err := f.l.Head(f.ctx)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	lh := hashchain.LeafHash(leafBytes)
+	link := hashchain.ChainLink(head.Chain, lh)
+	f.raw(fmt.Sprintf(`INSERT INTO entries (seq, leaf, leaf_hash, chain, kind) VALUES (%d, X'%x', X'%x', X'%x', 'message')`,
+		head.Size, leafBytes, lh[:], link[:]))
+	f.reopen()
+}
+
+// strictTamper is one leaf that is not strict, forged as entry 10 of the
+// tamper fixture.
+type strictTamper struct {
+	name  string
+	leaf  func(g string) string
+	check string
+}
+
+var strictTampers = []strictTamper{
+	{"non-canonical leaf (a space)", func(g string) string { return strings.Replace(g, `,"kind"`, `, "kind"`, 1) }, verify.CheckCanonical},
+	{"non-canonical leaf (members reordered)", func(g string) string {
+		return strings.Replace(g, `"kind":"message","matter":"acme-v-smith"`, `"matter":"acme-v-smith","kind":"message"`, 1)
+	}, verify.CheckCanonical},
+	{"duplicate member kind, read last-wins", func(g string) string {
+		return strings.Replace(g, `"kind":"message",`, `"kind":"message","kind":"run",`, 1)
+	}, verify.CheckDuplicate},
+	{"duplicate member inside detail", func(g string) string {
+		return strings.Replace(g, `"direction":"inbound",`, `"direction":"inbound","direction":"outbound",`, 1)
+	}, verify.CheckDuplicate},
+	{"invalid UTF-8", func(g string) string { return strings.Replace(g, `"acme-v-smith"`, "\"acme-v-smith\xff\"", 1) }, verify.CheckIJSON},
+	{"lone surrogate", func(g string) string { return strings.Replace(g, `"acme-v-smith"`, `"acme\ud800"`, 1) }, verify.CheckIJSON},
+	{"number beyond 2^53", func(g string) string { return strings.Replace(g, `"status":200`, `"status":9007199254740993`, 1) }, verify.CheckIJSON},
+	{"not a custody entry (unknown member)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":1,"w":2}`, 1) }, verify.CheckEntry},
+	{"not a custody entry (v 2)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":2}`, 1) }, verify.CheckEntry},
+}
+
+// TestVerifyStrictLeaves: each leaf that is not strict, appended with the
+// right hashes, is one finding naming its seq; custody checkpoint refuses
+// to sign over it.
+func TestVerifyStrictLeaves(t *testing.T) {
+	g := string(genuineLeaf(t))
+	for _, tc := range strictTampers {
+		t.Run(tc.name, func(t *testing.T) {
+			forged := tc.leaf(g)
+			if forged == g {
+				t.Fatal("the edit changed nothing")
+			}
+			f, ext := buildTamperFixture(t)
+			f.forgeRow([]byte(forged))
+			rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: ext}}})
+			if rep.OK || len(rep.Findings) != 1 {
+				t.Fatalf("findings %v", rep.Findings)
+			}
+			first := rep.First()
+			if first.Check != tc.check || first.Seq == nil || *first.Seq != 10 {
+				t.Fatalf("first finding %s, want %s at seq 10", first, tc.check)
+			}
+			t.Log(first)
+			if _, err := f.l.Checkpoint(f.ctx, f.signer); !errors.Is(err, ledger.ErrInconsistent) || !strings.Contains(err.Error(), "seq 10") {
+				t.Errorf("checkpoint over the forged row: %v, want ErrInconsistent naming seq 10", err)
+			}
+		})
+	}
+	// The genuine leaf forged the same way is fine (the test's forgery is sound).
+	f, _ := buildTamperFixture(t)
+	f.forgeRow([]byte(g))
+	if rep := f.verify(verify.Options{}); !rep.OK {
+		t.Fatalf("genuine forged row: %v", rep.Findings)
+	}
+	f.checkpoint()
+}
+
+// TestProveRefusesNonStrictLeaf: a forged row signed over with the stolen
+// key (custody checkpoint refuses, the attacker signs by hand) is not
+// proved.
+func TestProveRefusesNonStrictLeaf(t *testing.T) {
+	f, _ := buildTamperFixture(t)
+	g := string(genuineLeaf(t))
+	f.forgeRow([]byte(strings.Replace(g, `"kind":"message",`, `"kind":"message","kind":"run",`, 1)))
+	var hashes []hashchain.Hash
+	snap, _ := f.l.Snapshot(f.ctx)
+	for row, err := range snap.Entries(f.ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, hashchain.Hash(row.LeafHash))
+	}
+	snap.Close()
+	cp := hashchain.Checkpoint{Origin: f.l.Origin(), Size: 11, Root: hashchain.Root(hashes)}
+	note, err := hashchain.SignCheckpoint(cp, f.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.raw(fmt.Sprintf(`INSERT INTO checkpoints (id, size, root, note, created_at) VALUES (3, 11, X'%x', '%s', '2024-05-01T12:00:00.000Z')`, cp.Root[:], note))
+	f.reopen()
+	if _, err := f.l.Prove(f.ctx, 10); !errors.Is(err, ledger.ErrInconsistent) || !errors.Is(err, leaf.ErrDuplicateMember) {
+		t.Errorf("prove the forged row: %v", err)
+	}
+	if _, err := f.l.Prove(f.ctx, 3); err != nil {
+		t.Errorf("prove a genuine row: %v", err)
+	}
+}
+
+// TestVerifyCheckpointIDs: a deleted stored checkpoint (not the last) is a
+// finding naming the missing id; custody checkpoint and prove refuse.
+func TestVerifyCheckpointIDs(t *testing.T) {
+	f, ext := buildTamperFixture(t)
+	f.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints WHERE id = 1`)
+	f.reopen()
+	rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: ext}}})
+	if rep.OK || len(rep.Findings) != 1 || rep.First().Check != verify.CheckCheckpointID || rep.First().Checkpoint != "stored #1" {
+		t.Fatalf("findings %v", rep.Findings)
+	}
+	t.Log(rep.First())
+	f.appendN(1)
+	if _, err := f.l.Checkpoint(f.ctx, f.signer); !errors.Is(err, ledger.ErrInconsistent) || !strings.Contains(err.Error(), "#1 is missing") {
+		t.Errorf("checkpoint: %v", err)
+	}
+	if _, err := f.l.Prove(f.ctx, 2); !errors.Is(err, ledger.ErrInconsistent) {
+		t.Errorf("prove: %v", err)
+	}
+}
+
+// TestVerifyOneBreakOneFinding: one deleted entry is one finding, with a
+// count of what fails because of it, not one finding per later entry.
+func TestVerifyOneBreakOneFinding(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(100)
+	f.checkpoint()
+	f.appendN(400)
+	cp := f.checkpoint()
+	f.raw(`DROP TRIGGER entries_append_only_delete`, `DELETE FROM entries WHERE seq = 50`)
+	f.reopen()
+	rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: cp.Note}}})
+	if len(rep.Findings) != 1 {
+		t.Fatalf("%d findings: %v", len(rep.Findings), rep.Findings)
+	}
+	first := rep.First()
+	// Entries 51 to 499 are out of place; 51's chain link lost its
+	// predecessor; both checkpoints (and the outside copy) no longer hold.
+	if first.Check != verify.CheckSequence || *first.Seq != 50 || first.ConsequentEntries != 449 || first.ConsequentCheckpoints != 3 {
+		t.Fatalf("finding %s %+v", first, first)
+	}
+	if want := "; and 449 entries and 3 checkpoints after it fail because of it"; !strings.HasSuffix(first.String(), want) {
+		t.Errorf("%q lacks %q", first, want)
+	}
+}
+
+// TestVerifyRebuiltLedger: a ledger rebuilt under another identity (a new
+// ledger id and key, the same entries) verified with the original key and
+// the checkpoint kept outside is a finding, not an error: the identity,
+// and the outside checkpoint is still read.
+func TestVerifyRebuiltLedger(t *testing.T) {
+	orig, ext := buildTamperFixture(t)
+	key := orig.l.VerifierKey()
+	rebuilt := newFixture(t)
+	rebuilt.appendN(4)
+	rebuilt.checkpoint()
+	rebuilt.appendN(5) // one entry short: the outside checkpoint shows it
+	rebuilt.checkpoint()
+	rep := rebuilt.verify(verify.Options{VerifierKey: key, External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: ext}}})
+	if rep.OK || rep.First().Check != verify.CheckIdentity {
+		t.Fatalf("findings %v", rep.Findings)
+	}
+	if len(rep.Findings) != 2 || rep.Findings[1].Check != verify.CheckTruncated || rep.Findings[1].Checkpoint != "outside.note" {
+		t.Errorf("the outside checkpoint was not compared: %v", rep.Findings)
+	}
+	t.Log(rep.Findings)
+	// With the rebuilt ledger's own key, the outside checkpoint names the
+	// identity it belongs to.
+	rep = rebuilt.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: ext}}})
+	if rep.OK || rep.First().Check != verify.CheckExternalCheckpoint || !strings.Contains(rep.First().Message, "rebuilt under another identity") {
+		t.Fatalf("findings %v", rep.Findings)
+	}
+}
+
+// damage makes the ledger file unreadable from the page holding entry
+// seq's leaf on: the page's type byte is set to one SQLite does not know.
+func (f *fixture) damage(seq int) {
+	f.t.Helper()
+	f.l.Close()
+	f.l = nil
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	// The message id of entry seq, as message() makes it.
+	snapID := fmt.Sprintf(`"message_id":"%s"`, message(fmt.Sprintf("conv-%02d", seq%4), seq, hashchain.Hash{}).MessageID)
+	i := bytes.Index(data, []byte(snapID))
+	if i < 0 {
+		f.t.Fatal("entry not in the main file")
+	}
+	pageSize := int(binary.BigEndian.Uint16(data[16:18])) // the SQLite header's page size; 1 means 65536
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	page := i / pageSize * pageSize
+	copy(data[page:page+8], []byte{0x77, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	if err := os.WriteFile(f.path, data, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	f.reopen()
+}
+
+// TestVerifyDamagedFile: a page SQLite cannot read is a finding naming
+// where reading stopped, not an error.
+func TestVerifyDamagedFile(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(300)
+	f.checkpoint()
+	f.damage(150)
+	rep := f.verify(verify.Options{})
+	if rep.OK || rep.First().Check != verify.CheckDamaged || rep.First().Seq == nil {
+		t.Fatalf("findings %v", rep.Findings)
+	}
+	if len(rep.Findings) != 1 || rep.First().ConsequentCheckpoints != 1 {
+		t.Errorf("findings %v", rep.Findings)
+	}
+	t.Log(rep.First())
+}
+
+// TestIndependentLedgerVerifier runs the Python verifier printed in
+// docs/ledger-format.md — written from the page, not from this code — on
+// every tamper of this package's tests: it must reach custody's verdict
+// and name the same first failure.
+func TestIndependentLedgerVerifier(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
+		t.Skip("python3 lacks the cryptography package")
+	}
+	doc, err := os.ReadFile("../../docs/ledger-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "```python\n"
+	i := bytes.Index(doc, []byte(start))
+	j := bytes.Index(doc[i+len(start):], []byte("```\n"))
+	if i < 0 || j < 0 {
+		t.Fatal("no python block in the doc")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "custody_verify.py")
+	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	extFile := filepath.Join(dir, "outside.note")
+
+	// agree runs both verifiers and compares verdicts and first failures.
+	agree := func(t *testing.T, f *fixture, key string, ext []byte) {
+		t.Helper()
+		opts := verify.Options{VerifierKey: key}
+		args := []string{script, "ledger", f.path, key}
+		if ext != nil {
+			if err := os.WriteFile(extFile, ext, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opts.External = []verify.ExternalCheckpoint{{Name: extFile, Note: ext}}
+			args = append(args, extFile)
+		}
+		rep := f.verify(opts)
+		out, err := exec.Command(python, args...).CombinedOutput()
+		var pyErr *exec.ExitError
+		if err != nil && !errors.As(err, &pyErr) {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if rep.OK != (err == nil) {
+			t.Fatalf("custody says OK=%v (%v), the independent verifier:\n%s", rep.OK, rep.Findings, out)
+		}
+		if rep.OK {
+			if want := fmt.Sprintf("OK %d %s", rep.Entries, rep.Root); lines[0] != want {
+				t.Fatalf("independent verifier %q, want %q", lines[0], want)
+			}
+			return
+		}
+		first := rep.First()
+		where := "ledger"
+		switch {
+		case first.Seq != nil:
+			where = fmt.Sprintf("seq %d", *first.Seq)
+		case first.Checkpoint != "":
+			where = "checkpoint " + first.Checkpoint
+		}
+		if want := fmt.Sprintf("FAIL %s: %s: ", where, first.Check); !strings.HasPrefix(lines[0], want) {
+			t.Fatalf("custody's first failure is %s; the independent verifier's:\n%s", first, out)
+		}
+		t.Logf("both: %s", lines[0])
+	}
+
+	t.Run("untouched", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
+	for _, tc := range tamperMatrix {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			f.raw(tc.sql...)
+			f.reopen()
+			agree(t, f, f.l.VerifierKey(), ext)
+		})
+	}
+	g := string(genuineLeaf(t))
+	for _, tc := range strictTampers {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			f.forgeRow([]byte(tc.leaf(g)))
+			agree(t, f, f.l.VerifierKey(), ext)
+		})
+	}
+	t.Run("checkpoint row deleted", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		f.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints WHERE id = 1`)
+		f.reopen()
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
+	t.Run("checkpoint re-signed with another key", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		cps, _ := f.l.Checkpoints(f.ctx)
+		sameName, _, _ := hashchain.GenerateKey(f.l.Origin())
+		forged, _ := hashchain.SignCheckpoint(cps[0].Checkpoint, sameName)
+		f.raw(`DROP TRIGGER checkpoints_append_only_update`, fmt.Sprintf(`UPDATE checkpoints SET note = '%s' WHERE id = 1`, forged))
+		f.reopen()
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
+	t.Run("verifier key of another ledger", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		_, other, _ := hashchain.GenerateKey("custody/someone-else")
+		agree(t, f, other, ext)
+	})
+	t.Run("ledger rebuilt under another identity", func(t *testing.T) {
+		orig, ext := buildTamperFixture(t)
+		rebuilt := newFixture(t)
+		rebuilt.appendN(10)
+		rebuilt.checkpoint()
+		agree(t, rebuilt, orig.l.VerifierKey(), ext)
+		agree(t, rebuilt, rebuilt.l.VerifierKey(), ext)
+	})
+	t.Run("one entry deleted", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		f.raw(`DROP TRIGGER entries_append_only_delete`, `DELETE FROM entries WHERE seq = 2`)
+		f.reopen()
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
+	t.Run("damaged file", func(t *testing.T) {
+		f := newFixture(t)
+		f.appendN(300)
+		cp := f.checkpoint()
+		f.damage(150)
+		agree(t, f, f.l.VerifierKey(), cp.Note)
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -511,11 +512,11 @@ func (d *differ) finish() error {
 	if d.ci != nil {
 		return d.finishConversations()
 	}
-	absent := map[string]struct{}{}
+	absent := map[string]int{}
 	err := d.idx.Each(d.ctx, func(c Captured) error {
 		d.s.Captured++
 		if _, ok := d.covered[c.ConversationID]; !ok {
-			absent[c.ConversationID] = struct{}{}
+			absent[c.ConversationID]++
 			d.s.MessagesInAbsentConversations++
 			return nil
 		}
@@ -529,7 +530,32 @@ func (d *differ) finish() error {
 	if err != nil {
 		return fmt.Errorf("diff: walk captured messages: %w", err)
 	}
-	d.s.ConversationsAbsent = len(absent)
+	list := make([]absentConv, 0, len(absent))
+	for conv, n := range absent {
+		list = append(list, absentConv{conv, n})
+	}
+	return d.reportAbsent(list)
+}
+
+// absentConv is a captured conversation the export does not cover.
+type absentConv struct {
+	conv     string
+	messages int
+}
+
+// reportAbsent reports every captured conversation the export does not
+// cover, one conversation_absent finding each, in conversation id order
+// (after the missing_from_export findings, whichever index found them).
+func (d *differ) reportAbsent(list []absentConv) error {
+	slices.SortFunc(list, func(a, b absentConv) int { return strings.Compare(a.conv, b.conv) })
+	d.s.ConversationsAbsent = len(list)
+	for _, a := range list {
+		err := d.emit(Finding{Kind: finding.ConversationAbsent, ConversationID: a.conv,
+			Detail: fmt.Sprintf("captured (%d messages) but the export has no file, folder or message of this conversation", a.messages)})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -554,7 +580,8 @@ func (d *differ) finishConversations() error {
 	d.s.Captured = d.latest.count()
 	// Count the conversations the export lacks entirely beside reporting
 	// the missing messages: two independent reads of the ledger.
-	var absent, absentMsgs int
+	var absent []absentConv
+	var absentMsgs int
 	var g errgroup.Group
 	g.Go(func() error {
 		err := d.ci.Conversations(d.ctx, func(conv string) error {
@@ -566,7 +593,7 @@ func (d *differ) finishConversations() error {
 				return err
 			}
 			if len(all) > 0 {
-				absent++
+				absent = append(absent, absentConv{strings.Clone(conv), len(all)})
 				absentMsgs += len(all)
 			}
 			return nil
@@ -602,10 +629,9 @@ func (d *differ) finishConversations() error {
 	if err != nil {
 		return err
 	}
-	d.s.ConversationsAbsent = absent
 	d.s.MessagesInAbsentConversations = absentMsgs
 	d.s.Captured += absentMsgs
-	return nil
+	return d.reportAbsent(absent)
 }
 
 // idKey is the first 128 bits of SHA-256 of a conversation and message id

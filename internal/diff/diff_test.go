@@ -126,7 +126,7 @@ func TestScope(t *testing.T) {
 	pol := DefaultPolicy()
 	pol.Required = []string{finding.FieldTimestamp}
 	got, s := runDir(t, dir, idx, Options{Policy: pol})
-	want := []key{{finding.NotCaptured, "c4", "m1", ""}, {finding.MissingFromExport, "c2", "m1", ""}}
+	want := []key{{finding.NotCaptured, "c4", "m1", ""}, {finding.MissingFromExport, "c2", "m1", ""}, {finding.ConversationAbsent, "c3", "", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}
@@ -172,7 +172,7 @@ func TestShapes(t *testing.T) {
 		}, Options{}, nil},
 		{"forced format ignores the other shape", map[string]string{
 			"c1.json": `{"messages":[{"id":"m1"}]}`,
-		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}}},
+		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}, {finding.ConversationAbsent, "c1", "", ""}}},
 		{"forced jsonl on a .json name", map[string]string{
 			"c1.json": `{` + full + `}`,
 		}, Options{Format: exportfile.ShapeJSONL}, nil},
@@ -546,7 +546,7 @@ func TestConversationIndex(t *testing.T) {
 	}
 	lines = append(lines, `{"conversation_id":"a","message_id":"1","timestamp":"2024-01-01T00:00:00.000Z"}`, // back to a: a duplicate
 		`{"conversation_id":"a","message_id":"9"}`)
-	// d is captured but absent from the export: counted, not listed.
+	// d is captured but absent from the export: one conversation_absent.
 	idx.Add(Captured{ConversationID: "d", MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
 	dir := writeTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
 	pol := DefaultPolicy()
@@ -561,7 +561,7 @@ func TestConversationIndex(t *testing.T) {
 		sum.Captured != plainSum.Captured || sum.Conversations != plainSum.Conversations {
 		t.Errorf("summary through Conversation %+v, through Each %+v; want 10 captured, 1 absent conversation of 1 message", sum, plainSum)
 	}
-	want := []key{{finding.Duplicated, "a", "1", ""}, {finding.NotCaptured, "a", "9", ""}, {finding.MissingFromExport, "b", "2", ""}}
+	want := []key{{finding.Duplicated, "a", "1", ""}, {finding.NotCaptured, "a", "9", ""}, {finding.MissingFromExport, "b", "2", ""}, {finding.ConversationAbsent, "d", "", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}

@@ -44,9 +44,6 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 	t.Helper()
 	var want []key
 	for _, d := range m.Damages {
-		if d.Kind == recexport.KindConversationAbsent {
-			continue
-		}
 		want = append(want, key{d.Kind, d.ConversationID, d.MessageID, d.Field})
 	}
 	if d := diffKeys(want, keysOf(got)); d != "" {
@@ -57,8 +54,8 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 			t.Errorf("the export did no %s damage: the test would prove nothing about it (counts %v)", k, m.Counts)
 		}
 	}
-	if s.ConversationsAbsent != m.Counts[recexport.KindConversationAbsent] {
-		t.Errorf("conversations absent = %d, manifest says %d", s.ConversationsAbsent, m.Counts[recexport.KindConversationAbsent])
+	if s.ConversationsAbsent != m.Counts[finding.ConversationAbsent] {
+		t.Errorf("conversations absent = %d, manifest says %d", s.ConversationsAbsent, m.Counts[finding.ConversationAbsent])
 	}
 	if s.Messages != m.MessagesReadable {
 		t.Errorf("messages read = %d, manifest says %d readable", s.Messages, m.MessagesReadable)
@@ -73,8 +70,8 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 
 // shapeKinds are the kinds a default damage profile must produce in
 // shape: every finding kind of the table (so a kind added there without
-// damage that produces it fails here) and conversation_absent; the
-// reshape keeps no sender to alter.
+// damage that produces it fails here); the reshape keeps no sender to
+// alter.
 func shapeKinds(shape string) []finding.Kind {
 	var out []finding.Kind
 	for _, in := range finding.Kinds() {
@@ -83,7 +80,7 @@ func shapeKinds(shape string) []finding.Kind {
 		}
 		out = append(out, in.Kind)
 	}
-	return append(out, recexport.KindConversationAbsent)
+	return out
 }
 
 func TestGroundTruthFolder(t *testing.T) {

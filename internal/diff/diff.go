@@ -49,7 +49,8 @@ type Options struct {
 // messages in file order, a message's fields in finding.ComplianceFields order,
 // then missing_from_export in idx.Each order. An error from emit stops
 // the diff. Problems with the export are findings, not errors; Run fails
-// only on cancellation, a failed listing, or an index error.
+// only on cancellation, a failed listing, an index error, or an export
+// with nothing to read (ErrEmptySource: no files, or none readable).
 func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, emit func(Finding) error) (Summary, error) {
 	pol := opts.Policy
 	if pol == nil {
@@ -135,6 +136,14 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 			j.entry.Release()
 		}
 		return d.s, err
+	}
+	// Nothing read is not a complete export: an empty or wrong folder, an
+	// empty prefix, or files none of which could be read.
+	switch {
+	case d.s.Files == 0:
+		return d.s, fmt.Errorf("diff: %s: %w: no export files there", src, ErrEmptySource)
+	case d.s.FilesUnreadable == d.s.Files && d.s.Messages == 0:
+		return d.s, fmt.Errorf("diff: %s: %w: none of its %d files could be read (%s)", src, ErrEmptySource, d.s.Files, d.firstProblem)
 	}
 	if err := d.finish(); err != nil {
 		return d.s, err
@@ -259,11 +268,17 @@ type differ struct {
 	cur     *convCaptures   // ConversationIndex: the current conversation's captures
 	pending []*convCaptures // ConversationIndex: what the worker loaded for the batch at hand
 	badFile bool
+	// firstProblem is the first file_unreadable finding, for the error
+	// when no file could be read.
+	firstProblem string
 }
 
 func (d *differ) emit(f Finding) error {
 	if f.Kind == finding.FileUnreadable {
 		d.badFile = true
+		if d.firstProblem == "" {
+			d.firstProblem = f.File + ": " + f.Detail
+		}
 	}
 	d.s.add(f)
 	return d.emitFn(f)

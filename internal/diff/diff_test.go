@@ -172,7 +172,9 @@ func TestShapes(t *testing.T) {
 		}, Options{}, nil},
 		{"forced format ignores the other shape", map[string]string{
 			"c1.json": `{"messages":[{"id":"m1"}]}`,
-		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}, {finding.ConversationAbsent, "c1", "", ""}}},
+			// A readable file beside it: an export of no readable file is an error.
+			"c2.json": `{"conversationId":"c1","messagingTranscript":[]}`,
+		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}, {finding.MissingFromExport, "c1", "m1", ""}}},
 		{"forced jsonl on a .json name", map[string]string{
 			"c1.json": `{` + full + `}`,
 		}, Options{Format: exportfile.ShapeJSONL}, nil},
@@ -568,5 +570,40 @@ func TestConversationIndex(t *testing.T) {
 	if ci.lookups.Load() != 0 || ci.loads.Load() != 5 || ci.each.Load() != 0 {
 		t.Errorf("lookups %d, conversation loads %d, passes over every capture %d; want 0, 5 (a, b, c, a again, d to count it) and 0",
 			ci.lookups.Load(), ci.loads.Load(), ci.each.Load())
+	}
+}
+
+// An export with nothing to read is an error, never a complete export.
+func TestEmptySource(t *testing.T) {
+	idx := oneCapture()
+	cases := map[string]map[string]string{
+		"empty folder":        {},
+		"only folders":        {"a/b/.keep/": ""},
+		"every file unusable": {"a.json": "not json", "b.json": "", "c.jsonl": "\n"},
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, body := range files {
+				p := filepath.Join(dir, filepath.FromSlash(n))
+				if strings.HasSuffix(n, "/") {
+					if err := os.MkdirAll(p, 0o755); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src, err := exportfile.NewDirSource(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Run(context.Background(), src, idx, Options{}, func(Finding) error { return nil })
+			if !errors.Is(err, ErrEmptySource) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("err = %v, want ErrEmptySource naming %s", err, dir)
+			}
+		})
 	}
 }

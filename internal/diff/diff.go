@@ -379,6 +379,15 @@ func (d *differ) cover(conv string) {
 func (d *differ) record(r *exportfile.Message) error {
 	d.s.Messages++
 	at := r.Where()
+	if r.Bad != "" {
+		// Ids that are not valid text or are given twice: matching any
+		// capture would be a guess.
+		if r.Conv != "" {
+			d.cover(r.Conv)
+		}
+		return d.emit(Finding{Kind: finding.ValueAltered, ConversationID: r.Conv, MessageID: r.ID, Field: r.BadField,
+			Got: r.BadRaw, File: r.File, Detail: at + ": " + r.Bad + ": cannot be matched"})
+	}
 	if r.Conv == "" {
 		return d.emit(Finding{Kind: finding.FieldStripped, MessageID: r.ID, Field: finding.FieldConversationID, File: r.File,
 			Detail: at + ": message has no conversation id: cannot be matched"})

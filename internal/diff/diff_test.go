@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
@@ -605,5 +606,76 @@ func TestEmptySource(t *testing.T) {
 				t.Fatalf("err = %v, want ErrEmptySource naming %s", err, dir)
 			}
 		})
+	}
+}
+
+// Conflicting duplicate keys and text that is not valid UTF-8 are
+// findings, never last-wins or U+FFFD: the same through the fast path (a
+// small file) and through encoding/json (a file larger than the read
+// buffer).
+func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
+	idx := &MemIndex{}
+	for _, m := range []string{"m1", "m2", "m3"} {
+		idx.Add(Captured{ConversationID: "c1", MessageID: m, Timestamp: "2024-03-01T10:00:00.123Z",
+			ContentSHA256: genesys.ContentHash("hi"), Sender: "+4411", LegalHold: ptr(true)})
+	}
+	msgs := []string{
+		`{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"hi","from":"+4411","legalHold":true,"legalHold":false}`,
+		`{"id":"m2","id":"m3","timestamp":"2024-03-01T10:00:00.123Z"}`,
+		"{\"id\":\"m\xff\",\"timestamp\":\"2024-03-01T10:00:00.123Z\"}",
+		"{\"id\":\"m\xfe\",\"timestamp\":\"2024-03-01T10:00:00.123Z\"}",
+		`{"id":"m\udc00"}`,
+		"{\"id\":\"m3\",\"timestamp\":\"2024-03-01T10:00:00.123Z\",\"messageText\":\"h\xc3\",\"from\":\"+4411\",\"legalHold\":true,\"legalHold\":true}",
+	}
+	pol := DefaultPolicy()
+	gp := pol.Shapes[exportfile.ShapeGenesys]
+	gp.Fields[finding.FieldLegalHold] = []string{"legalHold"}
+	pol.Shapes[exportfile.ShapeGenesys] = gp
+	pol.Required = []string{finding.FieldTimestamp, finding.FieldContent, finding.FieldSender}
+	want := []key{
+		{finding.ValueAltered, "c1", "m1", finding.FieldLegalHold},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "m3", finding.FieldContent},
+		{finding.MissingFromExport, "c1", "m2", ""},
+	}
+	for _, pad := range []int{0, 70 << 10} {
+		t.Run(fmt.Sprintf("pad%d", pad), func(t *testing.T) {
+			doc := `{"conversationId":"c1","pad":"` + strings.Repeat("x", pad) + `","messagingTranscript":[` + strings.Join(msgs, ",") + `]}`
+			got, _ := runDir(t, writeTree(t, map[string]string{"conversation_id=c1/r.json": doc}), idx, Options{Policy: pol})
+			if d := diffKeys(want, keysOf(got)); d != "" {
+				t.Fatalf("%s\nfindings: %+v", d, got)
+			}
+			for _, f := range got {
+				if strings.ContainsRune(f.Got+f.Detail+f.MessageID, utf8.RuneError) || !utf8.ValidString(f.Got) {
+					t.Errorf("finding carries U+FFFD or invalid UTF-8: %+v", f)
+				}
+			}
+			if g := got[0]; g.Got != "true | false" || !strings.Contains(g.Detail, `key "legalHold" given more than once`) {
+				t.Errorf("legal hold conflict: %+v", g)
+			}
+			if g := got[2]; g.Got != `"m\xff"` || !strings.Contains(g.Detail, "invalid UTF-8") {
+				t.Errorf("invalid id: %+v", g)
+			}
+			if g := got[4]; !strings.Contains(g.Detail, `unpaired surrogate \udc00`) {
+				t.Errorf("lone surrogate: %+v", g)
+			}
+		})
+	}
+	// JSON Lines: a conversation id given twice, or not valid UTF-8.
+	lines := strings.Join([]string{
+		`{"conversation_id":"c1","conversation_id":"c2","message_id":"m1"}`,
+		"{\"conversation_id\":\"c\xff\",\"message_id\":\"m2\"}",
+	}, "\n")
+	got, _ := runDir(t, writeTree(t, map[string]string{"x.jsonl": lines}), idx, Options{Policy: pol})
+	wantLines := []key{
+		{finding.ValueAltered, "", "m1", finding.FieldConversationID},
+		{finding.ValueAltered, "", "m2", finding.FieldConversationID},
+		{finding.ConversationAbsent, "c1", "", ""},
+	}
+	if d := diffKeys(wantLines, keysOf(got)); d != "" {
+		t.Fatalf("%s\nfindings: %+v", d, got)
 	}
 }

@@ -99,8 +99,8 @@ func (fk *fastKeys) field(key []byte) (int, bool) {
 }
 
 // object scans the object at i into m (reset by the caller): each key m's
-// type has gets the raw bytes of its value, the last occurrence winning,
-// as with encoding/json.
+// type has gets the raw bytes of its value, a repeated key recorded as the
+// reference's rawField.UnmarshalJSON records it.
 func (s *jsonScan) object(m *msgBuf, fk *fastKeys, depth int) bool {
 	if !s.eat('{') {
 		return false
@@ -124,7 +124,7 @@ func (s *jsonScan) object(m *msgBuf, fk *fastKeys, depth int) bool {
 		}
 		if f >= 0 {
 			// Capped: nothing may append into the file's buffer.
-			m.fields[f].SetBytes(s.b[start:s.i:s.i])
+			m.set(f, s.b[start:s.i:s.i])
 		}
 		s.ws()
 		if !s.eat(',') {

@@ -60,7 +60,7 @@ func checkItems(t *testing.T, name string, data []byte, items []Item) {
 			if it.Msg.File != name || it.Msg.Pos < 0 || (it.Msg.Array == "" && it.Msg.Pos == 0) {
 				t.Fatalf("record without file or location: %+v", it.Msg)
 			}
-			if it.Msg.ID == "" && it.Msg.NoID == "" {
+			if it.Msg.ID == "" && it.Msg.NoID == "" && it.Msg.Bad == "" {
 				t.Fatalf("record with neither id nor reason: %+v", it.Msg)
 			}
 			for _, v := range it.Msg.Fields {

@@ -294,9 +294,15 @@ func (p *fileParser) metadata(br *bufio.Reader) error {
 // metadataConv checks the conversation id of a decoded metadata object.
 func (p *fileParser) metadataConv(obj *msgBuf) error {
 	for _, k := range p.meta.conv {
-		v, ok := lookupMsg(obj, k)
+		v, dup, ok := lookupMsg(obj, k)
 		if !ok {
 			continue
+		}
+		if dup != nil {
+			return p.unreadable(p.pathConv, "metadata: %s", conflict(strings.Join(k, ".")))
+		}
+		if bad := badText(v); bad != "" {
+			return p.unreadable(p.pathConv, "metadata: %s: %s", strings.Join(k, "."), bad)
 		}
 		id, good := idString(v)
 		if !good {
@@ -626,8 +632,8 @@ func (p *fileParser) lineRecord(sf *shapeFields, obj *msgBuf, lineNo int, lastCo
 	r := makeMessage(obj, sf)
 	r.File = p.name
 	r.Pos = lineNo
-	if v, ok := lookupMsgAny(obj, sf.conv); ok {
-		r.Conv, _ = idString(v)
+	if v, dup, key, ok := lookupMsgAny(obj, sf.conv); ok {
+		r.messageConv(v, dup, key)
 	}
 	if r.Conv == "" {
 		r.Conv = p.pathConv

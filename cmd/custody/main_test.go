@@ -25,6 +25,10 @@ import (
 
 // TestMain lets testscript run this test binary as the `custody` command.
 func TestMain(m *testing.M) {
+	// Tests that measure a child process run this binary as custody.
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"custody": func() {
 			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

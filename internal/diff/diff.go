@@ -37,6 +37,11 @@ type Options struct {
 	// MaxLineBytes caps one JSON Lines line; longer lines are findings
 	// (default exportfile.DefaultMaxLineBytes).
 	MaxLineBytes int
+	// MaxValueBytes caps what a document's reader holds at once: one
+	// message object, or one string or number elsewhere; a larger value is
+	// a file_unreadable finding and the file is read no further (default
+	// exportfile.DefaultMaxValueBytes).
+	MaxValueBytes int
 	// FileDone, when set, is called with every file's entry once the
 	// comparison is done with it — in the diff's file order, from the
 	// goroutine that emits findings — so a caller can account for the
@@ -60,7 +65,7 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 		return Summary{}, fmt.Errorf("diff: %w", err)
 	}
 	rd, err := exportfile.NewReader(pol.Shapes, exportfile.Options{
-		Format: opts.Format, MaxFileSize: opts.MaxFileSize, MaxLineBytes: opts.MaxLineBytes,
+		Format: opts.Format, MaxFileSize: opts.MaxFileSize, MaxLineBytes: opts.MaxLineBytes, MaxValueBytes: opts.MaxValueBytes,
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("diff: %w", err)

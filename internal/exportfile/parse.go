@@ -50,6 +50,7 @@ type fileParser struct {
 	cp       *compiled
 	format   Format
 	maxLine  int
+	maxValue int // Options.MaxValueBytes; 0: the default
 	name     string
 	pathConv string // from a conversation_id=X path segment
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
@@ -246,6 +247,40 @@ func (p *fileParser) readFailed(err error) error {
 	return errStop
 }
 
+// decoder returns a json.Decoder over br that holds at most maxValue
+// bytes of one value at a time (valueLimit).
+func (p *fileParser) decoder(br *bufio.Reader) *json.Decoder {
+	max := p.maxValue
+	if max <= 0 {
+		max = DefaultMaxValueBytes
+	}
+	vl := &valueLimit{r: br, max: int64(max)}
+	vl.dec = json.NewDecoder(vl)
+	return vl.dec
+}
+
+// skipValue reads past the next value token by token, so that a large
+// value that is not read (an unknown key's) costs no more memory than its
+// largest string or number.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
 // syntaxFailed reports a parse error with its position and stops the file.
 func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) error {
 	var se *json.SyntaxError
@@ -257,6 +292,12 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)
 	case errors.Is(err, ErrFileTooLarge):
 		detail = err.Error()
+	case errors.Is(err, ErrValueTooLarge):
+		max := p.maxValue
+		if max <= 0 {
+			max = DefaultMaxValueBytes
+		}
+		detail = fmt.Sprintf("%v: the value at byte %d is larger than %d bytes: read no further", ErrValueTooLarge, dec.InputOffset(), max)
 	default: // the reader failed: a network or disk error
 		detail = fmt.Sprintf("read failed at byte %d: %v", dec.InputOffset(), err)
 	}
@@ -269,7 +310,7 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 // metadata checks a Genesys `_metadata.json` companion: it must be a JSON
 // object; a conversation id in it must agree with the folder's.
 func (p *fileParser) metadata(br *bufio.Reader) error {
-	dec := json.NewDecoder(br)
+	dec := p.decoder(br)
 	obj := p.meta.meta.new()
 	obj.reset()
 	if err := dec.Decode(obj.target); err != nil {
@@ -348,7 +389,7 @@ func (p *fileParser) trailing(dec *json.Decoder, conv string) error {
 // document streams a Genesys recording file or a customer reshape: a JSON
 // object whose messages array is decoded one element at a time.
 func (p *fileParser) document(br *bufio.Reader) error {
-	dec := json.NewDecoder(br)
+	dec := p.decoder(br)
 	if _, err := dec.Token(); err != nil { // '{', checked by sniff
 		return p.syntaxFailed(p.pathConv, dec, err)
 	}
@@ -430,8 +471,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			if err := p.unreadable(conv, "second message array %q ignored: the %q array was read", key, sf.msgKey); err != nil {
 				return err
 			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := skipValue(dec); err != nil {
 				return fail(err)
 			}
 		case p.isDocConvKey(key):
@@ -446,8 +486,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 				}
 			}
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := skipValue(dec); err != nil {
 				return fail(err)
 			}
 		}

@@ -664,12 +664,31 @@ func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
 			}
 		})
 	}
+	// A document's conversation id given twice, or not valid UTF-8.
+	docs := map[string]string{
+		"a.json": `{"conversationId":"c1","conversationId":"c2","messagingTranscript":[]}`,
+		"b.json": "{\"conversationId\":\"c\xff\",\"conversationId\":\"c1\",\"messagingTranscript\":[]}",
+	}
+	got, _ := runDir(t, writeTree(t, docs), idx, Options{Policy: pol})
+	wantDocs := []key{
+		{finding.ValueAltered, "c1", "", finding.FieldConversationID},
+		{finding.ValueAltered, "", "", finding.FieldConversationID},
+		{finding.MissingFromExport, "c1", "m1", ""},
+		{finding.MissingFromExport, "c1", "m2", ""},
+		{finding.MissingFromExport, "c1", "m3", ""},
+	}
+	if d := diffKeys(wantDocs, keysOf(got)); d != "" {
+		t.Fatalf("%s\nfindings: %+v", d, got)
+	}
+	if g := got[1]; g.Got != `"c\xff"` || !strings.Contains(g.Detail, "invalid UTF-8") {
+		t.Errorf("invalid conversation id: %+v", g)
+	}
 	// JSON Lines: a conversation id given twice, or not valid UTF-8.
 	lines := strings.Join([]string{
 		`{"conversation_id":"c1","conversation_id":"c2","message_id":"m1"}`,
 		"{\"conversation_id\":\"c\xff\",\"message_id\":\"m2\"}",
 	}, "\n")
-	got, _ := runDir(t, writeTree(t, map[string]string{"x.jsonl": lines}), idx, Options{Policy: pol})
+	got, _ = runDir(t, writeTree(t, map[string]string{"x.jsonl": lines}), idx, Options{Policy: pol})
 	wantLines := []key{
 		{finding.ValueAltered, "", "m1", finding.FieldConversationID},
 		{finding.ValueAltered, "", "m2", finding.FieldConversationID},

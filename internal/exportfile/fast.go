@@ -360,10 +360,7 @@ func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
 			if !s.value(1) {
 				return false
 			}
-			if id, ok := idString(s.b[start:s.i]); ok && d.bodyConv == "" {
-				d.bodyConv = id
-				p.conversationMismatch(id)
-			}
+			p.bodyConversation(s.b[start:s.i], &d.bodyConv)
 		default:
 			if !s.value(1) {
 				return false

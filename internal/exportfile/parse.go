@@ -360,6 +360,38 @@ func (p *fileParser) metadataConv(obj *msgBuf) error {
 	return nil
 }
 
+// bodyConversation reads the value v of a document's conversation id key
+// (the fast path and the reference both call it): the first usable id is
+// the file's (*bodyConv). One that is not valid text, or a later one that
+// differs from the first, is a value_altered finding on conversation_id:
+// never read as U+FFFD, never last-wins.
+func (p *fileParser) bodyConversation(v []byte, bodyConv *string) error {
+	problem := func(expected, got, detail string) error {
+		conv := p.nameConv
+		if conv == "" {
+			conv = *bodyConv
+		}
+		return p.emit(Item{Kind: ItemProblem, Problem: Problem{
+			Kind: finding.ValueAltered, ConversationID: conv, Field: finding.FieldConversationID,
+			Expected: expected, Got: got, File: p.name, Detail: detail,
+		}})
+	}
+	if bad := badText(v); bad != "" {
+		return problem(*bodyConv, escapeText(v), "the file's conversation id: "+bad)
+	}
+	id, ok := idString(v)
+	switch {
+	case !ok:
+		return nil
+	case *bodyConv == "":
+		*bodyConv = id
+		return p.conversationMismatch(id)
+	case id != *bodyConv:
+		return problem(*bodyConv, id, "the file gives its conversation id more than once, with different values: the first is used")
+	}
+	return nil
+}
+
 // conversationMismatch reports a body conversation id that contradicts the path.
 func (p *fileParser) conversationMismatch(bodyConv string) error {
 	if p.nameConv == "" || bodyConv == "" || bodyConv == p.nameConv {
@@ -479,11 +511,8 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			if err := dec.Decode(&v); err != nil {
 				return fail(err)
 			}
-			if id, ok := idString(v); ok && bodyConv == "" {
-				bodyConv = id
-				if err := p.conversationMismatch(id); err != nil {
-					return err
-				}
+			if err := p.bodyConversation(v, &bodyConv); err != nil {
+				return err
 			}
 		default:
 			if err := skipValue(dec); err != nil {

@@ -303,6 +303,10 @@ func escapeText(v []byte) string {
 	return b.String()
 }
 
+// both shows the two values of a key given twice, "first | second"
+// (escapeText: invalid bytes as \xNN, at most 120 bytes each).
+func both(v, dup []byte) string { return escapeText(v) + " | " + escapeText(dup) }
+
 // conflict is the Bad of a key given twice with different values.
 func conflict(key string) string {
 	return fmt.Sprintf("key %q given more than once with different values: the export does not say which holds", key)
@@ -418,7 +422,7 @@ func makeMessage(obj *msgBuf, sf *shapeFields) Message {
 	if v, dup, key, ok := lookupMsgAny(obj, sf.msgID); ok {
 		switch {
 		case dup != nil:
-			r.unmatched(finding.FieldMessageID, conflict(key), quote(v)+" | "+quote(dup))
+			r.unmatched(finding.FieldMessageID, conflict(key), both(v, dup))
 		case badText(v) != "":
 			r.unmatched(finding.FieldMessageID, "message id: "+badText(v), escapeText(v))
 		default:
@@ -438,7 +442,7 @@ func makeMessage(obj *msgBuf, sf *shapeFields) Message {
 		case !ok:
 			continue
 		case dup != nil:
-			r.Fields[i] = Value{Present: true, Bad: conflict(key), Raw: quote(v) + " | " + quote(dup)}
+			r.Fields[i] = Value{Present: true, Bad: conflict(key), Raw: both(v, dup)}
 		case badText(v) != "":
 			r.Fields[i] = Value{Present: true, Bad: badText(v), Raw: escapeText(v)}
 		default:
@@ -460,7 +464,7 @@ func (r *Message) unmatched(field, why, raw string) {
 func (r *Message) messageConv(v, dup json.RawMessage, key string) {
 	switch {
 	case dup != nil:
-		r.unmatched(finding.FieldConversationID, conflict(key), quote(v)+" | "+quote(dup))
+		r.unmatched(finding.FieldConversationID, conflict(key), both(v, dup))
 	case badText(v) != "":
 		r.unmatched(finding.FieldConversationID, "conversation id: "+badText(v), escapeText(v))
 	default:

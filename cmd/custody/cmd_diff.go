@@ -54,7 +54,7 @@ be parsed is a finding, and the diff goes on.
 Every captured conversation the export does not cover at all is a
 conversation_absent finding, one per conversation. A conflicting duplicate
 key in a message, invalid UTF-8 in an id or a field, and a value larger
-than 4 MiB (the file is read no further) are findings too (docs/diff.md).
+than 1 MiB (the file is read no further) are findings too (docs/diff.md).
 
 The diff itself enters the chain of custody: its findings and the SHA-256
 of every export file read are stored as evidence — in the matter's own
@@ -68,7 +68,7 @@ file, an s3:// prefix with no objects, files none of which can be read —
 is an error (exit 1) and is never recorded as a complete export.
 
 Output: a summary table (text), or every finding with --output json, csv
-or jsonl. Memory does not grow with the size of the export. Progress (files
+or jsonl. Memory does not grow with the size of the export or of one value. Progress (files
 compared) goes to stderr: a counter on a terminal, otherwise a log line
 every 10 seconds.
 

@@ -68,9 +68,9 @@ file, an s3:// prefix with no objects, files none of which can be read —
 is an error (exit 1) and is never recorded as a complete export.
 
 Output: a summary table (text), or every finding with --output json, csv
-or jsonl. Memory does not grow with the size of the export or of one value. Progress (files
-compared) goes to stderr: a counter on a terminal, otherwise a log line
-every 10 seconds.
+or jsonl. Memory does not grow with the size of the export or of one
+value. Progress (files compared) goes to stderr: a counter on a terminal,
+otherwise a log line every 10 seconds.
 
 Examples:
   custody diff ./old-export

@@ -59,7 +59,11 @@ It names the first failing sequence number and what failed.
 With --evidence it also re-hashes every evidence object the ledger
 references, in the matter's own store (bare --evidence) or in another
 (--evidence LOC: a copy, a mirror), and reports missing, altered and
-unreferenced objects.
+unreferenced objects. It also re-derives every field a leaf took from
+its evidence (message and conversation ids, timestamp, sender, recipient,
+direction, content hash, legal hold, audit references, payload hash) and
+reports each difference as a "derived" failure naming the seq and the
+field: a leaf rewritten and re-signed by someone holding the key.
 
 Verify opens everything read-only and records nothing.
 
@@ -164,6 +168,9 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	if r := rep.Evidence; r != nil {
 		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
 			r.Referenced, r.Referenced-r.Missing, r.Store, r.Missing, r.Altered, r.Unreferenced)
+	}
+	if d := rep.Derived; d != nil {
+		fmt.Fprintf(w, "derived      %s\n", d)
 	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(w, "FAIL  %s\n", f)

@@ -21,6 +21,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 )
 
 // TestMain lets testscript run this test binary as the `custody` command.
@@ -165,6 +166,38 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		defer db.Close()
 		_, err = db.Exec(`DROP TRIGGER checkpoints_append_only_update; UPDATE checkpoints SET note = ? WHERE id = ?`, string(note), id)
 		ts.Check(err)
+	},
+	// insider-flip-hold LEDGER: the insider holding the signing key (the
+	// .key beside LEDGER) flips legal_hold in the first message entry,
+	// recomputes every hash and re-signs every checkpoint; $SEQ is then
+	// that entry's seq.
+	"insider-flip-hold": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: insider-flip-hold LEDGER")
+		}
+		ctx := context.Background()
+		path := ts.MkAbs(args[0])
+		key, err := os.ReadFile(strings.TrimSuffix(path, filepath.Ext(path)) + ".key")
+		ts.Check(err)
+		l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+		ts.Check(err)
+		var seq uint64
+		found := false
+		for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+			ts.Check(err)
+			if !found {
+				seq, found = e.Seq, true
+			}
+		}
+		l.Close()
+		if !found {
+			ts.Fatalf("insider-flip-hold: no message entry")
+		}
+		ts.Check(ledgertest.Rewrite(ctx, path, strings.TrimSpace(string(key)), seq, func(e *leaf.Entry) {
+			h := !*e.Compliance.LegalHold
+			e.Compliance.LegalHold = &h
+		}))
+		ts.Setenv("SEQ", strconv.FormatUint(seq, 10))
 	},
 	// replace FILE OLD NEW: replace the first OLD in FILE by NEW.
 	"replace": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -3,10 +3,9 @@ package export
 import (
 	"context"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
 
+	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -20,25 +19,23 @@ import (
 const DefaultAuditServiceName = "Quality"
 
 // auditIndex maps conversation ids to the ids of the audit entries that
-// concern them. It is filled once per invocation, on the first batch that
+// concern them (derive.AuditIndex), with the evidence of the pages it was
+// built from. It is filled once per invocation, on the first batch that
 // holds a protected conversation: one audit query (a few requests) serves
 // the whole run instead of one query per conversation.
 type auditIndex struct {
-	mu     sync.Mutex
-	loaded bool
-	byConv map[string][]string
+	loaded   bool
+	byConv   derive.AuditIndex
+	evidence []string // the pages' evidence, in order: what a conversation's refs are drawn from
 }
 
-func (a *auditIndex) refs(convID string) []string {
+// refs returns the audit refs of convID and the evidence they come from;
+// both empty, never nil, before the audit trail is loaded.
+func (a *auditIndex) refs(convID string) (refs, evidence []string) {
 	if a == nil {
-		return []string{}
+		return []string{}, []string{}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if r := a.byConv[convID]; len(r) > 0 {
-		return r
-	}
-	return []string{}
+	return a.byConv.Refs(convID), a.evidence
 }
 
 // loadAudits runs the audit query for deletion-protection changes, keeps
@@ -59,7 +56,7 @@ func (r *runner) loadAudits(ctx context.Context) error {
 		}
 		interval = start.Format(genesys.TimeLayout) + "/" + end.Format(genesys.TimeLayout)
 	}
-	idx := &auditIndex{byConv: map[string][]string{}}
+	idx := &auditIndex{byConv: derive.AuditIndex{}, evidence: []string{}}
 	page := 0
 	req := genesys.AuditQueryRequest{Interval: interval, ServiceName: r.o.AuditServiceName}
 	for p, err := range r.d.Client.ListAudits(ctx, req, fetch.ListOptions{PageSize: genesys.MaxAuditPageSize}) {
@@ -71,12 +68,9 @@ func (r *runner) loadAudits(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range p.Page.Entities {
-			for _, id := range auditSubjects(m) {
-				idx.byConv[id] = append(idx.byConv[id], m.ID)
-			}
-		}
-		detail, err := leaf.EncodeDetail(&leaf.AuditDetail{Page: page, Interval: interval, ServiceName: req.ServiceName, Entries: len(p.Page.Entities)})
+		idx.byConv.Add(p.Page)
+		idx.evidence = append(idx.evidence, ref.Sum.String())
+		detail, err := leaf.EncodeDetail(&leaf.AuditDetail{Page: page, Interval: interval, ServiceName: req.ServiceName, Entries: derive.Audit(p.Page)})
 		if err != nil {
 			return err
 		}
@@ -89,24 +83,7 @@ func (r *runner) loadAudits(ctx context.Context) error {
 			return err
 		}
 	}
-	for id := range idx.byConv {
-		sort.Strings(idx.byConv[id])
-	}
 	idx.loaded = true
 	r.audits.Store(idx)
 	return nil
-}
-
-// auditSubjects returns the conversation ids an audit entry concerns.
-func auditSubjects(m genesys.AuditLogMessage) []string {
-	var ids []string
-	if m.Entity != nil && m.Entity.ID != "" {
-		ids = append(ids, m.Entity.ID)
-	}
-	for _, c := range m.EntityChanges {
-		if c.EntityID != "" && (m.Entity == nil || c.EntityID != m.Entity.ID) {
-			ids = append(ids, c.EntityID)
-		}
-	}
-	return ids
 }

@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -221,17 +221,10 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	convSrc := source(resp)
 
-	var msgIDs []string
-	seen := map[string]bool{}
-	for _, p := range mc.Participants {
-		for _, m := range p.Messages {
-			if !ValidID(m.MessageID) {
-				return fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(m.MessageID, 80))
-			}
-			if !seen[m.MessageID] {
-				seen[m.MessageID] = true
-				msgIDs = append(msgIDs, m.MessageID)
-			}
+	msgIDs := derive.ConversationMessageIDs(mc)
+	for _, id := range msgIDs {
+		if !ValidID(id) {
+			return fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(id, 80))
 		}
 	}
 
@@ -248,17 +241,15 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 			return err
 		}
 		bulkSums = append(bulkSums, ref.Sum.String())
-		var listing struct {
-			Entities []json.RawMessage `json:"entities"`
-		}
-		if err := json.Unmarshal(resp.Body, &listing); err != nil {
+		entities, err := derive.MessagesIn(resp.Body)
+		if err != nil {
 			return fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
 		}
 		want := map[string]bool{}
 		for _, id := range chunk {
 			want[id] = true
 		}
-		for _, raw := range listing.Entities {
+		for _, raw := range entities {
 			c, err := decodeMessage(raw, ref.Sum, source(resp))
 			if err != nil {
 				return fmt.Errorf("conversation %s: %w", j.id, err)
@@ -318,18 +309,14 @@ func (r *runner) put(ctx context.Context, body []byte) (evidence.Ref, error) {
 }
 
 func decodeMessage(raw []byte, evSum hashchain.Hash, src *leaf.Source) (captured, error) {
-	var md genesys.MessageData
-	if err := json.Unmarshal(raw, &md); err != nil {
-		return captured{}, fmt.Errorf("message: %w", err)
+	md, payload, err := derive.DecodeMessage(raw)
+	if err != nil {
+		return captured{}, err
 	}
 	if !ValidID(md.ID) {
 		return captured{}, fmt.Errorf("message with unusable id %q", truncate(md.ID, 80))
 	}
-	payload, err := hashchain.PayloadHash(raw)
-	if err != nil {
-		return captured{}, fmt.Errorf("message %s: %w", md.ID, err)
-	}
-	return captured{id: md.ID, payload: payload, evSum: evSum, src: src, data: md}, nil
+	return captured{id: md.ID, payload: payload, evSum: evSum, src: src, data: *md}, nil
 }
 
 // commit appends the conversation's entries and marks it done, in one
@@ -337,7 +324,7 @@ func decodeMessage(raw []byte, evSum hashchain.Hash, src *leaf.Source) (captured
 // capture are not appended again.
 func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
 	msgs []captured, gone []string, bulkSums []string) error {
-	auditRefs := r.audits.Load().refs(j.id)
+	auditRefs, auditEv := r.audits.Load().refs(j.id)
 	held := j.held
 	var changes []Change
 	appended, unchanged := 0, 0
@@ -372,17 +359,13 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 			return err
 		}
 		if convChanged || len(entries) > 0 || len(gone) > 0 {
-			detail, err := leaf.EncodeDetail(&leaf.ConversationDetail{
-				LegalHold: held, HoldEvidenceSHA256: j.holdSum.String(), AuditRefs: auditRefs,
-				Messages: len(msgs) + len(gone), MessagesGone: nonNil(gone), BulkEvidenceSHA256: nonNil(bulkSums),
-			})
+			conv, err := derive.Conversation(derive.ConversationFacts{
+				ID: j.id, Payload: convPayload, Messages: len(msgs) + len(gone), Held: held, AuditRefs: auditRefs,
+			}, j.holdSum, bulkSums, auditEv, gone)
 			if err != nil {
 				return err
 			}
-			conv := leaf.Entry{
-				Kind: leaf.KindConversation, Matter: r.o.Scope.Matter, RunID: r.runID, ConversationID: j.id,
-				PayloadSHA256: convPayload, EvidenceSHA256: convEv, Source: convSrc, Detail: detail,
-			}
+			conv.Matter, conv.RunID, conv.EvidenceSHA256, conv.Source = r.o.Scope.Matter, r.runID, convEv, convSrc
 			entries = append([]leaf.Entry{conv}, entries...)
 			prevs = append([]*uint64{nil}, prevs...)
 		}
@@ -444,44 +427,16 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ","), nil
 }
 
-// MessageEntry builds the ledger entry of one captured message: its
-// compliance fields as captured (legal hold of its conversation, the audit
-// entries that concern it, the original timestamp byte for byte), its
-// payload and evidence hashes, the request it came from, and in its detail
-// what a diff compares (content hash of the normalised text, sender).
+// MessageEntry builds the ledger entry of one captured message through
+// derive.Message (the one statement of which leaf field comes from which
+// part of the evidence, which verify --evidence re-applies), adding who
+// recorded it (matter, run) and from which request (evidence, source).
 func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
 	payload, evSum hashchain.Hash, src *leaf.Source, media []leaf.MediaRef) (leaf.Entry, error) {
-	d := &leaf.MessageDetail{
-		ContentSHA256:     genesys.ContentHash(genesys.MessageText(md)),
-		From:              md.FromAddress,
-		To:                md.ToAddress,
-		Direction:         md.Direction,
-		MessengerType:     md.MessengerType,
-		ProviderMessageID: md.ProviderMessageID,
-		Media:             media,
-	}
-	if n := md.NormalizedMessage; n != nil && n.Channel != nil {
-		d.DateModified, d.DateDeleted = n.Channel.DateModified, n.Channel.DateDeleted
-	}
-	detail, err := leaf.EncodeDetail(d)
+	e, err := derive.Message(convID, md, payload, held, auditRefs, media)
 	if err != nil {
-		return leaf.Entry{}, err
+		return leaf.Entry{}, fmt.Errorf("export: %w", err)
 	}
-	if auditRefs == nil {
-		auditRefs = []string{}
-	}
-	return leaf.Entry{
-		Kind: leaf.KindMessage, Matter: matter, RunID: runID,
-		ConversationID: convID, MessageID: md.ID,
-		PayloadSHA256: payload, EvidenceSHA256: evSum, Source: src,
-		Compliance: &leaf.Compliance{LegalHold: &held, AuditRefs: auditRefs, OriginalTimestamp: md.Timestamp},
-		Detail:     detail,
-	}, nil
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	e.Matter, e.RunID, e.EvidenceSHA256, e.Source = matter, runID, evSum, src
+	return e, nil
 }

@@ -34,7 +34,7 @@ type env struct {
 	dir    string
 }
 
-func newEnv(t *testing.T, conversations int, faults string) *env {
+func newEnv(t testing.TB, conversations int, faults string) *env {
 	t.Helper()
 	srv := simtest.Start(t, sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: conversations, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2},
@@ -45,7 +45,7 @@ func newEnv(t *testing.T, conversations int, faults string) *env {
 	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
 }
 
-func (e *env) client(t *testing.T) *fetch.Client {
+func (e *env) client(t testing.TB) *fetch.Client {
 	t.Helper()
 	c, err := fetch.New(fetch.Config{
 		ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret,
@@ -60,7 +60,7 @@ func (e *env) client(t *testing.T) *fetch.Client {
 	return c
 }
 
-func (e *env) run(t *testing.T, scope export.Scope) *export.Accounting {
+func (e *env) run(t testing.TB, scope export.Scope) *export.Accounting {
 	t.Helper()
 	if scope.Matter == "" {
 		scope.Matter = "matter-1"

@@ -10,8 +10,10 @@
 //
 // Each shape is one file (shape_*.go) and one row of shapes (shape.go);
 // the readers they share are the encoding/json reference (parse.go) and
-// a strict fast path beside it (fast.go, on the JSON primitives of
-// fastscan.go), which FuzzFastPath holds to the reference item for item.
+// a strict fast path beside it (fast.go, reading through
+// internal/jsonscan), which FuzzFastPath holds to the reference item for
+// item. No JSON is read here by hand: what is not encoding/json is
+// jsonscan.
 //
 // Everything in an export is hostile: a file that cannot be read or
 // parsed, or whose name would escape the export's root, becomes a

@@ -3,24 +3,29 @@ package exportfile
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // The fast paths read the common file without encoding/json: a document
 // (Genesys recording, reshape, _metadata.json) that fits the read buffer,
-// and each JSON Lines line. A strict JSON scanner walks the bytes once and
-// puts the raw value of each key the policy asks for into the same
-// message buffer encoding/json fills, so the records come from the same
-// code (makeMessage) either way. Anything unusual — a syntax error, an
-// escaped key, a key encoding/json would match only case-insensitively, a
-// message that is not an object, a file larger than the buffer — makes
-// the fast path give up before it has emitted anything, and the reference
-// parser reads the input instead: findings about broken files always come
-// from the reference. FuzzFastPath holds the two to the same items.
+// and each JSON Lines line. They read through internal/jsonscan, the
+// project's one strict JSON scanner, walking the bytes once and putting
+// the raw value of each key the policy asks for into the same message
+// buffer encoding/json fills, so the records come from the same code
+// (makeMessage) either way. Anything unusual — anything jsonscan refuses
+// (a syntax error, invalid UTF-8, a lone surrogate escape in a key),
+// a key encoding/json would match only case-insensitively, a message that
+// is not an object, a file larger than the buffer — makes the fast path
+// give up before it has emitted anything, and the reference parser reads
+// the input instead: findings about broken files always come from the
+// reference. FuzzFastPath holds the two to the same items.
 
 // fastKeys are the JSON names of a message type's fields, as
 // encoding/json matches them.
@@ -98,40 +103,31 @@ func (fk *fastKeys) field(key []byte) (int, bool) {
 	return -1, true
 }
 
-// object scans the object at i into m (reset by the caller): each key m's
-// type has gets the raw bytes of its value, a repeated key recorded as the
-// reference's rawField.UnmarshalJSON records it.
-func (s *jsonScan) object(m *msgBuf, fk *fastKeys, depth int) bool {
-	if !s.eat('{') {
-		return false
-	}
-	s.ws()
-	if s.eat('}') {
-		return true
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
+// maxFastDepth bounds the nesting the fast paths follow; deeper input is
+// left to encoding/json (which stops at 10,000).
+const maxFastDepth = 512
+
+// errGiveUp stops a fast parse: the reference reads the input instead.
+var errGiveUp = errors.New("exportfile: left to the reference parser")
+
+// object reads the object at b[i] into m (reset by the caller), depth
+// levels down: each key m's type has gets the raw bytes of its value, a
+// repeated key recorded as the reference's rawField.UnmarshalJSON records
+// it. Keys are compared decoded, as encoding/json compares them. It
+// returns the index past the object.
+func object(b []byte, i int, m *msgBuf, fk *fastKeys, depth int) (int, error) {
+	return jsonscan.Object(b, i, func(key []byte, v int) (int, error) {
 		f, ok := fk.field(key)
 		if !ok {
-			return false
+			return v, errGiveUp
 		}
-		start := s.i
-		if !s.value(depth + 1) {
-			return false
-		}
-		if f >= 0 {
+		end, err := jsonscan.Skip(b, v, maxFastDepth-depth-1)
+		if err == nil && f >= 0 {
 			// Capped: nothing may append into the file's buffer.
-			m.set(f, s.b[start:s.i:s.i])
+			m.set(f, b[v:end:end])
 		}
-		s.ws()
-		if !s.eat(',') {
-			return s.eat('}')
-		}
-		s.ws()
-	}
+		return end, err
+	})
 }
 
 // fastLine decodes JSON Lines lines without encoding/json. Its message
@@ -155,13 +151,9 @@ func (fl *fastLine) decode(line []byte) *msgBuf {
 	if fl == nil {
 		return nil
 	}
-	s := jsonScan{b: line}
 	fl.m.reset()
-	if !s.object(fl.m, fl.fk, 0) {
-		return nil
-	}
-	s.ws()
-	if s.i != len(line) {
+	end, err := object(line, 0, fl.m, fl.fk, 0)
+	if err != nil || jsonscan.Space(line, end) != len(line) {
 		return nil
 	}
 	return fl.m
@@ -241,12 +233,11 @@ func (p *fileParser) fastDocument(br *bufio.Reader) (done bool, err error) {
 	defer st.release()
 	q := *p // collects its items: the file is p's only once it is read
 	q.emit = st.emit
-	s := jsonScan{b: buf}
 	var ok bool
 	if q.meta != nil {
-		ok = q.fastMetadata(&s, st)
+		ok = q.fastMetadata(buf, st)
 	} else {
-		ok = q.fastDoc(&s, st)
+		ok = q.fastDoc(buf, st)
 	}
 	if !ok {
 		return false, nil
@@ -260,18 +251,15 @@ func (p *fileParser) fastDocument(br *bufio.Reader) (done bool, err error) {
 	return true, nil
 }
 
-// fastMetadata is metadata for a plain object.
-func (p *fileParser) fastMetadata(s *jsonScan, st *fastState) bool {
+// fastMetadata is metadata for a plain object, the whole of b.
+func (p *fileParser) fastMetadata(b []byte, st *fastState) bool {
 	fk := fieldKeys(p.meta.meta)
 	if !fk.ok {
 		return false
 	}
 	obj := st.message(p.meta.meta)
-	if !s.object(obj, fk, 0) {
-		return false
-	}
-	s.ws()
-	if s.i != len(s.b) {
+	end, err := object(b, 0, obj, fk, 0)
+	if err != nil || jsonscan.Space(b, end) != len(b) {
 		return false
 	}
 	p.metadataConv(obj)
@@ -318,19 +306,12 @@ func (d *fastDocState) flush(final bool) {
 	d.st.pending = d.st.pending[:0]
 }
 
-// fastDoc is document for a well-formed file with one message array.
-func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
+// fastDoc is document for a well-formed file with one message array,
+// the whole of b.
+func (p *fileParser) fastDoc(b []byte, st *fastState) bool {
 	shapes := p.docShapes()
 	d := &fastDocState{p: p, st: st, conv: p.pathConv}
-	if !s.eat('{') {
-		return false
-	}
-	s.ws()
-	for !s.eat('}') {
-		key, ok := s.key()
-		if !ok {
-			return false
-		}
+	end, err := jsonscan.Object(b, 0, func(key []byte, v int) (int, error) {
 		var shape *shapeFields
 		for _, sh := range shapes {
 			if sh.msgKey == string(key) {
@@ -350,70 +331,56 @@ func (p *fileParser) fastDoc(s *jsonScan, st *fastState) bool {
 					p.nameConv = d.conv
 				}
 			}
-			if !p.fastMessages(s, d) {
-				return false
-			}
+			return p.fastMessages(b, v, d)
 		case shape != nil: // a second message array: rare, the reference's
-			return false
+			return v, errGiveUp
 		case p.isDocConvKey(string(key)):
-			start := s.i
-			if !s.value(1) {
-				return false
+			end, err := jsonscan.Skip(b, v, maxFastDepth-1)
+			if err != nil {
+				return end, err
 			}
-			p.bodyConversation(s.b[start:s.i], &d.bodyConv)
+			p.bodyConversation(b[v:end], &d.bodyConv)
+			return end, nil
 		default:
-			if !s.value(1) {
-				return false
-			}
+			return jsonscan.Skip(b, v, maxFastDepth-1)
 		}
-		s.ws()
-		if s.eat(',') {
-			s.ws()
-			if s.at('}') { // a trailing comma
-				return false
-			}
-		} else if !s.at('}') {
-			return false
-		}
-	}
-	if d.sf == nil { // not a known shape: the reference's finding
+	})
+	if err != nil || d.sf == nil { // not a known shape: the reference's finding
 		return false
 	}
 	d.flush(true)
-	s.ws()
-	return s.i == len(s.b) // trailing data: the reference's finding
+	return jsonscan.Space(b, end) == len(b) // trailing data: the reference's finding
 }
 
-// fastMessages is messages for an array of objects.
-func (p *fileParser) fastMessages(s *jsonScan, d *fastDocState) bool {
+// fastMessages is messages for the array of objects at b[i]; it returns
+// the index past the array.
+func (p *fileParser) fastMessages(b []byte, i int, d *fastDocState) (int, error) {
 	fk := fieldKeys(d.sf.msg)
-	if !fk.ok || !s.eat('[') {
-		return false
+	if !fk.ok || i >= len(b) || b[i] != '[' {
+		return i, errGiveUp
 	}
 	if d.conv != "" {
 		d.flush(false)
 	}
-	s.ws()
-	if s.eat(']') {
-		return true
-	}
-	obj := d.st.message(d.sf.msg)
-	for i := 0; ; i++ {
-		obj.reset()
-		if !s.object(obj, fk, 1) { // null, a number…: the reference's finding
-			return false
+	var obj *msgBuf
+	n := 0
+	return jsonscan.Array(b, i, func(v int) (int, error) {
+		if obj == nil {
+			obj = d.st.message(d.sf.msg)
 		}
-		r := p.record(obj, d.sf, i)
+		obj.reset()
+		end, err := object(b, v, obj, fk, 1) // null, a number…: the reference's finding
+		if err != nil {
+			return end, err
+		}
+		r := p.record(obj, d.sf, n)
+		n++
 		if d.conv == "" {
 			d.st.pending = append(d.st.pending, r)
 		} else {
 			r.Conv = d.conv
 			p.emit(Item{Kind: ItemMessage, Msg: r})
 		}
-		s.ws()
-		if !s.eat(',') {
-			return s.eat(']')
-		}
-		s.ws()
-	}
+		return end, nil
+	})
 }

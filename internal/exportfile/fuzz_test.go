@@ -2,6 +2,7 @@ package exportfile
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -156,6 +157,64 @@ func FuzzParseJSONL(f *testing.F) {
 		}
 		if n > lines {
 			t.Fatalf("%d records and findings from %d lines", n, lines)
+		}
+	})
+}
+
+// TestSniff: a document may start with a BOM and any JSON white space,
+// more than a read buffer of it too; anything else before the object is
+// a finding naming what was found.
+func TestSniff(t *testing.T) {
+	name := "org/conversation_id=c1/rec.json"
+	long := strings.Repeat(" \t\r\n", docBufSize/2)
+	for in, want := range map[string]string{
+		"\xEF\xBB\xBF \n\t\r" + genesysFile: "",
+		long + genesysFile:                  "",
+		"":                                  "empty file: no JSON document",
+		"\xEF\xBB\xBF":                      "empty file: no JSON document",
+		long:                                "empty file: no JSON document",
+		" \v{}":                             "not JSON: starts with byte 0x0b",
+		"\u00a0{}":                          "not JSON: starts with byte 0xc2",
+		long + "x":                          "not JSON: starts with byte 0x78",
+		"\r\n [" + genesysFile + "]":        "top-level JSON array",
+	} {
+		items := parseBytes(t, name, FormatAuto, []byte(in))
+		var msgs []string
+		problem := ""
+		for _, it := range items {
+			switch it.Kind {
+			case ItemMessage:
+				msgs = append(msgs, it.Msg.ID)
+			case ItemProblem:
+				problem = it.Problem.Detail
+			}
+		}
+		switch {
+		case want == "" && (problem != "" || strings.Join(msgs, ",") != "m1"):
+			t.Errorf("%.40q: messages %q, problem %q; want m1", in, msgs, problem)
+		case want != "" && !strings.HasPrefix(problem, want):
+			t.Errorf("%.40q: problem %q, want %q", in, problem, want)
+		}
+	}
+}
+
+// FuzzUnquote holds unquote, which reads strings through jsonscan, to
+// encoding/json — except that text which is not valid Unicode (badText),
+// which encoding/json reads with U+FFFD, is refused.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"plain"`, ` "x" `, `"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00"`, `"\ud800"`, `"\udc00x"`,
+		"\"bad \xff\"", "\"tab\there\"", `"\x"`, `"a"b"`, `1`, `null`, `""`, `"`, `"\u0000"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		got, ok := unquote(v)
+		var want string
+		wantOK := json.Unmarshal(bytes.TrimSpace(v), &want) == nil
+		if badText(v) != "" {
+			want, wantOK = "", false
+		}
+		if ok != wantOK || got != want {
+			t.Fatalf("unquote(%q) = %q, %v; encoding/json %q, %v", v, got, ok, want, wantOK)
 		}
 	})
 }

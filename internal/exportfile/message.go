@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // Indexes of the compliance fields in Message.Fields, in
@@ -211,15 +212,18 @@ func lookupMsgAny(m *msgBuf, paths [][]string) (v, dup json.RawMessage, key stri
 	return nil, nil, "", false
 }
 
-// unquote reads a JSON string, without a full decode when it holds no
-// escapes (the common case). A string that is not valid text (badText)
-// is refused: encoding/json would replace its bytes with U+FFFD.
+// unquote reads a JSON string: through jsonscan, which reads a string
+// without escapes as it is; encoding/json only for what jsonscan refuses.
+// A string that is not valid text (badText: invalid UTF-8, a lone
+// surrogate escape) is refused: encoding/json would read it with U+FFFD.
 func unquote(v json.RawMessage) (string, bool) {
 	v = bytes.TrimSpace(v)
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		inner := v[1 : len(v)-1]
-		if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) && !hasControl(inner) {
-			return string(inner), true
+	if end, escaped, err := jsonscan.String(v, 0); err == nil && end == len(v) {
+		if !escaped {
+			return string(v[1 : end-1]), true
+		}
+		if s, _, err := jsonscan.AppendString(nil, v, 0); err == nil {
+			return string(s), true
 		}
 	}
 	if badText(v) != "" {
@@ -310,15 +314,6 @@ func both(v, dup []byte) string { return escapeText(v) + " | " + escapeText(dup)
 // conflict is the Bad of a key given twice with different values.
 func conflict(key string) string {
 	return fmt.Sprintf("key %q given more than once with different values: the export does not say which holds", key)
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
 }
 
 // lookup follows path through the nested objects of v; JSON null counts

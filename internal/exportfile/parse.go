@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // Item is what a file's reader hands over, in file order.
@@ -210,21 +211,22 @@ func (p *fileParser) sniff(br *bufio.Reader) error {
 		br.Discard(3)
 	}
 	for {
-		c, err := br.ReadByte()
-		if err == io.EOF {
+		if _, err := br.Peek(1); err == io.EOF {
 			if err := p.unreadable(p.pathConv, "empty file: no JSON document"); err != nil {
 				return err
 			}
 			return errStop
-		}
-		if err != nil {
+		} else if err != nil {
 			return p.readFailed(err)
 		}
-		switch c {
-		case ' ', '\t', '\r', '\n':
+		b, _ := br.Peek(br.Buffered())
+		i := jsonscan.Space(b, 0)
+		br.Discard(i)
+		if i == len(b) {
 			continue
+		}
+		switch c := b[i]; c {
 		case '{':
-			br.UnreadByte()
 			return nil
 		case '[':
 			if err := p.unreadable(p.pathConv, "top-level JSON array: not a known shape (JSON Lines files need a .jsonl name or --format jsonl)"); err != nil {

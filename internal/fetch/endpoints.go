@@ -1,7 +1,6 @@
 package fetch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -64,12 +63,12 @@ func (c *Client) pathID(kind, id string) (string, error) {
 // to be valid JSON; here its shape is checked. A JSON null is refused:
 // it would decode into a silently empty value.
 func decode[T any](resp *Response) (*T, error) {
-	v := new(T)
-	if bytes.Equal(bytes.TrimSpace(resp.Body), []byte("null")) {
-		return nil, fmt.Errorf("fetch: %s %s: decode: %w: null body", resp.Method, resp.Path, ErrMalformedBody)
-	}
-	if err := json.Unmarshal(resp.Body, v); err != nil {
+	var v *T // encoding/json leaves it nil for a JSON null
+	if err := json.Unmarshal(resp.Body, &v); err != nil {
 		return nil, fmt.Errorf("fetch: %s %s: decode: %w: %v", resp.Method, resp.Path, ErrMalformedBody, err)
+	}
+	if v == nil {
+		return nil, fmt.Errorf("fetch: %s %s: decode: %w: null body", resp.Method, resp.Path, ErrMalformedBody)
 	}
 	return v, nil
 }

@@ -1,8 +1,11 @@
 // Package jsonscan is custody's one hand-written JSON reader: a strict
 // RFC 8259 scanner over []byte that every fast path of the project is
 // built on (the leaf decoder, the RFC 8785 canonicalizer's fast path, the
-// typed entry details, the proof file's duplicate check), so the grammar
-// is written, tested and fuzzed once. It also holds the string escapers,
+// typed entry details, the proof file's duplicate check, the export
+// parser's fast path in internal/exportfile, and the white space before a
+// streamed document's first byte), so the grammar is written, tested and
+// fuzzed once. Outside it and internal/leaf, JSON is read with
+// encoding/json. It also holds the string escapers,
 // each named for the rule it follows: AppendStringRFC8785 (JCS leaves)
 // and AppendStringEncodingJSON (what encoding/json.Marshal writes).
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -255,8 +256,8 @@ const (
 // scan returns the index of the first byte from b[i] on that can end or
 // complicate a string: the quotation mark, the reverse solidus, a control
 // character, and with nonASCII also any byte from 0x80 up; len(b) if
-// none. It tests eight bytes at a time, then the rest one by one: the
-// fast path of every string read.
+// none. It tests eight bytes at a time, then the last few one by one:
+// the fast path of every string read.
 func scan(b []byte, i int, nonASCII bool) int {
 	high := uint64(0)
 	if nonASCII {
@@ -266,9 +267,11 @@ func scan(b []byte, i int, nonASCII bool) int {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, bs := x^('"'*ones), x^('\\'*ones)
 		// A zero byte in q or bs, a byte below 0x20 in x: the classic
-		// "has zero byte" and "has byte less than" tests, exact for "any".
-		if ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x)&highs|x&high != 0 {
-			break
+		// "has zero byte" and "has byte less than" tests. A test may also
+		// mark a byte above one it rightly marks (a borrow runs upwards),
+		// never below, so the lowest mark is the first byte to stop at.
+		if m := ((q-ones)&^q|(bs-ones)&^bs|(x-0x20*ones)&^x)&highs | x&high; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	stop := &skipStop

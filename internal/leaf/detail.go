@@ -28,7 +28,7 @@ type Detail interface {
 
 // EvidenceRef is one evidence object an entry names.
 type EvidenceRef struct {
-	// Role says what the object is: RoleResponse, RoleHold, RoleBulk,
+	// Role says what the object is: RoleResponse, RoleHold, RoleBulk, RoleAudit,
 	// RoleMedia, RoleFindings, RoleFiles, or for a detail of an unknown
 	// shape the member name that held it.
 	Role string
@@ -42,6 +42,7 @@ const (
 	RoleResponse = "response" // the raw HTTP body of the entry's own request (evidence_sha256)
 	RoleHold     = "hold"     // the deletion-protection (legal hold) response of a conversation
 	RoleBulk     = "bulk"     // a bulk-messages response of a conversation
+	RoleAudit    = "audit"    // an audit-trail page a conversation's audit references come from
 	RoleMedia    = "media"    // a message's media attachment
 	RoleFindings = "findings" // a part of a diff's findings (gzip of JSON Lines)
 	RoleFiles    = "files"    // a part of a diff's export-file manifest
@@ -226,16 +227,20 @@ func foldsToMember(key []byte) bool {
 }
 
 // ConversationDetail is a conversation entry's detail: the legal hold and
-// audit references as captured, with the evidence of the hold answer and
-// of the bulk-messages responses, and the messages the source no longer
-// has.
+// audit references as captured, with the evidence of the hold answer, of
+// the audit-trail pages the references were drawn from and of the
+// bulk-messages responses, and the messages the source no longer has.
 type ConversationDetail struct {
-	AuditRefs          []string `json:"audit_refs"`
-	BulkEvidenceSHA256 []string `json:"bulk_evidence_sha256"`
-	HoldEvidenceSHA256 string   `json:"hold_evidence_sha256"`
-	LegalHold          bool     `json:"legal_hold"`
-	Messages           int      `json:"messages"`
-	MessagesGone       []string `json:"messages_gone"`
+	// AuditEvidenceSHA256 names the audit-trail pages AuditRefs were
+	// drawn from ([] when the export had not loaded the audit trail yet);
+	// nil (the member absent) in leaves written before custody recorded it.
+	AuditEvidenceSHA256 []string `json:"audit_evidence_sha256,omitzero"`
+	AuditRefs           []string `json:"audit_refs"`
+	BulkEvidenceSHA256  []string `json:"bulk_evidence_sha256"`
+	HoldEvidenceSHA256  string   `json:"hold_evidence_sha256"`
+	LegalHold           bool     `json:"legal_hold"`
+	Messages            int      `json:"messages"`
+	MessagesGone        []string `json:"messages_gone"`
 }
 
 func (*ConversationDetail) Kind() string { return KindConversation }
@@ -247,6 +252,9 @@ func (d *ConversationDetail) EvidenceRefs() []EvidenceRef {
 	}
 	for _, s := range d.BulkEvidenceSHA256 {
 		refs = append(refs, EvidenceRef{Role: RoleBulk, SHA256: s})
+	}
+	for _, s := range d.AuditEvidenceSHA256 {
+		refs = append(refs, EvidenceRef{Role: RoleAudit, SHA256: s})
 	}
 	return refs
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -273,6 +274,43 @@ func countUnopened(fs []diff.Finding) int {
 		}
 	}
 	return n
+}
+
+// TestReadFindings reads both forms custody diff writes, after any JSON
+// white space (more than a read buffer of it too).
+func TestReadFindings(t *testing.T) {
+	one := `{"kind":"not_captured","conversation_id":"c1","message_id":"m1"}`
+	two := `{"kind":"field_stripped","field":"legal_hold"}`
+	want := []diff.Finding{
+		{Kind: finding.NotCaptured, ConversationID: "c1", MessageID: "m1"},
+		{Kind: finding.FieldStripped, Field: "legal_hold"},
+	}
+	long := strings.Repeat(" \t\r\n", 3000)
+	for name, tc := range map[string]struct {
+		in   string
+		want []diff.Finding
+	}{
+		"lines":             {one + "\n" + two + "\n", want},
+		"array":             {"[" + one + ",\n" + two + "]", want},
+		"spaced array":      {"\n\t [" + one + "," + two + "]\n", want},
+		"long space, array": {long + "[" + one + "," + two + "]", want},
+		"long space, lines": {long + one + "\n" + two, want},
+		"empty":             {"", nil},
+		"only space":        {long, nil},
+		"empty array":       {" []", []diff.Finding{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := reconcile.ReadFindings(strings.NewReader(tc.in))
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	for _, in := range []string{"\v[]", "\u00a0[]", "x", "[" + one} {
+		if got, err := reconcile.ReadFindings(strings.NewReader(in)); err == nil {
+			t.Errorf("%q: read as %+v, want an error", in, got)
+		}
+	}
 }
 
 func FuzzReadFindings(f *testing.F) {

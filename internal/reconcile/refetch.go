@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -137,21 +138,25 @@ func ReadFindings(r io.Reader) ([]diff.Finding, error) {
 // (all when keep is nil).
 func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, error) {
 	br := bufio.NewReader(r)
-	first, err := br.Peek(1)
-	for err == nil && (first[0] == ' ' || first[0] == '\n' || first[0] == '\r' || first[0] == '\t') {
-		_, _ = br.ReadByte()
-		first, err = br.Peek(1)
-	}
-	if err == io.EOF {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	var first byte // the first byte after white space: '[' for an array
+	for {
+		if _, err := br.Peek(1); err == io.EOF {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		b, _ := br.Peek(br.Buffered())
+		i := jsonscan.Space(b, 0)
+		br.Discard(i)
+		if i < len(b) {
+			first = b[i]
+			break
+		}
 	}
 	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	var out []diff.Finding
-	if first[0] == '[' {
+	if first == '[' {
 		if err := dec.Decode(&out); err != nil {
 			return nil, fmt.Errorf("reconcile: findings: %w", err)
 		}

@@ -80,6 +80,9 @@ type Options struct {
 	ProgressEvery uint64
 	// EvidenceProgress, if set, follows the re-hashing of evidence.
 	EvidenceProgress func(done, total int)
+	// NoDerive, with Evidence, skips re-deriving leaf fields from the
+	// evidence (derive.go): only the objects are re-hashed.
+	NoDerive bool
 	// MaxFindings caps how many entry findings are kept (default 1,000);
 	// Report.Omitted counts the rest.
 	MaxFindings int
@@ -101,6 +104,8 @@ type Report struct {
 	Warnings            []Finding `json:"warnings"`
 	// Evidence summarises the evidence check; nil when none was asked for.
 	Evidence *EvidenceSummary `json:"evidence,omitempty"`
+	// Derived summarises the re-derivation of leaf fields from evidence.
+	Derived *DerivedSummary `json:"derived,omitempty"`
 }
 
 // EvidenceSummary is what the evidence check saw, store by store.
@@ -189,6 +194,10 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	if opts.Evidence != nil {
 		ev = &evidenceCheck{store: opts.Evidence, first: map[hashchain.Hash]uint64{}}
 	}
+	var dv *deriveCheck
+	if opts.Evidence != nil && !opts.NoDerive {
+		dv = newDeriveCheck(opts.Evidence)
+	}
 	var b hashchain.RootBuilder
 	checkClaims := func() {
 		for len(claims) > 0 && claims[0].size == b.Size() {
@@ -247,6 +256,11 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 				v.add(f)
 			}
 		}
+		if dv != nil {
+			for _, f := range dv.entry(ctx, s, row.Leaf) {
+				v.add(f)
+			}
+		}
 		n++
 		if opts.Progress != nil && n%opts.ProgressEvery == 0 {
 			opts.Progress(n, total)
@@ -271,6 +285,9 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		for _, f := range fs {
 			v.add(f)
 		}
+	}
+	if dv != nil {
+		rep.Derived = dv.summary()
 	}
 	// Coverage is about what was signed; whether the signed roots still
 	// hold is reported above as findings.

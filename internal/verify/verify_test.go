@@ -285,7 +285,9 @@ func TestVerifyEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.checkpoint()
-	rep := f.verify(verify.Options{Evidence: store})
+	// The entries are not real captures ({"entities":[0]} is no message):
+	// only the re-hashing is under test here (derive_test.go has the rest).
+	rep := f.verify(verify.Options{Evidence: store, NoDerive: true})
 	// The bad reference in the detail is the one finding of a clean store.
 	if rep.OK || len(rep.Findings) != 1 || rep.Findings[0].Check != verify.CheckEvidence || *rep.Findings[0].Seq != 8 ||
 		!strings.Contains(rep.Findings[0].Message, `"not-a-hash"`) {
@@ -308,7 +310,7 @@ func TestVerifyEvidence(t *testing.T) {
 	if _, err := store.Put(f.ctx, []byte("stray")); err != nil {
 		t.Fatal(err)
 	}
-	rep = f.verify(verify.Options{Evidence: store})
+	rep = f.verify(verify.Options{Evidence: store, NoDerive: true})
 	var got []string
 	for _, fd := range rep.Findings {
 		got = append(got, fd.String())

@@ -1,0 +1,353 @@
+// Package derive is the one mapping from the Genesys API objects custody
+// keeps as evidence to the ledger fields it takes from them: one function
+// per entry kind (Message, Conversation, Audit, Listing), with the small
+// readers of evidence bodies they need (MessagesIn, Held, AuditRefs,
+// ConversationMessageIDs).
+//
+// internal/export builds its entries through these functions, and
+// internal/verify (verify --evidence) calls the same functions on the
+// evidence and compares the result with each leaf, so what a leaf field
+// means — "legal_hold is whether the deletion-protection response named the
+// conversation" — is written once. It sits in the pure core, beside leaf
+// and genesys, which it joins: no I/O, so verify can import it without
+// importing a verb.
+package derive
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
+	"github.com/custodyhq/custody/internal/leaf"
+)
+
+// Message returns the fields a message entry takes from evidence:
+//
+//   - message_id: md.id, and payload_sha256: hashchain.PayloadHash of the
+//     message's JSON object exactly as it sits in the response body (an
+//     element of a bulk response's "entities", or a single-message body);
+//   - conversation_id: the conversation the message was captured under
+//     (whose conversation object lists the message id);
+//   - compliance.original_timestamp: md.timestamp, byte for byte;
+//   - compliance.legal_hold: held (Held on the conversation's
+//     deletion-protection response) and compliance.audit_refs: auditRefs
+//     (AuditRefs on the audit-trail pages the conversation names);
+//   - detail: content_sha256 = genesys.ContentHash(genesys.MessageText(md)),
+//     from/to = fromAddress/toAddress, direction, messenger_type,
+//     provider_message_id, date_modified/date_deleted from
+//     normalizedMessage.channel, and media as downloaded.
+//
+// The entry has only those members (Kind, ConversationID, MessageID,
+// PayloadSHA256, Compliance, Detail); the caller adds who recorded it and
+// from which request.
+func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, held bool, auditRefs []string, media []leaf.MediaRef) (leaf.Entry, error) {
+	detail, err := leaf.EncodeDetail(MessageDetail(md, media))
+	if err != nil {
+		return leaf.Entry{}, fmt.Errorf("derive: message %s: %w", md.ID, err)
+	}
+	if auditRefs == nil {
+		auditRefs = []string{}
+	}
+	return leaf.Entry{
+		Kind: leaf.KindMessage, ConversationID: convID, MessageID: md.ID, PayloadSHA256: payload,
+		Compliance: &leaf.Compliance{LegalHold: &held, AuditRefs: auditRefs, OriginalTimestamp: md.Timestamp},
+		Detail:     detail,
+	}, nil
+}
+
+// MessageDetail is the detail part of Message.
+func MessageDetail(md *genesys.MessageData, media []leaf.MediaRef) *leaf.MessageDetail {
+	d := &leaf.MessageDetail{
+		ContentSHA256:     genesys.ContentHash(genesys.MessageText(md)),
+		From:              md.FromAddress,
+		To:                md.ToAddress,
+		Direction:         md.Direction,
+		MessengerType:     md.MessengerType,
+		ProviderMessageID: md.ProviderMessageID,
+		Media:             media,
+	}
+	if n := md.NormalizedMessage; n != nil && n.Channel != nil {
+		d.DateModified, d.DateDeleted = n.Channel.DateModified, n.Channel.DateDeleted
+	}
+	return d
+}
+
+// Attachments lists the ids of the attachments of md that custody
+// downloads (those with a URL), in order: the ids of a message detail's
+// media when the export fetched media.
+func Attachments(md *genesys.MessageData) []string {
+	var ids []string
+	if n := md.NormalizedMessage; n != nil {
+		for _, c := range n.Content {
+			if a := c.Attachment; a != nil && a.URL != "" {
+				ids = append(ids, a.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// ConversationFacts are what a conversation entry takes from evidence.
+type ConversationFacts struct {
+	ID       string         // the conversation object's id
+	Payload  hashchain.Hash // PayloadHash of the conversation body
+	Messages int            // distinct message ids its participants list
+	Held     bool           // Held on the deletion-protection response
+	// AuditRefs are AuditRefs over the pages named by AuditEvidence.
+	AuditRefs []string
+}
+
+// Conversation returns the fields a conversation entry takes from
+// evidence: conversation_id (the object's id), payload_sha256 (of the
+// whole GET body), and in the detail legal_hold, audit_refs and messages
+// (the distinct message ids of the conversation object: those captured
+// plus those gone). The detail's evidence lists (hold, bulk, audit) and
+// messages_gone are given by the caller: they say where the facts came
+// from rather than being facts of one object.
+func Conversation(f ConversationFacts, holdEvidence hashchain.Hash, bulkEvidence, auditEvidence, gone []string) (leaf.Entry, error) {
+	detail, err := leaf.EncodeDetail(&leaf.ConversationDetail{
+		LegalHold: f.Held, HoldEvidenceSHA256: holdEvidence.String(), AuditRefs: nonNil(f.AuditRefs),
+		AuditEvidenceSHA256: nonNil(auditEvidence),
+		Messages:            f.Messages, MessagesGone: nonNil(gone), BulkEvidenceSHA256: nonNil(bulkEvidence),
+	})
+	if err != nil {
+		return leaf.Entry{}, fmt.Errorf("derive: conversation %s: %w", f.ID, err)
+	}
+	return leaf.Entry{Kind: leaf.KindConversation, ConversationID: f.ID, PayloadSHA256: f.Payload, Detail: detail}, nil
+}
+
+// ReadConversation reads a GET /api/v2/conversations/messages/{id} body:
+// the facts of ConversationFacts it holds (not Held or AuditRefs), and the
+// message ids its participants list, distinct, in order.
+func ReadConversation(body []byte) (ConversationFacts, []string, error) {
+	// Only the members read here are decoded: the object's id and its
+	// participants' message ids (encoding/json skips the rest).
+	var mc struct {
+		ID           string `json:"id"`
+		Participants []struct {
+			Messages []struct {
+				MessageID string `json:"messageId"`
+			} `json:"messages"`
+		} `json:"participants"`
+	}
+	if err := json.Unmarshal(body, &mc); err != nil {
+		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation: %w", err)
+	}
+	payload, err := PayloadHash(body)
+	if err != nil {
+		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation %s: %w", mc.ID, err)
+	}
+	// The same rule as the export's, on the object as decoded here.
+	full := genesys.MessageConversation{ID: mc.ID, Participants: make([]genesys.MessageMediaParticipant, len(mc.Participants))}
+	for i, p := range mc.Participants {
+		for _, m := range p.Messages {
+			full.Participants[i].Messages = append(full.Participants[i].Messages, genesys.MessageDetails{MessageID: m.MessageID})
+		}
+	}
+	ids := ConversationMessageIDs(&full)
+	return ConversationFacts{ID: mc.ID, Payload: payload, Messages: len(ids)}, ids, nil
+}
+
+// ConversationMessageIDs returns the distinct message ids the
+// conversation's participants list, in order of appearance.
+func ConversationMessageIDs(mc *genesys.MessageConversation) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, p := range mc.Participants {
+		for _, m := range p.Messages {
+			if !seen[m.MessageID] {
+				seen[m.MessageID] = true
+				ids = append(ids, m.MessageID)
+			}
+		}
+	}
+	return ids
+}
+
+// DecodeMessage reads one message object (raw, exactly as it sits in the
+// response body) and its payload hash.
+func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
+	var md genesys.MessageData
+	if err := json.Unmarshal(raw, &md); err != nil {
+		return nil, hashchain.Hash{}, fmt.Errorf("derive: message: %w", err)
+	}
+	payload, err := PayloadHash(raw)
+	if err != nil {
+		return nil, hashchain.Hash{}, fmt.Errorf("derive: message %s: %w", md.ID, err)
+	}
+	return &md, payload, nil
+}
+
+// PayloadHash is hashchain.PayloadHash (SHA-256 of the RFC 8785 form),
+// computed through leaf.CanonicalDetail: its fast path for objects of
+// strings, booleans, safe integers, arrays and objects — what messages
+// are — is held byte for byte and refusal for refusal to
+// hashchain.Canonicalize by FuzzCanonicalDetail, and is several times
+// faster. Every message is canonicalised once at capture and once more
+// by each verify --evidence.
+func PayloadHash(raw []byte) (hashchain.Hash, error) {
+	c, err := leaf.CanonicalDetail(raw)
+	if err != nil {
+		return hashchain.Hash{}, err
+	}
+	return sha256.Sum256(c), nil
+}
+
+// MessagesIn returns the message objects of a response body, raw, in
+// order: the "entities" of a bulk-messages response (a
+// genesys.TextMessageListing), or the body itself when it is a single
+// message (GET …/messages/{id}, which export uses for a message the bulk
+// call left out).
+func MessagesIn(body []byte) ([]json.RawMessage, error) {
+	if list, ok := messagesFast(body); ok {
+		return list, nil
+	}
+	var top struct {
+		Entities json.RawMessage `json:"entities"`
+	}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, fmt.Errorf("derive: messages: %w", err)
+	}
+	if top.Entities == nil {
+		return []json.RawMessage{body}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(top.Entities, &list); err != nil {
+		return nil, fmt.Errorf("derive: messages: entities: %w", err)
+	}
+	return list, nil
+}
+
+// messagesFast is MessagesIn for the usual body: an object whose one
+// member spelt exactly "entities" is an array. It only splits the array
+// (verify reads every bulk body again, and encoding/json's two passes
+// cost as much as decoding the messages); anything else — a key that is
+// "entities" only without regard to case (encoding/json's matching), a
+// repeated one, any syntax error — it declines, and encoding/json, the
+// reference, decides.
+func messagesFast(body []byte) ([]json.RawMessage, bool) {
+	const maxDepth = 256
+	i := jsonscan.Space(body, 0)
+	var list []json.RawMessage
+	found := false
+	end, err := jsonscan.Object(body, i, func(key []byte, v int) (int, error) {
+		if !bytes.EqualFold(key, []byte("entities")) {
+			return jsonscan.Skip(body, v, maxDepth)
+		}
+		if found || string(key) != "entities" || v >= len(body) || body[v] != '[' {
+			return v, errDecline
+		}
+		found = true
+		list = []json.RawMessage{}
+		return jsonscan.Array(body, v, func(e int) (int, error) {
+			end, err := jsonscan.Skip(body, e, maxDepth)
+			if err == nil {
+				list = append(list, body[e:end:end])
+			}
+			return end, err
+		})
+	})
+	if err != nil || !found || jsonscan.Space(body, end) != len(body) {
+		return nil, false
+	}
+	return list, true
+}
+
+// errDecline stops a fast path: encoding/json decides.
+var errDecline = errors.New("derive: not for the fast path")
+
+// Held reports whether the deletion-protection response (POST
+// /api/v2/recordings/deletionprotection: the list of protected
+// conversations among those asked about) names conversation convID.
+func Held(protected []genesys.EntityRef, convID string) bool {
+	return slices.ContainsFunc(protected, func(r genesys.EntityRef) bool { return r.ID == convID })
+}
+
+// ReadHold reads a deletion-protection response body into the set of
+// protected conversation ids.
+func ReadHold(body []byte) (map[string]bool, error) {
+	var refs []genesys.EntityRef
+	if err := json.Unmarshal(body, &refs); err != nil {
+		return nil, fmt.Errorf("derive: deletion protection: %w", err)
+	}
+	set := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		set[r.ID] = true
+	}
+	return set, nil
+}
+
+// AuditIndex maps conversation ids to the audit-trail record ids that
+// concern them, across the pages of one audit query.
+type AuditIndex map[string][]string
+
+// Add indexes one page of audit query results: each record concerns its
+// entity and every other entity its changes name.
+func (x AuditIndex) Add(page *genesys.AuditQueryExecutionResults) {
+	for _, m := range page.Entities {
+		for _, id := range AuditSubjects(m) {
+			x[id] = append(x[id], m.ID)
+		}
+	}
+}
+
+// Refs returns AuditRefs of convID once every page is added: the ids
+// sorted, never nil.
+func (x AuditIndex) Refs(convID string) []string {
+	r := slices.Clone(x[convID])
+	slices.Sort(r)
+	return nonNil(r)
+}
+
+// ReadAuditPage reads one page of audit query results.
+func ReadAuditPage(body []byte) (*genesys.AuditQueryExecutionResults, error) {
+	var p genesys.AuditQueryExecutionResults
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("derive: audit page: %w", err)
+	}
+	return &p, nil
+}
+
+// AuditSubjects returns the conversation ids an audit record concerns.
+func AuditSubjects(m genesys.AuditLogMessage) []string {
+	var ids []string
+	if m.Entity != nil && m.Entity.ID != "" {
+		ids = append(ids, m.Entity.ID)
+	}
+	for _, c := range m.EntityChanges {
+		if c.EntityID != "" && (m.Entity == nil || c.EntityID != m.Entity.ID) {
+			ids = append(ids, c.EntityID)
+		}
+	}
+	return ids
+}
+
+// Audit returns the detail field an audit entry takes from its evidence
+// (one page of results): entries, the number of records on the page.
+func Audit(page *genesys.AuditQueryExecutionResults) int { return len(page.Entities) }
+
+// Listing returns the detail field a listing entry takes from its
+// evidence (one page of an analytics job's results): conversations, the
+// number listed.
+func Listing(body []byte) (int, error) {
+	var p struct {
+		Conversations []json.RawMessage `json:"conversations"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return 0, fmt.Errorf("derive: listing page: %w", err)
+	}
+	return len(p.Conversations), nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

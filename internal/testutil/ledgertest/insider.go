@@ -1,0 +1,114 @@
+package ledgertest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+)
+
+// Rewrite plays the insider who holds the signing key: it edits the entry
+// at seq (edit changes the decoded entry, which is written back in its
+// canonical form), recomputes every leaf hash and chain link from there,
+// and re-signs every stored checkpoint with signerKey, the matter's own
+// key — working on the ledger file with raw SQL, the append-only triggers
+// dropped first. Every hash, link, root and signature then holds: only
+// the evidence the leaf was taken from can show the change.
+func Rewrite(ctx context.Context, path, signerKey string, seq uint64, edit func(*leaf.Entry)) error {
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=rw&_journal_mode=WAL")
+	if err != nil {
+		return fmt.Errorf("ledgertest: rewrite: %w", err)
+	}
+	defer db.Close()
+	if err := rewrite(ctx, db, signerKey, seq, edit); err != nil {
+		return fmt.Errorf("ledgertest: rewrite seq %d: %w", seq, err)
+	}
+	return nil
+}
+
+func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit func(*leaf.Entry)) error {
+	for _, s := range []string{`DROP TRIGGER IF EXISTS entries_append_only_update`, `DROP TRIGGER IF EXISTS checkpoints_append_only_update`} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	rows, err := db.QueryContext(ctx, `SELECT leaf FROM entries ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	var leaves [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			rows.Close()
+			return err
+		}
+		leaves = append(leaves, b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if seq >= uint64(len(leaves)) {
+		return fmt.Errorf("the ledger has %d entries", len(leaves))
+	}
+	e, err := leaf.DecodeLeaf(leaves[seq])
+	if err != nil {
+		return err
+	}
+	edit(&e)
+	if leaves[seq], err = e.AppendLeaf(nil); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	hashes := make([]hashchain.Hash, len(leaves))
+	var chain hashchain.Hash
+	for i, l := range leaves {
+		hashes[i] = hashchain.LeafHash(l)
+		chain = hashchain.ChainLink(chain, hashes[i])
+		if uint64(i) < seq {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE entries SET leaf = ?, leaf_hash = ?, chain = ? WHERE seq = ?`,
+			l, hashes[i][:], chain[:], i); err != nil {
+			return err
+		}
+	}
+	cps, err := tx.QueryContext(ctx, `SELECT id, size, note FROM checkpoints ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	type cp struct {
+		id, size uint64
+		note     string
+	}
+	var all []cp
+	for cps.Next() {
+		var c cp
+		if err := cps.Scan(&c.id, &c.size, &c.note); err != nil {
+			cps.Close()
+			return err
+		}
+		all = append(all, c)
+	}
+	cps.Close()
+	for _, c := range all {
+		origin, _, _ := strings.Cut(c.note, "\n")
+		root := hashchain.Root(hashes[:c.size])
+		note, err := hashchain.SignCheckpoint(hashchain.Checkpoint{Origin: origin, Size: c.size, Root: root}, signerKey)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET root = ?, note = ? WHERE id = ?`, root[:], string(note), c.id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}

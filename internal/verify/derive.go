@@ -1,0 +1,641 @@
+package verify
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+)
+
+// CheckDerived names a leaf field that differs from what its evidence
+// gives: the leaf was rewritten (and, if the checkpoints still verify,
+// re-signed by someone holding the key).
+const CheckDerived = "derived"
+
+// DerivedSummary is what the re-derivation of leaf fields saw.
+type DerivedSummary struct {
+	// Entries is how many entries had their evidence fields re-derived;
+	// ByKind splits it by kind.
+	Entries int            `json:"entries"`
+	ByKind  map[string]int `json:"by_kind"`
+	// Unavailable counts entries of a derivable kind whose evidence could
+	// not be read or did not hash to its name (each already an evidence
+	// finding); their fields were not re-derived.
+	Unavailable int `json:"unavailable"`
+	// LegacyAuditRefs counts conversation and message entries whose audit
+	// references were not re-derived: written before custody named the
+	// audit pages they came from.
+	LegacyAuditRefs int `json:"legacy_audit_refs"`
+	// KindsWithout lists the kinds seen that take no field from evidence
+	// (run, diff, refetch, …), with SkippedEntries their entries.
+	KindsWithout   []string `json:"kinds_without_evidence_fields"`
+	SkippedEntries int      `json:"skipped_entries"`
+}
+
+// String is the one-line summary: "N entries re-derived, M kinds without
+// evidence fields".
+func (s *DerivedSummary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d entries re-derived from evidence, %d kinds without evidence fields", s.Entries, len(s.KindsWithout))
+	if len(s.KindsWithout) > 0 {
+		fmt.Fprintf(&b, " (%s: %d entries)", strings.Join(s.KindsWithout, ", "), s.SkippedEntries)
+	}
+	if s.Unavailable > 0 {
+		fmt.Fprintf(&b, ", %d not re-derived (evidence unreadable)", s.Unavailable)
+	}
+	if s.LegacyAuditRefs > 0 {
+		fmt.Fprintf(&b, ", %d with audit references from before custody named their pages", s.LegacyAuditRefs)
+	}
+	return b.String()
+}
+
+// Bounds of what deriveCheck keeps between entries. A bulk body holds up
+// to 1,000 messages and its messages are consecutive entries, so a few
+// bodies at once are enough; the byte budget keeps memory flat whatever
+// the ledger's size.
+const (
+	deriveCacheBytes = 64 << 20 // decoded evidence bodies
+	deriveConvs      = 4096     // conversation entries remembered for the messages that follow them
+	deriveAuditSets  = 8        // audit indexes (one per export invocation, typically)
+)
+
+// deriveCheck re-derives, in the one pass over the entries, every field a
+// leaf took from an evidence object, through the same functions export
+// builds entries with (internal/derive), and reports each difference.
+//
+// A message takes its legal hold and audit references from its
+// conversation's entry, which export appends in the same transaction just
+// before the conversation's messages; deriveCheck remembers the facts of
+// recent conversation entries (bounded) for them.
+type deriveCheck struct {
+	store  evidence.Store
+	bodies *lru[hashchain.Hash, any] // decoded bodies: messageBody, map[string]bool (hold), error
+	convs  *lru[string, *convFacts]
+	audits *lru[string, derive.AuditIndex]
+	sum    DerivedSummary
+	kinds  map[string]bool // kinds skipped
+}
+
+// convFacts are what a conversation entry's evidence gives, for the
+// messages after it. A nil field was not derivable (its evidence is
+// unreadable, or a legacy leaf), and the messages' value is then not
+// checked either.
+type convFacts struct {
+	seq       uint64
+	msgIDs    map[string]bool // the conversation object's message ids
+	held      *bool
+	auditRefs []string
+	holdSum   string
+	auditSums []string
+}
+
+// messageBody is a decoded messages response: its messages by id, each
+// decoded (and its payload hashed) once for all the entries that name it.
+type messageBody map[string]*decodedMessage
+
+type decodedMessage struct {
+	id      string
+	md      *genesys.MessageData
+	payload hashchain.Hash
+	err     error
+}
+
+func newDeriveCheck(store evidence.Store) *deriveCheck {
+	return &deriveCheck{
+		store:  store,
+		bodies: newLRU[hashchain.Hash, any](deriveCacheBytes),
+		convs:  newLRU[string, *convFacts](deriveConvs),
+		audits: newLRU[string, derive.AuditIndex](deriveAuditSets),
+		sum:    DerivedSummary{ByKind: map[string]int{}},
+		kinds:  map[string]bool{},
+	}
+}
+
+// entry re-derives the evidence fields of the entry at seq.
+func (c *deriveCheck) entry(ctx context.Context, seq uint64, leafBytes []byte) []Finding {
+	e, err := leaf.DecodeLeaf(leafBytes)
+	if err != nil {
+		return nil // a row finding of the evidence check
+	}
+	e.Seq = seq
+	var fs []Finding
+	var ok bool
+	switch e.Kind {
+	case leaf.KindMessage:
+		fs, ok = c.message(ctx, &e)
+	case leaf.KindConversation:
+		fs, ok = c.conversation(ctx, &e)
+	case leaf.KindAudit:
+		fs, ok = c.audit(ctx, &e)
+	case leaf.KindListing:
+		fs, ok = c.listing(ctx, &e)
+	default:
+		c.kinds[e.Kind] = true
+		c.sum.SkippedEntries++
+		return nil
+	}
+	if ok {
+		c.sum.Entries++
+		c.sum.ByKind[e.Kind]++
+	} else {
+		c.sum.Unavailable++
+	}
+	return fs
+}
+
+func (c *deriveCheck) summary() *DerivedSummary {
+	s := c.sum
+	for k := range c.kinds {
+		s.KindsWithout = append(s.KindsWithout, k)
+	}
+	sort.Strings(s.KindsWithout)
+	return &s
+}
+
+// derived reports that the leaf's field differs from the evidence's: from says
+// which evidence gave the value.
+func derived(seq uint64, field string, leafVal, evVal any, from string) Finding {
+	return Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
+		Message: fmt.Sprintf("%s: the leaf has %s, the evidence gives %s (%s)", field, show(leafVal), show(evVal), from)}
+}
+
+// phrase is a description standing where a value would be ("no such
+// message"): show prints it as it is.
+type phrase string
+
+// show prints a value as JSON, the way the leaf spells it.
+func show(v any) string {
+	switch t := v.(type) {
+	case phrase:
+		return string(t)
+	case json.RawMessage:
+		if t == nil {
+			return "nothing"
+		}
+		return string(t)
+	case hashchain.Hash:
+		return t.String()
+	case *bool:
+		if t == nil {
+			return "null"
+		}
+		return fmt.Sprint(*t)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// read returns the evidence object sum, only if it is there and hashes to
+// its name: a missing or altered object is the evidence check's finding,
+// and deriving from altered bytes would only repeat it.
+func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, bool) {
+	if sum.IsZero() {
+		return nil, false
+	}
+	b, err := c.store.Get(ctx, sum)
+	if err != nil || hashchain.Hash(sha256.Sum256(b)) != sum {
+		return nil, false
+	}
+	return b, true
+}
+
+// cached returns the decoded form of evidence sum, decoding it at most
+// once while it stays in the cache; ok is false when the object is
+// unavailable. A body that does not decode is cached as its error.
+func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, decode func([]byte) (any, error)) (any, error, bool) {
+	if v, ok := c.bodies.get(sum); ok {
+		if err, isErr := v.(error); isErr {
+			return nil, err, true
+		}
+		return v, nil, true
+	}
+	b, ok := c.read(ctx, sum)
+	if !ok {
+		return nil, nil, false
+	}
+	v, err := decode(b)
+	if err != nil {
+		c.bodies.put(sum, err, 64)
+		return nil, err, true
+	}
+	// Decoded, a body takes about three times its size.
+	c.bodies.put(sum, v, 3*int64(len(b))+64)
+	return v, nil, true
+}
+
+func decodeMessages(b []byte) (any, error) {
+	list, err := derive.MessagesIn(b)
+	if err != nil {
+		return nil, err
+	}
+	// Decoding and canonicalising the messages is most of re-derivation's
+	// cost, and each message is independent: spread a body's messages over
+	// the processors (a bulk body holds up to 1,000).
+	out := make([]*decodedMessage, len(list))
+	workers := min(runtime.GOMAXPROCS(0), (len(list)+3)/4)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(list); i += workers {
+				out[i] = decodeMessage(list[i])
+			}
+		})
+	}
+	wg.Wait()
+	m := make(messageBody, len(list))
+	for _, dm := range out {
+		if _, dup := m[dm.id]; dm.id != "" && !dup {
+			m[dm.id] = dm
+		}
+	}
+	return m, nil
+}
+
+// decodeMessage decodes one message of a body; a message that does not
+// decode keeps its error under its id, if it has one, for the leaf that
+// names it.
+func decodeMessage(raw []byte) *decodedMessage {
+	md, payload, err := derive.DecodeMessage(raw)
+	if err == nil {
+		return &decodedMessage{id: md.ID, md: md, payload: payload}
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &v) // no id: no leaf can name it
+	return &decodedMessage{id: v.ID, err: err}
+}
+
+func decodeHold(b []byte) (any, error) { return derive.ReadHold(b) }
+
+// message re-derives a message entry through derive.Message.
+func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
+	seq := e.Seq
+	ev := "message in evidence " + e.EvidenceSHA256.String()
+	v, err, ok := c.cached(ctx, e.EvidenceSHA256, decodeMessages)
+	if !ok {
+		return nil, false
+	}
+	if err != nil {
+		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no message"), fmt.Sprintf("evidence %s is not a messages response: %v", e.EvidenceSHA256, err))}, true
+	}
+	dm, found := v.(messageBody)[e.MessageID]
+	if !found {
+		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no such message"), "evidence "+e.EvidenceSHA256.String()+" holds no message with that id")}, true
+	}
+	if dm.err != nil {
+		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev, dm.err))}, true
+	}
+	md, payload := dm.md, dm.payload
+	var out []Finding
+	if md.ConversationID != "" && md.ConversationID != e.ConversationID {
+		out = append(out, derived(seq, "conversation_id", e.ConversationID, md.ConversationID, ev))
+	}
+	conv, known := c.convs.get(e.ConversationID)
+	switch {
+	case !known:
+		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
+			Message: fmt.Sprintf("conversation_id: no conversation entry of %q comes before the message, so its legal hold and audit references have no evidence", e.ConversationID)})
+	case conv.msgIDs != nil && !conv.msgIDs[e.MessageID]:
+		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
+			Message: fmt.Sprintf("conversation_id: the leaf has %q, but that conversation's object (entry %d) does not list message %q", e.ConversationID, conv.seq, e.MessageID)})
+	}
+	// Fields the evidence cannot give are taken from the leaf, so that
+	// they compare equal and only what is derivable is judged.
+	lc := e.Compliance
+	if lc == nil {
+		lc = &leaf.Compliance{}
+	}
+	held, refs := lc.LegalHold, lc.AuditRefs
+	holdFrom, auditFrom := "", ""
+	if known && conv.held != nil {
+		held, holdFrom = conv.held, fmt.Sprintf("deletion-protection response %s, named by entry %d", conv.holdSum, conv.seq)
+	}
+	if known && conv.auditRefs != nil {
+		refs, auditFrom = conv.auditRefs, fmt.Sprintf("audit pages %s, named by entry %d", strings.Join(conv.auditSums, ", "), conv.seq)
+	} else if known && conv.auditSums == nil {
+		c.sum.LegacyAuditRefs++ // its conversation's leaf names no audit pages
+	}
+	// Media bytes are evidence of their own (re-hashed by the evidence
+	// check); what the message gives is which attachments, checked below.
+	var media []leaf.MediaRef
+	if dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail); err == nil {
+		media = dd.(*leaf.MessageDetail).Media
+	}
+	h := false
+	if held != nil {
+		h = *held
+	}
+	want, err := derive.Message(e.ConversationID, md, payload, h, refs, media)
+	if err != nil {
+		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error())), true
+	}
+	if held == nil {
+		want.Compliance.LegalHold = nil
+	}
+	if e.MessageID != want.MessageID {
+		out = append(out, derived(seq, "message_id", e.MessageID, want.MessageID, ev))
+	}
+	if e.PayloadSHA256 != want.PayloadSHA256 {
+		out = append(out, derived(seq, "payload_sha256", e.PayloadSHA256, want.PayloadSHA256, "RFC 8785 hash of the "+ev))
+	}
+	wc := want.Compliance
+	if !sameBool(lc.LegalHold, wc.LegalHold) {
+		out = append(out, derived(seq, "compliance.legal_hold", lc.LegalHold, wc.LegalHold, holdFrom))
+	}
+	if !slices.Equal(nonNilStrings(lc.AuditRefs), wc.AuditRefs) {
+		out = append(out, derived(seq, "compliance.audit_refs", nonNilStrings(lc.AuditRefs), wc.AuditRefs, auditFrom))
+	}
+	if lc.OriginalTimestamp != wc.OriginalTimestamp {
+		out = append(out, derived(seq, "compliance.original_timestamp", lc.OriginalTimestamp, wc.OriginalTimestamp, ev))
+	}
+	out = append(out, compareDetail(seq, e.Detail, want.Detail, ev)...)
+	if len(media) > 0 {
+		var ids []string
+		for _, m := range media {
+			ids = append(ids, m.ID)
+			if !strings.EqualFold(m.SHA256, m.Evidence) {
+				out = append(out, derived(seq, "detail.media.sha256", m.SHA256, m.Evidence, "the SHA-256 of the downloaded bytes is their evidence address"))
+			}
+		}
+		if att := derive.Attachments(md); !slices.Equal(ids, att) {
+			out = append(out, derived(seq, "detail.media", ids, att, "attachment ids of the "+ev))
+		}
+	}
+	return out, true
+}
+
+// compareDetail compares two details member by member (the union of
+// their members, so one present on one side only is a difference too).
+func compareDetail(seq uint64, got, want json.RawMessage, from string) []Finding {
+	// The leaf's detail is in RFC 8785 form: when the derived one's is the
+	// same bytes, there is nothing to compare member by member.
+	if cw, err := leaf.CanonicalDetail(want); err == nil && bytes.Equal(got, cw) {
+		return nil
+	}
+	var g, w map[string]json.RawMessage
+	if err := json.Unmarshal(orEmpty(got), &g); err != nil {
+		return []Finding{derived(seq, "detail", got, want, from)}
+	}
+	if err := json.Unmarshal(orEmpty(want), &w); err != nil {
+		return []Finding{derived(seq, "detail", got, want, from)}
+	}
+	keys := map[string]bool{}
+	for k := range g {
+		keys[k] = true
+	}
+	for k := range w {
+		keys[k] = true
+	}
+	var out []Finding
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		gv, wv := g[k], w[k]
+		if gv == nil || wv == nil || !sameJSON(gv, wv) {
+			out = append(out, derived(seq, "detail."+k, gv, wv, from))
+		}
+	}
+	return out
+}
+
+// sameJSON compares two JSON values by their RFC 8785 form.
+func sameJSON(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ca, err1 := hashchain.CanonicalJSON(a)
+	cb, err2 := hashchain.CanonicalJSON(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ca, cb)
+}
+
+func orEmpty(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("{}")
+	}
+	return b
+}
+
+func sameBool(a, b *bool) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// conversation re-derives a conversation entry's facts
+// (derive.ConversationFacts, what derive.Conversation writes into the
+// entry) and remembers them for its messages.
+func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
+	seq := e.Seq
+	facts := &convFacts{seq: seq}
+	c.convs.put(e.ConversationID, facts, 1)
+	dd, err := leaf.DecodeDetail(leaf.KindConversation, e.Detail)
+	if err != nil {
+		return []Finding{derived(seq, "detail", e.Detail, phrase("a conversation detail"), err.Error())}, true
+	}
+	d := dd.(*leaf.ConversationDetail)
+	facts.holdSum, facts.auditSums = d.HoldEvidenceSHA256, d.AuditEvidenceSHA256
+	ev := "conversation object in evidence " + e.EvidenceSHA256.String()
+
+	// What is not derivable is taken from the leaf (it then compares
+	// equal); ok says whether anything was derived at all.
+	want := derive.ConversationFacts{ID: e.ConversationID, Payload: e.PayloadSHA256, Messages: d.Messages, Held: d.LegalHold, AuditRefs: d.AuditRefs}
+	ok := false
+	if body, there := c.read(ctx, e.EvidenceSHA256); there {
+		f, ids, err := derive.ReadConversation(body)
+		if err != nil {
+			return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no conversation object"), fmt.Sprintf("%s: %v", ev, err))}, true
+		}
+		want.ID, want.Payload, want.Messages = f.ID, f.Payload, f.Messages
+		facts.msgIDs = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			facts.msgIDs[id] = true
+		}
+		ok = true
+	}
+	var out []Finding
+	holdFrom := "deletion-protection response " + d.HoldEvidenceSHA256
+	if sum, err := hashchain.ParseHash(d.HoldEvidenceSHA256); err == nil {
+		if v, derr, there := c.cached(ctx, sum, decodeHold); there {
+			if derr != nil {
+				out = append(out, derived(seq, "detail.legal_hold", d.LegalHold, phrase("nothing"), fmt.Sprintf("%s: %v", holdFrom, derr)))
+			} else {
+				// The conversation asked about is the one the leaf
+				// names; its object's id is checked on its own below.
+				h := v.(map[string]bool)[e.ConversationID]
+				want.Held, facts.held, ok = h, &h, true
+			}
+		}
+	}
+	auditFrom := "audit pages " + strings.Join(d.AuditEvidenceSHA256, ", ")
+	switch {
+	case d.AuditEvidenceSHA256 == nil && len(d.AuditRefs) > 0:
+		c.sum.LegacyAuditRefs++ // written before custody named the pages
+	case d.AuditEvidenceSHA256 == nil:
+		// No pages and no references: nothing was drawn from the trail.
+		facts.auditRefs, want.AuditRefs = []string{}, []string{}
+	default:
+		idx, err, there := c.auditIndex(ctx, d.AuditEvidenceSHA256)
+		switch {
+		case err != nil:
+			out = append(out, derived(seq, "detail.audit_refs", d.AuditRefs, phrase("nothing"), fmt.Sprintf("%s: %v", auditFrom, err)))
+		case there:
+			refs := idx.Refs(e.ConversationID)
+			want.AuditRefs, facts.auditRefs, ok = refs, refs, true
+		}
+	}
+	if !ok {
+		return out, false
+	}
+	if e.ConversationID != want.ID {
+		out = append(out, derived(seq, "conversation_id", e.ConversationID, want.ID, ev))
+	}
+	if e.PayloadSHA256 != want.Payload {
+		out = append(out, derived(seq, "payload_sha256", e.PayloadSHA256, want.Payload, "RFC 8785 hash of the "+ev))
+	}
+	if d.LegalHold != want.Held {
+		out = append(out, derived(seq, "detail.legal_hold", d.LegalHold, want.Held, holdFrom))
+	}
+	if !slices.Equal(nonNilStrings(d.AuditRefs), nonNilStrings(want.AuditRefs)) {
+		out = append(out, derived(seq, "detail.audit_refs", nonNilStrings(d.AuditRefs), want.AuditRefs, auditFrom))
+	}
+	if d.Messages != want.Messages {
+		out = append(out, derived(seq, "detail.messages", d.Messages, want.Messages, "distinct message ids of the "+ev))
+	}
+	return out, true
+}
+
+// auditIndex returns the index over the audit pages sums (cached per set:
+// every conversation of an export invocation names the same pages).
+func (c *deriveCheck) auditIndex(ctx context.Context, sums []string) (derive.AuditIndex, error, bool) {
+	key := strings.Join(sums, ",")
+	if idx, ok := c.audits.get(key); ok {
+		return idx, nil, true
+	}
+	idx := derive.AuditIndex{}
+	for _, s := range sums {
+		sum, err := hashchain.ParseHash(s)
+		if err != nil {
+			return nil, fmt.Errorf("audit evidence %q is not a SHA-256", s), true
+		}
+		b, ok := c.read(ctx, sum)
+		if !ok {
+			return nil, nil, false
+		}
+		p, err := derive.ReadAuditPage(b)
+		if err != nil {
+			return nil, err, true
+		}
+		idx.Add(p)
+	}
+	c.audits.put(key, idx, 1)
+	return idx, nil, true
+}
+
+// audit re-derives an audit entry: the number of records on its page.
+func (c *deriveCheck) audit(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
+	b, ok := c.read(ctx, e.EvidenceSHA256)
+	if !ok {
+		return nil, false
+	}
+	dd, err := leaf.DecodeDetail(leaf.KindAudit, e.Detail)
+	if err != nil {
+		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("an audit detail"), err.Error())}, true
+	}
+	from := "audit page in evidence " + e.EvidenceSHA256.String()
+	p, err := derive.ReadAuditPage(b)
+	if err != nil {
+		return []Finding{derived(e.Seq, "detail.entries", dd.(*leaf.AuditDetail).Entries, phrase("nothing"), fmt.Sprintf("%s: %v", from, err))}, true
+	}
+	if got, want := dd.(*leaf.AuditDetail).Entries, derive.Audit(p); got != want {
+		return []Finding{derived(e.Seq, "detail.entries", got, want, from)}, true
+	}
+	return nil, true
+}
+
+// listing re-derives a listing entry: the number of conversations on its
+// page.
+func (c *deriveCheck) listing(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
+	b, ok := c.read(ctx, e.EvidenceSHA256)
+	if !ok {
+		return nil, false
+	}
+	dd, err := leaf.DecodeDetail(leaf.KindListing, e.Detail)
+	if err != nil {
+		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("a listing detail"), err.Error())}, true
+	}
+	from := "listing page in evidence " + e.EvidenceSHA256.String()
+	got := dd.(*leaf.ListingDetail).Conversations
+	want, err := derive.Listing(b)
+	if err != nil {
+		return []Finding{derived(e.Seq, "detail.conversations", got, phrase("nothing"), fmt.Sprintf("%s: %v", from, err))}, true
+	}
+	if got != want {
+		return []Finding{derived(e.Seq, "detail.conversations", got, want, from)}, true
+	}
+	return nil, true
+}
+
+// lru is a map that forgets its least recently used entries once the
+// costs of what it holds exceed its budget (at least one entry is kept).
+type lru[K comparable, V any] struct {
+	budget, used int64
+	order        *list.List // front: most recent; elements hold *lruItem
+	items        map[K]*list.Element
+}
+
+type lruItem[K comparable, V any] struct {
+	key  K
+	val  V
+	cost int64
+}
+
+func newLRU[K comparable, V any](budget int64) *lru[K, V] {
+	return &lru[K, V]{budget: budget, order: list.New(), items: map[K]*list.Element{}}
+}
+
+func (l *lru[K, V]) get(k K) (V, bool) {
+	if el, ok := l.items[k]; ok {
+		l.order.MoveToFront(el)
+		return el.Value.(*lruItem[K, V]).val, true
+	}
+	var zero V
+	return zero, false
+}
+
+func (l *lru[K, V]) put(k K, v V, cost int64) {
+	if el, ok := l.items[k]; ok {
+		it := el.Value.(*lruItem[K, V])
+		l.used += cost - it.cost
+		it.val, it.cost = v, cost
+		l.order.MoveToFront(el)
+	} else {
+		l.items[k] = l.order.PushFront(&lruItem[K, V]{key: k, val: v, cost: cost})
+		l.used += cost
+	}
+	for l.used > l.budget && l.order.Len() > 1 {
+		el := l.order.Back()
+		it := el.Value.(*lruItem[K, V])
+		l.order.Remove(el)
+		delete(l.items, it.key)
+		l.used -= it.cost
+	}
+}

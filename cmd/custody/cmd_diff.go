@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
@@ -21,6 +22,7 @@ type diffOptions struct {
 	SourceS3Reg string
 	Concurrency int
 	Key         string
+	NoRecord    bool
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
@@ -31,6 +33,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.SourceS3Reg, "source-s3-region", "", "S3 region of an s3:// export (default: --s3-region)")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "files read at once (default: a few per core)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
+	fs.BoolVar(&o.NoRecord, "no-record", false, "compare only: open the matter read-only and record nothing (no evidence, no ledger entry, no checkpoint)")
 }
 
 func newDiffCommand(g *globalOptions) *cobra.Command {
@@ -48,20 +51,32 @@ export, messages in the export custody never captured (gaps: see 'custody
 refetch'), duplicates, and files that cannot be read. A file that cannot
 be parsed is a finding, and the diff goes on.
 
+Every captured conversation the export does not cover at all is a
+conversation_absent finding, one per conversation. A conflicting duplicate
+key in a message, invalid UTF-8 in an id or a field, and a value larger
+than 1 MiB (the file is read no further) are findings too (docs/diff.md).
+
 The diff itself enters the chain of custody: its findings and the SHA-256
-of every export file read are stored as evidence, and a "diff" ledger entry
-records their hashes. Its run id is printed; 'custody refetch --diff ID'
-acts on it.
+of every export file read are stored as evidence — in the matter's own
+store, never another — and a "diff" ledger entry records their hashes. Its
+run id is printed; 'custody refetch --diff ID' acts on it. With
+--no-record the matter is opened read-only and nothing is written: no
+evidence, no entry, no checkpoint (a copy on read-only media works).
+
+An export with nothing to read — a folder that does not exist or holds no
+file, an s3:// prefix with no objects, files none of which can be read —
+is an error (exit 1) and is never recorded as a complete export.
 
 Output: a summary table (text), or every finding with --output json, csv
-or jsonl. Memory does not grow with the size of the export. Progress (files
-compared) goes to stderr: a counter on a terminal, otherwise a log line
-every 10 seconds.
+or jsonl. Memory does not grow with the size of the export or of one
+value. Progress (files compared) goes to stderr: a counter on a terminal,
+otherwise a log line every 10 seconds.
 
 Examples:
   custody diff ./old-export
   custody diff s3://acme-exports/2024/ --s3-endpoint http://127.0.0.1:7070 --output csv > findings.csv
   custody diff ./reshaped --format reshape --policy policy.json
+  custody diff ./old-export --no-record --output jsonl
 ` + exitStatusHelp + `
   (3: the export has findings; 0: it is complete)`,
 		Args:        cobra.ExactArgs(1),
@@ -83,18 +98,11 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 			return err
 		}
 	}
-	mo := o.ev.matterOptions()
-	mo.SignerKey = o.Key
-	m, err := openMatter(ctx, g, mo)
-	if err != nil {
-		return err
+	if o.NoRecord && o.Key != "" {
+		return usageError("--key signs the diff's checkpoint; --no-record signs nothing")
 	}
-	defer m.Close()
-	l := m.Ledger
-	store, err := evidenceStore(ctx, m)
-	if err != nil {
-		return err
-	}
+	// The export first: a source that cannot be opened must leave the
+	// matter untouched (opening its evidence store may record where it is).
 	// An s3:// export is reached as the S3 evidence store is, unless the
 	// --source-s3-… flags say otherwise.
 	s3cfg := o.ev.s3().Config()
@@ -102,8 +110,20 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	s3cfg.Region = firstNonEmpty(o.SourceS3Reg, s3cfg.Region)
 	src, err := exportfile.NewSource(ctx, loc, s3cfg)
 	if err != nil {
+		return fmt.Errorf("diff: cannot read the export %s: %w", loc, err)
+	}
+	if c, ok := src.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	mo := o.ev.matterOptions()
+	mo.SignerKey = o.Key
+	mo.ReadOnly = o.NoRecord
+	m, err := openMatter(ctx, g, mo)
+	if err != nil {
 		return err
 	}
+	defer m.Close()
+	l := m.Ledger
 	// Findings can number in the millions: buffer stdout rather than
 	// make one write call each.
 	out := bufio.NewWriterSize(g.stdout, 1<<16)
@@ -121,6 +141,15 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		opts.EmitJSON = jw.WriteJSON // the bytes it stores, not encoded again
 	} else if w != nil {
 		opts.Emit = w.Write
+	}
+	if o.NoRecord {
+		return compareOnly(ctx, l, src, opts, g, w, out)
+	}
+	// Findings and the file manifest go to the matter's own evidence store
+	// (matter.Evidence refuses any other for writing).
+	store, err := evidenceStore(ctx, m)
+	if err != nil {
+		return err
 	}
 	// Sign a checkpoint over the diff entry when this ledger's key is at
 	// hand; without it the entry waits for the next 'custody checkpoint'.
@@ -153,6 +182,36 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	}
 	g.log.Info("diff recorded", "run", res.RunID, "seq", res.Seq, "findings", res.Summary.Counts.Total(), "files", res.FilesRead)
 	if res.Summary.Counts.Total() > 0 {
+		return withCode(exitFindings, nil)
+	}
+	return nil
+}
+
+// compareOnly is diff --no-record: the comparison, printed, and nothing
+// recorded.
+func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, opts reconcile.DiffOptions, g *globalOptions, w diff.Writer, out *bufio.Writer) error {
+	prog := newProgress(g, "diff: files compared")
+	opts.Progress = prog.Count
+	sum, err := reconcile.Compare(ctx, l, src, opts)
+	prog.Finish()
+	if err != nil {
+		return err
+	}
+	if w != nil {
+		if err := w.Close(sum); err != nil {
+			return err
+		}
+	} else {
+		if err := diff.WriteSummary(out, sum); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "\nnot recorded (--no-record): the ledger and the evidence store are unchanged")
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	g.log.Info("diff not recorded", "findings", sum.Counts.Total(), "files", sum.Files)
+	if sum.Counts.Total() > 0 {
 		return withCode(exitFindings, nil)
 	}
 	return nil

@@ -36,6 +36,10 @@ func newRefetchCommand(g *globalOptions) *cobra.Command {
 machinery (same pacing, retries, evidence and ledger), every conversation
 with a gap: a message in the old export that custody never captured
 (not_captured) or a captured message the export lacks (missing_from_export).
+A conversation the export left out entirely (conversation_absent) is not a
+gap: the ledger holds all of it, and refetching every conversation an old
+export did not cover would re-read the ledger from Genesys to learn
+nothing about the export. Evidence goes to the matter's own store only.
 
 It then reports each gap as:
   filled               now captured

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +26,10 @@ import (
 
 // TestMain lets testscript run this test binary as the `custody` command.
 func TestMain(m *testing.M) {
+	// Tests that measure a child process run this binary as custody.
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"custody": func() {
 			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -205,6 +211,31 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			ts.Fatalf("replace: %q not in %s", args[1], args[0])
 		}
 		ts.Check(os.WriteFile(name, []byte(strings.Replace(string(b), args[1], args[2], 1)), 0o644))
+	},
+	// treesum PATH...: print the name, size and SHA-256 of every file
+	// under each PATH (a file or a folder), sorted: compare two runs with
+	// cmp to show that a command wrote nothing.
+	"treesum": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) == 0 {
+			ts.Fatalf("usage: treesum PATH...")
+		}
+		var lines []string
+		for _, root := range args {
+			ts.Check(filepath.WalkDir(ts.MkAbs(root), func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				rel, _ := filepath.Rel(ts.MkAbs("."), p)
+				lines = append(lines, fmt.Sprintf("%s %d %x", filepath.ToSlash(rel), len(b), sha256.Sum256(b)))
+				return nil
+			}))
+		}
+		slices.Sort(lines)
+		fmt.Fprint(ts.Stdout(), strings.Join(lines, "\n")+"\n")
 	},
 	// filemode FILE MODE: the file's permission bits are MODE (octal).
 	"filemode": func(ts *testscript.TestScript, neg bool, args []string) {

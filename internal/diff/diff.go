@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,11 @@ type Options struct {
 	// MaxLineBytes caps one JSON Lines line; longer lines are findings
 	// (default exportfile.DefaultMaxLineBytes).
 	MaxLineBytes int
+	// MaxValueBytes caps what a document's reader holds at once: one
+	// message object, or one string or number elsewhere; a larger value is
+	// a file_unreadable finding and the file is read no further (default
+	// exportfile.DefaultMaxValueBytes).
+	MaxValueBytes int
 	// FileDone, when set, is called with every file's entry once the
 	// comparison is done with it — in the diff's file order, from the
 	// goroutine that emits findings — so a caller can account for the
@@ -48,7 +54,8 @@ type Options struct {
 // messages in file order, a message's fields in finding.ComplianceFields order,
 // then missing_from_export in idx.Each order. An error from emit stops
 // the diff. Problems with the export are findings, not errors; Run fails
-// only on cancellation, a failed listing, or an index error.
+// only on cancellation, a failed listing, an index error, or an export
+// with nothing to read (ErrEmptySource: no files, or none readable).
 func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, emit func(Finding) error) (Summary, error) {
 	pol := opts.Policy
 	if pol == nil {
@@ -58,7 +65,7 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 		return Summary{}, fmt.Errorf("diff: %w", err)
 	}
 	rd, err := exportfile.NewReader(pol.Shapes, exportfile.Options{
-		Format: opts.Format, MaxFileSize: opts.MaxFileSize, MaxLineBytes: opts.MaxLineBytes,
+		Format: opts.Format, MaxFileSize: opts.MaxFileSize, MaxLineBytes: opts.MaxLineBytes, MaxValueBytes: opts.MaxValueBytes,
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("diff: %w", err)
@@ -134,6 +141,14 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 			j.entry.Release()
 		}
 		return d.s, err
+	}
+	// Nothing read is not a complete export: an empty or wrong folder, an
+	// empty prefix, or files none of which could be read.
+	switch {
+	case d.s.Files == 0:
+		return d.s, fmt.Errorf("diff: %s: %w: no export files there", src, ErrEmptySource)
+	case d.s.FilesUnreadable == d.s.Files && d.s.Messages == 0:
+		return d.s, fmt.Errorf("diff: %s: %w: none of its %d files could be read (%s)", src, ErrEmptySource, d.s.Files, d.firstProblem)
 	}
 	if err := d.finish(); err != nil {
 		return d.s, err
@@ -258,11 +273,17 @@ type differ struct {
 	cur     *convCaptures   // ConversationIndex: the current conversation's captures
 	pending []*convCaptures // ConversationIndex: what the worker loaded for the batch at hand
 	badFile bool
+	// firstProblem is the first file_unreadable finding, for the error
+	// when no file could be read.
+	firstProblem string
 }
 
 func (d *differ) emit(f Finding) error {
 	if f.Kind == finding.FileUnreadable {
 		d.badFile = true
+		if d.firstProblem == "" {
+			d.firstProblem = f.File + ": " + f.Detail
+		}
 	}
 	d.s.add(f)
 	return d.emitFn(f)
@@ -363,6 +384,15 @@ func (d *differ) cover(conv string) {
 func (d *differ) record(r *exportfile.Message) error {
 	d.s.Messages++
 	at := r.Where()
+	if r.Bad != "" {
+		// Ids that are not valid text or are given twice: matching any
+		// capture would be a guess.
+		if r.Conv != "" {
+			d.cover(r.Conv)
+		}
+		return d.emit(Finding{Kind: finding.ValueAltered, ConversationID: r.Conv, MessageID: r.ID, Field: r.BadField,
+			Got: r.BadRaw, File: r.File, Detail: at + ": " + r.Bad + ": cannot be matched"})
+	}
 	if r.Conv == "" {
 		return d.emit(Finding{Kind: finding.FieldStripped, MessageID: r.ID, Field: finding.FieldConversationID, File: r.File,
 			Detail: at + ": message has no conversation id: cannot be matched"})
@@ -511,11 +541,11 @@ func (d *differ) finish() error {
 	if d.ci != nil {
 		return d.finishConversations()
 	}
-	absent := map[string]struct{}{}
+	absent := map[string]int{}
 	err := d.idx.Each(d.ctx, func(c Captured) error {
 		d.s.Captured++
 		if _, ok := d.covered[c.ConversationID]; !ok {
-			absent[c.ConversationID] = struct{}{}
+			absent[c.ConversationID]++
 			d.s.MessagesInAbsentConversations++
 			return nil
 		}
@@ -529,7 +559,32 @@ func (d *differ) finish() error {
 	if err != nil {
 		return fmt.Errorf("diff: walk captured messages: %w", err)
 	}
-	d.s.ConversationsAbsent = len(absent)
+	list := make([]absentConv, 0, len(absent))
+	for conv, n := range absent {
+		list = append(list, absentConv{conv, n})
+	}
+	return d.reportAbsent(list)
+}
+
+// absentConv is a captured conversation the export does not cover.
+type absentConv struct {
+	conv     string
+	messages int
+}
+
+// reportAbsent reports every captured conversation the export does not
+// cover, one conversation_absent finding each, in conversation id order
+// (after the missing_from_export findings, whichever index found them).
+func (d *differ) reportAbsent(list []absentConv) error {
+	slices.SortFunc(list, func(a, b absentConv) int { return strings.Compare(a.conv, b.conv) })
+	d.s.ConversationsAbsent = len(list)
+	for _, a := range list {
+		err := d.emit(Finding{Kind: finding.ConversationAbsent, ConversationID: a.conv,
+			Detail: fmt.Sprintf("captured (%d messages) but the export has no file, folder or message of this conversation", a.messages)})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -554,7 +609,8 @@ func (d *differ) finishConversations() error {
 	d.s.Captured = d.latest.count()
 	// Count the conversations the export lacks entirely beside reporting
 	// the missing messages: two independent reads of the ledger.
-	var absent, absentMsgs int
+	var absent []absentConv
+	var absentMsgs int
 	var g errgroup.Group
 	g.Go(func() error {
 		err := d.ci.Conversations(d.ctx, func(conv string) error {
@@ -566,7 +622,7 @@ func (d *differ) finishConversations() error {
 				return err
 			}
 			if len(all) > 0 {
-				absent++
+				absent = append(absent, absentConv{strings.Clone(conv), len(all)})
 				absentMsgs += len(all)
 			}
 			return nil
@@ -602,10 +658,9 @@ func (d *differ) finishConversations() error {
 	if err != nil {
 		return err
 	}
-	d.s.ConversationsAbsent = absent
 	d.s.MessagesInAbsentConversations = absentMsgs
 	d.s.Captured += absentMsgs
-	return nil
+	return d.reportAbsent(absent)
 }
 
 // idKey is the first 128 bits of SHA-256 of a conversation and message id

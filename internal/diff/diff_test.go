@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
@@ -126,7 +127,7 @@ func TestScope(t *testing.T) {
 	pol := DefaultPolicy()
 	pol.Required = []string{finding.FieldTimestamp}
 	got, s := runDir(t, dir, idx, Options{Policy: pol})
-	want := []key{{finding.NotCaptured, "c4", "m1", ""}, {finding.MissingFromExport, "c2", "m1", ""}}
+	want := []key{{finding.NotCaptured, "c4", "m1", ""}, {finding.MissingFromExport, "c2", "m1", ""}, {finding.ConversationAbsent, "c3", "", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}
@@ -172,7 +173,9 @@ func TestShapes(t *testing.T) {
 		}, Options{}, nil},
 		{"forced format ignores the other shape", map[string]string{
 			"c1.json": `{"messages":[{"id":"m1"}]}`,
-		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}}},
+			// A readable file beside it: an export of no readable file is an error.
+			"c2.json": `{"conversationId":"c1","messagingTranscript":[]}`,
+		}, Options{Format: exportfile.ShapeGenesys}, []key{{finding.FileUnreadable, "", "", ""}, {finding.MissingFromExport, "c1", "m1", ""}}},
 		{"forced jsonl on a .json name", map[string]string{
 			"c1.json": `{` + full + `}`,
 		}, Options{Format: exportfile.ShapeJSONL}, nil},
@@ -546,7 +549,7 @@ func TestConversationIndex(t *testing.T) {
 	}
 	lines = append(lines, `{"conversation_id":"a","message_id":"1","timestamp":"2024-01-01T00:00:00.000Z"}`, // back to a: a duplicate
 		`{"conversation_id":"a","message_id":"9"}`)
-	// d is captured but absent from the export: counted, not listed.
+	// d is captured but absent from the export: one conversation_absent.
 	idx.Add(Captured{ConversationID: "d", MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
 	dir := writeTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
 	pol := DefaultPolicy()
@@ -561,12 +564,137 @@ func TestConversationIndex(t *testing.T) {
 		sum.Captured != plainSum.Captured || sum.Conversations != plainSum.Conversations {
 		t.Errorf("summary through Conversation %+v, through Each %+v; want 10 captured, 1 absent conversation of 1 message", sum, plainSum)
 	}
-	want := []key{{finding.Duplicated, "a", "1", ""}, {finding.NotCaptured, "a", "9", ""}, {finding.MissingFromExport, "b", "2", ""}}
+	want := []key{{finding.Duplicated, "a", "1", ""}, {finding.NotCaptured, "a", "9", ""}, {finding.MissingFromExport, "b", "2", ""}, {finding.ConversationAbsent, "d", "", ""}}
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Error(d)
 	}
 	if ci.lookups.Load() != 0 || ci.loads.Load() != 5 || ci.each.Load() != 0 {
 		t.Errorf("lookups %d, conversation loads %d, passes over every capture %d; want 0, 5 (a, b, c, a again, d to count it) and 0",
 			ci.lookups.Load(), ci.loads.Load(), ci.each.Load())
+	}
+}
+
+// An export with nothing to read is an error, never a complete export.
+func TestEmptySource(t *testing.T) {
+	idx := oneCapture()
+	cases := map[string]map[string]string{
+		"empty folder":        {},
+		"only folders":        {"a/b/.keep/": ""},
+		"every file unusable": {"a.json": "not json", "b.json": "", "c.jsonl": "\n"},
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, body := range files {
+				p := filepath.Join(dir, filepath.FromSlash(n))
+				if strings.HasSuffix(n, "/") {
+					if err := os.MkdirAll(p, 0o755); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src, err := exportfile.NewDirSource(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Run(context.Background(), src, idx, Options{}, func(Finding) error { return nil })
+			if !errors.Is(err, ErrEmptySource) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("err = %v, want ErrEmptySource naming %s", err, dir)
+			}
+		})
+	}
+}
+
+// Conflicting duplicate keys and text that is not valid UTF-8 are
+// findings, never last-wins or U+FFFD: the same through the fast path (a
+// small file) and through encoding/json (a file larger than the read
+// buffer).
+func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
+	idx := &MemIndex{}
+	for _, m := range []string{"m1", "m2", "m3"} {
+		idx.Add(Captured{ConversationID: "c1", MessageID: m, Timestamp: "2024-03-01T10:00:00.123Z",
+			ContentSHA256: genesys.ContentHash("hi"), Sender: "+4411", LegalHold: ptr(true)})
+	}
+	msgs := []string{
+		`{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"hi","from":"+4411","legalHold":true,"legalHold":false}`,
+		`{"id":"m2","id":"m3","timestamp":"2024-03-01T10:00:00.123Z"}`,
+		"{\"id\":\"m\xff\",\"timestamp\":\"2024-03-01T10:00:00.123Z\"}",
+		"{\"id\":\"m\xfe\",\"timestamp\":\"2024-03-01T10:00:00.123Z\"}",
+		`{"id":"m\udc00"}`,
+		"{\"id\":\"m3\",\"timestamp\":\"2024-03-01T10:00:00.123Z\",\"messageText\":\"h\xc3\",\"from\":\"+4411\",\"legalHold\":true,\"legalHold\":true}",
+	}
+	pol := DefaultPolicy()
+	gp := pol.Shapes[exportfile.ShapeGenesys]
+	gp.Fields[finding.FieldLegalHold] = []string{"legalHold"}
+	pol.Shapes[exportfile.ShapeGenesys] = gp
+	pol.Required = []string{finding.FieldTimestamp, finding.FieldContent, finding.FieldSender}
+	want := []key{
+		{finding.ValueAltered, "c1", "m1", finding.FieldLegalHold},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "", finding.FieldMessageID},
+		{finding.ValueAltered, "c1", "m3", finding.FieldContent},
+		{finding.MissingFromExport, "c1", "m2", ""},
+	}
+	for _, pad := range []int{0, 70 << 10} {
+		t.Run(fmt.Sprintf("pad%d", pad), func(t *testing.T) {
+			doc := `{"conversationId":"c1","pad":"` + strings.Repeat("x", pad) + `","messagingTranscript":[` + strings.Join(msgs, ",") + `]}`
+			got, _ := runDir(t, writeTree(t, map[string]string{"conversation_id=c1/r.json": doc}), idx, Options{Policy: pol})
+			if d := diffKeys(want, keysOf(got)); d != "" {
+				t.Fatalf("%s\nfindings: %+v", d, got)
+			}
+			for _, f := range got {
+				if strings.ContainsRune(f.Got+f.Detail+f.MessageID, utf8.RuneError) || !utf8.ValidString(f.Got) {
+					t.Errorf("finding carries U+FFFD or invalid UTF-8: %+v", f)
+				}
+			}
+			if g := got[0]; g.Got != "true | false" || !strings.Contains(g.Detail, `key "legalHold" given more than once`) {
+				t.Errorf("legal hold conflict: %+v", g)
+			}
+			if g := got[2]; g.Got != `"m\xff"` || !strings.Contains(g.Detail, "invalid UTF-8") {
+				t.Errorf("invalid id: %+v", g)
+			}
+			if g := got[4]; !strings.Contains(g.Detail, `unpaired surrogate \udc00`) {
+				t.Errorf("lone surrogate: %+v", g)
+			}
+		})
+	}
+	// A document's conversation id given twice, or not valid UTF-8.
+	docs := map[string]string{
+		"a.json": `{"conversationId":"c1","conversationId":"c2","messagingTranscript":[]}`,
+		"b.json": "{\"conversationId\":\"c\xff\",\"conversationId\":\"c1\",\"messagingTranscript\":[]}",
+	}
+	got, _ := runDir(t, writeTree(t, docs), idx, Options{Policy: pol})
+	wantDocs := []key{
+		{finding.ValueAltered, "c1", "", finding.FieldConversationID},
+		{finding.ValueAltered, "", "", finding.FieldConversationID},
+		{finding.MissingFromExport, "c1", "m1", ""},
+		{finding.MissingFromExport, "c1", "m2", ""},
+		{finding.MissingFromExport, "c1", "m3", ""},
+	}
+	if d := diffKeys(wantDocs, keysOf(got)); d != "" {
+		t.Fatalf("%s\nfindings: %+v", d, got)
+	}
+	if g := got[1]; g.Got != `"c\xff"` || !strings.Contains(g.Detail, "invalid UTF-8") {
+		t.Errorf("invalid conversation id: %+v", g)
+	}
+	// JSON Lines: a conversation id given twice, or not valid UTF-8.
+	lines := strings.Join([]string{
+		`{"conversation_id":"c1","conversation_id":"c2","message_id":"m1"}`,
+		"{\"conversation_id\":\"c\xff\",\"message_id\":\"m2\"}",
+	}, "\n")
+	got, _ = runDir(t, writeTree(t, map[string]string{"x.jsonl": lines}), idx, Options{Policy: pol})
+	wantLines := []key{
+		{finding.ValueAltered, "", "m1", finding.FieldConversationID},
+		{finding.ValueAltered, "", "m2", finding.FieldConversationID},
+		{finding.ConversationAbsent, "c1", "", ""},
+	}
+	if d := diffKeys(wantLines, keysOf(got)); d != "" {
+		t.Fatalf("%s\nfindings: %+v", d, got)
 	}
 }

@@ -48,8 +48,9 @@ type Summary struct {
 	// Captured is the number of captured messages the index holds.
 	Captured int `json:"captured"`
 	// ConversationsAbsent counts conversations captured but absent from the
-	// export entirely; their messages (MessagesInAbsentConversations) are
-	// not reported one by one as missing_from_export (see docs/diff.md).
+	// export entirely, each a conversation_absent finding; their messages
+	// (MessagesInAbsentConversations) are not reported one by one as
+	// missing_from_export (see docs/diff.md).
 	ConversationsAbsent           int `json:"conversations_absent"`
 	MessagesInAbsentConversations int `json:"messages_in_absent_conversations"`
 	// Counts are the findings by kind; PerConversation the same for each

@@ -1,10 +1,15 @@
 package diff
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/exportfile"
@@ -44,9 +49,6 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 	t.Helper()
 	var want []key
 	for _, d := range m.Damages {
-		if d.Kind == recexport.KindConversationAbsent {
-			continue
-		}
 		want = append(want, key{d.Kind, d.ConversationID, d.MessageID, d.Field})
 	}
 	if d := diffKeys(want, keysOf(got)); d != "" {
@@ -57,8 +59,8 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 			t.Errorf("the export did no %s damage: the test would prove nothing about it (counts %v)", k, m.Counts)
 		}
 	}
-	if s.ConversationsAbsent != m.Counts[recexport.KindConversationAbsent] {
-		t.Errorf("conversations absent = %d, manifest says %d", s.ConversationsAbsent, m.Counts[recexport.KindConversationAbsent])
+	if s.ConversationsAbsent != m.Counts[finding.ConversationAbsent] {
+		t.Errorf("conversations absent = %d, manifest says %d", s.ConversationsAbsent, m.Counts[finding.ConversationAbsent])
 	}
 	if s.Messages != m.MessagesReadable {
 		t.Errorf("messages read = %d, manifest says %d readable", s.Messages, m.MessagesReadable)
@@ -73,8 +75,8 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 
 // shapeKinds are the kinds a default damage profile must produce in
 // shape: every finding kind of the table (so a kind added there without
-// damage that produces it fails here) and conversation_absent; the
-// reshape keeps no sender to alter.
+// damage that produces it fails here); the reshape keeps no sender to
+// alter.
 func shapeKinds(shape string) []finding.Kind {
 	var out []finding.Kind
 	for _, in := range finding.Kinds() {
@@ -83,7 +85,7 @@ func shapeKinds(shape string) []finding.Kind {
 		}
 		out = append(out, in.Kind)
 	}
-	return append(out, recexport.KindConversationAbsent)
+	return out
 }
 
 func TestGroundTruthFolder(t *testing.T) {
@@ -185,5 +187,88 @@ func TestFolderAndS3Agree(t *testing.T) {
 	}
 	if !maps.Equal(sd.Counts, ss.Counts) {
 		t.Errorf("counts differ: %v vs %v", sd.Counts, ss.Counts)
+	}
+}
+
+// Every conversation the simulator left out is one conversation_absent
+// finding in every output format — JSON, CSV, JSON Lines — and counted in
+// the text summary, equal to the manifest.
+func TestGroundTruthAbsentInEveryFormat(t *testing.T) {
+	org := testOrg()
+	idx := orgIndex(t, org)
+	dir := t.TempDir()
+	m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, recexport.DefaultProfile(recexport.ShapeGenesys, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, d := range m.Damages {
+		if d.Kind == finding.ConversationAbsent {
+			want = append(want, d.ConversationID)
+		}
+	}
+	slices.Sort(want)
+	if len(want) < 2 {
+		t.Fatalf("the export left out %d conversations: the test would prove little", len(want))
+	}
+	got, s := runDir(t, dir, idx, Options{})
+	for _, format := range []string{OutputJSON, OutputCSV, OutputJSONL} {
+		var buf bytes.Buffer
+		w, err := NewWriter(format, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range got {
+			if err := w.Write(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(s); err != nil {
+			t.Fatal(err)
+		}
+		var absent []string
+		switch format {
+		case OutputJSON:
+			var doc struct{ Findings []Finding }
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range doc.Findings {
+				if f.Kind == finding.ConversationAbsent {
+					absent = append(absent, f.ConversationID)
+				}
+			}
+		case OutputCSV:
+			rows, err := csv.NewReader(&buf).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows[1:] {
+				if r[0] == string(finding.ConversationAbsent) {
+					absent = append(absent, r[1])
+				}
+			}
+		case OutputJSONL:
+			for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+				var f Finding
+				if err := json.Unmarshal([]byte(line), &f); err != nil {
+					t.Fatal(err)
+				}
+				if f.Kind == finding.ConversationAbsent {
+					absent = append(absent, f.ConversationID)
+				}
+			}
+		}
+		slices.Sort(absent)
+		if !slices.Equal(absent, want) {
+			t.Errorf("%s: conversation_absent for %v, manifest %v", format, absent, want)
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteSummary(&text, s); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(fmt.Sprintf(`(?m)^conversation_absent +%d$`, len(want))).Match(text.Bytes()) {
+		t.Errorf("text summary does not count %d conversation_absent:\n%s", len(want), text.String())
 	}
 }

@@ -164,7 +164,7 @@ func WriteSummary(w io.Writer, s Summary) error {
 	fmt.Fprintf(tw, "messages read\t%d\n", s.Messages)
 	fmt.Fprintf(tw, "conversations in export\t%d\n", s.Conversations)
 	fmt.Fprintf(tw, "messages captured\t%d\n", s.Captured)
-	fmt.Fprintf(tw, "captured conversations absent from export\t%d (%d messages, not listed one by one)\n",
+	fmt.Fprintf(tw, "captured conversations absent from export\t%d (%d messages; a conversation_absent finding each)\n",
 		s.ConversationsAbsent, s.MessagesInAbsentConversations)
 	fmt.Fprintf(tw, "findings\t%d\n", s.Counts.Total())
 	fmt.Fprintln(tw)

@@ -3,6 +3,7 @@ package diff
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -90,5 +91,26 @@ func TestS3HostileObjects(t *testing.T) {
 	// Every object but the folder marker and the one outside the prefix.
 	if s.Files != len(objects)-2 {
 		t.Errorf("files = %d, want %d", s.Files, len(objects)-2)
+	}
+}
+
+// An S3 prefix with no objects (or only folder markers) is an error, never
+// a complete export.
+func TestS3EmptyPrefix(t *testing.T) {
+	srv := s3test.Start(t)
+	c := srv.Client(t)
+	bucket := srv.Bucket(t, false)
+	ctx := context.Background()
+	// A neighbour prefix and a folder marker: neither is an export file.
+	for _, k := range []string{"exp-old/x.json", "exp/folder/"} {
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: bytes.NewReader(nil)}); err != nil {
+			t.Fatalf("put %q: %v", k, err)
+		}
+	}
+	for _, prefix := range []string{"exp", "nothing-here"} {
+		_, err := Run(ctx, exportfile.NewS3Source(c, bucket, prefix), oneCapture(), Options{}, func(Finding) error { return nil })
+		if !errors.Is(err, ErrEmptySource) || !strings.Contains(err.Error(), "s3://"+bucket+"/"+prefix) {
+			t.Errorf("prefix %s: err = %v, want ErrEmptySource naming the prefix", prefix, err)
+		}
 	}
 }

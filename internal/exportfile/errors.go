@@ -12,6 +12,10 @@ var (
 	// ErrFileTooLarge: a file is bigger than Options.MaxFileSize; it is
 	// reported as file_unreadable and not read further.
 	ErrFileTooLarge = errors.New("file too large")
+	// ErrValueTooLarge: a document holds a value larger than
+	// Options.MaxValueBytes; it is reported as file_unreadable at its
+	// offset and the file is not read further.
+	ErrValueTooLarge = errors.New("JSON value too large")
 )
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}

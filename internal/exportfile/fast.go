@@ -111,10 +111,10 @@ const maxFastDepth = 512
 var errGiveUp = errors.New("exportfile: left to the reference parser")
 
 // object reads the object at b[i] into m (reset by the caller), depth
-// levels down: each key m's type has gets the raw bytes of its value,
-// the last occurrence winning, as with encoding/json. Keys are compared
-// decoded, as encoding/json compares them. It returns the index past the
-// object.
+// levels down: each key m's type has gets the raw bytes of its value, a
+// repeated key recorded as the reference's rawField.UnmarshalJSON records
+// it. Keys are compared decoded, as encoding/json compares them. It
+// returns the index past the object.
 func object(b []byte, i int, m *msgBuf, fk *fastKeys, depth int) (int, error) {
 	return jsonscan.Object(b, i, func(key []byte, v int) (int, error) {
 		f, ok := fk.field(key)
@@ -124,7 +124,7 @@ func object(b []byte, i int, m *msgBuf, fk *fastKeys, depth int) (int, error) {
 		end, err := jsonscan.Skip(b, v, maxFastDepth-depth-1)
 		if err == nil && f >= 0 {
 			// Capped: nothing may append into the file's buffer.
-			m.fields[f].SetBytes(b[v:end:end])
+			m.set(f, b[v:end:end])
 		}
 		return end, err
 	})
@@ -339,10 +339,7 @@ func (p *fileParser) fastDoc(b []byte, st *fastState) bool {
 			if err != nil {
 				return end, err
 			}
-			if id, ok := idString(b[v:end]); ok && d.bodyConv == "" {
-				d.bodyConv = id
-				p.conversationMismatch(id)
-			}
+			p.bodyConversation(b[v:end], &d.bodyConv)
 			return end, nil
 		default:
 			return jsonscan.Skip(b, v, maxFastDepth-1)

@@ -146,6 +146,13 @@ var fastSeeds = []string{
 	`{"conversationId":{"id":"c1"}}`,
 	`{"Conversationid":"c2"}`,
 	`{}`,
+	// Conflicting duplicate keys, the same key repeated alike, and text
+	// that is not valid UTF-8 (never read as U+FFFD).
+	`{"conversationId":"c1","messagingTranscript":[{"id":"m1","legalHold":true,"legalHold":false},{"id":"m2","id":"m2","from":"a","from":"a"},{"id":"m3","id":"m4"}]}`,
+	"{\"conversationId\":\"c1\",\"messagingTranscript\":[{\"id\":\"m\xff\"},{\"id\":\"m\xfe\"},{\"id\":\"m5\",\"messageText\":\"a\xc3\"}]}",
+	`{"conversationId":"c1","messagingTranscript":[{"id":"m\ud800"},{"id":"m\udc00x"},{"id":"m\ud83d\ude00"},{"id":"m\\ud800"}]}`,
+	`{"conversationId":"c1","messagingTranscript":[{"id":"m1","body":{"text":"a","text":"b"},"body":{"text":"a"}}]}`,
+	"{\"conversation_id\":\"c1\",\"conversation_id\":\"c2\",\"message_id\":\"m1\"}\n{\"conversation_id\":\"c\xff\",\"message_id\":\"m1\"}\n{\"conversation_id\":\"c1\",\"message_id\":\"m1\",\"legal_hold\":true,\"legal_hold\":false}",
 	`{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `,"messagingTranscript":[]}`,
 	`{"conversation_id":"c1","message_id":"m1","Sender":"a","sender":"b","SENDER":"c"}` + "\n" + `{"conv":{"id":"c2"},"message_id":"m2"}`,
 	`{"conversation_id":"c1","message_id":"m1"}   ` + "\n\v" + `{"conversation_id":"c1","message_id":"m2"}` + "\u00a0\n",

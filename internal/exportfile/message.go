@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -50,10 +51,15 @@ type Value struct {
 type Message struct {
 	Conv, ID string
 	NoID     string // why the message has no usable id
-	File     string
-	Array    string // the messages array's key; "" for a JSON Lines line
-	Pos      int    // index in the array, or line number
-	Fields   [NumFields]Value
+	// Bad, when set, says why the message cannot be matched though it
+	// carries ids: BadField (message_id or conversation_id) holds text
+	// that is not valid UTF-8, or its key is given twice with different
+	// values. BadRaw shows what the export holds (invalid bytes as \xNN).
+	Bad, BadField, BadRaw string
+	File                  string
+	Array                 string // the messages array's key; "" for a JSON Lines line
+	Pos                   int    // index in the array, or line number
+	Fields                [NumFields]Value
 }
 
 // Where says where in its file a message is, for findings.
@@ -65,9 +71,10 @@ func (r *Message) Where() string {
 }
 
 // msgType decodes message objects into a struct made for the policy, with
-// one json.RawMessage field per top-level key its paths use: unlike a map,
-// keys nobody asked for cost no allocation. (encoding/json matches struct
-// keys case-insensitively, so "ID" also fills "id"; an exact match wins.)
+// one rawField per top-level key its paths use: unlike a map, keys nobody
+// asked for cost no allocation. (encoding/json matches struct keys
+// case-insensitively, so "ID" also fills "id"; both then count as the
+// same key given twice.)
 type msgType struct {
 	typ   reflect.Type
 	index map[string]int // top-level key → field
@@ -85,7 +92,7 @@ func newMsgType(pathLists ...[][]string) *msgType {
 			mt.index[k] = len(fields)
 			fields = append(fields, reflect.StructField{
 				Name: "F" + strconv.Itoa(len(fields)),
-				Type: reflect.TypeFor[json.RawMessage](),
+				Type: reflect.TypeFor[rawField](),
 				Tag:  reflect.StructTag(`json:` + strconv.Quote(k)),
 			})
 		}
@@ -94,22 +101,61 @@ func newMsgType(pathLists ...[][]string) *msgType {
 	return mt
 }
 
+// rawField is one top-level key of a message as written: the raw bytes of
+// its first value and, when the key is given again with a different value
+// (`"legal_hold":true,"legal_hold":false`), the first such value, so that
+// a conflicting duplicate key is a finding rather than last-wins. A key
+// repeated with the very same bytes is not a conflict.
+type rawField struct {
+	b     []byte
+	other []byte // a later, different value of the key; nil if none
+	n     int32  // occurrences
+}
+
+// UnmarshalJSON records one occurrence (encoding/json, the reference
+// path); the bytes are copied.
+func (f *rawField) UnmarshalJSON(d []byte) error {
+	f.n++
+	switch {
+	case f.n == 1:
+		f.b = append(f.b[:0], d...)
+	case f.other == nil && !bytes.Equal(f.b, d):
+		f.other = append([]byte(nil), d...)
+	}
+	return nil
+}
+
+// set records one occurrence for the fast path: d is kept, not copied.
+func (f *rawField) set(d []byte) {
+	f.n++
+	switch {
+	case f.n == 1:
+		f.b = d
+	case f.other == nil && !bytes.Equal(f.b, d):
+		f.other = d
+	}
+}
+
+func (f *rawField) reset() {
+	f.b, f.other, f.n = f.b[:0], nil, 0
+}
+
 // msgBuf is a reusable buffer for one decoded message object: decoding
-// into the same struct again reuses its fields' byte slices (a RawMessage
-// appends into its old storage), so a file's messages cost no per-field
-// allocation. Whatever is extracted from it is copied.
+// into the same struct again reuses its fields' byte slices, so a file's
+// messages cost no per-field allocation. Whatever is extracted from it is
+// copied.
 type msgBuf struct {
 	mt     *msgType
-	v      reflect.Value   // *struct
-	pp     reflect.Value   // **struct: JSON null sets *pp to nil, which a *struct cannot show
-	fields []reflect.Value // the struct's fields
-	target any             // pp as an interface, for Decode
+	v      reflect.Value // *struct
+	pp     reflect.Value // **struct: JSON null sets *pp to nil, which a *struct cannot show
+	fields []*rawField   // the struct's fields
+	target any           // pp as an interface, for Decode
 }
 
 func (mt *msgType) new() *msgBuf {
 	m := &msgBuf{mt: mt, v: reflect.New(mt.typ), pp: reflect.New(reflect.PointerTo(mt.typ))}
 	for i := range mt.typ.NumField() {
-		m.fields = append(m.fields, m.v.Elem().Field(i))
+		m.fields = append(m.fields, m.v.Elem().Field(i).Addr().Interface().(*rawField))
 	}
 	m.target = m.pp.Interface()
 	return m
@@ -120,52 +166,56 @@ func (mt *msgType) new() *msgBuf {
 func (m *msgBuf) reset() {
 	m.pp.Elem().Set(m.v)
 	for _, f := range m.fields {
-		f.SetLen(0)
+		f.reset()
 	}
 }
+
+// set gives field f (a key of the message type) the value d, as the fast
+// path scans it.
+func (m *msgBuf) set(f int, d []byte) { m.fields[f].set(d) }
 
 // null reports whether the decoded value was JSON null.
 func (m *msgBuf) null() bool { return m.pp.Elem().IsNil() }
 
-// top returns a top-level key's value; present values are never empty.
-func (m *msgBuf) top(k string) (json.RawMessage, bool) {
+// top returns a top-level key's value, and a later different value of the
+// same key (nil if none); present values are never empty.
+func (m *msgBuf) top(k string) (v, other json.RawMessage, ok bool) {
 	i, ok := m.mt.index[k]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	b := m.fields[i].Bytes()
-	return b, len(b) > 0
+	f := m.fields[i]
+	return f.b, f.other, len(f.b) > 0
 }
 
-// lookupMsg follows path from a message; JSON null counts as absent.
-func lookupMsg(m *msgBuf, path []string) (json.RawMessage, bool) {
-	v, ok := m.top(path[0])
-	if !ok || isNull(v) {
-		return nil, false
+// lookupMsg follows path from a message; JSON null counts as absent. dup
+// is a different value of the same key given again, on the path, nil if
+// none: the export does not say which holds.
+func lookupMsg(m *msgBuf, path []string) (v, dup json.RawMessage, ok bool) {
+	v, dup, ok = m.top(path[0])
+	if !ok || (dup == nil && isNull(v)) {
+		return nil, nil, false
 	}
-	if len(path) == 1 {
-		return v, true
+	if len(path) == 1 || dup != nil {
+		return v, dup, true
 	}
-	var next map[string]json.RawMessage
-	if json.Unmarshal(v, &next) != nil {
-		return nil, false
-	}
-	return lookup(next, path[1:])
+	return lookup(v, path[1:])
 }
 
-func lookupMsgAny(m *msgBuf, paths [][]string) (json.RawMessage, bool) {
+// lookupMsgAny follows the first of paths present; key names it.
+func lookupMsgAny(m *msgBuf, paths [][]string) (v, dup json.RawMessage, key string, ok bool) {
 	for _, p := range paths {
-		if v, ok := lookupMsg(m, p); ok {
-			return v, true
+		if v, dup, ok := lookupMsg(m, p); ok {
+			return v, dup, strings.Join(p, "."), true
 		}
 	}
-	return nil, false
+	return nil, nil, "", false
 }
 
 // unquote reads a JSON string: through jsonscan, which reads a string
-// without escapes as it is; encoding/json only for what jsonscan refuses
-// and encoding/json reads with replacement characters (invalid UTF-8, a
-// lone surrogate escape) or refuses too.
+// without escapes as it is; encoding/json only for what jsonscan refuses.
+// A string that is not valid text (badText: invalid UTF-8, a lone
+// surrogate escape) is refused: encoding/json would read it with U+FFFD.
 func unquote(v json.RawMessage) (string, bool) {
 	v = bytes.TrimSpace(v)
 	if end, escaped, err := jsonscan.String(v, 0); err == nil && end == len(v) {
@@ -176,27 +226,140 @@ func unquote(v json.RawMessage) (string, bool) {
 			return string(s), true
 		}
 	}
+	if badText(v) != "" {
+		return "", false
+	}
 	var s string
 	return s, json.Unmarshal(v, &s) == nil
 }
 
-// lookup follows path through nested objects; JSON null counts as absent.
-func lookup(obj map[string]json.RawMessage, path []string) (json.RawMessage, bool) {
-	for i, seg := range path {
-		v, ok := obj[seg]
-		if !ok || isNull(v) {
-			return nil, false
+// badText says why the raw JSON value v holds text that is not valid
+// Unicode — a byte sequence that is not UTF-8, or an escaped UTF-16
+// surrogate without its pair — and "" when it holds none. encoding/json
+// would silently read either as U+FFFD, so that "m\xff" and "m\xfe"
+// became the same id.
+func badText(v []byte) string {
+	if !utf8.Valid(v) {
+		for i := 0; i < len(v); {
+			r, n := utf8.DecodeRune(v[i:])
+			if r == utf8.RuneError && n == 1 {
+				return fmt.Sprintf("invalid UTF-8 (byte 0x%02x at offset %d of the value)", v[i], i)
+			}
+			i += n
 		}
-		if i == len(path)-1 {
-			return v, true
-		}
-		var next map[string]json.RawMessage
-		if json.Unmarshal(v, &next) != nil {
-			return nil, false
-		}
-		obj = next
 	}
-	return nil, false
+	for i := 0; ; {
+		j := bytes.IndexByte(v[i:], '\\')
+		if j < 0 {
+			return ""
+		}
+		i += j
+		if i+1 >= len(v) {
+			return ""
+		}
+		if v[i+1] != 'u' {
+			i += 2 // an escape of one character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(v, i+2)
+		switch {
+		case !ok:
+			return "" // not JSON: the parser reports it
+		case r >= 0xD800 && r < 0xDC00:
+			if lo, ok := hex4(v, i+8); ok && i+7 < len(v) && v[i+6] == '\\' && v[i+7] == 'u' && lo >= 0xDC00 && lo < 0xE000 {
+				i += 12
+				continue
+			}
+			return fmt.Sprintf("invalid UTF-16: unpaired surrogate \\u%04x at offset %d of the value", r, i)
+		case r >= 0xDC00 && r < 0xE000:
+			return fmt.Sprintf("invalid UTF-16: unpaired surrogate \\u%04x at offset %d of the value", r, i)
+		}
+		i += 6
+	}
+}
+
+// hex4 reads the four hex digits at v[i:].
+func hex4(v []byte, i int) (rune, bool) {
+	if i+4 > len(v) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(v[i:i+4]), 16, 16)
+	return rune(n), err == nil
+}
+
+// escapeText shows a raw value that is not valid text: invalid bytes as
+// \xNN, at most 120 bytes.
+func escapeText(v []byte) string {
+	v = bytes.TrimSpace(v)
+	var b strings.Builder
+	for i := 0; i < len(v) && b.Len() < 120; {
+		r, n := utf8.DecodeRune(v[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "\\x%02x", v[i])
+		} else {
+			b.Write(v[i : i+n])
+		}
+		i += n
+	}
+	if b.Len() >= 120 {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// both shows the two values of a key given twice, "first | second"
+// (escapeText: invalid bytes as \xNN, at most 120 bytes each).
+func both(v, dup []byte) string { return escapeText(v) + " | " + escapeText(dup) }
+
+// conflict is the Bad of a key given twice with different values.
+func conflict(key string) string {
+	return fmt.Sprintf("key %q given more than once with different values: the export does not say which holds", key)
+}
+
+// lookup follows path through the nested objects of v; JSON null counts
+// as absent. A key given twice on the path with different values returns
+// both, as lookupMsg does.
+func lookup(v json.RawMessage, path []string) (found, dup json.RawMessage, ok bool) {
+	for i, seg := range path {
+		found, dup, ok = member(v, seg)
+		if !ok || (dup == nil && isNull(found)) {
+			return nil, nil, false
+		}
+		if i == len(path)-1 || dup != nil {
+			return found, dup, true
+		}
+		v = found
+	}
+	return nil, nil, false
+}
+
+// member returns the value of key in the object v (false if v is not an
+// object or lacks it) and a later, different value of the same key.
+func member(v json.RawMessage, key string) (found, dup json.RawMessage, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, false
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, nil, false
+		}
+		if t != key {
+			continue
+		}
+		switch {
+		case !ok:
+			found, ok = val, true
+		case dup == nil && !bytes.Equal(found, val):
+			dup = val
+		}
+	}
+	return found, dup, ok
 }
 
 func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
@@ -251,24 +414,57 @@ func idString(v json.RawMessage) (string, bool) {
 // makeMessage extracts what is compared from one message object.
 func makeMessage(obj *msgBuf, sf *shapeFields) Message {
 	var r Message
-	if v, ok := lookupMsgAny(obj, sf.msgID); ok {
-		id, good := idString(v)
-		if good {
-			r.ID = id
-		} else {
-			r.NoID = fmt.Sprintf("message id is a JSON %s: %s", jsonType(v), quote(v))
+	if v, dup, key, ok := lookupMsgAny(obj, sf.msgID); ok {
+		switch {
+		case dup != nil:
+			r.unmatched(finding.FieldMessageID, conflict(key), both(v, dup))
+		case badText(v) != "":
+			r.unmatched(finding.FieldMessageID, "message id: "+badText(v), escapeText(v))
+		default:
+			id, good := idString(v)
+			if good {
+				r.ID = id
+			} else {
+				r.NoID = fmt.Sprintf("message id is a JSON %s: %s", jsonType(v), quote(v))
+			}
 		}
 	} else {
 		r.NoID = "message has no id"
 	}
 	for i := range NumFields {
-		v, ok := lookupMsgAny(obj, sf.fields[i])
-		if !ok {
+		v, dup, key, ok := lookupMsgAny(obj, sf.fields[i])
+		switch {
+		case !ok:
 			continue
+		case dup != nil:
+			r.Fields[i] = Value{Present: true, Bad: conflict(key), Raw: both(v, dup)}
+		case badText(v) != "":
+			r.Fields[i] = Value{Present: true, Bad: badText(v), Raw: escapeText(v)}
+		default:
+			r.Fields[i] = parseValue(i, v)
 		}
-		r.Fields[i] = parseValue(i, v)
 	}
 	return r
+}
+
+// unmatched marks a message that cannot be matched though it carries ids.
+func (r *Message) unmatched(field, why, raw string) {
+	if r.Bad == "" {
+		r.Bad, r.BadField, r.BadRaw = why, field, raw
+	}
+}
+
+// messageConv reads a message's own conversation id (JSON Lines) from the
+// value of key; a conflicting or invalid one leaves the message unmatched.
+func (r *Message) messageConv(v, dup json.RawMessage, key string) {
+	switch {
+	case dup != nil:
+		r.unmatched(finding.FieldConversationID, conflict(key), both(v, dup))
+	case badText(v) != "":
+		r.unmatched(finding.FieldConversationID, "conversation id: "+badText(v), escapeText(v))
+	default:
+		r.Conv, _ = idString(v)
+	}
 }
 
 func parseValue(field int, v json.RawMessage) Value {

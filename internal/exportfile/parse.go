@@ -51,6 +51,7 @@ type fileParser struct {
 	cp       *compiled
 	format   Format
 	maxLine  int
+	maxValue int // Options.MaxValueBytes; 0: the default
 	name     string
 	pathConv string // from a conversation_id=X path segment
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
@@ -248,6 +249,40 @@ func (p *fileParser) readFailed(err error) error {
 	return errStop
 }
 
+// decoder returns a json.Decoder over br that holds at most maxValue
+// bytes of one value at a time (valueLimit).
+func (p *fileParser) decoder(br *bufio.Reader) *json.Decoder {
+	max := p.maxValue
+	if max <= 0 {
+		max = DefaultMaxValueBytes
+	}
+	vl := &valueLimit{r: br, max: int64(max)}
+	vl.dec = json.NewDecoder(vl)
+	return vl.dec
+}
+
+// skipValue reads past the next value token by token, so that a large
+// value that is not read (an unknown key's) costs no more memory than its
+// largest string or number.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
 // syntaxFailed reports a parse error with its position and stops the file.
 func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) error {
 	var se *json.SyntaxError
@@ -259,6 +294,12 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		detail = fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, err)
 	case errors.Is(err, ErrFileTooLarge):
 		detail = err.Error()
+	case errors.Is(err, ErrValueTooLarge):
+		max := p.maxValue
+		if max <= 0 {
+			max = DefaultMaxValueBytes
+		}
+		detail = fmt.Sprintf("%v: the value at byte %d is larger than %d bytes: read no further", ErrValueTooLarge, dec.InputOffset(), max)
 	default: // the reader failed: a network or disk error
 		detail = fmt.Sprintf("read failed at byte %d: %v", dec.InputOffset(), err)
 	}
@@ -271,7 +312,7 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 // metadata checks a Genesys `_metadata.json` companion: it must be a JSON
 // object; a conversation id in it must agree with the folder's.
 func (p *fileParser) metadata(br *bufio.Reader) error {
-	dec := json.NewDecoder(br)
+	dec := p.decoder(br)
 	obj := p.meta.meta.new()
 	obj.reset()
 	if err := dec.Decode(obj.target); err != nil {
@@ -296,9 +337,15 @@ func (p *fileParser) metadata(br *bufio.Reader) error {
 // metadataConv checks the conversation id of a decoded metadata object.
 func (p *fileParser) metadataConv(obj *msgBuf) error {
 	for _, k := range p.meta.conv {
-		v, ok := lookupMsg(obj, k)
+		v, dup, ok := lookupMsg(obj, k)
 		if !ok {
 			continue
+		}
+		if dup != nil {
+			return p.unreadable(p.pathConv, "metadata: %s", conflict(strings.Join(k, ".")))
+		}
+		if bad := badText(v); bad != "" {
+			return p.unreadable(p.pathConv, "metadata: %s: %s", strings.Join(k, "."), bad)
 		}
 		id, good := idString(v)
 		if !good {
@@ -311,6 +358,38 @@ func (p *fileParser) metadataConv(obj *msgBuf) error {
 			return p.cover(id)
 		}
 		break
+	}
+	return nil
+}
+
+// bodyConversation reads the value v of a document's conversation id key
+// (the fast path and the reference both call it): the first usable id is
+// the file's (*bodyConv). One that is not valid text, or a later one that
+// differs from the first, is a value_altered finding on conversation_id:
+// never read as U+FFFD, never last-wins.
+func (p *fileParser) bodyConversation(v []byte, bodyConv *string) error {
+	problem := func(expected, got, detail string) error {
+		conv := p.nameConv
+		if conv == "" {
+			conv = *bodyConv
+		}
+		return p.emit(Item{Kind: ItemProblem, Problem: Problem{
+			Kind: finding.ValueAltered, ConversationID: conv, Field: finding.FieldConversationID,
+			Expected: expected, Got: got, File: p.name, Detail: detail,
+		}})
+	}
+	if bad := badText(v); bad != "" {
+		return problem(*bodyConv, escapeText(v), "the file's conversation id: "+bad)
+	}
+	id, ok := idString(v)
+	switch {
+	case !ok:
+		return nil
+	case *bodyConv == "":
+		*bodyConv = id
+		return p.conversationMismatch(id)
+	case id != *bodyConv:
+		return problem(*bodyConv, id, "the file gives its conversation id more than once, with different values: the first is used")
 	}
 	return nil
 }
@@ -344,7 +423,7 @@ func (p *fileParser) trailing(dec *json.Decoder, conv string) error {
 // document streams a Genesys recording file or a customer reshape: a JSON
 // object whose messages array is decoded one element at a time.
 func (p *fileParser) document(br *bufio.Reader) error {
-	dec := json.NewDecoder(br)
+	dec := p.decoder(br)
 	if _, err := dec.Token(); err != nil { // '{', checked by sniff
 		return p.syntaxFailed(p.pathConv, dec, err)
 	}
@@ -426,8 +505,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			if err := p.unreadable(conv, "second message array %q ignored: the %q array was read", key, sf.msgKey); err != nil {
 				return err
 			}
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := skipValue(dec); err != nil {
 				return fail(err)
 			}
 		case p.isDocConvKey(key):
@@ -435,15 +513,11 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			if err := dec.Decode(&v); err != nil {
 				return fail(err)
 			}
-			if id, ok := idString(v); ok && bodyConv == "" {
-				bodyConv = id
-				if err := p.conversationMismatch(id); err != nil {
-					return err
-				}
+			if err := p.bodyConversation(v, &bodyConv); err != nil {
+				return err
 			}
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
+			if err := skipValue(dec); err != nil {
 				return fail(err)
 			}
 		}
@@ -628,8 +702,8 @@ func (p *fileParser) lineRecord(sf *shapeFields, obj *msgBuf, lineNo int, lastCo
 	r := makeMessage(obj, sf)
 	r.File = p.name
 	r.Pos = lineNo
-	if v, ok := lookupMsgAny(obj, sf.conv); ok {
-		r.Conv, _ = idString(v)
+	if v, dup, key, ok := lookupMsgAny(obj, sf.conv); ok {
+		r.messageConv(v, dup, key)
 	}
 	if r.Conv == "" {
 		r.Conv = p.pathConv

@@ -2,6 +2,7 @@ package exportfile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 )
@@ -10,6 +11,11 @@ import (
 const (
 	DefaultMaxFileSize  = 1 << 30 // 1 GiB
 	DefaultMaxLineBytes = 1 << 20 // 1 MiB
+	// DefaultMaxValueBytes bounds what a document's reader holds at once:
+	// one message object, a metadata file's object, or any other single
+	// JSON string or number. A WhatsApp message is a few KiB; the JSON
+	// Lines reader holds a line of at most DefaultMaxLineBytes.
+	DefaultMaxValueBytes = 1 << 20 // 1 MiB
 )
 
 // Options tune a Reader. The zero value uses the defaults.
@@ -21,6 +27,11 @@ type Options struct {
 	MaxFileSize int64
 	// MaxLineBytes caps one JSON Lines line; longer lines are findings.
 	MaxLineBytes int
+	// MaxValueBytes caps what a document's reader holds at once (see
+	// DefaultMaxValueBytes): a larger value is a file_unreadable finding
+	// naming its offset, and the file is read no further, so memory stays
+	// bounded per file whatever the size of one value.
+	MaxValueBytes int
 }
 
 // Reader reads export files into Items by a policy's shapes. It is safe
@@ -48,6 +59,9 @@ func NewReader(shapes map[string]ShapePolicy, o Options) (*Reader, error) {
 	}
 	if o.MaxLineBytes <= 0 {
 		o.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if o.MaxValueBytes <= 0 {
+		o.MaxValueBytes = DefaultMaxValueBytes
 	}
 	return &Reader{cp: compile(shapes), opts: o}, nil
 }
@@ -83,7 +97,7 @@ func (r *Reader) Read(ctx context.Context, src Source, e Entry, emit func(Item) 
 }
 
 func (r *Reader) parser(name string, emit func(Item) error) *fileParser {
-	return &fileParser{cp: r.cp, format: r.opts.Format, maxLine: r.opts.MaxLineBytes, name: name, readers: &r.readers, emit: emit}
+	return &fileParser{cp: r.cp, format: r.opts.Format, maxLine: r.opts.MaxLineBytes, maxValue: r.opts.MaxValueBytes, name: name, readers: &r.readers, emit: emit}
 }
 
 // limitReader fails with ErrFileTooLarge past n bytes, where io.LimitReader
@@ -107,5 +121,37 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
+	return n, err
+}
+
+// valueLimit is the reader a document's json.Decoder reads through: it
+// never lets the decoder read more than max bytes past the end of the
+// last token or value it completed (Decoder.InputOffset), so the decoder's
+// buffer — one message object, or one token of anything skipped — stays
+// under max plus one read, whatever the file holds. Past that it fails
+// with ErrValueTooLarge.
+type valueLimit struct {
+	r   io.Reader
+	dec *json.Decoder
+	n   int64 // bytes handed to the decoder
+	max int64
+}
+
+// valueRead is the most one Read hands over (the file's read buffer).
+const valueRead = 64 << 10
+
+func (v *valueLimit) Read(p []byte) (int, error) {
+	allowed := v.dec.InputOffset() + v.max - v.n
+	if allowed <= 0 {
+		return 0, ErrValueTooLarge
+	}
+	if int64(len(p)) > allowed {
+		p = p[:allowed]
+	}
+	if len(p) > valueRead {
+		p = p[:valueRead]
+	}
+	n, err := v.r.Read(p)
+	v.n += int64(n)
 	return n, err
 }

@@ -18,6 +18,7 @@ const (
 	TimestampShifted       Kind = "timestamp_shifted"
 	ContentDiffers         Kind = "content_differs"
 	MissingFromExport      Kind = "missing_from_export"
+	ConversationAbsent     Kind = "conversation_absent"
 	NotCaptured            Kind = "not_captured"
 	Duplicated             Kind = "duplicated"
 	FileUnreadable         Kind = "file_unreadable"
@@ -43,6 +44,11 @@ var table = [...]Info{
 	{TimestampShifted, "the exported timestamp is a different instant", false},
 	{ContentDiffers, "the normalised text hashes differently", false},
 	{MissingFromExport, "captured, in a conversation the export covers, but not in the export", true},
+	// Not a gap: the ledger holds every message of it, and an old export
+	// usually covers a period or a selection, so refetching every
+	// conversation it left out would re-read much of the ledger from
+	// Genesys to learn nothing about the export.
+	{ConversationAbsent, "a captured conversation the export does not cover at all: no file, folder or message of it (Detail says how many messages were captured)", false},
 	{NotCaptured, "in the export but never captured: a gap to refetch", true},
 	{Duplicated, "the same message appears again in the export", false},
 	{FileUnreadable, "a file, or part of one, could not be read or parsed, or its name is unsafe (Detail says why and where)", false},

@@ -106,3 +106,14 @@ func TestCounts(t *testing.T) {
 		t.Error("unknown kind accepted")
 	}
 }
+
+// The gaps refetch acts on: a message one side lacks. A conversation the
+// export does not cover is not one (the ledger holds all of it).
+func TestGaps(t *testing.T) {
+	for _, in := range Kinds() {
+		want := in.Kind == MissingFromExport || in.Kind == NotCaptured
+		if IsGap(in.Kind) != want {
+			t.Errorf("IsGap(%s) = %v, want %v", in.Kind, !want, want)
+		}
+	}
+}

@@ -63,6 +63,35 @@ type DiffResult struct {
 	FilesRead     int               `json:"files_read"`
 }
 
+// Compare runs a diff of src against the ledger and records nothing: no
+// evidence, no entry, no checkpoint (`custody diff --no-record`). It only
+// reads the ledger, so l may be open read-only. Findings go to o.Emit or
+// o.EmitJSON as Diff hands them over; o.SignerKey is not used.
+func Compare(ctx context.Context, l *ledger.Ledger, src exportfile.Source, o DiffOptions) (diff.Summary, error) {
+	if o.Matter == "" {
+		o.Matter = l.Matter()
+	}
+	dopts := o.Diff
+	filesDone := 0
+	if o.Progress != nil {
+		dopts.FileDone = func(exportfile.Entry) {
+			filesDone++
+			o.Progress(filesDone)
+		}
+	}
+	var line []byte
+	return diff.Run(ctx, src, &LedgerIndex{L: l, Matter: o.Matter}, dopts, func(f diff.Finding) error {
+		switch {
+		case o.EmitJSON != nil:
+			line = f.AppendJSON(line[:0])
+			return o.EmitJSON(f, line)
+		case o.Emit != nil:
+			return o.Emit(f)
+		}
+		return nil
+	})
+}
+
 // Diff runs a diff of src against the ledger and records it: the findings
 // and the manifest of export files read are stored as evidence, and a
 // "diff" entry with their hashes and the summary is appended, with a run

@@ -97,7 +97,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 	}
 	cutAt := r.Float64() // where in the file a truncation cuts
 	if dropConv {
-		res.damages = append(res.damages, Damage{Kind: KindConversationAbsent, ConversationID: c.ID,
+		res.damages = append(res.damages, Damage{Kind: finding.ConversationAbsent, ConversationID: c.ID,
 			Detail: fmt.Sprintf("conversation with %d messages left out of the export", len(c.Messages))})
 		return res, nil
 	}

@@ -42,13 +42,6 @@ const (
 	ShapeReshape = "reshape"
 )
 
-// KindConversationAbsent is the one damage that is not a finding kind: a
-// conversation left out entirely, which a diff counts in its summary
-// (conversations_absent) rather than reporting per message. Every other
-// damage carries the finding kind (package finding) a diff must report,
-// so a manifest reads as the findings of a correct diff.
-const KindConversationAbsent finding.Kind = "conversation_absent"
-
 // Profile says how an export is damaged. Shares are probabilities (0 to 1)
 // drawn per message, or per conversation where noted, from Seed: equal
 // profiles over equal orgs give byte-identical exports and manifests.

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/url"
 	"os"
 	"time"
 
@@ -28,9 +30,9 @@ type apiOptions struct {
 func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.APIURL, "api-url", "", "API base URL, e.g. the simulator's api_url (overrides --region)")
 	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL, e.g. the simulator's login_url (default: the login host beside --api-url's api. host, or the region's)")
-	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION)")
+	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION); required unless --api-url is given")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
-	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit in requests per minute: custody paces all workers together under it")
+	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit in requests per minute, a positive number: custody paces all workers together under it")
 	deprecatedAlias(fs, "rate", "rate-limit")
 }
 
@@ -41,10 +43,48 @@ func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 		Rate: o.Rate, Version: toolVersion(), Logger: g.log, Redactor: g.redact,
 	}
 	cfg.ApplyEnv(os.Getenv)
+	if err := o.check(cfg.Region); err != nil {
+		return nil, err
+	}
 	if cfg.AccessToken == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
 		return nil, usageError("no Genesys credentials: set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET (or GENESYSCLOUD_ACCESS_TOKEN)")
 	}
 	return fetch.New(cfg)
+}
+
+// check refuses, as usage errors naming the flag, what fetch.New would
+// refuse or silently replace: a rate that is not a positive number (0
+// would mean the default), a URL without http(s)://, an unknown region,
+// and no region at all when no --api-url says where the API is (Genesys
+// has no global host: guessing us-east-1 would send the credentials to
+// the wrong region and fail with a misleading 401). region is --region or
+// else GENESYSCLOUD_REGION.
+func (o *apiOptions) check(region string) error {
+	if math.IsNaN(o.Rate) || o.Rate <= 0 {
+		return usageError("--rate-limit must be a positive number of requests per minute (the API's limit; Genesys grants %d per OAuth client), not %v", fetch.DefaultRate, o.Rate)
+	}
+	for _, u := range []struct{ flag, val string }{{"--api-url", o.APIURL}, {"--login-url", o.LoginURL}} {
+		if u.val == "" {
+			continue
+		}
+		p, err := url.Parse(u.val)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return usageError("%s %q: want a URL with its scheme, http(s)://host[:port][/prefix], e.g. http://127.0.0.1:8080", u.flag, u.val)
+		}
+	}
+	if o.APIURL != "" && o.LoginURL != "" {
+		return nil
+	}
+	if region == "" {
+		if o.APIURL != "" {
+			return nil // the login URL follows the API URL
+		}
+		return usageError("no Genesys region: set --region or %s (e.g. us-east-1, eu-west-1, or a domain like mypurecloud.ie), or give --api-url", fetch.EnvRegion)
+	}
+	if _, _, err := fetch.Region(region); err != nil {
+		return usageError("--region (or %s) %q: not a Genesys region name (us-east-1, eu-west-1, …) or domain (mypurecloud.ie)", fetch.EnvRegion, region)
+	}
+	return nil
 }
 
 // captureOptions are what every command that captures (export, refetch)

@@ -200,8 +200,9 @@ Examples:
   custody export --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081 --interval 2024-01-01/2024-01-08 --output json
 ` + exitStatusHelp + `
   (3: some conversations failed or are gone at the source; rerun to retry)`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runExport(cmd.Context(), o, g) },
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{resumableAnnotation: "yes"},
+		RunE:        func(cmd *cobra.Command, _ []string) error { return runExport(cmd.Context(), o, g) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd

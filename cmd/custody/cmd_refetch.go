@@ -54,8 +54,9 @@ Examples:
   custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
 ` + exitStatusHelp + `
   (3: some gaps were not filled)`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRefetch(cmd.Context(), o, g) },
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{resumableAnnotation: "yes"},
+		RunE:        func(cmd *cobra.Command, _ []string) error { return runRefetch(cmd.Context(), o, g) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd

@@ -153,7 +153,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	case errors.Is(err, ledger.ErrNoVerifierKey):
 		return fmt.Errorf("verify: %w: pass --key, or keep the verifier key in %s", err, matter.VerifierKeyPath(g.Ledger))
 	case err != nil:
-		return fmt.Errorf("verify: %w", err)
+		return err // verify.Ledger names itself ("verify: …")
 	}
 	if err := printReport(g, &rep); err != nil {
 		return err

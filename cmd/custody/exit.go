@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -54,9 +57,15 @@ func usageError(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// exitCode maps an error returned by a command to the process exit code and
-// prints it once, prefixed "custody:", to stderr.
-func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+// resumableAnnotation, on a command, says that its state is saved as it
+// goes, so that a cancelled run is resumed by running it again.
+const resumableAnnotation = "custody/resumable"
+
+// exitCode maps an error returned by cmd (the command that ran; nil if
+// none was found) to the process exit code and prints it once to stderr:
+// one line prefixed "custody:", or under --log-format json one JSON
+// object (level, msg, error, exit_code, and hint for a usage error).
+func exitCode(ctx context.Context, cmd *cobra.Command, err error, g *globalOptions) int {
 	if err == nil {
 		return exitOK
 	}
@@ -75,9 +84,78 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		// that contradicts itself, a file SQLite reports damaged.
 		code = exitFindings
 	}
-	fmt.Fprintf(stderr, "custody: %v\n", err)
+	msg := cleanChain(err.Error())
+	if code == exitCancelled {
+		// The cause is the user's Ctrl-C: "context canceled" says
+		// nothing more, what matters is whether the work is kept.
+		msg = "cancelled"
+		if cmd != nil && cmd.Annotations[resumableAnnotation] != "" {
+			msg = "cancelled; state saved, rerun the same command to resume"
+		}
+	}
+	const hint = "run 'custody --help' or 'custody COMMAND --help' for usage"
+	if g.LogFormat == "json" {
+		args := []any{"error", msg, "exit_code", code}
+		if code == exitUsage {
+			args = append(args, "hint", hint)
+		}
+		slog.New(slog.NewJSONHandler(g.stderr, nil)).Error(exitMessage(code), args...)
+		return code
+	}
+	fmt.Fprintf(g.stderr, "custody: %s\n", msg)
 	if code == exitUsage {
-		fmt.Fprintln(stderr, "custody: run 'custody --help' or 'custody COMMAND --help' for usage")
+		fmt.Fprintf(g.stderr, "custody: %s\n", hint)
 	}
 	return code
+}
+
+// exitMessage is the msg of a JSON error: what kind of failure ended the
+// command.
+func exitMessage(code int) string {
+	switch code {
+	case exitUsage:
+		return "usage error"
+	case exitFindings:
+		return "verification failed, findings present or work left"
+	case exitCancelled:
+		return "cancelled"
+	}
+	return "error"
+}
+
+// cleanChain drops from an error message the operation prefixes that
+// repeat one already given: wrapping layers that each name their
+// operation ("verify: evidence: " around "evidence: verify: ") would
+// otherwise print "verify: verify: evidence: evidence: verify: walk …".
+// A prefix is a leading segment of one lower-case word; the first
+// segment that is not one ends the prefixes, and the rest is kept as is.
+func cleanChain(msg string) string {
+	parts := strings.Split(msg, ": ")
+	seen := map[string]bool{}
+	out := parts[:0:0]
+	for i, p := range parts {
+		if !isPrefixWord(p) || i == len(parts)-1 {
+			out = append(out, parts[i:]...)
+			break
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ": ")
+}
+
+// isPrefixWord reports whether s is one lower-case word, like the
+// operation prefixes errors carry ("verify", "evidence", "ledger").
+func isPrefixWord(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -139,11 +139,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && isCobraUsageError(err) {
 		err = withCode(exitUsage, err)
 	}
-	return exitCode(ctx, g.redact.Err(err), stderr)
+	return exitCode(ctx, cmd, g.redact.Err(err), g)
 }
 
 // isCobraUsageError recognises cobra's own argument errors, which it

@@ -94,7 +94,7 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 			case errors.Is(err, ErrTooLarge), errors.Is(err, ErrCorrupt):
 				alt = &Altered{Sum: sum, Detail: err.Error()}
 			case err != nil:
-				return fmt.Errorf("evidence: verify %s: %w", sum, err)
+				return err // the store names the operation and the object ("evidence: get sha256/…: …")
 			default:
 				if got := hashchain.Hash(sha256.Sum256(data)); got != sum {
 					alt = &Altered{Sum: sum, Actual: got}
@@ -127,7 +127,7 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("evidence: verify: %w", err)
+		return nil, err // the store names the operation ("evidence: walk …: …")
 	}
 
 	slices.SortFunc(r.Missing, compareHash)

@@ -2,6 +2,7 @@ package hashchain
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -186,12 +187,32 @@ func toSlices(p []Hash) [][]byte {
 	return out
 }
 
+// rootMismatchError is proof.RootMismatchError with its roots in hex: the
+// library prints them as Go byte slices ("[148 57 205 …]") over several
+// lines, which no reader can compare with a checkpoint.
+type rootMismatchError struct{ err proof.RootMismatchError }
+
+func (e rootMismatchError) Error() string {
+	return fmt.Sprintf("calculated root %x does not match expected root %x", e.err.CalculatedRoot, e.err.ExpectedRoot)
+}
+
+func (e rootMismatchError) Unwrap() error { return e.err }
+
+// hexRoots returns err with a root mismatch spelled in hex.
+func hexRoots(err error) error {
+	var rm proof.RootMismatchError
+	if errors.As(err, &rm) {
+		return rootMismatchError{rm}
+	}
+	return err
+}
+
 // VerifyInclusion checks that proof shows leaf at index is in the tree of the
 // given size with the given root. It returns an error wrapping ErrProof if
 // not.
 func VerifyInclusion(index, size uint64, leaf Hash, proofHashes []Hash, root Hash) error {
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, size, leaf[:], toSlices(proofHashes), root[:]); err != nil {
-		return fmt.Errorf("hashchain: verify inclusion of leaf %d in tree size %d: %w: %w", index, size, ErrProof, err)
+		return fmt.Errorf("hashchain: verify inclusion of leaf %d in tree size %d: %w: %w", index, size, ErrProof, hexRoots(err))
 	}
 	return nil
 }
@@ -209,7 +230,7 @@ func VerifyConsistency(oldSize, newSize uint64, oldRoot, newRoot Hash, proofHash
 		return fmt.Errorf("hashchain: verify consistency %d -> %d: %w: new root of the empty tree is not the empty root", oldSize, newSize, ErrProof)
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, oldSize, newSize, toSlices(proofHashes), oldRoot[:], newRoot[:]); err != nil {
-		return fmt.Errorf("hashchain: verify consistency %d -> %d: %w: %w", oldSize, newSize, ErrProof, err)
+		return fmt.Errorf("hashchain: verify consistency %d -> %d: %w: %w", oldSize, newSize, ErrProof, hexRoots(err))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/transparency-dev/merkle/proof"
@@ -360,5 +361,38 @@ func TestVerifyConsistencyEmptyTree(t *testing.T) {
 	}
 	if err := VerifyConsistency(0, 0, EmptyRoot, EmptyRoot, nil); err != nil {
 		t.Fatalf("empty -> empty: %v", err)
+	}
+}
+
+// A failed proof names the roots in hex, on one line, and still matches
+// ErrProof and the library's error type.
+func TestVerifyRootMismatchInHex(t *testing.T) {
+	leaves := testLeaves(8)
+	root := Root(leaves)
+	p, err := InclusionProof(leaves, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := root
+	wrong[0] ^= 1
+	err = VerifyInclusion(3, 8, leaves[3], p, wrong)
+	if !errors.Is(err, ErrProof) {
+		t.Fatalf("err = %v, want ErrProof", err)
+	}
+	var rm proof.RootMismatchError
+	if !errors.As(err, &rm) {
+		t.Fatalf("err = %v, want a proof.RootMismatchError inside", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "[") || strings.Contains(msg, "\n") || !strings.Contains(msg, "expected root "+wrong.String()) {
+		t.Errorf("error not in hex on one line: %q", msg)
+	}
+	cp, err := ConsistencyProof(leaves, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = VerifyConsistency(5, 8, Root(leaves[:5]), wrong, cp)
+	if msg := fmt.Sprint(err); !errors.Is(err, ErrProof) || strings.Contains(msg, "[") || strings.Contains(msg, "\n") {
+		t.Errorf("consistency error = %q", msg)
 	}
 }

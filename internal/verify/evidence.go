@@ -70,7 +70,7 @@ func (c *evidenceCheck) finish(ctx context.Context, progress func(done, total in
 	}
 	rep, err := evidence.Verify(ctx, c.store, evidence.Sums(sums), evidence.VerifyOptions{Progress: progress})
 	if err != nil {
-		return nil, nil, fmt.Errorf("evidence: %w", err)
+		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
 	}
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(rep.Missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced)}

@@ -26,7 +26,7 @@ type verifyOptions struct {
 }
 
 func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger)")
+	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger, the custodian's own copy: an auditor passes their own)")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
 	o.ev.AddFlags(fs, false)
@@ -206,6 +206,12 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	}
 	if key == "" {
 		return usageError("verify: --proof needs the ledger's verifier key: --key KEY or --key FILE")
+	}
+	if o.Key == "" {
+		// A proof checked with the key beside the custodian's ledger
+		// proves only that the custodian agrees with itself: say which
+		// key was used, so that an auditor brings their own copy.
+		fmt.Fprintf(g.stderr, "custody: note: checking the proof with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key with a copy of the key obtained independently\n", matter.VerifierKeyPath(g.Ledger))
 	}
 	data, err := os.ReadFile(o.Proof)
 	if err != nil {

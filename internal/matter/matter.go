@@ -1,12 +1,14 @@
 package matter
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -69,7 +71,8 @@ type Options struct {
 	// second writer can say who holds the matter.
 	Command string
 	// Warn receives what the user should know about where the evidence
-	// is (a recorded location that moved, one replaced); nil drops it.
+	// is (a recorded location that moved, one replaced) and about a
+	// signer key others can read; nil drops it.
 	Warn func(msg string)
 }
 
@@ -377,6 +380,11 @@ func inside(dir, p string) bool {
 func (m *Matter) SignerKey() (string, error) {
 	if m.opts.ReadOnly {
 		return "", fmt.Errorf("signer key: %w", ErrReadOnly)
+	}
+	file := cmp.Or(m.opts.SignerKey, SignerKeyPath(m.opts.Ledger))
+	if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows" {
+		m.warn(fmt.Sprintf("signer key %s is readable by %s (mode %04o): anyone who can read it can sign checkpoints for this ledger; chmod 600 %s",
+			file, map[bool]string{true: "other users", false: "its group"}[fi.Mode().Perm()&0o007 != 0], fi.Mode().Perm(), file))
 	}
 	return ReadSignerKey(m.opts.SignerKey, m.opts.Ledger)
 }

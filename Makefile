@@ -8,8 +8,13 @@ export PATH := $(TOOLS):$(PATH)
 
 .PHONY: build test test-deps demo bench lint clean
 
+# VERSION is stamped into the binary (-X main.version) and used when the
+# Go build info carries no module version (e.g. a build without VCS data).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/custody
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/custody
 
 ## test-deps: install what the tests need (versitygw for the S3 tests).
 test-deps:

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -15,18 +18,68 @@ import (
 	"github.com/custodyhq/custody/internal/fetch"
 )
 
-// version is set at build time with -ldflags "-X main.version=…"; otherwise
-// it falls back to the module build info.
+// version is set at build time with -ldflags "-X main.version=…" ('make
+// build' stamps 'git describe'); it is used when the module build info
+// has no version (a build outside a module-aware VCS checkout).
 var version = ""
 
+// commit is set by 'make build' (-X main.commit=REV[+dirty]) and shown
+// when the build info has no VCS revision (GOFLAGS=-buildvcs=false, a
+// worktree the go command cannot read).
+var commit = ""
+
+// toolVersion is the version custody records in the ledger's run entries
+// and sends in its User-Agent: the module version from the build info,
+// else the stamped one, else "devel".
 func toolVersion() string {
-	if version != "" {
-		return version
-	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
+	if version != "" {
+		return version
+	}
 	return "devel"
+}
+
+// versionText is what --version prints: the version, the module, the VCS
+// commit (+dirty when the tree had local changes) and the Go toolchain,
+// from the build info.
+func versionText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "custody %s\n", toolVersion())
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		fmt.Fprintf(&b, "  go      %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return b.String()
+	}
+	if bi.Main.Path != "" {
+		fmt.Fprintf(&b, "  module  %s\n", bi.Main.Path)
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	switch {
+	case rev != "" && at != "":
+		fmt.Fprintf(&b, "  commit  %s%s (%s)\n", rev, dirty, at)
+	case rev != "":
+		fmt.Fprintf(&b, "  commit  %s%s\n", rev, dirty)
+	case commit != "":
+		fmt.Fprintf(&b, "  commit  %s\n", commit)
+	default:
+		fmt.Fprintf(&b, "  commit  unknown (built without VCS information)\n")
+	}
+	fmt.Fprintf(&b, "  go      %s %s/%s\n", cmp.Or(bi.GoVersion, runtime.Version()), runtime.GOOS, runtime.GOARCH)
+	return b.String()
 }
 
 // globalOptions are the flags every command shares.
@@ -106,12 +159,13 @@ against it to show exactly what they stripped.
 
 Start with 'custody demo' to see the whole flow against the built-in
 Genesys simulator.` + exitStatusHelp,
-		Version:           toolVersion(),
+		Version:           versionText(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.validate(cmd) },
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	cmd.SetVersionTemplate("{{.Version}}")
 	g.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		// Subcommands, one file each (cmd_NAME.go).

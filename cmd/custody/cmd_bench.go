@@ -46,7 +46,12 @@ func newBenchCommand(g *globalOptions) *cobra.Command {
                          reading and hashing every file
 
 Without a subcommand it runs 'bench export' with the flags below.
-` + exitStatusHelp,
+
+Examples:
+  custody bench
+  custody bench export --conversations 200 --skip-naive
+  custody bench diff --messages 100000
+` + exitStatus(exit0, exit1, exit2, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), o, g) },
 	}
@@ -60,9 +65,14 @@ func newBenchExportCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Measure export against the naive method on the simulator",
-		Long:  benchExportLong + exitStatusHelp,
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), o, g) },
+		Long: benchExportLong + `
+Examples:
+  custody bench export
+  custody bench export --conversations 200 --rate-limit 600 --skip-naive
+  custody bench export --output json > bench.json
+` + exitStatus(exit0, exit1, exit2, exit130),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), o, g) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -140,7 +150,7 @@ Examples:
   custody bench diff
   custody bench diff --messages 100000 --runs 3 --output json
   custody bench diff --keep /tmp/bench-diff    # then run custody diff by hand
-` + exitStatusHelp,
+` + exitStatus(exit0, exit1, exit2, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDiff(cmd.Context(), o, g) },
 	}

@@ -48,7 +48,8 @@ run, so this command is for ledgers changed otherwise, or for a fresh copy.
 Examples:
   custody checkpoint
   custody checkpoint --out matter-42-$(date +%F).checkpoint
-` + exitStatusHelp,
+` + exitStatus(exit0, exit1, exit2,
+			"3    the ledger contradicts itself or is damaged: nothing was signed"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckpoint(cmd.Context(), o, g) },
 	}

@@ -41,7 +41,12 @@ and prints what happened with the paths of what it wrote. The --ledger flag
 is ignored: the demo makes its own ledger in --dir.
 
 The README walks through the same steps by hand against 'custody sim serve'.
-` + exitStatusHelp,
+
+Examples:
+  custody demo
+  custody demo --dir /tmp/demo --conversations 100 --seed 7
+  custody demo --output json > demo.json
+` + exitStatus(exit0, exit1, exit2, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), o, g) },
 	}

@@ -77,8 +77,8 @@ Examples:
   custody diff s3://acme-exports/2024/ --s3-endpoint http://127.0.0.1:7070 --output csv > findings.csv
   custody diff ./reshaped --format reshape --policy policy.json
   custody diff ./old-export --no-record --output jsonl
-` + exitStatusHelp + `
-  (3: the export has findings; 0: it is complete)`,
+` + exitStatus("0    the export is complete: no findings", exit1, exit2,
+			"3    the export has findings; or the ledger is damaged", exit130),
 		Args:        cobra.ExactArgs(1),
 		Annotations: map[string]string{outputsAnnotation: "text,json,csv,jsonl"},
 		RunE:        func(cmd *cobra.Command, args []string) error { return runDiff(cmd.Context(), args[0], o, g) },

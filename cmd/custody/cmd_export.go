@@ -198,8 +198,10 @@ Examples:
   custody export --interval 2024-01-01/2024-02-01
   custody export --ids-file ids.txt --with-media --evidence s3://bucket/matter-42
   custody export --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081 --interval 2024-01-01/2024-01-08 --output json
-` + exitStatusHelp + `
-  (3: some conversations failed or are gone at the source; rerun to retry)`,
+` + exitStatus(exit0, exit1, exit2,
+			`3    some conversations failed or are gone at the source, or a daily
+       rate limit stopped the run (rerun to retry); or the ledger is damaged`,
+			exit130Run),
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{resumableAnnotation: "yes"},
 		RunE:        func(cmd *cobra.Command, _ []string) error { return runExport(cmd.Context(), o, g) },

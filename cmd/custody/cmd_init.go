@@ -38,7 +38,7 @@ on stdout. Init never overwrites an existing ledger or key file.
 Examples:
   custody init --matter "acme-v-smith"
   custody --ledger /data/matter-42.db init --matter matter-42 --output json
-` + exitStatusHelp,
+` + exitStatus(exit0, exit1, exit2),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runInit(cmd.Context(), o, g) },
 	}

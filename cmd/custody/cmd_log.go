@@ -51,7 +51,7 @@ Examples:
   custody log --limit 20
   custody log --message 2f0c… --output json
   custody log --kind run
-` + exitStatusHelp,
+` + exitStatus(exit0, exit1, exit2, exit3Ledger, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLog(cmd.Context(), o, g) },
 	}

@@ -50,7 +50,8 @@ RFC 8785 bytes, a custody entry): it never proves a forged row.
 Examples:
   custody prove --message 2f0c1b… --out msg-2f0c.proof.json
   custody prove --seq 41
-` + exitStatusHelp,
+` + exitStatus(exit0, exit1, exit2,
+			"3    the ledger contradicts itself or is damaged: no proof was written"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProve(cmd.Context(), o, g) },
 	}

@@ -52,8 +52,9 @@ and records every outcome in the ledger as a "refetch" entry. Rerunnable.
 Examples:
   custody refetch --diff latest
   custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
-` + exitStatusHelp + `
-  (3: some gaps were not filled)`,
+` + exitStatus(exit0, exit1, exit2,
+			"3    some gaps were not filled (the report says why); or the ledger is damaged",
+			exit130Run),
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{resumableAnnotation: "yes"},
 		RunE:        func(cmd *cobra.Command, _ []string) error { return runRefetch(cmd.Context(), o, g) },

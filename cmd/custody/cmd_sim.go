@@ -93,7 +93,12 @@ func newSimCommand(g *globalOptions) *cobra.Command {
 		Long: `The simulator serves the subset of the Genesys Cloud Platform API that
 custody uses, on loopback, from a generated org: WhatsApp and other
 conversations, legal holds with their audit trail, and Recording API bulk
-exports. See docs/sim.md.` + exitStatusHelp,
+exports. See docs/sim.md.
+
+Examples:
+  custody sim serve
+  custody sim serve --conversations 500 --seed 3
+` + exitStatus(exit0, exit2),
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newSimServeCommand(g))
@@ -127,7 +132,7 @@ Examples:
   custody sim serve --conversations 5000 --seed 7
   custody sim serve --rate-limit 0 --faults 5xx=0.05,reset=0.01,revoke@200
   custody sim serve --export-to /tmp/old-export --export-shape reshape
-` + exitStatusHelp,
+` + exitStatus("0    stopped by Ctrl-C or SIGTERM after a clean shutdown", exit1, exit2),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimServe(cmd.Context(), o, g) },
 	}

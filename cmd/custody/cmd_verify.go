@@ -90,15 +90,16 @@ Examples:
   custody verify --evidence
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
-` + exitStatusHelp + `
-
-  For verify, 3 means the ledger (or proof) failed a check, the first
-  failure named on stderr: any finding, a verifier key of another ledger
-  or signatures that fail with it, a ledger rebuilt under another
-  identity, a ledger file SQLite reports damaged. 1 means it could not
-  verify for another reason: a file missing or unreadable, a file that is
-  not a custody ledger, no verifier key for a ledger with checkpoints.
-  2 is a usage error (a signer key given as --key).`,
+` + exitStatus("0    every check holds",
+			`1    it could not verify for another reason: a file missing or
+       unreadable, a file that is not a custody ledger, no verifier key
+       for a ledger with checkpoints`,
+			"2    usage error (a signer key given as --key, --proof with --checkpoint)",
+			`3    the ledger (or proof) failed a check, the first failure named on
+       stderr: any finding, a verifier key of another ledger or signatures
+       that fail with it, a ledger rebuilt under another identity, a
+       ledger file SQLite reports damaged`,
+			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o, g) },
 	}

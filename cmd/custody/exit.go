@@ -21,17 +21,33 @@ const (
 	exitCancelled = 130
 )
 
-// exitStatusHelp is appended to each command's long help.
-const exitStatusHelp = `
-EXIT STATUS
-  0    success
-  1    error (bad input, I/O, fatal API error)
-  2    usage error (unknown flag, missing argument)
-  3    verification failed — any integrity failure: a check of the ledger,
+// exitStatusHelp is the root command's EXIT STATUS block: every code
+// custody uses. Each command lists only its own (exitStatus).
+var exitStatusHelp = exitStatus(exit0, exit1, exit2,
+	`3    verification failed — any integrity failure: a check of the ledger,
        a key or checkpoint of another ledger, a damaged ledger file, a
        ledger custody refuses to sign or prove — findings present, or
-       some items failed (resumable)
-  130  cancelled (Ctrl-C); state is saved and the command can be rerun`
+       some items failed (see each command)`,
+	`130  cancelled (Ctrl-C); export and refetch resume when rerun`)
+
+// The lines of EXIT STATUS blocks that mean the same on every command
+// that can return them.
+const (
+	exit0       = "0    success"
+	exit1       = "1    error (bad input, I/O; the message says which)"
+	exit2       = "2    usage error (unknown flag, missing or contradictory argument)"
+	exit3Ledger = "3    the ledger file is damaged or contradicts itself"
+	exit130     = "130  cancelled (Ctrl-C); nothing more is written"
+	exit130Run  = "130  cancelled (Ctrl-C); state is saved: rerun the same command to resume"
+)
+
+// exitStatus is a command's EXIT STATUS block, appended to its long help:
+// one line (or indented paragraph) per code it can return, in order. A
+// test checks that every command has one, and that every code its
+// testscripts see is listed.
+func exitStatus(lines ...string) string {
+	return "\nEXIT STATUS\n  " + strings.Join(lines, "\n  ")
+}
 
 // exitError carries an exit code through cobra to run(). Commands return
 // one when the outcome is not a plain error: findings (3), usage (2).

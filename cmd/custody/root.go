@@ -158,7 +158,13 @@ C2SP signed checkpoints), verifies it, and diffs old Recording API exports
 against it to show exactly what they stripped.
 
 Start with 'custody demo' to see the whole flow against the built-in
-Genesys simulator.` + exitStatusHelp,
+Genesys simulator.
+
+Examples:
+  custody demo
+  custody init --matter acme-v-smith
+  custody COMMAND --help
+` + exitStatusHelp,
 		Version:           versionText(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,

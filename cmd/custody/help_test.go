@@ -108,3 +108,24 @@ func TestHelpExitStatusMatchesScripts(t *testing.T) {
 		t.Errorf("only %d status lines checked", seen)
 	}
 }
+
+// Every choice flag, on every command that declares it, completes.
+func TestChoiceFlagsComplete(t *testing.T) {
+	g := &globalOptions{stdout: io.Discard, stderr: io.Discard}
+	root := newRootCommand(g)
+	n := 0
+	for _, c := range allCommands(root) {
+		for name := range choiceCompletions() {
+			if c.LocalFlags().Lookup(name) == nil {
+				continue
+			}
+			n++
+			if _, ok := c.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("'%s --%s' has no completion", c.CommandPath(), name)
+			}
+		}
+	}
+	if n < 6 {
+		t.Errorf("only %d choice flags found", n)
+	}
+}

@@ -187,6 +187,7 @@ Examples:
 		newSimCommand(g),
 		newDemoCommand(g),
 	)
+	registerCompletions(cmd)
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -289,4 +290,15 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// RegionNames returns the region names Region knows, sorted (for shell
+// completion and help).
+func RegionNames() []string {
+	names := make([]string, 0, len(regionDomains))
+	for n := range regionDomains {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/sim/recexport"
+)
+
+// choiceCompletions are the values shell completion offers for every flag
+// that takes one of a closed set, by flag name: the same name means the
+// same flag on every command (flags.go). Each list comes from the table
+// the command checks the value against, so the two cannot drift.
+func choiceCompletions() map[string]cobra.CompletionFunc {
+	fixed := func(values ...string) cobra.CompletionFunc {
+		return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+	}
+	kinds := []string{}
+	for _, k := range leaf.Kinds() {
+		kinds = append(kinds, k.Name+"\t"+k.Doc)
+	}
+	return map[string]cobra.CompletionFunc{
+		// --output depends on the command: diff also writes csv and jsonl.
+		"output": func(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			allowed := []string{"text", "json"}
+			if a, ok := cmd.Annotations[outputsAnnotation]; ok {
+				allowed = strings.Split(a, ",")
+			}
+			return allowed, cobra.ShellCompDirectiveNoFileComp
+		},
+		"log-format":   fixed("text", "json"),
+		"log-level":    fixed("debug", "info", "warn", "error"),
+		"format":       fixed(append([]string{string(exportfile.FormatAuto)}, exportfile.Shapes()...)...),
+		"kind":         fixed(kinds...),
+		"export-shape": fixed(recexport.ShapeGenesys, recexport.ShapeReshape),
+		"region":       fixed(fetch.RegionNames()...),
+		"message-type": fixed("whatsapp", "sms", "webmessaging"), // the common ones; Genesys has more
+	}
+}
+
+// registerCompletions registers choiceCompletions on every command of the
+// tree under root that declares one of those flags.
+func registerCompletions(root *cobra.Command) {
+	comp := choiceCompletions()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for name, fn := range comp {
+			if c.LocalFlags().Lookup(name) != nil {
+				_ = c.RegisterFlagCompletionFunc(name, fn) // only fails for an unknown or already registered flag
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}

@@ -190,9 +190,11 @@ Rerunning the same command resumes an unfinished run; messages already
 captured unchanged are not appended again, and a message that changed at
 the source is appended as a new capture naming the one it supersedes.
 
-Credentials come from the environment: GENESYSCLOUD_OAUTHCLIENT_ID,
-GENESYSCLOUD_OAUTHCLIENT_SECRET and GENESYSCLOUD_REGION, or
-GENESYSCLOUD_ACCESS_TOKEN. The ledger must exist ('custody init').
+Credentials come from the environment: GENESYSCLOUD_OAUTHCLIENT_ID and
+GENESYSCLOUD_OAUTHCLIENT_SECRET, or GENESYSCLOUD_ACCESS_TOKEN. The region
+(GENESYSCLOUD_REGION or --region) is required unless --api-url says where
+the API is: custody does not guess one. The ledger must exist ('custody
+init').
 
 Examples:
   custody export --interval 2024-01-01/2024-02-01

@@ -212,7 +212,7 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		// A proof checked with the key beside the custodian's ledger
 		// proves only that the custodian agrees with itself: say which
 		// key was used, so that an auditor brings their own copy.
-		fmt.Fprintf(g.stderr, "custody: note: checking the proof with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key with a copy of the key obtained independently\n", matter.VerifierKeyPath(g.Ledger))
+		g.note(fmt.Sprintf("checking the proof with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key with a copy of the key obtained independently", matter.VerifierKeyPath(g.Ledger)))
 	}
 	data, err := os.ReadFile(o.Proof)
 	if err != nil {

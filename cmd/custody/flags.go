@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -128,9 +129,24 @@ func deprecatedAlias(fs *pflag.FlagSet, old, new string) {
 func (g *globalOptions) warnDeprecated(cmd *cobra.Command) {
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if to := f.Annotations[deprecatedAnnotation]; len(to) > 0 {
-			fmt.Fprintf(g.stderr, "custody: warning: --%s is deprecated and will be removed; use --%s\n", f.Name, to[0])
+			g.warn(fmt.Sprintf("--%s is deprecated and will be removed; use --%s", f.Name, to[0]))
 		}
 	})
+}
+
+// warn tells the user something they should act on, without failing:
+// "custody: warning: MSG" on stderr, or a WARN record under --log-format
+// json. note is the same for what they should only know.
+func (g *globalOptions) warn(msg string) { g.say("warning", slog.LevelWarn, msg) }
+
+func (g *globalOptions) note(msg string) { g.say("note", slog.LevelInfo, msg) }
+
+func (g *globalOptions) say(label string, level slog.Level, msg string) {
+	if g.LogFormat == "json" && g.log != nil {
+		g.log.Log(context.Background(), level, msg)
+		return
+	}
+	fmt.Fprintf(g.stderr, "custody: %s: %s\n", label, msg)
 }
 
 // openMatter opens the matter at --ledger with opts: a writing command
@@ -139,7 +155,7 @@ func (g *globalOptions) warnDeprecated(cmd *cobra.Command) {
 func openMatter(ctx context.Context, g *globalOptions, opts matter.Options) (*matter.Matter, error) {
 	opts.Ledger = g.Ledger
 	opts.Command = g.command
-	opts.Warn = func(msg string) { fmt.Fprintf(g.stderr, "custody: warning: %s\n", msg) }
+	opts.Warn = g.warn
 	m, err := matter.Open(ctx, opts)
 	return m, matterError(err)
 }

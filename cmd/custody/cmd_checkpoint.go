@@ -80,7 +80,7 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if o.Out != "" {
-		if err := writeNew(o.Out, cp.Note, 0o644); err != nil {
+		if err := matter.WriteNew(o.Out, cp.Note, 0o644); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -76,22 +75,4 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	fmt.Fprintf(g.stderr, "custody: signer key %s (mode 0600: keep it secret); verifier key %s:\n", keyFile, pubFile)
 	fmt.Fprintln(g.stdout, l.VerifierKey())
 	return nil
-}
-
-// writeNew creates name with data, failing if it exists, and syncs it: a
-// checkpoint or proof handed to counsel must not be lost in a crash.
-func writeNew(name string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -103,7 +103,7 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 		_, err = g.stdout.Write(data)
 		return err
 	}
-	if err := writeNew(o.Out, data, 0o644); err != nil {
+	if err := matter.WriteNew(o.Out, data, 0o644); err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
 	fmt.Fprintf(g.stderr, "custody: wrote proof of entry %d (tree size %d) to %s\n", p.Index, p.TreeSize, o.Out)

@@ -232,7 +232,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	var bulkSums []string
 	got := map[string]bool{}
 	for chunk := range slices.Chunk(msgIDs, genesys.MaxBulkMessageIDs) {
-		_, resp, err := r.d.Client.BulkMessages(ctx, j.id, chunk, false)
+		_, resp, err := r.d.Client.BulkMessages(ctx, j.id, chunk)
 		if err != nil {
 			return err
 		}

@@ -214,9 +214,9 @@ func (c *Client) GetMessage(ctx context.Context, conversationID, messageID strin
 // in one call. It takes 1 to genesys.MaxBulkMessageIDs (1,000) ids and
 // refuses more with ErrInvalidArgument rather than splitting them: one call
 // is one Response, one piece of evidence. Use Chunks to split a longer list.
-// useNormalized asks for normalizedMessage and drops the deprecated
-// textBody and media.
-func (c *Client) BulkMessages(ctx context.Context, conversationID string, ids []string, useNormalized bool) (*genesys.TextMessageListing, *Response, error) {
+// It sends no useNormalizedMessage: Genesys removed the parameter, with
+// textBody and media, on 2026-03-31; content is in normalizedMessage.
+func (c *Client) BulkMessages(ctx context.Context, conversationID string, ids []string) (*genesys.TextMessageListing, *Response, error) {
 	cid, err := c.pathID("conversation", conversationID)
 	if err != nil {
 		return nil, nil, err
@@ -228,9 +228,8 @@ func (c *Client) BulkMessages(ctx context.Context, conversationID string, ids []
 	if err != nil {
 		return nil, nil, err
 	}
-	q := url.Values{"useNormalizedMessage": {strconv.FormatBool(useNormalized)}}
 	return call[genesys.TextMessageListing](ctx, c, c.apiReq(http.MethodPost, RouteBulkMessages,
-		"/api/v2/conversations/messages/"+cid+"/messages/bulk", q, body))
+		"/api/v2/conversations/messages/"+cid+"/messages/bulk", nil, body))
 }
 
 // DeletionProtection asks which of 1 to genesys.MaxDeletionProtectionIDs

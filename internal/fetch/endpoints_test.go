@@ -113,7 +113,7 @@ func TestPathIDsEscaped(t *testing.T) {
 		if _, _, err := c.GetConversation(ctx, id); !errors.Is(err, ErrBadID) {
 			t.Errorf("GetConversation(%q) err = %v, want ErrBadID", id, err)
 		}
-		if _, _, err := c.BulkMessages(ctx, "c1", []string{"ok", id}, true); !errors.Is(err, ErrBadID) {
+		if _, _, err := c.BulkMessages(ctx, "c1", []string{"ok", id}); !errors.Is(err, ErrBadID) {
 			t.Errorf("BulkMessages with %q err = %v, want ErrBadID", id, err)
 		}
 	}
@@ -175,10 +175,10 @@ func TestEndpointRequests(t *testing.T) {
 			"GET", "/api/v2/conversations/messages/c1/messages/m1", "", "2025-01-01T00:00:00.123Z"},
 		{"bulk messages", `{"entities":[{"id":"m1","timestamp":"t"},{"id":"m2","timestamp":"t"}]}`,
 			func(c *Client) (any, error) {
-				v, _, err := c.BulkMessages(ctx, "c1", []string{"m1", "m2"}, true)
+				v, _, err := c.BulkMessages(ctx, "c1", []string{"m1", "m2"})
 				return len(v.Entities), err
 			},
-			"POST", "/api/v2/conversations/messages/c1/messages/bulk?useNormalizedMessage=true", `["m1","m2"]`, 2},
+			"POST", "/api/v2/conversations/messages/c1/messages/bulk", `["m1","m2"]`, 2},
 		{"deletion protection", `[{"id":"c2","selfUri":"/x"},{"id":"not-asked"}]`,
 			func(c *Client) (any, error) {
 				v, _, err := c.DeletionProtection(ctx, []string{"c1", "c2"})
@@ -267,14 +267,14 @@ func TestIDListLimits(t *testing.T) {
 		}
 		return out
 	}
-	if _, _, err := c.BulkMessages(ctx, "c1", ids(1000), false); err != nil {
+	if _, _, err := c.BulkMessages(ctx, "c1", ids(1000)); err != nil {
 		t.Errorf("1000 ids: %v", err)
 	}
-	if got := rc.last(t).RawQuery; got != "useNormalizedMessage=false" {
+	if got := rc.last(t).RawQuery; got != "" {
 		t.Errorf("query %q", got)
 	}
 	for _, n := range []int{0, 1001} {
-		if _, _, err := c.BulkMessages(ctx, "c1", ids(n), false); !errors.Is(err, ErrInvalidArgument) {
+		if _, _, err := c.BulkMessages(ctx, "c1", ids(n)); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%d ids: err = %v, want ErrInvalidArgument", n, err)
 		}
 	}

@@ -103,7 +103,7 @@ func TestSimExportFlow(t *testing.T) {
 		data, _ := org.Conversation(id)
 		var got []string
 		for _, chunk := range Chunks(msgIDs, genesys.MaxBulkMessageIDs) {
-			listing, _, err := c.BulkMessages(ctx, id, chunk, true)
+			listing, _, err := c.BulkMessages(ctx, id, chunk)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,8 +21,10 @@ import (
 const MillisLayout = TimeLayout
 
 // MessageText is the text of a captured message that ContentHash covers:
-// textBody, or normalizedMessage.text when textBody is absent (messages
-// read with useNormalizedMessage=true).
+// normalizedMessage.text, where Genesys has kept message content since it
+// removed textBody on 2026-03-31. A message captured before then may carry
+// textBody too; it is read first so that hashes of those captures, and
+// their re-derivation from evidence, stay what they were.
 func MessageText(m *MessageData) string {
 	if m.TextBody == "" && m.NormalizedMessage != nil {
 		return m.NormalizedMessage.Text

@@ -162,11 +162,11 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 			undoLock()
 		}
 	}()
-	if err := writeNew(keyFile, []byte(signer+"\n"), 0o600); err != nil {
+	if err := WriteNew(keyFile, []byte(signer+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("signer key: %w", err)
 	}
 	created = append(created, keyFile)
-	if err := writeNew(pubFile, []byte(l.VerifierKey()+"\n"), 0o644); err != nil {
+	if err := WriteNew(pubFile, []byte(l.VerifierKey()+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("verifier key: %w", err)
 	}
 	created = append(created, pubFile)
@@ -451,9 +451,10 @@ func ReadVerifierKey(key, ledgerPath string) (string, error) {
 	}
 }
 
-// writeNew creates name with data, failing if it exists, and syncs it: a
-// key that vanishes in a crash would orphan the ledger's checkpoints.
-func writeNew(name string, data []byte, perm os.FileMode) error {
+// WriteNew creates name with data, failing if it exists, and syncs it: a
+// key that vanishes in a crash would orphan the ledger's checkpoints, and a
+// checkpoint or proof handed to counsel must not be lost in one either.
+func WriteNew(name string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err

@@ -70,8 +70,13 @@ func TestREADMEWalkthrough(t *testing.T) {
 	sim := exec.Command("bash", "-c", blocks[0])
 	sim.Dir, sim.Env = work, env
 	sim.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var simErr strings.Builder
-	sim.Stderr = &simErr
+	simErrFile, err := os.Create(filepath.Join(results, "sim.err"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer simErrFile.Close()
+	sim.Stderr = simErrFile
+	simErr := func() string { b, _ := os.ReadFile(simErrFile.Name()); return string(b) }
 	out, err := sim.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +91,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("custody sim serve: %v after Ctrl-C\n%s", err, tail(simErr.String(), 20))
+				t.Errorf("custody sim serve: %v after Ctrl-C\n%s", err, tail(simErr(), 20))
 			}
 		case <-time.After(30 * time.Second):
 			_ = syscall.Kill(-sim.Process.Pid, syscall.SIGKILL)
@@ -103,10 +108,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 	select {
 	case line := <-lines:
 		if err := json.Unmarshal([]byte(line), &ready); err != nil {
-			t.Fatalf("custody sim serve: ready line %q: %v\n%s", line, err, tail(simErr.String(), 20))
+			t.Fatalf("custody sim serve: ready line %q: %v\n%s", line, err, tail(simErr(), 20))
 		}
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("custody sim serve printed no ready line within 2 minutes\n%s", tail(simErr.String(), 20))
+		t.Fatalf("custody sim serve printed no ready line within 2 minutes\n%s", tail(simErr(), 20))
 	}
 
 	// Terminal 2: every command of the second block, in one shell, each
@@ -232,4 +237,51 @@ func tail(s string, n int) string {
 		lines = append([]string{"…"}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestDemoTryLines: the commands the demo ends with ("Try: …") work as
+// printed from where it ran, with no custody on PATH (make demo leaves
+// bin/custody): they name the binary the demo ran as.
+func TestDemoTryLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	env := append(os.Environ(), childEnv+"=1", "CUSTODY_LEDGER=", "GORACE=atexit_sleep_ms=0", "PATH=/usr/bin:/bin")
+	demo := exec.Command(exe, "demo", "--dir", "d", "--conversations", "20")
+	demo.Dir, demo.Env = work, env
+	out, err := demo.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, tail(string(out), 20))
+	}
+	_, try, ok := strings.Cut(string(out), "Try:\n")
+	if !ok {
+		t.Fatalf("demo printed no Try: lines\n%s", tail(string(out), 20))
+	}
+	n := 0
+	for _, line := range strings.Split(try, "\n") {
+		cmdline, ok := strings.CutPrefix(line, "  ")
+		if !ok {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(cmdline, shellQuote(exe)+" ") {
+			t.Errorf("Try line %q does not name the binary the demo ran as (%s)", cmdline, exe)
+		}
+		c := exec.Command("bash", "-c", cmdline)
+		c.Dir, c.Env = work, env
+		b, err := c.CombinedOutput()
+		code := c.ProcessState.ExitCode()
+		// 3: the diff line finds what the demo's damaged export lacks.
+		if code != 0 && !(code == 3 && strings.Contains(cmdline, " diff ")) {
+			t.Errorf("Try line %q: %v\n%s", cmdline, err, tail(string(b), 10))
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no commands after Try:\n%s", try)
+	}
 }

@@ -47,7 +47,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("README walkthrough: the first block must be exactly one `custody sim serve …` command, got %+v", serve)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	exe, err := os.Executable()
 	if err != nil {
@@ -132,14 +132,19 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	sh := exec.CommandContext(ctx, "bash", "-c", script.String())
 	sh.Dir, sh.Env = work, env
-	if b, err := sh.CombinedOutput(); err != nil {
-		t.Fatalf("walkthrough shell: %v\n%s", err, b)
+	// On timeout, stop the shell and whatever it runs, not only bash.
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	sh.Cancel = func() error { return syscall.Kill(-sh.Process.Pid, syscall.SIGKILL) }
+	sh.WaitDelay = 10 * time.Second
+	b, shErr := sh.CombinedOutput()
+	if shErr != nil && ctx.Err() == nil {
+		t.Fatalf("walkthrough shell: %v\n%s", shErr, b)
 	}
 	for i, c := range steps {
 		f := filepath.Join(results, strconv.Itoa(i))
 		rc, err := os.ReadFile(f + ".rc")
 		if err != nil {
-			t.Fatalf("step %d did not run (%v): %s", i+1, ctx.Err(), c.text)
+			t.Fatalf("step %d did not finish (shell: %v; %v): %s", i+1, shErr, ctx.Err(), c.text)
 		}
 		stdout, _ := os.ReadFile(f + ".out")
 		stderr, _ := os.ReadFile(f + ".err")

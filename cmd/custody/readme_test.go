@@ -290,3 +290,52 @@ func TestDemoTryLines(t *testing.T) {
 		t.Fatalf("no commands after Try:\n%s", try)
 	}
 }
+
+// TestREADMECommandsParse: every custody command in the README's other
+// ```sh blocks (Give counsel a copy, …), which name paths of a real
+// matter and cannot run here, at least parses: run with --help appended,
+// an unknown command or flag exits 2 instead of 0.
+func TestREADMECommandsParse(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(exe, filepath.Join(bin, "custody")); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), childEnv+"=1", "CUSTODY_LEDGER=", "GORACE=atexit_sleep_ms=0")
+	text := string(readme)
+	if before, rest, ok := strings.Cut(text, "\n## Walkthrough"); ok {
+		if _, after, ok := strings.Cut(rest, "\n## "); ok {
+			text = before + "\n## " + after
+		}
+	}
+	n := 0
+	for _, block := range regexp.MustCompile("(?s)\n```sh\n(.*?)\n```\n").FindAllStringSubmatch(text, -1) {
+		for _, c := range commands(block[1] + "\n") {
+			line := c.text
+			if i := strings.Index(line, " # "); i >= 0 && !strings.Contains(line[i:], "\n") {
+				line = line[:i]
+			}
+			if !strings.HasPrefix(line, "custody ") {
+				continue
+			}
+			n++
+			sh := exec.Command("bash", "-c", line+" --help")
+			sh.Dir, sh.Env = t.TempDir(), env
+			out, err := sh.CombinedOutput()
+			if err != nil {
+				t.Errorf("README: %s\n--help: %v\n%s", line, err, tail(string(out), 5))
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no custody commands found in the README outside the walkthrough")
+	}
+	t.Logf("%d README commands parse", n)
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs into .tools/bin (idempotent):
-# versitygw, a real S3-compatible server the S3 tests start on loopback.
+# versitygw, a real S3-compatible server the S3 tests start on loopback;
+# curl and jq, which the README walkthrough uses (cmd/custody/readme_test.go
+# runs it), with apt-get when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="${CUSTODY_TOOLS:-$PWD/.tools/bin}"
@@ -10,4 +12,17 @@ if [ ! -x "$tools/versitygw" ] || ! grep -qx "$VERSITYGW_VERSION" "$tools/.versi
   echo "installing versitygw $VERSITYGW_VERSION into $tools (about a minute)" >&2
   GOBIN="$tools" GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   echo "$VERSITYGW_VERSION" > "$tools/.versitygw-version"
+fi
+missing=()
+for tool in curl jq; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} with apt-get (the README walkthrough test uses them)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! command -v apt-get >/dev/null || ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"; }; then
+    echo "could not install ${missing[*]}: install them with your package manager" >&2
+    exit 1
+  fi
 fi

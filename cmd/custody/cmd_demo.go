@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,6 +64,11 @@ func runDemo(ctx context.Context, o *demoOptions, g *globalOptions) error {
 		return usageError("--conversations must be at least 10 and --rate-limit positive")
 	}
 	o.cfg.ToolVersion, o.cfg.Log = toolVersion(), g.log
+	// The closing "Try:" lines name this binary, so they work as printed
+	// even when custody is not on PATH (make demo runs bin/custody).
+	if exe, err := os.Executable(); err == nil {
+		o.cfg.Command = shellQuote(exe)
+	}
 	story := g.stdout
 	if g.jsonOutput() {
 		story = io.Discard
@@ -78,4 +85,12 @@ func runDemo(ctx context.Context, o *demoOptions, g *globalOptions) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

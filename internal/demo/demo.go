@@ -32,6 +32,7 @@ type Config struct {
 	RateLimit     int    // the simulator's limit, requests/min (default 6000, so the demo takes seconds)
 	Faults        string // simulator fault spec (default: 5xx, resets, truncated bodies, a token revocation, 429s)
 	ToolVersion   string
+	Command       string // how the closing "Try:" lines call custody (default "custody"), e.g. the running binary's path
 	Log           *slog.Logger
 }
 
@@ -231,10 +232,14 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		rep.Entries, rep.Checkpoints, rep.Evidence.Referenced, verdict)
 	res.Wall = time.Since(start).Seconds()
 	say("")
+	command := cfg.Command
+	if command == "" {
+		command = "custody"
+	}
 	say("Everything is in %s. Try:", dir)
-	say("  custody --ledger %s verify --evidence", res.Ledger)
-	say("  custody --ledger %s log --kind diff", res.Ledger)
-	say("  custody --ledger %s diff %s --output csv", res.Ledger, res.Export)
+	say("  %s --ledger %s verify --evidence", command, res.Ledger)
+	say("  %s --ledger %s log --kind diff", command, res.Ledger)
+	say("  %s --ledger %s diff %s --output csv", command, res.Ledger, res.Export)
 	if !rep.OK {
 		return res, errors.New("demo: verification failed")
 	}

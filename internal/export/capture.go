@@ -404,7 +404,19 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 		a.Unchanged++
 	}
 	for _, m := range msgs {
-		a.MediaDownloaded += len(m.media)
+		for _, mr := range m.media {
+			switch mr.Status {
+			case leaf.MediaExpired:
+				a.MediaExpired++
+			case leaf.MediaRefused, leaf.MediaTooLarge:
+				a.MediaRefused++
+			case leaf.MediaSHA256Mismatch:
+				a.MediaMismatch++
+			}
+			if mr.Evidence != "" {
+				a.MediaDownloaded++
+			}
+		}
 	}
 	return nil
 }

@@ -10,8 +10,8 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

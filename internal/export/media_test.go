@@ -2,8 +2,14 @@ package export_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +176,83 @@ func TestExportMediaExpired(t *testing.T) {
 		t.Fatalf("accounting %+v, want complete with %d expired and %d downloaded", acct, expired, ok)
 	}
 	t.Logf("%d attachments expired, %d downloaded", expired, ok)
+	checkVerified(t, e)
+}
+
+// TestExportMediaMismatchAndRefused: behind a media host that alters the
+// bytes of some attachments and answers 404 to others (a proxy in front
+// of the simulator's), the altered ones are kept as evidence but recorded
+// as sha256_mismatch with the digest the API stated, the others recorded
+// as refused; the conversations still count as exported and verify
+// --evidence passes. The proxy also fails the test if a download carries
+// an Authorization header.
+func TestExportMediaMismatchAndRefused(t *testing.T) {
+	var upstream string
+	var leaked atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		id := path.Base(r.URL.Path)
+		if strings.HasSuffix(id, "0") || strings.HasSuffix(id, "1") {
+			http.Error(w, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>", http.StatusNotFound)
+			return
+		}
+		resp, err := http.Get(upstream + r.URL.RequestURI())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == 200 && id[len(id)-1] < '8' {
+			b[len(b)-1] ^= 0xff
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(proxy.Close)
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 40, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
+		JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+	})
+	upstream = srv.MediaURL
+	le := ledgertest.New(t, "matter-1")
+	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	acct := e.run(t, mediaScope())
+	if leaked.Load() != 0 {
+		t.Fatalf("%d downloads carried an Authorization header", leaked.Load())
+	}
+	got := mediaRefs(t, e)
+	var refused, mismatched, good int
+	for _, c := range whatsApp(srv.Org) {
+		for _, a := range c.Attachments {
+			m := got[a.ID]
+			last := a.ID[len(a.ID)-1]
+			switch {
+			case last == '0' || last == '1':
+				if m.Status != leaf.MediaRefused || m.Evidence != "" || !strings.Contains(m.Reason, "404") {
+					t.Fatalf("attachment %s answered 404, recorded as %+v", a.ID, m)
+				}
+				refused++
+			case last < '8':
+				if m.Status != leaf.MediaSHA256Mismatch || m.StatedSHA256 != a.Sha256 || m.SHA256 == a.Sha256 || m.Evidence != m.SHA256 {
+					t.Fatalf("altered attachment %s recorded as %+v", a.ID, m)
+				}
+				mismatched++
+			default:
+				if m.Status != "" || m.SHA256 != a.Sha256 {
+					t.Fatalf("attachment %s recorded as %+v", a.ID, m)
+				}
+				good++
+			}
+		}
+	}
+	if refused == 0 || mismatched == 0 || good == 0 {
+		t.Fatalf("want each case: refused %d, mismatched %d, good %d", refused, mismatched, good)
+	}
+	if !acct.Complete() || acct.MediaRefused != refused || acct.MediaMismatch != mismatched || acct.MediaDownloaded != mismatched+good {
+		t.Fatalf("accounting %+v, want %d refused, %d mismatched, %d good", acct, refused, mismatched, good)
+	}
 	checkVerified(t, e)
 }

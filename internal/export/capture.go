@@ -291,6 +291,14 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	if r.o.Scope.WithMedia {
 		for i := range msgs {
+			// A message captured before with the same payload is not
+			// appended again (commit), so its attachments are not fetched
+			// again either: they are in its earlier entry.
+			if prev, ok, err := r.d.Ledger.LatestCapture(ctx, msgs[i].id); err != nil {
+				return &fatal{err}
+			} else if ok && prev.PayloadSHA256 == msgs[i].payload {
+				continue
+			}
 			if err := r.fetchMedia(ctx, &msgs[i]); err != nil {
 				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}

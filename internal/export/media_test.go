@@ -114,6 +114,11 @@ func TestExportMediaEndToEnd(t *testing.T) {
 	if rep.Evidence.Referenced < len(want) {
 		t.Fatalf("verify re-hashed %d evidence objects, fewer than the %d attachments", rep.Evidence.Referenced, len(want))
 	}
+	// A rerun appends nothing and fetches no attachment again.
+	again := e.run(t, mediaScope())
+	if again.MessagesAppended != 0 || again.MediaDownloaded+again.MediaExpired+again.MediaRefused != 0 {
+		t.Fatalf("rerun accounting %+v: want nothing appended or downloaded", again)
+	}
 	// The attachments are evidence verify checks: alter one and it says so.
 	var one string
 	for id := range want {

@@ -177,6 +177,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.RateLimit < 0 || o.DailyLimit < 0 {
 		return sim.Options{}, usageError("--rate-limit and --daily-limit must not be negative")
 	}
+	if o.MediaURLTTL < 0 {
+		return sim.Options{}, usageError("--media-url-ttl must not be negative (0: urls never expire)")
+	}
 	if _, err := sim.ParseFaults(o.Faults); err != nil {
 		return sim.Options{}, usageError("--faults: %v", err)
 	}

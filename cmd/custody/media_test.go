@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
@@ -65,5 +67,32 @@ func TestExportMediaCLI(t *testing.T) {
 	acct = export.Accounting{}
 	if err := json.Unmarshal(out, &acct); err != nil || acct.MediaDownloaded+acct.MediaExpired != 0 || !acct.Complete() {
 		t.Fatalf("--media=false: %v %+v", err, acct)
+	}
+}
+
+// TestSimServeMediaURLTTL: sim serve's attachment urls expire 30 days
+// after their message unless --media-url-ttl says otherwise.
+func TestSimServeMediaURLTTL(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, 30 * 24 * time.Hour},
+		{[]string{"--media-url-ttl", "0"}, 0},
+		{[]string{"--media-url-ttl", "1h"}, time.Hour},
+	} {
+		o := &simServeOptions{}
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		opts, err := o.options(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.MediaURLTTL != tt.want {
+			t.Errorf("%v: MediaURLTTL %v, want %v", tt.args, opts.MediaURLTTL, tt.want)
+		}
 	}
 }

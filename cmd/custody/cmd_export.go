@@ -158,7 +158,7 @@ type exportOptions struct {
 	Interval    string
 	IDsFile     string
 	MessageType string
-	WithMedia   bool
+	Media       bool
 }
 
 func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
@@ -167,7 +167,8 @@ func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Interval, "interval", "", "conversations whose lifetime overlaps START/END (dates or RFC 3339), e.g. 2024-01-01/2024-02-01")
 	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin), instead of --interval")
 	fs.StringVar(&o.MessageType, "message-type", "whatsapp", "analytics messageType filter for --interval (whatsapp, sms, webmessaging, …)")
-	fs.BoolVar(&o.WithMedia, "with-media", false, "also download attachments, check them against the API's sha256 and keep them as evidence")
+	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments)")
+	deprecatedAlias(fs, "with-media", "media")
 }
 
 func newExportCommand(g *globalOptions) *cobra.Command {
@@ -198,7 +199,7 @@ init').
 
 Examples:
   custody export --interval 2024-01-01/2024-02-01
-  custody export --ids-file ids.txt --with-media --evidence s3://bucket/matter-42
+  custody export --ids-file ids.txt --media=false --evidence s3://bucket/matter-42
   custody export --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081 --interval 2024-01-01/2024-01-08 --output json
 ` + exitStatus(exit0, exit1, exit2,
 			`3    some conversations failed or are gone at the source, or a daily
@@ -213,7 +214,7 @@ Examples:
 }
 
 func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
-	scope := export.Scope{MediaType: "message", MessageType: o.MessageType, WithMedia: o.WithMedia}
+	scope := export.Scope{MediaType: "message", MessageType: o.MessageType, WithMedia: o.Media}
 	switch {
 	case (o.Interval == "") == (o.IDsFile == ""):
 		return usageError("give exactly one of --interval or --ids-file")
@@ -282,8 +283,8 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 	fmt.Fprintf(w, "  conversations  listed %d  exported %d  unchanged %d  changed at source %d  failed %d  gone %d  pending %d\n",
 		a.Listed, a.Exported, a.Unchanged, a.Changed, a.Failed, a.Gone, a.Pending)
 	fmt.Fprintf(w, "  messages       appended %d  unchanged %d  changed %d  gone %d", a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone)
-	if a.MediaDownloaded > 0 {
-		fmt.Fprintf(w, "  media %d", a.MediaDownloaded)
+	if a.MediaDownloaded > 0 || a.MediaExpired > 0 || a.MediaRefused > 0 {
+		fmt.Fprintf(w, "\n  media          downloaded %d  expired %d  refused %d  sha256 mismatch %d", a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  requests %d  429s %d  retries %d  wall %.1fs\n", a.Requests, a.TooMany, a.Retries, a.Wall)

@@ -31,6 +31,7 @@ type simServeOptions struct {
 
 	ClientID, ClientSecret string
 	TokenTTL               time.Duration
+	MediaURLTTL            time.Duration
 
 	RateLimit       int
 	LegacyHeaders   bool
@@ -66,6 +67,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
+	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
 	fs.BoolVar(&o.LegacyHeaders, "legacy-ratelimit-headers", false, "send the inin-ratelimit-* headers Genesys removed in 2021")
 	fs.StringArrayVar(&o.EndpointLimits, "endpoint-limit", nil, `per-route limit, requests per minute per token: "POST /api/v2/audits/query=60" (repeatable)`)
@@ -175,6 +177,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.RateLimit < 0 || o.DailyLimit < 0 {
 		return sim.Options{}, usageError("--rate-limit and --daily-limit must not be negative")
 	}
+	if o.MediaURLTTL < 0 {
+		return sim.Options{}, usageError("--media-url-ttl must not be negative (0: urls never expire)")
+	}
 	if _, err := sim.ParseFaults(o.Faults); err != nil {
 		return sim.Options{}, usageError("--faults: %v", err)
 	}
@@ -195,7 +200,8 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		},
 		Addr:     o.Addr,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,
-		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
+		MediaURLTTL: o.MediaURLTTL,
+		RateLimit:   o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,
 		QueryMaxPageSize: o.QueryMaxPageSize, QueryMaxInterval: o.QueryMaxInterval,

@@ -63,7 +63,7 @@ func TestDeprecatedAliases(t *testing.T) {
 		}
 	}
 	walk(newRootCommand(g))
-	for _, want := range []string{"rate", "s3-legal-hold", "evidence-store", "audit-service-name"} {
+	for _, want := range []string{"rate", "s3-legal-hold", "evidence-store", "audit-service-name", "with-media"} {
 		if _, ok := targets[want]; !ok {
 			t.Errorf("no command keeps the old spelling --%s", want)
 		}
@@ -100,6 +100,30 @@ func TestOneMeaning(t *testing.T) {
 			}
 			slices.Sort(cmds)
 			t.Errorf("--%s has %d meanings:\n%s", name, len(usage[name]), strings.Join(cmds, "\n"))
+		}
+	}
+}
+
+// TestExportMediaDefault: export downloads attachments unless told not
+// to; the old --with-media still works, as an alias of --media.
+func TestExportMediaDefault(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"--media=false"}, false},
+		{[]string{"--with-media"}, true},
+		{[]string{"--with-media=false"}, false},
+	} {
+		o := &exportOptions{}
+		fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if o.Media != tt.want {
+			t.Errorf("%v: media %v, want %v", tt.args, o.Media, tt.want)
 		}
 	}
 }

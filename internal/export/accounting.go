@@ -25,7 +25,13 @@ type Accounting struct {
 	MessagesUnchanged int `json:"messages_unchanged"`
 	MessagesChanged   int `json:"messages_changed"`
 	MessagesGone      int `json:"messages_gone"`
-	MediaDownloaded   int `json:"media_downloaded"`
+	MediaDownloaded   int `json:"media_downloaded"` // attachments stored as evidence (mismatched ones included)
+	// Attachments recorded in their message's detail as not had for good
+	// (leaf.MediaRef.Status): expired urls, urls the media host refused
+	// (or too large), bytes that differ from the stated sha256.
+	MediaExpired  int `json:"media_expired,omitempty"`
+	MediaRefused  int `json:"media_refused,omitempty"`
+	MediaMismatch int `json:"media_sha256_mismatch,omitempty"`
 
 	Failures        []Failure `json:"failures"`
 	ChangedAtSource []Change  `json:"changed_at_source"`

@@ -291,6 +291,14 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	if r.o.Scope.WithMedia {
 		for i := range msgs {
+			// A message captured before with the same payload is not
+			// appended again (commit), so its attachments are not fetched
+			// again either: they are in its earlier entry.
+			if prev, ok, err := r.d.Ledger.LatestCapture(ctx, msgs[i].id); err != nil {
+				return &fatal{err}
+			} else if ok && prev.PayloadSHA256 == msgs[i].payload {
+				continue
+			}
 			if err := r.fetchMedia(ctx, &msgs[i]); err != nil {
 				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
@@ -404,7 +412,19 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 		a.Unchanged++
 	}
 	for _, m := range msgs {
-		a.MediaDownloaded += len(m.media)
+		for _, mr := range m.media {
+			switch mr.Status {
+			case leaf.MediaExpired:
+				a.MediaExpired++
+			case leaf.MediaRefused, leaf.MediaTooLarge:
+				a.MediaRefused++
+			case leaf.MediaSHA256Mismatch:
+				a.MediaMismatch++
+			}
+			if mr.Evidence != "" {
+				a.MediaDownloaded++
+			}
+		}
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ func checkCaptured(t *testing.T, e *env) {
 		}
 		for _, m := range c.Messages {
 			messages++
-			raw, err := json.Marshal(sim.APIMessage(m))
+			raw, err := json.Marshal(e.srv.ServedMessage(m))
 			if err != nil {
 				t.Fatal(err)
 			}

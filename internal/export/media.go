@@ -2,16 +2,24 @@ package export
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/leaf"
 )
 
-// fetchMedia downloads the message's attachments, checks each against the
-// sha256 the API states, and keeps the bytes as evidence.
+// fetchMedia downloads the message's attachments (without the bearer
+// token: fetch.Client.Download sends it only to the API host), checks
+// each against the sha256 the API states, and keeps the bytes as
+// evidence. An attachment that cannot be had for good — an expired url
+// (Genesys's stop working 30 days after the message), one the media host
+// refuses, one over the size limit — is recorded as such in its MediaRef,
+// never skipped; bytes that differ from the stated sha256 are kept but
+// marked leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx
+// after retries) and evidence errors fail the conversation.
 func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
 	n := m.data.NormalizedMessage
 	if n == nil {
@@ -24,18 +32,59 @@ func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
 		}
 		resp, err := r.d.Client.Download(ctx, a.URL)
 		if err != nil {
-			return fmt.Errorf("attachment %s: %w", a.ID, err)
+			status, reason, ok := mediaFailure(err)
+			if !ok || ctx.Err() != nil {
+				return fmt.Errorf("attachment %s: %w", a.ID, err)
+			}
+			m.media = append(m.media, leaf.MediaRef{ID: a.ID, Status: status, Reason: reason})
+			continue
 		}
-		sum := sha256.Sum256(resp.Body)
-		got := hex.EncodeToString(sum[:])
-		if a.Sha256 != "" && !strings.EqualFold(a.Sha256, got) {
-			return fmt.Errorf("attachment %s: sha256 %s, the API states %s", a.ID, got, a.Sha256)
-		}
+		got := fetch.SHA256Hex(resp.Body)
 		ref, err := r.put(ctx, resp.Body)
 		if err != nil {
 			return err
 		}
-		m.media = append(m.media, leaf.MediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()})
+		mr := leaf.MediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()}
+		if a.Sha256 != "" {
+			if err := fetch.CheckSHA256(resp.Body, a.Sha256); err != nil {
+				mr.Status, mr.StatedSHA256 = leaf.MediaSHA256Mismatch, truncate(a.Sha256, 100)
+				mr.Reason = "the downloaded bytes do not have the sha256 the API states"
+				if errors.Is(err, fetch.ErrInvalidArgument) {
+					mr.Reason = "the API states a sha256 that is neither hex nor base64 of 32 bytes"
+				}
+			}
+		}
+		m.media = append(m.media, mr)
 	}
 	return nil
+}
+
+// mediaFailure classifies a download error that is a property of the url
+// rather than of the moment: the status and reason to record, ok false
+// for errors that may pass (the conversation fails and is retried).
+// Reasons name the url's path only, never its query (the signature).
+func mediaFailure(err error) (status, reason string, ok bool) {
+	var ae *fetch.APIError
+	switch {
+	case errors.Is(err, fetch.ErrTooLarge):
+		return leaf.MediaTooLarge, "bigger than the response size limit (fetch.Config.MaxResponseBytes, 64 MiB by default)", true
+	case errors.Is(err, fetch.ErrInvalidArgument):
+		return leaf.MediaRefused, "unusable url: want http(s) without user info", true
+	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout:
+		reason = fmt.Sprintf("%d %s", ae.Status, http.StatusText(ae.Status))
+		if ae.Body.Code != "" {
+			reason += ": " + ae.Body.Code
+		}
+		if ae.Body.Message != "" {
+			reason += ": " + ae.Body.Message
+		}
+		reason = truncate(reason, 300)
+		if ae.Status == http.StatusForbidden || ae.Status == http.StatusGone {
+			if low := strings.ToLower(ae.Body.Code + " " + ae.Body.Message); strings.Contains(low, "expired") || ae.Status == http.StatusGone {
+				return leaf.MediaExpired, reason, true
+			}
+		}
+		return leaf.MediaRefused, reason, true
+	}
+	return "", "", false
 }

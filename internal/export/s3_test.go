@@ -30,8 +30,8 @@ func TestExportToS3WithLegalHold(t *testing.T) {
 	}
 	defer st.Close()
 	e.store = st
-	acct := e.run(t, intervalScope())
-	if !acct.Complete() {
+	acct := e.run(t, mediaScope()) // attachments too: they go to S3 as evidence like the rest
+	if !acct.Complete() || acct.MediaDownloaded == 0 {
 		t.Fatalf("accounting %+v", acct)
 	}
 	checkCaptured(t, e)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -383,7 +384,9 @@ func (c *Client) statusError(r request, shown string, res attemptResult) error {
 		return r.onError(&Response{Method: r.method, Path: shown, Status: res.resp.StatusCode, CorrelationID: corr, Body: res.body, Header: c.red.Header(res.resp.Header), Route: r.route})
 	}
 	var eb genesys.ErrorBody
-	_ = json.Unmarshal(res.body, &eb) // best effort: a proxy's HTML page leaves it empty
+	if err := json.Unmarshal(res.body, &eb); err != nil {
+		eb = xmlErrorBody(res.body) // a storage host's (S3's) <Error>, or nothing
+	}
 	eb = c.redactErrorBody(eb)
 	eb.Message = quoteShort(eb.Message, 300)
 	eb.MessageWithParams = quoteShort(eb.MessageWithParams, 300)
@@ -490,4 +493,19 @@ func (c *Client) Stats() Stats {
 		return true
 	})
 	return s
+}
+
+// xmlErrorBody reads the code and message of an S3-style XML error body
+// (<Error><Code>…</Code><Message>…</Message></Error>), which pre-signed
+// media hosts answer; anything else gives an empty body.
+func xmlErrorBody(body []byte) genesys.ErrorBody {
+	var x struct {
+		XMLName xml.Name `xml:"Error"`
+		Code    string   `xml:"Code"`
+		Message string   `xml:"Message"`
+	}
+	if len(body) > 64<<10 || xml.Unmarshal(body, &x) != nil {
+		return genesys.ErrorBody{}
+	}
+	return genesys.ErrorBody{Code: x.Code, Message: x.Message}
 }

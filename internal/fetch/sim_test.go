@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,13 +157,32 @@ func TestSimExportFlow(t *testing.T) {
 	if withMedia == nil {
 		t.Log("no attachment among the sampled conversations")
 	} else {
+		// The url as the API serves it: pre-signed for the media host,
+		// which refuses a request carrying the bearer token (400), so
+		// this download also proves Download leaves it off.
 		a := withMedia.Attachments[0]
-		resp, err := c.Download(ctx, a.URL)
+		md, _, err := c.GetMessage(ctx, withMedia.ID, a.MessageID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := CheckSHA256(resp.Body, a.Sha256); err != nil {
+		var att *genesys.ContentAttachment
+		for _, ct := range md.NormalizedMessage.Content {
+			if ct.Attachment != nil && ct.Attachment.ID == a.ID {
+				att = ct.Attachment
+			}
+		}
+		if att == nil || att.URL == a.URL || !strings.HasPrefix(att.URL, s.MediaURL+"/") {
+			t.Fatalf("attachment %s served as %+v, want a pre-signed url on %s", a.ID, att, s.MediaURL)
+		}
+		resp, err := c.Download(ctx, att.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckSHA256(resp.Body, att.Sha256); err != nil {
 			t.Error(err)
+		}
+		if strings.Contains(resp.Path, "Signature") {
+			t.Errorf("response path %q shows the signature", resp.Path)
 		}
 	}
 
@@ -378,5 +398,57 @@ func TestSimDailyLimit(t *testing.T) {
 	}
 	if got := s.Stats().Requests; got > 5 {
 		t.Errorf("sim saw %d requests, want the limit plus one refusal (and the token)", got)
+	}
+}
+
+// TestDownloadPresignedMedia: an attachment url as the API serves it is
+// downloaded from the media host without the bearer token (the simulator
+// answers 400 to one that carries it), and once expired the download is
+// an APIError 403 whose code and message come from the S3-style XML body,
+// with no signature in the error text.
+func TestDownloadPresignedMedia(t *testing.T) {
+	clk := newFakeClock()
+	now := clk.Now()
+	s := simtest.Start(t, sim.Options{
+		OrgConfig:   sim.OrgConfig{Seed: 9, Conversations: 40, Start: now.Add(-12 * 24 * time.Hour), End: now.Add(-2 * 24 * time.Hour)},
+		MediaURLTTL: sim.DefaultMediaURLTTL,
+		Now:         clk.Now,
+	})
+	c := simClient(t, s, clk)
+	ctx := context.Background()
+	var att *genesys.ContentAttachment
+	for i := 0; i < s.Org.Len() && att == nil; i++ {
+		cd := s.Org.ConversationAt(i)
+		if len(cd.Attachments) == 0 {
+			continue
+		}
+		md, _, err := c.GetMessage(ctx, cd.ID, cd.Attachments[0].MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ct := range md.NormalizedMessage.Content {
+			if ct.Attachment != nil {
+				att = ct.Attachment
+			}
+		}
+	}
+	if att == nil {
+		t.Fatal("no attachment served")
+	}
+	resp, err := c.Download(ctx, att.URL)
+	if err != nil {
+		t.Fatalf("valid url: %v", err)
+	}
+	if err := CheckSHA256(resp.Body, att.Sha256); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(40 * 24 * time.Hour)
+	_, err = c.Download(ctx, att.URL)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 403 || ae.Body.Code != "AccessDenied" || ae.Body.Message != "Request has expired" {
+		t.Fatalf("expired url: %v", err)
+	}
+	if strings.Contains(err.Error(), sim.MediaSignatureParam) || strings.Contains(ae.Path, "?") {
+		t.Fatalf("error shows the url's query: %v", err)
 	}
 }

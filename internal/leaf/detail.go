@@ -135,18 +135,37 @@ type MessageDetail struct {
 
 // MediaRef is a message's media attachment as captured: the attachment id,
 // the SHA-256 of the downloaded bytes, and the evidence object holding
-// them.
+// them. An attachment that was not stored as good says so in Status (and
+// why in Reason): MediaExpired or MediaRefused carry no bytes (no sha256,
+// no evidence); MediaSHA256Mismatch keeps the bytes as served, with the
+// digest the API stated in StatedSHA256. Reason, StatedSHA256 and Status
+// are omitted when empty, so details written before them keep their bytes.
 type MediaRef struct {
-	Evidence string `json:"evidence_sha256"`
-	ID       string `json:"id"`
-	SHA256   string `json:"sha256"`
+	Evidence     string `json:"evidence_sha256"`
+	ID           string `json:"id"`
+	Reason       string `json:"reason,omitempty"`
+	SHA256       string `json:"sha256"`
+	StatedSHA256 string `json:"stated_sha256,omitempty"`
+	Status       string `json:"status,omitempty"`
 }
+
+// MediaRef.Status values; empty means downloaded and, when the API stated
+// a sha256, matching it.
+const (
+	MediaExpired        = "expired"         // the url had expired (Genesys: 30 days after the message)
+	MediaRefused        = "refused"         // the media host refused the url (4xx), or it was unusable
+	MediaTooLarge       = "too_large"       // bigger than the download limit
+	MediaSHA256Mismatch = "sha256_mismatch" // bytes kept, but they are not what the API stated
+)
 
 func (*MessageDetail) Kind() string { return KindMessage }
 
 func (d *MessageDetail) EvidenceRefs() []EvidenceRef {
 	var refs []EvidenceRef
 	for _, m := range d.Media {
+		if m.Status != "" && m.Evidence == "" {
+			continue // not downloaded: Status says why
+		}
 		refs = append(refs, EvidenceRef{Role: RoleMedia, SHA256: m.Evidence})
 	}
 	return refs

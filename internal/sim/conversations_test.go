@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/sim"
@@ -69,6 +70,7 @@ func TestMessageConversation(t *testing.T) {
 		t.Fatalf("bulk returned %d of %d", len(bulk.Entities), len(ids))
 	}
 	media := 0
+	signed := map[string]string{} // attachment id → url as served
 	for k, e := range bulk.Entities {
 		if e.ID != rev[k] {
 			t.Fatalf("bulk entity %d is %s, want %s", k, e.ID, rev[k])
@@ -79,6 +81,7 @@ func TestMessageConversation(t *testing.T) {
 		for _, ct := range e.NormalizedMessage.Content {
 			if ct.Attachment != nil {
 				media++
+				signed[ct.Attachment.ID] = ct.Attachment.URL
 			}
 		}
 	}
@@ -93,7 +96,7 @@ func TestMessageConversation(t *testing.T) {
 
 	// The attachment downloads and matches its sha256.
 	a := want.Attachments[0]
-	resp, err := http.Get(a.URL)
+	resp, err := http.Get(signed[a.ID])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,7 @@ func TestMessageConversation(t *testing.T) {
 	if resp.StatusCode != 200 || hex.EncodeToString(sum[:]) != a.Sha256 || resp.Header.Get("Content-Type") != a.Mime {
 		t.Fatalf("media download: %d, %d bytes, type %s", resp.StatusCode, len(b), resp.Header.Get("Content-Type"))
 	}
-	resp, _ = http.Get(s.MediaURL + "/sim/media/00000000-0000-4000-8000-000000000000")
+	resp, _ = http.Get(s.SignMediaURL(s.MediaURL+"/sim/media/00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000000", time.Now().Add(time.Hour).Unix()))
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Fatalf("unknown media: %d", resp.StatusCode)

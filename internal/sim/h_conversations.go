@@ -1,8 +1,16 @@
 package sim
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
 )
@@ -34,10 +42,38 @@ func (s *Server) messageConv(w *resp, id string) (*ConvData, bool) {
 // media and stickers on 2026-03-31 (and with them the useNormalizedMessage
 // parameter, which the simulator ignores like any unknown query
 // parameter); the org keeps them for the recording exports, which carry
-// the text.
+// the text. Attachment urls are the org's unsigned ones: the server's
+// handlers sign them (Server.ServedMessage).
 func APIMessage(m genesys.MessageData) genesys.MessageData {
 	m.TextBody = ""
 	m.Media = nil
+	return m
+}
+
+// ServedMessage is APIMessage with every attachment url pre-signed for the
+// media listener, valid until the message's time plus MediaURLTTL.
+func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
+	m = APIMessage(m)
+	n := m.NormalizedMessage
+	if n == nil || len(n.Content) == 0 {
+		return m
+	}
+	expires := int64(neverExpires)
+	if s.opts.MediaURLTTL > 0 {
+		if t, err := time.Parse(time.RFC3339Nano, m.Timestamp); err == nil {
+			expires = t.Add(s.opts.MediaURLTTL).Unix()
+		}
+	}
+	nm := *n
+	nm.Content = append([]genesys.MessageContent(nil), n.Content...)
+	for k := range nm.Content {
+		if a := nm.Content[k].Attachment; a != nil && a.URL != "" {
+			signed := *a
+			signed.URL = s.SignMediaURL(a.URL, a.ID, expires)
+			nm.Content[k].Attachment = &signed
+		}
+	}
+	m.NormalizedMessage = &nm
 	return m
 }
 
@@ -60,7 +96,7 @@ func (s *Server) getMessage(w *resp, r *http.Request) {
 		w.notFound("message")
 		return
 	}
-	w.json(http.StatusOK, APIMessage(*m))
+	w.json(http.StatusOK, s.ServedMessage(*m))
 }
 
 // bulkMessages is POST /api/v2/conversations/messages/{conversationId}/messages/bulk:
@@ -85,7 +121,7 @@ func (s *Server) bulkMessages(w *resp, r *http.Request) {
 		if !ok || s.faults.goneMessage(id) {
 			continue
 		}
-		out.Entities = append(out.Entities, APIMessage(*m))
+		out.Entities = append(out.Entities, s.ServedMessage(*m))
 	}
 	w.json(http.StatusOK, out)
 }
@@ -97,14 +133,76 @@ func (s *Server) getConversation(w *resp, r *http.Request) {
 	}
 }
 
-// handleMedia is GET /sim/media/{id}: attachment bytes, standing in for
-// the pre-signed download URLs Genesys hands out (no auth, no rate limit).
+// MediaRoute is the media listener's route; its urls carry the
+// pre-signature as the query parameters MediaExpiresParam (unix seconds)
+// and MediaSignatureParam (hex HMAC-SHA256 of the id and the expiry under
+// a key derived from the seed, so responses stay reproducible).
+const (
+	MediaRoute          = "GET /sim/media/{id}"
+	MediaExpiresParam   = "X-Sim-Expires"
+	MediaSignatureParam = "X-Sim-Signature"
+	// neverExpires is X-Sim-Expires when MediaURLTTL is zero (9999-12-31).
+	neverExpires = 253402300799
+)
+
+// mediaSignature is the signature of attachment id valid until expires.
+func (s *Server) mediaSignature(id string, expires int64) string {
+	var key [8]byte
+	binary.LittleEndian.PutUint64(key[:], uint64(s.seed))
+	mac := hmac.New(sha256.New, append([]byte("custody-sim-media\x00"), key[:]...))
+	mac.Write([]byte(id + "\n" + strconv.FormatInt(expires, 10)))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// SignMediaURL pre-signs rawURL, the url of attachment id, until expires
+// (unix seconds), as the messages API hands it out.
+func (s *Server) SignMediaURL(rawURL, id string, expires int64) string {
+	q := url.Values{MediaExpiresParam: {strconv.FormatInt(expires, 10)}, MediaSignatureParam: {s.mediaSignature(id, expires)}}
+	sep := "?"
+	if strings.Contains(rawURL, "?") {
+		sep = "&"
+	}
+	return rawURL + sep + q.Encode()
+}
+
+// handleMedia is GET /sim/media/{id}: attachment bytes behind a pre-signed
+// url, as Genesys hands them out on a storage host (no bearer token, no
+// rate limit). Like S3 it answers 400 to a request that also carries an
+// Authorization header (a client leaking its token to another host), 403
+// with an XML error body to a missing or wrong signature and to an expired
+// url, and 404 to an unknown id.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
-	const pattern = "GET /sim/media/{id}"
+	const pattern = MediaRoute
 	s.stats.count(pattern, false)
 	corr := s.correlationID()
 	w.Header().Set(genesys.HeaderCorrelationID, corr)
-	b, mime, ok := s.Org.Media(r.PathValue("id"))
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	fail := func(status int, code, msg string) {
+		s.stats.status(pattern, status)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>\n", code, msg, corr)
+	}
+	if r.Header.Get("Authorization") != "" {
+		fail(http.StatusBadRequest, "InvalidArgument", "Only one auth mechanism allowed; only the X-Sim-Signature query parameter or the Authorization header should be specified")
+		return
+	}
+	expires, err := strconv.ParseInt(q.Get(MediaExpiresParam), 10, 64)
+	sig := q.Get(MediaSignatureParam)
+	if err != nil || sig == "" {
+		fail(http.StatusForbidden, "AccessDenied", "Query-string authentication requires the X-Sim-Signature and X-Sim-Expires parameters")
+		return
+	}
+	if !hmac.Equal([]byte(sig), []byte(s.mediaSignature(id, expires))) {
+		fail(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	if !s.now().Before(time.Unix(expires, 0)) {
+		fail(http.StatusForbidden, "AccessDenied", "Request has expired")
+		return
+	}
+	b, mime, ok := s.Org.Media(id)
 	if !ok {
 		s.stats.status(pattern, http.StatusNotFound)
 		writeErrorTo(w, http.StatusNotFound, genesys.CodeNotFound, "The requested media could not be found.", corr)

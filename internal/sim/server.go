@@ -32,6 +32,7 @@ const (
 	DefaultJobPageSize      = 100
 	DefaultJobMaxPageSize   = 1000
 	DefaultJobTTL           = 48 * time.Hour
+	DefaultMediaURLTTL      = 30 * 24 * time.Hour
 	DefaultMaxRecordingJobs = 2
 	// MaxProtectedConversations is how many conversations an org may have
 	// under deletion protection at once (Genesys: "1000 conversations can be
@@ -100,6 +101,14 @@ type Options struct {
 	// queries (Queued, Running, Succeeded) and RecordingJobDelay for a
 	// recording job to go from PENDING to READY.
 	JobDelay, AuditDelay, RecordingJobDelay time.Duration
+	// MediaURLTTL is how long an attachment url in a message stays valid,
+	// measured from the message's timestamp: Genesys's media urls stop
+	// working 30 days after the message (DefaultMediaURLTTL, the default of
+	// `custody sim serve`). Zero, the Options default, never expires them.
+	// Either way the urls are pre-signed (X-Sim-Expires, X-Sim-Signature)
+	// for the media listener, which answers 403 to an expired or wrong
+	// signature and 400 to any request carrying an Authorization header.
+	MediaURLTTL time.Duration
 	// JobTTL is how long analytics job results stay available (default
 	// DefaultJobTTL); then the job is EXPIRED.
 	JobTTL time.Duration
@@ -391,7 +400,7 @@ func (s *Server) routes() (api, login, media http.Handler) {
 	loginMux.Handle("/", s.noRoute(loginMux))
 
 	mediaMux := http.NewServeMux()
-	mediaMux.HandleFunc("GET /sim/media/{id}", s.handleMedia)
+	mediaMux.HandleFunc(MediaRoute, s.handleMedia)
 	mediaMux.Handle("/", s.noRoute(mediaMux))
 	return apiMux, loginMux, mediaMux
 }

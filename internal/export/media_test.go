@@ -1,0 +1,263 @@
+package export_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// newMediaEnv is newEnv with attachment urls expiring DefaultMediaURLTTL
+// after their message, on a simulator clock running from now: the real
+// clock shifted so that it reads now.
+func newMediaEnv(t testing.TB, conversations int, now time.Time) *env {
+	t.Helper()
+	shift := time.Until(now)
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig:   sim.OrgConfig{Seed: 7, Conversations: conversations, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2},
+		JobDelay:    20 * time.Millisecond,
+		AuditDelay:  20 * time.Millisecond,
+		MediaURLTTL: sim.DefaultMediaURLTTL,
+		Now:         func() time.Time { return time.Now().Add(shift) },
+	})
+	le := ledgertest.New(t, "matter-1")
+	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+}
+
+func mediaScope() export.Scope {
+	s := intervalScope()
+	s.WithMedia = true
+	return s
+}
+
+// mediaRefs returns the media of every message entry, by attachment id.
+func mediaRefs(t *testing.T, e *env) map[string]leaf.MediaRef {
+	t.Helper()
+	out := map[string]leaf.MediaRef{}
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := leaf.DecodeDetail(leaf.KindMessage, en.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range d.(*leaf.MessageDetail).Media {
+			if _, dup := out[m.ID]; dup {
+				t.Fatalf("attachment %s recorded twice", m.ID)
+			}
+			out[m.ID] = m
+		}
+	}
+	return out
+}
+
+func checkVerified(t *testing.T, e *env) verify.Report {
+	t.Helper()
+	rep, err := verify.Ledger(context.Background(), e.ledger, verifyWithEvidence(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.Evidence == nil || rep.Evidence.Missing+rep.Evidence.Altered != 0 {
+		t.Fatalf("verify --evidence: ok=%v findings %v evidence %+v", rep.OK, rep.Findings, rep.Evidence)
+	}
+	return rep
+}
+
+// TestExportMediaEndToEnd: with urls still valid, every attachment of
+// every WhatsApp conversation is downloaded (without the bearer token:
+// the simulator's media host refuses any request carrying one), matches
+// the API's sha256, is kept as evidence and named in its message's
+// detail, and verify --evidence re-hashes it.
+func TestExportMediaEndToEnd(t *testing.T) {
+	e := newMediaEnv(t, 40, orgEnd.Add(10*24*time.Hour))
+	acct := e.run(t, mediaScope())
+	want := map[string]sim.Attachment{}
+	for _, c := range whatsApp(e.srv.Org) {
+		for _, a := range c.Attachments {
+			want[a.ID] = a
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the org has no attachments")
+	}
+	if !acct.Complete() || acct.MediaDownloaded != len(want) || acct.MediaExpired+acct.MediaRefused+acct.MediaMismatch != 0 {
+		t.Fatalf("accounting %+v, want %d attachments downloaded", acct, len(want))
+	}
+	got := mediaRefs(t, e)
+	if len(got) != len(want) {
+		t.Fatalf("%d attachments in the ledger, want %d", len(got), len(want))
+	}
+	for id, a := range want {
+		m := got[id]
+		if m.Status != "" || m.SHA256 != a.Sha256 || m.Evidence != a.Sha256 {
+			t.Fatalf("attachment %s recorded as %+v, want sha256 %s", id, m, a.Sha256)
+		}
+	}
+	rep := checkVerified(t, e)
+	if rep.Evidence.Referenced < len(want) {
+		t.Fatalf("verify re-hashed %d evidence objects, fewer than the %d attachments", rep.Evidence.Referenced, len(want))
+	}
+	// A rerun appends nothing and fetches no attachment again.
+	again := e.run(t, mediaScope())
+	if again.MessagesAppended != 0 || again.MediaDownloaded+again.MediaExpired+again.MediaRefused != 0 {
+		t.Fatalf("rerun accounting %+v: want nothing appended or downloaded", again)
+	}
+	// The attachments are evidence verify checks: alter one and it says so.
+	var one string
+	for id := range want {
+		one = id
+		break
+	}
+	p := filepath.Join(e.dir, "evidence", filepath.FromSlash(evidence.Key(mustHash(t, want[one].Sha256))))
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("not the photo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := verify.Ledger(context.Background(), e.ledger, verifyWithEvidence(e)); err != nil || rep.OK {
+		t.Fatalf("verify passed over an altered attachment (err %v)", err)
+	}
+}
+
+// TestExportMediaExpired: on a simulator clock where the earliest
+// messages are more than 30 days old, their attachment urls answer 403
+// "Request has expired"; those attachments are recorded as expired in
+// their message's detail and counted in the accounting, the others are
+// downloaded, every conversation still counts as exported, and verify
+// --evidence passes.
+func TestExportMediaExpired(t *testing.T) {
+	now := orgStart.Add(sim.DefaultMediaURLTTL + 3*24*time.Hour + 12*time.Hour)
+	e := newMediaEnv(t, 40, now)
+	acct := e.run(t, mediaScope())
+	got := mediaRefs(t, e)
+	expired, ok := 0, 0
+	for _, c := range whatsApp(e.srv.Org) {
+		for _, a := range c.Attachments {
+			m, found := got[a.ID]
+			if !found {
+				t.Fatalf("attachment %s of %s not recorded", a.ID, c.ID)
+			}
+			md, _ := c.Message(a.MessageID)
+			at, err := time.Parse(time.RFC3339Nano, md.Timestamp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantExpired := !now.Before(time.Unix(at.Add(sim.DefaultMediaURLTTL).Unix(), 0))
+			switch {
+			case m.Status == leaf.MediaExpired && m.Evidence == "" && m.SHA256 == "" && m.Reason != "":
+				expired++
+			case m.Status == "" && m.Evidence == a.Sha256:
+				ok++
+			default:
+				t.Fatalf("attachment %s recorded as %+v", a.ID, m)
+			}
+			if wantExpired != (m.Status == leaf.MediaExpired) {
+				t.Fatalf("attachment %s of %s: expired %v, want %v (%+v)", a.ID, md.Timestamp, m.Status == leaf.MediaExpired, wantExpired, m)
+			}
+		}
+	}
+	if expired == 0 || ok == 0 {
+		t.Fatalf("want some attachments expired and some not: %d expired, %d downloaded", expired, ok)
+	}
+	if !acct.Complete() || acct.Failed != 0 || acct.MediaExpired != expired || acct.MediaDownloaded != ok {
+		t.Fatalf("accounting %+v, want complete with %d expired and %d downloaded", acct, expired, ok)
+	}
+	t.Logf("%d attachments expired, %d downloaded", expired, ok)
+	checkVerified(t, e)
+}
+
+// TestExportMediaMismatchAndRefused: behind a media host that alters the
+// bytes of some attachments and answers 404 to others (a proxy in front
+// of the simulator's), the altered ones are kept as evidence but recorded
+// as sha256_mismatch with the digest the API stated, the others recorded
+// as refused; the conversations still count as exported and verify
+// --evidence passes. The proxy also fails the test if a download carries
+// an Authorization header.
+func TestExportMediaMismatchAndRefused(t *testing.T) {
+	var upstream string
+	var leaked atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		id := path.Base(r.URL.Path)
+		if strings.HasSuffix(id, "0") || strings.HasSuffix(id, "1") {
+			http.Error(w, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>", http.StatusNotFound)
+			return
+		}
+		resp, err := http.Get(upstream + r.URL.RequestURI())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == 200 && id[len(id)-1] < '8' {
+			b[len(b)-1] ^= 0xff
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(proxy.Close)
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 40, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
+		JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+	})
+	upstream = srv.MediaURL
+	le := ledgertest.New(t, "matter-1")
+	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	acct := e.run(t, mediaScope())
+	if leaked.Load() != 0 {
+		t.Fatalf("%d downloads carried an Authorization header", leaked.Load())
+	}
+	got := mediaRefs(t, e)
+	var refused, mismatched, good int
+	for _, c := range whatsApp(srv.Org) {
+		for _, a := range c.Attachments {
+			m := got[a.ID]
+			last := a.ID[len(a.ID)-1]
+			switch {
+			case last == '0' || last == '1':
+				if m.Status != leaf.MediaRefused || m.Evidence != "" || !strings.Contains(m.Reason, "404") {
+					t.Fatalf("attachment %s answered 404, recorded as %+v", a.ID, m)
+				}
+				refused++
+			case last < '8':
+				if m.Status != leaf.MediaSHA256Mismatch || m.StatedSHA256 != a.Sha256 || m.SHA256 == a.Sha256 || m.Evidence != m.SHA256 {
+					t.Fatalf("altered attachment %s recorded as %+v", a.ID, m)
+				}
+				mismatched++
+			default:
+				if m.Status != "" || m.SHA256 != a.Sha256 {
+					t.Fatalf("attachment %s recorded as %+v", a.ID, m)
+				}
+				good++
+			}
+		}
+	}
+	if refused == 0 || mismatched == 0 || good == 0 {
+		t.Fatalf("want each case: refused %d, mismatched %d, good %d", refused, mismatched, good)
+	}
+	if !acct.Complete() || acct.MediaRefused != refused || acct.MediaMismatch != mismatched || acct.MediaDownloaded != mismatched+good {
+		t.Fatalf("accounting %+v, want %d refused, %d mismatched, %d good", acct, refused, mismatched, good)
+	}
+	checkVerified(t, e)
+}

@@ -1,0 +1,95 @@
+package sim_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/sim"
+)
+
+// TestMediaPresigned: attachment urls are pre-signed for the media host,
+// serve bytes matching attachment.sha256 while valid, and are refused when
+// expired, tampered with, unsigned, or sent with an Authorization header
+// (a client leaking its bearer token to another host).
+func TestMediaPresigned(t *testing.T) {
+	clk := newClock()
+	now := clk.Now()
+	s, c := start(t, sim.Options{
+		OrgConfig:   sim.OrgConfig{Seed: 11, Conversations: 60, Start: now.Add(-20 * 24 * time.Hour), End: now.Add(-10 * 24 * time.Hour)},
+		MediaURLTTL: sim.DefaultMediaURLTTL,
+		Now:         clk.Now,
+	})
+	var a genesys.ContentAttachment
+	var msgTime time.Time
+	for i := range s.Org.Len() {
+		cd := s.Org.ConversationAt(i)
+		if len(cd.Attachments) == 0 {
+			continue
+		}
+		at := cd.Attachments[0]
+		m := decode[genesys.MessageData](t, c.must(200, "GET", "/api/v2/conversations/messages/"+cd.ID+"/messages/"+at.MessageID, nil))
+		for _, ct := range m.NormalizedMessage.Content {
+			if ct.Attachment != nil {
+				a = *ct.Attachment
+				msgTime, _ = time.Parse(time.RFC3339Nano, m.Timestamp)
+			}
+		}
+		break
+	}
+	if a.URL == "" {
+		t.Fatal("no attachment served")
+	}
+	if !strings.HasPrefix(a.URL, s.MediaURL+"/sim/media/"+a.ID+"?") || !strings.Contains(a.URL, sim.MediaExpiresParam+"=") || !strings.Contains(a.URL, sim.MediaSignatureParam+"=") {
+		t.Fatalf("attachment url %q is not pre-signed on %s", a.URL, s.MediaURL)
+	}
+	if want := msgTime.Add(sim.DefaultMediaURLTTL).Unix(); !strings.Contains(a.URL, sim.MediaExpiresParam+"="+itoa(want)) {
+		t.Fatalf("attachment url %q does not expire 30 days after the message (%d)", a.URL, want)
+	}
+	get := func(u, auth string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, b := get(a.URL, "")
+	sum := sha256.Sum256(b)
+	if code != 200 || hex.EncodeToString(sum[:]) != a.Sha256 || len(b) != a.ContentSizeBytes {
+		t.Fatalf("valid url: %d, %d bytes, sha256 match %v", code, len(b), hex.EncodeToString(sum[:]) == a.Sha256)
+	}
+	if code, b := get(a.URL, "Bearer "+c.tok); code != 400 || !strings.Contains(string(b), "<Code>InvalidArgument</Code>") {
+		t.Fatalf("with Authorization: %d %s, want 400 InvalidArgument", code, b)
+	}
+	bad := a.URL[:len(a.URL)-1] + map[bool]string{true: "0", false: "1"}[!strings.HasSuffix(a.URL, "0")]
+	if code, b := get(bad, ""); code != 403 || !strings.Contains(string(b), "SignatureDoesNotMatch") {
+		t.Fatalf("tampered signature: %d %s", code, b)
+	}
+	if code, _ := get(s.MediaURL+"/sim/media/"+a.ID, ""); code != 403 {
+		t.Fatalf("unsigned url: %d, want 403", code)
+	}
+	// Moving the expiry needs a new signature.
+	longer := strings.Replace(a.URL, sim.MediaExpiresParam+"=", sim.MediaExpiresParam+"=9", 1)
+	if code, _ := get(longer, ""); code != 403 {
+		t.Fatalf("extended expiry: %d, want 403", code)
+	}
+	clk.Advance(60 * 24 * time.Hour)
+	if code, b := get(a.URL, ""); code != 403 || !strings.Contains(string(b), "Request has expired") {
+		t.Fatalf("expired url: %d %s", code, b)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

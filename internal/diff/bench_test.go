@@ -3,10 +3,8 @@ package diff
 import (
 	"context"
 	"io"
-	"os"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,20 +12,8 @@ import (
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
-
-// benchMessages is the size of BenchmarkDiff's export; set
-// CUSTODY_BENCH_MESSAGES for larger runs (the 1,000,000-message figure).
-func benchMessages(b *testing.B) int {
-	if s := os.Getenv("CUSTODY_BENCH_MESSAGES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			b.Fatalf("CUSTODY_BENCH_MESSAGES=%q: want a positive number", s)
-		}
-		return n
-	}
-	return 100_000
-}
 
 // benchExport writes a damaged Genesys-layout export of about n messages
 // to a temp folder and returns it with the matching captured index.
@@ -85,7 +71,7 @@ func heapPeak() (stop func() uint64) {
 // (which a real run keeps in SQLite, not in memory): it should not grow
 // with the export (compare CUSTODY_BENCH_MESSAGES=20000 and 1000000).
 func BenchmarkDiff(b *testing.B) {
-	dir, idx, m := benchExport(b, benchMessages(b))
+	dir, idx, m := benchExport(b, benchutil.Messages(b, 100_000))
 	src, err := exportfile.NewDirSource(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -106,7 +92,7 @@ func BenchmarkDiff(b *testing.B) {
 			metrics.Read(base)
 			stop := heapPeak()
 			var s Summary
-			cpu0 := cpuTime()
+			cpu0 := benchutil.CPUTime()
 			start := time.Now()
 			for b.Loop() {
 				s, err = Run(context.Background(), src, idx, Options{}, emit)
@@ -115,7 +101,7 @@ func BenchmarkDiff(b *testing.B) {
 				}
 			}
 			elapsed := time.Since(start)
-			cpu := cpuTime() - cpu0
+			cpu := benchutil.CPUTime() - cpu0
 			peak := stop()
 			if s.Messages != m.MessagesReadable {
 				b.Fatalf("read %d messages, export has %d readable", s.Messages, m.MessagesReadable)

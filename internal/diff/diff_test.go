@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // oneCapture is the capture most compare cases are checked against.
@@ -80,7 +81,7 @@ func TestCompareJSONL(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := writeTree(t, map[string]string{"x.jsonl": tc.line + "\n"})
+			dir := benchutil.WriteTree(t, map[string]string{"x.jsonl": tc.line + "\n"})
 			got, _ := runDir(t, dir, oneCapture(), Options{})
 			if d := diffKeys(tc.want, keysOf(got)); d != "" {
 				t.Errorf("%s\nfindings: %+v", d, got)
@@ -90,7 +91,7 @@ func TestCompareJSONL(t *testing.T) {
 }
 
 func TestTimestampFindingValues(t *testing.T) {
-	dir := writeTree(t, map[string]string{"x.jsonl": `{` + strings.Replace(full, ".123Z", "Z", 1) + "}\n" +
+	dir := benchutil.WriteTree(t, map[string]string{"x.jsonl": `{` + strings.Replace(full, ".123Z", "Z", 1) + "}\n" +
 		`{` + strings.NewReplacer(`"m1"`, `"m2"`, ".123Z", ".000-01:00").Replace(full) + "}\n"})
 	idx := oneCapture()
 	idx.Add(Captured{ConversationID: "c1", MessageID: "m2", Timestamp: "2024-03-01T10:00:00.123Z",
@@ -123,7 +124,7 @@ func TestScope(t *testing.T) {
 		`{"conversation_id":"c2","message_id":"m2","timestamp":"2024-03-01T10:00:00.000Z"}`,
 		`{"conversation_id":"c4","message_id":"m1","timestamp":"2024-03-01T10:00:00.000Z"}`,
 	}
-	dir := writeTree(t, map[string]string{"a.jsonl": strings.Join(lines, "\n")})
+	dir := benchutil.WriteTree(t, map[string]string{"a.jsonl": strings.Join(lines, "\n")})
 	pol := DefaultPolicy()
 	pol.Required = []string{finding.FieldTimestamp}
 	got, s := runDir(t, dir, idx, Options{Policy: pol})
@@ -182,7 +183,7 @@ func TestShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _ := runDir(t, writeTree(t, tc.files), oneCapture(), tc.opts)
+			got, _ := runDir(t, benchutil.WriteTree(t, tc.files), oneCapture(), tc.opts)
 			if d := diffKeys(tc.want, keysOf(got)); d != "" {
 				t.Errorf("%s\nfindings: %+v", d, got)
 			}
@@ -219,7 +220,7 @@ func TestHostileFiles(t *testing.T) {
 		"25-empty.jsonl":           "\n\r\n",
 		"26-at-limit.json":         `{"conversationId":"c9","messages":[` + strings.Repeat(" ", 40000-37) + `]}`,
 	}
-	dir := writeTree(t, files)
+	dir := benchutil.WriteTree(t, files)
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "23-link.json")); err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestDeterministic(t *testing.T) {
 		}
 		files["p/"+conv+".jsonl"] = strings.Join(lines, "\n")
 	}
-	dir := writeTree(t, files)
+	dir := benchutil.WriteTree(t, files)
 	ref, refSum := runDir(t, dir, idx, Options{Concurrency: 1})
 	if len(ref) == 0 {
 		t.Fatal("no findings")
@@ -326,7 +327,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestEmitErrorStops(t *testing.T) {
-	dir := writeTree(t, map[string]string{"a.jsonl": `{"conversation_id":"c","message_id":"1"}` + "\n" + `{"conversation_id":"c","message_id":"2"}`})
+	dir := benchutil.WriteTree(t, map[string]string{"a.jsonl": `{"conversation_id":"c","message_id":"1"}` + "\n" + `{"conversation_id":"c","message_id":"2"}`})
 	src, err := exportfile.NewDirSource(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +477,7 @@ func TestNestedPolicyPath(t *testing.T) {
 	sp.Fields[finding.FieldSender] = []string{"fromUser.address", "from"}
 	pol.Shapes[exportfile.ShapeJSONL] = sp
 	line := `{` + strings.Replace(full, `"sender":"+4411"`, `"fromUser":{"address":"+4411"},"from":"ignored"`, 1) + `}`
-	got, _ := runDir(t, writeTree(t, map[string]string{"a.jsonl": line}), oneCapture(), Options{Policy: pol})
+	got, _ := runDir(t, benchutil.WriteTree(t, map[string]string{"a.jsonl": line}), oneCapture(), Options{Policy: pol})
 	if len(got) != 0 {
 		t.Errorf("findings = %+v", got)
 	}
@@ -551,7 +552,7 @@ func TestConversationIndex(t *testing.T) {
 		`{"conversation_id":"a","message_id":"9"}`)
 	// d is captured but absent from the export: one conversation_absent.
 	idx.Add(Captured{ConversationID: "d", MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
-	dir := writeTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
+	dir := benchutil.WriteTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
 	pol := DefaultPolicy()
 	pol.Required = nil
 	plain, plainSum := runDir(t, dir, idx, Options{Policy: pol})
@@ -644,7 +645,7 @@ func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
 	for _, pad := range []int{0, 70 << 10} {
 		t.Run(fmt.Sprintf("pad%d", pad), func(t *testing.T) {
 			doc := `{"conversationId":"c1","pad":"` + strings.Repeat("x", pad) + `","messagingTranscript":[` + strings.Join(msgs, ",") + `]}`
-			got, _ := runDir(t, writeTree(t, map[string]string{"conversation_id=c1/r.json": doc}), idx, Options{Policy: pol})
+			got, _ := runDir(t, benchutil.WriteTree(t, map[string]string{"conversation_id=c1/r.json": doc}), idx, Options{Policy: pol})
 			if d := diffKeys(want, keysOf(got)); d != "" {
 				t.Fatalf("%s\nfindings: %+v", d, got)
 			}
@@ -669,7 +670,7 @@ func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
 		"a.json": `{"conversationId":"c1","conversationId":"c2","messagingTranscript":[]}`,
 		"b.json": "{\"conversationId\":\"c\xff\",\"conversationId\":\"c1\",\"messagingTranscript\":[]}",
 	}
-	got, _ := runDir(t, writeTree(t, docs), idx, Options{Policy: pol})
+	got, _ := runDir(t, benchutil.WriteTree(t, docs), idx, Options{Policy: pol})
 	wantDocs := []key{
 		{finding.ValueAltered, "c1", "", finding.FieldConversationID},
 		{finding.ValueAltered, "", "", finding.FieldConversationID},
@@ -688,7 +689,7 @@ func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
 		`{"conversation_id":"c1","conversation_id":"c2","message_id":"m1"}`,
 		"{\"conversation_id\":\"c\xff\",\"message_id\":\"m2\"}",
 	}, "\n")
-	got, _ = runDir(t, writeTree(t, map[string]string{"x.jsonl": lines}), idx, Options{Policy: pol})
+	got, _ = runDir(t, benchutil.WriteTree(t, map[string]string{"x.jsonl": lines}), idx, Options{Policy: pol})
 	wantLines := []key{
 		{finding.ValueAltered, "", "m1", finding.FieldConversationID},
 		{finding.ValueAltered, "", "m2", finding.FieldConversationID},

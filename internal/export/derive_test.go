@@ -6,13 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -215,7 +214,7 @@ func BenchmarkVerifyEvidence(b *testing.B) {
 			var rep verify.Report
 			// CPU time as well as wall time: on a shared machine the
 			// wall time says more about the neighbours than about verify.
-			cpu0 := cpuTime()
+			cpu0 := benchutil.CPUTime()
 			for b.Loop() {
 				var err error
 				if rep, err = verify.Ledger(ctx, e.ledger, opts); err != nil {
@@ -225,20 +224,11 @@ func BenchmarkVerifyEvidence(b *testing.B) {
 			if !rep.OK {
 				b.Fatalf("findings %v", rep.Findings)
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((benchutil.CPUTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(float64(rep.Entries), "entries")
 			if rep.Derived != nil {
 				b.ReportMetric(float64(rep.Derived.ByKind[leaf.KindMessage]), "messages")
 			}
 		})
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

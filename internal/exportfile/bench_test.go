@@ -8,26 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
-
-// benchMessages is the size of BenchmarkDiff's export; set
-// CUSTODY_BENCH_MESSAGES for larger runs (the 1,000,000-message figure).
-func benchMessages(b *testing.B) int {
-	if s := os.Getenv("CUSTODY_BENCH_MESSAGES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			b.Fatalf("CUSTODY_BENCH_MESSAGES=%q: want a positive number", s)
-		}
-		return n
-	}
-	return 100_000
-}
 
 // benchTree writes an export of about n messages in shape (a recexport
 // shape) and returns the folder and how many messages it holds.
@@ -47,7 +34,7 @@ func benchTree(b *testing.B, shape string, n int) string {
 // folders, two files each) the way Run's walker does: every entry is
 // opened by Walk and closed unread. Reported per listed file.
 func BenchmarkWalk(b *testing.B) {
-	dir := benchTree(b, recexport.ShapeGenesys, benchMessages(b))
+	dir := benchTree(b, recexport.ShapeGenesys, benchutil.Messages(b, 100_000))
 	src, err := NewDirSource(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -55,7 +42,7 @@ func BenchmarkWalk(b *testing.B) {
 	defer src.Close()
 	files := 0
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := benchutil.CPUTime()
 	for b.Loop() {
 		files = 0
 		err := src.Walk(context.Background(), func(e Entry) error {
@@ -70,7 +57,7 @@ func BenchmarkWalk(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpu := cpuTime() - cpu0
+	cpu := benchutil.CPUTime() - cpu0
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(files*b.N), "ns/file")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(files*b.N), "cpu-ns/file")
 	b.ReportMetric(float64(files), "files")
@@ -133,7 +120,7 @@ func benchJSONL(n int) []benchFile {
 // kind of file: Genesys recordings, their _metadata.json companions,
 // customer reshapes and JSON Lines. Reported per message and per file.
 func BenchmarkParse(b *testing.B) {
-	n := benchMessages(b)
+	n := benchutil.Messages(b, 100_000)
 	genesys := readTree(b, benchTree(b, recexport.ShapeGenesys, n))
 	var recs, metas []benchFile
 	for _, f := range genesys {
@@ -172,7 +159,7 @@ func BenchmarkParse(b *testing.B) {
 			var r bytes.Reader
 			b.SetBytes(int64(bytesIn))
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := benchutil.CPUTime()
 			for b.Loop() {
 				records = 0
 				for _, f := range set.files {
@@ -183,7 +170,7 @@ func BenchmarkParse(b *testing.B) {
 					}
 				}
 			}
-			cpu := cpuTime() - cpu0
+			cpu := benchutil.CPUTime() - cpu0
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			b.ReportMetric(ns/float64(len(set.files)), "ns/file")
 			if records > 0 {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // walked is what a walk showed of one entry.
@@ -73,7 +75,7 @@ func hostileTree(t *testing.T) string {
 	for i := range 300 {
 		files[fmt.Sprintf("many/%03d-%s.json", i, strings.Repeat("n", 40))] = fmt.Sprint(i)
 	}
-	dir := writeTree(t, files)
+	dir := benchutil.WriteTree(t, files)
 	for _, d := range []string{"empty-dir", "only-links", "a/empty"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -179,7 +181,7 @@ func TestWalkPermissions(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root opens everything")
 	}
-	dir := writeTree(t, map[string]string{
+	dir := benchutil.WriteTree(t, map[string]string{
 		"locked/a.json": "1", "locked/b/c.json": "2",
 		"mixed/a.json": "3", "mixed/b.json": "4", "mixed/c/d.json": "5",
 		"first/a.json": "6", "first/b.json": "7",

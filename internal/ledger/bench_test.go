@@ -3,22 +3,11 @@ package ledger
 import (
 	"crypto/sha256"
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
-
-// cpuTime is the process's user+system CPU time so far. Benchmarks report
-// CPU per entry beside wall-clock rates because the machine is shared.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // benchBatch is how many entries one Append carries, as an export commits
 // a bulk page of messages.
@@ -47,14 +36,14 @@ func BenchmarkAppend(b *testing.B) {
 			leaf, _ := all[0].AppendLeaf(nil)
 			b.ReportMetric(float64(len(leaf)), "leaf-bytes")
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := benchutil.CPUTime()
 			for done := 0; done < b.N; done += benchBatch {
 				if _, err := f.l.Append(f.ctx, all[done:min(done+benchBatch, b.N)]...); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
-			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/entry")
+			b.ReportMetric(float64((benchutil.CPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/entry")
 		})
 	}
 }

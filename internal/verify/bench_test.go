@@ -1,24 +1,13 @@
-//go:build unix
-
 package verify_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 	"github.com/custodyhq/custody/internal/verify"
 )
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkVerify runs a full verification of a 100,000-entry ledger with
 // checkpoints; each op is one whole verification. (It was
@@ -43,7 +32,7 @@ func BenchmarkVerify(b *testing.B) {
 	f.checkpoint()
 	key := f.l.VerifierKey()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := benchutil.CPUTime()
 	for b.Loop() {
 		rep, err := verify.Ledger(f.ctx, f.l, verify.Options{VerifierKey: key})
 		if err != nil || !rep.OK || rep.Entries != size {
@@ -51,5 +40,5 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(size*b.N), "cpu-ns/entry")
+	b.ReportMetric(float64((benchutil.CPUTime()-cpu0).Nanoseconds())/float64(size*b.N), "cpu-ns/entry")
 }

@@ -7,28 +7,16 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/folder"
+	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
-
-// benchPut stores b.N distinct 4 KiB objects (about a bulk-messages page).
-func benchPut(b *testing.B, s evidence.Store) {
-	ctx := context.Background()
-	data := make([]byte, 4096)
-	b.SetBytes(int64(len(data)))
-	for i := 0; b.Loop(); i++ {
-		binary.BigEndian.PutUint64(data, uint64(i))
-		if _, err := s.Put(ctx, data); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
 
 func BenchmarkFolderPut(b *testing.B) {
 	s, err := folder.Open(b.TempDir(), evidence.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchPut(b, s)
+	storetest.BenchPut(b, s)
 }
 
 func BenchmarkFolderVerify1000(b *testing.B) {

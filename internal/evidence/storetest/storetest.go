@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -394,5 +395,19 @@ func testCanceled(t *testing.T, h Harness) {
 	_, err := evidence.Verify(ctx, s, evidence.Sums([]hashchain.Hash{sumOf([]byte("x"))}), evidence.VerifyOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("verify with canceled context: err = %v, want context.Canceled", err)
+	}
+}
+
+// BenchPut stores b.N distinct 4 KiB objects (about a bulk-messages page)
+// in s: the one Put benchmark every backend runs.
+func BenchPut(b *testing.B, s evidence.Store) {
+	ctx := context.Background()
+	data := make([]byte, 4096)
+	b.SetBytes(int64(len(data)))
+	for i := 0; b.Loop(); i++ {
+		binary.BigEndian.PutUint64(data, uint64(i))
+		if _, err := s.Put(ctx, data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -125,24 +125,19 @@ func newDeriveCheck(store evidence.Store) *deriveCheck {
 	}
 }
 
-// entry re-derives the evidence fields of the entry at seq.
-func (c *deriveCheck) entry(ctx context.Context, seq uint64, leafBytes []byte) []Finding {
-	e, err := leaf.DecodeLeaf(leafBytes)
-	if err != nil {
-		return nil // a row finding of the evidence check
-	}
-	e.Seq = seq
+// entry re-derives the evidence fields of e (decoded, with its Seq).
+func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry) []Finding {
 	var fs []Finding
 	var ok bool
 	switch e.Kind {
 	case leaf.KindMessage:
-		fs, ok = c.message(ctx, &e)
+		fs, ok = c.message(ctx, e)
 	case leaf.KindConversation:
-		fs, ok = c.conversation(ctx, &e)
+		fs, ok = c.conversation(ctx, e)
 	case leaf.KindAudit:
-		fs, ok = c.audit(ctx, &e)
+		fs, ok = c.audit(ctx, e)
 	case leaf.KindListing:
-		fs, ok = c.listing(ctx, &e)
+		fs, ok = c.listing(ctx, e)
 	default:
 		c.kinds[e.Kind] = true
 		c.sum.SkippedEntries++

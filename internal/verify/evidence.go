@@ -19,47 +19,29 @@ type evidenceCheck struct {
 	first map[hashchain.Hash]uint64 // first seq referencing each object
 }
 
-// entry records the evidence references of the entry at seq.
-func (c *evidenceCheck) entry(seq uint64, leafBytes []byte) []Finding {
-	refs, bad, err := entryEvidence(leafBytes)
+// entry records the evidence references of e: its evidence_sha256 and
+// those its typed detail lists (leaf.EvidenceRefs). A reference that is not
+// SHA-256 hex is a finding; a detail that is not JSON at all is the strict
+// check's finding.
+func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
+	named, err := e.EvidenceRefs()
 	if err != nil {
-		return []Finding{{Check: CheckRow, Seq: &seq, pos: 2 * int64(seq),
-			Message: fmt.Sprintf("the leaf is not a custody entry: %v", err)}}
+		return nil
 	}
-	for _, h := range refs {
+	seq := e.Seq
+	var out []Finding
+	for _, r := range named {
+		h, err := hashchain.ParseHash(r.SHA256)
+		if err != nil {
+			out = append(out, Finding{Check: CheckEvidence, Seq: &seq, pos: 2 * int64(seq),
+				Message: fmt.Sprintf("detail names evidence %q, which is not a SHA-256", r.SHA256)})
+			continue
+		}
 		if _, ok := c.first[h]; !ok && !h.IsZero() {
 			c.first[h] = seq
 		}
 	}
-	var out []Finding
-	for _, s := range bad {
-		out = append(out, Finding{Check: CheckEvidence, Seq: &seq, pos: 2 * int64(seq),
-			Message: fmt.Sprintf("detail names evidence %q, which is not a SHA-256", s)})
-	}
 	return out
-}
-
-// entryEvidence returns the evidence objects one leaf references: its
-// evidence_sha256 and those its typed detail lists (leaf.EvidenceRefs);
-// bad lists the references that are not SHA-256 hex.
-func entryEvidence(leafBytes []byte) (refs []hashchain.Hash, bad []string, err error) {
-	e, err := leaf.DecodeLeaf(leafBytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	named, err := e.EvidenceRefs()
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, r := range named {
-		h, err := hashchain.ParseHash(r.SHA256)
-		if err != nil {
-			bad = append(bad, r.SHA256)
-			continue
-		}
-		refs = append(refs, h)
-	}
-	return refs, bad, nil
 }
 
 // finish re-hashes every referenced object in the store.

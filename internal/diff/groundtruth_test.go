@@ -20,8 +20,9 @@ import (
 )
 
 // orgIndex is what custody would have captured of the org's conversations:
-// every message with its millisecond timestamp, text, sender, the
-// conversation's legal hold and audit references.
+// every message as the API serves it (content in normalizedMessage only,
+// structured content included) with its millisecond timestamp, text,
+// sender, the conversation's legal hold and audit references.
 func orgIndex(t testing.TB, org *sim.Org) *MemIndex {
 	t.Helper()
 	idx := &MemIndex{}
@@ -33,7 +34,8 @@ func orgIndex(t testing.TB, org *sim.Org) *MemIndex {
 			refs = append(refs, a.ID)
 		}
 		for k := range c.Messages {
-			idx.Add(CaptureOf(&c.Messages[k], c.ID, &hold, refs, 0))
+			served := sim.APIMessage(c.Messages[k])
+			idx.Add(CaptureOf(&served, c.ID, &hold, refs, 0))
 		}
 	}
 	return idx

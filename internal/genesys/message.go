@@ -22,14 +22,23 @@ const MillisLayout = TimeLayout
 
 // MessageText is the text of a captured message that ContentHash covers:
 // normalizedMessage.text, where Genesys has kept message content since it
-// removed textBody on 2026-03-31. A message captured before then may carry
-// textBody too; it is read first so that hashes of those captures, and
-// their re-derivation from evidence, stay what they were.
+// removed textBody on 2026-03-31, followed by one line per structured
+// part (StructuredText). A message captured before then may carry textBody
+// too; it is read first so that hashes of those captures, and their
+// re-derivation from evidence, stay what they were (a message with
+// nothing structured reduces to its text alone, as it always did).
 func MessageText(m *MessageData) string {
-	if m.TextBody == "" && m.NormalizedMessage != nil {
-		return m.NormalizedMessage.Text
+	text := m.TextBody
+	if text == "" && m.NormalizedMessage != nil {
+		text = m.NormalizedMessage.Text
 	}
-	return m.TextBody
+	if s := StructuredText(m.NormalizedMessage); s != "" {
+		if text == "" {
+			return s
+		}
+		return text + "\n" + s
+	}
+	return text
 }
 
 // NormalizeContent is the text whose hash is compared: Unicode NFC, CRLF

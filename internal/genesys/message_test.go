@@ -49,3 +49,47 @@ func TestParseTimestamp(t *testing.T) {
 		t.Error("ParseTimestamp(yesterday) did not fail")
 	}
 }
+
+// TestStructuredText pins the normal form of each structured content type
+// (docs/ledger-format.md, "The text of a message"): a change here changes
+// the content_sha256 of every capture of such a message.
+func TestStructuredText(t *testing.T) {
+	nm := &NormalizedMessage{
+		Text: "Pick one",
+		Content: []MessageContent{
+			{ContentType: "Attachment", Attachment: &ContentAttachment{ID: "a", Mime: "image/webp"}},
+			{ContentType: "Text", Text: &ContentText{Body: "Pick one"}},
+			{ContentType: "QuickReply", QuickReply: &ContentQuickReply{Text: "Billing", Payload: "BILLING", Action: "Message"}},
+			{ContentType: "ButtonResponse", ButtonResponse: &ContentButtonResponse{Type: "ListPicker", Text: "Invoices", Payload: "invoice"}},
+			{ContentType: "ListPicker", ListPicker: &ContentListPicker{Sections: []ListPickerSection{{Title: "Orders", Items: []ListPickerItem{{ID: "track", Title: "Track", Subtitle: "Where?"}}}}}},
+			{ContentType: "Location", Location: &ContentLocation{Latitude: 51.5, Longitude: -0.125, Text: "Depot", Address: "1 Road"}},
+			{ContentType: "Reactions", Reactions: []ContentReaction{{ReactionType: "Love", Count: 1}}},
+			{ContentType: "Notification", Template: &NotificationTemplate{ID: "t1", Language: "en_GB",
+				Header: &TemplateHeader{Type: "Text", Text: "Hi"}, Body: &TemplateBody{Text: "Order {{1}}", Parameters: []TemplateParameter{{Name: "1", Text: "42"}}},
+				Footer: &TemplateFooter{Text: "STOP"}, Buttons: []TemplateButton{{Type: "Url", Index: 0, Text: "Track", URL: "https://x"}}}},
+			{ContentType: "Carousel"},
+		},
+		Events: []MessageEvent{{EventType: "Typing", Typing: &TypingEvent{Type: "On"}}, {EventType: "Presence", Presence: &PresenceEvent{Type: "Join"}}},
+	}
+	want := "Pick one\n" +
+		"[quick reply] Billing | BILLING\n" +
+		"[button response ListPicker] Invoices | invoice\n" +
+		"[list]\n[list section] Orders\n[list item] track | Track | Where?\n" +
+		"[location] 51.5,-0.125 | Depot | 1 Road | \n" +
+		"[reaction] Love | 1\n" +
+		"[template] t1 | en_GB\n[template header Text] Hi\n[template body] Order {{1}}\n[template body parameter] 1 | 42\n[template footer] STOP\n" +
+		"[template button Url] 0 | Track | https://x |  | \n" +
+		"[Carousel]\n" +
+		"[event Typing] On\n[event Presence] Join"
+	if got := MessageText(&MessageData{NormalizedMessage: nm}); got != want {
+		t.Errorf("MessageText:\n%s\nwant\n%s", got, want)
+	}
+	// Text alone, and receipts, leave the text as it was.
+	plain := &MessageData{NormalizedMessage: &NormalizedMessage{Text: "hi", Content: []MessageContent{{ContentType: "Attachment"}}}, NormalizedReceipts: []NormalizedMessage{{Status: "Read"}}}
+	if got := MessageText(plain); got != "hi" {
+		t.Errorf("plain: %q", got)
+	}
+	if got := MessageText(&MessageData{NormalizedMessage: &NormalizedMessage{Content: []MessageContent{{ContentType: "Reactions", Reactions: []ContentReaction{{ReactionType: "Like", Count: 1}}}}}}); got != "[reaction] Like | 1" {
+		t.Errorf("reaction alone: %q", got)
+	}
+}

@@ -324,6 +324,7 @@ type NormalizedMessage struct {
 	Type              string            `json:"type,omitempty"`
 	Text              string            `json:"text,omitempty"`
 	Content           []MessageContent  `json:"content,omitempty"`
+	Events            []MessageEvent    `json:"events,omitempty"`
 	Status            string            `json:"status,omitempty"`
 	Reasons           []Reason          `json:"reasons,omitempty"`
 	OriginatingEntity string            `json:"originatingEntity,omitempty"`
@@ -354,11 +355,18 @@ type Recipient struct {
 	LastName  string `json:"lastName,omitempty"`
 }
 
-// MessageContent is model Conversationmessagecontent (subset).
+// MessageContent is model Conversationmessagecontent (subset: the content
+// types WhatsApp carries; the others are in content.go).
 type MessageContent struct {
-	ContentType string             `json:"contentType"`
-	Attachment  *ContentAttachment `json:"attachment,omitempty"`
-	Text        *ContentText       `json:"text,omitempty"`
+	ContentType    string                 `json:"contentType"`
+	Attachment     *ContentAttachment     `json:"attachment,omitempty"`
+	Text           *ContentText           `json:"text,omitempty"`
+	QuickReply     *ContentQuickReply     `json:"quickReply,omitempty"`
+	ButtonResponse *ContentButtonResponse `json:"buttonResponse,omitempty"`
+	ListPicker     *ContentListPicker     `json:"listPicker,omitempty"`
+	Location       *ContentLocation       `json:"location,omitempty"`
+	Reactions      []ContentReaction      `json:"reactions,omitempty"`
+	Template       *NotificationTemplate  `json:"template,omitempty"`
 }
 
 // ContentAttachment is model Conversationcontentattachment.

@@ -295,6 +295,7 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 	}
 	outboundOrig := c.Kind != KindVoice && acdEnd.Equal(c.Start) && bot == nil
 	c.Messages = make([]genesys.MessageData, 0, n)
+	st := &contentState{r: newRand(seed, tagContent, uint64(i))}
 	for k := range n {
 		t := c.Start.Add(offs[k]).Truncate(time.Millisecond)
 		if k > 0 && !t.After(c.Start) {
@@ -376,10 +377,16 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 			text = cap
 			m.TextBody = cap
 			c.Attachments = append(c.Attachments, a)
+		} else if c.Kind == KindWhatsApp {
+			text = o.structure(st, c, &m, nm, k, text, k == 0 && outboundOrig, sender == bot, !inbound && sender != bot, custFirst)
+			m.TextBody = text
 		}
 		nm.Text = text
-		// Receipts for outbound WhatsApp and web messages.
-		if !inbound && c.Kind != KindSMS {
+		// Receipts for outbound WhatsApp and web messages; an event has none.
+		switch {
+		case nm.Type == "Event":
+		case !inbound && c.Kind == KindWhatsApp && failDelivery(st, &m, nm, t.Add(time.Duration(300+st.r.IntN(60_000))*time.Millisecond)):
+		case !inbound && c.Kind != KindSMS:
 			dt := t.Add(time.Duration(300+r.IntN(4700)) * time.Millisecond)
 			nm.Status, m.Status = "Delivered", "delivery-success"
 			rc := []genesys.NormalizedMessage{receipt(msgID, nm.Channel, dt, "Delivered")}
@@ -488,7 +495,7 @@ func (o *Org) attachment(r *rand.Rand, i, k int) Attachment {
 
 var mediaMagic = map[string]string{
 	"image/jpeg": "\xff\xd8\xff\xe0", "image/png": "\x89PNG\r\n\x1a\n", "application/pdf": "%PDF-1.7\n",
-	"audio/ogg": "OggS", "video/mp4": "\x00\x00\x00\x18ftypmp42",
+	"audio/ogg": "OggS", "video/mp4": "\x00\x00\x00\x18ftypmp42", "image/webp": "RIFF\x00\x40\x00\x00WEBPVP8 ",
 }
 
 func mediaStream(seed int64, id string) *rand.ChaCha8 {

@@ -23,6 +23,7 @@ const (
 	tagJob
 	tagGone
 	tagRuntime
+	tagContent
 )
 
 // mix is SplitMix64's finaliser: a fast, well-distributed 64-bit hash step.

@@ -73,13 +73,10 @@ func derivedID(seed uint64, parts ...string) string {
 	return s[:8] + "-" + s[8:12] + "-4" + s[13:16] + "-a" + s[17:20] + "-" + s[20:32]
 }
 
-// text is the message text custody captures and hashes (genesys.MessageText).
-func text(m *genesys.MessageData) string {
-	if m.TextBody == "" && m.NormalizedMessage != nil {
-		return m.NormalizedMessage.Text
-	}
-	return m.TextBody
-}
+// text is the message text custody captures and hashes: its text and the
+// normal form of its structured content (genesys.MessageText), which is
+// what a recording export's messageText is compared by.
+func text(m *genesys.MessageData) string { return genesys.MessageText(m) }
 
 func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Target, p *Profile) (convResult, error) {
 	var res convResult

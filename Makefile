@@ -16,7 +16,8 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEA
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/custody
 
-## test-deps: install what the tests need (versitygw for the S3 tests).
+## test-deps: install what the tests need (versitygw for the S3 tests, the
+## Genesys JavaScript SDK for the SDK client test).
 test-deps:
 	bash scripts/install-test-deps.sh
 

@@ -2,7 +2,8 @@
 # Installs what the test suite needs into .tools/bin (idempotent):
 # versitygw, a real S3-compatible server the S3 tests start on loopback;
 # curl and jq, which the README walkthrough uses (cmd/custody/readme_test.go
-# runs it), with apt-get when they are missing.
+# runs it), with apt-get when they are missing; the Genesys JavaScript SDK
+# into .tools/jssdk (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="${CUSTODY_TOOLS:-$PWD/.tools/bin}"
@@ -25,4 +26,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "could not install ${missing[*]}: install them with your package manager" >&2
     exit 1
   fi
+fi
+# The official Genesys Cloud JavaScript SDK, pinned with its lock file
+# (cmd/custody/testdata/jssdk), into .tools/jssdk: cmd/custody's
+# TestJSSDKClient drives custody sim serve with it. Without node the test
+# skips (loudly), so node missing is not an error here.
+jssdk="${CUSTODY_JSSDK:-$(dirname "$tools")/jssdk}"
+pin=cmd/custody/testdata/jssdk
+if ! command -v npm >/dev/null; then
+  echo "node/npm not found: the JavaScript SDK test will be skipped" >&2
+elif ! cmp -s "$pin/package-lock.json" "$jssdk/package-lock.json" || [ ! -f "$jssdk/node_modules/purecloud-platform-client-v2/package.json" ]; then
+  echo "installing the Genesys JavaScript SDK into $jssdk" >&2
+  mkdir -p "$jssdk"
+  cp "$pin/package.json" "$pin/package-lock.json" "$jssdk/"
+  (cd "$jssdk" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 fi

@@ -28,7 +28,7 @@ func TestWhatsAppContentTypes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, e := range sc.check("Messagedata", b) {
+			for _, e := range sc.Check("Messagedata", b) {
 				t.Fatalf("%s: %s", c.ID, e)
 			}
 			if got, want := genesys.MessageText(&served), genesys.MessageText(m); got != want {

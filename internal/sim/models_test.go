@@ -1,128 +1,18 @@
 package sim_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/simtest"
 )
 
-// schema is the SDK models of testdata/: model → field → type ("string",
-// "float64", "bool", "interface{}", a model, "[]T", "map[string]T"), and
-// model → field → enum values.
-type schema struct {
-	models map[string]map[string]string
-	enums  map[string]map[string][]string
-}
-
-func loadSchema(t testing.TB) schema {
-	t.Helper()
-	sc := schema{models: map[string]map[string]string{}}
-	for _, f := range []string{"testdata/genesys-models.json", "testdata/genesys-models-extra.json"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &sc.models); err != nil { // merges into the map
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
-	b, err := os.ReadFile("testdata/genesys-enums.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &sc.enums); err != nil {
-		t.Fatal(err)
-	}
-	return sc
-}
-
-// check decodes body and returns every departure from the model typ: a
-// field outside the model, a value of another JSON type (null included:
-// Genesys leaves absent fields out), a string outside the field's enum.
-func (sc schema) check(typ string, body []byte) []string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return []string{"not JSON: " + err.Error()}
-	}
-	var errs []string
-	sc.walk(&errs, "$", typ, "", "", v)
-	return errs
-}
-
-func (sc schema) walk(errs *[]string, path, typ, model, field string, v any) {
-	bad := func(format string, args ...any) { *errs = append(*errs, path+": "+fmt.Sprintf(format, args...)) }
-	if v == nil {
-		bad("null where %s belongs", typ)
-		return
-	}
-	switch {
-	case typ == "interface{}":
-	case strings.HasPrefix(typ, "[]"):
-		a, ok := v.([]any)
-		if !ok {
-			bad("%T, want %s", v, typ)
-			return
-		}
-		for k, e := range a {
-			sc.walk(errs, fmt.Sprintf("%s[%d]", path, k), typ[2:], model, field, e)
-		}
-	case strings.HasPrefix(typ, "map[string]"):
-		m, ok := v.(map[string]any)
-		if !ok {
-			bad("%T, want %s", v, typ)
-			return
-		}
-		for k, e := range m {
-			sc.walk(errs, path+"."+k, typ[len("map[string]"):], model, field, e)
-		}
-	case typ == "string":
-		s, ok := v.(string)
-		if !ok {
-			bad("%T, want a string", v)
-			return
-		}
-		if allowed := sc.enums[model][field]; allowed != nil && !slices.Contains(allowed, s) {
-			bad("%q is not a value of %s.%s %v", s, model, field, allowed)
-		}
-	case typ == "float64":
-		if _, ok := v.(json.Number); !ok {
-			bad("%T, want a number", v)
-		}
-	case typ == "bool":
-		if _, ok := v.(bool); !ok {
-			bad("%T, want a bool", v)
-		}
-	default:
-		fields, known := sc.models[typ]
-		if !known {
-			bad("model %s is not in testdata", typ)
-			return
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			bad("%T, want a %s object", v, typ)
-			return
-		}
-		for k, e := range m {
-			ft, ok := fields[k]
-			if !ok {
-				bad("field %q is not in model %s", k, typ)
-				continue
-			}
-			sc.walk(errs, path+"."+k, ft, typ, k, e)
-		}
-	}
-}
+// loadSchema is the SDK models of testdata/ (simtest.Schema).
+func loadSchema(t testing.TB) simtest.Schema { return simtest.LoadSchema(t) }
 
 // TestResponsesMatchSDKModels sends every request the simulator answers
 // and checks each response body against the current SDK model of its
@@ -141,7 +31,7 @@ func TestResponsesMatchSDKModels(t *testing.T) {
 			t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
 		}
 		if len(b) > 0 || want != http.StatusNoContent {
-			for _, e := range sc.check(model, b) {
+			for _, e := range sc.Check(model, b) {
 				t.Errorf("%s %s (%s): %s", method, path, model, e)
 			}
 		}
@@ -234,12 +124,12 @@ func TestSchemaCheckCatchesDepartures(t *testing.T) {
 		{`{"normalizedMessage":{"channel":{"platform":"Webmessaging"}}}`, `"Webmessaging" is not a value of Conversationmessagingchannel.platform`},
 		{`{"normalizedReceipts":{}}`, "want []Conversationnormalizedmessage"},
 	} {
-		errs := sc.check("Messagedata", []byte(tc.body))
+		errs := sc.Check("Messagedata", []byte(tc.body))
 		if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {
 			t.Errorf("%s: %v, want one error with %q", tc.body, errs, tc.want)
 		}
 	}
-	if errs := sc.check("Messagedata", []byte(`{"id":"m","normalizedMessage":{"channel":{"platform":"WebMessaging"}}}`)); len(errs) != 0 {
+	if errs := sc.Check("Messagedata", []byte(`{"id":"m","normalizedMessage":{"channel":{"platform":"WebMessaging"}}}`)); len(errs) != 0 {
 		t.Errorf("a valid body: %v", errs)
 	}
 }

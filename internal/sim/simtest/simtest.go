@@ -1,5 +1,6 @@
 // Package simtest starts the Genesys simulator for tests and closes it when
-// the test ends.
+// the test ends, and checks response bodies against the SDK models in
+// internal/sim/testdata (Schema), for any package's tests.
 package simtest
 
 import (

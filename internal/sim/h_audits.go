@@ -30,9 +30,6 @@ var auditProps = map[string]func(e *genesys.AuditLogMessage) string{
 	},
 	// No simulated entry acts for another org: a filter on it matches none.
 	"TrusteeOrganizationId": func(*genesys.AuditLogMessage) string { return "" },
-	// Not in the SDK's property enum; kept for tests that filter on them.
-	"Level":  func(e *genesys.AuditLogMessage) string { return e.Level },
-	"Status": func(e *genesys.AuditLogMessage) string { return e.Status },
 }
 
 // auditServiceMapping is GET /api/v2/audits/query/servicemapping: the

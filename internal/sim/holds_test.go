@@ -162,6 +162,9 @@ func TestAudits(t *testing.T) {
 		{"no service", "POST", "/api/v2/audits/query", genesys.AuditQueryRequest{Interval: all}, 400},
 		{"bad interval", "POST", "/api/v2/audits/query", genesys.AuditQueryRequest{Interval: "x", ServiceName: svc}, 400},
 		{"bad property", "POST", "/api/v2/audits/query", genesys.AuditQueryRequest{Interval: all, ServiceName: svc, Filters: []genesys.AuditQueryFilter{{Property: "Colour", Value: "x"}}}, 400},
+		// Level and Status are fields of an entry but not properties of the SDK's filter enum.
+		{"Level is no filter property", "POST", "/api/v2/audits/query", genesys.AuditQueryRequest{Interval: all, ServiceName: svc, Filters: []genesys.AuditQueryFilter{{Property: "Level", Value: "USER"}}}, 400},
+		{"Status is no filter property", "POST", "/api/v2/audits/query", genesys.AuditQueryRequest{Interval: all, ServiceName: svc, Filters: []genesys.AuditQueryFilter{{Property: "Status", Value: "SUCCESS"}}}, 400},
 		{"page too big", "GET", "/api/v2/audits/query/" + st.ID + "/results?pageSize=501", nil, 400},
 		{"bad cursor", "GET", "/api/v2/audits/query/" + st.ID + "/results?cursor=zzz", nil, 400},
 		{"unknown query", "GET", "/api/v2/audits/query/nope", nil, 404},

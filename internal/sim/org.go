@@ -190,7 +190,10 @@ func NewOrg(cfg OrgConfig) *Org {
 			d = min(max(d, 60_000), float64(maxConvDuration.Milliseconds()))
 		}
 		h.durMs = int32(d)
-		h.hold = hr.Float64() < cfg.LegalHoldShare
+		// Genesys allows at most MaxProtectedConversations protected
+		// conversations per org: past them, a drawn hold is not applied
+		// (the draw is still made, so other values do not move).
+		h.hold = hr.Float64() < cfg.LegalHoldShare && len(o.heldIndexes) < MaxProtectedConversations
 		if h.hold {
 			o.heldIndexes = append(o.heldIndexes, i)
 		}

@@ -210,3 +210,21 @@ func TestSDKRequestFieldsAccepted(t *testing.T) {
 	resp, b := c2.do("POST", "/api/v2/recording/jobs", `{"action":"EXPORT","integrationId":"s3"}`)
 	errBody(t, resp, b, 400)
 }
+
+// TestGeneratedHoldsCapped: a generated org never has more protected
+// conversations than Genesys allows, whatever the share asked for.
+func TestGeneratedHoldsCapped(t *testing.T) {
+	o := sim.NewOrg(sim.OrgConfig{Seed: 2, Conversations: 3000, LegalHoldShare: 0.5})
+	held := o.HeldIndexes()
+	if len(held) != sim.MaxProtectedConversations {
+		t.Fatalf("%d generated holds, want the cap %d", len(held), sim.MaxProtectedConversations)
+	}
+	for _, i := range held {
+		if !o.LegalHold(i) || len(o.ConversationAt(i).Audits) == 0 {
+			t.Fatalf("held conversation %d has no hold or no audit entry", i)
+		}
+	}
+	if last := held[len(held)-1]; o.LegalHold(last+1) {
+		t.Fatalf("conversation %d after the cap is held", last+1)
+	}
+}

@@ -224,7 +224,7 @@ func TestGeneratedHoldsCapped(t *testing.T) {
 			t.Fatalf("held conversation %d has no hold or no audit entry", i)
 		}
 	}
-	if last := held[len(held)-1]; o.LegalHold(last+1) {
+	if last := held[len(held)-1]; o.LegalHold(last + 1) {
 		t.Fatalf("conversation %d after the cap is held", last+1)
 	}
 }

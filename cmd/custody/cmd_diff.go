@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -23,6 +24,8 @@ type diffOptions struct {
 	Concurrency int
 	Key         string
 	NoRecord    bool
+	ExportTime  string
+	Retention   time.Duration
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
@@ -34,6 +37,8 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "files read at once (default: a few per core)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.BoolVar(&o.NoRecord, "no-record", false, "compare only: open the matter read-only and record nothing (no evidence, no ledger entry, no checkpoint)")
+	fs.StringVar(&o.ExportTime, "export-time", "", "when the export was made (RFC 3339): gaps newer than it less 48 hours get the cause pending_data_lake")
+	fs.DurationVar(&o.Retention, "retention", 0, "the org's recording retention, with --export-time: absent conversations older than it get the cause deleted_by_retention")
 }
 
 func newDiffCommand(g *globalOptions) *cobra.Command {
@@ -101,6 +106,15 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	if o.NoRecord && o.Key != "" {
 		return usageError("--key signs the diff's checkpoint; --no-record signs nothing")
 	}
+	var exportTime time.Time
+	if o.ExportTime != "" {
+		if exportTime, err = time.Parse(time.RFC3339Nano, o.ExportTime); err != nil {
+			return usageError("--export-time %q: want an RFC 3339 time such as 2024-04-02T09:00:00Z", o.ExportTime)
+		}
+	}
+	if o.Retention < 0 || (o.Retention > 0 && o.ExportTime == "") {
+		return usageError("--retention needs --export-time and must not be negative")
+	}
 	// The export first: a source that cannot be opened must leave the
 	// matter untouched (opening its evidence store may record where it is).
 	// An s3:// export is reached as the S3 evidence store is, unless the
@@ -135,7 +149,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		}
 	}
 	opts := reconcile.DiffOptions{
-		Diff: diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency},
+		Diff: diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency, ExportTime: exportTime, Retention: o.Retention},
 	}
 	if jw, ok := w.(diff.JSONWriter); ok {
 		opts.EmitJSON = jw.WriteJSON // the bytes it stores, not encoded again

@@ -47,6 +47,51 @@ type Options struct {
 	// goroutine that emits findings — so a caller can account for the
 	// files read in order without holding them all.
 	FileDone func(exportfile.Entry)
+	// ExportTime is when the export was made, if known: conversations and
+	// messages newer than it less DataLakeLag that the export lacks are
+	// put down to the data lake (cause pending_data_lake), and with
+	// Retention those older than it less Retention to retention. Zero:
+	// neither cause is inferred.
+	ExportTime time.Time
+	// DataLakeLag is how long Genesys may take to include a conversation
+	// in a bulk export (default DefaultDataLakeLag).
+	DataLakeLag time.Duration
+	// Retention is the org's recording retention (0: unknown).
+	Retention time.Duration
+}
+
+// DefaultDataLakeLag: Genesys may take up to 48 hours to include a
+// recording in a bulk export job.
+const DefaultDataLakeLag = 48 * time.Hour
+
+// cause is the likely cause of a gap in a conversation whose newest
+// capture is at last (RFC 3339, milliseconds): the export may be too early
+// for it, retention may have deleted it, or it holds sensitive data; for a
+// whole conversation left out with none of these, there was no recording.
+// A message missing from a covered conversation has a cause only when it
+// is too recent.
+func (o *Options) cause(last string, sensitive, wholeConversation bool) finding.Cause {
+	if !o.ExportTime.IsZero() {
+		if t, _, err := genesys.ParseTimestamp(last); err == nil {
+			lag := o.DataLakeLag
+			if lag <= 0 {
+				lag = DefaultDataLakeLag
+			}
+			if t.After(o.ExportTime.Add(-lag)) {
+				return finding.CausePendingDataLake
+			}
+			if o.Retention > 0 && t.Before(o.ExportTime.Add(-o.Retention)) && wholeConversation {
+				return finding.CauseDeletedByRetention
+			}
+		}
+	}
+	switch {
+	case !wholeConversation:
+		return ""
+	case sensitive:
+		return finding.CauseSensitiveDataExcluded
+	}
+	return finding.CauseNoRecording
 }
 
 // Run compares the export in src with what idx captured. It calls emit
@@ -76,7 +121,7 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	ci, _ := idx.(ConversationIndex)
 	rs := &runState{reader: rd, ci: ci}
 	d := &differ{
-		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle,
+		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle, opts: &opts,
 		covered:    map[string]bool{},
 		uncaptured: map[[2]uint64]struct{}{},
 		fileDone:   opts.FileDone,
@@ -255,6 +300,7 @@ type differ struct {
 	idx     Index
 	ci      ConversationIndex // idx, when it is one
 	pol     *Policy
+	opts    *Options // for the causes of gaps
 	emitFn  func(Finding) error
 	recycle func([]exportfile.Item)
 	s       Summary
@@ -414,7 +460,7 @@ func (d *differ) record(r *exportfile.Message) error {
 		}
 		d.uncaptured[k] = struct{}{}
 		return d.emit(Finding{Kind: finding.NotCaptured, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
-			Detail: at + ": in the export but never captured: refetch"})
+			Detail: at + ": in the export but never captured: refetch", Cause: finding.CauseNotCaptured})
 	}
 	if d.seen.has(c.Seq) {
 		return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
@@ -541,11 +587,16 @@ func (d *differ) finish() error {
 	if d.ci != nil {
 		return d.finishConversations()
 	}
-	absent := map[string]int{}
+	absent := map[string]*absentConv{}
 	err := d.idx.Each(d.ctx, func(c Captured) error {
 		d.s.Captured++
 		if _, ok := d.covered[c.ConversationID]; !ok {
-			absent[c.ConversationID]++
+			a := absent[c.ConversationID]
+			if a == nil {
+				a = &absentConv{conv: c.ConversationID}
+				absent[c.ConversationID] = a
+			}
+			a.add(c)
 			d.s.MessagesInAbsentConversations++
 			return nil
 		}
@@ -554,22 +605,34 @@ func (d *differ) finish() error {
 		}
 		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Field: "", Expected: c.Timestamp,
-			Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
+			Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq), Cause: d.opts.cause(c.Timestamp, false, false)})
 	})
 	if err != nil {
 		return fmt.Errorf("diff: walk captured messages: %w", err)
 	}
 	list := make([]absentConv, 0, len(absent))
-	for conv, n := range absent {
-		list = append(list, absentConv{conv, n})
+	for _, a := range absent {
+		list = append(list, *a)
 	}
 	return d.reportAbsent(list)
 }
 
-// absentConv is a captured conversation the export does not cover.
+// absentConv is a captured conversation the export does not cover: how
+// many messages were captured, the newest capture time, and whether any
+// holds sensitive data (what its cause is inferred from).
 type absentConv struct {
-	conv     string
-	messages int
+	conv      string
+	messages  int
+	last      string
+	sensitive bool
+}
+
+func (a *absentConv) add(c Captured) {
+	a.messages++
+	if c.Timestamp > a.last { // RFC 3339 in UTC with milliseconds: text order is time order
+		a.last = c.Timestamp
+	}
+	a.sensitive = a.sensitive || c.Sensitive
 }
 
 // reportAbsent reports every captured conversation the export does not
@@ -578,9 +641,17 @@ type absentConv struct {
 func (d *differ) reportAbsent(list []absentConv) error {
 	slices.SortFunc(list, func(a, b absentConv) int { return strings.Compare(a.conv, b.conv) })
 	d.s.ConversationsAbsent = len(list)
+	si, _ := d.idx.(SensitiveIndex)
 	for _, a := range list {
+		if !a.sensitive && si != nil {
+			var err error
+			if a.sensitive, err = si.SensitiveData(d.ctx, a.conv); err != nil {
+				return fmt.Errorf("diff: conversation %s: %w", a.conv, err)
+			}
+		}
 		err := d.emit(Finding{Kind: finding.ConversationAbsent, ConversationID: a.conv,
-			Detail: fmt.Sprintf("captured (%d messages) but the export has no file, folder or message of this conversation", a.messages)})
+			Detail: fmt.Sprintf("captured (%d messages) but the export has no file, folder or message of this conversation", a.messages),
+			Cause:  d.opts.cause(a.last, a.sensitive, true)})
 		if err != nil {
 			return err
 		}
@@ -622,7 +693,11 @@ func (d *differ) finishConversations() error {
 				return err
 			}
 			if len(all) > 0 {
-				absent = append(absent, absentConv{strings.Clone(conv), len(all)})
+				a := absentConv{conv: strings.Clone(conv)}
+				for _, c := range all {
+					a.add(c)
+				}
+				absent = append(absent, a)
 				absentMsgs += len(all)
 			}
 			return nil
@@ -634,7 +709,7 @@ func (d *differ) finishConversations() error {
 	})
 	missing := func(c Captured) error {
 		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
-			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq)})
+			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq), Cause: d.opts.cause(c.Timestamp, false, false)})
 	}
 	const batch = 1024 // captures read back per call
 	seqs := make([]uint64, 0, batch)

@@ -19,6 +19,9 @@ type Finding struct {
 	Got            string       `json:"got,omitempty"`
 	File           string       `json:"file,omitempty"`
 	Detail         string       `json:"detail,omitempty"`
+	// Cause is the likely cause of a gap (conversation_absent,
+	// missing_from_export, not_captured), when the diff can tell one.
+	Cause finding.Cause `json:"cause,omitempty"`
 }
 
 // Counts are finding counts by kind.

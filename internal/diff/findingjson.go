@@ -21,6 +21,7 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 		{`,"got":`, f.Got},
 		{`,"file":`, f.File},
 		{`,"detail":`, f.Detail},
+		{`,"cause":`, string(f.Cause)},
 	} {
 		if m.val != "" {
 			b = append(b, m.key...)

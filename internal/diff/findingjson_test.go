@@ -11,12 +11,13 @@ import (
 // FuzzFindingJSON holds Finding.AppendJSON to json.Marshal byte for byte:
 // the stored findings' hash depends on it.
 func FuzzFindingJSON(f *testing.F) {
-	f.Add("field_stripped", "conv-1", "msg-1", "legal_hold", "true", "", "a/b.json", "messages[0]: required field absent")
-	f.Add("value_altered", "c", "m", "sender", "+44 <1>", "&x\u2028\u2029", "dir/\"q\".json", "tab\there\nnew\r\b\f\x01\x1f\x7f")
-	f.Add("", "", "", "", "", "", "", "")
-	f.Add("k", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "é", "😀", "\\", "\u00e9\U0001F600")
-	f.Fuzz(func(t *testing.T, kind, conv, msg, field, expected, got, file, detail string) {
-		fd := Finding{Kind: finding.Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail}
+	f.Add("field_stripped", "conv-1", "msg-1", "legal_hold", "true", "", "a/b.json", "messages[0]: required field absent", "")
+	f.Add("value_altered", "c", "m", "sender", "+44 <1>", "&x\u2028\u2029", "dir/\"q\".json", "tab\there\nnew\r\b\f\x01\x1f\x7f", "")
+	f.Add("", "", "", "", "", "", "", "", "")
+	f.Add("k", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "é", "😀", "\\", "\u00e9\U0001F600", "<cause>")
+	f.Add("conversation_absent", "c", "", "", "", "", "", "captured (3 messages)", "pending_data_lake")
+	f.Fuzz(func(t *testing.T, kind, conv, msg, field, expected, got, file, detail, cause string) {
+		fd := Finding{Kind: finding.Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail, Cause: finding.Cause(cause)}
 		want, err := json.Marshal(fd)
 		if err != nil {
 			t.Fatal(err)

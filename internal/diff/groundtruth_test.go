@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
@@ -56,6 +57,22 @@ func checkGroundTruth(t *testing.T, m recexport.Manifest, got []Finding, s Summa
 	if d := diffKeys(want, keysOf(got)); d != "" {
 		t.Errorf("findings differ from the ground truth:\n%s", d)
 	}
+	// Each gap's cause is the manifest's: the same (kind, conversation,
+	// message) keys, with the cause in the field's place.
+	want, have := []key{}, []key{}
+	for _, d := range m.Damages {
+		if d.Cause != "" {
+			want = append(want, key{d.Kind, d.ConversationID, d.MessageID, string(d.Cause)})
+		}
+	}
+	for _, f := range got {
+		if f.Cause != "" {
+			have = append(have, key{f.Kind, f.ConversationID, f.MessageID, string(f.Cause)})
+		}
+	}
+	if d := diffKeys(want, have); d != "" {
+		t.Errorf("causes differ from the ground truth:\n%s", d)
+	}
 	for _, k := range kinds {
 		if m.Counts[k] == 0 {
 			t.Errorf("the export did no %s damage: the test would prove nothing about it (counts %v)", k, m.Counts)
@@ -90,20 +107,64 @@ func shapeKinds(shape string) []finding.Kind {
 	return out
 }
 
+// runAt is an export time that leaves the org's last conversations in
+// Genesys's data lake lag: a day after the last start.
+func runAt(org *sim.Org) time.Time {
+	_, end := org.Span(org.Len() - 1)
+	return end.Add(24 * time.Hour)
+}
+
+// TestGroundTruthFolder: the findings, and the cause of each gap, are the
+// manifest's: conversations not yet in the data lake, with sensitive data
+// (not asked for), or with no recording; invented messages not captured.
 func TestGroundTruthFolder(t *testing.T) {
 	org := testOrg()
 	idx := orgIndex(t, org)
+	at := runAt(org)
 	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
 		for _, seed := range []uint64{1, 2} {
 			t.Run(fmt.Sprintf("%s/seed%d", shape, seed), func(t *testing.T) {
 				dir := t.TempDir()
-				m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, recexport.DefaultProfile(shape, seed))
+				p := recexport.DefaultProfile(shape, seed)
+				p.RunAt = at
+				m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, s := runDir(t, dir, idx, Options{})
+				got, s := runDir(t, dir, idx, Options{ExportTime: at})
 				checkGroundTruth(t, m, got, s, shapeKinds(shape))
+				causes := map[finding.Cause]int{}
+				for _, d := range m.Damages {
+					causes[d.Cause]++
+				}
+				for _, c := range []finding.Cause{finding.CausePendingDataLake, finding.CauseSensitiveDataExcluded, finding.CauseNoRecording, finding.CauseNotCaptured} {
+					if causes[c] == 0 {
+						t.Errorf("the export has no gap caused by %s: the test would prove nothing about it (%v)", c, causes)
+					}
+				}
 			})
+		}
+	}
+}
+
+// TestGroundTruthSensitiveIncluded: a job that asks for recordings with
+// sensitive data exports those conversations; the diff then finds no
+// sensitive_data_excluded gap.
+func TestGroundTruthSensitiveIncluded(t *testing.T) {
+	org := testOrg()
+	idx := orgIndex(t, org)
+	dir := t.TempDir()
+	p := recexport.DefaultProfile(recexport.ShapeGenesys, 1)
+	p.IncludeSensitiveData = true
+	m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, s := runDir(t, dir, idx, Options{})
+	checkGroundTruth(t, m, got, s, nil)
+	for _, f := range got {
+		if f.Cause == finding.CauseSensitiveDataExcluded {
+			t.Fatalf("sensitive data asked for, yet %+v", f)
 		}
 	}
 }

@@ -27,6 +27,11 @@ type Captured struct {
 	// Seq identifies the capture; unique per message among those Each
 	// yields, and small (the diff keeps one bit per Seq up to the largest).
 	Seq uint64
+	// Sensitive: the captured text holds a payment card number
+	// (genesys.HasPaymentCard), which makes sensitive_data_excluded the
+	// likely cause when the export lacks the conversation. An index that
+	// keeps only content hashes (the ledger's) leaves it false.
+	Sensitive bool
 }
 
 // CaptureOf reduces a captured message to what the diff compares, so that
@@ -40,10 +45,11 @@ func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs
 	if convID == "" {
 		convID = m.ConversationID
 	}
+	text := genesys.MessageText(m)
 	return Captured{
 		ConversationID: convID, MessageID: m.ID, Timestamp: ts,
-		ContentSHA256: genesys.ContentHash(genesys.MessageText(m)), Sender: m.FromAddress,
-		LegalHold: legalHold, AuditRefs: auditRefs, Seq: seq,
+		ContentSHA256: genesys.ContentHash(text), Sender: m.FromAddress,
+		LegalHold: legalHold, AuditRefs: auditRefs, Seq: seq, Sensitive: genesys.HasPaymentCard(text),
 	}
 }
 
@@ -55,6 +61,15 @@ type Index interface {
 	// Each calls fn for every captured message once (its latest capture),
 	// in a deterministic order; an error from fn stops it and is returned.
 	Each(ctx context.Context, fn func(Captured) error) error
+}
+
+// SensitiveIndex is an Index that can tell whether a captured
+// conversation's text holds sensitive data (genesys.HasPaymentCard) when
+// its captures do not say (Captured.Sensitive false, as an index of
+// content hashes gives them). The diff asks it only about conversations
+// the export lacks, to name their likely cause.
+type SensitiveIndex interface {
+	SensitiveData(ctx context.Context, convID string) (bool, error)
 }
 
 // ConversationIndex is an Index that can hand over one conversation's

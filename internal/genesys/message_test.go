@@ -93,3 +93,23 @@ func TestStructuredText(t *testing.T) {
 		t.Errorf("reaction alone: %q", got)
 	}
 }
+
+func TestHasPaymentCard(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"My card is 4111 1111 1111 1111, expiry 09/27", true},
+		{"card 5500-0000-0000-0004 thanks", true},
+		{"4012888888881881", true},
+		{"order 4111 1111 1111 1112", false},              // Luhn fails
+		{"Hi, I need help with my order 12345", false},    // too short
+		{"call +447700900123 or 0044 7700 900123", false}, // phone numbers
+		{"ref 41111111111111111111111 is long", false},    // 23 digits: no card
+		{"", false},
+	} {
+		if got := HasPaymentCard(tc.in); got != tc.want {
+			t.Errorf("HasPaymentCard(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

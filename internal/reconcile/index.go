@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -27,6 +28,10 @@ type LedgerIndex struct {
 	L *ledger.Ledger
 	// Matter, when set, limits the index to entries of that matter.
 	Matter string
+	// Evidence, when set, is read to tell whether a conversation the
+	// export lacks held sensitive data (diff.SensitiveIndex): the ledger
+	// keeps only content hashes.
+	Evidence evidence.Store
 
 	mu         sync.Mutex
 	snapped    bool

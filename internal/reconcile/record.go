@@ -148,7 +148,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src expor
 		filesRead++
 	}
 	started := o.Now()
-	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Matter: o.Matter}, dopts, func(f diff.Finding) error {
+	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Matter: o.Matter, Evidence: store}, dopts, func(f diff.Finding) error {
 		line = append(f.AppendJSON(line[:0]), '\n')
 		if err := findings.write(line); err != nil {
 			return err

@@ -16,6 +16,10 @@ import (
 // (tagContent), so the text, attachments, receipts and edits of the other
 // messages stay what the message stream makes them.
 
+// sensitiveShare is the share of messaging conversations in which the
+// customer types a payment card number.
+const sensitiveShare = 0.04
+
 // offer is an outbound message whose options the customer may answer.
 type offer struct {
 	msgID   string
@@ -61,6 +65,13 @@ var (
 		{-33.856784, 151.215297, "Sydney Opera House", "Bennelong Point, Sydney NSW 2000"},
 		{40.748817, -73.985428, "", "350 5th Ave, New York, NY 10118"},
 		{52.379189, 4.899431, "Centraal", "Stationsplein, 1012 AB Amsterdam"},
+	}
+	// cardTexts carry test card numbers (they pass the Luhn check and
+	// belong to no one).
+	cardTexts = []string{
+		"Here is my card: 4111 1111 1111 1111, exp 09/27",
+		"card number 5500-0000-0000-0004 please take the payment",
+		"Can you charge 4012888888881881 instead?",
 	}
 	reactionTypes  = []string{"Like", "Love", "Haha", "Wow", "Sad", "Thankful"}
 	failureReasons = [][2]string{

@@ -32,6 +32,10 @@ type ConvData struct {
 	LegalHold              bool                        // currently protected
 	Audits                 []genesys.AuditLogMessage   // entries about its protection, oldest first
 	Attachments            []Attachment                // media of Messages, in message order
+	// SensitiveData: a message's text holds a payment card number
+	// (genesys.HasPaymentCard), so Genesys counts its recording as one
+	// with sensitive data, which bulk exports leave out unless asked.
+	SensitiveData bool
 }
 
 // Attachment is a media file sent in a message; the sim serves its bytes
@@ -296,6 +300,7 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 	outboundOrig := c.Kind != KindVoice && acdEnd.Equal(c.Start) && bot == nil
 	c.Messages = make([]genesys.MessageData, 0, n)
 	st := &contentState{r: newRand(seed, tagContent, uint64(i))}
+	cardDue := st.r.Float64() < sensitiveShare // a customer types a card number
 	for k := range n {
 		t := c.Start.Add(offs[k]).Truncate(time.Millisecond)
 		if k > 0 && !t.After(c.Start) {
@@ -381,6 +386,11 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 			text = o.structure(st, c, &m, nm, k, text, k == 0 && outboundOrig, sender == bot, !inbound && sender != bot, custFirst)
 			m.TextBody = text
 		}
+		if cardDue && inbound && k > 0 && len(nm.Content) == 0 {
+			cardDue = false
+			text = fill(st.r, pick(st.r, cardTexts), custFirst)
+			m.TextBody = text
+		}
 		nm.Text = text
 		// Receipts for outbound WhatsApp and web messages; an event has none.
 		switch {
@@ -417,6 +427,12 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 		sender.msgs = append(sender.msgs, genesys.MessageDetails{
 			MessageID: msgID, MessageURI: m.SelfURI, MessageStatus: m.Status, MessageSegmentCount: 1, MessageTime: m.Timestamp,
 		})
+	}
+	for k := range c.Messages {
+		if genesys.HasPaymentCard(genesys.MessageText(&c.Messages[k])) {
+			c.SensitiveData = true
+			break
+		}
 	}
 }
 

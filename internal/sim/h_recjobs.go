@@ -13,11 +13,12 @@ import (
 )
 
 type recordingJob struct {
-	job     genesys.RecordingJob
-	seq     uint64 // creation order, for the listing
-	created time.Time
-	convIDs []string
-	cancel  context.CancelFunc
+	job       genesys.RecordingJob
+	seq       uint64 // creation order, for the listing
+	created   time.Time
+	convIDs   []string
+	sensitive bool // includeRecordingsWithSensitiveData
+	cancel    context.CancelFunc
 }
 
 func unfinished(state string) bool {
@@ -56,9 +57,9 @@ func (s *Server) createRecordingJob(w *resp, r *http.Request) {
 		return
 	}
 	// Conversations up to 5 years old are chosen by conversationQuery,
-	// older ones by agedConversationInterval; the simulated org has no
-	// sensitive-data, screen or snippet recordings, so the include* flags
-	// change nothing.
+	// older ones by agedConversationInterval. includeRecordingsWithSensitiveData
+	// goes to the exporter; the simulated org has no screen or snippet
+	// recordings, so the other include* flags change nothing.
 	cq := body.ConversationQuery
 	switch {
 	case cq == nil && body.AgedConversationInterval == "":
@@ -101,7 +102,7 @@ func (s *Server) createRecordingJob(w *resp, r *http.Request) {
 		}
 		return false
 	})
-	j := &recordingJob{seq: s.recJobSeq, created: now, convIDs: ids, job: genesys.RecordingJob{
+	j := &recordingJob{seq: s.recJobSeq, created: now, convIDs: ids, sensitive: body.IncludeRecordingsWithSensitiveData, job: genesys.RecordingJob{
 		ID: id, State: genesys.RecJobPending, RecordingJobsQuery: body.wire(), DateCreated: ts(now),
 		TotalConversations: len(ids), TotalRecordings: len(ids),
 		SelfURI: "/api/v2/recording/jobs/" + id, User: &genesys.EntityRef{ID: s.ClientID},
@@ -171,7 +172,7 @@ func (s *Server) putRecordingJob(w *resp, r *http.Request) {
 	go func() {
 		defer s.bg.Done()
 		defer cancel()
-		err := s.runExport(ctx, j)
+		res, err := s.runExport(ctx, j)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		switch {
@@ -182,20 +183,25 @@ func (s *Server) putRecordingJob(w *resp, r *http.Request) {
 			j.job.TotalFailedRecordings = j.job.TotalRecordings - j.job.TotalProcessedRecordings
 			s.log.Warn("sim: recording export failed", "job", j.job.ID, "err", err)
 		default:
+			// Honest counters: what the export left out is failed or
+			// skipped, not silently part of a clean FULFILLED.
 			j.job.State = genesys.RecJobFulfilled
 			j.job.TotalProcessedRecordings = j.job.TotalRecordings
+			j.job.TotalFailedRecordings = res.Failed
+			j.job.TotalSkippedRecordings = res.Skipped
 			j.job.PercentProgress = 100
 		}
 	}()
 	w.json(http.StatusAccepted, out)
 }
 
-func (s *Server) runExport(ctx context.Context, j *recordingJob) error {
+func (s *Server) runExport(ctx context.Context, j *recordingJob) (ExportResult, error) {
 	if s.opts.RecordingExporter == nil {
-		return fmt.Errorf("recording export: %w", ErrNoExporter)
+		return ExportResult{}, fmt.Errorf("recording export: %w", ErrNoExporter)
 	}
 	total := len(j.convIDs)
-	err := s.opts.RecordingExporter.RunExport(ctx, s.Org, j.convIDs, func(done int) {
+	job := ExportJob{ConversationIDs: j.convIDs, IncludeSensitiveData: j.sensitive, RunAt: s.now()}
+	res, err := s.opts.RecordingExporter.RunExport(ctx, s.Org, job, func(done int) {
 		s.mu.Lock()
 		j.job.TotalProcessedRecordings = min(max(done, 0), total)
 		if total > 0 {
@@ -204,9 +210,9 @@ func (s *Server) runExport(ctx context.Context, j *recordingJob) error {
 		s.mu.Unlock()
 	})
 	if err != nil {
-		return fmt.Errorf("recording export: %w", err)
+		return res, fmt.Errorf("recording export: %w", err)
 	}
-	return nil
+	return res, nil
 }
 
 // deleteRecordingJob is DELETE /api/v2/recording/jobs/{jobId}: cancels an

@@ -184,17 +184,18 @@ type fakeExporter struct {
 	err     error
 }
 
-func (f *fakeExporter) RunExport(ctx context.Context, org *sim.Org, ids []string, progress func(int)) error {
+func (f *fakeExporter) RunExport(ctx context.Context, org *sim.Org, job sim.ExportJob, progress func(int)) (sim.ExportResult, error) {
+	ids := job.ConversationIDs
 	for k, id := range ids {
 		if _, ok := org.Conversation(id); !ok {
-			return errors.New("unknown conversation " + id)
+			return sim.ExportResult{}, errors.New("unknown conversation " + id)
 		}
 		if k == len(ids)/2 && f.release != nil {
 			progress(k)
 			select {
 			case <-f.release:
 			case <-ctx.Done():
-				return ctx.Err()
+				return sim.ExportResult{}, ctx.Err()
 			}
 		}
 	}
@@ -202,7 +203,7 @@ func (f *fakeExporter) RunExport(ctx context.Context, org *sim.Org, ids []string
 	f.ids = ids
 	f.mu.Unlock()
 	progress(len(ids))
-	return f.err
+	return sim.ExportResult{Exported: len(ids)}, f.err
 }
 
 func TestRecordingJobs(t *testing.T) {

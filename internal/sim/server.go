@@ -49,9 +49,37 @@ const (
 // conversations' files in the Genesys S3 layout. internal/sim/recexport
 // implements it; the command wires it in (sim never imports it).
 type RecordingExporter interface {
-	// RunExport exports convIDs of org, calling progress with the number of
-	// conversations done so far. It returns early when ctx is cancelled.
-	RunExport(ctx context.Context, org *Org, convIDs []string, progress func(done int)) error
+	// RunExport exports the job's conversations of org, calling progress
+	// with the number of conversations done so far, and says how many
+	// it left out. It returns early when ctx is cancelled.
+	RunExport(ctx context.Context, org *Org, job ExportJob, progress func(done int)) (ExportResult, error)
+}
+
+// ExportJob is a recording EXPORT job as its exporter sees it.
+type ExportJob struct {
+	// ConversationIDs are the conversations the job's query chose.
+	ConversationIDs []string
+	// IncludeSensitiveData is the job's includeRecordingsWithSensitiveData:
+	// without it, conversations with sensitive data (ConvData.SensitiveData)
+	// are skipped, as Genesys skips their recordings.
+	IncludeSensitiveData bool
+	// RunAt is when the job runs, by the simulator's clock: conversations
+	// that ended within the data lake's lag before it are not in the data
+	// lake yet.
+	RunAt time.Time
+}
+
+// ExportResult counts a job's conversations by outcome; it sets the job's
+// totalFailedRecordings and totalSkippedRecordings.
+type ExportResult struct {
+	// Exported conversations have files in the export.
+	Exported int
+	// Failed: conversations the export should have had and left out.
+	Failed int
+	// Skipped: conversations with nothing to export by the job's terms
+	// (no message recording, sensitive data not asked for, not yet in the
+	// data lake).
+	Skipped int
 }
 
 // Options configure a Server. The zero value serves an empty org with no

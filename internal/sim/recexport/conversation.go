@@ -30,7 +30,8 @@ const (
 var offsetZone = time.FixedZone("+05:30", 5*3600+1800)
 
 type convResult struct {
-	skipped  bool
+	skipped  bool // nothing to export by the job's terms
+	failed   bool // left out by the exporter
 	files    int
 	messages int
 	readable int
@@ -81,6 +82,8 @@ func text(m *genesys.MessageData) string { return genesys.MessageText(m) }
 func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Target, p *Profile) (convResult, error) {
 	var res convResult
 	if len(c.Messages) == 0 {
+		// A voice conversation: a messaging export has no file of it
+		// (custody captures no messages of it either), so it is skipped.
 		res.skipped = true
 		return res, nil
 	}
@@ -93,10 +96,24 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		zone = offsetZone
 	}
 	cutAt := r.Float64() // where in the file a truncation cuts
-	if dropConv {
-		res.damages = append(res.damages, Damage{Kind: finding.ConversationAbsent, ConversationID: c.ID,
-			Detail: fmt.Sprintf("conversation with %d messages left out of the export", len(c.Messages))})
+	// What Genesys's exporter leaves out, in the order the diff infers
+	// causes: not yet in the data lake, sensitive data not asked for, no
+	// recording.
+	absent := func(cause finding.Cause, why string) (convResult, error) {
+		res.damages = append(res.damages, Damage{Kind: finding.ConversationAbsent, ConversationID: c.ID, Origin: OriginGenesysExporter, Cause: cause,
+			Detail: fmt.Sprintf("conversation with %d messages left out of the export: %s", len(c.Messages), why)})
 		return res, nil
+	}
+	switch lag := p.dataLakeLag(); {
+	case !p.RunAt.IsZero() && c.End.After(p.RunAt.Add(-lag)):
+		res.skipped = true
+		return absent(finding.CausePendingDataLake, "ended less than "+lag.String()+" before the job ran, not yet in the data lake")
+	case c.SensitiveData && !p.IncludeSensitiveData:
+		res.skipped = true
+		return absent(finding.CauseSensitiveDataExcluded, "its recording has sensitive data and the job did not ask for it")
+	case dropConv:
+		res.failed = true
+		return absent(finding.CauseNoRecording, "no recording of it was exported")
 	}
 
 	recID := derivedID(p.Seed, "recording", c.ID)
@@ -109,8 +126,8 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		file = fmt.Sprintf("%s/%s/%s/%s.json", orgID, c.Kind, start.Format("2006-01-02"), c.ID)
 	}
 	parts := participants(c)
-	dmg := func(kind finding.Kind, msgID, field, detail string) Damage {
-		return Damage{Kind: kind, ConversationID: c.ID, MessageID: msgID, Field: field, File: file, Detail: detail}
+	dmg := func(kind finding.Kind, origin Origin, msgID, field, detail string) Damage {
+		return Damage{Kind: kind, Origin: origin, ConversationID: c.ID, MessageID: msgID, Field: field, File: file, Detail: detail}
 	}
 
 	var elems []*element
@@ -133,7 +150,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			shiftBy = -shiftBy
 		}
 		if drop {
-			res.damages = append(res.damages, Damage{Kind: finding.MissingFromExport, ConversationID: c.ID, MessageID: m.ID,
+			res.damages = append(res.damages, Damage{Kind: finding.MissingFromExport, Origin: OriginCustomerPipeline, ConversationID: c.ID, MessageID: m.ID,
 				Detail: "message left out of the export"})
 			continue
 		}
@@ -144,13 +161,13 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		}
 		if shift {
 			ts = ts.Add(shiftBy)
-			e.damages = append(e.damages, dmg(finding.TimestampShifted, m.ID, finding.FieldTimestamp, "moved by "+shiftBy.String()))
+			e.damages = append(e.damages, dmg(finding.TimestampShifted, OriginTampering, m.ID, finding.FieldTimestamp, "moved by "+shiftBy.String()))
 		}
 		layout := layoutMillis
 		if cut || p.Shape == ShapeReshape {
 			layout = layoutSeconds
 			if !shift {
-				e.damages = append(e.damages, dmg(finding.TimestampPrecisionLost, m.ID, finding.FieldTimestamp, "cut to whole seconds"))
+				e.damages = append(e.damages, dmg(finding.TimestampPrecisionLost, OriginCustomerPipeline, m.ID, finding.FieldTimestamp, "cut to whole seconds"))
 			}
 		}
 		tsText := ts.In(zone).Format(layout)
@@ -159,7 +176,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		case alter:
 			var how string
 			body, how = alterText(body, variant)
-			e.damages = append(e.damages, dmg(finding.ContentDiffers, m.ID, finding.FieldContent, how))
+			e.damages = append(e.damages, dmg(finding.ContentDiffers, OriginTampering, m.ID, finding.FieldContent, how))
 		case cosmetic:
 			body = cosmeticText(body, variant)
 		}
@@ -169,15 +186,15 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			if m.FromAddress == from {
 				from += "-0"
 			}
-			e.damages = append(e.damages, dmg(finding.ValueAltered, m.ID, finding.FieldSender, "sender replaced"))
+			e.damages = append(e.damages, dmg(finding.ValueAltered, OriginTampering, m.ID, finding.FieldSender, "sender replaced"))
 		}
 		// What the format itself cannot carry.
 		if p.Shape == ShapeReshape || from == "" {
-			e.damages = append(e.damages, dmg(finding.FieldStripped, m.ID, finding.FieldSender, "the reshape has no sender"))
+			e.damages = append(e.damages, dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldSender, "the reshape has no sender"))
 		}
 		e.damages = append(e.damages,
-			dmg(finding.FieldStripped, m.ID, finding.FieldLegalHold, "the export format has no legal hold"),
-			dmg(finding.FieldStripped, m.ID, finding.FieldAuditTrailID, "the export format has no audit trail reference"))
+			dmg(finding.FieldStripped, OriginGenesysExporter, m.ID, finding.FieldLegalHold, "the export format has no legal hold"),
+			dmg(finding.FieldStripped, OriginGenesysExporter, m.ID, finding.FieldAuditTrailID, "the export format has no audit trail reference"))
 
 		if p.Shape == ShapeGenesys {
 			e.data, err = json.Marshal(recordingMessage(m, parts[m.ID], from, tsText, body))
@@ -190,7 +207,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		elems = append(elems, e)
 		if duplicate {
 			elems = append(elems, &element{conv: c.ID, id: m.ID, kind: elemCopy, data: e.data,
-				damages: []Damage{dmg(finding.Duplicated, m.ID, "", "message written twice")}})
+				damages: []Damage{dmg(finding.Duplicated, OriginCustomerPipeline, m.ID, "", "message written twice")}})
 		}
 		if extra {
 			x := fabricated(p, c, m, ts.Add(time.Millisecond))
@@ -205,7 +222,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 				return res, fmt.Errorf("recexport: encode message %s: %w", x.msg.ID, err)
 			}
 			elems = append(elems, &element{conv: c.ID, id: x.msg.ID, kind: elemExtra, data: data,
-				damages: []Damage{dmg(finding.NotCaptured, x.msg.ID, "", "message custody never captured")}})
+				damages: []Damage{withCause(dmg(finding.NotCaptured, OriginTampering, x.msg.ID, "", "message custody never captured"), finding.CauseNotCaptured)}})
 		}
 	}
 
@@ -234,7 +251,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 	if truncFile {
 		cut = arrayStart + int(cutAt*float64(len(data)-1-arrayStart))
 		data = data[:cut]
-		res.damages = append(res.damages, Damage{Kind: finding.FileUnreadable, ConversationID: c.ID, File: file,
+		res.damages = append(res.damages, Damage{Kind: finding.FileUnreadable, Origin: OriginGenesysExporter, ConversationID: c.ID, File: file,
 			Detail: fmt.Sprintf("file cut short at byte %d of %d", cut, buf.Len())})
 	}
 	for _, e := range elems {
@@ -246,7 +263,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		// Cut off: an original message is missing; copies and fabricated
 		// messages are simply gone.
 		if e.kind == elemOriginal {
-			res.damages = append(res.damages, Damage{Kind: finding.MissingFromExport, ConversationID: c.ID, MessageID: e.id,
+			res.damages = append(res.damages, Damage{Kind: finding.MissingFromExport, Origin: OriginGenesysExporter, ConversationID: c.ID, MessageID: e.id,
 				Detail: "message lost in the truncated part of " + file})
 		}
 	}
@@ -366,7 +383,6 @@ func envelope(p *Profile, c *sim.ConvData, recID string) (head, tail []byte, err
 		field("startTime", c.Start.UTC().Format(genesys.TimeLayout))
 		field("endTime", c.End.UTC().Format(genesys.TimeLayout))
 		field("media", "message")
-		field("mediaSubtype", c.Kind)
 		field("fileState", "AVAILABLE")
 		b.WriteString(`"messagingTranscript":[`)
 		tail = fmt.Appendf(nil, "\n],\"selfUri\":%q}\n", "/api/v2/conversations/"+c.ID+"/recordings/"+recID)
@@ -398,7 +414,7 @@ func metadata(c *sim.ConvData, recID string, n int) ([]byte, error) {
 		}
 	}
 	b, err := json.MarshalIndent(metadataFile{
-		ConversationID: c.ID, RecordingID: recID, MediaType: "message", MediaSubtype: c.Kind,
+		ConversationID: c.ID, RecordingID: recID, MediaType: "Message", MediaSubtype: c.Kind,
 		Provider: "Genesys Cloud", UserIDs: users,
 		StartTime: c.Start.UTC().Format(genesys.TimeLayout), EndTime: c.End.UTC().Format(genesys.TimeLayout),
 		MessageCount: n,
@@ -407,4 +423,9 @@ func metadata(c *sim.ConvData, recID string, n int) ([]byte, error) {
 		return nil, fmt.Errorf("recexport: encode metadata of %s: %w", c.ID, err)
 	}
 	return append(b, '\n'), nil
+}
+
+func withCause(d Damage, c finding.Cause) Damage {
+	d.Cause = c
+	return d
 }

@@ -8,9 +8,12 @@
 // conversation), the seeded, deterministic damage profile (stripped
 // compliance fields, timestamps cut to seconds or shifted, messages
 // dropped, altered, duplicated or fabricated, files truncated,
-// conversations left out), and the ground-truth Manifest listing every
-// damage done, which is written outside the export so that tests know
-// exactly which findings a correct diff must report.
+// conversations left out — for no recording, for sensitive data not asked
+// for, or not yet in the data lake), and the ground-truth Manifest listing
+// every damage done with its origin (Genesys's exporter, a customer's
+// pipeline, tampering) and, for a gap, the cause a diff should name; it is
+// written outside the export so that tests know exactly which findings a
+// correct diff must report.
 //
 // Exporter plugs it into the simulator's recording jobs
 // (sim.Options.RecordingExporter).

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -75,12 +76,55 @@ type Profile struct {
 	// Cosmetic: share of messages whose text gains harmless differences
 	// (padding, CRLF, Unicode NFD) that normalisation removes — no damage.
 	Cosmetic float64 `json:"cosmetic"`
+	// IncludeSensitiveData exports conversations with sensitive data
+	// (sim.ConvData.SensitiveData), as includeRecordingsWithSensitiveData
+	// does; without it they are left out (Genesys's default).
+	IncludeSensitiveData bool `json:"include_sensitive_data,omitempty"`
+	// RunAt is when the export runs; conversations that ended less than
+	// DataLakeLag before it are left out, not yet in Genesys's data lake.
+	// Zero: every conversation is in the data lake.
+	RunAt time.Time `json:"run_at,omitzero"`
+	// DataLakeLag is how long a conversation takes to reach the data lake
+	// (default 48 hours, Genesys's stated maximum).
+	DataLakeLag time.Duration `json:"data_lake_lag,omitempty"`
 	// CountOnly keeps only counts in the Manifest (large benchmark exports).
 	CountOnly bool `json:"count_only,omitempty"`
 	// Concurrency is how many conversations are generated and written at
 	// once (default GOMAXPROCS).
 	Concurrency int `json:"-"`
 }
+
+// DefaultDataLakeLag is Profile.DataLakeLag's default.
+const DefaultDataLakeLag = 48 * time.Hour
+
+func (p *Profile) dataLakeLag() time.Duration {
+	if p.DataLakeLag > 0 {
+		return p.DataLakeLag
+	}
+	return DefaultDataLakeLag
+}
+
+// Origin says who does a kind of damage: Genesys's own bulk exporter,
+// a customer's pipeline that reshapes exports, or someone tampering with
+// them. Profile's shares each belong to one origin:
+//
+//   - genesys_exporter: the export formats' missing provenance fields
+//     (legal hold, audit trail reference), DropConversations (no
+//     recording), conversations with sensitive data (unless
+//     IncludeSensitiveData) or not yet in the data lake (RunAt),
+//     TruncateFiles (and the messages the cut loses);
+//   - customer_pipeline: TruncateTimestamps (and the reshape's seconds and
+//     missing sender), ZoneOffsets (no damage), DropMessages, Duplicate;
+//   - tampering: ShiftTimestamps, AlterContent, AlterSender, Extra
+//     (invented messages).
+type Origin string
+
+// Origins.
+const (
+	OriginGenesysExporter  Origin = "genesys_exporter"
+	OriginCustomerPipeline Origin = "customer_pipeline"
+	OriginTampering        Origin = "tampering"
+)
 
 // DefaultProfile is a mix of every damage, in shares that give each kind
 // several occurrences in a few hundred messages.
@@ -99,9 +143,10 @@ func DefaultProfile(shape string, seed uint64) Profile {
 }
 
 // CleanProfile damages nothing beyond what the shape's format itself loses
-// (no legal hold or audit fields; the reshape's seconds and missing sender).
+// (no legal hold or audit fields; the reshape's seconds and missing sender);
+// it asks for recordings with sensitive data, so it leaves nothing out.
 func CleanProfile(shape string, seed uint64) Profile {
-	p := Profile{Shape: shape, Seed: seed}
+	p := Profile{Shape: shape, Seed: seed, IncludeSensitiveData: true}
 	if shape == ShapeReshape {
 		p.TruncateTimestamps = 1
 	}
@@ -128,14 +173,18 @@ func (p *Profile) check() error {
 // Damage is one thing the export did to a message, a file or a
 // conversation. Field names the compliance field for field_stripped,
 // value_altered and the timestamp and content kinds; File is the export
-// file (relative to the target) where a diff finds it.
+// file (relative to the target) where a diff finds it. Origin says who
+// did it; Cause is the cause a diff should name for a gap
+// (conversation_absent, not_captured), empty for other damage.
 type Damage struct {
-	Kind           finding.Kind `json:"kind"`
-	ConversationID string       `json:"conversation_id"`
-	MessageID      string       `json:"message_id,omitempty"`
-	Field          string       `json:"field,omitempty"`
-	File           string       `json:"file,omitempty"`
-	Detail         string       `json:"detail,omitempty"`
+	Kind           finding.Kind  `json:"kind"`
+	Origin         Origin        `json:"origin"`
+	Cause          finding.Cause `json:"cause,omitempty"`
+	ConversationID string        `json:"conversation_id"`
+	MessageID      string        `json:"message_id,omitempty"`
+	Field          string        `json:"field,omitempty"`
+	File           string        `json:"file,omitempty"`
+	Detail         string        `json:"detail,omitempty"`
 }
 
 // Manifest is the ground truth of one export.
@@ -144,10 +193,14 @@ type Manifest struct {
 	OrgID   string  `json:"org_id"`
 	Target  string  `json:"target"`
 	Profile Profile `json:"profile"`
-	// Conversations written, and skipped because they have no messages
-	// (voice: a messaging export has nothing of them).
+	// Conversations written; skipped because there was nothing to export
+	// by the job's terms (voice: no message recording; sensitive data not
+	// asked for; not yet in the data lake); failed: left out with no
+	// reason the job could give (no recording exported). Skipped and
+	// failed are the job's totalSkippedRecordings and totalFailedRecordings.
 	Conversations        int `json:"conversations"`
 	ConversationsSkipped int `json:"conversations_skipped"`
+	ConversationsFailed  int `json:"conversations_failed"`
 	// Files written (message files and metadata).
 	Files int `json:"files"`
 	// Messages written (before any file truncation), counting copies and
@@ -252,9 +305,11 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 		return m, err
 	}
 	for _, r := range results {
-		if r.skipped {
+		switch {
+		case r.skipped:
 			m.ConversationsSkipped++
-			continue
+		case r.failed:
+			m.ConversationsFailed++
 		}
 		if r.files > 0 {
 			m.Conversations++
@@ -300,18 +355,24 @@ type Exporter struct {
 
 var _ sim.RecordingExporter = (*Exporter)(nil)
 
-// RunExport implements sim.RecordingExporter.
-func (e *Exporter) RunExport(ctx context.Context, org *sim.Org, convIDs []string, progress func(done int)) error {
+// RunExport implements sim.RecordingExporter: the job's sensitive-data
+// choice and time override the Profile's.
+func (e *Exporter) RunExport(ctx context.Context, org *sim.Org, job sim.ExportJob, progress func(done int)) (sim.ExportResult, error) {
 	if e.ManifestPath != "" && e.Target.contains(e.ManifestPath) {
-		return fmt.Errorf("recexport: %w: %s is inside %s", ErrManifestInTarget, e.ManifestPath, e.Target.Dir)
+		return sim.ExportResult{}, fmt.Errorf("recexport: %w: %s is inside %s", ErrManifestInTarget, e.ManifestPath, e.Target.Dir)
 	}
+	convIDs := job.ConversationIDs
 	if convIDs == nil {
 		convIDs = []string{} // a job over nothing exports nothing, not the whole org
 	}
-	m, err := export(ctx, org, convIDs, e.Target, e.Profile, progress)
+	p := e.Profile
+	// The manifest keeps RunAt as JSON: no monotonic reading, UTC.
+	p.IncludeSensitiveData, p.RunAt = job.IncludeSensitiveData, job.RunAt.UTC().Round(0)
+	m, err := export(ctx, org, convIDs, e.Target, p, progress)
 	if err != nil {
-		return err
+		return sim.ExportResult{}, err
 	}
+	res := sim.ExportResult{Exported: m.Conversations, Failed: m.ConversationsFailed, Skipped: m.ConversationsSkipped}
 	e.mu.Lock()
 	e.runs++
 	path := e.ManifestPath
@@ -322,9 +383,9 @@ func (e *Exporter) RunExport(ctx context.Context, org *sim.Org, convIDs []string
 	e.last = m
 	e.mu.Unlock()
 	if path != "" {
-		return m.WriteFile(path)
+		return res, m.WriteFile(path)
 	}
-	return nil
+	return res, nil
 }
 
 // Last returns the manifest of the latest finished job.

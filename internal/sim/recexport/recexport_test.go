@@ -259,7 +259,7 @@ func TestProfileAndTargetErrors(t *testing.T) {
 	}
 	dir := t.TempDir()
 	e := &Exporter{Target: Target{Dir: dir}, Profile: DefaultProfile(ShapeGenesys, 1), ManifestPath: filepath.Join(dir, "sub", "truth.json")}
-	if err := e.RunExport(ctx, org, []string{org.ConversationID(0)}, func(int) {}); !errors.Is(err, ErrManifestInTarget) {
+	if _, err := e.RunExport(ctx, org, sim.ExportJob{ConversationIDs: []string{org.ConversationID(0)}}, func(int) {}); !errors.Is(err, ErrManifestInTarget) {
 		t.Errorf("manifest inside target: err = %v", err)
 	}
 	if _, err := OpenTarget(ctx, "s3://B/x", s3util.Config{}); err == nil {
@@ -338,8 +338,23 @@ func TestSimRecordingJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Conversations+m.ConversationsSkipped+m.Counts[finding.ConversationAbsent] != job.TotalConversations {
-		t.Errorf("manifest covers %d+%d+%d conversations, job had %d", m.Conversations, m.ConversationsSkipped, m.Counts[finding.ConversationAbsent], job.TotalConversations)
+	if m.Conversations+m.ConversationsSkipped+m.ConversationsFailed != job.TotalConversations {
+		t.Errorf("manifest covers %d+%d+%d conversations, job had %d", m.Conversations, m.ConversationsSkipped, m.ConversationsFailed, job.TotalConversations)
+	}
+	// Honest counters: what the export left out is counted failed or
+	// skipped (voice conversations and sensitive data skipped, no
+	// recording failed), each left-out messaging conversation a damage.
+	if job.TotalFailedRecordings != m.ConversationsFailed || job.TotalSkippedRecordings != m.ConversationsSkipped || m.ConversationsFailed == 0 || m.ConversationsSkipped == 0 {
+		t.Errorf("job counters failed %d skipped %d, manifest %d and %d", job.TotalFailedRecordings, job.TotalSkippedRecordings, m.ConversationsFailed, m.ConversationsSkipped)
+	}
+	voice := 0
+	for i := range srv.Org.Len() {
+		if srv.Org.Kind(i) == sim.KindVoice {
+			voice++
+		}
+	}
+	if m.ConversationsSkipped+m.ConversationsFailed != voice+m.Counts[finding.ConversationAbsent] {
+		t.Errorf("%d skipped + %d failed, want %d voice + %d conversation_absent", m.ConversationsSkipped, m.ConversationsFailed, voice, m.Counts[finding.ConversationAbsent])
 	}
 	if files := tree(t, out); len(files) != m.Files || m.Files == 0 {
 		t.Errorf("%d files written, manifest says %d", len(files), m.Files)
@@ -369,5 +384,94 @@ func TestDamageKinds(t *testing.T) {
 				t.Errorf("%s: the default profile did no %s damage", shape, in.Kind)
 			}
 		}
+	}
+}
+
+// TestDamageOrigins: every damage names who did it, the default profile
+// has damage of all three origins, and each kind comes from the origin
+// the Profile documents (a gap's cause with it).
+func TestDamageOrigins(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80})
+	_, end := org.Span(org.Len() - 1)
+	p := DefaultProfile(ShapeGenesys, 1)
+	p.RunAt = end.Add(24 * time.Hour)
+	m, err := Export(context.Background(), org, nil, Target{Dir: t.TempDir()}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampering := map[finding.Kind]bool{finding.TimestampShifted: true, finding.ContentDiffers: true, finding.ValueAltered: true, finding.NotCaptured: true}
+	origins := map[Origin]int{}
+	for _, d := range m.Damages {
+		origins[d.Origin]++
+		switch {
+		case d.Origin != OriginGenesysExporter && d.Origin != OriginCustomerPipeline && d.Origin != OriginTampering:
+			t.Fatalf("damage without a known origin: %+v", d)
+		case tampering[d.Kind] != (d.Origin == OriginTampering):
+			t.Errorf("%s from %s", d.Kind, d.Origin)
+		case d.Kind == finding.ConversationAbsent && (d.Origin != OriginGenesysExporter || d.Cause == ""):
+			t.Errorf("conversation left out: %+v", d)
+		case d.Kind == finding.TimestampPrecisionLost && d.Origin != OriginCustomerPipeline:
+			t.Errorf("seconds from %s", d.Origin)
+		}
+	}
+	if len(origins) != 3 {
+		t.Errorf("origins %v, want all three", origins)
+	}
+}
+
+// TestSensitiveAndDataLake: conversations with sensitive data are left out
+// (skipped) unless asked for, those that ended within the data lake's lag
+// before the run are left out (skipped), and a metadata file says
+// mediaType Message.
+func TestSensitiveAndDataLake(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80, OtherMediaShare: 0.0001})
+	var sensitive int
+	for i := range org.Len() {
+		if org.ConversationAt(i).SensitiveData {
+			sensitive++
+		}
+	}
+	if sensitive == 0 {
+		t.Fatal("no conversation with sensitive data in the org")
+	}
+	_, end := org.Span(org.Len() - 1)
+	run := func(p Profile) Manifest {
+		t.Helper()
+		dir := t.TempDir()
+		m, err := Export(context.Background(), org, nil, Target{Dir: dir}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Shape == ShapeGenesys {
+			for name := range tree(t, dir) {
+				if !strings.HasSuffix(name, "_metadata.json") {
+					continue
+				}
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil || !strings.Contains(string(b), `"mediaType": "Message"`) {
+					t.Fatalf("%s: %s %v", name, b, err)
+				}
+			}
+		}
+		return m
+	}
+	p := CleanProfile(ShapeGenesys, 1)
+	if m := run(p); m.ConversationsSkipped != 0 || m.Conversations != org.Len() {
+		t.Fatalf("clean, sensitive asked for: %d written, %d skipped", m.Conversations, m.ConversationsSkipped)
+	}
+	p.IncludeSensitiveData = false
+	if m := run(p); m.ConversationsSkipped != sensitive || m.Counts[finding.ConversationAbsent] != sensitive {
+		t.Fatalf("sensitive not asked for: %d skipped, %d absent, want %d", m.ConversationsSkipped, m.Counts[finding.ConversationAbsent], sensitive)
+	}
+	p.IncludeSensitiveData, p.RunAt = true, end.Add(time.Hour)
+	m := run(p)
+	pending := 0
+	for i := range org.Len() {
+		if _, e := org.Span(i); e.After(p.RunAt.Add(-DefaultDataLakeLag)) {
+			pending++
+		}
+	}
+	if pending == 0 || m.ConversationsSkipped != pending {
+		t.Fatalf("data lake: %d skipped, want %d", m.ConversationsSkipped, pending)
 	}
 }

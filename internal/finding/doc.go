@@ -1,7 +1,8 @@
 // Package finding is the closed vocabulary of a diff's findings: the
 // finding kinds, in one table (Kinds) with what each means, its place in
 // reports and whether it is a gap for refetch; the compliance fields a
-// finding names; and Counts, finding counts by kind.
+// finding names; Counts, finding counts by kind; and the likely causes of
+// gaps (Cause), which the diff names and the simulator's manifests record.
 //
 // It is pure — no I/O, no dependency on the diff — so that everything
 // that speaks of findings reads the same table: internal/diff makes the

@@ -49,7 +49,8 @@ audit_trail_id, …), every altered value, timestamps cut to seconds or
 shifted, content that differs, messages captured but missing from the
 export, messages in the export custody never captured (gaps: see 'custody
 refetch'), duplicates, and files that cannot be read. A file that cannot
-be parsed is a finding, and the diff goes on.
+be parsed is a finding, and the diff goes on. Each finding kind in plain
+words, with an example: docs/findings.md.
 
 Every captured conversation the export does not cover at all is a
 conversation_absent finding, one per conversation. A conflicting duplicate

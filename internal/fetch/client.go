@@ -361,11 +361,14 @@ func (c *Client) attempt(ctx context.Context, r request, target string) (res att
 		res.tok = tok
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	var slow *time.Timer // says so if no answer (headers) comes in SlowNotice
 	if c.cfg.SlowNotice > 0 {
-		slow := time.AfterFunc(c.cfg.SlowNotice, func() { c.logSlow(r, req.URL.Host) })
-		defer slow.Stop()
+		slow = time.AfterFunc(c.cfg.SlowNotice, func() { c.logSlow(r, req.URL.Host) })
 	}
 	resp, err := c.hc.Do(req)
+	if slow != nil {
+		slow.Stop()
+	}
 	if err != nil {
 		res.err = err
 		return res

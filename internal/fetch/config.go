@@ -85,8 +85,8 @@ type Config struct {
 	BackoffBase, BackoffCap time.Duration
 	// RequestTimeout bounds one attempt, body included (DefaultRequestTimeout when 0).
 	RequestTimeout time.Duration
-	// SlowNotice is how long an attempt may go unanswered before an info
-	// line says so (DefaultSlowNotice when 0; never when negative): a
+	// SlowNotice is how long an attempt may go without response headers
+	// before an info line says so (DefaultSlowNotice when 0; never when negative): a
 	// black-holed network otherwise stays silent until RequestTimeout.
 	SlowNotice time.Duration
 	// MaxResponseBytes bounds a body held in memory (DefaultMaxResponseBytes when 0).

@@ -123,9 +123,11 @@ func (c *Client) logRetry(ctx context.Context, r request, shown string, attempt 
 		"error", cur.Error())
 }
 
-// logSlow says that an attempt has had no (complete) answer for
-// SlowNotice: a black-holed network gives no error until RequestTimeout.
-// Concurrent workers share one line per SlowNotice.
+// logSlow says that an attempt has had no answer (no response headers)
+// for SlowNotice: a black-holed network gives no error until
+// RequestTimeout. A body that is merely slow to arrive is not reported:
+// it is an answer, and progress shows it. Concurrent workers share one
+// line per SlowNotice.
 func (c *Client) logSlow(r request, host string) {
 	now := time.Now().UnixNano()
 	last := c.slowAt.Load()

@@ -184,6 +184,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 			return err
 		}
 		fmt.Fprintf(out, "\nrecorded as %s (ledger entry %d); findings %s\n", res.RunID, res.Seq, res.FindingsSHA256)
+		glossaryLine(out, res.Summary)
 	}
 	if err := out.Flush(); err != nil {
 		return err
@@ -214,6 +215,7 @@ func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, o
 			return err
 		}
 		fmt.Fprintln(out, "\nnot recorded (--no-record): the ledger and the evidence store are unchanged")
+		glossaryLine(out, sum)
 	}
 	if err := out.Flush(); err != nil {
 		return err
@@ -241,4 +243,11 @@ func (o *diffOptions) summaryOptions() diff.SummaryOptions {
 		so.MaxConversations = -1
 	}
 	return so
+}
+
+// glossaryLine points a reader of the text summary at what the kinds mean.
+func glossaryLine(out *bufio.Writer, s diff.Summary) {
+	if s.Counts.Total() > 0 {
+		fmt.Fprintln(out, "each finding kind in plain words, with an example: docs/findings.md")
+	}
 }

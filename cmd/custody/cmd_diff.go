@@ -26,6 +26,7 @@ type diffOptions struct {
 	NoRecord    bool
 	ExportTime  string
 	Retention   time.Duration
+	AllConvs    bool
 }
 
 func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
@@ -36,6 +37,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.SourceS3Reg, "source-s3-region", "", "S3 region of an s3:// export (default: --s3-region)")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "files read at once (default: a few per core)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
+	fs.BoolVar(&o.AllConvs, "all-conversations", false, fmt.Sprintf("the text summary lists every conversation with findings, not only the %d with the most", diff.SummaryConversations))
 	fs.BoolVar(&o.NoRecord, "no-record", false, "compare only: open the matter read-only and record nothing (no evidence, no ledger entry, no checkpoint)")
 	fs.StringVar(&o.ExportTime, "export-time", "", "when the export was made (RFC 3339): gaps newer than it less 48 hours get the cause pending_data_lake")
 	fs.DurationVar(&o.Retention, "retention", 0, "the org's recording retention, with --export-time: absent conversations older than it get the cause deleted_by_retention")
@@ -54,7 +56,8 @@ audit_trail_id, …), every altered value, timestamps cut to seconds or
 shifted, content that differs, messages captured but missing from the
 export, messages in the export custody never captured (gaps: see 'custody
 refetch'), duplicates, and files that cannot be read. A file that cannot
-be parsed is a finding, and the diff goes on.
+be parsed is a finding, and the diff goes on. Each finding kind in plain
+words, with an example: docs/findings.md.
 
 Every captured conversation the export does not cover at all is a
 conversation_absent finding, one per conversation. A conflicting duplicate
@@ -72,8 +75,9 @@ An export with nothing to read — a folder that does not exist or holds no
 file, an s3:// prefix with no objects, files none of which can be read —
 is an error (exit 1) and is never recorded as a complete export.
 
-Output: a summary table (text), or every finding with --output json, csv
-or jsonl. Memory does not grow with the size of the export or of one
+Output: a summary (text) — totals, the count of each finding kind, then
+the 20 conversations with the most findings (--all-conversations: every
+one) — or every finding with --output json, csv or jsonl. Memory does not grow with the size of the export or of one
 value. Progress (files compared) goes to stderr: a counter on a terminal,
 otherwise a log line every 10 seconds.
 
@@ -82,6 +86,7 @@ Examples:
   custody diff s3://acme-exports/2024/ --s3-endpoint http://127.0.0.1:7070 --output csv > findings.csv
   custody diff ./reshaped --format reshape --policy policy.json
   custody diff ./old-export --no-record --output jsonl
+  custody diff ./old-export --no-record --all-conversations
 ` + exitStatus("0    the export is complete: no findings", exit1, exit2,
 			"3    the export has findings; or the ledger is damaged", exit130),
 		Args:        cobra.ExactArgs(1),
@@ -102,6 +107,9 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		if policy, err = diff.LoadPolicy(o.Policy); err != nil {
 			return err
 		}
+	}
+	if o.AllConvs && g.Output != "text" {
+		return usageError("--all-conversations shapes the text summary; --output %s already lists every finding", g.Output)
 	}
 	if o.NoRecord && o.Key != "" {
 		return usageError("--key signs the diff's checkpoint; --no-record signs nothing")
@@ -157,7 +165,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		opts.Emit = w.Write
 	}
 	if o.NoRecord {
-		return compareOnly(ctx, l, src, opts, g, w, out)
+		return compareOnly(ctx, l, src, opts, g, w, out, o.summaryOptions())
 	}
 	// Findings and the file manifest go to the matter's own evidence store
 	// (matter.Evidence refuses any other for writing).
@@ -186,10 +194,11 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 			return err
 		}
 	} else {
-		if err := diff.WriteSummary(out, res.Summary); err != nil {
+		if err := diff.WriteSummaryWith(out, res.Summary, o.summaryOptions()); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "\nrecorded as %s (ledger entry %d); findings %s\n", res.RunID, res.Seq, res.FindingsSHA256)
+		glossaryLine(out, res.Summary)
 	}
 	if err := out.Flush(); err != nil {
 		return err
@@ -203,7 +212,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 
 // compareOnly is diff --no-record: the comparison, printed, and nothing
 // recorded.
-func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, opts reconcile.DiffOptions, g *globalOptions, w diff.Writer, out *bufio.Writer) error {
+func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, opts reconcile.DiffOptions, g *globalOptions, w diff.Writer, out *bufio.Writer, so diff.SummaryOptions) error {
 	prog := newProgress(g, "diff: files compared")
 	opts.Progress = prog.Count
 	sum, err := reconcile.Compare(ctx, l, src, opts)
@@ -216,10 +225,11 @@ func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, o
 			return err
 		}
 	} else {
-		if err := diff.WriteSummary(out, sum); err != nil {
+		if err := diff.WriteSummaryWith(out, sum, so); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "\nnot recorded (--no-record): the ledger and the evidence store are unchanged")
+		glossaryLine(out, sum)
 	}
 	if err := out.Flush(); err != nil {
 		return err
@@ -238,4 +248,20 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// summaryOptions: the text summary's per-conversation table.
+func (o *diffOptions) summaryOptions() diff.SummaryOptions {
+	so := diff.SummaryOptions{MoreHint: "--all-conversations lists them; --output csv lists every finding"}
+	if o.AllConvs {
+		so.MaxConversations = -1
+	}
+	return so
+}
+
+// glossaryLine points a reader of the text summary at what the kinds mean.
+func glossaryLine(out *bufio.Writer, s diff.Summary) {
+	if s.Counts.Total() > 0 {
+		fmt.Fprintln(out, "each finding kind in plain words, with an example: docs/findings.md")
+	}
 }

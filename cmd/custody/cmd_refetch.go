@@ -48,12 +48,20 @@ It then reports each gap as:
   gone_at_source       deleted upstream (404)
   not_at_source        the source has no such message in that conversation
 and records every outcome in the ledger as a "refetch" entry. Rerunnable.
+gone_at_source and not_at_source are final answers about the source, not
+work left: no rerun changes them, so they alone do not make refetch fail.
 
 Examples:
   custody refetch --diff latest
   custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
-` + exitStatus(exit0, exit1, exit2,
-			"3    some gaps were not filled (the report says why); or the ledger is damaged",
+` + exitStatus(
+			`0    every gap has a final outcome: filled, confirmed_at_source,
+       gone_at_source or not_at_source (the last two are listed: the
+       source no longer has, or never had, those messages)`,
+			exit1, exit2,
+			`3    some gaps are still_missing (a conversation could not be captured
+       this time: rerun the same command), the API's daily limit stopped
+       the run (rerun after the time given), or the ledger is damaged`,
 			exit130Run),
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{resumableAnnotation: "yes"},
@@ -106,8 +114,12 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	} else {
 		printRefetch(g, res)
 	}
-	if !res.Complete() {
-		return withCode(exitFindings, nil)
+	if n := res.Final(); n > 0 {
+		g.note(fmt.Sprintf("%d gaps cannot be filled from the source (gone_at_source %d, not_at_source %d): final, recorded in the ledger; a rerun does not change them",
+			n, res.Counts[reconcile.GoneAtSource], res.Counts[reconcile.NotAtSource]))
+	}
+	if n := res.Retryable(); n > 0 {
+		return withCode(exitFindings, fmt.Errorf("refetch: %d gaps still missing (conversations not captured this time); rerun the same command to try them again", n))
 	}
 	return nil
 }

@@ -109,18 +109,31 @@ func exitCode(ctx context.Context, cmd *cobra.Command, err error, g *globalOptio
 			msg = "cancelled; state saved, rerun the same command to resume"
 		}
 	}
-	const hint = "run 'custody --help' or 'custody COMMAND --help' for usage"
+	const usageHint = "run 'custody --help' or 'custody COMMAND --help' for usage"
+	// An error that knows what the user should set (an S3 failure: the
+	// flag or environment variable) says so on a line of its own.
+	var hint string
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && code != exitCancelled {
+		hint = h.Hint()
+	}
 	if g.LogFormat == "json" {
 		args := []any{"error", msg, "exit_code", code}
-		if code == exitUsage {
+		switch {
+		case code == exitUsage:
+			args = append(args, "hint", usageHint)
+		case hint != "":
 			args = append(args, "hint", hint)
 		}
 		slog.New(slog.NewJSONHandler(g.stderr, nil)).Error(exitMessage(code), args...)
 		return code
 	}
 	fmt.Fprintf(g.stderr, "custody: %s\n", msg)
-	if code == exitUsage {
-		fmt.Fprintf(g.stderr, "custody: %s\n", hint)
+	switch {
+	case code == exitUsage:
+		fmt.Fprintf(g.stderr, "custody: %s\n", usageHint)
+	case hint != "":
+		fmt.Fprintf(g.stderr, "custody: hint: %s\n", hint)
 	}
 	return code
 }

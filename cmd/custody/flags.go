@@ -175,7 +175,7 @@ func matterError(err error) error {
 	case errors.Is(err, matter.ErrEvidenceAmbiguous):
 		return withCode(exitUsage, err)
 	case errors.Is(err, matter.ErrEvidenceElsewhere):
-		return withCode(exitUsage, fmt.Errorf("%w (leave --evidence out to use the recorded store)", err))
+		return withCode(exitUsage, fmt.Errorf("%w (leave --evidence out to use the recorded store, or correct the record with 'custody matter set-evidence LOC')", err))
 	case errors.Is(err, matter.ErrWrongKey), errors.Is(err, evidence.ErrBadLocation), errors.Is(err, s3util.ErrBadURL):
 		return withCode(exitUsage, err)
 	}

@@ -50,7 +50,16 @@ type Result struct {
 	SecondDiff   *reconcile.DiffResult `json:"second_diff"`
 	Verify       verify.Report         `json:"verify"` // with the evidence summary
 	GoneUpstream string                `json:"gone_upstream_conversation"`
-	Wall         float64               `json:"wall_seconds"`
+	// Damages is what the old export did, by the simulator's ground
+	// truth, counted as if custody had captured every day it covers;
+	// GoneDamages the part of it in the conversation deleted upstream,
+	// which no diff can see (its messages stay not_captured).
+	Damages     int `json:"recorded_damages"`
+	GoneDamages int `json:"damages_in_gone_conversation"`
+	// AbsentUnseen: conversations the export left out that custody never
+	// captured either, so no diff can report them absent.
+	AbsentUnseen int     `json:"absent_conversations_never_captured"`
+	Wall         float64 `json:"wall_seconds"`
 }
 
 var (
@@ -166,9 +175,15 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, err
 	}
 	m := exporter.Last()
+	res.Damages = len(m.Damages)
+	for _, d := range m.Damages {
+		if res.GoneUpstream != "" && d.ConversationID == res.GoneUpstream {
+			res.GoneDamages++
+		}
+	}
 	say("4. Ran a Recording API bulk export job over all fourteen days into %s:", res.Export)
-	say("   the Genesys S3 layout: no legal hold or audit fields, and %d recorded damages (ground truth: %s).",
-		len(m.Damages), res.Manifest)
+	say("   the Genesys S3 layout: no legal hold or audit fields, and %d recorded damages — the simulator's", len(m.Damages))
+	say("   ground truth of what it did to the export (%s), counted as if every day had been captured.", res.Manifest)
 
 	// 5. Diff it.
 	src, err := exportfile.NewDirSource(res.Export)
@@ -182,6 +197,10 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	res.FirstDiff = first
 	say("5. Diffed the old export against the ledger: %d messages in %d files, %d findings:", first.Summary.Messages, first.Summary.Files, first.Summary.Counts.Total())
 	printCounts(w, first.Summary.Counts)
+	say("   %d findings, not %d: the ledger holds only the first ten days, so each of the %d messages it never",
+		first.Summary.Counts.Total(), res.Damages, first.Summary.Counts[finding.NotCaptured])
+	say("   captured is one not_captured finding and nothing more — what the export did to them cannot be seen")
+	say("   until they are captured.")
 	say("   Recorded as %s: findings and the SHA-256 of every file read are evidence (ledger entry %d).", first.RunID, first.Seq)
 
 	// 6. Refetch the gaps.
@@ -206,9 +225,23 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, err
 	}
 	res.SecondDiff = second
-	say("7. Diffed again: not_captured %d → %d (what remains is not at the source); the stripped fields remain, as they must:",
+	say("7. Diffed again: not_captured %d → %d (what remains is gone from or was never at the source).",
 		first.Summary.Counts[finding.NotCaptured], second.Summary.Counts[finding.NotCaptured])
+	say("   The other counts grew (field_stripped %d → %d): the refetched messages can now be compared, and what",
+		first.Summary.Counts[finding.FieldStripped], second.Summary.Counts[finding.FieldStripped])
+	say("   the export did to them shows. The stripped fields remain, as they must:")
 	printCounts(w, second.Summary.Counts)
+	goneFindings := 0
+	if res.GoneUpstream != "" {
+		goneFindings = second.Summary.PerConversation[res.GoneUpstream].Total()
+	}
+	res.AbsentUnseen = m.Counts[finding.ConversationAbsent] - second.Summary.Counts[finding.ConversationAbsent]
+	say("   %d findings against %d recorded damages. No diff can see the %d damages in the conversation deleted",
+		second.Summary.Counts.Total(), res.Damages, res.GoneDamages)
+	say("   upstream (its messages can only be not_captured: %d findings), nor the %d conversation(s) the export left",
+		goneFindings, res.AbsentUnseen)
+	say("   out that custody never captured either (neither side holds them). Every other damage is one finding (%d).",
+		second.Summary.Counts.Total()-goneFindings)
 
 	// 8. Verify everything, against a checkpoint kept outside the ledger.
 	cp, ok, err := l.LatestCheckpoint(ctx)
@@ -240,6 +273,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("  %s --ledger %s verify --evidence", command, res.Ledger)
 	say("  %s --ledger %s log --kind diff", command, res.Ledger)
 	say("  %s --ledger %s diff %s --output csv", command, res.Ledger, res.Export)
+	say("What each finding kind means, in plain words with an example: docs/findings.md")
+	say("(https://github.com/custodyhq/custody/blob/main/docs/findings.md).")
 	if !rep.OK {
 		return res, errors.New("demo: verification failed")
 	}

@@ -44,6 +44,24 @@ func TestDemo(t *testing.T) {
 	if got, want := second[finding.NotCaptured], rf.Counts[reconcile.GoneAtSource]+rf.Counts[reconcile.NotAtSource]; got != want {
 		t.Errorf("second diff: %d not_captured, want exactly the %d gaps gone or not at the source", got, want)
 	}
+	// The story's arithmetic: every damage the ground truth records is
+	// one finding, except those in the conversation deleted upstream,
+	// whose messages are each one not_captured finding instead, and the
+	// conversations dropped by the export that were never captured.
+	gone := res.SecondDiff.Summary.PerConversation[res.GoneUpstream]
+	if got, want := second.Total()-gone.Total(), res.Damages-res.GoneDamages-res.AbsentUnseen; got != want || res.GoneDamages == 0 || gone.Get(finding.NotCaptured) != gone.Total() {
+		t.Errorf("second diff: %d findings outside the gone conversation, want its %d recorded damages; in it %d damages, findings %v (want only not_captured)",
+			got, want, res.GoneDamages, gone.Map())
+	}
+	if first.Total() >= res.Damages || second[finding.FieldStripped] <= first[finding.FieldStripped] {
+		t.Errorf("the story says the first diff sees less than the damages (%d < %d) and field_stripped grows after the refetch (%d → %d)",
+			first.Total(), res.Damages, first[finding.FieldStripped], second[finding.FieldStripped])
+	}
+	for _, want := range []string{"counted as if every day had been captured", "one not_captured finding and nothing more", "The other counts grew", "docs/findings.md"} {
+		if !strings.Contains(story.String(), want) {
+			t.Errorf("the story does not say %q", want)
+		}
+	}
 	if !res.Verify.OK || res.Verify.Evidence == nil || res.Verify.Evidence.Referenced == 0 || res.Verify.Evidence.Missing+res.Verify.Evidence.Altered != 0 {
 		t.Errorf("verify: %+v evidence %+v", res.Verify.Findings, res.Verify.Evidence)
 	}

@@ -136,7 +136,7 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	g.Go(func() error {
 		defer close(work)
 		defer close(ordered)
-		return src.Walk(gctx, func(e exportfile.Entry) error {
+		err := src.Walk(gctx, func(e exportfile.Entry) error {
 			if e.Name == "" && e.Problem == "" {
 				return nil
 			}
@@ -154,6 +154,12 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 			}
 			return nil
 		})
+		if err != nil && gctx.Err() == nil {
+			// A listing that failed on its own (S3 unreachable, a
+			// folder that vanished): say it was the export's.
+			return fmt.Errorf("diff: list the export: %w", err)
+		}
+		return err
 	})
 	for range opts.Concurrency {
 		g.Go(func() error {

@@ -1,10 +1,12 @@
 package diff
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 
@@ -155,9 +157,30 @@ func (j *jsonlWriter) WriteJSON(_ Finding, js []byte) error {
 
 func (j *jsonlWriter) Close(Summary) error { return nil }
 
+// SummaryConversations is how many conversations the summary's
+// per-conversation table lists unless told otherwise: the ones with the
+// most findings. A table of every conversation of a large export is
+// hundreds of lines no one reads; the full list is in the findings.
+const SummaryConversations = 20
+
+// SummaryOptions shape the text summary.
+type SummaryOptions struct {
+	// MaxConversations: the per-conversation table lists at most this
+	// many, those with the most findings first (0: SummaryConversations;
+	// negative: every conversation, in id order).
+	MaxConversations int
+	// MoreHint ends the line that says how many conversations were left
+	// out, e.g. how to list them.
+	MoreHint string
+}
+
 // WriteSummary prints the summary as readable tables: totals, counts by
-// kind, then counts per conversation for the kinds that occurred.
-func WriteSummary(w io.Writer, s Summary) error {
+// kind, then counts per conversation for the kinds that occurred, for the
+// SummaryConversations conversations with the most findings.
+func WriteSummary(w io.Writer, s Summary) error { return WriteSummaryWith(w, s, SummaryOptions{}) }
+
+// WriteSummaryWith is WriteSummary shaped by o.
+func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "export\t%s\n", s.Source)
 	fmt.Fprintf(tw, "files\t%d (%d unreadable)\n", s.Files, s.FilesUnreadable)
@@ -183,14 +206,28 @@ func WriteSummary(w io.Writer, s Summary) error {
 	if len(used) == 0 || len(s.PerConversation) == 0 {
 		return nil
 	}
+	convs := s.conversationIDs()
+	total := len(convs)
+	limit := o.MaxConversations
+	if limit == 0 {
+		limit = SummaryConversations
+	}
 	fmt.Fprintln(w)
+	if limit > 0 && total > limit {
+		// The worst first: most findings, then id, so the order is stable.
+		slices.SortStableFunc(convs, func(a, b string) int {
+			return cmp.Compare(s.PerConversation[b].Total(), s.PerConversation[a].Total())
+		})
+		convs = convs[:limit]
+		fmt.Fprintf(w, "the %d conversations with the most findings, of %d with findings:\n", limit, total)
+	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "CONVERSATION\t")
 	for _, k := range used {
 		fmt.Fprintf(tw, "%s\t", k)
 	}
 	fmt.Fprintln(tw)
-	for _, conv := range s.conversationIDs() {
+	for _, conv := range convs {
 		name := conv
 		if name == "" {
 			name = "(none)"
@@ -203,6 +240,15 @@ func WriteSummary(w io.Writer, s Summary) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("diff: write summary: %w", err)
+	}
+	if n := total - len(convs); n > 0 {
+		line := fmt.Sprintf("… and %d more conversations with findings", n)
+		if o.MoreHint != "" {
+			line += " (" + o.MoreHint + ")"
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return fmt.Errorf("diff: write summary: %w", err)
+		}
 	}
 	return nil
 }

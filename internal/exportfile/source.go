@@ -240,7 +240,7 @@ func (s *S3Source) Open(ctx context.Context, e Entry) (io.ReadCloser, error) {
 	key := s3util.Join(s.prefix, e.Name)
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, fmt.Errorf("exportfile: get %s: %w", s3util.FormatURL(s.bucket, key), s3util.MapNotFound(err))
+		return nil, fmt.Errorf("exportfile: get %s: %w", s3util.FormatURL(s.bucket, key), s3util.MapNotFound(s3util.Explain(err)))
 	}
 	return out.Body, nil
 }

@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
@@ -53,6 +54,7 @@ type Client struct {
 	pacer     *pacer
 	stats     stats
 	red       *Redactor
+	slowAt    atomic.Int64 // unix nanos of the last "no answer yet" line (logSlow)
 }
 
 // New checks cfg and returns a client. No request is made: the token is
@@ -314,7 +316,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		}
 		ep.retries.Add(1)
 		c.stats.total.retries.Add(1)
-		c.log.Debug("fetch: retrying", "method", r.method, "path", shown, "attempt", attempt, "wait", wait, "error", cur.Error())
+		c.logRetry(ctx, r, shown, attempt, wait, res.err != nil, cur)
 		if err := c.cfg.Sleep(ctx, sleepFor); err != nil {
 			return fail(fmt.Errorf("fetch: %s %s: %w (while waiting to retry after: %v)", r.method, shown, err, cur))
 		}
@@ -359,7 +361,14 @@ func (c *Client) attempt(ctx context.Context, r request, target string) (res att
 		res.tok = tok
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	var slow *time.Timer // says so if no answer (headers) comes in SlowNotice
+	if c.cfg.SlowNotice > 0 {
+		slow = time.AfterFunc(c.cfg.SlowNotice, func() { c.logSlow(r, req.URL.Host) })
+	}
 	resp, err := c.hc.Do(req)
+	if slow != nil {
+		slow.Stop()
+	}
 	if err != nil {
 		res.err = err
 		return res

@@ -32,6 +32,7 @@ const (
 	DefaultBackoffBase      = 500 * time.Millisecond
 	DefaultBackoffCap       = 30 * time.Second
 	DefaultRequestTimeout   = 2 * time.Minute
+	DefaultSlowNotice       = 5 * time.Second
 	DefaultMaxResponseBytes = 64 << 20
 	DefaultPollInitial      = 500 * time.Millisecond
 	DefaultPollMax          = 30 * time.Second
@@ -84,6 +85,10 @@ type Config struct {
 	BackoffBase, BackoffCap time.Duration
 	// RequestTimeout bounds one attempt, body included (DefaultRequestTimeout when 0).
 	RequestTimeout time.Duration
+	// SlowNotice is how long an attempt may go without response headers
+	// before an info line says so (DefaultSlowNotice when 0; never when negative): a
+	// black-holed network otherwise stays silent until RequestTimeout.
+	SlowNotice time.Duration
 	// MaxResponseBytes bounds a body held in memory (DefaultMaxResponseBytes when 0).
 	MaxResponseBytes int64
 
@@ -249,6 +254,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.SlowNotice == 0 {
+		cfg.SlowNotice = DefaultSlowNotice
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes

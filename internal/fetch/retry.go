@@ -3,10 +3,13 @@ package fetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -94,4 +97,58 @@ func fullJitter(base, ceiling time.Duration, n int) time.Duration {
 		return 0
 	}
 	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// logRetry says that an attempt failed and when the next one is due, with
+// the host, so that someone whose network or API is down sees it within
+// seconds instead of after the last attempt. A failure with no answer at
+// all (transport: refused, reset, timed out) and every repeated failure of
+// a call are logged at info; one status the server answered (a lone 5xx
+// or 429) stays at debug, as a long run meets hundreds and each is retried
+// without harm.
+func (c *Client) logRetry(ctx context.Context, r request, shown string, attempt int, wait time.Duration, transport bool, cur error) {
+	level := slog.LevelDebug
+	if transport || attempt > 1 {
+		level = slog.LevelInfo
+	}
+	if !c.log.Enabled(ctx, level) {
+		return
+	}
+	next := c.cfg.Now().Add(wait)
+	c.log.Log(ctx, level, "fetch: request failed, retrying",
+		"host", c.red.Redact(r.host()), "method", r.method, "path", shown,
+		"attempt", fmt.Sprintf("%d/%d", attempt, c.cfg.MaxAttempts),
+		"retry_in", wait.Round(time.Millisecond).String(),
+		"retry_at", next.Format("15:04:05Z07:00"),
+		"error", cur.Error())
+}
+
+// logSlow says that an attempt has had no answer (no response headers)
+// for SlowNotice: a black-holed network gives no error until
+// RequestTimeout. A body that is merely slow to arrive is not reported:
+// it is an answer, and progress shows it. Concurrent workers share one
+// line per SlowNotice.
+func (c *Client) logSlow(r request, host string) {
+	now := time.Now().UnixNano()
+	last := c.slowAt.Load()
+	if last != 0 && now-last < int64(c.cfg.SlowNotice) {
+		return
+	}
+	if !c.slowAt.CompareAndSwap(last, now) {
+		return
+	}
+	c.log.Info("fetch: no answer yet, still waiting",
+		"host", c.red.Redact(host), "method", r.method, "route", r.route,
+		"waited", c.cfg.SlowNotice.String(), "gives_up_after", c.cfg.RequestTimeout.String())
+}
+
+// host is the host a request goes to, for logs.
+func (r *request) host() string {
+	if r.abs != nil {
+		return r.abs.Host
+	}
+	if u, err := url.Parse(r.base); err == nil {
+		return u.Host
+	}
+	return ""
 }

@@ -27,31 +27,100 @@ const (
 // Info is what the table says of a kind.
 type Info struct {
 	Kind Kind
-	// Doc says when the kind is reported, in a sentence.
+	// Doc says when the kind is reported, in a sentence, for engineers.
 	Doc string
 	// Gap: the finding names a message custody lacks or the export lacks
 	// that refetch can ask Genesys for again.
 	Gap bool
+	// Title, Plain and Example say the same for a reader who is not an
+	// engineer (counsel, a reviewer): a short name, what it means and why
+	// it matters in plain words, and one concrete case. docs/findings.md
+	// and the report are rendered from them (finding_test.go checks the
+	// doc), so this table is the one source of that text.
+	Title, Plain, Example string
 }
 
 // table is every finding kind, in report order: the order of the
 // summary's rows and of Counts. Its length sizes Counts at compile time,
 // so a kind added here cannot outgrow it.
 var table = [...]Info{
-	{FieldStripped, "a field the policy requires is absent from the exported message (Field names it)", false},
-	{ValueAltered, "a compared field (sender, legal_hold, audit_trail_id, conversation_id) is present but differs from the capture, or a value has the wrong type or a timestamp is not a timestamp", false},
-	{TimestampPrecisionLost, "the exported timestamp carries less than millisecond precision and equals the captured one cut to that precision", false},
-	{TimestampShifted, "the exported timestamp is a different instant", false},
-	{ContentDiffers, "the normalised text hashes differently", false},
-	{MissingFromExport, "captured, in a conversation the export covers, but not in the export", true},
+	{
+		Kind: FieldStripped, Doc: "a field the policy requires is absent from the exported message (Field names it)",
+		Title: "Field stripped",
+		Plain: "The exported message is there, but a piece of information custody captured from Genesys is missing from it: " +
+			"who sent it, when, its text, whether it was under legal hold, or its audit-trail reference. " +
+			"The export alone cannot show that information; the ledger can.",
+		Example: "custody captured message m-17 under legal hold; the exported copy of m-17 has no legal_hold field at all.",
+	},
+	{
+		Kind: ValueAltered, Doc: "a compared field (sender, legal_hold, audit_trail_id, conversation_id) is present but differs from the capture, or a value has the wrong type or a timestamp is not a timestamp",
+		Title: "Value altered",
+		Plain: "A piece of information is in the export but says something other than what Genesys recorded: " +
+			"a different sender, legal-hold flag, audit reference or conversation, or a value that is not even of the right type.",
+		Example: "custody captured m-17 as sent by +44 7700 900123; the export says it was sent by agent-42.",
+	},
+	{
+		Kind: TimestampPrecisionLost, Doc: "the exported timestamp carries less than millisecond precision and equals the captured one cut to that precision",
+		Title: "Timestamp precision lost",
+		Plain: "The export gives the time of a message less precisely than Genesys recorded it (for example without the milliseconds). " +
+			"The time is not wrong, but the export alone cannot prove the exact moment, or the order of messages sent within the same second.",
+		Example: "captured 2024-01-05T10:00:00.734Z; the export says 2024-01-05T10:00:00Z.",
+	},
+	{
+		Kind: TimestampShifted, Doc: "the exported timestamp is a different instant",
+		Title:   "Timestamp shifted",
+		Plain:   "The export gives a different time for the message than Genesys recorded: rounded up, moved by a time-zone mistake, or simply wrong.",
+		Example: "captured 2024-01-05T10:00:00.900Z; the export says 2024-01-05T11:00:01Z.",
+	},
+	{
+		Kind: ContentDiffers, Doc: "the normalised text hashes differently",
+		Title: "Content differs",
+		Plain: "The text of the message in the export is not the text custody captured. " +
+			"Only fingerprints (SHA-256 hashes) of the two texts are compared and reported, never the text itself, " +
+			"so a findings file can be shared without the messages in it.",
+		Example: "captured \"I accept the offer\"; the export holds \"I do not accept the offer\": the two hashes differ.",
+	},
+	{
+		Kind: MissingFromExport, Doc: "captured, in a conversation the export covers, but not in the export", Gap: true,
+		Title: "Missing from export",
+		Plain: "custody captured this message, in a conversation the export does cover, but the export does not have it: the export lost a message. " +
+			"It is a gap: custody refetch asks Genesys whether the message still exists (confirmed_at_source) or has since been deleted (gone_at_source).",
+		Example: "conversation c-9 has 12 captured messages; the export's file for c-9 holds 11, and m-5 is not among them.",
+	},
 	// Not a gap: the ledger holds every message of it, and an old export
 	// usually covers a period or a selection, so refetching every
 	// conversation it left out would re-read much of the ledger from
 	// Genesys to learn nothing about the export.
-	{ConversationAbsent, "a captured conversation the export does not cover at all: no file, folder or message of it (Detail says how many messages were captured)", false},
-	{NotCaptured, "in the export but never captured: a gap to refetch", true},
-	{Duplicated, "the same message appears again in the export", false},
-	{FileUnreadable, "a file, or part of one, could not be read or parsed, or its name is unsafe (Detail says why and where)", false},
+	{
+		Kind: ConversationAbsent, Doc: "a captured conversation the export does not cover at all: no file, folder or message of it (Detail says how many messages were captured)",
+		Title: "Conversation absent",
+		Plain: "A whole conversation custody captured is not in the export at all. " +
+			"Often this is only the export's date range or selection; it is reported, once per conversation, so that what the export covers is visible. " +
+			"It is not refetched: the ledger already holds every message of it.",
+		Example: "custody captured conversation c-31 (40 messages); the export has no file, folder or message of c-31.",
+	},
+	{
+		Kind: NotCaptured, Doc: "in the export but never captured: a gap to refetch", Gap: true,
+		Title: "Not captured",
+		Plain: "The export holds a message custody never captured. " +
+			"Either the capture did not cover it (another date range, or it failed), and custody refetch can capture it now (filled), " +
+			"or Genesys never had such a message in that conversation (not_at_source) or has deleted it since (gone_at_source). " +
+			"Nothing else is reported for such a message until it is captured: there is nothing to compare it with.",
+		Example: "the export holds m-88 in conversation c-40, from after the last day custody captured.",
+	},
+	{
+		Kind: Duplicated, Doc: "the same message appears again in the export",
+		Title:   "Duplicated",
+		Plain:   "The same message (same conversation and message id) appears more than once in the export. Only the first copy is compared.",
+		Example: "m-17 appears twice in the file for conversation c-9.",
+	},
+	{
+		Kind: FileUnreadable, Doc: "a file, or part of one, could not be read or parsed, or its name is unsafe (Detail says why and where)",
+		Title: "File unreadable",
+		Plain: "A file of the export, or part of one, could not be read: it is cut short, not valid JSON, too large, or its name is unsafe. " +
+			"The messages in the unreadable part could not be compared; the diff goes on with the rest.",
+		Example: "conversation_id=c-12/r-3.json ends in the middle of a message (truncated upload).",
+	},
 }
 
 // index is each kind's row in table.

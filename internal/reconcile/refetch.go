@@ -199,6 +199,15 @@ type Result struct {
 // Complete reports whether every gap was filled or confirmed.
 func (r *Result) Complete() bool { return r.Counts[Filled]+r.Counts[Confirmed] == r.Gaps }
 
+// Retryable is the number of gaps a rerun may still fill (still_missing).
+// Gaps gone_at_source or not_at_source are final answers about the
+// source: no rerun changes them.
+func (r *Result) Retryable() int { return r.Counts[StillMissing] }
+
+// Final is the number of gaps the source cannot fill (gone_at_source,
+// not_at_source): recorded, and reported, but not work left.
+func (r *Result) Final() int { return r.Counts[GoneAtSource] + r.Counts[NotAtSource] }
+
 // Refetch captures again every conversation with a gap among findings,
 // through the export machinery (a run of kind "refetch"), then decides and
 // records in the ledger what became of each gap. It is rerunnable: the

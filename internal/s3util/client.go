@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Errors callers match with errors.Is.
@@ -73,12 +75,20 @@ func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 	if cfg.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
 	}
+	// The SDK's own log lines ("falling back to IMDSv1 …") go straight to
+	// stderr, outside custody's log format; what matters reaches the user
+	// as the error, with a hint (Explain).
+	opts = append(opts, config.WithLogger(logging.Nop{}))
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("s3 client: load aws config: %w", err)
+		e := &Error{Msg: "load AWS configuration: " + oneLine(err), Err: err}
+		if cfg.Profile != "" || strings.Contains(err.Error(), "profile") {
+			e.hint = hintProfile
+		}
+		return nil, fmt.Errorf("s3 client: %w", e)
 	}
 	if awsCfg.Region == "" {
-		return nil, errors.New("s3 client: no region: set AWS_REGION or the region option")
+		return nil, fmt.Errorf("s3 client: %w", &Error{Msg: "no region", hint: hintNoRegion})
 	}
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
@@ -143,7 +153,7 @@ func IsPreconditionFailed(err error) bool {
 func ReadObject(ctx context.Context, c *s3.Client, bucket, key string, maxSize int64) ([]byte, error) {
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return nil, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(err))
+		return nil, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(Explain(err)))
 	}
 	defer out.Body.Close()
 	return readLimited(out.Body, aws.ToInt64(out.ContentLength), maxSize, FormatURL(bucket, key))
@@ -178,7 +188,7 @@ func List(ctx context.Context, c *s3.Client, bucket, prefix string, fn func(type
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("s3 list %s: %w", FormatURL(bucket, prefix), err)
+			return fmt.Errorf("s3 list %s: %w", FormatURL(bucket, prefix), Explain(err))
 		}
 		for _, o := range page.Contents {
 			if err := fn(o); err != nil {

@@ -119,7 +119,7 @@ func Open(ctx context.Context, location string, o Options, opts evidence.Options
 	// Fail at open, with a clear message, rather than on the first write
 	// of an export that may have been running for a while.
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return nil, fmt.Errorf("evidence: open %s: bucket %s: %w", location, bucket, err)
+		return nil, fmt.Errorf("evidence: open %s: bucket %s: %w", location, bucket, s3util.Explain(err))
 	}
 	if opts.LegalHold {
 		if err := s.checkObjectLock(ctx); err != nil {
@@ -136,7 +136,7 @@ func (s *s3Store) checkObjectLock(ctx context.Context) error {
 		return fmt.Errorf("%w: bucket %s has no object lock configuration (it can only be enabled when the bucket is created)", evidence.ErrNoObjectLock, s.bucket)
 	}
 	if err != nil {
-		return fmt.Errorf("bucket %s: object lock configuration: %w", s.bucket, err)
+		return fmt.Errorf("bucket %s: object lock configuration: %w", s.bucket, s3util.Explain(err))
 	}
 	if out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
 		return fmt.Errorf("%w: object lock is not enabled on bucket %s", evidence.ErrNoObjectLock, s.bucket)
@@ -184,7 +184,7 @@ func (s *s3Store) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 			continue
 		}
 		if !s3util.IsPreconditionFailed(err) {
-			return evidence.Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
+			return evidence.Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), s3util.Explain(err))
 		}
 		if err := s.checkExisting(ctx, key, sum); err != nil {
 			return evidence.Ref{}, fmt.Errorf("evidence: put %s: %w", s.urlOf(key), err)
@@ -204,7 +204,7 @@ func (s *s3Store) urlOf(key string) string { return s3util.FormatURL(s.bucket, k
 func (s *s3Store) checkExisting(ctx context.Context, key string, sum hashchain.Hash) error {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		return fmt.Errorf("read existing object: %w", s3util.MapNotFound(err))
+		return fmt.Errorf("read existing object: %w", s3util.MapNotFound(s3util.Explain(err)))
 	}
 	defer out.Body.Close()
 	d := sha256.New()
@@ -226,7 +226,7 @@ func (s *s3Store) checkExisting(ctx context.Context, key string, sum hashchain.H
 			LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn},
 		})
 		if err != nil {
-			return fmt.Errorf("place legal hold on existing object: %w", err)
+			return fmt.Errorf("place legal hold on existing object: %w", s3util.Explain(err))
 		}
 	}
 	return nil
@@ -258,7 +258,7 @@ func (s *s3Store) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) 
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("evidence: exists %s: %w", s.urlOf(key), err)
+		return false, fmt.Errorf("evidence: exists %s: %w", s.urlOf(key), s3util.Explain(err))
 	}
 	return true, nil
 }
@@ -301,7 +301,7 @@ func (s *s3Store) PutFile(ctx context.Context, name string, data []byte) error {
 		in.ObjectLockLegalHoldStatus = types.ObjectLockLegalHoldStatusOn
 	}
 	if _, err := s.client.PutObject(ctx, in); err != nil {
-		return fmt.Errorf("evidence: put file %s: %w", s.urlOf(key), err)
+		return fmt.Errorf("evidence: put file %s: %w", s.urlOf(key), s3util.Explain(err))
 	}
 	return nil
 }

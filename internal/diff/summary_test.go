@@ -1,0 +1,74 @@
+package diff
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/finding"
+)
+
+// TestSummaryWorstConversations: the text summary lists the kind counts,
+// then only the conversations with the most findings, worst first, and
+// says how many it left out; asked for all, it lists every one.
+func TestSummaryWorstConversations(t *testing.T) {
+	var s Summary
+	// conv-00 … conv-29; conv-i has i+1 findings, so the worst are the last.
+	for i := range 30 {
+		for range i + 1 {
+			s.add(Finding{Kind: finding.FieldStripped, ConversationID: fmt.Sprintf("conv-%02d", i)})
+		}
+	}
+	s.add(Finding{Kind: finding.NotCaptured, ConversationID: "conv-03"})
+
+	var buf bytes.Buffer
+	if err := WriteSummaryWith(&buf, s, SummaryOptions{MoreHint: "--all-conversations lists them"}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !regexp.MustCompile(`(?m)^field_stripped +465$`).MatchString(out) || !regexp.MustCompile(`(?m)^not_captured +1$`).MatchString(out) {
+		t.Errorf("kind counts missing:\n%s", out)
+	}
+	rows := regexp.MustCompile(`(?m)^ *conv-\d\d\b`).FindAllString(out, -1)
+	if len(rows) != SummaryConversations {
+		t.Fatalf("%d conversation rows, want %d:\n%s", len(rows), SummaryConversations, out)
+	}
+	for i, r := range rows {
+		if want := fmt.Sprintf("conv-%02d", 29-i); strings.TrimSpace(r) != want {
+			t.Errorf("row %d is %s, want %s (most findings first)", i, r, want)
+		}
+	}
+	for _, want := range []string{
+		"the 20 conversations with the most findings, of 30 with findings:",
+		"… and 10 more conversations with findings (--all-conversations lists them)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if lines := strings.Count(out, "\n"); lines > 45 {
+		t.Errorf("summary of 30 conversations is %d lines", lines)
+	}
+
+	buf.Reset()
+	if err := WriteSummaryWith(&buf, s, SummaryOptions{MaxConversations: -1}); err != nil {
+		t.Fatal(err)
+	}
+	all := regexp.MustCompile(`(?m)^ *conv-\d\d\b`).FindAllString(buf.String(), -1)
+	if len(all) != 30 || strings.TrimSpace(all[0]) != "conv-00" || strings.Contains(buf.String(), "more conversations") {
+		t.Errorf("all conversations: %d rows, first %v:\n%s", len(all), all[:1], buf.String())
+	}
+
+	// Few conversations: all listed, nothing said about the rest.
+	var small Summary
+	small.add(Finding{Kind: finding.Duplicated, ConversationID: "c1"})
+	buf.Reset()
+	if err := WriteSummary(&buf, small); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "most findings") || !strings.Contains(buf.String(), "c1") {
+		t.Errorf("small summary:\n%s", buf.String())
+	}
+}

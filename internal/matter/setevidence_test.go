@@ -1,0 +1,140 @@
+package matter_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// TestSetEvidenceAfterFailedFirstExport: the first export recorded a store
+// and failed before writing to it; SetEvidence points the matter at the
+// right one, and the next opening uses it.
+func TestSetEvidenceAfterFailedFirstExport(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := matter.Options{Ledger: filepath.Join(dir, "custody.db")}
+	m, err := matter.Create(ctx, opts, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(t.TempDir(), "typo")
+	if err := os.MkdirAll(wrong, 0o755); err != nil { // the failed export made it
+		t.Fatal(err)
+	}
+	mo := opts
+	mo.Evidence = wrong
+	m.Close()
+	if m, err = matter.Open(ctx, mo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Evidence(ctx); err != nil { // recorded, as the failed export did
+		t.Fatal(err)
+	}
+	m.Close()
+
+	// The right store, given to a writer: refused while the typo exists.
+	right := filepath.Join(dir, "evidence")
+	mo.Evidence = right
+	if m, err = matter.Open(ctx, mo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Evidence(ctx); !errors.Is(err, matter.ErrEvidenceElsewhere) {
+		t.Fatalf("another store for writing: err = %v, want ErrEvidenceElsewhere", err)
+	}
+	m.Close()
+
+	if m, err = matter.Open(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.SetEvidence(ctx, right)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Changed || r.From != wrong || r.To != right || r.Referenced != 0 {
+		t.Errorf("relocation %+v", r)
+	}
+	if rec, _, _ := m.Recorded(ctx); rec != "evidence" {
+		t.Errorf("recorded %q, want evidence (relative: inside the matter)", rec)
+	}
+	// Again: nothing to do.
+	if r, err = m.SetEvidence(ctx, right); err != nil || r.Changed {
+		t.Errorf("second SetEvidence: %+v, %v", r, err)
+	}
+	m.Close()
+
+	if m, err = matter.Open(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st, err := m.Evidence(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.URL() != right {
+		t.Errorf("the matter opens %s, want %s", st.URL(), right)
+	}
+}
+
+// TestSetEvidenceRefusesWithoutTheObjects: a matter whose entries name
+// evidence cannot be pointed at a store that lacks it; once copied, it can,
+// and verifies there.
+func TestSetEvidenceRefusesWithoutTheObjects(t *testing.T) {
+	ctx := context.Background()
+	opts := newMatter(t)
+	other := filepath.Join(t.TempDir(), "mirror")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, err := matter.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _, _ := m.Recorded(ctx)
+	if _, err := m.SetEvidence(ctx, other); !errors.Is(err, matter.ErrEvidenceNotThere) {
+		t.Fatalf("empty store: err = %v, want ErrEvidenceNotThere", err)
+	}
+	if after, _, _ := m.Recorded(ctx); after != before {
+		t.Errorf("a refused SetEvidence recorded %q (was %q)", after, before)
+	}
+	m.Close()
+
+	if err := os.CopyFS(other, os.DirFS(filepath.Join(filepath.Dir(opts.Ledger), "evidence"))); err != nil {
+		t.Fatal(err)
+	}
+	if m, err = matter.Open(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.SetEvidence(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Changed || r.Referenced != 3 || r.To != other {
+		t.Errorf("relocation %+v, want 3 objects referenced, now at %s", r, other)
+	}
+	m.Close()
+
+	ro := opts
+	ro.ReadOnly = true
+	if m, err = matter.Open(ctx, ro); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.SetEvidence(ctx, other); !errors.Is(err, matter.ErrReadOnly) {
+		t.Errorf("read-only: err = %v", err)
+	}
+	st, err := m.Evidence(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Ledger(ctx, m.Ledger, verify.Options{VerifierKey: m.Ledger.VerifierKey(), Evidence: st})
+	// (The fixture's evidence is not API responses, so only the
+	// re-hashing is checked here, not what verify derives from it.)
+	if err != nil || rep.Evidence == nil || rep.Evidence.Referenced != 3 || rep.Evidence.Missing+rep.Evidence.Altered != 0 {
+		t.Errorf("verify at the new store: %v %+v", err, rep.Evidence)
+	}
+}

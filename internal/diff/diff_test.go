@@ -350,6 +350,7 @@ func TestWriters(t *testing.T) {
 	fs := []Finding{
 		{Kind: finding.ContentDiffers, ConversationID: "c1", MessageID: "m1", Field: "content", Expected: "aa", Got: "bb", File: "f.json", Detail: "x"},
 		{Kind: finding.FileUnreadable, File: "=cmd|' /C calc'!A0", Detail: "not JSON, \"quoted\"\nnewline"},
+		{Kind: finding.ConversationAbsent, ConversationID: "c2", Cause: finding.CauseNoRecording},
 	}
 	var s Summary
 	for _, f := range fs {
@@ -403,7 +404,7 @@ func TestWriters(t *testing.T) {
 					t.Errorf("header = %v", rows[0])
 				}
 				for _, r := range rows[1:] {
-					back = append(back, Finding{Kind: finding.Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7]})
+					back = append(back, Finding{Kind: finding.Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7], Cause: finding.Cause(r[8])})
 				}
 				if n == 2 && back[1].File != "'=cmd|' /C calc'!A0" {
 					t.Errorf("csv formula not defused: %q", back[1].File)

@@ -58,7 +58,8 @@ func NewWriter(format string, w io.Writer) (Writer, error) {
 }
 
 // CSVHeader names the CSV columns, in Finding's field order.
-var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail"}
+// cause is last so that readers of the older eight columns keep working.
+var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail", "cause"}
 
 type jsonWriter struct {
 	w   io.Writer
@@ -104,7 +105,7 @@ func (j *jsonWriter) Close(s Summary) error {
 type csvWriter struct{ w *csv.Writer }
 
 func (c *csvWriter) Write(f Finding) error {
-	row := []string{string(f.Kind), f.ConversationID, f.MessageID, f.Field, f.Expected, f.Got, f.File, f.Detail}
+	row := []string{string(f.Kind), f.ConversationID, f.MessageID, f.Field, f.Expected, f.Got, f.File, f.Detail, string(f.Cause)}
 	for i, v := range row {
 		row[i] = csvSafe(v)
 	}

@@ -29,3 +29,22 @@ const (
 	// captured it (outside the captured window, or invented).
 	CauseNotCaptured Cause = "not_captured"
 )
+
+// CauseInfo describes one cause in plain words, for docs/findings.md and
+// the report.
+type CauseInfo struct {
+	Cause Cause
+	Plain string
+}
+
+// causes is the one table of causes, in the order docs list them.
+var causes = [...]CauseInfo{
+	{CausePendingDataLake, "The conversation ended less than 48 hours before the export ran; Genesys's bulk export may not include it yet. Export again later."},
+	{CauseSensitiveDataExcluded, "The captured text holds sensitive data (a payment card number), and Genesys leaves such recordings out of bulk exports unless includeRecordingsWithSensitiveData is set."},
+	{CauseDeletedByRetention, "The conversation is older than the org's recording retention at the export's time: its recording was deleted before the export ran."},
+	{CauseNoRecording, "None of the above: Genesys had no recording to export (recording off for the queue or flow), or the exporter left it out."},
+	{CauseNotCaptured, "The export has it but custody never captured it: outside the captured window, or invented."},
+}
+
+// Causes returns the table of causes.
+func Causes() []CauseInfo { return causes[:] }

@@ -47,6 +47,20 @@ reported.
 		}
 	}
 	b.WriteString(`
+## Causes
+
+Each gap carries a ` + "`cause`" + `: the diff's best reading of why one side
+lacks the message, from what it knows (capture times, ` + "`--export-time`" + `,
+` + "`--retention`" + `, the captured text). A cause is a lead for whoever reads
+the finding, not proof.
+
+| cause | meaning |
+|---|---|
+`)
+	for _, c := range Causes() {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", c.Cause, c.Plain)
+	}
+	b.WriteString(`
 ## Why the numbers change after a refetch
 
 A message custody never captured is one ` + "`not_captured`" + ` finding and nothing
@@ -85,5 +99,25 @@ func TestFindingsDoc(t *testing.T) {
 		if !strings.Contains(string(got), "\n## "+string(in.Kind)+"\n") {
 			t.Errorf("docs/findings.md has no section for %s", in.Kind)
 		}
+	}
+}
+
+// TestCausesTable: every cause constant has a row, once.
+func TestCausesTable(t *testing.T) {
+	want := []Cause{CausePendingDataLake, CauseSensitiveDataExcluded, CauseDeletedByRetention, CauseNoRecording, CauseNotCaptured}
+	seen := map[Cause]int{}
+	for _, c := range Causes() {
+		seen[c.Cause]++
+		if c.Plain == "" {
+			t.Errorf("cause %s has no plain text", c.Cause)
+		}
+	}
+	for _, c := range want {
+		if seen[c] != 1 {
+			t.Errorf("cause %s has %d rows, want 1", c, seen[c])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("table has %d causes, want %d", len(seen), len(want))
 	}
 }

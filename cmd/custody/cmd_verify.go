@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -23,6 +25,10 @@ type verifyOptions struct {
 	Checkpoints []string
 	Proof       string
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
+
+	TSARoots         string
+	Witnesses        []string
+	WitnessThreshold int
 }
 
 func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
@@ -30,6 +36,9 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
 	o.ev.AddFlags(fs, false)
+	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots timestamp tokens must chain to (default: the bundle kept in the matter, if any)")
+	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
+	fs.IntVar(&o.WitnessThreshold, "witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all)")
 	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
 	// Before --evidence took a location, verify took it here; it names
 	// the store without turning the check on, as it did then.
@@ -60,6 +69,17 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
   - the verifier key is named for this ledger's origin (a key of another
     ledger, or a ledger rebuilt under another identity, is a failure, and
     the --checkpoint files are still compared).
+  - every RFC 3161 timestamp token stored beside a checkpoint is over
+    SHA-256 of that checkpoint's note, signed, and (with --tsa-roots or a
+    bundle kept in the matter) issued by a certificate with the
+    timeStamping usage that chains to a root and was valid at the
+    token's time; for each checkpoint it states the earliest time it is
+    proven to have existed. A checkpoint an authority gave no token is a
+    warning ('custody checkpoint --timestamp-missing' fills it);
+  - with --witness KEY (repeatable), the latest checkpoint carries valid
+    C2SP cosignatures by --witness-threshold of those witnesses (default:
+    all): a witness cosigns only a history consistent with what it saw
+    before, so a forked or rewritten ledger lacks them.
 It names the first failing sequence number or checkpoint and what failed.
 One break is one finding: what follows from it (every entry after a
 deleted one, the checkpoints over an altered one) is counted on it, not
@@ -90,6 +110,7 @@ Examples:
   custody verify --evidence
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
+  custody verify --tsa-roots tsa-roots.pem --witness counsel.witness.pub
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
@@ -138,7 +159,24 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer m.Close()
-	opts := verify.Options{VerifierKey: key, External: external}
+	opts := verify.Options{VerifierKey: key, External: external, WitnessThreshold: o.WitnessThreshold}
+	if o.WitnessThreshold < 0 || o.WitnessThreshold > len(o.Witnesses) {
+		return usageError("verify: --witness-threshold must be between 1 and the number of --witness keys (%d)", len(o.Witnesses))
+	}
+	for _, w := range o.Witnesses {
+		k, err := readWitnessKey(w)
+		if err != nil {
+			return err
+		}
+		opts.Witnesses = append(opts.Witnesses, k)
+	}
+	if o.TSARoots != "" {
+		if opts.TSARoots, _, err = tsa.ReadRoots(o.TSARoots); err != nil {
+			return usageError("verify: --tsa-roots: %v", err)
+		}
+	} else if opts.TSARoots, err = m.TSARoots(ctx); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
 	if o.ev.given {
 		// Evidence re-hashing: the matter's own store (bare --evidence)
 		// or the one named; the matter closes it.
@@ -184,6 +222,16 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	}
 	if d := rep.Derived; d != nil {
 		fmt.Fprintf(w, "derived      %s\n", d)
+	}
+	for _, t := range rep.CheckpointTimes {
+		how := "chained to a trusted root"
+		if !t.Chained {
+			how = "signature only, no roots given"
+		}
+		fmt.Fprintf(w, "time         checkpoint %s (size %d) existed by %s (%s; %s)\n", t.Checkpoint, t.Size, t.ProvenAt.Format(time.RFC3339), t.TSA, how)
+	}
+	for _, ws := range rep.Witnessed {
+		fmt.Fprintf(w, "witnessed    checkpoint %s (size %d) by %d: %s\n", ws.Checkpoint, ws.Size, len(ws.Witnesses), strings.Join(ws.Witnesses, ", "))
 	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(w, "FAIL  %s\n", f)

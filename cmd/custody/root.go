@@ -186,6 +186,7 @@ Examples:
 		newRefetchCommand(g),
 		newSimCommand(g),
 		newDemoCommand(g),
+		newWitnessCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -99,8 +102,12 @@ Verify opens everything read-only and records nothing.
 Take the verifier key from somewhere the ledger's custodian cannot
 rewrite: whoever can change the ledger can change custody.pub beside it.
 
-With --proof FILE it checks a proof file from 'custody prove' offline:
-no ledger is opened, only the proof and --key are needed.
+With --proof FILE it checks a proof file from 'custody prove' offline
+(JSON, or the C2SP tlog-proof form): no ledger is opened, only the proof
+and --key are needed. It also checks the timestamp tokens the proof
+carries (against --tsa-roots when given) and states when the entry is
+proven to have existed, and with --witness the cosignatures on its
+checkpoint.
 
 On large ledgers it shows progress on stderr (a bar on a terminal, a log
 line every few seconds otherwise). --output json prints the full report.
@@ -270,6 +277,10 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	if err != nil {
 		return withCode(exitFindings, fmt.Errorf("verify: proof %s does not hold: %w", o.Proof, err))
 	}
+	att, err := proofAttestations(o, data)
+	if err != nil {
+		return err
+	}
 	e := res.Entry
 	if g.jsonOutput() {
 		return json.NewEncoder(g.stdout).Encode(map[string]any{
@@ -281,11 +292,93 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 			"seq":       e.Seq,
 			"leaf_hash": e.LeafHash.String(),
 			"leaf":      json.RawMessage(e.Leaf),
+			"proven_at": att.time,
+			"witnesses": att.witnesses,
 		})
 	}
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
+	if att.time != nil {
+		how := "chained to a trusted root"
+		if !att.time.Chained {
+			how = "signature only, no --tsa-roots"
+		}
+		fmt.Fprintf(g.stdout, "time  the checkpoint existed by %s (%s; %s)\n", att.time.ProvenAt.Format(time.RFC3339), att.time.TSA, how)
+	}
+	if len(att.witnesses) > 0 {
+		fmt.Fprintf(g.stdout, "witnessed by %d: %s\n", len(att.witnesses), strings.Join(att.witnesses, ", "))
+	}
 	fmt.Fprintf(g.stdout, "entry %s\n", formatEntry(e))
 	return nil
+}
+
+// proofAttestation is what a proof file's timestamps and cosignatures
+// show, checked.
+type proofAttestation struct {
+	time      *verify.CheckpointTime
+	witnesses []string
+}
+
+// proofAttestations checks the tokens a proof carries (against
+// --tsa-roots when given) and the cosignatures of the --witness keys on
+// its checkpoint; a token or cosignature that does not verify, or fewer
+// cosignatures than the threshold, fails the proof (exit 3).
+func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) {
+	var out proofAttestation
+	parse := leaf.ParseProof
+	if leaf.IsTlogProof(data) {
+		parse = leaf.ParseTlogProof
+	}
+	p, err := parse(data)
+	if err != nil {
+		return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: %w", o.Proof, err))
+	}
+	var roots *x509.CertPool
+	if o.TSARoots != "" {
+		if roots, _, err = tsa.ReadRoots(o.TSARoots); err != nil {
+			return out, usageError("verify: --tsa-roots: %v", err)
+		}
+	}
+	imprint := tsa.Imprint(leaf.LedgerNote(p.Checkpoint))
+	for _, t := range p.Timestamps {
+		tok, err := tsa.Verify(t.Token, imprint, roots)
+		if err != nil {
+			return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: timestamp: the token from %s does not prove the checkpoint's time: %w", o.Proof, t.TSA, err))
+		}
+		if out.time == nil || tok.Time.Before(out.time.ProvenAt) {
+			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained, Tokens: len(p.Timestamps)}
+		}
+	}
+	if len(o.Witnesses) == 0 {
+		return out, nil
+	}
+	if o.WitnessThreshold < 0 || o.WitnessThreshold > len(o.Witnesses) {
+		return out, usageError("verify: --witness-threshold must be between 1 and the number of --witness keys (%d)", len(o.Witnesses))
+	}
+	var vs []note.Verifier
+	for _, w := range o.Witnesses {
+		k, err := readWitnessKey(w)
+		if err != nil {
+			return out, err
+		}
+		v, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return out, usageError("verify: --witness %s: %v", w, err)
+		}
+		vs = append(vs, v)
+	}
+	names, err := verify.Cosigners(p.Checkpoint, nil, vs)
+	if err != nil {
+		return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: witness: a cosignature does not verify: %w", o.Proof, err))
+	}
+	need := o.WitnessThreshold
+	if need == 0 {
+		need = len(vs)
+	}
+	if len(names) < need {
+		return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: witness: the checkpoint has %d of the %d witness cosignatures required", o.Proof, len(names), need))
+	}
+	out.witnesses = names
+	return out, nil
 }
 
 // verifyProgress shows how far Verify got: a bar on a terminal, a log line

@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -263,4 +265,31 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 		return nil, fmt.Errorf("ledger: consistency proof: the ledger has %d entries, not %d", len(hashes), newSize)
 	}
 	return hashchain.ConsistencyProof(hashes, oldSize)
+}
+
+// attachAttestations gives a proof the timestamp tokens stored for its
+// checkpoint and appends the witnesses' cosignature lines to its note, so
+// the proof file shows when, and who else saw, what it proves.
+func attachAttestations(ctx context.Context, q querier, checkpointID int64, p *leaf.Proof) error {
+	ts, err := listTimestamps(ctx, q)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.CheckpointID == checkpointID && t.Token != nil {
+			p.Timestamps = append(p.Timestamps, leaf.ProofTimestamp{TSA: t.TSA, Token: t.Token})
+		}
+	}
+	cos, err := listCosignatures(ctx, q)
+	if err != nil {
+		return err
+	}
+	note := append([]byte(nil), p.Checkpoint...)
+	for _, c := range cos {
+		if c.CheckpointID == checkpointID && strings.HasSuffix(c.Signature, "\n") && !bytes.Contains(note, []byte(c.Signature)) {
+			note = append(note, c.Signature...)
+		}
+	}
+	p.Checkpoint = note
+	return nil
 }

@@ -60,6 +60,18 @@ END;
 // ensureAttestTables creates the attestation tables if they are missing,
 // in one transaction (its own migrate step, apart from user_version).
 func (l *Ledger) ensureAttestTables(ctx context.Context) error {
+	// Most opens find them: no write transaction then.
+	a, err := hasTable(ctx, l.rdb, "checkpoint_timestamps")
+	if err != nil {
+		return fmt.Errorf("attestation tables: %w", err)
+	}
+	b, err := hasTable(ctx, l.rdb, "checkpoint_cosignatures")
+	if err != nil {
+		return fmt.Errorf("attestation tables: %w", err)
+	}
+	if a && b {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tx, err := l.wdb.BeginTx(ctx, nil)

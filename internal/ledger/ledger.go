@@ -375,7 +375,10 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 			l.keys = messageIndexV1
 		} else if err := l.migrate(ctx); err != nil {
 			return err
-		} else if err := l.ensureAttestTables(ctx); err != nil {
+		}
+	}
+	if !l.readOnly {
+		if err := l.ensureAttestTables(ctx); err != nil {
 			return err
 		}
 	}

@@ -269,4 +269,3 @@ func independentVerifier(t *testing.T) func(args ...string) (string, error) {
 		return string(out), err
 	}
 }
-

@@ -238,6 +238,9 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintf(w, "time         checkpoint %s (size %d) existed by %s (%s; %s)\n", t.Checkpoint, t.Size, t.ProvenAt.Format(time.RFC3339), t.TSA, how)
 	}
 	for _, ws := range rep.Witnessed {
+		if len(ws.Witnesses) == 0 {
+			continue // the failure, if the latest, says so
+		}
 		fmt.Fprintf(w, "witnessed    checkpoint %s (size %d) by %d: %s\n", ws.Checkpoint, ws.Size, len(ws.Witnesses), strings.Join(ws.Witnesses, ", "))
 	}
 	for _, f := range rep.Findings {

@@ -153,3 +153,28 @@ func TestOpenSSLVerifies(t *testing.T) {
 		t.Fatalf("openssl verified the token for another imprint:\n%s", out)
 	}
 }
+
+// FuzzVerify: a token from a ledger or proof file is hostile input; no
+// byte string makes Verify panic or pass for another imprint.
+func FuzzVerify(f *testing.F) {
+	s, err := tsasim.Start(tsasim.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	imprint := tsa.Imprint([]byte("note"))
+	tok, err := (&tsa.Client{}).Timestamp(context.Background(), s.URL, imprint)
+	if err != nil {
+		f.Fatal(err)
+	}
+	roots, _ := tsa.ParseRoots(s.RootPEM)
+	f.Add(tok)
+	f.Add([]byte{0x30, 0x00})
+	other := sha256.Sum256([]byte("other"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := tsa.Verify(data, other, roots); err == nil {
+			t.Fatal("a token verifies for an imprint nobody asked for")
+		}
+		tsa.Verify(data, imprint, nil)
+	})
+}

@@ -24,7 +24,6 @@ type testLog struct {
 	origin      string
 	skey, vkey  string
 	leaves      []hashchain.Hash
-	checkpoints map[uint64][]byte
 }
 
 func newLog(t *testing.T, origin string, n int, salt string) *testLog {

@@ -20,10 +20,10 @@ import (
 
 // testLog is a log of leaves with its signing key.
 type testLog struct {
-	t           *testing.T
-	origin      string
-	skey, vkey  string
-	leaves      []hashchain.Hash
+	t          *testing.T
+	origin     string
+	skey, vkey string
+	leaves     []hashchain.Hash
 }
 
 func newLog(t *testing.T, origin string, n int, salt string) *testLog {

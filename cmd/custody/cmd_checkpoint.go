@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -74,7 +76,10 @@ Examples:
   custody checkpoint --tsa https://freetsa.org/tsr --tsa-roots freetsa-root.pem
   custody checkpoint --timestamp-missing
   custody checkpoint --witness http://counsel.example:7380
-` + exitStatus(exit0, exit1, exit2,
+` + exitStatus(exit0,
+			`1    error (bad input, I/O; the message says which); a witness refused
+       (the checkpoint was signed and stored); with --timestamp-missing,
+       a token is still missing`, exit2,
 			"3    the ledger contradicts itself or is damaged: nothing was signed"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckpoint(cmd.Context(), o, g) },
@@ -92,8 +97,8 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 	var rootsPEM []byte
 	if o.TSARoots != "" {
 		var err error
-		if _, rootsPEM, err = tsa.ReadRoots(o.TSARoots); err != nil {
-			return usageError("checkpoint: --tsa-roots: %v", err)
+		if _, rootsPEM, err = readRoots("checkpoint", o.TSARoots); err != nil {
+			return err
 		}
 	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
@@ -156,6 +161,21 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: signed and stored checkpoint #%d, but %w", cp.ID, werr)
 	}
 	return nil
+}
+
+// readRoots reads a --tsa-roots bundle: a file that cannot be read is
+// exit 1, one that is not a PEM bundle of certificates a usage error.
+func readRoots(cmdName, file string) (*x509.CertPool, []byte, error) {
+	pool, data, err := tsa.ReadRoots(file)
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+		return pool, data, nil
+	case errors.As(err, &pe):
+		return nil, nil, fmt.Errorf("%s: --tsa-roots: %w", cmdName, err)
+	default:
+		return nil, nil, usageError("%s: --tsa-roots: %v", cmdName, err)
+	}
 }
 
 // timestampsJSON is the --output json form of timestamp results.

@@ -178,8 +178,8 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		opts.Witnesses = append(opts.Witnesses, k)
 	}
 	if o.TSARoots != "" {
-		if opts.TSARoots, _, err = tsa.ReadRoots(o.TSARoots); err != nil {
-			return usageError("verify: --tsa-roots: %v", err)
+		if opts.TSARoots, _, err = readRoots("verify", o.TSARoots); err != nil {
+			return err
 		}
 	} else if opts.TSARoots, err = m.TSARoots(ctx); err != nil {
 		return fmt.Errorf("verify: %w", err)
@@ -337,8 +337,8 @@ func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) 
 	}
 	var roots *x509.CertPool
 	if o.TSARoots != "" {
-		if roots, _, err = tsa.ReadRoots(o.TSARoots); err != nil {
-			return out, usageError("verify: --tsa-roots: %v", err)
+		if roots, _, err = readRoots("verify", o.TSARoots); err != nil {
+			return out, err
 		}
 	}
 	imprint := tsa.Imprint(leaf.LedgerNote(p.Checkpoint))

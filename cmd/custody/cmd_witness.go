@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -25,13 +26,13 @@ import (
 // maxKeyFile bounds a key file read (keys are one short line).
 const maxKeyFile = 64 << 10
 
-// readKeyArg returns a key given inline (it contains '+') or read from a
-// file.
+// readKeyArg returns a key read from the file v or, when no such file
+// exists and v looks like a key (name+hash+data), v itself.
 func readKeyArg(flag, v string) (string, error) {
-	if strings.Count(v, "+") >= 2 && !strings.ContainsAny(v, "/\\") || strings.HasPrefix(v, "PRIVATE+KEY+") {
+	fi, err := os.Stat(v)
+	if errors.Is(err, fs.ErrNotExist) && strings.Count(v, "+") >= 2 {
 		return strings.TrimSpace(v), nil
 	}
-	fi, err := os.Stat(v)
 	if err != nil {
 		return "", fmt.Errorf("--%s: %w", flag, err)
 	}

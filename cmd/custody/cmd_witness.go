@@ -148,6 +148,9 @@ Examples:
 				os.Remove(out + ".key")
 				return fmt.Errorf("witness keygen: %w", err)
 			}
+			if g.jsonOutput() {
+				return json.NewEncoder(g.stdout).Encode(map[string]string{"verifier_key": vkey, "signer_key_file": out + ".key", "verifier_key_file": out + ".pub"})
+			}
 			fmt.Fprintln(g.stdout, vkey)
 			return nil
 		},
@@ -394,6 +397,9 @@ Examples:
 			n, err := attachCosignatures(ctx, m, vkey, string(data))
 			if err != nil {
 				return err
+			}
+			if g.jsonOutput() {
+				return json.NewEncoder(g.stdout).Encode(map[string]int{"attached": n})
 			}
 			fmt.Fprintf(g.stdout, "attached %d %s\n", n, plural(n, "cosignature", "cosignatures"))
 			return nil

@@ -61,9 +61,11 @@ Timestamps: with --tsa URL (kept in the matter's settings, like
 --tsa-roots), each new checkpoint — this command's and the one closing
 every export, diff, refetch — is sent to each authority, which returns an
 RFC 3161 token over SHA-256 of the signed note; the token is checked and
-stored beside the checkpoint. An authority that fails does not lose the
-checkpoint: the gap is recorded, verify warns about it, and
-'custody checkpoint --timestamp-missing' fills it later.
+stored beside the checkpoint (when nothing new is signed, the latest
+checkpoint is sent to the authorities it has no token from). An authority
+that fails does not lose the checkpoint: the gap is recorded, verify
+warns about it, and 'custody checkpoint --timestamp-missing' fills it
+later.
 
 Witnesses: with --witness URL the checkpoint is sent to each witness (the
 C2SP tlog-witness add-checkpoint API, 'custody witness serve') with a
@@ -134,6 +136,13 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	stamps := m.LastTimestamps()
+	if stamps == nil {
+		// Nothing new was signed: the latest checkpoint still gets a
+		// token from an authority it has none from (one just added).
+		if stamps, err = m.TimestampMissing(ctx, cp.ID); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
 	cosigned, werr := witnessCheckpoint(ctx, m, cp, o.Witness, g)
 	if werr == nil && len(cosigned) > 0 {
 		cp.Note = append(cp.Note, cosigned...)

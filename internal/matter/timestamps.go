@@ -149,9 +149,9 @@ func (m *Matter) timestamp(ctx context.Context, cp ledger.StoredCheckpoint, urls
 }
 
 // TimestampMissing asks each of the matter's authorities for a token for
-// every stored checkpoint that has none from it yet, and stores what it
-// gets (or records the gap again).
-func (m *Matter) TimestampMissing(ctx context.Context) ([]TimestampResult, error) {
+// every stored checkpoint that has none from it yet (only the checkpoints
+// ids, when given), and stores what it gets (or records the gap again).
+func (m *Matter) TimestampMissing(ctx context.Context, ids ...int64) ([]TimestampResult, error) {
 	if m.opts.ReadOnly {
 		return nil, fmt.Errorf("matter: timestamp: %w", ErrReadOnly)
 	}
@@ -178,6 +178,9 @@ func (m *Matter) TimestampMissing(ctx context.Context) ([]TimestampResult, error
 	}
 	var out []TimestampResult
 	for _, cp := range cps {
+		if len(ids) > 0 && !slices.Contains(ids, cp.ID) {
+			continue
+		}
 		var missing []string
 		for _, u := range urls {
 			if !have[cp.ID][u] {

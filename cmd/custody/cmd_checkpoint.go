@@ -33,7 +33,7 @@ func (o *checkpointOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.TSA, "tsa", nil, "an RFC 3161 timestamp authority's URL; kept in the matter's settings, so every later checkpoint (export, diff, refetch, …) is timestamped by it too (repeatable)")
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots the authorities' tokens must chain to; kept in the matter's settings")
 	fs.BoolVar(&o.TimestampMissing, "timestamp-missing", false, "sign nothing new: ask the authorities for the tokens stored checkpoints lack (one was down, or added later)")
-	fs.StringArrayVar(&o.Witness, "witness", nil, "a witness's URL (C2SP tlog-witness add-checkpoint): ask it to cosign the checkpoint, and keep its cosignature beside it (repeatable)")
+	fs.StringArrayVar(&o.Witness, "witness", nil, "a witness's URL (C2SP tlog-witness add-checkpoint); kept in the matter's settings, so every later checkpoint is sent to it too (repeatable)")
 }
 
 func newCheckpointCommand(g *globalOptions) *cobra.Command {
@@ -67,10 +67,13 @@ that fails does not lose the checkpoint: the gap is recorded, verify
 warns about it, and 'custody checkpoint --timestamp-missing' fills it
 later.
 
-Witnesses: with --witness URL the checkpoint is sent to each witness (the
-C2SP tlog-witness add-checkpoint API, 'custody witness serve') with a
-consistency proof from the last checkpoint the witness saw; its
-cosignature is kept beside the checkpoint and printed after the note.
+Witnesses: with --witness URL (kept in the matter's settings too) each
+new checkpoint — and the latest when nothing new is signed — is sent to
+each witness (the C2SP tlog-witness add-checkpoint API, 'custody witness
+serve') with a consistency proof from the last checkpoint the witness
+saw; its cosignature is kept beside the checkpoint and printed after the
+note. A witness that refuses is warned about (exit 1 here); the
+checkpoint stands.
 
 Examples:
   custody checkpoint
@@ -96,6 +99,11 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			return usageError("checkpoint: --tsa: %v", err)
 		}
 	}
+	for _, u := range o.Witness {
+		if err := matter.CheckWitnessURL(u); err != nil {
+			return usageError("checkpoint: --witness: %v", err)
+		}
+	}
 	var rootsPEM []byte
 	if o.TSARoots != "" {
 		var err error
@@ -114,6 +122,9 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		}
 	}
 	if err := m.AddTSAs(ctx, o.TSA); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := m.AddWitnesses(ctx, o.Witness); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if o.TimestampMissing {
@@ -143,9 +154,26 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	cosigned, werr := witnessCheckpoint(ctx, m, cp, o.Witness, g)
-	if werr == nil && len(cosigned) > 0 {
-		cp.Note = append(cp.Note, cosigned...)
+	cosigns := m.LastCosignatures()
+	if cosigns == nil {
+		// Nothing new was signed: the latest checkpoint still goes to
+		// the witnesses (one just added, or one that refused before).
+		cosigns = m.Cosign(ctx, cp, nil)
+	}
+	var werrs []error
+	for _, c := range cosigns {
+		if c.Err != nil {
+			werrs = append(werrs, fmt.Errorf("witness %s: %w", c.Witness, c.Err))
+		}
+	}
+	werr := errors.Join(werrs...)
+	// The note as kept: with every cosignature stored for it.
+	if cos, err := m.Ledger.Cosignatures(ctx); err == nil {
+		for _, c := range cos {
+			if c.CheckpointID == cp.ID {
+				cp.Note = append(cp.Note, c.Signature...)
+			}
+		}
 	}
 	if o.Out != "" {
 		if err := matter.WriteNew(o.Out, cp.Note, 0o644); err != nil {

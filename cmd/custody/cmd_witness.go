@@ -16,8 +16,6 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/witness"
@@ -56,42 +54,6 @@ func readWitnessKey(v string) (string, error) {
 		return "", usageError("verify: --witness %s is a witness's signer key; give its verifier key (.pub)", v)
 	}
 	return k, nil
-}
-
-// witnessCheckpoint asks each witness to cosign cp (with a consistency
-// proof from what it saw before), stores the cosignatures and returns
-// their lines.
-func witnessCheckpoint(ctx context.Context, m *matter.Matter, cp ledger.StoredCheckpoint, urls []string, g *globalOptions) ([]byte, error) {
-	var all []byte
-	var errs []error
-	c := &witness.Client{}
-	for _, u := range urls {
-		sigs, err := c.AddCheckpoint(ctx, u, cp.Note, func(old uint64) ([]hashchain.Hash, error) {
-			if old > cp.Size {
-				return nil, fmt.Errorf("it has cosigned a larger tree (%d entries) than this checkpoint's %d: this ledger is behind, cut short or forked from what the witness saw", old, cp.Size)
-			}
-			return m.Ledger.ConsistencyProof(ctx, old, cp.Size)
-		})
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, line := range strings.SplitAfter(string(sigs), "\n") {
-			if line == "" {
-				continue
-			}
-			name, _, _ := strings.Cut(strings.TrimPrefix(line, "— "), " ")
-			if !strings.HasPrefix(line, "— ") || !strings.HasSuffix(line, "\n") {
-				errs = append(errs, fmt.Errorf("witness %s: the answer is not signature lines", u))
-				break
-			}
-			if err := m.Ledger.AddCosignature(ctx, cp.ID, name, line); err != nil {
-				return all, err
-			}
-			all = append(all, line...)
-		}
-	}
-	return all, errors.Join(errs...)
 }
 
 func newWitnessCommand(g *globalOptions) *cobra.Command {

@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/tsa"
+	"github.com/custodyhq/custody/internal/witness"
 )
 
 // Errors callers match with errors.Is. Commands report them as usage
@@ -73,6 +74,8 @@ type Options struct {
 	Command string
 	// TSA asks timestamp authorities; nil means a default tsa.Client.
 	TSA *tsa.Client
+	// Witness asks witnesses to cosign; nil means a default witness.Client.
+	Witness *witness.Client
 	// Warn receives what the user should know about where the evidence
 	// is (a recorded location that moved, one replaced) and about a
 	// signer key others can read; nil drops it.
@@ -93,7 +96,8 @@ type Matter struct {
 	store  evidence.Store
 	lock   *matterLock // held while open for writing
 
-	stamped []TimestampResult // what the last AfterCheckpoint asked for
+	stamped  []TimestampResult // what the last AfterCheckpoint asked for
+	cosigned []CosignResult
 }
 
 // Open opens the matter whose ledger is at opts.Ledger. Opened for

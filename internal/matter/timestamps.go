@@ -97,15 +97,17 @@ func (m *Matter) TSARoots(ctx context.Context) (*x509.CertPool, error) {
 
 // afterCheckpoint is the ledger's AfterCheckpoint hook: every new
 // checkpoint, whichever command signs it, goes to the matter's
-// authorities. A failure is recorded as a gap and warned about; it never
-// undoes the checkpoint.
+// authorities and then its witnesses. A failure is recorded (a gap) and
+// warned about; it never undoes the checkpoint.
 func (m *Matter) afterCheckpoint(ctx context.Context, cp ledger.StoredCheckpoint) {
+	m.stamped, m.cosigned = nil, nil
 	urls, err := m.TSAs(ctx)
 	if err != nil {
 		m.warn(fmt.Sprintf("checkpoint #%d was not timestamped: %v", cp.ID, err))
-		return
+	} else {
+		m.stamped = m.timestamp(ctx, cp, urls)
 	}
-	m.stamped = m.timestamp(ctx, cp, urls)
+	m.cosigned = m.Cosign(ctx, cp, nil)
 }
 
 // LastTimestamps returns what the timestamping of the last checkpoint

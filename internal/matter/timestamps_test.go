@@ -3,6 +3,7 @@ package matter_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/sim/tsasim"
 	"github.com/custodyhq/custody/internal/tsa"
+	"github.com/custodyhq/custody/internal/witness"
 )
 
 // Every new checkpoint, whoever signs it, goes to the matter's
@@ -100,5 +102,59 @@ func TestTimestampsOnCheckpoint(t *testing.T) {
 	}
 	if roots, err := ro.TSARoots(ctx); err != nil || roots == nil {
 		t.Fatalf("kept roots: %v, %v", roots, err)
+	}
+}
+
+// Witnesses kept in the matter cosign every new checkpoint; a refusal is
+// a warning and the checkpoint stands.
+func TestCosignOnCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	opts := newMatter(t)
+	var warnings []string
+	opts.Warn = func(msg string) { warnings = append(warnings, msg) }
+	m, err := matter.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	skey, _, _ := witness.GenerateKey("w.example")
+	w, err := witness.New(skey, []string{m.Ledger.VerifierKey()}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(witness.Handler(w))
+	defer srv.Close()
+	if err := m.AddWitnesses(ctx, []string{"ftp://x"}); err == nil {
+		t.Fatal("an ftp witness was accepted")
+	}
+	if err := m.AddWitnesses(ctx, []string{srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := m.SignerKey()
+	for i := range 3 {
+		if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r"}); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := m.Ledger.Checkpoint(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := m.LastCosignatures()
+		if len(rs) != 1 || rs[0].Err != nil || !strings.HasPrefix(rs[0].Lines, "— w.example ") || rs[0].CheckpointID != cp.ID {
+			t.Fatalf("round %d: %+v", i, rs)
+		}
+	}
+	srv.Close() // the witness is gone
+	if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ledger.Checkpoint(ctx, key); err != nil {
+		t.Fatalf("the checkpoint must stand: %v", err)
+	}
+	if rs := m.LastCosignatures(); len(rs) != 1 || rs[0].Err == nil || len(warnings) != 1 {
+		t.Fatalf("%+v, warnings %q", rs, warnings)
+	}
+	if cs, _ := m.Ledger.Cosignatures(ctx); len(cs) != 3 {
+		t.Fatalf("%d cosignatures stored", len(cs))
 	}
 }

@@ -2,9 +2,7 @@
 # Installs what the test suite needs into .tools/bin (idempotent):
 # versitygw, a real S3-compatible server the S3 tests start on loopback;
 # curl and jq, which the README walkthrough uses (cmd/custody/readme_test.go
-# runs it), and openssl, whose 'ts -verify' checks custody's stored RFC 3161
-# tokens (internal/tsa, cmd/custody testdata/attest_*), with apt-get when
-# they are missing.
+# runs it), with apt-get when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="${CUSTODY_TOOLS:-$PWD/.tools/bin}"
@@ -16,11 +14,13 @@ if [ ! -x "$tools/versitygw" ] || ! grep -qx "$VERSITYGW_VERSION" "$tools/.versi
   echo "$VERSITYGW_VERSION" > "$tools/.versitygw-version"
 fi
 missing=()
+# openssl: its 'ts -verify' checks custody's stored RFC 3161 tokens
+# (internal/tsa, the attest_* scripts, the ledger-format appendix).
 for tool in curl jq openssl; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]} with apt-get (the README walkthrough and timestamp tests use them)" >&2
+  echo "installing ${missing[*]} with apt-get (the README walkthrough test uses them)" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if ! command -v apt-get >/dev/null || ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"; }; then

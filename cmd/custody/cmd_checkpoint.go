@@ -188,6 +188,7 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			"root":       cp.Root.String(),
 			"note":       string(cp.Note),
 			"timestamps": timestampsJSON(stamps),
+			"witnesses":  cosignsJSON(cosigns),
 		}); err != nil {
 			return err
 		}
@@ -224,6 +225,21 @@ func timestampsJSON(rs []matter.TimestampResult) []map[string]any {
 			j["error"] = r.Err.Error()
 		} else {
 			j["time"] = r.Time.Format(time.RFC3339Nano)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// cosignsJSON is the --output json form of cosigning results.
+func cosignsJSON(rs []matter.CosignResult) []map[string]any {
+	out := []map[string]any{}
+	for _, r := range rs {
+		j := map[string]any{"checkpoint_id": r.CheckpointID, "witness": r.Witness, "ok": r.Err == nil}
+		if r.Err != nil {
+			j["error"] = r.Err.Error()
+		} else {
+			j["cosignature"] = r.Lines
 		}
 		out = append(out, j)
 	}

@@ -54,6 +54,7 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 	}
 	times := map[int64]*CheckpointTime{}
 	gaps := map[int64]map[string]string{} // checkpoint → tsa → last error
+	good := map[int64]map[string]bool{}   // checkpoint → tsa → a token verified
 	unchained := 0
 	for _, t := range ts {
 		c, ok := byID[t.CheckpointID]
@@ -76,7 +77,10 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 				Message: fmt.Sprintf("the token from %s (row %d) does not prove the checkpoint's time: %v", t.TSA, t.ID, err)})
 			continue
 		}
-		delete(gaps[c.ID], t.TSA)
+		if good[c.ID] == nil {
+			good[c.ID] = map[string]bool{}
+		}
+		good[c.ID][t.TSA] = true
 		if !tok.Chained {
 			unchained++
 		}
@@ -95,7 +99,9 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 		}
 		var tsas []string
 		for u := range gaps[c.ID] {
-			tsas = append(tsas, u)
+			if !good[c.ID][u] { // a gap filled later (or earlier) is no gap
+				tsas = append(tsas, u)
+			}
 		}
 		sort.Strings(tsas)
 		for _, u := range tsas {

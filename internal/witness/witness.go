@@ -202,7 +202,7 @@ func (w *Witness) Add(req Request) ([]byte, error) {
 	switch {
 	case req.OldSize == cp.Size:
 		if cp.Root != prev.Root {
-			return nil, &ConflictError{Size: prev.Size, Reason: fmt.Sprintf("a fork: size %d has root %s here, and the witness cosigned root %s", cp.Size, cp.Root, prev.Root)}
+			return nil, w.keep(req, &ConflictError{Size: prev.Size, Reason: fmt.Sprintf("a fork: size %d has root %s here, and the witness cosigned root %s", cp.Size, cp.Root, prev.Root)})
 		}
 		if len(req.Proof) != 0 {
 			return nil, fmt.Errorf("witness: %w: a proof between equal sizes must be empty", ErrBadProof)
@@ -213,7 +213,7 @@ func (w *Witness) Add(req Request) ([]byte, error) {
 		}
 	default:
 		if err := hashchain.VerifyConsistency(prev.Size, cp.Size, prev.Root, cp.Root, req.Proof); err != nil {
-			return nil, fmt.Errorf("witness: %w: %w", ErrBadProof, err)
+			return nil, w.keep(req, fmt.Errorf("witness: %w: %w", ErrBadProof, err))
 		}
 	}
 	signed, err := note.Sign(&note.Note{Text: string(cp.Body())}, w.signer)
@@ -225,6 +225,33 @@ func (w *Witness) Add(req Request) ([]byte, error) {
 		return nil, err
 	}
 	return sigs, nil
+}
+
+// RefusedDir is the folder, under the state folder, where a witness keeps
+// the requests it refused as a fork or for a failing proof: each holds a
+// checkpoint the log signed that contradicts one the witness cosigned,
+// which is evidence of the log's misbehaviour (tlog-witness allows it).
+const RefusedDir = "refused"
+
+// keep writes the refused request to RefusedDir and returns err (with
+// the file named, or the write's failure joined).
+func (w *Witness) keep(req Request, err error) error {
+	dir := filepath.Join(w.dir, RefusedDir)
+	if e := os.MkdirAll(dir, 0o755); e != nil {
+		return errors.Join(err, fmt.Errorf("witness: keeping the refused request: %w", e))
+	}
+	f, e := os.CreateTemp(dir, "add-checkpoint-*.txt")
+	if e != nil {
+		return errors.Join(err, fmt.Errorf("witness: keeping the refused request: %w", e))
+	}
+	_, e = f.Write(req.Marshal())
+	if e2 := f.Close(); e == nil {
+		e = e2
+	}
+	if e != nil {
+		return errors.Join(err, fmt.Errorf("witness: keeping the refused request: %w", e))
+	}
+	return fmt.Errorf("%w (the request is kept as %s)", err, f.Name())
 }
 
 // state is the latest cosigned checkpoint of an origin.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,12 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("conflict size %d, want 8", conflict.Size)
 			}
 		})
+	}
+	// The fork and the failing proofs were kept: signed evidence of a
+	// log that contradicts itself.
+	kept, _ := filepath.Glob(filepath.Join(w.dir, RefusedDir, "*.txt"))
+	if len(kept) != 4 {
+		t.Fatalf("%d refused requests kept, want 4 (one fork, three failing proofs)", len(kept))
 	}
 	// After all that, the witness still holds size 8 and moves on.
 	if _, err := w.Add(Request{OldSize: 8, Proof: l.proof(8, 10), Checkpoint: l.checkpoint(10)}); err != nil {

@@ -193,7 +193,7 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("witness serve: %w", err)
 			}
-			srv := &http.Server{Handler: witness.Handler(w), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: logRequests(g, witness.Handler(w)), ReadHeaderTimeout: 10 * time.Second}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
 			line, _ := json.Marshal(map[string]string{"url": "http://" + ln.Addr().String(), "witness": w.Name()})
@@ -424,4 +424,29 @@ func attachCosignatures(ctx context.Context, m *matter.Matter, vkey, data string
 		return 0, withCode(exitFindings, fmt.Errorf("witness attach: no cosignature line by %s", v.Name()))
 	}
 	return n, nil
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs each request the witness answers: a refusal at warn
+// (it may be a custodian showing two histories), a cosignature at info.
+func logRequests(g *globalOptions, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusOK {
+			g.log.Info("witness cosigned", "remote", r.RemoteAddr, "path", r.URL.Path)
+		} else {
+			g.log.Warn("witness refused", "remote", r.RemoteAddr, "path", r.URL.Path, "status", sw.status)
+		}
+	})
 }

@@ -15,7 +15,9 @@ if [ ! -x "$tools/versitygw" ] || ! grep -qx "$VERSITYGW_VERSION" "$tools/.versi
   echo "$VERSITYGW_VERSION" > "$tools/.versitygw-version"
 fi
 missing=()
-for tool in curl jq; do
+# openssl: its 'ts -verify' checks custody's stored RFC 3161 tokens
+# (internal/tsa, the attest_* scripts, the ledger-format appendix).
+for tool in curl jq openssl; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,32 +2,44 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/tsa"
 )
 
 type checkpointOptions struct {
-	Key string
-	Out string
+	Key              string
+	Out              string
+	TSA              []string
+	TSARoots         string
+	TimestampMissing bool
+	Witness          []string
 }
 
 func (o *checkpointOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "signer key file (default: the .key file beside the ledger)")
 	fs.StringVar(&o.Out, "out", "", "also write the signed checkpoint to this file (refuses to overwrite)")
+	fs.StringArrayVar(&o.TSA, "tsa", nil, "an RFC 3161 timestamp authority's URL; kept in the matter's settings, so every later checkpoint (export, diff, refetch, …) is timestamped by it too (repeatable)")
+	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots the authorities' tokens must chain to; kept in the matter's settings")
+	fs.BoolVar(&o.TimestampMissing, "timestamp-missing", false, "sign nothing new: ask the authorities for the tokens stored checkpoints lack (one was down, or added later)")
+	fs.StringArrayVar(&o.Witness, "witness", nil, "a witness's URL (C2SP tlog-witness add-checkpoint); kept in the matter's settings, so every later checkpoint is sent to it too (repeatable)")
 }
 
 func newCheckpointCommand(g *globalOptions) *cobra.Command {
 	o := &checkpointOptions{}
 	cmd := &cobra.Command{
-		Use:   "checkpoint [--key FILE] [--out FILE]",
+		Use:   "checkpoint [--key FILE] [--out FILE] [--tsa URL]... [--witness URL]... | checkpoint --timestamp-missing",
 		Short: "Sign and store a checkpoint of the ledger",
 		Long: `Checkpoint signs the ledger's current size and Merkle root as a C2SP
 checkpoint (a signed note) with the ledger's signer key, stores it in the
@@ -45,10 +57,34 @@ that fails any of these is not signed (exit 3, naming the first failing
 seq or checkpoint). Export signs a checkpoint at the end of every
 run, so this command is for ledgers changed otherwise, or for a fresh copy.
 
+Timestamps: with --tsa URL (kept in the matter's settings, like
+--tsa-roots), each new checkpoint — this command's and the one closing
+every export, diff, refetch — is sent to each authority, which returns an
+RFC 3161 token over SHA-256 of the signed note; the token is checked and
+stored beside the checkpoint (when nothing new is signed, the latest
+checkpoint is sent to the authorities it has no token from). An authority
+that fails does not lose the checkpoint: the gap is recorded, verify
+warns about it, and 'custody checkpoint --timestamp-missing' fills it
+later.
+
+Witnesses: with --witness URL (kept in the matter's settings too) each
+new checkpoint — and the latest when nothing new is signed — is sent to
+each witness (the C2SP tlog-witness add-checkpoint API, 'custody witness
+serve') with a consistency proof from the last checkpoint the witness
+saw; its cosignature is kept beside the checkpoint and printed after the
+note. A witness that refuses is warned about (exit 1 here); the
+checkpoint stands.
+
 Examples:
   custody checkpoint
   custody checkpoint --out matter-42-$(date +%F).checkpoint
-` + exitStatus(exit0, exit1, exit2,
+  custody checkpoint --tsa https://freetsa.org/tsr --tsa-roots freetsa-root.pem
+  custody checkpoint --timestamp-missing
+  custody checkpoint --witness http://counsel.example:7380
+` + exitStatus(exit0,
+			`1    error (bad input, I/O; the message says which); a witness refused
+       (the checkpoint was signed and stored); with --timestamp-missing,
+       a token is still missing`, exit2,
 			"3    the ledger contradicts itself or is damaged: nothing was signed"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckpoint(cmd.Context(), o, g) },
@@ -58,11 +94,42 @@ Examples:
 }
 
 func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) error {
+	for _, u := range o.TSA {
+		if err := tsa.CheckURL(u); err != nil {
+			return usageError("checkpoint: --tsa: %v", err)
+		}
+	}
+	for _, u := range o.Witness {
+		if err := matter.CheckWitnessURL(u); err != nil {
+			return usageError("checkpoint: --witness: %v", err)
+		}
+	}
+	var rootsPEM []byte
+	if o.TSARoots != "" {
+		var err error
+		if _, rootsPEM, err = readRoots("checkpoint", o.TSARoots); err != nil {
+			return err
+		}
+	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	defer m.Close()
+	if rootsPEM != nil {
+		if err := m.SetTSARoots(ctx, rootsPEM); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if err := m.AddTSAs(ctx, o.TSA); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := m.AddWitnesses(ctx, o.Witness); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if o.TimestampMissing {
+		return runTimestampMissing(ctx, m, g)
+	}
 	key, err := m.SignerKey()
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -79,20 +146,144 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		}
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	stamps := m.LastTimestamps()
+	if stamps == nil {
+		// Nothing new was signed: the latest checkpoint still gets a
+		// token from an authority it has none from (one just added).
+		if stamps, err = m.TimestampMissing(ctx, cp.ID); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	cosigns := m.LastCosignatures()
+	if cosigns == nil {
+		// Nothing new was signed: the latest checkpoint still goes to
+		// the witnesses (one just added, or one that refused before).
+		cosigns = m.Cosign(ctx, cp, nil)
+	}
+	var werrs []error
+	for _, c := range cosigns {
+		if c.Err != nil {
+			werrs = append(werrs, fmt.Errorf("witness %s: %w", c.Witness, c.Err))
+		}
+	}
+	werr := errors.Join(werrs...)
+	// The note as kept: with every cosignature stored for it.
+	if cos, err := m.Ledger.Cosignatures(ctx); err == nil {
+		for _, c := range cos {
+			if c.CheckpointID == cp.ID {
+				cp.Note = append(cp.Note, c.Signature...)
+			}
+		}
+	}
 	if o.Out != "" {
 		if err := matter.WriteNew(o.Out, cp.Note, 0o644); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
 	if g.jsonOutput() {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{
-			"id":     cp.ID,
-			"origin": cp.Origin,
-			"size":   cp.Size,
-			"root":   cp.Root.String(),
-			"note":   string(cp.Note),
-		})
+		if err := json.NewEncoder(g.stdout).Encode(map[string]any{
+			"id":         cp.ID,
+			"origin":     cp.Origin,
+			"size":       cp.Size,
+			"root":       cp.Root.String(),
+			"note":       string(cp.Note),
+			"timestamps": timestampsJSON(stamps),
+			"witnesses":  cosignsJSON(cosigns),
+		}); err != nil {
+			return err
+		}
+	} else if _, err = g.stdout.Write(cp.Note); err != nil {
+		return err
 	}
-	_, err = g.stdout.Write(cp.Note)
-	return err
+	if werr != nil {
+		return fmt.Errorf("checkpoint: signed and stored checkpoint #%d, but %w", cp.ID, werr)
+	}
+	return nil
+}
+
+// readRoots reads a --tsa-roots bundle: a file that cannot be read is
+// exit 1, one that is not a PEM bundle of certificates a usage error.
+func readRoots(cmdName, file string) (*x509.CertPool, []byte, error) {
+	pool, data, err := tsa.ReadRoots(file)
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+		return pool, data, nil
+	case errors.As(err, &pe):
+		return nil, nil, fmt.Errorf("%s: --tsa-roots: %w", cmdName, err)
+	default:
+		return nil, nil, usageError("%s: --tsa-roots: %v", cmdName, err)
+	}
+}
+
+// timestampsJSON is the --output json form of timestamp results.
+func timestampsJSON(rs []matter.TimestampResult) []map[string]any {
+	out := []map[string]any{}
+	for _, r := range rs {
+		j := map[string]any{"checkpoint_id": r.CheckpointID, "tsa": r.TSA, "ok": r.Err == nil}
+		if r.Err != nil {
+			j["error"] = r.Err.Error()
+		} else {
+			j["time"] = r.Time.Format(time.RFC3339Nano)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// cosignsJSON is the --output json form of cosigning results.
+func cosignsJSON(rs []matter.CosignResult) []map[string]any {
+	out := []map[string]any{}
+	for _, r := range rs {
+		j := map[string]any{"checkpoint_id": r.CheckpointID, "witness": r.Witness, "ok": r.Err == nil}
+		if r.Err != nil {
+			j["error"] = r.Err.Error()
+		} else {
+			j["cosignature"] = r.Lines
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// runTimestampMissing asks the matter's authorities for the tokens its
+// checkpoints lack. Exit 1 if one is still missing.
+func runTimestampMissing(ctx context.Context, m *matter.Matter, g *globalOptions) error {
+	urls, err := m.TSAs(ctx)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if len(urls) == 0 {
+		return usageError("checkpoint: --timestamp-missing: the matter has no timestamp authority: give --tsa URL")
+	}
+	rs, err := m.TimestampMissing(ctx)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	failed := 0
+	for _, r := range rs {
+		if r.Err != nil {
+			failed++
+		}
+	}
+	if g.jsonOutput() {
+		if err := json.NewEncoder(g.stdout).Encode(map[string]any{"timestamps": timestampsJSON(rs), "failed": failed}); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range rs {
+			if r.Err == nil {
+				fmt.Fprintf(g.stdout, "checkpoint #%d  timestamped %s by %s\n", r.CheckpointID, r.Time.Format(time.RFC3339), r.TSA)
+			} else {
+				fmt.Fprintf(g.stdout, "checkpoint #%d  still no timestamp from %s\n", r.CheckpointID, r.TSA)
+			}
+		}
+		if len(rs) == 0 {
+			fmt.Fprintln(g.stdout, "every stored checkpoint has a token from every authority")
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("checkpoint: %d %s still missing", failed, plural(failed, "timestamp", "timestamps"))
+	}
+	return nil
 }

@@ -6,24 +6,28 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 )
 
 type proveOptions struct {
-	Message string
-	Seq     int64
-	Out     string
+	Message   string
+	Seq       int64
+	Out       string
+	TlogProof bool
 }
 
 func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Message, "message", "", "prove the latest capture of this message id")
 	fs.Int64Var(&o.Seq, "seq", -1, "prove the entry with this sequence number")
-	fs.StringVar(&o.Out, "out", "", "write the proof to this file instead of stdout (refuses to overwrite)")
+	fs.StringVar(&o.Out, "out", "", "write the proof to this file instead of stdout, and its C2SP tlog-proof form beside it (refuses to overwrite)")
+	fs.BoolVar(&o.TlogProof, "tlog-proof", false, "print the proof in the C2SP tlog-proof text form instead of JSON")
 }
 
 func newProveCommand(g *globalOptions) *cobra.Command {
@@ -41,6 +45,13 @@ Anyone with the proof file and the ledger's verifier key can check it,
 without the ledger and without trusting custody:
   custody verify --proof FILE --key custody.pub
 
+The proof carries the checkpoint's RFC 3161 timestamp tokens (so verify
+--proof states when the entry is proven to have existed) and the
+witnesses' cosignatures on the checkpoint. With --out FILE it also writes
+the proof in the C2SP tlog-proof text form beside it (FILE without .json,
+plus .tlog-proof): the leaf in its "extra" line, the audit path, and the
+cosigned checkpoint; verify --proof reads either form.
+
 If no checkpoint covers the entry yet, run 'custody checkpoint' first.
 Prove refuses (exit 3) a ledger whose stored hashes no longer lead to the
 checkpoint's root, whose checkpoint ids are not continuous, or whose
@@ -50,6 +61,7 @@ RFC 8785 bytes, a custody entry): it never proves a forged row.
 Examples:
   custody prove --message 2f0c1b… --out msg-2f0c.proof.json
   custody prove --seq 41
+  custody prove --seq 41 --tlog-proof
 ` + exitStatus(exit0, exit1, exit2,
 			"3    the ledger contradicts itself or is damaged: no proof was written"),
 		Args: cobra.NoArgs,
@@ -64,8 +76,10 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 		return usageError("prove: give exactly one of --message or --seq")
 	}
 	if o.Out != "" {
-		if _, err := os.Lstat(o.Out); err == nil {
-			return fmt.Errorf("prove: %s already exists; refusing to overwrite it", o.Out)
+		for _, f := range []string{o.Out, tlogProofPath(o.Out)} {
+			if _, err := os.Lstat(f); err == nil {
+				return fmt.Errorf("prove: %s already exists; refusing to overwrite it", f)
+			}
 		}
 	}
 	m, err := openMatter(ctx, g, matter.Options{ReadOnly: true})
@@ -99,13 +113,26 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 		return fmt.Errorf("prove: %w", err)
 	}
 	data = append(data, '\n')
+	tlog := leaf.MarshalTlogProof(p)
 	if o.Out == "" {
+		if o.TlogProof {
+			data = tlog
+		}
 		_, err = g.stdout.Write(data)
 		return err
 	}
 	if err := matter.WriteNew(o.Out, data, 0o644); err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
-	fmt.Fprintf(g.stderr, "custody: wrote proof of entry %d (tree size %d) to %s\n", p.Index, p.TreeSize, o.Out)
+	if err := matter.WriteNew(tlogProofPath(o.Out), tlog, 0o644); err != nil {
+		return fmt.Errorf("prove: %w", err)
+	}
+	fmt.Fprintf(g.stderr, "custody: wrote proof of entry %d (tree size %d) to %s and %s\n", p.Index, p.TreeSize, o.Out, tlogProofPath(o.Out))
 	return nil
+}
+
+// tlogProofPath is where the tlog-proof form of the proof file out goes:
+// beside it, .json replaced by (or else followed by) .tlog-proof.
+func tlogProofPath(out string) string {
+	return strings.TrimSuffix(out, ".json") + ".tlog-proof"
 }

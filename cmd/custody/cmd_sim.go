@@ -100,10 +100,11 @@ exports. See docs/sim.md.
 Examples:
   custody sim serve
   custody sim serve --conversations 500 --seed 3
+  custody sim tsa --root-out tsa-root.pem
 ` + exitStatus(exit0, exit2),
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newSimServeCommand(g))
+	cmd.AddCommand(newSimServeCommand(g), newSimTSACommand(g))
 	return cmd
 }
 

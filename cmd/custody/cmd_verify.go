@@ -2,19 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -23,6 +28,10 @@ type verifyOptions struct {
 	Checkpoints []string
 	Proof       string
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
+
+	TSARoots         string
+	Witnesses        []string
+	WitnessThreshold int
 }
 
 func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
@@ -30,6 +39,9 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
 	o.ev.AddFlags(fs, false)
+	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots timestamp tokens must chain to (default: the bundle kept in the matter, if any)")
+	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
+	fs.IntVar(&o.WitnessThreshold, "witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all)")
 	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
 	// Before --evidence took a location, verify took it here; it names
 	// the store without turning the check on, as it did then.
@@ -60,6 +72,17 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
   - the verifier key is named for this ledger's origin (a key of another
     ledger, or a ledger rebuilt under another identity, is a failure, and
     the --checkpoint files are still compared).
+  - every RFC 3161 timestamp token stored beside a checkpoint is over
+    SHA-256 of that checkpoint's note, signed, and (with --tsa-roots or a
+    bundle kept in the matter) issued by a certificate with the
+    timeStamping usage that chains to a root and was valid at the
+    token's time; for each checkpoint it states the earliest time it is
+    proven to have existed. A checkpoint an authority gave no token is a
+    warning ('custody checkpoint --timestamp-missing' fills it);
+  - with --witness KEY (repeatable), the latest checkpoint carries valid
+    C2SP cosignatures by --witness-threshold of those witnesses (default:
+    all): a witness cosigns only a history consistent with what it saw
+    before, so a forked or rewritten ledger lacks them.
 It names the first failing sequence number or checkpoint and what failed.
 One break is one finding: what follows from it (every entry after a
 deleted one, the checkpoints over an altered one) is counted on it, not
@@ -79,8 +102,12 @@ Verify opens everything read-only and records nothing.
 Take the verifier key from somewhere the ledger's custodian cannot
 rewrite: whoever can change the ledger can change custody.pub beside it.
 
-With --proof FILE it checks a proof file from 'custody prove' offline:
-no ledger is opened, only the proof and --key are needed.
+With --proof FILE it checks a proof file from 'custody prove' offline
+(JSON, or the C2SP tlog-proof form): no ledger is opened, only the proof
+and --key are needed. It also checks the timestamp tokens the proof
+carries (against --tsa-roots when given) and states when the entry is
+proven to have existed, and with --witness the cosignatures on its
+checkpoint.
 
 On large ledgers it shows progress on stderr (a bar on a terminal, a log
 line every few seconds otherwise). --output json prints the full report.
@@ -90,6 +117,7 @@ Examples:
   custody verify --evidence
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
+  custody verify --tsa-roots tsa-roots.pem --witness counsel.witness.pub
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
@@ -138,7 +166,24 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer m.Close()
-	opts := verify.Options{VerifierKey: key, External: external}
+	opts := verify.Options{VerifierKey: key, External: external, WitnessThreshold: o.WitnessThreshold}
+	if o.WitnessThreshold < 0 || o.WitnessThreshold > len(o.Witnesses) {
+		return usageError("verify: --witness-threshold must be between 1 and the number of --witness keys (%d)", len(o.Witnesses))
+	}
+	for _, w := range o.Witnesses {
+		k, err := readWitnessKey(w)
+		if err != nil {
+			return err
+		}
+		opts.Witnesses = append(opts.Witnesses, k)
+	}
+	if o.TSARoots != "" {
+		if opts.TSARoots, _, err = readRoots("verify", o.TSARoots); err != nil {
+			return err
+		}
+	} else if opts.TSARoots, err = m.TSARoots(ctx); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
 	if o.ev.given {
 		// Evidence re-hashing: the matter's own store (bare --evidence)
 		// or the one named; the matter closes it.
@@ -185,6 +230,19 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	if d := rep.Derived; d != nil {
 		fmt.Fprintf(w, "derived      %s\n", d)
 	}
+	for _, t := range rep.CheckpointTimes {
+		how := "chained to a trusted root"
+		if !t.Chained {
+			how = "signature only, no roots given"
+		}
+		fmt.Fprintf(w, "time         checkpoint %s (size %d) existed by %s (%s; %s)\n", t.Checkpoint, t.Size, t.ProvenAt.Format(time.RFC3339), t.TSA, how)
+	}
+	for _, ws := range rep.Witnessed {
+		if len(ws.Witnesses) == 0 {
+			continue // the failure, if the latest, says so
+		}
+		fmt.Fprintf(w, "witnessed    checkpoint %s (size %d) by %d: %s\n", ws.Checkpoint, ws.Size, len(ws.Witnesses), strings.Join(ws.Witnesses, ", "))
+	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(w, "FAIL  %s\n", f)
 	}
@@ -222,6 +280,10 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	if err != nil {
 		return withCode(exitFindings, fmt.Errorf("verify: proof %s does not hold: %w", o.Proof, err))
 	}
+	att, err := proofAttestations(o, data)
+	if err != nil {
+		return err
+	}
 	e := res.Entry
 	if g.jsonOutput() {
 		return json.NewEncoder(g.stdout).Encode(map[string]any{
@@ -233,11 +295,93 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 			"seq":       e.Seq,
 			"leaf_hash": e.LeafHash.String(),
 			"leaf":      json.RawMessage(e.Leaf),
+			"proven_at": att.time,
+			"witnesses": att.witnesses,
 		})
 	}
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
+	if att.time != nil {
+		how := "chained to a trusted root"
+		if !att.time.Chained {
+			how = "signature only, no --tsa-roots"
+		}
+		fmt.Fprintf(g.stdout, "time  the checkpoint existed by %s (%s; %s)\n", att.time.ProvenAt.Format(time.RFC3339), att.time.TSA, how)
+	}
+	if len(att.witnesses) > 0 {
+		fmt.Fprintf(g.stdout, "witnessed by %d: %s\n", len(att.witnesses), strings.Join(att.witnesses, ", "))
+	}
 	fmt.Fprintf(g.stdout, "entry %s\n", formatEntry(e))
 	return nil
+}
+
+// proofAttestation is what a proof file's timestamps and cosignatures
+// show, checked.
+type proofAttestation struct {
+	time      *verify.CheckpointTime
+	witnesses []string
+}
+
+// proofAttestations checks the tokens a proof carries (against
+// --tsa-roots when given) and the cosignatures of the --witness keys on
+// its checkpoint; a token or cosignature that does not verify, or fewer
+// cosignatures than the threshold, fails the proof (exit 3).
+func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) {
+	var out proofAttestation
+	parse := leaf.ParseProof
+	if leaf.IsTlogProof(data) {
+		parse = leaf.ParseTlogProof
+	}
+	p, err := parse(data)
+	if err != nil {
+		return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: %w", o.Proof, err))
+	}
+	var roots *x509.CertPool
+	if o.TSARoots != "" {
+		if roots, _, err = readRoots("verify", o.TSARoots); err != nil {
+			return out, err
+		}
+	}
+	imprint := tsa.Imprint(leaf.LedgerNote(p.Checkpoint))
+	for _, t := range p.Timestamps {
+		tok, err := tsa.Verify(t.Token, imprint, roots)
+		if err != nil {
+			return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: timestamp: the token from %s does not prove the checkpoint's time: %w", o.Proof, t.TSA, err))
+		}
+		if out.time == nil || tok.Time.Before(out.time.ProvenAt) {
+			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained, Tokens: len(p.Timestamps)}
+		}
+	}
+	if len(o.Witnesses) == 0 {
+		return out, nil
+	}
+	if o.WitnessThreshold < 0 || o.WitnessThreshold > len(o.Witnesses) {
+		return out, usageError("verify: --witness-threshold must be between 1 and the number of --witness keys (%d)", len(o.Witnesses))
+	}
+	var vs []note.Verifier
+	for _, w := range o.Witnesses {
+		k, err := readWitnessKey(w)
+		if err != nil {
+			return out, err
+		}
+		v, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return out, usageError("verify: --witness %s: %v", w, err)
+		}
+		vs = append(vs, v)
+	}
+	names, err := verify.Cosigners(p.Checkpoint, nil, vs)
+	if err != nil {
+		return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: witness: a cosignature does not verify: %w", o.Proof, err))
+	}
+	need := o.WitnessThreshold
+	if need == 0 {
+		need = len(vs)
+	}
+	if len(names) < need {
+		return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: witness: the checkpoint has %d of the %d witness cosignatures required", o.Proof, len(names), need))
+	}
+	out.witnesses = names
+	return out, nil
 }
 
 // verifyProgress shows how far Verify got: a bar on a terminal, a log line

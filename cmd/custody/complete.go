@@ -9,6 +9,7 @@ import (
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/sim/tsasim"
 )
 
 // choiceCompletions are the values shell completion offers for every flag
@@ -39,7 +40,16 @@ func choiceCompletions() map[string]cobra.CompletionFunc {
 		"export-shape": fixed(recexport.ShapeGenesys, recexport.ShapeReshape),
 		"region":       fixed(fetch.RegionNames()...),
 		"message-type": fixed("whatsapp", "sms", "webmessaging"), // the common ones; Genesys has more
+		"fault":        fixed(append([]string{"none"}, tsaFaults()...)...),
 	}
+}
+
+func tsaFaults() []string {
+	var out []string
+	for _, f := range tsasim.Faults {
+		out = append(out, string(f))
+	}
+	return out
 }
 
 // registerCompletions registers choiceCompletions on every command of the

@@ -187,6 +187,7 @@ Examples:
 		newSimCommand(g),
 		newDemoCommand(g),
 		newMatterCommand(g),
+		newWitnessCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/diff"
@@ -21,7 +22,10 @@ import (
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
+	"github.com/custodyhq/custody/internal/witness"
 )
 
 // Config of a demo run. The zero value of each field takes its default.
@@ -44,6 +48,8 @@ type Result struct {
 	Export       string                `json:"old_export"`
 	Manifest     string                `json:"ground_truth_manifest"`
 	Checkpoint   string                `json:"checkpoint_file"`
+	TSARoot      string                `json:"tsa_root"`    // the test TSA's root certificate
+	WitnessKey   string                `json:"witness_key"` // the test witness's verifier key file
 	Capture      *export.Accounting    `json:"capture"`
 	FirstDiff    *reconcile.DiffResult `json:"first_diff"`
 	Refetch      *reconcile.Result     `json:"refetch"`
@@ -99,6 +105,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		Dir: dir, Ledger: filepath.Join(dir, "custody.db"), Evidence: filepath.Join(dir, "evidence"),
 		Export: filepath.Join(dir, "old-export"), Manifest: filepath.Join(dir, "old-export.manifest.json"),
 		Checkpoint: filepath.Join(dir, "counsel.checkpoint"),
+		TSARoot:    filepath.Join(dir, "tsa-root.pem"), WitnessKey: filepath.Join(dir, "witness.pub"),
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 
@@ -144,6 +151,28 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return nil, err
 	}
 	say("2. Created ledger %s (origin %s) with its signing key.", res.Ledger, l.Origin())
+
+	// A test timestamp authority: every checkpoint from here on gets an
+	// RFC 3161 token; and a witness, standing in for counsel.
+	ts, err := tsasim.Start(tsasim.Options{})
+	if err != nil {
+		return res, err
+	}
+	defer ts.Close()
+	if err := os.WriteFile(res.TSARoot, ts.RootPEM, 0o644); err != nil {
+		return res, err
+	}
+	if err := mat.AddTSAs(ctx, []string{ts.URL}); err != nil {
+		return res, err
+	}
+	if err := mat.SetTSARoots(ctx, ts.RootPEM); err != nil {
+		return res, err
+	}
+	wit, err := demoWitness(res.WitnessKey, l.VerifierKey(), filepath.Join(dir, "witness-state"))
+	if err != nil {
+		return res, err
+	}
+	say("   Every checkpoint is timestamped by a test RFC 3161 authority at %s (root: %s).", ts.URL, res.TSARoot)
 
 	// 3. Export the first ten days.
 	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, LoginURL: srv.LoginURL,
@@ -248,11 +277,27 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	if err != nil || !ok {
 		return res, fmt.Errorf("demo: no checkpoint: %v", err)
 	}
-	if err := os.WriteFile(res.Checkpoint, cp.Note, 0o644); err != nil {
+	sigs, err := wit.Add(witness.Request{Checkpoint: cp.Note})
+	if err != nil {
+		return res, fmt.Errorf("demo: witness: %w", err)
+	}
+	if err := l.AddCosignature(ctx, cp.ID, wit.Name(), string(sigs)); err != nil {
+		return res, err
+	}
+	if err := os.WriteFile(res.Checkpoint, append(append([]byte(nil), cp.Note...), sigs...), 0o644); err != nil {
+		return res, err
+	}
+	roots, err := tsa.ParseRoots(ts.RootPEM)
+	if err != nil {
+		return res, err
+	}
+	wkey, err := os.ReadFile(res.WitnessKey)
+	if err != nil {
 		return res, err
 	}
 	rep, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: l.VerifierKey(), Evidence: store,
-		External: []verify.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}}})
+		External: []verify.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}},
+		TSARoots: roots, Witnesses: []string{strings.TrimSpace(string(wkey))}})
 	if err != nil {
 		return res, err
 	}
@@ -263,6 +308,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	say("8. Verified the ledger: %d entries, chain and Merkle root, %d signed checkpoints, %d evidence objects re-hashed: %s.",
 		rep.Entries, rep.Checkpoints, rep.Evidence.Referenced, verdict)
+	if n := len(rep.CheckpointTimes); n > 0 {
+		t := rep.CheckpointTimes[n-1]
+		say("   Checkpoint %s is proven by an RFC 3161 token to have existed by %s; witness %s cosigned it.",
+			t.Checkpoint, t.ProvenAt.Format(time.RFC3339), wit.Name())
+	}
 	res.Wall = time.Since(start).Seconds()
 	say("")
 	command := cfg.Command
@@ -271,6 +321,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	say("Everything is in %s. Try:", dir)
 	say("  %s --ledger %s verify --evidence", command, res.Ledger)
+	say("  %s --ledger %s verify --tsa-roots %s --witness %s", command, res.Ledger, res.TSARoot, res.WitnessKey)
 	say("  %s --ledger %s log --kind diff", command, res.Ledger)
 	say("  %s --ledger %s diff %s --output csv", command, res.Ledger, res.Export)
 	say("What each finding kind means, in plain words with an example: docs/findings.md")
@@ -279,6 +330,19 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, errors.New("demo: verification failed")
 	}
 	return res, nil
+}
+
+// demoWitness makes a witness key pair (the verifier key written to
+// pubFile) and a witness of the ledger whose verifier key is logKey.
+func demoWitness(pubFile, logKey, stateDir string) (*witness.Witness, error) {
+	skey, vkey, err := witness.GenerateKey("witness.demo.example")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(pubFile, []byte(vkey+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return witness.New(skey, []string{logKey}, stateDir)
 }
 
 // goneCandidate picks a WhatsApp conversation outside the captured days:

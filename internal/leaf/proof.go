@@ -28,7 +28,22 @@ type Proof struct {
 	Leaf       []byte // the leaf bytes exactly as hashed
 	LeafHash   hashchain.Hash
 	Inclusion  []hashchain.Hash // audit path, leaf's sibling first
-	Checkpoint []byte           // the signed note
+	Checkpoint []byte           // the signed note, with any witness cosignature lines
+	// Timestamps are the RFC 3161 tokens stored for the checkpoint, each
+	// over SHA-256 of LedgerNote(Checkpoint). Optional; checked by the
+	// caller (internal/tsa), not by Verify.
+	Timestamps []ProofTimestamp
+}
+
+// ProofTimestamp is one timestamp token carried by a proof file.
+type ProofTimestamp struct {
+	TSA   string // the authority's URL, as configured
+	Token []byte // DER TimeStampToken
+}
+
+type proofTimestampJSON struct {
+	TSA   string `json:"tsa"`
+	Token string `json:"token"`
 }
 
 // proofJSON is Proof's wire form.
@@ -40,6 +55,8 @@ type proofJSON struct {
 	LeafHash   string   `json:"leaf_hash"`
 	Inclusion  []string `json:"inclusion"`
 	Checkpoint string   `json:"checkpoint"`
+	// Timestamps is the one optional member.
+	Timestamps []proofTimestampJSON `json:"timestamps,omitempty"`
 }
 
 // MarshalJSON writes the proof file form (see docs/ledger-format.md).
@@ -56,12 +73,19 @@ func (p Proof) MarshalJSON() ([]byte, error) {
 	for i, h := range p.Inclusion {
 		w.Inclusion[i] = h.String()
 	}
+	for _, t := range p.Timestamps {
+		w.Timestamps = append(w.Timestamps, proofTimestampJSON{TSA: t.TSA, Token: base64.StdEncoding.EncodeToString(t.Token)})
+	}
 	return json.Marshal(w)
 }
 
 // maxProofFile bounds what ParseProof reads: a proof for a tree of 2^64
-// leaves is 64 hashes, so anything much larger is not a proof.
-const maxProofFile = 64 << 10
+// leaves is 64 hashes, so anything much larger is not a proof; timestamp
+// tokens (a few KiB each with their certificates) take the rest.
+const maxProofFile = 256 << 10
+
+// maxProofTimestamps bounds the tokens a proof file carries.
+const maxProofTimestamps = 16
 
 // ParseProof parses a proof file strictly: the exact members of the
 // format, each once and spelled exactly, no others, no trailing data,
@@ -124,6 +148,16 @@ func parseProof(data []byte) (Proof, error) {
 	if len(p.Checkpoint) == 0 {
 		return Proof{}, errors.New("checkpoint is missing")
 	}
+	if len(w.Timestamps) > maxProofTimestamps {
+		return Proof{}, fmt.Errorf("%d timestamps, at most %d", len(w.Timestamps), maxProofTimestamps)
+	}
+	for i, t := range w.Timestamps {
+		tok, err := base64.StdEncoding.Strict().DecodeString(t.Token)
+		if err != nil || len(tok) == 0 || t.TSA == "" {
+			return Proof{}, fmt.Errorf("timestamps[%d]: want a tsa and a base64 token", i)
+		}
+		p.Timestamps = append(p.Timestamps, ProofTimestamp{TSA: t.TSA, Token: tok})
+	}
 	return p, nil
 }
 
@@ -141,7 +175,16 @@ func checkProofMembers(data []byte) error {
 		return errors.New("not a json object")
 	}
 	var seen [len(proofMembers)]bool
+	timestamps := false
 	_, err := jsonscan.Object(data, i, func(key []byte, v int) (int, error) {
+		if string(key) == "timestamps" {
+			// The optional member: an array of {tsa, token} objects.
+			if timestamps {
+				return v, fmt.Errorf("member %q twice", key)
+			}
+			timestamps = true
+			return jsonscan.Skip(data, v, 2)
+		}
 		k := slices.Index(proofMembers[:], string(key))
 		switch {
 		case k < 0:
@@ -188,8 +231,15 @@ type ProofResult struct {
 // strict (CheckLeaf). Errors wrap ErrMalformedProof,
 // hashchain.ErrBadSignature, hashchain.ErrBadKey, hashchain.ErrProof or
 // one of CheckLeaf's.
+//
+// data is either form of a proof file: the JSON one, or C2SP tlog-proof
+// (ParseTlogProof), told apart by the tlog-proof header line.
 func VerifyProof(data []byte, verifierKey string) (ProofResult, error) {
-	p, err := ParseProof(data)
+	parse := ParseProof
+	if IsTlogProof(data) {
+		parse = ParseTlogProof
+	}
+	p, err := parse(data)
 	if err != nil {
 		return ProofResult{}, err
 	}

@@ -95,6 +95,7 @@ func (l *Ledger) verifiedLatest(ctx context.Context, q querier) (*hashchain.Chec
 // otherwise it checks the whole ledger, as Checkpoint does).
 func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *CheckpointBase) (StoredCheckpoint, error) {
 	var out StoredCheckpoint
+	stored := false
 	err := l.Update(ctx, func(tx *Tx) error {
 		head, err := tx.Head()
 		if err != nil {
@@ -143,8 +144,12 @@ func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *Che
 			out.ID, int64(out.Size), out.Root[:], string(out.Note), leaf.FormatTime(out.CreatedAt)); err != nil {
 			return fmt.Errorf("ledger: checkpoint: %w", classify(err))
 		}
+		stored = true
 		return nil
 	})
+	if err == nil && stored && l.after != nil {
+		l.after(ctx, out)
+	}
 	return out, err
 }
 

@@ -125,6 +125,11 @@ type Options struct {
 	// SQLite is told to read it is Open's rule (immutable only when nobody
 	// can write the ledger, else mode=ro with SQLite's WAL locks).
 	ReadOnly bool
+	// AfterCheckpoint, if set, is called after a new checkpoint was
+	// stored (not when Checkpoint returns the latest one unchanged),
+	// outside the write transaction: the matter asks timestamp
+	// authorities there, and a slow one must not hold the ledger.
+	AfterCheckpoint func(ctx context.Context, cp StoredCheckpoint)
 }
 
 // Ledger is an open custody ledger. It is safe for concurrent use; writes
@@ -136,8 +141,9 @@ type Ledger struct {
 	wdb *sql.DB // one connection, BEGIN IMMEDIATE: Update, Append, Checkpoint
 	rdb *sql.DB // deferred transactions: reads, snapshots, Prove
 
-	mu        sync.Mutex    // serialises writers in this process
-	readOnly  bool          // opened read-only: Update refuses
+	mu        sync.Mutex // serialises writers in this process
+	readOnly  bool       // opened read-only: Update refuses
+	after     func(context.Context, StoredCheckpoint)
 	keyMove   uint64        // messageKeyMove; tests make it small
 	keyFanout uint64        // messageKeyFanout; tests make it small
 	keys      *messageIndex // the message index's tables, by schema version
@@ -216,6 +222,9 @@ func Create(ctx context.Context, path, matter string, opts Options) (l *Ledger, 
 		StateVerifierKey: verifierKey,
 	}
 	if err := applySchema(ctx, l.wdb, state); err != nil {
+		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
+	}
+	if err := l.ensureAttestTables(ctx); err != nil {
 		return l, "", fmt.Errorf("ledger: create %s: %w", path, err)
 	}
 	if err := l.loadInfo(ctx); err != nil {
@@ -368,6 +377,11 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 			return err
 		}
 	}
+	if !l.readOnly {
+		if err := l.ensureAttestTables(ctx); err != nil {
+			return err
+		}
+	}
 	return l.loadInfo(ctx)
 }
 
@@ -479,7 +493,7 @@ func openPools(ctx context.Context, path string, opts Options) (*Ledger, error) 
 		now = time.Now
 	}
 	return &Ledger{path: path, now: now, keyMove: messageKeyMove, keyFanout: messageKeyFanout, keys: messageIndexV2,
-		wdb: wdb, rdb: rdb, ckpt: ckpt, ckptEvery: walCkptEntries}, nil
+		wdb: wdb, rdb: rdb, ckpt: ckpt, ckptEvery: walCkptEntries, after: opts.AfterCheckpoint}, nil
 }
 
 // isWritable reports whether custody may write the ledger at path (and

@@ -96,5 +96,8 @@ func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
 	if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, p.LeafHash, p.Inclusion, cp.Root); err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: the stored leaf hashes do not have checkpoint %d's root", seq, ErrInconsistent, cp.ID)
 	}
+	if err := attachAttestations(ctx, tx, cp.ID, &p); err != nil {
+		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
+	}
 	return p, nil
 }

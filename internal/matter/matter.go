@@ -15,6 +15,8 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/tsa"
+	"github.com/custodyhq/custody/internal/witness"
 )
 
 // Errors callers match with errors.Is. Commands report them as usage
@@ -70,6 +72,10 @@ type Options struct {
 	// Command names the writer in the lock file ("custody export"), so a
 	// second writer can say who holds the matter.
 	Command string
+	// TSA asks timestamp authorities; nil means a default tsa.Client.
+	TSA *tsa.Client
+	// Witness asks witnesses to cosign; nil means a default witness.Client.
+	Witness *witness.Client
 	// Warn receives what the user should know about where the evidence
 	// is (a recorded location that moved, one replaced) and about a
 	// signer key others can read; nil drops it.
@@ -89,6 +95,9 @@ type Matter struct {
 	opts   Options
 	store  evidence.Store
 	lock   *matterLock // held while open for writing
+
+	stamped  []TimestampResult // what the last AfterCheckpoint asked for
+	cosigned []CosignResult
 }
 
 // Open opens the matter whose ledger is at opts.Ledger. Opened for
@@ -109,11 +118,13 @@ func Open(ctx context.Context, opts Options) (*Matter, error) {
 		}
 		// A missing ledger: ledger.Open says so, and nothing is created.
 	}
-	l, err := ledger.Open(ctx, opts.Ledger, ledger.Options{Now: opts.Now, ReadOnly: opts.ReadOnly})
+	m := &Matter{opts: opts, lock: lk}
+	l, err := ledger.Open(ctx, opts.Ledger, ledger.Options{Now: opts.Now, ReadOnly: opts.ReadOnly, AfterCheckpoint: m.afterCheckpoint})
 	if err != nil {
 		return nil, errors.Join(err, lk.release())
 	}
-	return &Matter{Ledger: l, opts: opts, lock: lk}, nil
+	m.Ledger = l
+	return m, nil
 }
 
 // Create makes a new matter called name: the ledger at opts.Ledger and,
@@ -147,7 +158,8 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 			os.Remove(LockPath(opts.Ledger))
 		}
 	}
-	l, signer, err := ledger.Create(ctx, opts.Ledger, name, ledger.Options{Now: opts.Now})
+	m = &Matter{opts: opts, lock: lk}
+	l, signer, err := ledger.Create(ctx, opts.Ledger, name, ledger.Options{Now: opts.Now, AfterCheckpoint: m.afterCheckpoint})
 	if err != nil {
 		undoLock()
 		return nil, err
@@ -170,7 +182,8 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 		return nil, fmt.Errorf("verifier key: %w", err)
 	}
 	created = append(created, pubFile)
-	return &Matter{Ledger: l, opts: opts, lock: lk}, nil
+	m.Ledger = l
+	return m, nil
 }
 
 // Close closes the evidence store (if opened) and the ledger, then

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sort"
@@ -151,6 +152,15 @@ type Options struct {
 	// NoDerive, with Evidence, skips re-deriving leaf fields from the
 	// evidence (derive.go): only the objects are re-hashed.
 	NoDerive bool
+	// TSARoots, when set, is the root bundle the checkpoints' timestamp
+	// tokens must chain to; without it tokens are checked for imprint
+	// and signature only (a warning says so).
+	TSARoots *x509.CertPool
+	// Witnesses are witness verifier keys (C2SP tlog-cosignature,
+	// Ed25519); with them the latest stored checkpoint must carry valid
+	// cosignatures by WitnessThreshold of them (0: all).
+	Witnesses        []string
+	WitnessThreshold int
 	// MaxFindings caps how many entry findings are kept (default 1,000);
 	// Report.Omitted counts the rest.
 	MaxFindings int
@@ -174,6 +184,11 @@ type Report struct {
 	Evidence *EvidenceSummary `json:"evidence,omitempty"`
 	// Derived summarises the re-derivation of leaf fields from evidence.
 	Derived *DerivedSummary `json:"derived,omitempty"`
+	// CheckpointTimes is, per stored checkpoint with a good timestamp
+	// token, the earliest time it is proven to have existed.
+	CheckpointTimes []CheckpointTime `json:"checkpoint_times,omitempty"`
+	// Witnessed lists the given witnesses' cosignatures per checkpoint.
+	Witnessed []WitnessStatus `json:"witnessed,omitempty"`
 }
 
 // EvidenceSummary is what the evidence check saw, store by store.
@@ -401,6 +416,11 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	if dv != nil {
 		rep.Derived = dv.summary()
+	}
+	if err := checkAttestations(ctx, snap, stored, opts, &rep, &v); err != nil {
+		if !damaged(err, "the checkpoints' timestamps and cosignatures", nil) {
+			return rep, fmt.Errorf("verify: %w", err)
+		}
 	}
 	// Coverage is about what was signed; whether the signed roots still
 	// hold is reported above as findings.

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A witness key is given inline or as a file; a name with '/' and base64
+// with '/' and '+' must not be taken for a path.
+func TestReadKeyArg(t *testing.T) {
+	const key = "counsel.example/w1+52110d21+BKYbX3j3CcNpCGZkd/hTc7ZXjtE+Q05Uj2CxiaZ2L9Oh"
+	if got, err := readKeyArg("witness", key); err != nil || got != key {
+		t.Fatalf("inline: %q, %v", got, err)
+	}
+	f := filepath.Join(t.TempDir(), "w.pub")
+	os.WriteFile(f, []byte(key+"\n"), 0o644)
+	if got, err := readKeyArg("witness", f); err != nil || got != key {
+		t.Fatalf("file: %q, %v", got, err)
+	}
+	if _, err := readKeyArg("witness", filepath.Join(t.TempDir(), "missing.pub")); err == nil {
+		t.Fatal("a missing file that is not a key was accepted")
+	}
+	if _, err := readWitnessKey("PRIVATE+KEY+w+00000000+AQ=="); err == nil {
+		t.Fatal("a signer key was accepted as a witness verifier key")
+	}
+}
+
+// serveLine runs a serving command in process and returns its ready line
+// decoded, and a stop function that cancels it and returns its exit code.
+func serveLine(t *testing.T, args ...string) (map[string]string, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr strings.Builder
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, args, strings.NewReader(""), pw, &stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		cancel()
+		t.Fatalf("%v: no ready line; stderr: %s", args, stderr.String())
+	}
+	var ready map[string]string
+	if err := json.Unmarshal(sc.Bytes(), &ready); err != nil {
+		cancel()
+		t.Fatalf("ready line %q: %v", sc.Text(), err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return ready, func() int {
+		cancel()
+		select {
+		case c := <-code:
+			return c
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v did not stop", args)
+			return -1
+		}
+	}
+}
+
+// TestSimTSAAndWitnessServe runs 'custody sim tsa' and 'custody witness
+// serve' in process, as a user would: each prints one JSON line, serves,
+// and exits 0 when cancelled; a checkpoint gets a token and a cosignature
+// from them, and verify checks both.
+func TestSimTSAAndWitnessServe(t *testing.T) {
+	dir := t.TempDir()
+	ledger := filepath.Join(dir, "custody.db")
+	cli := func(want int, args ...string) string {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		if c := run(context.Background(), append([]string{"--ledger", ledger}, args...), strings.NewReader(""), &stdout, &stderr); c != want {
+			t.Fatalf("%v: exit %d, want %d; stderr: %s", args, c, want, stderr.String())
+		}
+		return stdout.String()
+	}
+	cli(0, "init", "--matter", "m")
+	tsaReady, stopTSA := serveLine(t, "sim", "tsa", "--root-out", filepath.Join(dir, "root.pem"))
+	if !strings.HasPrefix(tsaReady["url"], "http://127.0.0.1:") || !strings.Contains(tsaReady["root_pem"], "BEGIN CERTIFICATE") || len(tsaReady) != 2 {
+		t.Fatalf("sim tsa ready line %v", tsaReady)
+	}
+	cli(0, "witness", "keygen", "--name", "w.example", "--out", filepath.Join(dir, "w"))
+	wReady, stopW := serveLine(t, "witness", "serve", "--key", filepath.Join(dir, "w.key"), "--log-key", filepath.Join(dir, "custody.pub"), "--state", filepath.Join(dir, "ws"))
+	note := cli(0, "checkpoint", "--tsa", tsaReady["url"], "--tsa-roots", filepath.Join(dir, "root.pem"), "--witness", wReady["url"])
+	if !strings.Contains(note, "\n— w.example ") {
+		t.Fatalf("checkpoint without the cosignature:\n%s", note)
+	}
+	out := cli(0, "verify", "--witness", filepath.Join(dir, "w.pub"))
+	if !strings.Contains(out, "chained to a trusted root") || !strings.Contains(out, "by 1: w.example") {
+		t.Fatalf("verify:\n%s", out)
+	}
+	if c := stopTSA(); c != 0 {
+		t.Fatalf("sim tsa exit %d", c)
+	}
+	if c := stopW(); c != 0 {
+		t.Fatalf("witness serve exit %d", c)
+	}
+	var stdout, stderr strings.Builder
+	if c := run(context.Background(), []string{"sim", "tsa", "--fault", "sideways"}, strings.NewReader(""), &stdout, &stderr); c != exitUsage {
+		t.Fatalf("sim tsa --fault sideways: exit %d", c)
+	}
+}

@@ -1,0 +1,160 @@
+package matter_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/tsa"
+	"github.com/custodyhq/custody/internal/witness"
+)
+
+// Every new checkpoint, whoever signs it, goes to the matter's
+// authorities; a failure is a recorded gap and a warning, never a lost
+// checkpoint; TimestampMissing fills it.
+func TestTimestampsOnCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	s, err := tsasim.Start(tsasim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	opts := newMatter(t) // a ledger with one checkpoint, before any authority
+	var warnings []string
+	opts.Warn = func(msg string) { warnings = append(warnings, msg) }
+	opts.TSA = &tsa.Client{Timeout: 2 * time.Second}
+	m, err := matter.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.AddTSAs(ctx, []string{"ftp://nope"}); err == nil {
+		t.Fatal("an ftp URL was accepted")
+	}
+	if err := m.AddTSAs(ctx, []string{s.URL, s.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if urls, _ := m.TSAs(ctx); len(urls) != 1 {
+		t.Fatalf("TSAs = %v", urls)
+	}
+	if err := m.SetTSARoots(ctx, []byte("not pem")); err == nil {
+		t.Fatal("a bundle without certificates was kept")
+	}
+	if err := m.SetTSARoots(ctx, s.RootPEM); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := m.SignerKey()
+	sign := func() {
+		t.Helper()
+		if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Ledger.Checkpoint(ctx, key); err != nil {
+			t.Fatalf("the checkpoint must stand whatever the authority does: %v", err)
+		}
+	}
+	sign() // #2: timestamped
+	if rs := m.LastTimestamps(); len(rs) != 1 || rs[0].Err != nil || rs[0].CheckpointID != 2 {
+		t.Fatalf("results %+v", rs)
+	}
+	s.SetFault(tsasim.FaultDown)
+	sign() // #3: a gap
+	s.SetFault(tsasim.FaultUntrusted)
+	sign() // #4: refused against the kept roots: a gap
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "checkpoint #3") || !strings.Contains(warnings[1], "unknown authority") {
+		t.Fatalf("warnings %q", warnings)
+	}
+	ts, _ := m.Ledger.Timestamps(ctx)
+	if len(ts) != 3 || ts[0].Token == nil || ts[1].Token != nil || ts[2].Token != nil {
+		t.Fatalf("rows %+v", ts)
+	}
+	s.SetFault(tsasim.FaultNone)
+	rs, err := m.TimestampMissing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// #1 (before the authority), #3 and #4 were missing.
+	if len(rs) != 3 || rs[0].CheckpointID != 1 || rs[1].CheckpointID != 3 || rs[2].CheckpointID != 4 {
+		t.Fatalf("filled %+v", rs)
+	}
+	for _, r := range rs {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if rs, _ := m.TimestampMissing(ctx); len(rs) != 0 {
+		t.Fatalf("asked again for %+v", rs)
+	}
+	// Read-only: nothing is asked or stored.
+	ro, err := matter.Open(ctx, matter.Options{Ledger: opts.Ledger, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.TimestampMissing(ctx); !errors.Is(err, matter.ErrReadOnly) {
+		t.Fatalf("read-only: %v", err)
+	}
+	if roots, err := ro.TSARoots(ctx); err != nil || roots == nil {
+		t.Fatalf("kept roots: %v, %v", roots, err)
+	}
+}
+
+// Witnesses kept in the matter cosign every new checkpoint; a refusal is
+// a warning and the checkpoint stands.
+func TestCosignOnCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	opts := newMatter(t)
+	var warnings []string
+	opts.Warn = func(msg string) { warnings = append(warnings, msg) }
+	m, err := matter.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	skey, _, _ := witness.GenerateKey("w.example")
+	w, err := witness.New(skey, []string{m.Ledger.VerifierKey()}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(witness.Handler(w))
+	defer srv.Close()
+	if err := m.AddWitnesses(ctx, []string{"ftp://x"}); err == nil {
+		t.Fatal("an ftp witness was accepted")
+	}
+	if err := m.AddWitnesses(ctx, []string{srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := m.SignerKey()
+	for i := range 3 {
+		if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r"}); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := m.Ledger.Checkpoint(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := m.LastCosignatures()
+		if len(rs) != 1 || rs[0].Err != nil || !strings.HasPrefix(rs[0].Lines, "— w.example ") || rs[0].CheckpointID != cp.ID {
+			t.Fatalf("round %d: %+v", i, rs)
+		}
+	}
+	srv.Close() // the witness is gone
+	if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ledger.Checkpoint(ctx, key); err != nil {
+		t.Fatalf("the checkpoint must stand: %v", err)
+	}
+	if rs := m.LastCosignatures(); len(rs) != 1 || rs[0].Err == nil || len(warnings) != 1 {
+		t.Fatalf("%+v, warnings %q", rs, warnings)
+	}
+	if cs, _ := m.Ledger.Cosignatures(ctx); len(cs) != 3 {
+		t.Fatalf("%d cosignatures stored", len(cs))
+	}
+}

@@ -1,0 +1,303 @@
+package tsa
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/digitorus/pkcs7"
+	"github.com/digitorus/timestamp"
+)
+
+// Errors callers match with errors.Is.
+var (
+	// ErrInvalid: the token does not prove what it claims: unparseable,
+	// a bad signature, another imprint, an untrusted or unfit
+	// certificate. Verify wraps every such failure in it.
+	ErrInvalid = errors.New("invalid timestamp token")
+	// ErrUnavailable: the authority could not be asked or refused to
+	// answer (down, slow, an HTTP error, a rejection status). The
+	// checkpoint stands; the token can be asked for later.
+	ErrUnavailable = errors.New("timestamp authority unavailable")
+)
+
+// MaxToken bounds a response read from an authority and a token read from
+// a ledger or proof file: real tokens are a few KiB with their chain.
+const MaxToken = 1 << 20
+
+// Imprint is the message imprint a checkpoint's token carries: SHA-256 of
+// the signed note's bytes.
+func Imprint(note []byte) [32]byte { return sha256.Sum256(note) }
+
+// Client asks timestamp authorities for tokens.
+type Client struct {
+	// HTTP is the client used; nil means one with Timeout.
+	HTTP *http.Client
+	// Timeout bounds one request when HTTP is nil; 0 means 30 s.
+	Timeout time.Duration
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c != nil && c.HTTP != nil {
+		return c.HTTP
+	}
+	t := 30 * time.Second
+	if c != nil && c.Timeout > 0 {
+		t = c.Timeout
+	}
+	return &http.Client{Timeout: t}
+}
+
+// CheckURL checks that an authority's URL is one custody can ask: http
+// or https, with a host.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("tsa: %q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("tsa: %q: not an http or https URL", raw)
+	}
+	return nil
+}
+
+// Timestamp asks the authority at tsaURL for a token over imprint (a
+// SHA-256 digest), with a fresh nonce and the signer certificate
+// included. It checks the answer as far as it can without roots (status,
+// imprint, nonce, signature by the included certificate) and returns the
+// token (the DER TimeStampToken, a CMS ContentInfo). Failures to get an
+// answer are ErrUnavailable; an answer that is not a good token for this
+// request is ErrInvalid.
+func (c *Client) Timestamp(ctx context.Context, tsaURL string, imprint [32]byte) ([]byte, error) {
+	if err := CheckURL(tsaURL); err != nil {
+		return nil, err
+	}
+	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
+	if err != nil {
+		return nil, fmt.Errorf("tsa: nonce: %w", err)
+	}
+	req := &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Certificates: true, Nonce: nonce}
+	body, err := req.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("tsa: request: %w", err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, tsaURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("tsa: %s: %w", tsaURL, err)
+	}
+	hreq.Header.Set("Content-Type", "application/timestamp-query")
+	hreq.Header.Set("Accept", "application/timestamp-reply")
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("tsa: %s: %w: %w", tsaURL, ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxToken+1))
+	if err != nil {
+		return nil, fmt.Errorf("tsa: %s: %w: reading the answer: %w", tsaURL, ErrUnavailable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("tsa: %s: %w: HTTP %s", tsaURL, ErrUnavailable, resp.Status)
+	}
+	if len(raw) > MaxToken {
+		return nil, fmt.Errorf("tsa: %s: %w: answer over %d bytes", tsaURL, ErrInvalid, MaxToken)
+	}
+	ts, err := parseResponse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("tsa: %s: %w", tsaURL, err)
+	}
+	if ts.Nonce == nil || ts.Nonce.Cmp(nonce) != 0 {
+		return nil, fmt.Errorf("tsa: %s: %w: the answer's nonce is not the request's", tsaURL, ErrInvalid)
+	}
+	if _, err := Verify(ts.RawToken, imprint, nil); err != nil {
+		return nil, fmt.Errorf("tsa: %s: %w", tsaURL, err)
+	}
+	return ts.RawToken, nil
+}
+
+// parseResponse parses a TimeStampResp; a rejection is ErrUnavailable
+// (the authority answered, but gave no token).
+func parseResponse(raw []byte) (ts *timestamp.Timestamp, err error) {
+	defer func() {
+		// The ASN.1 and CMS parsers are outside code: hostile input must
+		// not take custody down with it.
+		if r := recover(); r != nil {
+			ts, err = nil, fmt.Errorf("%w: unparseable answer (%v)", ErrInvalid, r)
+		}
+	}()
+	// The status first: a rejection is an answer without a token.
+	var r struct {
+		Status asn1.RawValue
+		Token  asn1.RawValue `asn1:"optional"`
+	}
+	if _, err := asn1.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("%w: not a TimeStampResp: %w", ErrInvalid, err)
+	}
+	var status int
+	if _, err := asn1.Unmarshal(r.Status.Bytes, &status); err != nil {
+		return nil, fmt.Errorf("%w: not a TimeStampResp: status: %w", ErrInvalid, err)
+	}
+	if status != int(timestamp.Granted) && status != int(timestamp.GrantedWithMods) {
+		return nil, fmt.Errorf("%w: the authority answered %s", ErrUnavailable, timestamp.Status(status))
+	}
+	ts, err = timestamp.ParseResponse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return ts, nil
+}
+
+// Token is what Verify learnt from a good token.
+type Token struct {
+	// Time is the token's genTime: the authority says the imprint existed
+	// then.
+	Time time.Time
+	// Accuracy is the token's stated accuracy (0 if none).
+	Accuracy time.Duration
+	// Serial is the token's serial number, in decimal.
+	Serial string
+	// Signer is the subject of the authority's signing certificate.
+	Signer string
+	// Chained says the signer certificate was checked to a root (Verify
+	// with roots); without roots only the signature was checked.
+	Chained bool
+}
+
+// Verify checks token offline: it must be a CMS SignedData whose
+// TSTInfo's message imprint is SHA-256 = imprint, signed by the
+// certificate included in it; with roots (not nil) that certificate must
+// chain to one of them, carry the timeStamping extended key usage, and be
+// valid at the token's time. Every failure wraps ErrInvalid.
+func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tok, err = Token{}, fmt.Errorf("%w: unparseable token (%v)", ErrInvalid, r)
+		}
+	}()
+	if len(token) > MaxToken {
+		return Token{}, fmt.Errorf("%w: over %d bytes", ErrInvalid, MaxToken)
+	}
+	p7, err := pkcs7.Parse(token)
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: not a CMS SignedData: %w", ErrInvalid, err)
+	}
+	if len(p7.Certificates) == 0 {
+		return Token{}, fmt.Errorf("%w: the token carries no certificate", ErrInvalid)
+	}
+	// Parse checks the signature with the included certificate.
+	ts, err := timestamp.Parse(token)
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if ts.HashAlgorithm != crypto.SHA256 {
+		return Token{}, fmt.Errorf("%w: imprint hash is %v, not SHA-256", ErrInvalid, ts.HashAlgorithm)
+	}
+	if !bytes.Equal(ts.HashedMessage, imprint[:]) {
+		return Token{}, fmt.Errorf("%w: the token is for imprint %x, not this checkpoint's %x", ErrInvalid, ts.HashedMessage, imprint[:])
+	}
+	signer := p7.GetOnlySigner()
+	if signer == nil {
+		return Token{}, fmt.Errorf("%w: not exactly one signer", ErrInvalid)
+	}
+	tok = Token{Time: ts.Time.UTC(), Accuracy: ts.Accuracy, Signer: signer.Subject.String()}
+	if ts.SerialNumber != nil {
+		tok.Serial = ts.SerialNumber.String()
+	}
+	if roots == nil {
+		return tok, nil
+	}
+	// RFC 3161 §2.3: the signer certificate has the timeStamping EKU
+	// (critical, alone). Go's chain check accepts a certificate with no
+	// EKU at all for any usage, so the leaf is checked here first.
+	if !hasTimeStamping(signer) {
+		return Token{}, fmt.Errorf("%w: the signer certificate %q lacks the timeStamping extended key usage", ErrInvalid, tok.Signer)
+	}
+	if ts.Time.Before(signer.NotBefore) || ts.Time.After(signer.NotAfter) {
+		return Token{}, fmt.Errorf("%w: the token's time %s is outside the signer certificate's validity (%s to %s)", ErrInvalid,
+			tok.Time.Format(time.RFC3339), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
+	}
+	inter := x509.NewCertPool()
+	for _, c := range p7.Certificates {
+		if c != signer {
+			inter.AddCert(c)
+		}
+	}
+	if _, err := signer.Verify(x509.VerifyOptions{
+		Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	}); err != nil {
+		return Token{}, fmt.Errorf("%w: the signer certificate %q: %w", ErrInvalid, tok.Signer, err)
+	}
+	tok.Chained = true
+	return tok, nil
+}
+
+func hasTimeStamping(c *x509.Certificate) bool {
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageTimeStamping {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseRoots reads a PEM bundle of root certificates. It refuses a bundle
+// with no certificate in it, so a wrong file is not taken for "trust none".
+func ParseRoots(pemData []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for rest := pemData; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("tsa: roots: certificate %d: %w", n+1, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("tsa: roots: no PEM CERTIFICATE in the bundle")
+	}
+	return pool, nil
+}
+
+// ReadRoots reads a PEM root bundle from a file (at most 4 MiB).
+func ReadRoots(path string) (*x509.CertPool, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tsa: roots: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 4<<20+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("tsa: roots: %w", err)
+	}
+	if len(data) > 4<<20 {
+		return nil, nil, fmt.Errorf("tsa: roots: %s is over 4 MiB", path)
+	}
+	pool, err := ParseRoots(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return pool, data, nil
+}

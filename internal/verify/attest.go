@@ -1,0 +1,198 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/tsa"
+)
+
+// Checks of the attestations others made of checkpoints.
+const (
+	CheckTimestamp        = "timestamp"         // a stored RFC 3161 token does not prove its checkpoint's time
+	CheckTimestampMissing = "timestamp_missing" // (warning) an authority gave a checkpoint no token
+	CheckWitness          = "witness"           // too few valid witness cosignatures, or a forged one
+)
+
+// CheckpointTime is the earliest time a checkpoint is proven to have
+// existed: the earliest genTime among its tokens that verify.
+type CheckpointTime struct {
+	Checkpoint string    `json:"checkpoint"` // "stored #3"
+	Size       uint64    `json:"size"`
+	ProvenAt   time.Time `json:"proven_at"`
+	TSA        string    `json:"tsa"`     // the authority whose token proves it
+	Chained    bool      `json:"chained"` // checked to a root (false: signature only, no --tsa-roots)
+	Tokens     int       `json:"tokens"`  // good tokens of the checkpoint
+}
+
+// WitnessStatus is what verify --witness found on a checkpoint.
+type WitnessStatus struct {
+	Checkpoint string   `json:"checkpoint"`
+	Size       uint64   `json:"size"`
+	Witnesses  []string `json:"witnesses"` // names of the given witnesses that validly cosigned it
+}
+
+// checkAttestations checks the stored timestamp tokens against their
+// checkpoints' notes (and opts.TSARoots), and the witness cosignatures
+// against opts.Witnesses.
+func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledger.StoredCheckpoint, opts Options, rep *Report, v *collector) error {
+	ts, err := snap.Timestamps(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[int64]ledger.StoredCheckpoint{}
+	for _, c := range stored {
+		byID[c.ID] = c
+	}
+	times := map[int64]*CheckpointTime{}
+	gaps := map[int64]map[string]string{} // checkpoint → tsa → last error
+	good := map[int64]map[string]bool{}   // checkpoint → tsa → a token verified
+	unchained := 0
+	for _, t := range ts {
+		c, ok := byID[t.CheckpointID]
+		name := fmt.Sprintf("stored #%d", t.CheckpointID)
+		if !ok {
+			v.add(Finding{Check: CheckTimestamp, Checkpoint: name, pos: 1 << 61,
+				Message: fmt.Sprintf("a timestamp from %s names checkpoint #%d, which is not stored", t.TSA, t.CheckpointID)})
+			continue
+		}
+		if t.Token == nil {
+			if gaps[c.ID] == nil {
+				gaps[c.ID] = map[string]string{}
+			}
+			gaps[c.ID][t.TSA] = t.Error
+			continue
+		}
+		tok, err := tsa.Verify(t.Token, tsa.Imprint(c.Note), opts.TSARoots)
+		if err != nil {
+			v.add(Finding{Check: CheckTimestamp, Checkpoint: name, pos: 2*int64(c.Size) - 1,
+				Message: fmt.Sprintf("the token from %s (row %d) does not prove the checkpoint's time: %v", t.TSA, t.ID, err)})
+			continue
+		}
+		if good[c.ID] == nil {
+			good[c.ID] = map[string]bool{}
+		}
+		good[c.ID][t.TSA] = true
+		if !tok.Chained {
+			unchained++
+		}
+		ct := times[c.ID]
+		if ct == nil {
+			ct = &CheckpointTime{Checkpoint: name, Size: c.Size, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained}
+			times[c.ID] = ct
+		} else if tok.Time.Before(ct.ProvenAt) {
+			ct.ProvenAt, ct.TSA, ct.Chained = tok.Time, t.TSA, tok.Chained
+		}
+		ct.Tokens++
+	}
+	for _, c := range stored {
+		if ct := times[c.ID]; ct != nil {
+			rep.CheckpointTimes = append(rep.CheckpointTimes, *ct)
+		}
+		var tsas []string
+		for u := range gaps[c.ID] {
+			if !good[c.ID][u] { // a gap filled later (or earlier) is no gap
+				tsas = append(tsas, u)
+			}
+		}
+		sort.Strings(tsas)
+		for _, u := range tsas {
+			rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestampMissing, Warning: true, Checkpoint: fmt.Sprintf("stored #%d", c.ID),
+				Message: fmt.Sprintf("no timestamp from %s (%s); run custody checkpoint --timestamp-missing", u, gaps[c.ID][u])})
+		}
+	}
+	if unchained > 0 {
+		rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestamp, Warning: true,
+			Message: fmt.Sprintf("%d timestamp tokens were checked for imprint and signature only: give --tsa-roots to check their certificates", unchained)})
+	}
+	if len(opts.Witnesses) == 0 {
+		return nil
+	}
+	return checkWitnesses(ctx, snap, stored, opts, rep, v)
+}
+
+// checkWitnesses requires WitnessThreshold of the given witnesses to have
+// cosigned the latest stored checkpoint, and every cosignature by a
+// given witness, on any checkpoint, to verify.
+func checkWitnesses(ctx context.Context, snap *ledger.Snapshot, stored []ledger.StoredCheckpoint, opts Options, rep *Report, v *collector) error {
+	var verifiers []note.Verifier
+	for _, k := range opts.Witnesses {
+		wv, err := fnote.NewVerifierForCosignatureV1(k)
+		if err != nil {
+			return fmt.Errorf("witness key %q: %w", k, err)
+		}
+		verifiers = append(verifiers, wv)
+	}
+	threshold := opts.WitnessThreshold
+	if threshold <= 0 {
+		threshold = len(verifiers)
+	}
+	cos, err := snap.Cosignatures(ctx)
+	if err != nil {
+		return err
+	}
+	lines := map[int64][]string{}
+	for _, c := range cos {
+		lines[c.CheckpointID] = append(lines[c.CheckpointID], c.Signature)
+	}
+	if len(stored) == 0 {
+		v.add(Finding{Check: CheckWitness, pos: 1 << 61, Message: "no stored checkpoint for the witnesses to have cosigned"})
+		return nil
+	}
+	for i, c := range stored {
+		name := fmt.Sprintf("stored #%d", c.ID)
+		names, err := Cosigners(c.Note, lines[c.ID], verifiers)
+		if err != nil {
+			v.add(Finding{Check: CheckWitness, Checkpoint: name, pos: 2*int64(c.Size) - 1,
+				Message: fmt.Sprintf("a cosignature by a given witness does not verify (forged, or for another checkpoint): %v", err)})
+			continue
+		}
+		rep.Witnessed = append(rep.Witnessed, WitnessStatus{Checkpoint: name, Size: c.Size, Witnesses: names})
+		if i == len(stored)-1 && len(names) < threshold {
+			v.add(Finding{Check: CheckWitness, Checkpoint: name, pos: 2*int64(c.Size) - 1,
+				Message: fmt.Sprintf("the latest checkpoint has %d of the %d witness cosignatures required (%s): no witness vouches that this is the history it saw; a forked or rewritten ledger looks like this",
+					len(names), threshold, strings.Join(names, ", "))})
+		}
+	}
+	return nil
+}
+
+// Cosigners returns the names of the witnesses (verifiers) whose
+// cosignatures on the checkpoint note verify, the signature lines in
+// extra added to the note's own. A line by a given witness that does not
+// verify is an error.
+func Cosigners(signedNote []byte, extra []string, verifiers []note.Verifier) ([]string, error) {
+	msg := append([]byte(nil), signedNote...)
+	for _, l := range extra {
+		msg = append(msg, l...)
+		if !strings.HasSuffix(l, "\n") {
+			msg = append(msg, '\n')
+		}
+	}
+	n, err := note.Open(msg, note.VerifierList(verifiers...))
+	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		if errors.As(err, &unverified) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, s := range n.Sigs {
+		if !seen[s.Name] {
+			seen[s.Name] = true
+			names = append(names, s.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}

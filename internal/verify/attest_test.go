@@ -1,0 +1,271 @@
+package verify_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/tsa"
+	"github.com/custodyhq/custody/internal/verify"
+	"github.com/custodyhq/custody/internal/witness"
+)
+
+// attestFixture is a ledger of two checkpoints (sizes 4 and 7), each
+// timestamped by a test TSA and cosigned by a witness.
+type attestFixture struct {
+	*fixture
+	tsa      *tsasim.Server
+	roots    string // PEM file
+	wkey     string // the witness's verifier key
+	wkeyFile string
+	w        *witness.Witness
+	cps      []ledger.StoredCheckpoint
+}
+
+func newAttestFixture(t *testing.T) *attestFixture {
+	t.Helper()
+	s, err := tsasim.Start(tsasim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	dir := t.TempDir()
+	a := &attestFixture{fixture: newFixture(t), tsa: s, roots: filepath.Join(dir, "roots.pem"), wkeyFile: filepath.Join(dir, "w.pub")}
+	os.WriteFile(a.roots, s.RootPEM, 0o644)
+	skey, vkey, err := witness.GenerateKey("w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.wkey = vkey
+	os.WriteFile(a.wkeyFile, []byte(vkey+"\n"), 0o644)
+	if a.w, err = witness.New(skey, []string{a.l.VerifierKey()}, filepath.Join(dir, "wstate")); err != nil {
+		t.Fatal(err)
+	}
+	a.appendN(4)
+	a.stamp(a.checkpoint(), true)
+	a.appendN(3)
+	a.stamp(a.checkpoint(), true)
+	return a
+}
+
+// stamp timestamps cp and, if cosign, has the witness cosign it.
+func (a *attestFixture) stamp(cp ledger.StoredCheckpoint, cosign bool) {
+	a.t.Helper()
+	tok, err := (&tsa.Client{}).Timestamp(a.ctx, a.tsa.URL, tsa.Imprint(cp.Note))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := a.l.AddTimestamp(a.ctx, cp.ID, a.tsa.URL, tok, ""); err != nil {
+		a.t.Fatal(err)
+	}
+	a.cps = append(a.cps, cp)
+	if !cosign {
+		return
+	}
+	var old uint64
+	if len(a.cps) > 1 {
+		old = a.cps[len(a.cps)-2].Size
+	}
+	proof, err := a.l.ConsistencyProof(a.ctx, old, cp.Size)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	sigs, err := a.w.Add(witness.Request{OldSize: old, Proof: proof, Checkpoint: cp.Note})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := a.l.AddCosignature(a.ctx, cp.ID, "w.example", string(sigs)); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+func (a *attestFixture) opts() verify.Options {
+	roots, _, err := tsa.ReadRoots(a.roots)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return verify.Options{TSARoots: roots, Witnesses: []string{a.wkey}}
+}
+
+func TestAttestations(t *testing.T) {
+	python := independentVerifier(t)
+	agree := func(t *testing.T, a *attestFixture, want string) verify.Report {
+		t.Helper()
+		rep := a.verify(a.opts())
+		first := ""
+		if f := rep.First(); f != nil {
+			first = fmt.Sprintf("checkpoint %s: %s", f.Checkpoint, f.Check)
+		}
+		if first != want {
+			t.Fatalf("first finding %q (%v), want %q", first, rep.Findings, want)
+		}
+		if python == nil {
+			return rep
+		}
+		out, err := python("ledger", a.path, a.l.VerifierKey(), "--tsa-roots", a.roots, "--witness", a.wkeyFile)
+		if want == "" {
+			if err != nil || !strings.HasPrefix(out, "OK ") {
+				t.Fatalf("the independent verifier: %v\n%s", err, out)
+			}
+		} else if !strings.HasPrefix(out, "FAIL "+want+": ") {
+			t.Fatalf("the independent verifier says\n%s\nwant FAIL %s", out, want)
+		}
+		return rep
+	}
+	t.Run("untouched", func(t *testing.T) {
+		a := newAttestFixture(t)
+		rep := agree(t, a, "")
+		if len(rep.CheckpointTimes) != 2 || !rep.CheckpointTimes[1].Chained || rep.CheckpointTimes[1].Size != 7 {
+			t.Fatalf("times %+v", rep.CheckpointTimes)
+		}
+		if len(rep.Witnessed) != 2 || len(rep.Witnessed[1].Witnesses) != 1 {
+			t.Fatalf("witnessed %+v", rep.Witnessed)
+		}
+		// Without roots: checked for imprint and signature, with a warning.
+		rep = a.verify(verify.Options{})
+		if !rep.OK || len(rep.Warnings) != 1 || rep.CheckpointTimes[0].Chained {
+			t.Fatalf("no roots: %+v", rep)
+		}
+	})
+	t.Run("token of another checkpoint", func(t *testing.T) {
+		a := newAttestFixture(t)
+		a.raw(`INSERT INTO checkpoint_timestamps (checkpoint_id, tsa, token, error, created_at) SELECT 2, tsa, token, '', created_at FROM checkpoint_timestamps WHERE checkpoint_id = 1`)
+		a.reopen()
+		agree(t, a, "checkpoint stored #2: timestamp")
+	})
+	t.Run("token edited", func(t *testing.T) {
+		a := newAttestFixture(t)
+		a.raw(`DROP TRIGGER checkpoint_timestamps_append_only_update`,
+			`UPDATE checkpoint_timestamps SET token = CAST(substr(token, 1, 99) || CASE WHEN substr(token, 100, 1) = x'41' THEN x'42' ELSE x'41' END || substr(token, 101) AS BLOB) WHERE checkpoint_id = 1`)
+		a.reopen()
+		agree(t, a, "checkpoint stored #1: timestamp")
+	})
+	for _, fault := range []tsasim.Fault{tsasim.FaultUntrusted, tsasim.FaultNoEKU} {
+		t.Run(string(fault), func(t *testing.T) {
+			a := newAttestFixture(t)
+			a.tsa.SetFault(fault)
+			a.appendN(1)
+			a.stamp(a.checkpoint(), true)
+			agree(t, a, "checkpoint stored #3: timestamp")
+		})
+	}
+	t.Run("a gap is a warning", func(t *testing.T) {
+		a := newAttestFixture(t)
+		a.appendN(1)
+		cp := a.checkpoint()
+		a.l.AddTimestamp(a.ctx, cp.ID, a.tsa.URL, nil, "503 Service Unavailable")
+		a.stamp(cp, true)
+		a.l.AddTimestamp(a.ctx, cp.ID, "http://down.example/", nil, "connection refused")
+		rep := agree(t, a, "")
+		if len(rep.Warnings) != 1 || rep.Warnings[0].Check != verify.CheckTimestampMissing || !strings.Contains(rep.Warnings[0].Message, "down.example") {
+			t.Fatalf("warnings %v", rep.Warnings)
+		}
+	})
+	t.Run("latest not cosigned", func(t *testing.T) {
+		a := newAttestFixture(t)
+		a.appendN(1)
+		a.stamp(a.checkpoint(), false)
+		agree(t, a, "checkpoint stored #3: witness")
+	})
+	t.Run("proof files", func(t *testing.T) {
+		if python == nil {
+			t.Skip("no independent verifier here (python3 with cryptography, openssl)")
+		}
+		a := newAttestFixture(t)
+		p, err := a.l.Prove(a.ctx, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Timestamps) != 1 {
+			t.Fatalf("the proof carries %d tokens", len(p.Timestamps))
+		}
+		js, _ := json.MarshalIndent(p, "", "  ")
+		dir := t.TempDir()
+		for name, data := range map[string][]byte{"p.json": js, "p.tlog-proof": leaf.MarshalTlogProof(p)} {
+			file := filepath.Join(dir, name)
+			os.WriteFile(file, data, 0o644)
+			if out, err := python("proof", file, a.l.VerifierKey(), "--tsa-roots", a.roots, "--witness", a.wkeyFile); err != nil || !strings.HasPrefix(out, "OK ") {
+				t.Fatalf("%s: %v\n%s", name, err, out)
+			}
+		}
+		other := tsasimRoot(t)
+		if out, err := python("proof", filepath.Join(dir, "p.json"), a.l.VerifierKey(), "--tsa-roots", other); err == nil {
+			t.Fatalf("a token checked against another CA passes:\n%s", out)
+		}
+		edited := bytes.Replace(leaf.MarshalTlogProof(p), []byte("index 5\n"), []byte("index 4\n"), 1)
+		os.WriteFile(filepath.Join(dir, "e.tlog-proof"), edited, 0o644)
+		if out, err := python("proof", filepath.Join(dir, "e.tlog-proof"), a.l.VerifierKey()); err == nil {
+			t.Fatalf("an edited tlog-proof passes:\n%s", out)
+		}
+	})
+	t.Run("forged cosignature", func(t *testing.T) {
+		a := newAttestFixture(t)
+		cs, _ := a.l.Cosignatures(a.ctx)
+		a.raw(`DROP TRIGGER checkpoint_cosignatures_append_only_update`,
+			fmt.Sprintf(`UPDATE checkpoint_cosignatures SET signature = '%s' WHERE id = 2`, strings.Replace(cs[1].Signature, cs[1].Signature[len(cs[1].Signature)-10:len(cs[1].Signature)-9], "A", 1)))
+		a.reopen()
+		rep := a.verify(a.opts())
+		if rep.OK || rep.First().Check != verify.CheckWitness {
+			t.Fatalf("findings %v", rep.Findings)
+		}
+	})
+}
+
+// tsasimRoot writes the root of a fresh test CA and returns its file.
+func tsasimRoot(t *testing.T) string {
+	s, err := tsasim.Start(tsasim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	f := filepath.Join(t.TempDir(), "other.pem")
+	os.WriteFile(f, s.RootPEM, 0o644)
+	return f
+}
+
+// independentVerifier returns a runner of the Python verifier of
+// docs/ledger-format.md, or nil when python3 with cryptography, or
+// openssl, is missing.
+func independentVerifier(t *testing.T) func(args ...string) (string, error) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Log("python3 not installed: the independent verifier is not run")
+		return nil
+	}
+	if exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run() != nil {
+		t.Log("python3 lacks the cryptography package: the independent verifier is not run")
+		return nil
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Log("openssl not installed: the independent verifier is not run")
+		return nil
+	}
+	doc, err := os.ReadFile("../../docs/ledger-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "```python\n"
+	i := bytes.Index(doc, []byte(start))
+	j := bytes.Index(doc[i+len(start):], []byte("```\n"))
+	script := filepath.Join(t.TempDir(), "custody_verify.py")
+	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func(args ...string) (string, error) {
+		out, err := exec.Command(python, append([]string{script}, args...)...).CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return string(out), err
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -180,7 +181,11 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	fmt.Fprintf(w, "chain head   %s\n", rep.ChainHead)
 	if r := rep.Evidence; r != nil {
 		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
-			r.Referenced, r.Referenced-r.Missing, r.Store, r.Missing, r.Altered, r.Unreferenced)
+			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, r.Unreferenced)
+		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
+			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries (not missing); conversations: %s; messages: %s\n",
+				r.Erased, listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))
+		}
 	}
 	if d := rep.Derived; d != nil {
 		fmt.Fprintf(w, "derived      %s\n", d)
@@ -290,4 +295,12 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// listOrNone joins ids, or says none.
+func listOrNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
 }

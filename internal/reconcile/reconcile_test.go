@@ -103,7 +103,7 @@ func runDiff(t *testing.T, src exportfile.Source, idx diff.Index) []string {
 // must be identical. (internal/diff proves the latter equal the exports'
 // ground-truth manifests; this carries that proof to the ledger.)
 func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
-	srv, l, _, dir := captureAll(t, 40)
+	srv, l, st, dir := captureAll(t, 40)
 	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
 		t.Run(shape, func(t *testing.T) {
 			target, err := recexport.OpenTarget(context.Background(), filepath.Join(dir, shape), s3util.Config{})
@@ -118,7 +118,7 @@ func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := runDiff(t, src, &reconcile.LedgerIndex{L: l})
+			got := runDiff(t, src, &reconcile.LedgerIndex{L: l, Evidence: st})
 			want := runDiff(t, src, memIndex(srv.Org))
 			if len(m.Damages) == 0 || len(want) == 0 {
 				t.Fatalf("no damage to find (%d damages, %d findings)", len(m.Damages), len(want))

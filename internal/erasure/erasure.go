@@ -14,6 +14,7 @@ import (
 type State struct {
 	conversations map[string]uint64         // erased conversation → seq of its erasure entry
 	messages      map[string]uint64         // erased message → seq
+	partial       map[string]uint64         // conversation with erased messages → seq
 	objects       map[hashchain.Hash]uint64 // deleted evidence object → seq
 	held          map[string]*leaf.HoldDetail
 	heldSeq       map[string]uint64
@@ -38,7 +39,7 @@ func Load(ctx context.Context, l *ledger.Ledger) (*State, error) {
 // (verify, in its one pass).
 func New() *State {
 	return &State{
-		conversations: map[string]uint64{}, messages: map[string]uint64{},
+		conversations: map[string]uint64{}, messages: map[string]uint64{}, partial: map[string]uint64{},
 		objects: map[hashchain.Hash]uint64{}, held: map[string]*leaf.HoldDetail{}, heldSeq: map[string]uint64{},
 	}
 }
@@ -58,6 +59,9 @@ func (s *State) Add(e *leaf.Entry) error {
 		}
 		for _, m := range d.Messages {
 			s.messages[m] = e.Seq
+		}
+		for _, c := range d.Partial {
+			s.partial[c] = e.Seq
 		}
 		for _, o := range d.Erased {
 			if h, err := hashchain.ParseHash(o); err == nil {
@@ -87,6 +91,14 @@ func (s *State) Add(e *leaf.Entry) error {
 func (s *State) Conversation(convID string) bool {
 	_, ok := s.conversations[convID]
 	return ok
+}
+
+// Touched reports whether the conversation was erased whole or in part:
+// the export does not capture it again, since its response bodies would
+// bring the erased messages back into the evidence.
+func (s *State) Touched(convID string) bool {
+	_, ok := s.partial[convID]
+	return ok || s.Conversation(convID)
 }
 
 // Message reports whether the message was erased, alone or with its

@@ -209,6 +209,15 @@ type captured struct {
 // as evidence, then commits its entries and its run item in one
 // transaction.
 func (r *runner) captureOne(ctx context.Context, j job) error {
+	if r.erased.Touched(j.id) {
+		// Its response bodies would bring the erased messages back
+		// into the evidence: it is done, and says why.
+		it := j.item
+		it.Attempts++
+		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, "erased from this matter (custody erase): not captured again", r.o.Now()
+		r.o.Log.Info("conversation erased: not captured again", "conversation", j.id)
+		return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
+	}
 	mc, resp, err := r.d.Client.GetMessageConversation(ctx, j.id)
 	if err != nil {
 		return err

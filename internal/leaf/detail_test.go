@@ -188,9 +188,9 @@ func detailCases() []detailCase {
 		{"hold", map[string]any{"action": "hold", "conversations": []string{"c1", odd}, "object_lock": "set", "operator": "u", "reason": odd},
 			&HoldDetail{Action: HoldSet, Conversations: []string{"c1", odd}, ObjectLock: "set", Operator: "u", Reason: odd}},
 		{"erasure", map[string]any{"conversations": []string{"c1"}, "messages": []string{"m1", "m2"}, "erased": []string{hash},
-			"kept": []map[string]string{{"object": hash, "why": odd}}, "collateral": []string{}, "operator": "u", "reason": odd, "override_hold": "court order"},
+			"kept": []map[string]string{{"object": hash, "why": odd}}, "partial": []string{}, "collateral": []string{}, "operator": "u", "reason": odd, "override_hold": "court order"},
 			&ErasureDetail{Conversations: []string{"c1"}, Messages: []string{"m1", "m2"}, Erased: []string{hash},
-				Kept: []ErasedKept{{Object: hash, Why: odd}}, Collateral: []string{}, Operator: "u", Reason: odd, OverrideHold: "court order"}},
+				Kept: []ErasedKept{{Object: hash, Why: odd}}, Partial: []string{}, Collateral: []string{}, Operator: "u", Reason: odd, OverrideHold: "court order"}},
 	}
 }
 

@@ -18,10 +18,13 @@ type ErasureDetail struct {
 	// retention).
 	Erased []string     `json:"erased"`
 	Kept   []ErasedKept `json:"kept"`
-	// Collateral are messages of other erasures' siblings whose response
-	// bodies were deleted because they held an erased message too: their
-	// salts and openings are kept (diff still compares them), their
-	// bodies are gone.
+	// Partial are the conversations some of whose messages (Messages)
+	// were erased, not the whole conversation.
+	Partial []string `json:"partial"`
+	// Collateral are messages not erased whose response bodies were
+	// deleted because the same body held an erased message: their
+	// openings are kept (a diff still compares them), their bodies are
+	// gone.
 	Collateral []string `json:"collateral"`
 	Operator   string   `json:"operator"`
 	Reason     string   `json:"reason"`

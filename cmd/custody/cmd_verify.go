@@ -228,8 +228,12 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		return withCode(exitFindings, fmt.Errorf("verify: proof %s does not hold: %w", o.Proof, err))
 	}
 	e := res.Entry
+	fields := map[string]json.RawMessage{}
+	for _, f := range res.Fields {
+		fields[f.Name] = f.Value
+	}
 	if g.jsonOutput() {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{
+		out := map[string]any{
 			"ok":        true,
 			"proof":     o.Proof,
 			"origin":    res.Checkpoint.Origin,
@@ -238,10 +242,21 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 			"seq":       e.Seq,
 			"leaf_hash": e.LeafHash.String(),
 			"leaf":      json.RawMessage(e.Leaf),
-		})
+		}
+		if len(res.Fields) > 0 {
+			out["fields"] = fields
+		}
+		return json.NewEncoder(g.stdout).Encode(out)
 	}
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
 	fmt.Fprintf(g.stdout, "entry %s\n", formatEntry(e))
+	for _, f := range res.Fields {
+		how := "in clear in the leaf"
+		if f.Salt != nil {
+			how = "opens the leaf's salted commitment"
+		}
+		fmt.Fprintf(g.stdout, "field %s = %s (%s)\n", f.Name, f.Value, how)
+	}
 	return nil
 }
 

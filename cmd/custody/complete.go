@@ -39,6 +39,7 @@ func choiceCompletions() map[string]cobra.CompletionFunc {
 		"export-shape": fixed(recexport.ShapeGenesys, recexport.ShapeReshape),
 		"region":       fixed(fetch.RegionNames()...),
 		"message-type": fixed("whatsapp", "sms", "webmessaging"), // the common ones; Genesys has more
+		"fields":       fixed(leaf.ProvableFields[:]...),
 	}
 }
 

@@ -186,6 +186,7 @@ Examples:
 		newRefetchCommand(g),
 		newSimCommand(g),
 		newDemoCommand(g),
+		newEraseCommand(g), newHoldCommand(g), newReleaseCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

@@ -9,10 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -22,6 +25,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
+	"github.com/custodyhq/custody/internal/testutil/s3test"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -361,5 +365,68 @@ func TestEraseMessage(t *testing.T) {
 	}
 	if _, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Messages: []string{"nope"}, Reason: "r"}); !errors.Is(err, erasure.ErrNotFound) {
 		t.Errorf("erase of an unknown message: %v", err)
+	}
+}
+
+// TestEraseObjectLock: with the evidence in S3 under Object Lock legal
+// hold (export --legal-hold), erase is refused with a clear message and
+// nothing is deleted or recorded; custody release lifts the Object Lock
+// hold on the conversation's objects, and erase then succeeds.
+func TestEraseObjectLock(t *testing.T) {
+	s3srv := s3test.Start(t)
+	ctx := context.Background()
+	bucket := s3srv.Bucket(t, true)
+	st, err := s3store.Open(ctx, "s3://"+bucket+"/m", s3store.Options{Client: s3srv.Client(t)}, evidence.Options{LegalHold: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 6, Start: start, End: start.AddDate(0, 0, 5)},
+		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
+	})
+	le := ledgertest.New(t, "m")
+	le.Store = st
+	m := &matter{srv: srv, le: le}
+	m.export(t)
+	free, _ := func() ([]string, []string) {
+		var free []string
+		for e, err := range le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindConversation}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			free = append(free, e.ConversationID)
+		}
+		return free, nil
+	}()
+	head := func() uint64 {
+		h, err := le.Ledger.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Size
+	}
+	before := head()
+	_, err = erasure.Erase(ctx, le.Ledger, st, erasure.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erasure.ErrLocked) || !strings.Contains(err.Error(), "S3 Object Lock") || head() != before {
+		t.Fatalf("erase under Object Lock: %v (entries %d → %d)", err, before, head())
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
+		t.Fatalf("a refused erasure changed the evidence: %v", rep.Findings)
+	}
+	hr, err := erasure.Hold(ctx, le.Ledger, st, erasure.HoldRequest{Conversations: free[:1], Reason: "released for erasure", Operator: "counsel", Release: true})
+	if err != nil || hr.Detail.ObjectLock != "cleared" || hr.Objects == 0 {
+		t.Fatalf("release: %+v %v", hr, err)
+	}
+	res, err := erasure.Erase(ctx, le.Ledger, st, erasure.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	if err != nil || len(res.Detail.Erased) == 0 {
+		t.Fatalf("erase after release: %+v %v", res, err)
+	}
+	for _, k := range res.Detail.Kept {
+		if strings.Contains(k.Why, "object lock") {
+			t.Errorf("kept under object lock after release: %+v", k)
+		}
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != len(res.Detail.Erased) {
+		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/erase"
 )
 
 type eraseOptions struct {
@@ -102,16 +102,16 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}
-	req := erasure.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
+	req := erase.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
 		OverrideHold: o.OverrideHold, Operator: operatorName()}
 	if key, err := m.SignerKey(); err == nil {
 		req.SignerKey = key
 	} else if o.Key != "" {
 		return fmt.Errorf("erase: %w", err)
 	}
-	res, err := erasure.Erase(ctx, m.Ledger, store, req)
+	res, err := erase.Erase(ctx, m.Ledger, store, req)
 	if err != nil && res == nil {
-		if errors.Is(err, erasure.ErrNotFound) {
+		if errors.Is(err, erase.ErrNotFound) {
 			return usageError("%s", err)
 		}
 		return err

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/erase"
 )
 
 type holdOptions struct {
@@ -68,15 +68,15 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	if err != nil {
 		return fmt.Errorf("%s: %w", verb, err)
 	}
-	req := erasure.HoldRequest{Conversations: o.Conversations, Reason: o.Reason, Operator: operatorName(), Release: release}
+	req := erase.HoldRequest{Conversations: o.Conversations, Reason: o.Reason, Operator: operatorName(), Release: release}
 	if key, err := m.SignerKey(); err == nil {
 		req.SignerKey = key
 	} else if o.Key != "" {
 		return fmt.Errorf("%s: %w", verb, err)
 	}
-	res, err := erasure.Hold(ctx, m.Ledger, store, req)
+	res, err := erase.Hold(ctx, m.Ledger, store, req)
 	if err != nil && res == nil {
-		if errors.Is(err, erasure.ErrNotFound) {
+		if errors.Is(err, erase.ErrNotFound) {
 			return usageError("%s", err)
 		}
 		return err

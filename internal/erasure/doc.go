@@ -7,7 +7,9 @@
 //	st, err := erasure.Load(ctx, l)
 //	if st.Message(convID, msgID) { /* show "erased", not the content */ }
 //
-// The report, productions and the diff's ledger index read it; the erase
-// command reads it for the holds that refuse an erasure. It only reads
-// the ledger.
+// The report, productions, the export and the diff's ledger index read
+// it; internal/erase (custody erase, hold, release) writes the entries and
+// reads it for the holds that refuse an erasure. It sits in the pure core
+// beside leaf: no I/O of its own (Load reads through the Controls
+// interface, a *ledger.Ledger).
 package erasure

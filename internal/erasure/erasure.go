@@ -6,8 +6,15 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
-	"github.com/custodyhq/custody/internal/ledger"
 )
+
+// Controls is where Load reads the erasure and hold entries from: a
+// *ledger.Ledger (its Controls method reads them through the index
+// entries_controls). An interface, so that this package stays in the
+// pure core beside leaf, and verbs of any floor can ask it.
+type Controls interface {
+	Controls(ctx context.Context) ([]leaf.Entry, error)
+}
 
 // State is what the erasure and hold entries of a ledger say, up to the
 // moment it was loaded. The zero State erases and holds nothing.
@@ -21,7 +28,7 @@ type State struct {
 }
 
 // Load reads the ledger's erasure and hold entries (ledger.Controls).
-func Load(ctx context.Context, l *ledger.Ledger) (*State, error) {
+func Load(ctx context.Context, l Controls) (*State, error) {
 	es, err := l.Controls(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package erasure
+package erase
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -82,7 +83,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	if len(req.Conversations)+len(req.Messages) == 0 {
 		return nil, errors.New("erase: nothing to erase")
 	}
-	st, err := Load(ctx, l)
+	st, err := erasure.Load(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("erase: %w", err)
 	}

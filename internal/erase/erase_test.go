@@ -1,4 +1,4 @@
-package erasure_test
+package erase_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
@@ -208,7 +209,7 @@ func TestEraseConversation(t *testing.T) {
 		}
 	}
 
-	res, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{
 		Conversations: []string{target}, Reason: "GDPR Art. 17 request #42", Operator: "dpo", SignerKey: m.le.Key})
 	if err != nil {
 		t.Fatal(err)
@@ -287,14 +288,14 @@ func TestEraseHold(t *testing.T) {
 		return h.Size
 	}
 	before := size()
-	_, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo"})
-	if !errors.Is(err, erasure.ErrHeld) || size() != before {
+	_, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erase.ErrHeld) || size() != before {
 		t.Fatalf("erase under deletion protection: %v (size %d → %d)", err, before, size())
 	}
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
 		t.Fatalf("a refused erasure changed something: %v", rep.Findings)
 	}
-	res, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo",
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo",
 		OverrideHold: "court order 2024-17 lifts the hold"})
 	if err != nil || res.Detail.OverrideHold != "court order 2024-17 lifts the hold" || !slices.Equal(res.Held, []string{held[0]}) {
 		t.Fatalf("override: %+v %v", res, err)
@@ -305,20 +306,20 @@ func TestEraseHold(t *testing.T) {
 	}
 
 	// A matter hold.
-	hr, err := erasure.Hold(ctx, m.le.Ledger, m.le.Store, erasure.HoldRequest{Conversations: []string{free[0]}, Reason: "litigation hold acme-v-smith", Operator: "counsel"})
+	hr, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{free[0]}, Reason: "litigation hold acme-v-smith", Operator: "counsel"})
 	if err != nil || hr.Detail.ObjectLock != "unsupported" {
 		t.Fatalf("hold: %+v %v", hr, err)
 	}
-	if _, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); !errors.Is(err, erasure.ErrHeld) {
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); !errors.Is(err, erase.ErrHeld) {
 		t.Fatalf("erase under a matter hold: %v", err)
 	}
-	if _, err := erasure.Hold(ctx, m.le.Ledger, m.le.Store, erasure.HoldRequest{Conversations: []string{free[0]}, Reason: "settled", Operator: "counsel", Release: true}); err != nil {
+	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{free[0]}, Reason: "settled", Operator: "counsel", Release: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); err != nil {
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); err != nil {
 		t.Fatalf("erase after release: %v", err)
 	}
-	if _, err := erasure.Hold(ctx, m.le.Ledger, m.le.Store, erasure.HoldRequest{Conversations: []string{"no-such-conversation"}, Reason: "x"}); !errors.Is(err, erasure.ErrNotFound) {
+	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{"no-such-conversation"}, Reason: "x"}); !errors.Is(err, erase.ErrNotFound) {
 		t.Errorf("hold of an unknown conversation: %v", err)
 	}
 	if rep := m.verify(t); !rep.OK {
@@ -339,7 +340,7 @@ func TestEraseMessage(t *testing.T) {
 	if err != nil || len(cs) < 2 {
 		t.Fatalf("%v %v", cs, err)
 	}
-	res, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Messages: []string{cs[0].MessageID}, Reason: "r", Operator: "dpo"})
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{cs[0].MessageID}, Reason: "r", Operator: "dpo"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +364,7 @@ func TestEraseMessage(t *testing.T) {
 	if rep := m.verify(t); !rep.OK || !slices.Equal(rep.Evidence.ErasedMessages, []string{cs[0].MessageID}) {
 		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
 	}
-	if _, err := erasure.Erase(ctx, m.le.Ledger, m.le.Store, erasure.Request{Messages: []string{"nope"}, Reason: "r"}); !errors.Is(err, erasure.ErrNotFound) {
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{"nope"}, Reason: "r"}); !errors.Is(err, erase.ErrNotFound) {
 		t.Errorf("erase of an unknown message: %v", err)
 	}
 }
@@ -406,18 +407,18 @@ func TestEraseObjectLock(t *testing.T) {
 		return h.Size
 	}
 	before := head()
-	_, err = erasure.Erase(ctx, le.Ledger, st, erasure.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
-	if !errors.Is(err, erasure.ErrLocked) || !strings.Contains(err.Error(), "S3 Object Lock") || head() != before {
+	_, err = erase.Erase(ctx, le.Ledger, st, erase.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erase.ErrLocked) || !strings.Contains(err.Error(), "S3 Object Lock") || head() != before {
 		t.Fatalf("erase under Object Lock: %v (entries %d → %d)", err, before, head())
 	}
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
 		t.Fatalf("a refused erasure changed the evidence: %v", rep.Findings)
 	}
-	hr, err := erasure.Hold(ctx, le.Ledger, st, erasure.HoldRequest{Conversations: free[:1], Reason: "released for erasure", Operator: "counsel", Release: true})
+	hr, err := erase.Hold(ctx, le.Ledger, st, erase.HoldRequest{Conversations: free[:1], Reason: "released for erasure", Operator: "counsel", Release: true})
 	if err != nil || hr.Detail.ObjectLock != "cleared" || hr.Objects == 0 {
 		t.Fatalf("release: %+v %v", hr, err)
 	}
-	res, err := erasure.Erase(ctx, le.Ledger, st, erasure.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	res, err := erase.Erase(ctx, le.Ledger, st, erase.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
 	if err != nil || len(res.Detail.Erased) == 0 {
 		t.Fatalf("erase after release: %+v %v", res, err)
 	}

@@ -300,6 +300,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		}
 		msgs = append(msgs, c)
 	}
+	var toSeal []int
 	for i := range msgs {
 		// A message captured before with the same payload is not
 		// appended again (commit), so its attachments are not fetched
@@ -314,13 +315,24 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}
-		if err := r.seal(ctx, &msgs[i]); err != nil {
-			return err
-		}
+		toSeal = append(toSeal, i)
+	}
+	// One opening per message, each durable before its entry: stored
+	// side by side, since each waits on its own fsync (or S3 round trip).
+	sg, sctx := errgroup.WithContext(ctx)
+	sg.SetLimit(sealParallel)
+	for _, i := range toSeal {
+		sg.Go(func() error { return r.seal(sctx, &msgs[i]) })
+	}
+	if err := sg.Wait(); err != nil {
+		return err
 	}
 	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
 	return r.commit(ctx, j, convPayload, convRef.Sum, convSrc, msgs, gone, bulkSums)
 }
+
+// sealParallel bounds the openings one conversation stores at once.
+const sealParallel = 8
 
 // seal draws the message's salt and stores its opening (the salt and the
 // personal fields in clear) as evidence, before any entry refers to it:

@@ -55,7 +55,7 @@ func (s *DerivedSummary) String() string {
 		fmt.Fprintf(&b, " (%s: %d entries)", strings.Join(s.KindsWithout, ", "), s.SkippedEntries)
 	}
 	if s.Unavailable > 0 {
-		fmt.Fprintf(&b, ", %d not re-derived (evidence unreadable)", s.Unavailable)
+		fmt.Fprintf(&b, ", %d not re-derived (evidence unreadable, or erased)", s.Unavailable)
 	}
 	if s.LegacyAuditRefs > 0 {
 		fmt.Fprintf(&b, ", %d with audit references from before custody named their pages", s.LegacyAuditRefs)

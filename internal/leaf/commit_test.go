@@ -175,3 +175,16 @@ func FuzzParseOpening(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckLeafV3 is BenchmarkCheckLeaf on the same message as a v3
+// leaf: the strict check also decodes its detail for the v3 rule.
+func BenchmarkCheckLeafV3(b *testing.B) {
+	e, _ := salted(b, "conv-01", 3)
+	leaf, _ := e.AppendLeaf(nil)
+	b.SetBytes(int64(len(leaf)))
+	for b.Loop() {
+		if err := CheckLeaf(leaf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,9 +2,11 @@ package erase
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -102,7 +104,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	msgConv := map[string]string{}
 	heldAtCapture := map[string]bool{}
 	var erasedEntries []leaf.Entry
-	var listings []hashchain.Hash
+	var listings, findings []hashchain.Hash
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
 			return nil, fmt.Errorf("erase: %w", err)
@@ -111,6 +113,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		case leaf.KindListing:
 			if !e.EvidenceSHA256.IsZero() {
 				listings = append(listings, e.EvidenceSHA256)
+			}
+			continue
+		case leaf.KindDiff:
+			rs, _ := e.EvidenceRefs()
+			for _, r := range rs {
+				if h, err := hashchain.ParseHash(r.SHA256); err == nil && r.Role == leaf.RoleFindings {
+					findings = append(findings, h)
+				}
 			}
 			continue
 		case leaf.KindConversation:
@@ -232,6 +242,26 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		for c := range whole {
 			if bytes.Contains(b, []byte(c)) {
 				kept[h] = "analytics listing page: lists conversation " + c + " among others, with its participants' addresses; kept as the evidence of the export's scope"
+				break
+			}
+		}
+	}
+	// A recorded diff's findings hold the values it compared (content
+	// hashes, senders) of every conversation it covered: the evidence of
+	// that diff, kept, and named.
+	for _, h := range findings {
+		b, err := store.Get(ctx, h)
+		if err != nil {
+			continue
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if plain, err := io.ReadAll(io.LimitReader(zr, 128<<20)); err == nil {
+				b = plain
+			}
+		}
+		for c := range whole {
+			if bytes.Contains(b, []byte(`"conversation_id":"`+c+`"`)) {
+				kept[h] = "diff findings: hold the compared values (content hash, sender) of conversation " + c + "; kept as the evidence of the recorded diff"
 				break
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,17 +14,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/sim/simtest"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
@@ -202,6 +207,38 @@ func TestEraseConversation(t *testing.T) {
 	if hits := grepTree(t, m.le.Dir, needles); len(hits) == 0 {
 		t.Fatal("the conversation's text is in no file before erasure: the search cannot work")
 	}
+	// A recorded diff of an old export: its findings are evidence too.
+	exportDir := t.TempDir()
+	tgt, err := recexport.OpenTarget(ctx, exportDir, s3util.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recexport.Export(ctx, m.srv.Org, nil, tgt, recexport.DefaultProfile(recexport.ShapeGenesys, 3)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := exportfile.NewDirSource(exportDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reconcile.Diff(ctx, m.le.Ledger, m.le.Store, src, reconcile.DiffOptions{SignerKey: m.le.Key}); err != nil {
+		t.Fatal(err)
+	}
+	// Findings of the conversations not erased, before and after.
+	findingsOf := func() []string {
+		var out []string
+		_, err := reconcile.Compare(ctx, m.le.Ledger, src, reconcile.DiffOptions{Evidence: m.le.Store, Emit: func(f diff.Finding) error {
+			if f.ConversationID != target {
+				out = append(out, fmt.Sprintf("%+v", f))
+			}
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	before := findingsOf()
 	var proofs [][]byte
 	for _, c := range []string{target, other} {
 		for _, seq := range m.messageSeqs(t, c) {
@@ -229,6 +266,16 @@ func TestEraseConversation(t *testing.T) {
 	}
 	if hits := grepTree(t, m.le.Dir, needles); len(hits) > 0 {
 		t.Errorf("erased text still in the matter's files: %v", hits)
+	}
+	if after := findingsOf(); len(before) == 0 || !slices.Equal(after, before) {
+		t.Errorf("the findings of conversations not erased changed: %d before, %d after", len(before), len(after))
+	}
+	diffKept := false
+	for _, k := range res.Detail.Kept {
+		diffKept = diffKept || strings.HasPrefix(k.Why, "diff findings")
+	}
+	if !diffKept {
+		t.Errorf("the recorded diff's findings, which name the conversation, are not among the objects kept: %+v", res.Detail.Kept)
 	}
 	// Its addresses remain only in what the erasure entry says it kept:
 	// the analytics listing pages, the evidence of the export's scope.

@@ -74,6 +74,9 @@ its evidence (message and conversation ids, timestamp, sender, recipient,
 direction, content hash, legal hold, audit references, payload hash) and
 reports each difference as a "derived" failure naming the seq and the
 field: a leaf rewritten and re-signed by someone holding the key.
+Objects deleted by 'custody erase' (named by an erasure entry) are
+reported as erased, not missing, with the conversations and messages
+erased.
 
 Verify opens everything read-only and records nothing.
 

@@ -461,7 +461,15 @@ func TestEraseObjectLock(t *testing.T) {
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
 		t.Fatalf("a refused erasure changed the evidence: %v", rep.Findings)
 	}
-	hr, err := erase.Hold(ctx, le.Ledger, st, erase.HoldRequest{Conversations: free[:1], Reason: "released for erasure", Operator: "counsel", Release: true})
+	// A matter hold on another conversation sets Object Lock on its objects.
+	if len(free) < 2 {
+		t.Fatalf("%d conversations", len(free))
+	}
+	hr, err := erase.Hold(ctx, le.Ledger, st, erase.HoldRequest{Conversations: free[1:2], Reason: "litigation", Operator: "counsel"})
+	if err != nil || hr.Detail.ObjectLock != "set" || hr.Objects == 0 || hr.Failed != 0 {
+		t.Fatalf("hold on S3: %+v %v", hr, err)
+	}
+	hr, err = erase.Hold(ctx, le.Ledger, st, erase.HoldRequest{Conversations: free[:1], Reason: "released for erasure", Operator: "counsel", Release: true})
 	if err != nil || hr.Detail.ObjectLock != "cleared" || hr.Objects == 0 {
 		t.Fatalf("release: %+v %v", hr, err)
 	}

@@ -12,4 +12,4 @@ var Schema string
 // SchemaVersion is stored in PRAGMA user_version; a ledger with a higher
 // version was written by a newer custody and is refused, one with a lower
 // version is brought up to this one when opened for writing.
-const SchemaVersion = 2
+const SchemaVersion = 3

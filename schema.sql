@@ -1,10 +1,15 @@
--- custody ledger schema, version 2 (PRAGMA user_version = 2).
+-- custody ledger schema, version 3 (PRAGMA user_version = 3).
 -- Applied in one transaction by internal/ledger when a ledger is created;
 -- docs/ledger-format.md is the specification these tables implement.
 -- Version 1 ledgers are brought to version 2 in place when custody opens
 -- them for writing (internal/ledger/migrate.go): version 2 adds the
 -- middle levels of the message index, message_keys_1 to message_keys_6,
--- and a cheaper form of entries_append_only_insert.
+-- and a cheaper form of entries_append_only_insert. Version 3 (ledger
+-- format v3: message leaves with salted commitments, erasure and hold
+-- entries) adds entries_controls; a version 2 ledger's leaves are valid
+-- as they are, and entries appended after the migration are v3. The
+-- version is raised so that a custody that cannot read v3 leaves refuses
+-- the ledger rather than misreading it.
 --
 -- Two kinds of table live here:
 --   * the ledger proper, entries and checkpoints: INSERT only. Triggers
@@ -35,6 +40,11 @@ CREATE TABLE entries (
 ) STRICT;
 
 CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;
+
+-- The erasure and hold entries, which every reader of message content
+-- consults (internal/erasure): few, so a partial index costs appends
+-- nothing.
+CREATE INDEX entries_controls ON entries (seq) WHERE kind IN ('erasure', 'hold');
 
 -- The message index: entries by message id, in eight levels so that
 -- appends stay fast. Genesys message ids are random, so in one index each

@@ -165,6 +165,13 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		opts.Emit = w.Write
 	}
 	if o.NoRecord {
+		// v3 captures are opened from the evidence store; a ledger of
+		// v1 captures alone compares without it.
+		if st, err := evidenceStore(ctx, m); err == nil {
+			opts.Evidence = st
+		} else {
+			g.log.Warn("no evidence store: v3 captures cannot be opened", "error", err)
+		}
 		return compareOnly(ctx, l, src, opts, g, w, out, o.summaryOptions())
 	}
 	// Findings and the file manifest go to the matter's own evidence store

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
@@ -21,6 +24,8 @@ type proveOptions struct {
 	Seq       int64
 	Out       string
 	TlogProof bool
+	Fields    []string
+	ev        evidenceOptions
 }
 
 func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -28,6 +33,9 @@ func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.Seq, "seq", -1, "prove the entry with this sequence number")
 	fs.StringVar(&o.Out, "out", "", "write the proof to this file instead of stdout, and its C2SP tlog-proof form beside it (refuses to overwrite)")
 	fs.BoolVar(&o.TlogProof, "tlog-proof", false, "print the proof in the C2SP tlog-proof text form instead of JSON")
+	fs.StringSliceVar(&o.Fields, "fields", nil, "also prove these fields' values (comma-separated: "+strings.Join(leaf.ProvableFields[:], ", ")+"), revealing no other field")
+	o.ev.AddFlags(fs, false)
+	fs.Lookup("evidence").Usage = "the evidence store holding the openings of committed fields (default: the matter's own)"
 }
 
 func newProveCommand(g *globalOptions) *cobra.Command {
@@ -52,6 +60,15 @@ the proof in the C2SP tlog-proof text form beside it (FILE without .json,
 plus .tlog-proof): the leaf in its "extra" line, the audit path, and the
 cosigned checkpoint; verify --proof reads either form.
 
+With --fields it also proves the values of those fields of a message
+(a "custody-proof/v3" file): fields in clear in the leaf (legal_hold,
+timestamp, ids, …) are read from it; a personal field that a v3 leaf
+holds only as a salted commitment (from, to, content_sha256,
+provider_message_id) is revealed with that field's salt alone, read
+from the message's opening in the evidence store. No other field's
+value or salt is in the proof. An erased message's committed fields can
+no longer be proved.
+
 If no checkpoint covers the entry yet, run 'custody checkpoint' first.
 Prove refuses (exit 3) a ledger whose stored hashes no longer lead to the
 checkpoint's root, whose checkpoint ids are not continuous, or whose
@@ -62,6 +79,7 @@ Examples:
   custody prove --message 2f0c1b… --out msg-2f0c.proof.json
   custody prove --seq 41
   custody prove --seq 41 --tlog-proof
+  custody prove --message 2f0c1b… --fields legal_hold,timestamp,from
 ` + exitStatus(exit0, exit1, exit2,
 			"3    the ledger contradicts itself or is damaged: no proof was written"),
 		Args: cobra.NoArgs,
@@ -108,6 +126,11 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 	case err != nil:
 		return fmt.Errorf("prove: %w", err)
 	}
+	if len(o.Fields) > 0 {
+		if err := proveFields(ctx, m, &p, o.Fields); err != nil {
+			return err
+		}
+	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return fmt.Errorf("prove: %w", err)
@@ -135,4 +158,42 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 // beside it, .json replaced by (or else followed by) .tlog-proof.
 func tlogProofPath(out string) string {
 	return strings.TrimSuffix(out, ".json") + ".tlog-proof"
+}
+
+// proveFields makes p a field proof, reading the message's opening from
+// the evidence store when a committed field is asked for.
+func proveFields(ctx context.Context, m *matter.Matter, p *leaf.Proof, fields []string) error {
+	e, err := leaf.DecodeLeaf(p.Leaf)
+	if err != nil {
+		return fmt.Errorf("prove: %w", err)
+	}
+	var o *leaf.Opening
+	dd, derr := leaf.DecodeDetail(e.Kind, e.Detail)
+	if d, ok := dd.(*leaf.MessageDetail); derr == nil && ok && d.Salted() && slices.ContainsFunc(fields, leaf.IsPersonalField) {
+		store, err := evidenceStore(ctx, m)
+		if err != nil {
+			return fmt.Errorf("prove: the opening of entry %d: %w", p.Index, err)
+		}
+		sum, err := hashchain.ParseHash(d.OpeningEvidence)
+		if err != nil {
+			return fmt.Errorf("prove: entry %d: %w", p.Index, err)
+		}
+		b, err := store.Get(ctx, sum)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("prove: message %s: its opening %s is not in the evidence store (erased?): its committed fields cannot be proved", e.MessageID, sum)
+		}
+		if err != nil {
+			return fmt.Errorf("prove: %w", err)
+		}
+		if o, err = leaf.ParseOpening(b); err != nil {
+			return fmt.Errorf("prove: %w", err)
+		}
+	}
+	if err := p.ProveFields(o, fields); err != nil {
+		if strings.Contains(err.Error(), "no field") {
+			return usageError("prove: --fields: %v", err)
+		}
+		return fmt.Errorf("prove: %w", err)
+	}
+	return nil
 }

@@ -96,6 +96,9 @@ its evidence (message and conversation ids, timestamp, sender, recipient,
 direction, content hash, legal hold, audit references, payload hash) and
 reports each difference as a "derived" failure naming the seq and the
 field: a leaf rewritten and re-signed by someone holding the key.
+Objects deleted by 'custody erase' (named by an erasure entry) are
+reported as erased, not missing, with the conversations and messages
+erased.
 
 Verify opens everything read-only and records nothing.
 
@@ -225,7 +228,11 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	fmt.Fprintf(w, "chain head   %s\n", rep.ChainHead)
 	if r := rep.Evidence; r != nil {
 		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
-			r.Referenced, r.Referenced-r.Missing, r.Store, r.Missing, r.Altered, r.Unreferenced)
+			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, r.Unreferenced)
+		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
+			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries (not missing); conversations: %s; messages: %s\n",
+				r.Erased, listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))
+		}
 	}
 	if d := rep.Derived; d != nil {
 		fmt.Fprintf(w, "derived      %s\n", d)
@@ -285,8 +292,12 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		return err
 	}
 	e := res.Entry
+	fields := map[string]json.RawMessage{}
+	for _, f := range res.Fields {
+		fields[f.Name] = f.Value
+	}
 	if g.jsonOutput() {
-		return json.NewEncoder(g.stdout).Encode(map[string]any{
+		out := map[string]any{
 			"ok":        true,
 			"proof":     o.Proof,
 			"origin":    res.Checkpoint.Origin,
@@ -297,7 +308,11 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 			"leaf":      json.RawMessage(e.Leaf),
 			"proven_at": att.time,
 			"witnesses": att.witnesses,
-		})
+		}
+		if len(res.Fields) > 0 {
+			out["fields"] = fields
+		}
+		return json.NewEncoder(g.stdout).Encode(out)
 	}
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
 	if att.time != nil {
@@ -311,6 +326,13 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		fmt.Fprintf(g.stdout, "witnessed by %d: %s\n", len(att.witnesses), strings.Join(att.witnesses, ", "))
 	}
 	fmt.Fprintf(g.stdout, "entry %s\n", formatEntry(e))
+	for _, f := range res.Fields {
+		how := "in clear in the leaf"
+		if f.Salt != nil {
+			how = "opens the leaf's salted commitment"
+		}
+		fmt.Fprintf(g.stdout, "field %s = %s (%s)\n", f.Name, f.Value, how)
+	}
 	return nil
 }
 
@@ -434,4 +456,12 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// listOrNone joins ids, or says none.
+func listOrNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
 }

@@ -41,6 +41,7 @@ func choiceCompletions() map[string]cobra.CompletionFunc {
 		"region":       fixed(fetch.RegionNames()...),
 		"message-type": fixed("whatsapp", "sms", "webmessaging"), // the common ones; Genesys has more
 		"fault":        fixed(append([]string{"none"}, tsaFaults()...)...),
+		"fields":       fixed(leaf.ProvableFields[:]...),
 	}
 }
 

@@ -57,7 +57,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
-		Cmds: mergeCmds(scriptCmds, simScriptCmds(), matterScriptCmds(), strictScriptCmds(), cleanScriptCmds(), attestScriptCmds()),
+		Cmds: mergeCmds(scriptCmds, simScriptCmds(), matterScriptCmds(), strictScriptCmds(), cleanScriptCmds(), attestScriptCmds(), eraseScriptCmds()),
 	})
 }
 

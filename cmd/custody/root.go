@@ -188,6 +188,7 @@ Examples:
 		newDemoCommand(g),
 		newMatterCommand(g),
 		newWitnessCommand(g),
+		newEraseCommand(g), newHoldCommand(g), newReleaseCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

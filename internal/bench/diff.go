@@ -407,7 +407,7 @@ func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)
 		}
-		e, err := export.MessageEntry(diffMatter, diffRunID, c.ID, c.LegalHold, audits, m, payload, ev, src, nil)
+		e, err := export.MessageEntry(diffMatter, diffRunID, c.ID, c.LegalHold, audits, m, payload, ev, src, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)
 		}

@@ -43,11 +43,20 @@ import (
 //     provider_message_id, date_modified/date_deleted from
 //     normalizedMessage.channel, and media as downloaded.
 //
+// With a seal, the detail is of format v3: the personal fields
+// (leaf.PersonalFields) as commitments under the seal's salt, and the
+// seal's opening evidence (see Opening); without one, v1 (the fields in
+// clear), which verify uses for leaves written before v3.
+//
 // The entry has only those members (Kind, ConversationID, MessageID,
 // PayloadSHA256, Compliance, Detail); the caller adds who recorded it and
 // from which request.
-func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, held bool, auditRefs []string, media []leaf.MediaRef) (leaf.Entry, error) {
-	detail, err := leaf.EncodeDetail(MessageDetail(md, media))
+func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, held bool, auditRefs []string, media []leaf.MediaRef, seal *Seal) (leaf.Entry, error) {
+	d := MessageDetail(md, media)
+	if seal != nil {
+		d.SetCommitments(Opening(md, seal.Salt), seal.Opening)
+	}
+	detail, err := leaf.EncodeDetail(d)
 	if err != nil {
 		return leaf.Entry{}, fmt.Errorf("derive: message %s: %w", md.ID, err)
 	}
@@ -61,7 +70,24 @@ func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, hel
 	}, nil
 }
 
-// MessageDetail is the detail part of Message.
+// Seal is what makes a message entry v3: the message's random salt and
+// the evidence object of its opening (Opening(md, Salt).Encode()).
+type Seal struct {
+	Salt    [leaf.SaltSize]byte
+	Opening hashchain.Hash
+}
+
+// Opening returns the opening of md's personal fields under salt: the
+// values MessageDetail takes from md, in clear, with the salt. Export
+// stores its Encode() as evidence; verify re-derives it.
+func Opening(md *genesys.MessageData, salt [leaf.SaltSize]byte) *leaf.Opening {
+	d := MessageDetail(md, nil)
+	return &leaf.Opening{MessageID: md.ID, Salt: salt, Fields: map[string]string{
+		"content_sha256": d.ContentSHA256, "from": d.From, "provider_message_id": d.ProviderMessageID, "to": d.To,
+	}}
+}
+
+// MessageDetail is the detail part of Message, v1 (no seal).
 func MessageDetail(md *genesys.MessageData, media []leaf.MediaRef) *leaf.MessageDetail {
 	d := &leaf.MessageDetail{
 		ContentSHA256:     genesys.ContentHash(genesys.MessageText(md)),

@@ -27,7 +27,7 @@ func TestMessageMediaStatus(t *testing.T) {
 		{ID: "a2", Status: leaf.MediaExpired, Reason: "403 Forbidden: AccessDenied: Request has expired"},
 		{ID: "a3", SHA256: sum, Evidence: sum, Status: leaf.MediaSHA256Mismatch, StatedSHA256: strings.Repeat("cd", 32), Reason: "the downloaded bytes do not have the sha256 the API states"},
 	}
-	e, err := Message("c1", md, [32]byte{}, false, nil, media)
+	e, err := Message("c1", md, [32]byte{}, false, nil, media, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestMessageMediaStatus(t *testing.T) {
 	}
 
 	// Without the new members the detail is what it always was.
-	old, err := Message("c1", md, [32]byte{}, false, nil, media[:1])
+	old, err := Message("c1", md, [32]byte{}, false, nil, media[:1], nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,10 @@ type Captured struct {
 	// AuditRefs are the audit trail entries referring to the message's
 	// conversation.
 	AuditRefs []string
+	// Erased: the capture's personal fields were erased (custody erase,
+	// ledger format v3): ContentSHA256 and Sender are empty and not
+	// compared.
+	Erased bool
 	// Seq identifies the capture; unique per message among those Each
 	// yields, and small (the diff keeps one bit per Seq up to the largest).
 	Seq uint64

@@ -34,6 +34,10 @@ var (
 	// ErrNoObjectLock: legal hold was asked for, but the store cannot
 	// place one (a folder, or a bucket created without Object Lock).
 	ErrNoObjectLock = errors.New("legal hold needs an s3 bucket with object lock enabled")
+	// ErrLocked: Delete was refused for an object the store must keep (an
+	// S3 Object Lock legal hold or retention period). Nothing of it was
+	// deleted, or, for a versioned object, not the locked versions.
+	ErrLocked = errors.New("object is under s3 object lock (legal hold or retention)")
 )
 
 // DefaultMaxSize bounds one evidence object when Options.MaxSize is 0. Raw
@@ -77,11 +81,26 @@ type Store interface {
 	// GetFile reads a side file written by PutFile (fs.ErrNotExist if
 	// absent), subject to the same size limit as Get.
 	GetFile(ctx context.Context, name string) ([]byte, error)
+	// Delete removes the object stored at sum for custody erase, with
+	// every version the store keeps of it, and returns when that is
+	// durable. Deleting an absent object succeeds. An object (or version)
+	// the store must keep — an S3 Object Lock legal hold or retention —
+	// is left, and the error matches ErrLocked. Nothing but erase
+	// deletes evidence.
+	Delete(ctx context.Context, sum hashchain.Hash) error
 	// URL is the store's location in canonical form: what its backend's
 	// Normalize returns, and what a Registry opens again.
 	URL() string
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Locker is a Store that can place and lift a legal hold on one object
+// (S3 Object Lock): custody hold and custody release use it when the
+// store is one. SetLegalHold fails with ErrNoObjectLock when the bucket
+// has no Object Lock.
+type Locker interface {
+	SetLegalHold(ctx context.Context, sum hashchain.Hash, on bool) error
 }
 
 // Options are what every backend honours, whatever its kind. Options

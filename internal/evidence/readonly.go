@@ -3,9 +3,11 @@ package evidence
 import (
 	"context"
 	"fmt"
+
+	"github.com/custodyhq/custody/internal/hashchain"
 )
 
-// ReadOnly wraps s so that Put and PutFile fail with ErrReadOnly. Read-only
+// ReadOnly wraps s so that Put, PutFile and Delete fail with ErrReadOnly. Read-only
 // commands (verify, log, prove) open their store through it, so "never
 // writes" holds whatever the backend, without trusting each caller.
 func ReadOnly(s Store) Store { return readOnly{s} }
@@ -18,4 +20,8 @@ func (r readOnly) Put(context.Context, []byte) (Ref, error) {
 
 func (r readOnly) PutFile(_ context.Context, name string, _ []byte) error {
 	return fmt.Errorf("evidence: put file %s in %s: %w", name, r.URL(), ErrReadOnly)
+}
+
+func (r readOnly) Delete(_ context.Context, sum hashchain.Hash) error {
+	return fmt.Errorf("evidence: delete %s in %s: %w", sum, r.URL(), ErrReadOnly)
 }

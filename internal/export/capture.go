@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -201,12 +202,22 @@ type captured struct {
 	src     *leaf.Source
 	data    genesys.MessageData
 	media   []leaf.MediaRef
+	seal    *derive.Seal // salt and stored opening; nil when unchanged since its latest capture
 }
 
 // captureOne reads a conversation and its messages, stores every raw body
 // as evidence, then commits its entries and its run item in one
 // transaction.
 func (r *runner) captureOne(ctx context.Context, j job) error {
+	if r.erased.Touched(j.id) {
+		// Its response bodies would bring the erased messages back
+		// into the evidence: it is done, and says why.
+		it := j.item
+		it.Attempts++
+		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, "erased from this matter (custody erase): not captured again", r.o.Now()
+		r.o.Log.Info("conversation erased: not captured again", "conversation", j.id)
+		return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
+	}
 	mc, resp, err := r.d.Client.GetMessageConversation(ctx, j.id)
 	if err != nil {
 		return err
@@ -289,23 +300,55 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		}
 		msgs = append(msgs, c)
 	}
-	if r.o.Scope.WithMedia {
-		for i := range msgs {
-			// A message captured before with the same payload is not
-			// appended again (commit), so its attachments are not fetched
-			// again either: they are in its earlier entry.
-			if prev, ok, err := r.d.Ledger.LatestCapture(ctx, msgs[i].id); err != nil {
-				return &fatal{err}
-			} else if ok && prev.PayloadSHA256 == msgs[i].payload {
-				continue
-			}
+	var toSeal []int
+	for i := range msgs {
+		// A message captured before with the same payload is not
+		// appended again (commit), so its attachments are not fetched
+		// again, nor a new opening stored: they are in its earlier entry.
+		if prev, ok, err := r.d.Ledger.LatestCapture(ctx, msgs[i].id); err != nil {
+			return &fatal{err}
+		} else if ok && prev.PayloadSHA256 == msgs[i].payload {
+			continue
+		}
+		if r.o.Scope.WithMedia {
 			if err := r.fetchMedia(ctx, &msgs[i]); err != nil {
 				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}
+		toSeal = append(toSeal, i)
+	}
+	// One opening per message, each durable before its entry: stored
+	// side by side, since each waits on its own fsync (or S3 round trip).
+	sg, sctx := errgroup.WithContext(ctx)
+	sg.SetLimit(sealParallel)
+	for _, i := range toSeal {
+		sg.Go(func() error { return r.seal(sctx, &msgs[i]) })
+	}
+	if err := sg.Wait(); err != nil {
+		return err
 	}
 	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
 	return r.commit(ctx, j, convPayload, convRef.Sum, convSrc, msgs, gone, bulkSums)
+}
+
+// sealParallel bounds the openings one conversation stores at once.
+const sealParallel = 8
+
+// seal draws the message's salt and stores its opening (the salt and the
+// personal fields in clear) as evidence, before any entry refers to it:
+// the leaf will hold only the commitments (ledger format v3).
+func (r *runner) seal(ctx context.Context, m *captured) error {
+	var s derive.Seal
+	if _, err := rand.Read(s.Salt[:]); err != nil {
+		return &fatal{fmt.Errorf("export: salt: %w", err)}
+	}
+	ref, err := r.put(ctx, derive.Opening(&m.data, s.Salt).Encode())
+	if err != nil {
+		return err
+	}
+	s.Opening = ref.Sum
+	m.seal = &s
+	return nil
 }
 
 func (r *runner) put(ctx context.Context, body []byte) (evidence.Ref, error) {
@@ -354,7 +397,12 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 				s := prev.Seq
 				sup = &s
 			}
-			e, err := MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media)
+			if m.seal == nil {
+				// Not sealed before the transaction (its latest capture
+				// then had this payload): never append it in clear.
+				return fmt.Errorf("export: message %s: no opening stored", m.id)
+			}
+			e, err := MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
 			if err != nil {
 				return err
 			}
@@ -451,9 +499,13 @@ func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashc
 // derive.Message (the one statement of which leaf field comes from which
 // part of the evidence, which verify --evidence re-applies), adding who
 // recorded it (matter, run) and from which request (evidence, source).
+//
+// seal makes it a v3 entry (salted commitments; the export always passes
+// one); nil writes the v1 form, for tools that build ledgers without an
+// evidence store (the diff benchmark).
 func MessageEntry(matter, runID, convID string, held bool, auditRefs []string, md *genesys.MessageData,
-	payload, evSum hashchain.Hash, src *leaf.Source, media []leaf.MediaRef) (leaf.Entry, error) {
-	e, err := derive.Message(convID, md, payload, held, auditRefs, media)
+	payload, evSum hashchain.Hash, src *leaf.Source, media []leaf.MediaRef, seal *derive.Seal) (leaf.Entry, error) {
+	e, err := derive.Message(convID, md, payload, held, auditRefs, media, seal)
 	if err != nil {
 		return leaf.Entry{}, fmt.Errorf("export: %w", err)
 	}

@@ -96,15 +96,22 @@ func TestDerivedInsiderTamper(t *testing.T) {
 			h := false // a hold hidden
 			e.Compliance.LegalHold = &h
 		}, ""},
-		{"detail.content_sha256", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
-			editDetail(e, func(d *leaf.MessageDetail) { d.ContentSHA256 = strings.Repeat("0", 64) })
+		{"detail.content_sha256_commitment", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
+			editDetail(e, func(d *leaf.MessageDetail) { d.ContentCommitment = strings.Repeat("0", 64) })
 		}, ""},
 		{"compliance.original_timestamp", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
 			// The same instant, spelt differently: still not what the API said.
 			e.Compliance.OriginalTimestamp = strings.Replace(e.Compliance.OriginalTimestamp, "Z", "+00:00", 1)
 		}, ""},
-		{"detail.from", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
-			editDetail(e, func(d *leaf.MessageDetail) { d.From = "+15550000000" })
+		{"detail.from_commitment", func(*leaf.Entry) bool { return true }, func(e *leaf.Entry) {
+			// Another number under the same salt: what an insider who
+			// kept the opening would write.
+			editDetail(e, func(d *leaf.MessageDetail) {
+				var o leaf.Opening
+				copy(o.Salt[:], []byte(d.OpeningEvidence)) // any salt: the commitment is not the evidence's
+				o.Fields = map[string]string{"from": "+15550000000"}
+				d.FromCommitment = o.Commitments()["from"].String()
+			})
 		}, ""},
 		{"compliance.audit_refs", func(e *leaf.Entry) bool { return len(e.Compliance.AuditRefs) > 0 }, func(e *leaf.Entry) {
 			e.Compliance.AuditRefs = e.Compliance.AuditRefs[1:] // an audit record hidden

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erasure"
+
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -110,9 +112,16 @@ type runner struct {
 
 	mu   sync.Mutex // guards acct counters touched by workers
 	done atomic.Int64
+
+	erased *erasure.State // conversations erased (custody erase) are not captured again
 }
 
 func (r *runner) run(ctx context.Context) error {
+	erased, err := erasure.Load(ctx, r.d.Ledger)
+	if err != nil {
+		return err
+	}
+	r.erased = erased
 	if err := r.begin(ctx); err != nil {
 		return err
 	}
@@ -126,7 +135,7 @@ func (r *runner) run(ctx context.Context) error {
 		defer close(r.auditsReady)
 		r.auditsErr = r.loadAudits(actx)
 	}()
-	err := r.list(ctx)
+	err = r.list(ctx)
 	if err == nil {
 		err = r.captureAll(ctx)
 	}

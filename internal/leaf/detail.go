@@ -46,6 +46,7 @@ const (
 	RoleMedia    = "media"    // a message's media attachment
 	RoleFindings = "findings" // a part of a diff's findings (gzip of JSON Lines)
 	RoleFiles    = "files"    // a part of a diff's export-file manifest
+	RoleOpening  = "opening"  // a v3 message's salt and personal fields (Opening)
 )
 
 // EncodeDetail returns d's JSON, for Entry.Detail. Members are written in
@@ -121,6 +122,11 @@ func (e *Entry) EvidenceRefs() ([]EvidenceRef, error) {
 // MessageDetail is a message entry's detail: what a diff compares (the
 // content hash of the normalised text, the sender) and the message's
 // other metadata as captured (export.MessageEntry writes it).
+//
+// A v3 detail (Salted) holds the personal fields (PersonalFields) only as
+// salted commitments, with the evidence object of their opening; a v1
+// detail holds them in clear. MarshalJSON writes the members of the
+// detail's form only.
 type MessageDetail struct {
 	ContentSHA256     string     `json:"content_sha256"`
 	DateDeleted       string     `json:"date_deleted,omitempty"`
@@ -131,6 +137,44 @@ type MessageDetail struct {
 	MessengerType     string     `json:"messenger_type"`
 	ProviderMessageID string     `json:"provider_message_id,omitempty"`
 	To                string     `json:"to"`
+
+	// v3: commitments (64 hex) and the opening's evidence.
+	ContentCommitment           string `json:"content_sha256_commitment,omitempty"`
+	FromCommitment              string `json:"from_commitment,omitempty"`
+	OpeningEvidence             string `json:"opening_evidence_sha256,omitempty"`
+	ProviderMessageIDCommitment string `json:"provider_message_id_commitment,omitempty"`
+	ToCommitment                string `json:"to_commitment,omitempty"`
+}
+
+// MarshalJSON writes a v1 detail exactly as custody always has, and a v3
+// one with its commitments and none of the personal fields.
+func (d MessageDetail) MarshalJSON() ([]byte, error) {
+	if d.OpeningEvidence == "" {
+		return json.Marshal(struct {
+			ContentSHA256     string     `json:"content_sha256"`
+			DateDeleted       string     `json:"date_deleted,omitempty"`
+			DateModified      string     `json:"date_modified,omitempty"`
+			Direction         string     `json:"direction"`
+			From              string     `json:"from"`
+			Media             []MediaRef `json:"media,omitempty"`
+			MessengerType     string     `json:"messenger_type"`
+			ProviderMessageID string     `json:"provider_message_id,omitempty"`
+			To                string     `json:"to"`
+		}{d.ContentSHA256, d.DateDeleted, d.DateModified, d.Direction, d.From, d.Media, d.MessengerType, d.ProviderMessageID, d.To})
+	}
+	return json.Marshal(struct {
+		ContentCommitment           string     `json:"content_sha256_commitment"`
+		DateDeleted                 string     `json:"date_deleted,omitempty"`
+		DateModified                string     `json:"date_modified,omitempty"`
+		Direction                   string     `json:"direction"`
+		FromCommitment              string     `json:"from_commitment"`
+		Media                       []MediaRef `json:"media,omitempty"`
+		MessengerType               string     `json:"messenger_type"`
+		OpeningEvidence             string     `json:"opening_evidence_sha256"`
+		ProviderMessageIDCommitment string     `json:"provider_message_id_commitment"`
+		ToCommitment                string     `json:"to_commitment"`
+	}{d.ContentCommitment, d.DateDeleted, d.DateModified, d.Direction, d.FromCommitment, d.Media, d.MessengerType,
+		d.OpeningEvidence, d.ProviderMessageIDCommitment, d.ToCommitment})
 }
 
 // MediaRef is a message's media attachment as captured: the attachment id,
@@ -162,6 +206,9 @@ func (*MessageDetail) Kind() string { return KindMessage }
 
 func (d *MessageDetail) EvidenceRefs() []EvidenceRef {
 	var refs []EvidenceRef
+	if d.OpeningEvidence != "" {
+		refs = append(refs, EvidenceRef{Role: RoleOpening, SHA256: d.OpeningEvidence})
+	}
 	for _, m := range d.Media {
 		if m.Status != "" && m.Evidence == "" {
 			continue // not downloaded: Status says why
@@ -177,6 +224,11 @@ var messageStrings = [...]struct {
 	field func(*MessageDetail) *string
 }{
 	{"content_sha256", func(d *MessageDetail) *string { return &d.ContentSHA256 }},
+	{"content_sha256_commitment", func(d *MessageDetail) *string { return &d.ContentCommitment }},
+	{"from_commitment", func(d *MessageDetail) *string { return &d.FromCommitment }},
+	{"opening_evidence_sha256", func(d *MessageDetail) *string { return &d.OpeningEvidence }},
+	{"provider_message_id_commitment", func(d *MessageDetail) *string { return &d.ProviderMessageIDCommitment }},
+	{"to_commitment", func(d *MessageDetail) *string { return &d.ToCommitment }},
 	{"date_deleted", func(d *MessageDetail) *string { return &d.DateDeleted }},
 	{"date_modified", func(d *MessageDetail) *string { return &d.DateModified }},
 	{"direction", func(d *MessageDetail) *string { return &d.Direction }},

@@ -181,6 +181,16 @@ func detailCases() []detailCase {
 			&AuditDetail{Page: 2, Interval: "a/b", Entries: 25}},
 		{"listing", map[string]any{"page": 1, "job_id": "job-" + odd, "conversations": 0},
 			&ListingDetail{Page: 1, JobID: "job-" + odd}},
+		{"message v3", map[string]any{"content_sha256_commitment": hash, "from_commitment": hash, "to_commitment": hash,
+			"provider_message_id_commitment": hash, "opening_evidence_sha256": hash, "direction": "inbound", "messenger_type": "whatsapp"},
+			&MessageDetail{ContentCommitment: hash, FromCommitment: hash, ToCommitment: hash, ProviderMessageIDCommitment: hash,
+				OpeningEvidence: hash, Direction: "inbound", MessengerType: "whatsapp"}},
+		{"hold", map[string]any{"action": "hold", "conversations": []string{"c1", odd}, "object_lock": "set", "operator": "u", "reason": odd},
+			&HoldDetail{Action: HoldSet, Conversations: []string{"c1", odd}, ObjectLock: "set", Operator: "u", Reason: odd}},
+		{"erasure", map[string]any{"conversations": []string{"c1"}, "messages": []string{"m1", "m2"}, "erased": []string{hash},
+			"kept": []map[string]string{{"object": hash, "why": odd}}, "partial": []string{}, "collateral": []string{}, "operator": "u", "reason": odd, "override_hold": "court order"},
+			&ErasureDetail{Conversations: []string{"c1"}, Messages: []string{"m1", "m2"}, Erased: []string{hash},
+				Kept: []ErasedKept{{Object: hash, Why: odd}}, Partial: []string{}, Collateral: []string{}, Operator: "u", Reason: odd, OverrideHold: "court order"}},
 	}
 }
 

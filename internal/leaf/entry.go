@@ -14,8 +14,10 @@ import (
 	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
-// FormatVersion is the value of every leaf's "v" member.
-const FormatVersion = 1
+// FormatVersion is the newest format version: the "v" of the message
+// leaves custody writes (see Entry.V); FormatV1 leaves are read and
+// verified alike.
+const FormatVersion = FormatV3
 
 // Entry is one ledger entry: the fields of the leaf object defined in
 // docs/ledger-format.md, plus what the ledger computes on append.
@@ -26,6 +28,11 @@ const FormatVersion = 1
 // Chain. Entries read back from the ledger are decoded from the stored
 // leaf bytes (DecodeLeaf).
 type Entry struct {
+	// V is the leaf's format version, FormatV1 or FormatV3; decoding sets
+	// it. 0 writes the version of the entry's content: FormatV3 for a
+	// message with a salted detail (MessageDetail.SetCommitments),
+	// FormatV1 otherwise.
+	V              int
 	Kind           string
 	Matter         string
 	At             time.Time // stored as RFC 3339 UTC with milliseconds
@@ -122,6 +129,9 @@ func (e *Entry) Validate() error { return e.validate(true) }
 // strings, for entries just decoded from JSON (whose strings jsonscan
 // has checked).
 func (e *Entry) validate(texts bool) error {
+	if e.V != 0 && e.V != FormatV1 && e.V != FormatV3 {
+		return fmt.Errorf("v is %d, want %d or %d", e.V, FormatV1, FormatV3)
+	}
 	if !validKind(e.Kind) {
 		return fmt.Errorf("kind %q is not a lower-case identifier", e.Kind)
 	}
@@ -170,6 +180,11 @@ func (e *Entry) validate(texts bool) error {
 		case e.Compliance == nil:
 			return errors.New("a message needs compliance")
 		}
+		if e.version() == FormatV3 {
+			if err := checkSaltedDetail(e.Detail); err != nil {
+				return err
+			}
+		}
 	}
 	if e.Supersedes != nil && *e.Supersedes >= maxSafeInteger {
 		return fmt.Errorf("supersedes %d is too large", *e.Supersedes)
@@ -188,7 +203,10 @@ func (e *Entry) validate(texts bool) error {
 // would produce for the same object — TestLeafIsJCS holds the two
 // together — at a fraction of the cost. Detail, whose shape is free, goes
 // through CanonicalDetail (RFC 8785 as well).
+//
+// It sets e.V to the version it writes, as decoding the leaf would.
 func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
+	e.V = e.version()
 	var detail []byte
 	if len(e.Detail) > 0 {
 		var err error
@@ -264,9 +282,27 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 		b = append(b, `,"supersedes":`...)
 		b = strconv.AppendUint(b, *e.Supersedes, 10)
 	}
-	b = append(b, `,"v":1}`...)
+	b = append(b, `,"v":`...)
+	b = strconv.AppendInt(b, int64(e.version()), 10)
+	b = append(b, '}')
 	return b, nil
 }
+
+// version is the format version e is written in: V, or when 0 the form
+// its content has. A message whose detail holds salted commitments is v3;
+// every other entry is unchanged by v3 and keeps v1 and its bytes.
+func (e *Entry) version() int {
+	if e.V != 0 {
+		return e.V
+	}
+	if e.Kind == KindMessage && bytes.Contains(e.Detail, []byte(`"opening_evidence_sha256"`)) {
+		return FormatV3
+	}
+	return FormatV1
+}
+
+// Version is the format version e is (or will be) written in.
+func (e *Entry) Version() int { return e.version() }
 
 // wireEntry is the leaf object as JSON, for decoding stored leaves.
 type wireEntry struct {
@@ -306,14 +342,15 @@ func decodeLeafJSON(leaf []byte) (Entry, error) {
 	if err := json.Unmarshal(leaf, &w); err != nil {
 		return Entry{}, fmt.Errorf("leaf: decode leaf: %w", err)
 	}
-	if w.V != FormatVersion {
-		return Entry{}, fmt.Errorf("leaf: decode leaf: format version %d, want %d", w.V, FormatVersion)
+	if w.V != FormatV1 && w.V != FormatV3 {
+		return Entry{}, fmt.Errorf("leaf: decode leaf: format version %d, want %d or %d", w.V, FormatV1, FormatV3)
 	}
 	at, err := ParseTime(w.At)
 	if err != nil {
 		return Entry{}, fmt.Errorf("leaf: decode leaf: at: %w", err)
 	}
 	e := Entry{
+		V:              w.V,
 		Kind:           w.Kind,
 		Matter:         w.Matter,
 		At:             at,

@@ -43,7 +43,8 @@ var kinds = [...]KindInfo{
 	{KindRun, "the start, resumption or end of an export or refetch run", func() Detail { return new(RunDetail) }},
 	{KindDiff, "a diff of an export against the ledger: the hashes of its findings and file manifest", func() Detail { return new(DiffDetail) }},
 	{KindRefetch, "what became of one gap a diff found, after re-fetching it", func() Detail { return new(RefetchDetail) }},
-	{KindHold, "a legal-hold observation or change (reserved: custody writes none yet)", nil},
+	{KindHold, "a matter-level legal hold placed on or released from conversations (custody hold, custody release)", func() Detail { return new(HoldDetail) }},
+	{KindErasure, "an erasure: conversations and messages erased, evidence deleted, why and by whom (custody erase)", func() Detail { return new(ErasureDetail) }},
 	{KindAudit, "one page of audit-trail query results", func() Detail { return new(AuditDetail) }},
 	{KindListing, "one page of the conversation listing of an export", func() Detail { return new(ListingDetail) }},
 }

@@ -190,6 +190,14 @@ func FuzzParseProof(f *testing.F) {
 		data, _ := json.Marshal(p)
 		f.Add(data)
 	}
+	sp, openings, _ := saltedProofs(f, 3)
+	for i, p := range sp {
+		if err := p.ProveFields(openings[i], []string{"from", "legal_hold", "timestamp", "audit_refs"}); err != nil {
+			f.Fatal(err)
+		}
+		data, _ := json.Marshal(p)
+		f.Add(data)
+	}
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"format":"custody-proof/v1","index":0,"tree_size":1,"leaf":"e30=","leaf_hash":"","inclusion":[],"checkpoint":"x"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -206,7 +214,8 @@ func FuzzParseProof(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded proof does not parse: %v", err)
 		}
-		if q.Index != p.Index || q.TreeSize != p.TreeSize || !bytes.Equal(q.Leaf, p.Leaf) || !bytes.Equal(q.Checkpoint, p.Checkpoint) || len(q.Inclusion) != len(p.Inclusion) {
+		if q.Index != p.Index || q.TreeSize != p.TreeSize || !bytes.Equal(q.Leaf, p.Leaf) || !bytes.Equal(q.Checkpoint, p.Checkpoint) || len(q.Inclusion) != len(p.Inclusion) ||
+			q.Format != p.Format || len(q.Fields) != len(p.Fields) {
 			t.Fatal("round trip changed the proof")
 		}
 		// Verification may fail, but must not panic.

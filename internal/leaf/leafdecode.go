@@ -168,7 +168,12 @@ func (r *leafReader) read() (e Entry, ok bool) {
 			}
 			e.Supersedes = &parts.supersedes
 		case keyV:
-			if !r.lit("1") {
+			switch {
+			case r.lit("1"):
+				e.V = FormatV1
+			case r.lit("3"):
+				e.V = FormatV3
+			default:
 				return Entry{}, false
 			}
 		}

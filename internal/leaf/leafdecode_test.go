@@ -311,7 +311,11 @@ func FuzzDecodeLeaf(f *testing.F) {
 			}
 		}
 	}
-	for _, s := range []string{``, `{}`, `null`, `{"v":1}`, `{"at":"2024-05-01T12:00:00.000Z","kind":"run","matter":"m","v":1}`} {
+	v3, _ := salted(f, "conv-01", 2)
+	if b, err := v3.AppendLeaf(nil); err == nil {
+		f.Add(b)
+	}
+	for _, s := range []string{``, `{}`, `null`, `{"v":1}`, `{"v":3}`, `{"at":"2024-05-01T12:00:00.000Z","kind":"run","matter":"m","v":3}`, `{"at":"2024-05-01T12:00:00.000Z","kind":"run","matter":"m","v":1}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, leaf []byte) {

@@ -29,6 +29,9 @@ type Proof struct {
 	LeafHash   hashchain.Hash
 	Inclusion  []hashchain.Hash // audit path, leaf's sibling first
 	Checkpoint []byte           // the signed note, with any witness cosignature lines
+	// Fields, in a FieldProofFormat proof, are the field values it
+	// proves (ProveFields), sorted by name.
+	Fields []ProvedField
 	// Timestamps are the RFC 3161 tokens stored for the checkpoint, each
 	// over SHA-256 of LedgerNote(Checkpoint). Optional; checked by the
 	// caller (internal/tsa), not by Verify.
@@ -55,8 +58,10 @@ type proofJSON struct {
 	LeafHash   string   `json:"leaf_hash"`
 	Inclusion  []string `json:"inclusion"`
 	Checkpoint string   `json:"checkpoint"`
-	// Timestamps is the one optional member.
+	// Timestamps is optional in both formats.
 	Timestamps []proofTimestampJSON `json:"timestamps,omitempty"`
+	// Fields only in a FieldProofFormat proof.
+	Fields map[string]fieldJSON `json:"fields,omitempty"`
 }
 
 // MarshalJSON writes the proof file form (see docs/ledger-format.md).
@@ -75,6 +80,9 @@ func (p Proof) MarshalJSON() ([]byte, error) {
 	}
 	for _, t := range p.Timestamps {
 		w.Timestamps = append(w.Timestamps, proofTimestampJSON{TSA: t.TSA, Token: base64.StdEncoding.EncodeToString(t.Token)})
+	}
+	if p.Format == FieldProofFormat {
+		w.Fields = fieldsJSON(p.Fields)
 	}
 	return json.Marshal(w)
 }
@@ -104,20 +112,33 @@ func parseProof(data []byte) (Proof, error) {
 	if len(data) > maxProofFile {
 		return Proof{}, fmt.Errorf("file is %d bytes, more than a proof can be", len(data))
 	}
-	if err := checkProofMembers(data); err != nil {
+	fields, err := checkProofMembers(data)
+	if err != nil {
 		return Proof{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var w proofJSON
+	var w struct {
+		proofJSON
+		Fields json.RawMessage `json:"fields"`
+	}
 	if err := dec.Decode(&w); err != nil {
 		return Proof{}, err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Proof{}, errors.New("trailing data after the proof object")
 	}
-	if w.Format != ProofFormat {
-		return Proof{}, fmt.Errorf("format %q, want %q", w.Format, ProofFormat)
+	var proved []ProvedField
+	switch {
+	case w.Format == ProofFormat && !fields:
+	case w.Format == FieldProofFormat && fields:
+		if proved, err = parseFields(w.Fields); err != nil {
+			return Proof{}, err
+		}
+	case w.Format == ProofFormat || w.Format == FieldProofFormat:
+		return Proof{}, fmt.Errorf("format %q with the members of the other format", w.Format)
+	default:
+		return Proof{}, fmt.Errorf("format %q, want %q or %q", w.Format, ProofFormat, FieldProofFormat)
 	}
 	if w.TreeSize == 0 || w.Index >= w.TreeSize {
 		return Proof{}, fmt.Errorf("index %d is not inside tree size %d", w.Index, w.TreeSize)
@@ -129,7 +150,7 @@ func parseProof(data []byte) (Proof, error) {
 	if len(leaf) == 0 {
 		return Proof{}, errors.New("leaf is empty")
 	}
-	p := Proof{Format: w.Format, Index: w.Index, TreeSize: w.TreeSize, Leaf: leaf, Checkpoint: []byte(w.Checkpoint)}
+	p := Proof{Format: w.Format, Index: w.Index, TreeSize: w.TreeSize, Leaf: leaf, Checkpoint: []byte(w.Checkpoint), Fields: proved}
 	if p.LeafHash, err = parseLowerHash(w.LeafHash); err != nil {
 		return Proof{}, fmt.Errorf("leaf_hash: %w", err)
 	}
@@ -165,18 +186,19 @@ func parseProof(data []byte) (Proof, error) {
 var proofMembers = [...]string{"format", "index", "tree_size", "leaf", "leaf_hash", "inclusion", "checkpoint"}
 
 // checkProofMembers checks that data is one object with each member of
-// the format exactly once, spelled exactly. encoding/json alone would
+// the format exactly once, spelled exactly, and "fields" at most once
+// (reported: a field proof). encoding/json alone would
 // match names without regard to case and keep the last of a repeated
 // member, and another reader (the format's Python verifier) may not: a
 // proof must read the same everywhere.
-func checkProofMembers(data []byte) error {
+func checkProofMembers(data []byte) (fields bool, err error) {
 	i := jsonscan.Space(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return errors.New("not a json object")
+		return false, errors.New("not a json object")
 	}
 	var seen [len(proofMembers)]bool
 	timestamps := false
-	_, err := jsonscan.Object(data, i, func(key []byte, v int) (int, error) {
+	_, err = jsonscan.Object(data, i, func(key []byte, v int) (int, error) {
 		if string(key) == "timestamps" {
 			// The optional member: an array of {tsa, token} objects.
 			if timestamps {
@@ -184,6 +206,13 @@ func checkProofMembers(data []byte) error {
 			}
 			timestamps = true
 			return jsonscan.Skip(data, v, 2)
+		}
+		if string(key) == "fields" {
+			if fields {
+				return v, fmt.Errorf("member %q twice", key)
+			}
+			fields = true
+			return jsonscan.Skip(data, v, 4)
 		}
 		k := slices.Index(proofMembers[:], string(key))
 		switch {
@@ -196,14 +225,14 @@ func checkProofMembers(data []byte) error {
 		return jsonscan.Skip(data, v, 1) // inclusion is an array of strings
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	for k, ok := range seen {
 		if !ok {
-			return fmt.Errorf("member %q is missing", proofMembers[k])
+			return false, fmt.Errorf("member %q is missing", proofMembers[k])
 		}
 	}
-	return nil
+	return fields, nil
 }
 
 // parseLowerHash accepts exactly 64 lower-case hex digits.
@@ -222,6 +251,9 @@ func parseLowerHash(s string) (hashchain.Hash, error) {
 type ProofResult struct {
 	Entry      Entry                // decoded from the proved leaf; Seq and LeafHash set
 	Checkpoint hashchain.Checkpoint // the signed checkpoint it is included in
+	// Fields are the field values a field proof proved (opened against
+	// the leaf's commitments, or equal to its clear members).
+	Fields []ProvedField
 }
 
 // VerifyProof checks a proof file with nothing but the ledger's verifier
@@ -270,5 +302,10 @@ func (p Proof) Verify(verifierKey string) (ProofResult, error) {
 		return ProofResult{}, fmt.Errorf("leaf: verify proof: the proved leaf is not a custody entry: %w", err)
 	}
 	e.Seq, e.LeafHash = p.Index, lh
-	return ProofResult{Entry: e, Checkpoint: cp}, nil
+	if p.Format == FieldProofFormat {
+		if err := checkFields(&e, p.Fields); err != nil {
+			return ProofResult{}, fmt.Errorf("leaf: verify proof: %w: %w", hashchain.ErrProof, err)
+		}
+	}
+	return ProofResult{Entry: e, Checkpoint: cp, Fields: p.Fields}, nil
 }

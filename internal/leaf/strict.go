@@ -112,7 +112,7 @@ var entryMembers = map[string]byte{
 
 // checkEntryShape checks the members of a canonical, duplicate-free leaf:
 // only the entry object's members, each of its type (never null, except
-// compliance.legal_hold), at, kind, matter and v present, v exactly 1,
+// compliance.legal_hold), at, kind, matter and v present, v 1 or 3,
 // source and compliance with exactly their members.
 func checkEntryShape(b []byte) error {
 	if b[0] != '{' {
@@ -136,8 +136,8 @@ func checkEntryShape(b []byte) error {
 		}
 		switch k {
 		case "v":
-			if string(val) != "1" {
-				return end, fmt.Errorf("v is %s, want 1", val)
+			if string(val) != "1" && string(val) != "3" {
+				return end, fmt.Errorf("v is %s, want 1 or 3", val)
 			}
 		case "source":
 			err = checkObject(k, val, map[string]byte{"correlation_id": 's', "method": 's', "path": 's', "status": 'n'})

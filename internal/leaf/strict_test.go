@@ -109,6 +109,11 @@ func FuzzCheckLeaf(f *testing.F) {
 	for _, tc := range cases {
 		f.Add([]byte(tc.leaf))
 	}
+	v3, _ := salted(f, "conv-01", 1)
+	if b, err := v3.AppendLeaf(nil); err == nil {
+		f.Add(b)
+		f.Add([]byte(strings.Replace(string(b), `"direction":"inbound",`, `"direction":"inbound","from":"+1",`, 1)))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fast, slow := CheckLeaf(b), checkLeafSlow(b)
 		if (fast == nil) != (slow == nil) {

@@ -31,6 +31,13 @@ BEGIN
     SELECT RAISE(ABORT, 'custody: entries are append-only: seq must be the next sequence number');
 END;
 `,
+	// Version 3 (ledger format v3): the index of erasure and hold
+	// entries. No entry, leaf or hash changes; entries appended from now
+	// on may be v3, which is why the version is raised at all (an older
+	// custody refuses the ledger instead of failing on a v3 leaf).
+	2: `
+CREATE INDEX IF NOT EXISTS entries_controls ON entries (seq) WHERE kind IN ('erasure', 'hold');
+`,
 }
 
 // migrate brings the ledger's schema up to custody.SchemaVersion in one

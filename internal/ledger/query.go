@@ -295,3 +295,27 @@ func latestOf(ctx context.Context, q querier, kind, id, where string, args ...an
 	}
 	return e, true, nil
 }
+
+// Controls returns the erasure and hold entries (leaf.KindErasure,
+// leaf.KindHold) in seq order: what internal/erasure reads to know what
+// is erased and what is held. The kinds are literals so that the partial
+// index entries_controls serves the query.
+func (l *Ledger) Controls(ctx context.Context) ([]leaf.Entry, error) {
+	rows, err := l.rdb.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries WHERE kind IN ('erasure', 'hold') ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: controls: %w", classify(err))
+	}
+	defer rows.Close()
+	var out []leaf.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: controls: %w", classify(err))
+	}
+	return out, nil
+}

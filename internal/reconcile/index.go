@@ -7,8 +7,10 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -24,14 +26,22 @@ import (
 // conversations Conversation has not loaded, to learn which captures later
 // ones supersede (the ledger only allows supersedes within a
 // conversation).
+//
+// A v3 capture (ledger format v3) holds its content hash and sender only
+// as salted commitments: the index opens them with the message's opening
+// from Evidence, checking it against the commitments. A capture erased
+// since (custody erase) comes with Erased set and nothing to compare.
 type LedgerIndex struct {
 	L *ledger.Ledger
+	// Evidence is the matter's evidence store: where the openings of v3
+	// captures are (needed only when the ledger has any), and what is read
+	// to tell whether a conversation the export lacks held sensitive data
+	// (diff.SensitiveIndex: the ledger keeps only content hashes).
+	Evidence evidence.Store
 	// Matter, when set, limits the index to entries of that matter.
 	Matter string
-	// Evidence, when set, is read to tell whether a conversation the
-	// export lacks held sensitive data (diff.SensitiveIndex): the ledger
-	// keeps only content hashes.
-	Evidence evidence.Store
+
+	erased *erasure.State // loaded with the snapshot
 
 	mu         sync.Mutex
 	snapped    bool
@@ -49,6 +59,9 @@ func (x *LedgerIndex) snapshot(ctx context.Context) error {
 	}
 	h, err := x.L.Head(ctx)
 	if err != nil {
+		return err
+	}
+	if x.erased, err = erasure.Load(ctx, x.L); err != nil {
 		return err
 	}
 	x.snapped, x.size = true, h.Size
@@ -101,16 +114,25 @@ func (x *LedgerIndex) isSuperseded(seq uint64) bool {
 	return ok
 }
 
-// captured reduces a message entry to what the diff compares.
-func captured(e leaf.Entry) (diff.Captured, error) {
+// captured reduces a message entry to what the diff compares, opening a
+// v3 entry's commitments.
+func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured, error) {
 	dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
 	if err != nil {
 		return diff.Captured{}, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
 	}
 	d := dd.(*leaf.MessageDetail)
-	c := diff.Captured{
-		ConversationID: e.ConversationID, MessageID: e.MessageID,
-		ContentSHA256: d.ContentSHA256, Sender: d.From, Seq: e.Seq,
+	c := diff.Captured{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq}
+	switch {
+	case x.erased.Message(e.ConversationID, e.MessageID):
+		c.Erased = true
+	case d.Salted():
+		if d, err = x.open(ctx, &e, d); err != nil {
+			return diff.Captured{}, err
+		}
+		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
+	default:
+		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
 	}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp
@@ -121,6 +143,34 @@ func captured(e leaf.Entry) (diff.Captured, error) {
 		c.AuditRefs = comp.AuditRefs
 	}
 	return c, nil
+}
+
+// open reads the opening of a v3 capture from the evidence store and
+// returns the detail with its personal fields opened.
+func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail) (*leaf.MessageDetail, error) {
+	if x.Evidence == nil {
+		return nil, fmt.Errorf("reconcile: entry %d is a v3 capture: opening it needs the evidence store", e.Seq)
+	}
+	sum, err := hashchain.ParseHash(d.OpeningEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", e.Seq, err)
+	}
+	b, err := x.Evidence.Get(ctx, sum)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: entry %d: opening %s (the message is not erased): %w", e.Seq, sum, err)
+	}
+	o, err := leaf.ParseOpening(b)
+	if err == nil && o.MessageID != e.MessageID {
+		err = fmt.Errorf("it is message %q's", o.MessageID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: entry %d: opening %s: %w", e.Seq, sum, err)
+	}
+	od, err := d.Open(o)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: entry %d: opening %s: %w", e.Seq, sum, err)
+	}
+	return od, nil
 }
 
 // Lookup implements diff.Index.
@@ -151,7 +201,7 @@ func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Ca
 		// capture it in.
 		return diff.Captured{}, false, nil
 	}
-	c, err := captured(e)
+	c, err := x.captured(ctx, e)
 	return c, err == nil, err
 }
 
@@ -184,7 +234,7 @@ func (x *LedgerIndex) Each(ctx context.Context, fn func(diff.Captured) error) er
 			}
 			it := item{seq: e.Seq, conv: e.ConversationID, skip: x.Matter != "" && e.Matter != x.Matter}
 			if !it.skip {
-				c, err := captured(e)
+				c, err := x.captured(ctx, e)
 				if err != nil {
 					return err
 				}
@@ -235,7 +285,7 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
-		c, err := captured(e)
+		c, err := x.captured(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -267,7 +317,7 @@ func (x *LedgerIndex) Captures(ctx context.Context, seqs []uint64, fn func(diff.
 		if e.Kind != leaf.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
 			return fmt.Errorf("reconcile: entry %d is not a capture in this index", e.Seq)
 		}
-		c, err := captured(e)
+		c, err := x.captured(ctx, e)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,10 @@ const RunKindDiff = "diff"
 // DiffOptions configure a recorded diff.
 type DiffOptions struct {
 	Matter string
-	Diff   diff.Options
+	// Evidence is where Compare opens v3 captures (Diff is given its
+	// store).
+	Evidence evidence.Store
+	Diff     diff.Options
 	// Emit, when set, also receives every finding (the command prints them).
 	Emit func(diff.Finding) error
 	// Progress, when set, is called with the number of export files
@@ -80,7 +83,7 @@ func Compare(ctx context.Context, l *ledger.Ledger, src exportfile.Source, o Dif
 		}
 	}
 	var line []byte
-	return diff.Run(ctx, src, &LedgerIndex{L: l, Matter: o.Matter}, dopts, func(f diff.Finding) error {
+	return diff.Run(ctx, src, &LedgerIndex{L: l, Evidence: o.Evidence, Matter: o.Matter}, dopts, func(f diff.Finding) error {
 		switch {
 		case o.EmitJSON != nil:
 			line = f.AppendJSON(line[:0])
@@ -148,7 +151,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src expor
 		filesRead++
 	}
 	started := o.Now()
-	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Matter: o.Matter, Evidence: store}, dopts, func(f diff.Finding) error {
+	sum, err := diff.Run(ctx, hs, &LedgerIndex{L: l, Evidence: store, Matter: o.Matter}, dopts, func(f diff.Finding) error {
 		line = append(f.AppendJSON(line[:0]), '\n')
 		if err := findings.write(line); err != nil {
 			return err

@@ -55,7 +55,7 @@ func (s *DerivedSummary) String() string {
 		fmt.Fprintf(&b, " (%s: %d entries)", strings.Join(s.KindsWithout, ", "), s.SkippedEntries)
 	}
 	if s.Unavailable > 0 {
-		fmt.Fprintf(&b, ", %d not re-derived (evidence unreadable)", s.Unavailable)
+		fmt.Fprintf(&b, ", %d not re-derived (evidence unreadable, or erased)", s.Unavailable)
 	}
 	if s.LegacyAuditRefs > 0 {
 		fmt.Fprintf(&b, ", %d with audit references from before custody named their pages", s.LegacyAuditRefs)
@@ -331,14 +331,26 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	// Media bytes are evidence of their own (re-hashed by the evidence
 	// check); what the message gives is which attachments, checked below.
 	var media []leaf.MediaRef
+	var seal *derive.Seal
 	if dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail); err == nil {
-		media = dd.(*leaf.MessageDetail).Media
+		d := dd.(*leaf.MessageDetail)
+		media = d.Media
+		if d.Salted() {
+			// v3: the commitments are re-derived under the salt of the
+			// opening the detail names; without it (erased, or missing:
+			// the evidence check's finding) they cannot be.
+			var fs []Finding
+			if seal, fs = c.seal(ctx, e, d, md); seal == nil {
+				return append(out, fs...), fs != nil
+			}
+			out = append(out, fs...)
+		}
 	}
 	h := false
 	if held != nil {
 		h = *held
 	}
-	want, err := derive.Message(e.ConversationID, md, payload, h, refs, media)
+	want, err := derive.Message(e.ConversationID, md, payload, h, refs, media, seal)
 	if err != nil {
 		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error())), true
 	}
@@ -375,6 +387,40 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 		}
 	}
 	return out, true
+}
+
+// seal reads the opening a v3 message detail names and returns the seal
+// to re-derive the commitments with; nil, with no finding, when the
+// opening is unavailable, and nil with a finding when it is not an
+// opening of this message. An opening whose field values are not the
+// ones the message gives is a finding too (the diff reads them).
+func (c *deriveCheck) seal(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail, md *genesys.MessageData) (*derive.Seal, []Finding) {
+	seq := e.Seq
+	sum, err := hashchain.ParseHash(d.OpeningEvidence)
+	if err != nil {
+		return nil, nil
+	}
+	b, ok := c.read(ctx, sum)
+	if !ok {
+		return nil, nil
+	}
+	from := "opening " + d.OpeningEvidence
+	o, err := leaf.ParseOpening(b)
+	if err != nil {
+		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", d.OpeningEvidence, phrase("no opening"), err.Error())}
+	}
+	if o.MessageID != e.MessageID {
+		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", e.MessageID, o.MessageID, from+" is of another message")}
+	}
+	var out []Finding
+	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), b) {
+		for _, f := range leaf.PersonalFields {
+			if o.Fields[f] != want.Fields[f] {
+				out = append(out, derived(seq, "opening."+f, o.Fields[f], want.Fields[f], "message in evidence "+e.EvidenceSHA256.String()))
+			}
+		}
+	}
+	return &derive.Seal{Salt: o.Salt, Opening: sum}, out
 }
 
 // compareDetail compares two details member by member (the union of

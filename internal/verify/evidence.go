@@ -15,8 +15,9 @@ import (
 // references (left by a run that crashed between storing evidence and
 // committing its entries) are a warning.
 type evidenceCheck struct {
-	store evidence.Store
-	first map[hashchain.Hash]uint64 // first seq referencing each object
+	store  evidence.Store
+	first  map[hashchain.Hash]uint64 // first seq referencing each object
+	erased erasedObjects             // deleted by custody erase (erased.go)
 }
 
 // entry records the evidence references of e: its evidence_sha256 and
@@ -24,6 +25,7 @@ type evidenceCheck struct {
 // SHA-256 hex is a finding; a detail that is not JSON at all is the strict
 // check's finding.
 func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
+	c.erased.add(e)
 	named, err := e.EvidenceRefs()
 	if err != nil {
 		return nil
@@ -54,8 +56,11 @@ func (c *evidenceCheck) finish(ctx context.Context, progress func(done, total in
 	if err != nil {
 		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
 	}
+	missing, erased := c.erased.split(rep.Missing)
+	rep.Missing = missing
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(rep.Missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced)}
+	c.erased.fill(sum, erased)
 	var out []Finding
 	at := func(h hashchain.Hash) (*uint64, int64) {
 		seq := c.first[h]

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -381,6 +382,42 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		f.reopen()
 		agree(t, f, f.l.VerifierKey(), ext)
 	})
+	t.Run("migrated, v1 and v3 leaves", func(t *testing.T) {
+		f := buildMixedFixture(t)
+		agree(t, f, f.l.VerifierKey(), nil)
+	})
+	for name, edit := range map[string]func(string) string{
+		"v3 leaf with a phone number in clear": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":"inbound","from":"+15555550100",`, 1)
+		},
+		"v3 leaf without a commitment": func(l string) string {
+			return strings.Replace(l, `"to_commitment"`, `"to_commitmenx"`, 1)
+		},
+		"v1 leaf relabelled v3": func(string) string { return strings.Replace(g, `"v":1}`, `"v":3}`, 1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := buildMixedFixture(t)
+			e, _ := saltedMessage("conv-09", 99, hashchain.Hash(sha256.Sum256([]byte("evidence"))))
+			e.Matter, e.At = "acme-v-smith", t0
+			lb, err := e.AppendLeaf(nil)
+			if err == nil && leaf.CheckLeaf(lb) != nil {
+				t.Fatalf("the genuine leaf is not strict: %v", leaf.CheckLeaf(lb))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := []byte(edit(string(lb)))
+			if c, err := hashchain.Canonicalize(forged); err == nil {
+				forged = c
+			}
+			f.forgeRow(forged)
+			rep := f.verify(verify.Options{VerifierKey: f.l.VerifierKey()})
+			if rep.OK || rep.First().Check != verify.CheckEntry {
+				t.Fatalf("custody: %v", rep.Findings)
+			}
+			agree(t, f, f.l.VerifierKey(), nil)
+		})
+	}
 	t.Run("damaged file", func(t *testing.T) {
 		f := newFixture(t)
 		f.appendN(300)

@@ -198,6 +198,12 @@ type EvidenceSummary struct {
 	Missing      int    `json:"missing"`
 	Altered      int    `json:"altered"`
 	Unreferenced int    `json:"unreferenced"`
+	// Erased counts referenced objects absent because an erasure entry
+	// deleted them (custody erase): not failures. ErasedConversations and
+	// ErasedMessages are what the erasure entries name.
+	Erased              int      `json:"erased"`
+	ErasedConversations []string `json:"erased_conversations,omitempty"`
+	ErasedMessages      []string `json:"erased_messages,omitempty"`
 }
 
 // First returns the first failure in ledger order, or nil.

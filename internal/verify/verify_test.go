@@ -282,7 +282,7 @@ func TestVerifyEvidence(t *testing.T) {
 		batch = append(batch, message("conv-ev", i, sums[i/2])) // entries 2k and 2k+1 share object k
 	}
 	// A run entry whose detail names an evidence object, as hold checks do.
-	batch = append(batch, leaf.Entry{Kind: leaf.KindHold, ConversationID: "conv-ev",
+	batch = append(batch, leaf.Entry{Kind: "hold_check", ConversationID: "conv-ev",
 		Detail: []byte(fmt.Sprintf(`{"hold_evidence_sha256":%q,"nested":[{"bulk_evidence_sha256":"not-a-hash"}]}`, sums[3]))})
 	if _, err := f.l.Append(f.ctx, batch...); err != nil {
 		t.Fatal(err)

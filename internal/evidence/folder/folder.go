@@ -273,6 +273,25 @@ func (f *folder) readLimited(name string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Delete removes the object's file and fsyncs its directory, so that the
+// removal survives a crash. A folder keeps no versions and no locks.
+func (f *folder) Delete(ctx context.Context, sum hashchain.Hash) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("evidence: delete: %w", err)
+	}
+	name := f.path(evidence.Key(sum))
+	if err := os.Remove(name); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("evidence: delete %s: %w", evidence.Key(sum), err)
+	}
+	if err := syncDir(filepath.Dir(name)); err != nil {
+		return fmt.Errorf("evidence: delete %s: %w", evidence.Key(sum), err)
+	}
+	return nil
+}
+
 func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("evidence: exists: %w", err)

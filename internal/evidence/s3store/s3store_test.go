@@ -208,3 +208,44 @@ func TestS3LegalHold(t *testing.T) {
 		t.Errorf("legal hold after re-put = %q, want ON", got)
 	}
 }
+
+// TestS3DeleteUnderObjectLock: erase on a store whose objects carry an
+// Object Lock legal hold deletes nothing and says why (ErrLocked); once
+// the hold is lifted (custody release), every version goes.
+func TestS3DeleteUnderObjectLock(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	c := srv.Client(t)
+	bucket := srv.Bucket(t, true)
+	s := openS3(t, srv, "s3://"+bucket+"/held", evidence.Options{LegalHold: true})
+	ref, err := s.Put(ctx, []byte("held message +15555550100"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, ref.Sum); !errors.Is(err, evidence.ErrLocked) {
+		t.Fatalf("delete under legal hold: err = %v, want ErrLocked", err)
+	}
+	if ok, err := s.Exists(ctx, ref.Sum); err != nil || !ok {
+		t.Fatalf("the held object is gone: %v %v", ok, err)
+	}
+	l, ok := s.(evidence.Locker)
+	if !ok {
+		t.Fatal("the S3 store is not a Locker")
+	}
+	if err := l.SetLegalHold(ctx, ref.Sum, false); err != nil {
+		t.Fatalf("lift the hold: %v", err)
+	}
+	if err := s.Delete(ctx, ref.Sum); err != nil {
+		t.Fatalf("delete after release: %v", err)
+	}
+	out, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String("held/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Versions)+len(out.DeleteMarkers) != 0 {
+		t.Errorf("versions left after delete: %d versions, %d markers", len(out.Versions), len(out.DeleteMarkers))
+	}
+	if err := l.SetLegalHold(ctx, ref.Sum, true); err == nil {
+		t.Errorf("legal hold on a deleted object succeeded")
+	}
+}

@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		{"Verify", testVerify},
 		{"VerifyClean", testVerifyClean},
 		{"Canceled", testCanceled},
+		{"Delete", testDelete},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
@@ -193,6 +194,47 @@ func testMissing(t *testing.T, h Harness) {
 	}
 	if _, err := s.GetFile(ctx, "checkpoints/none.note"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("get file absent: err = %v, want fs.ErrNotExist", err)
+	}
+}
+
+// testDelete: custody erase's contract. A deleted object is gone for Get,
+// Exists and Walk, its neighbours are untouched, deleting it again (or
+// an object never stored) succeeds, and it can be stored again.
+func testDelete(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	gone := mustPut(t, s, []byte("erase me: +15555550100 yes")).Sum
+	kept := mustPut(t, s, []byte("keep me")).Sum
+	if err := s.Delete(ctx, gone); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := s.Get(ctx, gone); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("get deleted: err = %v, want fs.ErrNotExist", err)
+	}
+	if ok, err := s.Exists(ctx, gone); err != nil || ok {
+		t.Errorf("exists deleted = %v, %v; want false, nil", ok, err)
+	}
+	var walked []hashchain.Hash
+	if err := s.Walk(ctx, func(sum hashchain.Hash) error { walked = append(walked, sum); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(walked, []hashchain.Hash{kept}) {
+		t.Errorf("walk after delete = %v, want only %s", walked, kept)
+	}
+	if b, err := s.Get(ctx, kept); err != nil || string(b) != "keep me" {
+		t.Errorf("neighbour after delete: %q, %v", b, err)
+	}
+	if err := s.Delete(ctx, gone); err != nil {
+		t.Errorf("delete again: %v", err)
+	}
+	if err := s.Delete(ctx, sumOf([]byte("never stored"))); err != nil {
+		t.Errorf("delete absent: %v", err)
+	}
+	if ref := mustPut(t, s, []byte("erase me: +15555550100 yes")); ref.Existed {
+		t.Errorf("put after delete says the object existed")
+	}
+	if err := evidence.ReadOnly(s).Delete(ctx, kept); !errors.Is(err, evidence.ErrReadOnly) {
+		t.Errorf("read-only delete: err = %v, want ErrReadOnly", err)
 	}
 }
 

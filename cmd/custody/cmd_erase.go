@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/user"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/erase"
+)
+
+type eraseOptions struct {
+	Conversations []string
+	Messages      []string
+	Reason        string
+	OverrideHold  string
+	Key           string
+	ev            evidenceOptions
+}
+
+func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&o.Conversations, "conversation", nil, "erase this conversation, every message of it (repeatable)")
+	fs.StringArrayVar(&o.Messages, "message", nil, "erase this message (repeatable)")
+	fs.StringVar(&o.Reason, "reason", "", "why (recorded in the ledger; required), e.g. a request reference: no personal data")
+	fs.StringVar(&o.OverrideHold, "override-hold", "", "erase even what is under legal hold, for this recorded reason")
+	fs.StringVar(&o.Key, "key", "", "signer key file, to sign a checkpoint over the erasure (default: the .key file beside the ledger)")
+	o.ev.AddFlags(fs, false)
+}
+
+func newEraseCommand(g *globalOptions) *cobra.Command {
+	o := &eraseOptions{}
+	cmd := &cobra.Command{
+		Use:   "erase (--conversation ID... | --message ID...) --reason TEXT [--override-hold REASON]",
+		Short: "Erase conversations or messages: delete their evidence, record the erasure",
+		Long: `Erase deletes from the evidence store what holds the content of the
+given conversations or messages — their response bodies, attachments and
+the openings (salts) of their ledger commitments — and appends a signed
+"erasure" entry naming what was erased, what could not be deleted and
+why, when, why (--reason) and by whom. Nothing in the ledger is changed:
+every hash, checkpoint and proof, of erased messages and others, still
+verifies, and 'custody verify --evidence' reports the deleted objects as
+erased, not missing. Messages captured in ledger format v3 keep only
+salted commitments in the ledger, which nobody can open once the salts
+are gone; messages captured before v3 keep their sender, recipient and
+content hash in their leaves (the command says how many).
+
+Erasing one message deletes the response bodies that hold it, which hold
+the other messages of its conversation too: those are listed as
+collateral (their commitments still open, a diff still compares them).
+Objects another conversation shares (the legal-hold answers, audit
+pages, analytics listing pages that also list other conversations) are
+kept and named in the entry. A conversation erased, whole or in part, is
+not captured again by later exports.
+
+Erase refuses while a conversation is under legal hold — deletion
+protection when it was captured, or a matter hold ('custody hold') —
+unless --override-hold gives a reason, which is recorded. It refuses,
+deleting nothing, when the evidence store keeps the objects under S3
+Object Lock (a legal hold or retention): lift it first ('custody
+release' clears the legal hold custody placed).
+
+Examples:
+  custody erase --conversation 2f0c1b5e-… --reason "GDPR Art. 17 request DSR-1042"
+  custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
+  custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
+` + exitStatus(exit0, "1    error, or refused: under legal hold without --override-hold, or kept by S3 Object Lock; nothing was erased", exit2),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runErase(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// operatorName is who runs a recording command, for the entries that say
+// by whom.
+func operatorName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
+	if len(o.Conversations)+len(o.Messages) == 0 {
+		return usageError("erase: give --conversation ID or --message ID")
+	}
+	if o.Reason == "" {
+		return usageError("erase: --reason is required (it is recorded in the ledger)")
+	}
+	mo := o.ev.matterOptions()
+	mo.SignerKey = o.Key
+	m, err := openMatter(ctx, g, mo)
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	defer m.Close()
+	store, err := evidenceStore(ctx, m)
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	req := erase.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
+		OverrideHold: o.OverrideHold, Operator: operatorName()}
+	if key, err := m.SignerKey(); err == nil {
+		req.SignerKey = key
+	} else if o.Key != "" {
+		return fmt.Errorf("erase: %w", err)
+	}
+	res, err := erase.Erase(ctx, m.Ledger, store, req)
+	if err != nil && res == nil {
+		if errors.Is(err, erase.ErrNotFound) {
+			return usageError("%s", err)
+		}
+		return err
+	}
+	if g.jsonOutput() {
+		if jerr := json.NewEncoder(g.stdout).Encode(res); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	d := res.Detail
+	fmt.Fprintf(g.stdout, "erased       %d conversations, %d messages (ledger entry %d)\n", len(d.Conversations), len(d.Messages), res.Seq)
+	fmt.Fprintf(g.stdout, "deleted      %d evidence objects\n", len(d.Erased))
+	for _, k := range d.Kept {
+		fmt.Fprintf(g.stdout, "kept         %s: %s\n", k.Object, k.Why)
+	}
+	if len(d.Collateral) > 0 {
+		fmt.Fprintf(g.stdout, "collateral   %d messages lost their response bodies (their commitments still open)\n", len(d.Collateral))
+	}
+	if len(res.Held) > 0 {
+		fmt.Fprintf(g.stdout, "held         %s: erased under --override-hold %q\n", listOrNone(res.Held), d.OverrideHold)
+	}
+	if res.V1Leaves > 0 {
+		g.warn(fmt.Sprintf("%d erased captures are from before ledger format v3: their leaves keep the sender, recipient and content hash in clear, which no erasure can remove from an append-only ledger", res.V1Leaves))
+	}
+	return err
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newReleaseCommand(g *globalOptions) *cobra.Command {
+	o := &holdOptions{}
+	cmd := &cobra.Command{
+		Use:   "release --conversation ID... --reason TEXT",
+		Short: "Release a matter-level legal hold",
+		Long: `Release records the end of the matter's legal hold on the given
+conversations as a signed "hold" entry (action "release") and, when the
+evidence store is S3 with Object Lock, lifts the Object Lock legal hold on
+their evidence objects (a retention period set on the bucket still
+applies). Deletion protection recorded by Genesys at capture is not
+changed: 'custody erase' still needs --override-hold for it.
+
+Examples:
+  custody release --conversation 2f0c1b5e-… --reason "matter settled, counsel ticket LGL-80"
+` + exitStatus(exit0, exit1, exit2),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runHold(cmd.Context(), o, g, true) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}

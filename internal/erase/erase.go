@@ -1,0 +1,381 @@
+package erase
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// Errors callers match with errors.Is.
+var (
+	// ErrHeld: something to erase is under legal hold (deletion
+	// protection when captured, or a matter hold) and no override was
+	// given. Nothing was deleted or recorded.
+	ErrHeld = errors.New("under legal hold")
+	// ErrNotFound: a conversation or message to erase is not in the
+	// ledger. Nothing was deleted or recorded.
+	ErrNotFound = errors.New("not in the ledger")
+	// ErrLocked: the store refused to delete the evidence (S3 Object
+	// Lock). It is evidence.ErrLocked.
+	ErrLocked = evidence.ErrLocked
+)
+
+// Request says what to erase, why, and by whom.
+type Request struct {
+	Conversations []string
+	Messages      []string
+	Reason        string
+	Operator      string
+	// OverrideHold, when not empty, is why the erasure goes ahead
+	// despite a legal hold; it is recorded in the entry.
+	OverrideHold string
+	// SignerKey, when set, signs a checkpoint covering the entry.
+	SignerKey string
+	Now       func() time.Time
+}
+
+// Result is what an erasure did.
+type Result struct {
+	Seq    uint64             `json:"seq"` // of the erasure entry
+	Detail leaf.ErasureDetail `json:"erasure"`
+	// Held lists the held conversations erased under OverrideHold.
+	Held []string `json:"held,omitempty"`
+	// V1Leaves counts erased captures written before format v3: their
+	// leaves keep the sender, recipient and content hash in clear, and
+	// no erasure can remove them from an append-only ledger.
+	V1Leaves int `json:"v1_leaves"`
+}
+
+// ref is one evidence reference of an entry, with whose it is.
+type ref struct {
+	conv, msg string // msg "" for a conversation entry
+	role      string
+}
+
+// Erase erases conversations and messages from the matter: it deletes
+// the evidence objects that hold their content (the conversation and
+// message response bodies, media and the openings of their commitments),
+// then appends a signed erasure entry naming what was erased, what could
+// not be deleted and why, when, why and by whom. The ledger's entries
+// are untouched, so every hash, checkpoint and proof stays valid.
+//
+// It refuses (ErrHeld) while a conversation to erase is under legal hold
+// unless OverrideHold says why, and refuses (ErrLocked), deleting
+// nothing and recording nothing, when the store's Object Lock keeps the
+// first object it tries. Objects shared with a conversation not being
+// erased are kept (named in Kept). Deletion comes before the entry: an
+// erasure interrupted between them leaves the evidence gone and
+// unrecorded, and running it again records it.
+func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Request) (*Result, error) {
+	if strings.TrimSpace(req.Reason) == "" {
+		return nil, errors.New("erase: a reason is required")
+	}
+	if len(req.Conversations)+len(req.Messages) == 0 {
+		return nil, errors.New("erase: nothing to erase")
+	}
+	st, err := erasure.Load(ctx, l)
+	if err != nil {
+		return nil, fmt.Errorf("erase: %w", err)
+	}
+	whole := map[string]bool{}
+	for _, c := range req.Conversations {
+		whole[c] = true
+	}
+	msgs := map[string]bool{}
+	for _, m := range req.Messages {
+		msgs[m] = true
+	}
+	// One pass over the ledger: every evidence reference, by object, and
+	// the latest legal hold of each conversation as captured.
+	refs := map[hashchain.Hash][]ref{}
+	captured := map[string]bool{} // conversations and messages seen
+	msgConv := map[string]string{}
+	heldAtCapture := map[string]bool{}
+	var erasedEntries []leaf.Entry
+	var listings, findings []hashchain.Hash
+	for e, err := range l.Entries(ctx, ledger.Filter{}) {
+		if err != nil {
+			return nil, fmt.Errorf("erase: %w", err)
+		}
+		switch e.Kind {
+		case leaf.KindListing:
+			if !e.EvidenceSHA256.IsZero() {
+				listings = append(listings, e.EvidenceSHA256)
+			}
+			continue
+		case leaf.KindDiff:
+			rs, _ := e.EvidenceRefs()
+			for _, r := range rs {
+				if h, err := hashchain.ParseHash(r.SHA256); err == nil && r.Role == leaf.RoleFindings {
+					findings = append(findings, h)
+				}
+			}
+			continue
+		case leaf.KindConversation:
+			captured[e.ConversationID] = true
+			if dd, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				heldAtCapture[e.ConversationID] = dd.(*leaf.ConversationDetail).LegalHold
+			}
+		case leaf.KindMessage:
+			captured[e.ConversationID] = true
+			captured["m/"+e.MessageID] = true
+			msgConv[e.MessageID] = e.ConversationID
+		default:
+			continue
+		}
+		rs, err := e.EvidenceRefs()
+		if err != nil {
+			return nil, fmt.Errorf("erase: %w", err)
+		}
+		for _, r := range rs {
+			h, err := hashchain.ParseHash(r.SHA256)
+			if err != nil || h.IsZero() {
+				continue
+			}
+			refs[h] = append(refs[h], ref{conv: e.ConversationID, msg: e.MessageID, role: r.Role})
+		}
+		if whole[e.ConversationID] || (e.Kind == leaf.KindMessage && msgs[e.MessageID]) {
+			erasedEntries = append(erasedEntries, e)
+		}
+	}
+	var missing []string
+	for c := range whole {
+		if !captured[c] {
+			missing = append(missing, "conversation "+c)
+		}
+	}
+	partial := map[string]bool{}
+	for m := range msgs {
+		if !captured["m/"+m] {
+			missing = append(missing, "message "+m)
+		} else if !whole[msgConv[m]] {
+			partial[msgConv[m]] = true
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("erase: %w: %s", ErrNotFound, strings.Join(missing, ", "))
+	}
+
+	// Holds: deletion protection when last captured, or a matter hold.
+	var held, heldWhy []string
+	for _, c := range sortedKeys(whole, partial) {
+		if heldAtCapture[c] {
+			held, heldWhy = append(held, c), append(heldWhy, c+" (deletion protection at capture)")
+		} else if why, ok := st.Held(c); ok {
+			held, heldWhy = append(held, c), append(heldWhy, fmt.Sprintf("%s (matter hold: %s)", c, why))
+		}
+	}
+	if len(held) > 0 && strings.TrimSpace(req.OverrideHold) == "" {
+		return nil, fmt.Errorf("erase: %w: %s; nothing was erased (--override-hold REASON erases anyway and records why)", ErrHeld, strings.Join(heldWhy, ", "))
+	}
+
+	// What to delete: every object an erased entry names, but for
+	// objects any conversation shares (legal-hold answers and audit pages
+	// name many, and hold no message content) and objects another
+	// conversation's entries name too. Within a partly erased
+	// conversation, a response body that also holds messages not erased
+	// is deleted all the same (its text is the erased message's too);
+	// those messages are collateral.
+	isErased := func(r ref) bool {
+		return whole[r.conv] || (r.msg != "" && msgs[r.msg])
+	}
+	del := map[hashchain.Hash]bool{}
+	kept := map[hashchain.Hash]string{}
+	collateral := map[string]bool{}
+	res := &Result{Held: held}
+	for _, e := range erasedEntries {
+		if e.V == leaf.FormatV1 && e.Kind == leaf.KindMessage {
+			res.V1Leaves++
+		}
+		rs, _ := e.EvidenceRefs()
+		for _, r := range rs {
+			if r.Role == leaf.RoleHold || r.Role == leaf.RoleAudit {
+				continue
+			}
+			h, err := hashchain.ParseHash(r.SHA256)
+			if err != nil || h.IsZero() || del[h] {
+				continue
+			}
+			shared := ""
+			for _, o := range refs[h] {
+				if isErased(o) {
+					continue
+				}
+				if o.conv != e.ConversationID {
+					shared = o.conv
+					break
+				}
+				if r.Role == leaf.RoleOpening || r.Role == leaf.RoleMedia {
+					shared = o.conv + " message " + o.msg // another message's own object
+					break
+				}
+			}
+			if shared != "" {
+				kept[h] = "also evidence of conversation " + shared
+				continue
+			}
+			del[h] = true
+		}
+	}
+	// The analytics listing pages name many conversations each, with
+	// their participants' addresses: they are the evidence of the
+	// export's scope and are kept, but the entry says which hold an
+	// erased conversation, so that nothing is kept unsaid.
+	for _, h := range listings {
+		b, err := store.Get(ctx, h)
+		if err != nil {
+			continue // absent: nothing kept
+		}
+		for c := range whole {
+			if bytes.Contains(b, []byte(c)) {
+				kept[h] = "analytics listing page: lists conversation " + c + " among others, with its participants' addresses; kept as the evidence of the export's scope"
+				break
+			}
+		}
+	}
+	// A recorded diff's findings hold the values it compared (content
+	// hashes, senders) of every conversation it covered: the evidence of
+	// that diff, kept, and named.
+	for _, h := range findings {
+		b, err := store.Get(ctx, h)
+		if err != nil {
+			continue
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if plain, err := io.ReadAll(io.LimitReader(zr, 128<<20)); err == nil {
+				b = plain
+			}
+		}
+		for c := range whole {
+			if bytes.Contains(b, []byte(`"conversation_id":"`+c+`"`)) {
+				kept[h] = "diff findings: hold the compared values (content hash, sender) of conversation " + c + "; kept as the evidence of the recorded diff"
+				break
+			}
+		}
+	}
+	for h := range del {
+		for _, o := range refs[h] {
+			if o.msg != "" && !isErased(o) {
+				collateral[o.msg] = true
+			}
+		}
+	}
+
+	// Openings first: they are what opens the commitments. The first
+	// refusal by Object Lock refuses the whole erasure.
+	order := make([]hashchain.Hash, 0, len(del))
+	for h := range del {
+		order = append(order, h)
+	}
+	slices.SortFunc(order, func(a, b hashchain.Hash) int {
+		ao, bo := isOpening(refs[a]), isOpening(refs[b])
+		if ao != bo {
+			if ao {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.String(), b.String())
+	})
+	var erased []string
+	for i, h := range order {
+		err := store.Delete(ctx, h)
+		switch {
+		case err == nil:
+			erased = append(erased, h.String())
+		case errors.Is(err, evidence.ErrLocked) && i == 0:
+			return nil, fmt.Errorf("erase: refused: the evidence store keeps the objects under S3 Object Lock (a legal hold or retention); nothing was erased (release the matter hold with 'custody release', or the bucket's retention, first): %w", err)
+		case errors.Is(err, evidence.ErrLocked):
+			kept[h] = "s3 object lock: " + err.Error()
+		default:
+			if len(erased) == 0 {
+				return nil, fmt.Errorf("erase: %w", err)
+			}
+			kept[h] = "not deleted: " + err.Error()
+		}
+	}
+	slices.Sort(erased)
+
+	d := leaf.ErasureDetail{
+		Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), Partial: sortedKeys(partial),
+		Erased: nonNil(erased), Collateral: sortedKeys(collateral),
+		Operator: req.Operator, Reason: req.Reason,
+	}
+	for _, e := range erasedEntries {
+		if whole[e.ConversationID] && e.Kind == leaf.KindMessage && !msgs[e.MessageID] {
+			d.Messages = append(d.Messages, e.MessageID)
+		}
+	}
+	slices.Sort(d.Messages)
+	d.Messages = nonNil(slices.Compact(d.Messages))
+	for _, h := range sortedHashes(kept) {
+		d.Kept = append(d.Kept, leaf.ErasedKept{Object: h.String(), Why: kept[h]})
+	}
+	d.Kept = nonNil(d.Kept)
+	if len(held) > 0 {
+		d.OverrideHold = req.OverrideHold
+	}
+	raw, err := leaf.EncodeDetail(&d)
+	if err != nil {
+		return nil, fmt.Errorf("erase: %w", err)
+	}
+	e := leaf.Entry{Kind: leaf.KindErasure, Detail: raw}
+	if req.Now != nil {
+		e.At = req.Now()
+	}
+	out, err := l.Append(context.WithoutCancel(ctx), e)
+	if err != nil {
+		return nil, fmt.Errorf("erase: the evidence is deleted but the erasure entry could not be appended (run the same erase again to record it): %w", err)
+	}
+	res.Seq, res.Detail = out[0].Seq, d
+	if req.SignerKey != "" {
+		if _, err := l.Checkpoint(context.WithoutCancel(ctx), req.SignerKey); err != nil {
+			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint was signed: %w", res.Seq, err)
+		}
+	}
+	return res, nil
+}
+
+func isOpening(rs []ref) bool {
+	return slices.ContainsFunc(rs, func(r ref) bool { return r.role == leaf.RoleOpening })
+}
+
+func sortedKeys(ms ...map[string]bool) []string {
+	out := []string{}
+	for _, m := range ms {
+		for k := range m {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sortedHashes(m map[hashchain.Hash]string) []hashchain.Hash {
+	out := make([]hashchain.Hash, 0, len(m))
+	for h := range m {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b hashchain.Hash) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,488 @@
+package erase_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/s3util"
+	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/recexport"
+	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
+	"github.com/custodyhq/custody/internal/testutil/s3test"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+var start = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+
+type matter struct {
+	srv *sim.Server
+	le  *ledgertest.Env
+}
+
+func exportMatter(t *testing.T, conversations int) *matter {
+	t.Helper()
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: conversations, Start: start, End: start.AddDate(0, 0, 5), LegalHoldShare: 0.3},
+		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
+	})
+	m := &matter{srv: srv, le: ledgertest.New(t, "m")}
+	m.export(t)
+	return m
+}
+
+func (m *matter) export(t *testing.T) *export.Accounting {
+	t.Helper()
+	c, err := fetch.New(fetch.Config{ClientID: m.srv.ClientID, ClientSecret: m.srv.ClientSecret, APIURL: m.srv.APIURL,
+		LoginURL: m.srv.LoginURL, Rate: 1e9, PollInitial: 5 * time.Millisecond, PollMax: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: m.le.Ledger, Evidence: m.le.Store}, export.Options{
+		Scope: export.Scope{Matter: "m", Interval: start.Format(time.RFC3339) + "/" + start.AddDate(0, 0, 9).Format(time.RFC3339),
+			MediaType: "message", MessageType: "whatsapp", WithMedia: true}, SignerKey: m.le.Key})
+	if err != nil || !acct.Complete() {
+		t.Fatalf("export: %v %+v", err, acct)
+	}
+	return acct
+}
+
+func (m *matter) verify(t *testing.T) verify.Report {
+	t.Helper()
+	rep, err := verify.Ledger(context.Background(), m.le.Ledger, verify.Options{VerifierKey: m.le.Ledger.VerifierKey(), Evidence: m.le.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// conversations returns the captured conversations, held (deletion
+// protection at capture) or not, each with at least two messages.
+func (m *matter) conversations(t *testing.T) (free, held []string) {
+	t.Helper()
+	for e, err := range m.le.Ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindConversation}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		dd, _ := leaf.DecodeDetail(e.Kind, e.Detail)
+		d := dd.(*leaf.ConversationDetail)
+		if d.Messages < 2 {
+			continue
+		}
+		if d.LegalHold {
+			held = append(held, e.ConversationID)
+		} else {
+			free = append(free, e.ConversationID)
+		}
+	}
+	if len(free) < 3 || len(held) < 1 {
+		t.Fatalf("%d free and %d held conversations: the fixture needs more", len(free), len(held))
+	}
+	return free, held
+}
+
+// secrets are the texts (and, addresses true, the addresses) of a
+// conversation found in no other conversation of the org: what must be
+// gone from every file once it is erased.
+func secrets(t *testing.T, org *sim.Org, convID string, addresses bool) []string {
+	t.Helper()
+	count := map[string]int{}
+	mine := map[string]bool{}
+	for i := range org.Len() {
+		c := org.ConversationAt(i)
+		seen := map[string]bool{}
+		for k := range c.Messages {
+			md := &c.Messages[k]
+			vals := []string{genesys.MessageText(md)}
+			if addresses {
+				vals = append(vals, md.FromAddress, md.ToAddress)
+			}
+			for _, s := range vals {
+				if len(s) >= 8 && !seen[s] {
+					seen[s] = true
+					count[s]++
+					if c.ID == convID {
+						mine[s] = true
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for s := range mine {
+		if count[s] == 1 {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("conversation %s has no text of its own to look for", convID)
+	}
+	return out
+}
+
+// grepTree reports every file under dir holding any of needles.
+func grepTree(t *testing.T, dir string, needles []string) []string {
+	t.Helper()
+	var hits []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, n := range needles {
+			if bytes.Contains(b, []byte(n)) {
+				hits = append(hits, p+": "+n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
+}
+
+func (m *matter) messageSeqs(t *testing.T, conv string) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for e, err := range m.le.Ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindMessage, ConversationID: conv}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	return seqs
+}
+
+func (m *matter) prove(t *testing.T, seq uint64) []byte {
+	t.Helper()
+	p, err := m.le.Ledger.Prove(context.Background(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestEraseConversation is the issue's acceptance test: erase a
+// conversation; verify --evidence passes and lists it as erased; proofs
+// issued before, for it and for others, still verify; its text and
+// addresses are in no file of the matter (ledger, WAL, evidence); a diff
+// sees it as erased; an export run again does not bring it back.
+func TestEraseConversation(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	target, other := free[0], free[1]
+	needles := secrets(t, m.srv.Org, target, false)
+	addresses := secrets(t, m.srv.Org, target, true)
+	if hits := grepTree(t, m.le.Dir, needles); len(hits) == 0 {
+		t.Fatal("the conversation's text is in no file before erasure: the search cannot work")
+	}
+	// A recorded diff of an old export: its findings are evidence too.
+	exportDir := t.TempDir()
+	tgt, err := recexport.OpenTarget(ctx, exportDir, s3util.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recexport.Export(ctx, m.srv.Org, nil, tgt, recexport.DefaultProfile(recexport.ShapeGenesys, 3)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := exportfile.NewDirSource(exportDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reconcile.Diff(ctx, m.le.Ledger, m.le.Store, src, reconcile.DiffOptions{SignerKey: m.le.Key}); err != nil {
+		t.Fatal(err)
+	}
+	// Findings of the conversations not erased, before and after.
+	findingsOf := func() []string {
+		var out []string
+		_, err := reconcile.Compare(ctx, m.le.Ledger, src, reconcile.DiffOptions{Evidence: m.le.Store, Emit: func(f diff.Finding) error {
+			if f.ConversationID != target {
+				out = append(out, fmt.Sprintf("%+v", f))
+			}
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	before := findingsOf()
+	var proofs [][]byte
+	for _, c := range []string{target, other} {
+		for _, seq := range m.messageSeqs(t, c) {
+			proofs = append(proofs, m.prove(t, seq))
+		}
+	}
+
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{
+		Conversations: []string{target}, Reason: "GDPR Art. 17 request #42", Operator: "dpo", SignerKey: m.le.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Detail.Erased) == 0 || !slices.Equal(res.Detail.Conversations, []string{target}) {
+		t.Fatalf("erasure %+v", res.Detail)
+	}
+
+	rep := m.verify(t)
+	if !rep.OK || rep.Evidence.Erased != len(res.Detail.Erased) || !slices.Equal(rep.Evidence.ErasedConversations, []string{target}) || rep.Evidence.Missing != 0 {
+		t.Fatalf("verify after erasure: ok %v, findings %v, evidence %+v", rep.OK, rep.Findings, rep.Evidence)
+	}
+	for i, p := range proofs {
+		if _, err := leaf.VerifyProof(p, m.le.Ledger.VerifierKey()); err != nil {
+			t.Errorf("proof %d issued before the erasure: %v", i, err)
+		}
+	}
+	if hits := grepTree(t, m.le.Dir, needles); len(hits) > 0 {
+		t.Errorf("erased text still in the matter's files: %v", hits)
+	}
+	if after := findingsOf(); len(before) == 0 || !slices.Equal(after, before) {
+		t.Errorf("the findings of conversations not erased changed: %d before, %d after", len(before), len(after))
+	}
+	diffKept := false
+	for _, k := range res.Detail.Kept {
+		diffKept = diffKept || strings.HasPrefix(k.Why, "diff findings")
+	}
+	if !diffKept {
+		t.Errorf("the recorded diff's findings, which name the conversation, are not among the objects kept: %+v", res.Detail.Kept)
+	}
+	// Its addresses remain only in what the erasure entry says it kept:
+	// the analytics listing pages, the evidence of the export's scope.
+	keptFiles := map[string]bool{}
+	for _, k := range res.Detail.Kept {
+		keptFiles[k.Object] = true
+	}
+	for _, hit := range grepTree(t, m.le.Dir, addresses) {
+		name := filepath.Base(hit[:bytes.IndexByte([]byte(hit), ':')])
+		if !keptFiles[name] {
+			t.Errorf("an erased address is in a file the erasure does not name as kept: %s", hit)
+		}
+	}
+
+	// The diff's view: erased, nothing to compare; the other opens.
+	x := &reconcile.LedgerIndex{L: m.le.Ledger, Evidence: m.le.Store}
+	cs, err := x.Conversation(ctx, target)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("index of the erased conversation: %v %v", cs, err)
+	}
+	for _, c := range cs {
+		if !c.Erased || c.ContentSHA256 != "" || c.Sender != "" {
+			t.Errorf("erased capture %+v", c)
+		}
+	}
+	cs, err = x.Conversation(ctx, other)
+	if err != nil || len(cs) == 0 || cs[0].Erased || cs[0].Sender == "" {
+		t.Fatalf("index of another conversation: %+v %v", cs, err)
+	}
+	st, err := erasure.Load(ctx, m.le.Ledger)
+	if err != nil || !st.Conversation(target) || !st.Message(target, "any-message") || st.Message(other, cs[0].MessageID) {
+		t.Errorf("erasure state: %v", err)
+	}
+
+	// Exporting again captures nothing of it.
+	m.export(t)
+	if hits := grepTree(t, m.le.Dir, needles); len(hits) > 0 {
+		t.Errorf("a second export brought erased data back: %v", hits)
+	}
+	if rep := m.verify(t); !rep.OK {
+		t.Errorf("verify after a second export: %v", rep.Findings)
+	}
+}
+
+// TestEraseHold: a conversation under legal hold is refused, nothing
+// erased; with an override it is erased and the override recorded; a
+// matter hold refuses too, and its release lifts it.
+func TestEraseHold(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, held := m.conversations(t)
+	size := func() uint64 {
+		h, err := m.le.Ledger.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Size
+	}
+	before := size()
+	_, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erase.ErrHeld) || size() != before {
+		t.Fatalf("erase under deletion protection: %v (size %d → %d)", err, before, size())
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
+		t.Fatalf("a refused erasure changed something: %v", rep.Findings)
+	}
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo",
+		OverrideHold: "court order 2024-17 lifts the hold"})
+	if err != nil || res.Detail.OverrideHold != "court order 2024-17 lifts the hold" || !slices.Equal(res.Held, []string{held[0]}) {
+		t.Fatalf("override: %+v %v", res, err)
+	}
+	e, err := m.le.Ledger.Entry(ctx, res.Seq)
+	if err != nil || !bytes.Contains(e.Leaf, []byte(`"override_hold":"court order 2024-17 lifts the hold"`)) {
+		t.Fatalf("the override is not in the entry: %s %v", e.Leaf, err)
+	}
+
+	// A matter hold.
+	hr, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{free[0]}, Reason: "litigation hold acme-v-smith", Operator: "counsel"})
+	if err != nil || hr.Detail.ObjectLock != "unsupported" {
+		t.Fatalf("hold: %+v %v", hr, err)
+	}
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); !errors.Is(err, erase.ErrHeld) {
+		t.Fatalf("erase under a matter hold: %v", err)
+	}
+	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{free[0]}, Reason: "settled", Operator: "counsel", Release: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); err != nil {
+		t.Fatalf("erase after release: %v", err)
+	}
+	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{"no-such-conversation"}, Reason: "x"}); !errors.Is(err, erase.ErrNotFound) {
+		t.Errorf("hold of an unknown conversation: %v", err)
+	}
+	if rep := m.verify(t); !rep.OK {
+		t.Fatalf("verify: %v", rep.Findings)
+	}
+}
+
+// TestEraseMessage: one message erased; the other messages of its
+// conversation lose their response body (collateral) but keep their
+// openings, so a diff still compares them; verify passes.
+func TestEraseMessage(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	conv := free[2]
+	x := &reconcile.LedgerIndex{L: m.le.Ledger, Evidence: m.le.Store}
+	cs, err := x.Conversation(ctx, conv)
+	if err != nil || len(cs) < 2 {
+		t.Fatalf("%v %v", cs, err)
+	}
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{cs[0].MessageID}, Reason: "r", Operator: "dpo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Detail.Partial, []string{conv}) || len(res.Detail.Collateral) == 0 || slices.Contains(res.Detail.Collateral, cs[0].MessageID) {
+		t.Fatalf("erasure %+v", res.Detail)
+	}
+	x = &reconcile.LedgerIndex{L: m.le.Ledger, Evidence: m.le.Store}
+	after, err := x.Conversation(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range after {
+		if c.MessageID == cs[0].MessageID {
+			if !c.Erased {
+				t.Errorf("erased message not erased: %+v", c)
+			}
+		} else if c.Erased || c.ContentSHA256 != cs[i].ContentSHA256 || c.Sender != cs[i].Sender || c.MessageID != cs[i].MessageID {
+			t.Errorf("a message not erased changed: %+v, was %+v", c, cs[i])
+		}
+	}
+	if rep := m.verify(t); !rep.OK || !slices.Equal(rep.Evidence.ErasedMessages, []string{cs[0].MessageID}) {
+		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
+	}
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{"nope"}, Reason: "r"}); !errors.Is(err, erase.ErrNotFound) {
+		t.Errorf("erase of an unknown message: %v", err)
+	}
+}
+
+// TestEraseObjectLock: with the evidence in S3 under Object Lock legal
+// hold (export --legal-hold), erase is refused with a clear message and
+// nothing is deleted or recorded; custody release lifts the Object Lock
+// hold on the conversation's objects, and erase then succeeds.
+func TestEraseObjectLock(t *testing.T) {
+	s3srv := s3test.Start(t)
+	ctx := context.Background()
+	bucket := s3srv.Bucket(t, true)
+	st, err := s3store.Open(ctx, "s3://"+bucket+"/m", s3store.Options{Client: s3srv.Client(t)}, evidence.Options{LegalHold: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 6, Start: start, End: start.AddDate(0, 0, 5)},
+		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
+	})
+	le := ledgertest.New(t, "m")
+	le.Store = st
+	m := &matter{srv: srv, le: le}
+	m.export(t)
+	free, _ := func() ([]string, []string) {
+		var free []string
+		for e, err := range le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindConversation}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			free = append(free, e.ConversationID)
+		}
+		return free, nil
+	}()
+	head := func() uint64 {
+		h, err := le.Ledger.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Size
+	}
+	before := head()
+	_, err = erase.Erase(ctx, le.Ledger, st, erase.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erase.ErrLocked) || !strings.Contains(err.Error(), "S3 Object Lock") || head() != before {
+		t.Fatalf("erase under Object Lock: %v (entries %d → %d)", err, before, head())
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
+		t.Fatalf("a refused erasure changed the evidence: %v", rep.Findings)
+	}
+	// A matter hold on another conversation sets Object Lock on its objects.
+	if len(free) < 2 {
+		t.Fatalf("%d conversations", len(free))
+	}
+	hr, err := erase.Hold(ctx, le.Ledger, st, erase.HoldRequest{Conversations: free[1:2], Reason: "litigation", Operator: "counsel"})
+	if err != nil || hr.Detail.ObjectLock != "set" || hr.Objects == 0 || hr.Failed != 0 {
+		t.Fatalf("hold on S3: %+v %v", hr, err)
+	}
+	hr, err = erase.Hold(ctx, le.Ledger, st, erase.HoldRequest{Conversations: free[:1], Reason: "released for erasure", Operator: "counsel", Release: true})
+	if err != nil || hr.Detail.ObjectLock != "cleared" || hr.Objects == 0 {
+		t.Fatalf("release: %+v %v", hr, err)
+	}
+	res, err := erase.Erase(ctx, le.Ledger, st, erase.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	if err != nil || len(res.Detail.Erased) == 0 {
+		t.Fatalf("erase after release: %+v %v", res, err)
+	}
+	for _, k := range res.Detail.Kept {
+		if strings.Contains(k.Why, "object lock") {
+			t.Errorf("kept under object lock after release: %+v", k)
+		}
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != len(res.Detail.Erased) {
+		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
+	}
+}

@@ -1,0 +1,255 @@
+package leaf
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
+)
+
+// Format versions of the "v" member. Leaves custody writes now are
+// FormatVersion (3); version 1 leaves, written before salted commitments,
+// stay valid and are read alike. There is no version 2: the number 3 is
+// the ledger's schema version (user_version) that first holds v3 leaves,
+// so one number names both (docs/ledger-format.md, "Versioning").
+const (
+	FormatV1 = 1
+	FormatV3 = 3
+)
+
+// PersonalFields are the message fields a v3 leaf holds only as salted
+// commitments, in RFC 8785 (byte) order: the content hash of the text (a
+// short text's hash is guessable), the sender and recipient (WhatsApp
+// phone numbers) and the provider's message id (links the message to the
+// phone number at the provider). Each is a string; absent is "".
+var PersonalFields = [...]string{"content_sha256", "from", "provider_message_id", "to"}
+
+// IsPersonalField reports whether name is one of PersonalFields.
+func IsPersonalField(name string) bool { return slices.Contains(PersonalFields[:], name) }
+
+// SaltSize is the size of a message's salt.
+const SaltSize = 32
+
+// Domain-separation prefixes of the two hashes (each followed by a 00
+// byte): the field salt derivation and the commitment.
+const (
+	fieldSaltDomain  = "custody/field/v3"
+	commitmentDomain = "custody/commit/v3"
+)
+
+// FieldSalt derives the salt of one field from the message's salt:
+// HMAC-SHA256(key = salt, "custody/field/v3" ‖ 00 ‖ field). One random
+// secret per message is what is stored and erased; revealing one field's
+// salt (a field proof) reveals nothing of the others' (HMAC is a PRF).
+func FieldSalt(salt []byte, field string) [32]byte {
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte(fieldSaltDomain))
+	m.Write([]byte{0})
+	m.Write([]byte(field))
+	var out [32]byte
+	m.Sum(out[:0])
+	return out
+}
+
+// Commitment is SHA-256("custody/commit/v3" ‖ 00 ‖ field salt ‖ value),
+// the value as its UTF-8 bytes.
+func Commitment(fieldSalt [32]byte, value string) hashchain.Hash {
+	h := sha256.New()
+	h.Write([]byte(commitmentDomain))
+	h.Write([]byte{0})
+	h.Write(fieldSalt[:])
+	h.Write([]byte(value))
+	var out hashchain.Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// OpeningFormat is the "format" member of an opening.
+const OpeningFormat = "custody-opening/v3"
+
+// Opening is what opens a v3 message leaf's commitments: the message's
+// salt and the values of its PersonalFields. It is kept as an evidence
+// object of its own (named by the detail's opening_evidence_sha256), never
+// in the ledger, so that erasing it leaves the commitments unopenable
+// while every hash and proof stays valid.
+type Opening struct {
+	MessageID string
+	Salt      [SaltSize]byte
+	Fields    map[string]string // every PersonalFields name
+}
+
+// Commitments returns the commitment of every personal field, by name.
+func (o *Opening) Commitments() map[string]hashchain.Hash {
+	out := make(map[string]hashchain.Hash, len(PersonalFields))
+	for _, f := range PersonalFields {
+		out[f] = Commitment(FieldSalt(o.Salt[:], f), o.Fields[f])
+	}
+	return out
+}
+
+// Encode returns the opening's bytes as stored: the RFC 8785 form of
+// {"fields":{…},"format":"custody-opening/v3","message_id":…,"salt":hex}.
+func (o *Opening) Encode() []byte {
+	b := []byte(`{"fields":{`)
+	for i, f := range PersonalFields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonscan.AppendStringRFC8785(b, f)
+		b = append(b, ':')
+		b = jsonscan.AppendStringRFC8785(b, o.Fields[f])
+	}
+	b = append(b, `},"format":"`+OpeningFormat+`","message_id":`...)
+	b = jsonscan.AppendStringRFC8785(b, o.MessageID)
+	b = append(b, `,"salt":"`...)
+	b = hex.AppendEncode(b, o.Salt[:])
+	return append(b, `"}`...)
+}
+
+// maxOpening bounds an opening: four short strings and a salt.
+const maxOpening = 1 << 20
+
+// ParseOpening reads an opening strictly: its exact members, each a
+// string, the salt 64 lower-case hex digits, and the bytes in the form
+// Encode writes (so one opening has one spelling). The bytes are
+// hostile input: an evidence store can hold anything.
+func ParseOpening(b []byte) (*Opening, error) {
+	if len(b) > maxOpening {
+		return nil, fmt.Errorf("leaf: opening: %d bytes is too large", len(b))
+	}
+	if err := jsonscan.Check(b, 4); err != nil {
+		return nil, fmt.Errorf("leaf: opening: %w", err)
+	}
+	var w struct {
+		Fields    map[string]string `json:"fields"`
+		Format    string            `json:"format"`
+		MessageID string            `json:"message_id"`
+		Salt      string            `json:"salt"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("leaf: opening: %w", err)
+	}
+	if w.Format != OpeningFormat {
+		return nil, fmt.Errorf("leaf: opening: format %q, want %q", w.Format, OpeningFormat)
+	}
+	s, err := hex.DecodeString(w.Salt)
+	if err != nil || len(s) != SaltSize {
+		return nil, errors.New("leaf: opening: salt is not 64 hex digits")
+	}
+	o := &Opening{MessageID: w.MessageID, Fields: w.Fields}
+	copy(o.Salt[:], s)
+	for k := range w.Fields {
+		if !IsPersonalField(k) {
+			return nil, fmt.Errorf("leaf: opening: unknown field %q", k)
+		}
+	}
+	if len(w.Fields) != len(PersonalFields) {
+		return nil, fmt.Errorf("leaf: opening: %d fields, want %d", len(w.Fields), len(PersonalFields))
+	}
+	if !bytes.Equal(o.Encode(), b) {
+		return nil, errors.New("leaf: opening: not in its canonical form")
+	}
+	return o, nil
+}
+
+// Commitment returns the detail's commitment to personal field f, "" when
+// f is not one or the detail has none (a v1 detail).
+func (d *MessageDetail) Commitment(f string) string {
+	switch f {
+	case "content_sha256":
+		return d.ContentCommitment
+	case "from":
+		return d.FromCommitment
+	case "provider_message_id":
+		return d.ProviderMessageIDCommitment
+	case "to":
+		return d.ToCommitment
+	}
+	return ""
+}
+
+// Salted reports whether the detail is of the v3 form: commitments and an
+// opening instead of the personal fields in clear.
+func (d *MessageDetail) Salted() bool { return d.OpeningEvidence != "" }
+
+// SetCommitments fills the detail's commitments from o and names the
+// opening's evidence object, clearing the personal fields in clear.
+func (d *MessageDetail) SetCommitments(o *Opening, openingSum hashchain.Hash) {
+	c := o.Commitments()
+	d.ContentCommitment = c["content_sha256"].String()
+	d.FromCommitment = c["from"].String()
+	d.ProviderMessageIDCommitment = c["provider_message_id"].String()
+	d.ToCommitment = c["to"].String()
+	d.OpeningEvidence = openingSum.String()
+	d.ContentSHA256, d.From, d.To, d.ProviderMessageID = "", "", "", ""
+}
+
+// Open checks o against the detail's commitments and returns the detail
+// with the personal fields filled in from o (commitments kept).
+func (d *MessageDetail) Open(o *Opening) (*MessageDetail, error) {
+	c := o.Commitments()
+	for _, f := range PersonalFields {
+		if c[f].String() != d.Commitment(f) {
+			return nil, fmt.Errorf("leaf: opening does not open the commitment to %s", f)
+		}
+	}
+	out := *d
+	out.ContentSHA256, out.From = o.Fields["content_sha256"], o.Fields["from"]
+	out.ProviderMessageID, out.To = o.Fields["provider_message_id"], o.Fields["to"]
+	return &out, nil
+}
+
+// checkSaltedDetail is the v3 rule for a message's detail: every
+// commitment and the opening's evidence are 64 lower-case hex digits and
+// no personal field is in clear.
+func checkSaltedDetail(raw []byte) error {
+	dd, err := decodeDetail(KindMessage, raw)
+	if err != nil {
+		return fmt.Errorf("v3 message detail: %w", err)
+	}
+	d := dd.(*MessageDetail)
+	if d.ContentSHA256 != "" || d.From != "" || d.To != "" || d.ProviderMessageID != "" {
+		return errors.New("a v3 message detail holds a personal field in clear")
+	}
+	for _, f := range append(PersonalFields[:], "opening_evidence_sha256") {
+		v := d.Commitment(f)
+		if f == "opening_evidence_sha256" {
+			v = d.OpeningEvidence
+		}
+		if !isLowerHex64(v) {
+			return fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember(f))
+		}
+	}
+	return nil
+}
+
+// isLowerHex64 reports whether s is 64 lower-case hex digits (without
+// decoding: every v3 message leaf's strict check runs it five times).
+func isLowerHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// commitmentMember is the detail member holding field f's commitment.
+func commitmentMember(f string) string {
+	if f == "opening_evidence_sha256" {
+		return f
+	}
+	return f + "_commitment"
+}

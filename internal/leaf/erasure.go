@@ -1,0 +1,69 @@
+package leaf
+
+// KindErasure is an erasure entry (custody erase): which conversations
+// and messages were erased, which evidence objects were deleted, when
+// (the entry's at), why and by whom. Its detail names evidence objects
+// that are gone on purpose, so none of its members is an evidence
+// reference: verify --evidence reads them as erased, not missing.
+const KindErasure = "erasure"
+
+// ErasureDetail is an erasure entry's detail.
+type ErasureDetail struct {
+	// Conversations erased whole, and Messages erased (every message of
+	// those conversations included), sorted.
+	Conversations []string `json:"conversations"`
+	Messages      []string `json:"messages"`
+	// Erased are the evidence objects deleted (64 hex), sorted; Kept
+	// those that could not be, with why (an S3 Object Lock legal hold or
+	// retention).
+	Erased []string     `json:"erased"`
+	Kept   []ErasedKept `json:"kept"`
+	// Partial are the conversations some of whose messages (Messages)
+	// were erased, not the whole conversation.
+	Partial []string `json:"partial"`
+	// Collateral are messages not erased whose response bodies were
+	// deleted because the same body held an erased message: their
+	// openings are kept (a diff still compares them), their bodies are
+	// gone.
+	Collateral []string `json:"collateral"`
+	Operator   string   `json:"operator"`
+	Reason     string   `json:"reason"`
+	// OverrideHold is the reason given to erase despite a legal hold
+	// (--override-hold); "" when nothing erased was under hold.
+	OverrideHold string `json:"override_hold,omitempty"`
+}
+
+// ErasedKept is an evidence object erase could not delete.
+type ErasedKept struct {
+	Object string `json:"object"`
+	Why    string `json:"why"`
+}
+
+func (*ErasureDetail) Kind() string { return KindErasure }
+
+// EvidenceRefs is empty: what an erasure names is gone on purpose.
+func (*ErasureDetail) EvidenceRefs() []EvidenceRef { return nil }
+
+// Hold actions.
+const (
+	HoldSet     = "hold"
+	HoldRelease = "release"
+)
+
+// HoldDetail is a hold entry's detail: a matter-level legal hold placed
+// on conversations (custody hold) or released (custody release), beyond
+// the deletion protection Genesys records.
+type HoldDetail struct {
+	Action        string   `json:"action"` // HoldSet or HoldRelease
+	Conversations []string `json:"conversations"`
+	// ObjectLock says what became of the S3 Object Lock legal hold on the
+	// conversations' evidence: "set", "cleared", "unsupported" (the
+	// store cannot place one) or "partial: …".
+	ObjectLock string `json:"object_lock"`
+	Operator   string `json:"operator"`
+	Reason     string `json:"reason"`
+}
+
+func (*HoldDetail) Kind() string { return KindHold }
+
+func (*HoldDetail) EvidenceRefs() []EvidenceRef { return nil }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
@@ -47,7 +48,7 @@ func TestAttestTablesAdditive(t *testing.T) {
 	f.raw() // close
 	db, _ := sql.Open("sqlite3", "file:"+f.path+"?mode=ro")
 	defer db.Close()
-	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != 2 {
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil || version != custody.SchemaVersion {
 		t.Fatalf("user_version = %d, %v; the tables must not bump it", version, err)
 	}
 }

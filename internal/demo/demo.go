@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 
 	// 3. Export the first ten days.
 	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, LoginURL: srv.LoginURL,
-		Rate: float64(cfg.RateLimit), Version: cfg.ToolVersion, Logger: cfg.Log,
+		Rate: float64(cfg.RateLimit), Version: cfg.ToolVersion, Logger: quietRetries(ctx, cfg.Log),
 		BackoffBase: 50 * time.Millisecond, BackoffCap: time.Second, PollInitial: 200 * time.Millisecond, PollMax: time.Second})
 	if err != nil {
 		return nil, err
@@ -415,3 +415,28 @@ func freshDir(dir string) error {
 	}
 	return nil
 }
+
+// quietRetries keeps the story readable: the demo injects faults on
+// purpose, so the client's retry lines (info) would drown it. They show
+// with --log-level debug; warnings always do.
+func quietRetries(ctx context.Context, log *slog.Logger) *slog.Logger {
+	if log.Enabled(ctx, slog.LevelDebug) {
+		return log
+	}
+	return slog.New(minLevel{log.Handler(), slog.LevelWarn})
+}
+
+// minLevel passes records at or above its level to h.
+type minLevel struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.h.Enabled(ctx, l)
+}
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{m.h.WithAttrs(as), m.min}
+}
+func (m minLevel) WithGroup(name string) slog.Handler { return minLevel{m.h.WithGroup(name), m.min} }

@@ -186,6 +186,7 @@ Examples:
 		newRefetchCommand(g),
 		newSimCommand(g),
 		newDemoCommand(g),
+		newReportCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

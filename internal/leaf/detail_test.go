@@ -181,6 +181,9 @@ func detailCases() []detailCase {
 			&AuditDetail{Page: 2, Interval: "a/b", Entries: 25}},
 		{"listing", map[string]any{"page": 1, "job_id": "job-" + odd, "conversations": 0},
 			&ListingDetail{Page: 1, JobID: "job-" + odd}},
+		{"report", map[string]any{"diff_run_id": "diff-1", "files": []map[string]any{{"name": "report.html", "sha256": hash, "size": 42}},
+			"ledger_size": 7, "operator": odd, "root": hash, "tool_version": "v1"},
+			&ReportDetail{DiffRunID: "diff-1", Files: []ReportFile{{Name: "report.html", SHA256: hash, Size: 42}}, LedgerSize: 7, Operator: odd, Root: hash, ToolVersion: "v1"}},
 	}
 }
 

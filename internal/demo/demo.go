@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
@@ -34,6 +36,8 @@ type Config struct {
 	ToolVersion   string
 	Command       string // how the closing "Try:" lines call custody (default "custody"), e.g. the running binary's path
 	Log           *slog.Logger
+	Tool          report.Tool // the binary, as the report names it (default: custody ToolVersion)
+	Operator      string      // who the report names (default "custody demo")
 }
 
 // Result is what the demo produced, for tests and --output json.
@@ -44,11 +48,13 @@ type Result struct {
 	Export       string                `json:"old_export"`
 	Manifest     string                `json:"ground_truth_manifest"`
 	Checkpoint   string                `json:"checkpoint_file"`
+	ReportDir    string                `json:"report_dir"`
 	Capture      *export.Accounting    `json:"capture"`
 	FirstDiff    *reconcile.DiffResult `json:"first_diff"`
 	Refetch      *reconcile.Result     `json:"refetch"`
 	SecondDiff   *reconcile.DiffResult `json:"second_diff"`
 	Verify       verify.Report         `json:"verify"` // with the evidence summary
+	Report       *report.Result        `json:"report"`
 	GoneUpstream string                `json:"gone_upstream_conversation"`
 	Wall         float64               `json:"wall_seconds"`
 }
@@ -89,7 +95,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	res := &Result{
 		Dir: dir, Ledger: filepath.Join(dir, "custody.db"), Evidence: filepath.Join(dir, "evidence"),
 		Export: filepath.Join(dir, "old-export"), Manifest: filepath.Join(dir, "old-export.manifest.json"),
-		Checkpoint: filepath.Join(dir, "counsel.checkpoint"),
+		Checkpoint: filepath.Join(dir, "counsel.checkpoint"), ReportDir: filepath.Join(dir, "report"),
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 
@@ -230,16 +236,30 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	say("8. Verified the ledger: %d entries, chain and Merkle root, %d signed checkpoints, %d evidence objects re-hashed: %s.",
 		rep.Entries, rep.Checkpoints, rep.Evidence.Referenced, verdict)
+	// 9. The report an auditor reads, recorded in the ledger it describes.
+	tool := cfg.Tool
+	if tool.Name == "" {
+		tool = report.Tool{Name: "custody", Version: cfg.ToolVersion}
+	}
+	rr, err := report.Generate(ctx, l, store, report.Options{Out: res.ReportDir, Operator: cmp.Or(cfg.Operator, "custody demo"), Tool: tool,
+		SignerKey: signer, VerifierKey: l.VerifierKey(), External: []verify.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}}})
+	res.Report = rr
+	if err != nil {
+		return res, fmt.Errorf("demo: report: %w", err)
+	}
+	say("9. Wrote the report (legal hold first, findings, transcripts, integrity, certificate) and recorded its hash at seq %d.", *rr.Seq)
 	res.Wall = time.Since(start).Seconds()
 	say("")
 	command := cfg.Command
 	if command == "" {
 		command = "custody"
 	}
+	say("Report: %s", rr.HTML)
 	say("Everything is in %s. Try:", dir)
 	say("  %s --ledger %s verify --evidence", command, res.Ledger)
 	say("  %s --ledger %s log --kind diff", command, res.Ledger)
 	say("  %s --ledger %s diff %s --output csv", command, res.Ledger, res.Export)
+	say("  %s --ledger %s verify --report %s", command, res.Ledger, rr.HTML)
 	if !rep.OK {
 		return res, errors.New("demo: verification failed")
 	}

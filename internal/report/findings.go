@@ -160,32 +160,29 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 		if finding.IsGap(f.Kind) {
 			d.addGap(f, lf)
 		}
-		cat := holdCategory(f.Kind)
-		if cat == "" && !holdLost {
-			return nil // a field the format cannot carry: stated once, in section 3
-		}
 		hc := d.heldConv[c.id]
 		if hc == nil {
 			hc = &HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}}
 			d.heldConv[c.id] = hc
 			heldMsgs[c.id] = map[string][]string{}
 		}
-		name := string(f.Kind)
 		if holdLost {
-			name = "legal_hold_stripped"
+			hc.HoldsStripped++
 		}
-		hc.Counts[name]++
+		cat := holdCategory(f.Kind)
+		if cat == "" {
+			return nil // a field the format cannot carry: stated once, in section 3
+		}
+		hc.Counts[string(f.Kind)]++
 		if f.MessageID != "" {
-			heldMsgs[c.id][f.MessageID] = append(heldMsgs[c.id][f.MessageID], name)
+			heldMsgs[c.id][f.MessageID] = append(heldMsgs[c.id][f.MessageID], string(f.Kind))
 		}
-		if cat != "" {
-			m := d.holdCats[cat]
-			if m == nil {
-				m = map[string]bool{}
-				d.holdCats[cat] = m
-			}
-			m[gapKey(f.ConversationID, f.MessageID)] = true
+		m := d.holdCats[cat]
+		if m == nil {
+			m = map[string]bool{}
+			d.holdCats[cat] = m
 		}
+		m[gapKey(f.ConversationID, f.MessageID)] = true
 		return nil
 	})
 	if err != nil {

@@ -78,8 +78,8 @@ type RunInfo struct {
 // and what the diffed export did to them.
 type LegalHold struct {
 	Conversations int `json:"held_conversations"`
-	// Affected is how many held conversations have at least one finding
-	// other than a field the export format cannot carry.
+	// Affected is how many held conversations the export lost, changed
+	// or added a message of (missing, altered, time-shifted, not captured).
 	Affected int `json:"affected_conversations"`
 	// HoldsStripped counts messages captured under a legal hold of true
 	// whose export lacks the hold (or says false).
@@ -93,8 +93,13 @@ type LegalHold struct {
 
 // HeldConversation is one conversation under legal hold.
 type HeldConversation struct {
-	ID       string         `json:"conversation_id"`
-	Messages int            `json:"messages"`
+	ID       string `json:"conversation_id"`
+	Messages int    `json:"messages"`
+	// HoldsStripped counts its messages whose export lost the hold.
+	HoldsStripped int `json:"holds_stripped"`
+	// Counts are its findings that say the export lost, changed or
+	// added a message (missing, altered, time-shifted, not captured), by
+	// kind; Affected names those messages.
 	Counts   map[string]int `json:"findings"`
 	Affected []HeldMessage  `json:"messages_affected"`
 }

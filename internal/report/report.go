@@ -13,7 +13,6 @@ import (
 	"hash"
 	"html/template"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -541,6 +540,13 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 
 	// Section 2.
 	doc.LegalHold = LegalHold{Conversations: lf.held, Held: []HeldConversation{}}
+	if df == nil {
+		for _, c := range lf.order {
+			if c.held {
+				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}, Affected: []HeldMessage{}})
+			}
+		}
+	}
 	doc.FormatGaps = []FormatGap{}
 	doc.Findings = []KindCount{}
 	doc.Gaps = []Gap{}
@@ -557,10 +563,20 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 		lh.HoldsStripped = df.holdsStripped
 		lh.Missing, lh.Altered = len(df.holdCats["missing"]), len(df.holdCats["altered"])
 		lh.TimeShifted, lh.NotCaptured = len(df.holdCats["time_shifted"]), len(df.holdCats["not_captured"])
-		for _, id := range slices.Sorted(maps.Keys(df.heldConv)) {
-			lh.Held = append(lh.Held, *df.heldConv[id])
+		for _, c := range lf.order {
+			if !c.held {
+				continue
+			}
+			hc := df.heldConv[c.id]
+			if hc == nil {
+				hc = &HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}}
+			}
+			hc.Affected = nonNil(hc.Affected)
+			if len(hc.Counts) > 0 {
+				lh.Affected++
+			}
+			lh.Held = append(lh.Held, *hc)
 		}
-		lh.Affected = len(lh.Held)
 
 		// Section 3: the fields absent, stated once.
 		compared := r.Summary.Messages - df.counts[finding.NotCaptured] - df.counts[finding.Duplicated]

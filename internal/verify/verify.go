@@ -174,6 +174,8 @@ type Report struct {
 	Evidence *EvidenceSummary `json:"evidence,omitempty"`
 	// Derived summarises the re-derivation of leaf fields from evidence.
 	Derived *DerivedSummary `json:"derived,omitempty"`
+	// ReportFile is what verify --report found of a report file.
+	ReportFile *ReportMatch `json:"report_file,omitempty"`
 }
 
 // EvidenceSummary is what the evidence check saw, store by store.

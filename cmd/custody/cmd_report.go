@@ -37,7 +37,7 @@ type reportOptions struct {
 
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Out, "out", "report", "folder to write report.html, report.json and the proof files into (created; an existing report there is never replaced)")
-	fs.StringVar(&o.Diff, "diff", "latest", "the recorded diff to report on: a diff run id, latest, or none")
+	fs.StringVar(&o.Diff, "diff", "", "the recorded diff to report on: a diff run id, latest, or none (default: the latest if there is one)")
 	fs.StringArrayVar(&o.Conversations, "conversation", nil, "limit the transcripts to this conversation id (repeatable)")
 	fs.StringVar(&o.Interval, "interval", "", "limit the transcripts to messages sent in START/END (dates or RFC 3339, END exclusive)")
 	fs.StringVar(&o.TimeZone, "timezone", "UTC", "the matter's time zone (IANA name, e.g. America/New_York), shown beside UTC")

@@ -634,7 +634,13 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	if o.NoVerify {
 		in.Verified.Failures = append(in.Verified.Failures, "not verified when the report was written (--no-verify)")
 	} else {
-		rep, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: cmpOr(o.VerifierKey, l.VerifierKey()), Evidence: store, External: o.External})
+		vo := verify.Options{VerifierKey: cmpOr(o.VerifierKey, l.VerifierKey()), Evidence: store, External: o.External}
+		if len(lf.order) == 0 && len(lf.diffSeq) == 0 {
+			// Nothing captured yet: there may be no evidence store at all
+			// (a fresh matter), and nothing in one to re-hash.
+			vo.Evidence = nil
+		}
+		rep, err := verify.Ledger(ctx, l, vo)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,78 @@
+package report_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/report"
+)
+
+// bigText is a 1 MB message: long, one line, and with characters that
+// need escaping throughout.
+var bigText = strings.Repeat("1 MB of <b>text</b> & \"quotes\" ", 1<<20/32)
+
+// hostileReport writes the report of hostileMatter.
+func hostileReport(t *testing.T) (*report.Result, *report.Doc) {
+	t.Helper()
+	env := hostileMatter(t, bigText)
+	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"),
+		SignerKey: env.Key, Proofs: report.ProofsAll, Operator: "<script>op</script>", Tool: report.Tool{Name: "custody", Version: "<v>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, readDoc(t, res.JSON)
+}
+
+// TestHostileContentEscaped: message text with HTML, scripts, bidi
+// controls and 1 MB is carried exactly in report.json and escaped in
+// report.html, whose only markup is the template's.
+func TestHostileContentEscaped(t *testing.T) {
+	res, doc := hostileReport(t)
+	if !doc.Integrity.Verified.OK {
+		t.Fatalf("the hand-built matter does not verify: %v", doc.Integrity.Verified.Failures)
+	}
+	if len(doc.Transcripts.Items) != 1 {
+		t.Fatalf("%d conversations", len(doc.Transcripts.Items))
+	}
+	msgs := doc.Transcripts.Items[0].Messages
+	want := append(append([]string{}, hostileTexts...), bigText)
+	if len(msgs) != len(want) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(want))
+	}
+	for i, m := range msgs {
+		if m.Text != want[i] {
+			t.Errorf("message %d: report.json text differs from the evidence's (%d bytes, want %d)", i, len(m.Text), len(want[i]))
+		}
+		if m.Proof == "" {
+			t.Errorf("message %d: no proof (--proofs all)", i)
+		}
+	}
+	b, err := os.ReadFile(res.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, bad := range []string{"<script", "<img", "<a href=\"http", "<style>body", "onerror=\"", "onmouseover=\"", "<b>Mallory", "<b>0100", "<b>text", "<i>Mallory", `id="injected"`} {
+		if strings.Contains(html, bad) {
+			t.Errorf("report.html contains %q unescaped", bad)
+		}
+	}
+	if strings.Count(html, "<style>") != 2 || strings.Contains(html, "<script") {
+		t.Error("report.html has markup beyond its template's")
+	}
+	// The bidi controls are kept (they are evidence) but isolated.
+	i := strings.Index(html, "\u202eevil.exe")
+	if i < 0 || !strings.HasSuffix(html[:i], "<bdi>") {
+		t.Errorf("the right-to-left override is not isolated in a bdi element")
+	}
+	escaped := strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", `"`, "&#34;").Replace(bigText)
+	if !strings.Contains(html, escaped) {
+		t.Error("the 1 MB message is not in report.html whole and escaped")
+	}
+	if strings.Contains(html, "{{") && !strings.Contains(html, "{{.Doc.Matter.Name}} ${7*7}") {
+		t.Error("template syntax in a message was interpreted")
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,9 +16,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
@@ -225,6 +228,8 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			}
 		}
 	}
+	var proofs atomic.Int64
+	defer func() { res.Proofs = int(proofs.Load()) }()
 	fs := &fileSet{dir: o.Out}
 	defer fs.abort()
 	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show}
@@ -249,7 +254,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			if err := os.WriteFile(filepath.Join(o.Out, name), append(b, '\n'), 0o644); err != nil {
 				return "", err
 			}
-			res.Proofs++
+			proofs.Add(1)
 			return name, nil
 		}
 	}
@@ -283,9 +288,18 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	var index []*Conversation
-	for i, c := range convs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	// Conversations are read and rendered on every core, and written in
+	// order; at most a few are in flight, so memory stays flat.
+	rctx, stopRender := context.WithCancel(ctx)
+	defer stopRender() // a failure below leaves no worker waiting
+	results := renderAll(rctx, t, convs, page)
+	for i := range convs {
+		r, ok := <-results
+		if !ok || r.err != nil {
+			if r.err == nil {
+				r.err = ctx.Err()
+			}
+			return nil, r.err
 		}
 		if paged && i%o.PerPage == 0 {
 			if hw != nil {
@@ -306,25 +320,14 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 				return nil, err
 			}
 		}
-		conv, err := t.conversation(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		conv.Page = page(i)
-		if err := tmpl.ExecuteTemplate(hw, "conversation", conv); err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(conv)
-		if err != nil {
-			return nil, err
-		}
+		hw.Write(r.html)
 		if i > 0 {
 			io.WriteString(jw, ",")
 		}
 		io.WriteString(jw, "\n")
-		jw.Write(b)
+		jw.Write(r.json)
 		if paged {
-			index = append(index, &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages))})
+			index = append(index, r.index)
 		}
 	}
 	io.WriteString(jw, "]")
@@ -376,6 +379,93 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	return res, nil
+}
+
+// rendered is one conversation, rendered.
+type rendered struct {
+	html, json []byte
+	index      *Conversation // its line in a paged report's index
+	err        error
+}
+
+// renderAll reads and renders convs on GOMAXPROCS workers, each with a
+// transcriber of its own, and delivers them in order on the channel it
+// returns; it stops at the first error (delivered) or when ctx ends.
+func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page func(int) string) <-chan rendered {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	out := make(chan rendered, workers)
+	ctx, cancel := context.WithCancel(ctx)
+	type job struct {
+		i   int
+		res chan rendered
+	}
+	ordered := make(chan chan rendered, 2*workers)
+	jobs := make(chan job)
+	go func() {
+		defer close(jobs)
+		defer close(ordered)
+		for i := range convs {
+			res := make(chan rendered, 1)
+			select {
+			case ordered <- res:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{i, res}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show}
+		go func() {
+			for j := range jobs {
+				j.res <- t.render(ctx, convs[j.i], page(j.i))
+			}
+		}()
+	}
+	go func() {
+		defer close(out)
+		defer cancel()
+		for res := range ordered {
+			var r rendered
+			select {
+			case r = <-res:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// render reads one conversation and renders its HTML and JSON.
+func (t *transcriber) render(ctx context.Context, c *convState, page string) rendered {
+	conv, err := t.conversation(ctx, c)
+	if err != nil {
+		return rendered{err: err}
+	}
+	conv.Page = page
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "conversation", conv); err != nil {
+		return rendered{err: err}
+	}
+	js, err := json.Marshal(conv)
+	if err != nil {
+		return rendered{err: err}
+	}
+	return rendered{html: buf.Bytes(), json: js,
+		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages))}}
 }
 
 // filter turns the options' conversation and interval limits into the

@@ -29,7 +29,7 @@ type transcriber struct {
 	proofs  func(c *convState, e *leaf.Entry) (string, error)
 	show    func(conv string, at time.Time) bool // messages to show; nil for all
 	bodySum hashchain.Hash
-	body    map[string]json.RawMessage
+	body    map[string]*genesys.MessageData
 	bodyErr error
 }
 
@@ -108,8 +108,9 @@ func (t *transcriber) participants(ctx context.Context, c *convState) []Particip
 	return ps
 }
 
-// messageBody returns the messages of the response body sum, by id.
-func (t *transcriber) messageBody(ctx context.Context, sum hashchain.Hash) (map[string]json.RawMessage, error) {
+// messageBody returns the messages of the response body sum, by id,
+// each decoded once for all the entries that name it.
+func (t *transcriber) messageBody(ctx context.Context, sum hashchain.Hash) (map[string]*genesys.MessageData, error) {
 	if sum == t.bodySum && (t.body != nil || t.bodyErr != nil) {
 		return t.body, t.bodyErr
 	}
@@ -124,13 +125,11 @@ func (t *transcriber) messageBody(ctx context.Context, sum hashchain.Hash) (map[
 		t.bodyErr = err
 		return nil, err
 	}
-	t.body = make(map[string]json.RawMessage, len(list))
+	t.body = make(map[string]*genesys.MessageData, len(list))
 	for _, raw := range list {
-		var id struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(raw, &id) == nil {
-			t.body[id.ID] = raw
+		md := new(genesys.MessageData)
+		if json.Unmarshal(raw, md) == nil {
+			t.body[md.ID] = md
 		}
 	}
 	return t.body, nil
@@ -161,18 +160,13 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 		m.Error = "evidence unreadable: " + err.Error()
 		return m, nil
 	}
-	raw, ok := body[e.MessageID]
+	// That the message object hashes to the leaf's payload_sha256 is
+	// verification's to check (verify --evidence re-derives every
+	// message), and section 6 says whether it held.
+	md, ok := body[e.MessageID]
 	if !ok {
 		m.Error = "the evidence holds no such message"
 		return m, nil
-	}
-	md, payload, err := derive.DecodeMessage(raw)
-	if err != nil {
-		m.Error = "evidence unreadable: " + err.Error()
-		return m, nil
-	}
-	if payload != e.PayloadSHA256 {
-		m.Error = "the evidence's message does not hash to the leaf's payload_sha256"
 	}
 	m.From, m.To, m.Direction = md.FromAddress, md.ToAddress, md.Direction
 	m.Text = genesys.MessageText(md)

@@ -336,3 +336,19 @@ func TestFilteredReport(t *testing.T) {
 		t.Errorf("bad interval: %v", err)
 	}
 }
+
+// TestSchemaDocumented holds docs/report.md's copy of the schema equal to
+// schema.json, the one the tests validate against.
+func TestSchemaDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := os.ReadFile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "```json\n"+strings.TrimRight(string(schema), "\n")+"\n```") {
+		t.Error("docs/report.md does not hold schema.json verbatim in a json block")
+	}
+}

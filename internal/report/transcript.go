@@ -127,12 +127,27 @@ func (t *transcriber) messageBody(ctx context.Context, sum hashchain.Hash) (map[
 	}
 	t.body = make(map[string]*genesys.MessageData, len(list))
 	for _, raw := range list {
-		md := new(genesys.MessageData)
-		if json.Unmarshal(raw, md) == nil {
-			t.body[md.ID] = md
+		var lm shownMessage
+		if json.Unmarshal(raw, &lm) == nil {
+			t.body[lm.ID] = &genesys.MessageData{ID: lm.ID, Timestamp: lm.Timestamp, FromAddress: lm.FromAddress, ToAddress: lm.ToAddress,
+				Direction: lm.Direction, TextBody: lm.TextBody, CreatedBy: lm.CreatedBy, NormalizedMessage: lm.NormalizedMessage}
 		}
 	}
 	return t.body, nil
+}
+
+// shownMessage is the part of genesys.MessageData (same members) a
+// transcript shows: decoding only it skips the receipts and media lists
+// a report never reads, which cost as much as the rest of a message.
+type shownMessage struct {
+	ID                string                     `json:"id"`
+	Timestamp         string                     `json:"timestamp"`
+	FromAddress       string                     `json:"fromAddress"`
+	ToAddress         string                     `json:"toAddress"`
+	Direction         string                     `json:"direction"`
+	TextBody          string                     `json:"textBody"`
+	CreatedBy         *genesys.UserRef           `json:"createdBy"`
+	NormalizedMessage *genesys.NormalizedMessage `json:"normalizedMessage"`
 }
 
 // message reads one message entry's message from its evidence.

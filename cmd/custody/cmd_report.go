@@ -33,6 +33,7 @@ type reportOptions struct {
 	Proofs        string
 	Checkpoints   []string
 	NoVerify      bool
+	NoRecord      bool
 }
 
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
@@ -45,6 +46,7 @@ func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Proofs, "proofs", report.ProofsHeld, "which messages get a proof file beside the report: held (conversations under legal hold), all, none")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger, checked and listed (repeatable)")
 	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says it was not verified)")
+	fs.BoolVar(&o.NoRecord, "no-record", false, "open the matter read-only and record nothing: for a copy that cannot be written (verify --report then cannot confirm the files)")
 }
 
 func newReportCommand(g *globalOptions) *cobra.Command {
@@ -77,6 +79,8 @@ The ledger and evidence are verified first (--no-verify skips it). The
 SHA-256 of every file written is then recorded in the ledger (a "report"
 entry) and a checkpoint signed, so the report is itself in the chain of
 custody: 'custody verify --report report.html' confirms a copy later.
+--no-record opens the matter read-only and records nothing, for a copy
+that cannot be written.
 
 Past 2,000 conversations the transcripts go to pages of 500 beside an
 index. Proof files (proofs/SEQ.proof.json) are written for the messages
@@ -87,6 +91,7 @@ Examples:
   custody report --out report-2024-05 --timezone Europe/London --operator "J. Smith"
   custody report --diff diff-20240501T120000Z-1a2b3c4d --proofs all
   custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
+  custody report --no-record --out /tmp/review
 ` + exitStatus("0    the report was written and recorded",
 			"1    it could not be written (a folder that cannot be made, an unreadable ledger or evidence)",
 			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff)",
@@ -118,7 +123,7 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if o.Operator == "" {
 		o.Operator = osUser()
 	}
-	m, err := openMatter(ctx, g, matter.Options{})
+	m, err := openMatter(ctx, g, matter.Options{ReadOnly: o.NoRecord})
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -127,14 +132,16 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if err != nil {
 		return fmt.Errorf("report: evidence: %w", err)
 	}
-	signer, err := m.SignerKey()
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
+	var signer string
+	if !o.NoRecord {
+		if signer, err = m.SignerKey(); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
 	}
 	res, err := report.Generate(ctx, m.Ledger, store, report.Options{
 		Out: o.Out, Diff: o.Diff, Conversations: o.Conversations, Interval: o.Interval, Location: loc,
 		Operator: o.Operator, Tool: toolInfo(), SignerKey: signer, VerifierKey: m.Ledger.VerifierKey(),
-		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify,
+		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify, NoRecord: o.NoRecord,
 	})
 	switch {
 	case errors.Is(err, report.ErrExists), errors.Is(err, reconcile.ErrNoDiff), errors.Is(err, report.ErrInterval):

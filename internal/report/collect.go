@@ -34,7 +34,8 @@ type convState struct {
 // ledgerFacts are what one pass over the ledger gives.
 type ledgerFacts struct {
 	size       uint64
-	leafHashes []hashchain.Hash
+	root       hashchain.Hash   // the Merkle root of every entry
+	leafHashes []hashchain.Hash // every leaf hash, when asked for (proofs)
 	convs      map[string]*convState
 	order      []*convState // by first message time, then id
 	messages   int
@@ -51,7 +52,8 @@ func gapKey(conv, msg string) string { return conv + "/" + msg }
 
 // readLedger makes the one pass over the ledger's entries.
 // show, when not nil, says which messages the transcripts show.
-func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at time.Time) bool) (*ledgerFacts, error) {
+// keepHashes keeps every leaf hash, for proofs.
+func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at time.Time) bool, keepHashes bool) (*ledgerFacts, error) {
 	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
 		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}}
 	conv := func(id string) *convState {
@@ -63,14 +65,19 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		return c
 	}
 	seenInterval := map[string]bool{}
+	rb := hashchain.NewRootBuilder()
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
 			return nil, err
 		}
-		if e.Seq != uint64(len(f.leafHashes)) {
-			return nil, fmt.Errorf("report: ledger entry %d out of order (want %d)", e.Seq, len(f.leafHashes))
+		if e.Seq != f.size {
+			return nil, fmt.Errorf("report: ledger entry %d out of order (want %d)", e.Seq, f.size)
 		}
-		f.leafHashes = append(f.leafHashes, e.LeafHash)
+		f.size++
+		rb.Append(e.LeafHash)
+		if keepHashes {
+			f.leafHashes = append(f.leafHashes, e.LeafHash)
+		}
 		switch e.Kind {
 		case leaf.KindConversation:
 			c := conv(e.ConversationID)
@@ -156,7 +163,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			f.diffSeq[e.RunID] = e.Seq
 		}
 	}
-	f.size = uint64(len(f.leafHashes))
+	f.root = rb.Root()
 	for _, c := range f.convs {
 		if c.leafHash.IsZero() && len(c.msgSeqs) == 0 {
 			continue

@@ -149,7 +149,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	now := o.Now().UTC()
-	lf, err := readLedger(ctx, l, show)
+	lf, err := readLedger(ctx, l, show, o.Proofs != ProofsNone)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,6 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	var proofs atomic.Int64
-	defer func() { res.Proofs = int(proofs.Load()) }()
 	fs := &fileSet{dir: o.Out}
 	defer fs.abort()
 	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show}
@@ -353,6 +352,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if err := tmpl.ExecuteTemplate(hw, "foot", view); err != nil {
 		return nil, err
 	}
+	res.Proofs = int(proofs.Load())
 	files, err := fs.close()
 	if err != nil {
 		return nil, err
@@ -697,12 +697,8 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	if err != nil {
 		return err
 	}
-	rb := hashchain.NewRootBuilder()
-	for _, h := range lf.leafHashes {
-		rb.Append(h)
-	}
 	in := &doc.Integrity
-	in.LedgerSize, in.Root, in.ChainHead = lf.size, rb.Root().String(), head.Chain.String()
+	in.LedgerSize, in.Root, in.ChainHead = lf.size, lf.root.String(), head.Chain.String()
 	if head.Size != lf.size {
 		return fmt.Errorf("report: the ledger grew while being read (%d, then %d entries)", lf.size, head.Size)
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/custodyhq/custody/internal/report"
 )
 
 // The browser tests open the report in a real Chromium (Debian package
@@ -342,4 +344,41 @@ func TestBrowserHostileContent(t *testing.T) {
 	if !bytes.Contains([]byte(strings.Join(pages, "")), []byte("1 MB of <b>text</b>")) {
 		t.Error("the PDF lacks the 1 MB message's text, as text")
 	}
+}
+
+// TestBrowserPagedReport: a report past PageAbove conversations is an
+// index beside transcript pages; each opens on its own, loads nothing,
+// and the index still prints with its certificate alone on the last page.
+func TestBrowserPagedReport(t *testing.T) {
+	m, st, key := openDemo(t)
+	out := filepath.Join(t.TempDir(), "r")
+	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, PageAbove: 10, PerPage: 20, NoVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	doc := readDoc(t, res.JSON)
+	ctx, bp := openReport(t, res.HTML)
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#transcript-index tr').length - 1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(doc.Transcripts.Items) {
+		t.Errorf("the index lists %d conversations, report.json %d", rows, len(doc.Transcripts.Items))
+	}
+	dir := artifacts(t)
+	certificatePages(t, printPDF(t, ctx, dir, "index.pdf"), 1)
+	bp.quiet(t, res.HTML)
+
+	first := filepath.Join(out, doc.Transcripts.Pages[0])
+	ctx, bp = openReport(t, first)
+	convs, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('div.conv').length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if convs != 20 {
+		t.Errorf("%s holds %d conversations, want 20", doc.Transcripts.Pages[0], convs)
+	}
+	screenshot(t, ctx, filepath.Join(dir, "transcripts.png"))
+	bp.quiet(t, first)
 }

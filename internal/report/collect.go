@@ -110,8 +110,8 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			}
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				for _, m := range d.(*leaf.MessageDetail).Media {
-					if e.Supersedes == nil {
-						f.attach++
+					if e.Supersedes == nil && m.Evidence != "" {
+						f.attach++ // downloaded and kept as evidence
 					}
 					if m.Status != "" {
 						f.exceptions = append(f.exceptions, Exception{Kind: "media_" + m.Status, ConversationID: e.ConversationID,

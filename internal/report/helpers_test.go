@@ -157,6 +157,7 @@ func htmlNumbers(t *testing.T, html string) map[string]int {
 // ledgerCounts counts, from the ledger alone, what the summary states.
 type ledgerCounts struct {
 	conversations, messages, held int
+	attachments                   int // kept as evidence
 	heldIDs                       map[string]bool
 	size                          uint64
 	root                          hashchain.Hash
@@ -180,6 +181,15 @@ func countLedger(t *testing.T, l *ledger.Ledger, upTo uint64) ledgerCounts {
 			convs[e.ConversationID] = true
 			if e.Supersedes == nil {
 				c.messages++
+				d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range d.(*leaf.MessageDetail).Media {
+					if m.Evidence != "" {
+						c.attachments++
+					}
+				}
 			}
 		case leaf.KindConversation:
 			convs[e.ConversationID] = true

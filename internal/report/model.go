@@ -49,8 +49,10 @@ type MatterInfo struct {
 
 // Summary is section 1's numbers.
 type Summary struct {
-	Conversations     int      `json:"conversations"`
-	Messages          int      `json:"messages"`
+	Conversations int `json:"conversations"`
+	Messages      int `json:"messages"`
+	// Attachments counts the attachments custody downloaded and keeps as
+	// evidence (section 7 lists those it could not).
 	Attachments       int      `json:"attachments"`
 	HeldConversations int      `json:"held_conversations"`
 	Intervals         []string `json:"intervals"`

@@ -28,7 +28,8 @@ func TestDemoReport(t *testing.T) {
 	m, st, _ := openDemo(t)
 	l := m.Ledger
 	want := countLedger(t, l, *res.Report.Seq)
-	if doc.Summary.Conversations != want.conversations || doc.Summary.Messages != want.messages || doc.Summary.HeldConversations != want.held {
+	if doc.Summary.Conversations != want.conversations || doc.Summary.Messages != want.messages || doc.Summary.HeldConversations != want.held ||
+		doc.Summary.Attachments != want.attachments {
 		t.Errorf("summary %+v, ledger has %d conversations, %d messages, %d held", doc.Summary, want.conversations, want.messages, want.held)
 	}
 	if doc.Integrity.LedgerSize != want.size || doc.Integrity.Root != want.root.String() {

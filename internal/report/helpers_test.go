@@ -48,7 +48,7 @@ func demoMatter(t *testing.T) *demo.Result {
 			return
 		}
 		demoOnce.dir = dir
-		demoOnce.res, demoOnce.err = demo.Run(context.Background(), demo.Config{Dir: filepath.Join(dir, "d"), Conversations: 60, Seed: 3}, io.Discard)
+		demoOnce.res, demoOnce.err = demo.Run(context.Background(), demo.Config{Dir: filepath.Join(dir, "d"), Conversations: 60, Seed: 3, ToolVersion: "devel"}, io.Discard)
 	})
 	if demoOnce.err != nil {
 		t.Fatalf("demo: %v", demoOnce.err)

@@ -76,3 +76,42 @@ func TestHostileContentEscaped(t *testing.T) {
 		t.Error("template syntax in a message was interpreted")
 	}
 }
+
+// TestMissingEvidence: with the messages' evidence gone the report is
+// still written, each message saying its evidence is unreadable, and
+// section 6 says verification failed.
+func TestMissingEvidence(t *testing.T) {
+	env := hostileMatter(t, "short")
+	var bulk string
+	filepath.WalkDir(filepath.Join(env.Dir, "evidence"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), `{"entities"`) {
+				bulk = p
+			}
+		}
+		return nil
+	})
+	if bulk == "" {
+		t.Fatal("no bulk body in the evidence folder")
+	}
+	if err := os.Remove(bulk); err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	if doc.Integrity.Verified.OK || doc.Integrity.Verified.EvidenceMissing != 1 || res.Verified {
+		t.Errorf("verified %+v", doc.Integrity.Verified)
+	}
+	for _, m := range doc.Transcripts.Items[0].Messages {
+		if !strings.HasPrefix(m.Error, "evidence unreadable") || m.Text != "" {
+			t.Errorf("message %s: error %q, text %q", m.ID, m.Error, m.Text)
+		}
+	}
+	html, _ := os.ReadFile(res.HTML)
+	if !strings.Contains(string(html), "FAILED") {
+		t.Error("report.html does not say verification failed")
+	}
+}

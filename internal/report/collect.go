@@ -46,6 +46,7 @@ type ledgerFacts struct {
 	refetch    map[string]leaf.RefetchDetail // by conversation id + "/" + message id: the latest outcome
 	exceptions []Exception
 	diffSeq    map[string]uint64 // diff run id → seq of its entry
+	reports    []RunInfo         // earlier reports, from their entries
 }
 
 func gapKey(conv, msg string) string { return conv + "/" + msg }
@@ -161,6 +162,14 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			}
 		case leaf.KindDiff:
 			f.diffSeq[e.RunID] = e.Seq
+		case leaf.KindReport:
+			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				rd := d.(*leaf.ReportDetail)
+				at := formatTime(e.At)
+				f.reports = append(f.reports, RunInfo{RunID: e.RunID, Kind: leaf.KindReport, Status: "recorded", StartedAt: at, EndedAt: at,
+					Operator: rd.Operator, ToolVersion: rd.ToolVersion, Scope: json.RawMessage(`{}`),
+					Outcome: fmt.Sprintf("%d files recorded at seq %d, describing %d entries", len(rd.Files), e.Seq, rd.LedgerSize)})
+			}
 		}
 	}
 	f.root = rb.Root()

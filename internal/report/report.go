@@ -627,6 +627,8 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 		ri.Outcome = runOutcome(r)
 		doc.Runs = append(doc.Runs, ri)
 	}
+	doc.Runs = append(doc.Runs, lf.reports...)
+	slices.SortStableFunc(doc.Runs, func(a, b RunInfo) int { return strings.Compare(a.StartedAt, b.StartedAt) })
 
 	// Section 2.
 	doc.LegalHold = LegalHold{Conversations: lf.held, Held: []HeldConversation{}}

@@ -2,11 +2,14 @@ package report_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/report"
 )
 
@@ -113,5 +116,41 @@ func TestMissingEvidence(t *testing.T) {
 	html, _ := os.ReadFile(res.HTML)
 	if !strings.Contains(string(html), "FAILED") {
 		t.Error("report.html does not say verification failed")
+	}
+}
+
+// cancellingStore cancels the context at its first read.
+type cancellingStore struct {
+	evidence.Store
+	cancel context.CancelFunc
+}
+
+func (s cancellingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	s.cancel()
+	return s.Store.Get(ctx, sum)
+}
+
+// TestInterruptedReport: a report cut short records nothing and leaves no
+// partial report.html or report.json, so the same folder can be used again.
+func TestInterruptedReport(t *testing.T) {
+	env := hostileMatter(t, "short")
+	out := filepath.Join(env.Dir, "report")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before, _ := env.Ledger.Head(context.Background())
+	_, err := report.Generate(ctx, env.Ledger, cancellingStore{env.Store, cancel}, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Generate: %v, want context.Canceled", err)
+	}
+	for _, name := range []string{"report.html", "report.json"} {
+		if _, err := os.Stat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", name, err)
+		}
+	}
+	if after, _ := env.Ledger.Head(context.Background()); after.Size != before.Size {
+		t.Errorf("the ledger grew from %d to %d entries", before.Size, after.Size)
+	}
+	if _, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true}); err != nil {
+		t.Errorf("a second report into the same folder: %v", err)
 	}
 }

@@ -596,11 +596,15 @@ func (s *fileSet) close() ([]leaf.ReportFile, error) {
 	return out, nil
 }
 
-// abort closes files left open by a failure.
+// abort closes and removes the files of a report that failed before they
+// were complete (nothing was recorded of them), so the same --out can be
+// used again.
 func (s *fileSet) abort() {
 	for _, hf := range s.files {
 		hf.f.Close()
+		os.Remove(hf.f.Name())
 	}
+	s.files = nil
 }
 
 func cmpOr(a, b string) string {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -149,6 +150,12 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	now := o.Now().UTC()
+	// Verification first: its memory is free again before the report's
+	// own pass, so the two do not add up.
+	vi, err := verifyFirst(ctx, l, store, o)
+	if err != nil {
+		return nil, err
+	}
 	lf, err := readLedger(ctx, l, show, o.Proofs != ProofsNone)
 	if err != nil {
 		return nil, err
@@ -171,7 +178,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			return nil, err
 		}
 	}
-	if err := fillDoc(ctx, l, store, o, doc, lf, df); err != nil {
+	if err := fillDoc(ctx, l, o, doc, lf, df, vi); err != nil {
 		return nil, err
 	}
 	doc.Transcripts.Filter = filterText
@@ -615,7 +622,7 @@ func cmpOr(a, b string) string {
 }
 
 // fillDoc fills every section but the transcripts' conversations.
-func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts) error {
+func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
 	doc.Summary = Summary{Conversations: len(lf.order), Messages: lf.messages, Attachments: lf.attach, HeldConversations: lf.held,
 		Intervals: nonNil(lf.intervals), APIHosts: []string{}, ClientIDs: []string{}}
 	runs, err := l.Runs(ctx)
@@ -722,34 +729,9 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	for _, c := range cps {
 		in.Checkpoints = append(in.Checkpoints, CheckpointInfo{ID: c.ID, Size: c.Size, Root: c.Root.String(), CreatedAt: formatTime(c.CreatedAt), KeyID: keyName})
 	}
-	in.Verified.Failures = []string{}
-	if o.NoVerify {
-		in.Verified.Failures = append(in.Verified.Failures, "not verified when the report was written (--no-verify)")
-	} else {
-		vo := verify.Options{VerifierKey: cmpOr(o.VerifierKey, l.VerifierKey()), Evidence: store, External: o.External}
-		if len(lf.order) == 0 && len(lf.diffSeq) == 0 {
-			// Nothing captured yet: there may be no evidence store at all
-			// (a fresh matter), and nothing in one to re-hash.
-			vo.Evidence = nil
-		}
-		rep, err := verify.Ledger(ctx, l, vo)
-		if err != nil {
-			return err
-		}
-		v := &in.Verified
-		v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.OK, rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
-		if e := rep.Evidence; e != nil {
-			v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered
-		}
-		if d := rep.Derived; d != nil {
-			v.Derived = d.Entries
-		}
-		for _, f := range rep.Findings {
-			v.Failures = append(v.Failures, f.String())
-		}
-		if rep.Root != in.Root {
-			return fmt.Errorf("report: verify saw root %s, the report %s: the ledger changed while being read", rep.Root, in.Root)
-		}
+	in.Verified = vi.VerifyInfo
+	if vi.root != "" && vi.root != in.Root {
+		return fmt.Errorf("report: verify saw root %s, the report %s: the ledger changed while being read", vi.root, in.Root)
 	}
 	in.Commands = []string{
 		"# the ledger, its signed checkpoints, a checkpoint kept outside it, and every evidence object:",
@@ -770,6 +752,59 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)
 	}
 	return nil
+}
+
+// verified is what verification found, and the root it saw.
+type verified struct {
+	VerifyInfo
+	root string
+}
+
+// verifyFirst verifies the ledger and its evidence (unless o.NoVerify)
+// and returns what it found, then hands the memory it used back.
+func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options) (*verified, error) {
+	vi := &verified{VerifyInfo: VerifyInfo{Failures: []string{}}}
+	if o.NoVerify {
+		vi.Failures = append(vi.Failures, "not verified when the report was written (--no-verify)")
+		return vi, nil
+	}
+	vo := verify.Options{VerifierKey: cmpOr(o.VerifierKey, l.VerifierKey()), Evidence: store, External: o.External}
+	if !referencesEvidence(ctx, l) {
+		// Nothing captured yet: there may be no evidence store at all (a
+		// fresh matter), and nothing in one to re-hash.
+		vo.Evidence = nil
+	}
+	rep, err := verify.Ledger(ctx, l, vo)
+	if err != nil {
+		return nil, err
+	}
+	v := &vi.VerifyInfo
+	v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.OK, rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
+	if e := rep.Evidence; e != nil {
+		v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered
+	}
+	if d := rep.Derived; d != nil {
+		v.Derived = d.Entries
+	}
+	for _, f := range rep.Findings {
+		v.Failures = append(v.Failures, f.String())
+	}
+	vi.root = rep.Root
+	debug.FreeOSMemory()
+	return vi, nil
+}
+
+// referencesEvidence reports whether any entry of a kind that names
+// evidence is in the ledger.
+func referencesEvidence(ctx context.Context, l *ledger.Ledger) bool {
+	for _, k := range []string{leaf.KindConversation, leaf.KindMessage, leaf.KindDiff, leaf.KindAudit, leaf.KindListing} {
+		for _, err := range l.Entries(ctx, ledger.Filter{Kind: k, Limit: 1}) {
+			if err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // truthOf says what custody holds for a field the export lacked.

@@ -223,7 +223,6 @@ func BenchmarkReport(b *testing.B) {
 		f.wall.Round(time.Millisecond), rate(f.wall), f.cpu.Round(time.Millisecond), f.rss/1024,
 		v.wall.Round(time.Millisecond), rate(v.wall), v.cpu.Round(time.Millisecond), v.rss/1024,
 		float64(r.wall)/float64(v.wall), float64(f.wall)/float64(v.wall))
-	_ = report.FormatID
 }
 
 // BenchmarkGenerate is the rendering alone, in process, for profiling:

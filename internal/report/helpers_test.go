@@ -19,7 +19,6 @@ import (
 	"github.com/custodyhq/custody/internal/demo"
 	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -292,6 +291,5 @@ func hostileMatter(t *testing.T, big string) *ledgertest.Env {
 	if _, err := env.Ledger.Checkpoint(ctx, env.Key); err != nil {
 		t.Fatal(err)
 	}
-	_ = genesys.MillisLayout
 	return env
 }

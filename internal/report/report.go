@@ -27,7 +27,6 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/finding"
-	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -867,5 +866,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
-var _ = genesys.MillisLayout

@@ -2,8 +2,10 @@
 # Installs what the test suite needs into .tools/bin (idempotent):
 # versitygw, a real S3-compatible server the S3 tests start on loopback;
 # curl and jq, which the README walkthrough uses (cmd/custody/readme_test.go
-# runs it), with apt-get when they are missing; the Genesys JavaScript SDK
-# into .tools/jssdk (below).
+# runs it), with apt-get when they are missing; chromium and poppler-utils
+# (pdfinfo), which the report tests open and print report.html with
+# (internal/report/browser_test.go); the Genesys JavaScript SDK into
+# .tools/jssdk (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="${CUSTODY_TOOLS:-$PWD/.tools/bin}"
@@ -17,11 +19,12 @@ fi
 missing=()
 # openssl: its 'ts -verify' checks custody's stored RFC 3161 tokens
 # (internal/tsa, the attest_* scripts, the ledger-format appendix).
-for tool in curl jq openssl; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
+# command:package pairs
+for pair in curl:curl jq:jq openssl:openssl chromium:chromium pdfinfo:poppler-utils; do
+  command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]} with apt-get (the README walkthrough test uses them)" >&2
+  echo "installing ${missing[*]} with apt-get (the README walkthrough and report tests use them)" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if ! command -v apt-get >/dev/null || ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"; }; then

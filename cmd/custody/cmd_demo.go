@@ -39,7 +39,10 @@ WhatsApp conversations, some under legal hold, faults on), then:
   3. diffs that export against the ledger;
   4. refetches the gaps (one conversation was deleted upstream meanwhile);
   5. diffs again and verifies everything, evidence included;
-and prints what happened with the paths of what it wrote. The --ledger flag
+  6. writes the report an auditor reads (report/report.html, see
+     'custody report --help') and records its hash in the ledger;
+and prints what happened, the report's path first among the paths of
+what it wrote. The --ledger flag
 is ignored: the demo makes its own ledger in --dir.
 
 The README walks through the same steps by hand against 'custody sim serve'.
@@ -63,7 +66,7 @@ func runDemo(ctx context.Context, o *demoOptions, g *globalOptions) error {
 	if o.cfg.Conversations < 10 || o.cfg.RateLimit < 1 {
 		return usageError("--conversations must be at least 10 and --rate-limit positive")
 	}
-	o.cfg.ToolVersion, o.cfg.Log = toolVersion(), g.log
+	o.cfg.ToolVersion, o.cfg.Log, o.cfg.Tool, o.cfg.Operator = toolVersion(), g.log, toolInfo(), osUser()
 	// The closing "Try:" lines name this binary, so they work as printed
 	// even when custody is not on PATH (make demo runs bin/custody).
 	if exe, err := os.Executable(); err == nil {

@@ -27,6 +27,7 @@ type verifyOptions struct {
 	Key         string
 	Checkpoints []string
 	Proof       string
+	Report      string
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
 
 	TSARoots         string
@@ -38,6 +39,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger, the custodian's own copy: an auditor passes their own)")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
+	fs.StringVar(&o.Report, "report", "", "also check that this file (report.html, report.json, a transcript page) is one 'custody report' recorded in the ledger, unchanged")
 	o.ev.AddFlags(fs, false)
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots timestamp tokens must chain to (default: the bundle kept in the matter, if any)")
 	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
@@ -105,6 +107,11 @@ Verify opens everything read-only and records nothing.
 Take the verifier key from somewhere the ledger's custodian cannot
 rewrite: whoever can change the ledger can change custody.pub beside it.
 
+With --report FILE it also checks that FILE is a file of a report 'custody
+report' wrote and recorded in this ledger (its SHA-256 and size are in a
+"report" entry covered by a signed checkpoint): one byte changed and it
+is not (exit 3).
+
 With --proof FILE it checks a proof file from 'custody prove' offline
 (JSON, or the C2SP tlog-proof form): no ledger is opened, only the proof
 and --key are needed. It also checks the timestamp tokens the proof
@@ -121,6 +128,7 @@ Examples:
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
   custody verify --tsa-roots tsa-roots.pem --witness counsel.witness.pub
+  custody verify --report report/report.html
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
@@ -129,7 +137,8 @@ Examples:
 			`3    the ledger (or proof) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a
-       ledger file SQLite reports damaged`,
+       ledger file SQLite reports damaged, a --report file the ledger
+       does not record`,
 			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o, g) },
@@ -142,6 +151,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	if o.Proof != "" {
 		if len(o.Checkpoints) > 0 {
 			return usageError("verify: --proof checks one proof file; it does not take --checkpoint")
+		}
+		if o.Report != "" {
+			return usageError("verify: --proof checks one proof file offline; --report needs the ledger")
 		}
 		return runVerifyProof(o, g)
 	}
@@ -204,6 +216,22 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	case err != nil:
 		return err // verify.Ledger names itself ("verify: …")
 	}
+	if o.Report != "" {
+		f, err := os.Open(o.Report)
+		if err != nil {
+			return fmt.Errorf("verify: --report: %w", err)
+		}
+		match, err := verify.ReportFile(ctx, m.Ledger, o.Report, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		rep.ReportFile = &match
+		if fail := match.Finding(); fail != nil {
+			rep.Findings = append(rep.Findings, *fail)
+			rep.OK = false
+		}
+	}
 	if err := printReport(g, &rep); err != nil {
 		return err
 	}
@@ -249,6 +277,9 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 			continue // the failure, if the latest, says so
 		}
 		fmt.Fprintf(w, "witnessed    checkpoint %s (size %d) by %d: %s\n", ws.Checkpoint, ws.Size, len(ws.Witnesses), strings.Join(ws.Witnesses, ", "))
+	}
+	if r := rep.ReportFile; r != nil && r.Found {
+		fmt.Fprintf(w, "report       %s is %s of report %s (seq %d), SHA-256 %s\n", r.File, r.Name, r.RunID, r.Seq, r.SHA256)
 	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(w, "FAIL  %s\n", f)

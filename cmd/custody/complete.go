@@ -8,6 +8,7 @@ import (
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/sim/tsasim"
 )
@@ -39,6 +40,7 @@ func choiceCompletions() map[string]cobra.CompletionFunc {
 		"kind":         fixed(kinds...),
 		"export-shape": fixed(recexport.ShapeGenesys, recexport.ShapeReshape),
 		"region":       fixed(fetch.RegionNames()...),
+		"proofs":       fixed(report.ProofsHeld, report.ProofsAll, report.ProofsNone),
 		"message-type": fixed("whatsapp", "sms", "webmessaging"), // the common ones; Genesys has more
 		"fault":        fixed(append([]string{"none"}, tsaFaults()...)...),
 		"fields":       fixed(leaf.ProvableFields[:]...),

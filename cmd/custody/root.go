@@ -189,6 +189,7 @@ Examples:
 		newMatterCommand(g),
 		newWitnessCommand(g),
 		newEraseCommand(g), newHoldCommand(g), newReleaseCommand(g),
+		newReportCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
@@ -38,6 +40,8 @@ type Config struct {
 	ToolVersion   string
 	Command       string // how the closing "Try:" lines call custody (default "custody"), e.g. the running binary's path
 	Log           *slog.Logger
+	Tool          report.Tool // the binary, as the report names it (default: custody ToolVersion)
+	Operator      string      // who the report names (default "custody demo")
 }
 
 // Result is what the demo produced, for tests and --output json.
@@ -50,11 +54,13 @@ type Result struct {
 	Checkpoint   string                `json:"checkpoint_file"`
 	TSARoot      string                `json:"tsa_root"`    // the test TSA's root certificate
 	WitnessKey   string                `json:"witness_key"` // the test witness's verifier key file
+	ReportDir    string                `json:"report_dir"`
 	Capture      *export.Accounting    `json:"capture"`
 	FirstDiff    *reconcile.DiffResult `json:"first_diff"`
 	Refetch      *reconcile.Result     `json:"refetch"`
 	SecondDiff   *reconcile.DiffResult `json:"second_diff"`
 	Verify       verify.Report         `json:"verify"` // with the evidence summary
+	Report       *report.Result        `json:"report"`
 	GoneUpstream string                `json:"gone_upstream_conversation"`
 	// Damages is what the old export did, by the simulator's ground
 	// truth, counted as if custody had captured every day it covers;
@@ -105,7 +111,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		Dir: dir, Ledger: filepath.Join(dir, "custody.db"), Evidence: filepath.Join(dir, "evidence"),
 		Export: filepath.Join(dir, "old-export"), Manifest: filepath.Join(dir, "old-export.manifest.json"),
 		Checkpoint: filepath.Join(dir, "counsel.checkpoint"),
-		TSARoot:    filepath.Join(dir, "tsa-root.pem"), WitnessKey: filepath.Join(dir, "witness.pub"),
+		TSARoot:    filepath.Join(dir, "tsa-root.pem"), WitnessKey: filepath.Join(dir, "witness.pub"), ReportDir: filepath.Join(dir, "report"),
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 
@@ -313,17 +319,31 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		say("   Checkpoint %s is proven by an RFC 3161 token to have existed by %s; witness %s cosigned it.",
 			t.Checkpoint, t.ProvenAt.Format(time.RFC3339), wit.Name())
 	}
+	// 9. The report an auditor reads, recorded in the ledger it describes.
+	tool := cfg.Tool
+	if tool.Name == "" {
+		tool = report.Tool{Name: "custody", Version: cfg.ToolVersion}
+	}
+	rr, err := report.Generate(ctx, l, store, report.Options{Out: res.ReportDir, Operator: cmp.Or(cfg.Operator, "custody demo"), Tool: tool,
+		SignerKey: signer, VerifierKey: l.VerifierKey(), External: []verify.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}}})
+	res.Report = rr
+	if err != nil {
+		return res, fmt.Errorf("demo: report: %w", err)
+	}
+	say("9. Wrote the report (legal hold first, findings, transcripts, integrity, certificate) and recorded its hash at seq %d.", *rr.Seq)
 	res.Wall = time.Since(start).Seconds()
 	say("")
 	command := cfg.Command
 	if command == "" {
 		command = "custody"
 	}
+	say("Report: %s", rr.HTML)
 	say("Everything is in %s. Try:", dir)
 	say("  %s --ledger %s verify --evidence", command, res.Ledger)
 	say("  %s --ledger %s verify --tsa-roots %s --witness %s", command, res.Ledger, res.TSARoot, res.WitnessKey)
 	say("  %s --ledger %s log --kind diff", command, res.Ledger)
 	say("  %s --ledger %s diff %s --output csv", command, res.Ledger, res.Export)
+	say("  %s --ledger %s verify --report %s", command, res.Ledger, rr.HTML)
 	say("What each finding kind means, in plain words with an example: docs/findings.md")
 	say("(https://github.com/custodyhq/custody/blob/main/docs/findings.md).")
 	if !rep.OK {

@@ -191,6 +191,9 @@ func detailCases() []detailCase {
 			"kept": []map[string]string{{"object": hash, "why": odd}}, "partial": []string{}, "collateral": []string{}, "operator": "u", "reason": odd, "override_hold": "court order"},
 			&ErasureDetail{Conversations: []string{"c1"}, Messages: []string{"m1", "m2"}, Erased: []string{hash},
 				Kept: []ErasedKept{{Object: hash, Why: odd}}, Partial: []string{}, Collateral: []string{}, Operator: "u", Reason: odd, OverrideHold: "court order"}},
+		{"report", map[string]any{"diff_run_id": "diff-1", "files": []map[string]any{{"name": "report.html", "sha256": hash, "size": 42}},
+			"ledger_size": 7, "operator": odd, "root": hash, "tool_version": "v1"},
+			&ReportDetail{DiffRunID: "diff-1", Files: []ReportFile{{Name: "report.html", SHA256: hash, Size: 42}}, LedgerSize: 7, Operator: odd, Root: hash, ToolVersion: "v1"}},
 	}
 }
 

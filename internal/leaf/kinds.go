@@ -47,6 +47,7 @@ var kinds = [...]KindInfo{
 	{KindErasure, "an erasure: conversations and messages erased, evidence deleted, why and by whom (custody erase)", func() Detail { return new(ErasureDetail) }},
 	{KindAudit, "one page of audit-trail query results", func() Detail { return new(AuditDetail) }},
 	{KindListing, "one page of the conversation listing of an export", func() Detail { return new(ListingDetail) }},
+	{KindReport, "a report custody wrote: the SHA-256 of each of its files and the ledger state it describes", func() Detail { return new(ReportDetail) }},
 }
 
 // Kinds returns the table of the entry kinds custody writes.

@@ -189,6 +189,8 @@ type Report struct {
 	CheckpointTimes []CheckpointTime `json:"checkpoint_times,omitempty"`
 	// Witnessed lists the given witnesses' cosignatures per checkpoint.
 	Witnessed []WitnessStatus `json:"witnessed,omitempty"`
+	// ReportFile is what verify --report found of a report file.
+	ReportFile *ReportMatch `json:"report_file,omitempty"`
 }
 
 // EvidenceSummary is what the evidence check saw, store by store.

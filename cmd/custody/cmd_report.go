@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"runtime/debug"
+	"time"
+	_ "time/tzdata" // --timezone works where the system has no zoneinfo
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+type reportOptions struct {
+	Out           string
+	Diff          string
+	Conversations []string
+	Interval      string
+	TimeZone      string
+	Operator      string
+	Proofs        string
+	Checkpoints   []string
+	NoVerify      bool
+	NoRecord      bool
+}
+
+func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Out, "out", "report", "folder to write report.html, report.json and the proof files into (created; an existing report there is never replaced)")
+	fs.StringVar(&o.Diff, "diff", "", "the recorded diff to report on: a diff run id, latest, or none (default: the latest if there is one)")
+	fs.StringArrayVar(&o.Conversations, "conversation", nil, "limit the transcripts to this conversation id (repeatable)")
+	fs.StringVar(&o.Interval, "interval", "", "limit the transcripts to messages sent in START/END (dates or RFC 3339, END exclusive)")
+	fs.StringVar(&o.TimeZone, "timezone", "UTC", "the matter's time zone (IANA name, e.g. America/New_York), shown beside UTC")
+	fs.StringVar(&o.Operator, "operator", "", "who writes the report (default: the OS user)")
+	fs.StringVar(&o.Proofs, "proofs", report.ProofsHeld, "which messages get a proof file beside the report: held (conversations under legal hold), all, none")
+	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger, checked and listed (repeatable)")
+	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says it was not verified)")
+	fs.BoolVar(&o.NoRecord, "no-record", false, "open the matter read-only and record nothing: for a copy that cannot be written (verify --report then cannot confirm the files)")
+}
+
+func newReportCommand(g *globalOptions) *cobra.Command {
+	o := &reportOptions{}
+	cmd := &cobra.Command{
+		Use:   "report [--out DIR] [--diff RUN_ID|latest|none] [--conversation ID]... [--interval I] [--timezone TZ] [--operator NAME]",
+		Short: "Write the compliance report and certificate (report.html, report.json)",
+		Long: `Report writes what an auditor reads: report.html, one self-contained page
+(no network, no JavaScript) that prints cleanly to PDF, and report.json,
+the same facts for machines (schema in docs/report.md). Its sections:
+  1. matter summary: what was collected, from where, by which tool, when,
+     by whom, every run with its outcome;
+  2. legal hold: the conversations under legal hold at capture, and which
+     of them, and which of their messages, the diffed export lost,
+     altered, time-shifted or holds without custody having captured them;
+  3. what the export format cannot carry, stated once with the true
+     values custody holds;
+  4. findings by kind and severity with what each kind means, and every
+     gap with its refetch outcome;
+  5. transcripts: every message as Genesys returned it (read from the
+     evidence), with its ledger seq, leaf hash and proof file;
+  6. integrity: ledger size, Merkle root, chain head, every checkpoint,
+     what verification found, and the commands a third party runs;
+  7. exceptions: failed, gone at the source, media not kept, not at the
+     source;
+  8. a certificate of authenticity on its own printable page, in the
+     style of a US FRE 902(13)/(14) certification, for a person to sign.
+
+The ledger and evidence are verified first (--no-verify skips it). The
+SHA-256 of every file written is then recorded in the ledger (a "report"
+entry) and a checkpoint signed, so the report is itself in the chain of
+custody: 'custody verify --report report.html' confirms a copy later.
+--no-record opens the matter read-only and records nothing, for a copy
+that cannot be written.
+
+Past 2,000 conversations the transcripts go to pages of 500 beside an
+index. Proof files (proofs/SEQ.proof.json) are written for the messages
+--proofs names; the others show the 'custody prove' command.
+
+Examples:
+  custody report
+  custody report --out report-2024-05 --timezone Europe/London --operator "J. Smith"
+  custody report --diff diff-20240501T120000Z-1a2b3c4d --proofs all
+  custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
+  custody report --no-record --out /tmp/review
+` + exitStatus("0    the report was written and recorded",
+			"1    it could not be written (a folder that cannot be made, an unreadable ledger or evidence)",
+			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff)",
+			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what",
+			exit130),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runReport(cmd.Context(), o, g) },
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
+	loc, err := time.LoadLocation(o.TimeZone)
+	if err != nil {
+		return usageError("report: --timezone %q: %v", o.TimeZone, err)
+	}
+	if o.Proofs != report.ProofsHeld && o.Proofs != report.ProofsAll && o.Proofs != report.ProofsNone {
+		return usageError("report: --proofs must be held, all or none, not %q", o.Proofs)
+	}
+	var external []verify.ExternalCheckpoint
+	for _, name := range o.Checkpoints {
+		note, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("report: --checkpoint: %w", err)
+		}
+		external = append(external, verify.ExternalCheckpoint{Name: name, Note: note})
+	}
+	if o.Operator == "" {
+		o.Operator = osUser()
+	}
+	m, err := openMatter(ctx, g, matter.Options{ReadOnly: o.NoRecord})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer m.Close()
+	store, err := evidenceStore(ctx, m)
+	if err != nil {
+		return fmt.Errorf("report: evidence: %w", err)
+	}
+	var signer string
+	if !o.NoRecord {
+		if signer, err = m.SignerKey(); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	res, err := report.Generate(ctx, m.Ledger, store, report.Options{
+		Out: o.Out, Diff: o.Diff, Conversations: o.Conversations, Interval: o.Interval, Location: loc,
+		Operator: o.Operator, Tool: toolInfo(), SignerKey: signer, VerifierKey: m.Ledger.VerifierKey(),
+		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify, NoRecord: o.NoRecord,
+	})
+	switch {
+	case errors.Is(err, report.ErrExists), errors.Is(err, reconcile.ErrNoDiff), errors.Is(err, report.ErrInterval):
+		return withCode(exitUsage, err)
+	case err != nil:
+		return err
+	}
+	if g.jsonOutput() {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printReportResult(g.stdout, res)
+	}
+	if !res.Verified && !o.NoVerify {
+		return withCode(exitFindings, errors.New("report: written, but the ledger or its evidence failed verification: see section 6 of the report, or run custody verify --evidence"))
+	}
+	return nil
+}
+
+func printReportResult(w io.Writer, res *report.Result) {
+	fmt.Fprintf(w, "%s\n", res.HTML)
+	fmt.Fprintf(w, "  %s (the same facts for machines)\n", res.JSON)
+	fmt.Fprintf(w, "  %d conversations, %d messages", res.Convs, res.Messages)
+	if res.DiffRun != "" {
+		fmt.Fprintf(w, "; diff %s", res.DiffRun)
+	} else {
+		fmt.Fprintf(w, "; no diff")
+	}
+	fmt.Fprintf(w, "; %d proof files; %d files in all\n", res.Proofs, len(res.Files))
+	if res.Seq != nil {
+		fmt.Fprintf(w, "  recorded in the ledger at seq %d (%s); check a copy with: custody verify --report %s\n", *res.Seq, res.RunID, res.HTML)
+	}
+}
+
+// osUser is who runs custody, for a report's default operator.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// toolInfo describes this binary: version, VCS revision and the SHA-256
+// of the executable.
+func toolInfo() report.Tool {
+	t := report.Tool{Name: "custody", Version: toolVersion(), VCSRevision: commit}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				t.VCSRevision = s.Value
+			}
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			h := sha256.New()
+			if _, err := io.Copy(h, f); err == nil {
+				t.BuildSHA256 = hex.EncodeToString(h.Sum(nil))
+			}
+			f.Close()
+		}
+	}
+	return t
+}

@@ -1,0 +1,204 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// convState is what the ledger pass keeps of one conversation: a few words
+// and the seqs of its message entries, so the transcript pass can read
+// them back one conversation at a time.
+type convState struct {
+	id       string
+	held     bool
+	seq      uint64         // of its latest conversation entry
+	leafHash hashchain.Hash // of that entry
+	evidence hashchain.Hash // the conversation body
+	gone     []string
+	msgSeqs  []uint64 // every message entry, superseded captures too
+	messages int      // latest captures
+	shown    int      // latest captures the transcripts show
+	first    time.Time
+}
+
+// ledgerFacts are what one pass over the ledger gives.
+type ledgerFacts struct {
+	size       uint64
+	root       hashchain.Hash   // the Merkle root of every entry
+	leafHashes []hashchain.Hash // every leaf hash, when asked for (proofs)
+	convs      map[string]*convState
+	order      []*convState // by first message time, then id
+	messages   int
+	attach     int
+	held       int
+	runStarts  map[string]*leaf.RunDetail
+	intervals  []string
+	refetch    map[string]leaf.RefetchDetail // by conversation id + "/" + message id: the latest outcome
+	exceptions []Exception
+	diffSeq    map[string]uint64 // diff run id → seq of its entry
+	reports    []RunInfo         // earlier reports, from their entries
+}
+
+func gapKey(conv, msg string) string { return conv + "/" + msg }
+
+// readLedger makes the one pass over the ledger's entries.
+// show, when not nil, says which messages the transcripts show.
+// keepHashes keeps every leaf hash, for proofs.
+func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at time.Time) bool, keepHashes bool) (*ledgerFacts, error) {
+	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
+		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}}
+	conv := func(id string) *convState {
+		c := f.convs[id]
+		if c == nil {
+			c = &convState{id: id}
+			f.convs[id] = c
+		}
+		return c
+	}
+	seenInterval := map[string]bool{}
+	rb := hashchain.NewRootBuilder()
+	for e, err := range l.Entries(ctx, ledger.Filter{}) {
+		if err != nil {
+			return nil, err
+		}
+		if e.Seq != f.size {
+			return nil, fmt.Errorf("report: ledger entry %d out of order (want %d)", e.Seq, f.size)
+		}
+		f.size++
+		rb.Append(e.LeafHash)
+		if keepHashes {
+			f.leafHashes = append(f.leafHashes, e.LeafHash)
+		}
+		switch e.Kind {
+		case leaf.KindConversation:
+			c := conv(e.ConversationID)
+			c.seq, c.leafHash, c.evidence = e.Seq, e.LeafHash, e.EvidenceSHA256
+			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+			if err != nil {
+				continue // verify reports it; the report shows what it can
+			}
+			cd := d.(*leaf.ConversationDetail)
+			c.held = cd.LegalHold
+			c.gone = cd.MessagesGone
+		case leaf.KindMessage:
+			c := conv(e.ConversationID)
+			c.msgSeqs = append(c.msgSeqs, e.Seq)
+			if e.Supersedes == nil {
+				c.messages++
+				f.messages++
+			}
+			var at time.Time
+			if e.Compliance != nil {
+				if t, _, err := genesys.ParseTimestamp(e.Compliance.OriginalTimestamp); err == nil {
+					at = t
+					if c.first.IsZero() || t.Before(c.first) {
+						c.first = t
+					}
+				}
+			}
+			if e.Supersedes == nil && (show == nil || show(c.id, at)) {
+				c.shown++
+			}
+			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				for _, m := range d.(*leaf.MessageDetail).Media {
+					if e.Supersedes == nil && m.Evidence != "" {
+						f.attach++ // downloaded and kept as evidence
+					}
+					if m.Status != "" {
+						f.exceptions = append(f.exceptions, Exception{Kind: "media_" + m.Status, ConversationID: e.ConversationID,
+							MessageID: e.MessageID, Reason: cmp.Or(m.Reason, "attachment "+m.ID+": "+m.Status)})
+					}
+				}
+			}
+		case leaf.KindRun:
+			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+			if err != nil {
+				continue
+			}
+			rd := d.(*leaf.RunDetail)
+			if rd.Event == leaf.RunStart || rd.Event == leaf.RunResume {
+				if _, ok := f.runStarts[e.RunID]; !ok {
+					f.runStarts[e.RunID] = rd
+				}
+				var scope struct {
+					Interval string `json:"interval"`
+				}
+				if json.Unmarshal(rd.Scope, &scope) == nil && scope.Interval != "" && !seenInterval[scope.Interval] {
+					seenInterval[scope.Interval] = true
+					f.intervals = append(f.intervals, scope.Interval)
+				}
+			}
+			if rd.Event == leaf.RunEnd {
+				var acct struct {
+					Failures []struct {
+						ConversationID string `json:"conversation_id"`
+						Reason         string `json:"reason"`
+						Gone           bool   `json:"gone"`
+					} `json:"failures"`
+				}
+				if json.Unmarshal(rd.Accounting, &acct) == nil {
+					for _, x := range acct.Failures {
+						kind := "failed"
+						if x.Gone {
+							kind = "gone_at_source"
+						}
+						f.exceptions = append(f.exceptions, Exception{Kind: kind, ConversationID: x.ConversationID, Reason: x.Reason})
+					}
+				}
+			}
+		case leaf.KindRefetch:
+			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				f.refetch[gapKey(e.ConversationID, e.MessageID)] = *d.(*leaf.RefetchDetail)
+			}
+		case leaf.KindDiff:
+			f.diffSeq[e.RunID] = e.Seq
+		case leaf.KindReport:
+			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				rd := d.(*leaf.ReportDetail)
+				at := formatTime(e.At)
+				f.reports = append(f.reports, RunInfo{RunID: e.RunID, Kind: leaf.KindReport, Status: "recorded", StartedAt: at, EndedAt: at,
+					Operator: rd.Operator, ToolVersion: rd.ToolVersion, Scope: json.RawMessage(`{}`),
+					Outcome: fmt.Sprintf("%d files recorded at seq %d, describing %d entries", len(rd.Files), e.Seq, rd.LedgerSize)})
+			}
+		}
+	}
+	f.root = rb.Root()
+	for _, c := range f.convs {
+		if c.leafHash.IsZero() && len(c.msgSeqs) == 0 {
+			continue
+		}
+		f.order = append(f.order, c)
+		if c.held {
+			f.held++
+		}
+		for _, g := range c.gone {
+			f.exceptions = append(f.exceptions, Exception{Kind: "gone_at_source", ConversationID: c.id, MessageID: g,
+				Reason: "the conversation lists the message but the source no longer has it: deleted upstream"})
+		}
+	}
+	slices.SortFunc(f.order, func(a, b *convState) int {
+		return cmp.Or(a.first.Compare(b.first), strings.Compare(a.id, b.id))
+	})
+	for k, r := range f.refetch {
+		switch r.Outcome {
+		case "gone_at_source", "not_at_source", "still_missing":
+			conv, msg, _ := strings.Cut(k, "/")
+			f.exceptions = append(f.exceptions, Exception{Kind: r.Outcome, ConversationID: conv, MessageID: msg, Reason: r.Reason})
+		}
+	}
+	slices.SortFunc(f.exceptions, func(a, b Exception) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.MessageID, b.MessageID))
+	})
+	f.exceptions = slices.Compact(f.exceptions)
+	return f, nil
+}

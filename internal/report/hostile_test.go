@@ -1,0 +1,156 @@
+package report_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/report"
+)
+
+// bigText is a 1 MB message: long, one line, and with characters that
+// need escaping throughout.
+var bigText = strings.Repeat("1 MB of <b>text</b> & \"quotes\" ", 1<<20/32)
+
+// hostileReport writes the report of hostileMatter.
+func hostileReport(t *testing.T) (*report.Result, *report.Doc) {
+	t.Helper()
+	env := hostileMatter(t, bigText)
+	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"),
+		SignerKey: env.Key, Proofs: report.ProofsAll, Operator: "<script>op</script>", Tool: report.Tool{Name: "custody", Version: "<v>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, readDoc(t, res.JSON)
+}
+
+// TestHostileContentEscaped: message text with HTML, scripts, bidi
+// controls and 1 MB is carried exactly in report.json and escaped in
+// report.html, whose only markup is the template's.
+func TestHostileContentEscaped(t *testing.T) {
+	res, doc := hostileReport(t)
+	if !doc.Integrity.Verified.OK {
+		t.Fatalf("the hand-built matter does not verify: %v", doc.Integrity.Verified.Failures)
+	}
+	if len(doc.Transcripts.Items) != 1 {
+		t.Fatalf("%d conversations", len(doc.Transcripts.Items))
+	}
+	msgs := doc.Transcripts.Items[0].Messages
+	want := append(append([]string{}, hostileTexts...), bigText)
+	if len(msgs) != len(want) {
+		t.Fatalf("%d messages, want %d", len(msgs), len(want))
+	}
+	for i, m := range msgs {
+		if m.Text != want[i] {
+			t.Errorf("message %d: report.json text differs from the evidence's (%d bytes, want %d)", i, len(m.Text), len(want[i]))
+		}
+		if m.Proof == "" {
+			t.Errorf("message %d: no proof (--proofs all)", i)
+		}
+	}
+	b, err := os.ReadFile(res.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, bad := range []string{"<script", "<img", "<a href=\"http", "<style>body", "onerror=\"", "onmouseover=\"", "<b>Mallory", "<b>0100", "<b>text", "<i>Mallory", `id="injected"`} {
+		if strings.Contains(html, bad) {
+			t.Errorf("report.html contains %q unescaped", bad)
+		}
+	}
+	if strings.Count(html, "<style>") != 2 || strings.Contains(html, "<script") {
+		t.Error("report.html has markup beyond its template's")
+	}
+	// The bidi controls are kept (they are evidence) but isolated.
+	i := strings.Index(html, "\u202eevil.exe")
+	if i < 0 || !strings.HasSuffix(html[:i], "<bdi>") {
+		t.Errorf("the right-to-left override is not isolated in a bdi element")
+	}
+	escaped := strings.NewReplacer("<", "&lt;", ">", "&gt;", "&", "&amp;", `"`, "&#34;").Replace(bigText)
+	if !strings.Contains(html, escaped) {
+		t.Error("the 1 MB message is not in report.html whole and escaped")
+	}
+	if strings.Contains(html, "{{") && !strings.Contains(html, "{{.Doc.Matter.Name}} ${7*7}") {
+		t.Error("template syntax in a message was interpreted")
+	}
+}
+
+// TestMissingEvidence: with the messages' evidence gone the report is
+// still written, each message saying its evidence is unreadable, and
+// section 6 says verification failed.
+func TestMissingEvidence(t *testing.T) {
+	env := hostileMatter(t, "short")
+	var bulk string
+	filepath.WalkDir(filepath.Join(env.Dir, "evidence"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), `{"entities"`) {
+				bulk = p
+			}
+		}
+		return nil
+	})
+	if bulk == "" {
+		t.Fatal("no bulk body in the evidence folder")
+	}
+	if err := os.Remove(bulk); err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	if doc.Integrity.Verified.OK || doc.Integrity.Verified.EvidenceMissing != 1 || res.Verified {
+		t.Errorf("verified %+v", doc.Integrity.Verified)
+	}
+	for _, m := range doc.Transcripts.Items[0].Messages {
+		if !strings.HasPrefix(m.Error, "evidence unreadable") || m.Text != "" {
+			t.Errorf("message %s: error %q, text %q", m.ID, m.Error, m.Text)
+		}
+	}
+	html, _ := os.ReadFile(res.HTML)
+	if !strings.Contains(string(html), "FAILED") {
+		t.Error("report.html does not say verification failed")
+	}
+}
+
+// cancellingStore cancels the context at its first read.
+type cancellingStore struct {
+	evidence.Store
+	cancel context.CancelFunc
+}
+
+func (s cancellingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	s.cancel()
+	return s.Store.Get(ctx, sum)
+}
+
+// TestInterruptedReport: a report cut short records nothing and leaves no
+// partial report.html or report.json, so the same folder can be used again.
+func TestInterruptedReport(t *testing.T) {
+	env := hostileMatter(t, "short")
+	out := filepath.Join(env.Dir, "report")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before, _ := env.Ledger.Head(context.Background())
+	_, err := report.Generate(ctx, env.Ledger, cancellingStore{env.Store, cancel}, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Generate: %v, want context.Canceled", err)
+	}
+	for _, name := range []string{"report.html", "report.json"} {
+		if _, err := os.Stat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", name, err)
+		}
+	}
+	if after, _ := env.Ledger.Head(context.Background()); after.Size != before.Size {
+		t.Errorf("the ledger grew from %d to %d entries", before.Size, after.Size)
+	}
+	if _, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true}); err != nil {
+		t.Errorf("a second report into the same folder: %v", err)
+	}
+}

@@ -1,0 +1,300 @@
+package report
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// FormatID names the report.json format; it changes only with an
+// incompatible change of schema.json.
+const FormatID = "custody-report/1"
+
+// Doc is report.json: every fact of the report, in the order of its
+// sections. The HTML is rendered from the same value, so the two agree.
+type Doc struct {
+	Format      string      `json:"format"`
+	GeneratedAt string      `json:"generated_at"`
+	Operator    string      `json:"operator"`
+	TimeZone    string      `json:"time_zone"`
+	Tool        Tool        `json:"tool"`
+	Matter      MatterInfo  `json:"matter"`
+	Summary     Summary     `json:"summary"`
+	Runs        []RunInfo   `json:"runs"`
+	LegalHold   LegalHold   `json:"legal_hold"`
+	Diff        *DiffInfo   `json:"diff"`
+	FormatGaps  []FormatGap `json:"format_limits"`
+	Findings    []KindCount `json:"findings"`
+	Gaps        []Gap       `json:"gaps"`
+	Exceptions  []Exception `json:"exceptions"`
+	Integrity   Integrity   `json:"integrity"`
+	Transcripts Transcripts `json:"transcripts"`
+	Certificate Certificate `json:"certificate"`
+}
+
+// Tool is the custody binary that wrote the report.
+type Tool struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	VCSRevision string `json:"vcs_revision"`
+	BuildSHA256 string `json:"build_sha256"`
+}
+
+// MatterInfo names the matter and its ledger.
+type MatterInfo struct {
+	Name        string `json:"name"`
+	Origin      string `json:"origin"`
+	VerifierKey string `json:"verifier_key"`
+	Evidence    string `json:"evidence"`
+}
+
+// Summary is section 1's numbers.
+type Summary struct {
+	Conversations int `json:"conversations"`
+	Messages      int `json:"messages"`
+	// Attachments counts the attachments custody downloaded and keeps as
+	// evidence (section 7 lists those it could not).
+	Attachments       int      `json:"attachments"`
+	HeldConversations int      `json:"held_conversations"`
+	Intervals         []string `json:"intervals"`
+	// APIHosts are where the captures came from, as the ledger's runs
+	// recorded them (empty when the runs did not record it).
+	APIHosts  []string `json:"api_hosts"`
+	ClientIDs []string `json:"oauth_client_ids"`
+}
+
+// RunInfo is one run of the matter (export, refetch, diff, report).
+type RunInfo struct {
+	RunID       string          `json:"run_id"`
+	Kind        string          `json:"kind"`
+	Status      string          `json:"status"`
+	StartedAt   string          `json:"started_at"`
+	EndedAt     string          `json:"ended_at"`
+	Operator    string          `json:"operator"`
+	Host        string          `json:"host"`
+	ToolVersion string          `json:"tool_version"`
+	Scope       json.RawMessage `json:"scope"`
+	Outcome     string          `json:"outcome"`
+}
+
+// LegalHold is section 2: the conversations under legal hold at capture
+// and what the diffed export did to them.
+type LegalHold struct {
+	Conversations int `json:"held_conversations"`
+	// Affected is how many held conversations the export lost, changed
+	// or added a message of (missing, altered, time-shifted, not captured).
+	Affected int `json:"affected_conversations"`
+	// HoldsStripped counts messages captured under a legal hold of true
+	// whose export lacks the hold (or says false).
+	HoldsStripped int                `json:"holds_stripped"`
+	Missing       int                `json:"messages_missing"`
+	Altered       int                `json:"messages_altered"`
+	TimeShifted   int                `json:"messages_time_shifted"`
+	NotCaptured   int                `json:"messages_not_captured"`
+	Held          []HeldConversation `json:"conversations"`
+}
+
+// HeldConversation is one conversation under legal hold.
+type HeldConversation struct {
+	ID       string `json:"conversation_id"`
+	Messages int    `json:"messages"`
+	// HoldsStripped counts its messages whose export lost the hold.
+	HoldsStripped int `json:"holds_stripped"`
+	// Counts are its findings that say the export lost, changed or
+	// added a message (missing, altered, time-shifted, not captured), by
+	// kind; Affected names those messages.
+	Counts   map[string]int `json:"findings"`
+	Affected []HeldMessage  `json:"messages_affected"`
+}
+
+// HeldMessage is a message of a held conversation with findings.
+type HeldMessage struct {
+	MessageID string   `json:"message_id"`
+	Kinds     []string `json:"kinds"`
+}
+
+// DiffInfo is the diff the report is about.
+type DiffInfo struct {
+	RunID          string         `json:"run_id"`
+	Seq            uint64         `json:"seq"`
+	Source         string         `json:"source"`
+	Files          int            `json:"files"`
+	FilesRead      int            `json:"files_read"`
+	Messages       int            `json:"messages"`
+	Conversations  int            `json:"conversations"`
+	Findings       int            `json:"findings"`
+	Counts         map[string]int `json:"counts"`
+	FindingsSHA256 string         `json:"findings_sha256"`
+	FilesSHA256    string         `json:"files_sha256"`
+}
+
+// FormatGap is one field the export lacked, stated once (section 3).
+type FormatGap struct {
+	Field string `json:"field"`
+	// Kind is the finding kind counted (field_stripped or
+	// timestamp_precision_lost).
+	Kind string `json:"kind"`
+	// Absent is how many exported messages lacked it; Compared how many
+	// exported messages were matched to a capture.
+	Absent   int  `json:"absent"`
+	Compared int  `json:"compared"`
+	Format   bool `json:"format_cannot_carry"`
+	// TrueValues says what custody holds for those messages, by value
+	// ("true": 86, "false": 900 for legal_hold).
+	TrueValues map[string]int `json:"true_values"`
+}
+
+// KindCount is one finding kind's row in section 4, with its meaning
+// from the finding table.
+type KindCount struct {
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Meaning  string `json:"meaning"`
+	Gap      bool   `json:"gap"`
+	Count    int    `json:"count"`
+	// Held is how many of them concern conversations under legal hold.
+	Held int `json:"held"`
+}
+
+// Gap is one gap finding and what refetching it found.
+type Gap struct {
+	Kind           string `json:"kind"`
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id"`
+	Cause          string `json:"cause"`
+	Outcome        string `json:"outcome"`
+	Reason         string `json:"reason"`
+}
+
+// Exception is one thing custody could not capture or keep (section 7).
+type Exception struct {
+	Kind           string `json:"kind"`
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id"`
+	Reason         string `json:"reason"`
+}
+
+// Integrity is section 6.
+type Integrity struct {
+	LedgerSize     uint64           `json:"ledger_size"`
+	Root           string           `json:"merkle_root"`
+	ChainHead      string           `json:"chain_head"`
+	Checkpoints    []CheckpointInfo `json:"checkpoints"`
+	KeyFingerprint string           `json:"signer_key_fingerprint"`
+	Verified       VerifyInfo       `json:"verified"`
+	Commands       []string         `json:"commands"`
+}
+
+// CheckpointInfo is one signed checkpoint.
+type CheckpointInfo struct {
+	ID        int64  `json:"id"`
+	Size      uint64 `json:"size"`
+	Root      string `json:"root"`
+	CreatedAt string `json:"created_at"`
+	KeyID     string `json:"key_fingerprint"`
+}
+
+// VerifyInfo is what verification found when the report was written.
+type VerifyInfo struct {
+	OK                  bool     `json:"ok"`
+	Entries             uint64   `json:"entries"`
+	CoveredEntries      uint64   `json:"covered_entries"`
+	Checkpoints         int      `json:"checkpoints"`
+	ExternalCheckpoints int      `json:"external_checkpoints"`
+	EvidenceReferenced  int      `json:"evidence_referenced"`
+	EvidenceMissing     int      `json:"evidence_missing"`
+	EvidenceAltered     int      `json:"evidence_altered"`
+	Derived             int      `json:"entries_rederived"`
+	Failures            []string `json:"failures"`
+}
+
+// Transcripts is section 5: where the transcripts are and how many.
+type Transcripts struct {
+	Conversations int      `json:"conversation_count"`
+	Messages      int      `json:"message_count"`
+	Pages         []string `json:"pages"`
+	Filter        string   `json:"filter"`
+	// Items are the conversations, in order (report.json carries every
+	// message; the HTML renders them on its pages).
+	Items convList `json:"conversations"`
+}
+
+// convList marshals as the report's marker while the document's head is
+// written: the conversations are streamed in its place.
+type convList []*Conversation
+
+// streamMarker is what a nil convList marshals as; Generate sets it.
+var streamMarker = `null`
+
+func (c convList) MarshalJSON() ([]byte, error) {
+	if c == nil {
+		return []byte(streamMarker), nil
+	}
+	return json.Marshal([]*Conversation(c))
+}
+
+// Conversation is one conversation's transcript.
+type Conversation struct {
+	ID           string        `json:"conversation_id"`
+	Held         bool          `json:"legal_hold"`
+	Seq          uint64        `json:"seq"`
+	LeafHash     string        `json:"leaf_hash"`
+	Participants []Participant `json:"participants"`
+	Messages     []*Message    `json:"messages"`
+	Gone         []string      `json:"messages_gone"`
+	Page         string        `json:"page"`
+	Findings     int           `json:"findings"`
+}
+
+// Participant is one participant of a conversation, from its evidence.
+type Participant struct {
+	Purpose string `json:"purpose"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+// Message is one message of a transcript.
+type Message struct {
+	ID            string       `json:"message_id"`
+	Seq           uint64       `json:"seq"`
+	LeafHash      string       `json:"leaf_hash"`
+	PayloadSHA256 string       `json:"payload_sha256"`
+	From          string       `json:"from"`
+	To            string       `json:"to"`
+	Direction     string       `json:"direction"`
+	Sender        string       `json:"sender"`
+	TimeUTC       string       `json:"time_utc"`
+	TimeLocal     string       `json:"time_local"`
+	Text          string       `json:"text"`
+	Attachments   []Attachment `json:"attachments"`
+	Status        []string     `json:"status"`
+	Proof         string       `json:"proof"`
+	Error         string       `json:"error,omitempty"`
+}
+
+// Attachment is one attachment of a message.
+type Attachment struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	SHA256 string `json:"sha256"`
+	Status string `json:"status"`
+}
+
+// Certificate is section 8's facts.
+type Certificate struct {
+	Title          string `json:"title"`
+	Statement      string `json:"statement"`
+	HashAlgorithm  string `json:"hash_algorithm"`
+	LedgerSize     uint64 `json:"ledger_size"`
+	Root           string `json:"merkle_root"`
+	CheckpointID   int64  `json:"checkpoint_id"`
+	CheckpointSize uint64 `json:"checkpoint_size"`
+	Checkpoint     string `json:"checkpoint"`
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}

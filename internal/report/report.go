@@ -1,0 +1,873 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+//go:embed report.tmpl
+var tmplText string
+
+//go:embed report.css
+var cssText string
+
+var tmpl = template.Must(template.New("report").Parse(tmplText))
+
+// Proof policies: which messages get a proof file beside the report.
+const (
+	ProofsHeld = "held" // messages of conversations under legal hold
+	ProofsAll  = "all"
+	ProofsNone = "none"
+)
+
+// DiffNone as Options.Diff: report on no diff.
+const DiffNone = "none"
+
+// RunKindReport is the run id prefix of a report's entry.
+const RunKindReport = "report"
+
+// Errors callers match with errors.Is.
+var (
+	// ErrExists: the output folder already holds a report; a report is
+	// never overwritten (its hash is in the ledger).
+	ErrExists = errors.New("a report is already there")
+	// ErrInterval: Options.Interval is not an interval.
+	ErrInterval = errors.New("not an interval")
+)
+
+// Options configure Generate.
+type Options struct {
+	// Out is the folder written into (created if missing); it must not
+	// hold a report already.
+	Out string
+	// Diff is the recorded diff run to report on: a run id, "latest"
+	// (also when empty: the latest if there is one) or DiffNone.
+	Diff string
+	// Conversations, when not empty, limits the transcripts to these.
+	Conversations []string
+	// Interval, when set (START/END, export.ParseInterval's forms), limits
+	// the transcripts to messages sent in it.
+	Interval string
+	// Location is the matter's time zone, beside UTC (default UTC).
+	Location *time.Location
+	Operator string
+	Tool     Tool
+	// SignerKey signs the checkpoint after the report's entry; empty
+	// records the entry without signing.
+	SignerKey   string
+	VerifierKey string
+	// External are checkpoints kept outside the ledger, checked and listed.
+	External []verify.ExternalCheckpoint
+	// Proofs says which messages get a proof file (ProofsHeld default).
+	Proofs string
+	// PageAbove is how many conversations report.html holds inline; past
+	// it transcripts go to pages of PerPage conversations (defaults 2,000
+	// and 500).
+	PageAbove, PerPage int
+	// NoVerify skips verifying the ledger and evidence (section 6 then
+	// says so); for benchmarks of rendering alone.
+	NoVerify bool
+	// NoRecord writes the files but appends nothing (a read-only matter).
+	NoRecord bool
+	Now      func() time.Time
+}
+
+// Result is what Generate wrote.
+type Result struct {
+	Dir      string            `json:"dir"`
+	HTML     string            `json:"html"`
+	JSON     string            `json:"json"`
+	Files    []leaf.ReportFile `json:"files"`
+	Proofs   int               `json:"proofs"`
+	Seq      *uint64           `json:"seq,omitempty"` // of the report entry
+	RunID    string            `json:"run_id"`
+	Messages int               `json:"messages"`
+	Convs    int               `json:"conversations"`
+	DiffRun  string            `json:"diff_run_id,omitempty"`
+	Verified bool              `json:"verified"`
+}
+
+// Generate writes the report of the matter whose ledger is l and whose
+// evidence is store into o.Out, records its files' hashes in the ledger
+// (unless o.NoRecord) and signs a checkpoint (with o.SignerKey).
+func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options) (*Result, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	o.Proofs = cmpOr(o.Proofs, ProofsHeld)
+	if !slices.Contains([]string{ProofsHeld, ProofsAll, ProofsNone}, o.Proofs) {
+		return nil, fmt.Errorf("report: proofs %q: want held, all or none", o.Proofs)
+	}
+	if o.PageAbove <= 0 {
+		o.PageAbove = 2000
+	}
+	if o.PerPage <= 0 {
+		o.PerPage = 500
+	}
+	show, filterText, err := o.filter()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	for _, name := range []string{"report.html", "report.json"} {
+		if _, err := os.Lstat(filepath.Join(o.Out, name)); err == nil {
+			return nil, fmt.Errorf("report: %s: %w (a report is never overwritten: choose another --out)", filepath.Join(o.Out, name), ErrExists)
+		}
+	}
+	now := o.Now().UTC()
+	// Verification first: its memory is free again before the report's
+	// own pass, so the two do not add up.
+	vi, err := verifyFirst(ctx, l, store, o)
+	if err != nil {
+		return nil, err
+	}
+	lf, err := readLedger(ctx, l, show, o.Proofs != ProofsNone)
+	if err != nil {
+		return nil, err
+	}
+	doc := &Doc{Format: FormatID, GeneratedAt: formatTime(now), Operator: o.Operator, TimeZone: o.Location.String(), Tool: o.Tool,
+		Matter: MatterInfo{Name: l.Matter(), Origin: l.Origin(), VerifierKey: l.VerifierKey()}}
+	if ev, ok, _ := l.State(ctx, "evidence_url"); ok {
+		doc.Matter.Evidence = ev
+	} else if store != nil {
+		doc.Matter.Evidence = store.URL()
+	}
+	var df *diffFacts
+	diffRun := cmpOr(o.Diff, "latest")
+	if diffRun != DiffNone {
+		df, err = readDiff(ctx, l, store, diffRun, lf)
+		if errors.Is(err, reconcile.ErrNoDiff) && o.Diff == "" {
+			df, err = nil, nil // no diff yet: the report says so
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := fillDoc(ctx, l, o, doc, lf, df, vi); err != nil {
+		return nil, err
+	}
+	doc.Transcripts.Filter = filterText
+
+	// The transcripts' conversations, in order.
+	var convs []*convState
+	for _, c := range lf.order {
+		if show == nil || c.shown > 0 {
+			convs = append(convs, c)
+		}
+	}
+	doc.Transcripts.Conversations = len(convs)
+	for _, c := range convs {
+		doc.Transcripts.Messages += c.shown
+	}
+	paged := len(convs) > o.PageAbove
+	res := &Result{Dir: o.Out, HTML: filepath.Join(o.Out, "report.html"), JSON: filepath.Join(o.Out, "report.json"),
+		Convs: len(convs), Messages: doc.Transcripts.Messages, Verified: doc.Integrity.Verified.OK}
+	if df != nil {
+		res.DiffRun = df.run.ID
+	}
+	page := func(i int) string {
+		if !paged {
+			return "report.html"
+		}
+		return fmt.Sprintf("transcripts-%04d.html", i/o.PerPage+1)
+	}
+	if paged {
+		for i := 0; i < len(convs); i += o.PerPage {
+			doc.Transcripts.Pages = append(doc.Transcripts.Pages, page(i))
+		}
+	} else {
+		doc.Transcripts.Pages = []string{"report.html"}
+	}
+	convPage := map[string]string{}
+	for i, c := range convs {
+		convPage[c.id] = page(i)
+	}
+
+	// Proofs against the latest checkpoint.
+	var pr *prover
+	var cp ledger.StoredCheckpoint
+	if o.Proofs != ProofsNone {
+		var ok bool
+		if cp, ok, err = l.LatestCheckpoint(ctx); err != nil {
+			return nil, err
+		} else if ok && cp.Size <= lf.size {
+			pr = newProver(lf.leafHashes[:cp.Size])
+			if pr.mth(0, cp.Size) != cp.Root {
+				return nil, fmt.Errorf("report: the ledger's leaf hashes do not lead to checkpoint %d's root: run custody verify", cp.ID)
+			}
+			if err := os.MkdirAll(filepath.Join(o.Out, "proofs"), 0o755); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var proofs atomic.Int64
+	fs := &fileSet{dir: o.Out}
+	defer fs.abort()
+	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show}
+	if pr != nil {
+		t.proofs = func(c *convState, e *leaf.Entry) (string, error) {
+			if e.Seq >= cp.Size || (o.Proofs == ProofsHeld && !c.held) {
+				return "", nil
+			}
+			path, err := pr.proof(e.Seq)
+			if err != nil {
+				return "", err
+			}
+			p := leaf.Proof{Format: leaf.ProofFormat, Index: e.Seq, TreeSize: cp.Size, Leaf: e.Leaf, LeafHash: e.LeafHash, Inclusion: path, Checkpoint: cp.Note}
+			if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, p.LeafHash, p.Inclusion, cp.Root); err != nil {
+				return "", fmt.Errorf("report: proof of seq %d: %w", e.Seq, err)
+			}
+			b, err := json.MarshalIndent(p, "", "  ")
+			if err != nil {
+				return "", err
+			}
+			name := fmt.Sprintf("proofs/%d.proof.json", e.Seq)
+			if err := os.WriteFile(filepath.Join(o.Out, name), append(b, '\n'), 0o644); err != nil {
+				return "", err
+			}
+			proofs.Add(1)
+			return name, nil
+		}
+	}
+
+	view := &view{Doc: doc, CSS: template.CSS(cssText), Title: "custody report: " + doc.Matter.Name, convPage: convPage, paged: paged}
+	jw, err := fs.create("report.json")
+	if err != nil {
+		return nil, err
+	}
+	head, err := marshalHead(doc)
+	if err != nil {
+		return nil, err
+	}
+	jhead, jtail, ok := strings.Cut(string(head), markerText)
+	if !ok {
+		return nil, errors.New("report: internal error: no transcripts in the document")
+	}
+	io.WriteString(jw, jhead)
+	io.WriteString(jw, "[")
+
+	var hw *bufio.Writer // the page being written
+	if !paged {
+		if hw, err = fs.create("report.html"); err != nil {
+			return nil, err
+		}
+		if err := tmpl.ExecuteTemplate(hw, "head", view); err != nil {
+			return nil, err
+		}
+		if err := tmpl.ExecuteTemplate(hw, "top", view); err != nil {
+			return nil, err
+		}
+	}
+	var index []*Conversation
+	// Conversations are read and rendered on every core, and written in
+	// order; at most a few are in flight, so memory stays flat.
+	rctx, stopRender := context.WithCancel(ctx)
+	defer stopRender() // a failure below leaves no worker waiting
+	results := renderAll(rctx, t, convs, page)
+	for i := range convs {
+		r, ok := <-results
+		if !ok || r.err != nil {
+			if r.err == nil {
+				r.err = ctx.Err()
+			}
+			return nil, r.err
+		}
+		if paged && i%o.PerPage == 0 {
+			if hw != nil {
+				if err := tmpl.ExecuteTemplate(hw, "foot", view); err != nil {
+					return nil, err
+				}
+			}
+			if hw, err = fs.create(page(i)); err != nil {
+				return nil, err
+			}
+			pv := *view
+			pv.PageNo, pv.Pages = i/o.PerPage+1, len(doc.Transcripts.Pages)
+			pv.Title = fmt.Sprintf("custody transcripts %d/%d: %s", pv.PageNo, pv.Pages, doc.Matter.Name)
+			if err := tmpl.ExecuteTemplate(hw, "head", &pv); err != nil {
+				return nil, err
+			}
+			if err := tmpl.ExecuteTemplate(hw, "pagetop", &pv); err != nil {
+				return nil, err
+			}
+		}
+		hw.Write(r.html)
+		if i > 0 {
+			io.WriteString(jw, ",")
+		}
+		io.WriteString(jw, "\n")
+		jw.Write(r.json)
+		if paged {
+			index = append(index, r.index)
+		}
+	}
+	io.WriteString(jw, "]")
+	io.WriteString(jw, jtail)
+	io.WriteString(jw, "\n")
+	if paged {
+		if err := tmpl.ExecuteTemplate(hw, "foot", view); err != nil {
+			return nil, err
+		}
+		if hw, err = fs.create("report.html"); err != nil {
+			return nil, err
+		}
+		view.Doc.Transcripts.Items = index
+		for _, name := range []string{"head", "top", "index"} {
+			if err := tmpl.ExecuteTemplate(hw, name, view); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tmpl.ExecuteTemplate(hw, "bottom", view); err != nil {
+		return nil, err
+	}
+	if err := tmpl.ExecuteTemplate(hw, "foot", view); err != nil {
+		return nil, err
+	}
+	res.Proofs = int(proofs.Load())
+	files, err := fs.close()
+	if err != nil {
+		return nil, err
+	}
+	res.Files = files
+	res.RunID = export.NewRunID(RunKindReport, now)
+	if o.NoRecord {
+		return res, nil
+	}
+	detail, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: files, LedgerSize: lf.size, Operator: o.Operator,
+		Root: doc.Integrity.Root, ToolVersion: o.Tool.Version, DiffRunID: res.DiffRun})
+	if err != nil {
+		return nil, err
+	}
+	wctx := context.WithoutCancel(ctx)
+	out, err := l.Append(wctx, leaf.Entry{Kind: leaf.KindReport, RunID: res.RunID, Detail: detail})
+	if err != nil {
+		return nil, fmt.Errorf("report: record: %w", err)
+	}
+	res.Seq = &out[0].Seq
+	if o.SignerKey != "" {
+		if _, err := l.Checkpoint(wctx, o.SignerKey); err != nil {
+			return res, fmt.Errorf("report: checkpoint: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// rendered is one conversation, rendered.
+type rendered struct {
+	html, json []byte
+	index      *Conversation // its line in a paged report's index
+	err        error
+}
+
+// renderAll reads and renders convs on GOMAXPROCS workers, each with a
+// transcriber of its own, and delivers them in order on the channel it
+// returns; it stops at the first error (delivered) or when ctx ends.
+func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page func(int) string) <-chan rendered {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	out := make(chan rendered, workers)
+	ctx, cancel := context.WithCancel(ctx)
+	type job struct {
+		i   int
+		res chan rendered
+	}
+	ordered := make(chan chan rendered, 2*workers)
+	jobs := make(chan job)
+	go func() {
+		defer close(jobs)
+		defer close(ordered)
+		for i := range convs {
+			res := make(chan rendered, 1)
+			select {
+			case ordered <- res:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- job{i, res}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show}
+		go func() {
+			for j := range jobs {
+				j.res <- t.render(ctx, convs[j.i], page(j.i))
+			}
+		}()
+	}
+	go func() {
+		defer close(out)
+		defer cancel()
+		for res := range ordered {
+			var r rendered
+			select {
+			case r = <-res:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// render reads one conversation and renders its HTML and JSON.
+func (t *transcriber) render(ctx context.Context, c *convState, page string) rendered {
+	conv, err := t.conversation(ctx, c)
+	if err != nil {
+		return rendered{err: err}
+	}
+	conv.Page = page
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "conversation", conv); err != nil {
+		return rendered{err: err}
+	}
+	js, err := json.Marshal(conv)
+	if err != nil {
+		return rendered{err: err}
+	}
+	return rendered{html: buf.Bytes(), json: js,
+		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages))}}
+}
+
+// filter turns the options' conversation and interval limits into the
+// test of a message the transcripts show, and says it in words.
+func (o *Options) filter() (func(string, time.Time) bool, string, error) {
+	if len(o.Conversations) == 0 && o.Interval == "" {
+		return nil, "", nil
+	}
+	var parts []string
+	ids := map[string]bool{}
+	for _, id := range o.Conversations {
+		ids[id] = true
+	}
+	if len(ids) > 0 {
+		parts = append(parts, fmt.Sprintf("limited to %d conversations named", len(ids)))
+	}
+	var from, to time.Time
+	if o.Interval != "" {
+		iv, f, t, err := export.ParseInterval(o.Interval)
+		if err != nil {
+			return nil, "", fmt.Errorf("report: interval %q: %w: %w", o.Interval, ErrInterval, err)
+		}
+		from, to = f, t
+		parts = append(parts, "messages sent in "+iv)
+	}
+	return func(conv string, at time.Time) bool {
+		if len(ids) > 0 && !ids[conv] {
+			return false
+		}
+		if o.Interval != "" && (at.Before(from) || !at.Before(to)) {
+			return false
+		}
+		return true
+	}, strings.Join(parts, ", "), nil
+}
+
+// view is what the templates see.
+type view struct {
+	Doc      *Doc
+	CSS      template.CSS
+	Title    string
+	PageNo   int
+	Pages    int
+	convPage map[string]string
+	paged    bool
+}
+
+// ConvLink is the link to a conversation's transcript.
+func (v *view) ConvLink(id string) string {
+	p, ok := v.convPage[id]
+	if !ok {
+		return "#transcripts"
+	}
+	if !v.paged {
+		return "#c-" + id
+	}
+	return p + "#c-" + id
+}
+
+// markerText stands, in report.json's head, where the conversations are
+// streamed: random, so no text of the matter can be taken for it.
+var markerText = func() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return `"@transcripts-` + hex.EncodeToString(b[:]) + `"`
+}()
+
+var markerMu sync.Mutex
+
+// marshalHead marshals doc with the marker in the conversations' place.
+func marshalHead(doc *Doc) ([]byte, error) {
+	markerMu.Lock()
+	defer markerMu.Unlock()
+	streamMarker = markerText
+	defer func() { streamMarker = `null` }()
+	items := doc.Transcripts.Items
+	doc.Transcripts.Items = nil
+	defer func() { doc.Transcripts.Items = items }()
+	return json.MarshalIndent(doc, "", " ")
+}
+
+// fileSet writes the report's files, hashing each as it goes.
+type fileSet struct {
+	dir   string
+	files []*hashedFile
+}
+
+type hashedFile struct {
+	name string
+	f    *os.File
+	h    hash.Hash
+	w    *bufio.Writer
+	n    int64
+}
+
+func (h *hashedFile) Write(p []byte) (int, error) {
+	h.h.Write(p)
+	h.n += int64(len(p))
+	return h.f.Write(p)
+}
+
+// create makes a new file (never replacing one) and returns its writer.
+func (s *fileSet) create(name string) (*bufio.Writer, error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	hf := &hashedFile{name: name, f: f, h: sha256.New()}
+	hf.w = bufio.NewWriterSize(hf, 256<<10)
+	s.files = append(s.files, hf)
+	return hf.w, nil
+}
+
+// close flushes, syncs and closes every file and returns their hashes,
+// by name.
+func (s *fileSet) close() ([]leaf.ReportFile, error) {
+	var out []leaf.ReportFile
+	var errs []error
+	for _, hf := range s.files {
+		errs = append(errs, hf.w.Flush(), hf.f.Sync(), hf.f.Close())
+		out = append(out, leaf.ReportFile{Name: hf.name, SHA256: hex.EncodeToString(hf.h.Sum(nil)), Size: hf.n})
+	}
+	s.files = nil
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("report: write: %w", err)
+	}
+	slices.SortFunc(out, func(a, b leaf.ReportFile) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// abort closes and removes the files of a report that failed before they
+// were complete (nothing was recorded of them), so the same --out can be
+// used again.
+func (s *fileSet) abort() {
+	for _, hf := range s.files {
+		hf.f.Close()
+		os.Remove(hf.f.Name())
+	}
+	s.files = nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// fillDoc fills every section but the transcripts' conversations.
+func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
+	doc.Summary = Summary{Conversations: len(lf.order), Messages: lf.messages, Attachments: lf.attach, HeldConversations: lf.held,
+		Intervals: nonNil(lf.intervals), APIHosts: []string{}, ClientIDs: []string{}}
+	runs, err := l.Runs(ctx)
+	if err != nil {
+		return err
+	}
+	doc.Runs = []RunInfo{}
+	for _, r := range runs {
+		ri := RunInfo{RunID: r.ID, Kind: r.Kind, Status: r.Status, StartedAt: formatTime(r.StartedAt), EndedAt: formatTime(r.EndedAt), Scope: r.Scope}
+		if st := lf.runStarts[r.ID]; st != nil {
+			ri.Operator, ri.Host, ri.ToolVersion = st.Operator, st.Host, st.ToolVersion
+		}
+		ri.Outcome = runOutcome(r)
+		doc.Runs = append(doc.Runs, ri)
+	}
+	doc.Runs = append(doc.Runs, lf.reports...)
+	slices.SortStableFunc(doc.Runs, func(a, b RunInfo) int { return strings.Compare(a.StartedAt, b.StartedAt) })
+
+	// Section 2.
+	doc.LegalHold = LegalHold{Conversations: lf.held, Held: []HeldConversation{}}
+	if df == nil {
+		for _, c := range lf.order {
+			if c.held {
+				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}, Affected: []HeldMessage{}})
+			}
+		}
+	}
+	doc.FormatGaps = []FormatGap{}
+	doc.Findings = []KindCount{}
+	doc.Gaps = []Gap{}
+	if df != nil {
+		r := df.res
+		doc.Diff = &DiffInfo{RunID: df.run.ID, Seq: lf.diffSeq[df.run.ID], Source: r.Summary.Source, Files: r.Summary.Files, FilesRead: r.FilesRead,
+			Messages: r.Summary.Messages, Conversations: r.Summary.Conversations, Counts: map[string]int{},
+			FindingsSHA256: r.FindingsSHA256, FilesSHA256: r.FilesSHA256}
+		for k, n := range df.counts {
+			doc.Diff.Counts[string(k)] = n
+			doc.Diff.Findings += n
+		}
+		lh := &doc.LegalHold
+		lh.HoldsStripped = df.holdsStripped
+		lh.Missing, lh.Altered = len(df.holdCats["missing"]), len(df.holdCats["altered"])
+		lh.TimeShifted, lh.NotCaptured = len(df.holdCats["time_shifted"]), len(df.holdCats["not_captured"])
+		for _, c := range lf.order {
+			if !c.held {
+				continue
+			}
+			hc := df.heldConv[c.id]
+			if hc == nil {
+				hc = &HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}}
+			}
+			hc.Affected = nonNil(hc.Affected)
+			if len(hc.Counts) > 0 {
+				lh.Affected++
+			}
+			lh.Held = append(lh.Held, *hc)
+		}
+
+		// Section 3: the fields absent, stated once.
+		compared := r.Summary.Messages - df.counts[finding.NotCaptured] - df.counts[finding.Duplicated]
+		for _, field := range finding.ComplianceFields {
+			n := df.stripped[field]
+			if n == 0 {
+				continue
+			}
+			doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: field, Kind: string(finding.FieldStripped), Absent: n,
+				Compared: compared, Format: n >= compared, TrueValues: truthOf(field, df.truth[field])})
+		}
+		if df.precision > 0 {
+			doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: finding.FieldTimestamp + " (milliseconds)", Kind: string(finding.TimestampPrecisionLost),
+				Absent: df.precision, Compared: compared, Format: df.precision >= compared,
+				TrueValues: map[string]int{"captured with milliseconds": df.precision}})
+		}
+		// Section 4.
+		for _, in := range finding.Kinds() {
+			doc.Findings = append(doc.Findings, KindCount{Kind: string(in.Kind), Severity: severity(in.Kind), Meaning: meaning(in),
+				Gap: in.Gap, Count: df.counts[in.Kind], Held: df.held[in.Kind]})
+		}
+		doc.Gaps = nonNil(df.gaps)
+	}
+	doc.Exceptions = nonNil(lf.exceptions)
+
+	// Section 6.
+	head, err := l.Head(ctx)
+	if err != nil {
+		return err
+	}
+	in := &doc.Integrity
+	in.LedgerSize, in.Root, in.ChainHead = lf.size, lf.root.String(), head.Chain.String()
+	if head.Size != lf.size {
+		return fmt.Errorf("report: the ledger grew while being read (%d, then %d entries)", lf.size, head.Size)
+	}
+	fp := sha256.Sum256([]byte(l.VerifierKey()))
+	in.KeyFingerprint = hex.EncodeToString(fp[:])
+	keyName := l.VerifierKey()
+	if i := strings.LastIndexByte(keyName, '+'); i > 0 {
+		keyName = keyName[:i]
+	}
+	cps, err := l.Checkpoints(ctx)
+	if err != nil {
+		return err
+	}
+	in.Checkpoints = []CheckpointInfo{}
+	for _, c := range cps {
+		in.Checkpoints = append(in.Checkpoints, CheckpointInfo{ID: c.ID, Size: c.Size, Root: c.Root.String(), CreatedAt: formatTime(c.CreatedAt), KeyID: keyName})
+	}
+	in.Verified = vi.VerifyInfo
+	if vi.root != "" && vi.root != in.Root {
+		return fmt.Errorf("report: verify saw root %s, the report %s: the ledger changed while being read", vi.root, in.Root)
+	}
+	in.Commands = []string{
+		"# the ledger, its signed checkpoints, a checkpoint kept outside it, and every evidence object:",
+		"custody --ledger custody.db verify --key custody.pub --checkpoint counsel.checkpoint --evidence",
+		"# this report is the one custody recorded, unchanged:",
+		"custody --ledger custody.db verify --report report.html",
+		"# one message, offline, with nothing but its proof file and the public key:",
+		"custody verify --proof proofs/SEQ.proof.json --key custody.pub",
+	}
+
+	// Section 8.
+	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",
+		LedgerSize: lf.size, Root: in.Root,
+		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
+			doc.Matter.Name, len(lf.order), lf.messages)}
+	if n := len(cps); n > 0 {
+		c := cps[n-1]
+		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)
+	}
+	return nil
+}
+
+// verified is what verification found, and the root it saw.
+type verified struct {
+	VerifyInfo
+	root string
+}
+
+// verifyFirst verifies the ledger and its evidence (unless o.NoVerify)
+// and returns what it found, then hands the memory it used back.
+func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options) (*verified, error) {
+	vi := &verified{VerifyInfo: VerifyInfo{Failures: []string{}}}
+	if o.NoVerify {
+		vi.Failures = append(vi.Failures, "not verified when the report was written (--no-verify)")
+		return vi, nil
+	}
+	vo := verify.Options{VerifierKey: cmpOr(o.VerifierKey, l.VerifierKey()), Evidence: store, External: o.External}
+	if !referencesEvidence(ctx, l) {
+		// Nothing captured yet: there may be no evidence store at all (a
+		// fresh matter), and nothing in one to re-hash.
+		vo.Evidence = nil
+	}
+	rep, err := verify.Ledger(ctx, l, vo)
+	if err != nil {
+		return nil, err
+	}
+	v := &vi.VerifyInfo
+	v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.OK, rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
+	if e := rep.Evidence; e != nil {
+		v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered
+	}
+	if d := rep.Derived; d != nil {
+		v.Derived = d.Entries
+	}
+	for _, f := range rep.Findings {
+		v.Failures = append(v.Failures, f.String())
+	}
+	vi.root = rep.Root
+	debug.FreeOSMemory()
+	return vi, nil
+}
+
+// referencesEvidence reports whether any entry of a kind that names
+// evidence is in the ledger.
+func referencesEvidence(ctx context.Context, l *ledger.Ledger) bool {
+	for _, k := range []string{leaf.KindConversation, leaf.KindMessage, leaf.KindDiff, leaf.KindAudit, leaf.KindListing} {
+		for _, err := range l.Entries(ctx, ledger.Filter{Kind: k, Limit: 1}) {
+			if err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// truthOf says what custody holds for a field the export lacked.
+func truthOf(field string, values map[string]int) map[string]int {
+	out := map[string]int{}
+	for v, n := range values {
+		switch field {
+		case finding.FieldLegalHold:
+			out[cmpOr(v, "unknown")] += n
+		case finding.FieldAuditTrailID:
+			if v == "" || v == "[]" {
+				out["no audit references"] += n
+			} else {
+				out["with audit references"] += n
+			}
+		default:
+			out["captured"] += n
+		}
+	}
+	return out
+}
+
+// meaning is a kind's plain-language text from the finding table.
+func meaning(in finding.Info) string {
+	// The table's plain-language text (docs/findings.md), for a reader
+	// who is not an engineer; Doc, the engineers' sentence, as a fallback.
+	if in.Plain != "" {
+		return in.Title + ": " + in.Plain
+	}
+	s := in.Doc
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+// runOutcome is a run's accounting in a few words.
+func runOutcome(r ledger.Run) string {
+	var a struct {
+		Exported int `json:"conversations_exported"`
+		Failed   int `json:"conversations_failed"`
+		Gone     int `json:"conversations_gone"`
+		Messages int `json:"messages_appended"`
+		Summary  *struct {
+			Messages int            `json:"messages"`
+			Counts   map[string]int `json:"counts"`
+		} `json:"summary"`
+	}
+	if json.Unmarshal(r.Accounting, &a) != nil {
+		return ""
+	}
+	if a.Summary != nil {
+		n := 0
+		for _, c := range a.Summary.Counts {
+			n += c
+		}
+		return fmt.Sprintf("%d exported messages compared, %d findings", a.Summary.Messages, n)
+	}
+	return fmt.Sprintf("%d conversations captured, %d failed, %d gone at the source; %d messages appended", a.Exported, a.Failed, a.Gone, a.Messages)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,355 @@
+package report_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// TestDemoReport checks the report the demo writes against the ledger
+// and the stored findings, read independently: its numbers, section 2's
+// held conversations that lost messages, the schema, and that the HTML
+// says what the JSON says.
+func TestDemoReport(t *testing.T) {
+	res := demoMatter(t)
+	ctx := context.Background()
+	doc := readDoc(t, res.Report.JSON)
+	m, st, _ := openDemo(t)
+	l := m.Ledger
+	want := countLedger(t, l, *res.Report.Seq)
+	if doc.Summary.Conversations != want.conversations || doc.Summary.Messages != want.messages || doc.Summary.HeldConversations != want.held ||
+		doc.Summary.Attachments != want.attachments {
+		t.Errorf("summary %+v, ledger has %d conversations, %d messages, %d held", doc.Summary, want.conversations, want.messages, want.held)
+	}
+	if doc.Integrity.LedgerSize != want.size || doc.Integrity.Root != want.root.String() {
+		t.Errorf("integrity: size %d root %s, ledger before the report: %d %s", doc.Integrity.LedgerSize, doc.Integrity.Root, want.size, want.root)
+	}
+	if !doc.Integrity.Verified.OK || doc.Integrity.Verified.ExternalCheckpoints != 1 || doc.Integrity.Verified.EvidenceReferenced == 0 {
+		t.Errorf("verified %+v", doc.Integrity.Verified)
+	}
+	if doc.Transcripts.Messages != want.messages || len(doc.Transcripts.Items) != want.conversations {
+		t.Errorf("transcripts: %d messages in %d conversations", doc.Transcripts.Messages, len(doc.Transcripts.Items))
+	}
+	n := 0
+	for _, c := range doc.Transcripts.Items {
+		n += len(c.Messages)
+		for _, msg := range c.Messages {
+			if msg.Error != "" || msg.TimeLocal == "" || msg.Sender == "" {
+				t.Fatalf("message %s: %+v", msg.ID, msg)
+			}
+		}
+	}
+	if n != want.messages {
+		t.Errorf("transcripts carry %d messages, ledger %d", n, want.messages)
+	}
+
+	// The diff: the latest one, its counts as recorded.
+	if doc.Diff == nil || doc.Diff.RunID != res.SecondDiff.RunID {
+		t.Fatalf("diff %+v, want the latest (%s)", doc.Diff, res.SecondDiff.RunID)
+	}
+	for k, c := range res.SecondDiff.Summary.Counts {
+		if doc.Diff.Counts[string(k)] != c {
+			t.Errorf("diff count %s: %d, recorded %d", k, doc.Diff.Counts[string(k)], c)
+		}
+	}
+
+	// Section 2, from the findings read back independently.
+	run, dr, err := reconcile.FindDiff(ctx, l, res.SecondDiff.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := map[string]map[string]bool{} // held conversation → messages missing from the export
+	holdsLost := 0
+	err = reconcile.StreamFindings(ctx, st, run.ID, dr, func(f diff.Finding) error {
+		if !want.heldIDs[f.ConversationID] {
+			return nil
+		}
+		if f.Kind == finding.MissingFromExport {
+			if missing[f.ConversationID] == nil {
+				missing[f.ConversationID] = map[string]bool{}
+			}
+			missing[f.ConversationID][f.MessageID] = true
+		}
+		if f.Kind == finding.FieldStripped && f.Field == finding.FieldLegalHold && f.Expected == "true" {
+			holdsLost++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) == 0 {
+		t.Fatal("the demo's export lost no message of a held conversation: the test needs a seed where it does")
+	}
+	if doc.LegalHold.HoldsStripped != holdsLost || holdsLost == 0 {
+		t.Errorf("holds stripped %d, findings say %d", doc.LegalHold.HoldsStripped, holdsLost)
+	}
+	total := 0
+	for conv, msgs := range missing {
+		total += len(msgs)
+		var hc *report.HeldConversation
+		for i := range doc.LegalHold.Held {
+			if doc.LegalHold.Held[i].ID == conv {
+				hc = &doc.LegalHold.Held[i]
+			}
+		}
+		if hc == nil || hc.Counts[string(finding.MissingFromExport)] != len(msgs) {
+			t.Errorf("held conversation %s lost %d messages; section 2 has %+v", conv, len(msgs), hc)
+			continue
+		}
+		for id := range msgs {
+			found := false
+			for _, a := range hc.Affected {
+				found = found || a.MessageID == id && strings.Contains(strings.Join(a.Kinds, " "), string(finding.MissingFromExport))
+			}
+			if !found {
+				t.Errorf("held conversation %s: message %s missing from the export is not named", conv, id)
+			}
+		}
+	}
+	if doc.LegalHold.Missing != total {
+		t.Errorf("held messages missing: %d, findings say %d", doc.LegalHold.Missing, total)
+	}
+	if len(doc.LegalHold.Held) != want.held || doc.LegalHold.Affected == 0 {
+		t.Errorf("section 2 lists %d held conversations (ledger %d), %d affected", len(doc.LegalHold.Held), want.held, doc.LegalHold.Affected)
+	}
+
+	// Section 3 states the legal-hold field once, with the true values.
+	var lh *report.FormatGap
+	for i := range doc.FormatGaps {
+		if doc.FormatGaps[i].Field == finding.FieldLegalHold {
+			lh = &doc.FormatGaps[i]
+		}
+	}
+	if lh == nil || !lh.Format || lh.TrueValues["true"] != holdsLost {
+		t.Errorf("format limits: legal_hold %+v", lh)
+	}
+	// Section 4: every kind of the table, with its meaning.
+	if len(doc.Findings) != len(finding.Kinds()) {
+		t.Errorf("findings table has %d kinds, the finding table %d", len(doc.Findings), len(finding.Kinds()))
+	}
+	for _, k := range doc.Findings {
+		if k.Meaning == "" || k.Severity == "" {
+			t.Errorf("kind %s: no meaning or severity", k.Kind)
+		}
+	}
+
+	// The HTML says what the JSON says.
+	html, err := os.ReadFile(res.Report.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nums := htmlNumbers(t, string(html))
+	for id, v := range map[string]int{"n-conversations": doc.Summary.Conversations, "n-messages": doc.Summary.Messages,
+		"n-held": doc.Summary.HeldConversations, "n-held-affected": doc.LegalHold.Affected, "n-holds-stripped": doc.LegalHold.HoldsStripped,
+		"n-held-missing": doc.LegalHold.Missing, "n-findings": doc.Diff.Findings, "n-ledger-size": int(doc.Integrity.LedgerSize)} {
+		if got, ok := nums[id]; !ok || got != v {
+			t.Errorf("report.html #%s = %d (present %v), report.json %d", id, got, ok, v)
+		}
+	}
+	if !strings.Contains(string(html), doc.Integrity.Root) {
+		t.Error("report.html lacks the Merkle root")
+	}
+	// Proofs of the held conversations' messages verify offline.
+	proofs := 0
+	for _, c := range doc.Transcripts.Items {
+		for _, msg := range c.Messages {
+			if msg.Proof == "" {
+				if c.Held {
+					t.Errorf("message %s of held conversation %s has no proof", msg.ID, c.ID)
+				}
+				continue
+			}
+			proofs++
+			b, err := os.ReadFile(filepath.Join(res.ReportDir, msg.Proof))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := leaf.ParseProof(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := p.Verify(l.VerifierKey())
+			if err != nil || r.Entry.MessageID != msg.ID || r.Entry.Seq != msg.Seq {
+				t.Fatalf("proof %s: %v (%s seq %d)", msg.Proof, err, r.Entry.MessageID, r.Entry.Seq)
+			}
+		}
+	}
+	if proofs == 0 || proofs != res.Report.Proofs {
+		t.Errorf("%d proofs linked, %d written", proofs, res.Report.Proofs)
+	}
+}
+
+// TestReportRecorded checks the report entry: it names every file, the
+// files verify, and one byte changed does not.
+func TestReportRecorded(t *testing.T) {
+	res := demoMatter(t)
+	m, _, _ := openDemo(t)
+	ctx := context.Background()
+	e, err := m.Ledger.Entry(ctx, *res.Report.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+	if err != nil || e.Kind != leaf.KindReport {
+		t.Fatalf("entry %d: %s %v", e.Seq, e.Kind, err)
+	}
+	rd := d.(*leaf.ReportDetail)
+	if len(rd.Files) != 2 || rd.Files[0].Name != "report.html" || rd.Files[1].Name != "report.json" || rd.LedgerSize != *res.Report.Seq {
+		t.Errorf("report detail %+v", rd)
+	}
+	for _, name := range []string{"report.html", "report.json"} {
+		b, err := os.ReadFile(filepath.Join(res.ReportDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		match, err := verify.ReportFile(ctx, m.Ledger, name, strings.NewReader(string(b)))
+		if err != nil || !match.Found || !match.Covered || match.Name != name || match.Finding() != nil {
+			t.Errorf("%s: %+v %v", name, match, err)
+		}
+		for _, at := range []int{0, len(b) / 2, len(b) - 1} {
+			c := []byte(string(b))
+			c[at] ^= 0x01
+			match, err := verify.ReportFile(ctx, m.Ledger, name, strings.NewReader(string(c)))
+			if err != nil || match.Found || match.Finding() == nil {
+				t.Errorf("%s with byte %d flipped: %+v %v", name, at, match, err)
+			}
+		}
+	}
+}
+
+// TestNoDiffReport: a report on no diff says so plainly, in both files.
+func TestNoDiffReport(t *testing.T) {
+	m, st, key := openDemo(t)
+	out := filepath.Join(t.TempDir(), "r")
+	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, Diff: report.DiffNone, SignerKey: key, Proofs: report.ProofsNone, NoVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	if doc.Diff != nil || len(doc.Findings) != 0 || res.DiffRun != "" {
+		t.Errorf("diff %+v findings %d", doc.Diff, len(doc.Findings))
+	}
+	if len(doc.LegalHold.Held) != doc.Summary.HeldConversations || doc.Summary.HeldConversations == 0 {
+		t.Errorf("held conversations listed: %d of %d", len(doc.LegalHold.Held), doc.Summary.HeldConversations)
+	}
+	html, _ := os.ReadFile(res.HTML)
+	if !strings.Contains(string(html), `id="no-diff"`) || !strings.Contains(string(html), "No export has been diffed against this ledger") {
+		t.Error("report.html does not say that no export was diffed")
+	}
+	if doc.Integrity.Verified.OK || !strings.Contains(strings.Join(doc.Integrity.Verified.Failures, " "), "not verified") {
+		t.Errorf("--no-verify: %+v", doc.Integrity.Verified)
+	}
+	// A report is never overwritten.
+	if _, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, Diff: report.DiffNone}); !errors.Is(err, report.ErrExists) {
+		t.Errorf("second report into %s: %v, want ErrExists", out, err)
+	}
+}
+
+// TestPagedReport: past PageAbove conversations the transcripts go to
+// pages beside an index; every page is recorded and every conversation is
+// on exactly one page.
+func TestPagedReport(t *testing.T) {
+	m, st, key := openDemo(t)
+	out := filepath.Join(t.TempDir(), "r")
+	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, PageAbove: 10, PerPage: 16, NoVerify: true,
+		Location: time.FixedZone("X", 5*3600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	wantPages := (len(doc.Transcripts.Items) + 15) / 16
+	if len(doc.Transcripts.Pages) != wantPages || wantPages < 2 {
+		t.Fatalf("pages %v for %d conversations", doc.Transcripts.Pages, len(doc.Transcripts.Items))
+	}
+	if len(res.Files) != 2+wantPages {
+		t.Errorf("files recorded: %+v", res.Files)
+	}
+	index, _ := os.ReadFile(res.HTML)
+	seen := map[string]int{}
+	for _, p := range doc.Transcripts.Pages {
+		b, err := os.ReadFile(filepath.Join(out, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range doc.Transcripts.Items {
+			if strings.Contains(string(b), `id="c-`+c.ID+`"`) {
+				seen[c.ID]++
+				if c.Page != p {
+					t.Errorf("conversation %s on %s, report.json says %s", c.ID, p, c.Page)
+				}
+			}
+		}
+		match, err := verify.ReportFile(context.Background(), m.Ledger, p, strings.NewReader(string(b)))
+		if err != nil || !match.Found {
+			t.Errorf("page %s not recorded: %+v %v", p, match, err)
+		}
+	}
+	for _, c := range doc.Transcripts.Items {
+		if seen[c.ID] != 1 || !strings.Contains(string(index), `href="`+c.Page+`#c-`+c.ID+`"`) {
+			t.Errorf("conversation %s: on %d pages; in the index: %v", c.ID, seen[c.ID], strings.Contains(string(index), c.ID))
+		}
+	}
+	if strings.Contains(string(index), `class="msg `) {
+		t.Error("the index page holds transcripts")
+	}
+}
+
+// TestFilteredReport: --conversation and --interval limit the transcripts,
+// not the matter's facts.
+func TestFilteredReport(t *testing.T) {
+	m, st, key := openDemo(t)
+	full := readDoc(t, demoMatter(t).Report.JSON)
+	pick := full.Transcripts.Items[len(full.Transcripts.Items)/2]
+	out := filepath.Join(t.TempDir(), "r")
+	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, NoVerify: true,
+		Conversations: []string{pick.ID}, Interval: "2000-01-01/2100-01-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	if len(doc.Transcripts.Items) != 1 || doc.Transcripts.Items[0].ID != pick.ID || len(doc.Transcripts.Items[0].Messages) != len(pick.Messages) {
+		t.Fatalf("filtered transcripts: %d conversations", len(doc.Transcripts.Items))
+	}
+	if doc.Summary.Messages != full.Summary.Messages || doc.Transcripts.Messages != len(pick.Messages) || doc.Transcripts.Filter == "" {
+		t.Errorf("summary %d messages (full %d), transcripts %d, filter %q", doc.Summary.Messages, full.Summary.Messages, doc.Transcripts.Messages, doc.Transcripts.Filter)
+	}
+	out2 := filepath.Join(t.TempDir(), "r")
+	res, err = report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out2, NoVerify: true, NoRecord: true, Interval: "1990-01-01/1990-01-02"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc := readDoc(t, res.JSON); len(doc.Transcripts.Items) != 0 || res.Seq != nil {
+		t.Errorf("an interval with no messages: %d conversations; seq %v", len(doc.Transcripts.Items), res.Seq)
+	}
+	if _, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: filepath.Join(t.TempDir(), "x"), Interval: "soon"}); !errors.Is(err, report.ErrInterval) {
+		t.Errorf("bad interval: %v", err)
+	}
+}
+
+// TestSchemaDocumented holds docs/report.md's copy of the schema equal to
+// schema.json, the one the tests validate against.
+func TestSchemaDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := os.ReadFile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "```json\n"+strings.TrimRight(string(schema), "\n")+"\n```") {
+		t.Error("docs/report.md does not hold schema.json verbatim in a json block")
+	}
+}

@@ -1,0 +1,237 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// transcriber reads one conversation's transcript from the ledger and
+// the evidence; it keeps nothing between conversations but the last
+// messages body (a bulk response serves many messages).
+type transcriber struct {
+	l     *ledger.Ledger
+	store evidence.Store
+	loc   *time.Location
+	diff  *diffFacts
+	// proofs writes the proof file of a message and returns its name, or
+	// "" when it gets none.
+	proofs  func(c *convState, e *leaf.Entry) (string, error)
+	show    func(conv string, at time.Time) bool // messages to show; nil for all
+	bodySum hashchain.Hash
+	body    map[string]*genesys.MessageData
+	bodyErr error
+}
+
+// conversation reads c's transcript.
+func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversation, error) {
+	out := &Conversation{ID: c.id, Held: c.held, Seq: c.seq, LeafHash: c.leafHash.String(), Gone: c.gone}
+	if out.Gone == nil {
+		out.Gone = []string{}
+	}
+	out.Participants = t.participants(ctx, c)
+	latest := map[string]int{} // message id → index in out.Messages
+	err := t.l.EntriesAt(ctx, c.msgSeqs, func(e leaf.Entry) error {
+		if t.show != nil {
+			var at time.Time
+			if e.Compliance != nil {
+				at, _, _ = genesys.ParseTimestamp(e.Compliance.OriginalTimestamp)
+			}
+			if !t.show(c.id, at) {
+				return nil
+			}
+		}
+		m, err := t.message(ctx, c, &e)
+		if err != nil {
+			return err
+		}
+		if i, ok := latest[e.MessageID]; ok {
+			out.Messages[i] = m // a later capture supersedes
+			return nil
+		}
+		latest[e.MessageID] = len(out.Messages)
+		out.Messages = append(out.Messages, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out.Messages, func(a, b *Message) int {
+		return cmp.Or(strings.Compare(a.TimeUTC, b.TimeUTC), strings.Compare(a.ID, b.ID))
+	})
+	for _, m := range out.Messages {
+		if len(m.Status) > 1 || len(m.Status) == 1 && m.Status[0] != "captured" {
+			out.Findings++
+		}
+	}
+	return out, nil
+}
+
+// participants reads the conversation object kept as evidence.
+func (t *transcriber) participants(ctx context.Context, c *convState) []Participant {
+	ps := []Participant{}
+	if c.evidence.IsZero() {
+		return ps
+	}
+	b, err := t.store.Get(ctx, c.evidence)
+	if err != nil {
+		return ps
+	}
+	var mc genesys.MessageConversation
+	if json.Unmarshal(b, &mc) != nil {
+		return ps
+	}
+	for _, p := range mc.Participants {
+		q := Participant{Purpose: p.Purpose, Name: p.Name}
+		if p.User != nil && q.Name == "" {
+			q.Name = p.User.Name
+		}
+		switch {
+		case p.FromAddress != nil && p.Purpose == "customer":
+			q.Address = cmp.Or(p.FromAddress.AddressNormalized, p.FromAddress.AddressRaw, p.FromAddress.AddressDisplayable)
+		case p.ToAddress != nil:
+			q.Address = cmp.Or(p.ToAddress.AddressNormalized, p.ToAddress.AddressRaw, p.ToAddress.AddressDisplayable)
+		}
+		q.Address = cmp.Or(q.Address, p.Address)
+		ps = append(ps, q)
+	}
+	return ps
+}
+
+// messageBody returns the messages of the response body sum, by id,
+// each decoded once for all the entries that name it.
+func (t *transcriber) messageBody(ctx context.Context, sum hashchain.Hash) (map[string]*genesys.MessageData, error) {
+	if sum == t.bodySum && (t.body != nil || t.bodyErr != nil) {
+		return t.body, t.bodyErr
+	}
+	t.bodySum, t.body, t.bodyErr = sum, nil, nil
+	b, err := t.store.Get(ctx, sum)
+	if err != nil {
+		t.bodyErr = err
+		return nil, err
+	}
+	list, err := derive.MessagesIn(b)
+	if err != nil {
+		t.bodyErr = err
+		return nil, err
+	}
+	t.body = make(map[string]*genesys.MessageData, len(list))
+	for _, raw := range list {
+		var lm shownMessage
+		if json.Unmarshal(raw, &lm) == nil {
+			t.body[lm.ID] = &genesys.MessageData{ID: lm.ID, Timestamp: lm.Timestamp, FromAddress: lm.FromAddress, ToAddress: lm.ToAddress,
+				Direction: lm.Direction, TextBody: lm.TextBody, CreatedBy: lm.CreatedBy, NormalizedMessage: lm.NormalizedMessage}
+		}
+	}
+	return t.body, nil
+}
+
+// shownMessage is the part of genesys.MessageData (same members) a
+// transcript shows: decoding only it skips the receipts and media lists
+// a report never reads, which cost as much as the rest of a message.
+type shownMessage struct {
+	ID                string                     `json:"id"`
+	Timestamp         string                     `json:"timestamp"`
+	FromAddress       string                     `json:"fromAddress"`
+	ToAddress         string                     `json:"toAddress"`
+	Direction         string                     `json:"direction"`
+	TextBody          string                     `json:"textBody"`
+	CreatedBy         *genesys.UserRef           `json:"createdBy"`
+	NormalizedMessage *genesys.NormalizedMessage `json:"normalizedMessage"`
+}
+
+// message reads one message entry's message from its evidence.
+func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) (*Message, error) {
+	m := &Message{ID: e.MessageID, Seq: e.Seq, LeafHash: e.LeafHash.String(), PayloadSHA256: e.PayloadSHA256.String(),
+		Attachments: []Attachment{}, Status: []string{"captured"}}
+	if e.Compliance != nil {
+		m.TimeUTC = e.Compliance.OriginalTimestamp
+	}
+	if st := t.diff.statusOf(c.id, e.MessageID); len(st) > 0 {
+		m.Status = st
+	}
+	if t.proofs != nil {
+		var err error
+		if m.Proof, err = t.proofs(c, e); err != nil {
+			return nil, err
+		}
+	}
+	var media []leaf.MediaRef
+	if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+		media = d.(*leaf.MessageDetail).Media
+	}
+	body, err := t.messageBody(ctx, e.EvidenceSHA256)
+	if err != nil {
+		m.Error = "evidence unreadable: " + err.Error()
+		return m, nil
+	}
+	// That the message object hashes to the leaf's payload_sha256 is
+	// verification's to check (verify --evidence re-derives every
+	// message), and section 6 says whether it held.
+	md, ok := body[e.MessageID]
+	if !ok {
+		m.Error = "the evidence holds no such message"
+		return m, nil
+	}
+	m.From, m.To, m.Direction = md.FromAddress, md.ToAddress, md.Direction
+	m.Text = genesys.MessageText(md)
+	m.Sender = sender(md)
+	if ts, _, err := genesys.ParseTimestamp(md.Timestamp); err == nil {
+		m.TimeUTC = genesys.FormatMillis(ts)
+		m.TimeLocal = ts.In(t.loc).Format("2006-01-02 15:04:05.000 MST")
+	}
+	byID := map[string]leaf.MediaRef{}
+	for _, r := range media {
+		byID[r.ID] = r
+	}
+	if n := md.NormalizedMessage; n != nil {
+		for _, ct := range n.Content {
+			a := ct.Attachment
+			if a == nil {
+				continue
+			}
+			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: "not downloaded (the API's stated sha256)"}
+			if r, ok := byID[a.ID]; ok {
+				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), cmp.Or(r.Status, "downloaded")
+			}
+			m.Attachments = append(m.Attachments, at)
+		}
+	}
+	return m, nil
+}
+
+// sender names who sent md: a name where the message gives one, and how
+// (bot, agent), with the address.
+func sender(md *genesys.MessageData) string {
+	var name, who string
+	if n := md.NormalizedMessage; n != nil {
+		if ch := n.Channel; ch != nil && ch.From != nil {
+			name = cmp.Or(ch.From.Nickname, strings.TrimSpace(ch.From.FirstName+" "+ch.From.LastName))
+		}
+		who = n.OriginatingEntity
+	}
+	if name == "" && md.CreatedBy != nil {
+		name = md.CreatedBy.Name
+	}
+	s := name
+	if who != "" {
+		s = strings.TrimSpace(s + " (" + strings.ToLower(who) + ")")
+	}
+	if md.FromAddress != "" {
+		if s == "" {
+			return md.FromAddress
+		}
+		s += " <" + md.FromAddress + ">"
+	}
+	return s
+}

@@ -1,0 +1,79 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+)
+
+// CheckReport names a report file that no report entry of the ledger
+// records: not a file custody wrote for this ledger, or one changed since.
+const CheckReport = "report"
+
+// ReportMatch says which report entry recorded a report file.
+type ReportMatch struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Found is whether a report entry records the file's hash; Seq, RunID
+	// and Name (the file's name in the report) say which.
+	Found bool   `json:"found"`
+	Seq   uint64 `json:"seq,omitempty"`
+	RunID string `json:"run_id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	// Covered is whether a stored checkpoint covers that entry.
+	Covered bool `json:"covered"`
+}
+
+// ReportFile hashes a report file (r, named file) and looks for it among
+// the files the ledger's report entries record; it reads nothing but the
+// report entries and the checkpoints. Whether the ledger itself holds is
+// Ledger's to say: a caller checks both.
+func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader) (ReportMatch, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return ReportMatch{}, fmt.Errorf("verify: report %s: %w", file, err)
+	}
+	m := ReportMatch{File: file, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindReport}) {
+		if err != nil {
+			return m, err
+		}
+		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+		if err != nil {
+			continue // a detail that does not decode records nothing
+		}
+		for _, f := range d.(*leaf.ReportDetail).Files {
+			if f.SHA256 == m.SHA256 && f.Size == n {
+				m.Found, m.Seq, m.RunID, m.Name = true, e.Seq, e.RunID, f.Name
+			}
+		}
+	}
+	if m.Found {
+		cp, ok, err := l.LatestCheckpoint(ctx)
+		if err != nil {
+			return m, err
+		}
+		m.Covered = ok && cp.Size > m.Seq
+	}
+	return m, nil
+}
+
+// Finding returns the report check's failure, or nil when the file is
+// recorded and covered by a signed checkpoint.
+func (m ReportMatch) Finding() *Finding {
+	switch {
+	case !m.Found:
+		return &Finding{Check: CheckReport, Message: fmt.Sprintf("%s (SHA-256 %s, %d bytes) is not a report file this ledger records: changed since it was written, or not written for this ledger", m.File, m.SHA256, m.Size)}
+	case !m.Covered:
+		seq := m.Seq
+		return &Finding{Check: CheckReport, Seq: &seq, Message: fmt.Sprintf("%s is recorded (as %s) but no signed checkpoint covers its entry yet: run custody checkpoint", m.File, m.Name)}
+	}
+	return nil
+}

@@ -22,6 +22,7 @@ type verifyOptions struct {
 	Key         string
 	Checkpoints []string
 	Proof       string
+	NoDerive    bool
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
 }
 
@@ -29,6 +30,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger, the custodian's own copy: an auditor passes their own)")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
+	fs.BoolVar(&o.NoDerive, "no-derive", false, "with --evidence, only re-hash the objects: do not re-derive leaf fields from them (faster; a rewritten leaf re-signed with the key goes unnoticed)")
 	o.ev.AddFlags(fs, false)
 	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
 	// Before --evidence took a location, verify took it here; it names
@@ -73,6 +75,8 @@ its evidence (message and conversation ids, timestamp, sender, recipient,
 direction, content hash, legal hold, audit references, payload hash) and
 reports each difference as a "derived" failure naming the seq and the
 field: a leaf rewritten and re-signed by someone holding the key.
+--no-derive skips the re-derivation (most of the time --evidence takes)
+and only re-hashes the objects.
 
 Verify opens everything read-only and records nothing.
 
@@ -88,13 +92,14 @@ line every few seconds otherwise). --output json prints the full report.
 Examples:
   custody verify --key matter-42.pub --checkpoint counsel-2024-05-01.checkpoint
   custody verify --evidence
+  custody verify --evidence --no-derive
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
-			"2    usage error (a signer key given as --key, --proof with --checkpoint)",
+			"2    usage error (a signer key given as --key, --proof with --checkpoint, --no-derive without --evidence)",
 			`3    the ledger (or proof) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a
@@ -113,6 +118,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 			return usageError("verify: --proof checks one proof file; it does not take --checkpoint")
 		}
 		return runVerifyProof(o, g)
+	}
+	if o.NoDerive && !o.ev.given {
+		return usageError("verify: --no-derive only applies with --evidence")
 	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {
@@ -138,7 +146,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer m.Close()
-	opts := verify.Options{VerifierKey: key, External: external}
+	opts := verify.Options{VerifierKey: key, External: external, NoDerive: o.NoDerive}
 	if o.ev.given {
 		// Evidence re-hashing: the matter's own store (bare --evidence)
 		// or the one named; the matter closes it.

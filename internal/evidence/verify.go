@@ -90,6 +90,20 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	bufs := sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
+	// The store is listed meanwhile (for S3, list requests beside the
+	// reads); what nothing references is known once the references end.
+	var stored []hashchain.Hash
+	// Not gctx: errgroup cancels that when Wait returns, and the walk
+	// may outlast the hashing.
+	wctx, cancelWalk := context.WithCancel(ctx)
+	defer cancelWalk()
+	walked := make(chan error, 1)
+	go func() {
+		walked <- s.Walk(wctx, func(sum hashchain.Hash) error {
+			stored = append(stored, sum)
+			return nil
+		})
+	}()
 	var refErr error
 	for sum, err := range referenced {
 		if err != nil {
@@ -138,22 +152,23 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		})
 	}
 	if err := g.Wait(); err != nil {
+		cancelWalk()
+		<-walked
 		return nil, err
 	}
+	walkErr := <-walked
 	if refErr != nil {
 		return nil, refErr
 	}
+	if walkErr != nil {
+		return nil, walkErr // the store names the operation ("evidence: walk …: …")
+	}
 	r.Referenced = len(set)
-
-	err := s.Walk(ctx, func(sum hashchain.Hash) error {
-		r.Stored++
+	r.Stored = len(stored)
+	for _, sum := range stored {
 		if _, ok := set[sum]; !ok {
 			r.Unreferenced = append(r.Unreferenced, sum)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err // the store names the operation ("evidence: walk …: …")
 	}
 
 	slices.SortFunc(r.Missing, compareHash)

@@ -213,7 +213,7 @@ func writeTemp(dir string, data []byte) (name string, err error) {
 	if _, err := fh.Write(data); err != nil {
 		return "", err
 	}
-	if err := fh.Sync(); err != nil {
+	if err := syncFile(fh); err != nil {
 		return "", err
 	}
 	if err := fh.Chmod(0o444); err != nil {
@@ -222,13 +222,19 @@ func writeTemp(dir string, data []byte) (name string, err error) {
 	return name, fh.Close()
 }
 
+// syncFile and syncDirFile are the fsyncs; tests count them.
+var (
+	syncFile    = (*os.File).Sync
+	syncDirFile = (*os.File).Sync
+)
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := syncDirFile(d); err != nil {
 		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil

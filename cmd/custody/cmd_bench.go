@@ -149,7 +149,7 @@ It then times, --runs times each:
                 with the findings going to /dev/null
 
 and prints messages in the export, files, findings, wall time, messages
-per second, CPU time and peak RSS of the diff (getrusage of the child),
+per second, CPU time and peak RSS of the diff (the child's own VmHWM),
 each baseline's wall time, rate in the same messages and CPU, and the
 ratios diff/baseline (the fastest) and diff/sha256sum. Setup progress goes to stderr.
 

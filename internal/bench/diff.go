@@ -78,7 +78,7 @@ type Baseline struct {
 // DiffRun is one run of `custody diff` as a child process.
 type DiffRun struct {
 	Wall     time.Duration
-	MaxRSS   int64 // peak resident set, bytes (getrusage ru_maxrss)
+	MaxRSS   int64 // peak resident set, bytes (VmHWM sampled on Linux, see watchPeak; else getrusage)
 	UserCPU  time.Duration
 	SysCPU   time.Duration
 	ExitCode int
@@ -450,8 +450,13 @@ func RunDiffCommand(ctx context.Context, exe string, f *DiffFixture) (DiffRun, e
 	cmd.Stdout = null
 	cmd.Stderr = &stderr
 	t0 := time.Now()
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return r, fmt.Errorf("bench: diff: %s: %w", exe, err)
+	}
+	peak := watchPeak(cmd.Process.Pid)
+	err = cmd.Wait()
 	r.Wall = time.Since(t0)
+	r.MaxRSS = peak()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -462,7 +467,9 @@ func RunDiffCommand(ctx context.Context, exe string, f *DiffFixture) (DiffRun, e
 	r.ExitCode = cmd.ProcessState.ExitCode()
 	r.UserCPU = cmd.ProcessState.UserTime()
 	r.SysCPU = cmd.ProcessState.SystemTime()
-	r.MaxRSS = maxRSS(cmd.ProcessState)
+	if r.MaxRSS == 0 {
+		r.MaxRSS = maxRSS(cmd.ProcessState)
+	}
 	if err := readDiffEntry(ctx, f.Ledger, &r); err != nil {
 		return r, err
 	}

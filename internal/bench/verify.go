@@ -162,13 +162,20 @@ func runVerifyCommand(ctx context.Context, exe string, r *VerifyReport, args []s
 	cmd := exec.CommandContext(ctx, exe, full...)
 	cmd.Stderr = &stderr // stdout: nil is /dev/null
 	t0 := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return v, fmt.Errorf("bench: verify: %s: %w", exe, err)
+	}
+	peak := watchPeak(cmd.Process.Pid)
+	err := cmd.Wait()
 	v.Wall = time.Since(t0)
+	v.MaxRSS = peak()
 	if err != nil {
 		return v, fmt.Errorf("bench: verify: %s %v: %w\n%s", exe, full, err, stderr.String())
 	}
 	v.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	v.MaxRSS = maxRSS(cmd.ProcessState)
+	if v.MaxRSS == 0 {
+		v.MaxRSS = maxRSS(cmd.ProcessState)
+	}
 	return v, nil
 }
 

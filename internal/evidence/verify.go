@@ -151,16 +151,16 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if err == nil {
+		err = refErr
+	}
+	if err != nil {
 		cancelWalk()
 		<-walked
 		return nil, err
 	}
-	walkErr := <-walked
-	if refErr != nil {
-		return nil, refErr
-	}
-	if walkErr != nil {
+	if walkErr := <-walked; walkErr != nil {
 		return nil, walkErr // the store names the operation ("evidence: walk …: …")
 	}
 	r.Referenced = len(set)

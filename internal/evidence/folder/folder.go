@@ -288,7 +288,7 @@ func (l *limitedFile) Read(p []byte) (int, error) {
 // openLimited opens name if it is a regular file within the size limit,
 // and returns its size.
 func (f *folder) openLimited(name string) (*os.File, int64, error) {
-	fh, err := os.Open(name)
+	fh, err := os.OpenFile(name, openFlags, 0)
 	if err != nil {
 		return nil, 0, err
 	}

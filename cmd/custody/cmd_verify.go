@@ -28,6 +28,7 @@ type verifyOptions struct {
 	Checkpoints []string
 	Proof       string
 	Report      string
+	NoDerive    bool
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
 
 	TSARoots         string
@@ -40,6 +41,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
 	fs.StringVar(&o.Report, "report", "", "also check that this file (report.html, report.json, a transcript page) is one 'custody report' recorded in the ledger, unchanged")
+	fs.BoolVar(&o.NoDerive, "no-derive", false, "with --evidence, only re-hash the objects: do not re-derive leaf fields from them (faster; a rewritten leaf re-signed with the key goes unnoticed)")
 	o.ev.AddFlags(fs, false)
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots timestamp tokens must chain to (default: the bundle kept in the matter, if any)")
 	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
@@ -102,6 +104,9 @@ Objects deleted by 'custody erase' (named by an erasure entry) are
 reported as erased, not missing, with the conversations and messages
 erased.
 
+--no-derive skips the re-derivation (most of the time --evidence takes)
+and only re-hashes the objects.
+
 Verify opens everything read-only and records nothing.
 
 Take the verifier key from somewhere the ledger's custodian cannot
@@ -125,6 +130,7 @@ line every few seconds otherwise). --output json prints the full report.
 Examples:
   custody verify --key matter-42.pub --checkpoint counsel-2024-05-01.checkpoint
   custody verify --evidence
+  custody verify --evidence --no-derive
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
   custody verify --tsa-roots tsa-roots.pem --witness counsel.witness.pub
@@ -133,7 +139,7 @@ Examples:
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
-			"2    usage error (a signer key given as --key, --proof with --checkpoint)",
+			"2    usage error (a signer key given as --key, --proof with --checkpoint, --no-derive without --evidence)",
 			`3    the ledger (or proof) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a
@@ -156,6 +162,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 			return usageError("verify: --proof checks one proof file offline; --report needs the ledger")
 		}
 		return runVerifyProof(o, g)
+	}
+	if o.NoDerive && !o.ev.given {
+		return usageError("verify: --no-derive only applies with --evidence")
 	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {
@@ -181,7 +190,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer m.Close()
-	opts := verify.Options{VerifierKey: key, External: external, WitnessThreshold: o.WitnessThreshold}
+	opts := verify.Options{VerifierKey: key, External: external, WitnessThreshold: o.WitnessThreshold, NoDerive: o.NoDerive}
 	if o.WitnessThreshold < 0 || o.WitnessThreshold > len(o.Witnesses) {
 		return usageError("verify: --witness-threshold must be between 1 and the number of --witness keys (%d)", len(o.Witnesses))
 	}

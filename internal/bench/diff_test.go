@@ -41,6 +41,14 @@ func TestDiffFixture(t *testing.T) {
 	if r.Baseline.Files != f.Manifest.Files || r.Baseline.Bytes == 0 {
 		t.Errorf("baseline read %d files (%d bytes), export has %d", r.Baseline.Files, r.Baseline.Bytes, f.Manifest.Files)
 	}
+	if len(r.Floor) == 0 || r.Floor[0].Bytes != r.Baseline.Bytes || r.Floor[0].Files != r.Baseline.Files {
+		t.Errorf("read-and-hash floor %+v, want the Go method first, over every file (%d bytes)", r.Floor, r.Baseline.Bytes)
+	}
+	for _, fl := range r.Floor {
+		if fl.Wall < r.Baseline.Wall {
+			t.Errorf("floor %s took %s, less than the baseline %s: the baseline is not the fastest", fl.Method, fl.Wall, r.Baseline.Wall)
+		}
+	}
 	if len(r.Runs) != 0 {
 		t.Errorf("no Exe, yet %d diff runs", len(r.Runs))
 	}

@@ -1,8 +1,10 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 )
@@ -24,4 +26,18 @@ func (r readOnly) PutFile(_ context.Context, name string, _ []byte) error {
 
 func (r readOnly) Delete(_ context.Context, sum hashchain.Hash) error {
 	return fmt.Errorf("evidence: delete %s in %s: %w", sum, r.URL(), ErrReadOnly)
+}
+
+// Open streams an object when the wrapped store can (Opener), and reads
+// it whole through Get when it cannot: readOnly hides the wrapped store's
+// other methods, so it forwards this one.
+func (r readOnly) Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, error) {
+	if o, ok := r.Store.(Opener); ok {
+		return o.Open(ctx, sum)
+	}
+	b, err := r.Get(ctx, sum)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -18,10 +20,14 @@ import (
 
 // VerifyOptions tune Verify.
 type VerifyOptions struct {
-	// Concurrency is how many objects are read at once; 4 when 0.
+	// Concurrency is how many objects are read and hashed at once; when 0,
+	// the number of processors, and at least 4 (a remote store's latency
+	// wants several requests in flight even on one core).
 	Concurrency int
 	// Progress, when set, is called after each referenced object is
-	// checked with the count done and the total; calls are serialized.
+	// checked with the count done and the number of distinct references
+	// seen so far (objects are hashed while the references still arrive,
+	// so the total grows until they end); calls are serialized.
 	Progress func(done, total int)
 }
 
@@ -63,31 +69,63 @@ func Sums(sums []hashchain.Hash) iter.Seq2[hashchain.Hash, error] {
 // error other than "not found" or "too large", aborts with an error: the
 // report is only returned when it is complete.
 //
-// Memory grows with the number of distinct referenced sums (a set of
-// them is kept to find the unreferenced objects).
+// Each object is handed to a worker as soon as referenced yields it, so a
+// caller that produces references slowly (a walk over the ledger) has them
+// hashed meanwhile; a store that is an Opener is read in a stream through
+// one buffer per worker, so memory does not grow with object size. Memory
+// grows with the number of distinct referenced sums (a set of them is kept
+// to find the unreferenced objects).
 func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, error], opts VerifyOptions) (*Report, error) {
-	set := make(map[hashchain.Hash]struct{})
-	for sum, err := range referenced {
-		if err != nil {
-			return nil, fmt.Errorf("evidence: verify: read references: %w", err)
-		}
-		set[sum] = struct{}{}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence: verify: %w", err)
 	}
-	r := &Report{Referenced: len(set)}
-
+	r := &Report{}
 	workers := opts.Concurrency
 	if workers <= 0 {
-		workers = 4
+		workers = max(4, runtime.GOMAXPROCS(0))
 	}
-	var mu sync.Mutex
-	done := 0
+	set := make(map[hashchain.Hash]struct{})
+	var mu sync.Mutex // guards r's lists, done and total
+	done, total := 0, 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
-	for sum := range set {
+	bufs := sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
+	// The store is listed meanwhile (for S3, list requests beside the
+	// reads); what nothing references is known once the references end.
+	var stored []hashchain.Hash
+	// Not gctx: errgroup cancels that when Wait returns, and the walk
+	// may outlast the hashing.
+	wctx, cancelWalk := context.WithCancel(ctx)
+	defer cancelWalk()
+	walked := make(chan error, 1)
+	go func() {
+		walked <- s.Walk(wctx, func(sum hashchain.Hash) error {
+			stored = append(stored, sum)
+			return nil
+		})
+	}()
+	var refErr error
+	for sum, err := range referenced {
+		if err != nil {
+			refErr = fmt.Errorf("evidence: verify: read references: %w", err)
+			break
+		}
+		if _, seen := set[sum]; seen {
+			continue
+		}
+		set[sum] = struct{}{}
+		mu.Lock()
+		total++
+		mu.Unlock()
+		if gctx.Err() != nil {
+			break // a worker failed: g.Wait reports it
+		}
 		g.Go(func() error {
 			var missing bool
 			var alt *Altered
-			data, err := s.Get(gctx, sum)
+			buf := bufs.Get().(*[]byte)
+			got, err := hashObject(gctx, s, sum, *buf)
+			bufs.Put(buf)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				missing = true
@@ -95,10 +133,8 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 				alt = &Altered{Sum: sum, Detail: err.Error()}
 			case err != nil:
 				return err // the store names the operation and the object ("evidence: get sha256/…: …")
-			default:
-				if got := hashchain.Hash(sha256.Sum256(data)); got != sum {
-					alt = &Altered{Sum: sum, Actual: got}
-				}
+			case got != sum:
+				alt = &Altered{Sum: sum, Actual: got}
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -110,30 +146,72 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 			}
 			done++
 			if opts.Progress != nil {
-				opts.Progress(done, len(set))
+				opts.Progress(done, total)
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if err == nil {
+		err = refErr
+	}
+	if err != nil {
+		cancelWalk()
+		<-walked
 		return nil, err
 	}
-
-	err := s.Walk(ctx, func(sum hashchain.Hash) error {
-		r.Stored++
+	if walkErr := <-walked; walkErr != nil {
+		return nil, walkErr // the store names the operation ("evidence: walk …: …")
+	}
+	r.Referenced = len(set)
+	r.Stored = len(stored)
+	for _, sum := range stored {
 		if _, ok := set[sum]; !ok {
 			r.Unreferenced = append(r.Unreferenced, sum)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err // the store names the operation ("evidence: walk …: …")
 	}
 
 	slices.SortFunc(r.Missing, compareHash)
 	slices.SortFunc(r.Altered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
 	slices.SortFunc(r.Unreferenced, compareHash)
 	return r, nil
+}
+
+// hashBufSize is the read size of a streamed hash: large enough that a
+// typical evidence object (a bulk response of tens of KiB) is one read.
+const hashBufSize = 256 << 10
+
+// Opener is implemented by stores that can stream an object: Verify then
+// hashes it through a fixed buffer instead of holding it whole. Open fails
+// as Get does (fs.ErrNotExist, ErrTooLarge, ErrCorrupt); the reader fails
+// with ErrTooLarge if the object grows past the limit while it is read.
+type Opener interface {
+	Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, error)
+}
+
+// hashObject returns the SHA-256 of the object stored at sum: streamed
+// through buf when s is an Opener, else read whole with Get.
+func hashObject(ctx context.Context, s Store, sum hashchain.Hash, buf []byte) (hashchain.Hash, error) {
+	o, ok := s.(Opener)
+	if !ok {
+		data, err := s.Get(ctx, sum)
+		if err != nil {
+			return hashchain.Hash{}, err
+		}
+		return hashchain.Hash(sha256.Sum256(data)), nil
+	}
+	rc, err := o.Open(ctx, sum)
+	if err != nil {
+		return hashchain.Hash{}, err
+	}
+	defer rc.Close()
+	d := sha256.New()
+	if _, err := io.CopyBuffer(d, struct{ io.Reader }{rc}, buf); err != nil {
+		return hashchain.Hash{}, fmt.Errorf("evidence: read %s: %w", Key(sum), err)
+	}
+	var h hashchain.Hash
+	d.Sum(h[:0])
+	return h, nil
 }
 
 func compareHash(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) }

@@ -10,14 +10,40 @@ import (
 )
 
 // evidenceCheck collects every evidence object the ledger references, in
-// the one pass over the entries, and at the end re-hashes each in the
-// store. Missing and altered objects are failures; objects nothing
-// references (left by a run that crashed between storing evidence and
-// committing its entries) are a warning.
+// the one pass over the entries, and hands each to evidence.Verify as soon
+// as it is first seen, so the objects are re-hashed on every core while the
+// walk goes on; finish waits for the last and walks the store. Missing and
+// altered objects are failures; objects nothing references (left by a run
+// that crashed between storing evidence and committing its entries) are a
+// warning.
 type evidenceCheck struct {
 	store  evidence.Store
 	first  map[hashchain.Hash]uint64 // first seq referencing each object
-	erased erasedObjects             // deleted by custody erase (erased.go)
+	sums   chan hashchain.Hash       // to evidence.Verify; closed by stop
+	done   chan struct{}             // closed when evidence.Verify returned
+	rep    *evidence.Report
+	err    error
+	abort  context.CancelFunc // stops the hashing early (Ledger returning an error)
+	erased erasedObjects      // deleted by custody erase (erased.go)
+}
+
+func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(done, total int)) *evidenceCheck {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &evidenceCheck{store: store, first: map[hashchain.Hash]uint64{},
+		sums: make(chan hashchain.Hash, 1024), done: make(chan struct{}), abort: cancel}
+	sums := c.sums // the field is the walk's: stop clears it
+	refs := func(yield func(hashchain.Hash, error) bool) {
+		for h := range sums {
+			if !yield(h, nil) {
+				return
+			}
+		}
+	}
+	go func() {
+		defer close(c.done)
+		c.rep, c.err = evidence.Verify(ctx, store, refs, evidence.VerifyOptions{Progress: progress})
+	}()
+	return c
 }
 
 // entry records the evidence references of e: its evidence_sha256 and
@@ -39,20 +65,51 @@ func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
 				Message: fmt.Sprintf("detail names evidence %q, which is not a SHA-256", r.SHA256)})
 			continue
 		}
-		if _, ok := c.first[h]; !ok && !h.IsZero() {
-			c.first[h] = seq
-		}
+		c.add(h, seq)
 	}
 	return out
 }
 
-// finish re-hashes every referenced object in the store.
-func (c *evidenceCheck) finish(ctx context.Context, progress func(done, total int)) ([]Finding, *EvidenceSummary, error) {
-	sums := make([]hashchain.Hash, 0, len(c.first))
-	for h := range c.first {
-		sums = append(sums, h)
+// add records that seq references h, and queues h to be hashed the first
+// time.
+func (c *evidenceCheck) add(h hashchain.Hash, seq uint64) {
+	if _, ok := c.first[h]; ok || h.IsZero() {
+		return
 	}
-	rep, err := evidence.Verify(ctx, c.store, evidence.Sums(sums), evidence.VerifyOptions{Progress: progress})
+	c.first[h] = seq
+	select {
+	case c.sums <- h:
+	case <-c.done: // evidence.Verify stopped early; finish reports why
+	}
+}
+
+// close cancels what is left of the hashing and waits for it: Ledger
+// defers it, so that no worker outlives a return. After finish it does
+// nothing.
+func (c *evidenceCheck) close() {
+	c.abort()
+	c.stop()
+}
+
+// stop ends the references and waits for evidence.Verify to finish
+// hashing them; a second call does nothing.
+func (c *evidenceCheck) stop() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	if c.sums != nil {
+		close(c.sums)
+		c.sums = nil
+	}
+	<-c.done
+}
+
+// finish waits for every referenced object to be re-hashed and reports.
+func (c *evidenceCheck) finish() ([]Finding, *EvidenceSummary, error) {
+	c.stop()
+	rep, err := c.rep, c.err
 	if err != nil {
 		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
 	}

@@ -304,7 +304,8 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 
 	var ev *evidenceCheck
 	if opts.Evidence != nil {
-		ev = &evidenceCheck{store: opts.Evidence, first: map[hashchain.Hash]uint64{}}
+		ev = newEvidenceCheck(ctx, opts.Evidence, opts.EvidenceProgress)
+		defer ev.close()
 	}
 	var dv *deriveCheck
 	if opts.Evidence != nil && !opts.NoDerive {
@@ -413,7 +414,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 			Message: fmt.Sprintf("ledger truncated: checkpoint has %d entries, ledger has %d", c.size, n)})
 	}
 	if ev != nil {
-		fs, sum, err := ev.finish(ctx, opts.EvidenceProgress)
+		fs, sum, err := ev.finish()
 		if err != nil {
 			return rep, fmt.Errorf("verify: %w", err)
 		}

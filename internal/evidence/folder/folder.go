@@ -213,7 +213,7 @@ func writeTemp(dir string, data []byte) (name string, err error) {
 	if _, err := fh.Write(data); err != nil {
 		return "", err
 	}
-	if err := fh.Sync(); err != nil {
+	if err := syncFile(fh); err != nil {
 		return "", err
 	}
 	if err := fh.Chmod(0o444); err != nil {
@@ -222,13 +222,19 @@ func writeTemp(dir string, data []byte) (name string, err error) {
 	return name, fh.Close()
 }
 
+// syncFile and syncDirFile are the fsyncs; tests count them.
+var (
+	syncFile    = (*os.File).Sync
+	syncDirFile = (*os.File).Sync
+)
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := syncDirFile(d); err != nil {
 		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
@@ -245,24 +251,71 @@ func (f *folder) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 	return b, nil
 }
 
+// Open streams the object stored at sum (evidence.Opener), so that
+// verification hashes it without holding it whole; the limits are Get's.
+func (f *folder) Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evidence: get: %w", err)
+	}
+	fh, _, err := f.openLimited(f.path(evidence.Key(sum)))
+	if err != nil {
+		return nil, fmt.Errorf("evidence: get %s: %w", evidence.Key(sum), err)
+	}
+	return &limitedFile{f: fh, left: f.maxSize}, nil
+}
+
+// limitedFile reads a file that may grow while it is read: past left
+// bytes, it fails with evidence.ErrTooLarge.
+type limitedFile struct {
+	f    *os.File
+	left int64
+}
+
+func (l *limitedFile) Close() error { return l.f.Close() }
+
+func (l *limitedFile) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.f.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("%w: grew past the limit while it was read", evidence.ErrTooLarge)
+	}
+	return n, err
+}
+
+// openLimited opens name if it is a regular file within the size limit,
+// and returns its size.
+func (f *folder) openLimited(name string) (*os.File, int64, error) {
+	fh, err := os.OpenFile(name, openFlags, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		fh.Close()
+		return nil, 0, fmt.Errorf("%w: not a regular file", evidence.ErrCorrupt)
+	}
+	if fi.Size() > f.maxSize {
+		fh.Close()
+		return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", evidence.ErrTooLarge, fi.Size(), f.maxSize)
+	}
+	return fh, fi.Size(), nil
+}
+
 func (f *folder) readLimited(name string) ([]byte, error) {
-	fh, err := os.Open(name)
+	fh, size, err := f.openLimited(name)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: not a regular file", evidence.ErrCorrupt)
-	}
-	if fi.Size() > f.maxSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", evidence.ErrTooLarge, fi.Size(), f.maxSize)
-	}
 	var buf bytes.Buffer
-	buf.Grow(int(fi.Size()))
+	buf.Grow(int(size) + bytes.MinRead) // + MinRead: ReadFrom grows before it sees EOF
 	// The size may change under us; the limit holds regardless.
 	if _, err := buf.ReadFrom(io.LimitReader(fh, f.maxSize+1)); err != nil {
 		return nil, err

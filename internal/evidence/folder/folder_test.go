@@ -131,3 +131,61 @@ func TestFolderWalkAbsentRoot(t *testing.T) {
 		t.Errorf("walk of a store that was never written: err = %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestVerifyStreams checks the streamed re-hash (the folder is an
+// evidence.Opener, also through evidence.ReadOnly): an object over the
+// size limit and a directory where an object should be are reported as
+// altered with the reason, and a good object larger than the hash buffer
+// hashes to its name.
+func TestVerifyStreams(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := folder.Open(dir, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := []byte(strings.Repeat("0123456789abcdef", 1<<16)) // 1 MiB: several buffer fills
+	bigRef, err := w.Put(ctx, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := w.Put(ctx, []byte("small"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notFile := hashchain.Hash(sha256.Sum256([]byte("a directory")))
+	p := filepath.Join(dir, filepath.FromSlash(evidence.Key(notFile)))
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Read back through a store whose limit the big object exceeds.
+	r, err := folder.Open(dir, evidence.Options{MaxSize: 1 << 19})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := evidence.ReadOnly(r)
+	if _, ok := ro.(evidence.Opener); !ok {
+		t.Fatal("evidence.ReadOnly(folder) is not an evidence.Opener")
+	}
+	rep, err := evidence.Verify(ctx, ro, evidence.Sums([]hashchain.Hash{bigRef.Sum, small.Sum, notFile}), evidence.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Altered) != 2 || len(rep.Missing) != 0 {
+		t.Fatalf("report %+v, want the big object and the directory altered", rep)
+	}
+	for _, a := range rep.Altered {
+		want := evidence.ErrCorrupt.Error()
+		if a.Sum == bigRef.Sum {
+			want = "limit"
+		}
+		if !a.Actual.IsZero() || !strings.Contains(a.Detail, want) {
+			t.Errorf("altered %+v, want a zero Actual and a detail naming %q", a, want)
+		}
+	}
+	// Within the limit, the big object streams and verifies.
+	rep, err = evidence.Verify(ctx, w, evidence.Sums([]hashchain.Hash{bigRef.Sum, small.Sum}), evidence.VerifyOptions{Concurrency: 1})
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}

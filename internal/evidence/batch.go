@@ -1,0 +1,34 @@
+package evidence
+
+import "context"
+
+// Batcher is implemented by stores that can make several objects durable
+// together more cheaply than one Put each: a folder syncs every file of
+// the batch before linking any into place, then each directory the
+// batch touched once, where Put syncs a file and its directory per
+// object. It is optional, beside the Store contract: PutAll uses it when
+// a store has it (S3 has no fsync to save, and does not).
+type Batcher interface {
+	// PutBatch stores each of data as Put would and returns, when all of
+	// them are durable, refs[i] for data[i]. On an error some objects may
+	// be stored and durable, others not, as after a Put that failed: the
+	// caller refers to none of them.
+	PutBatch(ctx context.Context, data [][]byte) ([]Ref, error)
+}
+
+// PutAll stores every object of data and returns when all are durable:
+// through s's PutBatch when it is a Batcher, else one Put each.
+func PutAll(ctx context.Context, s Store, data [][]byte) ([]Ref, error) {
+	if b, ok := s.(Batcher); ok {
+		return b.PutBatch(ctx, data)
+	}
+	refs := make([]Ref, 0, len(data))
+	for _, d := range data {
+		ref, err := s.Put(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}

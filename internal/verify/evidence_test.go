@@ -1,0 +1,84 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// failingStore fails every read after the first few with an I/O error.
+type failingStore struct {
+	evidence.Store
+	reads atomic.Int32
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (s *failingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	if s.reads.Add(1) > 3 {
+		return nil, fmt.Errorf("evidence: get %s: %w", sum, errDisk)
+	}
+	return s.Store.Get(ctx, sum)
+}
+
+// TestVerifyEvidenceWhileWalking: objects are re-hashed while the walk
+// over the entries goes on (one per conversation here, 1,500 of them, more
+// than the queue between the two holds); every one is checked and the
+// first referencing entry named; a store error stops verification with
+// that error rather than a report.
+func TestVerifyEvidenceWhileWalking(t *testing.T) {
+	f := newFixture(t)
+	dir := filepath.Join(t.TempDir(), "evidence")
+	store, err := folder.Open(dir, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500
+	var batch []leaf.Entry
+	var lost hashchain.Hash
+	for i := range n {
+		data := fmt.Appendf(nil, `{"entities":[%d]}`, i)
+		sum := hashchain.Hash(sha256.Sum256(data))
+		if i != 1300 {
+			// Written as Put lays them out, without its fsyncs.
+			p := filepath.Join(dir, filepath.FromSlash(evidence.Key(sum)))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, data, 0o444); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			lost = sum
+		}
+		batch = append(batch, message(fmt.Sprintf("conv-%d", i), 0, sum), message(fmt.Sprintf("conv-%d", i), 1, sum))
+	}
+	if _, err := f.l.Append(f.ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	f.checkpoint()
+	rep := f.verify(verify.Options{Evidence: evidence.ReadOnly(store), NoDerive: true})
+	if rep.OK || len(rep.Findings) != 1 || *rep.Findings[0].Seq != 2600 || rep.Evidence.Referenced != n || rep.Evidence.Missing != 1 {
+		t.Fatalf("one object lost of %d: %+v %+v", n, rep.Evidence, rep.Findings)
+	}
+	if want := "evidence " + lost.String() + " is missing"; len(rep.Findings[0].Message) < len(want) || rep.Findings[0].Message[:len(want)] != want {
+		t.Errorf("finding %q, want it to start %q", rep.Findings[0].Message, want)
+	}
+
+	// A store without Open (read whole through Get) that breaks midway.
+	_, err = verify.Ledger(f.ctx, f.l, verify.Options{VerifierKey: f.l.VerifierKey(), Evidence: &failingStore{Store: store}, NoDerive: true})
+	if !errors.Is(err, errDisk) {
+		t.Fatalf("store failing midway: err = %v, want %v", err, errDisk)
+	}
+}

@@ -181,6 +181,10 @@ func detailCases() []detailCase {
 			&AuditDetail{Page: 2, Interval: "a/b", Entries: 25}},
 		{"listing", map[string]any{"page": 1, "job_id": "job-" + odd, "conversations": 0},
 			&ListingDetail{Page: 1, JobID: "job-" + odd}},
+		{"production", map[string]any{"conversations": 2, "files": 9, "format": "both", "manifest_evidence_sha256": hash, "manifest_sha256": hash,
+			"messages": 7, "proof_tree_size": 40, "selection": map[string]any{"conversations": []string{"c1", odd}, "diff_run_id": "", "interval": "a/b", "legal_hold_only": true}},
+			&ProductionDetail{Conversations: 2, Files: 9, Format: "both", ManifestEvidenceSHA256: hash, ManifestSHA256: hash, Messages: 7, ProofTreeSize: 40,
+				Selection: ProductionSelection{Conversations: []string{"c1", odd}, Interval: "a/b", LegalHoldOnly: true}}},
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // A message's content comes from the evidence — the raw API responses the
@@ -280,5 +279,3 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
-
-var _ = leaf.KindMessage

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -178,7 +177,7 @@ type producer struct {
 }
 
 // rsmf reports whether the production holds RSMF, dat whether DAT.
-func (p *producer) rsmf() bool { return p.o.Format != FormatDAT }
+func (p *producer) rsmf() bool  { return p.o.Format != FormatDAT }
 func (p *producer) datOn() bool { return p.o.Format != FormatRSMF }
 
 // chooseCheckpoint picks the checkpoint the messages are proved against:
@@ -404,5 +403,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
-var _ = time.Now

@@ -153,8 +153,8 @@ func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*m
 		}
 	}
 	h := rsmfHeaders{
-		Subject:   fmt.Sprintf("WhatsApp conversation %s, %s to %s", c.id, rsmfTime(msgs[0].at), rsmfTime(msgs[len(msgs)-1].at)),
-		From:      msgs[0].from.display, To: to, Date: msgs[len(msgs)-1].at,
+		Subject: fmt.Sprintf("WhatsApp conversation %s, %s to %s", c.id, rsmfTime(msgs[0].at), rsmfTime(msgs[len(msgs)-1].at)),
+		From:    msgs[0].from.display, To: to, Date: msgs[len(msgs)-1].at,
 		MessageID: fmt.Sprintf("%s.%d@custody", production.SafeName(c.id), msgs[0].seq),
 		Generator: p.o.Generator, Begin: msgs[0].at, End: msgs[len(msgs)-1].at, Events: len(man.Events),
 		Custodian: p.custodian(), Participants: names, Attachments: attachments,

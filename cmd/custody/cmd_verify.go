@@ -22,6 +22,7 @@ type verifyOptions struct {
 	Key         string
 	Checkpoints []string
 	Proof       string
+	Production  string
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
 }
 
@@ -29,6 +30,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "verifier key, or a file holding it (default: the .pub file beside the ledger, the custodian's own copy: an auditor passes their own)")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger that it must still agree with (repeatable)")
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
+	fs.StringVar(&o.Production, "production", "", "check a production folder from 'custody produce': every file, the manifest, every proof")
 	o.ev.AddFlags(fs, false)
 	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
 	// Before --evidence took a location, verify took it here; it names
@@ -79,6 +81,14 @@ Verify opens everything read-only and records nothing.
 Take the verifier key from somewhere the ledger's custodian cannot
 rewrite: whoever can change the ledger can change custody.pub beside it.
 
+With --production DIR it checks a production from 'custody produce':
+every file against the production's manifest (and no file beside them),
+the manifest's hash against the production ledger entry (proved by
+production.proof.json, and found in the ledger when there is one), the
+signed checkpoint, and every message's proof. Each failure names the file.
+Without a ledger or --key it uses the production's own custody.pub, and
+says so: that proves only that the production agrees with itself.
+
 With --proof FILE it checks a proof file from 'custody prove' offline:
 no ledger is opened, only the proof and --key are needed.
 
@@ -90,12 +100,13 @@ Examples:
   custody verify --evidence
   custody verify --evidence s3://mirror/matter-42 --s3-region eu-west-1
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
+  custody verify --production prod-001 --key matter-42.pub
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
 			"2    usage error (a signer key given as --key, --proof with --checkpoint)",
-			`3    the ledger (or proof) failed a check, the first failure named on
+			`3    the ledger (or proof, or production) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a
        ledger file SQLite reports damaged`,
@@ -113,6 +124,12 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 			return usageError("verify: --proof checks one proof file; it does not take --checkpoint")
 		}
 		return runVerifyProof(o, g)
+	}
+	if o.Production != "" {
+		if len(o.Checkpoints) > 0 || o.ev.given {
+			return usageError("verify: --production checks a production folder; it does not take --checkpoint or --evidence")
+		}
+		return runVerifyProduction(ctx, o, g)
 	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {

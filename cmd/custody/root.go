@@ -186,6 +186,7 @@ Examples:
 		newRefetchCommand(g),
 		newSimCommand(g),
 		newDemoCommand(g),
+		newProduceCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

@@ -35,8 +35,9 @@ var DATColumns = []string{
 	"LEDGER_SEQ", "LEAF_HASH", "LEGAL_HOLD", "DELETED", "PROOF_PATH", "NATIVE_PATH", "TEXT_PATH",
 }
 
-// datWriter builds the DAT and OPT in memory and writes the natives.
-type datWriter struct {
+// datPart is one conversation's DAT and OPT lines; its natives are
+// written as it goes.
+type datPart struct {
 	o         Options
 	custodian string
 	next      int
@@ -44,14 +45,7 @@ type datWriter struct {
 	rows      int
 }
 
-func newDATWriter(o Options, custodian string) *datWriter {
-	w := &datWriter{o: o, custodian: custodian, next: o.Start}
-	w.dat.WriteString(datBOM)
-	w.record(DATColumns)
-	return w
-}
-
-func (w *datWriter) control() string {
+func (w *datPart) control() string {
 	n := w.next
 	w.next++
 	return w.o.Prefix + fmt.Sprintf("%0*d", w.o.Digits, n)
@@ -59,21 +53,24 @@ func (w *datWriter) control() string {
 
 var datClean = strings.NewReplacer("\r\n", datNewline, "\n", datNewline, "\r", datNewline, datQuote, "\ufffd", datSep, "\ufffd")
 
-func (w *datWriter) record(fields []string) {
+// writeRecord writes one DAT line.
+func writeRecord(b *bytes.Buffer, fields []string) {
 	for i, f := range fields {
 		if i > 0 {
-			w.dat.WriteString(datSep)
+			b.WriteString(datSep)
 		}
-		w.dat.WriteString(datQuote)
-		w.dat.WriteString(datClean.Replace(f))
-		w.dat.WriteString(datQuote)
+		b.WriteString(datQuote)
+		b.WriteString(datClean.Replace(f))
+		b.WriteString(datQuote)
 	}
-	w.dat.WriteString("\r\n")
+	b.WriteString("\r\n")
 }
+
+func (w *datPart) record(fields []string) { writeRecord(&w.dat, fields) }
 
 // message writes the natives of m and its attachments and their rows,
 // and returns m's control number.
-func (w *datWriter) message(out *outDir, c *convEntry, m *message, proof string) (string, error) {
+func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (string, error) {
 	ctrl := w.control()
 	ctrls := make([]string, len(m.attachments))
 	for i := range m.attachments {
@@ -131,16 +128,6 @@ func (w *datWriter) message(out *outDir, c *convEntry, m *message, proof string)
 		}
 	}
 	return ctrl, nil
-}
-
-func (w *datWriter) finish(out *outDir) error {
-	if err := out.write(production.DATFile, w.dat.Bytes(), true); err != nil {
-		return err
-	}
-	if w.opt.Len() > 0 {
-		return out.write(production.OPTFile, w.opt.Bytes(), true)
-	}
-	return nil
 }
 
 // ReadDAT parses a DAT this package wrote (or any with the same

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/custodyhq/custody/internal/production"
 )
@@ -19,6 +20,7 @@ import (
 type outDir struct {
 	final string
 	tmp   string
+	mu    sync.Mutex // the conversations are written in parallel
 	dirs  map[string]bool
 	files []production.File
 }
@@ -57,12 +59,16 @@ func (o *outDir) write(path string, data []byte, listed bool) error {
 		return fmt.Errorf("produce: %w", err)
 	}
 	name := filepath.Join(o.tmp, filepath.FromSlash(path))
-	if d := filepath.Dir(name); !o.dirs[d] {
+	d := filepath.Dir(name)
+	o.mu.Lock()
+	if !o.dirs[d] {
 		if err := os.MkdirAll(d, 0o755); err != nil {
+			o.mu.Unlock()
 			return fmt.Errorf("produce: %w", err)
 		}
 		o.dirs[d] = true
 	}
+	o.mu.Unlock()
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("produce: %w", err)
@@ -76,7 +82,10 @@ func (o *outDir) write(path string, data []byte, listed bool) error {
 	}
 	if listed {
 		sum := sha256.Sum256(data)
-		o.files = append(o.files, production.File{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
+		f := production.File{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
+		o.mu.Lock()
+		o.files = append(o.files, f)
+		o.mu.Unlock()
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -89,7 +91,7 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &producer{o: o, d: d, s: s, rd: &reader{store: d.Store}, res: &Result{Format: o.Format}}
+	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format}}
 	if err := p.chooseCheckpoint(ctx, convs); err != nil {
 		return nil, err
 	}
@@ -165,14 +167,13 @@ type producer struct {
 	o   Options
 	d   Deps
 	s   *scan
-	rd  *reader
 	out *outDir
 	res *Result
 
 	cp     ledger.StoredCheckpoint
 	tree   *hashchain.Tree
 	cpText string // "size root", the custom value
-	dat    *datWriter
+	cpJSON []byte // the checkpoint note as a JSON string
 	man    production.Manifest
 }
 
@@ -224,6 +225,9 @@ func (p *producer) chooseCheckpoint(ctx context.Context, convs []*convEntry) err
 		return fmt.Errorf("produce: %w: the ledger's entries do not have the root checkpoint %d signed; run 'custody verify'", ledger.ErrInconsistent, p.cp.ID)
 	}
 	p.cpText = fmt.Sprintf("%d %s", noted.Size, noted.Root)
+	if p.cpJSON, err = jsonString(string(p.cp.Note)); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
 	p.res.ProofTreeSize = noted.Size
 	return nil
 }
@@ -241,12 +245,8 @@ func (p *producer) proof(seq uint64, leafBytes []byte, lh hashchain.Hash) (strin
 		return "", fmt.Errorf("produce: %w", err)
 	}
 	pf := leaf.Proof{Format: leaf.ProofFormat, Index: seq, TreeSize: p.cp.Size, Leaf: leafBytes, LeafHash: lh, Inclusion: path, Checkpoint: p.cp.Note}
-	data, err := json.MarshalIndent(pf, "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("produce: %w", err)
-	}
 	name := production.ProofPath(seq)
-	return name, p.out.write(name, append(data, '\n'), true)
+	return name, p.out.write(name, appendProof(make([]byte, 0, 2048), &pf, p.cpJSON), true)
 }
 
 func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
@@ -263,7 +263,6 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	}
 	if p.datOn() {
 		p.man.Formats = append(p.man.Formats, FormatDAT)
-		p.dat = newDATWriter(p.o, p.custodian())
 	}
 	if err := p.out.write(production.CheckpointFile, p.cp.Note, true); err != nil {
 		return err
@@ -271,22 +270,104 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	if err := p.out.write(production.VerifierKeyFile, []byte(p.o.VerifierKey+"\n"), true); err != nil {
 		return err
 	}
-	for _, c := range convs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := p.conversation(ctx, c); err != nil {
-			return err
+	// Conversations are produced in parallel, each into its own slot;
+	// the slots are put together in order, so the output does not depend
+	// on the schedule. DAT control numbers are handed out beforehand:
+	// each message takes one and each stored attachment one more.
+	results := make([]*convResult, len(convs))
+	next := p.o.Start
+	starts := make([]int, len(convs))
+	for i, c := range convs {
+		starts[i] = next
+		for _, m := range c.msgs {
+			next++
+			for _, r := range m.media {
+				if r.Evidence != "" {
+					next++
+				}
+			}
 		}
 	}
-	if p.dat != nil {
-		if err := p.dat.finish(p.out); err != nil {
+	if p.datOn() && next-1 >= pow10(p.o.Digits) {
+		return fmt.Errorf("produce: control numbers up to %d do not fit in %d digits", next-1, p.o.Digits)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rd := &reader{store: p.d.Store}
+			for i := range work {
+				r, err := p.conversation(ctx, rd, convs[i], starts[i])
+				if err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+				results[i] = r
+			}
+		}()
+	}
+feed:
+	for i := range convs {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var dat, opt bytes.Buffer
+	if p.datOn() {
+		dat.WriteString(datBOM)
+		writeRecord(&dat, DATColumns)
+	}
+	for _, r := range results {
+		p.man.Conversations = append(p.man.Conversations, r.conv)
+		p.man.Messages = append(p.man.Messages, r.msgs...)
+		p.res.Messages += len(r.msgs)
+		p.res.Attachments += r.attachments
+		p.res.RSMFFiles += len(r.conv.RSMF)
+		p.res.DATRows += r.dat.rows
+		dat.Write(r.dat.dat.Bytes())
+		opt.Write(r.dat.opt.Bytes())
+	}
+	if p.datOn() {
+		if err := p.out.write(production.DATFile, dat.Bytes(), true); err != nil {
 			return err
 		}
-		p.res.DATRows = p.dat.rows
+		if opt.Len() > 0 {
+			if err := p.out.write(production.OPTFile, opt.Bytes(), true); err != nil {
+				return err
+			}
+		}
 	}
 	p.res.Conversations = len(convs)
 	return nil
+}
+
+// workers is how many conversations are produced at once: the work is
+// mostly creating files, which waits on the file system.
+const workers = 4
+
+func pow10(n int) int {
+	x := 1
+	for range n {
+		x *= 10
+	}
+	return x
 }
 
 func (p *producer) custodian() string {
@@ -296,54 +377,65 @@ func (p *producer) custodian() string {
 	return p.d.Ledger.Matter()
 }
 
+// convResult is one conversation's part of the manifest and the DAT.
+type convResult struct {
+	conv        production.Conversation
+	msgs        []production.Message
+	attachments int
+	dat         datPart
+}
+
 // conversation produces one conversation: its messages read from the
-// evidence, their proofs, its .rsmf files and its DAT rows.
-func (p *producer) conversation(ctx context.Context, c *convEntry) error {
-	p.rd.bodies = map[hashchain.Hash]map[string]decoded{}
-	facts, err := p.rd.conversation(ctx, c)
+// evidence, their proofs, its .rsmf files and its DAT rows (control
+// numbers from ctrl on).
+func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, ctrl int) (*convResult, error) {
+	rd.bodies = map[hashchain.Hash]map[string]decoded{}
+	facts, err := rd.conversation(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	res := &convResult{dat: datPart{o: p.o, custodian: p.custodian(), next: ctrl}}
 	mc := production.Conversation{ID: c.id, LegalHold: c.legalHold, RunID: c.runID, Messages: len(c.msgs)}
 	if c.leaf != nil {
 		mc.Seq, mc.LeafHash = c.seq, c.leafHash.String()
 		if mc.Proof, err = p.proof(c.seq, c.leaf, c.leafHash); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	ps := &people{byID: map[string]*person{}}
 	msgs := make([]*message, 0, len(c.msgs))
 	for _, me := range c.msgs {
-		m, err := p.rd.message(ctx, me)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, err := rd.message(ctx, me)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		identify(m, facts, ps)
 		proof, err := p.proof(me.seq, me.leaf, me.leafHash)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pm := production.Message{Seq: me.seq, LeafHash: me.leafHash.String(), ConversationID: c.id, MessageID: me.msgID, Proof: proof}
-		if p.dat != nil {
-			if pm.ControlNumber, err = p.dat.message(p.out, c, m, proof); err != nil {
-				return err
+		if p.datOn() {
+			if pm.ControlNumber, err = res.dat.message(p.out, c, m, proof); err != nil {
+				return nil, err
 			}
 		}
-		p.man.Messages = append(p.man.Messages, pm)
-		p.res.Attachments += len(m.attachments)
+		res.msgs = append(res.msgs, pm)
+		res.attachments += len(m.attachments)
 		msgs = append(msgs, m)
 	}
-	p.res.Messages += len(msgs)
 	if p.rsmf() {
 		files, err := p.writeRSMF(c, &mc, msgs, ps)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		mc.RSMF = files
-		p.res.RSMFFiles += len(files)
 	}
-	p.man.Conversations = append(p.man.Conversations, mc)
-	return nil
+	res.conv = mc
+	return res, nil
 }
 
 // record writes the manifest, keeps it as evidence, appends the

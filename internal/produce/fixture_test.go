@@ -150,6 +150,9 @@ func TestWriteFixture(t *testing.T) {
 	if dir == "" {
 		t.Skip("set CUSTODY_PRODUCE_FIXTURE=DIR to write the benchmark matter (not a test)")
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	l, st, key := fixture(t, dir, 10_000, 10)
 	defer l.Close()
 	defer st.Close()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -47,6 +48,11 @@ type Options struct {
 	SignerKey   string
 	VerifierKey string
 	Generator   string // X-RSMF-Generator, e.g. "custody v1.2.3"
+	// ValidateRSMF also validates every rsmf_manifest.json against the
+	// RSMF 2.0.0 JSON schema before writing it. Without it each is held
+	// to the schema's rules by checkRSMF (typed, several times cheaper);
+	// the tests validate every manifest they produce against the schema.
+	ValidateRSMF bool
 }
 
 // Deps are what a production reads and records into.
@@ -402,6 +408,10 @@ func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, c
 			return nil, err
 		}
 	}
+	leaves, err := p.leaves(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	ps := &people{byID: map[string]*person{}}
 	msgs := make([]*message, 0, len(c.msgs))
 	for _, me := range c.msgs {
@@ -413,7 +423,7 @@ func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, c
 			return nil, err
 		}
 		identify(m, facts, ps)
-		proof, err := p.proof(me.seq, me.leaf, me.leafHash)
+		proof, err := p.proof(me.seq, leaves[me.seq], me.leafHash)
 		if err != nil {
 			return nil, err
 		}
@@ -436,6 +446,24 @@ func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, c
 	}
 	res.conv = mc
 	return res, nil
+}
+
+// leaves reads the leaf bytes of c's messages from the ledger.
+func (p *producer) leaves(ctx context.Context, c *convEntry) (map[uint64][]byte, error) {
+	seqs := make([]uint64, len(c.msgs))
+	for i, m := range c.msgs {
+		seqs[i] = m.seq
+	}
+	slices.Sort(seqs)
+	out := make(map[uint64][]byte, len(seqs))
+	err := p.d.Ledger.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
+		out[e.Seq] = e.Leaf
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("produce: conversation %s: %w", c.id, err)
+	}
+	return out, nil
 }
 
 // record writes the manifest, keeps it as evidence, appends the

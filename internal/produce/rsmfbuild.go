@@ -138,8 +138,13 @@ func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*m
 	if err != nil {
 		return nil, err
 	}
-	if err := ValidateManifest(mdata, zipNames); err != nil {
+	if err := checkRSMF(man, zipNames); err != nil {
 		return nil, err
+	}
+	if p.o.ValidateRSMF {
+		if err := ValidateManifest(mdata, zipNames); err != nil {
+			return nil, err
+		}
 	}
 	zfiles = append(zfiles, zipFile{name: RSMFManifest, data: mdata})
 	zdata, err := buildZip(zfiles)

@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,11 +74,11 @@ type convEntry struct {
 
 // msgEntry is what produce keeps of a message's latest capture: the
 // leaf's own fields (seq, hashes, ids, time, hold, evidence), never its
-// content, which comes from the evidence.
+// content, which comes from the evidence. The leaf bytes are read again
+// for the proof, conversation by conversation, so memory holds no leaf.
 type msgEntry struct {
 	seq       uint64
 	leafHash  hashchain.Hash
-	leaf      []byte
 	convID    string
 	msgID     string
 	at        time.Time
@@ -152,7 +153,7 @@ func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
 			return fmt.Errorf("produce: entry %d: %w", raw.Seq, err)
 		}
 		md, _ := d.(*leaf.MessageDetail)
-		m := &msgEntry{seq: raw.Seq, leafHash: lh, leaf: raw.Leaf, convID: e.ConversationID, msgID: e.MessageID,
+		m := &msgEntry{seq: raw.Seq, leafHash: lh, convID: e.ConversationID, msgID: e.MessageID,
 			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256}
 		if md != nil {
 			m.media = md.Media
@@ -177,7 +178,7 @@ func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
 // leaf's members, and only "detail", before it, can hold objects.
 func quickKind(b []byte) (string, bool) {
 	const key = `"kind":"`
-	i := strings.LastIndex(string(b), key)
+	i := bytes.LastIndex(b, []byte(key))
 	if i < 0 {
 		return "", false
 	}

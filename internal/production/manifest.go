@@ -90,14 +90,70 @@ type File struct {
 	Size   int64  `json:"size"`
 }
 
-// Marshal writes m as manifest.json: indented, members in a fixed order,
-// so that the same production gives the same bytes.
+// Marshal writes m as manifest.json: one member, or one element of the
+// conversations, messages and files, a line, in a fixed order, so that
+// the same production gives the same bytes and a large manifest is
+// written without building an indented copy.
 func (m *Manifest) Marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", " ")
+	var b bytes.Buffer
+	b.Grow(256 * (len(m.Messages) + len(m.Files) + len(m.Conversations) + 8))
+	var err error
+	member := func(name string, v any, last bool) {
+		if err != nil {
+			return
+		}
+		var j []byte
+		if j, err = json.Marshal(v); err != nil {
+			return
+		}
+		fmt.Fprintf(&b, " %q: %s", name, j)
+		if !last {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	list := func(name string, n int, elem func(i int) any, last bool) {
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(&b, " %q: [", name)
+		for i := range n {
+			j, e := json.Marshal(elem(i))
+			if e != nil {
+				err = e
+				return
+			}
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("\n  ")
+			b.Write(j)
+		}
+		if n > 0 {
+			b.WriteString("\n ")
+		}
+		b.WriteByte(']')
+		if !last {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("{\n")
+	member("format", m.Format, false)
+	member("matter", m.Matter, false)
+	member("origin", m.Origin, false)
+	member("formats", m.Formats, false)
+	member("selection", m.Selection, false)
+	member("checkpoint", m.Checkpoint, false)
+	member("verifier_key", m.VerifierKey, false)
+	list("conversations", len(m.Conversations), func(i int) any { return m.Conversations[i] }, false)
+	list("messages", len(m.Messages), func(i int) any { return m.Messages[i] }, false)
+	list("files", len(m.Files), func(i int) any { return m.Files[i] }, true)
+	b.WriteString("}\n")
 	if err != nil {
 		return nil, fmt.Errorf("production: manifest: %w", err)
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // ErrMalformed is the error of a manifest that does not parse.

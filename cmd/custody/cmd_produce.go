@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -94,6 +96,10 @@ Examples:
 	return cmd
 }
 
+// produceMemoryLimit is produce's soft limit on Go's memory (see
+// docs/benchmarks.md: 100,000 messages hold about 130 MB live).
+const produceMemoryLimit = 200 << 20
+
 func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error {
 	switch o.Format {
 	case produce.FormatRSMF, produce.FormatDAT, produce.FormatBoth:
@@ -105,6 +111,12 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	}
 	if o.Start < 0 || o.Digits < 1 || o.Digits > 12 || o.SplitEvents < 1 {
 		return usageError("produce: --start must not be negative, --digits 1 to 12, --split-events at least 1")
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit on the Go heap keeps a production of a few
+		// hundred thousand messages under 300 MB resident (the ledger's
+		// SQLite caches come on top); GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(produceMemoryLimit)
 	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {

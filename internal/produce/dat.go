@@ -91,8 +91,8 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 	sum := sha256.Sum256(m.raw)
 	at := m.at.UTC()
 	held := ""
-	if m.legalHold != nil {
-		held = strconv.FormatBool(*m.legalHold)
+	if m.held >= 0 {
+		held = strconv.FormatBool(m.held == 1)
 	}
 	who := func(x *person) string {
 		if x.address != "" && x.address != x.display {

@@ -97,6 +97,7 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.msgs, s.convs, s.ids = nil, nil, nil // the selection holds what is needed
 	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format}}
 	if err := p.chooseCheckpoint(ctx, convs); err != nil {
 		return nil, err
@@ -280,6 +281,13 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	// the slots are put together in order, so the output does not depend
 	// on the schedule. DAT control numbers are handed out beforehand:
 	// each message takes one and each stored attachment one more.
+	total := 0
+	for _, c := range convs {
+		total += len(c.msgs)
+	}
+	p.man.Messages = make([]production.Message, 0, total)
+	p.man.Conversations = make([]production.Conversation, 0, len(convs))
+	p.out.files = slices.Grow(p.out.files, total+2*len(convs)+8)
 	results := make([]*convResult, len(convs))
 	next := p.o.Start
 	starts := make([]int, len(convs))
@@ -340,7 +348,8 @@ feed:
 		dat.WriteString(datBOM)
 		writeRecord(&dat, DATColumns)
 	}
-	for _, r := range results {
+	for i, r := range results {
+		results[i] = nil // merged: let it go
 		p.man.Conversations = append(p.man.Conversations, r.conv)
 		p.man.Messages = append(p.man.Messages, r.msgs...)
 		p.res.Messages += len(r.msgs)
@@ -474,17 +483,18 @@ func (p *producer) record(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.res.Files = len(p.man.Files) + 2
+	sel := p.man.Selection
+	p.man, p.out.files = production.Manifest{}, nil // marshalled: only its bytes are needed now
 	if err := p.out.write(production.ManifestFile, data, false); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(data)
 	p.res.ManifestSHA256 = hex.EncodeToString(sum[:])
-	p.res.Files = len(p.man.Files) + 2
 	ref, err := p.d.Store.Put(ctx, data)
 	if err != nil {
 		return fmt.Errorf("produce: keep the manifest as evidence: %w", err)
 	}
-	sel := p.man.Selection
 	detail, err := leaf.EncodeDetail(&leaf.ProductionDetail{
 		Conversations: p.res.Conversations, Files: p.res.Files, Format: p.o.Format,
 		ManifestEvidenceSHA256: ref.Sum.String(), ManifestSHA256: p.res.ManifestSHA256, Messages: p.res.Messages,

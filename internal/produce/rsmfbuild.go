@@ -130,7 +130,7 @@ func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*m
 		}
 		ev.Custom = custom("ledger_seq", strconv.FormatUint(m.seq, 10), "leaf_hash", m.leafHash.String(),
 			"payload_sha256", m.payload.String(), "checkpoint", p.cpText, "evidence", evidence.Key(m.evidence),
-			"proof", production.ProofPath(m.seq), "message_id", m.msgID, "original_timestamp", m.stamp,
+			"proof", production.ProofPath(m.seq), "message_id", m.msgID, "original_timestamp", m.md.Timestamp,
 			"date_modified", dateModified, "media_not_stored", strings.Join(m.missing, "; "))
 		man.Events = append(man.Events, ev)
 	}

@@ -77,16 +77,15 @@ type convEntry struct {
 // content, which comes from the evidence. The leaf bytes are read again
 // for the proof, conversation by conversation, so memory holds no leaf.
 type msgEntry struct {
-	seq       uint64
-	leafHash  hashchain.Hash
-	convID    string
-	msgID     string
-	at        time.Time
-	stamp     string // the original timestamp
-	legalHold *bool
-	payload   hashchain.Hash
-	evidence  hashchain.Hash
-	media     []leaf.MediaRef
+	seq      uint64
+	leafHash hashchain.Hash
+	convID   string
+	msgID    string
+	at       time.Time
+	held     int8 // the leaf's compliance.legal_hold: -1 null, 0 false, 1 true
+	payload  hashchain.Hash
+	evidence hashchain.Hash
+	media    []leaf.MediaRef
 }
 
 // scan is one pass over the ledger: every leaf hash (for the proofs) and
@@ -96,6 +95,17 @@ type scan struct {
 	convs  map[string]*convEntry
 	msgs   map[string]*msgEntry
 	cps    []ledger.StoredCheckpoint
+	ids    map[string]string // conversation ids, one copy each
+}
+
+// intern returns one shared copy of a conversation id: a conversation's
+// messages all name it.
+func (s *scan) intern(id string) string {
+	if have, ok := s.ids[id]; ok {
+		return have
+	}
+	s.ids[id] = id
+	return id
 }
 
 func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
@@ -104,7 +114,7 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
 	defer snap.Close()
-	s := &scan{convs: map[string]*convEntry{}, msgs: map[string]*msgEntry{}}
+	s := &scan{convs: map[string]*convEntry{}, msgs: map[string]*msgEntry{}, ids: map[string]string{}}
 	if s.cps, err = snap.Checkpoints(ctx); err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
@@ -153,19 +163,24 @@ func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
 			return fmt.Errorf("produce: entry %d: %w", raw.Seq, err)
 		}
 		md, _ := d.(*leaf.MessageDetail)
-		m := &msgEntry{seq: raw.Seq, leafHash: lh, convID: e.ConversationID, msgID: e.MessageID,
+		m := &msgEntry{seq: raw.Seq, leafHash: lh, convID: s.intern(e.ConversationID), msgID: e.MessageID,
 			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256}
 		if md != nil {
 			m.media = md.Media
 		}
 		if e.Compliance != nil {
-			m.stamp, m.legalHold = e.Compliance.OriginalTimestamp, e.Compliance.LegalHold
-			if t, _, err := genesys.ParseTimestamp(m.stamp); err == nil {
+			m.held = -1
+			if h := e.Compliance.LegalHold; h != nil && *h {
+				m.held = 1
+			} else if h != nil {
+				m.held = 0
+			}
+			if t, _, err := genesys.ParseTimestamp(e.Compliance.OriginalTimestamp); err == nil {
 				m.at = t
 			}
 		}
 		if m.at.IsZero() {
-			return fmt.Errorf("produce: entry %d: message %s has no readable timestamp %q", raw.Seq, m.msgID, m.stamp)
+			return fmt.Errorf("produce: entry %d: message %s has no readable timestamp", raw.Seq, m.msgID)
 		}
 		s.msgs[e.MessageID] = m // a later capture supersedes an earlier one
 	}

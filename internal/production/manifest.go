@@ -96,7 +96,7 @@ type File struct {
 // written without building an indented copy.
 func (m *Manifest) Marshal() ([]byte, error) {
 	var b bytes.Buffer
-	b.Grow(256 * (len(m.Messages) + len(m.Files) + len(m.Conversations) + 8))
+	b.Grow(300*len(m.Messages) + 170*len(m.Files) + 400*len(m.Conversations) + 4096) // a little more than it takes: growing would double it
 	var err error
 	member := func(name string, v any, last bool) {
 		if err != nil {

@@ -98,7 +98,7 @@ Examples:
 
 // produceMemoryLimit is produce's soft limit on Go's memory (see
 // docs/benchmarks.md: 100,000 messages hold about 130 MB live).
-const produceMemoryLimit = 200 << 20
+const produceMemoryLimit = 160 << 20
 
 func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error {
 	switch o.Format {

@@ -27,6 +27,9 @@ import (
 func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidence.Store, string) {
 	tb.Helper()
 	ctx := context.Background()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
 	l, key, err := ledger.Create(ctx, filepath.Join(dir, "custody.db"), "bench", ledger.Options{})
 	if err != nil {
 		tb.Fatal(err)

@@ -290,27 +290,8 @@ func decodePart(p *multipart.Part) ([]byte, error) {
 	return b, nil
 }
 
-func base64Reader(r io.Reader) io.Reader {
-	return base64.NewDecoder(base64.StdEncoding, newlineStripper{r})
-}
+// base64Reader decodes a base64 body (the decoder skips the CR and LF it
+// is wrapped with).
+func base64Reader(r io.Reader) io.Reader { return base64.NewDecoder(base64.StdEncoding, r) }
 
 func qpReader(r io.Reader) io.Reader { return quotedprintable.NewReader(r) }
-
-// newlineStripper drops CR and LF, which base64 bodies are wrapped with.
-type newlineStripper struct{ r io.Reader }
-
-func (n newlineStripper) Read(p []byte) (int, error) {
-	for {
-		c, err := n.r.Read(p)
-		j := 0
-		for _, b := range p[:c] {
-			if b != '\r' && b != '\n' {
-				p[j] = b
-				j++
-			}
-		}
-		if j > 0 || err != nil {
-			return j, err
-		}
-	}
-}

@@ -29,6 +29,7 @@ type produceOptions struct {
 	Digits        int
 	Custodian     string
 	SplitEvents   int
+	ValidateRSMF  bool
 	Key           string
 }
 
@@ -44,6 +45,7 @@ func (o *produceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Digits, "digits", 7, "digits of the DAT control number after the prefix")
 	fs.StringVar(&o.Custodian, "custodian", "", "the custodian named in the RSMF headers and the DAT (default: the matter's name)")
 	fs.IntVar(&o.SplitEvents, "split-events", produce.DefaultSplitEvents, "a conversation with more messages than this gets one RSMF file per UTC day")
+	fs.BoolVar(&o.ValidateRSMF, "validate-rsmf", false, "also validate every rsmf_manifest.json against Relativity's RSMF 2.0.0 JSON schema before writing it (slower; the same rules are always checked)")
 	fs.StringVar(&o.Key, "key", "", "signer key file (default: the .key file beside the ledger)")
 }
 
@@ -147,7 +149,7 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	res, err := produce.Run(ctx, produce.Deps{Ledger: m.Ledger, Store: store}, produce.Options{
 		Out: o.Out, Format: o.Format, Selection: sel, Prefix: o.Prefix, Start: o.Start, Digits: o.Digits,
 		Custodian: o.Custodian, SplitEvents: o.SplitEvents, SignerKey: signer, VerifierKey: verifier,
-		Generator: "custody " + toolVersion(),
+		Generator: "custody " + toolVersion(), ValidateRSMF: o.ValidateRSMF,
 	})
 	switch {
 	case errors.Is(err, ledger.ErrInconsistent):

@@ -29,6 +29,7 @@ type verifyOptions struct {
 	Proof       string
 	Report      string
 	NoDerive    bool
+	Production  string
 	ev          evidenceOptions // --evidence given: re-hash the evidence too
 
 	TSARoots         string
@@ -42,6 +43,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Proof, "proof", "", "check this proof file offline, with --key and no ledger")
 	fs.StringVar(&o.Report, "report", "", "also check that this file (report.html, report.json, a transcript page) is one 'custody report' recorded in the ledger, unchanged")
 	fs.BoolVar(&o.NoDerive, "no-derive", false, "with --evidence, only re-hash the objects: do not re-derive leaf fields from them (faster; a rewritten leaf re-signed with the key goes unnoticed)")
+	fs.StringVar(&o.Production, "production", "", "check a production folder from 'custody produce': every file, the manifest, every proof")
 	o.ev.AddFlags(fs, false)
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots timestamp tokens must chain to (default: the bundle kept in the matter, if any)")
 	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
@@ -117,6 +119,14 @@ report' wrote and recorded in this ledger (its SHA-256 and size are in a
 "report" entry covered by a signed checkpoint): one byte changed and it
 is not (exit 3).
 
+With --production DIR it checks a production from 'custody produce':
+every file against the production's manifest (and no file beside them),
+the manifest's hash against the production ledger entry (proved by
+production.proof.json, and found in the ledger when there is one), the
+signed checkpoint, and every message's proof. Each failure names the file.
+Without a ledger or --key it uses the production's own custody.pub, and
+says so: that proves only that the production agrees with itself.
+
 With --proof FILE it checks a proof file from 'custody prove' offline
 (JSON, or the C2SP tlog-proof form): no ledger is opened, only the proof
 and --key are needed. It also checks the timestamp tokens the proof
@@ -135,12 +145,13 @@ Examples:
   custody verify --proof msg-2f0c.proof.json --key matter-42.pub
   custody verify --tsa-roots tsa-roots.pem --witness counsel.witness.pub
   custody verify --report report/report.html
+  custody verify --production prod-001 --key matter-42.pub
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
 			"2    usage error (a signer key given as --key, --proof with --checkpoint, --no-derive without --evidence)",
-			`3    the ledger (or proof) failed a check, the first failure named on
+			`3    the ledger (or proof, or production) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a
        ledger file SQLite reports damaged, a --report file the ledger
@@ -165,6 +176,12 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	}
 	if o.NoDerive && !o.ev.given {
 		return usageError("verify: --no-derive only applies with --evidence")
+	}
+	if o.Production != "" {
+		if len(o.Checkpoints) > 0 || o.ev.given {
+			return usageError("verify: --production checks a production folder; it does not take --checkpoint or --evidence")
+		}
+		return runVerifyProduction(ctx, o, g)
 	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {

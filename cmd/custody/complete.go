@@ -34,9 +34,15 @@ func choiceCompletions() map[string]cobra.CompletionFunc {
 			}
 			return allowed, cobra.ShellCompDirectiveNoFileComp
 		},
-		"log-format":   fixed("text", "json"),
-		"log-level":    fixed("debug", "info", "warn", "error"),
-		"format":       fixed(append([]string{string(exportfile.FormatAuto)}, exportfile.Shapes()...)...),
+		"log-format": fixed("text", "json"),
+		"log-level":  fixed("debug", "info", "warn", "error"),
+		// --format depends on the command too: produce's are its formats.
+		"format": func(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if a, ok := cmd.Annotations[formatsAnnotation]; ok {
+				return strings.Split(a, ","), cobra.ShellCompDirectiveNoFileComp
+			}
+			return append([]string{string(exportfile.FormatAuto)}, exportfile.Shapes()...), cobra.ShellCompDirectiveNoFileComp
+		},
 		"kind":         fixed(kinds...),
 		"export-shape": fixed(recexport.ShapeGenesys, recexport.ShapeReshape),
 		"region":       fixed(fetch.RegionNames()...),
@@ -54,6 +60,10 @@ func tsaFaults() []string {
 	}
 	return out
 }
+
+// formatsAnnotation, on a command, lists its --format values when they
+// are not the export-file formats of diff.
+const formatsAnnotation = "custody/formats"
 
 // registerCompletions registers choiceCompletions on every command of the
 // tree under root that declares one of those flags.

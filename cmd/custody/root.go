@@ -190,6 +190,7 @@ Examples:
 		newWitnessCommand(g),
 		newEraseCommand(g), newHoldCommand(g), newReleaseCommand(g),
 		newReportCommand(g),
+		newProduceCommand(g),
 	)
 	registerCompletions(cmd)
 	return cmd

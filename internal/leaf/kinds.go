@@ -13,6 +13,7 @@ const (
 	KindHold         = "hold"
 	KindAudit        = "audit"
 	KindListing      = "listing"
+	KindProduction   = "production"
 )
 
 // KindInfo describes one entry kind: its name, what an entry of it
@@ -48,6 +49,7 @@ var kinds = [...]KindInfo{
 	{KindAudit, "one page of audit-trail query results", func() Detail { return new(AuditDetail) }},
 	{KindListing, "one page of the conversation listing of an export", func() Detail { return new(ListingDetail) }},
 	{KindReport, "a report custody wrote: the SHA-256 of each of its files and the ledger state it describes", func() Detail { return new(ReportDetail) }},
+	{KindProduction, "a production for review (custody produce): the hash of its manifest, which lists every file it holds", func() Detail { return new(ProductionDetail) }},
 }
 
 // Kinds returns the table of the entry kinds custody writes.

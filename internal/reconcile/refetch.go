@@ -59,6 +59,12 @@ func isGap(f diff.Finding) bool {
 // findings from the evidence store and checking their hash, so memory
 // grows with the gaps, not with the findings.
 func LoadGaps(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string) (string, []diff.Finding, error) {
+	return loadFindings(ctx, l, store, runID, isGap)
+}
+
+// loadFindings reads back the findings of a recorded diff that keep
+// accepts (LoadGaps).
+func loadFindings(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string, keep func(diff.Finding) bool) (string, []diff.Finding, error) {
 	runs, err := l.Runs(ctx)
 	if err != nil {
 		return "", nil, err
@@ -87,7 +93,7 @@ func LoadGaps(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
 	}
 	h := sha256.New()
-	gaps, err := readFindings(io.TeeReader(zr, h), isGap)
+	gaps, err := readFindings(io.TeeReader(zr, h), keep)
 	if err != nil {
 		return "", nil, fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
 	}

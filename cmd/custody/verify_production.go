@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/production"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// runVerifyProduction is verify --production DIR.
+func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions) error {
+	if fi, err := os.Stat(o.Production); err != nil || !fi.IsDir() {
+		return fmt.Errorf("verify: --production %s: not a folder", o.Production)
+	}
+	opts := verify.ProductionOptions{}
+	// The matter's ledger, when there is one here: the production entry
+	// must be in it. Opened read-only; without it the check is offline.
+	if _, err := os.Stat(g.Ledger); err == nil {
+		m, err := openMatter(ctx, g, matter.Options{ReadOnly: true, VerifierKey: o.Key})
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		defer m.Close()
+		opts.Ledger = m.Ledger
+	}
+	key, err := matter.ReadVerifierKey(o.Key, g.Ledger)
+	if err != nil && o.Key != "" {
+		return matterError(fmt.Errorf("verify: %w", err))
+	}
+	if key == "" {
+		own := filepath.Join(o.Production, production.VerifierKeyFile)
+		if key, err = matter.ReadVerifierKey(own, ""); err != nil || key == "" {
+			return usageError("verify: --production needs the ledger's verifier key: --key KEY or --key FILE")
+		}
+		g.note(fmt.Sprintf("checking the production with its own %s: that shows only that the production agrees with itself; pass --key with a copy of the ledger's verifier key obtained independently", own))
+	} else if o.Key == "" {
+		g.note(fmt.Sprintf("checking the production with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key", matter.VerifierKeyPath(g.Ledger)))
+	}
+	opts.VerifierKey = key
+	rep, err := verify.Production(ctx, o.Production, opts)
+	if err != nil {
+		return err
+	}
+	if g.jsonOutput() {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		w := g.stdout
+		fmt.Fprintf(w, "production   %s (ledger %s, entry %d)\n", rep.Dir, rep.Origin, rep.ProductionSeq)
+		fmt.Fprintf(w, "files        %d listed, %d conversations, %d messages, %d proofs checked\n", rep.Files, rep.Conversations, rep.Messages, rep.Proofs)
+		if rep.LedgerChecked {
+			fmt.Fprintf(w, "ledger       the production entry is in %s\n", g.Ledger)
+		}
+		for _, f := range rep.Findings {
+			fmt.Fprintf(w, "FAIL  %s\n", f)
+		}
+		if rep.Omitted > 0 {
+			fmt.Fprintf(w, "FAIL  … and %d more\n", rep.Omitted)
+		}
+		if rep.OK {
+			fmt.Fprintln(w, "OK    every check holds")
+		}
+	}
+	if !rep.OK {
+		n := len(rep.Findings) + rep.Omitted
+		return withCode(exitFindings, fmt.Errorf("verify: production FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.Findings[0]))
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package produce
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// A message's content comes from the evidence — the raw API responses the
+// ledger names — through internal/derive and internal/genesys, never
+// from the leaf's detail: the leaf says which object, and the object
+// (whose payload hash the leaf holds) says what was written.
+
+// person is one participant of a produced conversation.
+type person struct {
+	id      string // the RSMF participant id
+	display string
+	address string // WhatsApp number or channel address, when known
+	role    string // customer, business, agent, bot
+	userID  string
+}
+
+// message is one produced message: its ledger facts and its content.
+type message struct {
+	*msgEntry
+	raw         []byte // the message object exactly as in the evidence
+	md          *genesys.MessageData
+	text        string
+	from, to    *person
+	deleted     bool
+	attachments []attachment
+	missing     []string // media not stored, "id: status"
+	receipts    []receipt
+}
+
+type attachment struct {
+	id, filename, mime string
+	data               []byte
+	sha256             string
+	evidence           string
+}
+
+type receipt struct {
+	status string // delivered or read
+	at     string
+}
+
+// reader reads a conversation's evidence, keeping the decoded messages
+// bodies of the conversation being read.
+type reader struct {
+	store  evidence.Store
+	bodies map[hashchain.Hash]map[string]decoded
+}
+
+type decoded struct {
+	raw     []byte
+	md      *genesys.MessageData
+	payload hashchain.Hash
+	err     error
+}
+
+// get reads an evidence object and checks it is what its name says.
+func (r *reader) get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	b, err := r.store.Get(ctx, sum)
+	if err != nil {
+		return nil, err
+	}
+	if hashchain.Hash(sha256.Sum256(b)) != sum {
+		return nil, fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
+	}
+	return b, nil
+}
+
+// people holds a conversation's participants, by RSMF id, in order of
+// first appearance.
+type people struct {
+	byID  map[string]*person
+	order []*person
+}
+
+func (p *people) add(x person) *person {
+	if have := p.byID[x.id]; have != nil {
+		if have.display == "" || have.display == have.address {
+			have.display = x.display
+		}
+		return have
+	}
+	q := &x
+	p.byID[x.id] = q
+	p.order = append(p.order, q)
+	return q
+}
+
+// convFacts are what the conversation object tells about who took part.
+type convFacts struct {
+	names     map[string]string // address → display name
+	bot       string            // the bot (workflow) participant's name
+	business  string            // the business channel's name
+	customers map[string]bool
+}
+
+func (r *reader) conversation(ctx context.Context, c *convEntry) (convFacts, error) {
+	f := convFacts{names: map[string]string{}, customers: map[string]bool{}}
+	if c.evidence.IsZero() {
+		return f, nil
+	}
+	body, err := r.get(ctx, c.evidence)
+	if err != nil {
+		return f, fmt.Errorf("produce: conversation %s: %w", c.id, err)
+	}
+	var mc genesys.MessageConversation
+	if err := json.Unmarshal(body, &mc); err != nil {
+		return f, fmt.Errorf("produce: conversation %s: evidence %s: %w", c.id, evidence.Key(c.evidence), err)
+	}
+	for _, p := range mc.Participants {
+		switch p.Purpose {
+		case "customer":
+			if a := p.FromAddress; a != nil && a.AddressNormalized != "" {
+				f.names[a.AddressNormalized] = a.Name
+				f.customers[a.AddressNormalized] = true
+			}
+			if a := p.ToAddress; a != nil && a.AddressNormalized != "" && a.Name != "" {
+				f.business = a.Name
+			}
+			if p.Address != "" && p.Name != "" {
+				f.names[p.Address] = p.Name
+			}
+		case "workflow", "bot":
+			if f.bot == "" {
+				f.bot = p.Name
+			}
+		}
+	}
+	return f, nil
+}
+
+// message reads m's content from its evidence and checks that it is the
+// object the leaf hashed.
+func (r *reader) message(ctx context.Context, m *msgEntry) (*message, error) {
+	objs, ok := r.bodies[m.evidence]
+	if !ok {
+		body, err := r.get(ctx, m.evidence)
+		if err != nil {
+			return nil, fmt.Errorf("produce: message %s (seq %d): %w", m.msgID, m.seq, err)
+		}
+		raws, err := derive.MessagesIn(body)
+		if err != nil {
+			return nil, fmt.Errorf("produce: message %s (seq %d): evidence %s: %w", m.msgID, m.seq, evidence.Key(m.evidence), err)
+		}
+		objs = make(map[string]decoded, len(raws))
+		for _, raw := range raws {
+			md, payload, err := derive.DecodeMessage(raw)
+			if err != nil || md.ID == "" {
+				continue
+			}
+			objs[md.ID] = decoded{raw: raw, md: md, payload: payload, err: err}
+		}
+		r.bodies[m.evidence] = objs
+	}
+	d, ok := objs[m.msgID]
+	if !ok {
+		return nil, fmt.Errorf("produce: message %s (seq %d): not in its evidence %s", m.msgID, m.seq, evidence.Key(m.evidence))
+	}
+	if d.payload != m.payload {
+		return nil, fmt.Errorf("produce: message %s (seq %d): its evidence hashes to payload %s, the ledger has %s", m.msgID, m.seq, d.payload, m.payload)
+	}
+	out := &message{msgEntry: m, raw: d.raw, md: d.md, text: genesys.MessageText(d.md)}
+	if n := d.md.NormalizedMessage; n != nil && n.Channel != nil && n.Channel.DateDeleted != "" {
+		out.deleted = true
+	}
+	for _, rc := range d.md.NormalizedReceipts {
+		st := strings.ToLower(rc.Status)
+		if (st == "delivered" || st == "read") && rc.Channel != nil {
+			if t, _, err := genesys.ParseTimestamp(rc.Channel.Time); err == nil {
+				out.receipts = append(out.receipts, receipt{status: st, at: rsmfTime(t)})
+			}
+		}
+	}
+	if err := r.media(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// media reads the attachments the leaf says were stored, checking each
+// against the digest the leaf recorded.
+func (r *reader) media(ctx context.Context, m *message) error {
+	meta := map[string]*genesys.ContentAttachment{}
+	if n := m.md.NormalizedMessage; n != nil {
+		for _, c := range n.Content {
+			if c.Attachment != nil {
+				meta[c.Attachment.ID] = c.Attachment
+			}
+		}
+	}
+	for _, ref := range m.media {
+		if ref.Evidence == "" {
+			m.missing = append(m.missing, ref.ID+": "+orDefault(ref.Status, "not stored"))
+			continue
+		}
+		sum, err := hashchain.ParseHash(ref.Evidence)
+		if err != nil {
+			return fmt.Errorf("produce: message %s (seq %d): media %s: %w", m.msgID, m.seq, ref.ID, err)
+		}
+		data, err := r.get(ctx, sum)
+		if err != nil {
+			return fmt.Errorf("produce: message %s (seq %d): media %s: %w", m.msgID, m.seq, ref.ID, err)
+		}
+		a := attachment{id: ref.ID, data: data, sha256: sum.String(), evidence: evidence.Key(sum)}
+		if x := meta[ref.ID]; x != nil {
+			a.filename, a.mime = x.Filename, x.Mime
+		}
+		if a.filename == "" {
+			a.filename = ref.ID
+		}
+		m.attachments = append(m.attachments, a)
+	}
+	return nil
+}
+
+// identify finds who sent and who received m, adding them to ps.
+func identify(m *message, f convFacts, ps *people) {
+	md := m.md
+	var from, to person
+	customer := func(addr string) person {
+		p := person{id: addr, address: addr, role: "customer", display: f.names[addr]}
+		if p.display == "" && md.NormalizedMessage != nil && md.NormalizedMessage.Channel != nil {
+			for _, r := range []*genesys.Recipient{md.NormalizedMessage.Channel.From, md.NormalizedMessage.Channel.To} {
+				if r != nil && r.ID == addr && r.Nickname != "" {
+					p.display = r.Nickname
+				}
+			}
+		}
+		if p.display == "" {
+			p.display = addr
+		}
+		return p
+	}
+	business := func(addr string) person {
+		return person{id: addr, address: addr, role: "business", display: orDefault(f.business, addr)}
+	}
+	if strings.EqualFold(md.Direction, "inbound") {
+		from, to = customer(md.FromAddress), business(md.ToAddress)
+	} else {
+		to = customer(md.ToAddress)
+		switch {
+		case md.NormalizedMessage != nil && md.NormalizedMessage.OriginatingEntity == "Bot":
+			from = person{id: "bot:" + md.FromAddress, address: md.FromAddress, role: "bot", display: orDefault(f.bot, "Bot")}
+		case md.CreatedBy != nil && md.CreatedBy.ID != "":
+			from = person{id: "user:" + md.CreatedBy.ID, address: md.FromAddress, role: "agent", userID: md.CreatedBy.ID,
+				display: orDefault(md.CreatedBy.Name, md.CreatedBy.ID)}
+		default:
+			from = business(md.FromAddress)
+		}
+	}
+	if from.id == "" || from.id == "bot:" {
+		from = person{id: "unknown-sender", display: "unknown sender", role: "unknown"}
+	}
+	if to.id == "" {
+		to = person{id: "unknown-recipient", display: "unknown recipient", role: "unknown"}
+	}
+	m.from, m.to = ps.add(from), ps.add(to)
+}
+
+// rsmfTime is the produced form of a time: RFC 3339, UTC, milliseconds.
+func rsmfTime(t time.Time) string { return genesys.FormatMillis(t) }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

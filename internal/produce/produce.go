@@ -1,0 +1,535 @@
+package produce
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/production"
+)
+
+// Formats a production can hold.
+const (
+	FormatRSMF = "rsmf"
+	FormatDAT  = "dat"
+	FormatBoth = "both"
+)
+
+// DefaultSplitEvents is how many messages a conversation may have before
+// its RSMF is split into one file per UTC day.
+const DefaultSplitEvents = 5000
+
+// Options of a production.
+type Options struct {
+	Out       string // a new or empty folder
+	Format    string // FormatRSMF, FormatDAT or FormatBoth
+	Selection Selection
+	// DAT control numbers: Prefix followed by a number of Digits digits
+	// counting from Start (defaults CUST, 7, 1).
+	Prefix string
+	Digits int
+	Start  int
+	// Custodian names whose device (here: which organisation's Genesys
+	// Cloud) the conversations come from; default the matter's name.
+	Custodian string
+	// SplitEvents: see DefaultSplitEvents (0 takes it).
+	SplitEvents int
+	SignerKey   string
+	VerifierKey string
+	Generator   string // X-RSMF-Generator, e.g. "custody v1.2.3"
+	// ValidateRSMF also validates every rsmf_manifest.json against the
+	// RSMF 2.0.0 JSON schema before writing it. Without it each is held
+	// to the schema's rules by checkRSMF (typed, several times cheaper);
+	// the tests validate every manifest they produce against the schema.
+	ValidateRSMF bool
+}
+
+// Deps are what a production reads and records into.
+type Deps struct {
+	Ledger *ledger.Ledger
+	Store  evidence.Store
+}
+
+// Result says what was produced.
+type Result struct {
+	Dir            string `json:"dir"`
+	Format         string `json:"format"`
+	Conversations  int    `json:"conversations"`
+	Messages       int    `json:"messages"`
+	Attachments    int    `json:"attachments"`
+	RSMFFiles      int    `json:"rsmf_files"`
+	DATRows        int    `json:"dat_rows"`
+	Files          int    `json:"files"`
+	ManifestSHA256 string `json:"manifest_sha256"`
+	Seq            uint64 `json:"production_seq"`   // the production ledger entry
+	ProofTreeSize  uint64 `json:"proof_tree_size"`  // the checkpoint the messages are proved against
+	SignedForProof bool   `json:"signed_for_proof"` // a checkpoint was signed for the messages first
+}
+
+// Run produces the selection into o.Out and records it in the ledger.
+// Nothing is written to o.Out (nor the ledger) when the selection is bad
+// or empty or o.Out is not empty.
+func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	// Check the output folder before the ledger's work, and again when
+	// the temporary folder is made.
+	if _, err := prepareCheck(o.Out); err != nil {
+		return nil, err
+	}
+	s, err := scanLedger(ctx, d.Ledger)
+	if err != nil {
+		return nil, err
+	}
+	convs, err := s.selectMessages(o.Selection)
+	if err != nil {
+		return nil, err
+	}
+	s.msgs, s.convs, s.ids = nil, nil, nil // the selection holds what is needed
+	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format}}
+	if err := p.chooseCheckpoint(ctx, convs); err != nil {
+		return nil, err
+	}
+	out, err := prepareOut(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	p.out = out
+	if err := p.produce(ctx, convs); err != nil {
+		out.abort()
+		return nil, err
+	}
+	if err := p.record(ctx); err != nil {
+		out.abort()
+		return nil, err
+	}
+	if err := out.commit(); err != nil {
+		out.abort()
+		return nil, err
+	}
+	p.res.Dir = out.final
+	return p.res, nil
+}
+
+func prepareCheck(out string) (bool, error) {
+	o, err := prepareOut(out)
+	if err != nil {
+		return false, err
+	}
+	o.abort()
+	return true, nil
+}
+
+func (o *Options) defaults() error {
+	switch o.Format {
+	case FormatRSMF, FormatDAT, FormatBoth:
+	case "":
+		o.Format = FormatRSMF
+	default:
+		return fmt.Errorf("produce: format %q: want rsmf, dat or both", o.Format)
+	}
+	if o.Prefix == "" {
+		o.Prefix = "CUST"
+	}
+	if production.ValidPath(o.Prefix) != nil || strings.ContainsAny(o.Prefix, "/.") || len(o.Prefix) > 32 {
+		return fmt.Errorf("produce: control number prefix %q: use letters, digits, '_', '-' or '+'", o.Prefix)
+	}
+	if o.Digits == 0 {
+		o.Digits = 7
+	}
+	if o.Digits < 1 || o.Digits > 12 {
+		return fmt.Errorf("produce: %d control number digits: want 1 to 12", o.Digits)
+	}
+	if o.Start == 0 {
+		o.Start = 1
+	}
+	if o.Start < 0 {
+		return fmt.Errorf("produce: control numbers cannot start at %d", o.Start)
+	}
+	if o.SplitEvents == 0 {
+		o.SplitEvents = DefaultSplitEvents
+	}
+	if o.Generator == "" {
+		o.Generator = "custody"
+	}
+	if o.VerifierKey == "" {
+		return errors.New("produce: no verifier key")
+	}
+	return nil
+}
+
+type producer struct {
+	o   Options
+	d   Deps
+	s   *scan
+	out *outDir
+	res *Result
+
+	cp     ledger.StoredCheckpoint
+	tree   *hashchain.Tree
+	cpText string // "size root", the custom value
+	cpJSON []byte // the checkpoint note as a JSON string
+	man    production.Manifest
+}
+
+// rsmf reports whether the production holds RSMF, dat whether DAT.
+func (p *producer) rsmf() bool  { return p.o.Format != FormatDAT }
+func (p *producer) datOn() bool { return p.o.Format != FormatRSMF }
+
+// chooseCheckpoint picks the checkpoint the messages are proved against:
+// the first stored one that covers every selected entry, so that a
+// production made again later, after more entries and checkpoints, proves
+// against the same one and is byte for byte the same. If none covers them
+// it signs one.
+func (p *producer) chooseCheckpoint(ctx context.Context, convs []*convEntry) error {
+	var top uint64
+	for _, c := range convs {
+		if c.leaf != nil {
+			top = max(top, c.seq)
+		}
+		for _, m := range c.msgs {
+			top = max(top, m.seq)
+		}
+	}
+	found := false
+	for _, cp := range p.s.cps {
+		if cp.Size > top {
+			p.cp, found = cp, true
+			break
+		}
+	}
+	if !found {
+		if p.o.SignerKey == "" {
+			return fmt.Errorf("produce: %w: no checkpoint covers entry %d, and no signer key to sign one", ledger.ErrNotCovered, top)
+		}
+		cp, err := p.d.Ledger.Checkpoint(ctx, p.o.SignerKey)
+		if err != nil {
+			return fmt.Errorf("produce: sign a checkpoint for the proofs: %w", err)
+		}
+		p.cp, p.res.SignedForProof = cp, true
+	}
+	if p.cp.Size > uint64(len(p.s.hashes)) {
+		return fmt.Errorf("produce: the ledger grew while it was read (checkpoint of %d entries, %d read); run produce again", p.cp.Size, len(p.s.hashes))
+	}
+	noted, err := hashchain.VerifyCheckpoint(p.cp.Note, p.o.VerifierKey)
+	if err != nil {
+		return fmt.Errorf("produce: checkpoint %d: %w", p.cp.ID, err)
+	}
+	p.tree = hashchain.NewTree(p.s.hashes[:p.cp.Size])
+	if noted.Size != p.cp.Size || noted.Root != p.tree.Root() {
+		return fmt.Errorf("produce: %w: the ledger's entries do not have the root checkpoint %d signed; run 'custody verify'", ledger.ErrInconsistent, p.cp.ID)
+	}
+	p.cpText = fmt.Sprintf("%d %s", noted.Size, noted.Root)
+	if p.cpJSON, err = jsonString(string(p.cp.Note)); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	p.res.ProofTreeSize = noted.Size
+	return nil
+}
+
+// proof writes the proof file of the entry at seq and returns its path.
+func (p *producer) proof(seq uint64, leafBytes []byte, lh hashchain.Hash) (string, error) {
+	if hashchain.LeafHash(leafBytes) != lh {
+		return "", fmt.Errorf("produce: %w: entry %d does not hash to its stored leaf hash", ledger.ErrInconsistent, seq)
+	}
+	if err := leaf.CheckLeaf(leafBytes); err != nil {
+		return "", fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, seq, err)
+	}
+	path, err := p.tree.InclusionProof(seq)
+	if err != nil {
+		return "", fmt.Errorf("produce: %w", err)
+	}
+	pf := leaf.Proof{Format: leaf.ProofFormat, Index: seq, TreeSize: p.cp.Size, Leaf: leafBytes, LeafHash: lh, Inclusion: path, Checkpoint: p.cp.Note}
+	name := production.ProofPath(seq)
+	return name, p.out.write(name, appendProof(make([]byte, 0, 2048), &pf, p.cpJSON), true)
+}
+
+func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
+	sel := p.o.Selection
+	p.man = production.Manifest{
+		Format: production.Format, Matter: p.d.Ledger.Matter(), Origin: p.d.Ledger.Origin(),
+		Selection: production.Selection{Conversations: nonNil(sel.Conversations), DiffRunID: sel.DiffRunID,
+			Interval: sel.Interval, LegalHoldOnly: sel.LegalHoldOnly},
+		Checkpoint:  production.Checkpoint{File: production.CheckpointFile, Size: p.cp.Size, Root: p.tree.Root().String()},
+		VerifierKey: production.VerifierKeyFile,
+	}
+	if p.rsmf() {
+		p.man.Formats = append(p.man.Formats, FormatRSMF)
+	}
+	if p.datOn() {
+		p.man.Formats = append(p.man.Formats, FormatDAT)
+	}
+	if err := p.out.write(production.CheckpointFile, p.cp.Note, true); err != nil {
+		return err
+	}
+	if err := p.out.write(production.VerifierKeyFile, []byte(p.o.VerifierKey+"\n"), true); err != nil {
+		return err
+	}
+	// Conversations are produced in parallel, each into its own slot;
+	// the slots are put together in order, so the output does not depend
+	// on the schedule. DAT control numbers are handed out beforehand:
+	// each message takes one and each stored attachment one more.
+	total := 0
+	for _, c := range convs {
+		total += len(c.msgs)
+	}
+	p.man.Messages = make([]production.Message, 0, total)
+	p.man.Conversations = make([]production.Conversation, 0, len(convs))
+	p.out.files = slices.Grow(p.out.files, total+2*len(convs)+8)
+	results := make([]*convResult, len(convs))
+	next := p.o.Start
+	starts := make([]int, len(convs))
+	for i, c := range convs {
+		starts[i] = next
+		for _, m := range c.msgs {
+			next++
+			for _, r := range m.media {
+				if r.Evidence != "" {
+					next++
+				}
+			}
+		}
+	}
+	if p.datOn() && next-1 >= pow10(p.o.Digits) {
+		return fmt.Errorf("produce: control numbers up to %d do not fit in %d digits", next-1, p.o.Digits)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rd := &reader{store: p.d.Store}
+			for i := range work {
+				r, err := p.conversation(ctx, rd, convs[i], starts[i])
+				if err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+				results[i] = r
+			}
+		}()
+	}
+feed:
+	for i := range convs {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var dat, opt bytes.Buffer
+	if p.datOn() {
+		dat.WriteString(datBOM)
+		writeRecord(&dat, DATColumns)
+	}
+	for i, r := range results {
+		results[i] = nil // merged: let it go
+		p.man.Conversations = append(p.man.Conversations, r.conv)
+		p.man.Messages = append(p.man.Messages, r.msgs...)
+		p.res.Messages += len(r.msgs)
+		p.res.Attachments += r.attachments
+		p.res.RSMFFiles += len(r.conv.RSMF)
+		p.res.DATRows += r.dat.rows
+		dat.Write(r.dat.dat.Bytes())
+		opt.Write(r.dat.opt.Bytes())
+	}
+	if p.datOn() {
+		if err := p.out.write(production.DATFile, dat.Bytes(), true); err != nil {
+			return err
+		}
+		if opt.Len() > 0 {
+			if err := p.out.write(production.OPTFile, opt.Bytes(), true); err != nil {
+				return err
+			}
+		}
+	}
+	p.res.Conversations = len(convs)
+	return nil
+}
+
+// workers is how many conversations are produced at once: the work is
+// mostly creating files, which waits on the file system.
+const workers = 4
+
+func pow10(n int) int {
+	x := 1
+	for range n {
+		x *= 10
+	}
+	return x
+}
+
+func (p *producer) custodian() string {
+	if p.o.Custodian != "" {
+		return p.o.Custodian
+	}
+	return p.d.Ledger.Matter()
+}
+
+// convResult is one conversation's part of the manifest and the DAT.
+type convResult struct {
+	conv        production.Conversation
+	msgs        []production.Message
+	attachments int
+	dat         datPart
+}
+
+// conversation produces one conversation: its messages read from the
+// evidence, their proofs, its .rsmf files and its DAT rows (control
+// numbers from ctrl on).
+func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, ctrl int) (*convResult, error) {
+	rd.bodies = map[hashchain.Hash]map[string]decoded{}
+	facts, err := rd.conversation(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res := &convResult{dat: datPart{o: p.o, custodian: p.custodian(), next: ctrl}}
+	mc := production.Conversation{ID: c.id, LegalHold: c.legalHold, RunID: c.runID, Messages: len(c.msgs)}
+	if c.leaf != nil {
+		mc.Seq, mc.LeafHash = c.seq, c.leafHash.String()
+		if mc.Proof, err = p.proof(c.seq, c.leaf, c.leafHash); err != nil {
+			return nil, err
+		}
+	}
+	leaves, err := p.leaves(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ps := &people{byID: map[string]*person{}}
+	msgs := make([]*message, 0, len(c.msgs))
+	for _, me := range c.msgs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, err := rd.message(ctx, me)
+		if err != nil {
+			return nil, err
+		}
+		identify(m, facts, ps)
+		proof, err := p.proof(me.seq, leaves[me.seq], me.leafHash)
+		if err != nil {
+			return nil, err
+		}
+		pm := production.Message{Seq: me.seq, LeafHash: me.leafHash.String(), ConversationID: c.id, MessageID: me.msgID, Proof: proof}
+		if p.datOn() {
+			if pm.ControlNumber, err = res.dat.message(p.out, c, m, proof); err != nil {
+				return nil, err
+			}
+		}
+		res.msgs = append(res.msgs, pm)
+		res.attachments += len(m.attachments)
+		msgs = append(msgs, m)
+	}
+	if p.rsmf() {
+		files, err := p.writeRSMF(c, &mc, msgs, ps)
+		if err != nil {
+			return nil, err
+		}
+		mc.RSMF = files
+	}
+	res.conv = mc
+	return res, nil
+}
+
+// leaves reads the leaf bytes of c's messages from the ledger.
+func (p *producer) leaves(ctx context.Context, c *convEntry) (map[uint64][]byte, error) {
+	seqs := make([]uint64, len(c.msgs))
+	for i, m := range c.msgs {
+		seqs[i] = m.seq
+	}
+	slices.Sort(seqs)
+	out := make(map[uint64][]byte, len(seqs))
+	err := p.d.Ledger.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
+		out[e.Seq] = e.Leaf
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("produce: conversation %s: %w", c.id, err)
+	}
+	return out, nil
+}
+
+// record writes the manifest, keeps it as evidence, appends the
+// production entry, signs a checkpoint over it and writes its proof.
+func (p *producer) record(ctx context.Context) error {
+	p.man.Files = p.out.sorted()
+	data, err := p.man.Marshal()
+	if err != nil {
+		return err
+	}
+	p.res.Files = len(p.man.Files) + 2
+	sel := p.man.Selection
+	p.man, p.out.files = production.Manifest{}, nil // marshalled: only its bytes are needed now
+	if err := p.out.write(production.ManifestFile, data, false); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	p.res.ManifestSHA256 = hex.EncodeToString(sum[:])
+	ref, err := p.d.Store.Put(ctx, data)
+	if err != nil {
+		return fmt.Errorf("produce: keep the manifest as evidence: %w", err)
+	}
+	detail, err := leaf.EncodeDetail(&leaf.ProductionDetail{
+		Conversations: p.res.Conversations, Files: p.res.Files, Format: p.o.Format,
+		ManifestEvidenceSHA256: ref.Sum.String(), ManifestSHA256: p.res.ManifestSHA256, Messages: p.res.Messages,
+		ProofTreeSize: p.cp.Size,
+		Selection: leaf.ProductionSelection{Conversations: sel.Conversations, DiffRunID: sel.DiffRunID,
+			Interval: sel.Interval, LegalHoldOnly: sel.LegalHoldOnly},
+	})
+	if err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	es, err := p.d.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindProduction, Detail: detail})
+	if err != nil {
+		return fmt.Errorf("produce: record the production: %w", err)
+	}
+	p.res.Seq = es[0].Seq
+	if p.o.SignerKey == "" {
+		return errors.New("produce: no signer key to sign the checkpoint over the production")
+	}
+	if _, err := p.d.Ledger.Checkpoint(ctx, p.o.SignerKey); err != nil {
+		return fmt.Errorf("produce: sign the checkpoint over the production: %w", err)
+	}
+	pf, err := p.d.Ledger.Prove(ctx, p.res.Seq)
+	if err != nil {
+		return fmt.Errorf("produce: prove the production entry: %w", err)
+	}
+	pdata, err := json.MarshalIndent(pf, "", "  ")
+	if err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	return p.out.write(production.ProofFile, append(pdata, '\n'), false)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,258 @@
+package produce
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RSMF 2.0 (Relativity Short Message Format): an RFC 5322 message whose
+// one attachment, rsmf.zip, holds rsmf_manifest.json and the message
+// attachments. The manifest types are the schema's
+// (rsmf_schema_2_0_0.json); every produced manifest is validated against
+// it before it is written.
+
+// RSMFVersion is the X-RSMF-Version header and the manifest's version.
+const RSMFVersion = "2.0.0"
+
+// RSMF file names.
+const (
+	RSMFZip      = "rsmf.zip"
+	RSMFManifest = "rsmf_manifest.json"
+)
+
+// RSMF is an rsmf_manifest.json.
+type RSMF struct {
+	Version           string             `json:"version"`
+	Participants      []RSMFParticipant  `json:"participants"`
+	Conversations     []RSMFConversation `json:"conversations"`
+	Events            []RSMFEvent        `json:"events"`
+	EventCollectionID string             `json:"eventcollectionid,omitempty"`
+}
+
+// RSMFParticipant is a participant.
+type RSMFParticipant struct {
+	ID        string       `json:"id"`
+	Display   string       `json:"display,omitempty"`
+	AccountID string       `json:"account_id,omitempty"`
+	Custom    []RSMFCustom `json:"custom,omitempty"`
+}
+
+// RSMFConversation is a conversation.
+type RSMFConversation struct {
+	ID           string       `json:"id"`
+	Display      string       `json:"display,omitempty"`
+	Platform     string       `json:"platform"`
+	Type         string       `json:"type,omitempty"`
+	Participants []string     `json:"participants"`
+	Custodian    string       `json:"custodian,omitempty"`
+	Custom       []RSMFCustom `json:"custom,omitempty"`
+}
+
+// RSMFEvent is an event.
+type RSMFEvent struct {
+	ID           string            `json:"id,omitempty"`
+	Type         string            `json:"type"`
+	Body         string            `json:"body,omitempty"`
+	Participant  string            `json:"participant,omitempty"`
+	Conversation string            `json:"conversation,omitempty"`
+	Timestamp    string            `json:"timestamp,omitempty"`
+	Deleted      bool              `json:"deleted,omitempty"`
+	Direction    string            `json:"direction,omitempty"`
+	Attachments  []RSMFAttachment  `json:"attachments,omitempty"`
+	ReadReceipts []RSMFReadReceipt `json:"read_receipts,omitempty"`
+	Custom       []RSMFCustom      `json:"custom,omitempty"`
+}
+
+// RSMFAttachment is an event's attachment: ID is a file in rsmf.zip.
+type RSMFAttachment struct {
+	ID      string `json:"id"`
+	Display string `json:"display,omitempty"`
+	Size    int64  `json:"size"`
+}
+
+// RSMFReadReceipt is a delivery or read receipt.
+type RSMFReadReceipt struct {
+	Participant string `json:"participant"`
+	Timestamp   string `json:"timestamp,omitempty"`
+	Action      string `json:"action,omitempty"`
+}
+
+// RSMFCustom is a name/value pair; the schema wants both non-empty.
+type RSMFCustom struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// custom builds a custom array from name, value pairs, leaving out empty
+// values (the schema refuses them).
+func custom(pairs ...string) []RSMFCustom {
+	var out []RSMFCustom
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			out = append(out, RSMFCustom{Name: pairs[i], Value: pairs[i+1]})
+		}
+	}
+	return out
+}
+
+// zipTime is every zip entry's modification time: fixed, so the same
+// production gives the same bytes.
+var zipTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// zipFile is one file of rsmf.zip.
+type zipFile struct {
+	name string
+	data []byte
+}
+
+// buildZip writes the files in name order with fixed times.
+func buildZip(files []zipFile) ([]byte, error) {
+	slices.SortFunc(files, func(a, b zipFile) int { return strings.Compare(a.name, b.name) })
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: zipTime})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// rsmfHeaders are the RFC 5322 headers of an .rsmf file.
+type rsmfHeaders struct {
+	Subject      string
+	From         string
+	To           []string
+	Date         time.Time
+	MessageID    string
+	Generator    string
+	Begin, End   time.Time
+	Events       int
+	Custodian    string
+	Participants []string
+	Attachments  int
+}
+
+// headerText makes s safe as an unstructured header value: no line
+// breaks (a hostile name must not add headers), RFC 2047 when not ASCII.
+func headerText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r < 0x20 && r != '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+	return mime.QEncoding.Encode("utf-8", s)
+}
+
+// mailbox is "display <>": RSMF identifies people in the manifest, not
+// by e-mail address (Relativity's own samples write "Name <>").
+func mailbox(display string) string {
+	return headerText(strings.NewReplacer(`"`, "'", "<", "(", ">", ")", ",", " ", ";", " ").Replace(display)) + " <>"
+}
+
+// buildRSMF writes an .rsmf file: the headers, a readable text/plain
+// body and the rsmf.zip attachment. The MIME boundary is derived from the
+// content, so the same content gives the same bytes.
+func buildRSMF(h rsmfHeaders, text string, zipData []byte) ([]byte, error) {
+	sum := sha256.New()
+	sum.Write([]byte(text))
+	sum.Write(zipData)
+	boundary := "custody-rsmf-" + hex.EncodeToString(sum.Sum(nil))[:32]
+
+	var buf bytes.Buffer
+	hdr := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
+	hdr("From", mailbox(h.From))
+	to := make([]string, len(h.To))
+	for i, t := range h.To {
+		to[i] = mailbox(t)
+	}
+	hdr("To", strings.Join(to, ",\r\n "))
+	hdr("Subject", headerText(h.Subject))
+	hdr("Date", h.Date.UTC().Format(time.RFC1123Z))
+	hdr("Message-ID", "<"+h.MessageID+">")
+	hdr("MIME-Version", "1.0")
+	hdr("X-RSMF-Version", RSMFVersion)
+	hdr("X-RSMF-Generator", headerText(h.Generator))
+	hdr("X-RSMF-BeginDate", rsmfTime(h.Begin))
+	hdr("X-RSMF-EndDate", rsmfTime(h.End))
+	hdr("X-RSMF-EventCount", strconv.Itoa(h.Events))
+	hdr("X-RSMF-Application", "WhatsApp")
+	hdr("X-RSMF-Custodian", headerText(h.Custodian))
+	hdr("X-RSMF-Participants", headerText(strings.Join(h.Participants, "; ")))
+	hdr("X-RSMF-AttachmentCount", strconv.Itoa(h.Attachments))
+	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
+	buf.WriteString("\r\n")
+
+	mw := multipart.NewWriter(&buf)
+	if err := mw.SetBoundary(boundary); err != nil {
+		return nil, err
+	}
+	tp := textproto.MIMEHeader{}
+	tp.Set("Content-Type", "text/plain; charset=utf-8")
+	tp.Set("Content-Transfer-Encoding", "quoted-printable")
+	w, err := mw.CreatePart(tp)
+	if err != nil {
+		return nil, err
+	}
+	qp := quotedprintable.NewWriter(w)
+	if _, err := qp.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n"))); err != nil {
+		return nil, err
+	}
+	if err := qp.Close(); err != nil {
+		return nil, err
+	}
+	zp := textproto.MIMEHeader{}
+	zp.Set("Content-Type", `application/zip; name="`+RSMFZip+`"`)
+	zp.Set("Content-Disposition", `attachment; filename="`+RSMFZip+`"`)
+	zp.Set("Content-Transfer-Encoding", "base64")
+	if w, err = mw.CreatePart(zp); err != nil {
+		return nil, err
+	}
+	enc := base64.StdEncoding.EncodeToString(zipData)
+	for len(enc) > 76 {
+		if _, err := fmt.Fprintf(w, "%s\r\n", enc[:76]); err != nil {
+			return nil, err
+		}
+		enc = enc[76:]
+	}
+	if _, err := fmt.Fprintf(w, "%s\r\n", enc); err != nil {
+		return nil, err
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// marshalRSMF writes the manifest (compact: indenting cost a tenth of a
+// production's time).
+func marshalRSMF(m *RSMF) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

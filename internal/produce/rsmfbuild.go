@@ -1,0 +1,175 @@
+package produce
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/production"
+)
+
+// writeRSMF writes the .rsmf files of one conversation: one file, or one
+// per UTC day when it has more than SplitEvents messages (the files then
+// share the conversation id as their eventcollectionid).
+func (p *producer) writeRSMF(c *convEntry, mc *production.Conversation, msgs []*message, ps *people) ([]string, error) {
+	base := production.SafeName(c.id)
+	if base != c.id {
+		h := sha256.Sum256([]byte(c.id))
+		base = base[:min(len(base), 80)] + "-" + hex.EncodeToString(h[:6])
+	}
+	groups := [][]*message{msgs}
+	split := len(msgs) > p.o.SplitEvents
+	if split {
+		groups = nil
+		for i, m := range msgs {
+			if i == 0 || m.at.UTC().Format("2006-01-02") != msgs[i-1].at.UTC().Format("2006-01-02") {
+				groups = append(groups, nil)
+			}
+			groups[len(groups)-1] = append(groups[len(groups)-1], m)
+		}
+	}
+	var names []string
+	for _, g := range groups {
+		name := production.RSMFDir + "/" + base + ".rsmf"
+		if split {
+			name = production.RSMFDir + "/" + base + "_" + g[0].at.UTC().Format("2006-01-02") + ".rsmf"
+		}
+		data, err := p.rsmfFile(c, mc, g, ps, split)
+		if err != nil {
+			return nil, fmt.Errorf("produce: conversation %s: %w", c.id, err)
+		}
+		if err := p.out.write(name, data, true); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// direction of a message relative to the custodian (the business).
+func direction(d string) string {
+	if strings.EqualFold(d, "inbound") {
+		return "incoming"
+	}
+	return "outgoing"
+}
+
+// rsmfFile builds one .rsmf file of the messages msgs of conversation c.
+func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*message, ps *people, split bool) ([]byte, error) {
+	used := map[string]bool{}
+	var order []*person
+	use := func(x *person) {
+		if !used[x.id] {
+			used[x.id] = true
+			order = append(order, x)
+		}
+	}
+	for _, m := range msgs {
+		use(m.from)
+		use(m.to)
+	}
+	man := &RSMF{Version: RSMFVersion}
+	if split {
+		man.EventCollectionID = c.id
+	}
+	var custodian *person
+	var names []string
+	for _, x := range order {
+		man.Participants = append(man.Participants, RSMFParticipant{ID: x.id, Display: x.display, AccountID: x.userID,
+			Custom: custom("role", x.role, "address", x.address)})
+		names = append(names, x.display)
+		if x.role == "business" && custodian == nil {
+			custodian = x
+		}
+	}
+	conv := RSMFConversation{ID: c.id, Platform: "whatsapp", Type: "direct",
+		Display: "WhatsApp " + c.id,
+		Custom: custom("legal_hold", strconv.FormatBool(c.legalHold), "capture_run", c.runID,
+			"conversation_seq", seqText(mc.Proof != "", c.seq), "conversation_leaf_hash", mc.LeafHash, "conversation_proof", mc.Proof,
+			"checkpoint", p.cpText)}
+	for _, x := range order {
+		conv.Participants = append(conv.Participants, x.id)
+	}
+	if custodian != nil {
+		conv.Custodian = custodian.id
+	}
+	man.Conversations = []RSMFConversation{conv}
+
+	var zfiles []zipFile
+	zipNames := map[string]bool{RSMFManifest: true}
+	var text strings.Builder
+	fmt.Fprintf(&text, "WhatsApp conversation %s\n", c.id)
+	fmt.Fprintf(&text, "Participants: %s\n", strings.Join(names, "; "))
+	fmt.Fprintf(&text, "Legal hold: %t    Capture run: %s\n", c.legalHold, orDefault(c.runID, "unknown"))
+	fmt.Fprintf(&text, "Ledger checkpoint: %s\n\n", p.cpText)
+	attachments := 0
+	for _, m := range msgs {
+		ev := RSMFEvent{ID: m.msgID, Type: "message", Body: m.text, Participant: m.from.id, Conversation: c.id,
+			Timestamp: rsmfTime(m.at), Deleted: m.deleted, Direction: direction(m.md.Direction)}
+		fmt.Fprintf(&text, "[%s] %s: %s\n", rsmfTime(m.at), m.from.display, m.text)
+		for _, a := range m.attachments {
+			name := production.SafeName(a.id) + "-" + production.SafeName(a.filename)
+			for n := 2; zipNames[name]; n++ {
+				name = production.SafeName(a.id) + "-" + strconv.Itoa(n) + "-" + production.SafeName(a.filename)
+			}
+			zipNames[name] = true
+			zfiles = append(zfiles, zipFile{name: name, data: a.data})
+			ev.Attachments = append(ev.Attachments, RSMFAttachment{ID: name, Display: a.filename, Size: int64(len(a.data))})
+			fmt.Fprintf(&text, "    [attachment %s, %d bytes, sha256 %s]\n", a.filename, len(a.data), a.sha256)
+			attachments++
+		}
+		for _, r := range m.receipts {
+			ev.ReadReceipts = append(ev.ReadReceipts, RSMFReadReceipt{Participant: m.to.id, Timestamp: r.at, Action: r.status})
+		}
+		dateModified := ""
+		if n := m.md.NormalizedMessage; n != nil && n.Channel != nil {
+			dateModified = n.Channel.DateModified
+		}
+		ev.Custom = custom("ledger_seq", strconv.FormatUint(m.seq, 10), "leaf_hash", m.leafHash.String(),
+			"payload_sha256", m.payload.String(), "checkpoint", p.cpText, "evidence", evidence.Key(m.evidence),
+			"proof", production.ProofPath(m.seq), "message_id", m.msgID, "original_timestamp", m.md.Timestamp,
+			"date_modified", dateModified, "media_not_stored", strings.Join(m.missing, "; "))
+		man.Events = append(man.Events, ev)
+	}
+	mdata, err := marshalRSMF(man)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRSMF(man, zipNames); err != nil {
+		return nil, err
+	}
+	if p.o.ValidateRSMF {
+		if err := ValidateManifest(mdata, zipNames); err != nil {
+			return nil, err
+		}
+	}
+	zfiles = append(zfiles, zipFile{name: RSMFManifest, data: mdata})
+	zdata, err := buildZip(zfiles)
+	if err != nil {
+		return nil, err
+	}
+	var to []string
+	for _, x := range order {
+		if x != msgs[0].from {
+			to = append(to, x.display)
+		}
+	}
+	h := rsmfHeaders{
+		Subject: fmt.Sprintf("WhatsApp conversation %s, %s to %s", c.id, rsmfTime(msgs[0].at), rsmfTime(msgs[len(msgs)-1].at)),
+		From:    msgs[0].from.display, To: to, Date: msgs[len(msgs)-1].at,
+		MessageID: fmt.Sprintf("%s.%d@custody", production.SafeName(c.id), msgs[0].seq),
+		Generator: p.o.Generator, Begin: msgs[0].at, End: msgs[len(msgs)-1].at, Events: len(man.Events),
+		Custodian: p.custodian(), Participants: names, Attachments: attachments,
+	}
+	return buildRSMF(h, text.String(), zdata)
+}
+
+func seqText(ok bool, seq uint64) string {
+	if !ok {
+		return ""
+	}
+	return strconv.FormatUint(seq, 10)
+}

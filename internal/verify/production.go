@@ -1,0 +1,332 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/production"
+)
+
+// Checks of a production (verify --production).
+const (
+	ProdCheckFile       = "file"       // a listed file is missing, altered or of another size, or a file is not listed
+	ProdCheckManifest   = "manifest"   // the manifest does not parse, or is not the one the ledger entry holds
+	ProdCheckProduction = "production" // the production entry's proof does not hold, or the ledger disagrees
+	ProdCheckCheckpoint = "checkpoint" // the checkpoint file is not signed by the key, or not the manifest's
+	ProdCheckProof      = "proof"      // a message's or conversation's proof does not hold or is not the manifest's entry
+)
+
+// ProductionFinding is one failed check of a production, naming the file.
+type ProductionFinding struct {
+	Check   string `json:"check"`
+	File    string `json:"file"`
+	Message string `json:"message"`
+}
+
+func (f ProductionFinding) String() string { return f.File + ": " + f.Check + ": " + f.Message }
+
+// ProductionReport is what verify --production found.
+type ProductionReport struct {
+	Dir           string              `json:"dir"`
+	OK            bool                `json:"ok"`
+	Origin        string              `json:"origin"`
+	ProductionSeq uint64              `json:"production_seq"`
+	Files         int                 `json:"files"`
+	Messages      int                 `json:"messages"`
+	Conversations int                 `json:"conversations"`
+	Proofs        int                 `json:"proofs_checked"`
+	LedgerChecked bool                `json:"ledger_checked"`
+	Findings      []ProductionFinding `json:"findings"`
+	Omitted       int                 `json:"omitted,omitempty"`
+}
+
+// maxProductionFindings bounds the findings listed; the rest are counted.
+const maxProductionFindings = 1000
+
+func (r *ProductionReport) fail(check, file, format string, a ...any) {
+	if len(r.Findings) >= maxProductionFindings {
+		r.Omitted++
+		return
+	}
+	r.Findings = append(r.Findings, ProductionFinding{Check: check, File: file, Message: fmt.Sprintf(format, a...)})
+}
+
+// ProductionOptions say how to check a production.
+type ProductionOptions struct {
+	// VerifierKey is the ledger's verifier key; take it from somewhere the
+	// producer cannot rewrite (the production's own custody.pub proves
+	// only that the production agrees with itself).
+	VerifierKey string
+	// Ledger, when not nil, is the matter's ledger: the production entry
+	// must be in it, with the proved leaf hash.
+	Ledger *ledger.Ledger
+}
+
+// Production checks a production folder written by custody produce: every
+// file against the manifest (and no file beside it), the manifest against
+// the production ledger entry (its proof, and the ledger when given), the
+// checkpoint file against the key, and every message's and conversation's
+// proof against the checkpoint and the manifest. It reads only; a
+// returned error means it could not check (the folder unreadable), not
+// that a check failed.
+func Production(ctx context.Context, dir string, o ProductionOptions) (*ProductionReport, error) {
+	rep := &ProductionReport{Dir: dir}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("verify: production: %w", err)
+	}
+	defer root.Close()
+	if o.VerifierKey == "" {
+		return nil, errors.New("verify: production: no verifier key")
+	}
+
+	// The manifest, and the production entry that holds its hash.
+	manData, err := readRootFile(root, production.ManifestFile, production.MaxManifest)
+	if err != nil {
+		rep.fail(ProdCheckManifest, production.ManifestFile, "%v", err)
+		return rep.done(), nil
+	}
+	manSum := sha256.Sum256(manData)
+	man, err := production.ParseManifest(manData)
+	if err != nil {
+		rep.fail(ProdCheckManifest, production.ManifestFile, "%v", err)
+	}
+	rep.checkEntry(ctx, root, hex.EncodeToString(manSum[:]), o)
+	if man == nil {
+		return rep.done(), nil
+	}
+	rep.Origin, rep.Messages, rep.Conversations = man.Origin, len(man.Messages), len(man.Conversations)
+
+	// Every file against the manifest, and nothing unlisted.
+	listed := map[string]production.File{}
+	for _, f := range man.Files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		listed[f.Path] = f
+		rep.Files++
+		sum, size, err := hashRootFile(root, f.Path)
+		switch {
+		case err != nil:
+			rep.fail(ProdCheckFile, f.Path, "%v", err)
+		case size != f.Size || hex.EncodeToString(sum[:]) != f.SHA256:
+			rep.fail(ProdCheckFile, f.Path, "altered: SHA-256 %x (%d bytes), the manifest lists %s (%d bytes)", sum, size, f.SHA256, f.Size)
+		}
+	}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() || rel == production.ManifestFile || rel == production.ProofFile {
+			return nil
+		}
+		if _, ok := listed[rel]; !ok {
+			rep.fail(ProdCheckFile, rel, "not listed in the manifest")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: production: %w", err)
+	}
+
+	// The checkpoint the proofs lead to.
+	cpNote, err := readRootFile(root, man.Checkpoint.File, 64<<10)
+	var cp hashchain.Checkpoint
+	if err == nil {
+		cp, err = hashchain.VerifyCheckpoint(cpNote, o.VerifierKey)
+	}
+	switch {
+	case err != nil:
+		rep.fail(ProdCheckCheckpoint, man.Checkpoint.File, "%v", err)
+		cpNote = nil
+	case cp.Size != man.Checkpoint.Size || cp.Root.String() != man.Checkpoint.Root:
+		rep.fail(ProdCheckCheckpoint, man.Checkpoint.File, "signs size %d root %s, the manifest says size %d root %s", cp.Size, cp.Root, man.Checkpoint.Size, man.Checkpoint.Root)
+	}
+
+	// Every proof.
+	for _, c := range man.Conversations {
+		if c.Proof != "" {
+			rep.checkProof(root, c.Proof, c.Seq, c.LeafHash, leaf.KindConversation, c.ID, "", cpNote, cp, o.VerifierKey)
+		}
+	}
+	for _, m := range man.Messages {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rep.checkProof(root, m.Proof, m.Seq, m.LeafHash, leaf.KindMessage, m.ConversationID, m.MessageID, cpNote, cp, o.VerifierKey)
+	}
+	return rep.done(), nil
+}
+
+func (r *ProductionReport) done() *ProductionReport {
+	r.OK = len(r.Findings) == 0 && r.Omitted == 0
+	if r.Findings == nil {
+		r.Findings = []ProductionFinding{}
+	}
+	return r
+}
+
+// checkEntry checks production.proof.json: it proves a production entry
+// whose manifest hash is manSum, and (with a ledger) the ledger holds it.
+func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum string, o ProductionOptions) {
+	data, err := readRootFile(root, production.ProofFile, 64<<10)
+	if err != nil {
+		r.fail(ProdCheckProduction, production.ProofFile, "%v", err)
+		return
+	}
+	res, err := leaf.VerifyProof(data, o.VerifierKey)
+	if err != nil {
+		r.fail(ProdCheckProduction, production.ProofFile, "%v", err)
+		return
+	}
+	e := res.Entry
+	r.ProductionSeq = e.Seq
+	if e.Kind != leaf.KindProduction {
+		r.fail(ProdCheckProduction, production.ProofFile, "proves a %s entry, not a production", e.Kind)
+		return
+	}
+	d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+	pd, _ := d.(*leaf.ProductionDetail)
+	if err != nil || pd == nil {
+		r.fail(ProdCheckProduction, production.ProofFile, "the production entry's detail: %v", err)
+		return
+	}
+	if pd.ManifestSHA256 != manSum {
+		r.fail(ProdCheckManifest, production.ManifestFile, "altered: SHA-256 %s, the production entry (seq %d) holds %s", manSum, e.Seq, pd.ManifestSHA256)
+	}
+	if o.Ledger == nil {
+		return
+	}
+	r.LedgerChecked = true
+	le, err := o.Ledger.Entry(ctx, e.Seq)
+	switch {
+	case err != nil:
+		r.fail(ProdCheckProduction, production.ProofFile, "the ledger has no entry %d: %v", e.Seq, err)
+	case le.LeafHash != e.LeafHash:
+		r.fail(ProdCheckProduction, production.ProofFile, "the ledger's entry %d has leaf hash %s, the proof %s", e.Seq, le.LeafHash, e.LeafHash)
+	}
+}
+
+// checkProof checks one entry's proof file against the checkpoint and the
+// manifest's record of the entry.
+func (r *ProductionReport) checkProof(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) {
+	r.Proofs++
+	data, err := readRootFile(root, name, 64<<10)
+	if err != nil {
+		r.fail(ProdCheckProof, name, "%v", err)
+		return
+	}
+	p, err := leaf.ParseProof(data)
+	if err != nil {
+		r.fail(ProdCheckProof, name, "%v", err)
+		return
+	}
+	var e leaf.Entry
+	if cpNote != nil && bytes.Equal(p.Checkpoint, cpNote) && p.TreeSize == cp.Size {
+		// The checkpoint file's signature is checked once; each proof
+		// then needs only its path, leaf hash and leaf.
+		e, err = verifyUnder(p, cp)
+	} else {
+		var res leaf.ProofResult
+		res, err = p.Verify(key)
+		e = res.Entry
+		if err == nil && cpNote != nil {
+			err = fmt.Errorf("proves against a checkpoint of size %d, not the production's %s", p.TreeSize, production.CheckpointFile)
+		}
+	}
+	switch {
+	case err != nil:
+		r.fail(ProdCheckProof, name, "%v", err)
+	case e.Seq != seq || e.LeafHash.String() != leafHash:
+		r.fail(ProdCheckProof, name, "proves entry %d (%s), the manifest lists %d (%s)", e.Seq, e.LeafHash, seq, leafHash)
+	case e.Kind != kind || e.ConversationID != convID || e.MessageID != msgID:
+		r.fail(ProdCheckProof, name, "proves a %s entry of %s/%s, the manifest lists a %s of %s/%s", e.Kind, e.ConversationID, e.MessageID, kind, convID, msgID)
+	}
+}
+
+// verifyUnder is Proof.Verify with the checkpoint already verified.
+func verifyUnder(p leaf.Proof, cp hashchain.Checkpoint) (leaf.Entry, error) {
+	lh := hashchain.LeafHash(p.Leaf)
+	if lh != p.LeafHash {
+		return leaf.Entry{}, fmt.Errorf("%w: the leaf hashes to %s, not to leaf_hash %s", hashchain.ErrProof, lh, p.LeafHash)
+	}
+	if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, lh, p.Inclusion, cp.Root); err != nil {
+		return leaf.Entry{}, err
+	}
+	if err := leaf.CheckLeaf(p.Leaf); err != nil {
+		return leaf.Entry{}, fmt.Errorf("the proved leaf: %w", err)
+	}
+	e, err := leaf.DecodeLeaf(p.Leaf)
+	if err != nil {
+		return leaf.Entry{}, fmt.Errorf("the proved leaf is not a custody entry: %w", err)
+	}
+	e.Seq, e.LeafHash = p.Index, lh
+	return e, nil
+}
+
+// readRootFile reads a regular file of the production, at most limit bytes.
+func readRootFile(root *os.Root, name string, limit int64) ([]byte, error) {
+	if err := production.ValidPath(name); err != nil {
+		return nil, err
+	}
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		return nil, missing(err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+func hashRootFile(root *os.Root, name string) ([sha256.Size]byte, int64, error) {
+	var sum [sha256.Size]byte
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		return sum, 0, missing(err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return sum, 0, errors.New("not a regular file")
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return sum, 0, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, n, nil
+}
+
+func missing(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return errors.New("missing")
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return errors.New(msg)
+}

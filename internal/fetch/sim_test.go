@@ -351,9 +351,10 @@ func TestSimPacingAvoids429(t *testing.T) {
 	})
 	t.Run("lower endpoint limit: no 429 storm", func(t *testing.T) {
 		// The simulator sends no inin-ratelimit-* headers, as Genesys
-		// today: the client cannot learn a route's lower limit. It
-		// completes every call by waiting Retry-After, and halving its
-		// pace on 429s keeps them rare (before, 219 of 496 requests).
+		// today: the client learns the route's lower limit from its 429s
+		// alone. It completes every call by waiting Retry-After, and
+		// bringing its pace down to what got through keeps 429s rare
+		// (with no pacing, 219 of 496 requests).
 		c, s := run(t, sim.Options{RateLimit: 300, EndpointLimits: map[string]int{RouteConversation: 60}}, func(cfg *Config) { cfg.Rate = 0 })
 		st := c.Stats()
 		if st.Failures != 0 || st.RateLimited == 0 || st.RateLimited != s.Stats().RateLimited || st.RateLimited*20 > st.Requests {

@@ -50,6 +50,7 @@ type Client struct {
 	hc        *http.Client
 	log       *slog.Logger
 	ua        string
+	rateGiven bool    // Config.Rate was set: the org's limits may lower it, never raise it
 	lanes     []*lane // one per OAuth client; lanes[0] has Config.ClientID
 	pickMu    sync.Mutex
 	stats     stats
@@ -67,6 +68,7 @@ type lane struct {
 // New checks cfg and returns a client. No request is made: the token is
 // fetched on the first call.
 func New(cfg Config) (*Client, error) {
+	rateGiven := cfg.Rate != 0
 	cfg = cfg.withDefaults()
 	if err := checkClients(cfg); err != nil {
 		return nil, err
@@ -115,6 +117,7 @@ func New(cfg Config) (*Client, error) {
 		hc:        cfg.HTTPClient,
 		log:       cfg.Logger,
 		ua:        "custody/" + cfg.Version,
+		rateGiven: rateGiven,
 	}
 	if c.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()

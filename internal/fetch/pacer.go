@@ -28,6 +28,12 @@ const routeWindow = time.Minute
 // slow enough that a pace just under a limit stays there for minutes.
 const climb = 1.0 / 60
 
+// minEvidence is how many requests a route must have carried in the last
+// minute for one of its 429s to set its own pace: fewer say nothing about
+// its limit (a stray 429, another limit), and a pace learned from them
+// would stall the route.
+const minEvidence = 10
+
 // routeShare: a 429 on a route that carried less than this share of the
 // last minute's requests is taken for that route's own limit (the others
 // got through), not the client's.
@@ -52,11 +58,14 @@ const routeShare = 0.5
 // request (the next requests go at the pace, not in a burst saved up while
 // paused); the burst capacity halves. What got through in the last minute
 // bounds what the server grants a minute: when it is below the pace, the
-// pace comes down to it less the margin (so the pace converges on the
-// limit in one step); with no burst left and no such bound, the pace is
-// cut by a quarter. A 429 on a route that carried a minority of the last
-// minute's requests is that route's own limit: the route gets its own
-// bucket at half its observed rate, and the client's pace is left alone.
+// pace comes down to it less the margin, by at most half per 429 (so the
+// pace converges on the limit in a few steps, and a stray 429 early in a
+// run does not collapse it); with no burst left and no such bound, the
+// pace is cut by a quarter. A 429 on a route that carried a minority of the last
+// minute's requests is that route's: the client's pace is left alone. The
+// second such 429 within a minute (on a route with enough requests to learn
+// from) gives the route its own bucket at the rate it got through at, less
+// the margin, halved at each further 429 on it.
 // A cut pace climbs back slowly (climb per success) towards the budget.
 // See docs/fetch.md.
 //
@@ -69,7 +78,7 @@ type pacer struct {
 	log     *slog.Logger
 	name    string  // the OAuth client, for logs ("" for the only one)
 	margin  float64 // 1 − SafetyMargin
-	initial int    // the first burst (the allowance a fresh token is granted)
+	initial int     // the first burst (the allowance a fresh token is granted)
 
 	mu          sync.Mutex
 	ceiling     float64 // the budget, requests per minute (+Inf: unlimited)
@@ -79,6 +88,7 @@ type pacer struct {
 	stopUntil   time.Time
 	stopFor     time.Duration
 	routes      map[string]*routeLimit
+	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
 	recent      map[string][]time.Time // per route: send times within routeWindow
 	total       int                    // sends within routeWindow, all routes
 }
@@ -87,7 +97,7 @@ type pacer struct {
 type routeLimit struct {
 	lim       *rate.Limiter
 	perMinute float64
-	ceiling   float64 // where it climbs back to: the rate it was seen to get through
+	ceiling   float64 // where it climbs back to: the client's budget (the guess may be wrong)
 }
 
 func newPacer(cfg Config, log *slog.Logger) *pacer {
@@ -113,6 +123,7 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		initial:   burst,
 		margin:    1 - cfg.SafetyMargin,
 		routes:    map[string]*routeLimit{},
+		strikes:   map[string]time.Time{},
 		recent:    map[string][]time.Time{},
 	}
 }
@@ -125,26 +136,29 @@ func perSecond(perMinute float64) rate.Limit {
 }
 
 // setBudget replaces the budget (requests per minute, the margin already
-// taken off), e.g. with the org's effective limit read at start. The
-// bucket is refilled to the new minute's worth only if nothing was sent.
-func (p *pacer) setBudget(pace float64, burst int) {
-	if !validRate(pace) {
+// taken off), e.g. with the org's effective limit read at start: the
+// bucket becomes a minute's worth at the new pace, less what was already
+// spent from it. After a 429 the pacer has learned better: only the
+// ceiling moves.
+func (p *pacer) setBudget(pace float64) {
+	if !validRate(pace) || math.IsInf(pace, 1) {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	p.ceiling, p.perMinute = pace, pace
-	p.lim.SetLimitAt(now, perSecond(pace))
-	if burst <= 0 {
-		burst = max(int(pace), 1)
+	if !p.pausedUntil.IsZero() {
+		p.ceiling = pace
+		p.perMinute = math.Min(p.perMinute, pace)
+		p.lim.SetLimitAt(now, perSecond(p.perMinute))
+		return
 	}
-	fresh := p.total == 0 && p.pausedUntil.IsZero()
-	p.burst, p.initial = burst, burst
-	p.lim.SetBurstAt(now, burst)
-	if fresh {
-		// A fresh limiter starts full: the allowance of a fresh token.
-		p.lim = rate.NewLimiter(perSecond(pace), burst)
+	spent := float64(p.burst) - p.lim.TokensAt(now)
+	burst := max(int(pace), 1)
+	p.ceiling, p.perMinute, p.burst, p.initial = pace, pace, burst, burst
+	p.lim = rate.NewLimiter(perSecond(pace), burst)
+	if n := min(int(math.Ceil(spent)), burst); n > 0 {
+		p.lim.ReserveN(now, n)
 	}
 }
 
@@ -295,10 +309,22 @@ func (p *pacer) refused(route string, t time.Time) {
 		p.log.Info("fetch: rate limited on a route with its own limit, slowing it down", "client", p.name, "route", route, "until", t, "route_pace_per_min", rl.perMinute)
 		return
 	}
-	if p.total > 0 && float64(seen) < routeShare*float64(p.total) {
-		// The other routes got through: this route has a lower limit.
-		pm := math.Max(float64(seen)/2, minPacePerMinute)
-		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: math.Max(float64(seen), pm)}
+	if float64(seen) < routeShare*float64(p.total) {
+		last := p.strikes[route]
+		p.strikes[route] = now
+		if seen < minEvidence || last.IsZero() || now.Sub(last) > routeWindow {
+			// One 429, or too few requests on the route to learn its limit
+			// from: a stray 429 (another limit, a hiccup) looks the same. The
+			// pause was honoured, and that is all; a second one within the
+			// minute sets the route's pace.
+			return
+		}
+		// The other routes got through: this route has a lower limit. Its
+		// pace starts at the rate it got through at (less the margin) and
+		// halves with each further 429 on it until none comes.
+		span := max(now.Sub(p.recent[route][0]), time.Second)
+		pm := math.Max(float64(seen)/span.Minutes()*p.margin, minPacePerMinute)
+		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: p.ceiling}
 		drain(rl.lim, now, t)
 		p.routes[route] = rl
 		p.log.Info("fetch: rate limited on one route, giving it its own pace", "client", p.name, "route", route, "until", t, "route_pace_per_min", pm)
@@ -306,9 +332,12 @@ func (p *pacer) refused(route string, t time.Time) {
 	}
 	// The client's limit. What got through in the last minute bounds what
 	// the server grants a minute: below the pace, the pace was too fast and
-	// comes down to it (less the margin); either way the burst overran.
+	// comes down towards it (less the margin), by at most half at a time:
+	// a 429 for another reason (a concurrency limit, a hiccup) early in a
+	// run must not collapse the pace to the few requests sent so far.
+	// Either way the burst overran.
 	if got := float64(p.total - 1); got >= minPacePerMinute && got < p.perMinute {
-		p.perMinute = math.Max(got*p.margin, minPacePerMinute)
+		p.perMinute = math.Max(math.Max(got*p.margin, p.perMinute/2), minPacePerMinute)
 		p.lim.SetLimitAt(now, perSecond(p.perMinute))
 	} else if p.burst <= 1 {
 		p.perMinute = math.Max(p.perMinute*3/4, minPacePerMinute)

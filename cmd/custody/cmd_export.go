@@ -24,7 +24,10 @@ type apiOptions struct {
 	APIURL, LoginURL string
 	Region           string
 	ClientID         string
+	Clients          []string // more OAuth client ids (--client)
+	Credentials      string   // a client_id:client_secret file (--credentials)
 	Rate             float64
+	fs               *pflag.FlagSet
 }
 
 func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
@@ -32,8 +35,11 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL, e.g. the simulator's login_url (default: the login host beside --api-url's api. host, or the region's)")
 	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION); required unless --api-url is given")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
-	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit in requests per minute, a positive number: custody paces all workers together under it")
+	fs.StringArrayVar(&o.Clients, "client", nil, "another OAuth client id of the org to share the work with, each with its own budget (repeatable); its secret comes from --credentials or env "+envClientSecretPrefix+"<ID>, never the command line")
+	fs.StringVar(&o.Credentials, "credentials", "", "file of client_id:client_secret lines (mode 600): the clients to share the work between")
+	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit per OAuth client in requests per minute, a positive number: custody paces all workers together under it (default: the org's limits when it may read them, else 300)")
 	deprecatedAlias(fs, "rate", "rate-limit")
+	o.fs = fs
 }
 
 // client builds the API client; credentials come from the environment.
@@ -44,6 +50,12 @@ func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 	}
 	cfg.ApplyEnv(os.Getenv)
 	if err := o.check(cfg.Region); err != nil {
+		return nil, err
+	}
+	if o.fs != nil && !o.fs.Changed("rate-limit") && !o.fs.Changed("rate") {
+		cfg.Rate = 0 // the default: the org's limits, when read, replace it
+	}
+	if err := o.clientsConfig(&cfg, os.Getenv); err != nil {
 		return nil, err
 	}
 	if cfg.AccessToken == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {

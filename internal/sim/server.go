@@ -121,6 +121,13 @@ type Options struct {
 	// for the media listener, which answers 403 to an expired or wrong
 	// signature and 400 to any request carrying an Authorization header.
 	MediaURLTTL time.Duration
+	// Paging makes job results page as Genesys's do at scale: short
+	// non-final pages, cursors and jobs expiring mid-iteration.
+	Paging PagingFaults
+	// DataAvailableUntil, when set and earlier than a job's creation, is
+	// the job's dataAvailabilityDate: conversations that started after it
+	// are not in its results yet (analytics lagging behind).
+	DataAvailableUntil time.Time
 	// JobTTL is how long analytics job results stay available (default
 	// DefaultJobTTL); then the job is EXPIRED.
 	JobTTL time.Duration
@@ -175,6 +182,7 @@ type Server struct {
 
 	auth   authState
 	limits limiter
+	paging pagingState // under mu
 	stats  statsState
 
 	holdMu sync.Mutex // serialises deletion-protection changes, for the org's cap

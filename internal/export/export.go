@@ -58,6 +58,9 @@ type Options struct {
 	// AuditInterval is the audit query interval; default from the scope's
 	// start (or 30 days ago) to now.
 	AuditInterval string
+	// ListPageSize is the page size of the listing job's results
+	// (default 1000, Genesys's largest).
+	ListPageSize int
 	// ConfiguredRate skips reading the org's limits at start
 	// (fetch.Client.ApplyOrgLimits): the client's configured rate is used
 	// as is.

@@ -264,6 +264,9 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 		return withCode(exitFindings, fmt.Errorf("export stopped: %v; state is saved: rerun the same command after %s", runErr, dl.Until.Local().Format(time.RFC1123)))
 	case runErr != nil:
 		return runErr
+	case acct.DataAvailableUntil != "":
+		return withCode(exitFindings, fmt.Errorf("export: analytics data is available only up to %s, before the interval's end: conversations that started after it are not listed yet (%d of %d listed exported); rerun later to capture them",
+			acct.DataAvailableUntil, acct.Exported, acct.Listed))
 	case !acct.Complete():
 		return withCode(exitFindings, fmt.Errorf("export: %d of %d conversations not exported (%d failed, %d gone at the source); rerun to retry",
 			acct.Listed-acct.Exported, acct.Listed, acct.Failed, acct.Gone))
@@ -308,6 +311,9 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 	}
 	if a.StopReason != "" {
 		fmt.Fprintf(w, "  stopped: %s\n", a.StopReason)
+	}
+	if a.DataAvailableUntil != "" {
+		fmt.Fprintf(w, "  not listed yet: analytics data is available only up to %s\n", a.DataAvailableUntil)
 	}
 	if a.Checkpoint != "" {
 		fmt.Fprintf(w, "checkpoint:\n%s", a.Checkpoint)

@@ -357,6 +357,7 @@ func TestSimPacingAvoids429(t *testing.T) {
 		// (with no pacing, 219 of 496 requests).
 		c, s := run(t, sim.Options{RateLimit: 300, EndpointLimits: map[string]int{RouteConversation: 60}}, func(cfg *Config) { cfg.Rate = 0 })
 		st := c.Stats()
+		t.Logf("%d requests, %d refused, pace now %.1f/min", st.Requests, st.RateLimited, st.PacePerMinute)
 		if st.Failures != 0 || st.RateLimited == 0 || st.RateLimited != s.Stats().RateLimited || st.RateLimited*20 > st.Requests {
 			t.Errorf("client stats %+v, simulator refused %d", st, s.Stats().RateLimited)
 		}

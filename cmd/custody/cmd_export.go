@@ -197,7 +197,13 @@ timestamp — to the ledger. A signed checkpoint ends every run.
 
 It costs about two requests per conversation (one GET, one bulk read of
 up to 1,000 messages) plus one legal-hold check per 100 conversations, and
-paces itself under --rate-limit, honouring 429 Retry-After for every worker.
+paces itself under --rate-limit (by default the org's effective limits,
+read at start where the OAuth client may), honouring 429 Retry-After for
+every worker. For volumes beyond one OAuth client's budget, --client ID
+(repeatable) or --credentials FILE adds clients of the same org, each with
+its own budget; secrets come from the environment
+(GENESYSCLOUD_OAUTHCLIENT_SECRET_<ID>) or the file (mode 600), never the
+command line.
 
 Rerunning the same command resumes an unfinished run; messages already
 captured unchanged are not appended again, and a message that changed at
@@ -213,9 +219,11 @@ Examples:
   custody export --interval 2024-01-01/2024-02-01
   custody export --ids-file ids.txt --media=false --evidence s3://bucket/matter-42
   custody export --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081 --interval 2024-01-01/2024-01-08 --output json
+  custody export --interval 2024-01-01/2024-02-01 --credentials ~/.config/custody/clients   # several OAuth clients
 ` + exitStatus(exit0, exit1, exit2,
-			`3    some conversations failed or are gone at the source, or a daily
-       rate limit stopped the run (rerun to retry); or the ledger is damaged`,
+			`3    some conversations failed or are gone at the source, a daily rate
+       limit stopped the run, or analytics data is not yet available for the
+       whole interval (rerun to retry); or the ledger is damaged`,
 			exit130Run),
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{resumableAnnotation: "yes"},

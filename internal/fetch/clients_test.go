@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/http"
 	"sync"
 	"testing"
 
@@ -122,5 +123,45 @@ func TestOrgLimitsApplied(t *testing.T) {
 	c, _, _ = start(sim.Options{RateLimit: 600, LimitsForbidden: true}, 0)
 	if got, err := c.ApplyOrgLimits(ctx); err != nil || got.Read || got.Reason == "" || got.PerClient != DefaultRate || c.Stats().PacePerMinute != 291 {
 		t.Errorf("forbidden: %+v, %v, pace %v", got, err, c.Stats().PacePerMinute)
+	}
+}
+
+// TestDailyLimitStopsOneClient: a long Retry-After stops the client that
+// got it; the call moves to another client, and only when every client is
+// stopped does a call fail with *DailyLimitError.
+func TestDailyLimitStopsOneClient(t *testing.T) {
+	clk := newFakeClock()
+	var stopped sync.Map // tokens refused for the day
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		tok := bearer(r)
+		if _, ok := stopped.Load(tok); ok || tok == "tok-1" {
+			stopped.Store(tok, true)
+			tooMany("3600")(w, r)
+			return
+		}
+		okConversation(w, r)
+	})
+	c := f.client(clk, func(cfg *Config) {
+		cfg.Rate = 600
+		cfg.Clients = []Credentials{{ID: "second-client", Secret: "second-secret"}}
+	})
+	ctx := context.Background()
+	for i := range 5 {
+		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
+			t.Fatalf("call %d: %v: the second client should have carried it", i, err)
+		}
+	}
+	if st := c.Stats(); st.RateLimited != 1 {
+		t.Errorf("stats %+v, want the one 429 that stopped the first client", st)
+	}
+	// Now the second client is stopped too.
+	stopped.Store("tok-2", true)
+	_, _, err := c.GetConversation(ctx, "c1")
+	var dl *DailyLimitError
+	if !errors.As(err, &dl) {
+		t.Fatalf("every client stopped: err = %v, want *DailyLimitError", err)
+	}
+	if _, _, err := c.GetConversation(ctx, "c1"); !errors.As(err, &dl) {
+		t.Fatalf("later call: %v", err)
 	}
 }

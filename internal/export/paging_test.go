@@ -39,7 +39,8 @@ func runPaged(t *testing.T, e *env) *export.Accounting {
 // every conversation, nothing lost or twice.
 func TestExportSurvivesPaging(t *testing.T) {
 	e := pagingEnv(t, sim.Options{
-		Faults: "5xx=0.03,reset=0.01",
+		RateLimit: 600, // read at start from the limits endpoint: the run paces under it
+		Faults:    "5xx=0.03,reset=0.01",
 		Paging: sim.PagingFaults{ShortPages: 0.3, ExpireCursorAt: 3, ExpireJobAt: 9},
 	})
 	acct := runPaged(t, e)
@@ -48,6 +49,9 @@ func TestExportSurvivesPaging(t *testing.T) {
 		t.Fatalf("accounting %+v, want all %d listed and exported", acct, want)
 	}
 	checkCaptured(t, e)
+	if st := e.srv.Stats(); st.RateLimited != 0 || st.Routes[sim.LimitsRoute].Requests == 0 {
+		t.Errorf("%d 429s, %d limits reads: want the limits read and none refused", st.RateLimited, st.Routes[sim.LimitsRoute].Requests)
+	}
 	st := e.srv.Stats().Routes["POST /api/v2/analytics/conversations/details/jobs"]
 	if st.Requests < 3 {
 		t.Errorf("%d listing jobs, want the first and one per expiry", st.Requests)

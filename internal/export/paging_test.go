@@ -41,7 +41,7 @@ func TestExportSurvivesPaging(t *testing.T) {
 	e := pagingEnv(t, sim.Options{
 		RateLimit: 600, // read at start from the limits endpoint: the run paces under it
 		Faults:    "5xx=0.03,reset=0.01",
-		Paging: sim.PagingFaults{ShortPages: 0.3, ExpireCursorAt: 3, ExpireJobAt: 9},
+		Paging:    sim.PagingFaults{ShortPages: 0.3, ExpireCursorAt: 3, ExpireJobAt: 9},
 	})
 	acct := runPaged(t, e)
 	want := len(whatsApp(e.srv.Org))

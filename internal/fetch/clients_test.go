@@ -165,3 +165,27 @@ func TestDailyLimitStopsOneClient(t *testing.T) {
 		t.Fatalf("later call: %v", err)
 	}
 }
+
+// TestOrgLimitsHostile: limits the server sends that cannot be paced by
+// (negative, absurd, another namespace, another key) are ignored, and a
+// body that is not a listing falls back; nothing fails, the pace stays.
+func TestOrgLimitsHostile(t *testing.T) {
+	for name, body := range map[string]string{
+		"nonsense values": `{"entities":[{"key":"token.rate.per.minute","namespace":"platform.api","value":-5},` +
+			`{"key":"client.credentials.token.rate.per.minute","namespace":"platform.api","value":1e12},` +
+			`{"key":"org.app.user.rate.per.minute","namespace":"analytics","value":1},{"key":"other","namespace":"platform.api","value":2}]}`,
+		"not a listing": `[1,2,3]`,
+		"wrong types":   `{"entities":[{"key":1,"value":"300"}]}`,
+		"null":          `null`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := newFakeClock()
+			f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, body) })
+			c := f.client(clk, func(cfg *Config) { cfg.Rate = 0 })
+			got, err := c.ApplyOrgLimits(context.Background())
+			if err != nil || got.PerClient != DefaultRate || got.Reason == "" || c.Stats().PacePerMinute != 291 {
+				t.Errorf("%+v, %v, pace %v", got, err, c.Stats().PacePerMinute)
+			}
+		})
+	}
+}

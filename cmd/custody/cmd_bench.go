@@ -21,6 +21,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.cfg.Seed, "seed", 1, "org seed")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 16, "custody's export workers (more hide storage latency on a busy machine)")
 	fs.BoolVar(&o.cfg.SkipNaive, "skip-naive", false, "measure custody only")
+	fs.IntSliceVar(&o.cfg.Clients, "clients", []int{1}, "measure custody with each of these numbers of OAuth clients (e.g. 1,2,4), each on a fresh simulator")
 }
 
 const benchExportLong = `Bench export starts the built-in simulator at a fixed rate limit and, in
@@ -30,6 +31,13 @@ Retry-After, five tries, then give up). It prints requests per
 conversation (listing excluded), the share of the rate budget used
 (requests ÷ (limit × wall time)), 429s, conversations lost, wall time, and
 the ratio naive/custody. With the defaults it takes a few minutes.
+
+Beside the wall time it prints the physical limit: the least time the rate
+limits allow for the requests made (those beyond the initial allowance, a
+minute's worth per client, at the budget, plus the simulator's fixed
+listing job delay), and wall/limit (1.00: as fast as the limits allow).
+With --clients 1,2,4 custody runs once per number of OAuth clients, each
+limited apart, and the speed-up column compares each run with the first.
 `
 
 // newBenchCommand is 'custody bench': run bare, it is 'bench export' (what
@@ -73,6 +81,7 @@ Examples:
   custody bench export
   custody bench export --conversations 200 --rate-limit 600 --skip-naive
   custody bench export --output json > bench.json
+  custody bench export --rate-limit 300 --clients 1,2,4 --skip-naive
 ` + exitStatus(exit0, exit1, exit2, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), o, g) },
@@ -84,6 +93,11 @@ Examples:
 func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 	if o.cfg.Conversations < 1 || o.cfg.RateLimit < 1 {
 		return usageError("--conversations and --rate-limit must be positive")
+	}
+	for _, n := range o.cfg.Clients {
+		if n < 1 || n > 64 {
+			return usageError("--clients: each number of OAuth clients must be 1 to 64, not %d", n)
+		}
 	}
 	o.cfg.Log = g.log
 	rows, err := bench.Run(ctx, o.cfg)
@@ -97,10 +111,14 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 			Budget          float64 `json:"budget_used"`
 			TooManyShare    float64 `json:"share_429"`
 			WallSeconds     float64 `json:"wall_seconds"`
+			LimitSeconds    float64 `json:"physical_limit_seconds"`
+			OverLimit       float64 `json:"wall_over_limit"`
+			SpeedUp         float64 `json:"speed_up,omitempty"`
 		}
 		var out []row
 		for _, r := range rows {
-			out = append(out, row{r, r.PerConversation(), r.Budget(), r.TooManyShare(), r.Wall.Seconds()})
+			out = append(out, row{r, r.PerConversation(), r.Budget(), r.TooManyShare(), r.Wall.Seconds(),
+				r.PhysicalLimit().Seconds(), r.OverLimit(), bench.SpeedUp(rows, r)})
 		}
 		return json.NewEncoder(g.stdout).Encode(out)
 	}

@@ -24,7 +24,10 @@ type apiOptions struct {
 	APIURL, LoginURL string
 	Region           string
 	ClientID         string
+	Clients          []string // more OAuth client ids (--client)
+	Credentials      string   // a client_id:client_secret file (--credentials)
 	Rate             float64
+	fs               *pflag.FlagSet
 }
 
 func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
@@ -32,8 +35,11 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LoginURL, "login-url", "", "OAuth base URL, e.g. the simulator's login_url (default: the login host beside --api-url's api. host, or the region's)")
 	fs.StringVar(&o.Region, "region", "", "Genesys region (us-east-1, eu-west-1, …) or domain (env GENESYSCLOUD_REGION); required unless --api-url is given")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
-	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit in requests per minute, a positive number: custody paces all workers together under it")
+	fs.StringArrayVar(&o.Clients, "client", nil, "another OAuth client id of the org to share the work with, each with its own budget (repeatable); its secret comes from --credentials or env "+envClientSecretPrefix+"<ID>, never the command line")
+	fs.StringVar(&o.Credentials, "credentials", "", "file of client_id:client_secret lines (mode 600): the clients to share the work between")
+	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit per OAuth client in requests per minute, a positive number: custody paces all workers together under it (default: the org's limits when it may read them, else 300)")
 	deprecatedAlias(fs, "rate", "rate-limit")
+	o.fs = fs
 }
 
 // client builds the API client; credentials come from the environment.
@@ -44,6 +50,12 @@ func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 	}
 	cfg.ApplyEnv(os.Getenv)
 	if err := o.check(cfg.Region); err != nil {
+		return nil, err
+	}
+	if o.fs != nil && !o.fs.Changed("rate-limit") && !o.fs.Changed("rate") {
+		cfg.Rate = 0 // the default: the org's limits, when read, replace it
+	}
+	if err := o.clientsConfig(&cfg, os.Getenv); err != nil {
 		return nil, err
 	}
 	if cfg.AccessToken == "" && (cfg.ClientID == "" || cfg.ClientSecret == "") {
@@ -185,7 +197,13 @@ timestamp — to the ledger. A signed checkpoint ends every run.
 
 It costs about two requests per conversation (one GET, one bulk read of
 up to 1,000 messages) plus one legal-hold check per 100 conversations, and
-paces itself under --rate-limit, honouring 429 Retry-After for every worker.
+paces itself under --rate-limit (by default the org's effective limits,
+read at start where the OAuth client may), honouring 429 Retry-After for
+every worker. For volumes beyond one OAuth client's budget, --client ID
+(repeatable) or --credentials FILE adds clients of the same org, each with
+its own budget; secrets come from the environment
+(GENESYSCLOUD_OAUTHCLIENT_SECRET_<ID>) or the file (mode 600), never the
+command line.
 
 Rerunning the same command resumes an unfinished run; messages already
 captured unchanged are not appended again, and a message that changed at
@@ -201,9 +219,11 @@ Examples:
   custody export --interval 2024-01-01/2024-02-01
   custody export --ids-file ids.txt --media=false --evidence s3://bucket/matter-42
   custody export --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081 --interval 2024-01-01/2024-01-08 --output json
+  custody export --interval 2024-01-01/2024-02-01 --credentials ~/.config/custody/clients   # several OAuth clients
 ` + exitStatus(exit0, exit1, exit2,
-			`3    some conversations failed or are gone at the source, or a daily
-       rate limit stopped the run (rerun to retry); or the ledger is damaged`,
+			`3    some conversations failed or are gone at the source, a daily rate
+       limit stopped the run, or analytics data is not yet available for the
+       whole interval (rerun to retry); or the ledger is damaged`,
 			exit130Run),
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{resumableAnnotation: "yes"},
@@ -252,6 +272,9 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 		return withCode(exitFindings, fmt.Errorf("export stopped: %v; state is saved: rerun the same command after %s", runErr, dl.Until.Local().Format(time.RFC1123)))
 	case runErr != nil:
 		return runErr
+	case acct.DataAvailableUntil != "":
+		return withCode(exitFindings, fmt.Errorf("export: analytics data is available only up to %s, before the interval's end: conversations that started after it are not listed yet (%d of %d listed exported); rerun later to capture them",
+			acct.DataAvailableUntil, acct.Exported, acct.Listed))
 	case !acct.Complete():
 		return withCode(exitFindings, fmt.Errorf("export: %d of %d conversations not exported (%d failed, %d gone at the source); rerun to retry",
 			acct.Listed-acct.Exported, acct.Listed, acct.Failed, acct.Gone))
@@ -296,6 +319,9 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 	}
 	if a.StopReason != "" {
 		fmt.Fprintf(w, "  stopped: %s\n", a.StopReason)
+	}
+	if a.DataAvailableUntil != "" {
+		fmt.Fprintf(w, "  not listed yet: analytics data is available only up to %s\n", a.DataAvailableUntil)
 	}
 	if a.Checkpoint != "" {
 		fmt.Fprintf(w, "checkpoint:\n%s", a.Checkpoint)

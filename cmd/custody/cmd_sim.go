@@ -34,6 +34,9 @@ type simServeOptions struct {
 	MediaURLTTL            time.Duration
 
 	RateLimit       int
+	ClientRateLimit int
+	ExtraClients    int
+	LimitsForbidden bool
 	LegacyHeaders   bool
 	EndpointLimits  []string
 	DailyLimit      int
@@ -69,6 +72,9 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
 	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
+	fs.IntVar(&o.ClientRateLimit, "client-rate-limit", 0, "requests per minute per OAuth client, all its tokens together (Genesys's org.app.user.rate.per.minute, 3000 there; 0: off)")
+	fs.IntVar(&o.ExtraClients, "extra-clients", 0, "more OAuth clients of the org, each limited apart (listed in the ready line's clients)")
+	fs.BoolVar(&o.LimitsForbidden, "limits-forbidden", false, "answer 403 to the org limits endpoint, as to a client without limits:organization:view")
 	fs.BoolVar(&o.LegacyHeaders, "legacy-ratelimit-headers", false, "send the inin-ratelimit-* headers Genesys removed in 2021")
 	fs.StringArrayVar(&o.EndpointLimits, "endpoint-limit", nil, `per-route limit, requests per minute per token: "POST /api/v2/audits/query=60" (repeatable)`)
 	fs.IntVar(&o.DailyLimit, "daily-limit", 0, "API requests allowed per 24 hours (0: no daily limit)")
@@ -175,8 +181,11 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 			return sim.Options{}, usageError("--%s must be between 0 and 1, not %v", name, v)
 		}
 	}
-	if o.RateLimit < 0 || o.DailyLimit < 0 {
-		return sim.Options{}, usageError("--rate-limit and --daily-limit must not be negative")
+	if o.RateLimit < 0 || o.DailyLimit < 0 || o.ClientRateLimit < 0 {
+		return sim.Options{}, usageError("--rate-limit, --client-rate-limit and --daily-limit must not be negative")
+	}
+	if o.ExtraClients < 0 || o.ExtraClients > 64 {
+		return sim.Options{}, usageError("--extra-clients must be 0 to 64, not %d", o.ExtraClients)
 	}
 	if o.MediaURLTTL < 0 {
 		return sim.Options{}, usageError("--media-url-ttl must not be negative (0: urls never expire)")
@@ -201,8 +210,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		},
 		Addr:     o.Addr,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,
-		MediaURLTTL: o.MediaURLTTL,
-		RateLimit:   o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
+		MediaURLTTL:     o.MediaURLTTL,
+		ClientRateLimit: o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden,
+		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,
 		QueryMaxPageSize: o.QueryMaxPageSize, QueryMaxInterval: o.QueryMaxInterval,
@@ -251,6 +261,13 @@ type simReady struct {
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 	OrgID        string `json:"org_id"`
+	// Clients are the --extra-clients, for 'custody export --credentials'.
+	Clients []simClient `json:"clients,omitempty"`
+}
+
+type simClient struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
 }
 
 func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) error {
@@ -263,7 +280,11 @@ func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) erro
 	if err != nil {
 		return fmt.Errorf("sim serve: %w", err)
 	}
-	line, _ := json.Marshal(simReady{APIURL: srv.APIURL, LoginURL: srv.LoginURL, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, OrgID: srv.OrgID})
+	ready := simReady{APIURL: srv.APIURL, LoginURL: srv.LoginURL, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, OrgID: srv.OrgID}
+	for _, c := range srv.Clients[1:] {
+		ready.Clients = append(ready.Clients, simClient{ClientID: c.ID, ClientSecret: c.Secret})
+	}
+	line, _ := json.Marshal(ready)
 	if _, err := fmt.Fprintf(g.stdout, "%s\n", line); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("sim serve: %w", err)

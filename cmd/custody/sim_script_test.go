@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -29,7 +31,7 @@ func simScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args [
 			}
 			n, err := strconv.Atoi(args[0])
 			ts.Check(err)
-			opts := sim.Options{OrgConfig: sim.OrgConfig{Seed: 4, Conversations: n, LegalHoldShare: 0.2, OtherMediaShare: 0.2}}
+			opts := sim.Options{OrgConfig: sim.OrgConfig{Seed: 4, Conversations: n, LegalHoldShare: 0.2, OtherMediaShare: 0.2}, ExtraClients: 2}
 			if len(args) == 2 {
 				opts.Faults = args[1]
 			}
@@ -48,6 +50,31 @@ func simScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args [
 			ts.Setenv("LOGIN", srv.LoginURL)
 			ts.Setenv("GENESYSCLOUD_OAUTHCLIENT_ID", srv.ClientID)
 			ts.Setenv("GENESYSCLOUD_OAUTHCLIENT_SECRET", srv.ClientSecret)
+			// Two more OAuth clients: ids in CLIENT2 and CLIENT3, the
+			// second's secret in its environment variable.
+			ts.Setenv("CLIENT2", srv.Clients[1].ID)
+			ts.Setenv("CLIENT3", srv.Clients[2].ID)
+			ts.Setenv(clientSecretEnv(srv.Clients[1].ID), srv.Clients[1].Secret)
+		},
+		// sim-credentials FILE MODE: write the simulator's extra clients as a
+		// credentials file with that mode (octal).
+		"sim-credentials": func(ts *testscript.TestScript, neg bool, args []string) {
+			mu.Lock()
+			srv := servers[ts]
+			mu.Unlock()
+			if neg || len(args) != 2 || srv == nil {
+				ts.Fatalf("usage: sim-credentials FILE MODE (after sim-start)")
+			}
+			mode, err := strconv.ParseUint(args[1], 8, 32)
+			ts.Check(err)
+			var b strings.Builder
+			b.WriteString("# the simulator's extra clients\n")
+			for _, c := range srv.Clients[1:] {
+				b.WriteString(c.ID + ":" + c.Secret + "\n")
+			}
+			p := ts.MkAbs(args[0])
+			ts.Check(os.WriteFile(p, []byte(b.String()), os.FileMode(mode)))
+			ts.Check(os.Chmod(p, os.FileMode(mode)))
 		},
 		"sim-recording-export": func(ts *testscript.TestScript, neg bool, args []string) {
 			mu.Lock()

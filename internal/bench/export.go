@@ -27,8 +27,12 @@ type Config struct {
 	Seed          int64  // org seed
 	Concurrency   int    // custody's workers
 	SkipNaive     bool   // measure custody only
-	Dir           string // work folder (ledger, evidence); a temp dir when empty
-	Log           *slog.Logger
+	// Clients are the numbers of OAuth clients to measure custody with,
+	// each against a fresh simulator with that many clients, each limited
+	// to RateLimit apart ([1] when empty).
+	Clients []int
+	Dir     string // work folder (ledger, evidence); a temp dir when empty
+	Log     *slog.Logger
 }
 
 // Row is one method's measurements.
@@ -40,7 +44,35 @@ type Row struct {
 	TooMany       int64         // 429 answers
 	Lost          int           // conversations not captured
 	Wall          time.Duration // wall time
-	Limit         int           // requests per minute allowed
+	Limit         int           // requests per minute allowed, per client
+	Clients       int           // OAuth clients sharing the work (each with Limit)
+	Setup         int64         // of Requests: run setup (the org limits read), neither listing nor capture
+	JobDelay      time.Duration // the simulator's fixed delay of the listing job
+}
+
+// budget is the requests a minute the run could spend: Limit per client.
+func (r Row) budget() float64 { return float64(r.Limit) * float64(max(r.Clients, 1)) }
+
+// PhysicalLimit is the least wall time the rate limits allow for the
+// requests the run made: those beyond the initial allowance (each
+// client's bucket starts with a minute's worth) at the budget, plus the
+// simulator's fixed delay of the listing job, which nothing can overlap.
+func (r Row) PhysicalLimit() time.Duration {
+	beyond := float64(r.Requests) - r.budget()
+	if beyond < 0 {
+		beyond = 0
+	}
+	return time.Duration(beyond/r.budget()*float64(time.Minute)) + r.JobDelay
+}
+
+// OverLimit is wall time ÷ the physical limit (1.0: as fast as the
+// limits allow).
+func (r Row) OverLimit() float64 {
+	l := r.PhysicalLimit()
+	if l <= 0 {
+		return 0
+	}
+	return r.Wall.Seconds() / l.Seconds()
 }
 
 // PerConversation is requests per conversation, listing excluded.
@@ -48,12 +80,12 @@ func (r Row) PerConversation() float64 {
 	if r.Conversations == 0 {
 		return 0
 	}
-	return float64(r.Requests-r.Listing) / float64(r.Conversations)
+	return float64(r.Requests-r.Listing-r.Setup) / float64(r.Conversations)
 }
 
 // Budget is the share of the rate-limit budget used: requests ÷ (limit × wall).
 func (r Row) Budget() float64 {
-	allowed := float64(r.Limit) / 60 * r.Wall.Seconds()
+	allowed := r.budget() / 60 * r.Wall.Seconds()
 	if allowed == 0 {
 		return 0
 	}
@@ -66,7 +98,7 @@ func (r Row) Budget() float64 {
 // cannot pass 100 % without 429s; a run shorter than it takes to spend the
 // first minute's worth cannot reach it either.
 func (r Row) Allowance() float64 {
-	granted := float64(r.Limit) * (1 + r.Wall.Minutes())
+	granted := r.budget() * (1 + r.Wall.Minutes())
 	if granted == 0 {
 		return 0
 	}
@@ -100,7 +132,7 @@ var listingRoutes = []string{
 // count sums the simulator's counters between two snapshots: API
 // requests only, since neither token requests nor media downloads (a
 // pre-signed URL on another host) count against the API rate limit.
-func count(before, after sim.Stats) (requests, listing, tooMany int64) {
+func count(before, after sim.Stats) (requests, listing, setup, tooMany int64) {
 	for route, a := range after.Routes {
 		b := before.Routes[route]
 		n := a.Requests - b.Requests
@@ -114,51 +146,89 @@ func count(before, after sim.Stats) (requests, listing, tooMany int64) {
 				listing += n
 			}
 		}
+		if route == sim.LimitsRoute {
+			setup += n
+		}
 	}
-	return requests, listing, tooMany
+	return requests, listing, setup, tooMany
 }
 
-// Run measures custody's export and, unless SkipNaive, the naive method,
-// against one simulator at the same limit, one after the other.
+// jobDelay is the simulator's fixed analytics job delay in the benchmark.
+const jobDelay = 500 * time.Millisecond
+
+// Run measures custody's export once per Config.Clients entry, each
+// against a fresh simulator, and, unless SkipNaive, the naive method on
+// the first one's simulator after custody.
 func Run(ctx context.Context, cfg Config) ([]Row, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	clients := cfg.Clients
+	if len(clients) == 0 {
+		clients = []int{1}
+	}
+	var rows []Row
+	for i, n := range clients {
+		if n < 1 {
+			return nil, fmt.Errorf("bench: %d clients: want at least 1", n)
+		}
+		row, naive, err := runOnce(ctx, cfg, n, i == 0 && !cfg.SkipNaive)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+		if naive != nil {
+			rows = append(rows, *naive)
+		}
+	}
+	return rows, nil
+}
+
+// runOnce measures custody with n clients on a fresh simulator and, when
+// naive, the naive method after it on the same simulator.
+func runOnce(ctx context.Context, cfg Config, n int, naive bool) (Row, *Row, error) {
 	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	end := start.AddDate(0, 0, 14)
 	srv, err := sim.Start(ctx, sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: cfg.Seed, Conversations: cfg.Conversations, Start: start, End: end, LegalHoldShare: 0.1, OtherMediaShare: 0.2},
-		RateLimit: cfg.RateLimit, Faults: cfg.Faults,
-		JobDelay: 500 * time.Millisecond, AuditDelay: 500 * time.Millisecond,
+		RateLimit: cfg.RateLimit, Faults: cfg.Faults, ExtraClients: n - 1,
+		JobDelay: jobDelay, AuditDelay: 500 * time.Millisecond,
 	})
 	if err != nil {
-		return nil, err
+		return Row{}, nil, err
 	}
 	defer srv.Close()
 	dir := cfg.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "custody-bench-"); err != nil {
-			return nil, err
+			return Row{}, nil, err
 		}
 		defer os.RemoveAll(dir)
+	} else {
+		dir = filepath.Join(dir, fmt.Sprintf("clients-%d", n))
 	}
 
 	// custody
 	l, key, err := ledger.Create(ctx, filepath.Join(dir, "bench.db"), "bench", ledger.Options{})
 	if err != nil {
-		return nil, err
+		return Row{}, nil, err
 	}
 	defer l.Close()
 	store, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
 	if err != nil {
-		return nil, err
+		return Row{}, nil, err
 	}
 	defer store.Close()
-	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: srv.APIURL, LoginURL: srv.LoginURL,
+	var more []fetch.Credentials
+	for _, c := range srv.Clients[1:] {
+		more = append(more, fetch.Credentials{ID: c.ID, Secret: c.Secret})
+	}
+	client, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, Clients: more, APIURL: srv.APIURL, LoginURL: srv.LoginURL,
 		Rate: float64(cfg.RateLimit), Logger: cfg.Log})
 	if err != nil {
-		return nil, err
+		return Row{}, nil, err
 	}
+	defer client.CloseIdleConnections()
 	before := srv.Stats()
 	t0 := time.Now()
 	acct, err := export.Run(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, export.Options{
@@ -167,17 +237,17 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 		Concurrency: cfg.Concurrency, SignerKey: key, Log: cfg.Log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bench: custody export: %w", err)
+		return Row{}, nil, fmt.Errorf("bench: custody export (%d clients): %w", n, err)
 	}
 	wall := time.Since(t0)
-	req, listing, tooMany := count(before, srv.Stats())
-	rows := []Row{{Method: "custody", Conversations: acct.Listed, Requests: req, Listing: listing, TooMany: tooMany,
-		Lost: acct.Listed - acct.Exported, Wall: wall, Limit: cfg.RateLimit}}
-	if cfg.SkipNaive {
-		return rows, nil
+	req, listing, setup, tooMany := count(before, srv.Stats())
+	row := Row{Method: "custody", Conversations: acct.Listed, Requests: req, Listing: listing, Setup: setup, TooMany: tooMany,
+		Lost: acct.Listed - acct.Exported, Wall: wall, Limit: cfg.RateLimit, Clients: n, JobDelay: jobDelay}
+	if !naive {
+		return row, nil, nil
 	}
 
-	// naive, on the same conversations
+	// naive, on the same conversations, with the first client
 	var ids []string
 	for i := range srv.Org.Len() {
 		c, _ := srv.Org.Conversation(srv.Org.ConversationID(i))
@@ -185,37 +255,64 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 			ids = append(ids, c.ID)
 		}
 	}
-	n := &Naive{APIURL: srv.APIURL, LoginURL: srv.LoginURL, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret}
+	nv := &Naive{APIURL: srv.APIURL, LoginURL: srv.LoginURL, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret}
 	before = srv.Stats()
-	res, err := n.Run(ctx, ids)
+	res, err := nv.Run(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("bench: naive: %w", err)
+		return Row{}, nil, fmt.Errorf("bench: naive: %w", err)
 	}
-	req, listing, tooMany = count(before, srv.Stats())
-	rows = append(rows, Row{Method: "naive", Conversations: res.Conversations, Requests: req, Listing: listing, TooMany: tooMany,
-		Lost: res.Lost, Wall: res.Wall, Limit: cfg.RateLimit})
-	return rows, nil
+	req, listing, setup, tooMany = count(before, srv.Stats())
+	return row, &Row{Method: "naive", Conversations: res.Conversations, Requests: req, Listing: listing, Setup: setup, TooMany: tooMany,
+		Lost: res.Lost, Wall: res.Wall, Limit: cfg.RateLimit, Clients: 1}, nil
 }
 
-// PrintTable writes the rows and, when there are two, the ratio of the
-// second (baseline) to the first.
-func PrintTable(w io.Writer, cfg Config, rows []Row) {
-	fmt.Fprintf(w, "export benchmark: %d conversations in the org, limit %d requests/min, faults %q\n\n", cfg.Conversations, cfg.RateLimit, cfg.Faults)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\t")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.1f%%\t%.1f%%\t%d\t%.2f%%\t%.2f\t%d\t%s\t\n", r.Method, r.Conversations, r.Requests, r.Listing,
-			r.PerConversation(), 100*r.Budget(), 100*r.Allowance(), r.TooMany, 100*r.TooManyShare(), r.TooManyPerMinute(), r.Lost, r.Wall.Round(10*time.Millisecond))
+// SpeedUp is the first custody row's wall time ÷ r's (0 when r is not a
+// custody row or there is none).
+func SpeedUp(rows []Row, r Row) float64 {
+	if r.Method != "custody" {
+		return 0
 	}
-	if len(rows) == 2 {
-		c, n := rows[0], rows[1]
+	for _, b := range rows {
+		if b.Method == "custody" && r.Wall > 0 {
+			return b.Wall.Seconds() / r.Wall.Seconds()
+		}
+	}
+	return 0
+}
+
+// PrintTable writes the rows and, when there is a naive row, the ratio of
+// it to the first custody row.
+func PrintTable(w io.Writer, cfg Config, rows []Row) {
+	fmt.Fprintf(w, "export benchmark: %d conversations in the org, limit %d requests/min per client, faults %q\n", cfg.Conversations, cfg.RateLimit, cfg.Faults)
+	fmt.Fprintf(w, "physical limit: requests beyond the initial allowance (a minute's worth per client) at the budget, plus the %s listing job delay\n\n", jobDelay)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "method\tclients\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\tphysical limit\twall/limit\tspeed-up\t")
+	for _, r := range rows {
+		sp := "-"
+		if v := SpeedUp(rows, r); v > 0 {
+			sp = fmt.Sprintf("%.2fx", v)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.1f%%\t%.1f%%\t%d\t%.2f%%\t%.2f\t%d\t%s\t%s\t%.2f\t%s\t\n", r.Method, max(r.Clients, 1), r.Conversations, r.Requests, r.Listing,
+			r.PerConversation(), 100*r.Budget(), 100*r.Allowance(), r.TooMany, 100*r.TooManyShare(), r.TooManyPerMinute(), r.Lost, r.Wall.Round(10*time.Millisecond),
+			r.PhysicalLimit().Round(10*time.Millisecond), r.OverLimit(), sp)
+	}
+	var c, n *Row
+	for i := range rows {
+		switch {
+		case rows[i].Method == "custody" && c == nil:
+			c = &rows[i]
+		case rows[i].Method == "naive" && n == nil:
+			n = &rows[i]
+		}
+	}
+	if c != nil && n != nil {
 		ratio := func(a, b float64) string {
 			if b == 0 {
 				return "-"
 			}
 			return fmt.Sprintf("%.2fx", a/b)
 		}
-		fmt.Fprintf(tw, "naive/custody\t\t%s\t\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t\n", ratio(float64(n.Requests), float64(c.Requests)),
+		fmt.Fprintf(tw, "naive/custody\t\t\t%s\t\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t\t\t\t\n", ratio(float64(n.Requests), float64(c.Requests)),
 			ratio(n.PerConversation(), c.PerConversation()), ratio(n.Budget(), c.Budget()), ratio(n.Allowance(), c.Allowance()),
 			ratio(float64(n.TooMany), float64(c.TooMany)), ratio(n.TooManyPerMinute(), c.TooManyPerMinute()),
 			ratio(float64(n.Lost), float64(c.Lost)), ratio(n.Wall.Seconds(), c.Wall.Seconds()))

@@ -44,6 +44,10 @@ type Accounting struct {
 	Checkpoint string `json:"checkpoint,omitempty"` // the signed note written at the end
 	StopReason string `json:"stop_reason,omitempty"`
 	ResumeAt   string `json:"resume_at,omitempty"` // when a daily limit lifts
+	// DataAvailableUntil, when set, is the analytics dataAvailabilityDate
+	// the listing met before the interval's end: conversations that
+	// started after it were not listed yet, and the run is not complete.
+	DataAvailableUntil string `json:"data_available_until,omitempty"`
 }
 
 // Failure names a conversation that was not exported and why.
@@ -71,8 +75,12 @@ func (a *Accounting) redact(r *fetch.Redactor) {
 	}
 }
 
-// Complete reports whether every listed conversation was exported.
+// Complete reports whether every listed conversation was exported and
+// the listing covered the whole scope.
 func (a *Accounting) Complete() bool {
+	if a.DataAvailableUntil != "" {
+		return false // some of the interval is not listed yet
+	}
 	return a.Listed > 0 && a.Exported == a.Listed || a.Listed == 0 && a.Failed == 0 && a.Pending == 0
 }
 

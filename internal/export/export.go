@@ -60,6 +60,13 @@ type Options struct {
 	// AuditInterval is the audit query interval; default from the scope's
 	// start (or 30 days ago) to now.
 	AuditInterval string
+	// ListPageSize is the page size of the listing job's results
+	// (default 1000, Genesys's largest).
+	ListPageSize int
+	// ConfiguredRate skips reading the org's limits at start
+	// (fetch.Client.ApplyOrgLimits): the client's configured rate is used
+	// as is.
+	ConfiguredRate bool
 }
 
 // Deps are the services a run uses.
@@ -91,7 +98,15 @@ func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
 	// Every log line of the run goes through the client's redactor too.
 	o.Log = slog.New(d.Client.Redactor().Handler(o.Log.Handler()))
 	r := &runner{d: d, o: o, start: o.Now(), acct: &Accounting{}}
-	err := r.run(ctx)
+	var err error
+	if !o.ConfiguredRate {
+		// The org's effective limits, where the client may read them, set
+		// the pace; refused, the configured rate stays (fetch logs why).
+		_, err = d.Client.ApplyOrgLimits(ctx)
+	}
+	if err == nil {
+		err = r.run(ctx)
+	}
 	r.acct.Wall = seconds(o.Now().Sub(r.start))
 	st := d.Client.Stats()
 	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries

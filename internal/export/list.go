@@ -2,7 +2,9 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -37,16 +39,56 @@ func (r *runner) list(ctx context.Context) error {
 		SegmentFilters: fetch.WhatsAppSegmentFilter(r.o.Scope.MessageType),
 	}
 	page := 0
-	for p, err := range r.d.Client.ListConversations(ctx, q, fetch.ListOptions{PageSize: listPageSize}) {
+	var avail time.Time // the earliest dataAvailabilityDate of the pages
+	for restarts := 0; ; restarts++ {
+		err := r.listOnce(ctx, q, &page, &avail)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fetch.ErrListingExpired) || restarts >= maxListRestarts {
+			return err
+		}
+		// The cursor or the job expired mid-listing: list again with a new
+		// job. Pages already recorded stay; their conversations are run
+		// items already, and are not added twice.
+		r.o.Log.Warn("export: listing expired at the source, listing again with a new job", "after_pages", page, "error", err.Error())
+	}
+	if _, _, end, err := ParseInterval(r.o.Scope.Interval); err == nil && !avail.IsZero() && avail.Before(end) {
+		// Analytics has data only up to avail: conversations that started
+		// after it are not listed yet. The listing stays open, so that a
+		// rerun lists again and captures them; the run is not complete.
+		r.acct.DataAvailableUntil = avail.UTC().Format(time.RFC3339Nano)
+		r.o.Log.Warn("export: analytics data is available only up to a date before the interval's end: conversations that started after it are not listed yet; rerun later to capture them",
+			"data_available_until", r.acct.DataAvailableUntil, "interval_end", end.Format(time.RFC3339))
+		return nil
+	}
+	return r.d.Ledger.SetState(ctx, listedKey(r.runID), "interval")
+}
+
+// maxListRestarts bounds how often an expiring listing is started over.
+const maxListRestarts = 3
+
+// listOnce pages through one analytics job, recording each page; *page
+// counts pages across restarts, *avail keeps the earliest
+// dataAvailabilityDate seen.
+func (r *runner) listOnce(ctx context.Context, q genesys.AsyncConversationQuery, page *int, avail *time.Time) error {
+	size := r.o.ListPageSize
+	if size <= 0 {
+		size = listPageSize
+	}
+	for p, err := range r.d.Client.ListConversations(ctx, q, fetch.ListOptions{PageSize: size}) {
 		if err != nil {
 			return err
 		}
-		page++
-		if err := r.recordListing(ctx, page, p); err != nil {
+		*page++
+		if t, err := time.Parse(time.RFC3339Nano, p.Page.DataAvailabilityDate); err == nil && (avail.IsZero() || t.Before(*avail)) {
+			*avail = t
+		}
+		if err := r.recordListing(ctx, *page, p); err != nil {
 			return err
 		}
 	}
-	return r.d.Ledger.SetState(ctx, listedKey(r.runID), "interval")
+	return nil
 }
 
 // recordListing keeps one page of job results as evidence and records its

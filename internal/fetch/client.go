@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
@@ -50,17 +51,30 @@ type Client struct {
 	hc        *http.Client
 	log       *slog.Logger
 	ua        string
-	tokens    *tokenSource
-	pacer     *pacer
+	rateGiven bool    // Config.Rate was set: the org's limits may lower it, never raise it
+	lanes     []*lane // one per OAuth client; lanes[0] has Config.ClientID
+	pickMu    sync.Mutex
 	stats     stats
 	red       *Redactor
 	slowAt    atomic.Int64 // unix nanos of the last "no answer yet" line (logSlow)
 }
 
+// lane is one OAuth client's share of a Client: its own token and its own
+// rate budget (Genesys limits each client, and each token, separately).
+type lane struct {
+	id     string // the OAuth client id ("" with only an access token)
+	tokens *tokenSource
+	pacer  *pacer
+}
+
 // New checks cfg and returns a client. No request is made: the token is
 // fetched on the first call.
 func New(cfg Config) (*Client, error) {
+	rateGiven := cfg.Rate != 0
 	cfg = cfg.withDefaults()
+	if err := checkClients(cfg); err != nil {
+		return nil, err
+	}
 	if (cfg.ClientID == "") != (cfg.ClientSecret == "") {
 		return nil, fmt.Errorf("fetch: config: %w: client id and secret must be given together (%s, %s)", ErrNoCredentials, EnvClientID, EnvClientSecret)
 	}
@@ -105,6 +119,7 @@ func New(cfg Config) (*Client, error) {
 		hc:        cfg.HTTPClient,
 		log:       cfg.Logger,
 		ua:        "custody/" + cfg.Version,
+		rateGiven: rateGiven,
 	}
 	if c.hc == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -117,11 +132,21 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.red.AddCredentials(cfg.ClientID, cfg.ClientSecret)
 	c.red.Add(cfg.AccessToken)
+	for _, cr := range cfg.Clients {
+		c.red.AddCredentials(cr.ID, cr.Secret)
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.tokens = newTokenSource(c, cfg.ClientID, cfg.ClientSecret, cfg.AccessToken)
-	c.pacer = newPacer(cfg, c.log)
+	c.lanes = []*lane{{id: cfg.ClientID, tokens: newTokenSource(c, cfg.ClientID, cfg.ClientSecret, cfg.AccessToken), pacer: newPacer(cfg, c.log)}}
+	for _, cr := range cfg.Clients {
+		p := newPacer(cfg, c.log)
+		p.name = shortID(cr.ID)
+		c.lanes = append(c.lanes, &lane{id: cr.ID, tokens: newTokenSource(c, cr.ID, cr.Secret, ""), pacer: p})
+	}
+	if len(c.lanes) > 1 {
+		c.lanes[0].pacer.name = shortID(cfg.ClientID)
+	}
 	return c, nil
 }
 
@@ -200,8 +225,10 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		if err := ctx.Err(); err != nil {
 			return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, err))
 		}
+		ln := c.lanes[0]
 		if r.pace {
-			if err := c.pacer.wait(ctx); err != nil {
+			var err error
+			if ln, err = c.acquire(ctx, r.route); err != nil {
 				var dl *DailyLimitError
 				if errors.As(err, &dl) {
 					dl.Method, dl.Path = r.method, shown
@@ -211,7 +238,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			}
 		}
 		t0 := time.Now()
-		res := c.attempt(ctx, r, target)
+		res := c.attempt(ctx, r, target, ln)
 		if res.authErr != nil {
 			if ctx.Err() != nil {
 				return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, ctx.Err()))
@@ -232,7 +259,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 
 		if res.err == nil && status/100 == 2 {
 			if r.pace {
-				c.pacer.succeeded()
+				ln.pacer.succeeded(r.route)
 			}
 			if r.route != RouteToken && c.red.Holds(res.body) {
 				// Kept byte-exact (it is evidence); the operator is told
@@ -256,14 +283,14 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		}
 
 		if res.err == nil && status == http.StatusUnauthorized && r.auth {
-			if !c.tokens.renewable() {
+			if !ln.tokens.renewable() {
 				return fail(fmt.Errorf("%w (the access token was rejected and cannot be renewed without client credentials)", cur))
 			}
 			if reauthed {
 				return fail(fmt.Errorf("%w (still unauthorized after renewing the token; check that the OAuth client is active and has the needed roles)", cur))
 			}
 			reauthed = true
-			c.tokens.invalidate(res.tok)
+			ln.tokens.invalidate(res.tok)
 			c.stats.reauths.Add(1)
 			c.log.Info("fetch: token rejected, renewing once", "method", r.method, "path", shown)
 			continue
@@ -283,7 +310,12 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			if ok && ra > c.cfg.MaxRetryAfter {
 				until := now.Add(ra)
 				if r.pace {
-					c.pacer.stop(until, ra)
+					ln.pacer.stop(until, ra)
+					if len(c.lanes) > 1 && c.anyLaneLeft(now) && attempt < c.cfg.MaxAttempts {
+						// Another client still has budget: the call moves to it.
+						c.log.Warn("fetch: long rate limit on one client, going on with the others", "client", shortID(ln.id), "retry_after", ra, "until", until)
+						continue
+					}
 				}
 				c.log.Warn("fetch: long rate limit, stopping", "method", r.method, "path", shown, "retry_after", ra, "until", until, "correlation_id", corr)
 				return fail(&DailyLimitError{RetryAfter: ra, Until: until, Method: r.method, Path: shown, CorrelationID: corr})
@@ -294,7 +326,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			wait, sleepFor = ra, ra
 			if r.pace {
 				// Every worker waits at the gate, this one included.
-				c.pacer.refused(now.Add(ra))
+				ln.pacer.refused(r.route, now.Add(ra))
 				sleepFor = 0
 			}
 		}
@@ -324,7 +356,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 }
 
 // attempt makes one HTTP exchange.
-func (c *Client) attempt(ctx context.Context, r request, target string) (res attemptResult) {
+func (c *Client) attempt(ctx context.Context, r request, target string, ln *lane) (res attemptResult) {
 	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	var body io.Reader
@@ -353,7 +385,7 @@ func (c *Client) attempt(ctx context.Context, r request, target string) (res att
 		req.Header[k] = v
 	}
 	if r.auth {
-		tok, err := c.tokens.token(ctx)
+		tok, err := ln.tokens.token(ctx)
 		if err != nil {
 			res.authErr = err
 			return res
@@ -467,7 +499,8 @@ type Stats struct {
 	Reauths       int64 // tokens dropped after a 401
 	SecretEchoes  int64 // 2xx bodies that held a credential (kept byte-exact; rotate it)
 	BytesReceived int64
-	PacePerMinute float64   // current pace, requests per minute, lowered by 429s (0: unlimited)
+	Clients       int       // OAuth clients sharing the work
+	PacePerMinute float64   // current pace, requests per minute, all clients together, lowered by 429s (0: unlimited)
 	PausedUntil   time.Time // end of the latest 429 pause (zero if none)
 	Endpoints     map[string]EndpointStats
 }
@@ -489,7 +522,14 @@ func (c *Client) Stats() Stats {
 		BytesReceived: c.stats.bytes.Load(),
 		Endpoints:     map[string]EndpointStats{},
 	}
-	s.PacePerMinute, s.PausedUntil = c.pacer.snapshot()
+	s.Clients = len(c.lanes)
+	for _, ln := range c.lanes {
+		pm, until := ln.pacer.snapshot()
+		s.PacePerMinute += pm
+		if until.After(s.PausedUntil) {
+			s.PausedUntil = until
+		}
+	}
 	if math.IsInf(s.PacePerMinute, 0) {
 		s.PacePerMinute = 0 // unlimited; +Inf would not survive encoding/json
 	}

@@ -49,6 +49,11 @@ type Config struct {
 	// cannot be renewed: a 401 is final. With them, it is used first and
 	// replaced by a fetched token once rejected.
 	AccessToken string
+	// Clients are more OAuth clients of the same org, for volumes beyond
+	// one client's budget: each gets its own token and its own budget of
+	// Rate (Genesys limits each client separately), and requests go to
+	// whichever client can send soonest.
+	Clients []Credentials
 
 	// Region is a region name ("us-east-1", "eu-west-1", …) or a domain
 	// ("mypurecloud.ie"); DefaultRegion when empty. APIURL and LoginURL

@@ -2,9 +2,11 @@
 // every HTTP exchange with Genesys (and with media hosts), and nothing else.
 //
 // It gets and renews OAuth client-credentials tokens (or uses a ready
-// token), paces all workers through one shared rate limiter set from the
-// configured budget (Genesys sends no rate-limit headers), pauses every
-// worker on a 429 for its Retry-After and slows down, stops cleanly with
+// token), paces all workers through one shared rate limiter per OAuth
+// client set from the budget (the configured rate, or the org's effective
+// limits read at start; Genesys sends no rate-limit headers), shares the
+// work between several clients when given more than one, pauses every
+// worker on a 429 for its Retry-After and converges, stops cleanly with
 // *DailyLimitError on long limits, retries
 // transient failures (5xx but 501, resets, timeouts, truncated or invalid
 // JSON on a 2xx) with capped, jittered backoff, and bounds body sizes.

@@ -45,6 +45,11 @@ var (
 	// ErrJobFailed: an analytics job or audit query ended FAILED,
 	// CANCELLED or EXPIRED, or did not finish within the poll timeout.
 	ErrJobFailed = errors.New("job did not complete")
+	// ErrListingExpired: paging through a job's results broke off because
+	// the cursor or the job expired at the source (a results request
+	// refused with 400 or 404 once the job was done). The listing can be
+	// started over with a new job.
+	ErrListingExpired = errors.New("listing expired at the source")
 	// ErrDigestMismatch: downloaded bytes do not have the announced SHA-256.
 	ErrDigestMismatch = errors.New("sha256 mismatch")
 )

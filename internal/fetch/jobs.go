@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -112,6 +113,11 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 	for {
 		page, cur, resp, err := q.results(id, cursor)
 		if err != nil {
+			if errors.Is(err, ErrBadRequest) || errors.Is(err, ErrNotFound) {
+				// The job was done, so the request was right when it
+				// started: the cursor or the job has expired since.
+				err = fmt.Errorf("%w: %w", ErrListingExpired, err)
+			}
 			yield(id, cursor, nil, nil, c.red.Err(fmt.Errorf("fetch: %s %s: results: %w", q.what, id, err)))
 			return
 		}

@@ -19,39 +19,85 @@ import (
 // run keeps moving.
 const minPacePerMinute = 1
 
-// pacer is the one gate every API request of a Client passes: a token
-// bucket (golang.org/x/time/rate) shared by all workers, a "paused until"
-// time set by a 429 that holds back every worker, and a "stopped until"
-// time set by a daily limit that makes every worker give up at once.
+// routeWindow is how far back the pacer counts each route's requests, to
+// tell a route's own lower limit from the client's.
+const routeWindow = time.Minute
+
+// climb is how much a cut pace grows per request that got through, in
+// requests a minute: one more a minute per minute at one request a second,
+// slow enough that a pace just under a limit stays there for minutes.
+const climb = 1.0 / 60
+
+// minEvidence is how many requests a route must have carried in the last
+// minute for one of its 429s to set its own pace: fewer say nothing about
+// its limit (a stray 429, another limit), and a pace learned from them
+// would stall the route.
+const minEvidence = 10
+
+// routeShare: a 429 on a route that carried less than this share of the
+// last minute's requests is taken for that route's own limit (the others
+// got through), not the client's.
+const routeShare = 0.5
+
+// pacer is the one gate every API request of one OAuth client passes: a
+// token bucket (golang.org/x/time/rate) shared by all workers, learned
+// per-route buckets for routes with their own lower limit, a "paused
+// until" time set by a 429 that holds back every worker, and a "stopped
+// until" time set by a daily limit that makes every worker give up.
 //
 // Genesys sends no rate-limit headers (removed in 2021), so the pace comes
-// from Config alone, Rate×(1−SafetyMargin) requests per minute, and from
-// 429s. The bucket starts full with a minute's worth at that pace: the
-// allowance a per-minute limit grants a fresh token, so a run does not wait
-// for requests it is owed. Such a bucket (capacity and refill below Rate a
-// minute) never exceeds a token-bucket limit of Rate per minute. A server
-// that counts otherwise (a fixed window), a route with a lower limit, or
-// another user of the token answers 429: then every worker waits
-// Retry-After, the burst ends for the rest of the run (at most Rate
-// requests in any minute from then on, however the server counts), and the
-// pace halves, once per pause, to climb back by one request a minute per
-// success up to the configured pace. See docs/fetch.md.
+// from the budget (Config.Rate×(1−SafetyMargin), or the org's effective
+// limits when they could be read) and from 429s. The bucket starts full
+// with a minute's worth at that pace: the allowance a per-minute limit
+// grants a fresh token, spent as a burst by all workers together, then
+// refilled at the pace. Such a bucket never exceeds a token-bucket limit of
+// Rate a minute.
+//
+// A 429 says the server grants less than assumed. Every worker waits its
+// Retry-After; the bucket is emptied as of the end of the pause but for one
+// request (the next requests go at the pace, not in a burst saved up while
+// paused); the burst capacity halves. What got through in the last minute
+// bounds what the server grants a minute: when it is below the pace, the
+// pace comes down to it less the margin, by at most half per 429 (so the
+// pace converges on the limit in a few steps, and a stray 429 early in a
+// run does not collapse it); with no burst left and no such bound, the
+// pace is cut by a quarter. A 429 on a route that carried a minority of the last
+// minute's requests is that route's: the client's pace is left alone. The
+// second such 429 within a minute (on a route with enough requests to learn
+// from) gives the route its own bucket at the rate it got through at, less
+// the margin, halved at each further 429 on it.
+// A cut pace climbs back slowly (climb per success) towards the budget.
+// See docs/fetch.md.
 //
 // All waits go through the Config.Sleep hook with the caller's ctx, and
-// reservations use the Config.Now clock, so nothing here waits on
-// context.Background or on wall time behind the tests' back.
+// reservations use the Config.Now clock.
 type pacer struct {
 	lim     *rate.Limiter
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
-	ceiling float64 // the configured pace, requests per minute (+Inf: unlimited)
 	log     *slog.Logger
+	name    string  // the OAuth client, for logs ("" for the only one)
+	margin  float64 // 1 − SafetyMargin
+	initial int     // the first burst (the allowance a fresh token is granted)
 
 	mu          sync.Mutex
+	ceiling     float64 // the budget, requests per minute (+Inf: unlimited)
 	perMinute   float64 // the current pace
+	burst       int     // the current burst capacity
 	pausedUntil time.Time
 	stopUntil   time.Time
 	stopFor     time.Duration
+	routes      map[string]*routeLimit
+	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
+	recent      map[string][]time.Time // per route: send times within routeWindow
+	total       int                    // sends within routeWindow, all routes
+}
+
+// routeLimit is a learned limit of one route, lower than the client's.
+type routeLimit struct {
+	lim       *rate.Limiter
+	perMinute float64
+	ceiling   float64 // where it climbs back to: the client's budget (the guess may be wrong)
 }
 
 func newPacer(cfg Config, log *slog.Logger) *pacer {
@@ -73,6 +119,12 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		ceiling:   pace,
 		log:       log,
 		perMinute: pace,
+		burst:     burst,
+		initial:   burst,
+		margin:    1 - cfg.SafetyMargin,
+		routes:    map[string]*routeLimit{},
+		strikes:   map[string]time.Time{},
+		recent:    map[string][]time.Time{},
 	}
 }
 
@@ -83,27 +135,133 @@ func perSecond(perMinute float64) rate.Limit {
 	return rate.Limit(perMinute / 60)
 }
 
-// wait blocks until the caller may send one request: past any pause, then
-// past its reservation in the token bucket. It returns ctx.Err() if ctx
-// ends first, and a *DailyLimitError while a daily limit is in force.
-func (p *pacer) wait(ctx context.Context) error {
+// setBudget replaces the budget (requests per minute, the margin already
+// taken off), e.g. with the org's effective limit read at start: the
+// bucket becomes a minute's worth at the new pace, less what was already
+// spent from it. After a 429 the pacer has learned better: only the
+// ceiling moves.
+func (p *pacer) setBudget(pace float64) {
+	if !validRate(pace) || math.IsInf(pace, 1) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if !p.pausedUntil.IsZero() {
+		p.ceiling = pace
+		p.perMinute = math.Min(p.perMinute, pace)
+		p.lim.SetLimitAt(now, perSecond(p.perMinute))
+		return
+	}
+	spent := float64(p.burst) - p.lim.TokensAt(now)
+	burst := max(int(pace), 1)
+	p.ceiling, p.perMinute, p.burst, p.initial = pace, pace, burst, burst
+	p.lim = rate.NewLimiter(perSecond(pace), burst)
+	if n := min(int(math.Ceil(spent)), burst); n > 0 {
+		p.lim.ReserveN(now, n)
+	}
+}
+
+// delay reports how long a request on route would wait now, without
+// reserving anything: for choosing among several clients.
+func (p *pacer) delay(route string) time.Duration {
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now.Before(p.stopUntil) {
+		return time.Duration(math.MaxInt64)
+	}
+	d := time.Duration(0)
+	if now.Before(p.pausedUntil) {
+		d = p.pausedUntil.Sub(now)
+	}
+	lim := p.lim
+	if rl := p.routes[route]; rl != nil {
+		lim = rl.lim
+	}
+	if tok := lim.TokensAt(now); tok < 1 && lim.Limit() > 0 && lim.Limit() != rate.Inf {
+		d = max(d, time.Duration((1-tok)/float64(lim.Limit())*float64(time.Second)))
+	}
+	return d
+}
+
+// wait blocks until the caller may send one request on route: past any
+// pause, then past its reservation in the client's bucket and the route's
+// own. It returns ctx.Err() if ctx ends first, and a *DailyLimitError
+// while a daily limit is in force.
+func (p *pacer) wait(ctx context.Context, route string) error {
 	if err := p.waitGate(ctx); err != nil {
 		return err
 	}
+	return p.finish(ctx, route, p.reserve(route))
+}
+
+// reserve takes one token from the client's bucket and the route's own,
+// without waiting; finish waits for them.
+func (p *pacer) reserve(route string) []*rate.Reservation {
 	now := p.now()
-	r := p.lim.ReserveN(now, 1)
-	if !r.OK() {
-		// Cannot happen with burst 1; kept so a future change fails loudly.
-		return context.DeadlineExceeded
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rs := []*rate.Reservation{p.lim.ReserveN(now, 1)}
+	if rl := p.routes[route]; rl != nil {
+		rs = append(rs, rl.lim.ReserveN(now, 1))
 	}
-	if d := r.DelayFrom(now); d > 0 {
+	return rs
+}
+
+// finish sleeps until the reservations are due and no pause is in force,
+// then counts the request as sent.
+func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation) error {
+	now := p.now()
+	var d time.Duration
+	for _, r := range rs {
+		if !r.OK() {
+			return context.DeadlineExceeded // cannot happen with a burst ≥ 1
+		}
+		d = max(d, r.DelayFrom(now))
+	}
+	if d > 0 {
 		if err := p.sleep(ctx, d); err != nil {
-			r.CancelAt(p.now())
+			for _, r := range rs {
+				r.CancelAt(p.now())
+			}
 			return err
 		}
 	}
 	// A 429 may have paused everyone while this caller slept.
-	return p.waitGate(ctx)
+	if err := p.waitGate(ctx); err != nil {
+		return err
+	}
+	p.sent(route, p.now())
+	return nil
+}
+
+// sent counts one request on route in the recent window.
+func (p *pacer) sent(route string, t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.recent[route] = append(p.recent[route], t)
+	p.total++
+	p.prune(t)
+}
+
+// prune drops sends older than routeWindow (under p.mu).
+func (p *pacer) prune(now time.Time) {
+	cut := now.Add(-routeWindow)
+	for k, ts := range p.recent {
+		i := 0
+		for i < len(ts) && !ts[i].After(cut) {
+			i++
+		}
+		if i > 0 {
+			p.total -= i
+			if i == len(ts) {
+				delete(p.recent, k)
+			} else {
+				p.recent[k] = append(ts[:0], ts[i:]...)
+			}
+		}
+	}
 }
 
 // waitGate sleeps until no pause is in force.
@@ -128,10 +286,9 @@ func (p *pacer) waitGate(ctx context.Context) error {
 	}
 }
 
-// refused handles a 429: every worker waits until t (its Retry-After).
-// The first 429 of a pause also halves the pace and ends the burst: the
-// server has shown it grants less than the client assumed.
-func (p *pacer) refused(t time.Time) {
+// refused handles a 429 on route: every worker waits until t (its
+// Retry-After); the first 429 of a pause also decides what was too fast.
+func (p *pacer) refused(route string, t time.Time) {
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -140,22 +297,80 @@ func (p *pacer) refused(t time.Time) {
 		p.pausedUntil = t
 	}
 	if !first || math.IsInf(p.ceiling, 1) {
-		return // one halving per pause; an unlimited client relies on Retry-After alone
+		return // one decision per pause; an unlimited client relies on Retry-After alone
 	}
-	p.perMinute = math.Max(p.perMinute/2, minPacePerMinute)
-	p.lim.SetLimitAt(now, perSecond(p.perMinute))
-	p.lim.SetBurstAt(now, 1)
-	p.log.Info("fetch: rate limited, pausing and slowing down", "until", t, "pace_per_min", p.perMinute)
+	p.prune(now)
+	seen := len(p.recent[route])
+	if rl := p.routes[route]; rl != nil {
+		// The route's own limit again: halve it.
+		rl.perMinute = math.Max(rl.perMinute/2, minPacePerMinute)
+		rl.lim.SetLimitAt(now, perSecond(rl.perMinute))
+		drain(rl.lim, now, t)
+		p.log.Info("fetch: rate limited on a route with its own limit, slowing it down", "client", p.name, "route", route, "until", t, "route_pace_per_min", rl.perMinute)
+		return
+	}
+	if float64(seen) < routeShare*float64(p.total) {
+		last := p.strikes[route]
+		p.strikes[route] = now
+		if seen < minEvidence || last.IsZero() || now.Sub(last) > routeWindow {
+			// One 429, or too few requests on the route to learn its limit
+			// from: a stray 429 (another limit, a hiccup) looks the same. The
+			// pause was honoured, and that is all; a second one within the
+			// minute sets the route's pace.
+			return
+		}
+		// The other routes got through: this route has a lower limit. Its
+		// pace starts at the rate it got through at (less the margin) and
+		// halves with each further 429 on it until none comes.
+		span := max(now.Sub(p.recent[route][0]), time.Second)
+		pm := math.Max(float64(seen)/span.Minutes()*p.margin, minPacePerMinute)
+		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: p.ceiling}
+		drain(rl.lim, now, t)
+		p.routes[route] = rl
+		p.log.Info("fetch: rate limited on one route, giving it its own pace", "client", p.name, "route", route, "until", t, "route_pace_per_min", pm)
+		return
+	}
+	// The client's limit. What got through in the last minute bounds what
+	// the server grants a minute: below the pace, the pace was too fast and
+	// comes down towards it (less the margin), by at most half at a time:
+	// a 429 for another reason (a concurrency limit, a hiccup) early in a
+	// run must not collapse the pace to the few requests sent so far.
+	// Either way the burst overran.
+	if got := float64(p.total - 1); got >= minPacePerMinute && got < p.perMinute {
+		p.perMinute = math.Max(math.Max(got*p.margin, p.perMinute/2), minPacePerMinute)
+		p.lim.SetLimitAt(now, perSecond(p.perMinute))
+	} else if p.burst <= 1 {
+		p.perMinute = math.Max(p.perMinute*3/4, minPacePerMinute)
+		p.lim.SetLimitAt(now, perSecond(p.perMinute))
+	}
+	p.burst = max(p.burst/2, 1)
+	drain(p.lim, now, t)
+	p.lim.SetBurstAt(now, p.burst)
+	p.log.Info("fetch: rate limited, pausing", "client", p.name, "until", t, "pace_per_min", p.perMinute, "burst", p.burst)
 }
 
-// succeeded lets the pace climb back after a 429, one request a minute per
-// request that got through, up to the configured pace.
-func (p *pacer) succeeded() {
+// drain empties a bucket as of until (the end of the pause): after a 429
+// the next requests go at the pace, not in a burst saved up while paused.
+func drain(l *rate.Limiter, now, until time.Time) {
+	// One token is left, as the server's Retry-After is the wait for one.
+	if n := int(l.TokensAt(until)) - 1; n > 0 {
+		l.ReserveN(now, n)
+	}
+}
+
+// succeeded lets a cut pace climb back, one request a minute per request
+// that got through, up to where it was.
+func (p *pacer) succeeded(route string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
 	if p.perMinute < p.ceiling {
-		p.perMinute = math.Min(p.perMinute+1, p.ceiling)
-		p.lim.SetLimitAt(p.now(), perSecond(p.perMinute))
+		p.perMinute = math.Min(p.perMinute+climb, p.ceiling)
+		p.lim.SetLimitAt(now, perSecond(p.perMinute))
+	}
+	if rl := p.routes[route]; rl != nil && rl.perMinute < rl.ceiling {
+		rl.perMinute = math.Min(rl.perMinute+climb, rl.ceiling)
+		rl.lim.SetLimitAt(now, perSecond(rl.perMinute))
 	}
 }
 

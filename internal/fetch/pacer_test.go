@@ -193,12 +193,14 @@ func TestPaceSpacesRequests(t *testing.T) {
 	}
 }
 
-// TestFirst429EndsTheBurst: a server that does not grant the first
+// TestFirst429ShrinksTheBurst: a server that does not grant the first
 // minute's burst (here: a fixed window of 300 that the burst overran)
-// refuses once; every worker waits Retry-After, the burst is over for good
-// (at most Rate requests in any minute from then on), and the pace halves,
-// then climbs back to the configured one.
-func TestFirst429EndsTheBurst(t *testing.T) {
+// refuses once; every worker waits Retry-After, the requests after the
+// pause go at the pace (no saved-up burst), the burst capacity halves and
+// the pace comes down towards what got through in the last minute (199,
+// less the margin: 193, above half the pace), then climbs slowly back
+// towards the budget.
+func TestFirst429ShrinksTheBurst(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
 	var arr arrivals
@@ -216,22 +218,9 @@ func TestFirst429EndsTheBurst(t *testing.T) {
 		t.Errorf("pace %v, want 291 (300 less the 3%% margin)", got)
 	}
 	ctx := context.Background()
-	for range 199 {
+	for range 600 {
 		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
 			t.Fatal(err)
-		}
-	}
-	if got := c.Stats().PacePerMinute; got != 291 {
-		t.Errorf("pace after the burst %v, want 291", got)
-	}
-	for range 400 {
-		if _, _, err := c.GetConversation(ctx, "c1"); err != nil {
-			t.Fatal(err)
-		}
-		if k := len(arr.list()); k == 200 {
-			if got := c.Stats().PacePerMinute; got != 291.0/2+1 {
-				t.Errorf("pace after the 429 and one success %v, want %v", got, 291.0/2+1)
-			}
 		}
 	}
 	got := arr.list()
@@ -251,25 +240,89 @@ func TestFirst429EndsTheBurst(t *testing.T) {
 			t.Fatalf("%d requests in the minute from t0+%s", j-i, after[i].Sub(t0))
 		}
 	}
-	if st := c.Stats(); st.RateLimited != 1 || st.Failures != 0 || st.PacePerMinute != 291 {
-		t.Errorf("stats %+v, want one 429 and the pace back at 291", st)
+	p := c.lanes[0].pacer
+	if st := c.Stats(); st.RateLimited != 1 || st.Failures != 0 || st.PacePerMinute <= 199*0.97 || st.PacePerMinute > 199*0.97+402*climb || p.burst != 145 {
+		t.Errorf("stats %+v burst %d, want one 429, the pace from 193 climbing and the burst halved to 145", st, p.burst)
 	}
 }
 
-// TestConcurrent429sHalveOnce: workers refused together slow the pace once.
-func TestConcurrent429sHalveOnce(t *testing.T) {
+// TestConcurrent429sDecideOnce: workers refused together shrink the burst
+// once; refusals once the burst is down to 1 cut the pace.
+func TestConcurrent429sDecideOnce(t *testing.T) {
 	clk := newFakeClock()
 	p := newPacer(Config{Rate: 300, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
 	for range 4 {
-		p.refused(clk.Now().Add(5 * time.Second))
+		p.refused("r", clk.Now().Add(5*time.Second))
 	}
-	if pace, until := p.snapshot(); pace != 291.0/2 || !until.Equal(clk.Now().Add(5*time.Second)) {
-		t.Fatalf("pace %v until %s", pace, until)
+	if pace, until := p.snapshot(); pace != 291 || p.burst != 145 || !until.Equal(clk.Now().Add(5*time.Second)) {
+		t.Fatalf("pace %v burst %d until %s", pace, p.burst, until)
 	}
-	clk.Sleep(context.Background(), 5*time.Second)
-	p.refused(clk.Now().Add(time.Second))
-	if pace, _ := p.snapshot(); pace != 291.0/4 {
-		t.Fatalf("a 429 after the pause: pace %v, want %v", pace, 291.0/4)
+	for p.burst > 1 {
+		clk.Sleep(context.Background(), 10*time.Second)
+		p.refused("r", clk.Now().Add(time.Second))
+	}
+	clk.Sleep(context.Background(), 10*time.Second)
+	p.refused("r", clk.Now().Add(time.Second))
+	if pace, _ := p.snapshot(); pace != 291.0*3/4 {
+		t.Fatalf("a 429 with no burst left: pace %v, want %v", pace, 291.0*3/4)
+	}
+}
+
+// TestRouteOwnLimitLearned: a 429 on a route that carried a minority of
+// the recent requests leaves the client's pace alone; a second within the
+// minute gives that route its own pace, and the other routes do not slow
+// down.
+func TestRouteOwnLimitLearned(t *testing.T) {
+	clk := newFakeClock()
+	ctx := context.Background()
+	p := newPacer(Config{Rate: 300, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	for i := range 100 {
+		clk.Sleep(ctx, 600*time.Millisecond) // 100 a minute, 10 of them on "small"
+		route := "big"
+		if i%10 == 0 {
+			route = "small"
+		}
+		if err := p.wait(ctx, route); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.refused("small", clk.Now().Add(time.Second))
+	if pace, _ := p.snapshot(); pace != 291 || p.burst != 291 || p.routes["small"] != nil {
+		t.Fatalf("client pace %v burst %d route %v changed by one 429 on a minority route", pace, p.burst, p.routes["small"])
+	}
+	clk.Sleep(ctx, time.Second)
+	if err := p.wait(ctx, "small"); err != nil {
+		t.Fatal(err)
+	}
+	p.refused("small", clk.Now().Add(time.Second))
+	if pace, _ := p.snapshot(); pace != 291 || p.burst != 291 {
+		t.Fatalf("client pace %v burst %d changed by one route's 429s", pace, p.burst)
+	}
+	rl := p.routes["small"]
+	if rl == nil || rl.perMinute < 9.7 || rl.perMinute > 11 {
+		t.Fatalf("route limit %+v, want about 9.7/min (the 10 seen in the last minute, less the margin)", rl)
+	}
+	t1 := clk.Now()
+	for range 3 {
+		if err := p.wait(ctx, "small"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := clk.Now().Sub(t1); d < 10*time.Second {
+		t.Errorf("3 requests on the limited route took %s, want them paced at 9.7/min", d)
+	}
+	t2 := clk.Now()
+	for range 50 {
+		if err := p.wait(ctx, "big"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := clk.Now().Sub(t2); d > time.Second {
+		t.Errorf("50 requests on another route took %s: the route's limit slowed the client", d)
+	}
+	p.refused("small", clk.Now().Add(time.Second))
+	if rl.perMinute < 4.85 || rl.perMinute > 5.5 {
+		t.Errorf("a further 429 on the route: pace %v, want it halved", rl.perMinute)
 	}
 }
 
@@ -305,11 +358,11 @@ func TestRateLimitHeadersIgnored(t *testing.T) {
 func TestPacerWaitHonoursContext(t *testing.T) {
 	clk := newFakeClock()
 	p := newPacer(Config{Rate: 60, SafetyMargin: -1, Now: clk.Now, Sleep: sleepCtx}.withDefaults(), discard())
-	p.refused(clk.Now().Add(time.Hour))
+	p.refused("r", clk.Now().Add(time.Hour))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if err := p.wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := p.wait(ctx, "r"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait = %v", err)
 	}
 	if time.Since(start) > 5*time.Second {

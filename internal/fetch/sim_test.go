@@ -351,11 +351,13 @@ func TestSimPacingAvoids429(t *testing.T) {
 	})
 	t.Run("lower endpoint limit: no 429 storm", func(t *testing.T) {
 		// The simulator sends no inin-ratelimit-* headers, as Genesys
-		// today: the client cannot learn a route's lower limit. It
-		// completes every call by waiting Retry-After, and halving its
-		// pace on 429s keeps them rare (before, 219 of 496 requests).
+		// today: the client learns the route's lower limit from its 429s
+		// alone. It completes every call by waiting Retry-After, and
+		// bringing its pace down to what got through keeps 429s rare
+		// (with no pacing, 219 of 496 requests).
 		c, s := run(t, sim.Options{RateLimit: 300, EndpointLimits: map[string]int{RouteConversation: 60}}, func(cfg *Config) { cfg.Rate = 0 })
 		st := c.Stats()
+		t.Logf("%d requests, %d refused, pace now %.1f/min", st.Requests, st.RateLimited, st.PacePerMinute)
 		if st.Failures != 0 || st.RateLimited == 0 || st.RateLimited != s.Stats().RateLimited || st.RateLimited*20 > st.Requests {
 			t.Errorf("client stats %+v, simulator refused %d", st, s.Stats().RateLimited)
 		}

@@ -43,7 +43,7 @@ func (s *Server) apiHandler(rt route) http.Handler {
 			s.stats.fault(rt.pattern, fault)
 		}
 
-		tok, ok := s.bearer(r)
+		tok, client, ok := s.bearer(r)
 		if !ok {
 			s.setRateHeaders(h, limitResult{allowed: s.limits.perMinute})
 			msg := "Invalid login credentials."
@@ -61,7 +61,7 @@ func (s *Server) apiHandler(rt route) http.Handler {
 			s.tooMany(w, rt.pattern, corr, wait)
 			return
 		}
-		lr := s.limits.take(tok, rt.pattern, s.now())
+		lr := s.limits.take(tok, client, rt.pattern, s.now())
 		s.setRateHeaders(h, lr)
 		if !lr.ok {
 			s.tooMany(w, rt.pattern, corr, lr.wait)

@@ -17,6 +17,12 @@ import (
 type token struct {
 	expires time.Time
 	revoked bool
+	client  string // the OAuth client it was issued to
+}
+
+// Credentials are one OAuth client's id and secret.
+type Credentials struct {
+	ID, Secret string
 }
 
 type authState struct {
@@ -29,10 +35,13 @@ type authState struct {
 	dayCount int
 }
 
-func secretOf(seed int64) string {
+func secretOf(seed int64) string { return secretOfN(seed, 0) }
+
+// secretOfN derives the secret of the seed's client n (0: the first).
+func secretOfN(seed int64, n uint64) string {
 	var b [32]byte
 	for j := 0; j < 4; j++ {
-		h := hash(seed, tagClient, 1, uint64(j))
+		h := hash(seed, tagClient, 1+n*16, uint64(j))
 		for k := 0; k < 8; k++ {
 			b[8*j+k] = byte(h >> (8 * k))
 		}
@@ -68,8 +77,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, secret, ok := r.BasicAuth()
-	if !ok || subtle.ConstantTimeCompare([]byte(id), []byte(s.ClientID)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(secret), []byte(s.ClientSecret)) != 1 {
+	if ok {
+		ok = false
+		for _, c := range s.Clients {
+			if subtle.ConstantTimeCompare([]byte(id), []byte(c.ID)) == 1 &&
+				subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) == 1 {
+				ok = true
+			}
+		}
+	}
+	if !ok {
 		s.stats.status(pattern, http.StatusUnauthorized)
 		tokenErr(w, http.StatusUnauthorized, "invalid_client", "client not found or bad client credentials")
 		return
@@ -87,7 +104,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.auth.mu.Lock()
 	s.auth.issued++
 	tok := tokenString(s.live, s.auth.issued)
-	s.auth.tokens[tok] = &token{expires: s.now().Add(s.opts.TokenTTL)}
+	s.auth.tokens[tok] = &token{expires: s.now().Add(s.opts.TokenTTL), client: id}
 	s.auth.mu.Unlock()
 	s.stats.status(pattern, http.StatusOK)
 	b, _ := json.Marshal(genesys.TokenResponse{AccessToken: tok, TokenType: "bearer", ExpiresIn: int(s.opts.TokenTTL / time.Second)})
@@ -107,20 +124,21 @@ func tokenString(seed int64, n uint64) string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// bearer returns the request's token if it is valid now.
-func (s *Server) bearer(r *http.Request) (string, bool) {
+// bearer returns the request's token, and the client it was issued to,
+// if it is valid now.
+func (s *Server) bearer(r *http.Request) (tok, client string, ok bool) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") || tok == "" {
-		return "", false
+		return "", "", false
 	}
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
 	t, ok := s.auth.tokens[tok]
 	if !ok || t.revoked || !s.now().Before(t.expires) {
-		return tok, false
+		return tok, "", false
 	}
-	return tok, true
+	return tok, t.client, true
 }
 
 // revoke invalidates the token r presents, if any.

@@ -412,6 +412,7 @@ type analyticsJob struct {
 	created   time.Time
 	failMsg   string
 	cancelled bool
+	expired   bool // PagingFaults.ExpireJobAt: EXPIRED before its TTL
 }
 
 func (s *Server) jobState(j *analyticsJob, now time.Time) string {
@@ -426,7 +427,7 @@ func (s *Server) jobState(j *analyticsJob, now time.Time) string {
 		return genesys.JobPending
 	case j.failMsg != "":
 		return genesys.JobFailed
-	case d >= delay+s.opts.JobTTL:
+	case d >= delay+s.opts.JobTTL || j.expired:
 		return genesys.JobExpired
 	}
 	return genesys.JobFulfilled
@@ -533,9 +534,15 @@ func (s *Server) jobResults(w *resp, r *http.Request) {
 	if !ok {
 		return
 	}
+	cur := r.URL.Query().Get("cursor")
 	s.mu.Lock()
+	cursorExpired, _ := s.pagingFault(j, cur != "")
 	state := s.jobState(j, s.now())
 	s.mu.Unlock()
+	if state == genesys.JobFulfilled && cursorExpired {
+		w.badRequest("The cursor has expired. Submit the job again.")
+		return
+	}
 	if state != genesys.JobFulfilled {
 		w.badRequest("The job is %s; results are available only when it is FULFILLED.", state)
 		return
@@ -555,16 +562,21 @@ func (s *Server) jobResults(w *resp, r *http.Request) {
 	} else {
 		pos = 0
 	}
-	if c := r.URL.Query().Get("cursor"); c != "" {
+	if c := cur; c != "" {
 		if pos, count, ok = s.parseJobCursor(j.id, c); !ok {
 			w.badRequest("The cursor %q is not valid for this job.", c)
 			return
 		}
 	}
-	out := genesys.AnalyticsConversationAsyncQueryResponse{Conversations: []genesys.AnalyticsConversation{}, DataAvailabilityDate: ts(j.created)}
+	avail := s.availableUntil(j)
+	out := genesys.AnalyticsConversationAsyncQueryResponse{Conversations: []genesys.AnalyticsConversation{}, DataAvailabilityDate: ts(avail)}
 	limit := j.limit
 	more := false
+	size = s.shortPage(j, pos, size)
 	next := s.scan(j.q, pos, func(i int) bool {
+		if start, _ := s.Org.Span(i); !start.Before(avail) {
+			return true // not in analytics yet: past the data-availability date
+		}
 		if len(out.Conversations) == size || limit > 0 && count >= limit {
 			more = limit == 0 || count < limit
 			return false

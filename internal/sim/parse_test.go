@@ -56,23 +56,23 @@ func FuzzJobCursor(f *testing.F) {
 func TestBucket(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var l limiter
-	l.init(120, nil) // 2 tokens a second
+	l.init(120, 0, nil) // 2 tokens a second
 	for k := range 120 {
-		if r := l.take("t", "r", t0); !r.ok || r.used != k+1 || r.allowed != 120 {
+		if r := l.take("t", "c", "r", t0); !r.ok || r.used != k+1 || r.allowed != 120 {
 			t.Fatalf("take %d: %+v", k, r)
 		}
 	}
-	r := l.take("t", "r", t0)
+	r := l.take("t", "c", "r", t0)
 	if r.ok || r.wait != 500*time.Millisecond || ceilSeconds(r.wait) != 1 || r.reset != time.Minute {
 		t.Fatalf("empty bucket: %+v", r)
 	}
-	if r := l.take("other", "r", t0); !r.ok {
+	if r := l.take("other", "c", "r", t0); !r.ok {
 		t.Fatal("buckets are per token")
 	}
-	if r := l.take("t", "r", t0.Add(499*time.Millisecond)); r.ok {
+	if r := l.take("t", "c", "r", t0.Add(499*time.Millisecond)); r.ok {
 		t.Fatal("a token appeared early")
 	}
-	if r := l.take("t", "r", t0.Add(500*time.Millisecond)); !r.ok {
+	if r := l.take("t", "c", "r", t0.Add(500*time.Millisecond)); !r.ok {
 		t.Fatal("no token after the wait")
 	}
 }

@@ -31,17 +31,20 @@ type bucketKey struct {
 	token, route string
 }
 
-// limiter holds the per-token buckets: one per token, and one per token
-// and route for routes with their own limit.
+// limiter holds the buckets: one per token, one per OAuth client (all its
+// tokens together), and one per token and route for routes with their own
+// limit. Every bucket that applies must have a token for a request to pass.
 type limiter struct {
 	perMinute int
+	perClient int
 	endpoint  map[string]int
 	mu        sync.Mutex
 	buckets   map[bucketKey]*bucket
 }
 
-func (l *limiter) init(perMinute int, endpoint map[string]int) {
+func (l *limiter) init(perMinute, perClient int, endpoint map[string]int) {
 	l.perMinute = max(perMinute, 0)
+	l.perClient = max(perClient, 0)
 	l.endpoint = endpoint
 	l.buckets = map[bucketKey]*bucket{}
 }
@@ -62,9 +65,9 @@ type limitResult struct {
 // take spends one token from every bucket that applies, or from none when
 // any is empty (so a refused request costs nothing and a client honouring
 // Retry-After gets through). The headers describe the tighter bucket.
-func (l *limiter) take(tok, route string, now time.Time) limitResult {
+func (l *limiter) take(tok, client, route string, now time.Time) limitResult {
 	epm := l.endpoint[route]
-	if l.perMinute == 0 && epm <= 0 {
+	if l.perMinute == 0 && l.perClient == 0 && epm <= 0 {
 		return limitResult{ok: true}
 	}
 	l.mu.Lock()
@@ -72,6 +75,10 @@ func (l *limiter) take(tok, route string, now time.Time) limitResult {
 	var bs []*bucket
 	if l.perMinute > 0 {
 		bs = append(bs, l.bucketFor(bucketKey{tok, ""}, l.perMinute))
+	}
+	if l.perClient > 0 {
+		// "\x00" cannot start a token: the client's key never meets a token's.
+		bs = append(bs, l.bucketFor(bucketKey{"\x00" + client, ""}, l.perClient))
 	}
 	if epm > 0 {
 		bs = append(bs, l.bucketFor(bucketKey{tok, route}, epm))

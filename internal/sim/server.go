@@ -100,12 +100,24 @@ type Options struct {
 	// ClientID and ClientSecret accepted by /oauth/token; derived from the
 	// seed when empty.
 	ClientID, ClientSecret string
+	// Clients are more OAuth clients of the org, each with its own limits
+	// (for exports that share their work between several clients).
+	// ExtraClients adds that many more, derived from the seed.
+	Clients      []Credentials
+	ExtraClients int
 	// TokenTTL is expires_in of issued tokens (default DefaultTokenTTL).
 	TokenTTL time.Duration
 
 	// RateLimit is requests per minute per token (a token bucket of that
 	// capacity refilled evenly); 0 turns limiting off.
 	RateLimit int
+	// ClientRateLimit is requests per minute per OAuth client, all its
+	// tokens together (Genesys's org.app.user.rate.per.minute, 3,000 by
+	// default); 0 turns it off.
+	ClientRateLimit int
+	// LimitsForbidden answers 403 to the org limits endpoint, as Genesys
+	// does to a client without limits:organization:view.
+	LimitsForbidden bool
 	// LegacyRateLimitHeaders sends inin-ratelimit-count/allowed/reset on
 	// API responses, as Genesys did before it removed them in 2021; off by
 	// default, as today.
@@ -137,6 +149,13 @@ type Options struct {
 	// for the media listener, which answers 403 to an expired or wrong
 	// signature and 400 to any request carrying an Authorization header.
 	MediaURLTTL time.Duration
+	// Paging makes job results page as Genesys's do at scale: short
+	// non-final pages, cursors and jobs expiring mid-iteration.
+	Paging PagingFaults
+	// DataAvailableUntil, when set and earlier than a job's creation, is
+	// the job's dataAvailabilityDate: conversations that started after it
+	// are not in its results yet (analytics lagging behind).
+	DataAvailableUntil time.Time
 	// JobTTL is how long analytics job results stay available (default
 	// DefaultJobTTL); then the job is EXPIRED.
 	JobTTL time.Duration
@@ -168,8 +187,11 @@ type Options struct {
 type Server struct {
 	APIURL, LoginURL, MediaURL string
 	ClientID, ClientSecret     string
-	OrgID                      string
-	Org                        *Org
+	// Clients are every OAuth client the login accepts, the first being
+	// ClientID and ClientSecret.
+	Clients []Credentials
+	OrgID   string
+	Org     *Org
 
 	opts Options
 	seed int64
@@ -188,6 +210,7 @@ type Server struct {
 
 	auth   authState
 	limits limiter
+	paging pagingState // under mu
 	stats  statsState
 
 	holdMu sync.Mutex // serialises deletion-protection changes, for the org's cap
@@ -244,6 +267,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.ClientSecret == "" {
 		s.ClientSecret = secretOf(seed)
 	}
+	s.Clients = append([]Credentials{{ID: s.ClientID, Secret: s.ClientSecret}}, opts.Clients...)
+	for i := range max(opts.ExtraClients, 0) {
+		k := uint64(i + 1)
+		s.Clients = append(s.Clients, Credentials{ID: uuidOf(seed, tagClient, k), Secret: secretOfN(seed, k)})
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -257,7 +285,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.faults = newFaultPlan(faults, fseed)
 	s.auth.tokens = map[string]*token{}
-	s.limits.init(opts.RateLimit, opts.EndpointLimits)
+	s.limits.init(opts.RateLimit, opts.ClientRateLimit, opts.EndpointLimits)
 	s.stats.routes = map[string]*RouteStats{}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 
@@ -415,6 +443,7 @@ func (s *Server) routes() (api, login, media http.Handler) {
 		{"GET /api/v2/audits/query/{transactionId}/results", false, s.auditResults},
 		{"POST /api/v2/recording/jobs", true, s.createRecordingJob},
 		{"GET /api/v2/recording/jobs", false, s.listRecordingJobs},
+		{LimitsRoute, false, s.getLimits},
 		{"GET /api/v2/recording/jobs/{jobId}", false, s.getRecordingJob},
 		{"PUT /api/v2/recording/jobs/{jobId}", true, s.putRecordingJob},
 		{"DELETE /api/v2/recording/jobs/{jobId}", true, s.deleteRecordingJob},

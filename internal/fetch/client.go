@@ -12,8 +12,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"

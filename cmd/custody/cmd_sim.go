@@ -21,6 +21,7 @@ import (
 // simServeOptions are the flags of 'custody sim serve'.
 type simServeOptions struct {
 	Addr            string
+	ReadyFile       string
 	Conversations   int
 	Seed            int64
 	Start, End      string
@@ -73,6 +74,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
 	fs.IntVar(&o.ClientRateLimit, "client-rate-limit", 0, "requests per minute per OAuth client, all its tokens together (Genesys's org.app.user.rate.per.minute, 3000 there; 0: off)")
+	fs.StringVar(&o.ReadyFile, "ready-file", "", "also write the ready line to this file (mode 0600: it holds the client secret), before printing it; e.g. for jq in another terminal")
 	fs.IntVar(&o.ExtraClients, "extra-clients", 0, "more OAuth clients of the org, each limited apart (listed in the ready line's clients)")
 	fs.BoolVar(&o.LimitsForbidden, "limits-forbidden", false, "answer 403 to the org limits endpoint, as to a client without limits:organization:view")
 	fs.BoolVar(&o.LegacyHeaders, "legacy-ratelimit-headers", false, "send the inin-ratelimit-* headers Genesys removed in 2021")
@@ -285,6 +287,14 @@ func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) erro
 		ready.Clients = append(ready.Clients, simClient{ClientID: c.ID, ClientSecret: c.Secret})
 	}
 	line, _ := json.Marshal(ready)
+	if o.ReadyFile != "" {
+		// Written whole before the line is printed, so whoever waits for
+		// the line finds the file complete.
+		if err := writeReadyFile(o.ReadyFile, append(line, '\n')); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("sim serve: --ready-file: %w", err)
+		}
+	}
 	if _, err := fmt.Fprintf(g.stdout, "%s\n", line); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("sim serve: %w", err)
@@ -303,4 +313,22 @@ func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) erro
 		return fmt.Errorf("sim serve: %w", err)
 	}
 	return nil
+}
+
+// writeReadyFile replaces file with data, mode 0600, through a temporary
+// file renamed into place (a reader never sees half a line).
+func writeReadyFile(file string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".ready-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
 }

@@ -19,9 +19,10 @@ import (
 // TestREADMEWalkthrough runs the README's walkthrough as written: its
 // first ```sh block (`custody sim serve …`) in the background, as the
 // first terminal, and the next block, as the second terminal, in the same
-// empty folder, with `custody` on PATH being this test binary. The only
-// change made to the text is substituting the values of the simulator's
-// ready line for their placeholders (<api_url>, <client_id>, …). Each
+// empty folder, with `custody` on PATH being this test binary. The text
+// is run as written (the second block reads the simulator's values from
+// the file its --ready-file wrote); a <placeholder> would be replaced by
+// the ready line's field of that name. Each
 // command must exit with the status its trailing comment names
 // (`# exit 3: …`; 0 without one) and, for `prints "TEXT"`, print a line
 // starting with TEXT. A README edit that breaks the walkthrough fails here.
@@ -104,7 +105,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		line, _ := bufio.NewReader(out).ReadString('\n')
 		lines <- line
 	}()
-	var ready map[string]string
+	var ready map[string]any
 	select {
 	case line := <-lines:
 		if err := json.Unmarshal([]byte(line), &ready); err != nil {
@@ -118,7 +119,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 	// one's exit status and output kept apart.
 	text := blocks[1]
 	for key, v := range ready {
-		text = strings.ReplaceAll(text, "<"+key+">", v)
+		if v, ok := v.(string); ok {
+			text = strings.ReplaceAll(text, "<"+key+">", v)
+		}
 	}
 	if m := regexp.MustCompile(`<[a-z_]+>`).FindString(text); m != "" {
 		t.Fatalf("README walkthrough: placeholder %s is not a field of the simulator's ready line %v", m, ready)

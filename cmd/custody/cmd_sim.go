@@ -33,6 +33,7 @@ type simServeOptions struct {
 	ClientID, ClientSecret string
 	TokenTTL               time.Duration
 	MediaURLTTL            time.Duration
+	MediaURLPerRequest     bool
 
 	RateLimit       int
 	ClientRateLimit int
@@ -71,6 +72,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
+	fs.BoolVar(&o.MediaURLPerRequest, "media-url-per-request", false, "sign attachment urls afresh in every response (a signing time in the url, as S3's X-Amz-Date), so a message read twice differs in its url")
 	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
 	fs.IntVar(&o.ClientRateLimit, "client-rate-limit", 0, "requests per minute per OAuth client, all its tokens together (Genesys's org.app.user.rate.per.minute, 3000 there; 0: off)")
@@ -212,8 +214,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		},
 		Addr:     o.Addr,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,
-		MediaURLTTL:     o.MediaURLTTL,
-		ClientRateLimit: o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden,
+		MediaURLTTL:        o.MediaURLTTL,
+		MediaURLPerRequest: o.MediaURLPerRequest,
+		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden,
 		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,

@@ -203,6 +203,10 @@ type captured struct {
 	data    genesys.MessageData
 	media   []leaf.MediaRef
 	seal    *derive.Seal // salt and stored opening; nil when unchanged since its latest capture
+	raw     []byte       // the message object as served
+	// sameAs is the seq of the latest capture this message equals but for
+	// attachment-url signatures (derive.StableHash): not a change.
+	sameAs *uint64
 }
 
 // captureOne reads a conversation and its messages, stores every raw body
@@ -309,6 +313,16 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 			return &fatal{err}
 		} else if ok && prev.PayloadSHA256 == msgs[i].payload {
 			continue
+		} else if ok && hasAttachmentURL(&msgs[i].data) {
+			same, err := r.sameButSignatures(ctx, prev, &msgs[i])
+			if err != nil {
+				return err
+			}
+			if same {
+				seq := prev.Seq
+				msgs[i].sameAs = &seq
+				continue
+			}
 		}
 		if r.o.Scope.WithMedia {
 			if err := r.fetchMedia(ctx, &msgs[i]); err != nil {
@@ -329,6 +343,52 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
 	return r.commit(ctx, j, convPayload, convRef.Sum, convSrc, msgs, gone, bulkSums)
+}
+
+// hasAttachmentURL reports whether md carries an attachment url, the one
+// part of a message Genesys may serve differently each time it is read.
+func hasAttachmentURL(md *genesys.MessageData) bool {
+	if n := md.NormalizedMessage; n != nil {
+		for _, c := range n.Content {
+			if c.Attachment != nil && c.Attachment.URL != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameButSignatures reports whether m equals its latest capture prev but
+// for the pre-signatures of its attachment urls: the message as prev
+// recorded it is read back from prev's evidence and both are compared by
+// derive.StableHash. Evidence that cannot be read (erased, or a store
+// failing) makes it a change, captured again: never a silent skip.
+func (r *runner) sameButSignatures(ctx context.Context, prev leaf.Entry, m *captured) (bool, error) {
+	cur, err := derive.StableHash(m.raw)
+	if err != nil {
+		return false, nil
+	}
+	body, err := r.d.Evidence.Get(ctx, prev.EvidenceSHA256)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		r.o.Log.Warn("the earlier capture's evidence could not be read: the message is captured again", "message", m.id, "seq", prev.Seq, "error", err)
+		return false, nil
+	}
+	raws, err := derive.MessagesIn(body)
+	if err != nil {
+		return false, nil
+	}
+	for _, raw := range raws {
+		md, payload, err := derive.DecodeMessage(raw)
+		if err != nil || md.ID != m.id || payload != prev.PayloadSHA256 {
+			continue
+		}
+		was, err := derive.StableHash(raw)
+		return err == nil && was == cur, nil
+	}
+	return false, nil
 }
 
 // sealParallel bounds the openings one conversation stores at once.
@@ -367,7 +427,7 @@ func decodeMessage(raw []byte, evSum hashchain.Hash, src *leaf.Source) (captured
 	if !ValidID(md.ID) {
 		return captured{}, fmt.Errorf("message with unusable id %q", truncate(md.ID, 80))
 	}
-	return captured{id: md.ID, payload: payload, evSum: evSum, src: src, data: *md}, nil
+	return captured{id: md.ID, payload: payload, evSum: evSum, src: src, data: *md, raw: raw}, nil
 }
 
 // commit appends the conversation's entries and marks it done, in one
@@ -388,7 +448,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 			if err != nil {
 				return err
 			}
-			if ok && prev.PayloadSHA256 == m.payload {
+			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				unchanged++
 				continue
 			}

@@ -1,13 +1,17 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
@@ -260,4 +265,99 @@ func TestExportMediaMismatchAndRefused(t *testing.T) {
 		t.Fatalf("accounting %+v, want %d refused, %d mismatched, %d good", acct, refused, mismatched, good)
 	}
 	checkVerified(t, e)
+}
+
+// TestExportMediaResignedURLs: a simulator that signs attachment urls
+// afresh in every response (as S3 pre-signed urls carry their signing
+// time) serves every message with an attachment differently on a rerun.
+// The rerun must take none of them for a change: nothing appended, no
+// superseding capture, no attachment fetched again — while a message whose
+// text did change (edited by a proxy on a third run) is captured again.
+func TestExportMediaResignedURLs(t *testing.T) {
+	shift := time.Until(orgEnd.Add(10 * 24 * time.Hour))
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig:          sim.OrgConfig{Seed: 7, Conversations: 40, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2},
+		JobDelay:           20 * time.Millisecond,
+		AuditDelay:         20 * time.Millisecond,
+		MediaURLTTL:        sim.DefaultMediaURLTTL,
+		MediaURLPerRequest: true,
+		Now:                func() time.Time { return time.Now().Add(shift) },
+	})
+	le := ledgertest.New(t, "matter-1")
+	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	first := e.run(t, mediaScope())
+	if !first.Complete() || first.MediaDownloaded == 0 {
+		t.Fatalf("first run %+v: want attachments downloaded", first)
+	}
+	again := e.run(t, mediaScope())
+	if again.MessagesAppended != 0 || again.MediaDownloaded+again.MediaExpired+again.MediaRefused != 0 {
+		t.Fatalf("rerun against re-signed urls: accounting %+v, want nothing appended or downloaded", again)
+	}
+	if again.MessagesUnchanged == 0 {
+		t.Fatalf("rerun accounting %+v: no message counted unchanged", again)
+	}
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.Supersedes != nil {
+			t.Fatalf("entry %d supersedes %d: a new url signature taken for a change", en.Seq, *en.Supersedes)
+		}
+	}
+	checkVerified(t, e)
+
+	// A third run through a proxy that edits the first text of every bulk
+	// response: those messages did change, and are captured again.
+	proxy := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(mustURL(t, srv.APIURL)) },
+		ModifyResponse: func(resp *http.Response) error {
+			if !strings.HasSuffix(resp.Request.URL.Path, "/messages/bulk") || resp.StatusCode != http.StatusOK {
+				return nil
+			}
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			b = bytes.Replace(b, []byte(`"text":"`), []byte(`"text":"EDITED `), 1)
+			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+			return nil
+		},
+	})
+	defer proxy.Close()
+	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: proxy.URL, LoginURL: srv.LoginURL,
+		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := mediaScope()
+	scope.Matter = "matter-1"
+	edited, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	superseding := 0
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.Supersedes != nil {
+			superseding++
+		}
+	}
+	if edited.MessagesAppended == 0 || superseding != edited.MessagesAppended {
+		t.Fatalf("run with edited texts: %d appended, %d superseding entries; want every edited message captured again", edited.MessagesAppended, superseding)
+	}
+	checkVerified(t, e)
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -106,7 +106,7 @@ func TestMessageConversation(t *testing.T) {
 	if resp.StatusCode != 200 || hex.EncodeToString(sum[:]) != a.Sha256 || resp.Header.Get("Content-Type") != a.Mime {
 		t.Fatalf("media download: %d, %d bytes, type %s", resp.StatusCode, len(b), resp.Header.Get("Content-Type"))
 	}
-	resp, _ = http.Get(s.SignMediaURL(s.MediaURL+"/sim/media/00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000000", time.Now().Add(time.Hour).Unix()))
+	resp, _ = http.Get(s.SignMediaURL(s.MediaURL+"/sim/media/00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000000", time.Now().Add(time.Hour).Unix(), 0))
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Fatalf("unknown media: %d", resp.StatusCode)

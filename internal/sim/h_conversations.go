@@ -64,12 +64,16 @@ func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 			expires = t.Add(s.opts.MediaURLTTL).Unix()
 		}
 	}
+	var signedAt int64 // 0: no X-Sim-Date, the url fixed per message
+	if s.opts.MediaURLPerRequest {
+		signedAt = s.now().UnixNano()
+	}
 	nm := *n
 	nm.Content = append([]genesys.MessageContent(nil), n.Content...)
 	for k := range nm.Content {
 		if a := nm.Content[k].Attachment; a != nil && a.URL != "" {
 			signed := *a
-			signed.URL = s.SignMediaURL(a.URL, a.ID, expires)
+			signed.URL = s.SignMediaURL(a.URL, a.ID, expires, signedAt)
 			nm.Content[k].Attachment = &signed
 		}
 	}
@@ -141,23 +145,34 @@ const (
 	MediaRoute          = "GET /sim/media/{id}"
 	MediaExpiresParam   = "X-Sim-Expires"
 	MediaSignatureParam = "X-Sim-Signature"
+	// MediaDateParam is when the url was signed (unix nanoseconds), present
+	// only with Options.MediaURLPerRequest.
+	MediaDateParam = "X-Sim-Date"
 	// neverExpires is X-Sim-Expires when MediaURLTTL is zero (9999-12-31).
 	neverExpires = 253402300799
 )
 
-// mediaSignature is the signature of attachment id valid until expires.
-func (s *Server) mediaSignature(id string, expires int64) string {
+// mediaSignature is the signature of attachment id valid until expires,
+// signed at signedAt (0: not part of the url).
+func (s *Server) mediaSignature(id string, expires, signedAt int64) string {
 	var key [8]byte
 	binary.LittleEndian.PutUint64(key[:], uint64(s.seed))
 	mac := hmac.New(sha256.New, append([]byte("custody-sim-media\x00"), key[:]...))
 	mac.Write([]byte(id + "\n" + strconv.FormatInt(expires, 10)))
+	if signedAt != 0 {
+		mac.Write([]byte("\n" + strconv.FormatInt(signedAt, 10)))
+	}
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // SignMediaURL pre-signs rawURL, the url of attachment id, until expires
-// (unix seconds), as the messages API hands it out.
-func (s *Server) SignMediaURL(rawURL, id string, expires int64) string {
-	q := url.Values{MediaExpiresParam: {strconv.FormatInt(expires, 10)}, MediaSignatureParam: {s.mediaSignature(id, expires)}}
+// (unix seconds), as the messages API hands it out; signedAt, when not 0,
+// is carried as X-Sim-Date and signed too.
+func (s *Server) SignMediaURL(rawURL, id string, expires, signedAt int64) string {
+	q := url.Values{MediaExpiresParam: {strconv.FormatInt(expires, 10)}, MediaSignatureParam: {s.mediaSignature(id, expires, signedAt)}}
+	if signedAt != 0 {
+		q.Set(MediaDateParam, strconv.FormatInt(signedAt, 10))
+	}
 	sep := "?"
 	if strings.Contains(rawURL, "?") {
 		sep = "&"
@@ -194,7 +209,14 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "AccessDenied", "Query-string authentication requires the X-Sim-Signature and X-Sim-Expires parameters")
 		return
 	}
-	if !hmac.Equal([]byte(sig), []byte(s.mediaSignature(id, expires))) {
+	var signedAt int64
+	if d := q.Get(MediaDateParam); d != "" {
+		if signedAt, err = strconv.ParseInt(d, 10, 64); err != nil || signedAt == 0 {
+			fail(http.StatusForbidden, "AccessDenied", "X-Sim-Date is not a signing time")
+			return
+		}
+	}
+	if !hmac.Equal([]byte(sig), []byte(s.mediaSignature(id, expires, signedAt))) {
 		fail(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
 		return
 	}

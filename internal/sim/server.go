@@ -149,6 +149,13 @@ type Options struct {
 	// for the media listener, which answers 403 to an expired or wrong
 	// signature and 400 to any request carrying an Authorization header.
 	MediaURLTTL time.Duration
+	// MediaURLPerRequest signs attachment urls afresh in every response,
+	// with the signing time (X-Sim-Date) under the signature, as S3
+	// pre-signed urls carry X-Amz-Date: the same message then comes back
+	// with another url each time it is read. Off by default so that the
+	// same seed gives the same bytes; custody must capture either way
+	// without taking a new signature for a changed message.
+	MediaURLPerRequest bool
 	// Paging makes job results page as Genesys's do at scale: short
 	// non-final pages, cursors and jobs expiring mid-iteration.
 	Paging PagingFaults

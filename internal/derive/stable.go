@@ -1,0 +1,74 @@
+package derive
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+)
+
+// StableHash is the SHA-256 of the RFC 8785 form of a message object with
+// the query and fragment of every attachment url removed
+// (normalizedMessage.content[].attachment.url, and a legacy media[].url).
+//
+// Genesys hands out attachment urls pre-signed for a storage host; a
+// pre-signature carries its signing time and expiry, so the same message
+// read twice can differ in its urls alone. Export compares StableHash when
+// a message's payload hash changed, so that a new signature is not taken
+// for a changed message (a needless superseding capture, and its media
+// fetched again). The payload hash itself stays the hash of the object as
+// served: it is what the evidence holds.
+func StableHash(raw []byte) (hashchain.Hash, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return hashchain.Hash{}, fmt.Errorf("derive: stable hash: %w", err)
+	}
+	if nm, ok := v["normalizedMessage"].(map[string]any); ok {
+		if content, ok := nm["content"].([]any); ok {
+			for _, c := range content {
+				if c, ok := c.(map[string]any); ok {
+					if a, ok := c["attachment"].(map[string]any); ok {
+						stripQuery(a, "url")
+					}
+				}
+			}
+		}
+	}
+	if media, ok := v["media"].([]any); ok {
+		for _, m := range media {
+			if m, ok := m.(map[string]any); ok {
+				stripQuery(m, "url")
+			}
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return hashchain.Hash{}, fmt.Errorf("derive: stable hash: %w", err)
+	}
+	c, err := leaf.CanonicalDetail(b)
+	if err != nil {
+		return hashchain.Hash{}, fmt.Errorf("derive: stable hash: %w", err)
+	}
+	return sha256.Sum256(c), nil
+}
+
+// stripQuery drops the query and fragment of the url in obj[key], when it
+// is one; anything else is left as it is (and so compared as it is).
+func stripQuery(obj map[string]any, key string) {
+	s, ok := obj[key].(string)
+	if !ok {
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	obj[key] = u.String()
+}

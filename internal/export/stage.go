@@ -43,7 +43,7 @@ func (r *runner) flush(ctx context.Context, s *staged) error {
 	if n == len(s.data) {
 		return nil
 	}
-	refs, err := evidence.PutAll(ctx, r.d.Evidence, s.data[n:])
+	refs, err := r.group.putAll(ctx, r.d.Evidence, s.data[n:])
 	if err != nil {
 		return &fatal{fmt.Errorf("export: evidence: %w", err)}
 	}

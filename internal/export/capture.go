@@ -244,7 +244,8 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	var bulkIdx []int
 	got := map[string]bool{}
 	for chunk := range slices.Chunk(msgIDs, genesys.MaxBulkMessageIDs) {
-		_, resp, err := r.d.Client.BulkMessages(ctx, j.id, chunk)
+		// Raw: the listing is split once here, each message decoded once.
+		resp, err := r.d.Client.BulkMessagesRaw(ctx, j.id, chunk)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,10 @@
 package evidence
 
-import "context"
+import (
+	"context"
+
+	"golang.org/x/sync/errgroup"
+)
 
 // Batcher is implemented by stores that can make several objects durable
 // together more cheaply than one Put each: a folder syncs every file of
@@ -16,19 +20,30 @@ type Batcher interface {
 	PutBatch(ctx context.Context, data [][]byte) ([]Ref, error)
 }
 
-// PutAll stores every object of data and returns when all are durable:
-// through s's PutBatch when it is a Batcher, else one Put each.
+// putAllParallel bounds the Puts PutAll has in flight for a store that
+// is not a Batcher: each waits on its own round trip (S3) or fsync.
+const putAllParallel = 8
+
+// PutAll stores every object of data and returns when all are durable,
+// refs[i] for data[i]: through s's PutBatch when it is a Batcher, else
+// one Put each, several at once. On an error, as for PutBatch, the
+// caller refers to none of them.
 func PutAll(ctx context.Context, s Store, data [][]byte) ([]Ref, error) {
 	if b, ok := s.(Batcher); ok {
 		return b.PutBatch(ctx, data)
 	}
-	refs := make([]Ref, 0, len(data))
-	for _, d := range data {
-		ref, err := s.Put(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		refs = append(refs, ref)
+	refs := make([]Ref, len(data))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(putAllParallel)
+	for i, d := range data {
+		g.Go(func() error {
+			ref, err := s.Put(gctx, d)
+			refs[i] = ref
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return refs, nil
 }

@@ -198,20 +198,23 @@ func (r *runner) fail(ctx context.Context, it ledger.RunItem, cause error) error
 type captured struct {
 	id      string
 	payload hashchain.Hash
-	evSum   hashchain.Hash
+	evSum   hashchain.Hash // of the body it came in, once stored (staged.sum(ev))
+	ev      int            // the staged index of that body
 	src     *leaf.Source
 	data    genesys.MessageData
 	media   []leaf.MediaRef
+	mediaEv []int        // media[k]'s staged index, -1 when nothing was downloaded
 	seal    *derive.Seal // salt and stored opening; nil when unchanged since its latest capture
 	raw     []byte       // the message object as served
 	// sameAs is the seq of the latest capture this message equals but for
 	// attachment-url signatures (derive.StableHash): not a change.
-	sameAs *uint64
+	sameAs  *uint64
+	opening int // the opening's staged index, when seal is set
 }
 
 // captureOne reads a conversation and its messages, stores every raw body
-// as evidence, then commits its entries and its run item in one
-// transaction.
+// (and the openings) as evidence, together once all are read, then
+// commits its entries and its run item in one transaction.
 func (r *runner) captureOne(ctx context.Context, j job) error {
 	if r.erased.Touched(j.id) {
 		// Its response bodies would bring the erased messages back
@@ -226,10 +229,8 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
-	convRef, err := r.put(ctx, resp.Body)
-	if err != nil {
-		return err
-	}
+	var st staged
+	convIdx := st.add(resp.Body)
 	convPayload, err := hashchain.PayloadHash(resp.Body)
 	if err != nil {
 		return fmt.Errorf("conversation %s: %w", j.id, err)
@@ -244,18 +245,16 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 
 	var msgs []captured
-	var bulkSums []string
+	var bulkIdx []int
 	got := map[string]bool{}
 	for chunk := range slices.Chunk(msgIDs, genesys.MaxBulkMessageIDs) {
-		_, resp, err := r.d.Client.BulkMessages(ctx, j.id, chunk)
+		// Raw: the listing is split once here, each message decoded once.
+		resp, err := r.d.Client.BulkMessagesRaw(ctx, j.id, chunk)
 		if err != nil {
 			return err
 		}
-		ref, err := r.put(ctx, resp.Body)
-		if err != nil {
-			return err
-		}
-		bulkSums = append(bulkSums, ref.Sum.String())
+		ev := st.add(resp.Body)
+		bulkIdx = append(bulkIdx, ev)
 		entities, err := derive.MessagesIn(resp.Body)
 		if err != nil {
 			return fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
@@ -265,7 +264,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 			want[id] = true
 		}
 		for _, raw := range entities {
-			c, err := decodeMessage(raw, ref.Sum, source(resp))
+			c, err := decodeMessage(raw, ev, source(resp))
 			if err != nil {
 				return fmt.Errorf("conversation %s: %w", j.id, err)
 			}
@@ -291,11 +290,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		if err != nil {
 			return err
 		}
-		ref, err := r.put(ctx, resp.Body)
-		if err != nil {
-			return err
-		}
-		c, err := decodeMessage(resp.Body, ref.Sum, source(resp))
+		c, err := decodeMessage(resp.Body, st.add(resp.Body), source(resp))
 		if err != nil {
 			return fmt.Errorf("conversation %s: %w", j.id, err)
 		}
@@ -325,24 +320,39 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 			}
 		}
 		if r.o.Scope.WithMedia {
-			if err := r.fetchMedia(ctx, &msgs[i]); err != nil {
+			if err := r.fetchMedia(ctx, &st, &msgs[i]); err != nil {
 				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}
 		toSeal = append(toSeal, i)
 	}
-	// One opening per message, each durable before its entry: stored
-	// side by side, since each waits on its own fsync (or S3 round trip).
-	sg, sctx := errgroup.WithContext(ctx)
-	sg.SetLimit(sealParallel)
 	for _, i := range toSeal {
-		sg.Go(func() error { return r.seal(sctx, &msgs[i]) })
+		if err := seal(&st, &msgs[i]); err != nil {
+			return err
+		}
 	}
-	if err := sg.Wait(); err != nil {
+	// Every object the entries will name is durable before the commit.
+	if err := r.flush(ctx, &st); err != nil {
 		return err
 	}
+	bulkSums := make([]string, len(bulkIdx))
+	for k, ev := range bulkIdx {
+		bulkSums[k] = st.sum(ev).String()
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		m.evSum = st.sum(m.ev)
+		if m.seal != nil {
+			m.seal.Opening = st.sum(m.opening)
+		}
+		for k, ev := range m.mediaEv {
+			if ev >= 0 {
+				m.media[k].Evidence = st.sum(ev).String()
+			}
+		}
+	}
 	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
-	return r.commit(ctx, j, convPayload, convRef.Sum, convSrc, msgs, gone, bulkSums)
+	return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
 }
 
 // hasAttachmentURL reports whether md carries an attachment url, the one
@@ -391,35 +401,20 @@ func (r *runner) sameButSignatures(ctx context.Context, prev leaf.Entry, m *capt
 	return false, nil
 }
 
-// sealParallel bounds the openings one conversation stores at once.
-const sealParallel = 8
-
-// seal draws the message's salt and stores its opening (the salt and the
-// personal fields in clear) as evidence, before any entry refers to it:
-// the leaf will hold only the commitments (ledger format v3).
-func (r *runner) seal(ctx context.Context, m *captured) error {
+// seal draws the message's salt and stages its opening (the salt and the
+// personal fields in clear) as evidence, stored before any entry refers
+// to it: the leaf will hold only the commitments (ledger format v3).
+func seal(st *staged, m *captured) error {
 	var s derive.Seal
 	if _, err := rand.Read(s.Salt[:]); err != nil {
 		return &fatal{fmt.Errorf("export: salt: %w", err)}
 	}
-	ref, err := r.put(ctx, derive.Opening(&m.data, s.Salt).Encode())
-	if err != nil {
-		return err
-	}
-	s.Opening = ref.Sum
+	m.opening = st.add(derive.Opening(&m.data, s.Salt).Encode())
 	m.seal = &s
 	return nil
 }
 
-func (r *runner) put(ctx context.Context, body []byte) (evidence.Ref, error) {
-	ref, err := r.d.Evidence.Put(ctx, body)
-	if err != nil {
-		return ref, &fatal{fmt.Errorf("export: evidence: %w", err)}
-	}
-	return ref, nil
-}
-
-func decodeMessage(raw []byte, evSum hashchain.Hash, src *leaf.Source) (captured, error) {
+func decodeMessage(raw []byte, ev int, src *leaf.Source) (captured, error) {
 	md, payload, err := derive.DecodeMessage(raw)
 	if err != nil {
 		return captured{}, err
@@ -427,7 +422,7 @@ func decodeMessage(raw []byte, evSum hashchain.Hash, src *leaf.Source) (captured
 	if !ValidID(md.ID) {
 		return captured{}, fmt.Errorf("message with unusable id %q", truncate(md.ID, 80))
 	}
-	return captured{id: md.ID, payload: payload, evSum: evSum, src: src, data: *md, raw: raw}, nil
+	return captured{id: md.ID, payload: payload, ev: ev, src: src, data: *md, raw: raw}, nil
 }
 
 // commit appends the conversation's entries and marks it done, in one

@@ -129,6 +129,8 @@ type runner struct {
 	done atomic.Int64
 
 	erased *erasure.State // conversations erased (custody erase) are not captured again
+
+	group grouper // stores the evidence of conversations ready together in one batch
 }
 
 func (r *runner) run(ctx context.Context) error {

@@ -20,7 +20,7 @@ import (
 // never skipped; bytes that differ from the stated sha256 are kept but
 // marked leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx
 // after retries) and evidence errors fail the conversation.
-func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
+func (r *runner) fetchMedia(ctx context.Context, st *staged, m *captured) error {
 	n := m.data.NormalizedMessage
 	if n == nil {
 		return nil
@@ -37,14 +37,16 @@ func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
 				return fmt.Errorf("attachment %s: %w", a.ID, err)
 			}
 			m.media = append(m.media, leaf.MediaRef{ID: a.ID, Status: status, Reason: reason})
+			m.mediaEv = append(m.mediaEv, -1)
 			continue
 		}
 		got := fetch.SHA256Hex(resp.Body)
-		ref, err := r.put(ctx, resp.Body)
-		if err != nil {
+		// Evidence is filled in once the staged bytes are stored.
+		ev := st.add(resp.Body)
+		if err := r.flushOver(ctx, st); err != nil {
 			return err
 		}
-		mr := leaf.MediaRef{ID: a.ID, SHA256: got, Evidence: ref.Sum.String()}
+		mr := leaf.MediaRef{ID: a.ID, SHA256: got}
 		if a.Sha256 != "" {
 			if err := fetch.CheckSHA256(resp.Body, a.Sha256); err != nil {
 				mr.Status, mr.StatedSHA256 = leaf.MediaSHA256Mismatch, truncate(a.Sha256, 100)
@@ -55,6 +57,7 @@ func (r *runner) fetchMedia(ctx context.Context, m *captured) error {
 			}
 		}
 		m.media = append(m.media, mr)
+		m.mediaEv = append(m.mediaEv, ev)
 	}
 	return nil
 }

@@ -217,18 +217,34 @@ func (c *Client) GetMessage(ctx context.Context, conversationID, messageID strin
 // It sends no useNormalizedMessage: Genesys removed the parameter, with
 // textBody and media, on 2026-03-31; content is in normalizedMessage.
 func (c *Client) BulkMessages(ctx context.Context, conversationID string, ids []string) (*genesys.TextMessageListing, *Response, error) {
-	cid, err := c.pathID("conversation", conversationID)
+	resp, err := c.BulkMessagesRaw(ctx, conversationID, ids)
 	if err != nil {
 		return nil, nil, err
 	}
+	v, err := decode[genesys.TextMessageListing](resp)
+	if err != nil {
+		return nil, resp, c.red.Err(err)
+	}
+	return v, resp, nil
+}
+
+// BulkMessagesRaw is BulkMessages without decoding the listing: the body,
+// checked to be JSON as every response is, is the caller's to read. The
+// export splits it once (derive.MessagesIn) and decodes each message
+// once, rather than decoding the whole listing first and throwing it away.
+func (c *Client) BulkMessagesRaw(ctx context.Context, conversationID string, ids []string) (*Response, error) {
+	cid, err := c.pathID("conversation", conversationID)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkIDs("bulk messages", ids, genesys.MaxBulkMessageIDs); err != nil {
-		return nil, nil, c.red.Err(err)
+		return nil, c.red.Err(err)
 	}
 	body, err := jsonBody("bulk messages", ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return call[genesys.TextMessageListing](ctx, c, c.apiReq(http.MethodPost, RouteBulkMessages,
+	return c.do(ctx, c.apiReq(http.MethodPost, RouteBulkMessages,
 		"/api/v2/conversations/messages/"+cid+"/messages/bulk", nil, body))
 }
 

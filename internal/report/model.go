@@ -53,8 +53,8 @@ type Summary struct {
 	Messages      int `json:"messages"`
 	// Attachments counts the attachments custody downloaded and keeps as
 	// evidence (section 7 lists those it could not).
-	Attachments       int      `json:"attachments"`
-	HeldConversations int      `json:"held_conversations"`
+	Attachments       int `json:"attachments"`
+	HeldConversations int `json:"held_conversations"`
 	// MatterHeld counts conversations under a matter hold (custody
 	// hold) in force.
 	MatterHeld int `json:"matter_held_conversations"`

@@ -27,8 +27,8 @@ type transcriber struct {
 	diff  *diffFacts
 	// proofs writes the proof file of a message and returns its name, or
 	// "" when it gets none.
-	proofs  func(c *convState, e *leaf.Entry) (string, error)
-	show    func(conv string, at time.Time) bool // messages to show; nil for all
+	proofs func(c *convState, e *leaf.Entry) (string, error)
+	show   func(conv string, at time.Time) bool // messages to show; nil for all
 	// erasure says what was erased: never read, nor shown, from its
 	// evidence (which is gone).
 	erasure *erasure.State

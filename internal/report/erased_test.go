@@ -187,6 +187,13 @@ func TestReportShowsErasure(t *testing.T) {
 		t.Errorf("erased records are no longer counted as captured: %d/%d, were %d/%d", s.Conversations, s.Messages, doc1.Summary.Conversations, doc1.Summary.Messages)
 	}
 
+	if !strings.Contains(doc.Certificate.Statement, "since erased") {
+		t.Errorf("the certificate does not say what was erased: %s", doc.Certificate.Statement)
+	}
+	if strings.Contains(doc1.Certificate.Statement, "since erased") {
+		t.Errorf("the certificate before erasure mentions erasure")
+	}
+
 	// Section 7: the conversation once, the message, each collateral one.
 	kinds := map[string]string{}
 	for _, e := range doc.Exceptions {

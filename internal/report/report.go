@@ -766,6 +766,11 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		LedgerSize: lf.size, Root: in.Root,
 		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
 			doc.Matter.Name, len(lf.order), lf.messages)}
+	if s := doc.Summary; s.ErasedMessages > 0 || s.BodiesErased > 0 {
+		// A certificate must not vouch for copies that no longer exist.
+		doc.Certificate.Statement += fmt.Sprintf(" Of these, %d conversations and %d messages were since erased (custody erase), and the response bodies of %d other messages deleted with them: their content is no longer held and is not shown, their hash values remain in the ledger; section 7 lists each with the erasure entry.",
+			s.ErasedConversations, s.ErasedMessages, s.BodiesErased)
+	}
 	if n := len(cps); n > 0 {
 		c := cps[n-1]
 		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)

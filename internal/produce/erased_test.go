@@ -329,7 +329,36 @@ func TestProduceErasedKeptBody(t *testing.T) {
 		t.Errorf("the DAT names the erased message (%v)", err)
 	}
 	rep, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l})
-	if err != nil || !rep.OK {
-		t.Fatalf("verify --production: %v %v", err, rep.Findings)
+	if err != nil || !rep.OK || rep.Erased != 1 {
+		t.Fatalf("verify --production: %v %v, %d erased", err, rep.Findings, rep.Erased)
+	}
+
+	// A manifest whose erased list names an entry that is no erasure of
+	// the message, or lists a produced message: verify names it.
+	for name, edit := range map[string]func(*production.Manifest){
+		"not an erasure": func(mf *production.Manifest) { mf.Erased[0].ErasureSeq = first },
+		"also produced": func(mf *production.Manifest) {
+			mf.Erased = append(mf.Erased, production.Erased{ConversationID: conv, MessageID: mf.Messages[0].MessageID, Seq: mf.Messages[0].Seq,
+				LeafHash: mf.Messages[0].LeafHash, Status: production.StatusBodyErased, ErasureSeq: es[0].Seq})
+		},
+	} {
+		bad := filepath.Join(t.TempDir(), "bad")
+		copyDir(t, out, bad)
+		mf, _ := production.ParseManifest(data)
+		edit(mf)
+		b, err := mf.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bad, production.ManifestFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := verify.Production(ctx, bad, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(rep.Findings, func(f verify.ProductionFinding) bool { return f.Check == verify.ProdCheckErased }) {
+			t.Errorf("%s: verify --production findings %v", name, rep.Findings)
+		}
 	}
 }

@@ -84,7 +84,7 @@ Examples:
   custody produce --out gaps --diff latest --format dat --prefix ACME --start 1001
   custody produce --out one --conversation 4f1c… --interval 2024-01-01T00:00:00Z/2024-02-01T00:00:00Z
 ` + exitStatus(exit0,
-			`1    error: an unknown conversation, an empty selection, an output
+			`1    error: an unknown or erased conversation, an empty selection, an output
        folder that is not empty, evidence missing or not what the ledger
        says; nothing was written`,
 			exit2,
@@ -165,6 +165,9 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	fmt.Fprintf(g.stdout, "produced %d messages (%d attachments) of %d conversations into %s\n", res.Messages, res.Attachments, res.Conversations, res.Dir)
 	if res.RSMFFiles > 0 {
 		fmt.Fprintf(g.stdout, "rsmf        %d files\n", res.RSMFFiles)
+	}
+	if res.Erased > 0 {
+		fmt.Fprintf(g.stdout, "erased      %d selected messages not produced: erased, or their content deleted by an erasure (manifest.json lists them)\n", res.Erased)
 	}
 	if res.DATRows > 0 {
 		fmt.Fprintf(g.stdout, "dat         %d rows\n", res.DATRows)

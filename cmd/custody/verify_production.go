@@ -56,6 +56,9 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		w := g.stdout
 		fmt.Fprintf(w, "production   %s (ledger %s, entry %d)\n", rep.Dir, rep.Origin, rep.ProductionSeq)
 		fmt.Fprintf(w, "files        %d listed, %d conversations, %d messages, %d proofs checked\n", rep.Files, rep.Conversations, rep.Messages, rep.Proofs)
+		if rep.Erased > 0 {
+			fmt.Fprintf(w, "erased       %d selected messages left out, an erasure deleted their content (manifest.json lists them)\n", rep.Erased)
+		}
 		if rep.LedgerChecked {
 			fmt.Fprintf(w, "ledger       the production entry is in %s\n", g.Ledger)
 		}

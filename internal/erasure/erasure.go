@@ -25,6 +25,8 @@ type State struct {
 	objects       map[hashchain.Hash]uint64 // deleted evidence object → seq
 	held          map[string]*leaf.HoldDetail
 	heldSeq       map[string]uint64
+	collateral    map[string]uint64 // message whose response body an erasure deleted → seq
+	records       map[uint64]Record // erasure entries by seq
 }
 
 // Load reads the ledger's erasure and hold entries (ledger.Controls).
@@ -48,6 +50,7 @@ func New() *State {
 	return &State{
 		conversations: map[string]uint64{}, messages: map[string]uint64{}, partial: map[string]uint64{},
 		objects: map[hashchain.Hash]uint64{}, held: map[string]*leaf.HoldDetail{}, heldSeq: map[string]uint64{},
+		collateral: map[string]uint64{}, records: map[uint64]Record{},
 	}
 }
 
@@ -75,6 +78,10 @@ func (s *State) Add(e *leaf.Entry) error {
 				s.objects[h] = e.Seq
 			}
 		}
+		for _, m := range d.Collateral {
+			s.collateral[m] = e.Seq
+		}
+		s.records[e.Seq] = Record{Seq: e.Seq, At: e.At, Operator: d.Operator, Reason: d.Reason, OverrideHold: d.OverrideHold}
 	case leaf.KindHold:
 		dd, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {

@@ -3,8 +3,10 @@ package erasure
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -64,5 +66,48 @@ func TestState(t *testing.T) {
 	bad := leaf.Entry{Seq: 9, Kind: leaf.KindErasure, Detail: []byte(`{"conversations":7}`)}
 	if _, err := Load(context.Background(), controls{es: []leaf.Entry{bad}}); err == nil {
 		t.Error("a malformed erasure detail loads")
+	}
+}
+
+func TestRecords(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	e := entry(t, 5, &leaf.ErasureDetail{Conversations: []string{"c3"}, Messages: []string{"m9"}, Partial: []string{"c9"},
+		Collateral: []string{"m10", "m9"}, Operator: "ana", Reason: "DSR-1", OverrideHold: "LGL-7"})
+	e.At = at
+	es := []leaf.Entry{
+		entry(t, 3, &leaf.HoldDetail{Action: leaf.HoldSet, Conversations: []string{"c2", "c1"}, Reason: "litigation"}),
+		e,
+	}
+	st, err := Load(context.Background(), controls{es: es})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{Seq: 5, At: at, Operator: "ana", Reason: "DSR-1", OverrideHold: "LGL-7"}
+	if r, ok := st.ConversationRecord("c3"); !ok || r != want {
+		t.Errorf("c3: %+v %v", r, ok)
+	}
+	if r, ok := st.MessageRecord("c9", "m9"); !ok || r != want {
+		t.Errorf("m9: %+v %v", r, ok)
+	}
+	if r, ok := st.MessageRecord("c3", "any"); !ok || r != want {
+		t.Errorf("message of c3: %+v %v", r, ok)
+	}
+	if _, ok := st.MessageRecord("c9", "m10"); ok {
+		t.Error("m10 (collateral) reads as erased")
+	}
+	if r, ok := st.Collateral("c9", "m10"); !ok || r != want {
+		t.Errorf("m10 collateral: %+v %v", r, ok)
+	}
+	if _, ok := st.Collateral("c9", "m9"); ok {
+		t.Error("an erased message reads as collateral")
+	}
+	if h, ok := st.MatterHold("c1"); !ok || h != (Hold{Seq: 3, Reason: "litigation"}) {
+		t.Errorf("c1 hold %+v %v", h, ok)
+	}
+	if got := st.HeldConversations(); !slices.Equal(got, []string{"c1", "c2"}) {
+		t.Errorf("held %v", got)
+	}
+	if got := st.ErasedConversations(); !slices.Equal(got, []string{"c3"}) {
+		t.Errorf("erased %v", got)
 	}
 }

@@ -72,6 +72,9 @@ type Result struct {
 	DATRows        int    `json:"dat_rows"`
 	Files          int    `json:"files"`
 	ManifestSHA256 string `json:"manifest_sha256"`
+	// Erased counts the selected messages not produced because an
+	// erasure deleted their content (manifest.json lists them).
+	Erased         int    `json:"erased"`
 	Seq            uint64 `json:"production_seq"`   // the production ledger entry
 	ProofTreeSize  uint64 `json:"proof_tree_size"`  // the checkpoint the messages are proved against
 	SignedForProof bool   `json:"signed_for_proof"` // a checkpoint was signed for the messages first
@@ -93,12 +96,15 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	convs, err := s.selectMessages(o.Selection)
+	convs, gone, err := s.selectMessages(o.Selection)
 	if err != nil {
 		return nil, err
 	}
 	s.msgs, s.convs, s.ids = nil, nil, nil // the selection holds what is needed
-	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format}}
+	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format, Erased: len(gone)}, erased: gone, erasedIn: map[string]int{}}
+	for _, g := range gone {
+		p.erasedIn[g.ConversationID]++
+	}
 	if err := p.chooseCheckpoint(ctx, convs); err != nil {
 		return nil, err
 	}
@@ -182,6 +188,10 @@ type producer struct {
 	cpText string // "size root", the custom value
 	cpJSON []byte // the checkpoint note as a JSON string
 	man    production.Manifest
+	// erased are the selected messages not produced (an erasure deleted
+	// their content); erasedIn counts them by conversation.
+	erased   []production.Erased
+	erasedIn map[string]int
 }
 
 // rsmf reports whether the production holds RSMF, dat whether DAT.
@@ -264,6 +274,7 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 			Interval: sel.Interval, LegalHoldOnly: sel.LegalHoldOnly},
 		Checkpoint:  production.Checkpoint{File: production.CheckpointFile, Size: p.cp.Size, Root: p.tree.Root().String()},
 		VerifierKey: production.VerifierKeyFile,
+		Erased:      p.erased,
 	}
 	if p.rsmf() {
 		p.man.Formats = append(p.man.Formats, FormatRSMF)

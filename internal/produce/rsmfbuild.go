@@ -89,7 +89,7 @@ func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*m
 		Display: "WhatsApp " + c.id,
 		Custom: custom("legal_hold", strconv.FormatBool(c.legalHold), "capture_run", c.runID,
 			"conversation_seq", seqText(mc.Proof != "", c.seq), "conversation_leaf_hash", mc.LeafHash, "conversation_proof", mc.Proof,
-			"checkpoint", p.cpText)}
+			"checkpoint", p.cpText, "erased_messages", p.erasedText(c.id))}
 	for _, x := range order {
 		conv.Participants = append(conv.Participants, x.id)
 	}
@@ -172,4 +172,15 @@ func seqText(ok bool, seq uint64) string {
 		return ""
 	}
 	return strconv.FormatUint(seq, 10)
+}
+
+// erasedText is the conversation's custom field naming its messages left
+// out because an erasure deleted their content ("" when none: the field
+// is then absent, and productions without erasures keep their bytes).
+func (p *producer) erasedText(conv string) string {
+	n := p.erasedIn[conv]
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n) + " messages not produced: erased, or their content deleted by an erasure (manifest.json lists them)"
 }

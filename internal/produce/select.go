@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/production"
 )
 
 // Selection says which messages a production holds. Every member narrows
@@ -41,6 +43,9 @@ var (
 	ErrUnknownConversation = errors.New("produce: conversation not in the ledger")
 	ErrOutNotEmpty         = errors.New("produce: the output folder is not empty")
 	ErrBadInterval         = errors.New("produce: bad interval")
+	// ErrErasedConversation: the selection names a conversation erased
+	// whole (custody erase); its content is gone and cannot be produced.
+	ErrErasedConversation = errors.New("produce: conversation erased")
 )
 
 // parseInterval reads "start/end".
@@ -96,6 +101,9 @@ type scan struct {
 	msgs   map[string]*msgEntry
 	cps    []ledger.StoredCheckpoint
 	ids    map[string]string // conversation ids, one copy each
+	// erasure is what the ledger's erasure entries erased: never
+	// produced, listed in the manifest instead.
+	erasure *erasure.State
 }
 
 // intern returns one shared copy of a conversation id: a conversation's
@@ -114,7 +122,7 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
 	defer snap.Close()
-	s := &scan{convs: map[string]*convEntry{}, msgs: map[string]*msgEntry{}, ids: map[string]string{}}
+	s := &scan{convs: map[string]*convEntry{}, msgs: map[string]*msgEntry{}, ids: map[string]string{}, erasure: erasure.New()}
 	if s.cps, err = snap.Checkpoints(ctx); err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
@@ -136,7 +144,7 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 
 func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
 	kind, ok := quickKind(raw.Leaf)
-	if ok && kind != leaf.KindMessage && kind != leaf.KindConversation {
+	if ok && kind != leaf.KindMessage && kind != leaf.KindConversation && kind != leaf.KindErasure && kind != leaf.KindHold {
 		return nil
 	}
 	e, err := leaf.DecodeLeaf(raw.Leaf)
@@ -144,6 +152,13 @@ func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
 		return fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, raw.Seq, err)
 	}
 	switch e.Kind {
+	case leaf.KindErasure, leaf.KindHold:
+		// Read in the same snapshot as the messages, so that what is
+		// erased and what is produced agree.
+		e.Seq = raw.Seq
+		if err := s.erasure.Add(&e); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
 	case leaf.KindConversation:
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
@@ -206,13 +221,15 @@ func quickKind(b []byte) (string, bool) {
 }
 
 // selectMessages applies sel to the scan: the selected conversations in
-// id order, each with its selected messages in time order.
-func (s *scan) selectMessages(sel Selection) ([]*convEntry, error) {
+// id order, each with its selected messages in time order, and the
+// selected messages left out because an erasure deleted their content
+// (by conversation id, then seq).
+func (s *scan) selectMessages(sel Selection) ([]*convEntry, []production.Erased, error) {
 	var start, end time.Time
 	if sel.Interval != "" {
 		var err error
 		if start, end, err = parseInterval(sel.Interval); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	msgConvs := map[string]bool{}
@@ -230,7 +247,18 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, error) {
 			want[id] = true
 		}
 		if len(unknown) > 0 {
-			return nil, fmt.Errorf("%w: %s", ErrUnknownConversation, strings.Join(unknown, ", "))
+			return nil, nil, fmt.Errorf("%w: %s", ErrUnknownConversation, strings.Join(unknown, ", "))
+		}
+		// Naming an erased conversation is an error, not a silent skip:
+		// whoever asked for it must learn that it cannot be produced.
+		var erased []string
+		for _, id := range sel.Conversations {
+			if r, ok := s.erasure.ConversationRecord(id); ok {
+				erased = append(erased, fmt.Sprintf("%s (erasure entry %d: %s)", id, r.Seq, r.Reason))
+			}
+		}
+		if len(erased) > 0 {
+			return nil, nil, fmt.Errorf("%w: %s; its content is gone and cannot be produced (leave it out of --conversation)", ErrErasedConversation, strings.Join(erased, ", "))
 		}
 	}
 	var fromDiff map[string]bool
@@ -241,6 +269,7 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, error) {
 		}
 	}
 	byConv := map[string]*convEntry{}
+	var gone []production.Erased
 	for _, m := range s.msgs {
 		switch {
 		case want != nil && !want[m.convID]:
@@ -252,6 +281,11 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, error) {
 		}
 		c := s.convs[m.convID]
 		if sel.LegalHoldOnly && (c == nil || !c.legalHold) {
+			continue
+		}
+		if status, seq, ok := s.erasedContent(m); ok {
+			gone = append(gone, production.Erased{ConversationID: m.convID, MessageID: m.msgID, Seq: m.seq, LeafHash: m.leafHash.String(),
+				Status: status, ErasureSeq: seq})
 			continue
 		}
 		out := byConv[m.convID]
@@ -266,8 +300,17 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, error) {
 		}
 		out.msgs = append(out.msgs, m)
 	}
+	slices.SortFunc(gone, func(a, b production.Erased) int {
+		if r := strings.Compare(a.ConversationID, b.ConversationID); r != 0 {
+			return r
+		}
+		return int(a.Seq) - int(b.Seq)
+	})
 	if len(byConv) == 0 {
-		return nil, ErrEmptySelection
+		if len(gone) > 0 {
+			return nil, nil, fmt.Errorf("%w: its %d messages were erased, or their content deleted by an erasure", ErrEmptySelection, len(gone))
+		}
+		return nil, nil, ErrEmptySelection
 	}
 	convs := make([]*convEntry, 0, len(byConv))
 	for _, c := range byConv {
@@ -280,5 +323,27 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, error) {
 		convs = append(convs, c)
 	}
 	slices.SortFunc(convs, func(a, b *convEntry) int { return strings.Compare(a.id, b.id) })
-	return convs, nil
+	for _, c := range convs {
+		if !c.evidence.IsZero() {
+			if _, ok := s.erasure.Object(c.evidence); ok {
+				c.evidence = hashchain.Hash{} // its conversation body is erased: participants come from the messages alone
+			}
+		}
+	}
+	return convs, gone, nil
+}
+
+// erasedContent says whether an erasure deleted m's content, how
+// (production.StatusErased or StatusBodyErased) and by which entry.
+func (s *scan) erasedContent(m *msgEntry) (string, uint64, bool) {
+	if r, ok := s.erasure.MessageRecord(m.convID, m.msgID); ok {
+		return production.StatusErased, r.Seq, true
+	}
+	if r, ok := s.erasure.Collateral(m.convID, m.msgID); ok {
+		return production.StatusBodyErased, r.Seq, true
+	}
+	if seq, ok := s.erasure.Object(m.evidence); ok {
+		return production.StatusBodyErased, seq, true
+	}
+	return "", 0, false
 }

@@ -42,7 +42,34 @@ type Manifest struct {
 	VerifierKey   string         `json:"verifier_key"` // file name
 	Conversations []Conversation `json:"conversations"`
 	Messages      []Message      `json:"messages"`
-	Files         []File         `json:"files"`
+	// Erased are the messages the selection held that were not produced
+	// because an erasure (custody erase) deleted their content: erased
+	// themselves, or their response body deleted with an erased
+	// message's. Absent when there are none.
+	Erased []Erased `json:"erased,omitempty"`
+	Files  []File   `json:"files"`
+}
+
+// Erased statuses.
+const (
+	// StatusErased: the message was erased (alone or with its
+	// conversation).
+	StatusErased = "erased"
+	// StatusBodyErased: the message was not erased, but the response
+	// body holding it was deleted with an erased message's; its text is
+	// gone from the evidence.
+	StatusBodyErased = "body_erased"
+)
+
+// Erased is a selected message that was not produced: its ledger entry
+// (seq, leaf hash) and the erasure entry that deleted its content.
+type Erased struct {
+	ConversationID string `json:"conversation_id"`
+	MessageID      string `json:"message_id"`
+	Seq            uint64 `json:"seq"`
+	LeafHash       string `json:"leaf_hash"`
+	Status         string `json:"status"`
+	ErasureSeq     uint64 `json:"erasure_seq"`
 }
 
 // Selection is what the production was asked for (empty: everything).
@@ -148,6 +175,9 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	member("verifier_key", m.VerifierKey, false)
 	list("conversations", len(m.Conversations), func(i int) any { return m.Conversations[i] }, false)
 	list("messages", len(m.Messages), func(i int) any { return m.Messages[i] }, false)
+	if len(m.Erased) > 0 { // absent otherwise: productions of matters without erasures keep their bytes
+		list("erased", len(m.Erased), func(i int) any { return m.Erased[i] }, false)
+	}
 	list("files", len(m.Files), func(i int) any { return m.Files[i] }, true)
 	b.WriteString("}\n")
 	if err != nil {

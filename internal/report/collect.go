@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -47,6 +48,29 @@ type ledgerFacts struct {
 	exceptions []Exception
 	diffSeq    map[string]uint64 // diff run id → seq of its entry
 	reports    []RunInfo         // earlier reports, from their entries
+	erasure    *erasure.State
+	// erasedMsgs, bodiesErased count latest captures erased, and not
+	// erased but with their response body deleted.
+	erasedMsgs, bodiesErased int
+}
+
+// erasureOf turns an erasure record into what the report shows.
+func erasureOf(r erasure.Record) *Erasure {
+	return &Erasure{Seq: r.Seq, When: formatTime(r.At), Reason: r.Reason, Operator: r.Operator, OverrideHold: r.OverrideHold}
+}
+
+// erasedReason says in words what an erasure did, for section 7.
+func erasedReason(what string, r erasure.Record) string {
+	s := fmt.Sprintf("%s erased by erasure entry %d at %s by %s: %s", what, r.Seq, formatTime(r.At), cmpOr(r.Operator, "(operator not recorded)"), r.Reason)
+	if r.OverrideHold != "" {
+		s += fmt.Sprintf(" (despite a legal hold: %s)", r.OverrideHold)
+	}
+	return s + "; its content is gone, its ledger entries and proofs remain"
+}
+
+// bodyErasedReason says what a collateral deletion means.
+func bodyErasedReason(r erasure.Record) string {
+	return fmt.Sprintf("not erased, but its response body was deleted by erasure entry %d at %s (the body also held an erased message): its ledger entry and opening remain, its text can no longer be shown", r.Seq, formatTime(r.At))
 }
 
 func gapKey(conv, msg string) string { return conv + "/" + msg }
@@ -55,8 +79,13 @@ func gapKey(conv, msg string) string { return conv + "/" + msg }
 // show, when not nil, says which messages the transcripts show.
 // keepHashes keeps every leaf hash, for proofs.
 func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at time.Time) bool, keepHashes bool) (*ledgerFacts, error) {
+	st, err := erasure.Load(ctx, l)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
-		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}}
+		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}, erasure: st}
+	erasedMsg := map[string]bool{} // by gapKey, latest captures
 	conv := func(id string) *convState {
 		c := f.convs[id]
 		if c == nil {
@@ -96,6 +125,22 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			if e.Supersedes == nil {
 				c.messages++
 				f.messages++
+				k := gapKey(e.ConversationID, e.MessageID)
+				if r, ok := st.MessageRecord(e.ConversationID, e.MessageID); ok {
+					if !erasedMsg[k] {
+						erasedMsg[k] = true
+						f.erasedMsgs++
+						if !st.Conversation(e.ConversationID) {
+							f.exceptions = append(f.exceptions, Exception{Kind: "erased", ConversationID: e.ConversationID, MessageID: e.MessageID,
+								Reason: erasedReason("message", r)})
+						}
+					}
+				} else if r, ok := st.Collateral(e.ConversationID, e.MessageID); ok && !erasedMsg[k] {
+					erasedMsg[k] = true
+					f.bodiesErased++
+					f.exceptions = append(f.exceptions, Exception{Kind: "body_erased", ConversationID: e.ConversationID, MessageID: e.MessageID,
+						Reason: bodyErasedReason(r)})
+				}
 			}
 			var at time.Time
 			if e.Compliance != nil {
@@ -180,6 +225,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		f.order = append(f.order, c)
 		if c.held {
 			f.held++
+		}
+		if r, ok := st.ConversationRecord(c.id); ok {
+			f.exceptions = append(f.exceptions, Exception{Kind: "erased", ConversationID: c.id, Reason: erasedReason("conversation", r)})
 		}
 		for _, g := range c.gone {
 			f.exceptions = append(f.exceptions, Exception{Kind: "gone_at_source", ConversationID: c.id, MessageID: g,

@@ -53,9 +53,19 @@ type Summary struct {
 	Messages      int `json:"messages"`
 	// Attachments counts the attachments custody downloaded and keeps as
 	// evidence (section 7 lists those it could not).
-	Attachments       int      `json:"attachments"`
-	HeldConversations int      `json:"held_conversations"`
-	Intervals         []string `json:"intervals"`
+	Attachments       int `json:"attachments"`
+	HeldConversations int `json:"held_conversations"`
+	// MatterHeld counts conversations under a matter hold (custody
+	// hold) in force.
+	MatterHeld int `json:"matter_held_conversations"`
+	// ErasedConversations counts the conversations erased whole;
+	// ErasedMessages the captured messages erased (those of erased
+	// conversations included); BodiesErased the messages not erased
+	// whose response body an erasure deleted with an erased message's.
+	ErasedConversations int      `json:"erased_conversations"`
+	ErasedMessages      int      `json:"erased_messages"`
+	BodiesErased        int      `json:"messages_body_erased"`
+	Intervals           []string `json:"intervals"`
 	// APIHosts are where the captures came from, as the ledger's runs
 	// recorded them (empty when the runs did not record it).
 	APIHosts  []string `json:"api_hosts"`
@@ -80,6 +90,9 @@ type RunInfo struct {
 // and what the diffed export did to them.
 type LegalHold struct {
 	Conversations int `json:"held_conversations"`
+	// MatterHeld counts conversations under a matter hold (custody
+	// hold) in force; Held lists them beside those deletion-protected.
+	MatterHeld int `json:"matter_held_conversations"`
 	// Affected is how many held conversations the export lost, changed
 	// or added a message of (missing, altered, time-shifted, not captured).
 	Affected int `json:"affected_conversations"`
@@ -97,6 +110,10 @@ type LegalHold struct {
 type HeldConversation struct {
 	ID       string `json:"conversation_id"`
 	Messages int    `json:"messages"`
+	// DeletionProtection: under Genesys deletion protection when last
+	// captured; MatterHold: the matter hold in force, if any.
+	DeletionProtection bool        `json:"deletion_protection"`
+	MatterHold         *MatterHold `json:"matter_hold"`
 	// HoldsStripped counts its messages whose export lost the hold.
 	HoldsStripped int `json:"holds_stripped"`
 	// Counts are its findings that say the export lost, changed or
@@ -104,6 +121,22 @@ type HeldConversation struct {
 	// kind; Affected names those messages.
 	Counts   map[string]int `json:"findings"`
 	Affected []HeldMessage  `json:"messages_affected"`
+}
+
+// MatterHold is a matter hold (custody hold) in force.
+type MatterHold struct {
+	Seq    uint64 `json:"seq"`
+	Reason string `json:"reason"`
+}
+
+// Erasure is the erasure entry that erased a conversation or message, or
+// deleted a message's response body: shown in place of what is gone.
+type Erasure struct {
+	Seq          uint64 `json:"seq"`
+	When         string `json:"when"`
+	Reason       string `json:"reason"`
+	Operator     string `json:"operator"`
+	OverrideHold string `json:"override_hold"`
 }
 
 // HeldMessage is a message of a held conversation with findings.
@@ -243,6 +276,9 @@ type Conversation struct {
 	Gone         []string      `json:"messages_gone"`
 	Page         string        `json:"page"`
 	Findings     int           `json:"findings"`
+	// Erased is the erasure that erased the conversation whole: its
+	// participants and messages' content are gone.
+	Erased *Erasure `json:"erased,omitempty"`
 }
 
 // Participant is one participant of a conversation, from its evidence.
@@ -269,6 +305,13 @@ type Message struct {
 	Status        []string     `json:"status"`
 	Proof         string       `json:"proof"`
 	Error         string       `json:"error,omitempty"`
+	// Erased is the erasure that erased the message (status "erased"):
+	// only the ledger's facts are shown. BodyErased is the erasure that
+	// deleted the response body of a message it did not erase (status
+	// "body_erased"): the message stands, its opening remains, its text
+	// cannot be shown.
+	Erased     *Erasure `json:"erased,omitempty"`
+	BodyErased *Erasure `json:"body_erased,omitempty"`
 }
 
 // Attachment is one attachment of a message.

@@ -237,7 +237,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	var proofs atomic.Int64
 	fs := &fileSet{dir: o.Out}
 	defer fs.abort()
-	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show}
+	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show, erasure: lf.erasure}
 	if pr != nil {
 		t.proofs = func(c *convState, e *leaf.Entry) (string, error) {
 			if e.Seq >= cp.Size || (o.Proofs == ProofsHeld && !c.held) {
@@ -425,7 +425,7 @@ func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page
 		}
 	}()
 	for range workers {
-		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show}
+		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show, erasure: proto.erasure}
 		go func() {
 			for j := range jobs {
 				j.res <- t.render(ctx, convs[j.i], page(j.i))
@@ -471,7 +471,7 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 		return rendered{err: err}
 	}
 	return rendered{html: buf.Bytes(), json: js,
-		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages))}}
+		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages)), Erased: conv.Erased}}
 }
 
 // filter turns the options' conversation and interval limits into the
@@ -623,7 +623,16 @@ func cmpOr(a, b string) string {
 // fillDoc fills every section but the transcripts' conversations.
 func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
 	doc.Summary = Summary{Conversations: len(lf.order), Messages: lf.messages, Attachments: lf.attach, HeldConversations: lf.held,
-		Intervals: nonNil(lf.intervals), APIHosts: []string{}, ClientIDs: []string{}}
+		Intervals: nonNil(lf.intervals), APIHosts: []string{}, ClientIDs: []string{},
+		ErasedMessages: lf.erasedMsgs, BodiesErased: lf.bodiesErased}
+	for _, c := range lf.order {
+		if lf.erasure.Conversation(c.id) {
+			doc.Summary.ErasedConversations++
+		}
+		if _, ok := lf.erasure.MatterHold(c.id); ok {
+			doc.Summary.MatterHeld++
+		}
+	}
 	runs, err := l.Runs(ctx)
 	if err != nil {
 		return err
@@ -641,11 +650,20 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 	slices.SortStableFunc(doc.Runs, func(a, b RunInfo) int { return strings.Compare(a.StartedAt, b.StartedAt) })
 
 	// Section 2.
-	doc.LegalHold = LegalHold{Conversations: lf.held, Held: []HeldConversation{}}
+	doc.LegalHold = LegalHold{Conversations: lf.held, MatterHeld: doc.Summary.MatterHeld, Held: []HeldConversation{}}
+	// A conversation is listed when deletion protection covered it at
+	// capture or a matter hold covers it now; each says which.
+	matterHold := func(id string) *MatterHold {
+		if h, ok := lf.erasure.MatterHold(id); ok {
+			return &MatterHold{Seq: h.Seq, Reason: h.Reason}
+		}
+		return nil
+	}
 	if df == nil {
 		for _, c := range lf.order {
-			if c.held {
-				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}, Affected: []HeldMessage{}})
+			if mh := matterHold(c.id); c.held || mh != nil {
+				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, DeletionProtection: c.held,
+					MatterHold: mh, Counts: map[string]int{}, Affected: []HeldMessage{}})
 			}
 		}
 	}
@@ -666,13 +684,15 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		lh.Missing, lh.Altered = len(df.holdCats["missing"]), len(df.holdCats["altered"])
 		lh.TimeShifted, lh.NotCaptured = len(df.holdCats["time_shifted"]), len(df.holdCats["not_captured"])
 		for _, c := range lf.order {
-			if !c.held {
+			mh := matterHold(c.id)
+			if !c.held && mh == nil {
 				continue
 			}
 			hc := df.heldConv[c.id]
 			if hc == nil {
 				hc = &HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}}
 			}
+			hc.DeletionProtection, hc.MatterHold = c.held, mh
 			hc.Affected = nonNil(hc.Affected)
 			if len(hc.Counts) > 0 {
 				lh.Affected++
@@ -746,6 +766,11 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		LedgerSize: lf.size, Root: in.Root,
 		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
 			doc.Matter.Name, len(lf.order), lf.messages)}
+	if s := doc.Summary; s.ErasedMessages > 0 || s.BodiesErased > 0 {
+		// A certificate must not vouch for copies that no longer exist.
+		doc.Certificate.Statement += fmt.Sprintf(" Of these, %d conversations and %d messages were since erased (custody erase), and the response bodies of %d other messages deleted with them: their content is no longer held and is not shown, their hash values remain in the ledger; section 7 lists each with the erasure entry.",
+			s.ErasedConversations, s.ErasedMessages, s.BodiesErased)
+	}
 	if n := len(cps); n > 0 {
 		c := cps[n-1]
 		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)

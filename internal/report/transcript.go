@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -26,8 +27,11 @@ type transcriber struct {
 	diff  *diffFacts
 	// proofs writes the proof file of a message and returns its name, or
 	// "" when it gets none.
-	proofs  func(c *convState, e *leaf.Entry) (string, error)
-	show    func(conv string, at time.Time) bool // messages to show; nil for all
+	proofs func(c *convState, e *leaf.Entry) (string, error)
+	show   func(conv string, at time.Time) bool // messages to show; nil for all
+	// erasure says what was erased: never read, nor shown, from its
+	// evidence (which is gone).
+	erasure *erasure.State
 	bodySum hashchain.Hash
 	body    map[string]*genesys.MessageData
 	bodyErr error
@@ -39,7 +43,12 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 	if out.Gone == nil {
 		out.Gone = []string{}
 	}
-	out.Participants = t.participants(ctx, c)
+	if r, ok := t.erasure.ConversationRecord(c.id); ok {
+		out.Erased = erasureOf(r)
+		out.Participants = []Participant{} // its conversation body is erased
+	} else {
+		out.Participants = t.participants(ctx, c)
+	}
 	latest := map[string]int{} // message id → index in out.Messages
 	err := t.l.EntriesAt(ctx, c.msgSeqs, func(e leaf.Entry) error {
 		if t.show != nil {
@@ -70,7 +79,9 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 		return cmp.Or(strings.Compare(a.TimeUTC, b.TimeUTC), strings.Compare(a.ID, b.ID))
 	})
 	for _, m := range out.Messages {
-		if len(m.Status) > 1 || len(m.Status) == 1 && m.Status[0] != "captured" {
+		// Erasure is not a finding about the export: it is the custodian's
+		// own recorded act, stated in section 7.
+		if slices.ContainsFunc(m.Status, func(s string) bool { return s != "captured" && s != "erased" && s != "body_erased" }) {
 			out.Findings++
 		}
 	}
@@ -81,6 +92,9 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 func (t *transcriber) participants(ctx context.Context, c *convState) []Participant {
 	ps := []Participant{}
 	if c.evidence.IsZero() {
+		return ps
+	}
+	if _, gone := t.erasure.Object(c.evidence); gone {
 		return ps
 	}
 	b, err := t.store.Get(ctx, c.evidence)
@@ -165,6 +179,22 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 		if m.Proof, err = t.proofs(c, e); err != nil {
 			return nil, err
 		}
+	}
+	// Erased: only the ledger's facts (seq, hashes, time) are shown.
+	if r, ok := t.erasure.MessageRecord(c.id, e.MessageID); ok {
+		m.Status, m.Erased = []string{"erased"}, erasureOf(r)
+		return m, nil
+	}
+	r, collateral := t.erasure.Collateral(c.id, e.MessageID)
+	if seq, gone := t.erasure.Object(e.EvidenceSHA256); gone && !collateral {
+		// Its body is gone though no entry names it collateral (an older
+		// erasure): say the same thing.
+		r, collateral = t.erasure.Record(seq), true
+	}
+	if collateral {
+		m.BodyErased = erasureOf(r)
+		m.Status = append(slices.DeleteFunc(m.Status, func(s string) bool { return s == "captured" }), "body_erased")
+		return m, nil
 	}
 	var media []leaf.MediaRef
 	if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {

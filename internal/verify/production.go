@@ -50,6 +50,9 @@ type ProductionReport struct {
 	LedgerChecked bool                `json:"ledger_checked"`
 	Findings      []ProductionFinding `json:"findings"`
 	Omitted       int                 `json:"omitted,omitempty"`
+	// Erased is how many selected messages the manifest lists as left
+	// out because an erasure deleted their content.
+	Erased int `json:"erased,omitempty"`
 }
 
 // maxProductionFindings bounds the findings listed; the rest are counted.
@@ -169,6 +172,7 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		}
 		rep.checkProof(root, m.Proof, m.Seq, m.LeafHash, leaf.KindMessage, m.ConversationID, m.MessageID, cpNote, cp, o.VerifierKey)
 	}
+	rep.checkErased(ctx, man, o)
 	return rep.done(), nil
 }
 

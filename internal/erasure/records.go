@@ -1,0 +1,97 @@
+package erasure
+
+import (
+	"slices"
+	"time"
+)
+
+// Record is what an erasure entry says of itself: a reader shows it in
+// place of what was erased (which is gone).
+type Record struct {
+	Seq          uint64
+	At           time.Time
+	Operator     string
+	Reason       string
+	OverrideHold string
+}
+
+// Hold is a matter hold in force on a conversation.
+type Hold struct {
+	Seq    uint64
+	Reason string
+}
+
+// ConversationRecord returns the erasure that erased the conversation
+// whole.
+func (s *State) ConversationRecord(convID string) (Record, bool) {
+	seq, ok := s.conversations[convID]
+	if !ok {
+		return Record{}, false
+	}
+	return s.records[seq], true
+}
+
+// MessageRecord returns the erasure that erased the message, alone or
+// with its conversation.
+func (s *State) MessageRecord(convID, msgID string) (Record, bool) {
+	if seq, ok := s.messages[msgID]; ok {
+		return s.records[seq], true
+	}
+	if convID != "" {
+		return s.ConversationRecord(convID)
+	}
+	return Record{}, false
+}
+
+// Collateral returns the latest erasure that deleted the response body
+// of a message it did not erase (erasure detail "collateral"): the
+// message's opening remains, its body is gone. False for an erased
+// message.
+func (s *State) Collateral(convID, msgID string) (Record, bool) {
+	if s.Message(convID, msgID) {
+		return Record{}, false
+	}
+	seq, ok := s.collateral[msgID]
+	if !ok {
+		return Record{}, false
+	}
+	return s.records[seq], true
+}
+
+// MatterHold returns the matter hold in force on the conversation.
+func (s *State) MatterHold(convID string) (Hold, bool) {
+	d, ok := s.held[convID]
+	if !ok {
+		return Hold{}, false
+	}
+	return Hold{Seq: s.heldSeq[convID], Reason: d.Reason}, true
+}
+
+// HeldConversations lists the conversations under a matter hold, sorted.
+func (s *State) HeldConversations() []string {
+	out := make([]string, 0, len(s.held))
+	for c := range s.held {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ErasedConversations lists the conversations erased whole, sorted.
+func (s *State) ErasedConversations() []string {
+	out := make([]string, 0, len(s.conversations))
+	for c := range s.conversations {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Record returns the erasure entry at seq (the zero Record but for its
+// seq when there is none).
+func (s *State) Record(seq uint64) Record {
+	if r, ok := s.records[seq]; ok {
+		return r
+	}
+	return Record{Seq: seq}
+}

@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"context"
+	"slices"
+
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/production"
+)
+
+// ProdCheckErased: a message the manifest lists as erased is produced
+// all the same, or (with the ledger) the entry it names is not an
+// erasure of it.
+const ProdCheckErased = "erased"
+
+// checkErased checks the manifest's erased list: no message both listed
+// and produced; with the ledger, each listed message's erasure entry is
+// an erasure that erased it (status erased) or deleted its response body
+// (body_erased), and its seq and leaf hash are its entry's. A production
+// made before an erasure holds messages erased since: that is not a
+// finding (the production is what was produced then).
+func (r *ProductionReport) checkErased(ctx context.Context, man *production.Manifest, o ProductionOptions) {
+	r.Erased = len(man.Erased)
+	produced := make(map[string]bool, len(man.Messages))
+	for _, m := range man.Messages {
+		produced[m.ConversationID+"/"+m.MessageID] = true
+	}
+	erasures := map[uint64]*leaf.ErasureDetail{}
+	for _, e := range man.Erased {
+		if ctx.Err() != nil {
+			return
+		}
+		if produced[e.ConversationID+"/"+e.MessageID] {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s is listed as erased and produced", e.MessageID)
+		}
+		if e.Status != production.StatusErased && e.Status != production.StatusBodyErased {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s: erased status %q", e.MessageID, e.Status)
+			continue
+		}
+		if o.Ledger == nil {
+			continue
+		}
+		me, err := o.Ledger.Entry(ctx, e.Seq)
+		if err != nil || me.Kind != leaf.KindMessage || me.MessageID != e.MessageID || me.ConversationID != e.ConversationID || me.LeafHash.String() != e.LeafHash {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s: entry %d is not its capture with leaf hash %s", e.MessageID, e.Seq, e.LeafHash)
+			continue
+		}
+		d, ok := erasures[e.ErasureSeq]
+		if !ok {
+			if ee, err := o.Ledger.Entry(ctx, e.ErasureSeq); err == nil && ee.Kind == leaf.KindErasure {
+				if dd, err := leaf.DecodeDetail(ee.Kind, ee.Detail); err == nil {
+					d = dd.(*leaf.ErasureDetail)
+				}
+			}
+			erasures[e.ErasureSeq] = d
+		}
+		if d == nil {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s: entry %d is not an erasure", e.MessageID, e.ErasureSeq)
+			continue
+		}
+		var named bool
+		switch e.Status {
+		case production.StatusErased:
+			named = slices.Contains(d.Messages, e.MessageID) || slices.Contains(d.Conversations, e.ConversationID)
+		case production.StatusBodyErased:
+			named = slices.Contains(d.Collateral, e.MessageID) || (!me.EvidenceSHA256.IsZero() && slices.Contains(d.Erased, me.EvidenceSHA256.String()))
+		}
+		if !named {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s: erasure entry %d does not name it (%s)", e.MessageID, e.ErasureSeq, e.Status)
+		}
+	}
+}

@@ -202,6 +202,7 @@ func (r *runner) begin(ctx context.Context) error {
 		Event: event, RunKind: r.o.RunKind, Operator: operator, Host: host,
 		Tool: "custody", ToolVersion: r.o.ToolVersion,
 		Scope: scope, Evidence: r.d.Evidence.URL(),
+		APIURL: r.d.Client.APIURL(), ClientIDs: r.d.Client.ClientIDs(),
 	})
 	if err != nil {
 		return fmt.Errorf("export: run entry: %w", err)

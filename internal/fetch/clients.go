@@ -86,3 +86,15 @@ func (c *Client) anyLaneLeft(now time.Time) bool {
 
 // Clients returns how many OAuth clients share the work.
 func (c *Client) Clients() int { return len(c.lanes) }
+
+// ClientIDs returns the OAuth client ids the client sends as (never a
+// secret), in configuration order; empty with only an access token.
+func (c *Client) ClientIDs() []string {
+	var ids []string
+	for _, l := range c.lanes {
+		if l.id != "" {
+			ids = append(ids, l.id)
+		}
+	}
+	return ids
+}

@@ -352,6 +352,11 @@ type RunDetail struct {
 	ToolVersion string          `json:"tool_version"`
 	Scope       json.RawMessage `json:"scope"`    // export.Scope and its key
 	Evidence    string          `json:"evidence"` // the evidence store's URL
+	// APIURL and ClientIDs say where the run read from: the API's base URL
+	// and the OAuth client ids (never a secret). Omitted when empty, so
+	// details written before them keep their bytes.
+	APIURL    string   `json:"api_url,omitempty"`
+	ClientIDs []string `json:"client_ids,omitempty"`
 
 	// RunEnd.
 	Status     string          `json:"status"`
@@ -372,6 +377,8 @@ func (d RunDetail) MarshalJSON() ([]byte, error) {
 		}{d.Accounting, d.Event, d.Status})
 	}
 	return json.Marshal(struct {
+		APIURL      string          `json:"api_url,omitempty"`
+		ClientIDs   []string        `json:"client_ids,omitempty"`
 		Evidence    string          `json:"evidence"`
 		Event       string          `json:"event"`
 		Host        string          `json:"host"`
@@ -380,7 +387,7 @@ func (d RunDetail) MarshalJSON() ([]byte, error) {
 		Scope       json.RawMessage `json:"scope"`
 		Tool        string          `json:"tool"`
 		ToolVersion string          `json:"tool_version"`
-	}{d.Evidence, d.Event, d.Host, d.Operator, d.RunKind, d.Scope, d.Tool, d.ToolVersion})
+	}{d.APIURL, d.ClientIDs, d.Evidence, d.Event, d.Host, d.Operator, d.RunKind, d.Scope, d.Tool, d.ToolVersion})
 }
 
 // DiffDetail is a diff entry's detail: what was compared, under which

@@ -43,12 +43,15 @@ type ledgerFacts struct {
 	attach     int
 	held       int
 	runStarts  map[string]*leaf.RunDetail
-	intervals  []string
-	refetch    map[string]leaf.RefetchDetail // by conversation id + "/" + message id: the latest outcome
-	exceptions []Exception
-	diffSeq    map[string]uint64 // diff run id → seq of its entry
-	reports    []RunInfo         // earlier reports, from their entries
-	erasure    *erasure.State
+	// apiHosts and clientIDs are where the runs read from, in order of
+	// first appearance (runs before custody recorded them add nothing).
+	apiHosts, clientIDs []string
+	intervals           []string
+	refetch             map[string]leaf.RefetchDetail // by conversation id + "/" + message id: the latest outcome
+	exceptions          []Exception
+	diffSeq             map[string]uint64 // diff run id → seq of its entry
+	reports             []RunInfo         // earlier reports, from their entries
+	erasure             *erasure.State
 	// erasedMsgs, bodiesErased count latest captures erased, and not
 	// erased but with their response body deleted.
 	erasedMsgs, bodiesErased int
@@ -177,6 +180,14 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				}
 				var scope struct {
 					Interval string `json:"interval"`
+				}
+				if rd.APIURL != "" && !slices.Contains(f.apiHosts, rd.APIURL) {
+					f.apiHosts = append(f.apiHosts, rd.APIURL)
+				}
+				for _, id := range rd.ClientIDs {
+					if !slices.Contains(f.clientIDs, id) {
+						f.clientIDs = append(f.clientIDs, id)
+					}
 				}
 				if json.Unmarshal(rd.Scope, &scope) == nil && scope.Interval != "" && !seenInterval[scope.Interval] {
 					seenInterval[scope.Interval] = true

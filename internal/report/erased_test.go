@@ -25,6 +25,38 @@ import (
 
 // erasedMatter captures a small simulated org into a fresh ledger.
 func erasedMatter(t *testing.T) *ledgertest.Env {
+	le, _ := capturedMatter(t)
+	return le
+}
+
+// TestReportSource: the matter summary says where the captures came from —
+// the API URL and the OAuth client id the export runs recorded — and the
+// client secret is in no file of the report.
+func TestReportSource(t *testing.T) {
+	le, srv := capturedMatter(t)
+	out := filepath.Join(t.TempDir(), "r")
+	if _, err := report.Generate(context.Background(), le.Ledger, le.Store, report.Options{Out: out, Proofs: report.ProofsNone, NoRecord: true}); err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, filepath.Join(out, "report.json"))
+	if !slices.Equal(doc.Summary.APIHosts, []string{srv.APIURL}) || !slices.Equal(doc.Summary.ClientIDs, []string{srv.ClientID}) {
+		t.Fatalf("summary source: hosts %v clients %v, want [%s] [%s]", doc.Summary.APIHosts, doc.Summary.ClientIDs, srv.APIURL, srv.ClientID)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page, []byte(srv.APIURL)) || !bytes.Contains(page, []byte(srv.ClientID)) {
+		t.Error("report.html does not name the API URL and the OAuth client id")
+	}
+	if hits := leaks(t, out, []string{srv.ClientSecret}); len(hits) > 0 {
+		t.Fatalf("the client secret is in the report: %v", hits)
+	}
+}
+
+// capturedMatter captures a small simulated org into a fresh ledger and
+// returns it with the simulator.
+func capturedMatter(t *testing.T) (*ledgertest.Env, *sim.Server) {
 	t.Helper()
 	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	srv := simtest.Start(t, sim.Options{
@@ -43,7 +75,7 @@ func erasedMatter(t *testing.T) *ledgertest.Env {
 	if err != nil || !acct.Complete() {
 		t.Fatalf("export: %v %+v", err, acct)
 	}
-	return le
+	return le, srv
 }
 
 // leaks reports every file under dir holding any of needles, in the

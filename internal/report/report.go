@@ -623,7 +623,7 @@ func cmpOr(a, b string) string {
 // fillDoc fills every section but the transcripts' conversations.
 func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
 	doc.Summary = Summary{Conversations: len(lf.order), Messages: lf.messages, Attachments: lf.attach, HeldConversations: lf.held,
-		Intervals: nonNil(lf.intervals), APIHosts: []string{}, ClientIDs: []string{},
+		Intervals: nonNil(lf.intervals), APIHosts: nonNil(lf.apiHosts), ClientIDs: nonNil(lf.clientIDs),
 		ErasedMessages: lf.erasedMsgs, BodiesErased: lf.bodiesErased}
 	for _, c := range lf.order {
 		if lf.erasure.Conversation(c.id) {

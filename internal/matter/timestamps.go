@@ -35,8 +35,17 @@ type TimestampResult struct {
 }
 
 // TSAs returns the matter's timestamp authorities.
-func (m *Matter) TSAs(ctx context.Context) ([]string, error) {
-	v, _, err := m.Ledger.State(ctx, StateTSA)
+func (m *Matter) TSAs(ctx context.Context) ([]string, error) { return m.urlList(ctx, StateTSA) }
+
+// AddTSAs adds authorities to the matter's settings (each an http or
+// https URL; one already there is not added twice).
+func (m *Matter) AddTSAs(ctx context.Context, urls []string) error {
+	return m.addURLs(ctx, StateTSA, "add timestamp authorities", urls, tsa.CheckURL)
+}
+
+// urlList reads a setting that lists URLs one a line.
+func (m *Matter) urlList(ctx context.Context, key string) ([]string, error) {
+	v, _, err := m.Ledger.State(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("matter: %w", err)
 	}
@@ -49,19 +58,19 @@ func (m *Matter) TSAs(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// AddTSAs adds authorities to the matter's settings (each an http or
-// https URL; one already there is not added twice).
-func (m *Matter) AddTSAs(ctx context.Context, urls []string) error {
+// addURLs adds urls, each checked, to the setting key (one already there
+// is not added twice); what names the change in an error.
+func (m *Matter) addURLs(ctx context.Context, key, what string, urls []string, check func(string) error) error {
 	if m.opts.ReadOnly {
-		return fmt.Errorf("matter: add timestamp authorities: %w", ErrReadOnly)
+		return fmt.Errorf("matter: %s: %w", what, ErrReadOnly)
 	}
-	have, err := m.TSAs(ctx)
+	have, err := m.urlList(ctx, key)
 	if err != nil {
 		return err
 	}
 	n := len(have)
 	for _, u := range urls {
-		if err := tsa.CheckURL(u); err != nil {
+		if err := check(u); err != nil {
 			return fmt.Errorf("matter: %w", err)
 		}
 		if !slices.Contains(have, u) {
@@ -71,7 +80,7 @@ func (m *Matter) AddTSAs(ctx context.Context, urls []string) error {
 	if len(have) == n {
 		return nil
 	}
-	return m.Ledger.SetState(ctx, StateTSA, strings.Join(have, "\n"))
+	return m.Ledger.SetState(ctx, key, strings.Join(have, "\n"))
 }
 
 // SetTSARoots keeps a PEM root bundle in the matter's settings.

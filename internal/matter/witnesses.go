@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -26,17 +25,7 @@ type CosignResult struct {
 
 // Witnesses returns the matter's witnesses.
 func (m *Matter) Witnesses(ctx context.Context) ([]string, error) {
-	v, _, err := m.Ledger.State(ctx, StateWitness)
-	if err != nil {
-		return nil, fmt.Errorf("matter: %w", err)
-	}
-	var out []string
-	for _, u := range strings.Split(v, "\n") {
-		if u = strings.TrimSpace(u); u != "" {
-			out = append(out, u)
-		}
-	}
-	return out, nil
+	return m.urlList(ctx, StateWitness)
 }
 
 // CheckWitnessURL checks that a witness's URL is http or https with a host.
@@ -53,26 +42,7 @@ func CheckWitnessURL(raw string) error {
 
 // AddWitnesses adds witnesses to the matter's settings.
 func (m *Matter) AddWitnesses(ctx context.Context, urls []string) error {
-	if m.opts.ReadOnly {
-		return fmt.Errorf("matter: add witnesses: %w", ErrReadOnly)
-	}
-	have, err := m.Witnesses(ctx)
-	if err != nil {
-		return err
-	}
-	n := len(have)
-	for _, u := range urls {
-		if err := CheckWitnessURL(u); err != nil {
-			return fmt.Errorf("matter: %w", err)
-		}
-		if !slices.Contains(have, u) {
-			have = append(have, u)
-		}
-	}
-	if len(have) == n {
-		return nil
-	}
-	return m.Ledger.SetState(ctx, StateWitness, strings.Join(have, "\n"))
+	return m.addURLs(ctx, StateWitness, "add witnesses", urls, CheckWitnessURL)
 }
 
 // LastCosignatures returns what the cosigning of the last checkpoint this

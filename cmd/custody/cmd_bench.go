@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -22,6 +23,31 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 16, "custody's export workers (more hide storage latency on a busy machine)")
 	fs.BoolVar(&o.cfg.SkipNaive, "skip-naive", false, "measure custody only")
 	fs.IntSliceVar(&o.cfg.Clients, "clients", []int{1}, "measure custody with each of these numbers of OAuth clients (e.g. 1,2,4), each on a fresh simulator")
+	fs.StringVar(&o.cfg.JSSDK, "jssdk", defaultJSSDK(), "folder holding the official Genesys JavaScript SDK's node_modules ($CUSTODY_JSSDK, else .tools/jssdk of the module); \"none\" skips the SDK row")
+	fs.IntVar(&o.cfg.JSSDKWorkers, "jssdk-workers", 8, "concurrent workers of the JavaScript SDK export")
+}
+
+// defaultJSSDK is $CUSTODY_JSSDK, else .tools/jssdk beside the go.mod of
+// the working directory or a parent (where scripts/install-test-deps.sh
+// puts it), else "".
+func defaultJSSDK() string {
+	if d := os.Getenv("CUSTODY_JSSDK"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, ".tools", "jssdk")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 const benchExportLong = `Bench export starts the built-in simulator at a fixed rate limit and, in
@@ -38,6 +64,16 @@ minute's worth per client, at the budget, plus the simulator's fixed
 listing job delay), and wall/limit (1.00: as fast as the limits allow).
 With --clients 1,2,4 custody runs once per number of OAuth clients, each
 limited apart, and the speed-up column compares each run with the first.
+
+When node and the official Genesys JavaScript SDK are installed (--jssdk;
+scripts/install-test-deps.sh installs it), a js-sdk row follows: what an
+SDK user writes (the analytics job, then per conversation the message
+conversation and its messages in bulk, --jssdk-workers at once, retrying
+a 429 after Retry-After at most five tries, since the SDK itself does not
+retry) on a fresh simulator of the same org and faults. Its msgs lost are
+the messages custody captured that it did not receive, and wall/js-sdk is
+custody's wall time ÷ the SDK's. Without node or the SDK the row is left
+out with a note on stderr.
 `
 
 // newBenchCommand is 'custody bench': run bare, it is 'bench export' (what
@@ -99,6 +135,15 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 			return usageError("--clients: each number of OAuth clients must be 1 to 64, not %d", n)
 		}
 	}
+	if o.cfg.JSSDKWorkers < 1 || o.cfg.JSSDKWorkers > 256 {
+		return usageError("--jssdk-workers must be 1 to 256, not %d", o.cfg.JSSDKWorkers)
+	}
+	if o.cfg.JSSDK == "none" {
+		o.cfg.JSSDK = ""
+	} else if _, err := bench.JSSDKAvailable(o.cfg.JSSDK); err != nil {
+		fmt.Fprintf(g.stderr, "note: no js-sdk row: %v\n", err)
+		o.cfg.JSSDK = ""
+	}
 	o.cfg.Log = g.log
 	rows, err := bench.Run(ctx, o.cfg)
 	if err != nil {
@@ -114,11 +159,12 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 			LimitSeconds    float64 `json:"physical_limit_seconds"`
 			OverLimit       float64 `json:"wall_over_limit"`
 			SpeedUp         float64 `json:"speed_up,omitempty"`
+			OverJSSDK       float64 `json:"wall_over_jssdk,omitempty"`
 		}
 		var out []row
 		for _, r := range rows {
 			out = append(out, row{r, r.PerConversation(), r.Budget(), r.TooManyShare(), r.Wall.Seconds(),
-				r.PhysicalLimit().Seconds(), r.OverLimit(), bench.SpeedUp(rows, r)})
+				r.PhysicalLimit().Seconds(), r.OverLimit(), bench.SpeedUp(rows, r), bench.OverJSSDK(rows, r)})
 		}
 		return json.NewEncoder(g.stdout).Encode(out)
 	}

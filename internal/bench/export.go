@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,7 +33,14 @@ type Config struct {
 	// to RateLimit apart ([1] when empty).
 	Clients []int
 	Dir     string // work folder (ledger, evidence); a temp dir when empty
-	Log     *slog.Logger
+	// JSSDK is the folder holding the official Genesys JavaScript SDK's
+	// node_modules: when set, the SDK export script runs (JSSDKWorkers
+	// workers, 8 when 0) on a fresh simulator of the same org and faults,
+	// after custody, as a "js-sdk" row. Run fails with ErrNoJSSDK when node
+	// or the SDK is missing; callers check JSSDKAvailable first.
+	JSSDK        string
+	JSSDKWorkers int
+	Log          *slog.Logger
 }
 
 // Row is one method's measurements.
@@ -48,6 +56,11 @@ type Row struct {
 	Clients       int           // OAuth clients sharing the work (each with Limit)
 	Setup         int64         // of Requests: run setup (the org limits read), neither listing nor capture
 	JobDelay      time.Duration // the simulator's fixed delay of the listing job
+	Messages      int           // messages captured (custody) or received (js-sdk); 0 for naive, which does not count them
+	// MessagesLost is, for the js-sdk row, the messages custody captured
+	// (first custody row) that the SDK did not receive; for custody, the
+	// org's messages it did not capture.
+	MessagesLost int
 }
 
 // budget is the requests a minute the run could spend: Limit per client.
@@ -181,19 +194,45 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 			rows = append(rows, *naive)
 		}
 	}
+	if cfg.JSSDK != "" {
+		srv, interval, err := startSim(ctx, cfg, 1)
+		if err != nil {
+			return nil, err
+		}
+		row, err := runJSSDK(ctx, cfg, srv, interval)
+		srv.Close()
+		if err != nil {
+			return nil, err
+		}
+		row.MessagesLost = max(rows[0].Messages-row.Messages, 0)
+		rows = append(rows, row)
+	}
 	return rows, nil
 }
 
-// runOnce measures custody with n clients on a fresh simulator and, when
-// naive, the naive method after it on the same simulator.
-func runOnce(ctx context.Context, cfg Config, n int, naive bool) (Row, *Row, error) {
-	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+// benchStart is the start of the benchmark org's conversations.
+var benchStart = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// startSim starts a fresh simulator of cfg's org with n clients and
+// returns it with the export interval.
+func startSim(ctx context.Context, cfg Config, n int) (*sim.Server, string, error) {
+	start := benchStart
 	end := start.AddDate(0, 0, 14)
 	srv, err := sim.Start(ctx, sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: cfg.Seed, Conversations: cfg.Conversations, Start: start, End: end, LegalHoldShare: 0.1, OtherMediaShare: 0.2},
 		RateLimit: cfg.RateLimit, Faults: cfg.Faults, ExtraClients: n - 1,
 		JobDelay: jobDelay, AuditDelay: 500 * time.Millisecond,
 	})
+	if err != nil {
+		return nil, "", err
+	}
+	return srv, start.Format(time.RFC3339) + "/" + end.Add(96*time.Hour).Format(time.RFC3339), nil
+}
+
+// runOnce measures custody with n clients on a fresh simulator and, when
+// naive, the naive method after it on the same simulator.
+func runOnce(ctx context.Context, cfg Config, n int, naive bool) (Row, *Row, error) {
+	srv, interval, err := startSim(ctx, cfg, n)
 	if err != nil {
 		return Row{}, nil, err
 	}
@@ -232,7 +271,7 @@ func runOnce(ctx context.Context, cfg Config, n int, naive bool) (Row, *Row, err
 	before := srv.Stats()
 	t0 := time.Now()
 	acct, err := export.Run(ctx, export.Deps{Client: client, Ledger: l, Evidence: store}, export.Options{
-		Scope: export.Scope{Matter: "bench", Interval: start.Format(time.RFC3339) + "/" + end.Add(96*time.Hour).Format(time.RFC3339),
+		Scope: export.Scope{Matter: "bench", Interval: interval,
 			MediaType: "message", MessageType: "whatsapp"},
 		Concurrency: cfg.Concurrency, SignerKey: key, Log: cfg.Log,
 	})
@@ -241,8 +280,10 @@ func runOnce(ctx context.Context, cfg Config, n int, naive bool) (Row, *Row, err
 	}
 	wall := time.Since(t0)
 	req, listing, setup, tooMany := count(before, srv.Stats())
+	captured := acct.MessagesAppended + acct.MessagesUnchanged + acct.MessagesChanged
 	row := Row{Method: "custody", Conversations: acct.Listed, Requests: req, Listing: listing, Setup: setup, TooMany: tooMany,
-		Lost: acct.Listed - acct.Exported, Wall: wall, Limit: cfg.RateLimit, Clients: n, JobDelay: jobDelay}
+		Lost: acct.Listed - acct.Exported, Wall: wall, Limit: cfg.RateLimit, Clients: n, JobDelay: jobDelay,
+		Messages: captured, MessagesLost: max(expectedMessages(srv.Org)-captured-acct.MessagesGone, 0)}
 	if !naive {
 		return row, nil, nil
 	}
@@ -280,21 +321,42 @@ func SpeedUp(rows []Row, r Row) float64 {
 	return 0
 }
 
+// OverJSSDK is a custody row's wall time ÷ the js-sdk row's (0 when r is
+// not a custody row or there is no js-sdk row).
+func OverJSSDK(rows []Row, r Row) float64 {
+	if r.Method != "custody" {
+		return 0
+	}
+	for _, b := range rows {
+		if b.Method == "js-sdk" && b.Wall > 0 {
+			return r.Wall.Seconds() / b.Wall.Seconds()
+		}
+	}
+	return 0
+}
+
 // PrintTable writes the rows and, when there is a naive row, the ratio of
 // it to the first custody row.
 func PrintTable(w io.Writer, cfg Config, rows []Row) {
 	fmt.Fprintf(w, "export benchmark: %d conversations in the org, limit %d requests/min per client, faults %q\n", cfg.Conversations, cfg.RateLimit, cfg.Faults)
 	fmt.Fprintf(w, "physical limit: requests beyond the initial allowance (a minute's worth per client) at the budget, plus the %s listing job delay\n\n", jobDelay)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\tclients\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\tphysical limit\twall/limit\tspeed-up\t")
+	fmt.Fprintln(tw, "method\tclients\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\tphysical limit\twall/limit\tspeed-up\tmessages\tmsgs lost\twall/js-sdk\t")
 	for _, r := range rows {
 		sp := "-"
 		if v := SpeedUp(rows, r); v > 0 {
 			sp = fmt.Sprintf("%.2fx", v)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.1f%%\t%.1f%%\t%d\t%.2f%%\t%.2f\t%d\t%s\t%s\t%.2f\t%s\t\n", r.Method, max(r.Clients, 1), r.Conversations, r.Requests, r.Listing,
+		msgs, mlost, sdk := "-", "-", "-"
+		if r.Method != "naive" {
+			msgs, mlost = strconv.Itoa(r.Messages), strconv.Itoa(r.MessagesLost)
+		}
+		if v := OverJSSDK(rows, r); v > 0 {
+			sdk = fmt.Sprintf("%.2fx", v)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.1f%%\t%.1f%%\t%d\t%.2f%%\t%.2f\t%d\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t\n", r.Method, max(r.Clients, 1), r.Conversations, r.Requests, r.Listing,
 			r.PerConversation(), 100*r.Budget(), 100*r.Allowance(), r.TooMany, 100*r.TooManyShare(), r.TooManyPerMinute(), r.Lost, r.Wall.Round(10*time.Millisecond),
-			r.PhysicalLimit().Round(10*time.Millisecond), r.OverLimit(), sp)
+			r.PhysicalLimit().Round(10*time.Millisecond), r.OverLimit(), sp, msgs, mlost, sdk)
 	}
 	var c, n *Row
 	for i := range rows {
@@ -317,5 +379,16 @@ func PrintTable(w io.Writer, cfg Config, rows []Row) {
 			ratio(float64(n.TooMany), float64(c.TooMany)), ratio(n.TooManyPerMinute(), c.TooManyPerMinute()),
 			ratio(float64(n.Lost), float64(c.Lost)), ratio(n.Wall.Seconds(), c.Wall.Seconds()))
 	}
+
 	tw.Flush()
+	for _, r := range rows {
+		if r.Method == "js-sdk" {
+			workers := cfg.JSSDKWorkers
+			if workers < 1 {
+				workers = 8
+			}
+			fmt.Fprintf(w, "\njs-sdk: the official Genesys JavaScript SDK, %d workers, on a fresh simulator of the same org and faults;\nits msgs lost are messages custody captured that it did not receive; wall/js-sdk is custody's wall ÷ its wall\n", workers)
+			break
+		}
+	}
 }

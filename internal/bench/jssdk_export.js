@@ -1,0 +1,109 @@
+// What a user of the official Genesys Cloud JavaScript SDK
+// (purecloud-platform-client-v2, pinned in cmd/custody/testdata/jssdk)
+// writes to export the scope custody bench export exports: an analytics
+// conversation details job (create, poll, every page of results through
+// the cursor), then for each conversation the message conversation and
+// its messages in bulk, with WORKERS concurrent workers.
+//
+// The SDK (v262) has no retry of its own: a 429 rejects the call. The
+// script does the least a user must to finish at all: on 429 sleep the
+// Retry-After the response states (1 s when none) and try again, at most
+// five tries; any other rejection loses the conversation. No pacing. A
+// body the SDK could not parse (a truncated response) is accepted as the
+// SDK hands it over, as its users do: its messages are simply missing.
+//
+// Run by internal/bench (embedded); environment: JSSDK_DIR (where
+// node_modules is), SIM_LOGIN_URL, SIM_API_URL, SIM_CLIENT_ID,
+// SIM_CLIENT_SECRET, SIM_INTERVAL, WORKERS (default 8).
+// Output: one JSON line {"wall_seconds", "requests", "too_many",
+// "conversations", "conversations_lost", "messages"}.
+'use strict';
+
+const path = require('path');
+const platformClient = require(path.join(process.env.JSSDK_DIR, 'node_modules', 'purecloud-platform-client-v2'));
+
+const client = platformClient.ApiClient.instance;
+client.setReturnExtendedResponses(true);
+
+function gateway(u) {
+  const url = new URL(u);
+  return { host: url.hostname, protocol: url.protocol.replace(':', ''), port: Number(url.port) };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let requests = 0;
+let tooMany = 0;
+
+async function call(fn) {
+  for (let tries = 1; ; tries++) {
+    requests++;
+    try {
+      return (await fn()).body;
+    } catch (e) {
+      if (!e || e.status !== 429 || tries >= 5) throw e;
+      tooMany++;
+      const ra = Number(e.headers && e.headers['retry-after']);
+      await sleep(1000 * (Number.isFinite(ra) && ra > 0 ? ra : 1));
+    }
+  }
+}
+
+async function main() {
+  const workers = Math.max(1, Number(process.env.WORKERS || 8));
+  const t0 = process.hrtime.bigint();
+  client.setGateway(gateway(process.env.SIM_LOGIN_URL));
+  await client.loginClientCredentialsGrant(process.env.SIM_CLIENT_ID, process.env.SIM_CLIENT_SECRET);
+  client.setGateway(gateway(process.env.SIM_API_URL));
+  const analytics = new platformClient.AnalyticsApi();
+  const conversations = new platformClient.ConversationsApi();
+
+  const job = await call(() => analytics.postAnalyticsConversationsDetailsJobs({
+    interval: process.env.SIM_INTERVAL, order: 'asc', orderBy: 'conversationStart',
+    segmentFilters: [{ type: 'and', predicates: [
+      { type: 'dimension', dimension: 'mediaType', operator: 'matches', value: 'message' },
+      { type: 'dimension', dimension: 'messageType', operator: 'matches', value: 'whatsapp' },
+    ] }],
+  }));
+  for (;;) {
+    const s = await call(() => analytics.getAnalyticsConversationsDetailsJob(job.jobId));
+    if (s.state === 'FULFILLED') break;
+    if (s.state === 'FAILED' || s.state === 'CANCELLED' || s.state === 'EXPIRED') throw new Error('analytics job ' + s.state);
+    await sleep(500);
+  }
+  const ids = [];
+  let cursor;
+  do {
+    const page = await call(() => analytics.getAnalyticsConversationsDetailsJobResults(job.jobId, cursor ? { cursor } : {}));
+    for (const c of (page && page.conversations) || []) ids.push(c.conversationId);
+    cursor = page && page.cursor;
+  } while (cursor);
+
+  let next = 0;
+  let lost = 0;
+  let messages = 0;
+  async function worker() {
+    while (next < ids.length) {
+      const id = ids[next++];
+      try {
+        const mc = await call(() => conversations.getConversationsMessage(id));
+        const msgs = [];
+        for (const p of (mc && mc.participants) || []) for (const m of p.messages || []) msgs.push(m.messageId);
+        const bulk = await call(() => conversations.postConversationsMessageMessagesBulk(id, { body: msgs }));
+        const got = new Set();
+        for (const m of (bulk && Array.isArray(bulk.entities) && bulk.entities) || []) if (m && m.id) got.add(m.id);
+        messages += got.size;
+      } catch (e) {
+        lost++;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, worker));
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(JSON.stringify({ wall_seconds: wall, requests, too_many: tooMany, conversations: ids.length,
+    conversations_lost: lost, messages }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write('jssdk export: ' + String((e && e.stack) || (e && e.status && ('status ' + e.status)) || JSON.stringify(e)) + '\n');
+  process.exit(1);
+});

@@ -34,8 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # The official Genesys Cloud JavaScript SDK, pinned with its lock file
 # (cmd/custody/testdata/jssdk), into .tools/jssdk: cmd/custody's
-# TestJSSDKClient drives custody sim serve with it. Without node the test
-# skips (loudly), so node missing is not an error here.
+# TestJSSDKClient drives custody sim serve with it, and internal/bench's
+# js-sdk row (`custody bench export`) exports with it. Without node those
+# tests skip (loudly), so node missing is not an error here.
 jssdk="${CUSTODY_JSSDK:-$(dirname "$tools")/jssdk}"
 pin=cmd/custody/testdata/jssdk
 if ! command -v npm >/dev/null; then

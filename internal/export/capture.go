@@ -300,6 +300,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		msgs = append(msgs, c)
 	}
 	var toSeal []int
+	earlier := earlierBodies{}
 	for i := range msgs {
 		// A message captured before with the same payload is not
 		// appended again (commit), so its attachments are not fetched
@@ -309,7 +310,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		} else if ok && prev.PayloadSHA256 == msgs[i].payload {
 			continue
 		} else if ok && hasAttachmentURL(&msgs[i].data) {
-			same, err := r.sameButSignatures(ctx, prev, &msgs[i])
+			same, err := r.sameButSignatures(ctx, earlier, prev, &msgs[i])
 			if err != nil {
 				return err
 			}
@@ -368,37 +369,76 @@ func hasAttachmentURL(md *genesys.MessageData) bool {
 	return false
 }
 
+// earlierBodies holds, for one conversation, the messages of each
+// earlier response body read back (by its evidence sum), so that a body
+// holding many messages is read and decoded once, not once per message.
+type earlierBodies map[hashchain.Hash]*earlierBody
+
+type earlierBody struct {
+	msgs map[string][]earlierMessage // by message id
+	err  error                       // why the body could not be read
+}
+
+// earlierMessage is one message of an earlier body: its payload hash and
+// the object, whose derive.StableHash is computed only when compared.
+type earlierMessage struct {
+	payload hashchain.Hash
+	raw     []byte
+}
+
 // sameButSignatures reports whether m equals its latest capture prev but
 // for the pre-signatures of its attachment urls: the message as prev
 // recorded it is read back from prev's evidence and both are compared by
 // derive.StableHash. Evidence that cannot be read (erased, or a store
 // failing) makes it a change, captured again: never a silent skip.
-func (r *runner) sameButSignatures(ctx context.Context, prev leaf.Entry, m *captured) (bool, error) {
+func (r *runner) sameButSignatures(ctx context.Context, earlier earlierBodies, prev leaf.Entry, m *captured) (bool, error) {
 	cur, err := derive.StableHash(m.raw)
 	if err != nil {
 		return false, nil
 	}
-	body, err := r.d.Evidence.Get(ctx, prev.EvidenceSHA256)
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
+	body, ok := earlier[prev.EvidenceSHA256]
+	if !ok {
+		if body, err = r.readEarlier(ctx, prev.EvidenceSHA256); err != nil {
+			return false, err
 		}
-		r.o.Log.Warn("the earlier capture's evidence could not be read: the message is captured again", "message", m.id, "seq", prev.Seq, "error", err)
+		earlier[prev.EvidenceSHA256] = body
+	}
+	if body.err != nil {
+		r.o.Log.Warn("the earlier capture's evidence could not be read: the message is captured again", "message", m.id, "seq", prev.Seq, "error", body.err)
 		return false, nil
 	}
-	raws, err := derive.MessagesIn(body)
+	for _, e := range body.msgs[m.id] {
+		if e.payload == prev.PayloadSHA256 {
+			was, err := derive.StableHash(e.raw)
+			return err == nil && was == cur, nil
+		}
+	}
+	return false, nil
+}
+
+// readEarlier reads an earlier response body and indexes its messages by
+// id; an error is returned only when ctx ended, else kept in the body.
+func (r *runner) readEarlier(ctx context.Context, sum hashchain.Hash) (*earlierBody, error) {
+	raw, err := r.d.Evidence.Get(ctx, sum)
 	if err != nil {
-		return false, nil
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return &earlierBody{err: err}, nil
+	}
+	body := &earlierBody{msgs: map[string][]earlierMessage{}}
+	raws, err := derive.MessagesIn(raw)
+	if err != nil {
+		return body, nil
 	}
 	for _, raw := range raws {
 		md, payload, err := derive.DecodeMessage(raw)
-		if err != nil || md.ID != m.id || payload != prev.PayloadSHA256 {
+		if err != nil {
 			continue
 		}
-		was, err := derive.StableHash(raw)
-		return err == nil && was == cur, nil
+		body.msgs[md.ID] = append(body.msgs[md.ID], earlierMessage{payload: payload, raw: raw})
 	}
-	return false, nil
+	return body, nil
 }
 
 // seal draws the message's salt and stages its opening (the salt and the

@@ -20,9 +20,8 @@ import (
 // first ```sh block (`custody sim serve …`) in the background, as the
 // first terminal, and the next block, as the second terminal, in the same
 // empty folder, with `custody` on PATH being this test binary. The text
-// is run as written (the second block reads the simulator's values from
-// the file its --ready-file wrote); a <placeholder> would be replaced by
-// the ready line's field of that name. Each
+// is run exactly as written: the second block reads the simulator's values
+// from the file its --ready-file wrote, and a <placeholder> fails. Each
 // command must exit with the status its trailing comment names
 // (`# exit 3: …`; 0 without one) and, for `prints "TEXT"`, print a line
 // starting with TEXT. A README edit that breaks the walkthrough fails here.
@@ -118,13 +117,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 	// Terminal 2: every command of the second block, in one shell, each
 	// one's exit status and output kept apart.
 	text := blocks[1]
-	for key, v := range ready {
-		if v, ok := v.(string); ok {
-			text = strings.ReplaceAll(text, "<"+key+">", v)
-		}
-	}
 	if m := regexp.MustCompile(`<[a-z_]+>`).FindString(text); m != "" {
-		t.Fatalf("README walkthrough: placeholder %s is not a field of the simulator's ready line %v", m, ready)
+		t.Fatalf("README walkthrough: placeholder %s: the walkthrough runs as written, so its values must come from sim.json (--ready-file)", m)
 	}
 	steps := commands(text)
 	var script strings.Builder

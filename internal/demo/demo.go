@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
@@ -283,11 +284,8 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	if err != nil || !ok {
 		return res, fmt.Errorf("demo: no checkpoint: %v", err)
 	}
-	sigs, err := wit.Add(witness.Request{Checkpoint: cp.Note})
+	sigs, err := cosign(ctx, l, wit, nil, cp)
 	if err != nil {
-		return res, fmt.Errorf("demo: witness: %w", err)
-	}
-	if err := l.AddCosignature(ctx, cp.ID, wit.Name(), string(sigs)); err != nil {
 		return res, err
 	}
 	if err := os.WriteFile(res.Checkpoint, append(append([]byte(nil), cp.Note...), sigs...), 0o644); err != nil {
@@ -339,15 +337,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, fmt.Errorf("demo: no checkpoint after the report: %v", err)
 	}
 	if last.ID != cp.ID {
-		proof, err := l.ConsistencyProof(ctx, cp.Size, last.Size)
-		if err != nil {
-			return res, err
-		}
-		sigs, err := wit.Add(witness.Request{OldSize: cp.Size, Proof: proof, Checkpoint: last.Note})
-		if err != nil {
-			return res, fmt.Errorf("demo: witness: %w", err)
-		}
-		if err := l.AddCosignature(ctx, last.ID, wit.Name(), string(sigs)); err != nil {
+		if _, err := cosign(ctx, l, wit, &cp, last); err != nil {
 			return res, err
 		}
 	}
@@ -370,6 +360,28 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, errors.New("demo: verification failed")
 	}
 	return res, nil
+}
+
+// cosign has the witness cosign cp — with a consistency proof from seen,
+// the checkpoint it cosigned before, unless this is its first — and
+// stores the cosignature beside cp; it returns the cosignature lines.
+func cosign(ctx context.Context, l *ledger.Ledger, wit *witness.Witness, seen *ledger.StoredCheckpoint, cp ledger.StoredCheckpoint) ([]byte, error) {
+	req := witness.Request{Checkpoint: cp.Note}
+	if seen != nil {
+		proof, err := l.ConsistencyProof(ctx, seen.Size, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		req.OldSize, req.Proof = seen.Size, proof
+	}
+	sigs, err := wit.Add(req)
+	if err != nil {
+		return nil, fmt.Errorf("demo: witness: %w", err)
+	}
+	if err := l.AddCosignature(ctx, cp.ID, wit.Name(), string(sigs)); err != nil {
+		return nil, err
+	}
+	return sigs, nil
 }
 
 // demoWitness makes a witness key pair (the verifier key written to

@@ -8,7 +8,11 @@
 // The SDK (v262) has no retry of its own: a 429 rejects the call. The
 // script does the least a user must to finish at all: on 429 sleep the
 // Retry-After the response states (1 s when none) and try again, at most
-// five tries; any other rejection loses the conversation. No pacing. A
+// five tries; any other rejection loses the conversation. The listing
+// (job create, poll, results) is what everything after it needs, so there
+// a 5xx, a dropped connection or an unreadable body is also tried again,
+// at most five tries half a second apart: without the listing a user has
+// nothing. No pacing. A
 // body the SDK could not parse (a truncated response) is accepted as the
 // SDK hands it over, as its users do: its messages are simply missing.
 //
@@ -34,19 +38,37 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let requests = 0;
 let tooMany = 0;
 
-async function call(fn) {
+// call makes one SDK call, trying a 429 again after its Retry-After; with
+// valid (the listing) also a 5xx, a call that got no response, and a body
+// valid refuses (a truncated one the SDK could not parse).
+async function call(fn, valid) {
   for (let tries = 1; ; tries++) {
     requests++;
     try {
-      return (await fn()).body;
+      const body = (await fn()).body;
+      if (valid && !valid(body)) {
+        if (tries >= 5) throw new Error('unreadable listing response');
+        await sleep(500);
+        continue;
+      }
+      return body;
     } catch (e) {
-      if (!e || e.status !== 429 || tries >= 5) throw e;
-      tooMany++;
-      const ra = Number(e.headers && e.headers['retry-after']);
-      await sleep(1000 * (Number.isFinite(ra) && ra > 0 ? ra : 1));
+      if (tries >= 5) throw e;
+      if (e && e.status === 429) {
+        tooMany++;
+        const ra = Number(e.headers && e.headers['retry-after']);
+        await sleep(1000 * (Number.isFinite(ra) && ra > 0 ? ra : 1));
+        continue;
+      }
+      if (valid && (!e || !e.status || e.status >= 500)) {
+        await sleep(500);
+        continue;
+      }
+      throw e;
     }
   }
 }
+const listing = (fn) => call(fn, (body) => body !== null && typeof body === 'object');
 
 async function main() {
   const workers = Math.max(1, Number(process.env.WORKERS || 8));
@@ -57,7 +79,7 @@ async function main() {
   const analytics = new platformClient.AnalyticsApi();
   const conversations = new platformClient.ConversationsApi();
 
-  const job = await call(() => analytics.postAnalyticsConversationsDetailsJobs({
+  const job = await listing(() => analytics.postAnalyticsConversationsDetailsJobs({
     interval: process.env.SIM_INTERVAL, order: 'asc', orderBy: 'conversationStart',
     segmentFilters: [{ type: 'and', predicates: [
       { type: 'dimension', dimension: 'mediaType', operator: 'matches', value: 'message' },
@@ -65,7 +87,7 @@ async function main() {
     ] }],
   }));
   for (;;) {
-    const s = await call(() => analytics.getAnalyticsConversationsDetailsJob(job.jobId));
+    const s = await listing(() => analytics.getAnalyticsConversationsDetailsJob(job.jobId));
     if (s.state === 'FULFILLED') break;
     if (s.state === 'FAILED' || s.state === 'CANCELLED' || s.state === 'EXPIRED') throw new Error('analytics job ' + s.state);
     await sleep(500);
@@ -73,7 +95,7 @@ async function main() {
   const ids = [];
   let cursor;
   do {
-    const page = await call(() => analytics.getAnalyticsConversationsDetailsJobResults(job.jobId, cursor ? { cursor } : {}));
+    const page = await listing(() => analytics.getAnalyticsConversationsDetailsJobResults(job.jobId, cursor ? { cursor } : {}));
     for (const c of (page && page.conversations) || []) ids.push(c.conversationId);
     cursor = page && page.cursor;
   } while (cursor);

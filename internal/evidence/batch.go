@@ -2,8 +2,11 @@ package evidence
 
 import (
 	"context"
+	"crypto/sha256"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/custodyhq/custody/internal/hashchain"
 )
 
 // Batcher is implemented by stores that can make several objects durable
@@ -26,16 +29,26 @@ const putAllParallel = 8
 
 // PutAll stores every object of data and returns when all are durable,
 // refs[i] for data[i]: through s's PutBatch when it is a Batcher, else
-// one Put each, several at once. On an error, as for PutBatch, the
-// caller refers to none of them.
+// one Put each, several at once. An object repeated in data is put once,
+// at its first place, and its repeats say Existed, as a Batcher's do
+// (Puts side by side would race over which one found it stored). On an
+// error, as for PutBatch, the caller refers to none of them.
 func PutAll(ctx context.Context, s Store, data [][]byte) ([]Ref, error) {
 	if b, ok := s.(Batcher); ok {
 		return b.PutBatch(ctx, data)
 	}
 	refs := make([]Ref, len(data))
+	first := make(map[hashchain.Hash]int, len(data))
+	var repeats [][2]int // {place, its first place}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(putAllParallel)
 	for i, d := range data {
+		sum := hashchain.Hash(sha256.Sum256(d))
+		if j, ok := first[sum]; ok {
+			repeats = append(repeats, [2]int{i, j})
+			continue
+		}
+		first[sum] = i
 		g.Go(func() error {
 			ref, err := s.Put(gctx, d)
 			refs[i] = ref
@@ -44,6 +57,11 @@ func PutAll(ctx context.Context, s Store, data [][]byte) ([]Ref, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	for _, r := range repeats {
+		ref := refs[r[1]]
+		ref.Existed = true
+		refs[r[0]] = ref
 	}
 	return refs, nil
 }

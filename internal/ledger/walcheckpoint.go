@@ -38,7 +38,8 @@ type walCheckpointer struct {
 	done chan struct{} // closed when the goroutine has stopped
 	once sync.Once     // stop runs once: Close may be called again
 
-	run     sync.Mutex // held while a checkpoint runs, the background's or the writer's
+	run     sync.Mutex     // held while a checkpoint runs, the background's or the writer's
+	pending sync.WaitGroup // requests taken but not yet run (waitIdle)
 	ceiling int        // walCeiling in pages; tests make it small
 
 	mu       sync.Mutex
@@ -70,9 +71,11 @@ func startWALCheckpointer(ctx context.Context, path string) (*walCheckpointer, e
 // request asks for a background checkpoint without waiting for it: if
 // one is already asked for, this one joins it.
 func (c *walCheckpointer) request() {
+	c.pending.Add(1)
 	select {
 	case c.kick <- struct{}{}:
 	default:
+		c.pending.Done()
 	}
 }
 
@@ -82,6 +85,7 @@ func (c *walCheckpointer) loop() {
 		pages, err := c.checkpoint(c.db)
 		c.mu.Lock()
 		c.runs++
+		c.pending.Done()
 		switch {
 		case err != nil:
 			if c.err == nil {
@@ -157,6 +161,11 @@ func (c *walCheckpointer) stop() error {
 	})
 	return err
 }
+
+// waitIdle waits until every background checkpoint asked for so far has
+// run. Benchmarks use it to charge an append with the work it set off;
+// it must not be called at the same time as request.
+func (c *walCheckpointer) waitIdle() { c.pending.Wait() }
 
 // checkpointRuns reports how many background checkpoints have run.
 func (c *walCheckpointer) checkpointRuns() int {

@@ -40,7 +40,7 @@ type walCheckpointer struct {
 
 	run     sync.Mutex     // held while a checkpoint runs, the background's or the writer's
 	pending sync.WaitGroup // requests taken but not yet run (waitIdle)
-	ceiling int        // walCeiling in pages; tests make it small
+	ceiling int            // walCeiling in pages; tests make it small
 
 	mu       sync.Mutex
 	walPages int   // WAL size as the last checkpoint found it

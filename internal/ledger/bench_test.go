@@ -134,10 +134,10 @@ func BenchmarkAppendVsInsert(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Each batch is made just before it is appended, outside both sides'
-	// time: holding all b.N entries (~150 MB at 200,000) would make every
-	// garbage collection mark them, a cost of the benchmark, not of
-	// appending, that falls on whichever side allocates (append), where
-	// an export holds one conversation at a time.
+	// time. Holding all b.N entries (~150 MB at 200,000) made every
+	// garbage collection mark them: a cost of the benchmark, not of either
+	// side (an export holds one conversation at a time), and one that ran
+	// mostly in the background during the plain inserts.
 	batch := make([]leaf.Entry, benchBatch)
 	makeBatch := func(start int) []leaf.Entry {
 		es := batch[:min(benchBatch, b.N-start)]

@@ -19,6 +19,10 @@ import (
 // a bulk page of messages.
 const benchBatch = 1000
 
+// appendBlock is how many batches BenchmarkAppendVsInsert appends before
+// it inserts them into the plain table.
+const appendBlock = 16
+
 // BenchmarkAppend appends message-sized entries (~600-byte leaves) in
 // batches of 1,000, one transaction per batch, synchronous=FULL, 50
 // messages to a conversation. b.N counts entries. ids=random gives each
@@ -100,21 +104,28 @@ const plainTable = `CREATE TABLE entries (
 CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;`
 
 // BenchmarkAppendVsInsert puts Append beside a plain insert of the same
-// rows through the same driver, in one run: each batch of 1,000 random-id
-// message entries is appended to a ledger, then the rows Append stored
+// rows through the same driver, in one run: batches of 1,000 random-id
+// message entries are appended to a ledger, then the rows Append stored
 // (leaf, hashes, columns, all already computed) are inserted into a plain
 // table in a second database with the ledger's settings (WAL,
 // synchronous=FULL, 16 KiB pages, the same cache), one transaction a batch,
 // by a prepared single-row INSERT — what a Go program storing those rows
-// would do. Alternating batch by batch, both see the same load. An
-// append's time runs until the background WAL checkpoints it asked for
-// have finished too (append-ckpt-wait-ns/entry is that wait): otherwise
-// their CPU and disk writes would land in the plain insert's time, and
-// flatter append. It reports each side's entries/s and CPU per entry
-// (process CPU while it ran), the bytes each side wrote per entry (Linux:
-// /proc/self/io wchar, WAL and checkpoint writes alike), and
-// append/insert, the ratio of the rates (1.0: append costs nothing beyond
-// storing the rows).
+// would do. The two alternate every appendBlock batches (16,000 entries,
+// about one background checkpoint's worth), so both see the same load.
+//
+// An append block's time runs until the background WAL checkpoints it
+// asked for have finished too (append-ckpt-wait-ns/entry is that wait):
+// otherwise their CPU and disk writes would land in the plain inserts'
+// time and flatter append. Within a block they overlap the next appends,
+// as in an export. Each block's entries are made before its time starts,
+// and no more than a block is held: holding all b.N (~150 MB at 200,000)
+// made every garbage collection mark them, a cost of the benchmark that
+// ran mostly in the background during the plain inserts.
+//
+// It reports each side's entries/s and CPU per entry (process CPU while
+// it ran), the bytes each side wrote per entry (Linux: /proc/self/io
+// wchar, WAL and checkpoint writes alike), and append/insert, the ratio
+// of the rates (1.0: append costs nothing beyond storing the rows).
 func BenchmarkAppendVsInsert(b *testing.B) {
 	f := newFixture(b)
 	plainPath := filepath.Join(b.TempDir(), "plain.db")
@@ -133,21 +144,15 @@ func BenchmarkAppendVsInsert(b *testing.B) {
 	if _, err := db.ExecContext(f.ctx, plainTable); err != nil {
 		b.Fatal(err)
 	}
-	// Each batch is made just before it is appended, outside both sides'
-	// time. Holding all b.N entries (~150 MB at 200,000) made every
-	// garbage collection mark them: a cost of the benchmark, not of either
-	// side (an export holds one conversation at a time), and one that ran
-	// mostly in the background during the plain inserts.
-	batch := make([]leaf.Entry, benchBatch)
-	makeBatch := func(start int) []leaf.Entry {
-		es := batch[:min(benchBatch, b.N-start)]
+	makeEntries := func(es []leaf.Entry, start int) {
 		for j := range es {
 			i := start + j
 			conv := fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i / 50), byte(i / 50 >> 8), byte(i / 50 >> 16)}))[:32]
 			es[j] = message(conv, i)
 		}
-		return es
 	}
+	block := make([]leaf.Entry, appendBlock*benchBatch)
+	stored := make([][]leaf.Entry, 0, appendBlock)
 	insert := func(rows []leaf.Entry) error {
 		tx, err := db.BeginTx(f.ctx, nil)
 		if err != nil {
@@ -169,18 +174,25 @@ func BenchmarkAppendVsInsert(b *testing.B) {
 	b.ResetTimer()
 	var appendWall, insertWall, appendCPU, insertCPU, ckptWait time.Duration
 	var appendBytes, insertBytes int64
-	for done := 0; done < b.N; done += benchBatch {
-		es := makeBatch(done)
+	for done := 0; done < b.N; done += len(block) {
+		es := block[:min(len(block), b.N-done)]
+		makeEntries(es, done)
+		stored = stored[:0]
 		w0, cpu0, t0 := writtenBytes(), benchutil.CPUTime(), time.Now()
-		rows, err := f.l.Append(f.ctx, es...)
-		if err != nil {
-			b.Fatal(err)
+		for i := 0; i < len(es); i += benchBatch {
+			rows, err := f.l.Append(f.ctx, es[i:min(i+benchBatch, len(es))]...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			stored = append(stored, rows)
 		}
 		tc := time.Now()
 		f.l.ckpt.waitIdle()
 		w1, cpu1, t1 := writtenBytes(), benchutil.CPUTime(), time.Now()
-		if err := insert(rows); err != nil {
-			b.Fatal(err)
+		for _, rows := range stored {
+			if err := insert(rows); err != nil {
+				b.Fatal(err)
+			}
 		}
 		appendWall, appendCPU, ckptWait = appendWall+t1.Sub(t0), appendCPU+cpu1-cpu0, ckptWait+t1.Sub(tc)
 		insertWall, insertCPU = insertWall+time.Since(t1), insertCPU+benchutil.CPUTime()-cpu1

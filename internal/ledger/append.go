@@ -219,28 +219,30 @@ func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 
 // leafEncoder prepares checked entries for insertion on a second
 // goroutine, while the appending goroutine inserts what is ready: for
-// each chunk (one INSERT's rows) it computes the leaves and leaf hashes
-// and the INSERT's arguments, then the rows of the message index, in key
-// order. Encoding, hashing and argument building (about a fifth of an
-// append's CPU) so overlap with SQLite's work. Only the chain links,
-// each depending on the one before, are left to the appending goroutine.
+// each chunk (one INSERT's rows) it computes the leaves, leaf hashes and
+// chain links and the INSERT's arguments, then the rows of the message
+// index, in key order. Encoding, hashing and argument building (about a
+// fifth of an append's CPU) so overlap with SQLite's work, which is all
+// that is left to the appending goroutine.
 type leafEncoder struct {
 	es    []leaf.Entry
 	chunk int
-	args  [][]any     // each chunk's INSERT arguments; the chain links are filled in before it runs
-	keys  []any       // message_keys_recent rows (key, seq), in key order
-	done  chan int    // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
-	stop  atomic.Bool // set when the inserts failed: no more chunks are wanted
-	err   error       // why encoding stopped early; read after done is closed
-	cap   int         // leaf buffer estimate, for the next Append
-	ready int         // done values received: chunks, then 1 for keys
+	chain hashchain.Hash // the chain link before the next entry to encode
+	args  [][]any        // each chunk's INSERT arguments
+	keys  []any          // message_keys_recent rows (key, seq), in key order
+	done  chan int       // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
+	stop  atomic.Bool    // set when the inserts failed: no more chunks are wanted
+	err   error          // why encoding stopped early; read after done is closed
+	cap   int            // leaf buffer estimate, for the next Append
+	ready int            // done values received: chunks, then 1 for keys
 }
 
-// startLeafEncoder starts preparing es; leafCap is the expected size of a
-// leaf (room for it saves reallocation).
-func startLeafEncoder(es []leaf.Entry, chunk, leafCap int) *leafEncoder {
+// startLeafEncoder starts preparing es, whose chain starts after chain;
+// leafCap is the expected size of a leaf (room for it saves
+// reallocation).
+func startLeafEncoder(es []leaf.Entry, chain hashchain.Hash, chunk, leafCap int) *leafEncoder {
 	n := (len(es) + chunk - 1) / chunk
-	le := &leafEncoder{es: es, chunk: chunk, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
+	le := &leafEncoder{es: es, chunk: chunk, chain: chain, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
 	go le.run()
 	return le
 }
@@ -266,10 +268,10 @@ func (le *leafEncoder) run() {
 			}
 			e.Leaf = b[len(buf):len(b):len(b)]
 			e.LeafHash = hashchain.LeafHash(e.Leaf)
+			e.Chain = hashchain.ChainLink(le.chain, e.LeafHash)
+			le.chain = e.Chain
 			le.cap = max(le.cap, len(e.Leaf)+len(e.Leaf)/8)
 			buf = b
-			// e.Chain[:] points at the entry, whose link the appending
-			// goroutine sets before the INSERT runs.
 			args = append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
 				e.Kind, textOrNull(e.ConversationID), textOrNull(e.MessageID), textOrNull(e.RunID))
 		}
@@ -417,10 +419,10 @@ func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
 }
 
 // insertEntries inserts checked entries, whose chain starts after chain,
-// each chunk as soon as the leaf encoder has it ready, with its chain
-// links, then their message keys.
+// each chunk as soon as the leaf encoder has it ready, then their
+// message keys.
 func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
-	le := startLeafEncoder(es, entriesInsert.chunk(), max(tx.leafCap, 512))
+	le := startLeafEncoder(es, chain, entriesInsert.chunk(), max(tx.leafCap, 512))
 	defer func() {
 		le.finish()
 		tx.leafCap = le.cap
@@ -428,10 +430,6 @@ func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
 	i, err := tx.insertRows(entriesInsert, len(es), func(c int) ([]any, error) {
 		if err := le.wait(c); err != nil {
 			return nil, err
-		}
-		for i := c * le.chunk; i < min((c+1)*le.chunk, len(es)); i++ {
-			es[i].Chain = hashchain.ChainLink(chain, es[i].LeafHash)
-			chain = es[i].Chain
 		}
 		return le.args[c], nil
 	})

@@ -89,8 +89,8 @@ func BenchmarkLatestCapture(b *testing.B) {
 }
 
 // plainTable is the entries table as schema.sql defines it (columns,
-// checks, primary key, conversation index) without what makes it a ledger:
-// no append-only triggers, no message index.
+// checks, primary key, the conversation and controls indexes) without what
+// makes it a ledger: no append-only triggers, no message index.
 const plainTable = `CREATE TABLE entries (
     seq             INTEGER PRIMARY KEY CHECK (seq >= 0),
     leaf            BLOB    NOT NULL,
@@ -101,7 +101,8 @@ const plainTable = `CREATE TABLE entries (
     message_id      TEXT,
     run_id          TEXT
 ) STRICT;
-CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;`
+CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;
+CREATE INDEX entries_controls ON entries (seq) WHERE kind IN ('erasure', 'hold');`
 
 // BenchmarkAppendVsInsert puts Append beside a plain insert of the same
 // rows through the same driver, in one run: batches of 1,000 random-id

@@ -198,6 +198,10 @@ func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 			e.At = tx.l.now()
 		}
 		e.At = e.At.UTC().Truncate(1e6)
+		// The version the leaf will be written in, as AppendLeaf would set
+		// it: found once here (it searches the detail) rather than again
+		// by Validate and by AppendLeaf.
+		e.V = e.Version()
 		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
 		}

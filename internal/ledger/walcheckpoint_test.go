@@ -225,3 +225,22 @@ func TestPageSizes(t *testing.T) {
 		t.Errorf("verify: %+v", rep)
 	}
 }
+
+// TestWaitIdle: waitIdle returns only after every background checkpoint
+// asked for has run (BenchmarkAppendVsInsert relies on it to charge
+// appends with their checkpoints), and at once when none is pending.
+func TestWaitIdle(t *testing.T) {
+	f := newFixture(t)
+	f.l.ckpt.waitIdle() // nothing asked for: returns
+	f.l.ckptEvery = 10
+	for i := range 5 {
+		f.appendN(10)
+		f.l.ckpt.waitIdle()
+		// Each append crossed ckptEvery and asked for one run; requests
+		// that came while one was queued joined it, so at least one run
+		// per wait, and never fewer runs than waits.
+		if n := f.l.ckpt.checkpointRuns(); n < i+1 {
+			t.Fatalf("after %d appends and waits: %d background checkpoints", i+1, n)
+		}
+	}
+}

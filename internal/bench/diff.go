@@ -16,6 +16,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -306,6 +309,13 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 	if err := l.SetState(ctx, "evidence_url", f.Evidence); err != nil {
 		return err
 	}
+	// Every message entry is of ledger format v3, as export writes them:
+	// its opening is stored here before the entry refers to it.
+	store, err := folder.Open(f.Evidence, evidence.Options{})
+	if err != nil {
+		return fmt.Errorf("bench: diff: %w", err)
+	}
+	defer store.Close()
 
 	type conv struct {
 		entries []leaf.Entry
@@ -326,7 +336,7 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 		for range workers {
 			go func() {
 				for w := range todo {
-					es, err := conversationEntries(org, w.i)
+					es, err := conversationEntries(ctx, org, w.i, store)
 					w.out <- conv{es, err} // buffered: never blocks
 				}
 			}()
@@ -394,8 +404,10 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 }
 
 // conversationEntries builds the message entries a real export would
-// append for conversation i (none unless it is WhatsApp).
-func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
+// append for conversation i (none unless it is WhatsApp): v3 entries,
+// whose openings it stores first. The salts are drawn from the message
+// ids rather than at random, so equal seeds give equal ledgers.
+func conversationEntries(ctx context.Context, org *sim.Org, i int, store evidence.Store) ([]leaf.Entry, error) {
 	c := org.ConversationAt(i)
 	if c.MessageType != "whatsapp" || len(c.Messages) == 0 {
 		return nil, nil
@@ -413,8 +425,19 @@ func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
 	}
 	ev := hashchain.Hash(sha256.Sum256(body))
 	src := &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + c.ID + "/messages/bulk", Status: 200}
+	seals := make([]derive.Seal, len(c.Messages))
+	openings := make([][]byte, len(c.Messages))
+	for k := range c.Messages {
+		seals[k].Salt = sha256.Sum256([]byte("custody bench diff salt\x00" + c.ID + "\x00" + c.Messages[k].ID))
+		openings[k] = derive.Opening(&c.Messages[k], seals[k].Salt).Encode()
+	}
+	refs, err := evidence.PutAll(ctx, store, openings)
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: conversation %s: openings: %w", c.ID, err)
+	}
 	out := make([]leaf.Entry, 0, len(c.Messages))
 	for k := range c.Messages {
+		seals[k].Opening = refs[k].Sum
 		m := &c.Messages[k]
 		raw, err := json.Marshal(m)
 		if err != nil {
@@ -424,7 +447,7 @@ func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)
 		}
-		e, err := export.MessageEntry(diffMatter, diffRunID, c.ID, c.LegalHold, audits, m, payload, ev, src, nil, nil)
+		e, err := export.MessageEntry(diffMatter, diffRunID, c.ID, c.LegalHold, audits, m, payload, ev, src, nil, &seals[k])
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)
 		}

@@ -81,7 +81,7 @@ func parseOpeningCanonical(b []byte) (openingFields, bool) {
 		if i > 0 && !lit(",") {
 			return o, false
 		}
-		if !lit(`"`+f+`":`) {
+		if !lit(`"` + f + `":`) {
 			return o, false
 		}
 		var ok bool

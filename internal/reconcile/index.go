@@ -73,21 +73,17 @@ func (x *LedgerIndex) snapshot(ctx context.Context) error {
 // notes the captures they supersede, and passes each to fn (when set).
 func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(leaf.Entry) error) error {
 	var superseded []uint64
-	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: convID}) {
-		if err != nil {
-			return err
-		}
-		if e.Seq >= x.size {
-			break
-		}
+	err := x.L.ConversationMessages(ctx, convID, x.size, func(e leaf.Entry) error {
 		if e.Supersedes != nil {
 			superseded = append(superseded, *e.Supersedes)
 		}
 		if fn != nil {
-			if err := fn(e); err != nil {
-				return err
-			}
+			return fn(e)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()

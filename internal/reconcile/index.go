@@ -141,6 +141,19 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 	return c, nil
 }
 
+// getInto is a store that reads an object into the caller's buffer (the
+// folder store): one opening per capture is read, so no buffer is
+// allocated per capture.
+type getInto interface {
+	GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error)
+}
+
+// openingBufs hold the buffers openings are read into; one larger than
+// maxPooledOpening (openings are a few hundred bytes) is not kept.
+var openingBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledOpening = 64 << 10
+
 // open reads the opening of a v3 capture from the evidence store and
 // returns the detail with its personal fields opened.
 func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail) (*leaf.MessageDetail, error) {
@@ -151,7 +164,17 @@ func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDe
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", e.Seq, err)
 	}
-	b, err := x.Evidence.Get(ctx, sum)
+	var b []byte
+	if gi, ok := x.Evidence.(getInto); ok {
+		bp := openingBufs.Get().(*[]byte)
+		defer openingBufs.Put(bp)
+		b, err = gi.GetInto(ctx, sum, *bp)
+		if cap(b) <= maxPooledOpening {
+			*bp = b[:0]
+		}
+	} else {
+		b, err = x.Evidence.Get(ctx, sum)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening %s (the message is not erased): %w", e.Seq, sum, err)
 	}

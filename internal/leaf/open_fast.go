@@ -43,6 +43,14 @@ type openingFields struct {
 	salt      [SaltSize]byte
 }
 
+// openingKeys are PersonalFields as Encode writes them, key and colon.
+var openingKeys = func() (k [len(PersonalFields)]string) {
+	for i, f := range PersonalFields {
+		k[i] = string(jsonscan.AppendStringRFC8785(nil, f)) + ":"
+	}
+	return k
+}()
+
 // parseOpeningCanonical reads b when it is exactly what Encode writes for
 // some opening: the fixed members in their order, strings without
 // escapes, and — the final test — Encode of what was read gives b back.
@@ -77,11 +85,11 @@ func parseOpeningCanonical(b []byte) (openingFields, bool) {
 	if !lit(`{"fields":{`) {
 		return o, false
 	}
-	for i, f := range PersonalFields {
+	for i := range PersonalFields {
 		if i > 0 && !lit(",") {
 			return o, false
 		}
-		if !lit(`"` + f + `":`) {
+		if !lit(openingKeys[i]) {
 			return o, false
 		}
 		var ok bool

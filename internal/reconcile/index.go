@@ -141,14 +141,9 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 	return c, nil
 }
 
-// getInto is a store that reads an object into the caller's buffer (the
-// folder store): one opening per capture is read, so no buffer is
-// allocated per capture.
-type getInto interface {
-	GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error)
-}
-
-// openingBufs hold the buffers openings are read into; one larger than
+// openingBufs hold the buffers openings are read into (stores that are
+// evidence.GetIntoer: one opening per capture is read, so no buffer is
+// allocated per capture); one larger than
 // maxPooledOpening (openings are a few hundred bytes) is not kept.
 var openingBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
@@ -165,7 +160,7 @@ func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDe
 		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", e.Seq, err)
 	}
 	var b []byte
-	if gi, ok := x.Evidence.(getInto); ok {
+	if gi, ok := x.Evidence.(evidence.GetIntoer); ok {
 		bp := openingBufs.Get().(*[]byte)
 		defer openingBufs.Put(bp)
 		b, err = gi.GetInto(ctx, sum, *bp)

@@ -18,10 +18,6 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
-type getInto interface {
-	GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error)
-}
-
 // TestGetInto gives what Get gives — the bytes, or an error of the same
 // kind — for stored objects, absent ones, a FIFO, a directory and
 // objects over the size limit, whatever the buffer it is handed.
@@ -32,7 +28,10 @@ func TestGetInto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gi, ok := s.(getInto)
+	gi, ok := evidence.ReadOnly(s).(evidence.GetIntoer) // through the wrapper read-only commands use
+	if _, direct := s.(evidence.GetIntoer); !direct {
+		t.Fatal("the folder store has no GetInto")
+	}
 	if !ok {
 		t.Fatal("the folder store has no GetInto")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,10 @@ type DiffConfig struct {
 	// Dir is the work folder (ledger, evidence, export); it must be empty
 	// or absent. Empty: a temp folder, removed afterwards.
 	Dir string
+	// Fixture, instead of Dir, is a work folder a run kept (Dir given):
+	// its fixture is timed again as it stands, nothing is built (the
+	// ledger holds the diff entries of the runs before).
+	Fixture string
 	// Exe is the custody binary the diff runs as, a child process. Empty:
 	// no diff is run (the fixture and the baseline only; tests).
 	Exe string
@@ -145,17 +150,23 @@ func RunDiff(ctx context.Context, cfg DiffConfig) (*DiffReport, error) {
 	if cfg.Runs < 1 {
 		cfg.Runs = 1
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "custody-bench-diff-"); err != nil {
-			return nil, fmt.Errorf("bench: diff: %w", err)
+	var f *DiffFixture
+	var err error
+	if cfg.Fixture != "" {
+		if f, err = LoadDiffFixture(cfg.Fixture); err != nil {
+			return nil, err
 		}
-		defer os.RemoveAll(dir)
-	}
-	f, err := PrepareDiff(ctx, dir, cfg)
-	if err != nil {
-		return nil, err
+	} else {
+		dir := cfg.Dir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "custody-bench-diff-"); err != nil {
+				return nil, fmt.Errorf("bench: diff: %w", err)
+			}
+			defer os.RemoveAll(dir)
+		}
+		if f, err = PrepareDiff(ctx, dir, cfg); err != nil {
+			return nil, err
+		}
 	}
 	r := &DiffReport{Config: cfg, Fixture: *f}
 	files, size, err := Files(f.Export)
@@ -261,7 +272,45 @@ func PrepareDiff(ctx context.Context, dir string, cfg DiffConfig) (*DiffFixture,
 	f.ExportTime = time.Since(t0)
 	progress(cfg.Progress, "export: %d messages (%d readable) in %d files in %s", f.Manifest.Messages,
 		f.Manifest.MessagesReadable, f.Manifest.Files, f.ExportTime.Round(time.Millisecond))
+	b, err := json.Marshal(f)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(abs, fixtureFile), b, 0o644)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: %w", err)
+	}
 	return f, nil
+}
+
+// fixtureFile, in a work folder, describes the fixture PrepareDiff built
+// there, for LoadDiffFixture.
+const fixtureFile = "fixture.json"
+
+// ErrNoFixture: a folder given to time again holds no fixture.
+var ErrNoFixture = errors.New("not a folder kept by bench diff")
+
+// LoadDiffFixture reads back the fixture PrepareDiff built in dir, to be
+// timed again.
+func LoadDiffFixture(dir string) (*DiffFixture, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join(abs, fixtureFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bench: diff: %s: %w (no %s)", dir, ErrNoFixture, fixtureFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: %w", err)
+	}
+	var f DiffFixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("bench: diff: %s: %w", filepath.Join(dir, fixtureFile), err)
+	}
+	// The folder may have moved: its files are where it is now.
+	loc := fixtureIn(abs)
+	f.Dir, f.Ledger, f.Key, f.Evidence, f.Export = loc.Dir, loc.Ledger, loc.Key, loc.Evidence, loc.Export
+	return &f, nil
 }
 
 // fixtureIn names the fixture's files in dir.

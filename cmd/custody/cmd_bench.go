@@ -178,6 +178,7 @@ type benchDiffOptions struct {
 	Seed     int64
 	Keep     string
 	Fixture  string
+	Exe      string
 	Runs     int
 }
 
@@ -186,6 +187,7 @@ func (o *benchDiffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.Seed, "seed", 1, "org and damage seed")
 	fs.StringVar(&o.Keep, "keep", "", "build the ledger and export in this folder (empty or new) and keep them (default: a temp folder, removed)")
 	fs.StringVar(&o.Fixture, "fixture", "", "time again the fixture a run kept with --keep in this folder, building nothing")
+	fs.StringVar(&o.Exe, "exe", "", "time the diff of this custody binary (default: this one), to compare two builds on one fixture")
 	fs.IntVar(&o.Runs, "runs", 1, "time the baseline and the diff this many times each and report the median")
 }
 
@@ -212,7 +214,7 @@ It then times, --runs times each:
                 processor, and sha256sum and openssl dgst -sha256 when
                 installed (one process, and one per processor); the
                 fastest is the floor the ratio is taken against
-  custody diff  this binary, as a child process:
+  custody diff  this binary (or --exe), as a child process:
                 custody --ledger L diff EXPORT --output jsonl --key K
                 with the findings going to /dev/null
 
@@ -226,6 +228,7 @@ Examples:
   custody bench diff --messages 100000 --runs 3 --output json
   custody bench diff --keep /tmp/bench-diff    # then run custody diff by hand
   custody bench diff --fixture /tmp/bench-diff --runs 3    # time it again
+  custody bench diff --fixture /tmp/bench-diff --exe ./custody-main    # another build's diff
 ` + exitStatus(exit0, exit1, exit2, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDiff(cmd, o, g) },
@@ -245,6 +248,9 @@ func runBenchDiff(cmd *cobra.Command, o *benchDiffOptions, g *globalOptions) err
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bench diff: this binary: %w", err)
+	}
+	if o.Exe != "" {
+		exe = o.Exe
 	}
 	r, err := bench.RunDiff(ctx, bench.DiffConfig{
 		Messages: o.Messages, Seed: o.Seed, Dir: o.Keep, Fixture: o.Fixture, Exe: exe, Runs: o.Runs, Progress: g.stderr,

@@ -204,7 +204,7 @@ in the evidence folder; but with no HTTP: nothing is fetched, the
 evidence hash is that of a synthetic bulk body), and writes a damaged
 Recording export of the whole org to a folder in the Genesys S3 layout.
 Setup takes several minutes at the default size (a million openings are
-written and synced), and about 7 GB of disk per million messages;
+written and synced), and about 6 GB of disk per million messages;
 --fixture times a folder kept by --keep again without building.
 
 It then times, --runs times each:

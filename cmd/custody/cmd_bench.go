@@ -177,6 +177,8 @@ type benchDiffOptions struct {
 	Messages int
 	Seed     int64
 	Keep     string
+	Fixture  string
+	Exe      string
 	Runs     int
 }
 
@@ -184,6 +186,8 @@ func (o *benchDiffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Messages, "messages", 1_000_000, "about how many messages the export holds")
 	fs.Int64Var(&o.Seed, "seed", 1, "org and damage seed")
 	fs.StringVar(&o.Keep, "keep", "", "build the ledger and export in this folder (empty or new) and keep them (default: a temp folder, removed)")
+	fs.StringVar(&o.Fixture, "fixture", "", "time again the fixture a run kept with --keep in this folder, building nothing")
+	fs.StringVar(&o.Exe, "exe", "", "time the diff of this custody binary (default: this one), to compare two builds on one fixture")
 	fs.IntVar(&o.Runs, "runs", 1, "time the baseline and the diff this many times each and report the median")
 }
 
@@ -195,11 +199,13 @@ func newBenchDiffCommand(g *globalOptions) *cobra.Command {
 		Long: `Bench diff measures the real diff command on a large export. It builds an
 org of about --messages messages with the simulator's generator, fills a
 new SQLite ledger with one message entry per WhatsApp message (built as
-an export builds them, but with no HTTP: nothing is fetched, the evidence
-hash is that of a synthetic bulk body), and writes a damaged Recording
-export of the whole org to a folder in the Genesys S3 layout. Setup takes
-a few minutes at the default size, and about 3 GB of disk per million
-messages.
+an export builds them, of ledger format v3, each message's opening stored
+in the evidence folder; but with no HTTP: nothing is fetched, the
+evidence hash is that of a synthetic bulk body), and writes a damaged
+Recording export of the whole org to a folder in the Genesys S3 layout.
+Setup takes several minutes at the default size (a million openings are
+written and synced), and about 6 GB of disk per million messages;
+--fixture times a folder kept by --keep again without building.
 
 It then times, --runs times each:
 
@@ -208,7 +214,7 @@ It then times, --runs times each:
                 processor, and sha256sum and openssl dgst -sha256 when
                 installed (one process, and one per processor); the
                 fastest is the floor the ratio is taken against
-  custody diff  this binary, as a child process:
+  custody diff  this binary (or --exe), as a child process:
                 custody --ledger L diff EXPORT --output jsonl --key K
                 with the findings going to /dev/null
 
@@ -221,24 +227,33 @@ Examples:
   custody bench diff
   custody bench diff --messages 100000 --runs 3 --output json
   custody bench diff --keep /tmp/bench-diff    # then run custody diff by hand
+  custody bench diff --fixture /tmp/bench-diff --runs 3    # time it again
+  custody bench diff --fixture /tmp/bench-diff --exe ./custody-main    # another build's diff
 ` + exitStatus(exit0, exit1, exit2, exit130),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDiff(cmd.Context(), o, g) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDiff(cmd, o, g) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runBenchDiff(ctx context.Context, o *benchDiffOptions, g *globalOptions) error {
+func runBenchDiff(cmd *cobra.Command, o *benchDiffOptions, g *globalOptions) error {
+	ctx := cmd.Context()
 	if o.Messages < 1 || o.Runs < 1 {
 		return usageError("--messages and --runs must be positive")
+	}
+	if o.Fixture != "" && (o.Keep != "" || cmd.Flags().Changed("messages") || cmd.Flags().Changed("seed")) {
+		return usageError("--fixture times a kept fixture again: --keep, --messages and --seed build one; give one or the other")
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bench diff: this binary: %w", err)
 	}
+	if o.Exe != "" {
+		exe = o.Exe
+	}
 	r, err := bench.RunDiff(ctx, bench.DiffConfig{
-		Messages: o.Messages, Seed: o.Seed, Dir: o.Keep, Exe: exe, Runs: o.Runs, Progress: g.stderr,
+		Messages: o.Messages, Seed: o.Seed, Dir: o.Keep, Fixture: o.Fixture, Exe: exe, Runs: o.Runs, Progress: g.stderr,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -38,6 +42,10 @@ type DiffConfig struct {
 	// Dir is the work folder (ledger, evidence, export); it must be empty
 	// or absent. Empty: a temp folder, removed afterwards.
 	Dir string
+	// Fixture, instead of Dir, is a work folder a run kept (Dir given):
+	// its fixture is timed again as it stands, nothing is built (the
+	// ledger holds the diff entries of the runs before).
+	Fixture string
 	// Exe is the custody binary the diff runs as, a child process. Empty:
 	// no diff is run (the fixture and the baseline only; tests).
 	Exe string
@@ -142,17 +150,23 @@ func RunDiff(ctx context.Context, cfg DiffConfig) (*DiffReport, error) {
 	if cfg.Runs < 1 {
 		cfg.Runs = 1
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "custody-bench-diff-"); err != nil {
-			return nil, fmt.Errorf("bench: diff: %w", err)
+	var f *DiffFixture
+	var err error
+	if cfg.Fixture != "" {
+		if f, err = LoadDiffFixture(cfg.Fixture); err != nil {
+			return nil, err
 		}
-		defer os.RemoveAll(dir)
-	}
-	f, err := PrepareDiff(ctx, dir, cfg)
-	if err != nil {
-		return nil, err
+	} else {
+		dir := cfg.Dir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "custody-bench-diff-"); err != nil {
+				return nil, fmt.Errorf("bench: diff: %w", err)
+			}
+			defer os.RemoveAll(dir)
+		}
+		if f, err = PrepareDiff(ctx, dir, cfg); err != nil {
+			return nil, err
+		}
 	}
 	r := &DiffReport{Config: cfg, Fixture: *f}
 	files, size, err := Files(f.Export)
@@ -258,7 +272,45 @@ func PrepareDiff(ctx context.Context, dir string, cfg DiffConfig) (*DiffFixture,
 	f.ExportTime = time.Since(t0)
 	progress(cfg.Progress, "export: %d messages (%d readable) in %d files in %s", f.Manifest.Messages,
 		f.Manifest.MessagesReadable, f.Manifest.Files, f.ExportTime.Round(time.Millisecond))
+	b, err := json.Marshal(f)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(abs, fixtureFile), b, 0o644)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: %w", err)
+	}
 	return f, nil
+}
+
+// fixtureFile, in a work folder, describes the fixture PrepareDiff built
+// there, for LoadDiffFixture.
+const fixtureFile = "fixture.json"
+
+// ErrNoFixture: a folder given to time again holds no fixture.
+var ErrNoFixture = errors.New("not a folder kept by bench diff")
+
+// LoadDiffFixture reads back the fixture PrepareDiff built in dir, to be
+// timed again.
+func LoadDiffFixture(dir string) (*DiffFixture, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join(abs, fixtureFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bench: diff: %s: %w (no %s)", dir, ErrNoFixture, fixtureFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: %w", err)
+	}
+	var f DiffFixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("bench: diff: %s: %w", filepath.Join(dir, fixtureFile), err)
+	}
+	// The folder may have moved: its files are where it is now.
+	loc := fixtureIn(abs)
+	f.Dir, f.Ledger, f.Key, f.Evidence, f.Export = loc.Dir, loc.Ledger, loc.Key, loc.Evidence, loc.Export
+	return &f, nil
 }
 
 // fixtureIn names the fixture's files in dir.
@@ -306,6 +358,13 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 	if err := l.SetState(ctx, "evidence_url", f.Evidence); err != nil {
 		return err
 	}
+	// Every message entry is of ledger format v3, as export writes them:
+	// its opening is stored here before the entry refers to it.
+	store, err := folder.Open(f.Evidence, evidence.Options{})
+	if err != nil {
+		return fmt.Errorf("bench: diff: %w", err)
+	}
+	defer store.Close()
 
 	type conv struct {
 		entries []leaf.Entry
@@ -326,7 +385,7 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 		for range workers {
 			go func() {
 				for w := range todo {
-					es, err := conversationEntries(org, w.i)
+					es, err := conversationEntries(ctx, org, w.i, store)
 					w.out <- conv{es, err} // buffered: never blocks
 				}
 			}()
@@ -394,8 +453,10 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 }
 
 // conversationEntries builds the message entries a real export would
-// append for conversation i (none unless it is WhatsApp).
-func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
+// append for conversation i (none unless it is WhatsApp): v3 entries,
+// whose openings it stores first. The salts are drawn from the message
+// ids rather than at random, so equal seeds give equal ledgers.
+func conversationEntries(ctx context.Context, org *sim.Org, i int, store evidence.Store) ([]leaf.Entry, error) {
 	c := org.ConversationAt(i)
 	if c.MessageType != "whatsapp" || len(c.Messages) == 0 {
 		return nil, nil
@@ -413,8 +474,19 @@ func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
 	}
 	ev := hashchain.Hash(sha256.Sum256(body))
 	src := &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + c.ID + "/messages/bulk", Status: 200}
+	seals := make([]derive.Seal, len(c.Messages))
+	openings := make([][]byte, len(c.Messages))
+	for k := range c.Messages {
+		seals[k].Salt = sha256.Sum256([]byte("custody bench diff salt\x00" + c.ID + "\x00" + c.Messages[k].ID))
+		openings[k] = derive.Opening(&c.Messages[k], seals[k].Salt).Encode()
+	}
+	refs, err := evidence.PutAll(ctx, store, openings)
+	if err != nil {
+		return nil, fmt.Errorf("bench: diff: conversation %s: openings: %w", c.ID, err)
+	}
 	out := make([]leaf.Entry, 0, len(c.Messages))
 	for k := range c.Messages {
+		seals[k].Opening = refs[k].Sum
 		m := &c.Messages[k]
 		raw, err := json.Marshal(m)
 		if err != nil {
@@ -424,7 +496,7 @@ func conversationEntries(org *sim.Org, i int) ([]leaf.Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)
 		}
-		e, err := export.MessageEntry(diffMatter, diffRunID, c.ID, c.LegalHold, audits, m, payload, ev, src, nil, nil)
+		e, err := export.MessageEntry(diffMatter, diffRunID, c.ID, c.LegalHold, audits, m, payload, ev, src, nil, &seals[k])
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)
 		}

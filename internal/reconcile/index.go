@@ -73,21 +73,17 @@ func (x *LedgerIndex) snapshot(ctx context.Context) error {
 // notes the captures they supersede, and passes each to fn (when set).
 func (x *LedgerIndex) load(ctx context.Context, convID string, fn func(leaf.Entry) error) error {
 	var superseded []uint64
-	for e, err := range x.L.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: convID}) {
-		if err != nil {
-			return err
-		}
-		if e.Seq >= x.size {
-			break
-		}
+	err := x.L.ConversationMessages(ctx, convID, x.size, func(e leaf.Entry) error {
 		if e.Supersedes != nil {
 			superseded = append(superseded, *e.Supersedes)
 		}
 		if fn != nil {
-			if err := fn(e); err != nil {
-				return err
-			}
+			return fn(e)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -145,6 +141,14 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 	return c, nil
 }
 
+// openingBufs hold the buffers openings are read into (stores that are
+// evidence.GetIntoer: one opening per capture is read, so no buffer is
+// allocated per capture); one larger than
+// maxPooledOpening (openings are a few hundred bytes) is not kept.
+var openingBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledOpening = 64 << 10
+
 // open reads the opening of a v3 capture from the evidence store and
 // returns the detail with its personal fields opened.
 func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail) (*leaf.MessageDetail, error) {
@@ -155,18 +159,25 @@ func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDe
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", e.Seq, err)
 	}
-	b, err := x.Evidence.Get(ctx, sum)
+	var b []byte
+	if gi, ok := x.Evidence.(evidence.GetIntoer); ok {
+		bp := openingBufs.Get().(*[]byte)
+		defer openingBufs.Put(bp)
+		b, err = gi.GetInto(ctx, sum, *bp)
+		if cap(b) <= maxPooledOpening {
+			*bp = b[:0]
+		}
+	} else {
+		b, err = x.Evidence.Get(ctx, sum)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening %s (the message is not erased): %w", e.Seq, sum, err)
 	}
-	o, err := leaf.ParseOpening(b)
-	if err == nil && o.MessageID != e.MessageID {
-		err = fmt.Errorf("it is message %q's", o.MessageID)
+	// ParseOpening then Open, without their allocations: one per capture.
+	od, msg, err := d.OpenStored(b)
+	if msg != "" && msg != e.MessageID || err == nil && msg != e.MessageID {
+		err = fmt.Errorf("it is message %q's", msg)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reconcile: entry %d: opening %s: %w", e.Seq, sum, err)
-	}
-	od, err := d.Open(o)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening %s: %w", e.Seq, sum, err)
 	}

@@ -1,0 +1,186 @@
+package leaf
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"unicode/utf8"
+
+	"github.com/custodyhq/custody/internal/jsonscan"
+)
+
+// OpenStored is ParseOpening(b) then d.Open, for a reader that opens
+// every v3 capture of a ledger (the diff): the same result and the same
+// errors, without the generic decoder, the map of fields or allocations
+// per commitment. b is read in the one form Encode writes; anything else
+// (and every failure) goes through ParseOpening and Open, which stay the
+// reference and word the error. It returns the opened detail and the
+// message id the opening names, for the caller to check; the id also
+// when the opening parsed but does not open d's commitments.
+func (d *MessageDetail) OpenStored(b []byte) (*MessageDetail, string, error) {
+	if o, ok := parseOpeningCanonical(b); ok && d.opensAll(&o) {
+		out := *d
+		out.ContentSHA256, out.From = o.fields[0], o.fields[1]
+		out.ProviderMessageID, out.To = o.fields[2], o.fields[3]
+		return &out, o.messageID, nil
+	}
+	o, err := ParseOpening(b)
+	if err != nil {
+		return nil, "", err
+	}
+	od, err := d.Open(o)
+	if err != nil {
+		return nil, o.MessageID, err
+	}
+	return od, o.MessageID, nil
+}
+
+// openingFields is an opening read by parseOpeningCanonical: the values
+// of PersonalFields, in that order.
+type openingFields struct {
+	fields    [len(PersonalFields)]string
+	messageID string
+	salt      [SaltSize]byte
+}
+
+// openingKeys are PersonalFields as Encode writes them, key and colon.
+var openingKeys = func() (k [len(PersonalFields)]string) {
+	for i, f := range PersonalFields {
+		k[i] = string(jsonscan.AppendStringRFC8785(nil, f)) + ":"
+	}
+	return k
+}()
+
+// parseOpeningCanonical reads b when it is exactly what Encode writes for
+// some opening: the fixed members in their order, strings without
+// escapes, and — the final test — Encode of what was read gives b back.
+func parseOpeningCanonical(b []byte) (openingFields, bool) {
+	var o openingFields
+	if len(b) > maxOpening || !utf8.Valid(b) {
+		return o, false
+	}
+	rest := b
+	str := func() (string, bool) {
+		if len(rest) == 0 || rest[0] != '"' {
+			return "", false
+		}
+		i := bytes.IndexByte(rest[1:], '"')
+		if i < 0 {
+			return "", false
+		}
+		s := rest[1 : 1+i]
+		if bytes.IndexByte(s, '\\') >= 0 {
+			return "", false // an escape: the reference decodes it
+		}
+		rest = rest[2+i:]
+		return string(s), true
+	}
+	lit := func(l string) bool {
+		if !bytes.HasPrefix(rest, []byte(l)) {
+			return false
+		}
+		rest = rest[len(l):]
+		return true
+	}
+	if !lit(`{"fields":{`) {
+		return o, false
+	}
+	for i := range PersonalFields {
+		if i > 0 && !lit(",") {
+			return o, false
+		}
+		if !lit(openingKeys[i]) {
+			return o, false
+		}
+		var ok bool
+		if o.fields[i], ok = str(); !ok {
+			return o, false
+		}
+	}
+	if !lit(`},"format":"` + OpeningFormat + `","message_id":`) {
+		return o, false
+	}
+	var ok bool
+	if o.messageID, ok = str(); !ok {
+		return o, false
+	}
+	if !lit(`,"salt":"`) || len(rest) != 2*SaltSize+2 || string(rest[2*SaltSize:]) != `"}` {
+		return o, false
+	}
+	for _, c := range rest[:2*SaltSize] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return o, false
+		}
+	}
+	if _, err := hex.Decode(o.salt[:], rest[:2*SaltSize]); err != nil {
+		return o, false
+	}
+	// One spelling per opening, as ParseOpening demands; this also turns
+	// away strings Encode would write otherwise (control characters,
+	// invalid UTF-8).
+	var buf [512]byte
+	return o, bytes.Equal(o.appendEncode(buf[:0]), b)
+}
+
+// appendEncode is Encode of the opening o holds.
+func (o *openingFields) appendEncode(b []byte) []byte {
+	b = append(b, `{"fields":{`...)
+	for i, f := range PersonalFields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonscan.AppendStringRFC8785(b, f)
+		b = append(b, ':')
+		b = jsonscan.AppendStringRFC8785(b, o.fields[i])
+	}
+	b = append(b, `},"format":"`+OpeningFormat+`","message_id":`...)
+	b = jsonscan.AppendStringRFC8785(b, o.messageID)
+	b = append(b, `,"salt":"`...)
+	b = hex.AppendEncode(b, o.salt[:])
+	return append(b, `"}`...)
+}
+
+// opensAll reports whether o opens every one of d's commitments.
+func (d *MessageDetail) opensAll(o *openingFields) bool {
+	for i, f := range PersonalFields {
+		if !commitmentIs(o.salt[:], f, o.fields[i], d.Commitment(f)) {
+			return false
+		}
+	}
+	return true
+}
+
+// commitmentIs reports whether Commitment(FieldSalt(salt, field), value)
+// is want as lower-case hex, computed on the stack: HMAC-SHA256 spelled
+// out for a key of one block or less (RFC 2104).
+func commitmentIs(salt []byte, field, value, want string) bool {
+	if len(want) != 2*sha256.Size || len(salt) > sha256.BlockSize {
+		return false
+	}
+	var key [sha256.BlockSize]byte
+	copy(key[:], salt)
+	var buf [256]byte
+	in := buf[:0]
+	for _, k := range key {
+		in = append(in, k^0x36)
+	}
+	in = append(in, fieldSaltDomain...)
+	in = append(in, 0)
+	in = append(in, field...)
+	inner := sha256.Sum256(in)
+	out := buf[:0]
+	for _, k := range key {
+		out = append(out, k^0x5c)
+	}
+	out = append(out, inner[:]...)
+	fieldSalt := sha256.Sum256(out)
+	c := buf[:0]
+	c = append(c, commitmentDomain...)
+	c = append(c, 0)
+	c = append(c, fieldSalt[:]...)
+	c = append(c, value...)
+	sum := sha256.Sum256(c)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]) == want
+}

@@ -231,7 +231,9 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	var st staged
 	convIdx := st.add(resp.Body)
-	convPayload, err := hashchain.PayloadHash(resp.Body)
+	// derive's canonical form, as verify --evidence re-derives it (held
+	// to hashchain.PayloadHash by FuzzCanonicalDetail, and faster).
+	convPayload, err := derive.PayloadHash(resp.Body)
 	if err != nil {
 		return fmt.Errorf("conversation %s: %w", j.id, err)
 	}
@@ -474,7 +476,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 	held := j.held
 	var changes []Change
 	appended, unchanged := 0, 0
-	err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+	err := r.commits.update(ctx, r.d.Ledger, func(tx *ledger.Tx) error {
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64

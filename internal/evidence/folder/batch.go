@@ -86,9 +86,6 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			refs[i].Existed = true
 			continue
 		}
-		if err := f.mkdirs(filepath.Dir(dst)); err != nil {
-			return nil, wrapPut(key, err)
-		}
 		todo = append(todo, &pending{i: i, dst: dst, key: key})
 	}
 	if len(todo) == 0 {
@@ -100,12 +97,22 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	// Opened before any byte is written: see openSyncfs.
 	var root *os.File
 	if len(todo) >= syncfsMin {
+		if err := f.mkdirs(f.root); err != nil {
+			return nil, wrapPut(f.root, err)
+		}
 		var err error
 		if root, err = openSyncfs(f.root); err != nil {
 			return nil, wrapPut(f.root, err)
 		}
 		if root != nil {
 			defer root.Close()
+		}
+	}
+	for _, p := range todo {
+		// With syncfs, a directory created here is made durable by the
+		// batch's first syncfs, before any name in it is linked.
+		if err := f.mkdirsSync(filepath.Dir(p.dst), root == nil); err != nil {
+			return nil, wrapPut(p.key, err)
 		}
 	}
 	for _, p := range todo {

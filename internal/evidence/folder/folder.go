@@ -177,14 +177,21 @@ func hashFile(name string) (hashchain.Hash, error) {
 // mkdirs creates dir and any missing parents below the store root, and
 // fsyncs the parent of each directory it creates so that the new entry
 // survives a crash along with the file put into it.
-func (f *folder) mkdirs(dir string) error {
+func (f *folder) mkdirs(dir string) error { return f.mkdirsSync(dir, true) }
+
+// mkdirsSync is mkdirs; without sync, the caller makes the new entries
+// durable itself (PutBatch's syncfs) before relying on them. The store
+// root is always synced: it is created once, outside the file system a
+// syncfs through it covers for sure.
+func (f *folder) mkdirsSync(dir string, sync bool) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
 	mkdir := os.Mkdir
 	if dir == f.root {
 		mkdir = os.MkdirAll // the user's path, parents and all
-	} else if err := f.mkdirs(filepath.Dir(dir)); err != nil {
+		sync = true
+	} else if err := f.mkdirsSync(filepath.Dir(dir), sync); err != nil {
 		return err
 	}
 	if err := mkdir(dir, 0o755); err != nil {
@@ -192,6 +199,9 @@ func (f *folder) mkdirs(dir string) error {
 			return nil // created concurrently
 		}
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(filepath.Dir(dir))
 }

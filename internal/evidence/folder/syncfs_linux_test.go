@@ -70,9 +70,9 @@ func TestPutBatchSyncfs(t *testing.T) {
 			t.Fatalf("object %d: %q, %v (existed %v)", i, got, err, r.Existed)
 		}
 	}
-	// Mkdirs of the new shard directories fsync their parent: only those.
-	if f, fs := files.Load(), fss.Load(); f != 0 || fs != 2 {
-		t.Errorf("batch of %d new objects: %d file fsyncs and %d syncfs, want 0 and 2", len(data), f, fs)
+	// The new shard directories too are made durable by the syncfs.
+	if f, d, fs := files.Load(), dirs.Load(), fss.Load(); f != 0 || d != 0 || fs != 2 {
+		t.Errorf("batch of %d new objects into new directories: %d file and %d directory fsyncs and %d syncfs, want 0, 0 and 2", len(data), f, d, fs)
 	}
 	files.Store(0)
 	dirs.Store(0)

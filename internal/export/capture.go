@@ -303,13 +303,16 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	var toSeal []int
 	earlier := earlierBodies{}
+	// One query for the conversation's messages, not one each.
+	latest, err := r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs))
+	if err != nil {
+		return &fatal{err}
+	}
 	for i := range msgs {
 		// A message captured before with the same payload is not
 		// appended again (commit), so its attachments are not fetched
 		// again, nor a new opening stored: they are in its earlier entry.
-		if prev, ok, err := r.d.Ledger.LatestCapture(ctx, msgs[i].id); err != nil {
-			return &fatal{err}
-		} else if ok && prev.PayloadSHA256 == msgs[i].payload {
+		if prev, ok := latest[msgs[i].id]; ok && prev.PayloadSHA256 == msgs[i].payload {
 			continue
 		} else if ok && hasAttachmentURL(&msgs[i].data) {
 			same, err := r.sameButSignatures(ctx, earlier, prev, &msgs[i])
@@ -356,6 +359,15 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	}
 	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
 	return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+}
+
+// capturedIDs returns the ids of msgs, in order.
+func capturedIDs(msgs []captured) []string {
+	ids := make([]string, len(msgs))
+	for i := range msgs {
+		ids[i] = msgs[i].id
+	}
+	return ids
 }
 
 // hasAttachmentURL reports whether md carries an attachment url, the one
@@ -480,11 +492,12 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64
+		latest, err := tx.LatestCaptures(capturedIDs(msgs))
+		if err != nil {
+			return err
+		}
 		for _, m := range msgs {
-			prev, ok, err := tx.LatestCapture(m.id)
-			if err != nil {
-				return err
-			}
+			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				unchanged++
 				continue

@@ -199,15 +199,18 @@ func ConversationMessageIDs(mc *genesys.MessageConversation) []string {
 // DecodeMessage reads one message object (raw, exactly as it sits in the
 // response body) and its payload hash.
 func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
-	var md genesys.MessageData
-	if err := json.Unmarshal(raw, &md); err != nil {
-		return nil, hashchain.Hash{}, fmt.Errorf("derive: message: %w", err)
+	md, ok := decodeMessageFast(raw)
+	if !ok {
+		md = &genesys.MessageData{}
+		if err := json.Unmarshal(raw, md); err != nil {
+			return nil, hashchain.Hash{}, fmt.Errorf("derive: message: %w", err)
+		}
 	}
 	payload, err := PayloadHash(raw)
 	if err != nil {
 		return nil, hashchain.Hash{}, fmt.Errorf("derive: message %s: %w", md.ID, err)
 	}
-	return &md, payload, nil
+	return md, payload, nil
 }
 
 // PayloadHash is hashchain.PayloadHash (SHA-256 of the RFC 8785 form),

@@ -84,6 +84,11 @@ func (r *runner) report(total int) {
 	}
 }
 
+// storingPerWorker bounds the conversations waiting on storage, per
+// worker: each holds its response bodies in memory (attachments beyond
+// stageLimit are stored early), so this bounds memory too.
+const storingPerWorker = 2
+
 // pipeline runs the hold checker (one call per 100 conversations) ahead of
 // a pool of capture workers, so the rate budget is never idle.
 func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int) error {
@@ -98,10 +103,16 @@ func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int
 		}
 		return nil
 	})
+	// Conversations read and waiting on storage (their evidence batch and
+	// ledger transaction), beside the ones being read: the workers go on
+	// reading while earlier conversations are made durable, and those that
+	// wait together share one batch and one commit.
+	storing := make(chan struct{}, r.o.Concurrency*storingPerWorker)
 	for range r.o.Concurrency {
 		g.Go(func() error {
 			for j := range jobs {
-				if err := r.captureOne(ctx, j); err != nil {
+				finish, err := r.captureOne(ctx, j)
+				if err != nil {
 					if isFatal(ctx, err) {
 						return err
 					}
@@ -109,8 +120,26 @@ func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int
 						return err
 					}
 				}
-				r.done.Add(1)
-				r.report(total)
+				if finish == nil {
+					r.done.Add(1)
+					r.report(total)
+					continue
+				}
+				select {
+				case storing <- struct{}{}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				g.Go(func() error {
+					defer func() { <-storing }()
+					// Only storage and the ledger fail here: fatal.
+					if err := finish(ctx); err != nil {
+						return err
+					}
+					r.done.Add(1)
+					r.report(total)
+					return nil
+				})
 			}
 			return nil
 		})
@@ -212,10 +241,12 @@ type captured struct {
 	opening int // the opening's staged index, when seal is set
 }
 
-// captureOne reads a conversation and its messages, stores every raw body
-// (and the openings) as evidence, together once all are read, then
-// commits its entries and its run item in one transaction.
-func (r *runner) captureOne(ctx context.Context, j job) error {
+// captureOne reads a conversation and its messages and stages every raw
+// body (and the openings); the function it returns stores them as
+// evidence, together, then commits the conversation's entries and its
+// run item in one transaction. A nil function with a nil error: nothing
+// is left to do.
+func (r *runner) captureOne(ctx context.Context, j job) (func(context.Context) error, error) {
 	if r.erased.Touched(j.id) {
 		// Its response bodies would bring the erased messages back
 		// into the evidence: it is done, and says why.
@@ -223,11 +254,11 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		it.Attempts++
 		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, "erased from this matter (custody erase): not captured again", r.o.Now()
 		r.o.Log.Info("conversation erased: not captured again", "conversation", j.id)
-		return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
+		return nil, r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
 	}
 	mc, resp, err := r.d.Client.GetMessageConversation(ctx, j.id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var st staged
 	convIdx := st.add(resp.Body)
@@ -235,14 +266,14 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	// to hashchain.PayloadHash by FuzzCanonicalDetail, and faster).
 	convPayload, err := derive.PayloadHash(resp.Body)
 	if err != nil {
-		return fmt.Errorf("conversation %s: %w", j.id, err)
+		return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 	}
 	convSrc := source(resp)
 
 	msgIDs := derive.ConversationMessageIDs(mc)
 	for _, id := range msgIDs {
 		if !ValidID(id) {
-			return fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(id, 80))
+			return nil, fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(id, 80))
 		}
 	}
 
@@ -253,13 +284,13 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		// Raw: the listing is split once here, each message decoded once.
 		resp, err := r.d.Client.BulkMessagesRaw(ctx, j.id, chunk)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ev := st.add(resp.Body)
 		bulkIdx = append(bulkIdx, ev)
 		entities, err := derive.MessagesIn(resp.Body)
 		if err != nil {
-			return fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
+			return nil, fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
 		}
 		want := map[string]bool{}
 		for _, id := range chunk {
@@ -268,10 +299,10 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		for _, raw := range entities {
 			c, err := decodeMessage(raw, ev, source(resp))
 			if err != nil {
-				return fmt.Errorf("conversation %s: %w", j.id, err)
+				return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 			}
 			if !want[c.id] || got[c.id] {
-				return fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
+				return nil, fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
 			}
 			got[c.id] = true
 			msgs = append(msgs, c)
@@ -290,14 +321,14 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c, err := decodeMessage(resp.Body, st.add(resp.Body), source(resp))
 		if err != nil {
-			return fmt.Errorf("conversation %s: %w", j.id, err)
+			return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 		}
 		if c.id != id {
-			return fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
+			return nil, fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
 		}
 		msgs = append(msgs, c)
 	}
@@ -306,7 +337,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 	// One query for the conversation's messages, not one each.
 	latest, err := r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs))
 	if err != nil {
-		return &fatal{err}
+		return nil, &fatal{err}
 	}
 	for i := range msgs {
 		// A message captured before with the same payload is not
@@ -317,7 +348,7 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		} else if ok && hasAttachmentURL(&msgs[i].data) {
 			same, err := r.sameButSignatures(ctx, earlier, prev, &msgs[i])
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if same {
 				seq := prev.Seq
@@ -327,38 +358,43 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		}
 		if r.o.Scope.WithMedia {
 			if err := r.fetchMedia(ctx, &st, &msgs[i]); err != nil {
-				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
+				return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}
 		toSeal = append(toSeal, i)
 	}
 	for _, i := range toSeal {
 		if err := seal(&st, &msgs[i]); err != nil {
+			return nil, err
+		}
+	}
+	// The rest waits on storage: it runs beside the reading of the next
+	// conversations (pipeline), so that more conversations share each
+	// evidence batch and ledger transaction.
+	return func(ctx context.Context) error {
+		// Every object the entries will name is durable before the commit.
+		if err := r.flush(ctx, &st); err != nil {
 			return err
 		}
-	}
-	// Every object the entries will name is durable before the commit.
-	if err := r.flush(ctx, &st); err != nil {
-		return err
-	}
-	bulkSums := make([]string, len(bulkIdx))
-	for k, ev := range bulkIdx {
-		bulkSums[k] = st.sum(ev).String()
-	}
-	for i := range msgs {
-		m := &msgs[i]
-		m.evSum = st.sum(m.ev)
-		if m.seal != nil {
-			m.seal.Opening = st.sum(m.opening)
+		bulkSums := make([]string, len(bulkIdx))
+		for k, ev := range bulkIdx {
+			bulkSums[k] = st.sum(ev).String()
 		}
-		for k, ev := range m.mediaEv {
-			if ev >= 0 {
-				m.media[k].Evidence = st.sum(ev).String()
+		for i := range msgs {
+			m := &msgs[i]
+			m.evSum = st.sum(m.ev)
+			if m.seal != nil {
+				m.seal.Opening = st.sum(m.opening)
+			}
+			for k, ev := range m.mediaEv {
+				if ev >= 0 {
+					m.media[k].Evidence = st.sum(ev).String()
+				}
 			}
 		}
-	}
-	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
-	return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+		sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
+		return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+	}, nil
 }
 
 // capturedIDs returns the ids of msgs, in order.

@@ -11,10 +11,10 @@ import (
 
 // latestCapturesChunk bounds the message ids of one query: each costs one
 // key argument per index level and its id (SQLite allows 32,766).
-const latestCapturesChunk = 200
+const latestCapturesChunk = 256
 
 // LatestCaptures is LatestCapture for several message ids in one query
-// per 200 ids (an export asks for a conversation's messages together,
+// per 256 ids (an export asks for a conversation's messages together,
 // where one query each cost a round trip through the driver apiece): the
 // most recent message entry of each id that was ever captured, by id;
 // ids never captured are absent.
@@ -45,6 +45,17 @@ func latestCaptures(ctx context.Context, q querier, mi *messageIndex, ids []stri
 func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []string, out map[string]leaf.Entry) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	// The lists are padded (with the last id again) to a power of two,
+	// so that a handful of query texts serve every conversation and the
+	// driver's statement cache keeps them prepared: preparing this query
+	// costs more than running it.
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	for len(ids) < n {
+		ids = append(ids[:len(ids):len(ids)], ids[len(ids)-1])
 	}
 	marks := "?" + strings.Repeat(",?", len(ids)-1)
 	sel := make([]string, len(mi.levels))

@@ -108,10 +108,19 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			defer root.Close()
 		}
 	}
+	// With syncfs, a directory created here is made durable by the
+	// batch's first syncfs, before any name in it is linked; without
+	// (or should a file turn out to be on another file system), its
+	// parent is fsynced before the links.
+	var unsynced []string
 	for _, p := range todo {
-		// With syncfs, a directory created here is made durable by the
-		// batch's first syncfs, before any name in it is linked.
-		if err := f.mkdirsSync(filepath.Dir(p.dst), root == nil); err != nil {
+		var err error
+		if root != nil {
+			err = f.mkdirsSync(filepath.Dir(p.dst), &unsynced)
+		} else {
+			err = f.mkdirs(filepath.Dir(p.dst))
+		}
+		if err != nil {
 			return nil, wrapPut(p.key, err)
 		}
 	}
@@ -158,6 +167,9 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 				}
 				return wrapPut(p.key, p.fh.Close())
 			})
+		}
+		for _, dir := range unsynced {
+			g.Go(func() error { return wrapPut(dir, syncDir(dir)) })
 		}
 		if err := g.Wait(); err != nil {
 			return nil, err

@@ -110,7 +110,7 @@ func fstatfs(d *os.File, st *unix.Statfs_t) error {
 // sameFileSystem reports whether f is on the file system of root: a
 // syncfs through root makes durable only what is on its own file system
 // (a shard directory that is a mount point of another would not be).
-func sameFileSystem(root, f *os.File) (bool, error) {
+var sameFileSystem = func(root, f *os.File) (bool, error) {
 	a, err := root.Stat()
 	if err != nil {
 		return false, err

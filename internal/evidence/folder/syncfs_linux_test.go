@@ -177,3 +177,40 @@ func BenchmarkPutBatchSyncfs(b *testing.B) {
 		}
 	}
 }
+
+// TestPutBatchSyncfsOtherFileSystem: a file that turns out to be on
+// another file system than the store's root (a shard directory mounted
+// from elsewhere) makes the batch fall back to fsync: every file, and the
+// parent of every directory the batch created, then the linked
+// directories; no syncfs.
+func TestPutBatchSyncfsOtherFileSystem(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	syncfsHere(t, dir)
+	s, err := Open(dir, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := sameFileSystem
+	sameFileSystem = func(_, _ *os.File) (bool, error) { return false, nil }
+	t.Cleanup(func() { sameFileSystem = orig })
+	files, dirs, fss := countAllSyncs(t)
+	data := append(conversation(1), conversation(2)...)
+	if _, err := evidence.PutAll(ctx, s, data); err != nil {
+		t.Fatal(err)
+	}
+	shards := map[string]bool{}
+	for _, d := range data {
+		shards[evidence.Key(sumOf(d))[:len(evidence.Dir)+3]] = true
+	}
+	// Parents: the root (for sha256/) and sha256/ (for each shard); then
+	// each shard that received a link.
+	if f, d, fs := files.Load(), dirs.Load(), fss.Load(); f != int64(len(data)) || d < int64(1+2*len(shards)) || fs != 0 {
+		t.Errorf("%d file and %d directory fsyncs and %d syncfs, want %d, at least %d and 0", f, d, fs, len(data), 1+2*len(shards))
+	}
+	for _, d := range data {
+		if got, err := s.Get(ctx, sumOf(d)); err != nil || string(got) != string(d) {
+			t.Fatalf("%q: %q %v", d, got, err)
+		}
+	}
+}

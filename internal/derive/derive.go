@@ -54,7 +54,7 @@ import (
 func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, held bool, auditRefs []string, media []leaf.MediaRef, seal *Seal) (leaf.Entry, error) {
 	d := MessageDetail(md, media)
 	if seal != nil {
-		d.SetCommitments(Opening(md, seal.Salt), seal.Opening)
+		d.SetCommitments(openingOf(md.ID, d, seal.Salt), seal.Opening)
 	}
 	detail, err := leaf.EncodeDetail(d)
 	if err != nil {
@@ -81,8 +81,13 @@ type Seal struct {
 // values MessageDetail takes from md, in clear, with the salt. Export
 // stores its Encode() as evidence; verify re-derives it.
 func Opening(md *genesys.MessageData, salt [leaf.SaltSize]byte) *leaf.Opening {
-	d := MessageDetail(md, nil)
-	return &leaf.Opening{MessageID: md.ID, Salt: salt, Fields: map[string]string{
+	return openingOf(md.ID, MessageDetail(md, nil), salt)
+}
+
+// openingOf is Opening from the message's detail (Message has it already:
+// the content hash is not computed again).
+func openingOf(id string, d *leaf.MessageDetail, salt [leaf.SaltSize]byte) *leaf.Opening {
+	return &leaf.Opening{MessageID: id, Salt: salt, Fields: map[string]string{
 		"content_sha256": d.ContentSHA256, "from": d.From, "provider_message_id": d.ProviderMessageID, "to": d.To,
 	}}
 }
@@ -199,15 +204,18 @@ func ConversationMessageIDs(mc *genesys.MessageConversation) []string {
 // DecodeMessage reads one message object (raw, exactly as it sits in the
 // response body) and its payload hash.
 func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
-	var md genesys.MessageData
-	if err := json.Unmarshal(raw, &md); err != nil {
-		return nil, hashchain.Hash{}, fmt.Errorf("derive: message: %w", err)
+	md, ok := decodeMessageFast(raw)
+	if !ok {
+		md = &genesys.MessageData{}
+		if err := json.Unmarshal(raw, md); err != nil {
+			return nil, hashchain.Hash{}, fmt.Errorf("derive: message: %w", err)
+		}
 	}
 	payload, err := PayloadHash(raw)
 	if err != nil {
 		return nil, hashchain.Hash{}, fmt.Errorf("derive: message %s: %w", md.ID, err)
 	}
-	return &md, payload, nil
+	return md, payload, nil
 }
 
 // PayloadHash is hashchain.PayloadHash (SHA-256 of the RFC 8785 form),

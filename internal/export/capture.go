@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -84,6 +85,16 @@ func (r *runner) report(total int) {
 	}
 }
 
+// storingPerWorker bounds the conversations waiting on storage, per
+// worker, and storingBytes the bytes they hold in memory (each up to
+// stageLimit: attachments beyond it are stored early). The more wait,
+// the more share each evidence batch and ledger commit (2 per worker:
+// 2.8 s for the 3,000/min SDK comparison; 6: 2.4 s).
+const (
+	storingPerWorker = 6
+	storingBytes     = 256 << 20
+)
+
 // pipeline runs the hold checker (one call per 100 conversations) ahead of
 // a pool of capture workers, so the rate budget is never idle.
 func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int) error {
@@ -98,10 +109,17 @@ func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int
 		}
 		return nil
 	})
+	// Conversations read and waiting on storage (their evidence batch and
+	// ledger transaction), beside the ones being read: the workers go on
+	// reading while earlier conversations are made durable, and those that
+	// wait together share one batch and one commit.
+	storing := make(chan struct{}, r.o.Concurrency*storingPerWorker)
+	memory := semaphore.NewWeighted(storingBytes)
 	for range r.o.Concurrency {
 		g.Go(func() error {
 			for j := range jobs {
-				if err := r.captureOne(ctx, j); err != nil {
+				ts, err := r.captureOne(ctx, j)
+				if err != nil {
 					if isFatal(ctx, err) {
 						return err
 					}
@@ -109,8 +127,31 @@ func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int
 						return err
 					}
 				}
-				r.done.Add(1)
-				r.report(total)
+				if ts == nil {
+					r.done.Add(1)
+					r.report(total)
+					continue
+				}
+				held := min(max(ts.bytes, 1), storingBytes)
+				if err := memory.Acquire(ctx, held); err != nil {
+					return err
+				}
+				select {
+				case storing <- struct{}{}:
+				case <-ctx.Done():
+					memory.Release(held)
+					return ctx.Err()
+				}
+				g.Go(func() error {
+					defer func() { <-storing; memory.Release(held) }()
+					// Only storage and the ledger fail here: fatal.
+					if err := ts.finish(ctx); err != nil {
+						return err
+					}
+					r.done.Add(1)
+					r.report(total)
+					return nil
+				})
 			}
 			return nil
 		})
@@ -212,10 +253,12 @@ type captured struct {
 	opening int // the opening's staged index, when seal is set
 }
 
-// captureOne reads a conversation and its messages, stores every raw body
-// (and the openings) as evidence, together once all are read, then
-// commits its entries and its run item in one transaction.
-func (r *runner) captureOne(ctx context.Context, j job) error {
+// captureOne reads a conversation and its messages and stages every raw
+// body (and the openings); the finish function it returns stores them as
+// evidence, together, then commits the conversation's entries and its
+// run item in one transaction. Nil with a nil error: nothing is left to
+// do.
+func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	if r.erased.Touched(j.id) {
 		// Its response bodies would bring the erased messages back
 		// into the evidence: it is done, and says why.
@@ -223,24 +266,26 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		it.Attempts++
 		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, "erased from this matter (custody erase): not captured again", r.o.Now()
 		r.o.Log.Info("conversation erased: not captured again", "conversation", j.id)
-		return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
+		return nil, r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
 	}
 	mc, resp, err := r.d.Client.GetMessageConversation(ctx, j.id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var st staged
 	convIdx := st.add(resp.Body)
-	convPayload, err := hashchain.PayloadHash(resp.Body)
+	// derive's canonical form, as verify --evidence re-derives it (held
+	// to hashchain.PayloadHash by FuzzCanonicalDetail, and faster).
+	convPayload, err := derive.PayloadHash(resp.Body)
 	if err != nil {
-		return fmt.Errorf("conversation %s: %w", j.id, err)
+		return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 	}
 	convSrc := source(resp)
 
 	msgIDs := derive.ConversationMessageIDs(mc)
 	for _, id := range msgIDs {
 		if !ValidID(id) {
-			return fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(id, 80))
+			return nil, fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(id, 80))
 		}
 	}
 
@@ -251,13 +296,13 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		// Raw: the listing is split once here, each message decoded once.
 		resp, err := r.d.Client.BulkMessagesRaw(ctx, j.id, chunk)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ev := st.add(resp.Body)
 		bulkIdx = append(bulkIdx, ev)
 		entities, err := derive.MessagesIn(resp.Body)
 		if err != nil {
-			return fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
+			return nil, fmt.Errorf("conversation %s: bulk messages: %w", j.id, err)
 		}
 		want := map[string]bool{}
 		for _, id := range chunk {
@@ -266,10 +311,10 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		for _, raw := range entities {
 			c, err := decodeMessage(raw, ev, source(resp))
 			if err != nil {
-				return fmt.Errorf("conversation %s: %w", j.id, err)
+				return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 			}
 			if !want[c.id] || got[c.id] {
-				return fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
+				return nil, fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
 			}
 			got[c.id] = true
 			msgs = append(msgs, c)
@@ -288,31 +333,34 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c, err := decodeMessage(resp.Body, st.add(resp.Body), source(resp))
 		if err != nil {
-			return fmt.Errorf("conversation %s: %w", j.id, err)
+			return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 		}
 		if c.id != id {
-			return fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
+			return nil, fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
 		}
 		msgs = append(msgs, c)
 	}
 	var toSeal []int
 	earlier := earlierBodies{}
+	// One query for the conversation's messages, not one each.
+	latest, err := r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs))
+	if err != nil {
+		return nil, &fatal{err}
+	}
 	for i := range msgs {
 		// A message captured before with the same payload is not
 		// appended again (commit), so its attachments are not fetched
 		// again, nor a new opening stored: they are in its earlier entry.
-		if prev, ok, err := r.d.Ledger.LatestCapture(ctx, msgs[i].id); err != nil {
-			return &fatal{err}
-		} else if ok && prev.PayloadSHA256 == msgs[i].payload {
+		if prev, ok := latest[msgs[i].id]; ok && prev.PayloadSHA256 == msgs[i].payload {
 			continue
 		} else if ok && hasAttachmentURL(&msgs[i].data) {
 			same, err := r.sameButSignatures(ctx, earlier, prev, &msgs[i])
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if same {
 				seq := prev.Seq
@@ -322,38 +370,59 @@ func (r *runner) captureOne(ctx context.Context, j job) error {
 		}
 		if r.o.Scope.WithMedia {
 			if err := r.fetchMedia(ctx, &st, &msgs[i]); err != nil {
-				return fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
+				return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}
 		toSeal = append(toSeal, i)
 	}
 	for _, i := range toSeal {
 		if err := seal(&st, &msgs[i]); err != nil {
+			return nil, err
+		}
+	}
+	// The rest waits on storage: it runs beside the reading of the next
+	// conversations (pipeline), so that more conversations share each
+	// evidence batch and ledger transaction.
+	return &toStore{bytes: st.bytes, finish: func(ctx context.Context) error {
+		// Every object the entries will name is durable before the commit.
+		if err := r.flush(ctx, &st); err != nil {
 			return err
 		}
-	}
-	// Every object the entries will name is durable before the commit.
-	if err := r.flush(ctx, &st); err != nil {
-		return err
-	}
-	bulkSums := make([]string, len(bulkIdx))
-	for k, ev := range bulkIdx {
-		bulkSums[k] = st.sum(ev).String()
-	}
-	for i := range msgs {
-		m := &msgs[i]
-		m.evSum = st.sum(m.ev)
-		if m.seal != nil {
-			m.seal.Opening = st.sum(m.opening)
+		bulkSums := make([]string, len(bulkIdx))
+		for k, ev := range bulkIdx {
+			bulkSums[k] = st.sum(ev).String()
 		}
-		for k, ev := range m.mediaEv {
-			if ev >= 0 {
-				m.media[k].Evidence = st.sum(ev).String()
+		for i := range msgs {
+			m := &msgs[i]
+			m.evSum = st.sum(m.ev)
+			if m.seal != nil {
+				m.seal.Opening = st.sum(m.opening)
+			}
+			for k, ev := range m.mediaEv {
+				if ev >= 0 {
+					m.media[k].Evidence = st.sum(ev).String()
+				}
 			}
 		}
+		sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
+		return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+	}}, nil
+}
+
+// toStore is a conversation read and staged: finish stores its evidence
+// and commits it; bytes is what it holds in memory until then.
+type toStore struct {
+	bytes  int64
+	finish func(context.Context) error
+}
+
+// capturedIDs returns the ids of msgs, in order.
+func capturedIDs(msgs []captured) []string {
+	ids := make([]string, len(msgs))
+	for i := range msgs {
+		ids[i] = msgs[i].id
 	}
-	sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
-	return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+	return ids
 }
 
 // hasAttachmentURL reports whether md carries an attachment url, the one
@@ -474,15 +543,16 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 	held := j.held
 	var changes []Change
 	appended, unchanged := 0, 0
-	err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+	err := r.commits.update(ctx, r.d.Ledger, func(tx *ledger.Tx) error {
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64
+		latest, err := tx.LatestCaptures(capturedIDs(msgs))
+		if err != nil {
+			return err
+		}
 		for _, m := range msgs {
-			prev, ok, err := tx.LatestCapture(m.id)
-			if err != nil {
-				return err
-			}
+			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				unchanged++
 				continue

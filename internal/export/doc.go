@@ -10,7 +10,9 @@
 //
 // Crash safety: every raw response body is stored as evidence first; then
 // the conversation's ledger entries and its run item are committed in one
-// transaction. A crash leaves at most unreferenced evidence. Rerunning the
+// transaction. Conversations ready at the same moment are stored as one
+// evidence batch and committed in one transaction (group commit), each
+// still all or nothing. A crash leaves at most unreferenced evidence. Rerunning the
 // same scope resumes the unfinished run; a message already captured with the
 // same payload hash is not appended again, and a changed one is appended as
 // a new capture naming the one it supersedes.

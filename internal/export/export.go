@@ -130,7 +130,8 @@ type runner struct {
 
 	erased *erasure.State // conversations erased (custody erase) are not captured again
 
-	group grouper // stores the evidence of conversations ready together in one batch
+	group   grouper   // stores the evidence of conversations ready together in one batch
+	commits committer // commits the conversations ready together in one transaction
 }
 
 func (r *runner) run(ctx context.Context) error {

@@ -5,81 +5,138 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
-// grouper stores the evidence of the conversations that are ready at the
-// same moment in one evidence.PutAll (group commit): while one batch is
-// being made durable, the workers that finish reading meanwhile queue,
-// and the next batch takes them all. Objects of several conversations
-// then share the directory fsyncs of the shards they land in, and their
-// file fsyncs are issued side by side. Each caller returns only when its
-// own objects are durable, so the evidence-first rule is unchanged.
+// leadQueue runs the work of callers that arrive at the same moment as
+// one batch (group commit): while one batch runs, the callers that
+// arrive meanwhile queue, and the next batch takes them all. Each caller
+// returns only when the batch holding its work has run.
 //
 // No goroutine of its own: the first caller to find it idle leads (runs
-// the PutAll); when it is done it hands the lead to the first caller that
+// the batch); when it is done it hands the lead to the first caller that
 // queued meanwhile, so nobody leads for long.
-type grouper struct {
+type leadQueue[T any] struct {
 	mu      sync.Mutex
-	busy    bool        // a leader is storing a batch
-	pending []*groupReq // queued for the next batch
+	busy    bool         // a leader is running a batch
+	pending []*queued[T] // queued for the next batch
 }
+
+type queued[T any] struct {
+	v    T
+	lead bool          // set before done is closed: this caller runs the next batch
+	done chan struct{} // closed when its batch has run, or to hand it the lead
+}
+
+// do queues v and returns once run has been called on a batch holding
+// it, by this caller or another; run reports results through the values.
+func (q *leadQueue[T]) do(v T, run func(batch []T)) {
+	me := &queued[T]{v: v, done: make(chan struct{})}
+	q.mu.Lock()
+	q.pending = append(q.pending, me)
+	if q.busy {
+		q.mu.Unlock()
+		// The leader's batch ends on its own (or the run's context,
+		// shared by every worker), so this wait is bounded.
+		<-me.done
+		if !me.lead {
+			return
+		}
+		q.mu.Lock()
+	}
+	q.busy = true
+	batch := q.pending
+	q.pending = nil
+	q.mu.Unlock()
+
+	vs := make([]T, len(batch))
+	for i, b := range batch {
+		vs[i] = b.v
+	}
+	run(vs)
+
+	q.mu.Lock()
+	if len(q.pending) > 0 {
+		next := q.pending[0]
+		next.lead = true
+		close(next.done)
+	} else {
+		q.busy = false
+	}
+	q.mu.Unlock()
+	for _, b := range batch {
+		if b != me {
+			close(b.done)
+		}
+	}
+}
+
+// grouper stores the evidence of the conversations that are ready at the
+// same moment in one evidence.PutAll: objects of several conversations
+// then share the syncs of one batch (on a folder on Linux, two syncfs for
+// the whole batch). Each caller returns only when its own objects are
+// durable, so the evidence-first rule is unchanged.
+type grouper struct{ q leadQueue[*groupReq] }
 
 type groupReq struct {
 	data [][]byte
 	refs []evidence.Ref
 	err  error
-	lead bool          // set before done is closed: this caller stores the next batch
-	done chan struct{} // closed when stored (or failed), or to hand it the lead
 }
 
 // putAll stores data with whatever else is queued and returns refs[i]
 // for data[i] once all of it is durable.
 func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) ([]evidence.Ref, error) {
-	req := &groupReq{data: data, done: make(chan struct{})}
-	g.mu.Lock()
-	g.pending = append(g.pending, req)
-	if g.busy {
-		g.mu.Unlock()
-		// The leader's PutAll ends on its own (or the run's context,
-		// shared by every worker), so this wait is bounded.
-		<-req.done
-		if !req.lead {
-			return req.refs, req.err
+	req := &groupReq{data: data}
+	g.q.do(req, func(batch []*groupReq) {
+		var all [][]byte
+		for _, b := range batch {
+			all = append(all, b.data...)
 		}
-		g.mu.Lock()
-	}
-	g.busy = true
-	batch := g.pending
-	g.pending = nil
-	g.mu.Unlock()
-
-	var all [][]byte
-	for _, b := range batch {
-		all = append(all, b.data...)
-	}
-	refs, err := evidence.PutAll(ctx, s, all)
-	off := 0
-	for _, b := range batch {
-		b.refs, b.err = nil, err
-		if err == nil {
-			b.refs = refs[off : off+len(b.data) : off+len(b.data)]
+		refs, err := evidence.PutAll(ctx, s, all)
+		off := 0
+		for _, b := range batch {
+			b.refs, b.err = nil, err
+			if err == nil {
+				b.refs = refs[off : off+len(b.data) : off+len(b.data)]
+			}
+			off += len(b.data)
 		}
-		off += len(b.data)
-	}
-
-	g.mu.Lock()
-	if len(g.pending) > 0 {
-		next := g.pending[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		g.busy = false
-	}
-	g.mu.Unlock()
-	for _, b := range batch {
-		if b != req {
-			close(b.done)
-		}
-	}
+	})
 	return req.refs, req.err
+}
+
+// committer commits the ledger transactions of the conversations that
+// are ready at the same moment as one transaction: one commit (one WAL
+// fsync) for the batch instead of one per conversation. Each
+// conversation's entries and run item are still written together, so a
+// crash leaves all of a conversation or none of it; a batch is all or
+// nothing, so an error in one conversation's part fails the batch, and
+// every caller in it gets that error (export stops on a commit error: the
+// others stay pending and are captured again by the next run, once).
+type committer struct{ q leadQueue[*commitReq] }
+
+type commitReq struct {
+	fn  func(tx *ledger.Tx) error
+	err error
+}
+
+// update runs fn in a transaction shared with whatever else is queued
+// and returns once that transaction committed (nil) or failed.
+func (c *committer) update(ctx context.Context, l *ledger.Ledger, fn func(tx *ledger.Tx) error) error {
+	req := &commitReq{fn: fn}
+	c.q.do(req, func(batch []*commitReq) {
+		err := l.Update(ctx, func(tx *ledger.Tx) error {
+			for _, b := range batch {
+				if err := b.fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, b := range batch {
+			b.err = err
+		}
+	})
+	return req.err
 }

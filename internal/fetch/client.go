@@ -412,7 +412,7 @@ func (c *Client) attempt(ctx context.Context, r request, target string, ln *lane
 		return res
 	}
 	res.body, res.err = readLimited(resp.Body, c.cfg.MaxResponseBytes, resp.ContentLength)
-	if res.err == nil && r.jsonBody && !json.Valid(res.body) && (!r.allowEmpty || len(bytes.TrimSpace(res.body)) > 0) {
+	if res.err == nil && r.jsonBody && !validJSON(res.body) && (!r.allowEmpty || len(bytes.TrimSpace(res.body)) > 0) {
 		res.err = fmt.Errorf("%w: %d bytes of invalid JSON with status %d", ErrMalformedBody, len(res.body), resp.StatusCode)
 	}
 	return res

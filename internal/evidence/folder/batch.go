@@ -15,18 +15,34 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
-// batchSyncs is how many fsyncs PutBatch has in flight at once: issued
-// together, a journaling file system commits them in fewer journal
-// writes than one after another.
+// batchSyncs is how many fsyncs PutBatch has in flight at once when it
+// syncs file by file: issued together, a journaling file system commits
+// them in fewer journal writes than one after another.
 const batchSyncs = 8
 
+// syncfsMin is the fewest new objects for which PutBatch makes a batch
+// durable with syncfs(2) rather than file by file: a syncfs also writes
+// back whatever else is dirty on the file system, which for one or two
+// objects can cost more than their own fsyncs. useSyncfs turns syncfs
+// off (tests of the per-file path).
+var (
+	syncfsMin = 4
+	useSyncfs = true
+)
+
 // PutBatch stores every object of data (evidence.Batcher) with the
-// guarantee Put gives each, for fewer and overlapping fsyncs: every new
-// object is written to a temporary file in its final directory, all the
-// files are fsynced (concurrently), then each is hard-linked into place,
-// then each directory that received a link is fsynced once — where Put
-// syncs a file and then its directory per object. An object already
-// stored, or repeated in data, costs no fsync (Ref.Existed).
+// guarantee Put gives each — no name points at bytes that are not
+// durable, and every name is durable on return — for far fewer syncs:
+// every new object is written to a temporary file in its final
+// directory, all of them are made durable, then each is hard-linked into
+// place, then the links are made durable. On Linux (5.8 on, where
+// syncfs(2) reports writeback errors) on a local file system, each of
+// the two steps is one syncfs of the store's file system, through a
+// descriptor opened before the first byte is written so that it sees any
+// writeback error of the batch; elsewhere, or for a batch of fewer than
+// syncfsMin new objects, the files are fsynced (concurrently), then each
+// directory that received a link once. An object already stored, or
+// repeated in data, costs no sync (Ref.Existed).
 func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: put: %w", err)
@@ -41,8 +57,10 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	var todo []*pending
 	defer func() {
 		for _, p := range todo {
-			p.fh.Close()     // no-op error once closed below
-			os.Remove(p.tmp) // after a link both names are the same inode
+			if p.fh != nil {
+				p.fh.Close()     // no-op error once closed below
+				os.Remove(p.tmp) // after a link both names are the same inode
+			}
 		}
 	}()
 	first := map[hashchain.Hash]int{}
@@ -68,36 +86,94 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			refs[i].Existed = true
 			continue
 		}
-		dir := filepath.Dir(dst)
-		if err := f.mkdirs(dir); err != nil {
-			return nil, wrapPut(key, err)
+		todo = append(todo, &pending{i: i, dst: dst, key: key})
+	}
+	if len(todo) == 0 {
+		for _, i := range dups {
+			refs[i].Existed = true
 		}
-		fh, err := os.CreateTemp(dir, tmpPrefix+"*")
+		return refs, nil
+	}
+	// Opened before any byte is written: see openSyncfs.
+	var root *os.File
+	if len(todo) >= syncfsMin {
+		if err := f.mkdirs(f.root); err != nil {
+			return nil, wrapPut(f.root, err)
+		}
+		var err error
+		if root, err = openSyncfs(f.root); err != nil {
+			return nil, wrapPut(f.root, err)
+		}
+		if root != nil {
+			defer root.Close()
+		}
+	}
+	// With syncfs, a directory created here is made durable by the
+	// batch's first syncfs, before any name in it is linked; without
+	// (or should a file turn out to be on another file system), its
+	// parent is fsynced before the links.
+	var unsynced []string
+	for _, p := range todo {
+		var err error
+		if root != nil {
+			err = f.mkdirsSync(filepath.Dir(p.dst), &unsynced)
+		} else {
+			err = f.mkdirs(filepath.Dir(p.dst))
+		}
 		if err != nil {
-			return nil, wrapPut(key, err)
+			return nil, wrapPut(p.key, err)
 		}
-		p := &pending{i: i, fh: fh, tmp: fh.Name(), dst: dst, key: key}
-		todo = append(todo, p)
-		if _, err := fh.Write(d); err != nil {
-			return nil, wrapPut(key, err)
+	}
+	for _, p := range todo {
+		fh, err := os.CreateTemp(filepath.Dir(p.dst), tmpPrefix+"*")
+		if err != nil {
+			return nil, wrapPut(p.key, err)
+		}
+		p.fh, p.tmp = fh, fh.Name()
+		if _, err := fh.Write(data[p.i]); err != nil {
+			return nil, wrapPut(p.key, err)
 		}
 		if err := fh.Chmod(0o444); err != nil {
-			return nil, wrapPut(key, err)
+			return nil, wrapPut(p.key, err)
+		}
+		if root != nil {
+			same, err := sameFileSystem(root, fh)
+			if err != nil {
+				return nil, wrapPut(p.key, err)
+			}
+			if !same {
+				root.Close()
+				root = nil
+			}
 		}
 	}
 	// Every file's bytes are durable before any name points at them.
 	var g errgroup.Group
 	g.SetLimit(batchSyncs)
-	for _, p := range todo {
-		g.Go(func() error {
-			if err := syncFile(p.fh); err != nil {
-				return wrapPut(p.key, err)
+	if root != nil {
+		for _, p := range todo {
+			if err := p.fh.Close(); err != nil {
+				return nil, wrapPut(p.key, err)
 			}
-			return wrapPut(p.key, p.fh.Close())
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+		}
+		if err := syncfsFile(root); err != nil {
+			return nil, wrapPut(f.root, fmt.Errorf("syncfs: %w", err))
+		}
+	} else {
+		for _, p := range todo {
+			g.Go(func() error {
+				if err := syncFile(p.fh); err != nil {
+					return wrapPut(p.key, err)
+				}
+				return wrapPut(p.key, p.fh.Close())
+			})
+		}
+		for _, dir := range unsynced {
+			g.Go(func() error { return wrapPut(dir, syncDir(dir)) })
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
 	}
 	dirs := map[string]bool{}
 	for _, p := range todo {
@@ -115,11 +191,21 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 		}
 		dirs[filepath.Dir(p.dst)] = true
 	}
-	for dir := range dirs {
-		g.Go(func() error { return wrapPut(dir, syncDir(dir)) })
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	if root != nil {
+		// The same descriptor: a writeback error since the first syncfs
+		// is reported here too.
+		if len(dirs) > 0 {
+			if err := syncfsFile(root); err != nil {
+				return nil, wrapPut(f.root, fmt.Errorf("syncfs: %w", err))
+			}
+		}
+	} else {
+		for dir := range dirs {
+			g.Go(func() error { return wrapPut(dir, syncDir(dir)) })
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
 	}
 	for _, i := range dups {
 		refs[i].Existed = true

@@ -17,12 +17,27 @@ func sumOf(b []byte) hashchain.Hash { return hashchain.Hash(sha256.Sum256(b)) }
 // countSyncs counts the fsyncs of files and of directories until the test
 // ends.
 func countSyncs(t *testing.T) (files, dirs *atomic.Int64) {
-	files, dirs = new(atomic.Int64), new(atomic.Int64)
-	sf, sd := syncFile, syncDirFile
+	files, dirs, _ = countAllSyncs(t)
+	return files, dirs
+}
+
+// countAllSyncs counts the fsyncs of files and directories and the
+// syncfs calls until the test ends.
+func countAllSyncs(t *testing.T) (files, dirs, fss *atomic.Int64) {
+	files, dirs, fss = new(atomic.Int64), new(atomic.Int64), new(atomic.Int64)
+	sf, sd, sfs := syncFile, syncDirFile, syncfsFile
 	syncFile = func(f *os.File) error { files.Add(1); return sf(f) }
 	syncDirFile = func(f *os.File) error { dirs.Add(1); return sd(f) }
-	t.Cleanup(func() { syncFile, syncDirFile = sf, sd })
-	return files, dirs
+	syncfsFile = func(f *os.File) error { fss.Add(1); return sfs(f) }
+	t.Cleanup(func() { syncFile, syncDirFile, syncfsFile = sf, sd, sfs })
+	return files, dirs, fss
+}
+
+// perFileSyncs turns syncfs off until the test ends.
+func perFileSyncs(t *testing.T) {
+	u := useSyncfs
+	useSyncfs = false
+	t.Cleanup(func() { useSyncfs = u })
 }
 
 // conversation is what one conversation's capture stores: its object, a
@@ -36,6 +51,7 @@ func conversation(i int) [][]byte {
 // syncs each file and its directory; PutBatch each file and each distinct
 // directory once, and nothing for an object already stored.
 func TestPutBatchSyncs(t *testing.T) {
+	perFileSyncs(t)
 	ctx := context.Background()
 	s, err := Open(t.TempDir(), evidence.Options{})
 	if err != nil {

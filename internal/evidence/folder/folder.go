@@ -177,14 +177,22 @@ func hashFile(name string) (hashchain.Hash, error) {
 // mkdirs creates dir and any missing parents below the store root, and
 // fsyncs the parent of each directory it creates so that the new entry
 // survives a crash along with the file put into it.
-func (f *folder) mkdirs(dir string) error {
+func (f *folder) mkdirs(dir string) error { return f.mkdirsSync(dir, nil) }
+
+// mkdirsSync is mkdirs; given unsynced, it does not fsync the parents of
+// the directories it creates but appends those parents to *unsynced: the
+// caller makes them durable itself (PutBatch's syncfs, or an fsync each)
+// before relying on them. The store root is always synced: it is created
+// once, and its parent may be on another file system.
+func (f *folder) mkdirsSync(dir string, unsynced *[]string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
 	mkdir := os.Mkdir
 	if dir == f.root {
 		mkdir = os.MkdirAll // the user's path, parents and all
-	} else if err := f.mkdirs(filepath.Dir(dir)); err != nil {
+		unsynced = nil
+	} else if err := f.mkdirsSync(filepath.Dir(dir), unsynced); err != nil {
 		return err
 	}
 	if err := mkdir(dir, 0o755); err != nil {
@@ -192,6 +200,10 @@ func (f *folder) mkdirs(dir string) error {
 			return nil // created concurrently
 		}
 		return err
+	}
+	if unsynced != nil {
+		*unsynced = append(*unsynced, filepath.Dir(dir))
+		return nil
 	}
 	return syncDir(filepath.Dir(dir))
 }

@@ -1,0 +1,331 @@
+package derive
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/jsonscan"
+)
+
+// decodeMessageFast is json.Unmarshal of a message object into
+// genesys.MessageData for the usual message, in one pass of jsonscan
+// instead of encoding/json's validation pass and its reflective decode
+// (issue 16, "parse once": most of DecodeMessage's time). It declines
+// (ok false) whatever it is not sure to read exactly as encoding/json
+// does — a member name that is one of the type's only without regard to
+// case, or not ASCII, a member named twice, null, a number that is
+// not a plain integer, a string jsonscan refuses (invalid UTF-8, a lone
+// surrogate), the rarer content types (quick replies, list pickers…),
+// media, events — and encoding/json, the reference, decides.
+// FuzzDecodeMessageFast holds every answer it gives to json.Unmarshal's.
+func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
+	d := fastDec{b: raw}
+	var md genesys.MessageData
+	i := jsonscan.Space(raw, 0)
+	end, err := d.object(i, messageFields, func(f int, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &md.ID)
+		case 1:
+			return d.str(v, &md.Name)
+		case 2:
+			return d.str(v, &md.ProviderMessageID)
+		case 3:
+			return d.str(v, &md.Timestamp)
+		case 4:
+			return d.str(v, &md.FromAddress)
+		case 5:
+			return d.str(v, &md.ToAddress)
+		case 6:
+			return d.str(v, &md.Direction)
+		case 7:
+			return d.str(v, &md.MessengerType)
+		case 8:
+			return d.str(v, &md.TextBody)
+		case 9:
+			return d.str(v, &md.Status)
+		case 10:
+			return v, errDecline // media: deprecated, rare
+		case 11:
+			md.NormalizedMessage = &genesys.NormalizedMessage{}
+			return d.normalized(v, md.NormalizedMessage)
+		case 12:
+			md.NormalizedReceipts = []genesys.NormalizedMessage{}
+			return d.array(v, func(e int) (int, error) {
+				md.NormalizedReceipts = append(md.NormalizedReceipts, genesys.NormalizedMessage{})
+				return d.normalized(e, &md.NormalizedReceipts[len(md.NormalizedReceipts)-1])
+			})
+		case 13:
+			md.CreatedBy = &genesys.UserRef{}
+			return d.object(v, userFields, func(f, v int) (int, error) {
+				switch f {
+				case 0:
+					return d.str(v, &md.CreatedBy.ID)
+				case 1:
+					return d.str(v, &md.CreatedBy.Name)
+				default:
+					return d.str(v, &md.CreatedBy.SelfURI)
+				}
+			})
+		case 14:
+			return d.str(v, &md.ConversationID)
+		default:
+			return d.str(v, &md.SelfURI)
+		}
+	})
+	if err != nil || jsonscan.Space(raw, end) != len(raw) {
+		return nil, false
+	}
+	return &md, true
+}
+
+// The member names of each type, in the order of the switch that reads
+// them (a name's index is its case).
+var (
+	messageFields = []string{"id", "name", "providerMessageId", "timestamp", "fromAddress", "toAddress", "direction",
+		"messengerType", "textBody", "status", "media", "normalizedMessage", "normalizedReceipts", "createdBy",
+		"conversationId", "selfUri"}
+	userFields       = []string{"id", "name", "selfUri"}
+	normalizedFields = []string{"id", "channel", "type", "text", "content", "events", "status", "reasons",
+		"originatingEntity", "isFinalReceipt", "direction", "metadata"}
+	channelFields    = []string{"id", "platform", "type", "messageId", "to", "from", "time", "dateModified", "dateDeleted"}
+	recipientFields  = []string{"id", "idType", "nickname", "firstName", "lastName"}
+	contentFields    = []string{"contentType", "attachment", "text", "quickReply", "buttonResponse", "listPicker", "location", "reactions", "template"}
+	attachmentFields = []string{"id", "mediaType", "url", "mime", "text", "sha256", "filename", "contentSizeBytes"}
+	textFields       = []string{"body", "type"}
+	reasonFields     = []string{"code", "message"}
+)
+
+// fastMaxDepth bounds the unknown members skipped (encoding/json allows
+// 10,000 levels; deeper than this declines, and it decides).
+const fastMaxDepth = 64
+
+type fastDec struct {
+	b []byte
+}
+
+// object reads the object at v: each member whose name is exactly one of
+// names is passed to field with the name's index; any other member is
+// skipped, unless its name could match one of names the way
+// encoding/json matches (without regard to case, or through Unicode case
+// folding), when it declines. A name met twice declines too.
+func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error)) (int, error) {
+	if v >= len(d.b) || d.b[v] != '{' {
+		return v, errDecline
+	}
+	var seen uint64
+	return jsonscan.Object(d.b, v, func(key []byte, v int) (int, error) {
+		for f, n := range names {
+			if string(key) == n {
+				if seen&(1<<f) != 0 {
+					return v, errDecline
+				}
+				seen |= 1 << f
+				if v < len(d.b) && d.b[v] == 'n' {
+					return v, errDecline // null: leaves the field as it was
+				}
+				return field(f, v)
+			}
+		}
+		for _, c := range key {
+			if c >= 0x80 {
+				return v, errDecline
+			}
+		}
+		for _, n := range names {
+			if bytes.EqualFold(key, []byte(n)) {
+				return v, errDecline
+			}
+		}
+		return jsonscan.Skip(d.b, v, fastMaxDepth)
+	})
+}
+
+// array reads the array at v, elem reading each element; it declines
+// anything else (null included).
+func (d *fastDec) array(v int, elem func(e int) (int, error)) (int, error) {
+	if v >= len(d.b) || d.b[v] != '[' {
+		return v, errDecline
+	}
+	return jsonscan.Array(d.b, v, elem)
+}
+
+// str reads the string at v into s; anything else declines.
+func (d *fastDec) str(v int, s *string) (int, error) {
+	if v >= len(d.b) || d.b[v] != '"' {
+		return v, errDecline
+	}
+	end, escaped, err := jsonscan.String(d.b, v)
+	if err != nil {
+		return v, errDecline
+	}
+	if !escaped {
+		*s = string(d.b[v+1 : end-1])
+		return end, nil
+	}
+	out, end, err := jsonscan.AppendString(nil, d.b, v)
+	if err != nil {
+		return v, errDecline
+	}
+	*s = string(out)
+	return end, nil
+}
+
+// boolean reads true or false at v.
+func (d *fastDec) boolean(v int, p *bool) (int, error) {
+	end, err := jsonscan.Literal(d.b, v)
+	if err != nil || d.b[v] == 'n' {
+		return v, errDecline
+	}
+	*p = d.b[v] == 't'
+	return end, nil
+}
+
+// integer reads a JSON number that strconv.ParseInt takes whole (what
+// encoding/json accepts for an int); anything else declines.
+func (d *fastDec) integer(v int, p *int) (int, error) {
+	end, err := jsonscan.Number(d.b, v)
+	if err != nil {
+		return v, errDecline
+	}
+	n, err := strconv.ParseInt(string(d.b[v:end]), 10, strconv.IntSize)
+	if err != nil {
+		return v, errDecline
+	}
+	*p = int(n)
+	return end, nil
+}
+
+func (d *fastDec) normalized(v int, n *genesys.NormalizedMessage) (int, error) {
+	return d.object(v, normalizedFields, func(f, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &n.ID)
+		case 1:
+			n.Channel = &genesys.MessagingChannel{}
+			return d.channel(v, n.Channel)
+		case 2:
+			return d.str(v, &n.Type)
+		case 3:
+			return d.str(v, &n.Text)
+		case 4:
+			n.Content = []genesys.MessageContent{}
+			return d.array(v, func(e int) (int, error) {
+				n.Content = append(n.Content, genesys.MessageContent{})
+				return d.content(e, &n.Content[len(n.Content)-1])
+			})
+		case 5:
+			return v, errDecline // events: rare
+		case 6:
+			return d.str(v, &n.Status)
+		case 7:
+			n.Reasons = []genesys.Reason{}
+			return d.array(v, func(e int) (int, error) {
+				n.Reasons = append(n.Reasons, genesys.Reason{})
+				r := &n.Reasons[len(n.Reasons)-1]
+				return d.object(e, reasonFields, func(f, v int) (int, error) {
+					if f == 0 {
+						return d.str(v, &r.Code)
+					}
+					return d.str(v, &r.Message)
+				})
+			})
+		case 8:
+			return d.str(v, &n.OriginatingEntity)
+		case 9:
+			return d.boolean(v, &n.IsFinalReceipt)
+		case 10:
+			return d.str(v, &n.Direction)
+		default:
+			return v, errDecline // metadata: a map, rare
+		}
+	})
+}
+
+func (d *fastDec) channel(v int, c *genesys.MessagingChannel) (int, error) {
+	return d.object(v, channelFields, func(f, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &c.ID)
+		case 1:
+			return d.str(v, &c.Platform)
+		case 2:
+			return d.str(v, &c.Type)
+		case 3:
+			return d.str(v, &c.MessageID)
+		case 4:
+			c.To = &genesys.Recipient{}
+			return d.recipient(v, c.To)
+		case 5:
+			c.From = &genesys.Recipient{}
+			return d.recipient(v, c.From)
+		case 6:
+			return d.str(v, &c.Time)
+		case 7:
+			return d.str(v, &c.DateModified)
+		default:
+			return d.str(v, &c.DateDeleted)
+		}
+	})
+}
+
+func (d *fastDec) recipient(v int, r *genesys.Recipient) (int, error) {
+	return d.object(v, recipientFields, func(f, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &r.ID)
+		case 1:
+			return d.str(v, &r.IDType)
+		case 2:
+			return d.str(v, &r.Nickname)
+		case 3:
+			return d.str(v, &r.FirstName)
+		default:
+			return d.str(v, &r.LastName)
+		}
+	})
+}
+
+func (d *fastDec) content(v int, c *genesys.MessageContent) (int, error) {
+	return d.object(v, contentFields, func(f, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &c.ContentType)
+		case 1:
+			c.Attachment = &genesys.ContentAttachment{}
+			a := c.Attachment
+			return d.object(v, attachmentFields, func(f, v int) (int, error) {
+				switch f {
+				case 0:
+					return d.str(v, &a.ID)
+				case 1:
+					return d.str(v, &a.MediaType)
+				case 2:
+					return d.str(v, &a.URL)
+				case 3:
+					return d.str(v, &a.Mime)
+				case 4:
+					return d.str(v, &a.Text)
+				case 5:
+					return d.str(v, &a.Sha256)
+				case 6:
+					return d.str(v, &a.Filename)
+				default:
+					return d.integer(v, &a.ContentSizeBytes)
+				}
+			})
+		case 2:
+			c.Text = &genesys.ContentText{}
+			t := c.Text
+			return d.object(v, textFields, func(f, v int) (int, error) {
+				if f == 0 {
+					return d.str(v, &t.Body)
+				}
+				return d.str(v, &t.Type)
+			})
+		default:
+			return v, errDecline // the rarer content types
+		}
+	})
+}

@@ -1,0 +1,108 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+)
+
+// latestCapturesChunk bounds the message ids of one query: each costs one
+// key argument per index level and its id (SQLite allows 32,766).
+const latestCapturesChunk = 256
+
+// LatestCaptures is LatestCapture for several message ids in one query
+// per 256 ids (an export asks for a conversation's messages together,
+// where one query each cost a round trip through the driver apiece): the
+// most recent message entry of each id that was ever captured, by id;
+// ids never captured are absent.
+func (l *Ledger) LatestCaptures(ctx context.Context, messageIDs []string) (map[string]leaf.Entry, error) {
+	return latestCaptures(ctx, l.rdb, l.keys, messageIDs)
+}
+
+// LatestCaptures is Ledger.LatestCaptures inside the transaction, so the
+// check and the append that depends on it see the same ledger.
+func (tx *Tx) LatestCaptures(messageIDs []string) (map[string]leaf.Entry, error) {
+	return latestCaptures(tx.ctx, tx.tx, tx.l.keys, messageIDs)
+}
+
+func latestCaptures(ctx context.Context, q querier, mi *messageIndex, ids []string) (map[string]leaf.Entry, error) {
+	out := make(map[string]leaf.Entry, len(ids))
+	for start := 0; start < len(ids); start += latestCapturesChunk {
+		chunk := ids[start:min(start+latestCapturesChunk, len(ids))]
+		if err := latestCapturesOf(ctx, q, mi, chunk, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// latestCapturesOf is LatestCapture's query (message_index.go) with IN
+// lists: every entry of the ids, newest first, and the first of each id
+// decoded.
+func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []string, out map[string]leaf.Entry) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	// The lists are padded (with the last id again) to a power of two,
+	// so that a handful of query texts serve every conversation and the
+	// driver's statement cache keeps them prepared: preparing this query
+	// costs more than running it.
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	for len(ids) < n {
+		ids = append(ids[:len(ids):len(ids)], ids[len(ids)-1])
+	}
+	marks := "?" + strings.Repeat(",?", len(ids)-1)
+	sel := make([]string, len(mi.levels))
+	for i, t := range mi.levels {
+		sel[i] = "SELECT seq FROM " + t + " WHERE key IN (" + marks + ")"
+	}
+	query := `SELECT seq, leaf, leaf_hash, chain, message_id FROM entries WHERE seq IN (` + strings.Join(sel, " UNION ALL ") +
+		`) AND message_id IN (` + marks + `) AND kind = ? ORDER BY seq DESC`
+	args := make([]any, 0, (len(mi.levels)+1)*len(ids)+1)
+	keys := make([]any, len(ids))
+	for i, id := range ids {
+		keys[i] = messageKey(id)
+	}
+	for range mi.levels {
+		args = append(args, keys...)
+	}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	args = append(args, leaf.KindMessage)
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("ledger: latest captures of %d messages: %w", len(ids), classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var lb, lh, chain []byte
+		var id string
+		if err := rows.Scan(&seq, &lb, &lh, &chain, &id); err != nil {
+			return fmt.Errorf("ledger: latest captures: %w", classify(err))
+		}
+		if _, ok := out[id]; ok {
+			continue // an older capture of a message already read
+		}
+		e, err := leaf.DecodeLeaf(lb)
+		if err != nil {
+			return fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
+		}
+		if len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {
+			return fmt.Errorf("ledger: entry seq %d: %w: stored hash has the wrong length", seq, ErrInconsistent)
+		}
+		e.Seq, e.LeafHash, e.Chain = uint64(seq), hashchain.Hash(lh), hashchain.Hash(chain)
+		out[id] = e
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("ledger: latest captures: %w", classify(err))
+	}
+	return nil
+}

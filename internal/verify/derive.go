@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -83,6 +82,7 @@ const (
 // recent conversation entries (bounded) for them.
 type deriveCheck struct {
 	store  evidence.Store
+	pre    *prefetch                 // objects already read and hashed by the evidence check; nil: none
 	bodies *lru[hashchain.Hash, any] // decoded bodies: messageBody, map[string]bool (hold), error
 	convs  *lru[string, *convFacts]
 	audits *lru[string, derive.AuditIndex]
@@ -114,9 +114,10 @@ type decodedMessage struct {
 	err     error
 }
 
-func newDeriveCheck(store evidence.Store) *deriveCheck {
+func newDeriveCheck(store evidence.Store, pre *prefetch) *deriveCheck {
 	return &deriveCheck{
 		store:  store,
+		pre:    pre,
 		bodies: newLRU[hashchain.Hash, any](deriveCacheBytes),
 		convs:  newLRU[string, *convFacts](deriveConvs),
 		audits: newLRU[string, derive.AuditIndex](deriveAuditSets),
@@ -204,6 +205,9 @@ func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, boo
 	if sum.IsZero() {
 		return nil, false
 	}
+	if f := c.pre.take(sum); f != nil {
+		return f.data, f.intact
+	}
 	b, err := c.store.Get(ctx, sum)
 	if err != nil || hashchain.Hash(sha256.Sum256(b)) != sum {
 		return nil, false
@@ -214,18 +218,34 @@ func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, boo
 // cached returns the decoded form of evidence sum, decoding it at most
 // once while it stays in the cache; ok is false when the object is
 // unavailable. A body that does not decode is cached as its error.
-func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, decode func([]byte) (any, error)) (any, error, bool) {
+func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyKind) (any, error, bool) {
 	if v, ok := c.bodies.get(sum); ok {
 		if err, isErr := v.(error); isErr {
 			return nil, err, true
 		}
 		return v, nil, true
 	}
-	b, ok := c.read(ctx, sum)
-	if !ok {
-		return nil, nil, false
+	var b []byte
+	var v any
+	var err error
+	if f := c.pre.take(sum); f != nil {
+		// Read, hashed and (for its kind) decoded by the evidence check.
+		if !f.intact {
+			return nil, nil, false
+		}
+		b = f.data
+		if f.kind == kind {
+			v, err = f.val, f.err
+		} else {
+			v, err = kind.decode(b, decodeWorkers())
+		}
+	} else {
+		var ok bool
+		if b, ok = c.read(ctx, sum); !ok {
+			return nil, nil, false
+		}
+		v, err = kind.decode(b, decodeWorkers())
 	}
-	v, err := decode(b)
 	if err != nil {
 		c.bodies.put(sum, err, 64)
 		return nil, err, true
@@ -235,7 +255,8 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, decode fun
 	return v, nil, true
 }
 
-func decodeMessages(b []byte) (any, error) {
+// decodeMessages decodes a messages response on workers goroutines.
+func decodeMessages(b []byte, workers int) (any, error) {
 	list, err := derive.MessagesIn(b)
 	if err != nil {
 		return nil, err
@@ -244,7 +265,7 @@ func decodeMessages(b []byte) (any, error) {
 	// cost, and each message is independent: spread a body's messages over
 	// the processors (a bulk body holds up to 1,000).
 	out := make([]*decodedMessage, len(list))
-	workers := min(runtime.GOMAXPROCS(0), (len(list)+3)/4)
+	workers = max(1, min(workers, (len(list)+3)/4))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -284,7 +305,7 @@ func decodeHold(b []byte) (any, error) { return derive.ReadHold(b) }
 func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
 	seq := e.Seq
 	ev := "message in evidence " + e.EvidenceSHA256.String()
-	v, err, ok := c.cached(ctx, e.EvidenceSHA256, decodeMessages)
+	v, err, ok := c.cached(ctx, e.EvidenceSHA256, messagesBody)
 	if !ok {
 		return nil, false
 	}
@@ -515,7 +536,7 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	var out []Finding
 	holdFrom := "deletion-protection response " + d.HoldEvidenceSHA256
 	if sum, err := hashchain.ParseHash(d.HoldEvidenceSHA256); err == nil {
-		if v, derr, there := c.cached(ctx, sum, decodeHold); there {
+		if v, derr, there := c.cached(ctx, sum, holdBody); there {
 			if derr != nil {
 				out = append(out, derived(seq, "detail.legal_hold", d.LegalHold, phrase("nothing"), fmt.Sprintf("%s: %v", holdFrom, derr)))
 			} else {

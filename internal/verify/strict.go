@@ -14,6 +14,13 @@ type strictLeaves struct {
 	done chan struct{}
 	cur  *leafBatch
 	bad  []badLeaf
+	// each, when set, is also called with every leaf after its check, in
+	// seq order, on the same goroutine (the leaf bytes are only valid
+	// during the call): the evidence references are read there, off the
+	// walk's goroutine.
+	each func(seq uint64, leaf []byte)
+	// end, when set, is called once after the last leaf.
+	end func()
 }
 
 // leafBatch is a run of leaves: leaf i is buf[ends[i-1]:ends[i]].
@@ -34,8 +41,9 @@ const (
 	strictBatches = 4   // batches in flight
 )
 
-func newStrictLeaves() *strictLeaves {
-	s := &strictLeaves{in: make(chan *leafBatch, strictBatches), free: make(chan *leafBatch, strictBatches+1), done: make(chan struct{})}
+func newStrictLeaves(each func(seq uint64, leaf []byte), end func()) *strictLeaves {
+	s := &strictLeaves{in: make(chan *leafBatch, strictBatches), free: make(chan *leafBatch, strictBatches+1), done: make(chan struct{}),
+		each: each, end: end}
 	for range strictBatches + 1 {
 		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10)}
 	}
@@ -46,11 +54,17 @@ func newStrictLeaves() *strictLeaves {
 
 func (s *strictLeaves) run() {
 	defer close(s.done)
+	if s.end != nil {
+		defer s.end()
+	}
 	for b := range s.in {
 		start := 0
 		for i, end := range b.ends {
 			if err := leaf.CheckLeaf(b.buf[start:end]); err != nil {
 				s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
+			}
+			if s.each != nil {
+				s.each(b.seqs[i], b.buf[start:end])
 			}
 			start = end
 		}

@@ -303,13 +303,12 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 
 	var ev *evidenceCheck
-	if opts.Evidence != nil {
-		ev = newEvidenceCheck(ctx, opts.Evidence, opts.EvidenceProgress)
-		defer ev.close()
-	}
 	var dv *deriveCheck
-	if opts.Evidence != nil && !opts.NoDerive {
-		dv = newDeriveCheck(opts.Evidence)
+	if opts.Evidence != nil {
+		ev = newEvidenceCheck(ctx, opts.Evidence, opts.EvidenceProgress, !opts.NoDerive)
+		if !opts.NoDerive {
+			dv = newDeriveCheck(opts.Evidence, ev.pre)
+		}
 	}
 	var b hashchain.RootBuilder
 	checkClaims := func() {
@@ -326,8 +325,36 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	checkClaims()
 
-	strict := newStrictLeaves()
-	defer strict.finish()
+	// The leaf stage checks each leaf strictly and, with evidence, reads
+	// its references; the derive stage follows it (pipeline.go).
+	var ls *leafStage
+	var strict *strictLeaves
+	if ev != nil {
+		ls = &leafStage{ev: ev}
+		if dv != nil {
+			ls.derive = newDeriveStage(ctx, dv)
+		}
+		strict = newStrictLeaves(ls.each, ls.end)
+	} else {
+		strict = newStrictLeaves(nil, nil)
+	}
+	defer func() {
+		// On an early return: stop the hashing first, so that the stages
+		// do not wait for it, then the stages.
+		if ev != nil {
+			ev.abort()
+		}
+		if ls != nil && ls.derive != nil {
+			ls.derive.abandon.Store(true)
+		}
+		strict.finish()
+		if ls != nil && ls.derive != nil {
+			<-ls.derive.done
+		}
+		if ev != nil {
+			ev.close() // after the leaf stage, which queues references
+		}
+	}()
 	var (
 		prevChain, computedChain hashchain.Hash
 		n                        uint64 // entries read
@@ -378,23 +405,6 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		computedChain = hashchain.ChainLink(computedChain, lh)
 		b.Append(lh)
 		checkClaims()
-		if ev != nil || dv != nil {
-			// One decode serves both checks; a leaf that is not an entry
-			// is the strict check's finding, not theirs.
-			if e, err := leaf.DecodeLeaf(row.Leaf); err == nil {
-				e.Seq = s
-				if ev != nil {
-					for _, f := range ev.entry(&e) {
-						v.add(f)
-					}
-				}
-				if dv != nil {
-					for _, f := range dv.entry(ctx, &e) {
-						v.add(f)
-					}
-				}
-			}
-		}
 		n++
 		if opts.Progress != nil && n%opts.ProgressEvery == 0 {
 			opts.Progress(n, total)
@@ -405,6 +415,16 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	for _, bad := range strict.finish() {
 		v.entry(bad.seq, leafCheck(bad.err), bad.err.Error())
+	}
+	if ls != nil {
+		var dfs []Finding
+		if ls.derive != nil {
+			<-ls.derive.done
+			dfs = ls.derive.fs
+		}
+		for _, f := range mergeFindings(ls.fs, dfs) {
+			v.add(f)
+		}
 	}
 	rep.Entries = n
 	rep.Root = b.Root().String()

@@ -88,6 +88,16 @@ type deriveCheck struct {
 	audits *lru[string, derive.AuditIndex]
 	sum    DerivedSummary
 	kinds  map[string]bool // kinds skipped
+	detail leaf.Detail     // the current entry's detail, if decoded already
+}
+
+// decodeDetail is leaf.DecodeDetail(kind, e.Detail) of the current entry,
+// decoded once for the evidence check and this one.
+func (c *deriveCheck) decodeDetail(kind string, e *leaf.Entry) (leaf.Detail, error) {
+	if c.detail != nil && e.Kind == kind && c.detail.Kind() == kind {
+		return c.detail, nil
+	}
+	return leaf.DecodeDetail(kind, e.Detail)
 }
 
 // convFacts are what a conversation entry's evidence gives, for the
@@ -126,8 +136,10 @@ func newDeriveCheck(store evidence.Store, pre *prefetch) *deriveCheck {
 	}
 }
 
-// entry re-derives the evidence fields of e (decoded, with its Seq).
-func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry) []Finding {
+// entry re-derives the evidence fields of e (decoded, with its Seq); d,
+// if not nil, is e's detail decoded already (leaf.DecodeDetail).
+func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) []Finding {
+	c.detail = d
 	var fs []Finding
 	var ok bool
 	switch e.Kind {
@@ -353,7 +365,7 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	// check); what the message gives is which attachments, checked below.
 	var media []leaf.MediaRef
 	var seal *derive.Seal
-	if dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail); err == nil {
+	if dd, err := c.decodeDetail(leaf.KindMessage, e); err == nil {
 		d := dd.(*leaf.MessageDetail)
 		media = d.Media
 		if d.Salted() {
@@ -509,7 +521,7 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	seq := e.Seq
 	facts := &convFacts{seq: seq}
 	c.convs.put(e.ConversationID, facts, 1)
-	dd, err := leaf.DecodeDetail(leaf.KindConversation, e.Detail)
+	dd, err := c.decodeDetail(leaf.KindConversation, e)
 	if err != nil {
 		return []Finding{derived(seq, "detail", e.Detail, phrase("a conversation detail"), err.Error())}, true
 	}
@@ -618,7 +630,7 @@ func (c *deriveCheck) audit(ctx context.Context, e *leaf.Entry) ([]Finding, bool
 	if !ok {
 		return nil, false
 	}
-	dd, err := leaf.DecodeDetail(leaf.KindAudit, e.Detail)
+	dd, err := c.decodeDetail(leaf.KindAudit, e)
 	if err != nil {
 		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("an audit detail"), err.Error())}, true
 	}
@@ -640,7 +652,7 @@ func (c *deriveCheck) listing(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	if !ok {
 		return nil, false
 	}
-	dd, err := leaf.DecodeDetail(leaf.KindListing, e.Detail)
+	dd, err := c.decodeDetail(leaf.KindListing, e)
 	if err != nil {
 		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("a listing detail"), err.Error())}, true
 	}

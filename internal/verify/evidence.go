@@ -58,11 +58,27 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 // those its typed detail lists (leaf.EvidenceRefs). A reference that is not
 // SHA-256 hex is a finding; a detail that is not JSON at all is the strict
 // check's finding.
-func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
+//
+// It returns e's detail, decoded, when it decodes: the derive check reads
+// it again.
+func (c *evidenceCheck) entry(e *leaf.Entry) ([]Finding, leaf.Detail) {
 	c.erased.add(e)
-	named, err := e.EvidenceRefs()
-	if err != nil {
-		return nil
+	// e.EvidenceRefs, with the decoded detail kept.
+	var d leaf.Detail
+	if len(e.Detail) > 0 {
+		d, _ = leaf.DecodeDetail(e.Kind, e.Detail)
+	}
+	var named []leaf.EvidenceRef
+	if d != nil {
+		if !e.EvidenceSHA256.IsZero() {
+			named = append(named, leaf.EvidenceRef{Role: leaf.RoleResponse, SHA256: e.EvidenceSHA256.String()})
+		}
+		named = append(named, d.EvidenceRefs()...)
+	} else {
+		var err error
+		if named, err = e.EvidenceRefs(); err != nil {
+			return nil, nil
+		}
 	}
 	seq := e.Seq
 	var out []Finding
@@ -75,7 +91,7 @@ func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
 		}
 		c.add(h, seq, e.Kind, r.Role)
 	}
-	return out
+	return out, d
 }
 
 // add records that seq, an entry of kind, references h as role, and

@@ -84,7 +84,8 @@ const prefetchWindow = 1 << 14
 type prefetch struct {
 	mu      sync.Mutex
 	pending map[hashchain.Hash]*fetched
-	order   []registered // FIFO of registrations, for the window
+	order   []registered // FIFO of registrations, for the window, from head on
+	head    int
 	evDone  <-chan struct{}
 }
 
@@ -179,20 +180,28 @@ func (p *prefetch) forget(seq uint64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := 0
-	for n < len(p.order) && p.order[n].seq < seq-prefetchWindow {
-		delete(p.pending, p.order[n].sum)
-		n++
+	for p.head < len(p.order) && p.order[p.head].seq < seq-prefetchWindow {
+		delete(p.pending, p.order[p.head].sum)
+		p.head++
 	}
-	if n > 0 {
-		p.order = append(p.order[:0], p.order[n:]...)
+	// Compact once the dropped half outweighs the rest (amortised O(1)).
+	if p.head > 1024 && p.head*2 > len(p.order) {
+		p.order = append(p.order[:0], p.order[p.head:]...)
+		p.head = 0
 	}
+}
+
+// decodedEntry is an entry with its detail decoded (nil: it did not
+// decode, or is empty).
+type decodedEntry struct {
+	e *leaf.Entry
+	d leaf.Detail
 }
 
 // deriveStage runs the derive check on its own goroutine, over the
 // entries the leaf stage decoded, in ledger order.
 type deriveStage struct {
-	in      chan *leaf.Entry
+	in      chan decodedEntry
 	done    chan struct{}
 	fs      []Finding
 	abandon atomic.Bool // Ledger returns early: drain without deriving
@@ -201,15 +210,15 @@ type deriveStage struct {
 const deriveQueue = 1024 // entries between the leaf stage and the derive stage
 
 func newDeriveStage(ctx context.Context, dv *deriveCheck) *deriveStage {
-	d := &deriveStage{in: make(chan *leaf.Entry, deriveQueue), done: make(chan struct{})}
+	d := &deriveStage{in: make(chan decodedEntry, deriveQueue), done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
-		for e := range d.in {
+		for de := range d.in {
 			if d.abandon.Load() {
 				continue
 			}
-			d.fs = append(d.fs, dv.entry(ctx, e)...)
-			dv.pre.forget(e.Seq)
+			d.fs = append(d.fs, dv.entry(ctx, de.e, de.d)...)
+			dv.pre.forget(de.e.Seq)
 		}
 	}()
 	return d
@@ -232,11 +241,14 @@ func (s *leafStage) each(seq uint64, leafBytes []byte) {
 		return // not an entry: the strict check's finding
 	}
 	e.Seq = seq
+	var d leaf.Detail
 	if s.ev != nil {
-		s.fs = append(s.fs, s.ev.entry(&e)...)
+		var fs []Finding
+		fs, d = s.ev.entry(&e)
+		s.fs = append(s.fs, fs...)
 	}
 	if s.derive != nil {
-		s.derive.in <- &e
+		s.derive.in <- decodedEntry{e: &e, d: d}
 	}
 }
 

@@ -138,13 +138,15 @@ func newDeriveCheck(store evidence.Store, pre *prefetch) *deriveCheck {
 
 // entry re-derives the evidence fields of e (decoded, with its Seq); d,
 // if not nil, is e's detail decoded already (leaf.DecodeDetail).
-func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) []Finding {
+//
+// A message entry's findings may come from rest instead (see message),
+// which the caller runs, on any goroutine.
+func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) (fs []Finding, rest func() []Finding) {
 	c.detail = d
-	var fs []Finding
 	var ok bool
 	switch e.Kind {
 	case leaf.KindMessage:
-		fs, ok = c.message(ctx, e)
+		fs, ok, rest = c.message(ctx, e)
 	case leaf.KindConversation:
 		fs, ok = c.conversation(ctx, e)
 	case leaf.KindAudit:
@@ -154,7 +156,7 @@ func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) [
 	default:
 		c.kinds[e.Kind] = true
 		c.sum.SkippedEntries++
-		return nil
+		return nil, nil
 	}
 	if ok {
 		c.sum.Entries++
@@ -162,7 +164,7 @@ func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) [
 	} else {
 		c.sum.Unavailable++
 	}
-	return fs
+	return fs, rest
 }
 
 func (c *deriveCheck) summary() *DerivedSummary {
@@ -314,22 +316,28 @@ func decodeMessage(raw []byte) *decodedMessage {
 func decodeHold(b []byte) (any, error) { return derive.ReadHold(b) }
 
 // message re-derives a message entry through derive.Message.
-func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
+//
+// The first part, which reads evidence and the state the entries before
+// it left (the conversation's facts), runs in ledger order; the rest, pure
+// computation on what it gathered (most of the cost), is returned as
+// rest, which may run on another goroutine, beside other messages'. With
+// rest, the entry's findings are what rest returns (out included).
+func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool, func() []Finding) {
 	seq := e.Seq
 	ev := "message in evidence " + e.EvidenceSHA256.String()
 	v, err, ok := c.cached(ctx, e.EvidenceSHA256, messagesBody)
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	if err != nil {
-		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no message"), fmt.Sprintf("evidence %s is not a messages response: %v", e.EvidenceSHA256, err))}, true
+		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no message"), fmt.Sprintf("evidence %s is not a messages response: %v", e.EvidenceSHA256, err))}, true, nil
 	}
 	dm, found := v.(messageBody)[e.MessageID]
 	if !found {
-		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no such message"), "evidence "+e.EvidenceSHA256.String()+" holds no message with that id")}, true
+		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no such message"), "evidence "+e.EvidenceSHA256.String()+" holds no message with that id")}, true, nil
 	}
 	if dm.err != nil {
-		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev, dm.err))}, true
+		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev, dm.err))}, true, nil
 	}
 	md, payload := dm.md, dm.payload
 	var out []Finding
@@ -364,7 +372,7 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	// Media bytes are evidence of their own (re-hashed by the evidence
 	// check); what the message gives is which attachments, checked below.
 	var media []leaf.MediaRef
-	var seal *derive.Seal
+	var op *openingRead
 	if dd, err := c.decodeDetail(leaf.KindMessage, e); err == nil {
 		d := dd.(*leaf.MessageDetail)
 		media = d.Media
@@ -373,11 +381,27 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 			// opening the detail names; without it (erased, or missing:
 			// the evidence check's finding) they cannot be.
 			var fs []Finding
-			if seal, fs = c.seal(ctx, e, d, md); seal == nil {
-				return append(out, fs...), fs != nil
+			if op, fs = c.readOpening(ctx, e, d); op == nil {
+				return append(out, fs...), fs != nil, nil
 			}
-			out = append(out, fs...)
 		}
+	}
+	return out, true, func() []Finding {
+		return messageRest(e, md, payload, lc, held, refs, holdFrom, auditFrom, media, op, out)
+	}
+}
+
+// messageRest is the pure part of message: the opening's fields checked,
+// the entry derived and compared.
+func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
+	holdFrom, auditFrom string, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
+	seq := e.Seq
+	ev := "message in evidence " + e.EvidenceSHA256.String()
+	var seal *derive.Seal
+	if op != nil {
+		var fs []Finding
+		seal, fs = op.check(e, md)
+		out = append(out, fs...)
 	}
 	h := false
 	if held != nil {
@@ -385,7 +409,7 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	}
 	want, err := derive.Message(e.ConversationID, md, payload, h, refs, media, seal)
 	if err != nil {
-		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error())), true
+		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error()))
 	}
 	if held == nil {
 		want.Compliance.LegalHold = nil
@@ -419,15 +443,21 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 			out = append(out, derived(seq, "detail.media", ids, att, "attachment ids of the "+ev))
 		}
 	}
-	return out, true
+	return out
 }
 
-// seal reads the opening a v3 message detail names and returns the seal
-// to re-derive the commitments with; nil, with no finding, when the
-// opening is unavailable, and nil with a finding when it is not an
-// opening of this message. An opening whose field values are not the
-// ones the message gives is a finding too (the diff reads them).
-func (c *deriveCheck) seal(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail, md *genesys.MessageData) (*derive.Seal, []Finding) {
+// openingRead is the opening a v3 message detail names, read.
+type openingRead struct {
+	sum   hashchain.Hash
+	name  string // as the detail spells it
+	bytes []byte
+	o     *leaf.Opening
+}
+
+// readOpening reads the opening a v3 message detail names: nil, with no
+// finding, when the opening is unavailable, and nil with a finding when
+// it is not an opening of this message.
+func (c *deriveCheck) readOpening(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail) (*openingRead, []Finding) {
 	seq := e.Seq
 	sum, err := hashchain.ParseHash(d.OpeningEvidence)
 	if err != nil {
@@ -445,15 +475,23 @@ func (c *deriveCheck) seal(ctx context.Context, e *leaf.Entry, d *leaf.MessageDe
 	if o.MessageID != e.MessageID {
 		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", e.MessageID, o.MessageID, from+" is of another message")}
 	}
+	return &openingRead{sum: sum, name: d.OpeningEvidence, bytes: b, o: o}, nil
+}
+
+// check returns the seal to re-derive the commitments with. An opening
+// whose field values are not the ones the message gives is a finding
+// (the diff reads them).
+func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
+	seq, o := e.Seq, op.o
 	var out []Finding
-	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), b) {
+	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), op.bytes) {
 		for _, f := range leaf.PersonalFields {
 			if o.Fields[f] != want.Fields[f] {
 				out = append(out, derived(seq, "opening."+f, o.Fields[f], want.Fields[f], "message in evidence "+e.EvidenceSHA256.String()))
 			}
 		}
 	}
-	return &derive.Seal{Salt: o.Salt, Opening: sum}, out
+	return &derive.Seal{Salt: o.Salt, Opening: op.sum}, out
 }
 
 // compareDetail compares two details member by member (the union of

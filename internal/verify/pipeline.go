@@ -213,15 +213,67 @@ func newDeriveStage(ctx context.Context, dv *deriveCheck) *deriveStage {
 	d := &deriveStage{in: make(chan decodedEntry, deriveQueue), done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
+		// Messages' pure parts run in batches on every processor; each
+		// entry's findings keep their place (slots, in ledger order).
+		var slots [][]Finding
+		var rests []func()
+		flush := func() {
+			runParallel(rests)
+			for _, fs := range slots {
+				d.fs = append(d.fs, fs...)
+			}
+			slots, rests = slots[:0], rests[:0]
+		}
 		for de := range d.in {
 			if d.abandon.Load() {
 				continue
 			}
-			d.fs = append(d.fs, dv.entry(ctx, de.e, de.d)...)
+			fs, rest := dv.entry(ctx, de.e, de.d)
 			dv.pre.forget(de.e.Seq)
+			if rest == nil {
+				if len(fs) > 0 {
+					slots = append(slots, fs)
+				}
+				continue
+			}
+			i := len(slots)
+			slots = append(slots, nil)
+			rests = append(rests, func() { slots[i] = rest() })
+			if len(rests) == deriveBatch {
+				flush()
+			}
 		}
+		flush()
 	}()
 	return d
+}
+
+// deriveBatch is how many messages' pure parts run together.
+const deriveBatch = 256
+
+// runParallel runs fs on up to GOMAXPROCS goroutines and waits.
+func runParallel(fs []func()) {
+	workers := min(runtime.GOMAXPROCS(0), len(fs))
+	if workers <= 1 {
+		for _, f := range fs {
+			f()
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(fs) {
+					return
+				}
+				fs[i]()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // leafStage is what the leaf stage does with each leaf, with evidence:
@@ -234,9 +286,12 @@ type leafStage struct {
 }
 
 func (s *leafStage) each(seq uint64, leafBytes []byte) {
-	// The entry keeps slices of its leaf (its detail): the batch's bytes
-	// are reused.
-	e, err := leaf.DecodeLeaf(bytes.Clone(leafBytes))
+	// The entry keeps slices of its leaf (its detail), and the batch's
+	// bytes are reused: an entry passed on holds a copy.
+	if s.derive != nil {
+		leafBytes = bytes.Clone(leafBytes)
+	}
+	e, err := leaf.DecodeLeaf(leafBytes)
 	if err != nil {
 		return // not an entry: the strict check's finding
 	}

@@ -269,6 +269,40 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyK
 	return v, nil, true
 }
 
+// cachedOnce is cached for an object read once (a conversation's own
+// object): decoded by the worker that hashed it when it could, and not
+// kept.
+func (c *deriveCheck) cachedOnce(ctx context.Context, sum hashchain.Hash, kind bodyKind) (any, error, bool) {
+	if f := c.pre.take(sum); f != nil {
+		if !f.intact {
+			return nil, nil, false
+		}
+		if f.kind == kind {
+			return f.val, f.err, true
+		}
+		v, err := kind.decode(f.data, decodeWorkers())
+		return v, err, true
+	}
+	b, ok := c.read(ctx, sum)
+	if !ok {
+		return nil, nil, false
+	}
+	v, err := kind.decode(b, decodeWorkers())
+	return v, err, true
+}
+
+// readConversation is derive.ReadConversation's result.
+type readConversation struct {
+	facts derive.ConversationFacts
+	ids   []string
+	err   error
+}
+
+func decodeConversation(b []byte) (any, error) {
+	f, ids, err := derive.ReadConversation(b)
+	return readConversation{f, ids, err}, nil
+}
+
 // decodeMessages decodes a messages response on workers goroutines.
 func decodeMessages(b []byte, workers int) (any, error) {
 	list, err := derive.MessagesIn(b)
@@ -380,9 +414,8 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 			// v3: the commitments are re-derived under the salt of the
 			// opening the detail names; without it (erased, or missing:
 			// the evidence check's finding) they cannot be.
-			var fs []Finding
-			if op, fs = c.readOpening(ctx, e, d); op == nil {
-				return append(out, fs...), fs != nil, nil
+			if op = c.readOpening(ctx, d); op == nil {
+				return out, false, nil
 			}
 		}
 	}
@@ -402,6 +435,9 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 		var fs []Finding
 		seal, fs = op.check(e, md)
 		out = append(out, fs...)
+		if seal == nil {
+			return out
+		}
 	}
 	h := false
 	if held != nil {
@@ -451,38 +487,36 @@ type openingRead struct {
 	sum   hashchain.Hash
 	name  string // as the detail spells it
 	bytes []byte
-	o     *leaf.Opening
 }
 
-// readOpening reads the opening a v3 message detail names: nil, with no
-// finding, when the opening is unavailable, and nil with a finding when
-// it is not an opening of this message.
-func (c *deriveCheck) readOpening(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail) (*openingRead, []Finding) {
-	seq := e.Seq
+// readOpening reads the opening a v3 message detail names: nil when it
+// is unavailable (erased, or missing: the evidence check's finding).
+func (c *deriveCheck) readOpening(ctx context.Context, d *leaf.MessageDetail) *openingRead {
 	sum, err := hashchain.ParseHash(d.OpeningEvidence)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	b, ok := c.read(ctx, sum)
 	if !ok {
-		return nil, nil
+		return nil
 	}
-	from := "opening " + d.OpeningEvidence
-	o, err := leaf.ParseOpening(b)
+	return &openingRead{sum: sum, name: d.OpeningEvidence, bytes: b}
+}
+
+// check returns the seal to re-derive the commitments with: nil, with a
+// finding, when the object is not an opening of this message. An opening
+// whose field values are not the ones the message gives is a finding too
+// (the diff reads them).
+func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
+	seq := e.Seq
+	from := "opening " + op.name
+	o, err := leaf.ParseOpening(op.bytes)
 	if err != nil {
-		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", d.OpeningEvidence, phrase("no opening"), err.Error())}
+		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", op.name, phrase("no opening"), err.Error())}
 	}
 	if o.MessageID != e.MessageID {
 		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", e.MessageID, o.MessageID, from+" is of another message")}
 	}
-	return &openingRead{sum: sum, name: d.OpeningEvidence, bytes: b, o: o}, nil
-}
-
-// check returns the seal to re-derive the commitments with. An opening
-// whose field values are not the ones the message gives is a finding
-// (the diff reads them).
-func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
-	seq, o := e.Seq, op.o
 	var out []Finding
 	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), op.bytes) {
 		for _, f := range leaf.PersonalFields {
@@ -571,8 +605,9 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	// equal); ok says whether anything was derived at all.
 	want := derive.ConversationFacts{ID: e.ConversationID, Payload: e.PayloadSHA256, Messages: d.Messages, Held: d.LegalHold, AuditRefs: d.AuditRefs}
 	ok := false
-	if body, there := c.read(ctx, e.EvidenceSHA256); there {
-		f, ids, err := derive.ReadConversation(body)
+	if v, _, there := c.cachedOnce(ctx, e.EvidenceSHA256, conversationBody); there {
+		rc := v.(readConversation)
+		f, ids, err := rc.facts, rc.ids, rc.err
 		if err != nil {
 			return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no conversation object"), fmt.Sprintf("%s: %v", ev, err))}, true
 		}

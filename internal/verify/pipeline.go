@@ -31,6 +31,7 @@ const (
 	rawBody      bodyKind = iota // read as bytes (conversation objects, audit and listing pages, openings)
 	messagesBody                 // a messages response: decodeMessages
 	holdBody                     // a deletion-protection response: decodeHold
+	conversationBody             // a conversation object: decodeConversation
 )
 
 func (k bodyKind) decode(b []byte, workers int) (any, error) {
@@ -39,6 +40,8 @@ func (k bodyKind) decode(b []byte, workers int) (any, error) {
 		return decodeMessages(b, workers)
 	case holdBody:
 		return decodeHold(b)
+	case conversationBody:
+		return decodeConversation(b)
 	}
 	return nil, nil
 }
@@ -61,7 +64,9 @@ func deriveKind(kind, role string) (bodyKind, bool) {
 			return messagesBody, true
 		case leaf.RoleHold:
 			return holdBody, true
-		case leaf.RoleResponse, leaf.RoleAudit:
+		case leaf.RoleResponse:
+			return conversationBody, true
+		case leaf.RoleAudit:
 			return rawBody, true
 		}
 	case leaf.KindAudit, leaf.KindListing:

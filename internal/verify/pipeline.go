@@ -28,10 +28,10 @@ import (
 type bodyKind int
 
 const (
-	rawBody      bodyKind = iota // read as bytes (conversation objects, audit and listing pages, openings)
-	messagesBody                 // a messages response: decodeMessages
-	holdBody                     // a deletion-protection response: decodeHold
-	conversationBody             // a conversation object: decodeConversation
+	rawBody          bodyKind = iota // read as bytes (conversation objects, audit and listing pages, openings)
+	messagesBody                     // a messages response: decodeMessages
+	holdBody                         // a deletion-protection response: decodeHold
+	conversationBody                 // a conversation object: decodeConversation
 )
 
 func (k bodyKind) decode(b []byte, workers int) (any, error) {

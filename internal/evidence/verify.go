@@ -29,6 +29,15 @@ type VerifyOptions struct {
 	// seen so far (objects are hashed while the references still arrive,
 	// so the total grows until they end); calls are serialized.
 	Progress func(done, total int)
+	// Keep, when set, is asked about each distinct referenced object
+	// before it is hashed. When it returns a function, the object is read
+	// whole (Get) instead of streamed, hashed once, and the function is
+	// called, exactly once, with the bytes and whether they hash to the
+	// address (nil and false when the object is missing or unreadable):
+	// a caller that also parses the object then reads it once, not twice.
+	// It is not called for objects not reached because Verify stopped
+	// early (an error, or cancellation).
+	Keep func(sum hashchain.Hash) func(data []byte, intact bool)
 }
 
 // Report is what Verify found. Lists are sorted by address.
@@ -123,9 +132,21 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		g.Go(func() error {
 			var missing bool
 			var alt *Altered
-			buf := bufs.Get().(*[]byte)
-			got, err := hashObject(gctx, s, sum, *buf)
-			bufs.Put(buf)
+			var got hashchain.Hash
+			var err error
+			if keep := keepFor(opts.Keep, sum); keep != nil {
+				var data []byte
+				data, got, err = readObject(gctx, s, sum)
+				intact := err == nil && got == sum
+				if !intact {
+					data = nil
+				}
+				keep(data, intact)
+			} else {
+				buf := bufs.Get().(*[]byte)
+				got, err = hashObject(gctx, s, sum, *buf)
+				bufs.Put(buf)
+			}
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				missing = true
@@ -187,6 +208,24 @@ const hashBufSize = 256 << 10
 // with ErrTooLarge if the object grows past the limit while it is read.
 type Opener interface {
 	Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, error)
+}
+
+// keepFor is opts.Keep(sum), or nil without Keep.
+func keepFor(keep func(hashchain.Hash) func([]byte, bool), sum hashchain.Hash) func([]byte, bool) {
+	if keep == nil {
+		return nil
+	}
+	return keep(sum)
+}
+
+// readObject reads the object stored at sum whole and returns it with its
+// SHA-256.
+func readObject(ctx context.Context, s Store, sum hashchain.Hash) ([]byte, hashchain.Hash, error) {
+	data, err := s.Get(ctx, sum)
+	if err != nil {
+		return nil, hashchain.Hash{}, err
+	}
+	return data, hashchain.Hash(sha256.Sum256(data)), nil
 }
 
 // hashObject returns the SHA-256 of the object stored at sum: streamed

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -83,11 +82,22 @@ const (
 // recent conversation entries (bounded) for them.
 type deriveCheck struct {
 	store  evidence.Store
+	pre    *prefetch                 // objects already read and hashed by the evidence check; nil: none
 	bodies *lru[hashchain.Hash, any] // decoded bodies: messageBody, map[string]bool (hold), error
 	convs  *lru[string, *convFacts]
 	audits *lru[string, derive.AuditIndex]
 	sum    DerivedSummary
 	kinds  map[string]bool // kinds skipped
+	detail leaf.Detail     // the current entry's detail, if decoded already
+}
+
+// decodeDetail is leaf.DecodeDetail(kind, e.Detail) of the current entry,
+// decoded once for the evidence check and this one.
+func (c *deriveCheck) decodeDetail(kind string, e *leaf.Entry) (leaf.Detail, error) {
+	if c.detail != nil && e.Kind == kind && c.detail.Kind() == kind {
+		return c.detail, nil
+	}
+	return leaf.DecodeDetail(kind, e.Detail)
 }
 
 // convFacts are what a conversation entry's evidence gives, for the
@@ -114,9 +124,10 @@ type decodedMessage struct {
 	err     error
 }
 
-func newDeriveCheck(store evidence.Store) *deriveCheck {
+func newDeriveCheck(store evidence.Store, pre *prefetch) *deriveCheck {
 	return &deriveCheck{
 		store:  store,
+		pre:    pre,
 		bodies: newLRU[hashchain.Hash, any](deriveCacheBytes),
 		convs:  newLRU[string, *convFacts](deriveConvs),
 		audits: newLRU[string, derive.AuditIndex](deriveAuditSets),
@@ -125,13 +136,17 @@ func newDeriveCheck(store evidence.Store) *deriveCheck {
 	}
 }
 
-// entry re-derives the evidence fields of e (decoded, with its Seq).
-func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry) []Finding {
-	var fs []Finding
+// entry re-derives the evidence fields of e (decoded, with its Seq); d,
+// if not nil, is e's detail decoded already (leaf.DecodeDetail).
+//
+// A message entry's findings may come from rest instead (see message),
+// which the caller runs, on any goroutine.
+func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) (fs []Finding, rest func() []Finding) {
+	c.detail = d
 	var ok bool
 	switch e.Kind {
 	case leaf.KindMessage:
-		fs, ok = c.message(ctx, e)
+		fs, ok, rest = c.message(ctx, e)
 	case leaf.KindConversation:
 		fs, ok = c.conversation(ctx, e)
 	case leaf.KindAudit:
@@ -141,7 +156,7 @@ func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry) []Finding {
 	default:
 		c.kinds[e.Kind] = true
 		c.sum.SkippedEntries++
-		return nil
+		return nil, nil
 	}
 	if ok {
 		c.sum.Entries++
@@ -149,7 +164,7 @@ func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry) []Finding {
 	} else {
 		c.sum.Unavailable++
 	}
-	return fs
+	return fs, rest
 }
 
 func (c *deriveCheck) summary() *DerivedSummary {
@@ -204,6 +219,9 @@ func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, boo
 	if sum.IsZero() {
 		return nil, false
 	}
+	if f := c.pre.take(sum); f != nil {
+		return f.data, f.intact
+	}
 	b, err := c.store.Get(ctx, sum)
 	if err != nil || hashchain.Hash(sha256.Sum256(b)) != sum {
 		return nil, false
@@ -214,18 +232,34 @@ func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, boo
 // cached returns the decoded form of evidence sum, decoding it at most
 // once while it stays in the cache; ok is false when the object is
 // unavailable. A body that does not decode is cached as its error.
-func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, decode func([]byte) (any, error)) (any, error, bool) {
+func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyKind) (any, error, bool) {
 	if v, ok := c.bodies.get(sum); ok {
 		if err, isErr := v.(error); isErr {
 			return nil, err, true
 		}
 		return v, nil, true
 	}
-	b, ok := c.read(ctx, sum)
-	if !ok {
-		return nil, nil, false
+	var b []byte
+	var v any
+	var err error
+	if f := c.pre.take(sum); f != nil {
+		// Read, hashed and (for its kind) decoded by the evidence check.
+		if !f.intact {
+			return nil, nil, false
+		}
+		b = f.data
+		if f.kind == kind {
+			v, err = f.val, f.err
+		} else {
+			v, err = kind.decode(b, decodeWorkers())
+		}
+	} else {
+		var ok bool
+		if b, ok = c.read(ctx, sum); !ok {
+			return nil, nil, false
+		}
+		v, err = kind.decode(b, decodeWorkers())
 	}
-	v, err := decode(b)
 	if err != nil {
 		c.bodies.put(sum, err, 64)
 		return nil, err, true
@@ -235,7 +269,42 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, decode fun
 	return v, nil, true
 }
 
-func decodeMessages(b []byte) (any, error) {
+// cachedOnce is cached for an object read once (a conversation's own
+// object): decoded by the worker that hashed it when it could, and not
+// kept.
+func (c *deriveCheck) cachedOnce(ctx context.Context, sum hashchain.Hash, kind bodyKind) (any, error, bool) {
+	if f := c.pre.take(sum); f != nil {
+		if !f.intact {
+			return nil, nil, false
+		}
+		if f.kind == kind {
+			return f.val, f.err, true
+		}
+		v, err := kind.decode(f.data, decodeWorkers())
+		return v, err, true
+	}
+	b, ok := c.read(ctx, sum)
+	if !ok {
+		return nil, nil, false
+	}
+	v, err := kind.decode(b, decodeWorkers())
+	return v, err, true
+}
+
+// readConversation is derive.ReadConversation's result.
+type readConversation struct {
+	facts derive.ConversationFacts
+	ids   []string
+	err   error
+}
+
+func decodeConversation(b []byte) (any, error) {
+	f, ids, err := derive.ReadConversation(b)
+	return readConversation{f, ids, err}, nil
+}
+
+// decodeMessages decodes a messages response on workers goroutines.
+func decodeMessages(b []byte, workers int) (any, error) {
 	list, err := derive.MessagesIn(b)
 	if err != nil {
 		return nil, err
@@ -244,7 +313,7 @@ func decodeMessages(b []byte) (any, error) {
 	// cost, and each message is independent: spread a body's messages over
 	// the processors (a bulk body holds up to 1,000).
 	out := make([]*decodedMessage, len(list))
-	workers := min(runtime.GOMAXPROCS(0), (len(list)+3)/4)
+	workers = max(1, min(workers, (len(list)+3)/4))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -281,22 +350,28 @@ func decodeMessage(raw []byte) *decodedMessage {
 func decodeHold(b []byte) (any, error) { return derive.ReadHold(b) }
 
 // message re-derives a message entry through derive.Message.
-func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
+//
+// The first part, which reads evidence and the state the entries before
+// it left (the conversation's facts), runs in ledger order; the rest, pure
+// computation on what it gathered (most of the cost), is returned as
+// rest, which may run on another goroutine, beside other messages'. With
+// rest, the entry's findings are what rest returns (out included).
+func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool, func() []Finding) {
 	seq := e.Seq
 	ev := "message in evidence " + e.EvidenceSHA256.String()
-	v, err, ok := c.cached(ctx, e.EvidenceSHA256, decodeMessages)
+	v, err, ok := c.cached(ctx, e.EvidenceSHA256, messagesBody)
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	if err != nil {
-		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no message"), fmt.Sprintf("evidence %s is not a messages response: %v", e.EvidenceSHA256, err))}, true
+		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no message"), fmt.Sprintf("evidence %s is not a messages response: %v", e.EvidenceSHA256, err))}, true, nil
 	}
 	dm, found := v.(messageBody)[e.MessageID]
 	if !found {
-		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no such message"), "evidence "+e.EvidenceSHA256.String()+" holds no message with that id")}, true
+		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no such message"), "evidence "+e.EvidenceSHA256.String()+" holds no message with that id")}, true, nil
 	}
 	if dm.err != nil {
-		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev, dm.err))}, true
+		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev, dm.err))}, true, nil
 	}
 	md, payload := dm.md, dm.payload
 	var out []Finding
@@ -331,19 +406,37 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	// Media bytes are evidence of their own (re-hashed by the evidence
 	// check); what the message gives is which attachments, checked below.
 	var media []leaf.MediaRef
-	var seal *derive.Seal
-	if dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail); err == nil {
+	var op *openingRead
+	if dd, err := c.decodeDetail(leaf.KindMessage, e); err == nil {
 		d := dd.(*leaf.MessageDetail)
 		media = d.Media
 		if d.Salted() {
 			// v3: the commitments are re-derived under the salt of the
 			// opening the detail names; without it (erased, or missing:
 			// the evidence check's finding) they cannot be.
-			var fs []Finding
-			if seal, fs = c.seal(ctx, e, d, md); seal == nil {
-				return append(out, fs...), fs != nil
+			if op = c.readOpening(ctx, d); op == nil {
+				return out, false, nil
 			}
-			out = append(out, fs...)
+		}
+	}
+	return out, true, func() []Finding {
+		return messageRest(e, md, payload, lc, held, refs, holdFrom, auditFrom, media, op, out)
+	}
+}
+
+// messageRest is the pure part of message: the opening's fields checked,
+// the entry derived and compared.
+func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
+	holdFrom, auditFrom string, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
+	seq := e.Seq
+	ev := "message in evidence " + e.EvidenceSHA256.String()
+	var seal *derive.Seal
+	if op != nil {
+		var fs []Finding
+		seal, fs = op.check(e, md)
+		out = append(out, fs...)
+		if seal == nil {
+			return out
 		}
 	}
 	h := false
@@ -352,7 +445,7 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	}
 	want, err := derive.Message(e.ConversationID, md, payload, h, refs, media, seal)
 	if err != nil {
-		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error())), true
+		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error()))
 	}
 	if held == nil {
 		want.Compliance.LegalHold = nil
@@ -386,48 +479,65 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 			out = append(out, derived(seq, "detail.media", ids, att, "attachment ids of the "+ev))
 		}
 	}
-	return out, true
+	return out
 }
 
-// seal reads the opening a v3 message detail names and returns the seal
-// to re-derive the commitments with; nil, with no finding, when the
-// opening is unavailable, and nil with a finding when it is not an
-// opening of this message. An opening whose field values are not the
-// ones the message gives is a finding too (the diff reads them).
-func (c *deriveCheck) seal(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail, md *genesys.MessageData) (*derive.Seal, []Finding) {
-	seq := e.Seq
+// openingRead is the opening a v3 message detail names, read.
+type openingRead struct {
+	sum   hashchain.Hash
+	name  string // as the detail spells it
+	bytes []byte
+}
+
+// readOpening reads the opening a v3 message detail names: nil when it
+// is unavailable (erased, or missing: the evidence check's finding).
+func (c *deriveCheck) readOpening(ctx context.Context, d *leaf.MessageDetail) *openingRead {
 	sum, err := hashchain.ParseHash(d.OpeningEvidence)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	b, ok := c.read(ctx, sum)
 	if !ok {
-		return nil, nil
+		return nil
 	}
-	from := "opening " + d.OpeningEvidence
-	o, err := leaf.ParseOpening(b)
+	return &openingRead{sum: sum, name: d.OpeningEvidence, bytes: b}
+}
+
+// check returns the seal to re-derive the commitments with: nil, with a
+// finding, when the object is not an opening of this message. An opening
+// whose field values are not the ones the message gives is a finding too
+// (the diff reads them).
+func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
+	seq := e.Seq
+	from := "opening " + op.name
+	o, err := leaf.ParseOpening(op.bytes)
 	if err != nil {
-		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", d.OpeningEvidence, phrase("no opening"), err.Error())}
+		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", op.name, phrase("no opening"), err.Error())}
 	}
 	if o.MessageID != e.MessageID {
 		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", e.MessageID, o.MessageID, from+" is of another message")}
 	}
 	var out []Finding
-	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), b) {
+	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), op.bytes) {
 		for _, f := range leaf.PersonalFields {
 			if o.Fields[f] != want.Fields[f] {
 				out = append(out, derived(seq, "opening."+f, o.Fields[f], want.Fields[f], "message in evidence "+e.EvidenceSHA256.String()))
 			}
 		}
 	}
-	return &derive.Seal{Salt: o.Salt, Opening: sum}, out
+	return &derive.Seal{Salt: o.Salt, Opening: op.sum}, out
 }
 
 // compareDetail compares two details member by member (the union of
 // their members, so one present on one side only is a difference too).
 func compareDetail(seq uint64, got, want json.RawMessage, from string) []Finding {
 	// The leaf's detail is in RFC 8785 form: when the derived one's is the
-	// same bytes, there is nothing to compare member by member.
+	// same bytes, there is nothing to compare member by member. (Equal
+	// bytes compare equal member by member too, canonical or not: the
+	// usual case costs no canonicalisation.)
+	if bytes.Equal(got, want) {
+		return nil
+	}
 	if cw, err := leaf.CanonicalDetail(want); err == nil && bytes.Equal(got, cw) {
 		return nil
 	}
@@ -488,7 +598,7 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	seq := e.Seq
 	facts := &convFacts{seq: seq}
 	c.convs.put(e.ConversationID, facts, 1)
-	dd, err := leaf.DecodeDetail(leaf.KindConversation, e.Detail)
+	dd, err := c.decodeDetail(leaf.KindConversation, e)
 	if err != nil {
 		return []Finding{derived(seq, "detail", e.Detail, phrase("a conversation detail"), err.Error())}, true
 	}
@@ -500,8 +610,9 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	// equal); ok says whether anything was derived at all.
 	want := derive.ConversationFacts{ID: e.ConversationID, Payload: e.PayloadSHA256, Messages: d.Messages, Held: d.LegalHold, AuditRefs: d.AuditRefs}
 	ok := false
-	if body, there := c.read(ctx, e.EvidenceSHA256); there {
-		f, ids, err := derive.ReadConversation(body)
+	if v, _, there := c.cachedOnce(ctx, e.EvidenceSHA256, conversationBody); there {
+		rc := v.(readConversation)
+		f, ids, err := rc.facts, rc.ids, rc.err
 		if err != nil {
 			return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no conversation object"), fmt.Sprintf("%s: %v", ev, err))}, true
 		}
@@ -515,7 +626,7 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	var out []Finding
 	holdFrom := "deletion-protection response " + d.HoldEvidenceSHA256
 	if sum, err := hashchain.ParseHash(d.HoldEvidenceSHA256); err == nil {
-		if v, derr, there := c.cached(ctx, sum, decodeHold); there {
+		if v, derr, there := c.cached(ctx, sum, holdBody); there {
 			if derr != nil {
 				out = append(out, derived(seq, "detail.legal_hold", d.LegalHold, phrase("nothing"), fmt.Sprintf("%s: %v", holdFrom, derr)))
 			} else {
@@ -597,7 +708,7 @@ func (c *deriveCheck) audit(ctx context.Context, e *leaf.Entry) ([]Finding, bool
 	if !ok {
 		return nil, false
 	}
-	dd, err := leaf.DecodeDetail(leaf.KindAudit, e.Detail)
+	dd, err := c.decodeDetail(leaf.KindAudit, e)
 	if err != nil {
 		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("an audit detail"), err.Error())}, true
 	}
@@ -619,7 +730,7 @@ func (c *deriveCheck) listing(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	if !ok {
 		return nil, false
 	}
-	dd, err := leaf.DecodeDetail(leaf.KindListing, e.Detail)
+	dd, err := c.decodeDetail(leaf.KindListing, e)
 	if err != nil {
 		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("a listing detail"), err.Error())}, true
 	}

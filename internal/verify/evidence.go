@@ -25,12 +25,20 @@ type evidenceCheck struct {
 	err    error
 	abort  context.CancelFunc // stops the hashing early (Ledger returning an error)
 	erased erasedObjects      // deleted by custody erase (erased.go)
+	// pre, when the derive check runs, is where objects it will parse
+	// are handed over by the worker that hashes them (pipeline.go).
+	pre *prefetch
 }
 
-func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(done, total int)) *evidenceCheck {
+func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(done, total int), derive bool) *evidenceCheck {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &evidenceCheck{store: store, first: map[hashchain.Hash]uint64{},
 		sums: make(chan hashchain.Hash, 1024), done: make(chan struct{}), abort: cancel}
+	vo := evidence.VerifyOptions{Progress: progress}
+	if derive {
+		c.pre = newPrefetch(c.done)
+		vo.Keep = c.pre.keep
+	}
 	sums := c.sums // the field is the walk's: stop clears it
 	refs := func(yield func(hashchain.Hash, error) bool) {
 		for h := range sums {
@@ -41,7 +49,7 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 	}
 	go func() {
 		defer close(c.done)
-		c.rep, c.err = evidence.Verify(ctx, store, refs, evidence.VerifyOptions{Progress: progress})
+		c.rep, c.err = evidence.Verify(ctx, store, refs, vo)
 	}()
 	return c
 }
@@ -50,11 +58,27 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 // those its typed detail lists (leaf.EvidenceRefs). A reference that is not
 // SHA-256 hex is a finding; a detail that is not JSON at all is the strict
 // check's finding.
-func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
+//
+// It returns e's detail, decoded, when it decodes: the derive check reads
+// it again.
+func (c *evidenceCheck) entry(e *leaf.Entry) ([]Finding, leaf.Detail) {
 	c.erased.add(e)
-	named, err := e.EvidenceRefs()
-	if err != nil {
-		return nil
+	// e.EvidenceRefs, with the decoded detail kept.
+	var d leaf.Detail
+	if len(e.Detail) > 0 {
+		d, _ = leaf.DecodeDetail(e.Kind, e.Detail)
+	}
+	var named []leaf.EvidenceRef
+	if d != nil {
+		if !e.EvidenceSHA256.IsZero() {
+			named = append(named, leaf.EvidenceRef{Role: leaf.RoleResponse, SHA256: e.EvidenceSHA256.String()})
+		}
+		named = append(named, d.EvidenceRefs()...)
+	} else {
+		var err error
+		if named, err = e.EvidenceRefs(); err != nil {
+			return nil, nil
+		}
 	}
 	seq := e.Seq
 	var out []Finding
@@ -65,18 +89,24 @@ func (c *evidenceCheck) entry(e *leaf.Entry) []Finding {
 				Message: fmt.Sprintf("detail names evidence %q, which is not a SHA-256", r.SHA256)})
 			continue
 		}
-		c.add(h, seq)
+		c.add(h, seq, e.Kind, r.Role)
 	}
-	return out
+	return out, d
 }
 
-// add records that seq references h, and queues h to be hashed the first
-// time.
-func (c *evidenceCheck) add(h hashchain.Hash, seq uint64) {
+// add records that seq, an entry of kind, references h as role, and
+// queues h to be hashed the first time (to be kept for the derive check
+// if it parses it).
+func (c *evidenceCheck) add(h hashchain.Hash, seq uint64, kind, role string) {
 	if _, ok := c.first[h]; ok || h.IsZero() {
 		return
 	}
 	c.first[h] = seq
+	if c.pre != nil {
+		if bk, parsed := deriveKind(kind, role); parsed {
+			c.pre.register(seq, h, bk)
+		}
+	}
 	select {
 	case c.sums <- h:
 	case <-c.done: // evidence.Verify stopped early; finish reports why

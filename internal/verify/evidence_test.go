@@ -81,4 +81,28 @@ func TestVerifyEvidenceWhileWalking(t *testing.T) {
 	if !errors.Is(err, errDisk) {
 		t.Fatalf("store failing midway: err = %v, want %v", err, errDisk)
 	}
+
+	// With re-derivation (a pipeline of stages, objects handed from the
+	// hashing to the derive stage): the bodies are no messages responses,
+	// so every message is a derived finding, and the one lost object is
+	// still the evidence finding it was.
+	rep = f.verify(verify.Options{Evidence: evidence.ReadOnly(store), MaxFindings: 10_000})
+	var lostSeen, derived int
+	for _, x := range rep.Findings {
+		switch x.Check {
+		case verify.CheckEvidence:
+			lostSeen++
+		case verify.CheckDerived:
+			derived++
+		}
+	}
+	if lostSeen != 1 || derived != 2*n-2 || rep.Derived.Unavailable != 2 {
+		t.Fatalf("with re-derivation: %d evidence and %d derived findings, %d unavailable; want 1, %d, 2", lostSeen, derived, rep.Derived.Unavailable, 2*n-2)
+	}
+	// … and a store breaking midway stops it with the store's error, no
+	// stage left waiting for an object the stopped hashing never read.
+	_, err = verify.Ledger(f.ctx, f.l, verify.Options{VerifierKey: f.l.VerifierKey(), Evidence: &failingStore{Store: store}})
+	if !errors.Is(err, errDisk) {
+		t.Fatalf("store failing midway, with re-derivation: err = %v, want %v", err, errDisk)
+	}
 }

@@ -250,6 +250,23 @@ type claim struct {
 // (I/O, no verifier key — ledger.ErrNoVerifierKey — or cancellation).
 // Nothing is written, to the ledger or the store.
 func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error) {
+	rep, rehash, err := ledgerPass(ctx, l, opts, true)
+	if err == nil && rehash {
+		// A leaf does not hash to its stored leaf hash, which the pass
+		// built the roots and the chain head from while it checked them
+		// beside (off the walk's core): verify again with the leaf hashes
+		// computed in the walk, so that the report — roots, findings and
+		// what follows from them — is the leaves' own.
+		rep, _, err = ledgerPass(ctx, l, opts, false)
+	}
+	return rep, err
+}
+
+// ledgerPass is one pass of Ledger. With deferHash, the walk takes each
+// well-formed row's stored leaf hash as its leaf's and the strict stage
+// checks it; rehash reports that one differed (the report is then not
+// the leaves' and must be made again without deferHash).
+func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash bool) (_ Report, rehash bool, _ error) {
 	if opts.ProgressEvery == 0 {
 		opts.ProgressEvery = 1 << 16
 	}
@@ -259,7 +276,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	rep := Report{Ledger: l.Path(), Origin: l.Origin(), Findings: []Finding{}, Warnings: []Finding{}}
 	snap, err := l.Snapshot(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("verify: %w", err)
+		return rep, false, fmt.Errorf("verify: %w", err)
 	}
 	defer snap.Close()
 	v := collector{rep: &rep, max: opts.MaxFindings, first: map[string]*Finding{}}
@@ -278,15 +295,15 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	total, err := snap.Size(ctx)
 	if err != nil && !damaged(err, "the number of entries", nil) {
-		return rep, fmt.Errorf("verify: %w", err)
+		return rep, false, fmt.Errorf("verify: %w", err)
 	}
 	stored, err := snap.Checkpoints(ctx)
 	if err != nil && !damaged(err, "the checkpoints", nil) {
-		return rep, fmt.Errorf("verify: %w", err)
+		return rep, false, fmt.Errorf("verify: %w", err)
 	}
 	rep.Checkpoints, rep.ExternalCheckpoints = len(stored), len(opts.External)
 	if len(stored)+len(opts.External) > 0 && opts.VerifierKey == "" {
-		return rep, fmt.Errorf("verify: %w: the ledger has %d signed checkpoints to check", ledger.ErrNoVerifierKey, len(stored))
+		return rep, false, fmt.Errorf("verify: %w: the ledger has %d signed checkpoints to check", ledger.ErrNoVerifierKey, len(stored))
 	}
 	if name, _, _ := strings.Cut(opts.VerifierKey, "+"); opts.VerifierKey != "" && name != l.Origin() {
 		// A ledger rebuilt under another identity, or the wrong key: a
@@ -303,13 +320,12 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 
 	var ev *evidenceCheck
-	if opts.Evidence != nil {
-		ev = newEvidenceCheck(ctx, opts.Evidence, opts.EvidenceProgress)
-		defer ev.close()
-	}
 	var dv *deriveCheck
-	if opts.Evidence != nil && !opts.NoDerive {
-		dv = newDeriveCheck(opts.Evidence)
+	if opts.Evidence != nil {
+		ev = newEvidenceCheck(ctx, opts.Evidence, opts.EvidenceProgress, !opts.NoDerive)
+		if !opts.NoDerive {
+			dv = newDeriveCheck(opts.Evidence, ev.pre)
+		}
 	}
 	var b hashchain.RootBuilder
 	checkClaims := func() {
@@ -326,8 +342,36 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	checkClaims()
 
-	strict := newStrictLeaves()
-	defer strict.finish()
+	// The leaf stage checks each leaf strictly and, with evidence, reads
+	// its references; the derive stage follows it (pipeline.go).
+	var ls *leafStage
+	var strict *strictLeaves
+	if ev != nil {
+		ls = &leafStage{ev: ev}
+		if dv != nil {
+			ls.derive = newDeriveStage(ctx, dv)
+		}
+		strict = newStrictLeaves(ls.each, ls.end)
+	} else {
+		strict = newStrictLeaves(nil, nil)
+	}
+	defer func() {
+		// On an early return: stop the hashing first, so that the stages
+		// do not wait for it, then the stages.
+		if ev != nil {
+			ev.abort()
+		}
+		if ls != nil && ls.derive != nil {
+			ls.derive.abandon.Store(true)
+		}
+		strict.finish()
+		if ls != nil && ls.derive != nil {
+			<-ls.derive.done
+		}
+		if ev != nil {
+			ev.close() // after the leaf stage, which queues references
+		}
+	}()
 	var (
 		prevChain, computedChain hashchain.Hash
 		n                        uint64 // entries read
@@ -338,7 +382,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 			if seq := b.Size(); damaged(err, fmt.Sprintf("the entries from seq %d on", seq), &seq) {
 				break
 			}
-			return rep, fmt.Errorf("verify: %w", err)
+			return rep, false, fmt.Errorf("verify: %w", err)
 		}
 		s := row.Seq
 		switch {
@@ -350,10 +394,17 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		}
 		gap := int64(s) != lastSeq+1 // entries are missing right before this one
 		lastSeq = int64(s)
-		strict.add(s, row.Leaf)
-		lh := hashchain.LeafHash(row.Leaf)
+		wellFormed := len(row.LeafHash) == hashchain.HashSize && len(row.Chain) == hashchain.HashSize
+		var lh hashchain.Hash
+		if deferHash && wellFormed {
+			lh = hashchain.Hash(row.LeafHash) // checked by the strict stage
+			strict.add(s, row.Leaf, true, lh)
+		} else {
+			lh = hashchain.LeafHash(row.Leaf)
+			strict.add(s, row.Leaf, false, hashchain.Hash{})
+		}
 		storedLH, storedChain := lh, hashchain.Hash{}
-		if len(row.LeafHash) != hashchain.HashSize || len(row.Chain) != hashchain.HashSize {
+		if !wellFormed {
 			v.entry(s, CheckRow, fmt.Sprintf("stored leaf_hash is %d bytes and chain %d bytes, want 32 each", len(row.LeafHash), len(row.Chain)))
 			storedChain = hashchain.ChainLink(prevChain, lh)
 		} else {
@@ -378,23 +429,6 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		computedChain = hashchain.ChainLink(computedChain, lh)
 		b.Append(lh)
 		checkClaims()
-		if ev != nil || dv != nil {
-			// One decode serves both checks; a leaf that is not an entry
-			// is the strict check's finding, not theirs.
-			if e, err := leaf.DecodeLeaf(row.Leaf); err == nil {
-				e.Seq = s
-				if ev != nil {
-					for _, f := range ev.entry(&e) {
-						v.add(f)
-					}
-				}
-				if dv != nil {
-					for _, f := range dv.entry(ctx, &e) {
-						v.add(f)
-					}
-				}
-			}
-		}
 		n++
 		if opts.Progress != nil && n%opts.ProgressEvery == 0 {
 			opts.Progress(n, total)
@@ -406,6 +440,16 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	for _, bad := range strict.finish() {
 		v.entry(bad.seq, leafCheck(bad.err), bad.err.Error())
 	}
+	if ls != nil {
+		var dfs []Finding
+		if ls.derive != nil {
+			<-ls.derive.done
+			dfs = ls.derive.fs
+		}
+		for _, f := range mergeFindings(ls.fs, dfs) {
+			v.add(f)
+		}
+	}
 	rep.Entries = n
 	rep.Root = b.Root().String()
 	rep.ChainHead = computedChain.String()
@@ -416,7 +460,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	if ev != nil {
 		fs, sum, err := ev.finish()
 		if err != nil {
-			return rep, fmt.Errorf("verify: %w", err)
+			return rep, false, fmt.Errorf("verify: %w", err)
 		}
 		rep.Evidence = sum
 		for _, f := range fs {
@@ -428,7 +472,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 	}
 	if err := checkAttestations(ctx, snap, stored, opts, &rep, &v); err != nil {
 		if !damaged(err, "the checkpoints' timestamps and cosignatures", nil) {
-			return rep, fmt.Errorf("verify: %w", err)
+			return rep, false, fmt.Errorf("verify: %w", err)
 		}
 	}
 	// Coverage is about what was signed; whether the signed roots still
@@ -442,7 +486,7 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", signedSize, n-1)})
 	}
 	v.finish()
-	return rep, nil
+	return rep, strict.rehash, nil
 }
 
 // checkpointClaims checks the stored checkpoints' ids, each stored and

@@ -104,3 +104,38 @@ func BenchmarkOpenStored(b *testing.B) {
 		}
 	})
 }
+
+// checkReadOpening: ReadOpening gives what ParseOpening gives.
+func checkReadOpening(t *testing.T, b []byte) {
+	t.Helper()
+	got, gotErr := ReadOpening(b)
+	want, wantErr := ParseOpening(b)
+	if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: %+v %v, reference %+v %v", b, got, gotErr, want, wantErr)
+	}
+}
+
+// TestReadOpening: every opening Encode writes, and every one-byte edit
+// of one, reads as ParseOpening reads it.
+func TestReadOpening(t *testing.T) {
+	for i := range 3 {
+		_, b := saltedDetail(t, i)
+		checkReadOpening(t, b)
+		for j := range b {
+			for _, c := range []byte{0, '"', '\\', 'a', 'F', '0', '{', ' ', 0xff, b[j] + 1} {
+				e := bytes.Clone(b)
+				e[j] = c
+				checkReadOpening(t, e)
+			}
+		}
+	}
+	o := &Opening{MessageID: "m\"1\n", Fields: map[string]string{"content_sha256": "a\\b", "from": "\u2028x\x01", "provider_message_id": "é", "to": ""}}
+	checkReadOpening(t, o.Encode())
+}
+
+func FuzzReadOpening(f *testing.F) {
+	_, b := saltedDetail(f, 1)
+	f.Add(b)
+	f.Add([]byte(`{"fields":{}}`))
+	f.Fuzz(checkReadOpening)
+}

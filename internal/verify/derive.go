@@ -510,7 +510,7 @@ func (c *deriveCheck) readOpening(ctx context.Context, d *leaf.MessageDetail) *o
 func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
 	seq := e.Seq
 	from := "opening " + op.name
-	o, err := leaf.ParseOpening(op.bytes)
+	o, err := leaf.ReadOpening(op.bytes)
 	if err != nil {
 		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", op.name, phrase("no opening"), err.Error())}
 	}

@@ -327,7 +327,6 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	// Workers take runs of consecutive conversations (chunks), so that
 	// the leaves of a chunk's messages are read from the ledger in one
 	// query instead of one a conversation.
-	type chunk struct{ lo, hi int }
 	work := make(chan chunk)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -346,18 +345,12 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 		}()
 	}
 feed:
-	for lo := 0; lo < len(convs); {
-		hi, n := lo, 0
-		for hi < len(convs) && (hi == lo || n+len(convs[hi].msgs) <= chunkMessages) {
-			n += len(convs[hi].msgs)
-			hi++
-		}
+	for _, ch := range interleave(chunks(convs), workers) {
 		select {
-		case work <- chunk{lo, hi}:
+		case work <- ch:
 		case <-ctx.Done():
 			break feed
 		}
-		lo = hi
 	}
 	close(work)
 	wg.Wait()
@@ -405,6 +398,42 @@ const workers = 4
 // chunkMessages is about how many messages a worker takes at once (a
 // conversation is never split).
 const chunkMessages = 256
+
+// chunk is the conversations convs[lo:hi] of a production.
+type chunk struct{ lo, hi int }
+
+// chunks cuts convs into runs of about chunkMessages messages.
+func chunks(convs []*convEntry) []chunk {
+	var out []chunk
+	for lo := 0; lo < len(convs); {
+		hi, n := lo, 0
+		for hi < len(convs) && (hi == lo || n+len(convs[hi].msgs) <= chunkMessages) {
+			n += len(convs[hi].msgs)
+			hi++
+		}
+		out = append(out, chunk{lo, hi})
+		lo = hi
+	}
+	return out
+}
+
+// interleave orders cs so that chunks handed out one after the other
+// come from k different stretches of the production: the workers then
+// write into different proof folders (entries captured together have
+// near seqs), not all into the one folder, whose lock they would queue
+// for.
+func interleave(cs []chunk, k int) []chunk {
+	per := (len(cs) + k - 1) / k
+	out := make([]chunk, 0, len(cs))
+	for i := range per {
+		for j := range k {
+			if x := j*per + i; x < len(cs) {
+				out = append(out, cs[x])
+			}
+		}
+	}
+	return out
+}
 
 // worker is one producing goroutine's state: buffers reused from one
 // file to the next.

@@ -567,12 +567,25 @@ func (p *producer) record(ctx context.Context) error {
 	p.res.Files = len(files) + 2
 	sel := p.man.Selection
 	p.man, p.msgs, p.out.files = production.Manifest{}, nil, nil // marshalled: only its bytes are needed now
-	if err := p.out.write(production.ManifestFile, data, false); err != nil {
-		return err
+	// Kept as evidence (which waits for the store's fsync) while the
+	// production's copy is written.
+	type put struct {
+		ref evidence.Ref
+		err error
 	}
+	kept := make(chan put, 1)
+	go func() {
+		ref, err := p.d.Store.Put(ctx, data)
+		kept <- put{ref, err}
+	}()
+	werr := p.out.write(production.ManifestFile, data, false)
 	sum := sha256.Sum256(data)
 	p.res.ManifestSHA256 = hex.EncodeToString(sum[:])
-	ref, err := p.d.Store.Put(ctx, data)
+	k := <-kept
+	if werr != nil {
+		return werr
+	}
+	ref, err := k.ref, k.err
 	if err != nil {
 		return fmt.Errorf("produce: keep the manifest as evidence: %w", err)
 	}

@@ -392,8 +392,10 @@ feed:
 }
 
 // workers is how many conversations are produced at once: the work is
-// mostly creating files, which waits on the file system.
-const workers = 4
+// mostly creating files, which waits on the file system (its locks and
+// inode tables); on two busy cores 8 took a production's wall time from
+// 32 – 35 s to 21 – 26 s against 4, at the same CPU.
+const workers = 8
 
 // chunkMessages is about how many messages a worker takes at once (a
 // conversation is never split).

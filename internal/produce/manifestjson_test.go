@@ -60,25 +60,3 @@ func TestMarshalManifestSame(t *testing.T) {
 		}
 	}
 }
-
-func TestInterleave(t *testing.T) {
-	for n := range 40 {
-		for k := 1; k <= 5; k++ {
-			cs := make([]chunk, n)
-			for i := range cs {
-				cs[i] = chunk{i, i + 1}
-			}
-			got := interleave(cs, k)
-			seen := map[int]bool{}
-			for _, c := range got {
-				if seen[c.lo] {
-					t.Fatalf("n %d k %d: chunk %d twice", n, k, c.lo)
-				}
-				seen[c.lo] = true
-			}
-			if len(got) != n {
-				t.Fatalf("n %d k %d: %d chunks, want %d", n, k, len(got), n)
-			}
-		}
-	}
-}

@@ -345,7 +345,7 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 		}()
 	}
 feed:
-	for _, ch := range interleave(chunks(convs), workers) {
+	for _, ch := range chunks(convs) {
 		select {
 		case work <- ch:
 		case <-ctx.Done():
@@ -392,10 +392,8 @@ feed:
 }
 
 // workers is how many conversations are produced at once: the work is
-// mostly creating files, which waits on the file system (its locks and
-// inode tables); on two busy cores 8 took a production's wall time from
-// 32 – 35 s to 21 – 26 s against 4, at the same CPU.
-const workers = 8
+// mostly creating files, which waits on the file system.
+const workers = 4
 
 // chunkMessages is about how many messages a worker takes at once (a
 // conversation is never split).
@@ -415,24 +413,6 @@ func chunks(convs []*convEntry) []chunk {
 		}
 		out = append(out, chunk{lo, hi})
 		lo = hi
-	}
-	return out
-}
-
-// interleave orders cs so that chunks handed out one after the other
-// come from k different stretches of the production: the workers then
-// write into different proof folders (entries captured together have
-// near seqs), not all into the one folder, whose lock they would queue
-// for.
-func interleave(cs []chunk, k int) []chunk {
-	per := (len(cs) + k - 1) / k
-	out := make([]chunk, 0, len(cs))
-	for i := range per {
-		for j := range k {
-			if x := j*per + i; x < len(cs) {
-				out = append(out, cs[x])
-			}
-		}
 	}
 	return out
 }

@@ -297,33 +297,5 @@ func SafeName(s string) string {
 	return b.String()
 }
 
-// ProofsPerFolder is how many entries' proof files share a folder of
-// ProofDir: a production has a proof file per message, and a folder of
-// a hundred thousand files is slow to create and to list.
-const ProofsPerFolder = 1000
-
-// ProofPath is the proof file of the entry at seq: the seq in 12 digits,
-// in the folder named by its first 9 (seq / ProofsPerFolder), as in
-// proofs/000000000/000000000041.proof.json.
-func ProofPath(seq uint64) string {
-	b := make([]byte, 0, len(ProofDir)+1+9+1+12+len(".proof.json"))
-	b = append(b, ProofDir...)
-	b = append(b, '/')
-	b = appendDigits(b, seq/ProofsPerFolder, 9)
-	b = append(b, '/')
-	b = appendDigits(b, seq, 12)
-	b = append(b, ".proof.json"...)
-	return string(b)
-}
-
-// appendDigits appends n in at least width decimal digits.
-func appendDigits(b []byte, n uint64, width int) []byte {
-	var d [20]byte
-	i := len(d)
-	for n > 0 || i > len(d)-width {
-		i--
-		d[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(b, d[i:]...)
-}
+// ProofPath is the proof file of the entry at seq.
+func ProofPath(seq uint64) string { return fmt.Sprintf("%s/%012d.proof.json", ProofDir, seq) }

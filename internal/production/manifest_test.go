@@ -91,22 +91,3 @@ func TestSafeName(t *testing.T) {
 		t.Error("a safe name changed")
 	}
 }
-
-func TestProofPath(t *testing.T) {
-	for seq, want := range map[uint64]string{
-		0:                 "proofs/000000000/000000000000.proof.json",
-		41:                "proofs/000000000/000000000041.proof.json",
-		999:               "proofs/000000000/000000000999.proof.json",
-		1000:              "proofs/000000001/000000001000.proof.json",
-		110_000:           "proofs/000000110/000000110000.proof.json",
-		123_456_789_012:   "proofs/123456789/123456789012.proof.json",
-		9_999_999_999_999: "proofs/9999999999/9999999999999.proof.json",
-	} {
-		if got := ProofPath(seq); got != want {
-			t.Errorf("ProofPath(%d) = %s, want %s", seq, got, want)
-		}
-		if err := ValidPath(ProofPath(seq)); err != nil {
-			t.Error(err)
-		}
-	}
-}

@@ -2,10 +2,10 @@ package produce
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,8 +21,16 @@ type outDir struct {
 	final string
 	tmp   string
 	mu    sync.Mutex // the conversations are written in parallel
-	dirs  map[string]bool
-	files []production.File
+	dirs  map[string]*dirHandle
+	files []fileRec
+}
+
+// fileRec is a written file as the manifest lists it, kept compact (a
+// production lists hundreds of thousands).
+type fileRec struct {
+	path string
+	sum  [sha256.Size]byte
+	size int64
 }
 
 // prepareOut checks that out does not exist or is an empty folder and
@@ -49,40 +57,47 @@ func prepareOut(out string) (*outDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
-	return &outDir{final: out, tmp: tmp, dirs: map[string]bool{}}, nil
+	return &outDir{final: out, tmp: tmp, dirs: map[string]*dirHandle{}}, nil
 }
 
-// write writes one file of the production (path is "/"-separated) and
-// records it for the manifest unless unlisted.
-func (o *outDir) write(path string, data []byte, listed bool) error {
-	if err := production.ValidPath(path); err != nil {
-		return fmt.Errorf("produce: %w", err)
-	}
-	name := filepath.Join(o.tmp, filepath.FromSlash(path))
-	d := filepath.Dir(name)
+// dir returns the folder rel ("" for the top, "/"-separated), created
+// on first use and kept open, so that each file is created by its name
+// in the folder rather than by a path from the root.
+func (o *outDir) dir(rel string) (*dirHandle, error) {
 	o.mu.Lock()
-	if !o.dirs[d] {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			o.mu.Unlock()
-			return fmt.Errorf("produce: %w", err)
-		}
-		o.dirs[d] = true
+	defer o.mu.Unlock()
+	if d := o.dirs[rel]; d != nil {
+		return d, nil
 	}
-	o.mu.Unlock()
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	name := filepath.Join(o.tmp, filepath.FromSlash(rel))
+	if err := os.MkdirAll(name, 0o755); err != nil {
+		return nil, fmt.Errorf("produce: %w", err)
+	}
+	d, err := openDir(name)
 	if err != nil {
+		return nil, fmt.Errorf("produce: %w", err)
+	}
+	o.dirs[rel] = d
+	return d, nil
+}
+
+// write writes one file of the production (p is "/"-separated), in one
+// write to a file it creates (O_EXCL), and records it for the manifest
+// unless unlisted.
+func (o *outDir) write(p string, data []byte, listed bool) error {
+	if err := production.ValidPath(p); err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	rel, base := path.Split(p)
+	d, err := o.dir(strings.TrimSuffix(rel, "/"))
 	if err != nil {
-		return fmt.Errorf("produce: write %s: %w", path, err)
+		return err
+	}
+	if err := d.create(base, data); err != nil {
+		return fmt.Errorf("produce: write %s: %w", p, err)
 	}
 	if listed {
-		sum := sha256.Sum256(data)
-		f := production.File{Path: path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))}
+		f := fileRec{path: p, sum: sha256.Sum256(data), size: int64(len(data))}
 		o.mu.Lock()
 		o.files = append(o.files, f)
 		o.mu.Unlock()
@@ -91,9 +106,21 @@ func (o *outDir) write(path string, data []byte, listed bool) error {
 }
 
 // sorted returns the files listed, in path order.
-func (o *outDir) sorted() []production.File {
-	slices.SortFunc(o.files, func(a, b production.File) int { return strings.Compare(a.Path, b.Path) })
+func (o *outDir) sorted() []fileRec {
+	slices.SortFunc(o.files, func(a, b fileRec) int { return strings.Compare(a.path, b.path) })
 	return o.files
+}
+
+// closeDirs closes the folders kept open.
+func (o *outDir) closeDirs() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var errs []error
+	for _, d := range o.dirs {
+		errs = append(errs, d.close())
+	}
+	o.dirs = map[string]*dirHandle{}
+	return errors.Join(errs...)
 }
 
 // commit moves the temporary folder onto the output folder. Files are
@@ -101,6 +128,9 @@ func (o *outDir) sorted() []production.File {
 // files): a production lost to a crash is produced again, byte for byte,
 // and verify --production finds one that is incomplete.
 func (o *outDir) commit() error {
+	if err := o.closeDirs(); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
 	if err := os.Remove(o.final); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("produce: %w", err) // not empty any more: someone wrote into it
 	}
@@ -111,4 +141,7 @@ func (o *outDir) commit() error {
 }
 
 // abort removes the temporary folder.
-func (o *outDir) abort() { os.RemoveAll(o.tmp) }
+func (o *outDir) abort() {
+	o.closeDirs()
+	os.RemoveAll(o.tmp)
+}

@@ -188,6 +188,7 @@ type producer struct {
 	cpText string // "size root", the custom value
 	cpJSON []byte // the checkpoint note as a JSON string
 	man    production.Manifest
+	msgs   []msgRec // the manifest's messages
 	// erased are the selected messages not produced (an erasure deleted
 	// their content); erasedIn counts them by conversation.
 	erased   []production.Erased
@@ -249,8 +250,9 @@ func (p *producer) chooseCheckpoint(ctx context.Context, convs []*convEntry) err
 	return nil
 }
 
-// proof writes the proof file of the entry at seq and returns its path.
-func (p *producer) proof(seq uint64, leafBytes []byte, lh hashchain.Hash) (string, error) {
+// proof writes the proof file of the entry at seq and returns its path;
+// w's buffer holds it while it is written.
+func (p *producer) proof(w *worker, seq uint64, leafBytes []byte, lh hashchain.Hash) (string, error) {
 	if hashchain.LeafHash(leafBytes) != lh {
 		return "", fmt.Errorf("produce: %w: entry %d does not hash to its stored leaf hash", ledger.ErrInconsistent, seq)
 	}
@@ -263,7 +265,8 @@ func (p *producer) proof(seq uint64, leafBytes []byte, lh hashchain.Hash) (strin
 	}
 	pf := leaf.Proof{Format: leaf.ProofFormat, Index: seq, TreeSize: p.cp.Size, Leaf: leafBytes, LeafHash: lh, Inclusion: path, Checkpoint: p.cp.Note}
 	name := production.ProofPath(seq)
-	return name, p.out.write(name, appendProof(make([]byte, 0, 2048), &pf, p.cpJSON), true)
+	w.proof = appendProof(w.proof[:0], &pf, p.cpJSON)
+	return name, p.out.write(name, w.proof, true)
 }
 
 func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
@@ -296,9 +299,12 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	for _, c := range convs {
 		total += len(c.msgs)
 	}
-	p.man.Messages = make([]production.Message, 0, total)
+	p.msgs = make([]msgRec, 0, total)
 	p.man.Conversations = make([]production.Conversation, 0, len(convs))
 	p.out.files = slices.Grow(p.out.files, total+2*len(convs)+8)
+	if p.datOn() {
+		p.out.files = slices.Grow(p.out.files, 2*total)
+	}
 	results := make([]*convResult, len(convs))
 	next := p.o.Start
 	starts := make([]int, len(convs))
@@ -318,29 +324,30 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan int)
+	// Workers take runs of consecutive conversations (chunks), so that
+	// the leaves of a chunk's messages are read from the ledger in one
+	// query instead of one a conversation.
+	work := make(chan chunk)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rd := &reader{store: p.d.Store}
-			for i := range work {
-				r, err := p.conversation(ctx, rd, convs[i], starts[i])
-				if err != nil {
+			w := &worker{rd: &reader{store: p.d.Store}}
+			for ch := range work {
+				if err := p.chunk(ctx, w, convs[ch.lo:ch.hi], starts[ch.lo:ch.hi], results[ch.lo:ch.hi]); err != nil {
 					errs <- err
 					cancel()
 					return
 				}
-				results[i] = r
 			}
 		}()
 	}
 feed:
-	for i := range convs {
+	for _, ch := range chunks(convs) {
 		select {
-		case work <- i:
+		case work <- ch:
 		case <-ctx.Done():
 			break feed
 		}
@@ -362,7 +369,7 @@ feed:
 	for i, r := range results {
 		results[i] = nil // merged: let it go
 		p.man.Conversations = append(p.man.Conversations, r.conv)
-		p.man.Messages = append(p.man.Messages, r.msgs...)
+		p.msgs = append(p.msgs, r.msgs...)
 		p.res.Messages += len(r.msgs)
 		p.res.Attachments += r.attachments
 		p.res.RSMFFiles += len(r.conv.RSMF)
@@ -388,6 +395,37 @@ feed:
 // mostly creating files, which waits on the file system.
 const workers = 4
 
+// chunkMessages is about how many messages a worker takes at once (a
+// conversation is never split).
+const chunkMessages = 256
+
+// chunk is the conversations convs[lo:hi] of a production.
+type chunk struct{ lo, hi int }
+
+// chunks cuts convs into runs of about chunkMessages messages.
+func chunks(convs []*convEntry) []chunk {
+	var out []chunk
+	for lo := 0; lo < len(convs); {
+		hi, n := lo, 0
+		for hi < len(convs) && (hi == lo || n+len(convs[hi].msgs) <= chunkMessages) {
+			n += len(convs[hi].msgs)
+			hi++
+		}
+		out = append(out, chunk{lo, hi})
+		lo = hi
+	}
+	return out
+}
+
+// worker is one producing goroutine's state: buffers reused from one
+// file to the next.
+type worker struct {
+	rd    *reader
+	proof []byte
+	zip   zipper
+	rsmf  bytes.Buffer
+}
+
 func pow10(n int) int {
 	x := 1
 	for range n {
@@ -406,31 +444,43 @@ func (p *producer) custodian() string {
 // convResult is one conversation's part of the manifest and the DAT.
 type convResult struct {
 	conv        production.Conversation
-	msgs        []production.Message
+	msgs        []msgRec
 	attachments int
 	dat         datPart
+}
+
+// chunk produces the conversations convs, the first DAT control number of
+// each in starts, their results into results.
+func (p *producer) chunk(ctx context.Context, w *worker, convs []*convEntry, starts []int, results []*convResult) error {
+	leaves, err := p.leaves(ctx, convs)
+	if err != nil {
+		return err
+	}
+	for i, c := range convs {
+		if results[i], err = p.conversation(ctx, w, c, starts[i], leaves); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // conversation produces one conversation: its messages read from the
 // evidence, their proofs, its .rsmf files and its DAT rows (control
 // numbers from ctrl on).
-func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, ctrl int) (*convResult, error) {
+func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ctrl int, leaves map[uint64][]byte) (*convResult, error) {
+	rd := w.rd
 	rd.bodies = map[hashchain.Hash]map[string]decoded{}
 	facts, err := rd.conversation(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	res := &convResult{dat: datPart{o: p.o, custodian: p.custodian(), next: ctrl}}
+	res := &convResult{dat: datPart{o: p.o, custodian: p.custodian(), next: ctrl}, msgs: make([]msgRec, 0, len(c.msgs))}
 	mc := production.Conversation{ID: c.id, LegalHold: c.legalHold, RunID: c.runID, Messages: len(c.msgs)}
 	if c.leaf != nil {
 		mc.Seq, mc.LeafHash = c.seq, c.leafHash.String()
-		if mc.Proof, err = p.proof(c.seq, c.leaf, c.leafHash); err != nil {
+		if mc.Proof, err = p.proof(w, c.seq, c.leaf, c.leafHash); err != nil {
 			return nil, err
 		}
-	}
-	leaves, err := p.leaves(ctx, c)
-	if err != nil {
-		return nil, err
 	}
 	ps := &people{byID: map[string]*person{}}
 	msgs := make([]*message, 0, len(c.msgs))
@@ -443,13 +493,13 @@ func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, c
 			return nil, err
 		}
 		identify(m, facts, ps)
-		proof, err := p.proof(me.seq, leaves[me.seq], me.leafHash)
+		proof, err := p.proof(w, me.seq, leaves[me.seq], me.leafHash)
 		if err != nil {
 			return nil, err
 		}
-		pm := production.Message{Seq: me.seq, LeafHash: me.leafHash.String(), ConversationID: c.id, MessageID: me.msgID, Proof: proof}
+		pm := msgRec{seq: me.seq, leafHash: me.leafHash, convID: c.id, msgID: me.msgID}
 		if p.datOn() {
-			if pm.ControlNumber, err = res.dat.message(p.out, c, m, proof); err != nil {
+			if pm.ctrl, err = res.dat.message(p.out, c, m, proof); err != nil {
 				return nil, err
 			}
 		}
@@ -458,7 +508,7 @@ func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, c
 		msgs = append(msgs, m)
 	}
 	if p.rsmf() {
-		files, err := p.writeRSMF(c, &mc, msgs, ps)
+		files, err := p.writeRSMF(w, c, &mc, msgs, ps)
 		if err != nil {
 			return nil, err
 		}
@@ -468,11 +518,13 @@ func (p *producer) conversation(ctx context.Context, rd *reader, c *convEntry, c
 	return res, nil
 }
 
-// leaves reads the leaf bytes of c's messages from the ledger.
-func (p *producer) leaves(ctx context.Context, c *convEntry) (map[uint64][]byte, error) {
-	seqs := make([]uint64, len(c.msgs))
-	for i, m := range c.msgs {
-		seqs[i] = m.seq
+// leaves reads the leaf bytes of the messages of convs from the ledger.
+func (p *producer) leaves(ctx context.Context, convs []*convEntry) (map[uint64][]byte, error) {
+	var seqs []uint64
+	for _, c := range convs {
+		for _, m := range c.msgs {
+			seqs = append(seqs, m.seq)
+		}
 	}
 	slices.Sort(seqs)
 	out := make(map[uint64][]byte, len(seqs))
@@ -481,7 +533,7 @@ func (p *producer) leaves(ctx context.Context, c *convEntry) (map[uint64][]byte,
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("produce: conversation %s: %w", c.id, err)
+		return nil, fmt.Errorf("produce: conversations %s to %s: %w", convs[0].id, convs[len(convs)-1].id, err)
 	}
 	return out, nil
 }
@@ -489,20 +541,33 @@ func (p *producer) leaves(ctx context.Context, c *convEntry) (map[uint64][]byte,
 // record writes the manifest, keeps it as evidence, appends the
 // production entry, signs a checkpoint over it and writes its proof.
 func (p *producer) record(ctx context.Context) error {
-	p.man.Files = p.out.sorted()
-	data, err := p.man.Marshal()
+	files := p.out.sorted()
+	data, err := marshalManifest(&p.man, p.msgs, files)
 	if err != nil {
 		return err
 	}
-	p.res.Files = len(p.man.Files) + 2
+	p.res.Files = len(files) + 2
 	sel := p.man.Selection
-	p.man, p.out.files = production.Manifest{}, nil // marshalled: only its bytes are needed now
-	if err := p.out.write(production.ManifestFile, data, false); err != nil {
-		return err
+	p.man, p.msgs, p.out.files = production.Manifest{}, nil, nil // marshalled: only its bytes are needed now
+	// Kept as evidence (which waits for the store's fsync) while the
+	// production's copy is written.
+	type put struct {
+		ref evidence.Ref
+		err error
 	}
+	kept := make(chan put, 1)
+	go func() {
+		ref, err := p.d.Store.Put(ctx, data)
+		kept <- put{ref, err}
+	}()
+	werr := p.out.write(production.ManifestFile, data, false)
 	sum := sha256.Sum256(data)
 	p.res.ManifestSHA256 = hex.EncodeToString(sum[:])
-	ref, err := p.d.Store.Put(ctx, data)
+	k := <-kept
+	if werr != nil {
+		return werr
+	}
+	ref, err := k.ref, k.err
 	if err != nil {
 		return fmt.Errorf("produce: keep the manifest as evidence: %w", err)
 	}

@@ -2,6 +2,7 @@ package produce
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 
@@ -23,14 +24,14 @@ func appendProof(b []byte, p *leaf.Proof, checkpoint []byte) []byte {
 	b = append(b, ",\n  \"leaf\": \""...)
 	b = base64.StdEncoding.AppendEncode(b, p.Leaf)
 	b = append(b, "\",\n  \"leaf_hash\": \""...)
-	b = append(b, p.LeafHash.String()...)
+	b = hex.AppendEncode(b, p.LeafHash[:])
 	b = append(b, "\",\n  \"inclusion\": ["...)
 	for i, h := range p.Inclusion {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, "\n    \""...)
-		b = append(b, h.String()...)
+		b = hex.AppendEncode(b, h[:])
 		b = append(b, '"')
 	}
 	if len(p.Inclusion) > 0 {

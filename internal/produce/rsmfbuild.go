@@ -14,7 +14,7 @@ import (
 // writeRSMF writes the .rsmf files of one conversation: one file, or one
 // per UTC day when it has more than SplitEvents messages (the files then
 // share the conversation id as their eventcollectionid).
-func (p *producer) writeRSMF(c *convEntry, mc *production.Conversation, msgs []*message, ps *people) ([]string, error) {
+func (p *producer) writeRSMF(w *worker, c *convEntry, mc *production.Conversation, msgs []*message, ps *people) ([]string, error) {
 	base := production.SafeName(c.id)
 	if base != c.id {
 		h := sha256.Sum256([]byte(c.id))
@@ -37,7 +37,7 @@ func (p *producer) writeRSMF(c *convEntry, mc *production.Conversation, msgs []*
 		if split {
 			name = production.RSMFDir + "/" + base + "_" + g[0].at.UTC().Format("2006-01-02") + ".rsmf"
 		}
-		data, err := p.rsmfFile(c, mc, g, ps, split)
+		data, err := p.rsmfFile(w, c, mc, g, ps, split)
 		if err != nil {
 			return nil, fmt.Errorf("produce: conversation %s: %w", c.id, err)
 		}
@@ -58,7 +58,7 @@ func direction(d string) string {
 }
 
 // rsmfFile builds one .rsmf file of the messages msgs of conversation c.
-func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*message, ps *people, split bool) ([]byte, error) {
+func (p *producer) rsmfFile(w *worker, c *convEntry, mc *production.Conversation, msgs []*message, ps *people, split bool) ([]byte, error) {
 	used := map[string]bool{}
 	var order []*person
 	use := func(x *person) {
@@ -147,7 +147,7 @@ func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*m
 		}
 	}
 	zfiles = append(zfiles, zipFile{name: RSMFManifest, data: mdata})
-	zdata, err := buildZip(zfiles)
+	zdata, err := w.zip.build(zfiles)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,11 @@ func (p *producer) rsmfFile(c *convEntry, mc *production.Conversation, msgs []*m
 		Generator: p.o.Generator, Begin: msgs[0].at, End: msgs[len(msgs)-1].at, Events: len(man.Events),
 		Custodian: p.custodian(), Participants: names, Attachments: attachments,
 	}
-	return buildRSMF(h, text.String(), zdata)
+	w.rsmf.Reset()
+	if err := appendRSMF(&w.rsmf, h, text.String(), zdata); err != nil {
+		return nil, err
+	}
+	return w.rsmf.Bytes(), nil
 }
 
 func seqText(ok bool, seq uint64) string {

@@ -13,19 +13,21 @@ import (
 func checkRSMF(m *RSMF, zipFiles map[string]bool) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	customs := func(where string, cs []RSMFCustom) {
+	// where is "list[i]", formatted only for a failure (this runs for
+	// every event of a production).
+	customs := func(list string, i int, cs []RSMFCustom) {
 		for _, c := range cs {
 			if c.Name == "" || c.Value == "" {
-				bad("%s: custom %q=%q: name and value must not be empty", where, c.Name, c.Value)
+				bad("%s[%d]: custom %q=%q: name and value must not be empty", list, i, c.Name, c.Value)
 			}
 		}
 	}
-	stamp := func(where, s string) {
+	stamp := func(list string, i int, s string) {
 		if s == "" {
 			return
 		}
 		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-			bad("%s: timestamp %q is not RFC 3339", where, s)
+			bad("%s[%d]: timestamp %q is not RFC 3339", list, i, s)
 		}
 	}
 	if len(m.Version) < 5 {
@@ -37,7 +39,7 @@ func checkRSMF(m *RSMF, zipFiles map[string]bool) error {
 			bad("participants[%d]: id %q empty or not unique", i, p.ID)
 		}
 		parts[p.ID] = true
-		customs(fmt.Sprintf("participants[%d]", i), p.Custom)
+		customs("participants", i, p.Custom)
 	}
 	convs := map[string]bool{}
 	for i, c := range m.Conversations {
@@ -55,37 +57,37 @@ func checkRSMF(m *RSMF, zipFiles map[string]bool) error {
 		if c.Custodian != "" && !members[c.Custodian] {
 			bad("conversations[%d]: custodian %q is not one of its participants", i, c.Custodian)
 		}
-		customs(fmt.Sprintf("conversations[%d]", i), c.Custom)
+		customs("conversations", i, c.Custom)
 	}
-	for i, e := range m.Events {
-		where := fmt.Sprintf("events[%d]", i)
+	for i := range m.Events {
+		e := &m.Events[i]
 		switch e.Type {
 		case "message", "disclaimer", "join", "leave", "history", "unknown":
 		default:
-			bad("%s: type %q", where, e.Type)
+			bad("events[%d]: type %q", i, e.Type)
 		}
 		if e.Direction != "" && e.Direction != "incoming" && e.Direction != "outgoing" {
-			bad("%s: direction %q", where, e.Direction)
+			bad("events[%d]: direction %q", i, e.Direction)
 		}
 		if e.Participant != "" && !parts[e.Participant] {
-			bad("%s: participant %q is not defined", where, e.Participant)
+			bad("events[%d]: participant %q is not defined", i, e.Participant)
 		}
 		if e.Conversation != "" && !convs[e.Conversation] {
-			bad("%s: conversation %q is not defined", where, e.Conversation)
+			bad("events[%d]: conversation %q is not defined", i, e.Conversation)
 		}
-		stamp(where, e.Timestamp)
+		stamp("events", i, e.Timestamp)
 		for _, a := range e.Attachments {
 			if a.ID == "" || !zipFiles[a.ID] {
-				bad("%s: attachment %q is not in the zip", where, a.ID)
+				bad("events[%d]: attachment %q is not in the zip", i, a.ID)
 			}
 		}
 		for _, r := range e.ReadReceipts {
 			if !parts[r.Participant] || (r.Action != "" && r.Action != "read" && r.Action != "delivered") {
-				bad("%s: read receipt %+v", where, r)
+				bad("events[%d]: read receipt %+v", i, r)
 			}
-			stamp(where, r.Timestamp)
+			stamp("events", i, r.Timestamp)
 		}
-		customs(where, e.Custom)
+		customs("events", i, e.Custom)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidRSMF, errors.Join(errs...))

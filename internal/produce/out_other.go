@@ -1,0 +1,28 @@
+//go:build !linux
+
+package produce
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// dirHandle is a folder of the production (see out_linux.go).
+type dirHandle struct{ name string }
+
+func openDir(name string) (*dirHandle, error) { return &dirHandle{name: name}, nil }
+
+// create creates base in d (it must not exist) holding data.
+func (d *dirHandle) create(base string, data []byte) error {
+	f, err := os.OpenFile(filepath.Join(d.name, base), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (d *dirHandle) close() error { return nil }

@@ -25,6 +25,9 @@ func CanonicalDetail(raw []byte) ([]byte, error) {
 	if isCanonical(raw) {
 		return raw, nil
 	}
+	if out, ok := appendJCS(make([]byte, 0, len(raw)), raw); ok {
+		return out, nil
+	}
 	if v, ok := parseJCS(raw); ok {
 		return v.appendTo(make([]byte, 0, len(raw))), nil
 	}

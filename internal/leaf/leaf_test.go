@@ -246,6 +246,14 @@ func FuzzCanonicalDetail(f *testing.F) {
 				t.Fatalf("checker calls %q canonical; canonical form %q, %v", raw, want, err)
 			}
 		}
+		if got, ok := appendJCS(nil, raw); ok {
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("streaming fast path: %q:\n got %s\nwant %s (%v)", raw, got, want, err)
+			}
+			if _, ok := parseJCS(raw); !ok {
+				t.Fatalf("streaming fast path takes %q, which parseJCS declines", raw)
+			}
+		}
 		v, ok := parseJCS(raw)
 		if !ok {
 			return // the general path decides

@@ -124,20 +124,7 @@ func parseOpeningCanonical(b []byte) (openingFields, bool) {
 
 // appendEncode is Encode of the opening o holds.
 func (o *openingFields) appendEncode(b []byte) []byte {
-	b = append(b, `{"fields":{`...)
-	for i, f := range PersonalFields {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonscan.AppendStringRFC8785(b, f)
-		b = append(b, ':')
-		b = jsonscan.AppendStringRFC8785(b, o.fields[i])
-	}
-	b = append(b, `},"format":"`+OpeningFormat+`","message_id":`...)
-	b = jsonscan.AppendStringRFC8785(b, o.messageID)
-	b = append(b, `,"salt":"`...)
-	b = hex.AppendEncode(b, o.salt[:])
-	return append(b, `"}`...)
+	return appendOpening(b, &o.fields, o.messageID, &o.salt)
 }
 
 // opensAll reports whether o opens every one of d's commitments.

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
@@ -88,21 +90,38 @@ func BenchmarkLatestCapture(b *testing.B) {
 	}
 }
 
-// plainTable is the entries table as schema.sql defines it (columns,
-// checks, primary key, the conversation and controls indexes) without what
-// makes it a ledger: no append-only triggers, no message index.
-const plainTable = `CREATE TABLE entries (
-    seq             INTEGER PRIMARY KEY CHECK (seq >= 0),
-    leaf            BLOB    NOT NULL,
-    leaf_hash       BLOB    NOT NULL CHECK (length(leaf_hash) = 32),
-    chain           BLOB    NOT NULL CHECK (length(chain) = 32),
-    kind            TEXT    NOT NULL,
-    conversation_id TEXT,
-    message_id      TEXT,
-    run_id          TEXT
-) STRICT;
-CREATE INDEX entries_by_conversation ON entries (conversation_id, seq) WHERE conversation_id IS NOT NULL;
-CREATE INDEX entries_controls ON entries (seq) WHERE kind IN ('erasure', 'hold');`
+// plainSchema gives db the entries table as schema.sql defines it
+// (columns, checks, primary key, its indexes) without what makes it a
+// ledger: it runs the schema, then drops every trigger (the append-only
+// guards) and the message index's tables. Taken from schema.sql itself,
+// so the plain side cannot drift from it (a hand copy once missed the
+// entries_controls index).
+func plainSchema(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, custody.Schema); err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT type, name FROM sqlite_master
+		WHERE type = 'trigger' OR type = 'table' AND name LIKE 'message\_keys%' ESCAPE '\'
+		ORDER BY type = 'table'`)
+	if err != nil {
+		return err
+	}
+	var drops []string
+	for rows.Next() {
+		var typ, name string
+		if err := rows.Scan(&typ, &name); err != nil {
+			rows.Close()
+			return err
+		}
+		drops = append(drops, fmt.Sprintf("DROP %s %q", strings.ToUpper(typ), name))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, strings.Join(drops, "; "))
+	return err
+}
 
 // BenchmarkAppendVsInsert puts Append beside a plain insert of the same
 // rows through the same driver, in one run: batches of 1,000 random-id
@@ -142,7 +161,7 @@ func BenchmarkAppendVsInsert(b *testing.B) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(f.ctx, plainTable); err != nil {
+	if err := plainSchema(f.ctx, db); err != nil {
 		b.Fatal(err)
 	}
 	makeEntries := func(es []leaf.Entry, start int) {

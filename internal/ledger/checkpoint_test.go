@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -265,4 +267,45 @@ func TestLedgerPathWithSpecialCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
+}
+
+// TestProveWith: leaf hashes the caller already read give the same proof
+// as Prove, whether they cover part of the tree, all of it or more; a
+// known hash that is not the stored one is refused, not proved.
+func TestProveWith(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(9)
+	f.checkpoint()
+	f.appendN(2) // seq 9, 10: not covered by the checkpoint of 9
+	var all []hashchain.Hash
+	rows, err := f.l.rdb.QueryContext(f.ctx, `SELECT leaf_hash FROM entries ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var lh []byte
+		if err := rows.Scan(&lh); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, hashchain.Hash(lh))
+	}
+	rows.Close()
+	want, err := f.l.Prove(f.ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 3, 9, 11} {
+		got, err := f.l.ProveWith(f.ctx, 5, all[:n])
+		if err != nil {
+			t.Fatalf("known %d: %v", n, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("known %d: proof %+v, want %+v", n, got, want)
+		}
+	}
+	wrong := slices.Clone(all)
+	wrong[2][0] ^= 1
+	if _, err := f.l.ProveWith(f.ctx, 5, wrong); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("a wrong known hash: %v, want ErrInconsistent", err)
+	}
 }

@@ -15,6 +15,15 @@ import (
 // whose proved leaf is not strict (leaf.CheckLeaf) yields ErrInconsistent,
 // not a proof.
 func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
+	return l.ProveWith(ctx, seq, nil)
+}
+
+// ProveWith is Prove for a caller that already read the leaf hashes of
+// the first len(known) entries (produce proves its production entry after
+// reading the whole ledger): only the hashes after them are read. The
+// proof is still checked against the checkpoint's signed root, so a
+// known hash that is not the stored one yields ErrInconsistent.
+func (l *Ledger) ProveWith(ctx context.Context, seq uint64, known []hashchain.Hash) (leaf.Proof, error) {
 	tx, err := l.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
@@ -50,7 +59,8 @@ func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
 	}
 
 	hashes := make([]hashchain.Hash, 0, cp.Size)
-	rows, err := tx.QueryContext(ctx, `SELECT seq, leaf_hash FROM entries WHERE seq < ? ORDER BY seq`, int64(cp.Size))
+	hashes = append(hashes, known[:min(uint64(len(known)), cp.Size)]...)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq`, int64(len(hashes)), int64(cp.Size))
 	if err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
 	}

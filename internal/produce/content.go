@@ -58,6 +58,28 @@ type receipt struct {
 type reader struct {
 	store  evidence.Store
 	bodies map[hashchain.Hash]map[string]decoded
+	// bufs are the buffers the conversation's objects were read into
+	// (through evidence.GetIntoer), used[:n] by the conversation being
+	// read: what is read of a conversation is not kept past it, so the
+	// next one reads into the same memory.
+	bufs [][]byte
+	n    int
+}
+
+// keptBuffer is the largest read buffer kept for the next conversation:
+// a large attachment's buffer is let go.
+const keptBuffer = 1 << 20
+
+// next starts reading a new conversation: what the previous one read
+// may be overwritten.
+func (r *reader) next() {
+	r.bodies = map[hashchain.Hash]map[string]decoded{}
+	for i, b := range r.bufs[:r.n] {
+		if cap(b) > keptBuffer {
+			r.bufs[i] = nil
+		}
+	}
+	r.n = 0
 }
 
 type decoded struct {
@@ -69,7 +91,20 @@ type decoded struct {
 
 // get reads an evidence object and checks it is what its name says.
 func (r *reader) get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
-	b, err := r.store.Get(ctx, sum)
+	var b []byte
+	var err error
+	if g, ok := r.store.(evidence.GetIntoer); ok {
+		if r.n == len(r.bufs) {
+			r.bufs = append(r.bufs, nil)
+		}
+		b, err = g.GetInto(ctx, sum, r.bufs[r.n])
+		if err == nil {
+			r.bufs[r.n] = b[:0]
+			r.n++
+		}
+	} else {
+		b, err = r.store.Get(ctx, sum)
+	}
 	if err != nil {
 		return nil, err
 	}

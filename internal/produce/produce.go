@@ -113,11 +113,23 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 		return nil, err
 	}
 	p.out = out
+	// The checkpoint over the production entry checks every entry before
+	// it; those checks read the whole ledger, so they are done now, on the
+	// reader pool, while the production is written.
+	p.prepared = make(chan *ledger.CheckpointBase, 1)
+	go func() {
+		base, err := d.Ledger.PrepareCheckpoint(ctx)
+		if err != nil {
+			base = nil // record's checkpoint repeats the checks and reports
+		}
+		p.prepared <- base
+	}()
 	if err := p.produce(ctx, convs); err != nil {
+		<-p.prepared
 		out.abort()
 		return nil, err
 	}
-	if err := p.record(ctx); err != nil {
+	if err := p.record(ctx); err != nil { // record waits for p.prepared
 		out.abort()
 		return nil, err
 	}
@@ -193,6 +205,10 @@ type producer struct {
 	// their content); erasedIn counts them by conversation.
 	erased   []production.Erased
 	erasedIn map[string]int
+	// prepared is the checks of the checkpoint over the production entry,
+	// done beside the production (ledger.PrepareCheckpoint); nil when
+	// they failed, and record's checkpoint then does them itself.
+	prepared chan *ledger.CheckpointBase
 }
 
 // rsmf reports whether the production holds RSMF, dat whether DAT.
@@ -469,7 +485,7 @@ func (p *producer) chunk(ctx context.Context, w *worker, convs []*convEntry, sta
 // numbers from ctrl on).
 func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ctrl int, leaves map[uint64][]byte) (*convResult, error) {
 	rd := w.rd
-	rd.bodies = map[hashchain.Hash]map[string]decoded{}
+	rd.next()
 	facts, err := rd.conversation(ctx, c)
 	if err != nil {
 		return nil, err
@@ -541,6 +557,7 @@ func (p *producer) leaves(ctx context.Context, convs []*convEntry) (map[uint64][
 // record writes the manifest, keeps it as evidence, appends the
 // production entry, signs a checkpoint over it and writes its proof.
 func (p *producer) record(ctx context.Context) error {
+	base := <-p.prepared
 	files := p.out.sorted()
 	data, err := marshalManifest(&p.man, p.msgs, files)
 	if err != nil {
@@ -589,10 +606,11 @@ func (p *producer) record(ctx context.Context) error {
 	if p.o.SignerKey == "" {
 		return errors.New("produce: no signer key to sign the checkpoint over the production")
 	}
-	if _, err := p.d.Ledger.Checkpoint(ctx, p.o.SignerKey); err != nil {
+	if _, err := p.d.Ledger.CheckpointFrom(ctx, p.o.SignerKey, base); err != nil {
 		return fmt.Errorf("produce: sign the checkpoint over the production: %w", err)
 	}
-	pf, err := p.d.Ledger.Prove(ctx, p.res.Seq)
+	// The leaf hashes read by the scan spare the proof reading them again.
+	pf, err := p.d.Ledger.ProveWith(ctx, p.res.Seq, p.s.hashes)
 	if err != nil {
 		return fmt.Errorf("produce: prove the production entry: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custodyhq/custody/internal/erasure"
@@ -126,59 +128,158 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 	if s.cps, err = snap.Checkpoints(ctx); err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
-	for raw, err := range snap.Entries(ctx) {
-		if err != nil {
-			return nil, fmt.Errorf("produce: %w", err)
+	// Rows are read here, decoded in batches on every core and applied
+	// in seq order by one goroutine: decoding is most of a scan's work,
+	// and the order decides which capture is the latest.
+	decode := make(chan *scanBatch, scanDecoders)
+	ordered := make(chan *scanBatch, 2*scanDecoders)
+	var wg sync.WaitGroup
+	for range scanDecoders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range decode {
+				for i := range b.items {
+					b.items[i].decode()
+				}
+				close(b.done)
+			}
+		}()
+	}
+	var failed atomic.Bool
+	applied := make(chan error, 1)
+	go func() {
+		var first error
+		for b := range ordered {
+			<-b.done
+			for i := range b.items {
+				if first == nil {
+					if first = s.apply(&b.items[i]); first != nil {
+						failed.Store(true)
+					}
+				}
+			}
 		}
-		if raw.Seq != uint64(len(s.hashes)) || len(raw.LeafHash) != hashchain.HashSize {
-			return nil, fmt.Errorf("produce: %w: entry %d is missing or damaged", ledger.ErrInconsistent, len(s.hashes))
+		applied <- first
+	}()
+	readErr := func() error {
+		b := newScanBatch()
+		flush := func() {
+			for i := range b.items {
+				it := &b.items[i]
+				it.leaf = b.buf[it.leafAt:it.leafEnd:it.leafEnd]
+			}
+			decode <- b
+			ordered <- b
+			b = newScanBatch()
 		}
-		lh := hashchain.Hash(raw.LeafHash)
-		s.hashes = append(s.hashes, lh)
-		if err := s.add(raw, lh); err != nil {
-			return nil, err
+		defer func() {
+			if len(b.items) > 0 {
+				flush()
+			}
+			close(decode)
+			close(ordered)
+		}()
+		for raw, err := range snap.Entries(ctx) {
+			if err != nil {
+				return fmt.Errorf("produce: %w", err)
+			}
+			if raw.Seq != uint64(len(s.hashes)) || len(raw.LeafHash) != hashchain.HashSize {
+				return fmt.Errorf("produce: %w: entry %d is missing or damaged", ledger.ErrInconsistent, len(s.hashes))
+			}
+			lh := hashchain.Hash(raw.LeafHash)
+			s.hashes = append(s.hashes, lh)
+			// The row's bytes are only valid until the next row: the
+			// batch keeps its own copy, in one buffer for the batch.
+			off := len(b.buf)
+			b.buf = append(b.buf, raw.Leaf...)
+			b.items = append(b.items, scanItem{seq: raw.Seq, lh: lh, leafAt: off, leafEnd: len(b.buf)})
+			if len(b.items) == scanBatchSize {
+				flush()
+				if failed.Load() {
+					return nil // the applier has the error
+				}
+			}
 		}
+		return nil
+	}()
+	wg.Wait()
+	if err := <-applied; err != nil {
+		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
 	}
 	return s, nil
 }
 
-func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
-	kind, ok := quickKind(raw.Leaf)
+// scanDecoders is how many goroutines decode a scan's leaves, and
+// scanBatchSize how many entries they take at a time.
+const (
+	scanDecoders  = 2
+	scanBatchSize = 512
+)
+
+// scanBatch is consecutive entries of a scan: their leaves in buf, and
+// done closed once they are decoded.
+type scanBatch struct {
+	buf   []byte
+	items []scanItem
+	done  chan struct{}
+}
+
+func newScanBatch() *scanBatch {
+	return &scanBatch{items: make([]scanItem, 0, scanBatchSize), done: make(chan struct{})}
+}
+
+// scanItem is one entry of a scan batch, then what decoding it found.
+type scanItem struct {
+	seq             uint64
+	lh              hashchain.Hash
+	leafAt, leafEnd int // its leaf in the batch's buf
+	leaf            []byte
+	skip            bool // a kind produce does not read
+	e               leaf.Entry
+	conv            *convEntry // a conversation capture
+	msg             *msgEntry  // a message capture
+	err             error
+}
+
+// decode decodes the item's leaf (safe to run beside other items).
+func (it *scanItem) decode() {
+	raw := it.leaf
+	kind, ok := quickKind(raw)
 	if ok && kind != leaf.KindMessage && kind != leaf.KindConversation && kind != leaf.KindErasure && kind != leaf.KindHold {
-		return nil
+		it.skip = true
+		return
 	}
-	e, err := leaf.DecodeLeaf(raw.Leaf)
+	e, err := leaf.DecodeLeaf(raw)
 	if err != nil {
-		return fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, raw.Seq, err)
+		it.err = fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, it.seq, err)
+		return
 	}
 	switch e.Kind {
 	case leaf.KindErasure, leaf.KindHold:
-		// Read in the same snapshot as the messages, so that what is
-		// erased and what is produced agree.
-		e.Seq = raw.Seq
-		if err := s.erasure.Add(&e); err != nil {
-			return fmt.Errorf("produce: %w", err)
-		}
+		e.Seq = it.seq
+		it.e = e
 	case leaf.KindConversation:
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
-			return fmt.Errorf("produce: entry %d: %w", raw.Seq, err)
+			it.err = fmt.Errorf("produce: entry %d: %w", it.seq, err)
+			return
 		}
 		cd, _ := d.(*leaf.ConversationDetail)
-		c := s.convs[e.ConversationID]
-		if c == nil {
-			c = &convEntry{id: e.ConversationID}
-			s.convs[e.ConversationID] = c
-		}
-		c.seq, c.leafHash, c.leaf, c.evidence, c.runID = raw.Seq, lh, raw.Leaf, e.EvidenceSHA256, e.RunID
-		c.legalHold = cd != nil && cd.LegalHold
+		it.e.Kind = e.Kind
+		it.conv = &convEntry{id: e.ConversationID, seq: it.seq, leafHash: it.lh, leaf: bytes.Clone(raw), evidence: e.EvidenceSHA256,
+			runID: e.RunID, legalHold: cd != nil && cd.LegalHold}
 	case leaf.KindMessage:
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
-			return fmt.Errorf("produce: entry %d: %w", raw.Seq, err)
+			it.err = fmt.Errorf("produce: entry %d: %w", it.seq, err)
+			return
 		}
 		md, _ := d.(*leaf.MessageDetail)
-		m := &msgEntry{seq: raw.Seq, leafHash: lh, convID: s.intern(e.ConversationID), msgID: e.MessageID,
+		m := &msgEntry{seq: it.seq, leafHash: it.lh, convID: e.ConversationID, msgID: e.MessageID,
 			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256}
 		if md != nil {
 			m.media = md.Media
@@ -195,9 +296,37 @@ func (s *scan) add(raw ledger.RawEntry, lh hashchain.Hash) error {
 			}
 		}
 		if m.at.IsZero() {
-			return fmt.Errorf("produce: entry %d: message %s has no readable timestamp", raw.Seq, m.msgID)
+			it.err = fmt.Errorf("produce: entry %d: message %s has no readable timestamp", it.seq, m.msgID)
+			return
 		}
-		s.msgs[e.MessageID] = m // a later capture supersedes an earlier one
+		it.e.Kind = e.Kind
+		it.msg = m
+	}
+}
+
+// apply adds a decoded item to the scan, in seq order.
+func (s *scan) apply(it *scanItem) error {
+	if it.err != nil {
+		return it.err
+	}
+	switch {
+	case it.skip:
+	case it.conv != nil:
+		c := s.convs[it.conv.id]
+		if c == nil {
+			c = &convEntry{id: it.conv.id}
+			s.convs[it.conv.id] = c
+		}
+		c.seq, c.leafHash, c.leaf, c.evidence, c.runID, c.legalHold = it.conv.seq, it.conv.leafHash, it.conv.leaf, it.conv.evidence, it.conv.runID, it.conv.legalHold
+	case it.msg != nil:
+		it.msg.convID = s.intern(it.msg.convID)
+		s.msgs[it.msg.msgID] = it.msg // a later capture supersedes an earlier one
+	case it.e.Kind == leaf.KindErasure || it.e.Kind == leaf.KindHold:
+		// Read in the same snapshot as the messages, so that what is
+		// erased and what is produced agree.
+		if err := s.erasure.Add(&it.e); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
 	}
 	return nil
 }

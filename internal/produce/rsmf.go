@@ -3,7 +3,6 @@ package produce
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // RSMF 2.0 (Relativity Short Message Format): an RFC 5322 message whose
@@ -120,7 +121,10 @@ type zipFile struct {
 // zipLevel is the deflate level of rsmf.zip's entries: the fastest;
 // the manifests it compresses are small and repetitive, and deflate at
 // level 5 (archive/zip's) made them only a tenth smaller at about twice
-// the CPU, most of it clearing its larger tables for each entry.
+// the CPU, most of it clearing its larger tables for each entry. The
+// deflater is klauspost/compress's (already the diff's gzip): at level 1
+// it took half the time of compress/flate's on a produced manifest
+// (11 KB: 29–37 µs against 69–107 µs) and wrote 1 % fewer bytes.
 const zipLevel = flate.BestSpeed
 
 // zipper builds rsmf.zip files, reusing its buffer and compressor from

@@ -3,6 +3,7 @@ package leaf
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -131,4 +132,37 @@ func BenchmarkCheckLeaf(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzDecodeChecked: DecodeChecked gives what DecodeLeaf gives and says
+// strict exactly when CheckLeaf accepts.
+func FuzzDecodeChecked(f *testing.F) {
+	_, cases := strictCases(f)
+	for _, tc := range cases {
+		f.Add([]byte(tc.leaf))
+	}
+	v3, _ := salted(f, "conv-01", 1)
+	if b, err := v3.AppendLeaf(nil); err == nil {
+		f.Add(b)
+	}
+	m := message("conv-01", 3)
+	if b, err := m.AppendLeaf(nil); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, strict, err := DecodeChecked(b)
+		want, werr := DecodeLeaf(b)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("DecodeChecked %v, DecodeLeaf %v", err, werr)
+		}
+		if strict != (CheckLeaf(b) == nil) {
+			t.Fatalf("strict %v, CheckLeaf %v", strict, CheckLeaf(b))
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("DecodeChecked %+v\nDecodeLeaf    %+v", got, want)
+		}
+	})
 }

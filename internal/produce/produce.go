@@ -267,13 +267,16 @@ func (p *producer) chooseCheckpoint(ctx context.Context, convs []*convEntry) err
 }
 
 // proof writes the proof file of the entry at seq and returns its path;
-// w's buffer holds it while it is written.
-func (p *producer) proof(w *worker, seq uint64, leafBytes []byte, lh hashchain.Hash) (string, error) {
+// w's buffer holds it while it is written. strict says the scan found
+// the leaf hashing to lh strict: bytes with that hash need no new check.
+func (p *producer) proof(w *worker, seq uint64, leafBytes []byte, lh hashchain.Hash, strict bool) (string, error) {
 	if hashchain.LeafHash(leafBytes) != lh {
 		return "", fmt.Errorf("produce: %w: entry %d does not hash to its stored leaf hash", ledger.ErrInconsistent, seq)
 	}
-	if err := leaf.CheckLeaf(leafBytes); err != nil {
-		return "", fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, seq, err)
+	if !strict {
+		if err := leaf.CheckLeaf(leafBytes); err != nil {
+			return "", fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, seq, err)
+		}
 	}
 	path, err := p.tree.InclusionProof(seq)
 	if err != nil {
@@ -494,7 +497,7 @@ func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ct
 	mc := production.Conversation{ID: c.id, LegalHold: c.legalHold, RunID: c.runID, Messages: len(c.msgs)}
 	if c.leaf != nil {
 		mc.Seq, mc.LeafHash = c.seq, c.leafHash.String()
-		if mc.Proof, err = p.proof(w, c.seq, c.leaf, c.leafHash); err != nil {
+		if mc.Proof, err = p.proof(w, c.seq, c.leaf, c.leafHash, c.strict); err != nil {
 			return nil, err
 		}
 	}
@@ -509,7 +512,7 @@ func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ct
 			return nil, err
 		}
 		identify(m, facts, ps)
-		proof, err := p.proof(w, me.seq, leaves[me.seq], me.leafHash)
+		proof, err := p.proof(w, me.seq, leaves[me.seq], me.leafHash, me.strict)
 		if err != nil {
 			return nil, err
 		}

@@ -76,6 +76,7 @@ type convEntry struct {
 	evidence  hashchain.Hash // the GET conversation body
 	runID     string
 	legalHold bool
+	strict    bool // the scan found leaf strict (leaf.CheckLeaf)
 	msgs      []*msgEntry
 }
 
@@ -93,6 +94,7 @@ type msgEntry struct {
 	payload  hashchain.Hash
 	evidence hashchain.Hash
 	media    []leaf.MediaRef
+	strict   bool // the scan found its leaf strict (leaf.CheckLeaf)
 }
 
 // scan is one pass over the ledger: every leaf hash (for the proofs) and
@@ -114,6 +116,7 @@ func (s *scan) intern(id string) string {
 	if have, ok := s.ids[id]; ok {
 		return have
 	}
+	id = strings.Clone(id) // the caller's may be a view of a leaf
 	s.ids[id] = id
 	return id
 }
@@ -245,7 +248,10 @@ type scanItem struct {
 	err             error
 }
 
-// decode decodes the item's leaf (safe to run beside other items).
+// decode decodes the item's leaf (safe to run beside other items). The
+// leaf is checked strict in the same pass (leaf.DecodeChecked), so that
+// its proof need not check it again; its strings are views of the
+// batch's buffer, so those kept are cloned.
 func (it *scanItem) decode() {
 	raw := it.leaf
 	kind, ok := quickKind(raw)
@@ -253,13 +259,28 @@ func (it *scanItem) decode() {
 		it.skip = true
 		return
 	}
-	e, err := leaf.DecodeLeaf(raw)
+	var e leaf.Entry
+	var strict bool
+	var err error
+	if kind == leaf.KindErasure || kind == leaf.KindHold {
+		// Rare, and kept whole by the erasure state: decoded as copies.
+		e, err = leaf.DecodeLeaf(raw)
+	} else {
+		e, strict, err = leaf.DecodeChecked(raw)
+	}
 	if err != nil {
 		it.err = fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, it.seq, err)
 		return
 	}
 	switch e.Kind {
 	case leaf.KindErasure, leaf.KindHold:
+		if strict {
+			// quickKind could not tell: decode again, as copies.
+			if e, err = leaf.DecodeLeaf(raw); err != nil {
+				it.err = fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, it.seq, err)
+				return
+			}
+		}
 		e.Seq = it.seq
 		it.e = e
 	case leaf.KindConversation:
@@ -270,8 +291,8 @@ func (it *scanItem) decode() {
 		}
 		cd, _ := d.(*leaf.ConversationDetail)
 		it.e.Kind = e.Kind
-		it.conv = &convEntry{id: e.ConversationID, seq: it.seq, leafHash: it.lh, leaf: bytes.Clone(raw), evidence: e.EvidenceSHA256,
-			runID: e.RunID, legalHold: cd != nil && cd.LegalHold}
+		it.conv = &convEntry{id: strings.Clone(e.ConversationID), seq: it.seq, leafHash: it.lh, leaf: bytes.Clone(raw), strict: strict,
+			evidence: e.EvidenceSHA256, runID: strings.Clone(e.RunID), legalHold: cd != nil && cd.LegalHold}
 	case leaf.KindMessage:
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
@@ -279,8 +300,8 @@ func (it *scanItem) decode() {
 			return
 		}
 		md, _ := d.(*leaf.MessageDetail)
-		m := &msgEntry{seq: it.seq, leafHash: it.lh, convID: e.ConversationID, msgID: e.MessageID,
-			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256}
+		m := &msgEntry{seq: it.seq, leafHash: it.lh, convID: e.ConversationID, msgID: strings.Clone(e.MessageID),
+			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256, strict: strict}
 		if md != nil {
 			m.media = md.Media
 		}
@@ -317,9 +338,9 @@ func (s *scan) apply(it *scanItem) error {
 			c = &convEntry{id: it.conv.id}
 			s.convs[it.conv.id] = c
 		}
-		c.seq, c.leafHash, c.leaf, c.evidence, c.runID, c.legalHold = it.conv.seq, it.conv.leafHash, it.conv.leaf, it.conv.evidence, it.conv.runID, it.conv.legalHold
+		c.seq, c.leafHash, c.leaf, c.strict, c.evidence, c.runID, c.legalHold = it.conv.seq, it.conv.leafHash, it.conv.leaf, it.conv.strict, it.conv.evidence, it.conv.runID, it.conv.legalHold
 	case it.msg != nil:
-		it.msg.convID = s.intern(it.msg.convID)
+		it.msg.convID = s.intern(it.msg.convID) // a view of the batch until interned
 		s.msgs[it.msg.msgID] = it.msg // a later capture supersedes an earlier one
 	case it.e.Kind == leaf.KindErasure || it.e.Kind == leaf.KindHold:
 		// Read in the same snapshot as the messages, so that what is

@@ -341,7 +341,7 @@ func (s *scan) apply(it *scanItem) error {
 		c.seq, c.leafHash, c.leaf, c.strict, c.evidence, c.runID, c.legalHold = it.conv.seq, it.conv.leafHash, it.conv.leaf, it.conv.strict, it.conv.evidence, it.conv.runID, it.conv.legalHold
 	case it.msg != nil:
 		it.msg.convID = s.intern(it.msg.convID) // a view of the batch until interned
-		s.msgs[it.msg.msgID] = it.msg // a later capture supersedes an earlier one
+		s.msgs[it.msg.msgID] = it.msg           // a later capture supersedes an earlier one
 	case it.e.Kind == leaf.KindErasure || it.e.Kind == leaf.KindHold:
 		// Read in the same snapshot as the messages, so that what is
 		// erased and what is produced agree.

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -58,6 +59,50 @@ func TestEntriesAt(t *testing.T) {
 	err := f.l.EntriesAt(f.ctx, []uint64{3, 599, 600, 601}, func(leaf.Entry) error { return nil })
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "600") {
 		t.Errorf("EntriesAt past the end: %v, want ErrNotFound naming 600", err)
+	}
+}
+
+// TestLeavesAt reads the same rows as EntriesAt, leaf bytes alone, each
+// kept by the caller past the next row.
+func TestLeavesAt(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(600)
+	want := map[uint64][]byte{}
+	var seqs []uint64
+	for s := uint64(0); s < 600; s += 3 {
+		seqs = append(seqs, s)
+	}
+	if err := f.l.EntriesAt(f.ctx, seqs, func(e leaf.Entry) error {
+		want[e.Seq] = bytes.Clone(e.Leaf)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64][]byte{}
+	if err := f.l.LeavesAt(f.ctx, seqs, func(seq uint64, leaf []byte) error {
+		if _, dup := got[seq]; dup {
+			t.Fatalf("seq %d twice", seq)
+		}
+		got[seq] = leaf
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("LeavesAt read %d leaves, want %d", len(got), len(want))
+	}
+	for seq, w := range want {
+		if !bytes.Equal(got[seq], w) {
+			t.Fatalf("seq %d: leaf %q, want %q", seq, got[seq], w)
+		}
+	}
+	err := f.l.LeavesAt(f.ctx, []uint64{3, 599, 600}, func(uint64, []byte) error { return nil })
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "600") {
+		t.Errorf("LeavesAt past the end: %v, want ErrNotFound naming 600", err)
+	}
+	stop := errors.New("stop")
+	if err := f.l.LeavesAt(f.ctx, seqs, func(uint64, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("LeavesAt: fn's error %v not returned", err)
 	}
 }
 

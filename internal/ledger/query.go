@@ -137,6 +137,35 @@ func (l *Ledger) Entry(ctx context.Context, seq uint64) (leaf.Entry, error) {
 // reads many entries per query: a diff reads back tens of thousands of
 // captures the export lacks.
 func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(leaf.Entry) error) error {
+	return rowsAt(ctx, l.rdb, `seq, leaf, leaf_hash, chain`, seqs, func(rows *sql.Rows) (uint64, leaf.Entry, error) {
+		e, err := scanEntry(rows)
+		return e.Seq, e, err
+	}, fn)
+}
+
+// rawLeaf is one row of LeavesAt.
+type rawLeaf struct {
+	seq  uint64
+	leaf []byte
+}
+
+// LeavesAt is EntriesAt for a caller that wants the leaf bytes alone (a
+// production's proofs): nothing is decoded. leaf is the caller's to keep.
+func (l *Ledger) LeavesAt(ctx context.Context, seqs []uint64, fn func(seq uint64, leaf []byte) error) error {
+	return rowsAt(ctx, l.rdb, `seq, leaf`, seqs, func(rows *sql.Rows) (uint64, rawLeaf, error) {
+		var seq int64
+		var lb []byte
+		if err := rows.Scan(&seq, &lb); err != nil {
+			return 0, rawLeaf{}, fmt.Errorf("ledger: entries: %w", classify(err))
+		}
+		return uint64(seq), rawLeaf{uint64(seq), lb}, nil
+	}, func(r rawLeaf) error { return fn(r.seq, r.leaf) })
+}
+
+// rowsAt reads the entries rows at seqs (strictly ascending), columns
+// cols, many per query: scan reads a row, fn takes it if it is the seq
+// asked for next; a seq not found is ErrNotFound.
+func rowsAt[T any](ctx context.Context, db *sql.DB, cols string, seqs []uint64, scan func(*sql.Rows) (uint64, T, error), fn func(T) error) error {
 	const per = 256
 	args := make([]any, 0, per)
 	for len(seqs) > 0 {
@@ -145,8 +174,8 @@ func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(leaf.Entr
 		for _, s := range seqs[:n] {
 			args = append(args, int64(s))
 		}
-		q := `SELECT seq, leaf, leaf_hash, chain FROM entries WHERE seq IN (?` + strings.Repeat(",?", n-1) + `) ORDER BY seq`
-		i, err := l.entriesAt(ctx, q, args, seqs[:n], fn)
+		q := `SELECT ` + cols + ` FROM entries WHERE seq IN (?` + strings.Repeat(",?", n-1) + `) ORDER BY seq`
+		i, err := rowsAtOnce(ctx, db, q, args, seqs[:n], scan, fn)
 		if err != nil {
 			return err
 		}
@@ -158,24 +187,24 @@ func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(leaf.Entr
 	return nil
 }
 
-// entriesAt runs one query of EntriesAt and returns how many of seqs it
+// rowsAtOnce runs one query of rowsAt and returns how many of seqs it
 // found, in order.
-func (l *Ledger) entriesAt(ctx context.Context, q string, args []any, seqs []uint64, fn func(leaf.Entry) error) (int, error) {
-	rows, err := l.rdb.QueryContext(ctx, q, args...)
+func rowsAtOnce[T any](ctx context.Context, db *sql.DB, q string, args []any, seqs []uint64, scan func(*sql.Rows) (uint64, T, error), fn func(T) error) (int, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: entries: %w", classify(err))
 	}
 	defer rows.Close()
 	i := 0
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		seq, v, err := scan(rows)
 		if err != nil {
 			return i, err
 		}
-		if i >= len(seqs) || e.Seq != seqs[i] {
+		if i >= len(seqs) || seq != seqs[i] {
 			return i, nil
 		}
-		if err := fn(e); err != nil {
+		if err := fn(v); err != nil {
 			return i, err
 		}
 		i++

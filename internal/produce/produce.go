@@ -547,8 +547,8 @@ func (p *producer) leaves(ctx context.Context, convs []*convEntry) (map[uint64][
 	}
 	slices.Sort(seqs)
 	out := make(map[uint64][]byte, len(seqs))
-	err := p.d.Ledger.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
-		out[e.Seq] = e.Leaf
+	err := p.d.Ledger.LeavesAt(ctx, seqs, func(seq uint64, leaf []byte) error {
+		out[seq] = leaf
 		return nil
 	})
 	if err != nil {

@@ -13,6 +13,10 @@ type Tree struct {
 	// levels[k][i] is the hash of the full subtree of 2^k leaves that
 	// starts at leaf i·2^k.
 	levels [][]Hash
+	// edge[lo] is MTH(D[lo:n]) for the subtrees along the right edge
+	// that are not full: every proof needs some of them, so they are
+	// hashed once, not once per proof.
+	edge map[uint64]Hash
 }
 
 // NewTree builds the tree over leafHashes (which it keeps, not copies).
@@ -26,7 +30,25 @@ func NewTree(leafHashes []Hash) *Tree {
 		t.levels = append(t.levels, next)
 		cur = next
 	}
+	t.edge = map[uint64]Hash{}
+	if n := t.Size(); n > 0 {
+		t.edge[0] = t.edgeHash(0, n)
+	}
 	return t
+}
+
+// edgeHash computes and keeps MTH(D[lo:n]) and the right-edge subtrees
+// below it; lo is on the right edge (see mth).
+func (t *Tree) edgeHash(lo, n uint64) Hash {
+	m := n - lo
+	if m&(m-1) == 0 && lo%m == 0 {
+		k := bits.TrailingZeros64(m)
+		return t.levels[k][lo>>k]
+	}
+	k := splitPoint(m)
+	h := NodeHash(t.mth(lo, lo+k), t.edgeHash(lo+k, n))
+	t.edge[lo] = h
+	return h
 }
 
 // Size is the number of leaves.
@@ -48,6 +70,11 @@ func (t *Tree) mth(lo, hi uint64) Hash {
 	if n&(n-1) == 0 && lo%n == 0 {
 		k := bits.TrailingZeros64(n)
 		return t.levels[k][lo>>k]
+	}
+	if hi == t.Size() {
+		if h, ok := t.edge[lo]; ok {
+			return h
+		}
 	}
 	k := splitPoint(n)
 	return NodeHash(t.mth(lo, lo+k), t.mth(lo+k, hi))

@@ -166,7 +166,7 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 		applied <- first
 	}()
 	readErr := func() error {
-		b := newScanBatch()
+		b := newScanBatch(0)
 		flush := func() {
 			for i := range b.items {
 				it := &b.items[i]
@@ -174,7 +174,7 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 			}
 			decode <- b
 			ordered <- b
-			b = newScanBatch()
+			b = newScanBatch(len(b.buf) + len(b.buf)/8) // leaves are alike: no growing on the way
 		}
 		defer func() {
 			if len(b.items) > 0 {
@@ -231,8 +231,8 @@ type scanBatch struct {
 	done  chan struct{}
 }
 
-func newScanBatch() *scanBatch {
-	return &scanBatch{items: make([]scanItem, 0, scanBatchSize), done: make(chan struct{})}
+func newScanBatch(size int) *scanBatch {
+	return &scanBatch{buf: make([]byte, 0, size), items: make([]scanItem, 0, scanBatchSize), done: make(chan struct{})}
 }
 
 // scanItem is one entry of a scan batch, then what decoding it found.

@@ -150,11 +150,12 @@ type rawLeaf struct {
 }
 
 // LeavesAt is EntriesAt for a caller that wants the leaf bytes alone (a
-// production's proofs): nothing is decoded. leaf is the caller's to keep.
+// production's proofs): nothing is decoded, nor copied — leaf is only
+// valid until fn returns; copy what you keep.
 func (l *Ledger) LeavesAt(ctx context.Context, seqs []uint64, fn func(seq uint64, leaf []byte) error) error {
 	return rowsAt(ctx, l.rdb, `seq, leaf`, seqs, func(rows *sql.Rows) (uint64, rawLeaf, error) {
 		var seq int64
-		var lb []byte
+		var lb sql.RawBytes
 		if err := rows.Scan(&seq, &lb); err != nil {
 			return 0, rawLeaf{}, fmt.Errorf("ledger: entries: %w", classify(err))
 		}

@@ -443,6 +443,9 @@ type worker struct {
 	proof []byte
 	zip   zipper
 	rsmf  bytes.Buffer
+	man   bytes.Buffer // the rsmf_manifest.json being zipped
+	// leaves holds the leaf bytes of the chunk being produced.
+	leaves []byte
 }
 
 func pow10(n int) int {
@@ -471,7 +474,7 @@ type convResult struct {
 // chunk produces the conversations convs, the first DAT control number of
 // each in starts, their results into results.
 func (p *producer) chunk(ctx context.Context, w *worker, convs []*convEntry, starts []int, results []*convResult) error {
-	leaves, err := p.leaves(ctx, convs)
+	leaves, err := p.leaves(ctx, w, convs)
 	if err != nil {
 		return err
 	}
@@ -537,8 +540,9 @@ func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ct
 	return res, nil
 }
 
-// leaves reads the leaf bytes of the messages of convs from the ledger.
-func (p *producer) leaves(ctx context.Context, convs []*convEntry) (map[uint64][]byte, error) {
+// leaves reads the leaf bytes of the messages of convs from the ledger,
+// into w.leaves: they are valid until the worker's next chunk.
+func (p *producer) leaves(ctx context.Context, w *worker, convs []*convEntry) (map[uint64][]byte, error) {
 	var seqs []uint64
 	for _, c := range convs {
 		for _, m := range c.msgs {
@@ -546,11 +550,19 @@ func (p *producer) leaves(ctx context.Context, convs []*convEntry) (map[uint64][
 		}
 	}
 	slices.Sort(seqs)
-	out := make(map[uint64][]byte, len(seqs))
+	type span struct{ at, end int }
+	spans := make(map[uint64]span, len(seqs))
+	w.leaves = w.leaves[:0]
 	err := p.d.Ledger.LeavesAt(ctx, seqs, func(seq uint64, leaf []byte) error {
-		out[seq] = leaf
+		at := len(w.leaves)
+		w.leaves = append(w.leaves, leaf...)
+		spans[seq] = span{at, len(w.leaves)}
 		return nil
 	})
+	out := make(map[uint64][]byte, len(seqs))
+	for seq, s := range spans {
+		out[seq] = w.leaves[s.at:s.end:s.end]
+	}
 	if err != nil {
 		return nil, fmt.Errorf("produce: conversations %s to %s: %w", convs[0].id, convs[len(convs)-1].id, err)
 	}

@@ -299,7 +299,14 @@ func appendRSMF(buf *bytes.Buffer, h rsmfHeaders, text string, zipData []byte) e
 // production's time).
 func marshalRSMF(m *RSMF) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	return marshalRSMFInto(&buf, m)
+}
+
+// marshalRSMFInto is marshalRSMF into buf (reset first), whose bytes it
+// returns: a worker reuses one buffer for every conversation.
+func marshalRSMFInto(buf *bytes.Buffer, m *RSMF) ([]byte, error) {
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
 		return nil, err

@@ -134,7 +134,7 @@ func (p *producer) rsmfFile(w *worker, c *convEntry, mc *production.Conversation
 			"date_modified", dateModified, "media_not_stored", strings.Join(m.missing, "; "))
 		man.Events = append(man.Events, ev)
 	}
-	mdata, err := marshalRSMF(man)
+	mdata, err := marshalRSMFInto(&w.man, man) // valid until the next file: zipped below
 	if err != nil {
 		return nil, err
 	}

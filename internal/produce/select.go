@@ -151,6 +151,9 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 	}
 	var failed atomic.Bool
 	applied := make(chan error, 1)
+	// Applied batches' buffers come back for new ones: nothing applied
+	// keeps a view of them (see decode).
+	free := make(chan *scanBatch, 2*scanDecoders+2)
 	go func() {
 		var first error
 		for b := range ordered {
@@ -162,11 +165,25 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 					}
 				}
 			}
+			select {
+			case free <- b:
+			default:
+			}
 		}
 		applied <- first
 	}()
+	newBatch := func(size int) *scanBatch {
+		select {
+		case b := <-free:
+			clear(b.items) // let go of what the last use decoded
+			b.buf, b.items, b.done = b.buf[:0], b.items[:0], make(chan struct{})
+			return b
+		default:
+			return newScanBatch(size)
+		}
+	}
 	readErr := func() error {
-		b := newScanBatch(0)
+		b := newBatch(0)
 		flush := func() {
 			for i := range b.items {
 				it := &b.items[i]
@@ -174,7 +191,7 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 			}
 			decode <- b
 			ordered <- b
-			b = newScanBatch(len(b.buf) + len(b.buf)/8) // leaves are alike: no growing on the way
+			b = newBatch(len(b.buf) + len(b.buf)/8) // leaves are alike: no growing on the way
 		}
 		defer func() {
 			if len(b.items) > 0 {
@@ -217,11 +234,11 @@ func scanLedger(ctx context.Context, l *ledger.Ledger) (*scan, error) {
 }
 
 // scanDecoders is how many goroutines decode a scan's leaves, and
-// scanBatchSize how many entries they take at a time.
-const (
-	scanDecoders  = 2
-	scanBatchSize = 512
-)
+// scanBatchSize how many entries they take at a time (a variable for the
+// tests, which make batches tiny so that buffers are reused often).
+const scanDecoders = 2
+
+var scanBatchSize = 512
 
 // scanBatch is consecutive entries of a scan: their leaves in buf, and
 // done closed once they are decoded.
@@ -260,11 +277,14 @@ func (it *scanItem) decode() {
 		return
 	}
 	var e leaf.Entry
-	var strict bool
+	var strict, copied bool
 	var err error
 	if kind == leaf.KindErasure || kind == leaf.KindHold {
-		// Rare, and kept whole by the erasure state: decoded as copies.
-		e, err = leaf.DecodeLeaf(raw)
+		copied = true
+		// Rare, and kept whole by the erasure state: decoded from a copy
+		// (a decoded detail is a view of its leaf; the batch's buffer is
+		// used again).
+		e, err = leaf.DecodeLeaf(bytes.Clone(raw))
 	} else {
 		e, strict, err = leaf.DecodeChecked(raw)
 	}
@@ -274,9 +294,9 @@ func (it *scanItem) decode() {
 	}
 	switch e.Kind {
 	case leaf.KindErasure, leaf.KindHold:
-		if strict {
-			// quickKind could not tell: decode again, as copies.
-			if e, err = leaf.DecodeLeaf(raw); err != nil {
+		if !copied {
+			// quickKind could not tell: decode again, from a copy.
+			if e, err = leaf.DecodeLeaf(bytes.Clone(raw)); err != nil {
 				it.err = fmt.Errorf("produce: %w: entry %d: %w", ledger.ErrInconsistent, it.seq, err)
 				return
 			}

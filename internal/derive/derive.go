@@ -15,7 +15,6 @@ package derive
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,11 +225,7 @@ func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
 // faster. Every message is canonicalised once at capture and once more
 // by each verify --evidence.
 func PayloadHash(raw []byte) (hashchain.Hash, error) {
-	c, err := leaf.CanonicalDetail(raw)
-	if err != nil {
-		return hashchain.Hash{}, err
-	}
-	return sha256.Sum256(c), nil
+	return leaf.CanonicalSHA256(raw) // CanonicalDetail's form, hashed, in pooled buffers
 }
 
 // MessagesIn returns the message objects of a response body, raw, in

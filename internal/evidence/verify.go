@@ -221,7 +221,17 @@ func keepFor(keep func(hashchain.Hash) func([]byte, bool), sum hashchain.Hash) f
 // readObject reads the object stored at sum whole and returns it with its
 // SHA-256.
 func readObject(ctx context.Context, s Store, sum hashchain.Hash) ([]byte, hashchain.Hash, error) {
-	data, err := s.Get(ctx, sum)
+	var data []byte
+	var err error
+	if g, ok := s.(GetIntoer); ok {
+		// A folder reads into a buffer of the object's size with direct
+		// system calls (no *os.File: no poller registration, finalizer
+		// or growing buffer), once per object verify --evidence derives
+		// from: every opening, body and conversation.
+		data, err = g.GetInto(ctx, sum, nil)
+	} else {
+		data, err = s.Get(ctx, sum)
+	}
 	if err != nil {
 		return nil, hashchain.Hash{}, err
 	}

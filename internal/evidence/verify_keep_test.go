@@ -2,8 +2,10 @@ package evidence_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -63,6 +65,48 @@ func TestVerifyKeepFolder(t *testing.T) {
 		}
 		if len(rep.Missing) != 1 || rep.Missing[0] != missing || len(rep.Altered) != 2 {
 			t.Fatalf("report: missing %v, altered %v", rep.Missing, rep.Altered)
+		}
+	}
+}
+
+// failingStore fails every read of one object with an I/O error.
+type failingStore struct {
+	evidence.Store
+	bad hashchain.Hash
+}
+
+func (f failingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	if sum == f.bad {
+		return nil, errors.New("disk on fire")
+	}
+	return f.Store.Get(ctx, sum)
+}
+
+// TestVerifyStoreErrorStops: a read error other than missing or too
+// large aborts Verify with that error, whichever worker meets it, with or
+// without Keep; objects after it are not handed over as intact.
+func TestVerifyStoreErrorStops(t *testing.T) {
+	ctx := context.Background()
+	s, err := folder.Open(t.TempDir(), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []hashchain.Hash
+	for i := range 200 {
+		ref, err := s.Put(ctx, []byte{byte(i), byte(i >> 8), 'x'})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, ref.Sum)
+	}
+	for _, keep := range []bool{false, true} {
+		opts := evidence.VerifyOptions{Concurrency: 3}
+		if keep {
+			opts.Keep = func(hashchain.Hash) func([]byte, bool) { return func([]byte, bool) {} }
+		}
+		rep, err := evidence.Verify(ctx, failingStore{Store: s, bad: sums[50]}, evidence.Sums(sums), opts)
+		if err == nil || !strings.Contains(err.Error(), "disk on fire") || rep != nil {
+			t.Fatalf("keep %v: Verify = %v, %v; want the store's error", keep, rep, err)
 		}
 	}
 }

@@ -314,6 +314,14 @@ func decodeMessages(b []byte, workers int) (any, error) {
 	// the processors (a bulk body holds up to 1,000).
 	out := make([]*decodedMessage, len(list))
 	workers = max(1, min(workers, (len(list)+3)/4))
+	if workers == 1 {
+		// On the calling goroutine (a hashing worker, whose stack has
+		// grown already): a new goroutine's would grow again.
+		for i, raw := range list {
+			out[i] = decodeMessage(raw)
+		}
+		return indexMessages(out), nil
+	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -323,13 +331,18 @@ func decodeMessages(b []byte, workers int) (any, error) {
 		})
 	}
 	wg.Wait()
-	m := make(messageBody, len(list))
+	return indexMessages(out), nil
+}
+
+// indexMessages is a body's decoded messages by id, the first of an id.
+func indexMessages(out []*decodedMessage) messageBody {
+	m := make(messageBody, len(out))
 	for _, dm := range out {
 		if _, dup := m[dm.id]; dm.id != "" && !dup {
 			m[dm.id] = dm
 		}
 	}
-	return m, nil
+	return m
 }
 
 // decodeMessage decodes one message of a body; a message that does not

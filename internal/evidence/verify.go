@@ -120,8 +120,10 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		g.Go(func() error {
 			var buf []byte
 			for sum := range jobs {
-				if gctx.Err() != nil {
-					continue // a worker failed: drain, g.Wait reports it
+				if err := gctx.Err(); err != nil {
+					// A worker failed (g.Wait reports its error, the
+					// first), or the caller gave up: stop, and say so.
+					return fmt.Errorf("evidence: verify: %w", err)
 				}
 				if buf == nil {
 					buf = make([]byte, hashBufSize)
@@ -134,6 +136,7 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		})
 	}
 	var refErr error
+refs:
 	for sum, err := range referenced {
 		if err != nil {
 			refErr = fmt.Errorf("evidence: verify: read references: %w", err)
@@ -152,12 +155,18 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		select {
 		case jobs <- sum:
 		case <-gctx.Done():
+			break refs // a worker failed: g.Wait reports it
 		}
 	}
 	close(jobs)
 	err := g.Wait()
 	if err == nil {
 		err = refErr
+	}
+	if err == nil && ctx.Err() != nil {
+		// Cancelled between objects: what the report would say is not
+		// complete.
+		err = fmt.Errorf("evidence: verify: %w", ctx.Err())
 	}
 	if err != nil {
 		cancelWalk()

@@ -110,3 +110,41 @@ func TestVerifyStoreErrorStops(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCancelled: a caller that gives up mid-way gets an error, never
+// a report of what happened to be checked by then.
+func TestVerifyCancelled(t *testing.T) {
+	s, err := folder.Open(t.TempDir(), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []hashchain.Hash
+	for i := range 50 {
+		ref, err := s.Put(context.Background(), []byte{byte(i), 'c'})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, ref.Sum)
+	}
+	for _, keep := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		refs := func(yield func(hashchain.Hash, error) bool) {
+			for i, sum := range sums {
+				if i == 20 {
+					cancel() // the caller gives up while references still come
+				}
+				if !yield(sum, nil) {
+					return
+				}
+			}
+		}
+		opts := evidence.VerifyOptions{}
+		if keep {
+			opts.Keep = func(hashchain.Hash) func([]byte, bool) { return func([]byte, bool) {} }
+		}
+		rep, err := evidence.Verify(ctx, s, refs, opts)
+		if !errors.Is(err, context.Canceled) || rep != nil {
+			t.Fatalf("keep %v: Verify = %+v, %v; want context.Canceled", keep, rep, err)
+		}
+	}
+}

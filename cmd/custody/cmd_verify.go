@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -231,6 +232,15 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		if opts.Evidence, err = evidenceStore(ctx, m); err != nil {
 			return fmt.Errorf("verify: evidence: %w", err)
 		}
+	}
+	if o.ev.given && !o.NoDerive && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		// Re-derivation allocates for every message it decodes while its
+		// live heap stays small and bounded (caches and queues): collect
+		// less often (≈ 8 % less CPU, issue 16), under a soft heap limit
+		// so that a large matter's peak stays where it was. GOGC or
+		// GOMEMLIMIT set by the user win.
+		debug.SetGCPercent(verifyGCPercent)
+		debug.SetMemoryLimit(verifyMemoryLimit)
 	}
 	prog := newVerifyProgress(g)
 	opts.Progress = prog.update
@@ -522,3 +532,9 @@ func listOrNone(ids []string) string {
 	}
 	return strings.Join(ids, ", ")
 }
+
+// The collector's settings while verify --evidence re-derives (see runVerify).
+const (
+	verifyGCPercent   = 300
+	verifyMemoryLimit = 256 << 20
+)

@@ -15,7 +15,6 @@ package derive
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,32 +156,44 @@ func Conversation(f ConversationFacts, holdEvidence hashchain.Hash, bulkEvidence
 // the facts of ConversationFacts it holds (not Held or AuditRefs), and the
 // message ids its participants list, distinct, in order.
 func ReadConversation(body []byte) (ConversationFacts, []string, error) {
-	// Only the members read here are decoded: the object's id and its
-	// participants' message ids (encoding/json skips the rest).
-	var mc struct {
-		ID           string `json:"id"`
-		Participants []struct {
-			Messages []struct {
-				MessageID string `json:"messageId"`
-			} `json:"messages"`
-		} `json:"participants"`
-	}
-	if err := json.Unmarshal(body, &mc); err != nil {
-		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation: %w", err)
+	full, ok := readConversationFast(body)
+	if !ok {
+		// Only the members read here are decoded: the object's id and its
+		// participants' message ids (encoding/json skips the rest).
+		var mc conversationRefs
+		if err := json.Unmarshal(body, &mc); err != nil {
+			return ConversationFacts{}, nil, fmt.Errorf("derive: conversation: %w", err)
+		}
+		full = mc.conversation()
 	}
 	payload, err := PayloadHash(body)
 	if err != nil {
-		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation %s: %w", mc.ID, err)
+		return ConversationFacts{}, nil, fmt.Errorf("derive: conversation %s: %w", full.ID, err)
 	}
 	// The same rule as the export's, on the object as decoded here.
+	ids := ConversationMessageIDs(&full)
+	return ConversationFacts{ID: full.ID, Payload: payload, Messages: len(ids)}, ids, nil
+}
+
+// conversationRefs is what ReadConversation decodes of a conversation.
+type conversationRefs struct {
+	ID           string `json:"id"`
+	Participants []struct {
+		Messages []struct {
+			MessageID string `json:"messageId"`
+		} `json:"messages"`
+	} `json:"participants"`
+}
+
+// conversation is the object as decoded, with only those members.
+func (mc *conversationRefs) conversation() genesys.MessageConversation {
 	full := genesys.MessageConversation{ID: mc.ID, Participants: make([]genesys.MessageMediaParticipant, len(mc.Participants))}
 	for i, p := range mc.Participants {
 		for _, m := range p.Messages {
 			full.Participants[i].Messages = append(full.Participants[i].Messages, genesys.MessageDetails{MessageID: m.MessageID})
 		}
 	}
-	ids := ConversationMessageIDs(&full)
-	return ConversationFacts{ID: mc.ID, Payload: payload, Messages: len(ids)}, ids, nil
+	return full
 }
 
 // ConversationMessageIDs returns the distinct message ids the
@@ -226,11 +237,7 @@ func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
 // faster. Every message is canonicalised once at capture and once more
 // by each verify --evidence.
 func PayloadHash(raw []byte) (hashchain.Hash, error) {
-	c, err := leaf.CanonicalDetail(raw)
-	if err != nil {
-		return hashchain.Hash{}, err
-	}
-	return sha256.Sum256(c), nil
+	return leaf.CanonicalSHA256(raw) // CanonicalDetail's form, hashed, in pooled buffers
 }
 
 // MessagesIn returns the message objects of a response body, raw, in

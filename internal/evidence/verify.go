@@ -97,8 +97,6 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	var mu sync.Mutex // guards r's lists, done and total
 	done, total := 0, 0
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	bufs := sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
 	// The store is listed meanwhile (for S3, list requests beside the
 	// reads); what nothing references is known once the references end.
 	var stored []hashchain.Hash
@@ -113,7 +111,32 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 			return nil
 		})
 	}()
+	// A fixed set of workers, each with its own buffer, rather than a
+	// goroutine an object: a worker that decodes what it read (Keep) grows
+	// its stack once, not once an object (issue 16: stack copying was 4 %
+	// of verify --evidence).
+	jobs := make(chan hashchain.Hash, workers)
+	for range workers {
+		g.Go(func() error {
+			var buf []byte
+			for sum := range jobs {
+				if err := gctx.Err(); err != nil {
+					// A worker failed (g.Wait reports its error, the
+					// first), or the caller gave up: stop, and say so.
+					return fmt.Errorf("evidence: verify: %w", err)
+				}
+				if buf == nil {
+					buf = make([]byte, hashBufSize)
+				}
+				if err := verifyOne(gctx, s, sum, buf, opts, r, &mu, &done, &total); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	var refErr error
+refs:
 	for sum, err := range referenced {
 		if err != nil {
 			refErr = fmt.Errorf("evidence: verify: read references: %w", err)
@@ -129,52 +152,21 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		if gctx.Err() != nil {
 			break // a worker failed: g.Wait reports it
 		}
-		g.Go(func() error {
-			var missing bool
-			var alt *Altered
-			var got hashchain.Hash
-			var err error
-			if keep := keepFor(opts.Keep, sum); keep != nil {
-				var data []byte
-				data, got, err = readObject(gctx, s, sum)
-				intact := err == nil && got == sum
-				if !intact {
-					data = nil
-				}
-				keep(data, intact)
-			} else {
-				buf := bufs.Get().(*[]byte)
-				got, err = hashObject(gctx, s, sum, *buf)
-				bufs.Put(buf)
-			}
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				missing = true
-			case errors.Is(err, ErrTooLarge), errors.Is(err, ErrCorrupt):
-				alt = &Altered{Sum: sum, Detail: err.Error()}
-			case err != nil:
-				return err // the store names the operation and the object ("evidence: get sha256/…: …")
-			case got != sum:
-				alt = &Altered{Sum: sum, Actual: got}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if missing {
-				r.Missing = append(r.Missing, sum)
-			}
-			if alt != nil {
-				r.Altered = append(r.Altered, *alt)
-			}
-			done++
-			if opts.Progress != nil {
-				opts.Progress(done, total)
-			}
-			return nil
-		})
+		select {
+		case jobs <- sum:
+		case <-gctx.Done():
+			break refs // a worker failed: g.Wait reports it
+		}
 	}
+	close(jobs)
 	err := g.Wait()
 	if err == nil {
 		err = refErr
+	}
+	if err == nil && ctx.Err() != nil {
+		// Cancelled between objects: what the report would say is not
+		// complete.
+		err = fmt.Errorf("evidence: verify: %w", ctx.Err())
 	}
 	if err != nil {
 		cancelWalk()
@@ -196,6 +188,50 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	slices.SortFunc(r.Altered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
 	slices.SortFunc(r.Unreferenced, compareHash)
 	return r, nil
+}
+
+// verifyOne re-hashes the object at sum (read whole and handed over when
+// opts.Keep asks for it, else streamed through buf) and records the
+// verdict in r.
+func verifyOne(ctx context.Context, s Store, sum hashchain.Hash, buf []byte, opts VerifyOptions, r *Report, mu *sync.Mutex, done, total *int) error {
+	var missing bool
+	var alt *Altered
+	var got hashchain.Hash
+	var err error
+	if keep := keepFor(opts.Keep, sum); keep != nil {
+		var data []byte
+		data, got, err = readObject(ctx, s, sum)
+		intact := err == nil && got == sum
+		if !intact {
+			data = nil
+		}
+		keep(data, intact)
+	} else {
+		got, err = hashObject(ctx, s, sum, buf)
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		missing = true
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrCorrupt):
+		alt = &Altered{Sum: sum, Detail: err.Error()}
+	case err != nil:
+		return err // the store names the operation and the object ("evidence: get sha256/…: …")
+	case got != sum:
+		alt = &Altered{Sum: sum, Actual: got}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if missing {
+		r.Missing = append(r.Missing, sum)
+	}
+	if alt != nil {
+		r.Altered = append(r.Altered, *alt)
+	}
+	*done++
+	if opts.Progress != nil {
+		opts.Progress(*done, *total)
+	}
+	return nil
 }
 
 // hashBufSize is the read size of a streamed hash: large enough that a
@@ -221,7 +257,17 @@ func keepFor(keep func(hashchain.Hash) func([]byte, bool), sum hashchain.Hash) f
 // readObject reads the object stored at sum whole and returns it with its
 // SHA-256.
 func readObject(ctx context.Context, s Store, sum hashchain.Hash) ([]byte, hashchain.Hash, error) {
-	data, err := s.Get(ctx, sum)
+	var data []byte
+	var err error
+	if g, ok := s.(GetIntoer); ok {
+		// A folder reads into a buffer of the object's size with direct
+		// system calls (no *os.File: no poller registration, finalizer
+		// or growing buffer), once per object verify --evidence derives
+		// from: every opening, body and conversation.
+		data, err = g.GetInto(ctx, sum, nil)
+	} else {
+		data, err = s.Get(ctx, sum)
+	}
 	if err != nil {
 		return nil, hashchain.Hash{}, err
 	}

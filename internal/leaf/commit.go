@@ -87,9 +87,36 @@ type Opening struct {
 
 // Commitments returns the commitment of every personal field, by name.
 func (o *Opening) Commitments() map[string]hashchain.Hash {
+	c := o.commitments()
 	out := make(map[string]hashchain.Hash, len(PersonalFields))
-	for _, f := range PersonalFields {
-		out[f] = Commitment(FieldSalt(o.Salt[:], f), o.Fields[f])
+	for i, f := range PersonalFields {
+		out[f] = c[i]
+	}
+	return out
+}
+
+// commitments is Commitments in PersonalFields order, with one HMAC and
+// one SHA-256 reset between the fields instead of new ones: the HMAC's
+// padded key is hashed once, not once a field (this runs for every
+// message in export and again in verify's re-derivation).
+// TestCommitmentsOneHMAC holds it to FieldSalt and Commitment.
+func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
+	var out [len(PersonalFields)]hashchain.Hash
+	m := hmac.New(sha256.New, o.Salt[:])
+	h := sha256.New()
+	var fs [32]byte
+	for i, f := range PersonalFields {
+		m.Reset()
+		m.Write([]byte(fieldSaltDomain))
+		m.Write([]byte{0})
+		m.Write([]byte(f))
+		m.Sum(fs[:0])
+		h.Reset()
+		h.Write([]byte(commitmentDomain))
+		h.Write([]byte{0})
+		h.Write(fs[:])
+		h.Write([]byte(o.Fields[f]))
+		h.Sum(out[i][:0])
 	}
 	return out
 }
@@ -195,11 +222,11 @@ func (d *MessageDetail) Salted() bool { return d.OpeningEvidence != "" }
 // SetCommitments fills the detail's commitments from o and names the
 // opening's evidence object, clearing the personal fields in clear.
 func (d *MessageDetail) SetCommitments(o *Opening, openingSum hashchain.Hash) {
-	c := o.Commitments()
-	d.ContentCommitment = c["content_sha256"].String()
-	d.FromCommitment = c["from"].String()
-	d.ProviderMessageIDCommitment = c["provider_message_id"].String()
-	d.ToCommitment = c["to"].String()
+	c := o.commitments() // PersonalFields order
+	d.ContentCommitment = c[0].String()
+	d.FromCommitment = c[1].String()
+	d.ProviderMessageIDCommitment = c[2].String()
+	d.ToCommitment = c[3].String()
 	d.OpeningEvidence = openingSum.String()
 	d.ContentSHA256, d.From, d.To, d.ProviderMessageID = "", "", "", ""
 }
@@ -207,9 +234,9 @@ func (d *MessageDetail) SetCommitments(o *Opening, openingSum hashchain.Hash) {
 // Open checks o against the detail's commitments and returns the detail
 // with the personal fields filled in from o (commitments kept).
 func (d *MessageDetail) Open(o *Opening) (*MessageDetail, error) {
-	c := o.Commitments()
-	for _, f := range PersonalFields {
-		if c[f].String() != d.Commitment(f) {
+	c := o.commitments()
+	for i, f := range PersonalFields {
+		if c[i].String() != d.Commitment(f) {
 			return nil, fmt.Errorf("leaf: opening does not open the commitment to %s", f)
 		}
 	}

@@ -188,3 +188,31 @@ func BenchmarkCheckLeafV3(b *testing.B) {
 		}
 	}
 }
+
+// TestCommitmentsOneHMAC holds commitments (one HMAC reset between
+// fields) to the definition: FieldSalt and Commitment, field by field.
+func TestCommitmentsOneHMAC(t *testing.T) {
+	for k := range 50 {
+		o := &Opening{MessageID: "m", Fields: map[string]string{}}
+		for i := range o.Salt {
+			o.Salt[i] = byte(k*31 + i*7)
+		}
+		for i, f := range PersonalFields {
+			o.Fields[f] = strings.Repeat("v", k*i) + f
+		}
+		c := o.commitments()
+		for i, f := range PersonalFields {
+			if want := Commitment(FieldSalt(o.Salt[:], f), o.Fields[f]); c[i] != want {
+				t.Fatalf("salt %d, %s: %s, want %s", k, f, c[i], want)
+			}
+		}
+		// PersonalFields order is what SetCommitments assumes.
+		var d MessageDetail
+		d.SetCommitments(o, hashchain.Hash{})
+		for i, f := range PersonalFields {
+			if d.Commitment(f) != c[i].String() {
+				t.Fatalf("SetCommitments put %s's commitment elsewhere", f)
+			}
+		}
+	}
+}

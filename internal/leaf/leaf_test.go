@@ -2,6 +2,7 @@ package leaf
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -241,6 +242,10 @@ func FuzzCanonicalDetail(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		want, err := hashchain.Canonicalize(raw)
+		// The pooled hash: the canonical form's hash, or an error with it.
+		if sum, herr := CanonicalSHA256(raw); (herr == nil) != (err == nil) || err == nil && sum != hashchain.Hash(sha256.Sum256(want)) {
+			t.Fatalf("CanonicalSHA256(%q) = %s, %v; canonical form %q, %v", raw, sum, herr, want, err)
+		}
 		if isCanonical(raw) {
 			if err != nil || !bytes.Equal(raw, want) {
 				t.Fatalf("checker calls %q canonical; canonical form %q, %v", raw, want, err)
@@ -270,6 +275,14 @@ func FuzzCanonicalDetail(f *testing.F) {
 func TestCanonicalDetailSeeds(t *testing.T) {
 	fast := 0
 	for _, s := range detailSeeds {
+		// Twice: the second call reuses the pooled buffers the first left.
+		for range 2 {
+			sum, herr := CanonicalSHA256([]byte(s))
+			want, wantErr := hashchain.Canonicalize([]byte(s))
+			if (herr == nil) != (wantErr == nil) || wantErr == nil && sum != hashchain.Hash(sha256.Sum256(want)) {
+				t.Errorf("CanonicalSHA256(%q) = %s, %v; want the hash of %s, %v", s, sum, herr, want, wantErr)
+			}
+		}
 		if _, ok := parseJCS([]byte(s)); ok {
 			fast++
 		}

@@ -314,6 +314,14 @@ func decodeMessages(b []byte, workers int) (any, error) {
 	// the processors (a bulk body holds up to 1,000).
 	out := make([]*decodedMessage, len(list))
 	workers = max(1, min(workers, (len(list)+3)/4))
+	if workers == 1 {
+		// On the calling goroutine (a hashing worker, whose stack has
+		// grown already): a new goroutine's would grow again.
+		for i, raw := range list {
+			out[i] = decodeMessage(raw)
+		}
+		return indexMessages(out), nil
+	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -323,13 +331,18 @@ func decodeMessages(b []byte, workers int) (any, error) {
 		})
 	}
 	wg.Wait()
-	m := make(messageBody, len(list))
+	return indexMessages(out), nil
+}
+
+// indexMessages is a body's decoded messages by id, the first of an id.
+func indexMessages(out []*decodedMessage) messageBody {
+	m := make(messageBody, len(out))
 	for _, dm := range out {
 		if _, dup := m[dm.id]; dm.id != "" && !dup {
 			m[dm.id] = dm
 		}
 	}
-	return m, nil
+	return m
 }
 
 // decodeMessage decodes one message of a body; a message that does not
@@ -358,7 +371,7 @@ func decodeHold(b []byte) (any, error) { return derive.ReadHold(b) }
 // rest, the entry's findings are what rest returns (out included).
 func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bool, func() []Finding) {
 	seq := e.Seq
-	ev := "message in evidence " + e.EvidenceSHA256.String()
+	ev := func() string { return "message in evidence " + e.EvidenceSHA256.String() } // only for a finding
 	v, err, ok := c.cached(ctx, e.EvidenceSHA256, messagesBody)
 	if !ok {
 		return nil, false, nil
@@ -371,12 +384,12 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no such message"), "evidence "+e.EvidenceSHA256.String()+" holds no message with that id")}, true, nil
 	}
 	if dm.err != nil {
-		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev, dm.err))}, true, nil
+		return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no RFC 8785 form"), fmt.Sprintf("%s: %v", ev(), dm.err))}, true, nil
 	}
 	md, payload := dm.md, dm.payload
 	var out []Finding
 	if md.ConversationID != "" && md.ConversationID != e.ConversationID {
-		out = append(out, derived(seq, "conversation_id", e.ConversationID, md.ConversationID, ev))
+		out = append(out, derived(seq, "conversation_id", e.ConversationID, md.ConversationID, ev()))
 	}
 	conv, known := c.convs.get(e.ConversationID)
 	switch {
@@ -394,12 +407,12 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 		lc = &leaf.Compliance{}
 	}
 	held, refs := lc.LegalHold, lc.AuditRefs
-	holdFrom, auditFrom := "", ""
+	var from sources // where held and refs came from, spelt out only for a finding
 	if known && conv.held != nil {
-		held, holdFrom = conv.held, fmt.Sprintf("deletion-protection response %s, named by entry %d", conv.holdSum, conv.seq)
+		held, from.hold = conv.held, conv
 	}
 	if known && conv.auditRefs != nil {
-		refs, auditFrom = conv.auditRefs, fmt.Sprintf("audit pages %s, named by entry %d", strings.Join(conv.auditSums, ", "), conv.seq)
+		refs, from.audit = conv.auditRefs, conv
 	} else if known && conv.auditSums == nil {
 		c.sum.LegacyAuditRefs++ // its conversation's leaf names no audit pages
 	}
@@ -420,16 +433,16 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 		}
 	}
 	return out, true, func() []Finding {
-		return messageRest(e, md, payload, lc, held, refs, holdFrom, auditFrom, media, op, out)
+		return messageRest(e, md, payload, lc, held, refs, from, media, op, out)
 	}
 }
 
 // messageRest is the pure part of message: the opening's fields checked,
 // the entry derived and compared.
 func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
-	holdFrom, auditFrom string, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
+	from sources, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
 	seq := e.Seq
-	ev := "message in evidence " + e.EvidenceSHA256.String()
+	ev := func() string { return "message in evidence " + e.EvidenceSHA256.String() } // only for a finding
 	var seal *derive.Seal
 	if op != nil {
 		var fs []Finding
@@ -451,22 +464,22 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 		want.Compliance.LegalHold = nil
 	}
 	if e.MessageID != want.MessageID {
-		out = append(out, derived(seq, "message_id", e.MessageID, want.MessageID, ev))
+		out = append(out, derived(seq, "message_id", e.MessageID, want.MessageID, ev()))
 	}
 	if e.PayloadSHA256 != want.PayloadSHA256 {
-		out = append(out, derived(seq, "payload_sha256", e.PayloadSHA256, want.PayloadSHA256, "RFC 8785 hash of the "+ev))
+		out = append(out, derived(seq, "payload_sha256", e.PayloadSHA256, want.PayloadSHA256, "RFC 8785 hash of the "+ev()))
 	}
 	wc := want.Compliance
 	if !sameBool(lc.LegalHold, wc.LegalHold) {
-		out = append(out, derived(seq, "compliance.legal_hold", lc.LegalHold, wc.LegalHold, holdFrom))
+		out = append(out, derived(seq, "compliance.legal_hold", lc.LegalHold, wc.LegalHold, from.holdFrom()))
 	}
 	if !slices.Equal(nonNilStrings(lc.AuditRefs), wc.AuditRefs) {
-		out = append(out, derived(seq, "compliance.audit_refs", nonNilStrings(lc.AuditRefs), wc.AuditRefs, auditFrom))
+		out = append(out, derived(seq, "compliance.audit_refs", nonNilStrings(lc.AuditRefs), wc.AuditRefs, from.auditFrom()))
 	}
 	if lc.OriginalTimestamp != wc.OriginalTimestamp {
-		out = append(out, derived(seq, "compliance.original_timestamp", lc.OriginalTimestamp, wc.OriginalTimestamp, ev))
+		out = append(out, derived(seq, "compliance.original_timestamp", lc.OriginalTimestamp, wc.OriginalTimestamp, ev()))
 	}
-	out = append(out, compareDetail(seq, e.Detail, want.Detail, ev)...)
+	out = append(out, compareDetail(seq, e.Detail, want.Detail, ev())...)
 	if len(media) > 0 {
 		var ids []string
 		for _, m := range media {
@@ -476,10 +489,28 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 			}
 		}
 		if att := derive.Attachments(md); !slices.Equal(ids, att) {
-			out = append(out, derived(seq, "detail.media", ids, att, "attachment ids of the "+ev))
+			out = append(out, derived(seq, "detail.media", ids, att, "attachment ids of the "+ev()))
 		}
 	}
 	return out
+}
+
+// sources names the conversation entries a message's legal hold and
+// audit references were derived from (nil: taken from the leaf).
+type sources struct{ hold, audit *convFacts }
+
+func (s sources) holdFrom() string {
+	if s.hold == nil {
+		return ""
+	}
+	return fmt.Sprintf("deletion-protection response %s, named by entry %d", s.hold.holdSum, s.hold.seq)
+}
+
+func (s sources) auditFrom() string {
+	if s.audit == nil {
+		return ""
+	}
+	return fmt.Sprintf("audit pages %s, named by entry %d", strings.Join(s.audit.auditSums, ", "), s.audit.seq)
 }
 
 // openingRead is the opening a v3 message detail names, read.
@@ -509,16 +540,23 @@ func (c *deriveCheck) readOpening(ctx context.Context, d *leaf.MessageDetail) *o
 // (the diff reads them).
 func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
 	seq := e.Seq
-	from := "opening " + op.name
 	o, err := leaf.ReadOpening(op.bytes)
 	if err != nil {
 		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", op.name, phrase("no opening"), err.Error())}
 	}
 	if o.MessageID != e.MessageID {
-		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", e.MessageID, o.MessageID, from+" is of another message")}
+		return nil, []Finding{derived(seq, "detail.opening_evidence_sha256", e.MessageID, o.MessageID, "opening "+op.name+" is of another message")}
 	}
+	// The opening is derive.Opening(md, o.Salt) when its stored bytes are
+	// that opening's Encode(). ReadOpening took them only in Encode's form
+	// (of o), its message id is md's (checked above) and the salt is o's,
+	// so the bytes are equal exactly when the field values are: compared
+	// as values, without encoding the derived opening.
 	var out []Finding
-	if want := derive.Opening(md, o.Salt); !bytes.Equal(want.Encode(), op.bytes) {
+	want := derive.MessageDetail(md, nil) // the values derive.Opening takes
+	if wf := [...]string{want.ContentSHA256, want.From, want.ProviderMessageID, want.To}; o.Fields[leaf.PersonalFields[0]] != wf[0] ||
+		o.Fields[leaf.PersonalFields[1]] != wf[1] || o.Fields[leaf.PersonalFields[2]] != wf[2] || o.Fields[leaf.PersonalFields[3]] != wf[3] {
+		want := derive.Opening(md, o.Salt)
 		for _, f := range leaf.PersonalFields {
 			if o.Fields[f] != want.Fields[f] {
 				out = append(out, derived(seq, "opening."+f, o.Fields[f], want.Fields[f], "message in evidence "+e.EvidenceSHA256.String()))

@@ -186,11 +186,13 @@ func (tx *Tx) Append(entries ...leaf.Entry) ([]leaf.Entry, error) {
 // from start on, and checks every one of them: the format rules, what a
 // Supersedes points at, and that Detail is JSON that canonicalizes (the
 // one way computing the leaf can fail). Nothing is inserted before all
-// of them pass.
+// of them pass. The rules and the detail of a large batch are checked on
+// two goroutines (checkRules), since nothing else runs before the
+// inserts start; the error returned is the same as a check in order
+// would give: the first failing entry's first failing check.
 func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 	out := make([]leaf.Entry, len(entries))
 	for i, e := range entries {
-		seq := start + uint64(i)
 		if e.Matter == "" {
 			e.Matter = tx.l.matter
 		}
@@ -198,27 +200,85 @@ func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 			e.At = tx.l.now()
 		}
 		e.At = e.At.UTC().Truncate(1e6)
-		// The version the leaf will be written in, as AppendLeaf would set
-		// it: found once here (it searches the detail) rather than again
-		// by Validate and by AppendLeaf.
-		e.V = e.Version()
-		if err := e.Validate(); err != nil {
-			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
+		e.Seq = start + uint64(i)
+		out[i] = e
+	}
+	bad, badErr := checkRules(out)
+	for i := range out {
+		e := &out[i]
+		if i == bad && badErr.stage == ruleStage {
+			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", e.Seq, ErrInvalidEntry, badErr.err)
 		}
 		if e.Supersedes != nil {
-			if err := tx.checkSupersedes(&e, seq, start, out[:i]); err != nil {
-				return nil, fmt.Errorf("ledger: append seq %d: %w", seq, err)
+			if err := tx.checkSupersedes(e, e.Seq, start, out[:i]); err != nil {
+				return nil, fmt.Errorf("ledger: append seq %d: %w", e.Seq, err)
 			}
+		}
+		if i == bad {
+			return nil, fmt.Errorf("ledger: append seq %d: %w: detail: %w", e.Seq, ErrInvalidEntry, badErr.err)
+		}
+	}
+	return out, nil
+}
+
+// Which check of an entry failed: the rules (leaf.Entry.Validate) come
+// before the Supersedes check, the detail after it.
+const (
+	ruleStage = iota
+	detailStage
+)
+
+type ruleErr struct {
+	stage int
+	err   error
+}
+
+// parallelCheckMin is the smallest batch checkRules splits in two: below
+// it, starting a goroutine costs about what it saves.
+const parallelCheckMin = 64
+
+// checkRules sets each entry's format version (as AppendLeaf would, found
+// once here since it searches the detail), checks the format rules and
+// that the detail canonicalizes, and returns the index of the first
+// entry that fails with why (-1 if none does). A large batch is checked
+// in two halves at once; each half stops at its first failure, and the
+// first half's failure, if any, comes first.
+func checkRules(es []leaf.Entry) (int, ruleErr) {
+	if len(es) < parallelCheckMin {
+		return checkRange(es, 0)
+	}
+	mid := len(es) / 2
+	var bad2 int
+	var err2 ruleErr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bad2, err2 = checkRange(es[mid:], mid)
+	}()
+	bad1, err1 := checkRange(es[:mid], 0)
+	<-done
+	if bad1 >= 0 {
+		return bad1, err1
+	}
+	return bad2, err2
+}
+
+// checkRange is checkRules over es, whose first entry is at index off of
+// the batch.
+func checkRange(es []leaf.Entry, off int) (int, ruleErr) {
+	for i := range es {
+		e := &es[i]
+		e.V = e.Version()
+		if err := e.Validate(); err != nil {
+			return off + i, ruleErr{ruleStage, err}
 		}
 		if len(e.Detail) > 0 {
 			if _, err := leaf.CanonicalDetail(e.Detail); err != nil {
-				return nil, fmt.Errorf("ledger: append seq %d: %w: detail: %w", seq, ErrInvalidEntry, err)
+				return off + i, ruleErr{detailStage, err}
 			}
 		}
-		e.Seq = seq
-		out[i] = e
 	}
-	return out, nil
+	return -1, ruleErr{}
 }
 
 // leafEncoder prepares checked entries for insertion on a second
@@ -229,24 +289,24 @@ func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 // fifth of an append's CPU) so overlap with SQLite's work, which is all
 // that is left to the appending goroutine.
 type leafEncoder struct {
-	es    []leaf.Entry
-	chunk int
-	chain hashchain.Hash // the chain link before the next entry to encode
-	args  [][]any        // each chunk's INSERT arguments
-	keys  []any          // message_keys_recent rows (key, seq), in key order
-	done  chan int       // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
-	stop  atomic.Bool    // set when the inserts failed: no more chunks are wanted
-	err   error          // why encoding stopped early; read after done is closed
-	cap   int            // leaf buffer estimate, for the next Append
-	ready int            // done values received: chunks, then 1 for keys
+	es     []leaf.Entry
+	bounds []int          // chunk c is es[bounds[c]:bounds[c+1]]
+	chain  hashchain.Hash // the chain link before the next entry to encode
+	args   [][]any        // each chunk's INSERT arguments
+	keys   []any          // message_keys_recent rows (key, seq), in key order
+	done   chan int       // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
+	stop   atomic.Bool    // set when the inserts failed: no more chunks are wanted
+	err    error          // why encoding stopped early; read after done is closed
+	cap    int            // leaf buffer estimate, for the next Append
+	ready  int            // done values received: chunks, then 1 for keys
 }
 
 // startLeafEncoder starts preparing es, whose chain starts after chain;
 // leafCap is the expected size of a leaf (room for it saves
 // reallocation).
-func startLeafEncoder(es []leaf.Entry, chain hashchain.Hash, chunk, leafCap int) *leafEncoder {
-	n := (len(es) + chunk - 1) / chunk
-	le := &leafEncoder{es: es, chunk: chunk, chain: chain, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
+func startLeafEncoder(es []leaf.Entry, chain hashchain.Hash, bounds []int, leafCap int) *leafEncoder {
+	n := len(bounds) - 1
+	le := &leafEncoder{es: es, bounds: bounds, chain: chain, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
 	go le.run()
 	return le
 }
@@ -257,7 +317,7 @@ func (le *leafEncoder) run() {
 		if le.stop.Load() {
 			return
 		}
-		start, end := c*le.chunk, min((c+1)*le.chunk, len(le.es))
+		start, end := le.bounds[c], le.bounds[c+1]
 		// One buffer holds the chunk's leaves: one allocation instead of
 		// one per leaf. Each leaf is capped so nothing appends into the
 		// next.
@@ -298,6 +358,22 @@ func (le *leafEncoder) run() {
 	le.done <- len(le.es)
 }
 
+// chunkBounds splits n rows into INSERT chunks: the first of first rows,
+// each next one twice the one before, up to most rows. A small first
+// chunk lets the inserts start as soon as a few leaves are encoded.
+// Larger chunks than insertParams allows do not pay: with the insert
+// trigger SQLite copies every statement's rows into a temporary table
+// before inserting them, and 256-row statements cost more CPU an entry
+// than 32-row ones (docs/benchmarks.md).
+func chunkBounds(n, first, most int) []int {
+	b := []int{0}
+	for size, end := first, 0; end < n; size = min(2*size, most) {
+		end = min(end+size, n)
+		b = append(b, end)
+	}
+	return b
+}
+
 // wait blocks until chunk c is ready (c == len(le.args): the keys).
 func (le *leafEncoder) wait(c int) error {
 	for le.ready <= c {
@@ -323,6 +399,9 @@ func (le *leafEncoder) finish() {
 // insertParams is how many values one multi-row INSERT binds (32 entries
 // rows, 128 message key rows): fewer calls through database/sql and cgo
 // per row.
+// firstChunk is how many rows the first INSERT of a batch carries.
+const firstChunk = 16
+
 const insertParams = 256
 
 // rowInsert is a table's multi-row INSERT: its column list and how many
@@ -426,25 +505,28 @@ func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
 // each chunk as soon as the leaf encoder has it ready, then their
 // message keys.
 func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
-	le := startLeafEncoder(es, chain, entriesInsert.chunk(), max(tx.leafCap, 512))
+	le := startLeafEncoder(es, chain, chunkBounds(len(es), firstChunk, entriesInsert.chunk()), max(tx.leafCap, 512))
 	defer func() {
 		le.finish()
 		tx.leafCap = le.cap
 	}()
-	i, err := tx.insertRows(entriesInsert, len(es), func(c int) ([]any, error) {
+	for c := range le.args {
 		if err := le.wait(c); err != nil {
-			return nil, err
+			return err
 		}
-		return le.args[c], nil
-	})
-	if err != nil {
-		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
+		stmt, err := tx.insertStmt(entriesInsert, le.bounds[c+1]-le.bounds[c])
+		if err == nil {
+			err = execRows(tx.ctx, stmt, le.args[c])
+		}
+		if err != nil {
+			return fmt.Errorf("ledger: append seq %d: %w", es[le.bounds[c]].Seq, classify(err))
+		}
 	}
 	if err := le.wait(len(le.args)); err != nil {
 		return err
 	}
 	keyChunk := keysInsert.chunk() * keysInsert.width
-	i, err = tx.insertRows(keysInsert, len(le.keys)/keysInsert.width, func(c int) ([]any, error) {
+	i, err := tx.insertRows(keysInsert, len(le.keys)/keysInsert.width, func(c int) ([]any, error) {
 		return le.keys[c*keyChunk : min((c+1)*keyChunk, len(le.keys))], nil
 	})
 	if err != nil {

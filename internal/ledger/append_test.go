@@ -160,3 +160,44 @@ func TestUpdateRefusesBrokenTx(t *testing.T) {
 		t.Errorf("%d message keys, want 2", n)
 	}
 }
+
+// TestAppendFirstInvalidWins: a large batch is checked in two halves at
+// once, yet the error is the one a check in order gives: the first
+// failing entry's, and of its checks the first that fails (the rules,
+// then Supersedes, then the detail), whichever half it is in.
+func TestAppendFirstInvalidWins(t *testing.T) {
+	badDetail := func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":`) }
+	noPayload := func(e *leaf.Entry) { e.PayloadSHA256 = hashchain.Hash{} }
+	badSupersedes := func(e *leaf.Entry) { s := uint64(1 << 40); e.Supersedes = &s }
+	for _, tc := range []struct {
+		name  string
+		spoil map[int][]func(*leaf.Entry)
+		want  string // in the error
+	}{
+		{"second half only", map[int][]func(*leaf.Entry){90: {noPayload}}, "seq 92: "},
+		{"both halves, detail first", map[int][]func(*leaf.Entry){20: {badDetail}, 90: {noPayload}}, "seq 22: invalid entry: detail"},
+		{"both halves, rules first", map[int][]func(*leaf.Entry){5: {noPayload}, 70: {badDetail}}, "seq 7: "},
+		{"supersedes before a detail in the first half", map[int][]func(*leaf.Entry){30: {badSupersedes}, 10: {}, 40: {badDetail}}, "seq 32: "},
+		{"supersedes before the same entry's detail", map[int][]func(*leaf.Entry){75: {badSupersedes, badDetail}}, "seq 77: invalid entry: supersedes"},
+		{"rules before the same entry's supersedes", map[int][]func(*leaf.Entry){75: {badSupersedes, noPayload}}, "seq 77: invalid entry: a message needs payload_sha256"},
+		{"supersedes in the first half before the rules in the second", map[int][]func(*leaf.Entry){3: {badSupersedes}, 99: {noPayload}}, "seq 5: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.appendN(2)
+			batch := messages("conv-order", 100)
+			for i, fns := range tc.spoil {
+				for _, fn := range fns {
+					fn(&batch[i])
+				}
+			}
+			_, err := f.l.Append(f.ctx, batch...)
+			if !errors.Is(err, ErrInvalidEntry) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Append: %v, want ErrInvalidEntry with %q", err, tc.want)
+			}
+			if h, _ := f.l.Head(f.ctx); h.Size != 2 {
+				t.Errorf("size %d, want 2", h.Size)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -32,10 +33,9 @@ type Tx struct {
 
 	head       Head
 	headLoaded bool
-	inserts    map[stmtKey]*sql.Stmt // prepared multi-row INSERTs by table and row count
-	leafCap    int                   // buffer size that fits the leaves seen so far
-	broken     error                 // a failed insert: the Tx takes no more appends
-	appended   uint64                // entries appended through this Tx
+	leafCap    int    // buffer size that fits the leaves seen so far
+	broken     error  // a failed insert: the Tx takes no more appends
+	appended   uint64 // entries appended through this Tx
 }
 
 // Update runs fn in one immediate transaction and commits if fn returns
@@ -57,11 +57,6 @@ func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	defer sqlTx.Rollback()
 	tx := &Tx{l: l, ctx: ctx, tx: sqlTx}
-	defer func() {
-		for _, s := range tx.inserts {
-			s.Close()
-		}
-	}()
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -359,17 +354,27 @@ func (le *leafEncoder) run() {
 }
 
 // chunkBounds splits n rows into INSERT chunks: the first of first rows,
-// each next one twice the one before, up to most rows. A small first
-// chunk lets the inserts start as soon as a few leaves are encoded.
-// Larger chunks than insertParams allows do not pay: with the insert
-// trigger SQLite copies every statement's rows into a temporary table
-// before inserting them, and 256-row statements cost more CPU an entry
-// than 32-row ones (docs/benchmarks.md).
+// each next one twice the one before, up to most rows; what is left at
+// the end, less than most, goes in chunks of falling powers of two (with
+// first and most powers of two, every chunk is one). A small first chunk
+// lets the inserts start as soon as a few leaves are encoded. Keeping to
+// powers of two keeps to a few INSERT texts, which the driver's statement
+// cache holds (execRows). Chunks larger than insertParams allows do not
+// pay: with the insert trigger SQLite copies every statement's rows into
+// a temporary table before inserting them, and 256-row statements cost
+// more CPU an entry than 32-row ones (docs/benchmarks.md).
 func chunkBounds(n, first, most int) []int {
 	b := []int{0}
-	for size, end := first, 0; end < n; size = min(2*size, most) {
-		end = min(end+size, n)
+	end := 0
+	for size := first; n-end >= size; size = min(2*size, most) {
+		end += size
 		b = append(b, end)
+	}
+	for size := most; end < n; size /= 2 {
+		if n-end >= size {
+			end += size
+			b = append(b, end)
+		}
 	}
 	return b
 }
@@ -418,7 +423,12 @@ var (
 
 func (r rowInsert) chunk() int { return insertParams / r.width }
 
+// sql returns the INSERT of rows rows into r's table, built once.
 func (r rowInsert) sql(rows int) string {
+	k := stmtKey{r.table, rows}
+	if q, ok := insertSQL.Load(k); ok {
+		return q.(string)
+	}
 	row := "(?" + strings.Repeat(",?", r.width-1) + ")"
 	var b strings.Builder
 	b.WriteString("INSERT OR FAIL INTO " + r.table + " (" + r.columns + ") VALUES ")
@@ -428,8 +438,13 @@ func (r rowInsert) sql(rows int) string {
 		}
 		b.WriteString(row)
 	}
-	return b.String()
+	q, _ := insertSQL.LoadOrStore(k, b.String())
+	return q.(string)
 }
+
+// insertSQL holds the INSERT texts built so far, by table and row count:
+// at most insertParams of them.
+var insertSQL sync.Map
 
 // keyRow is a row of message_keys_recent.
 type keyRow struct{ key, seq int64 }
@@ -439,27 +454,22 @@ type stmtKey struct {
 	rows  int
 }
 
-// insertRows inserts count rows into r's table, r.chunk() rows per
-// statement; args(c) returns the arguments of chunk c, rows c×r.chunk()
-// on. On failure it returns the index of the first row of the failed
+// insertRows inserts rows into r's table in the chunks bounds gives
+// (chunkBounds); args(start, end) returns the arguments of rows start to
+// end. On failure it returns the index of the first row of the failed
 // statement.
-func (tx *Tx) insertRows(r rowInsert, count int, args func(c int) ([]any, error)) (int, error) {
-	for c, done := 0, 0; done < count; c++ {
-		n := min(count-done, r.chunk())
-		a, err := args(c)
+func (tx *Tx) insertRows(r rowInsert, bounds []int, args func(start, end int) ([]any, error)) (int, error) {
+	for c := 0; c+1 < len(bounds); c++ {
+		start, end := bounds[c], bounds[c+1]
+		a, err := args(start, end)
 		if err != nil {
-			return done, err
+			return start, err
 		}
-		stmt, err := tx.insertStmt(r, n)
-		if err != nil {
-			return done, err
+		if err := tx.execRows(r.sql(end-start), a); err != nil {
+			return start, err
 		}
-		if err := execRows(tx.ctx, stmt, a); err != nil {
-			return done, err
-		}
-		done += n
 	}
-	return count, nil
+	return bounds[len(bounds)-1], nil
 }
 
 // execRows runs an INSERT through Query rather than Exec: mattn/go-sqlite3
@@ -467,9 +477,13 @@ func (tx *Tx) insertRows(r rowInsert, count int, args func(c int) ([]any, error)
 // where Exec makes a call per argument (and copies every string); with
 // 256 arguments a statement that is most of the difference. An INSERT
 // returns no rows: draining them runs it to the end whichever way the
-// driver steps.
-func execRows(ctx context.Context, stmt *sql.Stmt, args []any) error {
-	rows, err := stmt.QueryContext(ctx, args...)
+// driver steps. The statement is not prepared here: the driver keeps the
+// connection's prepared statements by their text (_stmt_cache_size), so
+// each INSERT is compiled once per connection rather than once per
+// transaction, as a Tx.Prepare did (compiling a 256-parameter INSERT
+// with its trigger costs about as much as running it).
+func (tx *Tx) execRows(query string, args []any) error {
+	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -482,25 +496,6 @@ func execRows(ctx context.Context, stmt *sql.Stmt, args []any) error {
 	return rows.Close()
 }
 
-// insertStmt returns the prepared INSERT of rows rows into r's table: the
-// full chunk and the shorter last chunk of a batch are prepared once per
-// transaction.
-func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
-	k := stmtKey{r.table, rows}
-	if tx.inserts == nil {
-		tx.inserts = map[stmtKey]*sql.Stmt{}
-	}
-	if s, ok := tx.inserts[k]; ok {
-		return s, nil
-	}
-	s, err := tx.tx.PrepareContext(tx.ctx, r.sql(rows))
-	if err != nil {
-		return nil, err
-	}
-	tx.inserts[k] = s
-	return s, nil
-}
-
 // insertEntries inserts checked entries, whose chain starts after chain,
 // each chunk as soon as the leaf encoder has it ready, then their
 // message keys.
@@ -510,27 +505,26 @@ func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
 		le.finish()
 		tx.leafCap = le.cap
 	}()
-	for c := range le.args {
+	c := 0
+	i, err := tx.insertRows(entriesInsert, le.bounds, func(int, int) ([]any, error) {
 		if err := le.wait(c); err != nil {
-			return err
+			return nil, err
 		}
-		stmt, err := tx.insertStmt(entriesInsert, le.bounds[c+1]-le.bounds[c])
-		if err == nil {
-			err = execRows(tx.ctx, stmt, le.args[c])
-		}
-		if err != nil {
-			return fmt.Errorf("ledger: append seq %d: %w", es[le.bounds[c]].Seq, classify(err))
-		}
+		c++
+		return le.args[c-1], nil
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
 	}
 	if err := le.wait(len(le.args)); err != nil {
 		return err
 	}
-	keyChunk := keysInsert.chunk() * keysInsert.width
-	i, err := tx.insertRows(keysInsert, len(le.keys)/keysInsert.width, func(c int) ([]any, error) {
-		return le.keys[c*keyChunk : min((c+1)*keyChunk, len(le.keys))], nil
+	w := keysInsert.width
+	i, err = tx.insertRows(keysInsert, chunkBounds(len(le.keys)/w, keysInsert.chunk(), keysInsert.chunk()), func(start, end int) ([]any, error) {
+		return le.keys[start*w : end*w], nil
 	})
 	if err != nil {
-		return fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*keysInsert.width+1], classify(err))
+		return fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*w+1], classify(err))
 	}
 	return nil
 }

@@ -201,3 +201,31 @@ func TestAppendFirstInvalidWins(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkBounds: the chunks cover the rows in order, each a power of
+// two no larger than most, starting with first when there are that many
+// rows, so that only a few INSERT texts exist.
+func TestChunkBounds(t *testing.T) {
+	for _, tc := range []struct{ first, most int }{{16, 32}, {128, 128}, {1, 4}} {
+		sizes := map[int]bool{}
+		for n := 0; n <= 1100; n++ {
+			b := chunkBounds(n, tc.first, tc.most)
+			if b[0] != 0 || b[len(b)-1] != n {
+				t.Fatalf("chunkBounds(%d, %d, %d) = %v: does not cover 0 to %d", n, tc.first, tc.most, b, n)
+			}
+			for c := 0; c+1 < len(b); c++ {
+				size := b[c+1] - b[c]
+				if size <= 0 || size > tc.most || size&(size-1) != 0 {
+					t.Fatalf("chunkBounds(%d, %d, %d) = %v: chunk of %d rows", n, tc.first, tc.most, b, size)
+				}
+				sizes[size] = true
+			}
+			if n >= tc.first && b[1] != tc.first {
+				t.Fatalf("chunkBounds(%d, %d, %d) = %v: first chunk is not %d rows", n, tc.first, tc.most, b, tc.first)
+			}
+		}
+		if len(sizes) > 8 {
+			t.Errorf("first %d, most %d: %d chunk sizes", tc.first, tc.most, len(sizes))
+		}
+	}
+}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -227,5 +228,42 @@ func TestChunkBounds(t *testing.T) {
 		if len(sizes) > 8 {
 			t.Errorf("first %d, most %d: %d chunk sizes", tc.first, tc.most, len(sizes))
 		}
+	}
+}
+
+// TestAppendCancelled: an append after the context of its Update was
+// cancelled fails, and nothing of the transaction is committed — neither
+// the batch appended before the cancel nor any part of the one after,
+// although the INSERTs go to the driver directly (execRows) while
+// database/sql rolls the transaction back on its own.
+func TestAppendCancelled(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(3)
+	for range 20 {
+		ctx, cancel := context.WithCancel(f.ctx)
+		err := f.l.Update(ctx, func(tx *Tx) error {
+			if _, err := tx.Append(messages("conv-before", 50)...); err != nil {
+				t.Errorf("append before the cancel: %v", err)
+			}
+			cancel()
+			_, err := tx.Append(messages("conv-after", 200)...)
+			if err == nil {
+				t.Error("append after the cancel succeeded")
+			}
+			return nil
+		})
+		cancel()
+		if err == nil {
+			t.Fatal("Update committed after its context was cancelled")
+		}
+		if h, _ := f.l.Head(f.ctx); h.Size != 3 {
+			t.Fatalf("size %d after a cancelled Update, want 3", h.Size)
+		}
+	}
+	if n := len(slices.Concat(f.levelSeqs()...)); n != 3 {
+		t.Errorf("%d message keys, want 3", n)
+	}
+	if rep := f.verify(); !rep.OK {
+		t.Errorf("verify: %+v", rep.Findings)
 	}
 }

@@ -4,14 +4,18 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // Head is the end of the ledger: how many entries it holds and the chain
@@ -29,13 +33,14 @@ type Tx struct {
 	l   *Ledger
 	ctx context.Context
 	tx  *sql.Tx
+	// conn is the connection tx runs on, for execRows.
+	conn *sql.Conn
 
 	head       Head
 	headLoaded bool
-	inserts    map[stmtKey]*sql.Stmt // prepared multi-row INSERTs by table and row count
-	leafCap    int                   // buffer size that fits the leaves seen so far
-	broken     error                 // a failed insert: the Tx takes no more appends
-	appended   uint64                // entries appended through this Tx
+	leafCap    int    // buffer size that fits the leaves seen so far
+	broken     error  // a failed insert: the Tx takes no more appends
+	appended   uint64 // entries appended through this Tx
 }
 
 // Update runs fn in one immediate transaction and commits if fn returns
@@ -51,17 +56,19 @@ func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	sqlTx, err := l.wdb.BeginTx(ctx, nil)
+	// A connection of its own, so that appends can hand their INSERTs to
+	// the driver directly (Tx.execRows) inside the same transaction.
+	conn, err := l.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger: begin: %w", classify(err))
+	}
+	defer conn.Close()
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", classify(err))
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{l: l, ctx: ctx, tx: sqlTx}
-	defer func() {
-		for _, s := range tx.inserts {
-			s.Close()
-		}
-	}()
+	tx := &Tx{l: l, ctx: ctx, tx: sqlTx, conn: conn}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -73,6 +80,9 @@ func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("ledger: commit: %w", classify(err))
 	}
+	// Back to the pool (of one) before committed, which may checkpoint
+	// through it.
+	conn.Close()
 	l.committed(tx.appended)
 	return nil
 }
@@ -186,11 +196,13 @@ func (tx *Tx) Append(entries ...leaf.Entry) ([]leaf.Entry, error) {
 // from start on, and checks every one of them: the format rules, what a
 // Supersedes points at, and that Detail is JSON that canonicalizes (the
 // one way computing the leaf can fail). Nothing is inserted before all
-// of them pass.
+// of them pass. The rules and the detail of a large batch are checked on
+// two goroutines (checkRules), since nothing else runs before the
+// inserts start; the error returned is the same as a check in order
+// would give: the first failing entry's first failing check.
 func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 	out := make([]leaf.Entry, len(entries))
 	for i, e := range entries {
-		seq := start + uint64(i)
 		if e.Matter == "" {
 			e.Matter = tx.l.matter
 		}
@@ -198,27 +210,85 @@ func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 			e.At = tx.l.now()
 		}
 		e.At = e.At.UTC().Truncate(1e6)
-		// The version the leaf will be written in, as AppendLeaf would set
-		// it: found once here (it searches the detail) rather than again
-		// by Validate and by AppendLeaf.
-		e.V = e.Version()
-		if err := e.Validate(); err != nil {
-			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", seq, ErrInvalidEntry, err)
+		e.Seq = start + uint64(i)
+		out[i] = e
+	}
+	bad, badErr := checkRules(out)
+	for i := range out {
+		e := &out[i]
+		if i == bad && badErr.stage == ruleStage {
+			return nil, fmt.Errorf("ledger: append seq %d: %w: %w", e.Seq, ErrInvalidEntry, badErr.err)
 		}
 		if e.Supersedes != nil {
-			if err := tx.checkSupersedes(&e, seq, start, out[:i]); err != nil {
-				return nil, fmt.Errorf("ledger: append seq %d: %w", seq, err)
+			if err := tx.checkSupersedes(e, e.Seq, start, out[:i]); err != nil {
+				return nil, fmt.Errorf("ledger: append seq %d: %w", e.Seq, err)
 			}
+		}
+		if i == bad {
+			return nil, fmt.Errorf("ledger: append seq %d: %w: detail: %w", e.Seq, ErrInvalidEntry, badErr.err)
+		}
+	}
+	return out, nil
+}
+
+// Which check of an entry failed: the rules (leaf.Entry.Validate) come
+// before the Supersedes check, the detail after it.
+const (
+	ruleStage = iota
+	detailStage
+)
+
+type ruleErr struct {
+	stage int
+	err   error
+}
+
+// parallelCheckMin is the smallest batch checkRules splits in two: below
+// it, starting a goroutine costs about what it saves.
+const parallelCheckMin = 64
+
+// checkRules sets each entry's format version (as AppendLeaf would, found
+// once here since it searches the detail), checks the format rules and
+// that the detail canonicalizes, and returns the index of the first
+// entry that fails with why (-1 if none does). A large batch is checked
+// in two halves at once; each half stops at its first failure, and the
+// first half's failure, if any, comes first.
+func checkRules(es []leaf.Entry) (int, ruleErr) {
+	if len(es) < parallelCheckMin {
+		return checkRange(es, 0)
+	}
+	mid := len(es) / 2
+	var bad2 int
+	var err2 ruleErr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bad2, err2 = checkRange(es[mid:], mid)
+	}()
+	bad1, err1 := checkRange(es[:mid], 0)
+	<-done
+	if bad1 >= 0 {
+		return bad1, err1
+	}
+	return bad2, err2
+}
+
+// checkRange is checkRules over es, whose first entry is at index off of
+// the batch.
+func checkRange(es []leaf.Entry, off int) (int, ruleErr) {
+	for i := range es {
+		e := &es[i]
+		e.V = e.Version()
+		if err := e.Validate(); err != nil {
+			return off + i, ruleErr{ruleStage, err}
 		}
 		if len(e.Detail) > 0 {
 			if _, err := leaf.CanonicalDetail(e.Detail); err != nil {
-				return nil, fmt.Errorf("ledger: append seq %d: %w: detail: %w", seq, ErrInvalidEntry, err)
+				return off + i, ruleErr{detailStage, err}
 			}
 		}
-		e.Seq = seq
-		out[i] = e
 	}
-	return out, nil
+	return -1, ruleErr{}
 }
 
 // leafEncoder prepares checked entries for insertion on a second
@@ -229,24 +299,24 @@ func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, error) {
 // fifth of an append's CPU) so overlap with SQLite's work, which is all
 // that is left to the appending goroutine.
 type leafEncoder struct {
-	es    []leaf.Entry
-	chunk int
-	chain hashchain.Hash // the chain link before the next entry to encode
-	args  [][]any        // each chunk's INSERT arguments
-	keys  []any          // message_keys_recent rows (key, seq), in key order
-	done  chan int       // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
-	stop  atomic.Bool    // set when the inserts failed: no more chunks are wanted
-	err   error          // why encoding stopped early; read after done is closed
-	cap   int            // leaf buffer estimate, for the next Append
-	ready int            // done values received: chunks, then 1 for keys
+	es     []leaf.Entry
+	bounds []int                 // chunk c is es[bounds[c]:bounds[c+1]]
+	chain  hashchain.Hash        // the chain link before the next entry to encode
+	args   [][]driver.NamedValue // each chunk's INSERT arguments
+	keys   []driver.NamedValue   // message_keys_recent rows (key, seq), in key order
+	done   chan int              // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
+	stop   atomic.Bool           // set when the inserts failed: no more chunks are wanted
+	err    error                 // why encoding stopped early; read after done is closed
+	cap    int                   // leaf buffer estimate, for the next Append
+	ready  int                   // done values received: chunks, then 1 for keys
 }
 
 // startLeafEncoder starts preparing es, whose chain starts after chain;
 // leafCap is the expected size of a leaf (room for it saves
 // reallocation).
-func startLeafEncoder(es []leaf.Entry, chain hashchain.Hash, chunk, leafCap int) *leafEncoder {
-	n := (len(es) + chunk - 1) / chunk
-	le := &leafEncoder{es: es, chunk: chunk, chain: chain, args: make([][]any, n), done: make(chan int, n+1), cap: leafCap}
+func startLeafEncoder(es []leaf.Entry, chain hashchain.Hash, bounds []int, leafCap int) *leafEncoder {
+	n := len(bounds) - 1
+	le := &leafEncoder{es: es, bounds: bounds, chain: chain, args: make([][]driver.NamedValue, n), done: make(chan int, n+1), cap: leafCap}
 	go le.run()
 	return le
 }
@@ -257,12 +327,12 @@ func (le *leafEncoder) run() {
 		if le.stop.Load() {
 			return
 		}
-		start, end := c*le.chunk, min((c+1)*le.chunk, len(le.es))
+		start, end := le.bounds[c], le.bounds[c+1]
 		// One buffer holds the chunk's leaves: one allocation instead of
 		// one per leaf. Each leaf is capped so nothing appends into the
 		// next.
 		buf := make([]byte, 0, (end-start)*le.cap)
-		args := make([]any, 0, (end-start)*entriesInsert.width)
+		args := make([]driver.NamedValue, 0, (end-start)*entriesInsert.width)
 		for i := start; i < end; i++ {
 			e := &le.es[i]
 			b, err := e.AppendLeaf(buf)
@@ -276,8 +346,10 @@ func (le *leafEncoder) run() {
 			le.chain = e.Chain
 			le.cap = max(le.cap, len(e.Leaf)+len(e.Leaf)/8)
 			buf = b
-			args = append(args, int64(e.Seq), e.Leaf, e.LeafHash[:], e.Chain[:],
-				e.Kind, textOrNull(e.ConversationID), textOrNull(e.MessageID), textOrNull(e.RunID))
+			args = append(args, driver.NamedValue{Value: int64(e.Seq)}, driver.NamedValue{Value: e.Leaf},
+				driver.NamedValue{Value: e.LeafHash[:]}, driver.NamedValue{Value: e.Chain[:]}, driver.NamedValue{Value: e.Kind},
+				driver.NamedValue{Value: textOrNull(e.ConversationID)}, driver.NamedValue{Value: textOrNull(e.MessageID)},
+				driver.NamedValue{Value: textOrNull(e.RunID)})
 		}
 		le.args[c] = args
 		le.done <- end
@@ -291,11 +363,37 @@ func (le *leafEncoder) run() {
 		}
 	}
 	slices.SortFunc(keys, func(a, b keyRow) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq)) })
-	le.keys = make([]any, 0, 2*len(keys))
+	le.keys = make([]driver.NamedValue, 0, 2*len(keys))
 	for _, k := range keys {
-		le.keys = append(le.keys, k.key, k.seq)
+		le.keys = append(le.keys, driver.NamedValue{Value: k.key}, driver.NamedValue{Value: k.seq})
 	}
 	le.done <- len(le.es)
+}
+
+// chunkBounds splits n rows into INSERT chunks: the first of first rows,
+// each next one twice the one before, up to most rows; what is left at
+// the end, less than most, goes in chunks of falling powers of two (with
+// first and most powers of two, every chunk is one). A small first chunk
+// lets the inserts start as soon as a few leaves are encoded. Keeping to
+// powers of two keeps to a few INSERT texts, which the driver's statement
+// cache holds (execRows). Chunks larger than insertParams allows do not
+// pay: with the insert trigger SQLite copies every statement's rows into
+// a temporary table before inserting them, and 256-row statements cost
+// more CPU an entry than 32-row ones (docs/benchmarks.md).
+func chunkBounds(n, first, most int) []int {
+	b := []int{0}
+	end := 0
+	for size := first; n-end >= size; size = min(2*size, most) {
+		end += size
+		b = append(b, end)
+	}
+	for size := most; end < n; size /= 2 {
+		if n-end >= size {
+			end += size
+			b = append(b, end)
+		}
+	}
+	return b
 }
 
 // wait blocks until chunk c is ready (c == len(le.args): the keys).
@@ -323,6 +421,9 @@ func (le *leafEncoder) finish() {
 // insertParams is how many values one multi-row INSERT binds (32 entries
 // rows, 128 message key rows): fewer calls through database/sql and cgo
 // per row.
+// firstChunk is how many rows the first INSERT of a batch carries.
+const firstChunk = 16
+
 const insertParams = 256
 
 // rowInsert is a table's multi-row INSERT: its column list and how many
@@ -339,7 +440,12 @@ var (
 
 func (r rowInsert) chunk() int { return insertParams / r.width }
 
+// sql returns the INSERT of rows rows into r's table, built once.
 func (r rowInsert) sql(rows int) string {
+	k := stmtKey{r.table, rows}
+	if q, ok := insertSQL.Load(k); ok {
+		return q.(string)
+	}
 	row := "(?" + strings.Repeat(",?", r.width-1) + ")"
 	var b strings.Builder
 	b.WriteString("INSERT OR FAIL INTO " + r.table + " (" + r.columns + ") VALUES ")
@@ -349,8 +455,13 @@ func (r rowInsert) sql(rows int) string {
 		}
 		b.WriteString(row)
 	}
-	return b.String()
+	q, _ := insertSQL.LoadOrStore(k, b.String())
+	return q.(string)
 }
+
+// insertSQL holds the INSERT texts built so far, by table and row count:
+// at most insertParams of them.
+var insertSQL sync.Map
 
 // keyRow is a row of message_keys_recent.
 type keyRow struct{ key, seq int64 }
@@ -360,82 +471,89 @@ type stmtKey struct {
 	rows  int
 }
 
-// insertRows inserts count rows into r's table, r.chunk() rows per
-// statement; args(c) returns the arguments of chunk c, rows c×r.chunk()
-// on. On failure it returns the index of the first row of the failed
+// insertRows inserts rows into r's table in the chunks bounds gives
+// (chunkBounds); args(start, end) returns the arguments of rows start to
+// end. On failure it returns the index of the first row of the failed
 // statement.
-func (tx *Tx) insertRows(r rowInsert, count int, args func(c int) ([]any, error)) (int, error) {
-	for c, done := 0, 0; done < count; c++ {
-		n := min(count-done, r.chunk())
-		a, err := args(c)
+func (tx *Tx) insertRows(r rowInsert, bounds []int, args func(start, end int) ([]driver.NamedValue, error)) (int, error) {
+	for c := 0; c+1 < len(bounds); c++ {
+		start, end := bounds[c], bounds[c+1]
+		a, err := args(start, end)
 		if err != nil {
-			return done, err
+			return start, err
 		}
-		stmt, err := tx.insertStmt(r, n)
-		if err != nil {
-			return done, err
+		if err := tx.execRows(r.sql(end-start), a); err != nil {
+			return start, err
 		}
-		if err := execRows(tx.ctx, stmt, a); err != nil {
-			return done, err
-		}
-		done += n
 	}
-	return count, nil
+	return bounds[len(bounds)-1], nil
 }
 
-// execRows runs an INSERT through Query rather than Exec: mattn/go-sqlite3
-// binds a query's arguments and takes its first step in one call into C,
-// where Exec makes a call per argument (and copies every string); with
-// 256 arguments a statement that is most of the difference. An INSERT
-// returns no rows: draining them runs it to the end whichever way the
-// driver steps.
-func execRows(ctx context.Context, stmt *sql.Stmt, args []any) error {
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return err
+// execRows runs an INSERT with args (numbered here, in place) on tx's
+// connection. It hands the statement to the driver directly rather than
+// through database/sql, which would convert and copy every argument
+// again (about 0.4 µs an entry); args are of the types database/sql
+// passes on unchanged (int64, []byte, string, nil). It uses Query rather
+// than Exec: mattn/go-sqlite3 binds a query's arguments and takes its
+// first step in one call into C, where Exec makes a call per argument.
+// An INSERT returns no rows: reading them runs it to the end whichever
+// way the driver steps. The statement is not prepared here: the driver
+// keeps the connection's prepared statements by their text
+// (_stmt_cache_size), so each INSERT is compiled once per connection
+// rather than once per transaction, as a Tx.Prepare did.
+//
+// database/sql rolls tx back on its own when tx.ctx is cancelled, under
+// the driver connection's lock, which Raw holds too: the INSERT refuses
+// to run if the connection is no longer in a transaction, so a
+// cancelled append can never autocommit a part of its batch.
+func (tx *Tx) execRows(query string, args []driver.NamedValue) error {
+	for i := range args {
+		args[i].Ordinal = i + 1
 	}
-	for rows.Next() {
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return err
-	}
-	return rows.Close()
-}
-
-// insertStmt returns the prepared INSERT of rows rows into r's table: the
-// full chunk and the shorter last chunk of a batch are prepared once per
-// transaction.
-func (tx *Tx) insertStmt(r rowInsert, rows int) (*sql.Stmt, error) {
-	k := stmtKey{r.table, rows}
-	if tx.inserts == nil {
-		tx.inserts = map[stmtKey]*sql.Stmt{}
-	}
-	if s, ok := tx.inserts[k]; ok {
-		return s, nil
-	}
-	s, err := tx.tx.PrepareContext(tx.ctx, r.sql(rows))
-	if err != nil {
-		return nil, err
-	}
-	tx.inserts[k] = s
-	return s, nil
+	return tx.conn.Raw(func(dc any) error {
+		c, ok := dc.(*sqlite3.SQLiteConn)
+		if !ok {
+			return fmt.Errorf("ledger: append: driver connection is a %T", dc)
+		}
+		if c.AutoCommit() {
+			if err := tx.ctx.Err(); err != nil {
+				return err
+			}
+			return errors.New("ledger: append: the transaction has ended")
+		}
+		rows, err := c.QueryContext(tx.ctx, query, args)
+		if err != nil {
+			return err
+		}
+		for {
+			if err := rows.Next(nil); err != nil {
+				if err == io.EOF {
+					break
+				}
+				rows.Close()
+				return err
+			}
+		}
+		return rows.Close()
+	})
 }
 
 // insertEntries inserts checked entries, whose chain starts after chain,
 // each chunk as soon as the leaf encoder has it ready, then their
 // message keys.
 func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
-	le := startLeafEncoder(es, chain, entriesInsert.chunk(), max(tx.leafCap, 512))
+	le := startLeafEncoder(es, chain, chunkBounds(len(es), firstChunk, entriesInsert.chunk()), max(tx.leafCap, 512))
 	defer func() {
 		le.finish()
 		tx.leafCap = le.cap
 	}()
-	i, err := tx.insertRows(entriesInsert, len(es), func(c int) ([]any, error) {
+	c := 0
+	i, err := tx.insertRows(entriesInsert, le.bounds, func(int, int) ([]driver.NamedValue, error) {
 		if err := le.wait(c); err != nil {
 			return nil, err
 		}
-		return le.args[c], nil
+		c++
+		return le.args[c-1], nil
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
@@ -443,12 +561,12 @@ func (tx *Tx) insertEntries(es []leaf.Entry, chain hashchain.Hash) error {
 	if err := le.wait(len(le.args)); err != nil {
 		return err
 	}
-	keyChunk := keysInsert.chunk() * keysInsert.width
-	i, err = tx.insertRows(keysInsert, len(le.keys)/keysInsert.width, func(c int) ([]any, error) {
-		return le.keys[c*keyChunk : min((c+1)*keyChunk, len(le.keys))], nil
+	w := keysInsert.width
+	i, err = tx.insertRows(keysInsert, chunkBounds(len(le.keys)/w, keysInsert.chunk(), keysInsert.chunk()), func(start, end int) ([]driver.NamedValue, error) {
+		return le.keys[start*w : end*w], nil
 	})
 	if err != nil {
-		return fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*keysInsert.width+1], classify(err))
+		return fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*w+1].Value, classify(err))
 	}
 	return nil
 }

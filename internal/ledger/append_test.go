@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,5 +159,111 @@ func TestUpdateRefusesBrokenTx(t *testing.T) {
 	}
 	if n := len(slices.Concat(f.levelSeqs()...)); n != 2 {
 		t.Errorf("%d message keys, want 2", n)
+	}
+}
+
+// TestAppendFirstInvalidWins: a large batch is checked in two halves at
+// once, yet the error is the one a check in order gives: the first
+// failing entry's, and of its checks the first that fails (the rules,
+// then Supersedes, then the detail), whichever half it is in.
+func TestAppendFirstInvalidWins(t *testing.T) {
+	badDetail := func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":`) }
+	noPayload := func(e *leaf.Entry) { e.PayloadSHA256 = hashchain.Hash{} }
+	badSupersedes := func(e *leaf.Entry) { s := uint64(1 << 40); e.Supersedes = &s }
+	for _, tc := range []struct {
+		name  string
+		spoil map[int][]func(*leaf.Entry)
+		want  string // in the error
+	}{
+		{"second half only", map[int][]func(*leaf.Entry){90: {noPayload}}, "seq 92: "},
+		{"both halves, detail first", map[int][]func(*leaf.Entry){20: {badDetail}, 90: {noPayload}}, "seq 22: invalid entry: detail"},
+		{"both halves, rules first", map[int][]func(*leaf.Entry){5: {noPayload}, 70: {badDetail}}, "seq 7: "},
+		{"supersedes before a detail in the first half", map[int][]func(*leaf.Entry){30: {badSupersedes}, 10: {}, 40: {badDetail}}, "seq 32: "},
+		{"supersedes before the same entry's detail", map[int][]func(*leaf.Entry){75: {badSupersedes, badDetail}}, "seq 77: invalid entry: supersedes"},
+		{"rules before the same entry's supersedes", map[int][]func(*leaf.Entry){75: {badSupersedes, noPayload}}, "seq 77: invalid entry: a message needs payload_sha256"},
+		{"supersedes in the first half before the rules in the second", map[int][]func(*leaf.Entry){3: {badSupersedes}, 99: {noPayload}}, "seq 5: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.appendN(2)
+			batch := messages("conv-order", 100)
+			for i, fns := range tc.spoil {
+				for _, fn := range fns {
+					fn(&batch[i])
+				}
+			}
+			_, err := f.l.Append(f.ctx, batch...)
+			if !errors.Is(err, ErrInvalidEntry) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Append: %v, want ErrInvalidEntry with %q", err, tc.want)
+			}
+			if h, _ := f.l.Head(f.ctx); h.Size != 2 {
+				t.Errorf("size %d, want 2", h.Size)
+			}
+		})
+	}
+}
+
+// TestChunkBounds: the chunks cover the rows in order, each a power of
+// two no larger than most, starting with first when there are that many
+// rows, so that only a few INSERT texts exist.
+func TestChunkBounds(t *testing.T) {
+	for _, tc := range []struct{ first, most int }{{16, 32}, {128, 128}, {1, 4}} {
+		sizes := map[int]bool{}
+		for n := 0; n <= 1100; n++ {
+			b := chunkBounds(n, tc.first, tc.most)
+			if b[0] != 0 || b[len(b)-1] != n {
+				t.Fatalf("chunkBounds(%d, %d, %d) = %v: does not cover 0 to %d", n, tc.first, tc.most, b, n)
+			}
+			for c := 0; c+1 < len(b); c++ {
+				size := b[c+1] - b[c]
+				if size <= 0 || size > tc.most || size&(size-1) != 0 {
+					t.Fatalf("chunkBounds(%d, %d, %d) = %v: chunk of %d rows", n, tc.first, tc.most, b, size)
+				}
+				sizes[size] = true
+			}
+			if n >= tc.first && b[1] != tc.first {
+				t.Fatalf("chunkBounds(%d, %d, %d) = %v: first chunk is not %d rows", n, tc.first, tc.most, b, tc.first)
+			}
+		}
+		if len(sizes) > 8 {
+			t.Errorf("first %d, most %d: %d chunk sizes", tc.first, tc.most, len(sizes))
+		}
+	}
+}
+
+// TestAppendCancelled: an append after the context of its Update was
+// cancelled fails, and nothing of the transaction is committed — neither
+// the batch appended before the cancel nor any part of the one after,
+// although the INSERTs go to the driver directly (execRows) while
+// database/sql rolls the transaction back on its own.
+func TestAppendCancelled(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(3)
+	for range 20 {
+		ctx, cancel := context.WithCancel(f.ctx)
+		err := f.l.Update(ctx, func(tx *Tx) error {
+			if _, err := tx.Append(messages("conv-before", 50)...); err != nil {
+				t.Errorf("append before the cancel: %v", err)
+			}
+			cancel()
+			_, err := tx.Append(messages("conv-after", 200)...)
+			if err == nil {
+				t.Error("append after the cancel succeeded")
+			}
+			return nil
+		})
+		cancel()
+		if err == nil {
+			t.Fatal("Update committed after its context was cancelled")
+		}
+		if h, _ := f.l.Head(f.ctx); h.Size != 3 {
+			t.Fatalf("size %d after a cancelled Update, want 3", h.Size)
+		}
+	}
+	if n := len(slices.Concat(f.levelSeqs()...)); n != 3 {
+		t.Errorf("%d message keys, want 3", n)
+	}
+	if rep := f.verify(); !rep.OK {
+		t.Errorf("verify: %+v", rep.Findings)
 	}
 }

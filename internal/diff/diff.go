@@ -635,6 +635,9 @@ type absentConv struct {
 	messages  int
 	last      string
 	sensitive bool
+	// checked: sensitive is settled (loadAbsent asked the SensitiveIndex
+	// already).
+	checked bool
 }
 
 func (a *absentConv) add(c Captured) {
@@ -653,7 +656,7 @@ func (d *differ) reportAbsent(list []absentConv) error {
 	d.s.ConversationsAbsent = len(list)
 	si, _ := d.idx.(SensitiveIndex)
 	for _, a := range list {
-		if !a.sensitive && si != nil {
+		if !a.sensitive && !a.checked && si != nil {
 			var err error
 			if a.sensitive, err = si.SensitiveData(d.ctx, a.conv); err != nil {
 				return fmt.Errorf("diff: conversation %s: %w", a.conv, err)
@@ -689,30 +692,15 @@ func (d *differ) finishConversations() error {
 	}
 	d.s.Captured = d.latest.count()
 	// Count the conversations the export lacks entirely beside reporting
-	// the missing messages: two independent reads of the ledger.
+	// the missing messages: two independent reads of the ledger. The
+	// absent conversations are loaded (and, for their likely cause,
+	// searched for sensitive data) by Concurrency workers: each load reads
+	// and checks every capture's opening, which is most of this phase.
 	var absent []absentConv
 	var absentMsgs int
 	var g errgroup.Group
 	g.Go(func() error {
-		err := d.ci.Conversations(d.ctx, func(conv string) error {
-			if _, ok := d.covered[conv]; ok {
-				return nil
-			}
-			all, err := d.ci.Conversation(d.ctx, conv)
-			if err != nil {
-				return err
-			}
-			if len(all) > 0 {
-				a := absentConv{conv: strings.Clone(conv)}
-				for _, c := range all {
-					a.add(c)
-				}
-				absent = append(absent, a)
-				absentMsgs += len(all)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := d.loadAbsent(&absent, &absentMsgs); err != nil {
 			return fmt.Errorf("diff: conversations absent from the export: %w", err)
 		}
 		return nil
@@ -746,6 +734,62 @@ func (d *differ) finishConversations() error {
 	d.s.MessagesInAbsentConversations = absentMsgs
 	d.s.Captured += absentMsgs
 	return d.reportAbsent(absent)
+}
+
+// loadAbsent loads every captured conversation the export does not cover
+// (ConversationIndex.Conversations less d.covered) on d.opts.Concurrency
+// workers and appends those with captures to absent, counting their
+// messages in msgs; with a SensitiveIndex, each one's sensitive flag is
+// settled by the worker too, so reportAbsent asks nothing more. The order
+// of absent is not fixed: reportAbsent sorts it.
+func (d *differ) loadAbsent(absent *[]absentConv, msgs *int) error {
+	si, _ := d.idx.(SensitiveIndex)
+	g, ctx := errgroup.WithContext(d.ctx)
+	convs := make(chan string, 64)
+	var mu sync.Mutex
+	for range max(d.opts.Concurrency, 1) {
+		g.Go(func() error {
+			for conv := range convs {
+				all, err := d.ci.Conversation(ctx, conv)
+				if err != nil {
+					return err
+				}
+				if len(all) == 0 {
+					continue
+				}
+				a := absentConv{conv: conv}
+				for _, c := range all {
+					a.add(c)
+				}
+				if !a.sensitive && !a.checked && si != nil {
+					if a.sensitive, err = si.SensitiveData(ctx, conv); err != nil {
+						return fmt.Errorf("conversation %s: %w", conv, err)
+					}
+				}
+				a.checked = true
+				mu.Lock()
+				*absent = append(*absent, a)
+				*msgs += len(all)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(convs)
+		return d.ci.Conversations(ctx, func(conv string) error {
+			if _, ok := d.covered[conv]; ok {
+				return nil
+			}
+			select {
+			case convs <- strings.Clone(conv):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	})
+	return g.Wait()
 }
 
 // idKey is the first 128 bits of SHA-256 of a conversation and message id

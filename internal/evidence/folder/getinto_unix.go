@@ -23,15 +23,15 @@ func (f *folder) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
 	key := evidence.Key(sum)
-	b, err := f.readInto(f.path(key), buf[:0])
+	b, err := f.readInto(sum, key, buf[:0])
 	if err != nil {
 		return nil, fmt.Errorf("evidence: get %s: %w", key, err)
 	}
 	return b, nil
 }
 
-func (f *folder) readInto(name string, b []byte) ([]byte, error) {
-	fd, err := open(name)
+func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, error) {
+	fd, name, err := f.openObject(sum, key)
 	if err != nil {
 		return nil, err
 	}

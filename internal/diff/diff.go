@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -694,7 +695,7 @@ func (d *differ) finishConversations() error {
 	// Count the conversations the export lacks entirely beside reporting
 	// the missing messages: two independent reads of the ledger. The
 	// absent conversations are loaded (and, for their likely cause,
-	// searched for sensitive data) by Concurrency workers: each load reads
+	// searched for sensitive data) on every processor: each load reads
 	// and checks every capture's opening, which is most of this phase.
 	var absent []absentConv
 	var absentMsgs int
@@ -709,18 +710,22 @@ func (d *differ) finishConversations() error {
 		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq), Cause: d.opts.cause(c.Timestamp, false, false)})
 	}
+	read := d.ci.Captures
+	if mi, ok := d.ci.(MissingIndex); ok {
+		read = mi.Missing
+	}
 	const batch = 1024 // captures read back per call
 	seqs := make([]uint64, 0, batch)
 	err := d.latest.eachNotIn(d.seen, func(seq uint64) error {
 		if seqs = append(seqs, seq); len(seqs) < batch {
 			return nil
 		}
-		err := d.ci.Captures(d.ctx, seqs, missing)
+		err := read(d.ctx, seqs, missing)
 		seqs = seqs[:0]
 		return err
 	})
 	if err == nil && len(seqs) > 0 {
-		err = d.ci.Captures(d.ctx, seqs, missing)
+		err = read(d.ctx, seqs, missing)
 	}
 	if err != nil {
 		err = fmt.Errorf("diff: captured messages missing from the export: %w", err)
@@ -737,8 +742,8 @@ func (d *differ) finishConversations() error {
 }
 
 // loadAbsent loads every captured conversation the export does not cover
-// (ConversationIndex.Conversations less d.covered) on d.opts.Concurrency
-// workers and appends those with captures to absent, counting their
+// (ConversationIndex.Conversations less d.covered) on one worker per
+// processor and appends those with captures to absent, counting their
 // messages in msgs; with a SensitiveIndex, each one's sensitive flag is
 // settled by the worker too, so reportAbsent asks nothing more. The order
 // of absent is not fixed: reportAbsent sorts it.
@@ -747,7 +752,10 @@ func (d *differ) loadAbsent(absent *[]absentConv, msgs *int) error {
 	g, ctx := errgroup.WithContext(d.ctx)
 	convs := make(chan string, 64)
 	var mu sync.Mutex
-	for range max(d.opts.Concurrency, 1) {
+	// One worker per processor, at most Concurrency: each holds a ledger
+	// connection (and its page cache) besides the one reading the missing
+	// captures; more would not load faster and would add to peak memory.
+	for range max(min(d.opts.Concurrency, runtime.GOMAXPROCS(0)), 1) {
 		g.Go(func() error {
 			for conv := range convs {
 				all, err := d.ci.Conversation(ctx, conv)

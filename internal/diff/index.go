@@ -98,6 +98,20 @@ type ConversationIndex interface {
 	Captures(ctx context.Context, seqs []uint64, fn func(Captured) error) error
 }
 
+// MissingIndex is a ConversationIndex that can read back the captures
+// the export lacks more cheaply than Captures: the diff reads them through
+// Missing when the index has it.
+type MissingIndex interface {
+	ConversationIndex
+	// Missing is Captures giving only what a missing_from_export finding
+	// names — ConversationID, MessageID, Timestamp and Seq; the compared
+	// fields may be left empty — so that an index which opens captures
+	// (a v3 ledger's salted commitments) need not open again those its
+	// Conversation already opened and checked. Any other it opens and
+	// checks as Captures would, failing as Captures would.
+	Missing(ctx context.Context, seqs []uint64, fn func(Captured) error) error
+}
+
 // MemIndex is an Index held in memory, for tests, benchmarks and small
 // ledgers. Its zero value is empty and ready.
 type MemIndex struct {

@@ -31,14 +31,14 @@ func (f *folder) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([
 }
 
 func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, error) {
-	fd, name, err := f.openObject(sum, key)
+	fd, err := f.openObject(sum, key)
 	if err != nil {
 		return nil, err
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
 	if err := fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "stat", Path: f.path(key), Err: err}
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return nil, fmt.Errorf("%w: not a regular file", evidence.ErrCorrupt)
@@ -61,7 +61,7 @@ func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, err
 		}
 		n, err := read(fd, room)
 		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+			return nil, &fs.PathError{Op: "read", Path: f.path(key), Err: err}
 		}
 		if n == 0 {
 			return b, nil

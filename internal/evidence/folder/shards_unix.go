@@ -33,8 +33,8 @@ type shardDirs struct {
 
 // openObject opens the object of sum (key is evidence.Key(sum)) for
 // reading, through its shard's descriptor when it can.
-func (f *folder) openObject(sum hashchain.Hash, key string) (int, string, error) {
-	name := f.path(key)
+// Its full path is made only when the shard's descriptor cannot serve.
+func (f *folder) openObject(sum hashchain.Hash, key string) (int, error) {
 	if dir := f.shardFD(sum[0], key); dir >= 0 {
 		base := key[len(key)-2*hashchain.HashSize:]
 		for {
@@ -43,13 +43,12 @@ func (f *folder) openObject(sum hashchain.Hash, key string) (int, string, error)
 				continue
 			}
 			if err == nil {
-				return fd, name, nil
+				return fd, nil
 			}
 			break // absent, or any other failure: the full path decides, and words the error
 		}
 	}
-	fd, err := open(name)
-	return fd, name, err
+	return open(f.path(key))
 }
 
 // shardFD is the descriptor of the shard directory of key (whose first

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -693,10 +692,7 @@ func (d *differ) finishConversations() error {
 	}
 	d.s.Captured = d.latest.count()
 	// Count the conversations the export lacks entirely beside reporting
-	// the missing messages: two independent reads of the ledger. The
-	// absent conversations are loaded (and, for their likely cause,
-	// searched for sensitive data) on every processor: each load reads
-	// and checks every capture's opening, which is most of this phase.
+	// the missing messages: two independent reads of the ledger.
 	var absent []absentConv
 	var absentMsgs int
 	var g errgroup.Group
@@ -742,62 +738,41 @@ func (d *differ) finishConversations() error {
 }
 
 // loadAbsent loads every captured conversation the export does not cover
-// (ConversationIndex.Conversations less d.covered) on one worker per
-// processor and appends those with captures to absent, counting their
-// messages in msgs; with a SensitiveIndex, each one's sensitive flag is
-// settled by the worker too, so reportAbsent asks nothing more. The order
-// of absent is not fixed: reportAbsent sorts it.
+// (ConversationIndex.Conversations less d.covered) and appends those with
+// captures to absent, counting their messages in msgs; with a
+// SensitiveIndex, each one's sensitive flag is settled here too, beside
+// the reading of the missing captures (reportAbsent asks nothing more).
+// A BriefIndex loads them without opening their captures: their finding
+// names nothing an opening holds. One at a time: unopened they are a
+// small part of the diff, and a worker per processor (each with a ledger
+// connection) raised the peak memory toward the 300 MB goal.
 func (d *differ) loadAbsent(absent *[]absentConv, msgs *int) error {
 	si, _ := d.idx.(SensitiveIndex)
-	g, ctx := errgroup.WithContext(d.ctx)
-	convs := make(chan string, 64)
-	var mu sync.Mutex
-	// One worker per processor, at most Concurrency: each holds a ledger
-	// connection (and its page cache) besides the one reading the missing
-	// captures; more would not load faster and would add to peak memory.
-	for range max(min(d.opts.Concurrency, runtime.GOMAXPROCS(0)), 1) {
-		g.Go(func() error {
-			for conv := range convs {
-				all, err := d.ci.Conversation(ctx, conv)
-				if err != nil {
-					return err
-				}
-				if len(all) == 0 {
-					continue
-				}
-				a := absentConv{conv: conv}
-				for _, c := range all {
-					a.add(c)
-				}
-				if !a.sensitive && !a.checked && si != nil {
-					if a.sensitive, err = si.SensitiveData(ctx, conv); err != nil {
-						return fmt.Errorf("conversation %s: %w", conv, err)
-					}
-				}
-				a.checked = true
-				mu.Lock()
-				*absent = append(*absent, a)
-				*msgs += len(all)
-				mu.Unlock()
-			}
-			return nil
-		})
+	load := d.ci.Conversation
+	if bi, ok := d.ci.(BriefIndex); ok {
+		load = bi.ConversationBrief
 	}
-	g.Go(func() error {
-		defer close(convs)
-		return d.ci.Conversations(ctx, func(conv string) error {
-			if _, ok := d.covered[conv]; ok {
-				return nil
+	return d.ci.Conversations(d.ctx, func(conv string) error {
+		if _, ok := d.covered[conv]; ok {
+			return nil
+		}
+		all, err := load(d.ctx, conv)
+		if err != nil || len(all) == 0 {
+			return err
+		}
+		a := absentConv{conv: strings.Clone(conv), checked: true}
+		for _, c := range all {
+			a.add(c)
+		}
+		if !a.sensitive && si != nil {
+			if a.sensitive, err = si.SensitiveData(d.ctx, a.conv); err != nil {
+				return fmt.Errorf("conversation %s: %w", a.conv, err)
 			}
-			select {
-			case convs <- strings.Clone(conv):
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
+		}
+		*absent = append(*absent, a)
+		*msgs += len(all)
+		return nil
 	})
-	return g.Wait()
 }
 
 // idKey is the first 128 bits of SHA-256 of a conversation and message id

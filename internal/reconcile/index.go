@@ -298,13 +298,24 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	if err := x.snapshot(ctx); err != nil {
 		return nil, err
 	}
+	out, err := x.conversation(ctx, convID, x.captured)
+	if err != nil {
+		return nil, err
+	}
+	x.noteChecked(out)
+	return out, nil
+}
+
+// conversation is the latest capture of every message of convID in the
+// snapshot, each reduced by reduce.
+func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(context.Context, leaf.Entry) (diff.Captured, error)) ([]diff.Captured, error) {
 	latest := map[string]int{} // message id → index in out
 	var out []diff.Captured
 	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
-		c, err := x.captured(ctx, e)
+		c, err := reduce(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -319,7 +330,6 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	if err != nil {
 		return nil, err
 	}
-	x.noteChecked(out)
 	return out, nil
 }
 

@@ -57,3 +57,21 @@ func (x *LedgerIndex) Missing(ctx context.Context, seqs []uint64, fn func(diff.C
 		return fn(c)
 	})
 }
+
+var _ diff.BriefIndex = (*LedgerIndex)(nil)
+
+// ConversationBrief implements diff.BriefIndex: Conversation's captures
+// with what their entries alone give (ids, Timestamp, Seq, legal hold and
+// audit references), no opening read. The diff asks it only about
+// conversations the export lacks, whose findings name nothing more.
+func (x *LedgerIndex) ConversationBrief(ctx context.Context, convID string) ([]diff.Captured, error) {
+	if convID == "" {
+		return nil, nil // a filter on "" would match every entry
+	}
+	if err := x.snapshot(ctx); err != nil {
+		return nil, err
+	}
+	return x.conversation(ctx, convID, func(_ context.Context, e leaf.Entry) (diff.Captured, error) {
+		return captureBase(&e), nil
+	})
+}

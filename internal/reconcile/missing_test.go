@@ -39,7 +39,8 @@ func (s *countingStore) GetInto(ctx context.Context, sum hashchain.Hash, buf []b
 // TestMissingSkipsCheckedOpenings: Missing gives the ids, timestamps and
 // seqs Captures gives; it reads no opening of a capture Conversation
 // returned (read and checked then), and opens and checks any other as
-// Captures does — a wrong opening still fails.
+// Captures does — a wrong opening still fails. ConversationBrief gives
+// Conversation's captures in brief and reads no opening.
 func TestMissingSkipsCheckedOpenings(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -105,6 +106,34 @@ func TestMissingSkipsCheckedOpenings(t *testing.T) {
 	if n := cs.reads.Load() - before; n != 10 {
 		t.Errorf("Missing read %d openings; want 10 (those of conv-1, which Conversation did not load)", n)
 	}
+	// ConversationBrief: Conversation's captures in brief, no opening read,
+	// even of the wrong one in conv-3.
+	for _, conv := range []string{"conv-2", "conv-3"} {
+		before := cs.reads.Load()
+		brief3, err := (&reconcile.LedgerIndex{L: l, Evidence: cs}).ConversationBrief(ctx, conv)
+		if err != nil || len(brief3) != 10 {
+			t.Fatalf("ConversationBrief(%s): %d captures, %v", conv, len(brief3), err)
+		}
+		if n := cs.reads.Load() - before; n != 0 {
+			t.Errorf("ConversationBrief(%s) read %d openings", conv, n)
+		}
+		full, err := x.Conversation(ctx, conv)
+		if conv == "conv-3" {
+			if err == nil {
+				t.Error("Conversation(conv-3) opened a wrong opening")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range full {
+			if brief(full[i]) != brief(brief3[i]) || brief3[i].ContentSHA256 != "" {
+				t.Errorf("%s capture %d: brief %+v, full %+v", conv, i, brief3[i], full[i])
+			}
+		}
+	}
+
 	// A capture whose opening is wrong fails Missing as it fails Captures.
 	bad := []uint64{out[39].Seq}
 	errC := x.Captures(ctx, bad, func(diff.Captured) error { return nil })

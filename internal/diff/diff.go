@@ -635,6 +635,9 @@ type absentConv struct {
 	messages  int
 	last      string
 	sensitive bool
+	// checked: sensitive is settled (loadAbsent asked the SensitiveIndex
+	// already).
+	checked bool
 }
 
 func (a *absentConv) add(c Captured) {
@@ -653,7 +656,7 @@ func (d *differ) reportAbsent(list []absentConv) error {
 	d.s.ConversationsAbsent = len(list)
 	si, _ := d.idx.(SensitiveIndex)
 	for _, a := range list {
-		if !a.sensitive && si != nil {
+		if !a.sensitive && !a.checked && si != nil {
 			var err error
 			if a.sensitive, err = si.SensitiveData(d.ctx, a.conv); err != nil {
 				return fmt.Errorf("diff: conversation %s: %w", a.conv, err)
@@ -694,25 +697,7 @@ func (d *differ) finishConversations() error {
 	var absentMsgs int
 	var g errgroup.Group
 	g.Go(func() error {
-		err := d.ci.Conversations(d.ctx, func(conv string) error {
-			if _, ok := d.covered[conv]; ok {
-				return nil
-			}
-			all, err := d.ci.Conversation(d.ctx, conv)
-			if err != nil {
-				return err
-			}
-			if len(all) > 0 {
-				a := absentConv{conv: strings.Clone(conv)}
-				for _, c := range all {
-					a.add(c)
-				}
-				absent = append(absent, a)
-				absentMsgs += len(all)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := d.loadAbsent(&absent, &absentMsgs); err != nil {
 			return fmt.Errorf("diff: conversations absent from the export: %w", err)
 		}
 		return nil
@@ -721,18 +706,22 @@ func (d *differ) finishConversations() error {
 		return d.emit(Finding{Kind: finding.MissingFromExport, ConversationID: c.ConversationID, MessageID: c.MessageID,
 			Expected: c.Timestamp, Detail: fmt.Sprintf("captured (seq %d) but not in the export", c.Seq), Cause: d.opts.cause(c.Timestamp, false, false)})
 	}
+	read := d.ci.Captures
+	if mi, ok := d.ci.(MissingIndex); ok {
+		read = mi.Missing
+	}
 	const batch = 1024 // captures read back per call
 	seqs := make([]uint64, 0, batch)
 	err := d.latest.eachNotIn(d.seen, func(seq uint64) error {
 		if seqs = append(seqs, seq); len(seqs) < batch {
 			return nil
 		}
-		err := d.ci.Captures(d.ctx, seqs, missing)
+		err := read(d.ctx, seqs, missing)
 		seqs = seqs[:0]
 		return err
 	})
 	if err == nil && len(seqs) > 0 {
-		err = d.ci.Captures(d.ctx, seqs, missing)
+		err = read(d.ctx, seqs, missing)
 	}
 	if err != nil {
 		err = fmt.Errorf("diff: captured messages missing from the export: %w", err)
@@ -746,6 +735,44 @@ func (d *differ) finishConversations() error {
 	d.s.MessagesInAbsentConversations = absentMsgs
 	d.s.Captured += absentMsgs
 	return d.reportAbsent(absent)
+}
+
+// loadAbsent loads every captured conversation the export does not cover
+// (ConversationIndex.Conversations less d.covered) and appends those with
+// captures to absent, counting their messages in msgs; with a
+// SensitiveIndex, each one's sensitive flag is settled here too, beside
+// the reading of the missing captures (reportAbsent asks nothing more).
+// A BriefIndex loads them without opening their captures: their finding
+// names nothing an opening holds. One at a time: unopened they are a
+// small part of the diff, and a worker per processor (each with a ledger
+// connection) raised the peak memory toward the 300 MB goal.
+func (d *differ) loadAbsent(absent *[]absentConv, msgs *int) error {
+	si, _ := d.idx.(SensitiveIndex)
+	load := d.ci.Conversation
+	if bi, ok := d.ci.(BriefIndex); ok {
+		load = bi.ConversationBrief
+	}
+	return d.ci.Conversations(d.ctx, func(conv string) error {
+		if _, ok := d.covered[conv]; ok {
+			return nil
+		}
+		all, err := load(d.ctx, conv)
+		if err != nil || len(all) == 0 {
+			return err
+		}
+		a := absentConv{conv: strings.Clone(conv), checked: true}
+		for _, c := range all {
+			a.add(c)
+		}
+		if !a.sensitive && si != nil {
+			if a.sensitive, err = si.SensitiveData(d.ctx, a.conv); err != nil {
+				return fmt.Errorf("conversation %s: %w", a.conv, err)
+			}
+		}
+		*absent = append(*absent, a)
+		*msgs += len(all)
+		return nil
+	})
 }
 
 // idKey is the first 128 bits of SHA-256 of a conversation and message id

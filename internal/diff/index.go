@@ -98,6 +98,35 @@ type ConversationIndex interface {
 	Captures(ctx context.Context, seqs []uint64, fn func(Captured) error) error
 }
 
+// MissingIndex is a ConversationIndex that can read back the captures
+// the export lacks more cheaply than Captures: the diff reads them through
+// Missing when the index has it.
+type MissingIndex interface {
+	ConversationIndex
+	// Missing is Captures giving only what a missing_from_export finding
+	// names — ConversationID, MessageID, Timestamp and Seq; the compared
+	// fields may be left empty — so that an index which opens captures
+	// (a v3 ledger's salted commitments) need not open again those its
+	// Conversation already opened and checked. Any other it opens and
+	// checks as Captures would, failing as Captures would.
+	Missing(ctx context.Context, seqs []uint64, fn func(Captured) error) error
+}
+
+// BriefIndex is a ConversationIndex that can give a conversation's
+// captures without opening them. The diff loads a conversation the export
+// lacks entirely through ConversationBrief when the index has it: its
+// conversation_absent finding names only how many messages were captured,
+// the newest capture time and whether any held sensitive data.
+type BriefIndex interface {
+	ConversationIndex
+	// ConversationBrief is Conversation with only ConversationID,
+	// MessageID, Timestamp, Seq (and Sensitive, when the index knows it
+	// without opening) filled: the same captures, none opened — an index
+	// of salted commitments reads no opening, so a missing or wrong one
+	// goes unnoticed here (verify --evidence checks every opening).
+	ConversationBrief(ctx context.Context, convID string) ([]Captured, error)
+}
+
 // MemIndex is an Index held in memory, for tests, benchmarks and small
 // ledgers. Its zero value is empty and ready.
 type MemIndex struct {

@@ -48,6 +48,7 @@ type LedgerIndex struct {
 	size       uint64              // ledger size at first use: entries at or past it are not seen
 	loaded     map[string]struct{} // conversations whose message entries were all read
 	superseded map[uint64]struct{} // seqs of captures a later capture replaced, in loaded conversations
+	checked    []uint64            // bit per seq: Conversation returned it, its opening (if any) read and checked (missing.go)
 }
 
 // snapshot fixes the index's view of the ledger on first use.
@@ -118,7 +119,7 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 		return diff.Captured{}, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
 	}
 	d := dd.(*leaf.MessageDetail)
-	c := diff.Captured{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq}
+	c := captureBase(&e)
 	switch {
 	case x.erased.Message(e.ConversationID, e.MessageID):
 		c.Erased = true
@@ -130,6 +131,13 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 	default:
 		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
 	}
+	return c, nil
+}
+
+// captureBase is what a capture takes from its entry alone: ids, Seq and
+// the compliance fields (the content hash and sender are the detail's).
+func captureBase(e *leaf.Entry) diff.Captured {
+	c := diff.Captured{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp
 		if t, _, err := genesys.ParseTimestamp(comp.OriginalTimestamp); err == nil {
@@ -138,7 +146,7 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 		c.LegalHold = comp.LegalHold
 		c.AuditRefs = comp.AuditRefs
 	}
-	return c, nil
+	return c
 }
 
 // openingBufs hold the buffers openings are read into (stores that are
@@ -290,13 +298,24 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	if err := x.snapshot(ctx); err != nil {
 		return nil, err
 	}
+	out, err := x.conversation(ctx, convID, x.captured)
+	if err != nil {
+		return nil, err
+	}
+	x.noteChecked(out)
+	return out, nil
+}
+
+// conversation is the latest capture of every message of convID in the
+// snapshot, each reduced by reduce.
+func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(context.Context, leaf.Entry) (diff.Captured, error)) ([]diff.Captured, error) {
 	latest := map[string]int{} // message id → index in out
 	var out []diff.Captured
 	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
-		c, err := x.captured(ctx, e)
+		c, err := reduce(ctx, e)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/exportfile"
+	"github.com/custodyhq/custody/internal/jsonscan"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -132,6 +134,7 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src expor
 	var line []byte
 	hs := &hashingSource{Source: src, done: map[string]FileRecord{}}
 	var manifestErr error
+	var recLine []byte
 	filesRead := 0
 	dopts := o.Diff
 	filesDone := 0
@@ -143,11 +146,8 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src expor
 		if !ok || manifestErr != nil { // not opened (a finding says why)
 			return
 		}
-		b, err := json.Marshal(rec)
-		if err == nil {
-			err = manifest.write(append(b, '\n'))
-		}
-		manifestErr = err
+		recLine = append(rec.appendJSON(recLine[:0]), '\n')
+		manifestErr = manifest.write(recLine)
 		filesRead++
 	}
 	started := o.Now()
@@ -369,6 +369,18 @@ type FileRecord struct {
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+}
+
+// appendJSON appends r as json.Marshal writes it (TestFileRecordJSON):
+// the diff writes one per file read, on its serial path.
+func (r *FileRecord) appendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = jsonscan.AppendStringEncodingJSON(b, r.Name)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, r.Size, 10)
+	b = append(b, `,"sha256":`...)
+	b = jsonscan.AppendStringEncodingJSON(b, r.SHA256)
+	return append(b, '}')
 }
 
 // hashingSource hashes every file the diff reads, so the diff entry can

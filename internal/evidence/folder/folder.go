@@ -56,6 +56,7 @@ const tmpPrefix = ".tmp-"
 type folder struct {
 	root    string // absolute
 	maxSize int64
+	shards  shardDirs // GetInto's open shard directories (shards_unix.go)
 }
 
 // Open opens the folder store at dir (a path, without file://). Nothing is
@@ -88,7 +89,7 @@ func Open(dir string, opts evidence.Options) (evidence.Store, error) {
 func (f *folder) path(key string) string { return filepath.Join(f.root, filepath.FromSlash(key)) }
 
 func (f *folder) URL() string  { return f.root }
-func (f *folder) Close() error { return nil }
+func (f *folder) Close() error { f.shards.close(); return nil }
 
 func (f *folder) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 	if err := ctx.Err(); err != nil {

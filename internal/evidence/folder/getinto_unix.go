@@ -23,22 +23,22 @@ func (f *folder) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
 	key := evidence.Key(sum)
-	b, err := f.readInto(f.path(key), buf[:0])
+	b, err := f.readInto(sum, key, buf[:0])
 	if err != nil {
 		return nil, fmt.Errorf("evidence: get %s: %w", key, err)
 	}
 	return b, nil
 }
 
-func (f *folder) readInto(name string, b []byte) ([]byte, error) {
-	fd, err := open(name)
+func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, error) {
+	fd, err := f.openObject(sum, key)
 	if err != nil {
 		return nil, err
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
 	if err := fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "stat", Path: f.path(key), Err: err}
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return nil, fmt.Errorf("%w: not a regular file", evidence.ErrCorrupt)
@@ -61,7 +61,7 @@ func (f *folder) readInto(name string, b []byte) ([]byte, error) {
 		}
 		n, err := read(fd, room)
 		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+			return nil, &fs.PathError{Op: "read", Path: f.path(key), Err: err}
 		}
 		if n == 0 {
 			return b, nil

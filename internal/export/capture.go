@@ -346,10 +346,17 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	}
 	var toSeal []int
 	earlier := earlierBodies{}
-	// One query for the conversation's messages, not one each.
-	latest, err := r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs))
-	if err != nil {
-		return nil, &fatal{err}
+	// One query for the conversation's messages, not one each. None in a
+	// matter's first export (the ledger held no message when the run
+	// began): every message is sealed, and the transaction, which reads
+	// the latest captures again, still appends none twice (a message this
+	// run captured meanwhile, or another process did, then leaves only an
+	// unreferenced opening behind, as a crash before the commit does).
+	var latest map[string]leaf.Entry
+	if !r.firstCapture {
+		if latest, err = r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs)); err != nil {
+			return nil, &fatal{err}
+		}
 	}
 	for i := range msgs {
 		// A message captured before with the same payload is not
@@ -543,14 +550,13 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 	held := j.held
 	var changes []Change
 	appended, unchanged := 0, 0
-	err := r.commits.update(ctx, r.d.Ledger, func(tx *ledger.Tx) error {
+	// The latest captures are read again inside the transaction (shared
+	// with the conversations committed with this one): what decides
+	// whether a message is appended is the ledger the append goes into.
+	err := r.commits.updateLatest(ctx, r.d.Ledger, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64
-		latest, err := tx.LatestCaptures(capturedIDs(msgs))
-		if err != nil {
-			return err
-		}
 		for _, m := range msgs {
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {

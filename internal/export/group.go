@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -117,18 +118,50 @@ func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) (
 type committer struct{ q leadQueue[*commitReq] }
 
 type commitReq struct {
-	fn  func(tx *ledger.Tx) error
-	err error
+	// ids are the messages whose latest captures fn needs (latestFn).
+	ids      []string
+	fn       func(tx *ledger.Tx) error
+	latestFn func(tx *ledger.Tx, latest map[string]leaf.Entry) error
+	err      error
 }
 
 // update runs fn in a transaction shared with whatever else is queued
 // and returns once that transaction committed (nil) or failed.
 func (c *committer) update(ctx context.Context, l *ledger.Ledger, fn func(tx *ledger.Tx) error) error {
-	req := &commitReq{fn: fn}
+	return c.run(ctx, l, &commitReq{fn: fn})
+}
+
+// updateLatest is update for a part that needs the latest captures of
+// ids (ledger.Tx.LatestCaptures), read in the same transaction. The
+// batch asks for the ids of all its parts in one query (a query costs
+// about as much for 16 ids as for 256) when no id is in two parts: a
+// part's appends then cannot change what another part was told. When
+// an id is in two parts, each part asks for its own, in turn, as before.
+func (c *committer) updateLatest(ctx context.Context, l *ledger.Ledger, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
+	return c.run(ctx, l, &commitReq{ids: ids, latestFn: fn})
+}
+
+func (c *committer) run(ctx context.Context, l *ledger.Ledger, req *commitReq) error {
 	c.q.do(req, func(batch []*commitReq) {
 		err := l.Update(ctx, func(tx *ledger.Tx) error {
+			shared, err := sharedLatest(tx, batch)
+			if err != nil {
+				return err
+			}
 			for _, b := range batch {
-				if err := b.fn(tx); err != nil {
+				if b.latestFn == nil {
+					if err := b.fn(tx); err != nil {
+						return err
+					}
+					continue
+				}
+				latest := shared
+				if latest == nil {
+					if latest, err = tx.LatestCaptures(b.ids); err != nil {
+						return err
+					}
+				}
+				if err := b.latestFn(tx, latest); err != nil {
 					return err
 				}
 			}
@@ -139,4 +172,45 @@ func (c *committer) update(ctx context.Context, l *ledger.Ledger, fn func(tx *le
 		}
 	})
 	return req.err
+}
+
+// sharedLatest reads the latest captures of the ids of every part of
+// batch in one go, or returns nil when fewer than two parts need them or
+// an id is in two parts (each part then reads its own). The answer holds
+// every part's ids; each part looks up only its own.
+func sharedLatest(tx *ledger.Tx, batch []*commitReq) (map[string]leaf.Entry, error) {
+	parts, n := 0, 0
+	for _, b := range batch {
+		if b.latestFn != nil {
+			parts++
+			n += len(b.ids)
+		}
+	}
+	if parts < 2 {
+		return nil, nil
+	}
+	owner := make(map[string]*commitReq, n)
+	ids := make([]string, 0, n)
+	for _, b := range batch {
+		if b.latestFn == nil {
+			continue
+		}
+		for _, id := range b.ids {
+			switch o, ok := owner[id]; {
+			case !ok:
+				owner[id] = b
+				ids = append(ids, id)
+			case o != b:
+				return nil, nil
+			}
+		}
+	}
+	latest, err := tx.LatestCaptures(ids)
+	if err != nil {
+		return nil, err
+	}
+	if latest == nil {
+		latest = map[string]leaf.Entry{}
+	}
+	return latest, nil
 }

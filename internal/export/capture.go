@@ -548,6 +548,18 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 	msgs []captured, gone []string, bulkSums []string) error {
 	auditRefs, auditEv := r.audits.Load().refs(j.id)
 	held := j.held
+	// The entries of the sealed messages are built here, beside the other
+	// conversations' storing, not in the transaction, which the batch's
+	// conversations run one after the other: only which of them to append
+	// and what each supersedes depends on the ledger. An error is
+	// returned only for an entry the transaction appends.
+	built := make([]leaf.Entry, len(msgs))
+	buildErr := make([]error, len(msgs))
+	for i := range msgs {
+		if m := &msgs[i]; m.seal != nil {
+			built[i], buildErr[i] = MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
+		}
+	}
 	var changes []Change
 	appended, unchanged := 0, 0
 	// The latest captures are read again inside the transaction (shared
@@ -557,7 +569,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64
-		for _, m := range msgs {
+		for i, m := range msgs {
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				unchanged++
@@ -573,10 +585,10 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 				// then had this payload): never append it in clear.
 				return fmt.Errorf("export: message %s: no opening stored", m.id)
 			}
-			e, err := MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
-			if err != nil {
-				return err
+			if buildErr[i] != nil {
+				return buildErr[i]
 			}
+			e := built[i]
 			e.Supersedes = sup
 			entries = append(entries, e)
 			prevs = append(prevs, sup)

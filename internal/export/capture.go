@@ -391,10 +391,9 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	// conversations (pipeline), so that more conversations share each
 	// evidence batch and ledger transaction.
 	return &toStore{bytes: st.bytes, finish: func(ctx context.Context) error {
-		// Every object the entries will name is durable before the commit.
-		if err := r.flush(ctx, &st); err != nil {
-			return err
-		}
+		// The entries are built from the objects' addresses before they
+		// are stored; every object they name is durable before the commit
+		// (commit, storeAndCommit).
 		bulkSums := make([]string, len(bulkIdx))
 		for k, ev := range bulkIdx {
 			bulkSums[k] = st.sum(ev).String()
@@ -412,7 +411,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			}
 		}
 		sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
-		return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+		return r.commit(ctx, &st, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
 	}}, nil
 }
 
@@ -541,10 +540,12 @@ func decodeMessage(raw []byte, ev int, src *leaf.Source) (captured, error) {
 	return captured{id: md.ID, payload: payload, ev: ev, src: src, data: *md, raw: raw}, nil
 }
 
-// commit appends the conversation's entries and marks it done, in one
-// transaction; messages whose payload is unchanged since their latest
-// capture are not appended again.
-func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
+// commit stores the conversation's staged evidence, then, once it is
+// durable, appends its entries and marks it done, in one transaction
+// (shared with the conversations of the same evidence batch:
+// storeAndCommit); messages whose payload is unchanged since their
+// latest capture are not appended again.
+func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
 	msgs []captured, gone []string, bulkSums []string) error {
 	auditRefs, auditEv := r.audits.Load().refs(j.id)
 	held := j.held
@@ -565,7 +566,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 	// The latest captures are read again inside the transaction (shared
 	// with the conversations committed with this one): what decides
 	// whether a message is appended is the ledger the append goes into.
-	err := r.commits.updateLatest(ctx, r.d.Ledger, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
+	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64
@@ -626,7 +627,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 		return tx.PutRunItem(it)
 	})
 	if err != nil {
-		return &fatal{err}
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -246,3 +246,86 @@ func TestCommitterSharedLatest(t *testing.T) {
 		t.Fatalf("after the batches: %v %v", got, err)
 	}
 }
+
+// TestPutAllCommit: conversations storing and committing at the same
+// time each get their own refs, their commit runs only once every object
+// of theirs is stored, a batch that cannot be stored commits nothing, and
+// a failing commit reaches its caller.
+func TestPutAllCommit(t *testing.T) {
+	ctx := context.Background()
+	s, err := folder.Open(t.TempDir(), evidence.Options{MaxSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := ledger.Create(ctx, filepath.Join(t.TempDir(), "l.db"), "m", ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var g grouper
+	var c committer
+	var wg sync.WaitGroup
+	var parts atomic.Int64
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for round := range 4 {
+				var data [][]byte
+				for k := range 1 + (w+round)%3 {
+					data = append(data, fmt.Appendf(nil, "w%d r%d k%d", w, round, k))
+				}
+				key := fmt.Sprintf("w%d-r%d", w, round)
+				req := &groupReq{data: data, commit: &commitReq{ids: []string{key}, latestFn: func(tx *ledger.Tx, _ map[string]leaf.Entry) error {
+					parts.Add(1)
+					for _, d := range data {
+						if ok, err := s.Exists(ctx, hashchain.Hash(sha256.Sum256(d))); err != nil || !ok {
+							return fmt.Errorf("%s: committing before its object %q is stored (%v)", key, d, err)
+						}
+					}
+					return tx.SetState(key, "done")
+				}}}
+				g.putAllCommit(ctx, s, &c, l, req)
+				if req.err != nil || req.commit.err != nil {
+					errs <- fmt.Errorf("%s: %v, %v", key, req.err, req.commit.err)
+					return
+				}
+				for i, d := range data {
+					if want := hashchain.Hash(sha256.Sum256(d)); len(req.refs) != len(data) || req.refs[i].Sum != want {
+						errs <- fmt.Errorf("%s: refs %v", key, req.refs)
+						return
+					}
+				}
+				if v, ok, err := l.State(ctx, key); err != nil || !ok || v != "done" {
+					errs <- fmt.Errorf("%s after commit: %q %v %v", key, v, ok, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if parts.Load() != 64 {
+		t.Errorf("%d commit parts run, want 64", parts.Load())
+	}
+
+	// Too large to store: an evidence error, and no commit.
+	called := false
+	req := &groupReq{data: [][]byte{make([]byte, 65)}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error {
+		called = true
+		return nil
+	}}}
+	g.putAllCommit(ctx, s, &c, l, req)
+	if !errors.Is(req.err, evidence.ErrTooLarge) || called {
+		t.Errorf("unstorable batch: err %v, commit run %v", req.err, called)
+	}
+	// A failing commit reaches its caller; the objects stay stored.
+	boom := errors.New("boom")
+	req = &groupReq{data: [][]byte{[]byte("kept")}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error { return boom }}}
+	g.putAllCommit(ctx, s, &c, l, req)
+	if req.err != nil || !errors.Is(req.commit.err, boom) {
+		t.Errorf("failing commit: %v, %v", req.err, req.commit.err)
+	}
+}

@@ -23,26 +23,6 @@ type Batcher interface {
 	PutBatch(ctx context.Context, data [][]byte) ([]Ref, error)
 }
 
-// WriteNotifier is a Batcher that can say when a batch's bytes are
-// written but not yet durable (a folder: every temporary file written,
-// none synced yet), so that a caller storing batch after batch can write
-// the next while this one syncs. PutBatchWritten is PutBatch, calling
-// written (when not nil) at that point, at most once.
-type WriteNotifier interface {
-	PutBatchWritten(ctx context.Context, data [][]byte, written func()) ([]Ref, error)
-}
-
-// PutAllWritten is PutAll, calling written (when not nil) once the bytes
-// are written but not yet durable, through s's WriteNotifier; a store
-// that is not one says nothing before PutAll returns (written is then
-// not called: the caller's own end of the batch comes next).
-func PutAllWritten(ctx context.Context, s Store, data [][]byte, written func()) ([]Ref, error) {
-	if w, ok := s.(WriteNotifier); ok {
-		return w.PutBatchWritten(ctx, data, written)
-	}
-	return PutAll(ctx, s, data)
-}
-
 // putAllParallel bounds the Puts PutAll has in flight for a store that
 // is not a Batcher: each waits on its own round trip (S3) or fsync.
 const putAllParallel = 8

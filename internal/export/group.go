@@ -32,9 +32,9 @@ type queued[T any] struct {
 // do queues v and returns once run has been called on a batch holding
 // it, by this caller or another; run reports results through the values.
 // run may call handOff to give the lead to the next batch before it
-// returns (the grouper does once its batch is written and only syncs
-// remain), so that two batches overlap; else it is handed on when run
-// returns.
+// returns (putAllCommit does once its batch is durable and only its
+// commit remains), so that the two overlap; else it is handed on when
+// run returns.
 func (q *leadQueue[T]) do(v T, run func(batch []T, handOff func())) {
 	me := &queued[T]{v: v, done: make(chan struct{})}
 	q.mu.Lock()
@@ -103,15 +103,12 @@ type groupReq struct {
 // for data[i] once all of it is durable.
 func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) ([]evidence.Ref, error) {
 	req := &groupReq{data: data}
-	g.q.do(req, func(batch []*groupReq, handOff func()) {
+	g.q.do(req, func(batch []*groupReq, _ func()) {
 		var all [][]byte
 		for _, b := range batch {
 			all = append(all, b.data...)
 		}
-		// Once this batch is written, the next one may be written while
-		// this one syncs (each batch still returns only when its own
-		// objects are durable).
-		refs, err := evidence.PutAllWritten(ctx, s, all, handOff)
+		refs, err := evidence.PutAll(ctx, s, all)
 		off := 0
 		for _, b := range batch {
 			b.refs, b.err = nil, err
@@ -123,11 +120,6 @@ func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) (
 	})
 	return req.refs, req.err
 }
-
-// handOffWritten: the next evidence batch may start as soon as this one
-// is written (its syncs then overlap the next one's writes), not only
-// once it is durable.
-const handOffWritten = true
 
 // putAllCommit stores req.data with whatever else is queued, as putAll,
 // and once all of the batch is durable runs req.commit with the batch's
@@ -141,11 +133,7 @@ func (g *grouper) putAllCommit(ctx context.Context, s evidence.Store, c *committ
 		for _, b := range batch {
 			all = append(all, b.data...)
 		}
-		written := handOff
-		if !handOffWritten {
-			written = nil
-		}
-		refs, err := evidence.PutAllWritten(ctx, s, all, written)
+		refs, err := evidence.PutAll(ctx, s, all)
 		off := 0
 		for _, b := range batch {
 			b.refs, b.err = nil, err

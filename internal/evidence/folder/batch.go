@@ -49,16 +49,6 @@ var (
 // directory that received a link once. An object already stored, or
 // repeated in data, costs no sync (Ref.Existed).
 func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, error) {
-	return f.PutBatchWritten(ctx, data, nil)
-}
-
-// PutBatchWritten is PutBatch that calls written (unless nil) once every
-// new object's bytes are written to its temporary file, before they are
-// made durable (evidence.WriteNotifier): a caller may start writing its
-// next batch while this one syncs. Each batch's syncfs goes through its
-// own descriptor, opened before its own first byte, so it sees the
-// writeback errors of its own files whatever the other batch does.
-func (f *folder) PutBatchWritten(ctx context.Context, data [][]byte, written func()) ([]evidence.Ref, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: put: %w", err)
 	}
@@ -177,9 +167,6 @@ func (f *folder) PutBatchWritten(ctx context.Context, data [][]byte, written fun
 	if root != nil && otherFS.Load() {
 		root.Close()
 		root = nil
-	}
-	if written != nil {
-		written()
 	}
 	// Every file's bytes are durable before any name points at them.
 	var g errgroup.Group

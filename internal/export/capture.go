@@ -346,10 +346,17 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	}
 	var toSeal []int
 	earlier := earlierBodies{}
-	// One query for the conversation's messages, not one each.
-	latest, err := r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs))
-	if err != nil {
-		return nil, &fatal{err}
+	// One query for the conversation's messages, not one each. None in a
+	// matter's first export (the ledger held no message when the run
+	// began): every message is sealed, and the transaction, which reads
+	// the latest captures again, still appends none twice (a message this
+	// run captured meanwhile, or another process did, then leaves only an
+	// unreferenced opening behind, as a crash before the commit does).
+	var latest map[string]leaf.Entry
+	if !r.firstCapture {
+		if latest, err = r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs)); err != nil {
+			return nil, &fatal{err}
+		}
 	}
 	for i := range msgs {
 		// A message captured before with the same payload is not
@@ -384,10 +391,9 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	// conversations (pipeline), so that more conversations share each
 	// evidence batch and ledger transaction.
 	return &toStore{bytes: st.bytes, finish: func(ctx context.Context) error {
-		// Every object the entries will name is durable before the commit.
-		if err := r.flush(ctx, &st); err != nil {
-			return err
-		}
+		// The entries are built from the objects' addresses before they
+		// are stored; every object they name is durable before the commit
+		// (commit, storeAndCommit).
 		bulkSums := make([]string, len(bulkIdx))
 		for k, ev := range bulkIdx {
 			bulkSums[k] = st.sum(ev).String()
@@ -405,7 +411,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			}
 		}
 		sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
-		return r.commit(ctx, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+		return r.commit(ctx, &st, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
 	}}, nil
 }
 
@@ -534,24 +540,37 @@ func decodeMessage(raw []byte, ev int, src *leaf.Source) (captured, error) {
 	return captured{id: md.ID, payload: payload, ev: ev, src: src, data: *md, raw: raw}, nil
 }
 
-// commit appends the conversation's entries and marks it done, in one
-// transaction; messages whose payload is unchanged since their latest
-// capture are not appended again.
-func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
+// commit stores the conversation's staged evidence, then, once it is
+// durable, appends its entries and marks it done, in one transaction
+// (shared with the conversations of the same evidence batch:
+// storeAndCommit); messages whose payload is unchanged since their
+// latest capture are not appended again.
+func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
 	msgs []captured, gone []string, bulkSums []string) error {
 	auditRefs, auditEv := r.audits.Load().refs(j.id)
 	held := j.held
+	// The entries of the sealed messages are built here, beside the other
+	// conversations' storing, not in the transaction, which the batch's
+	// conversations run one after the other: only which of them to append
+	// and what each supersedes depends on the ledger. An error is
+	// returned only for an entry the transaction appends.
+	built := make([]leaf.Entry, len(msgs))
+	buildErr := make([]error, len(msgs))
+	for i := range msgs {
+		if m := &msgs[i]; m.seal != nil {
+			built[i], buildErr[i] = MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
+		}
+	}
 	var changes []Change
 	appended, unchanged := 0, 0
-	err := r.commits.update(ctx, r.d.Ledger, func(tx *ledger.Tx) error {
+	// The latest captures are read again inside the transaction (shared
+	// with the conversations committed with this one): what decides
+	// whether a message is appended is the ledger the append goes into.
+	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
 		changes, appended, unchanged = nil, 0, 0
 		var entries []leaf.Entry
 		var prevs []*uint64
-		latest, err := tx.LatestCaptures(capturedIDs(msgs))
-		if err != nil {
-			return err
-		}
-		for _, m := range msgs {
+		for i, m := range msgs {
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				unchanged++
@@ -567,10 +586,10 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 				// then had this payload): never append it in clear.
 				return fmt.Errorf("export: message %s: no opening stored", m.id)
 			}
-			e, err := MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
-			if err != nil {
-				return err
+			if buildErr[i] != nil {
+				return buildErr[i]
 			}
+			e := built[i]
 			e.Supersedes = sup
 			entries = append(entries, e)
 			prevs = append(prevs, sup)
@@ -608,7 +627,7 @@ func (r *runner) commit(ctx context.Context, j job, convPayload, convEv hashchai
 		return tx.PutRunItem(it)
 	})
 	if err != nil {
-		return &fatal{err}
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

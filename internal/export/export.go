@@ -130,6 +130,11 @@ type runner struct {
 
 	erased *erasure.State // conversations erased (custody erase) are not captured again
 
+	// firstCapture: the ledger held no message entry when the run began
+	// (a matter's first export), so no message read now can have been
+	// captured before but by this run; see captureOne.
+	firstCapture bool
+
 	group   grouper   // stores the evidence of conversations ready together in one batch
 	commits committer // commits the conversations ready together in one transaction
 }
@@ -140,6 +145,9 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	r.erased = erased
+	if r.firstCapture, err = noMessageEntries(ctx, r.d.Ledger); err != nil {
+		return err
+	}
 	if err := r.begin(ctx); err != nil {
 		return err
 	}
@@ -158,6 +166,14 @@ func (r *runner) run(ctx context.Context) error {
 		err = r.captureAll(ctx)
 	}
 	return r.finish(ctx, err)
+}
+
+// noMessageEntries reports whether l holds no message entry at all.
+func noMessageEntries(ctx context.Context, l *ledger.Ledger) (bool, error) {
+	for _, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, Limit: 1}) {
+		return false, err
+	}
+	return true, nil
 }
 
 // begin finds the unfinished run of the same scope or starts a new one,

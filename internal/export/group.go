@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -30,7 +31,11 @@ type queued[T any] struct {
 
 // do queues v and returns once run has been called on a batch holding
 // it, by this caller or another; run reports results through the values.
-func (q *leadQueue[T]) do(v T, run func(batch []T)) {
+// run may call handOff to give the lead to the next batch before it
+// returns (putAllCommit does once its batch is durable and only its
+// commit remains), so that the two overlap; else it is handed on when
+// run returns.
+func (q *leadQueue[T]) do(v T, run func(batch []T, handOff func())) {
 	me := &queued[T]{v: v, done: make(chan struct{})}
 	q.mu.Lock()
 	q.pending = append(q.pending, me)
@@ -53,17 +58,24 @@ func (q *leadQueue[T]) do(v T, run func(batch []T)) {
 	for i, b := range batch {
 		vs[i] = b.v
 	}
-	run(vs)
-
-	q.mu.Lock()
-	if len(q.pending) > 0 {
-		next := q.pending[0]
-		next.lead = true
-		close(next.done)
-	} else {
-		q.busy = false
+	handed := false
+	handOff := func() {
+		if handed {
+			return
+		}
+		handed = true
+		q.mu.Lock()
+		if len(q.pending) > 0 {
+			next := q.pending[0]
+			next.lead = true
+			close(next.done)
+		} else {
+			q.busy = false
+		}
+		q.mu.Unlock()
 	}
-	q.mu.Unlock()
+	run(vs, handOff)
+	handOff()
 	for _, b := range batch {
 		if b != me {
 			close(b.done)
@@ -81,14 +93,17 @@ type grouper struct{ q leadQueue[*groupReq] }
 type groupReq struct {
 	data [][]byte
 	refs []evidence.Ref
-	err  error
+	err  error // storing the batch failed
+	// commit, when set, runs once the batch is durable, in one
+	// transaction with the batch's other commits (putAllCommit).
+	commit *commitReq
 }
 
 // putAll stores data with whatever else is queued and returns refs[i]
 // for data[i] once all of it is durable.
 func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) ([]evidence.Ref, error) {
 	req := &groupReq{data: data}
-	g.q.do(req, func(batch []*groupReq) {
+	g.q.do(req, func(batch []*groupReq, _ func()) {
 		var all [][]byte
 		for _, b := range batch {
 			all = append(all, b.data...)
@@ -106,6 +121,44 @@ func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) (
 	return req.refs, req.err
 }
 
+// putAllCommit stores req.data with whatever else is queued, as putAll,
+// and once all of the batch is durable runs req.commit with the batch's
+// other commits in one transaction (through c, so it also joins whatever
+// commits are queued there). It returns when both are done: req.err says
+// whether storing failed (then nothing was committed), req.commit.err
+// whether the transaction did. The next batch is stored meanwhile.
+func (g *grouper) putAllCommit(ctx context.Context, s evidence.Store, c *committer, l *ledger.Ledger, req *groupReq) {
+	g.q.do(req, func(batch []*groupReq, handOff func()) {
+		var all [][]byte
+		for _, b := range batch {
+			all = append(all, b.data...)
+		}
+		refs, err := evidence.PutAll(ctx, s, all)
+		off := 0
+		for _, b := range batch {
+			b.refs, b.err = nil, err
+			if err == nil {
+				b.refs = refs[off : off+len(b.data) : off+len(b.data)]
+			}
+			off += len(b.data)
+		}
+		// The next batch is stored while this one commits.
+		handOff()
+		if err != nil {
+			return
+		}
+		var parts []*commitReq
+		for _, b := range batch {
+			if b.commit != nil {
+				parts = append(parts, b.commit)
+			}
+		}
+		if len(parts) > 0 {
+			c.run(ctx, l, parts)
+		}
+	})
+}
+
 // committer commits the ledger transactions of the conversations that
 // are ready at the same moment as one transaction: one commit (one WAL
 // fsync) for the batch instead of one per conversation. Each
@@ -114,21 +167,63 @@ func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) (
 // nothing, so an error in one conversation's part fails the batch, and
 // every caller in it gets that error (export stops on a commit error: the
 // others stay pending and are captured again by the next run, once).
-type committer struct{ q leadQueue[*commitReq] }
+type committer struct{ q leadQueue[[]*commitReq] }
 
 type commitReq struct {
-	fn  func(tx *ledger.Tx) error
-	err error
+	// ids are the messages whose latest captures fn needs (latestFn).
+	ids      []string
+	fn       func(tx *ledger.Tx) error
+	latestFn func(tx *ledger.Tx, latest map[string]leaf.Entry) error
+	err      error
 }
 
 // update runs fn in a transaction shared with whatever else is queued
 // and returns once that transaction committed (nil) or failed.
 func (c *committer) update(ctx context.Context, l *ledger.Ledger, fn func(tx *ledger.Tx) error) error {
 	req := &commitReq{fn: fn}
-	c.q.do(req, func(batch []*commitReq) {
+	c.run(ctx, l, []*commitReq{req})
+	return req.err
+}
+
+// updateLatest is update for a part that needs the latest captures of
+// ids (ledger.Tx.LatestCaptures), read in the same transaction. The
+// batch asks for the ids of all its parts in one query (a query costs
+// about as much for 16 ids as for 256) when no id is in two parts: a
+// part's appends then cannot change what another part was told. When
+// an id is in two parts, each part asks for its own, in turn, as before.
+func (c *committer) updateLatest(ctx context.Context, l *ledger.Ledger, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
+	req := &commitReq{ids: ids, latestFn: fn}
+	c.run(ctx, l, []*commitReq{req})
+	return req.err
+}
+
+// run commits parts, in order, in one transaction with whatever else is
+// queued, and sets each part's err.
+func (c *committer) run(ctx context.Context, l *ledger.Ledger, parts []*commitReq) {
+	c.q.do(parts, func(queued [][]*commitReq, _ func()) {
+		var batch []*commitReq
+		for _, q := range queued {
+			batch = append(batch, q...)
+		}
 		err := l.Update(ctx, func(tx *ledger.Tx) error {
+			shared, err := sharedLatest(tx, batch)
+			if err != nil {
+				return err
+			}
 			for _, b := range batch {
-				if err := b.fn(tx); err != nil {
+				if b.latestFn == nil {
+					if err := b.fn(tx); err != nil {
+						return err
+					}
+					continue
+				}
+				latest := shared
+				if latest == nil {
+					if latest, err = tx.LatestCaptures(b.ids); err != nil {
+						return err
+					}
+				}
+				if err := b.latestFn(tx, latest); err != nil {
 					return err
 				}
 			}
@@ -138,5 +233,45 @@ func (c *committer) update(ctx context.Context, l *ledger.Ledger, fn func(tx *le
 			b.err = err
 		}
 	})
-	return req.err
+}
+
+// sharedLatest reads the latest captures of the ids of every part of
+// batch in one go, or returns nil when fewer than two parts need them or
+// an id is in two parts (each part then reads its own). The answer holds
+// every part's ids; each part looks up only its own.
+func sharedLatest(tx *ledger.Tx, batch []*commitReq) (map[string]leaf.Entry, error) {
+	parts, n := 0, 0
+	for _, b := range batch {
+		if b.latestFn != nil {
+			parts++
+			n += len(b.ids)
+		}
+	}
+	if parts < 2 {
+		return nil, nil
+	}
+	owner := make(map[string]*commitReq, n)
+	ids := make([]string, 0, n)
+	for _, b := range batch {
+		if b.latestFn == nil {
+			continue
+		}
+		for _, id := range b.ids {
+			switch o, ok := owner[id]; {
+			case !ok:
+				owner[id] = b
+				ids = append(ids, id)
+			case o != b:
+				return nil, nil
+			}
+		}
+	}
+	latest, err := tx.LatestCaptures(ids)
+	if err != nil {
+		return nil, err
+	}
+	if latest == nil {
+		latest = map[string]leaf.Entry{}
+	}
+	return latest, nil
 }

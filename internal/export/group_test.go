@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/folder"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
@@ -146,5 +149,183 @@ func TestCommitterConcurrent(t *testing.T) {
 	}
 	if err := c.update(ctx, l, func(tx *ledger.Tx) error { return tx.SetState("after", "1") }); err != nil {
 		t.Fatalf("after a failed batch: %v", err)
+	}
+}
+
+// TestCommitterSharedLatest: parts of one batch that ask for the latest
+// captures of disjoint messages are answered by one read in the
+// transaction; a part whose message is also another part's reads its
+// own, after the earlier part's appends, so it sees them.
+func TestCommitterSharedLatest(t *testing.T) {
+	ctx := context.Background()
+	l, _, err := ledger.Create(ctx, filepath.Join(t.TempDir(), "l.db"), "m", ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	entry := func(id string, n byte) leaf.Entry {
+		t.Helper()
+		md := &genesys.MessageData{ID: id, Timestamp: "2024-03-01T10:00:00.000Z", Direction: "inbound", TextBody: "hi"}
+		e, err := MessageEntry("m", "", "c1", false, nil, md, hashchain.Hash{n}, hashchain.Hash{n}, &leaf.Source{Method: "POST", Path: "/x", Status: 200}, nil, &derive.Seal{Opening: hashchain.Hash{n}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var c committer
+	// batch queues parts behind a slow lead so that they run as one
+	// transaction, in order; it returns what each part was told of the
+	// latest captures of its ids.
+	batch := func(parts ...struct {
+		ids    []string
+		append *leaf.Entry
+	}) []map[string]leaf.Entry {
+		release, started := make(chan struct{}), make(chan struct{})
+		go c.update(ctx, l, func(tx *ledger.Tx) error { close(started); <-release; return nil })
+		<-started
+		seen := make([]map[string]leaf.Entry, len(parts))
+		var wg sync.WaitGroup
+		for i, p := range parts {
+			wg.Go(func() {
+				err := c.updateLatest(ctx, l, p.ids, func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
+					seen[i] = latest
+					if p.append != nil {
+						_, err := tx.Append(*p.append)
+						return err
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+			for { // queued in this order
+				c.q.mu.Lock()
+				n := len(c.q.pending)
+				c.q.mu.Unlock()
+				if n == i+1 {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		close(release)
+		wg.Wait()
+		return seen
+	}
+	type part = struct {
+		ids    []string
+		append *leaf.Entry
+	}
+	a1 := entry("a", 1)
+	seen := batch(part{[]string{"a"}, &a1}, part{[]string{"a", "b"}, nil}, part{[]string{"c"}, nil})
+	if _, ok := seen[0]["a"]; ok {
+		t.Errorf("part 1 saw a capture of a before any")
+	}
+	if e, ok := seen[1]["a"]; !ok || e.PayloadSHA256 != (hashchain.Hash{1}) {
+		t.Errorf("part 2 shares a with part 1 and did not see its append: %v %+v", ok, e)
+	}
+	if len(seen[2]) != 0 {
+		t.Errorf("part 3 saw %v", seen[2])
+	}
+	// Disjoint parts: one shared read, each sees what was there before.
+	c1, b2 := entry("c", 3), entry("b", 2)
+	seen = batch(part{[]string{"c"}, &c1}, part{[]string{"a", "b"}, &b2})
+	// (The shared answer holds every part's ids; a part reads its own.)
+	if _, ok := seen[0]["c"]; ok {
+		t.Errorf("part 1 saw a capture of c before any")
+	}
+	if _, ok := seen[1]["b"]; ok {
+		t.Errorf("part 2 saw a capture of b before any")
+	}
+	if e, ok := seen[1]["a"]; !ok || e.PayloadSHA256 != (hashchain.Hash{1}) {
+		t.Errorf("part 2 did not see a's capture: %v", ok)
+	}
+	got, err := l.LatestCaptures(ctx, []string{"a", "b", "c"})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("after the batches: %v %v", got, err)
+	}
+}
+
+// TestPutAllCommit: conversations storing and committing at the same
+// time each get their own refs, their commit runs only once every object
+// of theirs is stored, a batch that cannot be stored commits nothing, and
+// a failing commit reaches its caller.
+func TestPutAllCommit(t *testing.T) {
+	ctx := context.Background()
+	s, err := folder.Open(t.TempDir(), evidence.Options{MaxSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := ledger.Create(ctx, filepath.Join(t.TempDir(), "l.db"), "m", ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var g grouper
+	var c committer
+	var wg sync.WaitGroup
+	var parts atomic.Int64
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for round := range 4 {
+				var data [][]byte
+				for k := range 1 + (w+round)%3 {
+					data = append(data, fmt.Appendf(nil, "w%d r%d k%d", w, round, k))
+				}
+				key := fmt.Sprintf("w%d-r%d", w, round)
+				req := &groupReq{data: data, commit: &commitReq{ids: []string{key}, latestFn: func(tx *ledger.Tx, _ map[string]leaf.Entry) error {
+					parts.Add(1)
+					for _, d := range data {
+						if ok, err := s.Exists(ctx, hashchain.Hash(sha256.Sum256(d))); err != nil || !ok {
+							return fmt.Errorf("%s: committing before its object %q is stored (%v)", key, d, err)
+						}
+					}
+					return tx.SetState(key, "done")
+				}}}
+				g.putAllCommit(ctx, s, &c, l, req)
+				if req.err != nil || req.commit.err != nil {
+					errs <- fmt.Errorf("%s: %v, %v", key, req.err, req.commit.err)
+					return
+				}
+				for i, d := range data {
+					if want := hashchain.Hash(sha256.Sum256(d)); len(req.refs) != len(data) || req.refs[i].Sum != want {
+						errs <- fmt.Errorf("%s: refs %v", key, req.refs)
+						return
+					}
+				}
+				if v, ok, err := l.State(ctx, key); err != nil || !ok || v != "done" {
+					errs <- fmt.Errorf("%s after commit: %q %v %v", key, v, ok, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if parts.Load() != 64 {
+		t.Errorf("%d commit parts run, want 64", parts.Load())
+	}
+
+	// Too large to store: an evidence error, and no commit.
+	called := false
+	req := &groupReq{data: [][]byte{make([]byte, 65)}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error {
+		called = true
+		return nil
+	}}}
+	g.putAllCommit(ctx, s, &c, l, req)
+	if !errors.Is(req.err, evidence.ErrTooLarge) || called {
+		t.Errorf("unstorable batch: err %v, commit run %v", req.err, called)
+	}
+	// A failing commit reaches its caller; the objects stay stored.
+	boom := errors.New("boom")
+	req = &groupReq{data: [][]byte{[]byte("kept")}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error { return boom }}}
+	g.putAllCommit(ctx, s, &c, l, req)
+	if req.err != nil || !errors.Is(req.commit.err, boom) {
+		t.Errorf("failing commit: %v, %v", req.err, req.commit.err)
 	}
 }

@@ -2,10 +2,13 @@ package export
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // stageLimit is how many bytes of staged evidence (attachments, mostly) a
@@ -21,21 +24,42 @@ const stageLimit = 32 << 20
 // rule still holds: the conversation's entries are committed only after
 // the last flush, so every object an entry names is durable first.
 type staged struct {
-	data  [][]byte       // object i's bytes until it is stored (then nil)
-	refs  []evidence.Ref // refs[i] once object i is stored
-	bytes int64          // bytes staged and not yet stored
+	data  [][]byte         // object i's bytes until it is stored (then nil)
+	sums  []hashchain.Hash // object i's address (SHA-256), from the start
+	refs  []evidence.Ref   // refs[i] once object i is stored
+	bytes int64            // bytes staged and not yet stored
 }
 
-// add stages body and returns its index, which sum resolves after the
-// flush that stores it.
+// add stages body and returns its index.
 func (s *staged) add(body []byte) int {
 	s.data = append(s.data, body)
+	s.sums = append(s.sums, hashchain.Hash(sha256.Sum256(body)))
 	s.bytes += int64(len(body))
 	return len(s.data) - 1
 }
 
-// sum is the address of object i; only valid once it is stored.
-func (s *staged) sum(i int) hashchain.Hash { return s.refs[i].Sum }
+// sum is the address object i will be stored at: known when it is
+// staged, so that the entries naming it can be built before it is
+// stored; they are committed only once it is durable (stored checks
+// that the store filed it there).
+func (s *staged) sum(i int) hashchain.Hash { return s.sums[i] }
+
+// stored records refs of the objects from n on, as the store returned
+// them, and releases their bytes.
+func (s *staged) stored(n int, refs []evidence.Ref) error {
+	if len(refs) != len(s.data)-n {
+		return &fatal{fmt.Errorf("export: evidence: stored %d objects, want %d", len(refs), len(s.data)-n)}
+	}
+	for k, ref := range refs {
+		if ref.Sum != s.sums[n+k] {
+			return &fatal{fmt.Errorf("export: evidence: the store filed an object under %s, want %s", ref.Sum, s.sums[n+k])}
+		}
+	}
+	s.refs = append(s.refs, refs...)
+	clear(s.data[n:])
+	s.bytes = 0
+	return nil
+}
 
 // flush stores every staged object and returns when all are durable.
 func (r *runner) flush(ctx context.Context, s *staged) error {
@@ -47,12 +71,28 @@ func (r *runner) flush(ctx context.Context, s *staged) error {
 	if err != nil {
 		return &fatal{fmt.Errorf("export: evidence: %w", err)}
 	}
-	if len(refs) != len(s.data)-n {
-		return &fatal{fmt.Errorf("export: evidence: stored %d objects, want %d", len(refs), len(s.data)-n)}
+	return s.stored(n, refs)
+}
+
+// storeAndCommit stores every staged object not stored yet and then runs
+// fn in a ledger transaction (as committer.updateLatest, with the latest
+// captures of ids), both with whatever other conversations are queued:
+// the evidence batch's leader commits the batch's conversations in one
+// transaction once all of its objects are durable. Every object an entry
+// names is durable before the commit, as with flush then commit.
+func (r *runner) storeAndCommit(ctx context.Context, s *staged, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
+	n := len(s.refs)
+	req := &groupReq{data: s.data[n:], commit: &commitReq{ids: ids, latestFn: fn}}
+	r.group.putAllCommit(ctx, r.d.Evidence, &r.commits, r.d.Ledger, req)
+	if req.err != nil {
+		return &fatal{fmt.Errorf("export: evidence: %w", req.err)}
 	}
-	s.refs = append(s.refs, refs...)
-	clear(s.data[n:])
-	s.bytes = 0
+	if err := s.stored(n, req.refs); err != nil {
+		return err
+	}
+	if req.commit.err != nil {
+		return &fatal{req.commit.err}
+	}
 	return nil
 }
 

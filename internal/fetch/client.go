@@ -340,7 +340,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			return fail(fmt.Errorf("%w (gave up after %d attempts)", cur, attempt))
 		}
 		if wait <= 0 {
-			wait = c.backoff(attempt)
+			wait = c.failureBackoff(attempt)
 			sleepFor = wait
 		}
 		if elapsed := c.cfg.Now().Add(wait).Sub(start); elapsed > c.cfg.MaxElapsed {

@@ -83,6 +83,26 @@ func (c *Client) backoff(n int) time.Duration {
 	return fullJitter(c.cfg.BackoffBase, c.cfg.BackoffCap, n)
 }
 
+// firstRetryDivisor: the first retry of a failure that is not a 429 (a
+// 5xx, a reset, a truncated body) waits up to BackoffBase/5 (100 ms by
+// default), not BackoffBase. Such failures are mostly one-off (a gateway
+// 502, a connection dropped): an early second attempt usually succeeds,
+// as Go's own transport assumes when it resends at once on a reused
+// connection that broke. Retries from the second on wait as before, so
+// a failing API is still backed off from, and the wait a call may reach
+// over all its attempts barely changes. A 429 without Retry-After keeps
+// the full base: there the server said it is overloaded.
+const firstRetryDivisor = 5
+
+// failureBackoff is the wait before retry n (1-based) of a failure that
+// is not a 429: backoff, the first one shorter (firstRetryDivisor).
+func (c *Client) failureBackoff(n int) time.Duration {
+	if c.cfg.Backoff != nil || n > 1 {
+		return c.backoff(n)
+	}
+	return fullJitter(c.cfg.BackoffBase/firstRetryDivisor, c.cfg.BackoffCap, 1)
+}
+
 func fullJitter(base, ceiling time.Duration, n int) time.Duration {
 	d := ceiling
 	if n < 1 {

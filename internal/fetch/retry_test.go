@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -375,4 +376,56 @@ func TestConcurrentRetriesRaceClean(t *testing.T) {
 	if s.Requests != 41 || s.Retries != 20 || s.Endpoints[RouteConversation].Requests != 40 {
 		t.Errorf("stats %+v", s)
 	}
+}
+
+// TestFirstRetryQuicker: with the default backoff, the first retry of a
+// 5xx waits at most BackoffBase/5 and later ones up to the full capped
+// exponential; a 429 without Retry-After keeps the full base.
+func TestFirstRetryQuicker(t *testing.T) {
+	base := DefaultBackoffBase
+	var first, second, throttled []time.Duration
+	for range 40 {
+		f := newFakeAPI(t, status(503))
+		clk := newFakeClock()
+		c := f.client(clk, func(cfg *Config) { cfg.Backoff, cfg.MaxAttempts = nil, 3 })
+		if _, _, err := c.GetConversation(context.Background(), "c1"); err == nil {
+			t.Fatal("want an error")
+		}
+		s := clk.Sleeps()
+		if len(s) != 2 {
+			t.Fatalf("sleeps %v, want 2", s)
+		}
+		first, second = append(first, s[0]), append(second, s[1])
+
+		f = newFakeAPI(t, status(429))
+		clk = newFakeClock()
+		c = f.client(clk, func(cfg *Config) { cfg.Backoff, cfg.MaxAttempts = nil, 2 })
+		if _, _, err := c.GetConversation(context.Background(), "c1"); err == nil {
+			t.Fatal("want an error")
+		}
+		// The wait is the pacer's pause (every worker waits at the gate):
+		// the longest sleep.
+		s = clk.Sleeps()
+		if len(s) == 0 {
+			t.Fatal("429: no wait")
+		}
+		throttled = append(throttled, slices.Max(s))
+	}
+	check := func(name string, ds []time.Duration, limit time.Duration) {
+		t.Helper()
+		var top time.Duration
+		for _, d := range ds {
+			if d < 0 || d > limit {
+				t.Errorf("%s wait %s outside [0, %s]", name, d, limit)
+			}
+			top = max(top, d)
+		}
+		// 40 uniform draws all in the lower half: 2⁻⁴⁰.
+		if top <= limit/2 {
+			t.Errorf("%s waits %v: none above %s, not drawn over [0, %s]", name, ds, limit/2, limit)
+		}
+	}
+	check("first retry of a 503", first, 100*time.Millisecond)
+	check("second retry of a 503", second, 2*base)
+	check("retry of a 429 without Retry-After", throttled, base)
 }

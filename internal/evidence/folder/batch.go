@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -19,6 +20,10 @@ import (
 // syncs file by file: issued together, a journaling file system commits
 // them in fewer journal writes than one after another.
 const batchSyncs = 8
+
+// batchWriters is how many files PutBatch creates, writes and links at
+// once.
+const batchWriters = 4
 
 // syncfsMin is the fewest new objects for which PutBatch makes a batch
 // durable with syncfs(2) rather than file by file: a syncfs also writes
@@ -124,28 +129,44 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			return nil, wrapPut(p.key, err)
 		}
 	}
+	// The files are created and written by a few goroutines at once: it
+	// is mostly kernel work (allocating inodes, directory entries) that
+	// one goroutine would do on one core while the batch's conversations
+	// wait on it.
+	var otherFS atomic.Bool
+	var w errgroup.Group
+	w.SetLimit(batchWriters)
 	for _, p := range todo {
-		fh, err := os.CreateTemp(filepath.Dir(p.dst), tmpPrefix+"*")
-		if err != nil {
-			return nil, wrapPut(p.key, err)
-		}
-		p.fh, p.tmp = fh, fh.Name()
-		if _, err := fh.Write(data[p.i]); err != nil {
-			return nil, wrapPut(p.key, err)
-		}
-		if err := fh.Chmod(0o444); err != nil {
-			return nil, wrapPut(p.key, err)
-		}
-		if root != nil {
-			same, err := sameFileSystem(root, fh)
+		w.Go(func() error {
+			fh, err := os.CreateTemp(filepath.Dir(p.dst), tmpPrefix+"*")
 			if err != nil {
-				return nil, wrapPut(p.key, err)
+				return wrapPut(p.key, err)
 			}
-			if !same {
-				root.Close()
-				root = nil
+			p.fh, p.tmp = fh, fh.Name()
+			if _, err := fh.Write(data[p.i]); err != nil {
+				return wrapPut(p.key, err)
 			}
-		}
+			if err := fh.Chmod(0o444); err != nil {
+				return wrapPut(p.key, err)
+			}
+			if root != nil {
+				same, err := sameFileSystem(root, fh)
+				if err != nil {
+					return wrapPut(p.key, err)
+				}
+				if !same {
+					otherFS.Store(true)
+				}
+			}
+			return nil
+		})
+	}
+	if err := w.Wait(); err != nil {
+		return nil, err
+	}
+	if root != nil && otherFS.Load() {
+		root.Close()
+		root = nil
 	}
 	// Every file's bytes are durable before any name points at them.
 	var g errgroup.Group
@@ -175,21 +196,36 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			return nil, err
 		}
 	}
+	// Linked by a few goroutines at once too, for the same reason.
+	linked := make([]bool, len(todo))
+	var lk errgroup.Group
+	lk.SetLimit(batchWriters)
+	for k, p := range todo {
+		lk.Go(func() error {
+			if err := os.Link(p.tmp, p.dst); err != nil {
+				if !errors.Is(err, fs.ErrExist) {
+					return wrapPut(p.key, err)
+				}
+				// Stored concurrently, or someone else wrote there: as Put.
+				existed, err := f.checkExisting(p.dst, refs[p.i].Sum)
+				if err != nil {
+					return wrapPut(p.key, err)
+				}
+				refs[p.i].Existed = existed
+				return nil
+			}
+			linked[k] = true
+			return nil
+		})
+	}
+	if err := lk.Wait(); err != nil {
+		return nil, err
+	}
 	dirs := map[string]bool{}
-	for _, p := range todo {
-		if err := os.Link(p.tmp, p.dst); err != nil {
-			if !errors.Is(err, fs.ErrExist) {
-				return nil, wrapPut(p.key, err)
-			}
-			// Stored concurrently, or someone else wrote there: as Put.
-			existed, err := f.checkExisting(p.dst, refs[p.i].Sum)
-			if err != nil {
-				return nil, wrapPut(p.key, err)
-			}
-			refs[p.i].Existed = existed
-			continue
+	for k, p := range todo {
+		if linked[k] {
+			dirs[filepath.Dir(p.dst)] = true
 		}
-		dirs[filepath.Dir(p.dst)] = true
 	}
 	if root != nil {
 		// The same descriptor: a writeback error since the first syncfs

@@ -103,22 +103,27 @@ type groupReq struct {
 // for data[i] once all of it is durable.
 func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) ([]evidence.Ref, error) {
 	req := &groupReq{data: data}
-	g.q.do(req, func(batch []*groupReq, _ func()) {
-		var all [][]byte
-		for _, b := range batch {
-			all = append(all, b.data...)
-		}
-		refs, err := evidence.PutAll(ctx, s, all)
-		off := 0
-		for _, b := range batch {
-			b.refs, b.err = nil, err
-			if err == nil {
-				b.refs = refs[off : off+len(b.data) : off+len(b.data)]
-			}
-			off += len(b.data)
-		}
-	})
+	g.q.do(req, func(batch []*groupReq, _ func()) { storeBatch(ctx, s, batch) })
 	return req.refs, req.err
+}
+
+// storeBatch stores the data of every request of batch in one
+// evidence.PutAll and gives each its refs, or the batch's error.
+func storeBatch(ctx context.Context, s evidence.Store, batch []*groupReq) error {
+	var all [][]byte
+	for _, b := range batch {
+		all = append(all, b.data...)
+	}
+	refs, err := evidence.PutAll(ctx, s, all)
+	off := 0
+	for _, b := range batch {
+		b.refs, b.err = nil, err
+		if err == nil {
+			b.refs = refs[off : off+len(b.data) : off+len(b.data)]
+		}
+		off += len(b.data)
+	}
+	return err
 }
 
 // putAllCommit stores req.data with whatever else is queued, as putAll,
@@ -129,19 +134,7 @@ func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) (
 // whether the transaction did. The next batch is stored meanwhile.
 func (g *grouper) putAllCommit(ctx context.Context, s evidence.Store, c *committer, l *ledger.Ledger, req *groupReq) {
 	g.q.do(req, func(batch []*groupReq, handOff func()) {
-		var all [][]byte
-		for _, b := range batch {
-			all = append(all, b.data...)
-		}
-		refs, err := evidence.PutAll(ctx, s, all)
-		off := 0
-		for _, b := range batch {
-			b.refs, b.err = nil, err
-			if err == nil {
-				b.refs = refs[off : off+len(b.data) : off+len(b.data)]
-			}
-			off += len(b.data)
-		}
+		err := storeBatch(ctx, s, batch)
 		// The next batch is stored while this one commits.
 		handOff()
 		if err != nil {

@@ -340,12 +340,22 @@ func (x *LedgerIndex) Conversations(ctx context.Context, fn func(convID string) 
 
 // Captures implements diff.ConversationIndex.
 func (x *LedgerIndex) Captures(ctx context.Context, seqs []uint64, fn func(diff.Captured) error) error {
+	return x.captures(ctx, seqs, nil, fn)
+}
+
+// captures reduces the captures at seqs, opening and all, except those
+// for which checked is true: their opening was read and checked already,
+// and only what the entry gives is returned (Missing).
+func (x *LedgerIndex) captures(ctx context.Context, seqs []uint64, checked func(seq uint64) bool, fn func(diff.Captured) error) error {
 	if err := x.snapshot(ctx); err != nil {
 		return err
 	}
 	return x.L.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
 		if e.Kind != leaf.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
 			return fmt.Errorf("reconcile: entry %d is not a capture in this index", e.Seq)
+		}
+		if checked != nil && checked(e.Seq) {
+			return fn(captureBase(&e))
 		}
 		c, err := x.captured(ctx, e)
 		if err != nil {

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -40,22 +39,7 @@ func (x *LedgerIndex) wasChecked(seq uint64) bool {
 // its opened fields. Any other is reduced as Captures does, opening and
 // all.
 func (x *LedgerIndex) Missing(ctx context.Context, seqs []uint64, fn func(diff.Captured) error) error {
-	if err := x.snapshot(ctx); err != nil {
-		return err
-	}
-	return x.L.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
-		if e.Kind != leaf.KindMessage || e.Seq >= x.size || (x.Matter != "" && e.Matter != x.Matter) {
-			return fmt.Errorf("reconcile: entry %d is not a capture in this index", e.Seq)
-		}
-		if x.wasChecked(e.Seq) {
-			return fn(captureBase(&e))
-		}
-		c, err := x.captured(ctx, e)
-		if err != nil {
-			return err
-		}
-		return fn(c)
-	})
+	return x.captures(ctx, seqs, x.wasChecked, fn)
 }
 
 var _ diff.BriefIndex = (*LedgerIndex)(nil)

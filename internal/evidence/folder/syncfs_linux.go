@@ -90,6 +90,11 @@ func openSyncfs(dir string) (*os.File, error) {
 }
 
 func fstatfs(d *os.File, st *unix.Statfs_t) error {
+	return onFD(d, func(fd int) error { return unix.Fstatfs(fd, st) })
+}
+
+// onFD runs call on d's descriptor, again while a signal interrupts it.
+func onFD(d *os.File, call func(fd int) error) error {
 	rc, err := d.SyscallConn()
 	if err != nil {
 		return err
@@ -97,7 +102,7 @@ func fstatfs(d *os.File, st *unix.Statfs_t) error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			if serr = unix.Fstatfs(int(fd), st); !errors.Is(serr, unix.EINTR) {
+			if serr = call(int(fd)); !errors.Is(serr, unix.EINTR) {
 				return
 			}
 		}
@@ -126,19 +131,5 @@ var sameFileSystem = func(root, f *os.File) (bool, error) {
 
 // syncfsFile is syncfs(2) on d's file system; tests count and fail it.
 var syncfsFile = func(d *os.File) error {
-	rc, err := d.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = unix.Syncfs(int(fd)); !errors.Is(serr, unix.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return serr
+	return onFD(d, unix.Syncfs)
 }

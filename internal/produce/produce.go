@@ -550,21 +550,23 @@ func (p *producer) leaves(ctx context.Context, w *worker, convs []*convEntry) (m
 		}
 	}
 	slices.Sort(seqs)
-	type span struct{ at, end int }
-	spans := make(map[uint64]span, len(seqs))
+	// LeavesAt calls back in the order of seqs: ends[i] is where the
+	// leaf of seqs[i] ends in w.leaves.
+	ends := make([]int, 0, len(seqs))
 	w.leaves = w.leaves[:0]
-	err := p.d.Ledger.LeavesAt(ctx, seqs, func(seq uint64, leaf []byte) error {
-		at := len(w.leaves)
+	err := p.d.Ledger.LeavesAt(ctx, seqs, func(_ uint64, leaf []byte) error {
 		w.leaves = append(w.leaves, leaf...)
-		spans[seq] = span{at, len(w.leaves)}
+		ends = append(ends, len(w.leaves))
 		return nil
 	})
-	out := make(map[uint64][]byte, len(seqs))
-	for seq, s := range spans {
-		out[seq] = w.leaves[s.at:s.end:s.end]
-	}
 	if err != nil {
 		return nil, fmt.Errorf("produce: conversations %s to %s: %w", convs[0].id, convs[len(convs)-1].id, err)
+	}
+	out := make(map[uint64][]byte, len(seqs))
+	at := 0
+	for i, end := range ends {
+		out[seqs[i]] = w.leaves[at:end:end]
+		at = end
 	}
 	return out, nil
 }

@@ -310,7 +310,6 @@ func (it *scanItem) decode() {
 			return
 		}
 		cd, _ := d.(*leaf.ConversationDetail)
-		it.e.Kind = e.Kind
 		it.conv = &convEntry{id: strings.Clone(e.ConversationID), seq: it.seq, leafHash: it.lh, leaf: bytes.Clone(raw), strict: strict,
 			evidence: e.EvidenceSHA256, runID: strings.Clone(e.RunID), legalHold: cd != nil && cd.LegalHold}
 	case leaf.KindMessage:
@@ -340,7 +339,6 @@ func (it *scanItem) decode() {
 			it.err = fmt.Errorf("produce: entry %d: message %s has no readable timestamp", it.seq, m.msgID)
 			return
 		}
-		it.e.Kind = e.Kind
 		it.msg = m
 	}
 }

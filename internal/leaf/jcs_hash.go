@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // CanonicalSHA256 is the SHA-256 of CanonicalDetail(raw), the payload hash
@@ -45,10 +44,3 @@ type jcsPooled struct {
 }
 
 var jcsPool = sync.Pool{New: func() any { return new(jcsPooled) }}
-
-// appendJCS is appendJCS with st's stacks.
-func (st *jcsPooled) appendJCS(b, in []byte) ([]byte, bool) {
-	st.members = st.members[:0]
-	b, i, ok := st.value(b, in, jsonscan.Space(in, 0), 0)
-	return b, ok && jsonscan.Space(in, i) == len(in)
-}

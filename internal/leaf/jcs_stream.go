@@ -17,6 +17,12 @@ import (
 // ok false means "not in the subset", never "invalid".
 func appendJCS(b, in []byte) ([]byte, bool) {
 	var st jcsState
+	return st.appendJCS(b, in)
+}
+
+// appendJCS is appendJCS with st's stacks (CanonicalSHA256 pools them).
+func (st *jcsState) appendJCS(b, in []byte) ([]byte, bool) {
+	st.members = st.members[:0]
 	b, i, ok := st.value(b, in, jsonscan.Space(in, 0), 0)
 	return b, ok && jsonscan.Space(in, i) == len(in)
 }

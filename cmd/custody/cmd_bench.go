@@ -25,6 +25,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&o.cfg.Clients, "clients", []int{1}, "measure custody with each of these numbers of OAuth clients (e.g. 1,2,4), each on a fresh simulator")
 	fs.StringVar(&o.cfg.JSSDK, "jssdk", defaultJSSDK(), "folder holding the official Genesys JavaScript SDK's node_modules ($CUSTODY_JSSDK, else .tools/jssdk of the module); \"none\" skips the SDK row")
 	fs.IntVar(&o.cfg.JSSDKWorkers, "jssdk-workers", 8, "concurrent workers of the JavaScript SDK export")
+	fs.BoolVar(&o.cfg.JSSDKComplete, "jssdk-complete", true, "also run the SDK script told to lose nothing (every call retried), as a js-sdk-complete row")
 }
 
 // defaultJSSDK is $CUSTODY_JSSDK, else .tools/jssdk beside the go.mod of
@@ -72,8 +73,12 @@ conversation and its messages in bulk, --jssdk-workers at once, retrying
 a 429 after Retry-After at most five tries, since the SDK itself does not
 retry) on a fresh simulator of the same org and faults. Its msgs lost are
 the messages custody captured that it did not receive, and wall/js-sdk is
-custody's wall time ÷ the SDK's. Without node or the SDK the row is left
-out with a note on stderr.
+custody's wall time ÷ the SDK's. That script loses what the SDK loses (a
+5xx, a reset or a truncated body costs the conversation), so it does less
+than custody; a js-sdk-complete row (--jssdk-complete, on by default) runs
+it again told to lose nothing, every call retried with jittered backoff,
+and wall/complete compares custody with that. Without node or the SDK the
+rows are left out with a note on stderr.
 `
 
 // newBenchCommand is 'custody bench': run bare, it is 'bench export' (what
@@ -160,11 +165,12 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 			OverLimit       float64 `json:"wall_over_limit"`
 			SpeedUp         float64 `json:"speed_up,omitempty"`
 			OverJSSDK       float64 `json:"wall_over_jssdk,omitempty"`
+			OverComplete    float64 `json:"wall_over_jssdk_complete,omitempty"`
 		}
 		var out []row
 		for _, r := range rows {
 			out = append(out, row{r, r.PerConversation(), r.Budget(), r.TooManyShare(), r.Wall.Seconds(),
-				r.PhysicalLimit().Seconds(), r.OverLimit(), bench.SpeedUp(rows, r), bench.OverJSSDK(rows, r)})
+				r.PhysicalLimit().Seconds(), r.OverLimit(), bench.SpeedUp(rows, r), bench.OverJSSDK(rows, r), bench.OverJSSDKComplete(rows, r)})
 		}
 		return json.NewEncoder(g.stdout).Encode(out)
 	}

@@ -56,10 +56,19 @@ type jssdkResult struct {
 // maxScriptOutput bounds what is read from the script: one short line.
 const maxScriptOutput = 1 << 20
 
+// Methods of the SDK rows: the script as an SDK user writes it, and the
+// same told to lose nothing (COMPLETE=1: every call tried again on a 5xx,
+// a dropped connection or a truncated body), the work custody does.
+const (
+	MethodJSSDK         = "js-sdk"
+	MethodJSSDKComplete = "js-sdk-complete"
+)
+
 // runJSSDK runs the SDK export script against srv with the given workers
-// and returns its row. The request and 429 counts are the simulator's
-// (as for the other methods), not the script's own.
-func runJSSDK(ctx context.Context, cfg Config, srv *sim.Server, interval string) (Row, error) {
+// and returns its row; complete runs it in its lose-nothing mode. The
+// request and 429 counts are the simulator's (as for the other methods),
+// not the script's own.
+func runJSSDK(ctx context.Context, cfg Config, srv *sim.Server, interval string, complete bool) (Row, error) {
 	node, err := JSSDKAvailable(cfg.JSSDK)
 	if err != nil {
 		return Row{}, err
@@ -85,6 +94,11 @@ func runJSSDK(ctx context.Context, cfg Config, srv *sim.Server, interval string)
 	cmd.Env = append(os.Environ(), "JSSDK_DIR="+dir, "SIM_API_URL="+srv.APIURL, "SIM_LOGIN_URL="+srv.LoginURL,
 		"SIM_CLIENT_ID="+srv.ClientID, "SIM_CLIENT_SECRET="+srv.ClientSecret, "SIM_INTERVAL="+interval,
 		"WORKERS="+strconv.Itoa(workers))
+	method := MethodJSSDK
+	if complete {
+		cmd.Env = append(cmd.Env, "COMPLETE=1")
+		method = MethodJSSDKComplete
+	}
 	var stdout, stderr limitedBuffer
 	stdout.max, stderr.max = maxScriptOutput, maxScriptOutput
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -94,7 +108,7 @@ func runJSSDK(ctx context.Context, cfg Config, srv *sim.Server, interval string)
 		if ctx.Err() != nil {
 			return Row{}, ctx.Err()
 		}
-		return Row{}, fmt.Errorf("bench: JavaScript SDK export: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+		return Row{}, fmt.Errorf("bench: JavaScript SDK export (%s): %w: %s", method, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	wall := time.Since(t0)
 	var res jssdkResult
@@ -103,7 +117,7 @@ func runJSSDK(ctx context.Context, cfg Config, srv *sim.Server, interval string)
 		line = line[i+1:]
 	}
 	if err := json.Unmarshal(line, &res); err != nil {
-		return Row{}, fmt.Errorf("bench: JavaScript SDK export: output %q: %w", truncateForError(line), err)
+		return Row{}, fmt.Errorf("bench: JavaScript SDK export (%s): output %q: %w", method, truncateForError(line), err)
 	}
 	if res.WallSeconds > 0 {
 		// The script's own clock excludes node's start-up and loading the
@@ -111,7 +125,7 @@ func runJSSDK(ctx context.Context, cfg Config, srv *sim.Server, interval string)
 		wall = time.Duration(res.WallSeconds * float64(time.Second))
 	}
 	req, listing, setup, tooMany := count(before, srv.Stats())
-	return Row{Method: "js-sdk", Conversations: res.Conversations, Requests: req, Listing: listing, Setup: setup, TooMany: tooMany,
+	return Row{Method: method, Conversations: res.Conversations, Requests: req, Listing: listing, Setup: setup, TooMany: tooMany,
 		Lost: res.ConversationsLost, Messages: res.Messages, Wall: wall, Limit: cfg.RateLimit, Clients: 1, JobDelay: jobDelay}, nil
 }
 

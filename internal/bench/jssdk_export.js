@@ -16,9 +16,16 @@
 // body the SDK could not parse (a truncated response) is accepted as the
 // SDK hands it over, as its users do: its messages are simply missing.
 //
+// With COMPLETE=1 it is what a user writes who must lose nothing, as
+// custody must: every call, not only the listing's, is tried again on a
+// 5xx, a dropped connection or a body of the wrong shape (a truncated
+// response the SDK could not parse), after a backoff with full jitter
+// (0 – 100 ms, doubling each try, at most 3.2 s), and on 429 after its
+// Retry-After, at most ten tries in all. Still no pacing.
+//
 // Run by internal/bench (embedded); environment: JSSDK_DIR (where
 // node_modules is), SIM_LOGIN_URL, SIM_API_URL, SIM_CLIENT_ID,
-// SIM_CLIENT_SECRET, SIM_INTERVAL, WORKERS (default 8).
+// SIM_CLIENT_SECRET, SIM_INTERVAL, WORKERS (default 8), COMPLETE.
 // Output: one JSON line {"wall_seconds", "requests", "too_many",
 // "conversations", "conversations_lost", "messages"}.
 'use strict';
@@ -35,25 +42,31 @@ function gateway(u) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const complete = process.env.COMPLETE === '1';
+const maxTries = complete ? 10 : 5;
+// backoff before try tries+1 of a failed (not 429) call: the listing's
+// fixed half second, or with COMPLETE full jitter from 100 ms doubling.
+const backoff = (tries) => (complete ? Math.random() * Math.min(100 * 2 ** (tries - 1), 3200) : 500);
 let requests = 0;
 let tooMany = 0;
 
 // call makes one SDK call, trying a 429 again after its Retry-After; with
-// valid (the listing) also a 5xx, a call that got no response, and a body
-// valid refuses (a truncated one the SDK could not parse).
+// valid (the listing, and every call with COMPLETE) also a 5xx, a call
+// that got no response, and a body valid refuses (a truncated one the SDK
+// could not parse).
 async function call(fn, valid) {
   for (let tries = 1; ; tries++) {
     requests++;
     try {
       const body = (await fn()).body;
       if (valid && !valid(body)) {
-        if (tries >= 5) throw new Error('unreadable listing response');
-        await sleep(500);
+        if (tries >= maxTries) throw new Error('unreadable response');
+        await sleep(backoff(tries));
         continue;
       }
       return body;
     } catch (e) {
-      if (tries >= 5) throw e;
+      if (tries >= maxTries) throw e;
       if (e && e.status === 429) {
         tooMany++;
         const ra = Number(e.headers && e.headers['retry-after']);
@@ -61,14 +74,20 @@ async function call(fn, valid) {
         continue;
       }
       if (valid && (!e || !e.status || e.status >= 500)) {
-        await sleep(500);
+        await sleep(backoff(tries));
         continue;
       }
       throw e;
     }
   }
 }
-const listing = (fn) => call(fn, (body) => body !== null && typeof body === 'object');
+const isObject = (body) => body !== null && typeof body === 'object';
+const listing = (fn) => call(fn, isObject);
+// With COMPLETE the capture's calls are checked like the listing's: a
+// message conversation must list its participants, a bulk read its
+// entities.
+const conversationOK = complete ? (b) => isObject(b) && Array.isArray(b.participants) : undefined;
+const bulkOK = complete ? (b) => isObject(b) && Array.isArray(b.entities) : undefined;
 
 async function main() {
   const workers = Math.max(1, Number(process.env.WORKERS || 8));
@@ -107,10 +126,10 @@ async function main() {
     while (next < ids.length) {
       const id = ids[next++];
       try {
-        const mc = await call(() => conversations.getConversationsMessage(id));
+        const mc = await call(() => conversations.getConversationsMessage(id), conversationOK);
         const msgs = [];
         for (const p of (mc && mc.participants) || []) for (const m of p.messages || []) msgs.push(m.messageId);
-        const bulk = await call(() => conversations.postConversationsMessageMessagesBulk(id, { body: msgs }));
+        const bulk = await call(() => conversations.postConversationsMessageMessagesBulk(id, { body: msgs }), bulkOK);
         const got = new Set();
         for (const m of (bulk && Array.isArray(bulk.entities) && bulk.entities) || []) if (m && m.id) got.add(m.id);
         messages += got.size;

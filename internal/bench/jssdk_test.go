@@ -71,7 +71,9 @@ func TestRunJSSDK(t *testing.T) {
 }
 
 // TestRunJSSDKFaults: with faults the SDK row still comes back (no
-// panic, no error), and it cannot receive more than custody captured.
+// panic, no error), and it cannot receive more than custody captured;
+// the js-sdk-complete row, told to lose nothing, receives every message
+// custody captured, in at least as many requests.
 func TestRunJSSDKFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts node")
@@ -83,15 +85,31 @@ func TestRunJSSDKFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rows, err := Run(ctx, Config{Conversations: 20, RateLimit: 6000, Seed: 4, Concurrency: 4, SkipNaive: true, JSSDK: dir,
-		Faults: "5xx=0.1,truncate=0.1"})
+		Faults: "5xx=0.1,truncate=0.1", JSSDKComplete: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, s := rows[0], rows[len(rows)-1]
-	if s.Method != "js-sdk" || s.Messages > c.Messages || s.Messages+s.MessagesLost != c.Messages || s.Conversations != c.Conversations {
+	if len(rows) != 3 || rows[1].Method != MethodJSSDK || rows[2].Method != MethodJSSDKComplete {
+		t.Fatalf("rows: %+v", rows)
+	}
+	c, s, f := rows[0], rows[1], rows[2]
+	if s.Messages > c.Messages || s.Messages+s.MessagesLost != c.Messages || s.Conversations != c.Conversations {
 		t.Errorf("custody %+v\njs-sdk %+v", c, s)
 	}
-	t.Logf("custody %d messages, js-sdk %d (lost %d, %d conversations lost)", c.Messages, s.Messages, s.MessagesLost, s.Lost)
+	if f.Lost != 0 || f.Messages != c.Messages || f.MessagesLost != 0 || f.Conversations != c.Conversations ||
+		f.Requests < f.Listing+2*int64(f.Conversations) {
+		t.Errorf("custody %+v\njs-sdk-complete %+v", c, f)
+	}
+	if OverJSSDKComplete(rows, c) <= 0 {
+		t.Errorf("no wall/complete ratio for custody")
+	}
+	var b strings.Builder
+	PrintTable(&b, Config{JSSDKComplete: true}, rows)
+	if !strings.Contains(b.String(), "js-sdk-complete") || !strings.Contains(b.String(), "wall/complete") {
+		t.Errorf("table lacks the js-sdk-complete row:\n%s", b.String())
+	}
+	t.Logf("custody %d messages, js-sdk %d (lost %d, %d conversations lost), js-sdk-complete %d in %d requests",
+		c.Messages, s.Messages, s.MessagesLost, s.Lost, f.Messages, f.Requests)
 }
 
 func TestJSSDKAvailableMissing(t *testing.T) {

@@ -355,7 +355,12 @@ func over(rows []Row, r Row, method string) float64 {
 // it to the first custody row.
 func PrintTable(w io.Writer, cfg Config, rows []Row) {
 	fmt.Fprintf(w, "export benchmark: %d conversations in the org, limit %d requests/min per client, faults %q\n", cfg.Conversations, cfg.RateLimit, cfg.Faults)
-	fmt.Fprintf(w, "physical limit: requests beyond the initial allowance (a minute's worth per client) at the budget, plus the %s listing job delay\n\n", jobDelay)
+	fmt.Fprintf(w, "physical limit: requests beyond the initial allowance (a minute's worth per client) at the budget, plus the %s listing job delay\n", jobDelay)
+	dir := cfg.Dir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	fmt.Fprintf(w, "work folder (ledger, evidence): %s, on %s\n\n", dir, FileSystem(dir))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "method\tclients\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\tphysical limit\twall/limit\tspeed-up\tmessages\tmsgs lost\twall/js-sdk\twall/complete\t")
 	for _, r := range rows {

@@ -413,7 +413,7 @@ func PrintTable(w io.Writer, cfg Config, rows []Row) {
 			}
 			fmt.Fprintf(w, "\njs-sdk: the official Genesys JavaScript SDK, %d workers, on a fresh simulator of the same org and faults;\nits msgs lost are messages custody captured that it did not receive; wall/js-sdk is custody's wall ÷ its wall\n", workers)
 			if cfg.JSSDKComplete {
-				fmt.Fprintf(w, "js-sdk-complete: the same script told to lose nothing, as custody must (every call retried on a 5xx, a reset\nor a truncated body, with jittered backoff, at most ten tries); wall/complete is custody's wall ÷ its wall\n")
+				fmt.Fprintf(w, "js-sdk-complete: the same script told to lose nothing, as custody must (every call retried on a 5xx, a reset\nor a truncated body with jittered backoff, ten tries; a 429 after Retry-After, a hundred); wall/complete is custody's wall ÷ its wall\n")
 			}
 			break
 		}

@@ -20,8 +20,9 @@
 // custody must: every call, not only the listing's, is tried again on a
 // 5xx, a dropped connection or a body of the wrong shape (a truncated
 // response the SDK could not parse), after a backoff with full jitter
-// (0 – 100 ms, doubling each try, at most 3.2 s), and on 429 after its
-// Retry-After, at most ten tries in all. Still no pacing.
+// (0 – 100 ms, doubling each try, at most 3.2 s), at most ten tries; and a
+// 429 after its Retry-After, up to a hundred times, since under a rate
+// limit ten 429s in a row are common without pacing. Still no pacing.
 //
 // Run by internal/bench (embedded); environment: JSSDK_DIR (where
 // node_modules is), SIM_LOGIN_URL, SIM_API_URL, SIM_CLIENT_ID,
@@ -43,7 +44,9 @@ function gateway(u) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const complete = process.env.COMPLETE === '1';
-const maxTries = complete ? 10 : 5;
+// exhausted says whether a call has used up its tries: five in all as an
+// SDK user writes it; with COMPLETE ten failures or a hundred 429s.
+const exhausted = (throttled, failed) => (complete ? throttled >= 100 || failed >= 10 : throttled + failed >= 5);
 // backoff before try tries+1 of a failed (not 429) call: the listing's
 // fixed half second, or with COMPLETE full jitter from 100 ms doubling.
 const backoff = (tries) => (complete ? Math.random() * Math.min(100 * 2 ** (tries - 1), 3200) : 500);
@@ -55,26 +58,29 @@ let tooMany = 0;
 // that got no response, and a body valid refuses (a truncated one the SDK
 // could not parse).
 async function call(fn, valid) {
-  for (let tries = 1; ; tries++) {
+  let throttled = 0; // 429s
+  let failed = 0; // other failures
+  for (;;) {
     requests++;
     try {
       const body = (await fn()).body;
       if (valid && !valid(body)) {
-        if (tries >= maxTries) throw new Error('unreadable response');
-        await sleep(backoff(tries));
+        if (exhausted(throttled, ++failed)) throw new Error('unreadable response');
+        await sleep(backoff(failed));
         continue;
       }
       return body;
     } catch (e) {
-      if (tries >= maxTries) throw e;
       if (e && e.status === 429) {
         tooMany++;
+        if (exhausted(++throttled, failed)) throw e;
         const ra = Number(e.headers && e.headers['retry-after']);
         await sleep(1000 * (Number.isFinite(ra) && ra > 0 ? ra : 1));
         continue;
       }
+      if (exhausted(throttled, ++failed)) throw e;
       if (valid && (!e || !e.status || e.status >= 500)) {
-        await sleep(backoff(tries));
+        await sleep(backoff(failed));
         continue;
       }
       throw e;

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,7 +108,7 @@ func TestExportCrashCampaign(t *testing.T) {
 		}
 		return cmd, &out
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(crashSeed(t), 2))
 	killed := 0
 	for i := 0; killed < kills && i < 3*kills; i++ {
 		cmd, out := start()
@@ -160,4 +161,20 @@ func TestExportCrashCampaign(t *testing.T) {
 	if resumes < kills/2 {
 		t.Errorf("only %d of %d kills interrupted a run", resumes, kills)
 	}
+}
+
+// crashSeed is the seed of a crash campaign's kill times: 1, or
+// $CUSTODY_CRASH_SEED, so that a campaign can be run again with other
+// kill points (and a failure reproduced with the seed it logs).
+func crashSeed(t *testing.T) uint64 {
+	seed := uint64(1)
+	if s := os.Getenv("CUSTODY_CRASH_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("CUSTODY_CRASH_SEED: %v", err)
+		}
+		seed = n
+	}
+	t.Logf("kill times from seed %d (CUSTODY_CRASH_SEED)", seed)
+	return seed
 }

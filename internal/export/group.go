@@ -95,15 +95,18 @@ type groupReq struct {
 	refs []evidence.Ref
 	err  error // storing the batch failed
 	// commit, when set, runs once the batch is durable, in one
-	// transaction with the batch's other commits (putAllCommit).
-	commit *commitReq
+	// transaction with the batch's other commits (putAllCommit), through
+	// committer on ledger.
+	commit    *commitReq
+	committer *committer
+	ledger    *ledger.Ledger
 }
 
 // putAll stores data with whatever else is queued and returns refs[i]
 // for data[i] once all of it is durable.
 func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) ([]evidence.Ref, error) {
 	req := &groupReq{data: data}
-	g.q.do(req, func(batch []*groupReq, _ func()) { storeBatch(ctx, s, batch) })
+	g.q.do(req, func(batch []*groupReq, handOff func()) { storeCommitBatch(ctx, s, batch, handOff) })
 	return req.refs, req.err
 }
 
@@ -133,23 +136,41 @@ func storeBatch(ctx context.Context, s evidence.Store, batch []*groupReq) error 
 // whether storing failed (then nothing was committed), req.commit.err
 // whether the transaction did. The next batch is stored meanwhile.
 func (g *grouper) putAllCommit(ctx context.Context, s evidence.Store, c *committer, l *ledger.Ledger, req *groupReq) {
-	g.q.do(req, func(batch []*groupReq, handOff func()) {
-		err := storeBatch(ctx, s, batch)
-		// The next batch is stored while this one commits.
-		handOff()
-		if err != nil {
-			return
+	req.committer, req.ledger = c, l
+	g.q.do(req, func(batch []*groupReq, handOff func()) { storeCommitBatch(ctx, s, batch, handOff) })
+}
+
+// storeCommitBatch is the run of every batch, whoever leads it: it
+// stores the batch and then runs the commits of its requests that carry
+// one. A batch led by a putAll can hold a putAllCommit's request (a
+// conversation flushing its media early leads while another finishes):
+// that commit must run all the same, not be dropped with a nil error.
+func storeCommitBatch(ctx context.Context, s evidence.Store, batch []*groupReq, handOff func()) {
+	err := storeBatch(ctx, s, batch)
+	// The next batch is stored while this one commits.
+	handOff()
+	if err != nil {
+		return
+	}
+	type target struct {
+		c *committer
+		l *ledger.Ledger
+	}
+	var order []target
+	parts := map[target][]*commitReq{}
+	for _, b := range batch {
+		if b.commit == nil {
+			continue
 		}
-		var parts []*commitReq
-		for _, b := range batch {
-			if b.commit != nil {
-				parts = append(parts, b.commit)
-			}
+		k := target{b.committer, b.ledger}
+		if _, ok := parts[k]; !ok {
+			order = append(order, k)
 		}
-		if len(parts) > 0 {
-			c.run(ctx, l, parts)
-		}
-	})
+		parts[k] = append(parts[k], b.commit)
+	}
+	for _, k := range order {
+		k.c.run(ctx, k.l, parts[k])
+	}
 }
 
 // committer commits the ledger transactions of the conversations that

@@ -329,3 +329,97 @@ func TestPutAllCommit(t *testing.T) {
 		t.Errorf("failing commit: %v, %v", req.err, req.commit.err)
 	}
 }
+
+// gateStore is a store whose Put of the object "gate" waits until open is
+// closed (and says it started on started): a test holds a batch's leader
+// inside its store call while others queue.
+type gateStore struct {
+	evidence.Store
+	started chan struct{}
+	open    chan struct{}
+}
+
+func (g *gateStore) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
+	if string(data) == "gate" {
+		close(g.started)
+		<-g.open
+	}
+	return g.Store.Put(ctx, data)
+}
+
+// TestPutAllCommitBehindPutAll: a conversation's storeAndCommit
+// (putAllCommit) that lands in a batch led by another conversation's
+// early flush (putAll, which staged media over stageLimit make) still
+// has its commit run. It was skipped: the leader's run only stored, and
+// the caller was told its entries were committed when nothing was.
+func TestPutAllCommitBehindPutAll(t *testing.T) {
+	ctx := context.Background()
+	fs, err := folder.Open(t.TempDir(), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &gateStore{Store: fs, started: make(chan struct{}), open: make(chan struct{})}
+	l, _, err := ledger.Create(ctx, filepath.Join(t.TempDir(), "l.db"), "m", ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var g grouper
+	var c committer
+	flushed := make(chan error, 1)
+	go func() {
+		// The leader: an early flush, held in its store call.
+		_, err := g.putAll(ctx, s, [][]byte{[]byte("gate")})
+		flushed <- err
+	}()
+	<-s.started
+	// Another early flush queues first: it leads the next batch.
+	flushed2 := make(chan error, 1)
+	go func() {
+		_, err := g.putAll(ctx, s, [][]byte{[]byte("second flush")})
+		flushed2 <- err
+	}()
+	waitPending(t, &g, 1)
+	committed := false
+	req := &groupReq{data: [][]byte{[]byte("conversation body")}, commit: &commitReq{ids: []string{"m1"},
+		latestFn: func(tx *ledger.Tx, _ map[string]leaf.Entry) error {
+			committed = true
+			return tx.SetState("conv", "done")
+		}}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.putAllCommit(ctx, s, &c, l, req)
+	}()
+	// Let putAllCommit queue behind the second flush, in the batch it
+	// will lead, then let the first flush go on.
+	waitPending(t, &g, 2)
+	close(s.open)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-flushed2; err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if req.err != nil || req.commit.err != nil {
+		t.Fatalf("putAllCommit: %v, %v", req.err, req.commit.err)
+	}
+	if v, ok, err := l.State(ctx, "conv"); !committed || err != nil || !ok || v != "done" {
+		t.Fatalf("putAllCommit returned without error but its commit did not run (ran %v; state %q %v %v)", committed, v, ok, err)
+	}
+}
+
+// waitPending waits until n callers are queued on g.
+func waitPending(t *testing.T, g *grouper, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		g.q.mu.Lock()
+		k := len(g.q.pending)
+		g.q.mu.Unlock()
+		if k >= n {
+			return
+		}
+	}
+	t.Fatalf("%d callers never queued", n)
+}

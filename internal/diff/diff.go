@@ -557,12 +557,18 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 }
 
 func (d *differ) compareTime(c *Captured, v *exportfile.Value, emit func(finding.Kind, string, string, string, string) error) error {
-	ct, _, err := genesys.ParseTimestamp(c.Timestamp)
-	if err != nil {
-		return emit(finding.ValueAltered, finding.FieldTimestamp, c.Timestamp, v.Text, "captured timestamp cannot be parsed: cannot compare")
+	// A capture's timestamp is nearly always in MillisLayout already: then
+	// it is its own FormatMillis, and parsing it is cheap.
+	ct, ok := exportfile.ParseMillis(c.Timestamp)
+	expected := c.Timestamp
+	if !ok {
+		var err error
+		if ct, _, err = genesys.ParseTimestamp(c.Timestamp); err != nil {
+			return emit(finding.ValueAltered, finding.FieldTimestamp, c.Timestamp, v.Text, "captured timestamp cannot be parsed: cannot compare")
+		}
+		ct = ct.Truncate(time.Millisecond)
+		expected = genesys.FormatMillis(ct)
 	}
-	ct = ct.Truncate(time.Millisecond)
-	expected := genesys.FormatMillis(ct)
 	if v.Digits >= 3 {
 		if v.T.Truncate(time.Millisecond).Equal(ct) {
 			return nil

@@ -131,11 +131,33 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	d.s.PerConversation = map[string]finding.Counts{}
 
 	g, gctx := errgroup.WithContext(ctx)
-	work := make(chan *job)
-	ordered := make(chan *job, 2*opts.Concurrency)
+	// Workers take files in groups when the index loads several
+	// conversations at once (BatchIndex), one by one otherwise. ordered
+	// holds a group's files before the group is handed over, so it must
+	// hold more than a group (or the walker and the comparison would wait
+	// on each other).
+	perGroup := 1
+	if _, ok := ci.(BatchIndex); ok {
+		perGroup = filesPerGroup
+	}
+	work := make(chan []*job)
+	ordered := make(chan *job, (2+perGroup)*opts.Concurrency)
 	g.Go(func() error {
 		defer close(work)
 		defer close(ordered)
+		var grp []*job
+		send := func() error {
+			if len(grp) == 0 {
+				return nil
+			}
+			select {
+			case work <- grp:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			grp = nil
+			return nil
+		}
 		err := src.Walk(gctx, func(e exportfile.Entry) error {
 			if e.Name == "" && e.Problem == "" {
 				return nil
@@ -147,13 +169,14 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 			case <-gctx.Done():
 				return gctx.Err()
 			}
-			select {
-			case work <- j:
-			case <-gctx.Done():
-				return gctx.Err()
+			if grp = append(grp, j); len(grp) < perGroup {
+				return nil
 			}
-			return nil
+			return send()
 		})
+		if err == nil {
+			err = send()
+		}
 		if err != nil && gctx.Err() == nil {
 			// A listing that failed on its own (S3 unreachable, a
 			// folder that vanished): say it was the export's.
@@ -163,9 +186,12 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	})
 	for range opts.Concurrency {
 		g.Go(func() error {
-			for j := range work {
-				if err := rs.runJob(gctx, src, j); err != nil {
-					return err
+			for grp := range work {
+				cache := rs.prefetch(gctx, grp)
+				for _, j := range grp {
+					if err := rs.runJob(gctx, src, j, cache); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
@@ -258,8 +284,9 @@ func (rs *runState) recycle(b []exportfile.Item) {
 	rs.batches.Put(&b)
 }
 
-// runJob parses one file into batches of items on j.out.
-func (rs *runState) runJob(ctx context.Context, src exportfile.Source, j *job) error {
+// runJob parses one file into batches of items on j.out. The captures of
+// a conversation in cache (prefetch) are taken from it, once.
+func (rs *runState) runJob(ctx context.Context, src exportfile.Source, j *job, cache map[string][]Captured) error {
 	defer close(j.out)
 	var b batch // items taken from the pool on first use
 	lastConv := ""
@@ -280,9 +307,14 @@ func (rs *runState) runJob(ctx context.Context, src exportfile.Source, j *job) e
 			b.items = rs.batch()
 		}
 		if rs.ci != nil && it.Kind == exportfile.ItemMessage && it.Msg.Conv != "" && it.Msg.Conv != lastConv {
-			all, err := rs.ci.Conversation(ctx, it.Msg.Conv)
-			if err != nil {
-				return fmt.Errorf("diff: load conversation %s: %w", it.Msg.Conv, err)
+			all, ok := cache[it.Msg.Conv]
+			if ok {
+				delete(cache, it.Msg.Conv)
+			} else {
+				var err error
+				if all, err = rs.ci.Conversation(ctx, it.Msg.Conv); err != nil {
+					return fmt.Errorf("diff: load conversation %s: %w", it.Msg.Conv, err)
+				}
 			}
 			cc := newConvCaptures(it.Msg.Conv, all)
 			b.convs = append(b.convs, cc)

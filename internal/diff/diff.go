@@ -467,7 +467,6 @@ func (d *differ) cover(conv string) {
 
 func (d *differ) record(r *exportfile.Message) error {
 	d.s.Messages++
-	at := r.Where()
 	if r.Bad != "" {
 		// Ids that are not valid text or are given twice: matching any
 		// capture would be a guess.
@@ -475,16 +474,16 @@ func (d *differ) record(r *exportfile.Message) error {
 			d.cover(r.Conv)
 		}
 		return d.emit(Finding{Kind: finding.ValueAltered, ConversationID: r.Conv, MessageID: r.ID, Field: r.BadField,
-			Got: r.BadRaw, File: r.File, Detail: at + ": " + r.Bad + ": cannot be matched"})
+			Got: r.BadRaw, File: r.File, Detail: whereDetail(r, r.Bad+": cannot be matched")})
 	}
 	if r.Conv == "" {
 		return d.emit(Finding{Kind: finding.FieldStripped, MessageID: r.ID, Field: finding.FieldConversationID, File: r.File,
-			Detail: at + ": message has no conversation id: cannot be matched"})
+			Detail: whereDetail(r, "message has no conversation id: cannot be matched")})
 	}
 	d.cover(r.Conv)
 	if r.ID == "" {
 		return d.emit(Finding{Kind: finding.FieldStripped, ConversationID: r.Conv, Field: finding.FieldMessageID, File: r.File,
-			Detail: at + ": " + r.NoID + ": cannot be matched"})
+			Detail: whereDetail(r, r.NoID+": cannot be matched")})
 	}
 	c, ok, err := d.lookup(r.Conv, r.ID)
 	if err != nil {
@@ -494,25 +493,35 @@ func (d *differ) record(r *exportfile.Message) error {
 		k := idKey(r.Conv, r.ID)
 		if _, dup := d.uncaptured[k]; dup {
 			return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
-				Detail: at + ": message appears again in the export"})
+				Detail: whereDetail(r, "message appears again in the export")})
 		}
 		d.uncaptured[k] = struct{}{}
 		return d.emit(Finding{Kind: finding.NotCaptured, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
-			Detail: at + ": in the export but never captured: refetch", Cause: finding.CauseNotCaptured})
+			Detail: whereDetail(r, "in the export but never captured: refetch"), Cause: finding.CauseNotCaptured})
 	}
 	if d.seen.has(c.Seq) {
 		return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
-			Detail: at + ": message appears again in the export"})
+			Detail: whereDetail(r, "message appears again in the export")})
 	}
 	d.seen.set(c.Seq)
 	return d.compare(r, &c)
+}
+
+// whereDetail is r.Where() + ": " + detail in one allocation instead of
+// two (TestWhereDetail): a finding's detail says where its message is,
+// and the diff makes about two findings a message.
+func whereDetail(r *exportfile.Message, detail string) string {
+	if r.Array == "" {
+		return "line " + strconv.Itoa(r.Pos) + ": " + detail
+	}
+	return r.Array + "[" + strconv.Itoa(r.Pos) + "]: " + detail
 }
 
 func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 	base := Finding{ConversationID: r.Conv, MessageID: r.ID, File: r.File}
 	emit := func(kind finding.Kind, field, expected, got, detail string) error {
 		f := base
-		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, r.Where()+": "+detail
+		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, whereDetail(r, detail)
 		return d.emit(f)
 	}
 	stripped := func(field, expected string) error {

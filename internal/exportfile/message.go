@@ -481,6 +481,10 @@ func parseValue(field int, v json.RawMessage) Value {
 		switch typ {
 		case "string":
 			s, _ := str()
+			if t, ok := ParseMillis(s); ok { // ParseTimestamp's answer, faster
+				out.Text, out.T, out.Digits = s, t, 3
+				break
+			}
 			t, digits, err := genesys.ParseTimestamp(strings.TrimSpace(s))
 			if err != nil {
 				out.Bad = "not an RFC 3339 timestamp"

@@ -9,6 +9,7 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -140,7 +141,10 @@ func captureBase(e *leaf.Entry) diff.Captured {
 	c := diff.Captured{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp
-		if t, _, err := genesys.ParseTimestamp(comp.OriginalTimestamp); err == nil {
+		if _, ok := exportfile.ParseMillis(c.Timestamp); ok {
+			// Already in the form FormatMillis prints (as export records
+			// them): no parse, no new string.
+		} else if t, _, err := genesys.ParseTimestamp(comp.OriginalTimestamp); err == nil {
 			c.Timestamp = genesys.FormatMillis(t)
 		}
 		c.LegalHold = comp.LegalHold

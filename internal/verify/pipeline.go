@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 	"sync"
@@ -290,15 +289,17 @@ type leafStage struct {
 	fs     []Finding // evidence findings, in seq order
 }
 
-func (s *leafStage) each(seq uint64, leafBytes []byte) {
-	// The entry keeps slices of its leaf (its detail), and the batch's
-	// bytes are reused: an entry passed on holds a copy.
-	if s.derive != nil {
-		leafBytes = bytes.Clone(leafBytes)
+func (s *leafStage) each(seq uint64, leafBytes []byte) error {
+	// One pass decodes the leaf and checks it strictly. The entry's
+	// strings are views of leafBytes: with the derive stage the bytes are
+	// handed over (strictLeaves.keep), without it nothing here keeps them.
+	e, strict, err := leaf.DecodeChecked(leafBytes)
+	var bad error
+	if !strict {
+		bad = leaf.CheckLeaf(leafBytes) // the finding's reason (rare)
 	}
-	e, err := leaf.DecodeLeaf(leafBytes)
 	if err != nil {
-		return // not an entry: the strict check's finding
+		return bad // not an entry: the strict check's finding
 	}
 	e.Seq = seq
 	var d leaf.Detail
@@ -310,6 +311,7 @@ func (s *leafStage) each(seq uint64, leafBytes []byte) {
 	if s.derive != nil {
 		s.derive.in <- decodedEntry{e: &e, d: d}
 	}
+	return bad
 }
 
 func (s *leafStage) end() {

@@ -215,6 +215,9 @@ func ConversationMessageIDs(mc *genesys.MessageConversation) []string {
 // DecodeMessage reads one message object (raw, exactly as it sits in the
 // response body) and its payload hash.
 func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
+	if md, payload, ok := decodeMessageHashed(raw); ok {
+		return md, payload, nil
+	}
 	md, ok := decodeMessageFast(raw)
 	if !ok {
 		md = &genesys.MessageData{}

@@ -5,7 +5,9 @@ import (
 	"strconv"
 
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // decodeMessageFast is json.Unmarshal of a message object into
@@ -20,7 +22,25 @@ import (
 // media, events — and encoding/json, the reference, decides.
 // FuzzDecodeMessageFast holds every answer it gives to json.Unmarshal's.
 func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
-	d := fastDec{b: raw}
+	md, _, ok := decodeMessageWith(fastDec{b: raw})
+	return md, ok
+}
+
+// decodeMessageHashed is decodeMessageFast and leaf.CanonicalSHA256 in one
+// scan: the canonical form is written (leaf.CanonicalWriter) as the
+// message is read, each string scanned once for both. ok false when
+// either would decline; the caller then asks both (DecodeMessage).
+// FuzzDecodeMessageHashed holds its answers to theirs.
+func decodeMessageHashed(raw []byte) (*genesys.MessageData, hashchain.Hash, bool) {
+	w := leaf.NewCanonicalWriter(raw)
+	defer w.Release()
+	return decodeMessageWith(fastDec{b: raw, w: w})
+}
+
+// decodeMessageWith is decodeMessageFast on d; with a writer, it also
+// returns the SHA-256 of the message's canonical form.
+func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
+	raw := d.b
 	var md genesys.MessageData
 	i := jsonscan.Space(raw, 0)
 	end, err := d.object(i, messageFields, func(f int, v int) (int, error) {
@@ -75,9 +95,16 @@ func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
 		}
 	})
 	if err != nil || jsonscan.Space(raw, end) != len(raw) {
-		return nil, false
+		return nil, hashchain.Hash{}, false
 	}
-	return &md, true
+	var sum hashchain.Hash
+	if d.w != nil {
+		var ok bool
+		if sum, ok = d.w.Sum(end); !ok {
+			return nil, hashchain.Hash{}, false
+		}
+	}
+	return &md, sum, true
 }
 
 // The member names of each type, in the order of the switch that reads
@@ -103,6 +130,9 @@ const fastMaxDepth = 64
 
 type fastDec struct {
 	b []byte
+	// w, when set, writes the canonical form of what is read: every value
+	// goes through it, read or skipped.
+	w *leaf.CanonicalWriter
 }
 
 // object reads the object at v: each member whose name is exactly one of
@@ -115,7 +145,7 @@ func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error
 		return v, errDecline
 	}
 	var seen uint64
-	return jsonscan.Object(d.b, v, func(key []byte, v int) (int, error) {
+	member := func(key []byte, v int) (int, error) {
 		for f, n := range names {
 			if string(key) == n {
 				if seen&(1<<f) != 0 {
@@ -138,8 +168,15 @@ func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error
 				return v, errDecline
 			}
 		}
+		if d.w != nil {
+			return d.w.Value(v)
+		}
 		return jsonscan.Skip(d.b, v, fastMaxDepth)
-	})
+	}
+	if d.w != nil {
+		return d.w.Object(v, member)
+	}
+	return jsonscan.Object(d.b, v, member)
 }
 
 // array reads the array at v, elem reading each element; it declines
@@ -148,6 +185,9 @@ func (d *fastDec) array(v int, elem func(e int) (int, error)) (int, error) {
 	if v >= len(d.b) || d.b[v] != '[' {
 		return v, errDecline
 	}
+	if d.w != nil {
+		return d.w.Array(v, elem)
+	}
 	return jsonscan.Array(d.b, v, elem)
 }
 
@@ -155,6 +195,14 @@ func (d *fastDec) array(v int, elem func(e int) (int, error)) (int, error) {
 func (d *fastDec) str(v int, s *string) (int, error) {
 	if v >= len(d.b) || d.b[v] != '"' {
 		return v, errDecline
+	}
+	if d.w != nil {
+		val, end, err := d.w.String(v)
+		if err != nil {
+			return v, errDecline
+		}
+		*s = string(val)
+		return end, nil
 	}
 	end, escaped, err := jsonscan.String(d.b, v)
 	if err != nil {
@@ -178,6 +226,11 @@ func (d *fastDec) boolean(v int, p *bool) (int, error) {
 	if err != nil || d.b[v] == 'n' {
 		return v, errDecline
 	}
+	if d.w != nil {
+		if _, err := d.w.Value(v); err != nil {
+			return v, errDecline
+		}
+	}
 	*p = d.b[v] == 't'
 	return end, nil
 }
@@ -192,6 +245,11 @@ func (d *fastDec) integer(v int, p *int) (int, error) {
 	n, err := strconv.ParseInt(string(d.b[v:end]), 10, strconv.IntSize)
 	if err != nil {
 		return v, errDecline
+	}
+	if d.w != nil {
+		if _, err := d.w.Value(v); err != nil {
+			return v, errDecline
+		}
 	}
 	*p = int(n)
 	return end, nil

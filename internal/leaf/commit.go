@@ -250,24 +250,34 @@ func (d *MessageDetail) Open(o *Opening) (*MessageDetail, error) {
 // commitment and the opening's evidence are 64 lower-case hex digits and
 // no personal field is in clear.
 func checkSaltedDetail(raw []byte) error {
-	dd, err := decodeDetail(KindMessage, raw)
-	if err != nil {
-		return fmt.Errorf("v3 message detail: %w", err)
+	_, err := checkedSaltedDetail(raw, false)
+	return err
+}
+
+// checkedSaltedDetail is checkSaltedDetail that also returns the detail it
+// decoded (DecodeDetail's); with views, its strings may be views of raw
+// (decodeFast's view).
+func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
+	d := new(MessageDetail)
+	if !d.decodeFast(raw, views) {
+		dd, err := decodeDetail(KindMessage, raw)
+		if err != nil {
+			return nil, fmt.Errorf("v3 message detail: %w", err)
+		}
+		d = dd.(*MessageDetail)
 	}
-	d := dd.(*MessageDetail)
 	if d.ContentSHA256 != "" || d.From != "" || d.To != "" || d.ProviderMessageID != "" {
-		return errors.New("a v3 message detail holds a personal field in clear")
+		return nil, errors.New("a v3 message detail holds a personal field in clear")
 	}
-	for _, f := range append(PersonalFields[:], "opening_evidence_sha256") {
-		v := d.Commitment(f)
-		if f == "opening_evidence_sha256" {
-			v = d.OpeningEvidence
-		}
-		if !isLowerHex64(v) {
-			return fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember(f))
+	for _, f := range PersonalFields {
+		if !isLowerHex64(d.Commitment(f)) {
+			return nil, fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember(f))
 		}
 	}
-	return nil
+	if !isLowerHex64(d.OpeningEvidence) {
+		return nil, fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember("opening_evidence_sha256"))
+	}
+	return d, nil
 }
 
 // isLowerHex64 reports whether s is 64 lower-case hex digits (without

@@ -154,7 +154,9 @@ func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) (
 	case leaf.KindListing:
 		fs, ok = c.listing(ctx, e)
 	default:
-		c.kinds[e.Kind] = true
+		if !c.kinds[e.Kind] {
+			c.kinds[strings.Clone(e.Kind)] = true // e's strings are views of its leaf's batch
+		}
 		c.sum.SkippedEntries++
 		return nil, nil
 	}
@@ -635,7 +637,9 @@ func nonNilStrings(s []string) []string {
 func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
 	seq := e.Seq
 	facts := &convFacts{seq: seq}
-	c.convs.put(e.ConversationID, facts, 1)
+	// A copy: e's strings are views of the batch of leaves it was read
+	// from (strictLeaves.keep), which a remembered key would keep alive.
+	c.convs.put(strings.Clone(e.ConversationID), facts, 1)
 	dd, err := c.decodeDetail(leaf.KindConversation, e)
 	if err != nil {
 		return []Finding{derived(seq, "detail", e.Detail, phrase("a conversation detail"), err.Error())}, true

@@ -290,10 +290,11 @@ type leafStage struct {
 }
 
 func (s *leafStage) each(seq uint64, leafBytes []byte) error {
-	// One pass decodes the leaf and checks it strictly. The entry's
-	// strings are views of leafBytes: with the derive stage the bytes are
-	// handed over (strictLeaves.keep), without it nothing here keeps them.
-	e, strict, err := leaf.DecodeChecked(leafBytes)
+	// One pass decodes the leaf and checks it strictly, the detail decoded
+	// by the check given back. The entry's (and detail's) strings are
+	// views of leafBytes: with the derive stage the bytes are handed over
+	// (strictLeaves.keep), without it nothing here keeps them.
+	e, d, strict, err := leaf.DecodeCheckedDetail(leafBytes)
 	var bad error
 	if !strict {
 		bad = leaf.CheckLeaf(leafBytes) // the finding's reason (rare)
@@ -302,11 +303,8 @@ func (s *leafStage) each(seq uint64, leafBytes []byte) error {
 		return bad // not an entry: the strict check's finding
 	}
 	e.Seq = seq
-	var d leaf.Detail
 	if s.ev != nil {
-		var fs []Finding
-		fs, d = s.ev.entry(&e)
-		s.fs = append(s.fs, fs...)
+		s.fs = append(s.fs, s.ev.entry(&e, d)...)
 	}
 	if s.derive != nil {
 		s.derive.in <- decodedEntry{e: &e, d: d}

@@ -3,6 +3,7 @@ package derive
 import (
 	"bytes"
 	"strconv"
+	"unsafe"
 
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -22,7 +23,7 @@ import (
 // media, events — and encoding/json, the reference, decides.
 // FuzzDecodeMessageFast holds every answer it gives to json.Unmarshal's.
 func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
-	md, _, ok := decodeMessageWith(fastDec{b: raw})
+	md, _, ok := decodeMessageWith(fastDec{b: raw, useArena: true})
 	return md, ok
 }
 
@@ -34,7 +35,7 @@ func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
 func decodeMessageHashed(raw []byte) (*genesys.MessageData, hashchain.Hash, bool) {
 	w := leaf.NewCanonicalWriter(raw)
 	defer w.Release()
-	return decodeMessageWith(fastDec{b: raw, w: w})
+	return decodeMessageWith(fastDec{b: raw, w: w, useArena: true})
 }
 
 // decodeMessageWith is decodeMessageFast on d; with a writer, it also
@@ -133,6 +134,35 @@ type fastDec struct {
 	// w, when set, writes the canonical form of what is read: every value
 	// goes through it, read or skipped.
 	w *leaf.CanonicalWriter
+	// arena, when useArena, holds the bytes of every string decoded, in
+	// one allocation a message instead of one a string (a message has
+	// about thirty): see keep. Not for conversation objects, whose few
+	// strings are kept long after the body.
+	arena    []byte
+	useArena bool
+}
+
+// keep returns v as a string whose bytes are in d.arena. The arena is
+// allocated once with room for the whole message (no decoded string is
+// longer than its JSON form, and the strings do not overlap in it), is
+// only appended to, and never grows: a string made from it never sees
+// its bytes change.
+func (d *fastDec) keep(v []byte) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if !d.useArena {
+		return string(v)
+	}
+	if d.arena == nil {
+		d.arena = make([]byte, 0, len(d.b))
+	}
+	if cap(d.arena)-len(d.arena) < len(v) {
+		return string(v) // cannot happen (see above); a copy of its own if it did
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, v...)
+	return unsafe.String(&d.arena[start], len(v))
 }
 
 // object reads the object at v: each member whose name is exactly one of
@@ -201,7 +231,7 @@ func (d *fastDec) str(v int, s *string) (int, error) {
 		if err != nil {
 			return v, errDecline
 		}
-		*s = string(val)
+		*s = d.keep(val)
 		return end, nil
 	}
 	end, escaped, err := jsonscan.String(d.b, v)
@@ -209,14 +239,14 @@ func (d *fastDec) str(v int, s *string) (int, error) {
 		return v, errDecline
 	}
 	if !escaped {
-		*s = string(d.b[v+1 : end-1])
+		*s = d.keep(d.b[v+1 : end-1])
 		return end, nil
 	}
 	out, end, err := jsonscan.AppendString(nil, d.b, v)
 	if err != nil {
 		return v, errDecline
 	}
-	*s = string(out)
+	*s = d.keep(out)
 	return end, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
@@ -223,11 +224,17 @@ func (d *MessageDetail) Salted() bool { return d.OpeningEvidence != "" }
 // opening's evidence object, clearing the personal fields in clear.
 func (d *MessageDetail) SetCommitments(o *Opening, openingSum hashchain.Hash) {
 	c := o.commitments() // PersonalFields order
-	d.ContentCommitment = c[0].String()
-	d.FromCommitment = c[1].String()
-	d.ProviderMessageIDCommitment = c[2].String()
-	d.ToCommitment = c[3].String()
-	d.OpeningEvidence = openingSum.String()
+	// The five in hex, in one allocation (verify re-derives every message).
+	var sums [5]*hashchain.Hash
+	sums[0], sums[1], sums[2], sums[3], sums[4] = &c[0], &c[1], &c[2], &c[3], &openingSum
+	buf := make([]byte, len(sums)*2*hashchain.HashSize)
+	var s [len(sums)]string
+	for i, h := range sums {
+		b := buf[i*2*hashchain.HashSize : (i+1)*2*hashchain.HashSize]
+		hex.Encode(b, h[:])
+		s[i] = unsafe.String(&b[0], len(b)) // buf is written once, here, and never again
+	}
+	d.ContentCommitment, d.FromCommitment, d.ProviderMessageIDCommitment, d.ToCommitment, d.OpeningEvidence = s[0], s[1], s[2], s[3], s[4]
 	d.ContentSHA256, d.From, d.To, d.ProviderMessageID = "", "", "", ""
 }
 

@@ -156,6 +156,10 @@ func Conversation(f ConversationFacts, holdEvidence hashchain.Hash, bulkEvidence
 // the facts of ConversationFacts it holds (not Held or AuditRefs), and the
 // message ids its participants list, distinct, in order.
 func ReadConversation(body []byte) (ConversationFacts, []string, error) {
+	if full, payload, ok := readConversationHashed(body); ok {
+		ids := ConversationMessageIDs(&full)
+		return ConversationFacts{ID: full.ID, Payload: payload, Messages: len(ids)}, ids, nil
+	}
 	full, ok := readConversationFast(body)
 	if !ok {
 		// Only the members read here are decoded: the object's id and its
@@ -380,6 +384,9 @@ func Audit(page *genesys.AuditQueryExecutionResults) int { return len(page.Entit
 // evidence (one page of an analytics job's results): conversations, the
 // number listed.
 func Listing(body []byte) (int, error) {
+	if n, ok := listingFast(body); ok {
+		return n, nil
+	}
 	var p struct {
 		Conversations []json.RawMessage `json:"conversations"`
 	}

@@ -122,6 +122,8 @@ var (
 	contentFields    = []string{"contentType", "attachment", "text", "quickReply", "buttonResponse", "listPicker", "location", "reactions", "template"}
 	attachmentFields = []string{"id", "mediaType", "url", "mime", "text", "sha256", "filename", "contentSizeBytes"}
 	textFields       = []string{"body", "type"}
+	buttonFields     = []string{"originatingMessageId", "type", "text", "payload"}
+	reactionFields   = []string{"reactionType", "count"}
 	reasonFields     = []string{"code", "message"}
 )
 
@@ -411,6 +413,33 @@ func (d *fastDec) content(v int, c *genesys.MessageContent) (int, error) {
 					return d.str(v, &t.Body)
 				}
 				return d.str(v, &t.Type)
+			})
+		case 4:
+			c.ButtonResponse = &genesys.ContentButtonResponse{}
+			r := c.ButtonResponse
+			return d.object(v, buttonFields, func(f, v int) (int, error) {
+				switch f {
+				case 0:
+					return d.str(v, &r.OriginatingMessageID)
+				case 1:
+					return d.str(v, &r.Type)
+				case 2:
+					return d.str(v, &r.Text)
+				default:
+					return d.str(v, &r.Payload)
+				}
+			})
+		case 7:
+			c.Reactions = []genesys.ContentReaction{}
+			return d.array(v, func(e int) (int, error) {
+				c.Reactions = append(c.Reactions, genesys.ContentReaction{})
+				r := &c.Reactions[len(c.Reactions)-1]
+				return d.object(e, reactionFields, func(f, v int) (int, error) {
+					if f == 0 {
+						return d.str(v, &r.ReactionType)
+					}
+					return d.integer(v, &r.Count)
+				})
 			})
 		default:
 			return v, errDecline // the rarer content types

@@ -97,6 +97,19 @@ func TestDecodeMessageHashed(t *testing.T) {
 		`{"deep":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `,"id":"x"}`,
 		`{"deep":` + strings.Repeat("[", 62) + strings.Repeat("]", 62) + `,"id":"x"}`,
 		`{"id":"a","unknown":{"a":1,"a":2}}`,
+		// Reactions and button responses (read since verify-3), and their wrong shapes.
+		`{"normalizedMessage":{"content":[{"contentType":"Reactions","reactions":[{"reactionType":"Like","count":1},{"reactionType":"Sad","count":2}]}]}}`,
+		`{"normalizedMessage":{"content":[{"contentType":"ButtonResponse","buttonResponse":{"originatingMessageId":"d6","type":"Button","text":"Talk to us","payload":"TALK"}}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":[]}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":null}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":[null]}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":[{"count":"1"}]}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":[{"count":1.5}]}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":[{"Count":1}]}]}}`,
+		`{"normalizedMessage":{"content":[{"reactions":{}}]}}`,
+		`{"normalizedMessage":{"content":[{"buttonResponse":null}]}}`,
+		`{"normalizedMessage":{"content":[{"buttonResponse":{"text":1}}]}}`,
+		`{"normalizedMessage":{"content":[{"buttonResponse":{"payload":"a","payload":"b"}}]}}`,
 	} {
 		checkHashed(t, []byte(raw))
 	}
@@ -114,6 +127,7 @@ func FuzzDecodeMessageHashed(f *testing.F) {
 	}
 	f.Add([]byte(`{"id":"a","normalizedMessage":{"channel":{"to":{"id":"x"}},"content":[{"contentType":"Text","text":{"body":"hi"}}]}}`))
 	f.Add([]byte(`{"z":"1","a":{"y":[true,false,null],"b":"x\u00e9"},"id":"sorted later"}`))
+	f.Add([]byte(`{"normalizedMessage":{"content":[{"contentType":"Reactions","reactions":[{"reactionType":"Like","count":1}]},{"buttonResponse":{"originatingMessageId":"d6","type":"Button","text":"t","payload":"p"}}]}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkHashed(t, raw)
 	})

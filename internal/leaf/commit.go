@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -288,13 +289,24 @@ func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
 }
 
 // isLowerHex64 reports whether s is 64 lower-case hex digits (without
-// decoding: every v3 message leaf's strict check runs it five times).
+// decoding: every v3 message leaf's strict check runs it five times),
+// eight bytes at a time: a byte b below 0x80 is in [lo, hi] when b +
+// (0x80 - lo) sets its high bit and b + (0x7f - hi) does not (no sum
+// carries into the next byte). TestIsLowerHex64 holds it to the byte
+// loop.
 func isLowerHex64(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for i := 0; i < 64; i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		if x&high != 0 {
+			return false
+		}
+		digit := (x + ones*(0x80-'0')) &^ (x + ones*(0x7f-'9'))
+		lower := (x + ones*(0x80-'a')) &^ (x + ones*(0x7f-'f'))
+		if (digit|lower)&high != high {
 			return false
 		}
 	}

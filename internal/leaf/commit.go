@@ -105,23 +105,29 @@ func (o *Opening) Commitments() map[string]hashchain.Hash {
 func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 	var out [len(PersonalFields)]hashchain.Hash
 	m := hmac.New(sha256.New, o.Salt[:])
-	h := sha256.New()
 	var fs [32]byte
+	var buf [256]byte // a commitment's input, on the stack when the value is short
 	for i, f := range PersonalFields {
 		m.Reset()
-		m.Write([]byte(fieldSaltDomain))
-		m.Write([]byte{0})
-		m.Write([]byte(f))
+		m.Write(fieldSaltInputs[i])
 		m.Sum(fs[:0])
-		h.Reset()
-		h.Write([]byte(commitmentDomain))
-		h.Write([]byte{0})
-		h.Write(fs[:])
-		h.Write([]byte(o.Fields[f]))
-		h.Sum(out[i][:0])
+		c := append(buf[:0], commitmentDomain...)
+		c = append(c, 0)
+		c = append(c, fs[:]...)
+		c = append(c, o.Fields[f]...)
+		out[i] = sha256.Sum256(c)
 	}
 	return out
 }
+
+// fieldSaltInputs are the HMAC inputs of PersonalFields' salts,
+// fieldSaltDomain 0x00 field, written once (not converted a message).
+var fieldSaltInputs = func() (in [len(PersonalFields)][]byte) {
+	for i, f := range PersonalFields {
+		in[i] = append(append([]byte(fieldSaltDomain), 0), f...)
+	}
+	return in
+}()
 
 // Encode returns the opening's bytes as stored: the RFC 8785 form of
 // {"fields":{…},"format":"custody-opening/v3","message_id":…,"salt":hex}.

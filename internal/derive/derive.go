@@ -51,7 +51,15 @@ import (
 // PayloadSHA256, Compliance, Detail); the caller adds who recorded it and
 // from which request.
 func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, held bool, auditRefs []string, media []leaf.MediaRef, seal *Seal) (leaf.Entry, error) {
-	d := MessageDetail(md, media)
+	return MessageFrom(convID, md, MessageDetail(md, media), payload, held, auditRefs, seal)
+}
+
+// MessageFrom is Message with d = MessageDetail(md, media) computed by
+// the caller, who must not use d after (its personal fields are replaced
+// by their commitments): verify --evidence needs the detail's values for
+// the opening's check first, and computed them twice, content hash and
+// all.
+func MessageFrom(convID string, md *genesys.MessageData, d *leaf.MessageDetail, payload hashchain.Hash, held bool, auditRefs []string, seal *Seal) (leaf.Entry, error) {
 	if seal != nil {
 		d.SetCommitments(openingOf(md.ID, d, seal.Salt), seal.Opening)
 	}

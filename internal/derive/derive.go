@@ -51,7 +51,15 @@ import (
 // PayloadSHA256, Compliance, Detail); the caller adds who recorded it and
 // from which request.
 func Message(convID string, md *genesys.MessageData, payload hashchain.Hash, held bool, auditRefs []string, media []leaf.MediaRef, seal *Seal) (leaf.Entry, error) {
-	d := MessageDetail(md, media)
+	return MessageFrom(convID, md, MessageDetail(md, media), payload, held, auditRefs, seal)
+}
+
+// MessageFrom is Message with d = MessageDetail(md, media) computed by
+// the caller, who must not use d after (its personal fields are replaced
+// by their commitments): verify --evidence needs the detail's values for
+// the opening's check first, and computed them twice, content hash and
+// all.
+func MessageFrom(convID string, md *genesys.MessageData, d *leaf.MessageDetail, payload hashchain.Hash, held bool, auditRefs []string, seal *Seal) (leaf.Entry, error) {
 	if seal != nil {
 		d.SetCommitments(openingOf(md.ID, d, seal.Salt), seal.Opening)
 	}
@@ -156,6 +164,10 @@ func Conversation(f ConversationFacts, holdEvidence hashchain.Hash, bulkEvidence
 // the facts of ConversationFacts it holds (not Held or AuditRefs), and the
 // message ids its participants list, distinct, in order.
 func ReadConversation(body []byte) (ConversationFacts, []string, error) {
+	if full, payload, ok := readConversationHashed(body); ok {
+		ids := ConversationMessageIDs(&full)
+		return ConversationFacts{ID: full.ID, Payload: payload, Messages: len(ids)}, ids, nil
+	}
 	full, ok := readConversationFast(body)
 	if !ok {
 		// Only the members read here are decoded: the object's id and its
@@ -215,6 +227,9 @@ func ConversationMessageIDs(mc *genesys.MessageConversation) []string {
 // DecodeMessage reads one message object (raw, exactly as it sits in the
 // response body) and its payload hash.
 func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
+	if md, payload, ok := decodeMessageHashed(raw); ok {
+		return md, payload, nil
+	}
 	md, ok := decodeMessageFast(raw)
 	if !ok {
 		md = &genesys.MessageData{}
@@ -377,6 +392,9 @@ func Audit(page *genesys.AuditQueryExecutionResults) int { return len(page.Entit
 // evidence (one page of an analytics job's results): conversations, the
 // number listed.
 func Listing(body []byte) (int, error) {
+	if n, ok := listingFast(body); ok {
+		return n, nil
+	}
 	var p struct {
 		Conversations []json.RawMessage `json:"conversations"`
 	}

@@ -2,7 +2,9 @@ package derive
 
 import (
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // The member names ReadConversation decodes, by level.
@@ -23,7 +25,23 @@ var (
 // encoding/json decides. FuzzReadConversationFast holds every answer it
 // gives to json.Unmarshal's.
 func readConversationFast(body []byte) (genesys.MessageConversation, bool) {
-	d := fastDec{b: body}
+	mc, _, ok := readConversationWith(fastDec{b: body})
+	return mc, ok
+}
+
+// readConversationHashed is readConversationFast and leaf.CanonicalSHA256
+// in one scan (as decodeMessageHashed is for a message). ok false when
+// either would decline. FuzzReadConversationHashed holds it to both.
+func readConversationHashed(body []byte) (genesys.MessageConversation, hashchain.Hash, bool) {
+	w := leaf.NewCanonicalWriter(body)
+	defer w.Release()
+	return readConversationWith(fastDec{b: body, w: w})
+}
+
+// readConversationWith is readConversationFast on d; with a writer, it
+// also returns the SHA-256 of the object's canonical form.
+func readConversationWith(d fastDec) (genesys.MessageConversation, hashchain.Hash, bool) {
+	body := d.b
 	var mc genesys.MessageConversation
 	end, err := d.object(jsonscan.Space(body, 0), conversationFields, func(f, v int) (int, error) {
 		if f == 0 {
@@ -46,7 +64,14 @@ func readConversationFast(body []byte) (genesys.MessageConversation, bool) {
 		})
 	})
 	if err != nil || jsonscan.Space(body, end) != len(body) {
-		return genesys.MessageConversation{}, false
+		return genesys.MessageConversation{}, hashchain.Hash{}, false
 	}
-	return mc, true
+	var sum hashchain.Hash
+	if d.w != nil {
+		var ok bool
+		if sum, ok = d.w.Sum(end); !ok {
+			return genesys.MessageConversation{}, hashchain.Hash{}, false
+		}
+	}
+	return mc, sum, true
 }

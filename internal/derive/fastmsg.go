@@ -3,9 +3,12 @@ package derive
 import (
 	"bytes"
 	"strconv"
+	"unsafe"
 
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // decodeMessageFast is json.Unmarshal of a message object into
@@ -20,7 +23,25 @@ import (
 // media, events — and encoding/json, the reference, decides.
 // FuzzDecodeMessageFast holds every answer it gives to json.Unmarshal's.
 func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
-	d := fastDec{b: raw}
+	md, _, ok := decodeMessageWith(fastDec{b: raw, useArena: true})
+	return md, ok
+}
+
+// decodeMessageHashed is decodeMessageFast and leaf.CanonicalSHA256 in one
+// scan: the canonical form is written (leaf.CanonicalWriter) as the
+// message is read, each string scanned once for both. ok false when
+// either would decline; the caller then asks both (DecodeMessage).
+// FuzzDecodeMessageHashed holds its answers to theirs.
+func decodeMessageHashed(raw []byte) (*genesys.MessageData, hashchain.Hash, bool) {
+	w := leaf.NewCanonicalWriter(raw)
+	defer w.Release()
+	return decodeMessageWith(fastDec{b: raw, w: w, useArena: true})
+}
+
+// decodeMessageWith is decodeMessageFast on d; with a writer, it also
+// returns the SHA-256 of the message's canonical form.
+func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
+	raw := d.b
 	var md genesys.MessageData
 	i := jsonscan.Space(raw, 0)
 	end, err := d.object(i, messageFields, func(f int, v int) (int, error) {
@@ -75,9 +96,16 @@ func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
 		}
 	})
 	if err != nil || jsonscan.Space(raw, end) != len(raw) {
-		return nil, false
+		return nil, hashchain.Hash{}, false
 	}
-	return &md, true
+	var sum hashchain.Hash
+	if d.w != nil {
+		var ok bool
+		if sum, ok = d.w.Sum(end); !ok {
+			return nil, hashchain.Hash{}, false
+		}
+	}
+	return &md, sum, true
 }
 
 // The member names of each type, in the order of the switch that reads
@@ -94,6 +122,8 @@ var (
 	contentFields    = []string{"contentType", "attachment", "text", "quickReply", "buttonResponse", "listPicker", "location", "reactions", "template"}
 	attachmentFields = []string{"id", "mediaType", "url", "mime", "text", "sha256", "filename", "contentSizeBytes"}
 	textFields       = []string{"body", "type"}
+	buttonFields     = []string{"originatingMessageId", "type", "text", "payload"}
+	reactionFields   = []string{"reactionType", "count"}
 	reasonFields     = []string{"code", "message"}
 )
 
@@ -103,6 +133,38 @@ const fastMaxDepth = 64
 
 type fastDec struct {
 	b []byte
+	// w, when set, writes the canonical form of what is read: every value
+	// goes through it, read or skipped.
+	w *leaf.CanonicalWriter
+	// arena, when useArena, holds the bytes of every string decoded, in
+	// one allocation a message instead of one a string (a message has
+	// about thirty): see keep. Not for conversation objects, whose few
+	// strings are kept long after the body.
+	arena    []byte
+	useArena bool
+}
+
+// keep returns v as a string whose bytes are in d.arena. The arena is
+// allocated once with room for the whole message (no decoded string is
+// longer than its JSON form, and the strings do not overlap in it), is
+// only appended to, and never grows: a string made from it never sees
+// its bytes change.
+func (d *fastDec) keep(v []byte) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if !d.useArena {
+		return string(v)
+	}
+	if d.arena == nil {
+		d.arena = make([]byte, 0, len(d.b))
+	}
+	if cap(d.arena)-len(d.arena) < len(v) {
+		return string(v) // cannot happen (see above); a copy of its own if it did
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, v...)
+	return unsafe.String(&d.arena[start], len(v))
 }
 
 // object reads the object at v: each member whose name is exactly one of
@@ -115,7 +177,7 @@ func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error
 		return v, errDecline
 	}
 	var seen uint64
-	return jsonscan.Object(d.b, v, func(key []byte, v int) (int, error) {
+	member := func(key []byte, v int) (int, error) {
 		for f, n := range names {
 			if string(key) == n {
 				if seen&(1<<f) != 0 {
@@ -138,8 +200,15 @@ func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error
 				return v, errDecline
 			}
 		}
+		if d.w != nil {
+			return d.w.Value(v)
+		}
 		return jsonscan.Skip(d.b, v, fastMaxDepth)
-	})
+	}
+	if d.w != nil {
+		return d.w.Object(v, member)
+	}
+	return jsonscan.Object(d.b, v, member)
 }
 
 // array reads the array at v, elem reading each element; it declines
@@ -147,6 +216,9 @@ func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error
 func (d *fastDec) array(v int, elem func(e int) (int, error)) (int, error) {
 	if v >= len(d.b) || d.b[v] != '[' {
 		return v, errDecline
+	}
+	if d.w != nil {
+		return d.w.Array(v, elem)
 	}
 	return jsonscan.Array(d.b, v, elem)
 }
@@ -156,19 +228,27 @@ func (d *fastDec) str(v int, s *string) (int, error) {
 	if v >= len(d.b) || d.b[v] != '"' {
 		return v, errDecline
 	}
+	if d.w != nil {
+		val, end, err := d.w.String(v)
+		if err != nil {
+			return v, errDecline
+		}
+		*s = d.keep(val)
+		return end, nil
+	}
 	end, escaped, err := jsonscan.String(d.b, v)
 	if err != nil {
 		return v, errDecline
 	}
 	if !escaped {
-		*s = string(d.b[v+1 : end-1])
+		*s = d.keep(d.b[v+1 : end-1])
 		return end, nil
 	}
 	out, end, err := jsonscan.AppendString(nil, d.b, v)
 	if err != nil {
 		return v, errDecline
 	}
-	*s = string(out)
+	*s = d.keep(out)
 	return end, nil
 }
 
@@ -177,6 +257,11 @@ func (d *fastDec) boolean(v int, p *bool) (int, error) {
 	end, err := jsonscan.Literal(d.b, v)
 	if err != nil || d.b[v] == 'n' {
 		return v, errDecline
+	}
+	if d.w != nil {
+		if _, err := d.w.Value(v); err != nil {
+			return v, errDecline
+		}
 	}
 	*p = d.b[v] == 't'
 	return end, nil
@@ -192,6 +277,11 @@ func (d *fastDec) integer(v int, p *int) (int, error) {
 	n, err := strconv.ParseInt(string(d.b[v:end]), 10, strconv.IntSize)
 	if err != nil {
 		return v, errDecline
+	}
+	if d.w != nil {
+		if _, err := d.w.Value(v); err != nil {
+			return v, errDecline
+		}
 	}
 	*p = int(n)
 	return end, nil
@@ -323,6 +413,33 @@ func (d *fastDec) content(v int, c *genesys.MessageContent) (int, error) {
 					return d.str(v, &t.Body)
 				}
 				return d.str(v, &t.Type)
+			})
+		case 4:
+			c.ButtonResponse = &genesys.ContentButtonResponse{}
+			r := c.ButtonResponse
+			return d.object(v, buttonFields, func(f, v int) (int, error) {
+				switch f {
+				case 0:
+					return d.str(v, &r.OriginatingMessageID)
+				case 1:
+					return d.str(v, &r.Type)
+				case 2:
+					return d.str(v, &r.Text)
+				default:
+					return d.str(v, &r.Payload)
+				}
+			})
+		case 7:
+			c.Reactions = []genesys.ContentReaction{}
+			return d.array(v, func(e int) (int, error) {
+				c.Reactions = append(c.Reactions, genesys.ContentReaction{})
+				r := &c.Reactions[len(c.Reactions)-1]
+				return d.object(e, reactionFields, func(f, v int) (int, error) {
+					if f == 0 {
+						return d.str(v, &r.ReactionType)
+					}
+					return d.integer(v, &r.Count)
+				})
 			})
 		default:
 			return v, errDecline // the rarer content types

@@ -83,6 +83,7 @@ func FuzzDecodeMessageFast(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add([]byte(`{"id":"a","normalizedMessage":{"channel":{"to":{"id":"x"}},"content":[{"contentType":"Text","text":{"body":"hi"}}]}}`))
+	f.Add([]byte(`{"normalizedMessage":{"content":[{"contentType":"Reactions","reactions":[{"reactionType":"Like","count":1}]},{"buttonResponse":{"originatingMessageId":"d6","type":"Button","text":"t","payload":"p"}}]}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkFast(t, raw)
 		// DecodeMessage agrees with encoding/json on acceptance.

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -129,8 +130,17 @@ func (o Options) Limit() int64 {
 // Key is the store-relative key (folder path with "/" separators) of the
 // object with the given SHA-256: "sha256/<2 hex>/<64 hex>".
 func Key(sum hashchain.Hash) string {
-	h := sum.String()
-	return Dir + "/" + h[:2] + "/" + h
+	// Written into one buffer (a verify asks for every object's key).
+	var b strings.Builder
+	b.Grow(len(Dir) + 2 + 2 + 2*hashchain.HashSize)
+	b.WriteString(Dir)
+	b.WriteByte('/')
+	var hx [2 * hashchain.HashSize]byte
+	hex.Encode(hx[:], sum[:])
+	b.Write(hx[:2])
+	b.WriteByte('/')
+	b.Write(hx[:])
+	return b.String()
 }
 
 // ParseKey is the inverse of Key; ok is false for anything that is not

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
@@ -103,23 +105,29 @@ func (o *Opening) Commitments() map[string]hashchain.Hash {
 func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 	var out [len(PersonalFields)]hashchain.Hash
 	m := hmac.New(sha256.New, o.Salt[:])
-	h := sha256.New()
 	var fs [32]byte
+	var buf [256]byte // a commitment's input, on the stack when the value is short
 	for i, f := range PersonalFields {
 		m.Reset()
-		m.Write([]byte(fieldSaltDomain))
-		m.Write([]byte{0})
-		m.Write([]byte(f))
+		m.Write(fieldSaltInputs[i])
 		m.Sum(fs[:0])
-		h.Reset()
-		h.Write([]byte(commitmentDomain))
-		h.Write([]byte{0})
-		h.Write(fs[:])
-		h.Write([]byte(o.Fields[f]))
-		h.Sum(out[i][:0])
+		c := append(buf[:0], commitmentDomain...)
+		c = append(c, 0)
+		c = append(c, fs[:]...)
+		c = append(c, o.Fields[f]...)
+		out[i] = sha256.Sum256(c)
 	}
 	return out
 }
+
+// fieldSaltInputs are the HMAC inputs of PersonalFields' salts,
+// fieldSaltDomain 0x00 field, written once (not converted a message).
+var fieldSaltInputs = func() (in [len(PersonalFields)][]byte) {
+	for i, f := range PersonalFields {
+		in[i] = append(append([]byte(fieldSaltDomain), 0), f...)
+	}
+	return in
+}()
 
 // Encode returns the opening's bytes as stored: the RFC 8785 form of
 // {"fields":{…},"format":"custody-opening/v3","message_id":…,"salt":hex}.
@@ -223,11 +231,17 @@ func (d *MessageDetail) Salted() bool { return d.OpeningEvidence != "" }
 // opening's evidence object, clearing the personal fields in clear.
 func (d *MessageDetail) SetCommitments(o *Opening, openingSum hashchain.Hash) {
 	c := o.commitments() // PersonalFields order
-	d.ContentCommitment = c[0].String()
-	d.FromCommitment = c[1].String()
-	d.ProviderMessageIDCommitment = c[2].String()
-	d.ToCommitment = c[3].String()
-	d.OpeningEvidence = openingSum.String()
+	// The five in hex, in one allocation (verify re-derives every message).
+	var sums [5]*hashchain.Hash
+	sums[0], sums[1], sums[2], sums[3], sums[4] = &c[0], &c[1], &c[2], &c[3], &openingSum
+	buf := make([]byte, len(sums)*2*hashchain.HashSize)
+	var s [len(sums)]string
+	for i, h := range sums {
+		b := buf[i*2*hashchain.HashSize : (i+1)*2*hashchain.HashSize]
+		hex.Encode(b, h[:])
+		s[i] = unsafe.String(&b[0], len(b)) // buf is written once, here, and never again
+	}
+	d.ContentCommitment, d.FromCommitment, d.ProviderMessageIDCommitment, d.ToCommitment, d.OpeningEvidence = s[0], s[1], s[2], s[3], s[4]
 	d.ContentSHA256, d.From, d.To, d.ProviderMessageID = "", "", "", ""
 }
 
@@ -250,34 +264,55 @@ func (d *MessageDetail) Open(o *Opening) (*MessageDetail, error) {
 // commitment and the opening's evidence are 64 lower-case hex digits and
 // no personal field is in clear.
 func checkSaltedDetail(raw []byte) error {
-	dd, err := decodeDetail(KindMessage, raw)
-	if err != nil {
-		return fmt.Errorf("v3 message detail: %w", err)
+	_, err := checkedSaltedDetail(raw, false)
+	return err
+}
+
+// checkedSaltedDetail is checkSaltedDetail that also returns the detail it
+// decoded (DecodeDetail's); with views, its strings may be views of raw
+// (decodeFast's view).
+func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
+	d := new(MessageDetail)
+	if !d.decodeFast(raw, views) {
+		dd, err := decodeDetail(KindMessage, raw)
+		if err != nil {
+			return nil, fmt.Errorf("v3 message detail: %w", err)
+		}
+		d = dd.(*MessageDetail)
 	}
-	d := dd.(*MessageDetail)
 	if d.ContentSHA256 != "" || d.From != "" || d.To != "" || d.ProviderMessageID != "" {
-		return errors.New("a v3 message detail holds a personal field in clear")
+		return nil, errors.New("a v3 message detail holds a personal field in clear")
 	}
-	for _, f := range append(PersonalFields[:], "opening_evidence_sha256") {
-		v := d.Commitment(f)
-		if f == "opening_evidence_sha256" {
-			v = d.OpeningEvidence
-		}
-		if !isLowerHex64(v) {
-			return fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember(f))
+	for _, f := range PersonalFields {
+		if !isLowerHex64(d.Commitment(f)) {
+			return nil, fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember(f))
 		}
 	}
-	return nil
+	if !isLowerHex64(d.OpeningEvidence) {
+		return nil, fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember("opening_evidence_sha256"))
+	}
+	return d, nil
 }
 
 // isLowerHex64 reports whether s is 64 lower-case hex digits (without
-// decoding: every v3 message leaf's strict check runs it five times).
+// decoding: every v3 message leaf's strict check runs it five times),
+// eight bytes at a time: a byte b below 0x80 is in [lo, hi] when b +
+// (0x80 - lo) sets its high bit and b + (0x7f - hi) does not (no sum
+// carries into the next byte). TestIsLowerHex64 holds it to the byte
+// loop.
 func isLowerHex64(s string) bool {
 	if len(s) != 64 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for i := 0; i < 64; i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+		if x&high != 0 {
+			return false
+		}
+		digit := (x + ones*(0x80-'0')) &^ (x + ones*(0x7f-'9'))
+		lower := (x + ones*(0x80-'a')) &^ (x + ones*(0x7f-'f'))
+		if (digit|lower)&high != high {
 			return false
 		}
 	}

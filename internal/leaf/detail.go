@@ -87,7 +87,7 @@ func decodeDetail(kind string, raw []byte) (Detail, error) {
 	if len(raw) == 0 {
 		return d, nil
 	}
-	if m, ok := d.(*MessageDetail); ok && m.decodeFast(raw) {
+	if m, ok := d.(*MessageDetail); ok && m.decodeFast(raw, false) {
 		return m, nil
 	}
 	if err := json.Unmarshal(raw, d); err != nil {
@@ -255,8 +255,9 @@ var errDecline = errors.New("leaf: not for the fast path")
 // string, a key that matches a member only without regard to case (as
 // encoding/json matches), a lone surrogate, any error — which
 // json.Unmarshal then decides; FuzzDecodeMessageDetail holds the two
-// together.
-func (d *MessageDetail) decodeFast(raw []byte) bool {
+// together. With views, a string without escapes is a view of raw (see
+// view), not a copy: for callers that keep raw unchanged while they use d.
+func (d *MessageDetail) decodeFast(raw []byte, views bool) bool {
 	i := jsonscan.Space(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return false
@@ -277,9 +278,12 @@ func (d *MessageDetail) decodeFast(raw []byte) bool {
 					if buf, end, err = jsonscan.AppendString(buf[:0], raw, v); err != nil {
 						return v, errDecline
 					}
-					s = buf
+					*m.field(d) = string(buf)
+				} else if views {
+					*m.field(d) = view(s)
+				} else {
+					*m.field(d) = string(s)
 				}
-				*m.field(d) = string(s)
 				return end, nil
 			}
 		}

@@ -316,7 +316,7 @@ func FuzzDecodeMessageDetail(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var fast MessageDetail
-		if !fast.decodeFast(raw) {
+		if !fast.decodeFast(raw, false) {
 			return
 		}
 		var want MessageDetail
@@ -332,7 +332,7 @@ func FuzzDecodeMessageDetail(f *testing.F) {
 func TestDecodeMessageDetailFast(t *testing.T) {
 	for _, s := range messageDetailSeeds {
 		var fast, want MessageDetail
-		ok := fast.decodeFast([]byte(s))
+		ok := fast.decodeFast([]byte(s), false)
 		err := json.Unmarshal([]byte(s), &want)
 		if ok && (err != nil || !reflect.DeepEqual(fast, want)) {
 			t.Errorf("%s: fast %+v, encoding/json %+v, %v", s, fast, want, err)
@@ -343,7 +343,7 @@ func TestDecodeMessageDetailFast(t *testing.T) {
 		MessengerType: "whatsapp", ProviderMessageID: "wamid.1", DateModified: "2024-03-01T10:00:00.123Z"})
 	raw, _ = CanonicalDetail(raw)
 	var d MessageDetail
-	if !d.decodeFast(raw) {
+	if !d.decodeFast(raw, false) {
 		t.Errorf("fast path declined %s", raw)
 	}
 }
@@ -358,7 +358,7 @@ func BenchmarkDecodeMessageDetail(b *testing.B) {
 		decode func(*MessageDetail) bool
 	}{
 		{"reference", func(d *MessageDetail) bool { return json.Unmarshal(raw, d) == nil }},
-		{"fast", func(d *MessageDetail) bool { return d.decodeFast(raw) }},
+		{"fast", func(d *MessageDetail) bool { return d.decodeFast(raw, false) }},
 	} {
 		b.Run("decoder="+bc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -128,7 +128,12 @@ func (e *Entry) Validate() error { return e.validate(true) }
 // validate is Validate; texts false skips the UTF-8 checks of the
 // strings, for entries just decoded from JSON (whose strings jsonscan
 // has checked).
-func (e *Entry) validate(texts bool) error {
+func (e *Entry) validate(texts bool) error { return e.validateKeep(texts, nil) }
+
+// validateKeep is validate; for a v3 message, when keep is set, it also
+// sets *keep to the detail its check decoded, its strings views of
+// e.Detail (DecodeCheckedDetail).
+func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 	if e.V != 0 && e.V != FormatV1 && e.V != FormatV3 {
 		return fmt.Errorf("v is %d, want %d or %d", e.V, FormatV1, FormatV3)
 	}
@@ -181,8 +186,12 @@ func (e *Entry) validate(texts bool) error {
 			return errors.New("a message needs compliance")
 		}
 		if e.version() == FormatV3 {
-			if err := checkSaltedDetail(e.Detail); err != nil {
+			d, err := checkedSaltedDetail(e.Detail, keep != nil)
+			if err != nil {
 				return err
+			}
+			if keep != nil {
+				*keep = d
 			}
 		}
 	}

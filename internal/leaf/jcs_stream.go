@@ -91,6 +91,14 @@ func (st *jcsState) value(b, in []byte, i, depth int) ([]byte, int, bool) {
 }
 
 func (st *jcsState) object(b, in []byte, i, depth int) ([]byte, int, bool) {
+	return st.objectWith(b, in, i, func(b, _ []byte, at int) ([]byte, int, bool) { return st.value(b, in, at, depth+1) })
+}
+
+// objectWith is object with each member's value written by val (which
+// gets the member's decoded key, appends the value at in[at:] to b and
+// returns b, the index past the value and whether it is in the subset): CanonicalWriter's callers read
+// the values they want as they are written.
+func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at int) ([]byte, int, bool)) ([]byte, int, bool) {
 	b = append(b, '{')
 	open := len(b)
 	base := len(st.members)
@@ -113,7 +121,7 @@ func (st *jcsState) object(b, in []byte, i, depth int) ([]byte, int, bool) {
 		b = append(b, '"', ':')
 		var end int
 		var ok bool
-		if b, end, ok = st.value(b, in, at, depth+1); !ok {
+		if b, end, ok = val(b, key, at); !ok {
 			return end, errNotFast
 		}
 		m.end = len(b)

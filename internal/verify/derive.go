@@ -154,7 +154,9 @@ func (c *deriveCheck) entry(ctx context.Context, e *leaf.Entry, d leaf.Detail) (
 	case leaf.KindListing:
 		fs, ok = c.listing(ctx, e)
 	default:
-		c.kinds[e.Kind] = true
+		if !c.kinds[e.Kind] {
+			c.kinds[strings.Clone(e.Kind)] = true // e's strings are views of its leaf's batch
+		}
 		c.sum.SkippedEntries++
 		return nil, nil
 	}
@@ -443,10 +445,12 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 	from sources, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
 	seq := e.Seq
 	ev := func() string { return "message in evidence " + e.EvidenceSHA256.String() } // only for a finding
+	// The detail derived once, for the opening's check and the entry.
+	d := derive.MessageDetail(md, media)
 	var seal *derive.Seal
 	if op != nil {
 		var fs []Finding
-		seal, fs = op.check(e, md)
+		seal, fs = op.check(e, md, d)
 		out = append(out, fs...)
 		if seal == nil {
 			return out
@@ -456,7 +460,7 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 	if held != nil {
 		h = *held
 	}
-	want, err := derive.Message(e.ConversationID, md, payload, h, refs, media, seal)
+	want, err := derive.MessageFrom(e.ConversationID, md, d, payload, h, refs, seal)
 	if err != nil {
 		return append(out, derived(seq, "detail", "", phrase("nothing"), err.Error()))
 	}
@@ -538,7 +542,7 @@ func (c *deriveCheck) readOpening(ctx context.Context, d *leaf.MessageDetail) *o
 // finding, when the object is not an opening of this message. An opening
 // whose field values are not the ones the message gives is a finding too
 // (the diff reads them).
-func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Seal, []Finding) {
+func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData, want *leaf.MessageDetail) (*derive.Seal, []Finding) {
 	seq := e.Seq
 	o, err := leaf.ReadOpening(op.bytes)
 	if err != nil {
@@ -552,8 +556,9 @@ func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData) (*derive.Se
 	// (of o), its message id is md's (checked above) and the salt is o's,
 	// so the bytes are equal exactly when the field values are: compared
 	// as values, without encoding the derived opening.
+	// want is derive.MessageDetail(md, media): its four personal values
+	// are the ones derive.Opening takes (media is not among them).
 	var out []Finding
-	want := derive.MessageDetail(md, nil) // the values derive.Opening takes
 	if wf := [...]string{want.ContentSHA256, want.From, want.ProviderMessageID, want.To}; o.Fields[leaf.PersonalFields[0]] != wf[0] ||
 		o.Fields[leaf.PersonalFields[1]] != wf[1] || o.Fields[leaf.PersonalFields[2]] != wf[2] || o.Fields[leaf.PersonalFields[3]] != wf[3] {
 		want := derive.Opening(md, o.Salt)
@@ -635,7 +640,9 @@ func nonNilStrings(s []string) []string {
 func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
 	seq := e.Seq
 	facts := &convFacts{seq: seq}
-	c.convs.put(e.ConversationID, facts, 1)
+	// A copy: e's strings are views of the batch of leaves it was read
+	// from (strictLeaves.keep), which a remembered key would keep alive.
+	c.convs.put(strings.Clone(e.ConversationID), facts, 1)
 	dd, err := c.decodeDetail(leaf.KindConversation, e)
 	if err != nil {
 		return []Finding{derived(seq, "detail", e.Detail, phrase("a conversation detail"), err.Error())}, true

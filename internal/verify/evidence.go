@@ -57,17 +57,11 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 // entry records the evidence references of e: its evidence_sha256 and
 // those its typed detail lists (leaf.EvidenceRefs). A reference that is not
 // SHA-256 hex is a finding; a detail that is not JSON at all is the strict
-// check's finding.
-//
-// It returns e's detail, decoded, when it decodes: the derive check reads
-// it again.
-func (c *evidenceCheck) entry(e *leaf.Entry) ([]Finding, leaf.Detail) {
+// check's finding. d is e's detail, decoded (leaf.DecodeCheckedDetail),
+// nil when it does not decode.
+func (c *evidenceCheck) entry(e *leaf.Entry, d leaf.Detail) []Finding {
 	c.erased.add(e)
-	// e.EvidenceRefs, with the decoded detail kept.
-	var d leaf.Detail
-	if len(e.Detail) > 0 {
-		d, _ = leaf.DecodeDetail(e.Kind, e.Detail)
-	}
+	// e.EvidenceRefs, from the decoded detail.
 	var named []leaf.EvidenceRef
 	if d != nil {
 		if !e.EvidenceSHA256.IsZero() {
@@ -77,7 +71,7 @@ func (c *evidenceCheck) entry(e *leaf.Entry) ([]Finding, leaf.Detail) {
 	} else {
 		var err error
 		if named, err = e.EvidenceRefs(); err != nil {
-			return nil, nil
+			return nil
 		}
 	}
 	seq := e.Seq
@@ -91,7 +85,7 @@ func (c *evidenceCheck) entry(e *leaf.Entry) ([]Finding, leaf.Detail) {
 		}
 		c.add(h, seq, e.Kind, r.Role)
 	}
-	return out, d
+	return out
 }
 
 // add records that seq, an entry of kind, references h as role, and

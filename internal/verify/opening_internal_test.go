@@ -43,7 +43,7 @@ func TestOpeningCheck(t *testing.T) {
 		b := o.Encode()
 		op := &openingRead{sum: hashchain.Hash(sha256.Sum256(b)), name: "x", bytes: b}
 		e := &leaf.Entry{Seq: 7, MessageID: md.ID}
-		seal, fs := op.check(e, md)
+		seal, fs := op.check(e, md, derive.MessageDetail(md, []leaf.MediaRef{{ID: "att"}})) // media is not among the opened values
 		if seal == nil || seal.Salt != salt || seal.Opening != op.sum {
 			t.Fatalf("%s: seal %+v", c.name, seal)
 		}
@@ -63,7 +63,7 @@ func TestOpeningCheck(t *testing.T) {
 	// Another message's opening is refused before the fields.
 	o := derive.Opening(&genesys.MessageData{ID: "m2"}, salt)
 	b := o.Encode()
-	if seal, fs := (&openingRead{bytes: b, name: "x"}).check(&leaf.Entry{Seq: 1, MessageID: "m1"}, md); seal != nil || len(fs) != 1 {
+	if seal, fs := (&openingRead{bytes: b, name: "x"}).check(&leaf.Entry{Seq: 1, MessageID: "m1"}, md, derive.MessageDetail(md, nil)); seal != nil || len(fs) != 1 {
 		t.Fatalf("another message's opening: %v %v", seal, fs)
 	}
 }

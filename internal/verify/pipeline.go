@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 	"sync"
@@ -290,26 +289,27 @@ type leafStage struct {
 	fs     []Finding // evidence findings, in seq order
 }
 
-func (s *leafStage) each(seq uint64, leafBytes []byte) {
-	// The entry keeps slices of its leaf (its detail), and the batch's
-	// bytes are reused: an entry passed on holds a copy.
-	if s.derive != nil {
-		leafBytes = bytes.Clone(leafBytes)
+func (s *leafStage) each(seq uint64, leafBytes []byte) error {
+	// One pass decodes the leaf and checks it strictly, the detail decoded
+	// by the check given back. The entry's (and detail's) strings are
+	// views of leafBytes: with the derive stage the bytes are handed over
+	// (strictLeaves.keep), without it nothing here keeps them.
+	e, d, strict, err := leaf.DecodeCheckedDetail(leafBytes)
+	var bad error
+	if !strict {
+		bad = leaf.CheckLeaf(leafBytes) // the finding's reason (rare)
 	}
-	e, err := leaf.DecodeLeaf(leafBytes)
 	if err != nil {
-		return // not an entry: the strict check's finding
+		return bad // not an entry: the strict check's finding
 	}
 	e.Seq = seq
-	var d leaf.Detail
 	if s.ev != nil {
-		var fs []Finding
-		fs, d = s.ev.entry(&e)
-		s.fs = append(s.fs, fs...)
+		s.fs = append(s.fs, s.ev.entry(&e, d)...)
 	}
 	if s.derive != nil {
 		s.derive.in <- decodedEntry{e: &e, d: d}
 	}
+	return bad
 }
 
 func (s *leafStage) end() {

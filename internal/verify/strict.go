@@ -17,11 +17,17 @@ type strictLeaves struct {
 	done chan struct{}
 	cur  *leafBatch
 	bad  []badLeaf
-	// each, when set, is also called with every leaf after its check, in
-	// seq order, on the same goroutine (the leaf bytes are only valid
-	// during the call): the evidence references are read there, off the
-	// walk's goroutine.
-	each func(seq uint64, leaf []byte)
+	// each, when set, is called with every leaf instead of
+	// leaf.CheckLeaf, in seq order, on the same goroutine, and returns
+	// what CheckLeaf returns: it decodes and checks the leaf in one pass
+	// (leaf.DecodeChecked) and reads the evidence references there, off
+	// the walk's goroutine. The leaf bytes stay valid after the call only
+	// with keep.
+	each func(seq uint64, leaf []byte) error
+	// keep hands each batch's bytes over to each instead of reusing them
+	// (a new buffer a batch, not a copy a leaf): the derive stage keeps
+	// the entries, which are views of their leaves.
+	keep bool
 	// end, when set, is called once after the last leaf.
 	end func()
 	// rehash is set when a leaf queued with its stored leaf hash does
@@ -51,9 +57,9 @@ const (
 	strictBatches = 4   // batches in flight
 )
 
-func newStrictLeaves(each func(seq uint64, leaf []byte), end func()) *strictLeaves {
+func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), keep bool) *strictLeaves {
 	s := &strictLeaves{in: make(chan *leafBatch, strictBatches), free: make(chan *leafBatch, strictBatches+1), done: make(chan struct{}),
-		each: each, end: end}
+		each: each, end: end, keep: keep}
 	for range strictBatches + 1 {
 		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10)}
 	}
@@ -70,16 +76,23 @@ func (s *strictLeaves) run() {
 	for b := range s.in {
 		start := 0
 		for i, end := range b.ends {
-			if err := leaf.CheckLeaf(b.buf[start:end]); err != nil {
-				s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
-			}
-			if b.check[i] && hashchain.LeafHash(b.buf[start:end]) != b.stored[i] {
+			lb := b.buf[start:end:end]
+			if b.check[i] && hashchain.LeafHash(lb) != b.stored[i] {
 				s.rehash = true
 			}
+			var err error
 			if s.each != nil {
-				s.each(b.seqs[i], b.buf[start:end])
+				err = s.each(b.seqs[i], lb)
+			} else {
+				err = leaf.CheckLeaf(lb)
+			}
+			if err != nil {
+				s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
 			}
 			start = end
+		}
+		if s.keep {
+			b.buf = make([]byte, 0, cap(b.buf))
 		}
 		b.seqs, b.ends, b.buf, b.check, b.stored = b.seqs[:0], b.ends[:0], b.buf[:0], b.check[:0], b.stored[:0]
 		s.free <- b

@@ -351,9 +351,9 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		if dv != nil {
 			ls.derive = newDeriveStage(ctx, dv)
 		}
-		strict = newStrictLeaves(ls.each, ls.end)
+		strict = newStrictLeaves(ls.each, ls.end, ls.derive != nil)
 	} else {
-		strict = newStrictLeaves(nil, nil)
+		strict = newStrictLeaves(nil, nil, false)
 	}
 	defer func() {
 		// On an early return: stop the hashing first, so that the stages

@@ -260,16 +260,10 @@ func (d *MessageDetail) Open(o *Opening) (*MessageDetail, error) {
 	return &out, nil
 }
 
-// checkSaltedDetail is the v3 rule for a message's detail: every
+// checkedSaltedDetail is the v3 rule for a message's detail: every
 // commitment and the opening's evidence are 64 lower-case hex digits and
-// no personal field is in clear.
-func checkSaltedDetail(raw []byte) error {
-	_, err := checkedSaltedDetail(raw, false)
-	return err
-}
-
-// checkedSaltedDetail is checkSaltedDetail that also returns the detail it
-// decoded (DecodeDetail's); with views, its strings may be views of raw
+// no personal field is in clear. It returns the detail it decoded
+// (DecodeDetail's); with views, its strings may be views of raw
 // (decodeFast's view).
 func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
 	d := new(MessageDetail)

@@ -86,7 +86,7 @@ func clearValue(e *Entry, d *MessageDetail, name string) (json.RawMessage, bool,
 		return nil, false, fmt.Errorf("no field %q (provable: %s)", name, strings.Join(ProvableFields[:], ", "))
 	}
 	if e.V == FormatV3 {
-		return nil, false, nil // committed: checkSaltedDetail holds the commitment there
+		return nil, false, nil // committed: checkedSaltedDetail holds the commitment there
 	}
 	v := map[string]string{"content_sha256": d.ContentSHA256, "from": d.From, "to": d.To, "provider_message_id": d.ProviderMessageID}[name]
 	return str(v), true, nil

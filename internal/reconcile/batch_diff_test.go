@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/diff"
@@ -21,11 +22,11 @@ import (
 type failingBatch struct {
 	*reconcile.LedgerIndex
 	give    int
-	batches int
+	batches atomic.Int64 // the diff's workers call ConversationsBatch concurrently
 }
 
 func (f *failingBatch) ConversationsBatch(ctx context.Context, convs []string, fn func(string, []diff.Captured)) error {
-	f.batches++
+	f.batches.Add(1)
 	if f.give < 0 {
 		return errors.New("no batch")
 	}
@@ -79,7 +80,7 @@ func TestBatchedDiffAgrees(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatal("no findings to compare")
 			}
-			if shape == recexport.ShapeGenesys && none.batches == 0 {
+			if shape == recexport.ShapeGenesys && none.batches.Load() == 0 {
 				t.Fatal("the Genesys layout gave no batch")
 			}
 			for _, idx := range []diff.Index{

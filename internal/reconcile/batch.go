@@ -68,12 +68,7 @@ func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, 
 		if err != nil {
 			return err
 		}
-		if i, ok := latest[e.MessageID]; ok {
-			out[i] = cp
-			return nil
-		}
-		latest[e.MessageID] = len(out)
-		out = append(out, cp)
+		out = keepLatest(latest, out, e.MessageID, cp)
 		return nil
 	})
 	if err != nil {

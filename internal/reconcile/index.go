@@ -310,6 +310,20 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	return out, nil
 }
 
+// keepLatest puts c, the capture of message id read in seq order, in
+// out: in place of the message's earlier capture (latest maps a message
+// id to its index in out), else at the end. The batched and the single
+// conversation loads both go through it, so they cannot disagree on which
+// capture stands.
+func keepLatest(latest map[string]int, out []diff.Captured, id string, c diff.Captured) []diff.Captured {
+	if i, ok := latest[id]; ok {
+		out[i] = c
+		return out
+	}
+	latest[id] = len(out)
+	return append(out, c)
+}
+
 // conversation is the latest capture of every message of convID in the
 // snapshot, each reduced by reduce.
 func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(context.Context, leaf.Entry) (diff.Captured, error)) ([]diff.Captured, error) {
@@ -323,12 +337,7 @@ func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce fu
 		if err != nil {
 			return err
 		}
-		if i, ok := latest[e.MessageID]; ok {
-			out[i] = c
-			return nil
-		}
-		latest[e.MessageID] = len(out)
-		out = append(out, c)
+		out = keepLatest(latest, out, e.MessageID, c)
 		return nil
 	})
 	if err != nil {

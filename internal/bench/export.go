@@ -360,7 +360,12 @@ func PrintTable(w io.Writer, cfg Config, rows []Row) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	fmt.Fprintf(w, "work folder (ledger, evidence): %s, on %s\n\n", dir, FileSystem(dir))
+	fs := FileSystem(dir)
+	fmt.Fprintf(w, "work folder (ledger, evidence): %s, on %s\n", dir, fs)
+	if note := fsNote(fs); note != "" {
+		fmt.Fprintf(w, "note: %s\n", note)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "method\tclients\tconversations\trequests\tlisting\treq/conv\tbudget used\tallowance used\t429s\t429 share\t429/min\tlost\twall\tphysical limit\twall/limit\tspeed-up\tmessages\tmsgs lost\twall/js-sdk\twall/complete\t")
 	for _, r := range rows {
@@ -418,4 +423,15 @@ func PrintTable(w io.Writer, cfg Config, rows []Row) {
 			break
 		}
 	}
+}
+
+// fsNote is what a reader of the table should know about the work
+// folder's file system, or "".
+func fsNote(fs string) string {
+	if fs == "ext4 (no journal)" {
+		// Measured: 1.6× the wall of a first run on the same file system
+		// (docs/benchmarks.md, "file system by file system").
+		return "ext4 without a journal makes each new file skip the inodes deleted in the last 1 – 6 minutes, so a run soon after another (or after any large delete) is slower; set TMPDIR to tmpfs or a journaled file system, or wait, to compare"
+	}
+	return ""
 }

@@ -25,3 +25,22 @@ func TestFileSystem(t *testing.T) {
 	}
 	t.Logf("%s: %s", dir, got)
 }
+
+// TestPrintTableNotesNoJournal: the header warns of a journal-less ext4
+// work folder, whose recently deleted inodes slow file creation, and says
+// nothing of other file systems.
+func TestPrintTableNotesNoJournal(t *testing.T) {
+	if n := fsNote("ext4 (no journal)"); !strings.Contains(n, "inodes deleted") {
+		t.Errorf("ext4 (no journal): note %q", n)
+	}
+	for _, fs := range []string{"tmpfs", "ext4 (journal)", "ext4", "xfs", "unknown"} {
+		if n := fsNote(fs); n != "" {
+			t.Errorf("%s: unexpected note %q", fs, n)
+		}
+	}
+	var b strings.Builder
+	PrintTable(&b, Config{Dir: t.TempDir()}, nil)
+	if strings.Contains(b.String(), "note:") != (fsNote(FileSystem(t.TempDir())) != "") {
+		t.Errorf("header and fsNote disagree:\n%s", b.String())
+	}
+}

@@ -87,6 +87,9 @@ func TestExportCrashCampaign(t *testing.T) {
 	srv := simtest.Start(t, sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 60, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2},
 		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
+		// The default faults, so that kills also land while a request is
+		// retried after a 5xx, a reset or a truncated body.
+		Faults: "5xx=0.02,reset=0.005,truncate=0.005",
 	})
 	dir := t.TempDir()
 	ctx := context.Background()

@@ -291,6 +291,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return strings.Compare(a.String(), b.String())
 	})
 	var erased []string
+	var notDeleted error // the first deletion that failed for another reason than Object Lock
 	for i, h := range order {
 		err := store.Delete(ctx, h)
 		switch {
@@ -305,6 +306,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				return nil, fmt.Errorf("erase: %w", err)
 			}
 			kept[h] = "not deleted: " + err.Error()
+			if notDeleted == nil {
+				notDeleted = err
+			}
 		}
 	}
 	slices.Sort(erased)
@@ -345,6 +349,18 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		if _, err := l.Checkpoint(context.WithoutCancel(ctx), req.SignerKey); err != nil {
 			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint was signed: %w", res.Seq, err)
 		}
+	}
+	if notDeleted != nil {
+		// Recorded as it is (what was deleted, and what was not and why),
+		// but not finished: an interrupted or failing erasure must not
+		// look like a done one.
+		n := 0
+		for _, k := range d.Kept {
+			if strings.HasPrefix(k.Why, "not deleted: ") {
+				n++
+			}
+		}
+		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted (run the same erase again to delete them): %w", res.Seq, n, notDeleted)
 	}
 	return res, nil
 }

@@ -385,6 +385,12 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 	return l.loadInfo(ctx)
 }
 
+// walPending reports whether path has a -wal file with content.
+func walPending(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err == nil && fi.Size() > 0
+}
+
 // sqliteMagic starts every SQLite database file.
 var sqliteMagic = []byte("SQLite format 3\x00")
 
@@ -425,6 +431,12 @@ func checkHeader(path string) error {
 	// the WAL.
 	version := binary.BigEndian.Uint32(h[60:64])
 	appID := binary.BigEndian.Uint32(h[68:72])
+	if appID == 0 && version == 0 && walPending(path) {
+		// A new ledger whose first transaction is still only in its -wal
+		// (its writer has not checkpointed yet, e.g. an export running on
+		// a ledger just made): checkOpen reads both through SQLite.
+		return nil
+	}
 	if appID != ApplicationID {
 		return fmt.Errorf("%w: application id %#x", ErrNotLedger, appID)
 	}

@@ -67,7 +67,10 @@ Examples:
   custody erase --conversation 2f0c1b5e-… --reason "GDPR Art. 17 request DSR-1042"
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
-` + exitStatus(exit0, "1    error, or refused: under legal hold without --override-hold, or kept by S3 Object Lock; nothing was erased. Also when the erasure was recorded with objects not deleted (interrupted, or a delete failed): run it again to finish", exit2),
+` + exitStatus(exit0, `1    error, or refused: under legal hold without --override-hold, or kept
+       by S3 Object Lock (nothing was erased); or recorded with objects not
+       deleted (a delete failed): run it again to finish`, exit2,
+			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runErase(cmd.Context(), o, g) },
 	}

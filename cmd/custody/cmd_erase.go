@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -78,6 +79,23 @@ Examples:
 	return cmd
 }
 
+// noEmptyIDs refuses an empty --conversation or --message value (an
+// unset shell variable, say), which would otherwise be looked up and
+// reported as an id "not in the ledger".
+func noEmptyIDs(cmd string, conversations, messages []string) error {
+	for _, ids := range [...]struct {
+		flag string
+		ids  []string
+	}{{"--conversation", conversations}, {"--message", messages}} {
+		for _, id := range ids.ids {
+			if strings.TrimSpace(id) == "" {
+				return usageError("%s: %s needs an id, not an empty value", cmd, ids.flag)
+			}
+		}
+	}
+	return nil
+}
+
 // operatorName is who runs a recording command, for the entries that say
 // by whom.
 func operatorName() string {
@@ -90,6 +108,9 @@ func operatorName() string {
 func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	if len(o.Conversations)+len(o.Messages) == 0 {
 		return usageError("erase: give --conversation ID or --message ID")
+	}
+	if err := noEmptyIDs("erase", o.Conversations, o.Messages); err != nil {
+		return err
 	}
 	if o.Reason == "" {
 		return usageError("erase: --reason is required (it is recorded in the ledger)")

@@ -54,6 +54,9 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	if len(o.Conversations) == 0 {
 		return usageError("%s: give --conversation ID", verb)
 	}
+	if err := noEmptyIDs(verb, o.Conversations, nil); err != nil {
+		return err
+	}
 	if o.Reason == "" {
 		return usageError("%s: --reason is required (it is recorded in the ledger)", verb)
 	}

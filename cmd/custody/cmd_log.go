@@ -63,6 +63,17 @@ func runLog(ctx context.Context, o *logOptions, g *globalOptions) error {
 	if o.Limit < 0 {
 		return usageError("log: --limit must not be negative")
 	}
+	if o.Kind != "" {
+		if _, ok := leaf.LookupKind(o.Kind); !ok {
+			// An unknown kind would match nothing: say so rather than print
+			// an empty log that reads as "no such entries".
+			var names []string
+			for _, k := range leaf.Kinds() {
+				names = append(names, k.Name)
+			}
+			return usageError("log: --kind %q: no such entry kind (one of %s)", o.Kind, strings.Join(names, ", "))
+		}
+	}
 	m, err := openMatter(ctx, g, matter.Options{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("log: %w", err)

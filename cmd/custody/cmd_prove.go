@@ -83,7 +83,12 @@ Examples:
 ` + exitStatus(exit0, exit1, exit2,
 			"3    the ledger contradicts itself or is damaged: no proof was written"),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runProve(cmd.Context(), o, g) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("seq") && o.Seq < 0 {
+				return usageError("prove: --seq %d: a sequence number is 0 or more", o.Seq)
+			}
+			return runProve(cmd.Context(), o, g)
+		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd

@@ -53,6 +53,11 @@ func readWitnessKey(v string) (string, error) {
 	if strings.HasPrefix(k, "PRIVATE+") {
 		return "", usageError("verify: --witness %s is a witness's signer key; give its verifier key (.pub)", v)
 	}
+	if _, err := fnote.NewVerifierForCosignatureV1(k); err != nil {
+		// Named by the argument, not its content: a wrong file can hold
+		// anything, at any length.
+		return "", usageError("verify: --witness %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %v", v, err)
+	}
 	return k, nil
 }
 

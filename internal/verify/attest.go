@@ -157,9 +157,13 @@ func checkWitnesses(ctx context.Context, snap *ledger.Snapshot, stored []ledger.
 		}
 		rep.Witnessed = append(rep.Witnessed, WitnessStatus{Checkpoint: name, Size: c.Size, Witnesses: names})
 		if i == len(stored)-1 && len(names) < threshold {
+			by := ""
+			if len(names) > 0 {
+				by = " (by " + strings.Join(names, ", ") + ")"
+			}
 			v.add(Finding{Check: CheckWitness, Checkpoint: name, pos: 2*int64(c.Size) - 1,
-				Message: fmt.Sprintf("the latest checkpoint has %d of the %d witness cosignatures required (%s): no witness vouches that this is the history it saw; a forked or rewritten ledger looks like this",
-					len(names), threshold, strings.Join(names, ", "))})
+				Message: fmt.Sprintf("the latest checkpoint has %d of the %d witness cosignatures required%s: no witness vouches that this is the history it saw; a forked or rewritten ledger looks like this",
+					len(names), threshold, by)})
 		}
 	}
 	return nil

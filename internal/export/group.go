@@ -35,6 +35,12 @@ type queued[T any] struct {
 // returns (putAllCommit does once its batch is durable and only its
 // commit remains), so that the two overlap; else it is handed on when
 // run returns.
+//
+// Only the leader's run is called, on every caller's value: every caller
+// of one queue must pass a run that does each value's whole work
+// (grouper's callers both pass storeCommitBatch; a putAll once passed a
+// run that stored without committing, and a commit queued behind it was
+// dropped).
 func (q *leadQueue[T]) do(v T, run func(batch []T, handOff func())) {
 	me := &queued[T]{v: v, done: make(chan struct{})}
 	q.mu.Lock()

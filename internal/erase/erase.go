@@ -85,6 +85,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	if len(req.Conversations)+len(req.Messages) == 0 {
 		return nil, errors.New("erase: nothing to erase")
 	}
+	if l.ReadOnly() {
+		// The entry could not be appended: delete nothing.
+		return nil, fmt.Errorf("erase: %w: the erasure could not be recorded, so nothing is deleted", ledger.ErrReadOnly)
+	}
 	st, err := erasure.Load(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("erase: %w", err)

@@ -2,48 +2,111 @@ package erase_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
-// TestEraseInterruptedThenAgain: an erasure stopped after deleting
-// evidence but before its entry (the process killed, the ledger not
-// writable) leaves the objects gone and unrecorded, and verify says so;
-// the same erase run again records it, and verify passes with the
+// TestMain runs the erase helper when the test binary is started as one
+// (TestEraseKilledThenAgain).
+func TestMain(m *testing.M) {
+	if os.Getenv(killHelperEnv) != "" {
+		os.Exit(killHelper())
+	}
+	os.Exit(m.Run())
+}
+
+const killHelperEnv = "CUSTODY_ERASE_KILL_HELPER"
+
+// killHelper erases KILL_CONV from the matter in KILL_DIR and kills its
+// own process (SIGKILL: no deferred cleanup) right after the second
+// object is deleted: an erasure cut between deletion and its entry.
+func killHelper() int {
+	ctx := context.Background()
+	dir := os.Getenv("KILL_DIR")
+	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	kill := &killingStore{Store: st, after: 2}
+	_, err = erase.Erase(ctx, l, kill, erase.Request{Conversations: []string{os.Getenv("KILL_CONV")}, Reason: "DSR-1", Operator: "dpo"})
+	fmt.Fprintln(os.Stderr, "erase returned:", err)
+	return 1
+}
+
+// killingStore deletes, then kills the process once after objects are gone.
+type killingStore struct {
+	evidence.Store
+	after int
+	n     int
+}
+
+func (s *killingStore) Delete(ctx context.Context, sum hashchain.Hash) error {
+	err := s.Store.Delete(ctx, sum)
+	if s.n++; s.n == s.after {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
+	}
+	return err
+}
+
+// TestEraseKilledThenAgain: an erasure killed (SIGKILL) after deleting
+// some evidence and before its entry leaves the objects gone and
+// unrecorded, and verify reports them missing; the same erase run again
+// deletes the rest and records it, and verify passes with the
 // conversation erased and its text in no file. docs/erase.md promises it.
-func TestEraseInterruptedThenAgain(t *testing.T) {
+func TestEraseKilledThenAgain(t *testing.T) {
 	m := exportMatter(t, 14)
 	ctx := context.Background()
 	free, _ := m.conversations(t)
 	target := free[0]
 	needles := secrets(t, m.srv.Org, target, false)
-	req := erase.Request{Conversations: []string{target}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.le.Key}
-
-	// The first attempt deletes through the matter's store but cannot
-	// append: its ledger is opened read-only, as a crash between the two
-	// steps would leave things.
-	ro, err := ledger.Open(ctx, filepath.Join(m.le.Dir, "custody.db"), ledger.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
+	size := func() uint64 {
+		h, err := m.le.Ledger.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Size
 	}
-	_, err = erase.Erase(ctx, ro, m.le.Store, req)
-	ro.Close()
-	if err == nil || !strings.Contains(err.Error(), "run the same erase again") {
-		t.Fatalf("erase on a read-only ledger: %v, want the deleted-but-not-recorded error", err)
+	entries := size()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+m.le.Dir, "KILL_CONV="+target)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
+	}
+	if got := size(); got != entries {
+		t.Fatalf("the killed erasure appended: %d entries, had %d", got, entries)
 	}
 	if rep := m.verify(t); rep.OK || rep.Evidence.Missing == 0 {
-		t.Fatalf("verify after an unrecorded erasure: ok %v, evidence %+v: the missing objects must be findings", rep.OK, rep.Evidence)
+		t.Fatalf("verify after a killed erasure: ok %v, evidence %+v: the missing objects must be findings", rep.OK, rep.Evidence)
 	}
 
+	req := erase.Request{Conversations: []string{target}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.le.Key}
 	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
 	if err != nil {
 		t.Fatalf("the same erase again: %v", err)
@@ -57,6 +120,26 @@ func TestEraseInterruptedThenAgain(t *testing.T) {
 	}
 	if hits := grepTree(t, m.le.Dir, needles); len(hits) != 0 {
 		t.Errorf("the erased conversation's text is still in %v", hits)
+	}
+}
+
+// TestEraseRefusesReadOnlyLedger: on a ledger opened read-only the
+// erasure could not be recorded, so nothing is deleted.
+func TestEraseRefusesReadOnlyLedger(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	ro, err := ledger.Open(ctx, filepath.Join(m.le.Dir, "custody.db"), ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	_, err = erase.Erase(ctx, ro, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, ledger.ErrReadOnly) {
+		t.Fatalf("erase on a read-only ledger: %v, want ErrReadOnly", err)
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Missing != 0 {
+		t.Fatalf("a refused erasure deleted something: %v %+v", rep.Findings, rep.Evidence)
 	}
 }
 

@@ -307,13 +307,13 @@ func applySchema(ctx context.Context, db *sql.DB, state map[string]string) error
 //     so the ledger is opened immutable; a writer that starts meanwhile
 //     can make reads fail (read again).
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
-	if err := checkHeader(path); err != nil {
-		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
-	}
-	openFn := openPools
 	wal, walErr := os.Stat(path + "-wal")
 	hasWAL := walErr == nil
 	pending := hasWAL && wal.Size() > 0
+	if err := checkHeader(path, pending); err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+	}
+	openFn := openPools
 	switch {
 	case isUnwritable(path) && pending:
 		return nil, fmt.Errorf("ledger: open %s: %w, and its -wal file holds changes not yet in it: copy both to a writable place", path, ErrReadOnly)
@@ -385,19 +385,15 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 	return l.loadInfo(ctx)
 }
 
-// walPending reports whether path has a -wal file with content.
-func walPending(path string) bool {
-	fi, err := os.Stat(path + "-wal")
-	return err == nil && fi.Size() > 0
-}
-
 // sqliteMagic starts every SQLite database file.
 var sqliteMagic = []byte("SQLite format 3\x00")
 
 // checkHeader reads the 100-byte SQLite header directly. Opening a file
 // with journal_mode=WAL would otherwise convert a rollback-journal
 // database, or initialise an empty file, before custody could refuse it.
-func checkHeader(path string) error {
+// walPending says the ledger has a -wal file with content, which may hold
+// the header fields the main file does not have yet.
+func checkHeader(path string, walPending bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -431,7 +427,7 @@ func checkHeader(path string) error {
 	// the WAL.
 	version := binary.BigEndian.Uint32(h[60:64])
 	appID := binary.BigEndian.Uint32(h[68:72])
-	if appID == 0 && version == 0 && walPending(path) {
+	if appID == 0 && version == 0 && walPending {
 		// A new ledger whose first transaction is still only in its -wal
 		// (its writer has not checkpointed yet, e.g. an export running on
 		// a ledger just made): checkOpen reads both through SQLite.

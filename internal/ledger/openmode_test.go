@@ -84,8 +84,8 @@ func TestReadOnlyOpenModes(t *testing.T) {
 // TestOpenWhileNewLedgerInWAL: a ledger just made, its writer still open
 // and its first transaction still only in the -wal (the main file's
 // header says application id 0), opens for reading — the header is read
-// through SQLite, which sees the WAL — and a file of zeros with a -wal
-// beside it is still refused.
+// through SQLite, which sees the WAL — and a SQLite database in WAL mode
+// that is not a ledger is still refused.
 func TestOpenWhileNewLedgerInWAL(t *testing.T) {
 	f := newFixture(t)
 	f.appendN(2)

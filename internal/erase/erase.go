@@ -295,7 +295,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return strings.Compare(a.String(), b.String())
 	})
 	var erased []string
-	var notDeleted error // the first deletion that failed for another reason than Object Lock
+	// Deletions that failed for another reason than Object Lock: how many,
+	// and the first one's error.
+	var notDeleted int
+	var notDeletedErr error
 	for i, h := range order {
 		err := store.Delete(ctx, h)
 		switch {
@@ -310,8 +313,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				return nil, fmt.Errorf("erase: %w", err)
 			}
 			kept[h] = "not deleted: " + err.Error()
-			if notDeleted == nil {
-				notDeleted = err
+			if notDeleted++; notDeletedErr == nil {
+				notDeletedErr = err
 			}
 		}
 	}
@@ -354,17 +357,11 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint was signed: %w", res.Seq, err)
 		}
 	}
-	if notDeleted != nil {
+	if notDeleted > 0 {
 		// Recorded as it is (what was deleted, and what was not and why),
 		// but not finished: an interrupted or failing erasure must not
 		// look like a done one.
-		n := 0
-		for _, k := range d.Kept {
-			if strings.HasPrefix(k.Why, "not deleted: ") {
-				n++
-			}
-		}
-		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted (run the same erase again to delete them): %w", res.Seq, n, notDeleted)
+		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted (run the same erase again to delete them): %w", res.Seq, notDeleted, notDeletedErr)
 	}
 	return res, nil
 }

@@ -34,7 +34,7 @@ func FileSystem(dir string) string {
 		case 1:
 			return "ext4 (journal)"
 		case 0:
-			return "ext4 (no journal)"
+			return fsExt4NoJournal
 		}
 		return "ext4"
 	}

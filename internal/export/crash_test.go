@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // crashHelperEnv makes the test binary act as an exporting process that the
@@ -116,7 +116,7 @@ func TestExportCrashCampaign(t *testing.T) {
 		}
 		return cmd, &out
 	}
-	rng := rand.New(rand.NewPCG(crashSeed(t), 2))
+	rng := rand.New(rand.NewPCG(benchutil.CrashSeed(t), 2))
 	killed := 0
 	for i := 0; killed < kills && i < 3*kills; i++ {
 		cmd, out := start()
@@ -178,20 +178,4 @@ func TestExportCrashCampaign(t *testing.T) {
 	if midCapture < kills/2 {
 		t.Errorf("only %d of %d kills interrupted a capture", midCapture, kills)
 	}
-}
-
-// crashSeed is the seed of a crash campaign's kill times: 1, or
-// $CUSTODY_CRASH_SEED, so that a campaign can be run again with other
-// kill points (and a failure reproduced with the seed it logs).
-func crashSeed(t *testing.T) uint64 {
-	seed := uint64(1)
-	if s := os.Getenv("CUSTODY_CRASH_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("CUSTODY_CRASH_SEED: %v", err)
-		}
-		seed = n
-	}
-	t.Logf("kill times from seed %d (CUSTODY_CRASH_SEED)", seed)
-	return seed
 }

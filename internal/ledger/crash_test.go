@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // crashHelperEnv makes the test binary an appending process that
@@ -74,7 +75,7 @@ func TestCrashKeepsCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(crashSeed(t), 2))
+	rng := rand.New(rand.NewPCG(benchutil.CrashSeed(t), 2))
 	for round := range 6 {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashHelperEnv+"="+f.path)
@@ -135,20 +136,4 @@ func TestCrashKeepsCommits(t *testing.T) {
 		f.l.Close()
 		f.l = nil
 	}
-}
-
-// crashSeed is the seed of the kill times: 1, or $CUSTODY_CRASH_SEED, so
-// that the campaign can be run again with other kill points (and a
-// failure reproduced with the seed it logs).
-func crashSeed(t *testing.T) uint64 {
-	seed := uint64(1)
-	if s := os.Getenv("CUSTODY_CRASH_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("CUSTODY_CRASH_SEED: %v", err)
-		}
-		seed = n
-	}
-	t.Logf("kill times from seed %d (CUSTODY_CRASH_SEED)", seed)
-	return seed
 }

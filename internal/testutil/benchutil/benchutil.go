@@ -36,3 +36,20 @@ func WriteTree(t testing.TB, files map[string]string) string {
 	}
 	return dir
 }
+
+// CrashSeed is the seed of a crash campaign's kill times: 1, or
+// $CUSTODY_CRASH_SEED, so that a campaign can be run again with other
+// kill points (and a failure reproduced with the seed it logs).
+func CrashSeed(t testing.TB) uint64 {
+	t.Helper()
+	seed := uint64(1)
+	if s := os.Getenv("CUSTODY_CRASH_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("CUSTODY_CRASH_SEED: %v", err)
+		}
+		seed = n
+	}
+	t.Logf("kill times from seed %d (CUSTODY_CRASH_SEED)", seed)
+	return seed
+}

@@ -1,5 +1,6 @@
 // Package benchutil holds what several packages' tests and benchmarks
 // need alike: the process's CPU time (benchmarks report CPU per item beside
 // wall-clock rates because the machine is shared), the benchmark size knob
-// CUSTODY_BENCH_MESSAGES, and a folder of files written from a map.
+// CUSTODY_BENCH_MESSAGES, the crash campaigns' seed CUSTODY_CRASH_SEED,
+// and a folder of files written from a map.
 package benchutil

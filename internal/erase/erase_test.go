@@ -69,6 +69,16 @@ func (m *matter) export(t *testing.T) *export.Accounting {
 	return acct
 }
 
+// size is the number of entries in the matter's ledger.
+func (m *matter) size(t *testing.T) uint64 {
+	t.Helper()
+	h, err := m.le.Ledger.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Size
+}
+
 func (m *matter) verify(t *testing.T) verify.Report {
 	t.Helper()
 	rep, err := verify.Ledger(context.Background(), m.le.Ledger, verify.Options{VerifierKey: m.le.Ledger.VerifierKey(), Evidence: m.le.Store})
@@ -327,17 +337,10 @@ func TestEraseHold(t *testing.T) {
 	m := exportMatter(t, 14)
 	ctx := context.Background()
 	free, held := m.conversations(t)
-	size := func() uint64 {
-		h, err := m.le.Ledger.Head(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h.Size
-	}
-	before := size()
+	before := m.size(t)
 	_, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo"})
-	if !errors.Is(err, erase.ErrHeld) || size() != before {
-		t.Fatalf("erase under deletion protection: %v (size %d → %d)", err, before, size())
+	if !errors.Is(err, erase.ErrHeld) || m.size(t) != before {
+		t.Fatalf("erase under deletion protection: %v (size %d → %d)", err, before, m.size(t))
 	}
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
 		t.Fatalf("a refused erasure changed something: %v", rep.Findings)

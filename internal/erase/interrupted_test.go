@@ -77,18 +77,10 @@ func (s *killingStore) Delete(ctx context.Context, sum hashchain.Hash) error {
 // conversation erased and its text in no file. docs/erase.md promises it.
 func TestEraseKilledThenAgain(t *testing.T) {
 	m := exportMatter(t, 14)
-	ctx := context.Background()
 	free, _ := m.conversations(t)
 	target := free[0]
 	needles := secrets(t, m.srv.Org, target, false)
-	size := func() uint64 {
-		h, err := m.le.Ledger.Head(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h.Size
-	}
-	entries := size()
+	entries := m.size(t)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+m.le.Dir, "KILL_CONV="+target)
@@ -99,15 +91,23 @@ func TestEraseKilledThenAgain(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
 	}
-	if got := size(); got != entries {
+	if got := m.size(t); got != entries {
 		t.Fatalf("the killed erasure appended: %d entries, had %d", got, entries)
 	}
 	if rep := m.verify(t); rep.OK || rep.Evidence.Missing == 0 {
 		t.Fatalf("verify after a killed erasure: ok %v, evidence %+v: the missing objects must be findings", rep.OK, rep.Evidence)
 	}
 
-	req := erase.Request{Conversations: []string{target}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.le.Key}
-	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
+	m.eraseAgain(t, erase.Request{Conversations: []string{target}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.le.Key}, needles)
+}
+
+// eraseAgain runs req, an erasure cut short before, to its end: it must
+// succeed, delete what was left and keep nothing for a failed delete;
+// then verify passes with req's conversation erased, and none of needles
+// (its text) is in any file of the matter.
+func (m *matter) eraseAgain(t *testing.T, req erase.Request, needles []string) {
+	t.Helper()
+	res, err := erase.Erase(context.Background(), m.le.Ledger, m.le.Store, req)
 	if err != nil {
 		t.Fatalf("the same erase again: %v", err)
 	}
@@ -115,7 +115,7 @@ func TestEraseKilledThenAgain(t *testing.T) {
 		t.Errorf("second run: erased %d objects, kept %v", len(res.Detail.Erased), res.Detail.Kept)
 	}
 	rep := m.verify(t)
-	if !rep.OK || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, []string{target}) {
+	if !rep.OK || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, req.Conversations) {
 		t.Fatalf("verify after the erase ran again: ok %v, findings %v, evidence %+v", rep.OK, rep.Findings, rep.Evidence)
 	}
 	if hits := grepTree(t, m.le.Dir, needles); len(hits) != 0 {
@@ -184,14 +184,5 @@ func TestEraseCancelledThenAgain(t *testing.T) {
 		t.Fatalf("cancelled erase: err %v, result %+v", err, res)
 	}
 
-	if _, err := erase.Erase(context.Background(), m.le.Ledger, m.le.Store, req); err != nil {
-		t.Fatalf("the same erase again: %v", err)
-	}
-	rep := m.verify(t)
-	if !rep.OK || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, []string{target}) {
-		t.Fatalf("verify after the erase ran again: ok %v, findings %v, evidence %+v", rep.OK, rep.Findings, rep.Evidence)
-	}
-	if hits := grepTree(t, m.le.Dir, needles); len(hits) != 0 {
-		t.Errorf("the erased conversation's text is still in %v", hits)
-	}
+	m.eraseAgain(t, req, needles)
 }

@@ -232,8 +232,7 @@ func (d *MessageDetail) Salted() bool { return d.OpeningEvidence != "" }
 func (d *MessageDetail) SetCommitments(o *Opening, openingSum hashchain.Hash) {
 	c := o.commitments() // PersonalFields order
 	// The five in hex, in one allocation (verify re-derives every message).
-	var sums [5]*hashchain.Hash
-	sums[0], sums[1], sums[2], sums[3], sums[4] = &c[0], &c[1], &c[2], &c[3], &openingSum
+	sums := [...]*hashchain.Hash{&c[0], &c[1], &c[2], &c[3], &openingSum}
 	buf := make([]byte, len(sums)*2*hashchain.HashSize)
 	var s [len(sums)]string
 	for i, h := range sums {

@@ -66,12 +66,9 @@ func readConversationWith(d fastDec) (genesys.MessageConversation, hashchain.Has
 	if err != nil || jsonscan.Space(body, end) != len(body) {
 		return genesys.MessageConversation{}, hashchain.Hash{}, false
 	}
-	var sum hashchain.Hash
-	if d.w != nil {
-		var ok bool
-		if sum, ok = d.w.Sum(end); !ok {
-			return genesys.MessageConversation{}, hashchain.Hash{}, false
-		}
+	sum, ok := d.sum(end)
+	if !ok {
+		return genesys.MessageConversation{}, hashchain.Hash{}, false
 	}
 	return mc, sum, true
 }

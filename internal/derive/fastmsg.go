@@ -98,12 +98,9 @@ func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 	if err != nil || jsonscan.Space(raw, end) != len(raw) {
 		return nil, hashchain.Hash{}, false
 	}
-	var sum hashchain.Hash
-	if d.w != nil {
-		var ok bool
-		if sum, ok = d.w.Sum(end); !ok {
-			return nil, hashchain.Hash{}, false
-		}
+	sum, ok := d.sum(end)
+	if !ok {
+		return nil, hashchain.Hash{}, false
 	}
 	return &md, sum, true
 }
@@ -142,6 +139,15 @@ type fastDec struct {
 	// strings are kept long after the body.
 	arena    []byte
 	useArena bool
+}
+
+// sum is the SHA-256 of the canonical form of the value read up to end,
+// when d has a writer (zero when not); ok false when the writer declines.
+func (d *fastDec) sum(end int) (hashchain.Hash, bool) {
+	if d.w == nil {
+		return hashchain.Hash{}, true
+	}
+	return d.w.Sum(end)
 }
 
 // keep returns v as a string whose bytes are in d.arena. The arena is

@@ -96,8 +96,9 @@ func (st *jcsState) object(b, in []byte, i, depth int) ([]byte, int, bool) {
 
 // objectWith is object with each member's value written by val (which
 // gets the member's decoded key, appends the value at in[at:] to b and
-// returns b, the index past the value and whether it is in the subset): CanonicalWriter's callers read
-// the values they want as they are written.
+// returns b, the index past the value and whether it is in the subset):
+// CanonicalWriter's callers read the values they want as they are
+// written.
 func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at int) ([]byte, int, bool)) ([]byte, int, bool) {
 	b = append(b, '{')
 	open := len(b)

@@ -98,6 +98,8 @@ func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
 	// Every log line of the run goes through the client's redactor too.
 	o.Log = slog.New(d.Client.Redactor().Handler(o.Log.Handler()))
 	r := &runner{d: d, o: o, start: o.Now(), acct: &Accounting{}}
+	r.commits = newCommitter(d.Ledger)
+	r.group = newGrouper(d.Evidence, r.commits)
 	var err error
 	if !o.ConfiguredRate {
 		// The org's effective limits, where the client may read them, set
@@ -135,8 +137,8 @@ type runner struct {
 	// captured before but by this run; see captureOne.
 	firstCapture bool
 
-	group   grouper   // stores the evidence of conversations ready together in one batch
-	commits committer // commits the conversations ready together in one transaction
+	group   *grouper   // stores the evidence of conversations ready together in one batch
+	commits *committer // commits the conversations ready together in one transaction
 }
 
 func (r *runner) run(ctx context.Context) error {

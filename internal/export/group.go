@@ -18,6 +18,12 @@ import (
 // the batch); when it is done it hands the lead to the first caller that
 // queued meanwhile, so nobody leads for long.
 type leadQueue[T any] struct {
+	// run does a batch's whole work, for every value in it: only the
+	// leader's call runs, on everyone's values, so the queue takes it
+	// once, here, rather than from each caller (a caller's own run could
+	// be skipped when another led its batch).
+	run func(ctx context.Context, batch []T, handOff func())
+
 	mu      sync.Mutex
 	busy    bool         // a leader is running a batch
 	pending []*queued[T] // queued for the next batch
@@ -30,18 +36,12 @@ type queued[T any] struct {
 }
 
 // do queues v and returns once run has been called on a batch holding
-// it, by this caller or another; run reports results through the values.
-// run may call handOff to give the lead to the next batch before it
-// returns (putAllCommit does once its batch is durable and only its
-// commit remains), so that the two overlap; else it is handed on when
-// run returns.
-//
-// Only the leader's run is called, on every caller's value: every caller
-// of one queue must pass a run that does each value's whole work
-// (grouper's callers both pass storeCommitBatch; a putAll once passed a
-// run that stored without committing, and a commit queued behind it was
-// dropped).
-func (q *leadQueue[T]) do(v T, run func(batch []T, handOff func())) {
+// it, by this caller or another, with the leader's ctx; run reports
+// results through the values. run may call handOff to give the lead to
+// the next batch before it returns (storeCommitBatch does once its batch
+// is durable and only its commits remain), so that the two overlap; else
+// it is handed on when run returns.
+func (q *leadQueue[T]) do(ctx context.Context, v T) {
 	me := &queued[T]{v: v, done: make(chan struct{})}
 	q.mu.Lock()
 	q.pending = append(q.pending, me)
@@ -80,7 +80,7 @@ func (q *leadQueue[T]) do(v T, run func(batch []T, handOff func())) {
 		}
 		q.mu.Unlock()
 	}
-	run(vs, handOff)
+	q.run(ctx, vs, handOff)
 	handOff()
 	for _, b := range batch {
 		if b != me {
@@ -94,25 +94,32 @@ func (q *leadQueue[T]) do(v T, run func(batch []T, handOff func())) {
 // then share the syncs of one batch (on a folder on Linux, two syncfs for
 // the whole batch). Each caller returns only when its own objects are
 // durable, so the evidence-first rule is unchanged.
-type grouper struct{ q leadQueue[*groupReq] }
+type grouper struct {
+	store   evidence.Store
+	commits *committer // commits the requests that carry one, once stored
+	q       leadQueue[*groupReq]
+}
+
+func newGrouper(s evidence.Store, c *committer) *grouper {
+	g := &grouper{store: s, commits: c}
+	g.q.run = g.storeCommitBatch
+	return g
+}
 
 type groupReq struct {
 	data [][]byte
 	refs []evidence.Ref
 	err  error // storing the batch failed
 	// commit, when set, runs once the batch is durable, in one
-	// transaction with the batch's other commits (putAllCommit), through
-	// committer on ledger.
-	commit    *commitReq
-	committer *committer
-	ledger    *ledger.Ledger
+	// transaction with the batch's other commits (putAllCommit).
+	commit *commitReq
 }
 
 // putAll stores data with whatever else is queued and returns refs[i]
 // for data[i] once all of it is durable.
-func (g *grouper) putAll(ctx context.Context, s evidence.Store, data [][]byte) ([]evidence.Ref, error) {
+func (g *grouper) putAll(ctx context.Context, data [][]byte) ([]evidence.Ref, error) {
 	req := &groupReq{data: data}
-	g.q.do(req, func(batch []*groupReq, handOff func()) { storeCommitBatch(ctx, s, batch, handOff) })
+	g.q.do(ctx, req)
 	return req.refs, req.err
 }
 
@@ -137,13 +144,13 @@ func storeBatch(ctx context.Context, s evidence.Store, batch []*groupReq) error 
 
 // putAllCommit stores req.data with whatever else is queued, as putAll,
 // and once all of the batch is durable runs req.commit with the batch's
-// other commits in one transaction (through c, so it also joins whatever
-// commits are queued there). It returns when both are done: req.err says
-// whether storing failed (then nothing was committed), req.commit.err
-// whether the transaction did. The next batch is stored meanwhile.
-func (g *grouper) putAllCommit(ctx context.Context, s evidence.Store, c *committer, l *ledger.Ledger, req *groupReq) {
-	req.committer, req.ledger = c, l
-	g.q.do(req, func(batch []*groupReq, handOff func()) { storeCommitBatch(ctx, s, batch, handOff) })
+// other commits in one transaction (through the committer, so it also
+// joins whatever commits are queued there). It returns when both are
+// done: req.err says whether storing failed (then nothing was
+// committed), req.commit.err whether the transaction did. The next batch
+// is stored meanwhile.
+func (g *grouper) putAllCommit(ctx context.Context, req *groupReq) {
+	g.q.do(ctx, req)
 }
 
 // storeCommitBatch is the run of every batch, whoever leads it: it
@@ -151,31 +158,21 @@ func (g *grouper) putAllCommit(ctx context.Context, s evidence.Store, c *committ
 // one. A batch led by a putAll can hold a putAllCommit's request (a
 // conversation flushing its media early leads while another finishes):
 // that commit must run all the same, not be dropped with a nil error.
-func storeCommitBatch(ctx context.Context, s evidence.Store, batch []*groupReq, handOff func()) {
-	err := storeBatch(ctx, s, batch)
+func (g *grouper) storeCommitBatch(ctx context.Context, batch []*groupReq, handOff func()) {
+	err := storeBatch(ctx, g.store, batch)
 	// The next batch is stored while this one commits.
 	handOff()
 	if err != nil {
 		return
 	}
-	type target struct {
-		c *committer
-		l *ledger.Ledger
-	}
-	var order []target
-	parts := map[target][]*commitReq{}
+	var parts []*commitReq
 	for _, b := range batch {
-		if b.commit == nil {
-			continue
+		if b.commit != nil {
+			parts = append(parts, b.commit)
 		}
-		k := target{b.committer, b.ledger}
-		if _, ok := parts[k]; !ok {
-			order = append(order, k)
-		}
-		parts[k] = append(parts[k], b.commit)
 	}
-	for _, k := range order {
-		k.c.run(ctx, k.l, parts[k])
+	if len(parts) > 0 {
+		g.commits.run(ctx, parts)
 	}
 }
 
@@ -187,7 +184,16 @@ func storeCommitBatch(ctx context.Context, s evidence.Store, batch []*groupReq, 
 // nothing, so an error in one conversation's part fails the batch, and
 // every caller in it gets that error (export stops on a commit error: the
 // others stay pending and are captured again by the next run, once).
-type committer struct{ q leadQueue[[]*commitReq] }
+type committer struct {
+	l *ledger.Ledger
+	q leadQueue[[]*commitReq]
+}
+
+func newCommitter(l *ledger.Ledger) *committer {
+	c := &committer{l: l}
+	c.q.run = c.commitBatch
+	return c
+}
 
 type commitReq struct {
 	// ids are the messages whose latest captures fn needs (latestFn).
@@ -197,62 +203,50 @@ type commitReq struct {
 	err      error
 }
 
-// update runs fn in a transaction shared with whatever else is queued
-// and returns once that transaction committed (nil) or failed.
-func (c *committer) update(ctx context.Context, l *ledger.Ledger, fn func(tx *ledger.Tx) error) error {
-	req := &commitReq{fn: fn}
-	c.run(ctx, l, []*commitReq{req})
-	return req.err
-}
-
-// updateLatest is update for a part that needs the latest captures of
-// ids (ledger.Tx.LatestCaptures), read in the same transaction. The
-// batch asks for the ids of all its parts in one query (a query costs
-// about as much for 16 ids as for 256) when no id is in two parts: a
-// part's appends then cannot change what another part was told. When
-// an id is in two parts, each part asks for its own, in turn, as before.
-func (c *committer) updateLatest(ctx context.Context, l *ledger.Ledger, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
-	req := &commitReq{ids: ids, latestFn: fn}
-	c.run(ctx, l, []*commitReq{req})
-	return req.err
-}
-
 // run commits parts, in order, in one transaction with whatever else is
 // queued, and sets each part's err.
-func (c *committer) run(ctx context.Context, l *ledger.Ledger, parts []*commitReq) {
-	c.q.do(parts, func(queued [][]*commitReq, _ func()) {
-		var batch []*commitReq
-		for _, q := range queued {
-			batch = append(batch, q...)
+func (c *committer) run(ctx context.Context, parts []*commitReq) {
+	c.q.do(ctx, parts)
+}
+
+// commitBatch runs every queued part in one transaction. A part that
+// needs the latest captures of its ids (latestFn) is answered from one
+// query for the whole batch (a query costs about as much for 16 ids as
+// for 256) when no id is in two parts: a part's appends then cannot
+// change what another part was told. When an id is in two parts, each
+// part asks for its own, in turn.
+func (c *committer) commitBatch(ctx context.Context, queued [][]*commitReq, _ func()) {
+	var batch []*commitReq
+	for _, q := range queued {
+		batch = append(batch, q...)
+	}
+	err := c.l.Update(ctx, func(tx *ledger.Tx) error {
+		shared, err := sharedLatest(tx, batch)
+		if err != nil {
+			return err
 		}
-		err := l.Update(ctx, func(tx *ledger.Tx) error {
-			shared, err := sharedLatest(tx, batch)
-			if err != nil {
-				return err
+		for _, b := range batch {
+			if b.latestFn == nil {
+				if err := b.fn(tx); err != nil {
+					return err
+				}
+				continue
 			}
-			for _, b := range batch {
-				if b.latestFn == nil {
-					if err := b.fn(tx); err != nil {
-						return err
-					}
-					continue
-				}
-				latest := shared
-				if latest == nil {
-					if latest, err = tx.LatestCaptures(b.ids); err != nil {
-						return err
-					}
-				}
-				if err := b.latestFn(tx, latest); err != nil {
+			latest := shared
+			if latest == nil {
+				if latest, err = tx.LatestCaptures(b.ids); err != nil {
 					return err
 				}
 			}
-			return nil
-		})
-		for _, b := range batch {
-			b.err = err
+			if err := b.latestFn(tx, latest); err != nil {
+				return err
+			}
 		}
+		return nil
 	})
+	for _, b := range batch {
+		b.err = err
+	}
 }
 
 // sharedLatest reads the latest captures of the ids of every part of

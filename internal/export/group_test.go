@@ -28,7 +28,7 @@ func TestGrouperConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g grouper
+	g := newGrouper(s, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for w := range 32 {
@@ -39,7 +39,7 @@ func TestGrouperConcurrent(t *testing.T) {
 					data = append(data, fmt.Appendf(nil, "w%d r%d k%d", w, round, k))
 				}
 				data = append(data, []byte("shared by everyone"))
-				refs, err := g.putAll(ctx, s, data)
+				refs, err := g.putAll(ctx, data)
 				if err != nil {
 					errs <- err
 					return
@@ -68,10 +68,10 @@ func TestGrouperConcurrent(t *testing.T) {
 	}
 	// An error reaches the caller whose batch failed, and the grouper
 	// is usable afterwards.
-	if _, err := g.putAll(ctx, s, [][]byte{make([]byte, 65)}); !errors.Is(err, evidence.ErrTooLarge) {
+	if _, err := g.putAll(ctx, [][]byte{make([]byte, 65)}); !errors.Is(err, evidence.ErrTooLarge) {
 		t.Fatalf("too large: got %v, want ErrTooLarge", err)
 	}
-	if refs, err := g.putAll(ctx, s, [][]byte{[]byte("after")}); err != nil || len(refs) != 1 {
+	if refs, err := g.putAll(ctx, [][]byte{[]byte("after")}); err != nil || len(refs) != 1 {
 		t.Fatalf("after an error: %v %v", refs, err)
 	}
 }
@@ -87,7 +87,7 @@ func TestCommitterConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var c committer
+	c := newCommitter(l)
 	var wg sync.WaitGroup
 	var txs atomic.Int64
 	errs := make(chan error, 16)
@@ -95,7 +95,7 @@ func TestCommitterConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for round := range 5 {
 				key := fmt.Sprintf("w%d-r%d", w, round)
-				err := c.update(ctx, l, func(tx *ledger.Tx) error {
+				err := c.update(ctx, func(tx *ledger.Tx) error {
 					txs.Add(1)
 					return tx.SetState(key, "done")
 				})
@@ -122,22 +122,14 @@ func TestCommitterConcurrent(t *testing.T) {
 	boom := errors.New("boom")
 	release := make(chan struct{})
 	started := make(chan struct{})
-	go c.update(ctx, l, func(tx *ledger.Tx) error { close(started); <-release; return nil })
+	go c.update(ctx, func(tx *ledger.Tx) error { close(started); <-release; return nil })
 	<-started
 	results := make(chan error, 2)
 	go func() {
-		results <- c.update(ctx, l, func(tx *ledger.Tx) error { return tx.SetState("good", "1") })
+		results <- c.update(ctx, func(tx *ledger.Tx) error { return tx.SetState("good", "1") })
 	}()
-	go func() { results <- c.update(ctx, l, func(tx *ledger.Tx) error { return boom }) }()
-	for {
-		c.q.mu.Lock()
-		n := len(c.q.pending)
-		c.q.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	go func() { results <- c.update(ctx, func(tx *ledger.Tx) error { return boom }) }()
+	waitQueued(t, &c.q, 2)
 	close(release)
 	for range 2 {
 		if err := <-results; !errors.Is(err, boom) {
@@ -147,7 +139,7 @@ func TestCommitterConcurrent(t *testing.T) {
 	if _, ok, err := l.State(ctx, "good"); err != nil || ok {
 		t.Errorf("the failed batch's other part was committed (%v, %v)", ok, err)
 	}
-	if err := c.update(ctx, l, func(tx *ledger.Tx) error { return tx.SetState("after", "1") }); err != nil {
+	if err := c.update(ctx, func(tx *ledger.Tx) error { return tx.SetState("after", "1") }); err != nil {
 		t.Fatalf("after a failed batch: %v", err)
 	}
 }
@@ -172,7 +164,7 @@ func TestCommitterSharedLatest(t *testing.T) {
 		}
 		return e
 	}
-	var c committer
+	c := newCommitter(l)
 	// batch queues parts behind a slow lead so that they run as one
 	// transaction, in order; it returns what each part was told of the
 	// latest captures of its ids.
@@ -181,13 +173,13 @@ func TestCommitterSharedLatest(t *testing.T) {
 		append *leaf.Entry
 	}) []map[string]leaf.Entry {
 		release, started := make(chan struct{}), make(chan struct{})
-		go c.update(ctx, l, func(tx *ledger.Tx) error { close(started); <-release; return nil })
+		go c.update(ctx, func(tx *ledger.Tx) error { close(started); <-release; return nil })
 		<-started
 		seen := make([]map[string]leaf.Entry, len(parts))
 		var wg sync.WaitGroup
 		for i, p := range parts {
 			wg.Go(func() {
-				err := c.updateLatest(ctx, l, p.ids, func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
+				err := c.updateLatest(ctx, p.ids, func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
 					seen[i] = latest
 					if p.append != nil {
 						_, err := tx.Append(*p.append)
@@ -199,15 +191,7 @@ func TestCommitterSharedLatest(t *testing.T) {
 					t.Error(err)
 				}
 			})
-			for { // queued in this order
-				c.q.mu.Lock()
-				n := len(c.q.pending)
-				c.q.mu.Unlock()
-				if n == i+1 {
-					break
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitQueued(t, &c.q, i+1) // queued in this order
 		}
 		close(release)
 		wg.Wait()
@@ -262,8 +246,7 @@ func TestPutAllCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var g grouper
-	var c committer
+	g := newGrouper(s, newCommitter(l))
 	var wg sync.WaitGroup
 	var parts atomic.Int64
 	errs := make(chan error, 16)
@@ -284,7 +267,7 @@ func TestPutAllCommit(t *testing.T) {
 					}
 					return tx.SetState(key, "done")
 				}}}
-				g.putAllCommit(ctx, s, &c, l, req)
+				g.putAllCommit(ctx, req)
 				if req.err != nil || req.commit.err != nil {
 					errs <- fmt.Errorf("%s: %v, %v", key, req.err, req.commit.err)
 					return
@@ -317,14 +300,14 @@ func TestPutAllCommit(t *testing.T) {
 		called = true
 		return nil
 	}}}
-	g.putAllCommit(ctx, s, &c, l, req)
+	g.putAllCommit(ctx, req)
 	if !errors.Is(req.err, evidence.ErrTooLarge) || called {
 		t.Errorf("unstorable batch: err %v, commit run %v", req.err, called)
 	}
 	// A failing commit reaches its caller; the objects stay stored.
 	boom := errors.New("boom")
 	req = &groupReq{data: [][]byte{[]byte("kept")}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error { return boom }}}
-	g.putAllCommit(ctx, s, &c, l, req)
+	g.putAllCommit(ctx, req)
 	if req.err != nil || !errors.Is(req.commit.err, boom) {
 		t.Errorf("failing commit: %v, %v", req.err, req.commit.err)
 	}
@@ -364,22 +347,21 @@ func TestPutAllCommitBehindPutAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var g grouper
-	var c committer
+	g := newGrouper(s, newCommitter(l))
 	flushed := make(chan error, 1)
 	go func() {
 		// The leader: an early flush, held in its store call.
-		_, err := g.putAll(ctx, s, [][]byte{[]byte("gate")})
+		_, err := g.putAll(ctx, [][]byte{[]byte("gate")})
 		flushed <- err
 	}()
 	<-s.started
 	// Another early flush queues first: it leads the next batch.
 	flushed2 := make(chan error, 1)
 	go func() {
-		_, err := g.putAll(ctx, s, [][]byte{[]byte("second flush")})
+		_, err := g.putAll(ctx, [][]byte{[]byte("second flush")})
 		flushed2 <- err
 	}()
-	waitPending(t, &g, 1)
+	waitQueued(t, &g.q, 1)
 	committed := false
 	req := &groupReq{data: [][]byte{[]byte("conversation body")}, commit: &commitReq{ids: []string{"m1"},
 		latestFn: func(tx *ledger.Tx, _ map[string]leaf.Entry) error {
@@ -389,11 +371,11 @@ func TestPutAllCommitBehindPutAll(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.putAllCommit(ctx, s, &c, l, req)
+		g.putAllCommit(ctx, req)
 	}()
 	// Let putAllCommit queue behind the second flush, in the batch it
 	// will lead, then let the first flush go on.
-	waitPending(t, &g, 2)
+	waitQueued(t, &g.q, 2)
 	close(s.open)
 	if err := <-flushed; err != nil {
 		t.Fatal(err)
@@ -410,16 +392,32 @@ func TestPutAllCommitBehindPutAll(t *testing.T) {
 	}
 }
 
-// waitPending waits until n callers are queued on g.
-func waitPending(t *testing.T, g *grouper, n int) {
+// waitQueued waits until n callers are queued on q.
+func waitQueued[T any](t *testing.T, q *leadQueue[T], n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		g.q.mu.Lock()
-		k := len(g.q.pending)
-		g.q.mu.Unlock()
+		q.mu.Lock()
+		k := len(q.pending)
+		q.mu.Unlock()
 		if k >= n {
 			return
 		}
 	}
 	t.Fatalf("%d callers never queued", n)
+}
+
+// update runs fn in a transaction shared with whatever else is queued
+// and returns once that transaction committed (nil) or failed.
+func (c *committer) update(ctx context.Context, fn func(tx *ledger.Tx) error) error {
+	req := &commitReq{fn: fn}
+	c.run(ctx, []*commitReq{req})
+	return req.err
+}
+
+// updateLatest is update for a part that needs the latest captures of
+// ids, read in the same transaction (as storeAndCommit's parts).
+func (c *committer) updateLatest(ctx context.Context, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
+	req := &commitReq{ids: ids, latestFn: fn}
+	c.run(ctx, []*commitReq{req})
+	return req.err
 }

@@ -67,7 +67,7 @@ func (r *runner) flush(ctx context.Context, s *staged) error {
 	if n == len(s.data) {
 		return nil
 	}
-	refs, err := r.group.putAll(ctx, r.d.Evidence, s.data[n:])
+	refs, err := r.group.putAll(ctx, s.data[n:])
 	if err != nil {
 		return &fatal{fmt.Errorf("export: evidence: %w", err)}
 	}
@@ -75,15 +75,15 @@ func (r *runner) flush(ctx context.Context, s *staged) error {
 }
 
 // storeAndCommit stores every staged object not stored yet and then runs
-// fn in a ledger transaction (as committer.updateLatest, with the latest
-// captures of ids), both with whatever other conversations are queued:
+// fn in a ledger transaction (as a committer part with latestFn, given the
+// latest captures of ids), both with whatever other conversations are queued:
 // the evidence batch's leader commits the batch's conversations in one
 // transaction once all of its objects are durable. Every object an entry
 // names is durable before the commit, as with flush then commit.
 func (r *runner) storeAndCommit(ctx context.Context, s *staged, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
 	n := len(s.refs)
 	req := &groupReq{data: s.data[n:], commit: &commitReq{ids: ids, latestFn: fn}}
-	r.group.putAllCommit(ctx, r.d.Evidence, &r.commits, r.d.Ledger, req)
+	r.group.putAllCommit(ctx, req)
 	if req.err != nil {
 		return &fatal{fmt.Errorf("export: evidence: %w", req.err)}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/millis"
 )
 
 // DefaultConcurrency is Options.Concurrency's default.
@@ -624,7 +625,7 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 func (d *differ) compareTime(c *Captured, v *exportfile.Value, emit func(finding.Kind, string, string, string, string) error) error {
 	// A capture's timestamp is nearly always in MillisLayout already: then
 	// it is its own FormatMillis, and parsing it is cheap.
-	ct, ok := exportfile.ParseMillis(c.Timestamp)
+	ct, ok := millis.Parse(c.Timestamp)
 	expected := c.Timestamp
 	if !ok {
 		var err error

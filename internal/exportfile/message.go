@@ -14,6 +14,7 @@ import (
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/jsonscan"
+	"github.com/custodyhq/custody/internal/millis"
 )
 
 // Indexes of the compliance fields in Message.Fields, in
@@ -481,7 +482,7 @@ func parseValue(field int, v json.RawMessage) Value {
 		switch typ {
 		case "string":
 			s, _ := str()
-			if t, ok := ParseMillis(s); ok { // ParseTimestamp's answer, faster
+			if t, ok := millis.Parse(s); ok { // ParseTimestamp's answer, faster
 				out.Text, out.T, out.Digits = s, t, 3
 				break
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
+	"github.com/custodyhq/custody/internal/millis"
 )
 
 // Leaf decoding is most of the CPU of a diff and of a verify with checks:
@@ -350,47 +351,11 @@ func (r *leafReader) time() (time.Time, bool) {
 	if len(r.b)-r.i < n+2 || r.b[r.i] != '"' || r.b[r.i+n+1] != '"' {
 		return time.Time{}, false
 	}
-	s := r.b[r.i+1 : r.i+1+n]
-	if s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
-		return time.Time{}, false
+	t, ok := millis.Parse(r.b[r.i+1 : r.i+1+n])
+	if ok {
+		r.i += n + 2
 	}
-	num := func(from, to int) (int, bool) {
-		v := 0
-		for _, c := range s[from:to] {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	year, ok1 := num(0, 4)
-	month, ok2 := num(5, 7)
-	day, ok3 := num(8, 10)
-	hour, ok4 := num(11, 13)
-	minute, ok5 := num(14, 16)
-	sec, ok6 := num(17, 19)
-	ms, ok7 := num(20, 23)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	r.i += n + 2
-	return time.Date(year, time.Month(month), day, hour, minute, sec, ms*1e6, time.UTC), true
-}
-
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
+	return t, ok
 }
 
 // compliance reads {"audit_refs":[...],"legal_hold":B,"original_timestamp":S}.

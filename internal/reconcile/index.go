@@ -9,11 +9,11 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/millis"
 )
 
 // LedgerIndex is the diff's view of what custody captured: the latest
@@ -141,7 +141,7 @@ func captureBase(e *leaf.Entry) diff.Captured {
 	c := diff.Captured{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq}
 	if comp := e.Compliance; comp != nil {
 		c.Timestamp = comp.OriginalTimestamp
-		if _, ok := exportfile.ParseMillis(c.Timestamp); ok {
+		if _, ok := millis.Parse(c.Timestamp); ok {
 			// Already in the form FormatMillis prints (as export records
 			// them): no parse, no new string.
 		} else if t, _, err := genesys.ParseTimestamp(comp.OriginalTimestamp); err == nil {

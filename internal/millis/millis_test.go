@@ -1,32 +1,35 @@
-package exportfile
+package millis
 
 import (
-	"time"
-
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/genesys"
 )
 
-// checkParseMillis holds ParseMillis to its reference: whenever it says
-// yes, genesys.ParseTimestamp gives the same time with 3 digits and
+// checkParse holds Parse to its reference: whenever it says yes,
+// genesys.ParseTimestamp gives the same time with 3 digits and
 // FormatMillis gives s back; and whenever the reference parses s into a
-// time that FormatMillis spells as s itself, ParseMillis says yes (so the
-// fast path is taken for every canonical timestamp, not only most).
-func checkParseMillis(t *testing.T, s string) {
+// time that FormatMillis spells as s itself, Parse says yes (so the fast
+// path is taken for every canonical timestamp, not only most). The
+// []byte form answers as the string form.
+func checkParse(t *testing.T, s string) {
 	t.Helper()
-	ft, ok := ParseMillis(s)
+	ft, ok := Parse(s)
+	if bt, bok := Parse([]byte(s)); bt != ft || bok != ok {
+		t.Fatalf("Parse(%q) = %v %v, as bytes %v %v", s, ft, ok, bt, bok)
+	}
 	rt, digits, err := genesys.ParseTimestamp(s)
 	canonical := err == nil && digits == 3 && genesys.FormatMillis(rt) == s
 	if ok != canonical {
-		t.Fatalf("ParseMillis(%q) ok=%v, reference canonical=%v (err %v, digits %d)", s, ok, canonical, err, digits)
+		t.Fatalf("Parse(%q) ok=%v, reference canonical=%v (err %v, digits %d)", s, ok, canonical, err, digits)
 	}
 	if ok && (ft != rt || !ft.Equal(rt)) {
-		t.Fatalf("ParseMillis(%q) = %v, reference %v", s, ft, rt)
+		t.Fatalf("Parse(%q) = %v, reference %v", s, ft, rt)
 	}
 }
 
-func TestParseMillis(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, s := range []string{
 		"2024-03-01T00:00:03.125Z",
 		"2024-02-29T23:59:59.999Z", // leap year
@@ -57,22 +60,22 @@ func TestParseMillis(t *testing.T) {
 		"２024-01-01T00:00:00.000Z",
 		"",
 	} {
-		checkParseMillis(t, s)
+		checkParse(t, s)
 	}
 	// Every day of a leap and a common year, and some times of day.
 	for _, year := range []int{2023, 2024} {
 		for d := 0; d < 366; d++ {
 			tm := genesysDate(year, d)
-			checkParseMillis(t, genesys.FormatMillis(tm))
+			checkParse(t, genesys.FormatMillis(tm))
 		}
 	}
 }
 
-func FuzzParseMillis(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"2024-03-01T00:00:03.125Z", "2024-02-29T23:59:59.999Z", "2023-02-29T00:00:00.000Z", "2024-01-01T23:59:60.000Z", "2024-01-01 00:00:00.000Z"} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) { checkParseMillis(t, s) })
+	f.Fuzz(func(t *testing.T, s string) { checkParse(t, s) })
 }
 
 func genesysDate(year, day int) time.Time {

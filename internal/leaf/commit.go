@@ -104,20 +104,45 @@ func (o *Opening) Commitments() map[string]hashchain.Hash {
 // TestCommitmentsOneHMAC holds it to FieldSalt and Commitment.
 func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 	var out [len(PersonalFields)]hashchain.Hash
-	m := hmac.New(sha256.New, o.Salt[:])
-	var fs [32]byte
-	var buf [256]byte // a commitment's input, on the stack when the value is short
-	for i, f := range PersonalFields {
-		m.Reset()
-		m.Write(fieldSaltInputs[i])
-		m.Sum(fs[:0])
-		c := append(buf[:0], commitmentDomain...)
-		c = append(c, 0)
-		c = append(c, fs[:]...)
-		c = append(c, o.Fields[f]...)
-		out[i] = sha256.Sum256(c)
+	for i := range PersonalFields {
+		out[i] = commitmentOf(fieldSaltOf(&o.Salt, i), o.Fields[PersonalFields[i]])
 	}
 	return out
+}
+
+// fieldSaltOf is FieldSalt(salt, PersonalFields[i]) with HMAC-SHA256
+// spelled out on the stack for a key of one block or less (RFC 2104):
+// verify --evidence and the diff derive four a message, and crypto/hmac
+// allocates its state each time. TestFieldSaltOf holds it to FieldSalt.
+func fieldSaltOf(salt *[SaltSize]byte, i int) [32]byte {
+	var buf [sha256.BlockSize + 64]byte
+	in := buf[:sha256.BlockSize]
+	for k := range in {
+		in[k] = 0x36
+	}
+	for k, c := range salt {
+		in[k] ^= c
+	}
+	inner := sha256.Sum256(append(in, fieldSaltInputs[i]...))
+	out := buf[:sha256.BlockSize]
+	for k := range out {
+		out[k] = 0x5c
+	}
+	for k, c := range salt {
+		out[k] ^= c
+	}
+	return sha256.Sum256(append(out, inner[:]...))
+}
+
+// commitmentOf is Commitment, its input on the stack when the value is
+// short.
+func commitmentOf(fieldSalt [32]byte, value string) hashchain.Hash {
+	var buf [256]byte
+	c := append(buf[:0], commitmentDomain...)
+	c = append(c, 0)
+	c = append(c, fieldSalt[:]...)
+	c = append(c, value...)
+	return sha256.Sum256(c)
 }
 
 // fieldSaltInputs are the HMAC inputs of PersonalFields' salts,

@@ -189,9 +189,10 @@ func BenchmarkCheckLeafV3(b *testing.B) {
 	}
 }
 
-// TestCommitmentsOneHMAC holds commitments (one HMAC reset between
-// fields) to the definition: FieldSalt and Commitment, field by field.
-func TestCommitmentsOneHMAC(t *testing.T) {
+// TestCommitmentsOnStack holds commitments (HMAC-SHA256 spelled out on
+// the stack: fieldSaltOf, commitmentOf) to the definition, FieldSalt
+// through crypto/hmac and Commitment, field by field, for 50 salts.
+func TestCommitmentsOnStack(t *testing.T) {
 	for k := range 50 {
 		o := &Opening{MessageID: "m", Fields: map[string]string{}}
 		for i := range o.Salt {
@@ -202,6 +203,9 @@ func TestCommitmentsOneHMAC(t *testing.T) {
 		}
 		c := o.commitments()
 		for i, f := range PersonalFields {
+			if fieldSaltOf(&o.Salt, i) != FieldSalt(o.Salt[:], f) {
+				t.Fatalf("salt %d, %s: fieldSaltOf differs from FieldSalt", k, f)
+			}
 			if want := Commitment(FieldSalt(o.Salt[:], f), o.Fields[f]); c[i] != want {
 				t.Fatalf("salt %d, %s: %s, want %s", k, f, c[i], want)
 			}

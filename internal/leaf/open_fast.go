@@ -2,10 +2,10 @@ package leaf
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"unicode/utf8"
 
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
@@ -130,46 +130,21 @@ func (o *openingFields) appendEncode(b []byte) []byte {
 // opensAll reports whether o opens every one of d's commitments.
 func (d *MessageDetail) opensAll(o *openingFields) bool {
 	for i, f := range PersonalFields {
-		if !commitmentIs(o.salt[:], f, o.fields[i], d.Commitment(f)) {
+		if !hexIs(commitmentOf(fieldSaltOf(&o.salt, i), o.fields[i]), d.Commitment(f)) {
 			return false
 		}
 	}
 	return true
 }
 
-// commitmentIs reports whether Commitment(FieldSalt(salt, field), value)
-// is want as lower-case hex, computed on the stack: HMAC-SHA256 spelled
-// out for a key of one block or less (RFC 2104).
-func commitmentIs(salt []byte, field, value, want string) bool {
-	if len(want) != 2*sha256.Size || len(salt) > sha256.BlockSize {
+// hexIs reports whether want is h in lower-case hex.
+func hexIs(h hashchain.Hash, want string) bool {
+	if len(want) != 2*hashchain.HashSize {
 		return false
 	}
-	var key [sha256.BlockSize]byte
-	copy(key[:], salt)
-	var buf [256]byte
-	in := buf[:0]
-	for _, k := range key {
-		in = append(in, k^0x36)
-	}
-	in = append(in, fieldSaltDomain...)
-	in = append(in, 0)
-	in = append(in, field...)
-	inner := sha256.Sum256(in)
-	out := buf[:0]
-	for _, k := range key {
-		out = append(out, k^0x5c)
-	}
-	out = append(out, inner[:]...)
-	fieldSalt := sha256.Sum256(out)
-	c := buf[:0]
-	c = append(c, commitmentDomain...)
-	c = append(c, 0)
-	c = append(c, fieldSalt[:]...)
-	c = append(c, value...)
-	sum := sha256.Sum256(c)
-	var h [2 * sha256.Size]byte
-	hex.Encode(h[:], sum[:])
-	return string(h[:]) == want
+	var b [2 * hashchain.HashSize]byte
+	hex.Encode(b[:], h[:])
+	return string(b[:]) == want
 }
 
 // ReadOpening is ParseOpening for a reader of many openings (verify

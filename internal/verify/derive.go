@@ -483,7 +483,7 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 	if lc.OriginalTimestamp != wc.OriginalTimestamp {
 		out = append(out, derived(seq, "compliance.original_timestamp", lc.OriginalTimestamp, wc.OriginalTimestamp, ev()))
 	}
-	out = append(out, compareDetail(seq, e.Detail, want.Detail, ev())...)
+	out = append(out, compareDetail(seq, e.Detail, want.Detail, ev)...)
 	if len(media) > 0 {
 		var ids []string
 		for _, m := range media {
@@ -573,7 +573,8 @@ func (op *openingRead) check(e *leaf.Entry, md *genesys.MessageData, want *leaf.
 
 // compareDetail compares two details member by member (the union of
 // their members, so one present on one side only is a difference too).
-func compareDetail(seq uint64, got, want json.RawMessage, from string) []Finding {
+// from says where want came from, asked only for a finding.
+func compareDetail(seq uint64, got, want json.RawMessage, from func() string) []Finding {
 	// The leaf's detail is in RFC 8785 form: when the derived one's is the
 	// same bytes, there is nothing to compare member by member. (Equal
 	// bytes compare equal member by member too, canonical or not: the
@@ -586,10 +587,10 @@ func compareDetail(seq uint64, got, want json.RawMessage, from string) []Finding
 	}
 	var g, w map[string]json.RawMessage
 	if err := json.Unmarshal(orEmpty(got), &g); err != nil {
-		return []Finding{derived(seq, "detail", got, want, from)}
+		return []Finding{derived(seq, "detail", got, want, from())}
 	}
 	if err := json.Unmarshal(orEmpty(want), &w); err != nil {
-		return []Finding{derived(seq, "detail", got, want, from)}
+		return []Finding{derived(seq, "detail", got, want, from())}
 	}
 	keys := map[string]bool{}
 	for k := range g {
@@ -602,7 +603,7 @@ func compareDetail(seq uint64, got, want json.RawMessage, from string) []Finding
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		gv, wv := g[k], w[k]
 		if gv == nil || wv == nil || !sameJSON(gv, wv) {
-			out = append(out, derived(seq, "detail."+k, gv, wv, from))
+			out = append(out, derived(seq, "detail."+k, gv, wv, from()))
 		}
 	}
 	return out

@@ -61,20 +61,19 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 // nil when it does not decode.
 func (c *evidenceCheck) entry(e *leaf.Entry, d leaf.Detail) []Finding {
 	c.erased.add(e)
-	// e.EvidenceRefs, from the decoded detail.
+	seq := e.Seq
+	// e.EvidenceRefs, from the decoded detail: evidence_sha256 first,
+	// already a hash (not spelt out in hex to be parsed back).
 	var named []leaf.EvidenceRef
 	if d != nil {
-		if !e.EvidenceSHA256.IsZero() {
-			named = append(named, leaf.EvidenceRef{Role: leaf.RoleResponse, SHA256: e.EvidenceSHA256.String()})
-		}
-		named = append(named, d.EvidenceRefs()...)
+		c.add(e.EvidenceSHA256, seq, e.Kind, leaf.RoleResponse) // (the zero hash: none)
+		named = d.EvidenceRefs()
 	} else {
 		var err error
 		if named, err = e.EvidenceRefs(); err != nil {
 			return nil
 		}
 	}
-	seq := e.Seq
 	var out []Finding
 	for _, r := range named {
 		h, err := hashchain.ParseHash(r.SHA256)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -373,39 +374,70 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 }
 
 func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
-	top := f.path(evidence.Dir)
 	if _, err := os.Stat(f.root); err != nil {
 		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
 	}
-	// fs.WalkDir visits entries in lexical order, which for lower-case
-	// hex names is ascending order of address.
-	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == top && errors.Is(err, fs.ErrNotExist) {
-				return fs.SkipAll // a store with side files but no evidence yet
-			}
-			return err
+	if err := f.walk(ctx, fn); err != nil {
+		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
+	}
+	return nil
+}
+
+// walk reads the shard directories, sha256/00 … sha256/ff, in order, and
+// calls fn with every file in one whose name is the key of an address
+// (evidence.Key: lower-case hex, in its own shard); everything else — a
+// crash's temporary files, side files, directories, deeper levels — is
+// not evidence. Names are read sorted, so addresses come in ascending
+// order. Only the two levels keys have are read, and each name is checked
+// in place (verify walks every object of a store: the generic walk built
+// and re-parsed each path, half of the walk's cost).
+func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+	top := f.path(evidence.Dir)
+	shards, err := os.ReadDir(top)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a store with side files but no evidence yet
+	}
+	if err != nil {
+		return err
+	}
+	for _, sd := range shards {
+		var shard [1]byte
+		if !sd.IsDir() || !lowerHex(sd.Name(), shard[:]) {
+			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), tmpPrefix) {
-			return nil
-		}
-		rel, err := filepath.Rel(f.root, p)
+		objs, err := os.ReadDir(filepath.Join(top, sd.Name()))
 		if err != nil {
 			return err
 		}
-		sum, ok := evidence.ParseKey(filepath.ToSlash(rel))
-		if !ok {
-			return nil
+		for _, o := range objs {
+			var sum hashchain.Hash
+			if o.IsDir() || !lowerHex(o.Name(), sum[:]) || sum[0] != shard[0] {
+				continue
+			}
+			if err := fn(sum); err != nil {
+				return err
+			}
 		}
-		return fn(sum)
-	})
-	if err != nil {
-		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
 	}
 	return nil
+}
+
+// lowerHex decodes name into out when it is exactly out's bytes in
+// lower-case hex (the one spelling evidence.Key writes).
+func lowerHex(name string, out []byte) bool {
+	if len(name) != 2*len(out) {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	_, err := hex.Decode(out, []byte(name))
+	return err == nil
 }
 
 func (f *folder) PutFile(ctx context.Context, name string, data []byte) error {

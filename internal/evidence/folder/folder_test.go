@@ -102,6 +102,10 @@ func TestFolderWalkSkipsStrays(t *testing.T) {
 		filepath.Join("sha256", hex[:2], "notes.txt"),              // not an address
 		filepath.Join("sha256", "zz", other),                       // wrong shard
 		filepath.Join("sha256", other[:2], strings.ToUpper(other)), // not our spelling
+		filepath.Join("sha256", shardNot(other), other),            // an address in another's shard
+		filepath.Join("sha256", other[:2], "deeper", other),        // below the shard level
+		filepath.Join("sha256", other[:2], other+"0"),              // too long
+		filepath.Join("sha256", strings.ToUpper(hex[:2])+"x", hex), // not a shard name
 	}
 	for _, p := range strays {
 		p = filepath.Join(dir, p)
@@ -112,6 +116,10 @@ func TestFolderWalkSkipsStrays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A directory named as an address is not an object.
+	if err := os.MkdirAll(filepath.Join(dir, "sha256", other[:2], other), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var got []hashchain.Hash
 	if err := s.Walk(ctx, func(h hashchain.Hash) error { got = append(got, h); return nil }); err != nil {
 		t.Fatal(err)
@@ -119,6 +127,14 @@ func TestFolderWalkSkipsStrays(t *testing.T) {
 	if len(got) != 1 || got[0] != ref.Sum {
 		t.Errorf("walk = %v, want only %s", got, ref.Sum)
 	}
+}
+
+// shardNot is a shard name that is not h's.
+func shardNot(h string) string {
+	if h[:2] == "00" {
+		return "01"
+	}
+	return "00"
 }
 
 func TestFolderWalkAbsentRoot(t *testing.T) {

@@ -155,7 +155,8 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 Conversation API, stores every raw response as evidence, records every
 message in an append-only, signed SQLite hash chain (RFC 6962 Merkle tree,
 C2SP signed checkpoints), verifies it, and diffs old Recording API exports
-against it to show exactly what they stripped.
+against it, message by message: what they lost, cut or altered, and the
+legal hold and audit facts custody holds that their format cannot carry.
 
 Start with 'custody demo' to see the whole flow against the built-in
 Genesys simulator.

@@ -49,7 +49,9 @@ var table = [...]Info{
 		Title: "Field stripped",
 		Plain: "The exported message is there, but a piece of information custody captured from Genesys is missing from it: " +
 			"who sent it, when, its text, whether it was under legal hold, or its audit-trail reference. " +
-			"The export alone cannot show that information; the ledger can.",
+			"The export alone cannot show that information; the ledger can. " +
+			"Legal hold and the audit-trail reference are absent from every message of every Genesys export: no Genesys export format has those fields. " +
+			"custody supplies them (from deletion protection and the audit API) rather than restoring them, and the report states such a field once, not once per message.",
 		Example: "custody captured message m-17 under legal hold; the exported copy of m-17 has no legal_hold field at all.",
 	},
 	{

@@ -13,11 +13,13 @@ var _ diff.BatchIndex = (*LedgerIndex)(nil)
 // ConversationsBatch implements diff.BatchIndex: Conversation for each of
 // convIDs, through one ledger query (ledger.ConversationsMessages). Each
 // conversation is reduced exactly as Conversation reduces it — latest
-// capture per message, this matter's only, every v3 opening read and
-// checked — and noted loaded and checked the same way; fn has it once
-// its last row is read (TestConversationsBatch). An error (a wrong
-// opening, say) stops it: the conversations fn had are complete, the
-// one that failed and those after it are not loaded.
+// capture per message, this matter's only, the v3 opening of every
+// capture that stands read and checked — and noted loaded and checked
+// the same way; fn has it once all of it is read (TestConversationsBatch).
+// The openings of the whole batch are read after the query, together
+// (LedgerIndex.openAll: several at a time from a remote store). An error
+// (a wrong opening, say) stops it: the conversations fn had are
+// complete, the one that failed and those after it are not loaded.
 func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, fn func(conv string, all []diff.Captured)) error {
 	ids := make([]string, 0, len(convIDs))
 	for _, c := range convIDs {
@@ -31,15 +33,42 @@ func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, 
 	if err := x.snapshot(ctx); err != nil {
 		return err
 	}
-	var (
-		conv       string
-		started    bool
-		latest     map[string]int // message id → index in out
-		out        []diff.Captured
+	type conversation struct {
+		id         string
+		st         standing
 		superseded []uint64
-	)
+	}
+	var convs []*conversation
+	var cur *conversation
+	err := x.L.ConversationsMessages(ctx, ids, x.size, func(c string, e leaf.Entry) error {
+		if cur == nil || c != cur.id {
+			cur = &conversation{id: c}
+			convs = append(convs, cur)
+		}
+		// As load and conversation do, in seq order.
+		if e.Supersedes != nil {
+			cur.superseded = append(cur.superseded, *e.Supersedes)
+		}
+		if x.Matter != "" && e.Matter != x.Matter {
+			return nil
+		}
+		cp, d, err := x.reduce(e)
+		if err != nil {
+			return err
+		}
+		cur.st.keep(e.MessageID, cp, d)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sts := make([]*standing, len(convs))
+	for i, c := range convs {
+		sts[i] = &c.st
+	}
+	failed, openErr := x.openAll(ctx, sts)
 	given := make(map[string]bool, len(ids))
-	finish := func() {
+	finish := func(conv string, out []diff.Captured, superseded []uint64) {
 		x.mu.Lock()
 		for _, seq := range superseded {
 			x.superseded[seq] = struct{}{}
@@ -50,39 +79,17 @@ func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, 
 		given[conv] = true
 		fn(conv, out)
 	}
-	err := x.L.ConversationsMessages(ctx, ids, x.size, func(c string, e leaf.Entry) error {
-		if !started || c != conv {
-			if started {
-				finish()
-			}
-			started, conv, latest, out, superseded = true, c, map[string]int{}, nil, nil
-		}
-		// As load and conversation do, in seq order.
-		if e.Supersedes != nil {
-			superseded = append(superseded, *e.Supersedes)
-		}
-		if x.Matter != "" && e.Matter != x.Matter {
-			return nil
-		}
-		cp, err := x.captured(ctx, e)
-		if err != nil {
-			return err
-		}
-		out = keepLatest(latest, out, e.MessageID, cp)
-		return nil
-	})
-	if err != nil {
-		return err
+	for _, c := range convs[:failed] {
+		finish(c.id, c.st.out, c.superseded)
 	}
-	if started {
-		finish()
+	if openErr != nil {
+		return openErr
 	}
 	// A conversation without message entries: Conversation gives nil and
 	// notes it loaded.
 	for _, c := range ids {
 		if !given[c] {
-			conv, out, superseded = c, nil, nil
-			finish()
+			finish(c, nil, nil)
 		}
 	}
 	return nil

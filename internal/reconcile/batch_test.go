@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -83,57 +85,93 @@ func TestConversationsBatch(t *testing.T) {
 		{""},
 		{"conv-4", "conv-5"}, // conv-5 has a wrong opening
 	} {
-		t.Run(strings.Join(convs, ","), func(t *testing.T) {
-			cs := &countingStore{Store: st}
-			x := &reconcile.LedgerIndex{L: l, Evidence: cs, Matter: "m"}
-			got := map[string][]diff.Captured{}
-			err := x.ConversationsBatch(ctx, convs, func(conv string, all []diff.Captured) {
-				if _, twice := got[conv]; twice {
-					t.Errorf("%s given twice", conv)
+		for _, remote := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/remote=%v", strings.Join(convs, ","), remote), func(t *testing.T) {
+				cs := &countingStore{Store: st}
+				var store evidence.Store = cs
+				var ps *parallelStore
+				if remote {
+					// Openings read several at a time, as from S3.
+					ps = &parallelStore{countingStore: cs}
+					store = ps
 				}
-				got[conv] = all
-			})
-			ref := &reconcile.LedgerIndex{L: l, Evidence: st, Matter: "m"}
-			var refErr error
-			for _, conv := range convs {
-				if conv == "" {
-					continue
-				}
-				want, err := ref.Conversation(ctx, conv)
-				if err != nil {
-					refErr = err
-					if _, ok := got[conv]; ok {
-						t.Errorf("%s: Conversation fails (%v), the batch gave it", conv, err)
+				x := &reconcile.LedgerIndex{L: l, Evidence: store, Matter: "m"}
+				got := map[string][]diff.Captured{}
+				err := x.ConversationsBatch(ctx, convs, func(conv string, all []diff.Captured) {
+					if _, twice := got[conv]; twice {
+						t.Errorf("%s given twice", conv)
 					}
-					continue
+					got[conv] = all
+				})
+				ref := &reconcile.LedgerIndex{L: l, Evidence: st, Matter: "m"}
+				var refErr error
+				for _, conv := range convs {
+					if conv == "" {
+						continue
+					}
+					want, err := ref.Conversation(ctx, conv)
+					if err != nil {
+						refErr = err
+						if _, ok := got[conv]; ok {
+							t.Errorf("%s: Conversation fails (%v), the batch gave it", conv, err)
+						}
+						continue
+					}
+					if g, ok := got[conv]; ok && !reflect.DeepEqual(g, want) {
+						t.Errorf("%s: batch\n%+v\nConversation\n%+v", conv, g, want)
+					} else if !ok && err == nil && refErr == nil && conv != "conv-5" {
+						t.Errorf("%s: not given", conv)
+					}
 				}
-				if g, ok := got[conv]; ok && !reflect.DeepEqual(g, want) {
-					t.Errorf("%s: batch\n%+v\nConversation\n%+v", conv, g, want)
-				} else if !ok && err == nil && refErr == nil && conv != "conv-5" {
-					t.Errorf("%s: not given", conv)
+				if _, ok := got[""]; ok {
+					t.Error("the empty id was given")
 				}
-			}
-			if _, ok := got[""]; ok {
-				t.Error("the empty id was given")
-			}
-			if (err == nil) != (refErr == nil) || err != nil && !strings.Contains(err.Error(), "someone else") {
-				t.Fatalf("batch error %v, Conversation's %v", err, refErr)
-			}
-			// Missing reads no opening of a capture the batch gave.
-			var seqs []uint64
-			for _, all := range got {
-				for _, c := range all {
-					seqs = append(seqs, c.Seq)
+				if (err == nil) != (refErr == nil) || err != nil && !strings.Contains(err.Error(), "someone else") {
+					t.Fatalf("batch error %v, Conversation's %v", err, refErr)
 				}
-			}
-			slices.Sort(seqs)
-			before := cs.reads.Load()
-			if err := x.Missing(ctx, seqs, func(diff.Captured) error { return nil }); err != nil {
-				t.Fatal(err)
-			}
-			if n := cs.reads.Load() - before; n != 0 {
-				t.Errorf("Missing read %d openings of captures the batch checked", n)
-			}
-		})
+				// Missing reads no opening of a capture the batch gave.
+				var seqs []uint64
+				for _, all := range got {
+					for _, c := range all {
+						seqs = append(seqs, c.Seq)
+					}
+				}
+				slices.Sort(seqs)
+				// One opening read for each capture that stands, none for
+				// those superseded (conv-2's first message).
+				if n := cs.reads.Load(); err == nil && n != int64(len(seqs)) {
+					t.Errorf("%d openings read for %d captures", n, len(seqs))
+				}
+				if remote && len(seqs) >= 8 && ps.most.Load() < 2 {
+					t.Errorf("a store of ReadParallelism %d had at most %d reads in flight", ps.ReadParallelism(), ps.most.Load())
+				}
+				before := cs.reads.Load()
+				if err := x.Missing(ctx, seqs, func(diff.Captured) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if n := cs.reads.Load() - before; n != 0 {
+					t.Errorf("Missing read %d openings of captures the batch checked", n)
+				}
+			})
+		}
 	}
+}
+
+// parallelStore is a store that says reads should be kept in flight 8
+// at a time (evidence.Parallel, as S3 does) and records the most it had
+// in flight at once; each read waits a little, as a round trip would.
+type parallelStore struct {
+	*countingStore
+	now, most atomic.Int64
+}
+
+func (s *parallelStore) ReadParallelism() int { return 8 }
+
+func (s *parallelStore) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error) {
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(2 * time.Millisecond)
+	return s.countingStore.GetInto(ctx, sum, buf)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/erasure"
@@ -115,9 +116,19 @@ func (x *LedgerIndex) isSuperseded(seq uint64) bool {
 // captured reduces a message entry to what the diff compares, opening a
 // v3 entry's commitments.
 func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured, error) {
+	c, d, err := x.reduce(e)
+	if err == nil && d != nil {
+		err = x.fill(ctx, &c, d)
+	}
+	return c, err
+}
+
+// reduce is captured without reading the opening: it returns the v3
+// detail whose opening is still to be read into c (fill), or nil.
+func (x *LedgerIndex) reduce(e leaf.Entry) (diff.Captured, *leaf.MessageDetail, error) {
 	dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
 	if err != nil {
-		return diff.Captured{}, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
+		return diff.Captured{}, nil, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
 	}
 	d := dd.(*leaf.MessageDetail)
 	c := captureBase(&e)
@@ -125,14 +136,22 @@ func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured
 	case x.erased.Message(e.ConversationID, e.MessageID):
 		c.Erased = true
 	case d.Salted():
-		if d, err = x.open(ctx, &e, d); err != nil {
-			return diff.Captured{}, err
-		}
-		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
+		return c, d, nil
 	default:
 		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
 	}
-	return c, nil
+	return c, nil, nil
+}
+
+// fill opens the commitments of d, c's v3 detail, and fills in what c
+// takes from them.
+func (x *LedgerIndex) fill(ctx context.Context, c *diff.Captured, d *leaf.MessageDetail) error {
+	od, err := x.open(ctx, c.Seq, c.MessageID, d)
+	if err != nil {
+		return err
+	}
+	c.ContentSHA256, c.Sender = od.ContentSHA256, od.From
+	return nil
 }
 
 // captureBase is what a capture takes from its entry alone: ids, Seq and
@@ -163,13 +182,13 @@ const maxPooledOpening = 64 << 10
 
 // open reads the opening of a v3 capture from the evidence store and
 // returns the detail with its personal fields opened.
-func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDetail) (*leaf.MessageDetail, error) {
+func (x *LedgerIndex) open(ctx context.Context, seq uint64, msgID string, d *leaf.MessageDetail) (*leaf.MessageDetail, error) {
 	if x.Evidence == nil {
-		return nil, fmt.Errorf("reconcile: entry %d is a v3 capture: opening it needs the evidence store", e.Seq)
+		return nil, fmt.Errorf("reconcile: entry %d is a v3 capture: opening it needs the evidence store", seq)
 	}
 	sum, err := hashchain.ParseHash(d.OpeningEvidence)
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", e.Seq, err)
+		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", seq, err)
 	}
 	var b []byte
 	if gi, ok := x.Evidence.(evidence.GetIntoer); ok {
@@ -183,15 +202,15 @@ func (x *LedgerIndex) open(ctx context.Context, e *leaf.Entry, d *leaf.MessageDe
 		b, err = x.Evidence.Get(ctx, sum)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: entry %d: opening %s (the message is not erased): %w", e.Seq, sum, err)
+		return nil, fmt.Errorf("reconcile: entry %d: opening %s (the message is not erased): %w", seq, sum, err)
 	}
 	// ParseOpening then Open, without their allocations: one per capture.
 	od, msg, err := d.OpenStored(b)
-	if msg != "" && msg != e.MessageID || err == nil && msg != e.MessageID {
+	if msg != "" && msg != msgID || err == nil && msg != msgID {
 		err = fmt.Errorf("it is message %q's", msg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: entry %d: opening %s: %w", e.Seq, sum, err)
+		return nil, fmt.Errorf("reconcile: entry %d: opening %s: %w", seq, sum, err)
 	}
 	return od, nil
 }
@@ -302,7 +321,7 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	if err := x.snapshot(ctx); err != nil {
 		return nil, err
 	}
-	out, err := x.conversation(ctx, convID, x.captured)
+	out, err := x.conversation(ctx, convID, x.reduce)
 	if err != nil {
 		return nil, err
 	}
@@ -310,40 +329,112 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 	return out, nil
 }
 
-// keepLatest puts c, the capture of message id read in seq order, in
-// out: in place of the message's earlier capture (latest maps a message
-// id to its index in out), else at the end. The batched and the single
-// conversation loads both go through it, so they cannot disagree on which
-// capture stands.
-func keepLatest(latest map[string]int, out []diff.Captured, id string, c diff.Captured) []diff.Captured {
-	if i, ok := latest[id]; ok {
-		out[i] = c
-		return out
+// standing collects a conversation's captures read in seq order and
+// keeps the latest of each message: a later capture replaces an earlier
+// one in place. The batched and the single conversation loads both go
+// through it, so they cannot disagree on which capture stands. A v3
+// capture's opening is read only once it is known to stand (openAll),
+// not for every capture read.
+type standing struct {
+	latest map[string]int // message id → index in out
+	out    []diff.Captured
+	toOpen []*leaf.MessageDetail // toOpen[i]: out[i]'s v3 detail, its opening not read yet
+}
+
+// keep puts c (with d, its detail when its opening is to be read) in
+// place of its message's earlier capture, else at the end.
+func (st *standing) keep(id string, c diff.Captured, d *leaf.MessageDetail) {
+	if st.latest == nil {
+		st.latest = map[string]int{}
 	}
-	latest[id] = len(out)
-	return append(out, c)
+	if i, ok := st.latest[id]; ok {
+		st.out[i], st.toOpen[i] = c, d
+		return
+	}
+	st.latest[id] = len(st.out)
+	st.out = append(st.out, c)
+	st.toOpen = append(st.toOpen, d)
+}
+
+// openAll reads the openings the captures of sts still need, and returns
+// the index of the first of sts (in order) one of whose openings failed,
+// with its first error; len(sts) and nil when none did. A local store's
+// openings are read in turn on this goroutine (its callers already run
+// on every core); a remote store's (evidence.ReadParallelism) that many
+// at a time, to hide its latency.
+func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error) {
+	type job struct{ st, i int }
+	var jobs []job
+	for k, st := range sts {
+		for i, d := range st.toOpen {
+			if d != nil {
+				jobs = append(jobs, job{k, i})
+			}
+		}
+	}
+	errs := make([]error, len(jobs))
+	run := func(j int) {
+		st := sts[jobs[j].st]
+		i := jobs[j].i
+		errs[j] = x.fill(ctx, &st.out[i], st.toOpen[i])
+		st.toOpen[i] = nil
+	}
+	if workers := min(evidence.ReadParallelism(x.Evidence), len(jobs)); workers <= 1 {
+		for j := range jobs {
+			if run(j); errs[j] != nil {
+				break // in order: nothing after the first failure is needed
+			}
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					j := int(next.Add(1)) - 1
+					if j >= len(jobs) || ctx.Err() != nil {
+						return
+					}
+					run(j)
+				}
+			})
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	for j, err := range errs {
+		if err != nil {
+			return jobs[j].st, err
+		}
+	}
+	return len(sts), nil
 }
 
 // conversation is the latest capture of every message of convID in the
-// snapshot, each reduced by reduce.
-func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(context.Context, leaf.Entry) (diff.Captured, error)) ([]diff.Captured, error) {
-	latest := map[string]int{} // message id → index in out
-	var out []diff.Captured
+// snapshot, each reduced by reduce (which may leave a v3 opening to be
+// read: see standing).
+func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(leaf.Entry) (diff.Captured, *leaf.MessageDetail, error)) ([]diff.Captured, error) {
+	var st standing
 	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
-		c, err := reduce(ctx, e)
+		c, d, err := reduce(e)
 		if err != nil {
 			return err
 		}
-		out = keepLatest(latest, out, e.MessageID, c)
+		st.keep(e.MessageID, c, d)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	if _, err := x.openAll(ctx, []*standing{&st}); err != nil {
+		return nil, err
+	}
+	return st.out, nil
 }
 
 // Conversations implements diff.ConversationIndex.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -52,6 +53,11 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
+// IdleConnsPerHost is how many connections to the S3 endpoint the client
+// keeps open between requests, and so how many requests a reader of many
+// objects keeps in flight (evidence stores' ReadParallelism).
+const IdleConnsPerHost = 16
+
 // NewClient builds an S3 client from cfg.
 func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 	var opts []func(*config.LoadOptions) error
@@ -74,6 +80,13 @@ func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 	}
 	if cfg.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
+	} else {
+		// The SDK keeps 10 idle connections to a host: readers that keep
+		// more requests in flight (evidence.Parallel) would open a new
+		// connection, TLS and all, for every request past the tenth.
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = IdleConnsPerHost
+		})))
 	}
 	// The SDK's own log lines ("falling back to IMDSv1 …") go straight to
 	// stderr, outside custody's log format; what matters reaches the user

@@ -63,6 +63,11 @@ func TestS3Layout(t *testing.T) {
 	if got, want := s.URL(), "s3://"+bucket+"/p/q"; got != want {
 		t.Errorf("URL() = %q, want %q", got, want)
 	}
+	// Readers of many objects keep as many GETs in flight as the client
+	// keeps connections open (verify --evidence, the diff's openings).
+	if got := evidence.ReadParallelism(evidence.ReadOnly(s)); got != s3util.IdleConnsPerHost || got < 8 {
+		t.Errorf("ReadParallelism = %d, want s3util.IdleConnsPerHost (%d)", got, s3util.IdleConnsPerHost)
+	}
 	data := []byte(`{"entities":[]}`)
 	ref, err := s.Put(ctx, data)
 	if err != nil {

@@ -1,0 +1,68 @@
+package evidence_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// remoteStore is a store whose reads wait a little, as an S3 round trip
+// does, and that asks for 16 of them in flight (evidence.Parallel); it
+// records the most it had in flight at once.
+type remoteStore struct {
+	evidence.Store
+	now, most atomic.Int64
+}
+
+func (s *remoteStore) ReadParallelism() int { return 16 }
+
+func (s *remoteStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(5 * time.Millisecond)
+	return s.Store.Get(ctx, sum)
+}
+
+// TestReadParallelism: a store's ReadParallelism reaches readers through
+// the read-only wrapper, a local folder asks for none, and Verify keeps
+// as many reads in flight as a remote store asks for, beyond its default
+// of one a processor.
+func TestReadParallelism(t *testing.T) {
+	ctx := context.Background()
+	f, err := folder.Open(t.TempDir(), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := evidence.ReadParallelism(evidence.ReadOnly(f)); n != 1 {
+		t.Errorf("a folder's ReadParallelism is %d, want 1", n)
+	}
+	s := &remoteStore{Store: f}
+	if n := evidence.ReadParallelism(evidence.ReadOnly(s)); n != 16 {
+		t.Errorf("through ReadOnly: %d, want 16", n)
+	}
+	var sums []hashchain.Hash
+	for i := range 64 {
+		ref, err := f.Put(ctx, fmt.Appendf(nil, "object %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, ref.Sum)
+	}
+	rep, err := evidence.Verify(ctx, evidence.ReadOnly(s), evidence.Sums(sums), evidence.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Referenced != 64 {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	def := max(4, runtime.GOMAXPROCS(0)) // without the store's figure
+	if most := s.most.Load(); def < 16 && most <= int64(def) || most > int64(max(def, 16)) {
+		t.Errorf("at most %d reads in flight, want more than the default %d and at most %d", most, def, max(def, 16))
+	}
+}

@@ -347,6 +347,7 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	// the leaves of a chunk's messages are read from the ledger in one
 	// query instead of one a conversation.
 	work := make(chan chunk)
+	workers := max(baseWorkers, evidence.ReadParallelism(p.d.Store))
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
@@ -410,9 +411,11 @@ feed:
 	return nil
 }
 
-// workers is how many conversations are produced at once: the work is
-// mostly creating files, which waits on the file system.
-const workers = 4
+// baseWorkers is how many conversations are produced at once from a
+// local store: the work is mostly creating files, which waits on the file
+// system. A remote store's reads wait on round trips: as many workers as
+// it keeps reads in flight (evidence.ReadParallelism).
+const baseWorkers = 4
 
 // chunkMessages is about how many messages a worker takes at once (a
 // conversation is never split).

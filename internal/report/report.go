@@ -394,11 +394,16 @@ type rendered struct {
 	err        error
 }
 
-// renderAll reads and renders convs on GOMAXPROCS workers, each with a
-// transcriber of its own, and delivers them in order on the channel it
-// returns; it stops at the first error (delivered) or when ctx ends.
+// renderAll reads and renders convs on GOMAXPROCS workers (as many as a
+// remote store keeps reads in flight, evidence.ReadParallelism), each
+// with a transcriber of its own, and delivers them in order on the
+// channel it returns; it stops at the first error (delivered) or when ctx
+// ends.
 func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page func(int) string) <-chan rendered {
 	workers := max(1, runtime.GOMAXPROCS(0))
+	if proto.store != nil {
+		workers = max(workers, evidence.ReadParallelism(proto.store))
+	}
 	out := make(chan rendered, workers)
 	ctx, cancel := context.WithCancel(ctx)
 	type job struct {

@@ -30,7 +30,9 @@ type Options struct {
 	Format exportfile.Format
 	// Policy; nil means DefaultPolicy().
 	Policy *Policy
-	// Concurrency is how many files are read and parsed at once.
+	// Concurrency is how many files are read and parsed at once; when 0,
+	// DefaultConcurrency, or the source's ReadParallelism when it is an
+	// exportfile.ParallelSource (S3) and that is more.
 	Concurrency int
 	// MaxFileSize: larger files are file_unreadable, unread (default
 	// exportfile.DefaultMaxFileSize).
@@ -118,6 +120,11 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
+		if ps, ok := src.(exportfile.ParallelSource); ok {
+			// An export on S3: as many files in flight as its client keeps
+			// connections, each GET waiting on a round trip.
+			opts.Concurrency = max(opts.Concurrency, ps.ReadParallelism())
+		}
 	}
 	ci, _ := idx.(ConversationIndex)
 	rs := &runState{reader: rd, ci: ci}

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/exportfile"
@@ -323,6 +325,54 @@ func TestDeterministic(t *testing.T) {
 		if sum.Counts.Total() != refSum.Counts.Total() || sum.Messages != refSum.Messages {
 			t.Fatalf("concurrency %d: summary differs", n)
 		}
+	}
+}
+
+// remoteSource is a folder read as if each file were a GET away: Open
+// waits a little, and the source asks for 12 reads in flight
+// (exportfile.ParallelSource, as S3 does). It records the most files it
+// had open at once.
+type remoteSource struct {
+	*exportfile.DirSource
+	now, most atomic.Int64
+}
+
+func (s *remoteSource) ReadParallelism() int { return 12 }
+
+func (s *remoteSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(3 * time.Millisecond)
+	return s.DirSource.Open(ctx, e)
+}
+
+// TestRemoteSourceConcurrency: with no Concurrency given, a source that
+// asks for reads in flight (S3) is read that many files at a time, not
+// DefaultConcurrency, and the findings are the same as one at a time.
+func TestRemoteSourceConcurrency(t *testing.T) {
+	files := map[string]string{}
+	idx := &MemIndex{}
+	for c := range 60 {
+		conv := fmt.Sprintf("c%02d", c)
+		idx.Add(Captured{ConversationID: conv, MessageID: conv + "-m", Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: genesys.ContentHash("t")})
+		files["p/"+conv+".jsonl"] = `{"conversation_id":"` + conv + `","message_id":"` + conv + `-m","timestamp":"2024-01-01T00:00:00Z","content":"t"}`
+	}
+	dir := benchutil.WriteTree(t, files)
+	ref, _ := runDir(t, dir, idx, Options{Concurrency: 1})
+	ds, err := exportfile.NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	src := &remoteSource{DirSource: ds}
+	got, _ := runSource(t, src, idx, Options{})
+	if !slices.Equal(got, ref) {
+		t.Fatal("findings differ from one file at a time")
+	}
+	if most := src.most.Load(); most <= DefaultConcurrency || most > 12 {
+		t.Errorf("at most %d files open at once, want more than %d and at most 12", most, DefaultConcurrency)
 	}
 }
 

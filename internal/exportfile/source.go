@@ -203,6 +203,17 @@ func NewS3Source(c *s3.Client, bucket, prefix string) *S3Source {
 
 func (s *S3Source) String() string { return s3util.FormatURL(s.bucket, s.prefix) }
 
+// ReadParallelism is how many files a reader of the export keeps in
+// flight (ParallelSource): each GET waits on a round trip.
+func (s *S3Source) ReadParallelism() int { return s3util.IdleConnsPerHost }
+
+// ParallelSource is a Source whose reads wait on a network round trip:
+// its readers keep ReadParallelism files in flight to hide the latency.
+type ParallelSource interface {
+	Source
+	ReadParallelism() int
+}
+
 // Walk lists the objects under the prefix, page by page, in the server's
 // lexical key order. Keys that are not clean relative names under the
 // prefix (".." or "." segments, empty segments, control characters,

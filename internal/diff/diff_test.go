@@ -334,16 +334,13 @@ func TestDeterministic(t *testing.T) {
 // had open at once.
 type remoteSource struct {
 	*exportfile.DirSource
-	now, most atomic.Int64
+	open benchutil.InFlight
 }
 
 func (s *remoteSource) ReadParallelism() int { return 12 }
 
 func (s *remoteSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
-	n := s.now.Add(1)
-	defer s.now.Add(-1)
-	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
-	}
+	defer s.open.Enter()()
 	time.Sleep(3 * time.Millisecond)
 	return s.DirSource.Open(ctx, e)
 }
@@ -371,7 +368,7 @@ func TestRemoteSourceConcurrency(t *testing.T) {
 	if !slices.Equal(got, ref) {
 		t.Fatal("findings differ from one file at a time")
 	}
-	if most := src.most.Load(); most <= DefaultConcurrency || most > 12 {
+	if most := src.open.Most(); most <= DefaultConcurrency || most > 12 {
 		t.Errorf("at most %d files open at once, want more than %d and at most 12", most, DefaultConcurrency)
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // remoteStore is a store whose reads wait a little, as an S3 round trip
@@ -18,16 +18,13 @@ import (
 // records the most it had in flight at once.
 type remoteStore struct {
 	evidence.Store
-	now, most atomic.Int64
+	reads benchutil.InFlight
 }
 
 func (s *remoteStore) ReadParallelism() int { return 16 }
 
 func (s *remoteStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
-	n := s.now.Add(1)
-	defer s.now.Add(-1)
-	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
-	}
+	defer s.reads.Enter()()
 	time.Sleep(5 * time.Millisecond)
 	return s.Store.Get(ctx, sum)
 }
@@ -62,7 +59,7 @@ func TestReadParallelism(t *testing.T) {
 		t.Fatalf("verify: %v %+v", err, rep)
 	}
 	def := max(4, runtime.GOMAXPROCS(0)) // without the store's figure
-	if most := s.most.Load(); def < 16 && most <= int64(def) || most > int64(max(def, 16)) {
+	if most := s.reads.Most(); def < 16 && most <= int64(def) || most > int64(max(def, 16)) {
 		t.Errorf("at most %d reads in flight, want more than the default %d and at most %d", most, def, max(def, 16))
 	}
 }

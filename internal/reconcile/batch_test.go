@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // TestConversationsBatch holds ConversationsBatch to Conversation: for
@@ -142,8 +142,8 @@ func TestConversationsBatch(t *testing.T) {
 				if n := cs.reads.Load(); err == nil && n != int64(len(seqs)) {
 					t.Errorf("%d openings read for %d captures", n, len(seqs))
 				}
-				if remote && len(seqs) >= 8 && ps.most.Load() < 2 {
-					t.Errorf("a store of ReadParallelism %d had at most %d reads in flight", ps.ReadParallelism(), ps.most.Load())
+				if remote && len(seqs) >= 8 && ps.reads.Most() < 2 {
+					t.Errorf("a store of ReadParallelism %d had at most %d reads in flight", ps.ReadParallelism(), ps.reads.Most())
 				}
 				before := cs.reads.Load()
 				if err := x.Missing(ctx, seqs, func(diff.Captured) error { return nil }); err != nil {
@@ -162,16 +162,13 @@ func TestConversationsBatch(t *testing.T) {
 // in flight at once; each read waits a little, as a round trip would.
 type parallelStore struct {
 	*countingStore
-	now, most atomic.Int64
+	reads benchutil.InFlight
 }
 
 func (s *parallelStore) ReadParallelism() int { return 8 }
 
 func (s *parallelStore) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error) {
-	n := s.now.Add(1)
-	defer s.now.Add(-1)
-	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
-	}
+	defer s.reads.Enter()()
 	time.Sleep(2 * time.Millisecond)
 	return s.countingStore.GetInto(ctx, sum, buf)
 }

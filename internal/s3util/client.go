@@ -172,6 +172,50 @@ func ReadObject(ctx context.Context, c *s3.Client, bucket, key string, maxSize i
 	return readLimited(out.Body, aws.ToInt64(out.ContentLength), maxSize, FormatURL(bucket, key))
 }
 
+// OpenObject streams an object, refusing more than maxSize bytes (no
+// limit when maxSize <= 0): an object listed as larger fails at once, and
+// one that grows past the limit while it is read fails the read, both
+// with ErrTooLarge. A missing object matches fs.ErrNotExist.
+func OpenObject(ctx context.Context, c *s3.Client, bucket, key string, maxSize int64) (io.ReadCloser, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(Explain(err)))
+	}
+	name := FormatURL(bucket, key)
+	if size := aws.ToInt64(out.ContentLength); maxSize > 0 && size > maxSize {
+		out.Body.Close()
+		return nil, fmt.Errorf("s3 get %s: %w: %d bytes, limit %d", name, ErrTooLarge, size, maxSize)
+	}
+	if maxSize <= 0 {
+		return out.Body, nil
+	}
+	return &limitedBody{body: out.Body, left: maxSize, limit: maxSize, name: name}, nil
+}
+
+// limitedBody reads an object's body and fails once more than limit
+// bytes came.
+type limitedBody struct {
+	body        io.ReadCloser
+	left, limit int64
+	name        string
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.body.Read(p)
+	if l.left -= int64(n); l.left < 0 {
+		return 0, fmt.Errorf("s3 get %s: %w: more than %d bytes", l.name, ErrTooLarge, l.limit)
+	}
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("s3 get %s: read body: %w", l.name, err)
+	}
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.body.Close() }
+
 func readLimited(r io.Reader, size, maxSize int64, name string) ([]byte, error) {
 	if maxSize > 0 && size > maxSize {
 		return nil, fmt.Errorf("s3 get %s: %w: %d bytes, limit %d", name, ErrTooLarge, size, maxSize)

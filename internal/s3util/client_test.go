@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"testing"
 
@@ -66,6 +67,28 @@ func TestAgainstServer(t *testing.T) {
 		}
 		if b, err := s3util.ReadObject(ctx, c, bucket, "p/k4", 0); err != nil || len(b) != 40 {
 			t.Errorf("read without limit = %d bytes, %v", len(b), err)
+		}
+	})
+	t.Run("OpenObject", func(t *testing.T) {
+		read := func(key string, limit int64) ([]byte, error) {
+			rc, err := s3util.OpenObject(ctx, c, bucket, key, limit)
+			if err != nil {
+				return nil, err
+			}
+			defer rc.Close()
+			return io.ReadAll(rc)
+		}
+		if b, err := read("p/k3", 30); err != nil || len(b) != 30 {
+			t.Errorf("stream at limit = %d bytes, %v", len(b), err)
+		}
+		if _, err := read("p/k4", 39); !errors.Is(err, s3util.ErrTooLarge) {
+			t.Errorf("stream over limit: err = %v, want ErrTooLarge", err)
+		}
+		if b, err := read("p/k4", 0); err != nil || len(b) != 40 {
+			t.Errorf("stream without limit = %d bytes, %v", len(b), err)
+		}
+		if _, err := read("p/absent", 10); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stream absent: err = %v, want fs.ErrNotExist", err)
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {

@@ -33,8 +33,14 @@ func (s *countingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, er
 
 func (s *countingStore) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error) {
 	s.reads.Add(1)
-	return s.Store.(evidence.GetIntoer).GetInto(ctx, sum, buf)
+	if g, ok := s.Store.(evidence.GetIntoer); ok {
+		return g.GetInto(ctx, sum, buf)
+	}
+	return s.Store.Get(ctx, sum) // S3
 }
+
+// ReadParallelism is the wrapped store's (the S3 store's 16).
+func (s *countingStore) ReadParallelism() int { return evidence.ReadParallelism(s.Store) }
 
 // TestMissingSkipsCheckedOpenings: Missing gives the ids, timestamps and
 // seqs Captures gives; it reads no opening of a capture Conversation

@@ -48,24 +48,28 @@ func killHelper() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	kill := &killingStore{Store: st, after: 2}
+	kill := &afterDeletes{Store: st, after: 2, then: func() {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
+	}}
 	_, err = erase.Erase(ctx, l, kill, erase.Request{Conversations: []string{os.Getenv("KILL_CONV")}, Reason: "DSR-1", Operator: "dpo"})
 	fmt.Fprintln(os.Stderr, "erase returned:", err)
 	return 1
 }
 
-// killingStore deletes, then kills the process once after objects are gone.
-type killingStore struct {
+// afterDeletes deletes, and once the after-th deletion is done calls
+// then (kills the process, or cancels the erasure).
+type afterDeletes struct {
 	evidence.Store
-	after int
-	n     int
+	after int32
+	n     atomic.Int32
+	then  func()
 }
 
-func (s *killingStore) Delete(ctx context.Context, sum hashchain.Hash) error {
+func (s *afterDeletes) Delete(ctx context.Context, sum hashchain.Hash) error {
 	err := s.Store.Delete(ctx, sum)
-	if s.n++; s.n == s.after {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is on its way
+	if s.n.Add(1) == s.after {
+		s.then()
 	}
 	return err
 }
@@ -145,23 +149,6 @@ func TestEraseRefusesReadOnlyLedger(t *testing.T) {
 
 func notDeleted(k leaf.ErasedKept) bool { return strings.HasPrefix(k.Why, "not deleted: ") }
 
-// cancellingStore cancels the erasure's context once it has deleted
-// after objects, as Ctrl-C in the middle of the deletions would.
-type cancellingStore struct {
-	evidence.Store
-	after  int32
-	n      atomic.Int32
-	cancel context.CancelFunc
-}
-
-func (s *cancellingStore) Delete(ctx context.Context, sum hashchain.Hash) error {
-	err := s.Store.Delete(ctx, sum)
-	if s.n.Add(1) == s.after {
-		s.cancel()
-	}
-	return err
-}
-
 // TestEraseCancelledThenAgain: an erasure cancelled in the middle of its
 // deletions, then run again, ends with every object of the conversation
 // gone and verify passing. The cancelled run records what it deleted
@@ -175,7 +162,7 @@ func TestEraseCancelledThenAgain(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := &cancellingStore{Store: m.le.Store, after: 2, cancel: cancel}
+	st := &afterDeletes{Store: m.le.Store, after: 2, then: cancel}
 	res, err := erase.Erase(ctx, m.le.Ledger, st, req)
 	// What it deleted is recorded, what it did not is kept "not deleted",
 	// and the caller is told the erasure is not finished.

@@ -63,14 +63,14 @@ func FieldSalt(salt []byte, field string) [32]byte {
 // Commitment is SHA-256("custody/commit/v3" ‖ 00 ‖ field salt ‖ value),
 // the value as its UTF-8 bytes.
 func Commitment(fieldSalt [32]byte, value string) hashchain.Hash {
-	h := sha256.New()
-	h.Write([]byte(commitmentDomain))
-	h.Write([]byte{0})
-	h.Write(fieldSalt[:])
-	h.Write([]byte(value))
-	var out hashchain.Hash
-	h.Sum(out[:0])
-	return out
+	// Its input on the stack when the value is short: verify and the diff
+	// compute four a message.
+	var buf [256]byte
+	c := append(buf[:0], commitmentDomain...)
+	c = append(c, 0)
+	c = append(c, fieldSalt[:]...)
+	c = append(c, value...)
+	return sha256.Sum256(c)
 }
 
 // OpeningFormat is the "format" member of an opening.
@@ -105,7 +105,7 @@ func (o *Opening) Commitments() map[string]hashchain.Hash {
 func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 	var out [len(PersonalFields)]hashchain.Hash
 	for i := range PersonalFields {
-		out[i] = commitmentOf(fieldSaltOf(&o.Salt, i), o.Fields[PersonalFields[i]])
+		out[i] = Commitment(fieldSaltOf(&o.Salt, i), o.Fields[PersonalFields[i]])
 	}
 	return out
 }
@@ -132,17 +132,6 @@ func fieldSaltOf(salt *[SaltSize]byte, i int) [32]byte {
 		out[k] ^= c
 	}
 	return sha256.Sum256(append(out, inner[:]...))
-}
-
-// commitmentOf is Commitment, its input on the stack when the value is
-// short.
-func commitmentOf(fieldSalt [32]byte, value string) hashchain.Hash {
-	var buf [256]byte
-	c := append(buf[:0], commitmentDomain...)
-	c = append(c, 0)
-	c = append(c, fieldSalt[:]...)
-	c = append(c, value...)
-	return sha256.Sum256(c)
 }
 
 // fieldSaltInputs are the HMAC inputs of PersonalFields' salts,

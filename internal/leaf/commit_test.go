@@ -190,7 +190,7 @@ func BenchmarkCheckLeafV3(b *testing.B) {
 }
 
 // TestCommitmentsOnStack holds commitments (HMAC-SHA256 spelled out on
-// the stack: fieldSaltOf, commitmentOf) to the definition, FieldSalt
+// the stack: fieldSaltOf) to the definition, FieldSalt
 // through crypto/hmac and Commitment, field by field, for 50 salts.
 func TestCommitmentsOnStack(t *testing.T) {
 	for k := range 50 {

@@ -130,7 +130,7 @@ func (o *openingFields) appendEncode(b []byte) []byte {
 // opensAll reports whether o opens every one of d's commitments.
 func (d *MessageDetail) opensAll(o *openingFields) bool {
 	for i, f := range PersonalFields {
-		if !hexIs(commitmentOf(fieldSaltOf(&o.salt, i), o.fields[i]), d.Commitment(f)) {
+		if !hexIs(Commitment(fieldSaltOf(&o.salt, i), o.fields[i]), d.Commitment(f)) {
 			return false
 		}
 	}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/erasure"
@@ -386,20 +387,15 @@ func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error)
 			}
 		}
 	} else {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for {
-					j := int(next.Add(1)) - 1
-					if j >= len(jobs) || ctx.Err() != nil {
-						return
-					}
-					run(j)
-				}
-			})
+		var g errgroup.Group
+		g.SetLimit(workers)
+		for j := range jobs {
+			if ctx.Err() != nil {
+				break
+			}
+			g.Go(func() error { run(j); return nil })
 		}
-		wg.Wait()
+		g.Wait()
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}

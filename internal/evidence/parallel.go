@@ -14,8 +14,8 @@ type Parallel interface {
 // store's reads cost CPU, not waiting, and its readers already spread
 // them over every core.
 func ReadParallelism(s Store) int {
-	if p, ok := s.(Parallel); ok && p.ReadParallelism() > 1 {
-		return p.ReadParallelism()
+	if p, ok := s.(Parallel); ok {
+		return max(1, p.ReadParallelism())
 	}
 	return 1
 }

@@ -113,7 +113,7 @@ func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 // fieldSaltOf is FieldSalt(salt, PersonalFields[i]) with HMAC-SHA256
 // spelled out on the stack for a key of one block or less (RFC 2104):
 // verify --evidence and the diff derive four a message, and crypto/hmac
-// allocates its state each time. TestFieldSaltOf holds it to FieldSalt.
+// allocates its state each time. TestCommitmentsOnStack holds it to FieldSalt.
 func fieldSaltOf(salt *[SaltSize]byte, i int) [32]byte {
 	var buf [sha256.BlockSize + 64]byte
 	in := buf[:sha256.BlockSize]

@@ -31,7 +31,7 @@ type Options struct {
 	// Policy; nil means DefaultPolicy().
 	Policy *Policy
 	// Concurrency is how many files are read and parsed at once; when 0,
-	// DefaultConcurrency, or the source's ReadParallelism when it is an
+	// DefaultConcurrency, or the source's Parallelism when it is an
 	// exportfile.ParallelSource (S3) and that is more.
 	Concurrency int
 	// MaxFileSize: larger files are file_unreadable, unread (default
@@ -123,7 +123,7 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 		if ps, ok := src.(exportfile.ParallelSource); ok {
 			// An export on S3: as many files in flight as its client keeps
 			// connections, each GET waiting on a round trip.
-			opts.Concurrency = max(opts.Concurrency, ps.ReadParallelism())
+			opts.Concurrency = max(opts.Concurrency, ps.Parallelism())
 		}
 	}
 	ci, _ := idx.(ConversationIndex)

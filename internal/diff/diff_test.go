@@ -337,7 +337,7 @@ type remoteSource struct {
 	open benchutil.InFlight
 }
 
-func (s *remoteSource) ReadParallelism() int { return 12 }
+func (s *remoteSource) Parallelism() int { return 12 }
 
 func (s *remoteSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
 	defer s.open.Enter()()

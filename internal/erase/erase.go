@@ -9,7 +9,10 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -295,28 +298,56 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return strings.Compare(a.String(), b.String())
 	})
 	var erased []string
-	// Deletions that failed for another reason than Object Lock: how many,
-	// and the first one's error.
+	if len(order) > 0 {
+		// The first object alone: if Object Lock refuses it, or it
+		// fails, nothing has been deleted and the erasure is refused.
+		err := store.Delete(ctx, order[0])
+		switch {
+		case errors.Is(err, evidence.ErrLocked):
+			return nil, fmt.Errorf("erase: refused: the evidence store keeps the objects under S3 Object Lock (a legal hold or retention); nothing was erased (release the matter hold with 'custody release', or the bucket's retention, first): %w", err)
+		case err != nil:
+			return nil, fmt.Errorf("erase: %w", err)
+		}
+		erased = append(erased, order[0].String())
+	}
+	// The rest as many at a time as the store keeps requests in flight
+	// (S3: each deletion is round trips; a folder: one at a time): the
+	// openings, then the other objects. Deletions that fail for another
+	// reason than Object Lock: how many, and the first one's error.
+	var mu sync.Mutex // guards erased, kept, notDeleted, notDeletedErr
 	var notDeleted int
 	var notDeletedErr error
-	for i, h := range order {
-		err := store.Delete(ctx, h)
-		switch {
-		case err == nil:
-			erased = append(erased, h.String())
-		case errors.Is(err, evidence.ErrLocked) && i == 0:
-			return nil, fmt.Errorf("erase: refused: the evidence store keeps the objects under S3 Object Lock (a legal hold or retention); nothing was erased (release the matter hold with 'custody release', or the bucket's retention, first): %w", err)
-		case errors.Is(err, evidence.ErrLocked):
-			kept[h] = "s3 object lock: " + err.Error()
-		default:
-			if len(erased) == 0 {
-				return nil, fmt.Errorf("erase: %w", err)
-			}
-			kept[h] = "not deleted: " + err.Error()
-			if notDeleted++; notDeletedErr == nil {
-				notDeletedErr = err
-			}
+	rest := order[min(1, len(order)):]
+	split := len(rest)
+	for i, h := range rest {
+		if !isOpening(refs[h]) {
+			split = i
+			break
 		}
+	}
+	for _, part := range [][]hashchain.Hash{rest[:split], rest[split:]} {
+		var g errgroup.Group
+		g.SetLimit(evidence.Parallelism(store))
+		for _, h := range part {
+			g.Go(func() error {
+				err := store.Delete(ctx, h)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					erased = append(erased, h.String())
+				case errors.Is(err, evidence.ErrLocked):
+					kept[h] = "s3 object lock: " + err.Error()
+				default:
+					kept[h] = "not deleted: " + err.Error()
+					if notDeleted++; notDeletedErr == nil {
+						notDeletedErr = err
+					}
+				}
+				return nil
+			})
+		}
+		_ = g.Wait() // every outcome is recorded above; none stops the others
 	}
 	slices.Sort(erased)
 

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -42,7 +45,7 @@ type matter struct {
 	le  *ledgertest.Env
 }
 
-func exportMatter(t *testing.T, conversations int) *matter {
+func exportMatter(t testing.TB, conversations int) *matter {
 	t.Helper()
 	srv := simtest.Start(t, sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: conversations, Start: start, End: start.AddDate(0, 0, 5), LegalHoldShare: 0.3},
@@ -53,7 +56,7 @@ func exportMatter(t *testing.T, conversations int) *matter {
 	return m
 }
 
-func (m *matter) export(t *testing.T) *export.Accounting {
+func (m *matter) export(t testing.TB) *export.Accounting {
 	t.Helper()
 	c, err := fetch.New(fetch.Config{ClientID: m.srv.ClientID, ClientSecret: m.srv.ClientSecret, APIURL: m.srv.APIURL,
 		LoginURL: m.srv.LoginURL, Rate: 1e9, PollInitial: 5 * time.Millisecond, PollMax: 10 * time.Millisecond})
@@ -90,7 +93,7 @@ func (m *matter) verify(t *testing.T) verify.Report {
 
 // conversations returns the captured conversations, held (deletion
 // protection at capture) or not, each with at least two messages.
-func (m *matter) conversations(t *testing.T) (free, held []string) {
+func (m *matter) conversations(t testing.TB) (free, held []string) {
 	t.Helper()
 	for e, err := range m.le.Ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindConversation}) {
 		if err != nil {
@@ -489,3 +492,147 @@ func TestEraseObjectLock(t *testing.T) {
 		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
 	}
 }
+
+// remoteDeletes is a store whose deletions wait a little, as S3's round
+// trips do, and that asks for 16 requests in flight (evidence.Parallel);
+// it records the most deletions it had in flight and the order they
+// started in.
+type remoteDeletes struct {
+	evidence.Store
+	now, most atomic.Int32
+	mu        sync.Mutex
+	started   []hashchain.Hash
+}
+
+func (s *remoteDeletes) Parallelism() int { return 16 }
+
+func (s *remoteDeletes) Delete(ctx context.Context, sum hashchain.Hash) error {
+	s.mu.Lock()
+	s.started = append(s.started, sum)
+	s.mu.Unlock()
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(5 * time.Millisecond)
+	return s.Store.Delete(ctx, sum)
+}
+
+// TestEraseDeletesInParallel: from a store that keeps requests in flight
+// (S3), erase deletes several objects at once, up to the store's figure,
+// still deleting every opening before it starts on any other object;
+// every object it deleted is recorded as erased, none as kept for a
+// failure, and verify passes.
+func TestEraseDeletesInParallel(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	target := free[0]
+	openings := map[hashchain.Hash]bool{}
+	for e, err := range m.le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: target}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs, err := e.EvidenceRefs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range refs {
+			if r.Role == leaf.RoleOpening {
+				h, err := hashchain.ParseHash(r.SHA256)
+				if err != nil {
+					t.Fatal(err)
+				}
+				openings[h] = true
+			}
+		}
+	}
+	if len(openings) < 2 {
+		t.Fatalf("conversation %s has %d openings: too few to see deletions overlap", target, len(openings))
+	}
+	st := &remoteDeletes{Store: m.le.Store}
+	res, err := erase.Erase(ctx, m.le.Ledger, st, erase.Request{Conversations: []string{target}, Reason: "r", Operator: "dpo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Detail.Erased) != len(st.started) {
+		t.Errorf("%d objects recorded as erased, %d deleted", len(res.Detail.Erased), len(st.started))
+	}
+	for _, k := range res.Detail.Kept {
+		if strings.HasPrefix(k.Why, "not deleted") || strings.HasPrefix(k.Why, "s3 object lock") {
+			t.Errorf("kept: %+v", k)
+		}
+	}
+	if most := st.most.Load(); most < 2 || most > 16 {
+		t.Errorf("at most %d deletions in flight, want 2 to 16", most)
+	}
+	for i, h := range st.started {
+		if i > 0 && openings[h] && !openings[st.started[i-1]] {
+			t.Errorf("deletion %d, an opening, started after another object's", i)
+		}
+	}
+	if n := len(openings); len(st.started) <= n || !openings[st.started[n-1]] {
+		t.Errorf("the first %d deletions are not the %d openings", n, n)
+	}
+	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != len(res.Detail.Erased) {
+		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
+	}
+}
+
+// BenchmarkEraseS3 erases the conversations without a legal hold of a
+// 30-conversation matter whose evidence is in S3 (versitygw, every
+// request held 20 ms: s3test.DelayedClient), in one request: with the
+// store's Parallelism deletions in flight (default), and one at a time,
+// as erase deleted before. Each op is one erasure of a new matter; the
+// export that makes it is not timed.
+//
+//	go test ./internal/erase -run '^$' -bench EraseS3 -benchtime 3x
+func BenchmarkEraseS3(b *testing.B) {
+	s3srv := s3test.Start(b)
+	ctx := context.Background()
+	bucket := s3srv.Bucket(b, false)
+	client := s3srv.DelayedClient(b, 20*time.Millisecond)
+	for _, n := range []int{0, 1} {
+		name := fmt.Sprintf("deletes-in-flight=%d", n)
+		if n == 0 {
+			name = "deletes-in-flight=default"
+		}
+		b.Run(name, func(b *testing.B) {
+			objects := 0
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				st, err := s3store.Open(ctx, fmt.Sprintf("s3://%s/%s-%d", bucket, name, i), s3store.Options{Client: client}, evidence.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := simtest.Start(b, sim.Options{
+					OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 30, Start: start, End: start.AddDate(0, 0, 5), LegalHoldShare: 0.3},
+					JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
+				})
+				m := &matter{srv: srv, le: ledgertest.New(b, "m")}
+				m.le.Store = st
+				m.export(b)
+				free, _ := m.conversations(b)
+				var store evidence.Store = st
+				if n > 0 {
+					store = deletesInFlight{st, n}
+				}
+				b.StartTimer()
+				res, err := erase.Erase(ctx, m.le.Ledger, store, erase.Request{Conversations: free, Reason: "r", Operator: "dpo"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				objects += len(res.Detail.Erased)
+			}
+			b.ReportMetric(float64(objects)/b.Elapsed().Seconds(), "objects/s")
+		})
+	}
+}
+
+// deletesInFlight is a store that asks for n requests in flight.
+type deletesInFlight struct {
+	evidence.Store
+	n int
+}
+
+func (s deletesInFlight) Parallelism() int { return s.n }

@@ -23,13 +23,16 @@ type Batcher interface {
 	PutBatch(ctx context.Context, data [][]byte) ([]Ref, error)
 }
 
-// putAllParallel bounds the Puts PutAll has in flight for a store that
-// is not a Batcher: each waits on its own round trip (S3) or fsync.
+// putAllParallel is the least number of Puts PutAll has in flight for a
+// store that is not a Batcher: each waits on its own round trip or
+// fsync. A store that says how many requests to keep in flight
+// (Parallel: S3) gets that many if it is more.
 const putAllParallel = 8
 
 // PutAll stores every object of data and returns when all are durable,
 // refs[i] for data[i]: through s's PutBatch when it is a Batcher, else
-// one Put each, several at once. An object repeated in data is put once,
+// one Put each, several at once (at least putAllParallel, and the
+// store's Parallelism if more). An object repeated in data is put once,
 // at its first place, and its repeats say Existed, as a Batcher's do
 // (Puts side by side would race over which one found it stored). On an
 // error, as for PutBatch, the caller refers to none of them.
@@ -41,7 +44,7 @@ func PutAll(ctx context.Context, s Store, data [][]byte) ([]Ref, error) {
 	first := make(map[hashchain.Hash]int, len(data))
 	var repeats [][2]int // {place, its first place}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(putAllParallel)
+	g.SetLimit(max(putAllParallel, Parallelism(s)))
 	for i, d := range data {
 		sum := hashchain.Hash(sha256.Sum256(d))
 		if j, ok := first[sum]; ok {

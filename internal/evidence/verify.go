@@ -22,7 +22,7 @@ import (
 type VerifyOptions struct {
 	// Concurrency is how many objects are read and hashed at once; when 0,
 	// the number of processors, at least 4, and at least the store's
-	// ReadParallelism (a remote store's latency wants many requests in
+	// Parallelism (a remote store's latency wants many requests in
 	// flight even on one core).
 	Concurrency int
 	// Progress, when set, is called after each referenced object is
@@ -92,7 +92,7 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	r := &Report{}
 	workers := opts.Concurrency
 	if workers <= 0 {
-		workers = max(4, runtime.GOMAXPROCS(0), ReadParallelism(s))
+		workers = max(4, runtime.GOMAXPROCS(0), Parallelism(s))
 	}
 	set := make(map[hashchain.Hash]struct{})
 	var mu sync.Mutex // guards r's lists, done and total

@@ -2,7 +2,9 @@ package export_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
 	"github.com/custodyhq/custody/internal/verify"
@@ -62,3 +65,61 @@ func TestExportToS3WithLegalHold(t *testing.T) {
 	}
 	t.Logf("%d evidence objects under legal hold", held)
 }
+
+// BenchmarkExportToS3 exports a 200-conversation org (no faults, no rate
+// limit: storage is what is timed) into an S3 evidence store on the test
+// server, with every S3 request held 20 ms (a remote region; see
+// s3test.DelayedClient), with the default 8 workers: evidence.PutAll
+// keeping the store's Parallelism PUTs in flight (default), and 8, what
+// it kept before it asked the store. Each op is a whole export into a new
+// ledger and a new prefix; the simulator and ledger setup is not timed.
+//
+//	go test ./internal/export -run '^$' -bench ExportToS3 -benchtime 3x
+func BenchmarkExportToS3(b *testing.B) {
+	srv := s3test.Start(b)
+	bucket := srv.Bucket(b, false)
+	client := srv.DelayedClient(b, 20*time.Millisecond)
+	ctx := context.Background()
+	for _, n := range []int{0, 8} {
+		name := fmt.Sprintf("puts-in-flight=%d", n)
+		if n == 0 {
+			name = "puts-in-flight=default"
+		}
+		b.Run(name, func(b *testing.B) {
+			var convs, msgs int
+			var took time.Duration
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				e := newEnv(b, 200, "")
+				st, err := s3store.Open(ctx, fmt.Sprintf("s3://%s/%s-%d", bucket, name, i), s3store.Options{Client: client}, evidence.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.store = st
+				if n > 0 {
+					e.store = inFlight{st, n}
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				acct, err := export.Run(ctx, export.Deps{Client: e.client(b), Ledger: e.ledger, Evidence: e.store},
+					export.Options{Scope: intervalScope(), SignerKey: e.key})
+				took += time.Since(t0)
+				if err != nil || !acct.Complete() {
+					b.Fatalf("export: %v (accounting %+v)", err, acct)
+				}
+				convs += acct.Exported
+				msgs += acct.MessagesAppended
+			}
+			b.ReportMetric(float64(convs)/took.Seconds(), "conversations/s")
+			b.ReportMetric(float64(msgs)/took.Seconds(), "messages/s")
+		})
+	}
+}
+
+// inFlight is a store that asks for n requests in flight.
+type inFlight struct {
+	evidence.Store
+	n int
+}
+
+func (s inFlight) Parallelism() int { return s.n }

@@ -203,15 +203,15 @@ func NewS3Source(c *s3.Client, bucket, prefix string) *S3Source {
 
 func (s *S3Source) String() string { return s3util.FormatURL(s.bucket, s.prefix) }
 
-// ReadParallelism is how many files a reader of the export keeps in
+// Parallelism is how many files a reader of the export keeps in
 // flight (ParallelSource): each GET waits on a round trip.
-func (s *S3Source) ReadParallelism() int { return s3util.IdleConnsPerHost }
+func (s *S3Source) Parallelism() int { return s3util.IdleConnsPerHost }
 
 // ParallelSource is a Source whose reads wait on a network round trip:
-// its readers keep ReadParallelism files in flight to hide the latency.
+// its readers keep Parallelism files in flight to hide the latency.
 type ParallelSource interface {
 	Source
-	ReadParallelism() int
+	Parallelism() int
 }
 
 // Walk lists the objects under the prefix, page by page, in the server's

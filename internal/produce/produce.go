@@ -347,7 +347,7 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	// the leaves of a chunk's messages are read from the ledger in one
 	// query instead of one a conversation.
 	work := make(chan chunk)
-	workers := max(baseWorkers, evidence.ReadParallelism(p.d.Store))
+	workers := max(baseWorkers, min(evidence.Parallelism(p.d.Store), maxWorkers))
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
@@ -414,8 +414,14 @@ feed:
 // baseWorkers is how many conversations are produced at once from a
 // local store: the work is mostly creating files, which waits on the file
 // system. A remote store's reads wait on round trips: as many workers as
-// it keeps reads in flight (evidence.ReadParallelism).
+// it keeps reads in flight (evidence.Parallelism), up to maxWorkers.
 const baseWorkers = 4
+
+// maxWorkers bounds the workers a remote store gets: a worker holds its
+// conversation's objects whole, attachments included (each up to the
+// evidence size limit), so memory grows with the workers; S3 asks for 64
+// requests in flight, which suits reads that are streamed or small.
+const maxWorkers = 16
 
 // chunkMessages is about how many messages a worker takes at once (a
 // conversation is never split).

@@ -78,7 +78,7 @@ func TestConversationsBatch(t *testing.T) {
 	if _, err := l.Append(ctx, re); err != nil {
 		t.Fatal(err)
 	}
-	// The same openings in S3 (versitygw), read 16 at a time.
+	// The same openings in S3 (versitygw), read 64 at a time.
 	srv := s3test.Start(t)
 	s3st, err := s3store.Open(ctx, "s3://"+srv.Bucket(t, false)+"/m", s3store.Options{Client: srv.Client(t)}, evidence.Options{})
 	if err != nil {
@@ -163,7 +163,7 @@ func TestConversationsBatch(t *testing.T) {
 					t.Errorf("%d openings read for %d captures", n, len(seqs))
 				}
 				if ps != nil && len(seqs) >= 8 && ps.reads.Most() < 2 {
-					t.Errorf("a store of ReadParallelism %d had at most %d reads in flight", ps.ReadParallelism(), ps.reads.Most())
+					t.Errorf("a store of Parallelism %d had at most %d reads in flight", ps.Parallelism(), ps.reads.Most())
 				}
 				before := cs.reads.Load()
 				if err := x.Missing(ctx, seqs, func(diff.Captured) error { return nil }); err != nil {
@@ -185,7 +185,7 @@ type parallelStore struct {
 	reads benchutil.InFlight
 }
 
-func (s *parallelStore) ReadParallelism() int { return 8 }
+func (s *parallelStore) Parallelism() int { return 8 }
 
 func (s *parallelStore) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error) {
 	defer s.reads.Enter()()

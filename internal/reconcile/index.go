@@ -361,7 +361,7 @@ func (st *standing) keep(id string, c diff.Captured, d *leaf.MessageDetail) {
 // the index of the first of sts (in order) one of whose openings failed,
 // with its first error; len(sts) and nil when none did. A local store's
 // openings are read in turn on this goroutine (its callers already run
-// on every core); a remote store's (evidence.ReadParallelism) that many
+// on every core); a remote store's (evidence.Parallelism) that many
 // at a time, to hide its latency.
 func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error) {
 	type job struct{ st, i int }
@@ -380,7 +380,7 @@ func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error)
 		errs[j] = x.fill(ctx, &st.out[i], st.toOpen[i])
 		st.toOpen[i] = nil
 	}
-	if workers := min(evidence.ReadParallelism(x.Evidence), len(jobs)); workers <= 1 {
+	if workers := min(evidence.Parallelism(x.Evidence), len(jobs)); workers <= 1 {
 		for j := range jobs {
 			if run(j); errs[j] != nil {
 				break // in order: nothing after the first failure is needed

@@ -39,8 +39,8 @@ func (s *countingStore) GetInto(ctx context.Context, sum hashchain.Hash, buf []b
 	return s.Store.Get(ctx, sum) // S3
 }
 
-// ReadParallelism is the wrapped store's (the S3 store's 16).
-func (s *countingStore) ReadParallelism() int { return evidence.ReadParallelism(s.Store) }
+// Parallelism is the wrapped store's (the S3 store's 16).
+func (s *countingStore) Parallelism() int { return evidence.Parallelism(s.Store) }
 
 // TestMissingSkipsCheckedOpenings: Missing gives the ids, timestamps and
 // seqs Captures gives; it reads no opening of a capture Conversation

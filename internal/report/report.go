@@ -395,14 +395,14 @@ type rendered struct {
 }
 
 // renderAll reads and renders convs on GOMAXPROCS workers (as many as a
-// remote store keeps reads in flight, evidence.ReadParallelism), each
+// remote store keeps reads in flight, evidence.Parallelism), each
 // with a transcriber of its own, and delivers them in order on the
 // channel it returns; it stops at the first error (delivered) or when ctx
 // ends.
 func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page func(int) string) <-chan rendered {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	if proto.store != nil {
-		workers = max(workers, evidence.ReadParallelism(proto.store))
+		workers = max(workers, evidence.Parallelism(proto.store))
 	}
 	out := make(chan rendered, workers)
 	ctx, cancel := context.WithCancel(ctx)

@@ -54,9 +54,9 @@ type Config struct {
 }
 
 // IdleConnsPerHost is how many connections to the S3 endpoint the client
-// keeps open between requests, and so how many requests a reader of many
-// objects keeps in flight (evidence stores' ReadParallelism).
-const IdleConnsPerHost = 16
+// keeps open between requests, and so how many requests a reader or
+// writer of many objects keeps in flight (evidence stores' Parallelism).
+const IdleConnsPerHost = 64
 
 // NewClient builds an S3 client from cfg.
 func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {

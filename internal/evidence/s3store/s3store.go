@@ -239,11 +239,12 @@ func (s *s3Store) key(k string) string { return s3util.Join(s.prefix, k) }
 func (s *s3Store) URL() string         { return s3util.FormatURL(s.bucket, s.prefix) }
 func (s *s3Store) Close() error        { return nil }
 
-// ReadParallelism is how many GETs a reader of many objects keeps in
-// flight (evidence.Parallel): at an S3 round trip of 20 – 50 ms, one at
-// a time reads 20 – 50 objects a second. s3util's client keeps this many
-// connections to the endpoint open between requests.
-func (s *s3Store) ReadParallelism() int { return s3util.IdleConnsPerHost }
+// Parallelism is how many GETs a reader of many objects, and PUTs
+// evidence.PutAll, keep in flight (evidence.Parallel): at an S3 round
+// trip of 20 – 50 ms, one at a time moves 20 – 50 objects a second.
+// s3util's client keeps this many connections to the endpoint open
+// between requests.
+func (s *s3Store) Parallelism() int { return s3util.IdleConnsPerHost }
 
 func (s *s3Store) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 	if int64(len(data)) > s.maxSize {

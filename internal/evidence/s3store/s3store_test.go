@@ -65,8 +65,8 @@ func TestS3Layout(t *testing.T) {
 	}
 	// Readers of many objects keep as many GETs in flight as the client
 	// keeps connections open (verify --evidence, the diff's openings).
-	if got := evidence.ReadParallelism(evidence.ReadOnly(s)); got != s3util.IdleConnsPerHost || got < 8 {
-		t.Errorf("ReadParallelism = %d, want s3util.IdleConnsPerHost (%d)", got, s3util.IdleConnsPerHost)
+	if got := evidence.Parallelism(evidence.ReadOnly(s)); got != s3util.IdleConnsPerHost || got < 8 {
+		t.Errorf("Parallelism = %d, want s3util.IdleConnsPerHost (%d)", got, s3util.IdleConnsPerHost)
 	}
 	data := []byte(`{"entities":[]}`)
 	ref, err := s.Put(ctx, data)

@@ -93,6 +93,37 @@ func (s *Server) Client(t testing.TB) *s3.Client {
 	return c
 }
 
+// DelayedClient is Client with every request held rtt before it is sent:
+// a round trip to a remote region, which this machine cannot add to
+// loopback in the kernel (no netem). Its transport is the one s3util
+// builds (as many idle connections), behind the delay. It clears
+// AWS_CA_BUNDLE for t (a CA bundle needs the SDK's own HTTP client; the
+// server is plain HTTP on loopback), so t must not be parallel.
+func (s *Server) DelayedClient(t testing.TB, rtt time.Duration) *s3.Client {
+	t.Helper()
+	t.Setenv("AWS_CA_BUNDLE", "")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = s3util.IdleConnsPerHost
+	cfg := s.Config()
+	cfg.HTTPClient = &http.Client{Transport: delayed{tr, rtt}}
+	c, err := s3util.NewClient(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("s3test: client: %v", err)
+	}
+	return c
+}
+
+// delayed holds every request for rtt before sending it.
+type delayed struct {
+	base http.RoundTripper
+	rtt  time.Duration
+}
+
+func (d delayed) RoundTrip(r *http.Request) (*http.Response, error) {
+	time.Sleep(d.rtt)
+	return d.base.RoundTrip(r)
+}
+
 // Config is the s3util.Config that reaches the server.
 func (s *Server) Config() s3util.Config {
 	return s3util.Config{Endpoint: s.Endpoint, Region: s.Region, AccessKey: s.AccessKey, SecretKey: s.SecretKey}

@@ -493,29 +493,46 @@ func TestEraseObjectLock(t *testing.T) {
 	}
 }
 
-// remoteDeletes is a store whose deletions wait a little, as S3's round
-// trips do, and that asks for 16 requests in flight (evidence.Parallel);
-// it records the most deletions it had in flight and the order they
-// started in.
+// remoteDeletes is a store whose deletions and legal holds wait a
+// little, as S3's round trips do, and that asks for 16 requests in
+// flight (evidence.Parallel); it records the most requests it had in
+// flight, the order deletions started in, and each object's hold.
 type remoteDeletes struct {
 	evidence.Store
 	now, most atomic.Int32
 	mu        sync.Mutex
 	started   []hashchain.Hash
+	held      map[hashchain.Hash]bool
 }
 
 func (s *remoteDeletes) Parallelism() int { return 16 }
+
+// request notes a request in flight until the function it returns.
+func (s *remoteDeletes) request() (done func()) {
+	n := s.now.Add(1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(5 * time.Millisecond)
+	return func() { s.now.Add(-1) }
+}
 
 func (s *remoteDeletes) Delete(ctx context.Context, sum hashchain.Hash) error {
 	s.mu.Lock()
 	s.started = append(s.started, sum)
 	s.mu.Unlock()
-	n := s.now.Add(1)
-	defer s.now.Add(-1)
-	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
-	}
-	time.Sleep(5 * time.Millisecond)
+	defer s.request()()
 	return s.Store.Delete(ctx, sum)
+}
+
+func (s *remoteDeletes) SetLegalHold(ctx context.Context, sum hashchain.Hash, on bool) error {
+	defer s.request()()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = map[hashchain.Hash]bool{}
+	}
+	s.held[sum] = on
+	return nil
 }
 
 // TestEraseDeletesInParallel: from a store that keeps requests in flight
@@ -576,6 +593,32 @@ func TestEraseDeletesInParallel(t *testing.T) {
 	}
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != len(res.Detail.Erased) {
 		t.Fatalf("verify: %v %+v", rep.Findings, rep.Evidence)
+	}
+}
+
+// TestHoldInParallel: custody hold and release set and clear the legal
+// hold of every object of the conversations, several at a time on a
+// store that keeps requests in flight, and record it as done.
+func TestHoldInParallel(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	st := &remoteDeletes{Store: m.le.Store}
+	hr, err := erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:3], Reason: "litigation", Operator: "counsel"})
+	if err != nil || hr.Detail.ObjectLock != "set" || hr.Failed != 0 || hr.Objects < 3 || hr.Objects != len(st.held) {
+		t.Fatalf("hold: %+v %v (%d objects held)", hr, err, len(st.held))
+	}
+	if most := st.most.Load(); most < 2 || most > 16 {
+		t.Errorf("at most %d holds in flight, want 2 to 16", most)
+	}
+	hr, err = erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:3], Reason: "settled", Operator: "counsel", Release: true})
+	if err != nil || hr.Detail.ObjectLock != "cleared" || hr.Objects != len(st.held) {
+		t.Fatalf("release: %+v %v", hr, err)
+	}
+	for h, on := range st.held {
+		if on {
+			t.Errorf("object %s still held after release", h)
+		}
 	}
 }
 

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -91,20 +94,42 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 	res := &HoldResult{}
 	lock := "unsupported"
 	if lk, ok := store.(evidence.Locker); ok && store != nil {
-		for _, h := range sortedHashes(hashSet(objs)) {
-			err := lk.SetLegalHold(ctx, h, !req.Release)
-			switch {
+		objects := sortedHashes(hashSet(objs))
+		// The first object alone: a bucket without Object Lock says so
+		// there, and then no other object is tried.
+		if len(objects) > 0 {
+			switch err := lk.SetLegalHold(ctx, objects[0], !req.Release); {
 			case err == nil:
 				res.Objects++
-			case errors.Is(err, evidence.ErrNoObjectLock) && res.Objects == 0:
+			case errors.Is(err, evidence.ErrNoObjectLock):
 				res.Failed = -1
 			default:
 				res.Failed++
 			}
+			objects = objects[1:]
 			if res.Failed < 0 {
-				break
+				objects = nil
 			}
 		}
+		// The rest as many at a time as the store keeps requests in
+		// flight (S3: a round trip each).
+		var mu sync.Mutex // guards res
+		var g errgroup.Group
+		g.SetLimit(evidence.Parallelism(store))
+		for _, h := range objects {
+			g.Go(func() error {
+				err := lk.SetLegalHold(ctx, h, !req.Release)
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					res.Objects++
+				} else {
+					res.Failed++
+				}
+				return nil
+			})
+		}
+		_ = g.Wait() // every outcome is counted above; none stops the others
 		switch {
 		case res.Failed < 0:
 			res.Failed = 0

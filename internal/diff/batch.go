@@ -28,6 +28,13 @@ const MaxBatchConversations = 64
 // conversation cost about as much as its rows (issue 16).
 const filesPerGroup = 16
 
+// remoteFilesPerGroup is filesPerGroup for an export on S3
+// (exportfile.ParallelSource), whose files a worker reads one after
+// another, a round trip each: smaller groups spread a small export's
+// files over more workers, and its reads wait on the network more than
+// the index's reads cost.
+const remoteFilesPerGroup = 4
+
 // prefetch loads, in one read, the captures of the conversations the
 // files of grp are named for (exportfile.ConversationHint), when the index
 // is a BatchIndex and there are two or more. The worker takes a

@@ -118,9 +118,11 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	if err != nil {
 		return Summary{}, fmt.Errorf("diff: %w", err)
 	}
+	ps, remote := src.(exportfile.ParallelSource)
+	remote = remote && ps.Parallelism() > 1
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
-		if ps, ok := src.(exportfile.ParallelSource); ok {
+		if remote {
 			// An export on S3: as many files in flight as its client keeps
 			// connections, each GET waiting on a round trip.
 			opts.Concurrency = max(opts.Concurrency, ps.Parallelism())
@@ -147,6 +149,9 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	perGroup := 1
 	if _, ok := ci.(BatchIndex); ok {
 		perGroup = filesPerGroup
+		if remote {
+			perGroup = remoteFilesPerGroup
+		}
 	}
 	work := make(chan []*job)
 	ordered := make(chan *job, (2+perGroup)*opts.Concurrency)
@@ -824,14 +829,17 @@ func (d *differ) finishConversations() error {
 // A BriefIndex loads them without opening their captures: their finding
 // names nothing an opening holds. One at a time: unopened they are a
 // small part of the diff, and a worker per processor (each with a ledger
-// connection) raised the peak memory toward the 300 MB goal.
+// connection) raised the peak memory toward the 300 MB goal. Only the
+// SensitiveIndex is asked several at a time, by an index that reads
+// evidence across round trips (ParallelIndex).
 func (d *differ) loadAbsent(absent *[]absentConv, msgs *int) error {
 	si, _ := d.idx.(SensitiveIndex)
 	load := d.ci.Conversation
 	if bi, ok := d.ci.(BriefIndex); ok {
 		load = bi.ConversationBrief
 	}
-	return d.ci.Conversations(d.ctx, func(conv string) error {
+	first := len(*absent)
+	err := d.ci.Conversations(d.ctx, func(conv string) error {
 		if _, ok := d.covered[conv]; ok {
 			return nil
 		}
@@ -843,15 +851,33 @@ func (d *differ) loadAbsent(absent *[]absentConv, msgs *int) error {
 		for _, c := range all {
 			a.add(c)
 		}
-		if !a.sensitive && si != nil {
-			if a.sensitive, err = si.SensitiveData(d.ctx, a.conv); err != nil {
-				return fmt.Errorf("conversation %s: %w", a.conv, err)
-			}
-		}
 		*absent = append(*absent, a)
 		*msgs += len(all)
 		return nil
 	})
+	if err != nil || si == nil {
+		return err
+	}
+	workers := 1
+	if pi, ok := d.idx.(ParallelIndex); ok {
+		workers = max(1, pi.Parallelism())
+	}
+	g, gctx := errgroup.WithContext(d.ctx)
+	g.SetLimit(workers)
+	for i := range (*absent)[first:] {
+		a := &(*absent)[first+i]
+		if a.sensitive {
+			continue
+		}
+		g.Go(func() error {
+			var err error
+			if a.sensitive, err = si.SensitiveData(gctx, a.conv); err != nil {
+				return fmt.Errorf("conversation %s: %w", a.conv, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // idKey is the first 128 bits of SHA-256 of a conversation and message id

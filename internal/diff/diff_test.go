@@ -623,6 +623,68 @@ func TestConversationIndex(t *testing.T) {
 	}
 }
 
+// sensitiveIndex is a convIndex that says whether a conversation holds
+// sensitive data (those whose id ends in "s"), after a pause, as a ledger
+// reading evidence from S3 does; it records the most questions it had
+// in flight.
+type sensitiveIndex struct {
+	*convIndex
+	asked benchutil.InFlight
+}
+
+func (s *sensitiveIndex) SensitiveData(ctx context.Context, conv string) (bool, error) {
+	defer s.asked.Enter()()
+	time.Sleep(3 * time.Millisecond)
+	return strings.HasSuffix(conv, "s"), nil
+}
+
+// parallelSensitiveIndex asks for 8 questions in flight (ParallelIndex).
+type parallelSensitiveIndex struct{ *sensitiveIndex }
+
+func (parallelSensitiveIndex) Parallelism() int { return 8 }
+
+// TestSensitiveAskedInParallel: an index that asks for it (a ledger with
+// its evidence on S3) is asked whether each conversation the export lacks
+// held sensitive data several at a time, and the findings, causes
+// included, are those of asking one at a time.
+func TestSensitiveAskedInParallel(t *testing.T) {
+	idx := &MemIndex{}
+	lines := []string{`{"conversation_id":"a","message_id":"1","timestamp":"2024-01-01T00:00:00.000Z"}`}
+	idx.Add(Captured{ConversationID: "a", MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
+	for i := range 30 {
+		conv := fmt.Sprintf("x%02d", i)
+		if i%3 == 0 {
+			conv += "s"
+		}
+		idx.Add(Captured{ConversationID: conv, MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
+	}
+	dir := benchutil.WriteTree(t, map[string]string{"x.jsonl": strings.Join(lines, "\n")})
+	pol := DefaultPolicy()
+	pol.Required = nil
+	serial := &sensitiveIndex{convIndex: &convIndex{MemIndex: idx}}
+	want, _ := runDir(t, dir, serial, Options{Policy: pol})
+	par := parallelSensitiveIndex{&sensitiveIndex{convIndex: &convIndex{MemIndex: idx}}}
+	got, sum := runDir(t, dir, par, Options{Policy: pol})
+	if !slices.Equal(got, want) {
+		t.Errorf("findings asked in parallel differ:\n%+v\n%+v", got, want)
+	}
+	sensitive := 0
+	for _, f := range got {
+		if f.Kind == finding.ConversationAbsent && f.Cause == finding.CauseSensitiveDataExcluded {
+			sensitive++
+		}
+	}
+	if sum.ConversationsAbsent != 30 || sensitive != 10 {
+		t.Errorf("%d conversations absent, %d of them sensitive; want 30 and 10", sum.ConversationsAbsent, sensitive)
+	}
+	if most := serial.asked.Most(); most != 1 {
+		t.Errorf("asked %d at once without ParallelIndex, want 1", most)
+	}
+	if most := par.asked.Most(); most < 2 || most > 8 {
+		t.Errorf("asked %d at once with ParallelIndex, want 2 to 8", most)
+	}
+}
+
 // An export with nothing to read is an error, never a complete export.
 func TestEmptySource(t *testing.T) {
 	idx := oneCapture()

@@ -76,6 +76,15 @@ type SensitiveIndex interface {
 	SensitiveData(ctx context.Context, convID string) (bool, error)
 }
 
+// ParallelIndex is an Index whose answers wait on round trips (a ledger
+// whose evidence is on S3): the diff asks it Parallelism questions at a
+// time where it would otherwise ask one after another (SensitiveData,
+// for every conversation the export lacks). SensitiveData is then called
+// from several goroutines at once.
+type ParallelIndex interface {
+	Parallelism() int
+}
+
 // ConversationIndex is an Index that can hand over one conversation's
 // captures at once. When an Index implements it, the diff's file workers
 // load each file's conversations while they parse (on every core), the

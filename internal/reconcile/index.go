@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/erasure"
@@ -52,6 +52,24 @@ type LedgerIndex struct {
 	loaded     map[string]struct{} // conversations whose message entries were all read
 	superseded map[uint64]struct{} // seqs of captures a later capture replaced, in loaded conversations
 	checked    []uint64            // bit per seq: Conversation returned it, its opening (if any) read and checked (missing.go)
+	reads      *semaphore.Weighted // openings being read from a remote store, by every caller (readSlots)
+}
+
+var _ diff.ParallelIndex = (*LedgerIndex)(nil)
+
+// Parallelism implements diff.ParallelIndex: the evidence store's
+// (evidence.Parallelism), whose reads SensitiveData waits on.
+func (x *LedgerIndex) Parallelism() int { return evidence.Parallelism(x.Evidence) }
+
+// readSlots is the limit on openings read from a remote store at once,
+// shared by every caller: the store's Parallelism.
+func (x *LedgerIndex) readSlots() *semaphore.Weighted {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.reads == nil {
+		x.reads = semaphore.NewWeighted(int64(evidence.Parallelism(x.Evidence)))
+	}
+	return x.reads
 }
 
 // snapshot fixes the index's view of the ledger on first use.
@@ -380,22 +398,30 @@ func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error)
 		errs[j] = x.fill(ctx, &st.out[i], st.toOpen[i])
 		st.toOpen[i] = nil
 	}
-	if workers := min(evidence.Parallelism(x.Evidence), len(jobs)); workers <= 1 {
+	if evidence.Parallelism(x.Evidence) <= 1 || len(jobs) <= 1 {
 		for j := range jobs {
 			if run(j); errs[j] != nil {
 				break // in order: nothing after the first failure is needed
 			}
 		}
 	} else {
-		var g errgroup.Group
-		g.SetLimit(workers)
+		// One limit for every caller at once: the diff's workers each
+		// read a batch's openings, and the store's figure is for all of
+		// its requests (64 workers × 64 each overran S3's connections).
+		sem := x.readSlots()
+		var wg sync.WaitGroup
 		for j := range jobs {
-			if ctx.Err() != nil {
+			if sem.Acquire(ctx, 1) != nil {
 				break
 			}
-			g.Go(func() error { run(j); return nil })
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer sem.Release(1)
+				run(j)
+			}()
 		}
-		g.Wait()
+		wg.Wait()
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}

@@ -30,6 +30,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 )
 
@@ -340,5 +341,53 @@ func TestEvidenceListReadsOldDiffs(t *testing.T) {
 	var res reconcile.DiffResult
 	if err := json.Unmarshal([]byte(`{"findings_evidence_sha256":7}`), &res); err == nil {
 		t.Error("a number for findings_evidence_sha256: no error")
+	}
+}
+
+// slowSource is an export folder whose files open after a pause, as an
+// S3 GET does, and that asks for 12 in flight (exportfile.ParallelSource);
+// it records the most it had open at once.
+type slowSource struct {
+	*exportfile.DirSource
+	open benchutil.InFlight
+}
+
+func (s *slowSource) Parallelism() int { return 12 }
+
+func (s *slowSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
+	defer s.open.Enter()()
+	time.Sleep(3 * time.Millisecond)
+	return s.DirSource.Open(ctx, e)
+}
+
+// TestRecordedDiffReadsRemoteExportInParallel: a recorded diff (what
+// custody diff runs) reads an export that asks for reads in flight (S3)
+// that many files at a time, as diff.Run does, not 4: the wrapper that
+// hashes the files read passes the figure on.
+func TestRecordedDiffReadsRemoteExportInParallel(t *testing.T) {
+	srv, l, st, dir := captureAll(t, 20)
+	ctx := context.Background()
+	target, err := recexport.OpenTarget(ctx, filepath.Join(dir, "x"), s3util.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recexport.Export(ctx, srv.Org, nil, target, recexport.DefaultProfile(recexport.ShapeGenesys, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := exportfile.NewDirSource(filepath.Join(dir, "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	src := &slowSource{DirSource: ds}
+	res, err := reconcile.Diff(ctx, l, st, src, reconcile.DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FilesRead < 20 {
+		t.Fatalf("%d files read: too few to see them overlap", res.FilesRead)
+	}
+	if most := src.open.Most(); most <= diff.DefaultConcurrency || most > 12 {
+		t.Errorf("at most %d files opening at once, want more than %d and at most 12", most, diff.DefaultConcurrency)
 	}
 }

@@ -394,6 +394,17 @@ type hashingSource struct {
 	done map[string]FileRecord
 }
 
+// Parallelism forwards the wrapped source's (exportfile.ParallelSource;
+// 1 when it has none): wrapping an export on S3 must not hide that its
+// files are to be read many at a time. Without it the diff read an
+// s3:// export 4 files at a time, one round trip each.
+func (h *hashingSource) Parallelism() int {
+	if ps, ok := h.Source.(exportfile.ParallelSource); ok {
+		return ps.Parallelism()
+	}
+	return 1
+}
+
 // take removes and returns the record of a file read to the end.
 func (h *hashingSource) take(name string) (FileRecord, bool) {
 	h.mu.Lock()

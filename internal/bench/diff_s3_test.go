@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -78,7 +79,7 @@ func BenchmarkLedgerDiffS3(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				res, err := reconcile.Diff(ctx, l, parallelStore{store, n}, src, reconcile.DiffOptions{
+				res, err := reconcile.Diff(ctx, l, storetest.WithParallelism(store, n), src, reconcile.DiffOptions{
 					Diff: diff.Options{Policy: diff.DefaultPolicy()}, EmitJSON: w.(diff.JSONWriter).WriteJSON,
 				})
 				if err != nil {
@@ -95,16 +96,10 @@ func BenchmarkLedgerDiffS3(b *testing.B) {
 	}
 }
 
-// parallelStore and parallelSource ask for n requests in flight, whatever
-// the S3 store or source they wrap would; every case of the benchmark
-// goes through them, so the wrapping costs all alike.
-type parallelStore struct {
-	evidence.Store
-	n int
-}
-
-func (s parallelStore) Parallelism() int { return s.n }
-
+// parallelSource asks for n requests in flight, whatever the S3 source
+// it wraps would; every case of the benchmark goes through it (and the
+// store through storetest.WithParallelism), so the wrapping costs all
+// alike.
 type parallelSource struct {
 	*exportfile.S3Source
 	n int

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/testutil/benchutil"
+	"github.com/custodyhq/custody/internal/testutil/exporttest"
 )
 
 // oneCapture is the capture most compare cases are checked against.
@@ -328,23 +328,6 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// remoteSource is a folder read as if each file were a GET away: Open
-// waits a little, and the source asks for 12 reads in flight
-// (exportfile.ParallelSource, as S3 does). It records the most files it
-// had open at once.
-type remoteSource struct {
-	*exportfile.DirSource
-	open benchutil.InFlight
-}
-
-func (s *remoteSource) Parallelism() int { return 12 }
-
-func (s *remoteSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
-	defer s.open.Enter()()
-	time.Sleep(3 * time.Millisecond)
-	return s.DirSource.Open(ctx, e)
-}
-
 // TestRemoteSourceConcurrency: with no Concurrency given, a source that
 // asks for reads in flight (S3) is read that many files at a time, not
 // DefaultConcurrency, and the findings are the same as one at a time.
@@ -363,12 +346,12 @@ func TestRemoteSourceConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	src := &remoteSource{DirSource: ds}
+	src := &exporttest.RemoteSource{DirSource: ds}
 	got, _ := runSource(t, src, idx, Options{})
 	if !slices.Equal(got, ref) {
 		t.Fatal("findings differ from one file at a time")
 	}
-	if most := src.open.Most(); most <= DefaultConcurrency || most > 12 {
+	if most := src.Opening.Most(); most <= DefaultConcurrency || most > 12 {
 		t.Errorf("at most %d files open at once, want more than %d and at most 12", most, DefaultConcurrency)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
@@ -658,7 +659,7 @@ func BenchmarkEraseS3(b *testing.B) {
 				free, _ := m.conversations(b)
 				var store evidence.Store = st
 				if n > 0 {
-					store = deletesInFlight{st, n}
+					store = storetest.WithParallelism(st, n)
 				}
 				b.StartTimer()
 				res, err := erase.Erase(ctx, m.le.Ledger, store, erase.Request{Conversations: free, Reason: "r", Operator: "dpo"})
@@ -671,11 +672,3 @@ func BenchmarkEraseS3(b *testing.B) {
 		})
 	}
 }
-
-// deletesInFlight is a store that asks for n requests in flight.
-type deletesInFlight struct {
-	evidence.Store
-	n int
-}
-
-func (s deletesInFlight) Parallelism() int { return s.n }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
@@ -97,7 +98,7 @@ func BenchmarkExportToS3(b *testing.B) {
 				}
 				e.store = st
 				if n > 0 {
-					e.store = inFlight{st, n}
+					e.store = storetest.WithParallelism(st, n)
 				}
 				b.StartTimer()
 				t0 := time.Now()
@@ -115,11 +116,3 @@ func BenchmarkExportToS3(b *testing.B) {
 		})
 	}
 }
-
-// inFlight is a store that asks for n requests in flight.
-type inFlight struct {
-	evidence.Store
-	n int
-}
-
-func (s inFlight) Parallelism() int { return s.n }

@@ -30,7 +30,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/sim/simtest"
-	"github.com/custodyhq/custody/internal/testutil/benchutil"
+	"github.com/custodyhq/custody/internal/testutil/exporttest"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 )
 
@@ -141,6 +141,20 @@ func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 	}
 }
 
+// recordingExport writes a Recording API export of srv's org, in the
+// Genesys layout with its default damage, to the folder dir.
+func recordingExport(t *testing.T, srv *sim.Server, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	target, err := recexport.OpenTarget(ctx, dir, s3util.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recexport.Export(ctx, srv.Org, nil, target, recexport.DefaultProfile(recexport.ShapeGenesys, 1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDiffIsRecorded checks what a recorded diff leaves in the chain of
 // custody: a diff entry, findings that load back byte for byte, and the
 // hash of every export file read.
@@ -148,13 +162,7 @@ func TestDiffIsRecorded(t *testing.T) {
 	defer reconcile.SetPartSize(4 << 10)()
 	srv, l, st, dir := captureAll(t, 20)
 	ctx := context.Background()
-	target, err := recexport.OpenTarget(ctx, filepath.Join(dir, "x"), s3util.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recexport.Export(ctx, srv.Org, nil, target, recexport.DefaultProfile(recexport.ShapeGenesys, 1)); err != nil {
-		t.Fatal(err)
-	}
+	recordingExport(t, srv, filepath.Join(dir, "x"))
 	// A large file the parser gives up on early: hashed whole all the same.
 	junk := append([]byte("not json at all "), bytes.Repeat([]byte("x"), 300<<10)...)
 	if err := os.WriteFile(filepath.Join(dir, "x", "junk.json"), junk, 0o644); err != nil {
@@ -344,22 +352,6 @@ func TestEvidenceListReadsOldDiffs(t *testing.T) {
 	}
 }
 
-// slowSource is an export folder whose files open after a pause, as an
-// S3 GET does, and that asks for 12 in flight (exportfile.ParallelSource);
-// it records the most it had open at once.
-type slowSource struct {
-	*exportfile.DirSource
-	open benchutil.InFlight
-}
-
-func (s *slowSource) Parallelism() int { return 12 }
-
-func (s *slowSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadCloser, error) {
-	defer s.open.Enter()()
-	time.Sleep(3 * time.Millisecond)
-	return s.DirSource.Open(ctx, e)
-}
-
 // TestRecordedDiffReadsRemoteExportInParallel: a recorded diff (what
 // custody diff runs) reads an export that asks for reads in flight (S3)
 // that many files at a time, as diff.Run does, not 4: the wrapper that
@@ -367,19 +359,13 @@ func (s *slowSource) Open(ctx context.Context, e exportfile.Entry) (io.ReadClose
 func TestRecordedDiffReadsRemoteExportInParallel(t *testing.T) {
 	srv, l, st, dir := captureAll(t, 20)
 	ctx := context.Background()
-	target, err := recexport.OpenTarget(ctx, filepath.Join(dir, "x"), s3util.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recexport.Export(ctx, srv.Org, nil, target, recexport.DefaultProfile(recexport.ShapeGenesys, 1)); err != nil {
-		t.Fatal(err)
-	}
+	recordingExport(t, srv, filepath.Join(dir, "x"))
 	ds, err := exportfile.NewDirSource(filepath.Join(dir, "x"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	src := &slowSource{DirSource: ds}
+	src := &exporttest.RemoteSource{DirSource: ds}
 	res, err := reconcile.Diff(ctx, l, st, src, reconcile.DiffOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +373,7 @@ func TestRecordedDiffReadsRemoteExportInParallel(t *testing.T) {
 	if res.FilesRead < 20 {
 		t.Fatalf("%d files read: too few to see them overlap", res.FilesRead)
 	}
-	if most := src.open.Most(); most <= diff.DefaultConcurrency || most > 12 {
+	if most := src.Opening.Most(); most <= diff.DefaultConcurrency || most > 12 {
 		t.Errorf("at most %d files opening at once, want more than %d and at most 12", most, diff.DefaultConcurrency)
 	}
 }

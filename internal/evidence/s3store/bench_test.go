@@ -105,7 +105,7 @@ func BenchmarkS3PutAll(b *testing.B) {
 		if _, err := evidence.PutAll(ctx, s, warm); err != nil {
 			b.Fatal(err)
 		}
-		for _, st := range []evidence.Store{s, inFlight{s, 8}} {
+		for _, st := range []evidence.Store{s, storetest.WithParallelism(s, 8)} {
 			b.Run(fmt.Sprintf("rtt=%v/in-flight=%d", rtt, evidence.Parallelism(st)), func(b *testing.B) {
 				for b.Loop() {
 					round++
@@ -122,11 +122,3 @@ func BenchmarkS3PutAll(b *testing.B) {
 		}
 	}
 }
-
-// inFlight is a store that asks for n requests in flight.
-type inFlight struct {
-	evidence.Store
-	n int
-}
-
-func (s inFlight) Parallelism() int { return s.n }

@@ -92,7 +92,7 @@ func TestOneMeaning(t *testing.T) {
 		}
 	}
 	walk(newRootCommand(g))
-	for _, name := range []string{"evidence-legal-hold", "s3-endpoint", "s3-region", "s3-path-style", "s3-profile", "audit-service", "api-url"} {
+	for _, name := range []string{"evidence-legal-hold", "s3-endpoint", "s3-region", "s3-path-style", "s3-profile", "s3-requests", "audit-service", "api-url"} {
 		if len(usage[name]) != 1 {
 			var cmds []string
 			for u, c := range usage[name] {

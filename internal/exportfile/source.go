@@ -61,7 +61,9 @@ func NewSource(ctx context.Context, loc string, cfg s3util.Config) (Source, erro
 		if err != nil {
 			return nil, fmt.Errorf("exportfile: open %s: %w", loc, err)
 		}
-		return NewS3Source(c, bucket, prefix), nil
+		src := NewS3Source(c, bucket, prefix)
+		src.requests = cfg.InFlight()
+		return src, nil
 	}
 	return NewDirSource(loc)
 }
@@ -194,6 +196,9 @@ type S3Source struct {
 	client *s3.Client
 	bucket string
 	prefix string // without trailing slash; "" for the whole bucket
+	// requests is Parallelism: the Config's (NewSource), else
+	// s3util.DefaultRequests.
+	requests int
 }
 
 // NewS3Source reads the objects under prefix in bucket.
@@ -205,7 +210,7 @@ func (s *S3Source) String() string { return s3util.FormatURL(s.bucket, s.prefix)
 
 // Parallelism is how many files a reader of the export keeps in
 // flight (ParallelSource): each GET waits on a round trip.
-func (s *S3Source) Parallelism() int { return s3util.IdleConnsPerHost }
+func (s *S3Source) Parallelism() int { return s3util.Config{Requests: s.requests}.InFlight() }
 
 // ParallelSource is a Source whose reads wait on a network round trip:
 // its readers keep Parallelism files in flight to hide the latency.

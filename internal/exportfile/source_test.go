@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
@@ -281,5 +282,24 @@ func TestS3Entry(t *testing.T) {
 		if e.Name != tc.name || (tc.problem == "") != (e.Problem == "") || !strings.Contains(e.Problem, tc.problem) {
 			t.Errorf("s3Entry(%q) = %+v, want name %q, problem ~%q", tc.key, e, tc.name, tc.problem)
 		}
+	}
+}
+
+// TestS3SourceRequests: an s3:// export asks its readers for as many files
+// in flight as the configuration says (--s3-requests), 64 unless told.
+func TestS3SourceRequests(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ requests, want int }{{0, s3util.DefaultRequests}, {5, 5}} {
+		src, err := NewSource(ctx, "s3://bucket/export", s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b", Requests: tc.requests})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, ok := src.(ParallelSource)
+		if !ok || ps.Parallelism() != tc.want {
+			t.Errorf("Requests %d: %T, parallel %v, want Parallelism %d", tc.requests, src, ok, tc.want)
+		}
+	}
+	if got := NewS3Source(nil, "bucket", "").Parallelism(); got != s3util.DefaultRequests {
+		t.Errorf("NewS3Source: Parallelism %d, want %d", got, s3util.DefaultRequests)
 	}
 }

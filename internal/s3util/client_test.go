@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -28,6 +30,30 @@ func TestNewClientConfig(t *testing.T) {
 	o := c.Options()
 	if !o.UsePathStyle || aws.ToString(o.BaseEndpoint) != "http://127.0.0.1:1" || o.Region != s3util.DefaultRegion {
 		t.Errorf("options: path style %v, endpoint %q, region %q", o.UsePathStyle, aws.ToString(o.BaseEndpoint), o.Region)
+	}
+}
+
+// TestNewClientRequests: the client keeps as many connections open as
+// requests are to be in flight, 64 unless told; a negative figure is
+// refused.
+func TestNewClientRequests(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ requests, conns int }{{0, s3util.DefaultRequests}, {8, 8}, {200, 200}} {
+		cfg := s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b", Requests: tc.requests}
+		c, err := s3util.NewClient(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc, ok := c.Options().HTTPClient.(*awshttp.BuildableClient)
+		if !ok {
+			t.Fatalf("HTTP client %T, want the SDK's BuildableClient", c.Options().HTTPClient)
+		}
+		if got := bc.GetTransport().MaxIdleConnsPerHost; got != tc.conns || cfg.InFlight() != tc.conns {
+			t.Errorf("Requests %d: %d idle connections, InFlight %d; want %d", tc.requests, got, cfg.InFlight(), tc.conns)
+		}
+	}
+	if _, err := s3util.NewClient(ctx, s3util.Config{Endpoint: "http://127.0.0.1:1", Requests: -1}); err == nil || !strings.Contains(err.Error(), "requests in flight") {
+		t.Errorf("Requests -1: %v, want a refusal", err)
 	}
 }
 

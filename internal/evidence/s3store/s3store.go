@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,11 @@ type Options struct {
 	// Profile is the shared AWS configuration profile whose credentials
 	// and region are used; AWS_PROFILE or "default" when empty.
 	Profile string
+	// Requests is how many requests the store asks readers and writers of
+	// many objects to keep in flight (Parallelism); s3util.DefaultRequests
+	// when 0. The client built from these options keeps as many
+	// connections open.
+	Requests int
 	// Client, when set, is used as is instead of one built from the
 	// fields above (tests, callers with a client of their own).
 	Client *s3.Client
@@ -51,12 +57,29 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Region, "s3-region", "", "S3 region (default: the AWS configuration's)")
 	fs.BoolVar(&o.PathStyle, "s3-path-style", false, "address S3 buckets in the path, not the host name (implied by --s3-endpoint)")
 	fs.StringVar(&o.Profile, "s3-profile", "", "AWS shared configuration profile for S3 credentials (default: AWS_PROFILE, else default)")
+	o.Requests = s3util.DefaultRequests
+	fs.Var(requestsFlag{&o.Requests}, "s3-requests", "S3 requests kept in flight by work on many objects (verify, diff, export, erase); fewer for a small S3-compatible server")
+}
+
+// requestsFlag is --s3-requests: a whole number, 1 or more, refused at
+// parse time otherwise (a usage error, not a failure halfway).
+type requestsFlag struct{ n *int }
+
+func (f requestsFlag) String() string { return strconv.Itoa(*f.n) }
+func (f requestsFlag) Type() string   { return "int" }
+func (f requestsFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a whole number, 1 or more, not %q", s)
+	}
+	*f.n = n
+	return nil
 }
 
 // Config is the s3util client configuration the options describe. Other
 // S3 readers (diff's s3:// sources) start from it.
 func (o Options) Config() s3util.Config {
-	return s3util.Config{Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle, Profile: o.Profile}
+	return s3util.Config{Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle, Profile: o.Profile, Requests: o.Requests}
 }
 
 // Backend opens S3 stores with its Options.
@@ -93,6 +116,7 @@ type s3Store struct {
 	prefix    string
 	legalHold bool
 	maxSize   int64
+	requests  int // Parallelism
 }
 
 // conflictRetries bounds retries of a write that raced another conditional
@@ -108,6 +132,9 @@ func Open(ctx context.Context, location string, o Options, opts evidence.Options
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open: %w", err)
 	}
+	if o.Requests < 0 {
+		return nil, fmt.Errorf("evidence: open %s: %d S3 requests in flight: want 1 or more (0: the default, %d)", location, o.Requests, s3util.DefaultRequests)
+	}
 	client := o.Client
 	if client == nil {
 		client, err = s3util.NewClient(ctx, o.Config())
@@ -115,7 +142,7 @@ func Open(ctx context.Context, location string, o Options, opts evidence.Options
 			return nil, fmt.Errorf("evidence: open %s: %w", location, err)
 		}
 	}
-	s := &s3Store{client: client, bucket: bucket, prefix: prefix, legalHold: opts.LegalHold, maxSize: opts.Limit()}
+	s := &s3Store{client: client, bucket: bucket, prefix: prefix, legalHold: opts.LegalHold, maxSize: opts.Limit(), requests: o.Config().InFlight()}
 	// Fail at open, with a clear message, rather than on the first write
 	// of an export that may have been running for a while.
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -242,9 +269,9 @@ func (s *s3Store) Close() error        { return nil }
 // Parallelism is how many GETs a reader of many objects, and PUTs
 // evidence.PutAll, keep in flight (evidence.Parallel): at an S3 round
 // trip of 20 – 50 ms, one at a time moves 20 – 50 objects a second.
-// s3util's client keeps this many connections to the endpoint open
-// between requests.
-func (s *s3Store) Parallelism() int { return s3util.IdleConnsPerHost }
+// It is Options.Requests (64 by default); s3util's client keeps as many
+// connections to the endpoint open between requests.
+func (s *s3Store) Parallelism() int { return s.requests }
 
 func (s *s3Store) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 	if int64(len(data)) > s.maxSize {

@@ -65,8 +65,19 @@ func TestS3Layout(t *testing.T) {
 	}
 	// Readers of many objects keep as many GETs in flight as the client
 	// keeps connections open (verify --evidence, the diff's openings).
-	if got := evidence.Parallelism(evidence.ReadOnly(s)); got != s3util.IdleConnsPerHost || got < 8 {
-		t.Errorf("Parallelism = %d, want s3util.IdleConnsPerHost (%d)", got, s3util.IdleConnsPerHost)
+	if got := evidence.Parallelism(evidence.ReadOnly(s)); got != s3util.DefaultRequests || got < 8 {
+		t.Errorf("Parallelism = %d, want s3util.DefaultRequests (%d)", got, s3util.DefaultRequests)
+	}
+	// --s3-requests sets the figure; a negative one is refused at open.
+	few, err := s3store.Open(ctx, "s3://"+bucket+"/p", s3store.Options{Client: c, Requests: 8}, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := evidence.Parallelism(few); got != 8 {
+		t.Errorf("with Requests 8: Parallelism = %d", got)
+	}
+	if _, err := s3store.Open(ctx, "s3://"+bucket+"/p", s3store.Options{Client: c, Requests: -1}, evidence.Options{}); err == nil {
+		t.Error("Requests -1 accepted")
 	}
 	data := []byte(`{"entities":[]}`)
 	ref, err := s.Put(ctx, data)

@@ -103,7 +103,7 @@ func (s *Server) DelayedClient(t testing.TB, rtt time.Duration) *s3.Client {
 	t.Helper()
 	t.Setenv("AWS_CA_BUNDLE", "")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = s3util.IdleConnsPerHost
+	tr.MaxIdleConnsPerHost = s3util.DefaultRequests
 	cfg := s.Config()
 	cfg.HTTPClient = &http.Client{Transport: delayed{tr, rtt}}
 	c, err := s3util.NewClient(context.Background(), cfg)

@@ -173,3 +173,46 @@ func TestEraseCancelledThenAgain(t *testing.T) {
 
 	m.eraseAgain(t, req, needles)
 }
+
+// parallelDeletes is afterDeletes on a store that asks for 16 requests in
+// flight (evidence.Parallel), as S3 does: erase deletes several at once.
+type parallelDeletes struct{ *afterDeletes }
+
+func (parallelDeletes) Parallelism() int { return 16 }
+
+// TestEraseCancelledInParallelThenAgain is TestEraseCancelledThenAgain
+// with deletions several at a time: cancelled after the second opening
+// is deleted (openings go first), the deletions already under way finish
+// and are recorded, the others are kept "not deleted", and the same
+// erase run again completes it.
+func TestEraseCancelledInParallelThenAgain(t *testing.T) {
+	m := exportMatter(t, 14)
+	free, _ := m.conversations(t)
+	target := free[0]
+	needles := secrets(t, m.srv.Org, target, false)
+	req := erase.Request{Conversations: []string{target}, Reason: "DSR-3", Operator: "dpo", SignerKey: m.le.Key}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := parallelDeletes{&afterDeletes{Store: m.le.Store, after: 2, then: cancel}}
+	res, err := erase.Erase(ctx, m.le.Ledger, st, req)
+	if err == nil || res == nil || len(res.Detail.Erased) < 2 || !slices.ContainsFunc(res.Detail.Kept, notDeleted) ||
+		!strings.Contains(err.Error(), "run the same erase again") || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled erase: err %v, result %+v", err, res)
+	}
+	if got := int(st.n.Load()); got != len(res.Detail.Erased)+countKept(res.Detail.Kept, notDeleted) {
+		t.Errorf("%d deletions tried, %d recorded as erased and %d as not deleted", got, len(res.Detail.Erased), countKept(res.Detail.Kept, notDeleted))
+	}
+
+	m.eraseAgain(t, req, needles)
+}
+
+func countKept(ks []leaf.ErasedKept, f func(leaf.ErasedKept) bool) int {
+	n := 0
+	for _, k := range ks {
+		if f(k) {
+			n++
+		}
+	}
+	return n
+}

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -72,6 +76,48 @@ func (c Config) InFlight() int {
 	return DefaultRequests
 }
 
+// MaxAttempts is how many times a request is sent before its error is
+// returned: S3 answers 503 SlowDown (and now and then a 500) when asked
+// too fast and expects the client to back off and try again, and a verify
+// of a million objects with many requests in flight meets some. The SDK's
+// default, 3 attempts and a retry quota that stops retrying once failures
+// outpace successes, let one such answer end a whole verify
+// (TestRetriesSlowDown). Between attempts the SDK waits a jittered,
+// doubling delay of up to maxBackoff.
+const MaxAttempts = 10
+
+// connectAttempts is how many times a request that cannot reach the
+// endpoint at all (a refused connection, an unknown host) is sent, as
+// the SDK's default: a wrong --s3-endpoint fails in seconds, not after
+// ten backoffs.
+const connectAttempts = 3
+
+// maxBackoff is the longest wait between two attempts (the SDK's
+// default; tests shorten it).
+var maxBackoff = 20 * time.Second
+
+// retryer is the SDK's standard retryer with MaxAttempts, no retry quota,
+// and connectAttempts for a request that never reached the endpoint.
+type retryer struct{ aws.RetryerV2 }
+
+func newRetryer() aws.Retryer {
+	return retryer{retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = MaxAttempts
+		o.MaxBackoff = maxBackoff
+		o.RateLimiter = ratelimit.None
+	})}
+}
+
+// RetryDelay stops the retries of a request that could not connect after
+// connectAttempts (an error from RetryDelay ends them with it).
+func (r retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	var op *net.OpError
+	if attempt >= connectAttempts && errors.As(err, &op) && op.Op == "dial" {
+		return 0, err
+	}
+	return r.RetryerV2.RetryDelay(attempt, err)
+}
+
 // NewClient builds an S3 client from cfg.
 func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 	if cfg.Requests < 0 {
@@ -105,6 +151,7 @@ func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 			t.MaxIdleConnsPerHost = cfg.InFlight()
 		})))
 	}
+	opts = append(opts, config.WithRetryer(newRetryer))
 	// The SDK's own log lines ("falling back to IMDSv1 …") go straight to
 	// stderr, outside custody's log format; what matters reaches the user
 	// as the error, with a hint (Explain).

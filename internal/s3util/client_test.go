@@ -7,13 +7,19 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
@@ -54,6 +60,89 @@ func TestNewClientRequests(t *testing.T) {
 	}
 	if _, err := s3util.NewClient(ctx, s3util.Config{Endpoint: "http://127.0.0.1:1", Requests: -1}); err == nil || !strings.Contains(err.Error(), "requests in flight") {
 		t.Errorf("Requests -1: %v, want a refusal", err)
+	}
+}
+
+// TestRetriesSlowDown: a request S3 answers 503 SlowDown three times in a
+// row is sent a fourth time and succeeds, for 64 objects read at once (the SDK's default, three attempts and a retry quota, gave up:
+// one such answer ended a verify).
+func TestRetriesSlowDown(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	bucket := srv.Bucket(t, false)
+	plain := srv.Client(t)
+	for i := range 64 {
+		key := fmt.Sprintf("k/%d", i)
+		if _, err := plain.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(key)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer s3util.SetMaxBackoff(10 * time.Millisecond)()
+	var slowed atomic.Int64
+	c := srv.SlowDownClient(t, 3, &slowed)
+	var g errgroup.Group
+	for i := range 64 {
+		g.Go(func() error {
+			key := fmt.Sprintf("k/%d", i)
+			b, err := s3util.ReadObject(ctx, c, bucket, key, 1<<10)
+			if err == nil && string(b) != key {
+				err = fmt.Errorf("%s holds %q", key, b)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := slowed.Load(); got != 64*3 {
+		t.Errorf("%d SlowDown answers, want %d (three for each request)", got, 64*3)
+	}
+}
+
+// failing answers every request with err, or when err is nil with S3's
+// 503 SlowDown, and counts the requests.
+type failing struct {
+	err  error
+	sent atomic.Int64
+}
+
+func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.sent.Add(1)
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	const body = `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`
+	return &http.Response{StatusCode: 503, Status: "503 Slow Down", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/xml"}}, Body: io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)), Request: r}, nil
+}
+
+// TestRetryAttempts: a request S3 keeps answering SlowDown is sent
+// MaxAttempts times; one that cannot connect (a wrong endpoint) three
+// times, as the SDK's default, so that the mistake is told at once.
+func TestRetryAttempts(t *testing.T) {
+	defer s3util.SetMaxBackoff(time.Millisecond)()
+	t.Setenv("AWS_CA_BUNDLE", "")
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		err  error
+		want int64
+	}{
+		"slow down":          {nil, s3util.MaxAttempts},
+		"connection refused": {&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, 3},
+	} {
+		f := &failing{err: tc.err}
+		c, err := s3util.NewClient(ctx, s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b", HTTPClient: &http.Client{Transport: f}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bucket"), Key: aws.String("k")})
+		if err == nil || f.sent.Load() != tc.want {
+			t.Errorf("%s: sent %d times, want %d (err %v)", name, f.sent.Load(), tc.want, err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -111,6 +112,57 @@ func (s *Server) DelayedClient(t testing.TB, rtt time.Duration) *s3.Client {
 		t.Fatalf("s3test: client: %v", err)
 	}
 	return c
+}
+
+// SlowDownClient is Client behind a transport that answers the first
+// fails sendings of each request (by method and path) with S3's 503
+// SlowDown, as S3 does when asked too fast, and sends the next; it counts
+// the 503s it made up in *slowed. Like DelayedClient it clears
+// AWS_CA_BUNDLE for t.
+func (s *Server) SlowDownClient(t testing.TB, fails int, slowed *atomic.Int64) *s3.Client {
+	t.Helper()
+	t.Setenv("AWS_CA_BUNDLE", "")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = s3util.DefaultRequests
+	cfg := s.Config()
+	cfg.HTTPClient = &http.Client{Transport: &slowDown{base: tr, fails: fails, slowed: slowed, seen: map[string]int{}}}
+	c, err := s3util.NewClient(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("s3test: client: %v", err)
+	}
+	return c
+}
+
+type slowDown struct {
+	base   http.RoundTripper
+	fails  int
+	slowed *atomic.Int64
+	mu     sync.Mutex
+	seen   map[string]int // sendings so far, by method and path
+}
+
+const slowDownBody = `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`
+
+func (d *slowDown) RoundTrip(r *http.Request) (*http.Response, error) {
+	k := r.Method + " " + r.URL.Path
+	d.mu.Lock()
+	n := d.seen[k]
+	d.seen[k] = n + 1
+	d.mu.Unlock()
+	if n >= d.fails {
+		return d.base.RoundTrip(r)
+	}
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	d.slowed.Add(1)
+	return &http.Response{
+		StatusCode: http.StatusServiceUnavailable, Status: "503 Slow Down", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/xml"}},
+		Body:          io.NopCloser(strings.NewReader(slowDownBody)),
+		ContentLength: int64(len(slowDownBody)), Request: r,
+	}, nil
 }
 
 // delayed holds every request for rtt before sending it.

@@ -253,12 +253,13 @@ func s3Entry(listPrefix, key string, size int64) Entry {
 
 // Open streams an object.
 func (s *S3Source) Open(ctx context.Context, e Entry) (io.ReadCloser, error) {
-	key := s3util.Join(s.prefix, e.Name)
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	// Unlimited here: the reader holds the file to MaxFileSize. A
+	// connection that fails part way is resumed (s3util.OpenObject).
+	rc, err := s3util.OpenObject(ctx, s.client, s.bucket, s3util.Join(s.prefix, e.Name), 0)
 	if err != nil {
-		return nil, fmt.Errorf("exportfile: get %s: %w", s3util.FormatURL(s.bucket, key), s3util.MapNotFound(s3util.Explain(err)))
+		return nil, fmt.Errorf("exportfile: %w", err)
 	}
-	return out.Body, nil
+	return rc, nil
 }
 
 // unsafeName says why a relative name must not be opened, or "".

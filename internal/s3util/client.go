@@ -226,35 +226,107 @@ func IsPreconditionFailed(err error) bool {
 }
 
 // ReadObject reads a whole object, refusing more than maxSize bytes (no
-// limit when maxSize <= 0). A missing object matches fs.ErrNotExist.
+// limit when maxSize <= 0). A missing object matches fs.ErrNotExist. A
+// connection that fails part way through the body is resumed
+// (resumingBody).
 func ReadObject(ctx context.Context, c *s3.Client, bucket, key string, maxSize int64) ([]byte, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	body, size, err := getObject(ctx, c, bucket, key)
 	if err != nil {
-		return nil, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(Explain(err)))
+		return nil, err
 	}
-	defer out.Body.Close()
-	return readLimited(out.Body, aws.ToInt64(out.ContentLength), maxSize, FormatURL(bucket, key))
+	defer body.Close()
+	return readLimited(body, size, maxSize, FormatURL(bucket, key))
 }
 
 // OpenObject streams an object, refusing more than maxSize bytes (no
 // limit when maxSize <= 0): an object listed as larger fails at once, and
 // one that grows past the limit while it is read fails the read, both
-// with ErrTooLarge. A missing object matches fs.ErrNotExist.
+// with ErrTooLarge. A missing object matches fs.ErrNotExist. A connection
+// that fails part way through the body is resumed (resumingBody).
 func OpenObject(ctx context.Context, c *s3.Client, bucket, key string, maxSize int64) (io.ReadCloser, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	body, size, err := getObject(ctx, c, bucket, key)
 	if err != nil {
-		return nil, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(Explain(err)))
+		return nil, err
 	}
 	name := FormatURL(bucket, key)
-	if size := aws.ToInt64(out.ContentLength); maxSize > 0 && size > maxSize {
-		out.Body.Close()
+	if maxSize > 0 && size > maxSize {
+		body.Close()
 		return nil, fmt.Errorf("s3 get %s: %w: %d bytes, limit %d", name, ErrTooLarge, size, maxSize)
 	}
 	if maxSize <= 0 {
-		return out.Body, nil
+		return body, nil
 	}
-	return &limitedBody{body: out.Body, left: maxSize, limit: maxSize, name: name}, nil
+	return &limitedBody{body: body, left: maxSize, limit: maxSize, name: name}, nil
 }
+
+// getObject sends a GET of bucket/key and returns its body, resumable,
+// and its length.
+func getObject(ctx context.Context, c *s3.Client, bucket, key string) (io.ReadCloser, int64, error) {
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(Explain(err)))
+	}
+	size := aws.ToInt64(out.ContentLength)
+	return &resumingBody{ctx: ctx, c: c, bucket: bucket, key: key, etag: aws.ToString(out.ETag), size: size, body: out.Body}, size, nil
+}
+
+// bodyResumes is how many times one object's body is asked for again
+// after its connection failed part way.
+const bodyResumes = 5
+
+// resumingBody is an object's body that, when the connection fails part
+// way (a reset, a timeout), asks for the rest: a ranged GET from where it
+// stopped, of the same object (If-Match its ETag, so that an object
+// replaced meanwhile is never spliced onto the old one's start), up to
+// bodyResumes times. With 64 reads in flight over a million objects a
+// reset connection then costs a request, not a verify or a diff's file.
+// The SDK retries a request, not a body read.
+type resumingBody struct {
+	ctx               context.Context
+	c                 *s3.Client
+	bucket, key, etag string
+	size              int64 // ContentLength of the first answer
+	body              io.ReadCloser
+	off               int64 // bytes read so far
+	resumes           int
+}
+
+func (r *resumingBody) Read(p []byte) (int, error) {
+	for {
+		n, err := r.body.Read(p)
+		r.off += int64(n)
+		if err == nil || err == io.EOF {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil // the failure again on the next Read, resumed there
+		}
+		if r.ctx.Err() != nil || r.etag == "" || r.resumes >= bodyResumes {
+			return 0, err
+		}
+		if r.off >= r.size {
+			return 0, io.EOF // every byte came; only the connection's end failed
+		}
+		r.resumes++
+		r.body.Close()
+		out, gerr := r.c.GetObject(r.ctx, &s3.GetObjectInput{
+			Bucket: aws.String(r.bucket), Key: aws.String(r.key),
+			Range: aws.String(fmt.Sprintf("bytes=%d-", r.off)), IfMatch: aws.String(r.etag),
+		})
+		if gerr != nil {
+			r.body = io.NopCloser(failedReader{err})
+			return 0, fmt.Errorf("%w (asking for the rest from byte %d: %v)", err, r.off, Explain(gerr))
+		}
+		r.body = out.Body
+	}
+}
+
+func (r *resumingBody) Close() error { return r.body.Close() }
+
+// failedReader fails every read with err.
+type failedReader struct{ err error }
+
+func (f failedReader) Read([]byte) (int, error) { return 0, f.err }
 
 // limitedBody reads an object's body and fails once more than limit
 // bytes came.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -143,6 +144,113 @@ func TestRetryAttempts(t *testing.T) {
 		if err == nil || f.sent.Load() != tc.want {
 			t.Errorf("%s: sent %d times, want %d (err %v)", name, f.sent.Load(), tc.want, err)
 		}
+	}
+}
+
+// cutting lets the first cuts GET answers of each key through only
+// partly: their body fails with a reset connection after half of what
+// is left. It records the Range of every GET.
+type cutting struct {
+	base   http.RoundTripper
+	cuts   int
+	mu     sync.Mutex
+	seen   map[string]int
+	ranges []string
+}
+
+func (c *cutting) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || r.URL.Query().Has("list-type") {
+		return resp, err
+	}
+	c.mu.Lock()
+	n := c.seen[r.URL.Path]
+	c.seen[r.URL.Path] = n + 1
+	c.ranges = append(c.ranges, r.Header.Get("Range"))
+	c.mu.Unlock()
+	if n < c.cuts && resp.StatusCode/100 == 2 && resp.ContentLength > 1 {
+		resp.Body = &cutBody{ReadCloser: resp.Body, left: resp.ContentLength / 2}
+	}
+	return resp, nil
+}
+
+type cutBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// TestResumeBody: an object whose connection is reset part way, twice,
+// is read whole all the same, by GETs of the rest (Range from where it
+// stopped), through ReadObject and OpenObject alike; an object replaced
+// between the cut and the resumption fails the read (If-Match) rather
+// than splicing two objects.
+func TestResumeBody(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	bucket := srv.Bucket(t, false)
+	plain := srv.Client(t)
+	put := func(key string, body []byte) {
+		t.Helper()
+		if _, err := plain.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB
+	put("whole", want)
+	t.Setenv("AWS_CA_BUNDLE", "")
+	cfg := srv.Config()
+	cut := &cutting{base: http.DefaultTransport, cuts: 2, seen: map[string]int{}}
+	cfg.HTTPClient = &http.Client{Transport: cut}
+	c, err := s3util.NewClient(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s3util.ReadObject(ctx, c, bucket, "whole", 1<<20)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("ReadObject: %d bytes, %v", len(got), err)
+	}
+	if len(cut.ranges) != 3 || cut.ranges[0] != "" || !strings.HasPrefix(cut.ranges[1], "bytes=") || cut.ranges[1] == cut.ranges[2] {
+		t.Errorf("GETs with ranges %q, want a whole one and two of the rest", cut.ranges)
+	}
+	cut.seen, cut.ranges = map[string]int{}, nil
+	rc, err := s3util.OpenObject(ctx, c, bucket, "whole", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, want) || len(cut.ranges) != 3 {
+		t.Fatalf("OpenObject: %d bytes, %v, ranges %q", len(got), err, cut.ranges)
+	}
+
+	// Replaced after the cut: the rest is refused, the read fails.
+	put("replaced", want)
+	cut.seen, cut.ranges = map[string]int{}, nil
+	rc, err = s3util.OpenObject(ctx, c, bucket, "replaced", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100<<10)
+	if _, err := io.ReadFull(rc, buf); err != nil {
+		t.Fatal(err)
+	}
+	put("replaced", bytes.ToUpper(want))
+	got, err = io.ReadAll(rc)
+	rc.Close()
+	if err == nil || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read of a replaced object: %d more bytes, err %v; want the reset, the rest refused", len(got), err)
 	}
 }
 

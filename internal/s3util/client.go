@@ -267,7 +267,11 @@ func getObject(ctx context.Context, c *s3.Client, bucket, key string) (io.ReadCl
 		return nil, 0, fmt.Errorf("s3 get %s: %w", FormatURL(bucket, key), MapNotFound(Explain(err)))
 	}
 	size := aws.ToInt64(out.ContentLength)
-	return &resumingBody{ctx: ctx, c: c, bucket: bucket, key: key, etag: aws.ToString(out.ETag), size: size, body: out.Body}, size, nil
+	rb := &resumingBody{ctx: ctx, c: c, bucket: bucket, key: key, etag: aws.ToString(out.ETag), size: -1, body: out.Body}
+	if out.ContentLength != nil {
+		rb.size = size
+	}
+	return rb, size, nil
 }
 
 // bodyResumes is how many times one object's body is asked for again
@@ -285,7 +289,7 @@ type resumingBody struct {
 	ctx               context.Context
 	c                 *s3.Client
 	bucket, key, etag string
-	size              int64 // ContentLength of the first answer
+	size              int64 // ContentLength of the first answer; -1 when it had none
 	body              io.ReadCloser
 	off               int64 // bytes read so far
 	resumes           int
@@ -304,7 +308,7 @@ func (r *resumingBody) Read(p []byte) (int, error) {
 		if r.ctx.Err() != nil || r.etag == "" || r.resumes >= bodyResumes {
 			return 0, err
 		}
-		if r.off >= r.size {
+		if r.size >= 0 && r.off >= r.size {
 			return 0, io.EOF // every byte came; only the connection's end failed
 		}
 		r.resumes++

@@ -96,6 +96,13 @@ const connectAttempts = 3
 // default; tests shorten it).
 var maxBackoff = 20 * time.Second
 
+// responseTimeout is how long a request waits for the answer's headers
+// once it is sent, and readIdle how long a body read waits for data:
+// past them the request is sent again, or the body resumed, instead of a
+// verify or a diff waiting forever on a connection that died silently.
+// S3 answers in well under a second; tests shorten them.
+var responseTimeout, readIdle = 60 * time.Second, 60 * time.Second
+
 // retryer is the SDK's standard retryer with MaxAttempts, no retry quota,
 // and connectAttempts for a request that never reached the endpoint.
 type retryer struct{ aws.RetryerV2 }
@@ -149,6 +156,7 @@ func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 		// connection, TLS and all, for every request past the tenth.
 		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = cfg.InFlight()
+			t.ResponseHeaderTimeout = responseTimeout
 		})))
 	}
 	opts = append(opts, config.WithRetryer(newRetryer))
@@ -297,7 +305,14 @@ type resumingBody struct {
 
 func (r *resumingBody) Read(p []byte) (int, error) {
 	for {
-		n, err := r.body.Read(p)
+		// A connection that stalls is closed after readIdle, which fails
+		// the read: resumed below, as a reset is.
+		body := r.body
+		stall := time.AfterFunc(readIdle, func() { body.Close() })
+		n, err := body.Read(p)
+		if !stall.Stop() && err != nil && err != io.EOF {
+			err = fmt.Errorf("no data for %v: %w", readIdle, err)
+		}
 		r.off += int64(n)
 		if err == nil || err == io.EOF {
 			return n, err

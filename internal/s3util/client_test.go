@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -251,6 +253,74 @@ func TestResumeBody(t *testing.T) {
 	rc.Close()
 	if err == nil || !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("read of a replaced object: %d more bytes, err %v; want the reset, the rest refused", len(got), err)
+	}
+}
+
+// TestStalledConnections: an answer whose headers never come is asked
+// for again, and a body that stops part way is resumed, after the
+// timeouts, instead of a read waiting forever (a fake S3 that stalls the
+// first answer of each object).
+func TestStalledConnections(t *testing.T) {
+	defer s3util.SetTimeouts(200*time.Millisecond, 200*time.Millisecond)()
+	defer s3util.SetMaxBackoff(time.Millisecond)()
+	t.Setenv("AWS_CA_BUNDLE", "")
+	want := bytes.Repeat([]byte("evidence "), 1000)
+	var mu sync.Mutex
+	gets := map[string]int{}
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n := gets[r.URL.Path]
+		gets[r.URL.Path] = n + 1
+		mu.Unlock()
+		w.Header().Set("ETag", `"e1"`)
+		switch {
+		case n == 0 && strings.HasSuffix(r.URL.Path, "/silent"):
+			select { // no headers, ever
+			case <-stop:
+			case <-r.Context().Done():
+			}
+			return
+		case n == 0 && strings.HasSuffix(r.URL.Path, "/stall"):
+			w.Header().Set("Content-Length", strconv.Itoa(len(want)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(want[:len(want)/2])
+			w.(http.Flusher).Flush()
+			select { // the rest, never
+			case <-stop:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		from := 0
+		if rg := r.Header.Get("Range"); rg != "" {
+			if r.Header.Get("If-Match") != `"e1"` {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				return
+			}
+			from, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rg, "bytes="), "-"))
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(want)-1, len(want)))
+			w.Header().Set("Content-Length", strconv.Itoa(len(want)-from))
+			w.WriteHeader(http.StatusPartialContent)
+		} else {
+			w.Header().Set("Content-Length", strconv.Itoa(len(want)))
+		}
+		w.Write(want[from:])
+	}))
+	defer srv.Close()
+	defer close(stop)
+	c, err := s3util.NewClient(context.Background(), s3util.Config{Endpoint: srv.URL, AccessKey: "a", SecretKey: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"silent", "stall"} {
+		got, err := s3util.ReadObject(context.Background(), c, "bucket", key, 1<<20)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v", key, len(got), err)
+		}
+	}
+	if gets["/bucket/silent"] != 2 || gets["/bucket/stall"] != 2 {
+		t.Errorf("GETs %v, want two of each (one stalled, one answered)", gets)
 	}
 }
 

@@ -100,7 +100,11 @@ var maxBackoff = 20 * time.Second
 // once it is sent, and readIdle how long a body read waits for data:
 // past them the request is sent again, or the body resumed, instead of a
 // verify or a diff waiting forever on a connection that died silently.
-// S3 answers in well under a second; tests shorten them.
+// S3 answers in well under a second; tests shorten them. Not the SDK's
+// read timeout (BuildableClient.WithReadTimeout): it is a deadline on
+// every read of the connection, so it would fire during a long upload,
+// which is why the SDK exempts S3 from it; the header timeout starts once
+// the request is sent, and readIdle only while a body is being read.
 var responseTimeout, readIdle = 60 * time.Second, 60 * time.Second
 
 // retryer is the SDK's standard retryer with MaxAttempts, no retry quota,

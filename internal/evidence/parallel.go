@@ -1,11 +1,11 @@
 package evidence
 
 // Parallel is implemented by stores whose requests wait on a network
-// round trip (S3): a reader of many objects — verify --evidence, the
-// diff's openings — and PutAll keep that many requests in flight to hide
-// the latency, where one at a time would leave them waiting (tens of
-// milliseconds a request: a million openings one by one would take
-// hours).
+// round trip (S3): whoever reads or writes many objects — verify
+// --evidence, the diff's openings, PutAll, erase, hold — keeps that many
+// requests in flight to hide the latency, where one at a time would leave
+// it waiting (tens of milliseconds a request: a million openings one by
+// one would take hours).
 type Parallel interface {
 	Parallelism() int
 }

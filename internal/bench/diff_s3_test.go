@@ -20,7 +20,6 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/evidence/storetest"
 	"github.com/custodyhq/custody/internal/exportfile"
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
@@ -46,7 +45,16 @@ func BenchmarkLedgerDiffS3(b *testing.B) {
 	srv := s3test.Start(b)
 	bucket := srv.Bucket(b, false)
 	fast := srv.Client(b)
-	copyEvidence(b, f.Evidence, fast, bucket)
+	from, err := backends.Open(ctx, f.Evidence, evidence.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer from.Close()
+	to, err := s3store.Open(ctx, "s3://"+bucket+"/evidence", s3store.Options{Client: fast}, evidence.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	storetest.CopyAll(b, from, to)
 	copyExport(b, f.Export, fast, bucket)
 
 	l, err := ledger.Open(ctx, f.Ledger, ledger.Options{})
@@ -106,34 +114,6 @@ type parallelSource struct {
 }
 
 func (s parallelSource) Parallelism() int { return s.n }
-
-// copyEvidence puts every object of the evidence folder dir under the
-// bucket's evidence/ prefix.
-func copyEvidence(tb testing.TB, dir string, c *s3.Client, bucket string) {
-	tb.Helper()
-	ctx := context.Background()
-	from, err := backends.Open(ctx, dir, evidence.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer from.Close()
-	to, err := s3store.Open(ctx, "s3://"+bucket+"/evidence", s3store.Options{Client: c}, evidence.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var data [][]byte
-	err = from.Walk(ctx, func(sum hashchain.Hash) error {
-		b, err := from.Get(ctx, sum)
-		data = append(data, b)
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := evidence.PutAll(ctx, to, data); err != nil {
-		tb.Fatal(err)
-	}
-}
 
 // copyExport puts every file under dir in the bucket under export/, at
 // its path relative to dir.

@@ -305,27 +305,34 @@ type resumingBody struct {
 	body              io.ReadCloser
 	off               int64 // bytes read so far
 	resumes           int
+	pending           error // a failure that came with data, to resume on the next Read
 }
 
 func (r *resumingBody) Read(p []byte) (int, error) {
 	for {
-		// A connection that stalls is closed after readIdle, which fails
-		// the read: resumed below, as a reset is.
-		body := r.body
-		stall := time.AfterFunc(readIdle, func() { body.Close() })
-		n, err := body.Read(p)
-		if !stall.Stop() && err != nil && err != io.EOF {
-			err = fmt.Errorf("no data for %v: %w", readIdle, err)
-		}
-		r.off += int64(n)
-		if err == nil || err == io.EOF {
-			return n, err
-		}
-		if n > 0 {
-			return n, nil // the failure again on the next Read, resumed there
+		err := r.pending
+		r.pending = nil
+		if err == nil {
+			// A connection that stalls is closed after readIdle, which
+			// fails the read: resumed below, as a reset is.
+			body := r.body
+			stall := time.AfterFunc(readIdle, func() { body.Close() })
+			var n int
+			n, err = body.Read(p)
+			if !stall.Stop() && err != nil && err != io.EOF {
+				err = fmt.Errorf("no data for %v: %w", readIdle, err)
+			}
+			r.off += int64(n)
+			if err == nil || err == io.EOF {
+				return n, err
+			}
+			if n > 0 {
+				r.pending = err // resumed on the next Read
+				return n, nil
+			}
 		}
 		if r.ctx.Err() != nil || r.etag == "" || r.resumes >= bodyResumes {
-			return 0, err
+			return 0, r.fail(err)
 		}
 		if r.size >= 0 && r.off >= r.size {
 			return 0, io.EOF // every byte came; only the connection's end failed
@@ -337,11 +344,22 @@ func (r *resumingBody) Read(p []byte) (int, error) {
 			Range: aws.String(fmt.Sprintf("bytes=%d-", r.off)), IfMatch: aws.String(r.etag),
 		})
 		if gerr != nil {
-			r.body = io.NopCloser(failedReader{err})
-			return 0, fmt.Errorf("%w (asking for the rest from byte %d: %v)", err, r.off, Explain(gerr))
+			return 0, r.fail(fmt.Errorf("%w (asking for the rest from byte %d: %v)", err, r.off, Explain(gerr)))
 		}
 		r.body = out.Body
+		// A server that ignores Range sends the whole object again:
+		// appended, it would corrupt what was read.
+		if want := fmt.Sprintf("bytes %d-", r.off); !strings.HasPrefix(aws.ToString(out.ContentRange), want) {
+			return 0, r.fail(fmt.Errorf("%w (asking for the rest from byte %d: the answer is %q, not the rest)", err, r.off, aws.ToString(out.ContentRange)))
+		}
 	}
+}
+
+// fail closes the body and makes every later Read fail with err.
+func (r *resumingBody) fail(err error) error {
+	r.body.Close()
+	r.body = io.NopCloser(failedReader{err})
+	return err
 }
 
 func (r *resumingBody) Close() error { return r.body.Close() }

@@ -189,7 +189,10 @@ func (b *cutBody) Read(p []byte) (int, error) {
 		p = p[:b.left]
 	}
 	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
+	if b.left -= int64(n); b.left <= 0 && err == nil {
+		// The data and the failure in one Read, as a connection can.
+		return n, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	}
 	return n, err
 }
 
@@ -259,7 +262,8 @@ func TestResumeBody(t *testing.T) {
 // TestStalledConnections: an answer whose headers never come is asked
 // for again, and a body that stops part way is resumed, after the
 // timeouts, instead of a read waiting forever (a fake S3 that stalls the
-// first answer of each object).
+// first answer of each object); a server that answers the rest with the
+// whole object fails the read.
 func TestStalledConnections(t *testing.T) {
 	defer s3util.SetTimeouts(200*time.Millisecond, 200*time.Millisecond)()
 	defer s3util.SetMaxBackoff(time.Millisecond)()
@@ -279,6 +283,21 @@ func TestStalledConnections(t *testing.T) {
 			select { // no headers, ever
 			case <-stop:
 			case <-r.Context().Done():
+			}
+			return
+		case strings.HasSuffix(r.URL.Path, "/norange"):
+			// Half, then the connection cut; asked again, the whole
+			// object, whatever the Range.
+			w.Header().Set("Content-Length", strconv.Itoa(len(want)))
+			w.WriteHeader(http.StatusOK)
+			if n > 0 {
+				w.Write(want)
+				return
+			}
+			w.Write(want[:len(want)/2])
+			w.(http.Flusher).Flush()
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
 			}
 			return
 		case n == 0 && strings.HasSuffix(r.URL.Path, "/stall"):
@@ -321,6 +340,12 @@ func TestStalledConnections(t *testing.T) {
 	}
 	if gets["/bucket/silent"] != 2 || gets["/bucket/stall"] != 2 {
 		t.Errorf("GETs %v, want two of each (one stalled, one answered)", gets)
+	}
+	// A server that ignores Range: the read fails, never splicing the
+	// whole object onto the half already read.
+	got, err := s3util.ReadObject(context.Background(), c, "bucket", "norange", 1<<20)
+	if err == nil || !strings.Contains(err.Error(), "not the rest") {
+		t.Errorf("norange: %d bytes, err %v; want a failure", len(got), err)
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +33,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
 	"github.com/custodyhq/custody/internal/verify"
@@ -500,21 +500,20 @@ func TestEraseObjectLock(t *testing.T) {
 // flight, the order deletions started in, and each object's hold.
 type remoteDeletes struct {
 	evidence.Store
-	now, most atomic.Int32
-	mu        sync.Mutex
-	started   []hashchain.Hash
-	held      map[hashchain.Hash]bool
+	requests benchutil.InFlight
+	mu       sync.Mutex
+	started  []hashchain.Hash
+	held     map[hashchain.Hash]bool
 }
 
 func (s *remoteDeletes) Parallelism() int { return 16 }
 
-// request notes a request in flight until the function it returns.
+// request notes a request in flight, waits as a round trip does, and
+// returns the function that notes it ended.
 func (s *remoteDeletes) request() (done func()) {
-	n := s.now.Add(1)
-	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
-	}
+	done = s.requests.Enter()
 	time.Sleep(5 * time.Millisecond)
-	return func() { s.now.Add(-1) }
+	return done
 }
 
 func (s *remoteDeletes) Delete(ctx context.Context, sum hashchain.Hash) error {
@@ -581,7 +580,7 @@ func TestEraseDeletesInParallel(t *testing.T) {
 			t.Errorf("kept: %+v", k)
 		}
 	}
-	if most := st.most.Load(); most < 2 || most > 16 {
+	if most := st.requests.Most(); most < 2 || most > 16 {
 		t.Errorf("at most %d deletions in flight, want 2 to 16", most)
 	}
 	for i, h := range st.started {
@@ -609,7 +608,7 @@ func TestHoldInParallel(t *testing.T) {
 	if err != nil || hr.Detail.ObjectLock != "set" || hr.Failed != 0 || hr.Objects < 3 || hr.Objects != len(st.held) {
 		t.Fatalf("hold: %+v %v (%d objects held)", hr, err, len(st.held))
 	}
-	if most := st.most.Load(); most < 2 || most > 16 {
+	if most := st.requests.Most(); most < 2 || most > 16 {
 		t.Errorf("at most %d holds in flight, want 2 to 16", most)
 	}
 	hr, err = erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:3], Reason: "settled", Operator: "counsel", Release: true})

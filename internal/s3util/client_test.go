@@ -111,16 +111,13 @@ type failing struct {
 
 func (f *failing) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.sent.Add(1)
-	if r.Body != nil {
-		r.Body.Close()
-	}
 	if f.err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
 		return nil, f.err
 	}
-	const body = `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`
-	return &http.Response{StatusCode: 503, Status: "503 Slow Down", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": {"application/xml"}}, Body: io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)), Request: r}, nil
+	return s3test.SlowDownResponse(r), nil
 }
 
 // TestRetryAttempts: a request S3 keeps answering SlowDown is sent

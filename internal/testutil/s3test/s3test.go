@@ -96,36 +96,35 @@ func (s *Server) Client(t testing.TB) *s3.Client {
 
 // DelayedClient is Client with every request held rtt before it is sent:
 // a round trip to a remote region, which this machine cannot add to
-// loopback in the kernel (no netem). Its transport is the one s3util
-// builds (as many idle connections), behind the delay. It clears
-// AWS_CA_BUNDLE for t (a CA bundle needs the SDK's own HTTP client; the
-// server is plain HTTP on loopback), so t must not be parallel.
+// loopback in the kernel (no netem). Like every client of clientVia it
+// clears AWS_CA_BUNDLE for t, so t must not be parallel.
 func (s *Server) DelayedClient(t testing.TB, rtt time.Duration) *s3.Client {
 	t.Helper()
-	t.Setenv("AWS_CA_BUNDLE", "")
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = s3util.DefaultRequests
-	cfg := s.Config()
-	cfg.HTTPClient = &http.Client{Transport: delayed{tr, rtt}}
-	c, err := s3util.NewClient(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("s3test: client: %v", err)
-	}
-	return c
+	return s.clientVia(t, func(base http.RoundTripper) http.RoundTripper { return delayed{base, rtt} })
 }
 
 // SlowDownClient is Client behind a transport that answers the first
 // fails sendings of each request (by method and path) with S3's 503
-// SlowDown, as S3 does when asked too fast, and sends the next; it counts
-// the 503s it made up in *slowed. Like DelayedClient it clears
-// AWS_CA_BUNDLE for t.
+// SlowDown (SlowDownResponse), as S3 does when asked too fast, and sends
+// the next; it counts the 503s it made up in *slowed.
 func (s *Server) SlowDownClient(t testing.TB, fails int, slowed *atomic.Int64) *s3.Client {
+	t.Helper()
+	return s.clientVia(t, func(base http.RoundTripper) http.RoundTripper {
+		return &slowDown{base: base, fails: fails, slowed: slowed, seen: map[string]int{}}
+	})
+}
+
+// clientVia is Client with its requests going through wrap's transport
+// around the one s3util builds (as many idle connections). It clears
+// AWS_CA_BUNDLE for t: a CA bundle needs the SDK's own HTTP client, and
+// the server is plain HTTP on loopback.
+func (s *Server) clientVia(t testing.TB, wrap func(http.RoundTripper) http.RoundTripper) *s3.Client {
 	t.Helper()
 	t.Setenv("AWS_CA_BUNDLE", "")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = s3util.DefaultRequests
 	cfg := s.Config()
-	cfg.HTTPClient = &http.Client{Transport: &slowDown{base: tr, fails: fails, slowed: slowed, seen: map[string]int{}}}
+	cfg.HTTPClient = &http.Client{Transport: wrap(tr)}
 	c, err := s3util.NewClient(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("s3test: client: %v", err)
@@ -144,6 +143,20 @@ type slowDown struct {
 const slowDownBody = `<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`
 
+// SlowDownResponse is S3's answer to a client that sends too fast: 503
+// SlowDown, for r (whose body it closes).
+func SlowDownResponse(r *http.Request) *http.Response {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: http.StatusServiceUnavailable, Status: "503 Slow Down", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/xml"}},
+		Body:          io.NopCloser(strings.NewReader(slowDownBody)),
+		ContentLength: int64(len(slowDownBody)), Request: r,
+	}
+}
+
 func (d *slowDown) RoundTrip(r *http.Request) (*http.Response, error) {
 	k := r.Method + " " + r.URL.Path
 	d.mu.Lock()
@@ -153,16 +166,8 @@ func (d *slowDown) RoundTrip(r *http.Request) (*http.Response, error) {
 	if n >= d.fails {
 		return d.base.RoundTrip(r)
 	}
-	if r.Body != nil {
-		r.Body.Close()
-	}
 	d.slowed.Add(1)
-	return &http.Response{
-		StatusCode: http.StatusServiceUnavailable, Status: "503 Slow Down", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": {"application/xml"}},
-		Body:          io.NopCloser(strings.NewReader(slowDownBody)),
-		ContentLength: int64(len(slowDownBody)), Request: r,
-	}, nil
+	return SlowDownResponse(r), nil
 }
 
 // delayed holds every request for rtt before sending it.

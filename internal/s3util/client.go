@@ -67,6 +67,14 @@ type Config struct {
 // may want fewer (--s3-requests).
 const DefaultRequests = 64
 
+// CheckRequests refuses a Requests below 0.
+func (c Config) CheckRequests() error {
+	if c.Requests < 0 {
+		return fmt.Errorf("%d S3 requests in flight: want 1 or more (0: the default, %d)", c.Requests, DefaultRequests)
+	}
+	return nil
+}
+
 // InFlight is how many requests a reader or writer of many objects keeps
 // in flight: Requests, or DefaultRequests when 0.
 func (c Config) InFlight() int {
@@ -131,8 +139,8 @@ func (r retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 
 // NewClient builds an S3 client from cfg.
 func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
-	if cfg.Requests < 0 {
-		return nil, fmt.Errorf("s3 client: %d requests in flight: want 1 or more (0: the default, %d)", cfg.Requests, DefaultRequests)
+	if err := cfg.CheckRequests(); err != nil {
+		return nil, fmt.Errorf("s3 client: %w", err)
 	}
 	var opts []func(*config.LoadOptions) error
 	region := cfg.Region

@@ -132,8 +132,8 @@ func Open(ctx context.Context, location string, o Options, opts evidence.Options
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open: %w", err)
 	}
-	if o.Requests < 0 {
-		return nil, fmt.Errorf("evidence: open %s: %d S3 requests in flight: want 1 or more (0: the default, %d)", location, o.Requests, s3util.DefaultRequests)
+	if err := o.Config().CheckRequests(); err != nil { // also when Client is given
+		return nil, fmt.Errorf("evidence: open %s: %w", location, err)
 	}
 	client := o.Client
 	if client == nil {
@@ -377,8 +377,8 @@ func (s *s3Store) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 }
 
 // Open streams the object (evidence.Opener): verify hashes it through a
-// buffer instead of holding it whole, so its 16 workers hold no more than
-// their buffers whatever the attachments weigh.
+// buffer instead of holding it whole, so its workers (one a request in
+// flight) hold no more than their buffers whatever the attachments weigh.
 func (s *s3Store) Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, error) {
 	rc, err := s3util.OpenObject(ctx, s.client, s.bucket, s.key(evidence.Key(sum)), s.maxSize)
 	if err != nil {

@@ -67,10 +67,7 @@ func BenchmarkLedgerDiffS3(b *testing.B) {
 		n   int // requests in flight; 0: the store's and source's own
 	}{{0, 0}, {20 * time.Millisecond, 0}, {20 * time.Millisecond, 16}, {20 * time.Millisecond, 4}}
 	for _, c := range cases {
-		client := fast
-		if c.rtt > 0 {
-			client = srv.DelayedClient(b, c.rtt)
-		}
+		client := srv.DelayedClient(b, c.rtt)
 		store, err := s3store.Open(ctx, "s3://"+bucket+"/evidence", s3store.Options{Client: client}, evidence.Options{})
 		if err != nil {
 			b.Fatal(err)

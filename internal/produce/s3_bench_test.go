@@ -38,17 +38,13 @@ func BenchmarkProduceS3(b *testing.B) {
 		b.Fatal(err)
 	}
 	storetest.CopyAll(b, local, to)
-	slow := srv.DelayedClient(b, 20*time.Millisecond)
 	cases := []struct {
 		rtt time.Duration
 		n   int // requests in flight the store asks for; 0: its own
 	}{{0, 0}, {20 * time.Millisecond, 0}, {20 * time.Millisecond, 4}}
 	i := 0
 	for _, c := range cases {
-		client := fast
-		if c.rtt > 0 {
-			client = slow
-		}
+		client := srv.DelayedClient(b, c.rtt)
 		st, err := s3store.Open(ctx, "s3://"+bucket+"/ev", s3store.Options{Client: client}, evidence.Options{})
 		if err != nil {
 			b.Fatal(err)

@@ -38,10 +38,7 @@ func BenchmarkS3Verify(b *testing.B) {
 	ctx := context.Background()
 	bucket := srv.Bucket(b, false)
 	for _, rtt := range []time.Duration{0, 20 * time.Millisecond} {
-		c := srv.Client(b)
-		if rtt > 0 {
-			c = srv.DelayedClient(b, rtt)
-		}
+		c := srv.DelayedClient(b, rtt)
 		s, err := s3store.Open(ctx, "s3://"+bucket+"/bench", s3store.Options{Client: c}, evidence.Options{})
 		if err != nil {
 			b.Fatal(err)
@@ -89,10 +86,7 @@ func BenchmarkS3PutAll(b *testing.B) {
 	bucket := srv.Bucket(b, false)
 	round := 0
 	for _, rtt := range []time.Duration{0, 20 * time.Millisecond} {
-		c := srv.Client(b)
-		if rtt > 0 {
-			c = srv.DelayedClient(b, rtt)
-		}
+		c := srv.DelayedClient(b, rtt)
 		s, err := s3store.Open(ctx, "s3://"+bucket+"/put", s3store.Options{Client: c}, evidence.Options{})
 		if err != nil {
 			b.Fatal(err)

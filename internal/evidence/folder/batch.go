@@ -22,7 +22,8 @@ import (
 const batchSyncs = 8
 
 // batchWriters is how many files PutBatch creates, writes and links at
-// once.
+// once on a local disk; on a network share, the store's Parallelism if
+// more (each of those steps is a round trip there).
 const batchWriters = 4
 
 // syncfsMin is the fewest new objects for which PutBatch makes a batch
@@ -82,17 +83,33 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 		}
 		first[sum] = i
 		key := evidence.Key(sum)
-		dst := f.path(key)
-		existed, err := f.checkExisting(dst, sum)
-		if err != nil {
-			return nil, wrapPut(key, err)
-		}
-		if existed {
-			refs[i].Existed = true
+		todo = append(todo, &pending{i: i, dst: f.path(key), key: key})
+	}
+	// Whether each is stored already: one lookup each, several at once on
+	// a share, where each is a round trip.
+	existed := make([]bool, len(todo))
+	var ex errgroup.Group
+	ex.SetLimit(f.requests)
+	for k, p := range todo {
+		ex.Go(func() error {
+			var err error
+			existed[k], err = f.checkExisting(p.dst, refs[p.i].Sum)
+			return wrapPut(p.key, err)
+		})
+	}
+	if err := ex.Wait(); err != nil {
+		todo = nil // nothing opened yet
+		return nil, err
+	}
+	kept := todo[:0]
+	for k, p := range todo {
+		if existed[k] {
+			refs[p.i].Existed = true
 			continue
 		}
-		todo = append(todo, &pending{i: i, dst: dst, key: key})
+		kept = append(kept, p)
 	}
+	todo = kept
 	if len(todo) == 0 {
 		for _, i := range dups {
 			refs[i].Existed = true
@@ -135,7 +152,7 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	// wait on it.
 	var otherFS atomic.Bool
 	var w errgroup.Group
-	w.SetLimit(batchWriters)
+	w.SetLimit(max(batchWriters, f.requests))
 	for _, p := range todo {
 		w.Go(func() error {
 			fh, err := os.CreateTemp(filepath.Dir(p.dst), tmpPrefix+"*")
@@ -170,7 +187,7 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	}
 	// Every file's bytes are durable before any name points at them.
 	var g errgroup.Group
-	g.SetLimit(batchSyncs)
+	g.SetLimit(max(batchSyncs, f.requests))
 	if root != nil {
 		for _, p := range todo {
 			if err := p.fh.Close(); err != nil {
@@ -199,7 +216,7 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	// Linked by a few goroutines at once too, for the same reason.
 	linked := make([]bool, len(todo))
 	var lk errgroup.Group
-	lk.SetLimit(batchWriters)
+	lk.SetLimit(max(batchWriters, f.requests))
 	for k, p := range todo {
 		lk.Go(func() error {
 			if err := os.Link(p.tmp, p.dst); err != nil {

@@ -11,26 +11,42 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
 // Scheme is the folder backend's URL scheme: file://DIR, or DIR alone.
 const Scheme = evidence.FileScheme
 
-// Backend opens folder stores. It has no options of its own.
-type Backend struct{}
+// Backend opens folder stores with its one option.
+type Backend struct {
+	// Requests is how many reads and writes a store asks workers on many
+	// objects to keep in flight (Parallelism): --folder-requests. When 0
+	// it is chosen by the folder's file system (fsinfo.Requests): many on
+	// a network share, where each open and read is a round trip; 1 on a
+	// local disk, where each costs only CPU and the workers already use
+	// every core.
+	Requests int
+}
 
 // New returns the folder backend.
 func New() *Backend { return &Backend{} }
 
-func (*Backend) Scheme() string             { return Scheme }
-func (*Backend) Example() string            { return "DIR or file://DIR" }
-func (*Backend) AddFlags(fs *pflag.FlagSet) {}
+func (*Backend) Scheme() string  { return Scheme }
+func (*Backend) Example() string { return "DIR or file://DIR" }
+
+// AddFlags declares --folder-requests.
+func (b *Backend) AddFlags(fs *pflag.FlagSet) {
+	fs.Var(evidence.RequestsFlag{N: &b.Requests, Auto: true}, "folder-requests",
+		"reads and writes kept in flight on a folder store by work on many objects (verify, diff, report, export, erase); auto: "+
+			strconv.Itoa(fsinfo.DefaultRequests)+" on a network or FUSE file system (NFS, SMB, 9p, sshfs…), else as many as the work has workers")
+}
 
 // Normalize returns the absolute path of location (DIR or file://DIR):
 // the form URL returns and ledgers record.
@@ -42,8 +58,8 @@ func (*Backend) Normalize(location string) (string, error) {
 	return filepath.Abs(dir)
 }
 
-func (*Backend) Open(_ context.Context, location string, opts evidence.Options) (evidence.Store, error) {
-	return Open(strings.TrimPrefix(location, Scheme+"://"), opts)
+func (b *Backend) Open(_ context.Context, location string, opts evidence.Options) (evidence.Store, error) {
+	return openStore(strings.TrimPrefix(location, Scheme+"://"), opts, b.Requests)
 }
 
 // tmpPrefix starts the names of files being written; Walk skips them and
@@ -55,15 +71,21 @@ const tmpPrefix = ".tmp-"
 // hard-linked into place (link fails if the name exists, so an existing
 // object is never replaced), then the directory is fsynced.
 type folder struct {
-	root    string // absolute
-	maxSize int64
-	shards  shardDirs // GetInto's open shard directories (shards_unix.go)
+	root     string // absolute
+	maxSize  int64
+	requests int       // Parallelism: Backend.Requests, or chosen by the file system
+	shards   shardDirs // GetInto's open shard directories (shards_unix.go)
 }
 
 // Open opens the folder store at dir (a path, without file://). Nothing is
 // created until the first write. A folder cannot hold evidence under a
 // legal hold: opts.LegalHold fails with evidence.ErrNoObjectLock.
+// Its Parallelism is chosen by the folder's file system (Backend.Requests).
 func Open(dir string, opts evidence.Options) (evidence.Store, error) {
+	return openStore(dir, opts, 0)
+}
+
+func openStore(dir string, opts evidence.Options, requests int) (evidence.Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("evidence: open folder: %w: empty path", evidence.ErrBadLocation)
 	}
@@ -84,8 +106,14 @@ func Open(dir string, opts evidence.Options) (evidence.Store, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("evidence: open folder %s: %w: not a directory", abs, evidence.ErrBadLocation)
 	}
-	return &folder{root: abs, maxSize: opts.Limit()}, nil
+	if requests <= 0 {
+		requests = fsinfo.Requests(abs)
+	}
+	return &folder{root: abs, maxSize: opts.Limit(), requests: requests}, nil
 }
+
+// Parallelism implements evidence.Parallel.
+func (f *folder) Parallelism() int { return f.requests }
 
 func (f *folder) path(key string) string { return filepath.Join(f.root, filepath.FromSlash(key)) }
 

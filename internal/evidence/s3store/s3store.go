@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,22 +57,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.PathStyle, "s3-path-style", false, "address S3 buckets in the path, not the host name (implied by --s3-endpoint)")
 	fs.StringVar(&o.Profile, "s3-profile", "", "AWS shared configuration profile for S3 credentials (default: AWS_PROFILE, else default)")
 	o.Requests = s3util.DefaultRequests
-	fs.Var(requestsFlag{&o.Requests}, "s3-requests", "S3 requests kept in flight by work on many objects (verify, diff, export, erase); fewer for a small S3-compatible server")
-}
-
-// requestsFlag is --s3-requests: a whole number, 1 or more, refused at
-// parse time otherwise (a usage error, not a failure halfway).
-type requestsFlag struct{ n *int }
-
-func (f requestsFlag) String() string { return strconv.Itoa(*f.n) }
-func (f requestsFlag) Type() string   { return "int" }
-func (f requestsFlag) Set(s string) error {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return fmt.Errorf("want a whole number, 1 or more, not %q", s)
-	}
-	*f.n = n
-	return nil
+	fs.Var(evidence.RequestsFlag{N: &o.Requests}, "s3-requests", "S3 requests kept in flight by work on many objects (verify, diff, export, erase); fewer for a small S3-compatible server")
 }
 
 // Config is the s3util client configuration the options describe. Other

@@ -1,0 +1,6 @@
+//go:build !linux && !darwin
+
+package fsinfo
+
+// remoteAt cannot tell here: every path is taken for local.
+func remoteAt(string) (string, bool) { return "", false }

@@ -1,0 +1,165 @@
+//go:build linux
+
+package slowfs
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// Share is a mounted model share.
+type Share struct {
+	// Dir is where the share is mounted.
+	Dir string
+	held
+}
+
+// held counts the requests being held, and the most at once.
+type held struct {
+	mu        sync.Mutex
+	now, peak int
+}
+
+// hold holds one request for d.
+func (h *held) hold(d time.Duration) {
+	h.mu.Lock()
+	h.now++
+	h.peak = max(h.peak, h.now)
+	h.mu.Unlock()
+	time.Sleep(d)
+	h.mu.Lock()
+	h.now--
+	h.mu.Unlock()
+}
+
+// Peak is the most requests the share has held at once so far: how many
+// its readers kept in flight.
+func (h *held) Peak() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.peak
+}
+
+// ResetPeak forgets the peak so far.
+func (h *held) ResetPeak() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.peak = h.now
+}
+
+// Mount mounts dir at a new temporary folder through FUSE, each lookup,
+// open and read of it held for delay; it is unmounted when tb ends. tb is skipped, saying why, when FUSE cannot be
+// mounted here. Entries and attributes are cached for a second, as an NFS
+// client does; file data is read again at each open (close-to-open).
+// The server answers at least 16 requests at once.
+func Mount(tb testing.TB, dir string, delay time.Duration) *Share {
+	tb.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		tb.Skipf("SKIPPED: no FUSE here (%v): the network-share model needs /dev/fuse", err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		tb.Fatal(err)
+	}
+	share := &Share{}
+	root := &fs.LoopbackRoot{Path: dir, Dev: uint64(st.Dev)}
+	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
+		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, delay: delay, h: &share.held}
+	}
+	rn := &node{LoopbackNode: fs.LoopbackNode{RootData: root}, delay: delay, h: &share.held}
+	root.RootNode = rn
+	mnt := tb.TempDir()
+	sec := time.Second
+	srv, err := mountWithReaders(mnt, rn, &fs.Options{
+		EntryTimeout: &sec, AttrTimeout: &sec, NegativeTimeout: &sec,
+		MountOptions: fuse.MountOptions{
+			DirectMount: true, FsName: "slowfs", Name: "slowfs",
+			// Listings come in one round trip per batch of names, as
+			// NFS's READDIR does, not a lookup per name.
+			DisableReadDirPlus: true,
+		},
+	})
+	if err != nil {
+		tb.Skipf("SKIPPED: cannot mount FUSE here (%v): the network-share model needs root or fusermount", err)
+	}
+	tb.Cleanup(func() {
+		if err := srv.Unmount(); err != nil {
+			tb.Errorf("slowfs: unmount %s: %v", mnt, err)
+		}
+	})
+	share.Dir = mnt
+	return share
+}
+
+// mountMu keeps two mounts from changing GOMAXPROCS at once.
+var mountMu sync.Mutex
+
+// mountWithReaders mounts with the server answering at least 16 requests
+// at once: go-fuse reads the device on as many goroutines as GOMAXPROCS
+// (16 at most) and answers on them, and a held request holds its
+// goroutine, so on this 2-core machine two held requests would stop the
+// share — unlike the file servers it models.
+func mountWithReaders(mnt string, root fs.InodeEmbedder, opts *fs.Options) (*fuse.Server, error) {
+	mountMu.Lock()
+	defer mountMu.Unlock()
+	prev := runtime.GOMAXPROCS(16)
+	defer runtime.GOMAXPROCS(prev)
+	return fs.Mount(mnt, root, opts)
+}
+
+type node struct {
+	fs.LoopbackNode
+	delay time.Duration
+	h     *held
+}
+
+var (
+	_ fs.NodeLookuper = (*node)(nil)
+	_ fs.NodeOpener   = (*node)(nil)
+)
+
+func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n.h.hold(n.delay)
+	return n.LoopbackNode.Lookup(ctx, name, out)
+}
+
+func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	n.h.hold(n.delay)
+	fh, fl, errno := n.LoopbackNode.Open(ctx, flags)
+	if errno != 0 {
+		return fh, fl, errno
+	}
+	return &file{FileHandle: fh, delay: n.delay, h: n.h}, fl, 0
+}
+
+// file holds each read of a loopback file handle.
+type file struct {
+	fs.FileHandle
+	delay time.Duration
+	h     *held
+}
+
+func (f *file) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	f.h.hold(f.delay)
+	return f.FileHandle.(fs.FileReader).Read(ctx, dest, off)
+}
+
+func (f *file) Release(ctx context.Context) syscall.Errno {
+	return f.FileHandle.(fs.FileReleaser).Release(ctx)
+}
+
+func (f *file) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+	return f.FileHandle.(fs.FileGetattrer).Getattr(ctx, out)
+}
+
+func (f *file) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
+	return f.FileHandle.(fs.FileLseeker).Lseek(ctx, off, whence)
+}

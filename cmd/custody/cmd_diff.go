@@ -132,7 +132,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	s3cfg := o.ev.s3().Config()
 	s3cfg.Endpoint = firstNonEmpty(o.SourceS3, s3cfg.Endpoint)
 	s3cfg.Region = firstNonEmpty(o.SourceS3Reg, s3cfg.Region)
-	src, err := exportfile.NewSource(ctx, loc, s3cfg)
+	src, err := exportfile.NewSource(ctx, loc, exportfile.SourceConfig{S3: s3cfg, FolderRequests: o.ev.folder().Requests})
 	if err != nil {
 		return fmt.Errorf("diff: cannot read the export %s: %w", loc, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/s3util"
@@ -75,6 +76,12 @@ func (o *evidenceOptions) AddFlags(fs *pflag.FlagSet, writes bool) {
 func (o *evidenceOptions) s3() s3store.Options {
 	b, _ := o.backends.Backend(s3store.Scheme)
 	return b.(*s3store.Backend).Options
+}
+
+// folder is the folder backend, with its flag's value.
+func (o *evidenceOptions) folder() *folder.Backend {
+	b, _ := o.backends.Backend(folder.Scheme)
+	return b.(*folder.Backend)
 }
 
 // matterOptions are the matter.Options these flags describe.

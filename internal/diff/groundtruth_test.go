@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
+	"github.com/custodyhq/custody/internal/testutil/slowfs"
 )
 
 // orgIndex is what custody would have captured of the org's conversations:
@@ -213,7 +215,7 @@ func TestGroundTruthS3(t *testing.T) {
 			if err := (recexport.Target{S3: client, Bucket: bucket, Prefix: prefix + "-old"}).Put(context.Background(), "x.json", []byte("junk")); err != nil {
 				t.Fatal(err)
 			}
-			src, err := exportfile.NewSource(context.Background(), "s3://"+bucket+"/"+prefix, srv.Config())
+			src, err := exportfile.NewSource(context.Background(), "s3://"+bucket+"/"+prefix, exportfile.SourceConfig{S3: srv.Config()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,5 +335,38 @@ func TestGroundTruthAbsentInEveryFormat(t *testing.T) {
 	}
 	if !regexp.MustCompile(fmt.Sprintf(`(?m)^conversation_absent +%d$`, len(want))).Match(text.Bytes()) {
 		t.Errorf("text summary does not count %d conversation_absent:\n%s", len(want), text.String())
+	}
+}
+
+// The same export read from a local folder and from a network share (the
+// slowfs model, 2 ms a request) gives the same findings in the same
+// order, and the share's files are opened many at once rather than one
+// round trip at a time by the walk.
+func TestFolderAndShareAgree(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 4, Conversations: 40})
+	idx := orgIndex(t, org)
+	p := recexport.DefaultProfile(recexport.ShapeGenesys, 11)
+	p.TruncateFiles = 0.2
+	dir := t.TempDir()
+	if _, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, p); err != nil {
+		t.Fatal(err)
+	}
+	fromDir, sd := runDir(t, dir, idx, Options{})
+	share := slowfs.Mount(t, dir, 2*time.Millisecond)
+	src, err := exportfile.NewSource(context.Background(), share.Dir, exportfile.SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.(io.Closer).Close()
+	share.ResetPeak()
+	fromShare, ss := runSource(t, src, idx, Options{})
+	if !slices.Equal(fromDir, fromShare) {
+		t.Errorf("folder and share findings differ:\n%s", diffKeys(keysOf(fromDir), keysOf(fromShare)))
+	}
+	if !maps.Equal(sd.Counts, ss.Counts) {
+		t.Errorf("counts differ: %v vs %v", sd.Counts, ss.Counts)
+	}
+	if p := share.Peak(); p < 8 {
+		t.Errorf("the share held at most %d requests at once: its files were not opened many at once", p)
 	}
 }

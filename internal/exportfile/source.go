@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/s3util"
 )
 
@@ -39,6 +40,7 @@ type Entry struct {
 	Problem string
 
 	file io.ReadCloser // DirSource: opened by Walk, handed over by Open
+	path string        // DirSource on a share: the path Open opens, below the root
 }
 
 // Release closes a file Walk opened for an entry that will not be read
@@ -49,33 +51,54 @@ func (e Entry) Release() {
 	}
 }
 
-// NewSource opens an export location: "s3://bucket/prefix" (reached with
-// cfg) or a local folder.
-func NewSource(ctx context.Context, loc string, cfg s3util.Config) (Source, error) {
+// SourceConfig says how NewSource reaches an export.
+type SourceConfig struct {
+	// S3 reaches an s3:// export.
+	S3 s3util.Config
+	// FolderRequests is how many files of a folder export a reader keeps
+	// in flight (DirSource's Parallelism); when 0, chosen by the folder's
+	// file system (fsinfo.Requests).
+	FolderRequests int
+}
+
+// NewSource opens an export location: "s3://bucket/prefix" or a folder,
+// reached as cfg says.
+func NewSource(ctx context.Context, loc string, cfg SourceConfig) (Source, error) {
 	if strings.HasPrefix(loc, s3util.Scheme) {
 		bucket, prefix, err := s3util.ParseURL(loc)
 		if err != nil {
 			return nil, fmt.Errorf("exportfile: open %s: %w: %w", loc, ErrBadSource, err)
 		}
-		c, err := s3util.NewClient(ctx, cfg)
+		c, err := s3util.NewClient(ctx, cfg.S3)
 		if err != nil {
 			return nil, fmt.Errorf("exportfile: open %s: %w", loc, err)
 		}
 		src := NewS3Source(c, bucket, prefix)
-		src.requests = cfg.InFlight()
+		src.requests = cfg.S3.InFlight()
 		return src, nil
 	}
-	return NewDirSource(loc)
+	d, err := NewDirSource(loc)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.FolderRequests > 0 {
+		d.requests = cfg.FolderRequests
+	}
+	return d, nil
 }
 
-// DirSource reads an export from a local folder. Files are opened through
-// an os.Root, so no name or symbolic link can reach outside the folder.
+// DirSource reads an export from a folder. Files are opened through an
+// os.Root, so no name or symbolic link can reach outside the folder.
 type DirSource struct {
 	dir  string
 	root *os.Root
+	// requests is Parallelism: above 1 (a network share), Walk leaves
+	// each file for Open to open, so that readers open many at once.
+	requests int
 }
 
-// NewDirSource opens dir, which must be a folder.
+// NewDirSource opens dir, which must be a folder. Its Parallelism is
+// chosen by the folder's file system (fsinfo.Requests).
 func NewDirSource(dir string) (*DirSource, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -88,10 +111,15 @@ func NewDirSource(dir string) (*DirSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exportfile: open %s: %w", dir, err)
 	}
-	return &DirSource{dir: dir, root: root}, nil
+	return &DirSource{dir: dir, root: root, requests: fsinfo.Requests(dir)}, nil
 }
 
 func (d *DirSource) String() string { return d.dir }
+
+// Parallelism is how many files a reader of the export keeps in flight
+// (ParallelSource): 1 on a local disk, where opening a file costs only
+// CPU; many on a network share, where each open and read is a round trip.
+func (d *DirSource) Parallelism() int { return d.requests }
 
 // Close releases the folder.
 func (d *DirSource) Close() error { return d.root.Close() }
@@ -102,24 +130,54 @@ func (d *DirSource) Close() error { return d.root.Close() }
 // with a Problem and never followed. Each folder is opened once, below the
 // previous one and never through a symbolic link, and each file is opened
 // as it is listed (one openat relative to its folder): the Entry carries
-// the open file, which Open hands over.
+// the open file, which Open hands over. On a network share (Parallelism
+// above 1) the file is left for Open, which opens it by its path below
+// the folder's root (still never outside it), so that the readers' opens
+// overlap instead of the walk's waiting one round trip at a time.
 //
 // Every folder is an os.Root opened below the last. (A Linux walk with
 // getdents64 and openat did the same with a third of the system calls;
 // at the real load its gain was within the noise, docs/benchmarks.md, so
 // this portable walk is the only one.)
 func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
-	return d.walk(ctx, d.root, "", fn)
+	ents, err := readDir(d.root)
+	if err != nil {
+		return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
+	}
+	var slots chan struct{}
+	if d.requests > 1 {
+		slots = make(chan struct{}, d.requests)
+	}
+	return d.walk(ctx, d.root, "", ents, slots, fn)
 }
 
-func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(Entry) error) error {
-	ents, err := readDir(dir)
-	if err != nil {
-		if rel == "" {
-			return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
-		}
-		return fn(Entry{Name: safeDisplay(rel), Problem: fmt.Sprintf("cannot list folder: %v", err)})
+// subListing is a subfolder opened and listed ahead of the walk (on a
+// share, where each is a round trip); done is closed when it is.
+type subListing struct {
+	done    chan struct{}
+	root    *os.Root
+	ents    []fs.DirEntry
+	openErr error
+	listErr error
+}
+
+// list opens and lists the subfolder name of dir, holding one of slots
+// (the requests in flight) meanwhile.
+func (l *subListing) list(dir *os.Root, name string, slots chan struct{}) {
+	defer close(l.done)
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	if l.root, l.openErr = dir.OpenRoot(name); l.openErr == nil {
+		l.ents, l.listErr = readDir(l.root)
 	}
+}
+
+// walk reports ents, the entries of dir (rel below the root), in key
+// order, and walks into each subfolder. With slots (a share), the next
+// few subfolders — as many as slots holds — are opened and listed ahead,
+// on goroutines of their own, while the walk goes on in order: the
+// findings do not depend on it, only the waiting does.
+func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []fs.DirEntry, slots chan struct{}, fn func(Entry) error) error {
 	// Sorting "name/" for folders puts "a.json" before "a/…", as in S3.
 	sortKey := func(de fs.DirEntry) string {
 		if de.IsDir() {
@@ -128,10 +186,35 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(
 		return de.Name()
 	}
 	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(sortKey(a), sortKey(b)) })
-	for _, de := range ents {
+	var ahead []*subListing // by index in ents, for subfolders listed ahead
+	next, inFlight := 0, 0  // the next entry to look ahead at; listings started and not yet walked
+	if slots != nil {
+		ahead = make([]*subListing, len(ents))
+		defer func() { // on an early return, what was listed ahead is closed
+			for _, l := range ahead {
+				if l != nil {
+					<-l.done
+					if l.root != nil {
+						l.root.Close()
+					}
+				}
+			}
+		}()
+	}
+	lookAhead := func() {
+		for ; slots != nil && next < len(ents) && inFlight < cap(slots); next++ {
+			if ents[next].IsDir() {
+				l := &subListing{done: make(chan struct{})}
+				ahead[next], inFlight = l, inFlight+1
+				go l.list(dir, ents[next].Name(), slots)
+			}
+		}
+	}
+	for k, de := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		lookAhead()
 		name := de.Name()
 		full := name
 		if rel != "" {
@@ -140,12 +223,27 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(
 		e := Entry{Name: safeDisplay(full)}
 		switch t := de.Type(); {
 		case t.IsDir():
-			sub, err := dir.OpenRoot(name)
-			if err != nil {
-				e.Problem = fmt.Sprintf("cannot open folder: %v", err)
+			var sub *os.Root
+			var subEnts []fs.DirEntry
+			var openErr, listErr error
+			if slots != nil && ahead[k] != nil {
+				l := ahead[k]
+				<-l.done
+				sub, subEnts, openErr, listErr = l.root, l.ents, l.openErr, l.listErr
+				ahead[k], inFlight = nil, inFlight-1
+			} else if sub, openErr = dir.OpenRoot(name); openErr == nil {
+				subEnts, listErr = readDir(sub)
+			}
+			if openErr != nil {
+				e.Problem = fmt.Sprintf("cannot open folder: %v", openErr)
 				break
 			}
-			err = d.walk(ctx, sub, full, fn)
+			var err error
+			if listErr != nil {
+				err = fn(Entry{Name: e.Name, Problem: fmt.Sprintf("cannot list folder: %v", listErr)})
+			} else {
+				err = d.walk(ctx, sub, full, subEnts, slots, fn)
+			}
 			sub.Close()
 			if err != nil {
 				return err
@@ -155,6 +253,8 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, fn func(
 			e.Problem = "symbolic link: not followed"
 		case !t.IsRegular():
 			e.Problem = fmt.Sprintf("not a regular file (%s)", t)
+		case d.requests > 1:
+			e.path = full
 		default:
 			// The Root keeps even a link swapped in since the listing
 			// inside the folder. Size stays unknown (0): MaxFileSize is
@@ -183,8 +283,12 @@ func readDir(dir *os.Root) ([]fs.DirEntry, error) {
 	return f.ReadDir(-1)
 }
 
-// Open hands over the file Walk opened.
+// Open hands over the file Walk opened, or opens the one it listed.
 func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
+	if e.path != "" && e.Problem == "" {
+		// The error as Walk's own open would have put it (a Problem).
+		return d.root.Open(e.path)
+	}
 	if e.file == nil {
 		return nil, fmt.Errorf("exportfile: open %s: not an entry of this walk", e.Name)
 	}

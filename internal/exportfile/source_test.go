@@ -10,13 +10,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/testutil/benchutil"
+	"github.com/custodyhq/custody/internal/testutil/slowfs"
 )
 
 // walked is what a walk showed of one entry.
@@ -223,11 +227,22 @@ func TestWalkPermissions(t *testing.T) {
 // and closes what was opened for it.
 func TestWalkStops(t *testing.T) {
 	dir := hostileTree(t)
+	for _, requests := range []int{1, 8} {
+		t.Run(fmt.Sprintf("requests=%d", requests), func(t *testing.T) { walkStops(t, dir, requests) })
+	}
+}
+
+// walkStops: a walk stops at the first error of fn or at cancellation,
+// leaving no file open — nor, when it lists folders ahead (requests
+// above 1), any folder or goroutine behind.
+func walkStops(t *testing.T, dir string, requests int) {
 	src, err := NewDirSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	src.requests = requests
+	goroutines := runtime.NumGoroutine()
 	boom := errors.New("boom")
 	var kept []Entry
 	n := 0
@@ -262,6 +277,13 @@ func TestWalkStops(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || n != 3 {
 		t.Fatalf("err = %v after %d entries, want context.Canceled after 3", err, n)
 	}
+	// A listing goroutine may still be returning: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > goroutines {
+		t.Errorf("%d goroutines after the walks stopped, %d before", g, goroutines)
+	}
 }
 
 func TestS3Entry(t *testing.T) {
@@ -290,7 +312,7 @@ func TestS3Entry(t *testing.T) {
 func TestS3SourceRequests(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct{ requests, want int }{{0, s3util.DefaultRequests}, {5, 5}} {
-		src, err := NewSource(ctx, "s3://bucket/export", s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b", Requests: tc.requests})
+		src, err := NewSource(ctx, "s3://bucket/export", SourceConfig{S3: s3util.Config{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b", Requests: tc.requests}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,5 +323,54 @@ func TestS3SourceRequests(t *testing.T) {
 	}
 	if got := NewS3Source(nil, "bucket", "").Parallelism(); got != s3util.DefaultRequests {
 		t.Errorf("NewS3Source: Parallelism %d, want %d", got, s3util.DefaultRequests)
+	}
+}
+
+// TestWalkOnShare: on a network share (Parallelism above 1) Walk leaves
+// each file for Open; what a walk shows — names, order, problems, bytes —
+// is what it shows when it opens files itself, and a share is told by
+// its file system unless the caller says how many files to keep in
+// flight.
+func TestWalkOnShare(t *testing.T) {
+	dir := hostileTree(t)
+	eager, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eager.Close()
+	if eager.Parallelism() != 1 {
+		t.Fatalf("a local folder's Parallelism is %d, want 1", eager.Parallelism())
+	}
+	want := walkAll(t, eager)
+
+	lazy, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lazy.Close()
+	lazy.requests = 8
+	if got := walkAll(t, lazy); !slices.Equal(got, want) {
+		t.Errorf("walk leaving files to Open:\n%v\nwant\n%v", got, want)
+	}
+
+	share := slowfs.Mount(t, dir, 0)
+	src, err := NewSource(context.Background(), share.Dir, SourceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.(*DirSource).Close()
+	if n := src.(ParallelSource).Parallelism(); n != fsinfo.DefaultRequests {
+		t.Errorf("a share's Parallelism is %d, want %d", n, fsinfo.DefaultRequests)
+	}
+	if got := walkAll(t, src.(*DirSource)); !slices.Equal(got, want) {
+		t.Errorf("walk of the share:\n%v\nwant\n%v", got, want)
+	}
+	told, err := NewSource(context.Background(), share.Dir, SourceConfig{FolderRequests: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer told.(*DirSource).Close()
+	if n := told.(ParallelSource).Parallelism(); n != 3 {
+		t.Errorf("told 3, the share's Parallelism is %d", n)
 	}
 }

@@ -6,5 +6,8 @@
 // links), by per-file and per-directory fsync elsewhere. Nothing
 // is created until the first write, so read-only commands can open a store
 // that has yet to receive evidence. A folder cannot place legal holds: it
-// refuses evidence.Options.LegalHold. It has no options of its own.
+// refuses evidence.Options.LegalHold. Its one option, --folder-requests,
+// is how many reads and writes work on many objects keeps in flight
+// (evidence.Parallel): by default 32 on a network share (fsinfo), where
+// each is a round trip, and 1 on a local disk.
 package folder

@@ -12,11 +12,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	custody "github.com/custodyhq/custody"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -326,14 +328,38 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	}
 	l, err := openFn(ctx, path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+		return nil, onShare(path, fmt.Errorf("ledger: open %s: %w", path, err))
 	}
 	if err := l.checkOpen(ctx); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
+		return nil, onShare(path, fmt.Errorf("ledger: open %s: %w", path, err))
 	}
 	return l, nil
 }
+
+// onShare adds what to do to err, a failed open, when the ledger is on a
+// network file system: SQLite's WAL reads take locks and map a shared
+// index (-shm) that such file systems may not provide (sqlite.org/wal.html),
+// while an immutable read, of a copy nobody may write, needs neither.
+func onShare(path string, err error) error {
+	kind, remote := fsinfo.Remote(path)
+	if !remote {
+		return err
+	}
+	return &hintError{err: err, hint: fmt.Sprintf("the ledger is on a network file system (%s), where SQLite's locks and shared index may not work: "+
+		"write-protect the copy (chmod -R a-w %s), which custody then reads with neither, or copy the matter to a local disk", kind, filepath.Dir(path))}
+}
+
+// hintError is an error with a hint for the user (shown by the command
+// line as "custody: hint: …").
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
 
 func (l *Ledger) checkOpen(ctx context.Context) error {
 	// An immutable (read-only) connection reports journal_mode "delete";

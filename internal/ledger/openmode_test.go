@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/testutil/slowfs"
 )
 
 // TestReadOnlyOpenModes: how a read-only open reads is Open's rule.
@@ -120,5 +123,45 @@ func TestOpenWhileNewLedgerInWAL(t *testing.T) {
 	}
 	if _, err := Open(f.ctx, other, Options{ReadOnly: true}); !errors.Is(err, ErrNotLedger) {
 		t.Fatalf("open a WAL database that is not a ledger: %v, want ErrNotLedger", err)
+	}
+}
+
+// TestOpenOnShare: a write-protected copy of a ledger on a network share
+// (the slowfs model) opens immutable and verifies; a writable one either
+// opens or fails saying what to do — SQLite's WAL locks and shared index
+// are what a share may not provide (this model's FUSE mount does not).
+func TestOpenOnShare(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(3)
+	f.l.Close()
+	f.l = nil
+	dir := filepath.Dir(f.path)
+	share := slowfs.Mount(t, dir, 0)
+	onShare := filepath.Join(share.Dir, filepath.Base(f.path))
+
+	l, err := Open(f.ctx, onShare, Options{ReadOnly: true})
+	if err != nil {
+		var h interface{ Hint() string }
+		if !errors.As(err, &h) || !strings.Contains(h.Hint(), "network file system (fuse)") || !strings.Contains(h.Hint(), "chmod -R a-w "+share.Dir) {
+			t.Fatalf("writable ledger on a share: %v, with no hint naming the share and chmod", err)
+		}
+		t.Logf("writable ledger on the share: %v (hint given)", err)
+	} else {
+		l.Close()
+	}
+	for _, p := range []string{f.path + "-wal", f.path + "-shm"} {
+		os.Remove(p) // what the failed or successful open left
+	}
+	if err := os.Chmod(f.path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(f.path, 0o644) })
+	l, err = Open(f.ctx, onShare, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("write-protected ledger on a share: %v", err)
+	}
+	defer l.Close()
+	if rep := checkIntact(t, f.ctx, l); !rep.OK || rep.Entries != 3 {
+		t.Errorf("verify on the share: %+v", rep)
 	}
 }

@@ -18,7 +18,8 @@ import (
 
 // batchSyncs is how many fsyncs PutBatch has in flight at once when it
 // syncs file by file: issued together, a journaling file system commits
-// them in fewer journal writes than one after another.
+// them in fewer journal writes than one after another (on a network
+// share, the store's Parallelism if more).
 const batchSyncs = 8
 
 // batchWriters is how many files PutBatch creates, writes and links at

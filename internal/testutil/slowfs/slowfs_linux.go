@@ -65,17 +65,14 @@ func Mount(tb testing.TB, dir string, delay time.Duration) *Share {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		tb.Skipf("SKIPPED: no FUSE here (%v): the network-share model needs /dev/fuse", err)
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(dir, &st); err != nil {
+	share := &Share{}
+	lr, err := fs.NewLoopbackRoot(dir)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	share := &Share{}
-	root := &fs.LoopbackRoot{Path: dir, Dev: uint64(st.Dev)}
-	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &node{LoopbackNode: fs.LoopbackNode{RootData: r}, delay: delay, h: &share.held}
-	}
-	rn := &node{LoopbackNode: fs.LoopbackNode{RootData: root}, delay: delay, h: &share.held}
-	root.RootNode = rn
+	inner := lr.(*fs.LoopbackNode)
+	rn := &node{LoopbackNode: inner, delay: delay, h: &share.held}
+	inner.RootData.RootNode = rn
 	mnt := tb.TempDir()
 	sec := time.Second
 	srv, err := mountWithReaders(mnt, rn, &fs.Options{
@@ -115,16 +112,23 @@ func mountWithReaders(mnt string, root fs.InodeEmbedder, opts *fs.Options) (*fus
 	return fs.Mount(mnt, root, opts)
 }
 
+// node is a loopback node whose lookups and opens are held; every node
+// below it is one too (WrapChild).
 type node struct {
-	fs.LoopbackNode
+	*fs.LoopbackNode
 	delay time.Duration
 	h     *held
 }
 
 var (
-	_ fs.NodeLookuper = (*node)(nil)
-	_ fs.NodeOpener   = (*node)(nil)
+	_ fs.NodeLookuper    = (*node)(nil)
+	_ fs.NodeOpener      = (*node)(nil)
+	_ fs.NodeWrapChilder = (*node)(nil)
 )
+
+func (n *node) WrapChild(_ context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
+	return &node{LoopbackNode: ops.(*fs.LoopbackNode), delay: n.delay, h: n.h}
+}
 
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n.h.hold(n.delay)

@@ -1,9 +1,9 @@
 // Package fsinfo tells whether a path lies on a file system whose reads
 // wait on a network: NFS, SMB, 9p (WSL's Windows drives), Ceph, AFS and
 // FUSE mounts (sshfs, rclone, s3fs, cloud drives); on Windows, network
-// drives and UNC paths. Each open and read
-// there is a round trip, so a reader of many small files must keep many
-// in flight, where on a local disk whose blocks are cached each read
-// costs only CPU and the readers already use every core. A portable
-// matter handed to an auditor often sits on such a share.
+// drives and UNC paths. Each open and read there is a round trip, so a
+// reader of many small files must keep many in flight, where on a local
+// disk whose blocks are cached each read costs only CPU and the readers
+// already use every core. A portable matter handed to an auditor often
+// sits on such a share.
 package fsinfo

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -286,13 +287,32 @@ func readDir(dir *os.Root) ([]fs.DirEntry, error) {
 // Open hands over the file Walk opened, or opens the one it listed.
 func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
 	if e.path != "" && e.Problem == "" {
-		// The error as Walk's own open would have put it (a Problem).
-		return d.root.Open(e.path)
+		return d.openListed(e.path)
 	}
 	if e.file == nil {
 		return nil, fmt.Errorf("exportfile: open %s: not an entry of this walk", e.Name)
 	}
 	return e.file, nil
+}
+
+// openListed opens a file Walk listed and left for Open. Since the
+// listing it may have been replaced: O_NONBLOCK keeps a FIFO put there
+// from blocking the read for ever, and anything but a regular file is
+// refused, as Walk refuses it.
+func (d *DirSource) openListed(path string) (io.ReadCloser, error) {
+	f, err := d.root.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err // as Walk's own open would have put it (a Problem)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("open %s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // S3Source reads an export from s3://bucket/prefix.

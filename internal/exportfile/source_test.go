@@ -374,3 +374,56 @@ func TestWalkOnShare(t *testing.T) {
 		t.Errorf("told 3, the share's Parallelism is %d", n)
 	}
 }
+
+// TestOpenListedSwapped: a file Walk listed and left for Open (a share)
+// that was replaced by a FIFO meanwhile is refused at once, not waited
+// on for ever; one replaced by another regular file is read.
+func TestOpenListedSwapped(t *testing.T) {
+	dir := benchutil.WriteTree(t, map[string]string{"a.json": "1", "b.json": "2"})
+	src, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.requests = 8
+	var entries []Entry
+	if err := src.Walk(context.Background(), func(e Entry) error { entries = append(entries, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d entries, want 2", len(entries))
+	}
+	if err := os.Remove(filepath.Join(dir, "a.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "a.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.json"), []byte("22"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		rc, err := src.Open(context.Background(), entries[0])
+		if err == nil {
+			rc.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("open of a FIFO swapped in: err = %v, want not a regular file", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("open of a FIFO swapped in since the listing blocked")
+	}
+	rc, err := src.Open(context.Background(), entries[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, _ := io.ReadAll(rc); string(b) != "22" {
+		t.Errorf("read %q, want the file as it is now", b)
+	}
+}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -66,18 +70,9 @@ func (m *Matter) SetEvidence(ctx context.Context, loc string) (*Relocation, erro
 		return nil, err
 	}
 	r.Referenced = len(refs)
-	missing, first := 0, ""
-	for sum := range refs {
-		there, err := st.Exists(ctx, sum)
-		if err != nil {
-			return nil, err
-		}
-		if !there {
-			if missing == 0 || sum.String() < first {
-				first = sum.String()
-			}
-			missing++
-		}
+	missing, first, err := absent(ctx, st, refs)
+	if err != nil {
+		return nil, err
 	}
 	if missing > 0 {
 		from := recorded
@@ -95,6 +90,34 @@ func (m *Matter) SetEvidence(ctx context.Context, loc string) (*Relocation, erro
 	}
 	r.Changed = true
 	return r, nil
+}
+
+// absent counts the objects of refs that st lacks, and names the first
+// of them in address order. The store is asked about as many at once as
+// it keeps requests in flight (evidence.Parallelism): on S3 or a network
+// share each question is a round trip, and a matter names tens of
+// thousands of objects.
+func absent(ctx context.Context, st evidence.Store, refs map[hashchain.Hash]struct{}) (missing int, first string, err error) {
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(evidence.Parallelism(st))
+	for sum := range refs {
+		g.Go(func() error {
+			there, err := st.Exists(gctx, sum)
+			if err != nil || there {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if missing == 0 || sum.String() < first {
+				first = sum.String()
+			}
+			missing++
+			return nil
+		})
+	}
+	err = g.Wait()
+	return missing, first, err
 }
 
 // referenced is the set of evidence objects l's entries name.

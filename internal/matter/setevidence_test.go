@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/testutil/slowfs"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -136,5 +138,35 @@ func TestSetEvidenceRefusesWithoutTheObjects(t *testing.T) {
 	// re-hashing is checked here, not what verify derives from it.)
 	if err != nil || rep.Evidence == nil || rep.Evidence.Referenced != 3 || rep.Evidence.Missing+rep.Evidence.Altered != 0 {
 		t.Errorf("verify at the new store: %v %+v", err, rep.Evidence)
+	}
+}
+
+// TestSetEvidenceOnShare: the new store's objects are looked for many at
+// once where each question is a round trip (the slowfs model share): all
+// three of this matter's at once, where one at a time the share would
+// never hold more than one.
+func TestSetEvidenceOnShare(t *testing.T) {
+	ctx := context.Background()
+	opts := newMatter(t)
+	mirror := t.TempDir()
+	if err := os.CopyFS(mirror, os.DirFS(filepath.Join(filepath.Dir(opts.Ledger), "evidence"))); err != nil {
+		t.Fatal(err)
+	}
+	share := slowfs.Mount(t, mirror, 20*time.Millisecond)
+	m, err := matter.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	share.ResetPeak()
+	r, err := m.SetEvidence(ctx, share.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Changed || r.Referenced != 3 {
+		t.Errorf("relocation %+v, want 3 objects referenced", r)
+	}
+	if p := share.Peak(); p < 3 {
+		t.Errorf("the share held at most %d requests at once, want the 3 objects looked for at once", p)
 	}
 }

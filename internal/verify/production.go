@@ -11,8 +11,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -112,20 +117,31 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 	}
 	rep.Origin, rep.Messages, rep.Conversations = man.Origin, len(man.Messages), len(man.Conversations)
 
-	// Every file against the manifest, and nothing unlisted.
+	// Every file against the manifest, and nothing unlisted: hashed on
+	// every core, or as many at once as a network share wants (each open
+	// and read a round trip there), reported in the manifest's order.
+	workers := max(runtime.GOMAXPROCS(0), fsinfo.Requests(dir))
 	listed := map[string]production.File{}
 	for _, f := range man.Files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		listed[f.Path] = f
-		rep.Files++
+	}
+	rep.Files = len(man.Files)
+	fileProblems := make([]string, len(man.Files))
+	if err := eachAtOnce(ctx, len(man.Files), workers, func(i int) {
+		f := man.Files[i]
 		sum, size, err := hashRootFile(root, f.Path)
 		switch {
 		case err != nil:
-			rep.fail(ProdCheckFile, f.Path, "%v", err)
+			fileProblems[i] = err.Error()
 		case size != f.Size || hex.EncodeToString(sum[:]) != f.SHA256:
-			rep.fail(ProdCheckFile, f.Path, "altered: SHA-256 %x (%d bytes), the manifest lists %s (%d bytes)", sum, size, f.SHA256, f.Size)
+			fileProblems[i] = fmt.Sprintf("altered: SHA-256 %x (%d bytes), the manifest lists %s (%d bytes)", sum, size, f.SHA256, f.Size)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	for i, problem := range fileProblems {
+		if problem != "" {
+			rep.fail(ProdCheckFile, man.Files[i].Path, "%s", problem)
 		}
 	}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -160,17 +176,33 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		rep.fail(ProdCheckCheckpoint, man.Checkpoint.File, "signs size %d root %s, the manifest says size %d root %s", cp.Size, cp.Root, man.Checkpoint.Size, man.Checkpoint.Root)
 	}
 
-	// Every proof.
+	// Every proof, the conversations' then the messages', checked as the
+	// files were and reported in that order.
+	type proofCheck struct {
+		name, leafHash, kind, convID, msgID string
+		seq                                 uint64
+	}
+	var proofs []proofCheck
 	for _, c := range man.Conversations {
 		if c.Proof != "" {
-			rep.checkProof(root, c.Proof, c.Seq, c.LeafHash, leaf.KindConversation, c.ID, "", cpNote, cp, o.VerifierKey)
+			proofs = append(proofs, proofCheck{c.Proof, c.LeafHash, leaf.KindConversation, c.ID, "", c.Seq})
 		}
 	}
 	for _, m := range man.Messages {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		proofs = append(proofs, proofCheck{m.Proof, m.LeafHash, leaf.KindMessage, m.ConversationID, m.MessageID, m.Seq})
+	}
+	rep.Proofs = len(proofs)
+	proofProblems := make([]string, len(proofs))
+	if err := eachAtOnce(ctx, len(proofs), workers, func(i int) {
+		p := proofs[i]
+		proofProblems[i] = proofProblem(root, p.name, p.seq, p.leafHash, p.kind, p.convID, p.msgID, cpNote, cp, o.VerifierKey)
+	}); err != nil {
+		return nil, err
+	}
+	for i, problem := range proofProblems {
+		if problem != "" {
+			rep.fail(ProdCheckProof, proofs[i].name, "%s", problem)
 		}
-		rep.checkProof(root, m.Proof, m.Seq, m.LeafHash, leaf.KindMessage, m.ConversationID, m.MessageID, cpNote, cp, o.VerifierKey)
 	}
 	rep.checkErased(ctx, man, o)
 	return rep.done(), nil
@@ -227,17 +259,36 @@ func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum
 
 // checkProof checks one entry's proof file against the checkpoint and the
 // manifest's record of the entry.
-func (r *ProductionReport) checkProof(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) {
-	r.Proofs++
+// eachAtOnce calls fn(0) … fn(n-1), workers at a time; it stops early,
+// with ctx's error, when ctx ends.
+func eachAtOnce(ctx context.Context, n, workers int, fn func(i int)) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// proofProblem checks one entry's proof file against the checkpoint and
+// the manifest's record of the entry: "" when it holds, else what is wrong.
+func proofProblem(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) string {
 	data, err := readRootFile(root, name, 64<<10)
 	if err != nil {
-		r.fail(ProdCheckProof, name, "%v", err)
-		return
+		return err.Error()
 	}
 	p, err := leaf.ParseProof(data)
 	if err != nil {
-		r.fail(ProdCheckProof, name, "%v", err)
-		return
+		return err.Error()
 	}
 	var e leaf.Entry
 	if cpNote != nil && bytes.Equal(p.Checkpoint, cpNote) && p.TreeSize == cp.Size {
@@ -254,12 +305,13 @@ func (r *ProductionReport) checkProof(root *os.Root, name string, seq uint64, le
 	}
 	switch {
 	case err != nil:
-		r.fail(ProdCheckProof, name, "%v", err)
+		return err.Error()
 	case e.Seq != seq || e.LeafHash.String() != leafHash:
-		r.fail(ProdCheckProof, name, "proves entry %d (%s), the manifest lists %d (%s)", e.Seq, e.LeafHash, seq, leafHash)
+		return fmt.Sprintf("proves entry %d (%s), the manifest lists %d (%s)", e.Seq, e.LeafHash, seq, leafHash)
 	case e.Kind != kind || e.ConversationID != convID || e.MessageID != msgID:
-		r.fail(ProdCheckProof, name, "proves a %s entry of %s/%s, the manifest lists a %s of %s/%s", e.Kind, e.ConversationID, e.MessageID, kind, convID, msgID)
+		return fmt.Sprintf("proves a %s entry of %s/%s, the manifest lists a %s of %s/%s", e.Kind, e.ConversationID, e.MessageID, kind, convID, msgID)
 	}
+	return ""
 }
 
 // verifyUnder is Proof.Verify with the checkpoint already verified.
@@ -287,14 +339,11 @@ func readRootFile(root *os.Root, name string, limit int64) ([]byte, error) {
 	if err := production.ValidPath(name); err != nil {
 		return nil, err
 	}
-	f, err := root.Open(filepath.FromSlash(name))
+	f, err := openRegular(root, name)
 	if err != nil {
-		return nil, missing(err)
+		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
@@ -307,14 +356,11 @@ func readRootFile(root *os.Root, name string, limit int64) ([]byte, error) {
 
 func hashRootFile(root *os.Root, name string) ([sha256.Size]byte, int64, error) {
 	var sum [sha256.Size]byte
-	f, err := root.Open(filepath.FromSlash(name))
+	f, err := openRegular(root, name)
 	if err != nil {
-		return sum, 0, missing(err)
+		return sum, 0, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return sum, 0, errors.New("not a regular file")
-	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
@@ -322,6 +368,21 @@ func hashRootFile(root *os.Root, name string) ([sha256.Size]byte, int64, error) 
 	}
 	copy(sum[:], h.Sum(nil))
 	return sum, n, nil
+}
+
+// openRegular opens a file of the production that must be a regular
+// file. O_NONBLOCK keeps a FIFO put in a production's place from blocking
+// the check for ever; it is then refused as not a regular file.
+func openRegular(root *os.Root, name string) (*os.File, error) {
+	f, err := root.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, missing(err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, errors.New("not a regular file")
+	}
+	return f, nil
 }
 
 func missing(err error) error {

@@ -257,27 +257,35 @@ const deriveBatch = 256
 
 // runParallel runs fs on up to GOMAXPROCS goroutines and waits.
 func runParallel(fs []func()) {
-	workers := min(runtime.GOMAXPROCS(0), len(fs))
+	_ = eachAtOnce(context.Background(), len(fs), runtime.GOMAXPROCS(0), func(i int) { fs[i]() })
+}
+
+// eachAtOnce calls fn(0) … fn(n-1), workers at a time (on the calling
+// goroutine when that is one), and waits; it stops early, with ctx's
+// error, when ctx ends.
+func eachAtOnce(ctx context.Context, n, workers int, fn func(i int)) error {
+	workers = min(workers, n)
 	if workers <= 1 {
-		for _, f := range fs {
-			f()
+		for i := 0; i < n && ctx.Err() == nil; i++ {
+			fn(i)
 		}
-		return
+		return ctx.Err()
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for {
+			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
-				if i >= len(fs) {
+				if i >= n {
 					return
 				}
-				fs[i]()
+				fn(i)
 			}
 		})
 	}
 	wg.Wait()
+	return ctx.Err()
 }
 
 // leafStage is what the leaf stage does with each leaf, with evidence:

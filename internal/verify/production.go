@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
@@ -255,28 +253,6 @@ func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum
 	case le.LeafHash != e.LeafHash:
 		r.fail(ProdCheckProduction, production.ProofFile, "the ledger's entry %d has leaf hash %s, the proof %s", e.Seq, le.LeafHash, e.LeafHash)
 	}
-}
-
-// checkProof checks one entry's proof file against the checkpoint and the
-// manifest's record of the entry.
-// eachAtOnce calls fn(0) … fn(n-1), workers at a time; it stops early,
-// with ctx's error, when ctx ends.
-func eachAtOnce(ctx context.Context, n, workers int, fn func(i int)) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-	return ctx.Err()
 }
 
 // proofProblem checks one entry's proof file against the checkpoint and

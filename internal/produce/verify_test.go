@@ -34,22 +34,14 @@ func copyDir(t *testing.T, src, dst string) {
 	}
 }
 
-// TestVerifyProductionNamesEditedFile edits each kind of produced file in
-// turn: verify --production must fail and name it.
-func TestVerifyProductionNamesEditedFile(t *testing.T) {
+// produced captures 12 conversations and produces them in both formats:
+// the matter, the production folder and its manifest.
+func produced(t *testing.T) (*matter, string, *production.Manifest) {
+	t.Helper()
 	m := capture(t, 12)
 	out := filepath.Join(t.TempDir(), "prod")
 	if _, err := m.produce(t, out, produce.Options{Format: produce.FormatBoth}); err != nil {
 		t.Fatal(err)
-	}
-	ctx := context.Background()
-	key := m.l.VerifierKey()
-	rep, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: key, Ledger: m.l})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK || !rep.LedgerChecked || rep.Messages == 0 || rep.Proofs < rep.Messages {
-		t.Fatalf("the production as written does not verify: %+v", rep)
 	}
 	man, err := os.ReadFile(filepath.Join(out, production.ManifestFile))
 	if err != nil {
@@ -58,6 +50,22 @@ func TestVerifyProductionNamesEditedFile(t *testing.T) {
 	pm, err := production.ParseManifest(man)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return m, out, pm
+}
+
+// TestVerifyProductionNamesEditedFile edits each kind of produced file in
+// turn: verify --production must fail and name it.
+func TestVerifyProductionNamesEditedFile(t *testing.T) {
+	m, out, pm := produced(t)
+	ctx := context.Background()
+	key := m.l.VerifierKey()
+	rep, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: key, Ledger: m.l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || !rep.LedgerChecked || rep.Messages == 0 || rep.Proofs < rep.Messages {
+		t.Fatalf("the production as written does not verify: %+v", rep)
 	}
 	// One file of each kind.
 	targets := map[string]string{production.ManifestFile: "", production.ProofFile: ""}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/produce"
-	"github.com/custodyhq/custody/internal/production"
 	"github.com/custodyhq/custody/internal/testutil/slowfs"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -23,21 +21,9 @@ import (
 // waited on; and a production on a network share (the slowfs model) is
 // read many files at once.
 func TestVerifyProductionHostileAndInOrder(t *testing.T) {
-	m := capture(t, 12)
-	out := filepath.Join(t.TempDir(), "prod")
-	if _, err := m.produce(t, out, produce.Options{Format: produce.FormatBoth}); err != nil {
-		t.Fatal(err)
-	}
+	m, out, pm := produced(t)
 	ctx := context.Background()
 	key := m.l.VerifierKey()
-	man, err := os.ReadFile(filepath.Join(out, production.ManifestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pm, err := production.ParseManifest(man)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(pm.Messages) < 6 {
 		t.Fatalf("%d messages produced, want 6 or more", len(pm.Messages))
 	}

@@ -17,3 +17,7 @@ func (f *InFlight) Enter() (leave func()) {
 
 // Most is the most calls there were in progress at once.
 func (f *InFlight) Most() int64 { return f.most.Load() }
+
+// Reset forgets the most so far: from now on it counts from the calls
+// still in progress.
+func (f *InFlight) Reset() { f.most.Store(f.now.Load()) }

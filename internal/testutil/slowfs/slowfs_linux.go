@@ -13,51 +13,33 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/custodyhq/custody/internal/testutil/benchutil"
 )
 
 // Share is a mounted model share.
 type Share struct {
 	// Dir is where the share is mounted.
-	Dir string
-	held
+	Dir  string
+	held benchutil.InFlight // the requests being held
 }
 
-// held counts the requests being held, and the most at once.
-type held struct {
-	mu        sync.Mutex
-	now, peak int
-}
-
-// hold holds one request for d.
-func (h *held) hold(d time.Duration) {
-	h.mu.Lock()
-	h.now++
-	h.peak = max(h.peak, h.now)
-	h.mu.Unlock()
+// hold holds one request for d, counted in held.
+func hold(held *benchutil.InFlight, d time.Duration) {
+	defer held.Enter()()
 	time.Sleep(d)
-	h.mu.Lock()
-	h.now--
-	h.mu.Unlock()
 }
 
 // Peak is the most requests the share has held at once so far: how many
 // its readers kept in flight.
-func (h *held) Peak() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.peak
-}
+func (s *Share) Peak() int { return int(s.held.Most()) }
 
 // ResetPeak forgets the peak so far.
-func (h *held) ResetPeak() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.peak = h.now
-}
+func (s *Share) ResetPeak() { s.held.Reset() }
 
 // Mount mounts dir at a new temporary folder through FUSE, each lookup,
-// open and read of it held for delay; it is unmounted when tb ends. tb is skipped, saying why, when FUSE cannot be
-// mounted here. Entries and attributes are cached for a second, as an NFS
+// open and read of it held for delay; it is unmounted when tb ends. tb
+// is skipped, saying why, when FUSE cannot be mounted here. Entries and attributes are cached for a second, as an NFS
 // client does; file data is read again at each open (close-to-open).
 // The server answers at least 16 requests at once.
 func Mount(tb testing.TB, dir string, delay time.Duration) *Share {
@@ -117,7 +99,7 @@ func mountWithReaders(mnt string, root fs.InodeEmbedder, opts *fs.Options) (*fus
 type node struct {
 	*fs.LoopbackNode
 	delay time.Duration
-	h     *held
+	h     *benchutil.InFlight
 }
 
 var (
@@ -131,12 +113,12 @@ func (n *node) WrapChild(_ context.Context, ops fs.InodeEmbedder) fs.InodeEmbedd
 }
 
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	n.h.hold(n.delay)
+	hold(n.h, n.delay)
 	return n.LoopbackNode.Lookup(ctx, name, out)
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	n.h.hold(n.delay)
+	hold(n.h, n.delay)
 	fh, fl, errno := n.LoopbackNode.Open(ctx, flags)
 	if errno != 0 {
 		return fh, fl, errno
@@ -148,11 +130,11 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 type file struct {
 	fs.FileHandle
 	delay time.Duration
-	h     *held
+	h     *benchutil.InFlight
 }
 
 func (f *file) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	f.h.hold(f.delay)
+	hold(f.h, f.delay)
 	return f.FileHandle.(fs.FileReader).Read(ctx, dest, off)
 }
 

@@ -2,13 +2,13 @@ package exportfile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -296,21 +296,17 @@ func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
 }
 
 // openListed opens a file Walk listed and left for Open. Since the
-// listing it may have been replaced: O_NONBLOCK keeps a FIFO put there
-// from blocking the read for ever, and anything but a regular file is
-// refused, as Walk refuses it.
+// listing it may have been replaced: anything but a regular file is
+// refused, as Walk refuses it, and a FIFO put there cannot block the read
+// for ever (fsinfo.OpenRegular).
 func (d *DirSource) openListed(path string) (io.ReadCloser, error) {
-	f, err := d.root.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
+	f, err := fsinfo.OpenRegular(d.root, path)
+	var nr *fsinfo.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return nil, fmt.Errorf("open %s: not a regular file (%s)", path, nr.Mode.Type())
+	case err != nil:
 		return nil, err // as Walk's own open would have put it (a Problem)
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("open %s: not a regular file (%s)", path, fi.Mode().Type())
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
 	}
 	return f, nil
 }

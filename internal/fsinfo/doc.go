@@ -6,4 +6,8 @@
 // disk whose blocks are cached each read costs only CPU and the readers
 // already use every core. A portable matter handed to an auditor often
 // sits on such a share.
+//
+// It also opens the files of a folder that must be regular files
+// (OpenRegular) without blocking on a FIFO planted among them: the
+// export and production readers share that check.
 package fsinfo

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -347,16 +346,12 @@ func hashRootFile(root *os.Root, name string) ([sha256.Size]byte, int64, error) 
 }
 
 // openRegular opens a file of the production that must be a regular
-// file. O_NONBLOCK keeps a FIFO put in a production's place from blocking
-// the check for ever; it is then refused as not a regular file.
+// file: anything else is refused, a FIFO without waiting on it
+// (fsinfo.OpenRegular).
 func openRegular(root *os.Root, name string) (*os.File, error) {
-	f, err := root.OpenFile(filepath.FromSlash(name), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := fsinfo.OpenRegular(root, filepath.FromSlash(name))
 	if err != nil {
 		return nil, missing(err)
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, errors.New("not a regular file")
 	}
 	return f, nil
 }

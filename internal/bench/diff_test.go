@@ -16,6 +16,8 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
@@ -74,11 +76,88 @@ func TestDiffFixture(t *testing.T) {
 		}
 	}
 
+	// The floor over every file the diff reads: the export's, and the
+	// openings of the captures of every conversation the export holds.
+	want := wantReads(t, f)
+	if r.Reads != len(want) || r.ReadsBytes == 0 {
+		t.Errorf("the diff reads %d evidence objects (%d bytes), want %d: the openings of the conversations the export holds", r.Reads, r.ReadsBytes, len(want))
+	}
+	got, err := diffReads(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got {
+		if _, ok := want[p]; !ok {
+			t.Errorf("diffReads lists %s, which is not the opening of a capture the diff compares", p)
+		}
+	}
+	if fb := r.FullBaseline; fb.Files != r.Baseline.Files+r.Reads || fb.Bytes != r.Baseline.Bytes+r.ReadsBytes || fb.Wall <= 0 {
+		t.Errorf("all-files baseline %+v, want %d files of %d bytes", fb, r.Baseline.Files+r.Reads, r.Baseline.Bytes+r.ReadsBytes)
+	}
+	if len(r.FullFloor) != len(r.Floor) || r.FullFloor[0].Bytes != r.FullBaseline.Bytes {
+		t.Errorf("all-files floor %+v, want each method over %d bytes", r.FullFloor, r.FullBaseline.Bytes)
+	}
+
 	var b bytes.Buffer
 	PrintDiffTable(&b, r)
-	if !strings.Contains(b.String(), "read+sha256") {
-		t.Errorf("table lacks the baseline:\n%s", b.String())
+	if !strings.Contains(b.String(), "read+sha256") || !strings.Contains(b.String(), "all files: read+") {
+		t.Errorf("table lacks a baseline:\n%s", b.String())
 	}
+}
+
+// wantReads is, found apart from diffReads, the set of files a diff of f
+// opens in its evidence folder: the opening of every capture but those
+// of the conversations the export lacks (conversation_absent findings),
+// which a diff reports from their entries alone.
+func wantReads(tb testing.TB, f *DiffFixture) map[string]bool {
+	tb.Helper()
+	ctx := context.Background()
+	absent := map[string]bool{}
+	l, err := ledger.Open(ctx, f.Ledger, ledger.Options{ReadOnly: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	store, err := backends.Open(ctx, f.Evidence, evidence.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer store.Close()
+	src, err := exportfile.NewDirSource(f.Export)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := reconcile.Compare(ctx, l, src, reconcile.DiffOptions{Evidence: store, Emit: func(fd diff.Finding) error {
+		if fd.Kind == finding.ConversationAbsent {
+			absent[fd.ConversationID] = true
+		}
+		return nil
+	}}); err != nil {
+		tb.Fatal(err)
+	}
+	if len(absent) == 0 {
+		tb.Fatal("the export lacks no conversation: the fixture does not show that their openings are left unread")
+	}
+	want := map[string]bool{}
+	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if absent[e.ConversationID] {
+			continue
+		}
+		d, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sum, err := hashchain.ParseHash(d.(*leaf.MessageDetail).OpeningEvidence)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		want[filepath.Join(f.Evidence, filepath.FromSlash(evidence.Key(sum)))] = true
+	}
+	return want
 }
 
 func TestPrepareDiffRefusesNonEmptyDir(t *testing.T) {

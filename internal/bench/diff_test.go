@@ -70,7 +70,7 @@ func TestDiffFixture(t *testing.T) {
 	}
 	// The damage the export did to WhatsApp messages shows; the non-WhatsApp
 	// messages custody never captured are gaps.
-	for _, k := range []finding.Kind{finding.TimestampPrecisionLost, finding.FieldStripped, finding.NotCaptured} {
+	for _, k := range []finding.Kind{finding.TimestampPrecisionLost, finding.FormatLacks, finding.NotCaptured} {
 		if sum.Counts[k] == 0 {
 			t.Errorf("no %s findings: %v", k, sum.Counts)
 		}

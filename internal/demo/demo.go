@@ -263,9 +263,10 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	res.SecondDiff = second
 	say("7. Diffed again: not_captured %d → %d (what remains is gone from or was never at the source).",
 		first.Summary.Counts[finding.NotCaptured], second.Summary.Counts[finding.NotCaptured])
-	say("   The other counts grew (field_stripped %d → %d): the refetched messages can now be compared, and what",
-		first.Summary.Counts[finding.FieldStripped], second.Summary.Counts[finding.FieldStripped])
-	say("   the export did to them shows. The stripped fields remain, as they must:")
+	say("   The other counts grew: the refetched messages can now be compared, and what the export did to them")
+	say("   shows. The fields the Recording format cannot hold (legal hold, audit trail) remain one finding each")
+	say("   (format_lacks), as they must, now standing for %d messages instead of %d:",
+		second.Summary.FormatLacks[finding.FieldLegalHold], first.Summary.FormatLacks[finding.FieldLegalHold])
 	printCounts(w, second.Summary.Counts)
 	goneFindings := 0
 	if res.GoneUpstream != "" {

@@ -53,9 +53,10 @@ func TestDemo(t *testing.T) {
 		t.Errorf("second diff: %d findings outside the gone conversation, want its %d recorded damages; in it %d damages, findings %v (want only not_captured)",
 			got, want, res.GoneDamages, gone.Map())
 	}
-	if first.Total() >= res.Damages || second[finding.FieldStripped] <= first[finding.FieldStripped] {
-		t.Errorf("the story says the first diff sees less than the damages (%d < %d) and field_stripped grows after the refetch (%d → %d)",
-			first.Total(), res.Damages, first[finding.FieldStripped], second[finding.FieldStripped])
+	lacksBefore, lacksAfter := res.FirstDiff.Summary.FormatLacks[finding.FieldLegalHold], res.SecondDiff.Summary.FormatLacks[finding.FieldLegalHold]
+	if first.Total() == res.Damages || lacksAfter <= lacksBefore || first[finding.FormatLacks] != 2 || second[finding.FormatLacks] != 2 {
+		t.Errorf("the story says the first diff's findings are not the damages (%d, %d) and the two format_lacks (%d, %d) stand for more messages after the refetch (%d → %d)",
+			first.Total(), res.Damages, first[finding.FormatLacks], second[finding.FormatLacks], lacksBefore, lacksAfter)
 	}
 	for _, want := range []string{"counted as if every day had been captured", "one not_captured finding and nothing more", "The other counts grew", "docs/findings.md"} {
 		if !strings.Contains(story.String(), want) {

@@ -1,11 +1,13 @@
 package diff
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,6 +245,9 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	if err := d.finish(); err != nil {
 		return d.s, err
 	}
+	if err := d.emitLacks(); err != nil {
+		return d.s, err
+	}
 	return d.s, nil
 }
 
@@ -397,6 +402,10 @@ type differ struct {
 	// firstProblem is the first file_unreadable finding, for the error
 	// when no file could be read.
 	firstProblem string
+	// unheld counts the messages that lack a required field their shape
+	// keeps nowhere, by shape and field: one format_lacks finding each at
+	// the end, never one a message.
+	unheld map[lackKey]*lackCount
 }
 
 func (d *differ) emit(f Finding) error {
@@ -561,8 +570,12 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		f.Kind, f.Field, f.Expected, f.Got, f.Detail = kind, field, expected, got, whereDetail(r, detail)
 		return d.emit(f)
 	}
-	stripped := func(field, expected string) error {
-		if !d.pol.required(field) {
+	stripped := func(field, expected string, v *exportfile.Value) error {
+		switch {
+		case !d.pol.required(field):
+			return nil
+		case v.Unheld:
+			d.lacks(r.Shape, field, expected)
 			return nil
 		}
 		return emit(finding.FieldStripped, field, expected, "", "required field absent from the export")
@@ -573,7 +586,7 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 
 	// Timestamp.
 	if v := &r.Fields[exportfile.IdxTimestamp]; !v.Present {
-		if err := stripped(finding.FieldTimestamp, c.Timestamp); err != nil {
+		if err := stripped(finding.FieldTimestamp, c.Timestamp, v); err != nil {
 			return err
 		}
 	} else if v.Bad != "" {
@@ -590,7 +603,7 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		// nothing: see the sender below
 	} else if v := &r.Fields[exportfile.IdxContent]; !v.Present {
 		if c.ContentSHA256 != emptyContentHash {
-			if err := stripped(finding.FieldContent, c.ContentSHA256); err != nil {
+			if err := stripped(finding.FieldContent, c.ContentSHA256, v); err != nil {
 				return err
 			}
 		}
@@ -621,7 +634,7 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		switch {
 		case c.Erased && pf.idx == exportfile.IdxSender:
 		case !v.Present:
-			err = stripped(pf.field, pf.expected)
+			err = stripped(pf.field, pf.expected, v)
 		case v.Bad != "":
 			err = bad(pf.field, pf.expected, v)
 		case pf.known && v.Text != pf.expected:
@@ -893,4 +906,82 @@ func idKey(conv, msg string) [2]uint64 {
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return [2]uint64{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
+}
+
+// lackKey is a shape and a field it keeps nowhere.
+type lackKey struct{ shape, field string }
+
+// lackCount is how many exported messages of a shape lack a field it
+// keeps nowhere, and what custody holds for them, by value class
+// (lackValue).
+type lackCount struct {
+	messages int
+	values   map[string]int
+}
+
+// lacks notes an exported message of shape without field, which its
+// shape keeps nowhere, captured with the value expected.
+func (d *differ) lacks(shape, field, expected string) {
+	if d.unheld == nil {
+		d.unheld = map[lackKey]*lackCount{}
+	}
+	k := lackKey{shape, field}
+	c := d.unheld[k]
+	if c == nil {
+		c = &lackCount{values: map[string]int{}}
+		d.unheld[k] = c
+	}
+	c.messages++
+	c.values[lackValue(field, expected)]++
+}
+
+// lackValue classes what custody holds for a field an export's format
+// cannot hold: legal_hold true, false or unknown; audit_trail_id
+// with_references or none; any other field held or empty. Classes, not
+// values: a sender or a text would make the finding as long as the
+// export.
+func lackValue(field, expected string) string {
+	switch field {
+	case finding.FieldLegalHold:
+		return cmp.Or(expected, "unknown")
+	case finding.FieldAuditTrailID:
+		if expected == "" || expected == "[]" {
+			return "none"
+		}
+		return "with_references"
+	}
+	if expected == "" {
+		return "empty"
+	}
+	return "held"
+}
+
+// emitLacks reports each field a shape of the export keeps nowhere once,
+// for the whole export (format_lacks): shapes by name, fields in
+// finding.ComplianceFields order.
+func (d *differ) emitLacks() error {
+	keys := slices.Collect(maps.Keys(d.unheld))
+	slices.SortFunc(keys, func(a, b lackKey) int {
+		return cmp.Or(strings.Compare(a.shape, b.shape),
+			slices.Index(finding.ComplianceFields[:], a.field)-slices.Index(finding.ComplianceFields[:], b.field))
+	})
+	for _, k := range keys {
+		c := d.unheld[k]
+		if d.s.FormatLacks == nil {
+			d.s.FormatLacks = map[string]int{}
+		}
+		d.s.FormatLacks[k.field] += c.messages
+		classes := slices.Sorted(maps.Keys(c.values))
+		pairs := make([]string, len(classes))
+		for i, v := range classes {
+			pairs[i] = v + "=" + strconv.Itoa(c.values[v])
+		}
+		err := d.emit(Finding{Kind: finding.FormatLacks, Field: k.field, Expected: strings.Join(pairs, ";"), Count: c.messages,
+			Detail: fmt.Sprintf("the %s shape keeps no %s (the policy lists no path for it): %d exported messages lack it, as every export of that shape does; custody holds it for them",
+				k.shape, k.field, c.messages)})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -148,6 +148,10 @@ const genesysFile = `{"id":"rec1","conversationId":"c1","media":"message","messa
 ],"selfUri":"/x"}`
 
 func TestShapes(t *testing.T) {
+	// The genesys shape cannot hold legal hold or audit references: one
+	// format_lacks each for the export. The reshape can (the policy says
+	// where): each of its messages without them is field_stripped.
+	lacks := []key{{finding.FormatLacks, "", "", finding.FieldLegalHold}, {finding.FormatLacks, "", "", finding.FieldAuditTrailID}}
 	stripped := []key{{finding.FieldStripped, "c1", "m1", finding.FieldLegalHold}, {finding.FieldStripped, "c1", "m1", finding.FieldAuditTrailID}}
 	cases := []struct {
 		name  string
@@ -158,13 +162,13 @@ func TestShapes(t *testing.T) {
 		{"genesys layout", map[string]string{
 			"org/year=2024/month=3/day=1/hour=10/conversation_id=c1/rec1.json":          genesysFile,
 			"org/year=2024/month=3/day=1/hour=10/conversation_id=c1/rec1_metadata.json": `{"conversationId":"c1","mediaType":"message","userIds":[]}`,
-		}, Options{}, stripped},
+		}, Options{}, lacks},
 		{"genesys, conversation id after the transcript", map[string]string{
 			"r.json": `{"messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"Héllo\nworld","from":"+4411"}],"conversationId":"c1"}`,
-		}, Options{}, stripped},
+		}, Options{}, lacks},
 		{"genesys, folder and body disagree", map[string]string{
 			"conversation_id=c1/r.json": `{"conversationId":"c9","messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"Héllo\nworld","from":"+4411"}]}`,
-		}, Options{}, append([]key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}}, stripped...)},
+		}, Options{}, append([]key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}}, lacks...)},
 		{"reshape named by conversation", map[string]string{
 			"whatsapp/c1.json": `{"channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00Z"}]}`,
 		}, Options{}, []key{{finding.TimestampPrecisionLost, "c1", "m1", finding.FieldTimestamp}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, stripped[0], stripped[1]}},
@@ -790,5 +794,53 @@ func TestDuplicateKeysAndInvalidUTF8(t *testing.T) {
 	}
 	if d := diffKeys(wantLines, keysOf(got)); d != "" {
 		t.Fatalf("%s\nfindings: %+v", d, got)
+	}
+}
+
+// TestFormatLacksOnce: a field the export's shape keeps nowhere is one
+// format_lacks finding for the whole export, standing for every compared
+// message of the shape with what custody holds for them, never one a
+// message; a field the shape does keep but a message lacks is still that
+// message's field_stripped; a field not required is neither.
+func TestFormatLacksOnce(t *testing.T) {
+	idx := &MemIndex{}
+	msg := func(conv, id string, hold *bool, refs ...string) string {
+		idx.Add(Captured{ConversationID: conv, MessageID: id, Timestamp: "2024-03-01T10:00:00.123Z",
+			ContentSHA256: genesys.ContentHash("hi"), Sender: "+4411", LegalHold: hold, AuditRefs: refs})
+		return `{"id":"` + id + `","timestamp":"2024-03-01T10:00:00.123Z","messageText":"hi","from":"+4411"}`
+	}
+	files := map[string]string{
+		"conversation_id=c1/r1.json": `{"conversationId":"c1","messagingTranscript":[` + msg("c1", "m1", ptr(true), "a1") + "," + msg("c1", "m2", ptr(true)) + `]}`,
+		"conversation_id=c2/r2.json": `{"conversationId":"c2","messagingTranscript":[` + msg("c2", "m3", ptr(false), "a2") + "," +
+			strings.Replace(msg("c2", "m4", nil), `,"from":"+4411"`, "", 1) + `]}`,
+	}
+	dir := benchutil.WriteTree(t, files)
+	got, s := runDir(t, dir, idx, Options{})
+	want := []key{
+		{finding.FormatLacks, "", "", finding.FieldLegalHold}, {finding.FormatLacks, "", "", finding.FieldAuditTrailID},
+		{finding.FieldStripped, "c2", "m4", finding.FieldSender},
+	}
+	if d := diffKeys(want, keysOf(got)); d != "" {
+		t.Fatalf("%s\nfindings: %+v", d, got)
+	}
+	for _, f := range got {
+		if f.Kind != finding.FormatLacks {
+			continue
+		}
+		wantExp := map[string]string{finding.FieldLegalHold: "false=1;true=2;unknown=1", finding.FieldAuditTrailID: "none=2;with_references=2"}[f.Field]
+		if f.Count != 4 || f.Expected != wantExp || !strings.Contains(f.Detail, "genesys") {
+			t.Errorf("format_lacks %s: count %d, expected %q, detail %q; want 4, %q, naming the shape", f.Field, f.Count, f.Expected, f.Detail, wantExp)
+		}
+	}
+	if got[len(got)-1].Kind != finding.FormatLacks || s.Counts[finding.FormatLacks] != 2 {
+		t.Errorf("format_lacks must come last, twice: %+v", got)
+	}
+
+	// Not required: not reported at all.
+	pol := DefaultPolicy()
+	pol.Required = []string{finding.FieldTimestamp, finding.FieldContent, finding.FieldSender}
+	got, _ = runDir(t, dir, idx, Options{Policy: pol})
+	if d := diffKeys([]key{{finding.FieldStripped, "c2", "m4", finding.FieldSender}}, keysOf(got)); d != "" {
+		t.Errorf("legal hold and audit not required: %s\nfindings: %+v", d, got)
 	}
 }

@@ -22,6 +22,9 @@ type Finding struct {
 	// Cause is the likely cause of a gap (conversation_absent,
 	// missing_from_export, not_captured), when the diff can tell one.
 	Cause finding.Cause `json:"cause,omitempty"`
+	// Count, for format_lacks, is how many exported messages lack the
+	// field (the finding stands for all of them).
+	Count int `json:"count,omitempty"`
 }
 
 // Counts are finding counts by kind.
@@ -61,6 +64,10 @@ type Summary struct {
 	// in a fixed array each: a summary keeps one per conversation.
 	Counts          Counts                    `json:"counts"`
 	PerConversation map[string]finding.Counts `json:"per_conversation"`
+	// FormatLacks is, for each required field the export's format keeps
+	// nowhere, how many compared messages lack it: what its format_lacks
+	// findings (one a shape) stand for, summed over shapes.
+	FormatLacks map[string]int `json:"format_lacks,omitempty"`
 }
 
 // Findings reports whether any finding was made.

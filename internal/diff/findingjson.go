@@ -1,6 +1,10 @@
 package diff
 
-import "github.com/custodyhq/custody/internal/jsonscan"
+import (
+	"strconv"
+
+	"github.com/custodyhq/custody/internal/jsonscan"
+)
 
 // AppendJSON appends f as json.Marshal writes it — the same members,
 // omitempty, and the same escaping (HTML characters, U+2028 and U+2029,
@@ -27,6 +31,10 @@ func (f *Finding) AppendJSON(b []byte) []byte {
 			b = append(b, m.key...)
 			b = jsonscan.AppendStringEncodingJSON(b, m.val)
 		}
+	}
+	if f.Count != 0 {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(f.Count), 10)
 	}
 	return append(b, '}')
 }

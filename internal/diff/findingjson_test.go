@@ -11,13 +11,14 @@ import (
 // FuzzFindingJSON holds Finding.AppendJSON to json.Marshal byte for byte:
 // the stored findings' hash depends on it.
 func FuzzFindingJSON(f *testing.F) {
-	f.Add("field_stripped", "conv-1", "msg-1", "legal_hold", "true", "", "a/b.json", "messages[0]: required field absent", "")
-	f.Add("value_altered", "c", "m", "sender", "+44 <1>", "&x\u2028\u2029", "dir/\"q\".json", "tab\there\nnew\r\b\f\x01\x1f\x7f", "")
-	f.Add("", "", "", "", "", "", "", "", "")
-	f.Add("k", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "é", "😀", "\\", "\u00e9\U0001F600", "<cause>")
-	f.Add("conversation_absent", "c", "", "", "", "", "", "captured (3 messages)", "pending_data_lake")
-	f.Fuzz(func(t *testing.T, kind, conv, msg, field, expected, got, file, detail, cause string) {
-		fd := Finding{Kind: finding.Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail, Cause: finding.Cause(cause)}
+	f.Add("field_stripped", "conv-1", "msg-1", "legal_hold", "true", "", "a/b.json", "messages[0]: required field absent", "", 0)
+	f.Add("value_altered", "c", "m", "sender", "+44 <1>", "&x\u2028\u2029", "dir/\"q\".json", "tab\there\nnew\r\b\f\x01\x1f\x7f", "", -3)
+	f.Add("", "", "", "", "", "", "", "", "", 0)
+	f.Add("k", "\xff\xfe", "a\xc3", "\xed\xa0\x80", "é", "😀", "\\", "\u00e9\U0001F600", "<cause>", 1<<40)
+	f.Add("conversation_absent", "c", "", "", "", "", "", "captured (3 messages)", "pending_data_lake", 0)
+	f.Add("format_lacks", "", "", "legal_hold", "false=253;true=18", "", "", "the genesys shape keeps no legal_hold", "", 271)
+	f.Fuzz(func(t *testing.T, kind, conv, msg, field, expected, got, file, detail, cause string, count int) {
+		fd := Finding{Kind: finding.Kind(kind), ConversationID: conv, MessageID: msg, Field: field, Expected: expected, Got: got, File: file, Detail: detail, Cause: finding.Cause(cause), Count: count}
 		want, err := json.Marshal(fd)
 		if err != nil {
 			t.Fatal(err)

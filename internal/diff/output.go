@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/custodyhq/custody/internal/finding"
@@ -180,6 +181,18 @@ type SummaryOptions struct {
 // SummaryConversations conversations with the most findings.
 func WriteSummary(w io.Writer, s Summary) error { return WriteSummaryWith(w, s, SummaryOptions{}) }
 
+// formatLacks says which fields the export's format cannot hold and for
+// how many messages, in finding.ComplianceFields order.
+func (s *Summary) formatLacks() string {
+	var parts []string
+	for _, f := range finding.ComplianceFields {
+		if n, ok := s.FormatLacks[f]; ok {
+			parts = append(parts, f+" for "+strconv.Itoa(n)+" messages")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // WriteSummaryWith is WriteSummary shaped by o.
 func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -196,7 +209,11 @@ func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	var used []finding.Kind
 	for _, in := range finding.Kinds() {
 		k := in.Kind
-		fmt.Fprintf(tw, "%s\t%d\n", k, s.Counts[k])
+		if n := s.Counts[k]; k == finding.FormatLacks && n > 0 {
+			fmt.Fprintf(tw, "%s\t%d (fields the export's format cannot hold: %s)\n", k, n, s.formatLacks())
+		} else {
+			fmt.Fprintf(tw, "%s\t%d\n", k, n)
+		}
 		if s.Counts[k] > 0 {
 			used = append(used, k)
 		}

@@ -46,6 +46,11 @@ type Value struct {
 	// timestamp); Raw is then a short quote of it.
 	Bad string
 	Raw string
+	// Unheld: the message's shape keeps this field at no path (its policy
+	// lists none), so the format cannot hold it: its absence is the
+	// format's, the same for every message of the shape (docs/diff.md,
+	// format_lacks), not something this message lost.
+	Unheld bool
 }
 
 // Message is one exported message, reduced to what is compared.
@@ -58,6 +63,7 @@ type Message struct {
 	// values. BadRaw shows what the export holds (invalid bytes as \xNN).
 	Bad, BadField, BadRaw string
 	File                  string
+	Shape                 string // the name of the file's shape (genesys, reshape, jsonl)
 	Array                 string // the messages array's key; "" for a JSON Lines line
 	Pos                   int    // index in the array, or line number
 	Fields                [NumFields]Value
@@ -432,7 +438,12 @@ func makeMessage(obj *msgBuf, sf *shapeFields) Message {
 	} else {
 		r.NoID = "message has no id"
 	}
+	r.Shape = sf.name
 	for i := range NumFields {
+		if len(sf.fields[i]) == 0 {
+			r.Fields[i].Unheld = true
+			continue
+		}
 		v, dup, key, ok := lookupMsgAny(obj, sf.fields[i])
 		switch {
 		case !ok:

@@ -22,6 +22,7 @@ const (
 	NotCaptured            Kind = "not_captured"
 	Duplicated             Kind = "duplicated"
 	FileUnreadable         Kind = "file_unreadable"
+	FormatLacks            Kind = "format_lacks"
 )
 
 // Info is what the table says of a kind.
@@ -47,12 +48,11 @@ var table = [...]Info{
 	{
 		Kind: FieldStripped, Doc: "a field the policy requires is absent from the exported message (Field names it)",
 		Title: "Field stripped",
-		Plain: "The exported message is there, but a piece of information custody captured from Genesys is missing from it: " +
-			"who sent it, when, its text, whether it was under legal hold, or its audit-trail reference. " +
+		Plain: "The exported message is there, but a piece of information custody captured from Genesys is missing from it, " +
+			"although the export's format has a place for it: who sent it, when, its text, whether it was under legal hold, or its audit-trail reference. " +
 			"The export alone cannot show that information; the ledger can. " +
-			"Legal hold and the audit-trail reference are absent from every message of every Genesys export: no Genesys export format has those fields. " +
-			"custody supplies them (from deletion protection and the audit API) rather than restoring them, and the report states such a field once, not once per message.",
-		Example: "custody captured message m-17 under legal hold; the exported copy of m-17 has no legal_hold field at all.",
+			"A field the format has no place for at all is not reported message by message: see format_lacks.",
+		Example: "the export's format carries the sender as \"from\"; the exported copy of m-17 has no \"from\".",
 	},
 	{
 		Kind: ValueAltered, Doc: "a compared field (sender, legal_hold, audit_trail_id, conversation_id) is present but differs from the capture, or a value has the wrong type or a timestamp is not a timestamp",
@@ -122,6 +122,18 @@ var table = [...]Info{
 		Plain: "A file of the export, or part of one, could not be read: it is cut short, not valid JSON, too large, or its name is unsafe. " +
 			"The messages in the unreadable part could not be compared; the diff goes on with the rest.",
 		Example: "conversation_id=c-12/r-3.json ends in the middle of a message (truncated upload).",
+	},
+	{
+		Kind: FormatLacks, Doc: "a required field the export's format keeps nowhere (the policy lists no path for it in the files' shape): " +
+			"one finding per shape and field for the whole export, never one per message; Count says how many exported messages lack it, " +
+			"Expected what custody holds for them (value=count pairs)",
+		Title: "Field the format cannot hold",
+		Plain: "The export's format has no place for this piece of information, so none of its messages carry it: " +
+			"no Genesys export has ever carried legal hold or an audit-trail reference, and the usual customer reshape carries no sender. " +
+			"It is a property of the format, reported once, not once per message, and it says nothing about what any one message lost. " +
+			"custody supplies the information itself — legal hold from Genesys deletion protection and its own holds, audit references from the audit API — " +
+			"with hashes and proofs; it does not restore anything to the export.",
+		Example: "the Recording export's transcripts have no legal_hold field: its 271 messages lack it; custody holds it for each (18 true, 253 false).",
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/diff"
@@ -29,7 +30,7 @@ func severity(k finding.Kind) string {
 		return SeverityHigh
 	case finding.NotCaptured, finding.Duplicated, finding.ConversationAbsent, finding.FileUnreadable:
 		return SeverityMedium
-	case finding.FieldStripped, finding.TimestampPrecisionLost:
+	case finding.FieldStripped, finding.TimestampPrecisionLost, finding.FormatLacks:
 		return SeverityLow
 	}
 	return ""
@@ -65,6 +66,8 @@ type diffFacts struct {
 	stripped      map[string]int            // field → field_stripped findings
 	truth         map[string]map[string]int // field → expected value → count
 	precision     int                       // timestamp_precision_lost
+	lacks         map[string]int            // field → messages its format_lacks findings stand for
+	lackValues    map[string]map[string]int // field → value class (diff's lackValue) → messages
 	heldConv      map[string]*HeldConversation
 	holdCats      map[string]map[string]bool // category → message keys (distinct)
 	holdsStripped int
@@ -113,6 +116,7 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 	}
 	d := &diffFacts{run: run, res: res, counts: map[finding.Kind]int{}, held: map[finding.Kind]int{},
 		stripped: map[string]int{}, truth: map[string]map[string]int{}, heldConv: map[string]*HeldConversation{},
+		lacks: map[string]int{}, lackValues: map[string]map[string]int{},
 		holdCats: map[string]map[string]bool{}, status: map[uint64]uint32{}, seed: maphash.MakeSeed()}
 	rows := map[finding.Kind]int{}
 	for i, in := range finding.Kinds() {
@@ -134,6 +138,22 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 			}
 		case finding.TimestampPrecisionLost:
 			d.precision++
+		case finding.FormatLacks:
+			// One finding for the export (per shape): it stands for Count
+			// messages, and Expected says what custody holds for them.
+			d.lacks[f.Field] += f.Count
+			t := d.lackValues[f.Field]
+			if t == nil {
+				t = map[string]int{}
+				d.lackValues[f.Field] = t
+			}
+			for _, pair := range strings.Split(f.Expected, ";") {
+				if v, n, ok := strings.Cut(pair, "="); ok {
+					if k, err := strconv.Atoi(n); err == nil && k > 0 {
+						t[v] += k
+					}
+				}
+			}
 		}
 		holdLost := f.Field == finding.FieldLegalHold && f.Expected == "true" &&
 			(f.Kind == finding.FieldStripped || f.Kind == finding.ValueAltered)

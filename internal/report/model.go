@@ -98,12 +98,18 @@ type LegalHold struct {
 	Affected int `json:"affected_conversations"`
 	// HoldsStripped counts messages captured under a legal hold of true
 	// whose export lacks the hold (or says false).
-	HoldsStripped int                `json:"holds_stripped"`
-	Missing       int                `json:"messages_missing"`
-	Altered       int                `json:"messages_altered"`
-	TimeShifted   int                `json:"messages_time_shifted"`
-	NotCaptured   int                `json:"messages_not_captured"`
-	Held          []HeldConversation `json:"conversations"`
+	HoldsStripped int `json:"holds_stripped"`
+	// FormatCannotHold: the export's format has no legal-hold field at
+	// all (a format_lacks finding; every Genesys export): not a loss of
+	// this export, so not in HoldsStripped. HeldUnmarked is how many of
+	// its compared messages custody captured under a legal hold of true.
+	FormatCannotHold bool               `json:"format_cannot_hold"`
+	HeldUnmarked     int                `json:"held_messages_unmarked"`
+	Missing          int                `json:"messages_missing"`
+	Altered          int                `json:"messages_altered"`
+	TimeShifted      int                `json:"messages_time_shifted"`
+	NotCaptured      int                `json:"messages_not_captured"`
+	Held             []HeldConversation `json:"conversations"`
 }
 
 // HeldConversation is one conversation under legal hold.

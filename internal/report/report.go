@@ -686,6 +686,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		}
 		lh := &doc.LegalHold
 		lh.HoldsStripped = df.holdsStripped
+		lh.FormatCannotHold, lh.HeldUnmarked = df.lacks[finding.FieldLegalHold] > 0, df.lackValues[finding.FieldLegalHold]["true"]
 		lh.Missing, lh.Altered = len(df.holdCats["missing"]), len(df.holdCats["altered"])
 		lh.TimeShifted, lh.NotCaptured = len(df.holdCats["time_shifted"]), len(df.holdCats["not_captured"])
 		for _, c := range lf.order {
@@ -705,8 +706,15 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 			lh.Held = append(lh.Held, *hc)
 		}
 
-		// Section 3: the fields absent, stated once.
+		// Section 3: the fields absent, stated once: those the format
+		// cannot hold at all (format_lacks), then those some messages lost.
 		compared := r.Summary.Messages - df.counts[finding.NotCaptured] - df.counts[finding.Duplicated]
+		for _, field := range finding.ComplianceFields {
+			if n := df.lacks[field]; n > 0 {
+				doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: field, Kind: string(finding.FormatLacks), Absent: n,
+					Compared: compared, Format: true, TrueValues: lackTruth(df.lackValues[field])})
+			}
+		}
 		for _, field := range finding.ComplianceFields {
 			n := df.stripped[field]
 			if n == 0 {
@@ -851,6 +859,24 @@ func truthOf(field string, values map[string]int) map[string]int {
 			}
 		default:
 			out["captured"] += n
+		}
+	}
+	return out
+}
+
+// lackTruth says in words what custody holds for the messages a
+// format_lacks finding stands for, from its value classes (the diff's
+// lackValue), as truthOf does for field_stripped.
+func lackTruth(classes map[string]int) map[string]int {
+	out := map[string]int{}
+	for v, n := range classes {
+		switch v {
+		case "with_references":
+			out["with audit references"] += n
+		case "none":
+			out["no audit references"] += n
+		default: // true, false, unknown, held, empty
+			out[v] += n
 		}
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,8 +71,15 @@ func TestDemoReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := map[string]map[string]bool{} // held conversation → messages missing from the export
-	holdsLost := 0
+	holdsLost, heldUnmarked := 0, 0
 	err = reconcile.StreamFindings(ctx, st, run.ID, dr, func(f diff.Finding) error {
+		if f.Kind == finding.FormatLacks && f.Field == finding.FieldLegalHold {
+			for _, pair := range strings.Split(f.Expected, ";") {
+				if v, n, _ := strings.Cut(pair, "="); v == "true" {
+					heldUnmarked, _ = strconv.Atoi(n)
+				}
+			}
+		}
 		if !want.heldIDs[f.ConversationID] {
 			return nil
 		}
@@ -92,8 +100,15 @@ func TestDemoReport(t *testing.T) {
 	if len(missing) == 0 {
 		t.Fatal("the demo's export lost no message of a held conversation: the test needs a seed where it does")
 	}
-	if doc.LegalHold.HoldsStripped != holdsLost || holdsLost == 0 {
-		t.Errorf("holds stripped %d, findings say %d", doc.LegalHold.HoldsStripped, holdsLost)
+	// A Genesys export cannot hold a legal hold at all: no message of it
+	// lost one (holds_stripped 0), and section 2 says how many captured
+	// under a hold of true its format could not mark.
+	if doc.LegalHold.HoldsStripped != holdsLost || holdsLost != 0 {
+		t.Errorf("holds stripped %d, findings say %d (a Genesys export has no legal-hold field to lose)", doc.LegalHold.HoldsStripped, holdsLost)
+	}
+	if !doc.LegalHold.FormatCannotHold || doc.LegalHold.HeldUnmarked != heldUnmarked || heldUnmarked == 0 {
+		t.Errorf("section 2: format cannot hold %v, %d held messages unmarked; the format_lacks finding says %d",
+			doc.LegalHold.FormatCannotHold, doc.LegalHold.HeldUnmarked, heldUnmarked)
 	}
 	total := 0
 	for conv, msgs := range missing {
@@ -132,7 +147,7 @@ func TestDemoReport(t *testing.T) {
 			lh = &doc.FormatGaps[i]
 		}
 	}
-	if lh == nil || !lh.Format || lh.TrueValues["true"] != holdsLost {
+	if lh == nil || !lh.Format || lh.Kind != string(finding.FormatLacks) || lh.TrueValues["true"] != heldUnmarked {
 		t.Errorf("format limits: legal_hold %+v", lh)
 	}
 	// Section 4: every kind of the table, with its meaning.

@@ -35,8 +35,12 @@ type convResult struct {
 	files    int
 	messages int
 	readable int
-	damages  []Damage
-	counts   map[finding.Kind]int
+	// unheld counts the readable messages the diff compares that lack
+	// the fields the format cannot hold (ShapeGenesys: legal hold and
+	// audit trail).
+	unheld  int
+	damages []Damage
+	counts  map[finding.Kind]int
 }
 
 // element is one message of the file being built.
@@ -44,6 +48,7 @@ type element struct {
 	conv, id string
 	kind     elemKind
 	damages  []Damage
+	unheld   bool // compared by a diff, and lacking what the format cannot hold
 	data     []byte
 	end      int // offset just past the element's closing brace
 }
@@ -192,9 +197,18 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		if p.Shape == ShapeReshape || from == "" {
 			e.damages = append(e.damages, dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldSender, "the reshape has no sender"))
 		}
-		e.damages = append(e.damages,
-			dmg(finding.FieldStripped, OriginGenesysExporter, m.ID, finding.FieldLegalHold, "the export format has no legal hold"),
-			dmg(finding.FieldStripped, OriginGenesysExporter, m.ID, finding.FieldAuditTrailID, "the export format has no audit trail reference"))
+		if p.Shape == ShapeGenesys {
+			// The Recording format has no such fields at all: a property
+			// of the format, one format_lacks each for the whole export
+			// (Export), not a damage of this message.
+			e.unheld = true
+		} else {
+			// The reshape's format could carry them (the policy names
+			// where); this pipeline drops them.
+			e.damages = append(e.damages,
+				dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldLegalHold, "the reshape drops the legal hold"),
+				dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldAuditTrailID, "the reshape drops the audit trail reference"))
+		}
 
 		if p.Shape == ShapeGenesys {
 			e.data, err = json.Marshal(recordingMessage(m, parts[m.ID], from, tsText, body))
@@ -258,6 +272,9 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		if e.end <= cut {
 			res.readable++
 			res.damages = append(res.damages, e.damages...)
+			if e.unheld {
+				res.unheld++
+			}
 			continue
 		}
 		// Cut off: an original message is missing; copies and fabricated

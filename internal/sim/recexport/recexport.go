@@ -185,6 +185,9 @@ type Damage struct {
 	Field          string        `json:"field,omitempty"`
 	File           string        `json:"file,omitempty"`
 	Detail         string        `json:"detail,omitempty"`
+	// Count, for format_lacks (one damage for the whole export), is how
+	// many exported messages the diff compares lack the field.
+	Count int `json:"count,omitempty"`
 }
 
 // Manifest is the ground truth of one export.
@@ -304,6 +307,7 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 	if err := ctx.Err(); err != nil {
 		return m, err
 	}
+	unheld := 0
 	for _, r := range results {
 		switch {
 		case r.skipped:
@@ -325,6 +329,20 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 			m.Counts[k] += n
 		}
 		m.Damages = append(m.Damages, r.damages...)
+		unheld += r.unheld
+	}
+	if unheld > 0 {
+		// What the Recording format cannot hold, once for the export.
+		for _, f := range [...]struct{ field, detail string }{
+			{finding.FieldLegalHold, "the Recording export format has no legal hold"},
+			{finding.FieldAuditTrailID, "the Recording export format has no audit trail reference"},
+		} {
+			d := Damage{Kind: finding.FormatLacks, Origin: OriginGenesysExporter, Field: f.field, Count: unheld, Detail: f.detail}
+			m.Counts[d.Kind]++
+			if !p.CountOnly {
+				m.Damages = append(m.Damages, d)
+			}
+		}
 	}
 	return m, nil
 }

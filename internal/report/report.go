@@ -775,7 +775,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 
 	// Section 8.
 	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",
-		LedgerSize: lf.size, Root: in.Root,
+		LedgerSize: lf.size, Root: in.Root, Process: processText(lf.apiHosts),
 		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
 			doc.Matter.Name, len(lf.order), lf.messages)}
 	if s := doc.Summary; s.ErasedMessages > 0 || s.BodiesErased > 0 {

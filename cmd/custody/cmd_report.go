@@ -173,7 +173,10 @@ func printReportResult(w io.Writer, res *report.Result) {
 	} else {
 		fmt.Fprintf(w, "; no diff")
 	}
-	fmt.Fprintf(w, "; %d proof files; %d files in all\n", res.Proofs, len(res.Files))
+	// res.Files are the report's own pages (report.html, any transcript
+	// pages, report.json): the files whose hashes a recorded report
+	// enters in the ledger. The proof files are apart.
+	fmt.Fprintf(w, "; %d report files (HTML and JSON) and %d proof files\n", len(res.Files), res.Proofs)
 	if res.Seq != nil {
 		fmt.Fprintf(w, "  recorded in the ledger at seq %d (%s); check a copy with: custody verify --report %s\n", *res.Seq, res.RunID, res.HTML)
 	}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -279,29 +280,86 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 	return hashchain.ConsistencyProof(hashes, oldSize)
 }
 
-// attachAttestations gives a proof the timestamp tokens stored for its
-// checkpoint and appends the witnesses' cosignature lines to its note, so
-// the proof file shows when, and who else saw, what it proves.
-func attachAttestations(ctx context.Context, q querier, checkpointID int64, p *leaf.Proof) error {
-	ts, err := listTimestamps(ctx, q)
+// Attested is what every proof against one stored checkpoint carries
+// besides its path: the checkpoint's note with the witnesses'
+// cosignature lines appended (in the order they were stored), and the
+// RFC 3161 tokens stored for it (failures left out). Callers that write
+// many proofs against one checkpoint (report, produce) read it once with
+// Ledger.Attested and share it; Prove attaches the same.
+type Attested struct {
+	Note       []byte
+	Timestamps []leaf.ProofTimestamp
+}
+
+// Attach gives p the attestations: its checkpoint becomes a.Note, its
+// timestamps a.Timestamps. Both are shared, not copied: neither p nor a
+// may change them afterwards.
+func (a Attested) Attach(p *leaf.Proof) {
+	p.Checkpoint = a.Note
+	p.Timestamps = a.Timestamps
+}
+
+// Attested reads the attestations stored for the checkpoint cp (none
+// when the ledger has no attestation tables), in one read transaction.
+func (l *Ledger) Attested(ctx context.Context, cp StoredCheckpoint) (Attested, error) {
+	tx, err := l.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		return Attested{}, fmt.Errorf("ledger: attestations of checkpoint %d: %w", cp.ID, classify(err))
 	}
-	for _, t := range ts {
-		if t.CheckpointID == checkpointID && t.Token != nil {
-			p.Timestamps = append(p.Timestamps, leaf.ProofTimestamp{TSA: t.TSA, Token: t.Token})
+	defer tx.Rollback()
+	a, err := attested(ctx, tx, cp.ID, cp.Note)
+	if err != nil {
+		return Attested{}, fmt.Errorf("ledger: attestations of checkpoint %d: %w", cp.ID, err)
+	}
+	return a, nil
+}
+
+// attested reads the tokens and cosignature lines of checkpoint
+// checkpointID and appends the lines to note (a copy): the proof file
+// then shows when, and who else saw, what it proves. A line already in
+// the note is not appended twice.
+func attested(ctx context.Context, q querier, checkpointID int64, note []byte) (Attested, error) {
+	a := Attested{Note: append([]byte(nil), note...)}
+	if ok, err := hasTable(ctx, q, "checkpoint_timestamps"); err != nil {
+		return Attested{}, err
+	} else if ok {
+		rows, err := q.QueryContext(ctx, `SELECT tsa, token FROM checkpoint_timestamps WHERE checkpoint_id = ? AND token IS NOT NULL ORDER BY id`, checkpointID)
+		if err != nil {
+			return Attested{}, fmt.Errorf("timestamps: %w", classify(err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t leaf.ProofTimestamp
+			if err := rows.Scan(&t.TSA, &t.Token); err != nil {
+				return Attested{}, fmt.Errorf("timestamps: %w", classify(err))
+			}
+			a.Timestamps = append(a.Timestamps, t)
+		}
+		if err := rows.Err(); err != nil {
+			return Attested{}, fmt.Errorf("timestamps: %w", classify(err))
+		}
+		rows.Close()
+	}
+	if ok, err := hasTable(ctx, q, "checkpoint_cosignatures"); err != nil {
+		return Attested{}, err
+	} else if ok {
+		rows, err := q.QueryContext(ctx, `SELECT signature FROM checkpoint_cosignatures WHERE checkpoint_id = ? ORDER BY id`, checkpointID)
+		if err != nil {
+			return Attested{}, fmt.Errorf("cosignatures: %w", classify(err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return Attested{}, fmt.Errorf("cosignatures: %w", classify(err))
+			}
+			if strings.HasSuffix(line, "\n") && !bytes.Contains(a.Note, []byte(line)) {
+				a.Note = append(a.Note, line...)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return Attested{}, fmt.Errorf("cosignatures: %w", classify(err))
 		}
 	}
-	cos, err := listCosignatures(ctx, q)
-	if err != nil {
-		return err
-	}
-	note := append([]byte(nil), p.Checkpoint...)
-	for _, c := range cos {
-		if c.CheckpointID == checkpointID && strings.HasSuffix(c.Signature, "\n") && !bytes.Contains(note, []byte(c.Signature)) {
-			note = append(note, c.Signature...)
-		}
-	}
-	p.Checkpoint = note
-	return nil
+	return a, nil
 }

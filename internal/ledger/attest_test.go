@@ -39,6 +39,13 @@ func TestAttestTablesAdditive(t *testing.T) {
 		t.Fatalf("snapshot: %v, %v", ts, err)
 	}
 	snap.Close()
+	cps, err := ro.Checkpoints(f.ctx)
+	if err != nil || len(cps) != 1 {
+		t.Fatalf("checkpoints: %v, %v", cps, err)
+	}
+	if att, err := ro.Attested(f.ctx, cps[0]); err != nil || string(att.Note) != string(cps[0].Note) || att.Timestamps != nil {
+		t.Fatalf("attested without the tables: %+v, %v", att, err)
+	}
 	ro.Close()
 	f.reopen()
 	if err := f.l.AddTimestamp(f.ctx, 1, "http://tsa.example/", []byte{1, 2, 3}, ""); err != nil {
@@ -88,6 +95,17 @@ func TestAttestRows(t *testing.T) {
 	}
 	if len(p.Timestamps) != 1 || !strings.HasSuffix(string(p.Checkpoint), line) {
 		t.Fatalf("proof: %d timestamps, note %q", len(p.Timestamps), p.Checkpoint)
+	}
+	// Attested, read once for many proofs, is what Prove attaches.
+	att, err := f.l.Attested(ctx, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(att.Note) != string(p.Checkpoint) || len(att.Timestamps) != 1 || string(att.Timestamps[0].Token) != "token" || att.Timestamps[0].TSA != "http://a/" {
+		t.Fatalf("attested: %+v, proof note %q", att, p.Checkpoint)
+	}
+	if string(att.Note) != string(cp.Note)+line {
+		t.Fatalf("attested note %q, want the checkpoint's and the cosignature line once", att.Note)
 	}
 	// INSERT only.
 	db, _ := sql.Open("sqlite3", "file:"+f.path)

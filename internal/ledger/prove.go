@@ -106,8 +106,10 @@ func (l *Ledger) ProveWith(ctx context.Context, seq uint64, known []hashchain.Ha
 	if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, p.LeafHash, p.Inclusion, cp.Root); err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: the stored leaf hashes do not have checkpoint %d's root", seq, ErrInconsistent, cp.ID)
 	}
-	if err := attachAttestations(ctx, tx, cp.ID, &p); err != nil {
+	att, err := attested(ctx, tx, cp.ID, cp.Note)
+	if err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
 	}
+	att.Attach(&p)
 	return p, nil
 }

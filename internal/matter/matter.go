@@ -110,7 +110,7 @@ func Open(ctx context.Context, opts Options) (*Matter, error) {
 	if !opts.ReadOnly {
 		if _, err := os.Stat(opts.Ledger); err == nil {
 			if !ledger.Writable(opts.Ledger) {
-				return nil, fmt.Errorf("matter: open %s: %w (a read-only file system, or no write permission on it or its folder); verify, log and prove read it as it is", opts.Ledger, ErrNotWritable)
+				return nil, fmt.Errorf("matter: open %s: %w (a read-only file system, or no write permission on it or its folder); verify, log, prove and report --no-record read it as it is", opts.Ledger, ErrNotWritable)
 			}
 			if lk, err = lock(opts.Ledger, opts.Command); err != nil {
 				return nil, err

@@ -1,9 +1,12 @@
 package produce
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -53,11 +56,42 @@ func prepareOut(out string) (*outDir, error) {
 	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("produce: the folder %s does not exist", parent)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".produce-")
+	tmp, err := mkdirTemp(parent, "."+filepath.Base(out)+".produce-")
 	if err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
 	return &outDir{final: out, tmp: tmp, dirs: map[string]*dirHandle{}}, nil
+}
+
+// dirMode and fileMode are the modes of a production's folders — its top
+// folder too — and files, less the umask, as for a report and the
+// evidence store. A production is handed over as it is, to be read by
+// whoever receives it: one mode for the whole tree, and who may read it
+// here is decided by the folder it is written into (or the umask), not by
+// a top folder that alone is private. (os.MkdirTemp made the top folder
+// 0700 while everything in it was 0755 and 0644.)
+const (
+	dirMode  = 0o755
+	fileMode = 0o644
+)
+
+// mkdirTemp is os.MkdirTemp with dirMode: a new folder named prefix and
+// random hex in parent. Until the rename onto the output folder its dot
+// name hides it.
+func mkdirTemp(parent, prefix string) (string, error) {
+	for range 100 {
+		var b [8]byte
+		rand.Read(b[:])
+		name := filepath.Join(parent, prefix+hex.EncodeToString(b[:]))
+		err := os.Mkdir(name, dirMode)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no new temporary folder in %s", parent)
 }
 
 // dir returns the folder rel ("" for the top, "/"-separated), created
@@ -70,7 +104,7 @@ func (o *outDir) dir(rel string) (*dirHandle, error) {
 		return d, nil
 	}
 	name := filepath.Join(o.tmp, filepath.FromSlash(rel))
-	if err := os.MkdirAll(name, 0o755); err != nil {
+	if err := os.MkdirAll(name, dirMode); err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
 	d, err := openDir(name)

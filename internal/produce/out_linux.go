@@ -26,7 +26,7 @@ func openDir(name string) (*dirHandle, error) {
 // create creates base in d (it must not exist) holding data.
 func (d *dirHandle) create(base string, data []byte) error {
 	fd, err := retry(func() (int, error) {
-		return syscall.Openat(d.fd, base, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
+		return syscall.Openat(d.fd, base, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, fileMode)
 	})
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ func openDir(name string) (*dirHandle, error) { return &dirHandle{name: name}, n
 
 // create creates base in d (it must not exist) holding data.
 func (d *dirHandle) create(base string, data []byte) error {
-	f, err := os.OpenFile(filepath.Join(d.name, base), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(filepath.Join(d.name, base), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return err
 	}

@@ -198,9 +198,15 @@ type producer struct {
 	cp     ledger.StoredCheckpoint
 	tree   *hashchain.Tree
 	cpText string // "size root", the custom value
-	cpJSON []byte // the checkpoint note as a JSON string
-	man    production.Manifest
-	msgs   []msgRec // the manifest's messages
+	// att is the checkpoint's note with its witness cosignatures and its
+	// timestamp tokens, read once: every proof carries them, as custody
+	// prove's do, and the checkpoint file is att.Note.
+	att ledger.Attested
+	// proofTail is every proof's JSON from the checkpoint's value on
+	// (proofTail), encoded once.
+	proofTail []byte
+	man       production.Manifest
+	msgs      []msgRec // the manifest's messages
 	// erased are the selected messages not produced (an erasure deleted
 	// their content); erasedIn counts them by conversation.
 	erased   []production.Erased
@@ -259,7 +265,10 @@ func (p *producer) chooseCheckpoint(ctx context.Context, convs []*convEntry) err
 		return fmt.Errorf("produce: %w: the ledger's entries do not have the root checkpoint %d signed; run 'custody verify'", ledger.ErrInconsistent, p.cp.ID)
 	}
 	p.cpText = fmt.Sprintf("%d %s", noted.Size, noted.Root)
-	if p.cpJSON, err = jsonString(string(p.cp.Note)); err != nil {
+	if p.att, err = p.d.Ledger.Attested(ctx, p.cp); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	if p.proofTail, err = proofTail(p.att.Note, p.att.Timestamps); err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
 	p.res.ProofTreeSize = noted.Size
@@ -282,9 +291,10 @@ func (p *producer) proof(w *worker, seq uint64, leafBytes []byte, lh hashchain.H
 	if err != nil {
 		return "", fmt.Errorf("produce: %w", err)
 	}
-	pf := leaf.Proof{Format: leaf.ProofFormat, Index: seq, TreeSize: p.cp.Size, Leaf: leafBytes, LeafHash: lh, Inclusion: path, Checkpoint: p.cp.Note}
+	pf := leaf.Proof{Format: leaf.ProofFormat, Index: seq, TreeSize: p.cp.Size, Leaf: leafBytes, LeafHash: lh, Inclusion: path}
+	p.att.Attach(&pf)
 	name := production.ProofPath(seq)
-	w.proof = appendProof(w.proof[:0], &pf, p.cpJSON)
+	w.proof = appendProof(w.proof[:0], &pf, p.proofTail)
 	return name, p.out.write(name, w.proof, true)
 }
 
@@ -304,7 +314,9 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	if p.datOn() {
 		p.man.Formats = append(p.man.Formats, FormatDAT)
 	}
-	if err := p.out.write(production.CheckpointFile, p.cp.Note, true); err != nil {
+	// The checkpoint file is the note the proofs carry, cosignatures
+	// and all, so that verify --production finds them the same bytes.
+	if err := p.out.write(production.CheckpointFile, p.att.Note, true); err != nil {
 		return err
 	}
 	if err := p.out.write(production.VerifierKeyFile, []byte(p.o.VerifierKey+"\n"), true); err != nil {

@@ -333,6 +333,7 @@ type Attachment struct {
 type Certificate struct {
 	Title          string `json:"title"`
 	Statement      string `json:"statement"`
+	Process        string `json:"process"` // how the records were made; the transport as the runs recorded it (processText)
 	HashAlgorithm  string `json:"hash_algorithm"`
 	LedgerSize     uint64 `json:"ledger_size"`
 	Root           string `json:"merkle_root"`

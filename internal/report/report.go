@@ -220,6 +220,9 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// Proofs against the latest checkpoint.
 	var pr *prover
 	var cp ledger.StoredCheckpoint
+	// att is the checkpoint's tokens and cosignatures, read once: every
+	// proof carries them, as custody prove's do.
+	var att ledger.Attested
 	if o.Proofs != ProofsNone {
 		var ok bool
 		if cp, ok, err = l.LatestCheckpoint(ctx); err != nil {
@@ -228,6 +231,9 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			pr = newProver(lf.leafHashes[:cp.Size])
 			if pr.mth(0, cp.Size) != cp.Root {
 				return nil, fmt.Errorf("report: the ledger's leaf hashes do not lead to checkpoint %d's root: run custody verify", cp.ID)
+			}
+			if att, err = l.Attested(ctx, cp); err != nil {
+				return nil, fmt.Errorf("report: %w", err)
 			}
 			if err := os.MkdirAll(filepath.Join(o.Out, "proofs"), 0o755); err != nil {
 				return nil, err
@@ -247,7 +253,8 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			if err != nil {
 				return "", err
 			}
-			p := leaf.Proof{Format: leaf.ProofFormat, Index: e.Seq, TreeSize: cp.Size, Leaf: e.Leaf, LeafHash: e.LeafHash, Inclusion: path, Checkpoint: cp.Note}
+			p := leaf.Proof{Format: leaf.ProofFormat, Index: e.Seq, TreeSize: cp.Size, Leaf: e.Leaf, LeafHash: e.LeafHash, Inclusion: path}
+			att.Attach(&p)
 			if err := hashchain.VerifyInclusion(p.Index, p.TreeSize, p.LeafHash, p.Inclusion, cp.Root); err != nil {
 				return "", fmt.Errorf("report: proof of seq %d: %w", e.Seq, err)
 			}
@@ -776,7 +783,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 
 	// Section 8.
 	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",
-		LedgerSize: lf.size, Root: in.Root,
+		LedgerSize: lf.size, Root: in.Root, Process: processText(lf.apiHosts),
 		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
 			doc.Matter.Name, len(lf.order), lf.messages)}
 	if s := doc.Summary; s.ErasedMessages > 0 || s.BodiesErased > 0 {

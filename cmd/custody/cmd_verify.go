@@ -125,6 +125,9 @@ every file against the production's manifest (and no file beside them),
 the manifest's hash against the production ledger entry (proved by
 production.proof.json, and found in the ledger when there is one), the
 signed checkpoint, and every message's proof. Each failure names the file.
+A --ledger that does not exist is an error; with none named and none here,
+the output says that no ledger was checked. Another matter's ledger is a
+failure that names the mismatch.
 Without a ledger or --key it uses the production's own custody.pub, and
 says so: that proves only that the production agrees with itself.
 

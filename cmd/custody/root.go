@@ -84,10 +84,14 @@ func versionText() string {
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	Ledger    string
-	LogFormat string
-	LogLevel  string
-	Output    string
+	Ledger string
+	// ledgerNamed: --ledger (or CUSTODY_LEDGER) named the ledger, rather
+	// than the default custody.db: a command that uses a ledger only when
+	// there is one must not skip one the user named that is missing.
+	ledgerNamed bool
+	LogFormat   string
+	LogLevel    string
+	Output      string
 
 	command string // the command line's command path ("custody export"), for the matter lock
 
@@ -115,6 +119,9 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 
 // validate checks the global flags and sets up logging.
 func (g *globalOptions) validate(cmd *cobra.Command) error {
+	if f := cmd.Flag("ledger"); (f != nil && f.Changed) || os.Getenv("CUSTODY_LEDGER") != "" {
+		g.ledgerNamed = true
+	}
 	allowed := []string{"text", "json"}
 	if a, ok := cmd.Annotations[outputsAnnotation]; ok {
 		allowed = strings.Split(a, ",")

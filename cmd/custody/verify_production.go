@@ -19,8 +19,9 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 	}
 	opts := verify.ProductionOptions{}
 	// The matter's ledger, when there is one here: the production entry
-	// must be in it. Opened read-only; without it the check is offline.
-	if _, err := os.Stat(g.Ledger); err == nil {
+	// must be in it. Opened read-only; without it the check is offline
+	// (and the output says so). A ledger the user named must be there.
+	if _, err := os.Stat(g.Ledger); err == nil || g.ledgerNamed {
 		m, err := openMatter(ctx, g, matter.Options{ReadOnly: true, VerifierKey: o.Key})
 		if err != nil {
 			return fmt.Errorf("verify: %w", err)
@@ -59,8 +60,13 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		if rep.Erased > 0 {
 			fmt.Fprintf(w, "erased       %d selected messages left out, an erasure deleted their content (manifest.json lists them)\n", rep.Erased)
 		}
-		if rep.LedgerChecked {
+		switch {
+		case rep.InLedger:
 			fmt.Fprintf(w, "ledger       the production entry is in %s\n", g.Ledger)
+		case rep.LedgerChecked:
+			fmt.Fprintf(w, "ledger       %s does not hold the production entry\n", g.Ledger)
+		case opts.Ledger == nil:
+			fmt.Fprintf(w, "ledger       none checked: there is no ledger at %s, so the production entry was not looked up in its ledger (name it with --ledger)\n", g.Ledger)
 		}
 		for _, f := range rep.Findings {
 			fmt.Fprintf(w, "FAIL  %s\n", f)

@@ -139,6 +139,13 @@ func VerifyCheckpoint(signedNote []byte, verifierKey string) (Checkpoint, error)
 		var invalid *note.InvalidSignatureError
 		switch {
 		case errors.As(err, &unverified):
+			for _, sig := range unverified.Note.UnverifiedSigs {
+				if sig.Name == v.Name() {
+					// Signed under the key's name, by another key.
+					return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: the signature under the name %q does not verify with the given key (it is by key %08x, the given key is %08x)",
+						ErrBadSignature, v.Name(), sig.Hash, v.KeyHash())
+				}
+			}
 			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: no signature by key %q", ErrBadSignature, v.Name())
 		case errors.As(err, &invalid):
 			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: signature by key %q does not match the text", ErrBadSignature, v.Name())

@@ -260,11 +260,15 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 		return nil, fmt.Errorf("ledger: consistency proof: %w", classify(err))
 	}
 	defer rows.Close()
+	var order ascending
 	for rows.Next() {
 		var s int64
 		var lh []byte
 		if err := rows.Scan(&s, &lh); err != nil {
 			return nil, fmt.Errorf("ledger: consistency proof: %w", classify(err))
+		}
+		if err := order.next(s); err != nil {
+			return nil, fmt.Errorf("ledger: consistency proof: %w", err)
 		}
 		if uint64(s) != uint64(len(hashes)) || len(lh) != hashchain.HashSize {
 			return nil, fmt.Errorf("ledger: consistency proof: %w: seq %d: missing entry or damaged row", ErrInconsistent, len(hashes))

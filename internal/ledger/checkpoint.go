@@ -194,9 +194,13 @@ func (t *treeState) extendChecked(ctx context.Context, q querier, size uint64, p
 	prevChain := t.chain
 	var seq int64
 	var leafBytes, lh, chain sql.RawBytes
+	var order ascending
 	for rows.Next() && b.Size() < size {
 		if err := rows.Scan(&seq, &leafBytes, &lh, &chain); err != nil {
 			return classify(err)
+		}
+		if err := order.next(seq); err != nil {
+			return err
 		}
 		n := b.Size()
 		if uint64(seq) != n || len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {

@@ -27,11 +27,15 @@ func (l *Ledger) ConversationMessages(ctx context.Context, convID string, before
 		return fmt.Errorf("ledger: entries: %w", classify(err))
 	}
 	defer rows.Close()
+	var order ascending
 	for rows.Next() {
 		var seq int64
 		var lb []byte
 		if err := rows.Scan(&seq, &lb); err != nil {
 			return fmt.Errorf("ledger: entries: %w", classify(err))
+		}
+		if err := order.next(seq); err != nil {
+			return fmt.Errorf("ledger: entries: %w", err)
 		}
 		e, err := leaf.DecodeLeaf(lb)
 		if err != nil {

@@ -65,11 +65,15 @@ func (l *Ledger) ProveWith(ctx context.Context, seq uint64, known []hashchain.Ha
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
 	}
 	defer rows.Close()
+	var order ascending
 	for rows.Next() {
 		var s int64
 		var lh []byte
 		if err := rows.Scan(&s, &lh); err != nil {
 			return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
+		}
+		if err := order.next(s); err != nil {
+			return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
 		}
 		if uint64(s) != uint64(len(hashes)) || len(lh) != hashchain.HashSize {
 			return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: seq %d: missing entry or damaged row", seq, ErrInconsistent, len(hashes))

@@ -38,8 +38,9 @@ func queryEntries(ctx context.Context, q querier, mi *messageIndex, f Filter) it
 			return
 		}
 		defer rows.Close()
+		var order ascending
 		for rows.Next() {
-			e, err := scanEntry(rows)
+			e, err := scanEntry(rows, &order)
 			if err != nil {
 				yield(leaf.Entry{}, err)
 				return
@@ -87,12 +88,18 @@ func entriesSQL(f Filter, mi *messageIndex) (string, []any) {
 	return query, args
 }
 
-// scanEntry reads one (seq, leaf, leaf_hash, chain) row.
-func scanEntry(rows *sql.Rows) (leaf.Entry, error) {
+// scanEntry reads one (seq, leaf, leaf_hash, chain) row of a query
+// ordered by seq, whose rows so far order has seen (nil: a single row).
+func scanEntry(rows *sql.Rows, order *ascending) (leaf.Entry, error) {
 	var seq int64
 	var lb, lh, chain []byte
 	if err := rows.Scan(&seq, &lb, &lh, &chain); err != nil {
 		return leaf.Entry{}, fmt.Errorf("ledger: entries: %w", classify(err))
+	}
+	if order != nil {
+		if err := order.next(seq); err != nil {
+			return leaf.Entry{}, fmt.Errorf("ledger: entries: %w", err)
+		}
 	}
 	e, err := leaf.DecodeLeaf(lb)
 	if err != nil {
@@ -138,7 +145,7 @@ func (l *Ledger) Entry(ctx context.Context, seq uint64) (leaf.Entry, error) {
 // captures the export lacks.
 func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(leaf.Entry) error) error {
 	return rowsAt(ctx, l.rdb, `seq, leaf, leaf_hash, chain`, seqs, func(rows *sql.Rows) (uint64, leaf.Entry, error) {
-		e, err := scanEntry(rows)
+		e, err := scanEntry(rows, nil) // rowsAtOnce checks the order
 		return e.Seq, e, err
 	}, fn)
 }
@@ -197,10 +204,14 @@ func rowsAtOnce[T any](ctx context.Context, db *sql.DB, q string, args []any, se
 	}
 	defer rows.Close()
 	i := 0
+	var order ascending
 	for rows.Next() {
 		seq, v, err := scan(rows)
 		if err != nil {
 			return i, err
+		}
+		if err := order.next(int64(seq)); err != nil {
+			return i, fmt.Errorf("ledger: entries: %w", err)
 		}
 		if i >= len(seqs) || seq != seqs[i] {
 			return i, nil
@@ -319,7 +330,7 @@ func latestOf(ctx context.Context, q querier, kind, id, where string, args ...an
 		}
 		return leaf.Entry{}, false, nil
 	}
-	e, err := scanEntry(rows)
+	e, err := scanEntry(rows, nil)
 	if err != nil {
 		return leaf.Entry{}, false, err
 	}
@@ -337,8 +348,9 @@ func (l *Ledger) Controls(ctx context.Context) ([]leaf.Entry, error) {
 	}
 	defer rows.Close()
 	var out []leaf.Entry
+	var order ascending
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		e, err := scanEntry(rows, &order)
 		if err != nil {
 			return nil, err
 		}

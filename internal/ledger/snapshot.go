@@ -56,7 +56,11 @@ func (s *Snapshot) Checkpoints(ctx context.Context) ([]StoredCheckpoint, error) 
 	return cps, nil
 }
 
-// Entries yields every stored entry row in seq order, as stored.
+// Entries yields every stored entry row in seq order, as stored. A row
+// whose seq is not larger than the one before it cannot come from a sound
+// file (seq is the rowid, read in order): SQLite hands such rows back,
+// zero-filled, from a file cut short inside a page. Iteration stops there
+// with an ErrCorrupt error.
 func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 	return func(yield func(RawEntry, error) bool) {
 		rows, err := s.tx.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`)
@@ -68,10 +72,15 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 		var (
 			seq                   int64
 			leaf, lhRaw, chainRaw sql.RawBytes
+			order                 ascending
 		)
 		for rows.Next() {
 			if err := rows.Scan(&seq, &leaf, &lhRaw, &chainRaw); err != nil {
 				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", classify(err)))
+				return
+			}
+			if err := order.next(seq); err != nil {
+				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", err))
 				return
 			}
 			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw}, nil) {
@@ -82,4 +91,25 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 			yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", classify(err)))
 		}
 	}
+}
+
+// ascending checks that the rows of a query ordered by seq come in
+// strictly increasing seq order. seq is the entries table's rowid, so a
+// sound file cannot break that order; a file cut short (or overwritten)
+// inside a page can: SQLite reads the missing bytes as zeros, and hands
+// back rows whose seq is 0 and whose columns are NULL. Such a row is
+// damage, never the entry it would name.
+type ascending struct {
+	prev  int64
+	begun bool
+}
+
+// next takes the seq of the next row; an ErrCorrupt error if it is not
+// larger than the one before it.
+func (a *ascending) next(seq int64) error {
+	if a.begun && seq <= a.prev {
+		return fmt.Errorf("%w: after seq %d a row reads as seq %d (rows out of order: the file is cut short or overwritten)", ErrCorrupt, a.prev, seq)
+	}
+	a.prev, a.begun = seq, true
+	return nil
 }

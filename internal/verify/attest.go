@@ -52,6 +52,16 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 	for _, c := range stored {
 		byID[c.ID] = c
 	}
+	cos, err := snap.Cosignatures(ctx)
+	if err != nil {
+		return err
+	}
+	var orphans orphanAttestations
+	for _, c := range cos {
+		if _, ok := byID[c.CheckpointID]; !ok {
+			orphans.add(c.CheckpointID, false)
+		}
+	}
 	times := map[int64]*CheckpointTime{}
 	gaps := map[int64]map[string]string{} // checkpoint → tsa → last error
 	good := map[int64]map[string]bool{}   // checkpoint → tsa → a token verified
@@ -60,8 +70,7 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 		c, ok := byID[t.CheckpointID]
 		name := fmt.Sprintf("stored #%d", t.CheckpointID)
 		if !ok {
-			v.add(Finding{Check: CheckTimestamp, Checkpoint: name, pos: 1 << 61,
-				Message: fmt.Sprintf("a timestamp from %s names checkpoint #%d, which is not stored", t.TSA, t.CheckpointID)})
+			orphans.add(t.CheckpointID, true)
 			continue
 		}
 		if t.Token == nil {
@@ -113,16 +122,90 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 		rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestamp, Warning: true,
 			Message: fmt.Sprintf("%d timestamp tokens were checked for imprint and signature only: give --tsa-roots to check their certificates", unchained)})
 	}
+	if f, ok := orphans.finding(); ok {
+		v.add(f)
+	}
 	if len(opts.Witnesses) == 0 {
 		return nil
 	}
-	return checkWitnesses(ctx, snap, stored, opts, rep, v)
+	return checkWitnesses(stored, cos, opts, rep, v)
+}
+
+// orphanAttestations gathers the timestamp and cosignature rows that
+// name a checkpoint that is not stored: what deleting checkpoint rows
+// leaves behind (the tables are INSERT-only, and custody only attests a
+// checkpoint it stored).
+type orphanAttestations struct {
+	ids                      map[int64]bool
+	timestamps, cosignatures int
+}
+
+func (o *orphanAttestations) add(id int64, timestamp bool) {
+	if o.ids == nil {
+		o.ids = map[int64]bool{}
+	}
+	o.ids[id] = true
+	if timestamp {
+		o.timestamps++
+	} else {
+		o.cosignatures++
+	}
+}
+
+// finding is the one finding of the orphaned attestations, if any: named
+// after the first checkpoint they name, the other checkpoints counted on
+// it (one break, one finding). It sits after truncation, which deleting
+// entries with the checkpoints also is, and is the break to report first.
+func (o *orphanAttestations) finding() (Finding, bool) {
+	if len(o.ids) == 0 {
+		return Finding{}, false
+	}
+	ids := make([]int64, 0, len(o.ids))
+	for id := range o.ids {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var what []string
+	if n := o.timestamps; n > 0 {
+		what = append(what, fmt.Sprintf("%d %s", n, plural(n, "timestamp", "timestamps")))
+	}
+	if n := o.cosignatures; n > 0 {
+		what = append(what, fmt.Sprintf("%d %s", n, plural(n, "witness cosignature", "witness cosignatures")))
+	}
+	check := CheckTimestamp
+	if o.timestamps == 0 {
+		check = CheckWitness
+	}
+	return Finding{Check: check, Checkpoint: fmt.Sprintf("stored #%d", ids[0]), pos: 1<<62 + 1,
+		ConsequentCheckpoints: len(ids) - 1,
+		Message: fmt.Sprintf("%s %s %s, which %s not stored (checkpoint rows deleted)",
+			strings.Join(what, " and "), plural(o.timestamps+o.cosignatures, "names", "name"), checkpointList(ids), plural(len(ids), "is", "are"))}, true
+}
+
+// checkpointList names checkpoint ids (ascending), runs as ranges:
+// "checkpoint #3", "checkpoints #3, #4", "checkpoints #2, #5 to #7".
+func checkpointList(ids []int64) string {
+	var parts []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if j-i < 2 {
+			j = i
+			parts = append(parts, fmt.Sprintf("#%d", ids[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("#%d to #%d", ids[i], ids[j]))
+		}
+		i = j + 1
+	}
+	return plural(len(ids), "checkpoint ", "checkpoints ") + strings.Join(parts, ", ")
 }
 
 // checkWitnesses requires WitnessThreshold of the given witnesses to have
 // cosigned the latest stored checkpoint, and every cosignature by a
 // given witness, on any checkpoint, to verify.
-func checkWitnesses(ctx context.Context, snap *ledger.Snapshot, stored []ledger.StoredCheckpoint, opts Options, rep *Report, v *collector) error {
+func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, opts Options, rep *Report, v *collector) error {
 	var verifiers []note.Verifier
 	for _, k := range opts.Witnesses {
 		wv, err := fnote.NewVerifierForCosignatureV1(k)
@@ -134,10 +217,6 @@ func checkWitnesses(ctx context.Context, snap *ledger.Snapshot, stored []ledger.
 	threshold := opts.WitnessThreshold
 	if threshold <= 0 {
 		threshold = len(verifiers)
-	}
-	cos, err := snap.Cosignatures(ctx)
-	if err != nil {
-		return err
 	}
 	lines := map[int64][]string{}
 	for _, c := range cos {

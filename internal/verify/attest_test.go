@@ -207,6 +207,45 @@ func TestAttestations(t *testing.T) {
 			t.Fatalf("an edited tlog-proof passes:\n%s", out)
 		}
 	})
+	t.Run("last checkpoints deleted", func(t *testing.T) {
+		// Their timestamps and cosignatures stay behind: one finding
+		// names them, the other checkpoints are counted on it.
+		a := newAttestFixture(t)
+		for range 2 {
+			a.appendN(2)
+			a.stamp(a.checkpoint(), true)
+		}
+		a.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints WHERE id > 2`)
+		a.reopen()
+		rep := agree(t, a, "checkpoint stored #3: timestamp")
+		if len(rep.Findings) != 1 {
+			t.Fatalf("findings %v, want one", rep.Findings)
+		}
+		f := rep.First()
+		if f.ConsequentCheckpoints != 1 || !strings.Contains(f.Message, "2 timestamps and 2 witness cosignatures") || !strings.Contains(f.Message, "not stored") {
+			t.Errorf("finding %v", f)
+		}
+	})
+	t.Run("entries and checkpoints deleted", func(t *testing.T) {
+		// Truncation is the break; the attestations left behind by the
+		// deleted checkpoints come after it.
+		a := newAttestFixture(t)
+		for range 3 {
+			a.appendN(2)
+			a.stamp(a.checkpoint(), true)
+		}
+		kept := a.cps[len(a.cps)-1]
+		a.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DROP TRIGGER entries_append_only_delete`,
+			`DELETE FROM entries WHERE seq >= 7`, `DELETE FROM checkpoints WHERE size > 7`)
+		a.reopen()
+		opts := a.opts()
+		opts.External = []verify.ExternalCheckpoint{{Name: "counsel.checkpoint", Note: kept.Note}}
+		rep := a.verify(opts)
+		if len(rep.Findings) != 2 || rep.Findings[0].Check != verify.CheckTruncated || rep.Findings[1].Check != verify.CheckTimestamp ||
+			rep.Findings[1].ConsequentCheckpoints != 2 {
+			t.Fatalf("findings %v, want truncated, then one timestamp finding", rep.Findings)
+		}
+	})
 	t.Run("forged cosignature", func(t *testing.T) {
 		a := newAttestFixture(t)
 		cs, _ := a.l.Cosignatures(a.ctx)

@@ -41,17 +41,20 @@ func (f ProductionFinding) String() string { return f.File + ": " + f.Check + ":
 
 // ProductionReport is what verify --production found.
 type ProductionReport struct {
-	Dir           string              `json:"dir"`
-	OK            bool                `json:"ok"`
-	Origin        string              `json:"origin"`
-	ProductionSeq uint64              `json:"production_seq"`
-	Files         int                 `json:"files"`
-	Messages      int                 `json:"messages"`
-	Conversations int                 `json:"conversations"`
-	Proofs        int                 `json:"proofs_checked"`
-	LedgerChecked bool                `json:"ledger_checked"`
-	Findings      []ProductionFinding `json:"findings"`
-	Omitted       int                 `json:"omitted,omitempty"`
+	Dir           string `json:"dir"`
+	OK            bool   `json:"ok"`
+	Origin        string `json:"origin"`
+	ProductionSeq uint64 `json:"production_seq"`
+	Files         int    `json:"files"`
+	Messages      int    `json:"messages"`
+	Conversations int    `json:"conversations"`
+	Proofs        int    `json:"proofs_checked"`
+	LedgerChecked bool   `json:"ledger_checked"`
+	// InLedger says the ledger given holds the production entry, with
+	// the leaf hash its proof proves (false: not checked, or it does not).
+	InLedger bool                `json:"in_ledger"`
+	Findings []ProductionFinding `json:"findings"`
+	Omitted  int                 `json:"omitted,omitempty"`
 	// Erased is how many selected messages the manifest lists as left
 	// out because an erasure deleted their content.
 	Erased int `json:"erased,omitempty"`
@@ -107,6 +110,9 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 	man, err := production.ParseManifest(manData)
 	if err != nil {
 		rep.fail(ProdCheckManifest, production.ManifestFile, "%v", err)
+	}
+	if rep.otherLedger(o) {
+		o.Ledger = nil
 	}
 	rep.checkEntry(ctx, root, hex.EncodeToString(manSum[:]), o)
 	if man == nil {
@@ -251,7 +257,25 @@ func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum
 		r.fail(ProdCheckProduction, production.ProofFile, "the ledger has no entry %d: %v", e.Seq, err)
 	case le.LeafHash != e.LeafHash:
 		r.fail(ProdCheckProduction, production.ProofFile, "the ledger's entry %d has leaf hash %s, the proof %s", e.Seq, le.LeafHash, e.LeafHash)
+	default:
+		r.InLedger = true
 	}
+}
+
+// otherLedger reports, as a finding, a ledger given that is another
+// matter's: its origin is not the one the production's key is named for
+// (the proofs verified under that key, so they are of that origin). Its
+// entries are then not compared: no seq of one ledger means anything in
+// another.
+func (r *ProductionReport) otherLedger(o ProductionOptions) bool {
+	origin, _, _ := strings.Cut(o.VerifierKey, "+")
+	if o.Ledger == nil || o.Ledger.Origin() == origin {
+		return false
+	}
+	r.LedgerChecked = true
+	r.fail(ProdCheckProduction, production.ProofFile, "the ledger %s is of %q, the production of %q: another matter's ledger, which cannot hold the production entry (give the production's own matter's ledger with --ledger)",
+		o.Ledger.Path(), o.Ledger.Origin(), origin)
+	return true
 }
 
 // proofProblem checks one entry's proof file against the checkpoint and

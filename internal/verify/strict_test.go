@@ -426,3 +426,41 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		agree(t, f, f.l.VerifierKey(), cp.Note)
 	})
 }
+
+// TestVerifyFileCutShort: a ledger file cut short inside its last page
+// reads back (SQLite zero-fills the missing bytes) as rows whose seq goes
+// back to 0. That is damage at the first entry that could not be read,
+// never a finding about entry 0, which is intact.
+func TestVerifyFileCutShort(t *testing.T) {
+	for _, cut := range []int64{4096, 5000, 8192, 10000, 12288, 16000} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			f := newFixture(t)
+			f.appendN(400)
+			f.checkpoint()
+			f.l.Close()
+			f.l = nil
+			st, err := os.Stat(f.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(f.path, st.Size()-cut); err != nil {
+				t.Fatal(err)
+			}
+			f.reopen()
+			rep := f.verify(verify.Options{})
+			if rep.OK {
+				t.Fatalf("a file cut short verifies OK")
+			}
+			for _, fd := range rep.Findings {
+				if fd.Seq != nil && *fd.Seq == 0 {
+					t.Errorf("a finding names the intact entry 0: %v", fd)
+				}
+			}
+			first := rep.First()
+			if first.Check != verify.CheckDamaged || first.Seq == nil || *first.Seq != rep.Entries {
+				t.Errorf("first finding %v (read %d entries), want damaged at the first entry not read", first, rep.Entries)
+			}
+			t.Log(rep.Findings)
+		})
+	}
+}

@@ -313,7 +313,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			Message: fmt.Sprintf("the verifier key is named %q, but this ledger's origin is %q: the ledger was rebuilt under another identity, or the key is another ledger's (%v)", name, l.Origin(), ledger.ErrWrongKey)})
 	}
 
-	claims := v.checkpointClaims(stored, opts, l.Origin())
+	claims, keyFailures := v.checkpointClaims(stored, opts, l.Origin())
 	var signedSize uint64 // the largest size any validly signed checkpoint claims
 	for _, c := range claims {
 		signedSize = max(signedSize, c.size)
@@ -476,8 +476,11 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		}
 	}
 	// Coverage is about what was signed; whether the signed roots still
-	// hold is reported above as findings.
+	// hold is reported above as findings. A checkpoint that fails the key
+	// check is a finding too: the entries it was to cover are not "not
+	// covered yet", and signing another checkpoint is no remedy.
 	switch {
+	case keyFailures > 0:
 	case len(stored) == 0 && len(opts.External) == 0 && n > 0:
 		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
 			Message: "no signed checkpoint: only the hash chain vouches for the entries (run custody checkpoint)"})
@@ -492,8 +495,8 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 // checkpointClaims checks the stored checkpoints' ids, each stored and
 // external checkpoint's signature (and a stored one's columns against
 // its note) and returns the roots the valid ones claim, smallest size
-// first.
-func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Options, origin string) []claim {
+// first, and how many stored checkpoints failed the signature check.
+func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Options, origin string) (_ []claim, keyFailures int) {
 	var claims []claim
 	var wantID int64 = 1
 	var prevSize uint64
@@ -516,6 +519,7 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 		prevSize = max(prevSize, c.Size)
 		cp, err := hashchain.VerifyCheckpoint(c.Note, opts.VerifierKey)
 		if err != nil {
+			keyFailures++
 			v.add(Finding{Check: CheckCheckpointSig, Checkpoint: name, pos: pos,
 				Message: fmt.Sprintf("signature does not verify with the verifier key (re-signed with another key, or its text altered): %v", err)})
 			continue
@@ -539,7 +543,7 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 		claims = append(claims, claim{name: x.Name, size: cp.Size, root: cp.Root})
 	}
 	sort.SliceStable(claims, func(i, j int) bool { return claims[i].size < claims[j].size })
-	return claims
+	return claims, keyFailures
 }
 
 // collector gathers findings. Structural checks are reported once each,

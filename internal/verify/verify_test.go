@@ -188,6 +188,27 @@ func TestVerifyResignedWithAnotherKey(t *testing.T) {
 		t.Fatalf("findings: %+v", rep.Findings)
 	}
 	t.Log(rep.First())
+	// A signature under the key's name exists: it is by another key, not
+	// missing. And the entries it was to cover are not "not covered yet":
+	// no advice to run custody checkpoint over a checkpoint that fails.
+	noAdvice := func(what string, rep verify.Report) {
+		t.Helper()
+		if !strings.Contains(rep.First().Message, "does not verify with the given key") || strings.Contains(rep.First().Message, "no signature by key") {
+			t.Errorf("%s: %v", what, rep.First())
+		}
+		for _, w := range rep.Warnings {
+			if w.Check == verify.CheckCoverage {
+				t.Errorf("%s: coverage advice beside a key failure: %v", what, w)
+			}
+		}
+	}
+	noAdvice("one checkpoint re-signed", rep)
+	_, sameNameVerifier, _ := hashchain.GenerateKey(f.l.Origin())
+	rep = f.verify(verify.Options{VerifierKey: sameNameVerifier})
+	if rep.OK || rep.First().Check != verify.CheckCheckpointSig {
+		t.Fatalf("verify with a key of the same name: %+v", rep.Findings)
+	}
+	noAdvice("a key of the same name", rep)
 
 	// Verifying with another ledger's key is a finding (exit 3), not an
 	// error: the identity, with every stored signature failing because
@@ -197,6 +218,9 @@ func TestVerifyResignedWithAnotherKey(t *testing.T) {
 	if err != nil || rep.OK || len(rep.Findings) != 1 || rep.First().Check != verify.CheckIdentity ||
 		rep.First().ConsequentCheckpoints != 2 || !strings.Contains(rep.First().String(), "and 2 checkpoints after it fail because of it") {
 		t.Errorf("verify with another ledger's key: %v %+v", err, rep.Findings)
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("verify with another ledger's key: warnings %v", rep.Warnings)
 	}
 	if _, err := verify.Ledger(f.ctx, f.l, verify.Options{}); !errors.Is(err, ledger.ErrNoVerifierKey) {
 		t.Errorf("verify without a key: %v, want ledger.ErrNoVerifierKey", err)

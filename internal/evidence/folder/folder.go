@@ -328,10 +328,15 @@ func (l *limitedFile) Read(p []byte) (int, error) {
 }
 
 // openLimited opens name if it is a regular file within the size limit,
-// and returns its size.
+// and returns its size. A symbolic link is not followed: it is refused
+// as not a regular file.
 func (f *folder) openLimited(name string) (*os.File, int64, error) {
 	fh, err := os.OpenFile(name, openFlags, 0)
 	if err != nil {
+		return nil, 0, linkRefused(name, err)
+	}
+	if err := refuseLink(name); err != nil {
+		fh.Close()
 		return nil, 0, err
 	}
 	fi, err := fh.Stat()
@@ -348,6 +353,17 @@ func (f *folder) openLimited(name string) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("%w: %d bytes, limit %d", evidence.ErrTooLarge, fi.Size(), f.maxSize)
 	}
 	return fh, fi.Size(), nil
+}
+
+// linkRefused returns the error of opening name, err, as evidence.ErrCorrupt
+// when name is a symbolic link (opened with O_NOFOLLOW, the open fails
+// with an error that depends on the system: ELOOP, EMLINK, EFTYPE); err
+// otherwise.
+func linkRefused(name string, err error) error {
+	if fi, lerr := os.Lstat(name); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%w: not a regular file (a symbolic link)", evidence.ErrCorrupt)
+	}
+	return err
 }
 
 func (f *folder) readLimited(name string) ([]byte, error) {

@@ -33,7 +33,7 @@ func (f *folder) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([
 func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, error) {
 	fd, err := f.openObject(sum, key)
 	if err != nil {
-		return nil, err
+		return nil, linkRefused(f.path(key), err)
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t

@@ -113,21 +113,8 @@ func wantReads(tb testing.TB, f *DiffFixture) map[string]bool {
 	tb.Helper()
 	ctx := context.Background()
 	absent := map[string]bool{}
-	l, err := ledger.Open(ctx, f.Ledger, ledger.Options{ReadOnly: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	store, err := backends.Open(ctx, f.Evidence, evidence.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer store.Close()
-	src, err := exportfile.NewDirSource(f.Export)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer src.Close()
+	l, store, src, closeAll := openFixture(tb, f, ledger.Options{ReadOnly: true})
+	defer closeAll()
 	if _, err := reconcile.Compare(ctx, l, src, reconcile.DiffOptions{Evidence: store, Emit: func(fd diff.Finding) error {
 		if fd.Kind == finding.ConversationAbsent {
 			absent[fd.ConversationID] = true
@@ -171,26 +158,34 @@ func TestPrepareDiffRefusesNonEmptyDir(t *testing.T) {
 	}
 }
 
+// openFixture opens f's ledger with o, its evidence store and its
+// export; closeAll closes the three (a benchmark opens them per round).
+func openFixture(tb testing.TB, f *DiffFixture, o ledger.Options) (l *ledger.Ledger, store evidence.Store, src *exportfile.DirSource, closeAll func()) {
+	tb.Helper()
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, f.Ledger, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if store, err = backends.Open(ctx, f.Evidence, evidence.Options{}); err != nil {
+		l.Close()
+		tb.Fatal(err)
+	}
+	if src, err = exportfile.NewDirSource(f.Export); err != nil {
+		store.Close()
+		l.Close()
+		tb.Fatal(err)
+	}
+	return l, store, src, func() { src.Close(); store.Close(); l.Close() }
+}
+
 // diffFixture runs reconcile.Diff over the fixture as cmd_diff does, the
 // findings written as JSON Lines to nowhere.
 func diffFixture(tb testing.TB, f *DiffFixture) diff.Summary {
 	tb.Helper()
 	ctx := context.Background()
-	l, err := ledger.Open(ctx, f.Ledger, ledger.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	store, err := backends.Open(ctx, f.Evidence, evidence.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer store.Close()
-	src, err := exportfile.NewDirSource(f.Export)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer src.Close()
+	l, store, src, closeAll := openFixture(tb, f, ledger.Options{})
+	defer closeAll()
 	w, err := diff.NewWriter(diff.OutputJSONL, io.Discard)
 	if err != nil {
 		tb.Fatal(err)

@@ -11,12 +11,15 @@ import (
 	"os"
 	"os/user"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zoneinfo
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
@@ -85,6 +88,9 @@ The checkpoint is signed with the key beside the ledger, or --key.
 --no-record opens the matter read-only and records nothing, for a copy
 that cannot be written.
 
+A --conversation the ledger does not name is refused (exit 1, as produce
+refuses it) before anything is written or recorded.
+
 Past 2,000 conversations the transcripts go to pages of 500 beside an
 index. Proof files (proofs/SEQ.proof.json) are written for the messages
 --proofs names; the others show the 'custody prove' command.
@@ -96,7 +102,7 @@ Examples:
   custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
   custody report --no-record --out /tmp/review
 ` + exitStatus("0    the report was written and recorded",
-			"1    it could not be written (a folder that cannot be made, an unreadable ledger or evidence)",
+			"1    it could not be written (a --conversation the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
 			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff, --key with --no-record)",
 			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what",
 			exit130),
@@ -134,6 +140,9 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer m.Close()
+	if err := knownConversations(ctx, m.Ledger, o.Conversations); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
 	store, err := evidenceStore(ctx, m)
 	if err != nil {
 		return fmt.Errorf("report: evidence: %w", err)
@@ -214,4 +223,27 @@ func toolInfo() report.Tool {
 		}
 	}
 	return t
+}
+
+// knownConversations checks that the ledger names every conversation id
+// in ids: a --conversation it does not name would make an empty report
+// (produce refuses the same, exit 1).
+func knownConversations(ctx context.Context, l *ledger.Ledger, ids []string) error {
+	var unknown []string
+	for _, id := range ids {
+		found := false
+		for _, err := range l.Entries(ctx, ledger.Filter{ConversationID: id, Limit: 1}) {
+			if err != nil {
+				return err
+			}
+			found = true
+		}
+		if !found && !slices.Contains(unknown, id) {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("conversation not in the ledger: %s", strings.Join(unknown, ", "))
+	}
+	return nil
 }

@@ -69,7 +69,9 @@ than 1 MiB (the file is read no further) are findings too (docs/diff.md).
 The diff itself enters the chain of custody: its findings and the SHA-256
 of every export file read are stored as evidence — in the matter's own
 store, never another — and a "diff" ledger entry records their hashes. Its
-run id is printed; 'custody refetch --diff ID' acts on it. With
+run id is printed ('custody refetch --diff ID' acts on it): after the text
+summary, as run_id and seq in --output json, and on stderr (the "diff
+recorded" line) with --output jsonl or csv, whose stdout is findings only. With
 --no-record the matter is opened read-only and nothing is written: no
 evidence, no entry, no checkpoint (a copy on read-only media works).
 
@@ -199,6 +201,9 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		return err
 	}
 	if w != nil {
+		if rw, ok := w.(diff.RecordWriter); ok {
+			rw.SetRecord(res.RunID, res.Seq)
+		}
 		if err := w.Close(res.Summary); err != nil {
 			return err
 		}

@@ -130,8 +130,8 @@ func (c *capture) Close() { c.m.Close() }
 // open checks the flags, builds the client and opens the matter: its
 // ledger, evidence store and signer key.
 func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, error) {
-	if o.Concurrency < 1 || o.Concurrency > 64 {
-		return nil, usageError("--concurrency must be between 1 and 64")
+	if err := checkConcurrency(o.Concurrency); err != nil {
+		return nil, err
 	}
 	client, err := o.api.client(g)
 	if err != nil {

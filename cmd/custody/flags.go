@@ -188,3 +188,15 @@ func matterError(err error) error {
 	}
 	return err
 }
+
+// maxConcurrency is the most --concurrency allows, on every command that
+// takes it (export, refetch, diff).
+const maxConcurrency = 64
+
+// checkConcurrency is --concurrency's one rule: 1 to maxConcurrency.
+func checkConcurrency(n int) error {
+	if n < 1 || n > maxConcurrency {
+		return usageError("--concurrency must be between 1 and %d", maxConcurrency)
+	}
+	return nil
+}

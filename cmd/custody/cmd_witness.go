@@ -178,9 +178,10 @@ lines (200), or 400 (malformed, old size larger than the checkpoint),
 size — or the same size with another root: a fork) or 422 (the
 consistency proof fails). Its state is persisted before it answers.
 
-Once it listens it prints one JSON line on stdout:
+Once it listens it prints one JSON line on stdout, its URL and the name
+of its key:
 
-  {"url":…,"witness_key":…}
+  {"url":…,"witness":…}
 
 then serves until interrupted (Ctrl-C or SIGTERM: exit 0).
 

@@ -25,12 +25,18 @@ import (
 //	witness-start NAME KEY LOGKEY STATE
 //	                          serve a witness with signer key file KEY for the
 //	                          ledger key file LOGKEY: $WITNESS_NAME is its URL
+//	witness-stop NAME         stop it: its URL refuses connections
 //	openssl-ts-verify LEDGER ROW ROOT
 //	                          check stored token ROW with openssl ts -verify
 //	                          -digest <SHA-256 of its checkpoint's note> -CAfile ROOT
 func attestScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	var mu sync.Mutex
 	tsas := map[*testscript.TestScript]*tsasim.Server{}
+	type witnessKey struct {
+		ts   *testscript.TestScript
+		name string
+	}
+	witnesses := map[witnessKey]*httptest.Server{}
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"tsa-start": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 0 {
@@ -81,8 +87,29 @@ func attestScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, arg
 			w, err := witness.New(strings.TrimSpace(string(skey)), []string{strings.TrimSpace(string(lkey))}, ts.MkAbs(args[3]))
 			ts.Check(err)
 			srv := httptest.NewServer(witness.Handler(w))
-			ts.Defer(srv.Close)
+			k := witnessKey{ts, args[0]}
+			mu.Lock()
+			witnesses[k] = srv
+			mu.Unlock()
+			ts.Defer(func() {
+				srv.Close()
+				mu.Lock()
+				delete(witnesses, k)
+				mu.Unlock()
+			})
 			ts.Setenv("WITNESS_"+args[0], srv.URL)
+		},
+		"witness-stop": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 1 {
+				ts.Fatalf("usage: witness-stop NAME")
+			}
+			mu.Lock()
+			srv := witnesses[witnessKey{ts, args[0]}]
+			mu.Unlock()
+			if srv == nil {
+				ts.Fatalf("witness-stop: no witness %s", args[0])
+			}
+			srv.Close()
 		},
 		"openssl-ts-verify": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) != 3 {

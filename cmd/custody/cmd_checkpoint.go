@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,8 +73,9 @@ new checkpoint — and the latest when nothing new is signed — is sent to
 each witness (the C2SP tlog-witness add-checkpoint API, 'custody witness
 serve') with a consistency proof from the last checkpoint the witness
 saw; its cosignature is kept beside the checkpoint and printed after the
-note. A witness that refuses is warned about (exit 1 here); the
-checkpoint stands.
+note. When nothing new is signed, a witness whose cosignature of the
+latest checkpoint is already stored is not asked again. A witness that
+refuses is warned about (exit 1 here); the checkpoint stands.
 
 Examples:
   custody checkpoint
@@ -83,8 +85,9 @@ Examples:
   custody checkpoint --witness http://counsel.example:7380
 ` + exitStatus(exit0,
 			`1    error (bad input, I/O; the message says which); a witness refused
-       (the checkpoint was signed and stored); with --timestamp-missing,
-       a token is still missing`, exit2,
+       (the checkpoint was signed and stored, or with no new entries the
+       latest one stands: the message says which); with
+       --timestamp-missing, a token is still missing`, exit2,
 			"3    the ledger contradicts itself or is damaged: nothing was signed"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckpoint(cmd.Context(), o, g) },
@@ -139,6 +142,10 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			return fmt.Errorf("checkpoint: %s already exists; refusing to overwrite it", o.Out)
 		}
 	}
+	prev, hadPrev, err := m.Ledger.LatestCheckpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	cp, err := m.Ledger.Checkpoint(ctx, key)
 	if err != nil {
 		if errors.Is(err, ledger.ErrInconsistent) {
@@ -154,16 +161,22 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
+	signedNew := !hadPrev || cp.ID != prev.ID
 	cosigns := m.LastCosignatures()
-	if cosigns == nil {
+	if !signedNew {
 		// Nothing new was signed: the latest checkpoint still goes to
-		// the witnesses (one just added, or one that refused before).
+		// the witnesses that have not cosigned it (one just added, or
+		// one that refused before).
 		cosigns = m.Cosign(ctx, cp, nil)
 	}
 	var werrs []error
 	for _, c := range cosigns {
 		if c.Err != nil {
-			werrs = append(werrs, fmt.Errorf("witness %s: %w", c.Witness, c.Err))
+			werr := c.Err
+			if !strings.HasPrefix(werr.Error(), "witness "+c.Witness+": ") {
+				werr = fmt.Errorf("witness %s: %w", c.Witness, werr)
+			}
+			werrs = append(werrs, werr)
 		}
 	}
 	werr := errors.Join(werrs...)
@@ -195,7 +208,10 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 	} else if _, err = g.stdout.Write(cp.Note); err != nil {
 		return err
 	}
-	if werr != nil {
+	switch {
+	case werr != nil && !signedNew:
+		return fmt.Errorf("checkpoint: no new entries: checkpoint #%d is the latest; %w", cp.ID, werr)
+	case werr != nil:
 		return fmt.Errorf("checkpoint: signed and stored checkpoint #%d, but %w", cp.ID, werr)
 	}
 	return nil
@@ -236,6 +252,9 @@ func cosignsJSON(rs []matter.CosignResult) []map[string]any {
 	out := []map[string]any{}
 	for _, r := range rs {
 		j := map[string]any{"checkpoint_id": r.CheckpointID, "witness": r.Witness, "ok": r.Err == nil}
+		if r.AlreadyStored {
+			j["already_stored"] = true
+		}
 		if r.Err != nil {
 			j["error"] = r.Err.Error()
 		} else {

@@ -35,7 +35,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Policy, "policy", "", "policy file naming the required fields and where each shape keeps them (default: built in, see docs/policy.md)")
 	fs.StringVar(&o.SourceS3, "source-s3-endpoint", "", "S3 endpoint of an s3:// export, for S3-compatible stores (default: --s3-endpoint)")
 	fs.StringVar(&o.SourceS3Reg, "source-s3-region", "", "S3 region of an s3:// export (default: --s3-region)")
-	fs.IntVar(&o.Concurrency, "concurrency", 0, "files read at once (default: 4; 64 from s3://, 32 from a folder on a network share: their reads wait on round trips)")
+	fs.IntVar(&o.Concurrency, "concurrency", 0, "files read at once, 1 to 64 (default: 4; 64 from s3://, 32 from a folder on a network share: their reads wait on round trips)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.BoolVar(&o.AllConvs, "all-conversations", false, fmt.Sprintf("the text summary lists every conversation with findings, not only the %d with the most", diff.SummaryConversations))
 	fs.BoolVar(&o.NoRecord, "no-record", false, "compare only: open the matter read-only and record nothing (no evidence, no ledger entry, no checkpoint)")
@@ -71,7 +71,9 @@ than 1 MiB (the file is read no further) are findings too (docs/diff.md).
 The diff itself enters the chain of custody: its findings and the SHA-256
 of every export file read are stored as evidence — in the matter's own
 store, never another — and a "diff" ledger entry records their hashes. Its
-run id is printed; 'custody refetch --diff ID' acts on it. With
+run id is printed ('custody refetch --diff ID' acts on it): after the text
+summary, as run_id and seq in --output json, and on stderr (the "diff
+recorded" line) with --output jsonl or csv, whose stdout is findings only. With
 --no-record the matter is opened read-only and nothing is written: no
 evidence, no entry, no checkpoint (a copy on read-only media works).
 
@@ -95,7 +97,15 @@ Examples:
 			"3    the export has findings; or the ledger is damaged", exit130),
 		Args:        cobra.ExactArgs(1),
 		Annotations: map[string]string{outputsAnnotation: "text,json,csv,jsonl"},
-		RunE:        func(cmd *cobra.Command, args []string) error { return runDiff(cmd.Context(), args[0], o, g) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Unset, the diff picks by source (0: its default).
+			if cmd.Flags().Changed("concurrency") {
+				if err := checkConcurrency(o.Concurrency); err != nil {
+					return err
+				}
+			}
+			return runDiff(cmd.Context(), args[0], o, g)
+		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -201,6 +211,9 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		return err
 	}
 	if w != nil {
+		if rw, ok := w.(diff.RecordWriter); ok {
+			rw.SetRecord(res.RunID, res.Seq)
+		}
 		if err := w.Close(res.Summary); err != nil {
 			return err
 		}

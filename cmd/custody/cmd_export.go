@@ -37,7 +37,7 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (env GENESYSCLOUD_OAUTHCLIENT_ID); the secret is read only from GENESYSCLOUD_OAUTHCLIENT_SECRET")
 	fs.StringArrayVar(&o.Clients, "client", nil, "another OAuth client id of the org to share the work with, each with its own budget (repeatable); its secret comes from --credentials or env "+envClientSecretPrefix+"<ID>, never the command line")
 	fs.StringVar(&o.Credentials, "credentials", "", "file of client_id:client_secret lines (mode 600): the clients to share the work between")
-	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit per OAuth client in requests per minute, a positive number: custody paces all workers together under it (default: the org's limits when it may read them, else 300)")
+	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit per OAuth client in requests per minute, a positive finite number: custody paces all workers together under it (default: the org's limits when it may read them, else 300)")
 	deprecatedAlias(fs, "rate", "rate-limit")
 	o.fs = fs
 }
@@ -72,7 +72,7 @@ func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 // the wrong region and fail with a misleading 401). region is --region or
 // else GENESYSCLOUD_REGION.
 func (o *apiOptions) check(region string) error {
-	if math.IsNaN(o.Rate) || o.Rate <= 0 {
+	if math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0) || o.Rate <= 0 {
 		return usageError("--rate-limit must be a positive number of requests per minute (the API's limit; Genesys grants %d per OAuth client), not %v", fetch.DefaultRate, o.Rate)
 	}
 	for _, u := range []struct{ flag, val string }{{"--api-url", o.APIURL}, {"--login-url", o.LoginURL}} {
@@ -130,8 +130,8 @@ func (c *capture) Close() { c.m.Close() }
 // open checks the flags, builds the client and opens the matter: its
 // ledger, evidence store and signer key.
 func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, error) {
-	if o.Concurrency < 1 || o.Concurrency > 64 {
-		return nil, usageError("--concurrency must be between 1 and 64")
+	if err := checkConcurrency(o.Concurrency); err != nil {
+		return nil, err
 	}
 	client, err := o.api.client(g)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/produce"
@@ -37,7 +38,7 @@ func (o *produceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Format, "format", produce.FormatRSMF, "what to produce: rsmf (one RSMF 2.0 file per conversation), dat (a Concordance DAT/OPT load file with natives) or both")
 	fs.StringVar(&o.Out, "out", "", "the production folder: new, or empty (required)")
 	fs.StringSliceVar(&o.Conversations, "conversation", nil, "produce only this conversation (repeatable, or comma-separated)")
-	fs.StringVar(&o.Interval, "interval", "", "produce only the messages sent in START/END (RFC 3339, end excluded)")
+	fs.StringVar(&o.Interval, "interval", "", "produce only the messages sent in START/END (dates or RFC 3339, END exclusive)")
 	fs.BoolVar(&o.LegalHoldOnly, "legal-hold-only", false, "produce only the conversations under legal hold when last captured")
 	fs.StringVar(&o.Diff, "diff", "", "produce only the conversations a recorded diff has findings in (its run id, or latest)")
 	fs.StringVar(&o.Prefix, "prefix", "CUST", "DAT control number prefix")
@@ -82,7 +83,7 @@ Examples:
   custody produce --out prod-001 --format both
   custody produce --out hold --legal-hold-only --format rsmf
   custody produce --out gaps --diff latest --format dat --prefix ACME --start 1001
-  custody produce --out one --conversation 4f1c… --interval 2024-01-01T00:00:00Z/2024-02-01T00:00:00Z
+  custody produce --out one --conversation 4f1c… --interval 2024-01-01/2024-02-01
 ` + exitStatus(exit0,
 			`1    error: an unknown or erased conversation, an empty selection, an output
        folder that is not empty, evidence missing or not what the ledger
@@ -113,6 +114,11 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	}
 	if o.Start < 0 || o.Digits < 1 || o.Digits > 12 || o.SplitEvents < 1 {
 		return usageError("produce: --start must not be negative, --digits 1 to 12, --split-events at least 1")
+	}
+	if o.Interval != "" {
+		if _, _, _, err := export.ParseInterval(o.Interval); err != nil {
+			return usageError("produce: --interval: %v", err)
+		}
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit on the Go heap keeps a production of a few
@@ -152,6 +158,8 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		Generator: "custody " + toolVersion(), ValidateRSMF: o.ValidateRSMF,
 	})
 	switch {
+	case errors.Is(err, produce.ErrBadInterval):
+		return withCode(exitUsage, err)
 	case errors.Is(err, ledger.ErrInconsistent):
 		return withCode(exitFindings, fmt.Errorf("%w; nothing was produced (run 'custody verify' for the full list)", err))
 	case err != nil:

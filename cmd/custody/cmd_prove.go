@@ -32,7 +32,7 @@ func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Message, "message", "", "prove the latest capture of this message id")
 	fs.Int64Var(&o.Seq, "seq", -1, "prove the entry with this sequence number")
 	fs.StringVar(&o.Out, "out", "", "write the proof to this file instead of stdout, and its C2SP tlog-proof form beside it (refuses to overwrite)")
-	fs.BoolVar(&o.TlogProof, "tlog-proof", false, "print the proof in the C2SP tlog-proof text form instead of JSON")
+	fs.BoolVar(&o.TlogProof, "tlog-proof", false, "print the proof in the C2SP tlog-proof text form instead of JSON (not with --output json)")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "also prove these fields' values (comma-separated: "+strings.Join(leaf.ProvableFields[:], ", ")+"), revealing no other field")
 	o.ev.AddFlags(fs, false)
 	fs.Lookup("evidence").Usage = "the evidence store holding the openings of committed fields (default: the matter's own)"
@@ -97,6 +97,9 @@ Examples:
 func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 	if (o.Message == "") == (o.Seq < 0) {
 		return usageError("prove: give exactly one of --message or --seq")
+	}
+	if o.TlogProof && g.jsonOutput() {
+		return usageError("prove: --tlog-proof prints the text form; --output json the JSON one: give one or the other")
 	}
 	if o.Out != "" {
 		for _, f := range []string{o.Out, tlogProofPath(o.Out)} {

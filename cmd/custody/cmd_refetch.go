@@ -75,14 +75,10 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	if (o.Diff == "") == (o.Findings == "") {
 		return usageError("give exactly one of --diff RUN_ID or --findings FILE")
 	}
-	c, err := o.open(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	var findings []diff.Finding
-	runID := o.Diff
 	if o.Findings != "" {
+		// Read first: a file that is not findings leaves the matter
+		// untouched.
 		f, err := os.Open(o.Findings)
 		if err != nil {
 			return fmt.Errorf("--findings: %w", err)
@@ -90,10 +86,19 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		findings, err = reconcile.ReadFindings(f)
 		f.Close()
 		if err != nil {
+			return fmt.Errorf("--findings %s: %w", o.Findings, err)
+		}
+	}
+	c, err := o.open(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	runID := o.Diff
+	if o.Findings == "" {
+		if runID, findings, err = reconcile.LoadGaps(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
 			return err
 		}
-	} else if runID, findings, err = reconcile.LoadGaps(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
-		return err
 	}
 	opts, prog := o.options(c, g, "refetch")
 	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts)

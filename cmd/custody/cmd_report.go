@@ -11,12 +11,15 @@ import (
 	"os"
 	"os/user"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 	_ "time/tzdata" // --timezone works where the system has no zoneinfo
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
@@ -34,6 +37,7 @@ type reportOptions struct {
 	Checkpoints   []string
 	NoVerify      bool
 	NoRecord      bool
+	Key           string
 }
 
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
@@ -47,12 +51,13 @@ func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger, checked and listed (repeatable)")
 	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says it was not verified)")
 	fs.BoolVar(&o.NoRecord, "no-record", false, "open the matter read-only and record nothing: for a copy that cannot be written (verify --report then cannot confirm the files)")
+	fs.StringVar(&o.Key, "key", "", "signer key file (default: the .key file beside the ledger)")
 }
 
 func newReportCommand(g *globalOptions) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
-		Use:   "report [--out DIR] [--diff RUN_ID|latest|none] [--conversation ID]... [--interval I] [--timezone TZ] [--operator NAME]",
+		Use:   "report [--out DIR] [--diff RUN_ID|latest|none] [--conversation ID]... [--interval I] [--timezone TZ] [--operator NAME] [--key FILE]",
 		Short: "Write the compliance report and certificate (report.html, report.json)",
 		Long: `Report writes what an auditor reads: report.html, one self-contained page
 (no network, no JavaScript) that prints cleanly to PDF, and report.json,
@@ -79,8 +84,12 @@ The ledger and evidence are verified first (--no-verify skips it). The
 SHA-256 of every file written is then recorded in the ledger (a "report"
 entry) and a checkpoint signed, so the report is itself in the chain of
 custody: 'custody verify --report report.html' confirms a copy later.
+The checkpoint is signed with the key beside the ledger, or --key.
 --no-record opens the matter read-only and records nothing, for a copy
 that cannot be written.
+
+A --conversation the ledger does not name is refused (exit 1, as produce
+refuses it) before anything is written or recorded.
 
 Past 2,000 conversations the transcripts go to pages of 500 beside an
 index. Proof files (proofs/SEQ.proof.json) are written for the messages
@@ -93,8 +102,8 @@ Examples:
   custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
   custody report --no-record --out /tmp/review
 ` + exitStatus("0    the report was written and recorded",
-			"1    it could not be written (a folder that cannot be made, an unreadable ledger or evidence)",
-			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff)",
+			"1    it could not be written (a --conversation the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
+			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff, --key with --no-record)",
 			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what",
 			exit130),
 		Args: cobra.NoArgs,
@@ -112,6 +121,9 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if o.Proofs != report.ProofsHeld && o.Proofs != report.ProofsAll && o.Proofs != report.ProofsNone {
 		return usageError("report: --proofs must be held, all or none, not %q", o.Proofs)
 	}
+	if o.NoRecord && o.Key != "" {
+		return usageError("report: --key signs, --no-record records nothing: give one or the other")
+	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {
 		note, err := os.ReadFile(name)
@@ -123,11 +135,14 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if o.Operator == "" {
 		o.Operator = osUser()
 	}
-	m, err := openMatter(ctx, g, matter.Options{ReadOnly: o.NoRecord})
+	m, err := openMatter(ctx, g, matter.Options{ReadOnly: o.NoRecord, SignerKey: o.Key})
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer m.Close()
+	if err := knownConversations(ctx, m.Ledger, o.Conversations); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
 	store, err := evidenceStore(ctx, m)
 	if err != nil {
 		return fmt.Errorf("report: evidence: %w", err)
@@ -211,4 +226,27 @@ func toolInfo() report.Tool {
 		}
 	}
 	return t
+}
+
+// knownConversations checks that the ledger names every conversation id
+// in ids: a --conversation it does not name would make an empty report
+// (produce refuses the same, exit 1).
+func knownConversations(ctx context.Context, l *ledger.Ledger, ids []string) error {
+	var unknown []string
+	for _, id := range ids {
+		found := false
+		for _, err := range l.Entries(ctx, ledger.Filter{ConversationID: id, Limit: 1}) {
+			if err != nil {
+				return err
+			}
+			found = true
+		}
+		if !found && !slices.Contains(unknown, id) {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("conversation not in the ledger: %s", strings.Join(unknown, ", "))
+	}
+	return nil
 }

@@ -91,7 +91,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.QueryMaxPageSize, "query-max-page-size", sim.DefaultQueryMaxPageSize, "largest pageSize of the synchronous details query")
 	fs.DurationVar(&o.QueryMaxInterval, "query-max-interval", sim.DefaultQueryMaxInterval, "longest interval of the synchronous details query")
 	fs.BoolVar(&o.Lenient, "lenient-bodies", false, "accept request bodies with unknown fields (default: 400)")
-	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder or s3://bucket/prefix (default: jobs fail)")
+	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder (made if missing) or s3://bucket/prefix (default: jobs fail)")
 	o.s3.AddFlags(fs)
 	fs.StringVar(&o.ExportShape, "export-shape", recexport.ShapeGenesys, "export layout: genesys (the S3 layout) or reshape (a customer pipeline's)")
 	fs.StringVar(&o.ExportDamage, "export-damage", "default", "damage done by exports: default (a mix of every kind) or clean")
@@ -251,6 +251,13 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 	target, err := recexport.OpenTarget(ctx, o.ExportTo, o.s3.Config())
 	if err != nil {
 		return nil, fmt.Errorf("sim serve: --export-to: %w", err)
+	}
+	// A folder that is not there yet is made by the first job; anything
+	// else already there is refused now, not when a job fails.
+	if target.Dir != "" {
+		if fi, err := os.Stat(target.Dir); err == nil && !fi.IsDir() {
+			return nil, usageError("sim serve: --export-to %s: not a folder", o.ExportTo)
+		}
 	}
 	manifest := o.Manifest
 	if manifest == "" && target.Dir != "" {

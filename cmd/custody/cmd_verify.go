@@ -154,7 +154,7 @@ Examples:
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
-			"2    usage error (a signer key given as --key, --proof with --checkpoint, --no-derive without --evidence)",
+			"2    usage error (a signer key given as --key, --proof with --checkpoint, --no-derive without --evidence, an --evidence LOC that is no folder: a path that does not exist or a regular file)",
 			`3    the ledger (or proof, or production) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a
@@ -230,6 +230,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	if o.ev.given {
+		if err := o.ev.checkFolderExists("verify"); err != nil {
+			return err
+		}
 		// Evidence re-hashing: the matter's own store (bare --evidence)
 		// or the one named; the matter closes it.
 		if opts.Evidence, err = evidenceStore(ctx, m); err != nil {

@@ -44,19 +44,23 @@ func readKeyArg(flag, v string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// readWitnessKey reads a --witness verifier key (inline or a file).
-func readWitnessKey(v string) (string, error) {
-	k, err := readKeyArg("witness", v)
+// readWitnessKey reads verify's --witness verifier key (inline or a file).
+func readWitnessKey(v string) (string, error) { return readWitnessKeyFlag("verify", "witness", v) }
+
+// readWitnessKeyFlag reads a witness verifier key (inline or a file) given
+// to command cmdName as --flag; errors name both.
+func readWitnessKeyFlag(cmdName, flag, v string) (string, error) {
+	k, err := readKeyArg(flag, v)
 	if err != nil {
-		return "", usageError("verify: %v", err)
+		return "", usageError("%s: %v", cmdName, err)
 	}
 	if strings.HasPrefix(k, "PRIVATE+") {
-		return "", usageError("verify: --witness %s is a witness's signer key; give its verifier key (.pub)", v)
+		return "", usageError("%s: --%s %s is a witness's signer key; give its verifier key (.pub)", cmdName, flag, v)
 	}
 	if _, err := fnote.NewVerifierForCosignatureV1(k); err != nil {
 		// Named by the argument, not its content: a wrong file can hold
 		// anything, at any length.
-		return "", usageError("verify: --witness %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %v", v, err)
+		return "", usageError("%s: --%s %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %v", cmdName, flag, v, err)
 	}
 	return k, nil
 }
@@ -178,9 +182,10 @@ lines (200), or 400 (malformed, old size larger than the checkpoint),
 size — or the same size with another root: a fork) or 422 (the
 consistency proof fails). Its state is persisted before it answers.
 
-Once it listens it prints one JSON line on stdout:
+Once it listens it prints one JSON line on stdout, its URL and the name
+of its key:
 
-  {"url":…,"witness_key":…}
+  {"url":…,"witness":…}
 
 then serves until interrupted (Ctrl-C or SIGTERM: exit 0).
 
@@ -348,7 +353,7 @@ Examples:
 			if key == "" {
 				return usageError("witness attach: --witness-key is required")
 			}
-			vkey, err := readWitnessKey(key)
+			vkey, err := readWitnessKeyFlag("witness attach", "witness-key", key)
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -187,4 +189,36 @@ func matterError(err error) error {
 		return withCode(exitUsage, err)
 	}
 	return err
+}
+
+// maxConcurrency is the most --concurrency allows, on every command that
+// takes it (export, refetch, diff).
+const maxConcurrency = 64
+
+// checkConcurrency is --concurrency's one rule: 1 to maxConcurrency.
+func checkConcurrency(n int) error {
+	if n < 1 || n > maxConcurrency {
+		return usageError("--concurrency must be between 1 and %d", maxConcurrency)
+	}
+	return nil
+}
+
+// checkFolderExists, for a command that only reads evidence, refuses an
+// --evidence LOC naming a folder that does not exist: like a regular file
+// there (evidence.ErrBadLocation), it is no store of evidence, and the
+// same usage error. The matter's own store (bare --evidence) and other
+// schemes are left to the store.
+func (o *evidenceOptions) checkFolderExists(cmdName string) error {
+	loc := o.Location
+	if loc == "" {
+		return nil
+	}
+	dir := strings.TrimPrefix(loc, folder.Scheme+"://")
+	if strings.Contains(dir, "://") {
+		return nil
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return usageError("%s: --evidence %s: no such folder", cmdName, loc)
+	}
+	return nil
 }

@@ -213,11 +213,51 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	rejectUnknownSubcommands(root)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && isCobraUsageError(err) {
 		err = withCode(exitUsage, err)
 	}
 	return exitCode(ctx, cmd, g.redact.Err(err), g)
+}
+
+// rejectUnknownSubcommands makes every group command (sim, matter,
+// witness, bench, completion: subcommands and nothing to run of its own)
+// and help refuse an argument that names no command, with cobra's
+// "unknown command" usage error as the root gives it: cobra would print
+// the group's help and exit 0. A group alone still prints its help. It
+// adds cobra's help and completion commands first, as Execute would.
+func rejectUnknownSubcommands(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasParent() && c.HasSubCommands() && !c.Runnable() {
+			c.Args = cobra.NoArgs
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for _, c := range root.Commands() {
+		if c.Name() != "help" {
+			continue
+		}
+		c.Run = nil
+		c.RunE = func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			switch {
+			case err != nil:
+				return err
+			case len(rest) > 0:
+				return fmt.Errorf("unknown command %q for %q", rest[0], cmd.CommandPath())
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		}
+	}
 }
 
 // isCobraUsageError recognises cobra's own argument errors, which it

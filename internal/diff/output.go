@@ -38,8 +38,17 @@ type JSONWriter interface {
 	WriteJSON(f Finding, js []byte) error
 }
 
+// RecordWriter is a Writer whose output can name the recorded diff: the
+// json writer, whose object then has run_id and seq members ('custody
+// refetch --diff RUN_ID' acts on it). Call SetRecord before Close.
+type RecordWriter interface {
+	Writer
+	SetRecord(runID string, seq uint64)
+}
+
 // NewWriter returns a Writer for format:
-//   - json: one object {"findings":[…],"summary":{…}}, findings streamed;
+//   - json: one object {"findings":[…],"summary":{…}}, findings streamed
+//     (a RecordWriter: with a record, "run_id" and "seq" before "summary");
 //   - csv: a header row, then one row per finding (CSVHeader columns);
 //   - jsonl: one finding object per line.
 func NewWriter(format string, w io.Writer) (Writer, error) {
@@ -63,9 +72,15 @@ func NewWriter(format string, w io.Writer) (Writer, error) {
 var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail", "cause"}
 
 type jsonWriter struct {
-	w   io.Writer
-	n   int
-	buf []byte
+	w      io.Writer
+	n      int
+	buf    []byte
+	record []byte // "run_id" and "seq" members, with SetRecord
+}
+
+func (j *jsonWriter) SetRecord(runID string, seq uint64) {
+	id, _ := json.Marshal(runID) // a string always encodes
+	j.record = fmt.Appendf(nil, "\"run_id\": %s,\n\"seq\": %d,\n", id, seq)
 }
 
 func (j *jsonWriter) Write(f Finding) error {
@@ -97,7 +112,7 @@ func (j *jsonWriter) Close(s Summary) error {
 	if err != nil {
 		return fmt.Errorf("diff: encode summary: %w", err)
 	}
-	if _, err := fmt.Fprintf(j.w, "%s\"summary\": %s}\n", head, b); err != nil {
+	if _, err := fmt.Fprintf(j.w, "%s%s\"summary\": %s}\n", head, j.record, b); err != nil {
 		return fmt.Errorf("diff: write summary: %w", err)
 	}
 	return nil

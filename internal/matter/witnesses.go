@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -15,12 +16,20 @@ import (
 // prefixes) every new checkpoint is sent to, one URL a line.
 const StateWitness = "witness_urls"
 
+// StateWitnessNames says which witness key names the witness at each URL
+// signed with: "URL NAME" lines, recorded as it cosigns. Cosign does not
+// ask a witness again for a checkpoint it already cosigned.
+const StateWitnessNames = "witness_names"
+
 // CosignResult is what asking one witness to cosign one checkpoint gave.
 type CosignResult struct {
 	CheckpointID int64
 	Witness      string // the witness's URL
 	Lines        string // the cosignature lines it returned, stored beside the checkpoint
 	Err          error  // why it did not cosign
+	// AlreadyStored: the witness's cosignature of the checkpoint was
+	// stored before, so it was not asked again; Lines are the stored ones.
+	AlreadyStored bool
 }
 
 // Witnesses returns the matter's witnesses.
@@ -51,8 +60,10 @@ func (m *Matter) LastCosignatures() []CosignResult { return m.cosigned }
 
 // Cosign asks each witness (the matter's, when urls is nil) to cosign
 // cp, with the consistency proof from the last checkpoint it saw, and
-// stores each cosignature beside cp. A refusal is in the result's Err
-// and warned about; it never undoes the checkpoint.
+// stores each cosignature beside cp. A witness whose cosignature of cp
+// is already stored (StateWitnessNames says under which names) is not
+// asked again: its result has AlreadyStored. A refusal is in the
+// result's Err and warned about; it never undoes the checkpoint.
 func (m *Matter) Cosign(ctx context.Context, cp ledger.StoredCheckpoint, urls []string) []CosignResult {
 	if urls == nil {
 		var err error
@@ -60,9 +71,21 @@ func (m *Matter) Cosign(ctx context.Context, cp ledger.StoredCheckpoint, urls []
 			return []CosignResult{{CheckpointID: cp.ID, Err: err}}
 		}
 	}
+	if len(urls) == 0 {
+		return nil
+	}
+	stored, err := m.storedCosignatures(ctx, cp.ID)
+	if err != nil {
+		return []CosignResult{{CheckpointID: cp.ID, Err: err}}
+	}
 	var out []CosignResult
 	for _, u := range urls {
 		r := CosignResult{CheckpointID: cp.ID, Witness: u}
+		if lines, ok := stored[u]; ok {
+			r.Lines, r.AlreadyStored = lines, true
+			out = append(out, r)
+			continue
+		}
 		r.Lines, r.Err = m.cosignOne(ctx, cp, u)
 		if r.Err != nil {
 			m.warn(fmt.Sprintf("checkpoint #%d was not cosigned by %s: %v", cp.ID, u, r.Err))
@@ -95,6 +118,73 @@ func (m *Matter) cosignOne(ctx context.Context, cp ledger.StoredCheckpoint, u st
 			return lines.String(), err
 		}
 		lines.WriteString(line)
+		if err := m.rememberWitnessName(ctx, u, name); err != nil {
+			return lines.String(), err
+		}
 	}
 	return lines.String(), nil
+}
+
+// witnessNames reads StateWitnessNames: the key names each witness URL
+// has cosigned with.
+func (m *Matter) witnessNames(ctx context.Context) (map[string][]string, error) {
+	lines, err := m.urlList(ctx, StateWitnessNames)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string][]string{}
+	for _, l := range lines {
+		if u, name, ok := strings.Cut(l, " "); ok {
+			names[u] = append(names[u], name)
+		}
+	}
+	return names, nil
+}
+
+// rememberWitnessName records that the witness at u cosigned as name.
+func (m *Matter) rememberWitnessName(ctx context.Context, u, name string) error {
+	lines, err := m.urlList(ctx, StateWitnessNames)
+	if err != nil {
+		return err
+	}
+	line := u + " " + name
+	if slices.Contains(lines, line) {
+		return nil
+	}
+	return m.Ledger.SetState(ctx, StateWitnessNames, strings.Join(append(lines, line), "\n"))
+}
+
+// storedCosignatures returns, by witness URL, the cosignature lines of
+// checkpoint id already stored from that witness: every name it is known
+// to sign with has a stored line.
+func (m *Matter) storedCosignatures(ctx context.Context, id int64) (map[string]string, error) {
+	names, err := m.witnessNames(ctx)
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	cos, err := m.Ledger.Cosignatures(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("matter: %w", err)
+	}
+	byName := map[string]string{}
+	for _, c := range cos {
+		if c.CheckpointID == id {
+			byName[c.Witness] += c.Signature
+		}
+	}
+	out := map[string]string{}
+	for u, ns := range names {
+		var lines strings.Builder
+		for _, n := range ns {
+			if byName[n] == "" {
+				lines.Reset()
+				break
+			}
+			lines.WriteString(byName[n])
+		}
+		if lines.Len() > 0 {
+			out[u] = lines.String()
+		}
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -25,8 +26,8 @@ type Selection struct {
 	// Conversations, when not empty, are the only conversations
 	// produced; each must be in the ledger.
 	Conversations []string
-	// Interval "start/end" (RFC 3339) keeps the messages sent in
-	// [start, end).
+	// Interval "start/end" (dates or RFC 3339, as export.ParseInterval
+	// reads them) keeps the messages sent in [start, end).
 	Interval string
 	// LegalHoldOnly keeps the conversations whose latest capture was
 	// under legal hold.
@@ -50,19 +51,12 @@ var (
 	ErrErasedConversation = errors.New("produce: conversation erased")
 )
 
-// parseInterval reads "start/end".
+// parseInterval reads "start/end" as export and report do
+// (export.ParseInterval: dates or RFC 3339, end excluded).
 func parseInterval(s string) (time.Time, time.Time, error) {
-	a, b, ok := strings.Cut(s, "/")
-	if !ok {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w %q: want START/END (RFC 3339)", ErrBadInterval, s)
-	}
-	start, _, err1 := genesys.ParseTimestamp(a)
-	end, _, err2 := genesys.ParseTimestamp(b)
-	if err := errors.Join(err1, err2); err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w %q: %w", ErrBadInterval, s, err)
-	}
-	if !start.Before(end) {
-		return time.Time{}, time.Time{}, fmt.Errorf("%w %q: start is not before end", ErrBadInterval, s)
+	_, start, end, err := export.ParseInterval(s)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: %w", ErrBadInterval, err)
 	}
 	return start, end, nil
 }

@@ -134,10 +134,35 @@ func (r *partsReader) Read(p []byte) (int, error) {
 	return r.cur.Read(p)
 }
 
-// ReadFindings reads findings as JSON Lines or as one JSON array (the
-// --output jsonl and json of custody diff).
+// ErrNotFindings: a findings file is not of a shape custody diff writes,
+// or holds a record that is not a finding.
+var ErrNotFindings = errors.New("not a findings file")
+
+// ReadFindings reads findings as custody diff writes them: JSON Lines
+// (--output jsonl), the object {"findings":[…],"summary":{…}} (--output
+// json), or one JSON array. Every record must be a finding of a kind diff
+// has: an object with no findings member, or a record without a known
+// kind, is ErrNotFindings rather than no findings.
 func ReadFindings(r io.Reader) ([]diff.Finding, error) {
-	return readFindings(r, nil)
+	fs, err := readFindings(r, nil)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range fs {
+		if _, ok := finding.Lookup(f.Kind); !ok {
+			return nil, fmt.Errorf("reconcile: findings record %d: %w: kind %q is not a diff finding kind", i+1, ErrNotFindings, f.Kind)
+		}
+	}
+	return fs, nil
+}
+
+// findingsObject is custody diff --output json: findings, the summary,
+// and for a recorded diff its run id and seq.
+type findingsObject struct {
+	Findings *[]diff.Finding `json:"findings"`
+	Summary  json.RawMessage `json:"summary"`
+	RunID    string          `json:"run_id"`
+	Seq      uint64          `json:"seq"`
 }
 
 // readFindings is ReadFindings keeping only the findings keep accepts
@@ -171,7 +196,41 @@ func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, er
 		}
 		return out, nil
 	}
-	for line := 1; ; line++ {
+	// The first object: the json form's whole object, or the first line.
+	var head json.RawMessage
+	if err := dec.Decode(&head); err != nil {
+		return nil, fmt.Errorf("reconcile: findings record 1: %w", err)
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(head, &members) == nil && members["findings"] != nil {
+		var obj findingsObject
+		od := json.NewDecoder(bytes.NewReader(head))
+		od.DisallowUnknownFields()
+		if err := od.Decode(&obj); err != nil {
+			return nil, fmt.Errorf("reconcile: findings: %w", err)
+		}
+		if obj.Findings == nil {
+			return nil, fmt.Errorf("reconcile: findings: %w: its findings member is null", ErrNotFindings)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("reconcile: findings: %w: more after the object custody diff --output json writes", ErrNotFindings)
+		}
+		out = *obj.Findings
+		if keep != nil {
+			out = slices.DeleteFunc(out, func(f diff.Finding) bool { return !keep(f) })
+		}
+		return out, nil
+	}
+	hd := json.NewDecoder(bytes.NewReader(head))
+	hd.DisallowUnknownFields()
+	var f1 diff.Finding
+	if err := hd.Decode(&f1); err != nil {
+		return nil, fmt.Errorf("reconcile: findings record 1: %w", err)
+	}
+	if keep == nil || keep(f1) {
+		out = append(out, f1)
+	}
+	for line := 2; ; line++ {
 		var f diff.Finding
 		if err := dec.Decode(&f); err == io.EOF {
 			return out, nil

@@ -294,7 +294,8 @@ func readIDsFile(name string, g *globalOptions) ([]string, error) {
 	return export.ReadIDs(f)
 }
 
-// printAccounting prints a run's final accounting on stdout.
+// printAccounting prints a run's final accounting on stdout: what the
+// whole run captured (all its invocations), then what this invocation did.
 func printAccounting(g *globalOptions, a *export.Accounting) error {
 	if g.jsonOutput() {
 		enc := json.NewEncoder(g.stdout)
@@ -302,7 +303,7 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 		return enc.Encode(a)
 	}
 	w := g.stdout
-	fmt.Fprintf(w, "run %s (%s)%s\n", a.RunID, a.Status, map[bool]string{true: ", resumed", false: ""}[a.Resumed])
+	fmt.Fprintf(w, "run %s (%s)%s\n", a.RunID, a.Status, map[bool]string{true: ", resumed: counts cover every invocation of the run", false: ""}[a.Resumed])
 	fmt.Fprintf(w, "  conversations  listed %d  exported %d  unchanged %d  changed at source %d  failed %d  gone %d  pending %d\n",
 		a.Listed, a.Exported, a.Unchanged, a.Changed, a.Failed, a.Gone, a.Pending)
 	fmt.Fprintf(w, "  messages       appended %d  unchanged %d  changed %d  gone %d", a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone)
@@ -310,7 +311,12 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 		fmt.Fprintf(w, "\n  media          downloaded %d  expired %d  refused %d  sha256 mismatch %d", a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  requests %d  429s %d  retries %d  wall %.1fs\n", a.Requests, a.TooMany, a.Retries, a.Wall)
+	if a.CountsPartial {
+		fmt.Fprintln(w, "  partial counts: the run began under a custody that kept no whole-run tally; messages, media and unchanged or changed conversations count only what was captured since")
+	}
+	inv := a.Invocation
+	fmt.Fprintf(w, "  this invocation: %d conversations captured, %d messages appended, %d requests, %d 429s, %d retries, wall %.1fs\n",
+		inv.ConversationsCaptured, inv.MessagesAppended, inv.Requests, inv.TooMany, inv.Retries, inv.Wall)
 	for _, c := range a.ChangedAtSource {
 		fmt.Fprintf(w, "  changed at source: conversation %s message %s (seq %d supersedes %d)\n", c.ConversationID, c.MessageID, c.Seq, c.Supersedes)
 	}

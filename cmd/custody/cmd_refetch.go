@@ -146,6 +146,7 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		fmt.Fprintf(w, "  %s: conversation %s message %s (%s): %s\n", oc.Outcome, oc.ConversationID, oc.MessageID, oc.Finding, oc.Detail)
 	}
 	if r.Export != nil {
-		fmt.Fprintf(w, "  run %s: %d conversations, %d messages appended, %d requests\n", r.Export.RunID, r.Export.Listed, r.Export.MessagesAppended, r.Export.Requests)
+		fmt.Fprintf(w, "  run %s: %d conversations, %d messages appended (whole run); this invocation: %d requests\n",
+			r.Export.RunID, r.Export.Listed, r.Export.MessagesAppended, r.Export.Invocation.Requests)
 	}
 }

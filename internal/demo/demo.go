@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("3. Exported %s through the Conversation API: %d WhatsApp conversations, %d messages,",
 		interval, acct.Exported, acct.MessagesAppended)
 	say("   %d requests (%.2f per conversation), %d retries after injected faults, %d lost; checkpoint signed.",
-		acct.Requests, float64(acct.Requests)/float64(max(acct.Exported, 1)), acct.Retries, acct.Listed-acct.Exported)
+		acct.Invocation.Requests, float64(acct.Invocation.Requests)/float64(max(acct.Exported, 1)), acct.Invocation.Retries, acct.Listed-acct.Exported)
 	if !acct.Complete() {
 		return res, fmt.Errorf("demo: export incomplete: %+v", acct.Failures)
 	}

@@ -23,7 +23,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, story.String())
 	}
 	t.Log(story.String())
-	if c := res.Capture; !c.Complete() || c.Retries == 0 {
+	if c := res.Capture; !c.Complete() || c.Invocation.Retries == 0 {
 		t.Errorf("capture %+v: want complete, with retries after the injected faults", c)
 	}
 	first, second, rf := res.FirstDiff.Summary.Counts, res.SecondDiff.Summary.Counts, res.Refetch

@@ -7,39 +7,54 @@ import (
 )
 
 // Accounting is the outcome of a run, printed at the end and recorded in
-// the run's closing ledger entry.
+// the run's closing ledger entry (and the runs table).
+//
+// A run may take several invocations: one stopped (Ctrl-C, kill -9, a
+// daily limit) is resumed by the next export of the same scope. Every
+// count of what the run listed and captured covers the whole run, all
+// its invocations, and equals what the ledger holds under its run id:
+// conversations from the run items, the rest from the run's tally, kept
+// in the same transactions as the entries (tally). Invocation says what
+// this invocation alone did, requests included.
 type Accounting struct {
 	RunID   string `json:"run_id"`
 	Resumed bool   `json:"resumed"`
 	Status  string `json:"status"` // done, failed (some items failed), stopped, cancelled
 
+	// Whole run.
 	Listed    int `json:"conversations_listed"`
-	Exported  int `json:"conversations_exported"`  // captured in this or an earlier invocation of the run
-	Unchanged int `json:"conversations_unchanged"` // exported, nothing new to append
+	Exported  int `json:"conversations_exported"`  // captured, by any invocation of the run
+	Unchanged int `json:"conversations_unchanged"` // captured, nothing new to append
 	Changed   int `json:"conversations_changed"`   // some message differed from an earlier capture
 	Failed    int `json:"conversations_failed"`
 	Gone      int `json:"conversations_gone"` // 404 at the source: deleted upstream
 	Pending   int `json:"conversations_pending"`
 
-	MessagesAppended  int `json:"messages_appended"`
+	MessagesAppended  int `json:"messages_appended"` // the run's message entries in the ledger
 	MessagesUnchanged int `json:"messages_unchanged"`
 	MessagesChanged   int `json:"messages_changed"`
 	MessagesGone      int `json:"messages_gone"`
-	MediaDownloaded   int `json:"media_downloaded"` // attachments stored as evidence (mismatched ones included)
-	// Attachments recorded in their message's detail as not had for good
-	// (leaf.MediaRef.Status): expired urls, urls the media host refused
-	// (or too large), bytes that differ from the stated sha256.
-	MediaExpired  int `json:"media_expired,omitempty"`
-	MediaRefused  int `json:"media_refused,omitempty"`
-	MediaMismatch int `json:"media_sha256_mismatch,omitempty"`
+	// Attachments of the appended messages: stored as evidence
+	// (mismatched ones included), and those recorded in their message's
+	// detail as not had for good (leaf.MediaRef.Status): expired urls,
+	// urls the media host refused (or too large), bytes that differ from
+	// the stated sha256.
+	MediaDownloaded int `json:"media_downloaded"`
+	MediaExpired    int `json:"media_expired,omitempty"`
+	MediaRefused    int `json:"media_refused,omitempty"`
+	MediaMismatch   int `json:"media_sha256_mismatch,omitempty"`
 
 	Failures        []Failure `json:"failures"`
 	ChangedAtSource []Change  `json:"changed_at_source"`
 
-	Requests int64   `json:"requests"`
-	TooMany  int64   `json:"responses_429"`
-	Retries  int64   `json:"retries"`
-	Wall     float64 `json:"wall_seconds"`
+	// CountsPartial: the run began under a custody that kept no
+	// whole-run tally, and some of its conversations were captured then:
+	// the counts of messages, media and unchanged or changed
+	// conversations cover only the conversations captured since.
+	// Conversation outcomes (exported, failed, gone, pending) are whole.
+	CountsPartial bool `json:"counts_partial,omitempty"`
+
+	Invocation Invocation `json:"invocation"`
 
 	Checkpoint string `json:"checkpoint,omitempty"` // the signed note written at the end
 	StopReason string `json:"stop_reason,omitempty"`
@@ -48,6 +63,17 @@ type Accounting struct {
 	// the listing met before the interval's end: conversations that
 	// started after it were not listed yet, and the run is not complete.
 	DataAvailableUntil string `json:"data_available_until,omitempty"`
+}
+
+// Invocation is what one invocation of a run did: the one that returns
+// this accounting. Request figures are those of the fetch client it used.
+type Invocation struct {
+	ConversationsCaptured int     `json:"conversations_captured"` // captures this invocation committed
+	MessagesAppended      int     `json:"messages_appended"`
+	Requests              int64   `json:"requests"`
+	TooMany               int64   `json:"responses_429"`
+	Retries               int64   `json:"retries"`
+	Wall                  float64 `json:"wall_seconds"`
 }
 
 // Failure names a conversation that was not exported and why.

@@ -562,18 +562,18 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		}
 	}
 	var changes []Change
-	appended, unchanged := 0, 0
+	var d tally // this conversation's share of the run's tally
 	// The latest captures are read again inside the transaction (shared
 	// with the conversations committed with this one): what decides
 	// whether a message is appended is the ledger the append goes into.
 	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
-		changes, appended, unchanged = nil, 0, 0
+		changes, d = nil, tally{}
 		var entries []leaf.Entry
 		var prevs []*uint64
 		for i, m := range msgs {
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
-				unchanged++
+				d.MessagesUnchanged++
 				continue
 			}
 			var sup *uint64
@@ -593,6 +593,7 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 			e.Supersedes = sup
 			entries = append(entries, e)
 			prevs = append(prevs, sup)
+			d.countMedia(m.media)
 		}
 		convChanged, err := r.conversationChanged(tx, j.id, convPayload, held, auditRefs)
 		if err != nil {
@@ -618,8 +619,18 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 				changes = append(changes, Change{ConversationID: j.id, MessageID: e.MessageID, Seq: e.Seq, Supersedes: *prevs[i]})
 			}
 			if e.Kind == leaf.KindMessage {
-				appended++
+				d.MessagesAppended++
 			}
+		}
+		d.MessagesChanged, d.MessagesGone = len(changes), len(gone)
+		switch {
+		case len(changes) > 0:
+			d.Changed++
+		case d.MessagesAppended == 0:
+			d.Unchanged++
+		}
+		if err := addTally(tx, r.runID, d); err != nil {
+			return err
 		}
 		it := j.item
 		it.Attempts++
@@ -631,33 +642,9 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	a := r.acct
-	a.MessagesAppended += appended
-	a.MessagesUnchanged += unchanged
-	a.MessagesChanged += len(changes)
-	a.MessagesGone += len(gone)
-	a.ChangedAtSource = append(a.ChangedAtSource, changes...)
-	switch {
-	case len(changes) > 0:
-		a.Changed++
-	case appended == 0:
-		a.Unchanged++
-	}
-	for _, m := range msgs {
-		for _, mr := range m.media {
-			switch mr.Status {
-			case leaf.MediaExpired:
-				a.MediaExpired++
-			case leaf.MediaRefused, leaf.MediaTooLarge:
-				a.MediaRefused++
-			case leaf.MediaSHA256Mismatch:
-				a.MediaMismatch++
-			}
-			if mr.Evidence != "" {
-				a.MediaDownloaded++
-			}
-		}
-	}
+	r.changes = append(r.changes, changes...)
+	r.acct.Invocation.ConversationsCaptured++
+	r.acct.Invocation.MessagesAppended += d.MessagesAppended
 	return nil
 }
 

@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -177,5 +178,45 @@ func TestExportCrashCampaign(t *testing.T) {
 	t.Logf("%d runs resumed after a kill, %d of them before the export was complete", resumes, midCapture)
 	if midCapture < kills/2 {
 		t.Errorf("only %d of %d kills interrupted a capture", midCapture, kills)
+	}
+	checkEndsCountLedger(t, l)
+}
+
+// checkEndsCountLedger: the accounting each run's last closing entry
+// records counts every message entry of the run, those appended by its
+// invocations killed before they could record anything included.
+func checkEndsCountLedger(t *testing.T, l *ledger.Ledger) {
+	t.Helper()
+	ctx := context.Background()
+	recorded := map[string]int{}
+	messages := map[string]int{}
+	for e, err := range l.Entries(ctx, ledger.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.Kind {
+		case leaf.KindMessage:
+			messages[e.RunID]++
+		case leaf.KindRun:
+			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rd := d.(*leaf.RunDetail); rd.Event == leaf.RunEnd {
+				var a export.Accounting
+				if err := json.Unmarshal(rd.Accounting, &a); err != nil {
+					t.Fatal(err)
+				}
+				recorded[e.RunID] = a.MessagesAppended
+			}
+		}
+	}
+	if len(recorded) == 0 {
+		t.Fatal("no run recorded its end")
+	}
+	for run, n := range recorded {
+		if n != messages[run] {
+			t.Errorf("run %s records %d messages appended; the ledger holds %d under its id", run, n, messages[run])
+		}
 	}
 }

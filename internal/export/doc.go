@@ -16,4 +16,10 @@
 // same scope resumes the unfinished run; a message already captured with the
 // same payload hash is not appended again, and a changed one is appended as
 // a new capture naming the one it supersedes.
+//
+// Accounting: what a run captured is counted over the whole run, every
+// invocation of it, from its run items and a tally added to in each
+// conversation's transaction (tally.go), so that the counts equal what
+// the ledger holds under the run id even after a kill -9; request figures
+// are the one invocation's (Accounting.Invocation).
 package export

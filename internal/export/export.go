@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -109,9 +110,7 @@ func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
 	if err == nil {
 		err = r.run(ctx)
 	}
-	r.acct.Wall = seconds(o.Now().Sub(r.start))
-	st := d.Client.Stats()
-	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries
+	r.invocationStats()
 	r.acct.redact(d.Client.Redactor())
 	return r.acct, d.Client.Redactor().Err(err)
 }
@@ -127,8 +126,13 @@ type runner struct {
 	auditsReady chan struct{} // closed when the first audit load ends
 	auditsErr   error         // its error, readable once auditsReady is closed
 
-	mu   sync.Mutex // guards acct counters touched by workers
+	mu   sync.Mutex // guards acct.Invocation and changes, touched by workers
 	done atomic.Int64
+
+	// changes are the messages changed at the source this invocation
+	// found; recordedChanges those the run's last clean end recorded
+	// (begin): with them, the whole run's (count).
+	changes, recordedChanges []Change
 
 	erased *erasure.State // conversations erased (custody erase) are not captured again
 
@@ -195,6 +199,11 @@ func (r *runner) begin(ctx context.Context) error {
 		}
 		if json.Unmarshal(run.Scope, &s) == nil && s.Key == key {
 			r.runID, r.acct.Resumed = run.ID, true
+			var recorded struct {
+				Changes []Change `json:"changed_at_source"`
+			}
+			_ = json.Unmarshal(run.Accounting, &recorded) // "{}" after a kill -9: none
+			r.recordedChanges = recorded.Changes
 		}
 	}
 	if r.runID == "" {
@@ -238,6 +247,9 @@ func (r *runner) begin(ctx context.Context) error {
 		if err := tx.PutRun(run); err != nil {
 			return err
 		}
+		if err := startTally(tx, r.runID, r.acct.Resumed); err != nil {
+			return err
+		}
 		_, err = tx.Append(leaf.Entry{Kind: leaf.KindRun, Matter: r.o.Scope.Matter, RunID: r.runID, Detail: detail})
 		return err
 	})
@@ -275,9 +287,7 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 	}
 	r.acct.Status = status
 	r.acct.redact(r.d.Client.Redactor())
-	st := r.d.Client.Stats()
-	r.acct.Requests, r.acct.TooMany, r.acct.Retries = st.Requests, st.RateLimited, st.Retries
-	r.acct.Wall = seconds(r.o.Now().Sub(r.start))
+	r.invocationStats()
 	acct, err := json.Marshal(r.acct)
 	if err != nil {
 		return errors.Join(runErr, fmt.Errorf("export: accounting: %w", err))
@@ -314,13 +324,43 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 	return runErr
 }
 
-// count fills the accounting from the run items.
+// invocationStats sets this invocation's request figures and wall time.
+func (r *runner) invocationStats() {
+	st := r.d.Client.Stats()
+	inv := &r.acct.Invocation
+	inv.Requests, inv.TooMany, inv.Retries = st.Requests, st.RateLimited, st.Retries
+	inv.Wall = seconds(r.o.Now().Sub(r.start))
+}
+
+// count fills the whole run's accounting: conversations from the run
+// items, the rest from the run's tally (tally).
 func (r *runner) count(ctx context.Context) error {
-	items, err := r.d.Ledger.RunItems(context.WithoutCancel(ctx), r.runID, "")
+	ctx = context.WithoutCancel(ctx)
+	items, err := r.d.Ledger.RunItems(ctx, r.runID, "")
 	if err != nil {
 		return err
 	}
+	v, ok, err := r.d.Ledger.State(ctx, tallyKey(r.runID))
+	t, ok, err := readTally(r.runID, v, ok, err)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	a := r.acct
+	a.Unchanged, a.Changed = t.Unchanged, t.Changed
+	a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone = t.MessagesAppended, t.MessagesUnchanged, t.MessagesChanged, t.MessagesGone
+	a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch = t.MediaDownloaded, t.MediaExpired, t.MediaRefused, t.MediaMismatch
+	a.CountsPartial = !ok || t.Partial
+	// The changes recorded at the last clean end and this invocation's
+	// are the run's, unless an invocation between was killed after
+	// finding some: then the ledger says which (changesOfRun).
+	a.ChangedAtSource = sortChanges(append(slices.Clone(r.recordedChanges), r.changes...))
+	if len(a.ChangedAtSource) < t.MessagesChanged {
+		if a.ChangedAtSource, err = changesOfRun(ctx, r.d.Ledger, r.runID); err != nil {
+			return err
+		}
+	}
 	a.Listed, a.Exported, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0
 	a.Failures = a.Failures[:0]
 	for _, it := range items {
@@ -340,9 +380,6 @@ func (r *runner) count(ctx context.Context) error {
 	sort.Slice(a.Failures, func(i, j int) bool { return a.Failures[i].ConversationID < a.Failures[j].ConversationID })
 	if a.Failures == nil {
 		a.Failures = []Failure{}
-	}
-	if a.ChangedAtSource == nil {
-		a.ChangedAtSource = []Change{}
 	}
 	return nil
 }

@@ -203,8 +203,8 @@ func TestExportWithFaultsLosesNothing(t *testing.T) {
 		t.Fatalf("accounting %+v, want all %d exported", acct, want)
 	}
 	t.Logf("accounting: %+v", *acct)
-	if acct.Retries == 0 || acct.TooMany < 4 {
-		t.Errorf("faults were on but %d retries, %d 429s seen", acct.Retries, acct.TooMany)
+	if acct.Invocation.Retries == 0 || acct.Invocation.TooMany < 4 {
+		t.Errorf("faults were on but %d retries, %d 429s seen", acct.Invocation.Retries, acct.Invocation.TooMany)
 	}
 	checkCaptured(t, e)
 }

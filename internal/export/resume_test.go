@@ -2,12 +2,15 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
@@ -106,5 +109,124 @@ func TestExportRerunRetriesFailed(t *testing.T) {
 	acct := e.run(t, scope)
 	if !acct.Resumed || !acct.Complete() || acct.Exported != len(ids) {
 		t.Fatalf("rerun against a healthy source: %+v", acct)
+	}
+}
+
+// TestExportResumedAccountingCoversWholeRun: a run cancelled part way
+// (Ctrl-C) and resumed reports, and records in its closing entry, what
+// the whole run captured: its messages appended are the message entries
+// the ledger holds under its run id, not only the last invocation's.
+func TestExportResumedAccountingCoversWholeRun(t *testing.T) {
+	e := newEnv(t, 50, "")
+	first := cancelledRun(t, e)
+	acct := e.run(t, intervalScope())
+	if !acct.Resumed || acct.RunID != first.RunID || !acct.Complete() {
+		t.Fatalf("rerun %+v: want the same run resumed and completed", acct)
+	}
+	checkWholeRun(t, e, acct)
+	if acct.Invocation.MessagesAppended >= acct.MessagesAppended {
+		t.Errorf("this invocation appended %d of the run's %d messages: want fewer (the first invocation appended some)",
+			acct.Invocation.MessagesAppended, acct.MessagesAppended)
+	}
+	if acct.Invocation.Requests == 0 {
+		t.Errorf("invocation requests 0, want this invocation's")
+	}
+}
+
+// TestExportAccountingExactAfterKill: an invocation killed (kill -9)
+// records no closing accounting; the run's next invocation still reports
+// exactly what the whole run captured. The kill is simulated by undoing
+// what the cancelled invocation recorded at its end (the run's status
+// and accounting; its closing entry stays, the ledger being append-only,
+// but nothing reads accounting back from it).
+func TestExportAccountingExactAfterKill(t *testing.T) {
+	e := newEnv(t, 50, "")
+	first := cancelledRun(t, e)
+	ctx := context.Background()
+	if err := e.ledger.Update(ctx, func(tx *ledger.Tx) error {
+		run, ok, err := tx.Run(first.RunID)
+		if err != nil || !ok {
+			t.Fatalf("run %s: %v", first.RunID, err)
+		}
+		run.Status, run.EndedAt, run.Accounting = ledger.RunRunning, time.Time{}, nil
+		return tx.PutRun(run)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	acct := e.run(t, intervalScope())
+	if !acct.Resumed || acct.RunID != first.RunID || !acct.Complete() {
+		t.Fatalf("rerun %+v: want the same run resumed and completed", acct)
+	}
+	checkWholeRun(t, e, acct)
+}
+
+// cancelledRun runs an export of intervalScope that is cancelled, as
+// Ctrl-C would, once 8 conversations are done.
+func cancelledRun(t *testing.T, e *env) *export.Accounting {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	acct, err := export.Run(ctx, export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: withMatter(intervalScope()), SignerKey: e.key, Concurrency: 2, Progress: &cancelAfter{n: 8, cancel: cancel}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: err %v, want context.Canceled", err)
+	}
+	if acct.Status != ledger.RunCancelled || acct.MessagesAppended == 0 || acct.Pending == 0 {
+		t.Fatalf("cancelled run accounting %+v: want some messages appended, some conversations pending", acct)
+	}
+	return acct
+}
+
+// checkWholeRun asserts acct, and the accounting its run's closing entry
+// records, count what the ledger holds under the run id.
+func checkWholeRun(t *testing.T, e *env, acct *export.Accounting) {
+	t.Helper()
+	ctx := context.Background()
+	messages, superseding, media := 0, 0, 0
+	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, RunID: acct.RunID}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		messages++
+		if en.Supersedes != nil {
+			superseding++
+		}
+		d, err := leaf.DecodeDetail(en.Kind, en.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		media += len(d.(*leaf.MessageDetail).Media)
+	}
+	if messages == 0 {
+		t.Fatal("no message entries under the run id")
+	}
+	got := []int{acct.MessagesAppended, acct.MessagesChanged, len(acct.ChangedAtSource), acct.MediaDownloaded + acct.MediaExpired + acct.MediaRefused}
+	want := []int{messages, superseding, superseding, media}
+	if !slices.Equal(got, want) {
+		t.Errorf("accounting appended, changed, changed at source, media %v; the ledger holds %v under run %s", got, want, acct.RunID)
+	}
+	// The closing entry records the same whole-run figures.
+	var closing *leaf.RunDetail
+	for en, err := range e.ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindRun, RunID: acct.RunID}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := leaf.DecodeDetail(en.Kind, en.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rd := d.(*leaf.RunDetail); rd.Event == leaf.RunEnd {
+			closing = rd
+		}
+	}
+	if closing == nil {
+		t.Fatal("no closing run entry")
+	}
+	var rec export.Accounting
+	if err := json.Unmarshal(closing.Accounting, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.MessagesAppended != messages || rec.Exported != acct.Exported {
+		t.Errorf("closing entry records %d messages appended, %d conversations exported; want %d, %d", rec.MessagesAppended, rec.Exported, messages, acct.Exported)
 	}
 }

@@ -257,15 +257,20 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 		case d.requests > 1:
 			e.path = full
 		default:
-			// The Root keeps even a link swapped in since the listing
-			// inside the folder. Size stays unknown (0): MaxFileSize is
-			// enforced while reading, which saves a stat per file.
-			f, err := dir.Open(name)
-			if err != nil {
+			// Since the listing the name may have been replaced: it is
+			// opened as on a share (openRegular), never blocking on a
+			// FIFO nor reading a device or a link put there. Size stays
+			// unknown (0): MaxFileSize is enforced while reading, which
+			// saves a stat per file.
+			f, problem, err := openRegular(dir, name)
+			switch {
+			case problem != "":
+				e.Problem = problem
+			case err != nil:
 				e.Problem = fmt.Sprintf("open failed: %v", err)
-				break
+			default:
+				e.file = f
 			}
-			e.file = f
 		}
 		if err := fn(e); err != nil {
 			e.Release()
@@ -297,18 +302,52 @@ func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
 
 // openListed opens a file Walk listed and left for Open. Since the
 // listing it may have been replaced: anything but a regular file is
-// refused, as Walk refuses it, and a FIFO put there cannot block the read
-// for ever (fsinfo.OpenRegular).
+// refused, as Walk refuses it (openRegular).
 func (d *DirSource) openListed(path string) (io.ReadCloser, error) {
-	f, err := fsinfo.OpenRegular(d.root, path)
-	var nr *fsinfo.NotRegularError
+	f, problem, err := openRegular(d.root, path)
 	switch {
-	case errors.As(err, &nr):
-		return nil, fmt.Errorf("open %s: not a regular file (%s)", path, nr.Mode.Type())
+	case problem != "":
+		return nil, fmt.Errorf("open %s: %s", safeDisplay(path), problem)
 	case err != nil:
 		return nil, err // as Walk's own open would have put it (a Problem)
 	}
 	return f, nil
+}
+
+// openRegular opens name below root as an export file, which may have
+// been replaced since its folder was listed. Anything but a regular file
+// is refused with a problem as Walk words it: a FIFO put there is not
+// waited on for ever (fsinfo.OpenRegular opens without blocking), a
+// device is not read, and a symbolic link — which the Root would follow
+// inside the folder — is not followed: after the open, the name must
+// still be a regular file and the very file opened. err is any other
+// failure.
+func openRegular(root *os.Root, name string) (f *os.File, problem string, err error) {
+	f, err = fsinfo.OpenRegular(root, name)
+	var nr *fsinfo.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, fmt.Sprintf("not a regular file (%s)", nr.Mode.Type()), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	fi, err := f.Stat()
+	var li fs.FileInfo
+	if err == nil {
+		li, err = root.Lstat(name)
+	}
+	switch {
+	case err != nil:
+		problem = ""
+	case li.Mode()&fs.ModeSymlink != 0:
+		problem = "symbolic link: not followed"
+	case !li.Mode().IsRegular() || !os.SameFile(fi, li):
+		problem = "not a regular file: replaced while opened"
+	default:
+		return f, "", nil
+	}
+	f.Close()
+	return nil, problem, err
 }
 
 // S3Source reads an export from s3://bucket/prefix.

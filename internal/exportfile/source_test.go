@@ -427,3 +427,78 @@ func TestOpenListedSwapped(t *testing.T) {
 		t.Errorf("read %q, want the file as it is now", b)
 	}
 }
+
+// TestWalkSwapped: on a local disk, where Walk opens each file as it
+// lists it, a name replaced since its folder was listed — by a FIFO, a
+// symbolic link to another file of the export — is refused as a share's
+// Open refuses it (TestOpenListedSwapped), and a FIFO is not waited on
+// for ever: nothing would stop that wait, not even SIGTERM.
+func TestWalkSwapped(t *testing.T) {
+	dir := benchutil.WriteTree(t, map[string]string{"a.json": "1", "b.json": "2", "c.json": "3", "d.json": "4"})
+	src, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.requests = 1 // a local disk: Walk opens
+	ents, err := readDir(src.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replaced after the listing, before the walk opens them.
+	fifo := filepath.Join(dir, "a.json")
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "b.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("c.json", filepath.Join(dir, "b.json")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]walked{}
+	done := make(chan error, 1)
+	go func() {
+		done <- src.walk(context.Background(), src.root, "", ents, nil, func(e Entry) error {
+			w := walked{Name: e.Name, Problem: e.Problem}
+			if e.Problem == "" {
+				rc, err := src.Open(context.Background(), e)
+				if err != nil {
+					return err
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				w.Data = string(b)
+			}
+			got[e.Name] = w
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		// Unblock the open (a writer comes) so the test can end.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatal("walk blocked on a FIFO swapped in since the listing")
+	}
+	want := map[string]walked{
+		"a.json": {Name: "a.json", Problem: "not a regular file (p---------)"},
+		"b.json": {Name: "b.json", Problem: "symbolic link: not followed"},
+		"c.json": {Name: "c.json", Data: "3"},
+		"d.json": {Name: "d.json", Data: "4"},
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %+v, want %+v", name, got[name], w)
+		}
+	}
+}

@@ -88,6 +88,18 @@ func NewSource(ctx context.Context, loc string, cfg SourceConfig) (Source, error
 	return d, nil
 }
 
+// MaxFolderDepth is how many folders deep below its root an export folder
+// is walked (Genesys's layout uses about 7). A folder deeper still is one
+// entry with a Problem, not descended: each level of the walk holds an
+// open folder and its path, so an export nested thousands deep would
+// otherwise take memory with the square of its depth and run out of file
+// descriptors.
+const MaxFolderDepth = 64
+
+// maxNameDisplay is how long a name shown in a Problem-bearing entry for
+// a folder too deep may be; a longer one keeps its start and end.
+const maxNameDisplay = 256
+
 // DirSource reads an export from a folder. Files are opened through an
 // os.Root, so no name or symbolic link can reach outside the folder.
 type DirSource struct {
@@ -145,11 +157,25 @@ func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
 	if err != nil {
 		return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
 	}
-	var slots chan struct{}
+	var w walker
 	if d.requests > 1 {
-		slots = make(chan struct{}, d.requests)
+		w.slots = make(chan struct{}, d.requests)
+		w.held = make(chan struct{}, aheadPerRequest*d.requests)
 	}
-	return d.walk(ctx, d.root, "", ents, slots, fn)
+	return d.walk(ctx, &w, d.root, "", 1, ents, fn)
+}
+
+// aheadPerRequest bounds the subfolders a walk on a share holds listed
+// ahead, over all its levels, per request in flight: with the one folder
+// open per level (at most MaxFolderDepth), it bounds the walk's open
+// descriptors.
+const aheadPerRequest = 8
+
+// walker is what every level of a walk on a share shares: slots, the
+// listings in flight, and held, the subfolders listed ahead and not yet
+// walked (each an open folder). Both are nil on a local disk.
+type walker struct {
+	slots, held chan struct{}
 }
 
 // subListing is a subfolder opened and listed ahead of the walk (on a
@@ -173,12 +199,15 @@ func (l *subListing) list(dir *os.Root, name string, slots chan struct{}) {
 	}
 }
 
-// walk reports ents, the entries of dir (rel below the root), in key
-// order, and walks into each subfolder. With slots (a share), the next
-// few subfolders — as many as slots holds — are opened and listed ahead,
-// on goroutines of their own, while the walk goes on in order: the
-// findings do not depend on it, only the waiting does.
-func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []fs.DirEntry, slots chan struct{}, fn func(Entry) error) error {
+// walk reports ents, the entries of dir (rel below the root, depth
+// folders deep, the root's entries at depth 1), in key order, and walks
+// into each subfolder up to MaxFolderDepth. On a share (w.slots), the
+// next few subfolders — as many as slots holds, while w.held has room —
+// are opened and listed ahead, on goroutines of their own, while the walk
+// goes on in order: the findings do not depend on it, only the waiting
+// does.
+func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel string, depth int, ents []fs.DirEntry, fn func(Entry) error) error {
+	slots := w.slots
 	// Sorting "name/" for folders puts "a.json" before "a/…", as in S3.
 	sortKey := func(de fs.DirEntry) string {
 		if de.IsDir() {
@@ -198,13 +227,23 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 					if l.root != nil {
 						l.root.Close()
 					}
+					<-w.held
 				}
 			}
 		}()
 	}
-	lookAhead := func() {
+	lookAhead := func(k int) {
+		if depth > MaxFolderDepth { // its subfolders are not walked
+			return
+		}
+		next = max(next, k) // behind only if held was full
 		for ; slots != nil && next < len(ents) && inFlight < cap(slots); next++ {
 			if ents[next].IsDir() {
+				select {
+				case w.held <- struct{}{}:
+				default: // enough held: this one is listed when walked
+					return
+				}
 				l := &subListing{done: make(chan struct{})}
 				ahead[next], inFlight = l, inFlight+1
 				go l.list(dir, ents[next].Name(), slots)
@@ -215,7 +254,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		lookAhead()
+		lookAhead(k)
 		name := de.Name()
 		full := name
 		if rel != "" {
@@ -223,6 +262,9 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 		}
 		e := Entry{Name: safeDisplay(full)}
 		switch t := de.Type(); {
+		case t.IsDir() && depth > MaxFolderDepth:
+			e.Name = shortDisplay(e.Name)
+			e.Problem = fmt.Sprintf("folder more than %d deep below the export's root: not read", MaxFolderDepth)
 		case t.IsDir():
 			var sub *os.Root
 			var subEnts []fs.DirEntry
@@ -232,6 +274,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 				<-l.done
 				sub, subEnts, openErr, listErr = l.root, l.ents, l.openErr, l.listErr
 				ahead[k], inFlight = nil, inFlight-1
+				<-w.held
 			} else if sub, openErr = dir.OpenRoot(name); openErr == nil {
 				subEnts, listErr = readDir(sub)
 			}
@@ -243,7 +286,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 			if listErr != nil {
 				err = fn(Entry{Name: e.Name, Problem: fmt.Sprintf("cannot list folder: %v", listErr)})
 			} else {
-				err = d.walk(ctx, sub, full, subEnts, slots, fn)
+				err = d.walk(ctx, w, sub, full, depth+1, subEnts, fn)
 			}
 			sub.Close()
 			if err != nil {
@@ -440,6 +483,22 @@ func unsafeName(name string) string {
 		return "unsafe name: " + strings.TrimPrefix(err.Error(), s3util.ErrBadURL.Error()+": ")
 	}
 	return ""
+}
+
+// shortDisplay shortens a displayed name longer than maxNameDisplay to
+// its start and end, marking what it left out.
+func shortDisplay(name string) string {
+	if len(name) <= maxNameDisplay {
+		return name
+	}
+	head, tail := name[:maxNameDisplay/2], name[len(name)-maxNameDisplay/2:]
+	for !utf8.ValidString(head) { // a display name is valid UTF-8: cut at a rune
+		head = head[:len(head)-1]
+	}
+	for !utf8.ValidString(tail) {
+		tail = tail[1:]
+	}
+	return fmt.Sprintf("%s…(%d bytes)…%s", head, len(name)-len(head)-len(tail), tail)
 }
 
 // safeDisplay makes a hostile name printable in reports.

@@ -462,7 +462,7 @@ func TestWalkSwapped(t *testing.T) {
 	got := map[string]walked{}
 	done := make(chan error, 1)
 	go func() {
-		done <- src.walk(context.Background(), src.root, "", ents, nil, func(e Entry) error {
+		done <- src.walk(context.Background(), &walker{}, src.root, "", 1, ents, func(e Entry) error {
 			w := walked{Name: e.Name, Problem: e.Problem}
 			if e.Problem == "" {
 				rc, err := src.Open(context.Background(), e)
@@ -500,5 +500,56 @@ func TestWalkSwapped(t *testing.T) {
 		if got[name] != w {
 			t.Errorf("%s: %+v, want %+v", name, got[name], w)
 		}
+	}
+}
+
+// TestWalkDepth: folders are walked MaxFolderDepth deep below the root;
+// a folder deeper still is one entry with a Problem, its name shortened,
+// and nothing below it is listed — on a local disk and on a share.
+func TestWalkDepth(t *testing.T) {
+	seg := strings.Repeat("d", 10)
+	var p []string
+	files := map[string]string{}
+	for i := 1; i <= MaxFolderDepth+6; i++ {
+		p = append(p, seg)
+		files[strings.Join(p, "/")+"/f.json"] = fmt.Sprint(i)
+	}
+	dir := benchutil.WriteTree(t, files)
+	tooDeep := strings.Join(p[:MaxFolderDepth+1], "/")
+	for _, requests := range []int{1, 8} {
+		t.Run(fmt.Sprintf("requests=%d", requests), func(t *testing.T) {
+			src, err := NewDirSource(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			src.requests = requests
+			var got []walked
+			if err := src.Walk(context.Background(), func(e Entry) error {
+				got = append(got, walked{Name: e.Name, Problem: e.Problem})
+				e.Release()
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// "d/" sorts before "f.json": the deepest come first.
+			if len(got) != MaxFolderDepth+1 {
+				t.Fatalf("%d entries, want %d", len(got), MaxFolderDepth+1)
+			}
+			for i, w := range got[1:] {
+				depth := MaxFolderDepth - i
+				if want := strings.Join(p[:depth], "/") + "/f.json"; w.Name != want || w.Problem != "" {
+					t.Errorf("entry %d: %.60q… (%q), want the file %d deep", i+1, w.Name, w.Problem, depth)
+				}
+			}
+			first := got[0]
+			if !strings.Contains(first.Problem, fmt.Sprintf("more than %d deep", MaxFolderDepth)) {
+				t.Errorf("too deep: problem %q", first.Problem)
+			}
+			if len(first.Name) > maxNameDisplay+40 || !strings.HasPrefix(first.Name, seg+"/") || !strings.HasSuffix(first.Name, "/"+seg) ||
+				!strings.Contains(first.Name, fmt.Sprintf("(%d bytes)", len(tooDeep)-maxNameDisplay)) {
+				t.Errorf("too deep: name %.300q (%d bytes), want the %d bytes shortened", first.Name, len(first.Name), len(tooDeep))
+			}
+		})
 	}
 }

@@ -134,9 +134,8 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	rs := &runState{reader: rd, ci: ci}
 	d := &differ{
 		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle, opts: &opts,
-		covered:    map[string]bool{},
-		uncaptured: map[[2]uint64]struct{}{},
-		fileDone:   opts.FileDone,
+		covered:  map[string]bool{},
+		fileDone: opts.FileDone,
 	}
 	d.s.Source = src.String()
 	d.s.Counts = Counts{}
@@ -388,8 +387,8 @@ type differ struct {
 	seen bitset // captured messages found in the export, by Seq
 	// uncaptured holds the exported messages not captured (gaps), to
 	// find their duplicates: 128 bits of SHA-256 of the ids, not the ids,
-	// because an export of other channels can hold millions.
-	uncaptured map[[2]uint64]struct{}
+	// because an export of other channels can hold millions (idSet).
+	uncaptured idSet
 	fileDone   func(exportfile.Entry)
 	// covered are the conversations the export covers; with a
 	// ConversationIndex, true once their captures were loaded (their
@@ -537,11 +536,10 @@ func (d *differ) record(r *exportfile.Message) error {
 	}
 	if !ok {
 		k := idKey(r.Conv, r.ID)
-		if _, dup := d.uncaptured[k]; dup {
+		if !d.uncaptured.add(k) {
 			return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 				Detail: whereDetail(r, "message appears again in the export")})
 		}
-		d.uncaptured[k] = struct{}{}
 		return d.emit(Finding{Kind: finding.NotCaptured, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 			Detail: whereDetail(r, "in the export but never captured: refetch"), Cause: finding.CauseNotCaptured})
 	}

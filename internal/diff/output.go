@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 )
 
@@ -246,7 +247,7 @@ func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	}
 	fmt.Fprintln(tw)
 	for _, conv := range convs {
-		name := conv
+		name := exportfile.SafeDisplay(conv) // export content: no raw escape sequences on a terminal
 		if name == "" {
 			name = "(none)"
 		}

@@ -72,3 +72,19 @@ func TestSummaryWorstConversations(t *testing.T) {
 		t.Errorf("small summary:\n%s", buf.String())
 	}
 }
+
+// TestSummaryEscapesConversationIDs: a conversation id is export content;
+// the text summary shows its control characters escaped, never raw (an
+// escape sequence, BEL, CR or LF would act on the terminal).
+func TestSummaryEscapesConversationIDs(t *testing.T) {
+	var s Summary
+	s.add(Finding{Kind: finding.NotCaptured, ConversationID: "a\x1b]0;pwned\x07b\x1b[2J\r\nc\td"})
+	var buf bytes.Buffer
+	if err := WriteSummaryWith(&buf, s, SummaryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.ContainsAny(out, "\x1b\x07\r\t") || !strings.Contains(out, `a\x1b]0;pwned\ab\x1b[2J\r\nc\td`) {
+		t.Errorf("conversation id not escaped:\n%q", out)
+	}
+}

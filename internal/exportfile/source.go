@@ -260,7 +260,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 		if rel != "" {
 			full = rel + "/" + name
 		}
-		e := Entry{Name: safeDisplay(full)}
+		e := Entry{Name: SafeDisplay(full)}
 		switch t := de.Type(); {
 		case t.IsDir() && depth > MaxFolderDepth:
 			e.Name = shortDisplay(e.Name)
@@ -350,7 +350,7 @@ func (d *DirSource) openListed(path string) (io.ReadCloser, error) {
 	f, problem, err := openRegular(d.root, path)
 	switch {
 	case problem != "":
-		return nil, fmt.Errorf("open %s: %s", safeDisplay(path), problem)
+		return nil, fmt.Errorf("open %s: %s", SafeDisplay(path), problem)
 	case err != nil:
 		return nil, err // as Walk's own open would have put it (a Problem)
 	}
@@ -440,14 +440,14 @@ func (s *S3Source) Walk(ctx context.Context, fn func(Entry) error) error {
 func s3Entry(listPrefix, key string, size int64) Entry {
 	rel, ok := strings.CutPrefix(key, listPrefix)
 	if !ok {
-		return Entry{Name: safeDisplay(key), Problem: "key outside the prefix"}
+		return Entry{Name: SafeDisplay(key), Problem: "key outside the prefix"}
 	}
 	if strings.HasSuffix(rel, "/") && size == 0 && unsafeName(strings.TrimSuffix(rel, "/")) == "" {
 		return Entry{}
 	}
 	e := Entry{Name: rel, Size: size}
 	if p := unsafeName(rel); p != "" {
-		e.Name = safeDisplay(rel)
+		e.Name = SafeDisplay(rel)
 		e.Problem = p
 	}
 	return e
@@ -501,8 +501,10 @@ func shortDisplay(name string) string {
 	return fmt.Sprintf("%s…(%d bytes)…%s", head, len(name)-len(head)-len(tail), tail)
 }
 
-// safeDisplay makes a hostile name printable in reports.
-func safeDisplay(name string) string {
+// SafeDisplay makes a hostile name or id from an export printable in
+// reports and on a terminal: control characters (escape sequences, BEL,
+// CR, LF) and invalid UTF-8 are Go-escaped; plain text is unchanged.
+func SafeDisplay(name string) string {
 	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return name
 	}

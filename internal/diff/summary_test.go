@@ -2,6 +2,8 @@ package diff
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -86,5 +88,45 @@ func TestSummaryEscapesConversationIDs(t *testing.T) {
 	out := buf.String()
 	if strings.ContainsAny(out, "\x1b\x07\r\t") || !strings.Contains(out, `a\x1b]0;pwned\ab\x1b[2J\r\nc\td`) {
 		t.Errorf("conversation id not escaped:\n%q", out)
+	}
+}
+
+// TestWriterAbort: a diff that fails leaves no torn document: the json
+// writer closes the one it started with an "error" member (and writes
+// nothing if it started none); csv flushes whole rows.
+func TestWriterAbort(t *testing.T) {
+	f := Finding{Kind: finding.FileUnreadable, File: "a.json", Detail: "not JSON"}
+	for _, tc := range []struct {
+		format string
+		n      int
+		check  func(string) bool
+	}{
+		{OutputJSON, 0, func(s string) bool { return s == "" }},
+		{OutputJSON, 2, func(s string) bool {
+			var doc struct {
+				Findings []Finding
+				Error    string
+			}
+			return json.Valid([]byte(s)) && json.Unmarshal([]byte(s), &doc) == nil && len(doc.Findings) == 2 && doc.Error == "boom"
+		}},
+		{OutputCSV, 2, func(s string) bool { return strings.Count(s, "\n") == 3 && strings.HasSuffix(s, "not JSON,\n") }},
+		{OutputJSONL, 2, func(s string) bool { return strings.Count(s, "\n") == 2 }},
+	} {
+		var buf bytes.Buffer
+		w, err := NewWriter(tc.format, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range tc.n {
+			if err := w.Write(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Abort(errors.New("boom")); err != nil {
+			t.Fatal(err)
+		}
+		if !tc.check(buf.String()) {
+			t.Errorf("%s, %d findings, aborted: %q", tc.format, tc.n, buf.String())
+		}
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,5 +131,34 @@ func TestWriterAbort(t *testing.T) {
 		if !tc.check(buf.String()) {
 			t.Errorf("%s, %d findings, aborted: %q", tc.format, tc.n, buf.String())
 		}
+	}
+}
+
+// TestHostileNamesStayApart: a folder literally named with a backslash
+// and an n, and one with a line feed, are shown apart (the backslash
+// escaped too) and name two conversations, read from the raw names — not
+// one conversation whose second message is a duplicate of the first.
+func TestHostileNamesStayApart(t *testing.T) {
+	dir := t.TempDir()
+	for _, conv := range []string{`a\nb`, "a\nb"} {
+		sub := filepath.Join(dir, "conversation_id="+conv)
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, "r.json"), []byte(`{"messagingTranscript":[{"id":"m1"}]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, _ := runDir(t, dir, &MemIndex{}, Options{})
+	var got []string
+	for _, f := range fs {
+		got = append(got, fmt.Sprintf("%s %q %s", f.Kind, f.ConversationID, f.File))
+	}
+	want := []string{
+		`not_captured "a\nb" conversation_id=a\nb/r.json`,
+		`not_captured "a\\nb" conversation_id=a\\nb/r.json`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -51,8 +51,9 @@ type fileParser struct {
 	cp       *compiled
 	format   Format
 	maxLine  int
-	maxValue int // Options.MaxValueBytes; 0: the default
-	name     string
+	maxValue int    // Options.MaxValueBytes; 0: the default
+	name     string // as shown in findings (Entry.Name)
+	rawName  string // as it is, when name escapes it (Entry.RawName): ids are read from it
 	pathConv string // from a conversation_id=X path segment
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
 	emit     func(Item) error
@@ -147,6 +148,16 @@ func (p *fileParser) cover(conv string) error {
 	return p.emit(Item{Kind: ItemCover, Conv: conv})
 }
 
+// idName is the name the file's conversation id is read from: the raw
+// name, never the displayed one (a folder conversation_id=x<LF>y names
+// the conversation "x\ny" with a line feed, not a backslash and an n).
+func (p *fileParser) idName() string {
+	if p.rawName != "" {
+		return p.rawName
+	}
+	return p.name
+}
+
 // convFromPath finds a Genesys-layout "conversation_id=X" path segment.
 func convFromPath(name string) string {
 	for seg := range strings.SplitSeq(name, "/") {
@@ -165,7 +176,7 @@ func (p *fileParser) parse(r io.Reader) error { return p.parseWith(r, true) }
 // fast is set. With fast unset it is the reference: encoding/json only,
 // which the fast paths must agree with item for item (FuzzFastPath).
 func (p *fileParser) parseWith(r io.Reader, fast bool) error {
-	p.pathConv = convFromPath(p.name)
+	p.pathConv = convFromPath(p.idName())
 	p.nameConv = p.pathConv
 	p.detect()
 	if err := p.cover(p.pathConv); err != nil {
@@ -493,7 +504,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 				// attribute messages to the name now and report a
 				// contradicting conversation id that comes later,
 				// rather than buffer.
-				if nc := sf.shape.NameConversation(p.name); nc != "" {
+				if nc := sf.shape.NameConversation(p.idName()); nc != "" {
 					conv = nc
 					p.nameConv = conv
 				}

@@ -32,7 +32,8 @@ type Source interface {
 
 // Entry is one file of an export.
 type Entry struct {
-	// Name is the path relative to the root, "/"-separated.
+	// Name is the path relative to the root, "/"-separated, as shown in
+	// reports (SafeDisplay: control characters and \ escaped).
 	Name string
 	// Size in bytes, as listed.
 	Size int64
@@ -40,8 +41,19 @@ type Entry struct {
 	// a symbolic link, not a regular file); it becomes a file_unreadable finding.
 	Problem string
 
+	raw  string        // the path as it is, when Name escapes it (RawName)
 	file io.ReadCloser // DirSource: opened by Walk, handed over by Open
 	path string        // DirSource on a share: the path Open opens, below the root
+}
+
+// RawName is the path relative to the root as it is, where Name is how
+// it is shown: the conversation id a name gives is read from it, so that
+// two names that differ are never taken for one.
+func (e Entry) RawName() string {
+	if e.raw != "" {
+		return e.raw
+	}
+	return e.Name
 }
 
 // Release closes a file Walk opened for an entry that will not be read
@@ -261,6 +273,9 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 			full = rel + "/" + name
 		}
 		e := Entry{Name: SafeDisplay(full)}
+		if e.Name != full {
+			e.raw = full
+		}
 		switch t := de.Type(); {
 		case t.IsDir() && depth > MaxFolderDepth:
 			e.Name = shortDisplay(e.Name)
@@ -448,6 +463,9 @@ func s3Entry(listPrefix, key string, size int64) Entry {
 	e := Entry{Name: rel, Size: size}
 	if p := unsafeName(rel); p != "" {
 		e.Name = SafeDisplay(rel)
+		if e.Name != rel {
+			e.raw = rel
+		}
 		e.Problem = p
 	}
 	return e
@@ -505,7 +523,7 @@ func shortDisplay(name string) string {
 // reports and on a terminal: control characters (escape sequences, BEL,
 // CR, LF) and invalid UTF-8 are Go-escaped; plain text is unchanged.
 func SafeDisplay(name string) string {
-	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return name
 	}
 	q := fmt.Sprintf("%q", name)

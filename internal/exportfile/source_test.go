@@ -295,7 +295,8 @@ func TestS3Entry(t *testing.T) {
 		{"exp//abs.json", "/abs.json", "absolute path"},
 		{"exp/a\x00b.json", `a\x00b.json`, "NUL"},
 		{"exp/a/./b.json", "a/./b.json", `"." segment`},
-		{"exp/a\\..\\b.json", `a\..\b.json`, "character"},
+		{"exp/a\\..\\b.json", `a\\..\\b.json`, "character"}, // a backslash shown escaped, as Go quotes it
+		{"exp/x\\y.json", `x\\y.json`, "character"},
 		{"exp/\xff.json", `\xff.json`, "UTF-8"},
 		{"other/x.json", "other/x.json", "outside the prefix"},
 	}

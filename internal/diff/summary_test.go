@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/finding"
 )
@@ -160,5 +161,31 @@ func TestHostileNamesStayApart(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOffBy: a timestamp shift beyond a time.Duration (about 292 years)
+// is told in days and years, not as the saturated -2562047h47m16.854775808s.
+func TestOffBy(t *testing.T) {
+	ts := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	capt := ts("2024-01-05T10:00:00.500Z")
+	for _, tc := range []struct{ t, want string }{
+		{"2024-01-05T11:00:01.500Z", "+1h0m1s"},
+		{"2024-01-05T09:59:59.750Z", "-750ms"},
+		{"0001-01-01T00:00:00Z", "-738889d10h0m0.5s, about 2023 years"},
+		{"9999-12-31T23:59:59.999Z", "+2913169d13h59m59.499s, about 7976 years"},
+	} {
+		if got := offBy(ts(tc.t), capt); got != tc.want {
+			t.Errorf("offBy(%s) = %s, want %s", tc.t, got, tc.want)
+		}
+	}
+	if got := offBy(ts("0001-01-01T00:00:00Z"), ts("9999-12-31T23:59:59.999Z")); !strings.HasPrefix(got, "-3652058d23h59m59.999s") {
+		t.Errorf("0001 against 9999: %s", got)
 	}
 }

@@ -189,3 +189,32 @@ func TestOffBy(t *testing.T) {
 		t.Errorf("0001 against 9999: %s", got)
 	}
 }
+
+// TestWhiteSpaceRun: a run of white space longer than the value limit is
+// said to be one — not "the value at byte N is larger", there being no
+// such value; messages before it count as read.
+func TestWhiteSpaceRun(t *testing.T) {
+	dir := t.TempDir()
+	const limit = 4096
+	for name, body := range map[string]string{
+		"a.json": `{"conversationId":"c1","messagingTranscript":[{"id":"m1"},` + strings.Repeat(" \n", 40000) + `{"id":"ws1"}]}`,
+		"b.json": `{"conversationId":"c2","messagingTranscript":[{"id":"m2","x":"` + strings.Repeat("y", 80000) + `"}]}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, _ := runDir(t, dir, &MemIndex{}, Options{MaxValueBytes: limit})
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.File+" "+string(f.Kind)+" "+f.MessageID+" "+f.Detail)
+	}
+	want := []string{
+		"a.json not_captured m1 messagingTranscript[0]: in the export but never captured: refetch",
+		"a.json file_unreadable  white space too long: the run at byte 58 is longer than 4096 bytes (the limit of a JSON value): read no further",
+		"b.json file_unreadable  JSON value too large: the value at byte 46 is larger than 4096 bytes: read no further",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -310,7 +310,11 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		if max <= 0 {
 			max = DefaultMaxValueBytes
 		}
-		detail = fmt.Sprintf("%v: the value at byte %d is larger than %d bytes: read no further", ErrValueTooLarge, dec.InputOffset(), max)
+		if onlySpace(dec.Buffered()) { // no value: the decoder was looking for the next one
+			detail = fmt.Sprintf("white space too long: the run at byte %d is longer than %d bytes (the limit of a JSON value): read no further", dec.InputOffset(), max)
+		} else {
+			detail = fmt.Sprintf("%v: the value at byte %d is larger than %d bytes: read no further", ErrValueTooLarge, dec.InputOffset(), max)
+		}
 	default: // the reader failed: a network or disk error
 		detail = fmt.Sprintf("read failed at byte %d: %v", dec.InputOffset(), err)
 	}
@@ -318,6 +322,23 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		return e
 	}
 	return errStop
+}
+
+// onlySpace reports whether r holds JSON white space alone (a decoder's
+// unread input, which may be a whole value limit's worth).
+func onlySpace(r io.Reader) bool {
+	var buf [4096]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, c := range buf[:n] {
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+		}
+		if err != nil {
+			return true
+		}
+	}
 }
 
 // metadata checks a Genesys `_metadata.json` companion: it must be a JSON

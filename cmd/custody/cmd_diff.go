@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -208,7 +209,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	res, err := reconcile.Diff(ctx, l, store, src, opts)
 	prog.Finish()
 	if err != nil {
-		return err
+		return abortOutput(w, err)
 	}
 	if w != nil {
 		if rw, ok := w.(diff.RecordWriter); ok {
@@ -234,6 +235,18 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	return nil
 }
 
+// abortOutput finishes the findings output of a diff that failed with
+// err, leaving no torn document on stdout (diff.Writer.Abort), and
+// returns err.
+func abortOutput(w diff.Writer, err error) error {
+	if w != nil {
+		if aerr := w.Abort(err); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+	}
+	return err
+}
+
 // compareOnly is diff --no-record: the comparison, printed, and nothing
 // recorded.
 func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, opts reconcile.DiffOptions, g *globalOptions, w diff.Writer, out *bufio.Writer, so diff.SummaryOptions) error {
@@ -242,7 +255,7 @@ func compareOnly(ctx context.Context, l *ledger.Ledger, src exportfile.Source, o
 	sum, err := reconcile.Compare(ctx, l, src, opts)
 	prog.Finish()
 	if err != nil {
-		return err
+		return abortOutput(w, err)
 	}
 	if w != nil {
 		if err := w.Close(sum); err != nil {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -47,17 +50,22 @@ It then reports each gap as:
   still_missing        the conversation could not be captured (reason given); rerun
   gone_at_source       deleted upstream (404)
   not_at_source        the source has no such message in that conversation
-and records every outcome in the ledger as a "refetch" entry. Rerunnable.
-gone_at_source and not_at_source are final answers about the source, not
-work left: no rerun changes them, so they alone do not make refetch fail.
+  not_refetchable      the conversation id is not a Genesys id (the export's
+                       content): no request can ask for it
+and records every outcome but not_refetchable in the ledger as a "refetch"
+entry (the diff's findings hold those). Rerunnable.
+gone_at_source, not_at_source and not_refetchable are final, not work left:
+no rerun changes them, so they alone do not make refetch fail; each is
+listed.
 
 Examples:
   custody refetch --diff latest
   custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
 ` + exitStatus(
 			`0    every gap has a final outcome: filled, confirmed_at_source,
-       gone_at_source or not_at_source (the last two are listed: the
-       source no longer has, or never had, those messages)`,
+       gone_at_source, not_at_source or not_refetchable (the last three
+       are listed: the source no longer has, or never had, those
+       messages, or no request can name them)`,
 			exit1, exit2,
 			`3    some gaps are still_missing (a conversation could not be captured
        this time: rerun the same command), the API's daily limit stopped
@@ -123,10 +131,26 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		g.note(fmt.Sprintf("%d gaps cannot be filled from the source (gone_at_source %d, not_at_source %d): final, recorded in the ledger; a rerun does not change them",
 			n, res.Counts[reconcile.GoneAtSource], res.Counts[reconcile.NotAtSource]))
 	}
+	if n := res.Counts[reconcile.NotRefetchable]; n > 0 {
+		g.note(fmt.Sprintf("%d gaps not refetched: their conversation id is not a Genesys id, so no request can ask for it (listed as not_refetchable)", n))
+	}
 	if n := res.Retryable(); n > 0 {
 		return withCode(exitFindings, fmt.Errorf("refetch: %d gaps still missing (conversations not captured this time); rerun the same command to try them again", n))
 	}
 	return nil
+}
+
+// displayID shows an id from an export's content on a terminal: as it is
+// if it is plain printable text, else Go-quoted (control characters,
+// escape sequences and invalid UTF-8 escaped).
+func displayID(id string) string {
+	plain := func(r rune) bool {
+		return r != utf8.RuneError && r != '\\' && r != '"' && r != ' ' && strconv.IsPrint(r)
+	}
+	if id != "" && !strings.ContainsFunc(id, func(r rune) bool { return !plain(r) }) {
+		return id
+	}
+	return strconv.Quote(id)
 }
 
 func printRefetch(g *globalOptions, r *reconcile.Result) {
@@ -136,14 +160,14 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		src = "findings file"
 	}
 	fmt.Fprintf(w, "refetch of %d gaps from %s\n", r.Gaps, src)
-	for _, k := range []string{reconcile.Filled, reconcile.Confirmed, reconcile.StillMissing, reconcile.GoneAtSource, reconcile.NotAtSource} {
+	for _, k := range []string{reconcile.Filled, reconcile.Confirmed, reconcile.StillMissing, reconcile.GoneAtSource, reconcile.NotAtSource, reconcile.NotRefetchable} {
 		fmt.Fprintf(w, "  %-20s %d\n", k, r.Counts[k])
 	}
 	for _, oc := range r.Outcomes {
 		if oc.Outcome == reconcile.Filled || oc.Outcome == reconcile.Confirmed {
 			continue
 		}
-		fmt.Fprintf(w, "  %s: conversation %s message %s (%s): %s\n", oc.Outcome, oc.ConversationID, oc.MessageID, oc.Finding, oc.Detail)
+		fmt.Fprintf(w, "  %s: conversation %s message %s (%s): %s\n", oc.Outcome, displayID(oc.ConversationID), displayID(oc.MessageID), oc.Finding, oc.Detail)
 	}
 	if r.Export != nil {
 		fmt.Fprintf(w, "  run %s: %d conversations, %d messages appended (whole run); this invocation: %d requests\n",

@@ -51,7 +51,7 @@ func (rs *runState) prefetch(ctx context.Context, grp []*job) map[string][]Captu
 		if j.entry.Problem != "" {
 			continue
 		}
-		if c := exportfile.ConversationHint(j.entry.Name); c != "" && (len(convs) == 0 || convs[len(convs)-1] != c) {
+		if c := exportfile.ConversationHint(j.entry); c != "" && (len(convs) == 0 || convs[len(convs)-1] != c) {
 			convs = append(convs, c)
 		}
 	}

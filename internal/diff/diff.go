@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,9 +135,8 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 	rs := &runState{reader: rd, ci: ci}
 	d := &differ{
 		ctx: ctx, idx: idx, ci: ci, pol: pol, emitFn: emit, recycle: rs.recycle, opts: &opts,
-		covered:    map[string]bool{},
-		uncaptured: map[[2]uint64]struct{}{},
-		fileDone:   opts.FileDone,
+		covered:  map[string]bool{},
+		fileDone: opts.FileDone,
 	}
 	d.s.Source = src.String()
 	d.s.Counts = Counts{}
@@ -388,8 +388,8 @@ type differ struct {
 	seen bitset // captured messages found in the export, by Seq
 	// uncaptured holds the exported messages not captured (gaps), to
 	// find their duplicates: 128 bits of SHA-256 of the ids, not the ids,
-	// because an export of other channels can hold millions.
-	uncaptured map[[2]uint64]struct{}
+	// because an export of other channels can hold millions (idSet).
+	uncaptured idSet
 	fileDone   func(exportfile.Entry)
 	// covered are the conversations the export covers; with a
 	// ConversationIndex, true once their captures were loaded (their
@@ -537,11 +537,10 @@ func (d *differ) record(r *exportfile.Message) error {
 	}
 	if !ok {
 		k := idKey(r.Conv, r.ID)
-		if _, dup := d.uncaptured[k]; dup {
+		if !d.uncaptured.add(k) {
 			return d.emit(Finding{Kind: finding.Duplicated, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 				Detail: whereDetail(r, "message appears again in the export")})
 		}
-		d.uncaptured[k] = struct{}{}
 		return d.emit(Finding{Kind: finding.NotCaptured, ConversationID: r.Conv, MessageID: r.ID, File: r.File,
 			Detail: whereDetail(r, "in the export but never captured: refetch"), Cause: finding.CauseNotCaptured})
 	}
@@ -664,14 +663,35 @@ func (d *differ) compareTime(c *Captured, v *exportfile.Value, emit func(finding
 		if v.T.Truncate(time.Millisecond).Equal(ct) {
 			return nil
 		}
-		return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.Text, "off by "+signed(v.T.Sub(ct)))
+		return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.Text, "off by "+offBy(v.T, ct))
 	}
 	unit := precisionUnit(v.Digits)
 	if ct.Truncate(unit).Equal(v.T) {
 		return emit(finding.TimestampPrecisionLost, finding.FieldTimestamp, expected, v.Text,
 			"exported with "+strconv.Itoa(v.Digits)+" fractional digits; the capture has milliseconds")
 	}
-	return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.Text, "off by "+signed(v.T.Sub(ct)))
+	return emit(finding.TimestampShifted, finding.FieldTimestamp, expected, v.Text, "off by "+offBy(v.T, ct))
+}
+
+// offBy says how far t is from ct, signed: a time.Duration's form
+// ("+1h2m3s") when it can hold the difference, else (more than about 292
+// years, where Sub saturates) whole days and the rest, with the years
+// they make ("-3652058d23h59m59.999s, about 9999 years").
+func offBy(t, ct time.Time) string {
+	if d := t.Sub(ct); d != math.MaxInt64 && d != math.MinInt64 {
+		return signed(d)
+	}
+	secs, nanos := t.Unix()-ct.Unix(), int64(t.Nanosecond()-ct.Nanosecond())
+	sign := "+"
+	if secs < 0 || (secs == 0 && nanos < 0) {
+		sign, secs, nanos = "-", -secs, -nanos
+	}
+	if nanos < 0 {
+		secs, nanos = secs-1, nanos+int64(time.Second)
+	}
+	const day = 86400
+	rest := time.Duration(secs%day)*time.Second + time.Duration(nanos)
+	return fmt.Sprintf("%s%dd%s, about %d years", sign, secs/day, rest, int64(math.Round(float64(secs)/(365.2425*day))))
 }
 
 func signed(d time.Duration) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
 )
 
@@ -27,6 +28,12 @@ type Writer interface {
 	// Close finishes the output with the summary (where the format has a
 	// place for it) and flushes; it does not close the underlying writer.
 	Close(Summary) error
+	// Abort finishes the output of a diff that failed (err) instead of
+	// Close, so that no record is left torn: json closes a document it
+	// started with an "error" member and no summary
+	// ({"findings":[…],"error":"…"}), and writes nothing if it started
+	// none; csv and jsonl end after the last whole finding.
+	Abort(err error) error
 }
 
 // JSONWriter is a Writer that can take a finding already encoded: js is
@@ -118,6 +125,22 @@ func (j *jsonWriter) Close(s Summary) error {
 	return nil
 }
 
+// Abort closes the document, if one was started, with the error instead
+// of the summary.
+func (j *jsonWriter) Abort(failure error) error {
+	if j.n == 0 {
+		return nil // nothing written: nothing to close
+	}
+	msg, err := json.Marshal(failure.Error())
+	if err != nil {
+		return fmt.Errorf("diff: encode error: %w", err)
+	}
+	if _, err := fmt.Fprintf(j.w, "\n],\n\"error\": %s}\n", msg); err != nil {
+		return fmt.Errorf("diff: write error: %w", err)
+	}
+	return nil
+}
+
 type csvWriter struct{ w *csv.Writer }
 
 func (c *csvWriter) Write(f Finding) error {
@@ -142,6 +165,9 @@ func csvSafe(v string) string {
 	}
 	return v
 }
+
+// Abort flushes the rows written, each whole.
+func (c *csvWriter) Abort(error) error { return c.Close(Summary{}) }
 
 func (c *csvWriter) Close(Summary) error {
 	c.w.Flush()
@@ -173,6 +199,9 @@ func (j *jsonlWriter) WriteJSON(_ Finding, js []byte) error {
 }
 
 func (j *jsonlWriter) Close(Summary) error { return nil }
+
+// Abort has nothing to finish: every line written is whole.
+func (j *jsonlWriter) Abort(error) error { return nil }
 
 // SummaryConversations is how many conversations the summary's
 // per-conversation table lists unless told otherwise: the ones with the
@@ -261,7 +290,7 @@ func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	}
 	fmt.Fprintln(tw)
 	for _, conv := range convs {
-		name := conv
+		name := exportfile.SafeDisplay(conv) // export content: no raw escape sequences on a terminal
 		if name == "" {
 			name = "(none)"
 		}

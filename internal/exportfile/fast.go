@@ -326,7 +326,7 @@ func (p *fileParser) fastDoc(b []byte, st *fastState) bool {
 				d.conv = d.bodyConv
 			}
 			if d.conv == "" {
-				if nc := d.sf.shape.NameConversation(p.name); nc != "" {
+				if nc := d.sf.shape.NameConversation(p.idName()); nc != "" {
 					d.conv = nc
 					p.nameConv = d.conv
 				}

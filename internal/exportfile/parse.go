@@ -51,8 +51,9 @@ type fileParser struct {
 	cp       *compiled
 	format   Format
 	maxLine  int
-	maxValue int // Options.MaxValueBytes; 0: the default
-	name     string
+	maxValue int    // Options.MaxValueBytes; 0: the default
+	name     string // as shown in findings (Entry.Name)
+	rawName  string // as it is, when name escapes it (Entry.RawName): ids are read from it
 	pathConv string // from a conversation_id=X path segment
 	nameConv string // the conversation id the file's name gives (path segment, or a reshape file's stem)
 	emit     func(Item) error
@@ -147,6 +148,16 @@ func (p *fileParser) cover(conv string) error {
 	return p.emit(Item{Kind: ItemCover, Conv: conv})
 }
 
+// idName is the name the file's conversation id is read from: the raw
+// name, never the displayed one (a folder conversation_id=x<LF>y names
+// the conversation "x\ny" with a line feed, not a backslash and an n).
+func (p *fileParser) idName() string {
+	if p.rawName != "" {
+		return p.rawName
+	}
+	return p.name
+}
+
 // convFromPath finds a Genesys-layout "conversation_id=X" path segment.
 func convFromPath(name string) string {
 	for seg := range strings.SplitSeq(name, "/") {
@@ -165,7 +176,7 @@ func (p *fileParser) parse(r io.Reader) error { return p.parseWith(r, true) }
 // fast is set. With fast unset it is the reference: encoding/json only,
 // which the fast paths must agree with item for item (FuzzFastPath).
 func (p *fileParser) parseWith(r io.Reader, fast bool) error {
-	p.pathConv = convFromPath(p.name)
+	p.pathConv = convFromPath(p.idName())
 	p.nameConv = p.pathConv
 	p.detect()
 	if err := p.cover(p.pathConv); err != nil {
@@ -299,7 +310,11 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		if max <= 0 {
 			max = DefaultMaxValueBytes
 		}
-		detail = fmt.Sprintf("%v: the value at byte %d is larger than %d bytes: read no further", ErrValueTooLarge, dec.InputOffset(), max)
+		if onlySpace(dec.Buffered()) { // no value: the decoder was looking for the next one
+			detail = fmt.Sprintf("white space too long: the run at byte %d is longer than %d bytes (the limit of a JSON value): read no further", dec.InputOffset(), max)
+		} else {
+			detail = fmt.Sprintf("%v: the value at byte %d is larger than %d bytes: read no further", ErrValueTooLarge, dec.InputOffset(), max)
+		}
 	default: // the reader failed: a network or disk error
 		detail = fmt.Sprintf("read failed at byte %d: %v", dec.InputOffset(), err)
 	}
@@ -307,6 +322,23 @@ func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) err
 		return e
 	}
 	return errStop
+}
+
+// onlySpace reports whether r holds JSON white space alone (a decoder's
+// unread input, which may be a whole value limit's worth).
+func onlySpace(r io.Reader) bool {
+	var buf [4096]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, c := range buf[:n] {
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+		}
+		if err != nil {
+			return true
+		}
+	}
 }
 
 // metadata checks a Genesys `_metadata.json` companion: it must be a JSON
@@ -493,7 +525,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 				// attribute messages to the name now and report a
 				// contradicting conversation id that comes later,
 				// rather than buffer.
-				if nc := sf.shape.NameConversation(p.name); nc != "" {
+				if nc := sf.shape.NameConversation(p.idName()); nc != "" {
 					conv = nc
 					p.nameConv = conv
 				}

@@ -73,21 +73,21 @@ func NewReader(shapes map[string]ShapePolicy, o Options) (*Reader, error) {
 // returned error is only for cancellation or an error from emit. Read
 // takes over e: the file Walk opened for it is closed.
 func (r *Reader) Read(ctx context.Context, src Source, e Entry, emit func(Item) error) error {
-	p := r.parser(e.Name, emit)
+	p := r.parser(e, emit)
 	if e.Problem != "" {
 		e.Release()
-		return p.unreadable(convFromPath(e.Name), "%s", e.Problem)
+		return p.unreadable(convFromPath(e.RawName()), "%s", e.Problem)
 	}
 	if e.Size > r.opts.MaxFileSize {
 		e.Release()
-		return p.unreadable(convFromPath(e.Name), "%v: %d bytes, limit %d: not read", ErrFileTooLarge, e.Size, r.opts.MaxFileSize)
+		return p.unreadable(convFromPath(e.RawName()), "%v: %d bytes, limit %d: not read", ErrFileTooLarge, e.Size, r.opts.MaxFileSize)
 	}
 	rc, err := src.Open(ctx, e)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return p.unreadable(convFromPath(e.Name), "open failed: %v", err)
+		return p.unreadable(convFromPath(e.RawName()), "open failed: %v", err)
 	}
 	defer rc.Close()
 	if err := p.parse(&limitReader{r: rc, n: r.opts.MaxFileSize}); err != nil {
@@ -96,8 +96,8 @@ func (r *Reader) Read(ctx context.Context, src Source, e Entry, emit func(Item) 
 	return ctx.Err()
 }
 
-func (r *Reader) parser(name string, emit func(Item) error) *fileParser {
-	return &fileParser{cp: r.cp, format: r.opts.Format, maxLine: r.opts.MaxLineBytes, maxValue: r.opts.MaxValueBytes, name: name, readers: &r.readers, emit: emit}
+func (r *Reader) parser(e Entry, emit func(Item) error) *fileParser {
+	return &fileParser{cp: r.cp, format: r.opts.Format, maxLine: r.opts.MaxLineBytes, maxValue: r.opts.MaxValueBytes, name: e.Name, rawName: e.raw, readers: &r.readers, emit: emit}
 }
 
 // limitReader fails with ErrFileTooLarge past n bytes, where io.LimitReader

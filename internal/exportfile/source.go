@@ -32,7 +32,8 @@ type Source interface {
 
 // Entry is one file of an export.
 type Entry struct {
-	// Name is the path relative to the root, "/"-separated.
+	// Name is the path relative to the root, "/"-separated, as shown in
+	// reports (SafeDisplay: control characters and \ escaped).
 	Name string
 	// Size in bytes, as listed.
 	Size int64
@@ -40,8 +41,19 @@ type Entry struct {
 	// a symbolic link, not a regular file); it becomes a file_unreadable finding.
 	Problem string
 
+	raw  string        // the path as it is, when Name escapes it (RawName)
 	file io.ReadCloser // DirSource: opened by Walk, handed over by Open
 	path string        // DirSource on a share: the path Open opens, below the root
+}
+
+// RawName is the path relative to the root as it is, where Name is how
+// it is shown: the conversation id a name gives is read from it, so that
+// two names that differ are never taken for one.
+func (e Entry) RawName() string {
+	if e.raw != "" {
+		return e.raw
+	}
+	return e.Name
 }
 
 // Release closes a file Walk opened for an entry that will not be read
@@ -87,6 +99,18 @@ func NewSource(ctx context.Context, loc string, cfg SourceConfig) (Source, error
 	}
 	return d, nil
 }
+
+// MaxFolderDepth is how many folders deep below its root an export folder
+// is walked (Genesys's layout uses about 7). A folder deeper still is one
+// entry with a Problem, not descended: each level of the walk holds an
+// open folder and its path, so an export nested thousands deep would
+// otherwise take memory with the square of its depth and run out of file
+// descriptors.
+const MaxFolderDepth = 64
+
+// maxNameDisplay is how long a name shown in a Problem-bearing entry for
+// a folder too deep may be; a longer one keeps its start and end.
+const maxNameDisplay = 256
 
 // DirSource reads an export from a folder. Files are opened through an
 // os.Root, so no name or symbolic link can reach outside the folder.
@@ -145,11 +169,25 @@ func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
 	if err != nil {
 		return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
 	}
-	var slots chan struct{}
+	var w walker
 	if d.requests > 1 {
-		slots = make(chan struct{}, d.requests)
+		w.slots = make(chan struct{}, d.requests)
+		w.held = make(chan struct{}, aheadPerRequest*d.requests)
 	}
-	return d.walk(ctx, d.root, "", ents, slots, fn)
+	return d.walk(ctx, &w, d.root, "", 1, ents, fn)
+}
+
+// aheadPerRequest bounds the subfolders a walk on a share holds listed
+// ahead, over all its levels, per request in flight: with the one folder
+// open per level (at most MaxFolderDepth), it bounds the walk's open
+// descriptors.
+const aheadPerRequest = 8
+
+// walker is what every level of a walk on a share shares: slots, the
+// listings in flight, and held, the subfolders listed ahead and not yet
+// walked (each an open folder). Both are nil on a local disk.
+type walker struct {
+	slots, held chan struct{}
 }
 
 // subListing is a subfolder opened and listed ahead of the walk (on a
@@ -173,12 +211,15 @@ func (l *subListing) list(dir *os.Root, name string, slots chan struct{}) {
 	}
 }
 
-// walk reports ents, the entries of dir (rel below the root), in key
-// order, and walks into each subfolder. With slots (a share), the next
-// few subfolders — as many as slots holds — are opened and listed ahead,
-// on goroutines of their own, while the walk goes on in order: the
-// findings do not depend on it, only the waiting does.
-func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []fs.DirEntry, slots chan struct{}, fn func(Entry) error) error {
+// walk reports ents, the entries of dir (rel below the root, depth
+// folders deep, the root's entries at depth 1), in key order, and walks
+// into each subfolder up to MaxFolderDepth. On a share (w.slots), the
+// next few subfolders — as many as slots holds, while w.held has room —
+// are opened and listed ahead, on goroutines of their own, while the walk
+// goes on in order: the findings do not depend on it, only the waiting
+// does.
+func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel string, depth int, ents []fs.DirEntry, fn func(Entry) error) error {
+	slots := w.slots
 	// Sorting "name/" for folders puts "a.json" before "a/…", as in S3.
 	sortKey := func(de fs.DirEntry) string {
 		if de.IsDir() {
@@ -198,13 +239,23 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 					if l.root != nil {
 						l.root.Close()
 					}
+					<-w.held
 				}
 			}
 		}()
 	}
-	lookAhead := func() {
+	lookAhead := func(k int) {
+		if depth > MaxFolderDepth { // its subfolders are not walked
+			return
+		}
+		next = max(next, k) // behind only if held was full
 		for ; slots != nil && next < len(ents) && inFlight < cap(slots); next++ {
 			if ents[next].IsDir() {
+				select {
+				case w.held <- struct{}{}:
+				default: // enough held: this one is listed when walked
+					return
+				}
 				l := &subListing{done: make(chan struct{})}
 				ahead[next], inFlight = l, inFlight+1
 				go l.list(dir, ents[next].Name(), slots)
@@ -215,14 +266,20 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		lookAhead()
+		lookAhead(k)
 		name := de.Name()
 		full := name
 		if rel != "" {
 			full = rel + "/" + name
 		}
-		e := Entry{Name: safeDisplay(full)}
+		e := Entry{Name: SafeDisplay(full)}
+		if e.Name != full {
+			e.raw = full
+		}
 		switch t := de.Type(); {
+		case t.IsDir() && depth > MaxFolderDepth:
+			e.Name = shortDisplay(e.Name)
+			e.Problem = fmt.Sprintf("folder more than %d deep below the export's root: not read", MaxFolderDepth)
 		case t.IsDir():
 			var sub *os.Root
 			var subEnts []fs.DirEntry
@@ -232,6 +289,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 				<-l.done
 				sub, subEnts, openErr, listErr = l.root, l.ents, l.openErr, l.listErr
 				ahead[k], inFlight = nil, inFlight-1
+				<-w.held
 			} else if sub, openErr = dir.OpenRoot(name); openErr == nil {
 				subEnts, listErr = readDir(sub)
 			}
@@ -243,7 +301,7 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 			if listErr != nil {
 				err = fn(Entry{Name: e.Name, Problem: fmt.Sprintf("cannot list folder: %v", listErr)})
 			} else {
-				err = d.walk(ctx, sub, full, subEnts, slots, fn)
+				err = d.walk(ctx, w, sub, full, depth+1, subEnts, fn)
 			}
 			sub.Close()
 			if err != nil {
@@ -257,15 +315,20 @@ func (d *DirSource) walk(ctx context.Context, dir *os.Root, rel string, ents []f
 		case d.requests > 1:
 			e.path = full
 		default:
-			// The Root keeps even a link swapped in since the listing
-			// inside the folder. Size stays unknown (0): MaxFileSize is
-			// enforced while reading, which saves a stat per file.
-			f, err := dir.Open(name)
-			if err != nil {
+			// Since the listing the name may have been replaced: it is
+			// opened as on a share (openRegular), never blocking on a
+			// FIFO nor reading a device or a link put there. Size stays
+			// unknown (0): MaxFileSize is enforced while reading, which
+			// saves a stat per file.
+			f, problem, err := openRegular(dir, name)
+			switch {
+			case problem != "":
+				e.Problem = problem
+			case err != nil:
 				e.Problem = fmt.Sprintf("open failed: %v", err)
-				break
+			default:
+				e.file = f
 			}
-			e.file = f
 		}
 		if err := fn(e); err != nil {
 			e.Release()
@@ -297,18 +360,52 @@ func (d *DirSource) Open(_ context.Context, e Entry) (io.ReadCloser, error) {
 
 // openListed opens a file Walk listed and left for Open. Since the
 // listing it may have been replaced: anything but a regular file is
-// refused, as Walk refuses it, and a FIFO put there cannot block the read
-// for ever (fsinfo.OpenRegular).
+// refused, as Walk refuses it (openRegular).
 func (d *DirSource) openListed(path string) (io.ReadCloser, error) {
-	f, err := fsinfo.OpenRegular(d.root, path)
-	var nr *fsinfo.NotRegularError
+	f, problem, err := openRegular(d.root, path)
 	switch {
-	case errors.As(err, &nr):
-		return nil, fmt.Errorf("open %s: not a regular file (%s)", path, nr.Mode.Type())
+	case problem != "":
+		return nil, fmt.Errorf("open %s: %s", SafeDisplay(path), problem)
 	case err != nil:
 		return nil, err // as Walk's own open would have put it (a Problem)
 	}
 	return f, nil
+}
+
+// openRegular opens name below root as an export file, which may have
+// been replaced since its folder was listed. Anything but a regular file
+// is refused with a problem as Walk words it: a FIFO put there is not
+// waited on for ever (fsinfo.OpenRegular opens without blocking), a
+// device is not read, and a symbolic link — which the Root would follow
+// inside the folder — is not followed: after the open, the name must
+// still be a regular file and the very file opened. err is any other
+// failure.
+func openRegular(root *os.Root, name string) (f *os.File, problem string, err error) {
+	f, err = fsinfo.OpenRegular(root, name)
+	var nr *fsinfo.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, fmt.Sprintf("not a regular file (%s)", nr.Mode.Type()), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	fi, err := f.Stat()
+	var li fs.FileInfo
+	if err == nil {
+		li, err = root.Lstat(name)
+	}
+	switch {
+	case err != nil:
+		problem = ""
+	case li.Mode()&fs.ModeSymlink != 0:
+		problem = "symbolic link: not followed"
+	case !li.Mode().IsRegular() || !os.SameFile(fi, li):
+		problem = "not a regular file: replaced while opened"
+	default:
+		return f, "", nil
+	}
+	f.Close()
+	return nil, problem, err
 }
 
 // S3Source reads an export from s3://bucket/prefix.
@@ -358,14 +455,17 @@ func (s *S3Source) Walk(ctx context.Context, fn func(Entry) error) error {
 func s3Entry(listPrefix, key string, size int64) Entry {
 	rel, ok := strings.CutPrefix(key, listPrefix)
 	if !ok {
-		return Entry{Name: safeDisplay(key), Problem: "key outside the prefix"}
+		return Entry{Name: SafeDisplay(key), Problem: "key outside the prefix"}
 	}
 	if strings.HasSuffix(rel, "/") && size == 0 && unsafeName(strings.TrimSuffix(rel, "/")) == "" {
 		return Entry{}
 	}
 	e := Entry{Name: rel, Size: size}
 	if p := unsafeName(rel); p != "" {
-		e.Name = safeDisplay(rel)
+		e.Name = SafeDisplay(rel)
+		if e.Name != rel {
+			e.raw = rel
+		}
 		e.Problem = p
 	}
 	return e
@@ -403,9 +503,27 @@ func unsafeName(name string) string {
 	return ""
 }
 
-// safeDisplay makes a hostile name printable in reports.
-func safeDisplay(name string) string {
-	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+// shortDisplay shortens a displayed name longer than maxNameDisplay to
+// its start and end, marking what it left out.
+func shortDisplay(name string) string {
+	if len(name) <= maxNameDisplay {
+		return name
+	}
+	head, tail := name[:maxNameDisplay/2], name[len(name)-maxNameDisplay/2:]
+	for !utf8.ValidString(head) { // a display name is valid UTF-8: cut at a rune
+		head = head[:len(head)-1]
+	}
+	for !utf8.ValidString(tail) {
+		tail = tail[1:]
+	}
+	return fmt.Sprintf("%s…(%d bytes)…%s", head, len(name)-len(head)-len(tail), tail)
+}
+
+// SafeDisplay makes a hostile name or id from an export printable in
+// reports and on a terminal: control characters (escape sequences, BEL,
+// CR, LF) and invalid UTF-8 are Go-escaped; plain text is unchanged.
+func SafeDisplay(name string) string {
+	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return name
 	}
 	q := fmt.Sprintf("%q", name)

@@ -295,7 +295,8 @@ func TestS3Entry(t *testing.T) {
 		{"exp//abs.json", "/abs.json", "absolute path"},
 		{"exp/a\x00b.json", `a\x00b.json`, "NUL"},
 		{"exp/a/./b.json", "a/./b.json", `"." segment`},
-		{"exp/a\\..\\b.json", `a\..\b.json`, "character"},
+		{"exp/a\\..\\b.json", `a\\..\\b.json`, "character"}, // a backslash shown escaped, as Go quotes it
+		{"exp/x\\y.json", `x\\y.json`, "character"},
 		{"exp/\xff.json", `\xff.json`, "UTF-8"},
 		{"other/x.json", "other/x.json", "outside the prefix"},
 	}
@@ -425,5 +426,131 @@ func TestOpenListedSwapped(t *testing.T) {
 	defer rc.Close()
 	if b, _ := io.ReadAll(rc); string(b) != "22" {
 		t.Errorf("read %q, want the file as it is now", b)
+	}
+}
+
+// TestWalkSwapped: on a local disk, where Walk opens each file as it
+// lists it, a name replaced since its folder was listed — by a FIFO, a
+// symbolic link to another file of the export — is refused as a share's
+// Open refuses it (TestOpenListedSwapped), and a FIFO is not waited on
+// for ever: nothing would stop that wait, not even SIGTERM.
+func TestWalkSwapped(t *testing.T) {
+	dir := benchutil.WriteTree(t, map[string]string{"a.json": "1", "b.json": "2", "c.json": "3", "d.json": "4"})
+	src, err := NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.requests = 1 // a local disk: Walk opens
+	ents, err := readDir(src.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replaced after the listing, before the walk opens them.
+	fifo := filepath.Join(dir, "a.json")
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "b.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("c.json", filepath.Join(dir, "b.json")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]walked{}
+	done := make(chan error, 1)
+	go func() {
+		done <- src.walk(context.Background(), &walker{}, src.root, "", 1, ents, func(e Entry) error {
+			w := walked{Name: e.Name, Problem: e.Problem}
+			if e.Problem == "" {
+				rc, err := src.Open(context.Background(), e)
+				if err != nil {
+					return err
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				w.Data = string(b)
+			}
+			got[e.Name] = w
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		// Unblock the open (a writer comes) so the test can end.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		<-done
+		t.Fatal("walk blocked on a FIFO swapped in since the listing")
+	}
+	want := map[string]walked{
+		"a.json": {Name: "a.json", Problem: "not a regular file (p---------)"},
+		"b.json": {Name: "b.json", Problem: "symbolic link: not followed"},
+		"c.json": {Name: "c.json", Data: "3"},
+		"d.json": {Name: "d.json", Data: "4"},
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %+v, want %+v", name, got[name], w)
+		}
+	}
+}
+
+// TestWalkDepth: folders are walked MaxFolderDepth deep below the root;
+// a folder deeper still is one entry with a Problem, its name shortened,
+// and nothing below it is listed — on a local disk and on a share.
+func TestWalkDepth(t *testing.T) {
+	seg := strings.Repeat("d", 10)
+	var p []string
+	files := map[string]string{}
+	for i := 1; i <= MaxFolderDepth+6; i++ {
+		p = append(p, seg)
+		files[strings.Join(p, "/")+"/f.json"] = fmt.Sprint(i)
+	}
+	dir := benchutil.WriteTree(t, files)
+	tooDeep := strings.Join(p[:MaxFolderDepth+1], "/")
+	for _, requests := range []int{1, 8} {
+		t.Run(fmt.Sprintf("requests=%d", requests), func(t *testing.T) {
+			src, err := NewDirSource(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			src.requests = requests
+			var got []walked
+			if err := src.Walk(context.Background(), func(e Entry) error {
+				got = append(got, walked{Name: e.Name, Problem: e.Problem})
+				e.Release()
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// "d/" sorts before "f.json": the deepest come first.
+			if len(got) != MaxFolderDepth+1 {
+				t.Fatalf("%d entries, want %d", len(got), MaxFolderDepth+1)
+			}
+			for i, w := range got[1:] {
+				depth := MaxFolderDepth - i
+				if want := strings.Join(p[:depth], "/") + "/f.json"; w.Name != want || w.Problem != "" {
+					t.Errorf("entry %d: %.60q… (%q), want the file %d deep", i+1, w.Name, w.Problem, depth)
+				}
+			}
+			first := got[0]
+			if !strings.Contains(first.Problem, fmt.Sprintf("more than %d deep", MaxFolderDepth)) {
+				t.Errorf("too deep: problem %q", first.Problem)
+			}
+			if len(first.Name) > maxNameDisplay+40 || !strings.HasPrefix(first.Name, seg+"/") || !strings.HasSuffix(first.Name, "/"+seg) ||
+				!strings.Contains(first.Name, fmt.Sprintf("(%d bytes)", len(tooDeep)-maxNameDisplay)) {
+				t.Errorf("too deep: name %.300q (%d bytes), want the %d bytes shortened", first.Name, len(first.Name), len(tooDeep))
+			}
+		})
 	}
 }

@@ -377,3 +377,31 @@ func TestRecordedDiffReadsRemoteExportInParallel(t *testing.T) {
 		t.Errorf("at most %d files opening at once, want more than %d and at most 12", most, diff.DefaultConcurrency)
 	}
 }
+
+// TestRefetchNotRefetchable: a gap whose conversation id is not a Genesys
+// id (export content) cannot be asked for; refetch lists it as
+// not_refetchable and counts it among the gaps, never drops it silently.
+func TestRefetchNotRefetchable(t *testing.T) {
+	findings := []diff.Finding{
+		{Kind: finding.NotCaptured, ConversationID: "x\x1b[2Jy", MessageID: "m1"},
+		{Kind: finding.MissingFromExport, ConversationID: "../etc", MessageID: "m2"},
+		{Kind: finding.NotCaptured, MessageID: "m3"},
+		{Kind: finding.ContentDiffers, ConversationID: "not an id", MessageID: "m4"}, // not a gap
+	}
+	res, err := reconcile.Refetch(context.Background(), export.Deps{}, findings, "", export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Gaps != 3 || res.Counts[reconcile.NotRefetchable] != 3 || len(res.Outcomes) != 3 || res.Export != nil {
+		t.Fatalf("gaps %d, counts %v, outcomes %+v; want 3 not_refetchable, nothing run", res.Gaps, res.Counts, res.Outcomes)
+	}
+	for i, oc := range res.Outcomes {
+		if oc.Outcome != reconcile.NotRefetchable || oc.ConversationID != findings[i].ConversationID || oc.MessageID != findings[i].MessageID ||
+			!strings.Contains(oc.Detail, "not a Genesys id") {
+			t.Errorf("outcome %d: %+v", i, oc)
+		}
+	}
+	if res.Retryable() != 0 {
+		t.Errorf("retryable %d: no rerun can fill them", res.Retryable())
+	}
+}

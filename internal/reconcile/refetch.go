@@ -44,15 +44,24 @@ const (
 	// NotAtSource: the export holds a message the source does not have in
 	// that conversation: fabricated, or deleted upstream before capture.
 	NotAtSource = "not_at_source"
+	// NotRefetchable: the gap's conversation id is not a Genesys id (the
+	// export's content is hostile), so no request can ask for it. Listed,
+	// never dropped, and not recorded in the ledger: the diff's findings
+	// already are.
+	NotRefetchable = "not_refetchable"
 )
+
+// notRefetchableDetail is a NotRefetchable outcome's detail.
+const notRefetchableDetail = "conversation id is not a Genesys id: cannot be asked for"
 
 // ErrNoDiff: there is no recorded diff to refetch from.
 var ErrNoDiff = errors.New("reconcile: no recorded diff")
 
-// Gap is a finding refetch acts on.
-func isGap(f diff.Finding) bool {
-	return finding.IsGap(f.Kind) && f.ConversationID != "" && export.ValidID(f.ConversationID)
-}
+// isGap reports whether f is a gap: a finding refetch reports on.
+func isGap(f diff.Finding) bool { return finding.IsGap(f.Kind) }
+
+// refetchable reports whether a gap's conversation can be asked for.
+func refetchable(f diff.Finding) bool { return export.ValidID(f.ConversationID) }
 
 // LoadGaps reads back the gaps of a recorded diff ("latest" for the most
 // recent one) — the findings refetch acts on — streaming the stored
@@ -270,7 +279,8 @@ func (r *Result) Complete() bool { return r.Counts[Filled]+r.Counts[Confirmed] =
 func (r *Result) Retryable() int { return r.Counts[StillMissing] }
 
 // Final is the number of gaps the source cannot fill (gone_at_source,
-// not_at_source): recorded, and reported, but not work left.
+// not_at_source): recorded, and reported, but not work left. Gaps
+// not_refetchable are not among them: the source was never asked.
 func (r *Result) Final() int { return r.Counts[GoneAtSource] + r.Counts[NotAtSource] }
 
 // Refetch captures again every conversation with a gap among findings,
@@ -281,8 +291,16 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	var gaps []diff.Finding
 	convSet := map[string]bool{}
 	var convs []string
+	res := &Result{DiffRunID: diffRunID, Counts: map[string]int{}, Outcomes: []Outcome{}}
 	for _, f := range findings {
 		if !isGap(f) {
+			continue
+		}
+		res.Gaps++
+		if !refetchable(f) {
+			res.Outcomes = append(res.Outcomes, Outcome{ConversationID: f.ConversationID, MessageID: f.MessageID,
+				Finding: string(f.Kind), Outcome: NotRefetchable, Detail: notRefetchableDetail})
+			res.Counts[NotRefetchable]++
 			continue
 		}
 		gaps = append(gaps, f)
@@ -292,7 +310,6 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 	}
 	sort.Strings(convs)
-	res := &Result{DiffRunID: diffRunID, Gaps: len(gaps), Counts: map[string]int{}, Outcomes: []Outcome{}}
 	if len(gaps) == 0 {
 		return res, nil
 	}

@@ -44,7 +44,7 @@ func TestS3HostileObjects(t *testing.T) {
 	}
 	got, s := runSource(t, exportfile.NewS3Source(c, bucket, "exp"), oneCapture(), Options{MaxLineBytes: 1024})
 	want := map[string]string{
-		`a\..\b.json`:                           `unsafe name: character '\\'`,
+		`a\\..\\b.json`:                         `unsafe name: character '\\'`, // shown with each \ doubled (SafeDisplay)
 		"q?.json":                               "unsafe name: character '?'",
 		"h#.json":                               "unsafe name: character '#'",
 		"conversation_id=c1/r.json":             "truncated",

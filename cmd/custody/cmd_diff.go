@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -113,6 +114,9 @@ Examples:
 }
 
 func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) error {
+	if strings.TrimSpace(loc) == "" {
+		return usageError("diff: SOURCE is empty: give the export's folder or s3://bucket/prefix")
+	}
 	format, err := exportfile.ParseFormat(o.Format)
 	if err != nil {
 		return usageError("--format: %v", err)

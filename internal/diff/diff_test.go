@@ -169,6 +169,9 @@ func TestShapes(t *testing.T) {
 		{"genesys, folder and body disagree", map[string]string{
 			"conversation_id=c1/r.json": `{"conversationId":"c9","messagingTranscript":[{"id":"m1","timestamp":"2024-03-01T10:00:00.123Z","messageText":"Héllo\nworld","from":"+4411"}]}`,
 		}, Options{}, append([]key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}}, lacks...)},
+		{"genesys, the path names two conversations", map[string]string{
+			"conversation_id=c1/conversation_id=c9/r.json": genesysFile,
+		}, Options{}, append([]key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}}, lacks...)},
 		{"reshape named by conversation", map[string]string{
 			"whatsapp/c1.json": `{"channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00Z"}]}`,
 		}, Options{}, []key{{finding.TimestampPrecisionLost, "c1", "m1", finding.FieldTimestamp}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, stripped[0], stripped[1]}},

@@ -158,14 +158,27 @@ func (p *fileParser) idName() string {
 	return p.name
 }
 
-// convFromPath finds a Genesys-layout "conversation_id=X" path segment.
+// convFromPath finds a Genesys-layout "conversation_id=X" path segment
+// (the first, if several).
 func convFromPath(name string) string {
+	first, _ := convsFromPath(name)
+	return first
+}
+
+// convsFromPath is convFromPath, and the id of a later conversation_id=
+// segment that names another conversation, if one does.
+func convsFromPath(name string) (first, other string) {
 	for seg := range strings.SplitSeq(name, "/") {
-		if v, ok := strings.CutPrefix(seg, "conversation_id="); ok && v != "" {
-			return v
+		v, ok := strings.CutPrefix(seg, "conversation_id=")
+		switch {
+		case !ok || v == "":
+		case first == "":
+			first = v
+		case v != first:
+			return first, v
 		}
 	}
-	return ""
+	return first, ""
 }
 
 // parse reads one file. Problems in the file are reported as findings; the
@@ -176,11 +189,24 @@ func (p *fileParser) parse(r io.Reader) error { return p.parseWith(r, true) }
 // fast is set. With fast unset it is the reference: encoding/json only,
 // which the fast paths must agree with item for item (FuzzFastPath).
 func (p *fileParser) parseWith(r io.Reader, fast bool) error {
-	p.pathConv = convFromPath(p.idName())
+	var other string
+	p.pathConv, other = convsFromPath(p.idName())
 	p.nameConv = p.pathConv
 	p.detect()
 	if err := p.cover(p.pathConv); err != nil {
 		return err
+	}
+	if other != "" {
+		// conversation_id=A/…/conversation_id=B/: the file is read as A's,
+		// and the contradiction is said, as one between name and body is.
+		err := p.emit(Item{Kind: ItemProblem, Problem: Problem{
+			Kind: finding.ValueAltered, ConversationID: p.pathConv, Field: finding.FieldConversationID,
+			Expected: p.pathConv, Got: other, File: p.name,
+			Detail: "the file's path names two conversations: it is read as the first's",
+		}})
+		if err != nil {
+			return err
+		}
 	}
 	var err error
 	switch {

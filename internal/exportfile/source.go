@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -278,7 +279,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 		}
 		switch t := de.Type(); {
 		case t.IsDir() && depth > MaxFolderDepth:
-			e.Name = shortDisplay(e.Name)
+			e.Name, e.raw = shortDisplay(e.Name), full // the id is read from the whole name
 			e.Problem = fmt.Sprintf("folder more than %d deep below the export's root: not read", MaxFolderDepth)
 		case t.IsDir():
 			var sub *os.Root
@@ -520,10 +521,14 @@ func shortDisplay(name string) string {
 }
 
 // SafeDisplay makes a hostile name or id from an export printable in
-// reports and on a terminal: control characters (escape sequences, BEL,
-// CR, LF) and invalid UTF-8 are Go-escaped; plain text is unchanged.
+// reports and on a terminal: anything strconv.IsPrint refuses — control
+// characters (escape sequences, BEL, CR, LF, and the C1 controls such as
+// U+009B, a CSI to some terminals), format characters that reorder
+// what is shown (U+202E) and spaces other than ASCII's — invalid UTF-8
+// and the backslash itself are Go-escaped, so that no two names show
+// alike; plain text is unchanged.
 func SafeDisplay(name string) string {
-	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+	if utf8.ValidString(name) && !strings.ContainsFunc(name, func(r rune) bool { return r == '\\' || !strconv.IsPrint(r) }) {
 		return name
 	}
 	q := fmt.Sprintf("%q", name)

@@ -526,12 +526,21 @@ func TestWalkDepth(t *testing.T) {
 			defer src.Close()
 			src.requests = requests
 			var got []walked
+			var firstRaw string
 			if err := src.Walk(context.Background(), func(e Entry) error {
+				if got == nil {
+					firstRaw = e.RawName()
+				}
 				got = append(got, walked{Name: e.Name, Problem: e.Problem})
 				e.Release()
 				return nil
 			}); err != nil {
 				t.Fatal(err)
+			}
+			// The shortened name is for showing: a conversation id is read
+			// from the whole one.
+			if firstRaw != tooDeep {
+				t.Errorf("too deep: raw name %.80q… (%d bytes), want the whole %d bytes", firstRaw, len(firstRaw), len(tooDeep))
 			}
 			// "d/" sorts before "f.json": the deepest come first.
 			if len(got) != MaxFolderDepth+1 {
@@ -552,5 +561,26 @@ func TestWalkDepth(t *testing.T) {
 				t.Errorf("too deep: name %.300q (%d bytes), want the %d bytes shortened", first.Name, len(first.Name), len(tooDeep))
 			}
 		})
+	}
+}
+
+// TestSafeDisplay: nothing a terminal acts on or that reorders or hides
+// text reaches it raw, no two names show alike, and plain names
+// (accents, symbols, ASCII spaces) are shown as they are.
+func TestSafeDisplay(t *testing.T) {
+	for in, want := range map[string]string{
+		"conversation_id=c1/r.json": "conversation_id=c1/r.json",
+		"Café – ü 😀 a b.json":      "Café – ü 😀 a b.json",
+		"a\x1b[2Jb":                 `a\x1b[2Jb`,
+		"a\u009b2Jb":                `a\u009b2Jb`,
+		"a\u202egnp.json":           `a\u202egnp.json`,
+		"a\u00a0b":                  `a\u00a0b`,
+		"a\nb":                      `a\nb`,
+		`a\nb`:                      `a\\nb`,
+		"a\xffb":                    `a\xffb`,
+	} {
+		if got := SafeDisplay(in); got != want {
+			t.Errorf("SafeDisplay(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 // FormatID names the report.json format; it changes only with an
 // incompatible change of schema.json.
-const FormatID = "custody-report/1"
+const FormatID = "custody-report/2"
 
 // Doc is report.json: every fact of the report, in the order of its
 // sections. The HTML is rendered from the same value, so the two agree.

@@ -570,7 +570,7 @@ func TestWalkDepth(t *testing.T) {
 func TestSafeDisplay(t *testing.T) {
 	for in, want := range map[string]string{
 		"conversation_id=c1/r.json": "conversation_id=c1/r.json",
-		"Café – ü 😀 a b.json":      "Café – ü 😀 a b.json",
+		"Café – ü 😀 a b.json":       "Café – ü 😀 a b.json",
 		"a\x1b[2Jb":                 `a\x1b[2Jb`,
 		"a\u009b2Jb":                `a\u009b2Jb`,
 		"a\u202egnp.json":           `a\u202egnp.json`,

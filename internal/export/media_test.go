@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -308,29 +309,7 @@ func TestExportMediaResignedURLs(t *testing.T) {
 
 	// A third run through a proxy that edits the first text of every bulk
 	// response: those messages did change, and are captured again.
-	proxy := httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(mustURL(t, srv.APIURL)) },
-		ModifyResponse: func(resp *http.Response) error {
-			if !strings.HasSuffix(resp.Request.URL.Path, "/messages/bulk") || resp.StatusCode != http.StatusOK {
-				return nil
-			}
-			b, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			b = bytes.Replace(b, []byte(`"text":"`), []byte(`"text":"EDITED `), 1)
-			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-			return nil
-		},
-	})
-	defer proxy.Close()
-	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: proxy.URL, LoginURL: srv.LoginURL,
-		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := editingClient(t, srv, "EDITED ")
 	scope := mediaScope()
 	scope.Matter = "matter-1"
 	edited, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
@@ -351,6 +330,41 @@ func TestExportMediaResignedURLs(t *testing.T) {
 		t.Fatalf("run with edited texts: %d appended, %d superseding entries; want every edited message captured again", edited.MessagesAppended, superseding)
 	}
 	checkVerified(t, e)
+}
+
+// editingClient is a fetch client of srv through a proxy that edits the
+// first text of every bulk messages response (mark before it), as if
+// that message had changed at the source since an earlier capture. The
+// edit is the same on every read.
+func editingClient(t *testing.T, srv *sim.Server, mark string) *fetch.Client {
+	t.Helper()
+	proxy := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(mustURL(t, srv.APIURL)) },
+		ModifyResponse: func(resp *http.Response) error {
+			if !strings.HasSuffix(resp.Request.URL.Path, "/messages/bulk") || resp.StatusCode != http.StatusOK {
+				return nil
+			}
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			b = bytes.Replace(b, []byte(`"text":"`), []byte(`"text":"`+mark), 1)
+			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+			return nil
+		},
+		// A request the client cancels (a run cancelled mid-flight) is
+		// no failure of the test.
+		ErrorLog: log.New(io.Discard, "", 0),
+	})
+	t.Cleanup(proxy.Close)
+	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: proxy.URL, LoginURL: srv.LoginURL,
+		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -118,7 +119,7 @@ func TestExportRerunRetriesFailed(t *testing.T) {
 // the ledger holds under its run id, not only the last invocation's.
 func TestExportResumedAccountingCoversWholeRun(t *testing.T) {
 	e := newEnv(t, 50, "")
-	first := cancelledRun(t, e)
+	first := cancelledRun(t, e, e.client(t))
 	acct := e.run(t, intervalScope())
 	if !acct.Resumed || acct.RunID != first.RunID || !acct.Complete() {
 		t.Fatalf("rerun %+v: want the same run resumed and completed", acct)
@@ -141,18 +142,8 @@ func TestExportResumedAccountingCoversWholeRun(t *testing.T) {
 // but nothing reads accounting back from it).
 func TestExportAccountingExactAfterKill(t *testing.T) {
 	e := newEnv(t, 50, "")
-	first := cancelledRun(t, e)
-	ctx := context.Background()
-	if err := e.ledger.Update(ctx, func(tx *ledger.Tx) error {
-		run, ok, err := tx.Run(first.RunID)
-		if err != nil || !ok {
-			t.Fatalf("run %s: %v", first.RunID, err)
-		}
-		run.Status, run.EndedAt, run.Accounting = ledger.RunRunning, time.Time{}, nil
-		return tx.PutRun(run)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	first := cancelledRun(t, e, e.client(t))
+	killed(t, e, first.RunID)
 	acct := e.run(t, intervalScope())
 	if !acct.Resumed || acct.RunID != first.RunID || !acct.Complete() {
 		t.Fatalf("rerun %+v: want the same run resumed and completed", acct)
@@ -160,13 +151,99 @@ func TestExportAccountingExactAfterKill(t *testing.T) {
 	checkWholeRun(t, e, acct)
 }
 
-// cancelledRun runs an export of intervalScope that is cancelled, as
-// Ctrl-C would, once 8 conversations are done.
-func cancelledRun(t *testing.T, e *env) *export.Accounting {
+// TestExportChangesExactAfterKill: an invocation that captured messages
+// changed at the source and was then killed left no record of which
+// they were but the ledger; the run's next invocation lists every change
+// of the whole run, each once, each a superseding entry of the run, as
+// many as it counts changed (changed_at_source is rebuilt from the
+// ledger when what was recorded at clean ends falls short).
+func TestExportChangesExactAfterKill(t *testing.T) {
+	e := newEnv(t, 50, "")
+	if base := e.run(t, intervalScope()); !base.Complete() || base.MessagesChanged != 0 {
+		t.Fatalf("first run %+v: want complete, nothing changed", base)
+	}
+	// The source changes (one message of every conversation reads
+	// differently from now on), and a run captures the changes: the
+	// ledger then holds changes of another run.
+	earlier, err := export.Run(context.Background(), export.Deps{Client: editingClient(t, e.srv, "EDITED "), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: withMatter(intervalScope()), SignerKey: e.key, Concurrency: 4})
+	if err != nil || !earlier.Complete() || earlier.MessagesChanged == 0 {
+		t.Fatalf("run after a change at the source: err %v, accounting %+v: want complete with changes", err, earlier)
+	}
+	// The same messages change again. The next run captures some of the
+	// changes, and is killed.
+	second := cancelledRun(t, e, editingClient(t, e.srv, "EDITED AGAIN "))
+	if second.MessagesChanged == 0 {
+		t.Fatalf("killed invocation %+v: want some changes captured before the kill", second)
+	}
+	killed(t, e, second.RunID)
+	acct, err := export.Run(context.Background(), export.Deps{Client: editingClient(t, e.srv, "EDITED AGAIN "), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: withMatter(intervalScope()), SignerKey: e.key, Concurrency: 4})
+	if err != nil {
+		t.Fatalf("resumed run: %v (accounting %+v)", err, acct)
+	}
+	if !acct.Resumed || acct.RunID != second.RunID || !acct.Complete() {
+		t.Fatalf("rerun %+v: want the killed run resumed and completed", acct)
+	}
+	if acct.MessagesChanged <= second.MessagesChanged {
+		t.Fatalf("run counts %d changed, the killed invocation alone %d: want this invocation to capture changes too",
+			acct.MessagesChanged, second.MessagesChanged)
+	}
+	if len(acct.ChangedAtSource) != acct.MessagesChanged {
+		t.Errorf("%d changes listed at source, %d messages counted changed", len(acct.ChangedAtSource), acct.MessagesChanged)
+	}
+	superseding := map[uint64]leaf.Entry{}
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindMessage, RunID: acct.RunID}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.Supersedes != nil {
+			superseding[en.Seq] = en
+		}
+	}
+	seen := map[uint64]bool{}
+	for _, c := range acct.ChangedAtSource {
+		if seen[c.Seq] {
+			t.Errorf("change %+v listed twice", c)
+		}
+		seen[c.Seq] = true
+		en, ok := superseding[c.Seq]
+		switch {
+		case !ok:
+			t.Errorf("change %+v: no message entry of run %s superseding another at seq %d", c, acct.RunID, c.Seq)
+		case *en.Supersedes != c.Supersedes || en.ConversationID != c.ConversationID || en.MessageID != c.MessageID:
+			t.Errorf("change %+v: the ledger's entry %d is message %s of %s superseding %d",
+				c, en.Seq, en.MessageID, en.ConversationID, *en.Supersedes)
+		}
+	}
+	checkWholeRun(t, e, acct)
+}
+
+// killed undoes what run's last invocation recorded at its end (its
+// status and accounting), as if it had been killed (kill -9) instead:
+// its closing entry stays, the ledger being append-only, but nothing
+// reads accounting back from it.
+func killed(t *testing.T, e *env, runID string) {
+	t.Helper()
+	if err := e.ledger.Update(context.Background(), func(tx *ledger.Tx) error {
+		run, ok, err := tx.Run(runID)
+		if err != nil || !ok {
+			return fmt.Errorf("run %s: found %v: %w", runID, ok, err)
+		}
+		run.Status, run.EndedAt, run.Accounting = ledger.RunRunning, time.Time{}, nil
+		return tx.PutRun(run)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cancelledRun runs an export of intervalScope through c that is
+// cancelled, as Ctrl-C would, once 8 conversations are done.
+func cancelledRun(t *testing.T, e *env, c *fetch.Client) *export.Accounting {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	acct, err := export.Run(ctx, export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+	acct, err := export.Run(ctx, export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
 		export.Options{Scope: withMatter(intervalScope()), SignerKey: e.key, Concurrency: 2, Progress: &cancelAfter{n: 8, cancel: cancel}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: err %v, want context.Canceled", err)

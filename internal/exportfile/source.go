@@ -382,7 +382,7 @@ func (d *DirSource) openListed(path string) (io.ReadCloser, error) {
 // still be a regular file and the very file opened. err is any other
 // failure.
 func openRegular(root *os.Root, name string) (f *os.File, problem string, err error) {
-	f, err = fsinfo.OpenRegular(root, name)
+	f, fi, err := fsinfo.OpenRegular(root, name)
 	var nr *fsinfo.NotRegularError
 	if errors.As(err, &nr) {
 		return nil, fmt.Sprintf("not a regular file (%s)", nr.Mode.Type()), nil
@@ -390,11 +390,7 @@ func openRegular(root *os.Root, name string) (f *os.File, problem string, err er
 	if err != nil {
 		return nil, "", err
 	}
-	fi, err := f.Stat()
-	var li fs.FileInfo
-	if err == nil {
-		li, err = root.Lstat(name)
-	}
+	li, err := root.Lstat(name)
 	switch {
 	case err != nil:
 		problem = ""

@@ -18,19 +18,20 @@ func (e *NotRegularError) Error() string { return "not a regular file" }
 // but a regular file (a *NotRegularError). It opens with O_NONBLOCK: a
 // FIFO put where a file was listed would otherwise block the open until
 // a writer came, for ever on a hostile export or production; on a
-// regular file O_NONBLOCK changes nothing.
-func OpenRegular(root *os.Root, name string) (*os.File, error) {
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+// regular file O_NONBLOCK changes nothing. fi is the open file's own
+// (fstat), so a caller that needs it does not ask again.
+func OpenRegular(root *os.Root, name string) (f *os.File, fi fs.FileInfo, err error) {
+	f, err = root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fi, err := f.Stat()
+	fi, err = f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = &NotRegularError{Mode: fi.Mode()}
 	}
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, fi, nil
 }

@@ -32,18 +32,18 @@ func TestOpenRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	f, err := fsinfo.OpenRegular(root, "a.json")
+	f, fi, err := fsinfo.OpenRegular(root, "a.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := io.ReadAll(f); string(b) != "1" {
-		t.Errorf("read %q", b)
+	if b, _ := io.ReadAll(f); string(b) != "1" || fi.Size() != 1 || !fi.Mode().IsRegular() {
+		t.Errorf("read %q, info %v", b, fi)
 	}
 	f.Close()
 	for name, mode := range map[string]os.FileMode{"sub": os.ModeDir, "fifo": os.ModeNamedPipe} {
 		done := make(chan error, 1)
 		go func() {
-			f, err := fsinfo.OpenRegular(root, name)
+			f, _, err := fsinfo.OpenRegular(root, name)
 			if err == nil {
 				f.Close()
 			}
@@ -59,7 +59,7 @@ func TestOpenRegular(t *testing.T) {
 			t.Fatalf("%s: the open blocked", name)
 		}
 	}
-	if _, err := fsinfo.OpenRegular(root, "absent"); !errors.Is(err, os.ErrNotExist) {
+	if _, _, err := fsinfo.OpenRegular(root, "absent"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("absent: err = %v, want not exist", err)
 	}
 }

@@ -373,7 +373,7 @@ func hashRootFile(root *os.Root, name string) ([sha256.Size]byte, int64, error) 
 // file: anything else is refused, a FIFO without waiting on it
 // (fsinfo.OpenRegular).
 func openRegular(root *os.Root, name string) (*os.File, error) {
-	f, err := fsinfo.OpenRegular(root, filepath.FromSlash(name))
+	f, _, err := fsinfo.OpenRegular(root, filepath.FromSlash(name))
 	if err != nil {
 		return nil, missing(err)
 	}

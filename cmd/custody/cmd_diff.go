@@ -97,7 +97,7 @@ Examples:
   custody diff ./old-export --no-record --all-conversations
 ` + exitStatus("0    the export is complete: no findings", exit1, exit2,
 			"3    the export has findings; or the ledger is damaged", exit130),
-		Args:        cobra.ExactArgs(1),
+		Args:        oneArg("SOURCE (the export's folder or s3://bucket/prefix)"),
 		Annotations: map[string]string{outputsAnnotation: "text,json,csv,jsonl"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Unset, the diff picks by source (0: its default).

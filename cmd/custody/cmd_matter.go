@@ -66,7 +66,7 @@ Examples:
 			`1    error: LOC cannot be opened, or it lacks evidence objects the
        ledger names (the message says how many, and where to copy from)`,
 			exit2, exit3Ledger),
-		Args:        cobra.ExactArgs(1),
+		Args:        oneArg("LOC (the evidence store's folder or s3://bucket/prefix)"),
 		Annotations: map[string]string{outputsAnnotation: "text,json"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSetEvidence(cmd.Context(), args[0], o, g)

@@ -347,7 +347,7 @@ checkpoints, and stores it beside the checkpoint it signs.
 Examples:
   custody witness attach --witness-key counsel.pub cp.cosig
 ` + exitStatus(exit0, exit1, exit2, "3    no line by that witness, or one that signs no stored checkpoint"),
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("FILE (the cosignature lines)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if key == "" {

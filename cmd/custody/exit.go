@@ -73,6 +73,18 @@ func usageError(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
+// oneArg is cobra.ExactArgs(1) that names the command and what the
+// argument is ("custody: diff: give one SOURCE (...), not 0"), where
+// cobra says only "accepts 1 arg(s), received 0".
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usageError("%s: give one %s, not %d", cmd.Name(), what, len(args))
+		}
+		return nil
+	}
+}
+
 // resumableAnnotation, on a command, says that its state is saved as it
 // goes, so that a cancelled run is resumed by running it again.
 const resumableAnnotation = "custody/resumable"

@@ -352,19 +352,7 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 	// seq 0: damage at the first entry not read, for both.
 	for _, cut := range []int64{5000, 12288} {
 		t.Run(fmt.Sprintf("file cut short by %d bytes", cut), func(t *testing.T) {
-			f := newFixture(t)
-			f.appendN(400)
-			f.checkpoint()
-			f.l.Close()
-			f.l = nil
-			st, err := os.Stat(f.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Truncate(f.path, st.Size()-cut); err != nil {
-				t.Fatal(err)
-			}
-			f.reopen()
+			f := cutShortFixture(t, cut)
 			agree(t, f, f.l.VerifierKey(), nil)
 		})
 	}
@@ -447,6 +435,26 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 	})
 }
 
+// cutShortFixture is a ledger of 400 entries and a checkpoint whose file
+// has lost its last cut bytes, reopened.
+func cutShortFixture(t *testing.T, cut int64) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	f.appendN(400)
+	f.checkpoint()
+	f.l.Close()
+	f.l = nil
+	st, err := os.Stat(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(f.path, st.Size()-cut); err != nil {
+		t.Fatal(err)
+	}
+	f.reopen()
+	return f
+}
+
 // TestVerifyFileCutShort: a ledger file cut short inside its last page
 // reads back (SQLite zero-fills the missing bytes) as rows whose seq goes
 // back to 0. That is damage at the first entry that could not be read,
@@ -454,19 +462,7 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 func TestVerifyFileCutShort(t *testing.T) {
 	for _, cut := range []int64{4096, 5000, 8192, 10000, 12288, 16000} {
 		t.Run(fmt.Sprint(cut), func(t *testing.T) {
-			f := newFixture(t)
-			f.appendN(400)
-			f.checkpoint()
-			f.l.Close()
-			f.l = nil
-			st, err := os.Stat(f.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Truncate(f.path, st.Size()-cut); err != nil {
-				t.Fatal(err)
-			}
-			f.reopen()
+			f := cutShortFixture(t, cut)
 			rep := f.verify(verify.Options{})
 			if rep.OK {
 				t.Fatalf("a file cut short verifies OK")

@@ -139,15 +139,5 @@ func TestProduceProofsAttested(t *testing.T) {
 		t.Errorf("manifest %s, first %s", res2.ManifestSHA256, res.ManifestSHA256)
 	}
 	man, _ := os.ReadFile(filepath.Join(out, production.ManifestFile))
-	pm, err := production.ParseManifest(man)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range pm.Files {
-		a, _ := os.ReadFile(filepath.Join(out, f.Path))
-		b, _ := os.ReadFile(filepath.Join(out2, f.Path))
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s differs between two productions of the same selection", f.Path)
-		}
-	}
+	sameFiles(t, man, out, out2)
 }

@@ -8,12 +8,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
@@ -141,13 +141,11 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 }
 
 // displayID shows an id from an export's content on a terminal: as it is
-// if it is plain printable text, else Go-quoted (control characters,
-// escape sequences and invalid UTF-8 escaped).
+// if exportfile.SafeDisplay leaves it so and it holds no space, quote or
+// U+FFFD (it stands in a list of ids), else Go-quoted (control
+// characters, escape sequences and invalid UTF-8 escaped).
 func displayID(id string) string {
-	plain := func(r rune) bool {
-		return r != utf8.RuneError && r != '\\' && r != '"' && r != ' ' && strconv.IsPrint(r)
-	}
-	if id != "" && !strings.ContainsFunc(id, func(r rune) bool { return !plain(r) }) {
+	if id != "" && !strings.ContainsAny(id, " \"\uFFFD") && exportfile.SafeDisplay(id) == id {
 		return id
 	}
 	return strconv.Quote(id)

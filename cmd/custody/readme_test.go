@@ -121,6 +121,17 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("README walkthrough: placeholder %s: the walkthrough runs as written, so its values must come from sim.json (--ready-file)", m)
 	}
 	steps := commands(text)
+	// With faults on, the simulator answers some requests 5xx, and a curl
+	// without --retry fails the walkthrough now and then (CI did).
+	if strings.Contains(serve[0].text, "--faults") {
+		for _, c := range steps {
+			for _, call := range strings.Split(c.text, "curl ")[1:] {
+				if !strings.Contains(call, "--retry") {
+					t.Errorf("README walkthrough: the simulator injects faults, but this curl has no --retry: curl %s", call)
+				}
+			}
+		}
+	}
 	var script strings.Builder
 	script.WriteString("set -o pipefail\n")
 	for i, c := range steps {

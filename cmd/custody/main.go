@@ -4,14 +4,71 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(runMain()) }
+
+// runMain is the process as a user runs it (the tests' child processes
+// run it too): Ctrl-C (kill -INT) and SIGTERM cancel the context, and
+// CUSTODY_CPUPROFILE and CUSTODY_ALLOCPROFILE profile the command.
+func runMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stopProfile := cpuProfile(os.Getenv("CUSTODY_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	stopProfile()
+	allocProfile(os.Getenv("CUSTODY_ALLOCPROFILE"), os.Stderr)
+	return code
+}
+
+// cpuProfile writes a pprof CPU profile of the whole command to path
+// when it is set (CUSTODY_CPUPROFILE, for docs/benchmarks.md): perf's
+// stacks through cgo and the kernel slow a run down several times, and
+// a profile of what the user ran is worth more than one of a benchmark.
+// It never changes what the command does: a profile that cannot be
+// written is reported and the command runs without one.
+func cpuProfile(path string, stderr *os.File) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "custody: CUSTODY_CPUPROFILE: %v (running without a profile)\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "custody: CUSTODY_CPUPROFILE: %v\n", err)
+		}
+	}
+}
+
+// allocProfile writes a pprof profile of every allocation the command
+// made to path when it is set (CUSTODY_ALLOCPROFILE): where the
+// collector's work comes from.
+func allocProfile(path string, stderr *os.File) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "custody: CUSTODY_ALLOCPROFILE: %v\n", err)
+	}
 }

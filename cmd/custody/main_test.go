@@ -10,12 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -30,20 +28,10 @@ import (
 func TestMain(m *testing.M) {
 	// Tests that measure a child process run this binary as custody.
 	if os.Getenv(childEnv) == "1" {
-		// As main does: Ctrl-C (kill -INT) cancels the context.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+		os.Exit(runMain())
 	}
 	testscript.Main(m, map[string]func(){
-		"custody": func() {
-			// As main does: Ctrl-C (kill -INT) cancels the context.
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-			stop()
-			os.Exit(code)
-		},
+		"custody": func() { os.Exit(runMain()) },
 	})
 }
 
@@ -92,6 +80,17 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		if code != want {
 			ts.Fatalf("exit status %d, want %d", code, want)
+		}
+	},
+	// gzip-magic FILE: FILE starts as a gzip stream does (a pprof profile).
+	"gzip-magic": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: gzip-magic FILE")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			ts.Fatalf("%s: %d bytes, not a gzip stream", args[0], len(b))
 		}
 	},
 	// ledger-append LEDGER N [CONVERSATION]: append N message entries.

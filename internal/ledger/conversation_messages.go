@@ -30,7 +30,7 @@ func (l *Ledger) ConversationMessages(ctx context.Context, convID string, before
 	var order ascending
 	for rows.Next() {
 		var seq int64
-		var lb []byte
+		var lb keptLeaf
 		if err := rows.Scan(&seq, &lb); err != nil {
 			return fmt.Errorf("ledger: entries: %w", classify(err))
 		}

@@ -56,7 +56,7 @@ func (l *Ledger) ConversationsMessages(ctx context.Context, convIDs []string, be
 	var convRaw sql.RawBytes // valid until the next row: compared, copied only when it changes
 	for rows.Next() {
 		var seq int64
-		var lb []byte // a copy: the entry's detail is a slice of it
+		var lb keptLeaf // the entry's detail is a slice of it
 		if err := rows.Scan(&convRaw, &seq, &lb); err != nil {
 			return fmt.Errorf("ledger: entries: %w", classify(err))
 		}

@@ -355,24 +355,50 @@ func (x *LedgerIndex) Conversation(ctx context.Context, convID string) ([]diff.C
 // capture's opening is read only once it is known to stand (openAll),
 // not for every capture read.
 type standing struct {
-	latest map[string]int // message id → index in out
+	latest map[string]int // message id → index in out; nil up to standingScanLimit captures (find)
 	out    []diff.Captured
 	toOpen []*leaf.MessageDetail // toOpen[i]: out[i]'s v3 detail, its opening not read yet
 }
 
 // keep puts c (with d, its detail when its opening is to be read) in
-// place of its message's earlier capture, else at the end.
+// place of its message's earlier capture, else at the end. Most messages
+// are captured once and a conversation holds few: an earlier capture is
+// looked for in out itself, and a map is made only past
+// standingScanLimit captures (a map for every conversation was 8 % of
+// what a diff of a million messages allocated).
 func (st *standing) keep(id string, c diff.Captured, d *leaf.MessageDetail) {
-	if st.latest == nil {
-		st.latest = map[string]int{}
-	}
-	if i, ok := st.latest[id]; ok {
+	if i, ok := st.find(id); ok {
 		st.out[i], st.toOpen[i] = c, d
 		return
 	}
-	st.latest[id] = len(st.out)
+	if st.latest != nil {
+		st.latest[id] = len(st.out)
+	}
 	st.out = append(st.out, c)
 	st.toOpen = append(st.toOpen, d)
+	if st.latest == nil && len(st.out) > standingScanLimit {
+		st.latest = make(map[string]int, 2*len(st.out))
+		for i := range st.out {
+			st.latest[st.out[i].MessageID] = i
+		}
+	}
+}
+
+// standingScanLimit is how many captures standing searches one by one.
+const standingScanLimit = 32
+
+// find is the index in out of message id's capture.
+func (st *standing) find(id string) (int, bool) {
+	if st.latest != nil {
+		i, ok := st.latest[id]
+		return i, ok
+	}
+	for i := range st.out {
+		if st.out[i].MessageID == id {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // openAll reads the openings the captures of sts still need, and returns

@@ -146,6 +146,10 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		}
 		return err
 	}
+	if res.Already {
+		fmt.Fprintf(g.stdout, "already erased (ledger entry %d): nothing left to delete, nothing recorded\n", res.Seq)
+		return err
+	}
 	d := res.Detail
 	fmt.Fprintf(g.stdout, "erased       %d conversations, %d messages (ledger entry %d)\n", len(d.Conversations), len(d.Messages), res.Seq)
 	fmt.Fprintf(g.stdout, "deleted      %d evidence objects\n", len(d.Erased))

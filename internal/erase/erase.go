@@ -59,6 +59,11 @@ type Result struct {
 	// leaves keep the sender, recipient and content hash in clear, and
 	// no erasure can remove them from an append-only ledger.
 	V1Leaves int `json:"v1_leaves"`
+	// Already: everything asked for was erased by earlier entries (Seq
+	// the latest of them) and none of its evidence is left to delete, so
+	// nothing was deleted or recorded: the same erase run again after it
+	// was done (its output lost to a crash, say) does not record it twice.
+	Already bool `json:"already_erased,omitempty"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -216,6 +221,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			if err != nil || h.IsZero() || del[h] {
 				continue
 			}
+			if _, ok := st.Object(h); ok {
+				continue // deleted and recorded by an earlier erasure
+			}
 			shared := ""
 			for _, o := range refs[h] {
 				if isErased(o) {
@@ -235,6 +243,25 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				continue
 			}
 			del[h] = true
+		}
+	}
+	// Run again after it was done: everything asked for is erased, by
+	// entries already in the ledger, and nothing of it is left to
+	// delete. Recording it again would name the same erasure twice (and
+	// make the later entry the one readers say erased it).
+	if len(del) == 0 {
+		var last uint64
+		done := true
+		for c := range whole {
+			r, ok := st.ConversationRecord(c)
+			done, last = done && ok, max(last, r.Seq)
+		}
+		for m := range msgs {
+			r, ok := st.MessageRecord(msgConv[m], m)
+			done, last = done && ok, max(last, r.Seq)
+		}
+		if done {
+			return &Result{Seq: last, Already: true, Held: held}, nil
 		}
 	}
 	// The analytics listing pages name many conversations each, with

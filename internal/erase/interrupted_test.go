@@ -102,21 +102,30 @@ func TestEraseKilledThenAgain(t *testing.T) {
 		t.Fatalf("verify after a killed erasure: ok %v, evidence %+v: the missing objects must be findings", rep.OK, rep.Evidence)
 	}
 
-	m.eraseAgain(t, erase.Request{Conversations: []string{target}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.le.Key}, needles)
+	m.eraseAgain(t, erase.Request{Conversations: []string{target}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.le.Key}, needles, nil)
 }
 
 // eraseAgain runs req, an erasure cut short before, to its end: it must
 // succeed, delete what was left and keep nothing for a failed delete;
 // then verify passes with req's conversation erased, and none of needles
-// (its text) is in any file of the matter.
-func (m *matter) eraseAgain(t *testing.T, req erase.Request, needles []string) {
+// (its text) is in any file of the matter. first is what the run cut
+// short recorded (nil if nothing): the second entry names only the
+// objects it did not.
+func (m *matter) eraseAgain(t *testing.T, req erase.Request, needles []string, first *erase.Result) {
 	t.Helper()
 	res, err := erase.Erase(context.Background(), m.le.Ledger, m.le.Store, req)
 	if err != nil {
 		t.Fatalf("the same erase again: %v", err)
 	}
-	if len(res.Detail.Erased) == 0 || slices.ContainsFunc(res.Detail.Kept, notDeleted) {
-		t.Errorf("second run: erased %d objects, kept %v", len(res.Detail.Erased), res.Detail.Kept)
+	if len(res.Detail.Erased) == 0 || slices.ContainsFunc(res.Detail.Kept, notDeleted) || res.Already {
+		t.Errorf("second run: erased %d objects, kept %v, already %v", len(res.Detail.Erased), res.Detail.Kept, res.Already)
+	}
+	if first != nil {
+		for _, o := range res.Detail.Erased {
+			if slices.Contains(first.Detail.Erased, o) {
+				t.Errorf("second run: object %s recorded as erased again (entry %d erased it)", o, first.Seq)
+			}
+		}
 	}
 	rep := m.verify(t)
 	if !rep.OK || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, req.Conversations) {
@@ -144,6 +153,35 @@ func TestEraseRefusesReadOnlyLedger(t *testing.T) {
 	}
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Missing != 0 {
 		t.Fatalf("a refused erasure deleted something: %v %+v", rep.Findings, rep.Evidence)
+	}
+}
+
+// TestEraseDoneThenAgain: the same erase run again after it was done —
+// its output lost to a crash after the entry, say — deletes and records
+// nothing, and says which entry erased it: the erasure is in the ledger
+// once, and readers keep naming the entry that did it.
+func TestEraseDoneThenAgain(t *testing.T) {
+	m := exportMatter(t, 14)
+	free, _ := m.conversations(t)
+	ctx := context.Background()
+	req := erase.Request{Conversations: []string{free[0]}, Messages: []string{}, Reason: "DSR-3", Operator: "dpo", SignerKey: m.le.Key}
+	first, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := m.size(t)
+	again, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
+	if err != nil {
+		t.Fatalf("the same erase again: %v", err)
+	}
+	if got := m.size(t); got != entries {
+		t.Errorf("the erase run again after it was done appended %d entries", got-entries)
+	}
+	if !again.Already || again.Seq != first.Seq || len(again.Detail.Erased) != 0 {
+		t.Errorf("the erase run again: already %v, seq %d (first: %d), erased %d objects", again.Already, again.Seq, first.Seq, len(again.Detail.Erased))
+	}
+	if rep := m.verify(t); !rep.OK {
+		t.Errorf("verify: %v", rep.Findings)
 	}
 }
 
@@ -184,7 +222,7 @@ func TestEraseCancelledThenAgain(t *testing.T) {
 				t.Errorf("%d deletions tried, %d recorded as erased and %d as not deleted", ad.n.Load(), len(res.Detail.Erased), kept)
 			}
 
-			m.eraseAgain(t, req, needles)
+			m.eraseAgain(t, req, needles, res)
 		})
 	}
 }

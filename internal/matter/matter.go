@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/custodyhq/custody/internal/evidence"
@@ -467,18 +469,62 @@ func ReadVerifierKey(key, ledgerPath string) (string, error) {
 // WriteNew creates name with data, failing if it exists, and syncs it: a
 // key that vanishes in a crash would orphan the ledger's checkpoints, and a
 // checkpoint or proof handed to counsel must not be lost in one either.
+// The data is written and synced under a hidden temporary name beside
+// name first, then linked to name: a write cut short — a full disk,
+// kill -9 — never leaves a partial file under name, which would be taken
+// for a whole one and refuse the next try.
 func WriteNew(name string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if _, err := os.Lstat(name); err == nil {
+		return &fs.PathError{Op: "open", Path: name, Err: syscall.EEXIST}
+	}
+	dir, base := filepath.Split(name)
+	var f *os.File
+	var err error
+	for range 100 {
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.partial-%d", base, rand.Uint32()))
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return err
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	// A link never replaces name; where links are not supported (some
+	// FUSE and FAT file systems), a rename after looking again.
+	if err := os.Link(tmp, name); errors.Is(err, fs.ErrExist) {
+		return &fs.PathError{Op: "open", Path: name, Err: syscall.EEXIST}
+	} else if err != nil {
+		if _, serr := os.Lstat(name); serr == nil {
+			return &fs.PathError{Op: "open", Path: name, Err: syscall.EEXIST}
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			return err
+		}
+	}
+	return syncDir(cmp.Or(dir, "."))
+}
+
+// syncDir syncs the folder dir, so that a file just named in it stays
+// named after a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
 		return err
 	}
-	return f.Close()
+	defer d.Close()
+	return d.Sync()
 }

@@ -131,14 +131,24 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}
 	if err := p.record(ctx); err != nil { // record waits for p.prepared
 		out.abort()
-		return nil, err
+		return nil, p.unfinished(err)
 	}
 	if err := out.commit(); err != nil {
 		out.abort()
-		return nil, err
+		return nil, p.unfinished(err)
 	}
 	p.res.Dir = out.final
 	return p.res, nil
+}
+
+// unfinished says of err, which ended a production, whether its entry
+// had been appended: the ledger then names a production that was not
+// delivered, which whoever reads it must be told.
+func (p *producer) unfinished(err error) error {
+	if p.res.Seq == 0 {
+		return err
+	}
+	return fmt.Errorf("%w; production entry %d was recorded, but nothing was written to %s: run produce again", err, p.res.Seq, p.out.final)
 }
 
 func prepareCheck(out string) (bool, error) {
@@ -641,6 +651,11 @@ func (p *producer) record(ctx context.Context) error {
 		return fmt.Errorf("produce: record the production: %w", err)
 	}
 	p.res.Seq = es[0].Seq
+	// Recorded: what is left — the checkpoint over the entry (which may
+	// wait on timestamp authorities and witnesses), its proof, the
+	// rename — is finished whatever comes (Ctrl-C), so that the entry
+	// names a production that is there.
+	ctx = context.WithoutCancel(ctx)
 	if p.o.SignerKey == "" {
 		return errors.New("produce: no signer key to sign the checkpoint over the production")
 	}

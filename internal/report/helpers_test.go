@@ -56,6 +56,9 @@ func demoMatter(t *testing.T) *demo.Result {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(killHelperEnv) != "" {
+		os.Exit(killHelper())
+	}
 	code := m.Run()
 	if demoOnce.dir != "" {
 		os.RemoveAll(demoOnce.dir)

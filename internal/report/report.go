@@ -373,6 +373,9 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	res.Files = files
 	res.RunID = export.NewRunID(RunKindReport, now)
 	if o.NoRecord {
+		if err := fs.commit(); err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	detail, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: files, LedgerSize: lf.size, Operator: o.Operator,
@@ -386,6 +389,13 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		return nil, fmt.Errorf("report: record: %w", err)
 	}
 	res.Seq = &out[0].Seq
+	// Recorded: the files take their names now, before the checkpoint
+	// (which may wait on timestamp authorities and witnesses), so that
+	// a report recorded is not left under its temporary names.
+	if err := fs.commit(); err != nil {
+		fs.files = nil // recorded: kept, for the rename to be done by hand
+		return nil, fmt.Errorf("report: recorded at seq %d, but its files are still in %s under their temporary names (.NAME.partial): %w", *res.Seq, o.Out, err)
+	}
 	if o.SignerKey != "" {
 		if _, err := l.Checkpoint(wctx, o.SignerKey); err != nil {
 			return res, fmt.Errorf("report: checkpoint: %w", err)
@@ -565,7 +575,12 @@ func marshalHead(doc *Doc) ([]byte, error) {
 	return json.MarshalIndent(doc, "", " ")
 }
 
-// fileSet writes the report's files, hashing each as it goes.
+// fileSet writes the report's files, hashing each as it goes. Each is
+// written under a hidden temporary name (partialName) and renamed onto
+// its own only by commit, once complete and recorded: a report cut short
+// — Ctrl-C, a full disk, kill -9 — never leaves a report.html or
+// report.json that could be taken for a complete one, nor one that
+// keeps the folder from being used again.
 type fileSet struct {
 	dir   string
 	files []*hashedFile
@@ -585,9 +600,20 @@ func (h *hashedFile) Write(p []byte) (int, error) {
 	return h.f.Write(p)
 }
 
-// create makes a new file (never replacing one) and returns its writer.
+// partialName is where the report's file name is written until commit:
+// hidden, and plainly not the file itself.
+func partialName(name string) string { return "." + name + ".partial" }
+
+// create makes a new file (never replacing one under its own name) and
+// returns its writer. A temporary file of that name left by a report
+// killed before it was done is replaced: nothing was recorded of it, and
+// a matter has one writer at a time.
 func (s *fileSet) create(name string) (*bufio.Writer, error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	tmp := filepath.Join(s.dir, partialName(name))
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
@@ -598,7 +624,8 @@ func (s *fileSet) create(name string) (*bufio.Writer, error) {
 }
 
 // close flushes, syncs and closes every file and returns their hashes,
-// by name.
+// by name. The files keep their temporary names until commit; after an
+// error abort still removes them.
 func (s *fileSet) close() ([]leaf.ReportFile, error) {
 	var out []leaf.ReportFile
 	var errs []error
@@ -606,7 +633,6 @@ func (s *fileSet) close() ([]leaf.ReportFile, error) {
 		errs = append(errs, hf.w.Flush(), hf.f.Sync(), hf.f.Close())
 		out = append(out, leaf.ReportFile{Name: hf.name, SHA256: hex.EncodeToString(hf.h.Sum(nil)), Size: hf.n})
 	}
-	s.files = nil
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("report: write: %w", err)
 	}
@@ -614,13 +640,40 @@ func (s *fileSet) close() ([]leaf.ReportFile, error) {
 	return out, nil
 }
 
+// commit renames the closed files onto their names, report.html last
+// (it names the others: present, the report is whole), and syncs the
+// folder.
+func (s *fileSet) commit() error {
+	for _, last := range []bool{false, true} {
+		for i := 0; i < len(s.files); {
+			hf := s.files[i]
+			if (hf.name == "report.html") != last {
+				i++
+				continue
+			}
+			if err := os.Rename(filepath.Join(s.dir, partialName(hf.name)), filepath.Join(s.dir, hf.name)); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			s.files = slices.Delete(s.files, i, i+1)
+		}
+	}
+	if d, err := os.Open(s.dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return nil
+}
+
 // abort closes and removes the files of a report that failed before they
-// were complete (nothing was recorded of them), so the same --out can be
-// used again.
+// were complete and recorded (nothing was recorded of them), so the same
+// --out can be used again.
 func (s *fileSet) abort() {
 	for _, hf := range s.files {
 		hf.f.Close()
-		os.Remove(hf.f.Name())
+		os.Remove(filepath.Join(s.dir, partialName(hf.name)))
 	}
 	s.files = nil
 }

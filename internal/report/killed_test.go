@@ -1,0 +1,107 @@
+package report_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/backends"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// killHelperEnv makes the test binary a report that kills itself
+// (TestReportKilledThenAgain).
+const killHelperEnv = "CUSTODY_REPORT_KILL_HELPER"
+
+// killHelper writes a report of the matter in KILL_DIR into KILL_OUT and
+// kills its own process (SIGKILL: no deferred cleanup) at the first
+// evidence read of the transcripts, when report.json and report.html
+// have been begun.
+func killHelper() int {
+	ctx := context.Background()
+	dir := os.Getenv("KILL_DIR")
+	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	_, err = report.Generate(ctx, l, killingStore{st}, report.Options{Out: os.Getenv("KILL_OUT"), NoVerify: true, Diff: report.DiffNone})
+	fmt.Fprintln(os.Stderr, "report returned:", err)
+	return 1
+}
+
+// killingStore kills the process at its first read.
+type killingStore struct{ evidence.Store }
+
+func (killingStore) Get(context.Context, hashchain.Hash) ([]byte, error) {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is on its way
+}
+
+// TestReportKilledThenAgain: a report killed (SIGKILL) while it writes
+// leaves no report.html or report.json that could be taken for a
+// complete report, records nothing, and the same report run again into
+// the same folder writes and records a whole one.
+func TestReportKilledThenAgain(t *testing.T) {
+	env := hostileMatter(t, "killed")
+	out := filepath.Join(env.Dir, "report")
+	ctx := context.Background()
+	before, _ := env.Ledger.Head(ctx)
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+env.Dir, "KILL_OUT="+out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
+	}
+	for _, name := range []string{"report.html", "report.json"} {
+		if _, err := os.Lstat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a killed report left %s, which looks like a report: %v", name, err)
+		}
+	}
+	if after, _ := env.Ledger.Head(ctx); after.Size != before.Size {
+		t.Errorf("the killed report grew the ledger from %d to %d entries", before.Size, after.Size)
+	}
+
+	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	if err != nil {
+		t.Fatalf("the same report again into the same folder: %v", err)
+	}
+	for _, f := range res.Files {
+		b, err := os.ReadFile(filepath.Join(out, f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		match, err := verify.ReportFile(ctx, env.Ledger, f.Name, strings.NewReader(string(b)))
+		if err != nil || !match.Found || match.Finding() != nil {
+			t.Errorf("%s: %+v %v", f.Name, match, err)
+		}
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("%s left in the report's folder", e.Name())
+		}
+	}
+}

@@ -20,7 +20,7 @@ func (o *benchOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.cfg.RateLimit, "rate-limit", 6000, "the simulator's limit in requests per minute (Genesys: 300)")
 	fs.StringVar(&o.cfg.Faults, "faults", "5xx=0.02,reset=0.005,truncate=0.005", "simulator fault spec for both methods (see docs/sim.md)")
 	fs.Int64Var(&o.cfg.Seed, "seed", 1, "org seed")
-	fs.IntVar(&o.cfg.Concurrency, "concurrency", 16, "custody's export workers (more hide storage latency on a busy machine)")
+	fs.IntVar(&o.cfg.Concurrency, "concurrency", 16, "custody's export workers, 1 to 64 (more hide storage latency on a busy machine)")
 	fs.BoolVar(&o.cfg.SkipNaive, "skip-naive", false, "measure custody only")
 	fs.IntSliceVar(&o.cfg.Clients, "clients", []int{1}, "measure custody with each of these numbers of OAuth clients (e.g. 1,2,4), each on a fresh simulator")
 	fs.StringVar(&o.cfg.JSSDK, "jssdk", defaultJSSDK(), "folder holding the official Genesys JavaScript SDK's node_modules ($CUSTODY_JSSDK, else .tools/jssdk of the module); \"none\" skips the SDK row")
@@ -139,6 +139,9 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 		if n < 1 || n > 64 {
 			return usageError("--clients: each number of OAuth clients must be 1 to 64, not %d", n)
 		}
+	}
+	if err := checkConcurrency(o.cfg.Concurrency); err != nil {
+		return err
 	}
 	if o.cfg.JSSDKWorkers < 1 || o.cfg.JSSDKWorkers > 256 {
 		return usageError("--jssdk-workers must be 1 to 256, not %d", o.cfg.JSSDKWorkers)

@@ -88,7 +88,8 @@ Examples:
        (the checkpoint was signed and stored, or with no new entries the
        latest one stands: the message says which); with
        --timestamp-missing, a token is still missing`, exit2,
-			"3    the ledger contradicts itself or is damaged: nothing was signed"),
+			"3    the ledger contradicts itself or is damaged: nothing was signed",
+			"130  cancelled (Ctrl-C), e.g. while a witness is asked: a checkpoint already signed is stored"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckpoint(cmd.Context(), o, g) },
 	}

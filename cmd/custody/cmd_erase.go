@@ -70,7 +70,7 @@ Examples:
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
 ` + exitStatus(exit0, `1    error, or refused: under legal hold without --override-hold, or kept
        by S3 Object Lock (nothing was erased); or recorded with objects not
-       deleted (a delete failed): run it again to finish`, exit2,
+       deleted (a delete failed): run it again to finish`, exit2IDs, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runErase(cmd.Context(), o, g) },

@@ -41,7 +41,7 @@ lifts the hold.
 
 Examples:
   custody hold --conversation 2f0c1b5e-… --conversation 9a1d… --reason "litigation hold, Acme v. Smith"
-` + exitStatus(exit0, exit1, exit2),
+` + exitStatus(exit0, exit1, exit2IDs, exit3Ledger, exit130Hold),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHold(cmd.Context(), o, g, false) },
 	}

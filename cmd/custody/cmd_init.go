@@ -30,6 +30,8 @@ matter, and an Ed25519 key that signs its checkpoints:
   custody.key  the signer key, mode 0600: keep it secret, back it up
   custody.pub  the verifier key: give it to auditors and counsel
 
+(named after the ledger: --ledger matter-42.db makes matter-42.key and
+matter-42.pub).
 The ledger gets a random id; its checkpoints carry the origin
 "custody/<id>", which is also the key's name. The verifier key is printed
 on stdout. Init never overwrites an existing ledger or key file.

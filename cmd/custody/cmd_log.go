@@ -39,8 +39,9 @@ func newLogCommand(g *globalOptions) *cobra.Command {
 		Use:   "log [--kind K] [--conversation ID] [--message ID] [--limit N]",
 		Short: "List ledger entries",
 		Long: `Log lists the ledger's entries in sequence order, one line each: sequence
-number, time of capture, kind, conversation and message ids, and the
-first digits of the payload hash.
+number, time recorded, kind, conversation and message ids (or the run
+id), the first digits of the payload hash, a message's legal hold, and
+the entry it supersedes.
 
 With --output json it prints JSON Lines, one object per entry:
   {"seq": N, "leaf_hash": "<hex>", "chain": "<hex>", "leaf": {…}}

@@ -65,7 +65,7 @@ Examples:
 			"0    LOC is now the matter's evidence store (or already was)",
 			`1    error: LOC cannot be opened, or it lacks evidence objects the
        ledger names (the message says how many, and where to copy from)`,
-			exit2, exit3Ledger),
+			exit2, exit3Ledger, "130  cancelled (Ctrl-C) while the objects are looked for: nothing is changed"),
 		Args:        oneArg("LOC (the evidence store's folder or s3://bucket/prefix)"),
 		Annotations: map[string]string{outputsAnnotation: "text,json"},
 		RunE: func(cmd *cobra.Command, args []string) error {

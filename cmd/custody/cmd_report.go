@@ -104,7 +104,7 @@ Examples:
 ` + exitStatus("0    the report was written and recorded",
 			"1    it could not be written (a --conversation the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
 			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff, --key with --no-record)",
-			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what",
+			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what; or the ledger file is damaged (SQLite cannot read it): no report was written",
 			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReport(cmd.Context(), o, g) },

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 // Exit codes, documented under EXIT STATUS in every command's help.
@@ -109,6 +110,10 @@ func exitCode(ctx context.Context, cmd *cobra.Command, err error, g *globalOptio
 		}
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		code = exitCancelled
+	case errors.Is(err, matter.ErrWrongKey):
+		// The verifier key where the signer key belongs, or the other
+		// way round: a usage error on every command, as verify has it.
+		code = exitUsage
 	case errors.Is(err, ledger.ErrInconsistent) || errors.Is(err, ledger.ErrCorrupt):
 		// Integrity failures, whichever command meets them: a ledger
 		// that contradicts itself, a file SQLite reports damaged.

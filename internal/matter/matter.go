@@ -396,12 +396,16 @@ func (m *Matter) SignerKey() (string, error) {
 	if m.opts.ReadOnly {
 		return "", fmt.Errorf("signer key: %w", ErrReadOnly)
 	}
+	key, err := ReadSignerKey(m.opts.SignerKey, m.opts.Ledger)
+	if err != nil {
+		return "", err // a verifier key is not warned about being readable: it is meant to be
+	}
 	file := cmp.Or(m.opts.SignerKey, SignerKeyPath(m.opts.Ledger))
 	if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows" {
 		m.warn(fmt.Sprintf("signer key %s is readable by %s (mode %04o): anyone who can read it can sign checkpoints for this ledger; chmod 600 %s",
 			file, map[bool]string{true: "other users", false: "its group"}[fi.Mode().Perm()&0o007 != 0], fi.Mode().Perm(), file))
 	}
-	return ReadSignerKey(m.opts.SignerKey, m.opts.Ledger)
+	return key, nil
 }
 
 // VerifierKey reads the verifier key as ReadVerifierKey does.
@@ -424,7 +428,9 @@ func keyBase(ledgerPath string) string {
 const signerPrefix = "PRIVATE+KEY+"
 
 // ReadSignerKey reads the signer key from file, or from the file beside
-// the ledger when file is empty. It needs no open ledger.
+// the ledger when file is empty. It needs no open ledger. A file holding
+// anything but a signer key — the verifier key (.pub) given by mistake —
+// is refused (ErrWrongKey), as ReadVerifierKey refuses a signer key.
 func ReadSignerKey(file, ledgerPath string) (string, error) {
 	if file == "" {
 		file = SignerKeyPath(ledgerPath)
@@ -433,7 +439,15 @@ func ReadSignerKey(file, ledgerPath string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	k := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(k, signerPrefix) {
+		what := "no signer key"
+		if strings.Count(k, "+") >= 2 {
+			what = "a verifier key"
+		}
+		return "", fmt.Errorf("%w: %s holds %s; give the signer key (.key, the one 'custody init' wrote with mode 0600)", ErrWrongKey, file, what)
+	}
+	return k, nil
 }
 
 // ReadVerifierKey resolves a verifier key: key is a file holding it, or

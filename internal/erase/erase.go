@@ -222,7 +222,16 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				continue
 			}
 			if _, ok := st.Object(h); ok {
-				continue // deleted and recorded by an earlier erasure
+				// Deleted and recorded by an earlier erasure: not again,
+				// unless it is back (restored from a backup, say), when it
+				// is deleted and recorded anew.
+				back, err := store.Exists(ctx, h)
+				if err != nil {
+					return nil, fmt.Errorf("erase: %w", err)
+				}
+				if !back {
+					continue
+				}
 			}
 			shared := ""
 			for _, o := range refs[h] {

@@ -165,6 +165,14 @@ func TestEraseDoneThenAgain(t *testing.T) {
 	free, _ := m.conversations(t)
 	ctx := context.Background()
 	req := erase.Request{Conversations: []string{free[0]}, Messages: []string{}, Reason: "DSR-3", Operator: "dpo", SignerKey: m.le.Key}
+	restored := map[hashchain.Hash][]byte{} // every object before the erasure, to put one back
+	if err := m.le.Store.Walk(ctx, func(h hashchain.Hash) error {
+		b, err := m.le.Store.Get(ctx, h)
+		restored[h] = b
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	first, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +190,29 @@ func TestEraseDoneThenAgain(t *testing.T) {
 	}
 	if rep := m.verify(t); !rep.OK {
 		t.Errorf("verify: %v", rep.Findings)
+	}
+
+	// An erased object put back (a restore from a backup) is deleted
+	// again by the same erase, and recorded anew.
+	if len(first.Detail.Erased) == 0 {
+		t.Fatal("the first erase deleted nothing")
+	}
+	h, err := hashchain.ParseHash(first.Detail.Erased[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.le.Store.Put(ctx, restored[h]); err != nil {
+		t.Fatal(err)
+	}
+	third, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
+	if err != nil {
+		t.Fatalf("the same erase with an erased object back: %v", err)
+	}
+	if third.Already || !slices.Equal(third.Detail.Erased, []string{first.Detail.Erased[0]}) {
+		t.Errorf("the same erase with an erased object back: already %v, erased %v, want %s", third.Already, third.Detail.Erased, first.Detail.Erased[0])
+	}
+	if ok, err := m.le.Store.Exists(ctx, h); err != nil || ok {
+		t.Errorf("the object put back is still there (%v)", err)
 	}
 }
 

@@ -609,6 +609,11 @@ func partialName(name string) string { return "." + name + ".partial" }
 // killed before it was done is replaced: nothing was recorded of it, and
 // a matter has one writer at a time.
 func (s *fileSet) create(name string) (*bufio.Writer, error) {
+	// As before the temporary names: a file of the report's own name
+	// (a page left by an earlier report) is never replaced by commit.
+	if _, err := os.Lstat(filepath.Join(s.dir, name)); err == nil {
+		return nil, fmt.Errorf("report: %s: %w (a report is never overwritten: choose another --out)", filepath.Join(s.dir, name), ErrExists)
+	}
 	tmp := filepath.Join(s.dir, partialName(name))
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("report: %w", err)

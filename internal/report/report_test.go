@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -366,5 +367,48 @@ func TestSchemaDocumented(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), "```json\n"+strings.TrimRight(string(schema), "\n")+"\n```") {
 		t.Error("docs/report.md does not hold schema.json verbatim in a json block")
+	}
+}
+
+// TestReportKeepsLeftoverPage: a transcript page of an earlier report,
+// left in a folder whose report.html and report.json were removed, is
+// not replaced by a new report into that folder (a report is never
+// overwritten, whichever of its files is left), and nothing is recorded.
+func TestReportKeepsLeftoverPage(t *testing.T) {
+	m, st, key := openDemo(t)
+	out := filepath.Join(t.TempDir(), "r")
+	opts := report.Options{Out: out, SignerKey: key, PageAbove: 10, PerPage: 16, NoVerify: true}
+	if _, err := report.Generate(context.Background(), m.Ledger, st, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.html", "report.json"} {
+		if err := os.Remove(filepath.Join(out, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := filepath.Join(out, "transcripts-0001.html")
+	before, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, append(before, "<!-- kept -->"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	size := func() uint64 {
+		h, err := m.Ledger.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Size
+	}
+	n := size()
+	if _, err := report.Generate(context.Background(), m.Ledger, st, opts); !errors.Is(err, report.ErrExists) {
+		t.Errorf("a report into a folder with a page left: %v, want ErrExists", err)
+	}
+	if after, _ := os.ReadFile(page); !bytes.HasSuffix(after, []byte("<!-- kept -->")) {
+		t.Error("the page left by the earlier report was replaced")
+	}
+	if size() != n {
+		t.Error("the refused report was recorded")
 	}
 }

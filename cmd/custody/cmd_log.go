@@ -43,7 +43,7 @@ number, time recorded, kind, conversation and message ids (or the run
 id), the first digits of the payload hash, a message's legal hold, and
 the entry it supersedes.
 
-With --output json it prints JSON Lines, one object per entry:
+With --output json (or jsonl: the same) it prints JSON Lines, one object per entry:
   {"seq": N, "leaf_hash": "<hex>", "chain": "<hex>", "leaf": {…}}
 where "leaf" is the stored leaf, byte for byte (see docs/ledger-format.md),
 so SHA-256(0x00 || leaf) is the leaf hash.
@@ -53,8 +53,9 @@ Examples:
   custody log --message 2f0c… --output json
   custody log --kind run
 ` + exitStatus(exit0, exit1, exit2, exit3Ledger, exit130),
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLog(cmd.Context(), o, g) },
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{outputsAnnotation: "text,json,jsonl"},
+		RunE:        func(cmd *cobra.Command, _ []string) error { return runLog(cmd.Context(), o, g) },
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -88,7 +89,7 @@ func runLog(ctx context.Context, o *logOptions, g *globalOptions) error {
 		if err != nil {
 			return fmt.Errorf("log: %w", err)
 		}
-		if g.jsonOutput() {
+		if g.jsonOutput() || g.Output == "jsonl" {
 			line, err := json.Marshal(logLine{Seq: e.Seq, LeafHash: e.LeafHash.String(), Chain: e.Chain.String(), Leaf: json.RawMessage(e.Leaf)})
 			if err != nil {
 				return fmt.Errorf("log: seq %d: %w", e.Seq, err)

@@ -114,7 +114,7 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.Ledger, "ledger", def, "path of the ledger database (env CUSTODY_LEDGER)")
 	fs.StringVar(&g.LogFormat, "log-format", "text", "diagnostics format on stderr: text|json")
 	fs.StringVar(&g.LogLevel, "log-level", "info", "diagnostics level: debug|info|warn|error")
-	fs.StringVar(&g.Output, "output", "text", "data format on stdout: text|json (diff also csv|jsonl)")
+	fs.StringVar(&g.Output, "output", "text", "data format on stdout: text|json (diff also csv|jsonl; log jsonl, the same as json)")
 }
 
 // validate checks the global flags and sets up logging.

@@ -26,6 +26,12 @@ func (o *holdOptions) AddFlags(fs *pflag.FlagSet) {
 	o.ev.AddFlags(fs, false)
 }
 
+// exit130Hold is the 130 line of hold's and release's EXIT STATUS.
+const exit130Hold = `130  cancelled (Ctrl-C): nothing recorded if no object's Object Lock
+       legal hold had changed; else the entry is recorded, object lock
+       "partial: N of M objects", and the objects not changed are listed:
+       run it again to finish`
+
 func newHoldCommand(g *globalOptions) *cobra.Command {
 	o := &holdOptions{}
 	cmd := &cobra.Command{
@@ -38,6 +44,10 @@ S3 with Object Lock, sets the Object Lock legal hold on every evidence
 object of those conversations, so that nobody can delete them. 'custody
 erase' refuses a held conversation unless overridden; 'custody release'
 lifts the hold.
+
+Cancelled (Ctrl-C) after some objects' legal hold was set, the hold is
+recorded all the same, with object lock "partial: N of M objects", and
+the objects not changed are listed: run it again to finish.
 
 Examples:
   custody hold --conversation 2f0c1b5e-… --conversation 9a1d… --reason "litigation hold, Acme v. Smith"
@@ -78,6 +88,11 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 		return fmt.Errorf("%s: %w", verb, err)
 	}
 	res, err := erase.Hold(ctx, m.Ledger, store, req)
+	if err != nil && ctx.Err() != nil && (res != nil || !errors.Is(err, context.Canceled)) {
+		// Cancelled after some object's lock changed: exit 130, saying
+		// what was recorded and what is left, not only "cancelled".
+		err = cancelledSaying(err)
+	}
 	if err != nil && res == nil {
 		if errors.Is(err, erase.ErrNotFound) {
 			return usageError("%s", err)
@@ -93,5 +108,8 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	past := map[bool]string{false: "held", true: "released"}[release]
 	fmt.Fprintf(g.stdout, "%-12s %s (ledger entry %d)\n", past, listOrNone(res.Detail.Conversations), res.Seq)
 	fmt.Fprintf(g.stdout, "object lock  %s (%d objects)\n", res.Detail.ObjectLock, res.Objects)
+	for _, o := range res.NotChanged {
+		fmt.Fprintf(g.stdout, "not changed  %s: %s\n", o.Object, o.Why)
+	}
 	return err
 }

@@ -16,6 +16,11 @@ their evidence objects (a retention period set on the bucket still
 applies). Deletion protection recorded by Genesys at capture is not
 changed: 'custody erase' still needs --override-hold for it.
 
+Cancelled (Ctrl-C) after some objects' legal hold was lifted, the release
+is recorded all the same, with object lock "partial: N of M objects" (the
+others keep theirs), and the objects not changed are listed: run it again
+to finish.
+
 Examples:
   custody release --conversation 2f0c1b5e-… --reason "matter settled, counsel ticket LGL-80"
 ` + exitStatus(exit0, exit1, exit2IDs, exit3Ledger, exit130Hold),

@@ -40,7 +40,6 @@ const (
 	exit2IDs    = "2    usage error (unknown flag, missing or contradictory argument, an id not in the ledger)"
 	exit3Ledger = "3    the ledger file is damaged or contradicts itself"
 	exit130     = "130  cancelled (Ctrl-C); nothing more is written"
-	exit130Hold = "130  cancelled (Ctrl-C): no entry is recorded; run it again"
 	exit130Run  = "130  cancelled (Ctrl-C); state is saved: rerun the same command to resume"
 )
 
@@ -70,6 +69,11 @@ func (e *exitErr) Unwrap() error { return e.err }
 
 // withCode wraps err so run() exits with code.
 func withCode(code int, err error) error { return &exitErr{code: code, err: err} }
+
+// cancelledSaying marks err, a cancellation whose message says what was
+// done and what was not (a hold recorded part-way), as exit 130 with that
+// message printed, where a plain cancellation prints only "cancelled".
+func cancelledSaying(err error) error { return withCode(exitCancelled, err) }
 
 // usageError marks err as a usage error (exit 2) with a hint.
 func usageError(format string, args ...any) error {
@@ -120,7 +124,7 @@ func exitCode(ctx context.Context, cmd *cobra.Command, err error, g *globalOptio
 		code = exitFindings
 	}
 	msg := cleanChain(err.Error())
-	if code == exitCancelled {
+	if code == exitCancelled && ee == nil {
 		// The cause is the user's Ctrl-C: "context canceled" says
 		// nothing more, what matters is whether the work is kept.
 		msg = "cancelled"

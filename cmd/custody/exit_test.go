@@ -50,6 +50,23 @@ func TestExitCodeCancelled(t *testing.T) {
 	}
 }
 
+// TestExitCodeCancelledSaying: a cancellation that recorded part of its
+// work (custody hold or release cut short) exits 130 and says what was
+// recorded and what is left, not only "cancelled".
+func TestExitCodeCancelledSaying(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := cancelledSaying(fmt.Errorf("release: cancelled: recorded as entry 7 (object lock partial: 3 of 9 objects); 6 evidence objects not changed (run the same release again to finish): %w", context.Canceled))
+	var stderr bytes.Buffer
+	g := &globalOptions{stderr: &stderr, LogFormat: "text"}
+	if code := exitCode(ctx, &cobra.Command{}, err, g); code != exitCancelled {
+		t.Errorf("code = %d, want %d", code, exitCancelled)
+	}
+	if want := "custody: release: cancelled: recorded as entry 7 (object lock partial: 3 of 9 objects); 6 evidence objects not changed (run the same release again to finish): context canceled\n"; stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
+}
+
 func TestExitCodeJSON(t *testing.T) {
 	var stderr bytes.Buffer
 	g := &globalOptions{stderr: &stderr, LogFormat: "json"}

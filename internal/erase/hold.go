@@ -35,7 +35,21 @@ type HoldResult struct {
 	// hold set (or lifted); Failed how many could not.
 	Objects int `json:"objects"`
 	Failed  int `json:"failed"`
+	// NotChanged is each of the Failed objects, and why: the request
+	// failed, or Ctrl-C came before it was sent.
+	NotChanged []HoldObject `json:"not_changed"`
 }
+
+// HoldObject is an evidence object whose Object Lock legal hold a hold
+// or release did not change, and why.
+type HoldObject struct {
+	Object string `json:"object"` // SHA-256, 64 hex
+	Why    string `json:"why"`
+}
+
+// inFlightGrace is how long Object Lock requests already sent when the
+// context is cancelled may take to finish, so that their outcome is known.
+const inFlightGrace = 10 * time.Second
 
 // Hold records a matter-level legal hold on conversations (or its
 // release) as a hold entry — Genesys's deletion protection is capped at
@@ -91,55 +105,82 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 		slices.Sort(missing)
 		return nil, fmt.Errorf("%s: %w: conversation %s", verb, ErrNotFound, strings.Join(missing, ", "))
 	}
-	res := &HoldResult{}
+	res := &HoldResult{NotChanged: []HoldObject{}}
 	lock := "unsupported"
+	var cancelled error // ctx's error, once Ctrl-C came before every object was changed
 	if lk, ok := store.(evidence.Locker); ok && store != nil {
 		objects := sortedHashes(hashSet(objs))
-		// The first object alone: a bucket without Object Lock says so
-		// there, and then no other object is tried.
-		if len(objects) > 0 {
-			switch err := lk.SetLegalHold(ctx, objects[0], !req.Release); {
+		total := len(objects)
+		// A request already sent when ctx is cancelled is let finish (for
+		// up to inFlightGrace), so that what it did is known and recorded;
+		// none is sent after.
+		callCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		defer stop()
+		defer context.AfterFunc(ctx, func() { time.AfterFunc(inFlightGrace, stop) })()
+		var mu sync.Mutex // guards res
+		set := func(h hashchain.Hash) error {
+			if ctx.Err() != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				res.NotChanged = append(res.NotChanged, HoldObject{Object: h.String(), Why: "not reached: cancelled"})
+				return nil
+			}
+			err := lk.SetLegalHold(callCtx, h, !req.Release)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
 			case err == nil:
 				res.Objects++
 			case errors.Is(err, evidence.ErrNoObjectLock):
-				res.Failed = -1
+				return err
 			default:
-				res.Failed++
+				res.NotChanged = append(res.NotChanged, HoldObject{Object: h.String(), Why: err.Error()})
 			}
+			return nil
+		}
+		// The first object alone: a bucket without Object Lock says so
+		// there, and then no other object is tried.
+		noLock := false
+		if len(objects) > 0 {
+			noLock = set(objects[0]) != nil
 			objects = objects[1:]
-			if res.Failed < 0 {
+			if noLock {
 				objects = nil
 			}
 		}
 		// The rest as many at a time as the store keeps requests in
 		// flight (S3: a round trip each).
-		var mu sync.Mutex // guards res
 		var g errgroup.Group
 		g.SetLimit(evidence.Parallelism(store))
 		for _, h := range objects {
 			g.Go(func() error {
-				err := lk.SetLegalHold(ctx, h, !req.Release)
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					res.Objects++
-				} else {
-					res.Failed++
+				if err := set(h); err != nil { // ErrNoObjectLock after the first object: a failure like another
+					mu.Lock()
+					defer mu.Unlock()
+					res.NotChanged = append(res.NotChanged, HoldObject{Object: h.String(), Why: err.Error()})
 				}
 				return nil
 			})
 		}
 		_ = g.Wait() // every outcome is counted above; none stops the others
+		slices.SortFunc(res.NotChanged, func(a, b HoldObject) int { return strings.Compare(a.Object, b.Object) })
+		res.Failed = len(res.NotChanged)
 		switch {
-		case res.Failed < 0:
-			res.Failed = 0
+		case noLock:
 			lock = "unsupported"
 		case res.Failed > 0:
-			lock = fmt.Sprintf("partial: %d of %d objects", res.Objects, res.Objects+res.Failed)
+			lock = fmt.Sprintf("partial: %d of %d objects", res.Objects, total)
 		case req.Release:
 			lock = "cleared"
 		default:
 			lock = "set"
+		}
+		if ctx.Err() != nil && res.Failed > 0 {
+			cancelled = ctx.Err()
+			if res.Objects == 0 {
+				// Nothing changed: nothing to record.
+				return nil, fmt.Errorf("%s: cancelled before any object's Object Lock legal hold was changed; nothing recorded: %w", verb, cancelled)
+			}
 		}
 	}
 	action := leaf.HoldSet
@@ -158,8 +199,18 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 	if req.Now != nil {
 		e.At = req.Now()
 	}
-	out, err := l.Append(ctx, e)
+	// Once an object's lock has changed the entry is what says so: it is
+	// appended even after Ctrl-C.
+	actx := ctx
+	if res.Objects > 0 {
+		actx = context.WithoutCancel(ctx)
+	}
+	out, err := l.Append(actx, e)
 	if err != nil {
+		if res.Objects > 0 {
+			return nil, fmt.Errorf("%s: the Object Lock legal hold of %d evidence objects was %s but the hold entry could not be appended (run the same %s again to record it): %w",
+				verb, res.Objects, map[bool]string{false: "set", true: "lifted"}[req.Release], verb, err)
+		}
 		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
 	res.Seq, res.Detail = out[0].Seq, d
@@ -167,6 +218,12 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 		if _, err := l.Checkpoint(context.WithoutCancel(ctx), req.SignerKey); err != nil {
 			return res, fmt.Errorf("%s: recorded as entry %d, but no checkpoint was signed: %w", verb, res.Seq, err)
 		}
+	}
+	if cancelled != nil {
+		// Recorded as it is, but not finished: a cancelled hold or
+		// release must not look like a done one.
+		return res, fmt.Errorf("%s: cancelled: recorded as entry %d (object lock %s); %d evidence objects not changed (run the same %s again to finish): %w",
+			verb, res.Seq, lock, res.Failed, verb, cancelled)
 	}
 	return res, nil
 }

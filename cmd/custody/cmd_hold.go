@@ -27,6 +27,11 @@ func (o *holdOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // exit130Hold is the 130 line of hold's and release's EXIT STATUS.
+// exit1Hold is hold's and release's line for exit 1.
+const exit1Hold = `1    error (bad input, I/O; the message says which), or recorded with
+       some objects' Object Lock legal hold not changed (listed; object
+       lock "partial: N of M objects"): run it again to change them`
+
 const exit130Hold = `130  cancelled (Ctrl-C): nothing recorded if no object's Object Lock
        legal hold had changed; else the entry is recorded, object lock
        "partial: N of M objects", and the objects not changed are listed:
@@ -51,7 +56,7 @@ the objects not changed are listed: run it again to finish.
 
 Examples:
   custody hold --conversation 2f0c1b5e-… --conversation 9a1d… --reason "litigation hold, Acme v. Smith"
-` + exitStatus(exit0, exit1, exit2IDs, exit3Ledger, exit130Hold),
+` + exitStatus(exit0, exit1Hold, exit2IDs, exit3Ledger, exit130Hold),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHold(cmd.Context(), o, g, false) },
 	}

@@ -622,6 +622,56 @@ func TestHoldInParallel(t *testing.T) {
 	}
 }
 
+// failingLocks is remoteDeletes whose legal hold fails for the objects in
+// fail.
+type failingLocks struct {
+	remoteDeletes
+	fail map[hashchain.Hash]bool
+}
+
+func (s *failingLocks) SetLegalHold(ctx context.Context, sum hashchain.Hash, on bool) error {
+	if s.fail[sum] {
+		return errors.New("AccessDenied: simulated")
+	}
+	return s.remoteDeletes.SetLegalHold(ctx, sum, on)
+}
+
+// TestHoldPartlyFailed: a hold or release whose Object Lock change fails
+// for some objects is recorded as partial, lists them, and returns an
+// error saying so (exit 1), as an erase that could not delete everything
+// does: a partial hold must not look like a done one. Run again with the
+// failures gone, it records the hold as set.
+func TestHoldPartlyFailed(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	st := &failingLocks{remoteDeletes: remoteDeletes{Store: m.le.Store}, fail: map[hashchain.Hash]bool{}}
+	// The first pass finds the objects; then two of them fail.
+	hr, err := erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:2], Reason: "litigation", Operator: "counsel"})
+	if err != nil || hr.Failed != 0 {
+		t.Fatalf("hold: %+v %v", hr, err)
+	}
+	var objs []hashchain.Hash
+	for h := range st.held {
+		objs = append(objs, h)
+	}
+	slices.SortFunc(objs, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	st.fail[objs[1]], st.fail[objs[len(objs)-1]] = true, true
+	for _, release := range []bool{true, false} {
+		hr, err = erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:2], Reason: "again", Operator: "counsel", Release: release})
+		if err == nil || !strings.Contains(err.Error(), "2 evidence objects were not changed") {
+			t.Errorf("release %v with 2 objects failing: error %v, want one saying so", release, err)
+		}
+		if hr == nil || hr.Failed != 2 || len(hr.NotChanged) != 2 || !strings.HasPrefix(hr.Detail.ObjectLock, "partial: ") || hr.Seq == 0 {
+			t.Fatalf("release %v with 2 objects failing: %+v", release, hr)
+		}
+	}
+	clear(st.fail)
+	if hr, err = erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:2], Reason: "again", Operator: "counsel"}); err != nil || hr.Detail.ObjectLock != "set" {
+		t.Fatalf("hold with nothing failing: %+v %v", hr, err)
+	}
+}
+
 // BenchmarkEraseS3 erases the conversations without a legal hold of a
 // 30-conversation matter whose evidence is in S3 (versitygw, every
 // request held 20 ms: s3test.DelayedClient), in one request: with the

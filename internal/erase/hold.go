@@ -225,6 +225,13 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 		return res, fmt.Errorf("%s: cancelled: recorded as entry %d (object lock %s); %d evidence objects not changed (run the same %s again to finish): %w",
 			verb, res.Seq, lock, res.Failed, verb, cancelled)
 	}
+	if res.Failed > 0 {
+		// Recorded as it is, but some objects keep their old lock: not a
+		// done hold or release either (an erase that could not delete
+		// every object fails alike).
+		return res, fmt.Errorf("%s: recorded as entry %d (object lock %s), but %d evidence objects were not changed (run the same %s again to change them)",
+			verb, res.Seq, lock, res.Failed, verb)
+	}
 	return res, nil
 }
 

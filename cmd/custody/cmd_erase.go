@@ -134,6 +134,12 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		return fmt.Errorf("erase: %w", err)
 	}
 	res, err := erase.Erase(ctx, m.Ledger, store, req)
+	if err != nil && ctx.Err() != nil && res != nil {
+		// Cancelled after deleting some objects, and recorded: exit 130,
+		// saying which entry and that a rerun deletes the rest, not only
+		// "cancelled".
+		err = cancelledSaying(err)
+	}
 	if err != nil && res == nil {
 		if errors.Is(err, erase.ErrNotFound) {
 			return usageError("%s", err)

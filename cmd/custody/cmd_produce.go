@@ -79,6 +79,13 @@ Nothing is written, to the folder or the ledger, when the selection names
 a conversation the ledger does not have, selects nothing, or the folder
 is not empty.
 
+A production is built in a hidden folder beside --out and renamed onto it
+once recorded. Run again after a run was stopped (kill -9, power loss)
+between recording the production and putting it in place, the same
+produce finishes that production (checkpoint, proof, rename) and records
+nothing new; hidden folders of this matter that were never recorded are
+removed. It says what it did.
+
 Examples:
   custody produce --out prod-001 --format both
   custody produce --out hold --legal-hold-only --format rsmf
@@ -169,6 +176,18 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
+	}
+	for _, r := range res.Removed {
+		fmt.Fprintf(g.stdout, "removed %s: left by an earlier run of this matter's produce into %s, never recorded\n", r, res.Dir)
+	}
+	for _, k := range res.Kept {
+		fmt.Fprintf(g.stdout, "left alone %s: named like a production folder for %s, but not provably this matter's\n", k, res.Dir)
+	}
+	if res.Completed {
+		fmt.Fprintf(g.stdout, "completed production entry %d left unfinished by an earlier run: %d messages of %d conversations into %s; nothing new recorded\n", res.Seq, res.Messages, res.Conversations, res.Dir)
+		fmt.Fprintf(g.stdout, "files       %d, manifest sha256 %s\n", res.Files, res.ManifestSHA256)
+		fmt.Fprintf(g.stdout, "check it:   custody verify --production %s --key custody.pub\n", res.Dir)
+		return nil
 	}
 	fmt.Fprintf(g.stdout, "produced %d messages (%d attachments) of %d conversations into %s\n", res.Messages, res.Attachments, res.Conversations, res.Dir)
 	if res.RSMFFiles > 0 {

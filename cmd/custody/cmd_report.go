@@ -181,6 +181,12 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 
 func printReportResult(w io.Writer, res *report.Result) {
 	fmt.Fprintf(w, "%s\n", res.HTML)
+	for _, r := range res.Removed {
+		fmt.Fprintf(w, "  removed %s: left by an earlier report, never recorded\n", r)
+	}
+	if res.Completed && res.Seq != nil {
+		fmt.Fprintf(w, "  completed report entry %d left unfinished by an earlier run (its files now have their names); nothing new recorded\n", *res.Seq)
+	}
 	fmt.Fprintf(w, "  %s (the same facts for machines)\n", res.JSON)
 	fmt.Fprintf(w, "  %d conversations, %d messages", res.Convs, res.Messages)
 	if res.DiffRun != "" {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -56,7 +57,7 @@ func prepareOut(out string) (*outDir, error) {
 	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("produce: the folder %s does not exist", parent)
 	}
-	tmp, err := mkdirTemp(parent, "."+filepath.Base(out)+".produce-")
+	tmp, err := mkdirTemp(parent, tempPrefix(out), buildingSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("produce: %w", err)
 	}
@@ -75,14 +76,14 @@ const (
 	fileMode = 0o644
 )
 
-// mkdirTemp is os.MkdirTemp with dirMode: a new folder named prefix and
-// random hex in parent. Until the rename onto the output folder its dot
-// name hides it.
-func mkdirTemp(parent, prefix string) (string, error) {
+// mkdirTemp is os.MkdirTemp with dirMode: a new folder named prefix,
+// random hex and suffix in parent. Until the rename onto the output
+// folder its dot name hides it.
+func mkdirTemp(parent, prefix, suffix string) (string, error) {
 	for range 100 {
 		var b [8]byte
 		rand.Read(b[:])
-		name := filepath.Join(parent, prefix+hex.EncodeToString(b[:]))
+		name := filepath.Join(parent, prefix+hex.EncodeToString(b[:])+suffix)
 		err := os.Mkdir(name, dirMode)
 		if err == nil {
 			return name, nil
@@ -171,6 +172,23 @@ func (o *outDir) commit() error {
 	if err := os.Rename(o.tmp, o.final); err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
+	return nil
+}
+
+// claim renames the temporary folder from .OUT.produce-HEX.building to
+// .OUT.produce-HEX.entry-SEQ: the name of the production entry about to
+// be appended (in the same write transaction). A folder so named whose
+// entry SEQ is a production with its manifest's hash was recorded, and a
+// rerun finishes it (resume); any other was not.
+func (o *outDir) claim(seq uint64) error {
+	if err := o.closeDirs(); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	claimed := strings.TrimSuffix(o.tmp, buildingSuffix) + entryInfix + strconv.FormatUint(seq, 10)
+	if err := os.Rename(o.tmp, claimed); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	o.tmp = claimed
 	return nil
 }
 

@@ -78,15 +78,44 @@ type Result struct {
 	Seq            uint64 `json:"production_seq"`   // the production ledger entry
 	ProofTreeSize  uint64 `json:"proof_tree_size"`  // the checkpoint the messages are proved against
 	SignedForProof bool   `json:"signed_for_proof"` // a checkpoint was signed for the messages first
+	// Completed: the production is one an earlier run recorded (Seq) and
+	// was stopped before putting in place (kill -9, power loss); this run
+	// finished it and recorded nothing. Attachments, DATRows and
+	// SignedForProof are then not counted.
+	Completed bool `json:"completed,omitempty"`
+	// Removed are the folders earlier runs into the same --out left
+	// beside it that were never recorded, removed; Kept those named like
+	// them that are not provably this matter's, left alone.
+	Removed []string `json:"removed_leftovers,omitempty"`
+	Kept    []string `json:"kept_leftovers,omitempty"`
 }
 
 // Run produces the selection into o.Out and records it in the ledger.
 // Nothing is written to o.Out (nor the ledger) when the selection is bad
-// or empty or o.Out is not empty.
+// or empty or o.Out is not empty. When o.Out is vacant and an earlier run
+// into it recorded a production and was stopped before putting it in
+// place, Run finishes that one instead and records nothing (resume). The
+// caller holds the matter's writer lock.
 func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	left, err := resume(ctx, d, o)
+	if err != nil {
+		return nil, err
+	}
+	if left.done != nil {
+		left.done.Removed, left.done.Kept = left.removed, left.kept
+		return left.done, nil
+	}
+	res, err := run(ctx, d, o)
+	if res != nil {
+		res.Removed, res.Kept = left.removed, left.kept
+	}
+	return res, err
+}
+
+func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	// Check the output folder before the ledger's work, and again when
 	// the temporary folder is made.
 	if _, err := prepareCheck(o.Out); err != nil {
@@ -130,25 +159,27 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 		return nil, err
 	}
 	if err := p.record(ctx); err != nil { // record waits for p.prepared
-		out.abort()
 		return nil, p.unfinished(err)
 	}
 	if err := out.commit(); err != nil {
-		out.abort()
 		return nil, p.unfinished(err)
 	}
 	p.res.Dir = out.final
 	return p.res, nil
 }
 
-// unfinished says of err, which ended a production, whether its entry
-// had been appended: the ledger then names a production that was not
-// delivered, which whoever reads it must be told.
+// unfinished ends a production that failed at err: before its entry was
+// appended it removes the temporary folder; after, the ledger names a
+// production that is not in place, which whoever reads it must be told,
+// and the folder is kept for the next run into the same --out to finish
+// (resume).
 func (p *producer) unfinished(err error) error {
 	if p.res.Seq == 0 {
+		p.out.abort()
 		return err
 	}
-	return fmt.Errorf("%w; production entry %d was recorded, but nothing was written to %s: run produce again", err, p.res.Seq, p.out.final)
+	p.out.closeDirs()
+	return fmt.Errorf("%w; production entry %d was recorded, but is not in %s yet (its files are in %s): run the same produce again to finish it", err, p.res.Seq, p.out.final, p.out.tmp)
 }
 
 func prepareCheck(out string) (bool, error) {
@@ -646,15 +677,41 @@ func (p *producer) record(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
-	es, err := p.d.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindProduction, Detail: detail})
+	// The folder takes the seq of its entry in its name (claim) in the
+	// transaction that appends the entry: killed after the commit (kill
+	// -9, power loss), a production recorded but not yet in place is
+	// found, and finished, by the next run into the same --out (resume).
+	// A production's manifest is the same bytes each time the same
+	// selection is produced, so its hash alone cannot tell which entry a
+	// folder is.
+	var seq uint64
+	err = p.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		head, err := tx.Head()
+		if err != nil {
+			return err
+		}
+		if err := p.out.claim(head.Size); err != nil {
+			return err
+		}
+		es, err := tx.Append(leaf.Entry{Kind: leaf.KindProduction, Detail: detail})
+		if err != nil {
+			return err
+		}
+		if es[0].Seq != head.Size {
+			return fmt.Errorf("appended at seq %d, not %d", es[0].Seq, head.Size)
+		}
+		seq = es[0].Seq
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("produce: record the production: %w", err)
 	}
-	p.res.Seq = es[0].Seq
+	p.res.Seq = seq
 	// Recorded: what is left — the checkpoint over the entry (which may
 	// wait on timestamp authorities and witnesses), its proof, the
 	// rename — is finished whatever comes (Ctrl-C), so that the entry
-	// names a production that is there.
+	// names a production that is there; after a failure (or a kill) the
+	// folder is kept for the next run to finish.
 	ctx = context.WithoutCancel(ctx)
 	if p.o.SignerKey == "" {
 		return errors.New("produce: no signer key to sign the checkpoint over the production")

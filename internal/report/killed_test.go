@@ -14,6 +14,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/verify"
@@ -26,7 +27,8 @@ const killHelperEnv = "CUSTODY_REPORT_KILL_HELPER"
 // killHelper writes a report of the matter in KILL_DIR into KILL_OUT and
 // kills its own process (SIGKILL: no deferred cleanup) at the first
 // evidence read of the transcripts, when report.json and report.html
-// have been begun.
+// have been begun; with KILL_AT=record, once its entry is appended,
+// before its files take their names.
 func killHelper() int {
 	ctx := context.Background()
 	dir := os.Getenv("KILL_DIR")
@@ -40,7 +42,15 @@ func killHelper() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	_, err = report.Generate(ctx, l, killingStore{st}, report.Options{Out: os.Getenv("KILL_OUT"), NoVerify: true, Diff: report.DiffNone})
+	var store evidence.Store = killingStore{st}
+	if os.Getenv("KILL_AT") == "record" {
+		store = st
+		report.SetAfterRecord(func() {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		})
+	}
+	_, err = report.Generate(ctx, l, store, report.Options{Out: os.Getenv("KILL_OUT"), NoVerify: true, Diff: report.DiffNone})
 	fmt.Fprintln(os.Stderr, "report returned:", err)
 	return 1
 }
@@ -93,6 +103,97 @@ func TestReportKilledThenAgain(t *testing.T) {
 		match, err := verify.ReportFile(ctx, env.Ledger, f.Name, strings.NewReader(string(b)))
 		if err != nil || !match.Found || match.Finding() != nil {
 			t.Errorf("%s: %+v %v", f.Name, match, err)
+		}
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("%s left in the report's folder", e.Name())
+		}
+	}
+}
+
+// TestReportKilledAfterRecordingThenAgain: a report killed (SIGKILL)
+// after its entry was appended, before its files took their names, is
+// finished by the same report run again into the same folder: the files
+// take their names, verify --report finds each, nothing is left under a
+// temporary name, and the ledger holds one report entry — the killed
+// run's — not two. (The rerun replaced the files and recorded a second.)
+func TestReportKilledAfterRecordingThenAgain(t *testing.T) {
+	env := hostileMatter(t, "killed")
+	out := filepath.Join(env.Dir, "report")
+	ctx := context.Background()
+	reports := func() []uint64 {
+		var seqs []uint64
+		for e, err := range env.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindReport}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, e.Seq)
+		}
+		return seqs
+	}
+	if r := reports(); len(r) != 0 {
+		t.Fatalf("report entries before: %v", r)
+	}
+	// A temporary file of an earlier report that never got as far: no
+	// entry names it.
+	stale := filepath.Join(out, ".transcripts-0007.html.partial")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("cut short"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+env.Dir, "KILL_OUT="+out, "KILL_AT=record")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
+	}
+	recorded := reports()
+	if len(recorded) != 1 {
+		t.Fatalf("the killed report recorded %v, want one entry", recorded)
+	}
+	if _, err := os.Lstat(filepath.Join(out, "report.html")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("report.html is in place already: %v", err)
+	}
+	head, _ := env.Ledger.Head(ctx)
+
+	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	if err != nil {
+		t.Fatalf("the same report again into the same folder: %v", err)
+	}
+	if got := reports(); len(got) != 1 {
+		t.Fatalf("report entries %v, want the killed run's %v alone", got, recorded)
+	}
+	if after, _ := env.Ledger.Head(ctx); after.Size != head.Size {
+		t.Errorf("finishing the report grew the ledger from %d to %d entries", head.Size, after.Size)
+	}
+	if !res.Completed || res.Seq == nil || *res.Seq != recorded[0] {
+		t.Errorf("completed %v seq %v, want entry %d completed", res.Completed, res.Seq, recorded[0])
+	}
+	if cp, ok, _ := env.Ledger.LatestCheckpoint(ctx); !ok || cp.Size <= recorded[0] {
+		t.Errorf("no checkpoint covers the report entry %d", recorded[0])
+	}
+	if len(res.Files) == 0 {
+		t.Fatal("no files")
+	}
+	for _, f := range res.Files {
+		b, err := os.ReadFile(filepath.Join(out, f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		match, err := verify.ReportFile(ctx, env.Ledger, f.Name, strings.NewReader(string(b)))
+		if err != nil || !match.Found || match.Finding() != nil || match.Seq != recorded[0] {
+			t.Errorf("verify --report %s: %+v %v", f.Name, match, err)
 		}
 	}
 	ents, err := os.ReadDir(out)

@@ -114,6 +114,13 @@ type Result struct {
 	Convs    int               `json:"conversations"`
 	DiffRun  string            `json:"diff_run_id,omitempty"`
 	Verified bool              `json:"verified"`
+	// Completed: the report is one an earlier run recorded (Seq) and was
+	// stopped (kill -9) before its files took their names; this run gave
+	// them their names and recorded nothing. Proofs is then not counted.
+	Completed bool `json:"completed,omitempty"`
+	// Removed are report files under their temporary names that earlier
+	// runs left and that no report entry names (never recorded), removed.
+	Removed []string `json:"removed_leftovers,omitempty"`
 }
 
 // Generate writes the report of the matter whose ledger is l and whose
@@ -143,9 +150,33 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	// A report recorded and killed before its files took their names is
+	// finished, not written and recorded again.
+	u, stale, err := findUnfinished(ctx, l, o.Out)
+	if err != nil {
+		return nil, err
+	}
+	if u != nil {
+		if o.NoRecord {
+			return nil, fmt.Errorf("report: %w: %s holds the files of report entry %d under their temporary names (.NAME.partial), left by an earlier report stopped after recording them: run custody report without --no-record into it to finish it",
+				ErrUnfinished, o.Out, u.entry.Seq)
+		}
+		return u.finish(ctx, l, o)
+	}
 	for _, name := range []string{"report.html", "report.json"} {
 		if _, err := os.Lstat(filepath.Join(o.Out, name)); err == nil {
 			return nil, fmt.Errorf("report: %s: %w (a report is never overwritten: choose another --out)", filepath.Join(o.Out, name), ErrExists)
+		}
+	}
+	var removed []string
+	if !o.NoRecord {
+		// Temporary files no report entry names were never recorded: this
+		// matter's (the writer lock is held), and of no use.
+		for _, name := range stale {
+			if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("report: remove %s, left by an earlier report and never recorded: %w", name, err)
+			}
+			removed = append(removed, name)
 		}
 	}
 	now := o.Now().UTC()
@@ -195,7 +226,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	}
 	paged := len(convs) > o.PageAbove
 	res := &Result{Dir: o.Out, HTML: filepath.Join(o.Out, "report.html"), JSON: filepath.Join(o.Out, "report.json"),
-		Convs: len(convs), Messages: doc.Transcripts.Messages, Verified: doc.Integrity.Verified.OK}
+		Convs: len(convs), Messages: doc.Transcripts.Messages, Verified: doc.Integrity.Verified.OK, Removed: removed}
 	if df != nil {
 		res.DiffRun = df.run.ID
 	}
@@ -389,12 +420,13 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		return nil, fmt.Errorf("report: record: %w", err)
 	}
 	res.Seq = &out[0].Seq
+	afterRecord()
 	// Recorded: the files take their names now, before the checkpoint
 	// (which may wait on timestamp authorities and witnesses), so that
 	// a report recorded is not left under its temporary names.
 	if err := fs.commit(); err != nil {
-		fs.files = nil // recorded: kept, for the rename to be done by hand
-		return nil, fmt.Errorf("report: recorded at seq %d, but its files are still in %s under their temporary names (.NAME.partial): %w", *res.Seq, o.Out, err)
+		fs.files = nil // recorded: kept, for the next report into the folder to finish
+		return nil, fmt.Errorf("report: recorded at seq %d, but its files are still in %s under their temporary names (.NAME.partial): %w; run the same report again to finish it", *res.Seq, o.Out, err)
 	}
 	if o.SignerKey != "" {
 		if _, err := l.Checkpoint(wctx, o.SignerKey); err != nil {

@@ -5,30 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/killtest"
 )
 
 // TestMain runs the erase helper when the test binary is started as one
 // (TestEraseKilledThenAgain).
-func TestMain(m *testing.M) {
-	if os.Getenv(killHelperEnv) != "" {
-		os.Exit(killHelper())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { killtest.Main(m, killHelperEnv, killHelper) }
 
 const killHelperEnv = "CUSTODY_ERASE_KILL_HELPER"
 
@@ -38,20 +31,12 @@ const killHelperEnv = "CUSTODY_ERASE_KILL_HELPER"
 func killHelper() int {
 	ctx := context.Background()
 	dir := os.Getenv("KILL_DIR")
-	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{})
+	l, st, err := killtest.OpenDir(ctx, dir, ledger.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	kill := &afterDeletes{Store: st, after: 2, then: func() {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is on its way
-	}}
+	kill := &afterDeletes{Store: st, after: 2, then: killtest.Die}
 	_, err = erase.Erase(ctx, l, kill, erase.Request{Conversations: []string{os.Getenv("KILL_CONV")}, Reason: "DSR-1", Operator: "dpo"})
 	fmt.Fprintln(os.Stderr, "erase returned:", err)
 	return 1
@@ -86,15 +71,7 @@ func TestEraseKilledThenAgain(t *testing.T) {
 	needles := secrets(t, m.srv.Org, target, false)
 	entries := m.size(t)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+m.le.Dir, "KILL_CONV="+target)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
-	}
+	killtest.Run(t, killHelperEnv, "KILL_DIR="+m.le.Dir, "KILL_CONV="+target)
 	if got := m.size(t); got != entries {
 		t.Fatalf("the killed erasure appended: %d entries, had %d", got, entries)
 	}

@@ -5,18 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/produce"
+	"github.com/custodyhq/custody/internal/testutil/killtest"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -29,36 +27,22 @@ import (
 //   - "evidence": at its first evidence read — building, nothing recorded.
 const killHelperEnv = "CUSTODY_PRODUCE_KILL_HELPER"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(killHelperEnv) != "" {
-		os.Exit(killHelper())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { killtest.Main(m, killHelperEnv, killHelper) }
 
 func killHelper() int {
 	ctx := context.Background()
 	dir := os.Getenv("KILL_DIR")
-	die := func() {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is on its way
-	}
 	opts := ledger.Options{}
 	if os.Getenv("KILL_AT") == "checkpoint" {
-		opts.AfterCheckpoint = func(context.Context, ledger.StoredCheckpoint) { die() }
+		opts.AfterCheckpoint = func(context.Context, ledger.StoredCheckpoint) { killtest.Die() }
 	}
-	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), opts)
+	l, st, err := killtest.OpenDir(ctx, dir, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	var st evidence.Store
-	if st, err = backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	if os.Getenv("KILL_AT") == "evidence" {
-		st = killingStore{st, die}
+		st = killtest.DyingStore{Store: st}
 	}
 	_, err = produce.Run(ctx, produce.Deps{Ledger: l, Store: st}, produce.Options{Out: os.Getenv("KILL_OUT"), Format: produce.FormatBoth,
 		SignerKey: os.Getenv("KILL_KEY"), VerifierKey: l.VerifierKey()})
@@ -66,30 +50,11 @@ func killHelper() int {
 	return 1
 }
 
-// killingStore kills the process at its first read.
-type killingStore struct {
-	evidence.Store
-	die func()
-}
-
-func (s killingStore) Get(context.Context, hashchain.Hash) ([]byte, error) {
-	s.die()
-	return nil, nil
-}
-
 // runKilled runs the kill helper on the matter in dir, producing into
 // out, and checks that it was killed.
 func runKilled(t *testing.T, dir, out, key, at string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+dir, "KILL_OUT="+out, "KILL_KEY="+key, "KILL_AT="+at)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
-	}
+	killtest.Run(t, killHelperEnv, "KILL_DIR="+dir, "KILL_OUT="+out, "KILL_KEY="+key, "KILL_AT="+at)
 }
 
 // productionSeqs lists the production entries of l.

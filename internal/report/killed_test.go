@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/evidence/backends"
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/testutil/killtest"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -32,35 +29,19 @@ const killHelperEnv = "CUSTODY_REPORT_KILL_HELPER"
 func killHelper() int {
 	ctx := context.Background()
 	dir := os.Getenv("KILL_DIR")
-	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{})
+	l, st, err := killtest.OpenDir(ctx, dir, ledger.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var store evidence.Store = killingStore{st}
+	var store evidence.Store = killtest.DyingStore{Store: st}
 	if os.Getenv("KILL_AT") == "record" {
 		store = st
-		report.SetAfterRecord(func() {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // the signal is on its way
-		})
+		report.SetAfterRecord(killtest.Die)
 	}
 	_, err = report.Generate(ctx, l, store, report.Options{Out: os.Getenv("KILL_OUT"), NoVerify: true, Diff: report.DiffNone})
 	fmt.Fprintln(os.Stderr, "report returned:", err)
 	return 1
-}
-
-// killingStore kills the process at its first read.
-type killingStore struct{ evidence.Store }
-
-func (killingStore) Get(context.Context, hashchain.Hash) ([]byte, error) {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is on its way
 }
 
 // TestReportKilledThenAgain: a report killed (SIGKILL) while it writes
@@ -73,15 +54,7 @@ func TestReportKilledThenAgain(t *testing.T) {
 	ctx := context.Background()
 	before, _ := env.Ledger.Head(ctx)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+env.Dir, "KILL_OUT="+out)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
-	}
+	killtest.Run(t, killHelperEnv, "KILL_DIR="+env.Dir, "KILL_OUT="+out)
 	for _, name := range []string{"report.html", "report.json"} {
 		if _, err := os.Lstat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("a killed report left %s, which looks like a report: %v", name, err)
@@ -149,15 +122,7 @@ func TestReportKilledAfterRecordingThenAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), killHelperEnv+"=1", "KILL_DIR="+env.Dir, "KILL_OUT="+out, "KILL_AT=record")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("the helper was not killed: %v\n%s", err, stderr.String())
-	}
+	killtest.Run(t, killHelperEnv, "KILL_DIR="+env.Dir, "KILL_OUT="+out, "KILL_AT=record")
 	recorded := reports()
 	if len(recorded) != 1 {
 		t.Fatalf("the killed report recorded %v, want one entry", recorded)

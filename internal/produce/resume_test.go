@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/produce"
@@ -55,6 +54,18 @@ func killHelper() int {
 func runKilled(t *testing.T, dir, out, key, at string) {
 	t.Helper()
 	killtest.Run(t, killHelperEnv, "KILL_DIR="+dir, "KILL_OUT="+out, "KILL_KEY="+key, "KILL_AT="+at)
+}
+
+// reopen opens the matter in dir again after the helper was killed; it
+// is closed when t ends.
+func reopen(t *testing.T, dir string) (*ledger.Ledger, evidence.Store) {
+	t.Helper()
+	l, st, err := killtest.OpenDir(context.Background(), dir, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, st
 }
 
 // productionSeqs lists the production entries of l.
@@ -121,15 +132,7 @@ func TestProduceKilledAfterRecordingThenAgain(t *testing.T) {
 	runKilled(t, dir, out, key, "checkpoint")
 
 	ctx := context.Background()
-	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, st := reopen(t, dir)
 	seqs := productionSeqs(t, l)
 	if len(seqs) != 1 {
 		t.Fatalf("the killed production recorded %v, want one entry", seqs)
@@ -167,15 +170,7 @@ func TestProduceKilledBeforeRecordingThenAgain(t *testing.T) {
 	runKilled(t, dir, out, key, "evidence")
 
 	ctx := context.Background()
-	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	st, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, st := reopen(t, dir)
 	if seqs := productionSeqs(t, l); len(seqs) != 0 {
 		t.Fatalf("the production killed while built recorded %v", seqs)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -691,6 +692,14 @@ func (p *producer) record(ctx context.Context) error {
 			return err
 		}
 		if err := p.out.claim(head.Size); err != nil {
+			return err
+		}
+		// Which folder claimed entry seq, committed with it: a folder
+		// renamed .entry-SEQ by a run whose transaction did not commit
+		// has the same name but for its random part, and, when SEQ is
+		// later taken by the same selection produced again, the same
+		// manifest.
+		if err := tx.SetState(claimKey(head.Size), filepath.Base(p.out.tmp)); err != nil {
 			return err
 		}
 		es, err := tx.Append(leaf.Entry{Kind: leaf.KindProduction, Detail: detail})

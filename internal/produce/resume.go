@@ -30,6 +30,10 @@ const (
 	entryInfix     = ".entry-"
 )
 
+// claimKey is the state key naming the folder (its base name) that the
+// production entry seq was appended for, set in the same transaction.
+func claimKey(seq uint64) string { return "produce/claim/" + strconv.FormatUint(seq, 10) }
+
 // tempPrefix is how the name of every folder a production into out is
 // built in begins.
 func tempPrefix(out string) string { return "." + filepath.Base(out) + ".produce-" }
@@ -255,11 +259,22 @@ func examine(ctx context.Context, l *ledger.Ledger, lo *leftover) (leftoverState
 			// Claimed only once its manifest was written: the manifest
 			// was lost (a crash before it reached the disk) or removed.
 			return unclearState, fmt.Sprintf("%s is named for production entry %d, but holds no manifest.json: remove it and run produce again, which records a new production", lo.path, lo.seq), nil
-		case pd.ManifestSHA256 == lo.sum:
-			return recordedState, "", nil
-		default:
+		case pd.ManifestSHA256 != lo.sum:
 			return unrecordedState, "", nil // entry seq is another production (its claim did not commit)
 		}
+		// The same selection produced again has the same manifest: entry
+		// seq may be another folder's, taken after this one's claim did
+		// not commit. The transaction that appended it names its folder.
+		name, ok, err := l.State(ctx, claimKey(lo.seq))
+		switch {
+		case err != nil:
+			return 0, "", fmt.Errorf("produce: %w", err)
+		case !ok:
+			return unclearState, fmt.Sprintf("%s is named for production entry %d and holds its manifest, but the ledger does not say which folder entry %d was recorded for (an earlier custody version): if entry %d is not delivered elsewhere, check this folder with 'custody verify --production' after adding its proof ('custody prove'), or remove it and run produce again", lo.path, lo.seq, lo.seq, lo.seq), nil
+		case name != filepath.Base(lo.path):
+			return unrecordedState, "", nil // entry seq is another folder's (this one's claim did not commit)
+		}
+		return recordedState, "", nil
 	case lo.legacy:
 		if lo.man == nil {
 			return unrecordedState, "", nil

@@ -272,3 +272,48 @@ func TestProduceLeavesOthersAlone(t *testing.T) {
 		t.Errorf("another matter's folder was touched: %v", err)
 	}
 }
+
+// TestProduceClaimNeverCommittedSeqTakenLater: a run into --out renamed
+// its folder .entry-N and was killed (or lost to a power cut) before the
+// transaction appending entry N committed; entry N was then taken by a
+// production of the same selection into another folder, whose manifest is
+// the same bytes. The rerun into --out must not take the leftover for
+// entry N (it was never recorded): it removes it and records a
+// production of its own. (It "completed" entry N, recording nothing, so
+// the production in --out was in the ledger only as another folder's.)
+func TestProduceClaimNeverCommittedSeqTakenLater(t *testing.T) {
+	dir := t.TempDir()
+	l, st, key := fixture(t, dir, 2, 3)
+	defer l.Close()
+	ctx := context.Background()
+	parent := t.TempDir()
+	out := filepath.Join(parent, "prod")
+	elsewhere := filepath.Join(t.TempDir(), "delivered")
+	first, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st}, produce.Options{Out: elsewhere, SignerKey: key, VerifierKey: l.VerifierKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the run into out, killed between its rename and its commit,
+	// left: the same files (the same selection and ledger: the same
+	// manifest), no proof, named for the seq the other run then took.
+	left := filepath.Join(parent, fmt.Sprintf(".prod.produce-0123456789abcdef.entry-%d", first.Seq))
+	if err := os.CopyFS(left, os.DirFS(elsewhere)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(left, "production.proof.json")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st}, produce.Options{Out: out, SignerKey: key, VerifierKey: l.VerifierKey()})
+	if err != nil {
+		t.Fatalf("produce into %s: %v", out, err)
+	}
+	if res.Completed || res.Seq == first.Seq {
+		t.Fatalf("completed %v entry %d: the leftover never recorded was taken for entry %d, delivered in %s", res.Completed, res.Seq, first.Seq, elsewhere)
+	}
+	if len(res.Removed) != 1 || res.Removed[0] != left {
+		t.Errorf("removed %v, want %s", res.Removed, left)
+	}
+	if seqs := productionSeqs(t, l); len(seqs) != 2 {
+		t.Errorf("production entries %v, want the delivered one and this run's", seqs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -169,5 +170,50 @@ func TestReportKilledAfterRecordingThenAgain(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".") {
 			t.Errorf("%s left in the report's folder", e.Name())
 		}
+	}
+}
+
+// TestReportLeavesAnotherMattersRecordedPartials: a report of matter A
+// killed (SIGKILL) after its entry was appended leaves its files under
+// their temporary names; a report of matter B into the same folder must
+// not remove nor replace them (no entry of B names them, but they are
+// A's, recorded in A's ledger): it refuses, changing nothing, and A's
+// rerun finishes its report. (B removed them as never recorded.)
+func TestReportLeavesAnotherMattersRecordedPartials(t *testing.T) {
+	a := hostileMatter(t, "matter a")
+	b := hostileMatter(t, "matter b")
+	if a.Ledger.Origin() == b.Ledger.Origin() {
+		t.Fatalf("both matters have origin %s", a.Ledger.Origin())
+	}
+	out := filepath.Join(t.TempDir(), "reports")
+	ctx := context.Background()
+	killtest.Run(t, killHelperEnv, "KILL_DIR="+a.Dir, "KILL_OUT="+out, "KILL_AT=record")
+	listing := func() []string {
+		ents, err := os.ReadDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	before := listing()
+	if len(before) == 0 {
+		t.Fatal("the killed report left nothing")
+	}
+	for _, noRecord := range []bool{false, true} {
+		_, err := report.Generate(ctx, b.Ledger, b.Store, report.Options{Out: out, NoRecord: noRecord, NoVerify: true, Diff: report.DiffNone})
+		if !errors.Is(err, report.ErrUnfinished) {
+			t.Errorf("matter b's report (no-record %v) into the folder holding matter a's recorded report: %v, want ErrUnfinished", noRecord, err)
+		}
+		if got := listing(); !slices.Equal(got, before) {
+			t.Fatalf("matter b's report (no-record %v) changed the folder from %v to %v", noRecord, before, got)
+		}
+	}
+	res, err := report.Generate(ctx, a.Ledger, a.Store, report.Options{Out: out, SignerKey: a.Key, NoVerify: true, Diff: report.DiffNone})
+	if err != nil || !res.Completed {
+		t.Fatalf("matter a's report again: %+v %v, want it completed", res, err)
 	}
 }

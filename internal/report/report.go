@@ -168,6 +168,14 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			return nil, fmt.Errorf("report: %s: %w (a report is never overwritten: choose another --out)", filepath.Join(o.Out, name), ErrExists)
 		}
 	}
+	// The writer lock is this matter's, not the folder's: temporary files
+	// of another matter's whole report (recorded, maybe, in its ledger,
+	// and killed before the renames) are neither removed here nor
+	// replaced by this report's (create).
+	if other := otherMatter(o.Out, l.Origin()); other != "" {
+		return nil, fmt.Errorf("report: %w: %s holds the files of a report of another matter (origin %s) under their temporary names (.NAME.partial), left by a report of it stopped before they took their names: run custody report of that matter into it to finish it, or give another --out",
+			ErrUnfinished, o.Out, other)
+	}
 	var removed []string
 	if !o.NoRecord {
 		// Temporary files no report entry names were never recorded: this

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,7 +18,8 @@ import (
 )
 
 // ErrUnfinished: the folder holds a recorded report under its temporary
-// names that this run may not finish (--no-record); nothing was changed.
+// names that this run may not finish (--no-record), or the temporary
+// files of another matter's whole report; nothing was changed.
 var ErrUnfinished = errors.New("a recorded report is unfinished")
 
 // afterRecord is called once the report entry is appended, before the
@@ -90,6 +92,71 @@ func hashFile(name string) (string, int64, error) {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// otherMatter returns the origin of the matter whose report left the
+// temporary report.json in dir when it is whole (every file of a report
+// is whole before it is recorded) and names another origin than origin:
+// that report may be recorded in its own ledger, and its files are not
+// this matter's to remove or replace. "" otherwise. The file is read as
+// a stream: a report.json can be large.
+func otherMatter(dir, origin string) string {
+	f, err := os.Open(filepath.Join(dir, partialName("report.json")))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	got := ""
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if k == "matter" {
+			var m struct {
+				Origin string `json:"origin"`
+			}
+			if err := dec.Decode(&m); err != nil {
+				return ""
+			}
+			got = m.Origin
+			continue
+		}
+		// Skip the value, token by token.
+		depth := 0
+		for {
+			t, err := dec.Token()
+			if err != nil {
+				return ""
+			}
+			switch t {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+			if depth == 0 {
+				break
+			}
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return ""
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return ""
+	}
+	if got == "" || got == origin {
+		return ""
+	}
+	return got
 }
 
 // unfinished is a report entry whose files are in the folder, some still

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -215,5 +216,44 @@ func TestReportLeavesAnotherMattersRecordedPartials(t *testing.T) {
 	res, err := report.Generate(ctx, a.Ledger, a.Store, report.Options{Out: out, SignerKey: a.Key, NoVerify: true, Diff: report.DiffNone})
 	if err != nil || !res.Completed {
 		t.Fatalf("matter a's report again: %+v %v, want it completed", res, err)
+	}
+}
+
+// TestReportKeepsPartOfARecordedReport: a report killed after its entry,
+// one of whose temporary files was then moved away by hand, is neither
+// finished nor removed by a report run again into the folder: its files
+// are a recorded report's, and the run refuses (ErrUnfinished), changing
+// nothing, until they are put back — then it finishes it.
+func TestReportKeepsPartOfARecordedReport(t *testing.T) {
+	env := hostileMatter(t, "killed")
+	out := filepath.Join(env.Dir, "report")
+	ctx := context.Background()
+	killtest.Run(t, killHelperEnv, "KILL_DIR="+env.Dir, "KILL_OUT="+out, "KILL_AT=record")
+	moved := filepath.Join(env.Dir, "moved")
+	if err := os.Rename(filepath.Join(out, ".report.json.partial"), moved); err != nil {
+		t.Fatal(err)
+	}
+	html := filepath.Join(out, ".report.html.partial")
+	before, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := env.Ledger.Head(ctx)
+	opts := report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone}
+	if _, err := report.Generate(ctx, env.Ledger, env.Store, opts); !errors.Is(err, report.ErrUnfinished) {
+		t.Fatalf("a report into a folder holding part of a recorded report: %v, want ErrUnfinished", err)
+	}
+	if after, err := os.ReadFile(html); err != nil || !bytes.Equal(after, before) {
+		t.Fatalf("the recorded report's report.html was removed or written over (%v)", err)
+	}
+	if after, _ := env.Ledger.Head(ctx); after.Size != head.Size {
+		t.Errorf("the refused report grew the ledger from %d to %d entries", head.Size, after.Size)
+	}
+	if err := os.Rename(moved, filepath.Join(out, ".report.json.partial")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.Generate(ctx, env.Ledger, env.Store, opts)
+	if err != nil || !res.Completed {
+		t.Fatalf("with its files back: %+v %v, want the recorded report finished", res, err)
 	}
 }

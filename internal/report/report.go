@@ -696,7 +696,14 @@ func (s *fileSet) commit() error {
 				i++
 				continue
 			}
-			if err := os.Rename(filepath.Join(s.dir, partialName(hf.name)), filepath.Join(s.dir, hf.name)); err != nil {
+			// A rename replaces: a file put under the name since the
+			// report began (or beside a temporary file a rerun finishes)
+			// is refused instead, as create refuses it.
+			dst := filepath.Join(s.dir, hf.name)
+			if _, err := os.Lstat(dst); err == nil {
+				return fmt.Errorf("report: %s: %w (a report is never overwritten)", dst, ErrExists)
+			}
+			if err := os.Rename(filepath.Join(s.dir, partialName(hf.name)), dst); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
 			s.files = slices.Delete(s.files, i, i+1)

@@ -181,6 +181,7 @@ func findUnfinished(ctx context.Context, l *ledger.Ledger, dir string) (*unfinis
 		byName[p.name] = p
 	}
 	var found []unfinished
+	namedBy := map[string]uint64{} // name and hash of every file a report entry records → its seq
 	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindReport}) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("report: %w", err)
@@ -189,6 +190,9 @@ func findUnfinished(ctx context.Context, l *ledger.Ledger, dir string) (*unfinis
 		rd, _ := d.(*leaf.ReportDetail)
 		if err != nil || rd == nil || len(rd.Files) == 0 {
 			continue
+		}
+		for _, f := range rd.Files {
+			namedBy[f.Name+"\x00"+f.SHA256] = e.Seq
 		}
 		partial, whole := 0, true
 		for _, f := range rd.Files {
@@ -227,11 +231,21 @@ func findUnfinished(ctx context.Context, l *ledger.Ledger, dir string) (*unfinis
 			mine[f.Name] = true
 		}
 	}
-	var stale []string
+	var stale, recorded []string
 	for _, p := range ps {
-		if !mine[p.name] {
+		switch seq, ok := namedBy[p.name+"\x00"+p.sum]; {
+		case mine[p.name]:
+		case ok:
+			// Part of a recorded report whose other files are not all
+			// here (moved by hand): never removed nor written over.
+			recorded = append(recorded, fmt.Sprintf("%s (report entry %d)", partialName(p.name), seq))
+		default:
 			stale = append(stale, filepath.Join(dir, partialName(p.name)))
 		}
+	}
+	if len(recorded) > 0 {
+		return nil, nil, fmt.Errorf("report: %w: %s holds files of a recorded report whose other files are missing: %s; put them back and run the report again to finish it, or choose another --out",
+			ErrUnfinished, dir, strings.Join(recorded, ", "))
 	}
 	return u, stale, nil
 }

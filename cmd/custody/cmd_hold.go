@@ -26,12 +26,12 @@ func (o *holdOptions) AddFlags(fs *pflag.FlagSet) {
 	o.ev.AddFlags(fs, false)
 }
 
-// exit130Hold is the 130 line of hold's and release's EXIT STATUS.
 // exit1Hold is hold's and release's line for exit 1.
 const exit1Hold = `1    error (bad input, I/O; the message says which), or recorded with
        some objects' Object Lock legal hold not changed (listed; object
        lock "partial: N of M objects"): run it again to change them`
 
+// exit130Hold is the 130 line of hold's and release's EXIT STATUS.
 const exit130Hold = `130  cancelled (Ctrl-C): nothing recorded if no object's Object Lock
        legal hold had changed; else the entry is recorded, object lock
        "partial: N of M objects", and the objects not changed are listed:

@@ -40,7 +40,9 @@ func TestLock(t *testing.T) {
 	if !errors.As(err, &le) || !errors.Is(err, matter.ErrLocked) {
 		t.Fatalf("second writer: err = %v, want a LockedError", err)
 	}
-	if d := time.Since(start); d > time.Second {
+	// Refused at once, not after SQLite's 5 s busy timeout: the bound
+	// stays under it, with room for a loaded machine under -race.
+	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("second writer waited %v", d)
 	}
 	host, _ := os.Hostname()

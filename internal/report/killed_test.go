@@ -67,28 +67,10 @@ func TestReportKilledThenAgain(t *testing.T) {
 	}
 
 	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
-	if err != nil {
-		t.Fatalf("the same report again into the same folder: %v", err)
+	if err != nil || res.Seq == nil {
+		t.Fatalf("the same report again into the same folder: %+v %v", res, err)
 	}
-	for _, f := range res.Files {
-		b, err := os.ReadFile(filepath.Join(out, f.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		match, err := verify.ReportFile(ctx, env.Ledger, f.Name, strings.NewReader(string(b)))
-		if err != nil || !match.Found || match.Finding() != nil {
-			t.Errorf("%s: %+v %v", f.Name, match, err)
-		}
-	}
-	ents, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
-			t.Errorf("%s left in the report's folder", e.Name())
-		}
-	}
+	checkInPlace(t, env.Ledger, out, res, *res.Seq)
 }
 
 // TestReportKilledAfterRecordingThenAgain: a report killed (SIGKILL)
@@ -153,25 +135,7 @@ func TestReportKilledAfterRecordingThenAgain(t *testing.T) {
 	if len(res.Files) == 0 {
 		t.Fatal("no files")
 	}
-	for _, f := range res.Files {
-		b, err := os.ReadFile(filepath.Join(out, f.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		match, err := verify.ReportFile(ctx, env.Ledger, f.Name, strings.NewReader(string(b)))
-		if err != nil || !match.Found || match.Finding() != nil || match.Seq != recorded[0] {
-			t.Errorf("verify --report %s: %+v %v", f.Name, match, err)
-		}
-	}
-	ents, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") {
-			t.Errorf("%s left in the report's folder", e.Name())
-		}
-	}
+	checkInPlace(t, env.Ledger, out, res, recorded[0])
 }
 
 // TestReportLeavesAnotherMattersRecordedPartials: a report of matter A
@@ -255,5 +219,31 @@ func TestReportKeepsPartOfARecordedReport(t *testing.T) {
 	res, err := report.Generate(ctx, env.Ledger, env.Store, opts)
 	if err != nil || !res.Completed {
 		t.Fatalf("with its files back: %+v %v, want the recorded report finished", res, err)
+	}
+}
+
+// checkInPlace: every file of res is in out under its own name and
+// verify --report finds it, unaltered, under report entry seq; nothing is
+// left under a temporary (hidden) name.
+func checkInPlace(t *testing.T, l *ledger.Ledger, out string, res *report.Result, seq uint64) {
+	t.Helper()
+	for _, f := range res.Files {
+		b, err := os.ReadFile(filepath.Join(out, f.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		match, err := verify.ReportFile(context.Background(), l, f.Name, bytes.NewReader(b))
+		if err != nil || !match.Found || match.Finding() != nil || match.Seq != seq {
+			t.Errorf("verify --report %s: %+v %v, want entry %d", f.Name, match, err, seq)
+		}
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("%s left in the report's folder", e.Name())
+		}
 	}
 }

@@ -423,6 +423,21 @@ func TestEraseMessage(t *testing.T) {
 	}
 }
 
+// exportMatterTo exports a six-conversation org into a new ledger whose
+// evidence goes to st (an S3 store, for Object Lock).
+func exportMatterTo(t *testing.T, st evidence.Store) *matter {
+	t.Helper()
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 6, Start: start, End: start.AddDate(0, 0, 5)},
+		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
+	})
+	le := ledgertest.New(t, "m")
+	le.Store = st
+	m := &matter{srv: srv, le: le}
+	m.export(t)
+	return m
+}
+
 // TestEraseObjectLock: with the evidence in S3 under Object Lock legal
 // hold (export --legal-hold), erase is refused with a clear message and
 // nothing is deleted or recorded; custody release lifts the Object Lock
@@ -435,14 +450,8 @@ func TestEraseObjectLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := simtest.Start(t, sim.Options{
-		OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 6, Start: start, End: start.AddDate(0, 0, 5)},
-		JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
-	})
-	le := ledgertest.New(t, "m")
-	le.Store = st
-	m := &matter{srv: srv, le: le}
-	m.export(t)
+	m := exportMatterTo(t, st)
+	le := m.le
 	free, _ := func() ([]string, []string) {
 		var free []string
 		for e, err := range le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindConversation}) {

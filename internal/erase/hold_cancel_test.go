@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -20,9 +19,6 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
-	"github.com/custodyhq/custody/internal/sim"
-	"github.com/custodyhq/custody/internal/sim/simtest"
-	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/testutil/s3test"
 )
 
@@ -69,14 +65,8 @@ func TestHoldCancelledThenAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := simtest.Start(t, sim.Options{
-				OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 6, Start: start, End: start.AddDate(0, 0, 5)},
-				JobDelay:  10 * time.Millisecond, AuditDelay: 10 * time.Millisecond,
-			})
-			le := ledgertest.New(t, "m")
-			le.Store = st
-			m := &matter{srv: srv, le: le}
-			m.export(t)
+			m := exportMatterTo(t, st)
+			le := m.le
 			conv, objects := biggestConversation(t, le.Ledger)
 			if len(objects) < 8 {
 				t.Fatalf("conversation %s has %d evidence objects: too few to cancel part-way", conv, len(objects))

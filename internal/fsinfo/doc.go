@@ -9,5 +9,7 @@
 //
 // It also opens the files of a folder that must be regular files
 // (OpenRegular) without blocking on a FIFO planted among them: the
-// export and production readers share that check.
+// export and production readers share that check, and syncs a folder
+// after a file was named in it (SyncDir), for the writers of matter files
+// and reports.
 package fsinfo

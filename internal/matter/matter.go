@@ -16,6 +16,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/witness"
@@ -529,16 +530,5 @@ func WriteNew(name string, data []byte, perm os.FileMode) error {
 			return err
 		}
 	}
-	return syncDir(cmp.Or(dir, "."))
-}
-
-// syncDir syncs the folder dir, so that a file just named in it stays
-// named after a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsinfo.SyncDir(cmp.Or(dir, "."))
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -709,12 +710,8 @@ func (s *fileSet) commit() error {
 			s.files = slices.Delete(s.files, i, i+1)
 		}
 	}
-	if d, err := os.Open(s.dir); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("report: %w", err)
-		}
+	if err := fsinfo.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("report: sync %s: %w", s.dir, err)
 	}
 	return nil
 }

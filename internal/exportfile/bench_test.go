@@ -32,14 +32,27 @@ func benchTree(b *testing.B, shape string, n int) string {
 
 // BenchmarkWalk lists a Genesys-layout folder export (per-conversation
 // folders, two files each) the way Run's walker does: every entry is
-// opened by Walk and closed unread. Reported per listed file.
+// opened by Walk and closed unread. Reported per listed file, for the
+// walk Walk uses (walk=native: descriptors on Linux) and the portable
+// os.Root walk.
 func BenchmarkWalk(b *testing.B) {
 	dir := benchTree(b, recexport.ShapeGenesys, benchutil.Messages(b, 100_000))
+	for _, portable := range []bool{false, true} {
+		name := "walk=native"
+		if portable {
+			name = "walk=portable"
+		}
+		b.Run(name, func(b *testing.B) { benchWalk(b, dir, portable) })
+	}
+}
+
+func benchWalk(b *testing.B, dir string, portable bool) {
 	src, err := NewDirSource(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer src.Close()
+	src.portable = portable
 	files := 0
 	b.ReportAllocs()
 	cpu0 := benchutil.CPUTime()

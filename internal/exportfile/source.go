@@ -1,6 +1,7 @@
 package exportfile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,6 +122,9 @@ type DirSource struct {
 	// requests is Parallelism: above 1 (a network share), Walk leaves
 	// each file for Open to open, so that readers open many at once.
 	requests int
+	// portable makes Walk use the os.Root walk (rootFolder) where the
+	// descriptor walk would run: the tests compare the two.
+	portable bool
 }
 
 // NewDirSource opens dir, which must be a folder. Its Parallelism is
@@ -161,12 +165,15 @@ func (d *DirSource) Close() error { return d.root.Close() }
 // the folder's root (still never outside it), so that the readers' opens
 // overlap instead of the walk's waiting one round trip at a time.
 //
-// Every folder is an os.Root opened below the last. (A Linux walk with
-// getdents64 and openat did the same with a third of the system calls;
-// at the real load its gain was within the noise, docs/benchmarks.md, so
-// this portable walk is the only one.)
+// Every folder is opened below the last (folder): an os.Root, or on
+// Linux a bare descriptor.
 func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
-	ents, err := readDir(d.root)
+	top, err := d.top()
+	if err != nil {
+		return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
+	}
+	defer top.close()
+	ents, err := top.list()
 	if err != nil {
 		return fmt.Errorf("exportfile: walk %s: %w", d.dir, err)
 	}
@@ -175,7 +182,7 @@ func (d *DirSource) Walk(ctx context.Context, fn func(Entry) error) error {
 		w.slots = make(chan struct{}, d.requests)
 		w.held = make(chan struct{}, aheadPerRequest*d.requests)
 	}
-	return d.walk(ctx, &w, d.root, "", 1, ents, fn)
+	return d.walk(ctx, &w, top, "", 1, ents, fn)
 }
 
 // aheadPerRequest bounds the subfolders a walk on a share holds listed
@@ -195,20 +202,20 @@ type walker struct {
 // share, where each is a round trip); done is closed when it is.
 type subListing struct {
 	done    chan struct{}
-	root    *os.Root
-	ents    []fs.DirEntry
+	dir     folder
+	ents    []dirent
 	openErr error
 	listErr error
 }
 
 // list opens and lists the subfolder name of dir, holding one of slots
 // (the requests in flight) meanwhile.
-func (l *subListing) list(dir *os.Root, name string, slots chan struct{}) {
+func (l *subListing) list(dir folder, name string, slots chan struct{}) {
 	defer close(l.done)
 	slots <- struct{}{}
 	defer func() { <-slots }()
-	if l.root, l.openErr = dir.OpenRoot(name); l.openErr == nil {
-		l.ents, l.listErr = readDir(l.root)
+	if l.dir, l.openErr = dir.sub(name); l.openErr == nil {
+		l.ents, l.listErr = l.dir.list()
 	}
 }
 
@@ -219,16 +226,10 @@ func (l *subListing) list(dir *os.Root, name string, slots chan struct{}) {
 // are opened and listed ahead, on goroutines of their own, while the walk
 // goes on in order: the findings do not depend on it, only the waiting
 // does.
-func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel string, depth int, ents []fs.DirEntry, fn func(Entry) error) error {
+func (d *DirSource) walk(ctx context.Context, w *walker, dir folder, rel string, depth int, ents []dirent, fn func(Entry) error) error {
 	slots := w.slots
 	// Sorting "name/" for folders puts "a.json" before "a/…", as in S3.
-	sortKey := func(de fs.DirEntry) string {
-		if de.IsDir() {
-			return de.Name() + "/"
-		}
-		return de.Name()
-	}
-	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(sortKey(a), sortKey(b)) })
+	slices.SortFunc(ents, compareDirents)
 	var ahead []*subListing // by index in ents, for subfolders listed ahead
 	next, inFlight := 0, 0  // the next entry to look ahead at; listings started and not yet walked
 	if slots != nil {
@@ -237,8 +238,8 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 			for _, l := range ahead {
 				if l != nil {
 					<-l.done
-					if l.root != nil {
-						l.root.Close()
+					if l.dir != nil {
+						l.dir.close()
 					}
 					<-w.held
 				}
@@ -259,7 +260,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 				}
 				l := &subListing{done: make(chan struct{})}
 				ahead[next], inFlight = l, inFlight+1
-				go l.list(dir, ents[next].Name(), slots)
+				go l.list(dir, ents[next].name, slots)
 			}
 		}
 	}
@@ -268,7 +269,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 			return err
 		}
 		lookAhead(k)
-		name := de.Name()
+		name := de.name
 		full := name
 		if rel != "" {
 			full = rel + "/" + name
@@ -277,22 +278,22 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 		if e.Name != full {
 			e.raw = full
 		}
-		switch t := de.Type(); {
+		switch t := de.typ; {
 		case t.IsDir() && depth > MaxFolderDepth:
 			e.Name, e.raw = shortDisplay(e.Name), full // the id is read from the whole name
 			e.Problem = fmt.Sprintf("folder more than %d deep below the export's root: not read", MaxFolderDepth)
 		case t.IsDir():
-			var sub *os.Root
-			var subEnts []fs.DirEntry
+			var sub folder
+			var subEnts []dirent
 			var openErr, listErr error
 			if slots != nil && ahead[k] != nil {
 				l := ahead[k]
 				<-l.done
-				sub, subEnts, openErr, listErr = l.root, l.ents, l.openErr, l.listErr
+				sub, subEnts, openErr, listErr = l.dir, l.ents, l.openErr, l.listErr
 				ahead[k], inFlight = nil, inFlight-1
 				<-w.held
-			} else if sub, openErr = dir.OpenRoot(name); openErr == nil {
-				subEnts, listErr = readDir(sub)
+			} else if sub, openErr = dir.sub(name); openErr == nil {
+				subEnts, listErr = sub.list()
 			}
 			if openErr != nil {
 				e.Problem = fmt.Sprintf("cannot open folder: %v", openErr)
@@ -304,7 +305,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 			} else {
 				err = d.walk(ctx, w, sub, full, depth+1, subEnts, fn)
 			}
-			sub.Close()
+			sub.close()
 			if err != nil {
 				return err
 			}
@@ -321,7 +322,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 			// FIFO nor reading a device or a link put there. Size stays
 			// unknown (0): MaxFileSize is enforced while reading, which
 			// saves a stat per file.
-			f, problem, err := openRegular(dir, name)
+			f, problem, err := dir.open(name)
 			switch {
 			case problem != "":
 				e.Problem = problem
@@ -339,13 +340,28 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir *os.Root, rel strin
 	return nil
 }
 
-func readDir(dir *os.Root) ([]fs.DirEntry, error) {
-	f, err := dir.Open(".")
-	if err != nil {
-		return nil, err
+// compareDirents orders a folder's names as S3 orders keys: a folder
+// compares as "name/", which puts "a.json" before "a/…".
+func compareDirents(a, b dirent) int {
+	n := min(len(a.name), len(b.name))
+	if c := strings.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
 	}
-	defer f.Close()
-	return f.ReadDir(-1)
+	// One name is the other's start: the byte after it (a folder's "/",
+	// -1 at the end) decides, without building "name/" a comparison.
+	return cmp.Compare(after(a, n), after(b, n))
+}
+
+// after is the byte at i of d's name as a key: its "/" when d is a
+// folder and i its length, -1 past the end.
+func after(d dirent, i int) int {
+	switch {
+	case i < len(d.name):
+		return int(d.name[i])
+	case i == len(d.name) && d.IsDir():
+		return '/'
+	}
+	return -1
 }
 
 // Open hands over the file Walk opened, or opens the one it listed.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -181,10 +182,13 @@ func TestWalkHostile(t *testing.T) {
 
 // TestWalkPermissions: a folder that can be read but not searched is one
 // folder that cannot be listed, files and folders that cannot be opened
-// are reported one by one (skipped as root, who opens everything).
+// are reported one by one — on both walks, worded alike. Root opens
+// everything, so as root the test runs itself again without the
+// capabilities that let it (setpriv, from util-linux).
 func TestWalkPermissions(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root opens everything")
+	if os.Geteuid() == 0 && os.Getenv(noDACEnv) == "" {
+		runWithoutDAC(t, "TestWalkPermissions")
+		return
 	}
 	dir := benchutil.WriteTree(t, map[string]string{
 		"locked/a.json": "1", "locked/b/c.json": "2",
@@ -201,25 +205,57 @@ func TestWalkPermissions(t *testing.T) {
 		}
 		t.Cleanup(func() { os.Chmod(p, 0o755) })
 	}
-	src, err := NewDirSource(dir)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := os.ReadFile(filepath.Join(dir, "first/a.json")); err == nil {
+		t.Fatal("a file of mode 0 was read: this process opens everything")
 	}
-	defer src.Close()
-	got := walkAll(t, src)
-	var names []string
-	for _, w := range got {
-		mark := ""
-		if w.Problem != "" {
-			mark = "!"
+	var walks [2][]walked
+	for i, portable := range []bool{true, false} {
+		src, err := NewDirSource(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		names = append(names, w.Name+mark)
+		src.portable = portable
+		got := walkAll(t, src)
+		src.Close()
+		walks[i] = got
+		var names []string
+		for _, w := range got {
+			mark := ""
+			if w.Problem != "" {
+				mark = "!"
+			}
+			names = append(names, w.Name+mark)
+		}
+		// "!": an entry with a Problem. The locked folder can be opened but
+		// not searched: one entry for the folder.
+		want := []string{"first/a.json!", "first/b.json", "locked!", "mixed/a.json", "mixed/b.json!", "mixed/c!", "z.json"}
+		if !slices.Equal(names, want) {
+			t.Errorf("portable=%v: walk gave %q, want %q (%+v)", portable, names, want, got)
+		}
 	}
-	// "!": an entry with a Problem. The locked folder can be opened but
-	// not searched: one entry for the folder.
-	want := []string{"first/a.json!", "first/b.json", "locked!", "mixed/a.json", "mixed/b.json!", "mixed/c!", "z.json"}
-	if !slices.Equal(names, want) {
-		t.Errorf("walk gave %q, want %q (%+v)", names, want, got)
+	if !slices.Equal(walks[1], walks[0]) {
+		t.Errorf("descriptor walk:\n%v\nos.Root walk:\n%v", walks[1], walks[0])
+	}
+}
+
+// noDACEnv marks a test binary run by runWithoutDAC.
+const noDACEnv = "CUSTODY_TEST_WITHOUT_DAC"
+
+// runWithoutDAC runs the test named test again in a child process that
+// has no capabilities (so root's file permissions are checked as
+// anyone's), and fails with its output if it fails.
+func runWithoutDAC(t *testing.T, test string) {
+	t.Helper()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("SKIPPED: running as root and setpriv (util-linux) is not installed: permissions cannot be tested")
+	}
+	cmd := exec.Command(setpriv, "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
+		os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), noDACEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+test) {
+		t.Fatalf("%s without capabilities: %v\n%s", test, err, out)
 	}
 }
 
@@ -435,6 +471,12 @@ func TestOpenListedSwapped(t *testing.T) {
 // Open refuses it (TestOpenListedSwapped), and a FIFO is not waited on
 // for ever: nothing would stop that wait, not even SIGTERM.
 func TestWalkSwapped(t *testing.T) {
+	for _, portable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("portable=%v", portable), func(t *testing.T) { walkSwapped(t, portable) })
+	}
+}
+
+func walkSwapped(t *testing.T, portable bool) {
 	dir := benchutil.WriteTree(t, map[string]string{"a.json": "1", "b.json": "2", "c.json": "3", "d.json": "4"})
 	src, err := NewDirSource(dir)
 	if err != nil {
@@ -442,7 +484,13 @@ func TestWalkSwapped(t *testing.T) {
 	}
 	defer src.Close()
 	src.requests = 1 // a local disk: Walk opens
-	ents, err := readDir(src.root)
+	src.portable = portable
+	top, err := src.top()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer top.close()
+	ents, err := top.list()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +511,7 @@ func TestWalkSwapped(t *testing.T) {
 	got := map[string]walked{}
 	done := make(chan error, 1)
 	go func() {
-		done <- src.walk(context.Background(), &walker{}, src.root, "", 1, ents, func(e Entry) error {
+		done <- src.walk(context.Background(), &walker{}, top, "", 1, ents, func(e Entry) error {
 			w := walked{Name: e.Name, Problem: e.Problem}
 			if e.Problem == "" {
 				rc, err := src.Open(context.Background(), e)
@@ -581,6 +629,31 @@ func TestSafeDisplay(t *testing.T) {
 	} {
 		if got := SafeDisplay(in); got != want {
 			t.Errorf("SafeDisplay(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestWalkKinds: the descriptor walk (Linux) shows a hostile tree
+// exactly as the portable os.Root walk does — names, order, problems,
+// bytes — opening files itself and leaving them to Open (a share).
+func TestWalkKinds(t *testing.T) {
+	dir := hostileTree(t)
+	for _, requests := range []int{1, 8} {
+		var got [2][]walked
+		for i, portable := range []bool{true, false} {
+			src, err := NewDirSource(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.requests, src.portable = requests, portable
+			got[i] = walkAll(t, src)
+			src.Close()
+		}
+		if len(got[0]) < 300 {
+			t.Fatalf("requests=%d: %d entries: the tree was not walked", requests, len(got[0]))
+		}
+		if !slices.Equal(got[1], got[0]) {
+			t.Errorf("requests=%d: descriptor walk:\n%v\nos.Root walk:\n%v", requests, got[1], got[0])
 		}
 	}
 }

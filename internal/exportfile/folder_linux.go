@@ -1,0 +1,289 @@
+package exportfile
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// On Linux the walk goes by bare descriptors (fdFolder), with half the
+// system calls of an os.Root walk: through a Root, a folder costs an
+// openat for the Root and another, with an fstat and its poller set-up,
+// to list it, and ReadDir on a file opened in a Root stats every name
+// rather than trust the listing's d_type; a file costs its openat, an
+// fstat, and an fstatat after the open to see that no symbolic link was
+// followed. Here a folder is one openat(O_DIRECTORY|O_NOFOLLOW) below
+// its parent, listed with getdents64; a file is one openat(O_NOFOLLOW),
+// which refuses a symbolic link outright, and one fstat. The diff of a
+// million messages opens 163,284 export files in 82,421 folders
+// (docs/benchmarks.md, "the walk by descriptors"). TestWalkKinds holds
+// it to rootFolder on a hostile tree.
+
+// top is the export's root as the walk's first folder.
+func (d *DirSource) top() (folder, error) {
+	if d.portable {
+		return d.rootTop()
+	}
+	dot, err := d.root.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	defer dot.Close()
+	rc, err := dot.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var oerr error
+	if err := rc.Control(func(dir uintptr) { fd, oerr = openat(int(dir), ".", unix.O_DIRECTORY) }); err != nil {
+		return nil, err
+	}
+	if oerr != nil {
+		return nil, oerr
+	}
+	return &fdFolder{fd: fd}, nil
+}
+
+// fdFolder is a folder open as a descriptor.
+type fdFolder struct{ fd int }
+
+// direntBufs are getdents64 buffers: a walk on a share lists several
+// folders at once.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
+
+// Where linux_dirent64's fields are.
+const (
+	direntReclen = int(unsafe.Offsetof(unix.Dirent{}.Reclen))
+	direntType   = int(unsafe.Offsetof(unix.Dirent{}.Type))
+	direntName   = int(unsafe.Offsetof(unix.Dirent{}.Name))
+)
+
+func (f *fdFolder) list() ([]dirent, error) {
+	// getdents64 needs only read permission; an os.Root lists a folder
+	// by opening its "." (and stats every name), which needs search
+	// permission too. One fstatat of "." asks for the same, so that a
+	// folder that can be read but not searched is one folder that cannot
+	// be listed on either walk, not a failed open a file.
+	var st unix.Stat_t
+	if err := fstatat(f.fd, ".", &st); err != nil {
+		return nil, &os.PathError{Op: "openat", Path: ".", Err: err}
+	}
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	var out []dirent
+	for {
+		n, err := getdents(f.fd, *bp)
+		if err != nil {
+			return nil, &os.PathError{Op: "readdirent", Path: ".", Err: err}
+		}
+		if n <= 0 {
+			return out, nil
+		}
+		buf := (*bp)[:n]
+		for len(buf) > direntName {
+			reclen := int(binary.NativeEndian.Uint16(buf[direntReclen:]))
+			if reclen <= direntName || reclen > len(buf) {
+				return nil, &os.PathError{Op: "readdirent", Path: ".", Err: unix.EINVAL}
+			}
+			rec := buf[:reclen]
+			buf = buf[reclen:]
+			name := rec[direntName:]
+			for i, c := range name {
+				if c == 0 {
+					name = name[:i]
+					break
+				}
+			}
+			if string(name) == "." || string(name) == ".." {
+				continue
+			}
+			typ, known := dtType(rec[direntType])
+			if !known {
+				// No d_type from this file system: stat, as ReadDir does.
+				var st unix.Stat_t
+				if err := fstatat(f.fd, string(name), &st); err != nil {
+					if err == unix.ENOENT {
+						continue // gone since the listing
+					}
+					return nil, &os.PathError{Op: "fstatat", Path: string(name), Err: err}
+				}
+				typ = statType(st.Mode)
+			}
+			out = append(out, dirent{name: string(name), typ: typ})
+		}
+	}
+}
+
+func (f *fdFolder) sub(name string) (folder, error) {
+	fd, err := openat(f.fd, name, unix.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	return &fdFolder{fd: fd}, nil
+}
+
+func (f *fdFolder) open(name string) (io.ReadCloser, string, error) {
+	// O_NONBLOCK: a FIFO put there since the listing is not waited on;
+	// nothing changes for a regular file.
+	fd, err := openat(f.fd, name, unix.O_NONBLOCK)
+	if err != nil {
+		if pe, ok := err.(*os.PathError); ok && pe.Err == unix.ELOOP {
+			return nil, "symbolic link: not followed", nil
+		}
+		return nil, "", err
+	}
+	var st unix.Stat_t
+	if err := fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, "", &os.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if t := statType(st.Mode); !t.IsRegular() {
+		unix.Close(fd)
+		return nil, fmt.Sprintf("not a regular file (%s)", t), nil
+	}
+	return &fdFile{fd: fd, size: st.Size, name: name}, "", nil
+}
+
+func (f *fdFolder) close() { unix.Close(f.fd) }
+
+// fdFile is an export file opened by the walk: a bare descriptor read
+// with read(2), with no poller set-up and no finalizer. Whoever holds the
+// Entry closes it.
+type fdFile struct {
+	fd   int
+	size int64  // as fstat gave it when opened
+	read int64  // bytes read so far
+	eof  bool   // a short read reached size: the end, without a read to see it
+	name string // for error texts
+}
+
+func (f *fdFile) Read(p []byte) (int, error) {
+	switch {
+	case f.fd < 0:
+		return 0, os.ErrClosed
+	case len(p) == 0:
+		return 0, nil
+	case f.eof:
+		return 0, io.EOF
+	}
+	for {
+		n, err := unix.Read(f.fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, &os.PathError{Op: "read", Path: f.name, Err: err}
+		}
+		if n <= 0 {
+			return 0, io.EOF
+		}
+		f.read += int64(n)
+		// A regular file reads short only at its end; past the size it
+		// had when opened, that saves the read that would say so (one
+		// system call in five a file). Short before it (a file cut
+		// since), the next read decides.
+		f.eof = n < len(p) && f.read >= f.size
+		return n, nil
+	}
+}
+
+func (f *fdFile) Close() error {
+	if f.fd < 0 {
+		return os.ErrClosed
+	}
+	err := unix.Close(f.fd)
+	f.fd = -1
+	if err != nil {
+		return &os.PathError{Op: "close", Path: f.name, Err: err}
+	}
+	return nil
+}
+
+// openat opens name below dirfd for reading, never through a symbolic
+// link; the error reads as os.Root's.
+func openat(dirfd int, name string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|flags, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "openat", Path: name, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+func fstatat(dirfd int, name string, st *unix.Stat_t) error {
+	for {
+		if err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func fstat(fd int, st *unix.Stat_t) error {
+	for {
+		if err := unix.Fstat(fd, st); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func getdents(fd int, buf []byte) (int, error) {
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// dtType maps a d_type to the type bits fs.DirEntry.Type gives; false
+// for DT_UNKNOWN.
+func dtType(t byte) (fs.FileMode, bool) {
+	switch t {
+	case unix.DT_REG:
+		return 0, true
+	case unix.DT_DIR:
+		return fs.ModeDir, true
+	case unix.DT_LNK:
+		return fs.ModeSymlink, true
+	case unix.DT_FIFO:
+		return fs.ModeNamedPipe, true
+	case unix.DT_SOCK:
+		return fs.ModeSocket, true
+	case unix.DT_CHR:
+		return fs.ModeDevice | fs.ModeCharDevice, true
+	case unix.DT_BLK:
+		return fs.ModeDevice, true
+	}
+	return 0, false
+}
+
+// statType maps st_mode to type bits as os.Lstat does.
+func statType(mode uint32) fs.FileMode {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return 0
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}

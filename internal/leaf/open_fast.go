@@ -129,8 +129,9 @@ func (o *openingFields) appendEncode(b []byte) []byte {
 
 // opensAll reports whether o opens every one of d's commitments.
 func (d *MessageDetail) opensAll(o *openingFields) bool {
+	salts := fieldSalts(&o.salt)
 	for i, f := range PersonalFields {
-		if !hexIs(Commitment(fieldSaltOf(&o.salt, i), o.fields[i]), d.Commitment(f)) {
+		if !hexIs(Commitment(salts[i], o.fields[i]), d.Commitment(f)) {
 			return false
 		}
 	}

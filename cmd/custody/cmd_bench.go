@@ -227,6 +227,9 @@ It then times, --runs times each:
                 the export's and the evidence objects it opens (the
                 openings of the captures it compares or reports missing,
                 found by running the comparison once, untimed, before)
+  and the ledger
+                the same and the ledger's database file, which the diff
+                reads too (a leaf a capture), by Go's crypto/sha256
   custody diff  this binary (or --exe), as a child process:
                 custody --ledger L diff EXPORT --output jsonl --key K
                 with the findings going to /dev/null
@@ -234,7 +237,8 @@ It then times, --runs times each:
 and prints messages in the export, files, findings, wall time, messages
 per second, CPU time and peak RSS of the diff (the child's own VmHWM),
 each baseline's wall time, rate in the same messages and CPU, and the
-ratios diff/baseline (the fastest), diff/sha256sum and diff/all files.
+ratios diff/baseline (the fastest), diff/sha256sum, diff/all files and
+diff/all files and the ledger.
 Setup progress goes to stderr.
 
 Examples:
@@ -301,6 +305,8 @@ func runBenchDiff(cmd *cobra.Command, o *benchDiffOptions, g *globalOptions) err
 			FullWallSeconds       float64     `json:"all_files_baseline_wall_seconds"`
 			FullRatio             float64     `json:"diff_over_all_files_baseline"`
 			FullFloor             []floorJSON `json:"all_files_baselines"`
+			LedgerFloor           floorJSON   `json:"all_files_and_ledger_baseline"`
+			LedgerRatio           float64     `json:"diff_over_all_files_and_ledger_baseline"`
 		}{
 			Captured: r.Fixture.Captured, Conversations: r.Fixture.Conversations,
 			ExportMessages: r.Diff.Messages, Files: r.Diff.Files, Bytes: r.Baseline.Bytes, Findings: r.Diff.Findings,
@@ -310,6 +316,7 @@ func runBenchDiff(cmd *cobra.Command, o *benchDiffOptions, g *globalOptions) err
 			LedgerFillSeconds: r.Fixture.LedgerFill.Seconds(), ExportSeconds: r.Fixture.ExportTime.Seconds(),
 			Reads: r.Reads, ReadsBytes: r.ReadsBytes,
 			FullMethod: r.FullBaseline.Method, FullWallSeconds: r.FullBaseline.Wall.Seconds(), FullRatio: r.FullRatio(),
+			LedgerFloor: floorJSON{r.Ledger.Method, r.Ledger.Wall.Seconds(), r.Ledger.CPU.Seconds()}, LedgerRatio: r.LedgerRatio(),
 		}
 		for _, d := range r.Runs {
 			out.AllDiffWallSeconds = append(out.AllDiffWallSeconds, d.Wall.Seconds())

@@ -98,9 +98,18 @@ func TestDiffFixture(t *testing.T) {
 		t.Errorf("all-files floor %+v, want each method over %d bytes", r.FullFloor, r.FullBaseline.Bytes)
 	}
 
+	// And with the ledger's database file, which the diff reads too.
+	st, err := os.Stat(f.Ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr := r.Ledger; lr.Files != r.FullBaseline.Files+1 || lr.Bytes != r.FullBaseline.Bytes+st.Size() || lr.Wall <= 0 || !strings.HasPrefix(lr.Method, "go sha256") {
+		t.Errorf("baseline with the ledger %+v, want go sha256 over %d files of %d bytes", lr, r.FullBaseline.Files+1, r.FullBaseline.Bytes+st.Size())
+	}
+
 	var b bytes.Buffer
 	PrintDiffTable(&b, r)
-	if !strings.Contains(b.String(), "read+sha256") || !strings.Contains(b.String(), "all files: read+") {
+	if !strings.Contains(b.String(), "read+sha256") || !strings.Contains(b.String(), "all files: read+") || !strings.Contains(b.String(), "all files and the ledger: read+go sha256") {
 		t.Errorf("table lacks a baseline:\n%s", b.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -388,13 +389,14 @@ func TestWriters(t *testing.T) {
 		{Kind: finding.ContentDiffers, ConversationID: "c1", MessageID: "m1", Field: "content", Expected: "aa", Got: "bb", File: "f.json", Detail: "x"},
 		{Kind: finding.FileUnreadable, File: "=cmd|' /C calc'!A0", Detail: "not JSON, \"quoted\"\nnewline"},
 		{Kind: finding.ConversationAbsent, ConversationID: "c2", Cause: finding.CauseNoRecording},
+		{Kind: finding.FormatLacks, Field: "legal_hold", Expected: "false=2", Detail: "lack it", Count: 2},
 	}
 	var s Summary
 	for _, f := range fs {
 		s.add(f)
 	}
 	for _, format := range []string{OutputJSON, OutputCSV, OutputJSONL} {
-		for _, n := range []int{0, 2} {
+		for _, n := range []int{0, 2, 4} {
 			var buf bytes.Buffer
 			w, err := NewWriter(format, &buf)
 			if err != nil {
@@ -441,12 +443,18 @@ func TestWriters(t *testing.T) {
 					t.Errorf("header = %v", rows[0])
 				}
 				for _, r := range rows[1:] {
-					back = append(back, Finding{Kind: finding.Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7], Cause: finding.Cause(r[8])})
+					count := 0
+					if r[9] != "" {
+						if count, err = strconv.Atoi(r[9]); err != nil {
+							t.Fatalf("count %q: %v", r[9], err)
+						}
+					}
+					back = append(back, Finding{Kind: finding.Kind(r[0]), ConversationID: r[1], MessageID: r[2], Field: r[3], Expected: r[4], Got: r[5], File: r[6], Detail: r[7], Cause: finding.Cause(r[8]), Count: count})
 				}
-				if n == 2 && back[1].File != "'=cmd|' /C calc'!A0" {
+				if n >= 2 && back[1].File != "'=cmd|' /C calc'!A0" {
 					t.Errorf("csv formula not defused: %q", back[1].File)
 				}
-				if n == 2 {
+				if n >= 2 {
 					back[1].File = fs[1].File
 				}
 			}

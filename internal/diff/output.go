@@ -74,9 +74,10 @@ func NewWriter(format string, w io.Writer) (Writer, error) {
 	return nil, fmt.Errorf("diff: %w: output %q (want json, csv or jsonl)", ErrBadFormat, format)
 }
 
-// CSVHeader names the CSV columns, in Finding's field order.
-// cause is last so that readers of the older eight columns keep working.
-var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail", "cause"}
+// CSVHeader names the CSV columns, in Finding's field order. Columns
+// added later come last (cause, then count), so that readers of the
+// older columns keep working.
+var CSVHeader = []string{"kind", "conversation_id", "message_id", "field", "expected", "got", "file", "detail", "cause", "count"}
 
 type jsonWriter struct {
 	w      io.Writer
@@ -144,7 +145,11 @@ func (j *jsonWriter) Abort(failure error) error {
 type csvWriter struct{ w *csv.Writer }
 
 func (c *csvWriter) Write(f Finding) error {
-	row := []string{string(f.Kind), f.ConversationID, f.MessageID, f.Field, f.Expected, f.Got, f.File, f.Detail, string(f.Cause)}
+	count := ""
+	if f.Count != 0 {
+		count = strconv.Itoa(f.Count)
+	}
+	row := []string{string(f.Kind), f.ConversationID, f.MessageID, f.Field, f.Expected, f.Got, f.File, f.Detail, string(f.Cause), count}
 	for i, v := range row {
 		row[i] = csvSafe(v)
 	}

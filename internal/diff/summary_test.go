@@ -113,7 +113,7 @@ func TestWriterAbort(t *testing.T) {
 			}
 			return json.Valid([]byte(s)) && json.Unmarshal([]byte(s), &doc) == nil && len(doc.Findings) == 2 && doc.Error == "boom"
 		}},
-		{OutputCSV, 2, func(s string) bool { return strings.Count(s, "\n") == 3 && strings.HasSuffix(s, "not JSON,\n") }},
+		{OutputCSV, 2, func(s string) bool { return strings.Count(s, "\n") == 3 && strings.HasSuffix(s, "not JSON,,\n") }},
 		{OutputJSONL, 2, func(s string) bool { return strings.Count(s, "\n") == 2 }},
 	} {
 		var buf bytes.Buffer

@@ -15,6 +15,11 @@
 // item. No JSON is read here by hand: what is not encoding/json is
 // jsonscan.
 //
+// A folder is walked one name at a time, never through a symbolic link
+// (folder.go): on Linux by bare descriptors (folder_linux.go), elsewhere
+// through os.Root, the portable walk and the reference TestWalkKinds
+// holds the other to.
+//
 // Everything in an export is hostile: a file that cannot be read or
 // parsed, or whose name would escape the export's root, becomes a
 // Problem and reading goes on. Files are streamed one message at a time;

@@ -114,8 +114,9 @@ const MaxFolderDepth = 64
 // a folder too deep may be; a longer one keeps its start and end.
 const maxNameDisplay = 256
 
-// DirSource reads an export from a folder. Files are opened through an
-// os.Root, so no name or symbolic link can reach outside the folder.
+// DirSource reads an export from a folder. Every folder and file is
+// opened below its parent, one name at a time and never through a
+// symbolic link (folder): no name or link can reach outside the folder.
 type DirSource struct {
 	dir  string
 	root *os.Root

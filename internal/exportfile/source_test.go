@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -654,6 +655,46 @@ func TestWalkKinds(t *testing.T) {
 		}
 		if !slices.Equal(got[1], got[0]) {
 			t.Errorf("requests=%d: descriptor walk:\n%v\nos.Root walk:\n%v", requests, got[1], got[0])
+		}
+	}
+}
+
+// TestCompareDirents holds the walk's order to its definition — a
+// folder's name compared as "name/" — on every pair of short names over
+// bytes around "/" (folders and files alike, prefixes of each other).
+func TestCompareDirents(t *testing.T) {
+	alphabet := []string{"", "-", ".", "0", "a", "\xff"}
+	var names []string
+	for _, a := range alphabet {
+		for _, b := range alphabet {
+			for _, c := range alphabet {
+				if n := a + b + c; n != "" {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	key := func(d dirent) string {
+		if d.IsDir() {
+			return d.name + "/"
+		}
+		return d.name
+	}
+	for _, x := range names {
+		for _, y := range names {
+			for _, dirs := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+				a := dirent{name: x}
+				b := dirent{name: y}
+				if dirs[0] {
+					a.typ = fs.ModeDir
+				}
+				if dirs[1] {
+					b.typ = fs.ModeDir
+				}
+				if got, want := compareDirents(a, b), strings.Compare(key(a), key(b)); got != want {
+					t.Fatalf("compareDirents(%q dir=%v, %q dir=%v) = %d, want %d", x, dirs[0], y, dirs[1], got, want)
+				}
+			}
 		}
 	}
 }

@@ -48,7 +48,10 @@ capped at 1,000 conversations per org — and, when the evidence store is
 S3 with Object Lock, sets the Object Lock legal hold on every evidence
 object of those conversations, so that nobody can delete them. 'custody
 erase' refuses a held conversation unless overridden; 'custody release'
-lifts the hold.
+lifts the hold. A conversation already held is held again — the ledger
+keeps every request, a second matter's hold among them — and named on an
+"already held" line with the entry of the hold in force (JSON:
+already_held).
 
 Cancelled (Ctrl-C) after some objects' legal hold was set, the hold is
 recorded all the same, with object lock "partial: N of M objects", and
@@ -112,6 +115,12 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	}
 	past := map[bool]string{false: "held", true: "released"}[release]
 	fmt.Fprintf(g.stdout, "%-12s %s (ledger entry %d)\n", past, listOrNone(res.Detail.Conversations), res.Seq)
+	for _, h := range res.AlreadyHeld {
+		fmt.Fprintf(g.stdout, "already held %s since entry %d (%q): recorded again\n", h.Conversation, h.Seq, h.Reason)
+	}
+	for _, c := range res.NotHeld {
+		fmt.Fprintf(g.stdout, "not held     %s: no matter hold was in force to lift; recorded all the same\n", c)
+	}
 	fmt.Fprintf(g.stdout, "object lock  %s (%d objects)\n", res.Detail.ObjectLock, res.Objects)
 	for _, o := range res.NotChanged {
 		fmt.Fprintf(g.stdout, "not changed  %s: %s\n", o.Object, o.Why)

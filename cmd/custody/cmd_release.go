@@ -14,7 +14,9 @@ conversations as a signed "hold" entry (action "release") and, when the
 evidence store is S3 with Object Lock, lifts the Object Lock legal hold on
 their evidence objects (a retention period set on the bucket still
 applies). Deletion protection recorded by Genesys at capture is not
-changed: 'custody erase' still needs --override-hold for it.
+changed: 'custody erase' still needs --override-hold for it. A
+conversation no matter hold is in force on is released all the same, and
+named on a "not held" line (JSON: not_held).
 
 Cancelled (Ctrl-C) after some objects' legal hold was lifted, the release
 is recorded all the same, with object lock "partial: N of M objects" (the

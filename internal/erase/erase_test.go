@@ -730,3 +730,44 @@ func BenchmarkEraseS3(b *testing.B) {
 		})
 	}
 }
+
+// TestHoldTwice: a hold on a conversation already held, or a release of
+// one not held, is recorded all the same (the ledger keeps every
+// request) and says so: AlreadyHeld names the hold in force, NotHeld the
+// conversations there was nothing to lift on.
+func TestHoldTwice(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	hold := func(release bool, reason string, convs ...string) *erase.HoldResult {
+		t.Helper()
+		hr, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: convs, Reason: reason, Operator: "counsel", Release: release})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hr
+	}
+	first := hold(false, "litigation", free[0])
+	if len(first.AlreadyHeld) != 0 || len(first.NotHeld) != 0 {
+		t.Fatalf("first hold: %+v", first)
+	}
+	again := hold(false, "second matter", free[0], free[1])
+	want := []erase.PriorHold{{Conversation: free[0], Seq: first.Seq, Reason: "litigation"}}
+	if again.Seq <= first.Seq || !slices.Equal(again.AlreadyHeld, want) || len(again.NotHeld) != 0 {
+		t.Fatalf("hold again: seq %d (first %d), already held %+v, want %+v", again.Seq, first.Seq, again.AlreadyHeld, want)
+	}
+	rel := hold(true, "settled", free[0], free[1])
+	if len(rel.NotHeld) != 0 || len(rel.AlreadyHeld) != 0 {
+		t.Fatalf("release of held conversations: %+v", rel)
+	}
+	relAgain := hold(true, "settled", free[0], free[2])
+	if want := []string{free[0], free[2]}; relAgain.Seq <= rel.Seq || !slices.Equal(relAgain.NotHeld, sortedCopy(want)) {
+		t.Fatalf("release again: seq %d, not held %q, want %q", relAgain.Seq, relAgain.NotHeld, want)
+	}
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

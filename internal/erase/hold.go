@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -38,6 +39,19 @@ type HoldResult struct {
 	// NotChanged is each of the Failed objects, and why: the request
 	// failed, or Ctrl-C came before it was sent.
 	NotChanged []HoldObject `json:"not_changed"`
+	// AlreadyHeld (a hold) are the conversations a matter hold was
+	// already in force on, and since which entry; NotHeld (a release)
+	// those no matter hold was in force on. Each is recorded all the
+	// same — a ledger keeps every request — but the operator is told.
+	AlreadyHeld []PriorHold `json:"already_held"`
+	NotHeld     []string    `json:"not_held"`
+}
+
+// PriorHold is a matter hold already in force on a conversation.
+type PriorHold struct {
+	Conversation string `json:"conversation"`
+	Seq          uint64 `json:"seq"` // the hold entry that placed it
+	Reason       string `json:"reason"`
 }
 
 // HoldObject is an evidence object whose Object Lock legal hold a hold
@@ -105,7 +119,20 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 		slices.Sort(missing)
 		return nil, fmt.Errorf("%s: %w: conversation %s", verb, ErrNotFound, strings.Join(missing, ", "))
 	}
-	res := &HoldResult{NotChanged: []HoldObject{}}
+	res := &HoldResult{NotChanged: []HoldObject{}, AlreadyHeld: []PriorHold{}, NotHeld: []string{}}
+	st, err := erasure.Load(ctx, l)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	for _, c := range sortedKeys(want) {
+		h, held := st.MatterHold(c)
+		switch {
+		case held && !req.Release:
+			res.AlreadyHeld = append(res.AlreadyHeld, PriorHold{Conversation: c, Seq: h.Seq, Reason: h.Reason})
+		case !held && req.Release:
+			res.NotHeld = append(res.NotHeld, c)
+		}
+	}
 	lock := "unsupported"
 	var cancelled error // ctx's error, once Ctrl-C came before every object was changed
 	if lk, ok := store.(evidence.Locker); ok && store != nil {

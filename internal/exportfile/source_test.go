@@ -255,6 +255,11 @@ func runWithoutDAC(t *testing.T, test string) {
 		os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), noDACEnv+"=1")
 	out, err := cmd.CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "=== RUN   "+test) {
+		// setpriv itself failed (a container without CAP_SETPCAP): the
+		// test never ran, which is said, not passed over.
+		t.Skipf("SKIPPED: running as root and setpriv could not drop the capabilities (%v): permissions cannot be tested\n%s", err, out)
+	}
 	if err != nil || !strings.Contains(string(out), "--- PASS: "+test) {
 		t.Fatalf("%s without capabilities: %v\n%s", test, err, out)
 	}

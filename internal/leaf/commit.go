@@ -122,38 +122,73 @@ func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 func fieldSalts(salt *[SaltSize]byte) (out [len(PersonalFields)][32]byte) {
 	st := saltStates.Get().(*saltState)
 	defer saltStates.Put(st)
-	var pad [sha256.BlockSize]byte
-	for k := range pad {
-		pad[k] = 0x36
+	if st.derive(salt, &out) != nil {
+		// crypto/sha256 always saves and restores its state; if it ever
+		// could not, the definition gives the same salts.
+		for i, f := range PersonalFields {
+			out[i] = FieldSalt(salt[:], f)
+		}
 	}
-	for k, c := range salt {
-		pad[k] ^= c
+	return out
+}
+
+// derive is fieldSalts on st's states.
+func (st *saltState) derive(salt *[SaltSize]byte, out *[len(PersonalFields)][32]byte) error {
+	if err := keyed(st.inner, salt, 0x36, &st.innerState); err != nil {
+		return err
 	}
-	st.inner.Reset()
-	st.inner.Write(pad[:])
-	st.innerState, _ = st.inner.(encoding.BinaryAppender).AppendBinary(st.innerState[:0])
-	for k := range pad {
-		pad[k] = 0x5c
+	if err := keyed(st.outer, salt, 0x5c, &st.outerState); err != nil {
+		return err
 	}
-	for k, c := range salt {
-		pad[k] ^= c
-	}
-	st.outer.Reset()
-	st.outer.Write(pad[:])
-	st.outerState, _ = st.outer.(encoding.BinaryAppender).AppendBinary(st.outerState[:0])
 	var inner [sha256.Size]byte
 	for i := range PersonalFields {
-		if i > 0 { // back to the state after the padded key
-			st.inner.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.innerState)
-			st.outer.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.outerState)
+		if i > 0 { // back to the states after the padded key
+			if err := restore(st.inner, st.innerState); err != nil {
+				return err
+			}
+			if err := restore(st.outer, st.outerState); err != nil {
+				return err
+			}
 		}
 		st.inner.Write(fieldSaltInputs[i])
 		st.inner.Sum(inner[:0])
 		st.outer.Write(inner[:])
 		st.outer.Sum(out[i][:0])
 	}
-	return out
+	return nil
 }
+
+// keyed starts h on the salt padded with pad (RFC 2104's ipad or opad)
+// and saves that state in saved.
+func keyed(h hash.Hash, salt *[SaltSize]byte, pad byte, saved *[]byte) error {
+	var block [sha256.BlockSize]byte
+	for k := range block {
+		block[k] = pad
+	}
+	for k, c := range salt {
+		block[k] ^= c
+	}
+	h.Reset()
+	h.Write(block[:])
+	a, ok := h.(encoding.BinaryAppender)
+	if !ok {
+		return errNoState
+	}
+	var err error
+	*saved, err = a.AppendBinary((*saved)[:0])
+	return err
+}
+
+// restore sets h back to the state keyed saved.
+func restore(h hash.Hash, saved []byte) error {
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return errNoState
+	}
+	return u.UnmarshalBinary(saved)
+}
+
+var errNoState = errors.New("leaf: hash state cannot be saved")
 
 // saltState is fieldSalts' two SHA-256 states and their copies after the
 // padded key, kept for the next message.

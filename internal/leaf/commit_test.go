@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"strings"
 	"testing"
 
@@ -185,6 +186,24 @@ func BenchmarkCheckLeafV3(b *testing.B) {
 	for b.Loop() {
 		if err := CheckLeaf(leaf); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// plainHash is a hash whose state cannot be saved.
+type plainHash struct{ hash.Hash }
+
+// TestFieldSaltsStateless: states that cannot be saved make derive fail,
+// never panic and never give salts (fieldSalts then takes FieldSalt's).
+func TestFieldSaltsStateless(t *testing.T) {
+	var salt [SaltSize]byte
+	var out [len(PersonalFields)][32]byte
+	for _, st := range []*saltState{
+		{inner: plainHash{sha256.New()}, outer: sha256.New()},
+		{inner: sha256.New(), outer: plainHash{sha256.New()}},
+	} {
+		if err := st.derive(&salt, &out); !errors.Is(err, errNoState) {
+			t.Errorf("derive with a state that cannot be saved: %v", err)
 		}
 	}
 }

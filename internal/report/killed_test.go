@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -136,6 +137,24 @@ func TestReportKilledAfterRecordingThenAgain(t *testing.T) {
 		t.Fatal("no files")
 	}
 	checkInPlace(t, env.Ledger, out, res, recorded[0])
+	// What it shows is what the finished report.json says.
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Transcripts struct {
+			Conversations int `json:"conversation_count"`
+			Messages      int `json:"message_count"`
+		} `json:"transcripts"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if res.Convs != doc.Transcripts.Conversations || res.Messages != doc.Transcripts.Messages || res.Messages == 0 {
+		t.Errorf("finished report shows %d conversations, %d messages; its report.json says %d, %d",
+			res.Convs, res.Messages, doc.Transcripts.Conversations, doc.Transcripts.Messages)
+	}
 }
 
 // TestReportLeavesAnotherMattersRecordedPartials: a report of matter A

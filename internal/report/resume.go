@@ -94,6 +94,122 @@ func hashFile(name string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// errStop ends eachMember early, without error.
+var errStop = errors.New("stop")
+
+// eachMember reads the JSON object dec is at, member by member: fn is
+// given each key with dec at its value, and says whether it read the
+// value (else the value is skipped, token by token, never held whole: a
+// report.json can be large). errStop from fn ends the walk there,
+// without an error and without reading the rest.
+func eachMember(dec *json.Decoder, fn func(key string) (read bool, err error)) error {
+	if t, err := dec.Token(); err != nil {
+		return err
+	} else if t != json.Delim('{') {
+		return fmt.Errorf("not an object")
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := k.(string)
+		read, err := fn(key)
+		if errors.Is(err, errStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !read {
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := dec.Token() // the closing brace
+	return err
+}
+
+// skipValue reads past the value dec is at, token by token.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// reportCounts reads, from a report.json, the conversations and messages
+// its transcripts hold and whether its integrity section says verified —
+// as a stream that stops at the transcripts' counts, before the
+// transcripts themselves (every message of the matter). ok is false when
+// the file does not say them.
+func reportCounts(path string) (convs, msgs int, verified, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, false, false
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	var haveIntegrity, haveConvs, haveMsgs bool
+	err = eachMember(dec, func(key string) (bool, error) {
+		switch key {
+		case "integrity":
+			var in struct {
+				Verified struct {
+					OK bool `json:"ok"`
+				} `json:"verified"`
+			}
+			if err := dec.Decode(&in); err != nil {
+				return false, err
+			}
+			verified, haveIntegrity = in.Verified.OK, true
+			return true, nil
+		case "transcripts":
+			stopped := false
+			err := eachMember(dec, func(key string) (bool, error) {
+				var n *int
+				switch key {
+				case "conversation_count":
+					n, haveConvs = &convs, true
+				case "message_count":
+					n, haveMsgs = &msgs, true
+				default:
+					return false, nil
+				}
+				if err := dec.Decode(n); err != nil {
+					return false, err
+				}
+				if haveConvs && haveMsgs && haveIntegrity {
+					// Integrity comes first in the document: nothing left
+					// to read, and the transcripts themselves are not.
+					stopped = true
+					return true, errStop
+				}
+				return true, nil
+			})
+			if err == nil && stopped {
+				err = errStop
+			}
+			return true, err
+		}
+		return false, nil
+	})
+	return convs, msgs, verified, err == nil && haveIntegrity && haveConvs && haveMsgs
+}
+
 // otherMatter returns the origin of the matter whose report left the
 // temporary report.json in dir when it is whole (every file of a report
 // is whole before it is recorded) and names another origin than origin:
@@ -110,44 +226,21 @@ func otherMatter(dir, origin string) string {
 		return ""
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return ""
-	}
 	got := ""
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return ""
+	err = eachMember(dec, func(key string) (bool, error) {
+		if key != "matter" {
+			return false, nil
 		}
-		if k == "matter" {
-			var m struct {
-				Origin string `json:"origin"`
-			}
-			if err := dec.Decode(&m); err != nil {
-				return ""
-			}
-			got = m.Origin
-			continue
+		var m struct {
+			Origin string `json:"origin"`
 		}
-		// Skip the value, token by token.
-		depth := 0
-		for {
-			t, err := dec.Token()
-			if err != nil {
-				return ""
-			}
-			switch t {
-			case json.Delim('{'), json.Delim('['):
-				depth++
-			case json.Delim('}'), json.Delim(']'):
-				depth--
-			}
-			if depth == 0 {
-				break
-			}
+		if err := dec.Decode(&m); err != nil {
+			return false, err
 		}
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		got = m.Origin
+		return true, nil
+	})
+	if err != nil {
 		return ""
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -267,21 +360,8 @@ func (u *unfinished) finish(ctx context.Context, l *ledger.Ledger, o Options) (*
 	seq := u.entry.Seq
 	res := &Result{Dir: o.Out, HTML: filepath.Join(o.Out, "report.html"), JSON: filepath.Join(o.Out, "report.json"),
 		Files: u.detail.Files, Seq: &seq, RunID: u.entry.RunID, DiffRun: u.detail.DiffRunID, Completed: true}
-	if b, err := os.ReadFile(res.JSON); err == nil {
-		var doc struct {
-			Integrity struct {
-				Verified struct {
-					OK bool `json:"ok"`
-				} `json:"verified"`
-			} `json:"integrity"`
-			Transcripts struct {
-				Conversations int `json:"conversation_count"`
-				Messages      int `json:"message_count"`
-			} `json:"transcripts"`
-		}
-		if json.Unmarshal(b, &doc) == nil {
-			res.Convs, res.Messages, res.Verified = doc.Transcripts.Conversations, doc.Transcripts.Messages, doc.Integrity.Verified.OK
-		}
+	if convs, msgs, verified, ok := reportCounts(res.JSON); ok {
+		res.Convs, res.Messages, res.Verified = convs, msgs, verified
 	}
 	if o.SignerKey != "" {
 		cp, ok, err := l.LatestCheckpoint(ctx)

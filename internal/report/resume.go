@@ -155,7 +155,8 @@ func skipValue(dec *json.Decoder) error {
 // its transcripts hold and whether its integrity section says verified —
 // as a stream that stops at the transcripts' counts, before the
 // transcripts themselves (every message of the matter). ok is false when
-// the file does not say them.
+// the file does not say them. A key given twice counts the first time (a
+// report custody wrote repeats none).
 func reportCounts(path string) (convs, msgs int, verified, ok bool) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,4 +44,46 @@ func TestReportCounts(t *testing.T) {
 	if _, _, _, ok := reportCounts(filepath.Join(t.TempDir(), "absent.json")); ok {
 		t.Error("an absent file gave counts")
 	}
+}
+
+// FuzzReportCounts: a report.json from a copied folder is hostile input.
+// reportCounts never panics, and on a valid document without repeated
+// keys it says what a full decode says.
+func FuzzReportCounts(f *testing.F) {
+	f.Add([]byte(`{"integrity":{"verified":{"ok":true}},"transcripts":{"conversation_count":3,"message_count":41,"conversations":[]}}`))
+	f.Add([]byte(`{"transcripts":{"message_count":5,"conversation_count":2},"integrity":{"verified":{"ok":false}}}`))
+	f.Add([]byte(`{"a":[[[{}]]],"integrity":{"verified":{"ok":1}}}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "report.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		convs, msgs, verified, ok := reportCounts(p)
+		if !ok || !json.Valid(data) {
+			return
+		}
+		for _, k := range []string{"integrity", "verified", "ok", "transcripts", "conversation_count", "message_count"} {
+			if bytes.Count(data, []byte(k)) > 1 {
+				return // perhaps a key given twice: the stream takes the first, a full decode the last
+			}
+		}
+		var doc struct {
+			Integrity struct {
+				Verified struct {
+					OK bool `json:"ok"`
+				} `json:"verified"`
+			} `json:"integrity"`
+			Transcripts struct {
+				Conversations int `json:"conversation_count"`
+				Messages      int `json:"message_count"`
+			} `json:"transcripts"`
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return // a type the full decode refuses further on
+		}
+		if convs != doc.Transcripts.Conversations || msgs != doc.Transcripts.Messages || verified != doc.Integrity.Verified.OK {
+			t.Fatalf("%q: streamed %d %d %v, decoded %+v", data, convs, msgs, verified, doc)
+		}
+	})
 }

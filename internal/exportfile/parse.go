@@ -298,28 +298,6 @@ func (p *fileParser) decoder(br *bufio.Reader) *json.Decoder {
 	return vl.dec
 }
 
-// skipValue reads past the next value token by token, so that a large
-// value that is not read (an unknown key's) costs no more memory than its
-// largest string or number.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
 // syntaxFailed reports a parse error with its position and stops the file.
 func (p *fileParser) syntaxFailed(conv string, dec *json.Decoder, err error) error {
 	var se *json.SyntaxError
@@ -563,7 +541,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 			if err := p.unreadable(conv, "second message array %q ignored: the %q array was read", key, sf.msgKey); err != nil {
 				return err
 			}
-			if err := skipValue(dec); err != nil {
+			if err := jsonscan.SkipValue(dec); err != nil {
 				return fail(err)
 			}
 		case p.isDocConvKey(key):
@@ -575,7 +553,7 @@ func (p *fileParser) document(br *bufio.Reader) error {
 				return err
 			}
 		default:
-			if err := skipValue(dec); err != nil {
+			if err := jsonscan.SkipValue(dec); err != nil {
 				return fail(err)
 			}
 		}

@@ -10,7 +10,8 @@
 // and AppendStringEncodingJSON (what encoding/json.Marshal writes).
 //
 // The functions work on a byte slice and an index and return the index
-// past what they read. Space, Literal, Number and String allocate nothing
+// past what they read; SkipValue alone works on an encoding/json Decoder,
+// for the readers that stream a large document with one. Space, Literal, Number and String allocate nothing
 // unless they fail; a string without escapes is its own value (String's
 // fast path, which finds its end eight bytes at a time), so only escaped
 // strings are decoded (AppendString). Strings are stricter than

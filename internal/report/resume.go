@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/jsonscan"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -122,33 +123,13 @@ func eachMember(dec *json.Decoder, fn func(key string) (read bool, err error)) e
 			return err
 		}
 		if !read {
-			if err := skipValue(dec); err != nil {
+			if err := jsonscan.SkipValue(dec); err != nil {
 				return err
 			}
 		}
 	}
 	_, err := dec.Token() // the closing brace
 	return err
-}
-
-// skipValue reads past the value dec is at, token by token.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }
 
 // reportCounts reads, from a report.json, the conversations and messages

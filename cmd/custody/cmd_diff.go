@@ -86,8 +86,9 @@ is an error (exit 1) and is never recorded as a complete export.
 Output: a summary (text) — totals, the count of each finding kind, then
 the 20 conversations with the most findings (--all-conversations: every
 one) — or every finding with --output json, csv or jsonl. Memory does not grow with the size of the export or of one
-value. Progress (files compared) goes to stderr: a counter on a terminal,
-otherwise a log line every 10 seconds.
+value. Progress (files compared) goes to stderr: a counter with its rate
+on a terminal, otherwise a log line every 10 seconds (done, elapsed,
+per_second).
 
 Examples:
   custody diff ./old-export

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -109,6 +110,8 @@ func (p *progress) Count(done int) {
 				progressbar.OptionSetWriter(p.g.stderr),
 				progressbar.OptionSetDescription(p.label),
 				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("files"),
 				progressbar.OptionThrottle(200*time.Millisecond),
 				progressbar.OptionClearOnFinish(),
 			)
@@ -122,6 +125,17 @@ func (p *progress) Count(done int) {
 			return
 		}
 		p.lastLog = now
-		p.g.log.Info(p.label+" progress", "done", done, "elapsed", now.Sub(p.start).Round(time.Second).String())
+		elapsed := now.Sub(p.start)
+		p.g.log.Info(p.label+" progress", "done", done, "elapsed", elapsed.Round(time.Second).String(),
+			"per_second", perSecond(done, elapsed))
 	}
+}
+
+// perSecond is done over elapsed, rounded: how fast long work goes, for a
+// total that is not known yet (a diff's files).
+func perSecond(done int, elapsed time.Duration) int {
+	if elapsed <= 0 {
+		return 0
+	}
+	return int(math.Round(float64(done) / elapsed.Seconds()))
 }

@@ -22,11 +22,13 @@ test-deps:
 	bash scripts/install-test-deps.sh
 
 ## test: every test, with the race detector, after installing test deps;
-## then the peak-RSS tests again without it (under -race they skip: the
-## race detector multiplies memory, so a child's peak RSS means nothing).
+## then the tests that skip under -race again without it: the peak-RSS
+## test (the race detector multiplies memory, so a child's peak RSS means
+## nothing) and the allocation counts (sync.Pool drops at random there).
 test: test-deps
 	CUSTODY_TOOLS=$(TOOLS) $(GO) test -race -count=1 ./...
 	CUSTODY_TOOLS=$(TOOLS) $(GO) test -count=1 -run 'TestDiffBigValueMemory' -v ./cmd/custody
+	$(GO) test -count=1 -run 'TestFieldSaltsAllocate' -v ./internal/leaf
 
 ## demo: the main job on built-in defaults, against the built-in simulator.
 demo: build

@@ -122,25 +122,27 @@ func (o *Opening) commitments() [len(PersonalFields)]hashchain.Hash {
 func fieldSalts(salt *[SaltSize]byte) (out [len(PersonalFields)][32]byte) {
 	st := saltStates.Get().(*saltState)
 	defer saltStates.Put(st)
-	if st.derive(salt, &out) != nil {
+	if st.derive(salt) != nil {
 		// crypto/sha256 always saves and restores its state; if it ever
 		// could not, the definition gives the same salts.
 		for i, f := range PersonalFields {
 			out[i] = FieldSalt(salt[:], f)
 		}
+		return out
 	}
-	return out
+	return st.out
 }
 
-// derive is fieldSalts on st's states.
-func (st *saltState) derive(salt *[SaltSize]byte, out *[len(PersonalFields)][32]byte) error {
-	if err := keyed(st.inner, salt, 0x36, &st.innerState); err != nil {
+// derive is fieldSalts on st's states, into st.out. Every buffer the
+// hashes are handed is st's own: one on the stack would escape through
+// the hash.Hash calls, an allocation each.
+func (st *saltState) derive(salt *[SaltSize]byte) error {
+	if err := st.keyed(st.inner, salt, 0x36, &st.innerState); err != nil {
 		return err
 	}
-	if err := keyed(st.outer, salt, 0x5c, &st.outerState); err != nil {
+	if err := st.keyed(st.outer, salt, 0x5c, &st.outerState); err != nil {
 		return err
 	}
-	var inner [sha256.Size]byte
 	for i := range PersonalFields {
 		if i > 0 { // back to the states after the padded key
 			if err := restore(st.inner, st.innerState); err != nil {
@@ -151,25 +153,24 @@ func (st *saltState) derive(salt *[SaltSize]byte, out *[len(PersonalFields)][32]
 			}
 		}
 		st.inner.Write(fieldSaltInputs[i])
-		st.inner.Sum(inner[:0])
-		st.outer.Write(inner[:])
-		st.outer.Sum(out[i][:0])
+		st.inner.Sum(st.sum[:0])
+		st.outer.Write(st.sum[:])
+		st.outer.Sum(st.out[i][:0])
 	}
 	return nil
 }
 
 // keyed starts h on the salt padded with pad (RFC 2104's ipad or opad)
 // and saves that state in saved.
-func keyed(h hash.Hash, salt *[SaltSize]byte, pad byte, saved *[]byte) error {
-	var block [sha256.BlockSize]byte
-	for k := range block {
-		block[k] = pad
+func (st *saltState) keyed(h hash.Hash, salt *[SaltSize]byte, pad byte, saved *[]byte) error {
+	for k := range st.block {
+		st.block[k] = pad
 	}
 	for k, c := range salt {
-		block[k] ^= c
+		st.block[k] ^= c
 	}
 	h.Reset()
-	h.Write(block[:])
+	h.Write(st.block[:])
 	a, ok := h.(encoding.BinaryAppender)
 	if !ok {
 		return errNoState
@@ -191,10 +192,14 @@ func restore(h hash.Hash, saved []byte) error {
 var errNoState = errors.New("leaf: hash state cannot be saved")
 
 // saltState is fieldSalts' two SHA-256 states and their copies after the
-// padded key, kept for the next message.
+// padded key, with the buffers it hashes through, kept for the next
+// message.
 type saltState struct {
 	inner, outer           hash.Hash
 	innerState, outerState []byte
+	block                  [sha256.BlockSize]byte
+	sum                    [sha256.Size]byte
+	out                    [len(PersonalFields)][32]byte
 }
 
 var saltStates = sync.Pool{New: func() any { return &saltState{inner: sha256.New(), outer: sha256.New()} }}

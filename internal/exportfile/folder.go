@@ -75,7 +75,7 @@ func readDir(dir *os.Root) ([]fs.DirEntry, error) {
 	return f.ReadDir(-1)
 }
 
-// topFolder is the export's root as a folder of the portable kind: its
+// rootTop is the export's root as a folder of the portable kind: its
 // own os.Root, so that the walk may close it.
 func (d *DirSource) rootTop() (folder, error) {
 	r, err := d.root.OpenRoot(".")

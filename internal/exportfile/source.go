@@ -319,7 +319,7 @@ func (d *DirSource) walk(ctx context.Context, w *walker, dir folder, rel string,
 			e.path = full
 		default:
 			// Since the listing the name may have been replaced: it is
-			// opened as on a share (openRegular), never blocking on a
+			// opened by openRegular's rules (dir.open), never blocking on a
 			// FIFO nor reading a device or a link put there. Size stays
 			// unknown (0): MaxFileSize is enforced while reading, which
 			// saves a stat per file.

@@ -95,14 +95,16 @@ func hashFile(name string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// errStop ends eachMember early, without error.
+// errStop, from eachMember's fn, ends the walk there: eachMember (and
+// every walk it is nested in) returns it, and the caller takes it for
+// done, not failed.
 var errStop = errors.New("stop")
 
 // eachMember reads the JSON object dec is at, member by member: fn is
 // given each key with dec at its value, and says whether it read the
 // value (else the value is skipped, token by token, never held whole: a
-// report.json can be large). errStop from fn ends the walk there,
-// without an error and without reading the rest.
+// report.json can be large). An error from fn, errStop included, ends
+// the walk there and is returned: the rest is not read.
 func eachMember(dec *json.Decoder, fn func(key string) (read bool, err error)) error {
 	if t, err := dec.Token(); err != nil {
 		return err
@@ -116,9 +118,6 @@ func eachMember(dec *json.Decoder, fn func(key string) (read bool, err error)) e
 		}
 		key, _ := k.(string)
 		read, err := fn(key)
-		if errors.Is(err, errStop) {
-			return nil
-		}
 		if err != nil {
 			return err
 		}
@@ -160,8 +159,7 @@ func reportCounts(path string) (convs, msgs int, verified, ok bool) {
 			verified, haveIntegrity = in.Verified.OK, true
 			return true, nil
 		case "transcripts":
-			stopped := false
-			err := eachMember(dec, func(key string) (bool, error) {
+			return true, eachMember(dec, func(key string) (bool, error) {
 				var n *int
 				switch key {
 				case "conversation_count":
@@ -177,18 +175,16 @@ func reportCounts(path string) (convs, msgs int, verified, ok bool) {
 				if haveConvs && haveMsgs && haveIntegrity {
 					// Integrity comes first in the document: nothing left
 					// to read, and the transcripts themselves are not.
-					stopped = true
 					return true, errStop
 				}
 				return true, nil
 			})
-			if err == nil && stopped {
-				err = errStop
-			}
-			return true, err
 		}
 		return false, nil
 	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
 	return convs, msgs, verified, err == nil && haveIntegrity && haveConvs && haveMsgs
 }
 

@@ -274,7 +274,7 @@ func RunDiff(ctx context.Context, cfg DiffConfig) (*DiffReport, error) {
 	r.FullFloor = medianFloor(r.AllFullFloor)
 	best = fastest(r.FullFloor)
 	r.FullBaseline = Baseline{Method: best.Method, Files: len(full), Bytes: size + r.ReadsBytes, Wall: best.Wall}
-	r.Ledger = medianFloor([][]FloorRun{r.AllLedger})[0]
+	r.Ledger = medianRun(r.AllLedger)
 	if len(r.Runs) > 0 {
 		sorted := slices.SortedFunc(slices.Values(r.Runs), func(a, b DiffRun) int { return cmpDuration(a.Wall, b.Wall) })
 		r.Diff = sorted[len(sorted)/2]

@@ -202,6 +202,19 @@ func medianFloor(runs [][]FloorRun) []FloorRun {
 	return out
 }
 
+// medianRun is the run of median wall time among runs of one method
+// (the zero FloorRun for none).
+func medianRun(runs []FloorRun) FloorRun {
+	if len(runs) == 0 {
+		return FloorRun{}
+	}
+	each := make([][]FloorRun, len(runs)) // medianFloor's shape: a method a run
+	for i, r := range runs {
+		each[i] = []FloorRun{r}
+	}
+	return medianFloor(each)[0]
+}
+
 // fastest is the floor run with the least wall time.
 func fastest(floor []FloorRun) FloorRun {
 	if len(floor) == 0 {

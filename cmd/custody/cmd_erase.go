@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os/user"
 	"strings"
@@ -68,9 +67,10 @@ Examples:
   custody erase --conversation 2f0c1b5e-… --reason "GDPR Art. 17 request DSR-1042"
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
-` + exitStatus(exit0, `1    error, or refused: under legal hold without --override-hold, or kept
+` + exitStatus(exit0, `1    error (an id not in the ledger, I/O), or refused: under legal hold
+       without --override-hold, or kept
        by S3 Object Lock (nothing was erased); or recorded with objects not
-       deleted (a delete failed): run it again to finish`, exit2IDs, exit3Ledger,
+       deleted (a delete failed): run it again to finish`, exit2, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runErase(cmd.Context(), o, g) },
@@ -141,10 +141,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		err = cancelledSaying(err)
 	}
 	if err != nil && res == nil {
-		if errors.Is(err, erase.ErrNotFound) {
-			return usageError("%s", err)
-		}
-		return err
+		return err // an id not in the ledger is bad input: exit 1, as prove, report and produce
 	}
 	if g.jsonOutput() {
 		if jerr := json.NewEncoder(g.stdout).Encode(res); jerr != nil {

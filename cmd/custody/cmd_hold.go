@@ -27,7 +27,8 @@ func (o *holdOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // exit1Hold is hold's and release's line for exit 1.
-const exit1Hold = `1    error (bad input, I/O; the message says which), or recorded with
+const exit1Hold = `1    error (bad input such as an id not in the ledger, I/O; the message
+       says which), or recorded with
        some objects' Object Lock legal hold not changed (listed; object
        lock "partial: N of M objects"): run it again to change them`
 
@@ -59,7 +60,7 @@ the objects not changed are listed: run it again to finish.
 
 Examples:
   custody hold --conversation 2f0c1b5e-… --conversation 9a1d… --reason "litigation hold, Acme v. Smith"
-` + exitStatus(exit0, exit1Hold, exit2IDs, exit3Ledger, exit130Hold),
+` + exitStatus(exit0, exit1Hold, exit2, exit3Ledger, exit130Hold),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHold(cmd.Context(), o, g, false) },
 	}
@@ -102,10 +103,7 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 		err = cancelledSaying(err)
 	}
 	if err != nil && res == nil {
-		if errors.Is(err, erase.ErrNotFound) {
-			return usageError("%s", err)
-		}
-		return err
+		return err // an id not in the ledger is bad input: exit 1, as prove, report and produce
 	}
 	if g.jsonOutput() {
 		if jerr := json.NewEncoder(g.stdout).Encode(res); jerr != nil {

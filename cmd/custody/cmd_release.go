@@ -25,7 +25,7 @@ to finish.
 
 Examples:
   custody release --conversation 2f0c1b5e-… --reason "matter settled, counsel ticket LGL-80"
-` + exitStatus(exit0, exit1Hold, exit2IDs, exit3Ledger, exit130Hold),
+` + exitStatus(exit0, exit1Hold, exit2, exit3Ledger, exit130Hold),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runHold(cmd.Context(), o, g, true) },
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 )
 
@@ -15,12 +16,15 @@ func main() { os.Exit(runMain()) }
 
 // runMain is the process as a user runs it (the tests' child processes
 // run it too): Ctrl-C (kill -INT) and SIGTERM cancel the context, and
-// CUSTODY_CPUPROFILE and CUSTODY_ALLOCPROFILE profile the command.
+// CUSTODY_CPUPROFILE, CUSTODY_ALLOCPROFILE and CUSTODY_TRACE profile the
+// command.
 func runMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopProfile := cpuProfile(os.Getenv("CUSTODY_CPUPROFILE"), os.Stderr)
+	stopTrace := execTrace(os.Getenv("CUSTODY_TRACE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopTrace()
 	stopProfile()
 	allocProfile(os.Getenv("CUSTODY_ALLOCPROFILE"), os.Stderr)
 	return code
@@ -50,6 +54,33 @@ func cpuProfile(path string, stderr *os.File) (stop func()) {
 		pprof.StopCPUProfile()
 		if err := f.Close(); err != nil {
 			fmt.Fprintf(stderr, "custody: CUSTODY_CPUPROFILE: %v\n", err)
+		}
+	}
+}
+
+// execTrace writes a Go execution trace of the whole command to path when
+// it is set (CUSTODY_TRACE; `go tool trace FILE`): which goroutines ran
+// when, so that a pipeline's idle cores show, which a CPU profile cannot.
+// Like cpuProfile, a trace that cannot be written is reported and the
+// command runs without one.
+func execTrace(path string, stderr *os.File) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = trace.Start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "custody: CUSTODY_TRACE: %v (running without a trace)\n", err)
+		return func() {}
+	}
+	return func() {
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "custody: CUSTODY_TRACE: %v\n", err)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -175,7 +174,7 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 			out = append(out, row{r, r.PerConversation(), r.Budget(), r.TooManyShare(), r.Wall.Seconds(),
 				r.PhysicalLimit().Seconds(), r.OverLimit(), bench.SpeedUp(rows, r), bench.OverJSSDK(rows, r), bench.OverJSSDKComplete(rows, r)})
 		}
-		return json.NewEncoder(g.stdout).Encode(out)
+		return g.writeJSON(out)
 	}
 	bench.PrintTable(g.stdout, o.cfg, rows)
 	return nil
@@ -331,9 +330,7 @@ func runBenchDiff(cmd *cobra.Command, o *benchDiffOptions, g *globalOptions) err
 		for _, f := range r.FullFloor {
 			out.FullFloor = append(out.FullFloor, floorJSON{f.Method, f.Wall.Seconds(), f.CPU.Seconds()})
 		}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return g.writeJSON(out)
 	}
 	bench.PrintDiffTable(g.stdout, r)
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -107,9 +106,7 @@ func runBenchVerify(ctx context.Context, o *benchVerifyOptions, g *globalOptions
 		for _, f := range r.Floor {
 			out.Floor = append(out.Floor, method{f.Method, f.Wall.Seconds(), f.CPU.Seconds(), 0, r.OverFastest(f.Wall)})
 		}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return g.writeJSON(out)
 	}
 	bench.PrintVerifyTable(g.stdout, r)
 	return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -195,7 +194,7 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		}
 	}
 	if g.jsonOutput() {
-		if err := json.NewEncoder(g.stdout).Encode(map[string]any{
+		if err := g.writeJSON(map[string]any{
 			"id":         cp.ID,
 			"origin":     cp.Origin,
 			"size":       cp.Size,
@@ -287,7 +286,7 @@ func runTimestampMissing(ctx context.Context, m *matter.Matter, g *globalOptions
 		}
 	}
 	if g.jsonOutput() {
-		if err := json.NewEncoder(g.stdout).Encode(map[string]any{"timestamps": timestampsJSON(rs), "failed": failed}); err != nil {
+		if err := g.writeJSON(map[string]any{"timestamps": timestampsJSON(rs), "failed": failed}); err != nil {
 			return err
 		}
 	} else {

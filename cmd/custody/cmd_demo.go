@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -78,9 +77,7 @@ func runDemo(ctx context.Context, o *demoOptions, g *globalOptions) error {
 	}
 	res, err := demo.Run(ctx, o.cfg, story)
 	if g.jsonOutput() && res != nil {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(res); jerr != nil && err == nil {
+		if jerr := g.writeJSON(res); jerr != nil && err == nil {
 			err = jerr
 		}
 	}

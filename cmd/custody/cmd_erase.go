@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/user"
 	"strings"
@@ -144,7 +143,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		return err // an id not in the ledger is bad input: exit 1, as prove, report and produce
 	}
 	if g.jsonOutput() {
-		if jerr := json.NewEncoder(g.stdout).Encode(res); jerr != nil {
+		if jerr := g.writeJSON(res); jerr != nil {
 			return jerr
 		}
 		return err

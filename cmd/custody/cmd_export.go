@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -298,9 +297,7 @@ func readIDsFile(name string, g *globalOptions) ([]string, error) {
 // whole run captured (all its invocations), then what this invocation did.
 func printAccounting(g *globalOptions, a *export.Accounting) error {
 	if g.jsonOutput() {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return g.writeJSON(a)
 	}
 	w := g.stdout
 	fmt.Fprintf(w, "run %s (%s)%s\n", a.RunID, a.Status, map[bool]string{true: ", resumed: counts cover every invocation of the run", false: ""}[a.Resumed])

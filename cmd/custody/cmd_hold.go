@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -106,7 +105,7 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 		return err // an id not in the ledger is bad input: exit 1, as prove, report and produce
 	}
 	if g.jsonOutput() {
-		if jerr := json.NewEncoder(g.stdout).Encode(res); jerr != nil {
+		if jerr := g.writeJSON(res); jerr != nil {
 			return jerr
 		}
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -63,7 +62,7 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	l := m.Ledger
 
 	if g.jsonOutput() {
-		return json.NewEncoder(g.stdout).Encode(map[string]string{
+		return g.writeJSON(map[string]string{
 			"ledger":            g.Ledger,
 			"ledger_id":         l.ID(),
 			"matter":            l.Matter(),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -93,9 +92,7 @@ func runSetEvidence(ctx context.Context, loc string, o *setEvidenceOptions, g *g
 		return matterError(err)
 	}
 	if g.jsonOutput() {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return g.writeJSON(r)
 	}
 	switch {
 	case !r.Changed:

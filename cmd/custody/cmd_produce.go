@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -173,9 +172,7 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		return err
 	}
 	if g.jsonOutput() {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return g.writeJSON(res)
 	}
 	for _, r := range res.Removed {
 		fmt.Fprintf(g.stdout, "removed %s: left by an earlier run of this matter's produce into %s, never recorded\n", r, res.Dir)

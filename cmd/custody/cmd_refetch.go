@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -119,9 +118,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		return err
 	}
 	if g.jsonOutput() {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := g.writeJSON(res); err != nil {
 			return err
 		}
 	} else {

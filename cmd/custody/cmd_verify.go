@@ -286,9 +286,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 
 func printReport(g *globalOptions, rep *verify.Report) error {
 	if g.jsonOutput() {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return g.writeJSON(rep)
 	}
 	w := g.stdout
 	fmt.Fprintf(w, "ledger       %s (%s)\n", rep.Ledger, rep.Origin)
@@ -385,7 +383,7 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		if len(res.Fields) > 0 {
 			out["fields"] = fields
 		}
-		return json.NewEncoder(g.stdout).Encode(out)
+		return g.writeJSON(out)
 	}
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
 	if att.time != nil {

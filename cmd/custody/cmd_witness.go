@@ -120,7 +120,7 @@ Examples:
 				return fmt.Errorf("witness keygen: %w", err)
 			}
 			if g.jsonOutput() {
-				return json.NewEncoder(g.stdout).Encode(map[string]string{"verifier_key": vkey, "signer_key_file": out + ".key", "verifier_key_file": out + ".pub"})
+				return g.writeJSON(map[string]string{"verifier_key": vkey, "signer_key_file": out + ".key", "verifier_key_file": out + ".pub"})
 			}
 			fmt.Fprintln(g.stdout, vkey)
 			return nil
@@ -371,7 +371,7 @@ Examples:
 				return err
 			}
 			if g.jsonOutput() {
-				return json.NewEncoder(g.stdout).Encode(map[string]int{"attached": n})
+				return g.writeJSON(map[string]int{"attached": n})
 			}
 			fmt.Fprintf(g.stdout, "attached %d %s\n", n, plural(n, "cosignature", "cosignatures"))
 			return nil

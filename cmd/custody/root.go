@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -153,6 +154,15 @@ const outputsAnnotation = "custody/outputs"
 
 // jsonOutput reports whether data should be printed as JSON.
 func (g *globalOptions) jsonOutput() bool { return g.Output == "json" }
+
+// writeJSON prints v as the command's one JSON document: indented by two
+// spaces and ending in a newline, the same on every command, so that a
+// reader (or a diff of two runs) sees one layout.
+func (g *globalOptions) writeJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
 
 func newRootCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{

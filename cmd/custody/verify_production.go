@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,9 +47,7 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		return err
 	}
 	if g.jsonOutput() {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := g.writeJSON(rep); err != nil {
 			return err
 		}
 	} else {

@@ -32,7 +32,7 @@ type Config struct {
 	// each against a fresh simulator with that many clients, each limited
 	// to RateLimit apart ([1] when empty).
 	Clients []int
-	Dir     string // work folder (ledger, evidence); a temp dir when empty
+	Dir     string // work folder: each run in a subfolder of its own (run-I-clients-N); a temp dir, removed after the last run, when empty
 	// JSSDK is the folder holding the official Genesys JavaScript SDK's
 	// node_modules: when set, the SDK export script runs (JSSDKWorkers
 	// workers, 8 when 0) on a fresh simulator of the same org and faults,
@@ -183,12 +183,27 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 	if len(clients) == 0 {
 		clients = []int{1}
 	}
-	var rows []Row
-	for i, n := range clients {
+	for _, n := range clients {
 		if n < 1 {
 			return nil, fmt.Errorf("bench: %d clients: want at least 1", n)
 		}
-		row, naive, err := runOnce(ctx, cfg, n, i == 0 && !cfg.SkipNaive)
+	}
+	if cfg.Dir == "" {
+		// One folder for every run, removed when all have run: a run's
+		// folder removed before the next run starts would slow that run
+		// down on ext4 without a journal, whose inode allocator walks past
+		// the inodes deleted in the last minutes (docs/benchmarks.md), and
+		// make the speed-up column measure the file system.
+		dir, err := os.MkdirTemp("", "custody-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Dir = dir
+	}
+	var rows []Row
+	for i, n := range clients {
+		row, naive, err := runOnce(ctx, cfg, filepath.Join(cfg.Dir, fmt.Sprintf("run-%d-clients-%d", i+1, n)), n, i == 0 && !cfg.SkipNaive)
 		if err != nil {
 			return nil, err
 		}
@@ -238,22 +253,17 @@ func startSim(ctx context.Context, cfg Config, n int) (*sim.Server, string, erro
 	return srv, start.Format(time.RFC3339) + "/" + end.Add(96*time.Hour).Format(time.RFC3339), nil
 }
 
-// runOnce measures custody with n clients on a fresh simulator and, when
-// naive, the naive method after it on the same simulator.
-func runOnce(ctx context.Context, cfg Config, n int, naive bool) (Row, *Row, error) {
+// runOnce measures custody with n clients on a fresh simulator, its
+// ledger and evidence in dir (new), and, when naive, the naive method
+// after it on the same simulator.
+func runOnce(ctx context.Context, cfg Config, dir string, n int, naive bool) (Row, *Row, error) {
 	srv, interval, err := startSim(ctx, cfg, n)
 	if err != nil {
 		return Row{}, nil, err
 	}
 	defer srv.Close()
-	dir := cfg.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "custody-bench-"); err != nil {
-			return Row{}, nil, err
-		}
-		defer os.RemoveAll(dir)
-	} else {
-		dir = filepath.Join(dir, fmt.Sprintf("clients-%d", n))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Row{}, nil, err
 	}
 
 	// custody

@@ -67,9 +67,9 @@ Examples:
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
 ` + exitStatus(exit0, `1    error (an id not in the ledger, I/O), or refused: under legal hold
-       without --override-hold, or kept
-       by S3 Object Lock (nothing was erased); or recorded with objects not
-       deleted (a delete failed): run it again to finish`, exit2, exit3Ledger,
+       without --override-hold, or kept by S3 Object Lock (nothing was
+       erased); or recorded with objects not deleted (a delete failed): run
+       it again to finish`, exit2, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runErase(cmd.Context(), o, g) },

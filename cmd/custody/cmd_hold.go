@@ -27,9 +27,9 @@ func (o *holdOptions) AddFlags(fs *pflag.FlagSet) {
 
 // exit1Hold is hold's and release's line for exit 1.
 const exit1Hold = `1    error (bad input such as an id not in the ledger, I/O; the message
-       says which), or recorded with
-       some objects' Object Lock legal hold not changed (listed; object
-       lock "partial: N of M objects"): run it again to change them`
+       says which), or recorded with some objects' Object Lock legal hold
+       not changed (listed; object lock "partial: N of M objects"): run it
+       again to change them`
 
 // exit130Hold is the 130 line of hold's and release's EXIT STATUS.
 const exit130Hold = `130  cancelled (Ctrl-C): nothing recorded if no object's Object Lock

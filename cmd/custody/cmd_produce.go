@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -13,6 +12,7 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/memlimit"
 	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
@@ -127,10 +127,12 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		}
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit on the Go heap keeps a production of a few
-		// hundred thousand messages under 300 MB resident (the ledger's
-		// SQLite caches come on top); GOMEMLIMIT overrides it.
-		debug.SetMemoryLimit(produceMemoryLimit)
+		// A soft limit on the Go heap keeps a production of 100,000
+		// messages under 300 MB resident (the ledger's SQLite caches come
+		// on top). The live heap grows with the messages produced (about
+		// 1.3 KB each), so the limit gives way to it past that, rather than
+		// have the collector run back to back; GOMEMLIMIT overrides it.
+		defer memlimit.Follow(produceMemoryLimit)()
 	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {

@@ -1,0 +1,15 @@
+// Package memlimit keeps a soft limit on the Go runtime's memory that
+// gives way to a large live heap.
+//
+// A fixed soft limit (debug.SetMemoryLimit) bounds the peak of a command
+// whose live heap stays well under it, and lets the collector run less
+// often below it. But a command whose live heap grows with its input
+// (verify's sets of evidence addresses, produce's record of each message)
+// passes any fixed figure on a large enough matter, and from there the
+// collector runs back to back, up to half the CPU, for the rest of the
+// run: a soft limit set to save memory on a small matter doubled the time
+// of a large one. Follow sets the limit and, after every collection,
+// raises it to twice the live heap and the runtime's other memory when
+// that is more: never a smaller heap goal than Go's default (GOGC=100)
+// would give.
+package memlimit

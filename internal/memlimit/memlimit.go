@@ -1,0 +1,113 @@
+package memlimit
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+)
+
+// The runtime's figures Follow reads after each collection: the heap that
+// survived it, and the memory the limit counts besides the heap (stacks,
+// the runtime's own structures).
+const (
+	liveHeap = "/gc/heap/live:bytes"
+	total    = "/memory/classes/total:bytes"
+	released = "/memory/classes/heap/released:bytes"
+	heapAll  = "/memory/classes/heap/objects:bytes"
+	heapFree = "/memory/classes/heap/free:bytes"
+	heapIdle = "/memory/classes/heap/unused:bytes"
+)
+
+// follower is one Follow: its floor, and whether it was stopped.
+type follower struct {
+	floor   int64
+	stopped atomic.Bool
+	mu      sync.Mutex // one adjustment at a time (cleanups may overlap a stop)
+	samples []metrics.Sample
+}
+
+// Follow sets the soft memory limit to floor bytes, then after every
+// garbage collection to the larger of floor and twice the live heap plus
+// the runtime's memory outside the heap. stop ends that and puts back the
+// limit that was in force before. Follow is for one command at a time:
+// the limit is the process's.
+func Follow(floor int64) (stop func()) {
+	f := &follower{floor: floor, samples: []metrics.Sample{
+		{Name: liveHeap}, {Name: total}, {Name: released}, {Name: heapAll}, {Name: heapFree}, {Name: heapIdle},
+	}}
+	prev := debug.SetMemoryLimit(floor)
+	f.adjust()
+	f.arm()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.stopped.Store(true)
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			debug.SetMemoryLimit(prev)
+		})
+	}
+}
+
+// sentinel is an object made unreachable on purpose: its cleanup runs
+// after the collection that finds it so, once per cycle. It holds a
+// pointer and is larger than 16 bytes so that it is not batched with
+// other small objects (the tiny allocator), whose cleanups may never run.
+type sentinel struct {
+	_ *int
+	_ [16]byte
+}
+
+// arm asks to be called after the next collection.
+func (f *follower) arm() {
+	runtime.AddCleanup(new(sentinel), func(f *follower) {
+		if f.stopped.Load() {
+			return
+		}
+		f.adjust()
+		f.arm()
+	}, f)
+}
+
+// adjust sets the limit the last collection calls for.
+func (f *follower) adjust() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped.Load() {
+		return
+	}
+	debug.SetMemoryLimit(Limit(f.floor, f.read()))
+}
+
+// Usage is what Limit needs of the runtime's figures.
+type Usage struct {
+	Live    uint64 // the heap the last collection kept
+	NonHeap uint64 // memory the limit counts that is not heap: stacks, the runtime's metadata
+}
+
+// read returns the runtime's figures now.
+func (f *follower) read() Usage {
+	metrics.Read(f.samples)
+	v := func(i int) uint64 {
+		if f.samples[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return f.samples[i].Value.Uint64()
+	}
+	heap := v(3) + v(4) + v(5)
+	counted := v(1) - min(v(1), v(2)) // what the limit counts: all but released memory
+	return Usage{Live: v(0), NonHeap: counted - min(counted, heap)}
+}
+
+// Limit is the soft limit for u: twice the live heap and the memory
+// outside it, or floor when that is more.
+func Limit(floor int64, u Usage) int64 {
+	want := 2*u.Live + u.NonHeap
+	if want > math.MaxInt64/2 {
+		return math.MaxInt64
+	}
+	return max(floor, int64(want))
+}

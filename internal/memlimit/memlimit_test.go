@@ -1,0 +1,113 @@
+package memlimit
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+)
+
+func TestLimit(t *testing.T) {
+	for _, c := range []struct {
+		floor int64
+		u     Usage
+		want  int64
+	}{
+		{100, Usage{Live: 10, NonHeap: 5}, 100},
+		{100, Usage{Live: 60, NonHeap: 5}, 125},
+		{0, Usage{}, 0},
+		{1, Usage{Live: math.MaxUint64 / 2}, math.MaxInt64},
+	} {
+		if got := Limit(c.floor, c.u); got != c.want {
+			t.Errorf("Limit(%d, %+v) = %d, want %d", c.floor, c.u, got, c.want)
+		}
+	}
+}
+
+// currentLimit reads the soft limit without changing it.
+func currentLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+// churn allocates n bytes of garbage in 64 KiB pieces while live is held,
+// and returns how many collections ran meanwhile.
+func churn(live [][]byte, n int) uint32 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var sink []byte
+	for done := 0; done < n; done += 64 << 10 {
+		sink = make([]byte, 64<<10)
+		sink[0] = 1
+	}
+	runtime.KeepAlive(sink)
+	runtime.KeepAlive(live)
+	runtime.ReadMemStats(&after)
+	return after.NumGC - before.NumGC
+}
+
+// holdLive allocates n bytes that stay reachable through the result.
+func holdLive(n int) [][]byte {
+	var live [][]byte
+	for done := 0; done < n; done += 1 << 20 {
+		b := make([]byte, 1<<20)
+		b[0] = 1
+		live = append(live, b)
+	}
+	return live
+}
+
+// A live heap above the floor: with a fixed soft limit the collector runs
+// back to back; following, it runs about as often as with no limit, and
+// the limit it leaves is at least twice the live heap. Stopping puts the
+// earlier limit back.
+func TestFollowGivesWayToLiveHeap(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	before := currentLimit()
+	const floor, liveBytes, garbage = 16 << 20, 64 << 20, 512 << 20
+	live := holdLive(liveBytes)
+	runtime.GC()
+
+	prev := debug.SetMemoryLimit(floor)
+	fixed := churn(live, garbage)
+	debug.SetMemoryLimit(prev)
+
+	stop := Follow(floor)
+	runtime.GC() // the first cleanup runs after a collection
+	followed := churn(live, garbage)
+	limit := currentLimit()
+	stop()
+
+	t.Logf("collections while allocating %d MiB with %d MiB live: fixed %d MiB limit %d, following %d (limit then %d MiB)",
+		garbage>>20, liveBytes>>20, floor>>20, fixed, followed, limit>>20)
+	if limit < 2*liveBytes {
+		t.Errorf("limit while following %d MiB, want at least twice the live %d MiB", limit>>20, liveBytes>>20)
+	}
+	// 512 MiB of garbage over a 64 MiB live heap is about 8 collections at
+	// GOGC=100; a limit below the live heap collects at nearly every
+	// allocation once over it.
+	if followed > 32 {
+		t.Errorf("%d collections while following, want at most 32 (the fixed limit: %d)", followed, fixed)
+	}
+	if fixed < 4*followed {
+		t.Errorf("fixed limit: %d collections, following %d: the test no longer shows the fixed limit's cost", fixed, followed)
+	}
+	if got := currentLimit(); got != before {
+		t.Errorf("after stop the limit is %d, want the earlier %d", got, before)
+	}
+	runtime.KeepAlive(live)
+}
+
+// Below the floor nothing changes: the limit stays the floor.
+func TestFollowKeepsFloor(t *testing.T) {
+	before := currentLimit()
+	const floor = 1 << 40
+	stop := Follow(floor)
+	runtime.GC()
+	runtime.GC()
+	if got := currentLimit(); got != floor {
+		t.Errorf("limit %d, want the floor %d", got, int64(floor))
+	}
+	stop()
+	stop() // a second stop is harmless
+	if got := currentLimit(); got != before {
+		t.Errorf("after stop the limit is %d, want %d", got, before)
+	}
+}

@@ -130,9 +130,10 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		// A soft limit on the Go heap keeps a production of 100,000
 		// messages under 300 MB resident (the ledger's SQLite caches come
 		// on top). The live heap grows with the messages produced (about
-		// 1.3 KB each), so the limit gives way to it past that, rather than
-		// have the collector run back to back; GOMEMLIMIT overrides it.
-		defer memlimit.Follow(produceMemoryLimit)()
+		// 1 KB each), so past that the limit gives way to it, never
+		// collecting more often than GOGC=50 would, rather than have the
+		// collector run back to back; GOMEMLIMIT overrides it.
+		defer memlimit.Follow(produceMemoryLimit, 50)()
 	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {

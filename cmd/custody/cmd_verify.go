@@ -246,11 +246,12 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		// evidence object): collect less often (≈ 8 % less CPU, issue 16),
 		// under a soft limit so that the peak stays where it was. The
 		// limit gives way to a live heap that outgrows it (a matter of
-		// several hundred thousand objects), which would otherwise have
-		// the collector run back to back. GOGC or GOMEMLIMIT set by the
-		// user win.
+		// several hundred thousand objects), never collecting more often
+		// than Go's default (GOGC=100) would, where a fixed limit has the
+		// collector run more and more often, then back to back. GOGC or
+		// GOMEMLIMIT set by the user win.
 		debug.SetGCPercent(verifyGCPercent)
-		defer memlimit.Follow(verifyMemoryLimit)()
+		defer memlimit.Follow(verifyMemoryLimit, 100)()
 	}
 	prog := newVerifyProgress(g)
 	opts.Progress = prog.update

@@ -9,7 +9,7 @@
 // collector runs back to back, up to half the CPU, for the rest of the
 // run: a soft limit set to save memory on a small matter doubled the time
 // of a large one. Follow sets the limit and, after every collection,
-// raises it to twice the live heap and the runtime's other memory when
-// that is more: never a smaller heap goal than Go's default (GOGC=100)
-// would give.
+// raises it to what a given GOGC would let the heap grow to, plus the
+// runtime's other memory, when that is more: the collector then never
+// runs more often than under that GOGC (100 is Go's default).
 package memlimit

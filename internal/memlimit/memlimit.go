@@ -21,21 +21,25 @@ const (
 	heapIdle = "/memory/classes/heap/unused:bytes"
 )
 
-// follower is one Follow: its floor, and whether it was stopped.
+// follower is one Follow: its floor and headroom, and whether it was
+// stopped.
 type follower struct {
 	floor   int64
+	gogc    int
 	stopped atomic.Bool
 	mu      sync.Mutex // one adjustment at a time (cleanups may overlap a stop)
 	samples []metrics.Sample
 }
 
 // Follow sets the soft memory limit to floor bytes, then after every
-// garbage collection to the larger of floor and twice the live heap plus
-// the runtime's memory outside the heap. stop ends that and puts back the
+// garbage collection to the larger of floor and what GOGC=gogc would let
+// the heap grow to (the live heap and gogc percent of it) plus the
+// runtime's memory outside the heap: the limit never has the collector
+// run more often than that GOGC would. stop ends that and puts back the
 // limit that was in force before. Follow is for one command at a time:
 // the limit is the process's.
-func Follow(floor int64) (stop func()) {
-	f := &follower{floor: floor, samples: []metrics.Sample{
+func Follow(floor int64, gogc int) (stop func()) {
+	f := &follower{floor: floor, gogc: gogc, samples: []metrics.Sample{
 		{Name: liveHeap}, {Name: total}, {Name: released}, {Name: heapAll}, {Name: heapFree}, {Name: heapIdle},
 	}}
 	prev := debug.SetMemoryLimit(floor)
@@ -79,7 +83,7 @@ func (f *follower) adjust() {
 	if f.stopped.Load() {
 		return
 	}
-	debug.SetMemoryLimit(Limit(f.floor, f.read()))
+	debug.SetMemoryLimit(Limit(f.floor, f.gogc, f.read()))
 }
 
 // Usage is what Limit needs of the runtime's figures.
@@ -102,12 +106,12 @@ func (f *follower) read() Usage {
 	return Usage{Live: v(0), NonHeap: counted - min(counted, heap)}
 }
 
-// Limit is the soft limit for u: twice the live heap and the memory
-// outside it, or floor when that is more.
-func Limit(floor int64, u Usage) int64 {
-	want := 2*u.Live + u.NonHeap
-	if want > math.MaxInt64/2 {
+// Limit is the soft limit for u: the live heap grown by gogc percent, and
+// the memory outside the heap, or floor when that is more.
+func Limit(floor int64, gogc int, u Usage) int64 {
+	grown := float64(u.Live)*(1+float64(max(gogc, 0))/100) + float64(u.NonHeap)
+	if grown >= math.MaxInt64 {
 		return math.MaxInt64
 	}
-	return max(floor, int64(want))
+	return max(floor, int64(grown))
 }

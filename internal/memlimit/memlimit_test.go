@@ -10,16 +10,20 @@ import (
 func TestLimit(t *testing.T) {
 	for _, c := range []struct {
 		floor int64
+		gogc  int
 		u     Usage
 		want  int64
 	}{
-		{100, Usage{Live: 10, NonHeap: 5}, 100},
-		{100, Usage{Live: 60, NonHeap: 5}, 125},
-		{0, Usage{}, 0},
-		{1, Usage{Live: math.MaxUint64 / 2}, math.MaxInt64},
+		{100, 100, Usage{Live: 10, NonHeap: 5}, 100},
+		{100, 100, Usage{Live: 60, NonHeap: 5}, 125},
+		{100, 50, Usage{Live: 60, NonHeap: 5}, 100},
+		{100, 50, Usage{Live: 80, NonHeap: 5}, 125},
+		{100, -1, Usage{Live: 120, NonHeap: 5}, 125},
+		{0, 100, Usage{}, 0},
+		{1, 100, Usage{Live: math.MaxUint64 / 2}, math.MaxInt64},
 	} {
-		if got := Limit(c.floor, c.u); got != c.want {
-			t.Errorf("Limit(%d, %+v) = %d, want %d", c.floor, c.u, got, c.want)
+		if got := Limit(c.floor, c.gogc, c.u); got != c.want {
+			t.Errorf("Limit(%d, %d, %+v) = %d, want %d", c.floor, c.gogc, c.u, got, c.want)
 		}
 	}
 }
@@ -69,7 +73,7 @@ func TestFollowGivesWayToLiveHeap(t *testing.T) {
 	fixed := churn(live, garbage)
 	debug.SetMemoryLimit(prev)
 
-	stop := Follow(floor)
+	stop := Follow(floor, 100)
 	runtime.GC() // the first cleanup runs after a collection
 	followed := churn(live, garbage)
 	limit := currentLimit()
@@ -99,7 +103,7 @@ func TestFollowGivesWayToLiveHeap(t *testing.T) {
 func TestFollowKeepsFloor(t *testing.T) {
 	before := currentLimit()
 	const floor = 1 << 40
-	stop := Follow(floor)
+	stop := Follow(floor, 100)
 	runtime.GC()
 	runtime.GC()
 	if got := currentLimit(); got != floor {

@@ -39,6 +39,14 @@ type VerifyOptions struct {
 	// It is not called for objects not reached because Verify stopped
 	// early (an error, or cancellation).
 	Keep func(sum hashchain.Hash) func(data []byte, intact bool)
+	// Distinct, when set, says that referenced yields each sum once and
+	// that the caller keeps them: Distinct(sum) reports whether sum was
+	// among them, and is called only once referenced has ended. Verify
+	// then keeps no set of the sums of its own, which on a large store
+	// is most of its memory (a caller that must remember each reference
+	// anyway, such as the ledger's first reference to each object, would
+	// otherwise hold two sets of the same sums).
+	Distinct func(sum hashchain.Hash) bool
 }
 
 // Report is what Verify found. Lists are sorted by address.
@@ -83,8 +91,9 @@ func Sums(sums []hashchain.Hash) iter.Seq2[hashchain.Hash, error] {
 // caller that produces references slowly (a walk over the ledger) has them
 // hashed meanwhile; a store that is an Opener is read in a stream through
 // one buffer per worker, so memory does not grow with object size. Memory
-// grows with the number of distinct referenced sums (a set of them is kept
-// to find the unreferenced objects).
+// grows with the number of objects stored (their sums are listed to find
+// the unreferenced ones) and, unless opts.Distinct answers for them, with
+// the number of distinct referenced sums.
 func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, error], opts VerifyOptions) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: verify: %w", err)
@@ -143,10 +152,12 @@ refs:
 			refErr = fmt.Errorf("evidence: verify: read references: %w", err)
 			break
 		}
-		if _, seen := set[sum]; seen {
-			continue
+		if opts.Distinct == nil {
+			if _, seen := set[sum]; seen {
+				continue
+			}
+			set[sum] = struct{}{}
 		}
-		set[sum] = struct{}{}
 		mu.Lock()
 		total++
 		mu.Unlock()
@@ -177,10 +188,14 @@ refs:
 	if walkErr := <-walked; walkErr != nil {
 		return nil, walkErr // the store names the operation ("evidence: walk …: …")
 	}
-	r.Referenced = len(set)
+	r.Referenced = total // every worker has returned: no lock needed
 	r.Stored = len(stored)
+	referencedSum := opts.Distinct
+	if referencedSum == nil {
+		referencedSum = func(sum hashchain.Hash) bool { _, ok := set[sum]; return ok }
+	}
 	for _, sum := range stored {
-		if _, ok := set[sum]; !ok {
+		if !referencedSum(sum) {
 			r.Unreferenced = append(r.Unreferenced, sum)
 		}
 	}

@@ -34,7 +34,10 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 	ctx, cancel := context.WithCancel(ctx)
 	c := &evidenceCheck{store: store, first: map[hashchain.Hash]uint64{},
 		sums: make(chan hashchain.Hash, 1024), done: make(chan struct{}), abort: cancel}
-	vo := evidence.VerifyOptions{Progress: progress}
+	// c.first holds each referenced sum once (add), and is complete when
+	// the references end: evidence.Verify asks it rather than keep a
+	// second set of the same sums.
+	vo := evidence.VerifyOptions{Progress: progress, Distinct: func(h hashchain.Hash) bool { _, ok := c.first[h]; return ok }}
 	if derive {
 		c.pre = newPrefetch(c.done)
 		vo.Keep = c.pre.keep

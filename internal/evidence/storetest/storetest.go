@@ -405,6 +405,38 @@ func testVerify(t *testing.T, h Harness) {
 		t.Errorf("progress calls = %v, want 1..4", progress)
 	}
 
+	// A caller that keeps the distinct references itself (Distinct): the
+	// same report, with the membership asked of the caller once the
+	// references have ended, and never of a sum before it was yielded.
+	keptRefs := map[hashchain.Hash]bool{}
+	refsEnded, asked := false, 0
+	distinct := func(yield func(hashchain.Hash, error) bool) {
+		for _, sum := range []hashchain.Hash{a, b, altered, missing} {
+			keptRefs[sum] = true
+			if !yield(sum, nil) {
+				return
+			}
+		}
+		refsEnded = true
+	}
+	rd, err := evidence.Verify(ctx, s, distinct, evidence.VerifyOptions{Concurrency: 2, Distinct: func(sum hashchain.Hash) bool {
+		if !refsEnded {
+			t.Errorf("Distinct(%s) asked before the references ended", sum)
+		}
+		asked++
+		return keptRefs[sum]
+	}})
+	if err != nil {
+		t.Fatalf("verify with Distinct: %v", err)
+	}
+	if rd.Referenced != r.Referenced || rd.Stored != r.Stored || !slices.Equal(rd.Missing, r.Missing) ||
+		!slices.Equal(rd.Altered, r.Altered) || !slices.Equal(rd.Unreferenced, r.Unreferenced) {
+		t.Errorf("report with Distinct %+v, without %+v: want the same", rd, r)
+	}
+	if asked != rd.Stored {
+		t.Errorf("Distinct asked %d times, want once for each of the %d stored objects", asked, rd.Stored)
+	}
+
 	refErr := errors.New("ledger unreadable")
 	_, err = evidence.Verify(ctx, s, func(yield func(hashchain.Hash, error) bool) {
 		_ = yield(a, nil) && yield(hashchain.Hash{}, refErr)

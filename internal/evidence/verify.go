@@ -103,7 +103,10 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	if workers <= 0 {
 		workers = max(4, runtime.GOMAXPROCS(0), Parallelism(s))
 	}
-	set := make(map[hashchain.Hash]struct{})
+	var set map[hashchain.Hash]struct{} // the distinct references, unless opts.Distinct keeps them
+	if opts.Distinct == nil {
+		set = make(map[hashchain.Hash]struct{})
+	}
 	var mu sync.Mutex // guards r's lists, done and total
 	done, total := 0, 0
 	g, gctx := errgroup.WithContext(ctx)

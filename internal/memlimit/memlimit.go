@@ -9,17 +9,19 @@ import (
 	"sync/atomic"
 )
 
-// The runtime's figures Follow reads after each collection: the heap that
-// survived it, and the memory the limit counts besides the heap (stacks,
-// the runtime's own structures).
-const (
-	liveHeap = "/gc/heap/live:bytes"
-	total    = "/memory/classes/total:bytes"
-	released = "/memory/classes/heap/released:bytes"
-	heapAll  = "/memory/classes/heap/objects:bytes"
-	heapFree = "/memory/classes/heap/free:bytes"
-	heapIdle = "/memory/classes/heap/unused:bytes"
-)
+// The runtime's figures Follow reads after each collection, in this
+// order: the heap that survived it; all the memory the runtime holds and
+// the part of it given back to the system (the limit counts the rest);
+// and the heap's three shares of that rest (objects, free, unused), to
+// tell what is not heap (stacks, the runtime's own structures).
+var figures = [...]string{
+	"/gc/heap/live:bytes",
+	"/memory/classes/total:bytes",
+	"/memory/classes/heap/released:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/unused:bytes",
+}
 
 // follower is one Follow: its floor and headroom, and whether it was
 // stopped.
@@ -39,9 +41,10 @@ type follower struct {
 // limit that was in force before. Follow is for one command at a time:
 // the limit is the process's.
 func Follow(floor int64, gogc int) (stop func()) {
-	f := &follower{floor: floor, gogc: gogc, samples: []metrics.Sample{
-		{Name: liveHeap}, {Name: total}, {Name: released}, {Name: heapAll}, {Name: heapFree}, {Name: heapIdle},
-	}}
+	f := &follower{floor: floor, gogc: gogc, samples: make([]metrics.Sample, len(figures))}
+	for i, name := range figures {
+		f.samples[i].Name = name
+	}
 	prev := debug.SetMemoryLimit(floor)
 	f.adjust()
 	f.arm()
@@ -95,15 +98,16 @@ type Usage struct {
 // read returns the runtime's figures now.
 func (f *follower) read() Usage {
 	metrics.Read(f.samples)
-	v := func(i int) uint64 {
-		if f.samples[i].Value.Kind() != metrics.KindUint64 {
-			return 0
+	var v [len(figures)]uint64 // 0 for a figure this runtime does not have
+	for i, s := range f.samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			v[i] = s.Value.Uint64()
 		}
-		return f.samples[i].Value.Uint64()
 	}
-	heap := v(3) + v(4) + v(5)
-	counted := v(1) - min(v(1), v(2)) // what the limit counts: all but released memory
-	return Usage{Live: v(0), NonHeap: counted - min(counted, heap)}
+	live, all, released := v[0], v[1], v[2]
+	heap := v[3] + v[4] + v[5]
+	counted := all - min(all, released)
+	return Usage{Live: live, NonHeap: counted - min(counted, heap)}
 }
 
 // Limit is the soft limit for u: the live heap grown by gogc percent, and

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 )
 
@@ -114,4 +115,28 @@ func TestFollowKeepsFloor(t *testing.T) {
 	if got := currentLimit(); got != before {
 		t.Errorf("after stop the limit is %d, want %d", got, before)
 	}
+}
+
+// The runtime has every figure read asks for (a misspelt name would read
+// as 0 and leave the limit at its floor), and they say what they should.
+func TestReadFigures(t *testing.T) {
+	live := holdLive(32 << 20)
+	runtime.GC()
+	f := &follower{samples: make([]metrics.Sample, len(figures))}
+	for i, name := range figures {
+		f.samples[i].Name = name
+	}
+	u := f.read()
+	for _, s := range f.samples {
+		if s.Value.Kind() != metrics.KindUint64 {
+			t.Errorf("figure %s: kind %v, want a uint64", s.Name, s.Value.Kind())
+		}
+	}
+	if u.Live < 32<<20 {
+		t.Errorf("live heap %d MiB with 32 MiB held", u.Live>>20)
+	}
+	if u.NonHeap == 0 || u.NonHeap > u.Live {
+		t.Errorf("memory outside the heap %d bytes, want some (stacks, metadata), less than the %d MiB live", u.NonHeap, u.Live>>20)
+	}
+	runtime.KeepAlive(live)
 }

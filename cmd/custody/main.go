@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -34,53 +35,40 @@ func runMain() int {
 // when it is set (CUSTODY_CPUPROFILE, for docs/benchmarks.md): perf's
 // stacks through cgo and the kernel slow a run down several times, and
 // a profile of what the user ran is worth more than one of a benchmark.
-// It never changes what the command does: a profile that cannot be
-// written is reported and the command runs without one.
 func cpuProfile(path string, stderr *os.File) (stop func()) {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err == nil {
-		if err = pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "custody: CUSTODY_CPUPROFILE: %v (running without a profile)\n", err)
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			fmt.Fprintf(stderr, "custody: CUSTODY_CPUPROFILE: %v\n", err)
-		}
-	}
+	return recordTo(path, "CUSTODY_CPUPROFILE", "a profile", stderr, pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 // execTrace writes a Go execution trace of the whole command to path when
 // it is set (CUSTODY_TRACE; `go tool trace FILE`): which goroutines ran
 // when, so that a pipeline's idle cores show, which a CPU profile cannot.
-// Like cpuProfile, a trace that cannot be written is reported and the
-// command runs without one.
 func execTrace(path string, stderr *os.File) (stop func()) {
+	return recordTo(path, "CUSTODY_TRACE", "a trace", stderr, trace.Start, trace.Stop)
+}
+
+// recordTo starts a recording of the command (start, into a new file at
+// path) when path is set, and returns what ends it (end, then the file
+// closed). It never changes what the command does: a recording that cannot
+// be written is reported under env's name and the command runs without
+// what (a profile, a trace).
+func recordTo(path, env, what string, stderr *os.File, start func(io.Writer) error, end func()) (stop func()) {
 	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
 	if err == nil {
-		if err = trace.Start(f); err != nil {
+		if err = start(f); err != nil {
 			f.Close()
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "custody: CUSTODY_TRACE: %v (running without a trace)\n", err)
+		fmt.Fprintf(stderr, "custody: %s: %v (running without %s)\n", env, err, what)
 		return func() {}
 	}
 	return func() {
-		trace.Stop()
+		end()
 		if err := f.Close(); err != nil {
-			fmt.Fprintf(stderr, "custody: CUSTODY_TRACE: %v\n", err)
+			fmt.Fprintf(stderr, "custody: %s: %v\n", env, err)
 		}
 	}
 }

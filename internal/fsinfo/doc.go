@@ -11,5 +11,6 @@
 // (OpenRegular) without blocking on a FIFO planted among them: the
 // export and production readers share that check, and syncs a folder
 // after a file was named in it (SyncDir), for the writers of matter files
-// and reports.
+// and reports. TryLock takes a lock file's flock without waiting: the
+// matter's writer lock, and produce's lock on the folder it writes.
 package fsinfo

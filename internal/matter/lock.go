@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/custodyhq/custody/internal/fsinfo"
 )
 
 // ErrLocked: another process is writing the matter (Open with write
@@ -65,7 +67,7 @@ func lock(ledgerPath, command string) (*matterLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("matter: lock: %w", err)
 	}
-	locked, err := tryLock(f)
+	locked, err := fsinfo.TryLock(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("matter: lock %s: %w", name, err)
@@ -84,7 +86,7 @@ func lock(ledgerPath, command string) (*matterLock, error) {
 		_, err = f.WriteAt(append(b, '\n'), 0)
 	}
 	if err != nil {
-		unlock(f)
+		fsinfo.Unlock(f)
 		f.Close()
 		return nil, fmt.Errorf("matter: lock %s: %w", name, err)
 	}
@@ -113,5 +115,5 @@ func (l *matterLock) release() error {
 		return nil
 	}
 	err := l.f.Truncate(0)
-	return errors.Join(err, unlock(l.f), l.f.Close())
+	return errors.Join(err, fsinfo.Unlock(l.f), l.f.Close())
 }

@@ -96,10 +96,21 @@ type Result struct {
 // or empty or o.Out is not empty. When o.Out is vacant and an earlier run
 // into it recorded a production and was stopped before putting it in
 // place, Run finishes that one instead and records nothing (resume). The
-// caller holds the matter's writer lock.
+// caller holds the matter's writer lock; Run holds the lock on productions
+// into o.Out (lockOut) until it returns.
 func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
+	}
+	if out := filepath.Clean(o.Out); o.Out != "" && vacant(out) && isDir(filepath.Dir(out)) {
+		// Only where this run may write: a folder that is not empty, or
+		// whose parent is missing, is refused as before, with nothing
+		// created.
+		release, err := lockOut(out)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	left, err := resume(ctx, d, o)
 	if err != nil {

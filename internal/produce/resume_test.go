@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/produce"
@@ -316,4 +318,54 @@ func TestProduceClaimNeverCommittedSeqTakenLater(t *testing.T) {
 	if seqs := productionSeqs(t, l); len(seqs) != 2 {
 		t.Errorf("production entries %v, want the delivered one and this run's", seqs)
 	}
+}
+
+// Two copies of one matter (two ledgers, two writer locks) producing into
+// one folder: while the folder's lock is held, produce refuses at once and
+// creates nothing; once it is let go, the production runs, and no lock
+// file is left beside it (a stale one, as a kill -9 leaves, included).
+func TestProduceOutLocked(t *testing.T) {
+	m := capture(t, 10)
+	parent := t.TempDir()
+	out := filepath.Join(parent, "p")
+	lockFile := filepath.Join(parent, ".p.produce.lock")
+	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if ok, err := fsinfo.TryLock(f); err != nil || !ok {
+		t.Fatalf("TryLock: %v %v", ok, err)
+	}
+	if _, err := m.produce(t, out, produce.Options{}); !errors.Is(err, produce.ErrOutBusy) {
+		t.Fatalf("produce into a locked folder: err %v, want ErrOutBusy", err)
+	} else if !strings.Contains(err.Error(), lockFile) {
+		t.Errorf("error %q does not name the lock file %s", err, lockFile)
+	}
+	if names := dirNames(t, parent); !slices.Equal(names, []string{".p.produce.lock"}) {
+		t.Errorf("the refused production left %v beside the lock", names)
+	}
+	if err := fsinfo.Unlock(f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.produce(t, out, produce.Options{}); err != nil {
+		t.Fatalf("produce once the lock was let go: %v", err)
+	}
+	if names := dirNames(t, parent); !slices.Equal(names, []string{"p"}) {
+		t.Errorf("beside the production: %v, want only p", names)
+	}
+}
+
+// dirNames lists dir's entries by name, in order.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
 }

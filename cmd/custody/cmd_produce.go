@@ -92,8 +92,8 @@ Examples:
   custody produce --out one --conversation 4f1c… --interval 2024-01-01/2024-02-01
 ` + exitStatus(exit0,
 			`1    error: an unknown or erased conversation, an empty selection, an output
-       folder that is not empty, evidence missing or not what the ledger
-       says; nothing was written`,
+       folder that is not empty or that another produce is writing into,
+       evidence missing or not what the ledger says; nothing was written`,
 			exit2,
 			"3    the ledger contradicts itself or is damaged: nothing was produced",
 			exit130),

@@ -259,15 +259,7 @@ func TestProduceLeavesOthersAlone(t *testing.T) {
 	if len(res.Kept) != 3 {
 		t.Errorf("reported as left alone: %v, want the other matter's folder, the empty one and the link", res.Kept)
 	}
-	ents, err := os.ReadDir(parent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 7 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
+	if names := dirNames(t, parent); len(names) != 7 {
 		t.Errorf("the folder holds %v, want everything left alone and prod", names)
 	}
 	if _, err := os.Stat(filepath.Join(other, "custody.pub")); err != nil {

@@ -242,7 +242,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	}
 	if o.ev.given && !o.NoDerive && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		// Re-derivation allocates for every message it decodes while its
-		// live heap stays small (caches and queues, and ≈ 300 bytes an
+		// live heap stays small (caches and queues, and ≈ 150 bytes an
 		// evidence object): collect less often (≈ 8 % less CPU, issue 16),
 		// under a soft limit so that the peak stays where it was. The
 		// limit gives way to a live heap that outgrows it (a matter of

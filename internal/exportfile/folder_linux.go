@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/custodyhq/custody/internal/fsinfo"
 )
 
 // On Linux the walk goes by bare descriptors (fdFolder), with half the
@@ -172,25 +174,20 @@ func (f *fdFile) Read(p []byte) (int, error) {
 	case f.eof:
 		return 0, io.EOF
 	}
-	for {
-		n, err := unix.Read(f.fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, &os.PathError{Op: "read", Path: f.name, Err: err}
-		}
-		if n <= 0 {
-			return 0, io.EOF
-		}
-		f.read += int64(n)
-		// A regular file reads short only at its end; past the size it
-		// had when opened, that saves the read that would say so (one
-		// system call in five a file). Short before it (a file cut
-		// since), the next read decides.
-		f.eof = n < len(p) && f.read >= f.size
-		return n, nil
+	n, err := fsinfo.IgnoringEINTR2(func() (int, error) { return unix.Read(f.fd, p) })
+	if err != nil {
+		return 0, &os.PathError{Op: "read", Path: f.name, Err: err}
 	}
+	if n <= 0 {
+		return 0, io.EOF
+	}
+	f.read += int64(n)
+	// A regular file reads short only at its end; past the size it had
+	// when opened, that saves the read that would say so (one system call
+	// in five a file). Short before it (a file cut since), the next read
+	// decides.
+	f.eof = n < len(p) && f.read >= f.size
+	return n, nil
 }
 
 func (f *fdFile) Close() error {
@@ -206,43 +203,28 @@ func (f *fdFile) Close() error {
 }
 
 // openat opens name below dirfd for reading, never through a symbolic
-// link; the error reads as os.Root's.
+// link; the error reads as os.Root's. It and the calls below retry on
+// EINTR, as the os package does.
 func openat(dirfd int, name string, flags int) (int, error) {
-	for {
-		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|flags, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, &os.PathError{Op: "openat", Path: name, Err: err}
-		}
-		return fd, nil
+	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) {
+		return unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|flags, 0)
+	})
+	if err != nil {
+		return -1, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
+	return fd, nil
 }
 
 func fstatat(dirfd int, name string, st *unix.Stat_t) error {
-	for {
-		if err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW); err != unix.EINTR {
-			return err
-		}
-	}
+	return fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW) })
 }
 
 func fstat(fd int, st *unix.Stat_t) error {
-	for {
-		if err := unix.Fstat(fd, st); err != unix.EINTR {
-			return err
-		}
-	}
+	return fsinfo.IgnoringEINTR(func() error { return unix.Fstat(fd, st) })
 }
 
 func getdents(fd int, buf []byte) (int, error) {
-	for {
-		n, err := unix.Getdents(fd, buf)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
+	return fsinfo.IgnoringEINTR2(func() (int, error) { return unix.Getdents(fd, buf) })
 }
 
 // dtType maps a d_type to the type bits fs.DirEntry.Type gives; false

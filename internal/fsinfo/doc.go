@@ -13,4 +13,7 @@
 // after a file was named in it (SyncDir), for the writers of matter files
 // and reports. TryLock takes a lock file's flock without waiting: the
 // matter's writer lock, and produce's lock on the folder it writes.
+// IgnoringEINTR retries a bare system call a signal interrupted, for the
+// readers and writers that make them (evidence folders, export walks,
+// productions).
 package fsinfo

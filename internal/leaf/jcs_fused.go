@@ -17,7 +17,8 @@ import (
 // written exactly as appendJCS writes it (the same code: objectWith,
 // value). Any error means "not in appendJCS's subset, or invalid": the
 // caller then asks the reference, CanonicalSHA256 of the bytes.
-// FuzzCanonicalWriter holds Sum to CanonicalSHA256.
+// derive's FuzzDecodeMessageHashed and FuzzReadConversationHashed hold
+// Sum to hashchain.PayloadHash, the reference canonicaliser.
 type CanonicalWriter struct {
 	st    jcsState
 	b     []byte

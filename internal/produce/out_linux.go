@@ -1,10 +1,11 @@
 package produce
 
 import (
-	"errors"
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/custodyhq/custody/internal/fsinfo"
 )
 
 // dirHandle is an open folder of the production; files are created in it
@@ -14,7 +15,7 @@ import (
 type dirHandle struct{ fd int }
 
 func openDir(name string) (*dirHandle, error) {
-	fd, err := retry(func() (int, error) {
+	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) {
 		return syscall.Open(name, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	})
 	if err != nil {
@@ -25,14 +26,14 @@ func openDir(name string) (*dirHandle, error) {
 
 // create creates base in d (it must not exist) holding data.
 func (d *dirHandle) create(base string, data []byte) error {
-	fd, err := retry(func() (int, error) {
+	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) {
 		return syscall.Openat(d.fd, base, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, fileMode)
 	})
 	if err != nil {
 		return err
 	}
 	for len(data) > 0 {
-		n, err := retry(func() (int, error) { return syscall.Write(fd, data) })
+		n, err := fsinfo.IgnoringEINTR2(func() (int, error) { return syscall.Write(fd, data) })
 		if err == nil && n <= 0 {
 			err = io.ErrShortWrite
 		}
@@ -46,13 +47,3 @@ func (d *dirHandle) create(base string, data []byte) error {
 }
 
 func (d *dirHandle) close() error { return syscall.Close(d.fd) }
-
-// retry calls fn again while it is interrupted by a signal.
-func retry(fn func() (int, error)) (int, error) {
-	for {
-		n, err := fn()
-		if !errors.Is(err, syscall.EINTR) {
-			return n, err
-		}
-	}
-}

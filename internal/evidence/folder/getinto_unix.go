@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
@@ -81,35 +82,18 @@ func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, err
 
 // open, fstat and read retry on EINTR, as the os package does.
 func open(name string) (int, error) {
-	for {
-		fd, err := syscall.Open(name, openFlags|syscall.O_CLOEXEC, 0)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		return fd, nil
+	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) { return syscall.Open(name, openFlags|syscall.O_CLOEXEC, 0) })
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	return fd, nil
 }
 
 func fstat(fd int, st *syscall.Stat_t) error {
-	for {
-		if err := syscall.Fstat(fd, st); err != syscall.EINTR {
-			return err
-		}
-	}
+	return fsinfo.IgnoringEINTR(func() error { return syscall.Fstat(fd, st) })
 }
 
 func read(fd int, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, p)
-		if err == syscall.EINTR {
-			continue
-		}
-		if n < 0 {
-			n = 0
-		}
-		return n, err
-	}
+	n, err := fsinfo.IgnoringEINTR2(func() (int, error) { return syscall.Read(fd, p) })
+	return max(n, 0), err
 }

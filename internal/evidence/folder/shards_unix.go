@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
@@ -37,16 +38,12 @@ type shardDirs struct {
 func (f *folder) openObject(sum hashchain.Hash, key string) (int, error) {
 	if dir := f.shardFD(sum[0], key); dir >= 0 {
 		base := key[len(key)-2*hashchain.HashSize:]
-		for {
-			fd, err := unix.Openat(dir, base, openFlags|unix.O_CLOEXEC, 0)
-			if err == unix.EINTR {
-				continue
-			}
-			if err == nil {
-				return fd, nil
-			}
-			break // absent, or any other failure: the full path decides, and words the error
+		fd, err := fsinfo.IgnoringEINTR2(func() (int, error) { return unix.Openat(dir, base, openFlags|unix.O_CLOEXEC, 0) })
+		if err == nil {
+			return fd, nil
 		}
+		// Absent, or any other failure: the full path decides, and words
+		// the error.
 	}
 	return open(f.path(key))
 }
@@ -64,20 +61,15 @@ func (f *folder) shardFD(shard byte, key string) int {
 		return int(v - 1)
 	}
 	dir := filepath.Join(f.root, filepath.FromSlash(key[:len(evidence.Dir)+3]))
-	for {
-		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
+	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) { return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0) })
+	if err != nil || fd < 0 || fd >= 1<<31-1 {
+		if err == nil {
+			unix.Close(fd)
 		}
-		if err != nil || fd < 0 || fd >= 1<<31-1 {
-			if err == nil {
-				unix.Close(fd)
-			}
-			return -1 // not created yet, perhaps: try again next time
-		}
-		f.shards.fds[shard].Store(int32(fd + 1))
-		return fd
+		return -1 // not created yet, perhaps: try again next time
 	}
+	f.shards.fds[shard].Store(int32(fd + 1))
+	return fd
 }
 
 // close closes the shard descriptors opened.

@@ -3,7 +3,6 @@
 package folder
 
 import (
-	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/custodyhq/custody/internal/fsinfo"
 )
 
 // syncfsReportsErrors is whether this kernel's syncfs(2) returns the
@@ -101,11 +102,7 @@ func onFD(d *os.File, call func(fd int) error) error {
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = call(int(fd)); !errors.Is(serr, unix.EINTR) {
-				return
-			}
-		}
+		serr = fsinfo.IgnoringEINTR(func() error { return call(int(fd)) })
 	}); err != nil {
 		return err
 	}

@@ -110,10 +110,10 @@ erased.
 
 --no-derive skips the re-derivation (most of the time --evidence takes)
 and only re-hashes the objects. Re-deriving trades memory for speed:
-Go's heap may grow to four times what verify keeps, up to 768 MiB, and
-to twice what it keeps beyond that (docs/commands.md); GOGC=100 in the
-environment holds it to twice from the start, for about a tenth more
-time.
+Go's heap may grow to four times what verify keeps, up to 768 MiB (or
+half the memory of a smaller machine or container), and to twice what it
+keeps beyond that (docs/commands.md); GOGC=100 in the environment holds
+it to twice from the start, for about a tenth more time.
 
 Verify opens everything read-only and records nothing.
 
@@ -256,7 +256,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		// where a fixed limit has the collector run more and more often,
 		// then back to back. GOGC or GOMEMLIMIT set by the user win.
 		debug.SetGCPercent(verifyGCPercent)
-		defer memlimit.Follow(verifyMemoryLimit, 100)()
+		defer memlimit.Follow(memlimit.Within(verifyMemoryLimit, 0.5), 100)()
 	}
 	prog := newVerifyProgress(g)
 	opts.Progress = prog.update
@@ -554,7 +554,10 @@ func listOrNone(ids []string) string {
 // objects (155 MB live) a 256 MiB limit held the heap to twice what is
 // live, and verify took 8 % more CPU and wall time than at four times
 // (docs/benchmarks.md, "eighth stop"), for a peak RSS of 342 MiB instead
-// of 664.
+// of 664. Where the process may use less than twice that (its cgroup's
+// limit, else the machine's memory), the limit starts at half of what it
+// may use, so that a small container is not filled before the collector
+// runs.
 const (
 	verifyGCPercent   = 300
 	verifyMemoryLimit = 768 << 20

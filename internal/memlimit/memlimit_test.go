@@ -140,3 +140,33 @@ func TestReadFigures(t *testing.T) {
 	}
 	runtime.KeepAlive(live)
 }
+
+func TestWithin(t *testing.T) {
+	defer func(r func() uint64) { room = r }(room)
+	const MiB = 1 << 20
+	for _, c := range []struct {
+		room uint64
+		want int64
+	}{
+		{0, 768 * MiB},          // unknown: the floor as chosen
+		{24 << 30, 768 * MiB},   // a roomy machine
+		{1536 * MiB, 768 * MiB}, // exactly half
+		{1 << 30, 512 * MiB},    // a 1 GiB container: half of it
+		{256 * MiB, 128 * MiB},
+	} {
+		room = func() uint64 { return c.room }
+		if got := Within(768*MiB, 0.5); got != c.want {
+			t.Errorf("room %d MiB: Within(768 MiB, 0.5) = %d MiB, want %d MiB", c.room/MiB, got/MiB, c.want/MiB)
+		}
+	}
+}
+
+// TestRoom reads this machine's figure through the library: nonzero on
+// Linux, where /proc and sysinfo(2) always answer.
+func TestRoom(t *testing.T) {
+	r := room()
+	t.Logf("room: %d MiB", r>>20)
+	if runtime.GOOS == "linux" && r == 0 {
+		t.Error("room() = 0 on Linux: neither the cgroup limit nor the machine's memory was read")
+	}
+}

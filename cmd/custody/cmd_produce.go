@@ -132,8 +132,9 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		// on top). The live heap grows with the messages produced (about
 		// 1 KB each), so past that the limit gives way to it, never
 		// collecting more often than GOGC=50 would, rather than have the
-		// collector run back to back; GOMEMLIMIT overrides it.
-		defer memlimit.Follow(produceMemoryLimit, 50)()
+		// collector run back to back; in a container of less than 320
+		// MiB it starts at half of it. GOMEMLIMIT overrides it.
+		defer memlimit.Follow(memlimit.Within(produceMemoryLimit, 0.5), 50)()
 	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {

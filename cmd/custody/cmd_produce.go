@@ -134,7 +134,7 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		// collecting more often than GOGC=50 would, rather than have the
 		// collector run back to back; in a container of less than 320
 		// MiB it starts at half of it. GOMEMLIMIT overrides it.
-		defer memlimit.Follow(memlimit.Within(produceMemoryLimit, 0.5), 50)()
+		defer memlimit.Follow(produceMemoryLimit, 50)()
 	}
 	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
 	if err != nil {

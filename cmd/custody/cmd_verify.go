@@ -256,7 +256,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		// where a fixed limit has the collector run more and more often,
 		// then back to back. GOGC or GOMEMLIMIT set by the user win.
 		debug.SetGCPercent(verifyGCPercent)
-		defer memlimit.Follow(memlimit.Within(verifyMemoryLimit, 0.5), 100)()
+		defer memlimit.Follow(verifyMemoryLimit, 100)()
 	}
 	prog := newVerifyProgress(g)
 	opts.Progress = prog.update

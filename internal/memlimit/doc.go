@@ -13,7 +13,7 @@
 // runtime's other memory, when that is more: the collector then never
 // runs more often than under that GOGC (100 is Go's default).
 //
-// Within keeps a floor chosen for a roomy machine to a share of the
-// memory the process may use (its cgroup's limit, else the machine's, as
+// Follow keeps a floor chosen for a roomy machine to half the memory the
+// process may use (its cgroup's limit, else the machine's, as
 // github.com/KimMachineGun/automemlimit reads them).
 package memlimit

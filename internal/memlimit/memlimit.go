@@ -33,14 +33,16 @@ type follower struct {
 	samples []metrics.Sample
 }
 
-// Follow sets the soft memory limit to floor bytes, then after every
-// garbage collection to the larger of floor and what GOGC=gogc would let
-// the heap grow to (the live heap and gogc percent of it) plus the
+// Follow sets the soft memory limit to floor bytes (or half the memory
+// the process may use, when that is less: within), then after every
+// garbage collection to the larger of that floor and what GOGC=gogc would
+// let the heap grow to (the live heap and gogc percent of it) plus the
 // runtime's memory outside the heap: the limit never has the collector
 // run more often than that GOGC would. stop ends that and puts back the
 // limit that was in force before. Follow is for one command at a time:
 // the limit is the process's.
 func Follow(floor int64, gogc int) (stop func()) {
+	floor = within(floor)
 	f := &follower{floor: floor, gogc: gogc, samples: make([]metrics.Sample, len(figures))}
 	for i, name := range figures {
 		f.samples[i].Name = name

@@ -102,6 +102,10 @@ func TestFollowGivesWayToLiveHeap(t *testing.T) {
 
 // Below the floor nothing changes: the limit stays the floor.
 func TestFollowKeepsFloor(t *testing.T) {
+	// A floor above any machine's memory: no room is known here, so
+	// Follow does not cap it (TestWithin checks the cap).
+	defer func(r func() uint64) { room = r }(room)
+	room = func() uint64 { return 0 }
 	before := currentLimit()
 	const floor = 1 << 40
 	stop := Follow(floor, 100)
@@ -155,9 +159,21 @@ func TestWithin(t *testing.T) {
 		{256 * MiB, 128 * MiB},
 	} {
 		room = func() uint64 { return c.room }
-		if got := Within(768*MiB, 0.5); got != c.want {
-			t.Errorf("room %d MiB: Within(768 MiB, 0.5) = %d MiB, want %d MiB", c.room/MiB, got/MiB, c.want/MiB)
+		if got := within(768 * MiB); got != c.want {
+			t.Errorf("room %d MiB: within(768 MiB) = %d MiB, want %d MiB", c.room/MiB, got/MiB, c.want/MiB)
 		}
+	}
+	// Follow starts from the capped floor (this test's live heap is a
+	// few MB, far below it), and stop puts back the limit before it.
+	room = func() uint64 { return 256 * MiB }
+	before := currentLimit()
+	stop := Follow(768*MiB, 100)
+	if got := currentLimit(); got != 128*MiB {
+		t.Errorf("Follow(768 MiB) with 256 MiB of room: limit %d MiB, want 128 MiB", got/MiB)
+	}
+	stop()
+	if got := currentLimit(); got != before {
+		t.Errorf("after stop: limit %d, want %d as before", got, before)
 	}
 }
 

@@ -15,17 +15,21 @@ var room = func() uint64 {
 	return n
 }
 
-// Within returns floor, or share of the memory this process may use when
-// that is less: a floor chosen to spare a roomy machine's collector
+// roomShare is the most of the memory this process may use that a floor
+// may claim.
+const roomShare = 0.5
+
+// within returns floor, or roomShare of the memory this process may use
+// when that is less: a floor chosen to spare a roomy machine's collector
 // (verify's 768 MiB) must not let the heap outgrow a small container
 // before the collector runs. Where nothing says how much memory there
 // is, it is floor.
-func Within(floor int64, share float64) int64 {
+func within(floor int64) int64 {
 	r := room()
 	if r == 0 {
 		return floor
 	}
-	if capped := float64(r) * share; capped < float64(floor) {
+	if capped := float64(r) * roomShare; capped < float64(floor) {
 		return int64(capped)
 	}
 	return floor

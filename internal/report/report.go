@@ -342,9 +342,10 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	var index []*Conversation
 	// Conversations are read and rendered on every core, and written in
 	// order; at most a few are in flight, so memory stays flat.
-	rctx, stopRender := context.WithCancel(ctx)
-	defer stopRender() // a failure below leaves no worker waiting
-	results := renderAll(rctx, t, convs, page)
+	results, stopRender := renderAll(ctx, t, convs, page)
+	// A failure below stops the workers and waits for them: none is left
+	// writing a proof file after Generate has returned.
+	defer stopRender()
 	for i := range convs {
 		r, ok := <-results
 		if !ok || r.err != nil {
@@ -456,8 +457,9 @@ type rendered struct {
 // remote store keeps reads in flight, evidence.Parallelism), each
 // with a transcriber of its own, and delivers them in order on the
 // channel it returns; it stops at the first error (delivered) or when ctx
-// ends.
-func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page func(int) string) <-chan rendered {
+// ends. stop ends the work early and returns once every goroutine it
+// started has.
+func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page func(int) string) (results <-chan rendered, stop func()) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	if proto.store != nil {
 		workers = max(workers, evidence.Parallelism(proto.store))
@@ -470,7 +472,8 @@ func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page
 	}
 	ordered := make(chan chan rendered, 2*workers)
 	jobs := make(chan job)
-	go func() {
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		defer close(jobs)
 		defer close(ordered)
 		for i := range convs {
@@ -486,16 +489,16 @@ func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page
 				return
 			}
 		}
-	}()
+	})
 	for range workers {
 		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show, erasure: proto.erasure}
-		go func() {
+		wg.Go(func() {
 			for j := range jobs {
 				j.res <- t.render(ctx, convs[j.i], page(j.i))
 			}
-		}()
+		})
 	}
-	go func() {
+	wg.Go(func() {
 		defer close(out)
 		defer cancel()
 		for res := range ordered {
@@ -514,8 +517,11 @@ func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page
 				return
 			}
 		}
-	}()
-	return out
+	})
+	return out, func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // render reads one conversation and renders its HTML and JSON.

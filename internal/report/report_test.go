@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -404,6 +405,12 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 	n := size()
 	if _, err := report.Generate(context.Background(), m.Ledger, st, opts); !errors.Is(err, report.ErrExists) {
 		t.Errorf("a report into a folder with a page left: %v, want ErrExists", err)
+	}
+	// Its renderers have stopped, not just been told to: one left running
+	// wrote a proof file into the folder after Generate returned.
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "report.renderAll") {
+		t.Errorf("a renderer still running after the refused report:\n%s", stacks)
 	}
 	if after, _ := os.ReadFile(page); !bytes.HasSuffix(after, []byte("<!-- kept -->")) {
 		t.Error("the page left by the earlier report was replaced")

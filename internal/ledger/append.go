@@ -70,7 +70,7 @@ func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	defer sqlTx.Rollback()
 	tx := &Tx{l: l, ctx: ctx, tx: sqlTx, conn: conn}
 	if err := fn(tx); err != nil {
-		return err
+		return cancelled(ctx, err)
 	}
 	if tx.broken != nil {
 		// fn went on after a failed append: the transaction may hold part
@@ -78,13 +78,24 @@ func (l *Ledger) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("ledger: commit: an append in this transaction failed: %w", tx.broken)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("ledger: commit: %w", classify(err))
+		return cancelled(ctx, fmt.Errorf("ledger: commit: %w", classify(err)))
 	}
 	// Back to the pool (of one) before committed, which may checkpoint
 	// through it.
 	conn.Close()
 	l.committed(tx.appended)
 	return nil
+}
+
+// cancelled adds ctx's end to err when ctx has ended: database/sql rolls
+// a transaction back the moment its ctx ends, and what the statement under
+// way then reports ("sql: connection is already closed") does not say
+// why; the caller (a Ctrl-C: exit status 130) must be able to tell.
+func cancelled(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
 }
 
 // committed counts appended entries toward the next background

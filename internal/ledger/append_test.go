@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -159,6 +160,37 @@ func TestUpdateRefusesBrokenTx(t *testing.T) {
 	}
 	if n := len(slices.Concat(f.levelSeqs()...)); n != 2 {
 		t.Errorf("%d message keys, want 2", n)
+	}
+}
+
+// TestUpdateCancelledSaysSo: a ctx that ends inside Update rolls the
+// transaction back under it, and the commit then fails with "transaction
+// has already been committed or rolled back"; the error must still match
+// the ctx's end, which is how callers tell a Ctrl-C (exit 130) from a
+// failure. Nothing of the transaction is kept.
+func TestUpdateCancelledSaysSo(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(2)
+	ctx, cancel := context.WithCancel(f.ctx)
+	err := f.l.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.Append(messages("conv-x", 3)...); err != nil {
+			return err
+		}
+		cancel()
+		// database/sql rolls back on a goroutine of its own: wait for it.
+		for range 1000 {
+			if _, err := tx.tx.ExecContext(context.Background(), `SELECT 1`); err != nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Update cancelled before its commit: %v, want context.Canceled", err)
+	}
+	if h, _ := f.l.Head(f.ctx); h.Size != 2 {
+		t.Errorf("size %d, want 2", h.Size)
 	}
 }
 

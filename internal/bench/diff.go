@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -449,18 +450,25 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 	workers := runtime.GOMAXPROCS(0)
 	ordered := make(chan chan conv, 4*workers)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
+	var wg sync.WaitGroup
+	// On any return the producer and the workers stop, and are waited for
+	// before the store and the ledger close: none is left writing an
+	// opening into the evidence folder.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Go(func() {
 		defer close(ordered)
 		todo := make(chan work)
 		defer close(todo)
 		for range workers {
-			go func() {
+			wg.Go(func() {
 				for w := range todo {
 					es, err := conversationEntries(ctx, org, w.i, store)
 					w.out <- conv{es, err} // buffered: never blocks
 				}
-			}()
+			})
 		}
 		for i := range org.Len() {
 			w := work{i, make(chan conv, 1)}
@@ -476,7 +484,7 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 				return
 			}
 		}
-	}()
+	})
 
 	batch := make([]leaf.Entry, 0, appendBatch+genesys.MaxBulkMessageIDs)
 	flush := func() error {
@@ -492,7 +500,12 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 	}
 	next := 100_000
 	for out := range ordered {
-		c := <-out
+		var c conv
+		select {
+		case c = <-out:
+		case <-ctx.Done(): // its work may never have reached a worker
+			return ctx.Err()
+		}
 		if c.err != nil {
 			return c.err
 		}

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -165,6 +167,36 @@ func TestPrepareDiffRefusesNonEmptyDir(t *testing.T) {
 	if !errors.Is(err, ErrWorkDirNotEmpty) {
 		t.Fatalf("PrepareDiff into a non-empty folder: %v, want ErrWorkDirNotEmpty", err)
 	}
+}
+
+// TestPrepareDiffCancelledStopsItsWorkers: cancelled while it fills the
+// ledger, PrepareDiff returns the cancellation promptly, and none of the
+// goroutines that build entries and store openings is left running (one
+// left would write into the evidence folder after the store closed).
+func TestPrepareDiffCancelledStopsItsWorkers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	prog := progressFunc(func(line string) {
+		if strings.Contains(line, "filling the ledger") {
+			time.AfterFunc(300*time.Millisecond, cancel)
+		}
+	})
+	_, err := PrepareDiff(ctx, t.TempDir(), DiffConfig{Messages: 2_000_000, Seed: 1, Progress: prog})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("PrepareDiff cancelled: %v, want context.Canceled", err)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "bench.fillLedger") {
+		t.Errorf("a fillLedger goroutine still running after PrepareDiff returned:\n%s", stacks)
+	}
+}
+
+// progressFunc is an io.Writer that hands each write to a func.
+type progressFunc func(line string)
+
+func (f progressFunc) Write(p []byte) (int, error) {
+	f(string(p))
+	return len(p), nil
 }
 
 // openFixture opens f's ledger with o, its evidence store and its

@@ -240,3 +240,30 @@ func mustHash(t *testing.T, s string) hashchain.Hash {
 	}
 	return h
 }
+
+// TestExportWaitsForAuditQuery: with no conversation on legal hold no
+// batch waits for the audit query, and here it is slower than the whole
+// capture. Its entries must still land inside the run, before the run's
+// end entry (the last entry of the run), not be cut short when Run
+// returns or be written after it.
+func TestExportWaitsForAuditQuery(t *testing.T) {
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 6, Start: orgStart, End: orgEnd, LegalHoldShare: 0, OtherMediaShare: 0},
+		JobDelay:  20 * time.Millisecond, AuditDelay: 700 * time.Millisecond,
+	})
+	le := ledgertest.New(t, "matter-1")
+	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	acct := e.run(t, intervalScope())
+	var kinds []string
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.RunID == acct.RunID {
+			kinds = append(kinds, en.Kind)
+		}
+	}
+	if len(kinds) == 0 || kinds[len(kinds)-1] != leaf.KindRun || !slices.Contains(kinds, leaf.KindAudit) {
+		t.Errorf("the run's entries, in order: %v; want its audit entries, then the run's end last", kinds)
+	}
+}

@@ -3,7 +3,6 @@ package fetch
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
 	"sync"
 	"testing"
@@ -57,11 +56,11 @@ func TestSeveralClientsShareTheWork(t *testing.T) {
 			t.Errorf("stats %+v, simulator refused %d", st, x.s.Stats().RateLimited)
 		}
 	}
-	if st := c2.Stats(); st.Clients != 2 || math.Abs(st.PacePerMinute-2*60*0.97) > 1e-9 {
+	if st := c2.Stats(); st.Clients != 2 || st.PacePerMinute != 2*60 {
 		t.Errorf("two clients: %+v", st)
 	}
-	// One client: 360 requests, 58 at once then 58.2/min: ~312 s. Two:
-	// 116 at once then 116.4/min: ~126 s.
+	// One client: 360 requests, 59 at once then 60/min: ~301 s. Two:
+	// 118 at once then 120/min: ~121 s.
 	if one < 300 || two > 0.45*one {
 		t.Errorf("one client %.0f s, two %.0f s: want two under 0.45× one", one, two)
 	}
@@ -106,22 +105,23 @@ func TestOrgLimitsApplied(t *testing.T) {
 	if err != nil || !got.Read || got.PerClient != 100 || got.Limits[LimitOrgAppUser] != 100 || got.Limits[LimitClientCredentialsToken] != 120 {
 		t.Fatalf("limits %+v, %v", got, err)
 	}
-	if pace := c.Stats().PacePerMinute; pace != 97 {
-		t.Errorf("pace %v, want 97 (100 less the margin)", pace)
+	if pace := c.Stats().PacePerMinute; pace != 100 {
+		t.Errorf("pace %v, want 100 (the org's tighter limit)", pace)
 	}
-	// The burst is the new minute's worth less the limits request: 200
-	// more requests take (200-96)/97 min, and nothing is refused.
+	// The burst is the new minute's allowance (100 less a second's worth,
+	// 2) less the limits request: 200 more requests take (200-97)/100 min,
+	// and nothing is refused.
 	secs := loadSim(t, c, s, clk, 4, 50)
 	if s.Stats().RateLimited != 0 || secs < 60 || secs > 70 {
 		t.Errorf("%.0f s, %d refused", secs, s.Stats().RateLimited)
 	}
 
 	c, _, _ = start(sim.Options{RateLimit: 600}, 300)
-	if got, err := c.ApplyOrgLimits(ctx); err != nil || got.PerClient != 300 || c.Stats().PacePerMinute != 291 {
+	if got, err := c.ApplyOrgLimits(ctx); err != nil || got.PerClient != 300 || c.Stats().PacePerMinute != 300 {
 		t.Errorf("explicit rate below the org's: %+v, pace %v", got, c.Stats().PacePerMinute)
 	}
 	c, _, _ = start(sim.Options{RateLimit: 600, LimitsForbidden: true}, 0)
-	if got, err := c.ApplyOrgLimits(ctx); err != nil || got.Read || got.Reason == "" || got.PerClient != DefaultRate || c.Stats().PacePerMinute != 291 {
+	if got, err := c.ApplyOrgLimits(ctx); err != nil || got.Read || got.Reason == "" || got.PerClient != DefaultRate || c.Stats().PacePerMinute != DefaultRate {
 		t.Errorf("forbidden: %+v, %v, pace %v", got, err, c.Stats().PacePerMinute)
 	}
 }
@@ -183,7 +183,7 @@ func TestOrgLimitsHostile(t *testing.T) {
 			f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, body) })
 			c := f.client(clk, func(cfg *Config) { cfg.Rate = 0 })
 			got, err := c.ApplyOrgLimits(context.Background())
-			if err != nil || got.PerClient != DefaultRate || got.Reason == "" || c.Stats().PacePerMinute != 291 {
+			if err != nil || got.PerClient != DefaultRate || got.Reason == "" || c.Stats().PacePerMinute != DefaultRate {
 				t.Errorf("%+v, %v, pace %v", got, err, c.Stats().PacePerMinute)
 			}
 		})

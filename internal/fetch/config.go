@@ -24,8 +24,7 @@ const (
 // Defaults for the zero values of Config.
 const (
 	DefaultRegion           = "us-east-1"
-	DefaultRate             = 300 // requests per minute per client-credentials token
-	DefaultSafetyMargin     = 0.03
+	DefaultRate             = 300               // requests per minute per client-credentials token
 	DefaultMaxRetryAfter    = 180 * time.Second // the Java SDK's threshold
 	DefaultMaxAttempts      = 8
 	DefaultMaxElapsed       = 10 * time.Minute
@@ -66,15 +65,21 @@ type Config struct {
 	// Rate is the request limit to stay under, in requests per minute,
 	// shared by every goroutine using the Client (DefaultRate when 0,
 	// unlimited when +Inf). The client paces at Rate×(1−SafetyMargin),
-	// starting with a minute's worth at once, and slows down on 429s
-	// (Genesys sends no rate-limit headers to learn the limit from).
+	// starting with a minute's worth at once less a second's worth, and
+	// slows down on 429s (Genesys sends no rate-limit headers to learn the
+	// limit from).
 	Rate float64
 	// Burst is how many requests may go at once before the pace applies
 	// (default: a minute's worth at the pace, what a per-minute limit
-	// grants a fresh token; 1 paces from the first request). A 429 ends it.
+	// grants a fresh token, less a second's worth kept back for network
+	// jitter; 1 paces from the first request). A 429 ends it.
 	Burst int
-	// SafetyMargin is the fraction of the limit left unused, so a
-	// well-behaved run sees no 429 (DefaultSafetyMargin when 0; <0 for none).
+	// SafetyMargin is the fraction of the budget left unused: 0, the
+	// default, paces at the limit itself, which a token-bucket limit grants
+	// without a 429 (the second's worth kept back absorbs varying network
+	// delays). Set it when something else spends from the same token.
+	// Negative values count as 0, values above 0.9 as 0.9. Paces learned
+	// from 429s keep their own margin (learnedMargin).
 	SafetyMargin float64
 	// MaxRetryAfter: a 429 asking to wait longer than this returns
 	// *DailyLimitError instead of waiting (DefaultMaxRetryAfter when 0).
@@ -232,9 +237,6 @@ func baseURL(what, raw string) (string, error) {
 func (cfg Config) withDefaults() Config {
 	if cfg.Rate == 0 {
 		cfg.Rate = DefaultRate
-	}
-	if cfg.SafetyMargin == 0 {
-		cfg.SafetyMargin = DefaultSafetyMargin
 	}
 	if cfg.SafetyMargin < 0 {
 		cfg.SafetyMargin = 0

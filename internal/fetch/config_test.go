@@ -54,8 +54,8 @@ func TestNewConfig(t *testing.T) {
 	if c.api != "https://api.mypurecloud.com" || c.login != "https://login.mypurecloud.com" {
 		t.Errorf("urls %s %s", c.api, c.login)
 	}
-	if got := c.Stats().PacePerMinute; got != 291 {
-		t.Errorf("default pace %v, want 291", got)
+	if got := c.Stats().PacePerMinute; got != DefaultRate {
+		t.Errorf("default pace %v, want %d", got, DefaultRate)
 	}
 
 	c, err = New(Config{AccessToken: "t", APIURL: "http://127.0.0.1:9/"})

@@ -28,6 +28,21 @@ const routeWindow = time.Minute
 // slow enough that a pace just under a limit stays there for minutes.
 const climb = 1.0 / 60
 
+// jitterSlack is how much of a minute's allowance the bucket keeps back:
+// a second's worth at the pace. A client's bucket of capacity C refilled
+// at the limit's rate r sends at most C + r·t requests in any span t, and
+// requests that reach the server up to J later than sent arrive at most
+// C + r·(t + J) in a span t; a token-bucket limit of capacity C + r·J
+// admits all of them. So a client pacing at the limit itself is never
+// refused while network delays vary by less than jitterSlack, and the
+// slack costs a second once per run instead of a share of every minute.
+const jitterSlack = time.Second
+
+// learnedMargin is how far below what got through a pace learned from a
+// 429 is set: that rate was the server's answer, so pacing exactly at it
+// would meet the same refusal again.
+const learnedMargin = 0.03
+
 // minEvidence is how many requests a route must have carried in the last
 // minute for one of its 429s to set its own pace: fewer say nothing about
 // its limit (a stray 429, another limit), and a pace learned from them
@@ -47,25 +62,26 @@ const routeShare = 0.5
 //
 // Genesys sends no rate-limit headers (removed in 2021), so the pace comes
 // from the budget (Config.Rate×(1−SafetyMargin), or the org's effective
-// limits when they could be read) and from 429s. The bucket starts full
-// with a minute's worth at that pace: the allowance a per-minute limit
-// grants a fresh token, spent as a burst by all workers together, then
-// refilled at the pace. Such a bucket never exceeds a token-bucket limit of
-// Rate a minute.
+// limits when they could be read; no margin by default) and from 429s. The
+// bucket starts full with a minute's worth at that pace less a second's
+// worth (jitterSlack): the allowance a per-minute limit grants a fresh
+// token, spent as a burst by all workers together, then refilled at the
+// pace. Such a bucket never exceeds a token-bucket limit of Rate a minute,
+// even when network delays bunch its requests up on the way.
 //
 // A 429 says the server grants less than assumed. Every worker waits its
 // Retry-After; the bucket is emptied as of the end of the pause but for one
 // request (the next requests go at the pace, not in a burst saved up while
 // paused); the burst capacity halves. What got through in the last minute
 // bounds what the server grants a minute: when it is below the pace, the
-// pace comes down to it less the margin, by at most half per 429 (so the
+// pace comes down to it less learnedMargin, by at most half per 429 (so the
 // pace converges on the limit in a few steps, and a stray 429 early in a
 // run does not collapse it); with no burst left and no such bound, the
 // pace is cut by a quarter. A 429 on a route that carried a minority of the last
 // minute's requests is that route's: the client's pace is left alone. The
 // second such 429 within a minute (on a route with enough requests to learn
 // from) gives the route its own bucket at the rate it got through at, less
-// the margin, halved at each further 429 on it.
+// learnedMargin, halved at each further 429 on it.
 // A cut pace climbs back slowly (climb per success) towards the budget.
 // See docs/fetch.md.
 //
@@ -76,9 +92,8 @@ type pacer struct {
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
 	log     *slog.Logger
-	name    string  // the OAuth client, for logs ("" for the only one)
-	margin  float64 // 1 − SafetyMargin
-	initial int     // the first burst (the allowance a fresh token is granted)
+	name    string // the OAuth client, for logs ("" for the only one)
+	initial int    // the first burst (the allowance a fresh token is granted)
 
 	mu          sync.Mutex
 	ceiling     float64 // the budget, requests per minute (+Inf: unlimited)
@@ -103,14 +118,14 @@ type routeLimit struct {
 func newPacer(cfg Config, log *slog.Logger) *pacer {
 	pace := cfg.Rate * (1 - cfg.SafetyMargin)
 	if !validRate(pace) {
-		pace = DefaultRate * (1 - DefaultSafetyMargin)
+		pace = DefaultRate
 	}
 	burst := 1
 	switch {
 	case cfg.Burst > 0:
 		burst = cfg.Burst
 	case !math.IsInf(pace, 1):
-		burst = max(int(pace), 1)
+		burst = minuteAllowance(pace)
 	}
 	return &pacer{
 		lim:       rate.NewLimiter(perSecond(pace), burst),
@@ -121,11 +136,16 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		perMinute: pace,
 		burst:     burst,
 		initial:   burst,
-		margin:    1 - cfg.SafetyMargin,
 		routes:    map[string]*routeLimit{},
 		strikes:   map[string]time.Time{},
 		recent:    map[string][]time.Time{},
 	}
+}
+
+// minuteAllowance is the burst of a bucket paced at perMinute: a minute's
+// worth less jitterSlack's worth, at least 1.
+func minuteAllowance(perMinute float64) int {
+	return max(int(perMinute)-int(math.Ceil(perMinute/60*jitterSlack.Seconds())), 1)
 }
 
 func perSecond(perMinute float64) rate.Limit {
@@ -135,9 +155,9 @@ func perSecond(perMinute float64) rate.Limit {
 	return rate.Limit(perMinute / 60)
 }
 
-// setBudget replaces the budget (requests per minute, the margin already
+// setBudget replaces the budget (requests per minute, any margin already
 // taken off), e.g. with the org's effective limit read at start: the
-// bucket becomes a minute's worth at the new pace, less what was already
+// bucket becomes a minute's allowance at the new pace, less what was already
 // spent from it. After a 429 the pacer has learned better: only the
 // ceiling moves.
 func (p *pacer) setBudget(pace float64) {
@@ -154,7 +174,7 @@ func (p *pacer) setBudget(pace float64) {
 		return
 	}
 	spent := float64(p.burst) - p.lim.TokensAt(now)
-	burst := max(int(pace), 1)
+	burst := minuteAllowance(pace)
 	p.ceiling, p.perMinute, p.burst, p.initial = pace, pace, burst, burst
 	p.lim = rate.NewLimiter(perSecond(pace), burst)
 	if n := min(int(math.Ceil(spent)), burst); n > 0 {
@@ -320,10 +340,10 @@ func (p *pacer) refused(route string, t time.Time) {
 			return
 		}
 		// The other routes got through: this route has a lower limit. Its
-		// pace starts at the rate it got through at (less the margin) and
+		// pace starts at the rate it got through at (less learnedMargin) and
 		// halves with each further 429 on it until none comes.
 		span := max(now.Sub(p.recent[route][0]), time.Second)
-		pm := math.Max(float64(seen)/span.Minutes()*p.margin, minPacePerMinute)
+		pm := math.Max(float64(seen)/span.Minutes()*(1-learnedMargin), minPacePerMinute)
 		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: p.ceiling}
 		drain(rl.lim, now, t)
 		p.routes[route] = rl
@@ -332,12 +352,12 @@ func (p *pacer) refused(route string, t time.Time) {
 	}
 	// The client's limit. What got through in the last minute bounds what
 	// the server grants a minute: below the pace, the pace was too fast and
-	// comes down towards it (less the margin), by at most half at a time:
+	// comes down towards it (less learnedMargin), by at most half at a time:
 	// a 429 for another reason (a concurrency limit, a hiccup) early in a
 	// run must not collapse the pace to the few requests sent so far.
 	// Either way the burst overran.
 	if got := float64(p.total - 1); got >= minPacePerMinute && got < p.perMinute {
-		p.perMinute = math.Max(math.Max(got*p.margin, p.perMinute/2), minPacePerMinute)
+		p.perMinute = math.Max(math.Max(got*(1-learnedMargin), p.perMinute/2), minPacePerMinute)
 		p.lim.SetLimitAt(now, perSecond(p.perMinute))
 	} else if p.burst <= 1 {
 		p.perMinute = math.Max(p.perMinute*3/4, minPacePerMinute)

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // arrivals records the virtual time at which each API request arrived.
@@ -170,7 +174,7 @@ func TestDailyLimit(t *testing.T) {
 }
 
 // TestPaceSpacesRequests: the bucket starts with a minute's worth at the
-// pace, then spaces requests evenly.
+// pace less a second's worth (59 of 60), then spaces requests evenly.
 func TestPaceSpacesRequests(t *testing.T) {
 	clk := newFakeClock()
 	t0 := clk.Now()
@@ -179,18 +183,86 @@ func TestPaceSpacesRequests(t *testing.T) {
 		arr.add(clk.Now())
 		okConversation(w, r)
 	})
-	c := f.client(clk, func(cfg *Config) { cfg.Rate = 60; cfg.SafetyMargin = -1 })
+	c := f.client(clk, func(cfg *Config) { cfg.Rate = 60 })
 	for range 63 {
 		if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i, at := range arr.list() {
-		want := time.Duration(max(i-59, 0)) * time.Second
+		want := time.Duration(max(i-58, 0)) * time.Second
 		if d := at.Sub(t0); d != want {
 			t.Errorf("request %d at t0+%s, want t0+%s", i, d, want)
 		}
 	}
+}
+
+// TestPacingAtTheLimitAbsorbsJitter: paced at the budget itself, with no
+// margin, a client's requests are all admitted by a token-bucket limit of
+// that rate (capacity a minute's worth, starting full at the first
+// arrival: the simulator's limit, and what a per-minute limit grants),
+// however network delays that vary by less than jitterSlack reorder and
+// bunch them on the way; the run takes the limit's time plus that second.
+// Delays varying by more are refused some, which shows the server model
+// tells an overrun.
+func TestPacingAtTheLimitAbsorbsJitter(t *testing.T) {
+	const perMinute, n = 300, 1200
+	clk := newFakeClock()
+	p := newPacer(Config{Rate: perMinute, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	sent := make([]time.Time, n)
+	for i := range sent {
+		if err := p.wait(context.Background(), "r"); err != nil {
+			t.Fatal(err)
+		}
+		sent[i] = clk.Now()
+	}
+	limit := time.Duration(float64(n-perMinute) / perMinute * float64(time.Minute))
+	if d := sent[n-1].Sub(sent[0]) - limit - jitterSlack; d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("%d requests took %s, want the limit's %s and %s more", n, sent[n-1].Sub(sent[0]), limit, jitterSlack)
+	}
+	refused := func(delay func(i int) time.Duration) int {
+		arr := make([]time.Time, n)
+		for i, at := range sent {
+			arr[i] = at.Add(delay(i))
+		}
+		slices.SortFunc(arr, time.Time.Compare)
+		server := rate.NewLimiter(rate.Limit(perMinute/60.0), perMinute)
+		k := 0
+		for _, at := range arr {
+			if !server.AllowN(at, 1) { // a refusal costs the server nothing
+				k++
+			}
+		}
+		return k
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	random := make([]time.Duration, n)
+	for j := range random {
+		random[j] = time.Duration(rnd.Int64N(int64(jitterSlack)))
+	}
+	const most = jitterSlack - time.Millisecond
+	for name, delay := range map[string]func(int) time.Duration{
+		"none":                 func(int) time.Duration { return 0 },
+		"each faster":          func(i int) time.Duration { return most * time.Duration(n-i) / n },
+		"alternating":          func(i int) time.Duration { return most * time.Duration(i%2) },
+		"burst late":           func(i int) time.Duration { return most * time.Duration(b2i(i < p.initial)) },
+		"paced late, then not": func(i int) time.Duration { return most * time.Duration(b2i(i >= p.initial && i%2 == 0)) },
+		"random":               func(i int) time.Duration { return random[i] },
+	} {
+		if k := refused(delay); k != 0 {
+			t.Errorf("delays %s, up to %s: %d of %d requests refused", name, most, k, n)
+		}
+	}
+	if k := refused(func(i int) time.Duration { return 3 * jitterSlack / 2 * time.Duration(n-i) / n }); k == 0 {
+		t.Errorf("delays falling from %s to 0: nothing refused", 3*jitterSlack/2)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestFirst429ShrinksTheBurst: a server that does not grant the first
@@ -214,8 +286,8 @@ func TestFirst429ShrinksTheBurst(t *testing.T) {
 		okConversation(w, r)
 	})
 	c := f.client(clk, func(cfg *Config) { cfg.Rate = 300 })
-	if got := c.Stats().PacePerMinute; got != 291 {
-		t.Errorf("pace %v, want 291 (300 less the 3%% margin)", got)
+	if got := c.Stats().PacePerMinute; got != 300 {
+		t.Errorf("pace %v, want 300 (the budget, no margin)", got)
 	}
 	ctx := context.Background()
 	for range 600 {
@@ -241,8 +313,8 @@ func TestFirst429ShrinksTheBurst(t *testing.T) {
 		}
 	}
 	p := c.lanes[0].pacer
-	if st := c.Stats(); st.RateLimited != 1 || st.Failures != 0 || st.PacePerMinute <= 199*0.97 || st.PacePerMinute > 199*0.97+402*climb || p.burst != 145 {
-		t.Errorf("stats %+v burst %d, want one 429, the pace from 193 climbing and the burst halved to 145", st, p.burst)
+	if st := c.Stats(); st.RateLimited != 1 || st.Failures != 0 || st.PacePerMinute <= 199*0.97 || st.PacePerMinute > 199*0.97+402*climb || p.burst != 147 {
+		t.Errorf("stats %+v burst %d, want one 429, the pace from 193 climbing and the burst halved to 147", st, p.burst)
 	}
 }
 
@@ -254,7 +326,7 @@ func TestConcurrent429sDecideOnce(t *testing.T) {
 	for range 4 {
 		p.refused("r", clk.Now().Add(5*time.Second))
 	}
-	if pace, until := p.snapshot(); pace != 291 || p.burst != 145 || !until.Equal(clk.Now().Add(5*time.Second)) {
+	if pace, until := p.snapshot(); pace != 300 || p.burst != 147 || !until.Equal(clk.Now().Add(5*time.Second)) {
 		t.Fatalf("pace %v burst %d until %s", pace, p.burst, until)
 	}
 	for p.burst > 1 {
@@ -263,8 +335,8 @@ func TestConcurrent429sDecideOnce(t *testing.T) {
 	}
 	clk.Sleep(context.Background(), 10*time.Second)
 	p.refused("r", clk.Now().Add(time.Second))
-	if pace, _ := p.snapshot(); pace != 291.0*3/4 {
-		t.Fatalf("a 429 with no burst left: pace %v, want %v", pace, 291.0*3/4)
+	if pace, _ := p.snapshot(); pace != 300.0*3/4 {
+		t.Fatalf("a 429 with no burst left: pace %v, want %v", pace, 300.0*3/4)
 	}
 }
 
@@ -287,7 +359,7 @@ func TestRouteOwnLimitLearned(t *testing.T) {
 		}
 	}
 	p.refused("small", clk.Now().Add(time.Second))
-	if pace, _ := p.snapshot(); pace != 291 || p.burst != 291 || p.routes["small"] != nil {
+	if pace, _ := p.snapshot(); pace != 300 || p.burst != 295 || p.routes["small"] != nil {
 		t.Fatalf("client pace %v burst %d route %v changed by one 429 on a minority route", pace, p.burst, p.routes["small"])
 	}
 	clk.Sleep(ctx, time.Second)
@@ -295,7 +367,7 @@ func TestRouteOwnLimitLearned(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.refused("small", clk.Now().Add(time.Second))
-	if pace, _ := p.snapshot(); pace != 291 || p.burst != 291 {
+	if pace, _ := p.snapshot(); pace != 300 || p.burst != 295 {
 		t.Fatalf("client pace %v burst %d changed by one route's 429s", pace, p.burst)
 	}
 	rl := p.routes["small"]
@@ -350,7 +422,7 @@ func TestRateLimitHeadersIgnored(t *testing.T) {
 			t.Errorf("a request at t0+%s: the headers paused the client", at.Sub(t0))
 		}
 	}
-	if st := c.Stats(); st.PacePerMinute != 291 || !st.PausedUntil.IsZero() {
+	if st := c.Stats(); st.PacePerMinute != 300 || !st.PausedUntil.IsZero() {
 		t.Errorf("stats %+v", st)
 	}
 }

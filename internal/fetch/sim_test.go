@@ -345,7 +345,7 @@ func TestSimPacingAvoids429(t *testing.T) {
 		if n := s.Stats().RateLimited; n != 0 {
 			t.Errorf("simulator refused %d requests", n)
 		}
-		if st := c.Stats(); st.RateLimited != 0 || st.PacePerMinute != 291 {
+		if st := c.Stats(); st.RateLimited != 0 || st.PacePerMinute != 300 {
 			t.Errorf("client stats %+v", st)
 		}
 	})

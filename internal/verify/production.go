@@ -114,7 +114,9 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 	if rep.otherLedger(o) {
 		o.Ledger = nil
 	}
-	rep.checkEntry(ctx, root, hex.EncodeToString(manSum[:]), o)
+	if err := rep.checkEntry(ctx, root, hex.EncodeToString(manSum[:]), o); err != nil {
+		return nil, err
+	}
 	if man == nil {
 		return rep.done(), nil
 	}
@@ -207,7 +209,9 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 			rep.fail(ProdCheckProof, proofs[i].name, "%s", problem)
 		}
 	}
-	rep.checkErased(ctx, man, o)
+	if err := rep.checkErased(ctx, man, o); err != nil {
+		return nil, err
+	}
 	return rep.done(), nil
 }
 
@@ -221,38 +225,42 @@ func (r *ProductionReport) done() *ProductionReport {
 
 // checkEntry checks production.proof.json: it proves a production entry
 // whose manifest hash is manSum, and (with a ledger) the ledger holds it.
-func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum string, o ProductionOptions) {
+// The error is a ledger that could not be read (or ctx's end), not a
+// finding.
+func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum string, o ProductionOptions) error {
 	data, err := readRootFile(root, production.ProofFile, 64<<10)
 	if err != nil {
 		r.fail(ProdCheckProduction, production.ProofFile, "%v", err)
-		return
+		return nil
 	}
 	res, err := leaf.VerifyProof(data, o.VerifierKey)
 	if err != nil {
 		r.fail(ProdCheckProduction, production.ProofFile, "%v", err)
-		return
+		return nil
 	}
 	e := res.Entry
 	r.ProductionSeq = e.Seq
 	if e.Kind != leaf.KindProduction {
 		r.fail(ProdCheckProduction, production.ProofFile, "proves a %s entry, not a production", e.Kind)
-		return
+		return nil
 	}
 	d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 	pd, _ := d.(*leaf.ProductionDetail)
 	if err != nil || pd == nil {
 		r.fail(ProdCheckProduction, production.ProofFile, "the production entry's detail: %v", err)
-		return
+		return nil
 	}
 	if pd.ManifestSHA256 != manSum {
 		r.fail(ProdCheckManifest, production.ManifestFile, "altered: SHA-256 %s, the production entry (seq %d) holds %s", manSum, e.Seq, pd.ManifestSHA256)
 	}
 	if o.Ledger == nil {
-		return
+		return nil
 	}
 	r.LedgerChecked = true
 	le, err := o.Ledger.Entry(ctx, e.Seq)
 	switch {
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return fmt.Errorf("verify: production: %w", err)
 	case err != nil:
 		r.fail(ProdCheckProduction, production.ProofFile, "the ledger has no entry %d: %v", e.Seq, err)
 	case le.LeafHash != e.LeafHash:
@@ -260,6 +268,7 @@ func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum
 	default:
 		r.InLedger = true
 	}
+	return nil
 }
 
 // otherLedger reports, as a finding, a ledger given that is another

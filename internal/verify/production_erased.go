@@ -2,9 +2,12 @@ package verify
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/production"
 )
 
@@ -18,8 +21,11 @@ const ProdCheckErased = "erased"
 // an erasure that erased it (status erased) or deleted its response body
 // (body_erased), and its seq and leaf hash are its entry's. A production
 // made before an erasure holds messages erased since: that is not a
-// finding (the production is what was produced then).
-func (r *ProductionReport) checkErased(ctx context.Context, man *production.Manifest, o ProductionOptions) {
+// finding (the production is what was produced then). The error is a
+// ledger that could not be read (or ctx's end), not a finding: a Ctrl-C
+// must not read as a production that fails, nor as one whose erased list
+// was all checked.
+func (r *ProductionReport) checkErased(ctx context.Context, man *production.Manifest, o ProductionOptions) error {
 	r.Erased = len(man.Erased)
 	produced := make(map[string]bool, len(man.Messages))
 	for _, m := range man.Messages {
@@ -27,8 +33,8 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 	}
 	erasures := map[uint64]*leaf.ErasureDetail{}
 	for _, e := range man.Erased {
-		if ctx.Err() != nil {
-			return
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if produced[e.ConversationID+"/"+e.MessageID] {
 			r.fail(ProdCheckErased, production.ManifestFile, "message %s is listed as erased and produced", e.MessageID)
@@ -41,13 +47,20 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 			continue
 		}
 		me, err := o.Ledger.Entry(ctx, e.Seq)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			return fmt.Errorf("verify: production: %w", err)
+		}
 		if err != nil || me.Kind != leaf.KindMessage || me.MessageID != e.MessageID || me.ConversationID != e.ConversationID || me.LeafHash.String() != e.LeafHash {
 			r.fail(ProdCheckErased, production.ManifestFile, "message %s: entry %d is not its capture with leaf hash %s", e.MessageID, e.Seq, e.LeafHash)
 			continue
 		}
 		d, ok := erasures[e.ErasureSeq]
 		if !ok {
-			if ee, err := o.Ledger.Entry(ctx, e.ErasureSeq); err == nil && ee.Kind == leaf.KindErasure {
+			ee, err := o.Ledger.Entry(ctx, e.ErasureSeq)
+			if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+				return fmt.Errorf("verify: production: %w", err)
+			}
+			if err == nil && ee.Kind == leaf.KindErasure {
 				if dd, err := leaf.DecodeDetail(ee.Kind, ee.Detail); err == nil {
 					d = dd.(*leaf.ErasureDetail)
 				}
@@ -69,4 +82,5 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 			r.fail(ProdCheckErased, production.ManifestFile, "message %s: erasure entry %d does not name it (%s)", e.MessageID, e.ErasureSeq, e.Status)
 		}
 	}
+	return nil
 }

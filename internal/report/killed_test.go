@@ -172,17 +172,7 @@ func TestReportLeavesAnotherMattersRecordedPartials(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "reports")
 	ctx := context.Background()
 	killtest.Run(t, killHelperEnv, "KILL_DIR="+a.Dir, "KILL_OUT="+out, "KILL_AT=record")
-	listing := func() []string {
-		ents, err := os.ReadDir(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		return names
-	}
+	listing := func() []string { return dirNames(t, out) }
 	before := listing()
 	if len(before) == 0 {
 		t.Fatal("the killed report left nothing")

@@ -187,6 +187,14 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			}
 			removed = append(removed, name)
 		}
+		// And the proofs of such a report.
+		tmp := filepath.Join(o.Out, partialName(proofsDir))
+		if _, err := os.Lstat(tmp); err == nil {
+			if err := os.RemoveAll(tmp); err != nil {
+				return nil, fmt.Errorf("report: remove %s, left by an earlier report and never recorded: %w", tmp, err)
+			}
+			removed = append(removed, tmp)
+		}
 	}
 	now := o.Now().UTC()
 	// Verification first: its memory is free again before the report's
@@ -275,14 +283,17 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			if att, err = l.Attested(ctx, cp); err != nil {
 				return nil, fmt.Errorf("report: %w", err)
 			}
-			if err := os.MkdirAll(filepath.Join(o.Out, "proofs"), 0o755); err != nil {
-				return nil, err
-			}
 		}
 	}
 	var proofs atomic.Int64
 	fs := &fileSet{dir: o.Out}
 	defer fs.abort()
+	var proofDir string // the proofs' folder until commit
+	if pr != nil {
+		if proofDir, err = fs.createDir(proofsDir); err != nil {
+			return nil, err
+		}
+	}
 	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show, erasure: lf.erasure}
 	if pr != nil {
 		t.proofs = func(c *convState, e *leaf.Entry) (string, error) {
@@ -302,12 +313,12 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			if err != nil {
 				return "", err
 			}
-			name := fmt.Sprintf("proofs/%d.proof.json", e.Seq)
-			if err := os.WriteFile(filepath.Join(o.Out, name), append(b, '\n'), 0o644); err != nil {
-				return "", err
+			base := fmt.Sprintf("%d.proof.json", e.Seq)
+			if err := writeSynced(filepath.Join(proofDir, base), append(b, '\n')); err != nil {
+				return "", fmt.Errorf("report: %w", err)
 			}
 			proofs.Add(1)
-			return name, nil
+			return proofsDir + "/" + base, nil
 		}
 	}
 
@@ -631,6 +642,43 @@ func marshalHead(doc *Doc) ([]byte, error) {
 type fileSet struct {
 	dir   string
 	files []*hashedFile
+	dirs  []string // folders (proofsDir) written under partialName until commit
+}
+
+// proofsDir is the report's folder of proof files.
+const proofsDir = "proofs"
+
+// createDir makes the report's folder name, empty, under its temporary
+// name, and returns that folder's path. As create, it never replaces a
+// folder of the name itself (an earlier report's proofs, which this
+// report's would otherwise be mixed into), and replaces one of the
+// temporary name: left by a report killed before it was recorded.
+func (s *fileSet) createDir(name string) (string, error) {
+	if _, err := os.Lstat(filepath.Join(s.dir, name)); err == nil {
+		return "", fmt.Errorf("report: %s: %w (a report is never overwritten: choose another --out)", filepath.Join(s.dir, name), ErrExists)
+	}
+	tmp := filepath.Join(s.dir, partialName(name))
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	s.dirs = append(s.dirs, name)
+	return tmp, nil
+}
+
+// writeSynced writes a new file, durably: a recorded report names it.
+func writeSynced(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 type hashedFile struct {
@@ -685,6 +733,9 @@ func (s *fileSet) close() ([]leaf.ReportFile, error) {
 		errs = append(errs, hf.w.Flush(), hf.f.Sync(), hf.f.Close())
 		out = append(out, leaf.ReportFile{Name: hf.name, SHA256: hex.EncodeToString(hf.h.Sum(nil)), Size: hf.n})
 	}
+	for _, d := range s.dirs {
+		errs = append(errs, fsinfo.SyncDir(filepath.Join(s.dir, partialName(d))))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("report: write: %w", err)
 	}
@@ -692,10 +743,20 @@ func (s *fileSet) close() ([]leaf.ReportFile, error) {
 	return out, nil
 }
 
-// commit renames the closed files onto their names, report.html last
-// (it names the others: present, the report is whole), and syncs the
-// folder.
+// commit renames the folders and the closed files onto their names,
+// report.html last (it names the others: present, the report is whole),
+// and syncs the folder.
 func (s *fileSet) commit() error {
+	for len(s.dirs) > 0 {
+		dst := filepath.Join(s.dir, s.dirs[0])
+		if _, err := os.Lstat(dst); err == nil {
+			return fmt.Errorf("report: %s: %w (a report is never overwritten)", dst, ErrExists)
+		}
+		if err := os.Rename(filepath.Join(s.dir, partialName(s.dirs[0])), dst); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		s.dirs = s.dirs[1:]
+	}
 	for _, last := range []bool{false, true} {
 		for i := 0; i < len(s.files); {
 			hf := s.files[i]
@@ -730,7 +791,10 @@ func (s *fileSet) abort() {
 		hf.f.Close()
 		os.Remove(filepath.Join(s.dir, partialName(hf.name)))
 	}
-	s.files = nil
+	for _, d := range s.dirs {
+		os.RemoveAll(filepath.Join(s.dir, partialName(d)))
+	}
+	s.files, s.dirs = nil, nil
 }
 
 func cmpOr(a, b string) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -387,6 +388,21 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	proofs := dirNames(t, filepath.Join(out, "proofs"))
+	if len(proofs) == 0 {
+		t.Fatal("the report wrote no proofs: the test needs some")
+	}
+	// Proofs left: refused before anything is written, the proofs kept as
+	// they are (a new report's would be mixed into them).
+	if _, err := report.Generate(context.Background(), m.Ledger, st, opts); !errors.Is(err, report.ErrExists) || !strings.Contains(err.Error(), "proofs") {
+		t.Errorf("a report into a folder with proofs left: %v, want ErrExists naming them", err)
+	}
+	if got := dirNames(t, filepath.Join(out, "proofs")); !slices.Equal(got, proofs) {
+		t.Errorf("the proofs left are now %v, were %v", got, proofs)
+	}
+	if err := os.RemoveAll(filepath.Join(out, "proofs")); err != nil {
+		t.Fatal(err)
+	}
 	page := filepath.Join(out, "transcripts-0001.html")
 	before, err := os.ReadFile(page)
 	if err != nil {
@@ -418,4 +434,24 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 	if size() != n {
 		t.Error("the refused report was recorded")
 	}
+	// The proofs it wrote before it stopped are gone with it.
+	for _, name := range []string{"proofs", ".proofs.partial"} {
+		if _, err := os.Lstat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after the refused report: %v", name, err)
+		}
+	}
+}
+
+// dirNames lists the names in dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
 }

@@ -332,6 +332,11 @@ func (u *unfinished) finish(ctx context.Context, l *ledger.Ledger, o Options) (*
 			fs.files = append(fs.files, &hashedFile{name: f.Name})
 		}
 	}
+	// Its proofs, written and synced before it was recorded (the entry
+	// does not list them: each verifies on its own against the checkpoint).
+	if fi, err := os.Lstat(filepath.Join(o.Out, partialName(proofsDir))); err == nil && fi.IsDir() {
+		fs.dirs = append(fs.dirs, proofsDir)
+	}
 	if err := fs.commit(); err != nil {
 		return nil, fmt.Errorf("report: finish report entry %d: %w", u.entry.Seq, err)
 	}

@@ -257,6 +257,14 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("witness cosign: %w", err)
 			}
+			// Before the witness's state moves on: a cosignature that could
+			// not be written would be lost, and the same request refused as
+			// a conflict when asked again.
+			if out != "" {
+				if _, err := os.Lstat(out); err == nil {
+					return usageError("witness cosign: --out %s exists (never overwritten)", out)
+				}
+			}
 			req := witness.Request{Checkpoint: note}
 			if proof != "" {
 				p, err := readSmall(proof, witness.MaxBody)
@@ -272,7 +280,12 @@ Examples:
 				return withCode(exitFindings, fmt.Errorf("witness cosign: refused: %w", err))
 			}
 			if out != "" {
-				return matter.WriteNew(out, sigs, 0o644)
+				if err := matter.WriteNew(out, sigs, 0o644); err != nil {
+					// The witness has cosigned: keep the line, on stdout.
+					g.stdout.Write(sigs)
+					return fmt.Errorf("witness cosign: %w (the cosignature is on stdout)", err)
+				}
+				return nil
 			}
 			_, err = g.stdout.Write(sigs)
 			return err

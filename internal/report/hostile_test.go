@@ -119,6 +119,39 @@ func TestMissingEvidence(t *testing.T) {
 	}
 }
 
+// TestMissingConversationEvidence: with a conversation's own evidence
+// gone, its transcript says its participants' evidence is unreadable, not
+// that none were recorded.
+func TestMissingConversationEvidence(t *testing.T) {
+	env := hostileMatter(t, "short")
+	var conv string
+	filepath.WalkDir(filepath.Join(env.Dir, "evidence"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); strings.Contains(string(b), `"participants"`) {
+				conv = p
+			}
+		}
+		return nil
+	})
+	if conv == "" {
+		t.Fatal("no conversation object in the evidence folder")
+	}
+	if err := os.Remove(conv); err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := readDoc(t, res.JSON).Transcripts.Items[0]
+	if len(c.Participants) != 0 || !strings.HasPrefix(c.ParticipantsError, "evidence unreadable") {
+		t.Errorf("participants %+v, error %q; want none and why", c.Participants, c.ParticipantsError)
+	}
+	if html, _ := os.ReadFile(res.HTML); !strings.Contains(string(html), "Participants: <span class=\"sev-high\">evidence unreadable") {
+		t.Error("report.html does not say the participants' evidence is unreadable")
+	}
+}
+
 // cancellingStore cancels the context at its first read.
 type cancellingStore struct {
 	evidence.Store

@@ -278,10 +278,13 @@ type Conversation struct {
 	Seq          uint64        `json:"seq"`
 	LeafHash     string        `json:"leaf_hash"`
 	Participants []Participant `json:"participants"`
-	Messages     []*Message    `json:"messages"`
-	Gone         []string      `json:"messages_gone"`
-	Page         string        `json:"page"`
-	Findings     int           `json:"findings"`
+	// ParticipantsError says why the conversation's evidence, which
+	// holds its participants, could not be read.
+	ParticipantsError string     `json:"participants_error,omitempty"`
+	Messages          []*Message `json:"messages"`
+	Gone              []string   `json:"messages_gone"`
+	Page              string     `json:"page"`
+	Findings          int        `json:"findings"`
 	// Erased is the erasure that erased the conversation whole: its
 	// participants and messages' content are gone.
 	Erased *Erasure `json:"erased,omitempty"`

@@ -47,7 +47,10 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 		out.Erased = erasureOf(r)
 		out.Participants = []Participant{} // its conversation body is erased
 	} else {
-		out.Participants = t.participants(ctx, c)
+		var err error
+		if out.Participants, out.ParticipantsError, err = t.participants(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	latest := map[string]int{} // message id → index in out.Messages
 	err := t.l.EntriesAt(ctx, c.msgSeqs, func(e leaf.Entry) error {
@@ -88,22 +91,27 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 	return out, nil
 }
 
-// participants reads the conversation object kept as evidence.
-func (t *transcriber) participants(ctx context.Context, c *convState) []Participant {
-	ps := []Participant{}
+// participants reads the conversation object kept as evidence. An object
+// that cannot be read or decoded is said (unreadable: why), not shown as
+// no participants; the error is ctx's end, which stops the report.
+func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Participant, unreadable string, err error) {
+	ps = []Participant{}
 	if c.evidence.IsZero() {
-		return ps
+		return ps, "", nil
 	}
 	if _, gone := t.erasure.Object(c.evidence); gone {
-		return ps
+		return ps, "", nil
 	}
 	b, err := t.store.Get(ctx, c.evidence)
 	if err != nil {
-		return ps
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		return ps, "evidence unreadable: " + err.Error(), nil
 	}
 	var mc genesys.MessageConversation
-	if json.Unmarshal(b, &mc) != nil {
-		return ps
+	if err := json.Unmarshal(b, &mc); err != nil {
+		return ps, "evidence unreadable: " + err.Error(), nil
 	}
 	for _, p := range mc.Participants {
 		q := Participant{Purpose: p.Purpose, Name: p.Name}
@@ -119,7 +127,7 @@ func (t *transcriber) participants(ctx context.Context, c *convState) []Particip
 		q.Address = cmp.Or(q.Address, p.Address)
 		ps = append(ps, q)
 	}
-	return ps
+	return ps, "", nil
 }
 
 // messageBody returns the messages of the response body sum, by id,

@@ -352,7 +352,7 @@ func (r *resumingBody) Read(p []byte) (int, error) {
 			Range: aws.String(fmt.Sprintf("bytes=%d-", r.off)), IfMatch: aws.String(r.etag),
 		})
 		if gerr != nil {
-			return 0, r.fail(fmt.Errorf("%w (asking for the rest from byte %d: %v)", err, r.off, Explain(gerr)))
+			return 0, r.fail(fmt.Errorf("%w (asking for the rest from byte %d: %w)", err, r.off, Explain(gerr)))
 		}
 		r.body = out.Body
 		// A server that ignores Range sends the whole object again:

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,43 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
+
+// firstNamed returns a conversation of convs whose id r's findings name
+// ("conversation_id":"ID"), or "" when none, reading r as a stream in
+// chunks that overlap by the longest pattern (a findings object of a
+// large diff decompresses to far more than is worth holding at once).
+func firstNamed(r io.Reader, convs map[string]bool) (string, error) {
+	pats := make(map[string][]byte, len(convs))
+	longest := 0
+	for c := range convs {
+		pats[c] = []byte(`"conversation_id":"` + c + `"`)
+		longest = max(longest, len(pats[c]))
+	}
+	buf := make([]byte, 0, 4<<20+longest)
+	for {
+		// Fill the chunk; io.ReadFull would take a stream cut short (a
+		// truncated gzip member: io.ErrUnexpectedEOF) for its end.
+		var err error
+		for len(buf) < cap(buf) && err == nil {
+			var n int
+			n, err = r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+		}
+		for c, p := range pats {
+			if bytes.Contains(buf, p) {
+				return c, nil
+			}
+		}
+		if err == io.EOF {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		keep := min(len(buf), longest-1)
+		buf = append(buf[:0], buf[len(buf)-keep:]...)
+	}
+}
 
 // Errors callers match with errors.Is.
 var (
@@ -279,8 +317,13 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// erased conversation, so that nothing is kept unsaid.
 	for _, h := range listings {
 		b, err := store.Get(ctx, h)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			continue // absent: nothing kept
+		}
+		if err != nil {
+			// Nothing is deleted yet: better no erasure than one whose
+			// entry leaves a kept object unsaid.
+			return nil, fmt.Errorf("erase: read %s to tell whether it is kept with an erased conversation in it: %w", h, err)
 		}
 		for c := range whole {
 			if bytes.Contains(b, []byte(c)) {
@@ -294,19 +337,28 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// that diff, kept, and named.
 	for _, h := range findings {
 		b, err := store.Get(ctx, h)
-		if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
-			if plain, err := io.ReadAll(io.LimitReader(zr, 128<<20)); err == nil {
-				b = plain
+		if err != nil {
+			return nil, fmt.Errorf("erase: read %s to tell whether it is kept with an erased conversation in it: %w", h, err)
+		}
+		var r io.Reader = bytes.NewReader(b)
+		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+			if r, err = gzip.NewReader(r); err != nil {
+				r = nil
 			}
 		}
-		for c := range whole {
-			if bytes.Contains(b, []byte(`"conversation_id":"`+c+`"`)) {
-				kept[h] = "diff findings: hold the compared values (content hash, sender) of conversation " + c + "; kept as the evidence of the recorded diff"
-				break
-			}
+		var c string
+		if r != nil {
+			c, err = firstNamed(r, whole)
+		}
+		switch {
+		case r == nil || err != nil:
+			// It cannot be searched: it may hold any of them, and says so.
+			kept[h] = "diff findings: could not be read whole, so may hold the compared values (content hash, sender) of the erased conversations; kept as the evidence of the recorded diff"
+		case c != "":
+			kept[h] = "diff findings: hold the compared values (content hash, sender) of conversation " + c + "; kept as the evidence of the recorded diff"
 		}
 	}
 	for h := range del {

@@ -771,3 +771,33 @@ func sortedCopy(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// failingGets is a store whose reads fail (not "absent": an I/O error).
+type failingGets struct{ evidence.Store }
+
+func (s failingGets) Get(context.Context, hashchain.Hash) ([]byte, error) {
+	return nil, errors.New("EIO: simulated")
+}
+
+// TestEraseUnreadableKeptObject: the objects erase keeps (the listing
+// pages) are read to say which hold the erased conversation. One that
+// cannot be read stops the erasure before anything is deleted or
+// recorded, instead of being taken for absent and left out of the kept
+// list.
+func TestEraseUnreadableKeptObject(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	needles := secrets(t, m.srv.Org, free[0], false)
+	before, _ := m.le.Ledger.Head(ctx)
+	_, err := erase.Erase(ctx, m.le.Ledger, failingGets{m.le.Store}, erase.Request{Conversations: free[:1], Reason: "DSR-9", Operator: "dpo"})
+	if err == nil || !strings.Contains(err.Error(), "EIO: simulated") {
+		t.Fatalf("erase with a kept object unreadable: %v, want its read error", err)
+	}
+	if after, _ := m.le.Ledger.Head(ctx); after.Size != before.Size {
+		t.Errorf("the ledger grew from %d to %d entries", before.Size, after.Size)
+	}
+	if hits := grepTree(t, m.le.Dir, needles); len(hits) == 0 {
+		t.Error("the conversation's evidence was deleted by an erasure that failed")
+	}
+}

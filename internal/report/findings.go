@@ -133,9 +133,7 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 				t = map[string]int{}
 				d.truth[f.Field] = t
 			}
-			if len(t) < 16 || t[f.Expected] > 0 { // values of a field, not of a message
-				t[f.Expected]++
-			}
+			t[truthOf(f.Field, f.Expected)]++ // a few classes, not every message's value
 		case finding.TimestampPrecisionLost:
 			d.precision++
 		case finding.FormatLacks:

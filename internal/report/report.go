@@ -900,7 +900,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 				continue
 			}
 			doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: field, Kind: string(finding.FieldStripped), Absent: n,
-				Compared: compared, Format: n >= compared, TrueValues: truthOf(field, df.truth[field])})
+				Compared: compared, Format: n >= compared, TrueValues: df.truth[field]})
 		}
 		if df.precision > 0 {
 			doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: finding.FieldTimestamp + " (milliseconds)", Kind: string(finding.TimestampPrecisionLost),
@@ -1023,24 +1023,25 @@ func referencesEvidence(ctx context.Context, l *ledger.Ledger) bool {
 	return false
 }
 
-// truthOf says what custody holds for a field the export lacked.
-func truthOf(field string, values map[string]int) map[string]int {
-	out := map[string]int{}
-	for v, n := range values {
-		switch field {
-		case finding.FieldLegalHold:
-			out[cmpOr(v, "unknown")] += n
-		case finding.FieldAuditTrailID:
-			if v == "" || v == "[]" {
-				out["no audit references"] += n
-			} else {
-				out["with audit references"] += n
-			}
-		default:
-			out["captured"] += n
+// truthOf says in words what custody holds for a field the export
+// lacked, from the value it holds (a finding's Expected): the report
+// counts these classes, which are few, not the values, which may differ
+// for every message.
+func truthOf(field, v string) string {
+	switch field {
+	case finding.FieldLegalHold:
+		if v == "true" || v == "false" {
+			return v
 		}
+		return "unknown"
+	case finding.FieldAuditTrailID:
+		if v == "" || v == "[]" {
+			return "no audit references"
+		}
+		return "with audit references"
+	default:
+		return "captured"
 	}
-	return out
 }
 
 // lackTruth says in words what custody holds for the messages a

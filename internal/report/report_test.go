@@ -153,6 +153,20 @@ func TestDemoReport(t *testing.T) {
 	if lh == nil || !lh.Format || lh.Kind != string(finding.FormatLacks) || lh.TrueValues["true"] != heldUnmarked {
 		t.Errorf("format limits: legal_hold %+v", lh)
 	}
+	// Each row's true values account for every message it counts
+	// (TestTrueValuesAddUp has such rows; the demo's Genesys export only
+	// format_lacks ones).
+	for _, g := range doc.FormatGaps {
+		sum := 0
+		for _, n := range g.TrueValues {
+			sum += n
+		}
+		if g.Kind == string(finding.FieldStripped) {
+			if sum != g.Absent {
+				t.Errorf("format limits: %s absent from %d messages, true values %v add up to %d", g.Field, g.Absent, g.TrueValues, sum)
+			}
+		}
+	}
 	// Section 4: every kind of the table, with its meaning.
 	if len(doc.Findings) != len(finding.Kinds()) {
 		t.Errorf("findings table has %d kinds, the finding table %d", len(doc.Findings), len(finding.Kinds()))

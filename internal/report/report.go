@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -828,6 +829,14 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 			ri.Operator, ri.Host, ri.ToolVersion = st.Operator, st.Host, st.ToolVersion
 		}
 		ri.Outcome = runOutcome(r)
+		if r.Status == ledger.RunRunning {
+			// Accounting is written when a run ends: a run killed (or still
+			// running elsewhere) has none, and its zeros would read as a run
+			// that captured nothing. Its run state says what it has done.
+			if err := unendedRun(ctx, l, r, &ri, lf); err != nil {
+				return err
+			}
+		}
 		doc.Runs = append(doc.Runs, ri)
 	}
 	doc.Runs = append(doc.Runs, lf.reports...)
@@ -1070,6 +1079,34 @@ func meaning(in finding.Info) string {
 }
 
 // runOutcome is a run's accounting in a few words.
+// unendedRun describes a run that has not ended from its run state (not
+// evidence, but all there is): its items by status as the outcome, and its
+// failed and gone conversations among the exceptions.
+func unendedRun(ctx context.Context, l *ledger.Ledger, r ledger.Run, ri *RunInfo, lf *ledgerFacts) error {
+	counts, err := l.RunItemCounts(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	ri.Outcome = "not ended (killed, or still running): no accounting recorded"
+	if len(counts) > 0 {
+		ri.Outcome += fmt.Sprintf("; its run state so far: %d conversations done, %d failed, %d gone at the source, %d pending",
+			counts["done"], counts["failed"], counts["gone"], counts["pending"])
+	}
+	for status, kind := range map[string]string{"failed": "failed", "gone": "gone_at_source"} {
+		items, err := l.RunItems(ctx, r.ID, status)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			lf.exceptions = append(lf.exceptions, Exception{Kind: kind, ConversationID: it.ItemID, Reason: it.Reason + " (run " + r.ID + ", not ended)"})
+		}
+	}
+	slices.SortFunc(lf.exceptions, func(a, b Exception) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.MessageID, b.MessageID))
+	})
+	return nil
+}
+
 func runOutcome(r ledger.Run) string {
 	var a struct {
 		Exported int `json:"conversations_exported"`
@@ -1082,7 +1119,7 @@ func runOutcome(r ledger.Run) string {
 		} `json:"summary"`
 	}
 	if json.Unmarshal(r.Accounting, &a) != nil {
-		return ""
+		return "accounting unreadable"
 	}
 	if a.Summary != nil {
 		n := 0

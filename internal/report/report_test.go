@@ -16,8 +16,10 @@ import (
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -468,4 +470,46 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// TestReportUnendedRun: a run killed before its end has no accounting;
+// section 1 says it did not end and what its run state holds, not "0
+// conversations captured", and its failed conversations are among the
+// exceptions.
+func TestReportUnendedRun(t *testing.T) {
+	ctx := context.Background()
+	env := ledgertest.New(t, "matter-1")
+	err := env.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		if err := tx.PutRun(ledger.Run{ID: "export-killed", Kind: "export", Matter: "matter-1", Status: ledger.RunRunning, StartedAt: time.Now()}); err != nil {
+			return err
+		}
+		for id, st := range map[string]string{"c-done": ledger.ItemDone, "c-failed": ledger.ItemFailed, "c-pending": ledger.ItemPending} {
+			if err := tx.PutRunItem(ledger.RunItem{RunID: "export-killed", ItemID: id, Status: st, Reason: map[bool]string{true: "HTTP 500 eight times"}[st == ledger.ItemFailed]}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: filepath.Join(t.TempDir(), "r"), SignerKey: env.Key, Diff: report.DiffNone, NoVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	var run *report.RunInfo
+	for i := range doc.Runs {
+		if doc.Runs[i].RunID == "export-killed" {
+			run = &doc.Runs[i]
+		}
+	}
+	if run == nil || !strings.HasPrefix(run.Outcome, "not ended") || !strings.Contains(run.Outcome, "1 conversations done, 1 failed, 0 gone at the source, 1 pending") {
+		t.Errorf("the killed run in section 1: %+v", run)
+	}
+	if !slices.ContainsFunc(doc.Exceptions, func(e report.Exception) bool {
+		return e.Kind == "failed" && e.ConversationID == "c-failed" && strings.Contains(e.Reason, "HTTP 500")
+	}) {
+		t.Errorf("exceptions %+v: the killed run's failed conversation is not among them", doc.Exceptions)
+	}
 }

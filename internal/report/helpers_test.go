@@ -223,10 +223,11 @@ var hostileTexts = []string{
 }
 
 // hostileMatter builds a matter by hand whose one conversation, under
-// legal hold, holds the hostile texts and a 1 MB message; every leaf is
+// legal hold, holds the hostile texts and a 1 MB message (mods change each
+// message before it is stored); every leaf is
 // derived from its evidence exactly as export derives it, so the ledger
 // verifies.
-func hostileMatter(t *testing.T, big string) *ledgertest.Env {
+func hostileMatter(t *testing.T, big string, mods ...func(int, map[string]any)) *ledgertest.Env {
 	t.Helper()
 	ctx := context.Background()
 	env := ledgertest.New(t, "Hostile <script>alert('matter')</script> \u202emoc.live")
@@ -244,6 +245,9 @@ func hostileMatter(t *testing.T, big string) *ledgertest.Env {
 				"content": []map[string]any{{"contentType": "Attachment", "attachment": map[string]any{"id": "a" + id, "mediaType": "File",
 					"filename": "<script>x</script>.pdf", "mime": "application/pdf", "sha256": strings.Repeat("ab", 32)}}}},
 		})
+		for _, mod := range mods {
+			mod(i, msgs[i])
+		}
 		parts = append(parts, map[string]any{"messageId": id})
 	}
 	bulk, _ := json.Marshal(map[string]any{"entities": msgs})

@@ -152,6 +152,35 @@ func TestMissingConversationEvidence(t *testing.T) {
 	}
 }
 
+// TestIntervalKeepsUnreadableTimestamp: a message whose timestamp cannot
+// be read cannot be placed outside --interval: the report shows it, and
+// its filter says so, instead of dropping it unsaid.
+func TestIntervalKeepsUnreadableTimestamp(t *testing.T) {
+	env := hostileMatter(t, "short", func(i int, m map[string]any) {
+		if i == 0 {
+			m["timestamp"] = "the day before yesterday"
+		}
+	})
+	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key,
+		NoVerify: true, Interval: "2024-03-01T10:05:00Z/2024-03-02T00:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, res.JSON)
+	shown := map[string]bool{}
+	for _, c := range doc.Transcripts.Items {
+		for _, m := range c.Messages {
+			shown[m.ID] = true
+		}
+	}
+	if !shown["m00"] || shown["m01"] || !shown["m05"] {
+		t.Errorf("shown %v: want m00 (timestamp unreadable) and m05 on, not m01 (before the interval)", shown)
+	}
+	if !strings.Contains(doc.Transcripts.Filter, "cannot be read") {
+		t.Errorf("filter %q does not say messages of unreadable timestamps are shown", doc.Transcripts.Filter)
+	}
+}
+
 // cancellingStore cancels the context at its first read.
 type cancellingStore struct {
 	evidence.Store

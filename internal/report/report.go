@@ -576,13 +576,15 @@ func (o *Options) filter() (func(string, time.Time) bool, string, error) {
 			return nil, "", fmt.Errorf("report: interval %q: %w: %w", o.Interval, ErrInterval, err)
 		}
 		from, to = f, t
-		parts = append(parts, "messages sent in "+iv)
+		parts = append(parts, "messages sent in "+iv+" (and any whose timestamp cannot be read, which cannot be placed outside it)")
 	}
 	return func(conv string, at time.Time) bool {
 		if len(ids) > 0 && !ids[conv] {
 			return false
 		}
-		if o.Interval != "" && (at.Before(from) || !at.Before(to)) {
+		// at is zero for a timestamp that cannot be read: shown, not
+		// dropped unsaid (produce refuses such a message outright).
+		if o.Interval != "" && !at.IsZero() && (at.Before(from) || !at.Before(to)) {
 			return false
 		}
 		return true

@@ -242,7 +242,8 @@ const (
 
 // examine tells whether the leftover lo, this matter's, was recorded.
 func examine(ctx context.Context, l *ledger.Ledger, lo *leftover) (leftoverState, string, error) {
-	if b, err := readSmall(filepath.Join(lo.path, production.ManifestFile), production.MaxManifest); err == nil {
+	b, manErr := readSmall(filepath.Join(lo.path, production.ManifestFile), production.MaxManifest)
+	if manErr == nil {
 		sum := sha256.Sum256(b)
 		lo.man, lo.sum = b, hex.EncodeToString(sum[:])
 	}
@@ -276,8 +277,13 @@ func examine(ctx context.Context, l *ledger.Ledger, lo *leftover) (leftoverState
 		}
 		return recordedState, "", nil
 	case lo.legacy:
-		if lo.man == nil {
-			return unrecordedState, "", nil
+		switch {
+		case lo.man == nil && errors.Is(manErr, fs.ErrNotExist):
+			return unrecordedState, "", nil // killed before its manifest was written
+		case lo.man == nil:
+			// A manifest that is there but cannot be read may be a
+			// recorded production's: never removed on a guess.
+			return unclearState, fmt.Sprintf("%s holds a manifest.json that cannot be read (%v): make it readable and run produce again, or, if it is no delivered production, remove the folder", lo.path, manErr), nil
 		}
 		// Recorded if its proof (written after the entry) proves the
 		// production entry holding its manifest's hash.

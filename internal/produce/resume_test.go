@@ -15,6 +15,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/produce"
+	"github.com/custodyhq/custody/internal/production"
 	"github.com/custodyhq/custody/internal/testutil/killtest"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -360,4 +361,42 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// TestProduceKeepsLegacyLeftoverWithUnreadableManifest: a folder left by
+// an earlier custody version (no claim in its name) whose manifest is
+// there but cannot be read may be a recorded, delivered production: it
+// is refused and kept, never removed as "never recorded" on a guess. One
+// with no manifest at all (killed before it was written) is removed.
+func TestProduceKeepsLegacyLeftoverWithUnreadableManifest(t *testing.T) {
+	dir := t.TempDir()
+	l, st, key := fixture(t, dir, 2, 2)
+	ctx := context.Background()
+	parent := t.TempDir()
+	out := filepath.Join(parent, "prod")
+	legacy := filepath.Join(parent, ".prod.produce-0123456789abcdef")
+	if err := os.MkdirAll(filepath.Join(legacy, production.ManifestFile), 0o755); err != nil { // a folder, not a regular file
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(legacy, production.VerifierKeyFile), []byte(l.VerifierKey()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}
+	_, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st}, opts)
+	if !errors.Is(err, produce.ErrUnfinished) || !strings.Contains(err.Error(), "cannot be read") {
+		t.Fatalf("produce beside a legacy folder whose manifest cannot be read: %v, want ErrUnfinished saying so", err)
+	}
+	if _, err := os.Stat(filepath.Join(legacy, production.ManifestFile)); err != nil {
+		t.Errorf("the legacy folder was changed: %v", err)
+	}
+	if err := os.Remove(filepath.Join(legacy, production.ManifestFile)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st}, opts)
+	if err != nil {
+		t.Fatalf("produce beside a legacy folder with no manifest: %v", err)
+	}
+	if len(res.Removed) != 1 || res.Removed[0] != legacy {
+		t.Errorf("removed %v, want %s", res.Removed, legacy)
+	}
 }

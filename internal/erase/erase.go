@@ -153,6 +153,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	captured := map[string]bool{} // conversations and messages seen
 	msgConv := map[string]string{}
 	heldAtCapture := map[string]bool{}
+	holdUnknown := map[string]bool{} // the latest capture's detail does not decode
 	var erasedEntries []leaf.Entry
 	var listings, findings []hashchain.Hash
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
@@ -166,7 +167,11 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			}
 			continue
 		case leaf.KindDiff:
-			rs, _ := e.EvidenceRefs()
+			rs, err := e.EvidenceRefs()
+			if err != nil {
+				// Its findings objects could not be named among those kept.
+				return nil, fmt.Errorf("erase: diff entry %d: %w (run custody verify)", e.Seq, err)
+			}
 			for _, r := range rs {
 				if h, err := hashchain.ParseHash(r.SHA256); err == nil && r.Role == leaf.RoleFindings {
 					findings = append(findings, h)
@@ -177,6 +182,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			captured[e.ConversationID] = true
 			if dd, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				heldAtCapture[e.ConversationID] = dd.(*leaf.ConversationDetail).LegalHold
+				delete(holdUnknown, e.ConversationID)
+			} else {
+				holdUnknown[e.ConversationID] = true // taken as held: erasure cannot be undone
 			}
 		case leaf.KindMessage:
 			captured[e.ConversationID] = true
@@ -224,6 +232,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	for _, c := range sortedKeys(whole, partial) {
 		if heldAtCapture[c] {
 			held, heldWhy = append(held, c), append(heldWhy, c+" (deletion protection at capture)")
+		} else if holdUnknown[c] {
+			held, heldWhy = append(held, c), append(heldWhy, c+" (its latest capture's legal hold cannot be read: the entry's detail does not decode; run custody verify)")
 		} else if why, ok := st.Held(c); ok {
 			held, heldWhy = append(held, c), append(heldWhy, fmt.Sprintf("%s (matter hold: %s)", c, why))
 		}

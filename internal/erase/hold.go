@@ -98,7 +98,11 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 				continue
 			}
 			seen[c] = true
-			rs, _ := e.EvidenceRefs()
+			rs, err := e.EvidenceRefs()
+			if err != nil {
+				// Its objects could not all be held (or released).
+				return nil, fmt.Errorf("%s: entry %d: %w (run custody verify)", verb, e.Seq, err)
+			}
 			for _, r := range rs {
 				if r.Role == leaf.RoleHold || r.Role == leaf.RoleAudit {
 					continue // shared by many conversations

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
@@ -178,6 +179,47 @@ func TestIntervalKeepsUnreadableTimestamp(t *testing.T) {
 	}
 	if !strings.Contains(doc.Transcripts.Filter, "cannot be read") {
 		t.Errorf("filter %q does not say messages of unreadable timestamps are shown", doc.Transcripts.Filter)
+	}
+}
+
+// countingStore counts reads, and cancels at the at-th (0: never).
+type countingStore struct {
+	evidence.Store
+	n      *atomic.Int64
+	at     int64
+	cancel context.CancelFunc
+}
+
+func (s countingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	if s.n.Add(1) == s.at {
+		s.cancel()
+	}
+	return s.Store.Get(ctx, sum)
+}
+
+// TestReportCancelledAtLastRead: cancelled at its very last evidence read,
+// a report is neither recorded nor left with a message that says its
+// evidence is unreadable ("context canceled") when it was only
+// interrupted.
+func TestReportCancelledAtLastRead(t *testing.T) {
+	env := hostileMatter(t, "short")
+	var reads atomic.Int64
+	if _, err := report.Generate(context.Background(), env.Ledger, countingStore{Store: env.Store, n: &reads}, report.Options{Out: filepath.Join(env.Dir, "dry"), NoRecord: true, NoVerify: true, Diff: report.DiffNone}); err != nil {
+		t.Fatal(err)
+	}
+	if reads.Load() < 2 {
+		t.Fatalf("%d evidence reads: the test needs the last to come after others", reads.Load())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before, _ := env.Ledger.Head(context.Background())
+	var n atomic.Int64
+	_, err := report.Generate(ctx, env.Ledger, countingStore{Store: env.Store, n: &n, at: reads.Load(), cancel: cancel}, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled at the last read: %v, want context.Canceled", err)
+	}
+	if after, _ := env.Ledger.Head(context.Background()); after.Size != before.Size {
+		t.Errorf("the ledger grew from %d to %d entries", before.Size, after.Size)
 	}
 }
 

@@ -425,6 +425,11 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	}
 	res.Files = files
 	res.RunID = export.NewRunID(RunKindReport, now)
+	// Cancelled while its last conversations were rendered, a report may
+	// say "unreadable" of what was only interrupted: it is not kept.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if o.NoRecord {
 		if err := fs.commit(); err != nil {
 			return nil, err

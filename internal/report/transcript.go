@@ -210,6 +210,9 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 	}
 	body, err := t.messageBody(ctx, e.EvidenceSHA256)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // a Ctrl-C, not evidence that cannot be read
+		}
 		m.Error = "evidence unreadable: " + err.Error()
 		return m, nil
 	}

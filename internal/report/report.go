@@ -1001,7 +1001,9 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 		return vi, nil
 	}
 	vo := verify.Options{VerifierKey: cmpOr(o.VerifierKey, l.VerifierKey()), Evidence: store, External: o.External}
-	if !referencesEvidence(ctx, l) {
+	if refs, err := referencesEvidence(ctx, l); err != nil {
+		return nil, err
+	} else if !refs {
 		// Nothing captured yet: there may be no evidence store at all (a
 		// fresh matter), and nothing in one to re-hash.
 		vo.Evidence = nil
@@ -1028,15 +1030,18 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 
 // referencesEvidence reports whether any entry of a kind that names
 // evidence is in the ledger.
-func referencesEvidence(ctx context.Context, l *ledger.Ledger) bool {
+// A ledger that cannot be read is an error, not "none": the report would
+// otherwise skip re-hashing the evidence without a word.
+func referencesEvidence(ctx context.Context, l *ledger.Ledger) (bool, error) {
 	for _, k := range []string{leaf.KindConversation, leaf.KindMessage, leaf.KindDiff, leaf.KindAudit, leaf.KindListing} {
 		for _, err := range l.Entries(ctx, ledger.Filter{Kind: k, Limit: 1}) {
-			if err == nil {
-				return true
+			if err != nil {
+				return false, fmt.Errorf("report: %w", err)
 			}
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // truthOf says in words what custody holds for a field the export

@@ -236,6 +236,23 @@ func (r *reader) media(ctx context.Context, m *message) error {
 			}
 		}
 	}
+	// An attachment the leaf has no media for was never downloaded: it
+	// has no url, or the export did not fetch media. Said, not skipped.
+	refs := map[string]bool{}
+	for _, ref := range m.media {
+		refs[ref.ID] = true
+	}
+	if n := m.md.NormalizedMessage; n != nil {
+		for _, c := range n.Content {
+			switch a := c.Attachment; {
+			case a == nil || refs[a.ID]:
+			case a.URL == "":
+				m.missing = append(m.missing, a.ID+": not downloaded (the API gave no url)")
+			default:
+				m.missing = append(m.missing, a.ID+": not downloaded (the export did not fetch media)")
+			}
+		}
+	}
 	for _, ref := range m.media {
 		if ref.Evidence == "" {
 			m.missing = append(m.missing, ref.ID+": "+orDefault(ref.Status, "not stored"))

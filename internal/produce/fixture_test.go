@@ -23,7 +23,8 @@ import (
 // one bulk-messages body per conversation and the hold answer stored as
 // evidence, a conversation entry and one message entry per message built
 // by internal/derive, and a signed checkpoint. Every fifth conversation
-// is under legal hold; every 25th message has a small image attachment.
+// is under legal hold; every 25th message has a small image attachment,
+// and every 25th from the 13th one the API gave no url for.
 func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidence.Store, string) {
 	tb.Helper()
 	ctx := context.Background()
@@ -96,6 +97,11 @@ func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidenc
 				m.NormalizedMessage.Content = []genesys.MessageContent{{ContentType: "Attachment", Attachment: &genesys.ContentAttachment{
 					ID: aid, Mime: "image/png", Filename: "photo.png", URL: "https://media.example/" + aid}}}
 				refs = []leaf.MediaRef{{ID: aid, SHA256: ref.Sum.String(), Evidence: ref.Sum.String()}}
+			}
+			if (c*per+k)%25 == 12 {
+				// An attachment the API gave no url for: never downloaded.
+				m.NormalizedMessage.Content = []genesys.MessageContent{{ContentType: "Attachment", Attachment: &genesys.ContentAttachment{
+					ID: "nourl-" + mid[:8], Mime: "image/png", Filename: "lost.png"}}}
 			}
 			msgs = append(msgs, m)
 			media = append(media, refs)

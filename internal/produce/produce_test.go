@@ -435,3 +435,23 @@ func TestProduceBadInput(t *testing.T) {
 		t.Errorf("the ledger grew from %d to %d entries", before, h)
 	}
 }
+
+// TestProduceSaysUndownloadedAttachments: an attachment the ledger holds
+// no media for (the API gave no url) is named in the event's
+// media_not_stored, not left out unsaid.
+func TestProduceSaysUndownloadedAttachments(t *testing.T) {
+	dir := t.TempDir()
+	l, st, key := fixture(t, dir, 2, 13)
+	out := filepath.Join(t.TempDir(), "prod")
+	if _, err := produce.Run(context.Background(), produce.Deps{Ledger: l, Store: st}, produce.Options{Out: out, Format: produce.FormatRSMF, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+		t.Fatal(err)
+	}
+	events, _, _, _ := readBack(t, out)
+	ev, ok := events["m0000000-0012-4000-8000-000000000000"]
+	if !ok {
+		t.Fatal("the message with the url-less attachment is not produced")
+	}
+	if got := custom(ev.Custom, "media_not_stored"); got != "nourl-m0000000: not downloaded (the API gave no url)" {
+		t.Errorf("media_not_stored %q", got)
+	}
+}

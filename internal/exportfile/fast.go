@@ -104,7 +104,8 @@ func (fk *fastKeys) field(key []byte) (int, bool) {
 }
 
 // maxFastDepth bounds the nesting the fast paths follow; deeper input is
-// left to encoding/json (which stops at 10,000).
+// left to the reference parser (encoding/json's Decode stops at 10,000
+// levels; its Token does not, and jsonscan.SkipValue stops there itself).
 const maxFastDepth = 512
 
 // errGiveUp stops a fast parse: the reference reads the input instead.

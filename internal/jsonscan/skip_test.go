@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -24,5 +25,14 @@ func TestSkipValue(t *testing.T) {
 	dec := json.NewDecoder(strings.NewReader(`{"a":[1,2`))
 	if err := SkipValue(dec); err == nil {
 		t.Error("a value cut short was skipped without an error")
+	}
+	// Nesting: MaxDepth levels are skipped, one more is refused (before
+	// reading the rest: Decoder.Token would keep a stack entry a level).
+	for _, n := range []int{MaxDepth, MaxDepth + 1} {
+		deep := strings.Repeat("[", n) + strings.Repeat("]", n)
+		err := SkipValue(json.NewDecoder(strings.NewReader(deep)))
+		if got := errors.Is(err, ErrDepth); got != (n > MaxDepth) {
+			t.Errorf("%d levels: %v", n, err)
+		}
 	}
 }

@@ -421,18 +421,27 @@ func readLimited(r io.Reader, size, maxSize int64, name string) ([]byte, error) 
 
 // List calls fn for every object whose key starts with prefix, in the
 // server's (lexicographic) order, one page at a time; an error from fn
-// stops the listing and is returned as is.
+// stops the listing and is returned as is. Keys must come in strictly
+// increasing order, as S3 lists them: a server that repeats its pages
+// (the same continuation token, or new tokens over the same keys) is an
+// error, not a listing without end.
 func List(ctx context.Context, c *s3.Client, bucket, prefix string, fn func(types.Object) error) error {
 	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{
 		Bucket: aws.String(bucket),
 		Prefix: aws.String(prefix),
 	})
+	last, first := "", true
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("s3 list %s: %w", FormatURL(bucket, prefix), Explain(err))
 		}
 		for _, o := range page.Contents {
+			k := aws.ToString(o.Key)
+			if !first && k <= last {
+				return fmt.Errorf("s3 list %s: key %q after %q: the server lists out of order or repeats its pages", FormatURL(bucket, prefix), k, last)
+			}
+			last, first = k, false
 			if err := fn(o); err != nil {
 				return err
 			}

@@ -455,3 +455,37 @@ func TestAgainstServer(t *testing.T) {
 		}
 	})
 }
+
+// TestListRefusesRepeatedPages: a server that answers every page with the
+// same keys and a continuation token (the same one, or a new one each
+// time) makes List fail, not list forever (listings in order: the tests
+// against versitygw).
+func TestListRefusesRepeatedPages(t *testing.T) {
+	t.Setenv("AWS_CA_BUNDLE", "")
+	var pages atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := pages.Add(1)
+		token := "same"
+		if r.URL.Query().Get("fresh") != "" || strings.Contains(r.URL.Path, "fresh") {
+			token = fmt.Sprint("t", n)
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name><Prefix></Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>%v</IsTruncated><NextContinuationToken>%s</NextContinuationToken><Contents><Key>a</Key><Size>1</Size></Contents><Contents><Key>b</Key><Size>1</Size></Contents></ListBucketResult>`, n < 1000, token)
+	}))
+	defer srv.Close()
+	c, err := s3util.NewClient(context.Background(), s3util.Config{Endpoint: srv.URL, AccessKey: "a", SecretKey: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bucket := range []string{"bucket", "fresh"} {
+		pages.Store(0)
+		var keys []string
+		err := s3util.List(context.Background(), c, bucket, "", func(o types.Object) error {
+			keys = append(keys, aws.ToString(o.Key))
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "out of order or repeats") || pages.Load() > 2 {
+			t.Errorf("%s: listing of repeated pages: %v after %d pages, %d keys", bucket, err, pages.Load(), len(keys))
+		}
+	}
+}

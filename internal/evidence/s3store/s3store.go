@@ -160,11 +160,19 @@ func (s *s3Store) checkObjectLock(ctx context.Context) error {
 // hides the bytes behind a marker. A version under a legal hold or an
 // unexpired retention is left, and the error matches evidence.ErrLocked
 // and says how many versions remain.
+// maxVersionPages bounds the pages of one object's version listing
+// (1,000 versions a page): far more than any object custody writes once.
+const maxVersionPages = 1000
+
 func (s *s3Store) Delete(ctx context.Context, sum hashchain.Hash) error {
 	key := s.key(evidence.Key(sum))
 	var versions []*string
 	p := s3.NewListObjectVersionsPaginator(s.client, &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(key)})
-	for p.HasMorePages() {
+	for pages := 0; p.HasMorePages(); pages++ {
+		if pages == maxVersionPages {
+			// A server whose listing never ends: refuse rather than loop.
+			return fmt.Errorf("evidence: delete %s: list versions: more than %d pages", s.urlOf(key), maxVersionPages)
+		}
 		out, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("evidence: delete %s: list versions: %w", s.urlOf(key), err)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -125,7 +126,7 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {
-		note, err := os.ReadFile(name)
+		note, err := fsinfo.ReadRegular(name, maxArgFile)
 		if err != nil {
 			return fmt.Errorf("report: --checkpoint: %w", err)
 		}

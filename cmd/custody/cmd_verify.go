@@ -17,6 +17,7 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
@@ -194,7 +195,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	}
 	var external []verify.ExternalCheckpoint
 	for _, name := range o.Checkpoints {
-		note, err := os.ReadFile(name)
+		note, err := fsinfo.ReadRegular(name, maxArgFile)
 		if err != nil {
 			return fmt.Errorf("verify: --checkpoint: %w", err)
 		}
@@ -360,7 +361,7 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		// key was used, so that an auditor brings their own copy.
 		g.note(fmt.Sprintf("checking the proof with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key with a copy of the key obtained independently", matter.VerifierKeyPath(g.Ledger)))
 	}
-	data, err := os.ReadFile(o.Proof)
+	data, err := fsinfo.ReadRegular(o.Proof, maxArgFile)
 	if err != nil {
 		return fmt.Errorf("verify: --proof: %w", err)
 	}

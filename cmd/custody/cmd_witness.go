@@ -16,6 +16,7 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/witness"
@@ -24,20 +25,18 @@ import (
 // maxKeyFile bounds a key file read (keys are one short line).
 const maxKeyFile = 64 << 10
 
+// maxArgFile bounds a checkpoint note or proof file named on the command
+// line: far above any (a proof is at most 256 KiB, leaf.ParseProof), low
+// enough that a wrong path (an image, /dev/zero) costs nothing.
+const maxArgFile = 4 << 20
+
 // readKeyArg returns a key read from the file v or, when no such file
 // exists and v looks like a key (name+hash+data), v itself.
 func readKeyArg(flag, v string) (string, error) {
-	fi, err := os.Stat(v)
+	b, err := fsinfo.ReadRegular(v, maxKeyFile)
 	if errors.Is(err, fs.ErrNotExist) && strings.Count(v, "+") >= 2 {
 		return strings.TrimSpace(v), nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("--%s: %w", flag, err)
-	}
-	if fi.Size() > maxKeyFile {
-		return "", fmt.Errorf("--%s: %s is too large for a key file", flag, v)
-	}
-	b, err := os.ReadFile(v)
 	if err != nil {
 		return "", fmt.Errorf("--%s: %w", flag, err)
 	}
@@ -394,16 +393,9 @@ Examples:
 	return cmd
 }
 
-// readSmall reads a file of at most limit bytes.
+// readSmall reads a regular file of at most limit bytes.
 func readSmall(name string, limit int64) ([]byte, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is over %d bytes", name, limit)
-	}
-	return os.ReadFile(name)
+	return fsinfo.ReadRegular(name, limit)
 }
 
 // attachCosignatures stores each cosignature line in data that vkey's

@@ -1,6 +1,8 @@
 package fsinfo
 
 import (
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -35,3 +37,41 @@ func OpenRegular(root *os.Root, name string) (f *os.File, fi fs.FileInfo, err er
 	}
 	return f, fi, nil
 }
+
+// ReadRegular reads the regular file name whole, refusing anything else
+// (a *NotRegularError: /dev/zero, a FIFO, a directory) and a file of more
+// than limit bytes, even one that grows while it is read: for files named
+// on the command line or found in a folder handed over, which must not
+// exhaust memory or block. A symbolic link to a regular file is read.
+func ReadRegular(name string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &NotRegularError{Mode: fi.Mode()}}
+	}
+	if fi.Size() > limit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &TooLargeError{Limit: limit}}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &TooLargeError{Limit: limit}}
+	}
+	return b, nil
+}
+
+// TooLargeError is ReadRegular's refusal of a file over its limit.
+type TooLargeError struct {
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string { return fmt.Sprintf("larger than %d bytes", e.Limit) }

@@ -63,3 +63,45 @@ func TestOpenRegular(t *testing.T) {
 		t.Errorf("absent: err = %v, want not exist", err)
 	}
 }
+
+// TestReadRegular: a regular file (or a link to one) within the limit is
+// read; one over it, /dev/zero, a FIFO (at once, not waiting for a
+// writer) and a directory are refused.
+func TestReadRegular(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "key.pub")
+	if err := os.WriteFile(file, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(file, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{file, filepath.Join(dir, "link")} {
+		if b, err := fsinfo.ReadRegular(name, 10); err != nil || string(b) != "0123456789" {
+			t.Errorf("%s: %q, %v", name, b, err)
+		}
+	}
+	var tooLarge *fsinfo.TooLargeError
+	if _, err := fsinfo.ReadRegular(file, 9); !errors.As(err, &tooLarge) {
+		t.Errorf("a file over the limit: %v", err)
+	}
+	var notRegular *fsinfo.NotRegularError
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, name := range []string{"/dev/zero", fifo, dir} {
+			if _, err := fsinfo.ReadRegular(name, 1<<20); !errors.As(err, &notRegular) {
+				t.Errorf("%s: %v, want a NotRegularError", name, err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadRegular blocked")
+	}
+}

@@ -202,7 +202,11 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("witness serve: %w", err)
 			}
-			srv := &http.Server{Handler: logRequests(g, witness.Handler(w)), ReadHeaderTimeout: 10 * time.Second}
+			// A request is at most 64 KiB (witness.MaxBody): a client that
+			// trickles one, or holds an idle connection, is cut off rather
+			// than holding a goroutine and a connection for ever.
+			srv := &http.Server{Handler: logRequests(g, witness.Handler(w)), ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
 			line, _ := json.Marshal(map[string]string{"url": "http://" + ln.Addr().String(), "witness": w.Name()})

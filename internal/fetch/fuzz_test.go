@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -116,6 +117,24 @@ func FuzzPathID(f *testing.F) {
 	})
 }
 
+// TestCursorPagerBounds: a cursor of maxCursor bytes is taken, a longer
+// one refused, and a repeat refused whatever came between.
+func TestCursorPagerBounds(t *testing.T) {
+	var p cursorPager
+	long := strings.Repeat("c", maxCursor)
+	for _, c := range []string{"a", long, "b"} {
+		if got, err := p.next(c); err != nil || got != c {
+			t.Fatalf("cursor of %d bytes: %v", len(c), err)
+		}
+	}
+	if _, err := p.next(long + "c"); !errors.Is(err, ErrMalformedBody) {
+		t.Errorf("a cursor of %d bytes: %v", maxCursor+1, err)
+	}
+	if _, err := p.next(long); !errors.Is(err, ErrMalformedBody) {
+		t.Errorf("a repeated cursor: %v", err)
+	}
+}
+
 // FuzzCursorPager: hostile cursor sequences never loop.
 func FuzzCursorPager(f *testing.F) {
 	f.Add("a,b,c,")
@@ -127,7 +146,7 @@ func FuzzCursorPager(f *testing.F) {
 		for _, c := range strings.Split(seq, ",") {
 			next, err := p.next(c)
 			if err != nil {
-				if !seen[c] {
+				if !seen[c] && len(c) <= maxCursor {
 					t.Fatalf("fresh cursor %q refused", c)
 				}
 				return

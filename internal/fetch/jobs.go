@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"iter"
@@ -185,27 +186,37 @@ func notify(opt ListOptions, resp *Response) {
 	}
 }
 
+// maxCursor bounds a results cursor: Genesys's are opaque tokens of a few
+// hundred bytes, and each is kept (hashed) and sent back in the next
+// request.
+const maxCursor = 8 << 10
+
 // cursorPager guards paging against a server that hands back a cursor it
-// already gave, which would otherwise loop forever.
+// already gave, which would otherwise loop forever, and against cursors
+// too long to be one. It keeps each cursor's SHA-256, not the cursor.
 type cursorPager struct {
 	last string
-	seen map[string]bool
+	seen map[[sha256.Size]byte]bool
 }
 
 func (p *cursorPager) next(cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
+	if len(cursor) > maxCursor {
+		return "", fmt.Errorf("%w: a cursor of %d bytes (at most %d)", ErrMalformedBody, len(cursor), maxCursor)
+	}
 	if p.seen == nil {
-		p.seen = map[string]bool{}
+		p.seen = map[[sha256.Size]byte]bool{}
 		if p.last != "" {
-			p.seen[p.last] = true
+			p.seen[sha256.Sum256([]byte(p.last))] = true
 		}
 	}
-	if p.seen[cursor] {
+	h := sha256.Sum256([]byte(cursor))
+	if p.seen[h] {
 		return "", fmt.Errorf("%w: cursor %q repeats", ErrMalformedBody, quoteShort(cursor, 64))
 	}
-	p.seen[cursor] = true
+	p.seen[h] = true
 	return cursor, nil
 }
 

@@ -377,6 +377,9 @@ func (p *fileParser) fastMessages(b []byte, i int, d *fastDocState) (int, error)
 		r := p.record(obj, d.sf, n)
 		n++
 		if d.conv == "" {
+			if len(d.st.pending) == maxPending {
+				return end, errGiveUp // the reference says so
+			}
 			d.st.pending = append(d.st.pending, r)
 		} else {
 			r.Conv = d.conv

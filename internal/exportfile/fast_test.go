@@ -304,3 +304,30 @@ func TestFastPathTaken(t *testing.T) {
 		t.Fatal("no JSON Lines lines")
 	}
 }
+
+// TestPendingBounded: a document whose messages come before any
+// conversation id is held back until the id is known, up to maxPending
+// messages; one more is a file_unreadable finding, not memory hundreds of
+// times the file's size (each message costs far more held than its `{}`
+// in the file). The fast path and the reference agree.
+func TestPendingBounded(t *testing.T) {
+	c := fastCase{"export.json", FormatAuto, defaultCompiled}
+	for _, n := range []int{maxPending, maxPending + 1} {
+		data := []byte(`{"messagingTranscript":[` + strings.TrimSuffix(strings.Repeat(`{"id":"m"},`, n), ",") + `],"conversationId":"c1"}`)
+		sameItems(t, c, data, nil)
+		items, _ := parseWay(t, c, data, false, nil)
+		msgs, problems := 0, ""
+		for _, it := range items {
+			switch it.Kind {
+			case ItemMessage:
+				msgs++
+			case ItemProblem:
+				problems += it.Problem.Detail
+			}
+		}
+		over := n > maxPending
+		if over != strings.Contains(problems, "before any conversation id") || (msgs == n) == over {
+			t.Errorf("%d messages before the id: %d read, problems %q", n, msgs, problems)
+		}
+	}
+}

@@ -132,6 +132,13 @@ func (rp *readerPool) put(br *bufio.Reader, line bool) {
 	}
 }
 
+// maxPending bounds the messages a document holds back until its
+// conversation id is known (no conversation_id= folder, and the id's key,
+// if any, after the messages): each costs several hundred bytes however
+// short in the file, so a hostile file of empty objects would otherwise
+// cost memory hundreds of times its size.
+const maxPending = 50_000
+
 // errStop ends a file's parse after a fatal problem already reported.
 var errStop = errors.New("stop")
 
@@ -612,6 +619,13 @@ func (p *fileParser) messages(dec *json.Decoder, sf *shapeFields, conv *string, 
 		}
 		r := p.record(obj, sf, i)
 		if *conv == "" {
+			if len(*pending) == maxPending {
+				if e := p.unreadable("", "more than %d messages before any conversation id (no conversation_id= folder, no %s key before them): not read", maxPending, strings.Join(p.cp.docConvKeys, " or ")); e != nil {
+					return e
+				}
+				*pending = nil
+				return errStop
+			}
 			*pending = append(*pending, r)
 			continue
 		}

@@ -109,6 +109,10 @@ func TestMissingEvidence(t *testing.T) {
 	if doc.Integrity.Verified.OK || doc.Integrity.Verified.EvidenceMissing != 1 || res.Verified {
 		t.Errorf("verified %+v", doc.Integrity.Verified)
 	}
+	// The messages whose body is gone were not re-derived, and it says so.
+	if n := doc.Integrity.Verified.NotRederived; n != len(doc.Transcripts.Items[0].Messages) {
+		t.Errorf("%d entries not re-derived, want the %d messages of the body gone", n, len(doc.Transcripts.Items[0].Messages))
+	}
 	for _, m := range doc.Transcripts.Items[0].Messages {
 		if !strings.HasPrefix(m.Error, "evidence unreadable") || m.Text != "" {
 			t.Errorf("message %s: error %q, text %q", m.ID, m.Error, m.Text)
@@ -117,6 +121,9 @@ func TestMissingEvidence(t *testing.T) {
 	html, _ := os.ReadFile(res.HTML)
 	if !strings.Contains(string(html), "FAILED") {
 		t.Error("report.html does not say verification failed")
+	}
+	if !strings.Contains(string(html), "not (their evidence unreadable, or erased)") {
+		t.Error("report.html does not say which entries were not re-derived")
 	}
 }
 

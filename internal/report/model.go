@@ -234,16 +234,19 @@ type CheckpointInfo struct {
 
 // VerifyInfo is what verification found when the report was written.
 type VerifyInfo struct {
-	OK                  bool     `json:"ok"`
-	Entries             uint64   `json:"entries"`
-	CoveredEntries      uint64   `json:"covered_entries"`
-	Checkpoints         int      `json:"checkpoints"`
-	ExternalCheckpoints int      `json:"external_checkpoints"`
-	EvidenceReferenced  int      `json:"evidence_referenced"`
-	EvidenceMissing     int      `json:"evidence_missing"`
-	EvidenceAltered     int      `json:"evidence_altered"`
-	Derived             int      `json:"entries_rederived"`
-	Failures            []string `json:"failures"`
+	OK                  bool   `json:"ok"`
+	Entries             uint64 `json:"entries"`
+	CoveredEntries      uint64 `json:"covered_entries"`
+	Checkpoints         int    `json:"checkpoints"`
+	ExternalCheckpoints int    `json:"external_checkpoints"`
+	EvidenceReferenced  int    `json:"evidence_referenced"`
+	EvidenceMissing     int    `json:"evidence_missing"`
+	EvidenceAltered     int    `json:"evidence_altered"`
+	Derived             int    `json:"entries_rederived"`
+	// NotRederived counts entries of a derivable kind whose evidence
+	// could not be read (or was erased): not re-derived.
+	NotRederived int      `json:"entries_not_rederived"`
+	Failures     []string `json:"failures"`
 }
 
 // Transcripts is section 5: where the transcripts are and how many.

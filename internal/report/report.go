@@ -1018,7 +1018,7 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 		v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered
 	}
 	if d := rep.Derived; d != nil {
-		v.Derived = d.Entries
+		v.Derived, v.NotRederived = d.Entries, d.Unavailable
 	}
 	for _, f := range rep.Findings {
 		v.Failures = append(v.Failures, f.String())

@@ -267,8 +267,10 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 	}
 	var dl *fetch.DailyLimitError
 	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return runErr // a Ctrl-C (exit 130), whatever else the run met
 	case errors.As(runErr, &dl):
-		return withCode(exitFindings, fmt.Errorf("export stopped: %v; state is saved: rerun the same command after %s", runErr, dl.Until.Local().Format(time.RFC1123)))
+		return withCode(exitFindings, fmt.Errorf("export stopped: %w; state is saved: rerun the same command after %s", runErr, dl.Until.Local().Format(time.RFC1123)))
 	case runErr != nil:
 		return runErr
 	case acct.DataAvailableUntil != "":

@@ -111,8 +111,8 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts)
 	prog.Finish()
 	var dl *fetch.DailyLimitError
-	if errors.As(err, &dl) {
-		return withCode(exitFindings, fmt.Errorf("refetch stopped: %v; rerun the same command after %s", err, dl.Until.Local()))
+	if errors.As(err, &dl) && ctx.Err() == nil { // a Ctrl-C is exit 130, whatever else the run met
+		return withCode(exitFindings, fmt.Errorf("refetch stopped: %w; rerun the same command after %s", err, dl.Until.Local()))
 	}
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/testutil/dirtest"
 )
 
 // TestWriteNewCutShort: a write that fails part-way (here the file size
@@ -54,12 +55,7 @@ func TestWriteNewCutShort(t *testing.T) {
 	if got, _ := os.ReadFile(name); !bytes.Equal(got, data) {
 		t.Error("WriteNew replaced an existing file")
 	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
+	if names := dirtest.Names(t, dir); len(names) != 1 {
 		t.Errorf("the folder holds %v, want only counsel.note", names)
 	}
 }

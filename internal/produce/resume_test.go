@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/production"
+	"github.com/custodyhq/custody/internal/testutil/dirtest"
 	"github.com/custodyhq/custody/internal/testutil/killtest"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -260,7 +261,7 @@ func TestProduceLeavesOthersAlone(t *testing.T) {
 	if len(res.Kept) != 3 {
 		t.Errorf("reported as left alone: %v, want the other matter's folder, the empty one and the link", res.Kept)
 	}
-	if names := dirNames(t, parent); len(names) != 7 {
+	if names := dirtest.Names(t, parent); len(names) != 7 {
 		t.Errorf("the folder holds %v, want everything left alone and prod", names)
 	}
 	if _, err := os.Stat(filepath.Join(other, "custody.pub")); err != nil {
@@ -335,7 +336,7 @@ func TestProduceOutLocked(t *testing.T) {
 	} else if !strings.Contains(err.Error(), lockFile) {
 		t.Errorf("error %q does not name the lock file %s", err, lockFile)
 	}
-	if names := dirNames(t, parent); !slices.Equal(names, []string{".p.produce.lock"}) {
+	if names := dirtest.Names(t, parent); !slices.Equal(names, []string{".p.produce.lock"}) {
 		t.Errorf("the refused production left %v beside the lock", names)
 	}
 	if err := fsinfo.Unlock(f); err != nil {
@@ -344,23 +345,9 @@ func TestProduceOutLocked(t *testing.T) {
 	if _, err := m.produce(t, out, produce.Options{}); err != nil {
 		t.Fatalf("produce once the lock was let go: %v", err)
 	}
-	if names := dirNames(t, parent); !slices.Equal(names, []string{"p"}) {
+	if names := dirtest.Names(t, parent); !slices.Equal(names, []string{"p"}) {
 		t.Errorf("beside the production: %v, want only p", names)
 	}
-}
-
-// dirNames lists dir's entries by name, in order.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // TestProduceKeepsLegacyLeftoverWithUnreadableManifest: a folder left by

@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/testutil/dirtest"
 	"github.com/custodyhq/custody/internal/testutil/killtest"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -172,7 +173,7 @@ func TestReportLeavesAnotherMattersRecordedPartials(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "reports")
 	ctx := context.Background()
 	killtest.Run(t, killHelperEnv, "KILL_DIR="+a.Dir, "KILL_OUT="+out, "KILL_AT=record")
-	listing := func() []string { return dirNames(t, out) }
+	listing := func() []string { return dirtest.Names(t, out) }
 	before := listing()
 	if len(before) == 0 {
 		t.Fatal("the killed report left nothing")

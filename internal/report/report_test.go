@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
+	"github.com/custodyhq/custody/internal/testutil/dirtest"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -404,7 +405,7 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	proofs := dirNames(t, filepath.Join(out, "proofs"))
+	proofs := dirtest.Names(t, filepath.Join(out, "proofs"))
 	if len(proofs) == 0 {
 		t.Fatal("the report wrote no proofs: the test needs some")
 	}
@@ -413,7 +414,7 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 	if _, err := report.Generate(context.Background(), m.Ledger, st, opts); !errors.Is(err, report.ErrExists) || !strings.Contains(err.Error(), "proofs") {
 		t.Errorf("a report into a folder with proofs left: %v, want ErrExists naming them", err)
 	}
-	if got := dirNames(t, filepath.Join(out, "proofs")); !slices.Equal(got, proofs) {
+	if got := dirtest.Names(t, filepath.Join(out, "proofs")); !slices.Equal(got, proofs) {
 		t.Errorf("the proofs left are now %v, were %v", got, proofs)
 	}
 	if err := os.RemoveAll(filepath.Join(out, "proofs")); err != nil {
@@ -456,20 +457,6 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 			t.Errorf("%s after the refused report: %v", name, err)
 		}
 	}
-}
-
-// dirNames lists the names in dir, sorted.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 // TestReportUnendedRun: a run killed before its end has no accounting;

@@ -83,6 +83,13 @@ var (
 	captureEnd = time.Date(2024, 1, 11, 0, 0, 0, 0, time.UTC)
 )
 
+// Org is the simulated org a demo of cfg exports: its seed and size,
+// two weeks of January 2024.
+func Org(cfg Config) *sim.Org {
+	return sim.NewOrg(sim.OrgConfig{Seed: cfg.Seed, Conversations: cfg.Conversations, Start: orgStart, End: orgEnd,
+		LegalHoldShare: 0.1, OtherMediaShare: 0.15})
+}
+
 // Run runs the demo, writing the story to w.
 func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	start := time.Now()
@@ -118,8 +125,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 
 	// 1. The simulated org. One conversation of the old export's range is
 	// deleted upstream after the export: the refetch will find it gone.
-	org := sim.NewOrg(sim.OrgConfig{Seed: cfg.Seed, Conversations: cfg.Conversations, Start: orgStart, End: orgEnd,
-		LegalHoldShare: 0.1, OtherMediaShare: 0.15})
+	org := Org(cfg)
 	res.GoneUpstream = goneCandidate(org)
 	faults := cfg.Faults
 	if res.GoneUpstream != "" {

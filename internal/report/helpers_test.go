@@ -69,7 +69,12 @@ func TestMain(m *testing.M) {
 // openDemo opens the demo's matter for writing, for one test.
 func openDemo(t *testing.T) (*matter.Matter, evidence.Store, string) {
 	t.Helper()
-	res := demoMatter(t)
+	return openMatter(t, demoMatter(t))
+}
+
+// openMatter opens the matter a demo made, its evidence and signer key.
+func openMatter(t *testing.T, res *demo.Result) (*matter.Matter, evidence.Store, string) {
+	t.Helper()
 	m, err := matter.Open(context.Background(), matter.Options{Ledger: res.Ledger, Command: "report test"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,16 +5,13 @@ import (
 	"io"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/custodyhq/custody/internal/demo"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/finding"
-	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/s3util"
-	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 )
 
@@ -25,33 +22,20 @@ import (
 // once stopped at the 16th distinct value).
 func TestTrueValuesAddUp(t *testing.T) {
 	ctx := context.Background()
-	const seed, convs = 5, 40
-	res, err := demo.Run(ctx, demo.Config{Dir: filepath.Join(t.TempDir(), "d"), Conversations: convs, Seed: seed, ToolVersion: "devel"}, io.Discard)
+	cfg := demo.Config{Dir: filepath.Join(t.TempDir(), "d"), Conversations: 40, Seed: 5, ToolVersion: "devel"}
+	res, err := demo.Run(ctx, cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := matter.Open(ctx, matter.Options{Ledger: res.Ledger, Command: "report test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	st, err := m.Evidence(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := m.SignerKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The demo's org (internal/demo), exported by a pipeline's reshape.
-	org := sim.NewOrg(sim.OrgConfig{Seed: seed, Conversations: convs, Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
-		End: time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC), LegalHoldShare: 0.1, OtherMediaShare: 0.15})
+	m, st, key := openMatter(t, res)
+	// The demo's org, exported by a pipeline's reshape.
+	org := demo.Org(cfg)
 	dir := t.TempDir()
 	tgt, err := recexport.OpenTarget(ctx, dir, s3util.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := recexport.Export(ctx, org, nil, tgt, recexport.CleanProfile(recexport.ShapeReshape, seed)); err != nil {
+	if _, err := recexport.Export(ctx, org, nil, tgt, recexport.CleanProfile(recexport.ShapeReshape, uint64(cfg.Seed))); err != nil {
 		t.Fatal(err)
 	}
 	src, err := exportfile.NewDirSource(dir)

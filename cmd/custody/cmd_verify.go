@@ -270,7 +270,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return err // verify.Ledger names itself ("verify: …")
 	}
 	if o.Report != "" {
-		f, err := os.Open(o.Report)
+		f, _, err := fsinfo.OpenRegularFile(o.Report) // a FIFO would block
 		if err != nil {
 			return fmt.Errorf("verify: --report: %w", err)
 		}

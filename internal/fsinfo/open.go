@@ -44,18 +44,11 @@ func OpenRegular(root *os.Root, name string) (f *os.File, fi fs.FileInfo, err er
 // on the command line or found in a folder handed over, which must not
 // exhaust memory or block. A symbolic link to a regular file is read.
 func ReadRegular(name string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := OpenRegularFile(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: &NotRegularError{Mode: fi.Mode()}}
-	}
 	if fi.Size() > limit {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: &TooLargeError{Limit: limit}}
 	}
@@ -67,6 +60,26 @@ func ReadRegular(name string, limit int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: &TooLargeError{Limit: limit}}
 	}
 	return b, nil
+}
+
+// OpenRegularFile opens the file name for reading, as OpenRegular does
+// below a root: non-blocking, and only if it is a regular file (a
+// symbolic link to one is followed), for a file named on the command line
+// that is read as a stream.
+func OpenRegularFile(name string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: "read", Path: name, Err: &NotRegularError{Mode: fi.Mode()}}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // TooLargeError is ReadRegular's refusal of a file over its limit.

@@ -60,6 +60,7 @@ func (c *Client) ListConversations(ctx context.Context, q genesys.AsyncConversat
 			}
 			return page, page.Cursor, resp, nil
 		},
+		items: func(p *genesys.AnalyticsConversationAsyncQueryResponse) int { return len(p.Conversations) },
 	}
 	return func(yield func(*ConversationPage, error) bool) {
 		listQuery(ctx, c, opt, j, func(id, cursor string, page *genesys.AnalyticsConversationAsyncQueryResponse, resp *Response, err error) bool {
@@ -80,7 +81,14 @@ type asyncQuery[P any] struct {
 	status   func(id string) (state, errMsg string, resp *Response, err error)
 	terminal []string // terminal states, the successful one first (at least one)
 	results  func(id, cursor string) (page *P, next string, resp *Response, err error)
+	items    func(page *P) int // how many results a page holds
 }
+
+// maxEmptyPages is how many empty pages in a row, each with a cursor to
+// another, a listing accepts: a source that hands out a fresh cursor with
+// every empty page would otherwise be paged for ever (a repeated cursor
+// is caught by cursorPager).
+const maxEmptyPages = 10
 
 // listQuery runs q end to end (unless opt.JobID resumes one) and calls
 // yield with each page, or once with an error; yield returns false to stop.
@@ -111,6 +119,7 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 	}
 	pages := cursorPager{last: opt.Cursor}
 	cursor := opt.Cursor
+	empty := 0
 	for {
 		page, cur, resp, err := q.results(id, cursor)
 		if err != nil {
@@ -123,6 +132,11 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 			return
 		}
 		next, err := pages.next(cur)
+		if q.items(page) > 0 {
+			empty = 0
+		} else if empty++; next != "" && empty >= maxEmptyPages && err == nil {
+			err = fmt.Errorf("%w: %d empty pages in a row, each with a cursor to another", ErrMalformedBody, empty)
+		}
 		if err != nil {
 			yield(id, cursor, nil, nil, c.red.Err(fmt.Errorf("fetch: %s %s: %w", q.what, id, err)))
 			return
@@ -169,6 +183,7 @@ func (c *Client) ListAudits(ctx context.Context, q genesys.AuditQueryRequest, op
 			}
 			return page, page.Cursor, resp, nil
 		},
+		items: func(p *genesys.AuditQueryExecutionResults) int { return len(p.Entities) },
 	}
 	return func(yield func(*AuditPage, error) bool) {
 		listQuery(ctx, c, opt, j, func(id, cursor string, page *genesys.AuditQueryExecutionResults, resp *Response, err error) bool {

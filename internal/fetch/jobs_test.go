@@ -174,6 +174,24 @@ func TestListConversationsFailures(t *testing.T) {
 			t.Fatalf("ids %v err = %v", ids, err)
 		}
 	})
+	t.Run("empty pages without end", func(t *testing.T) {
+		// A fresh cursor with every empty page: refused after
+		// maxEmptyPages in a row; fewer, then results, are read through.
+		few := append(append([][]string{{"a"}}, make([][]string, maxEmptyPages-1)...), []string{"b"})
+		many := append([][]string{{"a"}}, make([][]string, 3*maxEmptyPages)...)
+		for _, tc := range []struct {
+			pages [][]string
+			ids   string
+			fails bool
+		}{{few, "a b", false}, {many, "a", true}} {
+			j := &fakeJobs{finalState: genesys.JobFulfilled, pages: tc.pages}
+			f := newFakeAPI(t, j.handle)
+			ids, _, err := collect(t, f.client(newFakeClock()).ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{}))
+			if errors.Is(err, ErrMalformedBody) != tc.fails || strings.Join(ids, " ") != tc.ids || len(j.resultsURIs) > maxEmptyPages+2 {
+				t.Errorf("%d pages: ids %v after %d requests, err = %v", len(tc.pages), ids, len(j.resultsURIs), err)
+			}
+		}
+	})
 	t.Run("cancelled while polling", func(t *testing.T) {
 		j := &fakeJobs{pendingPolls: 1 << 30}
 		f := newFakeAPI(t, j.handle)

@@ -315,7 +315,7 @@ func TestReadFindings(t *testing.T) {
 			}
 		})
 	}
-	for _, in := range []string{"\v[]", "\u00a0[]", "x", "[" + one} {
+	for _, in := range []string{"\v[]", "\u00a0[]", "x", "[" + one, "[" + one + "] x", "[" + one + "][]"} {
 		if got, err := reconcile.ReadFindings(strings.NewReader(in)); err == nil {
 			t.Errorf("%q: read as %+v, want an error", in, got)
 		}

@@ -197,11 +197,26 @@ func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, er
 	dec.DisallowUnknownFields()
 	var out []diff.Finding
 	if first == '[' {
-		if err := dec.Decode(&out); err != nil {
+		// Element by element: a large diff's array is not held whole,
+		// only the findings keep accepts.
+		if _, err := dec.Token(); err != nil {
 			return nil, fmt.Errorf("reconcile: findings: %w", err)
 		}
-		if keep != nil {
-			out = slices.DeleteFunc(out, func(f diff.Finding) bool { return !keep(f) })
+		out = []diff.Finding{}
+		for i := 1; dec.More(); i++ {
+			var f diff.Finding
+			if err := dec.Decode(&f); err != nil {
+				return nil, fmt.Errorf("reconcile: findings record %d: %w", i, err)
+			}
+			if keep == nil || keep(f) {
+				out = append(out, f)
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return nil, fmt.Errorf("reconcile: findings: %w", err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, fmt.Errorf("reconcile: findings: %w: more after the array", ErrNotFindings)
 		}
 		return out, nil
 	}

@@ -3,12 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/fsinfo"
 )
 
 // envClientSecretPrefix names the environment variable holding the secret
@@ -38,18 +39,14 @@ func clientSecretEnv(id string) string {
 // be a regular file that neither group nor others may read or write, as ssh
 // requires of a private key; anything else is a usage error naming chmod.
 func readCredentialsFile(path string) ([]fetch.Credentials, error) {
-	f, err := os.Open(path)
+	f, st, err := fsinfo.OpenRegularFile(path) // non-blocking: a FIFO is refused, not waited on
+	if errors.As(err, new(*fsinfo.NotRegularError)) {
+		return nil, usageError("--credentials %q: not a regular file", path)
+	}
 	if err != nil {
 		return nil, usageError("--credentials %q: %v", path, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, usageError("--credentials %q: %v", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, usageError("--credentials %q: not a regular file", path)
-	}
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, usageError("--credentials %q: mode %04o lets others read the client secrets: chmod 600 %s", path, st.Mode().Perm(), path)
 	}

@@ -27,6 +27,9 @@ import (
 // chunks that overlap by the longest pattern (a findings object of a
 // large diff decompresses to far more than is worth holding at once).
 func firstNamed(r io.Reader, convs map[string]bool) (string, error) {
+	if len(convs) == 0 {
+		return "", nil // nothing to look for (an erasure of messages only)
+	}
 	pats := make(map[string][]byte, len(convs))
 	longest := 0
 	for c := range convs {

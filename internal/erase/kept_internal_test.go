@@ -40,6 +40,11 @@ func TestFirstNamed(t *testing.T) {
 	if _, err := firstNamed(zr, convs); err == nil {
 		t.Error("a findings object cut short: no error")
 	}
+	// No conversation to look for (an erasure of messages only): a large
+	// object is not read, and nothing is named.
+	if c, err := firstNamed(strings.NewReader(strings.Repeat("x", 9<<20)), map[string]bool{}); c != "" || err != nil {
+		t.Errorf("no conversations: %q, %v", c, err)
+	}
 	boom := errors.New("boom")
 	if _, err := firstNamed(iotest.ErrReader(boom), convs); !errors.Is(err, boom) {
 		t.Errorf("a failing read: %v", err)

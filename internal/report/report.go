@@ -165,7 +165,9 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 		return u.finish(ctx, l, o)
 	}
-	for _, name := range []string{"report.html", "report.json"} {
+	// proofs too, whatever --proofs says: an earlier report's proofs
+	// beside this one would read as its own.
+	for _, name := range []string{"report.html", "report.json", proofsDir} {
 		if _, err := os.Lstat(filepath.Join(o.Out, name)); err == nil {
 			return nil, fmt.Errorf("report: %s: %w (a report is never overwritten: choose another --out)", filepath.Join(o.Out, name), ErrExists)
 		}

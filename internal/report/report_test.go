@@ -414,6 +414,11 @@ func TestReportKeepsLeftoverPage(t *testing.T) {
 	if _, err := report.Generate(context.Background(), m.Ledger, st, opts); !errors.Is(err, report.ErrExists) || !strings.Contains(err.Error(), "proofs") {
 		t.Errorf("a report into a folder with proofs left: %v, want ErrExists naming them", err)
 	}
+	noProofs := opts
+	noProofs.Proofs = report.ProofsNone
+	if _, err := report.Generate(context.Background(), m.Ledger, st, noProofs); !errors.Is(err, report.ErrExists) || !strings.Contains(err.Error(), "proofs") {
+		t.Errorf("a report without proofs into a folder with proofs left: %v, want ErrExists naming them", err)
+	}
 	if got := dirtest.Names(t, filepath.Join(out, "proofs")); !slices.Equal(got, proofs) {
 		t.Errorf("the proofs left are now %v, were %v", got, proofs)
 	}

@@ -95,6 +95,9 @@ type globalOptions struct {
 	Output      string
 
 	command string // the command line's command path ("custody export"), for the matter lock
+	// started: cobra got past its own checks (command, arguments, flags)
+	// and ran the command; its plain-text usage errors come before.
+	started bool
 
 	stdin  io.Reader
 	stdout io.Writer
@@ -186,7 +189,10 @@ Examples:
 		Version:           versionText(),
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.validate(cmd) },
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			g.started = true
+			return g.validate(cmd)
+		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	cmd.SetVersionTemplate("{{.Version}}")
@@ -225,7 +231,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetErr(stderr)
 	rejectUnknownSubcommands(root)
 	cmd, err := root.ExecuteContextC(ctx)
-	if err != nil && isCobraUsageError(err) {
+	// Only cobra's own errors are told by their text: an error of the
+	// command itself ("verify: FAILED" naming a file "b accepts 1.cp")
+	// keeps its code.
+	if err != nil && !g.started && isCobraUsageError(err) {
 		err = withCode(exitUsage, err)
 	}
 	return exitCode(ctx, cmd, g.redact.Err(err), g)
@@ -260,9 +269,9 @@ func rejectUnknownSubcommands(root *cobra.Command) {
 			cmd, rest, err := c.Root().Find(args)
 			switch {
 			case err != nil:
-				return err
+				return withCode(exitUsage, err)
 			case len(rest) > 0:
-				return fmt.Errorf("unknown command %q for %q", rest[0], cmd.CommandPath())
+				return withCode(exitUsage, fmt.Errorf("unknown command %q for %q", rest[0], cmd.CommandPath()))
 			}
 			cmd.InitDefaultHelpFlag()
 			return cmd.Help()
@@ -271,7 +280,7 @@ func rejectUnknownSubcommands(root *cobra.Command) {
 }
 
 // isCobraUsageError recognises cobra's own argument errors, which it
-// returns as plain errors.
+// returns as plain errors (before the command runs: run checks that).
 func isCobraUsageError(err error) bool {
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "required flag"} {

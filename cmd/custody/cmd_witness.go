@@ -314,7 +314,7 @@ base64 hash a line. 'custody witness cosign --proof' reads it.
 
 Examples:
   custody witness proof --old 120 --out cp.proof
-` + exitStatus(exit0, exit1, exit2),
+` + exitStatus(exit0, exit1, exit2, exit3Ledger),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -362,7 +362,7 @@ checkpoints, and stores it beside the checkpoint it signs.
 
 Examples:
   custody witness attach --witness-key counsel.pub cp.cosig
-` + exitStatus(exit0, exit1, exit2, "3    no line by that witness, or one that signs no stored checkpoint"),
+` + exitStatus(exit0, exit1, exit2, "3    no line by that witness, or one that signs no stored checkpoint; or the ledger file\n       is damaged or contradicts itself"),
 		Args: oneArg("FILE (the cosignature lines)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

@@ -25,9 +25,9 @@ const (
 // exitStatusHelp is the root command's EXIT STATUS block: every code
 // custody uses. Each command lists only its own (exitStatus).
 var exitStatusHelp = exitStatus(exit0, exit1, exit2,
-	`3    verification failed — any integrity failure: a check of the ledger,
-       a key or checkpoint of another ledger, a damaged ledger file, a
-       ledger custody refuses to sign or prove — findings present, or
+	`3    verification failed — a check of the ledger, another ledger's
+       verifier key or checkpoint given to verify, a damaged ledger file,
+       a ledger custody refuses to sign or prove — findings present, or
        some items failed (see each command)`,
 	`130  cancelled (Ctrl-C); export and refetch resume when rerun`)
 

@@ -186,9 +186,9 @@ Examples:
   custody init --matter acme-v-smith
   custody COMMAND --help
 ` + exitStatusHelp,
-		Version:           versionText(),
-		SilenceUsage:      true,
-		SilenceErrors:     true,
+		Version:       versionText(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			g.started = true
 			return g.validate(cmd)

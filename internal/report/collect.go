@@ -255,9 +255,15 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			f.exceptions = append(f.exceptions, Exception{Kind: r.Outcome, ConversationID: conv, MessageID: msg, Reason: r.Reason})
 		}
 	}
-	slices.SortFunc(f.exceptions, func(a, b Exception) int {
+	f.exceptions = sortExceptions(f.exceptions)
+	return f, nil
+}
+
+// sortExceptions orders exceptions by kind, conversation and message, and
+// drops repeats.
+func sortExceptions(es []Exception) []Exception {
+	slices.SortFunc(es, func(a, b Exception) int {
 		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.MessageID, b.MessageID))
 	})
-	f.exceptions = slices.Compact(f.exceptions)
-	return f, nil
+	return slices.Compact(es)
 }

@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -832,6 +831,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		return err
 	}
 	doc.Runs = []RunInfo{}
+	unended := false // a run's failures read from its run state joined the exceptions
 	for _, r := range runs {
 		ri := RunInfo{RunID: r.ID, Kind: r.Kind, Status: r.Status, StartedAt: formatTime(r.StartedAt), EndedAt: formatTime(r.EndedAt), Scope: r.Scope}
 		if st := lf.runStarts[r.ID]; st != nil {
@@ -845,8 +845,12 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 			if err := unendedRun(ctx, l, r, &ri, lf); err != nil {
 				return err
 			}
+			unended = true
 		}
 		doc.Runs = append(doc.Runs, ri)
+	}
+	if unended {
+		lf.exceptions = sortExceptions(lf.exceptions)
 	}
 	doc.Runs = append(doc.Runs, lf.reports...)
 	slices.SortStableFunc(doc.Runs, func(a, b RunInfo) int { return strings.Compare(a.StartedAt, b.StartedAt) })
@@ -1092,7 +1096,6 @@ func meaning(in finding.Info) string {
 	return in.Title + ": " + in.Plain
 }
 
-// runOutcome is a run's accounting in a few words.
 // unendedRun describes a run that has not ended from its run state (not
 // evidence, but all there is): its items by status as the outcome, and its
 // failed and gone conversations among the exceptions.
@@ -1104,9 +1107,9 @@ func unendedRun(ctx context.Context, l *ledger.Ledger, r ledger.Run, ri *RunInfo
 	ri.Outcome = "not ended (killed, or still running): no accounting recorded"
 	if len(counts) > 0 {
 		ri.Outcome += fmt.Sprintf("; its run state so far: %d conversations done, %d failed, %d gone at the source, %d pending",
-			counts["done"], counts["failed"], counts["gone"], counts["pending"])
+			counts[ledger.ItemDone], counts[ledger.ItemFailed], counts[ledger.ItemGone], counts[ledger.ItemPending])
 	}
-	for status, kind := range map[string]string{"failed": "failed", "gone": "gone_at_source"} {
+	for status, kind := range map[string]string{ledger.ItemFailed: "failed", ledger.ItemGone: "gone_at_source"} {
 		items, err := l.RunItems(ctx, r.ID, status)
 		if err != nil {
 			return err
@@ -1115,12 +1118,10 @@ func unendedRun(ctx context.Context, l *ledger.Ledger, r ledger.Run, ri *RunInfo
 			lf.exceptions = append(lf.exceptions, Exception{Kind: kind, ConversationID: it.ItemID, Reason: it.Reason + " (run " + r.ID + ", not ended)"})
 		}
 	}
-	slices.SortFunc(lf.exceptions, func(a, b Exception) int {
-		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.MessageID, b.MessageID))
-	})
 	return nil
 }
 
+// runOutcome is a run's accounting in a few words.
 func runOutcome(r ledger.Run) string {
 	var a struct {
 		Exported int `json:"conversations_exported"`

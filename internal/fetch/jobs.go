@@ -134,7 +134,10 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 		next, err := pages.next(cur)
 		if q.items(page) > 0 {
 			empty = 0
-		} else if empty++; next != "" && empty >= maxEmptyPages && err == nil {
+		} else {
+			empty++
+		}
+		if err == nil && next != "" && empty >= maxEmptyPages {
 			err = fmt.Errorf("%w: %d empty pages in a row, each with a cursor to another", ErrMalformedBody, empty)
 		}
 		if err != nil {

@@ -155,15 +155,15 @@ func (s *s3Store) checkObjectLock(ctx context.Context) error {
 	return nil
 }
 
+// maxVersionPages bounds the pages of one object's version listing
+// (1,000 versions a page): far more than any object custody writes once.
+const maxVersionPages = 1000
+
 // Delete removes every version of the object (and its delete markers):
 // in a versioned bucket — Object Lock needs one — a plain delete only
 // hides the bytes behind a marker. A version under a legal hold or an
 // unexpired retention is left, and the error matches evidence.ErrLocked
 // and says how many versions remain.
-// maxVersionPages bounds the pages of one object's version listing
-// (1,000 versions a page): far more than any object custody writes once.
-const maxVersionPages = 1000
-
 func (s *s3Store) Delete(ctx context.Context, sum hashchain.Hash) error {
 	key := s.key(evidence.Key(sum))
 	var versions []*string

@@ -22,9 +22,6 @@ import (
 	"github.com/custodyhq/custody/internal/witness"
 )
 
-// maxKeyFile bounds a key file read (keys are one short line).
-const maxKeyFile = 64 << 10
-
 // maxArgFile bounds a checkpoint note or proof file named on the command
 // line: far above any (a proof is at most 256 KiB, leaf.ParseProof), low
 // enough that a wrong path (an image, /dev/zero) costs nothing.
@@ -33,7 +30,7 @@ const maxArgFile = 4 << 20
 // readKeyArg returns a key read from the file v or, when no such file
 // exists and v looks like a key (name+hash+data), v itself.
 func readKeyArg(flag, v string) (string, error) {
-	b, err := fsinfo.ReadRegular(v, maxKeyFile)
+	b, err := fsinfo.ReadRegular(v, matter.MaxKeyFile)
 	if errors.Is(err, fs.ErrNotExist) && strings.Count(v, "+") >= 2 {
 		return strings.TrimSpace(v), nil
 	}
@@ -256,7 +253,7 @@ Examples:
 			if checkpoint == "" {
 				return usageError("witness cosign: --checkpoint is required")
 			}
-			note, err := readSmall(checkpoint, witness.MaxBody)
+			note, err := fsinfo.ReadRegular(checkpoint, witness.MaxBody)
 			if err != nil {
 				return fmt.Errorf("witness cosign: %w", err)
 			}
@@ -270,7 +267,7 @@ Examples:
 			}
 			req := witness.Request{Checkpoint: note}
 			if proof != "" {
-				p, err := readSmall(proof, witness.MaxBody)
+				p, err := fsinfo.ReadRegular(proof, witness.MaxBody)
 				if err != nil {
 					return fmt.Errorf("witness cosign: %w", err)
 				}
@@ -373,7 +370,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			data, err := readSmall(args[0], witness.MaxBody)
+			data, err := fsinfo.ReadRegular(args[0], witness.MaxBody)
 			if err != nil {
 				return fmt.Errorf("witness attach: %w", err)
 			}
@@ -395,11 +392,6 @@ Examples:
 	}
 	cmd.Flags().StringVar(&key, "witness-key", "", "the witness's verifier key, or a file holding it")
 	return cmd
-}
-
-// readSmall reads a regular file of at most limit bytes.
-func readSmall(name string, limit int64) ([]byte, error) {
-	return fsinfo.ReadRegular(name, limit)
 }
 
 // attachCosignatures stores each cosignature line in data that vkey's

@@ -428,8 +428,9 @@ func keyBase(ledgerPath string) string {
 // signerPrefix starts every signer key (a note.Signer's encoding).
 const signerPrefix = "PRIVATE+KEY+"
 
-// maxKeyFile bounds a key file: a key is one line of under 200 bytes.
-const maxKeyFile = 64 << 10
+// MaxKeyFile bounds a key file read: a key is one line of under 200
+// bytes.
+const MaxKeyFile = 64 << 10
 
 // ReadSignerKey reads the signer key from file, or from the file beside
 // the ledger when file is empty. It needs no open ledger. A file holding
@@ -439,7 +440,7 @@ func ReadSignerKey(file, ledgerPath string) (string, error) {
 	if file == "" {
 		file = SignerKeyPath(ledgerPath)
 	}
-	b, err := fsinfo.ReadRegular(file, maxKeyFile)
+	b, err := fsinfo.ReadRegular(file, MaxKeyFile)
 	if err != nil {
 		return "", fmt.Errorf("signer key: %w (the key 'custody init' wrote beside the ledger, or --key)", err)
 	}
@@ -464,7 +465,7 @@ func ReadVerifierKey(key, ledgerPath string) (string, error) {
 	if name == "" {
 		name = VerifierKeyPath(ledgerPath)
 	}
-	b, err := fsinfo.ReadRegular(name, maxKeyFile)
+	b, err := fsinfo.ReadRegular(name, MaxKeyFile)
 	switch {
 	case err == nil:
 		k := strings.TrimSpace(string(b))

@@ -228,24 +228,23 @@ func (r *reader) message(ctx context.Context, m *msgEntry) (*message, error) {
 // media reads the attachments the leaf says were stored, checking each
 // against the digest the leaf recorded.
 func (r *reader) media(ctx context.Context, m *message) error {
-	meta := map[string]*genesys.ContentAttachment{}
-	if n := m.md.NormalizedMessage; n != nil {
-		for _, c := range n.Content {
-			if c.Attachment != nil {
-				meta[c.Attachment.ID] = c.Attachment
-			}
-		}
-	}
-	// An attachment the leaf has no media for was never downloaded: it
-	// has no url, or the export did not fetch media. Said, not skipped.
 	refs := map[string]bool{}
 	for _, ref := range m.media {
 		refs[ref.ID] = true
 	}
+	meta := map[string]*genesys.ContentAttachment{}
 	if n := m.md.NormalizedMessage; n != nil {
 		for _, c := range n.Content {
-			switch a := c.Attachment; {
-			case a == nil || refs[a.ID]:
+			a := c.Attachment
+			if a == nil {
+				continue
+			}
+			meta[a.ID] = a
+			// An attachment the leaf has no media for was never
+			// downloaded: it has no url, or the export did not fetch
+			// media. Said, not skipped.
+			switch {
+			case refs[a.ID]:
 			case a.URL == "":
 				m.missing = append(m.missing, a.ID+": not downloaded (the API gave no url)")
 			default:

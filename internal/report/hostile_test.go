@@ -86,21 +86,7 @@ func TestHostileContentEscaped(t *testing.T) {
 // section 6 says verification failed.
 func TestMissingEvidence(t *testing.T) {
 	env := hostileMatter(t, "short")
-	var bulk string
-	filepath.WalkDir(filepath.Join(env.Dir, "evidence"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), `{"entities"`) {
-				bulk = p
-			}
-		}
-		return nil
-	})
-	if bulk == "" {
-		t.Fatal("no bulk body in the evidence folder")
-	}
-	if err := os.Remove(bulk); err != nil {
-		t.Fatal(err)
-	}
+	removeEvidence(t, env.Dir, "bulk body", func(b string) bool { return strings.HasPrefix(b, `{"entities"`) })
 	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key})
 	if err != nil {
 		t.Fatal(err)
@@ -127,26 +113,34 @@ func TestMissingEvidence(t *testing.T) {
 	}
 }
 
+// removeEvidence removes the evidence object under dir/evidence whose
+// content is (the last one walked that is) a what, failing when there is
+// none.
+func removeEvidence(t *testing.T, dir, what string, is func(content string) bool) {
+	t.Helper()
+	var found string
+	filepath.WalkDir(filepath.Join(dir, "evidence"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); is(string(b)) {
+				found = p
+			}
+		}
+		return nil
+	})
+	if found == "" {
+		t.Fatalf("no %s in the evidence folder", what)
+	}
+	if err := os.Remove(found); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestMissingConversationEvidence: with a conversation's own evidence
 // gone, its transcript says its participants' evidence is unreadable, not
 // that none were recorded.
 func TestMissingConversationEvidence(t *testing.T) {
 	env := hostileMatter(t, "short")
-	var conv string
-	filepath.WalkDir(filepath.Join(env.Dir, "evidence"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if b, _ := os.ReadFile(p); strings.Contains(string(b), `"participants"`) {
-				conv = p
-			}
-		}
-		return nil
-	})
-	if conv == "" {
-		t.Fatal("no conversation object in the evidence folder")
-	}
-	if err := os.Remove(conv); err != nil {
-		t.Fatal(err)
-	}
+	removeEvidence(t, env.Dir, "conversation object", func(b string) bool { return strings.Contains(b, `"participants"`) })
 	res, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key})
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,13 @@ gone_at_source, not_at_source and not_refetchable are final, not work left:
 no rerun changes them, so they alone do not make refetch fail; each is
 listed.
 
+A --findings file (what 'custody diff --output jsonl|json' printed) is
+acted on as the recorded diff it is the whole output of, unchanged: its
+findings hash to what that diff recorded. Any other file (cut short,
+edited, or from 'diff --no-record') is refetched with a warning, since
+gaps may be missing from it; one that names a diff (run_id) whose findings
+it does not hold, or that ends with a failed diff's error, is refused.
+
 Examples:
   custody refetch --diff latest
   custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
@@ -82,7 +89,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	if (o.Diff == "") == (o.Findings == "") {
 		return usageError("give exactly one of --diff RUN_ID or --findings FILE")
 	}
-	var findings []diff.Finding
+	var ff *reconcile.FindingsFile
 	if o.Findings != "" {
 		// Read first: a file that is not findings leaves the matter
 		// untouched.
@@ -90,7 +97,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		if err != nil {
 			return fmt.Errorf("--findings: %w", err)
 		}
-		findings, err = reconcile.ReadFindings(f)
+		ff, err = reconcile.ReadFindingsFile(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("--findings %s: %w", o.Findings, err)
@@ -102,10 +109,21 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	}
 	defer c.Close()
 	runID := o.Diff
-	if o.Findings == "" {
-		if runID, findings, err = reconcile.LoadGaps(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
-			return err
+	var findings []diff.Finding
+	if ff != nil {
+		// Whose findings these are: a file that is a recorded diff's whole
+		// output is acted on as that diff's; any other may lack findings
+		// (cut short, edited, or from a diff never recorded), which
+		// nothing but the file could show.
+		findings = ff.Findings
+		if runID, err = reconcile.RecordedDiff(ctx, c.deps.Ledger, ff); err != nil {
+			return fmt.Errorf("--findings %s: %w", o.Findings, err)
 		}
+		if runID == "" {
+			g.warn(fmt.Sprintf("--findings %s (%d findings) is not the whole output of any diff recorded in this matter (a file cut short or edited, or the output of 'diff --no-record'): refetching the gaps it lists, but gaps a whole diff found may be missing; 'custody refetch --diff RUN_ID' acts on a recorded diff", o.Findings, len(findings)))
+		}
+	} else if runID, findings, err = reconcile.LoadGaps(ctx, c.deps.Ledger, c.deps.Evidence, o.Diff); err != nil {
+		return err
 	}
 	opts, prog := o.options(c, g, "refetch")
 	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts)

@@ -32,7 +32,10 @@ type Writer interface {
 	// Close, so that no record is left torn: json closes a document it
 	// started with an "error" member and no summary
 	// ({"findings":[…],"error":"…"}), and writes nothing if it started
-	// none; csv and jsonl end after the last whole finding.
+	// none; jsonl ends with a line {"error":"…"}, which is not a finding,
+	// so that a reader of the file alone ('custody refetch --findings')
+	// sees it is not the diff's whole output; csv ends after the last
+	// whole row (a spreadsheet has no place for it: the exit status says).
 	Abort(err error) error
 }
 
@@ -205,8 +208,20 @@ func (j *jsonlWriter) WriteJSON(_ Finding, js []byte) error {
 
 func (j *jsonlWriter) Close(Summary) error { return nil }
 
-// Abort has nothing to finish: every line written is whole.
-func (j *jsonlWriter) Abort(error) error { return nil }
+// Abort ends the lines with the error, as a record of its own: every line
+// before it is whole, but the findings are not the diff's.
+func (j *jsonlWriter) Abort(failure error) error {
+	b, err := json.Marshal(struct {
+		Error string `json:"error"`
+	}{failure.Error()})
+	if err != nil {
+		return fmt.Errorf("diff: encode error: %w", err)
+	}
+	if _, err := j.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("diff: write error: %w", err)
+	}
+	return nil
+}
 
 // SummaryConversations is how many conversations the summary's
 // per-conversation table lists unless told otherwise: the ones with the

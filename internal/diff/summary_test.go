@@ -97,7 +97,8 @@ func TestSummaryEscapesConversationIDs(t *testing.T) {
 
 // TestWriterAbort: a diff that fails leaves no torn document: the json
 // writer closes the one it started with an "error" member (and writes
-// nothing if it started none); csv flushes whole rows.
+// nothing if it started none); jsonl ends with an error record; csv
+// flushes whole rows.
 func TestWriterAbort(t *testing.T) {
 	f := Finding{Kind: finding.FileUnreadable, File: "a.json", Detail: "not JSON"}
 	for _, tc := range []struct {
@@ -114,7 +115,9 @@ func TestWriterAbort(t *testing.T) {
 			return json.Valid([]byte(s)) && json.Unmarshal([]byte(s), &doc) == nil && len(doc.Findings) == 2 && doc.Error == "boom"
 		}},
 		{OutputCSV, 2, func(s string) bool { return strings.Count(s, "\n") == 3 && strings.HasSuffix(s, "not JSON,,\n") }},
-		{OutputJSONL, 2, func(s string) bool { return strings.Count(s, "\n") == 2 }},
+		{OutputJSONL, 2, func(s string) bool {
+			return strings.Count(s, "\n") == 3 && strings.HasSuffix(s, "}\n{\"error\":\"boom\"}\n")
+		}},
 	} {
 		var buf bytes.Buffer
 		w, err := NewWriter(tc.format, &buf)

@@ -151,9 +151,37 @@ var ErrNotFindings = errors.New("not a findings file")
 // (--output jsonl), the object {"findings":[…],"summary":{…}} (--output
 // json), or one JSON array. Every record must be a finding of a kind diff
 // has: an object with no findings member, or a record without a known
-// kind, is ErrNotFindings rather than no findings.
+// kind, is ErrNotFindings rather than no findings; so is the output of a
+// diff that failed (its "error" record or member).
 func ReadFindings(r io.Reader) ([]diff.Finding, error) {
-	fs, err := readFindings(r, nil)
+	ff, err := ReadFindingsFile(r)
+	if err != nil {
+		return nil, err
+	}
+	return ff.Findings, nil
+}
+
+// FindingsFile is a findings file read by ReadFindingsFile.
+type FindingsFile struct {
+	Findings []diff.Finding
+	// LinesSHA256 is SHA-256 of the records as the file holds them, a
+	// line feed after each: what a recorded diff's FindingsSHA256 covers,
+	// so a file custody diff wrote (--output jsonl or json), whole and
+	// unchanged, has the hash its diff recorded.
+	LinesSHA256 string
+	// RunID is the diff the file names: --output json of a recorded diff.
+	RunID string
+}
+
+// ReadFindingsFile is ReadFindings keeping what RecordedDiff needs to tell
+// which recorded diff, if any, the file is the whole output of.
+func ReadFindingsFile(r io.Reader) (*FindingsFile, error) {
+	h := sha256.New()
+	ff := &FindingsFile{}
+	fs, err := readFindingsFrom(r, func(raw []byte) {
+		h.Write(raw)
+		h.Write([]byte{'\n'})
+	}, nil, &ff.RunID)
 	if err != nil {
 		return nil, err
 	}
@@ -162,21 +190,68 @@ func ReadFindings(r io.Reader) ([]diff.Finding, error) {
 			return nil, fmt.Errorf("reconcile: findings record %d: %w: kind %q is not a diff finding kind", i+1, ErrNotFindings, f.Kind)
 		}
 	}
-	return fs, nil
+	ff.Findings, ff.LinesSHA256 = fs, hex.EncodeToString(h.Sum(nil))
+	return ff, nil
 }
 
-// findingsObject is custody diff --output json: findings, the summary,
-// and for a recorded diff its run id and seq.
+// RecordedDiff returns the recorded diff of l whose whole findings ff
+// holds, unchanged: the diff ff names (its run_id), else the latest diff
+// that recorded ff's findings hash; "" when no diff did (a file cut short
+// or edited, or the output of 'custody diff --no-record'). A file that
+// names a diff l has not recorded, or whose findings are not that diff's,
+// is an error: acting on it would credit a diff with what it did not find.
+func RecordedDiff(ctx context.Context, l *ledger.Ledger, ff *FindingsFile) (string, error) {
+	runs, err := l.Runs(ctx)
+	if err != nil {
+		return "", err
+	}
+	match := ""
+	for _, run := range runs { // in the order they started: the last match is the latest
+		if run.Kind != RunKindDiff || (ff.RunID != "" && run.ID != ff.RunID) {
+			continue
+		}
+		var res DiffResult
+		if err := json.Unmarshal(run.Accounting, &res); err != nil {
+			return "", fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
+		}
+		if ff.RunID != "" {
+			if res.FindingsSHA256 != ff.LinesSHA256 {
+				return "", fmt.Errorf("reconcile: findings: %w: they name diff %s, but are not the findings it recorded (hash %s, recorded %s): cut short or edited; 'custody refetch --diff %s' reads the recorded ones",
+					ErrNotFindings, run.ID, ff.LinesSHA256, res.FindingsSHA256, run.ID)
+			}
+			return run.ID, nil
+		}
+		if res.FindingsSHA256 == ff.LinesSHA256 {
+			match = run.ID
+		}
+	}
+	if ff.RunID != "" {
+		return "", fmt.Errorf("reconcile: findings: %w: they name diff %s, which this matter has not recorded (another matter's diff?)", ErrNotFindings, ff.RunID)
+	}
+	return match, nil
+}
+
+// findingsObject is custody diff --output json: findings, the summary (or,
+// for a diff that failed, its error), and for a recorded diff its run id
+// and seq.
 type findingsObject struct {
-	Findings *[]diff.Finding `json:"findings"`
-	Summary  json.RawMessage `json:"summary"`
-	RunID    string          `json:"run_id"`
-	Seq      uint64          `json:"seq"`
+	Findings *[]json.RawMessage `json:"findings"`
+	Summary  json.RawMessage    `json:"summary"`
+	Error    *string            `json:"error"`
+	RunID    string             `json:"run_id"`
+	Seq      uint64             `json:"seq"`
 }
 
 // readFindings is ReadFindings keeping only the findings keep accepts
 // (all when keep is nil).
 func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, error) {
+	return readFindingsFrom(r, nil, keep, nil)
+}
+
+// readFindingsFrom is readFindings that also hands each record's bytes, as
+// the file holds them, to seen (when not nil), and sets *runID to the
+// run_id of the json form (when not nil).
+func readFindingsFrom(r io.Reader, seen func([]byte), keep func(diff.Finding) bool, runID *string) ([]diff.Finding, error) {
 	br := bufio.NewReader(r)
 	var first byte // the first byte after white space: '[' for an array
 	for {
@@ -194,8 +269,20 @@ func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, er
 		}
 	}
 	dec := json.NewDecoder(br)
-	dec.DisallowUnknownFields()
 	var out []diff.Finding
+	take := func(raw json.RawMessage, rec int) error {
+		f, err := decodeFinding(raw)
+		if err != nil {
+			return fmt.Errorf("reconcile: findings record %d: %w", rec, err)
+		}
+		if seen != nil {
+			seen(raw)
+		}
+		if keep == nil || keep(f) {
+			out = append(out, f)
+		}
+		return nil
+	}
 	if first == '[' {
 		// Element by element: a large diff's array is not held whole,
 		// only the findings keep accepts.
@@ -204,12 +291,12 @@ func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, er
 		}
 		out = []diff.Finding{}
 		for i := 1; dec.More(); i++ {
-			var f diff.Finding
-			if err := dec.Decode(&f); err != nil {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
 				return nil, fmt.Errorf("reconcile: findings record %d: %w", i, err)
 			}
-			if keep == nil || keep(f) {
-				out = append(out, f)
+			if err := take(raw, i); err != nil {
+				return nil, err
 			}
 		}
 		if _, err := dec.Token(); err != nil { // ']'
@@ -233,38 +320,64 @@ func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, er
 		if err := od.Decode(&obj); err != nil {
 			return nil, fmt.Errorf("reconcile: findings: %w", err)
 		}
+		if obj.Error != nil {
+			return nil, diffFailed(*obj.Error)
+		}
 		if obj.Findings == nil {
 			return nil, fmt.Errorf("reconcile: findings: %w: its findings member is null", ErrNotFindings)
 		}
 		if dec.More() {
 			return nil, fmt.Errorf("reconcile: findings: %w: more after the object custody diff --output json writes", ErrNotFindings)
 		}
-		out = *obj.Findings
-		if keep != nil {
-			out = slices.DeleteFunc(out, func(f diff.Finding) bool { return !keep(f) })
+		out = []diff.Finding{}
+		for i, raw := range *obj.Findings {
+			if err := take(raw, i+1); err != nil {
+				return nil, err
+			}
+		}
+		if runID != nil {
+			*runID = obj.RunID
 		}
 		return out, nil
 	}
-	hd := json.NewDecoder(bytes.NewReader(head))
-	hd.DisallowUnknownFields()
-	var f1 diff.Finding
-	if err := hd.Decode(&f1); err != nil {
-		return nil, fmt.Errorf("reconcile: findings record 1: %w", err)
-	}
-	if keep == nil || keep(f1) {
-		out = append(out, f1)
+	if err := take(head, 1); err != nil {
+		return nil, err
 	}
 	for line := 2; ; line++ {
-		var f diff.Finding
-		if err := dec.Decode(&f); err == io.EOF {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
 			return out, nil
 		} else if err != nil {
 			return nil, fmt.Errorf("reconcile: findings record %d: %w", line, err)
 		}
-		if keep == nil || keep(f) {
-			out = append(out, f)
+		if err := take(raw, line); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// decodeFinding decodes one record, which must be a finding and nothing
+// more; the error record a failed diff ends its JSON Lines with says so.
+func decodeFinding(raw []byte) (diff.Finding, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	var f diff.Finding
+	if err := d.Decode(&f); err != nil {
+		var failed struct {
+			Error *string `json:"error"`
+		}
+		if json.Unmarshal(raw, &failed) == nil && failed.Error != nil {
+			return diff.Finding{}, diffFailed(*failed.Error)
+		}
+		return diff.Finding{}, err
+	}
+	return f, nil
+}
+
+// diffFailed is the refusal of a failed diff's output: the findings
+// before its error are whole, but not all the diff would have found.
+func diffFailed(msg string) error {
+	return fmt.Errorf("%w: the diff that wrote them failed (%q), so they are not all it would have found; run it again", ErrNotFindings, msg)
 }
 
 // Outcome is what became of one gap.

@@ -21,7 +21,6 @@ import (
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
-	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -102,8 +101,8 @@ Examples:
   custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
   custody report --no-record --out /tmp/review
 ` + exitStatus("0    the report was written and recorded",
-			"1    it could not be written (a --conversation the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
-			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, no such diff, --key with --no-record)",
+			"1    it could not be written (a --conversation or --diff the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
+			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, --key with --no-record)",
 			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what; or the ledger file is damaged (SQLite cannot read it): no report was written",
 			exit130),
 		Args: cobra.NoArgs,
@@ -158,8 +157,10 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 		Operator: o.Operator, Tool: toolInfo(), SignerKey: signer, VerifierKey: m.Ledger.VerifierKey(),
 		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify, NoRecord: o.NoRecord,
 	})
+	// No such diff is not among them: a named thing that does not exist
+	// is bad input (exit 1), as produce and refetch have it.
 	switch {
-	case errors.Is(err, report.ErrExists), errors.Is(err, reconcile.ErrNoDiff), errors.Is(err, report.ErrInterval):
+	case errors.Is(err, report.ErrExists), errors.Is(err, report.ErrInterval):
 		return withCode(exitUsage, err)
 	case err != nil:
 		return err

@@ -140,25 +140,28 @@ func (f *witnessFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.State, "state", "witness-state", "folder where the witness keeps the last checkpoint it cosigned per ledger")
 }
 
+// open makes the witness the flags name. Only a flag left out is a usage
+// error: a key file that cannot be read, or holds no key, is bad input
+// (exit 1), as an unreadable file is on every other command.
 func (f *witnessFlags) open(cmdName string) (*witness.Witness, error) {
 	if f.Key == "" || len(f.LogKeys) == 0 {
 		return nil, usageError("witness %s: --key and at least one --log-key are required", cmdName)
 	}
 	skey, err := readKeyArg("key", f.Key)
 	if err != nil {
-		return nil, usageError("witness %s: %v", cmdName, err)
+		return nil, fmt.Errorf("witness %s: %w", cmdName, err)
 	}
 	var logs []string
 	for _, k := range f.LogKeys {
 		lk, err := readKeyArg("log-key", k)
 		if err != nil {
-			return nil, usageError("witness %s: %v", cmdName, err)
+			return nil, fmt.Errorf("witness %s: %w", cmdName, err)
 		}
 		logs = append(logs, lk)
 	}
 	w, err := witness.New(skey, logs, f.State)
 	if err != nil {
-		return nil, usageError("witness %s: %v", cmdName, err)
+		return nil, fmt.Errorf("witness %s: %w", cmdName, err)
 	}
 	return w, nil
 }

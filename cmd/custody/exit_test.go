@@ -6,10 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/custodyhq/custody/internal/matter"
 )
 
 func TestCleanChain(t *testing.T) {
@@ -86,5 +91,76 @@ func TestExitCodeJSON(t *testing.T) {
 	}
 	if rec.Level != "ERROR" || rec.Error != "verify: FAILED" || rec.ExitCode != exitFindings || rec.Msg == "" {
 		t.Errorf("record = %+v", rec)
+	}
+}
+
+// TestWitnessKeyFileExit: witness serve and cosign given a key file that
+// cannot be read, or holds no key, exit 1 (bad input, I/O) as every
+// other command does, not 2; a flag left out is still a usage error.
+func TestWitnessKeyFileExit(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--ledger", filepath.Join(dir, "custody.db"), "init", "--matter", "m"},
+		{"witness", "keygen", "--name", "w.example", "--out", filepath.Join(dir, "w")},
+	} {
+		var stderr strings.Builder
+		if c := run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr); c != 0 {
+			t.Fatalf("%v: exit %d: %s", args, c, stderr.String())
+		}
+	}
+	key, pub := filepath.Join(dir, "w.key"), filepath.Join(dir, "custody.pub")
+	big := filepath.Join(dir, "big.key")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("A"), matter.MaxKeyFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(dir, "junk.key")
+	if err := os.WriteFile(junk, []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	locked := filepath.Join(dir, "locked.key")
+	if err := os.WriteFile(locked, []byte("x"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	type keyCase struct {
+		name      string
+		key, logs string // "" leaves the flag out
+		want      int
+	}
+	cases := []keyCase{
+		{"missing key file", filepath.Join(dir, "nope.key"), pub, exitError},
+		{"key is a folder", dir, pub, exitError},
+		{"key file too large", big, pub, exitError},
+		{"no key in the file", junk, pub, exitError},
+		{"missing log-key file", key, filepath.Join(dir, "nope.pub"), exitError},
+		{"no key in the log-key file", key, junk, exitError},
+		{"no --key", "", pub, exitUsage},
+		{"no --log-key", key, "", exitUsage},
+	}
+	// Root reads any file: permission denied is not what it would test.
+	if os.Geteuid() != 0 {
+		cases = append(cases, keyCase{"key file unreadable", locked, pub, exitError})
+	}
+	for _, sub := range []string{"serve", "cosign"} {
+		for _, tc := range cases {
+			t.Run(sub+"/"+tc.name, func(t *testing.T) {
+				args := []string{"witness", sub, "--state", filepath.Join(dir, "state"), "--addr", "127.0.0.1:0"}
+				if sub == "cosign" {
+					args = []string{"witness", sub, "--state", filepath.Join(dir, "state"), "--checkpoint", filepath.Join(dir, "cp.txt")}
+				}
+				if tc.key != "" {
+					args = append(args, "--key", tc.key)
+				}
+				if tc.logs != "" {
+					args = append(args, "--log-key", tc.logs)
+				}
+				var stdout, stderr strings.Builder
+				if c := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); c != tc.want {
+					t.Errorf("exit %d, want %d: %s", c, tc.want, stderr.String())
+				}
+				if stdout.Len() > 0 {
+					t.Errorf("stdout: %q (it served?)", stdout.String())
+				}
+			})
+		}
 	}
 }

@@ -102,7 +102,9 @@ Examples:
   custody report --no-record --out /tmp/review
 ` + exitStatus("0    the report was written and recorded",
 			"1    it could not be written (a --conversation or --diff the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
-			"2    usage error (an unknown time zone or --proofs value, a bad interval, a folder that already holds a report, --key with --no-record)",
+			`2    usage error: an unknown flag or invalid value (a time zone, --proofs,
+       an interval, a verifier key as --key), --key with --no-record, a
+       folder that already holds a report`,
 			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what; or the ledger file is damaged (SQLite cannot read it): no report was written",
 			exit130),
 		Args: cobra.NoArgs,

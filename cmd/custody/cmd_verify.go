@@ -160,7 +160,11 @@ Examples:
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
-			"2    usage error (a signer key given as --key, --proof with --checkpoint, --no-derive without --evidence, an --evidence LOC that is no folder: a path that does not exist or a regular file)",
+			`2    usage error: an unknown flag or invalid value (a signer key given as
+       --key or --witness, an --evidence LOC that is no folder); flags that
+       contradict each other (--proof with --checkpoint or --report,
+       --production with --checkpoint or --evidence, --no-derive without
+       --evidence); no verifier key for --proof or --production`,
 			`3    the ledger (or proof, or production) failed a check, the first failure named on
        stderr: any finding, a verifier key of another ledger or signatures
        that fail with it, a ledger rebuilt under another identity, a

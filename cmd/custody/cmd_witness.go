@@ -246,7 +246,9 @@ custodian: 'custody witness attach' keeps it beside the checkpoint.
 
 Examples:
   custody witness cosign --key counsel.key --log-key matter-42.pub --checkpoint cp.txt --proof cp.proof --out cp.cosig
-` + exitStatus(exit0, exit1, exit2, "3    the checkpoint was refused: a fork, a rollback, a failing proof, a bad signature"),
+` + exitStatus(exit0, exit1,
+			"2    usage error (unknown flag; missing, invalid or contradictory argument; an --out file that exists)",
+			"3    the checkpoint was refused: a fork, a rollback, a failing proof, a bad signature"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w, err := f.open("cosign")

@@ -36,7 +36,7 @@ var exitStatusHelp = exitStatus(exit0, exit1, exit2,
 const (
 	exit0       = "0    success"
 	exit1       = "1    error (bad input, I/O; the message says which)"
-	exit2       = "2    usage error (unknown flag, missing or contradictory argument)"
+	exit2       = "2    usage error (unknown flag; missing, invalid or contradictory argument)"
 	exit3Ledger = "3    the ledger file is damaged or contradicts itself"
 	exit130     = "130  cancelled (Ctrl-C); nothing more is written"
 	exit130Run  = "130  cancelled (Ctrl-C); state is saved: rerun the same command to resume"

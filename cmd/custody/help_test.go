@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -127,5 +128,87 @@ func TestChoiceFlagsComplete(t *testing.T) {
 	}
 	if n < 6 {
 		t.Errorf("only %d choice flags found", n)
+	}
+}
+
+// exitLine returns the entry for code in cmd's EXIT STATUS block, its
+// continuation lines joined by single spaces ("" if it has none).
+func exitLine(cmd *cobra.Command, code int) string {
+	_, block, _ := strings.Cut(cmd.Long, "\nEXIT STATUS\n")
+	m := regexp.MustCompile(`(?ms)^  ` + strconv.Itoa(code) + ` +(.*?)(?:\n  [0-9]|\z)`).FindStringSubmatch(block)
+	if m == nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(m[1]), " ")
+}
+
+// Each kind of usage error a command returns is named, at least by its
+// category, by the 2 line of its EXIT STATUS: a reader of the help can
+// tell a usage error from bad input (1) without running the command.
+func TestHelpUsageErrorsDescribed(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "custody.db")
+	for _, args := range [][]string{
+		{"--ledger", db, "init", "--matter", "m"},
+		{"witness", "keygen", "--name", "w.example", "--out", filepath.Join(dir, "w")},
+	} {
+		var stderr strings.Builder
+		if c := run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr); c != 0 {
+			t.Fatalf("%v: exit %d: %s", args, c, stderr.String())
+		}
+	}
+	file := filepath.Join(dir, "file.txt")
+	if err := os.WriteFile(file, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noKey := filepath.Join(t.TempDir(), "custody.db") // no custody.pub beside it
+	for _, tc := range []struct {
+		args []string // after --ledger db
+		says string   // in the 2 line
+	}{
+		// Every command: flags parse the same way.
+		{[]string{"log", "--limit", "-1"}, "invalid"},
+		{[]string{"log", "--kind", "nosuch"}, "invalid"},
+		{[]string{"prove", "--seq", "-2"}, "invalid"},
+		{[]string{"prove", "--seq", "x"}, "invalid"},
+		{[]string{"prove", "--seq", "1", "--message", "m"}, "contradictory"},
+		{[]string{"init"}, "missing"},
+		{[]string{"checkpoint", "--tsa", "ftp://x"}, "invalid"},
+		{[]string{"matter", "set-evidence", "ftp://x"}, "invalid"},
+		// verify lists its own.
+		{[]string{"verify", "--key", filepath.Join(dir, "custody.key")}, "a signer key given as --key"},
+		{[]string{"verify", "--witness", filepath.Join(dir, "w.key")}, "--witness"},
+		{[]string{"verify", "--proof", file, "--checkpoint", file}, "--proof with --checkpoint"},
+		{[]string{"verify", "--proof", file, "--report", file}, "--proof with --checkpoint or --report"},
+		{[]string{"verify", "--production", dir, "--evidence"}, "--production with --checkpoint or --evidence"},
+		{[]string{"verify", "--no-derive"}, "--no-derive without --evidence"},
+		{[]string{"verify", "--evidence", filepath.Join(dir, "nofolder")}, "an --evidence LOC that is no folder"},
+		{[]string{"verify", "--witness-threshold", "2"}, "invalid value"},
+		{[]string{"--ledger", noKey, "verify", "--proof", file}, "no verifier key for --proof"},
+		// report
+		{[]string{"report", "--timezone", "Mars/Olympus_Mons"}, "a time zone"},
+		{[]string{"report", "--proofs", "some"}, "--proofs"},
+		{[]string{"report", "--no-record", "--key", filepath.Join(dir, "custody.key")}, "--key with --no-record"},
+		{[]string{"report", "--key", filepath.Join(dir, "custody.pub"), "--no-verify", "--out", filepath.Join(dir, "r")}, "a verifier key as --key"},
+		// witness cosign refuses an --out that exists before it cosigns.
+		{[]string{"witness", "cosign", "--key", filepath.Join(dir, "w.key"), "--log-key", filepath.Join(dir, "custody.pub"),
+			"--state", filepath.Join(dir, "ws"), "--checkpoint", file, "--out", file}, "an --out file that exists"},
+	} {
+		args := append([]string{"--ledger", db}, tc.args...)
+		name := strings.NewReplacer(dir+"/", "", dir, ".", filepath.Dir(noKey)+"/", "").Replace(strings.Join(tc.args, " "))
+		t.Run(name, func(t *testing.T) {
+			var stderr strings.Builder
+			g := &globalOptions{stdout: io.Discard, stderr: io.Discard}
+			cmd, _, err := newRootCommand(g).Find(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := run(context.Background(), args, strings.NewReader(""), io.Discard, &stderr); c != exitUsage {
+				t.Fatalf("exit %d, want %d (a usage error): %s", c, exitUsage, stderr.String())
+			}
+			if line := exitLine(cmd, exitUsage); !strings.Contains(line, tc.says) {
+				t.Errorf("'%s' exits 2 (%s), but its EXIT STATUS 2 line does not say %q: %s", cmd.CommandPath(), strings.TrimSpace(stderr.String()), tc.says, line)
+			}
+		})
 	}
 }

@@ -44,11 +44,12 @@ func readKeyArg(flag, v string) (string, error) {
 func readWitnessKey(v string) (string, error) { return readWitnessKeyFlag("verify", "witness", v) }
 
 // readWitnessKeyFlag reads a witness verifier key (inline or a file) given
-// to command cmdName as --flag; errors name both.
+// to command cmdName as --flag; errors name both. A file that cannot be
+// read is exit 1, as on every command; a signer key, or no key, exit 2.
 func readWitnessKeyFlag(cmdName, flag, v string) (string, error) {
 	k, err := readKeyArg(flag, v)
 	if err != nil {
-		return "", usageError("%s: %v", cmdName, err)
+		return "", fmt.Errorf("%s: %w", cmdName, err)
 	}
 	if strings.HasPrefix(k, "PRIVATE+") {
 		return "", usageError("%s: --%s %s is a witness's signer key; give its verifier key (.pub)", cmdName, flag, v)

@@ -81,7 +81,8 @@ Examples:
   custody prove --seq 41 --tlog-proof
   custody prove --message 2f0c1b… --fields legal_hold,timestamp,from
 ` + exitStatus(exit0, exit1, exit2,
-			"3    the ledger contradicts itself or is damaged: no proof was written"),
+			"3    the ledger contradicts itself or is damaged: no proof was written",
+			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("seq") && o.Seq < 0 {

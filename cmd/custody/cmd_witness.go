@@ -317,7 +317,7 @@ base64 hash a line. 'custody witness cosign --proof' reads it.
 
 Examples:
   custody witness proof --old 120 --out cp.proof
-` + exitStatus(exit0, exit1, exit2, exit3Ledger),
+` + exitStatus(exit0, exit1, exit2, exit3Ledger, exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -212,3 +212,72 @@ func TestHelpUsageErrorsDescribed(t *testing.T) {
 		})
 	}
 }
+
+// ctrlC says what Ctrl-C does to each command, so that its EXIT STATUS
+// can be checked: a command that works on the ledger, evidence, S3 or
+// the network with the context stops with 130 and lists it; a server
+// stops serving, its 0 line says so, and lists no 130; a command with
+// nothing long to cut short (flag parsing, a key made, a group's help)
+// lists none. A new command must be added here.
+var ctrlC = map[string]string{
+	"custody":                     "cancel",
+	"custody init":                "none", // one small file made
+	"custody export":              "cancel",
+	"custody log":                 "cancel",
+	"custody checkpoint":          "cancel",
+	"custody prove":               "cancel", // reads every leaf hash, and the evidence for --fields
+	"custody verify":              "cancel",
+	"custody erase":               "cancel",
+	"custody hold":                "cancel",
+	"custody release":             "cancel",
+	"custody diff":                "cancel",
+	"custody refetch":             "cancel",
+	"custody report":              "cancel",
+	"custody produce":             "cancel",
+	"custody demo":                "cancel",
+	"custody matter":              "none",
+	"custody matter set-evidence": "cancel",
+	"custody witness":             "none",
+	"custody witness keygen":      "none",
+	"custody witness serve":       "stop",
+	"custody witness cosign":      "none",   // reads two small files; no context
+	"custody witness proof":       "cancel", // reads every leaf hash
+	"custody witness attach":      "none",   // a few rows read and written
+	"custody sim":                 "none",
+	"custody sim serve":           "stop",
+	"custody sim tsa":             "stop",
+	"custody bench":               "cancel",
+	"custody bench export":        "cancel",
+	"custody bench verify":        "cancel",
+	"custody bench diff":          "cancel",
+}
+
+// Every command that Ctrl-C cancels lists 130 under EXIT STATUS; servers,
+// which Ctrl-C stops, say so in their 0 line; no other command lists 130.
+func TestHelpExitStatusCancel(t *testing.T) {
+	g := &globalOptions{stdout: io.Discard, stderr: io.Discard}
+	seen := map[string]bool{}
+	for _, c := range allCommands(newRootCommand(g)) {
+		path := c.CommandPath()
+		seen[path] = true
+		kind, ok := ctrlC[path]
+		if !ok {
+			t.Errorf("'%s' is not in ctrlC: say what Ctrl-C does to it", path)
+			continue
+		}
+		lists := slices.Contains(exitCodesOf(c), exitCancelled)
+		switch {
+		case kind == "cancel" && !lists:
+			t.Errorf("'%s' can be cancelled (Ctrl-C), but its EXIT STATUS does not list 130", path)
+		case kind != "cancel" && lists:
+			t.Errorf("'%s' lists 130, but ctrlC says Ctrl-C %s", path, map[string]string{"stop": "stops it (exit 0)", "none": "has nothing to cancel"}[kind])
+		case kind == "stop" && !strings.Contains(exitLine(c, exitOK), "Ctrl-C"):
+			t.Errorf("'%s' stops on Ctrl-C, but its 0 line does not say so: %s", path, exitLine(c, exitOK))
+		}
+	}
+	for path := range ctrlC {
+		if !seen[path] {
+			t.Errorf("ctrlC names '%s', which is no command", path)
+		}
+	}
+}

@@ -108,7 +108,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		return err
 	}
 	defer c.Close()
-	runID := o.Diff
+	var runID string
 	var findings []diff.Finding
 	if ff != nil {
 		// Whose findings these are: a file that is a recorded diff's whole

@@ -47,8 +47,14 @@ func (r *runner) loadAudits(ctx context.Context) error {
 	}
 	interval := r.o.AuditInterval
 	if interval == "" {
+		// A hold comes after its conversation starts: an interval's start
+		// bounds it. An id list has none, so the query reaches back as
+		// far as Genesys keeps audit data (at least a year).
 		end := r.o.Now().UTC().Add(time.Minute)
 		start := end.AddDate(0, 0, -30)
+		if r.o.Scope.Interval == "" {
+			start = end.AddDate(-1, 0, 0)
+		}
 		if r.o.Scope.Interval != "" {
 			if _, s, _, err := ParseInterval(r.o.Scope.Interval); err == nil && s.Before(start) {
 				start = s

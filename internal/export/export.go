@@ -59,7 +59,8 @@ type Options struct {
 	// run that finds who applied each legal hold.
 	AuditServiceName string
 	// AuditInterval is the audit query interval; default from the scope's
-	// start (or 30 days ago) to now.
+	// interval start (or 30 days ago, if later) to now, and for an id
+	// list from a year ago, the least Genesys keeps audit data.
 	AuditInterval string
 	// ListPageSize is the page size of the listing job's results
 	// (default 1000, Genesys's largest).

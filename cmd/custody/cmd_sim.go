@@ -34,6 +34,7 @@ type simServeOptions struct {
 	TokenTTL               time.Duration
 	MediaURLTTL            time.Duration
 	MediaURLPerRequest     bool
+	MediaURLLife           time.Duration
 
 	RateLimit       int
 	ClientRateLimit int
@@ -73,6 +74,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
 	fs.BoolVar(&o.MediaURLPerRequest, "media-url-per-request", false, "sign attachment urls afresh in every response (a signing time in the url, as S3's X-Amz-Date), so a message read twice differs in its url")
+	fs.DurationVar(&o.MediaURLLife, "media-url-life", 0, "also end each attachment url this long after it is served (a pre-signed url's own life; implies --media-url-per-request); 0: only --media-url-ttl ends them")
 	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
 	fs.IntVar(&o.ClientRateLimit, "client-rate-limit", 0, "requests per minute per OAuth client, all its tokens together (Genesys's org.app.user.rate.per.minute, 3000 there; 0: off)")
@@ -191,6 +193,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.ExtraClients < 0 || o.ExtraClients > 64 {
 		return sim.Options{}, usageError("--extra-clients must be 0 to 64, not %d", o.ExtraClients)
 	}
+	if o.MediaURLLife < 0 {
+		return sim.Options{}, usageError("--media-url-life must not be negative (0: off)")
+	}
 	if o.MediaURLTTL < 0 {
 		return sim.Options{}, usageError("--media-url-ttl must not be negative (0: urls never expire)")
 	}
@@ -216,6 +221,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,
 		MediaURLTTL:        o.MediaURLTTL,
 		MediaURLPerRequest: o.MediaURLPerRequest,
+		MediaURLLife:       o.MediaURLLife,
 		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden,
 		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,

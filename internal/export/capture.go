@@ -389,7 +389,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			}
 		}
 		if r.o.Scope.WithMedia {
-			if err := r.fetchMedia(ctx, &st, &msgs[i]); err != nil {
+			if err := r.fetchMedia(ctx, j.id, &st, &msgs[i]); err != nil {
 				return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
@@ -374,4 +376,93 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestExportMediaRenewsExpiredURL: behind a media host that refuses the
+// first request for each attachment as an expired url (as a pre-signed
+// url whose own life is shorter than the 30 days Genesys serves the
+// attachment), the export reads each such message once more for fresh
+// urls and downloads every attachment — while the messages are younger
+// than 30 days. Once they are older, the expiry is final: recorded as
+// expired, and no message is read again.
+func TestExportMediaRenewsExpiredURL(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		now   time.Time
+		renew bool
+	}{
+		{"young", orgEnd.Add(24 * time.Hour), true},
+		{"older than 30 days", orgEnd.Add(genesys.AttachmentServedFor + 24*time.Hour), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var upstream string
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				id := path.Base(r.URL.Path)
+				mu.Lock()
+				first := !seen[id]
+				seen[id] = true
+				mu.Unlock()
+				if first {
+					w.Header().Set("Content-Type", "application/xml")
+					w.WriteHeader(http.StatusForbidden)
+					_, _ = io.WriteString(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>\n")
+					return
+				}
+				resp, err := http.Get(upstream + r.URL.RequestURI())
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadGateway)
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				w.WriteHeader(resp.StatusCode)
+				_, _ = w.Write(b)
+			}))
+			t.Cleanup(proxy.Close)
+			srv := simtest.Start(t, sim.Options{
+				OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 30, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
+				JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+			})
+			upstream = srv.MediaURL
+			le := ledgertest.New(t, "matter-1")
+			e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+			acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+				export.Options{Scope: mediaScope(), SignerKey: e.key, Concurrency: 4, Now: func() time.Time { return tc.now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := mediaRefs(t, e)
+			attachments, withAttachments := 0, map[string]bool{}
+			for _, c := range whatsApp(srv.Org) {
+				for _, a := range c.Attachments {
+					attachments++
+					withAttachments[a.MessageID] = true
+					m := got[a.ID]
+					if tc.renew && (m.Status != "" || m.Evidence != a.Sha256) {
+						t.Fatalf("attachment %s recorded as %+v, want downloaded through a fresh url", a.ID, m)
+					}
+					if !tc.renew && (m.Status != leaf.MediaExpired || m.Evidence != "") {
+						t.Fatalf("attachment %s recorded as %+v, want expired", a.ID, m)
+					}
+				}
+			}
+			if attachments == 0 {
+				t.Fatal("the org has no attachments")
+			}
+			rereads := srv.Stats().Routes["GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}"].Requests
+			want := int64(0)
+			if tc.renew {
+				want = int64(len(withAttachments)) // once a message, whatever its attachments
+			}
+			if rereads != want {
+				t.Fatalf("%d messages read again, want %d", rereads, want)
+			}
+			if !acct.Complete() || (tc.renew && acct.MediaDownloaded != attachments) || (!tc.renew && acct.MediaExpired != attachments) {
+				t.Fatalf("accounting %+v (%d attachments)", acct, attachments)
+			}
+			checkVerified(t, e)
+		})
+	}
 }

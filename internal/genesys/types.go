@@ -1,5 +1,7 @@
 package genesys
 
+import "time"
+
 // TimeLayout is how Genesys spells timestamps: RFC 3339, UTC, milliseconds.
 const TimeLayout = "2006-01-02T15:04:05.000Z"
 
@@ -445,6 +447,13 @@ const MaxDeletionProtectionIDs = 100
 
 // MaxBulkMessageIDs is the most message ids one messages/bulk call takes.
 const MaxBulkMessageIDs = 1000
+
+// AttachmentServedFor is how long after its message an attachment can be
+// fetched through the messages API: its urls stop working 30 days after
+// the message (Genesys, since 2021-05-10). Each url is pre-signed, with a
+// life of its own, possibly shorter: a message read again within those
+// days carries fresh ones.
+const AttachmentServedFor = 30 * 24 * time.Hour
 
 // ---- Audits ----
 

@@ -51,7 +51,8 @@ func APIMessage(m genesys.MessageData) genesys.MessageData {
 }
 
 // ServedMessage is APIMessage with every attachment url pre-signed for the
-// media listener, valid until the message's time plus MediaURLTTL.
+// media listener, valid until the message's time plus MediaURLTTL, or
+// MediaURLLife after it is served if that comes first.
 func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 	m = APIMessage(m)
 	n := m.NormalizedMessage
@@ -65,8 +66,12 @@ func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 		}
 	}
 	var signedAt int64 // 0: no X-Sim-Date, the url fixed per message
-	if s.opts.MediaURLPerRequest {
-		signedAt = s.now().UnixNano()
+	if s.opts.MediaURLPerRequest || s.opts.MediaURLLife > 0 {
+		now := s.now()
+		signedAt = now.UnixNano()
+		if s.opts.MediaURLLife > 0 {
+			expires = min(expires, now.Add(s.opts.MediaURLLife).Unix())
+		}
 	}
 	nm := *n
 	nm.Content = append([]genesys.MessageContent(nil), n.Content...)

@@ -93,3 +93,66 @@ func TestMediaPresigned(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestMediaURLLife: with MediaURLLife an attachment url also lapses that
+// long after it is served — well within the 30 days the message's
+// attachments are served for — and the message read again carries a
+// fresh url that works.
+func TestMediaURLLife(t *testing.T) {
+	clk := newClock()
+	now := clk.Now()
+	s, c := start(t, sim.Options{
+		OrgConfig:    sim.OrgConfig{Seed: 11, Conversations: 60, Start: now.Add(-20 * 24 * time.Hour), End: now.Add(-10 * 24 * time.Hour)},
+		MediaURLTTL:  sim.DefaultMediaURLTTL,
+		MediaURLLife: 10 * time.Minute,
+		Now:          clk.Now,
+	})
+	var cd *sim.ConvData
+	for i := range s.Org.Len() {
+		if cd = s.Org.ConversationAt(i); len(cd.Attachments) > 0 {
+			break
+		}
+	}
+	if cd == nil || len(cd.Attachments) == 0 {
+		t.Fatal("no attachment in the org")
+	}
+	at := cd.Attachments[0]
+	read := func() string {
+		t.Helper()
+		m := decode[genesys.MessageData](t, c.must(200, "GET", "/api/v2/conversations/messages/"+cd.ID+"/messages/"+at.MessageID, nil))
+		for _, ct := range m.NormalizedMessage.Content {
+			if a := ct.Attachment; a != nil && a.ID == at.ID {
+				return a.URL
+			}
+		}
+		t.Fatalf("attachment %s not served", at.ID)
+		return ""
+	}
+	status := func(u string) int {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	first := read()
+	if want := now.Add(10 * time.Minute).Unix(); !strings.Contains(first, sim.MediaExpiresParam+"="+itoa(want)) {
+		t.Fatalf("url %q does not end 10 minutes after it was served (%d)", first, want)
+	}
+	if code := status(first); code != 200 {
+		t.Fatalf("fresh url: %d", code)
+	}
+	clk.Advance(11 * time.Minute)
+	if code := status(first); code != 403 {
+		t.Fatalf("url 11 minutes old: %d, want 403 expired", code)
+	}
+	again := read()
+	if again == first {
+		t.Fatal("the message read again carries the same url")
+	}
+	if code := status(again); code != 200 {
+		t.Fatalf("the fresh url: %d, want 200", code)
+	}
+}

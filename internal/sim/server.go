@@ -156,6 +156,12 @@ type Options struct {
 	// same seed gives the same bytes; custody must capture either way
 	// without taking a new signature for a changed message.
 	MediaURLPerRequest bool
+	// MediaURLLife, when not zero, also ends each attachment url that long
+	// after it is handed out (the earlier of the two ends wins), as a
+	// pre-signed url has a life of its own; it implies signing afresh in
+	// every response (MediaURLPerRequest), so a message read again carries
+	// urls that work again. Genesys does not document that life: a setting.
+	MediaURLLife time.Duration
 	// Paging makes job results page as Genesys's do at scale: short
 	// non-final pages, cursors and jobs expiring mid-iteration.
 	Paging PagingFaults

@@ -26,6 +26,7 @@ type apiOptions struct {
 	Clients          []string // more OAuth client ids (--client)
 	Credentials      string   // a client_id:client_secret file (--credentials)
 	Rate             float64
+	MaxAttachment    int64 // --max-attachment-bytes of the commands that capture; 0: the default
 	fs               *pflag.FlagSet
 }
 
@@ -46,6 +47,7 @@ func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
 	cfg := fetch.Config{
 		ClientID: o.ClientID, APIURL: o.APIURL, LoginURL: o.LoginURL, Region: o.Region,
 		Rate: o.Rate, Version: toolVersion(), Logger: g.log, Redactor: g.redact,
+		MaxDownloadBytes: o.MaxAttachment,
 	}
 	cfg.ApplyEnv(os.Getenv)
 	if err := o.check(cfg.Region); err != nil {
@@ -115,6 +117,7 @@ func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Concurrency, "concurrency", export.DefaultConcurrency, "conversations captured at once (the rate budget is shared)")
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, auditServiceUsage)
+	fs.Int64Var(&o.api.MaxAttachment, "max-attachment-bytes", fetch.DefaultMaxDownloadBytes, "the largest attachment downloaded, in bytes; a larger one is recorded as too_large (each is held in memory until stored)")
 }
 
 // capture is an open matter with what a capture run needs.
@@ -131,6 +134,9 @@ func (c *capture) Close() { c.m.Close() }
 func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, error) {
 	if err := checkConcurrency(o.Concurrency); err != nil {
 		return nil, err
+	}
+	if o.api.MaxAttachment <= 0 {
+		return nil, usageError("--max-attachment-bytes must be a positive number of bytes, not %d", o.api.MaxAttachment)
 	}
 	client, err := o.api.client(g)
 	if err != nil {

@@ -122,7 +122,7 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 	var ae *fetch.APIError
 	switch {
 	case errors.Is(err, fetch.ErrTooLarge):
-		return leaf.MediaTooLarge, "bigger than the response size limit (fetch.Config.MaxResponseBytes, 64 MiB by default)", true
+		return leaf.MediaTooLarge, "bigger than the attachment size limit (--max-attachment-bytes, 128 MiB by default)", true
 	case errors.Is(err, fetch.ErrInvalidArgument):
 		return leaf.MediaRefused, "unusable url: want http(s) without user info", true
 	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout:

@@ -182,6 +182,7 @@ type request struct {
 	jsonBody    bool        // a 2xx body must be valid JSON
 	allowEmpty  bool        // with jsonBody: an empty body is fine too (DELETE)
 	onError     func(*Response) error
+	limit       int64 // a 2xx body's bound; 0: Config.MaxResponseBytes
 }
 
 // target returns the URL to send and the path to show (no host; for
@@ -411,7 +412,11 @@ func (c *Client) attempt(ctx context.Context, r request, target string, ln *lane
 		res.body, _ = readLimited(resp.Body, maxErrorBody, -1) // best effort: the status decides
 		return res
 	}
-	res.body, res.err = readLimited(resp.Body, c.cfg.MaxResponseBytes, resp.ContentLength)
+	limit := c.cfg.MaxResponseBytes
+	if r.limit > 0 {
+		limit = r.limit
+	}
+	res.body, res.err = readLimited(resp.Body, limit, resp.ContentLength)
 	if res.err == nil && r.jsonBody && !validJSON(res.body) && (!r.allowEmpty || len(bytes.TrimSpace(res.body)) > 0) {
 		res.err = fmt.Errorf("%w: %d bytes of invalid JSON with status %d", ErrMalformedBody, len(res.body), resp.StatusCode)
 	}

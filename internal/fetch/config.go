@@ -33,6 +33,9 @@ const (
 	DefaultRequestTimeout   = 2 * time.Minute
 	DefaultSlowNotice       = 5 * time.Second
 	DefaultMaxResponseBytes = 64 << 20
+	// DefaultMaxDownloadBytes bounds one attachment: above WhatsApp's
+	// largest (a 100 MB document).
+	DefaultMaxDownloadBytes = 128 << 20
 	DefaultPollInitial      = 500 * time.Millisecond
 	DefaultPollMax          = 30 * time.Second
 	DefaultPollTimeout      = time.Hour
@@ -101,6 +104,8 @@ type Config struct {
 	SlowNotice time.Duration
 	// MaxResponseBytes bounds a body held in memory (DefaultMaxResponseBytes when 0).
 	MaxResponseBytes int64
+	// MaxDownloadBytes bounds one Download, an attachment (DefaultMaxDownloadBytes when 0).
+	MaxDownloadBytes int64
 
 	// PollInitial, PollMax and PollTimeout pace the polling of analytics
 	// jobs and audit queries: the interval grows by half from PollInitial
@@ -267,6 +272,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.MaxDownloadBytes <= 0 {
+		cfg.MaxDownloadBytes = DefaultMaxDownloadBytes
 	}
 	if cfg.PollInitial <= 0 {
 		cfg.PollInitial = DefaultPollInitial

@@ -12,7 +12,7 @@ import (
 )
 
 // Download fetches media (an attachment url from a message) and returns
-// its bytes exactly as received, within Config.MaxResponseBytes, with the
+// its bytes exactly as received, within Config.MaxDownloadBytes, with the
 // same retry policy as API calls. The bearer token is sent only when the
 // url is on the API host: media urls come from responses custody does not
 // trust, and are usually pre-signed for another host, which must never see
@@ -32,6 +32,7 @@ func (c *Client) Download(ctx context.Context, rawURL string) (*Response, error)
 		accept: "*/*",
 		auth:   sameHost,
 		pace:   sameHost, // other hosts (S3, CDN) do not count against the API limit
+		limit:  c.cfg.MaxDownloadBytes,
 	})
 }
 

@@ -77,9 +77,15 @@ func TestDownload(t *testing.T) {
 		}
 	})
 	t.Run("size limit", func(t *testing.T) {
-		small := f.client(newFakeClock(), func(cfg *Config) { cfg.MaxResponseBytes = 8 })
+		// An attachment has a bound of its own, larger or smaller than
+		// an API response's.
+		small := f.client(newFakeClock(), func(cfg *Config) { cfg.MaxDownloadBytes = 8 })
 		if _, err := small.Download(ctx, cdn.URL+"/big"); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("err = %v", err)
+		}
+		large := f.client(newFakeClock(), func(cfg *Config) { cfg.MaxResponseBytes = 8 })
+		if _, err := large.Download(ctx, cdn.URL+"/big"); err != nil {
+			t.Errorf("a download under MaxDownloadBytes, over MaxResponseBytes: %v", err)
 		}
 	})
 }

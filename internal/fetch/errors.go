@@ -30,7 +30,8 @@ var (
 	// ErrMalformedBody: a 2xx body is not valid JSON (after the retries
 	// allowed for truncation) or does not have the expected shape.
 	ErrMalformedBody = errors.New("malformed response body")
-	// ErrTooLarge: a response body is bigger than Config.MaxResponseBytes.
+	// ErrTooLarge: a response body is bigger than Config.MaxResponseBytes
+	// (an attachment: Config.MaxDownloadBytes).
 	ErrTooLarge = errors.New("response too large")
 	// ErrBadID: an id to be put in a URL path is empty, "." or "..", too
 	// long or holds control characters. Ids come from API responses, which

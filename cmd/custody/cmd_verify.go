@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
@@ -160,8 +161,9 @@ Examples:
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
-			`2    usage error: an unknown flag or invalid value (a signer key given as
-       --key or --witness, an --evidence LOC that is no folder); flags that
+			`2    usage error: an unknown flag or invalid value (a signer key, or a
+       file that holds no verifier key, given as --key or --witness, an
+       --evidence LOC that is no folder); flags that
        contradict each other (--proof with --checkpoint or --report,
        --production with --checkpoint or --evidence, --no-derive without
        --evidence); no verifier key for --proof or --production`,
@@ -473,7 +475,7 @@ func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) 
 		}
 		v, err := fnote.NewVerifierForCosignatureV1(k)
 		if err != nil {
-			return out, usageError("verify: --witness %s: %v", w, err)
+			return out, usageError("verify: --witness %s: not a witness verifier key: %s", w, hashchain.VerifierKeyProblem(k, err))
 		}
 		vs = append(vs, v)
 	}

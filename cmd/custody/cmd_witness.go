@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/witness"
@@ -28,16 +29,19 @@ import (
 const maxArgFile = 4 << 20
 
 // readKeyArg returns a key read from the file v or, when no such file
-// exists and v looks like a key (name+hash+data), v itself.
-func readKeyArg(flag, v string) (string, error) {
+// exists and v looks like a key (name+hash+data), v itself; and arg,
+// what messages call it: "--flag FILE", or "--flag (the key given
+// inline)". A message about a key names the argument, never quotes the
+// key: a wrong file can hold anything, a secret included, at any length.
+func readKeyArg(flag, v string) (key, arg string, err error) {
 	b, err := fsinfo.ReadRegular(v, matter.MaxKeyFile)
 	if errors.Is(err, fs.ErrNotExist) && strings.Count(v, "+") >= 2 {
-		return strings.TrimSpace(v), nil
+		return strings.TrimSpace(v), "--" + flag + " (the key given inline)", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("--%s: %w", flag, err)
+		return "", "", fmt.Errorf("--%s: %w", flag, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return strings.TrimSpace(string(b)), "--" + flag + " " + v, nil
 }
 
 // readWitnessKey reads verify's --witness verifier key (inline or a file).
@@ -47,17 +51,15 @@ func readWitnessKey(v string) (string, error) { return readWitnessKeyFlag("verif
 // to command cmdName as --flag; errors name both. A file that cannot be
 // read is exit 1, as on every command; a signer key, or no key, exit 2.
 func readWitnessKeyFlag(cmdName, flag, v string) (string, error) {
-	k, err := readKeyArg(flag, v)
+	k, arg, err := readKeyArg(flag, v)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", cmdName, err)
 	}
 	if strings.HasPrefix(k, "PRIVATE+") {
-		return "", usageError("%s: --%s %s is a witness's signer key; give its verifier key (.pub)", cmdName, flag, v)
+		return "", usageError("%s: %s is a witness's signer key; give its verifier key (.pub)", cmdName, arg)
 	}
 	if _, err := fnote.NewVerifierForCosignatureV1(k); err != nil {
-		// Named by the argument, not its content: a wrong file can hold
-		// anything, at any length.
-		return "", usageError("%s: --%s %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %v", cmdName, flag, v, err)
+		return "", usageError("%s: %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %s", cmdName, arg, hashchain.VerifierKeyProblem(k, err))
 	}
 	return k, nil
 }
@@ -142,21 +144,30 @@ func (f *witnessFlags) add(cmd *cobra.Command) {
 }
 
 // open makes the witness the flags name. Only a flag left out is a usage
-// error: a key file that cannot be read, or holds no key, is bad input
-// (exit 1), as an unreadable file is on every other command.
+// error: a key file that cannot be read, or holds no key of the kind its
+// flag needs, is bad input (exit 1), as an unreadable file is on every
+// other command. Errors name the flag and file and say what is wrong;
+// they never quote what the file holds (a signer key given as --log-key
+// would be printed, and logged, for anyone to read).
 func (f *witnessFlags) open(cmdName string) (*witness.Witness, error) {
 	if f.Key == "" || len(f.LogKeys) == 0 {
 		return nil, usageError("witness %s: --key and at least one --log-key are required", cmdName)
 	}
-	skey, err := readKeyArg("key", f.Key)
+	skey, arg, err := readKeyArg("key", f.Key)
 	if err != nil {
 		return nil, fmt.Errorf("witness %s: %w", cmdName, err)
 	}
+	if _, err := fnote.NewSignerForCosignatureV1(skey); err != nil {
+		return nil, fmt.Errorf("witness %s: %s: not a witness signer key (the PREFIX.key 'custody witness keygen' writes): %s", cmdName, arg, hashchain.SignerKeyProblem(skey, err))
+	}
 	var logs []string
 	for _, k := range f.LogKeys {
-		lk, err := readKeyArg("log-key", k)
+		lk, arg, err := readKeyArg("log-key", k)
 		if err != nil {
 			return nil, fmt.Errorf("witness %s: %w", cmdName, err)
+		}
+		if _, err := note.NewVerifier(lk); err != nil {
+			return nil, fmt.Errorf("witness %s: %s: not a verifier key (a ledger's custody.pub): %s", cmdName, arg, hashchain.VerifierKeyProblem(lk, err))
 		}
 		logs = append(logs, lk)
 	}
@@ -405,7 +416,7 @@ Examples:
 func attachCosignatures(ctx context.Context, m *matter.Matter, vkey, data string) (int, error) {
 	v, err := fnote.NewVerifierForCosignatureV1(vkey)
 	if err != nil {
-		return 0, usageError("witness attach: --witness-key: %v", err)
+		return 0, usageError("witness attach: --witness-key: not a witness verifier key: %s", hashchain.VerifierKeyProblem(vkey, err))
 	}
 	cps, err := m.Ledger.Checkpoints(ctx)
 	if err != nil {

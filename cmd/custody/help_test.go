@@ -176,7 +176,8 @@ func TestHelpUsageErrorsDescribed(t *testing.T) {
 		{[]string{"checkpoint", "--tsa", "ftp://x"}, "invalid"},
 		{[]string{"matter", "set-evidence", "ftp://x"}, "invalid"},
 		// verify lists its own.
-		{[]string{"verify", "--key", filepath.Join(dir, "custody.key")}, "a signer key given as --key"},
+		{[]string{"verify", "--key", filepath.Join(dir, "custody.key")}, "a signer key, or a file that holds no verifier key, given as --key"},
+		{[]string{"verify", "--key", file}, "a file that holds no verifier key, given as --key"},
 		{[]string{"verify", "--witness", filepath.Join(dir, "w.key")}, "--witness"},
 		{[]string{"verify", "--proof", file, "--checkpoint", file}, "--proof with --checkpoint"},
 		{[]string{"verify", "--proof", file, "--report", file}, "--proof with --checkpoint or --report"},

@@ -131,7 +131,8 @@ func SignCheckpoint(c Checkpoint, signerKey string) ([]byte, error) {
 func VerifyCheckpoint(signedNote []byte, verifierKey string) (Checkpoint, error) {
 	v, err := note.NewVerifier(verifierKey)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: %w", ErrBadKey, err)
+		// Said in words, never quoting the key: see VerifierKeyProblem.
+		return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: not a verifier key: %s", ErrBadKey, VerifierKeyProblem(verifierKey, err))
 	}
 	n, err := note.Open(signedNote, note.VerifierList(v))
 	if err != nil {

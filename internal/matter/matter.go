@@ -14,9 +14,12 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/fsinfo"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/witness"
@@ -458,8 +461,10 @@ func ReadSignerKey(file, ledgerPath string) (string, error) {
 // ReadVerifierKey resolves a verifier key: key is a file holding it, or
 // the key itself; when key is empty, the file beside the ledger if there
 // is one ("" if not: Verify then says whether it needed one). A signer
-// key is refused (ErrWrongKey): a verifier must never be handed one. It
-// needs no open ledger (verify --proof works with none).
+// key is refused (ErrWrongKey): a verifier must never be handed one; so
+// is anything else that is no verifier key, said in words and never
+// quoted (the file may hold anything). It needs no open ledger (verify
+// --proof works with none).
 func ReadVerifierKey(key, ledgerPath string) (string, error) {
 	name := key
 	if name == "" {
@@ -472,12 +477,19 @@ func ReadVerifierKey(key, ledgerPath string) (string, error) {
 		if strings.HasPrefix(k, signerPrefix) {
 			return "", fmt.Errorf("%w: %s holds a signer key; give the verifier key (.pub)", ErrWrongKey, name)
 		}
+		if _, err := note.NewVerifier(k); err != nil {
+			// Said in words, never quoted: the file may be any file.
+			return "", fmt.Errorf("%w: %s holds no verifier key: %s", ErrWrongKey, name, hashchain.VerifierKeyProblem(k, err))
+		}
 		return k, nil
 	case key == "" && errors.Is(err, fs.ErrNotExist):
 		return "", nil
 	case key != "" && errors.Is(err, fs.ErrNotExist) && strings.Count(key, "+") >= 2:
 		if strings.HasPrefix(key, signerPrefix) {
 			return "", fmt.Errorf("%w: --key is a signer key; give the verifier key", ErrWrongKey)
+		}
+		if _, err := note.NewVerifier(key); err != nil {
+			return "", fmt.Errorf("%w: --key is no verifier key: %s", ErrWrongKey, hashchain.VerifierKeyProblem(key, err))
 		}
 		return key, nil // the key itself
 	default:

@@ -427,8 +427,20 @@ func TestCreateKeys(t *testing.T) {
 func TestReadVerifierKey(t *testing.T) {
 	dir := t.TempDir()
 	ledgerPath := filepath.Join(dir, "custody.db")
-	pub := "custody/abc+01234567+AQIDBA"
+	_, pub, err := hashchain.GenerateKey("custody/abc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "auditor.pub"), []byte(pub+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Files named by mistake: what they hold is never quoted.
+	const secret = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	if err := os.WriteFile(filepath.Join(dir, "junk.pub"), []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	damaged := pub[:len(pub)-4] + "AAA="
+	if err := os.WriteFile(filepath.Join(dir, "damaged.pub"), []byte(damaged+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "custody.key"), []byte("PRIVATE+KEY+custody/abc+01234567+AQID\n"), 0o600); err != nil {
@@ -444,6 +456,9 @@ func TestReadVerifierKey(t *testing.T) {
 		{"signer key file", filepath.Join(dir, "custody.key"), "", matter.ErrWrongKey},
 		{"signer key itself", "PRIVATE+KEY+custody/abc+01234567+AQID", "", matter.ErrWrongKey},
 		{"missing file", filepath.Join(dir, "nope.pub"), "", fs.ErrNotExist},
+		{"no key in the file", filepath.Join(dir, "junk.pub"), "", matter.ErrWrongKey},
+		{"a damaged key in the file", filepath.Join(dir, "damaged.pub"), "", matter.ErrWrongKey},
+		{"a damaged key itself", damaged, "", matter.ErrWrongKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,6 +466,11 @@ func TestReadVerifierKey(t *testing.T) {
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				for _, s := range []string{secret[:12], secret[len(secret)-12:], damaged[len(damaged)-12:], "PRIVATE", "AQID"} {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("err = %v: quotes the key file's content (%q)", err, s)
+					}
 				}
 				return
 			}

@@ -11,6 +11,7 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/tsa"
 )
@@ -207,10 +208,11 @@ func checkpointList(ids []int64) string {
 // given witness, on any checkpoint, to verify.
 func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, opts Options, rep *Report, v *collector) error {
 	var verifiers []note.Verifier
-	for _, k := range opts.Witnesses {
+	for i, k := range opts.Witnesses {
 		wv, err := fnote.NewVerifierForCosignatureV1(k)
 		if err != nil {
-			return fmt.Errorf("witness key %q: %w", k, err)
+			// Numbered, not quoted: the key may be anything, a secret included.
+			return fmt.Errorf("witness key %d: not a witness verifier key: %s", i+1, hashchain.VerifierKeyProblem(k, err))
 		}
 		verifiers = append(verifiers, wv)
 	}

@@ -144,15 +144,17 @@ func GenerateKey(name string) (signerKey, verifierKey string, err error) {
 // verifier keys are logKeys (each named for its origin), keeping its
 // state in stateDir (created if missing).
 func New(signerKey string, logKeys []string, stateDir string) (*Witness, error) {
+	// A key that does not parse is said what is wrong with it, never
+	// quoted: what was given may be any file, a secret included.
 	s, err := fnote.NewSignerForCosignatureV1(signerKey)
 	if err != nil {
-		return nil, fmt.Errorf("witness: signer key: %w", err)
+		return nil, fmt.Errorf("witness: signer key: not a witness signer key: %s", hashchain.SignerKeyProblem(signerKey, err))
 	}
 	w := &Witness{signer: s, logs: map[string]string{}, dir: stateDir}
-	for _, k := range logKeys {
+	for i, k := range logKeys {
 		v, err := note.NewVerifier(k)
 		if err != nil {
-			return nil, fmt.Errorf("witness: log key %q: %w", k, err)
+			return nil, fmt.Errorf("witness: log key %d: not a verifier key: %s", i+1, hashchain.VerifierKeyProblem(k, err))
 		}
 		w.logs[v.Name()] = k
 	}

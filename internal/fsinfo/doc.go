@@ -9,9 +9,11 @@
 //
 // It also opens the files of a folder that must be regular files
 // (OpenRegular) without blocking on a FIFO planted among them: the
-// export and production readers share that check, and syncs a folder
-// after a file was named in it (SyncDir), for the writers of matter files
-// and reports. TryLock takes a lock file's flock without waiting: the
+// export and production readers share that check; ReadRegular reads a
+// small file so, and ReadRegularNoFollow refuses a symbolic link as well,
+// for files that must be in their folder (a production's manifest). It
+// syncs a folder after a file was named in it (SyncDir), for the writers
+// of matter files and reports. TryLock takes a lock file's flock without waiting: the
 // matter's writer lock, and produce's lock on the folder it writes.
 // IgnoringEINTR retries a bare system call a signal interrupted, for the
 // readers and writers that make them (evidence folders, export walks,

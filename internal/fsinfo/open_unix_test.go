@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,5 +104,57 @@ func TestReadRegular(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("ReadRegular blocked")
+	}
+}
+
+// TestReadRegularNoFollow: ReadRegular's checks, and a symbolic link is
+// refused as one (even to a regular file), not followed; a FIFO and a
+// directory are refused at once.
+func TestReadRegularNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(file, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fsinfo.ReadRegularNoFollow(file, 10); err != nil || string(b) != "0123456789" {
+		t.Errorf("a regular file: %q, %v", b, err)
+	}
+	var tooLarge *fsinfo.TooLargeError
+	if _, err := fsinfo.ReadRegularNoFollow(file, 9); !errors.As(err, &tooLarge) || !strings.Contains(err.Error(), "larger than 9 bytes") {
+		t.Errorf("a file over the limit: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for name, mode := range map[string]os.FileMode{link: os.ModeSymlink, fifo: os.ModeNamedPipe, sub: os.ModeDir, "/dev/zero": os.ModeDevice} {
+			b, err := fsinfo.ReadRegularNoFollow(name, 1<<20)
+			var nr *fsinfo.NotRegularError
+			if !errors.As(err, &nr) || nr.Mode.Type()&mode == 0 || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %q, %v; want a NotRegularError of mode %v", name, b, err, mode)
+			}
+			if mode == os.ModeSymlink && err != nil && !strings.Contains(err.Error(), "symbolic link") {
+				t.Errorf("%s: %v does not say it is a symbolic link", name, err)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadRegularNoFollow blocked")
+	}
+	if _, err := fsinfo.ReadRegularNoFollow(filepath.Join(dir, "absent"), 10); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("absent: %v, want not exist", err)
 	}
 }

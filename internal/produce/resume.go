@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/production"
@@ -198,8 +199,10 @@ func resume(ctx context.Context, d Deps, o Options) (*leftovers, error) {
 // ours reports whether the folder at dir is provably this matter's: its
 // manifest, else its checkpoint file, else its verifier key names origin.
 // A folder that holds none of them (one killed as it was made) is not.
+// Each is read only if it is a regular file in the folder: a link is not
+// followed, nor a FIFO waited on, whatever was there when it was listed.
 func ours(dir, origin string) bool {
-	if b, err := readSmall(filepath.Join(dir, production.ManifestFile), production.MaxManifest); err == nil {
+	if b, err := fsinfo.ReadRegularNoFollow(filepath.Join(dir, production.ManifestFile), production.MaxManifest); err == nil {
 		var m struct {
 			Origin string `json:"origin"`
 		}
@@ -207,29 +210,16 @@ func ours(dir, origin string) bool {
 			return m.Origin == origin
 		}
 	}
-	if b, err := readSmall(filepath.Join(dir, filepath.FromSlash(production.CheckpointFile)), 1<<20); err == nil {
+	if b, err := fsinfo.ReadRegularNoFollow(filepath.Join(dir, filepath.FromSlash(production.CheckpointFile)), 1<<20); err == nil {
 		if cp, err := ledger.NoteCheckpoint(b); err == nil {
 			return cp.Origin == origin
 		}
 	}
-	if b, err := readSmall(filepath.Join(dir, production.VerifierKeyFile), 64<<10); err == nil {
+	if b, err := fsinfo.ReadRegularNoFollow(filepath.Join(dir, production.VerifierKeyFile), 64<<10); err == nil {
 		name, _, _ := strings.Cut(strings.TrimSpace(string(b)), "+")
 		return name != "" && name == origin
 	}
 	return false
-}
-
-// readSmall reads the regular file name, refusing one larger than limit
-// or not regular (a link, a FIFO).
-func readSmall(name string, limit int64) ([]byte, error) {
-	fi, err := os.Lstat(name)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > limit {
-		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", name, limit)
-	}
-	return os.ReadFile(name)
 }
 
 type leftoverState int
@@ -242,7 +232,7 @@ const (
 
 // examine tells whether the leftover lo, this matter's, was recorded.
 func examine(ctx context.Context, l *ledger.Ledger, lo *leftover) (leftoverState, string, error) {
-	b, manErr := readSmall(filepath.Join(lo.path, production.ManifestFile), production.MaxManifest)
+	b, manErr := fsinfo.ReadRegularNoFollow(filepath.Join(lo.path, production.ManifestFile), production.MaxManifest)
 	if manErr == nil {
 		sum := sha256.Sum256(b)
 		lo.man, lo.sum = b, hex.EncodeToString(sum[:])
@@ -336,7 +326,7 @@ func productionAt(ctx context.Context, l *ledger.Ledger, seq uint64) (*leaf.Prod
 // production.proof.json proves, when it is in the ledger and holds the
 // folder's manifest hash.
 func legacyProof(ctx context.Context, l *ledger.Ledger, lo *leftover) (uint64, bool) {
-	b, err := readSmall(filepath.Join(lo.path, production.ProofFile), 64<<10)
+	b, err := fsinfo.ReadRegularNoFollow(filepath.Join(lo.path, production.ProofFile), 64<<10)
 	if err != nil {
 		return 0, false
 	}

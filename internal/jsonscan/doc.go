@@ -5,7 +5,9 @@
 // parser's fast path in internal/exportfile, and the white space before a
 // streamed document's first byte), so the grammar is written, tested and
 // fuzzed once. Outside it and internal/leaf, JSON is read with
-// encoding/json. It also holds the string escapers,
+// encoding/json. Members checks the member names of an object of a
+// fixed format exactly, byte for byte, each once, before encoding/json
+// (which matches names without regard to case) decodes it. It also holds the string escapers,
 // each named for the rule it follows: AppendStringRFC8785 (JCS leaves)
 // and AppendStringEncodingJSON (what encoding/json.Marshal writes).
 //

@@ -257,6 +257,9 @@ func ParseOpening(b []byte) (*Opening, error) {
 	if err := jsonscan.Check(b, 4); err != nil {
 		return nil, fmt.Errorf("leaf: opening: %w", err)
 	}
+	if err := checkOpeningMembers(b); err != nil {
+		return nil, fmt.Errorf("leaf: opening: %w", err)
+	}
 	var w struct {
 		Fields    map[string]string `json:"fields"`
 		Format    string            `json:"format"`
@@ -289,6 +292,41 @@ func ParseOpening(b []byte) (*Opening, error) {
 		return nil, errors.New("leaf: opening: not in its canonical form")
 	}
 	return o, nil
+}
+
+// openingMembers are the members of an opening, all required.
+var openingMembers = []string{"fields", "format", "message_id", "salt"}
+
+// checkOpeningMembers checks the names of an opening (valid JSON): its
+// members and those of its fields, each spelled exactly, present and
+// once, before encoding/json (which would match them without regard to
+// case) reads them. ParseOpening's canonical form would refuse any other
+// spelling too; this says what is wrong, and does not rest on it.
+func checkOpeningMembers(b []byte) error {
+	i := jsonscan.Space(b, 0)
+	if b[i] != '{' {
+		return errors.New("not a json object")
+	}
+	seen, _, err := jsonscan.Members(b, i, openingMembers, func(k, v int) (int, error) {
+		if openingMembers[k] != "fields" || b[v] != '{' {
+			return jsonscan.Skip(b, v, 1) // encoding/json refuses a value of another type
+		}
+		seen, end, err := jsonscan.Members(b, v, PersonalFields[:], func(_, v int) (int, error) { return jsonscan.Skip(b, v, 0) })
+		if err != nil {
+			return end, fmt.Errorf("fields: %w", namesError(err))
+		}
+		if m := jsonscan.Missing(seen, 1<<len(PersonalFields)-1, PersonalFields[:]); m != "" {
+			return end, fmt.Errorf("fields: %s is missing", m)
+		}
+		return end, nil
+	})
+	if err != nil {
+		return namesError(err)
+	}
+	if m := jsonscan.Missing(seen, 1<<len(openingMembers)-1, openingMembers); m != "" {
+		return fmt.Errorf("member %q is missing", m)
+	}
+	return nil
 }
 
 // Commitment returns the detail's commitment to personal field f, "" when

@@ -163,6 +163,20 @@ func TestOpeningParse(t *testing.T) {
 			t.Errorf("%s: parsed", name)
 		}
 	}
+	// Names are exact: encoding/json would read each of these as the
+	// genuine member.
+	for name, c := range map[string][2]string{
+		"salt in another case":   {`"salt":`, `"Salt":`},
+		"field with a long s":    {`"content_sha256":`, `"content_ſha256":`},
+		"field twice, in case":   {`"to":`, `"TO":"+10000000000","to":`},
+		"message_id with Kelvin": {`"message_id":`, `"message_id":"x","Kessage_id":`},
+	} {
+		bad := strings.Replace(string(b), c[0], c[1], 1)
+		_, err := ParseOpening([]byte(bad))
+		if err == nil || !strings.Contains(err.Error(), "member") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 func FuzzParseOpening(f *testing.F) {

@@ -200,14 +200,23 @@ func fieldsJSON(fs []ProvedField) map[string]fieldJSON {
 	return out
 }
 
+// fieldMembers are the members of a proved field: value (required) and
+// salt.
+var fieldMembers = []string{"value", "salt"}
+
 // parseFields reads the "fields" member of a field proof strictly: each
 // a provable name, an object of "value" and, optionally, "salt" (64
-// lower-case hex digits), nothing else.
+// lower-case hex digits), nothing else, every name spelled exactly and
+// once (checkFieldMembers) before encoding/json, which would match
+// "VALUE" or "ſalt" too, reads them.
 func parseFields(raw json.RawMessage) ([]ProvedField, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("fields is missing")
 	}
 	if err := jsonscan.Check(raw, 4); err != nil {
+		return nil, fmt.Errorf("fields: %w", err)
+	}
+	if err := checkFieldMembers(raw); err != nil {
 		return nil, fmt.Errorf("fields: %w", err)
 	}
 	if _, err := jsonscan.UniqueKeys(raw, jsonscan.Space(raw, 0), 4); err != nil {
@@ -247,4 +256,29 @@ func parseFields(raw json.RawMessage) ([]ProvedField, error) {
 	}
 	slices.SortFunc(out, func(a, b ProvedField) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// checkFieldMembers checks the names of a field proof's fields (valid
+// JSON): an object whose members are provable fields, each an object of
+// value and, optionally, salt, all spelled exactly and none twice.
+func checkFieldMembers(raw []byte) error {
+	i := jsonscan.Space(raw, 0)
+	if raw[i] != '{' {
+		return errors.New("not an object")
+	}
+	_, _, err := jsonscan.Members(raw, i, ProvableFields[:], func(k, v int) (int, error) {
+		name := ProvableFields[k]
+		if raw[v] != '{' {
+			return v, fmt.Errorf("%s: want {\"value\": …, \"salt\": …}", name)
+		}
+		seen, end, err := jsonscan.Members(raw, v, fieldMembers, func(_, v int) (int, error) { return jsonscan.Skip(raw, v, 2) })
+		if err != nil {
+			return end, fmt.Errorf("%s: %w", name, namesError(err))
+		}
+		if seen&1 == 0 {
+			return end, fmt.Errorf("%s: value is missing", name)
+		}
+		return end, nil
+	})
+	return namesError(err)
 }

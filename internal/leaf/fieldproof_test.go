@@ -2,6 +2,7 @@ package leaf
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -159,5 +160,57 @@ func TestFieldProofV1(t *testing.T) {
 	res, err := VerifyProof(data, key)
 	if err != nil || len(res.Fields) != 2 || res.Fields[0].Salt != nil {
 		t.Fatalf("v1 field proof: %+v %v", res.Fields, err)
+	}
+}
+
+// TestProofNamesExact: member names are exact. encoding/json matches
+// them without regard to case (and folds ſ to s) and keeps the last of a
+// repeated member, so each edit below — the forged value where an exact
+// reader (jq, Python) looks, the genuine one in another case after it —
+// read as the genuine proof to custody, and as the forgery to everyone
+// else. Each is malformed.
+func TestProofNamesExact(t *testing.T) {
+	proofs, openings, key := saltedProofs(t, 3)
+	p := proofs[1]
+	p.Timestamps = []ProofTimestamp{{TSA: "https://tsa.example", Token: []byte("a token")}}
+	if err := p.ProveFields(openings[1], []string{"legal_hold", "from"}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyProof(data, key); err != nil {
+		t.Fatalf("genuine: %v\n%s", err, data)
+	}
+	genuineFrom := `"value":"` + openings[1].Fields["from"] + `"`
+	token := base64.StdEncoding.EncodeToString([]byte("a token"))
+	for name, c := range map[string]struct{ old, new, says string }{
+		"value twice, in another case": {`"legal_hold":{"value":false}`, `"legal_hold":{"value":true,"VALUE":false}`, `"VALUE" is not "value"`},
+		"value in another case":        {`"legal_hold":{"value":false}`, `"legal_hold":{"Value":false}`, `"Value" is not "value"`},
+		"salted value twice":           {genuineFrom, `"value":"+10000000000",` + strings.Replace(genuineFrom, "value", "Value", 1), `"Value" is not "value"`},
+		"salt with a long s":           {`"salt":"`, `"ſalt":"`, `"ſalt" is not "salt"`},
+		"field name in another case":   {`"legal_hold":{`, `"Legal_hold":{`, `"Legal_hold" is not "legal_hold"`},
+		"field name twice":             {`"legal_hold":{"value":false}`, `"legal_hold":{"value":true},"legal_hold":{"value":false}`, `member "legal_hold" twice`},
+		"token twice, in another case": {`"token":"` + token + `"`, `"token":"AAAA","Token":"` + token + `"`, `"Token" is not "token"`},
+		"tsa in another case":          {`"tsa":`, `"TSA":`, `"TSA" is not "tsa"`},
+		"timestamp with a member more": {`"tsa":`, `"x":1,"tsa":`, `unknown member "x"`},
+		"timestamp without its token":  {`,"token":"` + token + `"`, ``, `token is missing`},
+		"timestamp not an object":      {`"timestamps":[{`, `"timestamps":[1,{`, `timestamps[0]`},
+		"top-level name with a Kelvin": {`"leaf_hash":`, `"leaf_hash":"x","\u212aleaf_hash":`, `unknown member`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if !strings.Contains(string(data), c.old) {
+				t.Fatalf("%s is not in the proof", c.old)
+			}
+			bad := strings.Replace(string(data), c.old, c.new, 1)
+			_, err := VerifyProof([]byte(bad), key)
+			if !errors.Is(err, ErrMalformedProof) {
+				t.Fatalf("err = %v, want ErrMalformedProof\n%s", err, bad)
+			}
+			if !strings.Contains(err.Error(), c.says) {
+				t.Errorf("err = %v, want it to say %s", err, c.says)
+			}
+		})
 	}
 }

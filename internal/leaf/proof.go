@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
@@ -182,57 +181,87 @@ func parseProof(data []byte) (Proof, error) {
 	return p, nil
 }
 
-// proofMembers are the members of a proof file.
-var proofMembers = [...]string{"format", "index", "tree_size", "leaf", "leaf_hash", "inclusion", "checkpoint"}
+// proofMembers are the members of a proof file: the seven every one has
+// (proofRequired), then timestamps and fields.
+var proofMembers = [...]string{"format", "index", "tree_size", "leaf", "leaf_hash", "inclusion", "checkpoint", "timestamps", "fields"}
+
+const (
+	proofRequired = 1<<7 - 1
+	proofFields   = 1 << 8
+)
+
+// timestampMembers are the members of each of a proof's timestamps, both
+// required.
+var timestampMembers = []string{"tsa", "token"}
 
 // checkProofMembers checks that data is one object with each member of
-// the format exactly once, spelled exactly, and "fields" at most once
-// (reported: a field proof). encoding/json alone would
-// match names without regard to case and keep the last of a repeated
-// member, and another reader (the format's Python verifier) may not: a
-// proof must read the same everywhere.
+// the format exactly once, spelled exactly, timestamps at most once (its
+// elements objects of exactly tsa and token) and fields at most once
+// (reported: a field proof; parseFields checks its names).
+// encoding/json alone would match names without regard to case (and
+// fold ſ to s, the Kelvin sign to k) and keep the last of a repeated
+// member, and another reader (jq, the format's Python verifier) does
+// not: a proof must read the same everywhere, so the names are checked
+// exactly (jsonscan.Members) before encoding/json decodes them.
 func checkProofMembers(data []byte) (fields bool, err error) {
 	i := jsonscan.Space(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false, errors.New("not a json object")
 	}
-	var seen [len(proofMembers)]bool
-	timestamps := false
-	_, err = jsonscan.Object(data, i, func(key []byte, v int) (int, error) {
-		if string(key) == "timestamps" {
-			// The optional member: an array of {tsa, token} objects.
-			if timestamps {
-				return v, fmt.Errorf("member %q twice", key)
-			}
-			timestamps = true
-			return jsonscan.Skip(data, v, 2)
+	seen, _, err := jsonscan.Members(data, i, proofMembers[:], func(k, v int) (int, error) {
+		switch proofMembers[k] {
+		case "timestamps":
+			return checkTimestampMembers(data, v)
+		case "fields":
+			return jsonscan.Skip(data, v, 4) // parseFields reads it
 		}
-		if string(key) == "fields" {
-			if fields {
-				return v, fmt.Errorf("member %q twice", key)
-			}
-			fields = true
-			return jsonscan.Skip(data, v, 4)
-		}
-		k := slices.Index(proofMembers[:], string(key))
-		switch {
-		case k < 0:
-			return v, fmt.Errorf("unknown member %q", key)
-		case seen[k]:
-			return v, fmt.Errorf("member %q twice", key)
-		}
-		seen[k] = true
 		return jsonscan.Skip(data, v, 1) // inclusion is an array of strings
 	})
 	if err != nil {
-		return false, err
+		return false, namesError(err)
 	}
-	for k, ok := range seen {
-		if !ok {
-			return false, fmt.Errorf("member %q is missing", proofMembers[k])
+	if m := jsonscan.Missing(seen, proofRequired, proofMembers[:]); m != "" {
+		return false, fmt.Errorf("member %q is missing", m)
+	}
+	return seen&proofFields != 0, nil
+}
+
+// checkTimestampMembers checks a proof's timestamps at b[i]: an array of
+// objects, each with exactly the members tsa and token.
+func checkTimestampMembers(b []byte, i int) (int, error) {
+	n := 0
+	var elemErr error
+	end, err := jsonscan.Array(b, i, func(v int) (int, error) {
+		if v >= len(b) || b[v] != '{' {
+			elemErr = fmt.Errorf("timestamps[%d] is not an object", n)
+			return v, elemErr
 		}
+		seen, end, err := jsonscan.Members(b, v, timestampMembers, func(_, v int) (int, error) { return jsonscan.Skip(b, v, 0) })
+		if err != nil {
+			elemErr = fmt.Errorf("timestamps[%d]: %w", n, namesError(err))
+		} else if m := jsonscan.Missing(seen, 1<<len(timestampMembers)-1, timestampMembers); m != "" {
+			elemErr = fmt.Errorf("timestamps[%d]: %s is missing", n, m)
+		}
+		n++
+		return end, elemErr
+	})
+	switch {
+	case elemErr != nil:
+		return end, elemErr
+	case err != nil:
+		return end, fmt.Errorf("timestamps: %w", err)
 	}
-	return fields, nil
+	return end, nil
+}
+
+// namesError words a jsonscan.Members refusal as what is wrong with which
+// member, without the scanner's offset; other errors are left as they are.
+func namesError(err error) error {
+	var se *jsonscan.SyntaxError
+	if errors.As(err, &se) && (se.Err == jsonscan.ErrUnknownMember || se.Err == jsonscan.ErrDuplicateKey) {
+		return errors.New(se.What)
+	}
+	return err
 }
 
 // parseLowerHash accepts exactly 64 lower-case hex digits.

@@ -36,12 +36,18 @@ func TestReadKeyArg(t *testing.T) {
 // decoded, and a stop function that cancels it and returns its exit code.
 func serveLine(t *testing.T, args ...string) (map[string]string, func() int) {
 	t.Helper()
+	return serveLineTo(t, &strings.Builder{}, args...)
+}
+
+// serveLineTo is serveLine with the command's stderr written to stderr,
+// to be read once stop has returned.
+func serveLineTo(t *testing.T, stderr *strings.Builder, args ...string) (map[string]string, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var stderr strings.Builder
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, args, strings.NewReader(""), pw, &stderr)
+		code <- run(ctx, args, strings.NewReader(""), pw, stderr)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

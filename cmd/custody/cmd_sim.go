@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,8 +131,11 @@ line on stdout:
 
   {"api_url":…,"login_url":…,"client_id":…,"client_secret":…,"org_id":…}
 
-then serves until interrupted (Ctrl-C or SIGTERM: graceful shutdown, exit
-0). Login and API listen on different ports, as login.{domain} and
+then serves until interrupted: Ctrl-C or SIGTERM stops it, exit 0, after
+a graceful shutdown (requests still open after 5 s are cut, and a
+warning says so). A Ctrl-C or SIGTERM before that line — while it makes
+the org or opens an s3:// --export-to — cancels it: exit 130, nothing
+served. Login and API listen on different ports, as login.{domain} and
 api.{domain} are different hosts: give clients both.
 
 The org is generated from --seed: the same seed gives the same
@@ -147,7 +151,10 @@ Examples:
   custody sim serve --conversations 5000 --seed 7
   custody sim serve --rate-limit 0 --faults 5xx=0.05,reset=0.01,revoke@200
   custody sim serve --export-to /tmp/old-export --export-shape reshape
-` + exitStatus("0    stopped by Ctrl-C or SIGTERM after a clean shutdown", exit1, exit2),
+` + exitStatus(`0    stopped by Ctrl-C or SIGTERM once serving (also when requests
+       still open were cut)`, exit1, exit2,
+			`130  cancelled (Ctrl-C or SIGTERM) before it served: before the JSON
+       line, while it made the org or opened an s3:// --export-to`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimServe(cmd.Context(), o, g) },
 	}
@@ -298,6 +305,13 @@ func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) erro
 	if err != nil {
 		return fmt.Errorf("sim serve: %w", err)
 	}
+	if ctx.Err() != nil {
+		// Ctrl-C while it made the org (or opened --export-to, which
+		// does not always notice): it never served, so it is cancelled
+		// (130), not stopped.
+		_ = srv.Close()
+		return cancelledSaying(errors.New("sim serve: cancelled before it served (Ctrl-C or SIGTERM)"))
+	}
 	ready := simReady{APIURL: srv.APIURL, LoginURL: srv.LoginURL, ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, OrgID: srv.OrgID}
 	for _, c := range srv.Clients[1:] {
 		ready.Clients = append(ready.Clients, simClient{ClientID: c.ID, ClientSecret: c.Secret})
@@ -325,10 +339,7 @@ func runSimServe(ctx context.Context, o *simServeOptions, g *globalOptions) erro
 		return fmt.Errorf("sim serve: the server stopped unexpectedly")
 	}
 	g.log.Info("simulator shutting down")
-	if err := srv.Shutdown(context.Background()); err != nil {
-		return fmt.Errorf("sim serve: %w", err)
-	}
-	return nil
+	return stopServer(g, "sim serve", srv.Shutdown, nil)
 }
 
 // writeReadyFile replaces file with data, mode 0600, through a temporary

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,8 +25,9 @@ line on stdout:
 
   {"url":…,"root_pem":…}
 
-then serves until interrupted (Ctrl-C or SIGTERM: exit 0). Give the
-URL to 'custody checkpoint --tsa' and the root (--root-out writes it to
+then serves until interrupted: Ctrl-C or SIGTERM stops it, exit 0 (it
+waits up to 5 s for the requests it is answering, then cuts them). Give
+the URL to 'custody checkpoint --tsa' and the root (--root-out writes it to
 a file) to --tsa-roots. Its tokens prove nothing outside a test.
 
 --fault makes it misbehave: down (503 to every request), slow (answers
@@ -38,7 +38,8 @@ fault name as the body changes it while it runs ("none" clears it).
 Examples:
   custody sim tsa --root-out tsa-root.pem
   custody sim tsa --fault down
-` + exitStatus("0    stopped by Ctrl-C or SIGTERM", exit1, exit2),
+` + exitStatus(`0    stopped by Ctrl-C or SIGTERM (also when requests still open
+       were cut)`, exit1, exit2),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := tsasim.ParseFault(fault)
@@ -61,9 +62,7 @@ Examples:
 				_ = f.Sync()
 			}
 			<-cmd.Context().Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return s.Shutdown(sctx)
+			return stopServer(g, "sim tsa", s.Shutdown, s.Close)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (port 0: a free port)")

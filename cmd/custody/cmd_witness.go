@@ -198,12 +198,15 @@ of its key:
 
   {"url":…,"witness":…}
 
-then serves until interrupted (Ctrl-C or SIGTERM: exit 0).
+then serves until interrupted: Ctrl-C or SIGTERM stops it, exit 0. It
+waits up to 5 s for the requests it is answering, then cuts them (a
+warning says so).
 
 Examples:
   custody witness serve --key counsel.key --log-key matter-42.pub --addr 127.0.0.1:7380
   custody checkpoint --witness http://127.0.0.1:7380
-` + exitStatus("0    stopped by Ctrl-C or SIGTERM", exit1, exit2),
+` + exitStatus(`0    stopped by Ctrl-C or SIGTERM (also when requests still open
+       were cut)`, exit1, exit2),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w, err := f.open("serve")
@@ -231,9 +234,7 @@ Examples:
 			case err := <-done:
 				return fmt.Errorf("witness serve: %w", err)
 			}
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
+			return stopServer(g, "witness serve", srv.Shutdown, srv.Close)
 		},
 	}
 	f.add(cmd)

@@ -37,15 +37,19 @@ func newEraseCommand(g *globalOptions) *cobra.Command {
 		Short: "Erase conversations or messages: delete their evidence, record the erasure",
 		Long: `Erase deletes from the evidence store what holds the content of the
 given conversations or messages — their response bodies, attachments and
-the openings (salts) of their ledger commitments — and appends a signed
+the openings (salts) of their ledger commitments — and appends an
 "erasure" entry naming what was erased, what could not be deleted and
-why, when, why (--reason) and by whom. Nothing in the ledger is changed:
-every hash, checkpoint and proof, of erased messages and others, still
-verifies, and 'custody verify --evidence' reports the deleted objects as
-erased, not missing. Messages captured in ledger format v3 keep only
-salted commitments in the ledger, which nobody can open once the salts
-are gone; messages captured before v3 keep their sender, recipient and
-content hash in their leaves (the command says how many).
+why, when, why (--reason) and by whom, then signs a checkpoint over it
+(with the signer key beside the ledger, or --key). Nothing in the ledger
+is changed: every hash, checkpoint and proof, of erased messages and
+others, still verifies, and 'custody verify --evidence' reports the
+deleted objects as erased, not missing, once a signed checkpoint covers
+the entry (without the key erase warns, and verify reports them missing
+until 'custody checkpoint' signs one). Messages captured in ledger
+format v3 keep only salted commitments in the ledger, which nobody can
+open once the salts are gone; messages captured before v3 keep their
+sender, recipient and content hash in their leaves (the command says how
+many).
 
 Erasing one message deletes the response bodies that hold it, which hold
 the other messages of its conversation too: those are listed as
@@ -127,12 +131,21 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	req := erase.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
 		OverrideHold: o.OverrideHold, Operator: operatorName()}
+	var noKey error
 	if key, err := m.SignerKey(); err == nil {
 		req.SignerKey = key
 	} else if o.Key != "" {
 		return fmt.Errorf("erase: %w", err)
+	} else {
+		noKey = err
 	}
 	res, err := erase.Erase(ctx, m.Ledger, store, req)
+	if noKey != nil && res != nil && !res.Already {
+		// Until a signed checkpoint covers the entry, verify --evidence
+		// cannot tell it from one anybody appended: the objects it
+		// deleted are missing, not erased.
+		g.warn(fmt.Sprintf("the erasure entry %d is not covered by a signed checkpoint (%v): 'custody verify --evidence' reports the objects it deleted as missing until 'custody checkpoint' signs one over it", res.Seq, noKey))
+	}
 	if err != nil && ctx.Err() != nil && res != nil {
 		// Cancelled after deleting some objects, and recorded: exit 130,
 		// saying which entry and that a rerun deletes the rest, not only

@@ -106,9 +106,13 @@ its evidence (message and conversation ids, timestamp, sender, recipient,
 direction, content hash, legal hold, audit references, payload hash) and
 reports each difference as a "derived" failure naming the seq and the
 field: a leaf rewritten and re-signed by someone holding the key.
-Objects deleted by 'custody erase' (named by an erasure entry) are
-reported as erased, not missing, with the conversations and messages
-erased.
+Objects deleted by 'custody erase' are reported as erased, not missing,
+with the conversations and messages erased, when an erasure entry under
+a signed checkpoint (stored, or a --checkpoint FILE) lists them, an
+entry of a conversation or message it erases referenced them before it,
+and no entry after it does. An erasure entry no signed checkpoint covers
+excuses nothing: anyone who can write the ledger file can append one
+('custody checkpoint' signs over a genuine one).
 
 --no-derive skips the re-derivation (most of the time --evidence takes)
 and only re-hashes the objects. Re-deriving trades memory for speed:
@@ -315,7 +319,7 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
 			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, r.Unreferenced)
 		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
-			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries (not missing); conversations: %s; messages: %s\n",
+			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries under a signed checkpoint (not missing); conversations: %s; messages: %s\n",
 				r.Erased, listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))
 		}
 	}

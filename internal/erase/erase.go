@@ -85,7 +85,10 @@ type Request struct {
 	// OverrideHold, when not empty, is why the erasure goes ahead
 	// despite a legal hold; it is recorded in the entry.
 	OverrideHold string
-	// SignerKey, when set, signs a checkpoint covering the entry.
+	// SignerKey, when set, signs a checkpoint covering the entry. Without
+	// one, verify counts the objects the entry lists as missing, not
+	// erased, until a signed checkpoint covers it: an erasure entry
+	// alone is what anyone who can write the ledger file can append.
 	SignerKey string
 	Now       func() time.Time
 }

@@ -350,7 +350,7 @@ func TestEraseHold(t *testing.T) {
 		t.Fatalf("a refused erasure changed something: %v", rep.Findings)
 	}
 	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo",
-		OverrideHold: "court order 2024-17 lifts the hold"})
+		OverrideHold: "court order 2024-17 lifts the hold", SignerKey: m.le.Key})
 	if err != nil || res.Detail.OverrideHold != "court order 2024-17 lifts the hold" || !slices.Equal(res.Held, []string{held[0]}) {
 		t.Fatalf("override: %+v %v", res, err)
 	}
@@ -370,7 +370,7 @@ func TestEraseHold(t *testing.T) {
 	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{free[0]}, Reason: "settled", Operator: "counsel", Release: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"}); err != nil {
+	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo", SignerKey: m.le.Key}); err != nil {
 		t.Fatalf("erase after release: %v", err)
 	}
 	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{"no-such-conversation"}, Reason: "x"}); !errors.Is(err, erase.ErrNotFound) {
@@ -394,7 +394,7 @@ func TestEraseMessage(t *testing.T) {
 	if err != nil || len(cs) < 2 {
 		t.Fatalf("%v %v", cs, err)
 	}
-	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{cs[0].MessageID}, Reason: "r", Operator: "dpo"})
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{cs[0].MessageID}, Reason: "r", Operator: "dpo", SignerKey: m.le.Key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +489,7 @@ func TestEraseObjectLock(t *testing.T) {
 	if err != nil || hr.Detail.ObjectLock != "cleared" || hr.Objects == 0 {
 		t.Fatalf("release: %+v %v", hr, err)
 	}
-	res, err := erase.Erase(ctx, le.Ledger, st, erase.Request{Conversations: free[:1], Reason: "r", Operator: "dpo"})
+	res, err := erase.Erase(ctx, le.Ledger, st, erase.Request{Conversations: free[:1], Reason: "r", Operator: "dpo", SignerKey: le.Key})
 	if err != nil || len(res.Detail.Erased) == 0 {
 		t.Fatalf("erase after release: %+v %v", res, err)
 	}
@@ -577,7 +577,7 @@ func TestEraseDeletesInParallel(t *testing.T) {
 		t.Fatalf("conversation %s has %d openings: too few to see deletions overlap", target, len(openings))
 	}
 	st := &remoteDeletes{Store: m.le.Store}
-	res, err := erase.Erase(ctx, m.le.Ledger, st, erase.Request{Conversations: []string{target}, Reason: "r", Operator: "dpo"})
+	res, err := erase.Erase(ctx, m.le.Ledger, st, erase.Request{Conversations: []string{target}, Reason: "r", Operator: "dpo", SignerKey: m.le.Key})
 	if err != nil {
 		t.Fatal(err)
 	}

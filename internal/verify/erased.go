@@ -1,21 +1,59 @@
 package verify
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // erasedObjects are the evidence objects erasure entries say were deleted
-// (custody erase), gathered in the one pass: such an object absent from
-// the store is erased, not missing, and no failure. An erasure entry
-// cannot make an altered object good, and an object referenced again
-// after its erasure (a later capture stored it anew) is checked like any
-// other.
+// (custody erase), gathered in the one pass. An object absent from the
+// store is erased, not missing, only when an erasure entry E excuses it
+// (docs/ledger-format.md, "Erasure entries"):
+//
+//   - E lists it in erased, and a signed checkpoint verify validated
+//     covers E (an erasure entry is as easy to append as any entry: only
+//     the signature makes it the custodian's word);
+//   - an entry before E of a conversation or message E erases references
+//     it (an erasure names what it deleted of what it erased, not any
+//     object);
+//   - no entry after E references it (a later entry's evidence must be
+//     there).
+//
+// Anything else absent is missing, a failure. An erasure entry cannot
+// make an altered object good.
 type erasedObjects struct {
-	sums                    map[hashchain.Hash]bool
-	conversations, messages []string
+	entries []erasureEntry
+	by      map[hashchain.Hash][]int // the entries (indices) listing each object
+}
+
+// erasureEntry is what the check needs of one erasure entry.
+type erasureEntry struct {
+	seq           uint64
+	conversations map[string]bool // erased whole
+	messages      map[string]bool // erased (those of the conversations included)
+	convList      []string
+	msgList       []string
+}
+
+// erases reports whether E erases the entry r references an object from:
+// a conversation entry of a conversation it erases whole, or a message
+// entry of one of its messages or conversations.
+func (x *erasureEntry) erases(r objectRef) bool {
+	switch r.kind {
+	case leaf.KindConversation:
+		return x.conversations[r.conv]
+	case leaf.KindMessage:
+		return x.messages[r.msg] || x.conversations[r.conv]
+	}
+	return false
 }
 
 // add reads an erasure entry; other kinds are ignored. A detail that
@@ -29,37 +67,199 @@ func (x *erasedObjects) add(e *leaf.Entry) {
 		return
 	}
 	d := dd.(*leaf.ErasureDetail)
-	if x.sums == nil {
-		x.sums = map[hashchain.Hash]bool{}
+	if x.by == nil {
+		x.by = map[hashchain.Hash][]int{}
 	}
+	ee := erasureEntry{seq: e.Seq, conversations: map[string]bool{}, messages: map[string]bool{}}
+	for _, c := range d.Conversations {
+		c = strings.Clone(c) // the detail's strings may be views of the leaf
+		ee.conversations[c] = true
+		ee.convList = append(ee.convList, c)
+	}
+	for _, m := range d.Messages {
+		m = strings.Clone(m)
+		ee.messages[m] = true
+		ee.msgList = append(ee.msgList, m)
+	}
+	i := len(x.entries)
+	x.entries = append(x.entries, ee)
 	for _, s := range d.Erased {
-		if h, err := hashchain.ParseHash(s); err == nil {
-			x.sums[h] = true
+		if h, err := hashchain.ParseHash(s); err == nil && !slices.Contains(x.by[h], i) {
+			x.by[h] = append(x.by[h], i)
 		}
 	}
-	x.conversations = append(x.conversations, d.Conversations...)
-	x.messages = append(x.messages, d.Messages...)
 }
 
-// split removes the erased objects from missing and counts them.
-func (x *erasedObjects) split(missing []hashchain.Hash) ([]hashchain.Hash, int) {
-	n := 0
-	kept := missing[:0:0]
-	for _, h := range missing {
-		if x.sums[h] {
-			n++
+// missingObject is an object absent from the store that no erasure entry
+// excuses, and why an erasure entry listing it does not ("" when none
+// lists it).
+type missingObject struct {
+	sum hashchain.Hash
+	why string
+}
+
+// objectRef is an entry referencing an object, as the excuse needs it.
+type objectRef struct {
+	seq             uint64
+	kind, conv, msg string
+}
+
+// split sorts the objects absent from the store into those an erasure
+// entry excuses (counted) and the missing ones. covered is how many
+// entries a validated signed checkpoint covers. An object that only
+// covered erasure entries list is judged against the entries that
+// reference it, read again from snap (only then: an erasure is rare, and
+// the one pass keeps no owner of every object).
+func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent []hashchain.Hash, covered uint64) ([]missingObject, int, error) {
+	var missing []missingObject
+	pending := map[hashchain.Hash]bool{}
+	for _, h := range absent {
+		idx := x.by[h]
+		if len(idx) == 0 {
+			missing = append(missing, missingObject{sum: h})
 			continue
 		}
-		kept = append(kept, h)
+		if !slices.ContainsFunc(idx, func(i int) bool { return x.entries[i].seq < covered }) {
+			seq := x.entries[idx[len(idx)-1]].seq
+			missing = append(missing, missingObject{sum: h, why: fmt.Sprintf(
+				"erasure entry %d lists it as erased, but no signed checkpoint covers entry %d, so nothing vouches for that erasure (anyone who can write the ledger file can append an entry); if the erasure is genuine, sign a checkpoint over it with 'custody checkpoint'", seq, seq)})
+			continue
+		}
+		pending[h] = true
 	}
-	return kept, n
+	if len(pending) == 0 {
+		return missing, 0, nil
+	}
+	refs, err := referencing(ctx, snap, pending)
+	if err != nil {
+		return nil, 0, err
+	}
+	erased := 0
+	for _, h := range absent {
+		if !pending[h] {
+			continue
+		}
+		why := ""
+		excused := false
+		for _, i := range x.by[h] {
+			ee := &x.entries[i]
+			if ee.seq >= covered {
+				continue
+			}
+			var before, after bool
+			var later uint64
+			for _, r := range refs[h] {
+				switch {
+				case r.seq < ee.seq && ee.erases(r):
+					before = true
+				case r.seq > ee.seq && !after:
+					after, later = true, r.seq
+				}
+			}
+			switch {
+			case before && !after:
+				excused = true
+			case after:
+				why = fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", ee.seq, later)
+			default:
+				why = fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it", ee.seq)
+			}
+			if excused {
+				break
+			}
+		}
+		if excused {
+			erased++
+			continue
+		}
+		missing = append(missing, missingObject{sum: h, why: why})
+	}
+	return missing, erased, nil
 }
 
-// fill records what was erased in the summary.
-func (x *erasedObjects) fill(s *EvidenceSummary, n int) {
+// referencing returns, for each object of want, the entries that
+// reference it, in seq order: the entries whose leaves name it are
+// decoded, the others only searched for a quoted 64-hex string of want.
+func referencing(ctx context.Context, snap *ledger.Snapshot, want map[hashchain.Hash]bool) (map[hashchain.Hash][]objectRef, error) {
+	hexes := make(map[string]bool, len(want))
+	for h := range want {
+		hexes[h.String()] = true
+	}
+	out := map[hashchain.Hash][]objectRef{}
+	for row, err := range snap.Entries(ctx) {
+		if errors.Is(err, ledger.ErrCorrupt) {
+			break // the pass has reported it: what is unread excuses nothing
+		}
+		if err != nil {
+			return nil, fmt.Errorf("evidence: erasures: %w", err)
+		}
+		if !quotesAny(row.Leaf, hexes) {
+			continue
+		}
+		e, d, _, err := leaf.DecodeCheckedDetail(row.Leaf)
+		if err != nil {
+			continue // not an entry: the strict check's finding; its references were not taken either
+		}
+		var named []hashchain.Hash
+		if d != nil {
+			named = append(named, e.EvidenceSHA256)
+			for _, r := range d.EvidenceRefs() {
+				if h, err := hashchain.ParseHash(r.SHA256); err == nil {
+					named = append(named, h)
+				}
+			}
+		} else if rs, err := e.EvidenceRefs(); err == nil {
+			for _, r := range rs {
+				if h, err := hashchain.ParseHash(r.SHA256); err == nil {
+					named = append(named, h)
+				}
+			}
+		}
+		var r *objectRef
+		for _, h := range named {
+			if !want[h] {
+				continue
+			}
+			if r == nil {
+				// The row's bytes are only valid until the next row.
+				r = &objectRef{seq: row.Seq, kind: strings.Clone(e.Kind), conv: strings.Clone(e.ConversationID), msg: strings.Clone(e.MessageID)}
+			}
+			if rs := out[h]; len(rs) == 0 || rs[len(rs)-1].seq != row.Seq {
+				out[h] = append(rs, *r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// quotesAny reports whether b holds a JSON string of exactly 64
+// characters that is one of hexes.
+func quotesAny(b []byte, hexes map[string]bool) bool {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 || i+j+65 >= len(b) {
+			return false
+		}
+		i += j
+		if b[i+65] == '"' && hexes[string(b[i+1:i+65])] {
+			return true
+		}
+	}
+}
+
+// fill records in the summary what was erased: the objects excused, and
+// what the erasure entries a signed checkpoint covers name.
+func (x *erasedObjects) fill(s *EvidenceSummary, n int, covered uint64) {
 	s.Erased = n
-	s.ErasedConversations = sortedUnique(x.conversations)
-	s.ErasedMessages = sortedUnique(x.messages)
+	var convs, msgs []string
+	for _, ee := range x.entries {
+		if ee.seq < covered {
+			convs = append(convs, ee.convList...)
+			msgs = append(msgs, ee.msgList...)
+		}
+	}
+	s.ErasedConversations = sortedUnique(convs)
+	s.ErasedMessages = sortedUnique(msgs)
 }
 
 func sortedUnique(s []string) []string {

@@ -7,6 +7,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // evidenceCheck collects every evidence object the ledger references, in
@@ -133,26 +134,34 @@ func (c *evidenceCheck) stop() {
 }
 
 // finish waits for every referenced object to be re-hashed and reports.
-func (c *evidenceCheck) finish() ([]Finding, *EvidenceSummary, error) {
+// covered is how many entries a signed checkpoint verify validated
+// covers: only an erasure entry among them excuses an absent object
+// (erased.go), which snap, the pass's snapshot, is read again to judge.
+func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, covered uint64) ([]Finding, *EvidenceSummary, error) {
 	c.stop()
 	rep, err := c.rep, c.err
 	if err != nil {
 		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
 	}
-	missing, erased := c.erased.split(rep.Missing)
-	rep.Missing = missing
-	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(rep.Missing),
+	missing, erased, err := c.erased.split(ctx, snap, rep.Missing, covered)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced)}
-	c.erased.fill(sum, erased)
+	c.erased.fill(sum, erased, covered)
 	var out []Finding
 	at := func(h hashchain.Hash) (*uint64, int64) {
 		seq := c.first[h]
 		return &seq, 2 * int64(seq)
 	}
-	for _, h := range rep.Missing {
-		seq, pos := at(h)
-		out = append(out, Finding{Check: CheckEvidence, Seq: seq, pos: pos,
-			Message: fmt.Sprintf("evidence %s is missing from %s", h, c.store.URL())})
+	for _, m := range missing {
+		seq, pos := at(m.sum)
+		msg := fmt.Sprintf("evidence %s is missing from %s", m.sum, c.store.URL())
+		if m.why != "" {
+			msg += ": " + m.why
+		}
+		out = append(out, Finding{Check: CheckEvidence, Seq: seq, pos: pos, Message: msg})
 	}
 	for _, a := range rep.Altered {
 		seq, pos := at(a.Sum)

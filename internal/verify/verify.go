@@ -201,8 +201,9 @@ type EvidenceSummary struct {
 	Altered      int    `json:"altered"`
 	Unreferenced int    `json:"unreferenced"`
 	// Erased counts referenced objects absent because an erasure entry
-	// deleted them (custody erase): not failures. ErasedConversations and
-	// ErasedMessages are what the erasure entries name.
+	// under a signed checkpoint deleted them (custody erase; erased.go):
+	// not failures. ErasedConversations and ErasedMessages are what the
+	// erasure entries a signed checkpoint covers name.
 	Erased              int      `json:"erased"`
 	ErasedConversations []string `json:"erased_conversations,omitempty"`
 	ErasedMessages      []string `json:"erased_messages,omitempty"`
@@ -242,7 +243,8 @@ type claim struct {
 //     size and the same root at that size (else it was truncated or
 //     rewritten);
 //   - with Options.Evidence, every evidence object an entry references is
-//     in the store and hashes to its name.
+//     in the store and hashes to its name, or is absent and excused by an
+//     erasure entry a validated signed checkpoint covers (erased.go).
 //
 // Problems are findings in the report (Report.OK false), not errors: a
 // key named for another ledger and a ledger file SQLite reports damaged
@@ -458,7 +460,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			Message: fmt.Sprintf("ledger truncated: checkpoint has %d entries, ledger has %d", c.size, n)})
 	}
 	if ev != nil {
-		fs, sum, err := ev.finish()
+		fs, sum, err := ev.finish(ctx, snap, rep.CoveredEntries)
 		if err != nil {
 			return rep, false, fmt.Errorf("verify: %w", err)
 		}

@@ -1,0 +1,177 @@
+package verify_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// erasedFixture is a ledger of two conversations, conv-a and conv-b, of
+// three messages each sharing one response body, both bodies stored,
+// under a signed checkpoint.
+type erasedFixture struct {
+	*fixture
+	store        evidence.Store
+	bodyA, bodyB hashchain.Hash
+	msgsA        []string
+}
+
+func newErasedFixture(t *testing.T) *erasedFixture {
+	t.Helper()
+	x := &erasedFixture{fixture: newFixture(t)}
+	var err error
+	if x.store, err = folder.Open(filepath.Join(t.TempDir(), "evidence"), evidence.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.store.Close() })
+	put := func(s string) hashchain.Hash {
+		ref, err := x.store.Put(x.ctx, []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref.Sum
+	}
+	x.bodyA, x.bodyB = put(`{"entities":["a"]}`), put(`{"entities":["b"]}`)
+	var es []leaf.Entry
+	for i := range 3 {
+		a := message("conv-a", i, x.bodyA)
+		x.msgsA = append(x.msgsA, a.MessageID)
+		es = append(es, a, message("conv-b", i, x.bodyB))
+	}
+	if _, err := x.l.Append(x.ctx, es...); err != nil {
+		t.Fatal(err)
+	}
+	x.checkpoint()
+	return x
+}
+
+// erase deletes sum from the store and appends an erasure entry that
+// erases conv and its messages and lists sum as deleted: what anyone who
+// can write the ledger file can do, without the signer key. It returns
+// the entry's seq.
+func (x *erasedFixture) erase(conv string, msgs []string, sum hashchain.Hash) uint64 {
+	x.t.Helper()
+	if err := x.store.Delete(x.ctx, sum); err != nil {
+		x.t.Fatal(err)
+	}
+	raw, err := leaf.EncodeDetail(&leaf.ErasureDetail{Conversations: []string{conv}, Messages: msgs, Partial: []string{},
+		Erased: []string{sum.String()}, Kept: []leaf.ErasedKept{}, Collateral: []string{}, Operator: "u", Reason: "DSR-1"})
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	out, err := x.l.Append(x.ctx, leaf.Entry{Kind: leaf.KindErasure, Detail: raw})
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	return out[0].Seq
+}
+
+func (x *erasedFixture) check(opts verify.Options) verify.Report {
+	x.t.Helper()
+	opts.Evidence, opts.NoDerive = evidence.ReadOnly(x.store), true
+	return x.verify(opts)
+}
+
+// wantMissing requires rep to fail with exactly one evidence finding,
+// the object sum missing, whose message says each of says.
+func wantMissing(t *testing.T, rep verify.Report, sum hashchain.Hash, says ...string) {
+	t.Helper()
+	if rep.OK || len(rep.Findings) != 1 || rep.Findings[0].Check != verify.CheckEvidence || rep.Evidence.Missing != 1 || rep.Evidence.Erased != 0 {
+		t.Fatalf("want one missing object, got %+v, findings %v", rep.Evidence, rep.Findings)
+	}
+	msg := rep.Findings[0].Message
+	if !strings.Contains(msg, "evidence "+sum.String()+" is missing") {
+		t.Errorf("finding %q does not name %s missing", msg, sum)
+	}
+	for _, s := range says {
+		if !strings.Contains(msg, s) {
+			t.Errorf("finding %q does not say %q", msg, s)
+		}
+	}
+}
+
+// TestErasureUncovered: an erasure entry no signed checkpoint covers
+// excuses nothing, whatever checkpoint file is given: the object it
+// lists is missing, and the finding says how a genuine erasure is made
+// good. Once a checkpoint covers it, the object is erased.
+func TestErasureUncovered(t *testing.T) {
+	x := newErasedFixture(t)
+	old, _, err := x.l.LatestCheckpoint(x.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := x.erase("conv-a", x.msgsA, x.bodyA)
+	rep := x.check(verify.Options{})
+	wantMissing(t, rep, x.bodyA, fmt.Sprintf("erasure entry %d lists it as erased, but no signed checkpoint covers entry %d", seq, seq), "'custody checkpoint'")
+	if len(rep.Evidence.ErasedConversations) != 0 {
+		t.Errorf("an uncovered erasure's conversations are listed as erased: %v", rep.Evidence.ErasedConversations)
+	}
+	// A checkpoint kept outside from before the erasure changes nothing.
+	rep = x.check(verify.Options{External: []verify.ExternalCheckpoint{{Name: "counsel.checkpoint", Note: old.Note}}})
+	wantMissing(t, rep, x.bodyA, "no signed checkpoint covers")
+
+	// Signed: erased, not missing.
+	cp := x.checkpoint()
+	rep = x.check(verify.Options{})
+	if !rep.OK || rep.Evidence.Erased != 1 || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, []string{"conv-a"}) {
+		t.Fatalf("covered erasure: %+v %v", rep.Evidence, rep.Findings)
+	}
+	// Covered by a checkpoint file alone (the stored one removed: a
+	// stored checkpoint whose signature fails covers nothing, the file
+	// does).
+	x.raw(`DROP TRIGGER checkpoints_append_only_delete`, fmt.Sprintf(`DELETE FROM checkpoints WHERE id = %d`, cp.ID))
+	x.reopen()
+	rep = x.check(verify.Options{External: []verify.ExternalCheckpoint{{Name: "counsel.checkpoint", Note: cp.Note}}})
+	if rep.Evidence.Erased != 1 || rep.Evidence.Missing != 0 {
+		t.Fatalf("erasure covered by a checkpoint file: %+v %v", rep.Evidence, rep.Findings)
+	}
+}
+
+// TestErasureOfAnotherObject: a signed erasure entry excuses only an
+// object an entry it erases referenced before it, and none an entry
+// after it references.
+func TestErasureOfAnotherObject(t *testing.T) {
+	t.Run("not the erased conversation's", func(t *testing.T) {
+		x := newErasedFixture(t)
+		seq := x.erase("conv-a", x.msgsA, x.bodyB) // conv-b's body, conv-a erased
+		x.checkpoint()
+		wantMissing(t, x.check(verify.Options{}), x.bodyB,
+			fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it", seq))
+	})
+	t.Run("a message not erased", func(t *testing.T) {
+		x := newErasedFixture(t)
+		// A message of conv-a erased, conv-b's body listed.
+		x.erase("conv-none", x.msgsA[:1], x.bodyB)
+		x.checkpoint()
+		wantMissing(t, x.check(verify.Options{}), x.bodyB, "no entry before it of a conversation or message it erases")
+	})
+	t.Run("one message erased", func(t *testing.T) {
+		x := newErasedFixture(t)
+		// The body of one erased message, shared with two not erased
+		// (collateral): erased.
+		x.erase("conv-none", x.msgsA[1:2], x.bodyA)
+		x.checkpoint()
+		if rep := x.check(verify.Options{}); !rep.OK || rep.Evidence.Erased != 1 {
+			t.Fatalf("%+v %v", rep.Evidence, rep.Findings)
+		}
+	})
+	t.Run("referenced after", func(t *testing.T) {
+		x := newErasedFixture(t)
+		seq := x.erase("conv-a", x.msgsA, x.bodyA)
+		out, err := x.l.Append(x.ctx, message("conv-c", 0, x.bodyA))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.checkpoint()
+		wantMissing(t, x.check(verify.Options{}), x.bodyA,
+			fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", seq, out[0].Seq))
+	})
+}

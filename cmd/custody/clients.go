@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -37,25 +38,28 @@ func clientSecretEnv(id string) string {
 // readCredentialsFile reads "client_id:client_secret" lines ('#' starts a
 // comment line, blank lines are skipped). The file holds secrets: it must
 // be a regular file that neither group nor others may read or write, as ssh
-// requires of a private key; anything else is a usage error naming chmod.
+// requires of a private key (the error names chmod). What is wrong with
+// the file — it cannot be read, is no regular file, is too large, too
+// open, or holds no credentials — is exit 1 (bad input), as an unreadable
+// file is on every command; only the flags' misuse is a usage error.
 func readCredentialsFile(path string) ([]fetch.Credentials, error) {
 	f, st, err := fsinfo.OpenRegularFile(path) // non-blocking: a FIFO is refused, not waited on
 	if errors.As(err, new(*fsinfo.NotRegularError)) {
-		return nil, usageError("--credentials %q: not a regular file", path)
+		return nil, fmt.Errorf("--credentials %q: not a regular file", path)
 	}
 	if err != nil {
-		return nil, usageError("--credentials %q: %v", path, err)
+		return nil, fmt.Errorf("--credentials %q: %w", path, err)
 	}
 	defer f.Close()
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-		return nil, usageError("--credentials %q: mode %04o lets others read the client secrets: chmod 600 %s", path, st.Mode().Perm(), path)
+		return nil, fmt.Errorf("--credentials %q: mode %04o lets others read the client secrets: chmod 600 %s", path, st.Mode().Perm(), path)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsFile+1))
 	if err != nil {
-		return nil, usageError("--credentials %q: %v", path, err)
+		return nil, fmt.Errorf("--credentials %q: %w", path, err)
 	}
 	if len(b) > maxCredentialsFile {
-		return nil, usageError("--credentials %q: larger than %d bytes", path, maxCredentialsFile)
+		return nil, fmt.Errorf("--credentials %q: larger than %d bytes", path, maxCredentialsFile)
 	}
 	var out []fetch.Credentials
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -68,12 +72,12 @@ func readCredentialsFile(path string) ([]fetch.Credentials, error) {
 		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
 		if !ok || id == "" || secret == "" || strings.ContainsAny(id, " \t") || strings.ContainsAny(secret, " \t") {
 			// Never quote the line: it may hold a secret.
-			return nil, usageError("--credentials %q: line %d: want client_id:client_secret", path, n)
+			return nil, fmt.Errorf("--credentials %q: line %d: want client_id:client_secret", path, n)
 		}
 		out = append(out, fetch.Credentials{ID: id, Secret: secret})
 	}
 	if len(out) == 0 {
-		return nil, usageError("--credentials %q: no client_id:client_secret line", path)
+		return nil, fmt.Errorf("--credentials %q: no client_id:client_secret line", path)
 	}
 	return out, nil
 }
@@ -87,6 +91,11 @@ func readCredentialsFile(path string) ([]fetch.Credentials, error) {
 // Secrets never come from the command line.
 func (o *apiOptions) clientsConfig(cfg *fetch.Config, getenv func(string) string) error {
 	var file []fetch.Credentials
+	if o.Credentials == "" && o.fs != nil && o.fs.Changed("credentials") {
+		// An unset shell variable: not "no file", which would share the
+		// work between fewer clients than meant, or none.
+		return usageError("--credentials needs a file, not an empty value")
+	}
 	if o.Credentials != "" {
 		var err error
 		if file, err = readCredentialsFile(o.Credentials); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/custodyhq/custody/internal/fetch"
 )
 
@@ -59,17 +61,27 @@ func TestClientsConfig(t *testing.T) {
 		t.Fatalf("file only: %+v %v", cfg, err)
 	}
 
+	// The flags' misuse is a usage error (2); what is wrong with the file
+	// --credentials names is bad input (1), as on every command.
+	emptyValue := &apiOptions{fs: pflag.NewFlagSet("export", pflag.ContinueOnError)}
+	emptyValue.AddFlags(emptyValue.fs)
+	if err := emptyValue.fs.Parse([]string{"--credentials", ""}); err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range map[string]struct {
-		o    *apiOptions
-		want string
+		o     *apiOptions
+		want  string
+		usage bool
 	}{
-		"no secret":  {&apiOptions{Clients: []string{"z"}}, "GENESYSCLOUD_OAUTHCLIENT_SECRET_Z"},
-		"twice":      {&apiOptions{Clients: []string{"b", "b"}}, "given twice"},
-		"first too":  {&apiOptions{Clients: []string{"a"}}, "no secret"},
-		"empty id":   {&apiOptions{Clients: []string{" "}}, "empty client id"},
-		"bad line":   {&apiOptions{Credentials: writeCreds(t, "b:sb\nnocolon-secretvalue\n", 0o600)}, "line 2: want client_id:client_secret"},
-		"empty file": {&apiOptions{Credentials: writeCreds(t, "# nothing\n", 0o600)}, "no client_id:client_secret line"},
-		"missing":    {&apiOptions{Credentials: filepath.Join(t.TempDir(), "nope")}, "--credentials"},
+		"no secret":   {&apiOptions{Clients: []string{"z"}}, "GENESYSCLOUD_OAUTHCLIENT_SECRET_Z", true},
+		"twice":       {&apiOptions{Clients: []string{"b", "b"}}, "given twice", true},
+		"first too":   {&apiOptions{Clients: []string{"a"}}, "no secret", true},
+		"empty id":    {&apiOptions{Clients: []string{" "}}, "empty client id", true},
+		"empty value": {emptyValue, "--credentials needs a file, not an empty value", true},
+		"bad line":    {&apiOptions{Credentials: writeCreds(t, "b:sb\nnocolon-secretvalue\n", 0o600)}, "line 2: want client_id:client_secret", false},
+		"empty file":  {&apiOptions{Credentials: writeCreds(t, "# nothing\n", 0o600)}, "no client_id:client_secret line", false},
+		"missing":     {&apiOptions{Credentials: filepath.Join(t.TempDir(), "nope")}, "--credentials", false},
+		"a folder":    {&apiOptions{Credentials: t.TempDir()}, "not a regular file", false},
 	} {
 		cfg := fetch.Config{ClientID: "a", ClientSecret: "sa"}
 		if name == "first too" {
@@ -77,8 +89,8 @@ func TestClientsConfig(t *testing.T) {
 			env[clientSecretEnv("a")] = "s"
 		}
 		err := c.o.clientsConfig(&cfg, getenv)
-		if err == nil || !isUsage(err) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want a usage error with %q", name, err, c.want)
+		if err == nil || isUsage(err) != c.usage || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q, a usage error: %v", name, err, c.want, c.usage)
 		}
 		if err != nil && strings.Contains(err.Error(), "secretvalue") {
 			t.Errorf("%s: the error quotes a secret: %v", name, err)
@@ -93,7 +105,7 @@ func TestCredentialsFileMode(t *testing.T) {
 	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660} {
 		p := writeCreds(t, "b:sb\n", mode)
 		_, err := readCredentialsFile(p)
-		if err == nil || !isUsage(err) || !strings.Contains(err.Error(), "chmod 600") {
+		if err == nil || isUsage(err) || !strings.Contains(err.Error(), "chmod 600") {
 			t.Errorf("mode %04o: %v", mode, err)
 		}
 	}

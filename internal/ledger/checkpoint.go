@@ -300,9 +300,11 @@ func listCheckpoints(ctx context.Context, q querier, query string, args ...any) 
 		if nc, err := NoteCheckpoint(c.Note); err == nil {
 			c.Origin = nc.Origin
 		}
-		if c.CreatedAt, err = leaf.ParseTime(created); err != nil {
-			return nil, fmt.Errorf("ledger: checkpoint %d: created_at: %w", c.ID, err)
-		}
+		// created_at is when custody stored the checkpoint, not signed and
+		// not evidence: one that cannot be read is left zero (shown as
+		// unknown), as for timestamps and cosignatures, rather than stop
+		// a verify before it names what is wrong with the ledger.
+		c.CreatedAt, _ = leaf.ParseTime(created)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,7 +1,6 @@
 package leaf
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,9 +66,10 @@ func EncodeDetail(d Detail) (json.RawMessage, error) {
 
 // DecodeDetail reads the detail of an entry of kind. For a kind of the
 // table with a detail type it returns that type (a pointer: *MessageDetail
-// and so on), decoded as encoding/json decodes (unknown members ignored,
-// so details of older and newer custody read alike); an empty raw gives
-// the zero detail. For any other kind it returns a *RawDetail.
+// and so on), decoded as encoding/json decodes but with member names
+// matched exactly (unmarshalExact: "From" is not "from"), unknown members
+// ignored, so details of older and newer custody read alike; an empty raw
+// gives the zero detail. For any other kind it returns a *RawDetail.
 func DecodeDetail(kind string, raw []byte) (Detail, error) {
 	d, err := decodeDetail(kind, raw)
 	if err != nil {
@@ -90,7 +90,7 @@ func decodeDetail(kind string, raw []byte) (Detail, error) {
 	if m, ok := d.(*MessageDetail); ok && m.decodeFast(raw, false) {
 		return m, nil
 	}
-	if err := json.Unmarshal(raw, d); err != nil {
+	if err := unmarshalExact(raw, d); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -247,16 +247,17 @@ var messageStrings = [...]struct {
 // errDecline stops decodeFast's iteration: encoding/json decides.
 var errDecline = errors.New("leaf: not for the fast path")
 
-// decodeFast is json.Unmarshal(raw, d) for the detail exports write: an
+// decodeFast is unmarshalExact(raw, d) for the detail exports write: an
 // object of strings. A diff reads the detail of every message the ledger
 // holds, and encoding/json costs several times as much
-// (BenchmarkDecodeMessageDetail). It reports false, having maybe set part
-// of d, for anything it is not sure of — media, a value that is not a
-// string, a key that matches a member only without regard to case (as
-// encoding/json matches), a lone surrogate, any error — which
-// json.Unmarshal then decides; FuzzDecodeMessageDetail holds the two
-// together. With views, a string without escapes is a view of raw (see
-// view), not a copy: for callers that keep raw unchanged while they use d.
+// (BenchmarkDecodeMessageDetail). Member names are matched exactly; any
+// other member, one in another case ("From", "content_ſha256") included,
+// is unknown and skipped. It reports false, having maybe set part of d,
+// for anything it is not sure of — media, a value that is not a string, a
+// lone surrogate, any error — which unmarshalExact then decides;
+// FuzzDecodeMessageDetail holds the two together. With views, a string
+// without escapes is a view of raw (see view), not a copy: for callers
+// that keep raw unchanged while they use d.
 func (d *MessageDetail) decodeFast(raw []byte, views bool) bool {
 	i := jsonscan.Space(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
@@ -287,24 +288,12 @@ func (d *MessageDetail) decodeFast(raw []byte, views bool) bool {
 				return end, nil
 			}
 		}
-		if bytes.EqualFold(key, []byte("media")) || foldsToMember(key) {
+		if string(key) == "media" {
 			return v, errDecline
 		}
 		return jsonscan.Skip(raw, v, maxDepth)
 	})
 	return err == nil && jsonscan.Space(raw, end) == len(raw)
-}
-
-// foldsToMember reports whether key names one of MessageDetail's string
-// members only without regard to case (encoding/json's matching, which
-// also folds the Kelvin sign and long s: left to it).
-func foldsToMember(key []byte) bool {
-	for _, m := range messageStrings {
-		if strings.EqualFold(string(key), m.key) {
-			return true
-		}
-	}
-	return bytes.ContainsAny(key, "\u212a\u017f")
 }
 
 // ConversationDetail is a conversation entry's detail: the legal hold and

@@ -309,7 +309,7 @@ var messageDetailSeeds = []string{
 }
 
 // FuzzDecodeMessageDetail holds MessageDetail's fast decoder to
-// json.Unmarshal.
+// unmarshalExact (FuzzUnmarshalExact holds that to an exact reader).
 func FuzzDecodeMessageDetail(f *testing.F) {
 	for _, s := range messageDetailSeeds {
 		f.Add([]byte(s))
@@ -320,8 +320,8 @@ func FuzzDecodeMessageDetail(f *testing.F) {
 			return
 		}
 		var want MessageDetail
-		if err := json.Unmarshal(raw, &want); err != nil {
-			t.Fatalf("fast path took %q; encoding/json: %v", raw, err)
+		if err := unmarshalExact(raw, &want); err != nil {
+			t.Fatalf("fast path took %q; unmarshalExact: %v", raw, err)
 		}
 		if !reflect.DeepEqual(fast, want) {
 			t.Fatalf("%q:\n got %+v\nwant %+v", raw, fast, want)
@@ -333,9 +333,9 @@ func TestDecodeMessageDetailFast(t *testing.T) {
 	for _, s := range messageDetailSeeds {
 		var fast, want MessageDetail
 		ok := fast.decodeFast([]byte(s), false)
-		err := json.Unmarshal([]byte(s), &want)
+		err := unmarshalExact([]byte(s), &want)
 		if ok && (err != nil || !reflect.DeepEqual(fast, want)) {
-			t.Errorf("%s: fast %+v, encoding/json %+v, %v", s, fast, want, err)
+			t.Errorf("%s: fast %+v, unmarshalExact %+v, %v", s, fast, want, err)
 		}
 	}
 	// As export.MessageEntry writes it, through the leaf's RFC 8785 form.

@@ -19,4 +19,11 @@
 // CheckLeaf's beside its slow path — built on jsonscan, fuzzed against the
 // reference, and kept because a benchmark shows it pays
 // (BenchmarkDecodeLeaf, BenchmarkDecodeMessageDetail, BenchmarkCheckLeaf).
+//
+// Member names are exact, as the format says: encoding/json matches them
+// without regard to case and keeps the last of a repeated one, so every
+// object of a fixed format (proof files, their fields and timestamps,
+// openings) has its names checked by jsonscan.Members before encoding/json
+// reads it, and the open objects (leaves, details) are read through
+// unmarshalExact, which hides a member in another case from it.
 package leaf

@@ -344,11 +344,11 @@ func DecodeLeaf(leaf []byte) (Entry, error) {
 	return decodeLeafJSON(leaf)
 }
 
-// decodeLeafJSON is DecodeLeaf by encoding/json: the reference the fast
-// path must agree with.
+// decodeLeafJSON is DecodeLeaf by encoding/json, member names matched
+// exactly (unmarshalExact): the reference the fast path must agree with.
 func decodeLeafJSON(leaf []byte) (Entry, error) {
 	var w wireEntry
-	if err := json.Unmarshal(leaf, &w); err != nil {
+	if err := unmarshalExact(leaf, &w); err != nil {
 		return Entry{}, fmt.Errorf("leaf: decode leaf: %w", err)
 	}
 	if w.V != FormatV1 && w.V != FormatV3 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/tsa"
 )
 
 // A witness key is given inline or as a file; a name with '/' and base64
@@ -99,7 +103,7 @@ func TestSimTSAAndWitnessServe(t *testing.T) {
 	if !strings.Contains(note, "\n— w.example ") {
 		t.Fatalf("checkpoint without the cosignature:\n%s", note)
 	}
-	out := cli(0, "verify", "--witness", filepath.Join(dir, "w.pub"))
+	out := cli(0, "verify", "--witness", filepath.Join(dir, "w.pub"), "--tsa-roots", filepath.Join(dir, "root.pem"))
 	if !strings.Contains(out, "chained to a trusted root") || !strings.Contains(out, "by 1: w.example") {
 		t.Fatalf("verify:\n%s", out)
 	}
@@ -113,4 +117,100 @@ func TestSimTSAAndWitnessServe(t *testing.T) {
 	if c := run(context.Background(), []string{"sim", "tsa", "--fault", "sideways"}, strings.NewReader(""), &stdout, &stderr); c != exitUsage {
 		t.Fatalf("sim tsa --fault sideways: exit %d", c)
 	}
+}
+
+// TestVerifyTSARootsOfTheMatter: the roots the matter names (its
+// tsa_roots setting) are as writable as the rest of the ledger file, so
+// they never make a time proven. An attacker who replaces every token
+// with one of their own authority's and puts its root in the settings
+// gets, from the auditor's verify without --tsa-roots, times stated as
+// the tokens' claims with a warning to pass --tsa-roots, never "chained
+// to a trusted root"; with --tsa-roots the tokens fail.
+func TestVerifyTSARootsOfTheMatter(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "custody.db")
+	cli := func(want int, args ...string) string {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		if c := run(context.Background(), append([]string{"--ledger", ledgerPath}, args...), strings.NewReader(""), &stdout, &stderr); c != want {
+			t.Fatalf("%v: exit %d, want %d; stdout: %s; stderr: %s", args, c, want, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	start := func(name string) (*tsasim.Server, string) {
+		s, err := tsasim.Start(tsasim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		f := filepath.Join(dir, name+".pem")
+		if err := os.WriteFile(f, s.RootPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return s, f
+	}
+	genuine, genuineRoots := start("genuine")
+	cli(0, "init", "--matter", "m")
+	cli(0, "checkpoint", "--tsa", genuine.URL, "--tsa-roots", genuineRoots)
+	pub := filepath.Join(dir, "custody.pub")
+
+	// Honest: proven with the auditor's roots; without them, the
+	// matter's roots only make the time a claim.
+	out := cli(0, "verify", "--key", pub, "--tsa-roots", genuineRoots)
+	if !strings.Contains(out, "chained to a trusted root") || strings.Contains(out, "warn") {
+		t.Fatalf("verify --tsa-roots:\n%s", out)
+	}
+	out = cli(0, "verify", "--key", pub)
+	if strings.Contains(out, "trusted root") || !strings.Contains(out, "as its token claims, not proven") ||
+		!strings.Contains(out, "warn  timestamp: 1 timestamp token chains only to the roots the matter itself names") || !strings.Contains(out, "pass --tsa-roots") {
+		t.Fatalf("verify without --tsa-roots:\n%s", out)
+	}
+
+	// The attack: the token replaced by one of the attacker's authority,
+	// its root put in the matter's settings.
+	mallory, _ := start("mallory")
+	db, err := sql.Open("sqlite3", "file:"+ledgerPath+"?mode=rw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var note string
+	if err := db.QueryRow(`SELECT note FROM checkpoints WHERE id = 1`).Scan(&note); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := (&tsa.Client{}).Timestamp(context.Background(), mallory.URL, tsa.Imprint([]byte(note)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`DROP TRIGGER checkpoint_timestamps_append_only_update`, `UPDATE checkpoint_timestamps SET token = ?`, `UPDATE state SET value = ? WHERE key = 'tsa_roots'`} {
+		var args []any
+		switch {
+		case strings.Contains(stmt, "token"):
+			args = []any{tok}
+		case strings.Contains(stmt, "state"):
+			args = []any{string(mallory.RootPEM)}
+		}
+		if _, err := db.Exec(stmt, args...); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	out = cli(0, "verify", "--key", pub)
+	if strings.Contains(out, "trusted root") || !strings.Contains(out, "chained only to roots the matter names, not independently trusted") ||
+		!strings.Contains(out, "claimed, not proven; pass --tsa-roots") {
+		t.Fatalf("the attacker's token, chained to the root they put in the matter:\n%s", out)
+	}
+	var rep struct {
+		Times []struct {
+			Chained bool   `json:"chained"`
+			Roots   string `json:"roots"`
+		} `json:"checkpoint_times"`
+	}
+	if err := json.Unmarshal([]byte(cli(0, "verify", "--key", pub, "--output", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Times) != 1 || rep.Times[0].Chained || rep.Times[0].Roots != "matter" {
+		t.Fatalf("--output json checkpoint_times %+v, want chained false, roots matter", rep.Times)
+	}
+	cli(exitFindings, "verify", "--key", pub, "--tsa-roots", genuineRoots)
 }

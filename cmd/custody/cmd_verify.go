@@ -49,7 +49,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoDerive, "no-derive", false, "with --evidence, only re-hash the objects: do not re-derive leaf fields from them (faster; a rewritten leaf re-signed with the key goes unnoticed)")
 	fs.StringVar(&o.Production, "production", "", "check a production folder from 'custody produce': every file, the manifest, every proof")
 	o.ev.AddFlags(fs, false)
-	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots timestamp tokens must chain to (default: the bundle kept in the matter, if any)")
+	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of roots you trust that timestamp tokens must chain to, for their times to be proven (without it, tokens are chained to the bundle the matter names, and their times are only claimed)")
 	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
 	fs.IntVar(&o.WitnessThreshold, "witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all)")
 	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
@@ -83,12 +83,16 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     ledger, or a ledger rebuilt under another identity, is a failure, and
     the --checkpoint files are still compared).
   - every RFC 3161 timestamp token stored beside a checkpoint is over
-    SHA-256 of that checkpoint's note, signed, and (with --tsa-roots or a
-    bundle kept in the matter) issued by a certificate with the
-    timeStamping usage that chains to a root and was valid at the
-    token's time; for each checkpoint it states the earliest time it is
-    proven to have existed. A checkpoint an authority gave no token is a
-    warning ('custody checkpoint --timestamp-missing' fills it);
+    SHA-256 of that checkpoint's note, signed, and (with roots) issued
+    by a certificate with the timeStamping usage that chains to a root
+    and was valid at the token's time. For each checkpoint it states the
+    earliest time a token gives: proven ("chained to a trusted root")
+    only when the token chains to --tsa-roots, roots you trust. Without
+    --tsa-roots tokens are chained to the bundle the matter names (its
+    tsa_roots setting), which whoever can change the ledger file can
+    change: the time is then only claimed, and a warning says to pass
+    --tsa-roots. A checkpoint an authority gave no token is a warning
+    ('custody checkpoint --timestamp-missing' fills it);
   - with --witness KEY (repeatable), the latest checkpoint carries valid
     C2SP cosignatures by --witness-threshold of those witnesses (default:
     all): a witness cosigns only a history consistent with what it saw
@@ -145,9 +149,9 @@ says so: that proves only that the production agrees with itself.
 With --proof FILE it checks a proof file from 'custody prove' offline
 (JSON, or the C2SP tlog-proof form): no ledger is opened, only the proof
 and --key are needed. It also checks the timestamp tokens the proof
-carries (against --tsa-roots when given) and states when the entry is
-proven to have existed, and with --witness the cosignatures on its
-checkpoint.
+carries (against --tsa-roots when given) and states when the entry
+existed by: proven with --tsa-roots, otherwise only as the token claims;
+and with --witness the cosignatures on its checkpoint.
 
 On large ledgers it shows progress on stderr (a bar on a terminal, a log
 line every few seconds otherwise). --output json prints the full report.
@@ -242,7 +246,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		if opts.TSARoots, _, err = readRoots("verify", o.TSARoots); err != nil {
 			return err
 		}
-	} else if opts.TSARoots, err = m.TSARoots(ctx); err != nil {
+	} else if opts.MatterTSARoots, err = m.TSARoots(ctx); err != nil {
+		// The matter's own roots: checked against, never trusted (a
+		// token chaining to them gives a claimed time, not a proven one).
 		return fmt.Errorf("verify: %w", err)
 	}
 	if o.ev.given {
@@ -327,11 +333,7 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintf(w, "derived      %s\n", d)
 	}
 	for _, t := range rep.CheckpointTimes {
-		how := "chained to a trusted root"
-		if !t.Chained {
-			how = "signature only, no roots given"
-		}
-		fmt.Fprintf(w, "time         checkpoint %s (size %d) existed by %s (%s; %s)\n", t.Checkpoint, t.Size, t.ProvenAt.Format(time.RFC3339), t.TSA, how)
+		fmt.Fprintf(w, "time         checkpoint %s (size %d) %s\n", t.Checkpoint, t.Size, timeLine(t))
 	}
 	for _, ws := range rep.Witnessed {
 		if len(ws.Witnesses) == 0 {
@@ -408,11 +410,7 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	}
 	fmt.Fprintf(g.stdout, "OK    entry %d of the %d-entry ledger %s (root %s)\n", e.Seq, res.Checkpoint.Size, res.Checkpoint.Origin, res.Checkpoint.Root)
 	if att.time != nil {
-		how := "chained to a trusted root"
-		if !att.time.Chained {
-			how = "signature only, no --tsa-roots"
-		}
-		fmt.Fprintf(g.stdout, "time  the checkpoint existed by %s (%s; %s)\n", att.time.ProvenAt.Format(time.RFC3339), att.time.TSA, how)
+		fmt.Fprintf(g.stdout, "time  the checkpoint %s\n", timeLine(*att.time))
 	}
 	if len(att.witnesses) > 0 {
 		fmt.Fprintf(g.stdout, "witnessed by %d: %s\n", len(att.witnesses), strings.Join(att.witnesses, ", "))
@@ -426,6 +424,21 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 		fmt.Fprintf(g.stdout, "field %s = %s (%s)\n", f.Name, f.Value, how)
 	}
 	return nil
+}
+
+// timeLine says when a checkpoint existed by, after "checkpoint NAME":
+// proven only when its token chains to the roots given to verify
+// (--tsa-roots); otherwise the time its token claims, and which roots,
+// if any, it was chained to.
+func timeLine(t verify.CheckpointTime) string {
+	at := t.ProvenAt.Format(time.RFC3339)
+	switch {
+	case t.Chained:
+		return fmt.Sprintf("existed by %s (%s; chained to a trusted root)", at, t.TSA)
+	case t.Roots == verify.RootsMatter:
+		return fmt.Sprintf("existed by %s as its token claims, not proven (%s; chained only to roots the matter names, not independently trusted: pass --tsa-roots)", at, t.TSA)
+	}
+	return fmt.Sprintf("existed by %s as its token claims, not proven (%s; signature only, no roots given: pass --tsa-roots)", at, t.TSA)
 }
 
 // proofAttestation is what a proof file's timestamps and cosignatures
@@ -462,7 +475,11 @@ func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) 
 			return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: timestamp: the token from %s does not prove the checkpoint's time: %w", o.Proof, t.TSA, err))
 		}
 		if out.time == nil || tok.Time.Before(out.time.ProvenAt) {
-			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained, Tokens: len(p.Timestamps)}
+			src := verify.RootsNone
+			if tok.Chained {
+				src = verify.RootsGiven
+			}
+			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained, Roots: src, Tokens: len(p.Timestamps)}
 		}
 	}
 	if len(o.Witnesses) == 0 {

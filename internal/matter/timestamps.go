@@ -14,8 +14,10 @@ import (
 )
 
 // State keys of the matter's timestamp settings. They are settings, not
-// evidence: verify takes its roots from --tsa-roots when given, since
-// whoever can rewrite the ledger can rewrite these too.
+// evidence, unsigned and mutable: whoever can rewrite the ledger file can
+// rewrite these too. So the kept roots check tokens as they arrive, but
+// never make a time proven to a verifier: without --tsa-roots, verify
+// chains tokens to them and states the times as the tokens' claims.
 const (
 	// StateTSA lists the timestamp authorities every checkpoint is sent
 	// to, one URL a line.
@@ -91,7 +93,9 @@ func (m *Matter) SetTSARoots(ctx context.Context, pemData []byte) error {
 	return m.Ledger.SetState(ctx, StateTSARoots, string(pemData))
 }
 
-// TSARoots returns the roots kept in the matter's settings, nil if none.
+// TSARoots returns the roots kept in the matter's settings, nil if none:
+// the roots the matter names, which a verifier checks tokens against but
+// does not trust (verify.Options.MatterTSARoots).
 func (m *Matter) TSARoots(ctx context.Context) (*x509.CertPool, error) {
 	v, ok, err := m.Ledger.State(ctx, StateTSARoots)
 	if err != nil || !ok || v == "" {

@@ -23,15 +23,39 @@ const (
 	CheckWitness          = "witness"           // too few valid witness cosignatures, or a forged one
 )
 
-// CheckpointTime is the earliest time a checkpoint is proven to have
-// existed: the earliest genTime among its tokens that verify.
+// Which roots a checkpoint's time was checked against
+// (CheckpointTime.Roots).
+const (
+	// RootsGiven: the roots given to verify (Options.TSARoots,
+	// --tsa-roots): the time is proven, as far as the verifier trusts
+	// them.
+	RootsGiven = "tsa-roots"
+	// RootsMatter: only the roots the matter itself names (its tsa_roots
+	// setting, Options.MatterTSARoots), which whoever can change the
+	// ledger file can change: the time is the token's claim, not proven.
+	RootsMatter = "matter"
+	// RootsNone: no roots; the token's imprint and signature only (its
+	// own certificate, which anyone can make): a claim, not proven.
+	RootsNone = "none"
+)
+
+// CheckpointTime is the earliest time a checkpoint's timestamp tokens
+// that verify state: the earliest genTime among them. It is proven only
+// when Chained (Roots is RootsGiven); otherwise it is what the token
+// claims.
 type CheckpointTime struct {
 	Checkpoint string    `json:"checkpoint"` // "stored #3"
 	Size       uint64    `json:"size"`
-	ProvenAt   time.Time `json:"proven_at"`
-	TSA        string    `json:"tsa"`     // the authority whose token proves it
-	Chained    bool      `json:"chained"` // checked to a root (false: signature only, no --tsa-roots)
-	Tokens     int       `json:"tokens"`  // good tokens of the checkpoint
+	ProvenAt   time.Time `json:"proven_at"` // the time the token states (proven only when Chained)
+	TSA        string    `json:"tsa"`       // the authority whose token states it
+	// Chained: the token's certificate chains to the roots given to
+	// verify (--tsa-roots), so the time is proven. Roots the matter
+	// names never make it true.
+	Chained bool `json:"chained"`
+	// Roots says which roots the token was checked against: RootsGiven,
+	// RootsMatter or RootsNone.
+	Roots  string `json:"roots"`
+	Tokens int    `json:"tokens"` // good tokens of the checkpoint
 }
 
 // WitnessStatus is what verify --witness found on a checkpoint.
@@ -42,8 +66,8 @@ type WitnessStatus struct {
 }
 
 // checkAttestations checks the stored timestamp tokens against their
-// checkpoints' notes (and opts.TSARoots), and the witness cosignatures
-// against opts.Witnesses.
+// checkpoints' notes (and opts.TSARoots, else opts.MatterTSARoots), and
+// the witness cosignatures against opts.Witnesses.
 func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledger.StoredCheckpoint, opts Options, rep *Report, v *collector) error {
 	ts, err := snap.Timestamps(ctx)
 	if err != nil {
@@ -66,7 +90,13 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 	times := map[int64]*CheckpointTime{}
 	gaps := map[int64]map[string]string{} // checkpoint → tsa → last error
 	good := map[int64]map[string]bool{}   // checkpoint → tsa → a token verified
-	unchained := 0
+	// The roots a token must chain to: the verifier's, else the ones the
+	// matter names, which can only ever make a time claimed, not proven.
+	roots, from := opts.TSARoots, RootsGiven
+	if roots == nil {
+		roots, from = opts.MatterTSARoots, RootsMatter
+	}
+	unproven := map[string]int{} // RootsMatter, RootsNone → good tokens checked so
 	for _, t := range ts {
 		c, ok := byID[t.CheckpointID]
 		name := fmt.Sprintf("stored #%d", t.CheckpointID)
@@ -81,25 +111,34 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 			gaps[c.ID][t.TSA] = t.Error
 			continue
 		}
-		tok, err := tsa.Verify(t.Token, tsa.Imprint(c.Note), opts.TSARoots)
+		tok, err := tsa.Verify(t.Token, tsa.Imprint(c.Note), roots)
 		if err != nil {
+			against := ""
+			if from == RootsMatter {
+				against = " (checked against the roots the matter names in its settings)"
+			}
 			v.add(Finding{Check: CheckTimestamp, Checkpoint: name, pos: 2*int64(c.Size) - 1,
-				Message: fmt.Sprintf("the token from %s (row %d) does not prove the checkpoint's time: %v", t.TSA, t.ID, err)})
+				Message: fmt.Sprintf("the token from %s (row %d) does not prove the checkpoint's time: %v%s", t.TSA, t.ID, err, against)})
 			continue
 		}
 		if good[c.ID] == nil {
 			good[c.ID] = map[string]bool{}
 		}
 		good[c.ID][t.TSA] = true
-		if !tok.Chained {
-			unchained++
+		src := RootsNone
+		if tok.Chained {
+			src = from
+		}
+		if src != RootsGiven {
+			unproven[src]++
 		}
 		ct := times[c.ID]
 		if ct == nil {
-			ct = &CheckpointTime{Checkpoint: name, Size: c.Size, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained}
+			ct = &CheckpointTime{Checkpoint: name, Size: c.Size}
 			times[c.ID] = ct
-		} else if tok.Time.Before(ct.ProvenAt) {
-			ct.ProvenAt, ct.TSA, ct.Chained = tok.Time, t.TSA, tok.Chained
+		}
+		if ct.Tokens == 0 || tok.Time.Before(ct.ProvenAt) {
+			ct.ProvenAt, ct.TSA, ct.Chained, ct.Roots = tok.Time, t.TSA, src == RootsGiven, src
 		}
 		ct.Tokens++
 	}
@@ -119,9 +158,15 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 				Message: fmt.Sprintf("no timestamp from %s (%s); run custody checkpoint --timestamp-missing", u, gaps[c.ID][u])})
 		}
 	}
-	if unchained > 0 {
+	if n := unproven[RootsMatter]; n > 0 {
 		rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestamp, Warning: true,
-			Message: fmt.Sprintf("%d timestamp tokens were checked for imprint and signature only: give --tsa-roots to check their certificates", unchained)})
+			Message: fmt.Sprintf("%d timestamp %s only to the roots the matter itself names (its tsa_roots setting, which whoever can change the ledger file can change), not to roots given to verify: the times they state are claimed, not proven; pass --tsa-roots with a bundle of roots you trust",
+				n, plural(n, "token chains", "tokens chain"))})
+	}
+	if n := unproven[RootsNone]; n > 0 {
+		rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestamp, Warning: true,
+			Message: fmt.Sprintf("%d timestamp %s checked for imprint and signature only, with no roots: the times they state are claimed, not proven; pass --tsa-roots with a bundle of roots you trust",
+				n, plural(n, "token was", "tokens were"))})
 	}
 	if f, ok := orphans.finding(); ok {
 		v.add(f)

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,10 +131,70 @@ func TestAttestations(t *testing.T) {
 		if len(rep.Witnessed) != 2 || len(rep.Witnessed[1].Witnesses) != 1 {
 			t.Fatalf("witnessed %+v", rep.Witnessed)
 		}
+		if rep.CheckpointTimes[1].Roots != verify.RootsGiven || len(rep.Warnings) != 0 {
+			t.Fatalf("times %+v, warnings %v", rep.CheckpointTimes, rep.Warnings)
+		}
 		// Without roots: checked for imprint and signature, with a warning.
 		rep = a.verify(verify.Options{})
-		if !rep.OK || len(rep.Warnings) != 1 || rep.CheckpointTimes[0].Chained {
+		if !rep.OK || len(rep.Warnings) != 1 || rep.CheckpointTimes[0].Chained || rep.CheckpointTimes[0].Roots != verify.RootsNone {
 			t.Fatalf("no roots: %+v", rep)
+		}
+		// The matter's own roots, the genuine ones: chained to them, but
+		// the time is a claim, not proven.
+		roots := a.opts().TSARoots
+		rep = a.verify(verify.Options{MatterTSARoots: roots})
+		if !rep.OK || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Message, "claimed, not proven; pass --tsa-roots") {
+			t.Fatalf("the matter's roots: %v %v", rep.Findings, rep.Warnings)
+		}
+		for _, ct := range rep.CheckpointTimes {
+			if ct.Chained || ct.Roots != verify.RootsMatter {
+				t.Fatalf("the matter's roots: times %+v", rep.CheckpointTimes)
+			}
+		}
+		// Given roots win over the matter's.
+		rep = a.verify(verify.Options{TSARoots: roots, MatterTSARoots: x509.NewCertPool()})
+		if !rep.OK || len(rep.Warnings) != 0 || !rep.CheckpointTimes[0].Chained {
+			t.Fatalf("given roots: %v %v %+v", rep.Findings, rep.Warnings, rep.CheckpointTimes)
+		}
+	})
+	t.Run("another authority's tokens, its root named by the matter", func(t *testing.T) {
+		// Every token replaced by one from an authority of the
+		// attacker's, whose root the attacker puts in the matter's
+		// settings: no time is proven, and an auditor's roots fail them.
+		a := newAttestFixture(t)
+		mallory, err := tsasim.Start(tsasim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mallory.Close()
+		a.raw(`DROP TRIGGER checkpoint_timestamps_append_only_delete`, `DELETE FROM checkpoint_timestamps`)
+		a.reopen()
+		for _, cp := range a.cps {
+			tok, err := (&tsa.Client{}).Timestamp(a.ctx, mallory.URL, tsa.Imprint(cp.Note))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.l.AddTimestamp(a.ctx, cp.ID, a.tsa.URL, tok, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		theirs, err := tsa.ParseRoots(mallory.RootPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := a.verify(verify.Options{MatterTSARoots: theirs})
+		if !rep.OK || len(rep.CheckpointTimes) != 2 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Message, "roots the matter itself names") {
+			t.Fatalf("%v %v %+v", rep.Findings, rep.Warnings, rep.CheckpointTimes)
+		}
+		for _, ct := range rep.CheckpointTimes {
+			if ct.Chained || ct.Roots != verify.RootsMatter {
+				t.Fatalf("a time chained to the matter's own roots is proven: %+v", ct)
+			}
+		}
+		opts := a.opts()
+		opts.MatterTSARoots = theirs
+		if rep = a.verify(opts); rep.OK || rep.First().Check != verify.CheckTimestamp {
+			t.Fatalf("with the auditor's roots: %v", rep.Findings)
 		}
 	})
 	t.Run("token of another checkpoint", func(t *testing.T) {

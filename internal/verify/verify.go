@@ -153,9 +153,17 @@ type Options struct {
 	// evidence (derive.go): only the objects are re-hashed.
 	NoDerive bool
 	// TSARoots, when set, is the root bundle the checkpoints' timestamp
-	// tokens must chain to; without it tokens are checked for imprint
-	// and signature only (a warning says so).
+	// tokens must chain to, one the verifier trusts: the times of the
+	// tokens that do are proven. Without it tokens are checked for
+	// imprint and signature, and chained to MatterTSARoots when set, and
+	// the times they state are claims, not proven (a warning says so).
 	TSARoots *x509.CertPool
+	// MatterTSARoots are the roots the matter itself names (its tsa_roots
+	// setting), used only without TSARoots: whoever can change the ledger
+	// file can change them, so a token chaining to them proves nothing
+	// to an auditor (CheckpointTime.Roots is RootsMatter, Chained false);
+	// a token that does not is a timestamp failure all the same.
+	MatterTSARoots *x509.CertPool
 	// Witnesses are witness verifier keys (C2SP tlog-cosignature,
 	// Ed25519); with them the latest stored checkpoint must carry valid
 	// cosignatures by WitnessThreshold of them (0: all).
@@ -185,7 +193,8 @@ type Report struct {
 	// Derived summarises the re-derivation of leaf fields from evidence.
 	Derived *DerivedSummary `json:"derived,omitempty"`
 	// CheckpointTimes is, per stored checkpoint with a good timestamp
-	// token, the earliest time it is proven to have existed.
+	// token, the earliest time its tokens state it existed (proven only
+	// when chained to Options.TSARoots: CheckpointTime.Chained).
 	CheckpointTimes []CheckpointTime `json:"checkpoint_times,omitempty"`
 	// Witnessed lists the given witnesses' cosignatures per checkpoint.
 	Witnessed []WitnessStatus `json:"witnessed,omitempty"`

@@ -27,6 +27,18 @@ import (
 // and every 25th from the 13th one the API gave no url for.
 func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidence.Store, string) {
 	tb.Helper()
+	return fixtureWith(tb, dir, convs, per, func(c, k int, mid string) []byte {
+		if (c*per+k)%25 == 0 {
+			return []byte(fmt.Sprintf("\x89PNG fake image of message %s", mid))
+		}
+		return nil
+	})
+}
+
+// fixtureWith is fixture with the image attachment of message k of
+// conversation c given by media (nil: none).
+func fixtureWith(tb testing.TB, dir string, convs, per int, media func(c, k int, mid string) []byte) (*ledger.Ledger, evidence.Store, string) {
+	tb.Helper()
 	ctx := context.Background()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatal(err)
@@ -70,7 +82,7 @@ func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidenc
 			{ID: "p2", Name: "Agent Smith", Purpose: "agent", User: &genesys.DomainEntityRef{ID: "u1", Name: "Agent Smith"}},
 		}}
 		var msgs []genesys.MessageData
-		var media [][]leaf.MediaRef
+		var refs [][]leaf.MediaRef
 		for k := range per {
 			mid := fmt.Sprintf("m%07d-%04d-4000-8000-000000000000", c, k)
 			mc.Participants[k%2].Messages = append(mc.Participants[k%2].Messages, genesys.MessageDetails{MessageID: mid})
@@ -86,9 +98,8 @@ func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidenc
 				m.NormalizedMessage.OriginatingEntity = "Human"
 				m.NormalizedReceipts = []genesys.NormalizedMessage{{Type: "Receipt", Status: "Read", Channel: &genesys.MessagingChannel{Time: t.Add(time.Minute).Format(genesys.TimeLayout)}}}
 			}
-			var refs []leaf.MediaRef
-			if (c*per+k)%25 == 0 {
-				img := []byte(fmt.Sprintf("\x89PNG fake image of message %s", mid))
+			var mrefs []leaf.MediaRef
+			if img := media(c, k, mid); img != nil {
 				ref, err := st.Put(ctx, img)
 				if err != nil {
 					tb.Fatal(err)
@@ -96,7 +107,7 @@ func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidenc
 				aid := "att-" + mid[:8]
 				m.NormalizedMessage.Content = []genesys.MessageContent{{ContentType: "Attachment", Attachment: &genesys.ContentAttachment{
 					ID: aid, Mime: "image/png", Filename: "photo.png", URL: "https://media.example/" + aid}}}
-				refs = []leaf.MediaRef{{ID: aid, SHA256: ref.Sum.String(), Evidence: ref.Sum.String()}}
+				mrefs = []leaf.MediaRef{{ID: aid, SHA256: ref.Sum.String(), Evidence: ref.Sum.String()}}
 			}
 			if (c*per+k)%25 == 12 {
 				// An attachment the API gave no url for: never downloaded.
@@ -104,7 +115,7 @@ func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidenc
 					ID: "nourl-" + mid[:8], Mime: "image/png", Filename: "lost.png"}}}
 			}
 			msgs = append(msgs, m)
-			media = append(media, refs)
+			refs = append(refs, mrefs)
 		}
 		convEv := put(mc)
 		bulkEv := put(genesys.TextMessageListing{Entities: msgs})
@@ -134,7 +145,7 @@ func fixture(tb testing.TB, dir string, convs, per int) (*ledger.Ledger, evidenc
 			if err != nil {
 				tb.Fatal(err)
 			}
-			e, err := derive.Message(id, md, payload, held, nil, media[k], &derive.Seal{Salt: salt, Opening: op.Sum})
+			e, err := derive.Message(id, md, payload, held, nil, refs[k], &derive.Seal{Salt: salt, Opening: op.Sum})
 			if err != nil {
 				tb.Fatal(err)
 			}

@@ -1,10 +1,12 @@
 package produce
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -43,9 +45,22 @@ type message struct {
 
 type attachment struct {
 	id, filename, mime string
-	data               []byte
-	sha256             string
-	evidence           string
+	size               int64
+	// data are its bytes when the conversation holds them, else spill
+	// keeps them (heldLimit).
+	data     []byte
+	spill    *spill
+	sha256   string
+	evidence string
+}
+
+// reader reads the attachment's bytes; from a spill, checked again as
+// they are read back.
+func (a *attachment) reader() io.Reader {
+	if a.spill != nil {
+		return a.spill.reader()
+	}
+	return bytes.NewReader(a.data)
 }
 
 type receipt struct {
@@ -59,11 +74,18 @@ type reader struct {
 	store  evidence.Store
 	bodies map[hashchain.Hash]map[string]decoded
 	// bufs are the buffers the conversation's objects were read into
-	// (through evidence.GetIntoer), used[:n] by the conversation being
-	// read: what is read of a conversation is not kept past it, so the
-	// next one reads into the same memory.
+	// (through evidence.GetIntoer, or from an attachment's stream),
+	// used[:n] by the conversation being read: what is read of a
+	// conversation is not kept past it, so the next one reads into the
+	// same memory.
 	bufs [][]byte
 	n    int
+	// held is the bytes of the conversation's attachments in bufs (at
+	// most heldLimit); spills keep the others, in files in dir (the
+	// production's partial folder).
+	held   int64
+	dir    string
+	spills []*spill
 }
 
 // keptBuffer is the largest read buffer kept for the next conversation:
@@ -73,13 +95,24 @@ const keptBuffer = 1 << 20
 // next starts reading a new conversation: what the previous one read
 // may be overwritten.
 func (r *reader) next() {
+	r.release()
 	r.bodies = map[hashchain.Hash]map[string]decoded{}
-	for i, b := range r.bufs[:r.n] {
+	for i, b := range r.bufs[:min(r.n+1, len(r.bufs))] { // +1: the buffer an attachment was spilled from
 		if cap(b) > keptBuffer {
 			r.bufs[i] = nil
 		}
 	}
 	r.n = 0
+}
+
+// release lets go of the conversation's spilled attachments.
+func (r *reader) release() {
+	for _, s := range r.spills {
+		s.close()
+	}
+	clear(r.spills)
+	r.spills = r.spills[:0]
+	r.held = 0
 }
 
 type decoded struct {
@@ -261,11 +294,10 @@ func (r *reader) media(ctx context.Context, m *message) error {
 		if err != nil {
 			return fmt.Errorf("produce: message %s (seq %d): media %s: %w", m.msgID, m.seq, ref.ID, err)
 		}
-		data, err := r.get(ctx, sum)
-		if err != nil {
+		a := attachment{id: ref.ID, sha256: sum.String(), evidence: evidence.Key(sum)}
+		if err := r.attachment(ctx, sum, &a); err != nil {
 			return fmt.Errorf("produce: message %s (seq %d): media %s: %w", m.msgID, m.seq, ref.ID, err)
 		}
-		a := attachment{id: ref.ID, data: data, sha256: sum.String(), evidence: evidence.Key(sum)}
 		if x := meta[ref.ID]; x != nil {
 			a.filename, a.mime = x.Filename, x.Mime
 		}
@@ -274,6 +306,95 @@ func (r *reader) media(ctx context.Context, m *message) error {
 		}
 		m.attachments = append(m.attachments, a)
 	}
+	return nil
+}
+
+// attachment reads the attachment stored at sum into a, streamed from
+// the store: into memory while the conversation's attachments fit in
+// heldLimit, else into a spill. Either way it checks the bytes hash to
+// sum as it reads them, and the store its size limit.
+func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachment) error {
+	var rc io.ReadCloser
+	if o, ok := r.store.(evidence.Opener); ok {
+		var err error
+		if rc, err = o.Open(ctx, sum); err != nil {
+			return err
+		}
+	} else {
+		b, err := r.store.Get(ctx, sum) // held whole a moment: the store cannot stream
+		if err != nil {
+			return err
+		}
+		rc = io.NopCloser(bytes.NewReader(b))
+	}
+	defer rc.Close()
+	if r.n == len(r.bufs) {
+		r.bufs = append(r.bufs, nil)
+	}
+	// Read into the next buffer up to what the conversation may still
+	// hold; one byte more (probe) says it does not fit.
+	left := heldLimit - r.held
+	buf := r.bufs[r.n][:0]
+	var probe [1]byte
+	var over []byte
+	for {
+		if int64(len(buf)) == left {
+			n, err := io.ReadFull(rc, probe[:])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			over = probe[:n]
+			break
+		}
+		if len(buf) == cap(buf) {
+			b := make([]byte, len(buf), min(max(2*int64(cap(buf)), 32<<10), left))
+			copy(b, buf)
+			buf = b
+		}
+		n, err := rc.Read(buf[len(buf):min(int64(cap(buf)), left)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	r.bufs[r.n] = buf[:0]
+	if over == nil {
+		if hashchain.Hash(sha256.Sum256(buf)) != sum {
+			return fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
+		}
+		r.n++
+		r.held += int64(len(buf))
+		noteHeld(r.held)
+		a.data, a.size = buf, int64(len(buf))
+		return nil
+	}
+	// Too many to hold: what was read, and the rest, go to a spill,
+	// hashed on the way. The buffer is the next object's.
+	sp, err := newSpill(r.dir, "")
+	if err != nil {
+		return fmt.Errorf("hold it in a temporary file: %w", err)
+	}
+	r.spills = append(r.spills, sp)
+	if _, err := sp.Write(buf); err != nil {
+		return fmt.Errorf("hold it in a temporary file: %w", err)
+	}
+	if _, err := sp.Write(over); err != nil {
+		return fmt.Errorf("hold it in a temporary file: %w", err)
+	}
+	if _, err := io.CopyBuffer(sp, rc, make([]byte, copyBufSize)); err != nil {
+		return fmt.Errorf("evidence %s: %w", evidence.Key(sum), err)
+	}
+	sp.finish()
+	if sp.sum != sum {
+		return fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
+	}
+	a.spill, a.size = sp, sp.n
 	return nil
 }
 

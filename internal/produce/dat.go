@@ -113,7 +113,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 			ext = ""
 		}
 		name := production.NativeDir + "/" + ctrls[i] + ext
-		if err := out.write(name, a.data, true); err != nil {
+		if err := out.writeAttachment(name, &m.attachments[i]); err != nil {
 			return "", err
 		}
 		row := append([]string{ctrls[i], ctrls[i], ctrl, endAttach, ctrl, "0"}, common...)

@@ -7,3 +7,15 @@ func SetScanBatchSize(n int) func() {
 	scanBatchSize = n
 	return func() { scanBatchSize = old }
 }
+
+// SetHeldLimit sets what a conversation may hold of its attachments in
+// memory and returns the function that puts the default back.
+func SetHeldLimit(n int64) func() {
+	old := heldLimit
+	heldLimit = n
+	return func() { heldLimit = old }
+}
+
+// PeakHeld returns the most a conversation held in memory of what
+// SetHeldLimit bounds since it was last called.
+func PeakHeld() int64 { return peakHeld.Swap(0) }

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -138,6 +140,65 @@ func (o *outDir) write(p string, data []byte, listed bool) error {
 		o.mu.Unlock()
 	}
 	return nil
+}
+
+// writeFrom writes the file p as write does, from what fill writes to
+// it, in pieces: for a file that is not held whole (heldLimit). It is
+// hashed as it is written.
+func (o *outDir) writeFrom(p string, listed bool, fill func(io.Writer) error) error {
+	if err := production.ValidPath(p); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	rel, base := path.Split(p)
+	d, err := o.dir(strings.TrimSuffix(rel, "/"))
+	if err != nil {
+		return err
+	}
+	f, err := d.open(base)
+	if err != nil {
+		return fmt.Errorf("produce: write %s: %w", p, err)
+	}
+	w := &hashWriter{w: f, h: sha256.New()}
+	err = fill(w)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("produce: write %s: %w", p, err)
+	}
+	if listed {
+		rec := fileRec{path: p, size: w.n}
+		w.h.Sum(rec.sum[:0])
+		o.mu.Lock()
+		o.files = append(o.files, rec)
+		o.mu.Unlock()
+	}
+	return nil
+}
+
+// writeAttachment writes the attachment a as the file p (listed).
+func (o *outDir) writeAttachment(p string, a *attachment) error {
+	if a.spill == nil {
+		return o.write(p, a.data, true)
+	}
+	return o.writeFrom(p, true, func(w io.Writer) error {
+		_, err := io.CopyBuffer(w, a.reader(), make([]byte, copyBufSize))
+		return err
+	})
+}
+
+// hashWriter writes to w, hashing and counting what it writes.
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	return n, err
 }
 
 // sorted returns the files listed, in path order.

@@ -14,7 +14,7 @@ func openDir(name string) (*dirHandle, error) { return &dirHandle{name: name}, n
 
 // create creates base in d (it must not exist) holding data.
 func (d *dirHandle) create(base string, data []byte) error {
-	f, err := os.OpenFile(filepath.Join(d.name, base), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	f, err := d.open(base)
 	if err != nil {
 		return err
 	}
@@ -23,6 +23,11 @@ func (d *dirHandle) create(base string, data []byte) error {
 		err = cerr
 	}
 	return err
+}
+
+// open creates base in d (it must not exist), to be written in pieces.
+func (d *dirHandle) open(base string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(d.name, base), os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 }
 
 func (d *dirHandle) close() error { return nil }

@@ -419,7 +419,8 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &worker{rd: &reader{store: p.d.Store}}
+			w := &worker{rd: &reader{store: p.d.Store, dir: p.out.tmp}}
+			defer w.rd.release()
 			for ch := range work {
 				if err := p.chunk(ctx, w, convs[ch.lo:ch.hi], starts[ch.lo:ch.hi], results[ch.lo:ch.hi]); err != nil {
 					errs <- err
@@ -483,9 +484,9 @@ feed:
 const baseWorkers = 4
 
 // maxWorkers bounds the workers a remote store gets: a worker holds its
-// conversation's objects whole, attachments included (each up to the
-// evidence size limit), so memory grows with the workers; S3 asks for 64
-// requests in flight, which suits reads that are streamed or small.
+// conversation's objects whole (attachments up to heldLimit), so memory
+// grows with the workers; S3 asks for 64 requests in flight, which suits
+// reads that are streamed or small.
 const maxWorkers = 16
 
 // chunkMessages is about how many messages a worker takes at once (a
@@ -520,6 +521,17 @@ type worker struct {
 	man   bytes.Buffer // the rsmf_manifest.json being zipped
 	// leaves holds the leaf bytes of the chunk being produced.
 	leaves []byte
+}
+
+// trim lets go of buffers a conversation with large attachments grew,
+// as reader.next does.
+func (w *worker) trim() {
+	if cap(w.zip.mem) > keptBuffer {
+		w.zip.mem = nil
+	}
+	if w.rsmf.Cap() > keptBuffer {
+		w.rsmf = bytes.Buffer{}
+	}
 }
 
 func pow10(n int) int {
@@ -566,6 +578,7 @@ func (p *producer) chunk(ctx context.Context, w *worker, convs []*convEntry, sta
 func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ctrl int, leaves map[uint64][]byte) (*convResult, error) {
 	rd := w.rd
 	rd.next()
+	w.trim()
 	facts, err := rd.conversation(ctx, c)
 	if err != nil {
 		return nil, err

@@ -112,10 +112,11 @@ func custom(pairs ...string) []RSMFCustom {
 // production gives the same bytes.
 var zipTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// zipFile is one file of rsmf.zip.
+// zipFile is one file of rsmf.zip: data, or what from holds.
 type zipFile struct {
 	name string
 	data []byte
+	from *spill
 }
 
 // zipLevel is the deflate level of rsmf.zip's entries: the fastest;
@@ -130,35 +131,46 @@ const zipLevel = flate.BestSpeed
 // zipper builds rsmf.zip files, reusing its buffer and compressor from
 // one to the next (a production builds one a conversation).
 type zipper struct {
-	buf bytes.Buffer
+	mem []byte // the last zip held in memory (zipSink.mem)
 	fw  *flate.Writer
 }
 
 // buildZip writes the files in name order with fixed times.
 func buildZip(files []zipFile) ([]byte, error) {
 	var z zipper
-	return z.build(files)
-}
-
-// build is buildZip; the bytes it returns are valid until the next build.
-func (z *zipper) build(files []zipFile) ([]byte, error) {
-	slices.SortFunc(files, func(a, b zipFile) int { return strings.Compare(a.name, b.name) })
-	z.buf.Reset()
-	zw := zip.NewWriter(&z.buf)
-	zw.RegisterCompressor(zip.Deflate, z.compressor)
-	for _, f := range files {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: zipTime})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(f.data); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
+	var buf bytes.Buffer
+	if err := z.build(&buf, files); err != nil {
 		return nil, err
 	}
-	return z.buf.Bytes(), nil
+	return buf.Bytes(), nil
+}
+
+// build is buildZip writing to w. The compressor's output does not
+// depend on how its input is cut into writes, so a file copied from a
+// spill in pieces zips to the same bytes as one written whole.
+func (z *zipper) build(w io.Writer, files []zipFile) error {
+	slices.SortFunc(files, func(a, b zipFile) int { return strings.Compare(a.name, b.name) })
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, z.compressor)
+	var buf []byte
+	for _, f := range files {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: zipTime})
+		if err != nil {
+			return err
+		}
+		if f.from != nil {
+			if buf == nil {
+				buf = make([]byte, copyBufSize)
+			}
+			_, err = io.CopyBuffer(fw, f.from.reader(), buf)
+		} else {
+			_, err = fw.Write(f.data)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return zw.Close()
 }
 
 // compressor is the zip entries' compressor: z's one flate writer, reset
@@ -231,11 +243,80 @@ func appendRSMF(buf *bytes.Buffer, h rsmfHeaders, text string, zipData []byte) e
 	sum.Write([]byte(text))
 	sum.Write(zipData)
 	var sb [sha256.Size]byte
-	boundary := "custody-rsmf-" + hex.EncodeToString(sum.Sum(sb[:0]))[:32]
+	boundary := rsmfBoundary(sum.Sum(sb[:0]))
 
 	// Headers and text are small; the zip grows by 4/3 in base64 and
 	// 78/76 for the line breaks.
 	buf.Grow(2048 + 2*len(text) + len(zipData)*4/3 + len(zipData)/38 + 16)
+	if err := appendRSMFHead(buf, h, text, boundary); err != nil {
+		return err
+	}
+	buf.Write(appendBase64Lines(buf.AvailableBuffer(), zipData))
+	buf.WriteString(rsmfEnd(boundary))
+	return nil
+}
+
+// writeRSMF is appendRSMF writing to w in pieces, the zip read from zr
+// (of the SHA-256 sum after the text): for a file not held whole.
+func writeRSMF(w io.Writer, buf *bytes.Buffer, h rsmfHeaders, text string, sum []byte, zr io.Reader) error {
+	boundary := rsmfBoundary(sum)
+	buf.Reset()
+	if err := appendRSMFHead(buf, h, text, boundary); err != nil {
+		return err
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	// Whole lines of 57 bytes at a time, as appendBase64Lines cuts them.
+	in := make([]byte, 57*1024)
+	var out []byte
+	empty := true
+	for {
+		n, err := io.ReadFull(zr, in)
+		if n > 0 {
+			empty = false
+			out = appendBase64Lines(out[:0], in[:n])
+			if _, err := w.Write(out); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	end := rsmfEnd(boundary)
+	if empty {
+		end = "\r\n" + end // the one empty line appendBase64Lines writes
+	}
+	_, err := io.WriteString(w, end)
+	return err
+}
+
+// rsmfBoundary is the MIME boundary of an .rsmf file whose text and zip
+// have the SHA-256 sum.
+func rsmfBoundary(sum []byte) string { return "custody-rsmf-" + hex.EncodeToString(sum)[:32] }
+
+// rsmfEnd is what follows the zip's base64.
+func rsmfEnd(boundary string) string { return "\r\n--" + boundary + "--\r\n" }
+
+// appendBase64Lines appends data in base64 in lines of 76 characters (57
+// bytes), each ending CRLF.
+func appendBase64Lines(b, data []byte) []byte {
+	for len(data) > 57 {
+		b = base64.StdEncoding.AppendEncode(b, data[:57])
+		b = append(b, '\r', '\n')
+		data = data[57:]
+	}
+	b = base64.StdEncoding.AppendEncode(b, data)
+	return append(b, '\r', '\n')
+}
+
+// appendRSMFHead writes an .rsmf file's headers, its text part and the
+// zip part's headers: everything before the zip's base64.
+func appendRSMFHead(buf *bytes.Buffer, h rsmfHeaders, text, boundary string) error {
 	hdr := func(k, v string) {
 		buf.WriteString(k)
 		buf.WriteString(": ")
@@ -281,18 +362,13 @@ func appendRSMF(buf *bytes.Buffer, h rsmfHeaders, text string, zipData []byte) e
 	hdr("Content-Transfer-Encoding", "base64")
 	hdr("Content-Type", `application/zip; name="`+RSMFZip+`"`)
 	buf.WriteString("\r\n")
-	// base64 in lines of 76 characters (57 bytes), each ending CRLF.
-	b := buf.AvailableBuffer()
-	for len(zipData) > 57 {
-		b = base64.StdEncoding.AppendEncode(b, zipData[:57])
-		b = append(b, '\r', '\n')
-		zipData = zipData[57:]
-	}
-	b = base64.StdEncoding.AppendEncode(b, zipData)
-	b = append(b, '\r', '\n')
-	buf.Write(b)
-	buf.WriteString("\r\n--" + boundary + "--\r\n")
 	return nil
+}
+
+// base64Size is the size of n bytes as appendBase64Lines writes them.
+func base64Size(n int64) int64 {
+	lines := max((n+56)/57, 1)
+	return (n+2)/3*4 + 2*lines
 }
 
 // marshalRSMF writes the manifest (compact: indenting cost a tenth of a

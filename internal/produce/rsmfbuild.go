@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -37,11 +38,7 @@ func (p *producer) writeRSMF(w *worker, c *convEntry, mc *production.Conversatio
 		if split {
 			name = production.RSMFDir + "/" + base + "_" + g[0].at.UTC().Format("2006-01-02") + ".rsmf"
 		}
-		data, err := p.rsmfFile(w, c, mc, g, ps, split)
-		if err != nil {
-			return nil, fmt.Errorf("produce: conversation %s: %w", c.id, err)
-		}
-		if err := p.out.write(name, data, true); err != nil {
+		if err := p.rsmfFile(w, name, c, mc, g, ps, split); err != nil {
 			return nil, err
 		}
 		names = append(names, name)
@@ -57,8 +54,12 @@ func direction(d string) string {
 	return "outgoing"
 }
 
-// rsmfFile builds one .rsmf file of the messages msgs of conversation c.
-func (p *producer) rsmfFile(w *worker, c *convEntry, mc *production.Conversation, msgs []*message, ps *people, split bool) ([]byte, error) {
+// rsmfFile writes the .rsmf file named file of the messages msgs of
+// conversation c: built whole in memory when the conversation's held
+// attachments, the zip and the zip's base64 fit in heldLimit, else
+// written in pieces from the zip, held or spilled.
+func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production.Conversation, msgs []*message, ps *people, split bool) error {
+	fail := func(err error) error { return fmt.Errorf("produce: conversation %s: %w", c.id, err) }
 	used := map[string]bool{}
 	var order []*person
 	use := func(x *person) {
@@ -116,9 +117,9 @@ func (p *producer) rsmfFile(w *worker, c *convEntry, mc *production.Conversation
 				name = production.SafeName(a.id) + "-" + strconv.Itoa(n) + "-" + production.SafeName(a.filename)
 			}
 			zipNames[name] = true
-			zfiles = append(zfiles, zipFile{name: name, data: a.data})
-			ev.Attachments = append(ev.Attachments, RSMFAttachment{ID: name, Display: a.filename, Size: int64(len(a.data))})
-			fmt.Fprintf(&text, "    [attachment %s, %d bytes, sha256 %s]\n", a.filename, len(a.data), a.sha256)
+			zfiles = append(zfiles, zipFile{name: name, data: a.data, from: a.spill})
+			ev.Attachments = append(ev.Attachments, RSMFAttachment{ID: name, Display: a.filename, Size: a.size})
+			fmt.Fprintf(&text, "    [attachment %s, %d bytes, sha256 %s]\n", a.filename, a.size, a.sha256)
 			attachments++
 		}
 		for _, r := range m.receipts {
@@ -136,20 +137,24 @@ func (p *producer) rsmfFile(w *worker, c *convEntry, mc *production.Conversation
 	}
 	mdata, err := marshalRSMFInto(&w.man, man) // valid until the next file: zipped below
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if err := checkRSMF(man, zipNames); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if p.o.ValidateRSMF {
 		if err := ValidateManifest(mdata, zipNames); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	zfiles = append(zfiles, zipFile{name: RSMFManifest, data: mdata})
-	zdata, err := w.zip.build(zfiles)
+	rd := w.rd
+	zs := &zipSink{mem: w.zip.mem[:0], held: rd.held, max: heldLimit - rd.held, dir: rd.dir, seed: text.String()}
+	defer zs.close()
+	err = w.zip.build(zs, zfiles)
+	w.zip.mem = zs.mem[:0]
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	var to []string
 	for _, x := range order {
@@ -164,11 +169,29 @@ func (p *producer) rsmfFile(w *worker, c *convEntry, mc *production.Conversation
 		Generator: p.o.Generator, Begin: msgs[0].at, End: msgs[len(msgs)-1].at, Events: len(man.Events),
 		Custodian: p.custodian(), Participants: names, Attachments: attachments,
 	}
-	w.rsmf.Reset()
-	if err := appendRSMF(&w.rsmf, h, text.String(), zdata); err != nil {
-		return nil, err
+	if zs.sp == nil {
+		if held := rd.held + zs.size() + base64Size(zs.size()); held <= heldLimit {
+			w.rsmf.Reset()
+			if err := appendRSMF(&w.rsmf, h, text.String(), zs.mem); err != nil {
+				return fail(err)
+			}
+			noteHeld(held)
+			return p.out.write(file, w.rsmf.Bytes(), true)
+		}
 	}
-	return w.rsmf.Bytes(), nil
+	var sum []byte
+	if zs.sp != nil {
+		zs.sp.finish()
+		sum = zs.sp.sum[:]
+	} else {
+		d := sha256.New()
+		io.WriteString(d, text.String())
+		d.Write(zs.mem)
+		sum = d.Sum(nil)
+	}
+	return p.out.writeFrom(file, true, func(f io.Writer) error {
+		return writeRSMF(f, &w.rsmf, h, text.String(), sum, zs.reader())
+	})
 }
 
 func seqText(ok bool, seq uint64) string {

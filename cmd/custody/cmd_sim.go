@@ -37,16 +37,17 @@ type simServeOptions struct {
 	MediaURLPerRequest     bool
 	MediaURLLife           time.Duration
 
-	RateLimit       int
-	ClientRateLimit int
-	ExtraClients    int
-	LimitsForbidden bool
-	LegacyHeaders   bool
-	EndpointLimits  []string
-	DailyLimit      int
-	DailyRetryAfter time.Duration
-	Faults          string
-	FaultSeed       int64
+	RateLimit           int
+	ClientRateLimit     int
+	ExtraClients        int
+	LimitsForbidden     bool
+	RecordingsForbidden bool
+	LegacyHeaders       bool
+	EndpointLimits      []string
+	DailyLimit          int
+	DailyRetryAfter     time.Duration
+	Faults              string
+	FaultSeed           int64
 
 	JobDelay, AuditDelay, RecordingJobDelay time.Duration
 	QueryMaxPageSize                        int
@@ -82,6 +83,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ReadyFile, "ready-file", "", "also write the ready line to this file (mode 0600: it holds the client secret), before printing it; e.g. for jq in another terminal")
 	fs.IntVar(&o.ExtraClients, "extra-clients", 0, "more OAuth clients of the org, each limited apart (listed in the ready line's clients)")
 	fs.BoolVar(&o.LimitsForbidden, "limits-forbidden", false, "answer 403 to the org limits endpoint, as to a client without limits:organization:view")
+	fs.BoolVar(&o.RecordingsForbidden, "recordings-forbidden", false, "answer 403 to conversations' recordings, as to a client without recording:recording:view")
 	fs.BoolVar(&o.LegacyHeaders, "legacy-ratelimit-headers", false, "send the inin-ratelimit-* headers Genesys removed in 2021")
 	fs.StringArrayVar(&o.EndpointLimits, "endpoint-limit", nil, `per-route limit, requests per minute per token: "POST /api/v2/audits/query=60" (repeatable)`)
 	fs.IntVar(&o.DailyLimit, "daily-limit", 0, "API requests allowed per 24 hours (0: no daily limit)")
@@ -229,7 +231,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		MediaURLTTL:        o.MediaURLTTL,
 		MediaURLPerRequest: o.MediaURLPerRequest,
 		MediaURLLife:       o.MediaURLLife,
-		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden,
+		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden, RecordingsForbidden: o.RecordingsForbidden,
 		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,

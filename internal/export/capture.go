@@ -359,6 +359,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	}
 	var toSeal []int
 	earlier := earlierBodies{}
+	var rec recordingCopies // read only if an attachment needs it
 	// One query for the conversation's messages, not one each. None in a
 	// matter's first export (the ledger held no message when the run
 	// began): every message is sealed, and the transaction, which reads
@@ -389,7 +390,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			}
 		}
 		if r.o.Scope.WithMedia {
-			if err := r.fetchMedia(ctx, j.id, &st, &msgs[i]); err != nil {
+			if err := r.fetchMedia(ctx, j.id, &rec, &st, &msgs[i]); err != nil {
 				return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 			}
 		}

@@ -144,6 +144,11 @@ type runner struct {
 
 	group   *grouper   // stores the evidence of conversations ready together in one batch
 	commits *committer // commits the conversations ready together in one transaction
+
+	// noRecordings is set by a 403 from the Recordings service (the
+	// OAuth client lacks recording:recording:view): no later conversation
+	// asks it again.
+	noRecordings atomic.Bool
 }
 
 func (r *runner) run(ctx context.Context) error {

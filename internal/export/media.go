@@ -24,7 +24,7 @@ import (
 // never skipped; bytes that differ from the stated sha256 are kept but
 // marked leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx
 // after retries) and evidence errors fail the conversation.
-func (r *runner) fetchMedia(ctx context.Context, convID string, st *staged, m *captured) error {
+func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
 	n := m.data.NormalizedMessage
 	if n == nil {
 		return nil
@@ -36,7 +36,10 @@ func (r *runner) fetchMedia(ctx context.Context, convID string, st *staged, m *c
 			continue
 		}
 		resp, err := r.d.Client.Download(ctx, a.URL)
-		if err != nil && r.mayRenew(err, m) {
+		var none string // why the Recordings service gave no copy, for the reason
+		switch {
+		case err == nil || !isExpired(err):
+		case r.mayRenew(m):
 			// The url lapsed while the attachment is still served: one
 			// more read of the message (once for all its attachments)
 			// hands out fresh urls.
@@ -49,11 +52,29 @@ func (r *runner) fetchMedia(ctx context.Context, convID string, st *staged, m *c
 			if u := fresh[a.ID]; u != "" {
 				resp, err = r.d.Client.Download(ctx, u)
 			} // else the message no longer names it: recorded as expired below
+		default:
+			// Past the messages API's 30 days: the Recordings service
+			// keeps the conversation's attachments.
+			u, rerr := rec.url(ctx, r, convID, m.id, a.ID)
+			if rerr != nil {
+				return fmt.Errorf("attachment %s: its url expired, and asking the Recordings service for its copy failed: %w", a.ID, rerr)
+			}
+			switch {
+			case u != "":
+				resp, err = r.d.Client.Download(ctx, u)
+			case rec.none != "":
+				none = rec.none
+			default:
+				none = "the conversation's recording names no copy of it"
+			}
 		}
 		if err != nil {
 			status, reason, ok := mediaFailure(err)
 			if !ok || ctx.Err() != nil {
 				return fmt.Errorf("attachment %s: %w", a.ID, err)
+			}
+			if none != "" {
+				reason = truncate(reason+"; "+none, 300)
 			}
 			m.media = append(m.media, leaf.MediaRef{ID: a.ID, Status: status, Reason: reason})
 			m.mediaEv = append(m.mediaEv, -1)
@@ -81,16 +102,66 @@ func (r *runner) fetchMedia(ctx context.Context, convID string, st *staged, m *c
 	return nil
 }
 
-// mayRenew tells whether a failed download is an expired url of an
-// attachment Genesys still serves: its message is less than
-// genesys.AttachmentServedFor old (or its time unreadable, which one read
-// settles), so a fresh url may work where the one in hand lapsed.
-func (r *runner) mayRenew(err error, m *captured) bool {
-	if status, _, ok := mediaFailure(err); !ok || status != leaf.MediaExpired {
-		return false
-	}
+// isExpired tells whether a failed download is an expired url.
+func isExpired(err error) bool {
+	status, _, ok := mediaFailure(err)
+	return ok && status == leaf.MediaExpired
+}
+
+// mayRenew tells whether the messages API still serves m's attachments:
+// m is less than genesys.AttachmentServedFor old (or its time unreadable,
+// which one read settles), so a fresh url may work where an expired one
+// did not.
+func (r *runner) mayRenew(m *captured) bool {
 	t, perr := time.Parse(time.RFC3339Nano, m.data.Timestamp)
 	return perr != nil || r.o.Now().Before(t.Add(genesys.AttachmentServedFor))
+}
+
+// recordingCopies are a conversation's attachment urls from the
+// Recordings service, asked for once, when an attachment the messages API
+// no longer serves is first met. The bytes downloaded through them are
+// checked against the sha256 the captured message states, like any.
+type recordingCopies struct {
+	loaded bool
+	urls   map[[2]string]string // {message id, attachment id} → url
+	none   string               // why there are none: said in the reasons of the attachments it leaves expired
+}
+
+// url returns the Recordings service's url of attachment attID of message
+// msgID ("" when it has none, rc.none saying why). A 403 (the OAuth client
+// lacks recording:recording:view) or 404 (no recording) is an answer; any
+// other failure is an error, and the conversation is tried again.
+func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, attID string) (string, error) {
+	if !rc.loaded {
+		if r.noRecordings.Load() {
+			rc.loaded, rc.none = true, "no copy asked of the Recordings service: it refused this run's first request (403)"
+			return "", nil
+		}
+		recs, _, err := r.d.Client.ConversationRecordings(ctx, convID)
+		switch {
+		case errors.Is(err, fetch.ErrForbidden):
+			r.noRecordings.Store(true)
+			rc.none = "the Recordings service refused its copy (403: the OAuth client needs recording:recording:view)"
+		case errors.Is(err, fetch.ErrNotFound):
+			rc.none = "the Recordings service has no recording of the conversation (404)"
+		case err != nil:
+			return "", err
+		}
+		rc.loaded, rc.urls = true, map[[2]string]string{}
+		for _, rec := range recs {
+			for _, rm := range rec.MessagingTranscript {
+				for _, a := range rm.MessageMediaAttachments {
+					if a.URL != "" {
+						rc.urls[[2]string{rm.ID, a.ID}] = a.URL
+					}
+				}
+			}
+		}
+		if err == nil {
+			r.o.Log.Info("attachments past the messages API's 30 days: the conversation's recording read for its copies", "conversation", convID, "attachments", len(rc.urls))
+		}
+	}
+	return rc.urls[[2]string{msgID, attID}], nil
 }
 
 // freshURLs reads message id of conversation convID again and returns its

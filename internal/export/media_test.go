@@ -34,16 +34,20 @@ import (
 // newMediaEnv is newEnv with attachment urls expiring DefaultMediaURLTTL
 // after their message, on a simulator clock running from now: the real
 // clock shifted so that it reads now.
-func newMediaEnv(t testing.TB, conversations int, now time.Time) *env {
+func newMediaEnv(t testing.TB, conversations int, now time.Time, opts ...func(*sim.Options)) *env {
 	t.Helper()
 	shift := time.Until(now)
-	srv := simtest.Start(t, sim.Options{
+	o := sim.Options{
 		OrgConfig:   sim.OrgConfig{Seed: 7, Conversations: conversations, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2},
 		JobDelay:    20 * time.Millisecond,
 		AuditDelay:  20 * time.Millisecond,
 		MediaURLTTL: sim.DefaultMediaURLTTL,
 		Now:         func() time.Time { return time.Now().Add(shift) },
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv := simtest.Start(t, o)
 	le := ledgertest.New(t, "matter-1")
 	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
 }
@@ -147,49 +151,71 @@ func TestExportMediaEndToEnd(t *testing.T) {
 
 // TestExportMediaExpired: on a simulator clock where the earliest
 // messages are more than 30 days old, their attachment urls answer 403
-// "Request has expired"; those attachments are recorded as expired in
-// their message's detail and counted in the accounting, the others are
-// downloaded, every conversation still counts as exported, and verify
-// --evidence passes.
+// "Request has expired". The Recordings service keeps those attachments:
+// the export asks it for the conversation's recording (once a
+// conversation) and downloads them from there, checked against the sha256
+// the message states. Where it refuses (403: no recording:recording:view)
+// they are recorded as expired, with why, in their message's detail and
+// counted in the accounting, and no later conversation asks it again.
+// Either way every conversation counts as exported and verify --evidence
+// passes.
 func TestExportMediaExpired(t *testing.T) {
 	now := orgStart.Add(sim.DefaultMediaURLTTL + 3*24*time.Hour + 12*time.Hour)
-	e := newMediaEnv(t, 40, now)
-	acct := e.run(t, mediaScope())
-	got := mediaRefs(t, e)
-	expired, ok := 0, 0
-	for _, c := range whatsApp(e.srv.Org) {
-		for _, a := range c.Attachments {
-			m, found := got[a.ID]
-			if !found {
-				t.Fatalf("attachment %s of %s not recorded", a.ID, c.ID)
+	for _, forbidden := range []bool{false, true} {
+		t.Run(map[bool]string{false: "recordings", true: "recordings forbidden"}[forbidden], func(t *testing.T) {
+			e := newMediaEnv(t, 40, now, func(o *sim.Options) { o.RecordingsForbidden = forbidden })
+			acct := e.run(t, mediaScope())
+			got := mediaRefs(t, e)
+			expired, ok := 0, 0
+			convsExpired := map[string]bool{}
+			for _, c := range whatsApp(e.srv.Org) {
+				for _, a := range c.Attachments {
+					m, found := got[a.ID]
+					if !found {
+						t.Fatalf("attachment %s of %s not recorded", a.ID, c.ID)
+					}
+					md, _ := c.Message(a.MessageID)
+					at, err := time.Parse(time.RFC3339Nano, md.Timestamp)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pastAPI := !now.Before(time.Unix(at.Add(sim.DefaultMediaURLTTL).Unix(), 0))
+					if pastAPI {
+						convsExpired[c.ID] = true
+					}
+					switch {
+					case m.Status == leaf.MediaExpired && m.Evidence == "" && m.SHA256 == "" && strings.Contains(m.Reason, "Recordings service") && strings.Contains(m.Reason, "(403"):
+						expired++
+						if !forbidden || !pastAPI {
+							t.Fatalf("attachment %s of %s recorded as %+v", a.ID, md.Timestamp, m)
+						}
+					case m.Status == "" && m.Evidence == a.Sha256:
+						ok++
+						if forbidden && pastAPI {
+							t.Fatalf("attachment %s of %s downloaded, though the messages API's url expired and the Recordings service refused", a.ID, md.Timestamp)
+						}
+					default:
+						t.Fatalf("attachment %s recorded as %+v", a.ID, m)
+					}
+				}
 			}
-			md, _ := c.Message(a.MessageID)
-			at, err := time.Parse(time.RFC3339Nano, md.Timestamp)
-			if err != nil {
-				t.Fatal(err)
+			if len(convsExpired) == 0 || ok == 0 {
+				t.Fatalf("want some attachments past the messages API's 30 days and some not: %d conversations past, %d downloaded", len(convsExpired), ok)
 			}
-			wantExpired := !now.Before(time.Unix(at.Add(sim.DefaultMediaURLTTL).Unix(), 0))
-			switch {
-			case m.Status == leaf.MediaExpired && m.Evidence == "" && m.SHA256 == "" && m.Reason != "":
-				expired++
-			case m.Status == "" && m.Evidence == a.Sha256:
-				ok++
-			default:
-				t.Fatalf("attachment %s recorded as %+v", a.ID, m)
+			asked := e.srv.Stats().Routes["GET /api/v2/conversations/{conversationId}/recordings"].Requests
+			if !forbidden && asked != int64(len(convsExpired)) {
+				t.Fatalf("recordings asked for %d times, want once for each of the %d conversations with an expired url", asked, len(convsExpired))
 			}
-			if wantExpired != (m.Status == leaf.MediaExpired) {
-				t.Fatalf("attachment %s of %s: expired %v, want %v (%+v)", a.ID, md.Timestamp, m.Status == leaf.MediaExpired, wantExpired, m)
+			if forbidden && (asked < 1 || asked > 4) { // the first refusal stops the rest; up to Concurrency ask at once
+				t.Fatalf("recordings asked for %d times after a 403, want 1 to 4", asked)
 			}
-		}
+			if !acct.Complete() || acct.Failed != 0 || acct.MediaExpired != expired || acct.MediaDownloaded != ok {
+				t.Fatalf("accounting %+v, want complete with %d expired and %d downloaded", acct, expired, ok)
+			}
+			t.Logf("%d attachments expired, %d downloaded, recordings asked %d times", expired, ok, asked)
+			checkVerified(t, e)
+		})
 	}
-	if expired == 0 || ok == 0 {
-		t.Fatalf("want some attachments expired and some not: %d expired, %d downloaded", expired, ok)
-	}
-	if !acct.Complete() || acct.Failed != 0 || acct.MediaExpired != expired || acct.MediaDownloaded != ok {
-		t.Fatalf("accounting %+v, want complete with %d expired and %d downloaded", acct, expired, ok)
-	}
-	t.Logf("%d attachments expired, %d downloaded", expired, ok)
-	checkVerified(t, e)
 }
 
 // TestExportMediaMismatchAndRefused: behind a media host that alters the
@@ -383,8 +409,9 @@ func mustURL(t *testing.T, s string) *url.URL {
 // url whose own life is shorter than the 30 days Genesys serves the
 // attachment), the export reads each such message once more for fresh
 // urls and downloads every attachment — while the messages are younger
-// than 30 days. Once they are older, the expiry is final: recorded as
-// expired, and no message is read again.
+// than 30 days. Once they are older, the messages API serves them no
+// more: no message is read again, and the conversation's recording (once
+// a conversation) gives the urls instead.
 func TestExportMediaRenewsExpiredURL(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -434,32 +461,32 @@ func TestExportMediaRenewsExpiredURL(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := mediaRefs(t, e)
-			attachments, withAttachments := 0, map[string]bool{}
+			attachments, withAttachments, convs := 0, map[string]bool{}, map[string]bool{}
 			for _, c := range whatsApp(srv.Org) {
 				for _, a := range c.Attachments {
 					attachments++
 					withAttachments[a.MessageID] = true
+					convs[c.ID] = true
 					m := got[a.ID]
-					if tc.renew && (m.Status != "" || m.Evidence != a.Sha256) {
+					if m.Status != "" || m.Evidence != a.Sha256 {
 						t.Fatalf("attachment %s recorded as %+v, want downloaded through a fresh url", a.ID, m)
-					}
-					if !tc.renew && (m.Status != leaf.MediaExpired || m.Evidence != "") {
-						t.Fatalf("attachment %s recorded as %+v, want expired", a.ID, m)
 					}
 				}
 			}
 			if attachments == 0 {
 				t.Fatal("the org has no attachments")
 			}
-			rereads := srv.Stats().Routes["GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}"].Requests
-			want := int64(0)
-			if tc.renew {
-				want = int64(len(withAttachments)) // once a message, whatever its attachments
+			routes := srv.Stats().Routes
+			rereads := routes["GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}"].Requests
+			recordings := routes["GET /api/v2/conversations/{conversationId}/recordings"].Requests
+			wantRereads, wantRecordings := int64(len(withAttachments)), int64(0) // once a message, whatever its attachments
+			if !tc.renew {
+				wantRereads, wantRecordings = 0, int64(len(convs)) // once a conversation
 			}
-			if rereads != want {
-				t.Fatalf("%d messages read again, want %d", rereads, want)
+			if rereads != wantRereads || recordings != wantRecordings {
+				t.Fatalf("%d messages read again and %d recordings asked for, want %d and %d", rereads, recordings, wantRereads, wantRecordings)
 			}
-			if !acct.Complete() || (tc.renew && acct.MediaDownloaded != attachments) || (!tc.renew && acct.MediaExpired != attachments) {
+			if !acct.Complete() || acct.MediaDownloaded != attachments {
 				t.Fatalf("accounting %+v (%d attachments)", acct, attachments)
 			}
 			checkVerified(t, e)

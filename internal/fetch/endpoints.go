@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,24 +15,25 @@ import (
 
 // Routes: the endpoint templates, used as Stats keys and in Response.Route.
 const (
-	RouteToken               = "POST /oauth/token"
-	RouteJobCreate           = "POST /api/v2/analytics/conversations/details/jobs"
-	RouteJobStatus           = "GET /api/v2/analytics/conversations/details/jobs/{jobId}"
-	RouteJobResults          = "GET /api/v2/analytics/conversations/details/jobs/{jobId}/results"
-	RouteJobCancel           = "DELETE /api/v2/analytics/conversations/details/jobs/{jobId}"
-	RouteDetailsQuery        = "POST /api/v2/analytics/conversations/details/query"
-	RouteMessageConversation = "GET /api/v2/conversations/messages/{conversationId}"
-	RouteConversation        = "GET /api/v2/conversations/{conversationId}"
-	RouteMessage             = "GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}"
-	RouteBulkMessages        = "POST /api/v2/conversations/messages/{conversationId}/messages/bulk"
-	RouteDeletionProtection  = "POST /api/v2/recordings/deletionprotection"
-	RouteAuditQuery          = "POST /api/v2/audits/query"
-	RouteAuditStatus         = "GET /api/v2/audits/query/{transactionId}"
-	RouteAuditResults        = "GET /api/v2/audits/query/{transactionId}/results"
-	RouteRecordingJobCreate  = "POST /api/v2/recording/jobs"
-	RouteRecordingJob        = "GET /api/v2/recording/jobs/{jobId}"
-	RouteRecordingJobUpdate  = "PUT /api/v2/recording/jobs/{jobId}"
-	RouteDownload            = "GET {media url}"
+	RouteToken                  = "POST /oauth/token"
+	RouteJobCreate              = "POST /api/v2/analytics/conversations/details/jobs"
+	RouteJobStatus              = "GET /api/v2/analytics/conversations/details/jobs/{jobId}"
+	RouteJobResults             = "GET /api/v2/analytics/conversations/details/jobs/{jobId}/results"
+	RouteJobCancel              = "DELETE /api/v2/analytics/conversations/details/jobs/{jobId}"
+	RouteDetailsQuery           = "POST /api/v2/analytics/conversations/details/query"
+	RouteMessageConversation    = "GET /api/v2/conversations/messages/{conversationId}"
+	RouteConversation           = "GET /api/v2/conversations/{conversationId}"
+	RouteMessage                = "GET /api/v2/conversations/messages/{conversationId}/messages/{messageId}"
+	RouteBulkMessages           = "POST /api/v2/conversations/messages/{conversationId}/messages/bulk"
+	RouteDeletionProtection     = "POST /api/v2/recordings/deletionprotection"
+	RouteConversationRecordings = "GET /api/v2/conversations/{conversationId}/recordings"
+	RouteAuditQuery             = "POST /api/v2/audits/query"
+	RouteAuditStatus            = "GET /api/v2/audits/query/{transactionId}"
+	RouteAuditResults           = "GET /api/v2/audits/query/{transactionId}/results"
+	RouteRecordingJobCreate     = "POST /api/v2/recording/jobs"
+	RouteRecordingJob           = "GET /api/v2/recording/jobs/{jobId}"
+	RouteRecordingJobUpdate     = "PUT /api/v2/recording/jobs/{jobId}"
+	RouteDownload               = "GET {media url}"
 )
 
 // maxIDLen bounds ids put in paths; Genesys ids are 36-character UUIDs.
@@ -208,6 +210,37 @@ func (c *Client) GetMessage(ctx context.Context, conversationID, messageID strin
 	}
 	return call[genesys.MessageData](ctx, c, c.apiReq(http.MethodGet, RouteMessage,
 		"/api/v2/conversations/messages/"+cid+"/messages/"+mid, nil, nil))
+}
+
+// ConversationRecordings returns the recordings the Recordings service
+// holds for a conversation (formatId NONE: no media is transcoded; a
+// message conversation's recording is its messagingTranscript). Its
+// attachments outlive the messages API's urls for them, which stop
+// working 30 days after the message. A 202 (not ready within maxWaitMs)
+// is ErrNotReady, for the caller to try again later.
+func (c *Client) ConversationRecordings(ctx context.Context, conversationID string) ([]genesys.Recording, *Response, error) {
+	cid, err := c.pathID("conversation", conversationID)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := url.Values{"maxWaitMs": {"5000"}, "formatId": {"NONE"}}
+	req := c.apiReq(http.MethodGet, RouteConversationRecordings, "/api/v2/conversations/"+cid+"/recordings", q, nil)
+	req.allowEmpty = true // a 202 may have no body
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.Status == http.StatusAccepted {
+		return nil, resp, fmt.Errorf("fetch: recordings of %s: %w", conversationID, ErrNotReady)
+	}
+	if len(bytes.TrimSpace(resp.Body)) == 0 {
+		return nil, resp, fmt.Errorf("fetch: recordings of %s: %w: an empty body", conversationID, ErrMalformedBody)
+	}
+	v, err := decode[[]genesys.Recording](resp)
+	if err != nil {
+		return nil, resp, c.red.Err(err)
+	}
+	return *v, resp, nil
 }
 
 // BulkMessages returns the messages with the given ids of one conversation

@@ -16,6 +16,9 @@ import (
 var (
 	// ErrNotFound: the API answered 404.
 	ErrNotFound = errors.New("not found")
+	// ErrNotReady: the API answered 202, what it was asked for is still
+	// being prepared (a recording).
+	ErrNotReady = errors.New("not ready yet (202)")
 	// ErrUnauthorized: the API answered 401 even after one token renewal,
 	// or the OAuth token endpoint refused the client credentials.
 	ErrUnauthorized = errors.New("unauthorized")

@@ -605,6 +605,26 @@ type RecordingJobState struct {
 	State string `json:"state"`
 }
 
+// Recording is model Recording (subset): one of a conversation's
+// recordings as GET /api/v2/conversations/{conversationId}/recordings
+// serves them. For a message conversation, messagingTranscript holds its
+// messages, with attachments the Recordings service keeps after the
+// messages API's urls for them stop working (AttachmentServedFor).
+type Recording struct {
+	ID                  string                      `json:"id,omitempty"`
+	ConversationID      string                      `json:"conversationId,omitempty"`
+	StartTime           string                      `json:"startTime,omitempty"`
+	EndTime             string                      `json:"endTime,omitempty"`
+	Media               string                      `json:"media,omitempty"`
+	FileState           string                      `json:"fileState,omitempty"`
+	MessagingTranscript []RecordingMessagingMessage `json:"messagingTranscript,omitempty"`
+	SelfURI             string                      `json:"selfUri,omitempty"`
+}
+
+// RecordingURLLife is how long a url the Recordings service hands out
+// works: at most 60 minutes.
+const RecordingURLLife = time.Hour
+
 // RecordingMessagingMessage is model Recordingmessagingmessage (subset):
 // one message of a Recording's messagingTranscript, the shape the
 // Recording API exports. It has no legal-hold or audit field.

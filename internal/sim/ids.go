@@ -24,6 +24,7 @@ const (
 	tagGone
 	tagRuntime
 	tagContent
+	tagRecording
 )
 
 // mix is SplitMix64's finaliser: a fast, well-distributed 64-bit hash step.

@@ -156,3 +156,73 @@ func TestMediaURLLife(t *testing.T) {
 		t.Fatalf("the fresh url: %d, want 200", code)
 	}
 }
+
+// TestConversationRecordingsKeepAttachments: past the 30 days in which
+// the messages API serves a message's attachments, the conversation's
+// recording (GET /api/v2/conversations/{id}/recordings) names the same
+// attachments with urls valid for an hour from the request, which serve
+// the bytes the message's sha256 states.
+func TestConversationRecordingsKeepAttachments(t *testing.T) {
+	clk := newClock()
+	now := clk.Now()
+	s, c := start(t, sim.Options{
+		OrgConfig:   sim.OrgConfig{Seed: 11, Conversations: 60, Start: now.Add(-60 * 24 * time.Hour), End: now.Add(-45 * 24 * time.Hour)},
+		MediaURLTTL: sim.DefaultMediaURLTTL,
+		Now:         clk.Now,
+	})
+	var cd *sim.ConvData
+	for i := range s.Org.Len() {
+		if cd = s.Org.ConversationAt(i); len(cd.Attachments) > 0 {
+			break
+		}
+	}
+	if cd == nil || len(cd.Attachments) == 0 {
+		t.Fatal("no attachment in the org")
+	}
+	at := cd.Attachments[0]
+	m := decode[genesys.MessageData](t, c.must(200, "GET", "/api/v2/conversations/messages/"+cd.ID+"/messages/"+at.MessageID, nil))
+	var stated genesys.ContentAttachment
+	for _, ct := range m.NormalizedMessage.Content {
+		if a := ct.Attachment; a != nil && a.ID == at.ID {
+			stated = *a
+		}
+	}
+	get := func(u string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if code, _ := get(stated.URL); code != 403 {
+		t.Fatalf("the messages API's url, 45 days on: %d, want 403 expired", code)
+	}
+	recs := decode[[]genesys.Recording](t, c.must(200, "GET", "/api/v2/conversations/"+cd.ID+"/recordings?maxWaitMs=5000&formatId=NONE", nil))
+	if len(recs) != 1 || recs[0].ConversationID != cd.ID || len(recs[0].MessagingTranscript) != len(cd.Messages) {
+		t.Fatalf("recordings %+v: want one with the conversation's %d messages", recs, len(cd.Messages))
+	}
+	var u string
+	for _, rm := range recs[0].MessagingTranscript {
+		for _, a := range rm.MessageMediaAttachments {
+			if a.ID == at.ID && rm.ID == at.MessageID {
+				u = a.URL
+			}
+		}
+	}
+	if want := now.Add(genesys.RecordingURLLife).Unix(); !strings.Contains(u, sim.MediaExpiresParam+"="+itoa(want)) {
+		t.Fatalf("recording url %q does not end an hour after the request", u)
+	}
+	code, b := get(u)
+	sum := sha256.Sum256(b)
+	if code != 200 || hex.EncodeToString(sum[:]) != stated.Sha256 {
+		t.Fatalf("recording url: %d, sha256 match %v", code, hex.EncodeToString(sum[:]) == stated.Sha256)
+	}
+	clk.Advance(61 * time.Minute)
+	if code, _ := get(u); code != 403 {
+		t.Fatalf("recording url 61 minutes on: %d, want 403", code)
+	}
+	c.must(404, "GET", "/api/v2/conversations/00000000-0000-4000-8000-000000000000/recordings", nil)
+}

@@ -118,6 +118,9 @@ type Options struct {
 	// LimitsForbidden answers 403 to the org limits endpoint, as Genesys
 	// does to a client without limits:organization:view.
 	LimitsForbidden bool
+	// RecordingsForbidden answers 403 to a conversation's recordings, as
+	// Genesys does to a client without recording:recording:view.
+	RecordingsForbidden bool
 	// LegacyRateLimitHeaders sends inin-ratelimit-count/allowed/reset on
 	// API responses, as Genesys did before it removed them in 2021; off by
 	// default, as today.
@@ -463,6 +466,17 @@ func (s *Server) routes() (api, login, media http.Handler) {
 	} {
 		apiMux.Handle(rt.pattern, s.apiHandler(rt))
 	}
+	// …/{conversationId}/recordings overlaps …/messages/{conversationId}
+	// (both match …/messages/recordings), which ServeMux refuses: the
+	// wider pattern is registered, and its other paths get noRoute's 404.
+	recordings := s.apiHandler(route{"GET /api/v2/conversations/{conversationId}/recordings", false, s.getConversationRecordings})
+	apiMux.Handle("GET /api/v2/conversations/{conversationId}/{sub}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("sub") != "recordings" {
+			s.noRoute(apiMux).ServeHTTP(w, r)
+			return
+		}
+		recordings.ServeHTTP(w, r)
+	}))
 	apiMux.Handle("/", s.noRoute(apiMux))
 
 	loginMux := http.NewServeMux()

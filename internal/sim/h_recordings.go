@@ -1,0 +1,62 @@
+package sim
+
+import (
+	"net/http"
+
+	"github.com/custodyhq/custody/internal/genesys"
+)
+
+// getConversationRecordings is GET
+// /api/v2/conversations/{conversationId}/recordings: the conversation's
+// recordings in the Recordings service. A message conversation has one,
+// its messagingTranscript, whose attachments' urls are pre-signed for the
+// media listener for genesys.RecordingURLLife from the request, not
+// MediaURLTTL from the message: the Recordings service keeps its copies
+// after the messages API's urls stop working. maxWaitMs and formatId are
+// accepted and ignored (a transcript needs no transcoding).
+func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
+	if s.opts.RecordingsForbidden {
+		w.error(http.StatusForbidden, "missing.any.permissions", "Unable to perform the requested action. You must have at least one of the following permissions assigned: [recording:recording:view]")
+		return
+	}
+	c, ok := s.messageConv(w, r.PathValue("conversationId"))
+	if !ok {
+		return
+	}
+	now := s.now()
+	expires, signedAt := now.Add(genesys.RecordingURLLife).Unix(), now.UnixNano()
+	who := map[string]genesys.MessageMediaParticipant{}
+	for _, p := range c.MessageConversation.Participants {
+		for _, md := range p.Messages {
+			who[md.MessageID] = p
+		}
+	}
+	rec := genesys.Recording{
+		ID:             uuidOf(s.Org.cfg.Seed, tagRecording, uint64(c.Index)),
+		ConversationID: c.ID,
+		StartTime:      c.Start.UTC().Format(genesys.TimeLayout),
+		EndTime:        c.End.UTC().Format(genesys.TimeLayout),
+		Media:          "message",
+		FileState:      "AVAILABLE",
+	}
+	rec.SelfURI = "/api/v2/conversations/" + c.ID + "/recordings/" + rec.ID
+	for i := range c.Messages {
+		m := &c.Messages[i]
+		p := who[m.ID]
+		rm := genesys.RecordingMessagingMessage{
+			ID: m.ID, From: m.FromAddress, To: m.ToAddress, Timestamp: m.Timestamp, Status: m.Status,
+			Purpose: p.Purpose, ParticipantID: p.ID, MessageText: genesys.MessageText(m),
+		}
+		for _, md := range m.Media {
+			u := md.URL
+			if u != "" {
+				u = s.SignMediaURL(u, md.ID, expires, signedAt)
+			}
+			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, genesys.MessageMediaAttachment{
+				ID: md.ID, URL: u, MediaType: md.MediaType, ContentLength: md.ContentLengthBytes, Name: md.Name,
+			})
+		}
+		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
+	}
+	w.json(http.StatusOK, []genesys.Recording{rec})
+}

@@ -203,6 +203,9 @@ func parseManifest(data []byte) (*Manifest, error) {
 	if len(data) > MaxManifest {
 		return nil, fmt.Errorf("%d bytes, more than %d", len(data), MaxManifest)
 	}
+	if err := exactMembers(data); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Manifest

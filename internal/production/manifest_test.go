@@ -47,6 +47,13 @@ func TestParseManifestRejects(t *testing.T) {
 		"manifest":  `,{"path":"manifest.json"}`,
 		"empty seg": `,{"path":"a//b"}`,
 		"unknown":   `],"x":[1`,
+		// Member names are exact: encoding/json alone would read these
+		// as files, path and matter, and keep the last of a repeated one.
+		"folded case":    `],"Formats":[`,
+		"folded member":  `,{"Path":"x"}`,
+		"long s":         `,{"path":"x","ſize":1}`,
+		"repeated":       `],"verifier_key":"custody.pub","formats":[`,
+		"repeated inner": `,{"path":"x","path":"y"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseManifest([]byte(strings.Replace(good, "%s", extra, 1)))

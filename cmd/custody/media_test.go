@@ -18,17 +18,20 @@ import (
 
 // TestExportMediaCLI: `custody export` downloads attachments by default;
 // against a simulator whose clock makes the earliest urls expired (30
-// days after their message), the run still exits 0, its accounting counts
-// downloaded and expired attachments, the media host never saw a bearer
-// token, and `custody verify --evidence` exits 0.
+// days after their message) and that refuses the Recordings service's
+// copies (403, as to a client without recording:recording:view), the run
+// still exits 0, its accounting counts downloaded and expired
+// attachments, the media host never saw a bearer token, and `custody
+// verify --evidence` exits 0.
 func TestExportMediaCLI(t *testing.T) {
 	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	shift := time.Until(start.Add(sim.DefaultMediaURLTTL + 3*24*time.Hour))
 	srv := simtest.Start(t, sim.Options{
-		OrgConfig:   sim.OrgConfig{Seed: 5, Conversations: 40, Start: start, End: start.Add(7 * 24 * time.Hour), OtherMediaShare: 0.1},
-		MediaURLTTL: sim.DefaultMediaURLTTL,
-		Now:         func() time.Time { return time.Now().Add(shift) },
-		JobDelay:    20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+		OrgConfig:           sim.OrgConfig{Seed: 5, Conversations: 40, Start: start, End: start.Add(7 * 24 * time.Hour), OtherMediaShare: 0.1},
+		MediaURLTTL:         sim.DefaultMediaURLTTL,
+		RecordingsForbidden: true,
+		Now:                 func() time.Time { return time.Now().Add(shift) },
+		JobDelay:            20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
 	})
 	t.Setenv("CUSTODY_LEDGER", "")
 	t.Setenv("GENESYSCLOUD_OAUTHCLIENT_ID", srv.ClientID)

@@ -60,7 +60,7 @@ func buildAttestExample(t *testing.T) string {
 	p("The timestamp imprint of the checkpoint of the [worked example](#worked-example)\n")
 	p("at the end of this page is SHA-256 of its %d note bytes (the `note` column):\n\n", len(signed))
 	p("```\n%x\n```\n\n", imprint)
-	p("so its tokens check with\n`openssl ts -verify -digest %x -token_in -in TOKEN.der -CAfile ROOTS.pem`.\n\n", imprint)
+	p("so its tokens check with\n`openssl ts -verify -digest %x -token_in -in TOKEN.der -CAfile ROOTS.pem -attime GENTIME`\n(GENTIME: the token's `genTime` in POSIX seconds).\n\n", imprint)
 
 	const name = "witness.example/w1"
 	const when = 1714564802 // 2024-05-01T12:00:02Z

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -34,7 +36,14 @@ type attestFixture struct {
 
 func newAttestFixture(t *testing.T) *attestFixture {
 	t.Helper()
-	s, err := tsasim.Start(tsasim.Options{})
+	return newAttestFixtureWith(t, tsasim.Options{})
+}
+
+// newAttestFixtureWith is newAttestFixture with a test TSA started with
+// opts.
+func newAttestFixtureWith(t *testing.T, opts tsasim.Options) *attestFixture {
+	t.Helper()
+	s, err := tsasim.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +166,121 @@ func TestAttestations(t *testing.T) {
 			t.Fatalf("given roots: %v %v %+v", rep.Findings, rep.Warnings, rep.CheckpointTimes)
 		}
 	})
+	// agreeWithout runs both verifiers with the options given (no roots,
+	// no witnesses unless given) and expects the same first finding.
+	agreeWithout := func(t *testing.T, a *attestFixture, opts verify.Options, args []string, want string) verify.Report {
+		t.Helper()
+		rep := a.verify(opts)
+		first := ""
+		if f := rep.First(); f != nil {
+			first = fmt.Sprintf("checkpoint %s: %s", f.Checkpoint, f.Check)
+		}
+		if first != want {
+			t.Fatalf("first finding %q (%v), want %q", first, rep.Findings, want)
+		}
+		if python == nil {
+			return rep
+		}
+		out, err := python(append([]string{"ledger", a.path, a.l.VerifierKey()}, args...)...)
+		if want == "" {
+			if err != nil || !strings.HasPrefix(out, "OK ") {
+				t.Fatalf("the independent verifier: %v\n%s", err, out)
+			}
+		} else if !strings.HasPrefix(out, "FAIL "+want+": ") {
+			t.Fatalf("the independent verifier says\n%s\nwant FAIL %s", out, want)
+		}
+		return rep
+	}
+	// Without roots, every token is still checked for its imprint and its
+	// signature (docs/ledger-format.md): a token moved to another
+	// checkpoint, or with its signature altered, fails.
+	t.Run("tokens swapped, no roots", func(t *testing.T) {
+		a := newAttestFixture(t)
+		ts, err := a.l.Timestamps(a.ctx)
+		if err != nil || len(ts) != 2 {
+			t.Fatalf("%d tokens, %v", len(ts), err)
+		}
+		a.raw(`DROP TRIGGER checkpoint_timestamps_append_only_update`,
+			fmt.Sprintf(`UPDATE checkpoint_timestamps SET token = CASE id WHEN %d THEN X'%x' ELSE X'%x' END`, ts[0].ID, ts[1].Token, ts[0].Token))
+		a.reopen()
+		rep := agreeWithout(t, a, verify.Options{}, nil, "checkpoint stored #1: timestamp")
+		if len(rep.Findings) != 2 {
+			t.Fatalf("findings %v, want both checkpoints' tokens", rep.Findings)
+		}
+	})
+	t.Run("token signature altered, no roots", func(t *testing.T) {
+		a := newAttestFixture(t)
+		// The token's last bytes are its signature value.
+		a.raw(`DROP TRIGGER checkpoint_timestamps_append_only_update`,
+			`UPDATE checkpoint_timestamps SET token = CAST(substr(token, 1, length(token) - 10) || CASE WHEN substr(token, length(token) - 9, 1) = x'41' THEN x'42' ELSE x'41' END || substr(token, length(token) - 8) AS BLOB) WHERE checkpoint_id = 2`)
+		a.reopen()
+		agreeWithout(t, a, verify.Options{}, nil, "checkpoint stored #2: timestamp")
+	})
+	t.Run("the matter's roots: a time claimed, not proven", func(t *testing.T) {
+		a := newAttestFixture(t)
+		pem, err := os.ReadFile(a.roots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.l.SetState(a.ctx, "tsa_roots", string(pem)); err != nil {
+			t.Fatal(err)
+		}
+		rep := agreeWithout(t, a, verify.Options{MatterTSARoots: a.opts().TSARoots}, nil, "")
+		if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Message, "claimed, not proven") {
+			t.Fatalf("warnings %v", rep.Warnings)
+		}
+		if python != nil {
+			if out, _ := python("ledger", a.path, a.l.VerifierKey()); !strings.Contains(out, "\nWARN timestamp: ") || !strings.Contains(out, "claimed, not proven") {
+				t.Fatalf("the independent verifier does not say the times are claimed:\n%s", out)
+			}
+		}
+		// Roots the matter names that the tokens do not chain to: a
+		// failure all the same.
+		other, err := os.ReadFile(tsasimRoot(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.l.SetState(a.ctx, "tsa_roots", string(other)); err != nil {
+			t.Fatal(err)
+		}
+		otherPool, err := tsa.ParseRoots(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agreeWithout(t, a, verify.Options{MatterTSARoots: otherPool}, nil, "checkpoint stored #1: timestamp")
+	})
+	t.Run("certificate expired since, valid at genTime", func(t *testing.T) {
+		// A genuine token stays good after its authority's certificates
+		// expire: they are checked at the token's genTime, not now.
+		const lifetime = 3 * time.Second
+		start := time.Now()
+		a := newAttestFixtureWith(t, tsasim.Options{CertLifetime: lifetime})
+		if time.Since(start) > lifetime-time.Second {
+			t.Skip("the machine is too slow to stamp both checkpoints before the certificates expire")
+		}
+		time.Sleep(time.Until(start.Add(lifetime + 1500*time.Millisecond)))
+		rep := agree(t, a, "")
+		if len(rep.CheckpointTimes) != 2 || !rep.CheckpointTimes[1].Chained {
+			t.Fatalf("times %+v", rep.CheckpointTimes)
+		}
+	})
+	t.Run("forged cosignature of an earlier checkpoint", func(t *testing.T) {
+		// Every cosignature by a given witness must verify, not only the
+		// latest checkpoint's.
+		a := newAttestFixture(t)
+		cs, _ := a.l.Cosignatures(a.ctx)
+		sig := []byte(cs[0].Signature)
+		i := len(sig) - 10
+		if sig[i] == 'A' {
+			sig[i] = 'B'
+		} else {
+			sig[i] = 'A'
+		}
+		a.raw(`DROP TRIGGER checkpoint_cosignatures_append_only_update`,
+			fmt.Sprintf(`UPDATE checkpoint_cosignatures SET signature = '%s' WHERE id = %d`, sig, cs[0].ID))
+		a.reopen()
+		agree(t, a, "checkpoint stored #1: witness")
+	})
 	t.Run("another authority's tokens, its root named by the matter", func(t *testing.T) {
 		// Every token replaced by one from an authority of the
 		// attacker's, whose root the attacker puts in the matter's
@@ -261,6 +385,23 @@ func TestAttestations(t *testing.T) {
 		other := tsasimRoot(t)
 		if out, err := python("proof", filepath.Join(dir, "p.json"), a.l.VerifierKey(), "--tsa-roots", other); err == nil {
 			t.Fatalf("a token checked against another CA passes:\n%s", out)
+		}
+		// Without roots the token's signature is still checked.
+		var pj map[string]any
+		if err := json.Unmarshal(js, &pj); err != nil {
+			t.Fatal(err)
+		}
+		tsj := pj["timestamps"].([]any)[0].(map[string]any)
+		tok, err := base64.StdEncoding.DecodeString(tsj["token"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok[len(tok)-10] ^= 0x01
+		tsj["token"] = base64.StdEncoding.EncodeToString(tok)
+		badTok, _ := json.Marshal(pj)
+		os.WriteFile(filepath.Join(dir, "t.json"), badTok, 0o644)
+		if out, err := python("proof", filepath.Join(dir, "t.json"), a.l.VerifierKey()); err == nil {
+			t.Fatalf("a token whose signature was altered passes without roots:\n%s", out)
 		}
 		edited := bytes.Replace(leaf.MarshalTlogProof(p), []byte("index 5\n"), []byte("index 4\n"), 1)
 		os.WriteFile(filepath.Join(dir, "e.tlog-proof"), edited, 0o644)

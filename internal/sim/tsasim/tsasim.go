@@ -63,6 +63,11 @@ type Options struct {
 	Fault     Fault            // the initial fault
 	SlowDelay time.Duration    // FaultSlow's delay; 5 s when 0
 	Now       func() time.Time // the token clock; time.Now when nil
+	// CertLifetime is how long the test CA's certificates stay valid
+	// from Start (they are valid from an hour before); 10 years when 0.
+	// A test sets a few seconds to have tokens whose certificates have
+	// expired since they were issued.
+	CertLifetime time.Duration
 }
 
 // Server is a running test TSA.
@@ -77,6 +82,7 @@ type Server struct {
 	key       crypto.Signer     // one key serves all three certificates
 	now       func() time.Time
 	slow      time.Duration
+	lifetime  time.Duration
 
 	mu    sync.Mutex
 	fault Fault
@@ -88,12 +94,15 @@ type Server struct {
 
 // Start makes the test CA and serves on opts.Addr until Close.
 func Start(opts Options) (*Server, error) {
-	s := &Server{now: opts.Now, slow: opts.SlowDelay, fault: opts.Fault}
+	s := &Server{now: opts.Now, slow: opts.SlowDelay, fault: opts.Fault, lifetime: opts.CertLifetime}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.slow == 0 {
 		s.slow = 5 * time.Second
+	}
+	if s.lifetime == 0 {
+		s.lifetime = 10 * 365 * 24 * time.Hour
 	}
 	if err := s.makeCA(); err != nil {
 		return nil, fmt.Errorf("tsasim: %w", err)
@@ -239,7 +248,7 @@ func (s *Server) makeCA() error {
 	}
 	s.key = tsaKey
 	now := s.now().UTC()
-	nb, na := now.Add(-time.Hour), now.Add(10*365*24*time.Hour)
+	nb, na := now.Add(-time.Hour), now.Add(s.lifetime)
 	root, err := selfSigned("custody test TSA root", rootKey, nb, na)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,12 +41,31 @@ func TestReadKeyArg(t *testing.T) {
 // decoded, and a stop function that cancels it and returns its exit code.
 func serveLine(t *testing.T, args ...string) (map[string]string, func() int) {
 	t.Helper()
-	return serveLineTo(t, &strings.Builder{}, args...)
+	return serveLineTo(t, &lockedBuilder{}, args...)
 }
 
-// serveLineTo is serveLine with the command's stderr written to stderr,
-// to be read once stop has returned.
-func serveLineTo(t *testing.T, stderr *strings.Builder, args ...string) (map[string]string, func() int) {
+// lockedBuilder is a strings.Builder that a server's handlers may write
+// to while the test reads it: a request cut at shutdown is still logged
+// by its handler after the command has returned.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serveLineTo is serveLine with the command's stderr written to stderr.
+func serveLineTo(t *testing.T, stderr *lockedBuilder, args ...string) (map[string]string, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

@@ -75,7 +75,7 @@ func TestWitnessServeCutsOpenRequest(t *testing.T) {
 			t.Fatalf("%v: exit %d: %s", args, c, stderr.String())
 		}
 	}
-	var stderr strings.Builder
+	var stderr lockedBuilder
 	ready, stop := serveLineTo(t, &stderr, "witness", "serve", "--key", filepath.Join(dir, "w.key"),
 		"--log-key", filepath.Join(dir, "custody.pub"), "--state", filepath.Join(dir, "ws"))
 	u, err := url.Parse(ready["url"])

@@ -3,6 +3,7 @@ package hashchain
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -151,6 +152,9 @@ func VerifyCheckpoint(signedNote []byte, verifierKey string) (Checkpoint, error)
 		case errors.As(err, &invalid):
 			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: signature by key %q does not match the text", ErrBadSignature, v.Name())
 		default:
+			if p := noteProblem(signedNote); p != "" {
+				return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: %w: %s", ErrMalformed, err, p)
+			}
 			return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: %w", ErrMalformed, err)
 		}
 	}
@@ -162,4 +166,51 @@ func VerifyCheckpoint(signedNote []byte, verifierKey string) (Checkpoint, error)
 		return Checkpoint{}, fmt.Errorf("hashchain: verify checkpoint: %w: origin %q does not match key name %q", ErrBadSignature, c.Origin, v.Name())
 	}
 	return c, nil
+}
+
+// noteProblem says what makes msg a malformed signed note, by the rules
+// note.Open applies (docs/ledger-format.md, "Signed notes"), which only
+// says "malformed note"; "" when it finds nothing wrong.
+func noteProblem(msg []byte) string {
+	for i := 0; i < len(msg); {
+		r, size := utf8.DecodeRune(msg[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return fmt.Sprintf("byte %d is not UTF-8", i)
+		case r == '\r':
+			return fmt.Sprintf("a carriage return (CR) at byte %d: its lines must end with LF alone", i)
+		case r < 0x20 && r != '\n':
+			return fmt.Sprintf("a control character (U+%04X) at byte %d", r, i)
+		}
+		i += size
+	}
+	split := bytes.LastIndex(msg, []byte("\n\n"))
+	if split < 0 {
+		return "no blank line between its text and its signatures"
+	}
+	sigs := msg[split+2:]
+	if len(sigs) == 0 || sigs[len(sigs)-1] != '\n' {
+		return "its last signature line does not end with a newline"
+	}
+	lines := strings.Split(string(sigs[:len(sigs)-1]), "\n")
+	if len(lines) > 100 {
+		return fmt.Sprintf("%d signature lines, more than 100", len(lines))
+	}
+	for i, l := range lines {
+		rest, ok := strings.CutPrefix(l, "— ")
+		if !ok {
+			return fmt.Sprintf("signature line %d does not start with an em dash (U+2014) and a space", i+1)
+		}
+		name, b64, _ := strings.Cut(rest, " ")
+		sig, err := base64.StdEncoding.DecodeString(b64)
+		switch {
+		case name == "" || strings.ContainsFunc(name, unicode.IsSpace) || strings.Contains(name, "+"):
+			return fmt.Sprintf("signature line %d: its key name is empty or holds white space or '+'", i+1)
+		case b64 == "" || err != nil:
+			return fmt.Sprintf("signature line %d: its signature is not standard base64", i+1)
+		case len(sig) < 5:
+			return fmt.Sprintf("signature line %d: its signature is under 5 bytes", i+1)
+		}
+	}
+	return ""
 }

@@ -257,6 +257,30 @@ func TestVerifyCheckpointMalformed(t *testing.T) {
 	}
 }
 
+// TestVerifyCheckpointSaysWhatIsMalformed: note.Open says only "malformed
+// note"; an auditor handed a checkpoint file is told what is wrong with it.
+func TestVerifyCheckpointSaysWhatIsMalformed(t *testing.T) {
+	skey, vkey := fixedKey(t, testOrigin, "log")
+	signed, err := SignCheckpoint(refCheckpoint(), skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		strings.ReplaceAll(string(signed), "\n", "\r\n"):         "a carriage return (CR) at byte",
+		string(signed[:len(signed)-1]):                           "its last signature line does not end with a newline",
+		string(signed) + "- foo AAAAAAAA\n":                      "signature line 2 does not start with an em dash",
+		string(signed) + "— a+b AAAAAAAA\n":                      "signature line 2: its key name is empty or holds white space or '+'",
+		string(signed) + "— foo AAAA\n":                          "signature line 2: its signature is under 5 bytes",
+		string(signed) + strings.Repeat("— foo AAAAAAAA\n", 100): "101 signature lines, more than 100",
+		"\t" + string(signed):                                    "a control character (U+0009) at byte 0",
+	} {
+		_, err := VerifyCheckpoint([]byte(in), vkey)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want %q in it", err, want)
+		}
+	}
+}
+
 func TestCheckpointKeyErrors(t *testing.T) {
 	for _, name := range []string{"", "a b", "a+b", "a\nb", "a\x01b", "tab\there"} {
 		if _, _, err := GenerateKey(name); !errors.Is(err, ErrBadKey) {

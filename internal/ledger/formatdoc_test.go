@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 )
@@ -253,6 +255,33 @@ func TestIndependentVerifier(t *testing.T) {
 			if out, err := run("edited.json", edited); err == nil {
 				t.Errorf("%s: the independent verifier accepts an edited proof:\n%s", name, out)
 			}
+		}
+		// The checkpoint's root re-spelt in base64 with the bits after its
+		// last byte set, and signed: the same size and root bytes, but not
+		// the body custody writes. Both refuse it.
+		lines := strings.SplitN(string(cp.Checkpoint.Body()), "\n", 4)
+		last := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", lines[2][42])
+		lines[2] = lines[2][:42] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[last|1]) + "="
+		if lines[2] == base64.StdEncoding.EncodeToString(cp.Checkpoint.Root[:]) {
+			t.Fatal("the root's spelling did not change")
+		}
+		signer, err := note.NewSigner(f.signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		respelt, err := note.Sign(&note.Note{Text: strings.Join(lines, "\n")}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.Unmarshal(data, &m)
+		m["checkpoint"] = string(respelt)
+		edited, _ := json.Marshal(m)
+		if _, err := leaf.VerifyProof(edited, f.l.VerifierKey()); err == nil {
+			t.Error("custody accepts a checkpoint whose root is not canonical base64")
+		}
+		if out, err := run("edited.json", edited); err == nil {
+			t.Errorf("the independent verifier accepts a checkpoint whose root is not canonical base64:\n%s", out)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -356,6 +357,30 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			agree(t, f, f.l.VerifierKey(), nil)
 		})
 	}
+	// The signed-note grammar (docs/ledger-format.md, "Signed notes,
+	// exactly"), on a checkpoint file and on a stored checkpoint: both
+	// verifiers accept and refuse the same notes.
+	for _, tc := range noteGrammarCases {
+		t.Run("checkpoint file: "+tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			edited := []byte(tc.edit(string(ext)))
+			rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: extFile, Note: edited}}})
+			if rep.OK != tc.file {
+				t.Fatalf("custody says OK=%v, want %v: %v", rep.OK, tc.file, rep.Findings)
+			}
+			agree(t, f, f.l.VerifierKey(), edited)
+		})
+		t.Run("stored checkpoint: "+tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			f.raw(`DROP TRIGGER checkpoints_append_only_update`,
+				fmt.Sprintf(`UPDATE checkpoints SET note = CAST(X'%x' AS TEXT) WHERE id = 2`, tc.edit(string(ext))))
+			f.reopen()
+			if rep := f.verify(verify.Options{}); rep.OK != tc.stored {
+				t.Fatalf("custody says OK=%v, want %v: %v", rep.OK, tc.stored, rep.Findings)
+			}
+			agree(t, f, f.l.VerifierKey(), nil)
+		})
+	}
 	t.Run("checkpoint row deleted", func(t *testing.T) {
 		f, ext := buildTamperFixture(t)
 		f.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints WHERE id = 1`)
@@ -479,4 +504,49 @@ func TestVerifyFileCutShort(t *testing.T) {
 			t.Log(rep.Findings)
 		})
 	}
+}
+
+// noteGrammarCases are edits of a genuine checkpoint note and whether the
+// note is then good as a checkpoint file (CRLF and a missing final newline
+// are normalised there) and as a stored checkpoint.
+var noteGrammarCases = []struct {
+	name         string
+	edit         func(note string) string
+	file, stored bool
+}{
+	{"as signed", func(n string) string { return n }, true, true},
+	{"CRLF line endings", func(n string) string { return strings.ReplaceAll(n, "\n", "\r\n") }, true, false},
+	{"no final newline", func(n string) string { return strings.TrimSuffix(n, "\n") }, true, false},
+	{"CRLF line endings, no final newline", func(n string) string {
+		return strings.TrimSuffix(strings.ReplaceAll(n, "\n", "\r\n"), "\r\n")
+	}, true, false},
+	{"a lone CR", func(n string) string { return strings.Replace(n, "\n", "\r", 1) }, false, false},
+	{"a TAB", func(n string) string { return strings.Replace(n, "\n\n", "\n\t\n", 1) }, false, false},
+	{"a blank line after the signatures", func(n string) string { return n + "\n" }, false, false},
+	{"a junk line", func(n string) string { return n + "- foo AAAAAAAA\n" }, false, false},
+	{"a signature of 3 bytes", func(n string) string { return n + "— foo AAAA\n" }, false, false},
+	{"a signature that is not base64", func(n string) string { return n + "— foo AAAAAAA\n" }, false, false},
+	{"an unknown signer", func(n string) string { return n + "— foo AAAAAAAA\n" }, true, true},
+	{"an unknown signer named with '+'", func(n string) string { return n + "— a+b AAAAAAAA\n" }, false, false},
+	{"an unknown signer named with a no-break space", func(n string) string { return n + "— a\u00a0b AAAAAAAA\n" }, false, false},
+	{"100 signature lines", func(n string) string { return n + strings.Repeat("— foo AAAAAAAA\n", 99) }, true, true},
+	{"101 signature lines", func(n string) string { return n + strings.Repeat("— foo AAAAAAAA\n", 100) }, false, false},
+	{"a second, invalid signature by the ledger's key", func(n string) string { return n + ledgerKeyJunk(n) }, true, true},
+	{"an invalid signature by the ledger's key before the valid one", func(n string) string {
+		i := strings.LastIndex(n, "\n\n") + 2
+		return n[:i] + ledgerKeyJunk(n) + n[i:]
+	}, false, false},
+}
+
+// ledgerKeyJunk is a signature line under the name and key hash of the
+// note's (first) signature, whose signature is 64 zero bytes.
+func ledgerKeyJunk(note string) string {
+	i := strings.LastIndex(note, "\n\n") + 2
+	line, _, _ := strings.Cut(note[i:], "\n")
+	f := strings.Fields(line)
+	sig, err := base64.StdEncoding.DecodeString(f[2])
+	if err != nil {
+		panic(err)
+	}
+	return "— " + f[1] + " " + base64.StdEncoding.EncodeToString(append(sig[:4:4], make([]byte, 64)...)) + "\n"
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -128,7 +129,23 @@ func plural(n int, one, many string) string {
 // still agree with.
 type ExternalCheckpoint struct {
 	Name string // for messages, e.g. the file name
-	Note []byte // the signed note
+	Note []byte // the signed note, as read from its file (see CheckpointFileNote)
+}
+
+// CheckpointFileNote is the signed note a checkpoint file holds, as
+// docs/ledger-format.md ("Checkpoint files") says a verifier reads it: a
+// checkpoint handed over by e-mail or saved by a Windows editor arrives
+// with CRLF line endings, or without its final newline, and neither
+// changes what was signed. So every CRLF becomes LF and a missing final
+// LF is added; nothing else is changed (a lone CR, a blank line after the
+// signatures or a trailing space still make the note malformed). Stored
+// checkpoints and proof files are read exactly as they are.
+func CheckpointFileNote(b []byte) []byte {
+	out := bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+	if len(out) == 0 || out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return out
 }
 
 // Options configures Ledger.
@@ -542,10 +559,11 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 		claims = append(claims, claim{name: name, size: cp.Size, root: cp.Root})
 	}
 	for _, x := range opts.External {
-		cp, err := hashchain.VerifyCheckpoint(x.Note, opts.VerifierKey)
+		note := CheckpointFileNote(x.Note)
+		cp, err := hashchain.VerifyCheckpoint(note, opts.VerifierKey)
 		if err != nil {
 			msg := fmt.Sprintf("cannot use it: %v", err)
-			if body, perr := ledger.NoteCheckpoint(x.Note); perr == nil && body.Origin != origin {
+			if body, perr := ledger.NoteCheckpoint(note); perr == nil && body.Origin != origin {
 				msg = fmt.Sprintf("it is a checkpoint of %q, but this ledger's origin is %q: the ledger was rebuilt under another identity, or the checkpoint is another ledger's (%v)", body.Origin, origin, err)
 			}
 			v.add(Finding{Check: CheckExternalCheckpoint, Checkpoint: x.Name, pos: -1, Message: msg})

@@ -389,6 +389,9 @@ func (d *MessageDetail) Open(o *Opening) (*MessageDetail, error) {
 func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
 	d := new(MessageDetail)
 	if !d.decodeFast(raw, views) {
+		if err := checkMessageDetailTypes(raw); err != nil {
+			return nil, fmt.Errorf("v3 message detail: %w", err)
+		}
 		dd, err := decodeDetail(KindMessage, raw)
 		if err != nil {
 			return nil, fmt.Errorf("v3 message detail: %w", err)
@@ -407,6 +410,62 @@ func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
 		return nil, fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember("opening_evidence_sha256"))
 	}
 	return d, nil
+}
+
+// messageDetailStrings are the members of a message detail that are
+// strings, and mediaRefStrings those of each of its media: in a v3
+// message's detail each is a string when present, never null nor another
+// type (docs/ledger-format.md, "Salts and commitments"). encoding/json
+// would read null as "" and custody refuse what others accept.
+var (
+	messageDetailStrings = map[string]bool{
+		"content_sha256": true, "date_deleted": true, "date_modified": true, "direction": true, "from": true,
+		"messenger_type": true, "provider_message_id": true, "to": true,
+		"content_sha256_commitment": true, "from_commitment": true, "opening_evidence_sha256": true,
+		"provider_message_id_commitment": true, "to_commitment": true,
+	}
+	mediaRefStrings = map[string]bool{
+		"evidence_sha256": true, "id": true, "reason": true, "sha256": true, "stated_sha256": true, "status": true,
+	}
+)
+
+// checkMessageDetailTypes checks the types of the members of a v3
+// message detail that the format names (messageDetailStrings, and media:
+// an array of objects whose mediaRefStrings members are strings); other
+// members may be anything.
+func checkMessageDetailTypes(raw []byte) error {
+	i := jsonscan.Space(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return errors.New("the detail is not an object")
+	}
+	_, err := jsonscan.Object(raw, i, func(key []byte, v int) (int, error) {
+		end, err := jsonscan.Skip(raw, v, jsonscan.MaxDepth)
+		if err != nil {
+			return end, err
+		}
+		switch k := string(key); {
+		case messageDetailStrings[k] && raw[v] != '"':
+			return end, fmt.Errorf("detail.%s is %.20s, not a string", k, raw[v:end])
+		case k == "media" && raw[v] != '[':
+			return end, fmt.Errorf("detail.media is %.20s, not an array", raw[v:end])
+		case k == "media":
+			_, err = jsonscan.Array(raw, v, func(e int) (int, error) {
+				if raw[e] != '{' {
+					end, _ := jsonscan.Skip(raw, e, jsonscan.MaxDepth)
+					return end, fmt.Errorf("an element of detail.media is %.20s, not an object", raw[e:max(end, e)])
+				}
+				return jsonscan.Object(raw, e, func(key []byte, w int) (int, error) {
+					end, err := jsonscan.Skip(raw, w, jsonscan.MaxDepth)
+					if err == nil && mediaRefStrings[string(key)] && raw[w] != '"' {
+						err = fmt.Errorf("detail.media[].%s is %.20s, not a string", key, raw[w:end])
+					}
+					return end, err
+				})
+			})
+		}
+		return end, err
+	})
+	return err
 }
 
 // isLowerHex64 reports whether s is 64 lower-case hex digits (without

@@ -63,6 +63,9 @@ func strictCases(t testing.TB) (genuine string, cases []struct {
 		{"message without message_id", strings.Replace(g, `"message_id":"`+e.MessageID+`",`, "", 1), ErrNotEntry},
 		{"detail not an object", rep(r, `"detail":{"event":"end","status":"done"}`, `"detail":[]`), ErrNotEntry},
 		{"bad time", rep(r, `"at":"2024-05-01T12:00:00.123Z"`, `"at":"2024-05-01T12:00:00Z"`), ErrNotEntry},
+		// time.Parse takes a comma for the dot; the format does not.
+		{"time with a comma", rep(r, `"at":"2024-05-01T12:00:00.123Z"`, `"at":"2024-05-01T12:00:00,123Z"`), ErrNotEntry},
+		{"time with Arabic-Indic digits", rep(r, `"at":"2024-05-01T12:00:00.123Z"`, `"at":"2024-05-01T12:00:0١.123Z"`), ErrNotEntry},
 	}
 	return g, cases
 }

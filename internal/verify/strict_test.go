@@ -71,6 +71,8 @@ var strictTampers = []strictTamper{
 	{"number beyond 2^53", func(g string) string { return strings.Replace(g, `"status":200`, `"status":9007199254740993`, 1) }, verify.CheckIJSON},
 	{"not a custody entry (unknown member)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":1,"w":2}`, 1) }, verify.CheckEntry},
 	{"not a custody entry (v 2)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":2}`, 1) }, verify.CheckEntry},
+	{"at with a comma before the fraction", func(g string) string { return strings.Replace(g, `:00.123Z"`, `:00,123Z"`, 1) }, verify.CheckEntry},
+	{"at with Arabic-Indic digits", func(g string) string { return strings.Replace(g, `:00.123Z"`, ":0\u0661.123Z\"", 1) }, verify.CheckEntry},
 }
 
 // TestVerifyStrictLeaves: each leaf that is not strict, appended with the
@@ -427,6 +429,29 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			return strings.Replace(l, `"to_commitment"`, `"to_commitmenx"`, 1)
 		},
 		"v1 leaf relabelled v3": func(string) string { return strings.Replace(g, `"v":1}`, `"v":3}`, 1) },
+		// Every member of a v3 detail the format names is of its type,
+		// never null (docs/ledger-format.md, "Salts and commitments").
+		"v3 leaf with from null": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":"inbound","from":null,`, 1)
+		},
+		"v3 leaf with date_deleted null": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"date_deleted":null,"direction":"inbound",`, 1)
+		},
+		"v3 leaf with direction a number": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":5,`, 1)
+		},
+		"v3 leaf with media a string": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":"inbound","media":"x",`, 1)
+		},
+		"v3 leaf with media null": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":"inbound","media":null,`, 1)
+		},
+		"v3 leaf with a media element null": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":"inbound","media":[null],`, 1)
+		},
+		"v3 leaf with a media id a number": func(l string) string {
+			return strings.Replace(l, `"direction":"inbound",`, `"direction":"inbound","media":[{"id":5}],`, 1)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := buildMixedFixture(t)
@@ -451,6 +476,21 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			agree(t, f, f.l.VerifierKey(), nil)
 		})
 	}
+	t.Run("v3 leaf with an unknown detail member null", func(t *testing.T) {
+		// Members the format does not name may hold anything.
+		f := buildMixedFixture(t)
+		e, _ := saltedMessage("conv-09", 99, hashchain.Hash(sha256.Sum256([]byte("evidence"))))
+		e.Matter, e.At = "acme-v-smith", t0
+		lb, err := e.AppendLeaf(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.forgeRow([]byte(strings.Replace(string(lb), `"direction":"inbound",`, `"direction":"inbound","extra":null,`, 1)))
+		if rep := f.verify(verify.Options{VerifierKey: f.l.VerifierKey()}); !rep.OK {
+			t.Fatalf("custody: %v", rep.Findings)
+		}
+		agree(t, f, f.l.VerifierKey(), nil)
+	})
 	t.Run("damaged file", func(t *testing.T) {
 		f := newFixture(t)
 		f.appendN(300)

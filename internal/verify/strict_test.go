@@ -19,6 +19,12 @@ import (
 	"github.com/custodyhq/custody/internal/verify"
 )
 
+// nest puts arrays into the detail of the genuine leaf g so that it nests
+// depth levels deep, its own object and the detail included.
+func nest(g string, depth int) string {
+	return strings.Replace(g, `"direction":"inbound",`, `"deep":`+strings.Repeat("[", depth-2)+strings.Repeat("]", depth-2)+`,"direction":"inbound",`, 1)
+}
+
 // genuineLeaf is the leaf a message entry appended at the end of the
 // tamper fixture would have.
 func genuineLeaf(t testing.TB) []byte {
@@ -71,6 +77,7 @@ var strictTampers = []strictTamper{
 	{"number beyond 2^53", func(g string) string { return strings.Replace(g, `"status":200`, `"status":9007199254740993`, 1) }, verify.CheckIJSON},
 	{"not a custody entry (unknown member)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":1,"w":2}`, 1) }, verify.CheckEntry},
 	{"not a custody entry (v 2)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":2}`, 1) }, verify.CheckEntry},
+	{"nested 10,001 levels", func(g string) string { return nest(g, 10001) }, verify.CheckIJSON},
 	{"at with a comma before the fraction", func(g string) string { return strings.Replace(g, `:00.123Z"`, `:00,123Z"`, 1) }, verify.CheckEntry},
 	{"at with Arabic-Indic digits", func(g string) string { return strings.Replace(g, `:00.123Z"`, ":0\u0661.123Z\"", 1) }, verify.CheckEntry},
 }
@@ -476,6 +483,15 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			agree(t, f, f.l.VerifierKey(), nil)
 		})
 	}
+	t.Run("nested 10,000 levels", func(t *testing.T) {
+		// As deep as a leaf may nest: good for both.
+		f, ext := buildTamperFixture(t)
+		f.forgeRow([]byte(nest(g, 10000)))
+		if rep := f.verify(verify.Options{}); !rep.OK {
+			t.Fatalf("custody: %v", rep.Findings)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
 	t.Run("v3 leaf with an unknown detail member null", func(t *testing.T) {
 		// Members the format does not name may hold anything.
 		f := buildMixedFixture(t)

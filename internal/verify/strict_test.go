@@ -78,6 +78,17 @@ var strictTampers = []strictTamper{
 	{"not a custody entry (unknown member)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":1,"w":2}`, 1) }, verify.CheckEntry},
 	{"not a custody entry (v 2)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":2}`, 1) }, verify.CheckEntry},
 	{"nested 10,001 levels", func(g string) string { return nest(g, 10001) }, verify.CheckIJSON},
+	// The order of the checks (docs/ledger-format.md, "Strict leaves"):
+	// the leaf is JSON, then no member twice, then the rest of I-JSON.
+	{"a member twice and data after the value", func(g string) string {
+		return strings.Replace(g, `"kind":"message",`, `"kind":"message","kind":"run",`, 1) + ` x`
+	}, verify.CheckIJSON},
+	{"a member twice and a lone surrogate", func(g string) string {
+		return strings.Replace(strings.Replace(g, `"kind":"message",`, `"kind":"message","kind":"run",`, 1), `"acme-v-smith"`, `"acme\ud800"`, 1)
+	}, verify.CheckDuplicate},
+	{"a member twice and a number beyond 2^53", func(g string) string {
+		return strings.Replace(strings.Replace(g, `"kind":"message",`, `"kind":"message","kind":"run",`, 1), `"status":200`, `"status":9007199254740993`, 1)
+	}, verify.CheckDuplicate},
 	{"at with a comma before the fraction", func(g string) string { return strings.Replace(g, `:00.123Z"`, `:00,123Z"`, 1) }, verify.CheckEntry},
 	{"at with Arabic-Indic digits", func(g string) string { return strings.Replace(g, `:00.123Z"`, ":0\u0661.123Z\"", 1) }, verify.CheckEntry},
 }

@@ -195,6 +195,15 @@ func proofEdits(t *testing.T, data []byte, wrongKeyNote []byte) map[string][]byt
 			p[0] = flip(p[0].(string))
 		}),
 		"path shortened": edit(func(m map[string]any) { m["inclusion"] = m["inclusion"].([]any)[1:] }),
+		// The same hash in upper case: hex is lower case (Conventions).
+		"path hash in upper case": edit(func(m map[string]any) {
+			p := m["inclusion"].([]any)
+			if up := strings.ToUpper(p[0].(string)); up != p[0] {
+				p[0] = up
+			} else {
+				t.Fatal("the path hash has no letter to upper-case")
+			}
+		}),
 		"checkpoint root edited": edit(func(m map[string]any) {
 			note := m["checkpoint"].(string)
 			lines := strings.SplitN(note, "\n", 4)

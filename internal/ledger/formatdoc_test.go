@@ -285,3 +285,58 @@ func TestIndependentVerifier(t *testing.T) {
 		}
 	}
 }
+
+// TestIndependentJCS holds the appendix verifier's jcs() to custody's
+// RFC 8785 canonicalisation: numbers are IEEE 754 doubles, integers too,
+// and numbers beyond the doubles' range are refused. (Leaves never reach
+// jcs with such numbers, which i_json refuses first; a reuse of it could.)
+func TestIndependentJCS(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
+		t.Skip("python3 lacks the cryptography package")
+	}
+	doc, err := os.ReadFile(formatDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "```python\n"
+	i := strings.Index(string(doc), start)
+	j := strings.Index(string(doc)[i+len(start):], "```\n")
+	script := filepath.Join(t.TempDir(), "custody_verify.py")
+	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const run = `import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("v", sys.argv[1]); v = importlib.util.module_from_spec(spec); spec.loader.exec_module(v)
+for line in sys.stdin:
+    try: print(v.jcs(json.loads(line)))
+    except Exception as e: print("error", type(e).__name__)
+`
+	inputs := []string{
+		`[9007199254740993,1e21,123456789012345678901234567890,1152921504606846976,-0,-0.0,0.1,1e-7,100,5e-324]`,
+		`{"b":[1.0,2.50,-3e2],"a":{"d":1E+2,"c":0.000001}}`,
+		`[1e400]`, `[-1e400]`, `[1` + strings.Repeat("0", 400) + `]`,
+	}
+	cmd := exec.Command(python, "-c", run, script)
+	cmd.Stdin = strings.NewReader(strings.Join(inputs, "\n") + "\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(got) != len(inputs) {
+		t.Fatalf("%d answers for %d inputs:\n%s", len(got), len(inputs), out)
+	}
+	for k, in := range inputs {
+		want, err := hashchain.Canonicalize([]byte(in))
+		switch {
+		case err != nil && !strings.HasPrefix(got[k], "error "):
+			t.Errorf("%.60s: custody refuses it (%v), the appendix's jcs gives %s", in, err, got[k])
+		case err == nil && got[k] != string(want):
+			t.Errorf("%.60s: the appendix's jcs gives %s, custody %s", in, got[k], want)
+		}
+	}
+}

@@ -129,6 +129,10 @@ Verify opens everything read-only and records nothing.
 
 Take the verifier key from somewhere the ledger's custodian cannot
 rewrite: whoever can change the ledger can change custody.pub beside it.
+Without --key (and --checkpoint) verify uses that custody.pub and warns
+(verifier_key) that it proves only that the copy agrees with itself.
+--checkpoint FILE reads a file with CRLF line endings or no final newline
+(a checkpoint sent by e-mail) as if it had neither.
 
 With --report FILE it also checks that FILE is a file of a report 'custody
 report' wrote and recorded in this ledger (its SHA-256 and size are in a
@@ -284,6 +288,13 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return fmt.Errorf("verify: %w: pass --key, or keep the verifier key in %s", err, matter.VerifierKeyPath(g.Ledger))
 	case err != nil:
 		return err // verify.Ledger names itself ("verify: …")
+	}
+	if o.Key == "" && key != "" && len(o.Checkpoints) == 0 {
+		// The key beside the ledger came with the copy: whoever rebuilt
+		// the ledger under a new identity replaced it too.
+		rep.Warnings = append(rep.Warnings, verify.Finding{Check: verify.CheckVerifierKey, Warning: true,
+			Message: fmt.Sprintf("checked with %s, the verifier key beside the ledger: a copy's own key proves only that the copy agrees with itself; an auditor passes --key with the key received separately (or --checkpoint with one kept apart)",
+				matter.VerifierKeyPath(g.Ledger))})
 	}
 	if o.Report != "" {
 		f, _, err := fsinfo.OpenRegularFile(o.Report) // a FIFO would block

@@ -36,6 +36,9 @@ const (
 	CheckCoverage           = "coverage"             // (warning) entries no checkpoint covers
 	CheckEvidence           = "evidence"             // an evidence object is missing, altered or misnamed
 	CheckExternalCheckpoint = "external_checkpoint"  // a checkpoint file given to verify is unusable
+	// CheckVerifierKey (a warning, which custody verify adds): the key
+	// checked with is the custody.pub beside the ledger, the copy's own.
+	CheckVerifierKey = "verifier_key"
 )
 
 // structural lists the checks of the ledger's own structure. Each is

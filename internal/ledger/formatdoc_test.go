@@ -21,6 +21,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/needtool"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated example in docs/ledger-format.md")
@@ -201,10 +202,10 @@ func TestLedgerFormatDoc(t *testing.T) {
 func TestIndependentVerifier(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		needtool.Missing(t, "python3")
 	}
 	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		t.Skip("python3 lacks the cryptography package")
+		needtool.Missing(t, "the python3 cryptography package")
 	}
 	doc, err := os.ReadFile(formatDoc)
 	if err != nil {
@@ -293,10 +294,10 @@ func TestIndependentVerifier(t *testing.T) {
 func TestIndependentJCS(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		needtool.Missing(t, "python3")
 	}
 	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		t.Skip("python3 lacks the cryptography package")
+		needtool.Missing(t, "the python3 cryptography package")
 	}
 	doc, err := os.ReadFile(formatDoc)
 	if err != nil {

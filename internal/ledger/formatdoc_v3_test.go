@@ -14,6 +14,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/needtool"
 )
 
 const (
@@ -137,10 +138,10 @@ func TestLedgerFormatDocV3(t *testing.T) {
 
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		needtool.Missing(t, "python3")
 	}
 	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		t.Skip("python3 lacks the cryptography package")
+		needtool.Missing(t, "the python3 cryptography package")
 	}
 	const start = "```python\n"
 	a := strings.Index(s, start)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/tsa"
 )
 
@@ -125,10 +126,7 @@ func TestFaults(t *testing.T) {
 func TestOpenSSLVerifies(t *testing.T) {
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("openssl is not installed (scripts/install-test-deps.sh installs it)")
-		}
-		t.Skip("openssl not installed")
+		needtool.Missing(t, "openssl")
 	}
 	s := startTSA(t)
 	note := []byte("custody/x\n3\nRs5nTsjWQp1SH3+XNbxZt5nT8uqcDN8VPH2z0rqie7Q=\n\n— custody/x AAAA\n")

@@ -17,6 +17,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/witness"
@@ -489,15 +490,15 @@ func tsasimRoot(t *testing.T) string {
 func independentVerifier(t *testing.T) func(args ...string) (string, error) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Log("python3 not installed: the independent verifier is not run")
+		needtool.Partly(t, "python3", "the independent verifier is not run")
 		return nil
 	}
 	if exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run() != nil {
-		t.Log("python3 lacks the cryptography package: the independent verifier is not run")
+		needtool.Partly(t, "the python3 cryptography package", "the independent verifier is not run")
 		return nil
 	}
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Log("openssl not installed: the independent verifier is not run")
+		needtool.Partly(t, "openssl", "the independent verifier is not run")
 		return nil
 	}
 	doc, err := os.ReadFile("../../docs/ledger-format.md")

@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -285,10 +286,10 @@ func TestVerifyDamagedFile(t *testing.T) {
 func TestIndependentLedgerVerifier(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		needtool.Missing(t, "python3")
 	}
 	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		t.Skip("python3 lacks the cryptography package")
+		needtool.Missing(t, "the python3 cryptography package")
 	}
 	doc, err := os.ReadFile("../../docs/ledger-format.md")
 	if err != nil {

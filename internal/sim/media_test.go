@@ -107,15 +107,7 @@ func TestMediaURLLife(t *testing.T) {
 		MediaURLLife: 10 * time.Minute,
 		Now:          clk.Now,
 	})
-	var cd *sim.ConvData
-	for i := range s.Org.Len() {
-		if cd = s.Org.ConversationAt(i); len(cd.Attachments) > 0 {
-			break
-		}
-	}
-	if cd == nil || len(cd.Attachments) == 0 {
-		t.Fatal("no attachment in the org")
-	}
+	cd := withAttachment(t, s.Org)
 	at := cd.Attachments[0]
 	read := func() string {
 		t.Helper()
@@ -170,15 +162,7 @@ func TestConversationRecordingsKeepAttachments(t *testing.T) {
 		MediaURLTTL: sim.DefaultMediaURLTTL,
 		Now:         clk.Now,
 	})
-	var cd *sim.ConvData
-	for i := range s.Org.Len() {
-		if cd = s.Org.ConversationAt(i); len(cd.Attachments) > 0 {
-			break
-		}
-	}
-	if cd == nil || len(cd.Attachments) == 0 {
-		t.Fatal("no attachment in the org")
-	}
+	cd := withAttachment(t, s.Org)
 	at := cd.Attachments[0]
 	m := decode[genesys.MessageData](t, c.must(200, "GET", "/api/v2/conversations/messages/"+cd.ID+"/messages/"+at.MessageID, nil))
 	var stated genesys.ContentAttachment
@@ -225,4 +209,16 @@ func TestConversationRecordingsKeepAttachments(t *testing.T) {
 		t.Fatalf("recording url 61 minutes on: %d, want 403", code)
 	}
 	c.must(404, "GET", "/api/v2/conversations/00000000-0000-4000-8000-000000000000/recordings", nil)
+}
+
+// withAttachment returns the first conversation of org with an attachment.
+func withAttachment(t *testing.T, org *sim.Org) *sim.ConvData {
+	t.Helper()
+	for i := range org.Len() {
+		if cd := org.ConversationAt(i); len(cd.Attachments) > 0 {
+			return cd
+		}
+	}
+	t.Fatal("no attachment in the org")
+	return nil
 }

@@ -314,6 +314,7 @@ func (r *reader) media(ctx context.Context, m *message) error {
 // heldLimit, else into a spill. Either way it checks the bytes hash to
 // sum as it reads them, and the store its size limit.
 func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachment) error {
+	left := heldLimit - r.held
 	var rc io.ReadCloser
 	if o, ok := r.store.(evidence.Opener); ok {
 		var err error
@@ -325,6 +326,9 @@ func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachme
 		if err != nil {
 			return err
 		}
+		if int64(len(b)) <= left {
+			return r.keep(sum, b, a)
+		}
 		rc = io.NopCloser(bytes.NewReader(b))
 	}
 	defer rc.Close()
@@ -333,7 +337,6 @@ func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachme
 	}
 	// Read into the next buffer up to what the conversation may still
 	// hold; one byte more (probe) says it does not fit.
-	left := heldLimit - r.held
 	buf := r.bufs[r.n][:0]
 	var probe [1]byte
 	var over []byte
@@ -365,14 +368,8 @@ func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachme
 	}
 	r.bufs[r.n] = buf[:0]
 	if over == nil {
-		if hashchain.Hash(sha256.Sum256(buf)) != sum {
-			return fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
-		}
 		r.n++
-		r.held += int64(len(buf))
-		noteHeld(r.held)
-		a.data, a.size = buf, int64(len(buf))
-		return nil
+		return r.keep(sum, buf, a)
 	}
 	// Too many to hold: what was read, and the rest, go to a spill,
 	// hashed on the way. The buffer is the next object's.
@@ -395,6 +392,17 @@ func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachme
 		return fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
 	}
 	a.spill, a.size = sp, sp.n
+	return nil
+}
+
+// keep holds b, read from the store at sum, as a's bytes.
+func (r *reader) keep(sum hashchain.Hash, b []byte, a *attachment) error {
+	if hashchain.Hash(sha256.Sum256(b)) != sum {
+		return fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
+	}
+	r.held += int64(len(b))
+	noteHeld(r.held)
+	a.data, a.size = b, int64(len(b))
 	return nil
 }
 

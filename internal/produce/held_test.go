@@ -105,13 +105,13 @@ func TestProduceBoundsHeldAttachments(t *testing.T) {
 	if len(cs.big) < 10 {
 		t.Fatalf("%d attachments in the store", len(cs.big))
 	}
-	produce1 := func(limit int64) *produce.Result {
+	produce1 := func(limit int64, store evidence.Store) *produce.Result {
 		t.Helper()
 		defer produce.SetHeldLimit(limit)()
 		produce.PeakHeld()
 		cs.whole, cs.streams = 0, 0
 		out := filepath.Join(t.TempDir(), "prod")
-		res, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: cs}, produce.Options{Out: out, Format: produce.FormatBoth,
+		res, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: store}, produce.Options{Out: out, Format: produce.FormatBoth,
 			SignerKey: key, VerifierKey: l.VerifierKey(), ValidateRSMF: true})
 		if err != nil {
 			t.Fatalf("bound %d: %v", limit, err)
@@ -119,7 +119,7 @@ func TestProduceBoundsHeldAttachments(t *testing.T) {
 		if peak := produce.PeakHeld(); peak > limit {
 			t.Errorf("bound %d: a conversation held %d bytes", limit, peak)
 		}
-		if cs.whole != 0 || cs.streams == 0 {
+		if store == cs && (cs.whole != 0 || cs.streams == 0) {
 			t.Errorf("bound %d: attachments read whole %d times, streamed %d times; want none whole", limit, cs.whole, cs.streams)
 		}
 		// No temporary file is left beside the production's files.
@@ -140,16 +140,27 @@ func TestProduceBoundsHeldAttachments(t *testing.T) {
 	if total*4 > 8<<20 {
 		t.Fatalf("the attachments weigh %d bytes: too much for the default bound", total)
 	}
-	ref := produce1(8 << 20)
+	ref := produce1(8<<20, cs)
 	_, files, _, _ := readBack(t, ref.Dir)
 	if len(files) < 10 {
 		t.Fatalf("%d attachments produced", len(files))
 	}
 	for _, limit := range []int64{0, 1, 16 << 10, 150 << 10, 400 << 10, 600 << 10, 1000 << 10, 1500 << 10, 3 << 20} {
-		res := produce1(limit)
+		res := produce1(limit, cs)
 		if res.ManifestSHA256 != ref.ManifestSHA256 {
 			t.Errorf("bound %d: manifest %s, with every attachment held %s", limit, res.ManifestSHA256, ref.ManifestSHA256)
 		}
 		os.RemoveAll(res.Dir)
 	}
+	// A store that cannot stream: each attachment is read whole, then
+	// held or spilled all the same.
+	for _, limit := range []int64{0, 150 << 10} {
+		res := produce1(limit, getOnlyStore{st})
+		if res.ManifestSHA256 != ref.ManifestSHA256 {
+			t.Errorf("bound %d, a store that cannot stream: manifest %s, with every attachment held %s", limit, res.ManifestSHA256, ref.ManifestSHA256)
+		}
+	}
 }
+
+// getOnlyStore hides the store's Open and GetInto.
+type getOnlyStore struct{ evidence.Store }

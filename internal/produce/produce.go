@@ -517,6 +517,7 @@ type worker struct {
 	rd    *reader
 	proof []byte
 	zip   zipper
+	zs    zipSink // the rsmf.zip being built; its memory is reused
 	rsmf  bytes.Buffer
 	man   bytes.Buffer // the rsmf_manifest.json being zipped
 	// leaves holds the leaf bytes of the chunk being produced.
@@ -526,8 +527,8 @@ type worker struct {
 // trim lets go of buffers a conversation with large attachments grew,
 // as reader.next does.
 func (w *worker) trim() {
-	if cap(w.zip.mem) > keptBuffer {
-		w.zip.mem = nil
+	if cap(w.zs.mem) > keptBuffer {
+		w.zs.mem = nil
 	}
 	if w.rsmf.Cap() > keptBuffer {
 		w.rsmf = bytes.Buffer{}

@@ -149,11 +149,10 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 	}
 	zfiles = append(zfiles, zipFile{name: RSMFManifest, data: mdata})
 	rd := w.rd
-	zs := &zipSink{mem: w.zip.mem[:0], held: rd.held, max: heldLimit - rd.held, dir: rd.dir, seed: text.String()}
+	zs := &w.zs
+	*zs = zipSink{mem: zs.mem[:0], held: rd.held, max: heldLimit - rd.held, dir: rd.dir, seed: text.String()}
 	defer zs.close()
-	err = w.zip.build(zs, zfiles)
-	w.zip.mem = zs.mem[:0]
-	if err != nil {
+	if err := w.zip.build(zs, zfiles); err != nil {
 		return fail(err)
 	}
 	var to []string

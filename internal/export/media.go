@@ -17,13 +17,16 @@ import (
 // token: fetch.Client.Download sends it only to the API host), checks
 // each against the sha256 the API states, and keeps the bytes as
 // evidence. An url that expired before its message is 30 days old (its
-// own life ended first) is renewed once by reading the message again. An
-// attachment that cannot be had for good — an expired url (Genesys's stop
-// working 30 days after the message), one the media host
-// refuses, one over the size limit — is recorded as such in its MediaRef,
-// never skipped; bytes that differ from the stated sha256 are kept but
-// marked leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx
-// after retries) and evidence errors fail the conversation.
+// own life ended first) is renewed once by reading the message again;
+// after those 30 days, when the messages API's urls stop working, the
+// attachment is taken from the conversation's recording, which the
+// Recordings service keeps (recordingCopies). An attachment that cannot
+// be had for good — still expired, one the media host refuses, one over
+// the size limit — is recorded as such in its MediaRef, never skipped;
+// bytes that differ from the stated sha256 are kept but marked
+// leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx after
+// retries, a recording not ready) and evidence errors fail the
+// conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
 	n := m.data.NormalizedMessage
 	if n == nil {

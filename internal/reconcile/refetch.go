@@ -3,7 +3,6 @@ package reconcile
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -74,45 +73,23 @@ func LoadGaps(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 // loadFindings reads back the findings of a recorded diff that keep
 // accepts (LoadGaps).
 func loadFindings(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string, keep func(diff.Finding) bool) (string, []diff.Finding, error) {
-	runs, err := l.Runs(ctx)
+	run, res, err := FindDiff(ctx, l, runID)
+	if errors.Is(err, ErrNoDiff) {
+		return "", nil, fmt.Errorf("%w, or pass a findings file", err)
+	}
 	if err != nil {
 		return "", nil, err
 	}
-	var run *ledger.Run
-	for i := range runs {
-		if runs[i].Kind == RunKindDiff && (runs[i].ID == runID || runID == "latest") {
-			if run == nil || runs[i].StartedAt.After(run.StartedAt) || runs[i].ID == runID {
-				run = &runs[i]
-			}
+	var kept []diff.Finding
+	if err := StreamFindings(ctx, store, run.ID, res, func(f diff.Finding) error {
+		if keep(f) {
+			kept = append(kept, f)
 		}
+		return nil
+	}); err != nil {
+		return "", nil, err
 	}
-	if run == nil {
-		return "", nil, fmt.Errorf("%w %q: run 'custody diff' first, or pass a findings file", ErrNoDiff, runID)
-	}
-	var res DiffResult
-	if err := json.Unmarshal(run.Accounting, &res); err != nil {
-		return "", nil, fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
-	}
-	parts := res.FindingsEvidence
-	if len(parts) == 0 {
-		return "", nil, fmt.Errorf("reconcile: diff %s: no findings evidence recorded", run.ID)
-	}
-	zr, err := gzip.NewReader(&partsReader{ctx: ctx, store: store, parts: parts})
-	if err != nil {
-		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
-	}
-	h := sha256.New()
-	gaps, err := readFindings(io.TeeReader(zr, h), keep)
-	if err != nil {
-		return "", nil, fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
-	}
-	if _, err := io.Copy(h, zr); err != nil { // nothing should be left; hash it if there is
-		return "", nil, fmt.Errorf("reconcile: diff %s: findings: %w", run.ID, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != res.FindingsSHA256 {
-		return "", nil, fmt.Errorf("reconcile: diff %s: findings hash %s, recorded %s", run.ID, got, res.FindingsSHA256)
-	}
-	return run.ID, gaps, nil
+	return run.ID, kept, nil
 }
 
 // partsReader reads evidence objects one after another, fetching each
@@ -201,32 +178,36 @@ func ReadFindingsFile(r io.Reader) (*FindingsFile, error) {
 // names a diff l has not recorded, or whose findings are not that diff's,
 // is an error: acting on it would credit a diff with what it did not find.
 func RecordedDiff(ctx context.Context, l *ledger.Ledger, ff *FindingsFile) (string, error) {
+	if ff.RunID != "" {
+		run, res, err := FindDiff(ctx, l, ff.RunID)
+		if errors.Is(err, ErrNoDiff) {
+			return "", fmt.Errorf("reconcile: findings: %w: they name diff %s, which this matter has not recorded (another matter's diff?)", ErrNotFindings, ff.RunID)
+		}
+		if err != nil {
+			return "", err
+		}
+		if res.FindingsSHA256 != ff.LinesSHA256 {
+			return "", fmt.Errorf("reconcile: findings: %w: they name diff %s, but are not the findings it recorded (hash %s, recorded %s): cut short or edited; 'custody refetch --diff %s' reads the recorded ones",
+				ErrNotFindings, run.ID, ff.LinesSHA256, res.FindingsSHA256, run.ID)
+		}
+		return run.ID, nil
+	}
 	runs, err := l.Runs(ctx)
 	if err != nil {
 		return "", err
 	}
 	match := ""
 	for _, run := range runs { // in the order they started: the last match is the latest
-		if run.Kind != RunKindDiff || (ff.RunID != "" && run.ID != ff.RunID) {
+		if run.Kind != RunKindDiff {
 			continue
 		}
 		var res DiffResult
 		if err := json.Unmarshal(run.Accounting, &res); err != nil {
 			return "", fmt.Errorf("reconcile: diff %s: %w", run.ID, err)
 		}
-		if ff.RunID != "" {
-			if res.FindingsSHA256 != ff.LinesSHA256 {
-				return "", fmt.Errorf("reconcile: findings: %w: they name diff %s, but are not the findings it recorded (hash %s, recorded %s): cut short or edited; 'custody refetch --diff %s' reads the recorded ones",
-					ErrNotFindings, run.ID, ff.LinesSHA256, res.FindingsSHA256, run.ID)
-			}
-			return run.ID, nil
-		}
 		if res.FindingsSHA256 == ff.LinesSHA256 {
 			match = run.ID
 		}
-	}
-	if ff.RunID != "" {
-		return "", fmt.Errorf("reconcile: findings: %w: they name diff %s, which this matter has not recorded (another matter's diff?)", ErrNotFindings, ff.RunID)
 	}
 	return match, nil
 }

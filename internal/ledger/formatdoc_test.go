@@ -200,13 +200,7 @@ func TestLedgerFormatDoc(t *testing.T) {
 // on proofs custody made, genuine and edited. (internal/verify's
 // TestIndependentLedgerVerifier runs it on tampered ledgers.)
 func TestIndependentVerifier(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		needtool.Missing(t, "python3")
-	}
-	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		needtool.Missing(t, "the python3 cryptography package")
-	}
+	python := needtool.Python(t)
 	doc, err := os.ReadFile(formatDoc)
 	if err != nil {
 		t.Fatal(err)
@@ -292,13 +286,7 @@ func TestIndependentVerifier(t *testing.T) {
 // and numbers beyond the doubles' range are refused. (Leaves never reach
 // jcs with such numbers, which i_json refuses first; a reuse of it could.)
 func TestIndependentJCS(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		needtool.Missing(t, "python3")
-	}
-	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		needtool.Missing(t, "the python3 cryptography package")
-	}
+	python := needtool.Python(t)
 	doc, err := os.ReadFile(formatDoc)
 	if err != nil {
 		t.Fatal(err)

@@ -136,13 +136,7 @@ func TestLedgerFormatDocV3(t *testing.T) {
 		}
 	}
 
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		needtool.Missing(t, "python3")
-	}
-	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		needtool.Missing(t, "the python3 cryptography package")
-	}
+	python := needtool.Python(t)
 	const start = "```python\n"
 	a := strings.Index(s, start)
 	z := strings.Index(s[a+len(start):], "```\n")

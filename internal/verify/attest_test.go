@@ -488,13 +488,8 @@ func tsasimRoot(t *testing.T) string {
 // docs/ledger-format.md, or nil when python3 with cryptography, or
 // openssl, is missing.
 func independentVerifier(t *testing.T) func(args ...string) (string, error) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		needtool.Partly(t, "python3", "the independent verifier is not run")
-		return nil
-	}
-	if exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run() != nil {
-		needtool.Partly(t, "the python3 cryptography package", "the independent verifier is not run")
+	python := needtool.PythonPartly(t, "the independent verifier is not run")
+	if python == "" {
 		return nil
 	}
 	if _, err := exec.LookPath("openssl"); err != nil {

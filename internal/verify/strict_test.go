@@ -284,13 +284,7 @@ func TestVerifyDamagedFile(t *testing.T) {
 // every tamper of this package's tests: it must reach custody's verdict
 // and name the same first failure.
 func TestIndependentLedgerVerifier(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		needtool.Missing(t, "python3")
-	}
-	if err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run(); err != nil {
-		needtool.Missing(t, "the python3 cryptography package")
-	}
+	python := needtool.Python(t)
 	doc, err := os.ReadFile("../../docs/ledger-format.md")
 	if err != nil {
 		t.Fatal(err)

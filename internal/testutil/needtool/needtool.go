@@ -7,6 +7,7 @@ package needtool
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -29,4 +30,41 @@ func Partly(t testing.TB, want, leftOut string) {
 		t.Fatalf("%s is missing, though the test dependencies were installed (scripts/install-test-deps.sh)", want)
 	}
 	t.Logf("SKIPPING PART: %s is not installed: %s", want, leftOut)
+}
+
+// Python returns python3 able to import the cryptography package, which
+// the independent verifier of docs/ledger-format.md needs; without it, it
+// stops t as Missing does.
+func Python(t testing.TB) string {
+	t.Helper()
+	python, missing := pythonCrypto()
+	if missing != "" {
+		Missing(t, missing)
+	}
+	return python
+}
+
+// PythonPartly is Python for a test that runs without it, leaving out
+// leftOut (Partly): "" when python3 with cryptography is missing.
+func PythonPartly(t testing.TB, leftOut string) string {
+	t.Helper()
+	python, missing := pythonCrypto()
+	if missing != "" {
+		Partly(t, missing, leftOut)
+		return ""
+	}
+	return python
+}
+
+// pythonCrypto finds python3 and checks it has the cryptography package;
+// missing names what is not here ("" when both are).
+func pythonCrypto() (python, missing string) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		return "", "python3"
+	}
+	if exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519").Run() != nil {
+		return "", "the python3 cryptography package"
+	}
+	return python, ""
 }

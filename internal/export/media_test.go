@@ -52,6 +52,35 @@ func newMediaEnv(t testing.TB, conversations int, now time.Time, opts ...func(*s
 	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
 }
 
+// newProxiedMediaEnv is an export env whose simulator's attachment urls
+// point at a proxy in front of its media host: handle answers every
+// download, and its upstream asks the media host for the same url (its
+// status and body; false when it failed, and the proxy answered 502).
+func newProxiedMediaEnv(t *testing.T, conversations int, handle func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool))) *env {
+	t.Helper()
+	var media string // the simulator's media host, known once it has started
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handle(w, r, func() (int, []byte, bool) {
+			resp, err := http.Get(media + r.URL.RequestURI())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return 0, nil, false
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, b, true
+		})
+	}))
+	t.Cleanup(proxy.Close)
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: conversations, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
+		JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+	})
+	media = srv.MediaURL
+	le := ledgertest.New(t, "matter-1")
+	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+}
+
 func mediaScope() export.Scope {
 	s := intervalScope()
 	s.WithMedia = true
@@ -226,9 +255,8 @@ func TestExportMediaExpired(t *testing.T) {
 // --evidence passes. The proxy also fails the test if a download carries
 // an Authorization header.
 func TestExportMediaMismatchAndRefused(t *testing.T) {
-	var upstream string
 	var leaked atomic.Int32
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := newProxiedMediaEnv(t, 40, func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool)) {
 		if r.Header.Get("Authorization") != "" {
 			leaked.Add(1)
 		}
@@ -237,27 +265,17 @@ func TestExportMediaMismatchAndRefused(t *testing.T) {
 			http.Error(w, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>", http.StatusNotFound)
 			return
 		}
-		resp, err := http.Get(upstream + r.URL.RequestURI())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
+		status, b, ok := upstream()
+		if !ok {
 			return
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode == 200 && id[len(id)-1] < '8' {
+		if status == 200 && id[len(id)-1] < '8' {
 			b[len(b)-1] ^= 0xff
 		}
-		w.WriteHeader(resp.StatusCode)
+		w.WriteHeader(status)
 		_, _ = w.Write(b)
-	}))
-	t.Cleanup(proxy.Close)
-	srv := simtest.Start(t, sim.Options{
-		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 40, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
-		JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
 	})
-	upstream = srv.MediaURL
-	le := ledgertest.New(t, "matter-1")
-	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	srv := e.srv
 	acct := e.run(t, mediaScope())
 	if leaked.Load() != 0 {
 		t.Fatalf("%d downloads carried an Authorization header", leaked.Load())
@@ -422,10 +440,9 @@ func TestExportMediaRenewsExpiredURL(t *testing.T) {
 		{"older than 30 days", orgEnd.Add(genesys.AttachmentServedFor + 24*time.Hour), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var upstream string
 			var mu sync.Mutex
 			seen := map[string]bool{}
-			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e := newProxiedMediaEnv(t, 30, func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool)) {
 				id := path.Base(r.URL.Path)
 				mu.Lock()
 				first := !seen[id]
@@ -437,24 +454,12 @@ func TestExportMediaRenewsExpiredURL(t *testing.T) {
 					_, _ = io.WriteString(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>\n")
 					return
 				}
-				resp, err := http.Get(upstream + r.URL.RequestURI())
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusBadGateway)
-					return
+				if status, b, ok := upstream(); ok {
+					w.WriteHeader(status)
+					_, _ = w.Write(b)
 				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				w.WriteHeader(resp.StatusCode)
-				_, _ = w.Write(b)
-			}))
-			t.Cleanup(proxy.Close)
-			srv := simtest.Start(t, sim.Options{
-				OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 30, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
-				JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
 			})
-			upstream = srv.MediaURL
-			le := ledgertest.New(t, "matter-1")
-			e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+			srv := e.srv
 			acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
 				export.Options{Scope: mediaScope(), SignerKey: e.key, Concurrency: 4, Now: func() time.Time { return tc.now }})
 			if err != nil {

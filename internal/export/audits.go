@@ -54,11 +54,8 @@ func (r *runner) loadAudits(ctx context.Context) error {
 		start := end.AddDate(0, 0, -30)
 		if r.o.Scope.Interval == "" {
 			start = end.AddDate(-1, 0, 0)
-		}
-		if r.o.Scope.Interval != "" {
-			if _, s, _, err := ParseInterval(r.o.Scope.Interval); err == nil && s.Before(start) {
-				start = s
-			}
+		} else if _, s, _, err := ParseInterval(r.o.Scope.Interval); err == nil && s.Before(start) {
+			start = s
 		}
 		interval = start.Format(genesys.TimeLayout) + "/" + end.Format(genesys.TimeLayout)
 	}

@@ -469,15 +469,16 @@ func (s *Server) routes() (api, login, media http.Handler) {
 	// …/{conversationId}/recordings overlaps …/messages/{conversationId}
 	// (both match …/messages/recordings), which ServeMux refuses: the
 	// wider pattern is registered, and its other paths get noRoute's 404.
+	noRoute := s.noRoute(apiMux)
 	recordings := s.apiHandler(route{"GET /api/v2/conversations/{conversationId}/recordings", false, s.getConversationRecordings})
 	apiMux.Handle("GET /api/v2/conversations/{conversationId}/{sub}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("sub") != "recordings" {
-			s.noRoute(apiMux).ServeHTTP(w, r)
+			noRoute.ServeHTTP(w, r)
 			return
 		}
 		recordings.ServeHTTP(w, r)
 	}))
-	apiMux.Handle("/", s.noRoute(apiMux))
+	apiMux.Handle("/", noRoute)
 
 	loginMux := http.NewServeMux()
 	loginMux.HandleFunc("POST /oauth/token", s.handleToken)

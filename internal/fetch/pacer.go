@@ -102,6 +102,7 @@ type pacer struct {
 	pausedUntil time.Time
 	stopUntil   time.Time
 	stopFor     time.Duration
+	last        time.Time // the latest time the buckets were given (clock)
 	routes      map[string]*routeLimit
 	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
 	recent      map[string][]time.Time // per route: send times within routeWindow
@@ -166,7 +167,7 @@ func (p *pacer) setBudget(pace float64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
+	now := p.clock()
 	if !p.pausedUntil.IsZero() {
 		p.ceiling = pace
 		p.perMinute = math.Min(p.perMinute, pace)
@@ -185,9 +186,9 @@ func (p *pacer) setBudget(pace float64) {
 // delay reports how long a request on route would wait now, without
 // reserving anything: for choosing among several clients.
 func (p *pacer) delay(route string) time.Duration {
-	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.clock()
 	if now.Before(p.stopUntil) {
 		return time.Duration(math.MaxInt64)
 	}
@@ -219,9 +220,9 @@ func (p *pacer) wait(ctx context.Context, route string) error {
 // reserve takes one token from the client's bucket and the route's own,
 // without waiting; finish waits for them.
 func (p *pacer) reserve(route string) []*rate.Reservation {
-	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.clock()
 	rs := []*rate.Reservation{p.lim.ReserveN(now, 1)}
 	if rl := p.routes[route]; rl != nil {
 		rs = append(rs, rl.lim.ReserveN(now, 1))
@@ -242,9 +243,7 @@ func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation
 	}
 	if d > 0 {
 		if err := p.sleep(ctx, d); err != nil {
-			for _, r := range rs {
-				r.CancelAt(p.now())
-			}
+			p.cancel(rs)
 			return err
 		}
 	}
@@ -254,6 +253,33 @@ func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation
 	}
 	p.sent(route, p.now())
 	return nil
+}
+
+// cancel gives back the tokens of reservations not used.
+func (p *pacer) cancel(rs []*rate.Reservation) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock()
+	for _, r := range rs {
+		r.CancelAt(now)
+	}
+}
+
+// clock is the time every call into the buckets is given (under p.mu):
+// Config.Now, but never earlier than the last time given. A rate.Limiter
+// told an earlier time than its last moves its last back, and then counts
+// the time between again at the next call: tokens granted twice. Read
+// under p.mu, the clock reaches the buckets in the order of the calls (a
+// worker that read it and then waited for p.mu went back in time, and
+// TestSeveralClientsShareTheWork met 429s); the floor keeps a wall clock
+// stepped back from doing the same.
+func (p *pacer) clock() time.Time {
+	now := p.now()
+	if now.Before(p.last) {
+		return p.last
+	}
+	p.last = now
+	return now
 }
 
 // sent counts one request on route in the recent window.
@@ -309,9 +335,9 @@ func (p *pacer) waitGate(ctx context.Context) error {
 // refused handles a 429 on route: every worker waits until t (its
 // Retry-After); the first 429 of a pause also decides what was too fast.
 func (p *pacer) refused(route string, t time.Time) {
-	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.clock()
 	first := !now.Before(p.pausedUntil)
 	if t.After(p.pausedUntil) {
 		p.pausedUntil = t
@@ -383,7 +409,7 @@ func drain(l *rate.Limiter, now, until time.Time) {
 func (p *pacer) succeeded(route string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
+	now := p.clock()
 	if p.perMinute < p.ceiling {
 		p.perMinute = math.Min(p.perMinute+climb, p.ceiling)
 		p.lim.SetLimitAt(now, perSecond(p.perMinute))

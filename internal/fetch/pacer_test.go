@@ -469,3 +469,50 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestPacerNeverGoesBackInTime: a clock read that is earlier than one the
+// buckets were already given (a wall clock stepped back; before the clock
+// was read under the pacer's lock, a worker preempted between reading it
+// and reserving) grants no tokens twice. rate.Limiter moves its last time
+// back when told an earlier one and counts the span again at the next
+// call; the run above flaked so (TestSeveralClientsShareTheWork met 429s).
+func TestPacerNeverGoesBackInTime(t *testing.T) {
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := t0
+	set := func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		now = t0.Add(d)
+	}
+	p := newPacer(Config{Rate: 60, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}, Sleep: func(context.Context, time.Duration) error { return nil }}.withDefaults(), discard())
+	var rs []*rate.Reservation
+	take := func(n int) {
+		for range n {
+			rs = append(rs, p.reserve("r")...)
+		}
+	}
+	take(minuteAllowance(60)) // the first minute's allowance, all at t0
+	for round := range 5 {
+		set(time.Duration(round+1) * 10 * time.Second)
+		take(20)
+		set(time.Duration(round) * 10 * time.Second) // stepped back 10 s
+		take(1)
+	}
+	set(50 * time.Second)
+	take(20)
+	// By t0+60 s a bucket of 60 a minute grants its allowance and 60 more.
+	due := 0
+	for _, r := range rs {
+		if r.DelayFrom(t0.Add(time.Minute)) == 0 {
+			due++
+		}
+	}
+	if want := minuteAllowance(60) + 60; due != want {
+		t.Errorf("%d of %d requests due by t0+60s, want %d", due, len(rs), want)
+	}
+}

@@ -25,6 +25,8 @@ type checkpointOptions struct {
 	TSARoots         string
 	TimestampMissing bool
 	Witness          []string
+	Erasure          uint64
+	erasureSet       bool // --erasure was given (0 is a seq)
 }
 
 func (o *checkpointOptions) AddFlags(fs *pflag.FlagSet) {
@@ -34,12 +36,13 @@ func (o *checkpointOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots the authorities' tokens must chain to; kept in the matter's settings")
 	fs.BoolVar(&o.TimestampMissing, "timestamp-missing", false, "sign nothing new: ask the authorities for the tokens stored checkpoints lack (one was down, or added later)")
 	fs.StringArrayVar(&o.Witness, "witness", nil, "a witness's URL (C2SP tlog-witness add-checkpoint); kept in the matter's settings, so every later checkpoint is sent to it too (repeatable)")
+	fs.Uint64Var(&o.Erasure, "erasure", 0, "vouch for the erasure entry at this seq: the checkpoint carries the line \"erasure SEQ\", which makes verify --evidence count the objects the entry lists as erased, not missing (custody erase does this when it has the key)")
 }
 
 func newCheckpointCommand(g *globalOptions) *cobra.Command {
 	o := &checkpointOptions{}
 	cmd := &cobra.Command{
-		Use:   "checkpoint [--key FILE] [--out FILE] [--tsa URL]... [--witness URL]... | checkpoint --timestamp-missing",
+		Use:   "checkpoint [--key FILE] [--out FILE] [--erasure SEQ] [--tsa URL]... [--witness URL]... | checkpoint --timestamp-missing",
 		Short: "Sign and store a checkpoint of the ledger",
 		Long: `Checkpoint signs the ledger's current size and Merkle root as a C2SP
 checkpoint (a signed note) with the ledger's signer key, stores it in the
@@ -56,6 +59,17 @@ the stored checkpoint ids must run 1, 2, 3, … with none missing; a ledger
 that fails any of these is not signed (exit 3, naming the first failing
 seq or checkpoint). Export signs a checkpoint at the end of every
 run, so this command is for ledgers changed otherwise, or for a fresh copy.
+
+Erasures: a checkpoint covers whatever the ledger holds, and an erasure
+entry is as easy to append as any other, so a routine checkpoint says
+nothing about whether an erasure is genuine. --erasure SEQ signs a
+checkpoint whose note also carries the line "erasure SEQ": the key's
+holder vouching for the erasure entry at SEQ, which is what makes
+'custody verify --evidence' count the objects it deleted as erased
+rather than missing. 'custody erase' signs one itself when it has the
+key; this is for an erasure recorded without it, after checking that it
+was genuine. It is signed even when the latest checkpoint already covers
+the whole ledger.
 
 Timestamps: with --tsa URL (kept in the matter's settings, like
 --tsa-roots), each new checkpoint — this command's and the one closing
@@ -82,6 +96,7 @@ Examples:
   custody checkpoint --tsa https://freetsa.org/tsr --tsa-roots freetsa-root.pem
   custody checkpoint --timestamp-missing
   custody checkpoint --witness http://counsel.example:7380
+  custody checkpoint --erasure 1234
 ` + exitStatus(exit0,
 			`1    error (bad input, I/O; the message says which); a witness refused
        (the checkpoint was signed and stored, or with no new entries the
@@ -90,7 +105,10 @@ Examples:
 			"3    the ledger contradicts itself or is damaged: nothing was signed",
 			"130  cancelled (Ctrl-C), e.g. while a witness is asked: a checkpoint already signed is stored"),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runCheckpoint(cmd.Context(), o, g) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.erasureSet = cmd.Flags().Changed("erasure")
+			return runCheckpoint(cmd.Context(), o, g)
+		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -131,6 +149,9 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if o.TimestampMissing {
+		if o.erasureSet {
+			return usageError("checkpoint: --erasure signs a checkpoint; --timestamp-missing signs nothing")
+		}
 		return runTimestampMissing(ctx, m, g)
 	}
 	key, err := m.SignerKey()
@@ -146,7 +167,12 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	cp, err := m.Ledger.Checkpoint(ctx, key)
+	var cp ledger.StoredCheckpoint
+	if o.erasureSet {
+		cp, err = m.Ledger.CheckpointErasure(ctx, key, o.Erasure)
+	} else {
+		cp, err = m.Ledger.Checkpoint(ctx, key)
+	}
 	if err != nil {
 		if errors.Is(err, ledger.ErrInconsistent) {
 			return fmt.Errorf("checkpoint: %w; nothing was signed (run 'custody verify' for the full list)", err)

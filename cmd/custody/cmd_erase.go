@@ -26,7 +26,7 @@ func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Messages, "message", nil, "erase this message (repeatable)")
 	fs.StringVar(&o.Reason, "reason", "", "why (recorded in the ledger; required), e.g. a request reference: no personal data")
 	fs.StringVar(&o.OverrideHold, "override-hold", "", "erase even what is under legal hold, for this recorded reason")
-	fs.StringVar(&o.Key, "key", "", "signer key file, to sign a checkpoint over the erasure (default: the .key file beside the ledger)")
+	fs.StringVar(&o.Key, "key", "", "signer key file, to sign a checkpoint vouching for the erasure (default: the .key file beside the ledger)")
 	o.ev.AddFlags(fs, false)
 }
 
@@ -39,13 +39,16 @@ func newEraseCommand(g *globalOptions) *cobra.Command {
 given conversations or messages — their response bodies, attachments and
 the openings (salts) of their ledger commitments — and appends an
 "erasure" entry naming what was erased, what could not be deleted and
-why, when, why (--reason) and by whom, then signs a checkpoint over it
-(with the signer key beside the ledger, or --key). Nothing in the ledger
-is changed: every hash, checkpoint and proof, of erased messages and
-others, still verifies, and 'custody verify --evidence' reports the
-deleted objects as erased, not missing, once a signed checkpoint covers
-the entry (without the key erase warns, and verify reports them missing
-until 'custody checkpoint' signs one). Messages captured in ledger
+why, when, why (--reason) and by whom, then signs a checkpoint that
+vouches for it (with the signer key beside the ledger, or --key): its
+note carries the line "erasure <seq>". Nothing in the ledger is changed:
+every hash, checkpoint and proof, of erased messages and others, still
+verifies, and 'custody verify --evidence' reports the deleted objects as
+erased, not missing, once such a checkpoint vouches for the entry. A
+routine checkpoint does not: anyone who can write the ledger file can
+append an erasure entry, and the next export's checkpoint would cover
+it. Without the key erase warns, and verify reports the objects missing
+until the key's holder runs 'custody checkpoint --erasure SEQ'. Messages captured in ledger
 format v3 keep only salted commitments in the ledger, which nobody can
 open once the salts are gone; messages captured before v3 keep their
 sender, recipient and content hash in their leaves (the command says how
@@ -141,10 +144,10 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	res, err := erase.Erase(ctx, m.Ledger, store, req)
 	if noKey != nil && res != nil && !res.Already {
-		// Until a signed checkpoint covers the entry, verify --evidence
-		// cannot tell it from one anybody appended: the objects it
-		// deleted are missing, not erased.
-		g.warn(fmt.Sprintf("the erasure entry %d is not covered by a signed checkpoint (%v): 'custody verify --evidence' reports the objects it deleted as missing until 'custody checkpoint' signs one over it", res.Seq, noKey))
+		// Until a signed checkpoint vouches for the entry, verify
+		// --evidence cannot tell it from one anybody appended: the
+		// objects it deleted are missing, not erased.
+		g.warn(fmt.Sprintf("no signed checkpoint vouches for the erasure entry %d (%v): 'custody verify --evidence' reports the objects it deleted as missing until the signer key's holder runs 'custody checkpoint --erasure %d'", res.Seq, noKey, res.Seq))
 	}
 	if err != nil && ctx.Err() != nil && res != nil {
 		// Cancelled after deleting some objects, and recorded: exit 130,

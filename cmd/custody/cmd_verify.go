@@ -336,7 +336,7 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
 			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, r.Unreferenced)
 		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
-			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries under a signed checkpoint (not missing); conversations: %s; messages: %s\n",
+			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries a signed checkpoint vouches for (not missing); conversations: %s; messages: %s\n",
 				r.Erased, listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))
 		}
 	}

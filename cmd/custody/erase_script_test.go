@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -12,7 +13,8 @@ import (
 // eraseScriptCmds: `pick-ids LEDGER` sets $CONV_HELD (a conversation
 // deletion-protected at capture), $CONV_FREE and $CONV_OTHER (two that are
 // not, with messages), and $MSG and $MSG_OTHER (a message of each of the
-// last two), read from the ledger, for the erase and prove scripts.
+// last two), read from the ledger, for the erase and prove scripts;
+// `last-seq LEDGER KIND VAR` the seq of the latest entry of a kind.
 func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"pick-ids": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -47,6 +49,26 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 					ts.Check(err)
 					ts.Setenv(name, e.MessageID)
 				}
+			}
+		},
+		// last-seq LEDGER KIND VAR sets $VAR to the seq of the ledger's
+		// latest entry of KIND.
+		"last-seq": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 3 {
+				ts.Fatalf("usage: last-seq LEDGER KIND VAR")
+			}
+			ctx := context.Background()
+			l, err := ledger.Open(ctx, ts.MkAbs(args[0]), ledger.Options{ReadOnly: true})
+			ts.Check(err)
+			defer l.Close()
+			found := false
+			for e, err := range l.Entries(ctx, ledger.Filter{Kind: args[1]}) {
+				ts.Check(err)
+				ts.Setenv(args[2], strconv.FormatUint(e.Seq, 10))
+				found = true
+			}
+			if !found {
+				ts.Fatalf("last-seq: no %s entry", args[1])
 			}
 		},
 	}

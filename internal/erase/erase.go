@@ -85,10 +85,12 @@ type Request struct {
 	// OverrideHold, when not empty, is why the erasure goes ahead
 	// despite a legal hold; it is recorded in the entry.
 	OverrideHold string
-	// SignerKey, when set, signs a checkpoint covering the entry. Without
-	// one, verify counts the objects the entry lists as missing, not
-	// erased, until a signed checkpoint covers it: an erasure entry
-	// alone is what anyone who can write the ledger file can append.
+	// SignerKey, when set, signs a checkpoint vouching for the entry (its
+	// "erasure <seq>" line). Without one, verify counts the objects the
+	// entry lists as missing, not erased, until such a checkpoint is
+	// signed (custody checkpoint --erasure): an erasure entry alone is
+	// what anyone who can write the ledger file can append, and a
+	// routine checkpoint covers whatever was appended.
 	SignerKey string
 	Now       func() time.Time
 }
@@ -488,8 +490,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	}
 	res.Seq, res.Detail = out[0].Seq, d
 	if req.SignerKey != "" {
-		if _, err := l.Checkpoint(context.WithoutCancel(ctx), req.SignerKey); err != nil {
-			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint was signed: %w", res.Seq, err)
+		if _, err := l.CheckpointErasure(context.WithoutCancel(ctx), req.SignerKey, res.Seq); err != nil {
+			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint vouching for it was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", res.Seq, res.Seq, err)
 		}
 	}
 	if notDeleted > 0 {

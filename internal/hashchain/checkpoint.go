@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -20,20 +21,39 @@ type Checkpoint struct {
 	Origin string
 	Size   uint64
 	Root   Hash
+	// HasErasure marks a checkpoint that also vouches for the erasure
+	// entry at seq Erasure (< Size): its one extension line, "erasure
+	// <seq>". Only custody erase, or custody checkpoint --erasure, signs
+	// one, so a routine checkpoint signed over an erasure entry someone
+	// appended without the key does not make its deletions the
+	// custodian's word.
+	HasErasure bool
+	Erasure    uint64
 }
 
+// ErasureExtension starts the extension line by which a checkpoint vouches
+// for an erasure entry: "erasure <seq, decimal, no leading zeros>".
+const ErasureExtension = "erasure "
+
 // Body returns the checkpoint body, "<origin>\n<size>\n<base64 root>\n",
-// with the size in decimal and the root in standard padded base64.
+// with the size in decimal and the root in standard padded base64, and
+// the line "erasure <seq>\n" after them when it vouches for an erasure.
 func (c Checkpoint) Body() []byte {
-	return log.Checkpoint{Origin: c.Origin, Size: c.Size, Hash: c.Root[:]}.Marshal()
+	b := log.Checkpoint{Origin: c.Origin, Size: c.Size, Hash: c.Root[:]}.Marshal()
+	if c.HasErasure {
+		b = strconv.AppendUint(append(b, ErasureExtension...), c.Erasure, 10)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // ParseCheckpointBody parses a checkpoint body. It accepts exactly the bytes
 // Body produces: three newline-terminated lines, a non-empty origin without
 // control characters, a decimal size without sign or leading zeros, and a
-// canonical base64 32-byte root. Extension lines are rejected, since custody
-// never writes them and accepting them would let two different bodies stand
-// for one checkpoint.
+// canonical base64 32-byte root, then at most one extension line, and only
+// "erasure <seq>" with seq below the size in the same canonical decimal.
+// Any other extension line is rejected, since custody never writes one and
+// accepting it would let two different bodies stand for one checkpoint.
 func ParseCheckpointBody(b []byte) (Checkpoint, error) {
 	c, err := parseBody(b)
 	if err != nil {
@@ -50,9 +70,6 @@ func parseBody(b []byte) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	if len(rest) != 0 {
-		return Checkpoint{}, errors.New("unexpected extension lines")
-	}
 	if len(lc.Hash) != HashSize {
 		return Checkpoint{}, fmt.Errorf("root is %d bytes, want %d", len(lc.Hash), HashSize)
 	}
@@ -60,6 +77,17 @@ func parseBody(b []byte) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	c := Checkpoint{Origin: lc.Origin, Size: lc.Size, Root: Hash(lc.Hash)}
+	if len(rest) != 0 {
+		line, ok := bytes.CutPrefix(rest, []byte(ErasureExtension))
+		seq, err := strconv.ParseUint(string(bytes.TrimSuffix(line, []byte("\n"))), 10, 64)
+		if !ok || err != nil {
+			return Checkpoint{}, errors.New(`unexpected extension lines (the only one custody writes is "erasure <seq>")`)
+		}
+		if seq >= c.Size {
+			return Checkpoint{}, fmt.Errorf("the erasure line names entry %d, outside the tree of size %d", seq, c.Size)
+		}
+		c.HasErasure, c.Erasure = true, seq
+	}
 	// The round trip rejects every non-canonical spelling the lenient
 	// decoders let through: leading zeros, '\r' inside base64, and so on.
 	if !bytes.Equal(c.Body(), b) {

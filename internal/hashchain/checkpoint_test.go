@@ -54,6 +54,18 @@ func TestCheckpointBodyFormat(t *testing.T) {
 	if c, err := ParseCheckpointBody(maxSize.Body()); err != nil || c != maxSize {
 		t.Fatalf("round trip of max size: %+v, %v", c, err)
 	}
+	// A checkpoint vouching for an erasure: one extension line.
+	er := refCheckpoint()
+	er.HasErasure, er.Erasure = true, 7
+	if got := string(er.Body()); got != want+"erasure 7\n" {
+		t.Fatalf("Body() = %q, want the erasure line after %q", got, want)
+	}
+	for _, seq := range []uint64{0, 3, 7} {
+		er.Erasure = seq
+		if c, err := ParseCheckpointBody(er.Body()); err != nil || c != er {
+			t.Fatalf("round trip of erasure %d: %+v, %v", seq, c, err)
+		}
+	}
 }
 
 func TestParseCheckpointBodyRejects(t *testing.T) {
@@ -84,6 +96,18 @@ func TestParseCheckpointBodyRejects(t *testing.T) {
 		"non-canonical bits":   "o\n8\n" + strings.Repeat("A", 42) + "B=\n",
 		"cr inside root":       "o\n8\n" + zeroRoot[:10] + "\r" + zeroRoot[10:] + "\n",
 		"hex root":             "o\n8\n" + refRoots[8] + "\n",
+		"erasure at size":      "o\n8\n" + root + "\nerasure 8\n",
+		"erasure beyond size":  "o\n8\n" + root + "\nerasure 9\n",
+		"erasure leading zero": "o\n8\n" + root + "\nerasure 07\n",
+		"erasure plus":         "o\n8\n" + root + "\nerasure +7\n",
+		"erasure no seq":       "o\n8\n" + root + "\nerasure \n",
+		"erasure two spaces":   "o\n8\n" + root + "\nerasure  7\n",
+		"erasure no newline":   "o\n8\n" + root + "\nerasure 7",
+		"erasure twice":        "o\n8\n" + root + "\nerasure 6\nerasure 7\n",
+		"erasure then other":   "o\n8\n" + root + "\nerasure 7\nextra\n",
+		"other then erasure":   "o\n8\n" + root + "\nextra\nerasure 7\n",
+		"erasure upper case":   "o\n8\n" + root + "\nErasure 7\n",
+		"erasure on size 0":    "o\n0\n" + root + "\nerasure 0\n",
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -107,6 +131,7 @@ func TestSignVerifyCheckpointRoundTrip(t *testing.T) {
 		refCheckpoint(),
 		{Origin: testOrigin, Size: 0, Root: EmptyRoot},
 		{Origin: testOrigin, Size: 1 << 40, Root: LeafHash([]byte("x"))},
+		{Origin: testOrigin, Size: 1 << 40, Root: LeafHash([]byte("x")), HasErasure: true, Erasure: 1<<40 - 1},
 	} {
 		signed, err := SignCheckpoint(c, skey)
 		if err != nil {

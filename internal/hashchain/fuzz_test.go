@@ -57,6 +57,7 @@ func FuzzParseCheckpointBody(f *testing.F) {
 	f.Add(Checkpoint{Origin: "example.com/log", Size: ^uint64(0), Root: ZeroHash}.Body())
 	f.Add([]byte("o\n08\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"))
 	f.Add([]byte("o\n8\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\nextra\n"))
+	f.Add([]byte("o\n8\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nerasure 7\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := ParseCheckpointBody(in)

@@ -94,6 +94,35 @@ func (l *Ledger) verifiedLatest(ctx context.Context, q querier) (*hashchain.Chec
 // within the ledger, and no checkpoint was signed since it was made;
 // otherwise it checks the whole ledger, as Checkpoint does).
 func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *CheckpointBase) (StoredCheckpoint, error) {
+	return l.checkpoint(ctx, signerKey, base, nil)
+}
+
+// CheckpointErasure is Checkpoint for a checkpoint that also vouches for
+// the erasure entry at seq (its "erasure <seq>" line): what makes the
+// objects that entry lists count as erased, not missing, in verify
+// --evidence. A routine checkpoint over an erasure entry vouches for its
+// place in the ledger, not for the deletion: anyone who can write the
+// ledger file can append an erasure entry, and the next routine
+// checkpoint would cover it. So only this, called by custody erase or
+// custody checkpoint --erasure with the signer key, makes one the
+// custodian's word. It returns ErrNotFound when there is no entry at seq
+// and an error when that entry is not an erasure. It stores a new
+// checkpoint even when the latest covers the whole ledger (unless the
+// latest is this very one).
+func (l *Ledger) CheckpointErasure(ctx context.Context, signerKey string, seq uint64) (StoredCheckpoint, error) {
+	e, err := l.Entry(ctx, seq)
+	if err != nil {
+		return StoredCheckpoint{}, fmt.Errorf("ledger: checkpoint erasure: %w", err)
+	}
+	if e.Kind != leaf.KindErasure {
+		return StoredCheckpoint{}, fmt.Errorf("ledger: checkpoint erasure: entry %d is a %s entry, not an erasure", seq, e.Kind)
+	}
+	return l.checkpoint(ctx, signerKey, nil, &seq)
+}
+
+// checkpoint is CheckpointFrom, vouching for the erasure entry at
+// *erasure when not nil.
+func (l *Ledger) checkpoint(ctx context.Context, signerKey string, base *CheckpointBase, erasure *uint64) (StoredCheckpoint, error) {
 	var out StoredCheckpoint
 	stored := false
 	err := l.Update(ctx, func(tx *Tx) error {
@@ -125,6 +154,9 @@ func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *Che
 			return fmt.Errorf("ledger: checkpoint: %w", err)
 		}
 		cp := hashchain.Checkpoint{Origin: l.origin, Size: head.Size, Root: tree.b.Root()}
+		if erasure != nil {
+			cp.HasErasure, cp.Erasure = true, *erasure
+		}
 		note, err := hashchain.SignCheckpoint(cp, signerKey)
 		if err != nil {
 			if errors.Is(err, hashchain.ErrBadKey) {

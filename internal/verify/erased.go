@@ -19,8 +19,11 @@ import (
 // (docs/ledger-format.md, "Erasure entries"):
 //
 //   - E lists it in erased, and a signed checkpoint verify validated
-//     covers E (an erasure entry is as easy to append as any entry: only
-//     the signature makes it the custodian's word);
+//     vouches for E: its "erasure <seq>" line names E. An erasure entry
+//     is as easy to append as any entry, and a routine checkpoint (every
+//     export signs one) covers whatever was appended: only a checkpoint
+//     signed for the erasure (custody erase, custody checkpoint
+//     --erasure) makes it the custodian's word;
 //   - an entry before E of a conversation or message E erases references
 //     it (an erasure names what it deleted of what it erased, not any
 //     object);
@@ -105,12 +108,12 @@ type objectRef struct {
 }
 
 // split sorts the objects absent from the store into those an erasure
-// entry excuses (counted) and the missing ones. covered is how many
-// entries a validated signed checkpoint covers. An object that only
-// covered erasure entries list is judged against the entries that
+// entry excuses (counted) and the missing ones. vouched holds the
+// erasure entries a validated signed checkpoint vouches for. An object
+// that vouched erasure entries list is judged against the entries that
 // reference it, read again from snap (only then: an erasure is rare, and
 // the one pass keeps no owner of every object).
-func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent []hashchain.Hash, covered uint64) ([]missingObject, int, error) {
+func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent []hashchain.Hash, vouched map[uint64]bool) ([]missingObject, int, error) {
 	var missing []missingObject
 	pending := map[hashchain.Hash]bool{}
 	for _, h := range absent {
@@ -119,10 +122,10 @@ func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent
 			missing = append(missing, missingObject{sum: h})
 			continue
 		}
-		if !slices.ContainsFunc(idx, func(i int) bool { return x.entries[i].seq < covered }) {
+		if !slices.ContainsFunc(idx, func(i int) bool { return vouched[x.entries[i].seq] }) {
 			seq := x.entries[idx[len(idx)-1]].seq
 			missing = append(missing, missingObject{sum: h, why: fmt.Sprintf(
-				"erasure entry %d lists it as erased, but no signed checkpoint covers entry %d, so nothing vouches for that erasure (anyone who can write the ledger file can append an entry); if the erasure is genuine, sign a checkpoint over it with 'custody checkpoint'", seq, seq)})
+				"erasure entry %d lists it as erased, but no signed checkpoint vouches for that erasure (a checkpoint with the line \"erasure %d\"): anyone who can write the ledger file can append an erasure entry, and a routine checkpoint covers whatever was appended; if the erasure is genuine, the signer key's holder vouches for it with 'custody checkpoint --erasure %d'", seq, seq, seq)})
 			continue
 		}
 		pending[h] = true
@@ -143,7 +146,7 @@ func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent
 		excused := false
 		for _, i := range x.by[h] {
 			ee := &x.entries[i]
-			if ee.seq >= covered {
+			if !vouched[ee.seq] {
 				continue
 			}
 			var before, after bool
@@ -248,12 +251,12 @@ func quotesAny(b []byte, hexes map[string]bool) bool {
 }
 
 // fill records in the summary what was erased: the objects excused, and
-// what the erasure entries a signed checkpoint covers name.
-func (x *erasedObjects) fill(s *EvidenceSummary, n int, covered uint64) {
+// what the erasure entries a signed checkpoint vouches for name.
+func (x *erasedObjects) fill(s *EvidenceSummary, n int, vouched map[uint64]bool) {
 	s.Erased = n
 	var convs, msgs []string
 	for _, ee := range x.entries {
-		if ee.seq < covered {
+		if vouched[ee.seq] {
 			convs = append(convs, ee.convList...)
 			msgs = append(msgs, ee.msgList...)
 		}

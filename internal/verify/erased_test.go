@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -11,12 +12,13 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
 // erasedFixture is a ledger of two conversations, conv-a and conv-b, of
 // three messages each sharing one response body, both bodies stored,
-// under a signed checkpoint.
+// under a signed (routine) checkpoint.
 type erasedFixture struct {
 	*fixture
 	store        evidence.Store
@@ -74,6 +76,20 @@ func (x *erasedFixture) erase(conv string, msgs []string, sum hashchain.Hash) ui
 	return out[0].Seq
 }
 
+// vouch signs a checkpoint vouching for the erasure entry at seq, as
+// custody erase does with the signer key.
+func (x *erasedFixture) vouch(seq uint64) ledger.StoredCheckpoint {
+	x.t.Helper()
+	cp, err := x.l.CheckpointErasure(x.ctx, x.signer, seq)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	if !cp.HasErasure || cp.Erasure != seq || !strings.Contains(string(cp.Note), fmt.Sprintf("\nerasure %d\n\n", seq)) {
+		x.t.Fatalf("checkpoint vouching for %d: %+v\n%s", seq, cp.Checkpoint, cp.Note)
+	}
+	return cp
+}
+
 func (x *erasedFixture) check(opts verify.Options) verify.Report {
 	x.t.Helper()
 	opts.Evidence, opts.NoDerive = evidence.ReadOnly(x.store), true
@@ -98,11 +114,14 @@ func wantMissing(t *testing.T, rep verify.Report, sum hashchain.Hash, says ...st
 	}
 }
 
-// TestErasureUncovered: an erasure entry no signed checkpoint covers
-// excuses nothing, whatever checkpoint file is given: the object it
-// lists is missing, and the finding says how a genuine erasure is made
-// good. Once a checkpoint covers it, the object is erased.
-func TestErasureUncovered(t *testing.T) {
+// TestErasureNotVouched: an erasure entry no signed checkpoint vouches
+// for excuses nothing: not when uncovered, whatever checkpoint file is
+// given, and not when a routine checkpoint covers it — anyone who can
+// write the ledger file can append the entry, and the next export's
+// checkpoint would cover it. The object it lists is missing, and the
+// finding says how a genuine erasure is made good. Once a checkpoint
+// vouches for it (its "erasure <seq>" line), the object is erased.
+func TestErasureNotVouched(t *testing.T) {
 	x := newErasedFixture(t)
 	old, _, err := x.l.LatestCheckpoint(x.ctx)
 	if err != nil {
@@ -110,28 +129,54 @@ func TestErasureUncovered(t *testing.T) {
 	}
 	seq := x.erase("conv-a", x.msgsA, x.bodyA)
 	rep := x.check(verify.Options{})
-	wantMissing(t, rep, x.bodyA, fmt.Sprintf("erasure entry %d lists it as erased, but no signed checkpoint covers entry %d", seq, seq), "'custody checkpoint'")
+	says := []string{fmt.Sprintf("erasure entry %d lists it as erased, but no signed checkpoint vouches for that erasure", seq),
+		fmt.Sprintf("'custody checkpoint --erasure %d'", seq)}
+	wantMissing(t, rep, x.bodyA, says...)
 	if len(rep.Evidence.ErasedConversations) != 0 {
 		t.Errorf("an uncovered erasure's conversations are listed as erased: %v", rep.Evidence.ErasedConversations)
 	}
 	// A checkpoint kept outside from before the erasure changes nothing.
 	rep = x.check(verify.Options{External: []verify.ExternalCheckpoint{{Name: "counsel.checkpoint", Note: old.Note}}})
-	wantMissing(t, rep, x.bodyA, "no signed checkpoint covers")
+	wantMissing(t, rep, x.bodyA, says...)
 
-	// Signed: erased, not missing.
-	cp := x.checkpoint()
+	// Covered by a routine checkpoint, stored and given as a file: still
+	// missing, and listed as erased nowhere.
+	routine := x.checkpoint()
+	if routine.Size <= seq || routine.HasErasure {
+		t.Fatalf("routine checkpoint %+v", routine.Checkpoint)
+	}
+	for _, opts := range []verify.Options{{}, {External: []verify.ExternalCheckpoint{{Name: "routine.checkpoint", Note: routine.Note}}}} {
+		rep = x.check(opts)
+		wantMissing(t, rep, x.bodyA, says...)
+		if len(rep.Evidence.ErasedConversations) != 0 {
+			t.Errorf("an erasure only covered lists its conversations as erased: %v", rep.Evidence.ErasedConversations)
+		}
+	}
+
+	// Vouched for: erased, not missing.
+	cp := x.vouch(seq)
 	rep = x.check(verify.Options{})
 	if !rep.OK || rep.Evidence.Erased != 1 || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, []string{"conv-a"}) {
 		t.Fatalf("covered erasure: %+v %v", rep.Evidence, rep.Findings)
 	}
-	// Covered by a checkpoint file alone (the stored one removed: a
-	// stored checkpoint whose signature fails covers nothing, the file
-	// does).
+	// Vouched for by a checkpoint file alone (the stored one removed).
 	x.raw(`DROP TRIGGER checkpoints_append_only_delete`, fmt.Sprintf(`DELETE FROM checkpoints WHERE id = %d`, cp.ID))
 	x.reopen()
 	rep = x.check(verify.Options{External: []verify.ExternalCheckpoint{{Name: "counsel.checkpoint", Note: cp.Note}}})
 	if rep.Evidence.Erased != 1 || rep.Evidence.Missing != 0 {
-		t.Fatalf("erasure covered by a checkpoint file: %+v %v", rep.Evidence, rep.Findings)
+		t.Fatalf("erasure vouched for by a checkpoint file: %+v %v", rep.Evidence, rep.Findings)
+	}
+}
+
+// TestCheckpointErasureRefuses: only an erasure entry inside the ledger
+// can be vouched for.
+func TestCheckpointErasureRefuses(t *testing.T) {
+	x := newErasedFixture(t)
+	if _, err := x.l.CheckpointErasure(x.ctx, x.signer, 0); err == nil || !strings.Contains(err.Error(), "entry 0 is a message entry, not an erasure") {
+		t.Errorf("a message entry vouched for: %v", err)
+	}
+	if _, err := x.l.CheckpointErasure(x.ctx, x.signer, 99); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("an entry past the end vouched for: %v", err)
 	}
 }
 
@@ -142,23 +187,21 @@ func TestErasureOfAnotherObject(t *testing.T) {
 	t.Run("not the erased conversation's", func(t *testing.T) {
 		x := newErasedFixture(t)
 		seq := x.erase("conv-a", x.msgsA, x.bodyB) // conv-b's body, conv-a erased
-		x.checkpoint()
+		x.vouch(seq)
 		wantMissing(t, x.check(verify.Options{}), x.bodyB,
 			fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it", seq))
 	})
 	t.Run("a message not erased", func(t *testing.T) {
 		x := newErasedFixture(t)
 		// A message of conv-a erased, conv-b's body listed.
-		x.erase("conv-none", x.msgsA[:1], x.bodyB)
-		x.checkpoint()
+		x.vouch(x.erase("conv-none", x.msgsA[:1], x.bodyB))
 		wantMissing(t, x.check(verify.Options{}), x.bodyB, "no entry before it of a conversation or message it erases")
 	})
 	t.Run("one message erased", func(t *testing.T) {
 		x := newErasedFixture(t)
 		// The body of one erased message, shared with two not erased
 		// (collateral): erased.
-		x.erase("conv-none", x.msgsA[1:2], x.bodyA)
-		x.checkpoint()
+		x.vouch(x.erase("conv-none", x.msgsA[1:2], x.bodyA))
 		if rep := x.check(verify.Options{}); !rep.OK || rep.Evidence.Erased != 1 {
 			t.Fatalf("%+v %v", rep.Evidence, rep.Findings)
 		}
@@ -170,7 +213,7 @@ func TestErasureOfAnotherObject(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x.checkpoint()
+		x.vouch(seq)
 		wantMissing(t, x.check(verify.Options{}), x.bodyA,
 			fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", seq, out[0].Seq))
 	})

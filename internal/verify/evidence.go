@@ -134,22 +134,22 @@ func (c *evidenceCheck) stop() {
 }
 
 // finish waits for every referenced object to be re-hashed and reports.
-// covered is how many entries a signed checkpoint verify validated
-// covers: only an erasure entry among them excuses an absent object
-// (erased.go), which snap, the pass's snapshot, is read again to judge.
-func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, covered uint64) ([]Finding, *EvidenceSummary, error) {
+// vouched holds the erasure entries a signed checkpoint verify validated
+// vouches for: only those excuse an absent object (erased.go), which
+// snap, the pass's snapshot, is read again to judge.
+func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouched map[uint64]bool) ([]Finding, *EvidenceSummary, error) {
 	c.stop()
 	rep, err := c.rep, c.err
 	if err != nil {
 		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
 	}
-	missing, erased, err := c.erased.split(ctx, snap, rep.Missing, covered)
+	missing, erased, err := c.erased.split(ctx, snap, rep.Missing, vouched)
 	if err != nil {
 		return nil, nil, err
 	}
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced)}
-	c.erased.fill(sum, erased, covered)
+	c.erased.fill(sum, erased, vouched)
 	var out []Finding
 	at := func(h hashchain.Hash) (*uint64, int64) {
 		seq := c.first[h]

@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/verify"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // nest puts arrays into the detail of the genuine leaf g so that it nests
@@ -396,6 +397,57 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			agree(t, f, f.l.VerifierKey(), nil)
 		})
 	}
+	// Extension lines, in checkpoint files signed with the ledger's own
+	// key: "erasure <seq>" below the size is accepted by both verifiers,
+	// any other refused by both.
+	for _, tc := range []struct {
+		name, line string
+		ok         bool
+	}{
+		{"erasure line", "erasure 3", true},
+		{"erasure line of the last entry", "erasure 9", true},
+		{"erasure line at the size", "erasure 10", false},
+		{"erasure line with a leading zero", "erasure 03", false},
+		{"erasure line, two spaces", "erasure  3", false},
+		{"two erasure lines", "erasure 3\nerasure 4", false},
+		{"another extension line", "witness-note 3", false},
+	} {
+		t.Run("signed extension: "+tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			cp, err := ledger.NoteCheckpoint(ext)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer, err := note.NewSigner(f.signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := note.Sign(&note.Note{Text: string(cp.Body()) + tc.line + "\n"}, signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: extFile, Note: signed}}}); rep.OK != tc.ok {
+				t.Fatalf("custody says OK=%v, want %v: %v", rep.OK, tc.ok, rep.Findings)
+			}
+			agree(t, f, f.l.VerifierKey(), signed)
+		})
+	}
+	t.Run("stored checkpoint vouching for an erasure", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		raw, err := leaf.EncodeDetail(&leaf.ErasureDetail{Conversations: []string{}, Messages: []string{}, Partial: []string{},
+			Erased: []string{}, Kept: []leaf.ErasedKept{}, Collateral: []string{}, Operator: "u", Reason: "DSR-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := f.l.Append(f.ctx, leaf.Entry{Kind: leaf.KindErasure, Detail: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp, err := f.l.CheckpointErasure(f.ctx, f.signer, out[0].Seq); err != nil || !cp.HasErasure {
+			t.Fatalf("%+v, %v", cp, err)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
 	t.Run("checkpoint row deleted", func(t *testing.T) {
 		f, ext := buildTamperFixture(t)
 		f.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints WHERE id = 1`)

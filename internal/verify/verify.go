@@ -230,9 +230,9 @@ type EvidenceSummary struct {
 	Altered      int    `json:"altered"`
 	Unreferenced int    `json:"unreferenced"`
 	// Erased counts referenced objects absent because an erasure entry
-	// under a signed checkpoint deleted them (custody erase; erased.go):
-	// not failures. ErasedConversations and ErasedMessages are what the
-	// erasure entries a signed checkpoint covers name.
+	// a signed checkpoint vouches for deleted them (custody erase;
+	// erased.go): not failures. ErasedConversations and ErasedMessages
+	// are what those erasure entries name.
 	Erased              int      `json:"erased"`
 	ErasedConversations []string `json:"erased_conversations,omitempty"`
 	ErasedMessages      []string `json:"erased_messages,omitempty"`
@@ -251,6 +251,10 @@ type claim struct {
 	name string // Finding.Checkpoint
 	size uint64
 	root hashchain.Hash
+	// erasure is the seq of the erasure entry the checkpoint vouches for
+	// (its "erasure <seq>" line), when hasErasure.
+	hasErasure bool
+	erasure    uint64
 }
 
 // Ledger checks the whole ledger in one streaming pass over a read-only
@@ -359,6 +363,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		}
 	}
 	var b hashchain.RootBuilder
+	vouched := map[uint64]bool{} // erasure entries a checkpoint whose root holds vouches for
 	checkClaims := func() {
 		for len(claims) > 0 && claims[0].size == b.Size() {
 			c := claims[0]
@@ -366,8 +371,11 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			if r := b.Root(); r != c.root {
 				v.add(Finding{Check: CheckCheckpointRoot, Checkpoint: c.name, pos: 2*int64(c.size) - 1,
 					Message: fmt.Sprintf("history rewritten: the root of the first %d entries is %s, but the checkpoint signed %s", c.size, r, c.root)})
-			} else if c.size > rep.CoveredEntries {
-				rep.CoveredEntries = c.size
+			} else {
+				rep.CoveredEntries = max(rep.CoveredEntries, c.size)
+				if c.hasErasure {
+					vouched[c.erasure] = true
+				}
 			}
 		}
 	}
@@ -489,7 +497,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			Message: fmt.Sprintf("ledger truncated: checkpoint has %d entries, ledger has %d", c.size, n)})
 	}
 	if ev != nil {
-		fs, sum, err := ev.finish(ctx, snap, rep.CoveredEntries)
+		fs, sum, err := ev.finish(ctx, snap, vouched)
 		if err != nil {
 			return rep, false, fmt.Errorf("verify: %w", err)
 		}
@@ -559,7 +567,7 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 			v.add(Finding{Check: CheckCheckpointRow, Checkpoint: name, pos: pos,
 				Message: fmt.Sprintf("stored size %d / root %s differ from the signed note's size %d / root %s", c.Size, c.Root, cp.Size, cp.Root)})
 		}
-		claims = append(claims, claim{name: name, size: cp.Size, root: cp.Root})
+		claims = append(claims, claim{name: name, size: cp.Size, root: cp.Root, hasErasure: cp.HasErasure, erasure: cp.Erasure})
 	}
 	for _, x := range opts.External {
 		note := CheckpointFileNote(x.Note)
@@ -572,7 +580,7 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 			v.add(Finding{Check: CheckExternalCheckpoint, Checkpoint: x.Name, pos: -1, Message: msg})
 			continue
 		}
-		claims = append(claims, claim{name: x.Name, size: cp.Size, root: cp.Root})
+		claims = append(claims, claim{name: x.Name, size: cp.Size, root: cp.Root, hasErasure: cp.HasErasure, erasure: cp.Erasure})
 	}
 	sort.SliceStable(claims, func(i, j int) bool { return claims[i].size < claims[j].size })
 	return claims, keyFailures

@@ -32,6 +32,8 @@ a file) to --tsa-roots. Its tokens prove nothing outside a test.
 
 --fault makes it misbehave: down (503 to every request), slow (answers
 after --slow), bad-signature, wrong-imprint, no-eku (a signer without
+timeStamping), eku-not-critical (a signer whose timeStamping usage is not
+critical), eku-not-only (a signer with documentSigning beside
 timeStamping), untrusted (a signer of another CA). POST /sim/fault with a
 fault name as the body changes it while it runs ("none" clears it).
 
@@ -66,7 +68,7 @@ Examples:
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (port 0: a free port)")
-	cmd.Flags().StringVar(&fault, "fault", "none", "misbehave: none, down, slow, bad-signature, wrong-imprint, no-eku, untrusted")
+	cmd.Flags().StringVar(&fault, "fault", "none", "misbehave: none, down, slow, bad-signature, wrong-imprint, no-eku, eku-not-critical, eku-not-only, untrusted")
 	cmd.Flags().DurationVar(&slow, "slow", 5*time.Second, "the delay of --fault slow")
 	cmd.Flags().StringVar(&rootOut, "root-out", "", "also write the test CA's root certificate (PEM) here (refuses to overwrite)")
 	return cmd

@@ -2,8 +2,9 @@
 // timestamp authority for one (Client.Timestamp, HTTP, the
 // application/timestamp-query protocol of RFC 3161 §3.4) and checking one
 // offline (Verify: message imprint, CMS signature, certificate chain to a
-// given root bundle, the timeStamping extended key usage, and the token's
-// time within the signer certificate's validity).
+// given root bundle, the timeStamping extended key usage — the only one,
+// in a critical extension — and the token's time within the signer
+// certificate's validity).
 //
 // The message imprint of a checkpoint's token is SHA-256 of the signed
 // checkpoint note's bytes exactly as the ledger stores them (Imprint).

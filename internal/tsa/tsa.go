@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/digitorus/pkcs7"
@@ -179,8 +180,9 @@ type Token struct {
 // Verify checks token offline: it must be a CMS SignedData whose
 // TSTInfo's message imprint is SHA-256 = imprint, signed by the
 // certificate included in it; with roots (not nil) that certificate must
-// chain to one of them, carry the timeStamping extended key usage, and be
-// valid at the token's time. Every failure wraps ErrInvalid.
+// chain to one of them, have timeStamping as its only extended key usage,
+// in a critical extension (RFC 3161 §2.3), and be valid at the token's
+// time. Every failure wraps ErrInvalid.
 func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -219,11 +221,12 @@ func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, er
 	if roots == nil {
 		return tok, nil
 	}
-	// RFC 3161 §2.3: the signer certificate has the timeStamping EKU
-	// (critical, alone). Go's chain check accepts a certificate with no
-	// EKU at all for any usage, so the leaf is checked here first.
-	if !hasTimeStamping(signer) {
-		return Token{}, fmt.Errorf("%w: the signer certificate %q lacks the timeStamping extended key usage", ErrInvalid, tok.Signer)
+	// RFC 3161 §2.3: the signer certificate's extended key usage is
+	// timeStamping alone, and critical. Go's chain check accepts a
+	// certificate with no EKU at all for any usage, and one whose EKU is
+	// not critical, so the leaf is checked here first.
+	if problem := timeStampingProblem(signer); problem != "" {
+		return Token{}, fmt.Errorf("%w: the signer certificate %q %s", ErrInvalid, tok.Signer, problem)
 	}
 	if ts.Time.Before(signer.NotBefore) || ts.Time.After(signer.NotAfter) {
 		return Token{}, fmt.Errorf("%w: the token's time %s is outside the signer certificate's validity (%s to %s)", ErrInvalid,
@@ -245,13 +248,35 @@ func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, er
 	return tok, nil
 }
 
-func hasTimeStamping(c *x509.Certificate) bool {
-	for _, u := range c.ExtKeyUsage {
-		if u == x509.ExtKeyUsageTimeStamping {
-			return true
+// oidExtKeyUsage is the extended key usage extension's id.
+var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
+
+// timeStampingProblem says why c may not sign timestamp tokens ("" when it
+// may): RFC 3161 §2.3 requires its extended key usage extension (one: x509
+// refuses a certificate with an extension twice) to hold timeStamping and
+// no other usage, and to be critical. OpenSSL's ts -verify refuses a
+// certificate whose extension is not critical, or that has another usage
+// it knows (it ignores those it does not know); custody refuses any other.
+func timeStampingProblem(c *x509.Certificate) string {
+	critical := false
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oidExtKeyUsage) {
+			critical = e.Critical
 		}
 	}
-	return false
+	other := len(c.UnknownExtKeyUsage) > 0
+	for _, u := range c.ExtKeyUsage {
+		other = other || u != x509.ExtKeyUsageTimeStamping
+	}
+	switch {
+	case !slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageTimeStamping):
+		return "lacks the timeStamping extended key usage"
+	case other:
+		return "has an extended key usage other than timeStamping (RFC 3161 §2.3: a timestamp authority's certificate has that one only)"
+	case !critical:
+		return "has the timeStamping extended key usage in an extension not marked critical (RFC 3161 §2.3 requires it critical; OpenSSL refuses it too)"
+	}
+	return ""
 }
 
 // ParseRoots reads a PEM bundle of root certificates. It refuses a bundle

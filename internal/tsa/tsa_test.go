@@ -86,12 +86,16 @@ func TestFaults(t *testing.T) {
 		fault tsasim.Fault
 		at    string // where it fails: "ask" (Timestamp) or "verify" (with roots)
 		want  error
+		why   string // in the error, when not ""
 	}{
-		{tsasim.FaultDown, "ask", tsa.ErrUnavailable},
-		{tsasim.FaultBadSignature, "ask", tsa.ErrInvalid},
-		{tsasim.FaultWrongImprint, "ask", tsa.ErrInvalid},
-		{tsasim.FaultNoEKU, "verify", tsa.ErrInvalid},
-		{tsasim.FaultUntrusted, "verify", tsa.ErrInvalid},
+		{tsasim.FaultDown, "ask", tsa.ErrUnavailable, ""},
+		{tsasim.FaultBadSignature, "ask", tsa.ErrInvalid, ""},
+		{tsasim.FaultWrongImprint, "ask", tsa.ErrInvalid, ""},
+		{tsasim.FaultNoEKU, "verify", tsa.ErrInvalid, "lacks the timeStamping extended key usage"},
+		// RFC 3161 §2.3: timeStamping alone, in a critical extension.
+		{tsasim.FaultEKUNotCrit, "verify", tsa.ErrInvalid, "not marked critical"},
+		{tsasim.FaultEKUNotOnly, "verify", tsa.ErrInvalid, "an extended key usage other than timeStamping"},
+		{tsasim.FaultUntrusted, "verify", tsa.ErrInvalid, ""},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			s.SetFault(tc.fault)
@@ -106,8 +110,12 @@ func TestFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tsa.Verify(tok, imprint, roots); !errors.Is(err, tc.want) {
-				t.Fatalf("Verify err = %v, want %v", err, tc.want)
+			if _, err := tsa.Verify(tok, imprint, roots); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("Verify err = %v, want %v saying %q", err, tc.want, tc.why)
+			}
+			// Without roots only the signature and imprint are checked.
+			if _, err := tsa.Verify(tok, imprint, nil); err != nil {
+				t.Fatalf("Verify without roots: %v", err)
 			}
 		})
 	}
@@ -149,6 +157,52 @@ func TestOpenSSLVerifies(t *testing.T) {
 	other := sha256.Sum256([]byte("another note"))
 	if out, err := run(hex.EncodeToString(other[:])); err == nil {
 		t.Fatalf("openssl verified the token for another imprint:\n%s", out)
+	}
+}
+
+// TestOpenSSLRefusesTheSameSigners: with roots, custody and openssl ts
+// -verify accept and refuse the same signer certificates: timeStamping in
+// a critical extension is good; no timeStamping usage, or timeStamping in
+// an extension not marked critical (RFC 3161 §2.3), is refused by both.
+// (A usage beside timeStamping that OpenSSL does not know, such as
+// documentSigning, it lets through; custody refuses it, as the RFC says:
+// TestFaults.)
+func TestOpenSSLRefusesTheSameSigners(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		needtool.Missing(t, "openssl")
+	}
+	s := startTSA(t)
+	roots, _ := tsa.ParseRoots(s.RootPEM)
+	imprint := tsa.Imprint([]byte("custody/x\n3\nRs5nTsjWQp1SH3+XNbxZt5nT8uqcDN8VPH2z0rqie7Q=\n\n— custody/x AAAA\n"))
+	dir := t.TempDir()
+	rootFile := filepath.Join(dir, "root.pem")
+	os.WriteFile(rootFile, s.RootPEM, 0o644)
+	for _, tc := range []struct {
+		fault tsasim.Fault
+		good  bool
+	}{
+		{tsasim.FaultNone, true},
+		{tsasim.FaultNoEKU, false},
+		{tsasim.FaultEKUNotCrit, false},
+	} {
+		t.Run("fault "+string(tc.fault), func(t *testing.T) {
+			s.SetFault(tc.fault)
+			defer s.SetFault(tsasim.FaultNone)
+			tok, err := (&tsa.Client{}).Timestamp(context.Background(), s.URL, imprint)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tsa.Verify(tok, imprint, roots); (err == nil) != tc.good {
+				t.Errorf("custody: %v, want good %v", err, tc.good)
+			}
+			tokFile := filepath.Join(dir, "token.der")
+			os.WriteFile(tokFile, tok, 0o644)
+			out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-token_in", "-in", tokFile, "-CAfile", rootFile).CombinedOutput()
+			if ok := err == nil && strings.Contains(string(out), "Verification: OK"); ok != tc.good {
+				t.Errorf("openssl ts -verify: good %v, want %v:\n%s", ok, tc.good, out)
+			}
+		})
 	}
 }
 

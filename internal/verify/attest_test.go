@@ -335,7 +335,10 @@ func TestAttestations(t *testing.T) {
 		a.reopen()
 		agree(t, a, "checkpoint stored #1: timestamp")
 	})
-	for _, fault := range []tsasim.Fault{tsasim.FaultUntrusted, tsasim.FaultNoEKU} {
+	// A signer certificate another CA issued, or one unfit to sign
+	// timestamps (RFC 3161 §2.3: timeStamping its only extended key
+	// usage, and critical), refused by both verifiers.
+	for _, fault := range []tsasim.Fault{tsasim.FaultUntrusted, tsasim.FaultNoEKU, tsasim.FaultEKUNotCrit, tsasim.FaultEKUNotOnly} {
 		t.Run(string(fault), func(t *testing.T) {
 			a := newAttestFixture(t)
 			a.tsa.SetFault(fault)

@@ -29,16 +29,18 @@ type Fault string
 // The faults. A closed set: Faults lists them.
 const (
 	FaultNone         Fault = ""
-	FaultDown         Fault = "down"          // 503 to every request
-	FaultSlow         Fault = "slow"          // answers after Options.SlowDelay
-	FaultBadSignature Fault = "bad-signature" // one byte of the CMS signature flipped
-	FaultWrongImprint Fault = "wrong-imprint" // a token for another imprint
-	FaultNoEKU        Fault = "no-eku"        // signed by a certificate without timeStamping
-	FaultUntrusted    Fault = "untrusted"     // signed by a certificate of another CA
+	FaultDown         Fault = "down"             // 503 to every request
+	FaultSlow         Fault = "slow"             // answers after Options.SlowDelay
+	FaultBadSignature Fault = "bad-signature"    // one byte of the CMS signature flipped
+	FaultWrongImprint Fault = "wrong-imprint"    // a token for another imprint
+	FaultNoEKU        Fault = "no-eku"           // signed by a certificate without timeStamping
+	FaultEKUNotCrit   Fault = "eku-not-critical" // signed by a certificate whose timeStamping usage is not critical
+	FaultEKUNotOnly   Fault = "eku-not-only"     // signed by a certificate with another usage beside timeStamping
+	FaultUntrusted    Fault = "untrusted"        // signed by a certificate of another CA
 )
 
 // Faults is every fault, in the order the help lists them.
-var Faults = []Fault{FaultDown, FaultSlow, FaultBadSignature, FaultWrongImprint, FaultNoEKU, FaultUntrusted}
+var Faults = []Fault{FaultDown, FaultSlow, FaultBadSignature, FaultWrongImprint, FaultNoEKU, FaultEKUNotCrit, FaultEKUNotOnly, FaultUntrusted}
 
 // ParseFault reads a fault name ("" and "none" are no fault).
 func ParseFault(s string) (Fault, error) {
@@ -75,14 +77,16 @@ type Server struct {
 	URL     string // POST timestamp queries here
 	RootPEM []byte // the test CA's root certificate, PEM
 
-	root      *x509.Certificate
-	signer    *x509.Certificate // the TSA certificate (critical timeStamping EKU)
-	noEKU     *x509.Certificate // same CA, no EKU
-	untrusted *x509.Certificate // another CA's, with the EKU
-	key       crypto.Signer     // one key serves all three certificates
-	now       func() time.Time
-	slow      time.Duration
-	lifetime  time.Duration
+	root       *x509.Certificate
+	signer     *x509.Certificate // the TSA certificate (critical timeStamping EKU)
+	noEKU      *x509.Certificate // same CA, no EKU
+	ekuNotCrit *x509.Certificate // same CA, the timeStamping EKU not critical
+	ekuNotOnly *x509.Certificate // same CA, a critical EKU of timeStamping and another usage
+	untrusted  *x509.Certificate // another CA's, with the EKU
+	key        crypto.Signer     // one key serves every certificate
+	now        func() time.Time
+	slow       time.Duration
+	lifetime   time.Duration
 
 	mu    sync.Mutex
 	fault Fault
@@ -197,6 +201,10 @@ func (s *Server) serveTimestamp(w http.ResponseWriter, r *http.Request) {
 	switch fault {
 	case FaultNoEKU:
 		cert = s.noEKU
+	case FaultEKUNotCrit:
+		cert = s.ekuNotCrit
+	case FaultEKUNotOnly:
+		cert = s.ekuNotOnly
 	case FaultUntrusted:
 		cert = s.untrusted
 	}
@@ -230,9 +238,22 @@ func writeReply(w http.ResponseWriter, b []byte) {
 	w.Write(b)
 }
 
-var oidEKU = asn1.ObjectIdentifier{2, 5, 29, 37}
+var (
+	oidEKU          = asn1.ObjectIdentifier{2, 5, 29, 37}
+	oidTimeStamping = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
+	oidOtherUsage   = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36} // documentSigning (RFC 9336), which OpenSSL 3 ignores
+)
 
-// makeCA makes the test root and the three signer certificates.
+// ekuExtension is an extended key usage extension of usages.
+func ekuExtension(critical bool, usages ...asn1.ObjectIdentifier) ([]pkix.Extension, error) {
+	v, err := asn1.Marshal(usages)
+	if err != nil {
+		return nil, err
+	}
+	return []pkix.Extension{{Id: oidEKU, Critical: critical, Value: v}}, nil
+}
+
+// makeCA makes the test roots and the signer certificates.
 func (s *Server) makeCA() error {
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -260,15 +281,28 @@ func (s *Server) makeCA() error {
 	// RFC 3161 §2.3: the only EKU, timeStamping, and critical (OpenSSL
 	// refuses a TSA certificate whose EKU is not). x509 writes the EKU
 	// non-critical, so it goes in as an extra extension.
-	ekuValue, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	eku, err := ekuExtension(true, oidTimeStamping)
 	if err != nil {
 		return err
 	}
-	eku := []pkix.Extension{{Id: oidEKU, Critical: true, Value: ekuValue}}
 	if s.signer, err = issue("custody test TSA", tsaKey, root, rootKey, eku, nb, na); err != nil {
 		return err
 	}
 	if s.noEKU, err = issue("custody test TSA without timeStamping", tsaKey, root, rootKey, nil, nb, na); err != nil {
+		return err
+	}
+	notCrit, err := ekuExtension(false, oidTimeStamping)
+	if err != nil {
+		return err
+	}
+	if s.ekuNotCrit, err = issue("custody test TSA with timeStamping not critical", tsaKey, root, rootKey, notCrit, nb, na); err != nil {
+		return err
+	}
+	notOnly, err := ekuExtension(true, oidTimeStamping, oidOtherUsage)
+	if err != nil {
+		return err
+	}
+	if s.ekuNotOnly, err = issue("custody test TSA with another usage", tsaKey, root, rootKey, notOnly, nb, na); err != nil {
 		return err
 	}
 	if s.untrusted, err = issue("custody test TSA of another CA", tsaKey, other, otherKey, eku, nb, na); err != nil {

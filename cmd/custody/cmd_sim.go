@@ -51,6 +51,7 @@ type simServeOptions struct {
 
 	JobDelay, AuditDelay, RecordingJobDelay time.Duration
 	QueryMaxPageSize                        int
+	JobPageSize, JobMaxPageSize             int
 	QueryMaxInterval                        time.Duration
 	Lenient                                 bool
 
@@ -94,6 +95,8 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.AuditDelay, "audit-delay", time.Second, "time an audit query takes to succeed")
 	fs.DurationVar(&o.RecordingJobDelay, "recording-job-delay", time.Second, "time a recording job takes to be READY")
 	fs.IntVar(&o.QueryMaxPageSize, "query-max-page-size", sim.DefaultQueryMaxPageSize, "largest pageSize of the synchronous details query")
+	fs.IntVar(&o.JobPageSize, "job-page-size", sim.DefaultJobPageSize, "default pageSize of analytics job results (at most --job-max-page-size)")
+	fs.IntVar(&o.JobMaxPageSize, "job-max-page-size", sim.DefaultJobMaxPageSize, "largest pageSize of analytics job results; above it a 400 (Genesys documents none)")
 	fs.DurationVar(&o.QueryMaxInterval, "query-max-interval", sim.DefaultQueryMaxInterval, "longest interval of the synchronous details query")
 	fs.BoolVar(&o.Lenient, "lenient-bodies", false, "accept request bodies with unknown fields (default: 400)")
 	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder (made if missing) or s3://bucket/prefix (default: jobs fail)")
@@ -199,6 +202,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.RateLimit < 0 || o.DailyLimit < 0 || o.ClientRateLimit < 0 {
 		return sim.Options{}, usageError("--rate-limit, --client-rate-limit and --daily-limit must not be negative")
 	}
+	if o.JobPageSize < 1 || o.JobMaxPageSize < 1 {
+		return sim.Options{}, usageError("--job-page-size and --job-max-page-size must be at least 1")
+	}
 	if o.ExtraClients < 0 || o.ExtraClients > 64 {
 		return sim.Options{}, usageError("--extra-clients must be 0 to 64, not %d", o.ExtraClients)
 	}
@@ -236,6 +242,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,
 		QueryMaxPageSize: o.QueryMaxPageSize, QueryMaxInterval: o.QueryMaxInterval,
+		JobPageSize: o.JobPageSize, JobMaxPageSize: o.JobMaxPageSize,
 		LenientBodies: o.Lenient,
 	}
 	if o.ExportTo != "" {

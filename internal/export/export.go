@@ -31,8 +31,8 @@ const RunKind = "export"
 const (
 	DefaultConcurrency = 8
 	holdBatch          = genesys.MaxDeletionProtectionIDs
-	listPageSize       = 1000
-	maxItemAttempts    = 3 // passes over a failing conversation within one invocation
+	listPageSize       = 1000 // asked, not documented as allowed: see Options.ListPageSize
+	maxItemAttempts    = 3    // passes over a failing conversation within one invocation
 )
 
 // Progress receives progress; the command shows it as a bar or log lines.
@@ -62,8 +62,10 @@ type Options struct {
 	// interval start (or 30 days ago, if later) to now, and for an id
 	// list from a year ago, the least Genesys keeps audit data.
 	AuditInterval string
-	// ListPageSize is the page size of the listing job's results
-	// (default 1000, Genesys's largest).
+	// ListPageSize is the pageSize asked of the listing job's results
+	// (default 1000). Genesys documents neither a default nor a maximum:
+	// a first page refused with it is asked again at the server's default
+	// (fetch.Client.ListConversations).
 	ListPageSize int
 	// ConfiguredRate skips reading the org's limits at start
 	// (fetch.Client.ApplyOrgLimits): the client's configured rate is used

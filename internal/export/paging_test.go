@@ -91,3 +91,28 @@ func TestExportReportsDataAvailability(t *testing.T) {
 	// (The second simulator serves media from another host, so its
 	// messages' bytes differ from the first's: no byte check across them.)
 }
+
+// TestExportListsWhenPageSizeRefused: a source that refuses the listing's
+// pageSize (the default, 1000: Genesys documents no maximum) with a 400
+// is not an expired listing. The export lists through one job at the
+// source's default page size and captures everything; before, it took the
+// 400 for an expiry, listed again three times and failed saying so.
+func TestExportListsWhenPageSizeRefused(t *testing.T) {
+	e := pagingEnv(t, sim.Options{JobPageSize: 25, JobMaxPageSize: 40})
+	scope := intervalScope()
+	scope.Matter = "matter-1"
+	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
+	if err != nil {
+		t.Fatalf("export: %v (accounting %+v)", err, acct)
+	}
+	want := len(whatsApp(e.srv.Org))
+	if !acct.Complete() || acct.Listed != want || acct.Exported != want {
+		t.Fatalf("accounting %+v, want all %d listed and exported", acct, want)
+	}
+	checkCaptured(t, e)
+	st := e.srv.Stats().Routes
+	if jobs, refused := st["POST /api/v2/analytics/conversations/details/jobs"].Requests, st["GET /api/v2/analytics/conversations/details/jobs/{jobId}/results"].Status["400"]; jobs != 1 || refused != 1 {
+		t.Errorf("%d listing jobs, %d results requests refused: want 1 and 1", jobs, refused)
+	}
+}

@@ -50,9 +50,12 @@ var (
 	// CANCELLED or EXPIRED, or did not finish within the poll timeout.
 	ErrJobFailed = errors.New("job did not complete")
 	// ErrListingExpired: paging through a job's results broke off because
-	// the cursor or the job expired at the source (a results request
-	// refused with 400 or 404 once the job was done). The listing can be
-	// started over with a new job.
+	// the job or its cursor expired at the source: a results request
+	// answered 404; or 400 while the job's status, read again, is EXPIRED
+	// or not found; or 400 to a cursor while the job is still done. The
+	// listing can be started over with a new job. A 400 to the first page
+	// of a job still done is not an expiry: it is Genesys's error about
+	// the request (ErrBadRequest, see ListConversations).
 	ErrListingExpired = errors.New("listing expired at the source")
 	// ErrDigestMismatch: downloaded bytes do not have the announced SHA-256.
 	ErrDigestMismatch = errors.New("sha256 mismatch")

@@ -39,6 +39,13 @@ type ConversationPage struct {
 // yielded with its raw Response; on an error the iterator yields it once
 // and stops. Stopping early leaves the job in place so that a later run
 // can resume it with opt.JobID and the last page's Page.Cursor.
+//
+// A first page refused (400) with opt.PageSize while the job is still
+// FULFILLED is asked again once without a pageSize, at the server's
+// default, which then serves the rest (Genesys documents no maximum; a
+// warning quotes its error). A results request refused otherwise fails
+// with Genesys's error; it matches ErrListingExpired only when the job
+// or its cursor expired (see refusedResults).
 func (c *Client) ListConversations(ctx context.Context, q genesys.AsyncConversationQuery, opt ListOptions) iter.Seq2[*ConversationPage, error] {
 	j := asyncQuery[genesys.AnalyticsConversationAsyncQueryResponse]{
 		what: "analytics job",
@@ -53,8 +60,9 @@ func (c *Client) ListConversations(ctx context.Context, q genesys.AsyncConversat
 			return st.State, st.ErrorMessage, resp, nil
 		},
 		terminal: []string{genesys.JobFulfilled, genesys.JobFailed, genesys.JobCancelled, genesys.JobExpired},
-		results: func(id, cursor string) (*genesys.AnalyticsConversationAsyncQueryResponse, string, *Response, error) {
-			page, resp, err := c.ConversationDetailsJobResults(ctx, id, cursor, opt.PageSize)
+		expired:  genesys.JobExpired,
+		results: func(id, cursor string, pageSize int) (*genesys.AnalyticsConversationAsyncQueryResponse, string, *Response, error) {
+			page, resp, err := c.ConversationDetailsJobResults(ctx, id, cursor, pageSize)
 			if err != nil {
 				return nil, "", nil, err
 			}
@@ -80,8 +88,12 @@ type asyncQuery[P any] struct {
 	create   func() (id string, resp *Response, err error)
 	status   func(id string) (state, errMsg string, resp *Response, err error)
 	terminal []string // terminal states, the successful one first (at least one)
-	results  func(id, cursor string) (page *P, next string, resp *Response, err error)
-	items    func(page *P) int // how many results a page holds
+	// expired is the state of a query whose results are gone (analytics
+	// jobs: EXPIRED); "" when the source has none (audit queries).
+	expired string
+	// results fetches one page; pageSize ≤ 0 leaves it to the server.
+	results func(id, cursor string, pageSize int) (page *P, next string, resp *Response, err error)
+	items   func(page *P) int // how many results a page holds
 }
 
 // maxEmptyPages is how many empty pages in a row, each with a cursor to
@@ -119,14 +131,15 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 	}
 	pages := cursorPager{last: opt.Cursor}
 	cursor := opt.Cursor
+	size := opt.PageSize
 	empty := 0
 	for {
-		page, cur, resp, err := q.results(id, cursor)
+		page, cur, resp, err := q.results(id, cursor, size)
 		if err != nil {
-			if errors.Is(err, ErrBadRequest) || errors.Is(err, ErrNotFound) {
-				// The job was done, so the request was right when it
-				// started: the cursor or the job has expired since.
-				err = fmt.Errorf("%w: %w", ErrListingExpired, err)
+			again, err := refusedResults(c, opt, q, id, cursor, size, opt.PageSize, err)
+			if again {
+				size = 0 // the server's default, for this page and the rest
+				continue
 			}
 			yield(id, cursor, nil, nil, c.red.Err(fmt.Errorf("fetch: %s %s: results: %w", q.what, id, err)))
 			return
@@ -149,6 +162,58 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 		}
 		cursor = next
 	}
+}
+
+// refusedResults decides what a refused results request of query id
+// means, and returns the error to report, or again = true to ask for the
+// same page once more with the server's default page size.
+//
+// A 404 says the query is gone: it expired at the source. A 400 is
+// Genesys's answer to this request, and says nothing by itself about
+// expiry: the query's status, read again, does. EXPIRED (or a status that
+// is not found any more) is an expiry, ErrListingExpired: the caller may
+// start over. Still done, the request itself was refused:
+//   - with a cursor: the same pageSize was accepted for the page that
+//     handed the cursor out, so the cursor is what was refused; taken as
+//     expired (cursors may live shorter than their job), with Genesys's
+//     error;
+//   - on the first page, with a pageSize: the job id and the pageSize
+//     are all that page asks, and the status just accepted the id, so it
+//     is the pageSize. Genesys documents neither a default nor a maximum
+//     for it (the SDKs: "The desired maximum number of results"), so the
+//     page is asked again once without one (again): the server's default
+//     is a size it accepts;
+//   - otherwise (the default page size refused too): the listing fails
+//     with Genesys's error (ErrBadRequest, never ErrListingExpired), which
+//     names its message, code and correlation id.
+func refusedResults[P any](c *Client, opt ListOptions, q asyncQuery[P], id, cursor string, size, asked int, err error) (again bool, _ error) {
+	if errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("%w: %w", ErrListingExpired, err)
+	}
+	if !errors.Is(err, ErrBadRequest) {
+		return false, err
+	}
+	state, _, resp, serr := q.status(id)
+	notify(opt, resp)
+	switch {
+	case errors.Is(serr, ErrNotFound):
+		return false, fmt.Errorf("%w: the %s is gone (its status: %w): %w", ErrListingExpired, q.what, serr, err)
+	case serr != nil:
+		return false, fmt.Errorf("%w (and the %s's status could not be read: %w)", err, q.what, serr)
+	case q.expired != "" && state == q.expired:
+		return false, fmt.Errorf("%w: the %s is %s: %w", ErrListingExpired, q.what, state, err)
+	case state != q.terminal[0]:
+		return false, fmt.Errorf("%w: results refused, and the %s is now %q: %w", ErrJobFailed, q.what, quoteShort(state, 32), err)
+	case cursor != "":
+		return false, fmt.Errorf("%w: the cursor was refused while the %s is still %s: %w", ErrListingExpired, q.what, state, err)
+	case size > 0:
+		c.log.Warn("fetch: the first page of results was refused with this pageSize; asking again with the server's default page size",
+			"query", c.red.Redact(q.what+" "+id), "page_size", size, "error", c.red.Redact(err.Error()))
+		return true, nil
+	case asked > 0:
+		return false, fmt.Errorf("the first page of results was refused while the %s is %s, with pageSize %d and with the server's default page size: %w", q.what, state, asked, err)
+	}
+	return false, fmt.Errorf("the first page of results was refused while the %s is %s: %w", q.what, state, err)
 }
 
 // AuditPage is one page of audit query results.
@@ -179,8 +244,8 @@ func (c *Client) ListAudits(ctx context.Context, q genesys.AuditQueryRequest, op
 			return st.State, "", resp, nil
 		},
 		terminal: []string{genesys.AuditSucceeded, genesys.AuditFailed, genesys.AuditCancelled},
-		results: func(id, cursor string) (*genesys.AuditQueryExecutionResults, string, *Response, error) {
-			page, resp, err := c.AuditQueryResults(ctx, id, cursor, opt.PageSize)
+		results: func(id, cursor string, pageSize int) (*genesys.AuditQueryExecutionResults, string, *Response, error) {
+			page, resp, err := c.AuditQueryResults(ctx, id, cursor, pageSize)
 			if err != nil {
 				return nil, "", nil, err
 			}

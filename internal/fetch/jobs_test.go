@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,5 +248,131 @@ func TestInterval(t *testing.T) {
 	s := time.Date(2025, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600))
 	if got := Interval(s, s.Add(time.Hour)); got != "2025-01-02T02:04:05.006Z/2025-01-02T03:04:05.006Z" {
 		t.Errorf("Interval = %s", got)
+	}
+}
+
+// TestListConversationsRefusedResults: a results request refused with
+// 400 is Genesys's answer to that request. Only the job's status, read
+// again, or a refused cursor says the listing expired; a first page
+// refused at every page size fails with Genesys's error (its message,
+// code and correlation id, never the bearer token), not as an expiry.
+func TestListConversationsRefusedResults(t *testing.T) {
+	const base = "/api/v2/analytics/conversations/details/jobs"
+	type server struct {
+		refuse func(r *http.Request) int // status to refuse a results request with, 0: serve it
+		after  string                    // the job's state once a results request was refused
+	}
+	run := func(t *testing.T, s server, pageSize int) (ids, queries []string, logs *logBuffer, err error) {
+		t.Helper()
+		var mu sync.Mutex
+		var seen []string
+		refused := false
+		f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case r.Method == "POST" && r.URL.Path == base:
+				writeJSON(w, 202, `{"jobId":"job-7"}`)
+			case r.URL.Path == base+"/job-7":
+				state := genesys.JobFulfilled
+				if refused && s.after != "" {
+					state = s.after
+				}
+				if state == "gone" {
+					w.Header().Set("ININ-Correlation-Id", "corr-status")
+					writeJSON(w, 404, `{"status":404,"code":"not.found","message":"The requested job could not be found.","contextId":"corr-status","details":[],"errors":[]}`)
+					return
+				}
+				writeJSON(w, 200, fmt.Sprintf(`{"state":%q}`, state))
+			case r.URL.Path == base+"/job-7/results":
+				seen = append(seen, r.URL.RawQuery)
+				if st := s.refuse(r); st != 0 {
+					refused = true
+					// A hostile or careless server quoting the request's
+					// credentials back in its error.
+					w.Header().Set("ININ-Correlation-Id", "corr-42")
+					writeJSON(w, st, fmt.Sprintf(`{"status":%d,"code":"bad.request","message":"Invalid request (Authorization: Bearer %s)","messageWithParams":"Invalid request","messageParams":{},"contextId":"corr-42","details":[],"errors":[]}`, st, bearer(r)))
+					return
+				}
+				if r.URL.Query().Get("cursor") == "" {
+					writeJSON(w, 200, `{"conversations":[{"conversationId":"a"}],"cursor":"p1"}`)
+					return
+				}
+				writeJSON(w, 200, `{"conversations":[{"conversationId":"b"}]}`)
+			default:
+				http.NotFound(w, r)
+			}
+		})
+		logs = &logBuffer{}
+		c := f.client(newFakeClock(), func(cfg *Config) { cfg.Logger = debugLogger(logs) })
+		ids, _, err = collect(t, c.ListConversations(context.Background(), genesys.AsyncConversationQuery{}, ListOptions{PageSize: pageSize}))
+		mu.Lock()
+		defer mu.Unlock()
+		return ids, slices.Clone(seen), logs, err
+	}
+	tooLarge := func(r *http.Request) int {
+		if r.URL.Query().Get("pageSize") == "1000" {
+			return 400
+		}
+		return 0
+	}
+
+	t.Run("page size refused, the default accepted", func(t *testing.T) {
+		ids, queries, logs, err := run(t, server{refuse: tooLarge}, 1000)
+		if err != nil {
+			t.Fatalf("err = %v", err)
+		}
+		if strings.Join(ids, ",") != "a,b" || strings.Join(queries, " ") != "pageSize=1000  cursor=p1" {
+			t.Errorf("ids %v, results queries %q; want a,b after pageSize=1000 refused, then the server's default for every page", ids, queries)
+		}
+		if l := logs.String(); !strings.Contains(l, "server's default page size") || !strings.Contains(l, "bad.request") || !strings.Contains(l, "corr-42") || strings.Contains(l, "tok-1") {
+			t.Errorf("warning %q: want Genesys's code and correlation id, never the token", l)
+		}
+	})
+	t.Run("first page refused at every page size", func(t *testing.T) {
+		ids, queries, _, err := run(t, server{refuse: func(*http.Request) int { return 400 }}, 1000)
+		if !errors.Is(err, ErrBadRequest) || errors.Is(err, ErrListingExpired) || len(ids) != 0 {
+			t.Fatalf("ids %v err = %v; want Genesys's 400, not an expiry", ids, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{"400 Bad Request", "bad.request", "Invalid request", "corr-42", "pageSize 1000 and with the server's default page size"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error %q does not say %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "tok-1") {
+			t.Errorf("error %q holds the bearer token", msg)
+		}
+		if strings.Join(queries, " ") != "pageSize=1000 " {
+			t.Errorf("results queries %q: want one with pageSize, one without, nothing more", queries)
+		}
+	})
+	t.Run("first page refused without a page size", func(t *testing.T) {
+		_, queries, _, err := run(t, server{refuse: func(*http.Request) int { return 400 }}, 0)
+		if !errors.Is(err, ErrBadRequest) || errors.Is(err, ErrListingExpired) || len(queries) != 1 {
+			t.Fatalf("%d results requests, err = %v; want one, and Genesys's 400", len(queries), err)
+		}
+	})
+	// A real expiry is still one: the caller lists again with a new job.
+	for _, tc := range []struct {
+		name string
+		s    server
+	}{
+		{"job EXPIRED", server{refuse: func(*http.Request) int { return 400 }, after: genesys.JobExpired}},
+		{"job gone", server{refuse: func(*http.Request) int { return 400 }, after: "gone"}},
+		{"results 404", server{refuse: func(*http.Request) int { return 404 }}},
+		{"cursor refused", server{refuse: func(r *http.Request) int {
+			if r.URL.Query().Get("cursor") != "" {
+				return 400
+			}
+			return 0
+		}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, _, err := run(t, tc.s, 1000)
+			if !errors.Is(err, ErrListingExpired) || !strings.Contains(err.Error(), "corr-42") || strings.Contains(err.Error(), "tok-1") {
+				t.Fatalf("err = %v; want an expiry quoting Genesys's error", err)
+			}
+		})
 	}
 }

@@ -454,3 +454,39 @@ func TestDownloadPresignedMedia(t *testing.T) {
 		t.Fatalf("error shows the url's query: %v", err)
 	}
 }
+
+// TestSimListingPageSizeRefused runs the client against a simulator whose
+// job results refuse a pageSize above its maximum with the normalized
+// error body: the refused first page is asked again at the server's
+// default, every conversation is listed, and the warning quotes
+// Genesys's error. Before, the 400 read as an expired listing.
+func TestSimListingPageSizeRefused(t *testing.T) {
+	clk := newFakeClock()
+	s := simtest.Start(t, sim.Options{OrgConfig: sim.OrgConfig{Seed: 5, Conversations: 60}, JobPageSize: 25, JobMaxPageSize: 40, Now: clk.Now})
+	logs := &logBuffer{}
+	c := simClient(t, s, clk, func(cfg *Config) { cfg.Logger = debugLogger(logs) })
+	q := genesys.AsyncConversationQuery{Interval: Interval(sim.DefaultStart, sim.DefaultEnd)}
+	n, pages := 0, 0
+	for p, err := range c.ListConversations(context.Background(), q, ListOptions{PageSize: 1000}) {
+		if err != nil {
+			t.Fatalf("err = %v after %d pages", err, pages)
+		}
+		if len(p.Page.Conversations) > 25 || strings.Contains(p.Response.Path, "pageSize") {
+			t.Errorf("page %s holds %d conversations: want the server's default, 25, and no pageSize asked", p.Response.Path, len(p.Page.Conversations))
+		}
+		n += len(p.Page.Conversations)
+		pages++
+	}
+	if n != 60 || pages != 3 {
+		t.Errorf("listed %d in %d pages, want 60 in 3", n, pages)
+	}
+	if got := s.Stats().Routes["GET /api/v2/analytics/conversations/details/jobs/{jobId}/results"].Status["400"]; got != 1 {
+		t.Errorf("%d results requests refused, want 1", got)
+	}
+	l := logs.String()
+	for _, want := range []string{"server's default page size", "page_size=1000", "bad.request", "The pageSize 1000 is not allowed: it must be between 1 and 40.", "correlation id"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log does not say %q:\n%s", want, l)
+		}
+	}
+}

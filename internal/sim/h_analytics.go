@@ -553,7 +553,11 @@ func (s *Server) jobResults(w *resp, r *http.Request) {
 		return
 	}
 	if size < 1 || size > s.opts.JobMaxPageSize {
-		w.badRequest("pageSize must be between 1 and %d, not %d", s.opts.JobMaxPageSize, size)
+		// Genesys documents no maximum, nor the error past it: a 400 in
+		// the normalized error body, its message also with parameters.
+		w.errorParams(http.StatusBadRequest, genesys.CodeBadRequest,
+			"The pageSize {pageSize} is not allowed: it must be between 1 and {maxPageSize}.",
+			map[string]string{"pageSize": strconv.Itoa(size), "maxPageSize": strconv.Itoa(s.opts.JobMaxPageSize)})
 		return
 	}
 	pos, count := -1, 0

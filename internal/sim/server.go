@@ -176,7 +176,10 @@ type Options struct {
 	// DefaultJobTTL); then the job is EXPIRED.
 	JobTTL time.Duration
 	// JobPageSize and JobMaxPageSize are the default and largest pageSize
-	// of analytics job results (UNKNOWN in Genesys; defaults 100 and 1000).
+	// of analytics job results (UNKNOWN in Genesys; defaults 100 and 1000;
+	// the default is lowered to the maximum when above it). A larger
+	// pageSize is a 400 in the normalized error body, with
+	// messageWithParams and messageParams (pageSize, maxPageSize).
 	JobPageSize, JobMaxPageSize int
 	// QueryMaxPageSize and QueryMaxInterval bound the synchronous details
 	// query (UNKNOWN in Genesys; defaults 100 and 31 days).
@@ -388,6 +391,8 @@ func (s *Server) setDefaults() {
 	if o.JobMaxPageSize <= 0 {
 		o.JobMaxPageSize = DefaultJobMaxPageSize
 	}
+	// A server's default page size is one it accepts.
+	o.JobPageSize = min(o.JobPageSize, o.JobMaxPageSize)
 	if o.QueryMaxPageSize <= 0 {
 		o.QueryMaxPageSize = DefaultQueryMaxPageSize
 	}
@@ -565,6 +570,20 @@ func (w *resp) json(status int, v any) {
 // error writes a Genesys error body.
 func (w *resp) error(status int, code, msg string) {
 	w.json(status, errorBody(status, code, msg, w.corr))
+}
+
+// errorParams writes a Genesys error body whose message is also given
+// with its parameters: messageWithParams names them in braces,
+// messageParams gives their values, and message is the text with the
+// values in place.
+func (w *resp) errorParams(status int, code, withParams string, params map[string]string) {
+	msg := withParams
+	for k, v := range params {
+		msg = strings.ReplaceAll(msg, "{"+k+"}", v)
+	}
+	b := errorBody(status, code, msg, w.corr)
+	b.MessageWithParams, b.MessageParams = withParams, params
+	w.json(status, b)
 }
 
 func (w *resp) notFound(what string) {

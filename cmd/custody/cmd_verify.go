@@ -14,17 +14,16 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/memlimit"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
+	"github.com/custodyhq/custody/internal/witness"
 )
 
 type verifyOptions struct {
@@ -506,9 +505,9 @@ func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) 
 		if err != nil {
 			return out, err
 		}
-		v, err := fnote.NewVerifierForCosignatureV1(k)
+		v, err := witness.NewVerifier(k)
 		if err != nil {
-			return out, usageError("verify: --witness %s: not a witness verifier key: %s", w, hashchain.VerifierKeyProblem(k, err))
+			return out, usageError("verify: --witness %s: not a witness verifier key: %v", w, err)
 		}
 		vs = append(vs, v)
 	}

@@ -58,8 +58,8 @@ func readWitnessKeyFlag(cmdName, flag, v string) (string, error) {
 	if strings.HasPrefix(k, "PRIVATE+") {
 		return "", usageError("%s: %s is a witness's signer key; give its verifier key (.pub)", cmdName, arg)
 	}
-	if _, err := fnote.NewVerifierForCosignatureV1(k); err != nil {
-		return "", usageError("%s: %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %s", cmdName, arg, hashchain.VerifierKeyProblem(k, err))
+	if _, err := witness.NewVerifier(k); err != nil {
+		return "", usageError("%s: %s: not a witness verifier key (the NAME+HASH+KEY line 'custody witness keygen' writes to PREFIX.pub): %v", cmdName, arg, err)
 	}
 	return k, nil
 }
@@ -415,9 +415,9 @@ Examples:
 // attachCosignatures stores each cosignature line in data that vkey's
 // witness made over one of the stored checkpoints, beside it.
 func attachCosignatures(ctx context.Context, m *matter.Matter, vkey, data string) (int, error) {
-	v, err := fnote.NewVerifierForCosignatureV1(vkey)
+	v, err := witness.NewVerifier(vkey)
 	if err != nil {
-		return 0, usageError("witness attach: --witness-key: not a witness verifier key: %s", hashchain.VerifierKeyProblem(vkey, err))
+		return 0, usageError("witness attach: --witness-key: not a witness verifier key: %v", err)
 	}
 	cps, err := m.Ledger.Checkpoints(ctx)
 	if err != nil {

@@ -44,6 +44,19 @@ func TestKeyFileContentNeverEchoed(t *testing.T) {
 	keyShaped := write("shaped.txt", "hunter2hunter2hunter2+deadbeef+c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\n")
 	shapedPrivate := write("shaped.key", "PRIVATE+KEY+hunter2hunter2hunter2+deadbeef+c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\n")
 	cp := write("cp.txt", "x\n")
+	// A witness verifier key whose HASH is not its name's and key's: one
+	// hex digit of the genuine one changed.
+	wPub, err := os.ReadFile(filepath.Join(dir, "w.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, rest, _ := strings.Cut(strings.TrimSpace(string(wPub)), "+")
+	hash, key, _ := strings.Cut(rest, "+")
+	flip := "0"
+	if hash[0] == '0' {
+		flip = "1"
+	}
+	badHash := write("badhash.pub", name+"+"+flip+hash[1:]+"+"+key+"\n")
 
 	type tc struct {
 		name string
@@ -81,6 +94,13 @@ func TestKeyFileContentNeverEchoed(t *testing.T) {
 		tc{"verify/the witness signer key as --witness", wKey, []string{"verify", "--witness", wKey}, exitUsage},
 		tc{"verify --proof/a password as --key", oneLine, []string{"verify", "--proof", cp, "--key", oneLine}, exitUsage},
 		tc{"witness attach/a key-shaped line as --witness-key", keyShaped, []string{"witness", "attach", "--witness-key", keyShaped, cp}, exitUsage},
+		// A witness key is cosignature/v1's (type 04) with its own HASH: a
+		// ledger's verifier key (type 01), or a HASH that does not match,
+		// is refused before anything is checked with it.
+		tc{"verify/the ledger's verifier key as --witness", lPub, []string{"verify", "--witness", lPub}, exitUsage},
+		tc{"verify/a witness key with a wrong HASH as --witness", badHash, []string{"verify", "--witness", badHash}, exitUsage},
+		tc{"witness attach/the ledger's verifier key as --witness-key", lPub, []string{"witness", "attach", "--witness-key", lPub, cp}, exitUsage},
+		tc{"witness attach/a witness key with a wrong HASH as --witness-key", badHash, []string{"witness", "attach", "--witness-key", badHash, cp}, exitUsage},
 	)
 	for _, c := range cases {
 		for _, logFormat := range []string{"text", "json"} {

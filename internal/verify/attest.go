@@ -8,12 +8,11 @@ import (
 	"strings"
 	"time"
 
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/tsa"
+	"github.com/custodyhq/custody/internal/witness"
 )
 
 // Checks of the attestations others made of checkpoints.
@@ -254,10 +253,10 @@ func checkpointList(ids []int64) string {
 func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, opts Options, rep *Report, v *collector) error {
 	var verifiers []note.Verifier
 	for i, k := range opts.Witnesses {
-		wv, err := fnote.NewVerifierForCosignatureV1(k)
+		wv, err := witness.NewVerifier(k)
 		if err != nil {
 			// Numbered, not quoted: the key may be anything, a secret included.
-			return fmt.Errorf("witness key %d: not a witness verifier key: %s", i+1, hashchain.VerifierKeyProblem(k, err))
+			return fmt.Errorf("witness key %d: not a witness verifier key: %v", i+1, err)
 		}
 		verifiers = append(verifiers, wv)
 	}

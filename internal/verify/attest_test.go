@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -473,6 +474,68 @@ func TestAttestations(t *testing.T) {
 			t.Fatalf("findings %v", rep.Findings)
 		}
 	})
+}
+
+// TestWitnessKeyChecked: a witness verifier key is refused, by custody and
+// the independent verifier, when its type byte is not cosignature/v1's 04
+// (a ledger key's 01, which transparency-dev/formats reads as a
+// cosignature key all the same) or its HASH is not SHA-256(NAME ‖ "\n" ‖
+// KEY)[:4] (which formats ignores): both verified the cosignatures with
+// either. The refusal names the key (custody: its number; the appendix:
+// its file) and what is wrong, never its content.
+func TestWitnessKeyChecked(t *testing.T) {
+	python := independentVerifier(t)
+	a := newAttestFixture(t)
+	name, rest, _ := strings.Cut(a.wkey, "+")
+	hash, b64, _ := strings.Cut(rest, "+")
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || key[0] != 0x04 {
+		t.Fatalf("the witness key %s", a.wkey)
+	}
+	key[0] = 0x01
+	h := sha256.Sum256(append([]byte(name+"\n"), key...))
+	type01 := fmt.Sprintf("%s+%x+%s", name, h[:4], base64.StdEncoding.EncodeToString(key))
+	flip := "0"
+	if hash[0] == '0' {
+		flip = "1"
+	}
+	for _, tc := range []struct{ name, key, want, wantPython string }{
+		{"type 01", type01, "type 01", "not a cosignature/v1 key"},
+		{"HASH altered", name + "+" + flip + hash[1:] + "+" + b64, "HASH does not match", "bad key hash"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := a.opts()
+			opts.VerifierKey, opts.Witnesses = a.l.VerifierKey(), []string{tc.key}
+			_, err := verify.Ledger(a.ctx, a.l, opts)
+			if err == nil || !strings.Contains(err.Error(), "witness key 1: not a witness verifier key") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("custody: %v, want a refusal of witness key 1 saying %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), b64[1:]) || strings.Contains(err.Error(), name) {
+				t.Errorf("custody quotes the key: %v", err)
+			}
+			if python == nil {
+				return
+			}
+			file := filepath.Join(t.TempDir(), "w-wrong.pub")
+			os.WriteFile(file, []byte(tc.key+"\n"), 0o644)
+			out, err := python("ledger", a.path, a.l.VerifierKey(), "--witness", file)
+			if err == nil || !strings.Contains(out, "--witness "+file+": ") || !strings.Contains(out, tc.wantPython) || strings.Contains(out, "Traceback") {
+				t.Fatalf("the independent verifier: %v\n%s\nwant it to name %s and say %q", err, out, file, tc.wantPython)
+			}
+			if strings.Contains(out, b64[1:]) || strings.Contains(out, name) {
+				t.Errorf("the independent verifier quotes the key:\n%s", out)
+			}
+		})
+	}
+	// The genuine key, for both.
+	if rep := a.verify(a.opts()); !rep.OK || len(rep.Witnessed) != 2 {
+		t.Fatalf("custody: %v %+v", rep.Findings, rep.Witnessed)
+	}
+	if python != nil {
+		if out, err := python("ledger", a.path, a.l.VerifierKey(), "--witness", a.wkeyFile); err != nil {
+			t.Fatalf("the independent verifier: %v\n%s", err, out)
+		}
+	}
 }
 
 // tsasimRoot writes the root of a fresh test CA and returns its file.

@@ -139,7 +139,7 @@ func TestReportShowsErasure(t *testing.T) {
 	if _, err := erase.Hold(ctx, le.Ledger, le.Store, erase.HoldRequest{Conversations: []string{held.ID}, Reason: "litigation hold LGL-9", Operator: "counsel"}); err != nil {
 		t.Fatal(err)
 	}
-	r1, err := erase.Erase(ctx, le.Ledger, le.Store, erase.Request{Conversations: []string{whole.ID}, Reason: "DSR-1042", Operator: "dpo"})
+	r1, err := erase.Erase(ctx, le.Ledger, le.Store, erase.Request{Conversations: []string{whole.ID}, Reason: "DSR-1042", Operator: "dpo", SignerKey: le.Key})
 	if err != nil {
 		t.Fatal(err)
 	}

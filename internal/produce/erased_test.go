@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io/fs"
 	"os"
@@ -107,7 +108,7 @@ func TestProduceErased(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := erase.Erase(ctx, m.l, m.store, erase.Request{Conversations: []string{whole}, Reason: "DSR-1", Operator: "dpo"}); err != nil {
+	if _, err := erase.Erase(ctx, m.l, m.store, erase.Request{Conversations: []string{whole}, Reason: "DSR-1", Operator: "dpo", SignerKey: m.key}); err != nil {
 		t.Fatal(err)
 	}
 	r2, err := erase.Erase(ctx, m.l, m.store, erase.Request{Messages: []string{msg}, Reason: "DSR-2", Operator: "dpo", SignerKey: m.key})
@@ -295,6 +296,26 @@ func TestProduceErasedKeptBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Produced before any checkpoint vouches for the erasure: the
+	// message is left out all the same (its erasure is in the ledger),
+	// and verify --production says nothing vouches for it.
+	early := filepath.Join(t.TempDir(), "early")
+	if _, err := m.produce(t, early, produce.Options{Format: produce.FormatBoth, Selection: produce.Selection{Conversations: []string{conv}}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Production(ctx, early, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l})
+	if err != nil || rep.OK || !slices.ContainsFunc(rep.Findings, func(f verify.ProductionFinding) bool {
+		return f.Check == verify.ProdCheckErased && strings.Contains(f.Message, fmt.Sprintf("no signed checkpoint vouches for erasure entry %d", es[0].Seq))
+	}) {
+		t.Fatalf("an erasure nothing vouches for: %v %v", err, rep.Findings)
+	}
+	if _, err := m.l.CheckpointErasure(ctx, m.key, es[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	// Vouched for: the same production verifies.
+	if rep, err = verify.Production(ctx, early, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l}); err != nil || !rep.OK {
+		t.Fatalf("vouched: %v %v", err, rep.Findings)
+	}
 	out := filepath.Join(t.TempDir(), "p")
 	res, err := m.produce(t, out, produce.Options{Format: produce.FormatBoth, Selection: produce.Selection{Conversations: []string{conv}}})
 	if err != nil {
@@ -331,7 +352,7 @@ func TestProduceErasedKeptBody(t *testing.T) {
 	if dat, err := os.ReadFile(filepath.Join(out, production.DATFile)); err != nil || bytes.Contains(dat, []byte(msg)) {
 		t.Errorf("the DAT names the erased message (%v)", err)
 	}
-	rep, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l})
+	rep, err = verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l})
 	if err != nil || !rep.OK || rep.Erased != 1 {
 		t.Fatalf("verify --production: %v %v, %d erased", err, rep.Findings, rep.Erased)
 	}

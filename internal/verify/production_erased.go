@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/production"
@@ -19,7 +20,11 @@ const ProdCheckErased = "erased"
 // checkErased checks the manifest's erased list: no message both listed
 // and produced; with the ledger, each listed message's erasure entry is
 // an erasure that erased it (status erased) or deleted its response body
-// (body_erased), and its seq and leaf hash are its entry's. A production
+// (body_erased), a stored checkpoint signed by the key vouches for that
+// erasure (its "erasure <seq>" line: an erasure entry alone is what
+// anyone who can write the ledger file can append, and would make a
+// production leave a message out), and its seq and leaf hash are its
+// entry's. A production
 // made before an erasure holds messages erased since: that is not a
 // finding (the production is what was produced then). The error is a
 // ledger that could not be read (or ctx's end), not a finding: a Ctrl-C
@@ -32,6 +37,7 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 		produced[m.ConversationID+"/"+m.MessageID] = true
 	}
 	erasures := map[uint64]*leaf.ErasureDetail{}
+	var vouched map[uint64]bool // read at the first erased message, with the ledger
 	for _, e := range man.Erased {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -71,6 +77,14 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 			r.fail(ProdCheckErased, production.ManifestFile, "message %s: entry %d is not an erasure", e.MessageID, e.ErasureSeq)
 			continue
 		}
+		if vouched == nil {
+			if vouched, err = vouchedErasures(ctx, o.Ledger, o.VerifierKey); err != nil {
+				return fmt.Errorf("verify: production: %w", err)
+			}
+		}
+		if !vouched[e.ErasureSeq] {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s: no signed checkpoint vouches for erasure entry %d (if it is genuine, the signer key's holder runs 'custody checkpoint --erasure %d')", e.MessageID, e.ErasureSeq, e.ErasureSeq)
+		}
 		var named bool
 		switch e.Status {
 		case production.StatusErased:
@@ -83,4 +97,21 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 		}
 	}
 	return nil
+}
+
+// vouchedErasures returns the erasure entries that stored checkpoints
+// whose signature verifies with verifierKey vouch for. Whether their
+// roots hold is the ledger check's to say (verify --evidence).
+func vouchedErasures(ctx context.Context, l *ledger.Ledger, verifierKey string) (map[uint64]bool, error) {
+	cps, err := l.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]bool{}
+	for _, c := range cps {
+		if cp, err := hashchain.VerifyCheckpoint(c.Note, verifierKey); err == nil && cp.HasErasure {
+			out[cp.Erasure] = true
+		}
+	}
+	return out, nil
 }

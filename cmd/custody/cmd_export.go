@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -333,6 +336,13 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 	}
 	if a.DataAvailableUntil != "" {
 		fmt.Fprintf(w, "  not listed yet: analytics data is available only up to %s\n", a.DataAvailableUntil)
+	}
+	if a.AuditUnmatched > 0 {
+		types := make([]string, 0, len(a.AuditUnmatchedTypes))
+		for _, k := range slices.Sorted(maps.Keys(a.AuditUnmatchedTypes)) {
+			types = append(types, fmt.Sprintf("%s %d", k, a.AuditUnmatchedTypes[k]))
+		}
+		fmt.Fprintf(w, "  audit entries naming none of this run's conversations: %d of %d (%s)\n", a.AuditUnmatched, a.AuditEntries, strings.Join(types, ", "))
 	}
 	if a.Checkpoint != "" {
 		fmt.Fprintf(w, "checkpoint:\n%s", a.Checkpoint)

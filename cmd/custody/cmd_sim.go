@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type simServeOptions struct {
 	OtherMediaShare float64
 	Agents          int
 	AuditService    string
+	AuditEntity     string
 
 	ClientID, ClientSecret string
 	TokenTTL               time.Duration
@@ -73,6 +75,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Agents, "agents", 24, "number of agents")
 	fs.StringVar(&o.AuditService, "audit-service", sim.DefaultAuditServiceName, auditServiceUsage)
 	deprecatedAlias(fs, "audit-service-name", "audit-service")
+	fs.StringVar(&o.AuditEntity, "audit-entity", sim.AuditEntityConversation, "what protection audit entries name as their entity: conversation, recording (the conversation only in context) or recording-bare (the conversation nowhere)")
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
@@ -202,6 +205,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.RateLimit < 0 || o.DailyLimit < 0 || o.ClientRateLimit < 0 {
 		return sim.Options{}, usageError("--rate-limit, --client-rate-limit and --daily-limit must not be negative")
 	}
+	if !slices.Contains(sim.AuditEntities, o.AuditEntity) {
+		return sim.Options{}, usageError("--audit-entity must be one of %s, not %q", strings.Join(sim.AuditEntities, ", "), o.AuditEntity)
+	}
 	if o.JobPageSize < 1 || o.JobMaxPageSize < 1 {
 		return sim.Options{}, usageError("--job-page-size and --job-max-page-size must be at least 1")
 	}
@@ -230,7 +236,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		OrgConfig: sim.OrgConfig{
 			Seed: o.Seed, Conversations: o.Conversations, Start: start, End: end,
 			LegalHoldShare: o.LegalHoldShare, OtherMediaShare: o.OtherMediaShare, Agents: o.Agents,
-			AuditServiceName: o.AuditService,
+			AuditServiceName: o.AuditService, AuditEntity: o.AuditEntity,
 		},
 		Addr:     o.Addr,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenTTL: o.TokenTTL,

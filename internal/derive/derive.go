@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/custodyhq/custody/internal/genesys"
@@ -343,8 +344,8 @@ func ReadHold(body []byte) (map[string]bool, error) {
 // concern them, across the pages of one audit query.
 type AuditIndex map[string][]string
 
-// Add indexes one page of audit query results: each record concerns its
-// entity and every other entity its changes name.
+// Add indexes one page of audit query results: each record concerns the
+// ids AuditSubjects names.
 func (x AuditIndex) Add(page *genesys.AuditQueryExecutionResults) {
 	for _, m := range page.Entities {
 		for _, id := range AuditSubjects(m) {
@@ -370,7 +371,15 @@ func ReadAuditPage(body []byte) (*genesys.AuditQueryExecutionResults, error) {
 	return &p, nil
 }
 
-// AuditSubjects returns the conversation ids an audit record concerns.
+// AuditSubjects returns the ids an audit record names, any of which may
+// be a conversation's: its entity's id; each entityChanges[].entityId
+// other than that; and each value of its context (the model's
+// map[string]string "additional context") not already among them, by
+// value whatever its key, since Genesys documents no key. An entry about
+// a recording (the SDK's Quality audit entries list ApplyProtection among
+// their actions and Recording, never Conversation, among their entity
+// types) names the recording as its entity, and may name its
+// conversation only in context.
 func AuditSubjects(m genesys.AuditLogMessage) []string {
 	var ids []string
 	if m.Entity != nil && m.Entity.ID != "" {
@@ -379,6 +388,11 @@ func AuditSubjects(m genesys.AuditLogMessage) []string {
 	for _, c := range m.EntityChanges {
 		if c.EntityID != "" && (m.Entity == nil || c.EntityID != m.Entity.ID) {
 			ids = append(ids, c.EntityID)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Context)) {
+		if v := m.Context[k]; v != "" && !slices.Contains(ids, v) {
+			ids = append(ids, v)
 		}
 	}
 	return ids

@@ -138,6 +138,32 @@ func TestAuditIndex(t *testing.T) {
 	}
 }
 
+// TestAuditIndexContext: an entry about a recording (entityType
+// Recording, its entity the recording) concerns the conversation its
+// context names, under any key; a context value already named as the
+// entity or in entityChanges adds no second mention.
+func TestAuditIndexContext(t *testing.T) {
+	x := AuditIndex{}
+	x.Add(&genesys.AuditQueryExecutionResults{Entities: []genesys.AuditLogMessage{
+		{ID: "r1", Entity: &genesys.DomainEntityRef{ID: "rec1"}, EntityType: "Recording", Context: map[string]string{"conversationId": "c1"}},
+		{ID: "r2", Entity: &genesys.DomainEntityRef{ID: "c1"}, EntityType: "Conversation", Context: map[string]string{"conversationId": "c1", "other": "c1"}},
+		{ID: "r3", Entity: &genesys.DomainEntityRef{ID: "rec2"}, EntityType: "Recording", Context: map[string]string{"whatever": "c2", "empty": ""}},
+		{ID: "r4", Entity: &genesys.DomainEntityRef{ID: "rec3"}, EntityType: "Recording"},
+	}})
+	if got := x.Refs("c1"); !reflect.DeepEqual(got, []string{"r1", "r2"}) {
+		t.Errorf("c1: %q", got)
+	}
+	if got := x.Refs("c2"); !reflect.DeepEqual(got, []string{"r3"}) {
+		t.Errorf("c2: %q", got)
+	}
+	if got := x.Refs("rec3"); !reflect.DeepEqual(got, []string{"r4"}) {
+		t.Errorf("rec3: %q", got)
+	}
+	if got := AuditSubjects(genesys.AuditLogMessage{Entity: &genesys.DomainEntityRef{ID: "c1"}, Context: map[string]string{"b": "c3", "a": "c2"}}); !reflect.DeepEqual(got, []string{"c1", "c2", "c3"}) {
+		t.Errorf("subjects %q: want the entity, then context values by key", got)
+	}
+}
+
 func TestHeld(t *testing.T) {
 	set, err := ReadHold([]byte(`[{"id":"c1","selfUri":"/x"},{"id":"c3"}]`))
 	if err != nil || !set["c1"] || set["c2"] || !set["c3"] {

@@ -59,6 +59,16 @@ type Accounting struct {
 	Checkpoint string `json:"checkpoint,omitempty"` // the signed note written at the end
 	StopReason string `json:"stop_reason,omitempty"`
 	ResumeAt   string `json:"resume_at,omitempty"` // when a daily limit lifts
+	// AuditEntries is how many entries this invocation's audit query
+	// returned (each invocation runs its own; 0 when it failed), and
+	// AuditUnmatched how many of them name none of the run's
+	// conversations — not as their entity, nor in entityChanges, nor in
+	// context — so are in no conversation's audit_refs, counted by entity
+	// type in AuditUnmatchedTypes.
+	AuditEntries        int            `json:"audit_entries"`
+	AuditUnmatched      int            `json:"audit_entries_unmatched,omitempty"`
+	AuditUnmatchedTypes map[string]int `json:"audit_unmatched_entity_types,omitempty"`
+
 	// DataAvailableUntil, when set, is the analytics dataAvailabilityDate
 	// the listing met before the interval's end: conversations that
 	// started after it were not listed yet, and the run is not complete.

@@ -3,6 +3,9 @@ package export
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/custodyhq/custody/internal/derive"
@@ -27,6 +30,14 @@ type auditIndex struct {
 	loaded   bool
 	byConv   derive.AuditIndex
 	evidence []string // the pages' evidence, in order: what a conversation's refs are drawn from
+	entries  []auditEntry
+}
+
+// auditEntry is what accountAudits needs of an entry: the ids it names
+// (derive.AuditSubjects) and its entity type.
+type auditEntry struct {
+	entityType string
+	subjects   []string
 }
 
 // refs returns the audit refs of convID and the evidence they come from;
@@ -73,6 +84,9 @@ func (r *runner) loadAudits(ctx context.Context) error {
 		}
 		idx.byConv.Add(p.Page)
 		idx.evidence = append(idx.evidence, ref.Sum.String())
+		for _, m := range p.Page.Entities {
+			idx.entries = append(idx.entries, auditEntry{entityType: m.EntityType, subjects: derive.AuditSubjects(m)})
+		}
 		detail, err := leaf.EncodeDetail(&leaf.AuditDetail{Page: page, Interval: interval, ServiceName: req.ServiceName, Entries: derive.Audit(p.Page)})
 		if err != nil {
 			return err
@@ -89,4 +103,59 @@ func (r *runner) loadAudits(ctx context.Context) error {
 	idx.loaded = true
 	r.audits.Store(idx)
 	return nil
+}
+
+// accountAudits counts the entries of this invocation's audit query and
+// those that name none of the run's conversations (runConvs) — not as
+// their entity, nor in entityChanges, nor in context — and says so: their
+// ids are in no conversation's audit_refs. An org-wide query returns
+// entries about conversations outside the run too (entity type
+// Conversation: logged at info); an entry about something else, e.g. a
+// recording, whose conversation it does not name, may concern one of the
+// run's conversations without custody being able to tell (a warning).
+func (r *runner) accountAudits(runConvs map[string]bool) {
+	a := r.audits.Load()
+	if a == nil || !a.loaded {
+		return
+	}
+	acct := r.acct
+	acct.AuditEntries, acct.AuditUnmatched, acct.AuditUnmatchedTypes = len(a.entries), 0, nil
+	others := 0 // unmatched entries about something other than a conversation
+	for _, e := range a.entries {
+		if slices.ContainsFunc(e.subjects, func(id string) bool { return runConvs[id] }) {
+			continue
+		}
+		acct.AuditUnmatched++
+		if acct.AuditUnmatchedTypes == nil {
+			acct.AuditUnmatchedTypes = map[string]int{}
+		}
+		typ := e.entityType
+		if typ == "" {
+			typ = "(none)"
+		}
+		acct.AuditUnmatchedTypes[typ]++
+		if e.entityType != "Conversation" {
+			others++
+		}
+	}
+	switch {
+	case others > 0:
+		r.o.Log.Warn("export: audit entries name none of this run's conversations: entries about another entity (a recording) that do not name its conversation are in no conversation's audit_refs, though they may concern one of this run's",
+			"audit_entries", acct.AuditEntries, "unmatched", acct.AuditUnmatched, "not_about_a_conversation", others, "by_entity_type", typeCounts(acct.AuditUnmatchedTypes))
+	case acct.AuditUnmatched > 0:
+		r.o.Log.Info("export: audit entries about conversations outside this run",
+			"audit_entries", acct.AuditEntries, "unmatched", acct.AuditUnmatched)
+	}
+}
+
+// typeCounts spells counts by entity type in key order: "Conversation 2, Recording 3".
+func typeCounts(m map[string]int) string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	return b.String()
 }

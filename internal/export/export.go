@@ -381,7 +381,9 @@ func (r *runner) count(ctx context.Context) error {
 	}
 	a.Listed, a.Exported, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0
 	a.Failures = a.Failures[:0]
+	runConvs := make(map[string]bool, len(items))
 	for _, it := range items {
+		runConvs[it.ItemID] = true
 		switch it.Status {
 		case ledger.ItemDone:
 			a.Exported++
@@ -399,5 +401,6 @@ func (r *runner) count(ctx context.Context) error {
 	if a.Failures == nil {
 		a.Failures = []Failure{}
 	}
+	r.accountAudits(runConvs)
 	return nil
 }

@@ -35,9 +35,13 @@ var auditProps = map[string]func(e *genesys.AuditLogMessage) string{
 // auditServiceMapping is GET /api/v2/audits/query/servicemapping: the
 // services the simulated org audits, with their entity types and actions.
 func (s *Server) auditServiceMapping(w *resp, _ *http.Request) {
+	entity := "Conversation"
+	if s.Org.auditNamesRecording() {
+		entity = "Recording"
+	}
 	w.json(http.StatusOK, auditQueryServiceMapping{Services: []auditQueryService{{
 		Name:     s.Org.cfg.AuditServiceName,
-		Entities: []auditQueryEntity{{Name: "Conversation", Actions: []string{"ApplyProtection", "RevokeProtection"}}},
+		Entities: []auditQueryEntity{{Name: entity, Actions: []string{"ApplyProtection", "RevokeProtection"}}},
 	}}})
 }
 
@@ -105,14 +109,13 @@ func (s *Server) createAuditQuery(w *resp, r *http.Request) {
 			return
 		}
 	}
-	// Candidates: one conversation when filtered by entity, otherwise every
-	// conversation with audit entries.
+	// Candidates: one conversation when filtered by a conversation's id,
+	// otherwise every conversation with audit entries (entries that name
+	// a recording are found by the filter below).
 	var idx []int
-	if entity != "" {
-		if i, ok := s.Org.Index(entity); ok {
-			idx = []int{i}
-		}
-	} else {
+	if i, ok := s.Org.Index(entity); ok && !s.Org.auditNamesRecording() {
+		idx = []int{i}
+	} else if entity == "" || s.Org.auditNamesRecording() {
 		idx = s.Org.withAudits()
 	}
 	var res []genesys.AuditLogMessage

@@ -38,6 +38,24 @@ const (
 	DefaultAuditServiceName = "Quality"
 )
 
+// What protection audit entries name as their entity (OrgConfig.AuditEntity).
+const (
+	// AuditEntityConversation: the conversation (entityType Conversation),
+	// with its id in context too. The default.
+	AuditEntityConversation = "conversation"
+	// AuditEntityRecording: the conversation's recording (entityType
+	// Recording, as the SDK's Quality audit enums file ApplyProtection),
+	// the conversation named only in context (conversationId).
+	AuditEntityRecording = "recording"
+	// AuditEntityRecordingBare: the recording, the conversation named
+	// nowhere in the entry (no context): nothing ties it to a
+	// conversation but the recording's own metadata.
+	AuditEntityRecordingBare = "recording-bare"
+)
+
+// AuditEntities are the values OrgConfig.AuditEntity takes.
+var AuditEntities = []string{AuditEntityConversation, AuditEntityRecording, AuditEntityRecordingBare}
+
 // OrgConfig describes the org to generate. Equal configs give identical orgs.
 type OrgConfig struct {
 	// Seed drives every generated value.
@@ -62,6 +80,12 @@ type OrgConfig struct {
 	// AuditServiceName is the serviceName of protection audit entries
 	// (default DefaultAuditServiceName).
 	AuditServiceName string
+	// AuditEntity is what protection audit entries name as their entity:
+	// AuditEntityConversation (default, also for ""), AuditEntityRecording
+	// or AuditEntityRecordingBare. Which one Genesys writes is not
+	// documented: the SDK files ApplyProtection under entity type
+	// Recording, while custody matches entries to conversations.
+	AuditEntity string
 }
 
 // header is what the org keeps per conversation: enough to list and filter
@@ -130,6 +154,9 @@ func NewOrg(cfg OrgConfig) *Org {
 	}
 	if cfg.AuditServiceName == "" {
 		cfg.AuditServiceName = DefaultAuditServiceName
+	}
+	if cfg.AuditEntity == "" {
+		cfg.AuditEntity = AuditEntityConversation
 	}
 	cfg.LegalHoldShare = clamp01(cfg.LegalHoldShare)
 	cfg.OtherMediaShare = clamp01(cfg.OtherMediaShare)
@@ -384,6 +411,12 @@ func (o *Org) generatedAudits(i int) []genesys.AuditLogMessage {
 	return out
 }
 
+// auditNamesRecording reports whether protection audit entries name the
+// conversation's recording as their entity (OrgConfig.AuditEntity).
+func (o *Org) auditNamesRecording() bool {
+	return o.cfg.AuditEntity == AuditEntityRecording || o.cfg.AuditEntity == AuditEntityRecordingBare
+}
+
 func (o *Org) auditEntry(i int, id string, at time.Time, by genesys.DomainEntityRef, old, protect bool) genesys.AuditLogMessage {
 	convID := o.ConversationID(i)
 	action, verb := "ApplyProtection", "applied"
@@ -391,7 +424,7 @@ func (o *Org) auditEntry(i int, id string, at time.Time, by genesys.DomainEntity
 		action, verb = "RevokeProtection", "revoked"
 	}
 	h := hash(o.cfg.Seed, tagAudits, hashString(id))
-	return genesys.AuditLogMessage{
+	e := genesys.AuditLogMessage{
 		ID:            id,
 		UserHomeOrgID: o.orgID,
 		User:          &by,
@@ -411,6 +444,17 @@ func (o *Org) auditEntry(i int, id string, at time.Time, by genesys.DomainEntity
 		PropertyChanges: []genesys.PropertyChange{{Property: "deletionProtected", OldValues: []string{fmt.Sprint(old)}, NewValues: []string{fmt.Sprint(protect)}}},
 		Context:         map[string]string{"conversationId": convID},
 	}
+	if o.auditNamesRecording() {
+		// The recording GET /api/v2/conversations/{id}/recordings serves.
+		recID := uuidOf(o.cfg.Seed, tagRecording, uint64(i))
+		e.Entity = &genesys.DomainEntityRef{ID: recID, SelfURI: "/api/v2/conversations/" + convID + "/recordings/" + recID}
+		e.EntityType = "Recording"
+		e.Message.Message = fmt.Sprintf("Recording deletion protection %s on recording %s", verb, recID)
+		if o.cfg.AuditEntity == AuditEntityRecordingBare {
+			e.Context = nil
+		}
+	}
+	return e
 }
 
 // ts formats t the way Genesys does (genesys.TimeLayout: UTC,

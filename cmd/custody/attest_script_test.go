@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -28,7 +29,9 @@ import (
 //	witness-stop NAME         stop it: its URL refuses connections
 //	openssl-ts-verify LEDGER ROW ROOT
 //	                          check stored token ROW with openssl ts -verify
-//	                          -digest <SHA-256 of its checkpoint's note> -CAfile ROOT
+//	                          -digest <SHA-256 of its checkpoint's note> -CAfile ROOT;
+//	                          a row with no token (a gap) fails the script,
+//	                          with or without '!'
 func attestScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	var mu sync.Mutex
 	tsas := map[*testscript.TestScript]*tsasim.Server{}
@@ -123,8 +126,17 @@ func attestScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, arg
 			ts.Check(err)
 			defer db.Close()
 			var token []byte
-			var note string
-			ts.Check(db.QueryRow(`SELECT t.token, c.note FROM checkpoint_timestamps t JOIN checkpoints c ON c.id = t.checkpoint_id WHERE t.id = ?`, args[1]).Scan(&token, &note))
+			var gap, note string
+			err = db.QueryRow(`SELECT t.token, t.error, c.note FROM checkpoint_timestamps t JOIN checkpoints c ON c.id = t.checkpoint_id WHERE t.id = ?`, args[1]).Scan(&token, &gap, &note)
+			if errors.Is(err, sql.ErrNoRows) {
+				ts.Fatalf("openssl-ts-verify: %s has no row %s in checkpoint_timestamps", args[0], args[1])
+			}
+			ts.Check(err)
+			// With or without '!': openssl refuses an empty token, so a
+			// line naming a recorded gap would pass while testing nothing.
+			if len(token) == 0 {
+				ts.Fatalf("openssl-ts-verify: row %s of %s holds no token (a recorded gap: %s): name a row with a token", args[1], args[0], gap)
+			}
 			tok := ts.MkAbs("openssl-token.der")
 			ts.Check(os.WriteFile(tok, token, 0o644))
 			imprint := tsa.Imprint([]byte(note))

@@ -117,9 +117,42 @@ func MessageDetail(md *genesys.MessageData, media []leaf.MediaRef) *leaf.Message
 	return d
 }
 
+// Media returns the media of md that custody downloads, in the order of
+// a message detail's media: the attachments of normalizedMessage.content[]
+// that have a url, in content order, then the header media of its
+// templates (content[].template.header.media, WhatsApp's image, video or
+// document header) that have a url, in content order.
+func Media(md *genesys.MessageData) []*genesys.ContentAttachment {
+	n := md.NormalizedMessage
+	if n == nil {
+		return nil
+	}
+	var out []*genesys.ContentAttachment
+	for _, c := range n.Content {
+		if a := c.Attachment; a != nil && a.URL != "" {
+			out = append(out, a)
+		}
+	}
+	for _, c := range n.Content {
+		if a := headerMedia(c); a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// headerMedia is c's template header media when it has a url, else nil.
+func headerMedia(c genesys.MessageContent) *genesys.ContentAttachment {
+	if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
+		return t.Header.Media
+	}
+	return nil
+}
+
 // Attachments lists the ids of the attachments of md that custody
 // downloads (those with a URL), in order: the ids of a message detail's
-// media when the export fetched media.
+// media when the export fetched media, before its template header media
+// (HeaderMedia).
 func Attachments(md *genesys.MessageData) []string {
 	var ids []string
 	if n := md.NormalizedMessage; n != nil {
@@ -130,6 +163,36 @@ func Attachments(md *genesys.MessageData) []string {
 		}
 	}
 	return ids
+}
+
+// HeaderMedia lists the ids of the template header media of md that
+// custody downloads (those with a URL), in content order: the ids of a
+// message detail's media after Attachments.
+func HeaderMedia(md *genesys.MessageData) []string {
+	var ids []string
+	if n := md.NormalizedMessage; n != nil {
+		for _, c := range n.Content {
+			if a := headerMedia(c); a != nil {
+				ids = append(ids, a.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// MediaMatch reports whether ids, the ids of a message detail's media in
+// order, are the media md gives: Attachments(md) followed by
+// HeaderMedia(md), as export records them; or Attachments(md) alone, as
+// it recorded them before it downloaded template header media (a ledger
+// captured then keeps verifying). Nothing else: not some of the header
+// media, not another order.
+func MediaMatch(md *genesys.MessageData, ids []string) bool {
+	att := Attachments(md)
+	if len(ids) < len(att) || !slices.Equal(ids[:len(att)], att) {
+		return false
+	}
+	rest := ids[len(att):]
+	return len(rest) == 0 || slices.Equal(rest, HeaderMedia(md))
 }
 
 // ConversationFacts are what a conversation entry takes from evidence.

@@ -20,7 +20,9 @@ import (
 // case, or not ASCII, a member named twice, null, a number that is
 // not a plain integer, a string jsonscan refuses (invalid UTF-8, a lone
 // surrogate), the rarer content types (quick replies, list pickers…),
-// media, events — and encoding/json, the reference, decides.
+// media, events — and encoding/json, the reference, decides. Templates
+// (contentType Notification) it reads, header media and all: export
+// downloads that media, verify derives its ids.
 // FuzzDecodeMessageFast holds every answer it gives to json.Unmarshal's.
 func decodeMessageFast(raw []byte) (*genesys.MessageData, bool) {
 	md, _, ok := decodeMessageWith(fastDec{b: raw, useArena: true})
@@ -122,6 +124,13 @@ var (
 	buttonFields     = []string{"originatingMessageId", "type", "text", "payload"}
 	reactionFields   = []string{"reactionType", "count"}
 	reasonFields     = []string{"code", "message"}
+	templateFields   = []string{"id", "language", "header", "body", "buttons", "footer"}
+	headerFields     = []string{"type", "text", "media", "parameters"}
+	bodyFields       = []string{"text", "parameters"}
+	footerFields     = []string{"text"}
+	paramFields      = []string{"name", "text"}
+
+	templateButtonFields = []string{"type", "text", "index", "phoneNumber", "url", "payload", "parameters"}
 )
 
 // fastMaxDepth bounds the unknown members skipped (encoding/json allows
@@ -390,27 +399,7 @@ func (d *fastDec) content(v int, c *genesys.MessageContent) (int, error) {
 			return d.str(v, &c.ContentType)
 		case 1:
 			c.Attachment = &genesys.ContentAttachment{}
-			a := c.Attachment
-			return d.object(v, attachmentFields, func(f, v int) (int, error) {
-				switch f {
-				case 0:
-					return d.str(v, &a.ID)
-				case 1:
-					return d.str(v, &a.MediaType)
-				case 2:
-					return d.str(v, &a.URL)
-				case 3:
-					return d.str(v, &a.Mime)
-				case 4:
-					return d.str(v, &a.Text)
-				case 5:
-					return d.str(v, &a.Sha256)
-				case 6:
-					return d.str(v, &a.Filename)
-				default:
-					return d.integer(v, &a.ContentSizeBytes)
-				}
-			})
+			return d.attachment(v, c.Attachment)
 		case 2:
 			c.Text = &genesys.ContentText{}
 			t := c.Text
@@ -447,8 +436,118 @@ func (d *fastDec) content(v int, c *genesys.MessageContent) (int, error) {
 					return d.integer(v, &r.Count)
 				})
 			})
+		case 8:
+			c.Template = &genesys.NotificationTemplate{}
+			return d.template(v, c.Template)
 		default:
 			return v, errDecline // the rarer content types
 		}
+	})
+}
+
+func (d *fastDec) attachment(v int, a *genesys.ContentAttachment) (int, error) {
+	return d.object(v, attachmentFields, func(f, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &a.ID)
+		case 1:
+			return d.str(v, &a.MediaType)
+		case 2:
+			return d.str(v, &a.URL)
+		case 3:
+			return d.str(v, &a.Mime)
+		case 4:
+			return d.str(v, &a.Text)
+		case 5:
+			return d.str(v, &a.Sha256)
+		case 6:
+			return d.str(v, &a.Filename)
+		default:
+			return d.integer(v, &a.ContentSizeBytes)
+		}
+	})
+}
+
+// template reads a WhatsApp template (contentType Notification), its
+// header media among it: what export downloads of it must be what
+// encoding/json reads.
+func (d *fastDec) template(v int, t *genesys.NotificationTemplate) (int, error) {
+	return d.object(v, templateFields, func(f, v int) (int, error) {
+		switch f {
+		case 0:
+			return d.str(v, &t.ID)
+		case 1:
+			return d.str(v, &t.Language)
+		case 2:
+			t.Header = &genesys.TemplateHeader{}
+			h := t.Header
+			return d.object(v, headerFields, func(f, v int) (int, error) {
+				switch f {
+				case 0:
+					return d.str(v, &h.Type)
+				case 1:
+					return d.str(v, &h.Text)
+				case 2:
+					h.Media = &genesys.ContentAttachment{}
+					return d.attachment(v, h.Media)
+				default:
+					return d.params(v, &h.Parameters)
+				}
+			})
+		case 3:
+			t.Body = &genesys.TemplateBody{}
+			b := t.Body
+			return d.object(v, bodyFields, func(f, v int) (int, error) {
+				if f == 0 {
+					return d.str(v, &b.Text)
+				}
+				return d.params(v, &b.Parameters)
+			})
+		case 4:
+			t.Buttons = []genesys.TemplateButton{}
+			return d.array(v, func(e int) (int, error) {
+				t.Buttons = append(t.Buttons, genesys.TemplateButton{})
+				b := &t.Buttons[len(t.Buttons)-1]
+				return d.object(e, templateButtonFields, func(f, v int) (int, error) {
+					switch f {
+					case 0:
+						return d.str(v, &b.Type)
+					case 1:
+						return d.str(v, &b.Text)
+					case 2:
+						return d.integer(v, &b.Index)
+					case 3:
+						return d.str(v, &b.PhoneNumber)
+					case 4:
+						return d.str(v, &b.URL)
+					case 5:
+						return d.str(v, &b.Payload)
+					default:
+						return d.params(v, &b.Parameters)
+					}
+				})
+			})
+		default:
+			t.Footer = &genesys.TemplateFooter{}
+			ft := t.Footer
+			return d.object(v, footerFields, func(_, v int) (int, error) {
+				return d.str(v, &ft.Text)
+			})
+		}
+	})
+}
+
+// params reads a template's parameters into *ps.
+func (d *fastDec) params(v int, ps *[]genesys.TemplateParameter) (int, error) {
+	*ps = []genesys.TemplateParameter{}
+	return d.array(v, func(e int) (int, error) {
+		*ps = append(*ps, genesys.TemplateParameter{})
+		p := &(*ps)[len(*ps)-1]
+		return d.object(e, paramFields, func(f, v int) (int, error) {
+			if f == 0 {
+				return d.str(v, &p.Name)
+			}
+			return d.str(v, &p.Text)
+		})
 	})
 }

@@ -38,8 +38,42 @@ func checkFast(t *testing.T, raw []byte) (answered bool) {
 	return true
 }
 
+// templateCases are templates (contentType Notification) with header
+// media, and their wrong shapes: the fast path reads templates, and must
+// read them as encoding/json does or decline.
+var templateCases = []string{
+	`{"normalizedMessage":{"content":[{"contentType":"Notification","template":{"id":"t1","language":"en_GB","header":{"type":"Media","media":{"id":"h1","mediaType":"Image","url":"https://media.example/h1?sig=1","mime":"image/jpeg","text":"caption","sha256":"ab","filename":"h1.jpg","contentSizeBytes":1024}},"body":{"text":"Hi {{1}}","parameters":[{"name":"1","text":"Ann"}]},"buttons":[{"type":"Url","text":"Open","index":0,"url":"https://example.com","parameters":[]},{"type":"QuickReply","text":"No","index":1,"payload":"NO"}],"footer":{"text":"Acme"}}}]}}`,
+	`{"normalizedMessage":{"content":[{"contentType":"Notification","template":{"header":{"type":"Text","text":"Hello","parameters":[{"name":"n","text":"v"}]}}},{"contentType":"Attachment","attachment":{"id":"a1","url":"u"}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{},"body":{},"buttons":[],"footer":{}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":null}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":null}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":null}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"url":null}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"Media":{"id":"h"}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"ID":"h"}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"id":"h","id":"i"}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"id":"h"},"media":{"id":"i"}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"contentSizeBytes":1.5}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"contentSizeBytes":"1"}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"url":1}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":[]}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"id":"h","extra":{"x":[1]}}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"parameters":[null]}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"parameters":{}}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"buttons":[{"index":1.5}]}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"buttons":[{"index":"1"}]}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"buttons":[null]}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"buttons":{}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"footer":{"text":"a","text":"b"}}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"footer":"x"}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"id":"\ud800"}}]}}`,
+	`{"normalizedMessage":{"content":[{"template":{"header":{"media":{"id":"h"}}},"template":{}}]}}`,
+}
+
 func TestDecodeMessageFast(t *testing.T) {
-	answered := 0
+	answered, templates := 0, 0
 	for _, raw := range sampleMessages(t) {
 		if checkFast(t, raw) {
 			answered++
@@ -68,6 +102,29 @@ func TestDecodeMessageFast(t *testing.T) {
 	} {
 		checkFast(t, []byte(raw))
 	}
+	for i, raw := range templateCases {
+		if !checkFast(t, []byte(raw)) && i < 5 {
+			t.Errorf("the fast path declined template %s", raw)
+		}
+	}
+	// A template with header media takes the fast path, and its media is
+	// what export downloads.
+	for _, raw := range sampleMessages(t) {
+		if !bytes.Contains(raw, []byte(`"type":"Media"`)) {
+			continue
+		}
+		md, ok := decodeMessageFast(raw)
+		if !ok {
+			t.Fatalf("a template with header media was declined: %s", raw)
+		}
+		if len(HeaderMedia(md)) != 1 || len(Media(md)) != 1 {
+			t.Fatalf("header media %v of %s", HeaderMedia(md), raw)
+		}
+		templates++
+	}
+	if templates == 0 {
+		t.Error("no sample message is a template with header media")
+	}
 	if _, ok := decodeMessageFast([]byte(`{"id":"a","ID":"b"}`)); ok {
 		t.Error("a name matching only without regard to case was not declined")
 	}
@@ -84,6 +141,9 @@ func FuzzDecodeMessageFast(f *testing.F) {
 	}
 	f.Add([]byte(`{"id":"a","normalizedMessage":{"channel":{"to":{"id":"x"}},"content":[{"contentType":"Text","text":{"body":"hi"}}]}}`))
 	f.Add([]byte(`{"normalizedMessage":{"content":[{"contentType":"Reactions","reactions":[{"reactionType":"Like","count":1}]},{"buttonResponse":{"originatingMessageId":"d6","type":"Button","text":"t","payload":"p"}}]}}`))
+	for _, raw := range templateCases {
+		f.Add([]byte(raw))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkFast(t, raw)
 		// DecodeMessage agrees with encoding/json on acceptance.

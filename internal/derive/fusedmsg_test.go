@@ -113,6 +113,9 @@ func TestDecodeMessageHashed(t *testing.T) {
 	} {
 		checkHashed(t, []byte(raw))
 	}
+	for _, raw := range templateCases {
+		checkHashed(t, []byte(raw))
+	}
 	if _, _, ok := decodeMessageHashed([]byte(`{"z":"1","a":{"y":[true,false,null],"b":"x"},"id":"sorted later"}`)); !ok {
 		t.Error("unknown members out of order were declined")
 	}
@@ -128,6 +131,9 @@ func FuzzDecodeMessageHashed(f *testing.F) {
 	f.Add([]byte(`{"id":"a","normalizedMessage":{"channel":{"to":{"id":"x"}},"content":[{"contentType":"Text","text":{"body":"hi"}}]}}`))
 	f.Add([]byte(`{"z":"1","a":{"y":[true,false,null],"b":"x\u00e9"},"id":"sorted later"}`))
 	f.Add([]byte(`{"normalizedMessage":{"content":[{"contentType":"Reactions","reactions":[{"reactionType":"Like","count":1}]},{"buttonResponse":{"originatingMessageId":"d6","type":"Button","text":"t","payload":"p"}}]}}`))
+	for _, raw := range templateCases {
+		f.Add([]byte(raw))
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		checkHashed(t, raw)
 	})

@@ -57,3 +57,75 @@ func TestMessageMediaStatus(t *testing.T) {
 		t.Fatalf("detail %s lacks the old form %s", old.Detail, want)
 	}
 }
+
+// TestMediaTemplateHeader: a template's header media is media of its
+// message after the content attachments, in content order (Media,
+// HeaderMedia), and a detail's media ids match the message (MediaMatch)
+// exactly when they are the attachments followed by the header media, or
+// — captured before export downloaded header media — the attachments
+// alone.
+func TestMediaTemplateHeader(t *testing.T) {
+	tmpl := func(id, url string) genesys.MessageContent {
+		return genesys.MessageContent{ContentType: "Notification", Template: &genesys.NotificationTemplate{ID: "t-" + id,
+			Header: &genesys.TemplateHeader{Type: "Media", Media: &genesys.ContentAttachment{ID: id, URL: url, Mime: "image/jpeg"}}}}
+	}
+	att := func(id, url string) genesys.MessageContent {
+		return genesys.MessageContent{ContentType: "Attachment", Attachment: &genesys.ContentAttachment{ID: id, URL: url}}
+	}
+	md := &genesys.MessageData{ID: "m1", NormalizedMessage: &genesys.NormalizedMessage{Content: []genesys.MessageContent{
+		tmpl("h1", "https://media/h1"),
+		att("a1", "https://media/a1"),
+		tmpl("h-nourl", ""),
+		{ContentType: "Notification", Template: &genesys.NotificationTemplate{ID: "text", Header: &genesys.TemplateHeader{Type: "Text", Text: "Hello"}}},
+		{ContentType: "Notification"},
+		att("a2", "https://media/a2"),
+		tmpl("h2", "https://media/h2"),
+	}}}
+	var ids []string
+	for _, a := range Media(md) {
+		ids = append(ids, a.ID)
+	}
+	if want := []string{"a1", "a2", "h1", "h2"}; !reflect.DeepEqual(ids, want) {
+		t.Fatalf("Media %v, want %v", ids, want)
+	}
+	if got := HeaderMedia(md); !reflect.DeepEqual(got, []string{"h1", "h2"}) {
+		t.Fatalf("HeaderMedia %v", got)
+	}
+	if got := Attachments(md); !reflect.DeepEqual(got, []string{"a1", "a2"}) {
+		t.Fatalf("Attachments %v", got)
+	}
+	for _, tc := range []struct {
+		ids []string
+		ok  bool
+	}{
+		{[]string{"a1", "a2", "h1", "h2"}, true}, // captured with header media
+		{[]string{"a1", "a2"}, true},             // captured before
+		{nil, false},
+		{[]string{"a1", "a2", "h1"}, false}, // some of the header media
+		{[]string{"a1", "a2", "h2", "h1"}, false},
+		{[]string{"h1", "h2", "a1", "a2"}, false},
+		{[]string{"a1", "h1", "a2", "h2"}, false},
+		{[]string{"a1", "a2", "h1", "h2", "h2"}, false},
+		{[]string{"a1", "a2", "h1", "h2", "x"}, false},
+		{[]string{"a1", "a2", "h-nourl"}, false},
+		{[]string{"a2", "a1"}, false},
+		{[]string{"a1"}, false},
+	} {
+		if got := MediaMatch(md, tc.ids); got != tc.ok {
+			t.Errorf("MediaMatch(%v) = %v, want %v", tc.ids, got, tc.ok)
+		}
+	}
+	// A message without header media: its attachments alone, as always.
+	plain := &genesys.MessageData{NormalizedMessage: &genesys.NormalizedMessage{Content: []genesys.MessageContent{att("a1", "https://media/a1")}}}
+	if !MediaMatch(plain, []string{"a1"}) || MediaMatch(plain, []string{"a1", "a1"}) || MediaMatch(plain, nil) {
+		t.Error("MediaMatch on a message without header media")
+	}
+	if !MediaMatch(&genesys.MessageData{}, nil) || MediaMatch(&genesys.MessageData{}, []string{"x"}) || Media(&genesys.MessageData{}) != nil {
+		t.Error("a message without content")
+	}
+	// Only media with a url are downloaded: a template whose one header
+	// media has none gives nothing.
+	if ids := Media(&genesys.MessageData{NormalizedMessage: &genesys.NormalizedMessage{Content: []genesys.MessageContent{tmpl("h", "")}}}); len(ids) != 0 {
+		t.Errorf("Media of url-less header media: %v", ids)
+	}
+}

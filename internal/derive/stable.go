@@ -13,7 +13,9 @@ import (
 
 // StableHash is the SHA-256 of the RFC 8785 form of a message object with
 // the query and fragment of every attachment url removed
-// (normalizedMessage.content[].attachment.url, and a legacy media[].url).
+// (normalizedMessage.content[].attachment.url, a template's header media
+// normalizedMessage.content[].template.header.media.url, and a legacy
+// media[].url).
 //
 // Genesys hands out attachment urls pre-signed for a storage host; a
 // pre-signature carries its signing time and expiry, so the same message
@@ -35,6 +37,13 @@ func StableHash(raw []byte) (hashchain.Hash, error) {
 				if c, ok := c.(map[string]any); ok {
 					if a, ok := c["attachment"].(map[string]any); ok {
 						stripQuery(a, "url")
+					}
+					if t, ok := c["template"].(map[string]any); ok {
+						if h, ok := t["header"].(map[string]any); ok {
+							if m, ok := h["media"].(map[string]any); ok {
+								stripQuery(m, "url")
+							}
+						}
 					}
 				}
 			}

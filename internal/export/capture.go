@@ -445,17 +445,11 @@ func capturedIDs(msgs []captured) []string {
 	return ids
 }
 
-// hasAttachmentURL reports whether md carries an attachment url, the one
-// part of a message Genesys may serve differently each time it is read.
+// hasAttachmentURL reports whether md carries an attachment url (a
+// template's header media among them), the one part of a message Genesys
+// may serve differently each time it is read.
 func hasAttachmentURL(md *genesys.MessageData) bool {
-	if n := md.NormalizedMessage; n != nil {
-		for _, c := range n.Content {
-			if c.Attachment != nil && c.Attachment.URL != "" {
-				return true
-			}
-		}
-	}
-	return false
+	return len(derive.Media(md)) > 0
 }
 
 // earlierBodies holds, for one conversation, the messages of each

@@ -8,13 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
 )
 
-// fetchMedia downloads the message's attachments (without the bearer
-// token: fetch.Client.Download sends it only to the API host), checks
+// fetchMedia downloads the message's attachments and then its template
+// header media (derive.Media: a WhatsApp template's image, video or
+// document header is media of the message like an attachment, and goes
+// the same way; "attachment" below means either), without the bearer
+// token (fetch.Client.Download sends it only to the API host), checks
 // each against the sha256 the API states, and keeps the bytes as
 // evidence. An url that expired before its message is 30 days old (its
 // own life ended first) is renewed once by reading the message again;
@@ -28,16 +32,8 @@ import (
 // retries, a recording not ready) and evidence errors fail the
 // conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
-	n := m.data.NormalizedMessage
-	if n == nil {
-		return nil
-	}
 	var fresh map[string]string // attachment id → url from the message read again; nil until needed
-	for _, c := range n.Content {
-		a := c.Attachment
-		if a == nil || a.URL == "" {
-			continue
-		}
+	for _, a := range derive.Media(&m.data) {
 		resp, err := r.d.Client.Download(ctx, a.URL)
 		var none string // why the Recordings service gave no copy, for the reason
 		switch {
@@ -158,6 +154,13 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 						rc.urls[[2]string{rm.ID, a.ID}] = a.URL
 					}
 				}
+				// A template's header media, where the transcript keeps
+				// it: where it does not, the media stays expired.
+				if t := rm.NotificationTemplate; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
+					if k := [2]string{rm.ID, t.Header.Media.ID}; rc.urls[k] == "" {
+						rc.urls[k] = t.Header.Media.URL
+					}
+				}
 			}
 		}
 		if err == nil {
@@ -168,7 +171,8 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 }
 
 // freshURLs reads message id of conversation convID again and returns its
-// attachments' urls by attachment id (empty, not nil, when it has none).
+// attachments' and template header media's urls by id (empty, not nil,
+// when it has none).
 // Only the urls are taken from it: the message captured is the one first
 // read, and the bytes are checked against the sha256 that one states.
 func (r *runner) freshURLs(ctx context.Context, convID, id string) (map[string]string, error) {
@@ -177,11 +181,9 @@ func (r *runner) freshURLs(ctx context.Context, convID, id string) (map[string]s
 		return nil, err
 	}
 	urls := map[string]string{}
-	if n := md.NormalizedMessage; n != nil {
-		for _, c := range n.Content {
-			if a := c.Attachment; a != nil && a.URL != "" {
-				urls[a.ID] = a.URL
-			}
+	for _, a := range derive.Media(md) {
+		if urls[a.ID] == "" {
+			urls[a.ID] = a.URL
 		}
 	}
 	r.o.Log.Info("attachment url expired: message read again for fresh urls", "conversation", convID, "message", id)

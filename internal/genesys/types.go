@@ -641,6 +641,44 @@ type RecordingMessagingMessage struct {
 	MessageText             string                   `json:"messageText,omitempty"`
 	MessageMediaAttachments []MessageMediaAttachment `json:"messageMediaAttachments,omitempty"`
 	ContentType             string                   `json:"contentType,omitempty"`
+	// NotificationTemplate is the message's WhatsApp template, whose
+	// header media the Recordings service keeps like an attachment.
+	NotificationTemplate *RecordingNotificationTemplate `json:"notificationTemplate,omitempty"`
+}
+
+// RecordingNotificationTemplate is model Recordingnotificationtemplate
+// (subset): a template as a recording's transcript gives it.
+type RecordingNotificationTemplate struct {
+	ID       string                   `json:"id,omitempty"`
+	Language string                   `json:"language,omitempty"`
+	Header   *RecordingTemplateHeader `json:"header,omitempty"`
+	Body     *RecordingTemplateText   `json:"body,omitempty"`
+	Footer   *RecordingTemplateText   `json:"footer,omitempty"`
+}
+
+// RecordingTemplateHeader is model Recordingtemplateheader (type Text or
+// Media).
+type RecordingTemplateHeader struct {
+	Type  string               `json:"type,omitempty"`
+	Text  string               `json:"text,omitempty"`
+	Media *RecordingAttachment `json:"media,omitempty"`
+}
+
+// RecordingTemplateText is model Recordingtemplatebody or
+// Recordingtemplatefooter: text alone.
+type RecordingTemplateText struct {
+	Text string `json:"text,omitempty"`
+}
+
+// RecordingAttachment is model Recordingattachment: note fileName, where
+// the messages API's attachment has filename.
+type RecordingAttachment struct {
+	ID        string `json:"id,omitempty"`
+	URL       string `json:"url,omitempty"`
+	MediaType string `json:"mediaType,omitempty"`
+	Mime      string `json:"mime,omitempty"`
+	Text      string `json:"text,omitempty"`
+	FileName  string `json:"fileName,omitempty"`
 }
 
 // MessageMediaAttachment is model Messagemediaattachment.

@@ -492,8 +492,16 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 				out = append(out, derived(seq, "detail.media.sha256", m.SHA256, m.Evidence, "the SHA-256 of the downloaded bytes is their evidence address"))
 			}
 		}
-		if att := derive.Attachments(md); !slices.Equal(ids, att) {
-			out = append(out, derived(seq, "detail.media", ids, att, "attachment ids of the "+ev()))
+		// Attachments, then template header media; or, in a detail
+		// written before export downloaded header media, the
+		// attachments alone (derive.MediaMatch).
+		if !derive.MediaMatch(md, ids) {
+			want, from := derive.Attachments(md), "attachment ids of the "+ev()
+			if hm := derive.HeaderMedia(md); len(hm) > 0 {
+				want = append(want, hm...)
+				from = "attachment ids, then template header media ids, of the " + ev() + "; a capture from before custody downloaded header media may list the attachments alone"
+			}
+			out = append(out, derived(seq, "detail.media", ids, want, from))
 		}
 	}
 	return out

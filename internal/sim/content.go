@@ -188,6 +188,63 @@ func (o *Org) structure(st *contentState, c *ConvData, m *genesys.MessageData, n
 	return text
 }
 
+// mediaTemplateShare is the share of agent messages in WhatsApp
+// conversations that are templates with a media header.
+const mediaTemplateShare = 0.05
+
+// mediaTemplates are templates whose header is media: WhatsApp's image,
+// video and document headers.
+var mediaTemplates = []struct {
+	id, body, footer string
+	mediaType, mime  string
+	file             string // file name prefix
+	button           [2]string
+}{
+	{"invoice_ready_v2", "Hi {{1}}, your invoice {{2}} is attached. It is due on {{3}}.", "Custody Demo Ltd", "File", "application/pdf", "invoice", [2]string{"Url", "View invoice"}},
+	{"delivery_photo", "Hi {{1}}, parcel {{2}} was delivered on {{3}}: the photo is above.", "Reply STOP to opt out", "Image", "image/jpeg", "delivery", [2]string{"QuickReply", "Not mine"}},
+	{"product_video", "Hello {{1}}, here is how to set up order {{2}}, arriving {{3}}.", "", "Video", "video/mp4", "setup", [2]string{}},
+}
+
+// mediaTemplate makes nm, message k of conversation i (c), a template
+// whose header is media (template.header.media), its choices drawn from r;
+// the media is one of c.Attachments, served like any (TemplateHeader).
+// It sets no offer: the customer's later messages stay what they were.
+func (o *Org) mediaTemplate(r *rand.Rand, c *ConvData, msgID string, nm *genesys.NormalizedMessage, i, k int, custFirst string) {
+	tm := mediaTemplates[r.IntN(len(mediaTemplates))]
+	ref := fmt.Sprintf("%d", 100000+r.IntN(900000))
+	id := indexedUUID(hash(o.cfg.Seed, tagMedia, uint64(i), uint64(k)), o.idKey^0x5a5a5a5a5a5a, i)
+	ext := tm.mime[strings.LastIndexByte(tm.mime, '/')+1:]
+	a := Attachment{
+		ID: id, MessageID: msgID, MediaType: tm.mediaType, Mime: tm.mime,
+		Filename:       fmt.Sprintf("%s-%s.%s", tm.file, ref, ext),
+		Size:           int(math.Exp(math.Log(1024) + r.Float64()*math.Log(32))), // 1 – 32 KiB, log-uniform
+		URL:            strings.TrimSuffix(o.cfg.MediaBaseURL, "/") + "/sim/media/" + id,
+		TemplateHeader: true,
+	}
+	a.Sha256 = mediaSha256(o.cfg.Seed, id, a.Mime, a.Size)
+	t := &genesys.NotificationTemplate{ID: tm.id, Language: "en_GB",
+		Header: &genesys.TemplateHeader{Type: "Media", Media: &genesys.ContentAttachment{
+			ID: a.ID, MediaType: a.MediaType, URL: a.URL, Mime: a.Mime, Sha256: a.Sha256, Filename: a.Filename, ContentSizeBytes: a.Size,
+		}},
+		Body: &genesys.TemplateBody{Text: tm.body, Parameters: []genesys.TemplateParameter{
+			{Name: "1", Text: custFirst},
+			{Name: "2", Text: ref},
+			{Name: "3", Text: c.Start.AddDate(0, 0, 1+r.IntN(6)).Format("2 Jan 2006")},
+		}}}
+	if tm.footer != "" {
+		t.Footer = &genesys.TemplateFooter{Text: tm.footer}
+	}
+	switch tm.button[0] {
+	case "Url":
+		t.Buttons = []genesys.TemplateButton{{Type: "Url", Text: tm.button[1], URL: "https://example.com/invoice/" + ref}}
+	case "QuickReply":
+		t.Buttons = []genesys.TemplateButton{{Type: "QuickReply", Text: tm.button[1], Payload: strings.ToUpper(strings.ReplaceAll(tm.button[1], " ", "_"))}}
+	}
+	nm.Type = "Structured"
+	nm.Content = []genesys.MessageContent{{ContentType: "Notification", Template: t}}
+	c.Attachments = append(c.Attachments, a)
+}
+
 // sticker is a WhatsApp sticker: an image/webp attachment (Genesys serves
 // stickers as attachments since it dropped Messagedata.stickers).
 func (o *Org) sticker(r *rand.Rand, i, k int) Attachment {

@@ -49,6 +49,9 @@ type Attachment struct {
 	Size      int
 	Sha256    string // lowercase hex of the bytes
 	URL       string
+	// TemplateHeader: the media of a template's header
+	// (template.header.media), not a content attachment.
+	TemplateHeader bool
 }
 
 // Message returns the message with the given id.
@@ -300,6 +303,8 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 	outboundOrig := c.Kind != KindVoice && acdEnd.Equal(c.Start) && bot == nil
 	c.Messages = make([]genesys.MessageData, 0, n)
 	st := &contentState{r: newRand(seed, tagContent, uint64(i))}
+	// Which agent messages are templates with header media, and their media.
+	hr := newRand(seed, tagHeaderMedia, uint64(i))
 	cardDue := st.r.Float64() < sensitiveShare // a customer types a card number
 	for k := range n {
 		t := c.Start.Add(offs[k]).Truncate(time.Millisecond)
@@ -421,6 +426,16 @@ func (o *Org) generateMessages(c *ConvData, ch channel, cust, bot *party, agents
 			nm.Channel.DateModified = ts(t.Add(time.Duration(2000+r.IntN(600_000)) * time.Millisecond))
 			m.TextBody += " (edit: sorry, typo)"
 			nm.Text = m.TextBody
+		}
+		// Some agent messages are templates with a media header (an
+		// image, video or document), decided by a stream of their own,
+		// drawn once for each agent message whatever it became: the
+		// other messages stay what they were. Not one that is an event,
+		// carries media already or was edited (its text is the edit).
+		if c.Kind == KindWhatsApp && !inbound && sender != bot && hr.Float64() < mediaTemplateShare &&
+			nm.Type != "Event" && len(nm.Content) == 0 && nm.Channel.DateModified == "" {
+			o.mediaTemplate(hr, c, msgID, nm, i, k, custFirst)
+			m.TextBody, nm.Text = "", ""
 		}
 		m.NormalizedMessage = nm
 		c.Messages = append(c.Messages, m)

@@ -50,9 +50,10 @@ func APIMessage(m genesys.MessageData) genesys.MessageData {
 	return m
 }
 
-// ServedMessage is APIMessage with every attachment url pre-signed for the
-// media listener, valid until the message's time plus MediaURLTTL, or
-// MediaURLLife after it is served if that comes first.
+// ServedMessage is APIMessage with every attachment url — a template's
+// header media included — pre-signed for the media listener, valid until
+// the message's time plus MediaURLTTL, or MediaURLLife after it is served
+// if that comes first.
 func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 	m = APIMessage(m)
 	n := m.NormalizedMessage
@@ -80,6 +81,13 @@ func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 			signed := *a
 			signed.URL = s.SignMediaURL(a.URL, a.ID, expires, signedAt)
 			nm.Content[k].Attachment = &signed
+		}
+		if t := nm.Content[k].Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
+			// Copies down to the media: the org's message stays unsigned.
+			tc, hc, signed := *t, *t.Header, *t.Header.Media
+			signed.URL = s.SignMediaURL(signed.URL, signed.ID, expires, signedAt)
+			hc.Media, tc.Header = &signed, &hc
+			nm.Content[k].Template = &tc
 		}
 	}
 	m.NormalizedMessage = &nm

@@ -9,7 +9,8 @@ import (
 // getConversationRecordings is GET
 // /api/v2/conversations/{conversationId}/recordings: the conversation's
 // recordings in the Recordings service. A message conversation has one,
-// its messagingTranscript, whose attachments' urls are pre-signed for the
+// its messagingTranscript, whose attachments' urls (and those of its
+// templates' header media, in notificationTemplate) are pre-signed for the
 // media listener for genesys.RecordingURLLife from the request, not
 // MediaURLTTL from the message: the Recordings service keeps its copies
 // after the messages API's urls stop working. maxWaitMs and formatId are
@@ -56,7 +57,42 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 				ID: md.ID, URL: u, MediaType: md.MediaType, ContentLength: md.ContentLengthBytes, Name: md.Name,
 			})
 		}
+		rm.NotificationTemplate = s.recordingTemplate(m, expires, signedAt)
 		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
 	}
 	w.json(http.StatusOK, []genesys.Recording{rec})
+}
+
+// recordingTemplate is m's template as a recording's transcript gives it
+// (nil when m has none), its header media's url pre-signed until expires.
+func (s *Server) recordingTemplate(m *genesys.MessageData, expires, signedAt int64) *genesys.RecordingNotificationTemplate {
+	n := m.NormalizedMessage
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.Content {
+		t := c.Template
+		if t == nil {
+			continue
+		}
+		rt := &genesys.RecordingNotificationTemplate{ID: t.ID, Language: t.Language}
+		if h := t.Header; h != nil {
+			rt.Header = &genesys.RecordingTemplateHeader{Type: h.Type, Text: h.Text}
+			if a := h.Media; a != nil {
+				u := a.URL
+				if u != "" {
+					u = s.SignMediaURL(u, a.ID, expires, signedAt)
+				}
+				rt.Header.Media = &genesys.RecordingAttachment{ID: a.ID, URL: u, MediaType: a.MediaType, Mime: a.Mime, FileName: a.Filename}
+			}
+		}
+		if t.Body != nil {
+			rt.Body = &genesys.RecordingTemplateText{Text: t.Body.Text}
+		}
+		if t.Footer != nil {
+			rt.Footer = &genesys.RecordingTemplateText{Text: t.Footer.Text}
+		}
+		return rt
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ const (
 	tagRuntime
 	tagContent
 	tagRecording
+	tagHeaderMedia
 )
 
 // mix is SplitMix64's finaliser: a fast, well-distributed 64-bit hash step.

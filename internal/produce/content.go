@@ -284,6 +284,26 @@ func (r *reader) media(ctx context.Context, m *message) error {
 				m.missing = append(m.missing, a.ID+": not downloaded (the export did not fetch media)")
 			}
 		}
+		// A template's header media (an image, video or document) is
+		// produced as an attachment of its message, after the others,
+		// as export records it; a capture from before export downloaded
+		// it has none.
+		for _, c := range n.Content {
+			if c.Template == nil || c.Template.Header == nil || c.Template.Header.Media == nil {
+				continue
+			}
+			a := c.Template.Header.Media
+			if meta[a.ID] == nil {
+				meta[a.ID] = a
+			}
+			switch {
+			case refs[a.ID]:
+			case a.URL == "":
+				m.missing = append(m.missing, a.ID+": template header media not downloaded (the API gave no url)")
+			default:
+				m.missing = append(m.missing, a.ID+": template header media not downloaded (the export did not fetch media, or captured the message before it fetched header media)")
+			}
+		}
 	}
 	for _, ref := range m.media {
 		if ref.Evidence == "" {

@@ -269,3 +269,28 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestCosignsErasureCheckpoint: a checkpoint vouching for an erasure (its
+// "erasure <seq>" extension line) is a checkpoint of its size like any
+// other: cosigned at the size already seen, over its whole body,
+// extension line included.
+func TestCosignsErasureCheckpoint(t *testing.T) {
+	l := newLog(t, "custody/test-e", 9, "e")
+	w, vkey := newWitness(t, l)
+	if _, err := w.Add(Request{Checkpoint: l.checkpoint(9)}); err != nil {
+		t.Fatal(err)
+	}
+	note, err := hashchain.SignCheckpoint(hashchain.Checkpoint{Origin: l.origin, Size: 9, Root: hashchain.Root(l.leaves), HasErasure: true, Erasure: 8}, l.skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := w.Add(Request{OldSize: 9, Checkpoint: note})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := body(t, note)
+	if !bytes.HasSuffix(b, []byte("\nerasure 8\n")) {
+		t.Fatalf("body %q", b)
+	}
+	checkCosignature(t, sigs, vkey, b)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -336,8 +337,8 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
 			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, r.Unreferenced)
 		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
-			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries a signed checkpoint vouches for (not missing); conversations: %s; messages: %s\n",
-				r.Erased, listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))
+			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries a signed checkpoint vouches for (not missing; entries %s); conversations: %s; messages: %s\n",
+				r.Erased, seqList(r.ErasureEntries), listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))
 		}
 	}
 	if d := rep.Derived; d != nil {
@@ -584,6 +585,15 @@ func listOrNone(ids []string) string {
 		return "none"
 	}
 	return strings.Join(ids, ", ")
+}
+
+// seqList is listOrNone for entry seqs.
+func seqList(seqs []uint64) string {
+	ids := make([]string, len(seqs))
+	for i, s := range seqs {
+		ids[i] = strconv.FormatUint(s, 10)
+	}
+	return listOrNone(ids)
 }
 
 // The collector's settings while verify --evidence re-derives (see

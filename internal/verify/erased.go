@@ -257,6 +257,7 @@ func (x *erasedObjects) fill(s *EvidenceSummary, n int, vouched map[uint64]bool)
 	var convs, msgs []string
 	for _, ee := range x.entries {
 		if vouched[ee.seq] {
+			s.ErasureEntries = append(s.ErasureEntries, ee.seq)
 			convs = append(convs, ee.convList...)
 			msgs = append(msgs, ee.msgList...)
 		}

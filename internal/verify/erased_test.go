@@ -148,15 +148,16 @@ func TestErasureNotVouched(t *testing.T) {
 	for _, opts := range []verify.Options{{}, {External: []verify.ExternalCheckpoint{{Name: "routine.checkpoint", Note: routine.Note}}}} {
 		rep = x.check(opts)
 		wantMissing(t, rep, x.bodyA, says...)
-		if len(rep.Evidence.ErasedConversations) != 0 {
-			t.Errorf("an erasure only covered lists its conversations as erased: %v", rep.Evidence.ErasedConversations)
+		if len(rep.Evidence.ErasedConversations)+len(rep.Evidence.ErasureEntries) != 0 {
+			t.Errorf("an erasure only covered lists its conversations (%v) or itself (%v) as erased", rep.Evidence.ErasedConversations, rep.Evidence.ErasureEntries)
 		}
 	}
 
 	// Vouched for: erased, not missing.
 	cp := x.vouch(seq)
 	rep = x.check(verify.Options{})
-	if !rep.OK || rep.Evidence.Erased != 1 || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, []string{"conv-a"}) {
+	if !rep.OK || rep.Evidence.Erased != 1 || rep.Evidence.Missing != 0 || !slices.Equal(rep.Evidence.ErasedConversations, []string{"conv-a"}) ||
+		!slices.Equal(rep.Evidence.ErasureEntries, []uint64{seq}) {
 		t.Fatalf("covered erasure: %+v %v", rep.Evidence, rep.Findings)
 	}
 	// Vouched for by a checkpoint file alone (the stored one removed).

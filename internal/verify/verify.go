@@ -232,10 +232,11 @@ type EvidenceSummary struct {
 	// Erased counts referenced objects absent because an erasure entry
 	// a signed checkpoint vouches for deleted them (custody erase;
 	// erased.go): not failures. ErasedConversations and ErasedMessages
-	// are what those erasure entries name.
+	// are what those erasure entries name; ErasureEntries are their seqs.
 	Erased              int      `json:"erased"`
 	ErasedConversations []string `json:"erased_conversations,omitempty"`
 	ErasedMessages      []string `json:"erased_messages,omitempty"`
+	ErasureEntries      []uint64 `json:"erasure_entries,omitempty"`
 }
 
 // First returns the first failure in ledger order, or nil.

@@ -34,8 +34,10 @@ a file) to --tsa-roots. Its tokens prove nothing outside a test.
 after --slow), bad-signature, wrong-imprint, no-eku (a signer without
 timeStamping), eku-not-critical (a signer whose timeStamping usage is not
 critical), eku-not-only (a signer with documentSigning beside
-timeStamping), untrusted (a signer of another CA). POST /sim/fault with a
-fault name as the body changes it while it runs ("none" clears it).
+timeStamping), ku-not-only (a signer whose key usage has keyEncipherment
+beside digitalSignature), untrusted (a signer of another CA). POST
+/sim/fault with a fault name as the body changes it while it runs
+("none" clears it).
 
 Examples:
   custody sim tsa --root-out tsa-root.pem
@@ -68,7 +70,7 @@ Examples:
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (port 0: a free port)")
-	cmd.Flags().StringVar(&fault, "fault", "none", "misbehave: none, down, slow, bad-signature, wrong-imprint, no-eku, eku-not-critical, eku-not-only, untrusted")
+	cmd.Flags().StringVar(&fault, "fault", "none", "misbehave: none, down, slow, bad-signature, wrong-imprint, no-eku, eku-not-critical, eku-not-only, ku-not-only, untrusted")
 	cmd.Flags().DurationVar(&slow, "slow", 5*time.Second, "the delay of --fault slow")
 	cmd.Flags().StringVar(&rootOut, "root-out", "", "also write the test CA's root certificate (PEM) here (refuses to overwrite)")
 	return cmd

@@ -85,8 +85,9 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
   - every RFC 3161 timestamp token stored beside a checkpoint is over
     SHA-256 of that checkpoint's note, signed, and (with roots) issued
     by a certificate whose only extended key usage is timeStamping, in
-    a critical extension, that chains to a root and was valid at the
-    token's time. For each checkpoint it states the
+    a critical extension, whose key usage (if any) is digitalSignature
+    and/or nonRepudiation alone, that chains to a root and was valid at
+    the token's time. For each checkpoint it states the
     earliest time a token gives: proven ("chained to a trusted root")
     only when the token chains to --tsa-roots, roots you trust. Without
     --tsa-roots tokens are chained to the bundle the matter names (its

@@ -3,7 +3,8 @@
 // application/timestamp-query protocol of RFC 3161 §3.4) and checking one
 // offline (Verify: message imprint, CMS signature, certificate chain to a
 // given root bundle, the timeStamping extended key usage — the only one,
-// in a critical extension — and the token's time within the signer
+// in a critical extension — a key usage, if any, of digitalSignature
+// and/or nonRepudiation alone, and the token's time within the signer
 // certificate's validity).
 //
 // The message imprint of a checkpoint's token is SHA-256 of the signed

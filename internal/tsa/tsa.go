@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/digitorus/pkcs7"
@@ -181,8 +182,9 @@ type Token struct {
 // TSTInfo's message imprint is SHA-256 = imprint, signed by the
 // certificate included in it; with roots (not nil) that certificate must
 // chain to one of them, have timeStamping as its only extended key usage,
-// in a critical extension (RFC 3161 §2.3), and be valid at the token's
-// time. Every failure wraps ErrInvalid.
+// in a critical extension (RFC 3161 §2.3), have a key usage, if any, of
+// digitalSignature and/or nonRepudiation alone (RFC 5280 §4.2.1.12), and
+// be valid at the token's time. Every failure wraps ErrInvalid.
 func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -222,9 +224,10 @@ func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, er
 		return tok, nil
 	}
 	// RFC 3161 §2.3: the signer certificate's extended key usage is
-	// timeStamping alone, and critical. Go's chain check accepts a
-	// certificate with no EKU at all for any usage, and one whose EKU is
-	// not critical, so the leaf is checked here first.
+	// timeStamping alone, and critical; RFC 5280 §4.2.1.12: its key usage,
+	// if any, fits that purpose. Go's chain check accepts a certificate
+	// with no EKU at all for any usage, one whose EKU is not critical, and
+	// any key usage, so the leaf is checked here first.
 	if problem := timeStampingProblem(signer); problem != "" {
 		return Token{}, fmt.Errorf("%w: the signer certificate %q %s", ErrInvalid, tok.Signer, problem)
 	}
@@ -248,8 +251,11 @@ func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, er
 	return tok, nil
 }
 
-// oidExtKeyUsage is the extended key usage extension's id.
-var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
+// The extended key usage and key usage extensions' ids.
+var (
+	oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
+	oidKeyUsage    = asn1.ObjectIdentifier{2, 5, 29, 15}
+)
 
 // timeStampingProblem says why c may not sign timestamp tokens ("" when it
 // may): RFC 3161 §2.3 requires its extended key usage extension (one: x509
@@ -257,6 +263,7 @@ var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
 // no other usage, and to be critical. OpenSSL's ts -verify refuses a
 // certificate whose extension is not critical, or that has another usage
 // it knows (it ignores those it does not know); custody refuses any other.
+// Its key usage is checked too (keyUsageProblem).
 func timeStampingProblem(c *x509.Certificate) string {
 	critical := false
 	for _, e := range c.Extensions {
@@ -275,6 +282,54 @@ func timeStampingProblem(c *x509.Certificate) string {
 		return "has an extended key usage other than timeStamping (RFC 3161 §2.3: a timestamp authority's certificate has that one only)"
 	case !critical:
 		return "has the timeStamping extended key usage in an extension not marked critical (RFC 3161 §2.3 requires it critical; OpenSSL refuses it too)"
+	}
+	return keyUsageProblem(c)
+}
+
+// keyUsageNames are the key usage bits' names (RFC 5280 §4.2.1.3), by bit.
+var keyUsageNames = []string{"digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+	"keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"}
+
+// keyUsageProblem says why c's key usage extension does not fit a
+// timestamp authority's certificate ("" when it does, or c has none, as
+// RFC 5280 §4.2.1.12 and OpenSSL allow): for timeStamping the bits that
+// may be set are digitalSignature and nonRepudiation, and OpenSSL's ts
+// -verify (check_purpose_timestamp_sign) refuses a key usage that sets
+// any other, or neither of them. The bits are read from the extension
+// itself: x509 keeps the nine that RFC 5280 names and drops any past
+// them, of which OpenSSL refuses those in the first two bytes; custody
+// refuses every one (OpenSSL reads no further than two bytes).
+func keyUsageProblem(c *x509.Certificate) string {
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(oidKeyUsage) {
+			continue
+		}
+		var bits asn1.BitString
+		if rest, err := asn1.Unmarshal(e.Value, &bits); err != nil || len(rest) != 0 {
+			return "has a key usage extension that is not a BIT STRING"
+		}
+		var other []string
+		openssl := "" // OpenSSL reads the first 16 bits
+		for i := 2; i < bits.BitLength; i++ {
+			if bits.At(i) == 0 {
+				continue
+			}
+			if i < len(keyUsageNames) {
+				other = append(other, keyUsageNames[i])
+			} else {
+				other = append(other, fmt.Sprintf("bit %d", i))
+			}
+			if i < 16 {
+				openssl = "; OpenSSL refuses it too"
+			}
+		}
+		switch {
+		case len(other) > 0:
+			return "has a key usage other than digitalSignature and nonRepudiation: " + strings.Join(other, ", ") +
+				" (RFC 5280 §4.2.1.12: a timestamp authority's key signs, nothing else" + openssl + ")"
+		case bits.At(0) == 0 && bits.At(1) == 0:
+			return "has a key usage extension setting neither digitalSignature nor nonRepudiation (RFC 5280 §4.2.1.12; OpenSSL refuses it too)"
+		}
 	}
 	return ""
 }

@@ -95,6 +95,9 @@ func TestFaults(t *testing.T) {
 		// RFC 3161 §2.3: timeStamping alone, in a critical extension.
 		{tsasim.FaultEKUNotCrit, "verify", tsa.ErrInvalid, "not marked critical"},
 		{tsasim.FaultEKUNotOnly, "verify", tsa.ErrInvalid, "an extended key usage other than timeStamping"},
+		// RFC 5280 §4.2.1.12: a key usage of digitalSignature and/or
+		// nonRepudiation alone.
+		{tsasim.FaultKUNotOnly, "verify", tsa.ErrInvalid, "a key usage other than digitalSignature and nonRepudiation: keyEncipherment"},
 		{tsasim.FaultUntrusted, "verify", tsa.ErrInvalid, ""},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
@@ -163,8 +166,10 @@ func TestOpenSSLVerifies(t *testing.T) {
 // TestOpenSSLRefusesTheSameSigners: with roots, custody and openssl ts
 // -verify accept and refuse the same signer certificates: timeStamping in
 // a critical extension is good; no timeStamping usage, or timeStamping in
-// an extension not marked critical (RFC 3161 §2.3), is refused by both.
-// (A usage beside timeStamping that OpenSSL does not know, such as
+// an extension not marked critical (RFC 3161 §2.3), is refused by both,
+// and so is a key usage with keyEncipherment beside digitalSignature (RFC
+// 5280 §4.2.1.12; other key usages: TestKeyUsageAgreement). (A usage
+// beside timeStamping that OpenSSL does not know, such as
 // documentSigning, it lets through; custody refuses it, as the RFC says:
 // TestFaults.)
 func TestOpenSSLRefusesTheSameSigners(t *testing.T) {
@@ -185,6 +190,7 @@ func TestOpenSSLRefusesTheSameSigners(t *testing.T) {
 		{tsasim.FaultNone, true},
 		{tsasim.FaultNoEKU, false},
 		{tsasim.FaultEKUNotCrit, false},
+		{tsasim.FaultKUNotOnly, false},
 	} {
 		t.Run("fault "+string(tc.fault), func(t *testing.T) {
 			s.SetFault(tc.fault)

@@ -338,14 +338,34 @@ func TestAttestations(t *testing.T) {
 	})
 	// A signer certificate another CA issued, or one unfit to sign
 	// timestamps (RFC 3161 §2.3: timeStamping its only extended key
-	// usage, and critical), refused by both verifiers.
-	for _, fault := range []tsasim.Fault{tsasim.FaultUntrusted, tsasim.FaultNoEKU, tsasim.FaultEKUNotCrit, tsasim.FaultEKUNotOnly} {
-		t.Run(string(fault), func(t *testing.T) {
+	// usage, and critical; RFC 5280 §4.2.1.12: a key usage, if any, of
+	// digitalSignature and/or nonRepudiation alone), refused by both
+	// verifiers, saying why.
+	for _, tc := range []struct {
+		fault tsasim.Fault
+		says  string
+	}{
+		{tsasim.FaultUntrusted, ""},
+		{tsasim.FaultNoEKU, "lacks the timeStamping extended key usage"},
+		{tsasim.FaultEKUNotCrit, "in an extension not marked critical"},
+		{tsasim.FaultEKUNotOnly, "has an extended key usage other than timeStamping"},
+		{tsasim.FaultKUNotOnly, "has a key usage other than digitalSignature and nonRepudiation: keyEncipherment"},
+	} {
+		t.Run(string(tc.fault), func(t *testing.T) {
 			a := newAttestFixture(t)
-			a.tsa.SetFault(fault)
+			a.tsa.SetFault(tc.fault)
 			a.appendN(1)
 			a.stamp(a.checkpoint(), true)
-			agree(t, a, "checkpoint stored #3: timestamp")
+			rep := agree(t, a, "checkpoint stored #3: timestamp")
+			if !strings.Contains(rep.First().Message, tc.says) {
+				t.Errorf("custody says %q, want it to say %q", rep.First().Message, tc.says)
+			}
+			if python == nil {
+				return
+			}
+			if out, _ := python("ledger", a.path, a.l.VerifierKey(), "--tsa-roots", a.roots); !strings.Contains(out, tc.says) {
+				t.Errorf("the independent verifier says\n%s\nwant it to say %q", out, tc.says)
+			}
 		})
 	}
 	t.Run("a gap is a warning", func(t *testing.T) {

@@ -36,11 +36,12 @@ const (
 	FaultNoEKU        Fault = "no-eku"           // signed by a certificate without timeStamping
 	FaultEKUNotCrit   Fault = "eku-not-critical" // signed by a certificate whose timeStamping usage is not critical
 	FaultEKUNotOnly   Fault = "eku-not-only"     // signed by a certificate with another usage beside timeStamping
+	FaultKUNotOnly    Fault = "ku-not-only"      // signed by a certificate whose key usage has keyEncipherment beside digitalSignature
 	FaultUntrusted    Fault = "untrusted"        // signed by a certificate of another CA
 )
 
 // Faults is every fault, in the order the help lists them.
-var Faults = []Fault{FaultDown, FaultSlow, FaultBadSignature, FaultWrongImprint, FaultNoEKU, FaultEKUNotCrit, FaultEKUNotOnly, FaultUntrusted}
+var Faults = []Fault{FaultDown, FaultSlow, FaultBadSignature, FaultWrongImprint, FaultNoEKU, FaultEKUNotCrit, FaultEKUNotOnly, FaultKUNotOnly, FaultUntrusted}
 
 // ParseFault reads a fault name ("" and "none" are no fault).
 func ParseFault(s string) (Fault, error) {
@@ -82,6 +83,7 @@ type Server struct {
 	noEKU      *x509.Certificate // same CA, no EKU
 	ekuNotCrit *x509.Certificate // same CA, the timeStamping EKU not critical
 	ekuNotOnly *x509.Certificate // same CA, a critical EKU of timeStamping and another usage
+	kuNotOnly  *x509.Certificate // same CA, the EKU, and a key usage of digitalSignature and keyEncipherment
 	untrusted  *x509.Certificate // another CA's, with the EKU
 	key        crypto.Signer     // one key serves every certificate
 	now        func() time.Time
@@ -205,6 +207,8 @@ func (s *Server) serveTimestamp(w http.ResponseWriter, r *http.Request) {
 		cert = s.ekuNotCrit
 	case FaultEKUNotOnly:
 		cert = s.ekuNotOnly
+	case FaultKUNotOnly:
+		cert = s.kuNotOnly
 	case FaultUntrusted:
 		cert = s.untrusted
 	}
@@ -285,27 +289,33 @@ func (s *Server) makeCA() error {
 	if err != nil {
 		return err
 	}
-	if s.signer, err = issue("custody test TSA", tsaKey, root, rootKey, eku, nb, na); err != nil {
+	// Its key usage is digitalSignature alone (RFC 5280 §4.2.1.12 allows
+	// nonRepudiation too; OpenSSL refuses any other).
+	sign := x509.KeyUsageDigitalSignature
+	if s.signer, err = issue("custody test TSA", tsaKey, root, rootKey, sign, eku, nb, na); err != nil {
 		return err
 	}
-	if s.noEKU, err = issue("custody test TSA without timeStamping", tsaKey, root, rootKey, nil, nb, na); err != nil {
+	if s.noEKU, err = issue("custody test TSA without timeStamping", tsaKey, root, rootKey, sign, nil, nb, na); err != nil {
 		return err
 	}
 	notCrit, err := ekuExtension(false, oidTimeStamping)
 	if err != nil {
 		return err
 	}
-	if s.ekuNotCrit, err = issue("custody test TSA with timeStamping not critical", tsaKey, root, rootKey, notCrit, nb, na); err != nil {
+	if s.ekuNotCrit, err = issue("custody test TSA with timeStamping not critical", tsaKey, root, rootKey, sign, notCrit, nb, na); err != nil {
 		return err
 	}
 	notOnly, err := ekuExtension(true, oidTimeStamping, oidOtherUsage)
 	if err != nil {
 		return err
 	}
-	if s.ekuNotOnly, err = issue("custody test TSA with another usage", tsaKey, root, rootKey, notOnly, nb, na); err != nil {
+	if s.ekuNotOnly, err = issue("custody test TSA with another usage", tsaKey, root, rootKey, sign, notOnly, nb, na); err != nil {
 		return err
 	}
-	if s.untrusted, err = issue("custody test TSA of another CA", tsaKey, other, otherKey, eku, nb, na); err != nil {
+	if s.kuNotOnly, err = issue("custody test TSA with a key usage beside signing", tsaKey, root, rootKey, sign|x509.KeyUsageKeyEncipherment, eku, nb, na); err != nil {
+		return err
+	}
+	if s.untrusted, err = issue("custody test TSA of another CA", tsaKey, other, otherKey, sign, eku, nb, na); err != nil {
 		return err
 	}
 	s.root = root
@@ -334,7 +344,7 @@ func selfSigned(cn string, key *ecdsa.PrivateKey, nb, na time.Time) (*x509.Certi
 	return x509.ParseCertificate(der)
 }
 
-func issue(cn string, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, ext []pkix.Extension, nb, na time.Time) (*x509.Certificate, error) {
+func issue(cn string, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, ku x509.KeyUsage, ext []pkix.Extension, nb, na time.Time) (*x509.Certificate, error) {
 	sn, err := serial()
 	if err != nil {
 		return nil, err
@@ -342,7 +352,7 @@ func issue(cn string, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey
 	tmpl := &x509.Certificate{
 		SerialNumber: sn, Subject: pkix.Name{CommonName: cn, Organization: []string{"custody test"}},
 		NotBefore: nb, NotAfter: na, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtraExtensions: ext,
+		KeyUsage: ku, ExtraExtensions: ext,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {

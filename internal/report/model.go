@@ -326,13 +326,18 @@ type Message struct {
 	BodyErased *Erasure `json:"body_erased,omitempty"`
 }
 
-// Attachment is one attachment of a message.
+// Attachment is one attachment of a message: a content attachment, or,
+// after them, a template's header media (TemplateHeader).
 type Attachment struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Type   string `json:"type"`
 	SHA256 string `json:"sha256"`
 	Status string `json:"status"`
+	// TemplateHeader: the media of a WhatsApp template's header (an
+	// image, video or document), not a content attachment; absent (false)
+	// on content attachments, so their form is what it was.
+	TemplateHeader bool `json:"template_header,omitempty"`
 }
 
 // Certificate is section 8's facts.

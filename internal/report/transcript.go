@@ -247,6 +247,20 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 			}
 			m.Attachments = append(m.Attachments, at)
 		}
+		// A template's header media (WhatsApp's image, video or document
+		// header) is media of its message after the attachments
+		// (derive.Media), shown as the detail records it, labelled as the
+		// template's header. A detail without it — captured before export
+		// downloaded header media, or by an export that fetched no media
+		// — shows none, as before.
+		for _, a := range derive.Media(md)[len(derive.Attachments(md)):] {
+			r, ok := byID[a.ID]
+			if !ok {
+				continue
+			}
+			m.Attachments = append(m.Attachments, Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType),
+				SHA256: cmp.Or(r.SHA256, a.Sha256), Status: cmp.Or(r.Status, "downloaded"), TemplateHeader: true})
+		}
 	}
 	return m, nil
 }

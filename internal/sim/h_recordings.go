@@ -2,6 +2,7 @@ package sim
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/custodyhq/custody/internal/genesys"
 )
@@ -53,15 +54,24 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 			if u != "" {
 				u = s.SignMediaURL(u, md.ID, expires, signedAt)
 			}
-			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, genesys.MessageMediaAttachment{
-				ID: md.ID, URL: u, MediaType: md.MediaType, ContentLength: md.ContentLengthBytes, Name: md.Name,
-			})
+			a := genesys.MessageMediaAttachment{ID: md.ID, URL: u, ContentLength: md.ContentLengthBytes, Name: md.Name}
+			// The model's mediaType is an enum of three image types ("if
+			// null then the media type should be dictated by the url"):
+			// any other type is left out, as the real API must.
+			if slices.Contains(recordingMediaTypes, md.MediaType) {
+				a.MediaType = md.MediaType
+			}
+			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, a)
 		}
 		rm.NotificationTemplate = s.recordingTemplate(m, expires, signedAt)
 		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
 	}
 	w.json(http.StatusOK, []genesys.Recording{rec})
 }
+
+// recordingMediaTypes are the values of model Messagemediaattachment's
+// mediaType enum.
+var recordingMediaTypes = []string{"image/png", "image/jpeg", "image/gif"}
 
 // recordingTemplate is m's template as a recording's transcript gives it
 // (nil when m has none), its header media's url pre-signed until expires.

@@ -68,6 +68,7 @@ func TestResponsesMatchSDKModels(t *testing.T) {
 		}
 		expect("Textmessagelisting", 200, "POST", "/api/v2/conversations/messages/"+id+"/messages/bulk", msgs)
 		expect("Messagedata", 200, "GET", "/api/v2/conversations/messages/"+id+"/messages/"+msgs[0], nil)
+		expect("[]Recording", 200, "GET", "/api/v2/conversations/"+id+"/recordings?formatId=NONE", nil)
 	}
 	if len(ids) != s.Org.Len() {
 		t.Fatalf("listed %d of %d conversations", len(ids), s.Org.Len())

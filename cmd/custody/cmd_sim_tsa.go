@@ -35,7 +35,9 @@ after --slow), bad-signature, wrong-imprint, no-eku (a signer without
 timeStamping), eku-not-critical (a signer whose timeStamping usage is not
 critical), eku-not-only (a signer with documentSigning beside
 timeStamping), ku-not-only (a signer whose key usage has keyEncipherment
-beside digitalSignature), untrusted (a signer of another CA). POST
+beside digitalSignature), ca-no-certsign (a signer under an intermediate
+CA whose key usage extension sets no bit, so not keyCertSign; the token
+carries the intermediate), untrusted (a signer of another CA). POST
 /sim/fault with a fault name as the body changes it while it runs
 ("none" clears it).
 
@@ -70,7 +72,7 @@ Examples:
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (port 0: a free port)")
-	cmd.Flags().StringVar(&fault, "fault", "none", "misbehave: none, down, slow, bad-signature, wrong-imprint, no-eku, eku-not-critical, eku-not-only, ku-not-only, untrusted")
+	cmd.Flags().StringVar(&fault, "fault", "none", "misbehave: none, down, slow, bad-signature, wrong-imprint, no-eku, eku-not-critical, eku-not-only, ku-not-only, ca-no-certsign, untrusted")
 	cmd.Flags().DurationVar(&slow, "slow", 5*time.Second, "the delay of --fault slow")
 	cmd.Flags().StringVar(&rootOut, "root-out", "", "also write the test CA's root certificate (PEM) here (refuses to overwrite)")
 	return cmd

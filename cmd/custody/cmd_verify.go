@@ -86,8 +86,9 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     SHA-256 of that checkpoint's note, signed, and (with roots) issued
     by a certificate whose only extended key usage is timeStamping, in
     a critical extension, whose key usage (if any) is digitalSignature
-    and/or nonRepudiation alone, that chains to a root and was valid at
-    the token's time. For each checkpoint it states the
+    and/or nonRepudiation alone, that chains to a root through CA
+    certificates whose key usage (if any) has keyCertSign, and was valid
+    at the token's time. For each checkpoint it states the
     earliest time a token gives: proven ("chained to a trusted root")
     only when the token chains to --tsa-roots, roots you trust. Without
     --tsa-roots tokens are chained to the bundle the matter names (its

@@ -12,6 +12,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"os/exec"
@@ -225,5 +226,164 @@ except AssertionError as e:
 			t.Fatalf("the appendix: %v\n%s", err, out)
 		}
 		return strings.TrimSpace(string(out))
+	}
+}
+
+// TestCAKeyUsageAgreement: with roots, custody, openssl ts -verify and the
+// appendix's verifier accept and refuse the same chains by the key usage
+// of their CA certificates, an intermediate the token carries or the root.
+// OpenSSL (check_ca, crypto/x509/v3_purp.c, for every CA certificate of
+// the chain, the root too) refuses a CA whose key usage extension lacks
+// keyCertSign; without the extension it passes. custody names the
+// certificate and why. x509 took a key usage setting none of the nine
+// named bits (empty, bit 9, bit 16) as none, so custody accepted those,
+// and refused the others saying only that the parent "cannot sign this
+// kind of certificate".
+func TestCAKeyUsageAgreement(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		needtool.Missing(t, "openssl")
+	}
+	appendix := appendixTokenCheck(t)
+	now := time.Now()
+	dir := t.TempDir()
+	rootFile, noteFile := filepath.Join(dir, "root.pem"), filepath.Join(dir, "note")
+	note := []byte("custody/x\n3\nRs5nTsjWQp1SH3+XNbxZt5nT8uqcDN8VPH2z0rqie7Q=\n\n— custody/x AAAA\n")
+	imprint := tsa.Imprint(note)
+	if err := os.WriteFile(noteFile, note, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ekuValue, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eku := pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: ekuValue}
+	serial := int64(1)
+	// cert makes a certificate, a CA's or not, with the key usage bits
+	// (nil: no extension) and ext, signed by parent (self-signed when nil).
+	cert := func(t *testing.T, cn string, ca bool, bits []int, ext []pkix.Extension, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+		t.Helper()
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bits != nil {
+			ext = append(ext, keyUsageExtension(t, bits...))
+		}
+		serial++
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+			IsCA: ca, BasicConstraintsValid: true, ExtraExtensions: ext,
+		}
+		if parent == nil {
+			parent, parentKey = tmpl, key
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, key
+	}
+	certSign := []int{5}
+	for _, tc := range []struct {
+		name string
+		bits []int // the CA's key usage; nil: no extension
+		good bool  // custody, openssl and the appendix accept it
+		sets string
+	}{
+		{"no key usage extension", nil, true, ""},
+		{"keyCertSign", []int{5}, true, ""},
+		{"keyCertSign and cRLSign", []int{5, 6}, true, ""},
+		{"keyCertSign and bit 16", []int{5, 16}, true, ""},
+		{"digitalSignature and cRLSign", []int{0, 6}, false, "digitalSignature, cRLSign"},
+		{"cRLSign", []int{6}, false, "cRLSign"},
+		{"decipherOnly", []int{8}, false, "decipherOnly"},
+		// x509 reads none of these: custody took them.
+		{"no bit set", []int{}, false, "no bit"},
+		{"bit 9", []int{9}, false, "bit 9"},
+		{"bit 16", []int{16}, false, "bit 16"},
+	} {
+		for _, at := range []string{"intermediate", "root"} {
+			t.Run(at+" "+tc.name, func(t *testing.T) {
+				rootBits, interBits := certSign, tc.bits
+				if at == "root" {
+					rootBits, interBits = tc.bits, certSign
+				}
+				root, rootKey := cert(t, "CA key usage test root", true, rootBits, nil, nil, nil)
+				inter, interKey := cert(t, "CA key usage test intermediate", true, interBits, nil, root, rootKey)
+				signer, key := cert(t, "CA key usage test TSA", false, []int{0}, []pkix.Extension{eku}, inter, interKey)
+				// The token carries the intermediate. timestamp checks the
+				// chain it is given with x509, which refuses a CA whose
+				// key usage sets a named bit but not keyCertSign: it is
+				// given a copy that has it (the token holds inter.Raw).
+				carried := *inter
+				carried.KeyUsage |= x509.KeyUsageCertSign
+				ts := timestamp.Timestamp{
+					HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: now.UTC().Truncate(time.Second),
+					Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2, 1}, AddTSACertificate: true,
+					Certificates: []*x509.Certificate{&carried},
+				}
+				resp, err := ts.CreateResponseWithOpts(signer, key, crypto.SHA256)
+				if err != nil {
+					t.Fatal(err)
+				}
+				parsed, err := timestamp.ParseResponse(resp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok := parsed.RawToken
+				tokFile := filepath.Join(dir, "token.der")
+				rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})
+				if err := os.WriteFile(tokFile, tok, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(rootFile, rootPEM, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				roots, err := tsa.ParseRoots(rootPEM)
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				_, err = tsa.Verify(tok, imprint, roots)
+				var says string
+				switch {
+				case tc.good:
+				case at == "root" && tc.name != "no bit set" && !strings.HasPrefix(tc.name, "bit "):
+					// x509 refuses the root itself, naming it; custody
+					// says what a CA certificate needs.
+					says = `candidate authority certificate "CA key usage test root") (a CA certificate may sign certificates only if its key usage, when it has one, sets keyCertSign`
+				default:
+					which := map[string]string{"intermediate": `the intermediate CA certificate "CN=CA key usage test intermediate"`, "root": `the root certificate "CN=CA key usage test root"`}[at]
+					says = "chains to " + which + ", whose key usage lacks keyCertSign (it sets " + tc.sets + "): its key may not sign certificates (RFC 5280 §4.2.1.3; OpenSSL refuses it too)"
+				}
+				if (err == nil) != tc.good || err != nil && !strings.Contains(err.Error(), says) {
+					t.Errorf("custody: %v, want good %v saying %q", err, tc.good, says)
+				}
+				if err != nil && !errors.Is(err, tsa.ErrInvalid) {
+					t.Errorf("custody: %v is not ErrInvalid", err)
+				}
+				// Without roots no certificate's usages are checked.
+				if _, err := tsa.Verify(tok, imprint, nil); err != nil {
+					t.Errorf("custody without roots: %v", err)
+				}
+				out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-token_in", "-in", tokFile, "-CAfile", rootFile).CombinedOutput()
+				if ok := err == nil && bytes.Contains(out, []byte("Verification: OK")); ok != tc.good {
+					t.Errorf("openssl ts -verify: good %v, want %v:\n%s", ok, tc.good, out)
+				}
+				if appendix == nil {
+					return
+				}
+				// The appendix leaves the chain to openssl ts -verify.
+				if says := appendix(t, tokFile, noteFile, rootFile); (says == "OK") != tc.good || !tc.good && !strings.HasPrefix(says, "FAIL: ") {
+					t.Errorf("the appendix: %s, want good %v", says, tc.good)
+				}
+			})
+		}
 	}
 }

@@ -184,7 +184,9 @@ type Token struct {
 // chain to one of them, have timeStamping as its only extended key usage,
 // in a critical extension (RFC 3161 §2.3), have a key usage, if any, of
 // digitalSignature and/or nonRepudiation alone (RFC 5280 §4.2.1.12), and
-// be valid at the token's time. Every failure wraps ErrInvalid.
+// be valid at the token's time, and every CA certificate of its chain, the
+// root too, must have a key usage, if any, with keyCertSign (RFC 5280
+// §4.2.1.3, as OpenSSL requires). Every failure wraps ErrInvalid.
 func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -235,20 +237,141 @@ func Verify(token []byte, imprint [32]byte, roots *x509.CertPool) (tok Token, er
 		return Token{}, fmt.Errorf("%w: the token's time %s is outside the signer certificate's validity (%s to %s)", ErrInvalid,
 			tok.Time.Format(time.RFC3339), signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339))
 	}
-	inter := x509.NewCertPool()
+	opts := x509.VerifyOptions{
+		Roots: roots, Intermediates: x509.NewCertPool(), CurrentTime: ts.Time,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	}
 	for _, c := range p7.Certificates {
 		if c != signer {
-			inter.AddCert(c)
+			opts.Intermediates.AddCert(c)
 		}
 	}
-	if _, err := signer.Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: ts.Time,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
-	}); err != nil {
-		return Token{}, fmt.Errorf("%w: the signer certificate %q: %w", ErrInvalid, tok.Signer, err)
+	chains, err := signer.Verify(opts)
+	if err != nil {
+		// x509 refuses an issuer whose key usage sets one of the nine
+		// named bits but not keyCertSign, saying only that it "cannot sign
+		// this kind of certificate". Built again with the token's CA
+		// certificates allowed to, a chain that is found is refused below,
+		// naming the certificate and why.
+		if relaxed, ok := certSignAllowed(p7.Certificates, signer); ok {
+			opts.Intermediates = relaxed
+			chains, _ = signer.Verify(opts)
+		}
+		if len(chains) == 0 {
+			why := ""
+			if strings.Contains(err.Error(), x509.ConstraintViolationError{}.Error()) {
+				// A root of the bundle: x509 tells its name, not why.
+				why = " (a CA certificate may sign certificates only if its key usage, when it has one, sets keyCertSign " +
+					"(RFC 5280 §4.2.1.3) and its basic constraints make it a CA (§4.2.1.9))"
+			}
+			return Token{}, fmt.Errorf("%w: the signer certificate %q: %w%s", ErrInvalid, tok.Signer, err, why)
+		}
+	}
+	// OpenSSL (check_ca, which X509_verify_cert applies to every CA
+	// certificate of the chain, the root too) refuses a CA certificate
+	// whose key usage extension does not set keyCertSign; x509 lets one
+	// through whose extension sets none of the nine named bits. A chain
+	// is good if every CA certificate in it passes.
+	problem := ""
+	for _, chain := range chains {
+		p := caKeyUsageProblem(chain)
+		if p == "" {
+			problem = ""
+			break
+		}
+		if problem == "" {
+			problem = p
+		}
+	}
+	if problem != "" {
+		return Token{}, fmt.Errorf("%w: the signer certificate %q chains to %s", ErrInvalid, tok.Signer, problem)
 	}
 	tok.Chained = true
 	return tok, nil
+}
+
+// keyCertSign is the key usage bit (RFC 5280 §4.2.1.3) that lets a CA's
+// key sign certificates.
+const keyCertSign = 5
+
+// keyUsageBits reads c's key usage extension: its bits, and whether c has
+// one. The bits are read from the extension: x509 keeps the nine RFC 5280
+// names and drops any past them (a key usage setting none of the nine is
+// 0 in x509.Certificate.KeyUsage, as no extension is).
+func keyUsageBits(c *x509.Certificate) (bits asn1.BitString, has bool, err error) {
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(oidKeyUsage) {
+			continue
+		}
+		if rest, err := asn1.Unmarshal(e.Value, &bits); err != nil || len(rest) != 0 {
+			return bits, true, errors.New("a key usage extension that is not a BIT STRING")
+		}
+		return bits, true, nil
+	}
+	return bits, false, nil
+}
+
+// caKeyUsageProblem says why a CA certificate of chain (the signer first,
+// the root last) may not sign the certificate below it ("" when every one
+// may): RFC 5280 §4.2.1.3 and OpenSSL (check_ca in crypto/x509/v3_purp.c:
+// "keyUsage if present should allow cert signing") require a key usage
+// extension, if a CA certificate has one, to set keyCertSign. Without the
+// extension the key usage is not restricted. OpenSSL checks the root too.
+func caKeyUsageProblem(chain []*x509.Certificate) string {
+	for i, c := range chain {
+		if i == 0 {
+			continue
+		}
+		bits, has, err := keyUsageBits(c)
+		if !has || err == nil && bits.At(keyCertSign) == 1 {
+			continue
+		}
+		which := "the intermediate CA certificate"
+		if i == len(chain)-1 {
+			which = "the root certificate"
+		}
+		if err != nil {
+			return fmt.Sprintf("%s %q, which has %v", which, c.Subject.String(), err)
+		}
+		var set []string
+		for b := 0; b < bits.BitLength; b++ {
+			if bits.At(b) == 0 {
+				continue
+			}
+			if b < len(keyUsageNames) {
+				set = append(set, keyUsageNames[b])
+			} else {
+				set = append(set, fmt.Sprintf("bit %d", b))
+			}
+		}
+		sets := "it sets no bit"
+		if len(set) > 0 {
+			sets = "it sets " + strings.Join(set, ", ")
+		}
+		return fmt.Sprintf("%s %q, whose key usage lacks keyCertSign (%s): its key may not sign certificates "+
+			"(RFC 5280 §4.2.1.3; OpenSSL refuses it too)", which, c.Subject.String(), sets)
+	}
+	return ""
+}
+
+// certSignAllowed is a pool of the token's certificates but the signer in
+// which each one whose key usage extension lacks keyCertSign is a copy
+// whose KeyUsage allows it, so that x509 builds the chain through it and
+// caKeyUsageProblem can name it; ok is false when no certificate lacks it.
+func certSignAllowed(certs []*x509.Certificate, signer *x509.Certificate) (pool *x509.CertPool, ok bool) {
+	pool = x509.NewCertPool()
+	for _, c := range certs {
+		if c == signer {
+			continue
+		}
+		if bits, has, err := keyUsageBits(c); has && err == nil && bits.At(keyCertSign) == 0 {
+			cp := *c
+			cp.KeyUsage |= x509.KeyUsageCertSign
+			c, ok = &cp, true
+		}
+		pool.AddCert(c)
+	}
+	return pool, ok
 }
 
 // The extended key usage and key usage extensions' ids.
@@ -300,14 +423,9 @@ var keyUsageNames = []string{"digitalSignature", "nonRepudiation", "keyEncipherm
 // them, of which OpenSSL refuses those in the first two bytes; custody
 // refuses every one (OpenSSL reads no further than two bytes).
 func keyUsageProblem(c *x509.Certificate) string {
-	for _, e := range c.Extensions {
-		if !e.Id.Equal(oidKeyUsage) {
-			continue
-		}
-		var bits asn1.BitString
-		if rest, err := asn1.Unmarshal(e.Value, &bits); err != nil || len(rest) != 0 {
-			return "has a key usage extension that is not a BIT STRING"
-		}
+	if bits, has, err := keyUsageBits(c); err != nil {
+		return "has " + err.Error()
+	} else if has {
 		var other []string
 		openssl := "" // OpenSSL reads the first 16 bits
 		for i := 2; i < bits.BitLength; i++ {

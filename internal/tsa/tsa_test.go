@@ -98,6 +98,9 @@ func TestFaults(t *testing.T) {
 		// RFC 5280 §4.2.1.12: a key usage of digitalSignature and/or
 		// nonRepudiation alone.
 		{tsasim.FaultKUNotOnly, "verify", tsa.ErrInvalid, "a key usage other than digitalSignature and nonRepudiation: keyEncipherment"},
+		// RFC 5280 §4.2.1.3: a CA certificate's key usage, if any, has
+		// keyCertSign (x509 lets an empty one through; OpenSSL does not).
+		{tsasim.FaultCANoCertSign, "verify", tsa.ErrInvalid, `chains to the intermediate CA certificate "CN=custody test TSA intermediate without keyCertSign,O=custody test", whose key usage lacks keyCertSign (it sets no bit)`},
 		{tsasim.FaultUntrusted, "verify", tsa.ErrInvalid, ""},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
@@ -168,7 +171,9 @@ func TestOpenSSLVerifies(t *testing.T) {
 // a critical extension is good; no timeStamping usage, or timeStamping in
 // an extension not marked critical (RFC 3161 §2.3), is refused by both,
 // and so is a key usage with keyEncipherment beside digitalSignature (RFC
-// 5280 §4.2.1.12; other key usages: TestKeyUsageAgreement). (A usage
+// 5280 §4.2.1.12; other key usages: TestKeyUsageAgreement), and a chain
+// through an intermediate CA whose key usage lacks keyCertSign (RFC 5280
+// §4.2.1.3; other CA key usages: TestCAKeyUsageAgreement). (A usage
 // beside timeStamping that OpenSSL does not know, such as
 // documentSigning, it lets through; custody refuses it, as the RFC says:
 // TestFaults.)
@@ -191,6 +196,7 @@ func TestOpenSSLRefusesTheSameSigners(t *testing.T) {
 		{tsasim.FaultNoEKU, false},
 		{tsasim.FaultEKUNotCrit, false},
 		{tsasim.FaultKUNotOnly, false},
+		{tsasim.FaultCANoCertSign, false},
 	} {
 		t.Run("fault "+string(tc.fault), func(t *testing.T) {
 			s.SetFault(tc.fault)

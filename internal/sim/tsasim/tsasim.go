@@ -37,11 +37,12 @@ const (
 	FaultEKUNotCrit   Fault = "eku-not-critical" // signed by a certificate whose timeStamping usage is not critical
 	FaultEKUNotOnly   Fault = "eku-not-only"     // signed by a certificate with another usage beside timeStamping
 	FaultKUNotOnly    Fault = "ku-not-only"      // signed by a certificate whose key usage has keyEncipherment beside digitalSignature
+	FaultCANoCertSign Fault = "ca-no-certsign"   // signed by a certificate of an intermediate CA whose key usage extension sets no bit, so not keyCertSign
 	FaultUntrusted    Fault = "untrusted"        // signed by a certificate of another CA
 )
 
 // Faults is every fault, in the order the help lists them.
-var Faults = []Fault{FaultDown, FaultSlow, FaultBadSignature, FaultWrongImprint, FaultNoEKU, FaultEKUNotCrit, FaultEKUNotOnly, FaultKUNotOnly, FaultUntrusted}
+var Faults = []Fault{FaultDown, FaultSlow, FaultBadSignature, FaultWrongImprint, FaultNoEKU, FaultEKUNotCrit, FaultEKUNotOnly, FaultKUNotOnly, FaultCANoCertSign, FaultUntrusted}
 
 // ParseFault reads a fault name ("" and "none" are no fault).
 func ParseFault(s string) (Fault, error) {
@@ -78,17 +79,19 @@ type Server struct {
 	URL     string // POST timestamp queries here
 	RootPEM []byte // the test CA's root certificate, PEM
 
-	root       *x509.Certificate
-	signer     *x509.Certificate // the TSA certificate (critical timeStamping EKU)
-	noEKU      *x509.Certificate // same CA, no EKU
-	ekuNotCrit *x509.Certificate // same CA, the timeStamping EKU not critical
-	ekuNotOnly *x509.Certificate // same CA, a critical EKU of timeStamping and another usage
-	kuNotOnly  *x509.Certificate // same CA, the EKU, and a key usage of digitalSignature and keyEncipherment
-	untrusted  *x509.Certificate // another CA's, with the EKU
-	key        crypto.Signer     // one key serves every certificate
-	now        func() time.Time
-	slow       time.Duration
-	lifetime   time.Duration
+	root            *x509.Certificate
+	signer          *x509.Certificate // the TSA certificate (critical timeStamping EKU)
+	noEKU           *x509.Certificate // same CA, no EKU
+	ekuNotCrit      *x509.Certificate // same CA, the timeStamping EKU not critical
+	ekuNotOnly      *x509.Certificate // same CA, a critical EKU of timeStamping and another usage
+	kuNotOnly       *x509.Certificate // same CA, the EKU, and a key usage of digitalSignature and keyEncipherment
+	underNoCertSign *x509.Certificate // the EKU, issued by noCertSign
+	noCertSign      *x509.Certificate // an intermediate CA of the root whose key usage extension sets no bit
+	untrusted       *x509.Certificate // another CA's, with the EKU
+	key             crypto.Signer     // one key serves every certificate
+	now             func() time.Time
+	slow            time.Duration
+	lifetime        time.Duration
 
 	mu    sync.Mutex
 	fault Fault
@@ -199,7 +202,7 @@ func (s *Server) serveTimestamp(w http.ResponseWriter, r *http.Request) {
 		hashed = append([]byte(nil), hashed...)
 		hashed[0] ^= 0xff
 	}
-	cert := s.signer
+	cert, chain := s.signer, []*x509.Certificate(nil)
 	switch fault {
 	case FaultNoEKU:
 		cert = s.noEKU
@@ -209,6 +212,8 @@ func (s *Server) serveTimestamp(w http.ResponseWriter, r *http.Request) {
 		cert = s.ekuNotOnly
 	case FaultKUNotOnly:
 		cert = s.kuNotOnly
+	case FaultCANoCertSign:
+		cert, chain = s.underNoCertSign, []*x509.Certificate{s.noCertSign}
 	case FaultUntrusted:
 		cert = s.untrusted
 	}
@@ -220,6 +225,10 @@ func (s *Server) serveTimestamp(w http.ResponseWriter, r *http.Request) {
 		Nonce:             req.Nonce,
 		Policy:            asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2, 1}, // a test policy
 		AddTSACertificate: req.Certificates,
+	}
+	if req.Certificates {
+		// The token carries the intermediate too, as a verifier needs it.
+		ts.Certificates = chain
 	}
 	resp, err := ts.CreateResponseWithOpts(cert, s.key, crypto.SHA256)
 	if err != nil {
@@ -315,6 +324,19 @@ func (s *Server) makeCA() error {
 	if s.kuNotOnly, err = issue("custody test TSA with a key usage beside signing", tsaKey, root, rootKey, sign|x509.KeyUsageKeyEncipherment, eku, nb, na); err != nil {
 		return err
 	}
+	// An intermediate CA whose key usage extension is there but empty:
+	// x509 reads it as no key usage at all, and lets the CA sign; OpenSSL
+	// refuses a CA whose key usage lacks keyCertSign (and an empty one).
+	interKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	if s.noCertSign, err = issueCA("custody test TSA intermediate without keyCertSign", interKey, root, rootKey, emptyKeyUsage, nb, na); err != nil {
+		return err
+	}
+	if s.underNoCertSign, err = issue("custody test TSA under an intermediate without keyCertSign", tsaKey, s.noCertSign, interKey, sign, eku, nb, na); err != nil {
+		return err
+	}
 	if s.untrusted, err = issue("custody test TSA of another CA", tsaKey, other, otherKey, sign, eku, nb, na); err != nil {
 		return err
 	}
@@ -322,6 +344,10 @@ func (s *Server) makeCA() error {
 	s.RootPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})
 	return nil
 }
+
+// emptyKeyUsage is a key usage extension setting no bit (critical, as
+// RFC 5280 §4.2.1.3 says a CA's should be): an empty BIT STRING.
+var emptyKeyUsage = pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 15}, Critical: true, Value: []byte{0x03, 0x01, 0x00}}
 
 func serial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
@@ -338,6 +364,25 @@ func selfSigned(cn string, key *ecdsa.PrivateKey, nb, na time.Time) (*x509.Certi
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// issueCA is an intermediate CA certificate of parent with the extension
+// ext (x509 writes no key usage of its own).
+func issueCA(cn string, key *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, ext pkix.Extension, nb, na time.Time) (*x509.Certificate, error) {
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: sn, Subject: pkix.Name{CommonName: cn, Organization: []string{"custody test"}},
+		NotBefore: nb, NotAfter: na, IsCA: true, BasicConstraintsValid: true,
+		ExtraExtensions: []pkix.Extension{ext},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		return nil, err
 	}

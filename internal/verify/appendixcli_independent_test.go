@@ -1,0 +1,124 @@
+package verify_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/witness"
+)
+
+// TestAppendixWitnessFileChecked: a --witness KEY_FILE the appendix's
+// verifier cannot use is "cannot check LEDGER|PROOF_FILE: --witness FILE:
+// <why>", exit 1, as a VERIFIER_KEY that is not one is, before anything is
+// checked and never quoting the file. The old appendix died with a Python
+// traceback on a file that is not there or a folder (FileNotFoundError,
+// IsADirectoryError), and said "--witness FILE: …" without naming what it
+// could not check for a file that holds no key.
+func TestAppendixWitnessFileChecked(t *testing.T) {
+	python := independentVerifier(t)
+	if python == nil {
+		t.Skip("no independent verifier here (python3 with cryptography, openssl)")
+	}
+	a := newAttestFixture(t)
+	dir := t.TempDir()
+	p, err := a.l.Prove(a.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(p)
+	proof := filepath.Join(dir, "p.json")
+	os.WriteFile(proof, js, 0o644)
+	const secret = "do-not-print-this-content"
+	skey, _, err := witness.GenerateKey("w.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(name string, data []byte) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for _, tc := range []struct{ name, file, says, never string }{
+		{"not there", filepath.Join(dir, "missing.pub"), "cannot read it: No such file or directory", ""},
+		{"a folder", dir, "it is not a regular file", ""},
+		{"not text", file("bin.pub", []byte("\xff\xfe"+secret)), "not a witness verifier key: it is not text", secret},
+		{"no key", file("notes.txt", []byte(secret+"\n")), "not a witness verifier key: it is not of the form NAME+HASH+KEY", secret},
+		{"the signer key", file("w.key", []byte(skey+"\n")), "not a witness verifier key: it is a signer key", skey[len(skey)-20:]},
+		{"over 64 KiB", file("big.pub", []byte(strings.Repeat(secret, 3000))), "it is over 64 KiB, not a key file", secret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for mode, checked := range map[string]string{"ledger": a.path, "proof": proof} {
+				out, err := python(mode, checked, a.l.VerifierKey(), "--witness", a.wkeyFile, "--witness", tc.file)
+				var ee *exec.ExitError
+				want := "cannot check " + checked + ": --witness " + tc.file + ": " + tc.says
+				if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(out, want) || strings.Contains(out, "Traceback") {
+					t.Errorf("%s: %v\n%s\nwant exit 1 and %q", mode, err, out, want)
+				}
+				if tc.never != "" && strings.Contains(out, tc.never) {
+					t.Errorf("%s: the file's content is printed:\n%s", mode, out)
+				}
+			}
+		})
+	}
+	// The key file readable, for both.
+	for mode, checked := range map[string]string{"ledger": a.path, "proof": proof} {
+		if out, err := python(mode, checked, a.l.VerifierKey(), "--witness", a.wkeyFile); err != nil || !strings.HasPrefix(out, "OK ") {
+			t.Errorf("%s: %v\n%s", mode, err, out)
+		}
+	}
+}
+
+// TestAppendixUsage: a command line the appendix's verifier cannot act on
+// prints its usage and says what is wrong, exit 1, checking nothing. The
+// old appendix checked a ledger for any first argument but "proof" ("OK"
+// to "ledgr"), ignored a proof file's extra arguments, and died with a
+// traceback on an option without its value or a threshold that is not a
+// number.
+func TestAppendixUsage(t *testing.T) {
+	python := independentVerifier(t)
+	if python == nil {
+		t.Skip("no independent verifier here (python3 with cryptography, openssl)")
+	}
+	a := newAttestFixture(t)
+	key := a.l.VerifierKey()
+	verdict := regexp.MustCompile(`(?m)^(OK|FAIL|WARN) `)
+	for _, tc := range []struct {
+		name string
+		args []string
+		says string
+	}{
+		{"no argument", nil, "too few arguments"},
+		{"no key", []string{"ledger", a.path}, "too few arguments"},
+		{"another mode", []string{"ledgr", a.path, key}, `the first argument is the mode, "proof" or "ledger"`},
+		{"verify", []string{"verify", a.path, key}, `the first argument is the mode, "proof" or "ledger"`},
+		{"the file first", []string{a.path, "ledger", key}, `the first argument is the mode, "proof" or "ledger"`},
+		{"a proof and more", []string{"proof", a.path, key, a.path}, "proof takes one PROOF_FILE and its VERIFIER_KEY"},
+		{"--witness without a file", []string{"ledger", a.path, key, "--witness"}, "--witness needs a value"},
+		{"--tsa-roots without a file", []string{"ledger", a.path, key, "--tsa-roots"}, "--tsa-roots needs a value"},
+		{"--witness-threshold without a number", []string{"ledger", a.path, key, "--witness-threshold"}, "--witness-threshold needs a value"},
+		{"--witness-threshold not a number", []string{"ledger", a.path, key, "--witness", a.wkeyFile, "--witness-threshold", "one"}, "--witness-threshold needs a number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := python(tc.args...)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(out, "custody_verify.py: "+tc.says+"\n") ||
+				!strings.Contains(out, "custody_verify.py ledger LEDGER VERIFIER_KEY") || strings.Contains(out, "Traceback") {
+				t.Errorf("%v\n%s\nwant exit 1, %q and the usage", err, out, tc.says)
+			}
+			if verdict.MatchString(out) {
+				t.Errorf("it checked something:\n%s", out)
+			}
+		})
+	}
+	if out, err := python("ledger", a.path, key, "--witness", a.wkeyFile, "--witness-threshold", "1"); err != nil || !strings.HasPrefix(out, "OK ") {
+		t.Errorf("a good command line: %v\n%s", err, out)
+	}
+}

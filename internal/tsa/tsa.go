@@ -338,11 +338,7 @@ func caKeyUsageProblem(chain []*x509.Certificate) string {
 			if bits.At(b) == 0 {
 				continue
 			}
-			if b < len(keyUsageNames) {
-				set = append(set, keyUsageNames[b])
-			} else {
-				set = append(set, fmt.Sprintf("bit %d", b))
-			}
+			set = append(set, keyUsageName(b))
 		}
 		sets := "it sets no bit"
 		if len(set) > 0 {
@@ -421,6 +417,15 @@ var keyUsageNames = []string{"digitalSignature", "nonRepudiation", "keyEncipherm
 // any other, or neither of them. The bits are read from the extension
 // itself: x509 keeps the nine that RFC 5280 names and drops any past
 // them, of which OpenSSL refuses those in the first two bytes; custody
+// keyUsageName names key usage bit b as RFC 5280 does, or "bit b" past
+// the named ones.
+func keyUsageName(b int) string {
+	if b < len(keyUsageNames) {
+		return keyUsageNames[b]
+	}
+	return fmt.Sprintf("bit %d", b)
+}
+
 // refuses every one (OpenSSL reads no further than two bytes).
 func keyUsageProblem(c *x509.Certificate) string {
 	if bits, has, err := keyUsageBits(c); err != nil {
@@ -432,11 +437,7 @@ func keyUsageProblem(c *x509.Certificate) string {
 			if bits.At(i) == 0 {
 				continue
 			}
-			if i < len(keyUsageNames) {
-				other = append(other, keyUsageNames[i])
-			} else {
-				other = append(other, fmt.Sprintf("bit %d", i))
-			}
+			other = append(other, keyUsageName(i))
 			if i < 16 {
 				openssl = "; OpenSSL refuses it too"
 			}

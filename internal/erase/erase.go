@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -110,6 +111,11 @@ type Result struct {
 	// nothing was deleted or recorded: the same erase run again after it
 	// was done (its output lost to a crash, say) does not record it twice.
 	Already bool `json:"already_erased,omitempty"`
+	// Vouched lists, when Already, the erasure entries this run signed a
+	// checkpoint vouching for (the run that recorded them was cut short,
+	// or had no key); Unvouched those that still have none.
+	Vouched   []uint64 `json:"vouched,omitempty"`
+	Unvouched []uint64 `json:"unvouched,omitempty"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -317,16 +323,21 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	if len(del) == 0 {
 		var last uint64
 		done := true
+		by := map[uint64]bool{} // the erasure entries that erased it
 		for c := range whole {
 			r, ok := st.ConversationRecord(c)
 			done, last = done && ok, max(last, r.Seq)
+			by[r.Seq] = ok
 		}
 		for m := range msgs {
 			r, ok := st.MessageRecord(msgConv[m], m)
 			done, last = done && ok, max(last, r.Seq)
+			by[r.Seq] = ok
 		}
 		if done {
-			return &Result{Seq: last, Already: true, Held: held}, nil
+			res := &Result{Seq: last, Already: true, Held: held}
+			err := vouchAgain(ctx, l, req.SignerKey, slices.Sorted(maps.Keys(by)), res)
+			return res, err
 		}
 	}
 	// The analytics listing pages name many conversations each, with
@@ -501,6 +512,33 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted (run the same erase again to delete them): %w", res.Seq, notDeleted, notDeletedErr)
 	}
 	return res, nil
+}
+
+// vouchAgain makes sure a checkpoint vouches for each of the erasure
+// entries seqs, when run again after it was done: an erase cut short
+// between appending its entry and signing the checkpoint that vouches
+// for it (a crash, a kill) is finished by running it again with the key,
+// as the rest of an erasure is. What still has none is res.Unvouched.
+func vouchAgain(ctx context.Context, l *ledger.Ledger, signerKey string, seqs []uint64, res *Result) error {
+	vouched, err := l.VouchedErasures(ctx, l.VerifierKey())
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	for _, seq := range seqs {
+		if vouched[seq] {
+			continue
+		}
+		if signerKey == "" {
+			res.Unvouched = append(res.Unvouched, seq)
+			continue
+		}
+		if _, err := l.CheckpointErasure(context.WithoutCancel(ctx), signerKey, seq); err != nil {
+			res.Unvouched = append(res.Unvouched, seq)
+			return fmt.Errorf("erase: no checkpoint vouching for erasure entry %d was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", seq, seq, err)
+		}
+		res.Vouched = append(res.Vouched, seq)
+	}
+	return nil
 }
 
 func isOpening(rs []ref) bool {

@@ -120,6 +120,23 @@ func (l *Ledger) CheckpointErasure(ctx context.Context, signerKey string, seq ui
 	return l.checkpoint(ctx, signerKey, nil, &seq)
 }
 
+// VouchedErasures returns the erasure entries that stored checkpoints
+// vouch for: those whose note verifies with verifierKey and carries an
+// "erasure <seq>" line. Whether their roots hold is verify's to say.
+func (l *Ledger) VouchedErasures(ctx context.Context, verifierKey string) (map[uint64]bool, error) {
+	cps, err := l.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]bool{}
+	for _, c := range cps {
+		if cp, err := hashchain.VerifyCheckpoint(c.Note, verifierKey); err == nil && cp.HasErasure {
+			out[cp.Erasure] = true
+		}
+	}
+	return out, nil
+}
+
 // checkpoint is CheckpointFrom, vouching for the erasure entry at
 // *erasure when not nil.
 func (l *Ledger) checkpoint(ctx context.Context, signerKey string, base *CheckpointBase, erasure *uint64) (StoredCheckpoint, error) {

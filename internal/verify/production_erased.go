@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/production"
@@ -78,7 +77,7 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 			continue
 		}
 		if vouched == nil {
-			if vouched, err = vouchedErasures(ctx, o.Ledger, o.VerifierKey); err != nil {
+			if vouched, err = o.Ledger.VouchedErasures(ctx, o.VerifierKey); err != nil {
 				return fmt.Errorf("verify: production: %w", err)
 			}
 		}
@@ -97,21 +96,4 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 		}
 	}
 	return nil
-}
-
-// vouchedErasures returns the erasure entries that stored checkpoints
-// whose signature verifies with verifierKey vouch for. Whether their
-// roots hold is the ledger check's to say (verify --evidence).
-func vouchedErasures(ctx context.Context, l *ledger.Ledger, verifierKey string) (map[uint64]bool, error) {
-	cps, err := l.Checkpoints(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[uint64]bool{}
-	for _, c := range cps {
-		if cp, err := hashchain.VerifyCheckpoint(c.Note, verifierKey); err == nil && cp.HasErasure {
-			out[cp.Erasure] = true
-		}
-	}
-	return out, nil
 }

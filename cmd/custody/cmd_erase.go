@@ -48,10 +48,10 @@ erased, not missing, once such a checkpoint vouches for the entry. A
 routine checkpoint does not: anyone who can write the ledger file can
 append an erasure entry, and the next export's checkpoint would cover
 it. Without the key erase warns, and verify reports the objects missing
-until the key's holder runs 'custody checkpoint --erasure SEQ', or the
-same erase again with the key (it then records nothing, and signs the
-checkpoint an erasure entry that did it lacks: an erase cut short
-before its checkpoint is finished so). Messages captured in ledger
+until the key's holder runs 'custody checkpoint --erasure SEQ' (the
+same erase run again records nothing and names the erasure entries
+that did it and have no such checkpoint: an erase cut short before its
+checkpoint is finished so, after checking the entry). Messages captured in ledger
 format v3 keep only salted commitments in the ledger, which nobody can
 open once the salts are gone; messages captured before v3 keep their
 sender, recipient and content hash in their leaves (the command says how
@@ -169,12 +169,9 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	if res.Already {
 		fmt.Fprintf(g.stdout, "already erased (ledger entry %d): nothing left to delete, nothing recorded\n", res.Seq)
-		if len(res.Vouched) > 0 {
-			fmt.Fprintf(g.stdout, "vouched for  erasure %s %s: a signed checkpoint now vouches for %s\n", plural(len(res.Vouched), "entry", "entries"), seqList(res.Vouched), plural(len(res.Vouched), "it", "them"))
-		}
 		if len(res.Unvouched) > 0 && err == nil {
-			g.warn(fmt.Sprintf("no signed checkpoint vouches for erasure %s %s (%v): 'custody verify --evidence' reports the objects deleted as missing until the signer key's holder runs 'custody checkpoint --erasure SEQ' for each, or this erase again with the key",
-				plural(len(res.Unvouched), "entry", "entries"), seqList(res.Unvouched), noKey))
+			g.warn(fmt.Sprintf("no signed checkpoint vouches for erasure %s %s: 'custody verify --evidence' reports the objects deleted as missing until the signer key's holder, having checked that each is the erasure meant ('custody log --kind erasure'), runs 'custody checkpoint --erasure SEQ' for it (an erasure entry needs no key to append, so erase does not vouch for one it did not just record)",
+				plural(len(res.Unvouched), "entry", "entries"), seqList(res.Unvouched)))
 		}
 		return err
 	}

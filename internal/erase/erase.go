@@ -111,10 +111,9 @@ type Result struct {
 	// nothing was deleted or recorded: the same erase run again after it
 	// was done (its output lost to a crash, say) does not record it twice.
 	Already bool `json:"already_erased,omitempty"`
-	// Vouched lists, when Already, the erasure entries this run signed a
-	// checkpoint vouching for (the run that recorded them was cut short,
-	// or had no key); Unvouched those that still have none.
-	Vouched   []uint64 `json:"vouched,omitempty"`
+	// Unvouched lists, when Already, the erasure entries that erased it
+	// and that no signed checkpoint vouches for (the run that recorded
+	// them was cut short, or had no key; or someone else appended them).
 	Unvouched []uint64 `json:"unvouched,omitempty"`
 }
 
@@ -336,7 +335,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		if done {
 			res := &Result{Seq: last, Already: true, Held: held}
-			err := vouchAgain(ctx, l, req.SignerKey, slices.Sorted(maps.Keys(by)), res)
+			var err error
+			res.Unvouched, err = unvouched(ctx, l, slices.Sorted(maps.Keys(by)))
 			return res, err
 		}
 	}
@@ -514,31 +514,25 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	return res, nil
 }
 
-// vouchAgain makes sure a checkpoint vouches for each of the erasure
-// entries seqs, when run again after it was done: an erase cut short
-// between appending its entry and signing the checkpoint that vouches
-// for it (a crash, a kill) is finished by running it again with the key,
-// as the rest of an erasure is. What still has none is res.Unvouched.
-func vouchAgain(ctx context.Context, l *ledger.Ledger, signerKey string, seqs []uint64, res *Result) error {
+// unvouched returns those of the erasure entries seqs that no stored
+// checkpoint vouches for, for a run that finds everything already erased.
+// It never vouches for them itself: an erasure entry needs no key to
+// append, and one found in the ledger may erase more than this run
+// asked for, or be someone else's; only the key's holder, having checked
+// it, vouches for it (custody checkpoint --erasure). An erase cut short
+// between its entry and its checkpoint is finished so.
+func unvouched(ctx context.Context, l *ledger.Ledger, seqs []uint64) ([]uint64, error) {
 	vouched, err := l.VouchedErasures(ctx, l.VerifierKey())
 	if err != nil {
-		return fmt.Errorf("erase: %w", err)
+		return nil, fmt.Errorf("erase: %w", err)
 	}
+	var out []uint64
 	for _, seq := range seqs {
-		if vouched[seq] {
-			continue
+		if !vouched[seq] {
+			out = append(out, seq)
 		}
-		if signerKey == "" {
-			res.Unvouched = append(res.Unvouched, seq)
-			continue
-		}
-		if _, err := l.CheckpointErasure(context.WithoutCancel(ctx), signerKey, seq); err != nil {
-			res.Unvouched = append(res.Unvouched, seq)
-			return fmt.Errorf("erase: no checkpoint vouching for erasure entry %d was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", seq, seq, err)
-		}
-		res.Vouched = append(res.Vouched, seq)
 	}
-	return nil
+	return out, nil
 }
 
 func isOpening(rs []ref) bool {

@@ -3,6 +3,7 @@ package produce_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/production"
@@ -315,6 +317,35 @@ func TestProduceErasedKeptBody(t *testing.T) {
 	// Vouched for: the same production verifies.
 	if rep, err = verify.Production(ctx, early, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l}); err != nil || !rep.OK {
 		t.Fatalf("vouched: %v %v", err, rep.Findings)
+	}
+	// The vouched entry rewritten in the file (its leaf and leaf hash; no
+	// key needed): the signature still names its seq, but no signed root
+	// holds what it now says, and verify --production says so.
+	db, err := sql.Open("sqlite3", filepath.Join(m.dir, "custody.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var orig []byte
+	if err := db.QueryRow(`SELECT leaf FROM entries WHERE seq = ?`, es[0].Seq).Scan(&orig); err != nil {
+		t.Fatal(err)
+	}
+	forged := bytes.Replace(orig, []byte(`"DSR-3"`), []byte(`"DSR-4"`), 1)
+	fh, oh := hashchain.LeafHash(forged), hashchain.LeafHash(orig)
+	if _, err := db.Exec(`DROP TRIGGER entries_append_only_update`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE entries SET leaf = ?, leaf_hash = ? WHERE seq = ?`, forged, fh[:], es[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = verify.Production(ctx, early, verify.ProductionOptions{VerifierKey: m.l.VerifierKey(), Ledger: m.l})
+	if err != nil || rep.OK || !slices.ContainsFunc(rep.Findings, func(f verify.ProductionFinding) bool {
+		return f.Check == verify.ProdCheckErased && strings.Contains(f.Message, fmt.Sprintf("erasure entry %d is not the entry the signed checkpoints hold", es[0].Seq))
+	}) {
+		t.Fatalf("a rewritten vouched erasure: %v %v", err, rep.Findings)
+	}
+	if _, err := db.Exec(`UPDATE entries SET leaf = ?, leaf_hash = ? WHERE seq = ?`, orig, oh[:], es[0].Seq); err != nil {
+		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "p")
 	res, err := m.produce(t, out, produce.Options{Format: produce.FormatBoth, Selection: produce.Selection{Conversations: []string{conv}}})

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,8 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 		produced[m.ConversationID+"/"+m.MessageID] = true
 	}
 	erasures := map[uint64]*leaf.ErasureDetail{}
-	var vouched map[uint64]bool // read at the first erased message, with the ledger
+	var vouched map[uint64]bool     // read at the first erased message, with the ledger
+	unproven := map[uint64]string{} // erasure entries no signed root holds, and why
 	for _, e := range man.Erased {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -69,6 +71,11 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 				if dd, err := leaf.DecodeDetail(ee.Kind, ee.Detail); err == nil {
 					d = dd.(*leaf.ErasureDetail)
 				}
+				if why, err := provedErasure(ctx, o, ee); err != nil {
+					return err
+				} else if why != "" {
+					unproven[e.ErasureSeq] = why
+				}
 			}
 			erasures[e.ErasureSeq] = d
 		}
@@ -83,6 +90,8 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 		}
 		if !vouched[e.ErasureSeq] {
 			r.fail(ProdCheckErased, production.ManifestFile, "message %s: no signed checkpoint vouches for erasure entry %d (if it is genuine, the signer key's holder runs 'custody checkpoint --erasure %d')", e.MessageID, e.ErasureSeq, e.ErasureSeq)
+		} else if why := unproven[e.ErasureSeq]; why != "" {
+			r.fail(ProdCheckErased, production.ManifestFile, "message %s: erasure entry %d is not the entry the signed checkpoints hold (%s): the ledger was changed since ('custody verify' names how)", e.MessageID, e.ErasureSeq, why)
 		}
 		var named bool
 		switch e.Status {
@@ -96,4 +105,26 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 		}
 	}
 	return nil
+}
+
+// provedErasure proves the erasure entry ee, as read from the ledger,
+// against the latest signed checkpoint covering it: a vouching
+// checkpoint names the entry by its seq, and only a signed root pins
+// what that entry says. It returns why it does not hold ("" when it
+// does); the error is a ledger that could not be read, or ctx's end.
+func provedErasure(ctx context.Context, o ProductionOptions, ee leaf.Entry) (string, error) {
+	p, err := o.Ledger.Prove(ctx, ee.Seq)
+	switch {
+	case errors.Is(err, ledger.ErrInconsistent), errors.Is(err, ledger.ErrNotCovered):
+		return err.Error(), nil
+	case err != nil:
+		return "", fmt.Errorf("verify: production: %w", err)
+	}
+	if _, err := p.Verify(o.VerifierKey); err != nil {
+		return err.Error(), nil
+	}
+	if !bytes.Equal(p.Leaf, ee.Leaf) {
+		return "its leaf changed while it was read", nil
+	}
+	return "", nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 )
 
@@ -201,21 +202,8 @@ func TestLedgerFormatDoc(t *testing.T) {
 // TestIndependentLedgerVerifier runs it on tampered ledgers.)
 func TestIndependentVerifier(t *testing.T) {
 	python := needtool.Python(t)
-	doc, err := os.ReadFile(formatDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "```python\n"
-	i := strings.Index(string(doc), start)
-	j := strings.Index(string(doc)[i+len(start):], "```\n")
-	if i < 0 || j < 0 {
-		t.Fatal("no python block in the doc")
-	}
 	dir := t.TempDir()
-	script := filepath.Join(dir, "custody_verify.py")
-	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := appendix.Script(t, dir)
 
 	f := newFixture(t)
 	f.appendN(11)
@@ -287,17 +275,7 @@ func TestIndependentVerifier(t *testing.T) {
 // jcs with such numbers, which i_json refuses first; a reuse of it could.)
 func TestIndependentJCS(t *testing.T) {
 	python := needtool.Python(t)
-	doc, err := os.ReadFile(formatDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "```python\n"
-	i := strings.Index(string(doc), start)
-	j := strings.Index(string(doc)[i+len(start):], "```\n")
-	script := filepath.Join(t.TempDir(), "custody_verify.py")
-	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	script := appendix.Script(t, t.TempDir())
 	const run = `import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("v", sys.argv[1]); v = importlib.util.module_from_spec(spec); spec.loader.exec_module(v)
 for line in sys.stdin:

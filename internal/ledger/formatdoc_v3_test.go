@@ -15,6 +15,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 )
 
@@ -138,14 +139,8 @@ func TestLedgerFormatDocV3(t *testing.T) {
 	}
 
 	python := needtool.Python(t)
-	const start = "```python\n"
-	a := strings.Index(s, start)
-	z := strings.Index(s[a+len(start):], "```\n")
 	dir := t.TempDir()
-	script := filepath.Join(dir, "custody_verify.py")
-	if err := os.WriteFile(script, []byte(s[a+len(start):a+len(start)+z]), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := appendix.Script(t, dir)
 	run := func(data []byte) (string, error) {
 		f := filepath.Join(dir, "p.json")
 		if err := os.WriteFile(f, data, 0o644); err != nil {

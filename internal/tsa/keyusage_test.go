@@ -23,6 +23,7 @@ import (
 
 	"github.com/digitorus/timestamp"
 
+	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/tsa"
 )
@@ -199,17 +200,8 @@ func appendixTokenCheck(t *testing.T) func(t *testing.T, token, note, roots stri
 	if python == "" {
 		return nil
 	}
-	doc, err := os.ReadFile("../../docs/ledger-format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "```python\n"
-	i := bytes.Index(doc, []byte(start))
-	j := bytes.Index(doc[i+len(start):], []byte("```\n"))
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "custody_verify.py"), doc[i+len(start):i+len(start)+j], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	appendix.Script(t, dir)
 	const driver = `import sys
 sys.path.insert(0, sys.argv[1])
 import custody_verify as v

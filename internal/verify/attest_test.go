@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim/tsasim"
+	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
@@ -588,17 +589,7 @@ func independentVerifier(t *testing.T) func(args ...string) (string, error) {
 		needtool.Partly(t, "openssl", "the independent verifier is not run")
 		return nil
 	}
-	doc, err := os.ReadFile("../../docs/ledger-format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "```python\n"
-	i := bytes.Index(doc, []byte(start))
-	j := bytes.Index(doc[i+len(start):], []byte("```\n"))
-	script := filepath.Join(t.TempDir(), "custody_verify.py")
-	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := appendix.Script(t, t.TempDir())
 	return func(args ...string) (string, error) {
 		out, err := exec.Command(python, append([]string{script}, args...)...).CombinedOutput()
 		var ee *exec.ExitError

@@ -1,7 +1,6 @@
 package verify_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -40,18 +40,8 @@ func TestIndependentVerifierDeepLeafEveryPython(t *testing.T) {
 	if len(pythons) == 0 {
 		needtool.Missing(t, "python3")
 	}
-	doc, err := os.ReadFile("../../docs/ledger-format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "```python\n"
-	i := bytes.Index(doc, []byte(start))
-	j := bytes.Index(doc[i+len(start):], []byte("```\n"))
 	dir := t.TempDir()
-	script := filepath.Join(dir, "custody_verify.py")
-	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := appendix.Script(t, dir)
 	stub := filepath.Join(dir, "stub")
 	for file, content := range map[string]string{
 		"cryptography/__init__.py":                              "",

@@ -16,6 +16,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
 	"github.com/custodyhq/custody/internal/verify"
 	"golang.org/x/mod/sumdb/note"
@@ -286,21 +287,8 @@ func TestVerifyDamagedFile(t *testing.T) {
 // and name the same first failure.
 func TestIndependentLedgerVerifier(t *testing.T) {
 	python := needtool.Python(t)
-	doc, err := os.ReadFile("../../docs/ledger-format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "```python\n"
-	i := bytes.Index(doc, []byte(start))
-	j := bytes.Index(doc[i+len(start):], []byte("```\n"))
-	if i < 0 || j < 0 {
-		t.Fatal("no python block in the doc")
-	}
 	dir := t.TempDir()
-	script := filepath.Join(dir, "custody_verify.py")
-	if err := os.WriteFile(script, doc[i+len(start):i+len(start)+j], 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := appendix.Script(t, dir)
 	extFile := filepath.Join(dir, "outside.note")
 
 	// agree runs both verifiers and compares verdicts and first failures.

@@ -144,23 +144,8 @@ func TestKeyUsageAgreement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ts := timestamp.Timestamp{
-				HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: now.UTC().Truncate(time.Second),
-				Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2, 1}, AddTSACertificate: true,
-			}
-			resp, err := ts.CreateResponseWithOpts(signer, key, crypto.SHA256)
-			if err != nil {
-				t.Fatal(err)
-			}
-			parsed, err := timestamp.ParseResponse(resp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok := parsed.RawToken
 			tokFile := filepath.Join(dir, "token.der")
-			if err := os.WriteFile(tokFile, tok, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			tok := signToken(t, tokFile, imprint, now, signer, key)
 
 			good := tc.says == ""
 			_, err = tsa.Verify(tok, imprint, roots)
@@ -174,8 +159,7 @@ func TestKeyUsageAgreement(t *testing.T) {
 			if _, err := tsa.Verify(tok, imprint, nil); err != nil {
 				t.Errorf("custody without roots: %v", err)
 			}
-			out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-token_in", "-in", tokFile, "-CAfile", rootFile).CombinedOutput()
-			if ok := err == nil && bytes.Contains(out, []byte("Verification: OK")); ok != tc.openssl {
+			if ok, out := opensslVerifies(openssl, imprint, tokFile, rootFile); ok != tc.openssl {
 				t.Errorf("openssl ts -verify: good %v, want %v:\n%s", ok, tc.openssl, out)
 			}
 			if appendix == nil {
@@ -190,6 +174,36 @@ func TestKeyUsageAgreement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signToken writes to file, and returns, a token over imprint at now by
+// signer, carrying its certificate and those given.
+func signToken(t *testing.T, file string, imprint [32]byte, now time.Time, signer *x509.Certificate, key crypto.Signer, carried ...*x509.Certificate) []byte {
+	t.Helper()
+	ts := timestamp.Timestamp{
+		HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: now.UTC().Truncate(time.Second),
+		Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2, 1}, AddTSACertificate: true,
+		Certificates: carried,
+	}
+	resp, err := ts.CreateResponseWithOpts(signer, key, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := timestamp.ParseResponse(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, parsed.RawToken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return parsed.RawToken
+}
+
+// opensslVerifies runs openssl ts -verify on the token file against the
+// roots file: whether it says OK, and what it printed.
+func opensslVerifies(openssl string, imprint [32]byte, tokFile, rootFile string) (bool, []byte) {
+	out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-token_in", "-in", tokFile, "-CAfile", rootFile).CombinedOutput()
+	return err == nil && bytes.Contains(out, []byte("Verification: OK")), out
 }
 
 // appendixTokenCheck runs the token check of the appendix's verifier
@@ -315,25 +329,9 @@ func TestCAKeyUsageAgreement(t *testing.T) {
 				// given a copy that has it (the token holds inter.Raw).
 				carried := *inter
 				carried.KeyUsage |= x509.KeyUsageCertSign
-				ts := timestamp.Timestamp{
-					HashAlgorithm: crypto.SHA256, HashedMessage: imprint[:], Time: now.UTC().Truncate(time.Second),
-					Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2, 1}, AddTSACertificate: true,
-					Certificates: []*x509.Certificate{&carried},
-				}
-				resp, err := ts.CreateResponseWithOpts(signer, key, crypto.SHA256)
-				if err != nil {
-					t.Fatal(err)
-				}
-				parsed, err := timestamp.ParseResponse(resp)
-				if err != nil {
-					t.Fatal(err)
-				}
-				tok := parsed.RawToken
 				tokFile := filepath.Join(dir, "token.der")
+				tok := signToken(t, tokFile, imprint, now, signer, key, &carried)
 				rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})
-				if err := os.WriteFile(tokFile, tok, 0o644); err != nil {
-					t.Fatal(err)
-				}
 				if err := os.WriteFile(rootFile, rootPEM, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -364,8 +362,7 @@ func TestCAKeyUsageAgreement(t *testing.T) {
 				if _, err := tsa.Verify(tok, imprint, nil); err != nil {
 					t.Errorf("custody without roots: %v", err)
 				}
-				out, err := exec.Command(openssl, "ts", "-verify", "-digest", hex.EncodeToString(imprint[:]), "-token_in", "-in", tokFile, "-CAfile", rootFile).CombinedOutput()
-				if ok := err == nil && bytes.Contains(out, []byte("Verification: OK")); ok != tc.good {
+				if ok, out := opensslVerifies(openssl, imprint, tokFile, rootFile); ok != tc.good {
 					t.Errorf("openssl ts -verify: good %v, want %v:\n%s", ok, tc.good, out)
 				}
 				if appendix == nil {

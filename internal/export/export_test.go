@@ -45,27 +45,44 @@ func newEnv(t testing.TB, conversations int, faults string) *env {
 	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
 }
 
-func (e *env) client(t testing.TB) *fetch.Client {
+// simClient is a fetch client of srv, unpaced, with short backoffs and
+// polls; each mod changes its config first (another API url, a bound).
+func simClient(t testing.TB, srv *sim.Server, mod ...func(*fetch.Config)) *fetch.Client {
 	t.Helper()
-	c, err := fetch.New(fetch.Config{
-		ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret,
-		APIURL: e.srv.APIURL, LoginURL: e.srv.LoginURL,
+	cfg := fetch.Config{
+		ClientID: srv.ClientID, ClientSecret: srv.ClientSecret,
+		APIURL: srv.APIURL, LoginURL: srv.LoginURL,
 		Rate:        1e9,
 		Backoff:     func(int) time.Duration { return time.Millisecond },
 		PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond,
-	})
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := fetch.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
+func (e *env) client(t testing.TB, mod ...func(*fetch.Config)) *fetch.Client {
+	t.Helper()
+	return simClient(t, e.srv, mod...)
+}
+
 func (e *env) run(t testing.TB, scope export.Scope) *export.Accounting {
+	t.Helper()
+	return e.runWith(t, scope, e.client(t))
+}
+
+// runWith is run through the client c.
+func (e *env) runWith(t testing.TB, scope export.Scope, c *fetch.Client) *export.Accounting {
 	t.Helper()
 	if scope.Matter == "" {
 		scope.Matter = "matter-1"
 	}
-	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+	acct, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
 		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
 	if err != nil {
 		t.Fatalf("export: %v (accounting %+v)", err, acct)

@@ -53,16 +53,7 @@ func TestExportGoneOnlyFromConversationRead(t *testing.T) {
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(proxy.Close)
-	client, err := fetch.New(fetch.Config{
-		ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret,
-		APIURL: proxy.URL, LoginURL: e.srv.LoginURL,
-		Rate:        1e9,
-		Backoff:     func(int) time.Duration { return time.Millisecond },
-		PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := e.client(t, func(c *fetch.Config) { c.APIURL = proxy.URL })
 	acct, err := export.Run(context.Background(), export.Deps{Client: client, Ledger: e.ledger, Evidence: e.store},
 		export.Options{Scope: intervalScope(), SignerKey: e.key, Concurrency: 4})
 	if err != nil {

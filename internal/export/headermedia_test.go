@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/sim"
@@ -206,17 +205,9 @@ func TestExportTemplateHeaderMedia(t *testing.T) {
 func TestExportTemplateHeaderMediaBounds(t *testing.T) {
 	e := newMediaEnv(t, 40, orgEnd.Add(10*24*time.Hour))
 	const limit = 8 << 10
-	c, err := fetch.New(fetch.Config{ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret, APIURL: e.srv.APIURL, LoginURL: e.srv.LoginURL,
-		Rate: 1e9, MaxDownloadBytes: limit, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope := mediaScope()
-	scope.Matter = "matter-1"
-	acct, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
-		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
-	if err != nil || !acct.Complete() {
-		t.Fatalf("export: %v %+v", err, acct)
+	acct := e.runWith(t, mediaScope(), e.client(t, func(c *fetch.Config) { c.MaxDownloadBytes = limit }))
+	if !acct.Complete() {
+		t.Fatalf("export: %+v", acct)
 	}
 	over, under := 0, 0
 	for id, a := range headerMedia(e.srv.Org) {
@@ -284,17 +275,9 @@ func TestExportTemplateHeaderMediaPastThirtyDays(t *testing.T) {
 		ErrorLog: log.New(io.Discard, "", 0),
 	})
 	t.Cleanup(proxy.Close)
-	c, err := fetch.New(fetch.Config{ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret, APIURL: proxy.URL, LoginURL: e.srv.LoginURL,
-		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scope := mediaScope()
-	scope.Matter = "matter-1"
-	acct, err := export.Run(context.Background(), export.Deps{Client: c, Ledger: e.ledger, Evidence: e.store},
-		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
-	if err != nil || !acct.Complete() {
-		t.Fatalf("export: %v %+v", err, acct)
+	acct := e.runWith(t, mediaScope(), e.client(t, func(c *fetch.Config) { c.APIURL = proxy.URL }))
+	if !acct.Complete() {
+		t.Fatalf("export: %+v", acct)
 	}
 	got := mediaRefs(t, e)
 	expired, fresh, fromRecording := 0, 0, 0

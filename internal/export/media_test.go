@@ -405,12 +405,7 @@ func editingClient(t *testing.T, srv *sim.Server, mark string) *fetch.Client {
 		ErrorLog: log.New(io.Discard, "", 0),
 	})
 	t.Cleanup(proxy.Close)
-	c, err := fetch.New(fetch.Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIURL: proxy.URL, LoginURL: srv.LoginURL,
-		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return simClient(t, srv, func(c *fetch.Config) { c.APIURL = proxy.URL })
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

@@ -54,14 +54,7 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 			if u != "" {
 				u = s.SignMediaURL(u, md.ID, expires, signedAt)
 			}
-			a := genesys.MessageMediaAttachment{ID: md.ID, URL: u, ContentLength: md.ContentLengthBytes, Name: md.Name}
-			// The model's mediaType is an enum of three image types ("if
-			// null then the media type should be dictated by the url"):
-			// any other type is left out, as the real API must.
-			if slices.Contains(recordingMediaTypes, md.MediaType) {
-				a.MediaType = md.MediaType
-			}
-			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, a)
+			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, RecordingAttachment(md, u))
 		}
 		rm.NotificationTemplate = s.recordingTemplate(m, expires, signedAt)
 		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
@@ -72,6 +65,20 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 // recordingMediaTypes are the values of model Messagemediaattachment's
 // mediaType enum.
 var recordingMediaTypes = []string{"image/png", "image/jpeg", "image/gif"}
+
+// RecordingAttachment is the attachment md as a recording's transcript
+// gives it (model Messagemediaattachment), at url u. The model's mediaType
+// is an enum of three image types ("if null then the media type should be
+// dictated by the url"): any other type is left out, as the real API
+// must. The simulator's recordings and its Recording API bulk exports
+// (internal/sim/recexport) both write attachments through it.
+func RecordingAttachment(md genesys.MessageMedia, u string) genesys.MessageMediaAttachment {
+	a := genesys.MessageMediaAttachment{ID: md.ID, URL: u, ContentLength: md.ContentLengthBytes, Name: md.Name}
+	if slices.Contains(recordingMediaTypes, md.MediaType) {
+		a.MediaType = md.MediaType
+	}
+	return a
+}
 
 // recordingTemplate is m's template as a recording's transcript gives it
 // (nil when m has none), its header media's url pre-signed until expires.

@@ -361,9 +361,9 @@ func recordingMessage(m *genesys.MessageData, who participant, from, ts, body st
 		rm.FromUser = &genesys.UserRef{ID: m.CreatedBy.ID, Name: m.CreatedBy.Name, SelfURI: m.CreatedBy.SelfURI}
 	}
 	for _, md := range m.Media {
-		rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, genesys.MessageMediaAttachment{
-			ID: md.ID, URL: md.URL, MediaType: md.MediaType, ContentLength: md.ContentLengthBytes, Name: md.Name,
-		})
+		// As the simulator's recordings give it: a mediaType outside the
+		// model's enum is left out.
+		rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, sim.RecordingAttachment(md, md.URL))
 	}
 	return rm
 }

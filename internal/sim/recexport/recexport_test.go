@@ -486,3 +486,47 @@ func cannotDo(shape string, kind finding.Kind) bool {
 	}
 	return kind == finding.FieldStripped
 }
+
+// TestGenesysFilesMatchSDKModel: every recording file of a clean genesys
+// export is a Recording as the current SDK model has it — no field outside
+// the model, no other JSON type, no value outside an enum (an attachment's
+// mediaType among them: only image/png, image/jpeg or image/gif, left out
+// otherwise, as the simulator's GET …/recordings gives it). The org has
+// attachments of many types (stickers, documents, audio, video).
+func TestGenesysFilesMatchSDKModel(t *testing.T) {
+	sc := simtest.LoadSchema(t)
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 120, OtherMediaShare: 0.3})
+	dir := t.TempDir()
+	if _, err := Export(context.Background(), org, nil, Target{Dir: dir}, CleanProfile(ShapeGenesys, 1)); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]int{} // the attachments' mediaType as written
+	files := 0
+	for name := range tree(t, dir) {
+		if strings.HasSuffix(name, "_metadata.json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files++
+		for _, e := range sc.Check("Recording", b) {
+			t.Errorf("%s: %s", name, e)
+		}
+		var rec genesys.Recording
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, rm := range rec.MessagingTranscript {
+			for _, a := range rm.MessageMediaAttachments {
+				types[a.MediaType]++
+			}
+		}
+	}
+	// Attachments with and without a mediaType were written: both cases
+	// were checked.
+	if files == 0 || types[""] == 0 || len(types) < 2 {
+		t.Fatalf("%d recording files, attachments by mediaType %v: the test would prove little", files, types)
+	}
+}

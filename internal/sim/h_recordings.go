@@ -56,7 +56,7 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 			}
 			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, RecordingAttachment(md, u))
 		}
-		rm.NotificationTemplate = s.recordingTemplate(m, expires, signedAt)
+		rm.NotificationTemplate = RecordingTemplate(m, func(u, id string) string { return s.SignMediaURL(u, id, expires, signedAt) })
 		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
 	}
 	w.json(http.StatusOK, []genesys.Recording{rec})
@@ -80,9 +80,13 @@ func RecordingAttachment(md genesys.MessageMedia, u string) genesys.MessageMedia
 	return a
 }
 
-// recordingTemplate is m's template as a recording's transcript gives it
-// (nil when m has none), its header media's url pre-signed until expires.
-func (s *Server) recordingTemplate(m *genesys.MessageData, expires, signedAt int64) *genesys.RecordingNotificationTemplate {
+// RecordingTemplate is m's template as a recording's transcript gives it
+// (model Recordingnotificationtemplate; nil when m has none), its header
+// media's url passed through sign (nil: kept as it is). The simulator's
+// recordings sign it for the media listener; its Recording API bulk
+// exports (internal/sim/recexport) keep the org's url, as they do for
+// attachments.
+func RecordingTemplate(m *genesys.MessageData, sign func(url, id string) string) *genesys.RecordingNotificationTemplate {
 	n := m.NormalizedMessage
 	if n == nil {
 		return nil
@@ -97,8 +101,8 @@ func (s *Server) recordingTemplate(m *genesys.MessageData, expires, signedAt int
 			rt.Header = &genesys.RecordingTemplateHeader{Type: h.Type, Text: h.Text}
 			if a := h.Media; a != nil {
 				u := a.URL
-				if u != "" {
-					u = s.SignMediaURL(u, a.ID, expires, signedAt)
+				if u != "" && sign != nil {
+					u = sign(u, a.ID)
 				}
 				rt.Header.Media = &genesys.RecordingAttachment{ID: a.ID, URL: u, MediaType: a.MediaType, Mime: a.Mime, FileName: a.Filename}
 			}

@@ -365,6 +365,9 @@ func recordingMessage(m *genesys.MessageData, who participant, from, ts, body st
 		// model's enum is left out.
 		rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, sim.RecordingAttachment(md, md.URL))
 	}
+	// A WhatsApp template, its header media included: model
+	// Recordingmessagingmessage carries it in notificationTemplate.
+	rm.NotificationTemplate = sim.RecordingTemplate(m, nil)
 	return rm
 }
 

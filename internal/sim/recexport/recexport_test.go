@@ -530,3 +530,63 @@ func TestGenesysFilesMatchSDKModel(t *testing.T) {
 		t.Fatalf("%d recording files, attachments by mediaType %v: the test would prove little", files, types)
 	}
 }
+
+// TestGenesysFilesCarryTemplateHeaderMedia: a WhatsApp template is written
+// with its notificationTemplate (model Recordingmessagingmessage has it),
+// its header media (Recordingattachment: id, url, mediaType, mime,
+// fileName) the org's; a message without a template has none.
+func TestGenesysFilesCarryTemplateHeaderMedia(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 120, MediaBaseURL: "http://media.test"})
+	dir := t.TempDir()
+	if _, err := Export(context.Background(), org, nil, Target{Dir: dir}, CleanProfile(ShapeGenesys, 1)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*genesys.ContentAttachment{} // message id → its template's header media
+	for i := range org.Len() {
+		c := org.ConversationAt(i)
+		for k := range c.Messages {
+			if n := c.Messages[k].NormalizedMessage; n != nil {
+				for _, ct := range n.Content {
+					if tm := ct.Template; tm != nil && tm.Header != nil && tm.Header.Media != nil {
+						want[c.Messages[k].ID] = tm.Header.Media
+					}
+				}
+			}
+		}
+	}
+	seen := 0
+	for name := range tree(t, dir) {
+		if strings.HasSuffix(name, "_metadata.json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec genesys.Recording
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, rm := range rec.MessagingTranscript {
+			w := want[rm.ID]
+			var got *genesys.RecordingAttachment
+			if nt := rm.NotificationTemplate; nt != nil && nt.Header != nil {
+				got = nt.Header.Media
+			}
+			switch {
+			case w == nil && got != nil:
+				t.Errorf("%s: message %s has no template header media, the file gives %+v", name, rm.ID, got)
+			case w == nil:
+			case got == nil:
+				t.Errorf("%s: message %s: template header media %s not written", name, rm.ID, w.ID)
+			case *got != genesys.RecordingAttachment{ID: w.ID, URL: w.URL, MediaType: w.MediaType, Mime: w.Mime, FileName: w.Filename}:
+				t.Errorf("%s: message %s: header media %+v, want %+v", name, rm.ID, got, w)
+			default:
+				seen++
+			}
+		}
+	}
+	if seen < 5 || seen != len(want) {
+		t.Errorf("%d of the org's %d template header media written", seen, len(want))
+	}
+}

@@ -54,6 +54,9 @@ func (t *Tree) edgeHash(lo, n uint64) Hash {
 // Size is the number of leaves.
 func (t *Tree) Size() uint64 { return uint64(len(t.levels[0])) }
 
+// Leaves returns the leaf hashes the tree was built over (not a copy).
+func (t *Tree) Leaves() []Hash { return t.levels[0] }
+
 // Root is the RFC 6962 root of the whole tree.
 func (t *Tree) Root() Hash {
 	if t.Size() == 0 {

@@ -318,3 +318,83 @@ func TestProveWith(t *testing.T) {
 		t.Fatalf("a wrong known hash: %v, want ErrInconsistent", err)
 	}
 }
+
+// TestProveIn: the leaf hashes read once (LeafHashes, one read of the
+// stored hashes) and a tree over them give Prove's proof of every
+// entry, reading no leaf hash again — and still when the checkpoint a
+// proof is against is smaller than the tree (from the tree's leaves) or
+// larger (reading only the hashes after them); a nil tree is Prove.
+// LeafHashes refuses more than the ledger holds (ErrNotFound) and a
+// missing entry, even the last one asked for (ErrInconsistent).
+func TestProveIn(t *testing.T) {
+	f := newFixture(t)
+	var reads []int
+	f.l.onLeafHashes = func(n int) { reads = append(reads, n) }
+	f.appendN(9)
+	f.checkpoint()
+	f.appendN(4)
+	f.checkpoint()
+	f.appendN(2) // seq 13, 14: covered by no checkpoint
+	var stored []hashchain.Hash
+	rows, err := f.l.rdb.QueryContext(f.ctx, `SELECT leaf_hash FROM entries ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var lh []byte
+		if err := rows.Scan(&lh); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hashchain.Hash(lh))
+	}
+	rows.Close()
+	want := make([]leaf.Proof, 13)
+	for seq := range want {
+		if want[seq], err = f.l.Prove(f.ctx, uint64(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	reads = nil
+	hashes, err := f.l.LeafHashes(f.ctx, 13)
+	if err != nil || !slices.Equal(hashes, stored[:13]) || !slices.Equal(reads, []int{13}) {
+		t.Fatalf("LeafHashes(13): %v, %d hashes in reads %v; want the 13 stored in one read", err, len(hashes), reads)
+	}
+	for _, tc := range []struct {
+		name  string
+		tree  *hashchain.Tree
+		reads []int // for each proof, against the checkpoint of 13
+	}{
+		{"tree of the checkpoint", hashchain.NewTree(hashes), nil},
+		{"tree larger than the checkpoint", hashchain.NewTree(stored), nil},
+		{"tree smaller than the checkpoint", hashchain.NewTree(stored[:9]), []int{4}},
+		{"no tree", nil, []int{13}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for seq := range want {
+				reads = nil
+				got, err := f.l.ProveIn(f.ctx, uint64(seq), tc.tree)
+				if err != nil {
+					t.Fatalf("seq %d: %v", seq, err)
+				}
+				if !reflect.DeepEqual(got, want[seq]) {
+					t.Errorf("seq %d: proof %+v, want %+v", seq, got, want[seq])
+				}
+				if !slices.Equal(reads, tc.reads) {
+					t.Errorf("seq %d: leaf hashes read %v, want %v", seq, reads, tc.reads)
+				}
+			}
+		})
+	}
+	if _, err := f.l.LeafHashes(f.ctx, 16); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LeafHashes(16) of 15 entries: %v, want ErrNotFound", err)
+	}
+	f.raw(`DROP TRIGGER entries_append_only_delete`, `DELETE FROM entries WHERE seq = 12`)
+	f.reopen()
+	if h, err := f.l.LeafHashes(f.ctx, 13); !errors.Is(err, ErrInconsistent) {
+		t.Errorf("LeafHashes(13) without entry 12: %v (%d hashes), want ErrInconsistent", err, len(h))
+	}
+	if h, err := f.l.LeafHashes(f.ctx, 11); err != nil || !slices.Equal(h, stored[:11]) {
+		t.Errorf("LeafHashes(11) without entry 12: %v, %d hashes", err, len(h))
+	}
+}

@@ -132,6 +132,11 @@ type Options struct {
 	// outside the write transaction: the matter asks timestamp
 	// authorities there, and a slow one must not hold the ledger.
 	AfterCheckpoint func(ctx context.Context, cp StoredCheckpoint)
+	// OnLeafHashes, if set, is told how many leaf hashes each read of
+	// them for proofs took from the file (LeafHashes, and Prove,
+	// ProveWith and ProveIn when they read any). For tests: proving many
+	// entries over leaf hashes read once must stay one read.
+	OnLeafHashes func(n int)
 }
 
 // Ledger is an open custody ledger. It is safe for concurrent use; writes
@@ -149,6 +154,8 @@ type Ledger struct {
 	keyMove   uint64        // messageKeyMove; tests make it small
 	keyFanout uint64        // messageKeyFanout; tests make it small
 	keys      *messageIndex // the message index's tables, by schema version
+
+	onLeafHashes func(n int) // Options.OnLeafHashes
 
 	ckpt      *walCheckpointer // nil when read-only
 	ckptEvery uint64           // walCkptEntries; tests make it small
@@ -527,7 +534,7 @@ func openPools(ctx context.Context, path string, opts Options) (*Ledger, error) 
 		now = time.Now
 	}
 	return &Ledger{path: path, now: now, keyMove: messageKeyMove, keyFanout: messageKeyFanout, keys: messageIndexV2,
-		wdb: wdb, rdb: rdb, ckpt: ckpt, ckptEvery: walCkptEntries, after: opts.AfterCheckpoint}, nil
+		wdb: wdb, rdb: rdb, ckpt: ckpt, ckptEvery: walCkptEntries, after: opts.AfterCheckpoint, onLeafHashes: opts.OnLeafHashes}, nil
 }
 
 // isWritable reports whether custody may write the ledger at path (and
@@ -564,7 +571,7 @@ func openQueryOnly(path, mode string, opts Options) (*Ledger, error) {
 		now = time.Now
 	}
 	return &Ledger{path: path, now: now, keyMove: messageKeyMove, keyFanout: messageKeyFanout, keys: messageIndexV2,
-		wdb: db, rdb: db, readOnly: true}, nil
+		wdb: db, rdb: db, readOnly: true, onLeafHashes: opts.OnLeafHashes}, nil
 }
 
 // openReader opens a ledger someone could write for reading only: like

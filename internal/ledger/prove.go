@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -20,10 +21,94 @@ func (l *Ledger) Prove(ctx context.Context, seq uint64) (leaf.Proof, error) {
 
 // ProveWith is Prove for a caller that already read the leaf hashes of
 // the first len(known) entries (produce proves its production entry after
-// reading the whole ledger): only the hashes after them are read. The
-// proof is still checked against the checkpoint's signed root, so a
-// known hash that is not the stored one yields ErrInconsistent.
+// reading the whole ledger): only the hashes after them are read, none
+// when known covers the checkpoint. The proof is still checked against
+// the checkpoint's signed root, so a known hash that is not the stored
+// one yields ErrInconsistent.
 func (l *Ledger) ProveWith(ctx context.Context, seq uint64, known []hashchain.Hash) (leaf.Proof, error) {
+	return l.prove(ctx, seq, known, nil)
+}
+
+// ProveIn is ProveWith for many proofs over the same leaf hashes: tree is
+// hashchain.NewTree over the leaf hashes of the first entries, read once
+// (LeafHashes). A proof against a checkpoint of tree.Size() entries then
+// reads no leaf hash and hashes O(log² n) nodes, where ProveWith hashes
+// every leaf (O(n)) each time; against another checkpoint it is
+// ProveWith with tree.Leaves(). A nil tree is Prove.
+func (l *Ledger) ProveIn(ctx context.Context, seq uint64, tree *hashchain.Tree) (leaf.Proof, error) {
+	if tree == nil {
+		return l.prove(ctx, seq, nil, nil)
+	}
+	return l.prove(ctx, seq, tree.Leaves(), tree)
+}
+
+// LeafHashes returns the stored leaf hashes of the first size entries,
+// read in one query, in order: what Prove reads for each proof, read once
+// for a caller that proves many entries (ProveIn). Each row is checked as
+// Prove checks it (ErrInconsistent for a missing entry or a damaged
+// row); a ledger of fewer than size entries is ErrNotFound.
+func (l *Ledger) LeafHashes(ctx context.Context, size uint64) ([]hashchain.Hash, error) {
+	tx, err := l.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf hashes: %w", classify(err))
+	}
+	defer tx.Rollback()
+	// The head first: size comes from the caller (a checkpoint's, which
+	// the file may overstate), and the hashes are allocated at once.
+	head, err := readHead(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf hashes: %w", err)
+	}
+	if size > head.Size {
+		return nil, fmt.Errorf("ledger: leaf hashes of %d entries: %w (the ledger has %d entries)", size, ErrNotFound, head.Size)
+	}
+	hashes, err := l.readLeafHashes(ctx, tx, make([]hashchain.Hash, 0, size), size)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf hashes: %w", err)
+	}
+	return hashes, nil
+}
+
+// readLeafHashes appends to hashes the stored leaf hashes of the entries
+// from seq len(hashes) up to size, in one query, scanned in place (no
+// allocation a row).
+func (l *Ledger) readLeafHashes(ctx context.Context, q querier, hashes []hashchain.Hash, size uint64) ([]hashchain.Hash, error) {
+	from := len(hashes)
+	rows, err := q.QueryContext(ctx, `SELECT seq, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq`, int64(from), int64(size))
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var order ascending
+	var s int64
+	var lh sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&s, &lh); err != nil {
+			return nil, classify(err)
+		}
+		if err := order.next(s); err != nil {
+			return nil, err
+		}
+		if uint64(s) != uint64(len(hashes)) || len(lh) != hashchain.HashSize {
+			return nil, fmt.Errorf("%w: seq %d: missing entry or damaged row", ErrInconsistent, len(hashes))
+		}
+		hashes = append(hashes, hashchain.Hash(lh))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	if uint64(len(hashes)) != size {
+		return nil, fmt.Errorf("%w: seq %d: missing entry", ErrInconsistent, len(hashes))
+	}
+	if l.onLeafHashes != nil {
+		l.onLeafHashes(len(hashes) - from)
+	}
+	return hashes, nil
+}
+
+// prove is ProveWith, and ProveIn when tree is not nil (known is then its
+// leaves).
+func (l *Ledger) prove(ctx context.Context, seq uint64, known []hashchain.Hash, tree *hashchain.Tree) (leaf.Proof, error) {
 	tx, err := l.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
@@ -58,37 +143,27 @@ func (l *Ledger) ProveWith(ctx context.Context, seq uint64, known []hashchain.Ha
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: ledger truncated: checkpoint has %d entries, ledger has %d", seq, ErrInconsistent, cp.Size, head.Size)
 	}
 
-	hashes := make([]hashchain.Hash, 0, cp.Size)
-	hashes = append(hashes, known[:min(uint64(len(known)), cp.Size)]...)
-	rows, err := tx.QueryContext(ctx, `SELECT seq, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq`, int64(len(hashes)), int64(cp.Size))
-	if err != nil {
-		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-	}
-	defer rows.Close()
-	var order ascending
-	for rows.Next() {
-		var s int64
-		var lh []byte
-		if err := rows.Scan(&s, &lh); err != nil {
-			return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-		}
-		if err := order.next(s); err != nil {
+	// The leaf hashes of the checkpoint's tree: the known ones, and those
+	// after them read (known is never written to).
+	var hashes []hashchain.Hash
+	if uint64(len(known)) >= cp.Size {
+		hashes = known[:cp.Size:cp.Size]
+	} else {
+		hashes = append(make([]hashchain.Hash, 0, cp.Size), known...)
+		if hashes, err = l.readLeafHashes(ctx, tx, hashes, cp.Size); err != nil {
 			return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
 		}
-		if uint64(s) != uint64(len(hashes)) || len(lh) != hashchain.HashSize {
-			return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w: seq %d: missing entry or damaged row", seq, ErrInconsistent, len(hashes))
-		}
-		hashes = append(hashes, hashchain.Hash(lh))
 	}
-	if err := rows.Err(); err != nil {
-		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
-	}
-	rows.Close()
 	var leafBytes []byte
 	if err := tx.QueryRowContext(ctx, `SELECT leaf FROM entries WHERE seq = ?`, int64(seq)).Scan(&leafBytes); err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, classify(err))
 	}
-	path, err := hashchain.InclusionProof(hashes, seq)
+	var path []hashchain.Hash
+	if tree != nil && tree.Size() == cp.Size {
+		path, err = tree.InclusionProof(seq)
+	} else {
+		path, err = hashchain.InclusionProof(hashes, seq)
+	}
 	if err != nil {
 		return leaf.Proof{}, fmt.Errorf("ledger: prove seq %d: %w", seq, err)
 	}

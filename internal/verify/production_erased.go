@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/production"
@@ -39,6 +40,7 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 	erasures := map[uint64]*leaf.ErasureDetail{}
 	var vouched map[uint64]bool     // read at the first erased message, with the ledger
 	unproven := map[uint64]string{} // erasure entries no signed root holds, and why
+	var prover *erasureProver       // made at the first erasure entry, with the ledger
 	for _, e := range man.Erased {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -71,7 +73,12 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 				if dd, err := leaf.DecodeDetail(ee.Kind, ee.Detail); err == nil {
 					d = dd.(*leaf.ErasureDetail)
 				}
-				if why, err := provedErasure(ctx, o, ee); err != nil {
+				if prover == nil {
+					if prover, err = newErasureProver(ctx, o.Ledger); err != nil {
+						return err
+					}
+				}
+				if why, err := prover.proved(ctx, o, ee); err != nil {
 					return err
 				} else if why != "" {
 					unproven[e.ErasureSeq] = why
@@ -107,13 +114,44 @@ func (r *ProductionReport) checkErased(ctx context.Context, man *production.Mani
 	return nil
 }
 
-// provedErasure proves the erasure entry ee, as read from the ledger,
-// against the latest signed checkpoint covering it: a vouching
-// checkpoint names the entry by its seq, and only a signed root pins
-// what that entry says. It returns why it does not hold ("" when it
-// does); the error is a ledger that could not be read, or ctx's end.
-func provedErasure(ctx context.Context, o ProductionOptions, ee leaf.Entry) (string, error) {
-	p, err := o.Ledger.Prove(ctx, ee.Seq)
+// erasureProver proves the erasure entries a production names over the
+// leaf hashes of the ledger read once: each proof of Ledger.Prove reads
+// every leaf hash again, and a production may name many erasure entries
+// of a large ledger.
+type erasureProver struct {
+	// tree is over the leaf hashes of the latest stored checkpoint, the
+	// one each erasure entry it covers is proved against; nil when there
+	// is none, or its hashes could not be read (a damaged ledger: each
+	// proof then reads them, and says why it fails).
+	tree *hashchain.Tree
+}
+
+// newErasureProver reads the leaf hashes the proofs need; the error is a
+// ledger that could not be read, or ctx's end.
+func newErasureProver(ctx context.Context, l *ledger.Ledger) (*erasureProver, error) {
+	cp, ok, err := l.LatestCheckpoint(ctx)
+	var hashes []hashchain.Hash
+	if err == nil && ok {
+		hashes, err = l.LeafHashes(ctx, cp.Size)
+	}
+	switch {
+	case errors.Is(err, ledger.ErrInconsistent), errors.Is(err, ledger.ErrNotFound), errors.Is(err, ledger.ErrCorrupt):
+		return &erasureProver{}, nil // each proof says what is wrong
+	case err != nil:
+		return nil, fmt.Errorf("verify: production: %w", err)
+	case !ok:
+		return &erasureProver{}, nil // each proof: no checkpoint covers it
+	}
+	return &erasureProver{tree: hashchain.NewTree(hashes)}, nil
+}
+
+// proved proves the erasure entry ee, as read from the ledger, against
+// the latest signed checkpoint covering it: a vouching checkpoint names
+// the entry by its seq, and only a signed root pins what that entry says.
+// It returns why it does not hold ("" when it does); the error is a
+// ledger that could not be read, or ctx's end.
+func (pr *erasureProver) proved(ctx context.Context, o ProductionOptions, ee leaf.Entry) (string, error) {
+	p, err := o.Ledger.ProveIn(ctx, ee.Seq, pr.tree)
 	switch {
 	case errors.Is(err, ledger.ErrInconsistent), errors.Is(err, ledger.ErrNotCovered):
 		return err.Error(), nil

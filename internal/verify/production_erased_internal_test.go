@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/production"
 	"github.com/custodyhq/custody/internal/testutil/ledgertest"
 )
@@ -36,5 +37,28 @@ func TestCheckErasedErrorsAreNotFindings(t *testing.T) {
 	r = ProductionReport{}
 	if err := r.checkErased(context.Background(), man, o); err == nil || len(r.Findings) != 0 {
 		t.Errorf("a closed ledger: %v, findings %+v; want an error and none", err, r.Findings)
+	}
+}
+
+// TestCheckErasedReadsLeafHashesOnce: the erasure entries a production
+// names are each proved against the latest signed checkpoint, over the
+// ledger's leaf hashes read once, however many there are. Each was proved
+// with Ledger.Prove, which reads every leaf hash: 12 erasure entries of
+// a ledger of 600 read 12 × 600 of them.
+func TestCheckErasedReadsLeafHashesOnce(t *testing.T) {
+	var reads, calls int
+	l, man := erasedLedger(t, 600, 12, ledger.Options{OnLeafHashes: func(n int) { reads, calls = reads+n, calls+1 }})
+	head, err := l.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads, calls = 0, 0
+	var r ProductionReport
+	if err := r.checkErased(context.Background(), man, ProductionOptions{Ledger: l, VerifierKey: l.VerifierKey()}); err != nil || len(r.Findings) != 0 {
+		t.Fatalf("%v %v", err, r.Findings)
+	}
+	if calls != 1 || uint64(reads) != head.Size {
+		t.Errorf("proving %d erasure entries of a ledger of %d entries read %d leaf hashes in %d reads; want %d in one",
+			len(man.Erased), head.Size, reads, calls, head.Size)
 	}
 }

@@ -15,11 +15,13 @@ import (
 
 // TestAppendixWitnessFileChecked: a --witness KEY_FILE the appendix's
 // verifier cannot use is "cannot check LEDGER|PROOF_FILE: --witness FILE:
-// <why>", exit 1, as a VERIFIER_KEY that is not one is, before anything is
-// checked and never quoting the file. The old appendix died with a Python
-// traceback on a file that is not there or a folder (FileNotFoundError,
-// IsADirectoryError), and said "--witness FILE: …" without naming what it
-// could not check for a file that holds no key.
+// <why>", as a VERIFIER_KEY that is not one is, before anything is
+// checked and never quoting the file; exit 1 for a file it cannot read,
+// 2 for one that holds no witness verifier key, as custody (a usage
+// error). The old appendix died with a Python traceback on a file that is
+// not there or a folder (FileNotFoundError, IsADirectoryError), and said
+// "--witness FILE: …" without naming what it could not check for a file
+// that holds no key; it exited 1 for a file that holds no key.
 func TestAppendixWitnessFileChecked(t *testing.T) {
 	python := independentVerifier(t)
 	if python == nil {
@@ -46,21 +48,24 @@ func TestAppendixWitnessFileChecked(t *testing.T) {
 		}
 		return f
 	}
-	for _, tc := range []struct{ name, file, says, never string }{
-		{"not there", filepath.Join(dir, "missing.pub"), "cannot read it: No such file or directory", ""},
-		{"a folder", dir, "it is not a regular file", ""},
-		{"not text", file("bin.pub", []byte("\xff\xfe"+secret)), "not a witness verifier key: it is not text", secret},
-		{"no key", file("notes.txt", []byte(secret+"\n")), "not a witness verifier key: it is not of the form NAME+HASH+KEY", secret},
-		{"the signer key", file("w.key", []byte(skey+"\n")), "not a witness verifier key: it is a signer key", skey[len(skey)-20:]},
-		{"over 64 KiB", file("big.pub", []byte(strings.Repeat(secret, 3000))), "it is over 64 KiB, not a key file", secret},
+	for _, tc := range []struct {
+		name, file, says, never string
+		exit                    int
+	}{
+		{"not there", filepath.Join(dir, "missing.pub"), "cannot read it: No such file or directory", "", 1},
+		{"a folder", dir, "it is not a regular file", "", 1},
+		{"not text", file("bin.pub", []byte("\xff\xfe"+secret)), "not a witness verifier key: it is not text", secret, 2},
+		{"no key", file("notes.txt", []byte(secret+"\n")), "not a witness verifier key: it is not of the form NAME+HASH+KEY", secret, 2},
+		{"the signer key", file("w.key", []byte(skey+"\n")), "not a witness verifier key: it is a signer key", skey[len(skey)-20:], 2},
+		{"over 64 KiB", file("big.pub", []byte(strings.Repeat(secret, 3000))), "it is over 64 KiB, not a key file", secret, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for mode, checked := range map[string]string{"ledger": a.path, "proof": proof} {
 				out, err := python(mode, checked, a.l.VerifierKey(), "--witness", a.wkeyFile, "--witness", tc.file)
 				var ee *exec.ExitError
 				want := "cannot check " + checked + ": --witness " + tc.file + ": " + tc.says
-				if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(out, want) || strings.Contains(out, "Traceback") {
-					t.Errorf("%s: %v\n%s\nwant exit 1 and %q", mode, err, out, want)
+				if !errors.As(err, &ee) || ee.ExitCode() != tc.exit || !strings.HasPrefix(out, want) || strings.Contains(out, "Traceback") {
+					t.Errorf("%s: %v\n%s\nwant exit %d and %q", mode, err, out, tc.exit, want)
 				}
 				if tc.never != "" && strings.Contains(out, tc.never) {
 					t.Errorf("%s: the file's content is printed:\n%s", mode, out)
@@ -77,11 +82,13 @@ func TestAppendixWitnessFileChecked(t *testing.T) {
 }
 
 // TestAppendixUsage: a command line the appendix's verifier cannot act on
-// prints its usage and says what is wrong, exit 1, checking nothing. The
-// old appendix checked a ledger for any first argument but "proof" ("OK"
-// to "ledgr"), ignored a proof file's extra arguments, and died with a
-// traceback on an option without its value or a threshold that is not a
-// number.
+// prints its usage and says what is wrong, exit 2 as custody's usage
+// errors, checking nothing. The old appendix checked a ledger for any
+// first argument but "proof" ("OK" to "ledgr"), ignored a proof file's
+// extra arguments, and died with a traceback on an option without its
+// value or a threshold that is not a number; then it exited 1, as for a
+// failure, and took a threshold above the number of witness keys for a
+// ledger that fails (custody: a usage error).
 func TestAppendixUsage(t *testing.T) {
 	python := independentVerifier(t)
 	if python == nil {
@@ -105,13 +112,19 @@ func TestAppendixUsage(t *testing.T) {
 		{"--tsa-roots without a file", []string{"ledger", a.path, key, "--tsa-roots"}, "--tsa-roots needs a value"},
 		{"--witness-threshold without a number", []string{"ledger", a.path, key, "--witness-threshold"}, "--witness-threshold needs a value"},
 		{"--witness-threshold not a number", []string{"ledger", a.path, key, "--witness", a.wkeyFile, "--witness-threshold", "one"}, "--witness-threshold needs a number"},
+		{"--witness-threshold above the witnesses", []string{"ledger", a.path, key, "--witness", a.wkeyFile, "--witness-threshold", "2"},
+			"--witness-threshold must be at most the number of --witness keys (1)"},
+		{"--witness-threshold without a witness", []string{"ledger", a.path, key, "--witness-threshold", "1"},
+			"--witness-threshold must be at most the number of --witness keys (0)"},
+		{"a proof, --witness-threshold above the witnesses", []string{"proof", a.path, key, "--witness", a.wkeyFile, "--witness-threshold", "2"},
+			"--witness-threshold must be at most the number of --witness keys (1)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := python(tc.args...)
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(out, "custody_verify.py: "+tc.says+"\n") ||
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(out, "custody_verify.py: "+tc.says+"\n") ||
 				!strings.Contains(out, "custody_verify.py ledger LEDGER VERIFIER_KEY") || strings.Contains(out, "Traceback") {
-				t.Errorf("%v\n%s\nwant exit 1, %q and the usage", err, out, tc.says)
+				t.Errorf("%v\n%s\nwant exit 2, %q and the usage", err, out, tc.says)
 			}
 			if verdict.MatchString(out) {
 				t.Errorf("it checked something:\n%s", out)

@@ -19,11 +19,12 @@ import (
 // TestLedgerKeyChecked: the appendix's verifier refuses a VERIFIER_KEY
 // that is not a ledger verifier key before it checks anything, for a
 // ledger and for a proof file alike: "cannot check FILE: VERIFIER_KEY is
-// not a ledger verifier key: <what is wrong>", exit 1, never quoting the
+// not a ledger verifier key: <what is wrong>", exit 2, never quoting the
 // key (a signer key given by mistake is a secret). The old appendix failed
 // with a Python traceback for every one but the name with a space, with
-// which it checked the ledger and found no signature by the key. custody
-// refuses each of them too (matter.ReadVerifierKey reads verify --key).
+// which it checked the ledger and found no signature by the key; then it
+// exited 1. custody refuses each of them too (matter.ReadVerifierKey
+// reads verify --key), a usage error: exit 2 (matter.ErrWrongKey).
 func TestLedgerKeyChecked(t *testing.T) {
 	python := independentVerifier(t)
 	f := newFixture(t)
@@ -91,6 +92,8 @@ func TestLedgerKeyChecked(t *testing.T) {
 			if tc.key != "" {
 				if _, err := matter.ReadVerifierKey(tc.key, ""); err == nil {
 					t.Errorf("custody takes it")
+				} else if strings.Count(tc.key, "+") >= 2 && !errors.Is(err, matter.ErrWrongKey) {
+					t.Errorf("custody: %v, want matter.ErrWrongKey (exit 2)", err)
 				}
 			}
 			if python == nil {
@@ -100,8 +103,8 @@ func TestLedgerKeyChecked(t *testing.T) {
 				out, err := python(mode, file, tc.key)
 				var ee *exec.ExitError
 				want := "cannot check " + file + ": VERIFIER_KEY is not a ledger verifier key: " + tc.says
-				if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(out, want) || strings.Contains(out, "Traceback") {
-					t.Fatalf("%s: %v\n%s\nwant exit 1 and %q", mode, err, out, want)
+				if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.HasPrefix(out, want) || strings.Contains(out, "Traceback") {
+					t.Fatalf("%s: %v\n%s\nwant exit 2 and %q", mode, err, out, want)
 				}
 				for _, secret := range []string{b64[2:], seed[2:], name} {
 					if strings.Contains(out, secret) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -289,6 +290,14 @@ func TestAppendAndRead(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("limit: %d entries", n)
+	}
+	// A FromSeq past the end selects nothing, however large: not the
+	// whole ledger, as one past math.MaxInt64 did when it wrapped to a
+	// negative seq in SQL.
+	for _, from := range []uint64{4, math.MaxInt64, math.MaxInt64 + 1, math.MaxUint64} {
+		for e, err := range f.l.Entries(f.ctx, Filter{FromSeq: from}) {
+			t.Errorf("FromSeq %d: got seq %d (%v), want nothing", from, e.Seq, err)
+		}
 	}
 	// Breaking out of the iteration early is fine.
 	for range f.l.Entries(f.ctx, Filter{}) {

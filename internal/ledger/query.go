@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -18,7 +19,7 @@ type Filter struct {
 	ConversationID string
 	MessageID      string
 	RunID          string
-	FromSeq        uint64 // first seq to consider
+	FromSeq        uint64 // first seq to consider; past the ledger's end (any size) selects nothing
 	Limit          int    // at most this many entries; 0 = no limit
 }
 
@@ -73,7 +74,13 @@ func entriesSQL(f Filter, mi *messageIndex) (string, []any) {
 		args = append(args, mi.args(f.MessageID)...)
 	}
 	add("run_id", f.RunID)
-	if f.FromSeq > 0 {
+	switch {
+	case f.FromSeq > math.MaxInt64:
+		// Beyond any seq SQLite can store (an INTEGER is an int64):
+		// nothing, where int64(f.FromSeq) would wrap to a negative seq
+		// and select the whole ledger.
+		where = append(where, "0")
+	case f.FromSeq > 0:
 		where = append(where, "seq >= ?")
 		args = append(args, int64(f.FromSeq))
 	}

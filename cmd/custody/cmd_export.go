@@ -186,7 +186,7 @@ func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Matter, "matter", "", "matter name recorded in every entry (default: the ledger's)")
 	fs.StringVar(&o.Interval, "interval", "", "conversations whose lifetime overlaps START/END (dates or RFC 3339), e.g. 2024-01-01/2024-02-01")
 	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin), instead of --interval")
-	fs.StringVar(&o.MessageType, "message-type", "whatsapp", "analytics messageType filter for --interval (whatsapp, sms, webmessaging, …)")
+	fs.StringVar(&o.MessageType, "message-type", fetch.MessageTypeWhatsApp, "analytics messageType filter for --interval: "+strings.Join(fetch.MessageTypes, ", "))
 	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments)")
 	deprecatedAlias(fs, "with-media", "media")
 }
@@ -242,6 +242,11 @@ Examples:
 }
 
 func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
+	if !slices.Contains(fetch.MessageTypes, o.MessageType) {
+		// A messageType Genesys never gives would list no conversation:
+		// a run recorded as done that captured nothing.
+		return usageError("export: --message-type %q: not a Genesys messageType (one of %s)", o.MessageType, strings.Join(fetch.MessageTypes, ", "))
+	}
 	scope := export.Scope{MediaType: "message", MessageType: o.MessageType, WithMedia: o.Media}
 	switch {
 	case (o.Interval == "") == (o.IDsFile == ""):

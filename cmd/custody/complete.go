@@ -47,7 +47,7 @@ func choiceCompletions() map[string]cobra.CompletionFunc {
 		"export-shape": fixed(recexport.ShapeGenesys, recexport.ShapeReshape),
 		"region":       fixed(fetch.RegionNames()...),
 		"proofs":       fixed(report.ProofsHeld, report.ProofsAll, report.ProofsNone),
-		"message-type": fixed("whatsapp", "sms", "webmessaging"), // the common ones; Genesys has more
+		"message-type": fixed(fetch.MessageTypes...),
 		"fault":        fixed(append([]string{"none"}, tsaFaults()...)...),
 		"fields":       fixed(leaf.ProvableFields[:]...),
 	}

@@ -12,6 +12,13 @@ const (
 	MessageTypeWhatsApp = "whatsapp"
 )
 
+// MessageTypes are the values the analytics messageType dimension takes:
+// model Message's type enum in the Platform API (apple … whatsapp, and
+// unknown), the messaging platform of a message conversation. A filter
+// on any other value matches nothing, so the commands that take one
+// refuse it rather than run an empty capture.
+var MessageTypes = []string{"apple", "facebook", "instagram", "kakao", "line", "open", "sms", "telegram", "twitter", "webmessaging", "whatsapp", "unknown"}
+
 // WhatsAppSegmentFilter returns segmentFilters selecting message
 // conversations of one messaging type: one "and" filter with the dimension
 // predicates mediaType matches "message" and messageType matches

@@ -118,8 +118,14 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	if o.Out == "" {
 		return usageError("produce: --out DIR is required")
 	}
-	if o.Start < 0 || o.Digits < 1 || o.Digits > 12 || o.SplitEvents < 1 {
-		return usageError("produce: --start must not be negative, --digits 1 to 12, --split-events at least 1")
+	if o.Start < 1 || o.Digits < 1 || o.Digits > 12 || o.SplitEvents < 1 {
+		return usageError("produce: --start must be at least 1, --digits 1 to 12, --split-events at least 1")
+	}
+	if o.Start > produce.MaxStart(o.Digits) {
+		return usageError("produce: --start %d does not fit in --digits %d (at most %d)", o.Start, o.Digits, produce.MaxStart(o.Digits))
+	}
+	if err := produce.CheckPrefix(o.Prefix); err != nil {
+		return usageError("produce: --prefix: %v", err)
 	}
 	if o.Interval != "" {
 		if _, _, _, err := export.ParseInterval(o.Interval); err != nil {
@@ -168,7 +174,7 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		Generator: "custody " + toolVersion(), ValidateRSMF: o.ValidateRSMF,
 	})
 	switch {
-	case errors.Is(err, produce.ErrBadInterval):
+	case errors.Is(err, produce.ErrBadInterval), errors.Is(err, produce.ErrBadOption):
 		return withCode(exitUsage, err)
 	case errors.Is(err, ledger.ErrInconsistent):
 		return withCode(exitFindings, fmt.Errorf("%w; nothing was produced (run 'custody verify' for the full list)", err))

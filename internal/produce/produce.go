@@ -203,31 +203,50 @@ func prepareCheck(out string) (bool, error) {
 	return true, nil
 }
 
+// CheckPrefix checks a DAT control number prefix: it names files
+// (dat/natives/PREFIX0000001.json), so only letters, digits, '_', '-'
+// and '+', at most 32 of them.
+func CheckPrefix(prefix string) error {
+	if prefix == "" || production.ValidPath(prefix) != nil || strings.ContainsAny(prefix, "/.") || len(prefix) > 32 {
+		return fmt.Errorf("control number prefix %q: use 1 to 32 letters, digits, '_', '-' or '+'", prefix)
+	}
+	return nil
+}
+
+// MaxStart is the largest first control number of digits digits
+// (10^digits - 1), for 1 to 12 digits.
+func MaxStart(digits int) int { return pow10(digits) - 1 }
+
 func (o *Options) defaults() error {
 	switch o.Format {
 	case FormatRSMF, FormatDAT, FormatBoth:
 	case "":
 		o.Format = FormatRSMF
 	default:
-		return fmt.Errorf("produce: format %q: want rsmf, dat or both", o.Format)
+		return fmt.Errorf("%w: format %q: want rsmf, dat or both", ErrBadOption, o.Format)
 	}
 	if o.Prefix == "" {
 		o.Prefix = "CUST"
 	}
-	if production.ValidPath(o.Prefix) != nil || strings.ContainsAny(o.Prefix, "/.") || len(o.Prefix) > 32 {
-		return fmt.Errorf("produce: control number prefix %q: use letters, digits, '_', '-' or '+'", o.Prefix)
+	if err := CheckPrefix(o.Prefix); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadOption, err)
 	}
 	if o.Digits == 0 {
 		o.Digits = 7
 	}
 	if o.Digits < 1 || o.Digits > 12 {
-		return fmt.Errorf("produce: %d control number digits: want 1 to 12", o.Digits)
+		return fmt.Errorf("%w: %d control number digits: want 1 to 12", ErrBadOption, o.Digits)
 	}
 	if o.Start == 0 {
 		o.Start = 1
 	}
 	if o.Start < 0 {
-		return fmt.Errorf("produce: control numbers cannot start at %d", o.Start)
+		return fmt.Errorf("%w: control numbers cannot start at %d", ErrBadOption, o.Start)
+	}
+	if o.Start > MaxStart(o.Digits) {
+		// Not even the first number fits; and a start near the top of
+		// int would wrap the numbers handed out to negative ones.
+		return fmt.Errorf("%w: control numbers cannot start at %d: it does not fit in %d digits", ErrBadOption, o.Start, o.Digits)
 	}
 	if o.SplitEvents == 0 {
 		o.SplitEvents = DefaultSplitEvents
@@ -403,6 +422,7 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 			}
 		}
 	}
+	// Start < 10^Digits ≤ 10^12 (defaults), so next cannot wrap.
 	if p.datOn() && next-1 >= pow10(p.o.Digits) {
 		return fmt.Errorf("produce: control numbers up to %d do not fit in %d digits", next-1, p.o.Digits)
 	}

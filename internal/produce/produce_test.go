@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -418,6 +419,15 @@ func TestProduceBadInput(t *testing.T) {
 		{"bad interval", filepath.Join(parent, "c"), produce.Options{Selection: produce.Selection{Interval: "yesterday"}}, produce.ErrBadInterval},
 		{"not empty", full, produce.Options{}, produce.ErrOutNotEmpty},
 		{"out is a file", filepath.Join(full, "x"), produce.Options{}, produce.ErrOutNotEmpty},
+		{"prefix not a file name", filepath.Join(parent, "d"), produce.Options{Prefix: "../../evil"}, produce.ErrBadOption},
+		{"digits", filepath.Join(parent, "e"), produce.Options{Digits: 13}, produce.ErrBadOption},
+		{"negative start", filepath.Join(parent, "f"), produce.Options{Start: -1}, produce.ErrBadOption},
+		// The first number does not fit: refused before anything is
+		// read, where one at the top of int once wrapped the numbers
+		// handed out to negative ones (CUST-9223372036854771265).
+		{"start beyond the digits", filepath.Join(parent, "g"), produce.Options{Format: produce.FormatDAT, Start: 1e12, Digits: 12}, produce.ErrBadOption},
+		{"start at the top of int", filepath.Join(parent, "h"), produce.Options{Format: produce.FormatDAT, Start: math.MaxInt64, Digits: 12}, produce.ErrBadOption},
+		{"start at the top of int, rsmf", filepath.Join(parent, "i"), produce.Options{Start: math.MaxInt64}, produce.ErrBadOption},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -427,6 +437,13 @@ func TestProduceBadInput(t *testing.T) {
 			}
 		})
 	}
+	// A start that fits, with more numbers to hand out than are left.
+	t.Run("numbers past the digits", func(t *testing.T) {
+		_, err := m.produce(t, filepath.Join(parent, "j"), produce.Options{Format: produce.FormatDAT, Start: 999_999_999_995, Digits: 12})
+		if err == nil || !strings.Contains(err.Error(), "control numbers up to 1000000000") || !strings.Contains(err.Error(), "do not fit in 12 digits") {
+			t.Fatalf("err %v, want control numbers that do not fit in 12 digits", err)
+		}
+	})
 	ents, _ := os.ReadDir(parent)
 	if len(ents) != 1 {
 		t.Errorf("the failed productions left %d entries beside the output: %v", len(ents), ents)

@@ -49,6 +49,10 @@ var (
 	// ErrErasedConversation: the selection names a conversation erased
 	// whole (custody erase); its content is gone and cannot be produced.
 	ErrErasedConversation = errors.New("produce: conversation erased")
+	// ErrBadOption: an option out of its range (format, control number
+	// prefix, digits, start), found before anything is read or written;
+	// the command's flags set them, so it reports a usage error.
+	ErrBadOption = errors.New("produce: bad option")
 )
 
 // parseInterval reads "start/end" as export and report do

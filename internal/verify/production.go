@@ -167,6 +167,8 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		return nil, fmt.Errorf("verify: production: %w", err)
 	}
 
+	rep.checkControlNumbers(man)
+
 	// The checkpoint the proofs lead to.
 	cpNote, err := readRootFile(root, man.Checkpoint.File, 64<<10)
 	var cp hashchain.Checkpoint
@@ -213,6 +215,28 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		return nil, err
 	}
 	return rep.done(), nil
+}
+
+// checkControlNumbers: produce hands out DAT control numbers in the
+// manifest's message order, each its prefix and the number padded to a
+// fixed width, so they are of one length and ascend. Numbers that ran
+// past the int range wrapped to negative ones (CUST-9223372036854775808
+// after CUST9223372036854775807), which produce once wrote and nothing
+// else noticed: one finding, at the first number out of line.
+func (r *ProductionReport) checkControlNumbers(man *production.Manifest) {
+	prev := ""
+	for _, m := range man.Messages {
+		c := m.ControlNumber
+		if c == "" {
+			continue
+		}
+		if prev != "" && (len(c) != len(prev) || c <= prev) {
+			r.fail(ProdCheckManifest, production.ManifestFile, "message %s (seq %d): control number %s after %s: a production's control numbers are of one width and ascend in the manifest's order (wrapped past the largest number, or altered)",
+				m.MessageID, m.Seq, c, prev)
+			return
+		}
+		prev = c
+	}
 }
 
 func (r *ProductionReport) done() *ProductionReport {

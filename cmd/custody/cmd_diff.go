@@ -54,10 +54,12 @@ func newDiffCommand(g *globalOptions) *cobra.Command {
 Recording S3 layout, a customer reshape {"channel":"whatsapp","messages":[…]},
 or JSON Lines — and compares every message with what custody captured. It
 reports every required field a message lacks though its format has a
-place for it (field_stripped: sender, timestamp or text a pipeline
-dropped), once for the whole export each field its format has no place
-for (format_lacks: legal_hold and audit_trail_id, which no Genesys export
-format carries — custody supplies them, it restores nothing), every
+place for it (field_stripped: sender, timestamp, text or a WhatsApp
+template's header media a pipeline dropped), once for the whole export
+each field its format has no place for (format_lacks: legal_hold and
+audit_trail_id, which no Genesys export format carries, and the header
+media of templates in a reshape that keeps no media — custody supplies
+them, it restores nothing), every
 altered value, timestamps cut to seconds or
 shifted, content that differs, messages captured but missing from the
 export, messages in the export custody never captured (gaps: see 'custody

@@ -129,3 +129,66 @@ func TestMediaTemplateHeader(t *testing.T) {
 		t.Errorf("Media of url-less header media: %v", ids)
 	}
 }
+
+// TestHasMediaURLAgrees: genesys.HasMediaURL, which the diff's capture
+// index asks (a message custody records media for), is Media being
+// non-empty, and genesys.TemplateHeaderMedia the first template header
+// media with or without a url; on the template cases above and every
+// sample message.
+func TestHasMediaURLAgrees(t *testing.T) {
+	tmpl := func(id, url string) genesys.MessageContent {
+		return genesys.MessageContent{ContentType: "Notification", Template: &genesys.NotificationTemplate{ID: "t-" + id,
+			Header: &genesys.TemplateHeader{Type: "Media", Media: &genesys.ContentAttachment{ID: id, URL: url}}}}
+	}
+	att := func(id, url string) genesys.MessageContent {
+		return genesys.MessageContent{ContentType: "Attachment", Attachment: &genesys.ContentAttachment{ID: id, URL: url}}
+	}
+	msg := func(cs ...genesys.MessageContent) *genesys.MessageData {
+		return &genesys.MessageData{NormalizedMessage: &genesys.NormalizedMessage{Content: cs}}
+	}
+	cases := []struct {
+		md     *genesys.MessageData
+		header string
+	}{
+		{&genesys.MessageData{}, ""},
+		{msg(), ""},
+		{msg(att("a", "")), ""},
+		{msg(att("a", "https://m/a")), ""},
+		{msg(tmpl("h", "")), "h"},
+		{msg(tmpl("h", "https://m/h")), "h"},
+		{msg(tmpl("h1", ""), tmpl("h2", "https://m/h2")), "h1"},
+		{msg(att("a", ""), tmpl("h", "")), "h"},
+		{msg(genesys.MessageContent{ContentType: "Notification", Template: &genesys.NotificationTemplate{Header: &genesys.TemplateHeader{Type: "Text", Text: "Hi"}}}), ""},
+	}
+	headers := 0
+	for _, raw := range sampleMessages(t) {
+		md, _, err := DecodeMessage(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if ids := HeaderMedia(md); len(ids) > 0 {
+			want = ids[0]
+			headers++
+		}
+		cases = append(cases, struct {
+			md     *genesys.MessageData
+			header string
+		}{md, want})
+	}
+	if headers == 0 {
+		t.Fatal("no sample message has template header media")
+	}
+	for i, tc := range cases {
+		if got, want := genesys.HasMediaURL(tc.md), len(Media(tc.md)) > 0; got != want {
+			t.Errorf("case %d: HasMediaURL = %v, Media gives %d", i, got, len(Media(tc.md)))
+		}
+		got := ""
+		if a := genesys.TemplateHeaderMedia(tc.md); a != nil {
+			got = a.ID
+		}
+		if got != tc.header {
+			t.Errorf("case %d: TemplateHeaderMedia %q, want %q", i, got, tc.header)
+		}
+	}
+}

@@ -616,22 +616,27 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		}
 	}
 
-	// Sender, legal hold, audit trail: plain values.
-	plain := []struct {
+	// Sender, legal hold, audit trail, template header media: plain
+	// values. A template header media absent is a finding only when the
+	// capture has one (most messages are no template).
+	plain := [...]struct {
 		idx      int
 		field    string
 		expected string
 		known    bool
+		none     bool // its absence is no finding: the capture has none to lose
 	}{
-		{exportfile.IdxSender, finding.FieldSender, strings.TrimSpace(c.Sender), !c.Erased},
-		{exportfile.IdxLegalHold, finding.FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil},
-		{exportfile.IdxAuditTrailID, finding.FieldAuditTrailID, exportfile.JoinIDs(c.AuditRefs), true},
+		{exportfile.IdxSender, finding.FieldSender, strings.TrimSpace(c.Sender), !c.Erased, false},
+		{exportfile.IdxLegalHold, finding.FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil, false},
+		{exportfile.IdxAuditTrailID, finding.FieldAuditTrailID, exportfile.JoinIDs(c.AuditRefs), true, false},
+		{exportfile.IdxTemplateHeaderMedia, finding.FieldTemplateHeaderMedia, c.HeaderMedia, c.HeaderMediaKnown, !c.HeaderMediaKnown || c.HeaderMedia == ""},
 	}
 	for _, pf := range plain {
 		v := &r.Fields[pf.idx]
 		var err error
 		switch {
 		case c.Erased && pf.idx == exportfile.IdxSender:
+		case !v.Present && pf.none:
 		case !v.Present:
 			err = stripped(pf.field, pf.expected, v)
 		case v.Bad != "":

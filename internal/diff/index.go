@@ -36,11 +36,26 @@ type Captured struct {
 	// likely cause when the export lacks the conversation. An index that
 	// keeps only content hashes (the ledger's) leaves it false.
 	Sensitive bool
+	// HeaderMedia is the id of the media of the captured message's
+	// WhatsApp template header (genesys.TemplateHeaderMedia), ""
+	// for none. HeaderMediaKnown says the index knows it; when it does
+	// not, the export's template header media is not compared. An index
+	// knows it for a capture whose media custody recorded (detail.media:
+	// an attachment or a template header media with a url, downloaded or
+	// said why not), from the captured message itself: the ledger's
+	// record of the media says which there were, its evidence which of
+	// them is the template's header. Of a message custody recorded no
+	// media for (none, media not fetched, or captured before export
+	// fetched template header media) the ledger holds none to compare.
+	HeaderMedia      string
+	HeaderMediaKnown bool
 }
 
 // CaptureOf reduces a captured message to what the diff compares, so that
 // every caller hashes and formats the same way. legalHold and auditRefs are
-// its conversation's, as custody captured them.
+// its conversation's, as custody captured them. Its template header media
+// is known as a ledger captured with media knows it (Captured.HeaderMedia):
+// when the message has media custody downloads (genesys.HasMediaURL).
 func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs []string, seq uint64) Captured {
 	ts := m.Timestamp
 	if t, _, err := genesys.ParseTimestamp(ts); err == nil {
@@ -50,11 +65,16 @@ func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs
 		convID = m.ConversationID
 	}
 	text := genesys.MessageText(m)
-	return Captured{
+	c := Captured{
 		ConversationID: convID, MessageID: m.ID, Timestamp: ts,
 		ContentSHA256: genesys.ContentHash(text), Sender: m.FromAddress,
 		LegalHold: legalHold, AuditRefs: auditRefs, Seq: seq, Sensitive: genesys.HasPaymentCard(text),
+		HeaderMediaKnown: genesys.HasMediaURL(m),
 	}
+	if a := genesys.TemplateHeaderMedia(m); a != nil {
+		c.HeaderMedia = a.ID
+	}
+	return c
 }
 
 // Index is what custody captured. Lookup and Each are called from one

@@ -25,6 +25,7 @@ const (
 	IdxSender
 	IdxLegalHold
 	IdxAuditTrailID
+	IdxTemplateHeaderMedia
 	NumFields
 )
 
@@ -37,7 +38,8 @@ type Value struct {
 	Present bool
 	// Text is the comparable form: the timestamp as written, the content's
 	// hash (genesys.ContentHash), the trimmed sender, "true"/"false", the
-	// audit ids as JoinIDs gives them.
+	// audit ids as JoinIDs gives them, the trimmed id of a template's
+	// header media.
 	Text string
 	// T and Digits are the parsed timestamp and its fractional digits.
 	T      time.Time
@@ -527,7 +529,7 @@ func parseValue(field int, v json.RawMessage) Value {
 		}
 		s, _ := str()
 		out.Text = genesys.ContentHash(s)
-	case IdxSender:
+	case IdxSender, IdxTemplateHeaderMedia:
 		if typ != "string" {
 			return wrong("string")
 		}

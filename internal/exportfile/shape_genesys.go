@@ -18,19 +18,21 @@ func (genesysShape) Name() string { return ShapeGenesys }
 
 // Default follows docs/genesys-api.md: the Recording API's
 // messagingTranscript (RecordingMessagingMessage) has no legal-hold or
-// audit field.
+// audit field; it gives a WhatsApp template's header media in
+// notificationTemplate (model Recordingnotificationtemplate).
 func (genesysShape) Default() ShapePolicy {
 	return ShapePolicy{
 		Messages:       "messagingTranscript",
 		MetadataSuffix: "_metadata.json",
 		ConversationID: []string{"conversationId"},
 		Fields: map[string][]string{
-			finding.FieldMessageID:    {"id"},
-			finding.FieldTimestamp:    {"timestamp"},
-			finding.FieldContent:      {"messageText"},
-			finding.FieldSender:       {"from"},
-			finding.FieldLegalHold:    {},
-			finding.FieldAuditTrailID: {},
+			finding.FieldMessageID:           {"id"},
+			finding.FieldTimestamp:           {"timestamp"},
+			finding.FieldContent:             {"messageText"},
+			finding.FieldSender:              {"from"},
+			finding.FieldLegalHold:           {},
+			finding.FieldAuditTrailID:        {},
+			finding.FieldTemplateHeaderMedia: {"notificationTemplate.header.media.id"},
 		},
 	}
 }

@@ -16,17 +16,20 @@ type jsonlShape struct{}
 func (jsonlShape) Name() string { return ShapeJSONL }
 
 // Default: JSON Lines are taken to carry custody's own names or their
-// camelCase forms, or the Conversation API's.
+// camelCase forms, or the Conversation API's. Neither names a template's
+// header media in a place a path can reach (the Conversation API's is in
+// an array, normalizedMessage.content[]), so none is assumed.
 func (jsonlShape) Default() ShapePolicy {
 	return ShapePolicy{
 		ConversationID: []string{"conversation_id", "conversationId"},
 		Fields: map[string][]string{
-			finding.FieldMessageID:    {"message_id", "messageId", "id"},
-			finding.FieldTimestamp:    {"timestamp"},
-			finding.FieldContent:      {"content", "text", "messageText", "textBody"},
-			finding.FieldSender:       {"sender", "from", "fromAddress"},
-			finding.FieldLegalHold:    {"legal_hold", "legalHold"},
-			finding.FieldAuditTrailID: {"audit_trail_id", "auditTrailId", "audit_refs"},
+			finding.FieldMessageID:           {"message_id", "messageId", "id"},
+			finding.FieldTimestamp:           {"timestamp"},
+			finding.FieldContent:             {"content", "text", "messageText", "textBody"},
+			finding.FieldSender:              {"sender", "from", "fromAddress"},
+			finding.FieldLegalHold:           {"legal_hold", "legalHold"},
+			finding.FieldAuditTrailID:        {"audit_trail_id", "auditTrailId", "audit_refs"},
+			finding.FieldTemplateHeaderMedia: {},
 		},
 	}
 }

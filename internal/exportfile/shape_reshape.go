@@ -17,18 +17,20 @@ type reshapeShape struct{}
 func (reshapeShape) Name() string { return ShapeReshape }
 
 // Default: the reshape keeps only id, content and timestamp; the other
-// names are what such pipelines are taken to use.
+// names are what such pipelines are taken to use. It keeps no media at
+// all, so no template header media.
 func (reshapeShape) Default() ShapePolicy {
 	return ShapePolicy{
 		Messages:       "messages",
 		ConversationID: []string{"conversationId", "conversation_id"},
 		Fields: map[string][]string{
-			finding.FieldMessageID:    {"id"},
-			finding.FieldTimestamp:    {"timestamp"},
-			finding.FieldContent:      {"content"},
-			finding.FieldSender:       {"from", "sender"},
-			finding.FieldLegalHold:    {"legal_hold", "legalHold"},
-			finding.FieldAuditTrailID: {"audit_trail_id", "auditTrailId"},
+			finding.FieldMessageID:           {"id"},
+			finding.FieldTimestamp:           {"timestamp"},
+			finding.FieldContent:             {"content"},
+			finding.FieldSender:              {"from", "sender"},
+			finding.FieldLegalHold:           {"legal_hold", "legalHold"},
+			finding.FieldAuditTrailID:        {"audit_trail_id", "auditTrailId"},
+			finding.FieldTemplateHeaderMedia: {},
 		},
 	}
 }

@@ -9,9 +9,12 @@ const (
 	FieldSender         = "sender"
 	FieldLegalHold      = "legal_hold"
 	FieldAuditTrailID   = "audit_trail_id"
+	// FieldTemplateHeaderMedia is the media of a WhatsApp template's
+	// header (template.header.media: an image, video or document), by id.
+	FieldTemplateHeaderMedia = "template_header_media"
 )
 
 // ComplianceFields are the fields a policy may require, in the order a
 // message's findings are reported. Readers of exports keep a message's
 // values in an array of this length, in this order.
-var ComplianceFields = [...]string{FieldTimestamp, FieldContent, FieldSender, FieldLegalHold, FieldAuditTrailID}
+var ComplianceFields = [...]string{FieldTimestamp, FieldContent, FieldSender, FieldLegalHold, FieldAuditTrailID, FieldTemplateHeaderMedia}

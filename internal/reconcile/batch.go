@@ -17,7 +17,9 @@ var _ diff.BatchIndex = (*LedgerIndex)(nil)
 // capture that stands read and checked — and noted loaded and checked
 // the same way; fn has it once all of it is read (TestConversationsBatch).
 // The openings of the whole batch are read after the query, together
-// (LedgerIndex.openAll: several at a time from a remote store). An error
+// (LedgerIndex.openAll: several at a time from a remote store), then
+// the messages whose template header media are to be read
+// (readHeaderMedia), likewise. An error
 // (a wrong opening, say) stops it: the conversations fn had are
 // complete, the one that failed and those after it are not loaded.
 func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, fn func(conv string, all []diff.Captured)) error {
@@ -52,11 +54,11 @@ func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, 
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
-		cp, d, err := x.reduce(e)
+		cp, p, err := x.reduce(e)
 		if err != nil {
 			return err
 		}
-		cur.st.keep(e.MessageID, cp, d)
+		cur.st.keep(e.MessageID, cp, p)
 		return nil
 	})
 	if err != nil {
@@ -67,6 +69,9 @@ func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, 
 		sts[i] = &c.st
 	}
 	failed, openErr := x.openAll(ctx, sts)
+	if err := x.readHeaderMedia(ctx, sts[:failed]); err != nil {
+		return err
+	}
 	given := make(map[string]bool, len(ids))
 	finish := func(conv string, out []diff.Captured, superseded []uint64) {
 		x.mu.Lock()

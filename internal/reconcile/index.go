@@ -133,33 +133,55 @@ func (x *LedgerIndex) isSuperseded(seq uint64) bool {
 }
 
 // captured reduces a message entry to what the diff compares, opening a
-// v3 entry's commitments.
+// v3 entry's commitments and reading its template header media.
 func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured, error) {
-	c, d, err := x.reduce(e)
-	if err == nil && d != nil {
-		err = x.fill(ctx, &c, d)
+	c, p, err := x.reduce(e)
+	if err == nil && p.open != nil {
+		err = x.fill(ctx, &c, p.open)
+	}
+	if err == nil && !p.message.IsZero() {
+		st := standing{out: []diff.Captured{c}, message: []hashchain.Hash{p.message}}
+		err = x.readHeaderMedia(ctx, []*standing{&st})
+		c = st.out[0]
 	}
 	return c, err
 }
 
-// reduce is captured without reading the opening: it returns the v3
-// detail whose opening is still to be read into c (fill), or nil.
-func (x *LedgerIndex) reduce(e leaf.Entry) (diff.Captured, *leaf.MessageDetail, error) {
+// pending is what a reduced capture still needs read from evidence.
+type pending struct {
+	// open is the v3 detail whose opening is to be read into the
+	// capture (fill); nil when there is none.
+	open *leaf.MessageDetail
+	// message is the evidence of the captured message, read for its
+	// template header media (readHeaderMedia); zero when not to be read.
+	message hashchain.Hash
+}
+
+// reduce is captured without reading evidence: it returns what is still
+// to be read into c.
+func (x *LedgerIndex) reduce(e leaf.Entry) (diff.Captured, pending, error) {
+	var p pending
 	dd, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
 	if err != nil {
-		return diff.Captured{}, nil, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
+		return diff.Captured{}, p, fmt.Errorf("reconcile: entry %d: %w", e.Seq, err)
 	}
 	d := dd.(*leaf.MessageDetail)
 	c := captureBase(&e)
 	switch {
 	case x.erased.Message(e.ConversationID, e.MessageID):
 		c.Erased = true
+		return c, p, nil
 	case d.Salted():
-		return c, d, nil
+		p.open = d
 	default:
 		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
 	}
-	return c, nil, nil
+	if len(d.Media) > 0 && x.Evidence != nil {
+		// Custody recorded the message's media: its evidence says which
+		// of them, if any, is its template's header media.
+		p.message = e.EvidenceSHA256
+	}
+	return c, p, nil
 }
 
 // fill opens the commitments of d, c's v3 detail, and fills in what c
@@ -358,24 +380,28 @@ type standing struct {
 	latest map[string]int // message id → index in out; nil up to standingScanLimit captures (find)
 	out    []diff.Captured
 	toOpen []*leaf.MessageDetail // toOpen[i]: out[i]'s v3 detail, its opening not read yet
+	// message[i]: the evidence of out[i]'s message, its template header
+	// media not read yet (readHeaderMedia); zero when not to be read.
+	message []hashchain.Hash
 }
 
-// keep puts c (with d, its detail when its opening is to be read) in
-// place of its message's earlier capture, else at the end. Most messages
+// keep puts c (with p, what is still to be read into it) in place of
+// its message's earlier capture, else at the end. Most messages
 // are captured once and a conversation holds few: an earlier capture is
 // looked for in out itself, and a map is made only past
 // standingScanLimit captures (a map for every conversation was 8 % of
 // what a diff of a million messages allocated).
-func (st *standing) keep(id string, c diff.Captured, d *leaf.MessageDetail) {
+func (st *standing) keep(id string, c diff.Captured, p pending) {
 	if i, ok := st.find(id); ok {
-		st.out[i], st.toOpen[i] = c, d
+		st.out[i], st.toOpen[i], st.message[i] = c, p.open, p.message
 		return
 	}
 	if st.latest != nil {
 		st.latest[id] = len(st.out)
 	}
 	st.out = append(st.out, c)
-	st.toOpen = append(st.toOpen, d)
+	st.toOpen = append(st.toOpen, p.open)
+	st.message = append(st.message, p.message)
 	if st.latest == nil && len(st.out) > standingScanLimit {
 		st.latest = make(map[string]int, 2*len(st.out))
 		for i := range st.out {
@@ -461,25 +487,28 @@ func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error)
 }
 
 // conversation is the latest capture of every message of convID in the
-// snapshot, each reduced by reduce (which may leave a v3 opening to be
-// read: see standing).
-func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(leaf.Entry) (diff.Captured, *leaf.MessageDetail, error)) ([]diff.Captured, error) {
+// snapshot, each reduced by reduce (which may leave a v3 opening and a
+// template header media to be read: see standing).
+func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(leaf.Entry) (diff.Captured, pending, error)) ([]diff.Captured, error) {
 	var st standing
 	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
 		if x.Matter != "" && e.Matter != x.Matter {
 			return nil
 		}
-		c, d, err := reduce(e)
+		c, p, err := reduce(e)
 		if err != nil {
 			return err
 		}
-		st.keep(e.MessageID, c, d)
+		st.keep(e.MessageID, c, p)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if _, err := x.openAll(ctx, []*standing{&st}); err != nil {
+		return nil, err
+	}
+	if err := x.readHeaderMedia(ctx, []*standing{&st}); err != nil {
 		return nil, err
 	}
 	return st.out, nil

@@ -55,7 +55,7 @@ func (x *LedgerIndex) ConversationBrief(ctx context.Context, convID string) ([]d
 	if err := x.snapshot(ctx); err != nil {
 		return nil, err
 	}
-	return x.conversation(ctx, convID, func(e leaf.Entry) (diff.Captured, *leaf.MessageDetail, error) {
-		return captureBase(&e), nil, nil
+	return x.conversation(ctx, convID, func(e leaf.Entry) (diff.Captured, pending, error) {
+		return captureBase(&e), pending{}, nil
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,8 +36,14 @@ import (
 )
 
 // captureAll exports every WhatsApp conversation of a simulated org into a
-// fresh ledger and returns the pieces.
+// fresh ledger, its media downloaded (as custody export does by default),
+// and returns the pieces.
 func captureAll(t *testing.T, conversations int) (*sim.Server, *ledger.Ledger, evidence.Store, string) {
+	return captureSim(t, conversations, true)
+}
+
+// captureSim is captureAll, with media downloaded or not.
+func captureSim(t *testing.T, conversations int, withMedia bool) (*sim.Server, *ledger.Ledger, evidence.Store, string) {
 	t.Helper()
 	start := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
 	srv := simtest.Start(t, sim.Options{
@@ -53,15 +60,16 @@ func captureAll(t *testing.T, conversations int) (*sim.Server, *ledger.Ledger, e
 	}
 	acct, err := export.Run(ctx, export.Deps{Client: c, Ledger: l, Evidence: st}, export.Options{
 		Scope: export.Scope{Matter: "m", Interval: start.Format(time.RFC3339) + "/" + start.AddDate(0, 0, 9).Format(time.RFC3339),
-			MediaType: "message", MessageType: "whatsapp"}, SignerKey: key})
+			MediaType: "message", MessageType: "whatsapp", WithMedia: withMedia}, SignerKey: key})
 	if err != nil || !acct.Complete() {
 		t.Fatalf("export: %v %+v", err, acct)
 	}
 	return srv, l, st, dir
 }
 
-// memIndex is what the simulator says custody should have captured.
-func memIndex(o *sim.Org) *diff.MemIndex {
+// memIndex is what the simulator says custody should have captured: with
+// media, or without (then no capture knows its template header media).
+func memIndex(o *sim.Org, withMedia bool) *diff.MemIndex {
 	idx := &diff.MemIndex{}
 	for i := range o.Len() {
 		c, _ := o.Conversation(o.ConversationID(i))
@@ -75,7 +83,9 @@ func memIndex(o *sim.Org) *diff.MemIndex {
 		slices.Sort(audits)
 		hold := c.LegalHold
 		for j := range c.Messages {
-			idx.Add(diff.CaptureOf(&c.Messages[j], c.ID, &hold, audits, 0))
+			cp := diff.CaptureOf(&c.Messages[j], c.ID, &hold, audits, 0)
+			cp.HeaderMediaKnown = cp.HeaderMediaKnown && withMedia
+			idx.Add(cp)
 		}
 	}
 	return idx
@@ -102,9 +112,42 @@ func runDiff(t *testing.T, src exportfile.Source, idx diff.Index) []string {
 // TestLedgerIndexAgreesWithSimulator diffs damaged exports of both shapes
 // against the ledger and against the simulator's own data: the findings
 // must be identical. (internal/diff proves the latter equal the exports'
-// ground-truth manifests; this carries that proof to the ledger.)
+// ground-truth manifests; this carries that proof to the ledger.) The
+// ledger knows the template header media of the messages whose media it
+// recorded, read from their evidence: captured with media, the exports'
+// header media damage is found through it; captured without, it knows
+// none and none is compared.
 func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
-	srv, l, st, dir := captureAll(t, 40)
+	for _, withMedia := range []bool{true, false} {
+		t.Run(fmt.Sprintf("media=%v", withMedia), func(t *testing.T) { ledgerIndexAgrees(t, withMedia) })
+	}
+}
+
+func ledgerIndexAgrees(t *testing.T, withMedia bool) {
+	srv, l, st, dir := captureSim(t, 40, withMedia)
+	// Message by message (Lookup: the entry's own evidence read), the
+	// ledger knows a template's header media exactly when the simulator's
+	// data says custody does.
+	ctx := context.Background()
+	x := &reconcile.LedgerIndex{L: l, Evidence: st}
+	headers := 0
+	err := memIndex(srv.Org, withMedia).Each(ctx, func(want diff.Captured) error {
+		if want.HeaderMedia == "" {
+			return nil
+		}
+		headers++
+		got, ok, err := x.Lookup(ctx, want.ConversationID, want.MessageID)
+		if err != nil || !ok {
+			return fmt.Errorf("lookup %s: %v %v", want.MessageID, ok, err)
+		}
+		if got.HeaderMedia != want.HeaderMedia && want.HeaderMediaKnown || got.HeaderMediaKnown != want.HeaderMediaKnown {
+			t.Errorf("message %s: header media %q known %v, want %q %v", want.MessageID, got.HeaderMedia, got.HeaderMediaKnown, want.HeaderMedia, want.HeaderMediaKnown)
+		}
+		return nil
+	})
+	if err != nil || headers == 0 {
+		t.Fatalf("%d template header media looked up: %v", headers, err)
+	}
 	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
 		t.Run(shape, func(t *testing.T) {
 			target, err := recexport.OpenTarget(context.Background(), filepath.Join(dir, shape), s3util.Config{})
@@ -120,9 +163,18 @@ func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := runDiff(t, src, &reconcile.LedgerIndex{L: l, Evidence: st})
-			want := runDiff(t, src, memIndex(srv.Org))
+			want := runDiff(t, src, memIndex(srv.Org, withMedia))
 			if len(m.Damages) == 0 || len(want) == 0 {
 				t.Fatalf("no damage to find (%d damages, %d findings)", len(m.Damages), len(want))
+			}
+			header := 0
+			for _, f := range got {
+				if strings.Contains(f, `"field":"template_header_media"`) {
+					header++
+				}
+			}
+			if shape == recexport.ShapeReshape && (header > 0) != withMedia {
+				t.Errorf("%d findings on template header media, captured with media %v", header, withMedia)
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("ledger index: %d findings, simulator's data: %d", len(got), len(want))

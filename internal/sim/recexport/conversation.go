@@ -38,9 +38,13 @@ type convResult struct {
 	// unheld counts the readable messages the diff compares that lack
 	// the fields the format cannot hold (ShapeGenesys: legal hold and
 	// audit trail).
-	unheld  int
-	damages []Damage
-	counts  map[finding.Kind]int
+	unheld int
+	// headerLacks counts the readable messages the diff compares whose
+	// template header media it knows and the format cannot hold (the
+	// reshape: it keeps no media).
+	headerLacks int
+	damages     []Damage
+	counts      map[finding.Kind]int
 }
 
 // element is one message of the file being built.
@@ -49,8 +53,11 @@ type element struct {
 	kind     elemKind
 	damages  []Damage
 	unheld   bool // compared by a diff, and lacking what the format cannot hold
-	data     []byte
-	end      int // offset just past the element's closing brace
+	// headerLacks: compared by a diff, which knows its template header
+	// media, and the format cannot hold that.
+	headerLacks bool
+	data        []byte
+	end         int // offset just past the element's closing brace
 }
 
 type elemKind uint8
@@ -138,6 +145,12 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 	var elems []*element
 	for k := range c.Messages {
 		m := &c.Messages[k]
+		// The template's header media as a diff knows it: the capture of
+		// a message custody records media for (diff.Captured.HeaderMedia).
+		var header *genesys.ContentAttachment
+		if genesys.HasMediaURL(m) {
+			header = genesys.TemplateHeaderMedia(m)
+		}
 		// Per-message draws, always all of them and in this order.
 		var (
 			drop      = r.Float64() < p.DropMessages
@@ -210,6 +223,12 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 				dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldAuditTrailID, "the reshape drops the audit trail reference"))
 		}
 
+		if header != nil && p.Shape == ShapeReshape {
+			// The reshape keeps no media: a property of its format, one
+			// format_lacks for the whole export (Export).
+			e.headerLacks = true
+		}
+
 		if p.Shape == ShapeGenesys {
 			e.data, err = json.Marshal(recordingMessage(m, parts[m.ID], from, tsText, body))
 		} else {
@@ -274,6 +293,9 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			res.damages = append(res.damages, e.damages...)
 			if e.unheld {
 				res.unheld++
+			}
+			if e.headerLacks {
+				res.headerLacks++
 			}
 			continue
 		}

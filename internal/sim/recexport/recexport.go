@@ -113,8 +113,9 @@ func (p *Profile) dataLakeLag() time.Duration {
 //     recording), conversations with sensitive data (unless
 //     IncludeSensitiveData) or not yet in the data lake (RunAt),
 //     TruncateFiles (and the messages the cut loses);
-//   - customer_pipeline: TruncateTimestamps (and the reshape's seconds and
-//     missing sender), ZoneOffsets (no damage), DropMessages, Duplicate;
+//   - customer_pipeline: TruncateTimestamps (and the reshape's seconds,
+//     missing sender and missing template header media), ZoneOffsets (no
+//     damage), DropMessages, Duplicate;
 //   - tampering: ShiftTimestamps, AlterContent, AlterSender, Extra
 //     (invented messages).
 type Origin string
@@ -307,7 +308,7 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 	if err := ctx.Err(); err != nil {
 		return m, err
 	}
-	unheld := 0
+	unheld, headerLacks := 0, 0
 	for _, r := range results {
 		switch {
 		case r.skipped:
@@ -330,6 +331,7 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 		}
 		m.Damages = append(m.Damages, r.damages...)
 		unheld += r.unheld
+		headerLacks += r.headerLacks
 	}
 	if unheld > 0 {
 		// What the Recording format cannot hold, once for the export.
@@ -342,6 +344,16 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 			if !p.CountOnly {
 				m.Damages = append(m.Damages, d)
 			}
+		}
+	}
+	if headerLacks > 0 {
+		// The reshape keeps no media: once for the export, counting the
+		// messages whose template header media custody holds.
+		d := Damage{Kind: finding.FormatLacks, Origin: OriginCustomerPipeline, Field: finding.FieldTemplateHeaderMedia, Count: headerLacks,
+			Detail: "the reshape keeps no media, so no template header media"}
+		m.Counts[d.Kind]++
+		if !p.CountOnly {
+			m.Damages = append(m.Damages, d)
 		}
 	}
 	return m, nil

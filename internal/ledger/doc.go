@@ -43,7 +43,8 @@
 // Head, Entry, Entries (streaming, in sequence order, with a Filter),
 // EntriesByMessage, EntriesByConversation, Checkpoints; Prove builds a
 // self-contained inclusion proof file (a leaf.Proof; leaf.VerifyProof
-// checks one with just the verifier key). Snapshot hands out the stored
+// checks one with just the verifier key), and ProveIn many, over the leaf
+// hashes LeafHashes read once. Snapshot hands out the stored
 // rows and checkpoints of one read transaction, unchecked: judging them is
 // internal/verify's work (the store keeps only the checks it needs before
 // it signs or proves: Checkpoint refuses an inconsistent ledger).

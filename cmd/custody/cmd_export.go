@@ -104,14 +104,15 @@ func (o *apiOptions) check(region string) error {
 }
 
 // captureOptions are what every command that captures (export, refetch)
-// needs: the API, the evidence store, workers, the signer key and the
-// audit service.
+// needs: the API, the evidence store, workers, the signer key, the audit
+// service and whether attachments are downloaded.
 type captureOptions struct {
 	api         apiOptions
 	ev          evidenceOptions
 	Concurrency int
 	Key         string
 	AuditSvc    string
+	Media       bool
 }
 
 func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
@@ -121,6 +122,8 @@ func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, auditServiceUsage)
 	fs.Int64Var(&o.api.MaxAttachment, "max-attachment-bytes", fetch.DefaultMaxDownloadBytes, "the largest attachment downloaded, in bytes; a larger one is recorded as too_large (each is held in memory until stored)")
+	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments)")
+	deprecatedAlias(fs, "with-media", "media")
 }
 
 // capture is an open matter with what a capture run needs.
@@ -167,7 +170,7 @@ func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, 
 func (o *captureOptions) options(c *capture, g *globalOptions, label string) (export.Options, *progress) {
 	prog := newProgress(g, label)
 	return export.Options{
-		Scope: export.Scope{Matter: c.deps.Ledger.Matter()}, Concurrency: o.Concurrency, SignerKey: c.key,
+		Scope: export.Scope{Matter: c.deps.Ledger.Matter(), WithMedia: o.Media}, Concurrency: o.Concurrency, SignerKey: c.key,
 		ToolVersion: toolVersion(), Log: g.log, Progress: prog, AuditServiceName: o.AuditSvc,
 	}, prog
 }
@@ -178,7 +181,6 @@ type exportOptions struct {
 	Interval    string
 	IDsFile     string
 	MessageType string
-	Media       bool
 }
 
 func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
@@ -187,8 +189,6 @@ func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Interval, "interval", "", "conversations whose lifetime overlaps START/END (dates or RFC 3339), e.g. 2024-01-01/2024-02-01")
 	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin), instead of --interval")
 	fs.StringVar(&o.MessageType, "message-type", fetch.MessageTypeWhatsApp, "analytics messageType filter for --interval: "+strings.Join(fetch.MessageTypes, ", "))
-	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments)")
-	deprecatedAlias(fs, "with-media", "media")
 }
 
 func newExportCommand(g *globalOptions) *cobra.Command {

@@ -35,9 +35,11 @@ func newRefetchCommand(g *globalOptions) *cobra.Command {
 		Use:   "refetch (--diff RUN_ID | --findings FILE)",
 		Short: "Capture again the conversations a diff found gaps in",
 		Long: `Refetch reads the findings of a diff and captures again, through the export
-machinery (same pacing, retries, evidence and ledger), every conversation
-with a gap: a message in the old export that custody never captured
-(not_captured) or a captured message the export lacks (missing_from_export).
+machinery (same pacing, retries, evidence and ledger, and attachments
+downloaded as export downloads them: --media, on by default, and
+--max-attachment-bytes), every conversation with a gap: a message in the
+old export that custody never captured (not_captured) or a captured
+message the export lacks (missing_from_export).
 A conversation the export left out entirely (conversation_absent) is not a
 gap: the ledger holds all of it, and refetching every conversation an old
 export did not cover would re-read the ledger from Genesys to learn

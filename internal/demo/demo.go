@@ -197,17 +197,22 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	deps := export.Deps{Client: client, Ledger: l, Evidence: store}
 	interval := orgStart.Format(genesys.TimeLayout) + "/" + captureEnd.Format(genesys.TimeLayout)
 	acct, err := export.Run(ctx, deps, export.Options{
-		Scope:     export.Scope{Matter: "Demo matter", Interval: interval, MediaType: "message", MessageType: "whatsapp"},
+		Scope:     export.Scope{Matter: "Demo matter", Interval: interval, MediaType: "message", MessageType: "whatsapp", WithMedia: true},
 		SignerKey: signer, ToolVersion: cfg.ToolVersion, Log: cfg.Log,
 	})
 	res.Capture = acct
 	if err != nil {
 		return res, fmt.Errorf("demo: export: %w", err)
 	}
+	// Attachment downloads go to the media host, not the API: counted apart.
+	downloads := client.Stats().Endpoints[fetch.RouteDownload].Requests
+	apiRequests := acct.Invocation.Requests - downloads
 	say("3. Exported %s through the Conversation API: %d WhatsApp conversations, %d messages,",
 		interval, acct.Exported, acct.MessagesAppended)
-	say("   %d requests (%.2f per conversation), %d retries after injected faults, %d lost; checkpoint signed.",
-		acct.Invocation.Requests, float64(acct.Invocation.Requests)/float64(max(acct.Exported, 1)), acct.Invocation.Retries, acct.Listed-acct.Exported)
+	say("   %d attachments downloaded and checked against the API's sha256, %d expired;", acct.MediaDownloaded, acct.MediaExpired)
+	say("   %d API requests (%.2f per conversation) and %d attachment downloads, %d retries after injected faults,",
+		apiRequests, float64(apiRequests)/float64(max(acct.Exported, 1)), downloads, acct.Invocation.Retries)
+	say("   %d lost; checkpoint signed.", acct.Listed-acct.Exported)
 	if !acct.Complete() {
 		return res, fmt.Errorf("demo: export incomplete: %+v", acct.Failures)
 	}
@@ -251,7 +256,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, err
 	}
 	rf, err := reconcile.Refetch(ctx, deps, findings, first.RunID, export.Options{
-		Scope: export.Scope{Matter: "Demo matter"}, SignerKey: signer, ToolVersion: cfg.ToolVersion, Log: cfg.Log})
+		Scope: export.Scope{Matter: "Demo matter", WithMedia: true}, SignerKey: signer, ToolVersion: cfg.ToolVersion, Log: cfg.Log})
 	res.Refetch = rf
 	if err != nil {
 		return res, fmt.Errorf("demo: refetch: %w", err)
@@ -260,6 +265,10 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		rf.Gaps, rf.Counts[reconcile.Filled], rf.Counts[reconcile.Confirmed], rf.Counts[reconcile.GoneAtSource])
 	say("   %d not at the source (the export holds messages Genesys never had), %d still missing.",
 		rf.Counts[reconcile.NotAtSource], rf.Counts[reconcile.StillMissing])
+	if rf.Export != nil {
+		say("   The messages it captured came with their attachments, as the export's did: %d downloaded, %d expired.",
+			rf.Export.MediaDownloaded, rf.Export.MediaExpired)
+	}
 
 	// 7. Diff again: the gaps that could be filled are gone.
 	second, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer})

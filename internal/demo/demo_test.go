@@ -26,6 +26,20 @@ func TestDemo(t *testing.T) {
 	if c := res.Capture; !c.Complete() || c.Invocation.Retries == 0 {
 		t.Errorf("capture %+v: want complete, with retries after the injected faults", c)
 	}
+	// Attachments are downloaded, by the export and by the refetch alike
+	// (the simulator's urls do not expire): none is left undownloaded.
+	if c := res.Capture; c.MediaDownloaded == 0 || c.MediaExpired+c.MediaRefused+c.MediaMismatch != 0 {
+		t.Errorf("capture: %d attachments downloaded, %d expired, %d refused, %d sha256 mismatches; want all downloaded",
+			c.MediaDownloaded, c.MediaExpired, c.MediaRefused, c.MediaMismatch)
+	}
+	if e := res.Refetch.Export; e == nil || e.MediaDownloaded == 0 || e.MediaExpired+e.MediaRefused+e.MediaMismatch != 0 {
+		t.Errorf("refetch: accounting %+v; want its attachments all downloaded", e)
+	}
+	for _, want := range []string{"attachments downloaded and checked against the API's sha256", "came with their attachments"} {
+		if !strings.Contains(story.String(), want) {
+			t.Errorf("the story does not say %q", want)
+		}
+	}
 	first, second, rf := res.FirstDiff.Summary.Counts, res.SecondDiff.Summary.Counts, res.Refetch
 	if first[finding.NotCaptured] == 0 {
 		t.Fatal("the first diff found no gaps: the demo's export and old export cover the same days")

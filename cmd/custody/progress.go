@@ -19,12 +19,20 @@ type progress struct {
 	g     *globalOptions
 	label string
 	start time.Time
+	now   func() time.Time // the clock (time.Now); tests set it
 
 	mu      sync.Mutex
 	bar     *progressbar.ProgressBar
 	lastLog time.Time
 	total   int
 	done    int
+
+	// The first Update's done and time: a resumed run's done counts the
+	// work of earlier invocations, which took none of this one's time,
+	// so the rate the ETA rests on is of what was done since.
+	based  bool
+	base   int
+	baseAt time.Time
 
 	loggedDone int // done at the last log line, so the final count is logged once
 
@@ -39,7 +47,7 @@ type progress struct {
 const logEvery = 10 * time.Second
 
 func newProgress(g *globalOptions, label string) *progress {
-	return &progress{g: g, label: label, start: time.Now()}
+	return &progress{g: g, label: label, start: time.Now(), now: time.Now}
 }
 
 // barShown reports whether progress shows a bar (stderr a terminal, text logs).
@@ -53,11 +61,27 @@ func stderrIsTerminal(g *globalOptions) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// eta is the time left for total-done more items at the rate of this
+// invocation's work (done-base items since baseAt); false until this
+// invocation has done some, or when nothing is left.
+func (p *progress) eta(now time.Time, done, total int) (time.Duration, bool) {
+	n := done - p.base
+	if n <= 0 || done >= total {
+		return 0, false
+	}
+	return time.Duration(float64(now.Sub(p.baseAt)) / float64(n) * float64(total-done)), true
+}
+
 // Update implements export.Progress.
 func (p *progress) Update(done, total int, st fetch.Stats) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
+	if !p.based {
+		p.based, p.base, p.baseAt = true, done, now
+	}
 	p.done, p.total = done, total
+	eta, etaOK := p.eta(now, done, total)
 	if p.barShown() {
 		if p.bar == nil || p.bar.GetMax() != total {
 			if p.bar != nil {
@@ -67,21 +91,28 @@ func (p *progress) Update(done, total int, st fetch.Stats) {
 				progressbar.OptionSetWriter(p.g.stderr),
 				progressbar.OptionSetDescription(p.label),
 				progressbar.OptionShowCount(),
-				progressbar.OptionSetPredictTime(true),
+				// The bar's own prediction counts a resumed run's
+				// earlier work as done in this invocation's time: the
+				// ETA is in the description instead.
+				progressbar.OptionSetPredictTime(false),
+				progressbar.OptionSetElapsedTime(true),
 				progressbar.OptionShowElapsedTimeOnFinish(),
 				progressbar.OptionThrottle(200*time.Millisecond),
 				progressbar.OptionClearOnFinish(),
 			)
 		}
-		p.bar.Describe(fmt.Sprintf("%s  req %d  429 %d", p.label, st.Requests, st.RateLimited))
+		desc := fmt.Sprintf("%s  req %d  429 %d", p.label, st.Requests, st.RateLimited)
+		if etaOK {
+			desc += "  eta " + eta.Round(time.Second).String()
+		}
+		p.bar.Describe(desc)
 		_ = p.bar.Set(done)
 		return
 	}
-	if now := time.Now(); now.Sub(p.lastLog) >= logEvery || done == total && p.loggedDone != done {
+	if now.Sub(p.lastLog) >= logEvery || done == total && p.loggedDone != done {
 		p.lastLog, p.loggedDone = now, done
 		args := []any{"done", done, "total", total, "requests", st.Requests, "rate_limited", st.RateLimited, "retries", st.Retries}
-		if done > 0 && done < total {
-			eta := time.Duration(float64(now.Sub(p.start)) / float64(done) * float64(total-done))
+		if etaOK {
 			args = append(args, "eta", eta.Round(time.Second).String())
 		}
 		p.g.log.Info(p.label+" progress", args...)

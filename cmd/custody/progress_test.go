@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/fetch"
 )
 
 // TestProgressCountRate: unattended, work of unknown total logs its count
@@ -30,5 +32,38 @@ func TestProgressCountRate(t *testing.T) {
 	}
 	if got := perSecond(5, 0); got != 0 {
 		t.Errorf("perSecond over no time = %d", got)
+	}
+}
+
+// TestProgressETAResumed: a resumed run starts with the work of earlier
+// invocations done; the ETA rests on this invocation's rate alone. 56 of
+// 1181 done before, 10 more in 10 s: 1115 left at 1 a second, not the
+// 0s of dividing this invocation's time by all 66.
+func TestProgressETAResumed(t *testing.T) {
+	var buf bytes.Buffer
+	g := &globalOptions{stderr: &buf, LogFormat: "text", log: slog.New(slog.NewTextHandler(&buf, nil))}
+	p := newProgress(g, "export")
+	now := time.Now()
+	p.now = func() time.Time { return now }
+	p.Update(56, 1181, fetch.Stats{})
+	if line := buf.String(); !strings.Contains(line, "done=56") || strings.Contains(line, "eta=") {
+		t.Errorf("first line %q: want done=56 and no eta (nothing done yet in this invocation)", line)
+	}
+	buf.Reset()
+	now = now.Add(logEvery)
+	p.Update(66, 1181, fetch.Stats{})
+	if line := buf.String(); !strings.Contains(line, "done=66") || !strings.Contains(line, "eta=18m35s") {
+		t.Errorf("log line %q: want done=66 and eta=18m35s (1115 left at this invocation's 1 a second)", line)
+	}
+	// A fresh run: the same rate from 0.
+	buf.Reset()
+	p = newProgress(g, "export")
+	p.now = func() time.Time { return now }
+	p.Update(0, 100, fetch.Stats{})
+	now = now.Add(logEvery)
+	buf.Reset()
+	p.Update(20, 100, fetch.Stats{})
+	if line := buf.String(); !strings.Contains(line, "eta=40s") {
+		t.Errorf("log line %q: want eta=40s", line)
 	}
 }

@@ -58,7 +58,9 @@ The proof carries the checkpoint's RFC 3161 timestamp tokens (so verify
 witnesses' cosignatures on the checkpoint. With --out FILE it also writes
 the proof in the C2SP tlog-proof text form beside it (FILE without .json,
 plus .tlog-proof): the leaf in its "extra" line, the audit path, and the
-cosigned checkpoint; verify --proof reads either form.
+cosigned checkpoint; verify --proof reads either form. With --out,
+--output json prints what was written where (seq, tree_size, leaf_hash,
+format, proof_file, tlog_proof_file); without it, the proof itself.
 
 With --fields it also proves the values of those fields of a message
 (a "custody-proof/v3" file): fields in clear in the leaf (legal_hold,
@@ -159,8 +161,24 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 	if err := matter.WriteNew(tlogProofPath(o.Out), tlog, 0o644); err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
+	if g.jsonOutput() {
+		// The proof is in the files: what was proved, and where it went.
+		return g.writeJSON(proveSummary{Seq: p.Index, TreeSize: p.TreeSize, LeafHash: p.LeafHash.String(), Format: p.Format,
+			ProofFile: o.Out, TlogProofFile: tlogProofPath(o.Out)})
+	}
 	fmt.Fprintf(g.stderr, "custody: wrote proof of entry %d (tree size %d) to %s and %s\n", p.Index, p.TreeSize, o.Out, tlogProofPath(o.Out))
 	return nil
+}
+
+// proveSummary is prove --out's --output json: the entry proved, the
+// checkpoint's size, and the two files written.
+type proveSummary struct {
+	Seq           uint64 `json:"seq"`
+	TreeSize      uint64 `json:"tree_size"`
+	LeafHash      string `json:"leaf_hash"`
+	Format        string `json:"format"`
+	ProofFile     string `json:"proof_file"`
+	TlogProofFile string `json:"tlog_proof_file"`
 }
 
 // tlogProofPath is where the tlog-proof form of the proof file out goes:

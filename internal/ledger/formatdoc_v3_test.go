@@ -169,8 +169,9 @@ func TestLedgerFormatDocV3(t *testing.T) {
 	}
 	// A proved value nested deeper than JSON in the format may be (10,000
 	// levels): custody refuses the file as malformed, and the appendix
-	// refuses it before reading it, with an AssertionError saying so (exit
-	// 1). It read it, and Python 3.11 then crashed canonicalising it (a C
+	// refuses it before reading it, "FAIL proof: …" saying so (exit 3, as
+	// custody's verify; an AssertionError traceback, exit 1, before
+	// TestAppendixExitStatus). It read it, and Python 3.11 then crashed canonicalising it (a C
 	// stack overflow, killed by SIGSEGV); 3.12 and later stop reading JSON
 	// far sooner, with a RecursionError.
 	deep := bytes.Replace(proof, []byte(`"value": true`), []byte(`"value": `+strings.Repeat("[", 20000)+"true"+strings.Repeat("]", 20000)), 1)
@@ -179,8 +180,8 @@ func TestLedgerFormatDocV3(t *testing.T) {
 	}
 	out, err := run(deep)
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "AssertionError: not a proof file: nested more than 10000 levels") {
-		t.Errorf("the independent verifier on a proof nested 20,000 levels deep: %v, want exit 1 saying it nests too deep:\n%.2000s", err, out)
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 || !strings.HasPrefix(out, "FAIL proof: not a proof file: nested more than 10000 levels") {
+		t.Errorf("the independent verifier on a proof nested 20,000 levels deep: %v, want exit 3 saying it nests too deep:\n%.2000s", err, out)
 	}
 }
 

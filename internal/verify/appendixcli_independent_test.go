@@ -135,3 +135,70 @@ func TestAppendixUsage(t *testing.T) {
 		t.Errorf("a good command line: %v\n%s", err, out)
 	}
 }
+
+// TestAppendixExitStatus: the appendix's verifier exits as custody verify
+// does: 3 for a failure, in either mode, and 1 for a file it cannot read,
+// each with a line that says so and never a traceback. The old appendix
+// exited 1 for a failure, and a proof failed with a Python traceback (an
+// AssertionError, or whatever a hostile file made the code raise first);
+// a missing ledger or proof file was a FileNotFoundError traceback.
+func TestAppendixExitStatus(t *testing.T) {
+	python := independentVerifier(t)
+	if python == nil {
+		t.Skip("no independent verifier here (python3 with cryptography, openssl)")
+	}
+	a := newAttestFixture(t)
+	dir := t.TempDir()
+	p, err := a.l.Prove(a.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(p)
+	file := func(name string, data []byte) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	edited := regexp.MustCompile(`"index":1`).ReplaceAll(js, []byte(`"index":2`))
+	if string(edited) == string(js) {
+		t.Fatalf("the proof has no index to edit:\n%s", js)
+	}
+	// Another ledger's latest checkpoint, given as a checkpoint kept
+	// outside: a failure of the ledger.
+	other := newAttestFixture(t)
+	cps, err := other.l.Checkpoints(other.ctx)
+	if err != nil || len(cps) == 0 {
+		t.Fatal(cps, err)
+	}
+	foreign := file("foreign.note", []byte(cps[len(cps)-1].Note))
+	key := a.l.VerifierKey()
+	for _, tc := range []struct {
+		name string
+		args []string
+		exit int
+		says string
+	}{
+		{"a good ledger", []string{"ledger", a.path, key}, 0, "OK "},
+		{"a good proof", []string{"proof", file("p.json", js), key}, 0, "OK "},
+		{"a ledger that fails", []string{"ledger", a.path, key, foreign}, 3, "FAIL "},
+		{"a proof that fails", []string{"proof", file("e.json", edited), key}, 3, "FAIL proof: "},
+		{"a proof that is not UTF-8", []string{"proof", file("b.json", []byte("\xff\xfe{")), key}, 3, "FAIL proof: "},
+		{"a proof that is not an object", []string{"proof", file("a.json", []byte("[1]")), key}, 3, "FAIL proof: "},
+		{"no ledger there", []string{"ledger", filepath.Join(dir, "missing.db"), key}, 1, "cannot read " + filepath.Join(dir, "missing.db") + ": No such file or directory"},
+		{"no proof there", []string{"proof", filepath.Join(dir, "missing.json"), key}, 1, "cannot read " + filepath.Join(dir, "missing.json") + ": No such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := python(tc.args...)
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code != tc.exit || !strings.HasPrefix(out, tc.says) || strings.Contains(out, "Traceback") {
+				t.Errorf("exit %d:\n%s\nwant exit %d and a line starting %q", code, out, tc.exit, tc.says)
+			}
+		})
+	}
+}

@@ -313,6 +313,9 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		if rep.OK != (err == nil) {
 			t.Fatalf("custody says OK=%v (%v), the independent verifier:\n%s", rep.OK, rep.Findings, out)
 		}
+		if !rep.OK && pyErr.ExitCode() != 3 {
+			t.Fatalf("the independent verifier exits %d on a failure, want 3 as custody verify:\n%s", pyErr.ExitCode(), out)
+		}
 		if rep.OK {
 			if want := fmt.Sprintf("OK %d %s", rep.Entries, rep.Root); lines[0] != want {
 				t.Fatalf("independent verifier %q, want %q", lines[0], want)

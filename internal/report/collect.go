@@ -98,6 +98,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		return c
 	}
 	seenInterval := map[string]bool{}
+	runEnd := map[string]json.RawMessage{} // run id → the accounting of its last end entry
 	rb := hashchain.NewRootBuilder()
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
@@ -194,23 +195,17 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 					f.intervals = append(f.intervals, scope.Interval)
 				}
 			}
-			if rd.Event == leaf.RunEnd {
-				var acct struct {
-					Failures []struct {
-						ConversationID string `json:"conversation_id"`
-						Reason         string `json:"reason"`
-						Gone           bool   `json:"gone"`
-					} `json:"failures"`
-				}
-				if json.Unmarshal(rd.Accounting, &acct) == nil {
-					for _, x := range acct.Failures {
-						kind := "failed"
-						if x.Gone {
-							kind = "gone_at_source"
-						}
-						f.exceptions = append(f.exceptions, Exception{Kind: kind, ConversationID: x.ConversationID, Reason: x.Reason})
-					}
-				}
+			switch rd.Event {
+			case leaf.RunEnd:
+				// Each invocation of a resumed run ends with the accounting
+				// of the whole run so far: the last one is the run's, and
+				// supersedes the earlier ones (a conversation failed then
+				// may have been captured since).
+				runEnd[e.RunID] = rd.Accounting
+			case leaf.RunResume:
+				// Taken up again: until it ends, the run has no accounting;
+				// its run state says what failed (unendedRun).
+				delete(runEnd, e.RunID)
 			}
 		case leaf.KindRefetch:
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
@@ -229,6 +224,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		}
 	}
 	f.root = rb.Root()
+	for _, acct := range runEnd {
+		f.exceptions = append(f.exceptions, runFailures(acct)...)
+	}
 	for _, c := range f.convs {
 		if c.leafHash.IsZero() && len(c.msgSeqs) == 0 {
 			continue
@@ -257,6 +255,30 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 	}
 	f.exceptions = sortExceptions(f.exceptions)
 	return f, nil
+}
+
+// runFailures are the failed and gone conversations of a run's
+// accounting (export.Accounting's failures: the whole run's).
+func runFailures(acct json.RawMessage) []Exception {
+	var a struct {
+		Failures []struct {
+			ConversationID string `json:"conversation_id"`
+			Reason         string `json:"reason"`
+			Gone           bool   `json:"gone"`
+		} `json:"failures"`
+	}
+	if json.Unmarshal(acct, &a) != nil {
+		return nil // runOutcome says "accounting unreadable"
+	}
+	var out []Exception
+	for _, x := range a.Failures {
+		kind := "failed"
+		if x.Gone {
+			kind = "gone_at_source"
+		}
+		out = append(out, Exception{Kind: kind, ConversationID: x.ConversationID, Reason: x.Reason})
+	}
+	return out
 }
 
 // sortExceptions orders exceptions by kind, conversation and message, and

@@ -48,7 +48,7 @@ func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Operator, "operator", "", "who writes the report (default: the OS user)")
 	fs.StringVar(&o.Proofs, "proofs", report.ProofsHeld, "which messages get a proof file beside the report: held (conversations under legal hold), all, none")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger, checked and listed (repeatable)")
-	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says it was not verified)")
+	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says it was not verified, and withholds the certificate)")
 	fs.BoolVar(&o.NoRecord, "no-record", false, "open the matter read-only and record nothing: for a copy that cannot be written (verify --report then cannot confirm the files)")
 	fs.StringVar(&o.Key, "key", "", "signer key file (default: the .key file beside the ledger)")
 }
@@ -77,12 +77,20 @@ the same facts for machines (schema in docs/report.md). Its sections:
   7. exceptions: failed, gone at the source, media not kept, not at the
      source;
   8. a certificate of authenticity on its own printable page, in the
-     style of a US FRE 902(13)/(14) certification, for a person to sign.
+     style of a US FRE 902(13)/(14) certification, for a person to sign;
+     withheld (nothing certified, nothing to sign) when verification
+     failed or was skipped, or the transcripts met altered evidence.
 
-The ledger and evidence are verified first (--no-verify skips it). The
-SHA-256 of every file written is then recorded in the ledger (a "report"
-entry) and a checkpoint signed, so the report is itself in the chain of
-custody: 'custody verify --report report.html' confirms a copy later.
+The ledger and evidence are verified first (--no-verify skips it). Each
+evidence object a transcript reads is checked against its address (its
+SHA-256): a message read from one that does not match is shown as
+evidence_altered, with none of its content. The SHA-256 of report.html,
+report.json and any transcript pages is then recorded in the ledger (a
+"report" entry; not the proof files, which 'custody verify --proof'
+checks one by one) and a checkpoint signed, so the report is itself in
+the chain of custody: 'custody verify --report report.html' confirms a
+copy later. A report whose verification failed is recorded too: it says
+so, and its certificate is withheld (docs/report.md).
 The checkpoint is signed with the key beside the ledger, or --key.
 --no-record opens the matter read-only and records nothing, for a copy
 that cannot be written.
@@ -105,7 +113,11 @@ Examples:
 			`2    usage error: an unknown flag or invalid value (a time zone, --proofs,
        an interval, a verifier key as --key), --key with --no-record, a
        folder that already holds a report`,
-			"3    the report was written and recorded, but verifying the ledger or its evidence failed: section 6 says what; or the ledger file is damaged (SQLite cannot read it): no report was written",
+			`3    the report was written and recorded, but verifying the ledger or its
+       evidence failed (section 6 says what), or the transcripts met evidence
+       that does not hash to its address (--no-verify too): the certificate
+       is withheld; or the ledger file is damaged (SQLite cannot read it): no
+       report was written`,
 			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReport(cmd.Context(), o, g) },
@@ -174,8 +186,11 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	} else {
 		printReportResult(g.stdout, res)
 	}
-	if !res.Verified && !o.NoVerify {
-		return withCode(exitFindings, errors.New("report: written, but the ledger or its evidence failed verification: see section 6 of the report, or run custody verify --evidence"))
+	switch {
+	case res.EvidenceAltered > 0:
+		return withCode(exitFindings, fmt.Errorf("report: written, but %d messages or conversation objects were read from evidence that does not hash to its address: marked evidence_altered in section 5, none of their content shown, and the certificate withheld; run custody verify --evidence", res.EvidenceAltered))
+	case !res.Verified && !o.NoVerify:
+		return withCode(exitFindings, errors.New("report: written, but the ledger or its evidence failed verification: see section 6 of the report, the certificate is withheld; run custody verify --evidence"))
 	}
 	return nil
 }

@@ -291,7 +291,18 @@ type Conversation struct {
 	// Erased is the erasure that erased the conversation whole: its
 	// participants and messages' content are gone.
 	Erased *Erasure `json:"erased,omitempty"`
+	// EvidenceAltered counts its messages whose evidence does not hash to
+	// its address (status evidence_altered): their content is not shown.
+	EvidenceAltered int `json:"evidence_altered,omitempty"`
+	// participantsAltered: its conversation object does not hash to its
+	// address (ParticipantsError says so).
+	participantsAltered bool
 }
+
+// AlteredEvidence reports whether any evidence the conversation's
+// transcript read does not hash to its address (its conversation object,
+// or a message's response body).
+func (c *Conversation) AlteredEvidence() bool { return c.EvidenceAltered > 0 || c.participantsAltered }
 
 // Participant is one participant of a conversation, from its evidence.
 type Participant struct {
@@ -324,6 +335,10 @@ type Message struct {
 	// cannot be shown.
 	Erased     *Erasure `json:"erased,omitempty"`
 	BodyErased *Erasure `json:"body_erased,omitempty"`
+	// Altered: the message's evidence object does not hash to its
+	// address (status evidence_altered, Error says what it hashes to);
+	// nothing read from it is shown.
+	Altered bool `json:"-"`
 }
 
 // Attachment is one attachment of a message: a content attachment, or,
@@ -351,6 +366,10 @@ type Certificate struct {
 	CheckpointID   int64  `json:"checkpoint_id"`
 	CheckpointSize uint64 `json:"checkpoint_size"`
 	Checkpoint     string `json:"checkpoint"`
+	// Withheld: verification failed or was skipped, or the transcripts
+	// met altered evidence, so nothing is certified: Statement says why
+	// and the page has no declaration to sign.
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 func formatTime(t time.Time) string {

@@ -115,6 +115,11 @@ type Result struct {
 	Convs    int               `json:"conversations"`
 	DiffRun  string            `json:"diff_run_id,omitempty"`
 	Verified bool              `json:"verified"`
+	// EvidenceAltered counts the messages and conversation objects the
+	// transcripts read from evidence that does not hash to its address
+	// (shown as evidence_altered, none of their content): verification
+	// then failed whatever it found, and the certificate is withheld.
+	EvidenceAltered int `json:"evidence_altered,omitempty"`
 	// Completed: the report is one an earlier run recorded (Seq) and was
 	// stopped (kill -9) before its files took their names; this run gave
 	// them their names and recorded nothing. Proofs is then not counted.
@@ -353,6 +358,9 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	var index []*Conversation
+	// altered, alteredConvs count the messages and conversation objects
+	// whose evidence does not hash to its address.
+	var altered, alteredConvs int
 	// Conversations are read and rendered on every core, and written in
 	// order; at most a few are in flight, so memory stays flat.
 	results, stopRender := renderAll(ctx, t, convs, page)
@@ -387,6 +395,8 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			}
 		}
 		hw.Write(r.html)
+		altered += r.altered
+		alteredConvs += r.alteredConv
 		if i > 0 {
 			io.WriteString(jw, ",")
 		}
@@ -397,6 +407,19 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	io.WriteString(jw, "]")
+	// The certificate comes after the transcripts, in both files: what
+	// they met decides whether it is given.
+	if altered > 0 || alteredConvs > 0 {
+		withholdCertificate(doc, altered, alteredConvs, o.NoVerify)
+		res.Verified, res.EvidenceAltered = false, altered+alteredConvs
+		if head, err = marshalHead(doc); err != nil {
+			return nil, err
+		}
+		var again string
+		if again, jtail, ok = strings.Cut(string(head), markerText); !ok || again != jhead {
+			return nil, errors.New("report: internal error: the head of report.json changed with the certificate")
+		}
+	}
 	io.WriteString(jw, jtail)
 	io.WriteString(jw, "\n")
 	if paged {
@@ -468,7 +491,10 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 type rendered struct {
 	html, json []byte
 	index      *Conversation // its line in a paged report's index
-	err        error
+	// altered counts its messages, and its conversation object (0 or 1),
+	// whose evidence does not hash to its address.
+	altered, alteredConv int
+	err                  error
 }
 
 // renderAll reads and renders convs on GOMAXPROCS workers (as many as a
@@ -557,8 +583,13 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 	if err != nil {
 		return rendered{err: err}
 	}
-	return rendered{html: buf.Bytes(), json: js,
-		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages)), Erased: conv.Erased}}
+	r := rendered{html: buf.Bytes(), json: js, altered: conv.EvidenceAltered,
+		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages)), Erased: conv.Erased,
+			EvidenceAltered: conv.EvidenceAltered, participantsAltered: conv.participantsAltered}}
+	if conv.participantsAltered {
+		r.alteredConv = 1
+	}
+	return r
 }
 
 // filter turns the options' conversation and interval limits into the
@@ -989,7 +1020,54 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		c := cps[n-1]
 		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)
 	}
+	withholdCertificate(doc, 0, 0, o.NoVerify)
 	return nil
+}
+
+// plural is n with the noun's singular or plural form.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// withholdCertificate withholds the certificate when what it would
+// certify does not hold: verification failed or was skipped
+// (noVerify), or the transcripts met evidence that does not hash to its
+// address (messages and conversation objects so altered). A certificate
+// that the records "are true copies" is then not made at all, and there
+// is nothing to sign: the statement says why instead. The ledger's state
+// and the checkpoint stay, as facts.
+func withholdCertificate(doc *Doc, messages, convs int, noVerify bool) {
+	c := &doc.Certificate
+	if doc.Integrity.Verified.OK && messages == 0 && convs == 0 {
+		return
+	}
+	c.Title, c.Withheld = "Certificate of authenticity: withheld", true
+	var why []string
+	switch {
+	case noVerify:
+		why = append(why, "the ledger and its evidence were not verified when this report was written (--no-verify)")
+	case !doc.Integrity.Verified.OK:
+		why = append(why, "verifying the ledger and its evidence failed when this report was written (section 6 lists each failure)")
+	}
+	if messages > 0 || convs > 0 {
+		var what []string
+		if messages > 0 {
+			what = append(what, plural(messages, "message", "messages"))
+		}
+		if convs > 0 {
+			what = append(what, plural(convs, "conversation object", "conversation objects")+" (participants)")
+		}
+		why = append(why, fmt.Sprintf("the transcripts met evidence that does not hash to its address, altered or damaged since capture: %s, each marked in section 5 (%s) with none of its content shown", strings.Join(what, " and "), StatusAltered))
+	}
+	c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Restore the ledger and evidence from a copy kept apart (custody verify --evidence names each failure), then write the report again.",
+		doc.Matter.Name, strings.Join(why, "; and "))
+	if noVerify && len(why) == 1 {
+		c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Write the report again without --no-verify.",
+			doc.Matter.Name, why[0])
+	}
 }
 
 // verified is what verification found, and the root it saw.

@@ -3,7 +3,10 @@ package report
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +40,31 @@ type transcriber struct {
 	bodyErr error
 }
 
+// StatusAltered is the status of a message whose evidence object (the
+// response body the ledger names) does not hash to its address: altered
+// or damaged since capture. Its content is not shown.
+const StatusAltered = "evidence_altered"
+
+// get reads the evidence object at sum and checks that it is what its
+// address says: a report never shows content from an object that does
+// not hash to it. A mismatch is an error matching evidence.ErrCorrupt.
+func (t *transcriber) get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	b, err := t.store.Get(ctx, sum)
+	if err != nil {
+		return nil, err
+	}
+	if got := hashchain.Hash(sha256.Sum256(b)); got != sum {
+		return nil, fmt.Errorf("evidence %s: %w (its bytes hash to %s): altered or damaged since capture", sum, evidence.ErrCorrupt, got)
+	}
+	return b, nil
+}
+
+// alteredText is what a transcript says in place of content read from an
+// object that does not hash to its address (err, from get).
+func alteredText(what string, err error) string {
+	return err.Error() + "; " + what + " not shown"
+}
+
 // conversation reads c's transcript.
 func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversation, error) {
 	out := &Conversation{ID: c.id, Held: c.held, Seq: c.seq, LeafHash: c.leafHash.String(), Gone: c.gone}
@@ -48,7 +76,7 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 		out.Participants = []Participant{} // its conversation body is erased
 	} else {
 		var err error
-		if out.Participants, out.ParticipantsError, err = t.participants(ctx, c); err != nil {
+		if out.Participants, out.ParticipantsError, out.participantsAltered, err = t.participants(ctx, c); err != nil {
 			return nil, err
 		}
 	}
@@ -84,8 +112,14 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 	for _, m := range out.Messages {
 		// Erasure is not a finding about the export: it is the custodian's
 		// own recorded act, stated in section 7.
-		if slices.ContainsFunc(m.Status, func(s string) bool { return s != "captured" && s != "erased" && s != "body_erased" }) {
+		// Nor is evidence altered since capture: it is counted apart.
+		if slices.ContainsFunc(m.Status, func(s string) bool {
+			return s != "captured" && s != "erased" && s != "body_erased" && s != StatusAltered
+		}) {
 			out.Findings++
+		}
+		if m.Altered {
+			out.EvidenceAltered++
 		}
 	}
 	return out, nil
@@ -93,25 +127,30 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 
 // participants reads the conversation object kept as evidence. An object
 // that cannot be read or decoded is said (unreadable: why), not shown as
-// no participants; the error is ctx's end, which stops the report.
-func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Participant, unreadable string, err error) {
+// no participants; one that does not hash to its address is said too
+// (altered), and nothing of it shown; the error is ctx's end, which stops
+// the report.
+func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Participant, unreadable string, altered bool, err error) {
 	ps = []Participant{}
 	if c.evidence.IsZero() {
-		return ps, "", nil
+		return ps, "", false, nil
 	}
 	if _, gone := t.erasure.Object(c.evidence); gone {
-		return ps, "", nil
+		return ps, "", false, nil
 	}
-	b, err := t.store.Get(ctx, c.evidence)
+	b, err := t.get(ctx, c.evidence)
+	if errors.Is(err, evidence.ErrCorrupt) {
+		return ps, alteredText("its participants are", err), true, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
+			return nil, "", false, ctx.Err()
 		}
-		return ps, "evidence unreadable: " + err.Error(), nil
+		return ps, "evidence unreadable: " + err.Error(), false, nil
 	}
 	var mc genesys.MessageConversation
 	if err := json.Unmarshal(b, &mc); err != nil {
-		return ps, "evidence unreadable: " + err.Error(), nil
+		return ps, "evidence unreadable: " + err.Error(), false, nil
 	}
 	for _, p := range mc.Participants {
 		q := Participant{Purpose: p.Purpose, Name: p.Name}
@@ -127,7 +166,7 @@ func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Part
 		q.Address = cmp.Or(q.Address, p.Address)
 		ps = append(ps, q)
 	}
-	return ps, "", nil
+	return ps, "", false, nil
 }
 
 // messageBody returns the messages of the response body sum, by id,
@@ -137,7 +176,7 @@ func (t *transcriber) messageBody(ctx context.Context, sum hashchain.Hash) (map[
 		return t.body, t.bodyErr
 	}
 	t.bodySum, t.body, t.bodyErr = sum, nil, nil
-	b, err := t.store.Get(ctx, sum)
+	b, err := t.get(ctx, sum)
 	if err != nil {
 		t.bodyErr = err
 		return nil, err
@@ -209,6 +248,13 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 		media = d.(*leaf.MessageDetail).Media
 	}
 	body, err := t.messageBody(ctx, e.EvidenceSHA256)
+	if errors.Is(err, evidence.ErrCorrupt) {
+		// Nothing of the object is shown: not its text, sender,
+		// recipient nor attachments. Only the ledger's facts remain.
+		m.Status = append(slices.DeleteFunc(m.Status, func(s string) bool { return s == "captured" }), StatusAltered)
+		m.Altered, m.Error = true, alteredText("its text, sender, recipient and attachments are", err)
+		return m, nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err() // a Ctrl-C, not evidence that cannot be read
@@ -216,9 +262,10 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 		m.Error = "evidence unreadable: " + err.Error()
 		return m, nil
 	}
-	// That the message object hashes to the leaf's payload_sha256 is
-	// verification's to check (verify --evidence re-derives every
-	// message), and section 6 says whether it held.
+	// The response body hashes to its address (get); that the message
+	// object in it hashes to the leaf's payload_sha256 is verification's
+	// to check (verify --evidence re-derives every message), and section
+	// 6 says whether it held.
 	md, ok := body[e.MessageID]
 	if !ok {
 		m.Error = "the evidence holds no such message"

@@ -262,6 +262,24 @@ func TestReportRecorded(t *testing.T) {
 			}
 		}
 	}
+	// Proof files are not recorded (docs/report.md): verify --report of
+	// one fails, and says it is a proof file and how to check it.
+	proofs, err := filepath.Glob(filepath.Join(res.ReportDir, "proofs", "*.proof.json"))
+	if err != nil || len(proofs) == 0 {
+		t.Fatalf("no proof files in the demo's report: %v", err)
+	}
+	b, err := os.ReadFile(proofs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	match, err := verify.ReportFile(ctx, m.Ledger, proofs[0], strings.NewReader(string(b)))
+	if err != nil || match.Found {
+		t.Fatalf("%s: %+v %v", proofs[0], match, err)
+	}
+	if f := match.Finding(); f == nil || !strings.Contains(f.Message, "it is a proof file (custody-proof/v1, of seq ") ||
+		!strings.Contains(f.Message, "custody verify --proof "+proofs[0]) {
+		t.Errorf("%s: the finding does not say it is a proof file: %v", proofs[0], f)
+	}
 }
 
 // TestNoDiffReport: a report on no diff says so plainly, in both files.

@@ -1,11 +1,14 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -28,7 +31,15 @@ type ReportMatch struct {
 	Name  string `json:"name,omitempty"`
 	// Covered is whether a stored checkpoint covers that entry.
 	Covered bool `json:"covered"`
+	// proof is the format of a proof file given as the file (a report's
+	// proofs/SEQ.proof.json, which no report entry records), to say so.
+	proof string
+	seq   uint64 // that proof's index
 }
+
+// proofPeek is how much of a file ReportFile keeps to tell a proof file
+// (a few KB) from a report file.
+const proofPeek = 1 << 20
 
 // ReportFile hashes a report file (r, named file) and looks for it among
 // the files the ledger's report entries record; it reads nothing but the
@@ -36,11 +47,21 @@ type ReportMatch struct {
 // Ledger's to say: a caller checks both.
 func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader) (ReportMatch, error) {
 	h := sha256.New()
-	n, err := io.Copy(h, r)
+	var head bytes.Buffer
+	n, err := io.Copy(io.MultiWriter(h, &limitedWriter{w: &head, n: proofPeek + 1}), r)
 	if err != nil {
 		return ReportMatch{}, fmt.Errorf("verify: report %s: %w", file, err)
 	}
 	m := ReportMatch{File: file, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+	if n <= proofPeek {
+		var p struct {
+			Format string `json:"format"`
+			Index  uint64 `json:"index"`
+		}
+		if json.Unmarshal(head.Bytes(), &p) == nil && strings.HasPrefix(p.Format, "custody-proof/") {
+			m.proof, m.seq = p.Format, p.Index
+		}
+	}
 	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindReport}) {
 		if err != nil {
 			return m, err
@@ -65,10 +86,29 @@ func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader)
 	return m, nil
 }
 
+// limitedWriter keeps the first n bytes written to it and drops the
+// rest, never failing.
+type limitedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		k := min(int64(len(p)), l.n)
+		l.w.Write(p[:k])
+		l.n -= k
+	}
+	return len(p), nil
+}
+
 // Finding returns the report check's failure, or nil when the file is
 // recorded and covered by a signed checkpoint.
 func (m ReportMatch) Finding() *Finding {
 	switch {
+	case !m.Found && m.proof != "":
+		return &Finding{Check: CheckReport, Message: fmt.Sprintf("%s (SHA-256 %s, %d bytes) is not a report file this ledger records: it is a proof file (%s, of seq %d), and a report records only its pages and report.json, not its proof files; check it with custody verify --proof %s --key KEY",
+			m.File, m.SHA256, m.Size, m.proof, m.seq, m.File)}
 	case !m.Found:
 		return &Finding{Check: CheckReport, Message: fmt.Sprintf("%s (SHA-256 %s, %d bytes) is not a report file this ledger records: changed since it was written, or not written for this ledger", m.File, m.SHA256, m.Size)}
 	case !m.Covered:

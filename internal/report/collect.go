@@ -98,7 +98,11 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		return c
 	}
 	seenInterval := map[string]bool{}
-	runEnd := map[string]json.RawMessage{} // run id → the accounting of its last end entry
+	type ended struct {
+		acct json.RawMessage
+		seq  uint64
+	}
+	runEnd := map[string]ended{} // run id → its last end entry
 	rb := hashchain.NewRootBuilder()
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
@@ -201,7 +205,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				// of the whole run so far: the last one is the run's, and
 				// supersedes the earlier ones (a conversation failed then
 				// may have been captured since).
-				runEnd[e.RunID] = rd.Accounting
+				runEnd[e.RunID] = ended{rd.Accounting, e.Seq}
 			case leaf.RunResume:
 				// Taken up again: until it ends, the run has no accounting;
 				// its run state says what failed (unendedRun).
@@ -224,8 +228,16 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		}
 	}
 	f.root = rb.Root()
-	for _, acct := range runEnd {
-		f.exceptions = append(f.exceptions, runFailures(acct)...)
+	for _, end := range runEnd {
+		for _, x := range runFailures(end.acct) {
+			// A capture after the run ended (another run's: a refetch,
+			// a second export) supersedes the failure, as a later
+			// invocation of the same run does.
+			if c := f.convs[x.ConversationID]; c != nil && !c.leafHash.IsZero() && c.seq > end.seq {
+				continue
+			}
+			f.exceptions = append(f.exceptions, x)
+		}
 	}
 	for _, c := range f.convs {
 		if c.leafHash.IsZero() && len(c.msgSeqs) == 0 {

@@ -112,3 +112,59 @@ func TestRunFailuresLatestAccounting(t *testing.T) {
 		t.Errorf("failed exceptions:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// TestRunFailureCapturedLater: a conversation one run failed and a later
+// run captured (a refetch, a second export) is no longer an exception:
+// the capture after the failing run's end supersedes it, as a later
+// invocation of the same run does. One that failed after its capture
+// (a run that tried again and failed) still is. Before, every run's
+// failures were listed whatever came after.
+func TestRunFailureCapturedLater(t *testing.T) {
+	env := hostileMatter(t, "short")
+	const conv = "c0ffee00-0000-4000-8000-000000000001" // the hostile matter's conversation
+	ctx := context.Background()
+	var captured leaf.Entry
+	for e, err := range env.Ledger.Entries(ctx, ledger.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind == leaf.KindConversation {
+			captured = e
+		}
+	}
+	if captured.Kind == "" {
+		t.Fatal("the hostile matter has no conversation entry")
+	}
+	refused := "bulk messages: 503 Service Unavailable"
+	runInvocation(t, env.Ledger, "export-C", false, []map[string]any{{"conversation_id": conv, "reason": refused}}, false)
+	failed := func() []report.Exception {
+		t.Helper()
+		res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: t.TempDir(), NoRecord: true, Proofs: report.ProofsNone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []report.Exception
+		for _, e := range readDoc(t, res.JSON).Exceptions {
+			if e.Kind == "failed" {
+				got = append(got, e)
+			}
+		}
+		return got
+	}
+	// Failed after its capture: listed.
+	if got := failed(); len(got) != 1 || got[0].ConversationID != conv {
+		t.Fatalf("a failure after the capture: %+v, want it listed", got)
+	}
+	// Captured again by a later run: not listed.
+	err := env.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		_, err := tx.Append(leaf.Entry{Kind: leaf.KindConversation, ConversationID: conv, RunID: "refetch-D",
+			EvidenceSHA256: captured.EvidenceSHA256, Detail: captured.Detail})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failed(); len(got) != 0 {
+		t.Errorf("a failure a later run's capture superseded is listed: %+v", got)
+	}
+}

@@ -173,7 +173,7 @@ func ledgerIndexAgrees(t *testing.T, withMedia bool) {
 					header++
 				}
 			}
-			if shape == recexport.ShapeReshape && (header > 0) != withMedia {
+			if (header > 0) != withMedia {
 				t.Errorf("%d findings on template header media, captured with media %v", header, withMedia)
 			}
 			if !slices.Equal(got, want) {

@@ -142,6 +142,8 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		return Damage{Kind: kind, Origin: origin, ConversationID: c.ID, MessageID: msgID, Field: field, File: file, Detail: detail}
 	}
 
+	// Template header media damage, from a stream of its own.
+	hr := rng(p.Seed, "template-header-media/"+c.ID)
 	var elems []*element
 	for k := range c.Messages {
 		m := &c.Messages[k]
@@ -150,6 +152,11 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		var header *genesys.ContentAttachment
 		if genesys.HasMediaURL(m) {
 			header = genesys.TemplateHeaderMedia(m)
+		}
+		var stripHeader, alterHeader bool
+		if header != nil {
+			stripHeader = hr.Float64() < p.StripHeaderMedia
+			alterHeader = hr.Float64() < p.AlterHeaderMedia
 		}
 		// Per-message draws, always all of them and in this order.
 		var (
@@ -230,7 +237,20 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		}
 
 		if p.Shape == ShapeGenesys {
-			e.data, err = json.Marshal(recordingMessage(m, parts[m.ID], from, tsText, body))
+			rm := recordingMessage(m, parts[m.ID], from, tsText, body)
+			if hm := rm.NotificationTemplate; header != nil && hm != nil && hm.Header != nil && hm.Header.Media != nil {
+				switch {
+				case stripHeader:
+					hm.Header.Media = nil
+					e.damages = append(e.damages, dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldTemplateHeaderMedia, "template header media left out"))
+				case alterHeader:
+					other := derivedID(p.Seed, "header-media", c.ID, m.ID)
+					hm.Header.Media.URL = strings.ReplaceAll(hm.Header.Media.URL, hm.Header.Media.ID, other)
+					hm.Header.Media.ID = other
+					e.damages = append(e.damages, dmg(finding.ValueAltered, OriginTampering, m.ID, finding.FieldTemplateHeaderMedia, "template header media replaced by another"))
+				}
+			}
+			e.data, err = json.Marshal(rm)
 		} else {
 			e.data, err = json.Marshal(reshapeMessage{ID: m.ID, Content: body, Timestamp: tsText})
 		}

@@ -76,6 +76,14 @@ type Profile struct {
 	// Cosmetic: share of messages whose text gains harmless differences
 	// (padding, CRLF, Unicode NFD) that normalisation removes — no damage.
 	Cosmetic float64 `json:"cosmetic"`
+	// StripHeaderMedia: share of WhatsApp templates with header media
+	// written without it (notificationTemplate.header.media left out);
+	// AlterHeaderMedia: share of the others whose header media is
+	// replaced by another (another id). Genesys only: the reshape keeps
+	// no media. Drawn from a stream of their own, so the other damage of
+	// a seed is what it was without them.
+	StripHeaderMedia float64 `json:"strip_header_media"`
+	AlterHeaderMedia float64 `json:"alter_header_media"`
 	// IncludeSensitiveData exports conversations with sensitive data
 	// (sim.ConvData.SensitiveData), as includeRecordingsWithSensitiveData
 	// does; without it they are left out (Genesys's default).
@@ -115,9 +123,9 @@ func (p *Profile) dataLakeLag() time.Duration {
 //     TruncateFiles (and the messages the cut loses);
 //   - customer_pipeline: TruncateTimestamps (and the reshape's seconds,
 //     missing sender and missing template header media), ZoneOffsets (no
-//     damage), DropMessages, Duplicate;
+//     damage), DropMessages, Duplicate, StripHeaderMedia;
 //   - tampering: ShiftTimestamps, AlterContent, AlterSender, Extra
-//     (invented messages).
+//     (invented messages), AlterHeaderMedia.
 type Origin string
 
 // Origins.
@@ -135,10 +143,12 @@ func DefaultProfile(shape string, seed uint64) Profile {
 		TruncateTimestamps: 0.3, ShiftTimestamps: 0.03, DropMessages: 0.03,
 		AlterContent: 0.03, AlterSender: 0.02, Duplicate: 0.02, Extra: 0.02,
 		TruncateFiles: 0.05, DropConversations: 0.05, ZoneOffsets: 0.2, Cosmetic: 0.1,
+		// Templates with header media are a few in a hundred messages.
+		StripHeaderMedia: 0.2, AlterHeaderMedia: 0.25,
 	}
 	if shape == ShapeReshape {
 		p.TruncateTimestamps = 1
-		p.AlterSender = 0
+		p.AlterSender, p.StripHeaderMedia, p.AlterHeaderMedia = 0, 0, 0
 	}
 	return p
 }
@@ -163,6 +173,7 @@ func (p *Profile) check() error {
 		"drop_messages": p.DropMessages, "alter_content": p.AlterContent, "alter_sender": p.AlterSender,
 		"duplicate": p.Duplicate, "extra": p.Extra, "truncate_files": p.TruncateFiles,
 		"drop_conversations": p.DropConversations, "zone_offsets": p.ZoneOffsets, "cosmetic": p.Cosmetic,
+		"strip_header_media": p.StripHeaderMedia, "alter_header_media": p.AlterHeaderMedia,
 	} {
 		if !(v >= 0 && v <= 1) {
 			return fmt.Errorf("recexport: %w: %s = %v, want 0 to 1", ErrBadProfile, name, v)

@@ -367,9 +367,8 @@ func TestSimRecordingJob(t *testing.T) {
 // TestDamageKinds: every damage a manifest names is a finding kind of the
 // table (a diff can report it, conversation_absent included);
 // the default profile does every kind the table has, but what a shape
-// cannot do: the reshape alters no sender (it has none) and holds every
-// field (format_lacks); the Recording format holds none of the fields it
-// could drop one message at a time (its gaps are format_lacks).
+// cannot do: the reshape alters no sender (it has none) nor template
+// header media (it keeps no media: format_lacks).
 func TestDamageKinds(t *testing.T) {
 	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80})
 	for _, shape := range []string{ShapeGenesys, ShapeReshape} {
@@ -481,10 +480,7 @@ func TestSensitiveAndDataLake(t *testing.T) {
 
 // cannotDo says whether a shape's exports cannot show kind (TestDamageKinds).
 func cannotDo(shape string, kind finding.Kind) bool {
-	if shape == ShapeReshape {
-		return kind == finding.ValueAltered || kind == finding.FormatLacks
-	}
-	return kind == finding.FieldStripped
+	return shape == ShapeReshape && kind == finding.ValueAltered
 }
 
 // TestGenesysFilesMatchSDKModel: every recording file of a clean genesys

@@ -30,8 +30,8 @@ type job struct {
 }
 
 // fatal marks an error that must stop the whole run (storage failures,
-// revoked credentials, a daily rate limit, cancellation), as opposed to
-// one conversation failing.
+// revoked credentials, no token to be had, a daily rate limit,
+// cancellation), as opposed to one conversation failing.
 type fatal struct{ err error }
 
 func (f *fatal) Error() string { return f.err.Error() }
@@ -40,7 +40,8 @@ func (f *fatal) Unwrap() error { return f.err }
 func isFatal(ctx context.Context, err error) bool {
 	var f *fatal
 	var dl *fetch.DailyLimitError
-	return errors.As(err, &f) || errors.As(err, &dl) || errors.Is(err, fetch.ErrUnauthorized) || ctx.Err() != nil
+	return errors.As(err, &f) || errors.As(err, &dl) || errors.Is(err, fetch.ErrUnauthorized) ||
+		errors.Is(err, fetch.ErrNoToken) || ctx.Err() != nil
 }
 
 // captureAll captures every pending conversation, then retries the failed

@@ -104,15 +104,7 @@ func Run(ctx context.Context, d Deps, o Options) (*Accounting, error) {
 	r := &runner{d: d, o: o, start: o.Now(), acct: &Accounting{}}
 	r.commits = newCommitter(d.Ledger)
 	r.group = newGrouper(d.Evidence, r.commits)
-	var err error
-	if !o.ConfiguredRate {
-		// The org's effective limits, where the client may read them, set
-		// the pace; refused, the configured rate stays (fetch logs why).
-		_, err = d.Client.ApplyOrgLimits(ctx)
-	}
-	if err == nil {
-		err = r.run(ctx)
-	}
+	err := r.run(ctx)
 	r.invocationStats()
 	r.acct.redact(d.Client.Redactor())
 	return r.acct, d.Client.Redactor().Err(err)
@@ -164,6 +156,14 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if err := r.begin(ctx); err != nil {
 		return err
+	}
+	if !r.o.ConfiguredRate {
+		// The org's effective limits, where the client may read them, set
+		// the pace; refused, the configured rate stays (fetch logs why).
+		// No token to be had (or Ctrl-C) ends the run at once, recorded.
+		if _, err := r.d.Client.ApplyOrgLimits(ctx); err != nil {
+			return r.finish(ctx, err)
+		}
 	}
 	// The audit query is asynchronous at the source (create, poll, page):
 	// start it now so it runs beside the listing instead of stalling the

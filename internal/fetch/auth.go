@@ -19,7 +19,8 @@ const renewLead = 60 * time.Second
 
 // tokenSource hands out the bearer token, fetching and renewing it with the
 // client credentials. One fetch at a time: concurrent callers wait for it
-// (on a channel, so the wait honours their ctx) and share the result.
+// (on a channel, so the wait honours their ctx) and share the result, a
+// failure included.
 type tokenSource struct {
 	c              *Client
 	id, secret     string
@@ -29,6 +30,8 @@ type tokenSource struct {
 	renewAt        time.Time // zero: no known expiry, renewed only after a 401
 	stale          bool      // rejected with a 401
 	fromCredential bool      // tok came from the token endpoint, not from Config.AccessToken
+	fetches        int       // fetches finished: a caller that waited through one shares its outcome
+	fetchErr       error     // the last fetch's error, nil if it got a token
 }
 
 func newTokenSource(c *Client, id, secret, accessToken string) *tokenSource {
@@ -69,6 +72,9 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 		return "", &AuthError{Reason: "the access token was rejected or has expired and cannot be renewed without client credentials (" +
 			EnvClientID + ", " + EnvClientSecret + ")"}
 	}
+	t.mu.Lock()
+	seen := t.fetches
+	t.mu.Unlock()
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -78,7 +84,23 @@ func (t *tokenSource) token(ctx context.Context) (string, error) {
 	if tok, ok := t.current(); ok { // renewed while we waited
 		return tok, nil
 	}
-	return t.fetch(ctx)
+	t.mu.Lock()
+	if t.fetches != seen && t.fetchErr != nil {
+		// A fetch failed, after its retries, while we waited: its answer
+		// is ours too, not the cue for another round of retries.
+		err := t.fetchErr
+		t.mu.Unlock()
+		return "", err
+	}
+	t.mu.Unlock()
+	tok, err := t.fetch(ctx)
+	if ctx.Err() == nil { // a fetch cut short by its caller's ctx says nothing to the others
+		t.mu.Lock()
+		t.fetches++
+		t.fetchErr = err
+		t.mu.Unlock()
+	}
+	return tok, err
 }
 
 // fetch runs the client-credentials grant and stores the new token.

@@ -244,7 +244,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			if ctx.Err() != nil {
 				return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, ctx.Err()))
 			}
-			return fail(res.authErr)
+			return fail(&noTokenError{res.authErr})
 		}
 		ep.requests.Add(1)
 		c.stats.total.requests.Add(1)

@@ -59,7 +59,22 @@ var (
 	ErrListingExpired = errors.New("listing expired at the source")
 	// ErrDigestMismatch: downloaded bytes do not have the announced SHA-256.
 	ErrDigestMismatch = errors.New("sha256 mismatch")
+	// ErrNoToken: a request could not be sent because no access token
+	// could be had: the token endpoint refused the credentials (the error
+	// matches ErrUnauthorized too), failed, or could not be reached, after
+	// the retries allowed; or a ready token was rejected and cannot be
+	// renewed. Every API request needs the token, so the error says
+	// nothing about what the request asked for: a caller working through
+	// many items stops rather than failing each one in turn.
+	ErrNoToken = errors.New("no access token")
 )
+
+// noTokenError is an error of getting the token a request needed: it
+// reads as the error itself and matches ErrNoToken besides.
+type noTokenError struct{ err error }
+
+func (e *noTokenError) Error() string   { return e.err.Error() }
+func (e *noTokenError) Unwrap() []error { return []error{e.err, ErrNoToken} }
 
 // APIError is a non-2xx answer from the API. It matches the sentinel of its
 // status with errors.Is: 404 ErrNotFound, 401 ErrUnauthorized, 403

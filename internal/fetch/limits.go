@@ -47,7 +47,8 @@ type OrgLimits struct {
 // (+Inf: no pacing, nothing is read).
 // A refusal (403 without limits:organization:view, 404, a malformed body)
 // is not an error: the configured rate stays, and Reason says why. Only
-// the caller's ctx ending is returned as an error.
+// the caller's ctx ending, and no token to be had (ErrNoToken: no request
+// can be sent at all), are returned as errors.
 func (c *Client) ApplyOrgLimits(ctx context.Context) (OrgLimits, error) {
 	out := OrgLimits{Clients: len(c.lanes), PerClient: c.cfg.Rate}
 	if math.IsInf(c.cfg.Rate, 1) {
@@ -57,7 +58,8 @@ func (c *Client) ApplyOrgLimits(ctx context.Context) (OrgLimits, error) {
 	}
 	resp, err := c.do(ctx, c.apiReq(http.MethodGet, RouteOrgLimits, "/api/v2/organizations/limits/namespaces/"+limitsNamespace, nil, nil))
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, ErrNoToken) {
+			// No token: no request can be sent, this one or any after it.
 			return out, err
 		}
 		var ae *APIError

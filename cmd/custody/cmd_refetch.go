@@ -57,7 +57,9 @@ and records every outcome but not_refetchable in the ledger as a "refetch"
 entry (the diff's findings hold those). Rerunnable.
 gone_at_source, not_at_source and not_refetchable are final, not work left:
 no rerun changes them, so they alone do not make refetch fail; each is
-listed.
+listed. Stopped before it decided every gap (Ctrl-C or SIGTERM, the daily
+limit, or an error such as no access token to be had), it still prints
+what it did: why it stopped, and the run's accounting.
 
 A --findings file (what 'custody diff --output jsonl|json' printed) is
 acted on as the recorded diff it is the whole output of, unchanged: its
@@ -130,19 +132,19 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 	opts, prog := o.options(c, g, "refetch")
 	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts)
 	prog.Finish()
+	if res != nil && (err == nil || res.Export != nil) {
+		// Stopped or not, what the run did is printed, as export prints
+		// its accounting: a stopped one says why (res.Stopped).
+		if perr := writeRefetch(g, res); perr != nil && err == nil {
+			return perr
+		}
+	}
 	var dl *fetch.DailyLimitError
 	if errors.As(err, &dl) && ctx.Err() == nil { // a Ctrl-C is exit 130, whatever else the run met
 		return withCode(exitFindings, fmt.Errorf("refetch stopped: %w; rerun the same command after %s", err, dl.Until.Local()))
 	}
 	if err != nil {
 		return err
-	}
-	if g.jsonOutput() {
-		if err := g.writeJSON(res); err != nil {
-			return err
-		}
-	} else {
-		printRefetch(g, res)
 	}
 	if n := res.Final(); n > 0 {
 		g.note(fmt.Sprintf("%d gaps cannot be filled from the source (gone_at_source %d, not_at_source %d): final, recorded in the ledger; a rerun does not change them",
@@ -168,6 +170,16 @@ func displayID(id string) string {
 	return strconv.Quote(id)
 }
 
+// writeRefetch prints a refetch's result on stdout: the object under
+// --output json, else printRefetch's text.
+func writeRefetch(g *globalOptions, r *reconcile.Result) error {
+	if g.jsonOutput() {
+		return g.writeJSON(r)
+	}
+	printRefetch(g, r)
+	return nil
+}
+
 func printRefetch(g *globalOptions, r *reconcile.Result) {
 	w := g.stdout
 	src := r.DiffRunID
@@ -175,7 +187,17 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		src = "findings file"
 	}
 	fmt.Fprintf(w, "refetch of %d gaps from %s\n", r.Gaps, src)
+	if r.Stopped != "" {
+		decided := 0
+		for _, n := range r.Counts {
+			decided += n
+		}
+		fmt.Fprintf(w, "  stopped: %s; %d of %d gaps decided, the others left for a rerun of the same command\n", r.Stopped, decided, r.Gaps)
+	}
 	for _, k := range []string{reconcile.Filled, reconcile.Confirmed, reconcile.StillMissing, reconcile.GoneAtSource, reconcile.NotAtSource, reconcile.NotRefetchable} {
+		if r.Stopped != "" && r.Counts[k] == 0 {
+			continue // a count of 0 would read as an outcome decided
+		}
 		fmt.Fprintf(w, "  %-20s %d\n", k, r.Counts[k])
 	}
 	for _, oc := range r.Outcomes {
@@ -184,8 +206,11 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		}
 		fmt.Fprintf(w, "  %s: conversation %s message %s (%s): %s\n", oc.Outcome, displayID(oc.ConversationID), displayID(oc.MessageID), oc.Finding, oc.Detail)
 	}
-	if r.Export != nil {
-		fmt.Fprintf(w, "  run %s: %d conversations, %d messages appended (whole run); this invocation: %d requests\n",
-			r.Export.RunID, r.Export.Listed, r.Export.MessagesAppended, r.Export.Invocation.Requests)
+	if a := r.Export; a != nil {
+		fmt.Fprintf(w, "  run %s (%s): %d conversations, %d messages appended (whole run); this invocation: %d requests\n",
+			a.RunID, a.Status, a.Listed, a.MessagesAppended, a.Invocation.Requests)
+		if a.StopReason != "" && a.StopReason != r.Stopped {
+			fmt.Fprintf(w, "  run stopped: %s\n", a.StopReason)
+		}
 	}
 }

@@ -50,6 +50,9 @@ const (
 	NotRefetchable = "not_refetchable"
 )
 
+// appendBatch is how many refetch entries one ledger append takes.
+const appendBatch = 1000
+
 // notRefetchableDetail is a NotRefetchable outcome's detail.
 const notRefetchableDetail = "conversation id is not a Genesys id: cannot be asked for"
 
@@ -377,6 +380,14 @@ type Result struct {
 	Counts    map[string]int     `json:"counts"`
 	Outcomes  []Outcome          `json:"outcomes"`
 	Export    *export.Accounting `json:"export"`
+	// Stopped says why the refetch ended before it decided and recorded
+	// the outcome of every gap — "cancelled" (Ctrl-C, SIGTERM), or the
+	// error that stopped it (the API's daily limit, no access token, the
+	// ledger) — with Refetch's error. Counts and Outcomes then hold only
+	// the outcomes recorded (none, unless the ledger failed part-way) and
+	// those of the gaps decided without asking the source
+	// (not_refetchable); Export is the run's accounting as far as it went.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // Complete reports whether every gap was filled or confirmed.
@@ -395,12 +406,19 @@ func (r *Result) Final() int { return r.Counts[GoneAtSource] + r.Counts[NotAtSou
 // Refetch captures again every conversation with a gap among findings,
 // through the export machinery (a run of kind "refetch"), then decides and
 // records in the ledger what became of each gap. It is rerunnable: the
-// export is idempotent, and each run records its outcomes anew.
-func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRunID string, o export.Options) (*Result, error) {
+// export is idempotent, and each run records its outcomes anew. With an
+// error it still returns the result as far as it went, Stopped saying
+// why.
+func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRunID string, o export.Options) (_ *Result, err error) {
 	var gaps []diff.Finding
 	convSet := map[string]bool{}
 	var convs []string
 	res := &Result{DiffRunID: diffRunID, Counts: map[string]int{}, Outcomes: []Outcome{}}
+	defer func() {
+		if err != nil {
+			res.Stopped = stopReason(ctx, res.Export, err)
+		}
+	}()
 	for _, f := range findings {
 		if !isGap(f) {
 			continue
@@ -438,7 +456,10 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	for _, it := range items {
 		status[it.ItemID] = it
 	}
+	// The outcomes join the result as they are recorded: a refetch
+	// stopped lists none it did not record.
 	var entries []leaf.Entry
+	var decided []Outcome
 	for _, g := range gaps {
 		out := Outcome{ConversationID: g.ConversationID, MessageID: g.MessageID, Finding: string(g.Kind)}
 		it := status[g.ConversationID]
@@ -453,8 +474,7 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		default:
 			out.Outcome, out.Detail = StillMissing, it.Reason
 		}
-		res.Outcomes = append(res.Outcomes, out)
-		res.Counts[out.Outcome]++
+		decided = append(decided, out)
 		detail, err := leaf.EncodeDetail(&leaf.RefetchDetail{DiffRunID: diffRunID, RefetchRunID: acct.RunID,
 			Finding: out.Finding, Outcome: out.Outcome, Reason: out.Detail})
 		if err != nil {
@@ -464,9 +484,14 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 			ConversationID: g.ConversationID, MessageID: g.MessageID, Detail: detail})
 	}
 	wctx := context.WithoutCancel(ctx)
-	for batch := range slices.Chunk(entries, 1000) {
-		if _, err := d.Ledger.Append(wctx, batch...); err != nil {
+	for i := 0; i < len(entries); i += appendBatch {
+		j := min(i+appendBatch, len(entries))
+		if _, err := d.Ledger.Append(wctx, entries[i:j]...); err != nil {
 			return res, err
+		}
+		for _, out := range decided[i:j] {
+			res.Outcomes = append(res.Outcomes, out)
+			res.Counts[out.Outcome]++
 		}
 	}
 	// The outcomes come after the export's own checkpoint: sign again so
@@ -477,6 +502,19 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 	}
 	return res, nil
+}
+
+// stopReason is Result.Stopped for a refetch that ended with err: the
+// run's own stop reason when it has one ("cancelled" for a Ctrl-C), else
+// err's message.
+func stopReason(ctx context.Context, acct *export.Accounting, err error) string {
+	switch {
+	case ctx.Err() != nil:
+		return "cancelled"
+	case acct != nil && acct.StopReason != "":
+		return acct.StopReason
+	}
+	return err.Error()
 }
 
 // messageOutcome decides a gap's outcome once its conversation was captured.

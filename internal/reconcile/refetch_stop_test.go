@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,8 +48,9 @@ func TestRefetchNoToken(t *testing.T) {
 	if n := c.Stats().Endpoints[fetch.RouteToken].Requests; n > fetch.DefaultMaxAttempts {
 		t.Errorf("%d token requests: want one round of retries (at most %d)", n, fetch.DefaultMaxAttempts)
 	}
-	if res == nil || res.Export == nil || res.Export.Status != ledger.RunFailed || res.Export.StopReason == "" || len(res.Outcomes) != 0 || res.Gaps != len(findings) {
-		t.Fatalf("result %+v: want the %d gaps counted, no outcome, and the run's accounting (failed, with its stop reason)", res, len(findings))
+	if res == nil || res.Export == nil || res.Export.Status != ledger.RunFailed || res.Export.StopReason == "" || len(res.Outcomes) != 0 || res.Gaps != len(findings) ||
+		res.Stopped != res.Export.StopReason || !strings.Contains(res.Stopped, "POST /oauth/token") {
+		t.Fatalf("result %+v: want the %d gaps counted, no outcome, stopped by the token error, and the run's accounting (failed, with its stop reason)", res, len(findings))
 	}
 	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindRefetch}) {
 		if err != nil {

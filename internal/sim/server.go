@@ -223,6 +223,13 @@ type Server struct {
 	faults *faultPlan
 	srvs   []*http.Server
 	done   chan struct{}
+	// fresh are the connections no request has arrived on yet
+	// (http.StateNew), which Shutdown closes: net/http counts such a
+	// connection as busy for its first 5 s, and Go's client leaves one
+	// whenever a dial it started ends after another connection took the
+	// request, so closing a simulator that served media downloads waited
+	// those 5 s.
+	fresh sync.Map // net.Conn → struct{}
 
 	seq    atomic.Uint64 // every request, for correlation ids
 	apiSeq atomic.Uint64 // API requests, for fault schedules
@@ -311,7 +318,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	api, login, media := s.routes()
 	var wg sync.WaitGroup
 	for k, h := range []http.Handler{api, login, media} {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: s.connState}
 		s.srvs = append(s.srvs, srv)
 		wg.Add(1)
 		go func(ln net.Listener) {
@@ -414,11 +421,33 @@ func (s *Server) Close() error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	stopped := make(chan error, 1)
+	go func() {
+		var err error
+		for _, srv := range s.srvs {
+			if e := srv.Shutdown(ctx); e != nil {
+				_ = srv.Close()
+				err = cmp.Or(err, e)
+			}
+		}
+		stopped <- err
+	}()
+	// Shutdown closes the listeners, then waits for the connections to
+	// go idle; one accepted just before its listener closed may still be
+	// fresh, hence the repeats.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	var err error
-	for _, srv := range s.srvs {
-		if e := srv.Shutdown(ctx); e != nil {
-			_ = srv.Close()
-			err = cmp.Or(err, e)
+wait:
+	for {
+		s.fresh.Range(func(c, _ any) bool {
+			_ = c.(net.Conn).Close()
+			return true
+		})
+		select {
+		case err = <-stopped:
+			break wait
+		case <-tick.C:
 		}
 	}
 	s.bgCancel()
@@ -428,6 +457,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("sim: shutdown: %w", err)
 	}
 	return nil
+}
+
+// connState keeps the set of fresh connections (Server.fresh).
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	if st == http.StateNew {
+		s.fresh.Store(c, struct{}{})
+	} else {
+		s.fresh.Delete(c)
+	}
 }
 
 // Done is closed when the server has stopped serving.

@@ -102,7 +102,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.JobMaxPageSize, "job-max-page-size", sim.DefaultJobMaxPageSize, "largest pageSize of analytics job results; above it a 400 (Genesys documents none)")
 	fs.DurationVar(&o.QueryMaxInterval, "query-max-interval", sim.DefaultQueryMaxInterval, "longest interval of the synchronous details query")
 	fs.BoolVar(&o.Lenient, "lenient-bodies", false, "accept request bodies with unknown fields (default: 400)")
-	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder (made if missing) or s3://bucket/prefix (default: jobs fail)")
+	fs.StringVar(&o.ExportTo, "export-to", "", "where recording EXPORT jobs write: a folder (made at startup if missing; one that cannot be written is an error then) or s3://bucket/prefix (default: jobs fail)")
 	o.s3.AddFlags(fs)
 	fs.StringVar(&o.ExportShape, "export-shape", recexport.ShapeGenesys, "export layout: genesys (the S3 layout) or reshape (a customer pipeline's)")
 	fs.StringVar(&o.ExportDamage, "export-damage", "default", "damage done by exports: default (a mix of every kind) or clean")
@@ -280,8 +280,9 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 	if err != nil {
 		return nil, fmt.Errorf("sim serve: --export-to: %w", err)
 	}
-	// A folder that is not there yet is made by the first job; anything
-	// else already there is refused now, not when a job fails.
+	// A folder is made now if it is not there, and must take a file, as
+	// the manifest's folder must (checked first: it is most often the
+	// folder's parent): refused now, not when a job fails.
 	if target.Dir != "" {
 		if fi, err := os.Stat(target.Dir); err == nil && !fi.IsDir() {
 			return nil, usageError("sim serve: --export-to %s: not a folder", o.ExportTo)
@@ -290,6 +291,19 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 	manifest := o.Manifest
 	if manifest == "" && target.Dir != "" {
 		manifest = filepath.Clean(target.Dir) + ".manifest.json"
+	}
+	if manifest != "" {
+		if err := recexport.CheckFolder(filepath.Dir(manifest)); err != nil {
+			if o.Manifest == "" {
+				return nil, fmt.Errorf("sim serve: --export-to %s: the ground-truth manifest beside it, %s (--manifest names another): %w", o.ExportTo, manifest, err)
+			}
+			return nil, fmt.Errorf("sim serve: --manifest %s: %w", manifest, err)
+		}
+	}
+	if target.Dir != "" {
+		if err := recexport.CheckFolder(target.Dir); err != nil {
+			return nil, fmt.Errorf("sim serve: --export-to %s: %w", o.ExportTo, err)
+		}
 	}
 	return &recexport.Exporter{Target: target, Profile: profile, ManifestPath: manifest}, nil
 }

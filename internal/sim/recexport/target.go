@@ -42,6 +42,29 @@ func OpenTarget(ctx context.Context, loc string, cfg s3util.Config) (Target, err
 	return Target{Dir: loc}, nil
 }
 
+// CheckFolder makes dir (with its parents) if it is missing and checks
+// that a file can be written in it, so that a folder target, or the
+// folder of a manifest, that no export could write is refused when it is
+// named rather than when a job fails on it.
+func CheckFolder(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("recexport: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".recexport-check-*")
+	if err != nil {
+		return fmt.Errorf("recexport: folder %s cannot be written: %w", dir, err)
+	}
+	name := f.Name()
+	err = f.Close()
+	if rerr := os.Remove(name); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("recexport: folder %s: %w", dir, err)
+	}
+	return nil
+}
+
 func (t Target) String() string {
 	if t.S3 != nil {
 		return s3util.FormatURL(t.Bucket, t.Prefix)

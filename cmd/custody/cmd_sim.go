@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,6 +187,28 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.Conversations < 0 {
 		return sim.Options{}, usageError("--conversations must not be negative")
 	}
+	if _, port, err := net.SplitHostPort(o.Addr); err != nil || !validPort(port) {
+		// Refused here as the flag's value, not as a failure to listen.
+		return sim.Options{}, usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0: a free one)", o.Addr)
+	}
+	// Values the simulator would replace by its defaults, or that mean
+	// nothing, rather than take as given.
+	if o.Agents < 1 {
+		return sim.Options{}, usageError("--agents must be at least 1, not %d", o.Agents)
+	}
+	for name, d := range map[string]time.Duration{"token-ttl": o.TokenTTL, "daily-retry-after": o.DailyRetryAfter, "query-max-interval": o.QueryMaxInterval} {
+		if d <= 0 {
+			return sim.Options{}, usageError("--%s must be positive, not %v", name, d)
+		}
+	}
+	for name, d := range map[string]time.Duration{"job-delay": o.JobDelay, "audit-delay": o.AuditDelay, "recording-job-delay": o.RecordingJobDelay} {
+		if d < 0 {
+			return sim.Options{}, usageError("--%s must not be negative, not %v", name, d)
+		}
+	}
+	if o.QueryMaxPageSize < 1 {
+		return sim.Options{}, usageError("--query-max-page-size must be at least 1, not %d", o.QueryMaxPageSize)
+	}
 	start, err := parseDay("start", o.Start)
 	if err != nil {
 		return sim.Options{}, err
@@ -306,6 +329,12 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 		}
 	}
 	return &recexport.Exporter{Target: target, Profile: profile, ManifestPath: manifest}, nil
+}
+
+// validPort reports whether s is a TCP port number, 0 to 65535.
+func validPort(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 16)
+	return err == nil
 }
 
 // simReady is the line 'sim serve' prints once it accepts requests.

@@ -74,10 +74,24 @@ func TestSimServeUsage(t *testing.T) {
 		{"sim", "serve", "--start", "2024-02-01", "--end", "2024-01-01"},
 		{"sim", "serve", "--endpoint-limit", "audits=3"},
 		{"sim", "serve", "--export-to", "/tmp/x", "--export-shape", "csv"},
+		// A malformed address is the flag's fault (it exited 1, as a
+		// failure to listen); values the simulator would have replaced
+		// by its defaults are refused, not replaced.
+		{"sim", "serve", "--addr", "bogus"},
+		{"sim", "serve", "--addr", "127.0.0.1:99999"},
+		{"sim", "serve", "--agents", "0"},
+		{"sim", "serve", "--token-ttl", "0"},
+		{"sim", "serve", "--daily-retry-after", "-1s"},
+		{"sim", "serve", "--query-max-interval", "0"},
+		{"sim", "serve", "--query-max-page-size", "0"},
+		{"sim", "serve", "--job-delay", "-1s"},
 	} {
 		var stdout, stderr strings.Builder
-		if c := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); c != exitUsage || stdout.Len() != 0 {
+		// Bounded: a value taken would start serving until cancelled.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if c := run(ctx, args, strings.NewReader(""), &stdout, &stderr); c != exitUsage || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, c, stdout.String(), stderr.String())
 		}
+		cancel()
 	}
 }

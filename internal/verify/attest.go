@@ -272,6 +272,7 @@ func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, 
 		v.add(Finding{Check: CheckWitness, pos: 1 << 61, Message: "no stored checkpoint for the witnesses to have cosigned"})
 		return nil
 	}
+	var vouched *ledger.StoredCheckpoint // the latest with enough cosignatures
 	for i, c := range stored {
 		name := fmt.Sprintf("stored #%d", c.ID)
 		names, err := Cosigners(c.Note, lines[c.ID], verifiers)
@@ -281,17 +282,37 @@ func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, 
 			continue
 		}
 		rep.Witnessed = append(rep.Witnessed, WitnessStatus{Checkpoint: name, Size: c.Size, Witnesses: names})
+		if len(names) >= threshold {
+			vouched = &stored[i]
+		}
 		if i == len(stored)-1 && len(names) < threshold {
 			by := ""
 			if len(names) > 0 {
 				by = " (by " + strings.Join(names, ", ") + ")"
 			}
 			v.add(Finding{Check: CheckWitness, Checkpoint: name, pos: 2*int64(c.Size) - 1,
-				Message: fmt.Sprintf("the latest checkpoint has %d of the %d witness cosignatures required%s: no witness vouches that this is the history it saw; a forked or rewritten ledger looks like this",
-					len(names), threshold, by)})
+				Message: fmt.Sprintf("the latest checkpoint has %d of the %d witness cosignatures required%s: %s",
+					len(names), threshold, by, unwitnessed(vouched, c))})
 		}
 	}
 	return nil
+}
+
+// unwitnessed says what a latest checkpoint, latest, without enough
+// cosignatures leaves unvouched, after the latest that has them
+// (vouched; nil if none). The entries a witness saw stay vouched (every
+// checkpoint is checked against the ledger); those after it were either
+// signed without asking the witnesses, or shown to none of them, which
+// is what a history shown to this verifier alone — a fork — looks like.
+// Either way no witness vouches for them, so verify fails.
+func unwitnessed(vouched *ledger.StoredCheckpoint, latest ledger.StoredCheckpoint) string {
+	const causes = "either it was signed without the witnesses (none in the matter's settings, or one unreachable: 'custody checkpoint --witness URL' sends them the latest), or it is a history no witness was shown, which is what a forked or rewritten ledger looks like"
+	if vouched == nil {
+		return "no stored checkpoint has them, so no witness vouches for any of this history; " + causes
+	}
+	n := latest.Size - vouched.Size
+	return fmt.Sprintf("the latest that has them is stored #%d (size %d), so the %d %s after it %s vouched for by no witness; %s",
+		vouched.ID, vouched.Size, n, plural(int(n), "entry", "entries"), plural(int(n), "is", "are"), causes)
 }
 
 // Cosigners returns the names of the witnesses (verifiers) whose

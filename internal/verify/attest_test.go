@@ -391,7 +391,15 @@ func TestAttestations(t *testing.T) {
 		a := newAttestFixture(t)
 		a.appendN(1)
 		a.stamp(a.checkpoint(), false)
-		agree(t, a, "checkpoint stored #3: witness")
+		rep := agree(t, a, "checkpoint stored #3: witness")
+		// It names the last checkpoint a witness vouched for, and says
+		// what the entries after it are: signed without the witnesses,
+		// or shown to none (a fork), not only the latter.
+		if msg := rep.First().Message; !strings.Contains(msg, "the latest that has them is stored #2 (size ") ||
+			!strings.Contains(msg, "1 entry after it is vouched for by no witness") ||
+			!strings.Contains(msg, "signed without the witnesses") || !strings.Contains(msg, "custody checkpoint --witness URL") {
+			t.Errorf("message %q", msg)
+		}
 	})
 	t.Run("proof files", func(t *testing.T) {
 		if python == nil {

@@ -357,7 +357,16 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 			return res, err
 		}
 	}
+	// The test authority stops with the demo: the matter names it no
+	// more, so that a command signing a checkpoint on it later does not
+	// ask it and warn that it is unreachable. Its roots stay in the
+	// settings; the tokens it gave are checked against them.
+	if err := l.SetState(ctx, matter.StateTSA, ""); err != nil {
+		return res, err
+	}
 	res.Wall = time.Since(start).Seconds()
+	say("   The test timestamp authority and witness stop with the demo: the matter names the authority no more")
+	say("   (custody checkpoint --tsa URL names another), and no witness cosigns a checkpoint signed from now on.")
 	say("")
 	command := cfg.Command
 	if command == "" {
@@ -368,7 +377,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("  %s --ledger %s verify --evidence", command, res.Ledger)
 	say("  %s --ledger %s verify --tsa-roots %s --witness %s", command, res.Ledger, res.TSARoot, res.WitnessKey)
 	say("  %s --ledger %s log --kind diff", command, res.Ledger)
-	say("  %s --ledger %s diff %s --output csv", command, res.Ledger, res.Export)
+	say("  %s --ledger %s diff %s --no-record --output csv", command, res.Ledger, res.Export)
 	say("  %s --ledger %s verify --report %s", command, res.Ledger, rr.HTML)
 	say("What each finding kind means, in plain words with an example: docs/findings.md")
 	say("(https://github.com/custodyhq/custody/blob/main/docs/findings.md).")

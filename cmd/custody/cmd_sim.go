@@ -187,9 +187,8 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.Conversations < 0 {
 		return sim.Options{}, usageError("--conversations must not be negative")
 	}
-	if _, port, err := net.SplitHostPort(o.Addr); err != nil || !validPort(port) {
-		// Refused here as the flag's value, not as a failure to listen.
-		return sim.Options{}, usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0: a free one)", o.Addr)
+	if err := checkListenAddr(o.Addr); err != nil {
+		return sim.Options{}, err
 	}
 	// Values the simulator would replace by its defaults, or that mean
 	// nothing, rather than take as given.
@@ -331,10 +330,17 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 	return &recexport.Exporter{Target: target, Profile: profile, ManifestPath: manifest}, nil
 }
 
-// validPort reports whether s is a TCP port number, 0 to 65535.
-func validPort(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 16)
-	return err == nil
+// checkListenAddr refuses an --addr that is not HOST:PORT as the flag's
+// value (a usage error), not later as a failure to listen (exit 1).
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return usageError("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8080 (port 0: a free one)", addr)
+	}
+	return nil
 }
 
 // simReady is the line 'sim serve' prints once it accepts requests.

@@ -85,6 +85,7 @@ func TestSimServeUsage(t *testing.T) {
 		{"sim", "serve", "--query-max-interval", "0"},
 		{"sim", "serve", "--query-max-page-size", "0"},
 		{"sim", "serve", "--job-delay", "-1s"},
+		{"sim", "tsa", "--addr", "bogus"},
 	} {
 		var stdout, stderr strings.Builder
 		// Bounded: a value taken would start serving until cancelled.

@@ -52,6 +52,9 @@ Examples:
 			if err != nil {
 				return usageError("sim tsa: --fault: %v", err)
 			}
+			if err := checkListenAddr(addr); err != nil {
+				return err
+			}
 			s, err := tsasim.Start(tsasim.Options{Addr: addr, Fault: f, SlowDelay: slow})
 			if err != nil {
 				return fmt.Errorf("sim tsa: %w", err)

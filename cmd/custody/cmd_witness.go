@@ -209,6 +209,9 @@ Examples:
        were cut)`, exit1, exit2),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkListenAddr(addr); err != nil {
+				return err
+			}
 			w, err := f.open("serve")
 			if err != nil {
 				return err

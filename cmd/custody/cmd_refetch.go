@@ -52,7 +52,9 @@ It then reports each gap as:
   gone_at_source       deleted upstream (404)
   not_at_source        the source has no such message in that conversation
   not_refetchable      the conversation id is not a Genesys id (the export's
-                       content): no request can ask for it
+                       content): no request can ask for it; or the message
+                       id is not: no capture can hold it (an id longer
+                       than any Genesys id is shown cut)
 and records every outcome but not_refetchable in the ledger as a "refetch"
 entry (the diff's findings hold those). Rerunnable.
 gone_at_source, not_at_source and not_refetchable are final, not work left:
@@ -66,7 +68,9 @@ acted on as the recorded diff it is the whole output of, unchanged: its
 findings hash to what that diff recorded. Any other file (cut short,
 edited, or from 'diff --no-record') is refetched with a warning, since
 gaps may be missing from it; one that names a diff (run_id) whose findings
-it does not hold, or that ends with a failed diff's error, is refused.
+it does not hold, or that ends with a failed diff's error, is refused, as
+is one with a record (a line) over 16 MiB: no finding diff writes comes
+near; the error names the line.
 
 Examples:
   custody refetch --diff latest
@@ -151,7 +155,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 			n, res.Counts[reconcile.GoneAtSource], res.Counts[reconcile.NotAtSource]))
 	}
 	if n := res.Counts[reconcile.NotRefetchable]; n > 0 {
-		g.note(fmt.Sprintf("%d gaps not refetched: their conversation id is not a Genesys id, so no request can ask for it (listed as not_refetchable)", n))
+		g.note(fmt.Sprintf("%d gaps not refetched: their conversation or message id is not a Genesys id, so no request can ask for it or no capture hold it (listed as not_refetchable)", n))
 	}
 	if n := res.Retryable(); n > 0 {
 		return withCode(exitFindings, fmt.Errorf("refetch: %d gaps still missing (conversations not captured this time); rerun the same command to try them again", n))

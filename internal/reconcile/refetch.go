@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -18,7 +17,6 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/finding"
 	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/jsonscan"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -44,17 +42,27 @@ const (
 	// that conversation: fabricated, or deleted upstream before capture.
 	NotAtSource = "not_at_source"
 	// NotRefetchable: the gap's conversation id is not a Genesys id (the
-	// export's content is hostile), so no request can ask for it. Listed,
-	// never dropped, and not recorded in the ledger: the diff's findings
-	// already are.
+	// export's content is hostile), so no request can ask for it; or its
+	// message id is not, so no capture can hold it (export refuses such a
+	// message). Listed, never dropped, and not recorded in the ledger: the
+	// diff's findings already are. An id of such a gap longer than
+	// maxShownID is shown cut (shownID).
 	NotRefetchable = "not_refetchable"
 )
 
 // appendBatch is how many refetch entries one ledger append takes.
 const appendBatch = 1000
 
-// notRefetchableDetail is a NotRefetchable outcome's detail.
-const notRefetchableDetail = "conversation id is not a Genesys id: cannot be asked for"
+// NotRefetchable outcomes' details.
+const (
+	notRefetchableDetail        = "conversation id is not a Genesys id: cannot be asked for"
+	notRefetchableMessageDetail = "message id is not a Genesys id: no capture can hold it"
+)
+
+// maxShownID is the longest id an outcome shows whole: no Genesys id is
+// longer than 128 bytes (export.ValidID), so a longer one is hostile
+// content of the export, or of a findings file, not to be echoed.
+const maxShownID = 256
 
 // ErrNoDiff: there is no recorded diff to refetch from.
 var ErrNoDiff = errors.New("reconcile: no recorded diff")
@@ -62,8 +70,27 @@ var ErrNoDiff = errors.New("reconcile: no recorded diff")
 // isGap reports whether f is a gap: a finding refetch reports on.
 func isGap(f diff.Finding) bool { return finding.IsGap(f.Kind) }
 
-// refetchable reports whether a gap's conversation can be asked for.
-func refetchable(f diff.Finding) bool { return export.ValidID(f.ConversationID) }
+// notRefetchable is why a gap cannot be refetched ("" when it can): its
+// conversation id, or its message id, is not a Genesys id. Checked
+// before the ids are used in a request or written to the ledger.
+func notRefetchable(f diff.Finding) string {
+	switch {
+	case !export.ValidID(f.ConversationID):
+		return notRefetchableDetail
+	case f.MessageID != "" && !export.ValidID(f.MessageID):
+		return notRefetchableMessageDetail
+	}
+	return ""
+}
+
+// shownID is id as an outcome shows it: whole up to maxShownID bytes,
+// else its first 64 bytes (whole characters), "…" and its length.
+func shownID(id string) string {
+	if len(id) <= maxShownID {
+		return id
+	}
+	return fmt.Sprintf("%s… (%d bytes)", cutUTF8(id, 64), len(id))
+}
 
 // LoadGaps reads back the gaps of a recorded diff ("latest" for the most
 // recent one) — the findings refetch acts on — streaming the stored
@@ -132,7 +159,9 @@ var ErrNotFindings = errors.New("not a findings file")
 // json), or one JSON array. Every record must be a finding of a kind diff
 // has: an object with no findings member, or a record without a known
 // kind, is ErrNotFindings rather than no findings; so is the output of a
-// diff that failed (its "error" record or member).
+// diff that failed (its "error" record or member), and a record longer
+// than MaxFindingBytes, refused once that much is read. An error names
+// the line its record starts on, and quotes little of the file.
 func ReadFindings(r io.Reader) ([]diff.Finding, error) {
 	ff, err := ReadFindingsFile(r)
 	if err != nil {
@@ -158,17 +187,12 @@ type FindingsFile struct {
 func ReadFindingsFile(r io.Reader) (*FindingsFile, error) {
 	h := sha256.New()
 	ff := &FindingsFile{}
-	fs, err := readFindingsFrom(r, func(raw []byte) {
+	fs, err := readFindingsFrom(r, readOptions{seen: func(raw []byte) {
 		h.Write(raw)
 		h.Write([]byte{'\n'})
-	}, nil, &ff.RunID)
+	}, runID: &ff.RunID, knownKinds: true})
 	if err != nil {
 		return nil, err
-	}
-	for i, f := range fs {
-		if _, ok := finding.Lookup(f.Kind); !ok {
-			return nil, fmt.Errorf("reconcile: findings record %d: %w: kind %q is not a diff finding kind", i+1, ErrNotFindings, f.Kind)
-		}
 	}
 	ff.Findings, ff.LinesSHA256 = fs, hex.EncodeToString(h.Sum(nil))
 	return ff, nil
@@ -215,153 +239,10 @@ func RecordedDiff(ctx context.Context, l *ledger.Ledger, ff *FindingsFile) (stri
 	return match, nil
 }
 
-// findingsObject is custody diff --output json: findings, the summary (or,
-// for a diff that failed, its error), and for a recorded diff its run id
-// and seq.
-type findingsObject struct {
-	Findings *[]json.RawMessage `json:"findings"`
-	Summary  json.RawMessage    `json:"summary"`
-	Error    *string            `json:"error"`
-	RunID    string             `json:"run_id"`
-	Seq      uint64             `json:"seq"`
-}
-
 // readFindings is ReadFindings keeping only the findings keep accepts
 // (all when keep is nil).
 func readFindings(r io.Reader, keep func(diff.Finding) bool) ([]diff.Finding, error) {
-	return readFindingsFrom(r, nil, keep, nil)
-}
-
-// readFindingsFrom is readFindings that also hands each record's bytes, as
-// the file holds them, to seen (when not nil), and sets *runID to the
-// run_id of the json form (when not nil).
-func readFindingsFrom(r io.Reader, seen func([]byte), keep func(diff.Finding) bool, runID *string) ([]diff.Finding, error) {
-	br := bufio.NewReader(r)
-	var first byte // the first byte after white space: '[' for an array
-	for {
-		if _, err := br.Peek(1); err == io.EOF {
-			return nil, nil
-		} else if err != nil {
-			return nil, err
-		}
-		b, _ := br.Peek(br.Buffered())
-		i := jsonscan.Space(b, 0)
-		br.Discard(i)
-		if i < len(b) {
-			first = b[i]
-			break
-		}
-	}
-	dec := json.NewDecoder(br)
-	var out []diff.Finding
-	take := func(raw json.RawMessage, rec int) error {
-		f, err := decodeFinding(raw)
-		if err != nil {
-			return fmt.Errorf("reconcile: findings record %d: %w", rec, err)
-		}
-		if seen != nil {
-			seen(raw)
-		}
-		if keep == nil || keep(f) {
-			out = append(out, f)
-		}
-		return nil
-	}
-	if first == '[' {
-		// Element by element: a large diff's array is not held whole,
-		// only the findings keep accepts.
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("reconcile: findings: %w", err)
-		}
-		out = []diff.Finding{}
-		for i := 1; dec.More(); i++ {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, fmt.Errorf("reconcile: findings record %d: %w", i, err)
-			}
-			if err := take(raw, i); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := dec.Token(); err != nil { // ']'
-			return nil, fmt.Errorf("reconcile: findings: %w", err)
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, fmt.Errorf("reconcile: findings: %w: more after the array", ErrNotFindings)
-		}
-		return out, nil
-	}
-	// The first object: the json form's whole object, or the first line.
-	var head json.RawMessage
-	if err := dec.Decode(&head); err != nil {
-		return nil, fmt.Errorf("reconcile: findings record 1: %w", err)
-	}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(head, &members) == nil && members["findings"] != nil {
-		var obj findingsObject
-		od := json.NewDecoder(bytes.NewReader(head))
-		od.DisallowUnknownFields()
-		if err := od.Decode(&obj); err != nil {
-			return nil, fmt.Errorf("reconcile: findings: %w", err)
-		}
-		if obj.Error != nil {
-			return nil, diffFailed(*obj.Error)
-		}
-		if obj.Findings == nil {
-			return nil, fmt.Errorf("reconcile: findings: %w: its findings member is null", ErrNotFindings)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("reconcile: findings: %w: more after the object custody diff --output json writes", ErrNotFindings)
-		}
-		out = []diff.Finding{}
-		for i, raw := range *obj.Findings {
-			if err := take(raw, i+1); err != nil {
-				return nil, err
-			}
-		}
-		if runID != nil {
-			*runID = obj.RunID
-		}
-		return out, nil
-	}
-	if err := take(head, 1); err != nil {
-		return nil, err
-	}
-	for line := 2; ; line++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err == io.EOF {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("reconcile: findings record %d: %w", line, err)
-		}
-		if err := take(raw, line); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// decodeFinding decodes one record, which must be a finding and nothing
-// more; the error record a failed diff ends its JSON Lines with says so.
-func decodeFinding(raw []byte) (diff.Finding, error) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	var f diff.Finding
-	if err := d.Decode(&f); err != nil {
-		var failed struct {
-			Error *string `json:"error"`
-		}
-		if json.Unmarshal(raw, &failed) == nil && failed.Error != nil {
-			return diff.Finding{}, diffFailed(*failed.Error)
-		}
-		return diff.Finding{}, err
-	}
-	return f, nil
-}
-
-// diffFailed is the refusal of a failed diff's output: the findings
-// before its error are whole, but not all the diff would have found.
-func diffFailed(msg string) error {
-	return fmt.Errorf("%w: the diff that wrote them failed (%q), so they are not all it would have found; run it again", ErrNotFindings, msg)
+	return readFindingsFrom(r, readOptions{keep: keep})
 }
 
 // Outcome is what became of one gap.
@@ -424,9 +305,9 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 			continue
 		}
 		res.Gaps++
-		if !refetchable(f) {
-			res.Outcomes = append(res.Outcomes, Outcome{ConversationID: f.ConversationID, MessageID: f.MessageID,
-				Finding: string(f.Kind), Outcome: NotRefetchable, Detail: notRefetchableDetail})
+		if why := notRefetchable(f); why != "" {
+			res.Outcomes = append(res.Outcomes, Outcome{ConversationID: shownID(f.ConversationID), MessageID: shownID(f.MessageID),
+				Finding: string(f.Kind), Outcome: NotRefetchable, Detail: why})
 			res.Counts[NotRefetchable]++
 			continue
 		}

@@ -16,9 +16,13 @@
 // Evidence is written before the ledger entry that names it, so a crash in
 // between leaves only unreferenced evidence; Verify reports it, together
 // with referenced evidence that is missing or no longer hashes to its
-// address. Writes are idempotent: storing bytes that are already present
-// succeeds, and finding different bytes at an address fails with
-// ErrCorrupt instead of silently replacing them.
+// address. It re-hashes unreferenced evidence too: an object is named only
+// once its bytes are durable, so one that does not hash to its address is
+// damage, never a crash's leftover. Survey and Files name everything else
+// a store holds, for verify to say what it is. Writes are idempotent:
+// storing bytes that are already present succeeds, and finding different
+// bytes at an address fails with ErrCorrupt instead of silently replacing
+// them.
 //
 // The package knows nothing about the ledger (callers pass the sums the
 // ledger references) or about HTTP.

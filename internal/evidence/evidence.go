@@ -49,6 +49,13 @@ const DefaultMaxSize = 256 << 20
 // Dir is the top-level folder (or key segment) that holds evidence objects.
 const Dir = "sha256"
 
+// TempPrefix starts the last segment of the name of a file a backend is
+// still writing (a folder writes each object and side file under such a
+// name and renames or links it into place once it is durable). ValidName
+// refuses such names, so they never clash with side files; a crash can
+// leave one behind, which names nothing.
+const TempPrefix = ".tmp-"
+
 // Ref says what Put stored.
 type Ref struct {
 	Sum     hashchain.Hash // SHA-256 of the data: its address
@@ -75,6 +82,23 @@ type Store interface {
 	// returned. Names that are not evidence addresses (side files,
 	// leftover temporary files) are skipped.
 	Walk(ctx context.Context, fn func(sum hashchain.Hash) error) error
+	// Survey is the walk of an audit, which names what Walk skips:
+	// objects is called as Walk calls fn and, interleaved with it,
+	// strays (when not nil) with the store-relative, "/"-separated name
+	// of every other file under Dir — a temporary file of an unfinished
+	// write (its last segment starts with TempPrefix), a name that is
+	// not an address or is in another address's shard, anything in a
+	// directory that is no shard, a link or directory where an object
+	// should be (the files a directory holds are named, not the
+	// directory; an empty directory holds nothing and is not named).
+	// An error from either stops the walk and is returned.
+	Survey(ctx context.Context, objects func(sum hashchain.Hash) error, strays func(name string) error) error
+	// Files calls fn with the store-relative, "/"-separated name of
+	// every file outside Dir: the side files PutFile wrote, and anything
+	// else there (temporary files, files custody never writes), in no
+	// particular order. It reads only what is beside Dir, never the
+	// objects. An error from fn stops it and is returned.
+	Files(ctx context.Context, fn func(name string) error) error
 	// PutFile stores a named side file beside the evidence, such as
 	// "checkpoints/42.note", replacing any earlier file of that name. The
 	// name is a "/"-separated relative path (see ValidName).

@@ -49,13 +49,24 @@ type VerifyOptions struct {
 	Distinct func(sum hashchain.Hash) bool
 }
 
-// Report is what Verify found. Lists are sorted by address.
+// Report is what Verify found. Lists are sorted by address (Strays by
+// name).
 type Report struct {
 	Referenced   int              // distinct sums the caller referenced
 	Stored       int              // evidence objects found in the store
 	Missing      []hashchain.Hash // referenced, not in the store
 	Altered      []Altered        // referenced, stored, but not those bytes
 	Unreferenced []hashchain.Hash // in the store, referenced by nothing
+	// UnreferencedAltered are the unreferenced objects that do not hash
+	// to their address (or cannot be re-hashed: over the size limit, not
+	// a regular file). Every object is stored whole under a temporary
+	// name and named only once it is durable, so no interrupted run
+	// leaves one: the store was damaged or written by something else.
+	UnreferencedAltered []Altered
+	// Strays are the names under Dir that are not evidence objects
+	// (Store.Survey): temporary files of unfinished writes, misplaced or
+	// misnamed files, whatever else is there. None is read.
+	Strays []string
 }
 
 // Altered is a stored object that does not hash to its address.
@@ -65,10 +76,14 @@ type Altered struct {
 	Detail string         // why Actual is zero, e.g. over the size limit
 }
 
-// OK reports whether every referenced object is present and intact.
-// Unreferenced evidence does not make a report fail: an interrupted export
-// leaves it behind by design (evidence is written before the ledger).
-func (r *Report) OK() bool { return len(r.Missing) == 0 && len(r.Altered) == 0 }
+// OK reports whether every referenced object is present and intact, and
+// every unreferenced one too. Unreferenced evidence that hashes to its
+// address does not make a report fail: an interrupted export leaves it
+// behind by design (evidence is written before the ledger). Nor do
+// strays, which are not evidence: the caller says what they are.
+func (r *Report) OK() bool {
+	return len(r.Missing) == 0 && len(r.Altered) == 0 && len(r.UnreferencedAltered) == 0
+}
 
 // Sums adapts a slice of sums to Verify's argument.
 func Sums(sums []hashchain.Hash) iter.Seq2[hashchain.Hash, error] {
@@ -82,10 +97,12 @@ func Sums(sums []hashchain.Hash) iter.Seq2[hashchain.Hash, error] {
 }
 
 // Verify re-hashes every object the caller references (typically every
-// evidence_sha256 in the ledger; duplicates are fine) and walks the store
-// for objects nothing references. An error from referenced, or a store
-// error other than "not found" or "too large", aborts with an error: the
-// report is only returned when it is complete.
+// evidence_sha256 in the ledger; duplicates are fine) and surveys the
+// store (Store.Survey) for objects nothing references, which it re-hashes
+// too once the references end, and for names under Dir that are no
+// object (Report.Strays). An error from referenced, or a store error
+// other than "not found" or "too large", aborts with an error: the report
+// is only returned when it is complete.
 //
 // Each object is handed to a worker as soon as referenced yields it, so a
 // caller that produces references slowly (a walk over the ledger) has them
@@ -113,14 +130,18 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	// The store is listed meanwhile (for S3, list requests beside the
 	// reads); what nothing references is known once the references end.
 	var stored []hashchain.Hash
+	var strays []string
 	// Not gctx: errgroup cancels that when Wait returns, and the walk
 	// may outlast the hashing.
 	wctx, cancelWalk := context.WithCancel(ctx)
 	defer cancelWalk()
 	walked := make(chan error, 1)
 	go func() {
-		walked <- s.Walk(wctx, func(sum hashchain.Hash) error {
+		walked <- s.Survey(wctx, func(sum hashchain.Hash) error {
 			stored = append(stored, sum)
+			return nil
+		}, func(name string) error {
+			strays = append(strays, name)
 			return nil
 		})
 	}()
@@ -128,11 +149,11 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	// goroutine an object: a worker that decodes what it read (Keep) grows
 	// its stack once, not once an object (issue 16: stack copying was 4 %
 	// of verify --evidence).
-	jobs := make(chan hashchain.Hash, workers)
+	jobs := make(chan verifyJob, workers)
 	for range workers {
 		g.Go(func() error {
 			var buf []byte
-			for sum := range jobs {
+			for j := range jobs {
 				if err := gctx.Err(); err != nil {
 					// A worker failed (g.Wait reports its error, the
 					// first), or the caller gave up: stop, and say so.
@@ -141,7 +162,7 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 				if buf == nil {
 					buf = make([]byte, hashBufSize)
 				}
-				if err := verifyOne(gctx, s, sum, buf, opts, r, &mu, &done, &total); err != nil {
+				if err := verifyOne(gctx, s, j, buf, opts, r, &mu, &done, &total); err != nil {
 					return err
 				}
 			}
@@ -149,10 +170,12 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		})
 	}
 	var refErr error
+	ended := true // the references ended, rather than being left early
 refs:
 	for sum, err := range referenced {
 		if err != nil {
 			refErr = fmt.Errorf("evidence: verify: read references: %w", err)
+			ended = false
 			break
 		}
 		if opts.Distinct == nil {
@@ -165,12 +188,44 @@ refs:
 		total++
 		mu.Unlock()
 		if gctx.Err() != nil {
+			ended = false
 			break // a worker failed: g.Wait reports it
 		}
 		select {
-		case jobs <- sum:
+		case jobs <- verifyJob{sum: sum}:
 		case <-gctx.Done():
+			ended = false
 			break refs // a worker failed: g.Wait reports it
+		}
+	}
+	referencedSum := opts.Distinct
+	if referencedSum == nil {
+		referencedSum = func(sum hashchain.Hash) bool { _, ok := set[sum]; return ok }
+	}
+	// Every reference is queued: once the listing ends, what nothing
+	// references is known, and it is re-hashed by the same workers. (Not
+	// when the references were left early: referencedSum, opts.Distinct,
+	// may be asked only once they have ended.)
+	var walkErr error
+	listed := false
+	if ended && gctx.Err() == nil {
+		select {
+		case walkErr = <-walked:
+			listed = true
+		case <-gctx.Done(): // a worker failed: g.Wait reports it
+		}
+	}
+	if listed && walkErr == nil {
+	unrefs:
+		for _, sum := range stored {
+			if referencedSum(sum) {
+				continue
+			}
+			select {
+			case jobs <- verifyJob{sum: sum, unreferenced: true}:
+			case <-gctx.Done():
+				break unrefs // a worker failed: g.Wait reports it
+			}
 		}
 	}
 	close(jobs)
@@ -185,39 +240,48 @@ refs:
 	}
 	if err != nil {
 		cancelWalk()
-		<-walked
+		if !listed {
+			<-walked
+		}
 		return nil, err
 	}
-	if walkErr := <-walked; walkErr != nil {
+	if walkErr != nil {
 		return nil, walkErr // the store names the operation ("evidence: walk …: …")
 	}
 	r.Referenced = total // every worker has returned: no lock needed
 	r.Stored = len(stored)
-	referencedSum := opts.Distinct
-	if referencedSum == nil {
-		referencedSum = func(sum hashchain.Hash) bool { _, ok := set[sum]; return ok }
-	}
-	for _, sum := range stored {
-		if !referencedSum(sum) {
-			r.Unreferenced = append(r.Unreferenced, sum)
-		}
-	}
+	r.Strays = strays
 
 	slices.SortFunc(r.Missing, compareHash)
 	slices.SortFunc(r.Altered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
 	slices.SortFunc(r.Unreferenced, compareHash)
+	slices.SortFunc(r.UnreferencedAltered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
+	slices.Sort(r.Strays)
 	return r, nil
 }
 
-// verifyOne re-hashes the object at sum (read whole and handed over when
-// opts.Keep asks for it, else streamed through buf) and records the
-// verdict in r.
-func verifyOne(ctx context.Context, s Store, sum hashchain.Hash, buf []byte, opts VerifyOptions, r *Report, mu *sync.Mutex, done, total *int) error {
+// verifyJob is an object for a worker to re-hash: one the caller
+// references, or (unreferenced) one only the store's listing names.
+type verifyJob struct {
+	sum          hashchain.Hash
+	unreferenced bool
+}
+
+// verifyOne re-hashes the object at j.sum (read whole and handed over when
+// opts.Keep asks for a referenced one, else streamed through buf) and
+// records the verdict in r. An unreferenced object that is gone since it
+// was listed is not reported (nothing references it, nothing is lost).
+func verifyOne(ctx context.Context, s Store, j verifyJob, buf []byte, opts VerifyOptions, r *Report, mu *sync.Mutex, done, total *int) error {
+	sum := j.sum
 	var missing bool
 	var alt *Altered
 	var got hashchain.Hash
 	var err error
-	if keep := keepFor(opts.Keep, sum); keep != nil {
+	var keep func([]byte, bool)
+	if !j.unreferenced {
+		keep = keepFor(opts.Keep, sum)
+	}
+	if keep != nil {
 		var data []byte
 		data, got, err = readObject(ctx, s, sum)
 		intact := err == nil && got == sum
@@ -240,6 +304,15 @@ func verifyOne(ctx context.Context, s Store, sum hashchain.Hash, buf []byte, opt
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if j.unreferenced {
+		if !missing {
+			r.Unreferenced = append(r.Unreferenced, sum)
+		}
+		if alt != nil {
+			r.UnreferencedAltered = append(r.UnreferencedAltered, *alt)
+		}
+		return nil
+	}
 	if missing {
 		r.Missing = append(r.Missing, sum)
 	}

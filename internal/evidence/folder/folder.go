@@ -62,9 +62,10 @@ func (b *Backend) Open(_ context.Context, location string, opts evidence.Options
 	return openStore(strings.TrimPrefix(location, Scheme+"://"), opts, b.Requests)
 }
 
-// tmpPrefix starts the names of files being written; Walk skips them and
-// evidence.ValidName refuses names starting with '.', so they never clash.
-const tmpPrefix = ".tmp-"
+// tmpPrefix starts the names of files being written (evidence.TempPrefix);
+// Walk skips them, Survey and Files name them, and evidence.ValidName
+// refuses names starting with '.', so they never clash.
+const tmpPrefix = evidence.TempPrefix
 
 // folder is an evidence.Store in a local directory. Objects are written to a
 // temporary file in their final directory, fsynced, made read-only and
@@ -418,10 +419,14 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 }
 
 func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+	return f.Survey(ctx, fn, nil)
+}
+
+func (f *folder) Survey(ctx context.Context, objects func(hashchain.Hash) error, strays func(string) error) error {
 	if _, err := os.Stat(f.root); err != nil {
 		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
 	}
-	if err := f.walk(ctx, fn); err != nil {
+	if err := f.walk(ctx, objects, strays); err != nil {
 		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
 	}
 	return nil
@@ -429,13 +434,16 @@ func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error 
 
 // walk reads the shard directories, sha256/00 … sha256/ff, in order, and
 // calls fn with every file in one whose name is the key of an address
-// (evidence.Key: lower-case hex, in its own shard); everything else — a
-// crash's temporary files, side files, directories, deeper levels — is
-// not evidence. Names are read sorted, so addresses come in ascending
-// order. Only the two levels keys have are read, and each name is checked
-// in place (verify walks every object of a store: the generic walk built
-// and re-parsed each path, half of the walk's cost).
-func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+// (evidence.Key: lower-case hex, in its own shard). Everything else under
+// sha256/ — a crash's temporary files, other names, files in a directory
+// that is no shard, a link where a shard should be — is not evidence:
+// strays is called with its name when it is not nil (Survey), and it is
+// skipped otherwise (Walk). Names are read sorted, so addresses come in
+// ascending order. Only the two levels keys have are read (and, for
+// strays, what a directory that is not custody's holds), and each name
+// is checked in place (verify walks every object of a store: the
+// generic walk built and re-parsed each path, half of the walk's cost).
+func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error, strays func(string) error) error {
 	top := f.path(evidence.Dir)
 	shards, err := os.ReadDir(top)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -444,9 +452,18 @@ func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error) error 
 	if err != nil {
 		return err
 	}
+	stray := func(rel string, e fs.DirEntry) error {
+		if strays == nil {
+			return nil
+		}
+		return foreign(ctx, filepath.Join(top, filepath.FromSlash(rel)), evidence.Dir+"/"+rel, e, strays)
+	}
 	for _, sd := range shards {
 		var shard [1]byte
 		if !sd.IsDir() || !lowerHex(sd.Name(), shard[:]) {
+			if err := stray(sd.Name(), sd); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -459,12 +476,61 @@ func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error) error 
 		for _, o := range objs {
 			var sum hashchain.Hash
 			if o.IsDir() || !lowerHex(o.Name(), sum[:]) || sum[0] != shard[0] {
+				if err := stray(sd.Name()+"/"+o.Name(), o); err != nil {
+					return err
+				}
 				continue
 			}
 			if err := fn(sum); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// foreign calls fn with name (the store-relative name of e, at path p)
+// when e is not a directory, and else with the names of the files the
+// directory holds, at any depth, in sorted order. Links are named, not
+// followed; an empty directory names nothing.
+func foreign(ctx context.Context, p, name string, e fs.DirEntry, fn func(string) error) error {
+	if !e.IsDir() {
+		return fn(name)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return err
+	}
+	for _, c := range ents {
+		if err := foreign(ctx, filepath.Join(p, c.Name()), name+"/"+c.Name(), c, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Files names every file beside sha256/: it reads the store's top
+// directory and every directory in it but sha256/.
+func (f *folder) Files(ctx context.Context, fn func(string) error) error {
+	ents, err := os.ReadDir(f.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // created on first write
+	}
+	if err == nil {
+		for _, e := range ents {
+			if e.Name() == evidence.Dir && e.IsDir() {
+				continue
+			}
+			if err = foreign(ctx, filepath.Join(f.root, e.Name()), e.Name(), e, fn); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("evidence: list files %s: %w", f.root, err)
 	}
 	return nil
 }

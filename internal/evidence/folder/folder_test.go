@@ -34,6 +34,15 @@ func folderHarness() storetest.Harness {
 				t.Fatal(err)
 			}
 		},
+		Plant: func(t *testing.T, s evidence.Store, name string, data []byte) {
+			p := filepath.Join(s.URL(), filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
 	}
 }
 

@@ -392,19 +392,65 @@ func (s *s3Store) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) 
 }
 
 func (s *s3Store) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+	return s.Survey(ctx, fn, nil)
+}
+
+// Survey lists the keys under prefix/sha256/: those that are addresses go
+// to objects, the others (a key in another address's shard, a name that
+// is no address, a "folder" key ending in "/") to strays when it is set.
+func (s *s3Store) Survey(ctx context.Context, objects func(hashchain.Hash) error, strays func(string) error) error {
 	top := s.key(evidence.Dir) + "/"
 	// S3 lists keys in ascending UTF-8 order, which for lower-case hex is
 	// ascending order of address.
 	err := s3util.List(ctx, s.client, s.bucket, top, func(o types.Object) error {
-		k := aws.ToString(o.Key)
-		sum, ok := evidence.ParseKey(evidence.Dir + "/" + strings.TrimPrefix(k, top))
+		name := evidence.Dir + "/" + strings.TrimPrefix(aws.ToString(o.Key), top)
+		sum, ok := evidence.ParseKey(name)
 		if !ok {
-			return nil
+			if strays == nil {
+				return nil
+			}
+			return strays(name)
 		}
-		return fn(sum)
+		return objects(sum)
 	})
 	if err != nil {
 		return fmt.Errorf("evidence: walk %s: %w", s.URL(), err)
+	}
+	return nil
+}
+
+// Files lists the keys under the prefix but those under prefix/sha256/:
+// one listing of the top level with delimiter "/", then one of each
+// common prefix there but sha256/, so that the objects are never listed.
+func (s *s3Store) Files(ctx context.Context, fn func(string) error) error {
+	top := s.key("")
+	var dirs []string
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.bucket), Prefix: aws.String(top), Delimiter: aws.String("/"),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("evidence: list files %s: %w", s.URL(), s3util.Explain(err))
+		}
+		for _, o := range page.Contents {
+			if err := fn(strings.TrimPrefix(aws.ToString(o.Key), top)); err != nil {
+				return err
+			}
+		}
+		for _, cp := range page.CommonPrefixes {
+			if d := aws.ToString(cp.Prefix); d != top+evidence.Dir+"/" {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	for _, d := range dirs {
+		err := s3util.List(ctx, s.client, s.bucket, d, func(o types.Object) error {
+			return fn(strings.TrimPrefix(aws.ToString(o.Key), top))
+		})
+		if err != nil {
+			return fmt.Errorf("evidence: list files %s: %w", s.URL(), err)
+		}
 	}
 	return nil
 }

@@ -51,6 +51,20 @@ func TestS3Conformance(t *testing.T) {
 				t.Fatalf("tamper: %v", err)
 			}
 		},
+		Plant: func(t *testing.T, s evidence.Store, name string, data []byte) {
+			bucket, prefix, err := s3util.ParseURL(s.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.PutObject(context.Background(), &s3.PutObjectInput{
+				Bucket: aws.String(bucket),
+				Key:    aws.String(s3util.Join(prefix, name)),
+				Body:   bytes.NewReader(data),
+			})
+			if err != nil {
+				t.Fatalf("plant %s: %v", name, err)
+			}
+		},
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -28,6 +29,9 @@ type Harness struct {
 	// Tamper writes data at the address of sum directly, bypassing the
 	// store's checks, as damage or an attacker would.
 	Tamper func(t *testing.T, s evidence.Store, sum hashchain.Hash, data []byte)
+	// Plant writes data at the store-relative name ("/"-separated, any
+	// name the backend can hold) directly, as another program would.
+	Plant func(t *testing.T, s evidence.Store, name string, data []byte)
 }
 
 // Run runs every conformance test as a subtest of t.
@@ -47,6 +51,8 @@ func Run(t *testing.T, h Harness) {
 		{"PutFileRejectsBadNames", testPutFileBadNames},
 		{"Verify", testVerify},
 		{"VerifyClean", testVerifyClean},
+		{"Survey", testSurvey},
+		{"VerifyUnreferenced", testVerifyUnreferenced},
 		{"Canceled", testCanceled},
 		{"Delete", testDelete},
 		{"PutAll", testPutAll},
@@ -458,6 +464,155 @@ func testVerifyClean(t *testing.T, h Harness) {
 	}
 	if !r.OK() || len(r.Unreferenced) != 0 || r.Referenced != 10 || r.Stored != 10 {
 		t.Errorf("clean store report = %+v", r)
+	}
+}
+
+// testSurvey: Survey names, beside the objects, every other name under
+// sha256/, and Files every name beside it, so that verify can say what is
+// in the store that is not custody's; Walk still skips them.
+func testSurvey(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{})
+	if err := s.Files(ctx, func(name string) error {
+		t.Errorf("files of an empty store named %q", name)
+		return nil
+	}); err != nil {
+		t.Fatalf("files of an empty store: %v", err)
+	}
+	obj := mustPut(t, s, []byte("an object"))
+	// Under another object's name, in the wrong shard.
+	other := sumOf([]byte("another object"))
+	wrongShard := fmt.Sprintf("%s/%02x/%s", evidence.Dir, other[0]^1, other)
+	upper := fmt.Sprintf("%s/%02x/%X", evidence.Dir, other[0], other[:])
+	planted := []string{
+		wrongShard,
+		upper,
+		evidence.Dir + "/03/extra.txt",
+		evidence.Dir + "/zz/foo",
+		evidence.Dir + "/README",
+		evidence.Dir + "/ab/sub/deeper/x",
+	}
+	for _, name := range planted {
+		h.Plant(t, s, name, []byte("not custody's"))
+	}
+	if err := s.PutFile(ctx, "checkpoints/12.note", []byte("note")); err != nil {
+		t.Fatal(err)
+	}
+	beside := []string{"stray.bin", "junk/deep/file", "checkpoints/9999.note"}
+	for _, name := range beside {
+		h.Plant(t, s, name, []byte("not custody's"))
+	}
+
+	var objects []hashchain.Hash
+	var strays []string
+	if err := s.Survey(ctx, func(sum hashchain.Hash) error {
+		objects = append(objects, sum)
+		return nil
+	}, func(name string) error {
+		strays = append(strays, name)
+		return nil
+	}); err != nil {
+		t.Fatalf("survey: %v", err)
+	}
+	if !slices.Equal(objects, []hashchain.Hash{obj.Sum}) {
+		t.Errorf("survey objects = %v, want [%s]", objects, obj.Sum)
+	}
+	slices.Sort(strays)
+	slices.Sort(planted)
+	if !slices.Equal(strays, planted) {
+		t.Errorf("survey strays = %q, want %q", strays, planted)
+	}
+	var files []string
+	if err := s.Files(ctx, func(name string) error { files = append(files, name); return nil }); err != nil {
+		t.Fatalf("files: %v", err)
+	}
+	want := append([]string{"checkpoints/12.note"}, beside...)
+	slices.Sort(files)
+	slices.Sort(want)
+	if !slices.Equal(files, want) {
+		t.Errorf("files = %q, want %q", files, want)
+	}
+	var walked []hashchain.Hash
+	if err := s.Walk(ctx, func(sum hashchain.Hash) error { walked = append(walked, sum); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(walked, objects) {
+		t.Errorf("walk = %v, want only the object, %s", walked, obj.Sum)
+	}
+	// What the callbacks return stops the survey and is returned; a
+	// read-only store surveys and lists as the store does.
+	stop := errors.New("stop here")
+	if err := evidence.ReadOnly(s).Survey(ctx, func(hashchain.Hash) error { return nil }, func(string) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("survey with failing strays: err = %v, want %v", err, stop)
+	}
+	if err := evidence.ReadOnly(s).Files(ctx, func(string) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("files with failing fn: err = %v, want %v", err, stop)
+	}
+
+	// Verify reports the strays, and they do not fail it.
+	r, err := evidence.Verify(ctx, s, evidence.Sums([]hashchain.Hash{obj.Sum}), evidence.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || !slices.Equal(r.Strays, planted) || len(r.Unreferenced) != 0 {
+		t.Errorf("verify: OK %v, strays %q, unreferenced %v; want OK, %q, none", r.OK(), r.Strays, r.Unreferenced, planted)
+	}
+}
+
+// testVerifyUnreferenced: objects nothing references are re-hashed too.
+// One that does not hash to its address is no leftover of an interrupted
+// run (every write names an object only once its bytes are durable):
+// the report fails.
+func testVerifyUnreferenced(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := newStore(t, h, evidence.Options{MaxSize: 64})
+	ref := mustPut(t, s, []byte("referenced")).Sum
+	orphan := mustPut(t, s, []byte("left by an interrupted run")).Sum
+	bad := sumOf([]byte("never written by custody"))
+	h.Tamper(t, s, bad, []byte("other bytes"))
+	big := sumOf([]byte("big"))
+	h.Tamper(t, s, big, make([]byte, 65))
+	kept := 0
+	r, err := evidence.Verify(ctx, s, evidence.Sums([]hashchain.Hash{ref}), evidence.VerifyOptions{
+		Concurrency: 2,
+		Keep: func(hashchain.Hash) func([]byte, bool) {
+			kept++
+			return func([]byte, bool) {}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() {
+		t.Error("report OK() with an unreferenced object that does not hash to its address")
+	}
+	if kept != 1 {
+		t.Errorf("Keep asked %d times, want once (for the referenced object only)", kept)
+	}
+	want := []hashchain.Hash{orphan, bad, big}
+	slices.SortFunc(want, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	if !slices.Equal(r.Unreferenced, want) {
+		t.Errorf("unreferenced = %v, want %v", r.Unreferenced, want)
+	}
+	if len(r.Missing)+len(r.Altered) != 0 || r.Referenced != 1 || r.Stored != 4 {
+		t.Errorf("report = %+v: want 1 referenced, 4 stored, none missing or altered", r)
+	}
+	if len(r.UnreferencedAltered) != 2 {
+		t.Fatalf("unreferenced altered = %+v, want %s and %s", r.UnreferencedAltered, bad, big)
+	}
+	for _, a := range r.UnreferencedAltered {
+		switch a.Sum {
+		case bad:
+			if a.Actual != sumOf([]byte("other bytes")) {
+				t.Errorf("unreferenced altered %s: actual %s, want the planted bytes' hash", a.Sum, a.Actual)
+			}
+		case big:
+			if !a.Actual.IsZero() || !strings.Contains(a.Detail, "limit") {
+				t.Errorf("unreferenced over the limit: %+v, want a zero hash and a detail naming the limit", a)
+			}
+		default:
+			t.Errorf("unreferenced altered %s: want only %s and %s", a.Sum, bad, big)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of roots you trust that timestamp tokens must chain to, for their times to be proven (without it, tokens are chained to the bundle the matter names, and their times are only claimed)")
 	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
 	fs.IntVar(&o.WitnessThreshold, "witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all)")
-	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones"
+	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones, check the checkpoint copies beside them, and name what else the store holds"
 	// Before --evidence took a location, verify took it here; it names
 	// the store without turning the check on, as it did then.
 	fs.StringVar(&o.ev.Location, "evidence-store", "", "deprecated: use --evidence LOC")
@@ -108,7 +108,13 @@ listed.
 With --evidence it also re-hashes every evidence object the ledger
 references, in the matter's own store (bare --evidence) or in another
 (--evidence LOC: a copy, a mirror), and reports missing, altered and
-unreferenced objects. It also re-derives every field a leaf took from
+unreferenced objects; unreferenced ones are re-hashed too, and one whose
+bytes do not hash to its name is a failure (no interrupted run leaves
+that). It checks each checkpoint copy beside the evidence
+(checkpoints/<size>.note, written by export and refetch) as a
+--checkpoint FILE, and names in warnings every other file in the store
+that is not custody's (misplaced objects, stray or temporary files),
+none of which it reads. It also re-derives every field a leaf took from
 its evidence (message and conversation ids, timestamp, sender, recipient,
 direction, content hash, legal hold, audit references, payload hash) and
 reports each difference as a "derived" failure naming the seq and the
@@ -336,8 +342,12 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	fmt.Fprintf(w, "root         %s\n", rep.Root)
 	fmt.Fprintf(w, "chain head   %s\n", rep.ChainHead)
 	if r := rep.Evidence; r != nil {
-		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %d unreferenced\n",
-			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, r.Unreferenced)
+		unref := strconv.Itoa(r.Unreferenced) + " unreferenced"
+		if r.UnreferencedAltered > 0 {
+			unref += fmt.Sprintf(" (%d of them altered)", r.UnreferencedAltered)
+		}
+		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %s; %d checkpoint %s checked\n",
+			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, unref, r.CheckpointCopies, plural(r.CheckpointCopies, "copy", "copies"))
 		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
 			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries a signed checkpoint vouches for (not missing; entries %s); conversations: %s; messages: %s\n",
 				r.Erased, seqList(r.ErasureEntries), listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))

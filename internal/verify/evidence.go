@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -14,9 +15,11 @@ import (
 // the one pass over the entries, and hands each to evidence.Verify as soon
 // as it is first seen, so the objects are re-hashed on every core while the
 // walk goes on; finish waits for the last and walks the store. Missing and
-// altered objects are failures; objects nothing references (left by a run
-// that crashed between storing evidence and committing its entries) are a
-// warning.
+// altered objects are failures, and so are unreferenced objects that do
+// not hash to their address; objects nothing references that do (left by
+// a run that crashed between storing evidence and committing its
+// entries) are a warning, and so is whatever else the store holds that is
+// not custody's (sidefiles.go).
 type evidenceCheck struct {
 	store  evidence.Store
 	first  map[hashchain.Hash]uint64 // first seq referencing each object
@@ -29,12 +32,19 @@ type evidenceCheck struct {
 	// pre, when the derive check runs, is where objects it will parse
 	// are handed over by the worker that hashes them (pipeline.go).
 	pre *prefetch
+	// side is what the store holds beside its objects, read before the
+	// pass (sidefiles.go); runEnds are the seqs of the entries that end
+	// an export or refetch run, after which the run signs a checkpoint
+	// and writes its copy beside the evidence.
+	side    *sideFiles
+	runEnds map[uint64]bool
 }
 
-func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(done, total int), derive bool) *evidenceCheck {
+func newEvidenceCheck(ctx context.Context, store evidence.Store, side *sideFiles, progress func(done, total int), derive bool) *evidenceCheck {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &evidenceCheck{store: store, first: map[hashchain.Hash]uint64{},
-		sums: make(chan hashchain.Hash, 1024), done: make(chan struct{}), abort: cancel}
+		sums: make(chan hashchain.Hash, 1024), done: make(chan struct{}), abort: cancel,
+		side: side, runEnds: map[uint64]bool{}}
 	// c.first holds each referenced sum once (add), and is complete when
 	// the references end: evidence.Verify asks it rather than keep a
 	// second set of the same sums.
@@ -66,6 +76,9 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, progress func(d
 func (c *evidenceCheck) entry(e *leaf.Entry, d leaf.Detail) []Finding {
 	c.erased.add(e)
 	seq := e.Seq
+	if rd, ok := d.(*leaf.RunDetail); ok && rd.Event == leaf.RunEnd {
+		c.runEnds[seq] = true
+	}
 	// e.EvidenceRefs, from the decoded detail: evidence_sha256 first,
 	// already a hash (not spelt out in hex to be parsed back).
 	var named []leaf.EvidenceRef
@@ -136,8 +149,9 @@ func (c *evidenceCheck) stop() {
 // finish waits for every referenced object to be re-hashed and reports.
 // vouched holds the erasure entries a signed checkpoint verify validated
 // vouches for: only those excuse an absent object (erased.go), which
-// snap, the pass's snapshot, is read again to judge.
-func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouched map[uint64]bool) ([]Finding, *EvidenceSummary, error) {
+// snap, the pass's snapshot, is read again to judge. stored are the
+// ledger's checkpoints, whose copies beside the evidence are looked for.
+func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouched map[uint64]bool, stored []ledger.StoredCheckpoint) ([]Finding, *EvidenceSummary, error) {
 	c.stop()
 	rep, err := c.rep, c.err
 	if err != nil {
@@ -148,7 +162,17 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 		return nil, nil, err
 	}
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(missing),
-		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced)}
+		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced),
+		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies)}
+	for _, n := range rep.Strays {
+		if isTemp(n) {
+			sum.Temporary = append(sum.Temporary, n)
+		} else {
+			sum.Foreign = append(sum.Foreign, n)
+		}
+	}
+	sum.Temporary = mergeSorted(sum.Temporary, c.side.temp)
+	sum.Foreign = mergeSorted(sum.Foreign, c.side.foreign)
 	c.erased.fill(sum, erased, vouched)
 	var out []Finding
 	at := func(h hashchain.Hash) (*uint64, int64) {
@@ -171,9 +195,26 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 		}
 		out = append(out, Finding{Check: CheckEvidence, Seq: seq, pos: pos, Message: msg})
 	}
-	if n := len(rep.Unreferenced); n > 0 {
-		out = append(out, Finding{Check: CheckEvidence, Warning: true,
-			Message: fmt.Sprintf("%d evidence objects are referenced by no entry (e.g. %s): left by an interrupted run, harmless", n, rep.Unreferenced[0])})
+	for _, a := range rep.UnreferencedAltered {
+		msg := fmt.Sprintf("the bytes stored hash to %s", a.Actual)
+		if a.Actual.IsZero() {
+			msg = fmt.Sprintf("it could not be re-hashed: %s", a.Detail)
+		}
+		out = append(out, Finding{Check: CheckEvidence, pos: posStore, Message: fmt.Sprintf(
+			"evidence object %s is referenced by no entry, and %s, not to its name: no interrupted run leaves that (custody names an object only once its bytes are durable under a temporary name); the store was damaged, or written by something other than custody", a.Sum, msg)})
 	}
+	if n := len(rep.Unreferenced) - len(rep.UnreferencedAltered); n > 0 {
+		var eg hashchain.Hash
+		for _, h := range rep.Unreferenced {
+			if !slices.ContainsFunc(rep.UnreferencedAltered, func(a evidence.Altered) bool { return a.Sum == h }) {
+				eg = h
+				break
+			}
+		}
+		out = append(out, Finding{Check: CheckEvidence, Warning: true,
+			Message: fmt.Sprintf("%d evidence %s referenced by no entry (e.g. %s), each re-hashed to its name: bodies stored by a run that stopped before committing the entries naming them, or a message's new response that differed only in its media urls' signatures; harmless", n, plural(n, "object is", "objects are"), eg)})
+	}
+	out = append(out, storeWarnings(c.side, rep.Strays)...)
+	out = append(out, missingCopies(c.side, stored, c.runEnds)...)
 	return out, sum, nil
 }

@@ -229,6 +229,17 @@ type EvidenceSummary struct {
 	Missing      int    `json:"missing"`
 	Altered      int    `json:"altered"`
 	Unreferenced int    `json:"unreferenced"`
+	// UnreferencedAltered counts the unreferenced objects that do not
+	// hash to their address: failures, not leftovers of a run.
+	UnreferencedAltered int `json:"unreferenced_altered"`
+	// CheckpointCopies counts the checkpoint copies beside the evidence
+	// (checkpoints/<size>.note) checked against the ledger.
+	CheckpointCopies int `json:"checkpoint_copies"`
+	// Foreign names every file in the store that is not custody's
+	// (misplaced objects included), Temporary every temporary file of an
+	// unfinished write: warnings, not read.
+	Foreign   []string `json:"foreign,omitempty"`
+	Temporary []string `json:"temporary,omitempty"`
 	// Erased counts referenced objects absent because an erasure entry
 	// a signed checkpoint vouches for deleted them (custody erase;
 	// erased.go): not failures. ErasedConversations and ErasedMessages
@@ -278,7 +289,11 @@ type claim struct {
 //     rewritten);
 //   - with Options.Evidence, every evidence object an entry references is
 //     in the store and hashes to its name, or is absent and excused by an
-//     erasure entry a validated signed checkpoint covers (erased.go).
+//     erasure entry a validated signed checkpoint covers (erased.go);
+//     every object nothing references hashes to its name too; every
+//     checkpoint copy beside the evidence is signed, named for its size,
+//     and its root holds; and what else the store holds is named
+//     (sidefiles.go).
 //
 // Problems are findings in the report (Report.OK false), not errors: a
 // key named for another ledger and a ledger file SQLite reports damaged
@@ -338,8 +353,19 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		return rep, false, fmt.Errorf("verify: %w", err)
 	}
 	rep.Checkpoints, rep.ExternalCheckpoints = len(stored), len(opts.External)
+	var side *sideFiles
+	if opts.Evidence != nil {
+		// The checkpoint copies beside the evidence are read first: their
+		// roots are checked in the pass, as outside checkpoints' are.
+		if side, err = readSideFiles(ctx, opts.Evidence); err != nil {
+			return rep, false, fmt.Errorf("verify: %w", err)
+		}
+	}
 	if len(stored)+len(opts.External) > 0 && opts.VerifierKey == "" {
 		return rep, false, fmt.Errorf("verify: %w: the ledger has %d signed checkpoints to check", ledger.ErrNoVerifierKey, len(stored))
+	}
+	if side != nil && len(side.copies) > 0 && opts.VerifierKey == "" {
+		return rep, false, fmt.Errorf("verify: %w: the evidence store holds %d checkpoint copies to check", ledger.ErrNoVerifierKey, len(side.copies))
 	}
 	if name, _, _ := strings.Cut(opts.VerifierKey, "+"); opts.VerifierKey != "" && name != l.Origin() {
 		// A ledger rebuilt under another identity, or the wrong key: a
@@ -350,6 +376,10 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	}
 
 	claims, keyFailures := v.checkpointClaims(stored, opts, l.Origin())
+	if side != nil {
+		claims = append(claims, v.copyClaims(side, stored, opts.VerifierKey, l.Origin())...)
+		sort.SliceStable(claims, func(i, j int) bool { return claims[i].size < claims[j].size })
+	}
 	var signedSize uint64 // the largest size any validly signed checkpoint claims
 	for _, c := range claims {
 		signedSize = max(signedSize, c.size)
@@ -358,7 +388,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	var ev *evidenceCheck
 	var dv *deriveCheck
 	if opts.Evidence != nil {
-		ev = newEvidenceCheck(ctx, opts.Evidence, opts.EvidenceProgress, !opts.NoDerive)
+		ev = newEvidenceCheck(ctx, opts.Evidence, side, opts.EvidenceProgress, !opts.NoDerive)
 		if !opts.NoDerive {
 			dv = newDeriveCheck(opts.Evidence, ev.pre)
 		}
@@ -498,7 +528,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			Message: fmt.Sprintf("ledger truncated: checkpoint has %d entries, ledger has %d", c.size, n)})
 	}
 	if ev != nil {
-		fs, sum, err := ev.finish(ctx, snap, vouched)
+		fs, sum, err := ev.finish(ctx, snap, vouched, stored)
 		if err != nil {
 			return rep, false, fmt.Errorf("verify: %w", err)
 		}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -15,57 +18,73 @@ import (
 // canonical form), recomputes every leaf hash and chain link from there,
 // and re-signs every stored checkpoint with signerKey, the matter's own
 // key — working on the ledger file with raw SQL, the append-only triggers
-// dropped first. Every hash, link, root and signature then holds: only
-// the evidence the leaf was taken from can show the change.
+// dropped first — and writes each re-signed checkpoint over its copy
+// beside the evidence (evidence/checkpoints/<size>.note beside the
+// ledger, where there is one: a folder store the insider can write).
+// Every hash, link, root and signature then holds: only the evidence the
+// leaf was taken from can show the change.
 func Rewrite(ctx context.Context, path, signerKey string, seq uint64, edit func(*leaf.Entry)) error {
 	db, err := sql.Open("sqlite3", "file:"+path+"?mode=rw&_journal_mode=WAL")
 	if err != nil {
 		return fmt.Errorf("ledgertest: rewrite: %w", err)
 	}
 	defer db.Close()
-	if err := rewrite(ctx, db, signerKey, seq, edit); err != nil {
+	notes, err := rewrite(ctx, db, signerKey, seq, edit)
+	if err != nil {
 		return fmt.Errorf("ledgertest: rewrite seq %d: %w", seq, err)
+	}
+	for size, note := range notes {
+		p := filepath.Join(filepath.Dir(path), "evidence", "checkpoints", strconv.FormatUint(size, 10)+".note")
+		if _, err := os.Lstat(p); err != nil {
+			continue // no copy of this one
+		}
+		os.Remove(p) // custody writes it read-only
+		if err := os.WriteFile(p, note, 0o444); err != nil {
+			return fmt.Errorf("ledgertest: rewrite seq %d: %w", seq, err)
+		}
 	}
 	return nil
 }
 
-func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit func(*leaf.Entry)) error {
+// rewrite is Rewrite's work on the ledger file; it returns the re-signed
+// checkpoints' notes by size.
+func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit func(*leaf.Entry)) (map[uint64][]byte, error) {
 	for _, s := range []string{`DROP TRIGGER IF EXISTS entries_append_only_update`, `DROP TRIGGER IF EXISTS checkpoints_append_only_update`} {
 		if _, err := db.ExecContext(ctx, s); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	rows, err := db.QueryContext(ctx, `SELECT leaf FROM entries ORDER BY seq`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var leaves [][]byte
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		leaves = append(leaves, b)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if seq >= uint64(len(leaves)) {
-		return fmt.Errorf("the ledger has %d entries", len(leaves))
+		return nil, fmt.Errorf("the ledger has %d entries", len(leaves))
 	}
 	e, err := leaf.DecodeLeaf(leaves[seq])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	edit(&e)
 	if leaves[seq], err = e.AppendLeaf(nil); err != nil {
-		return err
+		return nil, err
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback()
 	hashes := make([]hashchain.Hash, len(leaves))
@@ -78,12 +97,12 @@ func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE entries SET leaf = ?, leaf_hash = ?, chain = ? WHERE seq = ?`,
 			l, hashes[i][:], chain[:], i); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	cps, err := tx.QueryContext(ctx, `SELECT id, size, note FROM checkpoints ORDER BY id`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type cp struct {
 		id, size uint64
@@ -94,21 +113,23 @@ func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit
 		var c cp
 		if err := cps.Scan(&c.id, &c.size, &c.note); err != nil {
 			cps.Close()
-			return err
+			return nil, err
 		}
 		all = append(all, c)
 	}
 	cps.Close()
+	notes := map[uint64][]byte{}
 	for _, c := range all {
 		origin, _, _ := strings.Cut(c.note, "\n")
 		root := hashchain.Root(hashes[:c.size])
 		note, err := hashchain.SignCheckpoint(hashchain.Checkpoint{Origin: origin, Size: c.size, Root: root}, signerKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET root = ?, note = ? WHERE id = ?`, root[:], string(note), c.id); err != nil {
-			return err
+			return nil, err
 		}
+		notes[c.size] = note
 	}
-	return tx.Commit()
+	return notes, tx.Commit()
 }

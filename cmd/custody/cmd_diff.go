@@ -54,13 +54,14 @@ func newDiffCommand(g *globalOptions) *cobra.Command {
 Recording S3 layout, a customer reshape {"channel":"whatsapp","messages":[…]},
 or JSON Lines — and compares every message with what custody captured. It
 reports every required field a message lacks though its format has a
-place for it (field_stripped: sender, timestamp, text or a WhatsApp
-template's header media a pipeline dropped), once for the whole export
-each field its format has no place for (format_lacks: legal_hold and
-audit_trail_id, which no Genesys export format carries, and the header
-media of templates in a reshape that keeps no media — custody supplies
-them, it restores nothing), every
-altered value, timestamps cut to seconds or
+place for it (field_stripped: sender, timestamp, text, a WhatsApp
+template's header media or a message's attachments a pipeline dropped),
+once for the whole export each field its format has no place for
+(format_lacks: legal_hold and audit_trail_id, which no Genesys export
+format carries, and the attachments and template header media in a
+reshape that keeps no media — custody supplies them, it restores
+nothing), every altered value (attachments compared by id, as a set),
+timestamps cut to seconds or
 shifted, content that differs, messages captured but missing from the
 export, messages in the export custody never captured (gaps: see 'custody
 refetch'), duplicates, and files that cannot be read. A file that cannot

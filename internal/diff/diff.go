@@ -616,9 +616,10 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		}
 	}
 
-	// Sender, legal hold, audit trail, template header media: plain
-	// values. A template header media absent is a finding only when the
-	// capture has one (most messages are no template).
+	// Sender, legal hold, audit trail, template header media,
+	// attachments: plain values. A template header media or attachments
+	// absent are a finding only when the capture has them (most messages
+	// are no template and have no attachment).
 	plain := [...]struct {
 		idx      int
 		field    string
@@ -630,6 +631,7 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		{exportfile.IdxLegalHold, finding.FieldLegalHold, boolString(c.LegalHold), c.LegalHold != nil, false},
 		{exportfile.IdxAuditTrailID, finding.FieldAuditTrailID, exportfile.JoinIDs(c.AuditRefs), true, false},
 		{exportfile.IdxTemplateHeaderMedia, finding.FieldTemplateHeaderMedia, c.HeaderMedia, c.HeaderMediaKnown, !c.HeaderMediaKnown || c.HeaderMedia == ""},
+		{exportfile.IdxAttachments, finding.FieldAttachments, c.Attachments, c.AttachmentsKnown, !c.AttachmentsKnown || c.Attachments == ""},
 	}
 	for _, pf := range plain {
 		v := &r.Fields[pf.idx]

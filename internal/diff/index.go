@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/genesys"
 )
 
@@ -49,13 +50,27 @@ type Captured struct {
 	// fetched template header media) the ledger holds none to compare.
 	HeaderMedia      string
 	HeaderMediaKnown bool
+	// Attachments are the ids of the captured message's attachments
+	// (genesys.AttachmentIDs: normalizedMessage.content[].attachment,
+	// with or without a url) in the comparable form of a set,
+	// exportfile.JoinIDs; "" for none. AttachmentsKnown says the index
+	// knows them; when it does not, the export's attachments are not
+	// compared. They come from the captured message itself, not from
+	// what custody downloaded: a message captured with --media=false, or
+	// whose attachment urls had expired, still names its attachments.
+	// The ledger keeps them in the message's evidence (its entry's
+	// detail.media lists only the media custody fetched), so its index
+	// knows them while that evidence is stored.
+	Attachments      string
+	AttachmentsKnown bool
 }
 
 // CaptureOf reduces a captured message to what the diff compares, so that
 // every caller hashes and formats the same way. legalHold and auditRefs are
 // its conversation's, as custody captured them. Its template header media
 // is known as a ledger captured with media knows it (Captured.HeaderMedia):
-// when the message has media custody downloads (genesys.HasMediaURL).
+// when the message has media custody downloads (genesys.HasMediaURL); its
+// attachments always (AttachmentsOf).
 func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs []string, seq uint64) Captured {
 	ts := m.Timestamp
 	if t, _, err := genesys.ParseTimestamp(ts); err == nil {
@@ -70,11 +85,18 @@ func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs
 		ContentSHA256: genesys.ContentHash(text), Sender: m.FromAddress,
 		LegalHold: legalHold, AuditRefs: auditRefs, Seq: seq, Sensitive: genesys.HasPaymentCard(text),
 		HeaderMediaKnown: genesys.HasMediaURL(m),
+		Attachments:      AttachmentsOf(m), AttachmentsKnown: true,
 	}
 	if a := genesys.TemplateHeaderMedia(m); a != nil {
 		c.HeaderMedia = a.ID
 	}
 	return c
+}
+
+// AttachmentsOf is Captured.Attachments of m: the ids of its attachments
+// as the set the diff compares.
+func AttachmentsOf(m *genesys.MessageData) string {
+	return exportfile.JoinIDs(genesys.AttachmentIDs(m))
 }
 
 // Index is what custody captured. Lookup and Each are called from one

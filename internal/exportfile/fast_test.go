@@ -157,6 +157,9 @@ var fastSeeds = []string{
 	`{"conversation_id":"c1","message_id":"m1","Sender":"a","sender":"b","SENDER":"c"}` + "\n" + `{"conv":{"id":"c2"},"message_id":"m2"}`,
 	`{"conversation_id":"c1","message_id":"m1"}   ` + "\n\v" + `{"conversation_id":"c1","message_id":"m2"}` + "\u00a0\n",
 	"{\"conversation_id\":\"c1\",\"message_id\":\"m\xff\"}\n{\"\xff\":1,\"message_id\":\"x\"}",
+	// Attachments: a set of ids, read element by element.
+	`{"conversationId":"c1","messagingTranscript":[{"id":"m1","messageMediaAttachments":[{"id":"a1","id":"a2"},"a3",{"ID":"x"}]},{"id":"m2","messageMediaAttachments":[]},` +
+		`{"id":"m3","messageStickerAttachments":{"id":"s1"}},{"id":"m4","messageMediaAttachments":[1,null,{"id":" "}]},{"id":"m5","messageMediaAttachments":[{"id":"a\u0031"},"a1"]}]}`,
 }
 
 // exportSeeds are files of simulated exports, one of each kind.

@@ -3,6 +3,7 @@ package exportfile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -26,6 +27,7 @@ const (
 	IdxLegalHold
 	IdxAuditTrailID
 	IdxTemplateHeaderMedia
+	IdxAttachments
 	NumFields
 )
 
@@ -39,7 +41,7 @@ type Value struct {
 	// Text is the comparable form: the timestamp as written, the content's
 	// hash (genesys.ContentHash), the trimmed sender, "true"/"false", the
 	// audit ids as JoinIDs gives them, the trimmed id of a template's
-	// header media.
+	// header media, the attachments' ids as JoinIDs gives them.
 	Text string
 	// T and Digits are the parsed timestamp and its fractional digits.
 	T      time.Time
@@ -566,9 +568,105 @@ func parseValue(field int, v json.RawMessage) Value {
 		default:
 			return wrong("string or array of strings")
 		}
+	case IdxAttachments:
+		ids, why := attachmentIDs(v, typ)
+		if why != "" {
+			out.Bad, out.Raw = why, quote(v)
+			return out
+		}
+		if len(ids) == 0 {
+			// An empty list holds no attachment: absent, as null is.
+			return Value{}
+		}
+		out.Text = JoinIDs(ids)
 	}
 	return out
 }
+
+// attachmentIDs reads the ids of a message's attachments from v, of JSON
+// type typ: an array of attachments — objects with a string "id"
+// (Recordingmessagingmessage.messageMediaAttachments, model
+// Messagemediaattachment) — or of id strings, or one such attachment or
+// id alone. why says what is wrong with it, "" when nothing is. An
+// attachment without a usable id (absent, not a string, empty, given
+// twice with different values) makes the whole value unusable: the
+// export holds an attachment nothing can match.
+func attachmentIDs(v json.RawMessage, typ string) (ids []string, why string) {
+	want := "wrong type: want an array of attachments (objects with a string id) or of id strings, got JSON " + typ
+	v = bytes.TrimSpace(v)
+	one := func(i int) (int, string) {
+		switch {
+		case i < len(v) && v[i] == '"':
+			end, _, err := jsonscan.String(v, i)
+			if err != nil {
+				return end, want
+			}
+			s, ok := unquote(v[i:end])
+			if s = strings.TrimSpace(s); !ok || s == "" {
+				return end, "an attachment id is empty"
+			}
+			ids = append(ids, s)
+			return end, ""
+		case i < len(v) && v[i] == '{':
+			var id json.RawMessage
+			problem := ""
+			end, err := jsonscan.Object(v, i, func(key []byte, at int) (int, error) {
+				end, err := jsonscan.Skip(v, at, maxFastDepth)
+				if err == nil && string(key) == "id" {
+					switch {
+					case id == nil:
+						id = v[at:end]
+					case !bytes.Equal(id, v[at:end]):
+						problem = "an attachment's " + conflict("id")
+					}
+				}
+				return end, err
+			})
+			switch {
+			case err != nil:
+				return end, want
+			case problem != "":
+				return end, problem
+			case id == nil || jsonType(id) != "string":
+				return end, "an attachment has no string id"
+			}
+			s, ok := unquote(id)
+			if s = strings.TrimSpace(s); !ok || s == "" {
+				return end, "an attachment id is empty"
+			}
+			ids = append(ids, s)
+			return end, ""
+		}
+		return i, "wrong type: an attachment is a JSON " + jsonType(v[i:]) + ", not an object with a string id nor an id string"
+	}
+	switch typ {
+	case "string", "object":
+		if _, why := one(0); why != "" {
+			return nil, why
+		}
+		return ids, ""
+	case "array":
+		_, err := jsonscan.Array(v, 0, func(i int) (int, error) {
+			end, w := one(i)
+			if w != "" {
+				why = w
+				return end, errBadAttachment
+			}
+			return end, nil
+		})
+		if why == "" && err != nil {
+			why = want
+		}
+		if why != "" {
+			return nil, why
+		}
+		return ids, ""
+	}
+	return nil, want
+}
+
+// errBadAttachment stops attachmentIDs's scan of an array.
+var errBadAttachment = errors.New("exportfile: unusable attachment")
 
 // JoinIDs is the comparable form of a set of audit references: trimmed,
 // sorted, without empties or repeats, joined by ",". Both sides of a

@@ -19,7 +19,10 @@ func (genesysShape) Name() string { return ShapeGenesys }
 // Default follows docs/genesys-api.md: the Recording API's
 // messagingTranscript (RecordingMessagingMessage) has no legal-hold or
 // audit field; it gives a WhatsApp template's header media in
-// notificationTemplate (model Recordingnotificationtemplate).
+// notificationTemplate (model Recordingnotificationtemplate), and a
+// message's attachments in messageMediaAttachments (model
+// Messagemediaattachment) — a sticker perhaps in messageStickerAttachments
+// (model Messagestickerattachment), read when the first is absent.
 func (genesysShape) Default() ShapePolicy {
 	return ShapePolicy{
 		Messages:       "messagingTranscript",
@@ -33,6 +36,7 @@ func (genesysShape) Default() ShapePolicy {
 			finding.FieldLegalHold:           {},
 			finding.FieldAuditTrailID:        {},
 			finding.FieldTemplateHeaderMedia: {"notificationTemplate.header.media.id"},
+			finding.FieldAttachments:         {"messageMediaAttachments", "messageStickerAttachments"},
 		},
 	}
 }

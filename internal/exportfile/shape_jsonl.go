@@ -17,8 +17,9 @@ func (jsonlShape) Name() string { return ShapeJSONL }
 
 // Default: JSON Lines are taken to carry custody's own names or their
 // camelCase forms, or the Conversation API's. Neither names a template's
-// header media in a place a path can reach (the Conversation API's is in
-// an array, normalizedMessage.content[]), so none is assumed.
+// header media or a message's attachments in a place a path can reach
+// (the Conversation API keeps both in an array, normalizedMessage
+// .content[]), so none is assumed.
 func (jsonlShape) Default() ShapePolicy {
 	return ShapePolicy{
 		ConversationID: []string{"conversation_id", "conversationId"},
@@ -30,6 +31,7 @@ func (jsonlShape) Default() ShapePolicy {
 			finding.FieldLegalHold:           {"legal_hold", "legalHold"},
 			finding.FieldAuditTrailID:        {"audit_trail_id", "auditTrailId", "audit_refs"},
 			finding.FieldTemplateHeaderMedia: {},
+			finding.FieldAttachments:         {},
 		},
 	}
 }

@@ -18,7 +18,7 @@ func (reshapeShape) Name() string { return ShapeReshape }
 
 // Default: the reshape keeps only id, content and timestamp; the other
 // names are what such pipelines are taken to use. It keeps no media at
-// all, so no template header media.
+// all: no template header media, no attachments.
 func (reshapeShape) Default() ShapePolicy {
 	return ShapePolicy{
 		Messages:       "messages",
@@ -31,6 +31,7 @@ func (reshapeShape) Default() ShapePolicy {
 			finding.FieldLegalHold:           {"legal_hold", "legalHold"},
 			finding.FieldAuditTrailID:        {"audit_trail_id", "auditTrailId"},
 			finding.FieldTemplateHeaderMedia: {},
+			finding.FieldAttachments:         {},
 		},
 	}
 }

@@ -50,16 +50,17 @@ var table = [...]Info{
 		Title: "Field stripped",
 		Plain: "The exported message is there, but a piece of information custody captured from Genesys is missing from it, " +
 			"although the export's format has a place for it: who sent it, when, its text, whether it was under legal hold, its audit-trail reference, " +
-			"or the media (an image, video or document) of a WhatsApp template's header. " +
+			"the media (an image, video or document) of a WhatsApp template's header, or the message's attachments (its photos, documents, voice notes or stickers). " +
 			"The export alone cannot show that information; the ledger can. " +
 			"A field the format has no place for at all is not reported message by message: see format_lacks.",
 		Example: "the export's format carries the sender as \"from\"; the exported copy of m-17 has no \"from\".",
 	},
 	{
-		Kind: ValueAltered, Doc: "a compared field (sender, legal_hold, audit_trail_id, template_header_media, conversation_id) is present but differs from the capture, or a value has the wrong type or a timestamp is not a timestamp",
+		Kind: ValueAltered, Doc: "a compared field (sender, legal_hold, audit_trail_id, template_header_media, attachments, conversation_id) is present but differs from the capture, or a value has the wrong type or a timestamp is not a timestamp",
 		Title: "Value altered",
 		Plain: "A piece of information is in the export but says something other than what Genesys recorded: " +
-			"a different sender, legal-hold flag, audit reference, template header media or conversation, or a value that is not even of the right type.",
+			"a different sender, legal-hold flag, audit reference, template header media, set of attachments (one left out, or one the message never had) or conversation, " +
+			"or a value that is not even of the right type.",
 		Example: "custody captured m-17 as sent by +44 7700 900123; the export says it was sent by agent-42.",
 	},
 	{
@@ -130,7 +131,7 @@ var table = [...]Info{
 			"Expected what custody holds for them (value=count pairs)",
 		Title: "Field the format cannot hold",
 		Plain: "The export's format has no place for this piece of information, so none of its messages carry it: " +
-			"no Genesys export has ever carried legal hold or an audit-trail reference, and the usual customer reshape carries no sender and no media of a template's header. " +
+			"no Genesys export has ever carried legal hold or an audit-trail reference, and the usual customer reshape carries no sender and no media (no attachments, no media of a template's header). " +
 			"It is a property of the format, reported once, not once per message, and it says nothing about what any one message lost. " +
 			"custody supplies the information itself — legal hold from Genesys deletion protection and its own holds, audit references from the audit API — " +
 			"with hashes and proofs; it does not restore anything to the export.",

@@ -56,6 +56,22 @@ func TemplateHeaderMedia(m *MessageData) *ContentAttachment {
 	return nil
 }
 
+// AttachmentIDs lists the ids of m's attachments
+// (normalizedMessage.content[].attachment: photos, documents, voice
+// notes, stickers), with or without a url, in content order; a
+// template's header media is not one (TemplateHeaderMedia).
+func AttachmentIDs(m *MessageData) []string {
+	var ids []string
+	if n := m.NormalizedMessage; n != nil {
+		for _, c := range n.Content {
+			if a := c.Attachment; a != nil {
+				ids = append(ids, a.ID)
+			}
+		}
+	}
+	return ids
+}
+
 // HasMediaURL reports whether m has media custody downloads when it
 // fetches media: an attachment of its content, or a template's header
 // media, with a url (what derive.Media lists and export records in

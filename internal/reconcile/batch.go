@@ -18,8 +18,8 @@ var _ diff.BatchIndex = (*LedgerIndex)(nil)
 // the same way; fn has it once all of it is read (TestConversationsBatch).
 // The openings of the whole batch are read after the query, together
 // (LedgerIndex.openAll: several at a time from a remote store), then
-// the messages whose template header media are to be read
-// (readHeaderMedia), likewise. An error
+// the messages' evidence for their attachments and template header media
+// (readMessageMedia), likewise. An error
 // (a wrong opening, say) stops it: the conversations fn had are
 // complete, the one that failed and those after it are not loaded.
 func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, fn func(conv string, all []diff.Captured)) error {
@@ -69,7 +69,7 @@ func (x *LedgerIndex) ConversationsBatch(ctx context.Context, convIDs []string, 
 		sts[i] = &c.st
 	}
 	failed, openErr := x.openAll(ctx, sts)
-	if err := x.readHeaderMedia(ctx, sts[:failed]); err != nil {
+	if err := x.readMessageMedia(ctx, sts[:failed]); err != nil {
 		return err
 	}
 	given := make(map[string]bool, len(ids))

@@ -133,15 +133,16 @@ func (x *LedgerIndex) isSuperseded(seq uint64) bool {
 }
 
 // captured reduces a message entry to what the diff compares, opening a
-// v3 entry's commitments and reading its template header media.
+// v3 entry's commitments and reading its attachments and template header
+// media.
 func (x *LedgerIndex) captured(ctx context.Context, e leaf.Entry) (diff.Captured, error) {
 	c, p, err := x.reduce(e)
 	if err == nil && p.open != nil {
 		err = x.fill(ctx, &c, p.open)
 	}
-	if err == nil && !p.message.IsZero() {
-		st := standing{out: []diff.Captured{c}, message: []hashchain.Hash{p.message}}
-		err = x.readHeaderMedia(ctx, []*standing{&st})
+	if err == nil && !p.message.sum.IsZero() {
+		st := standing{out: []diff.Captured{c}, message: []mediaRead{p.message}}
+		err = x.readMessageMedia(ctx, []*standing{&st})
 		c = st.out[0]
 	}
 	return c, err
@@ -153,8 +154,9 @@ type pending struct {
 	// capture (fill); nil when there is none.
 	open *leaf.MessageDetail
 	// message is the evidence of the captured message, read for its
-	// template header media (readHeaderMedia); zero when not to be read.
-	message hashchain.Hash
+	// attachments and template header media (readMessageMedia); its sum
+	// is zero when nothing is to be read.
+	message mediaRead
 }
 
 // reduce is captured without reading evidence: it returns what is still
@@ -176,10 +178,11 @@ func (x *LedgerIndex) reduce(e leaf.Entry) (diff.Captured, pending, error) {
 	default:
 		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
 	}
-	if len(d.Media) > 0 && x.Evidence != nil {
-		// Custody recorded the message's media: its evidence says which
-		// of them, if any, is its template's header media.
-		p.message = e.EvidenceSHA256
+	if x.Evidence != nil {
+		// The message's evidence names its attachments, whether custody
+		// downloaded them or not; and when custody recorded the message's
+		// media, which of them, if any, is its template's header media.
+		p.message = mediaRead{sum: e.EvidenceSHA256, header: len(d.Media) > 0}
 	}
 	return c, p, nil
 }
@@ -380,9 +383,10 @@ type standing struct {
 	latest map[string]int // message id → index in out; nil up to standingScanLimit captures (find)
 	out    []diff.Captured
 	toOpen []*leaf.MessageDetail // toOpen[i]: out[i]'s v3 detail, its opening not read yet
-	// message[i]: the evidence of out[i]'s message, its template header
-	// media not read yet (readHeaderMedia); zero when not to be read.
-	message []hashchain.Hash
+	// message[i]: the evidence of out[i]'s message, its attachments and
+	// template header media not read yet (readMessageMedia); its sum zero
+	// when not to be read.
+	message []mediaRead
 }
 
 // keep puts c (with p, what is still to be read into it) in place of
@@ -487,8 +491,8 @@ func (x *LedgerIndex) openAll(ctx context.Context, sts []*standing) (int, error)
 }
 
 // conversation is the latest capture of every message of convID in the
-// snapshot, each reduced by reduce (which may leave a v3 opening and a
-// template header media to be read: see standing).
+// snapshot, each reduced by reduce (which may leave a v3 opening and the
+// message's media to be read: see standing).
 func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce func(leaf.Entry) (diff.Captured, pending, error)) ([]diff.Captured, error) {
 	var st standing
 	err := x.load(ctx, convID, func(e leaf.Entry) error { // in seq order: a later capture replaces an earlier one
@@ -508,7 +512,7 @@ func (x *LedgerIndex) conversation(ctx context.Context, convID string, reduce fu
 	if _, err := x.openAll(ctx, []*standing{&st}); err != nil {
 		return nil, err
 	}
-	if err := x.readHeaderMedia(ctx, []*standing{&st}); err != nil {
+	if err := x.readMessageMedia(ctx, []*standing{&st}); err != nil {
 		return nil, err
 	}
 	return st.out, nil

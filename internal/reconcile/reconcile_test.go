@@ -116,7 +116,9 @@ func runDiff(t *testing.T, src exportfile.Source, idx diff.Index) []string {
 // ledger knows the template header media of the messages whose media it
 // recorded, read from their evidence: captured with media, the exports'
 // header media damage is found through it; captured without, it knows
-// none and none is compared.
+// none and none is compared. It knows every message's attachments, read
+// from the same evidence, whether custody downloaded them or not: the
+// exports' attachment findings are found either way.
 func TestLedgerIndexAgreesWithSimulator(t *testing.T) {
 	for _, withMedia := range []bool{true, false} {
 		t.Run(fmt.Sprintf("media=%v", withMedia), func(t *testing.T) { ledgerIndexAgrees(t, withMedia) })
@@ -127,26 +129,34 @@ func ledgerIndexAgrees(t *testing.T, withMedia bool) {
 	srv, l, st, dir := captureSim(t, 40, withMedia)
 	// Message by message (Lookup: the entry's own evidence read), the
 	// ledger knows a template's header media exactly when the simulator's
-	// data says custody does.
+	// data says custody does, and every message's attachments.
 	ctx := context.Background()
 	x := &reconcile.LedgerIndex{L: l, Evidence: st}
-	headers := 0
+	headers, attachments := 0, 0
 	err := memIndex(srv.Org, withMedia).Each(ctx, func(want diff.Captured) error {
-		if want.HeaderMedia == "" {
+		if want.HeaderMedia == "" && want.Attachments == "" {
 			return nil
 		}
-		headers++
 		got, ok, err := x.Lookup(ctx, want.ConversationID, want.MessageID)
 		if err != nil || !ok {
 			return fmt.Errorf("lookup %s: %v %v", want.MessageID, ok, err)
 		}
-		if got.HeaderMedia != want.HeaderMedia && want.HeaderMediaKnown || got.HeaderMediaKnown != want.HeaderMediaKnown {
-			t.Errorf("message %s: header media %q known %v, want %q %v", want.MessageID, got.HeaderMedia, got.HeaderMediaKnown, want.HeaderMedia, want.HeaderMediaKnown)
+		if want.HeaderMedia != "" {
+			headers++
+			if got.HeaderMedia != want.HeaderMedia && want.HeaderMediaKnown || got.HeaderMediaKnown != want.HeaderMediaKnown {
+				t.Errorf("message %s: header media %q known %v, want %q %v", want.MessageID, got.HeaderMedia, got.HeaderMediaKnown, want.HeaderMedia, want.HeaderMediaKnown)
+			}
+		}
+		if want.Attachments != "" {
+			attachments++
+			if got.Attachments != want.Attachments || !got.AttachmentsKnown || !want.AttachmentsKnown {
+				t.Errorf("message %s: attachments %q known %v, want %q %v", want.MessageID, got.Attachments, got.AttachmentsKnown, want.Attachments, want.AttachmentsKnown)
+			}
 		}
 		return nil
 	})
-	if err != nil || headers == 0 {
-		t.Fatalf("%d template header media looked up: %v", headers, err)
+	if err != nil || headers == 0 || attachments == 0 {
+		t.Fatalf("%d template header media and %d messages' attachments looked up: %v", headers, attachments, err)
 	}
 	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
 		t.Run(shape, func(t *testing.T) {
@@ -167,14 +177,20 @@ func ledgerIndexAgrees(t *testing.T, withMedia bool) {
 			if len(m.Damages) == 0 || len(want) == 0 {
 				t.Fatalf("no damage to find (%d damages, %d findings)", len(m.Damages), len(want))
 			}
-			header := 0
+			header, attached := 0, 0
 			for _, f := range got {
 				if strings.Contains(f, `"field":"template_header_media"`) {
 					header++
 				}
+				if strings.Contains(f, `"field":"attachments"`) {
+					attached++
+				}
 			}
 			if (header > 0) != withMedia {
 				t.Errorf("%d findings on template header media, captured with media %v", header, withMedia)
+			}
+			if shape == recexport.ShapeReshape && attached == 0 {
+				t.Errorf("no finding on attachments, captured with media %v: the reshape keeps none", withMedia)
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("ledger index: %d findings, simulator's data: %d", len(got), len(want))

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/diff"
-	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 )
 
@@ -23,7 +22,7 @@ func TestStandingKeep(t *testing.T) {
 			order := map[string]int{}
 			var wantOut []diff.Captured
 			var wantOpen []*leaf.MessageDetail
-			var wantMessage []hashchain.Hash
+			var wantMessage []mediaRead
 			for seq := range n + n/2 {
 				id := fmt.Sprintf("m%d", r.IntN(max(n, 1)))
 				c := diff.Captured{MessageID: id, Seq: uint64(seq)}
@@ -32,7 +31,8 @@ func TestStandingKeep(t *testing.T) {
 					p.open = &leaf.MessageDetail{}
 				}
 				if r.IntN(2) == 0 {
-					p.message[0] = byte(1 + seq%255)
+					p.message.sum[0] = byte(1 + seq%255)
+					p.message.header = r.IntN(2) == 0
 				}
 				st.keep(id, c, p)
 				if i, ok := order[id]; ok {

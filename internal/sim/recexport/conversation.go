@@ -39,12 +39,20 @@ type convResult struct {
 	// the fields the format cannot hold (ShapeGenesys: legal hold and
 	// audit trail).
 	unheld int
-	// headerLacks counts the readable messages the diff compares whose
-	// template header media it knows and the format cannot hold (the
-	// reshape: it keeps no media).
-	headerLacks int
-	damages     []Damage
-	counts      map[finding.Kind]int
+	// mediaLacks counts, per field of mediaLacks, the readable messages
+	// the diff compares that have it (as the diff knows it) and whose
+	// format cannot hold it (the reshape: it keeps no media).
+	mediaLacks [len(mediaLacks)]int
+	damages    []Damage
+	counts     map[finding.Kind]int
+}
+
+// mediaLacks are the media fields a format may keep nowhere (the
+// reshape keeps no media): one format_lacks each for the whole export,
+// counting the compared messages that have it.
+var mediaLacks = [...]struct{ field, detail string }{
+	{finding.FieldTemplateHeaderMedia, "the reshape keeps no media, so no template header media"},
+	{finding.FieldAttachments, "the reshape keeps no media, so no attachments"},
 }
 
 // element is one message of the file being built.
@@ -53,11 +61,11 @@ type element struct {
 	kind     elemKind
 	damages  []Damage
 	unheld   bool // compared by a diff, and lacking what the format cannot hold
-	// headerLacks: compared by a diff, which knows its template header
-	// media, and the format cannot hold that.
-	headerLacks bool
-	data        []byte
-	end         int // offset just past the element's closing brace
+	// mediaLacks[f]: compared by a diff, which knows it has the media of
+	// mediaLacks[f], and the format cannot hold that.
+	mediaLacks [len(mediaLacks)]bool
+	data       []byte
+	end        int // offset just past the element's closing brace
 }
 
 type elemKind uint8
@@ -230,10 +238,10 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 				dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldAuditTrailID, "the reshape drops the audit trail reference"))
 		}
 
-		if header != nil && p.Shape == ShapeReshape {
+		if p.Shape == ShapeReshape {
 			// The reshape keeps no media: a property of its format, one
-			// format_lacks for the whole export (Export).
-			e.headerLacks = true
+			// format_lacks each for the whole export (Export).
+			e.mediaLacks = [...]bool{header != nil, len(genesys.AttachmentIDs(m)) > 0}
 		}
 
 		if p.Shape == ShapeGenesys {
@@ -314,8 +322,10 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			if e.unheld {
 				res.unheld++
 			}
-			if e.headerLacks {
-				res.headerLacks++
+			for f, lacks := range e.mediaLacks {
+				if lacks {
+					res.mediaLacks[f]++
+				}
 			}
 			continue
 		}

@@ -122,8 +122,8 @@ func (p *Profile) dataLakeLag() time.Duration {
 //     IncludeSensitiveData) or not yet in the data lake (RunAt),
 //     TruncateFiles (and the messages the cut loses);
 //   - customer_pipeline: TruncateTimestamps (and the reshape's seconds,
-//     missing sender and missing template header media), ZoneOffsets (no
-//     damage), DropMessages, Duplicate, StripHeaderMedia;
+//     missing sender, missing template header media and attachments),
+//     ZoneOffsets (no damage), DropMessages, Duplicate, StripHeaderMedia;
 //   - tampering: ShiftTimestamps, AlterContent, AlterSender, Extra
 //     (invented messages), AlterHeaderMedia.
 type Origin string
@@ -319,7 +319,8 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 	if err := ctx.Err(); err != nil {
 		return m, err
 	}
-	unheld, headerLacks := 0, 0
+	unheld := 0
+	var lacks [len(mediaLacks)]int
 	for _, r := range results {
 		switch {
 		case r.skipped:
@@ -342,7 +343,9 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 		}
 		m.Damages = append(m.Damages, r.damages...)
 		unheld += r.unheld
-		headerLacks += r.headerLacks
+		for f, n := range r.mediaLacks {
+			lacks[f] += n
+		}
 	}
 	if unheld > 0 {
 		// What the Recording format cannot hold, once for the export.
@@ -357,11 +360,14 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 			}
 		}
 	}
-	if headerLacks > 0 {
+	for f, n := range lacks {
+		if n == 0 {
+			continue
+		}
 		// The reshape keeps no media: once for the export, counting the
-		// messages whose template header media custody holds.
-		d := Damage{Kind: finding.FormatLacks, Origin: OriginCustomerPipeline, Field: finding.FieldTemplateHeaderMedia, Count: headerLacks,
-			Detail: "the reshape keeps no media, so no template header media"}
+		// messages whose template header media, or attachments, custody
+		// holds.
+		d := Damage{Kind: finding.FormatLacks, Origin: OriginCustomerPipeline, Field: mediaLacks[f].field, Count: n, Detail: mediaLacks[f].detail}
 		m.Counts[d.Kind]++
 		if !p.CountOnly {
 			m.Damages = append(m.Damages, d)

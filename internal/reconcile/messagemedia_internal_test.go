@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
 // TestMessageID: messageID reads a message's top-level id as
@@ -54,5 +55,41 @@ func TestMessageID(t *testing.T) {
 	}
 	if answered == 0 {
 		t.Error("messageID answered for no sample message")
+	}
+}
+
+// TestMayHaveMedia: a message mayHaveMedia declines has neither an
+// attachment nor a template header, as the decoder reads it; on every
+// sample message, and on keys encoding/json matches without regard to
+// the case of their first letter.
+func TestMayHaveMedia(t *testing.T) {
+	b, err := os.ReadFile("../derive/testdata/messages.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	raws = append(raws,
+		[]byte(`{"id":"m1","normalizedMessage":{"content":[{"contentType":"Attachment","Attachment":{"id":"a1"}}]}}`),
+		[]byte(`{"id":"m2","normalizedMessage":{"content":[{"contentType":"Notification","template":{"Header":{"type":"Media","media":{"id":"h2"}}}}]}}`),
+		[]byte(`{"id":"m3","normalizedMessage":{"text":"no media"}}`))
+	declined, withMedia := 0, 0
+	for _, raw := range raws {
+		md, _, err := derive.DecodeMessage(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := len(genesys.AttachmentIDs(md)) > 0 || genesys.TemplateHeaderMedia(md) != nil
+		if has {
+			withMedia++
+		}
+		if !mayHaveMedia(raw) {
+			declined++
+			if has {
+				t.Errorf("mayHaveMedia declines %s, which has media", md.ID)
+			}
+		}
+	}
+	if declined == 0 || withMedia < 3 {
+		t.Errorf("%d messages declined, %d with media: the samples show nothing", declined, withMedia)
 	}
 }

@@ -1,0 +1,209 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"github.com/custodyhq/custody/internal/derive"
+	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
+)
+
+// mediaRead is what a capture still needs read from its message's
+// evidence: sum, the evidence object (the response body its entry
+// names; zero when there is nothing to read), and whether its template
+// header media is wanted too.
+type mediaRead struct {
+	sum hashchain.Hash
+	// header: custody recorded media for the message (detail.media), so
+	// the index knows its template header media (diff.Captured
+	// .HeaderMediaKnown); of a message it recorded none for, the ledger
+	// holds none to compare.
+	header bool
+}
+
+// readMessageMedia reads, for the captures of sts whose message is still
+// to be read (standing.message), the ids of the message's attachments
+// (diff.Captured.Attachments) and, where wanted, of its WhatsApp template
+// header media (diff.Captured.HeaderMedia) from the evidence holding the
+// message, and marks them known. The ledger records which media custody
+// downloaded (detail.media), not which attachments a message had nor
+// which media was its template's header: a message captured with
+// --media=false, or whose urls had expired, names its attachments only
+// in its evidence. Each evidence object is read once for all its
+// captures (a bulk response holds a conversation's messages): a local
+// store's in turn on this goroutine, a remote store's several at a time
+// (the limit openAll's reads share). Evidence no longer stored, or that
+// does not hold the message, leaves them unknown (verify --evidence
+// reports such evidence); a failed read of the store is an error.
+func (x *LedgerIndex) readMessageMedia(ctx context.Context, sts []*standing) error {
+	type ref struct {
+		st     *standing
+		i      int
+		header bool
+	}
+	byEvidence := map[hashchain.Hash][]ref{}
+	var sums []hashchain.Hash // in the order first wanted: deterministic reads
+	for _, st := range sts {
+		for i, mr := range st.message {
+			if mr.sum.IsZero() {
+				continue
+			}
+			if byEvidence[mr.sum] == nil {
+				sums = append(sums, mr.sum)
+			}
+			byEvidence[mr.sum] = append(byEvidence[mr.sum], ref{st, i, mr.header})
+			st.message[i] = mediaRead{}
+		}
+	}
+	if len(sums) == 0 {
+		return nil
+	}
+	read := func(sum hashchain.Hash) error {
+		refs := byEvidence[sum]
+		want := make(map[string]bool, len(refs))
+		for _, r := range refs {
+			want[r.st.out[r.i].MessageID] = true
+		}
+		media, err := x.messageMedia(ctx, sum, want)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			c := &r.st.out[r.i]
+			if m, ok := media[c.MessageID]; ok {
+				c.Attachments, c.AttachmentsKnown = m.attachments, true
+				if r.header {
+					c.HeaderMedia, c.HeaderMediaKnown = m.header, true
+				}
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(sums))
+	if evidence.Parallelism(x.Evidence) <= 1 || len(sums) == 1 {
+		for j, sum := range sums {
+			if errs[j] = read(sum); errs[j] != nil {
+				break
+			}
+		}
+	} else {
+		sem := x.readSlots()
+		var wg sync.WaitGroup
+		for j, sum := range sums {
+			if sem.Acquire(ctx, 1) != nil {
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer sem.Release(1)
+				errs[j] = read(sum)
+			}()
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// messageMediaIDs are the media ids of one message, in the forms
+// diff.Captured keeps them.
+type messageMediaIDs struct {
+	attachments string // diff.AttachmentsOf
+	header      string // genesys.TemplateHeaderMedia's id, "" for none
+}
+
+// messageMedia reads the evidence sum and returns, for each of the
+// messages want names that it holds, the ids of its attachments and of
+// its template header media. Evidence no longer stored, or unreadable as
+// messages, gives none. Only a message whose bytes could hold either is
+// decoded whole (mayHaveMedia); of the others the id is read (messageID).
+func (x *LedgerIndex) messageMedia(ctx context.Context, sum hashchain.Hash, want map[string]bool) (map[string]messageMediaIDs, error) {
+	body, err := x.Evidence.Get(ctx, sum)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: evidence %s of a message's media: %w", sum, err)
+	}
+	raws, err := derive.MessagesIn(body)
+	if err != nil {
+		return nil, nil // verify reports unreadable evidence; here it decides nothing
+	}
+	out := make(map[string]messageMediaIDs, len(want))
+	for _, raw := range raws {
+		id, ok := "", false
+		if !mayHaveMedia(raw) {
+			id, ok = messageID(raw)
+		}
+		var m messageMediaIDs
+		if !ok {
+			md, _, err := derive.DecodeMessage(raw)
+			if err != nil {
+				continue
+			}
+			id = md.ID
+			m.attachments = diff.AttachmentsOf(md)
+			if a := genesys.TemplateHeaderMedia(md); a != nil {
+				m.header = a.ID
+			}
+		}
+		if _, seen := out[id]; want[id] && !seen {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+// mayHaveMedia reports whether the message raw may have an attachment or
+// a template header: its bytes hold a key "attachment" or "header" —
+// matched by their ends, `ttachment"` and `eader"`, so that "Attachment"
+// and "Header", which encoding/json also reads as those keys, count too.
+// Most messages have neither and need not be decoded.
+func mayHaveMedia(raw []byte) bool {
+	return bytes.Contains(raw, attachmentKeyEnd) || bytes.Contains(raw, headerKeyEnd)
+}
+
+var (
+	attachmentKeyEnd = []byte(`ttachment"`)
+	headerKeyEnd     = []byte(`eader"`)
+)
+
+// errIDRead stops messageID's scan.
+var errIDRead = errors.New("id read")
+
+// messageID is the top-level "id" of the message object raw, as
+// derive.DecodeMessage reads it; false when it cannot tell so cheaply (a
+// key that differs from "id" only in case, an escaped id, no id, or
+// anything unusual), and raw is then decoded whole.
+func messageID(raw []byte) (string, bool) {
+	id, ok := "", false
+	_, err := jsonscan.Object(raw, jsonscan.Space(raw, 0), func(key []byte, v int) (int, error) {
+		if len(key) == 2 && (key[0]|0x20) == 'i' && (key[1]|0x20) == 'd' {
+			if string(key) != "id" || ok {
+				return v, errIDRead // "ID", or "id" twice: encoding/json's rules decide
+			}
+			end, escaped, err := jsonscan.String(raw, v)
+			if err != nil || escaped {
+				return v, errIDRead
+			}
+			id, ok = string(raw[v+1:end-1]), true
+			return end, nil
+		}
+		return jsonscan.Skip(raw, v, 512)
+	})
+	if err != nil {
+		return "", false
+	}
+	return id, ok
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -205,7 +206,7 @@ func proveFields(ctx context.Context, m *matter.Matter, p *leaf.Proof, fields []
 		if err != nil {
 			return fmt.Errorf("prove: entry %d: %w", p.Index, err)
 		}
-		b, err := store.Get(ctx, sum)
+		b, err := evidence.GetChecked(ctx, store, sum)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("prove: message %s: its opening %s is not in the evidence store (erased?): its committed fields cannot be proved", e.MessageID, sum)
 		}

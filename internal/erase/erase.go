@@ -345,7 +345,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// export's scope and are kept, but the entry says which hold an
 	// erased conversation, so that nothing is kept unsaid.
 	for _, h := range listings {
-		b, err := store.Get(ctx, h)
+		b, err := evidence.GetChecked(ctx, store, h)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // absent: nothing kept
 		}
@@ -365,7 +365,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// hashes, senders) of every conversation it covered: the evidence of
 	// that diff, kept, and named.
 	for _, h := range findings {
-		b, err := store.Get(ctx, h)
+		b, err := evidence.GetChecked(ctx, store, h)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,4 +131,40 @@ func TestRegistryDuplicateSchemePanics(t *testing.T) {
 		}
 	}()
 	evidence.NewRegistry(fakeBackend{"s3"}, fakeBackend{"s3"})
+}
+
+// TestGetChecked: Get hands back whatever the store holds at an address;
+// GetChecked refuses bytes that do not hash to it (ErrCorrupt, naming what
+// they hash to), as every reader that shows or decides on content must.
+func TestGetChecked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := folder.Open(dir, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ref, err := st.Put(ctx, []byte("the response as Genesys sent it"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := evidence.GetChecked(ctx, st, ref.Sum); err != nil || string(b) != "the response as Genesys sent it" {
+		t.Fatalf("GetChecked of an intact object: %q, %v", b, err)
+	}
+	file := filepath.Join(dir, evidence.Key(ref.Sum))
+	os.Chmod(file, 0o644)
+	if err := os.WriteFile(file, []byte("the response as someone edited it"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := st.Get(ctx, ref.Sum); err != nil || string(b) != "the response as someone edited it" {
+		t.Fatalf("Get of an altered object: %q, %v (Get does not re-hash)", b, err)
+	}
+	edited := sha256.Sum256([]byte("the response as someone edited it"))
+	b, err := evidence.GetChecked(ctx, st, ref.Sum)
+	if !errors.Is(err, evidence.ErrCorrupt) || b != nil || !strings.Contains(err.Error(), hashchain.Hash(edited).String()) {
+		t.Errorf("GetChecked of an altered object: %q, %v; want ErrCorrupt naming what it hashes to", b, err)
+	}
+	if _, err := evidence.GetChecked(ctx, st, hashchain.Hash(edited)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("GetChecked of an absent object: %v, want fs.ErrNotExist", err)
+	}
 }

@@ -503,7 +503,7 @@ func (r *runner) sameButSignatures(ctx context.Context, earlier earlierBodies, p
 // readEarlier reads an earlier response body and indexes its messages by
 // id; an error is returned only when ctx ended, else kept in the body.
 func (r *runner) readEarlier(ctx context.Context, sum hashchain.Hash) (*earlierBody, error) {
-	raw, err := r.d.Evidence.Get(ctx, sum)
+	raw, err := evidence.GetChecked(ctx, r.d.Evidence, sum)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -3,7 +3,6 @@ package produce
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -141,8 +140,8 @@ func (r *reader) get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hashchain.Hash(sha256.Sum256(b)) != sum {
-		return nil, fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
+	if err := evidence.Check(sum, b); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -417,8 +416,8 @@ func (r *reader) attachment(ctx context.Context, sum hashchain.Hash, a *attachme
 
 // keep holds b, read from the store at sum, as a's bytes.
 func (r *reader) keep(sum hashchain.Hash, b []byte, a *attachment) error {
-	if hashchain.Hash(sha256.Sum256(b)) != sum {
-		return fmt.Errorf("evidence %s: %w", evidence.Key(sum), evidence.ErrCorrupt)
+	if err := evidence.Check(sum, b); err != nil {
+		return err
 	}
 	r.held += int64(len(b))
 	noteHeld(r.held)

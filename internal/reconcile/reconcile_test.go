@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -305,8 +306,24 @@ func TestDiffIsRecorded(t *testing.T) {
 		t.Errorf("loaded %d gaps, emitted %d", len(gaps), len(wantGaps))
 	}
 
-	// A lost part is an error, not fewer gaps.
+	// An altered part is said to be altered (it was a gzip or JSON error
+	// of whatever the bytes made, or no error at all until the whole
+	// stream's hash was checked at the end).
 	sum, _ := hashchain.ParseHash(res.FindingsEvidence[1])
+	partFile := filepath.Join(dir, "evidence", evidence.Key(sum))
+	orig, err := os.ReadFile(partFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(partFile, 0o644)
+	if err := os.WriteFile(partFile, append(bytes.Clone(orig[:len(orig)-1]), orig[len(orig)-1]^1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reconcile.LoadGaps(ctx, l, st, "latest"); !errors.Is(err, evidence.ErrCorrupt) {
+		t.Errorf("LoadGaps with a part altered in the store: %v, want evidence.ErrCorrupt", err)
+	}
+
+	// A lost part is an error, not fewer gaps.
 	if err := os.Remove(filepath.Join(dir, "evidence", evidence.Key(sum))); err != nil {
 		t.Fatal(err)
 	}

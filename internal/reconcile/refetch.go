@@ -140,7 +140,7 @@ func (r *partsReader) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("findings evidence: %w", err)
 		}
-		b, err := r.store.Get(r.ctx, sum)
+		b, err := evidence.GetChecked(r.ctx, r.store, sum)
 		if err != nil {
 			return 0, fmt.Errorf("findings evidence %s: %w", r.parts[0], err)
 		}

@@ -3,10 +3,8 @@ package report
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -49,14 +47,7 @@ const StatusAltered = "evidence_altered"
 // address says: a report never shows content from an object that does
 // not hash to it. A mismatch is an error matching evidence.ErrCorrupt.
 func (t *transcriber) get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
-	b, err := t.store.Get(ctx, sum)
-	if err != nil {
-		return nil, err
-	}
-	if got := hashchain.Hash(sha256.Sum256(b)); got != sum {
-		return nil, fmt.Errorf("evidence %s: %w (its bytes hash to %s): altered or damaged since capture", sum, evidence.ErrCorrupt, got)
-	}
-	return b, nil
+	return evidence.GetChecked(ctx, t.store, sum)
 }
 
 // alteredText is what a transcript says in place of content read from an

@@ -72,7 +72,7 @@ type Store interface {
 	// different bytes at that address fail with ErrCorrupt.
 	Put(ctx context.Context, data []byte) (Ref, error)
 	// Get returns the object stored at sum, or an error matching
-	// fs.ErrNotExist. It does not re-hash (Verify does); it refuses
+	// fs.ErrNotExist. It does not re-hash (Verify does, and GetChecked); it refuses
 	// objects over the size limit with ErrTooLarge.
 	Get(ctx context.Context, sum hashchain.Hash) ([]byte, error)
 	// Exists reports whether an object is stored at sum.

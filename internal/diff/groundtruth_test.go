@@ -114,9 +114,9 @@ func shapeKinds(shape string) []finding.Kind {
 	var out []finding.Kind
 	for _, in := range finding.Kinds() {
 		// The reshape alters no sender (it has none) nor template header
-		// media (it keeps no media: its format_lacks); the Recording
-		// format's field_stripped are the template header media a
-		// pipeline left out.
+		// media or attachments (it keeps no media: its format_lacks); the
+		// Recording format's field_stripped are the template header media
+		// and attachments a pipeline left out.
 		if shape == recexport.ShapeReshape && in.Kind == finding.ValueAltered {
 			continue
 		}
@@ -151,19 +151,21 @@ func TestGroundTruthFolder(t *testing.T) {
 				}
 				got, s := runDir(t, dir, idx, Options{ExportTime: at})
 				checkGroundTruth(t, m, got, s, shapeKinds(shape))
-				// WhatsApp templates with header media: the genesys export
-				// leaves out or replaces some (field_stripped, value_altered
-				// on template_header_media), the reshape keeps none (one
-				// format_lacks for the export).
-				header := map[finding.Kind]int{}
-				for _, d := range m.Damages {
-					if d.Field == finding.FieldTemplateHeaderMedia {
-						header[d.Kind]++
+				// WhatsApp templates' header media and messages'
+				// attachments: the genesys export leaves out or replaces
+				// some (field_stripped, value_altered), the reshape keeps
+				// none (one format_lacks each for the export).
+				for _, field := range []string{finding.FieldTemplateHeaderMedia, finding.FieldAttachments} {
+					media := map[finding.Kind]int{}
+					for _, d := range m.Damages {
+						if d.Field == field {
+							media[d.Kind]++
+						}
 					}
-				}
-				if shape == recexport.ShapeGenesys && (header[finding.FieldStripped] == 0 || header[finding.ValueAltered] == 0) ||
-					shape == recexport.ShapeReshape && header[finding.FormatLacks] != 1 {
-					t.Errorf("template header media damage %v: the test would prove nothing about it", header)
+					if shape == recexport.ShapeGenesys && (media[finding.FieldStripped] == 0 || media[finding.ValueAltered] == 0) ||
+						shape == recexport.ShapeReshape && media[finding.FormatLacks] != 1 {
+						t.Errorf("%s damage %v: the test would prove nothing about it", field, media)
+					}
 				}
 				causes := map[finding.Cause]int{}
 				for _, d := range m.Damages {

@@ -150,8 +150,10 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		return Damage{Kind: kind, Origin: origin, ConversationID: c.ID, MessageID: msgID, Field: field, File: file, Detail: detail}
 	}
 
-	// Template header media damage, from a stream of its own.
+	// Template header media and attachment damage, each from a stream of
+	// its own.
 	hr := rng(p.Seed, "template-header-media/"+c.ID)
+	ar := rng(p.Seed, "attachments/"+c.ID)
 	var elems []*element
 	for k := range c.Messages {
 		m := &c.Messages[k]
@@ -165,6 +167,18 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		if header != nil {
 			stripHeader = hr.Float64() < p.StripHeaderMedia
 			alterHeader = hr.Float64() < p.AlterHeaderMedia
+		}
+		// The attachments as a diff knows them: every one the message
+		// names (diff.Captured.Attachments), downloaded or not.
+		attachments := genesys.AttachmentIDs(m)
+		var dropAttachment, replaceAttachment bool
+		var which int
+		if len(attachments) > 0 && (p.DropAttachments > 0 || p.ReplaceAttachments > 0) {
+			// Drawn only when asked for: a profile without attachment
+			// damage draws nothing (TestAttachmentDamage compares the two).
+			dropAttachment = ar.Float64() < p.DropAttachments
+			replaceAttachment = ar.Float64() < p.ReplaceAttachments
+			which = ar.IntN(len(attachments))
 		}
 		// Per-message draws, always all of them and in this order.
 		var (
@@ -241,7 +255,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		if p.Shape == ShapeReshape {
 			// The reshape keeps no media: a property of its format, one
 			// format_lacks each for the whole export (Export).
-			e.mediaLacks = [...]bool{header != nil, len(genesys.AttachmentIDs(m)) > 0}
+			e.mediaLacks = [...]bool{header != nil, len(attachments) > 0}
 		}
 
 		if p.Shape == ShapeGenesys {
@@ -256,6 +270,20 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 					hm.Header.Media.URL = strings.ReplaceAll(hm.Header.Media.URL, hm.Header.Media.ID, other)
 					hm.Header.Media.ID = other
 					e.damages = append(e.damages, dmg(finding.ValueAltered, OriginTampering, m.ID, finding.FieldTemplateHeaderMedia, "template header media replaced by another"))
+				}
+			}
+			if as := rm.MessageMediaAttachments; len(attachments) > 0 && len(as) > 0 {
+				k := which % len(as)
+				switch {
+				case dropAttachment:
+					rm.MessageMediaAttachments = nil
+					e.damages = append(e.damages, dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldAttachments, "attachments left out"))
+				case replaceAttachment:
+					a := &as[k]
+					other := derivedID(p.Seed, "attachment", c.ID, m.ID, a.ID)
+					a.URL = strings.ReplaceAll(a.URL, a.ID, other)
+					a.ID = other
+					e.damages = append(e.damages, dmg(finding.ValueAltered, OriginTampering, m.ID, finding.FieldAttachments, "an attachment replaced by another"))
 				}
 			}
 			e.data, err = json.Marshal(rm)

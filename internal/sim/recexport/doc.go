@@ -8,7 +8,7 @@
 // conversation), the seeded, deterministic damage profile (stripped
 // compliance fields, timestamps cut to seconds or shifted, messages
 // dropped, altered, duplicated or fabricated, WhatsApp templates' header
-// media left out or replaced, files truncated,
+// media and messages' attachments left out or replaced, files truncated,
 // conversations left out — for no recording, for sensitive data not asked
 // for, or not yet in the data lake), and the ground-truth Manifest listing
 // every damage done with its origin (Genesys's exporter, a customer's

@@ -84,6 +84,16 @@ type Profile struct {
 	// a seed is what it was without them.
 	StripHeaderMedia float64 `json:"strip_header_media"`
 	AlterHeaderMedia float64 `json:"alter_header_media"`
+	// DropAttachments: share of messages with attachments written
+	// without them (messageMediaAttachments left out);
+	// ReplaceAttachments: share of the others with one of them replaced
+	// by another (another id). Genesys only: the reshape keeps
+	// no media. Drawn from a stream of their own (and only when either is
+	// above 0), so the other damage of a seed is what it was without them
+	// (a truncated file is cut at the same share of its length, which
+	// they change).
+	DropAttachments    float64 `json:"drop_attachments"`
+	ReplaceAttachments float64 `json:"replace_attachments"`
 	// IncludeSensitiveData exports conversations with sensitive data
 	// (sim.ConvData.SensitiveData), as includeRecordingsWithSensitiveData
 	// does; without it they are left out (Genesys's default).
@@ -123,9 +133,10 @@ func (p *Profile) dataLakeLag() time.Duration {
 //     TruncateFiles (and the messages the cut loses);
 //   - customer_pipeline: TruncateTimestamps (and the reshape's seconds,
 //     missing sender, missing template header media and attachments),
-//     ZoneOffsets (no damage), DropMessages, Duplicate, StripHeaderMedia;
+//     ZoneOffsets (no damage), DropMessages, Duplicate, StripHeaderMedia,
+//     DropAttachments;
 //   - tampering: ShiftTimestamps, AlterContent, AlterSender, Extra
-//     (invented messages), AlterHeaderMedia.
+//     (invented messages), AlterHeaderMedia, ReplaceAttachments.
 type Origin string
 
 // Origins.
@@ -145,10 +156,13 @@ func DefaultProfile(shape string, seed uint64) Profile {
 		TruncateFiles: 0.05, DropConversations: 0.05, ZoneOffsets: 0.2, Cosmetic: 0.1,
 		// Templates with header media are a few in a hundred messages.
 		StripHeaderMedia: 0.2, AlterHeaderMedia: 0.25,
+		// Messages with attachments are about one in ten.
+		DropAttachments: 0.08, ReplaceAttachments: 0.08,
 	}
 	if shape == ShapeReshape {
 		p.TruncateTimestamps = 1
 		p.AlterSender, p.StripHeaderMedia, p.AlterHeaderMedia = 0, 0, 0
+		p.DropAttachments, p.ReplaceAttachments = 0, 0
 	}
 	return p
 }
@@ -174,6 +188,7 @@ func (p *Profile) check() error {
 		"duplicate": p.Duplicate, "extra": p.Extra, "truncate_files": p.TruncateFiles,
 		"drop_conversations": p.DropConversations, "zone_offsets": p.ZoneOffsets, "cosmetic": p.Cosmetic,
 		"strip_header_media": p.StripHeaderMedia, "alter_header_media": p.AlterHeaderMedia,
+		"drop_attachments": p.DropAttachments, "replace_attachments": p.ReplaceAttachments,
 	} {
 		if !(v >= 0 && v <= 1) {
 			return fmt.Errorf("recexport: %w: %s = %v, want 0 to 1", ErrBadProfile, name, v)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -584,5 +585,107 @@ func TestGenesysFilesCarryTemplateHeaderMedia(t *testing.T) {
 	}
 	if seen < 5 || seen != len(want) {
 		t.Errorf("%d of the org's %d template header media written", seen, len(want))
+	}
+}
+
+// TestAttachmentDamage: the default profile leaves out (field_stripped)
+// or replaces one of (value_altered) some messages' attachments in the
+// genesys shape, as its manifest says and the files show — every other
+// message's attachments are the org's, by id — and draws them from a
+// stream of its own: with those shares at 0, every other damage of the
+// seed is the same, in the same order (but for the byte a truncated file
+// is cut at: the same share of a file they make shorter or longer).
+func TestAttachmentDamage(t *testing.T) {
+	org := sim.NewOrg(sim.OrgConfig{Seed: 11, Conversations: 80})
+	want := map[string][]string{} // message id → the org's attachment ids, sorted
+	for i := range org.Len() {
+		c := org.ConversationAt(i)
+		for k := range c.Messages {
+			if ids := genesys.AttachmentIDs(&c.Messages[k]); len(ids) > 0 {
+				want[c.Messages[k].ID] = slices.Sorted(slices.Values(ids))
+			}
+		}
+	}
+	for _, seed := range []uint64{1, 2} {
+		dir := t.TempDir()
+		p := DefaultProfile(ShapeGenesys, seed)
+		m, err := Export(context.Background(), org, nil, Target{Dir: dir}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.DropAttachments, p.ReplaceAttachments = 0, 0
+		without, err := Export(context.Background(), org, nil, Target{Dir: t.TempDir()}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		damaged := map[string]finding.Kind{}
+		var others []Damage
+		for _, d := range m.Damages {
+			if d.Field == finding.FieldAttachments {
+				damaged[d.MessageID] = d.Kind
+				continue
+			}
+			others = append(others, d)
+		}
+		cutAt := regexp.MustCompile(`^file cut short at byte \d+ of \d+$`)
+		for _, ds := range [][]Damage{others, without.Damages} {
+			for i := range ds {
+				if ds[i].Kind == finding.FileUnreadable && cutAt.MatchString(ds[i].Detail) {
+					ds[i].Detail = "file cut short"
+				}
+			}
+		}
+		if !reflect.DeepEqual(others, without.Damages) {
+			t.Errorf("seed %d: the other damage differs once attachments are damaged too (%d damages, %d without)", seed, len(others), len(without.Damages))
+		}
+		kinds := map[finding.Kind]int{}
+		for _, k := range damaged {
+			kinds[k]++
+		}
+		if kinds[finding.FieldStripped] == 0 || kinds[finding.ValueAltered] == 0 || len(kinds) != 2 {
+			t.Errorf("seed %d: attachment damage %v: the test would prove little", seed, kinds)
+		}
+		seen := 0
+		for name := range tree(t, dir) {
+			if strings.HasSuffix(name, "_metadata.json") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec genesys.Recording
+			if json.Unmarshal(b, &rec) != nil {
+				continue // cut short (TruncateFiles): its readable part is the diff's ground truth
+			}
+			for _, rm := range rec.MessagingTranscript {
+				var got []string
+				for _, a := range rm.MessageMediaAttachments {
+					got = append(got, a.ID)
+				}
+				slices.Sort(got)
+				w := want[rm.ID]
+				switch damaged[rm.ID] {
+				case finding.FieldStripped:
+					if len(w) == 0 || len(got) != 0 {
+						t.Errorf("seed %d: message %s: attachments %v left out, the file gives %v", seed, rm.ID, w, got)
+					}
+				case finding.ValueAltered:
+					if len(w) == 0 || len(got) != len(w) || slices.Equal(got, w) {
+						t.Errorf("seed %d: message %s: one of %v replaced, the file gives %v", seed, rm.ID, w, got)
+					}
+				default:
+					if !slices.Equal(got, w) {
+						t.Errorf("seed %d: message %s: attachments %v, want the org's %v", seed, rm.ID, got, w)
+					}
+				}
+				if damaged[rm.ID] != "" {
+					seen++
+				}
+			}
+		}
+		if seen == 0 {
+			t.Errorf("seed %d: no damaged attachment in a readable file", seed)
+		}
 	}
 }

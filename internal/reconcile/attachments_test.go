@@ -1,13 +1,17 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -20,8 +24,9 @@ import (
 // downloaded (detail.media): a message whose attachment url had expired,
 // one captured with --media=false, one whose attachment had no url at
 // all are each known by their ids; the template header media only where
-// custody recorded media. Evidence no longer stored leaves them unknown.
-// Conversation, ConversationsBatch and Lookup agree.
+// custody recorded media. Evidence no longer stored, or altered since
+// (its bytes no longer what its address says), leaves them unknown: it
+// decides nothing. Conversation, ConversationsBatch and Lookup agree.
 func TestLedgerAttachmentsFromEvidence(t *testing.T) {
 	ctx := context.Background()
 	le := ledgertest.New(t, "m")
@@ -55,9 +60,10 @@ func TestLedgerAttachmentsFromEvidence(t *testing.T) {
 		{md: msg("m5", header("h5")), conv: "c1", attachmentsKnown: true}, // --media=false: its header media unknown
 		{md: msg("m6"), conv: "c1", attachmentsKnown: true},
 		{md: msg("m7", att("a7", "https://media/a7")), conv: "c2"}, // evidence not stored
+		{md: msg("m8", att("a8", "https://media/a8")), conv: "c3"}, // evidence altered: a8 made a9
 	}
 	bodies := map[string][]byte{}
-	for _, conv := range []string{"c1", "c2"} {
+	for _, conv := range []string{"c1", "c2", "c3"} {
 		var list genesys.TextMessageListing
 		for _, c := range cases {
 			if c.conv == conv {
@@ -69,8 +75,17 @@ func TestLedgerAttachmentsFromEvidence(t *testing.T) {
 			t.Fatal(err)
 		}
 		bodies[conv] = b
-		if conv == "c1" { // c2's evidence is not stored
-			if _, err := le.Store.Put(ctx, b); err != nil {
+		if conv == "c2" { // c2's evidence is not stored
+			continue
+		}
+		ref, err := le.Store.Put(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conv == "c3" {
+			f := filepath.Join(le.Dir, "evidence", evidence.Key(ref.Sum))
+			os.Chmod(f, 0o644)
+			if err := os.WriteFile(f, bytes.ReplaceAll(b, []byte("a8"), []byte("a9")), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -100,7 +115,7 @@ func TestLedgerAttachmentsFromEvidence(t *testing.T) {
 	}
 	x := &reconcile.LedgerIndex{L: le.Ledger, Evidence: le.Store}
 	n := 0
-	for _, conv := range []string{"c1", "c2"} {
+	for _, conv := range []string{"c1", "c2", "c3"} {
 		all, err := x.Conversation(ctx, conv)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +125,7 @@ func TestLedgerAttachmentsFromEvidence(t *testing.T) {
 			check("Conversation", c, byID[c.MessageID])
 		}
 	}
-	if err := (&reconcile.LedgerIndex{L: le.Ledger, Evidence: le.Store}).ConversationsBatch(ctx, []string{"c1", "c2"}, func(_ string, all []diff.Captured) {
+	if err := (&reconcile.LedgerIndex{L: le.Ledger, Evidence: le.Store}).ConversationsBatch(ctx, []string{"c1", "c2", "c3"}, func(_ string, all []diff.Captured) {
 		for _, c := range all {
 			n++
 			check("ConversationsBatch", c, byID[c.MessageID])

@@ -40,9 +40,11 @@ type mediaRead struct {
 // in its evidence. Each evidence object is read once for all its
 // captures (a bulk response holds a conversation's messages): a local
 // store's in turn on this goroutine, a remote store's several at a time
-// (the limit openAll's reads share). Evidence no longer stored, or that
-// does not hold the message, leaves them unknown (verify --evidence
-// reports such evidence); a failed read of the store is an error.
+// (the limit openAll's reads share). Evidence no longer stored, altered
+// since (evidence.GetChecked: its bytes are not what its address says),
+// or that does not hold the message leaves them unknown: it decides
+// nothing (verify --evidence reports such evidence). A failed read of
+// the store is an error.
 func (x *LedgerIndex) readMessageMedia(ctx context.Context, sts []*standing) error {
 	type ref struct {
 		st     *standing
@@ -125,13 +127,13 @@ type messageMediaIDs struct {
 
 // messageMedia reads the evidence sum and returns, for each of the
 // messages want names that it holds, the ids of its attachments and of
-// its template header media. Evidence no longer stored, or unreadable as
-// messages, gives none. Only a message whose bytes could hold either is
+// its template header media. Evidence no longer stored, altered, or
+// unreadable as messages, gives none. Only a message whose bytes could hold either is
 // decoded whole (mayHaveMedia); of the others the id is read (messageID).
 func (x *LedgerIndex) messageMedia(ctx context.Context, sum hashchain.Hash, want map[string]bool) (map[string]messageMediaIDs, error) {
-	body, err := x.Evidence.Get(ctx, sum)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	body, err := evidence.GetChecked(ctx, x.Evidence, sum)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, evidence.ErrCorrupt) {
+		return nil, nil // verify reports altered evidence; here it decides nothing
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: evidence %s of a message's media: %w", sum, err)

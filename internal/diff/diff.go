@@ -722,8 +722,12 @@ func (d *differ) finish() error {
 		return d.finishConversations()
 	}
 	absent := map[string]*absentConv{}
+	held := map[string]bool{} // covered conversations with captures
 	err := d.idx.Each(d.ctx, func(c Captured) error {
 		d.s.Captured++
+		if _, ok := d.covered[c.ConversationID]; ok && !held[c.ConversationID] {
+			held[c.ConversationID] = true
+		}
 		if _, ok := d.covered[c.ConversationID]; !ok {
 			a := absent[c.ConversationID]
 			if a == nil {
@@ -743,6 +747,15 @@ func (d *differ) finish() error {
 	})
 	if err != nil {
 		return fmt.Errorf("diff: walk captured messages: %w", err)
+	}
+	var never []string
+	for conv := range d.covered {
+		if !held[conv] {
+			never = append(never, conv)
+		}
+	}
+	if err := d.reportNeverCaptured(never); err != nil {
+		return err
 	}
 	list := make([]absentConv, 0, len(absent))
 	for _, a := range absent {
@@ -801,9 +814,10 @@ func (d *differ) reportAbsent(list []absentConv) error {
 // loaded but not seen, reported in ascending Seq (the order Each would
 // give); conversations it does not cover are only counted.
 func (d *differ) finishConversations() error {
+	var never []string
 	for conv, loaded := range d.covered {
 		if loaded {
-			continue
+			continue // a message of it was looked up: not captured, it is that message's gap
 		}
 		// Covered, yet none of its messages was looked up (a file naming
 		// the conversation without a usable message): every capture of it
@@ -811,6 +825,9 @@ func (d *differ) finishConversations() error {
 		all, err := d.ci.Conversation(d.ctx, conv)
 		if err != nil {
 			return fmt.Errorf("diff: load conversation %s: %w", conv, err)
+		}
+		if len(all) == 0 {
+			never = append(never, conv)
 		}
 		d.loaded(conv, all)
 	}
@@ -856,9 +873,38 @@ func (d *differ) finishConversations() error {
 	if err != nil {
 		return err
 	}
+	if err := d.reportNeverCaptured(never); err != nil {
+		return err
+	}
 	d.s.MessagesInAbsentConversations = absentMsgs
 	d.s.Captured += absentMsgs
 	return d.reportAbsent(absent)
+}
+
+// reportNeverCaptured reports the conversations of convs — covered by the
+// export, none of them captured — that no not_captured finding names yet:
+// no message of them could be matched (their only file cut short before
+// its first message, or holding none, or only their metadata). The export
+// proves each existed, so each is one conversation-level not_captured
+// finding (no message id): a gap, so that refetch captures it, after
+// which the next diff compares what the export kept of it. They come
+// after the missing_from_export findings, in conversation id order,
+// whichever index found them.
+func (d *differ) reportNeverCaptured(convs []string) error {
+	slices.Sort(convs)
+	for _, conv := range convs {
+		if d.s.PerConversation[conv].Get(finding.NotCaptured) > 0 {
+			continue // a message of it is a gap already: refetch captures the conversation
+		}
+		detail := "the export names this conversation but custody never captured it, and no message of it could be matched: refetch"
+		if d.s.PerConversation[conv].Get(finding.FileUnreadable) > 0 {
+			detail = "the export names this conversation but custody never captured it, and no message of it could be read (see its file_unreadable finding): refetch"
+		}
+		if err := d.emit(Finding{Kind: finding.NotCaptured, ConversationID: conv, Detail: detail, Cause: finding.CauseNotCaptured}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadAbsent loads every captured conversation the export does not cover

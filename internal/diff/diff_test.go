@@ -291,15 +291,26 @@ func TestHostileFiles(t *testing.T) {
 		t.Errorf("FilesUnreadable = %d, want %d", s.FilesUnreadable, len(want))
 	}
 	// What was readable still counts: m1 before the truncation, m3 before
-	// the syntax error, m5, m6 and m7 (m8's line is cut short).
-	var gaps []string
+	// the syntax error, m5, m6 and m7 (m8's line is cut short). The
+	// conversations the export names of which no message could be read,
+	// never captured, are one gap each, after them: c3, c4, c5 and c9.
+	var gaps, convGaps []string
 	for _, f := range got {
-		if f.Kind == finding.NotCaptured {
+		switch {
+		case f.Kind != finding.NotCaptured:
+		case f.MessageID == "":
+			convGaps = append(convGaps, f.ConversationID)
+		case len(convGaps) > 0:
+			t.Errorf("not_captured %s after the conversations' gaps", f.MessageID)
+		default:
 			gaps = append(gaps, f.MessageID)
 		}
 	}
 	if !slices.Equal(gaps, []string{"m1", "m3", "m5", "m6", "m7"}) {
 		t.Errorf("not_captured = %v, want [m1 m3 m5 m6 m7]", gaps)
+	}
+	if !slices.Equal(convGaps, []string{"c3", "c4", "c5", "c9"}) {
+		t.Errorf("not_captured conversations = %v, want [c3 c4 c5 c9]", convGaps)
 	}
 }
 
@@ -853,5 +864,48 @@ func TestFormatLacksOnce(t *testing.T) {
 	got, _ = runDir(t, dir, idx, Options{Policy: pol})
 	if d := diffKeys([]key{{finding.FieldStripped, "c2", "m4", finding.FieldSender}}, keysOf(got)); d != "" {
 		t.Errorf("legal hold and audit not required: %s\nfindings: %+v", d, got)
+	}
+}
+
+// TestNeverCapturedConversation: a conversation the export names that
+// custody never captured, of which no message could be read — its only
+// file cut short before its first message, or only its metadata — is one
+// conversation-level not_captured gap (refetch captures it); one of which
+// a message was read is that message's gap only; a captured one cut short
+// so is missing_from_export, as before. Through Each and through
+// Conversation alike.
+func TestNeverCapturedConversation(t *testing.T) {
+	idx := &MemIndex{}
+	idx.Add(Captured{ConversationID: "a", MessageID: "1", Timestamp: "2024-01-01T00:00:00.000Z", ContentSHA256: emptyContentHash})
+	dir := benchutil.WriteTree(t, map[string]string{
+		"conversation_id=a/r.json":          `{"conversationId":"a","messagingTranscript":[{"id":"1","time`,
+		"conversation_id=e/r.json":          `{"conversationId":"e","messagingTranscript":[{"id":"1","time`,
+		"conversation_id=e/r_metadata.json": `{"conversationId":"e"}`,
+		"conversation_id=f/r_metadata.json": `{"conversationId":"f"}`,
+		"conversation_id=g/r.json":          `{"conversationId":"g","messagingTranscript":[{"id":"1"},{"id":"2","time`,
+	})
+	pol := DefaultPolicy()
+	pol.Required = nil
+	plain, _ := runDir(t, dir, idx, Options{Policy: pol})
+	got, _ := runDir(t, dir, &convIndex{MemIndex: idx}, Options{Policy: pol})
+	if !slices.Equal(got, plain) {
+		t.Errorf("findings through Conversation differ:\n%+v\n%+v", got, plain)
+	}
+	want := []key{
+		{finding.FileUnreadable, "a", "", ""}, {finding.MissingFromExport, "a", "1", ""},
+		{finding.FileUnreadable, "e", "", ""}, {finding.NotCaptured, "e", "", ""},
+		{finding.NotCaptured, "f", "", ""},
+		{finding.NotCaptured, "g", "1", ""}, {finding.FileUnreadable, "g", "", ""},
+	}
+	if d := diffKeys(want, keysOf(got)); d != "" {
+		t.Error(d)
+	}
+	for _, f := range got {
+		if f.Kind == finding.NotCaptured && (f.Cause != finding.CauseNotCaptured || !finding.IsGap(f.Kind)) {
+			t.Errorf("%+v: want a gap caused by not_captured", f)
+		}
+		if f.Kind == finding.NotCaptured && f.ConversationID == "e" && !strings.Contains(f.Detail, "file_unreadable") {
+			t.Errorf("%+v: the detail should point to the file_unreadable finding", f)
+		}
 	}
 }

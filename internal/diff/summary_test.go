@@ -216,6 +216,8 @@ func TestWhiteSpaceRun(t *testing.T) {
 		"a.json not_captured m1 messagingTranscript[0]: in the export but never captured: refetch",
 		"a.json file_unreadable  white space too long: the run at byte 58 is longer than 4096 bytes (the limit of a JSON value): read no further",
 		"b.json file_unreadable  JSON value too large: the value at byte 46 is larger than 4096 bytes: read no further",
+		// c2, never captured, no message of it read: a gap for refetch.
+		" not_captured  the export names this conversation but custody never captured it, and no message of it could be read (see its file_unreadable finding): refetch",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

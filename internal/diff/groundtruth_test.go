@@ -402,3 +402,78 @@ func TestFolderAndShareAgree(t *testing.T) {
 		t.Errorf("the share held at most %d requests at once: its files were not opened many at once", p)
 	}
 }
+
+// TestGroundTruthNeverCapturedTruncated: a conversation whose only message
+// file the export cut short before its first message, and which custody
+// never captured, is one file_unreadable and one conversation-level
+// not_captured gap (the damage the manifest records as its messages
+// missing_from_export cannot be seen: custody holds none of them); once
+// refetch has captured it, the diff is the manifest's again, the
+// messages the cut lost each missing_from_export.
+func TestGroundTruthNeverCapturedTruncated(t *testing.T) {
+	org := testOrg()
+	for _, shape := range []string{recexport.ShapeGenesys, recexport.ShapeReshape} {
+		t.Run(shape, func(t *testing.T) {
+			dir := t.TempDir()
+			p := recexport.DefaultProfile(shape, 1)
+			p.TruncateFiles = 0.5
+			m, err := recexport.Export(context.Background(), org, nil, recexport.Target{Dir: dir}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The conversations cut short before any message: every damage
+			// of them the truncation's, every message of them lost.
+			byConv := map[string][]recexport.Damage{}
+			for _, d := range m.Damages {
+				byConv[d.ConversationID] = append(byConv[d.ConversationID], d)
+			}
+			never := map[string]bool{}
+			for i := range org.Len() {
+				c := org.ConversationAt(i)
+				ds, lost, cut := byConv[c.ID], 0, false
+				for _, d := range ds {
+					switch {
+					case d.Kind == finding.FileUnreadable:
+						cut = true
+					case d.Kind == finding.MissingFromExport:
+						lost++
+					}
+				}
+				if cut && lost == len(ds)-1 && lost == len(c.Messages) {
+					never[c.ID] = true
+				}
+			}
+			if len(never) == 0 {
+				t.Fatal("no conversation cut short before its first message: the test would prove nothing")
+			}
+			// custody never captured them.
+			idx := &MemIndex{}
+			full := orgIndex(t, org)
+			if err := full.Each(context.Background(), func(c Captured) error {
+				if !never[c.ConversationID] {
+					idx.Add(c)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want := m
+			want.Damages = nil
+			for _, d := range m.Damages {
+				switch {
+				case !never[d.ConversationID]:
+					want.Damages = append(want.Damages, d)
+				case d.Kind == finding.FileUnreadable:
+					want.Damages = append(want.Damages, d,
+						recexport.Damage{Kind: finding.NotCaptured, ConversationID: d.ConversationID, Cause: finding.CauseNotCaptured})
+				}
+			}
+			got, s := runDir(t, dir, idx, Options{})
+			checkGroundTruth(t, want, got, s, nil)
+			// Refetched: captured now, the diff is the manifest's.
+			got, s = runDir(t, dir, full, Options{})
+			checkGroundTruth(t, m, got, s, nil)
+			t.Logf("%d conversations cut short before any message, never captured", len(never))
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
@@ -64,16 +65,34 @@ type Result struct {
 	Report       *report.Result        `json:"report"`
 	GoneUpstream string                `json:"gone_upstream_conversation"`
 	// Damages is what the old export did, by the simulator's ground
-	// truth, counted as if custody had captured every day it covers;
-	// GoneDamages the part of it in the conversation deleted upstream,
-	// which no diff can see (its messages stay not_captured).
-	Damages     int `json:"recorded_damages"`
+	// truth, counted as if custody had captured every day it covers.
+	// The second diff's findings are matched to them one to one (kind,
+	// conversation, message, field), and every damage and finding is
+	// counted once below: Damages = Accounted + GoneDamages +
+	// AbsentUnseen + the sum of Unaccounted, and the second diff's
+	// findings = Accounted + GoneGaps + the sum of Unexplained.
+	Damages int `json:"recorded_damages"`
+	// Accounted: damages that are one finding of the second diff each.
+	Accounted int `json:"damages_accounted"`
+	// GoneDamages: the damages in the conversation deleted upstream that
+	// no diff can see; GoneGaps its not_captured findings that stand in
+	// for them (its messages can only be not_captured).
 	GoneDamages int `json:"damages_in_gone_conversation"`
+	GoneGaps    int `json:"gone_conversation_gaps"`
 	// AbsentUnseen: conversations the export left out that custody never
 	// captured either, so no diff can report them absent.
-	AbsentUnseen int     `json:"absent_conversations_never_captured"`
-	Wall         float64 `json:"wall_seconds"`
+	AbsentUnseen int `json:"absent_conversations_never_captured"`
+	// Unaccounted: damages, by kind, with no finding and none of the
+	// reasons above; Unexplained: findings, by kind, with no damage,
+	// other than GoneGaps. Both empty when the diff is the ground truth.
+	Unaccounted map[finding.Kind]int `json:"damages_without_finding,omitempty"`
+	Unexplained map[finding.Kind]int `json:"findings_without_damage,omitempty"`
+	Wall        float64              `json:"wall_seconds"`
 }
+
+// Accounts reports whether every damage and finding is accounted for:
+// none Unaccounted or Unexplained.
+func (r *Result) Accounts() bool { return len(r.Unaccounted) == 0 && len(r.Unexplained) == 0 }
 
 var (
 	orgStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -223,11 +242,6 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	m := exporter.Last()
 	res.Damages = len(m.Damages)
-	for _, d := range m.Damages {
-		if res.GoneUpstream != "" && d.ConversationID == res.GoneUpstream {
-			res.GoneDamages++
-		}
-	}
 	say("4. Ran a Recording API bulk export job over all fourteen days into %s:", res.Export)
 	say("   the Genesys S3 layout: no legal hold or audit fields, and %d recorded damages — the simulator's", len(m.Damages))
 	say("   ground truth of what it did to the export (%s), counted as if every day had been captured.", res.Manifest)
@@ -242,19 +256,29 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 		return res, err
 	}
 	res.FirstDiff = first
-	say("5. Diffed the old export against the ledger: %d messages in %d files, %d findings:", first.Summary.Messages, first.Summary.Files, first.Summary.Counts.Total())
-	printCounts(w, first.Summary.Counts)
-	say("   %d findings, not %d: the ledger holds only the first ten days, so each of the %d messages it never",
-		first.Summary.Counts.Total(), res.Damages, first.Summary.Counts[finding.NotCaptured])
-	say("   captured is one not_captured finding and nothing more — what the export did to them cannot be seen")
-	say("   until they are captured.")
-	say("   Recorded as %s: findings and the SHA-256 of every file read are evidence (ledger entry %d).", first.RunID, first.Seq)
-
-	// 6. Refetch the gaps.
 	_, findings, err := reconcile.LoadGaps(ctx, l, store, first.RunID)
 	if err != nil {
 		return res, err
 	}
+	convGaps := 0 // conversations the export names of which no message could be read
+	for _, f := range findings {
+		if f.Kind == finding.NotCaptured && f.MessageID == "" {
+			convGaps++
+		}
+	}
+	say("5. Diffed the old export against the ledger: %d messages in %d files, %d findings:", first.Summary.Messages, first.Summary.Files, first.Summary.Counts.Total())
+	printCounts(w, first.Summary.Counts)
+	say("   %d findings, not %d: the ledger holds only the first ten days, so each of the %d messages it never",
+		first.Summary.Counts.Total(), res.Damages, first.Summary.Counts[finding.NotCaptured]-convGaps)
+	say("   captured is one not_captured finding and nothing more — what the export did to them cannot be seen")
+	say("   until they are captured.")
+	if convGaps > 0 {
+		say("   So is each of the %d conversation(s) it never captured of which the export kept no readable message", convGaps)
+		say("   (a file cut short before its first one): one not_captured finding for the conversation.")
+	}
+	say("   Recorded as %s: findings and the SHA-256 of every file read are evidence (ledger entry %d).", first.RunID, first.Seq)
+
+	// 6. Refetch the gaps.
 	rf, err := reconcile.Refetch(ctx, deps, findings, first.RunID, export.Options{
 		Scope: export.Scope{Matter: "Demo matter", WithMedia: true}, SignerKey: signer, ToolVersion: cfg.ToolVersion, Log: cfg.Log})
 	res.Refetch = rf
@@ -283,17 +307,25 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	say("   (format_lacks), as they must, now standing for %d messages instead of %d:",
 		second.Summary.FormatLacks[finding.FieldLegalHold], first.Summary.FormatLacks[finding.FieldLegalHold])
 	printCounts(w, second.Summary.Counts)
-	goneFindings := 0
-	if res.GoneUpstream != "" {
-		goneFindings = second.Summary.PerConversation[res.GoneUpstream].Total()
+	if err := account(ctx, l, store, second, m.Damages, res); err != nil {
+		return res, err
 	}
-	res.AbsentUnseen = m.Counts[finding.ConversationAbsent] - second.Summary.Counts[finding.ConversationAbsent]
+	total := second.Summary.Counts.Total()
 	say("   %d findings against %d recorded damages. No diff can see the %d damages in the conversation deleted",
-		second.Summary.Counts.Total(), res.Damages, res.GoneDamages)
+		total, res.Damages, res.GoneDamages)
 	say("   upstream (its messages can only be not_captured: %d findings), nor the %d conversation(s) the export left",
-		goneFindings, res.AbsentUnseen)
-	say("   out that custody never captured either (neither side holds them). Every other damage is one finding (%d).",
-		second.Summary.Counts.Total()-goneFindings)
+		res.GoneGaps, res.AbsentUnseen)
+	if res.Accounts() {
+		say("   out that custody never captured either (neither side holds them). Every other damage is one finding (%d):",
+			res.Accounted)
+		say("   %d + %d + %d = %d damages, %d + %d = %d findings.",
+			res.Accounted, res.GoneDamages, res.AbsentUnseen, res.Damages, res.Accounted, res.GoneGaps, total)
+	} else {
+		say("   out that custody never captured either (neither side holds them). %d other damages are one finding each;",
+			res.Accounted)
+		say("   NOT accounted for: %d damages with no finding (%s) and %d findings with no damage (%s).",
+			sum(res.Unaccounted), kindList(res.Unaccounted), sum(res.Unexplained), kindList(res.Unexplained))
+	}
 
 	// 8. Verify everything, against a checkpoint kept outside the ledger.
 	cp, ok, err := l.LatestCheckpoint(ctx)
@@ -466,6 +498,90 @@ func recordingExport(ctx context.Context, c *fetch.Client, from, to time.Time) e
 		}
 		state = j.State
 	}
+}
+
+// account matches the second diff's findings to the ground truth's
+// damages one to one by kind, conversation, message and field, and fills
+// in res how each damage and each finding is accounted for (Result.Damages).
+func account(ctx context.Context, l *ledger.Ledger, store evidence.Store, second *reconcile.DiffResult, damages []recexport.Damage, res *Result) error {
+	type key struct {
+		kind             finding.Kind
+		conv, msg, field string
+	}
+	open := map[key]int{} // damages not yet matched by a finding
+	for _, d := range damages {
+		open[key{d.Kind, d.ConversationID, d.MessageID, d.Field}]++
+	}
+	res.Accounted, res.GoneDamages, res.GoneGaps, res.AbsentUnseen = 0, 0, 0, 0
+	res.Unaccounted, res.Unexplained = map[finding.Kind]int{}, map[finding.Kind]int{}
+	err := reconcile.StreamFindings(ctx, store, second.RunID, second, func(f diff.Finding) error {
+		k := key{f.Kind, f.ConversationID, f.MessageID, f.Field}
+		switch {
+		case open[k] > 0:
+			open[k]--
+			res.Accounted++
+		case res.GoneUpstream != "" && f.ConversationID == res.GoneUpstream && f.Kind == finding.NotCaptured:
+			res.GoneGaps++
+		default:
+			res.Unexplained[f.Kind]++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("demo: findings of %s: %w", second.RunID, err)
+	}
+	for _, d := range damages {
+		k := key{d.Kind, d.ConversationID, d.MessageID, d.Field}
+		if open[k] == 0 {
+			continue
+		}
+		open[k]--
+		switch {
+		case res.GoneUpstream != "" && d.ConversationID == res.GoneUpstream:
+			res.GoneDamages++
+		case d.Kind == finding.ConversationAbsent:
+			_, captured, err := l.LatestConversation(ctx, d.ConversationID)
+			if err != nil {
+				return err
+			}
+			if captured {
+				res.Unaccounted[d.Kind]++
+			} else {
+				res.AbsentUnseen++
+			}
+		default:
+			res.Unaccounted[d.Kind]++
+		}
+	}
+	if len(res.Unaccounted) == 0 {
+		res.Unaccounted = nil
+	}
+	if len(res.Unexplained) == 0 {
+		res.Unexplained = nil
+	}
+	return nil
+}
+
+func sum(m map[finding.Kind]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// kindList is m as "kind n, kind n" in report order.
+func kindList(m map[finding.Kind]int) string {
+	var parts []string
+	for _, in := range finding.Kinds() {
+		if n := m[in.Kind]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", in.Kind, n))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func printCounts(w io.Writer, c diff.Counts) {

@@ -208,6 +208,10 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		if oc.Outcome == reconcile.Filled || oc.Outcome == reconcile.Confirmed {
 			continue
 		}
+		if oc.MessageID == "" { // a conversation the export names, none of it captured
+			fmt.Fprintf(w, "  %s: conversation %s (%s): %s\n", oc.Outcome, displayID(oc.ConversationID), oc.Finding, oc.Detail)
+			continue
+		}
 		fmt.Fprintf(w, "  %s: conversation %s message %s (%s): %s\n", oc.Outcome, displayID(oc.ConversationID), displayID(oc.MessageID), oc.Finding, oc.Detail)
 	}
 	if a := r.Export; a != nil {

@@ -104,12 +104,14 @@ var table = [...]Info{
 		Example: "custody captured conversation c-31 (40 messages); the export has no file, folder or message of c-31.",
 	},
 	{
-		Kind: NotCaptured, Doc: "in the export but never captured: a gap to refetch", Gap: true,
+		Kind: NotCaptured, Doc: "in the export but never captured: a gap to refetch; with no MessageID, a conversation the export names, never captured, of which no message could be read (a file of it cut short before its first message, or holding none)", Gap: true,
 		Title: "Not captured",
 		Plain: "The export holds a message custody never captured. " +
 			"Either the capture did not cover it (another date range, or it failed), and custody refetch can capture it now (filled), " +
 			"or Genesys never had such a message in that conversation (not_at_source) or has deleted it since (gone_at_source). " +
-			"Nothing else is reported for such a message until it is captured: there is nothing to compare it with.",
+			"Nothing else is reported for such a message until it is captured: there is nothing to compare it with. " +
+			"A whole conversation custody never captured, of which the export kept no readable message (its file cut short before the first), is one such finding for the conversation: " +
+			"once refetch has captured it, the messages the export lost are shown (missing_from_export).",
 		Example: "the export holds m-88 in conversation c-40, from after the last day custody captured.",
 	},
 	{

@@ -74,10 +74,11 @@ func TestS3HostileObjects(t *testing.T) {
 	}
 	// m1 was read before the truncation (BOM and all) and matches the
 	// capture but for the fields the genesys shape cannot hold (stated
-	// once for the export); the JSON Lines copy of it is a duplicate.
+	// once for the export); the JSON Lines copy of it is a duplicate. c2,
+	// never captured, no message of it readable, is a gap for refetch.
 	wantKeys := []key{
 		{finding.FormatLacks, "", "", finding.FieldLegalHold}, {finding.FormatLacks, "", "", finding.FieldAuditTrailID},
-		{finding.Duplicated, "c1", "m1", ""},
+		{finding.Duplicated, "c1", "m1", ""}, {finding.NotCaptured, "c2", "", ""},
 	}
 	var other []Finding
 	for _, f := range got {

@@ -207,12 +207,12 @@ func newBenchDiffCommand(g *globalOptions) *cobra.Command {
 		Long: `Bench diff measures the real diff command on a large export. It builds an
 org of about --messages messages with the simulator's generator, fills a
 new SQLite ledger with one message entry per WhatsApp message (built as
-an export builds them, of ledger format v3, each message's opening stored
-in the evidence folder; but with no HTTP: nothing is fetched, the
-evidence hash is that of a synthetic bulk body), and writes a damaged
+an export builds them, of ledger format v3, each message's opening and
+each conversation's bulk body stored in the evidence folder; but with no
+HTTP: nothing is fetched, the bulk body is synthetic), and writes a damaged
 Recording export of the whole org to a folder in the Genesys S3 layout.
 Setup takes several minutes at the default size (a million openings are
-written and synced), and about 6 GB of disk per million messages;
+written and synced), and about 7.5 GB of disk per million messages;
 --fixture times a folder kept by --keep again without building.
 
 It then times, --runs times each:
@@ -225,6 +225,7 @@ It then times, --runs times each:
   all files     the same over every file the diff reads but the ledger:
                 the export's and the evidence objects it opens (the
                 openings of the captures it compares or reports missing,
+                and the bulk bodies their attachments are read from,
                 found by running the comparison once, untimed, before)
   and the ledger
                 the same and the ledger's database file, which the diff

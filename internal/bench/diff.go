@@ -305,9 +305,11 @@ func progress(w io.Writer, format string, args ...any) {
 // PrepareDiff builds the fixture in dir (created if absent, refused if not
 // empty): an org of about cfg.Messages messages, a ledger holding one
 // message entry per WhatsApp message — built by export.MessageEntry, as a
-// real export builds them, but without HTTP: the evidence hash is the
-// SHA-256 of a synthetic bulk body, and no evidence is stored — and a
-// damaged Recording export of the whole org, in the Genesys S3 layout.
+// real export builds them, but without HTTP: the evidence is a synthetic
+// bulk body per conversation, stored as export stores it with each
+// message's opening (the diff reads a conversation's body for its
+// messages' attachments, and an absent one's for sensitive data) — and
+// a damaged Recording export of the whole org, in the Genesys S3 layout.
 func PrepareDiff(ctx context.Context, dir string, cfg DiffConfig) (*DiffFixture, error) {
 	if err := emptyDir(dir); err != nil {
 		return nil, err
@@ -539,8 +541,9 @@ func fillLedger(ctx context.Context, f *DiffFixture, org *sim.Org, prog io.Write
 
 // conversationEntries builds the message entries a real export would
 // append for conversation i (none unless it is WhatsApp): v3 entries,
-// whose openings it stores first. The salts are drawn from the message
-// ids rather than at random, so equal seeds give equal ledgers.
+// whose openings and bulk body it stores first. The salts are drawn from
+// the message ids rather than at random, so equal seeds give equal
+// ledgers.
 func conversationEntries(ctx context.Context, org *sim.Org, i int, store evidence.Store) ([]leaf.Entry, error) {
 	c := org.ConversationAt(i)
 	if c.MessageType != "whatsapp" || len(c.Messages) == 0 {
@@ -551,28 +554,33 @@ func conversationEntries(ctx context.Context, org *sim.Org, i int, store evidenc
 		audits = append(audits, a.ID)
 	}
 	slices.Sort(audits)
-	// The bulk body the export would have stored: its hash stands in for
-	// the evidence hash (nothing is fetched or stored here).
-	body, err := json.Marshal(genesys.TextMessageListing{Entities: c.Messages})
+	// The bulk body the export would have stored (nothing is fetched):
+	// the messages as the API serves them (sim.APIMessage), stored after
+	// the openings; each entry is of its message as served.
+	served := make([]genesys.MessageData, len(c.Messages))
+	for k := range c.Messages {
+		served[k] = sim.APIMessage(c.Messages[k])
+	}
+	body, err := json.Marshal(genesys.TextMessageListing{Entities: served})
 	if err != nil {
 		return nil, fmt.Errorf("bench: diff: conversation %s: %w", c.ID, err)
 	}
-	ev := hashchain.Hash(sha256.Sum256(body))
 	src := &leaf.Source{Method: "POST", Path: "/api/v2/conversations/messages/" + c.ID + "/messages/bulk", Status: 200}
 	seals := make([]derive.Seal, len(c.Messages))
 	openings := make([][]byte, len(c.Messages))
 	for k := range c.Messages {
 		seals[k].Salt = sha256.Sum256([]byte("custody bench diff salt\x00" + c.ID + "\x00" + c.Messages[k].ID))
-		openings[k] = derive.Opening(&c.Messages[k], seals[k].Salt).Encode()
+		openings[k] = derive.Opening(&served[k], seals[k].Salt).Encode()
 	}
-	refs, err := evidence.PutAll(ctx, store, openings)
+	refs, err := evidence.PutAll(ctx, store, append(openings, body))
 	if err != nil {
-		return nil, fmt.Errorf("bench: diff: conversation %s: openings: %w", c.ID, err)
+		return nil, fmt.Errorf("bench: diff: conversation %s: openings and body: %w", c.ID, err)
 	}
+	ev := refs[len(openings)].Sum
 	out := make([]leaf.Entry, 0, len(c.Messages))
 	for k := range c.Messages {
 		seals[k].Opening = refs[k].Sum
-		m := &c.Messages[k]
+		m := &served[k]
 		raw, err := json.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("bench: diff: message %s: %w", m.ID, err)

@@ -78,11 +78,12 @@ func TestDiffFixture(t *testing.T) {
 		}
 	}
 
-	// The floor over every file the diff reads: the export's, and the
-	// openings of the captures of every conversation the export holds.
+	// The floor over every file the diff reads: the export's, the
+	// openings of the captures of every conversation the export holds,
+	// and every conversation's bulk body.
 	want := wantReads(t, f)
 	if r.Reads != len(want) || r.ReadsBytes == 0 {
-		t.Errorf("the diff reads %d evidence objects (%d bytes), want %d: the openings of the conversations the export holds", r.Reads, r.ReadsBytes, len(want))
+		t.Errorf("the diff reads %d evidence objects (%d bytes), want %d: the openings of the conversations the export holds and every bulk body", r.Reads, r.ReadsBytes, len(want))
 	}
 	got, err := diffReads(ctx, f)
 	if err != nil {
@@ -90,7 +91,7 @@ func TestDiffFixture(t *testing.T) {
 	}
 	for _, p := range got {
 		if _, ok := want[p]; !ok {
-			t.Errorf("diffReads lists %s, which is not the opening of a capture the diff compares", p)
+			t.Errorf("diffReads lists %s, which is neither the opening of a capture the diff compares nor a bulk body", p)
 		}
 	}
 	if fb := r.FullBaseline; fb.Files != r.Baseline.Files+r.Reads || fb.Bytes != r.Baseline.Bytes+r.ReadsBytes || fb.Wall <= 0 {
@@ -119,7 +120,9 @@ func TestDiffFixture(t *testing.T) {
 // wantReads is, found apart from diffReads, the set of files a diff of f
 // opens in its evidence folder: the opening of every capture but those
 // of the conversations the export lacks (conversation_absent findings),
-// which a diff reports from their entries alone.
+// which a diff reports from their entries alone; and every
+// conversation's bulk body — read for its messages' attachments, or,
+// when the export lacks it, for sensitive data.
 func wantReads(tb testing.TB, f *DiffFixture) map[string]bool {
 	tb.Helper()
 	ctx := context.Background()
@@ -142,6 +145,7 @@ func wantReads(tb testing.TB, f *DiffFixture) map[string]bool {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		want[filepath.Join(f.Evidence, filepath.FromSlash(evidence.Key(e.EvidenceSHA256)))] = true
 		if absent[e.ConversationID] {
 			continue
 		}

@@ -19,8 +19,9 @@ import (
 
 // diffReads lists the files a diff of f's export reads besides the
 // export's own and the ledger: the evidence objects it opens (the opening
-// of every capture it compares or reports missing; ledger format v3 keeps
-// a message's personal fields there). It runs the comparison once, in
+// of every capture it compares or reports missing, where ledger format v3
+// keeps a message's personal fields; the bulk body of a conversation,
+// which names its messages' attachments). It runs the comparison once, in
 // this process and untimed, through a store that notes each object read,
 // so that the floor over every file the diff reads is over those very
 // files: not over the whole evidence folder, since a diff opens no

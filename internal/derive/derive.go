@@ -308,6 +308,20 @@ func DecodeMessage(raw []byte) (*genesys.MessageData, hashchain.Hash, error) {
 	return md, payload, nil
 }
 
+// ReadMessage is DecodeMessage for a reader that needs the message alone,
+// not its payload hash (the diff's ledger index, reading a capture's
+// attachments from its evidence): no canonical form is computed.
+func ReadMessage(raw []byte) (*genesys.MessageData, error) {
+	if md, ok := decodeMessageFast(raw); ok {
+		return md, nil
+	}
+	md := &genesys.MessageData{}
+	if err := json.Unmarshal(raw, md); err != nil {
+		return nil, fmt.Errorf("derive: message: %w", err)
+	}
+	return md, nil
+}
+
 // PayloadHash is hashchain.PayloadHash (SHA-256 of the RFC 8785 form),
 // computed through leaf.CanonicalDetail: its fast path for objects of
 // strings, booleans, safe integers, arrays and objects — what messages

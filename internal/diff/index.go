@@ -96,7 +96,13 @@ func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs
 // AttachmentsOf is Captured.Attachments of m: the ids of its attachments
 // as the set the diff compares.
 func AttachmentsOf(m *genesys.MessageData) string {
-	return exportfile.JoinIDs(genesys.AttachmentIDs(m))
+	return AttachmentSet(genesys.AttachmentIDs(m))
+}
+
+// AttachmentSet is Captured.Attachments of a message whose attachments'
+// ids are ids (genesys.AttachmentIDs): the set the diff compares.
+func AttachmentSet(ids []string) string {
+	return exportfile.JoinIDs(ids)
 }
 
 // Index is what custody captured. Lookup and Each are called from one

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,7 @@ import (
 	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/diff"
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
-	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // mediaRead is what a capture still needs read from its message's
@@ -121,91 +118,53 @@ func (x *LedgerIndex) readMessageMedia(ctx context.Context, sts []*standing) err
 // messageMediaIDs are the media ids of one message, in the forms
 // diff.Captured keeps them.
 type messageMediaIDs struct {
-	attachments string // diff.AttachmentsOf
+	attachments string // diff.AttachmentSet
 	header      string // genesys.TemplateHeaderMedia's id, "" for none
 }
 
+// bodyBufs hold the buffers message evidence is read into (stores that
+// are evidence.GetIntoer: a body a conversation, nothing kept of it but
+// the ids, copied); one larger than maxPooledBody is not kept.
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledBody = 1 << 20
+
 // messageMedia reads the evidence sum and returns, for each of the
 // messages want names that it holds, the ids of its attachments and of
-// its template header media. Evidence no longer stored, altered, or
-// unreadable as messages, gives none. Only a message whose bytes could hold either is
-// decoded whole (mayHaveMedia); of the others the id is read (messageID).
+// its template header media (derive.MediaIn: one pass over the body, for
+// the usual one). Evidence no longer stored, altered, or unreadable as
+// messages, gives none.
 func (x *LedgerIndex) messageMedia(ctx context.Context, sum hashchain.Hash, want map[string]bool) (map[string]messageMediaIDs, error) {
-	body, err := evidence.GetChecked(ctx, x.Evidence, sum)
+	var body []byte
+	var err error
+	if gi, ok := x.Evidence.(evidence.GetIntoer); ok {
+		bp := bodyBufs.Get().(*[]byte)
+		defer bodyBufs.Put(bp)
+		body, err = gi.GetInto(ctx, sum, *bp)
+		if cap(body) <= maxPooledBody {
+			*bp = body[:0]
+		}
+	} else {
+		body, err = x.Evidence.Get(ctx, sum)
+	}
+	if err == nil {
+		err = evidence.Check(sum, body)
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, evidence.ErrCorrupt) {
 		return nil, nil // verify reports altered evidence; here it decides nothing
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: evidence %s of a message's media: %w", sum, err)
 	}
-	raws, err := derive.MessagesIn(body)
+	media, err := derive.MediaIn(body)
 	if err != nil {
 		return nil, nil // verify reports unreadable evidence; here it decides nothing
 	}
 	out := make(map[string]messageMediaIDs, len(want))
-	for _, raw := range raws {
-		id, ok := "", false
-		if !mayHaveMedia(raw) {
-			id, ok = messageID(raw)
-		}
-		var m messageMediaIDs
-		if !ok {
-			md, _, err := derive.DecodeMessage(raw)
-			if err != nil {
-				continue
-			}
-			id = md.ID
-			m.attachments = diff.AttachmentsOf(md)
-			if a := genesys.TemplateHeaderMedia(md); a != nil {
-				m.header = a.ID
-			}
-		}
-		if _, seen := out[id]; want[id] && !seen {
-			out[id] = m
+	for _, m := range media {
+		if _, seen := out[m.ID]; want[m.ID] && !seen {
+			out[m.ID] = messageMediaIDs{attachments: diff.AttachmentSet(m.Attachments), header: m.HeaderMedia}
 		}
 	}
 	return out, nil
-}
-
-// mayHaveMedia reports whether the message raw may have an attachment or
-// a template header: its bytes hold a key "attachment" or "header" —
-// matched by their ends, `ttachment"` and `eader"`, so that "Attachment"
-// and "Header", which encoding/json also reads as those keys, count too.
-// Most messages have neither and need not be decoded.
-func mayHaveMedia(raw []byte) bool {
-	return bytes.Contains(raw, attachmentKeyEnd) || bytes.Contains(raw, headerKeyEnd)
-}
-
-var (
-	attachmentKeyEnd = []byte(`ttachment"`)
-	headerKeyEnd     = []byte(`eader"`)
-)
-
-// errIDRead stops messageID's scan.
-var errIDRead = errors.New("id read")
-
-// messageID is the top-level "id" of the message object raw, as
-// derive.DecodeMessage reads it; false when it cannot tell so cheaply (a
-// key that differs from "id" only in case, an escaped id, no id, or
-// anything unusual), and raw is then decoded whole.
-func messageID(raw []byte) (string, bool) {
-	id, ok := "", false
-	_, err := jsonscan.Object(raw, jsonscan.Space(raw, 0), func(key []byte, v int) (int, error) {
-		if len(key) == 2 && (key[0]|0x20) == 'i' && (key[1]|0x20) == 'd' {
-			if string(key) != "id" || ok {
-				return v, errIDRead // "ID", or "id" twice: encoding/json's rules decide
-			}
-			end, escaped, err := jsonscan.String(raw, v)
-			if err != nil || escaped {
-				return v, errIDRead
-			}
-			id, ok = string(raw[v+1:end-1]), true
-			return end, nil
-		}
-		return jsonscan.Skip(raw, v, 512)
-	})
-	if err != nil {
-		return "", false
-	}
-	return id, ok
 }

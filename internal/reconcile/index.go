@@ -216,13 +216,45 @@ func captureBase(e *leaf.Entry) diff.Captured {
 	return c
 }
 
-// openingBufs hold the buffers openings are read into (stores that are
-// evidence.GetIntoer: one opening per capture is read, so no buffer is
-// allocated per capture); one larger than
-// maxPooledOpening (openings are a few hundred bytes) is not kept.
-var openingBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// readBufs are the buffers evidence objects are read into, from stores
+// that are evidence.GetIntoer, so that reading one an item (an opening a
+// capture, a body a conversation) allocates none; a buffer grown past max
+// is not kept.
+type readBufs struct {
+	pool sync.Pool
+	max  int
+}
 
-const maxPooledOpening = 64 << 10
+func newReadBufs(size, max int) *readBufs {
+	return &readBufs{pool: sync.Pool{New: func() any { b := make([]byte, 0, size); return &b }}, max: max}
+}
+
+// get reads the object at sum from st. bp, when not nil, is the pooled
+// buffer b lies in: hand it to put once b is no longer used.
+func (r *readBufs) get(ctx context.Context, st evidence.Store, sum hashchain.Hash) (b []byte, bp *[]byte, err error) {
+	gi, ok := st.(evidence.GetIntoer)
+	if !ok {
+		b, err = st.Get(ctx, sum)
+		return b, nil, err
+	}
+	bp = r.pool.Get().(*[]byte)
+	b, err = gi.GetInto(ctx, sum, *bp)
+	return b, bp, err
+}
+
+// put gives back the buffer get read b into.
+func (r *readBufs) put(bp *[]byte, b []byte) {
+	if bp == nil {
+		return
+	}
+	if cap(b) <= r.max {
+		*bp = b[:0]
+	}
+	r.pool.Put(bp)
+}
+
+// openingBufs: openings are a few hundred bytes.
+var openingBufs = newReadBufs(1024, 64<<10)
 
 // open reads the opening of a v3 capture from the evidence store and
 // returns the detail with its personal fields opened.
@@ -234,17 +266,8 @@ func (x *LedgerIndex) open(ctx context.Context, seq uint64, msgID string, d *lea
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening: %w", seq, err)
 	}
-	var b []byte
-	if gi, ok := x.Evidence.(evidence.GetIntoer); ok {
-		bp := openingBufs.Get().(*[]byte)
-		defer openingBufs.Put(bp)
-		b, err = gi.GetInto(ctx, sum, *bp)
-		if cap(b) <= maxPooledOpening {
-			*bp = b[:0]
-		}
-	} else {
-		b, err = x.Evidence.Get(ctx, sum)
-	}
+	b, bp, err := openingBufs.get(ctx, x.Evidence, sum)
+	defer openingBufs.put(bp, b)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile: entry %d: opening %s (the message is not erased): %w", seq, sum, err)
 	}

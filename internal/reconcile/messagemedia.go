@@ -122,12 +122,8 @@ type messageMediaIDs struct {
 	header      string // genesys.TemplateHeaderMedia's id, "" for none
 }
 
-// bodyBufs hold the buffers message evidence is read into (stores that
-// are evidence.GetIntoer: a body a conversation, nothing kept of it but
-// the ids, copied); one larger than maxPooledBody is not kept.
-var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
-const maxPooledBody = 1 << 20
+// bodyBufs: a body a conversation, nothing kept of it but the ids, copied.
+var bodyBufs = newReadBufs(64<<10, 1<<20)
 
 // messageMedia reads the evidence sum and returns, for each of the
 // messages want names that it holds, the ids of its attachments and of
@@ -135,18 +131,8 @@ const maxPooledBody = 1 << 20
 // the usual one). Evidence no longer stored, altered, or unreadable as
 // messages, gives none.
 func (x *LedgerIndex) messageMedia(ctx context.Context, sum hashchain.Hash, want map[string]bool) (map[string]messageMediaIDs, error) {
-	var body []byte
-	var err error
-	if gi, ok := x.Evidence.(evidence.GetIntoer); ok {
-		bp := bodyBufs.Get().(*[]byte)
-		defer bodyBufs.Put(bp)
-		body, err = gi.GetInto(ctx, sum, *bp)
-		if cap(body) <= maxPooledBody {
-			*bp = body[:0]
-		}
-	} else {
-		body, err = x.Evidence.Get(ctx, sum)
-	}
+	body, bp, err := bodyBufs.get(ctx, x.Evidence, sum)
+	defer bodyBufs.put(bp, body)
 	if err == nil {
 		err = evidence.Check(sum, body)
 	}

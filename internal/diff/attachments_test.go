@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"maps"
 	"regexp"
 	"strings"
 	"testing"
@@ -192,6 +193,54 @@ func TestCaptureOfAttachments(t *testing.T) {
 		c := CaptureOf(tc.m, "c1", nil, nil, 0)
 		if c.Attachments != tc.want || !c.AttachmentsKnown {
 			t.Errorf("CaptureOf: attachments %q known %v, want %q true", c.Attachments, c.AttachmentsKnown, tc.want)
+		}
+	}
+}
+
+// TestCommaInIDs: an id holding a comma (odd or hostile export input, or
+// an odd capture) neither makes two sets of attachments or audit
+// references compare equal nor blurs the finding: ["a,b"] and ["a","b"]
+// are two sets, shown as two (the one id in quotes, as a CSV field).
+func TestCommaInIDs(t *testing.T) {
+	pol := DefaultPolicy()
+	pol.Required = []string{finding.FieldTimestamp, finding.FieldContent, finding.FieldAuditTrailID, finding.FieldAttachments}
+	capture := func(id string, attachments, audit []string) Captured {
+		return Captured{ConversationID: "c1", MessageID: id, Timestamp: "2024-03-01T10:00:00.123Z",
+			ContentSHA256: genesys.ContentHash("t"), Sender: "+1", AuditRefs: audit,
+			Attachments: AttachmentSet(attachments), AttachmentsKnown: true}
+	}
+	idx := &MemIndex{}
+	idx.Add(capture("m1", []string{"a,b"}, []string{"r1"}))
+	idx.Add(capture("m2", []string{"a", "b"}, []string{"r1"}))
+	idx.Add(capture("m3", nil, []string{"x", "y"}))
+	idx.Add(capture("m4", nil, []string{"x,y"}))
+	line := func(id, members string) string {
+		return `{"conversation_id":"c1","message_id":"` + id + `","content":"t","timestamp":"2024-03-01T10:00:00.123Z",` + members + "}\n"
+	}
+	jp := pol.Shapes["jsonl"]
+	jp.Fields = maps.Clone(jp.Fields)
+	jp.Fields[finding.FieldAttachments] = []string{"attachments"}
+	pol.Shapes = maps.Clone(pol.Shapes)
+	pol.Shapes["jsonl"] = jp
+	files := map[string]string{"a.jsonl": line("m1", `"audit_trail_id":["r1"],"attachments":["a","b"]`) +
+		line("m2", `"audit_trail_id":["r1"],"attachments":["a,b"]`) +
+		line("m3", `"audit_trail_id":["x,y"]`) +
+		line("m4", `"audit_trail_id":["x","y"]`)}
+	got, _ := runDir(t, benchutil.WriteTree(t, files), idx, Options{Policy: pol})
+	want := []Finding{
+		{Kind: finding.ValueAltered, MessageID: "m1", Field: finding.FieldAttachments, Expected: `"a,b"`, Got: "a,b"},
+		{Kind: finding.ValueAltered, MessageID: "m2", Field: finding.FieldAttachments, Expected: "a,b", Got: `"a,b"`},
+		{Kind: finding.ValueAltered, MessageID: "m3", Field: finding.FieldAuditTrailID, Expected: "x,y", Got: `"x,y"`},
+		{Kind: finding.ValueAltered, MessageID: "m4", Field: finding.FieldAuditTrailID, Expected: `"x,y"`, Got: "x,y"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("findings %+v, want %d", got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Kind != w.Kind || g.MessageID != w.MessageID || g.Field != w.Field || g.Expected != w.Expected || g.Got != w.Got {
+			t.Errorf("finding %d: %s %s %s expected %q got %q, want %s %s %s expected %q got %q",
+				i, g.Kind, g.MessageID, g.Field, g.Expected, g.Got, w.Kind, w.MessageID, w.Field, w.Expected, w.Got)
 		}
 	}
 }

@@ -668,16 +668,44 @@ func attachmentIDs(v json.RawMessage, typ string) (ids []string, why string) {
 // errBadAttachment stops attachmentIDs's scan of an array.
 var errBadAttachment = errors.New("exportfile: unusable attachment")
 
-// JoinIDs is the comparable form of a set of audit references: trimmed,
-// sorted, without empties or repeats, joined by ",". Both sides of a
-// comparison use it.
+// JoinIDs is the comparable form of a set of ids (audit references, a
+// message's attachments): trimmed, without empties or repeats, sorted,
+// joined by ","; an id holding "," or `"` is written in double quotes,
+// each `"` in it doubled, as a CSV field is. So the form names one set
+// only — ["a,b"] is `"a,b"`, ["a", "b"] is `a,b` — and two sets are
+// equal exactly when their forms are (FuzzJoinIDs), while the usual ids
+// read as before. Both sides of a comparison use it.
 func JoinIDs(ids []string) string {
+	if len(ids) == 1 { // the usual message: one attachment, one reference
+		if id := strings.TrimSpace(ids[0]); !strings.ContainsAny(id, `,"`) {
+			return id
+		}
+	}
 	clean := make([]string, 0, len(ids))
+	quote := false
 	for _, id := range ids {
 		if id = strings.TrimSpace(id); id != "" {
 			clean = append(clean, id)
+			quote = quote || strings.ContainsAny(id, `,"`)
 		}
 	}
 	slices.Sort(clean)
-	return strings.Join(slices.Compact(clean), ",")
+	clean = slices.Compact(clean)
+	if !quote {
+		return strings.Join(clean, ",")
+	}
+	var b strings.Builder
+	for i, id := range clean {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !strings.ContainsAny(id, `,"`) {
+			b.WriteString(id)
+			continue
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(id, `"`, `""`))
+		b.WriteByte('"')
+	}
+	return b.String()
 }

@@ -141,6 +141,9 @@ func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, 
 	if err := checkConcurrency(o.Concurrency); err != nil {
 		return nil, err
 	}
+	if err := checkAuditService(o.AuditSvc); err != nil {
+		return nil, err
+	}
 	if o.api.MaxAttachment <= 0 {
 		return nil, usageError("--max-attachment-bytes must be a positive number of bytes, not %d", o.api.MaxAttachment)
 	}

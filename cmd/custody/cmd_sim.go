@@ -227,6 +227,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.RateLimit < 0 || o.DailyLimit < 0 || o.ClientRateLimit < 0 {
 		return sim.Options{}, usageError("--rate-limit, --client-rate-limit and --daily-limit must not be negative")
 	}
+	if err := checkAuditService(o.AuditService); err != nil {
+		return sim.Options{}, err
+	}
 	if !slices.Contains(sim.AuditEntities, o.AuditEntity) {
 		return sim.Options{}, usageError("--audit-entity must be one of %s, not %q", strings.Join(sim.AuditEntities, ", "), o.AuditEntity)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/s3util"
 )
@@ -27,7 +29,25 @@ import (
 // auditServiceUsage is --audit-service's help on export, refetch and sim
 // serve: the same serviceName, looked for by one and filed under by the
 // other.
-const auditServiceUsage = "audit serviceName under which deletion-protection changes are filed (Genesys does not document which)"
+const auditServiceUsage = "audit serviceName under which deletion-protection changes are filed (Genesys does not document which): a name of letters and digits, as GET /api/v2/audits/query/servicemapping lists them"
+
+// checkAuditService is --audit-service's one rule, on every command that
+// takes it: a name Genesys could have given a service
+// (genesys.ValidAuditServiceName). An empty one is not "the default": the
+// query would name no service (Genesys requires one), and a name that is
+// no service's finds no entry, so every legal hold would look as if
+// nobody had applied it.
+func checkAuditService(name string) error {
+	if genesys.ValidAuditServiceName(name) {
+		return nil
+	}
+	what := "empty"
+	if name != "" {
+		what = fmt.Sprintf("%q is not a service name", name)
+	}
+	return usageError("--audit-service: %s: want the audit serviceName deletion-protection changes are filed under, letters and digits starting with a letter, at most %d (default %s; GET /api/v2/audits/query/servicemapping lists an org's services)",
+		what, genesys.MaxAuditServiceName, export.DefaultAuditServiceName)
+}
 
 // ownEvidence is what a bare --evidence stands for: the matter's own
 // store (the one its ledger recorded, else evidence/ beside it). pflag

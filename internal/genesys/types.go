@@ -469,6 +469,38 @@ type AuditQuerySort struct {
 	SortOrder string `json:"sortOrder,omitempty"`
 }
 
+// MaxAuditServiceName is the longest serviceName ValidAuditServiceName
+// accepts: the longest Genesys has named (Python SDK 257's enums) has 24
+// characters.
+const MaxAuditServiceName = 64
+
+// ValidAuditServiceName reports whether s can be an audit serviceName
+// (Auditqueryrequest.serviceName). The SDKs typed it as an enum until
+// their lists of services grew too fast to keep (Java SDK 212: a plain
+// string), and an org's services are listed by GET
+// /api/v2/audits/query/servicemapping, so the set is open; but every name
+// Genesys has given (Quality, ContactCenter, PeoplePermissions, GDPR,
+// SCIM, RecordingService, …: the 60 of the Python SDK 257's enums) is a
+// word of ASCII letters and digits starting with a letter, and the query
+// requires one. An empty name, white space, punctuation or a name longer
+// than MaxAuditServiceName is not a service Genesys files entries under:
+// queried, it would find none (or be refused), and every legal hold would
+// look as if nobody had applied it.
+func ValidAuditServiceName(s string) bool {
+	if s == "" || len(s) > MaxAuditServiceName {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // AuditQueryRequest is model Auditqueryrequest, body of POST /api/v2/audits/query.
 type AuditQueryRequest struct {
 	Interval    string             `json:"interval"`

@@ -13,7 +13,7 @@ import (
 
 // headerCaptures are four captured messages of conversation c1: m1 a
 // template whose header media is h1, m2 one whose header media h2 the
-// index does not know (custody recorded no media for it), m3 a message
+// index does not know (its evidence no longer stored), m3 a message
 // with media but no template, m4 a text the index knows nothing of.
 func headerCaptures() *MemIndex {
 	idx := &MemIndex{}
@@ -135,7 +135,8 @@ func TestTemplateHeaderMedia(t *testing.T) {
 }
 
 // TestCaptureOfHeaderMedia: CaptureOf takes the template's header media
-// from the message, known when custody records media for it (a url).
+// from the message, with or without a url (custody need not have
+// downloaded it), always known, as the ledger's index knows it.
 func TestCaptureOfHeaderMedia(t *testing.T) {
 	tmpl := func(url string) *genesys.MessageData {
 		return &genesys.MessageData{ID: "m1", NormalizedMessage: &genesys.NormalizedMessage{Content: []genesys.MessageContent{{ContentType: "Notification",
@@ -147,8 +148,8 @@ func TestCaptureOfHeaderMedia(t *testing.T) {
 		known  bool
 	}{
 		{tmpl("https://media/h1"), "h1", true},
-		{tmpl(""), "h1", false}, // no url: nothing downloaded, nothing recorded
-		{&genesys.MessageData{ID: "m1", NormalizedMessage: &genesys.NormalizedMessage{Text: "hi"}}, "", false},
+		{tmpl(""), "h1", true}, // no url: never downloaded, still named
+		{&genesys.MessageData{ID: "m1", NormalizedMessage: &genesys.NormalizedMessage{Text: "hi"}}, "", true},
 		{&genesys.MessageData{ID: "m1", NormalizedMessage: &genesys.NormalizedMessage{Content: []genesys.MessageContent{{ContentType: "Attachment",
 			Attachment: &genesys.ContentAttachment{ID: "a1", URL: "https://media/a1"}}}}}, "", true},
 	} {

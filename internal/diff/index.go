@@ -38,16 +38,16 @@ type Captured struct {
 	// keeps only content hashes (the ledger's) leaves it false.
 	Sensitive bool
 	// HeaderMedia is the id of the media of the captured message's
-	// WhatsApp template header (genesys.TemplateHeaderMedia), ""
-	// for none. HeaderMediaKnown says the index knows it; when it does
-	// not, the export's template header media is not compared. An index
-	// knows it for a capture whose media custody recorded (detail.media:
-	// an attachment or a template header media with a url, downloaded or
-	// said why not), from the captured message itself: the ledger's
-	// record of the media says which there were, its evidence which of
-	// them is the template's header. Of a message custody recorded no
-	// media for (none, media not fetched, or captured before export
-	// fetched template header media) the ledger holds none to compare.
+	// WhatsApp template header (genesys.TemplateHeaderMedia, with or
+	// without a url), "" for none. HeaderMediaKnown says the index knows
+	// it; when it does not, the export's template header media is not
+	// compared. It comes from the captured message itself, not from what
+	// custody downloaded: a message captured with --media=false, or
+	// whose url had expired, still names its template's header media.
+	// The ledger keeps it in the message's evidence (its entry's
+	// detail.media lists only the media custody fetched, and not which
+	// is the header's), so its index knows it while that evidence is
+	// stored, as it knows Attachments.
 	HeaderMedia      string
 	HeaderMediaKnown bool
 	// Attachments are the ids of the captured message's attachments
@@ -68,9 +68,9 @@ type Captured struct {
 // CaptureOf reduces a captured message to what the diff compares, so that
 // every caller hashes and formats the same way. legalHold and auditRefs are
 // its conversation's, as custody captured them. Its template header media
-// is known as a ledger captured with media knows it (Captured.HeaderMedia):
-// when the message has media custody downloads (genesys.HasMediaURL); its
-// attachments always (AttachmentsOf).
+// (genesys.TemplateHeaderMedia) and its attachments (AttachmentsOf) are
+// always known, with or without urls, as the ledger's index knows them
+// from the captured message.
 func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs []string, seq uint64) Captured {
 	ts := m.Timestamp
 	if t, _, err := genesys.ParseTimestamp(ts); err == nil {
@@ -84,7 +84,7 @@ func CaptureOf(m *genesys.MessageData, convID string, legalHold *bool, auditRefs
 		ConversationID: convID, MessageID: m.ID, Timestamp: ts,
 		ContentSHA256: genesys.ContentHash(text), Sender: m.FromAddress,
 		LegalHold: legalHold, AuditRefs: auditRefs, Seq: seq, Sensitive: genesys.HasPaymentCard(text),
-		HeaderMediaKnown: genesys.HasMediaURL(m),
+		HeaderMediaKnown: true,
 		Attachments:      AttachmentsOf(m), AttachmentsKnown: true,
 	}
 	if a := genesys.TemplateHeaderMedia(m); a != nil {

@@ -72,26 +72,6 @@ func AttachmentIDs(m *MessageData) []string {
 	return ids
 }
 
-// HasMediaURL reports whether m has media custody downloads when it
-// fetches media: an attachment of its content, or a template's header
-// media, with a url (what derive.Media lists and export records in
-// detail.media, one entry each).
-func HasMediaURL(m *MessageData) bool {
-	n := m.NormalizedMessage
-	if n == nil {
-		return false
-	}
-	for _, c := range n.Content {
-		if a := c.Attachment; a != nil && a.URL != "" {
-			return true
-		}
-		if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // NormalizeContent is the text whose hash is compared: Unicode NFC, CRLF
 // turned into LF, leading and trailing white space trimmed. Whoever builds
 // a capture must hash with ContentHash so both sides agree.

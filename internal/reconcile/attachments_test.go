@@ -23,8 +23,8 @@ import (
 // attachments from the message's evidence, not from the media custody
 // downloaded (detail.media): a message whose attachment url had expired,
 // one captured with --media=false, one whose attachment had no url at
-// all are each known by their ids; the template header media only where
-// custody recorded media. Evidence no longer stored, or altered since
+// all are each known by their ids, and so is the template header media
+// of each, custody having recorded media or not. Evidence no longer stored, or altered since
 // (its bytes no longer what its address says), leaves them unknown: it
 // decides nothing. Conversation, ConversationsBatch and Lookup agree.
 func TestLedgerAttachmentsFromEvidence(t *testing.T) {
@@ -53,12 +53,12 @@ func TestLedgerAttachmentsFromEvidence(t *testing.T) {
 	cases := []want{
 		{md: msg("m1", att("a1", "https://media/a1")), conv: "c1", attachments: "a1", attachmentsKnown: true, headerKnown: true,
 			media: []leaf.MediaRef{{ID: "a1", Status: leaf.MediaExpired, Reason: "the url had expired"}}},
-		{md: msg("m2", att("a2", "https://media/a2"), att("a0", "https://media/a0")), conv: "c1", attachments: "a0,a2", attachmentsKnown: true}, // --media=false
-		{md: msg("m3", att("a3", "")), conv: "c1", attachments: "a3", attachmentsKnown: true},                                                   // no url: never downloaded
+		{md: msg("m2", att("a2", "https://media/a2"), att("a0", "https://media/a0")), conv: "c1", attachments: "a0,a2", attachmentsKnown: true, headerKnown: true}, // --media=false
+		{md: msg("m3", att("a3", "")), conv: "c1", attachments: "a3", attachmentsKnown: true, headerKnown: true},                                                   // no url: never downloaded
 		{md: msg("m4", header("h4"), att("a4", "https://media/a4")), conv: "c1", attachments: "a4", attachmentsKnown: true, header: "h4", headerKnown: true,
 			media: []leaf.MediaRef{{ID: "a4", Status: leaf.MediaExpired}, {ID: "h4", Status: leaf.MediaExpired}}},
-		{md: msg("m5", header("h5")), conv: "c1", attachmentsKnown: true}, // --media=false: its header media unknown
-		{md: msg("m6"), conv: "c1", attachmentsKnown: true},
+		{md: msg("m5", header("h5")), conv: "c1", attachmentsKnown: true, header: "h5", headerKnown: true}, // --media=false: its header media named all the same
+		{md: msg("m6"), conv: "c1", attachmentsKnown: true, headerKnown: true},
 		{md: msg("m7", att("a7", "https://media/a7")), conv: "c2"}, // evidence not stored
 		{md: msg("m8", att("a8", "https://media/a8")), conv: "c3"}, // evidence altered: a8 made a9
 	}

@@ -179,10 +179,10 @@ func (x *LedgerIndex) reduce(e leaf.Entry) (diff.Captured, pending, error) {
 		c.ContentSHA256, c.Sender = d.ContentSHA256, d.From
 	}
 	if x.Evidence != nil {
-		// The message's evidence names its attachments, whether custody
-		// downloaded them or not; and when custody recorded the message's
-		// media, which of them, if any, is its template's header media.
-		p.message = mediaRead{sum: e.EvidenceSHA256, header: len(d.Media) > 0}
+		// The message's evidence names its attachments and its
+		// template's header media, whether custody downloaded them or
+		// not (--media=false, expired urls).
+		p.message = mediaRead{sum: e.EvidenceSHA256}
 	}
 	return c, p, nil
 }

@@ -15,26 +15,20 @@ import (
 
 // mediaRead is what a capture still needs read from its message's
 // evidence: sum, the evidence object (the response body its entry
-// names; zero when there is nothing to read), and whether its template
-// header media is wanted too.
+// names), zero when there is nothing to read.
 type mediaRead struct {
 	sum hashchain.Hash
-	// header: custody recorded media for the message (detail.media), so
-	// the index knows its template header media (diff.Captured
-	// .HeaderMediaKnown); of a message it recorded none for, the ledger
-	// holds none to compare.
-	header bool
 }
 
 // readMessageMedia reads, for the captures of sts whose message is still
 // to be read (standing.message), the ids of the message's attachments
-// (diff.Captured.Attachments) and, where wanted, of its WhatsApp template
-// header media (diff.Captured.HeaderMedia) from the evidence holding the
-// message, and marks them known. The ledger records which media custody
-// downloaded (detail.media), not which attachments a message had nor
-// which media was its template's header: a message captured with
-// --media=false, or whose urls had expired, names its attachments only
-// in its evidence. Each evidence object is read once for all its
+// (diff.Captured.Attachments) and of its WhatsApp template header media
+// (diff.Captured.HeaderMedia) from the evidence holding the message, and
+// marks them known. The ledger records which media custody downloaded
+// (detail.media), not which attachments a message had nor which media
+// was its template's header: a message captured with --media=false, or
+// whose urls had expired, names its media only in its evidence, the
+// response body custody stores whether or not it downloads the media. Each evidence object is read once for all its
 // captures (a bulk response holds a conversation's messages): a local
 // store's in turn on this goroutine, a remote store's several at a time
 // (the limit openAll's reads share). Evidence no longer stored, altered
@@ -44,9 +38,8 @@ type mediaRead struct {
 // the store is an error.
 func (x *LedgerIndex) readMessageMedia(ctx context.Context, sts []*standing) error {
 	type ref struct {
-		st     *standing
-		i      int
-		header bool
+		st *standing
+		i  int
 	}
 	byEvidence := map[hashchain.Hash][]ref{}
 	var sums []hashchain.Hash // in the order first wanted: deterministic reads
@@ -58,7 +51,7 @@ func (x *LedgerIndex) readMessageMedia(ctx context.Context, sts []*standing) err
 			if byEvidence[mr.sum] == nil {
 				sums = append(sums, mr.sum)
 			}
-			byEvidence[mr.sum] = append(byEvidence[mr.sum], ref{st, i, mr.header})
+			byEvidence[mr.sum] = append(byEvidence[mr.sum], ref{st, i})
 			st.message[i] = mediaRead{}
 		}
 	}
@@ -79,9 +72,7 @@ func (x *LedgerIndex) readMessageMedia(ctx context.Context, sts []*standing) err
 			c := &r.st.out[r.i]
 			if m, ok := media[c.MessageID]; ok {
 				c.Attachments, c.AttachmentsKnown = m.attachments, true
-				if r.header {
-					c.HeaderMedia, c.HeaderMediaKnown = m.header, true
-				}
+				c.HeaderMedia, c.HeaderMediaKnown = m.header, true
 			}
 		}
 		return nil

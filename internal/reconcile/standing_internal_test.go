@@ -32,7 +32,6 @@ func TestStandingKeep(t *testing.T) {
 				}
 				if r.IntN(2) == 0 {
 					p.message.sum[0] = byte(1 + seq%255)
-					p.message.header = r.IntN(2) == 0
 				}
 				st.keep(id, c, p)
 				if i, ok := order[id]; ok {

@@ -157,12 +157,9 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 	var elems []*element
 	for k := range c.Messages {
 		m := &c.Messages[k]
-		// The template's header media as a diff knows it: the capture of
-		// a message custody records media for (diff.Captured.HeaderMedia).
-		var header *genesys.ContentAttachment
-		if genesys.HasMediaURL(m) {
-			header = genesys.TemplateHeaderMedia(m)
-		}
+		// The template's header media as a diff knows it: the one the
+		// message names (diff.Captured.HeaderMedia), downloaded or not.
+		header := genesys.TemplateHeaderMedia(m)
 		var stripHeader, alterHeader bool
 		if header != nil {
 			stripHeader = hr.Float64() < p.StripHeaderMedia

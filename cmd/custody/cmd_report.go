@@ -75,7 +75,8 @@ the same facts for machines (schema in docs/report.md). Its sections:
   6. integrity: ledger size, Merkle root, chain head, every checkpoint,
      what verification found, and the commands a third party runs;
   7. exceptions: failed, gone at the source, media not kept, not at the
-     source;
+     source, erased, and evidence altered (each message or conversation
+     with what the ledger holds for it);
   8. a certificate of authenticity on its own printable page, in the
      style of a US FRE 902(13)/(14) certification, for a person to sign;
      withheld (nothing certified, nothing to sign) when verification
@@ -84,7 +85,7 @@ the same facts for machines (schema in docs/report.md). Its sections:
 The ledger and evidence are verified first (--no-verify skips it). Each
 evidence object a transcript reads is checked against its address (its
 SHA-256): a message read from one that does not match is shown as
-evidence_altered, with none of its content. The SHA-256 of report.html,
+evidence_altered, with none of its content, and listed in section 7. The SHA-256 of report.html,
 report.json and any transcript pages is then recorded in the ledger (a
 "report" entry; not the proof files, which 'custody verify --proof'
 checks one by one) and a checkpoint signed, so the report is itself in

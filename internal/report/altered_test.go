@@ -175,3 +175,73 @@ func TestCertificateWithheldUnverified(t *testing.T) {
 		}
 	}
 }
+
+// TestAlteredEvidenceInExceptions: section 7 lists every message, and the
+// conversation, whose evidence the transcripts found altered — kind
+// evidence_altered, with what the ledger holds for it (the entry's seq,
+// leaf hash and payload hash, and the address of the object it names) —
+// in report.json and in report.html, paged or not, beside the other
+// exceptions.
+func TestAlteredEvidenceInExceptions(t *testing.T) {
+	for _, paged := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one page", true: "paged"}[paged], func(t *testing.T) {
+			env := hostileMatter(t, "short")
+			alterEvidence(t, env.Dir, "bulk body", func(b string) bool { return strings.HasPrefix(b, `{"entities"`) },
+				func(b string) string { return strings.ReplaceAll(b, `"text":"short"`, `"text":"FORGED"`) })
+			alterEvidence(t, env.Dir, "conversation object", func(b string) bool { return strings.Contains(b, `"participants"`) },
+				func(b string) string { return strings.Replace(b, "Mallory", "Mallroy", 1) })
+			o := report.Options{Out: filepath.Join(env.Dir, "report"), SignerKey: env.Key}
+			if paged {
+				o.PageAbove, o.PerPage = -1, 1
+			}
+			res, err := report.Generate(context.Background(), env.Ledger, env.Store, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := readDoc(t, res.JSON)
+			c := doc.Transcripts.Items[0]
+			want := map[string]*report.Message{"": nil} // "": the conversation object
+			for _, m := range c.Messages {
+				want[m.ID] = m
+			}
+			html, _ := os.ReadFile(res.HTML)
+			_, section7, _ := strings.Cut(string(html), `<section id="exceptions">`)
+			section7, _, _ = strings.Cut(section7, "</section>")
+			got := 0
+			for _, x := range doc.Exceptions {
+				if x.Kind != report.StatusAltered {
+					continue
+				}
+				got++
+				m, ok := want[x.MessageID]
+				if !ok || x.ConversationID != c.ID || x.Ledger == nil {
+					t.Errorf("exception %+v: not one of conversation %s's altered records, or no ledger facts", x, c.ID)
+					continue
+				}
+				delete(want, x.MessageID)
+				l := x.Ledger
+				switch {
+				case m == nil && (l.Seq != c.Seq || l.LeafHash != c.LeafHash || l.PayloadSHA256 != "" || !strings.Contains(x.Reason, c.ParticipantsError)):
+					t.Errorf("conversation exception %+v (%+v): want seq %d, leaf hash %s, and why", x, *l, c.Seq, c.LeafHash)
+				case m != nil && (l.Seq != m.Seq || l.LeafHash != m.LeafHash || l.PayloadSHA256 != m.PayloadSHA256 || !strings.Contains(x.Reason, m.Error)):
+					t.Errorf("message exception %+v (%+v): want seq %d, leaf hash %s, payload %s, and why", x, *l, m.Seq, m.LeafHash, m.PayloadSHA256)
+				}
+				if _, err := os.Stat(filepath.Join(env.Dir, "evidence", "sha256", l.EvidenceSHA256[:2], l.EvidenceSHA256)); err != nil {
+					t.Errorf("exception %s/%s: evidence_sha256 %s names no object in the store: %v", x.ConversationID, x.MessageID, l.EvidenceSHA256, err)
+				}
+				if !strings.Contains(section7, "<code>"+x.MessageID+"</code>") || !strings.Contains(section7, l.LeafHash) {
+					t.Errorf("report.html's section 7 does not list %s/%s with its leaf hash", x.ConversationID, x.MessageID)
+				}
+			}
+			if len(want) != 0 || got != res.EvidenceAltered {
+				t.Errorf("section 7 lists %d evidence_altered records (result: %d); not listed: %v", got, res.EvidenceAltered, want)
+			}
+			if strings.Count(section7, "<code>"+report.StatusAltered+"</code>") != got {
+				t.Errorf("report.html's section 7 has %d evidence_altered rows, report.json %d", strings.Count(section7, "<code>"+report.StatusAltered+"</code>"), got)
+			}
+			if strings.Contains(section7, "FORGED") || strings.Contains(section7, "Mallroy") {
+				t.Error("section 7 shows altered content")
+			}
+		})
+	}
+}

@@ -3,6 +3,8 @@ package report
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/custodyhq/custody/internal/hashchain"
 )
 
 // FormatID names the report.json format; it changes only with an
@@ -25,9 +27,12 @@ type Doc struct {
 	FormatGaps  []FormatGap `json:"format_limits"`
 	Findings    []KindCount `json:"findings"`
 	Gaps        []Gap       `json:"gaps"`
-	Exceptions  []Exception `json:"exceptions"`
 	Integrity   Integrity   `json:"integrity"`
 	Transcripts Transcripts `json:"transcripts"`
+	// Exceptions come after the transcripts in report.json (section 7
+	// comes after them on the page too): reading the transcripts finds
+	// the evidence that does not hash to its address, which they list.
+	Exceptions  []Exception `json:"exceptions"`
 	Certificate Certificate `json:"certificate"`
 }
 
@@ -210,6 +215,24 @@ type Exception struct {
 	ConversationID string `json:"conversation_id"`
 	MessageID      string `json:"message_id"`
 	Reason         string `json:"reason"`
+	// Ledger is what the ledger holds for a message or conversation whose
+	// evidence does not hash to its address (kind StatusAltered); nil
+	// for the other kinds.
+	Ledger *ExceptionLedger `json:"ledger,omitempty"`
+}
+
+// ExceptionLedger is what the ledger holds for a message or conversation
+// whose evidence object was altered: the entry that stands for it, and
+// the address of the object it names.
+type ExceptionLedger struct {
+	Seq      uint64 `json:"seq"`
+	LeafHash string `json:"leaf_hash"`
+	// PayloadSHA256 is a message's payload hash ("" for a conversation
+	// object: omitted).
+	PayloadSHA256 string `json:"payload_sha256,omitempty"`
+	// EvidenceSHA256 is the address of the object the entry names, whose
+	// bytes no longer hash to it.
+	EvidenceSHA256 string `json:"evidence_sha256"`
 }
 
 // Integrity is section 6.
@@ -339,6 +362,9 @@ type Message struct {
 	// address (status evidence_altered, Error says what it hashes to);
 	// nothing read from it is shown.
 	Altered bool `json:"-"`
+	// evidence is the address of the message's response body, as its
+	// entry names it (section 7 names it when it is altered).
+	evidence hashchain.Hash
 }
 
 // Attachment is one attachment of a message: a content attachment, or,

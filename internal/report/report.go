@@ -361,6 +361,9 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// altered, alteredConvs count the messages and conversation objects
 	// whose evidence does not hash to its address.
 	var altered, alteredConvs int
+	// alteredRows are section 7's rows for them, read with the
+	// transcripts: the exceptions follow the transcripts in report.json.
+	var alteredRows []Exception
 	// Conversations are read and rendered on every core, and written in
 	// order; at most a few are in flight, so memory stays flat.
 	results, stopRender := renderAll(ctx, t, convs, page)
@@ -397,6 +400,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		hw.Write(r.html)
 		altered += r.altered
 		alteredConvs += r.alteredConv
+		alteredRows = append(alteredRows, r.exceptions...)
 		if i > 0 {
 			io.WriteString(jw, ",")
 		}
@@ -410,6 +414,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// The certificate comes after the transcripts, in both files: what
 	// they met decides whether it is given.
 	if altered > 0 || alteredConvs > 0 {
+		doc.Exceptions = sortExceptions(append(doc.Exceptions, alteredRows...))
 		withholdCertificate(doc, altered, alteredConvs, o.NoVerify)
 		res.Verified, res.EvidenceAltered = false, altered+alteredConvs
 		if head, err = marshalHead(doc); err != nil {
@@ -494,7 +499,9 @@ type rendered struct {
 	// altered counts its messages, and its conversation object (0 or 1),
 	// whose evidence does not hash to its address.
 	altered, alteredConv int
-	err                  error
+	// exceptions are section 7's rows for them (alteredExceptions).
+	exceptions []Exception
+	err        error
 }
 
 // renderAll reads and renders convs on GOMAXPROCS workers (as many as a
@@ -589,6 +596,7 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 	if conv.participantsAltered {
 		r.alteredConv = 1
 	}
+	r.exceptions = alteredExceptions(c, conv)
 	return r
 }
 
@@ -1060,7 +1068,7 @@ func withholdCertificate(doc *Doc, messages, convs int, noVerify bool) {
 		if convs > 0 {
 			what = append(what, plural(convs, "conversation object", "conversation objects")+" (participants)")
 		}
-		why = append(why, fmt.Sprintf("the transcripts met evidence that does not hash to its address, altered or damaged since capture: %s, each marked in section 5 (%s) with none of its content shown", strings.Join(what, " and "), StatusAltered))
+		why = append(why, fmt.Sprintf("the transcripts met evidence that does not hash to its address, altered or damaged since capture: %s, each marked in section 5 (%s) with none of its content shown, and listed in section 7", strings.Join(what, " and "), StatusAltered))
 	}
 	c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Restore the ledger and evidence from a copy kept apart (custody verify --evidence names each failure), then write the report again.",
 		doc.Matter.Name, strings.Join(why, "; and "))

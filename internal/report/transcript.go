@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -116,6 +117,28 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 	return out, nil
 }
 
+// alteredExceptions are section 7's rows for conv's evidence that does
+// not hash to its address: its conversation object, then each message
+// read from an altered response body, each with what the ledger holds
+// for it (the entry that stands for it, and the address it names).
+func alteredExceptions(c *convState, conv *Conversation) []Exception {
+	var out []Exception
+	if conv.participantsAltered {
+		out = append(out, Exception{Kind: StatusAltered, ConversationID: conv.ID,
+			Reason: fmt.Sprintf("the ledger holds the conversation entry at seq %d (leaf hash %s), which names this object: %s", conv.Seq, conv.LeafHash, conv.ParticipantsError),
+			Ledger: &ExceptionLedger{Seq: conv.Seq, LeafHash: conv.LeafHash, EvidenceSHA256: c.evidence.String()}})
+	}
+	for _, m := range conv.Messages {
+		if !m.Altered {
+			continue
+		}
+		out = append(out, Exception{Kind: StatusAltered, ConversationID: conv.ID, MessageID: m.ID,
+			Reason: fmt.Sprintf("the ledger holds the message entry at seq %d (leaf hash %s, payload_sha256 %s), which names this object: %s", m.Seq, m.LeafHash, m.PayloadSHA256, m.Error),
+			Ledger: &ExceptionLedger{Seq: m.Seq, LeafHash: m.LeafHash, PayloadSHA256: m.PayloadSHA256, EvidenceSHA256: m.evidence.String()}})
+	}
+	return out
+}
+
 // participants reads the conversation object kept as evidence. An object
 // that cannot be read or decoded is said (unreadable: why), not shown as
 // no participants; one that does not hash to its address is said too
@@ -205,7 +228,7 @@ type shownMessage struct {
 // message reads one message entry's message from its evidence.
 func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) (*Message, error) {
 	m := &Message{ID: e.MessageID, Seq: e.Seq, LeafHash: e.LeafHash.String(), PayloadSHA256: e.PayloadSHA256.String(),
-		Attachments: []Attachment{}, Status: []string{"captured"}}
+		Attachments: []Attachment{}, Status: []string{"captured"}, evidence: e.EvidenceSHA256}
 	if e.Compliance != nil {
 		m.TimeUTC = e.Compliance.OriginalTimestamp
 	}

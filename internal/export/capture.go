@@ -30,8 +30,9 @@ type job struct {
 }
 
 // fatal marks an error that must stop the whole run (storage failures,
-// revoked credentials, no token to be had, a daily rate limit,
-// cancellation), as opposed to one conversation failing.
+// revoked credentials, no token to be had, an API host that cannot be
+// reached, a daily rate limit, cancellation), as opposed to one
+// conversation failing.
 type fatal struct{ err error }
 
 func (f *fatal) Error() string { return f.err.Error() }
@@ -41,7 +42,7 @@ func isFatal(ctx context.Context, err error) bool {
 	var f *fatal
 	var dl *fetch.DailyLimitError
 	return errors.As(err, &f) || errors.As(err, &dl) || errors.Is(err, fetch.ErrUnauthorized) ||
-		errors.Is(err, fetch.ErrNoToken) || ctx.Err() != nil
+		errors.Is(err, fetch.ErrNoToken) || errors.Is(err, fetch.ErrAPIUnreachable) || ctx.Err() != nil
 }
 
 // captureAll captures every pending conversation, then retries the failed

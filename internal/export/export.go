@@ -160,7 +160,8 @@ func (r *runner) run(ctx context.Context) error {
 	if !r.o.ConfiguredRate {
 		// The org's effective limits, where the client may read them, set
 		// the pace; refused, the configured rate stays (fetch logs why).
-		// No token to be had (or Ctrl-C) ends the run at once, recorded.
+		// No token to be had, an API host that cannot be reached (or
+		// Ctrl-C) ends the run at once, recorded.
 		if _, err := r.d.Client.ApplyOrgLimits(ctx); err != nil {
 			return r.finish(ctx, err)
 		}

@@ -57,6 +57,7 @@ type Client struct {
 	stats     stats
 	red       *Redactor
 	slowAt    atomic.Int64 // unix nanos of the last "no answer yet" line (logSlow)
+	apiDown   unreachable  // whether the API host can be reached (ErrAPIUnreachable)
 }
 
 // lane is one OAuth client's share of a Client: its own token and its own
@@ -222,9 +223,15 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 	}
 	start := c.cfg.Now()
 	reauthed := false
+	toAPI := c.toAPI(r)
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, err))
+		}
+		if toAPI {
+			if err := c.apiUnreachable(); err != nil {
+				return fail(err) // declared unreachable: no request is sent
+			}
 		}
 		ln := c.lanes[0]
 		if r.pace {
@@ -249,6 +256,9 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		ep.requests.Add(1)
 		c.stats.total.requests.Add(1)
 		c.stats.bytes.Add(int64(len(res.body)))
+		if toAPI {
+			c.reached(res.err)
+		}
 		status := 0
 		var corr string
 		if res.resp != nil {
@@ -335,17 +345,17 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			if err := ctx.Err(); err != nil {
 				return fail(fmt.Errorf("fetch: %s %s: %w (after: %v)", r.method, shown, err, cur))
 			}
-			return fail(cur)
+			return fail(c.giveUpUnreachable(r, res.err, cur))
 		}
 		if attempt >= c.cfg.MaxAttempts {
-			return fail(fmt.Errorf("%w (gave up after %d attempts)", cur, attempt))
+			return fail(c.giveUpUnreachable(r, res.err, fmt.Errorf("%w (gave up after %d attempts)", cur, attempt)))
 		}
 		if wait <= 0 {
 			wait = c.failureBackoff(attempt)
 			sleepFor = wait
 		}
 		if elapsed := c.cfg.Now().Add(wait).Sub(start); elapsed > c.cfg.MaxElapsed {
-			return fail(fmt.Errorf("%w (gave up after %d attempts: retrying would pass the %s limit)", cur, attempt, c.cfg.MaxElapsed))
+			return fail(c.giveUpUnreachable(r, res.err, fmt.Errorf("%w (gave up after %d attempts: retrying would pass the %s limit)", cur, attempt, c.cfg.MaxElapsed)))
 		}
 		ep.retries.Add(1)
 		c.stats.total.retries.Add(1)

@@ -32,6 +32,7 @@ const (
 	DefaultBackoffCap       = 30 * time.Second
 	DefaultRequestTimeout   = 2 * time.Minute
 	DefaultSlowNotice       = 5 * time.Second
+	DefaultUnreachableAfter = DefaultMaxAttempts // as many attempts as one call makes
 	DefaultMaxResponseBytes = 64 << 20
 	// DefaultMaxDownloadBytes bounds one attachment: above WhatsApp's
 	// largest (a 100 MB document).
@@ -102,6 +103,12 @@ type Config struct {
 	// before an info line says so (DefaultSlowNotice when 0; never when negative): a
 	// black-holed network otherwise stays silent until RequestTimeout.
 	SlowNotice time.Duration
+	// UnreachableAfter is how many attempts to the API host in a row,
+	// across all workers, must have failed to connect (refused, DNS, TLS,
+	// connect timeout), with no answer between, for a call that gives up
+	// on such a failure to declare the host unreachable (ErrAPIUnreachable)
+	// (DefaultUnreachableAfter when 0; never when negative).
+	UnreachableAfter int
 	// MaxResponseBytes bounds a body held in memory (DefaultMaxResponseBytes when 0).
 	MaxResponseBytes int64
 	// MaxDownloadBytes bounds one Download, an attachment (DefaultMaxDownloadBytes when 0).
@@ -269,6 +276,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.SlowNotice == 0 {
 		cfg.SlowNotice = DefaultSlowNotice
+	}
+	if cfg.UnreachableAfter == 0 {
+		cfg.UnreachableAfter = DefaultUnreachableAfter
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes

@@ -67,6 +67,16 @@ var (
 	// nothing about what the request asked for: a caller working through
 	// many items stops rather than failing each one in turn.
 	ErrNoToken = errors.New("no access token")
+	// ErrAPIUnreachable: the API host cannot be reached. A call to it
+	// used up its retries on failures to connect (refused, a DNS or TLS
+	// failure, a connect timeout: unreachableErr) while the last
+	// Config.UnreachableAfter attempts of every worker to that host failed
+	// so, with no answer between; that call, every call still retrying
+	// and every later call then fail with it at once, without a request.
+	// Like ErrNoToken it says nothing about what a request asked for: a
+	// caller working through many items stops rather than failing each
+	// one in turn. The error names the host and wraps the last failure.
+	ErrAPIUnreachable = errors.New("API host unreachable")
 )
 
 // noTokenError is an error of getting the token a request needed: it

@@ -47,8 +47,9 @@ type OrgLimits struct {
 // (+Inf: no pacing, nothing is read).
 // A refusal (403 without limits:organization:view, 404, a malformed body)
 // is not an error: the configured rate stays, and Reason says why. Only
-// the caller's ctx ending, and no token to be had (ErrNoToken: no request
-// can be sent at all), are returned as errors.
+// the caller's ctx ending, no token to be had (ErrNoToken) and an API
+// host declared unreachable (ErrAPIUnreachable) — no request can be sent
+// at all — are returned as errors.
 func (c *Client) ApplyOrgLimits(ctx context.Context) (OrgLimits, error) {
 	out := OrgLimits{Clients: len(c.lanes), PerClient: c.cfg.Rate}
 	if math.IsInf(c.cfg.Rate, 1) {
@@ -58,8 +59,9 @@ func (c *Client) ApplyOrgLimits(ctx context.Context) (OrgLimits, error) {
 	}
 	resp, err := c.do(ctx, c.apiReq(http.MethodGet, RouteOrgLimits, "/api/v2/organizations/limits/namespaces/"+limitsNamespace, nil, nil))
 	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, ErrNoToken) {
-			// No token: no request can be sent, this one or any after it.
+		if ctx.Err() != nil || errors.Is(err, ErrNoToken) || errors.Is(err, ErrAPIUnreachable) {
+			// No token, or no API host: no request can be sent, this one
+			// or any after it.
 			return out, err
 		}
 		var ae *APIError

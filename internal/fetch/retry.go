@@ -66,6 +66,8 @@ func retryableErr(err error) bool {
 		return true
 	case errors.Is(err, context.DeadlineExceeded): // the per-attempt timeout (the caller's ctx was checked first)
 		return true
+	case unreachableErr(err): // not connected: refused, DNS, TLS, connect timeout (a host down, or a blip)
+		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type checkpointOptions struct {
 	TSARoots         string
 	TimestampMissing bool
 	Witness          []string
+	RemoveTSA        []string
+	RemoveWitness    []string
 	Erasure          uint64
 	erasureSet       bool // --erasure was given (0 is a seq)
 }
@@ -36,13 +39,15 @@ func (o *checkpointOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of the roots the authorities' tokens must chain to; kept in the matter's settings")
 	fs.BoolVar(&o.TimestampMissing, "timestamp-missing", false, "sign nothing new: ask the authorities for the tokens stored checkpoints lack (one was down, or added later)")
 	fs.StringArrayVar(&o.Witness, "witness", nil, "a witness's URL (C2SP tlog-witness add-checkpoint); kept in the matter's settings, so every later checkpoint is sent to it too (repeatable)")
+	fs.StringArrayVar(&o.RemoveTSA, "remove-tsa", nil, "take a timestamp authority off the matter's settings (one it names), recorded in the ledger: no later checkpoint is sent to it; the tokens it gave stay and still verify (repeatable)")
+	fs.StringArrayVar(&o.RemoveWitness, "remove-witness", nil, "take a witness off the matter's settings (one it names), recorded in the ledger: no later checkpoint is sent to it; the cosignatures it gave stay and still verify (repeatable)")
 	fs.Uint64Var(&o.Erasure, "erasure", 0, "vouch for the erasure entry at this seq: the checkpoint carries the line \"erasure SEQ\", which makes verify --evidence count the objects the entry lists as erased, not missing (custody erase does this when it has the key)")
 }
 
 func newCheckpointCommand(g *globalOptions) *cobra.Command {
 	o := &checkpointOptions{}
 	cmd := &cobra.Command{
-		Use:   "checkpoint [--key FILE] [--out FILE] [--erasure SEQ] [--tsa URL]... [--witness URL]... | checkpoint --timestamp-missing",
+		Use:   "checkpoint [--key FILE] [--out FILE] [--erasure SEQ] [--tsa URL]... [--witness URL]... [--remove-tsa URL]... [--remove-witness URL]... | checkpoint --timestamp-missing",
 		Short: "Sign and store a checkpoint of the ledger",
 		Long: `Checkpoint signs the ledger's current size and Merkle root as a C2SP
 checkpoint (a signed note) with the ledger's signer key, stores it in the
@@ -90,12 +95,30 @@ note. When nothing new is signed, a witness whose cosignature of the
 latest checkpoint is already stored is not asked again. A witness that
 refuses is warned about (exit 1 here); the checkpoint stands.
 
+Taking one off: --remove-tsa URL and --remove-witness URL (repeatable)
+take an authority or witness the matter names off its settings — a dead
+or retired one — before the checkpoint is signed, so neither it nor any
+later checkpoint is sent to it. The removal is a ledger entry (kind
+"settings": what was removed, what is left, by whom), which the
+checkpoint signed here covers, so an auditor sees when it was taken off
+('custody log --kind settings'). The tokens and cosignatures it gave
+stay beside their checkpoints and verify as before: 'verify --tsa-roots'
+still proves their times. A witness's cosignatures are checked by
+'verify --witness' with its key; once later checkpoints go without it,
+give verify the keys of the witnesses that remain (or
+--witness-threshold), as the latest checkpoint is not cosigned by it. A
+URL the matter does not name is a usage error (exit 2) naming those it
+does; naming one in both --tsa and --remove-tsa (or --witness and
+--remove-witness) is one too.
+
 Examples:
   custody checkpoint
   custody checkpoint --out matter-42-$(date +%F).checkpoint
   custody checkpoint --tsa https://freetsa.org/tsr --tsa-roots freetsa-root.pem
   custody checkpoint --timestamp-missing
   custody checkpoint --witness http://counsel.example:7380
+  custody checkpoint --remove-tsa http://127.0.0.1:39127/
+  custody checkpoint --remove-witness http://old-witness.example:7380 --witness https://witness.example
   custody checkpoint --erasure 1234
 ` + exitStatus(exit0,
 			`1    error (bad input, I/O; the message says which); a witness refused
@@ -125,6 +148,16 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			return usageError("checkpoint: --witness: %v", err)
 		}
 	}
+	for _, c := range []struct {
+		flag    string
+		add, rm []string
+	}{{"tsa", o.TSA, o.RemoveTSA}, {"witness", o.Witness, o.RemoveWitness}} {
+		for _, u := range c.rm {
+			if slices.Contains(c.add, u) {
+				return usageError("checkpoint: --%s and --remove-%s both name %s", c.flag, c.flag, u)
+			}
+		}
+	}
 	var rootsPEM []byte
 	if o.TSARoots != "" {
 		var err error
@@ -141,6 +174,12 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		if err := m.SetTSARoots(ctx, rootsPEM); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
+	}
+	if err := m.RemoveTSAs(ctx, o.RemoveTSA); err != nil {
+		return settingsError("--remove-tsa", err)
+	}
+	if err := m.RemoveWitnesses(ctx, o.RemoveWitness); err != nil {
+		return settingsError("--remove-witness", err)
 	}
 	if err := m.AddTSAs(ctx, o.TSA); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -241,6 +280,16 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: signed and stored checkpoint #%d, but %w", cp.ID, werr)
 	}
 	return nil
+}
+
+// settingsError is the error of a --remove-tsa or --remove-witness: a URL
+// the matter does not name is a usage error (exit 2) that names those it
+// does.
+func settingsError(flag string, err error) error {
+	if errors.Is(err, matter.ErrNotConfigured) {
+		return usageError("checkpoint: %s: %v", flag, err)
+	}
+	return fmt.Errorf("checkpoint: %w", err)
 }
 
 // readRoots reads a --tsa-roots bundle: a file that cannot be read is

@@ -198,6 +198,8 @@ func detailCases() []detailCase {
 		{"report", map[string]any{"diff_run_id": "diff-1", "files": []map[string]any{{"name": "report.html", "sha256": hash, "size": 42}},
 			"ledger_size": 7, "operator": odd, "root": hash, "tool_version": "v1"},
 			&ReportDetail{DiffRunID: "diff-1", Files: []ReportFile{{Name: "report.html", SHA256: hash, Size: 42}}, LedgerSize: 7, Operator: odd, Root: hash, ToolVersion: "v1"}},
+		{"settings", map[string]any{"setting": "tsa_urls", "action": "remove", "urls": []string{"http://tsa.example/" + odd}, "now": []string{}, "operator": odd},
+			&SettingsDetail{Setting: SettingTSA, Action: SettingsRemove, URLs: []string{"http://tsa.example/" + odd}, Now: []string{}, Operator: odd}},
 		{"production", map[string]any{"conversations": 2, "files": 9, "format": "both", "manifest_evidence_sha256": hash, "manifest_sha256": hash,
 			"messages": 7, "proof_tree_size": 40, "selection": map[string]any{"conversations": []string{"c1", odd}, "diff_run_id": "", "interval": "a/b", "legal_hold_only": true}},
 			&ProductionDetail{Conversations: 2, Files: 9, Format: "both", ManifestEvidenceSHA256: hash, ManifestSHA256: hash, Messages: 7, ProofTreeSize: 40,

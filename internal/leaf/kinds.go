@@ -50,6 +50,7 @@ var kinds = [...]KindInfo{
 	{KindListing, "one page of the conversation listing of an export", func() Detail { return new(ListingDetail) }},
 	{KindReport, "a report custody wrote: the SHA-256 of each of its files and the ledger state it describes", func() Detail { return new(ReportDetail) }},
 	{KindProduction, "a production for review (custody produce): the hash of its manifest, which lists every file it holds", func() Detail { return new(ProductionDetail) }},
+	{KindSettings, "timestamp authorities or witnesses taken off the matter's settings: which, the list left, by whom (custody checkpoint --remove-tsa, --remove-witness)", func() Detail { return new(SettingsDetail) }},
 }
 
 // Kinds returns the table of the entry kinds custody writes.

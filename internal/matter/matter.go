@@ -47,6 +47,10 @@ var (
 	// ErrNotWritable: a matter was opened for writing whose ledger cannot
 	// be written here (ledger.Writable): a read-only copy, read-only media.
 	ErrNotWritable = errors.New("the ledger cannot be written here")
+	// ErrNotConfigured: a timestamp authority or witness to remove is
+	// not one the matter names (RemoveTSAs, RemoveWitnesses); the error
+	// names those it does.
+	ErrNotConfigured = errors.New("not one the matter names")
 )
 
 // StateEvidence is the ledger state key that records the matter's evidence

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/sim/tsasim"
 	"github.com/custodyhq/custody/internal/tsa"
@@ -156,5 +158,109 @@ func TestCosignOnCheckpoint(t *testing.T) {
 	}
 	if cs, _ := m.Ledger.Cosignatures(ctx); len(cs) != 3 {
 		t.Fatalf("%d cosignatures stored", len(cs))
+	}
+}
+
+// RemoveTSAs and RemoveWitnesses take URLs off the matter's settings and
+// record each removal as a settings entry (what was removed, what is
+// left); a URL the matter does not name is ErrNotConfigured naming those
+// it does, and removes nothing; a read-only matter refuses.
+func TestRemoveTSAsAndWitnesses(t *testing.T) {
+	ctx := context.Background()
+	opts := newMatter(t)
+	m, err := matter.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const a, b, w1, w2 = "http://tsa-a.example/", "https://tsa-b.example/tsr", "http://w1.example:7380", "http://w2.example:7380"
+	if err := m.AddTSAs(ctx, []string{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddWitnesses(ctx, []string{w1, w2}); err != nil {
+		t.Fatal(err)
+	}
+	size := func() uint64 {
+		t.Helper()
+		h, err := m.Ledger.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Size
+	}
+	before := size()
+
+	err = m.RemoveTSAs(ctx, []string{a, "http://other.example/"})
+	if !errors.Is(err, matter.ErrNotConfigured) || !strings.Contains(err.Error(), "http://other.example/") || !strings.Contains(err.Error(), a+", "+b) {
+		t.Fatalf("removing a URL the matter does not name: %v; want ErrNotConfigured naming it and %s, %s", err, a, b)
+	}
+	if err := m.RemoveWitnesses(ctx, []string{a}); !errors.Is(err, matter.ErrNotConfigured) || !strings.Contains(err.Error(), w1+", "+w2) {
+		t.Fatalf("removing a TSA's URL as a witness: %v; want ErrNotConfigured naming the witnesses", err)
+	}
+	if urls, _ := m.TSAs(ctx); len(urls) != 2 || size() != before {
+		t.Fatalf("a refused removal changed something: TSAs %v, %d entries (was %d)", urls, size(), before)
+	}
+
+	if err := m.RemoveTSAs(ctx, []string{a, a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveWitnesses(ctx, []string{w2}); err != nil {
+		t.Fatal(err)
+	}
+	if urls, _ := m.TSAs(ctx); len(urls) != 1 || urls[0] != b {
+		t.Errorf("TSAs after removing %s: %v", a, urls)
+	}
+	if urls, _ := m.Witnesses(ctx); len(urls) != 1 || urls[0] != w1 {
+		t.Errorf("witnesses after removing %s: %v", w2, urls)
+	}
+	if err := m.RemoveTSAs(ctx, nil); err != nil || size() != before+2 {
+		t.Fatalf("removing nothing: %v, %d entries; want nothing recorded", err, size())
+	}
+	var got []leaf.SettingsDetail
+	for e, err := range m.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindSettings}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, *d.(*leaf.SettingsDetail))
+	}
+	want := []leaf.SettingsDetail{
+		{Setting: leaf.SettingTSA, Action: leaf.SettingsRemove, URLs: []string{a}, Now: []string{b}},
+		{Setting: leaf.SettingWitness, Action: leaf.SettingsRemove, URLs: []string{w2}, Now: []string{w1}},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("settings entries %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g := got[i]
+		if g.Operator == "" {
+			t.Errorf("settings entry %d names no operator", i)
+		}
+		g.Operator = ""
+		if !reflect.DeepEqual(g, want[i]) {
+			t.Errorf("settings entry %d: %+v, want %+v", i, g, want[i])
+		}
+	}
+	if err := m.RemoveTSAs(ctx, []string{b}); err != nil {
+		t.Fatal(err)
+	}
+	if urls, _ := m.TSAs(ctx); len(urls) != 0 {
+		t.Errorf("TSAs after removing the last: %v", urls)
+	}
+	m.Close()
+
+	ro, err := matter.Open(ctx, matter.Options{Ledger: opts.Ledger, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.RemoveWitnesses(ctx, []string{w1}); !errors.Is(err, matter.ErrReadOnly) {
+		t.Errorf("read-only RemoveWitnesses: %v, want ErrReadOnly", err)
+	}
+	if err := ro.RemoveTSAs(ctx, []string{"http://nowhere.example/"}); !errors.Is(err, matter.ErrReadOnly) {
+		t.Errorf("read-only RemoveTSAs: %v, want ErrReadOnly", err)
 	}
 }

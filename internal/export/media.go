@@ -154,6 +154,13 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 						rc.urls[[2]string{rm.ID, a.ID}] = a.URL
 					}
 				}
+				// Stickers, in a list of their own beside the media
+				// (model Messagestickerattachment): attachments alike.
+				for _, a := range rm.MessageStickerAttachments {
+					if k := [2]string{rm.ID, a.ID}; a.URL != "" && rc.urls[k] == "" {
+						rc.urls[k] = a.URL
+					}
+				}
 				// A template's header media, where the transcript keeps
 				// it: where it does not, the media stays expired.
 				if t := rm.NotificationTemplate; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {

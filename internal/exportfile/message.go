@@ -448,6 +448,10 @@ func makeMessage(obj *msgBuf, sf *shapeFields) Message {
 			r.Fields[i].Unheld = true
 			continue
 		}
+		if i == IdxAttachments {
+			r.Fields[i] = attachmentsValue(obj, sf.fields[i])
+			continue
+		}
 		v, dup, key, ok := lookupMsgAny(obj, sf.fields[i])
 		switch {
 		case !ok:
@@ -568,19 +572,43 @@ func parseValue(field int, v json.RawMessage) Value {
 		default:
 			return wrong("string or array of strings")
 		}
-	case IdxAttachments:
-		ids, why := attachmentIDs(v, typ)
-		if why != "" {
-			out.Bad, out.Raw = why, quote(v)
-			return out
-		}
-		if len(ids) == 0 {
-			// An empty list holds no attachment: absent, as null is.
-			return Value{}
-		}
-		out.Text = JoinIDs(ids)
 	}
 	return out
+}
+
+// attachmentsValue reads a message's attachments from every one of
+// paths present, as one set: where other fields take the first path
+// present, attachments may lie in several lists at once — model
+// Recordingmessagingmessage keeps media (messageMediaAttachments) and
+// stickers (messageStickerAttachments) side by side, and a message may
+// have both. Absent (null, an empty list) at every path is absent; any
+// value unusable (attachmentIDs: its key named in why) makes the whole
+// unusable, as one unusable attachment does.
+func attachmentsValue(obj *msgBuf, paths [][]string) Value {
+	var ids []string
+	for _, path := range paths {
+		v, dup, ok := lookupMsg(obj, path)
+		if !ok {
+			continue
+		}
+		key := strings.Join(path, ".")
+		switch {
+		case dup != nil:
+			return Value{Present: true, Bad: conflict(key), Raw: both(v, dup)}
+		case badText(v) != "":
+			return Value{Present: true, Bad: key + ": " + badText(v), Raw: escapeText(v)}
+		}
+		got, why := attachmentIDs(v, jsonType(v))
+		if why != "" {
+			return Value{Present: true, Bad: key + ": " + why, Raw: quote(v)}
+		}
+		ids = append(ids, got...)
+	}
+	if len(ids) == 0 {
+		// An empty list holds no attachment: absent, as null is.
+		return Value{}
+	}
+	return Value{Present: true, Text: JoinIDs(ids)}
 }
 
 // attachmentIDs reads the ids of a message's attachments from v, of JSON

@@ -21,8 +21,9 @@ func (genesysShape) Name() string { return ShapeGenesys }
 // audit field; it gives a WhatsApp template's header media in
 // notificationTemplate (model Recordingnotificationtemplate), and a
 // message's attachments in messageMediaAttachments (model
-// Messagemediaattachment) — a sticker perhaps in messageStickerAttachments
-// (model Messagestickerattachment), read when the first is absent.
+// Messagemediaattachment) and its stickers in messageStickerAttachments
+// (model Messagestickerattachment), both read, as one set
+// (attachmentsValue).
 func (genesysShape) Default() ShapePolicy {
 	return ShapePolicy{
 		Messages:       "messagingTranscript",

@@ -672,7 +672,10 @@ type RecordingMessagingMessage struct {
 	Queue                   *EntityRef               `json:"queue,omitempty"`
 	MessageText             string                   `json:"messageText,omitempty"`
 	MessageMediaAttachments []MessageMediaAttachment `json:"messageMediaAttachments,omitempty"`
-	ContentType             string                   `json:"contentType,omitempty"`
+	// MessageStickerAttachments are the message's stickers, a list of
+	// its own beside MessageMediaAttachments (a message may have both).
+	MessageStickerAttachments []MessageStickerAttachment `json:"messageStickerAttachments,omitempty"`
+	ContentType               string                     `json:"contentType,omitempty"`
 	// NotificationTemplate is the message's WhatsApp template, whose
 	// header media the Recordings service keeps like an attachment.
 	NotificationTemplate *RecordingNotificationTemplate `json:"notificationTemplate,omitempty"`
@@ -720,4 +723,11 @@ type MessageMediaAttachment struct {
 	MediaType     string `json:"mediaType,omitempty"`
 	ContentLength int    `json:"contentLength,omitempty"`
 	Name          string `json:"name,omitempty"`
+}
+
+// MessageStickerAttachment is model Messagestickerattachment: a sticker
+// of a recording's transcript message.
+type MessageStickerAttachment struct {
+	ID  string `json:"id,omitempty"`
+	URL string `json:"url,omitempty"`
 }

@@ -250,7 +250,7 @@ func (o *Org) mediaTemplate(r *rand.Rand, c *ConvData, msgID string, nm *genesys
 func (o *Org) sticker(r *rand.Rand, i, k int) Attachment {
 	id := indexedUUID(hash(o.cfg.Seed, tagMedia, uint64(i), uint64(k)), o.idKey^0x5a5a5a5a5a5a, i)
 	a := Attachment{
-		ID: id, MediaType: "Image", Mime: "image/webp",
+		ID: id, MediaType: "Image", Mime: "image/webp", Sticker: true,
 		Filename: fmt.Sprintf("sticker-%d.webp", k),
 		Size:     2048 + r.IntN(14*1024),
 		URL:      strings.TrimSuffix(o.cfg.MediaBaseURL, "/") + "/sim/media/" + id,

@@ -52,6 +52,10 @@ type Attachment struct {
 	// TemplateHeader: the media of a template's header
 	// (template.header.media), not a content attachment.
 	TemplateHeader bool
+	// Sticker: a WhatsApp sticker, a content attachment the Conversation
+	// API gives like any other; a recording's transcript keeps it apart
+	// (ConvData.RecordingAttachments).
+	Sticker bool
 }
 
 // Message returns the message with the given id.

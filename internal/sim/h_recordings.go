@@ -49,14 +49,9 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 			ID: m.ID, From: m.FromAddress, To: m.ToAddress, Timestamp: m.Timestamp, Status: m.Status,
 			Purpose: p.Purpose, ParticipantID: p.ID, MessageText: genesys.MessageText(m),
 		}
-		for _, md := range m.Media {
-			u := md.URL
-			if u != "" {
-				u = s.SignMediaURL(u, md.ID, expires, signedAt)
-			}
-			rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, RecordingAttachment(md, u))
-		}
-		rm.NotificationTemplate = RecordingTemplate(m, func(u, id string) string { return s.SignMediaURL(u, id, expires, signedAt) })
+		sign := func(u, id string) string { return s.SignMediaURL(u, id, expires, signedAt) }
+		rm.MessageMediaAttachments, rm.MessageStickerAttachments = c.RecordingAttachments(m, sign)
+		rm.NotificationTemplate = RecordingTemplate(m, sign)
 		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
 	}
 	w.json(http.StatusOK, []genesys.Recording{rec})
@@ -66,12 +61,50 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 // mediaType enum.
 var recordingMediaTypes = []string{"image/png", "image/jpeg", "image/gif"}
 
+// RecordingAttachments are the attachments of m, one of c's messages, as
+// a recording's transcript gives them, each url (if any) passed through
+// sign (nil: kept as it is). Model Recordingmessagingmessage keeps them
+// in two lists side by side, messageMediaAttachments (model
+// Messagemediaattachment) and messageStickerAttachments (model
+// Messagestickerattachment: id and url), and says of neither that a
+// message has only one: a message may have both. Which attachments the
+// Recordings service counts as stickers is not documented — the
+// Conversation API gives a sticker as an attachment like any other,
+// nothing marking it — so the simulator puts its WhatsApp stickers
+// (Attachment.Sticker: image/webp, a type Messagemediaattachment's
+// mediaType cannot name) in the second list and the rest in the first.
+// The simulator's recordings and its Recording API bulk exports
+// (internal/sim/recexport) both write attachments through it.
+func (c *ConvData) RecordingAttachments(m *genesys.MessageData, sign func(url, id string) string) (media []genesys.MessageMediaAttachment, stickers []genesys.MessageStickerAttachment) {
+	for _, md := range m.Media {
+		u := md.URL
+		if u != "" && sign != nil {
+			u = sign(u, md.ID)
+		}
+		if c.isSticker(md.ID) {
+			stickers = append(stickers, genesys.MessageStickerAttachment{ID: md.ID, URL: u})
+			continue
+		}
+		media = append(media, RecordingAttachment(md, u))
+	}
+	return media, stickers
+}
+
+// isSticker reports whether attachment id of c is a sticker.
+func (c *ConvData) isSticker(id string) bool {
+	for i := range c.Attachments {
+		if c.Attachments[i].ID == id {
+			return c.Attachments[i].Sticker
+		}
+	}
+	return false
+}
+
 // RecordingAttachment is the attachment md as a recording's transcript
 // gives it (model Messagemediaattachment), at url u. The model's mediaType
 // is an enum of three image types ("if null then the media type should be
 // dictated by the url"): any other type is left out, as the real API
-// must. The simulator's recordings and its Recording API bulk exports
-// (internal/sim/recexport) both write attachments through it.
+// must.
 func RecordingAttachment(md genesys.MessageMedia, u string) genesys.MessageMediaAttachment {
 	a := genesys.MessageMediaAttachment{ID: md.ID, URL: u, ContentLength: md.ContentLengthBytes, Name: md.Name}
 	if slices.Contains(recordingMediaTypes, md.MediaType) {

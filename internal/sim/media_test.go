@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,4 +223,44 @@ func withAttachment(t *testing.T, org *sim.Org) *sim.ConvData {
 	}
 	t.Fatal("no attachment in the org")
 	return nil
+}
+
+// TestConversationRecordingsStickersApart: a recording's transcript keeps
+// a message's stickers in messageStickerAttachments (model
+// Messagestickerattachment: id and url), beside its other attachments in
+// messageMediaAttachments, as model Recordingmessagingmessage has them;
+// every content attachment of the conversation is in one list or the
+// other, with a url.
+func TestConversationRecordingsStickersApart(t *testing.T) {
+	s, c := start(t, sim.Options{OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 200}})
+	stickers := 0
+	for i := range s.Org.Len() {
+		cd := s.Org.ConversationAt(i)
+		want := map[[2]string]bool{} // {message, attachment} → a sticker
+		for _, a := range cd.Attachments {
+			if !a.TemplateHeader {
+				want[[2]string{a.MessageID, a.ID}] = a.Sticker
+			}
+		}
+		if !slices.Contains(slices.Collect(maps.Values(want)), true) {
+			continue
+		}
+		recs := decode[[]genesys.Recording](t, c.must(200, "GET", "/api/v2/conversations/"+cd.ID+"/recordings", nil))
+		got := map[[2]string]bool{}
+		for _, rm := range recs[0].MessagingTranscript {
+			for _, a := range rm.MessageMediaAttachments {
+				got[[2]string{rm.ID, a.ID}] = a.URL == "" // a url-less one is wrong either way
+			}
+			for _, a := range rm.MessageStickerAttachments {
+				got[[2]string{rm.ID, a.ID}] = a.URL != ""
+				stickers++
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("conversation %s: attachments (true: a sticker) %v, want %v", cd.ID, got, want)
+		}
+	}
+	if stickers == 0 {
+		t.Fatal("no sticker in the org")
+	}
 }

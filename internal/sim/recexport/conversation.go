@@ -256,7 +256,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		}
 
 		if p.Shape == ShapeGenesys {
-			rm := recordingMessage(m, parts[m.ID], from, tsText, body)
+			rm := recordingMessage(c, m, parts[m.ID], from, tsText, body)
 			if hm := rm.NotificationTemplate; header != nil && hm != nil && hm.Header != nil && hm.Header.Media != nil {
 				switch {
 				case stripHeader:
@@ -269,17 +269,24 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 					e.damages = append(e.damages, dmg(finding.ValueAltered, OriginTampering, m.ID, finding.FieldTemplateHeaderMedia, "template header media replaced by another"))
 				}
 			}
-			if as := rm.MessageMediaAttachments; len(attachments) > 0 && len(as) > 0 {
-				k := which % len(as)
+			// Media and stickers are the message's attachments alike:
+			// left out, both lists go; one of either may be replaced.
+			media, stickers := rm.MessageMediaAttachments, rm.MessageStickerAttachments
+			if n := len(media) + len(stickers); len(attachments) > 0 && n > 0 {
 				switch {
 				case dropAttachment:
-					rm.MessageMediaAttachments = nil
+					rm.MessageMediaAttachments, rm.MessageStickerAttachments = nil, nil
 					e.damages = append(e.damages, dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldAttachments, "attachments left out"))
 				case replaceAttachment:
-					a := &as[k]
-					other := derivedID(p.Seed, "attachment", c.ID, m.ID, a.ID)
-					a.URL = strings.ReplaceAll(a.URL, a.ID, other)
-					a.ID = other
+					var id, url *string // the k-th of media, then stickers
+					if k := which % n; k < len(media) {
+						id, url = &media[k].ID, &media[k].URL
+					} else {
+						id, url = &stickers[k-len(media)].ID, &stickers[k-len(media)].URL
+					}
+					other := derivedID(p.Seed, "attachment", c.ID, m.ID, *id)
+					*url = strings.ReplaceAll(*url, *id, other)
+					*id = other
 					e.damages = append(e.damages, dmg(finding.ValueAltered, OriginTampering, m.ID, finding.FieldAttachments, "an attachment replaced by another"))
 				}
 			}
@@ -300,7 +307,7 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 			xt := x.ts.In(zone).Format(layout)
 			var data []byte
 			if p.Shape == ShapeGenesys {
-				data, err = json.Marshal(recordingMessage(&x.msg, parts[m.ID], x.msg.FromAddress, xt, x.msg.TextBody))
+				data, err = json.Marshal(recordingMessage(c, &x.msg, parts[m.ID], x.msg.FromAddress, xt, x.msg.TextBody))
 			} else {
 				data, err = json.Marshal(reshapeMessage{ID: x.msg.ID, Content: x.msg.TextBody, Timestamp: xt})
 			}
@@ -429,7 +436,7 @@ func participants(c *sim.ConvData) map[string]participant {
 	return out
 }
 
-func recordingMessage(m *genesys.MessageData, who participant, from, ts, body string) genesys.RecordingMessagingMessage {
+func recordingMessage(c *sim.ConvData, m *genesys.MessageData, who participant, from, ts, body string) genesys.RecordingMessagingMessage {
 	rm := genesys.RecordingMessagingMessage{
 		From: from, To: m.ToAddress, Timestamp: ts, ID: m.ID, Status: m.Status,
 		Purpose: who.purpose, ParticipantID: who.id, MessageText: body,
@@ -437,11 +444,10 @@ func recordingMessage(m *genesys.MessageData, who participant, from, ts, body st
 	if m.CreatedBy != nil {
 		rm.FromUser = &genesys.UserRef{ID: m.CreatedBy.ID, Name: m.CreatedBy.Name, SelfURI: m.CreatedBy.SelfURI}
 	}
-	for _, md := range m.Media {
-		// As the simulator's recordings give it: a mediaType outside the
-		// model's enum is left out.
-		rm.MessageMediaAttachments = append(rm.MessageMediaAttachments, sim.RecordingAttachment(md, md.URL))
-	}
+	// As the simulator's recordings give them: media and stickers in
+	// the model's two lists, a mediaType outside the model's enum left
+	// out.
+	rm.MessageMediaAttachments, rm.MessageStickerAttachments = c.RecordingAttachments(m, nil)
 	// A WhatsApp template, its header media included: model
 	// Recordingmessagingmessage carries it in notificationTemplate.
 	rm.NotificationTemplate = sim.RecordingTemplate(m, nil)

@@ -591,7 +591,8 @@ func TestGenesysFilesCarryTemplateHeaderMedia(t *testing.T) {
 // TestAttachmentDamage: the default profile leaves out (field_stripped)
 // or replaces one of (value_altered) some messages' attachments in the
 // genesys shape, as its manifest says and the files show — every other
-// message's attachments are the org's, by id — and draws them from a
+// message's attachments are the org's, by id, its media and stickers
+// (messageStickerAttachments) together — and draws them from a
 // stream of its own: with those shares at 0, every other damage of the
 // seed is the same, in the same order (but for the byte a truncated file
 // is cut at: the same share of a file they make shorter or longer).
@@ -645,7 +646,7 @@ func TestAttachmentDamage(t *testing.T) {
 		if kinds[finding.FieldStripped] == 0 || kinds[finding.ValueAltered] == 0 || len(kinds) != 2 {
 			t.Errorf("seed %d: attachment damage %v: the test would prove little", seed, kinds)
 		}
-		seen := 0
+		seen, stickers := 0, 0
 		for name := range tree(t, dir) {
 			if strings.HasSuffix(name, "_metadata.json") {
 				continue
@@ -662,6 +663,10 @@ func TestAttachmentDamage(t *testing.T) {
 				var got []string
 				for _, a := range rm.MessageMediaAttachments {
 					got = append(got, a.ID)
+				}
+				for _, a := range rm.MessageStickerAttachments {
+					got = append(got, a.ID)
+					stickers++
 				}
 				slices.Sort(got)
 				w := want[rm.ID]
@@ -684,8 +689,8 @@ func TestAttachmentDamage(t *testing.T) {
 				}
 			}
 		}
-		if seen == 0 {
-			t.Errorf("seed %d: no damaged attachment in a readable file", seed)
+		if seen == 0 || stickers == 0 {
+			t.Errorf("seed %d: %d damaged attachments in readable files, %d stickers written apart", seed, seen, stickers)
 		}
 	}
 }

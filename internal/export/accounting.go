@@ -43,6 +43,16 @@ type Accounting struct {
 	MediaExpired    int `json:"media_expired,omitempty"`
 	MediaRefused    int `json:"media_refused,omitempty"`
 	MediaMismatch   int `json:"media_sha256_mismatch,omitempty"`
+	// MessagesWithoutMedia: messages of the run's conversations that have
+	// attachments (or template header media) the ledger does not hold —
+	// captured with --media=false, by this run or an earlier one, and
+	// unchanged since, so not captured again (a run with --media does not
+	// yet download the attachments of a message already captured).
+	MessagesWithoutMedia int `json:"messages_without_media,omitempty"`
+	// MediaOtherRun: an unfinished run of the same scope begun with the
+	// other --media setting, left unfinished: this invocation started a
+	// new run rather than resume it.
+	MediaOtherRun string `json:"media_other_run,omitempty"`
 
 	Failures        []Failure `json:"failures"`
 	ChangedAtSource []Change  `json:"changed_at_source"`

@@ -566,7 +566,9 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	// returned only for an entry the transaction appends.
 	built := make([]leaf.Entry, len(msgs))
 	buildErr := make([]error, len(msgs))
+	withMedia := make([]bool, len(msgs)) // the message has attachments (or header media) to download
 	for i := range msgs {
+		withMedia[i] = hasAttachmentURL(&msgs[i].data)
 		if m := &msgs[i]; m.seal != nil {
 			built[i], buildErr[i] = MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
 		}
@@ -584,6 +586,9 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				d.MessagesUnchanged++
+				if withMedia[i] && !holdsMedia(prev) {
+					d.NoMedia++
+				}
 				continue
 			}
 			var sup *uint64
@@ -604,6 +609,9 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 			entries = append(entries, e)
 			prevs = append(prevs, sup)
 			d.countMedia(m.media)
+			if withMedia[i] && len(m.media) == 0 {
+				d.NoMedia++ // --media=false
+			}
 		}
 		convChanged, err := r.conversationChanged(tx, j.id, convPayload, held, auditRefs)
 		if err != nil {
@@ -656,6 +664,18 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	r.acct.Invocation.ConversationsCaptured++
 	r.acct.Invocation.MessagesAppended += d.MessagesAppended
 	return nil
+}
+
+// holdsMedia reports whether a message entry records its attachments
+// (detail.media: downloaded, or why not), as a capture with --media does;
+// one captured with --media=false names none.
+func holdsMedia(e leaf.Entry) bool {
+	d, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
+	if err != nil {
+		return true // unreadable: nothing to say it lacks them
+	}
+	md, ok := d.(*leaf.MessageDetail)
+	return !ok || len(md.Media) > 0
 }
 
 // conversationChanged reports whether the conversation's latest entry

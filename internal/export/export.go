@@ -209,14 +209,25 @@ func (r *runner) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var otherMedia string // an unfinished run of the same scope but the other --media
 	for _, run := range runs {
 		if run.Kind != r.o.RunKind || run.Status == ledger.RunDone {
 			continue
 		}
 		var s struct {
-			Key string `json:"key"`
+			Key       string `json:"key"`
+			WithMedia bool   `json:"with_media"`
 		}
 		if json.Unmarshal(run.Scope, &s) == nil && s.Key == key {
+			if s.WithMedia != r.o.Scope.WithMedia {
+				// Not the same run: resumed, it would capture the rest
+				// of its conversations with their attachments, or
+				// without, unlike the first (media is part of the
+				// scope, recorded as with_media, though not of the key
+				// runs recorded before it counted).
+				otherMedia = run.ID
+				continue
+			}
 			r.runID, r.acct.Resumed = run.ID, true
 			var recorded struct {
 				Changes []Change `json:"changed_at_source"`
@@ -227,6 +238,11 @@ func (r *runner) begin(ctx context.Context) error {
 	}
 	if r.runID == "" {
 		r.runID = NewRunID("run", r.o.Now())
+		if otherMedia != "" {
+			r.acct.MediaOtherRun = otherMedia
+			r.o.Log.Warn(fmt.Sprintf("export: the unfinished %s run %s of the same scope was begun with --media=%t; this one has --media=%t, so it starts a new run %s rather than resume that one with another media setting (%s is left unfinished: rerun with --media=%t to resume it)",
+				r.o.RunKind, otherMedia, !r.o.Scope.WithMedia, r.o.Scope.WithMedia, r.runID, otherMedia, !r.o.Scope.WithMedia))
+		}
 	}
 	r.acct.RunID = r.runID
 	host, _ := os.Hostname()
@@ -287,6 +303,10 @@ func NewRunID(kind string, t time.Time) string {
 func (r *runner) finish(ctx context.Context, runErr error) error {
 	if err := r.count(ctx); err != nil && runErr == nil {
 		runErr = err
+	}
+	if n := r.acct.MessagesWithoutMedia; n > 0 && r.o.Scope.WithMedia {
+		r.o.Log.Warn(fmt.Sprintf("export: %d captured messages of this run have attachments the ledger does not hold: they were captured with --media=false and are unchanged since, and a run with --media does not download the attachments of a message already captured; their urls stop working 30 days after the message", n),
+			"messages_without_media", n)
 	}
 	status := ledger.RunDone
 	var dl *fetch.DailyLimitError
@@ -370,6 +390,7 @@ func (r *runner) count(ctx context.Context) error {
 	a.Unchanged, a.Changed = t.Unchanged, t.Changed
 	a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone = t.MessagesAppended, t.MessagesUnchanged, t.MessagesChanged, t.MessagesGone
 	a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch = t.MediaDownloaded, t.MediaExpired, t.MediaRefused, t.MediaMismatch
+	a.MessagesWithoutMedia = t.NoMedia
 	a.CountsPartial = !ok || t.Partial
 	// The changes recorded at the last clean end and this invocation's
 	// are the run's, unless an invocation between was killed after

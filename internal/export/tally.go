@@ -28,6 +28,8 @@ type tally struct {
 	MediaExpired      int `json:"media_expired"`
 	MediaRefused      int `json:"media_refused"`
 	MediaMismatch     int `json:"media_sha256_mismatch"`
+	// NoMedia: messages held without their attachments (Accounting.MessagesWithoutMedia).
+	NoMedia int `json:"messages_without_media,omitempty"`
 	// Partial: conversations of the run were done before its tally was
 	// kept (the run began under a custody that kept none); the counts
 	// cover only the conversations done since.
@@ -48,6 +50,7 @@ func (t *tally) add(d tally) {
 	t.MediaExpired += d.MediaExpired
 	t.MediaRefused += d.MediaRefused
 	t.MediaMismatch += d.MediaMismatch
+	t.NoMedia += d.NoMedia
 }
 
 // countMedia adds the attachments of refs to the tally, by what became

@@ -328,6 +328,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			if err != nil {
 				return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 			}
+			r.noteRemovedFields(&c.data)
 			if !want[c.id] || got[c.id] {
 				return nil, fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
 			}
@@ -354,6 +355,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		if err != nil {
 			return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 		}
+		r.noteRemovedFields(&c.data)
 		if c.id != id {
 			return nil, fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
 		}
@@ -548,6 +550,18 @@ func decodeMessage(raw []byte, ev int, src *leaf.Source) (captured, error) {
 		return captured{}, fmt.Errorf("message with unusable id %q", truncate(md.ID, 80))
 	}
 	return captured{id: md.ID, payload: payload, ev: ev, src: src, data: *md, raw: raw}, nil
+}
+
+// noteRemovedFields warns, once a run, when a message carries a member
+// Genesys no longer sends (genesys.RemovedFields): the API that answered
+// is not today's Genesys Cloud as it is (a proxy, another server). The
+// message is captured all the same; its text is normalizedMessage.text
+// (genesys.MessageText), never such a textBody.
+func (r *runner) noteRemovedFields(md *genesys.MessageData) {
+	if f := genesys.RemovedFields(md); f != nil && r.removedWarned.CompareAndSwap(false, true) {
+		r.o.Log.Warn("export: the API answered with message members Genesys Cloud removed on 2026-03-31: the source is not today's Genesys, or something between rewrites its answers; the text captured is normalizedMessage.text, not textBody (this warning is given once a run)",
+			"message", md.ID, "fields", strings.Join(f, ","))
+	}
 }
 
 // commit stores the conversation's staged evidence, then, once it is

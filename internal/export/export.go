@@ -143,6 +143,10 @@ type runner struct {
 	// OAuth client lacks recording:recording:view): no later conversation
 	// asks it again.
 	noRecordings atomic.Bool
+
+	// removedWarned: a message with members Genesys removed was seen and
+	// warned of (noteRemovedFields), once a run.
+	removedWarned atomic.Bool
 }
 
 func (r *runner) run(ctx context.Context) error {

@@ -21,15 +21,18 @@ import (
 const MillisLayout = TimeLayout
 
 // MessageText is the text of a captured message that ContentHash covers:
-// normalizedMessage.text, where Genesys has kept message content since it
-// removed textBody on 2026-03-31, followed by one line per structured
-// part (StructuredText). A message captured before then may carry textBody
-// too; it is read first so that hashes of those captures, and their
-// re-derivation from evidence, stay what they were (a message with
-// nothing structured reduces to its text alone, as it always did).
+// normalizedMessage.text, where Genesys keeps message content, followed
+// by one line per structured part (StructuredText). textBody, which
+// Genesys removed on 2026-03-31, is read only for a message that has no
+// normalizedMessage at all: while Genesys sent both, textBody was
+// normalizedMessage.text, so every message it ever sent reduces to the
+// same text as when textBody was read first; a textBody beside a
+// normalizedMessage that says otherwise was not sent by Genesys (a
+// proxy, an edited body) and is not the message's text
+// (docs/ledger-format.md, "The text of a message").
 func MessageText(m *MessageData) string {
 	text := m.TextBody
-	if text == "" && m.NormalizedMessage != nil {
+	if m.NormalizedMessage != nil {
 		text = m.NormalizedMessage.Text
 	}
 	if s := StructuredText(m.NormalizedMessage); s != "" {
@@ -39,6 +42,21 @@ func MessageText(m *MessageData) string {
 		return text + "\n" + s
 	}
 	return text
+}
+
+// RemovedFields names the members of m that Genesys no longer sends
+// (textBody and media, removed on 2026-03-31), in that order: a response
+// carrying one was not served by today's API as it is (an old capture, a
+// proxy, another server). nil when there are none.
+func RemovedFields(m *MessageData) []string {
+	var out []string
+	if m.TextBody != "" {
+		out = append(out, "textBody")
+	}
+	if m.Media != nil {
+		out = append(out, "media")
+	}
+	return out
 }
 
 // TemplateHeaderMedia is the media of m's WhatsApp template header

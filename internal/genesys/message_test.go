@@ -1,6 +1,7 @@
 package genesys
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,12 +22,45 @@ func TestContentHash(t *testing.T) {
 	}
 }
 
+// TestMessageText: normalizedMessage.text is the message's text; textBody
+// (removed by Genesys on 2026-03-31) only stands in for a message without
+// a normalizedMessage, so a textBody a proxy adds beside the real text is
+// not taken for it.
 func TestMessageText(t *testing.T) {
-	if got := MessageText(&MessageData{TextBody: "a", NormalizedMessage: &NormalizedMessage{Text: "b"}}); got != "a" {
-		t.Errorf("textBody first: got %q", got)
+	for _, tc := range []struct {
+		name string
+		m    MessageData
+		want string
+	}{
+		{"normalizedMessage.text over textBody", MessageData{TextBody: "FAKE TEXTBODY", NormalizedMessage: &NormalizedMessage{Text: "b"}}, "b"},
+		{"textBody beside a normalizedMessage without text", MessageData{TextBody: "FAKE TEXTBODY", NormalizedMessage: &NormalizedMessage{Type: "Text"}}, ""},
+		{"normalizedMessage.text alone", MessageData{NormalizedMessage: &NormalizedMessage{Text: "b"}}, "b"},
+		{"both, equal, as Genesys sent them", MessageData{TextBody: "b", NormalizedMessage: &NormalizedMessage{Text: "b"}}, "b"},
+		{"textBody of an old capture without normalizedMessage", MessageData{TextBody: "a"}, "a"},
+		{"structured parts follow normalizedMessage.text", MessageData{TextBody: "FAKE", NormalizedMessage: &NormalizedMessage{Text: "b",
+			Content: []MessageContent{{ContentType: "QuickReply", QuickReply: &ContentQuickReply{Text: "Yes", Payload: "y"}}}}}, "b\n[quick reply] Yes | y"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MessageText(&tc.m); got != tc.want {
+				t.Errorf("MessageText = %q, want %q", got, tc.want)
+			}
+		})
 	}
-	if got := MessageText(&MessageData{NormalizedMessage: &NormalizedMessage{Text: "b"}}); got != "b" {
-		t.Errorf("normalizedMessage.text without textBody: got %q", got)
+}
+
+func TestRemovedFields(t *testing.T) {
+	for _, tc := range []struct {
+		m    MessageData
+		want string
+	}{
+		{MessageData{NormalizedMessage: &NormalizedMessage{Text: "b"}}, ""},
+		{MessageData{TextBody: "a"}, "textBody"},
+		{MessageData{Media: []MessageMedia{}}, "media"},
+		{MessageData{TextBody: "a", Media: []MessageMedia{{ID: "x"}}}, "textBody,media"},
+	} {
+		if got := strings.Join(RemovedFields(&tc.m), ","); got != tc.want {
+			t.Errorf("RemovedFields(%+v) = %q, want %q", tc.m, got, tc.want)
+		}
 	}
 }
 

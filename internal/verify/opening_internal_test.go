@@ -67,3 +67,28 @@ func TestOpeningCheck(t *testing.T) {
 		t.Fatalf("another message's opening: %v %v", seal, fs)
 	}
 }
+
+// TestOpeningOfAddedTextBody: the opening of a message whose evidence
+// holds a textBody other than its normalizedMessage.text (no Genesys sent
+// one: a proxy added it), written by a custody that read textBody first,
+// fails opening.content_sha256 — the leaf does not commit to the
+// message's text; one of a message Genesys sent (both equal) passes
+// (docs/ledger-format.md, "The text of a message").
+func TestOpeningOfAddedTextBody(t *testing.T) {
+	salt := sha256.Sum256([]byte("salt"))
+	for _, c := range []struct {
+		name, textBody string
+		wants          int
+	}{{"as Genesys sent it", "the real text", 0}, {"a proxy's textBody", "FAKE TEXTBODY", 1}} {
+		md := &genesys.MessageData{ID: "m1", TextBody: c.textBody, Direction: "inbound", Timestamp: "2026-01-02T03:04:05.000Z",
+			NormalizedMessage: &genesys.NormalizedMessage{Text: "the real text"}}
+		o := derive.Opening(md, salt)
+		o.Fields["content_sha256"] = genesys.ContentHash(c.textBody) // what a capture reading textBody first wrote
+		b := o.Encode()
+		op := &openingRead{sum: hashchain.Hash(sha256.Sum256(b)), name: "x", bytes: b}
+		_, fs := op.check(&leaf.Entry{Seq: 3, MessageID: md.ID}, md, derive.MessageDetail(md, nil))
+		if len(fs) != c.wants || (c.wants > 0 && !strings.HasPrefix(fs[0].Message, "opening.content_sha256: the leaf has ")) {
+			t.Errorf("%s: findings %v, want %d on opening.content_sha256", c.name, fs, c.wants)
+		}
+	}
+}

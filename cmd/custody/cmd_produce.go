@@ -38,7 +38,7 @@ func (o *produceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Out, "out", "", "the production folder: new, or empty (required)")
 	fs.StringSliceVar(&o.Conversations, "conversation", nil, "produce only this conversation (repeatable, or comma-separated)")
 	fs.StringVar(&o.Interval, "interval", "", "produce only the messages sent in START/END (dates or RFC 3339, END exclusive)")
-	fs.BoolVar(&o.LegalHoldOnly, "legal-hold-only", false, "produce only the conversations under legal hold when last captured")
+	fs.BoolVar(&o.LegalHoldOnly, "legal-hold-only", false, "produce only the conversations under legal hold: deletion protection when last captured, or a matter hold (custody hold) not released")
 	fs.StringVar(&o.Diff, "diff", "", "produce only the conversations a recorded diff has findings in (its run id, or latest)")
 	fs.StringVar(&o.Prefix, "prefix", "CUST", "DAT control number prefix")
 	fs.IntVar(&o.Start, "start", 1, "first DAT control number")
@@ -70,8 +70,11 @@ itself is in the chain of custody. Anyone can check it:
   custody verify --production DIR --key custody.pub
 
 The selection narrows with each flag given: --conversation, --interval,
---legal-hold-only, --diff; none produces every captured message. The same
-selection on the same ledger gives byte-identical files (only
+--legal-hold-only, --diff; none produces every captured message. A
+conversation is under legal hold when it was under deletion protection when
+last captured or a matter hold (custody hold) not released covers it, as
+the report and erase hold it; the manifest, RSMF and DAT say which. The
+same selection on the same ledger gives byte-identical files (only
 production.proof.json, the proof of each production's own entry, differs).
 
 Nothing is written, to the folder or the ledger, when the selection names

@@ -111,3 +111,34 @@ func TestRecords(t *testing.T) {
 		t.Errorf("erased %v", got)
 	}
 }
+
+func TestHoldsOn(t *testing.T) {
+	es := []leaf.Entry{
+		entry(t, 3, &leaf.HoldDetail{Action: leaf.HoldSet, Conversations: []string{"c1", "c2"}, Reason: "LGL-1"}),
+		entry(t, 4, &leaf.HoldDetail{Action: leaf.HoldRelease, Conversations: []string{"c2"}, Reason: "settled"}),
+	}
+	st, err := Load(context.Background(), controls{es: es})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		conv      string
+		protected bool
+		held      bool
+		sources   []string
+	}{
+		{"c1", false, true, []string{SourceMatterHold}},
+		{"c1", true, true, []string{SourceDeletionProtection, SourceMatterHold}},
+		{"c2", false, false, nil},
+		{"c2", true, true, []string{SourceDeletionProtection}},
+		{"c9", false, false, nil},
+	} {
+		h := st.HoldsOn(tc.conv, tc.protected)
+		if h.Held() != tc.held || !slices.Equal(h.Sources(), tc.sources) {
+			t.Errorf("%s (protected %v): held %v %v, want %v %v", tc.conv, tc.protected, h.Held(), h.Sources(), tc.held, tc.sources)
+		}
+		if (h.Matter != nil) != slices.Contains(tc.sources, SourceMatterHold) || h.Matter != nil && *h.Matter != (Hold{Seq: 3, Reason: "LGL-1"}) {
+			t.Errorf("%s: matter hold %+v", tc.conv, h.Matter)
+		}
+	}
+}

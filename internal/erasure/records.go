@@ -95,3 +95,45 @@ func (s *State) Record(seq uint64) Record {
 	}
 	return Record{Seq: seq}
 }
+
+// Hold sources, as productions name them (Holds.Sources).
+const (
+	SourceDeletionProtection = "deletion_protection"
+	SourceMatterHold         = "matter_hold"
+)
+
+// Holds is what keeps a conversation under legal hold: Genesys deletion
+// protection when it was last captured, and the matter hold (custody
+// hold) in force. The report, erase and productions hold a conversation
+// to the same rule: held when either covers it.
+type Holds struct {
+	DeletionProtection bool
+	Matter             *Hold // nil: no matter hold in force
+}
+
+// Held reports whether any hold covers the conversation.
+func (h Holds) Held() bool { return h.DeletionProtection || h.Matter != nil }
+
+// Sources names the holds that cover the conversation, deletion
+// protection first; none when it is not held.
+func (h Holds) Sources() []string {
+	var out []string
+	if h.DeletionProtection {
+		out = append(out, SourceDeletionProtection)
+	}
+	if h.Matter != nil {
+		out = append(out, SourceMatterHold)
+	}
+	return out
+}
+
+// HoldsOn returns the holds on a conversation whose latest capture was
+// (protected) or was not under deletion protection, with the matter hold
+// in force on it now.
+func (s *State) HoldsOn(convID string, protected bool) Holds {
+	h := Holds{DeletionProtection: protected}
+	if m, ok := s.MatterHold(convID); ok {
+		h.Matter = &m
+	}
+	return h
+}

@@ -8,22 +8,27 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/production"
 )
 
 // The Concordance load file: UTF-8 with a byte-order mark, fields quoted
 // with þ (U+00FE) and separated by ASCII 20 (DC4, the character
 // Concordance and Relativity show as ¶), one record a line ending CRLF.
-// A value never holds the delimiters: line breaks inside a value become ®
-// (U+00AE, Concordance's newline), and a þ or ASCII 20 in a value (a
-// name, say) becomes U+FFFD. Message bodies are in the text files, byte
-// exact, not in the DAT.
+// Every value goes through datValue, so that none holds a delimiter, a
+// line break or a control character (docs/produce.md, "DAT and OPT").
+// Message bodies are in the text files, byte exact, not in the DAT.
 const (
 	datQuote   = "\u00fe"
 	datSep     = "\x14"
 	datNewline = "\u00ae"
 	datBOM     = "\ufeff"
+	// datLiteralNewline is what a literal ® in a value is written as: the
+	// loader turns every ® into a line break, so one left as it is would
+	// read as a line break that was never there.
+	datLiteralNewline = "(R)"
 )
 
 // DATColumns are the DAT's columns, in order (docs/produce.md says what
@@ -32,7 +37,7 @@ var DATColumns = []string{
 	"BEGDOC", "ENDDOC", "BEGATTACH", "ENDATTACH", "PARENT_DOCID", "ATTACHMENT_COUNT",
 	"CUSTODIAN", "DATE_SENT", "TIME_SENT", "DATETIME_SENT_UTC", "FROM", "TO", "DIRECTION",
 	"CONVERSATION_ID", "MESSAGE_ID", "FILENAME", "MIME_TYPE", "SHA256", "PAYLOAD_SHA256",
-	"LEDGER_SEQ", "LEAF_HASH", "LEGAL_HOLD", "DELETED", "PROOF_PATH", "NATIVE_PATH", "TEXT_PATH",
+	"LEDGER_SEQ", "LEAF_HASH", "LEGAL_HOLD", "HOLD_SOURCE", "DELETED", "PROOF_PATH", "NATIVE_PATH", "TEXT_PATH",
 }
 
 // datPart is one conversation's DAT and OPT lines; its natives are
@@ -51,7 +56,52 @@ func (w *datPart) control() string {
 	return w.o.Prefix + fmt.Sprintf("%0*d", w.o.Digits, n)
 }
 
-var datClean = strings.NewReplacer("\r\n", datNewline, "\n", datNewline, "\r", datNewline, datQuote, "\ufffd", datSep, "\ufffd")
+// datValue makes s safe as a DAT value, as a Concordance or Relativity
+// loader reads it (docs/produce.md, "DAT and OPT"):
+//
+//   - each line break — CR LF, LF, CR, VT, FF, NEL (U+0085), U+2028 and
+//     U+2029 — becomes one ®, the newline the loader turns back into a
+//     line break; a ® in the value becomes "(R)";
+//   - a tab becomes a space;
+//   - the quote þ, the separator ASCII 20, every other C0 control
+//     (NUL among them), DEL, every other C1 control and any byte that is
+//     not UTF-8 become U+FFFD.
+//
+// Everything else is kept. The JSON native keeps the exact original.
+func datValue(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\r' && i+1 < len(s) && s[i+1] == '\n':
+			b.WriteString(datNewline)
+			n = 2
+		case r == '\r', r == '\n', r == '\v', r == '\f', r == 0x85, r == 0x2028, r == 0x2029:
+			b.WriteString(datNewline)
+		case r == 0xae:
+			b.WriteString(datLiteralNewline)
+		case r == '\t':
+			b.WriteByte(' ')
+		case r == utf8.RuneError && n <= 1, r == 0xfe, r < 0x20, r >= 0x7f && r <= 0x9f:
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
 
 // writeRecord writes one DAT line.
 func writeRecord(b *bytes.Buffer, fields []string) {
@@ -60,7 +110,7 @@ func writeRecord(b *bytes.Buffer, fields []string) {
 			b.WriteString(datSep)
 		}
 		b.WriteString(datQuote)
-		b.WriteString(datClean.Replace(f))
+		b.WriteString(datValue(f))
 		b.WriteString(datQuote)
 	}
 	b.WriteString("\r\n")
@@ -90,10 +140,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 	}
 	sum := sha256.Sum256(m.raw)
 	at := m.at.UTC()
-	held := ""
-	if m.held >= 0 {
-		held = strconv.FormatBool(m.held == 1)
-	}
+	held, source := datHold(m.held, c.holds.Matter != nil)
 	who := func(x *person) string {
 		if x.address != "" && x.address != x.display {
 			return x.display + " <" + x.address + ">"
@@ -104,7 +151,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 		direction(m.md.Direction), c.id, m.msgID}
 	row := append([]string{ctrl, ctrl, ctrl, endAttach, "", strconv.Itoa(len(m.attachments))}, common...)
 	row = append(row, "", "application/json", hex.EncodeToString(sum[:]), m.payload.String(),
-		strconv.FormatUint(m.seq, 10), m.leafHash.String(), held, strconv.FormatBool(m.deleted), proof, native, textPath)
+		strconv.FormatUint(m.seq, 10), m.leafHash.String(), held, source, strconv.FormatBool(m.deleted), datPath(proof), datPath(native), datPath(textPath))
 	w.record(row)
 	w.rows++
 	for i, a := range m.attachments {
@@ -117,17 +164,54 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 			return "", err
 		}
 		row := append([]string{ctrls[i], ctrls[i], ctrl, endAttach, ctrl, "0"}, common...)
-		row = append(row, a.filename, a.mime, a.sha256, "", strconv.FormatUint(m.seq, 10), m.leafHash.String(), held,
-			strconv.FormatBool(m.deleted), proof, name, "")
+		row = append(row, a.filename, a.mime, a.sha256, "", strconv.FormatUint(m.seq, 10), m.leafHash.String(), held, source,
+			strconv.FormatBool(m.deleted), datPath(proof), datPath(name), "")
 		w.record(row)
 		w.rows++
-		if strings.HasPrefix(a.mime, "image/") {
+		if optImage(a.mime, ext) {
 			// Opticon: key, volume, image path, document break, folder
 			// break, box break, pages.
-			fmt.Fprintf(&w.opt, "%s,CUSTODY001,%s,Y,,,1\r\n", ctrls[i], name)
+			fmt.Fprintf(&w.opt, "%s,CUSTODY001,%s,Y,,,1\r\n", ctrls[i], datPath(name))
 		}
 	}
 	return ctrl, nil
+}
+
+// datPath is the path p (in the production, "/"-separated) as the DAT
+// and OPT name it: relative to the folder they are in (dat/), as loaders
+// resolve a relative path from the load file's folder.
+func datPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, production.DATDir+"/"); ok {
+		return rest
+	}
+	return "../" + p
+}
+
+// optImage reports whether an attachment of the MIME type, stored with
+// the extension ext, is listed in the OPT: single-page JPEG only.
+// Relativity's image load takes single-page JPEG, single-page Group IV
+// TIFF and PDF; PNG, WebP (WhatsApp's stickers) and the rest are refused
+// there, and stay natives in the DAT. A TIFF is not listed either: custody
+// does not check that it is one page of Group IV.
+func optImage(mimeType, ext string) bool {
+	ext = strings.ToLower(ext)
+	return strings.EqualFold(mimeType, "image/jpeg") && (ext == ".jpg" || ext == ".jpeg")
+}
+
+// datHold is a message's LEGAL_HOLD and HOLD_SOURCE: held when its
+// capture was under deletion protection (its leaf's legal_hold: -1
+// unknown, 0 no, 1 yes) or its conversation is under a matter hold now;
+// the sources joined with ';' (Relativity's default multi-value
+// delimiter). LEGAL_HOLD is empty when neither is known.
+func datHold(captured int8, matter bool) (held, source string) {
+	h := erasure.Holds{DeletionProtection: captured == 1}
+	if matter {
+		h.Matter = &erasure.Hold{}
+	}
+	if captured >= 0 || matter {
+		held = strconv.FormatBool(h.Held())
+	}
+	return held, strings.Join(h.Sources(), ";")
 }
 
 // ReadDAT parses a DAT this package wrote (or any with the same

@@ -16,7 +16,7 @@ func FuzzReadRSMF(f *testing.F) {
 		f.Add(b)
 	}
 	zipData, _ := buildZip([]zipFile{{name: RSMFManifest, data: []byte(`{"version":"2.0.0","participants":[{"id":"p"}],"conversations":[{"id":"c","platform":"whatsapp","participants":["p"]}],"events":[{"type":"message","participant":"p","conversation":"c"}]}`)}})
-	good, err := buildRSMF(rsmfHeaders{From: "a", Date: time.Unix(0, 0), Begin: time.Unix(0, 0), End: time.Unix(0, 0)}, "hi\n", zipData)
+	good, err := buildRSMF(rsmfHeaders{From: rsmfMailbox{"a", "a"}, Date: time.Unix(0, 0), Begin: time.Unix(0, 0), End: time.Unix(0, 0)}, "hi\n", zipData)
 	if err != nil {
 		f.Fatal(err)
 	}

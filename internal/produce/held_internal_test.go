@@ -16,7 +16,7 @@ import (
 // the zip's size against the 57-byte lines and the pieces it is read in.
 func TestWriteRSMFSameAsAppend(t *testing.T) {
 	at := time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
-	h := rsmfHeaders{Subject: "s", From: "a", To: []string{"b"}, Date: at, MessageID: "m@custody", Generator: "custody",
+	h := rsmfHeaders{Subject: "s", From: rsmfMailbox{"a", "a"}, To: []rsmfMailbox{{"b", "b"}}, Date: at, MessageID: "m@custody", Generator: "custody",
 		Begin: at, End: at, Events: 1, Custodian: "c", Participants: []string{"a", "b"}, Attachments: 1}
 	text := "WhatsApp conversation c\n[2024-03-01T09:00:00.000Z] a: Grüße\n"
 	rng := rand.New(rand.NewChaCha8([32]byte{1}))

@@ -605,7 +605,10 @@ func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ct
 		return nil, err
 	}
 	res := &convResult{dat: datPart{o: p.o, custodian: p.custodian(), next: ctrl}, msgs: make([]msgRec, 0, len(c.msgs))}
-	mc := production.Conversation{ID: c.id, LegalHold: c.legalHold, RunID: c.runID, Messages: len(c.msgs)}
+	mc := production.Conversation{ID: c.id, LegalHold: c.holds.Held(), HoldSource: c.holds.Sources(), RunID: c.runID, Messages: len(c.msgs)}
+	if h := c.holds.Matter; h != nil {
+		mc.MatterHold = &production.MatterHold{Seq: h.Seq, Reason: h.Reason}
+	}
 	if c.leaf != nil {
 		mc.Seq, mc.LeafHash = c.seq, c.leafHash.String()
 		if mc.Proof, err = p.proof(w, c.seq, c.leaf, c.leafHash, c.strict); err != nil {

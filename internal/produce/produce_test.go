@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -247,6 +248,11 @@ func TestProduceRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	col := func(r []string, name string) string { return r[slices.Index(cols, name)] }
+	// Paths in the DAT and the OPT are relative to their folder, as a
+	// loader resolves them from the load file's.
+	datDir := filepath.Join(out, filepath.FromSlash(production.DATDir))
+	fromDAT := func(p string) string { return filepath.Join(datDir, filepath.FromSlash(p)) }
+	images := map[string]string{} // control number → path, of attachment rows the OPT must list
 	seen := map[string]bool{}
 	first := true
 	for _, r := range rows {
@@ -259,7 +265,10 @@ func TestProduceRoundTrip(t *testing.T) {
 		if w == nil {
 			t.Fatalf("DAT row for unknown message %s", id)
 		}
-		native, err := os.ReadFile(filepath.Join(out, col(r, "NATIVE_PATH")))
+		if _, err := os.Stat(fromDAT(col(r, "PROOF_PATH"))); err != nil {
+			t.Errorf("row %s: PROOF_PATH: %v", col(r, "BEGDOC"), err)
+		}
+		native, err := os.ReadFile(fromDAT(col(r, "NATIVE_PATH")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,6 +277,9 @@ func TestProduceRoundTrip(t *testing.T) {
 			t.Errorf("row %s: SHA256 column is not the native's", col(r, "BEGDOC"))
 		}
 		if col(r, "PARENT_DOCID") != "" {
+			if col(r, "MIME_TYPE") == "image/jpeg" {
+				images[col(r, "BEGDOC")] = col(r, "NATIVE_PATH")
+			}
 			if _, ok := w.media[col(r, "SHA256")]; !ok {
 				t.Errorf("attachment row %s is not one of the message's media", col(r, "BEGDOC"))
 			}
@@ -277,7 +289,7 @@ func TestProduceRoundTrip(t *testing.T) {
 			t.Errorf("message %s has two DAT rows", id)
 		}
 		seen[id] = true
-		text, err := os.ReadFile(filepath.Join(out, col(r, "TEXT_PATH")))
+		text, err := os.ReadFile(fromDAT(col(r, "TEXT_PATH")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,6 +304,26 @@ func TestProduceRoundTrip(t *testing.T) {
 	}
 	if len(seen) != len(wantMsgs) {
 		t.Errorf("DAT has %d messages, want %d", len(seen), len(wantMsgs))
+	}
+	// The OPT lists the JPEG attachments, which an image load takes, and
+	// nothing else (PNG and WebP stay natives).
+	opt, err := os.ReadFile(filepath.Join(out, production.OPTFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(string(opt), "\r\n"), "\r\n") {
+		f := strings.Split(line, ",")
+		if len(f) != 7 {
+			t.Fatalf("OPT line %q", line)
+		}
+		listed[f[0]] = f[2]
+		if _, err := os.Stat(fromDAT(f[2])); err != nil {
+			t.Errorf("OPT %s: %v", f[0], err)
+		}
+	}
+	if len(images) == 0 || !maps.Equal(listed, images) {
+		t.Errorf("OPT lists %v, want the JPEG attachments %v", listed, images)
 	}
 
 	// The production is in the ledger.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,8 +191,8 @@ func (z *zipper) compressor(w io.Writer) (io.WriteCloser, error) {
 // rsmfHeaders are the RFC 5322 headers of an .rsmf file.
 type rsmfHeaders struct {
 	Subject      string
-	From         string
-	To           []string
+	From         rsmfMailbox
+	To           []rsmfMailbox
 	Date         time.Time
 	MessageID    string
 	Generator    string
@@ -202,25 +203,146 @@ type rsmfHeaders struct {
 	Attachments  int
 }
 
-// headerText makes s safe as an unstructured header value: no line
-// breaks (a hostile name must not add headers), RFC 2047 when not ASCII.
-func headerText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\n' || r < 0x20 && r != '\t' {
+// rsmfMailbox is a participant in the From or To header: the name it is
+// shown by and its participant id.
+type rsmfMailbox struct {
+	Display, ID string
+}
+
+// headerClean replaces with a space every character a header value
+// cannot hold as it is: line breaks (a hostile name must not add
+// headers), the other C0 controls and tab, DEL, C1 controls, U+2028 and
+// U+2029.
+func headerClean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029 {
 			return ' '
 		}
 		return r
-	}, s)
-	return mime.QEncoding.Encode("utf-8", s)
+	}, strings.ToValidUTF8(s, "\ufffd"))
 }
 
-// mailboxSafe replaces what would end a display name in a mailbox.
-var mailboxSafe = strings.NewReplacer(`"`, "'", "<", "(", ">", ")", ",", " ", ";", " ")
+// headerText makes s safe as an unstructured header value: headerClean,
+// then RFC 2047 when not ASCII.
+func headerText(s string) string {
+	return mime.QEncoding.Encode("utf-8", headerClean(s))
+}
 
-// mailbox is "display <>": RSMF identifies people in the manifest, not
-// by e-mail address (Relativity's own samples write "Name <>").
-func mailbox(display string) string {
-	return headerText(mailboxSafe.Replace(display)) + " <>"
+// participantsText is the X-RSMF-Participants value: the names,
+// separated by ", " (Relativity's field reference: a comma-separated
+// string of participant names), a comma in a name written as a space so
+// that the list reads back name by name.
+func participantsText(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ReplaceAll(n, ",", " ")
+	}
+	return headerText(strings.Join(out, ", "))
+}
+
+// RSMFAddressDomain is the domain of the participants' addresses in an
+// .rsmf file's From and To headers. RSMF identifies participants in its
+// manifest (and Relativity in X-RSMF-Participants), not by e-mail
+// address, but RFC 5322 requires an address in a mailbox: each is made of
+// the participant id in the domain .invalid, which RFC 2606 reserves for
+// names that can never resolve, so no mail can ever go to one.
+const RSMFAddressDomain = "rsmf.invalid"
+
+// maxLocalPart bounds an address's local part (RFC 5321's 64 octets).
+const maxLocalPart = 64
+
+// participantAddress is the address of participant id: its bytes, each
+// but ASCII letters, digits and "+-_=" written as %XX (upper-case hex),
+// at RSMFAddressDomain. A local part longer than 64 bytes is cut to 47
+// and "-" and the first 8 bytes of the id's SHA-256 in hex appended.
+func participantAddress(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '_' || c == '=' {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(hex.EncodeToString([]byte{c})))
+		}
+	}
+	local := b.String()
+	if local == "" {
+		local = "_"
+	}
+	if len(local) > maxLocalPart {
+		sum := sha256.Sum256([]byte(id))
+		local = local[:47] + "-" + hex.EncodeToString(sum[:8])
+	}
+	return local + "@" + RSMFAddressDomain
+}
+
+// mailbox is the RFC 5322 mailbox of a participant: its name as a
+// display name (quoted, or RFC 2047 encoded when not ASCII) and its
+// participantAddress.
+func mailbox(m rsmfMailbox) string {
+	a := mail.Address{Name: strings.TrimSpace(headerClean(m.Display)), Address: participantAddress(m.ID)}
+	return a.String()
+}
+
+// maxHeaderLine is the length past which a header line is folded.
+const maxHeaderLine = 78
+
+// appendHeader writes the header field name: value, folded (RFC 5322
+// 2.2.3: a CRLF before a space) before a space where the line would
+// pass 78 characters, so that no line passes 998. A value holds no line
+// break (headerText, mailbox), and a fold is only made before a space
+// that a non-space follows, so no line is blank.
+func appendHeader(buf *bytes.Buffer, name, value string) {
+	buf.WriteString(name)
+	buf.WriteString(":")
+	n := len(name) + 1
+	rest := " " + value
+	for rest != "" {
+		// The next token: spaces, then what is not a space.
+		i := 0
+		for i < len(rest) && rest[i] == ' ' {
+			i++
+		}
+		for i < len(rest) && rest[i] != ' ' {
+			i++
+		}
+		tok := rest[:i]
+		rest = rest[i:]
+		if n+len(tok) > maxHeaderLine && n > len(name)+1 && strings.TrimLeft(tok, " ") != "" {
+			buf.WriteString("\r\n")
+			n = 0
+		}
+		buf.WriteString(tok)
+		n += len(tok)
+	}
+	buf.WriteString("\r\n")
+}
+
+// appendRSMFHeaders writes an .rsmf file's message headers and the
+// blank line after them.
+func appendRSMFHeaders(buf *bytes.Buffer, h rsmfHeaders, boundary string) {
+	hdr := func(k, v string) { appendHeader(buf, k, v) }
+	hdr("From", mailbox(h.From))
+	to := make([]string, len(h.To))
+	for i, t := range h.To {
+		to[i] = mailbox(t)
+	}
+	hdr("To", strings.Join(to, ", "))
+	hdr("Subject", headerText(h.Subject))
+	hdr("Date", h.Date.UTC().Format(time.RFC1123Z))
+	hdr("Message-ID", "<"+h.MessageID+">")
+	hdr("MIME-Version", "1.0")
+	hdr("X-RSMF-Version", RSMFVersion)
+	hdr("X-RSMF-Generator", headerText(h.Generator))
+	hdr("X-RSMF-BeginDate", rsmfTime(h.Begin))
+	hdr("X-RSMF-EndDate", rsmfTime(h.End))
+	hdr("X-RSMF-EventCount", strconv.Itoa(h.Events))
+	hdr("X-RSMF-Application", "WhatsApp")
+	hdr("X-RSMF-Custodian", headerText(h.Custodian))
+	hdr("X-RSMF-Participants", participantsText(h.Participants))
+	hdr("X-RSMF-AttachmentCount", strconv.Itoa(h.Attachments))
+	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
+	buf.WriteString("\r\n")
 }
 
 // buildRSMF writes an .rsmf file: the headers, a readable text/plain
@@ -322,27 +444,7 @@ func appendRSMFHead(buf *bytes.Buffer, h rsmfHeaders, text, boundary string) err
 		buf.WriteString(v)
 		buf.WriteString("\r\n")
 	}
-	hdr("From", mailbox(h.From))
-	to := make([]string, len(h.To))
-	for i, t := range h.To {
-		to[i] = mailbox(t)
-	}
-	hdr("To", strings.Join(to, ",\r\n "))
-	hdr("Subject", headerText(h.Subject))
-	hdr("Date", h.Date.UTC().Format(time.RFC1123Z))
-	hdr("Message-ID", "<"+h.MessageID+">")
-	hdr("MIME-Version", "1.0")
-	hdr("X-RSMF-Version", RSMFVersion)
-	hdr("X-RSMF-Generator", headerText(h.Generator))
-	hdr("X-RSMF-BeginDate", rsmfTime(h.Begin))
-	hdr("X-RSMF-EndDate", rsmfTime(h.End))
-	hdr("X-RSMF-EventCount", strconv.Itoa(h.Events))
-	hdr("X-RSMF-Application", "WhatsApp")
-	hdr("X-RSMF-Custodian", headerText(h.Custodian))
-	hdr("X-RSMF-Participants", headerText(strings.Join(h.Participants, "; ")))
-	hdr("X-RSMF-AttachmentCount", strconv.Itoa(h.Attachments))
-	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
-	buf.WriteString("\r\n")
+	appendRSMFHeaders(buf, h, boundary)
 
 	// The parts' headers in mime/multipart's order (sorted by name).
 	buf.WriteString("--" + boundary + "\r\n")

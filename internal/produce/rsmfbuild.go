@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/production"
 )
@@ -88,7 +89,8 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 	}
 	conv := RSMFConversation{ID: c.id, Platform: "whatsapp", Type: "direct",
 		Display: "WhatsApp " + c.id,
-		Custom: custom("legal_hold", strconv.FormatBool(c.legalHold), "capture_run", c.runID,
+		Custom: custom("legal_hold", strconv.FormatBool(c.holds.Held()), "hold_source", strings.Join(c.holds.Sources(), ";"),
+			"matter_hold", matterHoldText(c.holds.Matter), "capture_run", c.runID,
 			"conversation_seq", seqText(mc.Proof != "", c.seq), "conversation_leaf_hash", mc.LeafHash, "conversation_proof", mc.Proof,
 			"checkpoint", p.cpText, "erased_messages", p.erasedText(c.id))}
 	for _, x := range order {
@@ -104,7 +106,7 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 	var text strings.Builder
 	fmt.Fprintf(&text, "WhatsApp conversation %s\n", c.id)
 	fmt.Fprintf(&text, "Participants: %s\n", strings.Join(names, "; "))
-	fmt.Fprintf(&text, "Legal hold: %t    Capture run: %s\n", c.legalHold, orDefault(c.runID, "unknown"))
+	fmt.Fprintf(&text, "Legal hold: %s    Capture run: %s\n", holdText(c.holds), orDefault(c.runID, "unknown"))
 	fmt.Fprintf(&text, "Ledger checkpoint: %s\n\n", p.cpText)
 	attachments := 0
 	for _, m := range msgs {
@@ -155,15 +157,15 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 	if err := w.zip.build(zs, zfiles); err != nil {
 		return fail(err)
 	}
-	var to []string
+	var to []rsmfMailbox
 	for _, x := range order {
 		if x != msgs[0].from {
-			to = append(to, x.display)
+			to = append(to, rsmfMailbox{Display: x.display, ID: x.id})
 		}
 	}
 	h := rsmfHeaders{
 		Subject: fmt.Sprintf("WhatsApp conversation %s, %s to %s", c.id, rsmfTime(msgs[0].at), rsmfTime(msgs[len(msgs)-1].at)),
-		From:    msgs[0].from.display, To: to, Date: msgs[len(msgs)-1].at,
+		From:    rsmfMailbox{Display: msgs[0].from.display, ID: msgs[0].from.id}, To: to, Date: msgs[len(msgs)-1].at,
 		MessageID: fmt.Sprintf("%s.%d@custody", production.SafeName(c.id), msgs[0].seq),
 		Generator: p.o.Generator, Begin: msgs[0].at, End: msgs[len(msgs)-1].at, Events: len(man.Events),
 		Custodian: p.custodian(), Participants: names, Attachments: attachments,
@@ -191,6 +193,28 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 	return p.out.writeFrom(file, true, func(f io.Writer) error {
 		return writeRSMF(f, &w.rsmf, h, text.String(), sum, zs.reader())
 	})
+}
+
+// matterHoldText is the RSMF custom field naming the matter hold in
+// force ("" when none: the field is then absent).
+func matterHoldText(h *erasure.Hold) string {
+	if h == nil {
+		return ""
+	}
+	return fmt.Sprintf("hold entry %d: %s", h.Seq, h.Reason)
+}
+
+// holdText is the transcript's legal hold: false, or true and by which
+// holds.
+func holdText(h erasure.Holds) string {
+	if !h.Held() {
+		return "false"
+	}
+	s := "true (" + strings.Join(h.Sources(), ", ")
+	if h.Matter != nil {
+		s += fmt.Sprintf(": hold entry %d, %s", h.Matter.Seq, h.Matter.Reason)
+	}
+	return s + ")"
 }
 
 func seqText(ok bool, seq uint64) string {

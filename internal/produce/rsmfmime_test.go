@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/textproto"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,28 +23,7 @@ func multipartRSMF(h rsmfHeaders, text string, zipData []byte) ([]byte, error) {
 	boundary := "custody-rsmf-" + hex.EncodeToString(sum.Sum(nil))[:32]
 
 	var buf bytes.Buffer
-	hdr := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
-	hdr("From", mailbox(h.From))
-	to := make([]string, len(h.To))
-	for i, t := range h.To {
-		to[i] = mailbox(t)
-	}
-	hdr("To", strings.Join(to, ",\r\n "))
-	hdr("Subject", headerText(h.Subject))
-	hdr("Date", h.Date.UTC().Format(time.RFC1123Z))
-	hdr("Message-ID", "<"+h.MessageID+">")
-	hdr("MIME-Version", "1.0")
-	hdr("X-RSMF-Version", RSMFVersion)
-	hdr("X-RSMF-Generator", headerText(h.Generator))
-	hdr("X-RSMF-BeginDate", rsmfTime(h.Begin))
-	hdr("X-RSMF-EndDate", rsmfTime(h.End))
-	hdr("X-RSMF-EventCount", strconv.Itoa(h.Events))
-	hdr("X-RSMF-Application", "WhatsApp")
-	hdr("X-RSMF-Custodian", headerText(h.Custodian))
-	hdr("X-RSMF-Participants", headerText(strings.Join(h.Participants, "; ")))
-	hdr("X-RSMF-AttachmentCount", strconv.Itoa(h.Attachments))
-	hdr("Content-Type", `multipart/mixed; boundary="`+boundary+`"`)
-	buf.WriteString("\r\n")
+	appendRSMFHeaders(&buf, h, boundary) // the headers are not mime/multipart's
 
 	mw := multipart.NewWriter(&buf)
 	if err := mw.SetBoundary(boundary); err != nil {
@@ -93,7 +71,8 @@ func multipartRSMF(h rsmfHeaders, text string, zipData []byte) ([]byte, error) {
 // lines, byte for byte, at every zip length around the line lengths.
 func TestBuildRSMFMultipart(t *testing.T) {
 	at := time.Date(2024, 3, 1, 9, 0, 0, 123e6, time.UTC)
-	h := rsmfHeaders{Subject: "WhatsApp conversation c1, a to b", From: `Zoë "the" <customer>, ;x`, To: []string{"Acme Support", "Agent\r\nBcc: x"},
+	h := rsmfHeaders{Subject: "WhatsApp conversation c1, a to b", From: rsmfMailbox{`Zoë "the" <customer>, ;x`, "+31612345678"},
+		To:   []rsmfMailbox{{"Acme Support", "+3120"}, {"Agent\r\nBcc: x", "user:7"}},
 		Date: at, MessageID: "c1.3@custody", Generator: "custody v1", Begin: at, End: at.Add(time.Hour), Events: 3,
 		Custodian: "Acme", Participants: []string{"Zoë", "Acme Support"}, Attachments: 1}
 	texts := []string{"", "plain\n", "Grüße =\nline with trailing space \n" + strings.Repeat("long line ", 40) + "\n\ttab\r\n"}

@@ -29,8 +29,9 @@ type Selection struct {
 	// Interval "start/end" (dates or RFC 3339, as export.ParseInterval
 	// reads them) keeps the messages sent in [start, end).
 	Interval string
-	// LegalHoldOnly keeps the conversations whose latest capture was
-	// under legal hold.
+	// LegalHoldOnly keeps the conversations under legal hold: under
+	// deletion protection when last captured, or under a matter hold
+	// (custody hold) not released (erasure.State.HoldsOn).
 	LegalHoldOnly bool
 	// DiffRunID records that DiffConversations came from that diff; the
 	// caller resolves the diff (reconcile reads it back).
@@ -73,9 +74,12 @@ type convEntry struct {
 	leaf      []byte
 	evidence  hashchain.Hash // the GET conversation body
 	runID     string
-	legalHold bool
-	strict    bool // the scan found leaf strict (leaf.CheckLeaf)
-	msgs      []*msgEntry
+	legalHold bool // deletion protection when captured (the entry's legal_hold)
+	// holds are the legal holds on the conversation when produced: its
+	// capture's deletion protection and the matter hold in force.
+	holds  erasure.Holds
+	strict bool // the scan found leaf strict (leaf.CheckLeaf)
+	msgs   []*msgEntry
 }
 
 // msgEntry is what produce keeps of a message's latest capture: the
@@ -446,7 +450,7 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, []production.Erased,
 			continue
 		}
 		c := s.convs[m.convID]
-		if sel.LegalHoldOnly && (c == nil || !c.legalHold) {
+		if sel.LegalHoldOnly && !s.erasure.HoldsOn(m.convID, c != nil && c.legalHold).Held() {
 			continue
 		}
 		if status, seq, ok := s.erasedContent(m); ok {
@@ -490,6 +494,7 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, []production.Erased,
 	}
 	slices.SortFunc(convs, func(a, b *convEntry) int { return strings.Compare(a.id, b.id) })
 	for _, c := range convs {
+		c.holds = s.erasure.HoldsOn(c.id, c.legalHold)
 		if !c.evidence.IsZero() {
 			if _, ok := s.erasure.Object(c.evidence); ok {
 				c.evidence = hashchain.Hash{} // its conversation body is erased: participants come from the messages alone

@@ -90,14 +90,29 @@ type Checkpoint struct {
 // Conversation is one produced conversation and the ledger entry its
 // conversation-level facts (legal hold, capture run) come from.
 type Conversation struct {
-	ID        string   `json:"id"`
-	Seq       uint64   `json:"seq"`
-	LeafHash  string   `json:"leaf_hash"`
-	Proof     string   `json:"proof"`
-	LegalHold bool     `json:"legal_hold"`
-	RunID     string   `json:"capture_run"`
-	Messages  int      `json:"messages"`
-	RSMF      []string `json:"rsmf"` // its .rsmf files
+	ID       string `json:"id"`
+	Seq      uint64 `json:"seq"`
+	LeafHash string `json:"leaf_hash"`
+	Proof    string `json:"proof"`
+	// LegalHold: under legal hold when produced — deletion protection
+	// when captured (the entry's legal_hold) or a matter hold in force;
+	// HoldSource names which ("deletion_protection", "matter_hold"),
+	// MatterHold the matter hold. Both are absent when not held, and in
+	// manifests written before matter holds were produced, whose
+	// legal_hold is the capture's deletion protection alone.
+	LegalHold  bool        `json:"legal_hold"`
+	HoldSource []string    `json:"hold_source,omitempty"`
+	MatterHold *MatterHold `json:"matter_hold,omitempty"`
+	RunID      string      `json:"capture_run"`
+	Messages   int         `json:"messages"`
+	RSMF       []string    `json:"rsmf"` // its .rsmf files
+}
+
+// MatterHold is the matter hold (custody hold) in force on a produced
+// conversation: the hold entry that placed it and its reason.
+type MatterHold struct {
+	Seq    uint64 `json:"seq"`
+	Reason string `json:"reason"`
 }
 
 // Message is one produced message.

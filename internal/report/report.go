@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/finding"
@@ -898,17 +899,18 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 	doc.LegalHold = LegalHold{Conversations: lf.held, MatterHeld: doc.Summary.MatterHeld, Held: []HeldConversation{}}
 	// A conversation is listed when deletion protection covered it at
 	// capture or a matter hold covers it now; each says which.
-	matterHold := func(id string) *MatterHold {
-		if h, ok := lf.erasure.MatterHold(id); ok {
-			return &MatterHold{Seq: h.Seq, Reason: h.Reason}
+	// (erasure.State.HoldsOn, as productions read it: erase's rule too.)
+	matterHold := func(h erasure.Holds) *MatterHold {
+		if h.Matter != nil {
+			return &MatterHold{Seq: h.Matter.Seq, Reason: h.Matter.Reason}
 		}
 		return nil
 	}
 	if df == nil {
 		for _, c := range lf.order {
-			if mh := matterHold(c.id); c.held || mh != nil {
-				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, DeletionProtection: c.held,
-					MatterHold: mh, Counts: map[string]int{}, Affected: []HeldMessage{}})
+			if h := lf.erasure.HoldsOn(c.id, c.held); h.Held() {
+				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, DeletionProtection: h.DeletionProtection,
+					MatterHold: matterHold(h), Counts: map[string]int{}, Affected: []HeldMessage{}})
 			}
 		}
 	}
@@ -930,15 +932,15 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		lh.Missing, lh.Altered = len(df.holdCats["missing"]), len(df.holdCats["altered"])
 		lh.TimeShifted, lh.NotCaptured = len(df.holdCats["time_shifted"]), len(df.holdCats["not_captured"])
 		for _, c := range lf.order {
-			mh := matterHold(c.id)
-			if !c.held && mh == nil {
+			h := lf.erasure.HoldsOn(c.id, c.held)
+			if !h.Held() {
 				continue
 			}
 			hc := df.heldConv[c.id]
 			if hc == nil {
 				hc = &HeldConversation{ID: c.id, Messages: c.messages, Counts: map[string]int{}}
 			}
-			hc.DeletionProtection, hc.MatterHold = c.held, mh
+			hc.DeletionProtection, hc.MatterHold = h.DeletionProtection, matterHold(h)
 			hc.Affected = nonNil(hc.Affected)
 			if len(hc.Counts) > 0 {
 				lh.Affected++

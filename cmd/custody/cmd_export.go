@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 // apiOptions say how to reach Genesys Cloud (or the simulator).
@@ -85,7 +86,7 @@ func (o *apiOptions) check(region string) error {
 		}
 		p, err := url.Parse(u.val)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return usageError("%s %q: want a URL with its scheme, http(s)://host[:port][/prefix], e.g. http://127.0.0.1:8080", u.flag, u.val)
+			return usageError("%s %q: want a URL with its scheme, http(s)://host[:port][/prefix], e.g. http://127.0.0.1:8080", u.flag, redact.URL(u.val))
 		}
 	}
 	if o.APIURL != "" && o.LoginURL != "" {

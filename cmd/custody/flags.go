@@ -163,6 +163,23 @@ func (g *globalOptions) warnDeprecated(cmd *cobra.Command) {
 	})
 }
 
+// redactURLs tells the redactor the secrets of every URL given in a
+// flag of cmd (--api-url, --login-url, --s3-endpoint, --tsa, --witness,
+// and any other: a value that is not an absolute URL gives none), so
+// that no log line, warning or error repeats them, whoever quotes the
+// URL (net/http, the AWS SDK).
+func (g *globalOptions) redactURLs(cmd *cobra.Command) {
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		vals := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			vals = sv.GetSlice()
+		}
+		for _, v := range vals {
+			g.redact.AddURL(v)
+		}
+	})
+}
+
 // warn tells the user something they should act on, without failing:
 // "custody: warning: MSG" on stderr, or a WARN record under --log-format
 // json. note is the same for what they should only know.
@@ -175,7 +192,7 @@ func (g *globalOptions) say(label string, level slog.Level, msg string) {
 		g.log.Log(context.Background(), level, msg)
 		return
 	}
-	fmt.Fprintf(g.stderr, "custody: %s: %s\n", label, msg)
+	fmt.Fprintf(g.stderr, "custody: %s: %s\n", label, g.redact.Redact(msg))
 }
 
 // openMatter opens the matter at --ledger with opts: a writing command

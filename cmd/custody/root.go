@@ -123,6 +123,7 @@ func (g *globalOptions) AddFlags(fs *pflag.FlagSet) {
 
 // validate checks the global flags and sets up logging.
 func (g *globalOptions) validate(cmd *cobra.Command) error {
+	g.redactURLs(cmd)
 	if f := cmd.Flag("ledger"); (f != nil && f.Changed) || os.Getenv("CUSTODY_LEDGER") != "" {
 		g.ledgerNamed = true
 	}

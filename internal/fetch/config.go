@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 // Environment variables read by Config.ApplyEnv: the names the Genesys
@@ -236,11 +238,8 @@ func isDomain(s string) bool {
 func baseURL(what, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		shown := raw
-		if err == nil {
-			shown = u.Redacted() // no password from user info in the message
-		}
-		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, shown, ErrInvalidArgument)
+		// Without user info, query or fragment: they hold secrets.
+		return "", fmt.Errorf("fetch: %s %q: %w: want http(s)://host[:port][/prefix]", what, redact.URL(raw), ErrInvalidArgument)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -13,10 +13,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/custodyhq/custody/internal/redact"
 )
 
-// Redacted replaces every credential Redactor.Redact finds.
-const Redacted = "[REDACTED]"
+// Redacted replaces every credential Redactor.Redact finds, as it
+// replaces the secrets of a URL (redact.URL).
+const Redacted = redact.Placeholder
 
 // minSecretLen: values shorter than this are not redacted on their own
 // (they would match ordinary text); Genesys secrets are 43 bytes and
@@ -70,6 +73,13 @@ func (r *Redactor) AddCredentials(id, secret string) {
 
 // Add registers secret values as they are, e.g. a bearer token.
 func (r *Redactor) Add(secrets ...string) { r.add(secrets...) }
+
+// AddURL registers the secrets a URL the user gave carries
+// (redact.Secrets: its password, query and query values, fragment), so
+// that text repeating them in any form — an error of net/http or of the
+// AWS SDK that quotes the URL its own way — is redacted. Text that is
+// not an absolute URL registers nothing.
+func (r *Redactor) AddURL(raw string) { r.add(redact.Secrets(raw)...) }
 
 func (r *Redactor) add(vals ...string) {
 	r.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
 )
 
@@ -242,7 +243,7 @@ func (m *Matter) timestamp(ctx context.Context, cp ledger.StoredCheckpoint, urls
 		}
 		if err != nil {
 			r.Err = err
-			m.warn(fmt.Sprintf("checkpoint #%d has no timestamp from %s (custody checkpoint --timestamp-missing asks again): %v", cp.ID, u, err))
+			m.warn(fmt.Sprintf("checkpoint #%d has no timestamp from %s (custody checkpoint --timestamp-missing asks again): %v", cp.ID, redact.URL(u), err))
 		}
 		out = append(out, r)
 	}

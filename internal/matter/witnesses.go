@@ -10,6 +10,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 // StateWitness lists the witnesses (C2SP tlog-witness submission
@@ -37,14 +38,20 @@ func (m *Matter) Witnesses(ctx context.Context) ([]string, error) {
 	return m.urlList(ctx, StateWitness)
 }
 
-// CheckWitnessURL checks that a witness's URL is http or https with a host.
+// CheckWitnessURL checks that a witness's URL is http or https with a
+// host, and without user info, a query or a fragment (redact.Has): the
+// URL is written into the ledger and proof files, which go to other
+// parties, and the witness's path is appended to it.
 func CheckWitnessURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("witness %q: %w", raw, err)
+		return fmt.Errorf("witness %q: %w", redact.URL(raw), redact.Error(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("witness %q: not an http or https URL", raw)
+		return fmt.Errorf("witness %q: not an http or https URL", redact.URL(raw))
+	}
+	if redact.Has(raw) {
+		return fmt.Errorf("witness %q: a URL with user info, a query or a fragment: it would be written into the ledger and proof files", redact.URL(raw))
 	}
 	return nil
 }
@@ -100,7 +107,7 @@ func (m *Matter) Cosign(ctx context.Context, cp ledger.StoredCheckpoint, urls []
 		}
 		r.Lines, r.Err = m.cosignOne(ctx, cp, u)
 		if r.Err != nil {
-			m.warn(fmt.Sprintf("checkpoint #%d was not cosigned by %s: %v", cp.ID, u, r.Err))
+			m.warn(fmt.Sprintf("checkpoint #%d was not cosigned by %s: %v", cp.ID, redact.URL(u), r.Err))
 		}
 		out = append(out, r)
 	}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
+
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 // Errors callers match with errors.Is.
@@ -63,15 +65,30 @@ func (c *Client) httpClient() *http.Client {
 	return &http.Client{Timeout: t}
 }
 
-// CheckURL checks that an authority's URL is one custody can ask: http
-// or https, with a host.
+// CheckURL checks that an authority's URL is one custody can be given:
+// http or https, with a host, and without user info, a query or a
+// fragment (redact.Has): the URL is written into the ledger, reports and
+// every proof file, which go to other parties, and custody sends an
+// authority no credentials.
 func CheckURL(raw string) error {
+	if err := checkAskable(raw); err != nil {
+		return err
+	}
+	if redact.Has(raw) {
+		return fmt.Errorf("tsa: %q: a URL with user info, a query or a fragment: it would be written into the ledger, reports and proof files", redact.URL(raw))
+	}
+	return nil
+}
+
+// checkAskable checks that raw is an http or https URL with a host: one
+// Timestamp can ask (a matter may name one CheckURL would now refuse).
+func checkAskable(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("tsa: %q: %w", raw, err)
+		return fmt.Errorf("tsa: %q: %w", redact.URL(raw), redact.Error(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("tsa: %q: not an http or https URL", raw)
+		return fmt.Errorf("tsa: %q: not an http or https URL", redact.URL(raw))
 	}
 	return nil
 }
@@ -84,9 +101,10 @@ func CheckURL(raw string) error {
 // answer are ErrUnavailable; an answer that is not a good token for this
 // request is ErrInvalid.
 func (c *Client) Timestamp(ctx context.Context, tsaURL string, imprint [32]byte) ([]byte, error) {
-	if err := CheckURL(tsaURL); err != nil {
+	if err := checkAskable(tsaURL); err != nil {
 		return nil, err
 	}
+	shown := redact.URL(tsaURL) // errors name it without user info, query or fragment
 	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
 	if err != nil {
 		return nil, fmt.Errorf("tsa: nonce: %w", err)
@@ -98,34 +116,34 @@ func (c *Client) Timestamp(ctx context.Context, tsaURL string, imprint [32]byte)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, tsaURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w", tsaURL, err)
+		return nil, fmt.Errorf("tsa: %s: %w", shown, redact.Error(err))
 	}
 	hreq.Header.Set("Content-Type", "application/timestamp-query")
 	hreq.Header.Set("Accept", "application/timestamp-reply")
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w: %w", tsaURL, ErrUnavailable, err)
+		return nil, fmt.Errorf("tsa: %s: %w: %w", shown, ErrUnavailable, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxToken+1))
 	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w: reading the answer: %w", tsaURL, ErrUnavailable, err)
+		return nil, fmt.Errorf("tsa: %s: %w: reading the answer: %w", shown, ErrUnavailable, redact.Error(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("tsa: %s: %w: HTTP %s", tsaURL, ErrUnavailable, resp.Status)
+		return nil, fmt.Errorf("tsa: %s: %w: HTTP %s", shown, ErrUnavailable, resp.Status)
 	}
 	if len(raw) > MaxToken {
-		return nil, fmt.Errorf("tsa: %s: %w: answer over %d bytes", tsaURL, ErrInvalid, MaxToken)
+		return nil, fmt.Errorf("tsa: %s: %w: answer over %d bytes", shown, ErrInvalid, MaxToken)
 	}
 	ts, err := parseResponse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w", tsaURL, err)
+		return nil, fmt.Errorf("tsa: %s: %w", shown, err)
 	}
 	if ts.Nonce == nil || ts.Nonce.Cmp(nonce) != 0 {
-		return nil, fmt.Errorf("tsa: %s: %w: the answer's nonce is not the request's", tsaURL, ErrInvalid)
+		return nil, fmt.Errorf("tsa: %s: %w: the answer's nonce is not the request's", shown, ErrInvalid)
 	}
 	if _, err := Verify(ts.RawToken, imprint, nil); err != nil {
-		return nil, fmt.Errorf("tsa: %s: %w", tsaURL, err)
+		return nil, fmt.Errorf("tsa: %s: %w", shown, err)
 	}
 	return ts.RawToken, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 // MaxBody bounds an add-checkpoint body: 63 proof lines and a checkpoint
@@ -77,25 +78,26 @@ func (c *Client) AddCheckpoint(ctx context.Context, baseURL string, checkpoint [
 		hc = c.HTTP
 	}
 	url := strings.TrimSuffix(baseURL, "/") + "/add-checkpoint"
+	shown := redact.URL(baseURL) // errors name it without user info, query or fragment
 	var old uint64
 	var p []hashchain.Hash
 	for attempt := 0; ; attempt++ {
 		body := Request{OldSize: old, Proof: p, Checkpoint: checkpoint}.Marshal()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("witness %s: %w", baseURL, err)
+			return nil, fmt.Errorf("witness %s: %w", shown, redact.Error(err))
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("witness %s: %w", baseURL, err)
+			return nil, fmt.Errorf("witness %s: %w", shown, redact.Error(err))
 		}
 		b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("witness %s: %w", baseURL, err)
+			return nil, fmt.Errorf("witness %s: %w", shown, redact.Error(err))
 		}
 		if len(b) > MaxBody {
-			return nil, fmt.Errorf("witness %s: answer over %d bytes", baseURL, MaxBody)
+			return nil, fmt.Errorf("witness %s: answer over %d bytes", shown, MaxBody)
 		}
 		switch {
 		case resp.StatusCode == http.StatusOK:
@@ -103,11 +105,11 @@ func (c *Client) AddCheckpoint(ctx context.Context, baseURL string, checkpoint [
 		case resp.StatusCode == http.StatusConflict && attempt == 0 && resp.Header.Get("Content-Type") == "text/x.tlog.size":
 			n, err := strconv.ParseUint(strings.TrimSuffix(string(b), "\n"), 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("witness %s: 409 with a size that is not a number", baseURL)
+				return nil, fmt.Errorf("witness %s: 409 with a size that is not a number", shown)
 			}
 			if old = n; old != 0 {
 				if p, err = proof(old); err != nil {
-					return nil, fmt.Errorf("witness %s: it has seen size %d: %w", baseURL, old, err)
+					return nil, fmt.Errorf("witness %s: it has seen size %d: %w", shown, old, err)
 				}
 			}
 			continue
@@ -116,7 +118,7 @@ func (c *Client) AddCheckpoint(ctx context.Context, baseURL string, checkpoint [
 			if len(msg) > 300 {
 				msg = msg[:300] + "…"
 			}
-			return nil, fmt.Errorf("witness %s: refused to cosign: %s: %s", baseURL, resp.Status, msg)
+			return nil, fmt.Errorf("witness %s: refused to cosign: %s: %s", shown, resp.Status, msg)
 		}
 	}
 }

@@ -1,0 +1,142 @@
+// Package redact keeps the secrets a URL can carry — its user info, its
+// query (a pre-signed url's signature, an API key) and its fragment —
+// out of what custody shows: log lines, errors, outputs, the ledger and
+// reports. URL is the one function every such place shows a URL given
+// by the user or a server through; Secrets lists what a URL carries so
+// that fetch.Redactor can take those values out of any text (an error of
+// the AWS SDK or of net/http that repeats the URL its own way). Pure: no
+// I/O.
+package redact
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Placeholder replaces what is redacted (the same as fetch.Redacted).
+const Placeholder = "[REDACTED]"
+
+// URL returns s with its user info, query and fragment each replaced by
+// Placeholder: "https://[REDACTED]@host/path?[REDACTED]#[REDACTED]". The
+// scheme, host, port and path stay, to say which server was meant. It
+// works on the text, not on a parse, so a malformed URL or one without
+// a scheme ("host:8080/?token=…") loses its secrets too; s without any
+// of the three comes back unchanged.
+func URL(s string) string {
+	rest, _, hasFrag := strings.Cut(s, "#")
+	rest, _, hasQuery := strings.Cut(rest, "?")
+	var b strings.Builder
+	scheme, auth, path := split(rest)
+	b.WriteString(scheme)
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		b.WriteString(Placeholder)
+		b.WriteString(auth[at:])
+	} else {
+		b.WriteString(auth)
+	}
+	b.WriteString(path)
+	if hasQuery {
+		b.WriteString("?" + Placeholder)
+	}
+	if hasFrag {
+		b.WriteString("#" + Placeholder)
+	}
+	return b.String()
+}
+
+// split cuts a URL without query or fragment into its scheme with "//"
+// ("https://", or "" when it has none), its authority (user info and
+// host) and the path that follows.
+func split(s string) (scheme, auth, path string) {
+	if i := strings.Index(s, "//"); i >= 0 && !strings.ContainsAny(s[:i], "/@") {
+		scheme, s = s[:i+2], s[i+2:]
+	}
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return scheme, s[:i], s[i:]
+	}
+	return scheme, s, ""
+}
+
+// Has reports whether s carries user info, a query or a fragment: what
+// URL would take out.
+func Has(s string) bool { return URL(s) != s }
+
+// Secrets lists the secret values s carries as a URL, raw and decoded:
+// the user info's password (or the user name when there is no password:
+// a token given as one), the query and each of its values, and the
+// fragment. Empty for text that is not an absolute URL (scheme and
+// host), so that ordinary flag values ("what? yes") give none.
+func Secrets(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	var out []string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		} else {
+			out = append(out, u.User.Username())
+		}
+		if _, auth, _ := split(s); strings.Contains(auth, "@") {
+			out = append(out, auth[:strings.LastIndexByte(auth, '@')])
+		}
+	}
+	if u.RawQuery != "" {
+		out = append(out, u.RawQuery)
+		if q, err := url.ParseQuery(u.RawQuery); err == nil {
+			for k, vs := range q {
+				for _, v := range vs {
+					if v == "" {
+						v = k // a bare "?token"
+					}
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	if u.Fragment != "" {
+		out = append(out, u.Fragment, u.EscapedFragment())
+	}
+	return out
+}
+
+// Error returns err with the URL of each *url.Error in its chain (the
+// error of an http.Client call, whose message repeats the URL with its
+// query: a signature, a key) redacted by URL, wherever the chain's
+// message repeats it. The result matches what err matches (errors.Is,
+// errors.As); err itself is returned when there is nothing to redact.
+func Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	red := msg
+	for e := err; e != nil; {
+		var ue *url.Error
+		if !errors.As(e, &ue) {
+			break
+		}
+		if r := URL(ue.URL); r != ue.URL {
+			red = strings.ReplaceAll(red, strconv.Quote(ue.URL), strconv.Quote(r))
+			red = strings.ReplaceAll(red, ue.URL, r)
+			ue.URL = r
+		}
+		e = ue.Err
+	}
+	if red == msg {
+		return err
+	}
+	return &redacted{msg: red, err: err}
+}
+
+// redacted prints a redacted message and unwraps to the original.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }

@@ -300,7 +300,7 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 			acct.DataAvailableUntil, acct.Exported, acct.Listed))
 	case !acct.Complete():
 		return withCode(exitFindings, fmt.Errorf("export: %d of %d conversations not exported (%d failed, %d gone at the source); rerun to retry",
-			acct.Listed-acct.Exported, acct.Listed, acct.Failed, acct.Gone))
+			acct.Listed-acct.Exported-acct.Erased, acct.Listed, acct.Failed, acct.Gone))
 	}
 	return nil
 }
@@ -327,6 +327,9 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 	fmt.Fprintf(w, "run %s (%s)%s\n", a.RunID, a.Status, map[bool]string{true: ", resumed: counts cover every invocation of the run", false: ""}[a.Resumed])
 	fmt.Fprintf(w, "  conversations  listed %d  exported %d  unchanged %d  changed at source %d  failed %d  gone %d  pending %d\n",
 		a.Listed, a.Exported, a.Unchanged, a.Changed, a.Failed, a.Gone, a.Pending)
+	if a.Erased > 0 {
+		fmt.Fprintf(w, "  erased: %d listed conversations were erased from this matter (custody erase) and not captured again\n", a.Erased)
+	}
 	fmt.Fprintf(w, "  messages       appended %d  unchanged %d  changed %d  gone %d", a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone)
 	if a.MediaDownloaded > 0 || a.MediaExpired > 0 || a.MediaRefused > 0 {
 		fmt.Fprintf(w, "\n  media          downloaded %d  expired %d  refused %d  sha256 mismatch %d", a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch)

@@ -23,9 +23,10 @@ type Accounting struct {
 
 	// Whole run.
 	Listed    int `json:"conversations_listed"`
-	Exported  int `json:"conversations_exported"`  // captured, by any invocation of the run
-	Unchanged int `json:"conversations_unchanged"` // captured, nothing new to append
-	Changed   int `json:"conversations_changed"`   // some message differed from an earlier capture
+	Exported  int `json:"conversations_exported"`         // captured, by any invocation of the run
+	Erased    int `json:"conversations_erased,omitempty"` // listed, but erased (custody erase): not captured again
+	Unchanged int `json:"conversations_unchanged"`        // captured, nothing new to append
+	Changed   int `json:"conversations_changed"`          // some message differed from an earlier capture
 	Failed    int `json:"conversations_failed"`
 	Gone      int `json:"conversations_gone"` // 404 at the source: deleted upstream
 	Pending   int `json:"conversations_pending"`
@@ -127,7 +128,7 @@ func (a *Accounting) Complete() bool {
 	if a.DataAvailableUntil != "" {
 		return false // some of the interval is not listed yet
 	}
-	return a.Listed > 0 && a.Exported == a.Listed || a.Listed == 0 && a.Failed == 0 && a.Pending == 0
+	return a.Listed > 0 && a.Exported+a.Erased == a.Listed || a.Listed == 0 && a.Failed == 0 && a.Pending == 0
 }
 
 func seconds(d time.Duration) float64 {

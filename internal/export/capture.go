@@ -166,6 +166,26 @@ func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int
 // fails the batch's conversations: a capture without its legal-hold
 // status would be incomplete evidence.
 func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs chan<- job) error {
+	// An erased conversation is not captured again (captureOne): its
+	// deletion protection is not asked, an answer no entry would name.
+	var erased []ledger.RunItem
+	batch = slices.DeleteFunc(slices.Clone(batch), func(it ledger.RunItem) bool {
+		if r.erased.Touched(it.ItemID) {
+			erased = append(erased, it)
+			return true
+		}
+		return false
+	})
+	for _, it := range erased {
+		select {
+		case jobs <- job{id: it.ItemID, item: it}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
 	ids := make([]string, len(batch))
 	for i, it := range batch {
 		ids[i] = it.ItemID
@@ -265,6 +285,11 @@ type captured struct {
 	opening int // the opening's staged index, when seal is set
 }
 
+// erasedReason is the reason of the run item of a conversation erased
+// (custody erase), done without being captured: the accounting counts it
+// apart (Erased).
+const erasedReason = "erased from this matter (custody erase): not captured again"
+
 // captureOne reads a conversation and its messages and stages every raw
 // body (and the openings); the finish function it returns stores them as
 // evidence, together, then commits the conversation's entries and its
@@ -276,7 +301,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		// into the evidence: it is done, and says why.
 		it := j.item
 		it.Attempts++
-		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, "erased from this matter (custody erase): not captured again", r.o.Now()
+		it.Status, it.Reason, it.UpdatedAt = ledger.ItemDone, erasedReason, r.o.Now()
 		r.o.Log.Info("conversation erased: not captured again", "conversation", j.id)
 		return nil, r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
 	}

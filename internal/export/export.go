@@ -405,14 +405,18 @@ func (r *runner) count(ctx context.Context) error {
 			return err
 		}
 	}
-	a.Listed, a.Exported, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0
+	a.Listed, a.Exported, a.Erased, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0, 0
 	a.Failures = a.Failures[:0]
 	runConvs := make(map[string]bool, len(items))
 	for _, it := range items {
 		runConvs[it.ItemID] = true
 		switch it.Status {
 		case ledger.ItemDone:
-			a.Exported++
+			if it.Reason == erasedReason {
+				a.Erased++
+			} else {
+				a.Exported++
+			}
 		case ledger.ItemFailed:
 			a.Failed++
 			a.Failures = append(a.Failures, Failure{ConversationID: it.ItemID, Reason: it.Reason})

@@ -62,7 +62,12 @@ the other messages of its conversation too: those are listed as
 collateral (their commitments still open, a diff still compares them).
 Objects another conversation shares (the legal-hold answers, audit
 pages, analytics listing pages that also list other conversations) are
-kept and named in the entry. A conversation erased, whole or in part, is
+kept and named in the entry. A production's manifest kept as evidence
+that lists an erased message (with the plain SHA-256 of its text) is
+deleted. Every recorded production and report that holds, or may hold,
+what was erased is listed ("recall") and recorded in the entry's
+outputs: custody cannot delete files already delivered, the operator
+recalls or deletes them. A conversation erased, whole or in part, is
 not captured again by later exports.
 
 Erase refuses while a conversation is under legal hold — deletion
@@ -183,6 +188,16 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	if len(d.Collateral) > 0 {
 		fmt.Fprintf(g.stdout, "collateral   %d messages lost their response bodies (their commitments still open)\n", len(d.Collateral))
+	}
+	for _, o := range d.Outputs {
+		name := o.Name
+		if name == "" {
+			name = "(not recorded)"
+		}
+		fmt.Fprintf(g.stdout, "recall       %s entry %d, %s: %s\n", o.Kind, o.Seq, name, o.Why)
+	}
+	if len(d.Outputs) > 0 {
+		g.warn(fmt.Sprintf("%d recorded %s (listed 'recall') hold, or may hold, what this erasure erased: custody cannot delete files already delivered; the operator must recall or delete them", len(d.Outputs), plural(len(d.Outputs), "production or report", "productions and reports")))
 	}
 	if len(res.Held) > 0 {
 		fmt.Fprintf(g.stdout, "held         %s: erased under --override-hold %q\n", listOrNone(res.Held), d.OverrideHold)

@@ -23,19 +23,25 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
-// firstNamed returns a conversation of convs whose id r's findings name
-// ("conversation_id":"ID"), or "" when none, reading r as a stream in
-// chunks that overlap by the longest pattern (a findings object of a
-// large diff decompresses to far more than is worth holding at once).
-func firstNamed(r io.Reader, convs map[string]bool) (string, error) {
-	if len(convs) == 0 {
-		return "", nil // nothing to look for (an erasure of messages only)
+// firstNamed returns the first of the conversations convs and messages
+// msgs that r's findings name ("conversation_id":"ID", "message_id":"ID";
+// "conversation X" or "message Y"), or "" when none, reading r as a
+// stream in chunks that overlap by the longest pattern (a findings object
+// of a large diff decompresses to far more than is worth holding at once).
+func firstNamed(r io.Reader, convs, msgs map[string]bool) (string, error) {
+	if len(convs)+len(msgs) == 0 {
+		return "", nil // nothing to look for
 	}
-	pats := make(map[string][]byte, len(convs))
+	pats := make(map[string][]byte, len(convs)+len(msgs))
 	longest := 0
 	for c := range convs {
-		pats[c] = []byte(`"conversation_id":"` + c + `"`)
-		longest = max(longest, len(pats[c]))
+		pats["conversation "+c] = []byte(`"conversation_id":"` + c + `"`)
+	}
+	for m := range msgs {
+		pats["message "+m] = []byte(`"message_id":"` + m + `"`)
+	}
+	for _, p := range pats {
+		longest = max(longest, len(p))
 	}
 	buf := make([]byte, 0, 4<<20+longest)
 	for {
@@ -47,9 +53,9 @@ func firstNamed(r io.Reader, convs map[string]bool) (string, error) {
 			n, err = r.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
 		}
-		for c, p := range pats {
-			if bytes.Contains(buf, p) {
-				return c, nil
+		for _, name := range slices.Sorted(maps.Keys(pats)) {
+			if bytes.Contains(buf, pats[name]) {
+				return name, nil
 			}
 		}
 		if err == io.EOF {
@@ -169,11 +175,21 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	holdUnknown := map[string]bool{} // the latest capture's detail does not decode
 	var erasedEntries []leaf.Entry
 	var listings, findings []hashchain.Hash
+	var outs []output // the productions and reports recorded
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
 			return nil, fmt.Errorf("erase: %w", err)
 		}
 		switch e.Kind {
+		case leaf.KindProduction, leaf.KindReport:
+			o, err := readOutput(e)
+			if err != nil {
+				// Its files could not be named among those that hold what
+				// is erased.
+				return nil, fmt.Errorf("erase: %s entry %d: %w (run custody verify)", e.Kind, e.Seq, err)
+			}
+			outs = append(outs, o)
+			continue
 		case leaf.KindListing:
 			if !e.EvidenceSHA256.IsZero() {
 				listings = append(listings, e.EvidenceSHA256)
@@ -315,6 +331,32 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			del[h] = true
 		}
 	}
+	// The productions and reports custody wrote of what is erased: the
+	// files are delivered, out of custody's reach, and named for the
+	// operator to recall; a production's manifest kept as evidence, which
+	// lists the produced messages with plain SHA-256 hashes of their
+	// texts, is deleted with them.
+	named, err := outputsOf(ctx, l, store, st, outs, erasedEntries, whole, msgs)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range named {
+		if o.Manifest == "" {
+			continue
+		}
+		h, _ := hashchain.ParseHash(o.Manifest)
+		if _, ok := st.Object(h); ok {
+			// Deleted by an earlier erasure: not again, unless it is back.
+			back, err := store.Exists(ctx, h)
+			if err != nil {
+				return nil, fmt.Errorf("erase: %w", err)
+			}
+			if !back {
+				continue
+			}
+		}
+		del[h] = true
+	}
 	// Run again after it was done: everything asked for is erased, by
 	// entries already in the ledger, and nothing of it is left to
 	// delete. Recording it again would name the same erasure twice (and
@@ -380,14 +422,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		var c string
 		if r != nil {
-			c, err = firstNamed(r, whole)
+			c, err = firstNamed(r, whole, msgs)
 		}
 		switch {
 		case r == nil || err != nil:
 			// It cannot be searched: it may hold any of them, and says so.
-			kept[h] = "diff findings: could not be read whole, so may hold the compared values (content hash, sender) of the erased conversations; kept as the evidence of the recorded diff"
+			kept[h] = "diff findings: could not be read whole, so may hold the compared values of what is erased; " + findingsKept
 		case c != "":
-			kept[h] = "diff findings: hold the compared values (content hash, sender) of conversation " + c + "; kept as the evidence of the recorded diff"
+			kept[h] = "diff findings: name " + c + ", with the values compared (a text's plain SHA-256, a sender's address) when the diff found them to differ; " + findingsKept
 		}
 	}
 	for h := range del {
@@ -484,6 +526,12 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		d.Kept = append(d.Kept, leaf.ErasedKept{Object: h.String(), Why: kept[h]})
 	}
 	d.Kept = nonNil(d.Kept)
+	for _, o := range named {
+		if o.Manifest != "" && !slices.Contains(erased, o.Manifest) {
+			o.Manifest = "" // not deleted (kept, above, says why), or by an earlier erasure
+		}
+		d.Outputs = append(d.Outputs, o)
+	}
 	if len(held) > 0 {
 		d.OverrideHold = req.OverrideHold
 	}

@@ -31,6 +31,31 @@ type ErasureDetail struct {
 	// OverrideHold is the reason given to erase despite a legal hold
 	// (--override-hold); "" when nothing erased was under hold.
 	OverrideHold string `json:"override_hold,omitempty"`
+	// Outputs are the recorded productions and reports (entries before
+	// this one) that hold, or may hold, content of what was erased: files
+	// custody wrote and delivered, which it cannot delete; the operator
+	// recalls or deletes them. Absent when there are none, so erasures
+	// without any keep the bytes of their detail.
+	Outputs []ErasedOutput `json:"outputs,omitempty"`
+}
+
+// ErasedOutput is a recorded production or report that holds, or may
+// hold, content of what an erasure erased.
+type ErasedOutput struct {
+	// Seq and Kind are its entry's: KindProduction or KindReport.
+	Seq  uint64 `json:"seq"`
+	Kind string `json:"kind"`
+	// Name is a production's folder, the base name of its --out as the
+	// ledger's state recorded it (its claim), or a report's run id; ""
+	// when the ledger does not say.
+	Name string `json:"name"`
+	// Why says what of the erasure it holds, or why it may.
+	Why string `json:"why"`
+	// Manifest is a production's manifest kept as evidence (its entry's
+	// manifest_evidence_sha256), when this erasure deleted it (it is in
+	// Erased): it listed the produced messages with plain SHA-256 hashes
+	// of their texts, from which a short text can be guessed.
+	Manifest string `json:"manifest,omitempty"`
 }
 
 // ErasedKept is an evidence object erase could not delete.

@@ -33,7 +33,7 @@ const (
 
 // claimKey is the state key naming the folder (its base name) that the
 // production entry seq was appended for, set in the same transaction.
-func claimKey(seq uint64) string { return "produce/claim/" + strconv.FormatUint(seq, 10) }
+func claimKey(seq uint64) string { return production.ClaimKey(seq) }
 
 // tempPrefix is how the name of every folder a production into out is
 // built in begins.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,22 @@ const (
 	OPTFile         = "dat/custody.opt"
 	NativeDir       = "dat/natives"
 )
+
+// ClaimKey is the key of the ledger's state that names the folder a
+// production entry seq was appended for: the base name of the hidden
+// folder the production was built in, .OUT.produce-HEX.entry-SEQ, set in
+// the transaction that appends the entry.
+func ClaimKey(seq uint64) string { return "produce/claim/" + strconv.FormatUint(seq, 10) }
+
+// ClaimedOut returns OUT, the base name of the --out a claimed folder
+// (.OUT.produce-HEX.entry-SEQ) was built for.
+func ClaimedOut(name string) (string, bool) {
+	i := strings.LastIndex(name, ".produce-")
+	if i < 2 || name[0] != '.' {
+		return "", false
+	}
+	return name[1:i], true
+}
 
 // MaxManifest bounds what a reader accepts as a manifest: about 400 bytes
 // a message, so this allows productions of a few hundred thousand

@@ -25,8 +25,9 @@ import (
 //     signed for the erasure (custody erase, custody checkpoint
 //     --erasure) makes it the custodian's word;
 //   - an entry before E of a conversation or message E erases references
-//     it (an erasure names what it deleted of what it erased, not any
-//     object);
+//     it, or it is the manifest of a production entry before E that E's
+//     outputs name with it (an erasure names what it deleted of what it
+//     erased, not any object);
 //   - no entry after E references it (a later entry's evidence must be
 //     there).
 //
@@ -44,17 +45,23 @@ type erasureEntry struct {
 	messages      map[string]bool // erased (those of the conversations included)
 	convList      []string
 	msgList       []string
+	// manifests are the production manifests E deleted (its outputs'
+	// manifest), each with the seq of the production entry named.
+	manifests map[hashchain.Hash][]uint64
 }
 
-// erases reports whether E erases the entry r references an object from:
-// a conversation entry of a conversation it erases whole, or a message
-// entry of one of its messages or conversations.
-func (x *erasureEntry) erases(r objectRef) bool {
+// erases reports whether E erases what the entry r references h from:
+// a conversation entry of a conversation it erases whole, a message entry
+// of one of its messages or conversations, or a production entry whose
+// manifest h its outputs name as deleted.
+func (x *erasureEntry) erases(r objectRef, h hashchain.Hash) bool {
 	switch r.kind {
 	case leaf.KindConversation:
 		return x.conversations[r.conv]
 	case leaf.KindMessage:
 		return x.messages[r.msg] || x.conversations[r.conv]
+	case leaf.KindProduction:
+		return slices.Contains(x.manifests[h], r.seq)
 	}
 	return false
 }
@@ -83,6 +90,14 @@ func (x *erasedObjects) add(e *leaf.Entry) {
 		m = strings.Clone(m)
 		ee.messages[m] = true
 		ee.msgList = append(ee.msgList, m)
+	}
+	for _, o := range d.Outputs {
+		if h, err := hashchain.ParseHash(o.Manifest); err == nil && o.Kind == leaf.KindProduction {
+			if ee.manifests == nil {
+				ee.manifests = map[hashchain.Hash][]uint64{}
+			}
+			ee.manifests[h] = append(ee.manifests[h], o.Seq)
+		}
 	}
 	i := len(x.entries)
 	x.entries = append(x.entries, ee)
@@ -153,7 +168,7 @@ func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent
 			var later uint64
 			for _, r := range refs[h] {
 				switch {
-				case r.seq < ee.seq && ee.erases(r):
+				case r.seq < ee.seq && ee.erases(r, h):
 					before = true
 				case r.seq > ee.seq && !after:
 					after, later = true, r.seq
@@ -165,7 +180,7 @@ func (x *erasedObjects) split(ctx context.Context, snap *ledger.Snapshot, absent
 			case after:
 				why = fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", ee.seq, later)
 			default:
-				why = fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it", ee.seq)
+				why = fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it (nor a production whose manifest its outputs name)", ee.seq)
 			}
 			if excused {
 				break

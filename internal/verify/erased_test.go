@@ -219,3 +219,77 @@ func TestErasureOfAnotherObject(t *testing.T) {
 			fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", seq, out[0].Seq))
 	})
 }
+
+// TestErasedProductionManifest: a production's manifest kept as evidence
+// that an erasure deleted (it listed the erased messages with plain
+// hashes of their texts) is erased, not missing, when the erasure's
+// outputs name it with the production entry that references it, a
+// signed checkpoint vouching; named with another entry, or not named,
+// it is missing.
+func TestErasedProductionManifest(t *testing.T) {
+	setup := func(t *testing.T) (*erasedFixture, hashchain.Hash, uint64) {
+		x := newErasedFixture(t)
+		ref, err := x.store.Put(x.ctx, []byte(`{"format":"custody-production/v1","messages":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := leaf.EncodeDetail(&leaf.ProductionDetail{Format: "dat", ManifestEvidenceSHA256: ref.Sum.String(), ManifestSHA256: ref.Sum.String(),
+			Selection: leaf.ProductionSelection{Conversations: []string{}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := x.l.Append(x.ctx, leaf.Entry{Kind: leaf.KindProduction, Detail: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x, ref.Sum, out[0].Seq
+	}
+	eraseWith := func(x *erasedFixture, man hashchain.Hash, outputs []leaf.ErasedOutput) uint64 {
+		for _, h := range []hashchain.Hash{x.bodyA, man} {
+			if err := x.store.Delete(x.ctx, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw, err := leaf.EncodeDetail(&leaf.ErasureDetail{Conversations: []string{"conv-a"}, Messages: x.msgsA, Partial: []string{},
+			Erased: []string{x.bodyA.String(), man.String()}, Kept: []leaf.ErasedKept{}, Collateral: []string{}, Operator: "u", Reason: "DSR-1",
+			Outputs: outputs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := x.l.Append(x.ctx, leaf.Entry{Kind: leaf.KindErasure, Detail: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.vouch(out[0].Seq)
+		return out[0].Seq
+	}
+	t.Run("named", func(t *testing.T) {
+		x, man, prod := setup(t)
+		eraseWith(x, man, []leaf.ErasedOutput{{Seq: prod, Kind: leaf.KindProduction, Name: "prodA", Why: "w", Manifest: man.String()}})
+		rep := x.check(verify.Options{})
+		if !rep.OK || rep.Evidence.Erased != 2 || rep.Evidence.Missing != 0 {
+			t.Fatalf("the deleted manifest, named: %+v %v", rep.Evidence, rep.Findings)
+		}
+	})
+	t.Run("not named", func(t *testing.T) {
+		x, man, prod := setup(t)
+		eraseWith(x, man, []leaf.ErasedOutput{{Seq: prod, Kind: leaf.KindProduction, Name: "prodA", Why: "w"}})
+		wantManifestMissing(t, x.check(verify.Options{}), man)
+	})
+	t.Run("named with another entry", func(t *testing.T) {
+		x, man, prod := setup(t)
+		eraseWith(x, man, []leaf.ErasedOutput{{Seq: prod - 1, Kind: leaf.KindProduction, Name: "prodA", Why: "w", Manifest: man.String()}})
+		wantManifestMissing(t, x.check(verify.Options{}), man)
+	})
+}
+
+// wantManifestMissing requires rep to fail with the manifest man missing,
+// the erased body excused.
+func wantManifestMissing(t *testing.T, rep verify.Report, man hashchain.Hash) {
+	t.Helper()
+	if rep.OK || len(rep.Findings) != 1 || rep.Evidence.Missing != 1 || rep.Evidence.Erased != 1 ||
+		!strings.Contains(rep.Findings[0].Message, "evidence "+man.String()+" is missing") ||
+		!strings.Contains(rep.Findings[0].Message, "no entry before it of a conversation or message it erases") {
+		t.Fatalf("want the manifest missing, got %+v, findings %v", rep.Evidence, rep.Findings)
+	}
+}

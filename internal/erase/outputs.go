@@ -1,0 +1,215 @@
+package erase
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/production"
+)
+
+// findingsKept is why a recorded diff's findings are kept though they
+// name what is erased: they are one gzip stream in parts, the evidence
+// of the diff that report, produce --diff and refetch read back.
+const findingsKept = "kept as the evidence of the recorded diff (its parts are one stream: without one, report, produce --diff and refetch could read none of the diff)"
+
+// output is a recorded production or report, as the erasure needs it.
+type output struct {
+	seq  uint64
+	kind string
+	// A production: its manifest kept as evidence (zero: none) and its
+	// selection. A report: its run id and how many entries it describes.
+	manifest   hashchain.Hash
+	selection  leaf.ProductionSelection
+	runID      string
+	ledgerSize uint64
+}
+
+func readOutput(e leaf.Entry) (output, error) {
+	o := output{seq: e.Seq, kind: e.Kind, runID: e.RunID}
+	dd, err := leaf.DecodeDetail(e.Kind, e.Detail)
+	if err != nil {
+		return o, err
+	}
+	switch d := dd.(type) {
+	case *leaf.ProductionDetail:
+		if d.ManifestEvidenceSHA256 != "" {
+			if o.manifest, err = hashchain.ParseHash(d.ManifestEvidenceSHA256); err != nil {
+				return o, fmt.Errorf("manifest_evidence_sha256: %w", err)
+			}
+		}
+		o.selection = d.Selection
+	case *leaf.ReportDetail:
+		o.ledgerSize = d.LedgerSize
+	}
+	return o, nil
+}
+
+// outputsOf names the recorded productions and reports that hold, or
+// may hold, content of what is erased, before seq of the first entry
+// erased: a production whose manifest lists a produced message erased
+// here (its manifest, Manifest, to be deleted: it holds the plain SHA-256
+// of each text), or, its manifest gone, whose selection covers an erased
+// conversation; a report that describes an entry erased here that no
+// erasure before the report had erased (a report entry does not record
+// which transcripts it holds). A manifest that cannot be read (an I/O
+// error, not an absent object) stops the erasure before anything is
+// deleted.
+func outputsOf(ctx context.Context, l *ledger.Ledger, store evidence.Store, st *erasure.State, outs []output,
+	erasedEntries []leaf.Entry, whole, msgs map[string]bool) ([]leaf.ErasedOutput, error) {
+	if len(outs) == 0 || len(erasedEntries) == 0 {
+		return nil, nil
+	}
+	first := erasedEntries[0].Seq
+	convFirst := map[string]uint64{} // erased conversation (whole or in part) → its first entry erased
+	for _, e := range erasedEntries {
+		if _, ok := convFirst[e.ConversationID]; !ok {
+			convFirst[e.ConversationID] = e.Seq
+		}
+	}
+	erasedMsg := func(conv, msg string) bool { return whole[conv] || msgs[msg] }
+	var named []leaf.ErasedOutput
+	for _, o := range outs {
+		if o.seq < first {
+			continue // recorded before anything erased here was captured
+		}
+		var eo leaf.ErasedOutput
+		switch o.kind {
+		case leaf.KindProduction:
+			why, deleteManifest, err := productionHolds(ctx, store, st, o, convFirst, erasedMsg)
+			if err != nil {
+				return nil, err
+			}
+			if why == "" {
+				continue
+			}
+			eo = leaf.ErasedOutput{Seq: o.seq, Kind: o.kind, Why: why}
+			if deleteManifest {
+				eo.Manifest = o.manifest.String()
+			}
+			if claim, ok, err := l.State(ctx, production.ClaimKey(o.seq)); err != nil {
+				return nil, fmt.Errorf("erase: %w", err)
+			} else if ok {
+				eo.Name, _ = production.ClaimedOut(claim)
+			}
+		case leaf.KindReport:
+			n, convs := 0, map[string]bool{}
+			for _, e := range erasedEntries {
+				if e.Seq >= o.ledgerSize || e.Seq >= o.seq {
+					break
+				}
+				if r, ok := st.MessageRecord(e.ConversationID, e.MessageID); e.Kind == leaf.KindMessage && ok && r.Seq < o.seq {
+					continue // the report showed it erased
+				}
+				if r, ok := st.ConversationRecord(e.ConversationID); ok && r.Seq < o.seq {
+					continue
+				}
+				if e.Kind == leaf.KindMessage {
+					n++
+				}
+				convs[e.ConversationID] = true
+			}
+			if len(convs) == 0 {
+				continue
+			}
+			eo = leaf.ErasedOutput{Seq: o.seq, Kind: o.kind, Name: o.runID, Why: fmt.Sprintf(
+				"may hold the transcripts of %s erased here (%s): it describes the ledger's first %d entries, theirs among them (a report entry does not record which transcripts --conversation or --interval kept)",
+				messages(n), convList(convs), o.ledgerSize)}
+		default:
+			continue
+		}
+		named = append(named, eo)
+	}
+	return named, nil
+}
+
+// productionHolds says whether production o holds content of what is
+// erased, and why ("" when it does not), and whether its manifest, kept
+// as evidence, is to be deleted: it lists a produced message erased here.
+func productionHolds(ctx context.Context, store evidence.Store, st *erasure.State, o output,
+	convFirst map[string]uint64, erasedMsg func(conv, msg string) bool) (string, bool, error) {
+	if !o.manifest.IsZero() {
+		b, err := evidence.GetChecked(ctx, store, o.manifest)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// Gone (an earlier erasure deleted it): the selection says.
+		case err != nil:
+			return "", false, fmt.Errorf("erase: read %s, the manifest of production entry %d, to tell whether it holds what is erased: %w", o.manifest, o.seq, err)
+		default:
+			var m struct {
+				Messages []struct {
+					ConversationID string `json:"conversation_id"`
+					MessageID      string `json:"message_id"`
+				} `json:"messages"`
+			}
+			if json.Unmarshal(b, &m) != nil {
+				// Not a manifest as custody writes them: named, and deleted,
+				// when it names any of them.
+				for c := range convFirst {
+					if bytes.Contains(b, []byte(`"`+c+`"`)) {
+						return "manifest not readable as one, names conversation " + c + ": may hold its messages; " + manifestDeleted, true, nil
+					}
+				}
+				return "", false, nil
+			}
+			n, convs := 0, map[string]bool{}
+			for _, pm := range m.Messages {
+				if erasedMsg(pm.ConversationID, pm.MessageID) {
+					n++
+					convs[pm.ConversationID] = true
+				}
+			}
+			if n == 0 {
+				return "", false, nil
+			}
+			return fmt.Sprintf("holds %s erased here (%s), their text, senders and recipients, in its files; %s", messages(n), convList(convs), manifestDeleted), true, nil
+		}
+	}
+	convs := map[string]bool{}
+	for c, seq := range convFirst {
+		if seq < o.seq && (len(o.selection.Conversations) == 0 || slices.Contains(o.selection.Conversations, c)) {
+			convs[c] = true
+		}
+	}
+	if len(convs) == 0 {
+		return "", false, nil
+	}
+	why := "its manifest is not in the evidence"
+	if seq, ok := st.Object(o.manifest); ok {
+		why = fmt.Sprintf("its manifest was deleted by erasure entry %d", seq)
+	}
+	return fmt.Sprintf("may hold messages erased here (%s): %s, and its selection covers them", convList(convs), why), false, nil
+}
+
+// manifestDeleted says what becomes of a production's manifest kept as
+// evidence when it lists messages erased.
+const manifestDeleted = "its manifest kept as evidence, which lists them with the plain SHA-256 of each text (a short text can be guessed from it), is deleted; the production's own manifest.json still verifies against the production entry"
+
+func convList(convs map[string]bool) string {
+	cs := slices.Sorted(maps.Keys(convs))
+	if len(cs) > 3 {
+		return "conversations " + strings.Join(cs[:3], ", ") + fmt.Sprintf(" and %d more", len(cs)-3)
+	}
+	if len(cs) == 1 {
+		return "conversation " + cs[0]
+	}
+	return "conversations " + strings.Join(cs, ", ")
+}
+
+func messages(n int) string {
+	if n == 1 {
+		return "1 message"
+	}
+	return fmt.Sprintf("%d messages", n)
+}

@@ -236,8 +236,8 @@ func TestAlteredEvidenceInExceptions(t *testing.T) {
 			if len(want) != 0 || got != res.EvidenceAltered {
 				t.Errorf("section 7 lists %d evidence_altered records (result: %d); not listed: %v", got, res.EvidenceAltered, want)
 			}
-			if strings.Count(section7, "<code>"+report.StatusAltered+"</code>") != got {
-				t.Errorf("report.html's section 7 has %d evidence_altered rows, report.json %d", strings.Count(section7, "<code>"+report.StatusAltered+"</code>"), got)
+			if strings.Count(section7, `<code class="kind">`+report.StatusAltered+"</code>") != got {
+				t.Errorf("report.html's section 7 has %d evidence_altered rows, report.json %d", strings.Count(section7, `<code class="kind">`+report.StatusAltered+"</code>"), got)
 			}
 			if strings.Contains(section7, "FORGED") || strings.Contains(section7, "Mallroy") {
 				t.Error("section 7 shows altered content")

@@ -1209,14 +1209,20 @@ func unendedRun(ctx context.Context, l *ledger.Ledger, r ledger.Run, ri *RunInfo
 	return nil
 }
 
-// runOutcome is a run's accounting in a few words.
+// runOutcome is a run's accounting in a few words. A run that is not done
+// says why first: a bare "failed" beside "0 failed" (a refetch whose only
+// shortfall was a conversation deleted upstream) read as a contradiction.
 func runOutcome(r ledger.Run) string {
 	var a struct {
-		Exported int `json:"conversations_exported"`
-		Failed   int `json:"conversations_failed"`
-		Gone     int `json:"conversations_gone"`
-		Messages int `json:"messages_appended"`
-		Summary  *struct {
+		Listed     int    `json:"conversations_listed"`
+		Exported   int    `json:"conversations_exported"`
+		Erased     int    `json:"conversations_erased"`
+		Failed     int    `json:"conversations_failed"`
+		Gone       int    `json:"conversations_gone"`
+		Pending    int    `json:"conversations_pending"`
+		Messages   int    `json:"messages_appended"`
+		StopReason string `json:"stop_reason"`
+		Summary    *struct {
 			Messages int            `json:"messages"`
 			Counts   map[string]int `json:"counts"`
 		} `json:"summary"`
@@ -1231,7 +1237,20 @@ func runOutcome(r ledger.Run) string {
 		}
 		return fmt.Sprintf("%d exported messages compared, %d findings", a.Summary.Messages, n)
 	}
-	return fmt.Sprintf("%d conversations captured, %d failed, %d gone at the source; %d messages appended", a.Exported, a.Failed, a.Gone, a.Messages)
+	counts := fmt.Sprintf("%d conversations captured, %d failed, %d gone at the source; %d messages appended", a.Exported, a.Failed, a.Gone, a.Messages)
+	if a.Erased > 0 {
+		counts += fmt.Sprintf("; %d erased, not captured again", a.Erased)
+	}
+	switch {
+	case r.Status == ledger.RunDone || r.Status == ledger.RunRunning:
+		return counts
+	case a.StopReason != "":
+		return "stopped by: " + a.StopReason + "; " + counts
+	case a.Listed > 0 && a.Exported+a.Erased < a.Listed:
+		return fmt.Sprintf("incomplete: %d of %d listed conversations not captured (%d failed, %d gone at the source, %d pending; section 7 names the failed and gone); %s",
+			a.Listed-a.Exported-a.Erased, a.Listed, a.Failed, a.Gone, a.Pending, counts)
+	}
+	return counts
 }
 
 func nonNil[T any](s []T) []T {

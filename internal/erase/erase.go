@@ -256,15 +256,18 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return nil, fmt.Errorf("erase: %w: %s", ErrNotFound, strings.Join(missing, ", "))
 	}
 
-	// Holds: deletion protection when last captured, or a matter hold.
+	// Holds: deletion protection when last captured, or a matter hold —
+	// the rule the report and productions apply (erasure.State.HoldsOn).
 	var held, heldWhy []string
 	for _, c := range sortedKeys(whole, partial) {
-		if heldAtCapture[c] {
+		h := st.HoldsOn(c, heldAtCapture[c])
+		switch {
+		case h.DeletionProtection:
 			held, heldWhy = append(held, c), append(heldWhy, c+" (deletion protection at capture)")
-		} else if holdUnknown[c] {
+		case holdUnknown[c]:
 			held, heldWhy = append(held, c), append(heldWhy, c+" (its latest capture's legal hold cannot be read: the entry's detail does not decode; run custody verify)")
-		} else if why, ok := st.Held(c); ok {
-			held, heldWhy = append(held, c), append(heldWhy, fmt.Sprintf("%s (matter hold: %s)", c, why))
+		case h.Matter != nil:
+			held, heldWhy = append(held, c), append(heldWhy, fmt.Sprintf("%s (matter hold: %s)", c, h.Matter.Reason))
 		}
 	}
 	if len(held) > 0 && strings.TrimSpace(req.OverrideHold) == "" {

@@ -37,6 +37,11 @@ func (l *Ledger) Snapshot(ctx context.Context) (*Snapshot, error) {
 // Close ends the snapshot's read transaction.
 func (s *Snapshot) Close() error { return s.tx.Rollback() }
 
+// State is Ledger.State as of the snapshot.
+func (s *Snapshot) State(ctx context.Context, key string) (string, bool, error) {
+	return getState(ctx, s.tx, key)
+}
+
 // Size is one more than the largest stored seq (0 when empty): the size
 // the entries claim, whether or not some are missing.
 func (s *Snapshot) Size(ctx context.Context) (uint64, error) {

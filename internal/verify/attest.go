@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/witness"
@@ -141,6 +142,16 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 		}
 		ct.Tokens++
 	}
+	// A gap is filled by asking its authority again, which only an
+	// authority the matter still names is (checkpoint --remove-tsa).
+	named, _, err := snap.State(ctx, leaf.SettingTSA)
+	if err != nil {
+		return err
+	}
+	current := map[string]bool{}
+	for _, u := range strings.Split(named, "\n") {
+		current[strings.TrimSpace(u)] = true
+	}
 	for _, c := range stored {
 		if ct := times[c.ID]; ct != nil {
 			rep.CheckpointTimes = append(rep.CheckpointTimes, *ct)
@@ -153,8 +164,12 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 		}
 		sort.Strings(tsas)
 		for _, u := range tsas {
+			fill := "run custody checkpoint --timestamp-missing"
+			if !current[u] {
+				fill = "the matter names this authority no more (custody log --kind settings says when it was removed), so the gap stays"
+			}
 			rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestampMissing, Warning: true, Checkpoint: fmt.Sprintf("stored #%d", c.ID),
-				Message: fmt.Sprintf("no timestamp from %s (%s); run custody checkpoint --timestamp-missing", u, gaps[c.ID][u])})
+				Message: fmt.Sprintf("no timestamp from %s (%s); %s", u, gaps[c.ID][u], fill)})
 		}
 	}
 	if n := unproven[RootsMatter]; n > 0 {

@@ -123,7 +123,7 @@ func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, auditServiceUsage)
 	fs.Int64Var(&o.api.MaxAttachment, "max-attachment-bytes", fetch.DefaultMaxDownloadBytes, "the largest attachment downloaded, in bytes; a larger one is recorded as too_large (each is held in memory until stored)")
-	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments, for good for the messages captured so: later runs do not download them; an unfinished run resumes only with its own setting)")
+	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments; a later run with --media downloads those of the messages captured so, re-capturing them unchanged, while their urls work; an unfinished run resumes only with its own setting)")
 	deprecatedAlias(fs, "with-media", "media")
 }
 
@@ -221,9 +221,13 @@ Rerunning the same command resumes an unfinished run; messages already
 captured unchanged are not appended again, and a message that changed at
 the source is appended as a new capture naming the one it supersedes.
 --media is part of the scope: a run begun with --media=false is resumed
-only with --media=false (with --media a new run starts, with a warning),
-and the attachments of messages it captured are not downloaded by later
-runs (the accounting counts them: messages_without_media).
+only with --media=false (with --media a new run starts, with a warning).
+A run with --media downloads the attachments of messages captured with
+--media=false and unchanged since, and appends each such message again
+with them, superseding its capture with the same payload hash: a
+re-capture, not a change at the source (messages_recaptured); a message
+whose capture recorded its attachments, even as expired or refused, is
+not tried again.
 
 Credentials come from the environment: GENESYSCLOUD_OAUTHCLIENT_ID and
 GENESYSCLOUD_OAUTHCLIENT_SECRET, or GENESYSCLOUD_ACCESS_TOKEN. The region
@@ -335,8 +339,11 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 		fmt.Fprintf(w, "\n  media          downloaded %d  expired %d  refused %d  sha256 mismatch %d", a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch)
 	}
 	fmt.Fprintln(w)
+	if a.MessagesRecaptured > 0 {
+		fmt.Fprintf(w, "  re-captured with media: %d messages captured earlier with --media=false, unchanged at the source, appended again with their attachments (each supersedes its capture with the same payload hash: not a change)\n", a.MessagesRecaptured)
+	}
 	if a.MessagesWithoutMedia > 0 {
-		fmt.Fprintf(w, "  without media: %d captured messages have attachments the ledger does not hold (captured with --media=false; a run with --media does not download those of a message already captured)\n", a.MessagesWithoutMedia)
+		fmt.Fprintf(w, "  without media: %d captured messages have attachments the ledger does not hold (captured with --media=false; a run with --media downloads them and re-captures the messages with them, while their urls work or the Recordings service keeps a copy)\n", a.MessagesWithoutMedia)
 	}
 	if a.MediaOtherRun != "" {
 		fmt.Fprintf(w, "  new run: the unfinished run %s of the same scope has the other --media setting, and is left unfinished\n", a.MediaOtherRun)

@@ -37,7 +37,9 @@ func newRefetchCommand(g *globalOptions) *cobra.Command {
 		Long: `Refetch reads the findings of a diff and captures again, through the export
 machinery (same pacing, retries, evidence and ledger, and attachments
 downloaded as export downloads them: --media, on by default, and
---max-attachment-bytes), every conversation with a gap: a message in the
+--max-attachment-bytes; a message captured with --media=false and
+unchanged since is re-captured with its attachments, not a change), every
+conversation with a gap: a message in the
 old export that custody never captured (not_captured) or a captured
 message the export lacks (missing_from_export).
 A conversation the export left out entirely (conversation_absent) is not a

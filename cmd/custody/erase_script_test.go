@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
@@ -14,7 +19,13 @@ import (
 // deletion-protected at capture), $CONV_FREE and $CONV_OTHER (two that are
 // not, with messages), and $MSG and $MSG_OTHER (a message of each of the
 // last two), read from the ledger, for the erase and prove scripts;
-// `last-seq LEDGER KIND VAR` the seq of the latest entry of a kind.
+// `last-seq LEDGER KIND VAR` the seq of the latest entry of a kind;
+// `pick-recaptured LEDGER` sets $RECAP_MSG (a message re-captured with
+// its attachments: leaf.Entry.Recaptures) and $RECAP_CONV (the
+// conversation of another, not $RECAP_MSG's); `attachments-left LEDGER
+// ID...` passes when an attachment that a message entry of those
+// conversations or messages names is in the evidence folder beside the
+// ledger (negated: when none is).
 func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"pick-ids": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -50,6 +61,80 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 					ts.Setenv(name, e.MessageID)
 				}
 			}
+		},
+		"pick-recaptured": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 1 {
+				ts.Fatalf("usage: pick-recaptured LEDGER")
+			}
+			ctx := context.Background()
+			l, err := ledger.Open(ctx, ts.MkAbs(args[0]), ledger.Options{ReadOnly: true})
+			ts.Check(err)
+			defer l.Close()
+			byMsg := map[string]leaf.Entry{}
+			var msg, conv string
+			for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+				ts.Check(err)
+				prev, ok := byMsg[e.MessageID]
+				byMsg[e.MessageID] = e
+				if !ok || !e.Recaptures(&prev) {
+					continue
+				}
+				switch {
+				case msg == "":
+					msg, conv = e.MessageID, e.ConversationID
+				case conv == byMsg[msg].ConversationID && e.ConversationID != conv:
+					conv = e.ConversationID
+				}
+			}
+			if msg == "" || conv == byMsg[msg].ConversationID {
+				ts.Fatalf("pick-recaptured: want re-captured messages in two conversations")
+			}
+			ts.Setenv("RECAP_MSG", msg)
+			ts.Setenv("RECAP_CONV", conv)
+		},
+		"attachments-left": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 2 {
+				ts.Fatalf("usage: attachments-left LEDGER ID...")
+			}
+			ctx := context.Background()
+			path := ts.MkAbs(args[0])
+			l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+			ts.Check(err)
+			defer l.Close()
+			ids := map[string]bool{}
+			for _, id := range args[1:] {
+				ids[id] = true
+			}
+			var named, left []string
+			for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+				ts.Check(err)
+				if !ids[e.ConversationID] && !ids[e.MessageID] {
+					continue
+				}
+				dd, err := leaf.DecodeDetail(e.Kind, e.Detail)
+				ts.Check(err)
+				for _, m := range dd.(*leaf.MessageDetail).Media {
+					if m.Evidence == "" {
+						continue
+					}
+					named = append(named, m.Evidence)
+					h, err := hashchain.ParseHash(m.Evidence)
+					ts.Check(err)
+					if _, err := os.Lstat(filepath.Join(filepath.Dir(path), "evidence", filepath.FromSlash(evidence.Key(h)))); err == nil {
+						left = append(left, m.Evidence)
+					}
+				}
+			}
+			if len(named) == 0 {
+				ts.Fatalf("attachments-left: no attachment named by %s", strings.Join(args[1:], ", "))
+			}
+			switch {
+			case neg && len(left) > 0:
+				ts.Fatalf("attachments-left: %d of the %d attachments are still in the evidence: %s", len(left), len(named), strings.Join(left, ", "))
+			case !neg && len(left) == 0:
+				ts.Fatalf("attachments-left: none of the %d attachments is in the evidence", len(named))
+			}
+			ts.Logf("%d of %d attachments in the evidence", len(left), len(named))
 		},
 		// last-seq LEDGER KIND VAR sets $VAR to the seq of the ledger's
 		// latest entry of KIND.

@@ -44,11 +44,20 @@ type Accounting struct {
 	MediaExpired    int `json:"media_expired,omitempty"`
 	MediaRefused    int `json:"media_refused,omitempty"`
 	MediaMismatch   int `json:"media_sha256_mismatch,omitempty"`
+	// MessagesRecaptured: messages unchanged at the source whose latest
+	// capture holds none of their attachments (captured with
+	// --media=false), appended again with them by this run (with
+	// --media): each entry supersedes that capture with the same
+	// payload_sha256, so it is not a change (not in MessagesChanged nor
+	// ChangedAtSource); counted in MessagesAppended, and its attachments
+	// in the Media counts.
+	MessagesRecaptured int `json:"messages_recaptured,omitempty"`
 	// MessagesWithoutMedia: messages of the run's conversations that have
-	// attachments (or template header media) the ledger does not hold —
-	// captured with --media=false, by this run or an earlier one, and
-	// unchanged since, so not captured again (a run with --media does not
-	// yet download the attachments of a message already captured).
+	// attachments (or template header media) the ledger still does not
+	// hold: captured with --media=false, by this run or an earlier one
+	// and unchanged since, when this run too had --media=false (a run
+	// with --media re-captures them with their attachments:
+	// MessagesRecaptured).
 	MessagesWithoutMedia int `json:"messages_without_media,omitempty"`
 	// MediaOtherRun: an unfinished run of the same scope begun with the
 	// other --media setting, left unfinished: this invocation started a

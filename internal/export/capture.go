@@ -281,8 +281,13 @@ type captured struct {
 	raw     []byte       // the message object as served
 	// sameAs is the seq of the latest capture this message equals but for
 	// attachment-url signatures (derive.StableHash): not a change.
-	sameAs  *uint64
-	opening int // the opening's staged index, when seal is set
+	sameAs *uint64
+	// recapture is the seq of the latest capture, unchanged, that holds
+	// none of the message's attachments (captured with --media=false):
+	// media holds them now, downloaded, and commit appends the message
+	// again with them (recaptureEntry).
+	recapture *uint64
+	opening   int // the opening's staged index, when seal is set
 }
 
 // erasedReason is the reason of the run item of a conversation erased
@@ -402,21 +407,36 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		}
 	}
 	for i := range msgs {
-		// A message captured before with the same payload is not
-		// appended again (commit), so its attachments are not fetched
-		// again, nor a new opening stored: they are in its earlier entry.
-		if prev, ok := latest[msgs[i].id]; ok && prev.PayloadSHA256 == msgs[i].payload {
-			continue
-		} else if ok && hasAttachmentURL(&msgs[i].data) {
+		prev, ok := latest[msgs[i].id]
+		unchanged := ok && prev.PayloadSHA256 == msgs[i].payload
+		if ok && !unchanged && hasAttachmentURL(&msgs[i].data) {
 			same, err := r.sameButSignatures(ctx, earlier, prev, &msgs[i])
 			if err != nil {
 				return nil, err
 			}
 			if same {
 				seq := prev.Seq
-				msgs[i].sameAs = &seq
-				continue
+				msgs[i].sameAs, unchanged = &seq, true
 			}
+		}
+		if unchanged {
+			// A message captured before with the same payload is not
+			// appended again (commit), so its attachments are not
+			// fetched again, nor a new opening stored: they are in its
+			// earlier entry. Unless that entry holds none of them
+			// (captured with --media=false, no download tried): with
+			// --media they are downloaded now, and the message is
+			// re-captured with them (commit, recaptureEntry). One whose
+			// entry records them, downloaded or not (expired, refused),
+			// is not tried again.
+			if r.o.Scope.WithMedia && prev.ConversationID == j.id && lacksMedia(prev, &msgs[i].data) {
+				if err := r.fetchMedia(ctx, j.id, &rec, &st, &msgs[i]); err != nil {
+					return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
+				}
+				seq := prev.Seq
+				msgs[i].recapture = &seq
+			}
+			continue
 		}
 		if r.o.Scope.WithMedia {
 			if err := r.fetchMedia(ctx, j.id, &rec, &st, &msgs[i]); err != nil {
@@ -621,13 +641,28 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		changes, d = nil, tally{}
 		var entries []leaf.Entry
 		var prevs []*uint64
+		captures := 0 // entries appended but re-captures with attachments
 		for i, m := range msgs {
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
-				d.MessagesUnchanged++
 				if withMedia[i] && !holdsMedia(prev) {
+					if m.recapture != nil && *m.recapture == prev.Seq {
+						// Unchanged at the source: the same message
+						// again, with the attachments its capture lacks.
+						e, err := recaptureEntry(prev, m.media, held, auditRefs)
+						if err != nil {
+							return err
+						}
+						e.Matter, e.RunID = r.o.Scope.Matter, r.runID
+						entries = append(entries, e)
+						prevs = append(prevs, nil) // not a change
+						d.MessagesRecaptured++
+						d.countMedia(m.media)
+						continue
+					}
 					d.NoMedia++
 				}
+				d.MessagesUnchanged++
 				continue
 			}
 			var sup *uint64
@@ -647,6 +682,7 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 			e.Supersedes = sup
 			entries = append(entries, e)
 			prevs = append(prevs, sup)
+			captures++
 			d.countMedia(m.media)
 			if withMedia[i] && len(m.media) == 0 {
 				d.NoMedia++ // --media=false
@@ -656,7 +692,11 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		if err != nil {
 			return err
 		}
-		if convChanged || len(entries) > 0 || len(gone) > 0 {
+		// Re-captures alone of an unchanged conversation need no new
+		// conversation entry: the latest one is still what their legal
+		// hold and audit references are derived from, and their response
+		// bodies are the earlier captures' (recaptureEntry).
+		if convChanged || captures > 0 || len(gone) > 0 {
 			conv, err := derive.Conversation(derive.ConversationFacts{
 				ID: j.id, Payload: convPayload, Messages: len(msgs) + len(gone), Held: held, AuditRefs: auditRefs,
 			}, j.holdSum, bulkSums, auditEv, gone)
@@ -683,8 +723,8 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		switch {
 		case len(changes) > 0:
 			d.Changed++
-		case d.MessagesAppended == 0:
-			d.Unchanged++
+		case d.MessagesAppended == d.MessagesRecaptured:
+			d.Unchanged++ // nothing new at the source
 		}
 		if err := addTally(tx, r.runID, d); err != nil {
 			return err
@@ -715,6 +755,51 @@ func holdsMedia(e leaf.Entry) bool {
 	}
 	md, ok := d.(*leaf.MessageDetail)
 	return !ok || len(md.Media) > 0
+}
+
+// lacksMedia reports whether md, unchanged since its latest capture prev,
+// has attachments (or template header media) of which prev records none:
+// no download was tried (--media=false).
+func lacksMedia(prev leaf.Entry, md *genesys.MessageData) bool {
+	return hasAttachmentURL(md) && !holdsMedia(prev)
+}
+
+// recaptureEntry is the entry of a message unchanged since its latest
+// capture prev, which holds none of its attachments, re-captured with
+// them (media, downloaded now): prev's message, payload_sha256, evidence,
+// source and detail — the commitments and opening of a v3 detail
+// included, so both entries open with the same salts — with media added,
+// superseding prev. Only the compliance is the conversation's as it
+// stands (held, auditRefs), as every message entry's is: verify derives
+// it from the latest conversation entry before it, which this capture
+// appends first when the conversation changed. The same payload hash is
+// what tells a reader it is no change at the source (leaf.Entry.Recaptures;
+// docs/ledger-format.md, "supersedes"). The media ids are the unchanged
+// message's, which verify derives from prev's evidence.
+func recaptureEntry(prev leaf.Entry, media []leaf.MediaRef, held bool, auditRefs []string) (leaf.Entry, error) {
+	dd, err := leaf.DecodeDetail(leaf.KindMessage, prev.Detail)
+	if err != nil {
+		return leaf.Entry{}, fmt.Errorf("export: message %s: re-capture of entry %d: %w", prev.MessageID, prev.Seq, err)
+	}
+	if prev.Compliance == nil {
+		return leaf.Entry{}, fmt.Errorf("export: message %s: re-capture of entry %d: it has no compliance", prev.MessageID, prev.Seq)
+	}
+	d := dd.(*leaf.MessageDetail)
+	d.Media = media
+	detail, err := leaf.EncodeDetail(d)
+	if err != nil {
+		return leaf.Entry{}, fmt.Errorf("export: message %s: re-capture of entry %d: %w", prev.MessageID, prev.Seq, err)
+	}
+	if auditRefs == nil {
+		auditRefs = []string{}
+	}
+	seq := prev.Seq
+	return leaf.Entry{
+		Kind: leaf.KindMessage, ConversationID: prev.ConversationID, MessageID: prev.MessageID,
+		PayloadSHA256: prev.PayloadSHA256, EvidenceSHA256: prev.EvidenceSHA256, Source: prev.Source,
+		Compliance: &leaf.Compliance{LegalHold: &held, AuditRefs: auditRefs, OriginalTimestamp: prev.Compliance.OriginalTimestamp},
+		Supersedes: &seq, Detail: detail,
+	}, nil
 }
 
 // conversationChanged reports whether the conversation's latest entry

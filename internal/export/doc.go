@@ -15,7 +15,10 @@
 // still all or nothing. A crash leaves at most unreferenced evidence. Rerunning the
 // same scope resumes the unfinished run; a message already captured with the
 // same payload hash is not appended again, and a changed one is appended as
-// a new capture naming the one it supersedes.
+// a new capture naming the one it supersedes. With --media, an unchanged
+// message whose latest capture holds none of its attachments (captured
+// with --media=false) is appended again with them, superseding it with the
+// same payload hash: a re-capture, not a change (recaptureEntry).
 //
 // Accounting: what a run captured is counted over the whole run, every
 // invocation of it, from its run items and a tally added to in each

@@ -309,7 +309,10 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 		runErr = err
 	}
 	if n := r.acct.MessagesWithoutMedia; n > 0 && r.o.Scope.WithMedia {
-		r.o.Log.Warn(fmt.Sprintf("export: %d captured messages of this run have attachments the ledger does not hold: they were captured with --media=false and are unchanged since, and a run with --media does not download the attachments of a message already captured; their urls stop working 30 days after the message", n),
+		// Each such message is re-captured with its attachments
+		// (MessagesRecaptured) unless its latest capture changed between
+		// the read and the commit (another writer's): the next run does it.
+		r.o.Log.Warn(fmt.Sprintf("export: %d captured messages of this run have attachments the ledger does not hold: captured with --media=false, and their latest capture changed while this run read them, so they were not re-captured with their attachments; rerun to download them (their urls stop working 30 days after the message)", n),
 			"messages_without_media", n)
 	}
 	status := ledger.RunDone
@@ -394,7 +397,7 @@ func (r *runner) count(ctx context.Context) error {
 	a.Unchanged, a.Changed = t.Unchanged, t.Changed
 	a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone = t.MessagesAppended, t.MessagesUnchanged, t.MessagesChanged, t.MessagesGone
 	a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch = t.MediaDownloaded, t.MediaExpired, t.MediaRefused, t.MediaMismatch
-	a.MessagesWithoutMedia = t.NoMedia
+	a.MessagesWithoutMedia, a.MessagesRecaptured = t.NoMedia, t.MessagesRecaptured
 	a.CountsPartial = !ok || t.Partial
 	// The changes recorded at the last clean end and this invocation's
 	// are the run's, unless an invocation between was killed after

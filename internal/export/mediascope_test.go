@@ -38,12 +38,11 @@ func TestExportMediaSettingIsPartOfTheScope(t *testing.T) {
 	}
 }
 
-// TestExportCountsMessagesWithoutMedia: messages captured with
-// --media=false, unchanged since, are not captured again by a run with
-// --media, so their attachments are not downloaded then: the run says how
+// TestExportCountsMessagesWithoutMedia: a --media=false run says how
 // many of its messages the ledger holds without their attachments
-// (messages_without_media), as does the --media=false run that captured
-// them; a run with --media that captured them has none.
+// (messages_without_media); a run with --media after it re-captures them
+// with their attachments (TestExportRecapturesMessagesWithoutMedia) and
+// leaves none without, as does a run with --media that captured them.
 func TestExportCountsMessagesWithoutMedia(t *testing.T) {
 	e := newMediaEnv(t, 40, orgEnd.Add(10*24*time.Hour))
 	withAttachments := map[string]bool{}
@@ -62,8 +61,8 @@ func TestExportCountsMessagesWithoutMedia(t *testing.T) {
 		t.Fatalf("--media=false run: %+v, want %d messages without media", first, len(withAttachments))
 	}
 	later := e.run(t, mediaScope())
-	if later.MessagesAppended != 0 || later.MessagesWithoutMedia != len(withAttachments) || later.MediaDownloaded != 0 {
-		t.Fatalf("--media run after it: %+v, want nothing appended and %d messages without media", later, len(withAttachments))
+	if later.MessagesRecaptured != len(withAttachments) || later.MessagesWithoutMedia != 0 || later.MediaDownloaded == 0 {
+		t.Fatalf("--media run after it: %+v, want %d messages re-captured with their attachments, none without", later, len(withAttachments))
 	}
 
 	f := newMediaEnv(t, 40, orgEnd.Add(10*24*time.Hour))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/custodyhq/custody/internal/leaf"
@@ -30,6 +31,9 @@ type tally struct {
 	MediaMismatch     int `json:"media_sha256_mismatch"`
 	// NoMedia: messages held without their attachments (Accounting.MessagesWithoutMedia).
 	NoMedia int `json:"messages_without_media,omitempty"`
+	// MessagesRecaptured: messages appended again, unchanged, with the
+	// attachments their capture lacked (Accounting.MessagesRecaptured).
+	MessagesRecaptured int `json:"messages_recaptured,omitempty"`
 	// Partial: conversations of the run were done before its tally was
 	// kept (the run began under a custody that kept none); the counts
 	// cover only the conversations done since.
@@ -51,6 +55,7 @@ func (t *tally) add(d tally) {
 	t.MediaRefused += d.MediaRefused
 	t.MediaMismatch += d.MediaMismatch
 	t.NoMedia += d.NoMedia
+	t.MessagesRecaptured += d.MessagesRecaptured
 }
 
 // countMedia adds the attachments of refs to the tally, by what became
@@ -123,20 +128,38 @@ func startTally(tx *ledger.Tx, runID string, resumed bool) error {
 }
 
 // changesOfRun lists the run's changed messages from the ledger: the
-// message entries under its run id that supersede an earlier capture. It
-// reads every entry of the ledger (run_id is not indexed), and is used
-// only when the changes recorded at the run's clean ends and this
-// invocation's fall short of its tally: an earlier invocation was killed
-// after capturing a change.
+// message entries under its run id that supersede an earlier capture,
+// but for re-captures with attachments (leaf.Entry.Recaptures: the same
+// payload). It reads every entry of the ledger (run_id is not indexed),
+// and is used only when the changes recorded at the run's clean ends and
+// this invocation's fall short of its tally: an earlier invocation was
+// killed after capturing a change.
 func changesOfRun(ctx context.Context, l *ledger.Ledger, runID string) ([]Change, error) {
-	out := []Change{}
+	var sup []leaf.Entry
+	var seqs []uint64
 	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, RunID: runID}) {
 		if err != nil {
 			return nil, err
 		}
 		if e.Supersedes != nil {
-			out = append(out, Change{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq, Supersedes: *e.Supersedes})
+			sup, seqs = append(sup, e), append(seqs, *e.Supersedes)
 		}
+	}
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs) // EntriesAt: strictly ascending
+	prevs := make(map[uint64]leaf.Entry, len(seqs))
+	if err := l.EntriesAt(ctx, seqs, func(e leaf.Entry) error {
+		prevs[e.Seq] = e
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := []Change{}
+	for _, e := range sup {
+		if prev, ok := prevs[*e.Supersedes]; ok && e.Recaptures(&prev) {
+			continue
+		}
+		out = append(out, Change{ConversationID: e.ConversationID, MessageID: e.MessageID, Seq: e.Seq, Supersedes: *e.Supersedes})
 	}
 	return out, nil
 }

@@ -48,7 +48,10 @@ type Entry struct {
 	Source         *Source
 	Compliance     *Compliance // required for messages
 	// Supersedes is the seq of the earlier capture of the same subject
-	// that this entry replaces (a message that changed at the source).
+	// that this entry replaces: a message that changed at the source, or,
+	// with the earlier capture's payload_sha256, the same message
+	// re-captured with the attachments that capture did not download
+	// (Recaptures).
 	Supersedes *uint64
 	// Detail is a JSON object with kind-specific data, for custody's
 	// kinds written by EncodeDetail and read by DecodeDetail. It is
@@ -59,6 +62,17 @@ type Entry struct {
 	Leaf     []byte         // the exact leaf bytes that were hashed
 	LeafHash hashchain.Hash // SHA-256(0x00 || Leaf)
 	Chain    hashchain.Hash // chain link after this entry
+}
+
+// Recaptures reports whether e, which supersedes prev, is a re-capture
+// of prev's message with its attachments rather than a change at the
+// source: the same payload_sha256 (docs/ledger-format.md, "supersedes").
+// An export with --media appends one for a message it finds unchanged
+// whose latest capture downloaded none of its attachments (captured with
+// --media=false).
+func (e *Entry) Recaptures(prev *Entry) bool {
+	return e.Kind == KindMessage && prev.Kind == KindMessage && e.Supersedes != nil && *e.Supersedes == prev.Seq &&
+		e.PayloadSHA256 == prev.PayloadSHA256
 }
 
 // Source is the HTTP request an entry's evidence came from.

@@ -103,6 +103,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		seq  uint64
 	}
 	runEnd := map[string]ended{} // run id → its last end entry
+	attachOf := map[string]int{} // message → attachments its latest capture keeps, when any
 	rb := hashchain.NewRootBuilder()
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
@@ -163,13 +164,27 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				c.shown++
 			}
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				// The attachments the message's latest capture downloaded
+				// and keeps as evidence, as its transcript shows them: a
+				// re-capture with its attachments (after --media=false)
+				// has them where the capture it supersedes had none.
+				n := 0
 				for _, m := range d.(*leaf.MessageDetail).Media {
-					if e.Supersedes == nil && m.Evidence != "" {
-						f.attach++ // downloaded and kept as evidence
+					if m.Evidence != "" {
+						n++
 					}
 					if m.Status != "" {
 						f.exceptions = append(f.exceptions, Exception{Kind: "media_" + m.Status, ConversationID: e.ConversationID,
 							MessageID: e.MessageID, Reason: cmp.Or(m.Reason, "attachment "+m.ID+": "+m.Status)})
+					}
+				}
+				if n > 0 || e.Supersedes != nil { // a first capture without any replaces nothing
+					k := gapKey(e.ConversationID, e.MessageID)
+					f.attach += n - attachOf[k]
+					if n > 0 {
+						attachOf[k] = n
+					} else {
+						delete(attachOf, k)
 					}
 				}
 			}

@@ -57,7 +57,8 @@ type Summary struct {
 	Conversations int `json:"conversations"`
 	Messages      int `json:"messages"`
 	// Attachments counts the attachments custody downloaded and keeps as
-	// evidence (section 7 lists those it could not).
+	// evidence, those of each message's latest capture (section 7 lists
+	// those it could not).
 	Attachments       int `json:"attachments"`
 	HeldConversations int `json:"held_conversations"`
 	// MatterHeld counts conversations under a matter hold (custody

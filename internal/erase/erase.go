@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -174,6 +175,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	heldAtCapture := map[string]bool{}
 	holdUnknown := map[string]bool{} // the latest capture's detail does not decode
 	var erasedEntries []leaf.Entry
+	// Every response body that holds messages, by conversation, whichever
+	// entry names it (bodiesOf).
+	bodies := map[string][]hashchain.Hash{}
 	var listings, findings []hashchain.Hash
 	var outs []output // the productions and reports recorded
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
@@ -232,6 +236,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				continue
 			}
 			refs[h] = append(refs[h], ref{conv: e.ConversationID, msg: e.MessageID, role: r.Role})
+			if isBody(e.Kind, r.Role) && !slices.Contains(bodies[e.ConversationID], h) {
+				bodies[e.ConversationID] = append(bodies[e.ConversationID], h)
+			}
 		}
 		if whole[e.ConversationID] || (e.Kind == leaf.KindMessage && msgs[e.MessageID]) {
 			erasedEntries = append(erasedEntries, e)
@@ -332,6 +339,25 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				continue
 			}
 			del[h] = true
+		}
+	}
+	// A message's content is also in response bodies its own entries do
+	// not name: a conversation's bulk response holds every message of it,
+	// and a later capture of the conversation (another message changed at
+	// the source, or its legal hold did) names a newer one. Each body any
+	// entry of a partly erased conversation names is read, and deleted
+	// when it holds an erased message.
+	for _, c := range sortedKeys(partial) {
+		if err := bodiesOf(ctx, store, c, bodies[c], msgs, del, func(h hashchain.Hash) {
+			for _, o := range refs[h] {
+				if o.conv != c {
+					kept[h] = "also evidence of conversation " + o.conv
+					return
+				}
+			}
+			del[h] = true
+		}); err != nil {
+			return nil, err
 		}
 	}
 	// The productions and reports custody wrote of what is erased: the
@@ -584,6 +610,74 @@ func unvouched(ctx context.Context, l *ledger.Ledger, seqs []uint64) ([]uint64, 
 		}
 	}
 	return out, nil
+}
+
+// isBody reports whether an entry of kind names, in role, a response
+// body holding messages: a message entry's own response (bulk, or a
+// single message's GET) or a bulk-messages response a conversation entry
+// names. Not a conversation's own response (message ids and participants,
+// no content), nor openings and attachments (one message's own).
+func isBody(kind, role string) bool {
+	return role == leaf.RoleBulk || (kind == leaf.KindMessage && role == leaf.RoleResponse)
+}
+
+// bodiesOf calls found for each of the response bodies sums of
+// conversation conv that holds a message of msgs and is not in del
+// already. An absent body (an earlier erasure deleted it) holds nothing;
+// one that is back (restored from a backup) is judged like any other.
+// One that cannot be read stops the erasure before anything is deleted:
+// it may hold the erased messages, and an object that does not hash to
+// its name is the operator's to examine (custody verify), not erase's to
+// delete.
+func bodiesOf(ctx context.Context, store evidence.Store, conv string, sums []hashchain.Hash,
+	msgs map[string]bool, del map[hashchain.Hash]bool, found func(hashchain.Hash)) error {
+	for _, h := range sums {
+		if del[h] {
+			continue
+		}
+		b, err := evidence.GetChecked(ctx, store, h)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("erase: read %s, a response body of conversation %s, to tell whether it holds an erased message: %w", h, conv, err)
+		}
+		if holdsAny(b, msgs) {
+			found(h)
+		}
+	}
+	return nil
+}
+
+// holdsAny reports whether the response body b holds one of msgs: a
+// message object of it (derive.MessagesIn) whose id is one of them, or,
+// for a body that does not read as messages, the id as a JSON string
+// anywhere in it.
+func holdsAny(b []byte, msgs map[string]bool) bool {
+	raws, err := derive.MessagesIn(b)
+	if err != nil {
+		for m := range msgs {
+			if bytes.Contains(b, []byte(`"`+m+`"`)) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, raw := range raws {
+		md, _, err := derive.DecodeMessage(raw)
+		if err != nil {
+			for m := range msgs {
+				if bytes.Contains(raw, []byte(`"`+m+`"`)) {
+					return true
+				}
+			}
+			continue
+		}
+		if msgs[md.ID] {
+			return true
+		}
+	}
+	return false
 }
 
 func isOpening(rs []ref) bool {

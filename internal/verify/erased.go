@@ -25,9 +25,11 @@ import (
 //     signed for the erasure (custody erase, custody checkpoint
 //     --erasure) makes it the custodian's word;
 //   - an entry before E of a conversation or message E erases references
-//     it, or it is the manifest of a production entry before E that E's
-//     outputs name with it (an erasure names what it deleted of what it
-//     erased, not any object);
+//     it, or a response body of one E erases in part (a bulk response a
+//     conversation entry of its partial conversations names, the response
+//     of a message it lists as collateral), or it is the manifest of a
+//     production entry before E that E's outputs name with it (an erasure
+//     names what it deleted of what it erased, not any object);
 //   - no entry after E references it (a later entry's evidence must be
 //     there).
 //
@@ -45,6 +47,11 @@ type erasureEntry struct {
 	messages      map[string]bool // erased (those of the conversations included)
 	convList      []string
 	msgList       []string
+	// partial and collateral: the conversations some of whose messages
+	// E erased, and the messages whose response bodies it deleted with
+	// them (a body holds every message of a bulk response).
+	partial    map[string]bool
+	collateral map[string]bool
 	// manifests are the production manifests E deleted (its outputs'
 	// manifest), each with the seq of the production entry named.
 	manifests map[hashchain.Hash][]uint64
@@ -53,13 +60,16 @@ type erasureEntry struct {
 // erases reports whether E erases what the entry r references h from:
 // a conversation entry of a conversation it erases whole, a message entry
 // of one of its messages or conversations, or a production entry whose
-// manifest h its outputs name as deleted.
+// manifest h its outputs name as deleted. Or a response body that held an
+// erased message beside others: a bulk-messages response a conversation
+// entry of one of its partial conversations names, or the response a
+// message entry of one of its collateral messages names.
 func (x *erasureEntry) erases(r objectRef, h hashchain.Hash) bool {
 	switch r.kind {
 	case leaf.KindConversation:
-		return x.conversations[r.conv]
+		return x.conversations[r.conv] || (r.role == leaf.RoleBulk && x.partial[r.conv])
 	case leaf.KindMessage:
-		return x.messages[r.msg] || x.conversations[r.conv]
+		return x.messages[r.msg] || x.conversations[r.conv] || (r.role == leaf.RoleResponse && x.collateral[r.msg])
 	case leaf.KindProduction:
 		return slices.Contains(x.manifests[h], r.seq)
 	}
@@ -80,7 +90,14 @@ func (x *erasedObjects) add(e *leaf.Entry) {
 	if x.by == nil {
 		x.by = map[hashchain.Hash][]int{}
 	}
-	ee := erasureEntry{seq: e.Seq, conversations: map[string]bool{}, messages: map[string]bool{}}
+	ee := erasureEntry{seq: e.Seq, conversations: map[string]bool{}, messages: map[string]bool{},
+		partial: map[string]bool{}, collateral: map[string]bool{}}
+	for _, c := range d.Partial {
+		ee.partial[strings.Clone(c)] = true
+	}
+	for _, m := range d.Collateral {
+		ee.collateral[strings.Clone(m)] = true
+	}
 	for _, c := range d.Conversations {
 		c = strings.Clone(c) // the detail's strings may be views of the leaf
 		ee.conversations[c] = true
@@ -116,10 +133,11 @@ type missingObject struct {
 	why string
 }
 
-// objectRef is an entry referencing an object, as the excuse needs it.
+// objectRef is an entry referencing an object, as the excuse needs it:
+// one per entry and role.
 type objectRef struct {
-	seq             uint64
-	kind, conv, msg string
+	seq                   uint64
+	kind, conv, msg, role string
 }
 
 // split sorts the objects absent from the store into those an erasure
@@ -218,33 +236,25 @@ func referencing(ctx context.Context, snap *ledger.Snapshot, want map[hashchain.
 		if err != nil {
 			continue // not an entry: the strict check's finding; its references were not taken either
 		}
-		var named []hashchain.Hash
+		var named []leaf.EvidenceRef
 		if d != nil {
-			named = append(named, e.EvidenceSHA256)
-			for _, r := range d.EvidenceRefs() {
-				if h, err := hashchain.ParseHash(r.SHA256); err == nil {
-					named = append(named, h)
-				}
-			}
+			named = append(named, leaf.EvidenceRef{Role: leaf.RoleResponse, SHA256: e.EvidenceSHA256.String()})
+			named = append(named, d.EvidenceRefs()...)
 		} else if rs, err := e.EvidenceRefs(); err == nil {
-			for _, r := range rs {
-				if h, err := hashchain.ParseHash(r.SHA256); err == nil {
-					named = append(named, h)
-				}
-			}
+			named = rs
 		}
-		var r *objectRef
-		for _, h := range named {
-			if !want[h] {
+		for _, n := range named {
+			h, err := hashchain.ParseHash(n.SHA256)
+			if err != nil || !want[h] {
 				continue
 			}
-			if r == nil {
-				// The row's bytes are only valid until the next row.
-				r = &objectRef{seq: row.Seq, kind: strings.Clone(e.Kind), conv: strings.Clone(e.ConversationID), msg: strings.Clone(e.MessageID)}
+			rs := out[h]
+			if slices.ContainsFunc(rs, func(r objectRef) bool { return r.seq == row.Seq && r.role == n.Role }) {
+				continue
 			}
-			if rs := out[h]; len(rs) == 0 || rs[len(rs)-1].seq != row.Seq {
-				out[h] = append(rs, *r)
-			}
+			// The row's bytes are only valid until the next row.
+			out[h] = append(rs, objectRef{seq: row.Seq, kind: strings.Clone(e.Kind), conv: strings.Clone(e.ConversationID),
+				msg: strings.Clone(e.MessageID), role: strings.Clone(n.Role)})
 		}
 	}
 	return out, nil

@@ -271,8 +271,8 @@ func (g goneUpstream) Unwrap() error { return g.err }
 type captured struct {
 	id      string
 	payload hashchain.Hash
-	evSum   hashchain.Hash // of the body it came in, once stored (staged.sum(ev))
-	ev      int            // the staged index of that body
+	evSum   hashchain.Hash // of the body it came in (read.sum)
+	ev      int            // the index of that body among those read (read)
 	src     *leaf.Source
 	data    genesys.MessageData
 	media   []leaf.MediaRef
@@ -290,16 +290,28 @@ type captured struct {
 	opening   int // the opening's staged index, when seal is set
 }
 
+// staleReason is the reason of the run item of a conversation whose
+// bodies were not stored, as nothing was to be appended when it was read,
+// while its commit found a conversation entry due: the ledger changed
+// meanwhile. The next pass reads it again.
+const staleReason = "the ledger changed while it was read (another custody capturing it?): read again"
+
 // erasedReason is the reason of the run item of a conversation erased
 // (custody erase), done without being captured: the accounting counts it
 // apart (Erased).
 const erasedReason = "erased from this matter (custody erase): not captured again"
 
-// captureOne reads a conversation and its messages and stages every raw
-// body (and the openings); the finish function it returns stores them as
-// evidence, together, then commits the conversation's entries and its
-// run item in one transaction. Nil with a nil error: nothing is left to
-// do.
+// captureOne reads a conversation and its messages and stages the raw
+// bodies its entries will name (and the openings and attachments); the
+// finish function it returns stores them as evidence, together, then
+// commits the conversation's entries and its run item in one
+// transaction. The response bodies are staged only when a conversation
+// entry is to be appended (its messages or its hold or audit references
+// changed, or it was never captured): otherwise no entry names them, and
+// a body whose bytes differ from those stored (attachment urls signed
+// per request) would be kept unreferenced, holding message content no
+// erasure finds through the ledger. Nil with a nil error: nothing is
+// left to do.
 func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	if r.erased.Touched(j.id) {
 		// Its response bodies would bring the erased messages back
@@ -318,7 +330,8 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		return nil, err
 	}
 	var st staged
-	convIdx := st.add(resp.Body)
+	var rd read // the response bodies, staged once it is known which entries name them
+	convIdx := rd.add(resp.Body)
 	// derive's canonical form, as verify --evidence re-derives it (held
 	// to hashchain.PayloadHash by FuzzCanonicalDetail, and faster).
 	convPayload, err := derive.PayloadHash(resp.Body)
@@ -343,7 +356,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		ev := st.add(resp.Body)
+		ev := rd.add(resp.Body)
 		bulkIdx = append(bulkIdx, ev)
 		entities, err := derive.MessagesIn(resp.Body)
 		if err != nil {
@@ -381,7 +394,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := decodeMessage(resp.Body, st.add(resp.Body), source(resp))
+		c, err := decodeMessage(resp.Body, rd.add(resp.Body), source(resp))
 		if err != nil {
 			return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 		}
@@ -450,6 +463,36 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			return nil, err
 		}
 	}
+	// Whether a conversation entry will be appended, as commit decides it
+	// (again, in its transaction, from the ledger as it then is): every
+	// message appended and every message gone comes with one, and so does
+	// a conversation whose latest entry differs from it now. Only then are
+	// the bodies stored: the conversation entry names its own response
+	// and the bulk responses, a message entry the body it came in.
+	auditRefs, auditEv := r.audits.Load().refs(j.id)
+	withBodies := len(toSeal) > 0 || len(gone) > 0
+	if !withBodies {
+		prev, ok, err := r.d.Ledger.LatestConversation(ctx, j.id)
+		if err != nil {
+			return nil, &fatal{err}
+		}
+		withBodies = conversationDiffers(prev, ok, convPayload, j.held, auditRefs)
+	}
+	if withBodies {
+		need := map[int]bool{convIdx: true}
+		for _, ev := range bulkIdx {
+			need[ev] = true
+		}
+		for _, i := range toSeal {
+			need[msgs[i].ev] = true // a single message's GET: its own entry names it
+		}
+		for k := range rd.data {
+			if need[k] {
+				st.addSum(rd.data[k], rd.sums[k])
+			}
+		}
+	}
+	rd.data = nil // what is not staged is referenced by nothing
 	// The rest waits on storage: it runs beside the reading of the next
 	// conversations (pipeline), so that more conversations share each
 	// evidence batch and ledger transaction.
@@ -459,11 +502,11 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		// (commit, storeAndCommit).
 		bulkSums := make([]string, len(bulkIdx))
 		for k, ev := range bulkIdx {
-			bulkSums[k] = st.sum(ev).String()
+			bulkSums[k] = rd.sums[ev].String()
 		}
 		for i := range msgs {
 			m := &msgs[i]
-			m.evSum = st.sum(m.ev)
+			m.evSum = rd.sums[m.ev]
 			if m.seal != nil {
 				m.seal.Opening = st.sum(m.opening)
 			}
@@ -474,7 +517,8 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			}
 		}
 		sort.SliceStable(msgs, func(a, b int) bool { return msgs[a].data.Timestamp < msgs[b].data.Timestamp })
-		return r.commit(ctx, &st, j, convPayload, st.sum(convIdx), convSrc, msgs, gone, bulkSums)
+		return r.commit(ctx, &st, j, convPayload, rd.sums[convIdx], convSrc, msgs, gone, bulkSums,
+			withBodies, auditRefs, auditEv)
 	}}, nil
 }
 
@@ -613,10 +657,13 @@ func (r *runner) noteRemovedFields(md *genesys.MessageData) {
 // durable, appends its entries and marks it done, in one transaction
 // (shared with the conversations of the same evidence batch:
 // storeAndCommit); messages whose payload is unchanged since their
-// latest capture are not appended again.
+// latest capture are not appended again. withBodies says whether the
+// response bodies were staged (captureOne): when they were not and the
+// ledger has changed since the conversation was read so that a
+// conversation entry is due after all, nothing is appended and the
+// conversation is left failed, for the next pass to read again.
 func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, convEv hashchain.Hash, convSrc *leaf.Source,
-	msgs []captured, gone []string, bulkSums []string) error {
-	auditRefs, auditEv := r.audits.Load().refs(j.id)
+	msgs []captured, gone []string, bulkSums []string, withBodies bool, auditRefs, auditEv []string) error {
 	held := j.held
 	// The entries of the sealed messages are built here, beside the other
 	// conversations' storing, not in the transaction, which the batch's
@@ -634,11 +681,12 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	}
 	var changes []Change
 	var d tally // this conversation's share of the run's tally
+	stale := false
 	// The latest captures are read again inside the transaction (shared
 	// with the conversations committed with this one): what decides
 	// whether a message is appended is the ledger the append goes into.
 	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
-		changes, d = nil, tally{}
+		changes, d, stale = nil, tally{}, false
 		var entries []leaf.Entry
 		var prevs []*uint64
 		captures := 0 // entries appended but re-captures with attachments
@@ -696,6 +744,16 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		// conversation entry: the latest one is still what their legal
 		// hold and audit references are derived from, and their response
 		// bodies are the earlier captures' (recaptureEntry).
+		if (convChanged || captures > 0 || len(gone) > 0) && !withBodies {
+			// Its bodies were not stored: the ledger changed since it was
+			// read (another custody capturing it). Read it again.
+			changes, d = nil, tally{}
+			it := j.item
+			it.Attempts++
+			it.Status, it.Reason, it.UpdatedAt = ledger.ItemFailed, staleReason, r.o.Now()
+			stale = true
+			return tx.PutRunItem(it)
+		}
 		if convChanged || captures > 0 || len(gone) > 0 {
 			conv, err := derive.Conversation(derive.ConversationFacts{
 				ID: j.id, Payload: convPayload, Messages: len(msgs) + len(gone), Held: held, AuditRefs: auditRefs,
@@ -736,6 +794,10 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	})
 	if err != nil {
 		return err
+	}
+	if stale {
+		r.o.Log.Warn("conversation not exported", "conversation", j.id, "status", ledger.ItemFailed, "reason", staleReason)
+		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -806,18 +868,27 @@ func recaptureEntry(prev leaf.Entry, media []leaf.MediaRef, held bool, auditRefs
 // differs from what would be appended now.
 func (r *runner) conversationChanged(tx *ledger.Tx, convID string, payload hashchain.Hash, held bool, audits []string) (bool, error) {
 	prev, ok, err := tx.LatestConversation(convID)
-	if err != nil || !ok {
+	if err != nil {
 		return true, err
 	}
+	return conversationDiffers(prev, ok, payload, held, audits), nil
+}
+
+// conversationDiffers reports whether the conversation's latest entry
+// prev (ok false: none) differs from one of payload, held and audits.
+func conversationDiffers(prev leaf.Entry, ok bool, payload hashchain.Hash, held bool, audits []string) bool {
+	if !ok {
+		return true
+	}
 	if prev.PayloadSHA256 != payload {
-		return true, nil
+		return true
 	}
 	dd, err := leaf.DecodeDetail(leaf.KindConversation, prev.Detail)
 	if err != nil {
-		return true, nil
+		return true
 	}
 	d := dd.(*leaf.ConversationDetail)
-	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ","), nil
+	return d.LegalHold != held || strings.Join(d.AuditRefs, ",") != strings.Join(audits, ",")
 }
 
 // MessageEntry builds the ledger entry of one captured message through

@@ -150,9 +150,9 @@ func testRecapture(t *testing.T, perRequest bool) {
 	}
 	rep := checkVerified(t, e)
 	t.Logf("%d messages re-captured with %d attachments; verify: %d entries derived, evidence %+v", len(withMedia), refs, rep.Derived.Entries, rep.Evidence)
-	// Signed per request, every read's bodies differ from the first's,
-	// and an unchanged conversation's are kept unreferenced, as before.
-	if !perRequest && rep.Evidence.Unreferenced != 0 {
+	// Signed per request, every read's bodies differ from the first's: an
+	// unchanged conversation's are not stored, since no entry names them.
+	if rep.Evidence.Unreferenced != 0 {
 		t.Errorf("verify --evidence: %d unreferenced objects", rep.Evidence.Unreferenced)
 	}
 	independentVerifierAccepts(t, e)
@@ -164,6 +164,9 @@ func testRecapture(t *testing.T, perRequest bool) {
 		if again.MessagesAppended != 0 || again.MessagesRecaptured != 0 || again.MessagesWithoutMedia != 0 || again.MessagesUnchanged == 0 {
 			t.Fatalf("run with --media=%t after the re-capture: %+v, want nothing appended", s.WithMedia, again)
 		}
+	}
+	if rep := checkVerified(t, e); rep.Evidence.Unreferenced != 0 {
+		t.Errorf("verify --evidence after runs that appended nothing: %d unreferenced objects", rep.Evidence.Unreferenced)
 	}
 }
 
@@ -315,4 +318,39 @@ func independentVerifierAccepts(t *testing.T, e *env) {
 		t.Fatalf("the independent verifier: %v\n%s", err, out)
 	}
 	t.Logf("the independent verifier: %s", bytes.TrimSpace(out))
+}
+
+// TestExportRerunStoresNothingUnreferenced: a run over conversations
+// unchanged since the last one stores no evidence, with attachment urls
+// the same on every read or signed afresh in every response (as
+// Genesys's pre-signed urls are): the bodies read are not stored when no
+// entry will name them, so verify --evidence counts nothing unreferenced
+// and an erasure finds every body that holds a message through the
+// ledger. Before, every rerun stored each conversation's bulk responses,
+// whose bytes differ when the urls are signed per request, and appended
+// nothing naming them. A message whose urls alone differ is not a change
+// at the source.
+func TestExportRerunStoresNothingUnreferenced(t *testing.T) {
+	for _, perRequest := range []bool{false, true} {
+		t.Run(map[bool]string{false: "same urls", true: "urls signed per request"}[perRequest], func(t *testing.T) {
+			e := newMediaEnv(t, 40, orgEnd.Add(10*24*time.Hour), func(o *sim.Options) { o.MediaURLPerRequest = perRequest })
+			first := e.run(t, mediaScope())
+			if first.MessagesAppended == 0 || first.MediaDownloaded == 0 {
+				t.Fatalf("first run: %+v", first)
+			}
+			for i := range 2 {
+				_, convsBefore := latestMessages(t, e)
+				again := e.run(t, mediaScope())
+				if again.MessagesAppended != 0 || again.MessagesChanged != 0 || len(again.ChangedAtSource) != 0 || again.Unchanged != again.Exported {
+					t.Fatalf("rerun %d: %+v, want every conversation unchanged", i+1, again)
+				}
+				if _, convs := latestMessages(t, e); convs != convsBefore {
+					t.Errorf("rerun %d appended %d conversation entries", i+1, convs-convsBefore)
+				}
+				if rep := checkVerified(t, e); rep.Evidence.Unreferenced != 0 {
+					t.Fatalf("verify --evidence after rerun %d: %d unreferenced objects", i+1, rep.Evidence.Unreferenced)
+				}
+			}
+		})
+	}
 }

@@ -32,10 +32,30 @@ type staged struct {
 
 // add stages body and returns its index.
 func (s *staged) add(body []byte) int {
+	return s.addSum(body, hashchain.Hash(sha256.Sum256(body)))
+}
+
+// addSum stages body, whose SHA-256 is sum, and returns its index.
+func (s *staged) addSum(body []byte, sum hashchain.Hash) int {
 	s.data = append(s.data, body)
-	s.sums = append(s.sums, hashchain.Hash(sha256.Sum256(body)))
+	s.sums = append(s.sums, sum)
 	s.bytes += int64(len(body))
 	return len(s.data) - 1
+}
+
+// read holds a conversation's response bodies as read, with their
+// addresses, until it is known which of them an entry will name: only
+// those are staged (captureOne).
+type read struct {
+	data [][]byte
+	sums []hashchain.Hash
+}
+
+// add keeps body and returns its index.
+func (r *read) add(body []byte) int {
+	r.data = append(r.data, body)
+	r.sums = append(r.sums, hashchain.Hash(sha256.Sum256(body)))
+	return len(r.data) - 1
 }
 
 // sum is the address object i will be stored at: known when it is

@@ -133,11 +133,18 @@ func (a *Accounting) redact(r *fetch.Redactor) {
 
 // Complete reports whether every listed conversation was exported and
 // the listing covered the whole scope.
-func (a *Accounting) Complete() bool {
+func (a *Accounting) Complete() bool { return a.complete(0) }
+
+// completeGoneFinal is Complete with a conversation gone at the source
+// counted as settled: for a refetch (Options.GoneIsFinal), whose question
+// about it the source's 404 answered.
+func (a *Accounting) completeGoneFinal() bool { return a.complete(a.Gone) }
+
+func (a *Accounting) complete(settled int) bool {
 	if a.DataAvailableUntil != "" {
 		return false // some of the interval is not listed yet
 	}
-	return a.Listed > 0 && a.Exported+a.Erased == a.Listed || a.Listed == 0 && a.Failed == 0 && a.Pending == 0
+	return a.Listed > 0 && a.Exported+a.Erased+settled == a.Listed || a.Listed == 0 && a.Failed == 0 && a.Pending == 0
 }
 
 func seconds(d time.Duration) float64 {

@@ -48,7 +48,13 @@ type Options struct {
 	// RunKind is recorded on the run ("export" when empty; refetch runs
 	// say "refetch"). Only an unfinished run of the same kind and scope
 	// is resumed.
-	RunKind     string
+	RunKind string
+	// GoneIsFinal: a conversation gone at the source (404) settles its
+	// part of the run, which then ends done, not failed. A refetch sets
+	// it: the gaps it asks about are answered by the 404 (gone_at_source
+	// is a final outcome, and refetch exits 0). An export leaves it
+	// false: a listed conversation it could not capture is a shortfall.
+	GoneIsFinal bool
 	Concurrency int
 	SignerKey   string // note signer key for the end-of-run checkpoint
 	ToolVersion string
@@ -328,7 +334,7 @@ func (r *runner) finish(ctx context.Context, runErr error) error {
 	case runErr != nil:
 		status = ledger.RunFailed
 		r.acct.StopReason = runErr.Error()
-	case !r.acct.Complete():
+	case r.o.GoneIsFinal && !r.acct.completeGoneFinal(), !r.o.GoneIsFinal && !r.acct.Complete():
 		status = ledger.RunFailed
 	}
 	r.acct.Status = status

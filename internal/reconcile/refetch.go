@@ -321,7 +321,7 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	if len(gaps) == 0 {
 		return res, nil
 	}
-	o.RunKind = RunKindRefetch
+	o.RunKind, o.GoneIsFinal = RunKindRefetch, true
 	o.Scope.IDs = convs
 	o.Scope.Interval, o.Scope.MediaType, o.Scope.MessageType = "", "", ""
 	acct, err := export.Run(ctx, d, o)

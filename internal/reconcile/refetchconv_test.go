@@ -12,6 +12,7 @@ import (
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
@@ -93,6 +94,11 @@ func TestRefetchNeverCapturedConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{kept.ID: reconcile.Filled, gone.ID: reconcile.GoneAtSource}
+	// Every gap has a final outcome (refetch exits 0), so the run it
+	// recorded is done, not failed: the 404 answered what was asked.
+	if rf.Export == nil || rf.Export.Status != ledger.RunDone || rf.Export.Gone != 1 {
+		t.Errorf("refetch run %+v; want done with 1 conversation gone", rf.Export)
+	}
 	if rf.Gaps != 2 || len(rf.Outcomes) != 2 {
 		t.Fatalf("refetch: %d gaps, outcomes %+v; want the 2 conversations", rf.Gaps, rf.Outcomes)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
-	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/memlimit"
 	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -31,9 +30,11 @@ type produceOptions struct {
 	SplitEvents   int
 	ValidateRSMF  bool
 	Key           string
+	ev            evidenceOptions // the matter's store; --s3-* reach an S3 one
 }
 
 func (o *produceOptions) AddFlags(fs *pflag.FlagSet) {
+	o.ev.AddFlags(fs, true)
 	fs.StringVar(&o.Format, "format", produce.FormatRSMF, "what to produce: rsmf (one RSMF 2.0 file per conversation), dat (a Concordance DAT/OPT load file with natives) or both")
 	fs.StringVar(&o.Out, "out", "", "the production folder: new, or empty (required)")
 	fs.StringSliceVar(&o.Conversations, "conversation", nil, "produce only this conversation (repeatable, or comma-separated)")
@@ -145,7 +146,9 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 		// MiB it starts at half of it. GOMEMLIMIT overrides it.
 		defer memlimit.Follow(produceMemoryLimit, 50)()
 	}
-	m, err := openMatter(ctx, g, matter.Options{SignerKey: o.Key})
+	mo := o.ev.matterOptions()
+	mo.SignerKey = o.Key
+	m, err := openMatter(ctx, g, mo)
 	if err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}

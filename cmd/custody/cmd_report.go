@@ -20,7 +20,6 @@ import (
 
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/ledger"
-	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/report"
 	"github.com/custodyhq/custody/internal/verify"
 )
@@ -37,9 +36,11 @@ type reportOptions struct {
 	NoVerify      bool
 	NoRecord      bool
 	Key           string
+	ev            evidenceOptions // the matter's store, or a copy of it; --s3-* reach an S3 one
 }
 
 func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
+	o.ev.AddFlags(fs, false)
 	fs.StringVar(&o.Out, "out", "report", "folder to write report.html, report.json and the proof files into (created; an existing report there is never replaced)")
 	fs.StringVar(&o.Diff, "diff", "", "the recorded diff to report on: a diff run id, latest, or none (default: the latest if there is one)")
 	fs.StringArrayVar(&o.Conversations, "conversation", nil, "limit the transcripts to this conversation id (repeatable)")
@@ -149,7 +150,9 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if o.Operator == "" {
 		o.Operator = osUser()
 	}
-	m, err := openMatter(ctx, g, matter.Options{ReadOnly: o.NoRecord, SignerKey: o.Key})
+	mo := o.ev.matterOptions()
+	mo.ReadOnly, mo.SignerKey = o.NoRecord, o.Key
+	m, err := openMatter(ctx, g, mo)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

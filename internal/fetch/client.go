@@ -58,6 +58,7 @@ type Client struct {
 	red       *Redactor
 	slowAt    atomic.Int64 // unix nanos of the last "no answer yet" line (logSlow)
 	apiDown   unreachable  // whether the API host can be reached (ErrAPIUnreachable)
+	mediaDown sync.Map     // media host → *unreachable (ErrMediaUnreachable)
 }
 
 // lane is one OAuth client's share of a Client: its own token and its own
@@ -223,13 +224,13 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 	}
 	start := c.cfg.Now()
 	reauthed := false
-	toAPI := c.toAPI(r)
+	host := c.hostState(r)
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return fail(fmt.Errorf("fetch: %s %s: %w", r.method, shown, err))
 		}
-		if toAPI {
-			if err := c.apiUnreachable(); err != nil {
+		if host != nil {
+			if err := host.err(); err != nil {
 				return fail(err) // declared unreachable: no request is sent
 			}
 		}
@@ -256,8 +257,8 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		ep.requests.Add(1)
 		c.stats.total.requests.Add(1)
 		c.stats.bytes.Add(int64(len(res.body)))
-		if toAPI {
-			c.reached(res.err)
+		if host != nil {
+			host.reached(res.err)
 		}
 		status := 0
 		var corr string

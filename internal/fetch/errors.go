@@ -77,6 +77,12 @@ var (
 	// caller working through many items stops rather than failing each
 	// one in turn. The error names the host and wraps the last failure.
 	ErrAPIUnreachable = errors.New("API host unreachable")
+	// ErrMediaUnreachable: a media host (where pre-signed attachment
+	// URLs point) cannot be reached, by ErrAPIUnreachable's rule, kept
+	// for each host apart. Unlike it, it fails only the downloads from
+	// that host, at once, without a request: a run goes on with the
+	// conversations that do not need it.
+	ErrMediaUnreachable = errors.New("media host unreachable")
 )
 
 // noTokenError is an error of getting the token a request needed: it

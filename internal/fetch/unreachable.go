@@ -27,68 +27,101 @@ import (
 // flaky connection is retried per call as before and never trips it: it
 // either recovers within the call's retries, or other workers' answers
 // break the streak and only that call fails.
+//
+// A media host (pre-signed attachment URLs, which live elsewhere) is
+// tracked the same way, each host on its own, but declaring one
+// unreachable does not stop a run: downloads from it fail at once
+// (ErrMediaUnreachable) instead of each using up its retries, so the
+// conversations that need it fail quickly, naming it, and the others
+// are captured. A host that only a few old attachments name may be gone
+// for good, and a run that stopped on it could never finish.
 type unreachable struct {
 	streak atomic.Int64
 	down   atomic.Pointer[unreachableError] // set once: the host was declared unreachable
 }
 
-// unreachableError is ErrAPIUnreachable for one host, with the failure
-// that decided it.
+// unreachableError is ErrAPIUnreachable (or ErrMediaUnreachable) for one
+// host, with the failure that decided it.
 type unreachableError struct {
+	media    bool // a media host, not the API host
 	host     string
 	attempts int64
 	last     error
 }
 
 func (e *unreachableError) Error() string {
+	if e.media {
+		return fmt.Sprintf("fetch: the media host %s cannot be reached: %d attempts in a row, across all workers, failed to connect with no answer between (the last: %v); downloads from it fail at once for the rest of the run",
+			e.host, e.attempts, e.last)
+	}
 	return fmt.Sprintf("fetch: the API host %s cannot be reached: %d attempts in a row, across all workers, failed to connect with no answer between (the last: %v); the run stops rather than fail each conversation in turn",
 		e.host, e.attempts, e.last)
 }
 
-func (e *unreachableError) Unwrap() []error { return []error{ErrAPIUnreachable, e.last} }
+func (e *unreachableError) Unwrap() []error {
+	if e.media {
+		return []error{ErrMediaUnreachable, e.last}
+	}
+	return []error{ErrAPIUnreachable, e.last}
+}
 
 // toAPI reports whether r goes to the API host (not the login host, not
 // a pre-signed media url).
 func (c *Client) toAPI(r request) bool { return r.abs == nil && r.base == c.api }
 
-// reached records an attempt to the API host that reached it (err nil:
+// hostState is the reachability r's host is tracked in: the API host's,
+// a media host's (one per host), or nil for the login host, whose
+// failures are ErrNoToken's.
+func (c *Client) hostState(r request) *unreachable {
+	switch {
+	case c.toAPI(r), r.abs != nil && r.abs.Scheme+"://"+r.abs.Host == c.apiOrigin:
+		return &c.apiDown // a download from the API host is a call to it
+	case r.abs != nil:
+		u, _ := c.mediaDown.LoadOrStore(r.abs.Host, &unreachable{})
+		return u.(*unreachable)
+	}
+	return nil
+}
+
+// reached records an attempt to a tracked host that reached it (err nil:
 // an answer) or not.
-func (c *Client) reached(err error) {
+func (u *unreachable) reached(err error) {
 	if err != nil && unreachableErr(err) {
-		c.apiDown.streak.Add(1)
+		u.streak.Add(1)
 		return
 	}
-	if c.apiDown.streak.Load() != 0 {
-		c.apiDown.streak.Store(0)
+	if u.streak.Load() != 0 {
+		u.streak.Store(0)
 	}
 }
 
-// apiUnreachable is the error calls to the API host fail with once it
-// was declared unreachable, nil before.
-func (c *Client) apiUnreachable() error {
-	if e := c.apiDown.down.Load(); e != nil {
+// err is the error calls to the host fail with once it was declared
+// unreachable, nil before.
+func (u *unreachable) err() error {
+	if e := u.down.Load(); e != nil {
 		return e
 	}
 	return nil
 }
 
-// giveUpUnreachable is called when a call to the API host gives up with
-// cur, the error of its last attempt, attemptErr: it declares the host
-// unreachable when the rule says so (see unreachable) and returns the
-// error the call fails with.
+// giveUpUnreachable is called when a call to a tracked host gives up
+// with cur, the error of its last attempt, attemptErr: it declares the
+// host unreachable when the rule says so (see unreachable) and returns
+// the error the call fails with.
 func (c *Client) giveUpUnreachable(r request, attemptErr, cur error) error {
-	if !c.toAPI(r) || attemptErr == nil || !unreachableErr(attemptErr) || c.cfg.UnreachableAfter < 0 {
+	u := c.hostState(r)
+	if u == nil || attemptErr == nil || !unreachableErr(attemptErr) || c.cfg.UnreachableAfter < 0 {
 		return cur
 	}
-	n := c.apiDown.streak.Load()
+	n := u.streak.Load()
 	if n < int64(c.cfg.UnreachableAfter) {
 		return cur
 	}
-	e := &unreachableError{host: c.red.Redact(r.host()), attempts: n, last: cur}
-	if c.apiDown.down.CompareAndSwap(nil, e) {
+	e := &unreachableError{media: u != &c.apiDown, host: c.red.Redact(r.host()), attempts: n, last: cur}
+	if u.down.CompareAndSwap(nil, e) {
 		return e
 	}
-	return c.apiDown.down.Load()
+	return u.down.Load()
 }
 
 // unreachableErr reports whether err, a transport error, says the host

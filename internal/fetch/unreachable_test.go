@@ -142,3 +142,44 @@ type timeoutErr struct{}
 func (*timeoutErr) Error() string   { return "i/o timeout" }
 func (*timeoutErr) Timeout() bool   { return true }
 func (*timeoutErr) Temporary() bool { return true }
+
+// TestMediaUnreachable: a media host (pre-signed attachment URLs on
+// another host) refusing every connection is declared unreachable by the
+// API host's rule, kept apart for it: its downloads fail with
+// ErrMediaUnreachable naming it, a later one at once without a request,
+// while calls to the API host, and downloads from another media host, go
+// on.
+func TestMediaUnreachable(t *testing.T) {
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/media/") {
+			w.Write([]byte("bytes"))
+			return
+		}
+		conversationOK(w, r)
+	})
+	tr := &refusingTransport{refuse: func(p string) bool { return strings.HasPrefix(p, "/media/dead/") }}
+	c := f.client(newFakeClock(), func(cfg *Config) { cfg.HTTPClient = &http.Client{Transport: tr} })
+	dead := "http://127.0.0.1:9/media/dead/" // nothing listens; the transport refuses it anyway
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.Download(context.Background(), fmt.Sprintf("%sa%d?X-Amz-Signature=s3cr3t", dead, i)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, ErrMediaUnreachable) || errors.Is(err, ErrAPIUnreachable) || !errors.Is(err, syscall.ECONNREFUSED) ||
+			!strings.Contains(err.Error(), "media host 127.0.0.1:9 cannot be reached") || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("download %d: %v, want ErrMediaUnreachable naming 127.0.0.1:9, wrapping the refusal, without the signature", i, err)
+		}
+	}
+	before := tr.refused.Load()
+	if _, err := c.Download(context.Background(), dead+"later"); !errors.Is(err, ErrMediaUnreachable) || tr.refused.Load() != before {
+		t.Errorf("a later download: %v after %d more attempts, want ErrMediaUnreachable without a request", err, tr.refused.Load()-before)
+	}
+	if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
+		t.Errorf("the API host after the media host was declared unreachable: %v", err)
+	}
+	if resp, err := c.Download(context.Background(), f.srv.URL+"/media/live/x"); err != nil || string(resp.Body) != "bytes" {
+		t.Errorf("another host's download: %v", err)
+	}
+}

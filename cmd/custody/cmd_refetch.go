@@ -57,11 +57,14 @@ It then reports each gap as:
                        content): no request can ask for it; or the message
                        id is not: no capture can hold it (an id longer
                        than any Genesys id is shown cut)
+  erased               the conversation was erased, whole or in part
+                       (custody erase), and is not captured again: the
+                       source was not asked (the erasure entry is named)
 and records every outcome but not_refetchable in the ledger as a "refetch"
 entry (the diff's findings hold those). Rerunnable.
-gone_at_source, not_at_source and not_refetchable are final, not work left:
-no rerun changes them, so they alone do not make refetch fail; each is
-listed. Stopped before it decided every gap (Ctrl-C or SIGTERM, the daily
+gone_at_source, not_at_source, not_refetchable and erased are final, not
+work left: no rerun changes them, so they alone do not make refetch fail;
+each is listed. Stopped before it decided every gap (Ctrl-C or SIGTERM, the daily
 limit, or an error such as no access token to be had), it still prints
 what it did: why it stopped, and the run's accounting.
 
@@ -79,9 +82,10 @@ Examples:
   custody refetch --findings findings.jsonl --api-url http://127.0.0.1:8080 --login-url http://127.0.0.1:8081
 ` + exitStatus(
 			`0    every gap has a final outcome: filled, confirmed_at_source,
-       gone_at_source, not_at_source or not_refetchable (the last three
-       are listed: the source no longer has, or never had, those
-       messages, or no request can name them)`,
+       gone_at_source, not_at_source, not_refetchable or erased (the
+       last four are listed: the source no longer has, or never had,
+       those messages, no request can name them, or custody erase
+       erased their conversation)`,
 			exit1, exit2,
 			`3    some gaps are still_missing (a conversation could not be captured
        this time: rerun the same command), the API's daily limit stopped
@@ -156,6 +160,9 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		g.note(fmt.Sprintf("%d gaps cannot be filled from the source (gone_at_source %d, not_at_source %d): final, recorded in the ledger; a rerun does not change them",
 			n, res.Counts[reconcile.GoneAtSource], res.Counts[reconcile.NotAtSource]))
 	}
+	if n := res.Counts[reconcile.Erased]; n > 0 {
+		g.note(fmt.Sprintf("%d gaps are in conversations erased (custody erase), not captured again: the source was not asked (listed as erased, recorded in the ledger); final", n))
+	}
 	if n := res.Counts[reconcile.NotRefetchable]; n > 0 {
 		g.note(fmt.Sprintf("%d gaps not refetched: their conversation or message id is not a Genesys id, so no request can ask for it or no capture hold it (listed as not_refetchable)", n))
 	}
@@ -200,7 +207,7 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		}
 		fmt.Fprintf(w, "  stopped: %s; %d of %d gaps decided, the others left for a rerun of the same command\n", r.Stopped, decided, r.Gaps)
 	}
-	for _, k := range []string{reconcile.Filled, reconcile.Confirmed, reconcile.StillMissing, reconcile.GoneAtSource, reconcile.NotAtSource, reconcile.NotRefetchable} {
+	for _, k := range []string{reconcile.Filled, reconcile.Confirmed, reconcile.StillMissing, reconcile.GoneAtSource, reconcile.NotAtSource, reconcile.NotRefetchable, reconcile.Erased} {
 		if r.Stopped != "" && r.Counts[k] == 0 {
 			continue // a count of 0 would read as an outcome decided
 		}

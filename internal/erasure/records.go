@@ -31,6 +31,19 @@ func (s *State) ConversationRecord(convID string) (Record, bool) {
 	return s.records[seq], true
 }
 
+// TouchedRecord returns the erasure that erased the conversation whole,
+// else the latest that erased some of its messages: why it is Touched.
+func (s *State) TouchedRecord(convID string) (Record, bool) {
+	if r, ok := s.ConversationRecord(convID); ok {
+		return r, true
+	}
+	seq, ok := s.partial[convID]
+	if !ok {
+		return Record{}, false
+	}
+	return s.records[seq], true
+}
+
 // MessageRecord returns the erasure that erased the message, alone or
 // with its conversation.
 func (s *State) MessageRecord(convID, msgID string) (Record, bool) {

@@ -71,7 +71,9 @@ under the other kinds. So after a refetch ` + "`not_captured`" + ` falls and the
 other counts may grow: the export is no worse, the comparison now sees
 more of it. What stays ` + "`not_captured`" + ` is what the source no longer has or
 never had (refetch reports those gaps ` + "`gone_at_source`" + ` or
-` + "`not_at_source`" + `).
+` + "`not_at_source`" + `), and what is in a conversation erased with
+` + "`custody erase`" + `, which is not captured again: refetch does not ask the
+source and reports those gaps ` + "`erased`" + `, naming the erasure entry.
 `)
 	return b.String()
 }

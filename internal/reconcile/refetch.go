@@ -13,6 +13,7 @@ import (
 	"sort"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/finding"
@@ -48,6 +49,10 @@ const (
 	// diff's findings already are. An id of such a gap longer than
 	// maxShownID is shown cut (shownID).
 	NotRefetchable = "not_refetchable"
+	// Erased: the gap is in a conversation erased whole or in part
+	// (custody erase), which is not captured again: the source was not
+	// asked, and the outcome says so, with the erasure entry. Final.
+	Erased = "erased"
 )
 
 // appendBatch is how many refetch entries one ledger append takes.
@@ -276,12 +281,14 @@ func (r *Result) Complete() bool { return r.Counts[Filled]+r.Counts[Confirmed] =
 
 // Retryable is the number of gaps a rerun may still fill (still_missing).
 // Gaps gone_at_source or not_at_source are final answers about the
-// source: no rerun changes them.
+// source, and erased gaps final answers about the matter: no rerun
+// changes them.
 func (r *Result) Retryable() int { return r.Counts[StillMissing] }
 
 // Final is the number of gaps the source cannot fill (gone_at_source,
 // not_at_source): recorded, and reported, but not work left. Gaps
-// not_refetchable are not among them: the source was never asked.
+// not_refetchable and erased are not among them: the source was never
+// asked.
 func (r *Result) Final() int { return r.Counts[GoneAtSource] + r.Counts[NotAtSource] }
 
 // Refetch captures again every conversation with a gap among findings,
@@ -337,6 +344,12 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	for _, it := range items {
 		status[it.ItemID] = it
 	}
+	// A conversation erased whole or in part is not captured again
+	// (export): what the ledger holds of it says nothing of the source.
+	erased, err := erasure.Load(ctx, d.Ledger)
+	if err != nil {
+		return res, err
+	}
 	// The outcomes join the result as they are recorded: a refetch
 	// stopped lists none it did not record.
 	var entries []leaf.Entry
@@ -344,10 +357,12 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	for _, g := range gaps {
 		out := Outcome{ConversationID: g.ConversationID, MessageID: g.MessageID, Finding: string(g.Kind)}
 		it := status[g.ConversationID]
-		switch it.Status {
-		case ledger.ItemGone:
+		switch {
+		case erased.Touched(g.ConversationID):
+			out.Outcome, out.Detail = Erased, erasedDetail(erased, g)
+		case it.Status == ledger.ItemGone:
 			out.Outcome, out.Detail = GoneAtSource, it.Reason
-		case ledger.ItemDone:
+		case it.Status == ledger.ItemDone:
 			out.Outcome, out.Detail, err = messageOutcome(ctx, d.Ledger, g)
 			if err != nil {
 				return res, err
@@ -383,6 +398,19 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 	}
 	return res, nil
+}
+
+// erasedDetail is why a gap in a conversation erased whole or in part
+// was not asked about (outcome Erased), naming the erasure entry.
+func erasedDetail(st *erasure.State, g diff.Finding) string {
+	if r, ok := st.ConversationRecord(g.ConversationID); ok {
+		return fmt.Sprintf("not asked: the conversation was erased by custody erase (erasure entry %d) and is not captured again", r.Seq)
+	}
+	if r, ok := st.MessageRecord(g.ConversationID, g.MessageID); ok && g.MessageID != "" {
+		return fmt.Sprintf("not asked: the message was erased by custody erase (erasure entry %d), and its conversation is not captured again", r.Seq)
+	}
+	r, _ := st.TouchedRecord(g.ConversationID)
+	return fmt.Sprintf("not asked: messages of the conversation were erased by custody erase (erasure entry %d), so it is not captured again", r.Seq)
 }
 
 // stopReason is Result.Stopped for a refetch that ended with err: the

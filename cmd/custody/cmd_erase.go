@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/reconcile"
 )
 
 type eraseOptions struct {
@@ -141,7 +142,13 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		return fmt.Errorf("erase: %w", err)
 	}
 	req := erase.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
-		OverrideHold: o.OverrideHold, Operator: operatorName()}
+		OverrideHold: o.OverrideHold, Operator: operatorName(),
+		// A production made with --diff holds the conversations its diff
+		// found something in: read back as produce read them.
+		DiffConversations: func(ctx context.Context, runID string) ([]string, error) {
+			_, ids, err := reconcile.DiffConversations(ctx, m.Ledger, store, runID)
+			return ids, err
+		}}
 	var noKey error
 	if key, err := m.SignerKey(); err == nil {
 		req.SignerKey = key

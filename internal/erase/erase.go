@@ -101,6 +101,12 @@ type Request struct {
 	// routine checkpoint covers whatever was appended.
 	SignerKey string
 	Now       func() time.Time
+	// DiffConversations, when set, reads back the conversations a
+	// recorded diff found something in (reconcile.DiffConversations):
+	// a production made with --diff holds only those, so an erasure
+	// names it to recall only when they include an erased one. Without
+	// it, or when it fails, the outputs say that filter was not applied.
+	DiffConversations func(ctx context.Context, diffRunID string) ([]string, error)
 }
 
 // Result is what an erasure did.
@@ -180,6 +186,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	bodies := map[string][]hashchain.Hash{}
 	var listings, findings []hashchain.Hash
 	var outs []output // the productions and reports recorded
+	facts := &selectionFacts{protected: map[string][]protectedAt{}, diffConvs: req.DiffConversations, diffs: map[string]diffRead{}}
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
 			return nil, fmt.Errorf("erase: %w", err)
@@ -219,6 +226,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			} else {
 				holdUnknown[e.ConversationID] = true // taken as held: erasure cannot be undone
 			}
+			facts.protected[e.ConversationID] = append(facts.protected[e.ConversationID],
+				protectedAt{seq: e.Seq, held: heldAtCapture[e.ConversationID] || holdUnknown[e.ConversationID]})
 		case leaf.KindMessage:
 			captured[e.ConversationID] = true
 			captured["m/"+e.MessageID] = true
@@ -365,7 +374,12 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// operator to recall; a production's manifest kept as evidence, which
 	// lists the produced messages with plain SHA-256 hashes of their
 	// texts, is deleted with them.
-	named, err := outputsOf(ctx, l, store, st, outs, erasedEntries, whole, msgs)
+	if len(outs) > 0 {
+		if facts.controls, err = l.Controls(ctx); err != nil {
+			return nil, fmt.Errorf("erase: %w", err)
+		}
+	}
+	named, err := outputsOf(ctx, l, store, st, outs, erasedEntries, whole, msgs, facts)
 	if err != nil {
 		return nil, err
 	}

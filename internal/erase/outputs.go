@@ -10,9 +10,12 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -67,7 +70,7 @@ func readOutput(e leaf.Entry) (output, error) {
 // error, not an absent object) stops the erasure before anything is
 // deleted.
 func outputsOf(ctx context.Context, l *ledger.Ledger, store evidence.Store, st *erasure.State, outs []output,
-	erasedEntries []leaf.Entry, whole, msgs map[string]bool) ([]leaf.ErasedOutput, error) {
+	erasedEntries []leaf.Entry, whole, msgs map[string]bool, facts *selectionFacts) ([]leaf.ErasedOutput, error) {
 	if len(outs) == 0 || len(erasedEntries) == 0 {
 		return nil, nil
 	}
@@ -87,7 +90,7 @@ func outputsOf(ctx context.Context, l *ledger.Ledger, store evidence.Store, st *
 		var eo leaf.ErasedOutput
 		switch o.kind {
 		case leaf.KindProduction:
-			why, deleteManifest, err := productionHolds(ctx, store, st, o, convFirst, erasedMsg)
+			why, deleteManifest, err := productionHolds(ctx, store, st, o, convFirst, erasedMsg, erasedEntries, facts)
 			if err != nil {
 				return nil, err
 			}
@@ -138,7 +141,7 @@ func outputsOf(ctx context.Context, l *ledger.Ledger, store evidence.Store, st *
 // erased, and why ("" when it does not), and whether its manifest, kept
 // as evidence, is to be deleted: it lists a produced message erased here.
 func productionHolds(ctx context.Context, store evidence.Store, st *erasure.State, o output,
-	convFirst map[string]uint64, erasedMsg func(conv, msg string) bool) (string, bool, error) {
+	convFirst map[string]uint64, erasedMsg func(conv, msg string) bool, erasedEntries []leaf.Entry, facts *selectionFacts) (string, bool, error) {
 	if !o.manifest.IsZero() {
 		b, err := evidence.GetChecked(ctx, store, o.manifest)
 		switch {
@@ -176,20 +179,162 @@ func productionHolds(ctx context.Context, store evidence.Store, st *erasure.Stat
 			return fmt.Sprintf("holds %s erased here (%s), their text, senders and recipients, in its files; %s", messages(n), convList(convs), manifestDeleted), true, nil
 		}
 	}
-	convs := map[string]bool{}
-	for c, seq := range convFirst {
-		if seq < o.seq && (len(o.selection.Conversations) == 0 || slices.Contains(o.selection.Conversations, c)) {
-			convs[c] = true
-		}
-	}
-	if len(convs) == 0 {
+	n, convs, notes := facts.covered(ctx, o, erasedEntries)
+	if n == 0 {
 		return "", false, nil
 	}
 	why := "its manifest is not in the evidence"
 	if seq, ok := st.Object(o.manifest); ok {
 		why = fmt.Sprintf("its manifest was deleted by erasure entry %d", seq)
 	}
-	return fmt.Sprintf("may hold messages erased here (%s): %s, and its selection covers them", convList(convs), why), false, nil
+	why = fmt.Sprintf("may hold %s erased here (%s): %s, and its selection (%s) covers them", messages(n), convList(convs), why, describeSelection(o.selection))
+	for _, note := range notes {
+		why += "; " + note
+	}
+	return why, false, nil
+}
+
+// selectionFacts is what deciding whether a recorded selection covers a
+// message needs beyond the erased entries: each conversation's captures'
+// deletion protection, the erasure and hold entries (the matter holds
+// and erasures in force when a production was made), and how to read
+// back a recorded diff's conversations.
+type selectionFacts struct {
+	protected map[string][]protectedAt // conversation → its conversation entries, in seq order
+	controls  []leaf.Entry             // erasure and hold entries, in seq order
+	diffConvs func(ctx context.Context, diffRunID string) ([]string, error)
+	diffs     map[string]diffRead
+}
+
+type protectedAt struct {
+	seq  uint64
+	held bool
+}
+
+type diffRead struct {
+	convs map[string]bool
+	err   error
+}
+
+// covered counts the messages erased here (the latest capture of each
+// among erasedEntries before production o) that o's recorded selection
+// covers, as produce applied it (produce.Selection): its conversations,
+// the conversations its diff found something in, its interval (the
+// message's time), legal_hold_only (deletion protection at the
+// conversation's latest capture before o, or a matter hold then in
+// force), leaving out what an erasure before o had erased, which o left
+// out too. A filter it cannot evaluate is not applied, and notes say so.
+func (f *selectionFacts) covered(ctx context.Context, o output, erasedEntries []leaf.Entry) (int, map[string]bool, []string) {
+	sel := o.selection
+	var notes []string
+	at := erasure.New()
+	for i := range f.controls {
+		if f.controls[i].Seq < o.seq {
+			_ = at.Add(&f.controls[i]) // decoded once already (erasure.Load)
+		}
+	}
+	var start, end time.Time
+	interval := sel.Interval != ""
+	if interval {
+		var err error
+		if _, start, end, err = export.ParseInterval(sel.Interval); err != nil {
+			interval = false
+			notes = append(notes, fmt.Sprintf("its interval %q cannot be read (%v), so it is not applied here", sel.Interval, err))
+		}
+	}
+	var fromDiff map[string]bool
+	if sel.DiffRunID != "" {
+		d, ok := f.diffs[sel.DiffRunID]
+		if !ok {
+			d.err = errors.New("no way to read it was given")
+			if f.diffConvs != nil {
+				var ids []string
+				if ids, d.err = f.diffConvs(ctx, sel.DiffRunID); d.err == nil {
+					d.convs = map[string]bool{}
+					for _, id := range ids {
+						d.convs[id] = true
+					}
+				}
+			}
+			f.diffs[sel.DiffRunID] = d
+		}
+		if d.err != nil {
+			notes = append(notes, fmt.Sprintf("the conversations its diff %s found something in could not be read (%v), so that filter is not applied here", sel.DiffRunID, d.err))
+		} else {
+			fromDiff = d.convs
+		}
+	}
+	latest := map[string]leaf.Entry{}
+	for _, e := range erasedEntries {
+		if e.Kind == leaf.KindMessage && e.Seq < o.seq {
+			latest[e.MessageID] = e // in seq order: the last is the latest
+		}
+	}
+	n, convs := 0, map[string]bool{}
+	for _, e := range latest {
+		c := e.ConversationID
+		switch {
+		case len(sel.Conversations) > 0 && !slices.Contains(sel.Conversations, c):
+			continue
+		case fromDiff != nil && !fromDiff[c]:
+			continue
+		}
+		if interval && e.Compliance != nil {
+			if t, _, err := genesys.ParseTimestamp(e.Compliance.OriginalTimestamp); err == nil && (t.Before(start) || !t.Before(end)) {
+				continue
+			}
+		}
+		if sel.LegalHoldOnly && !at.HoldsOn(c, f.protectedBefore(c, o.seq)).Held() {
+			continue
+		}
+		if at.Message(c, e.MessageID) {
+			continue // erased before o: listed as erased there, not produced
+		}
+		if _, ok := at.Collateral(c, e.MessageID); ok {
+			continue
+		}
+		if _, ok := at.Object(e.EvidenceSHA256); ok {
+			continue
+		}
+		n++
+		convs[c] = true
+	}
+	return n, convs, notes
+}
+
+// protectedBefore is the deletion protection of the conversation's
+// latest capture before seq.
+func (f *selectionFacts) protectedBefore(conv string, seq uint64) bool {
+	held := false
+	for _, p := range f.protected[conv] {
+		if p.seq >= seq {
+			break
+		}
+		held = p.held
+	}
+	return held
+}
+
+// describeSelection says what a production's recorded selection asked
+// for, as produce's flags say it.
+func describeSelection(s leaf.ProductionSelection) string {
+	var parts []string
+	if len(s.Conversations) > 0 {
+		parts = append(parts, fmt.Sprintf("%d conversations named", len(s.Conversations)))
+	}
+	if s.Interval != "" {
+		parts = append(parts, "--interval "+s.Interval)
+	}
+	if s.LegalHoldOnly {
+		parts = append(parts, "--legal-hold-only")
+	}
+	if s.DiffRunID != "" {
+		parts = append(parts, "--diff "+s.DiffRunID)
+	}
+	if len(parts) == 0 {
+		return "every message"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // manifestDeleted says what becomes of a production's manifest kept as

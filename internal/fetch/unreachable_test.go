@@ -163,7 +163,9 @@ func TestMediaUnreachable(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = c.Download(context.Background(), fmt.Sprintf("%sa%d?X-Amz-Signature=s3cr3t", dead, i)) })
+		wg.Go(func() {
+			_, errs[i] = c.Download(context.Background(), fmt.Sprintf("%sa%d?X-Amz-Signature=s3cr3t", dead, i))
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {

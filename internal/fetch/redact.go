@@ -36,9 +36,10 @@ const minSecretLen = 4
 // The zero value is not usable: call NewRedactor. It is safe for
 // concurrent use; Redact is cheap when the text holds no credential.
 type Redactor struct {
-	mu   sync.Mutex
-	raw  map[string]bool // registered values, for dedup
-	list atomic.Pointer[needles]
+	mu    sync.Mutex
+	raw   map[string]bool // registered values, for dedup
+	words map[string]bool // a URL's word-like secrets (redact.WordLike): replaced where a URL is written
+	list  atomic.Pointer[needles]
 }
 
 // needles is an immutable snapshot: variants longest first (so "id:secret"
@@ -48,11 +49,12 @@ type needles struct {
 	variants [][]byte
 	strs     []string
 	raw      [][]byte
+	words    []string // the variants of the word-like secrets, longest first
 }
 
 // NewRedactor returns a Redactor that knows no credential yet.
 func NewRedactor() *Redactor {
-	r := &Redactor{raw: map[string]bool{}}
+	r := &Redactor{raw: map[string]bool{}, words: map[string]bool{}}
 	r.list.Store(&needles{})
 	return r
 }
@@ -77,23 +79,58 @@ func (r *Redactor) Add(secrets ...string) { r.add(secrets...) }
 // AddURL registers the secrets a URL the user gave carries
 // (redact.Secrets: its password, query and query values, fragment), so
 // that text repeating them in any form — an error of net/http or of the
-// AWS SDK that quotes the URL its own way — is redacted. Text that is
-// not an absolute URL registers nothing.
-func (r *Redactor) AddURL(raw string) { r.add(redact.Secrets(raw)...) }
+// AWS SDK that quotes the URL its own way — is redacted. A secret that
+// could be an ordinary word or number (redact.WordLike: "with",
+// "ledger", "2024") is replaced only inside a URL written in the text
+// (redact.InURLs), never in the words around it; any other wherever it
+// appears. Text that is not an absolute URL registers nothing.
+func (r *Redactor) AddURL(raw string) {
+	var words, others []string
+	for _, v := range redact.Secrets(raw) {
+		if redact.WordLike(v) {
+			words = append(words, v)
+		} else {
+			others = append(others, v)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := r.addLocked(others)
+	for _, v := range words {
+		if len(v) >= minSecretLen && !r.words[v] && !r.raw[v] {
+			r.words[v] = true
+			changed = true
+		}
+	}
+	if changed {
+		r.rebuild()
+	}
+}
 
 func (r *Redactor) add(vals ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.addLocked(vals) {
+		r.rebuild()
+	}
+}
+
+// addLocked registers vals, to be replaced wherever they appear; it
+// reports whether one was new.
+func (r *Redactor) addLocked(vals []string) bool {
 	changed := false
 	for _, v := range vals {
 		if len(v) >= minSecretLen && !r.raw[v] {
 			r.raw[v] = true
+			delete(r.words, v) // replaced everywhere now
 			changed = true
 		}
 	}
-	if !changed {
-		return
-	}
+	return changed
+}
+
+// rebuild stores a new snapshot of the registered values.
+func (r *Redactor) rebuild() {
 	n := &needles{}
 	seen := map[string]bool{}
 	for v := range r.raw {
@@ -105,12 +142,22 @@ func (r *Redactor) add(vals ...string) {
 			}
 		}
 	}
-	slices.SortFunc(n.strs, func(a, b string) int {
+	for v := range r.words {
+		for _, x := range variants(v) {
+			if !seen[x] {
+				seen[x] = true
+				n.words = append(n.words, x)
+			}
+		}
+	}
+	longestFirst := func(a, b string) int {
 		if len(a) != len(b) {
 			return len(b) - len(a)
 		}
 		return strings.Compare(a, b)
-	})
+	}
+	slices.SortFunc(n.strs, longestFirst)
+	slices.SortFunc(n.words, longestFirst)
 	for _, s := range n.strs {
 		n.variants = append(n.variants, []byte(s))
 	}
@@ -134,15 +181,25 @@ func variants(v string) []string {
 }
 
 // Redact returns s with every registered credential replaced by
-// [REDACTED]. A nil Redactor returns s.
+// [REDACTED] (a URL's word-like secret only inside a URL written in s:
+// AddURL). A nil Redactor returns s.
 func (r *Redactor) Redact(s string) string {
 	if r == nil || s == "" {
 		return s
 	}
-	for _, x := range r.list.Load().strs {
+	n := r.list.Load()
+	for _, x := range n.strs {
 		if strings.Contains(s, x) {
 			s = strings.ReplaceAll(s, x, Redacted)
 		}
+	}
+	if len(n.words) > 0 {
+		s = redact.InURLs(s, func(u string) string {
+			for _, x := range n.words {
+				u = strings.ReplaceAll(u, x, Redacted)
+			}
+			return u
+		})
 	}
 	return s
 }

@@ -49,3 +49,34 @@ func TestURLSecretsNotShown(t *testing.T) {
 		t.Errorf("Redact of text without secrets: %q", got)
 	}
 }
+
+// TestURLWordsSurvive: a URL's secret that could be an ordinary word
+// ("frag", "with", "ledger") is taken out where the URL is written, not
+// out of the words of the text around it; one that could not be a word
+// still goes wherever it appears.
+func TestURLWordsSurvive(t *testing.T) {
+	for _, tc := range []struct{ url, text, want string }{
+		{"http://127.0.0.1:36677/#frag",
+			`checkpoint: --tsa: tsa: "http://127.0.0.1:36677/#frag": a URL with user info, a query or a fragment`,
+			`checkpoint: --tsa: tsa: "http://127.0.0.1:36677/#[REDACTED]": a URL with user info, a query or a fragment`},
+		{"http://127.0.0.1:36677/#with",
+			`Post "http://127.0.0.1:36677/#with": a URL with user info`,
+			`Post "http://127.0.0.1:36677/#[REDACTED]": a URL with user info`},
+		{"http://127.0.0.1:36677/#ledger",
+			"it would be written into the ledger, reports and proof files (http://127.0.0.1:36677/#ledger)",
+			"it would be written into the ledger, reports and proof files (http://127.0.0.1:36677/#[REDACTED])"},
+		{"http://u:Secret@127.0.0.1:1/?year=2024",
+			"2024-01-01: Get http://u:Secret@127.0.0.1:1/?year=2024 failed; Secret santa",
+			"2024-01-01: Get http://[REDACTED]@127.0.0.1:1/?[REDACTED] failed; Secret santa"},
+		{"http://127.0.0.1:1/?k=a1b2c3", "k a1b2c3 leaked", "k [REDACTED] leaked"},
+	} {
+		r := NewRedactor()
+		r.AddURL(tc.url)
+		if got := r.Redact(tc.text); got != tc.want {
+			t.Errorf("AddURL(%q): Redact(%q)\n = %q\nwant %q", tc.url, tc.text, got, tc.want)
+		}
+		if r.Holds([]byte("an ordinary body with a ledger, a fragment and 2024 in it")) {
+			t.Errorf("AddURL(%q): a body of ordinary words holds a credential", tc.url)
+		}
+	}
+}

@@ -11,8 +11,10 @@ package redact
 import (
 	"errors"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Placeholder replaces what is redacted (the same as fetch.Redacted).
@@ -101,6 +103,66 @@ func Secrets(s string) []string {
 		out = append(out, u.Fragment, u.EscapedFragment())
 	}
 	return out
+}
+
+// urlInText is a URL written in text: a scheme, "://" and what follows
+// up to a space, a quote, a bracket of markup or a backtick.
+var urlInText = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'<>`]+")
+
+// InURLs returns s with each URL written in it (a scheme, "://", and the
+// characters up to a space, a quote, "<", ">" or a backtick) replaced by
+// f of it: where a value taken from a URL is in URL context.
+func InURLs(s string, f func(u string) string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return urlInText.ReplaceAllStringFunc(s, f)
+}
+
+// URLsIn returns s with every URL written in it redacted by URL: text
+// that names URLs it was not given as such (an error an older custody
+// stored, quoting the URL as net/http does).
+func URLsIn(s string) string { return InURLs(s, URL) }
+
+// maxWordLen: a secret this long or longer is not taken for a word.
+const maxWordLen = 16
+
+// WordLike reports whether v could be an ordinary word or number of
+// text — "with", "ledger", "Fragment", "2024" — rather than only a
+// secret: letters in one case (or capitalised), or digits alone, shorter
+// than 16 bytes. A URL's secret that is word-like is redacted only where
+// the URL is written (InURLs), so that the word survives elsewhere; any
+// other ("S3CR3TPW", "QS-SECRET", "a/b+c") wherever it appears.
+func WordLike(v string) bool {
+	if v == "" || len(v) >= maxWordLen {
+		return false
+	}
+	digits, lower, upper := 0, 0, 0
+	for i, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case unicode.IsLower(r):
+			lower++
+		case unicode.IsUpper(r):
+			if i > 0 {
+				upper++
+			}
+		default:
+			return false
+		}
+	}
+	n := len([]rune(v))
+	switch {
+	case digits == n:
+		return true
+	case digits > 0:
+		return false
+	case upper == 0: // lower case, or capitalised
+		return true
+	default: // upper case (its first letter uncounted)
+		return lower == 0
+	}
 }
 
 // Error returns err with the URL of each *url.Error in its chain (the

@@ -110,3 +110,27 @@ func FuzzURL(f *testing.F) {
 		}
 	})
 }
+
+func TestWordLike(t *testing.T) {
+	for v, want := range map[string]bool{
+		"with": true, "ledger": true, "frag": true, "Fragment": true, "PWKEEP": true, "2024": true, "héllo": true,
+		"S3CR3TPW": false, "QS-SECRET": false, "a/b+c": false, "QsKeep": false, "a1b2": false, "": false,
+		"abcdefghijklmnop": false, // long enough to be a token
+	} {
+		if got := WordLike(v); got != want {
+			t.Errorf("WordLike(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestURLsIn(t *testing.T) {
+	for in, want := range map[string]string{
+		`tsa: https://a:PW@tsa.example/?key=QS: unavailable: Post "https://a:***@tsa.example/?key=QS": dial tcp`: `tsa: https://[REDACTED]@tsa.example/?[REDACTED] unavailable: Post "https://[REDACTED]@tsa.example/?[REDACTED]": dial tcp`,
+		"no URL here: with a fragment":        "no URL here: with a fragment",
+		"see <http://h/p#frag> and `ftp://x`": "see <http://h/p#[REDACTED]> and `ftp://x`",
+	} {
+		if got := URLsIn(in); got != want {
+			t.Errorf("URLsIn(%q)\n = %q\nwant %q", in, got, want)
+		}
+	}
+}

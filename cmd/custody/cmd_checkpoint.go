@@ -16,6 +16,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
 )
 
@@ -99,9 +100,15 @@ Taking one off: --remove-tsa URL and --remove-witness URL (repeatable)
 take an authority or witness the matter names off its settings — a dead
 or retired one — before the checkpoint is signed, so neither it nor any
 later checkpoint is sent to it. The removal is a ledger entry (kind
-"settings": what was removed, what is left, by whom), which the
-checkpoint signed here covers, so an auditor sees when it was taken off
-('custody log --kind settings'). The tokens and cosignatures it gave
+"settings": what was removed, what is left, by whom, each URL without
+user info, query or fragment), made in the transaction that signs the
+checkpoint covering it — nothing is removed when no checkpoint is
+signed — so an auditor sees when it was taken off ('custody log --kind
+settings'). A URL is named as added or as custody shows it
+("https://[REDACTED]@host/?[REDACTED]": an older custody accepted URLs
+with secrets, which checkpoint warns about; replace such a one with
+--remove-tsa/--remove-witness and --tsa/--witness). With
+--timestamp-missing, which signs nothing, they are a usage error. The tokens and cosignatures it gave
 stay beside their checkpoints and verify as before: 'verify --tsa-roots'
 still proves their times. A witness's cosignatures are checked by
 'verify --witness' with its key; once later checkpoints go without it,
@@ -158,6 +165,17 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			}
 		}
 	}
+	removal := matter.Removal{TSAs: o.RemoveTSA, Witnesses: o.RemoveWitness}
+	if o.TimestampMissing {
+		if o.erasureSet {
+			return usageError("checkpoint: --erasure signs a checkpoint; --timestamp-missing signs nothing")
+		}
+		if !removal.Empty() {
+			// A removal is recorded by an entry, which only a checkpoint
+			// covers: --timestamp-missing signs none.
+			return usageError("checkpoint: --remove-tsa and --remove-witness sign a checkpoint; --timestamp-missing signs nothing (remove first, then ask for the missing timestamps)")
+		}
+	}
 	var rootsPEM []byte
 	if o.TSARoots != "" {
 		var err error
@@ -170,16 +188,42 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	defer m.Close()
+	// Everything that can refuse is checked before anything changes: a
+	// usage error (exit 2) leaves the matter as it was, and a removal is
+	// made only in the transaction that signs the checkpoint covering it.
+	if o.TimestampMissing && len(o.TSA) == 0 {
+		if urls, err := m.TSAs(ctx); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		} else if len(urls) == 0 {
+			return usageError("checkpoint: --timestamp-missing: the matter has no timestamp authority: give --tsa URL")
+		}
+	}
+	var key string
+	for _, c := range []struct {
+		flag string
+		r    matter.Removal
+	}{{"--remove-tsa", matter.Removal{TSAs: o.RemoveTSA}}, {"--remove-witness", matter.Removal{Witnesses: o.RemoveWitness}}} {
+		if c.r.Empty() {
+			continue
+		}
+		if err := m.CheckRemoval(ctx, c.r); err != nil {
+			return settingsError(c.flag, err)
+		}
+	}
+	if !o.TimestampMissing {
+		if key, err = m.SignerKey(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if o.Out != "" {
+			if _, err := os.Lstat(o.Out); err == nil {
+				return fmt.Errorf("checkpoint: %s already exists; refusing to overwrite it", o.Out)
+			}
+		}
+	}
 	if rootsPEM != nil {
 		if err := m.SetTSARoots(ctx, rootsPEM); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-	}
-	if err := m.RemoveTSAs(ctx, o.RemoveTSA); err != nil {
-		return settingsError("--remove-tsa", err)
-	}
-	if err := m.RemoveWitnesses(ctx, o.RemoveWitness); err != nil {
-		return settingsError("--remove-witness", err)
 	}
 	if err := m.AddTSAs(ctx, o.TSA); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -188,35 +232,30 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if o.TimestampMissing {
-		if o.erasureSet {
-			return usageError("checkpoint: --erasure signs a checkpoint; --timestamp-missing signs nothing")
-		}
 		return runTimestampMissing(ctx, m, g)
-	}
-	key, err := m.SignerKey()
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if o.Out != "" {
-		if _, err := os.Lstat(o.Out); err == nil {
-			return fmt.Errorf("checkpoint: %s already exists; refusing to overwrite it", o.Out)
-		}
 	}
 	prev, hadPrev, err := m.Ledger.LatestCheckpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	var cp ledger.StoredCheckpoint
+	var erasure *uint64
 	if o.erasureSet {
-		cp, err = m.Ledger.CheckpointErasure(ctx, key, o.Erasure)
-	} else {
+		erasure = &o.Erasure
+	}
+	var cp ledger.StoredCheckpoint
+	switch {
+	case !removal.Empty():
+		cp, err = m.CheckpointRemoving(ctx, key, erasure, removal)
+	case erasure != nil:
+		cp, err = m.Ledger.CheckpointErasure(ctx, key, *erasure)
+	default:
 		cp, err = m.Ledger.Checkpoint(ctx, key)
 	}
 	if err != nil {
 		if errors.Is(err, ledger.ErrInconsistent) {
 			return fmt.Errorf("checkpoint: %w; nothing was signed (run 'custody verify' for the full list)", err)
 		}
-		return fmt.Errorf("checkpoint: %w", err)
+		return settingsError("--remove-tsa/--remove-witness", err)
 	}
 	stamps := m.LastTimestamps()
 	if stamps == nil {
@@ -238,8 +277,8 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 	for _, c := range cosigns {
 		if c.Err != nil {
 			werr := c.Err
-			if !strings.HasPrefix(werr.Error(), "witness "+c.Witness+": ") {
-				werr = fmt.Errorf("witness %s: %w", c.Witness, werr)
+			if shown := redact.URL(c.Witness); !strings.HasPrefix(werr.Error(), "witness "+shown+": ") {
+				werr = fmt.Errorf("witness %s: %w", shown, werr)
 			}
 			werrs = append(werrs, werr)
 		}
@@ -284,9 +323,10 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 
 // settingsError is the error of a --remove-tsa or --remove-witness: a URL
 // the matter does not name is a usage error (exit 2) that names those it
-// does.
+// does, and so is one given as shown that names several; nothing was
+// removed.
 func settingsError(flag string, err error) error {
-	if errors.Is(err, matter.ErrNotConfigured) {
+	if errors.Is(err, matter.ErrNotConfigured) || errors.Is(err, matter.ErrAmbiguous) {
 		return usageError("checkpoint: %s: %v", flag, err)
 	}
 	return fmt.Errorf("checkpoint: %w", err)
@@ -311,7 +351,7 @@ func readRoots(cmdName, file string) (*x509.CertPool, []byte, error) {
 func timestampsJSON(rs []matter.TimestampResult) []map[string]any {
 	out := []map[string]any{}
 	for _, r := range rs {
-		j := map[string]any{"checkpoint_id": r.CheckpointID, "tsa": r.TSA, "ok": r.Err == nil}
+		j := map[string]any{"checkpoint_id": r.CheckpointID, "tsa": redact.URL(r.TSA), "ok": r.Err == nil}
 		if r.Err != nil {
 			j["error"] = r.Err.Error()
 		} else {
@@ -326,7 +366,7 @@ func timestampsJSON(rs []matter.TimestampResult) []map[string]any {
 func cosignsJSON(rs []matter.CosignResult) []map[string]any {
 	out := []map[string]any{}
 	for _, r := range rs {
-		j := map[string]any{"checkpoint_id": r.CheckpointID, "witness": r.Witness, "ok": r.Err == nil}
+		j := map[string]any{"checkpoint_id": r.CheckpointID, "witness": redact.URL(r.Witness), "ok": r.Err == nil}
 		if r.AlreadyStored {
 			j["already_stored"] = true
 		}
@@ -367,9 +407,9 @@ func runTimestampMissing(ctx context.Context, m *matter.Matter, g *globalOptions
 	} else {
 		for _, r := range rs {
 			if r.Err == nil {
-				fmt.Fprintf(g.stdout, "checkpoint #%d  timestamped %s by %s\n", r.CheckpointID, r.Time.Format(time.RFC3339), r.TSA)
+				fmt.Fprintf(g.stdout, "checkpoint #%d  timestamped %s by %s\n", r.CheckpointID, r.Time.Format(time.RFC3339), redact.URL(r.TSA))
 			} else {
-				fmt.Fprintf(g.stdout, "checkpoint #%d  still no timestamp from %s\n", r.CheckpointID, r.TSA)
+				fmt.Fprintf(g.stdout, "checkpoint #%d  still no timestamp from %s\n", r.CheckpointID, redact.URL(r.TSA))
 			}
 		}
 		if len(rs) == 0 {

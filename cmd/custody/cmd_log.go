@@ -13,6 +13,7 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 type logOptions struct {
@@ -41,7 +42,9 @@ func newLogCommand(g *globalOptions) *cobra.Command {
 		Long: `Log lists the ledger's entries in sequence order, one line each: sequence
 number, time recorded, kind, conversation and message ids (or the run
 id), the first digits of the payload hash, a message's legal hold, and
-the entry it supersedes.
+the entry it supersedes; a settings entry says what changed, how, the
+list left and by whom ("tsa_urls remove URL  left URL, …  by NAME"),
+every URL without its user info, query or fragment.
 
 With --output json (or jsonl: the same) it prints JSON Lines, one object per entry:
   {"seq": N, "leaf_hash": "<hex>", "chain": "<hex>", "leaf": {…}}
@@ -137,5 +140,31 @@ func formatEntry(e leaf.Entry) string {
 	if e.Supersedes != nil {
 		fmt.Fprintf(&b, "  supersedes %d", *e.Supersedes)
 	}
+	if e.Kind == leaf.KindSettings {
+		b.WriteString(formatSettings(e))
+	}
 	return b.String()
+}
+
+// formatSettings says what a settings entry changed: the setting, the
+// action, the URLs, the list left and who changed it —
+// "  tsa_urls remove http://127.0.0.1:1/  left http://tsa.example/  by alice" —
+// each URL as custody shows it (redact.URL).
+func formatSettings(e leaf.Entry) string {
+	d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+	if err != nil {
+		return "  (detail unreadable: " + err.Error() + ")"
+	}
+	sd := d.(*leaf.SettingsDetail)
+	shown := func(urls []string) string {
+		if len(urls) == 0 {
+			return "none"
+		}
+		out := make([]string, len(urls))
+		for i, u := range urls {
+			out[i] = redact.URL(u)
+		}
+		return strings.Join(out, ", ")
+	}
+	return fmt.Sprintf("  %s %s %s  left %s  by %s", sd.Setting, sd.Action, shown(sd.URLs), shown(sd.Now), sd.Operator)
 }

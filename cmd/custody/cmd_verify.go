@@ -22,6 +22,7 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/memlimit"
+	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
 	"github.com/custodyhq/custody/internal/witness"
@@ -496,14 +497,14 @@ func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) 
 	for _, t := range p.Timestamps {
 		tok, err := tsa.Verify(t.Token, imprint, roots)
 		if err != nil {
-			return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: timestamp: the token from %s does not prove the checkpoint's time: %w", o.Proof, t.TSA, err))
+			return out, withCode(exitFindings, fmt.Errorf("verify: proof %s: timestamp: the token from %s does not prove the checkpoint's time: %w", o.Proof, redact.URL(t.TSA), err))
 		}
 		if out.time == nil || tok.Time.Before(out.time.ProvenAt) {
 			src := verify.RootsNone
 			if tok.Chained {
 				src = verify.RootsGiven
 			}
-			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: t.TSA, Chained: tok.Chained, Roots: src, Tokens: len(p.Timestamps)}
+			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: redact.URL(t.TSA), Chained: tok.Chained, Roots: src, Tokens: len(p.Timestamps)}
 		}
 	}
 	if len(o.Witnesses) == 0 {

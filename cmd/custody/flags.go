@@ -203,6 +203,15 @@ func openMatter(ctx context.Context, g *globalOptions, opts matter.Options) (*ma
 	opts.Command = g.command
 	opts.Warn = g.warn
 	m, err := matter.Open(ctx, opts)
+	if err == nil {
+		// An older custody kept authority and witness URLs with secrets:
+		// no error or warning repeats them.
+		if urls, uerr := m.SettingsURLs(ctx); uerr == nil {
+			for _, u := range urls {
+				g.redact.AddURL(u)
+			}
+		}
+	}
 	return m, matterError(err)
 }
 

@@ -389,16 +389,24 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 			return res, err
 		}
 	}
-	// The test authority stops with the demo: the matter names it no
-	// more, so that a command signing a checkpoint on it later does not
-	// ask it and warn that it is unreachable. Its roots stay in the
-	// settings; the tokens it gave are checked against them.
-	if err := l.SetState(ctx, matter.StateTSA, ""); err != nil {
+	// The test authority stops with the demo: it is taken off the
+	// matter as any authority is (custody checkpoint --remove-tsa), by a
+	// settings entry and the checkpoint covering it, which is not sent to
+	// it, so that a command signing a checkpoint later does not ask it
+	// and warn that it is unreachable. Its roots stay in the settings;
+	// the tokens it gave are checked against them. The witness, still
+	// running, cosigns that checkpoint, so the latest stays witnessed.
+	removed, err := mat.CheckpointRemoving(ctx, signer, nil, matter.Removal{TSAs: []string{ts.URL}})
+	if err != nil {
+		return res, fmt.Errorf("demo: take the test authority off: %w", err)
+	}
+	if _, err := cosign(ctx, l, wit, &last, removed); err != nil {
 		return res, err
 	}
 	res.Wall = time.Since(start).Seconds()
-	say("   The test timestamp authority and witness stop with the demo: the matter names the authority no more")
-	say("   (custody checkpoint --tsa URL names another), and no witness cosigns a checkpoint signed from now on.")
+	say("   The test timestamp authority and witness stop with the demo: the authority was taken off the matter")
+	say("   (settings entry at seq %d, 'log --kind settings'; custody checkpoint --tsa URL names another), and no", removed.Size-1)
+	say("   witness cosigns a checkpoint signed from now on.")
 	say("")
 	command := cfg.Command
 	if command == "" {

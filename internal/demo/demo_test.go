@@ -11,6 +11,8 @@ import (
 
 	"github.com/custodyhq/custody/internal/demo"
 	"github.com/custodyhq/custody/internal/finding"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
@@ -124,5 +126,50 @@ func checkDemo(t *testing.T, cfg demo.Config) {
 	}
 	if res.Verify.ExternalCheckpoints != 1 || res.Verify.CoveredEntries != res.Verify.Entries {
 		t.Errorf("verify: %d external checkpoints, %d of %d entries covered", res.Verify.ExternalCheckpoints, res.Verify.CoveredEntries, res.Verify.Entries)
+	}
+}
+
+// TestDemoRemovesItsAuthority: the demo takes its test authority off the
+// matter as checkpoint --remove-tsa does — a settings entry, covered by a
+// checkpoint the witness cosigned — not by editing the settings alone.
+func TestDemoRemovesItsAuthority(t *testing.T) {
+	ctx := context.Background()
+	res, err := demo.Run(ctx, demo.Config{Conversations: 20, Seed: 5, Dir: filepath.Join(t.TempDir(), "d")}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(ctx, res.Ledger, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var got []leaf.SettingsDetail
+	var seq uint64
+	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindSettings}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, seq = append(got, *d.(*leaf.SettingsDetail)), e.Seq
+	}
+	if len(got) != 1 || got[0].Setting != leaf.SettingTSA || got[0].Action != leaf.SettingsRemove || len(got[0].URLs) != 1 || len(got[0].Now) != 0 {
+		t.Fatalf("settings entries %+v: want the test authority's removal", got)
+	}
+	if v, _, _ := l.State(ctx, "tsa_urls"); v != "" {
+		t.Errorf("tsa_urls = %q after the demo", v)
+	}
+	last, ok, err := l.LatestCheckpoint(ctx)
+	if err != nil || !ok || last.Size <= seq {
+		t.Fatalf("latest checkpoint %+v, %v: want one covering the settings entry at seq %d", last, err, seq)
+	}
+	cos, err := l.Cosignatures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(cos); n == 0 || cos[n-1].CheckpointID != last.ID {
+		t.Errorf("the checkpoint covering the removal (#%d) is not cosigned: %+v", last.ID, cos)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/redact"
 )
 
 // Attestations of checkpoints by others — RFC 3161 timestamp tokens and
@@ -287,7 +288,8 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 // Attested is what every proof against one stored checkpoint carries
 // besides its path: the checkpoint's note with the witnesses'
 // cosignature lines appended (in the order they were stored), and the
-// RFC 3161 tokens stored for it (failures left out). Callers that write
+// RFC 3161 tokens stored for it (failures left out), each authority's
+// URL as custody shows it (redact.URL). Callers that write
 // many proofs against one checkpoint (report, produce) read it once with
 // Ledger.Attested and share it; Prove attaches the same.
 type Attested struct {
@@ -337,6 +339,11 @@ func attested(ctx context.Context, q querier, checkpointID int64, note []byte) (
 			if err := rows.Scan(&t.TSA, &t.Token); err != nil {
 				return Attested{}, fmt.Errorf("timestamps: %w", classify(err))
 			}
+			// A proof goes to other parties: the authority's URL is named
+			// as custody shows it, without the user info, query or
+			// fragment an older custody accepted in it. No signature
+			// covers it: the token is checked against the note alone.
+			t.TSA = redact.URL(t.TSA)
 			a.Timestamps = append(a.Timestamps, t)
 		}
 		if err := rows.Err(); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/custodyhq/custody"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // The attestation tables are additive: a ledger without them (written by
@@ -116,6 +117,38 @@ func TestAttestRows(t *testing.T) {
 	} {
 		if _, err := db.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v", stmt, err)
+		}
+	}
+}
+
+// A token from an authority an older custody kept with secrets in its
+// URL (user info, query) is stored as asked, but what goes into proof
+// files names it as custody shows it (redact.URL); no signature covers
+// the URL, so the proof verifies as before.
+func TestAttestedRedactsTSAURL(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(2)
+	cp := f.checkpoint()
+	ctx := context.Background()
+	const u = "https://a:PWKEEP@tsa.example/tsr?key=QSKEEP"
+	if err := f.l.AddTimestamp(ctx, cp.ID, u, []byte("token"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := f.l.Timestamps(ctx); len(ts) != 1 || ts[0].TSA != u {
+		t.Fatalf("stored rows %+v: the row keeps the URL custody asks", ts)
+	}
+	att, err := f.l.Attested(ctx, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.l.Prove(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "https://[REDACTED]@tsa.example/tsr?[REDACTED]"
+	for _, ts := range [][]leaf.ProofTimestamp{att.Timestamps, p.Timestamps} {
+		if len(ts) != 1 || ts[0].TSA != want || string(ts[0].Token) != "token" {
+			t.Errorf("timestamps for proofs %+v, want the token from %s", ts, want)
 		}
 	}
 }

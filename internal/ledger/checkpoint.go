@@ -94,7 +94,22 @@ func (l *Ledger) verifiedLatest(ctx context.Context, q querier) (*hashchain.Chec
 // within the ledger, and no checkpoint was signed since it was made;
 // otherwise it checks the whole ledger, as Checkpoint does).
 func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *CheckpointBase) (StoredCheckpoint, error) {
-	return l.checkpoint(ctx, signerKey, base, nil)
+	return l.checkpoint(ctx, signerKey, base, nil, nil)
+}
+
+// CheckpointWith is Checkpoint (CheckpointErasure when erasure is not
+// nil) with change run first, in the transaction that signs and stores
+// the checkpoint: what change writes (an entry, a setting) is covered by
+// that checkpoint, and is not written at all when no checkpoint is
+// stored — change fails, the ledger fails the checks, the key does not
+// sign for it.
+func (l *Ledger) CheckpointWith(ctx context.Context, signerKey string, erasure *uint64, change func(*Tx) error) (StoredCheckpoint, error) {
+	if erasure != nil {
+		if err := l.checkErasureEntry(ctx, *erasure); err != nil {
+			return StoredCheckpoint{}, err
+		}
+	}
+	return l.checkpoint(ctx, signerKey, nil, erasure, change)
 }
 
 // CheckpointErasure is Checkpoint for a checkpoint that also vouches for
@@ -110,14 +125,22 @@ func (l *Ledger) CheckpointFrom(ctx context.Context, signerKey string, base *Che
 // checkpoint even when the latest covers the whole ledger (unless the
 // latest is this very one).
 func (l *Ledger) CheckpointErasure(ctx context.Context, signerKey string, seq uint64) (StoredCheckpoint, error) {
+	if err := l.checkErasureEntry(ctx, seq); err != nil {
+		return StoredCheckpoint{}, err
+	}
+	return l.checkpoint(ctx, signerKey, nil, &seq, nil)
+}
+
+// checkErasureEntry checks that the entry at seq is an erasure.
+func (l *Ledger) checkErasureEntry(ctx context.Context, seq uint64) error {
 	e, err := l.Entry(ctx, seq)
 	if err != nil {
-		return StoredCheckpoint{}, fmt.Errorf("ledger: checkpoint erasure: %w", err)
+		return fmt.Errorf("ledger: checkpoint erasure: %w", err)
 	}
 	if e.Kind != leaf.KindErasure {
-		return StoredCheckpoint{}, fmt.Errorf("ledger: checkpoint erasure: entry %d is a %s entry, not an erasure", seq, e.Kind)
+		return fmt.Errorf("ledger: checkpoint erasure: entry %d is a %s entry, not an erasure", seq, e.Kind)
 	}
-	return l.checkpoint(ctx, signerKey, nil, &seq)
+	return nil
 }
 
 // VouchedErasures returns the erasure entries that stored checkpoints
@@ -138,11 +161,16 @@ func (l *Ledger) VouchedErasures(ctx context.Context, verifierKey string) (map[u
 }
 
 // checkpoint is CheckpointFrom, vouching for the erasure entry at
-// *erasure when not nil.
-func (l *Ledger) checkpoint(ctx context.Context, signerKey string, base *CheckpointBase, erasure *uint64) (StoredCheckpoint, error) {
+// *erasure when not nil, after change (when not nil) in its transaction.
+func (l *Ledger) checkpoint(ctx context.Context, signerKey string, base *CheckpointBase, erasure *uint64, change func(*Tx) error) (StoredCheckpoint, error) {
 	var out StoredCheckpoint
 	stored := false
 	err := l.Update(ctx, func(tx *Tx) error {
+		if change != nil {
+			if err := change(tx); err != nil {
+				return err
+			}
+		}
 		head, err := tx.Head()
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
+
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // Snapshot is a consistent, read-only view of the ledger: one read
@@ -40,6 +42,12 @@ func (s *Snapshot) Close() error { return s.tx.Rollback() }
 // State is Ledger.State as of the snapshot.
 func (s *Snapshot) State(ctx context.Context, key string) (string, bool, error) {
 	return getState(ctx, s.tx, key)
+}
+
+// EntriesOfKind yields the stored entries of one kind in seq order, as
+// Ledger.Entries with Filter{Kind: kind} does, in the snapshot.
+func (s *Snapshot) EntriesOfKind(ctx context.Context, kind string) iter.Seq2[leaf.Entry, error] {
+	return queryEntries(ctx, s.tx, nil, Filter{Kind: kind})
 }
 
 // Size is one more than the largest stored seq (0 when empty): the size

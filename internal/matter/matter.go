@@ -48,9 +48,13 @@ var (
 	// be written here (ledger.Writable): a read-only copy, read-only media.
 	ErrNotWritable = errors.New("the ledger cannot be written here")
 	// ErrNotConfigured: a timestamp authority or witness to remove is
-	// not one the matter names (RemoveTSAs, RemoveWitnesses); the error
-	// names those it does.
+	// not one the matter names (CheckRemoval, CheckpointRemoving); the
+	// error names those it does.
 	ErrNotConfigured = errors.New("not one the matter names")
+	// ErrAmbiguous: a URL to remove is given as custody shows it
+	// (redact.URL) and so names more than one the matter has, which
+	// differ only in what is redacted.
+	ErrAmbiguous = errors.New("names more than one the matter has")
 )
 
 // StateEvidence is the ledger state key that records the matter's evidence
@@ -108,6 +112,8 @@ type Matter struct {
 
 	stamped  []TimestampResult // what the last AfterCheckpoint asked for
 	cosigned []CosignResult
+
+	secretsWarned bool // warnURLSecrets has warned
 }
 
 // Open opens the matter whose ledger is at opts.Ledger. Opened for

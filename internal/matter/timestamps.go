@@ -5,12 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os/user"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
@@ -46,17 +44,6 @@ func (m *Matter) TSAs(ctx context.Context) ([]string, error) { return m.urlList(
 // https URL; one already there is not added twice).
 func (m *Matter) AddTSAs(ctx context.Context, urls []string) error {
 	return m.addURLs(ctx, StateTSA, "add timestamp authorities", urls, tsa.CheckURL)
-}
-
-// RemoveTSAs takes authorities off the matter's settings, so that no
-// later checkpoint is sent to them, and records the removal in the
-// ledger (a settings entry, which the next checkpoint covers). The
-// tokens and gaps already stored from them stay: they are the
-// checkpoints' attestations, and verify checks them as before. A URL the
-// matter does not name is an error matching ErrNotConfigured, which
-// names the ones it does; nothing is then removed.
-func (m *Matter) RemoveTSAs(ctx context.Context, urls []string) error {
-	return m.removeURLs(ctx, StateTSA, "remove timestamp authorities", "timestamp authority", urls)
 }
 
 // urlList reads a setting that lists URLs one a line.
@@ -106,72 +93,6 @@ func (m *Matter) addURLs(ctx context.Context, key, what string, urls []string, c
 	return m.Ledger.SetState(ctx, key, strings.Join(have, "\n"))
 }
 
-// settingOf is the settings entry's name of a state key.
-var settingOf = map[string]string{StateTSA: leaf.SettingTSA, StateWitness: leaf.SettingWitness}
-
-// removeURLs takes urls off the setting key; what names the change in an
-// error, noun one of them. The new list and a settings entry saying what
-// was removed, what is left and by whom are written in one transaction;
-// the next checkpoint covers the entry. A URL not there is
-// ErrNotConfigured (naming those that are) and removes nothing.
-func (m *Matter) removeURLs(ctx context.Context, key, what, noun string, urls []string) error {
-	if m.opts.ReadOnly {
-		return fmt.Errorf("matter: %s: %w", what, ErrReadOnly)
-	}
-	if len(urls) == 0 {
-		return nil
-	}
-	err := m.Ledger.Update(ctx, func(tx *ledger.Tx) error {
-		v, _, err := tx.State(key)
-		if err != nil {
-			return err
-		}
-		named := splitURLs(v)
-		have := slices.Clone(named)
-		var removed []string
-		for _, u := range urls {
-			if slices.Contains(removed, u) {
-				continue // named twice
-			}
-			if !slices.Contains(have, u) {
-				names := "none"
-				if len(named) > 0 {
-					names = strings.Join(named, ", ")
-				}
-				return fmt.Errorf("%s %s: %w (it names %s)", noun, u, ErrNotConfigured, names)
-			}
-			have = slices.DeleteFunc(have, func(h string) bool { return h == u })
-			removed = append(removed, u)
-		}
-		raw, err := leaf.EncodeDetail(&leaf.SettingsDetail{Setting: settingOf[key], Action: leaf.SettingsRemove,
-			URLs: removed, Now: append([]string{}, have...), Operator: operatorName()})
-		if err != nil {
-			return err
-		}
-		e := leaf.Entry{Kind: leaf.KindSettings, Detail: raw}
-		if m.opts.Now != nil {
-			e.At = m.opts.Now()
-		}
-		if _, err := tx.Append(e); err != nil {
-			return err
-		}
-		return tx.SetState(key, strings.Join(have, "\n"))
-	})
-	if err != nil {
-		return fmt.Errorf("matter: %s: %w", what, err)
-	}
-	return nil
-}
-
-// operatorName is who changes a setting, as the settings entry records
-// it: the user custody runs as.
-func operatorName() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return "unknown"
-}
-
 // SetTSARoots keeps a PEM root bundle in the matter's settings.
 func (m *Matter) SetTSARoots(ctx context.Context, pemData []byte) error {
 	if _, err := tsa.ParseRoots(pemData); err != nil {
@@ -201,6 +122,7 @@ func (m *Matter) TSARoots(ctx context.Context) (*x509.CertPool, error) {
 // warned about; it never undoes the checkpoint.
 func (m *Matter) afterCheckpoint(ctx context.Context, cp ledger.StoredCheckpoint) {
 	m.stamped, m.cosigned = nil, nil
+	m.warnURLSecrets(ctx)
 	urls, err := m.TSAs(ctx)
 	if err != nil {
 		m.warn(fmt.Sprintf("checkpoint #%d was not timestamped: %v", cp.ID, err))
@@ -257,6 +179,7 @@ func (m *Matter) TimestampMissing(ctx context.Context, ids ...int64) ([]Timestam
 	if m.opts.ReadOnly {
 		return nil, fmt.Errorf("matter: timestamp: %w", ErrReadOnly)
 	}
+	m.warnURLSecrets(ctx)
 	urls, err := m.TSAs(ctx)
 	if err != nil {
 		return nil, err

@@ -2,12 +2,15 @@ package matter_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -161,20 +164,33 @@ func TestCosignOnCheckpoint(t *testing.T) {
 	}
 }
 
-// RemoveTSAs and RemoveWitnesses take URLs off the matter's settings and
-// record each removal as a settings entry (what was removed, what is
-// left); a URL the matter does not name is ErrNotConfigured naming those
-// it does, and removes nothing; a read-only matter refuses.
-func TestRemoveTSAsAndWitnesses(t *testing.T) {
+// CheckpointRemoving takes URLs off the matter's settings and records
+// each list's removal as a settings entry (what was removed, what is
+// left, as custody shows them: redact.URL), in the transaction that
+// signs the checkpoint covering it; a URL is named as stored or as
+// shown. A URL the matter does not name is ErrNotConfigured naming those
+// it does, one shown form naming two ErrAmbiguous, and, like a key that
+// does not sign for the ledger, changes nothing (CheckRemoval says so
+// first); a read-only matter refuses.
+func TestCheckpointRemoving(t *testing.T) {
 	ctx := context.Background()
 	opts := newMatter(t)
+	opts.Warn = func(string) {}
+	opts.TSA = &tsa.Client{Timeout: time.Second}
 	m, err := matter.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	const a, b, w1, w2 = "http://tsa-a.example/", "https://tsa-b.example/tsr", "http://w1.example:7380", "http://w2.example:7380"
-	if err := m.AddTSAs(ctx, []string{a, b}); err != nil {
+	key, err := m.SignerKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing answers at port 1: asking fails at once.
+	const a, b, w1, w2 = "http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "http://127.0.0.1:1/w1", "http://127.0.0.1:1/w2"
+	// An older custody took URLs with secrets (AddTSAs refuses them now).
+	const secret, secret2 = "https://u:PWKEEP@127.0.0.1:1/?key=QSKEEP", "https://u:OTHERPW@127.0.0.1:1/?key=QSKEEP"
+	if err := m.Ledger.SetState(ctx, matter.StateTSA, strings.Join([]string{a, secret, b}, "\n")); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.AddWitnesses(ctx, []string{w1, w2}); err != nil {
@@ -189,37 +205,70 @@ func TestRemoveTSAsAndWitnesses(t *testing.T) {
 		return h.Size
 	}
 	before := size()
-
-	err = m.RemoveTSAs(ctx, []string{a, "http://other.example/"})
-	if !errors.Is(err, matter.ErrNotConfigured) || !strings.Contains(err.Error(), "http://other.example/") || !strings.Contains(err.Error(), a+", "+b) {
-		t.Fatalf("removing a URL the matter does not name: %v; want ErrNotConfigured naming it and %s, %s", err, a, b)
+	cps := func() int {
+		t.Helper()
+		cs, err := m.Ledger.Checkpoints(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
 	}
-	if err := m.RemoveWitnesses(ctx, []string{a}); !errors.Is(err, matter.ErrNotConfigured) || !strings.Contains(err.Error(), w1+", "+w2) {
+	cpsBefore := cps()
+	unchanged := func(what string) {
+		t.Helper()
+		if urls, _ := m.TSAs(ctx); len(urls) != 3 || size() != before || cps() != cpsBefore {
+			t.Fatalf("%s changed something: TSAs %v, %d entries (was %d), %d checkpoints (was %d)", what, urls, size(), before, cps(), cpsBefore)
+		}
+	}
+
+	r := matter.Removal{TSAs: []string{a, "http://other.example/"}}
+	for _, err := range []error{m.CheckRemoval(ctx, r), func() error { _, err := m.CheckpointRemoving(ctx, key, nil, r); return err }()} {
+		if !errors.Is(err, matter.ErrNotConfigured) || !strings.Contains(err.Error(), "http://other.example/") ||
+			!strings.Contains(err.Error(), a+", https://[REDACTED]@127.0.0.1:1/?[REDACTED], "+b) || strings.Contains(err.Error(), "KEEP") {
+			t.Fatalf("removing a URL the matter does not name: %v; want ErrNotConfigured naming it and those it names, redacted", err)
+		}
+	}
+	unchanged("a refused removal")
+	if err := m.CheckRemoval(ctx, matter.Removal{Witnesses: []string{a}}); !errors.Is(err, matter.ErrNotConfigured) || !strings.Contains(err.Error(), w1+", "+w2) {
 		t.Fatalf("removing a TSA's URL as a witness: %v; want ErrNotConfigured naming the witnesses", err)
 	}
-	if urls, _ := m.TSAs(ctx); len(urls) != 2 || size() != before {
-		t.Fatalf("a refused removal changed something: TSAs %v, %d entries (was %d)", urls, size(), before)
+	other, _, err := note.GenerateKey(rand.Reader, "another.example/ledger")
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := m.CheckpointRemoving(ctx, other, nil, matter.Removal{TSAs: []string{a}}); !errors.Is(err, ledger.ErrWrongKey) {
+		t.Fatalf("removing with another ledger's key: %v, want ErrWrongKey", err)
+	}
+	unchanged("a removal whose checkpoint was not signed")
 
-	if err := m.RemoveTSAs(ctx, []string{a, a}); err != nil {
+	// Removed as stored, and as shown (the secrets redacted), in one
+	// checkpoint that covers both entries.
+	shown := "https://[REDACTED]@127.0.0.1:1/?[REDACTED]"
+	cp, err := m.CheckpointRemoving(ctx, key, nil, matter.Removal{TSAs: []string{a, shown, a}, Witnesses: []string{w2}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.RemoveWitnesses(ctx, []string{w2}); err != nil {
-		t.Fatal(err)
+	if cp.Size != before+2 || size() != before+2 || cps() != cpsBefore+1 {
+		t.Fatalf("checkpoint of size %d, ledger %d entries (was %d), %d checkpoints (was %d): want both entries covered by one new checkpoint", cp.Size, size(), before, cps(), cpsBefore)
 	}
 	if urls, _ := m.TSAs(ctx); len(urls) != 1 || urls[0] != b {
-		t.Errorf("TSAs after removing %s: %v", a, urls)
+		t.Errorf("TSAs after removing %s and the one with secrets: %v", a, urls)
 	}
 	if urls, _ := m.Witnesses(ctx); len(urls) != 1 || urls[0] != w1 {
 		t.Errorf("witnesses after removing %s: %v", w2, urls)
 	}
-	if err := m.RemoveTSAs(ctx, nil); err != nil || size() != before+2 {
-		t.Fatalf("removing nothing: %v, %d entries; want nothing recorded", err, size())
+	for _, u := range m.LastTimestamps() {
+		if u.TSA != b {
+			t.Errorf("the checkpoint removing them was sent to %s", u.TSA)
+		}
 	}
 	var got []leaf.SettingsDetail
 	for e, err := range m.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindSettings}) {
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.Contains(string(e.Leaf), "KEEP") {
+			t.Errorf("a settings entry holds a URL's secrets: %s", e.Leaf)
 		}
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
@@ -228,7 +277,7 @@ func TestRemoveTSAsAndWitnesses(t *testing.T) {
 		got = append(got, *d.(*leaf.SettingsDetail))
 	}
 	want := []leaf.SettingsDetail{
-		{Setting: leaf.SettingTSA, Action: leaf.SettingsRemove, URLs: []string{a}, Now: []string{b}},
+		{Setting: leaf.SettingTSA, Action: leaf.SettingsRemove, URLs: []string{a, shown}, Now: []string{b}},
 		{Setting: leaf.SettingWitness, Action: leaf.SettingsRemove, URLs: []string{w2}, Now: []string{w1}},
 	}
 	if len(got) != len(want) {
@@ -244,11 +293,20 @@ func TestRemoveTSAsAndWitnesses(t *testing.T) {
 			t.Errorf("settings entry %d: %+v, want %+v", i, g, want[i])
 		}
 	}
-	if err := m.RemoveTSAs(ctx, []string{b}); err != nil {
+
+	// Two stored URLs shown alike: the shown form is ambiguous, the
+	// stored one is not.
+	if err := m.Ledger.SetState(ctx, matter.StateTSA, strings.Join([]string{b, secret, secret2}, "\n")); err != nil {
 		t.Fatal(err)
 	}
-	if urls, _ := m.TSAs(ctx); len(urls) != 0 {
-		t.Errorf("TSAs after removing the last: %v", urls)
+	if err := m.CheckRemoval(ctx, matter.Removal{TSAs: []string{shown}}); !errors.Is(err, matter.ErrAmbiguous) {
+		t.Fatalf("a shown form naming two: %v, want ErrAmbiguous", err)
+	}
+	if _, err := m.CheckpointRemoving(ctx, key, nil, matter.Removal{TSAs: []string{secret2, b}}); err != nil {
+		t.Fatal(err)
+	}
+	if urls, _ := m.TSAs(ctx); len(urls) != 1 || urls[0] != secret {
+		t.Errorf("TSAs after removing the last two: %v", urls)
 	}
 	m.Close()
 
@@ -257,10 +315,10 @@ func TestRemoveTSAsAndWitnesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	if err := ro.RemoveWitnesses(ctx, []string{w1}); !errors.Is(err, matter.ErrReadOnly) {
-		t.Errorf("read-only RemoveWitnesses: %v, want ErrReadOnly", err)
+	if err := ro.CheckRemoval(ctx, matter.Removal{Witnesses: []string{w1}}); !errors.Is(err, matter.ErrReadOnly) {
+		t.Errorf("read-only CheckRemoval: %v, want ErrReadOnly", err)
 	}
-	if err := ro.RemoveTSAs(ctx, []string{"http://nowhere.example/"}); !errors.Is(err, matter.ErrReadOnly) {
-		t.Errorf("read-only RemoveTSAs: %v, want ErrReadOnly", err)
+	if _, err := ro.CheckpointRemoving(ctx, key, nil, matter.Removal{TSAs: []string{"http://nowhere.example/"}}); !errors.Is(err, matter.ErrReadOnly) {
+		t.Errorf("read-only CheckpointRemoving: %v, want ErrReadOnly", err)
 	}
 }

@@ -61,18 +61,6 @@ func (m *Matter) AddWitnesses(ctx context.Context, urls []string) error {
 	return m.addURLs(ctx, StateWitness, "add witnesses", urls, CheckWitnessURL)
 }
 
-// RemoveWitnesses takes witnesses off the matter's settings, so that no
-// later checkpoint is sent to them, and records the removal in the
-// ledger (a settings entry, which the next checkpoint covers). The
-// cosignatures already stored from them stay, and verify
-// --witness checks them as before; which names a witness signed with
-// (StateWitnessNames) is kept too. A URL the matter does not name is an
-// error matching ErrNotConfigured, which names the ones it does; nothing
-// is then removed.
-func (m *Matter) RemoveWitnesses(ctx context.Context, urls []string) error {
-	return m.removeURLs(ctx, StateWitness, "remove witnesses", "witness", urls)
-}
-
 // LastCosignatures returns what the cosigning of the last checkpoint this
 // matter signed gave (nil if it signed none or has no witness).
 func (m *Matter) LastCosignatures() []CosignResult { return m.cosigned }
@@ -85,6 +73,7 @@ func (m *Matter) LastCosignatures() []CosignResult { return m.cosigned }
 // result's Err and warned about; it never undoes the checkpoint.
 func (m *Matter) Cosign(ctx context.Context, cp ledger.StoredCheckpoint, urls []string) []CosignResult {
 	if urls == nil {
+		m.warnURLSecrets(ctx)
 		var err error
 		if urls, err = m.Witnesses(ctx); err != nil {
 			return []CosignResult{{CheckpointID: cp.ID, Err: err}}

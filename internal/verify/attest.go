@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/witness"
 )
@@ -118,7 +120,7 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 				against = " (checked against the roots the matter names in its settings)"
 			}
 			v.add(Finding{Check: CheckTimestamp, Checkpoint: name, pos: 2*int64(c.Size) - 1,
-				Message: fmt.Sprintf("the token from %s (row %d) does not prove the checkpoint's time: %v%s", t.TSA, t.ID, err, against)})
+				Message: fmt.Sprintf("the token from %s (row %d) does not prove the checkpoint's time: %v%s", redact.URL(t.TSA), t.ID, err, against)})
 			continue
 		}
 		if good[c.ID] == nil {
@@ -138,7 +140,7 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 			times[c.ID] = ct
 		}
 		if ct.Tokens == 0 || tok.Time.Before(ct.ProvenAt) {
-			ct.ProvenAt, ct.TSA, ct.Chained, ct.Roots = tok.Time, t.TSA, src == RootsGiven, src
+			ct.ProvenAt, ct.TSA, ct.Chained, ct.Roots = tok.Time, redact.URL(t.TSA), src == RootsGiven, src
 		}
 		ct.Tokens++
 	}
@@ -169,7 +171,7 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 				fill = "the matter names this authority no more (custody log --kind settings says when it was removed), so the gap stays"
 			}
 			rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestampMissing, Warning: true, Checkpoint: fmt.Sprintf("stored #%d", c.ID),
-				Message: fmt.Sprintf("no timestamp from %s (%s); %s", u, gaps[c.ID][u], fill)})
+				Message: fmt.Sprintf("no timestamp from %s (%s); %s", redact.URL(u), redact.URLsIn(gaps[c.ID][u]), fill)})
 		}
 	}
 	if n := unproven[RootsMatter]; n > 0 {
@@ -188,7 +190,11 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 	if len(opts.Witnesses) == 0 {
 		return nil
 	}
-	return checkWitnesses(stored, cos, opts, rep, v)
+	removals, err := witnessRemovals(ctx, snap)
+	if err != nil {
+		return err
+	}
+	return checkWitnesses(stored, cos, removals, opts, rep, v)
 }
 
 // orphanAttestations gathers the timestamp and cosignature rows that
@@ -265,7 +271,7 @@ func checkpointList(ids []int64) string {
 // checkWitnesses requires WitnessThreshold of the given witnesses to have
 // cosigned the latest stored checkpoint, and every cosignature by a
 // given witness, on any checkpoint, to verify.
-func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, opts Options, rep *Report, v *collector) error {
+func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, removals map[string][]witnessRemoval, opts Options, rep *Report, v *collector) error {
 	var verifiers []note.Verifier
 	for i, k := range opts.Witnesses {
 		wv, err := witness.NewVerifier(k)
@@ -305,9 +311,18 @@ func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, 
 			if len(names) > 0 {
 				by = " (by " + strings.Join(names, ", ") + ")"
 			}
+			var removed []string
+			for _, wv := range verifiers {
+				if !slices.Contains(names, wv.Name()) {
+					for _, r := range removals[wv.Name()] {
+						removed = append(removed, fmt.Sprintf("%s was taken off the matter by the settings entry at seq %d (%s, by %s: its URL %s)",
+							wv.Name(), r.seq, r.at.UTC().Format(time.RFC3339), r.operator, r.url))
+					}
+				}
+			}
 			v.add(Finding{Check: CheckWitness, Checkpoint: name, pos: 2*int64(c.Size) - 1,
 				Message: fmt.Sprintf("the latest checkpoint has %d of the %d witness cosignatures required%s: %s",
-					len(names), threshold, by, unwitnessed(vouched, c))})
+					len(names), threshold, by, unwitnessed(vouched, c, removed))})
 		}
 	}
 	return nil
@@ -320,8 +335,18 @@ func checkWitnesses(stored []ledger.StoredCheckpoint, cos []ledger.Cosignature, 
 // signed without asking the witnesses, or shown to none of them, which
 // is what a history shown to this verifier alone — a fork — looks like.
 // Either way no witness vouches for them, so verify fails.
-func unwitnessed(vouched *ledger.StoredCheckpoint, latest ledger.StoredCheckpoint) string {
-	const causes = "either it was signed without the witnesses (none in the matter's settings, or one unreachable: 'custody checkpoint --witness URL' sends them the latest), or it is a history no witness was shown, which is what a forked or rewritten ledger looks like"
+//
+// removed says which of the witnesses required that did not cosign were
+// taken off the matter by a settings entry (checkpoint --remove-witness):
+// then that is the likely cause, and the message says so, and what to
+// require instead — the failure stays, since the auditor required that
+// witness and a custodian showing it a fork would remove it just so.
+func unwitnessed(vouched *ledger.StoredCheckpoint, latest ledger.StoredCheckpoint, removed []string) string {
+	causes := "either it was signed without the witnesses (none in the matter's settings, or one unreachable: 'custody checkpoint --witness URL' sends them the latest), or it is a history no witness was shown, which is what a forked or rewritten ledger looks like"
+	if len(removed) > 0 {
+		causes = strings.Join(removed, "; ") + ", so no checkpoint signed after that was sent to it ('custody log --kind settings'): " +
+			"if you accept that removal, give verify the keys of the witnesses that remain (or --witness-threshold below the count of keys); if not, the entries after it are a history that witness was not shown"
+	}
 	if vouched == nil {
 		return "no stored checkpoint has them, so no witness vouches for any of this history; " + causes
 	}
@@ -360,4 +385,58 @@ func Cosigners(signedNote []byte, extra []string, verifiers []note.Verifier) ([]
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// stateWitnessNames is matter.StateWitnessNames: "URL NAME" lines, the
+// key names the witness at each URL cosigned with.
+const stateWitnessNames = "witness_names"
+
+// witnessRemoval is a settings entry that took a witness's URL off the
+// matter (custody checkpoint --remove-witness).
+type witnessRemoval struct {
+	url      string // as custody shows it (redact.URL)
+	seq      uint64
+	at       time.Time
+	operator string
+}
+
+// witnessRemovals returns, by witness key name, the settings entries that
+// took off the URL of a witness that cosigned under that name (the
+// matter's witness_names setting says which names; it is unsigned, so
+// this explains a failure and never excuses one).
+func witnessRemovals(ctx context.Context, snap *ledger.Snapshot) (map[string][]witnessRemoval, error) {
+	v, _, err := snap.State(ctx, stateWitnessNames)
+	if err != nil {
+		return nil, err
+	}
+	namesOf := map[string][]string{} // URL as shown → key names
+	for _, line := range strings.Split(v, "\n") {
+		if u, name, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			namesOf[redact.URL(u)] = append(namesOf[redact.URL(u)], name)
+		}
+	}
+	if len(namesOf) == 0 {
+		return nil, nil
+	}
+	out := map[string][]witnessRemoval{}
+	for e, err := range snap.EntriesOfKind(ctx, leaf.KindSettings) {
+		if err != nil {
+			return nil, err
+		}
+		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+		if err != nil {
+			continue // the entry checks say what is wrong with it
+		}
+		sd := d.(*leaf.SettingsDetail)
+		if sd.Setting != leaf.SettingWitness || sd.Action != leaf.SettingsRemove {
+			continue
+		}
+		for _, u := range sd.URLs {
+			shown := redact.URL(u)
+			for _, name := range namesOf[shown] {
+				out[name] = append(out[name], witnessRemoval{url: shown, seq: e.Seq, at: e.At, operator: sd.Operator})
+			}
+		}
+	}
+	return out, nil
 }

@@ -63,7 +63,8 @@ func newReportCommand(g *globalOptions) *cobra.Command {
 (no network, no JavaScript) that prints cleanly to PDF, and report.json,
 the same facts for machines (schema in docs/report.md). Its sections:
   1. matter summary: what was collected, from where, by which tool, when,
-     by whom, every run with its outcome;
+     by whom, every run with its outcome, and how many conversations
+     the runs listed and did not capture;
   2. legal hold: the conversations under legal hold at capture, and which
      of them, and which of their messages, the diffed export lost,
      altered, time-shifted or holds without custody having captured them;
@@ -75,18 +76,26 @@ the same facts for machines (schema in docs/report.md). Its sections:
      evidence), with its ledger seq, leaf hash and proof file;
   6. integrity: ledger size, Merkle root, chain head, every checkpoint,
      what verification found, and the commands a third party runs;
-  7. exceptions: failed, gone at the source, media not kept, not at the
-     source, erased, and evidence altered (each message or conversation
-     with what the ledger holds for it);
+  7. exceptions: failed, gone at the source, pending (listed by a run
+     that stopped before capturing them, and captured by no later run),
+     media not kept, not at the source, erased, and each evidence object
+     verification or the transcripts found altered or missing that a
+     record depends on (a message's response body, opening or attachment;
+     a conversation's object, hold answer, audit page or bulk response),
+     evidence_altered or evidence_missing, with the message or
+     conversation and what the ledger holds for it;
   8. a certificate of authenticity on its own printable page, in the
      style of a US FRE 902(13)/(14) certification, for a person to sign;
      withheld (nothing certified, nothing to sign) when verification
-     failed or was skipped, or the transcripts met altered evidence.
+     failed or was skipped, or the transcripts met altered or missing
+     evidence; when a run left conversations it listed uncaptured, it
+     says that it certifies the records captured, not the scope whole.
 
 The ledger and evidence are verified first (--no-verify skips it). Each
 evidence object a transcript reads is checked against its address (its
 SHA-256): a message read from one that does not match is shown as
-evidence_altered, with none of its content, and listed in section 7. The SHA-256 of report.html,
+evidence_altered (one not in the store, evidence_missing), with none of
+its content, and listed in section 7. The SHA-256 of report.html,
 report.json and any transcript pages is then recorded in the ledger (a
 "report" entry; not the proof files, which 'custody verify --proof'
 checks one by one) and a checkpoint signed, so the report is itself in
@@ -117,8 +126,8 @@ Examples:
        folder that already holds a report`,
 			`3    the report was written and recorded, but verifying the ledger or its
        evidence failed (section 6 says what), or the transcripts met evidence
-       that does not hash to its address (--no-verify too): the certificate
-       is withheld; or the ledger file is damaged (SQLite cannot read it): no
+       that does not hash to its address or is missing (--no-verify too): the
+       certificate is withheld; or the ledger file is damaged (SQLite cannot read it): no
        report was written`,
 			exit130),
 		Args: cobra.NoArgs,
@@ -193,6 +202,8 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	switch {
 	case res.EvidenceAltered > 0:
 		return withCode(exitFindings, fmt.Errorf("report: written, but %d messages or conversation objects were read from evidence that does not hash to its address: marked evidence_altered in section 5, none of their content shown, and the certificate withheld; run custody verify --evidence", res.EvidenceAltered))
+	case res.EvidenceMissing > 0:
+		return withCode(exitFindings, fmt.Errorf("report: written, but the evidence of %d messages or conversation objects is missing from the store: marked evidence_missing in section 5, listed in section 7, and the certificate withheld; run custody verify --evidence", res.EvidenceMissing))
 	case !res.Verified && !o.NoVerify:
 		return withCode(exitFindings, errors.New("report: written, but the ledger or its evidence failed verification: see section 6 of the report, the certificate is withheld; run custody verify --evidence"))
 	}

@@ -43,6 +43,10 @@ type ledgerFacts struct {
 	attach     int
 	held       int
 	runStarts  map[string]*leaf.RunDetail
+	// lastStart and lastEnd are the seqs of each run's last start (or
+	// resume) entry and last end entry: a capture after them supersedes
+	// what the run left uncaptured.
+	lastStart, lastEnd map[string]uint64
 	// apiHosts and clientIDs are where the runs read from, in order of
 	// first appearance (runs before custody recorded them add nothing).
 	apiHosts, clientIDs []string
@@ -80,14 +84,18 @@ func gapKey(conv, msg string) string { return conv + "/" + msg }
 
 // readLedger makes the one pass over the ledger's entries.
 // show, when not nil, says which messages the transcripts show.
-// keepHashes keeps every leaf hash, for proofs.
-func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at time.Time) bool, keepHashes bool) (*ledgerFacts, error) {
+// keepHashes keeps every leaf hash, for proofs. bad are the evidence
+// objects verification found altered or missing: section 7 lists what
+// depends on each (badRefs).
+func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at time.Time) bool, keepHashes bool, bad map[hashchain.Hash]badObject) (*ledgerFacts, error) {
 	st, err := erasure.Load(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
+		lastStart: map[string]uint64{}, lastEnd: map[string]uint64{},
 		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}, erasure: st}
+	br := newBadRefs(bad)
 	erasedMsg := map[string]bool{} // by gapKey, latest captures
 	conv := func(id string) *convState {
 		c := f.convs[id]
@@ -114,6 +122,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		}
 		f.size++
 		rb.Append(e.LeafHash)
+		br.entry(&e, show)
 		if keepHashes {
 			f.leafHashes = append(f.leafHashes, e.LeafHash)
 		}
@@ -195,6 +204,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			}
 			rd := d.(*leaf.RunDetail)
 			if rd.Event == leaf.RunStart || rd.Event == leaf.RunResume {
+				f.lastStart[e.RunID] = e.Seq
 				if _, ok := f.runStarts[e.RunID]; !ok {
 					f.runStarts[e.RunID] = rd
 				}
@@ -221,6 +231,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				// supersedes the earlier ones (a conversation failed then
 				// may have been captured since).
 				runEnd[e.RunID] = ended{rd.Accounting, e.Seq}
+				f.lastEnd[e.RunID] = e.Seq
 			case leaf.RunResume:
 				// Taken up again: until it ends, the run has no accounting;
 				// its run state says what failed (unendedRun).
@@ -270,6 +281,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				Reason: "the conversation lists the message but the source no longer has it: deleted upstream"})
 		}
 	}
+	f.exceptions = append(f.exceptions, br.rows(f.convs, show)...)
 	slices.SortFunc(f.order, func(a, b *convState) int {
 		return cmp.Or(a.first.Compare(b.first), strings.Compare(a.id, b.id))
 	})
@@ -308,11 +320,48 @@ func runFailures(acct json.RawMessage) []Exception {
 	return out
 }
 
-// sortExceptions orders exceptions by kind, conversation and message, and
+// pendingRows are section 7's rows for the conversations run r listed
+// and left pending (its run state: run_items), but for those a capture
+// after seq took since (a resume's, a refetch's, another export's): the
+// rule failures follow. ended says whether the run ended.
+func pendingRows(ctx context.Context, l *ledger.Ledger, r ledger.Run, seq uint64, ended bool, lf *ledgerFacts) ([]Exception, error) {
+	items, err := l.RunItems(ctx, r.ID, ledger.ItemPending)
+	if err != nil {
+		return nil, err
+	}
+	when := "when it ended (section 1 gives its outcome and why)"
+	if !ended {
+		when = "when it was stopped without ending (killed, or still running)"
+	}
+	var out []Exception
+	for _, it := range items {
+		reason := fmt.Sprintf("listed by run %s and not captured: pending %s", r.ID, when)
+		if c := lf.convs[it.ItemID]; c != nil && !c.leafHash.IsZero() {
+			if c.seq > seq {
+				continue // captured since
+			}
+			reason += fmt.Sprintf("; the ledger's latest capture of it, at seq %d, is older than the run", c.seq)
+		}
+		out = append(out, Exception{Kind: KindPending, ConversationID: it.ItemID, Reason: reason})
+	}
+	return out, nil
+}
+
+// sortExceptions orders exceptions by kind, conversation and message (and,
+// for one record with several objects, the object and reason), and
 // drops repeats.
 func sortExceptions(es []Exception) []Exception {
+	obj := func(x Exception) string {
+		if x.Ledger == nil {
+			return ""
+		}
+		return x.Ledger.EvidenceSHA256
+	}
 	slices.SortFunc(es, func(a, b Exception) int {
-		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.MessageID, b.MessageID))
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.MessageID, b.MessageID),
+			strings.Compare(obj(a), obj(b)), strings.Compare(a.Reason, b.Reason))
 	})
-	return slices.Compact(es)
+	return slices.CompactFunc(es, func(a, b Exception) bool {
+		return a.Kind == b.Kind && a.ConversationID == b.ConversationID && a.MessageID == b.MessageID && a.Reason == b.Reason && obj(a) == obj(b)
+	})
 }

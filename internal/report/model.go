@@ -68,6 +68,11 @@ type Summary struct {
 	// ErasedMessages the captured messages erased (those of erased
 	// conversations included); BodiesErased the messages not erased
 	// whose response body an erasure deleted with an erased message's.
+	// NotCaptured counts the conversations a run listed and did not
+	// capture — failed, or pending when it stopped — that no later
+	// capture took (section 7 lists each, kinds failed and pending): the
+	// scope the runs were given is not captured whole.
+	NotCaptured         int      `json:"conversations_not_captured"`
 	ErasedConversations int      `json:"erased_conversations"`
 	ErasedMessages      int      `json:"erased_messages"`
 	BodiesErased        int      `json:"messages_body_erased"`
@@ -217,14 +222,14 @@ type Exception struct {
 	MessageID      string `json:"message_id"`
 	Reason         string `json:"reason"`
 	// Ledger is what the ledger holds for a message or conversation whose
-	// evidence does not hash to its address (kind StatusAltered); nil
-	// for the other kinds.
+	// evidence does not hash to its address or is missing (kinds
+	// StatusAltered, StatusMissing); nil for the other kinds.
 	Ledger *ExceptionLedger `json:"ledger,omitempty"`
 }
 
 // ExceptionLedger is what the ledger holds for a message or conversation
-// whose evidence object was altered: the entry that stands for it, and
-// the address of the object it names.
+// whose evidence object was altered or is missing: the entry that stands
+// for it, and the address of the object it names.
 type ExceptionLedger struct {
 	Seq      uint64 `json:"seq"`
 	LeafHash string `json:"leaf_hash"`
@@ -232,7 +237,7 @@ type ExceptionLedger struct {
 	// object: omitted).
 	PayloadSHA256 string `json:"payload_sha256,omitempty"`
 	// EvidenceSHA256 is the address of the object the entry names, whose
-	// bytes no longer hash to it.
+	// bytes no longer hash to it or are gone.
 	EvidenceSHA256 string `json:"evidence_sha256"`
 }
 
@@ -318,15 +323,23 @@ type Conversation struct {
 	// EvidenceAltered counts its messages whose evidence does not hash to
 	// its address (status evidence_altered): their content is not shown.
 	EvidenceAltered int `json:"evidence_altered,omitempty"`
+	// EvidenceMissing counts its messages whose response body is not in
+	// the evidence store (status evidence_missing).
+	EvidenceMissing int `json:"evidence_missing,omitempty"`
 	// participantsAltered: its conversation object does not hash to its
-	// address (ParticipantsError says so).
-	participantsAltered bool
+	// address (ParticipantsError says so); participantsMissing: it is
+	// not in the store.
+	participantsAltered, participantsMissing bool
 }
 
 // AlteredEvidence reports whether any evidence the conversation's
 // transcript read does not hash to its address (its conversation object,
 // or a message's response body).
 func (c *Conversation) AlteredEvidence() bool { return c.EvidenceAltered > 0 || c.participantsAltered }
+
+// MissingEvidence reports whether any evidence the conversation's
+// transcript reads is not in the store.
+func (c *Conversation) MissingEvidence() bool { return c.EvidenceMissing > 0 || c.participantsMissing }
 
 // Participant is one participant of a conversation, from its evidence.
 type Participant struct {
@@ -363,6 +376,9 @@ type Message struct {
 	// address (status evidence_altered, Error says what it hashes to);
 	// nothing read from it is shown.
 	Altered bool `json:"-"`
+	// Missing: the message's response body is not in the evidence store
+	// (status evidence_missing); nothing of it can be shown.
+	Missing bool `json:"-"`
 	// evidence is the address of the message's response body, as its
 	// entry names it (section 7 names it when it is altered).
 	evidence hashchain.Hash

@@ -18,8 +18,12 @@ func TestRunOutcomeSaysWhy(t *testing.T) {
 			[]string{"3 conversations captured, 0 failed, 0 gone at the source; 9 messages appended"}, []string{"incomplete", "stopped"}},
 		{"gone upstream", ledger.RunFailed, `{"conversations_listed":222,"conversations_exported":221,"conversations_gone":1,"messages_appended":1667}`,
 			[]string{"incomplete: 1 of 222 listed conversations not captured (0 failed, 1 gone at the source, 0 pending", "221 conversations captured"}, nil},
+		// A stopped run says both why it stopped and what it left: the
+		// stop reason alone hid 6 conversations never captured.
 		{"stopped", "stopped", `{"conversations_listed":10,"conversations_exported":4,"conversations_pending":6,"stop_reason":"daily limit until 10:00"}`,
-			[]string{"stopped by: daily limit until 10:00; 4 conversations captured"}, []string{"incomplete"}},
+			[]string{"incomplete: 6 of 10 listed conversations not captured (0 failed, 0 gone at the source, 6 pending", "stopped by: daily limit until 10:00; 4 conversations captured"}, nil},
+		{"stopped, nothing left", "stopped", `{"conversations_listed":4,"conversations_exported":4,"stop_reason":"interrupted"}`,
+			[]string{"stopped by: interrupted; 4 conversations captured"}, []string{"incomplete"}},
 		{"erased", ledger.RunDone, `{"conversations_listed":2,"conversations_erased":2}`,
 			[]string{"0 conversations captured", "2 erased, not captured again"}, nil},
 		{"diff", ledger.RunDone, `{"summary":{"messages":5,"counts":{"a":1,"b":2}}}`,

@@ -121,6 +121,10 @@ type Result struct {
 	// (shown as evidence_altered, none of their content): verification
 	// then failed whatever it found, and the certificate is withheld.
 	EvidenceAltered int `json:"evidence_altered,omitempty"`
+	// EvidenceMissing counts, likewise, the messages and conversation
+	// objects whose evidence the transcripts found missing from the
+	// store (evidence_missing).
+	EvidenceMissing int `json:"evidence_missing,omitempty"`
 	// Completed: the report is one an earlier run recorded (Seq) and was
 	// stopped (kill -9) before its files took their names; this run gave
 	// them their names and recorded nothing. Proofs is then not counted.
@@ -211,7 +215,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if err != nil {
 		return nil, err
 	}
-	lf, err := readLedger(ctx, l, show, o.Proofs != ProofsNone)
+	lf, err := readLedger(ctx, l, show, o.Proofs != ProofsNone, vi.bad)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +306,7 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			return nil, err
 		}
 	}
-	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show, erasure: lf.erasure}
+	t := &transcriber{l: l, store: store, loc: o.Location, diff: df, show: show, erasure: lf.erasure, bad: vi.bad}
 	if pr != nil {
 		t.proofs = func(c *convState, e *leaf.Entry) (string, error) {
 			if e.Seq >= cp.Size || (o.Proofs == ProofsHeld && !c.held) {
@@ -359,12 +363,12 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	var index []*Conversation
-	// altered, alteredConvs count the messages and conversation objects
-	// whose evidence does not hash to its address.
-	var altered, alteredConvs int
-	// alteredRows are section 7's rows for them, read with the
-	// transcripts: the exceptions follow the transcripts in report.json.
-	var alteredRows []Exception
+	// met counts the messages and conversation objects whose evidence
+	// does not hash to its address, or is missing.
+	var met evidenceMet
+	// metRows are section 7's rows for them, read with the transcripts:
+	// the exceptions follow the transcripts in report.json.
+	var metRows []Exception
 	// Conversations are read and rendered on every core, and written in
 	// order; at most a few are in flight, so memory stays flat.
 	results, stopRender := renderAll(ctx, t, convs, page)
@@ -399,9 +403,8 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			}
 		}
 		hw.Write(r.html)
-		altered += r.altered
-		alteredConvs += r.alteredConv
-		alteredRows = append(alteredRows, r.exceptions...)
+		met.add(r.met)
+		metRows = append(metRows, r.exceptions...)
 		if i > 0 {
 			io.WriteString(jw, ",")
 		}
@@ -414,10 +417,10 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	io.WriteString(jw, "]")
 	// The certificate comes after the transcripts, in both files: what
 	// they met decides whether it is given.
-	if altered > 0 || alteredConvs > 0 {
-		doc.Exceptions = sortExceptions(append(doc.Exceptions, alteredRows...))
-		withholdCertificate(doc, altered, alteredConvs, o.NoVerify)
-		res.Verified, res.EvidenceAltered = false, altered+alteredConvs
+	if met.any() {
+		doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
+		withholdCertificate(doc, met, o.NoVerify)
+		res.Verified, res.EvidenceAltered, res.EvidenceMissing = false, met.altered+met.alteredConvs, met.missing+met.missingConvs
 		if head, err = marshalHead(doc); err != nil {
 			return nil, err
 		}
@@ -497,10 +500,10 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 type rendered struct {
 	html, json []byte
 	index      *Conversation // its line in a paged report's index
-	// altered counts its messages, and its conversation object (0 or 1),
-	// whose evidence does not hash to its address.
-	altered, alteredConv int
-	// exceptions are section 7's rows for them (alteredExceptions).
+	// met counts its messages, and its conversation object (0 or 1),
+	// whose evidence does not hash to its address or is missing.
+	met evidenceMet
+	// exceptions are section 7's rows for them (evidenceExceptions).
 	exceptions []Exception
 	err        error
 }
@@ -543,7 +546,7 @@ func renderAll(ctx context.Context, proto *transcriber, convs []*convState, page
 		}
 	})
 	for range workers {
-		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show, erasure: proto.erasure}
+		t := &transcriber{l: proto.l, store: proto.store, loc: proto.loc, diff: proto.diff, proofs: proto.proofs, show: proto.show, erasure: proto.erasure, bad: proto.bad}
 		wg.Go(func() {
 			for j := range jobs {
 				j.res <- t.render(ctx, convs[j.i], page(j.i))
@@ -591,13 +594,16 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 	if err != nil {
 		return rendered{err: err}
 	}
-	r := rendered{html: buf.Bytes(), json: js, altered: conv.EvidenceAltered,
+	r := rendered{html: buf.Bytes(), json: js, met: evidenceMet{altered: conv.EvidenceAltered, missing: conv.EvidenceMissing},
 		index: &Conversation{ID: conv.ID, Held: conv.Held, Page: conv.Page, Findings: conv.Findings, Messages: make([]*Message, len(conv.Messages)), Erased: conv.Erased,
-			EvidenceAltered: conv.EvidenceAltered, participantsAltered: conv.participantsAltered}}
+			EvidenceAltered: conv.EvidenceAltered, EvidenceMissing: conv.EvidenceMissing, participantsAltered: conv.participantsAltered, participantsMissing: conv.participantsMissing}}
 	if conv.participantsAltered {
-		r.alteredConv = 1
+		r.met.alteredConvs = 1
 	}
-	r.exceptions = alteredExceptions(c, conv)
+	if conv.participantsMissing {
+		r.met.missingConvs = 1
+	}
+	r.exceptions = evidenceExceptions(c, conv)
 	return r
 }
 
@@ -887,11 +893,34 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 			}
 			unended = true
 		}
+		if r.Status != ledger.RunDone {
+			// What it listed and left pending, unless captured since its
+			// last end (or, not ended, its last start).
+			seq, ended := lf.lastEnd[r.ID], r.Status != ledger.RunRunning
+			if !ended {
+				seq = lf.lastStart[r.ID]
+			}
+			rows, err := pendingRows(ctx, l, r, seq, ended, lf)
+			if err != nil {
+				return err
+			}
+			lf.exceptions = append(lf.exceptions, rows...)
+			unended = unended || len(rows) > 0
+		}
 		doc.Runs = append(doc.Runs, ri)
 	}
 	if unended {
 		lf.exceptions = sortExceptions(lf.exceptions)
 	}
+	// Conversations a run listed and did not capture, that no later
+	// capture took: the scope is not captured whole.
+	notCaptured := map[string]bool{}
+	for _, x := range lf.exceptions {
+		if x.Kind == "failed" || x.Kind == KindPending {
+			notCaptured[x.ConversationID] = true
+		}
+	}
+	doc.Summary.NotCaptured = len(notCaptured)
 	doc.Runs = append(doc.Runs, lf.reports...)
 	slices.SortStableFunc(doc.Runs, func(a, b RunInfo) int { return strings.Compare(a.StartedAt, b.StartedAt) })
 
@@ -1026,13 +1055,35 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		doc.Certificate.Statement += fmt.Sprintf(" Of these, %d conversations and %d messages were since erased (custody erase), and the response bodies of %d other messages deleted with them: their content is no longer held and is not shown, their hash values remain in the ledger; section 7 lists each with the erasure entry.",
 			s.ErasedConversations, s.ErasedMessages, s.BodiesErased)
 	}
+	if n := doc.Summary.NotCaptured; n > 0 {
+		// The records captured are true copies; the certificate must not
+		// read as saying the scope was captured whole.
+		doc.Certificate.Statement += fmt.Sprintf(" This certifies the records captured, not that every conversation in the scope the runs were given was captured: %s that a run listed %s not captured (failed, or pending when the run stopped) and %s not among these records; section 7 lists each.",
+			plural(n, "conversation", "conversations"), map[bool]string{true: "was", false: "were"}[n == 1], map[bool]string{true: "is", false: "are"}[n == 1])
+	}
 	if n := len(cps); n > 0 {
 		c := cps[n-1]
 		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)
 	}
-	withholdCertificate(doc, 0, 0, o.NoVerify)
+	withholdCertificate(doc, evidenceMet{}, o.NoVerify)
 	return nil
 }
+
+// evidenceMet counts the messages and conversation objects the
+// transcripts read from evidence that does not hash to its address
+// (altered) or is not in the store (missing).
+type evidenceMet struct {
+	altered, alteredConvs, missing, missingConvs int
+}
+
+func (m *evidenceMet) add(o evidenceMet) {
+	m.altered += o.altered
+	m.alteredConvs += o.alteredConvs
+	m.missing += o.missing
+	m.missingConvs += o.missingConvs
+}
+
+func (m evidenceMet) any() bool { return m.altered+m.alteredConvs+m.missing+m.missingConvs > 0 }
 
 // plural is n with the noun's singular or plural form.
 func plural(n int, one, many string) string {
@@ -1045,13 +1096,13 @@ func plural(n int, one, many string) string {
 // withholdCertificate withholds the certificate when what it would
 // certify does not hold: verification failed or was skipped
 // (noVerify), or the transcripts met evidence that does not hash to its
-// address (messages and conversation objects so altered). A certificate
-// that the records "are true copies" is then not made at all, and there
-// is nothing to sign: the statement says why instead. The ledger's state
-// and the checkpoint stay, as facts.
-func withholdCertificate(doc *Doc, messages, convs int, noVerify bool) {
+// address or is missing (messages and conversation objects so met). A
+// certificate that the records "are true copies" is then not made at
+// all, and there is nothing to sign: the statement says why instead. The
+// ledger's state and the checkpoint stay, as facts.
+func withholdCertificate(doc *Doc, met evidenceMet, noVerify bool) {
 	c := &doc.Certificate
-	if doc.Integrity.Verified.OK && messages == 0 && convs == 0 {
+	if doc.Integrity.Verified.OK && !met.any() {
 		return
 	}
 	c.Title, c.Withheld = "Certificate of authenticity: withheld", true
@@ -1062,7 +1113,7 @@ func withholdCertificate(doc *Doc, messages, convs int, noVerify bool) {
 	case !doc.Integrity.Verified.OK:
 		why = append(why, "verifying the ledger and its evidence failed when this report was written (section 6 lists each failure)")
 	}
-	if messages > 0 || convs > 0 {
+	what := func(messages, convs int) string {
 		var what []string
 		if messages > 0 {
 			what = append(what, plural(messages, "message", "messages"))
@@ -1070,7 +1121,13 @@ func withholdCertificate(doc *Doc, messages, convs int, noVerify bool) {
 		if convs > 0 {
 			what = append(what, plural(convs, "conversation object", "conversation objects")+" (participants)")
 		}
-		why = append(why, fmt.Sprintf("the transcripts met evidence that does not hash to its address, altered or damaged since capture: %s, each marked in section 5 (%s) with none of its content shown, and listed in section 7", strings.Join(what, " and "), StatusAltered))
+		return strings.Join(what, " and ")
+	}
+	if met.altered > 0 || met.alteredConvs > 0 {
+		why = append(why, fmt.Sprintf("the transcripts met evidence that does not hash to its address, altered or damaged since capture: %s, each marked in section 5 (%s) with none of its content shown, and listed in section 7", what(met.altered, met.alteredConvs), StatusAltered))
+	}
+	if met.missing > 0 || met.missingConvs > 0 {
+		why = append(why, fmt.Sprintf("the transcripts met evidence missing from the store, not erased: %s, each marked in section 5 (%s) with none of its content shown, and listed in section 7", what(met.missing, met.missingConvs), StatusMissing))
 	}
 	c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Restore the ledger and evidence from a copy kept apart (custody verify --evidence names each failure), then write the report again.",
 		doc.Matter.Name, strings.Join(why, "; and "))
@@ -1084,6 +1141,9 @@ func withholdCertificate(doc *Doc, messages, convs int, noVerify bool) {
 type verified struct {
 	VerifyInfo
 	root string
+	// bad are the referenced objects verification found altered or
+	// missing, by address (section 7 lists what depends on each).
+	bad map[hashchain.Hash]badObject
 }
 
 // verifyFirst verifies the ledger and its evidence (unless o.NoVerify)
@@ -1110,6 +1170,15 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 	v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.OK, rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
 	if e := rep.Evidence; e != nil {
 		v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered
+		if len(e.MissingObjects)+len(e.AlteredObjects) > 0 {
+			vi.bad = map[hashchain.Hash]badObject{}
+			for _, h := range e.MissingObjects {
+				vi.bad[h] = badObject{missing: true}
+			}
+			for _, a := range e.AlteredObjects {
+				vi.bad[a.Sum] = badObject{actual: a.Actual, detail: a.Detail}
+			}
+		}
 	}
 	if d := rep.Derived; d != nil {
 		v.Derived, v.NotRederived = d.Entries, d.Unavailable
@@ -1241,16 +1310,20 @@ func runOutcome(r ledger.Run) string {
 	if a.Erased > 0 {
 		counts += fmt.Sprintf("; %d erased, not captured again", a.Erased)
 	}
-	switch {
-	case r.Status == ledger.RunDone || r.Status == ledger.RunRunning:
+	if r.Status == ledger.RunDone || r.Status == ledger.RunRunning {
 		return counts
-	case a.StopReason != "":
-		return "stopped by: " + a.StopReason + "; " + counts
-	case a.Listed > 0 && a.Exported+a.Erased < a.Listed:
-		return fmt.Sprintf("incomplete: %d of %d listed conversations not captured (%d failed, %d gone at the source, %d pending; section 7 names the failed and gone); %s",
-			a.Listed-a.Exported-a.Erased, a.Listed, a.Failed, a.Gone, a.Pending, counts)
 	}
-	return counts
+	// A run that stopped says so and why, and also what it left
+	// uncaptured: the stop alone hid that most of the scope was pending.
+	var why []string
+	if a.Listed > 0 && a.Exported+a.Erased < a.Listed {
+		why = append(why, fmt.Sprintf("incomplete: %d of %d listed conversations not captured (%d failed, %d gone at the source, %d pending; section 7 names each)",
+			a.Listed-a.Exported-a.Erased, a.Listed, a.Failed, a.Gone, a.Pending))
+	}
+	if a.StopReason != "" {
+		why = append(why, "stopped by: "+a.StopReason)
+	}
+	return strings.Join(append(why, counts), "; ")
 }
 
 func nonNil[T any](s []T) []T {

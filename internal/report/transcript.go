@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ type transcriber struct {
 	// erasure says what was erased: never read, nor shown, from its
 	// evidence (which is gone).
 	erasure *erasure.State
+	// bad are the objects verification found altered or missing
+	// (section 6), by address: an attachment among them is shown so,
+	// never as downloaded. Read-only, shared by every worker.
+	bad     map[hashchain.Hash]badObject
 	bodySum hashchain.Hash
 	body    map[string]*genesys.MessageData
 	bodyErr error
@@ -43,6 +48,39 @@ type transcriber struct {
 // response body the ledger names) does not hash to its address: altered
 // or damaged since capture. Its content is not shown.
 const StatusAltered = "evidence_altered"
+
+// StatusMissing is the status of a message whose response body is not in
+// the evidence store (and was not erased): nothing of it can be shown.
+// An attachment whose object is missing has it as its status too.
+const StatusMissing = "evidence_missing"
+
+// badObject is an evidence object verification found altered (its
+// stored bytes hash to actual, or could not be re-hashed: detail) or
+// missing.
+type badObject struct {
+	missing bool
+	actual  hashchain.Hash
+	detail  string
+}
+
+// kind is the exception kind and status of what depends on it.
+func (b badObject) kind() string {
+	if b.missing {
+		return StatusMissing
+	}
+	return StatusAltered
+}
+
+// says is what verification found of the object at sum, in words.
+func (b badObject) says(sum hashchain.Hash) string {
+	switch {
+	case b.missing:
+		return fmt.Sprintf("evidence %s is missing from the store", sum)
+	case b.actual.IsZero():
+		return fmt.Sprintf("evidence %s could not be re-hashed: %s", sum, b.detail)
+	}
+	return fmt.Sprintf("evidence %s was altered: the stored bytes hash to %s", sum, b.actual)
+}
 
 // get reads the evidence object at sum and checks that it is what its
 // address says: a report never shows content from an object that does
@@ -59,7 +97,9 @@ func alteredText(what string, err error) string {
 
 // conversation reads c's transcript.
 func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversation, error) {
-	out := &Conversation{ID: c.id, Held: c.held, Seq: c.seq, LeafHash: c.leafHash.String(), Gone: c.gone}
+	// Messages is [] for a conversation captured without any (report.json
+	// says an array).
+	out := &Conversation{ID: c.id, Held: c.held, Seq: c.seq, LeafHash: c.leafHash.String(), Gone: c.gone, Messages: []*Message{}}
 	if out.Gone == nil {
 		out.Gone = []string{}
 	}
@@ -68,7 +108,7 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 		out.Participants = []Participant{} // its conversation body is erased
 	} else {
 		var err error
-		if out.Participants, out.ParticipantsError, out.participantsAltered, err = t.participants(ctx, c); err != nil {
+		if out.Participants, out.ParticipantsError, out.participantsAltered, out.participantsMissing, err = t.participants(ctx, c); err != nil {
 			return nil, err
 		}
 	}
@@ -106,33 +146,39 @@ func (t *transcriber) conversation(ctx context.Context, c *convState) (*Conversa
 		// own recorded act, stated in section 7.
 		// Nor is evidence altered since capture: it is counted apart.
 		if slices.ContainsFunc(m.Status, func(s string) bool {
-			return s != "captured" && s != "erased" && s != "body_erased" && s != StatusAltered
+			return s != "captured" && s != "erased" && s != "body_erased" && s != StatusAltered && s != StatusMissing
 		}) {
 			out.Findings++
 		}
 		if m.Altered {
 			out.EvidenceAltered++
 		}
+		if m.Missing {
+			out.EvidenceMissing++
+		}
 	}
 	return out, nil
 }
 
-// alteredExceptions are section 7's rows for conv's evidence that does
-// not hash to its address: its conversation object, then each message
-// read from an altered response body, each with what the ledger holds
-// for it (the entry that stands for it, and the address it names).
-func alteredExceptions(c *convState, conv *Conversation) []Exception {
+// evidenceExceptions are section 7's rows for the evidence conv's
+// transcript read that does not hash to its address or is missing: its
+// conversation object, then each message read from such a response body,
+// each with what the ledger holds for it (the entry that stands for it,
+// and the address it names). The other objects its records depend on
+// (openings, attachments, hold answers, …) are verification's to find:
+// readLedger lists them.
+func evidenceExceptions(c *convState, conv *Conversation) []Exception {
 	var out []Exception
-	if conv.participantsAltered {
-		out = append(out, Exception{Kind: StatusAltered, ConversationID: conv.ID,
+	if conv.participantsAltered || conv.participantsMissing {
+		out = append(out, Exception{Kind: map[bool]string{false: StatusAltered, true: StatusMissing}[conv.participantsMissing], ConversationID: conv.ID,
 			Reason: fmt.Sprintf("the ledger holds the conversation entry at seq %d (leaf hash %s), which names this object: %s", conv.Seq, conv.LeafHash, conv.ParticipantsError),
 			Ledger: &ExceptionLedger{Seq: conv.Seq, LeafHash: conv.LeafHash, EvidenceSHA256: c.evidence.String()}})
 	}
 	for _, m := range conv.Messages {
-		if !m.Altered {
+		if !m.Altered && !m.Missing {
 			continue
 		}
-		out = append(out, Exception{Kind: StatusAltered, ConversationID: conv.ID, MessageID: m.ID,
+		out = append(out, Exception{Kind: map[bool]string{false: StatusAltered, true: StatusMissing}[m.Missing], ConversationID: conv.ID, MessageID: m.ID,
 			Reason: fmt.Sprintf("the ledger holds the message entry at seq %d (leaf hash %s, payload_sha256 %s), which names this object: %s", m.Seq, m.LeafHash, m.PayloadSHA256, m.Error),
 			Ledger: &ExceptionLedger{Seq: m.Seq, LeafHash: m.LeafHash, PayloadSHA256: m.PayloadSHA256, EvidenceSHA256: m.evidence.String()}})
 	}
@@ -142,29 +188,32 @@ func alteredExceptions(c *convState, conv *Conversation) []Exception {
 // participants reads the conversation object kept as evidence. An object
 // that cannot be read or decoded is said (unreadable: why), not shown as
 // no participants; one that does not hash to its address is said too
-// (altered), and nothing of it shown; the error is ctx's end, which stops
-// the report.
-func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Participant, unreadable string, altered bool, err error) {
+// (altered), and nothing of it shown, and so is one not in the store
+// (missing); the error is ctx's end, which stops the report.
+func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Participant, unreadable string, altered, missing bool, err error) {
 	ps = []Participant{}
 	if c.evidence.IsZero() {
-		return ps, "", false, nil
+		return ps, "", false, false, nil
 	}
 	if _, gone := t.erasure.Object(c.evidence); gone {
-		return ps, "", false, nil
+		return ps, "", false, false, nil
 	}
 	b, err := t.get(ctx, c.evidence)
 	if errors.Is(err, evidence.ErrCorrupt) {
-		return ps, alteredText("its participants are", err), true, nil
+		return ps, alteredText("its participants are", err), true, false, nil
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, "", false, ctx.Err()
+			return nil, "", false, false, ctx.Err()
 		}
-		return ps, "evidence unreadable: " + err.Error(), false, nil
+		if errors.Is(err, fs.ErrNotExist) {
+			return ps, "evidence unreadable: the conversation object is missing from the evidence store, and no erasure deleted it (" + err.Error() + ")", false, true, nil
+		}
+		return ps, "evidence unreadable: " + err.Error(), false, false, nil
 	}
 	var mc genesys.MessageConversation
 	if err := json.Unmarshal(b, &mc); err != nil {
-		return ps, "evidence unreadable: " + err.Error(), false, nil
+		return ps, "evidence unreadable: " + err.Error(), false, false, nil
 	}
 	for _, p := range mc.Participants {
 		q := Participant{Purpose: p.Purpose, Name: p.Name}
@@ -180,7 +229,7 @@ func (t *transcriber) participants(ctx context.Context, c *convState) (ps []Part
 		q.Address = cmp.Or(q.Address, p.Address)
 		ps = append(ps, q)
 	}
-	return ps, "", false, nil
+	return ps, "", false, false, nil
 }
 
 // messageBody returns the messages of the response body sum, by id,
@@ -274,6 +323,13 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 			return nil, ctx.Err() // a Ctrl-C, not evidence that cannot be read
 		}
 		m.Error = "evidence unreadable: " + err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not in the store, and not erased (checked above): nothing of
+			// it can be shown, as of an altered one.
+			m.Status = append(slices.DeleteFunc(m.Status, func(s string) bool { return s == "captured" }), StatusMissing)
+			m.Missing = true
+			m.Error = "evidence unreadable: its response body is missing from the evidence store, and no erasure deleted it (" + err.Error() + "); its text, sender, recipient and attachments are not shown"
+		}
 		return m, nil
 	}
 	// The response body hashes to its address (get); that the message
@@ -304,7 +360,7 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 			}
 			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: "not downloaded (the API's stated sha256)"}
 			if r, ok := byID[a.ID]; ok {
-				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), cmp.Or(r.Status, "downloaded")
+				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
 			}
 			m.Attachments = append(m.Attachments, at)
 		}
@@ -320,10 +376,23 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 				continue
 			}
 			m.Attachments = append(m.Attachments, Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType),
-				SHA256: cmp.Or(r.SHA256, a.Sha256), Status: cmp.Or(r.Status, "downloaded"), TemplateHeader: true})
+				SHA256: cmp.Or(r.SHA256, a.Sha256), Status: t.mediaStatus(r), TemplateHeader: true})
 		}
 	}
 	return m, nil
+}
+
+// mediaStatus is an attachment's status as its message's capture records
+// it ("downloaded" when it kept the bytes), unless verification found
+// the object holding them altered or missing: then that (StatusAltered,
+// StatusMissing), never "downloaded".
+func (t *transcriber) mediaStatus(r leaf.MediaRef) string {
+	if h, err := hashchain.ParseHash(r.Evidence); err == nil {
+		if b, ok := t.bad[h]; ok {
+			return b.kind()
+		}
+	}
+	return cmp.Or(r.Status, "downloaded")
 }
 
 // sender names who sent md: a name where the message gives one, and how

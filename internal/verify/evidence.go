@@ -163,7 +163,10 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 	}
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced),
-		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies)}
+		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies), AlteredObjects: rep.Altered}
+	for _, m := range missing {
+		sum.MissingObjects = append(sum.MissingObjects, m.sum)
+	}
 	for _, n := range rep.Strays {
 		if isTemp(n) {
 			sum.Temporary = append(sum.Temporary, n)

@@ -248,6 +248,12 @@ type EvidenceSummary struct {
 	ErasedConversations []string `json:"erased_conversations,omitempty"`
 	ErasedMessages      []string `json:"erased_messages,omitempty"`
 	ErasureEntries      []uint64 `json:"erasure_entries,omitempty"`
+	// MissingObjects and AlteredObjects are the referenced objects
+	// counted in Missing and Altered, for a caller that says which
+	// records depend on each (custody report, section 7); not written
+	// out, the findings name them.
+	MissingObjects []hashchain.Hash   `json:"-"`
+	AlteredObjects []evidence.Altered `json:"-"`
 }
 
 // First returns the first failure in ledger order, or nil.

@@ -65,9 +65,15 @@ Objects another conversation shares (the legal-hold answers, audit
 pages, analytics listing pages that also list other conversations) are
 kept and named in the entry. A production's manifest kept as evidence
 that lists an erased message (with the plain SHA-256 of its text) is
-deleted. Every recorded production and report that holds, or may hold,
-what was erased is listed ("recall") and recorded in the entry's
-outputs: custody cannot delete files already delivered, the operator
+deleted. So is every object no entry references (a custody before
+ef2d53c stored the bodies of every conversation it read again unchanged)
+that is a response body holding an erased message or of a conversation
+erased whole, or an erased message's opening: erase lists the store once
+and reads each such object, and one that cannot be read or does not
+hash to its name stops it before anything is deleted; the entry names
+them in erased and unreferenced. Every recorded production and report
+that holds, or may hold, what was erased is listed ("recall") and
+recorded in the entry's outputs: custody cannot delete files already delivered, the operator
 recalls or deletes them. A conversation erased, whole or in part, is
 not captured again by later exports.
 
@@ -190,6 +196,9 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	d := res.Detail
 	fmt.Fprintf(g.stdout, "erased       %d conversations, %d messages (ledger entry %d)\n", len(d.Conversations), len(d.Messages), res.Seq)
 	fmt.Fprintf(g.stdout, "deleted      %d evidence objects\n", len(d.Erased))
+	if len(d.Unreferenced) > 0 {
+		fmt.Fprintf(g.stdout, "unreferenced %d of them no entry referenced (left by a custody before ef2d53c), holding what is erased\n", len(d.Unreferenced))
+	}
 	for _, k := range d.Kept {
 		fmt.Fprintf(g.stdout, "kept         %s: %s\n", k.Object, k.Why)
 	}

@@ -186,10 +186,21 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	bodies := map[string][]hashchain.Hash{}
 	var listings, findings []hashchain.Hash
 	var outs []output // the productions and reports recorded
+	// Every object an entry of any kind references, as verify --evidence
+	// takes them: what is not is unreferenced (unreferencedHolding).
+	referenced := map[hashchain.Hash]bool{}
 	facts := &selectionFacts{protected: map[string][]protectedAt{}, diffConvs: req.DiffConversations, diffs: map[string]diffRead{}}
 	for e, err := range l.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
 			return nil, fmt.Errorf("erase: %w", err)
+		}
+		// A detail that does not decode still names its evidence_sha256
+		// (rs): taken as referenced, so not read for deletion.
+		rs, rsErr := e.EvidenceRefs()
+		for _, r := range rs {
+			if h, err := hashchain.ParseHash(r.SHA256); err == nil {
+				referenced[h] = true
+			}
 		}
 		switch e.Kind {
 		case leaf.KindProduction, leaf.KindReport:
@@ -207,8 +218,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			}
 			continue
 		case leaf.KindDiff:
-			rs, err := e.EvidenceRefs()
-			if err != nil {
+			if err := rsErr; err != nil {
 				// Its findings objects could not be named among those kept.
 				return nil, fmt.Errorf("erase: diff entry %d: %w (run custody verify)", e.Seq, err)
 			}
@@ -235,8 +245,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		default:
 			continue
 		}
-		rs, err := e.EvidenceRefs()
-		if err != nil {
+		if err := rsErr; err != nil {
 			return nil, fmt.Errorf("erase: %w", err)
 		}
 		for _, r := range rs {
@@ -400,6 +409,23 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		del[h] = true
 	}
+	// Objects no entry references that hold what is erased: response
+	// bodies a custody before ef2d53c stored when it read an unchanged
+	// conversation again, which no entry names and so none of the above
+	// finds. One listing of the store; each such object read once.
+	erasedMsgs := maps.Clone(msgs)
+	for _, e := range erasedEntries {
+		if e.Kind == leaf.KindMessage {
+			erasedMsgs[e.MessageID] = true
+		}
+	}
+	unrefs, err := unreferencedHolding(ctx, store, referenced, whole, erasedMsgs)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range unrefs {
+		del[h] = true
+	}
 	// Run again after it was done: everything asked for is erased, by
 	// entries already in the ledger, and nothing of it is left to
 	// delete. Recording it again would name the same erasure twice (and
@@ -556,7 +582,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	d := leaf.ErasureDetail{
 		Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), Partial: sortedKeys(partial),
 		Erased: nonNil(erased), Collateral: sortedKeys(collateral),
-		Operator: req.Operator, Reason: req.Reason,
+		Unreferenced: deletedOf(unrefs, erased),
+		Operator:     req.Operator, Reason: req.Reason,
 	}
 	for _, e := range erasedEntries {
 		if whole[e.ConversationID] && e.Kind == leaf.KindMessage && !msgs[e.MessageID] {
@@ -624,6 +651,97 @@ func unvouched(ctx context.Context, l *ledger.Ledger, seqs []uint64) ([]uint64, 
 		}
 	}
 	return out, nil
+}
+
+// maxBody bounds the objects unreferencedHolding reads whole: no response
+// body custody stores is larger (fetch.DefaultMaxResponseBytes, a test
+// holds them equal). A larger unreferenced object is an attachment, and
+// is only hashed.
+const maxBody = 64 << 20
+
+// unreferencedHolding lists the objects in store that no entry
+// references (evidence.Unreferenced: verify --evidence's listing, one
+// Store.Survey) and returns, sorted, those that hold content of what is
+// erased: a response body — a bulk-messages listing or a single message's
+// (derive.MessagesIn) — holding a message of msgs or of a conversation of
+// whole (its conversationId), a conversation's own response of one of
+// whole (its id), or the opening of a message of msgs. Each is read
+// once, as many at a time as the store keeps requests in flight; one
+// that cannot be read, or does not hash to its name, stops the erasure
+// before anything is deleted (it may hold what is erased, and an object
+// that is not what its name says is the operator's to examine with
+// custody verify, not erase's to delete). With nothing unreferenced it
+// costs the listing alone.
+func unreferencedHolding(ctx context.Context, store evidence.Store, referenced map[hashchain.Hash]bool,
+	whole, msgs map[string]bool) ([]hashchain.Hash, error) {
+	unrefs, err := evidence.Unreferenced(ctx, store, func(h hashchain.Hash) bool { return referenced[h] })
+	if err != nil {
+		return nil, fmt.Errorf("erase: list the evidence store for objects no entry references: %w", err)
+	}
+	var mu sync.Mutex
+	var out []hashchain.Hash
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(evidence.Parallelism(store))
+	for _, h := range unrefs {
+		g.Go(func() error {
+			b, small, err := evidence.GetCheckedUpTo(gctx, store, h, maxBody)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // gone since it was listed
+			}
+			if err != nil {
+				return fmt.Errorf("erase: read %s, which no entry references, to tell whether it holds what is erased (run custody verify --evidence): %w", h, err)
+			}
+			if small && unreferencedHolds(b, whole, msgs) {
+				mu.Lock()
+				out = append(out, h)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	return out, nil
+}
+
+// unreferencedHolds reports whether b, an object no entry references,
+// holds content of what is erased (unreferencedHolding). What reads as
+// none of those kinds (an attachment, a listing page, a diff's findings)
+// is not judged: only objects custody can tell are a message's or an
+// erased conversation's are deleted.
+func unreferencedHolds(b []byte, whole, msgs map[string]bool) bool {
+	if o, err := leaf.ReadOpening(b); err == nil {
+		return msgs[o.MessageID]
+	}
+	raws, err := derive.MessagesIn(b)
+	if err != nil {
+		return false
+	}
+	for _, raw := range raws {
+		md, err := derive.ReadMessage(raw)
+		if err != nil {
+			continue
+		}
+		// md.ID is a conversation's own id when b is its GET response.
+		if msgs[md.ID] || whole[md.ID] || whole[md.ConversationID] {
+			return true
+		}
+	}
+	return false
+}
+
+// deletedOf returns those of sums that erased (sorted hex) lists,
+// nil when none.
+func deletedOf(sums []hashchain.Hash, erased []string) []string {
+	var out []string
+	for _, h := range sums {
+		if _, ok := slices.BinarySearch(erased, h.String()); ok {
+			out = append(out, h.String())
+		}
+	}
+	return out
 }
 
 // isBody reports whether an entry of kind names, in role, a response

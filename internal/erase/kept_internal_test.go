@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/custodyhq/custody/internal/fetch"
 )
 
 // TestFirstNamed: the findings of a large diff are searched as a stream,
@@ -52,5 +54,13 @@ func TestFirstNamed(t *testing.T) {
 	boom := errors.New("boom")
 	if _, err := firstNamed(iotest.ErrReader(boom), convs, nil); !errors.Is(err, boom) {
 		t.Errorf("a failing read: %v", err)
+	}
+}
+
+// TestMaxBody: no response body custody stores is larger than maxBody,
+// the bound on an unreferenced object erase reads whole.
+func TestMaxBody(t *testing.T) {
+	if maxBody != fetch.DefaultMaxResponseBytes {
+		t.Errorf("maxBody %d, fetch.DefaultMaxResponseBytes %d", maxBody, fetch.DefaultMaxResponseBytes)
 	}
 }

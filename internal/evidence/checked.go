@@ -1,9 +1,11 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 )
@@ -33,4 +35,44 @@ func GetChecked(ctx context.Context, s Store, sum hashchain.Hash) ([]byte, error
 		return nil, err
 	}
 	return b, nil
+}
+
+// GetCheckedUpTo is GetChecked for a reader that wants an object only
+// when it is at most max bytes: it checks the whole object against sum
+// and returns its bytes with whole true, or, for a larger one, nil and
+// false, having hashed it as a stream (a store that is an Opener; any
+// other is read whole, within its size limit) rather than held it.
+func GetCheckedUpTo(ctx context.Context, s Store, sum hashchain.Hash, max int64) ([]byte, bool, error) {
+	o, ok := s.(Opener)
+	if !ok {
+		b, err := GetChecked(ctx, s, sum)
+		if err != nil || int64(len(b)) > max {
+			return nil, false, err
+		}
+		return b, true, nil
+	}
+	rc, err := o.Open(ctx, sum)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rc.Close()
+	d := sha256.New()
+	var b bytes.Buffer
+	if _, err := io.Copy(io.MultiWriter(d, &b), io.LimitReader(rc, max+1)); err != nil {
+		return nil, false, fmt.Errorf("evidence: read %s: %w", Key(sum), err)
+	}
+	whole := int64(b.Len()) <= max
+	if !whole {
+		b = bytes.Buffer{}
+		if _, err := io.Copy(d, rc); err != nil {
+			return nil, false, fmt.Errorf("evidence: read %s: %w", Key(sum), err)
+		}
+	}
+	if got := hashchain.Hash(d.Sum(nil)); got != sum {
+		return nil, false, fmt.Errorf("evidence %s: %w (its bytes hash to %s): altered or damaged since it was stored", Key(sum), ErrCorrupt, got)
+	}
+	if !whole {
+		return nil, false, nil
+	}
+	return b.Bytes(), true, nil
 }

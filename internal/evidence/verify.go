@@ -137,13 +137,9 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	defer cancelWalk()
 	walked := make(chan error, 1)
 	go func() {
-		walked <- s.Survey(wctx, func(sum hashchain.Hash) error {
-			stored = append(stored, sum)
-			return nil
-		}, func(name string) error {
-			strays = append(strays, name)
-			return nil
-		})
+		var err error
+		stored, strays, err = survey(wctx, s)
+		walked <- err
 	}()
 	// A fixed set of workers, each with its own buffer, rather than a
 	// goroutine an object: a worker that decodes what it read (Keep) grows
@@ -217,10 +213,7 @@ refs:
 	}
 	if listed && walkErr == nil {
 	unrefs:
-		for _, sum := range stored {
-			if referencedSum(sum) {
-				continue
-			}
+		for sum := range unreferencedIn(stored, referencedSum) {
 			select {
 			case jobs <- verifyJob{sum: sum, unreferenced: true}:
 			case <-gctx.Done():
@@ -258,6 +251,45 @@ refs:
 	slices.SortFunc(r.UnreferencedAltered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
 	slices.Sort(r.Strays)
 	return r, nil
+}
+
+// Unreferenced returns the objects stored in s that referenced does not
+// name, sorted by address: those Verify reports as unreferenced, found
+// as it finds them (one Store.Survey, the store's one listing), none
+// read. custody erase reads them for content of what it erases.
+func Unreferenced(ctx context.Context, s Store, referenced func(sum hashchain.Hash) bool) ([]hashchain.Hash, error) {
+	stored, _, err := survey(ctx, s)
+	if err != nil {
+		return nil, err // the store names the operation ("evidence: walk …: …")
+	}
+	out := slices.Collect(unreferencedIn(stored, referenced))
+	slices.SortFunc(out, compareHash)
+	return out, nil
+}
+
+// survey lists the store (Store.Survey): the objects in it, and the
+// names under Dir that are no object (strays).
+func survey(ctx context.Context, s Store) (stored []hashchain.Hash, strays []string, err error) {
+	err = s.Survey(ctx, func(sum hashchain.Hash) error {
+		stored = append(stored, sum)
+		return nil
+	}, func(name string) error {
+		strays = append(strays, name)
+		return nil
+	})
+	return stored, strays, err
+}
+
+// unreferencedIn yields the objects of stored that referenced does not
+// name.
+func unreferencedIn(stored []hashchain.Hash, referenced func(hashchain.Hash) bool) iter.Seq[hashchain.Hash] {
+	return func(yield func(hashchain.Hash) bool) {
+		for _, sum := range stored {
+			if !referenced(sum) && !yield(sum) {
+				return
+			}
+		}
+	}
 }
 
 // verifyJob is an object for a worker to re-hash: one the caller

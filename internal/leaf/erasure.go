@@ -37,6 +37,13 @@ type ErasureDetail struct {
 	// recalls or deletes them. Absent when there are none, so erasures
 	// without any keep the bytes of their detail.
 	Outputs []ErasedOutput `json:"outputs,omitempty"`
+	// Unreferenced are the objects of Erased that no entry referenced
+	// when the erasure was recorded (64 hex, sorted): response bodies and
+	// openings a custody before ef2d53c left in the store unnamed, read
+	// and found to hold what was erased. No entry's evidence, so no
+	// verifier looks for them. Absent when there are none, so erasures
+	// without any keep the bytes of their detail.
+	Unreferenced []string `json:"unreferenced,omitempty"`
 }
 
 // ErasedOutput is a recorded production or report that holds, or may

@@ -326,17 +326,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			if err != nil || h.IsZero() || del[h] {
 				continue
 			}
-			if _, ok := st.Object(h); ok {
-				// Deleted and recorded by an earlier erasure: not again,
-				// unless it is back (restored from a backup, say), when it
-				// is deleted and recorded anew.
-				back, err := store.Exists(ctx, h)
-				if err != nil {
-					return nil, fmt.Errorf("erase: %w", err)
-				}
-				if !back {
-					continue
-				}
+			if gone, err := goneBefore(ctx, st, store, h); err != nil {
+				return nil, err
+			} else if gone {
+				continue
 			}
 			shared := ""
 			for _, o := range refs[h] {
@@ -397,15 +390,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			continue
 		}
 		h, _ := hashchain.ParseHash(o.Manifest)
-		if _, ok := st.Object(h); ok {
-			// Deleted by an earlier erasure: not again, unless it is back.
-			back, err := store.Exists(ctx, h)
-			if err != nil {
-				return nil, fmt.Errorf("erase: %w", err)
-			}
-			if !back {
-				continue
-			}
+		if gone, err := goneBefore(ctx, st, store, h); err != nil {
+			return nil, err
+		} else if gone {
+			continue
 		}
 		del[h] = true
 	}
@@ -658,6 +646,20 @@ func unvouched(ctx context.Context, l *ledger.Ledger, seqs []uint64) ([]uint64, 
 // holds them equal). A larger unreferenced object is an attachment, and
 // is only hashed.
 const maxBody = 64 << 20
+
+// goneBefore reports whether an earlier erasure deleted and recorded h
+// and it is still gone: such an object is not deleted again, but one that
+// is back (restored from a backup, say) is deleted and recorded anew.
+func goneBefore(ctx context.Context, st *erasure.State, store evidence.Store, h hashchain.Hash) (bool, error) {
+	if _, ok := st.Object(h); !ok {
+		return false, nil
+	}
+	back, err := store.Exists(ctx, h)
+	if err != nil {
+		return false, fmt.Errorf("erase: %w", err)
+	}
+	return !back, nil
+}
 
 // unreferencedHolding lists the objects in store that no entry
 // references (evidence.Unreferenced: verify --evidence's listing, one

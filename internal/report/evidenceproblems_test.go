@@ -39,7 +39,9 @@ func TestEvidenceProblemsInExceptions(t *testing.T) {
 	}
 	// Pick the objects: an attachment and an opening of one message, the
 	// hold answer of one conversation, the bulk body of another.
-	var media, opening, hold, body, mediaMsg, bodyConv string
+	var media, opening, hold, body, mediaMsg, mediaConv, bodyConv string
+	type bulk struct{ sum, conv string }
+	var bodies []bulk // the bulk body deleted must not be the attachment's message's
 	for e, err := range env.Ledger.Entries(ctx, ledger.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
@@ -53,7 +55,7 @@ func TestEvidenceProblemsInExceptions(t *testing.T) {
 			if media == "" && d.OpeningEvidence != "" {
 				for _, m := range d.Media {
 					if m.Evidence != "" && m.Status == "" {
-						media, opening, mediaMsg = m.Evidence, d.OpeningEvidence, e.MessageID
+						media, opening, mediaMsg, mediaConv = m.Evidence, d.OpeningEvidence, e.MessageID, e.ConversationID
 						break
 					}
 				}
@@ -61,9 +63,15 @@ func TestEvidenceProblemsInExceptions(t *testing.T) {
 		case *leaf.ConversationDetail:
 			if hold == "" && d.HoldEvidenceSHA256 != "" {
 				hold = d.HoldEvidenceSHA256
-			} else if body == "" && len(d.BulkEvidenceSHA256) == 1 && d.BulkEvidenceSHA256[0] != "" && d.Messages > 0 {
-				body, bodyConv = d.BulkEvidenceSHA256[0], e.ConversationID
+			} else if len(d.BulkEvidenceSHA256) == 1 && d.BulkEvidenceSHA256[0] != "" && d.Messages > 0 {
+				bodies = append(bodies, bulk{d.BulkEvidenceSHA256[0], e.ConversationID})
 			}
+		}
+	}
+	for _, b := range bodies {
+		if b.conv != mediaConv {
+			body, bodyConv = b.sum, b.conv
+			break
 		}
 	}
 	if media == "" || hold == "" || body == "" {

@@ -71,7 +71,9 @@ that is a response body holding an erased message or of a conversation
 erased whole, or an erased message's opening: erase lists the store once
 and reads each such object, and one that cannot be read or does not
 hash to its name stops it before anything is deleted; the entry names
-them in erased and unreferenced. Every recorded production and report
+them in erased and unreferenced. Temporary files a killed write left in
+the store (.tmp-…, never evidence; one may be a whole body) are removed
+and counted. Every recorded production and report
 that holds, or may hold, what was erased is listed ("recall") and
 recorded in the entry's outputs: custody cannot delete files already delivered, the operator
 recalls or deletes them. A conversation erased, whole or in part, is
@@ -198,6 +200,9 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	fmt.Fprintf(g.stdout, "deleted      %d evidence objects\n", len(d.Erased))
 	if len(d.Unreferenced) > 0 {
 		fmt.Fprintf(g.stdout, "unreferenced %d of them no entry referenced (left by a custody before ef2d53c), holding what is erased\n", len(d.Unreferenced))
+	}
+	if res.TempsRemoved > 0 {
+		fmt.Fprintf(g.stdout, "temporaries  %d files of writes a crash cut short removed (never evidence, so in no entry; one may hold what is erased)\n", res.TempsRemoved)
 	}
 	for _, k := range d.Kept {
 		fmt.Fprintf(g.stdout, "kept         %s: %s\n", k.Object, k.Why)

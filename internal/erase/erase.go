@@ -128,6 +128,10 @@ type Result struct {
 	// and that no signed checkpoint vouches for (the run that recorded
 	// them was cut short, or had no key; or someone else appended them).
 	Unvouched []uint64 `json:"unvouched,omitempty"`
+	// TempsRemoved counts the temporary files of writes a crash cut short
+	// that were removed from the store (never evidence, so in no entry):
+	// one may hold what is erased under another name.
+	TempsRemoved int `json:"temporaries_removed,omitempty"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -407,13 +411,27 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			erasedMsgs[e.MessageID] = true
 		}
 	}
-	unrefs, err := unreferencedHolding(ctx, store, referenced, whole, erasedMsgs)
+	unrefs, temps, err := unreferencedHolding(ctx, store, referenced, whole, erasedMsgs)
 	if err != nil {
 		return nil, err
 	}
 	for _, h := range unrefs {
 		del[h] = true
 	}
+	// Temporary files of writes a crash cut short: erase holds the
+	// matter's writer lock, so no write is in progress, and one may hold
+	// a whole response body with what is erased, under another name.
+	// Never evidence, so not recorded: removed, and counted.
+	tempsRemoved := 0
+	if tr, ok := store.(evidence.TempRemover); ok {
+		for _, name := range temps {
+			if err := tr.RemoveTemp(ctx, name); err != nil {
+				return nil, fmt.Errorf("erase: remove a temporary file an interrupted write left: %w", err)
+			}
+			tempsRemoved++
+		}
+	}
+	res.TempsRemoved = tempsRemoved
 	// Run again after it was done: everything asked for is erased, by
 	// entries already in the ledger, and nothing of it is left to
 	// delete. Recording it again would name the same erasure twice (and
@@ -433,7 +451,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			by[r.Seq] = ok
 		}
 		if done {
-			res := &Result{Seq: last, Already: true, Held: held}
+			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: tempsRemoved}
 			var err error
 			res.Unvouched, err = unvouched(ctx, l, slices.Sorted(maps.Keys(by)))
 			return res, err
@@ -674,11 +692,15 @@ func goneBefore(ctx context.Context, st *erasure.State, store evidence.Store, h 
 // that is not what its name says is the operator's to examine with
 // custody verify, not erase's to delete). With nothing unreferenced it
 // costs the listing alone.
+//
+// It also returns the temporary files of writes a crash cut short
+// (evidence.IsTemp), from the same listing: they may hold what is erased
+// (a body whole but for its rename), and none is needed.
 func unreferencedHolding(ctx context.Context, store evidence.Store, referenced map[hashchain.Hash]bool,
-	whole, msgs map[string]bool) ([]hashchain.Hash, error) {
-	unrefs, err := evidence.Unreferenced(ctx, store, func(h hashchain.Hash) bool { return referenced[h] })
+	whole, msgs map[string]bool) ([]hashchain.Hash, []string, error) {
+	unrefs, temps, err := evidence.Unreferenced(ctx, store, func(h hashchain.Hash) bool { return referenced[h] })
 	if err != nil {
-		return nil, fmt.Errorf("erase: list the evidence store for objects no entry references: %w", err)
+		return nil, nil, fmt.Errorf("erase: list the evidence store for objects no entry references: %w", err)
 	}
 	var mu sync.Mutex
 	var out []hashchain.Hash
@@ -702,10 +724,10 @@ func unreferencedHolding(ctx context.Context, store evidence.Store, referenced m
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slices.SortFunc(out, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
-	return out, nil
+	return out, temps, nil
 }
 
 // unreferencedHolds reports whether b, an object no entry references,

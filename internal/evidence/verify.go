@@ -9,8 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"path"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -256,15 +258,35 @@ refs:
 // Unreferenced returns the objects stored in s that referenced does not
 // name, sorted by address: those Verify reports as unreferenced, found
 // as it finds them (one Store.Survey, the store's one listing), none
-// read. custody erase reads them for content of what it erases.
-func Unreferenced(ctx context.Context, s Store, referenced func(sum hashchain.Hash) bool) ([]hashchain.Hash, error) {
-	stored, _, err := survey(ctx, s)
+// read; and, from the same listing, the names of the temporary files of
+// writes that never finished (last segment TempPrefix). custody erase
+// reads the objects for content of what it erases, and removes the
+// temporaries (TempRemover): a write a crash cut short may hold it.
+func Unreferenced(ctx context.Context, s Store, referenced func(sum hashchain.Hash) bool) (objects []hashchain.Hash, temps []string, err error) {
+	stored, strays, err := survey(ctx, s)
 	if err != nil {
-		return nil, err // the store names the operation ("evidence: walk …: …")
+		return nil, nil, err // the store names the operation ("evidence: walk …: …")
 	}
 	out := slices.Collect(unreferencedIn(stored, referenced))
 	slices.SortFunc(out, compareHash)
-	return out, nil
+	for _, name := range strays {
+		if IsTemp(name) {
+			temps = append(temps, name)
+		}
+	}
+	return out, temps, nil
+}
+
+// IsTemp reports whether a name Store.Survey gave is a temporary file of
+// an unfinished write: its last segment starts with TempPrefix.
+func IsTemp(name string) bool { return strings.HasPrefix(path.Base(name), TempPrefix) }
+
+// TempRemover is a Store that removes a temporary file of an unfinished
+// write by the name Survey gave it (IsTemp). Only a store that writes
+// such files has them; custody erase removes them while it holds the
+// matter's writer lock, when no write can be in progress.
+type TempRemover interface {
+	RemoveTemp(ctx context.Context, name string) error
 }
 
 // survey lists the store (Store.Survey): the objects in it, and the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,9 +105,8 @@ func readSideFiles(ctx context.Context, store evidence.Store) (*sideFiles, error
 	return sf, nil
 }
 
-// isTemp reports whether name is a temporary file of a write a backend
-// did not finish (evidence.TempPrefix).
-func isTemp(name string) bool { return strings.HasPrefix(path.Base(name), evidence.TempPrefix) }
+// isTemp: a temporary file of a write a backend did not finish.
+var isTemp = evidence.IsTemp
 
 // display is how findings name the side file name of the store.
 func (sf *sideFiles) display(name string) string { return sf.url + "/" + name }

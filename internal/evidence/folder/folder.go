@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,6 +118,23 @@ func openStore(dir string, opts evidence.Options, requests int) (evidence.Store,
 func (f *folder) Parallelism() int { return f.requests }
 
 func (f *folder) path(key string) string { return filepath.Join(f.root, filepath.FromSlash(key)) }
+
+// RemoveTemp removes a temporary file of an unfinished write, by the
+// name Survey gave it (evidence.TempRemover); one already gone is no
+// error. Any other name is refused: it removes nothing custody keeps.
+func (f *folder) RemoveTemp(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rel, ok := strings.CutPrefix(name, evidence.Dir+"/")
+	if !ok || !evidence.IsTemp(name) || slices.Contains(strings.Split(rel, "/"), "..") || strings.Contains(name, "\\") {
+		return fmt.Errorf("evidence: remove %q: %w: not a temporary file of the store", name, evidence.ErrBadName)
+	}
+	if err := os.Remove(f.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("evidence: remove %s: %w", name, err)
+	}
+	return nil
+}
 
 func (f *folder) URL() string  { return f.root }
 func (f *folder) Close() error { f.shards.close(); return nil }

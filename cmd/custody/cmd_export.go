@@ -88,6 +88,10 @@ func (o *apiOptions) check(region string) error {
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return usageError("%s %q: want a URL with its scheme, http(s)://host[:port][/prefix], e.g. http://127.0.0.1:8080", u.flag, redact.URL(u.val))
 		}
+		if p.User != nil || p.RawQuery != "" || p.ForceQuery || p.Fragment != "" {
+			// fetch refuses them too (an error, exit 1); the flag is what is wrong.
+			return usageError("%s %q: want no user info, query or fragment: the OAuth client's id and secret go in --credentials or the environment, never in a URL", u.flag, redact.URL(u.val))
+		}
 	}
 	if o.APIURL != "" && o.LoginURL != "" {
 		return nil

@@ -713,7 +713,7 @@ func unreferencedHolding(ctx context.Context, store evidence.Store, referenced m
 				return nil // gone since it was listed
 			}
 			if err != nil {
-				return fmt.Errorf("erase: read %s, which no entry references, to tell whether it holds what is erased (run custody verify --evidence): %w", h, err)
+				return fmt.Errorf("erase: read %s, which no entry references, to tell whether it holds what is erased: %w; nothing was erased (custody verify --evidence names it; no entry references it, so it is no evidence of the ledger: once examined, move it out of the store and erase again)", h, err)
 			}
 			if small && unreferencedHolds(b, whole, msgs) {
 				mu.Lock()

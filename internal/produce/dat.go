@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"path"
 	"strconv"
 	"strings"
@@ -168,7 +169,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 			strconv.FormatBool(m.deleted), datPath(proof), datPath(name), "")
 		w.record(row)
 		w.rows++
-		if optImage(a.mime, ext) {
+		if optImage(a.mime, ext) && isJPEG(&m.attachments[i]) {
 			// Opticon: key, volume, image path, document break, folder
 			// break, box break, pages.
 			fmt.Fprintf(&w.opt, "%s,CUSTODY001,%s,Y,,,1\r\n", ctrls[i], datPath(name))
@@ -196,6 +197,19 @@ func datPath(p string) string {
 func optImage(mimeType, ext string) bool {
 	ext = strings.ToLower(ext)
 	return strings.EqualFold(mimeType, "image/jpeg") && (ext == ".jpg" || ext == ".jpeg")
+}
+
+// isJPEG reports whether the attachment's bytes start as a JPEG does
+// (SOI, then a marker: FF D8 FF). The MIME type and name are what the
+// API states, which a sender chooses: a PNG or WebP called photo.jpg, or
+// an attachment custody holds no bytes of (expired), is no image an
+// image load can take.
+func isJPEG(a *attachment) bool {
+	var head [3]byte
+	if _, err := io.ReadFull(a.reader(), head[:]); err != nil {
+		return false
+	}
+	return head == [3]byte{0xFF, 0xD8, 0xFF}
 }
 
 // datHold is a message's LEGAL_HOLD and HOLD_SOURCE: held when its

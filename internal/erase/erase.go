@@ -290,13 +290,18 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	var held, heldWhy []string
 	for _, c := range sortedKeys(whole, partial) {
 		h := st.HoldsOn(c, heldAtCapture[c])
+		var why []string // every hold on it: releasing one must not look like enough
 		switch {
 		case h.DeletionProtection:
-			held, heldWhy = append(held, c), append(heldWhy, c+" (deletion protection at capture)")
+			why = append(why, "deletion protection at capture")
 		case holdUnknown[c]:
-			held, heldWhy = append(held, c), append(heldWhy, c+" (its latest capture's legal hold cannot be read: the entry's detail does not decode; run custody verify)")
-		case h.Matter != nil:
-			held, heldWhy = append(held, c), append(heldWhy, fmt.Sprintf("%s (matter hold: %s)", c, h.Matter.Reason))
+			why = append(why, "its latest capture's legal hold cannot be read: the entry's detail does not decode; run custody verify")
+		}
+		if h.Matter != nil {
+			why = append(why, "matter hold: "+h.Matter.Reason)
+		}
+		if len(why) > 0 {
+			held, heldWhy = append(held, c), append(heldWhy, c+" ("+strings.Join(why, "; ")+")")
 		}
 	}
 	if len(held) > 0 && strings.TrimSpace(req.OverrideHold) == "" {

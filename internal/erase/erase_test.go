@@ -349,6 +349,15 @@ func TestEraseHold(t *testing.T) {
 	if rep := m.verify(t); !rep.OK || rep.Evidence.Erased != 0 {
 		t.Fatalf("a refused erasure changed something: %v", rep.Findings)
 	}
+	// Under both holds, the refusal names both: releasing the matter hold
+	// alone would not be enough.
+	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{held[1]}, Reason: "litigation hold LGL-2", Operator: "counsel"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[1]}, Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erase.ErrHeld) || !strings.Contains(err.Error(), held[1]+" (deletion protection at capture; matter hold: litigation hold LGL-2)") {
+		t.Fatalf("erase under both holds: %v, want both named", err)
+	}
 	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{held[0]}, Reason: "r", Operator: "dpo",
 		OverrideHold: "court order 2024-17 lifts the hold", SignerKey: m.le.Key})
 	if err != nil || res.Detail.OverrideHold != "court order 2024-17 lifts the hold" || !slices.Equal(res.Held, []string{held[0]}) {

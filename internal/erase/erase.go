@@ -427,16 +427,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// matter's writer lock, so no write is in progress, and one may hold
 	// a whole response body with what is erased, under another name.
 	// Never evidence, so not recorded: removed, and counted.
-	tempsRemoved := 0
 	if tr, ok := store.(evidence.TempRemover); ok {
 		for _, name := range temps {
 			if err := tr.RemoveTemp(ctx, name); err != nil {
 				return nil, fmt.Errorf("erase: remove a temporary file an interrupted write left: %w", err)
 			}
-			tempsRemoved++
+			res.TempsRemoved++
 		}
 	}
-	res.TempsRemoved = tempsRemoved
 	// Run again after it was done: everything asked for is erased, by
 	// entries already in the ledger, and nothing of it is left to
 	// delete. Recording it again would name the same erasure twice (and
@@ -456,7 +454,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			by[r.Seq] = ok
 		}
 		if done {
-			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: tempsRemoved}
+			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: res.TempsRemoved}
 			var err error
 			res.Unvouched, err = unvouched(ctx, l, slices.Sorted(maps.Keys(by)))
 			return res, err
@@ -815,8 +813,7 @@ func bodiesOf(ctx context.Context, store evidence.Store, conv string, sums []has
 // for a body that does not read as messages, the id as a JSON string
 // anywhere in it.
 func holdsAny(b []byte, msgs map[string]bool) bool {
-	raws, err := derive.MessagesIn(b)
-	if err != nil {
+	names := func(b []byte) bool { // an id as a JSON string anywhere in b
 		for m := range msgs {
 			if bytes.Contains(b, []byte(`"`+m+`"`)) {
 				return true
@@ -824,13 +821,17 @@ func holdsAny(b []byte, msgs map[string]bool) bool {
 		}
 		return false
 	}
+	raws, err := derive.MessagesIn(b)
+	if err != nil {
+		return names(b)
+	}
 	for _, raw := range raws {
-		md, _, err := derive.DecodeMessage(raw)
+		// Only its id is wanted: no canonical form or payload hash
+		// (DecodeMessage's), as unreferencedHolds reads them.
+		md, err := derive.ReadMessage(raw)
 		if err != nil {
-			for m := range msgs {
-				if bytes.Contains(raw, []byte(`"`+m+`"`)) {
-					return true
-				}
+			if names(raw) {
+				return true
 			}
 			continue
 		}

@@ -121,7 +121,7 @@ func resolveURLs(named, given []string, noun string) ([]string, error) {
 		} else {
 			var match []string
 			for _, n := range named {
-				if cg := canonURL(g); canonURL(n) == cg || canonURL(redact.URL(n)) == cg {
+				if cg := redact.FoldCase(g); redact.FoldCase(n) == cg || redact.FoldCase(redact.URL(n)) == cg {
 					match = append(match, n)
 				}
 			}
@@ -143,27 +143,6 @@ func resolveURLs(named, given []string, noun string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// canonURL is u with its scheme and host in lower case, which name the
-// same place whatever their case (RFC 3986, 6.2.2.1); the rest of it,
-// user info and path included, is kept as it is. Read by hand, not
-// parsed: custody's shown form ("[REDACTED]" in the user info) does not
-// parse. A u without "://" is itself.
-func canonURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return u
-	}
-	auth, tail := rest, ""
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		auth, tail = rest[:i], rest[i:]
-	}
-	user, host := "", auth
-	if i := strings.LastIndex(auth, "@"); i >= 0 {
-		user, host = auth[:i+1], auth[i+1:]
-	}
-	return strings.ToLower(scheme) + "://" + user + strings.ToLower(host) + tail
 }
 
 // shownURLs is urls as custody shows them (redact.URL), never nil.

@@ -40,6 +40,24 @@ func URL(s string) string {
 	return b.String()
 }
 
+// FoldCase returns s with its scheme and host in lower case, which name
+// the same place whatever their case (RFC 3986, 6.2.2.1); user info,
+// path, query and fragment stay as they are. It reads s as URL does, on
+// the text: the form URL shows ("[REDACTED]" in the user info) does not
+// parse, and is folded too.
+func FoldCase(s string) string {
+	end := strings.IndexAny(s, "?#")
+	if end < 0 {
+		end = len(s)
+	}
+	scheme, auth, path := split(s[:end])
+	user, host := "", auth
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		user, host = auth[:at+1], auth[at+1:]
+	}
+	return strings.ToLower(scheme) + user + strings.ToLower(host) + path + s[end:]
+}
+
 // split cuts a URL without query or fragment into its scheme with "//"
 // ("https://", or "" when it has none), its authority (user info and
 // host) and the path that follows.

@@ -134,3 +134,17 @@ func TestURLsIn(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"HTTP://TSA.Example:8080/Path/X?Key=K#Frag":   "http://tsa.example:8080/Path/X?Key=K#Frag",
+		"https://U:PW@Host.Example/x":                 "https://U:PW@host.example/x",
+		"https://[REDACTED]@TSA.Example/x?[REDACTED]": "https://[REDACTED]@tsa.example/x?[REDACTED]",
+		"http://127.0.0.1:1/tsr":                      "http://127.0.0.1:1/tsr",
+		"HTTP://h#a?b":                                "http://h#a?b",
+	} {
+		if got := FoldCase(in); got != want {
+			t.Errorf("FoldCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -17,7 +17,12 @@ import (
 // or reads with GetChecked, so that altered bytes are never taken for
 // evidence.
 func Check(sum hashchain.Hash, b []byte) error {
-	if got := hashchain.Hash(sha256.Sum256(b)); got != sum {
+	return checkSum(sum, sha256.Sum256(b))
+}
+
+// checkSum is Check for bytes already hashed to got.
+func checkSum(sum, got hashchain.Hash) error {
+	if got != sum {
 		return fmt.Errorf("evidence %s: %w (its bytes hash to %s): altered or damaged since it was stored", Key(sum), ErrCorrupt, got)
 	}
 	return nil
@@ -68,8 +73,8 @@ func GetCheckedUpTo(ctx context.Context, s Store, sum hashchain.Hash, max int64)
 			return nil, false, fmt.Errorf("evidence: read %s: %w", Key(sum), err)
 		}
 	}
-	if got := hashchain.Hash(d.Sum(nil)); got != sum {
-		return nil, false, fmt.Errorf("evidence %s: %w (its bytes hash to %s): altered or damaged since it was stored", Key(sum), ErrCorrupt, got)
+	if err := checkSum(sum, hashchain.Hash(d.Sum(nil))); err != nil {
+		return nil, false, err
 	}
 	if !whole {
 		return nil, false, nil

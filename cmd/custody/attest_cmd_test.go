@@ -35,6 +35,18 @@ func TestReadKeyArg(t *testing.T) {
 	if _, err := readWitnessKey("PRIVATE+KEY+w+00000000+AQ=="); err == nil {
 		t.Fatal("a signer key was accepted as a witness verifier key")
 	}
+	// A file at the path the key spells is not read: the key typed is
+	// the key (a copy of a matter could carry a file there).
+	t.Chdir(t.TempDir())
+	if err := os.MkdirAll(filepath.Dir(key), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, []byte("counsel.example/w1+00000000+AAAA\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := readKeyArg("witness", key); err != nil || got != key {
+		t.Fatalf("inline beside a file at its path: %q, %v", got, err)
+	}
 }
 
 // serveLine runs a serving command in process and returns its ready line

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
@@ -299,6 +300,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	case err != nil:
 		return err // verify.Ledger names itself ("verify: …")
 	}
+	if key != "" {
+		rep.VerifierKey, rep.VerifierKeyFrom = keyID(key), verifierKeyFrom(o.Key, g.Ledger)
+	}
 	if o.Key == "" && key != "" && len(o.Checkpoints) == 0 {
 		// The key beside the ledger came with the copy: whoever rebuilt
 		// the ledger under a new identity replaced it too.
@@ -332,12 +336,35 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	return nil
 }
 
+// keyID is a verifier key's NAME+HASH, what identifies it (its KEY part
+// adds nothing a reader compares).
+func keyID(key string) string {
+	name, rest, _ := strings.Cut(key, "+")
+	hash, _, _ := strings.Cut(rest, "+")
+	return name + "+" + hash
+}
+
+// verifierKeyFrom says where verify's key came from, for its output.
+func verifierKeyFrom(flag, ledgerPath string) string {
+	switch {
+	case flag == "":
+		return "the key beside the ledger, " + matter.VerifierKeyPath(ledgerPath)
+	case hashchain.IsKeyText(flag):
+		return "typed with --key"
+	default:
+		return "--key " + flag
+	}
+}
+
 func printReport(g *globalOptions, rep *verify.Report) error {
 	if g.jsonOutput() {
 		return g.writeJSON(rep)
 	}
 	w := g.stdout
 	fmt.Fprintf(w, "ledger       %s (%s)\n", rep.Ledger, rep.Origin)
+	if rep.VerifierKey != "" {
+		fmt.Fprintf(w, "key          %s (%s)\n", rep.VerifierKey, rep.VerifierKeyFrom)
+	}
 	fmt.Fprintf(w, "entries      %d, %d covered by a signed checkpoint\n", rep.Entries, rep.CoveredEntries)
 	fmt.Fprintf(w, "checkpoints  %d stored, %d external\n", rep.Checkpoints, rep.ExternalCheckpoints)
 	fmt.Fprintf(w, "root         %s\n", rep.Root)

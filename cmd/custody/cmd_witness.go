@@ -28,12 +28,17 @@ import (
 // enough that a wrong path (an image, /dev/zero) costs nothing.
 const maxArgFile = 4 << 20
 
-// readKeyArg returns a key read from the file v or, when no such file
-// exists and v looks like a key (name+hash+data), v itself; and arg,
+// readKeyArg returns v itself when it is a key (hashchain.IsKeyText: a
+// key is never looked up as a file), else the key read from the file v,
+// or v when no such file exists and v looks like one (a damaged key,
+// which the caller's parse then names); and arg,
 // what messages call it: "--flag FILE", or "--flag (the key given
 // inline)". A message about a key names the argument, never quotes the
 // key: a wrong file can hold anything, a secret included, at any length.
 func readKeyArg(flag, v string) (key, arg string, err error) {
+	if hashchain.IsKeyText(v) { // the key itself, never a file of that name
+		return strings.TrimSpace(v), "--" + flag + " (the key given inline)", nil
+	}
 	b, err := fsinfo.ReadRegular(v, matter.MaxKeyFile)
 	if errors.Is(err, fs.ErrNotExist) && strings.Count(v, "+") >= 2 {
 		return strings.TrimSpace(v), "--" + flag + " (the key given inline)", nil

@@ -1,7 +1,9 @@
 package hashchain
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -73,4 +75,36 @@ func keyProblem(key string, err error, signer bool) string {
 		}
 	}
 	return "it does not parse as a key"
+}
+
+// IsKeyText reports whether v (surrounding white space aside) is a
+// signed-note key written out — a verifier key NAME+HASH+KEY whose HASH
+// matches its name and key, of any algorithm (a ledger's or a witness's),
+// or a signer key PRIVATE+KEY+NAME+HASH+KEY — rather than the name of a
+// file holding one. Flags that take "a key, or a file holding it" ask this
+// first: were a file tried first, a copy of a matter could carry a file
+// at the path the auditor's key spells (a key's name may hold '/') and
+// have its own key read in place of the one typed.
+func IsKeyText(v string) bool {
+	v = strings.TrimSpace(v)
+	if strings.ContainsAny(v, " \t\r\n") {
+		return false
+	}
+	rest, signer := strings.CutPrefix(v, "PRIVATE+KEY+")
+	name, rest, ok1 := strings.Cut(rest, "+")
+	hash, k, ok2 := strings.Cut(rest, "+")
+	if !ok1 || !ok2 || name == "" || len(hash) != 8 || strings.Trim(hash, "0123456789abcdef") != "" {
+		return false
+	}
+	key, err := base64.StdEncoding.DecodeString(k)
+	if err != nil || len(key) < 2 {
+		return false
+	}
+	if signer {
+		return true // its HASH is over the public key, not at hand here
+	}
+	// The key hash of the note formats: the first four bytes of
+	// SHA-256(name "\n" algorithm-byte key).
+	sum := sha256.Sum256(append([]byte(name+"\n"), key...))
+	return hash == hex.EncodeToString(sum[:4])
 }

@@ -57,3 +57,30 @@ func TestKeyProblem(t *testing.T) {
 		t.Errorf("an unknown error's text passed on: %q", got)
 	}
 }
+
+func TestIsKeyText(t *testing.T) {
+	skey, vkey, err := GenerateKey("custody/f7e292a6-matter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const witnessKey = "counsel.example/w1+52110d21+BKYbX3j3CcNpCGZkd/hTc7ZXjtE+Q05Uj2CxiaZ2L9Oh"
+	damaged := vkey[:len(vkey)-4] + "AAA="
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{
+		{vkey, true},
+		{" " + vkey + "\n", true},
+		{witnessKey, true},
+		{skey, true},
+		{damaged, false}, // its HASH no longer matches: a path, or a damaged key
+		{"custody.pub", false},
+		{"keys/custody+1+2.pub", false},
+		{"", false},
+		{vkey + " " + vkey, false},
+	} {
+		if got := IsKeyText(tt.v); got != tt.want {
+			t.Errorf("IsKeyText(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}

@@ -468,14 +468,26 @@ func ReadSignerKey(file, ledgerPath string) (string, error) {
 	return k, nil
 }
 
-// ReadVerifierKey resolves a verifier key: key is a file holding it, or
-// the key itself; when key is empty, the file beside the ledger if there
+// ReadVerifierKey resolves a verifier key: key is the key itself (taken
+// as such whenever it is one, hashchain.IsKeyText) or a file holding it;
+// when key is empty, the file beside the ledger if there
 // is one ("" if not: Verify then says whether it needed one). A signer
 // key is refused (ErrWrongKey): a verifier must never be handed one; so
 // is anything else that is no verifier key, said in words and never
 // quoted (the file may hold anything). It needs no open ledger (verify
 // --proof works with none).
 func ReadVerifierKey(key, ledgerPath string) (string, error) {
+	if hashchain.IsKeyText(key) {
+		// The key itself, never a file of that name: see IsKeyText.
+		key = strings.TrimSpace(key)
+		if strings.HasPrefix(key, signerPrefix) {
+			return "", fmt.Errorf("%w: --key is a signer key; give the verifier key", ErrWrongKey)
+		}
+		if _, err := note.NewVerifier(key); err != nil {
+			return "", fmt.Errorf("%w: --key is no verifier key: %s", ErrWrongKey, hashchain.VerifierKeyProblem(key, err))
+		}
+		return key, nil
+	}
 	name := key
 	if name == "" {
 		name = VerifierKeyPath(ledgerPath)

@@ -481,6 +481,44 @@ func TestReadVerifierKey(t *testing.T) {
 	}
 }
 
+// TestReadVerifierKeyNotAFile: a key typed on the command line is that
+// key, even where a file sits at the path it spells (a key's name holds
+// '/'): a copy of a matter, verified from inside it, could carry its own
+// key there. Before, the file was read first and its key used.
+func TestReadVerifierKeyNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_, pub, err := hashchain.GenerateKey("custody/f7e292a6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, planted, err := hashchain.GenerateKey("custody/f7e292a6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(pub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, []byte(planted+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := matter.ReadVerifierKey(pub, filepath.Join(dir, "custody.db"))
+	if err != nil || got != pub {
+		t.Fatalf("= %q, %v; want the key typed, %q", got, err, pub)
+	}
+	// A regular file named by the key's first path element (a binary
+	// built as ./custody) made every typed key an error.
+	if err := os.RemoveAll("custody"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("custody", []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := matter.ReadVerifierKey(pub, filepath.Join(dir, "custody.db")); err != nil || got != pub {
+		t.Fatalf("beside a file ./custody: %q, %v", got, err)
+	}
+}
+
 // TestReadOnlyBesideAWriter: while another process writes (a -wal file
 // beside the ledger), a read-only open reads through the WAL and sees
 // every committed entry.

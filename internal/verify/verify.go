@@ -196,8 +196,13 @@ type Options struct {
 
 // Report is the outcome of Ledger.
 type Report struct {
-	Ledger              string    `json:"ledger"`
-	Origin              string    `json:"origin"`
+	Ledger string `json:"ledger"`
+	Origin string `json:"origin"`
+	// VerifierKey is the NAME+HASH of the key the checkpoints were
+	// checked with, and VerifierKeyFrom where it came from (set by the
+	// command): an auditor compares them with the key received apart.
+	VerifierKey         string    `json:"verifier_key,omitempty"`
+	VerifierKeyFrom     string    `json:"verifier_key_from,omitempty"`
 	OK                  bool      `json:"ok"`
 	Entries             uint64    `json:"entries"`
 	Checkpoints         int       `json:"checkpoints"`

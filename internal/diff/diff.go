@@ -26,6 +26,11 @@ import (
 // DefaultConcurrency is Options.Concurrency's default.
 const DefaultConcurrency = 4
 
+// MaxConcurrency is the most files Run reads at once (--concurrency's
+// ceiling), whatever Options.Concurrency or the source's Parallelism
+// ask for: Run's queues are sized by it.
+const MaxConcurrency = 64
+
 // Options tune a diff. The zero value uses the defaults.
 type Options struct {
 	// Format forces one shape for every file; "" or exportfile.FormatAuto
@@ -35,7 +40,8 @@ type Options struct {
 	Policy *Policy
 	// Concurrency is how many files are read and parsed at once; when 0,
 	// DefaultConcurrency, or the source's Parallelism when it is an
-	// exportfile.ParallelSource (S3) and that is more.
+	// exportfile.ParallelSource (S3) and that is more; at most
+	// MaxConcurrency.
 	Concurrency int
 	// MaxFileSize: larger files are file_unreadable, unread (default
 	// exportfile.DefaultMaxFileSize).
@@ -131,6 +137,10 @@ func Run(ctx context.Context, src exportfile.Source, idx Index, opts Options, em
 			opts.Concurrency = max(opts.Concurrency, ps.Parallelism())
 		}
 	}
+	// The queues below are sized by it: a source's figure (an
+	// --s3-requests or --folder-requests) never goes past --concurrency's
+	// ceiling.
+	opts.Concurrency = min(opts.Concurrency, MaxConcurrency)
 	ci, _ := idx.(ConversationIndex)
 	rs := &runState{reader: rd, ci: ci}
 	d := &differ{

@@ -375,6 +375,41 @@ func TestRemoteSourceConcurrency(t *testing.T) {
 	}
 }
 
+// hugeSource asks for more reads in flight than anyone should start.
+type hugeSource struct{ *exporttest.RemoteSource }
+
+func (hugeSource) Parallelism() int { return 1 << 40 }
+
+// TestSourceConcurrencyCeiling: a source's Parallelism sizes the diff's
+// queues only up to MaxConcurrency, where 1<<40 made a channel of that
+// many times six slots (out of memory, or a panic).
+func TestSourceConcurrencyCeiling(t *testing.T) {
+	files := map[string]string{}
+	idx := &MemIndex{}
+	for c := range 80 {
+		conv := fmt.Sprintf("c%02d", c)
+		idx.Add(Captured{ConversationID: conv, MessageID: conv + "-m", Timestamp: "2024-01-01T00:00:00.500Z", ContentSHA256: genesys.ContentHash("t")})
+		files["p/"+conv+".jsonl"] = `{"conversation_id":"` + conv + `","message_id":"` + conv + `-m","timestamp":"2024-01-01T00:00:00Z","content":"t"}`
+	}
+	dir := benchutil.WriteTree(t, files)
+	ref, _ := runDir(t, dir, idx, Options{Concurrency: 1})
+	ds, err := exportfile.NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	src := hugeSource{&exporttest.RemoteSource{DirSource: ds}}
+	for _, conc := range []int{0, 1 << 40} {
+		got, _ := runSource(t, src, idx, Options{Concurrency: conc})
+		if !slices.Equal(got, ref) {
+			t.Fatalf("Concurrency %d: findings differ from one file at a time", conc)
+		}
+	}
+	if most := src.Opening.Most(); most > MaxConcurrency {
+		t.Errorf("%d files open at once, want at most %d", most, MaxConcurrency)
+	}
+}
+
 func TestEmitErrorStops(t *testing.T) {
 	dir := benchutil.WriteTree(t, map[string]string{"a.jsonl": `{"conversation_id":"c","message_id":"1"}` + "\n" + `{"conversation_id":"c","message_id":"2"}`})
 	src, err := exportfile.NewDirSource(dir)

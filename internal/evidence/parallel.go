@@ -12,12 +12,13 @@ type Parallel interface {
 }
 
 // Parallelism is how many requests to s a reader or writer of many
-// objects keeps in flight: the store's figure when it is a Parallel,
-// else 1 — a local store's reads cost CPU, not waiting, and its readers
-// already spread them over every core (a folder on a local disk says 1).
+// objects keeps in flight: the store's figure when it is a Parallel
+// (at most MaxRequests: callers start a worker per request), else 1 — a
+// local store's reads cost CPU, not waiting, and its readers already
+// spread them over every core (a folder on a local disk says 1).
 func Parallelism(s Store) int {
 	if p, ok := s.(Parallel); ok {
-		return max(1, p.Parallelism())
+		return min(MaxRequests, max(1, p.Parallelism()))
 	}
 	return 1
 }

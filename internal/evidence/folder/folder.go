@@ -45,7 +45,7 @@ func (*Backend) Example() string { return "DIR or file://DIR" }
 // AddFlags declares --folder-requests.
 func (b *Backend) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(evidence.RequestsFlag{N: &b.Requests, Auto: true}, "folder-requests",
-		"reads and writes kept in flight on a folder store by work on many objects (verify, diff, report, export, erase); auto: "+
+		"reads and writes kept in flight on a folder store by work on many objects (verify, diff, report, export, erase), 1 to "+strconv.Itoa(evidence.MaxRequests)+"; auto: "+
 			strconv.Itoa(fsinfo.DefaultRequests)+" on a network or FUSE file system (NFS, SMB, 9p, sshfs…), else as many as the work has workers")
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.PathStyle, "s3-path-style", false, "address S3 buckets in the path, not the host name (implied by --s3-endpoint)")
 	fs.StringVar(&o.Profile, "s3-profile", "", "AWS shared configuration profile for S3 credentials (default: AWS_PROFILE, else default)")
 	o.Requests = s3util.DefaultRequests
-	fs.Var(evidence.RequestsFlag{N: &o.Requests}, "s3-requests", "S3 requests kept in flight by work on many objects (verify, diff, export, erase); fewer for a small S3-compatible server")
+	fs.Var(evidence.RequestsFlag{N: &o.Requests}, "s3-requests", "S3 requests kept in flight by work on many objects (verify, diff, export, erase), 1 to "+strconv.Itoa(evidence.MaxRequests)+"; fewer for a small S3-compatible server")
 }
 
 // Config is the s3util client configuration the options describe. Other

@@ -107,11 +107,16 @@ func ContentHash(s string) string {
 }
 
 // ParseTimestamp parses an RFC 3339 timestamp with any offset (a space
-// instead of the 'T' is tolerated) and returns the instant in UTC and how
-// many fractional-second digits the text carried (0–9).
+// instead of the 'T' is tolerated; a lower-case 't' and 'z' are the same
+// instant, RFC 3339 5.6) and returns the instant in UTC and how many
+// fractional-second digits the text carried (0–9).
 func ParseTimestamp(s string) (time.Time, int, error) {
-	if len(s) > 10 && s[10] == ' ' {
+	// package time reads 'T' and 'Z' only.
+	if len(s) > 10 && (s[10] == ' ' || s[10] == 't') {
 		s = s[:10] + "T" + s[11:]
+	}
+	if len(s) > 10 && s[len(s)-1] == 'z' {
+		s = s[:len(s)-1] + "Z"
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {

@@ -73,14 +73,21 @@ func TestParseTimestamp(t *testing.T) {
 		{"2024-03-01T12:30:00.123+02:30", "2024-03-01T10:00:00.123Z", 3},
 		{"2024-03-01 10:00:00Z", "2024-03-01T10:00:00.000Z", 0},
 		{"2024-03-01T10:00:00.123456789Z", "2024-03-01T10:00:00.123Z", 9},
+		// RFC 3339 5.6: 't' and 'z' may be lower case.
+		{"2024-01-03t10:00:42.140z", "2024-01-03T10:00:42.140Z", 3},
+		{"2024-01-03t10:00:42z", "2024-01-03T10:00:42.000Z", 0},
+		{"2024-01-03 10:00:42.140z", "2024-01-03T10:00:42.140Z", 3},
+		{"2024-01-03t12:30:42.1+02:30", "2024-01-03T10:00:42.100Z", 1},
 	} {
 		got, digits, err := ParseTimestamp(tc.in)
 		if err != nil || FormatMillis(got) != tc.want || digits != tc.digits || got.Location() != time.UTC {
 			t.Errorf("ParseTimestamp(%q) = %v, %d, %v; want %s, %d", tc.in, got, digits, err, tc.want, tc.digits)
 		}
 	}
-	if _, _, err := ParseTimestamp("yesterday"); err == nil {
-		t.Error("ParseTimestamp(yesterday) did not fail")
+	for _, bad := range []string{"yesterday", "2024-01-03x10:00:42Z", "2024-01-03T10:00:42.140zz", "2024-01-03T10:00:42+02:00z", "z"} {
+		if _, _, err := ParseTimestamp(bad); err == nil {
+			t.Errorf("ParseTimestamp(%q) did not fail", bad)
+		}
 	}
 }
 

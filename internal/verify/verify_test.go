@@ -37,6 +37,15 @@ var tamperMatrix = []tamper{
 		message: "leaf altered",
 	},
 	{
+		// At one seq the leaf hash is checked before the strict leaf
+		// checks (docs/ledger-format.md, "One break, one finding").
+		name:    "leaf made not canonical, its hashes kept",
+		sql:     []string{`DROP TRIGGER entries_append_only_update`, `UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), '{"at"', '{ "at"') AS BLOB) WHERE seq = 6`},
+		check:   verify.CheckLeafHash,
+		seq:     6,
+		message: "leaf altered",
+	},
+	{
 		name: "leaf changed and its hashes recomputed",
 		// An attacker who also fixes leaf_hash and the chain from there
 		// on still cannot produce the signed root.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 )
@@ -122,7 +123,11 @@ func exitCode(ctx context.Context, cmd *cobra.Command, err error, g *globalOptio
 		// that contradicts itself, a file SQLite reports damaged.
 		code = exitFindings
 	}
-	msg := cleanChain(err.Error())
+	// An error can carry what an export, an API response or the ledger
+	// holds (a hold's reason, an id): no escape sequence of theirs
+	// reaches the terminal raw (exportfile.SafeMessage: as the diff's
+	// summary shows an id, '\x1b', '\u202e').
+	msg := exportfile.SafeMessage(cleanChain(err.Error()))
 	if code == exitCancelled && ee == nil {
 		// The cause is the user's Ctrl-C: "context canceled" says
 		// nothing more, what matters is whether the work is kept.
@@ -137,7 +142,7 @@ func exitCode(ctx context.Context, cmd *cobra.Command, err error, g *globalOptio
 	var hint string
 	var h interface{ Hint() string }
 	if errors.As(err, &h) && code != exitCancelled {
-		hint = h.Hint()
+		hint = exportfile.SafeMessage(h.Hint())
 	}
 	if g.LogFormat == "json" {
 		args := []any{"error", msg, "exit_code", code}

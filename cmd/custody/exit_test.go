@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,6 +162,47 @@ func TestWitnessKeyFileExit(t *testing.T) {
 					t.Errorf("stdout: %q (it served?)", stdout.String())
 				}
 			})
+		}
+	}
+}
+
+// TestStderrEscapes: an error or a warning carrying what an export, an
+// API response or the ledger holds reaches stderr with its control
+// characters (C0, C1), bidi overrides and invalid bytes escaped as the
+// diff's summary shows an id ('\x1b', '\u009b', '\u202e'), in text and
+// JSON logs; its own line breaks and backslashes are kept. Before, a
+// hold's reason ran its escape sequences on the terminal.
+func TestStderrEscapes(t *testing.T) {
+	hostile := "legal\x1b[2J\x1b]0;pwn\a \u009b31m \u202edcba \xff"
+	const shown = `legal\x1b[2J\x1b]0;pwn\a \u009b31m \u202edcba \xff`
+	raw := func(s string) bool {
+		return strings.ContainsFunc(s, func(r rune) bool {
+			return (r < 0x20 && r != '\n') || (r >= 0x7f && r <= 0x9f) || r == '\u202e' || r == '\uFFFD'
+		})
+	}
+	for _, format := range []string{"text", "json"} {
+		var stderr bytes.Buffer
+		g := &globalOptions{stderr: &stderr, LogFormat: format}
+		g.log = slog.New(slog.NewJSONHandler(&stderr, nil))
+		exitCode(context.Background(), nil, fmt.Errorf("erase: under legal hold: c1 (matter hold: %s)", hostile), g)
+		g.warn("conversation " + hostile + `: C:\x`)
+		out := stderr.String()
+		if raw(out) {
+			t.Errorf("%s: raw control on stderr: %q", format, out)
+		}
+		if format == "json" {
+			for line := range strings.Lines(out) {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("%s: %q: %v", format, line, err)
+				}
+				out += fmt.Sprint(rec["error"], rec["msg"]) // the decoded text, checked below
+			}
+		}
+		for _, want := range []string{"(matter hold: " + shown + ")", "conversation " + shown + `: C:\x`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", format, want, out)
+			}
 		}
 	}
 }

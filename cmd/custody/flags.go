@@ -18,6 +18,7 @@ import (
 	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/s3util"
@@ -188,6 +189,7 @@ func (g *globalOptions) warn(msg string) { g.say("warning", slog.LevelWarn, msg)
 func (g *globalOptions) note(msg string) { g.say("note", slog.LevelInfo, msg) }
 
 func (g *globalOptions) say(label string, level slog.Level, msg string) {
+	msg = exportfile.SafeMessage(msg) // it may name what an export or the ledger holds
 	if g.LogFormat == "json" && g.log != nil {
 		g.log.Log(context.Background(), level, msg)
 		return

@@ -154,6 +154,9 @@ func (c *csvWriter) Write(f Finding) error {
 	}
 	row := []string{string(f.Kind), f.ConversationID, f.MessageID, f.Field, f.Expected, f.Got, f.File, f.Detail, string(f.Cause), count}
 	for i, v := range row {
+		if i != csvFileColumn { // the file's name is escaped already (exportfile.Entry.Name)
+			v = exportfile.SafeDisplay(v)
+		}
 		row[i] = csvSafe(v)
 	}
 	if err := c.w.Write(row); err != nil {
@@ -162,8 +165,15 @@ func (c *csvWriter) Write(f Finding) error {
 	return nil
 }
 
+// csvFileColumn is the file column of CSVHeader.
+const csvFileColumn = 6
+
 // csvSafe defuses spreadsheet formulas: export content is hostile and
-// analysts open CSVs in spreadsheets (OWASP "CSV injection").
+// analysts open CSVs in spreadsheets (OWASP "CSV injection"). The
+// writer escapes each cell first (exportfile.SafeDisplay: control and
+// format characters, invalid UTF-8 and the backslash, as the text
+// summary shows them), so that 'cat findings.csv' runs no escape
+// sequence and a cell shows what the export holds.
 func csvSafe(v string) string {
 	if v != "" {
 		switch v[0] {

@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -298,7 +299,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			why = append(why, "its latest capture's legal hold cannot be read: the entry's detail does not decode; run custody verify")
 		}
 		if h.Matter != nil {
-			why = append(why, "matter hold: "+h.Matter.Reason)
+			// The reason is the ledger's text, shown as the diff shows an
+			// export's ids: no escape sequence or line break of its own.
+			why = append(why, "matter hold: "+exportfile.SafeDisplay(h.Matter.Reason))
 		}
 		if len(why) > 0 {
 			held, heldWhy = append(held, c), append(heldWhy, c+" ("+strings.Join(why, "; ")+")")

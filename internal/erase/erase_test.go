@@ -334,6 +334,27 @@ func TestEraseConversation(t *testing.T) {
 	}
 }
 
+// TestEraseHoldReasonEscaped: a refusal names a matter hold's reason as
+// the diff's summary shows an export's id — escape sequences, C1
+// controls, bidi overrides and line breaks escaped ('\x1b', '\u202e',
+// '\n') — where it wrote the ledger's text raw, so printing the error
+// ran the reason's escape sequences on the operator's terminal.
+func TestEraseHoldReasonEscaped(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	if _, err := erase.Hold(ctx, m.le.Ledger, m.le.Store, erase.HoldRequest{Conversations: []string{free[0]}, Reason: "legal\x1b[2J\x1b]0;pwn\a\u009b31m\u202e\nx", Operator: "counsel"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Reason: "r", Operator: "dpo"})
+	if !errors.Is(err, erase.ErrHeld) {
+		t.Fatalf("erase under a matter hold: %v", err)
+	}
+	if want := `(matter hold: legal\x1b[2J\x1b]0;pwn\a\u009b31m\u202e\nx)`; !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %q, want it to hold %q", err, want)
+	}
+}
+
 // TestEraseHold: a conversation under legal hold is refused, nothing
 // erased; with an override it is erased and the override recorded; a
 // matter hold refuses too, and its release lifts it.

@@ -547,3 +547,35 @@ func SafeDisplay(name string) string {
 	q := fmt.Sprintf("%q", name)
 	return q[1 : len(q)-1]
 }
+
+// SafeMessage is SafeDisplay for a message that carries such names or
+// values among its own words (an error, a warning on stderr): each
+// character SafeDisplay escapes is escaped as it does (ESC as \x1b,
+// U+009B as \u009b, U+202E as \u202e, an invalid byte as \xff), but
+// line breaks and tabs, which a message may hold, and backslashes, which
+// its words and the names SafeDisplay already escaped hold, are kept:
+// applied to a whole message it changes nothing SafeDisplay showed.
+func SafeMessage(msg string) string {
+	if utf8.ValidString(msg) && !strings.ContainsFunc(msg, escapedInMessage) {
+		return msg
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		r, n := utf8.DecodeRuneInString(msg[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, msg[i])
+		case escapedInMessage(r):
+			q := strconv.QuoteRune(r) // as %q writes it in a string
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(msg[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func escapedInMessage(r rune) bool {
+	return r != '\n' && r != '\t' && r != '\\' && !strconv.IsPrint(r)
+}

@@ -639,6 +639,24 @@ func TestSafeDisplay(t *testing.T) {
 	}
 }
 
+// TestSafeMessage: a message escapes what SafeDisplay escapes, the same
+// way, but keeps its line breaks, tabs and backslashes, so a name
+// SafeDisplay showed in it is shown unchanged.
+func TestSafeMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"erase: under legal hold: c1 (matter hold: Café – LGL-2)": "erase: under legal hold: c1 (matter hold: Café – LGL-2)",
+		"matter hold: legal\x1b[2J\x1b]0;pwn\a":                   `matter hold: legal\x1b[2J\x1b]0;pwn\a`,
+		"a\u009b31m \u202egnp \x00 \x7f \r":                       `a\u009b31m \u202egnp \x00 \x7f \r`,
+		"a\u00a0b\xffc":                                           `a\u00a0b\xffc`,
+		"line one\n\tline two":                                    "line one\n\tline two",
+		"open " + SafeDisplay("esc\x1b[2J\\x.json"):               `open esc\x1b[2J\\x.json`,
+	} {
+		if got := SafeMessage(in); got != want {
+			t.Errorf("SafeMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestWalkKinds: the descriptor walk (Linux) shows a hostile tree
 // exactly as the portable os.Root walk does — names, order, problems,
 // bytes — opening files itself and leaving them to Open (a share).

@@ -18,10 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/report"
-	"github.com/custodyhq/custody/internal/verify"
 )
 
 type reportOptions struct {
@@ -122,8 +120,9 @@ Examples:
 ` + exitStatus("0    the report was written and recorded",
 			"1    it could not be written (a --conversation or --diff the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
 			`2    usage error: an unknown flag or invalid value (a time zone, --proofs,
-       an interval, a verifier key as --key), --key with --no-record, a
-       folder that already holds a report`,
+       an interval, a verifier key as --key, a --checkpoint file that is
+       no signed checkpoint at all), --key with --no-record, a folder that
+       already holds a report`,
 			`3    the report was written and recorded, but verifying the ledger or its
        evidence failed (section 6 says what), or the transcripts met evidence
        that does not hash to its address or is missing (--no-verify too): the
@@ -148,13 +147,9 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if o.NoRecord && o.Key != "" {
 		return usageError("report: --key signs, --no-record records nothing: give one or the other")
 	}
-	var external []verify.ExternalCheckpoint
-	for _, name := range o.Checkpoints {
-		note, err := fsinfo.ReadRegular(name, maxArgFile)
-		if err != nil {
-			return fmt.Errorf("report: --checkpoint: %w", err)
-		}
-		external = append(external, verify.ExternalCheckpoint{Name: name, Note: note})
+	external, err := readCheckpointFiles("report", o.Checkpoints)
+	if err != nil {
+		return err
 	}
 	if o.Operator == "" {
 		o.Operator = osUser()

@@ -185,7 +185,8 @@ Examples:
        unreadable, a file that is not a custody ledger, no verifier key
        for a ledger with checkpoints`,
 			`2    usage error: an unknown flag or invalid value (a signer key, or a
-       file that holds no verifier key, given as --key or --witness, an
+       file that holds no verifier key, given as --key or --witness, a
+       --checkpoint file that is no signed checkpoint at all, an
        --evidence LOC that is no folder); flags that
        contradict each other (--proof with --checkpoint or --report,
        --production with --checkpoint or --evidence, --no-derive without
@@ -222,13 +223,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		}
 		return runVerifyProduction(ctx, o, g)
 	}
-	var external []verify.ExternalCheckpoint
-	for _, name := range o.Checkpoints {
-		note, err := fsinfo.ReadRegular(name, maxArgFile)
-		if err != nil {
-			return fmt.Errorf("verify: --checkpoint: %w", err)
-		}
-		external = append(external, verify.ExternalCheckpoint{Name: name, Note: note})
+	external, err := readCheckpointFiles("verify", o.Checkpoints)
+	if err != nil {
+		return err
 	}
 	key, err := matter.ReadVerifierKey(o.Key, g.Ledger)
 	if err != nil {
@@ -409,6 +406,27 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintln(w, "OK    every check holds")
 	}
 	return nil
+}
+
+// readCheckpointFiles reads the --checkpoint files of cmdName, before
+// any work: one missing or unreadable is an error (exit 1), one that is
+// no signed checkpoint at all (not a signed note, or a note whose text
+// is no checkpoint: a key, a proof, any other file) a usage error (exit
+// 2), as a --key or --witness file that holds no key is. Only a
+// checkpoint whose signature or tree then fails is a finding (exit 3).
+func readCheckpointFiles(cmdName string, names []string) ([]verify.ExternalCheckpoint, error) {
+	var external []verify.ExternalCheckpoint
+	for _, name := range names {
+		note, err := fsinfo.ReadRegular(name, maxArgFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --checkpoint: %w", cmdName, err)
+		}
+		if _, err := hashchain.ParseSignedCheckpoint(verify.CheckpointFileNote(note)); err != nil {
+			return nil, usageError("%s: --checkpoint %s: %v", cmdName, name, err)
+		}
+		external = append(external, verify.ExternalCheckpoint{Name: name, Note: note})
+	}
+	return external, nil
 }
 
 func runVerifyProof(o *verifyOptions, g *globalOptions) error {

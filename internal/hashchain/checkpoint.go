@@ -196,6 +196,34 @@ func VerifyCheckpoint(signedNote []byte, verifierKey string) (Checkpoint, error)
 	return c, nil
 }
 
+// ParseSignedCheckpoint parses a signed checkpoint without checking any
+// signature: its form as a signed note (the rules VerifyCheckpoint
+// applies) and its text as a checkpoint body (ParseCheckpointBody). It
+// tells a file that is no checkpoint at all (ErrMalformed, saying why),
+// which is bad input, from one whose signature VerifyCheckpoint then
+// refuses, which is a finding: when it succeeds, VerifyCheckpoint fails
+// with no ErrMalformed, whatever the key.
+func ParseSignedCheckpoint(signedNote []byte) (Checkpoint, error) {
+	// No verifier is known, so a well-formed note is an
+	// UnverifiedNoteError and any other error is its form.
+	_, err := note.Open(signedNote, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		if err == nil {
+			err = errors.New("no signature") // note.Open verified one with no verifier
+		}
+		if p := noteProblem(signedNote); p != "" {
+			return Checkpoint{}, fmt.Errorf("hashchain: parse signed checkpoint: %w: not a signed note: %s", ErrMalformed, p)
+		}
+		return Checkpoint{}, fmt.Errorf("hashchain: parse signed checkpoint: %w: not a signed note: %w", ErrMalformed, err)
+	}
+	c, err := parseBody([]byte(unverified.Note.Text))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("hashchain: parse signed checkpoint: %w: a signed note, but not a checkpoint: %w", ErrMalformed, err)
+	}
+	return c, nil
+}
+
 // noteProblem says what makes msg a malformed signed note, by the rules
 // note.Open applies (docs/ledger-format.md, "Signed notes"), which only
 // says "malformed note"; "" when it finds nothing wrong.

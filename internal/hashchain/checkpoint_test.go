@@ -367,3 +367,47 @@ func TestCheckpointGolden(t *testing.T) {
 		t.Fatalf("golden note: %+v, %v", c, err)
 	}
 }
+
+// TestParseSignedCheckpoint: a signed checkpoint parses whoever signed it;
+// a file that is no signed note, or a note whose text is no checkpoint,
+// is ErrMalformed saying which; VerifyCheckpoint then fails on what
+// parses only for its signature.
+func TestParseSignedCheckpoint(t *testing.T) {
+	skey, _ := fixedKey(t, testOrigin, "log")
+	_, otherKey := fixedKey(t, testOrigin, "another")
+	signed, err := SignCheckpoint(refCheckpoint(), skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, err := note.Sign(&note.Note{Text: "hello\n"}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseSignedCheckpoint(signed)
+	if err != nil || c != refCheckpoint() {
+		t.Fatalf("ParseSignedCheckpoint(signed) = %+v, %v; want %+v", c, err, refCheckpoint())
+	}
+	if _, err := VerifyCheckpoint(signed, otherKey); errors.Is(err, ErrMalformed) || !errors.Is(err, ErrBadSignature) {
+		t.Errorf("VerifyCheckpoint with another key: %v, want ErrBadSignature", err)
+	}
+	for name, tc := range map[string]struct {
+		in   []byte
+		want string
+	}{
+		"a host name":      {[]byte("host\n"), "not a signed note: no blank line between its text and its signatures"},
+		"a verifier key":   {[]byte(testOrigin + "+01234567+AQ==\n"), "not a signed note"},
+		"empty":            {nil, "not a signed note"},
+		"body only":        {refCheckpoint().Body(), "not a signed note"},
+		"CRLF":             {bytes.ReplaceAll(signed, []byte("\n"), []byte("\r\n")), "a carriage return"},
+		"a note of hello":  {hello, "a signed note, but not a checkpoint"},
+		"bad signature ln": {append(append([]byte(nil), signed...), "not a signature\n"...), "signature line 2 does not start with an em dash"},
+	} {
+		if _, err := ParseSignedCheckpoint(tc.in); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrMalformed saying %q", name, err, tc.want)
+		}
+	}
+}

@@ -109,3 +109,35 @@ func FuzzVerifyCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSignedCheckpoint: what ParseSignedCheckpoint accepts,
+// VerifyCheckpoint never calls malformed, and what VerifyCheckpoint
+// accepts parses to the same checkpoint.
+func FuzzParseSignedCheckpoint(f *testing.F) {
+	skey, vkey := fixedKey(f, testOrigin, "log")
+	_, other := fixedKey(f, testOrigin, "another")
+	signed, err := SignCheckpoint(refCheckpoint(), skey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(signed)
+	f.Add(append(append([]byte(nil), signed...), "— other AAAAAAAAAAAA\n"...))
+	f.Add(refCheckpoint().Body())
+	f.Add([]byte("host\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, perr := ParseSignedCheckpoint(in)
+		if perr != nil && !errors.Is(perr, ErrMalformed) {
+			t.Fatalf("error %v does not wrap ErrMalformed", perr)
+		}
+		for _, k := range []string{vkey, other} {
+			v, verr := VerifyCheckpoint(in, k)
+			if perr == nil && errors.Is(verr, ErrMalformed) {
+				t.Fatalf("parsed, but VerifyCheckpoint says malformed: %v", verr)
+			}
+			if verr == nil && (perr != nil || v != c) {
+				t.Fatalf("verified %+v, parsed %+v, %v", v, c, perr)
+			}
+		}
+	})
+}

@@ -52,9 +52,13 @@ LOC must open (an S3 bucket must exist and be reachable), and every
 evidence object the ledger's entries already name must be at LOC: a matter
 whose evidence was written elsewhere is refused until that evidence has
 been copied there (every file under the old store, checkpoints/ included;
-e.g. 'aws s3 sync' or 'rsync -a'). Nothing is moved, deleted or appended
-to the ledger: evidence is addressed by its SHA-256, and verify re-hashes
-it wherever it is. A folder inside the matter is recorded relative to it.
+e.g. 'aws s3 sync' or 'rsync -a'). The objects custody erase deleted are
+the exception: LOC need not hold those that 'custody verify --evidence'
+counts as erased (an erasure entry lists them and a checkpoint signed for
+it vouches for it; see 'custody erase --help'). Nothing is moved, deleted
+or appended to the ledger: evidence is addressed by its SHA-256, and
+verify re-hashes it wherever it is. A folder inside the matter is
+recorded relative to it.
 
 Examples:
   custody matter set-evidence ./evidence
@@ -63,7 +67,8 @@ Examples:
 ` + exitStatus(
 			"0    LOC is now the matter's evidence store (or already was)",
 			`1    error: LOC cannot be opened, or it lacks evidence objects the
-       ledger names (the message says how many, and where to copy from)`,
+       ledger names that no erasure deleted (the message says how many,
+       and where to copy from)`,
 			exit2, exit3Ledger, "130  cancelled (Ctrl-C) while the objects are looked for: nothing is changed"),
 		Args:        oneArg("LOC (the evidence store's folder or s3://bucket/prefix)"),
 		Annotations: map[string]string{outputsAnnotation: "text,json"},
@@ -94,13 +99,19 @@ func runSetEvidence(ctx context.Context, loc string, o *setEvidenceOptions, g *g
 	if g.jsonOutput() {
 		return g.writeJSON(r)
 	}
+	there := fmt.Sprintf("%d evidence objects referenced, all there", r.Referenced)
+	if r.Erased > 0 {
+		// Deleted by custody erase: absent from every store, and verify
+		// --evidence counts them erased, not missing.
+		there = fmt.Sprintf("%d evidence objects referenced, all there but the %d erased", r.Referenced, r.Erased)
+	}
 	switch {
 	case !r.Changed:
-		fmt.Fprintf(g.stdout, "evidence store unchanged: %s (%d evidence objects referenced, all there)\n", r.To, r.Referenced)
+		fmt.Fprintf(g.stdout, "evidence store unchanged: %s (%s)\n", r.To, there)
 	case r.From == "":
-		fmt.Fprintf(g.stdout, "evidence store set: %s (%d evidence objects referenced, all there)\n", r.To, r.Referenced)
+		fmt.Fprintf(g.stdout, "evidence store set: %s (%s)\n", r.To, there)
 	default:
-		fmt.Fprintf(g.stdout, "evidence store set: %s (was %s; %d evidence objects referenced, all there)\n", r.To, r.From, r.Referenced)
+		fmt.Fprintf(g.stdout, "evidence store set: %s (was %s; %s)\n", r.To, r.From, there)
 	}
 	return nil
 }

@@ -1,20 +1,24 @@
 package matter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // ErrEvidenceNotThere: SetEvidence was asked to point the matter at a
-// store that lacks evidence objects the ledger's entries name. The
+// store that lacks evidence objects the ledger's entries name, other than
+// those an erasure deleted. The
 // matter would then fail verification; the objects must be copied first.
 var ErrEvidenceNotThere = errors.New("the new evidence store lacks objects the ledger names")
 
@@ -25,8 +29,12 @@ type Relocation struct {
 	// To is the location now recorded, normalized.
 	To string `json:"to"`
 	// Referenced is the number of distinct evidence objects the ledger's
-	// entries name; all of them are at To.
+	// entries name; all of them are at To but the Erased.
 	Referenced int `json:"evidence_referenced"`
+	// Erased is the number of those that are not at To because an
+	// erasure deleted them: absent, and excused as verify --evidence
+	// excuses them (erasure.Excuses).
+	Erased int `json:"evidence_erased"`
 	// Changed is false when To was already the recorded store.
 	Changed bool `json:"changed"`
 }
@@ -35,9 +43,12 @@ type Relocation struct {
 // whose recorded store is wrong: typically the first export named a store
 // and then failed, before or after writing anything. The new store must
 // open (so a typo fails here, not at the next export), and every evidence
-// object the ledger's entries name must already be there: a matter whose
-// evidence was written elsewhere is refused (ErrEvidenceNotThere) until
-// that evidence has been copied. Nothing is moved or deleted, and no
+// object the ledger's entries name must already be there but those an
+// erasure deleted (as verify --evidence counts them erased: notErased): a
+// matter whose evidence was written elsewhere is refused
+// (ErrEvidenceNotThere) until that evidence has been copied, and a
+// matter with erasures can still move, since verify finds the objects it
+// deleted absent everywhere without fault. Nothing is moved or deleted, and no
 // entry is appended: where the evidence lives is not part of what the
 // chain vouches for (objects are addressed by their SHA-256, and verify
 // re-hashes them wherever they are).
@@ -70,17 +81,30 @@ func (m *Matter) SetEvidence(ctx context.Context, loc string) (*Relocation, erro
 		return nil, err
 	}
 	r.Referenced = len(refs)
-	missing, first, err := absent(ctx, st, refs)
+	gone, err := absent(ctx, st, refs)
 	if err != nil {
 		return nil, err
 	}
-	if missing > 0 {
+	missing, erased, err := m.notErased(ctx, gone)
+	if err != nil {
+		return nil, err
+	}
+	r.Erased = erased
+	if len(missing) > 0 {
 		from := recorded
 		if !ok {
 			from = "the evidence/ folder beside the ledger"
 		}
-		return nil, fmt.Errorf("matter: set evidence %s: %w: %d of the %d objects its entries name are not there (e.g. sha256 %s); copy the store from %s first (every file under it), then run this again",
-			to, ErrEvidenceNotThere, missing, len(refs), first, from)
+		eg := missing[0].Sum.String()
+		if missing[0].Why != "" {
+			eg += ": " + missing[0].Why
+		}
+		besides := ""
+		if erased > 0 {
+			besides = fmt.Sprintf(" (besides the %d an erasure deleted)", erased)
+		}
+		return nil, fmt.Errorf("matter: set evidence %s: %w: %d of the %d objects its entries name are not there%s (e.g. sha256 %s); copy the store from %s first (every file under it), then run this again",
+			to, ErrEvidenceNotThere, len(missing), len(refs), besides, eg, from)
 	}
 	if ok && form == recorded {
 		return r, nil
@@ -92,13 +116,13 @@ func (m *Matter) SetEvidence(ctx context.Context, loc string) (*Relocation, erro
 	return r, nil
 }
 
-// absent counts the objects of refs that st lacks, and names the first
-// of them in address order. The store is asked about as many at once as
-// it keeps requests in flight (evidence.Parallelism): on S3 or a network
-// share each question is a round trip, and a matter names tens of
-// thousands of objects.
-func absent(ctx context.Context, st evidence.Store, refs map[hashchain.Hash]struct{}) (missing int, first string, err error) {
+// absent returns, in address order, the objects of refs that st lacks.
+// The store is asked about as many at once as it keeps requests in
+// flight (evidence.Parallelism): on S3 or a network share each question
+// is a round trip, and a matter names tens of thousands of objects.
+func absent(ctx context.Context, st evidence.Store, refs map[hashchain.Hash]struct{}) ([]hashchain.Hash, error) {
 	var mu sync.Mutex
+	var out []hashchain.Hash
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(evidence.Parallelism(st))
 	for sum := range refs {
@@ -109,15 +133,54 @@ func absent(ctx context.Context, st evidence.Store, refs map[hashchain.Hash]stru
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if missing == 0 || sum.String() < first {
-				first = sum.String()
-			}
-			missing++
+			out = append(out, sum)
 			return nil
 		})
 	}
-	err = g.Wait()
-	return missing, first, err
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	return out, nil
+}
+
+// notErased returns the objects of gone, absent from a store, that are
+// missing from it: those no erasure excuses, by the rule verify
+// --evidence counts an object as erased by (erasure.Excuses), and how
+// many it excuses. An erasure entry vouches for itself only through a
+// checkpoint signed for it with the key the ledger was created with (as
+// erase asks); whether that checkpoint's root holds is verify's to say.
+func (m *Matter) notErased(ctx context.Context, gone []hashchain.Hash) ([]erasure.Missing, int, error) {
+	if len(gone) == 0 {
+		return nil, 0, nil
+	}
+	controls, err := m.Ledger.Controls(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("matter: set evidence: %w", err)
+	}
+	var x erasure.Excuses
+	for i := range controls {
+		x.Add(&controls[i])
+	}
+	vouched, err := m.Ledger.VouchedErasures(ctx, m.Ledger.VerifierKey())
+	if err != nil {
+		return nil, 0, fmt.Errorf("matter: set evidence: %w", err)
+	}
+	return x.Split(gone, vouched, func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) {
+		snap, err := m.Ledger.Snapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer snap.Close()
+		refs := erasure.NewReferences(want)
+		for row, err := range snap.Entries(ctx) {
+			if err != nil {
+				return nil, fmt.Errorf("matter: set evidence: %w", err)
+			}
+			refs.Add(row.Seq, row.Leaf)
+		}
+		return refs.Refs(), nil
+	})
 }
 
 // referenced is the set of evidence objects l's entries name.

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/testutil/slowfs"
 	"github.com/custodyhq/custody/internal/verify"
@@ -168,5 +170,95 @@ func TestSetEvidenceOnShare(t *testing.T) {
 	}
 	if p := share.Peak(); p < 3 {
 		t.Errorf("the share held at most %d requests at once, want the 3 objects looked for at once", p)
+	}
+}
+
+// TestSetEvidenceAfterErasure: the objects an erasure deleted are absent
+// from every store; set-evidence leaves out those verify --evidence
+// counts as erased, by the same rule (erasure.Excuses), so the matter's
+// own store and a copy of it are accepted, where every store was refused
+// once anything was erased. A copy that lacks an object no erasure
+// deleted is still refused, and so is an erasure no checkpoint vouches
+// for, which verify counts as missing too.
+func TestSetEvidenceAfterErasure(t *testing.T) {
+	for _, vouch := range []bool{true, false} {
+		t.Run(map[bool]string{true: "vouched", false: "unvouched"}[vouch], func(t *testing.T) {
+			ctx := context.Background()
+			opts := newMatter(t)
+			m, err := matter.Open(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			st, err := m.Evidence(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := erase.Request{Messages: []string{"m2"}, Reason: "DSR-1", Operator: "dpo"}
+			if vouch {
+				if req.SignerKey, err = m.SignerKey(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := erase.Erase(ctx, m.Ledger, st, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Detail.Erased) == 0 {
+				t.Fatalf("the erasure deleted nothing: %+v", res.Detail)
+			}
+			rep, err := verify.Ledger(ctx, m.Ledger, verify.Options{VerifierKey: m.Ledger.VerifierKey(), Evidence: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantErased := len(res.Detail.Erased)
+			if !vouch {
+				wantErased = 0
+			}
+			if rep.Evidence.Erased != wantErased || rep.Evidence.Missing != len(res.Detail.Erased)-wantErased {
+				t.Fatalf("verify --evidence: %d erased, %d missing; want %d erased", rep.Evidence.Erased, rep.Evidence.Missing, wantErased)
+			}
+
+			here := filepath.Join(filepath.Dir(opts.Ledger), "evidence")
+			copied := filepath.Join(t.TempDir(), "copy")
+			if err := os.CopyFS(copied, os.DirFS(here)); err != nil {
+				t.Fatal(err)
+			}
+			for _, to := range []string{here, copied} {
+				r, err := m.SetEvidence(ctx, to)
+				if !vouch {
+					if !errors.Is(err, matter.ErrEvidenceNotThere) || !strings.Contains(err.Error(), "no signed checkpoint vouches") {
+						t.Errorf("set-evidence %s under an erasure no checkpoint vouches for: %v, want ErrEvidenceNotThere saying why", to, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("set-evidence %s after an erasure: %v", to, err)
+				}
+				if r.To != to || r.Referenced != 3 || r.Erased != rep.Evidence.Erased {
+					t.Errorf("relocation %+v, want to %s, 3 referenced, %d erased", r, to, rep.Evidence.Erased)
+				}
+			}
+
+			// A copy missing an object no erasure deleted.
+			short := filepath.Join(t.TempDir(), "short")
+			if err := os.CopyFS(short, os.DirFS(here)); err != nil {
+				t.Fatal(err)
+			}
+			kept := ""
+			for _, e := range []string{"m1", "m3"} {
+				es, err := m.Ledger.EntriesByMessage(ctx, e)
+				if err != nil || len(es) != 1 {
+					t.Fatal(es, err)
+				}
+				kept = es[0].EvidenceSHA256.String()
+			}
+			if err := os.Remove(filepath.Join(short, "sha256", kept[:2], kept)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.SetEvidence(ctx, short); !errors.Is(err, matter.ErrEvidenceNotThere) || (vouch && !strings.Contains(err.Error(), kept)) {
+				t.Errorf("set-evidence to a copy without %s: %v, want ErrEvidenceNotThere naming it", kept, err)
+			}
+		})
 	}
 }

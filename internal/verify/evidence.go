@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -28,7 +29,7 @@ type evidenceCheck struct {
 	rep    *evidence.Report
 	err    error
 	abort  context.CancelFunc // stops the hashing early (Ledger returning an error)
-	erased erasedObjects      // deleted by custody erase (erased.go)
+	erased erasure.Excuses    // deleted by custody erase (erased.go)
 	// pre, when the derive check runs, is where objects it will parse
 	// are handed over by the worker that hashes them (pipeline.go).
 	pre *prefetch
@@ -74,7 +75,7 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, side *sideFiles
 // check's finding. d is e's detail, decoded (leaf.DecodeCheckedDetail),
 // nil when it does not decode.
 func (c *evidenceCheck) entry(e *leaf.Entry, d leaf.Detail) []Finding {
-	c.erased.add(e)
+	c.erased.Add(e)
 	seq := e.Seq
 	if rd, ok := d.(*leaf.RunDetail); ok && rd.Event == leaf.RunEnd {
 		c.runEnds[seq] = true
@@ -157,7 +158,9 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 	if err != nil {
 		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
 	}
-	missing, erased, err := c.erased.split(ctx, snap, rep.Missing, vouched)
+	missing, erased, err := c.erased.Split(rep.Missing, vouched, func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) {
+		return referencing(ctx, snap, want)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,7 +168,7 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced),
 		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies), AlteredObjects: rep.Altered}
 	for _, m := range missing {
-		sum.MissingObjects = append(sum.MissingObjects, m.sum)
+		sum.MissingObjects = append(sum.MissingObjects, m.Sum)
 	}
 	for _, n := range rep.Strays {
 		if isTemp(n) {
@@ -176,17 +179,17 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 	}
 	sum.Temporary = mergeSorted(sum.Temporary, c.side.temp)
 	sum.Foreign = mergeSorted(sum.Foreign, c.side.foreign)
-	c.erased.fill(sum, erased, vouched)
+	fillErased(sum, &c.erased, erased, vouched)
 	var out []Finding
 	at := func(h hashchain.Hash) (*uint64, int64) {
 		seq := c.first[h]
 		return &seq, 2 * int64(seq)
 	}
 	for _, m := range missing {
-		seq, pos := at(m.sum)
-		msg := fmt.Sprintf("evidence %s is missing from %s", m.sum, c.store.URL())
-		if m.why != "" {
-			msg += ": " + m.why
+		seq, pos := at(m.Sum)
+		msg := fmt.Sprintf("evidence %s is missing from %s", m.Sum, c.store.URL())
+		if m.Why != "" {
+			msg += ": " + m.Why
 		}
 		out = append(out, Finding{Check: CheckEvidence, Seq: seq, pos: pos, Message: msg})
 	}

@@ -97,7 +97,11 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     tsa_roots setting), which whoever can change the ledger file can
     change: the time is then only claimed, and a warning says to pass
     --tsa-roots. A checkpoint an authority gave no token is a warning
-    ('custody checkpoint --timestamp-missing' fills it);
+    ('custody checkpoint --timestamp-missing' fills it). With
+    --tsa-roots, the checkpoints with neither a token nor a recorded gap
+    are one timestamp warning too, naming them (their times are not
+    proven) and what the ledger's records show of the authorities when
+    they were signed; not a failure: an absent token proves no tampering;
   - with --witness KEY (repeatable), the latest checkpoint carries valid
     C2SP cosignatures by --witness-threshold of those witnesses (default:
     all): a witness cosigns only a history consistent with what it saw

@@ -238,7 +238,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil && !g.started && isCobraUsageError(err) {
 		err = withCode(exitUsage, err)
 	}
+	if err != nil && !g.started {
+		// cobra refuses an unknown command before it parses any flag:
+		// read --log-format from the command line alone, so that the
+		// error is in the format asked for, as every other one is.
+		g.LogFormat = logFormatArg(args, g.LogFormat)
+	}
 	return exitCode(ctx, cmd, g.redact.Err(err), g)
+}
+
+// logFormatArg is the --log-format args give (the last one, as pflag
+// reads them; none after "--"), else def. Every other word and flag is
+// left alone: they may be wrong, which is the error being reported.
+func logFormatArg(args []string, def string) string {
+	fs := pflag.NewFlagSet("custody", pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	format := fs.String("log-format", def, "")
+	// Boolean flags of any command, so that the word after one is not
+	// taken for its value and skipped.
+	fs.BoolP("help", "h", false, "")
+	if err := fs.Parse(args); err != nil {
+		return def
+	}
+	return *format
 }
 
 // rejectUnknownSubcommands makes every group command (sim, matter,

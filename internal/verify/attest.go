@@ -151,8 +151,12 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 		return err
 	}
 	current := map[string]bool{}
+	var shown []string // the authorities named, as custody shows them
 	for _, u := range strings.Split(named, "\n") {
 		current[strings.TrimSpace(u)] = true
+		if u = strings.TrimSpace(u); u != "" {
+			shown = append(shown, redact.URL(u))
+		}
 	}
 	for _, c := range stored {
 		if ct := times[c.ID]; ct != nil {
@@ -172,6 +176,18 @@ func checkAttestations(ctx context.Context, snap *ledger.Snapshot, stored []ledg
 			}
 			rep.Warnings = append(rep.Warnings, Finding{Check: CheckTimestampMissing, Warning: true, Checkpoint: fmt.Sprintf("stored #%d", c.ID),
 				Message: fmt.Sprintf("no timestamp from %s (%s); %s", redact.URL(u), redact.URLsIn(gaps[c.ID][u]), fill)})
+		}
+	}
+	if opts.TSARoots != nil {
+		// Whoever passes --tsa-roots expects proven times: a checkpoint
+		// with no token and no recorded gap is said, not passed over
+		// (deleting every token leaves nothing else to see).
+		removals, err := tsaRemovals(ctx, snap)
+		if err != nil {
+			return err
+		}
+		if f, ok := untimed(stored, ts, removals, shown); ok {
+			rep.Warnings = append(rep.Warnings, f)
 		}
 	}
 	if n := unproven[RootsMatter]; n > 0 {

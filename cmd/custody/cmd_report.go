@@ -104,8 +104,10 @@ The checkpoint is signed with the key beside the ledger, or --key.
 --no-record opens the matter read-only and records nothing, for a copy
 that cannot be written.
 
-A --conversation the ledger does not name is refused (exit 1, as produce
-refuses it) before anything is written or recorded.
+A --conversation the ledger does not name, or a --conversation or
+--interval that selects no message, is refused (exit 1, as produce
+refuses it) before anything is written or recorded. A report that fails
+or is cancelled removes what it wrote, and the folder if it made it.
 
 Past 2,000 conversations the transcripts go to pages of 500 beside an
 index. Proof files (proofs/SEQ.proof.json) are written for the messages
@@ -118,7 +120,7 @@ Examples:
   custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
   custody report --no-record --out /tmp/review
 ` + exitStatus("0    the report was written and recorded",
-			"1    it could not be written (a --conversation or --diff the ledger does not name, a folder that cannot be made, an unreadable ledger or evidence)",
+			"1    it could not be written (a --conversation or --diff the ledger does not name, a selection of no message, a folder that cannot be made, an unreadable ledger or evidence)",
 			`2    usage error: an unknown flag or invalid value (a time zone, --proofs,
        an interval, a verifier key as --key, a --checkpoint file that is
        no signed checkpoint at all), --key with --no-record, a folder that
@@ -180,12 +182,13 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify, NoRecord: o.NoRecord,
 	})
 	// No such diff is not among them: a named thing that does not exist
-	// is bad input (exit 1), as produce and refetch have it.
+	// is bad input (exit 1), as produce and refetch have it; so is a
+	// selection of no message (report.ErrEmptySelection).
 	switch {
 	case errors.Is(err, report.ErrExists), errors.Is(err, report.ErrInterval):
 		return withCode(exitUsage, err)
 	case err != nil:
-		return err
+		return fmt.Errorf("report: %w", err) // "reconcile: no recorded diff" is report's failure
 	}
 	if g.jsonOutput() {
 		if err := g.writeJSON(res); err != nil {

@@ -30,6 +30,11 @@ type convState struct {
 	messages int      // latest captures
 	shown    int      // latest captures the transcripts show
 	first    time.Time
+
+	// shownErased and shownBodyErased count those of shown erased, and
+	// not erased but with their response body deleted: the certificate's
+	// "of these" when a filter lists fewer than the matter's.
+	shownErased, shownBodyErased int
 }
 
 // ledgerFacts are what one pass over the ledger gives.
@@ -171,6 +176,11 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			}
 			if e.Supersedes == nil && (show == nil || show(c.id, at)) {
 				c.shown++
+				if _, ok := st.MessageRecord(e.ConversationID, e.MessageID); ok {
+					c.shownErased++
+				} else if _, ok := st.Collateral(e.ConversationID, e.MessageID); ok {
+					c.shownBodyErased++
+				}
 			}
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				// The attachments the message's latest capture downloaded

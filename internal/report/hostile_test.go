@@ -255,6 +255,10 @@ func TestInterruptedReport(t *testing.T) {
 	if after, _ := env.Ledger.Head(context.Background()); after.Size != before.Size {
 		t.Errorf("the ledger grew from %d to %d entries", before.Size, after.Size)
 	}
+	// Nor the folder it created (it left it empty).
+	if _, err := os.Lstat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the folder it created is left: %v", err)
+	}
 	if _, err := report.Generate(context.Background(), env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true}); err != nil {
 		t.Errorf("a second report into the same folder: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"hash"
 	"html/template"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,6 +65,10 @@ var (
 	ErrExists = errors.New("a report is already there")
 	// ErrInterval: Options.Interval is not an interval.
 	ErrInterval = errors.New("not an interval")
+	// ErrEmptySelection: Options.Conversations or Options.Interval
+	// selects no message. An empty report would look like a finding of
+	// nothing; nothing is written or recorded (produce refuses the same).
+	ErrEmptySelection = errors.New("the selection holds no message")
 )
 
 // Options configure Generate.
@@ -136,8 +141,40 @@ type Result struct {
 
 // Generate writes the report of the matter whose ledger is l and whose
 // evidence is store into o.Out, records its files' hashes in the ledger
-// (unless o.NoRecord) and signs a checkpoint (with o.SignerKey).
+// (unless o.NoRecord) and signs a checkpoint (with o.SignerKey). A report
+// that fails removes what it wrote, and the folders it created for it
+// (o.Out and any missing parent) when they are empty then.
 func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options) (*Result, error) {
+	made := missingDirs(o.Out)
+	res, err := generate(ctx, l, store, o)
+	if err != nil {
+		// Deepest first; a folder that holds anything (a report recorded
+		// and left unfinished, someone else's file) stays.
+		for _, d := range made {
+			os.Remove(d)
+		}
+	}
+	return res, err
+}
+
+// missingDirs lists dir and those of its parents that do not exist,
+// deepest first: what os.MkdirAll(dir) would create.
+func missingDirs(dir string) []string {
+	var missing []string
+	for d := filepath.Clean(dir); ; {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = append(missing, d)
+		parent := filepath.Dir(d)
+		if parent == d {
+			return missing
+		}
+		d = parent
+	}
+}
+
+func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options) (*Result, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -219,6 +256,19 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if err != nil {
 		return nil, err
 	}
+	// The transcripts' conversations, in order: what the report lists,
+	// and what its certificate counts.
+	var convs []*convState
+	listed := 0
+	for _, c := range lf.order {
+		if show == nil || c.shown > 0 {
+			convs = append(convs, c)
+			listed += c.shown
+		}
+	}
+	if show != nil && listed == 0 {
+		return nil, fmt.Errorf("report: %w: %s", ErrEmptySelection, filterText)
+	}
 	doc := &Doc{Format: FormatID, GeneratedAt: formatTime(now), Operator: o.Operator, TimeZone: o.Location.String(), Tool: o.Tool,
 		Matter: MatterInfo{Name: l.Matter(), Origin: l.Origin(), VerifierKey: l.VerifierKey()}}
 	if ev, ok, _ := l.State(ctx, "evidence_url"); ok {
@@ -237,22 +287,11 @@ func Generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			return nil, err
 		}
 	}
+	doc.Transcripts.Conversations, doc.Transcripts.Messages = len(convs), listed
 	if err := fillDoc(ctx, l, o, doc, lf, df, vi); err != nil {
 		return nil, err
 	}
 	doc.Transcripts.Filter = filterText
-
-	// The transcripts' conversations, in order.
-	var convs []*convState
-	for _, c := range lf.order {
-		if show == nil || c.shown > 0 {
-			convs = append(convs, c)
-		}
-	}
-	doc.Transcripts.Conversations = len(convs)
-	for _, c := range convs {
-		doc.Transcripts.Messages += c.shown
-	}
 	paged := len(convs) > o.PageAbove
 	res := &Result{Dir: o.Out, HTML: filepath.Join(o.Out, "report.html"), JSON: filepath.Join(o.Out, "report.json"),
 		Convs: len(convs), Messages: doc.Transcripts.Messages, Verified: doc.Integrity.Verified.OK, Removed: removed}
@@ -1049,11 +1088,26 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",
 		LedgerSize: lf.size, Root: in.Root, Process: processText(lf.apiHosts),
 		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
-			doc.Matter.Name, len(lf.order), lf.messages)}
-	if s := doc.Summary; s.ErasedMessages > 0 || s.BodiesErased > 0 {
+			doc.Matter.Name, doc.Transcripts.Conversations, doc.Transcripts.Messages)}
+	// "Of these": the records listed, fewer than the matter's under a
+	// --conversation or --interval.
+	erasedConvs, erasedMsgs, bodiesErased := doc.Summary.ErasedConversations, doc.Summary.ErasedMessages, doc.Summary.BodiesErased
+	if len(o.Conversations) > 0 || o.Interval != "" {
+		erasedConvs, erasedMsgs, bodiesErased = 0, 0, 0
+		for _, c := range lf.order {
+			if c.shown > 0 {
+				if lf.erasure.Conversation(c.id) {
+					erasedConvs++
+				}
+				erasedMsgs += c.shownErased
+				bodiesErased += c.shownBodyErased
+			}
+		}
+	}
+	if erasedMsgs > 0 || bodiesErased > 0 {
 		// A certificate must not vouch for copies that no longer exist.
 		doc.Certificate.Statement += fmt.Sprintf(" Of these, %d conversations and %d messages were since erased (custody erase), and the response bodies of %d other messages deleted with them: their content is no longer held and is not shown, their hash values remain in the ledger; section 7 lists each with the erasure entry.",
-			s.ErasedConversations, s.ErasedMessages, s.BodiesErased)
+			erasedConvs, erasedMsgs, bodiesErased)
 	}
 	if n := doc.Summary.NotCaptured; n > 0 {
 		// The records captured are true copies; the certificate must not

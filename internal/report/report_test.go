@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -366,7 +367,7 @@ func TestFilteredReport(t *testing.T) {
 	full := readDoc(t, demoMatter(t).Report.JSON)
 	pick := full.Transcripts.Items[len(full.Transcripts.Items)/2]
 	out := filepath.Join(t.TempDir(), "r")
-	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, NoVerify: true,
+	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, // verified: a certificate
 		Conversations: []string{pick.ID}, Interval: "2000-01-01/2100-01-01"})
 	if err != nil {
 		t.Fatal(err)
@@ -378,16 +379,83 @@ func TestFilteredReport(t *testing.T) {
 	if doc.Summary.Messages != full.Summary.Messages || doc.Transcripts.Messages != len(pick.Messages) || doc.Transcripts.Filter == "" {
 		t.Errorf("summary %d messages (full %d), transcripts %d, filter %q", doc.Summary.Messages, full.Summary.Messages, doc.Transcripts.Messages, doc.Transcripts.Filter)
 	}
-	out2 := filepath.Join(t.TempDir(), "r")
-	res, err = report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out2, NoVerify: true, NoRecord: true, Interval: "1990-01-01/1990-01-02"})
-	if err != nil {
-		t.Fatal(err)
+	// The certificate counts what the report lists, filtered or not
+	// (it counted the whole matter).
+	for name, d := range map[string]*report.Doc{"full": full, "filtered": doc} {
+		checkCertificateCounts(t, name, d)
 	}
-	if doc := readDoc(t, res.JSON); len(doc.Transcripts.Items) != 0 || res.Seq != nil {
-		t.Errorf("an interval with no messages: %d conversations; seq %v", len(doc.Transcripts.Items), res.Seq)
+	if want := fmt.Sprintf("— 1 conversations and %d messages", len(pick.Messages)); !strings.Contains(doc.Certificate.Statement, want) {
+		t.Errorf("filtered certificate: %q, want %q", doc.Certificate.Statement, want)
+	}
+	// An interval that selects no message is refused, as an unknown
+	// --conversation is: nothing written, nothing recorded (it wrote an
+	// empty report, and recorded it).
+	for _, noRecord := range []bool{true, false} {
+		before, _ := m.Ledger.Head(context.Background())
+		out2 := filepath.Join(t.TempDir(), "r")
+		o := report.Options{Out: out2, NoVerify: true, NoRecord: noRecord, Interval: "1990-01-01/1990-01-02"}
+		if !noRecord {
+			o.SignerKey = key
+		}
+		if _, err := report.Generate(context.Background(), m.Ledger, st, o); !errors.Is(err, report.ErrEmptySelection) {
+			t.Errorf("an interval with no messages (no-record %v): %v, want ErrEmptySelection", noRecord, err)
+		}
+		if _, err := os.Lstat(out2); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("an interval with no messages (no-record %v) left %s: %v", noRecord, out2, err)
+		}
+		if after, _ := m.Ledger.Head(context.Background()); after.Size != before.Size {
+			t.Errorf("an interval with no messages (no-record %v): the ledger grew from %d to %d entries", noRecord, before.Size, after.Size)
+		}
 	}
 	if _, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: filepath.Join(t.TempDir(), "x"), Interval: "soon"}); !errors.Is(err, report.ErrInterval) {
 		t.Errorf("bad interval: %v", err)
+	}
+}
+
+// checkCertificateCounts: the certificate's statement counts the
+// conversations and messages the report lists.
+func checkCertificateCounts(t *testing.T, name string, d *report.Doc) {
+	t.Helper()
+	msgs := 0
+	for _, c := range d.Transcripts.Items {
+		msgs += len(c.Messages)
+	}
+	if len(d.Transcripts.Items) != d.Transcripts.Conversations || msgs != d.Transcripts.Messages {
+		t.Errorf("%s: transcripts list %d conversations and %d messages, say %d and %d", name, len(d.Transcripts.Items), msgs, d.Transcripts.Conversations, d.Transcripts.Messages)
+	}
+	if want := fmt.Sprintf("listed in this report — %d conversations and %d messages", len(d.Transcripts.Items), msgs); !strings.Contains(d.Certificate.Statement, want) {
+		t.Errorf("%s: certificate %q, want %q", name, d.Certificate.Statement, want)
+	}
+}
+
+// TestFailedReportRemovesItsFolder: a report that fails (a --diff no
+// diff names) removes the folder it created for itself, parents
+// included, as produce leaves nothing; a folder that was there before,
+// or that holds anything else, stays. It left an empty folder.
+func TestFailedReportRemovesItsFolder(t *testing.T) {
+	env := hostileMatter(t, "short")
+	ctx := context.Background()
+	top := filepath.Join(t.TempDir(), "a")
+	out := filepath.Join(top, "b", "report")
+	if _, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: "nope"}); !errors.Is(err, reconcile.ErrNoDiff) {
+		t.Fatalf("--diff nope: %v, want ErrNoDiff", err)
+	}
+	if _, err := os.Lstat(top); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed report left %s: %v", top, err)
+	}
+	// A folder of the user's stays, and what it holds.
+	mine := filepath.Join(t.TempDir(), "mine")
+	if err := os.Mkdir(mine, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: mine, SignerKey: env.Key, NoVerify: true, Diff: "nope"}); !errors.Is(err, reconcile.ErrNoDiff) {
+		t.Fatalf("--diff nope: %v, want ErrNoDiff", err)
+	}
+	if fi, err := os.Lstat(mine); err != nil || !fi.IsDir() {
+		t.Errorf("a failed report removed the folder it was given: %v", err)
+	}
+	if names := dirtest.Names(t, mine); len(names) != 0 {
+		t.Errorf("a failed report left %v in %s", names, mine)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/diff"
+	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/folder"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -121,6 +123,20 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	if strings.TrimSpace(loc) == "" {
 		return usageError("diff: SOURCE is empty: give the export's folder or s3://bucket/prefix")
 	}
+	// SOURCE's scheme is read as --evidence LOC's is: an unknown one is
+	// a usage error, not a folder of that name that does not exist.
+	b, norm, err := o.ev.backends.Lookup(loc)
+	switch {
+	case errors.Is(err, evidence.ErrUnknownScheme):
+		scheme, _, _ := strings.Cut(loc, "://")
+		return usageError("diff: SOURCE %s: unknown scheme %q: give the export's folder (DIR or file://DIR) or s3://bucket/prefix", loc, strings.ToLower(scheme))
+	case err != nil:
+		return usageError("diff: SOURCE %s: %v", loc, err)
+	case b.Scheme() == folder.Scheme:
+		loc = strings.TrimPrefix(norm, folder.Scheme+"://")
+	default:
+		loc = norm
+	}
 	format, err := exportfile.ParseFormat(o.Format)
 	if err != nil {
 		return usageError("--format: %v", err)
@@ -141,6 +157,11 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 	if o.ExportTime != "" {
 		if exportTime, err = time.Parse(time.RFC3339Nano, o.ExportTime); err != nil {
 			return usageError("--export-time %q: want an RFC 3339 time such as 2024-04-02T09:00:00Z", o.ExportTime)
+		}
+		// Taken as given (a clock can be wrong), but said: every gap
+		// newer than it less 48 hours would be pending_data_lake.
+		if exportTime.After(time.Now()) {
+			g.warn(fmt.Sprintf("--export-time %s is in the future: an export made then cannot be the one read now; gaps newer than it less 48 hours get the cause pending_data_lake", o.ExportTime))
 		}
 	}
 	if o.Retention < 0 || (o.Retention > 0 && o.ExportTime == "") {

@@ -20,6 +20,8 @@ type eraseOptions struct {
 	OverrideHold  string
 	Key           string
 	ev            evidenceOptions
+
+	overrideGiven bool // --override-hold was on the command line
 }
 
 func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
@@ -96,7 +98,10 @@ Examples:
        it again to finish`, exit2, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runErase(cmd.Context(), o, g) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.overrideGiven = cmd.Flags().Changed("override-hold")
+			return runErase(cmd.Context(), o, g)
+		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
@@ -135,8 +140,14 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	if err := noEmptyIDs("erase", o.Conversations, o.Messages); err != nil {
 		return err
 	}
-	if o.Reason == "" {
+	// Blank is no reason: erase.Erase would refuse it after the matter
+	// is opened (exit 1), and a blank --override-hold would be taken
+	// for none, the refusal then asking for the flag just given.
+	if strings.TrimSpace(o.Reason) == "" {
 		return usageError("erase: --reason is required (it is recorded in the ledger)")
+	}
+	if o.overrideGiven && strings.TrimSpace(o.OverrideHold) == "" {
+		return usageError("erase: --override-hold needs a reason (it is recorded in the ledger), not a blank one")
 	}
 	mo := o.ev.matterOptions()
 	mo.SignerKey = o.Key

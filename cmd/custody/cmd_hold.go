@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -75,7 +76,7 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	if err := noEmptyIDs(verb, o.Conversations, nil); err != nil {
 		return err
 	}
-	if o.Reason == "" {
+	if strings.TrimSpace(o.Reason) == "" { // blank is none, as erase.Hold says
 		return usageError("%s: --reason is required (it is recorded in the ledger)", verb)
 	}
 	mo := o.ev.matterOptions()

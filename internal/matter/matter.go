@@ -126,7 +126,7 @@ func Open(ctx context.Context, opts Options) (*Matter, error) {
 	if !opts.ReadOnly {
 		if _, err := os.Stat(opts.Ledger); err == nil {
 			if !ledger.Writable(opts.Ledger) {
-				return nil, fmt.Errorf("matter: open %s: %w (a read-only file system, or no write permission on it or its folder); verify, log, prove and report --no-record read it as it is", opts.Ledger, ErrNotWritable)
+				return nil, fmt.Errorf("matter: open %s: %w (a read-only file system, or no write permission on it or its folder); verify, log, prove, report --no-record and diff --no-record read it as it is", opts.Ledger, ErrNotWritable)
 			}
 			if lk, err = lock(opts.Ledger, opts.Command); err != nil {
 				return nil, err
@@ -273,6 +273,11 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 		return nil, err
 	}
 	if m.opts.ReadOnly {
+		if m.opts.Evidence == "" && !ok {
+			if _, err := os.Stat(loc); errors.Is(err, fs.ErrNotExist) {
+				st = unmade{st, loc}
+			}
+		}
 		st = evidence.ReadOnly(st)
 	} else if form := recordForm(reg, dir, loc); !ok || form != recorded {
 		if err := m.Ledger.SetState(ctx, StateEvidence, form); err != nil {
@@ -282,6 +287,37 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 	}
 	m.store = st
 	return st, nil
+}
+
+// unmade is the matter's own store, opened read-only before anything made
+// it: custody init writes no evidence, the first command that stores some
+// makes evidence/ and records it. It holds no object, where a folder
+// store's listing fails on a missing folder so that a store that vanished
+// (one the ledger recorded, one named with --evidence) never verifies as
+// empty; this one never was.
+type unmade struct {
+	evidence.Store
+	dir string
+}
+
+// made: the folder exists now (another process stored evidence).
+func (u unmade) made() bool {
+	_, err := os.Stat(u.dir)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+func (u unmade) Walk(ctx context.Context, fn func(hashchain.Hash) error) error {
+	if !u.made() {
+		return nil
+	}
+	return u.Store.Walk(ctx, fn)
+}
+
+func (u unmade) Survey(ctx context.Context, objects func(hashchain.Hash) error, strays func(string) error) error {
+	if !u.made() {
+		return nil
+	}
+	return u.Store.Survey(ctx, objects, strays)
 }
 
 // Recorded returns the evidence location the ledger recorded, if any, as

@@ -283,12 +283,6 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("witness cosign: %w", err)
 			}
-			// A file that is no signed checkpoint at all is bad input
-			// (exit 1, as a --key file that holds no key), not a
-			// checkpoint the witness refuses (exit 3).
-			if _, err := hashchain.ParseSignedCheckpoint(note); err != nil {
-				return fmt.Errorf("witness cosign: --checkpoint %s: %w", checkpoint, err)
-			}
 			// Before the witness's state moves on: a cosignature that could
 			// not be written would be lost, and the same request refused as
 			// a conflict when asked again.
@@ -296,6 +290,12 @@ Examples:
 				if _, err := os.Lstat(out); err == nil {
 					return usageError("witness cosign: --out %s exists (never overwritten)", out)
 				}
+			}
+			// A file that is no signed checkpoint at all is bad input
+			// (exit 1, as a --key file that holds no key), not a
+			// checkpoint the witness refuses (exit 3).
+			if _, err := hashchain.ParseSignedCheckpoint(note); err != nil {
+				return fmt.Errorf("witness cosign: --checkpoint %s: %w", checkpoint, err)
 			}
 			req := witness.Request{Checkpoint: note}
 			if proof != "" {

@@ -360,7 +360,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 		}
 		ep.retries.Add(1)
 		c.stats.total.retries.Add(1)
-		c.logRetry(ctx, r, shown, attempt, wait, res.err != nil, cur)
+		c.logRetry(ctx, r, shown, attempt, wait, res.err != nil, r.pace && status == http.StatusTooManyRequests, cur)
 		if err := c.cfg.Sleep(ctx, sleepFor); err != nil {
 			return fail(fmt.Errorf("fetch: %s %s: %w (while waiting to retry after: %v)", r.method, shown, err, cur))
 		}

@@ -342,8 +342,25 @@ func (p *pacer) refused(route string, t time.Time) {
 	if t.After(p.pausedUntil) {
 		p.pausedUntil = t
 	}
-	if !first || math.IsInf(p.ceiling, 1) {
-		return // one decision per pause; an unlimited client relies on Retry-After alone
+	if !first {
+		return // one decision per pause, said when it was made
+	}
+	// Every pause is said with its length and why: a long one at info, or
+	// the run looks hung (Retry-After may be up to MaxRetryAfter).
+	pause := t.Sub(now)
+	level := slog.LevelDebug
+	if pause >= noticeWait {
+		level = slog.LevelInfo
+	}
+	say := func(msg string, args ...any) {
+		p.log.Log(context.Background(), max(level, slog.LevelInfo), msg, append([]any{"client", p.name, "route", route,
+			"pause", pause.Round(time.Second).String(), "until", t, "reason", "429 Too Many Requests"}, args...)...)
+	}
+	if math.IsInf(p.ceiling, 1) {
+		// An unlimited client relies on Retry-After alone.
+		p.log.Log(context.Background(), level, "fetch: rate limited, pausing", "client", p.name, "route", route,
+			"pause", pause.Round(time.Second).String(), "until", t, "reason", "429 Too Many Requests")
+		return
 	}
 	p.prune(now)
 	seen := len(p.recent[route])
@@ -352,7 +369,7 @@ func (p *pacer) refused(route string, t time.Time) {
 		rl.perMinute = math.Max(rl.perMinute/2, minPacePerMinute)
 		rl.lim.SetLimitAt(now, perSecond(rl.perMinute))
 		drain(rl.lim, now, t)
-		p.log.Info("fetch: rate limited on a route with its own limit, slowing it down", "client", p.name, "route", route, "until", t, "route_pace_per_min", rl.perMinute)
+		say("fetch: rate limited on a route with its own limit, slowing it down", "route_pace_per_min", rl.perMinute)
 		return
 	}
 	if float64(seen) < routeShare*float64(p.total) {
@@ -363,6 +380,8 @@ func (p *pacer) refused(route string, t time.Time) {
 			// from: a stray 429 (another limit, a hiccup) looks the same. The
 			// pause was honoured, and that is all; a second one within the
 			// minute sets the route's pace.
+			p.log.Log(context.Background(), level, "fetch: rate limited, pausing", "client", p.name, "route", route,
+				"pause", pause.Round(time.Second).String(), "until", t, "reason", "429 Too Many Requests", "pace_per_min", p.perMinute)
 			return
 		}
 		// The other routes got through: this route has a lower limit. Its
@@ -373,7 +392,7 @@ func (p *pacer) refused(route string, t time.Time) {
 		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: p.ceiling}
 		drain(rl.lim, now, t)
 		p.routes[route] = rl
-		p.log.Info("fetch: rate limited on one route, giving it its own pace", "client", p.name, "route", route, "until", t, "route_pace_per_min", pm)
+		say("fetch: rate limited on one route, giving it its own pace", "route_pace_per_min", pm)
 		return
 	}
 	// The client's limit. What got through in the last minute bounds what
@@ -392,7 +411,7 @@ func (p *pacer) refused(route string, t time.Time) {
 	p.burst = max(p.burst/2, 1)
 	drain(p.lim, now, t)
 	p.lim.SetBurstAt(now, p.burst)
-	p.log.Info("fetch: rate limited, pausing", "client", p.name, "until", t, "pace_per_min", p.perMinute, "burst", p.burst)
+	say("fetch: rate limited, pausing", "pace_per_min", p.perMinute, "burst", p.burst)
 }
 
 // drain empties a bucket as of until (the end of the pause): after a 429

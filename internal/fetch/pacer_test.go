@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -515,4 +517,56 @@ func TestPacerNeverGoesBackInTime(t *testing.T) {
 	if want := minuteAllowance(60) + 60; due != want {
 		t.Errorf("%d of %d requests due by t0+60s, want %d", due, len(rs), want)
 	}
+}
+
+// TestLongPauseLogged: a pause of noticeWait or more is said at info, with
+// its length, when it ends and why, whatever the pacer makes of the 429 (a
+// lone 429 on a minority route changes no pace, and was said at no level);
+// a wait on a 5xx's Retry-After is said at info on the first attempt too
+// (it was at debug).
+func TestLongPauseLogged(t *testing.T) {
+	t.Run("stray 429", func(t *testing.T) {
+		clk := newFakeClock()
+		ctx := context.Background()
+		var buf logBuffer
+		p := newPacer(Config{Rate: 300, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(),
+			slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+		for i := range 100 {
+			clk.Sleep(ctx, 600*time.Millisecond)
+			route := "big"
+			if i%10 == 0 {
+				route = "small"
+			}
+			if err := p.wait(ctx, route); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.refused("small", clk.Now().Add(90*time.Second))
+		if got := buf.String(); !strings.Contains(got, "level=INFO") || !strings.Contains(got, "pause=1m30s") ||
+			!strings.Contains(got, "until=") || !strings.Contains(got, `reason="429 Too Many Requests"`) {
+			t.Errorf("a 90 s pause logged as %q", got)
+		}
+	})
+	t.Run("5xx Retry-After", func(t *testing.T) {
+		clk := newFakeClock()
+		var n atomic.Int64
+		f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "300")
+				writeJSON(w, 503, `{"message":"down","status":503}`)
+				return
+			}
+			okConversation(w, r)
+		})
+		var buf logBuffer
+		c := f.client(clk, func(cfg *Config) {
+			cfg.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		})
+		if _, _, err := c.GetConversation(context.Background(), "c1"); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); !strings.Contains(got, "retrying") || !strings.Contains(got, "retry_in=5m0s") || !strings.Contains(got, "attempt=1/") {
+			t.Errorf("a 5 min wait on a 503 logged as %q", got)
+		}
+	})
 }

@@ -121,16 +121,23 @@ func fullJitter(base, ceiling time.Duration, n int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
+// noticeWait is the shortest wait said at info level even when its cause
+// alone is not (a lone 5xx or 429): a run that goes quiet for longer looks
+// hung.
+const noticeWait = 5 * time.Second
+
 // logRetry says that an attempt failed and when the next one is due, with
 // the host, so that someone whose network or API is down sees it within
 // seconds instead of after the last attempt. A failure with no answer at
-// all (transport: refused, reset, timed out) and every repeated failure of
-// a call are logged at info; one status the server answered (a lone 5xx
-// or 429) stays at debug, as a long run meets hundreds and each is retried
-// without harm.
-func (c *Client) logRetry(ctx context.Context, r request, shown string, attempt int, wait time.Duration, transport bool, cur error) {
+// all (transport: refused, reset, timed out), every repeated failure of a
+// call and every wait of noticeWait or more (a 5xx's Retry-After) are
+// logged at info; one status the server answered (a lone 5xx or 429)
+// retried sooner stays at debug, as a long run meets hundreds and each is
+// retried without harm. paused: the pacer has already said why and how
+// long everyone waits (a paced 429), so the wait alone raises nothing.
+func (c *Client) logRetry(ctx context.Context, r request, shown string, attempt int, wait time.Duration, transport, paused bool, cur error) {
 	level := slog.LevelDebug
-	if transport || attempt > 1 {
+	if transport || attempt > 1 || (wait >= noticeWait && !paused) {
 		level = slog.LevelInfo
 	}
 	if !c.log.Enabled(ctx, level) {

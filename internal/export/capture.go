@@ -332,15 +332,20 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	var st staged
 	var rd read // the response bodies, staged once it is known which entries name them
 	convIdx := rd.add(resp.Body)
-	// derive's canonical form, as verify --evidence re-derives it (held
-	// to hashchain.PayloadHash by FuzzCanonicalDetail, and faster).
-	convPayload, err := derive.PayloadHash(resp.Body)
+	// The body read as verify --evidence reads it (derive.ReadConversation):
+	// its id, the message ids its participants list and its payload hash
+	// (derive's canonical form) are what verify derives the conversation
+	// entry from, so what is accepted here verifies.
+	facts, msgIDs, err := derive.ReadConversation(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("conversation %s: %w", j.id, err)
+		return nil, fmt.Errorf("conversation %s: %w: %w", j.id, fetch.ErrMalformedBody, err)
 	}
+	if err := aboutConversation(j.id, facts.ID, mc); err != nil {
+		return nil, err
+	}
+	convPayload := facts.Payload
 	convSrc := source(resp)
 
-	msgIDs := derive.ConversationMessageIDs(mc)
 	for _, id := range msgIDs {
 		if !ValidID(id) {
 			return nil, fmt.Errorf("conversation %s: unusable message id %q", j.id, truncate(id, 80))
@@ -371,6 +376,9 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			if err != nil {
 				return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 			}
+			if err := messageOf(j.id, &c); err != nil {
+				return nil, err
+			}
 			r.noteRemovedFields(&c.data)
 			if !want[c.id] || got[c.id] {
 				return nil, fmt.Errorf("conversation %s: bulk messages returned unexpected or repeated message %q", j.id, truncate(c.id, 80))
@@ -398,10 +406,13 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		if err != nil {
 			return nil, fmt.Errorf("conversation %s: %w", j.id, err)
 		}
-		r.noteRemovedFields(&c.data)
 		if c.id != id {
-			return nil, fmt.Errorf("conversation %s: asked for message %s, got %q", j.id, id, truncate(c.id, 80))
+			return nil, fmt.Errorf("conversation %s: %w: asked for message %s, got %q", j.id, fetch.ErrMalformedBody, id, truncate(c.id, 80))
 		}
+		if err := messageOf(j.id, &c); err != nil {
+			return nil, err
+		}
+		r.noteRemovedFields(&c.data)
 		msgs = append(msgs, c)
 	}
 	var toSeal []int
@@ -520,6 +531,35 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		return r.commit(ctx, &st, j, convPayload, rd.sums[convIdx], convSrc, msgs, gone, bulkSums,
 			withBodies, auditRefs, auditEv)
 	}}, nil
+}
+
+// aboutConversation checks that the conversation object read for id is
+// that conversation's: its id is the one asked for (an empty body {}
+// has none) and it has participants, which every message conversation
+// has (the members its message ids are listed under; an empty list is
+// kept as served). Any other answer is malformed: the conversation
+// fails, nothing of it is appended, and a later pass or rerun reads it
+// again. Accepted, it would be a conversation entry verify --evidence
+// finds at odds with its evidence, or a conversation whose messages
+// were never read, unnoticed.
+func aboutConversation(id, got string, mc *genesys.MessageConversation) error {
+	if got != id {
+		return fmt.Errorf("conversation %s: %w: the conversation object's id is %q, not the one asked for", id, fetch.ErrMalformedBody, truncate(got, 80))
+	}
+	if mc.Participants == nil {
+		return fmt.Errorf("conversation %s: %w: the conversation object has no participants", id, fetch.ErrMalformedBody)
+	}
+	return nil
+}
+
+// messageOf checks that a message read for conversation convID names no
+// other conversation (conversationId, when present: verify --evidence
+// checks it against the entry's conversation_id).
+func messageOf(convID string, c *captured) error {
+	if c.data.ConversationID != "" && c.data.ConversationID != convID {
+		return fmt.Errorf("conversation %s: %w: message %s is of conversation %q", convID, fetch.ErrMalformedBody, c.id, truncate(c.data.ConversationID, 80))
+	}
+	return nil
 }
 
 // toStore is a conversation read and staged: finish stores its evidence

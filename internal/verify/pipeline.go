@@ -295,6 +295,7 @@ type leafStage struct {
 	ev     *evidenceCheck
 	derive *deriveStage
 	fs     []Finding // evidence findings, in seq order
+	sup    *supersedesCheck
 }
 
 func (s *leafStage) each(seq uint64, leafBytes []byte) error {
@@ -311,6 +312,9 @@ func (s *leafStage) each(seq uint64, leafBytes []byte) error {
 		return bad // not an entry: the strict check's finding
 	}
 	e.Seq = seq
+	if bad == nil && s.sup != nil {
+		bad = s.sup.see(seq, &e)
+	}
 	if s.ev != nil {
 		s.fs = append(s.fs, s.ev.entry(&e, d)...)
 	}

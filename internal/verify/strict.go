@@ -28,6 +28,9 @@ type strictLeaves struct {
 	// (a new buffer a batch, not a copy a leaf): the derive stage keeps
 	// the entries, which are views of their leaves.
 	keep bool
+	// sup, when set, holds the entries to the supersedes rule (without
+	// each; each does it itself).
+	sup *supersedesCheck
 	// end, when set, is called once after the last leaf.
 	end func()
 	// rehash is set when a leaf queued with its stored leaf hash does
@@ -46,6 +49,19 @@ type leafBatch struct {
 	stored []hashchain.Hash
 }
 
+// check is what run does with a leaf when each is not set: the strict
+// check, and the supersedes rule on the entry the same pass decodes.
+func (s *strictLeaves) check(seq uint64, lb []byte) error {
+	e, strict, err := leaf.DecodeChecked(lb)
+	if !strict {
+		return leaf.CheckLeaf(lb) // the finding's reason
+	}
+	if err == nil && s.sup != nil {
+		return s.sup.see(seq, &e)
+	}
+	return nil
+}
+
 // badLeaf is a leaf CheckLeaf refused.
 type badLeaf struct {
 	seq uint64
@@ -57,9 +73,9 @@ const (
 	strictBatches = 4   // batches in flight
 )
 
-func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), keep bool) *strictLeaves {
+func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), keep bool, sup *supersedesCheck) *strictLeaves {
 	s := &strictLeaves{in: make(chan *leafBatch, strictBatches), free: make(chan *leafBatch, strictBatches+1), done: make(chan struct{}),
-		each: each, end: end, keep: keep}
+		each: each, end: end, keep: keep, sup: sup}
 	for range strictBatches + 1 {
 		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10)}
 	}
@@ -84,7 +100,7 @@ func (s *strictLeaves) run() {
 			if s.each != nil {
 				err = s.each(b.seqs[i], lb)
 			} else {
-				err = leaf.CheckLeaf(lb)
+				err = s.check(b.seqs[i], lb)
 			}
 			if err != nil {
 				s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})

@@ -427,14 +427,15 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	// its references; the derive stage follows it (pipeline.go).
 	var ls *leafStage
 	var strict *strictLeaves
+	sup := newSupersedesCheck()
 	if ev != nil {
-		ls = &leafStage{ev: ev}
+		ls = &leafStage{ev: ev, sup: sup}
 		if dv != nil {
 			ls.derive = newDeriveStage(ctx, dv)
 		}
-		strict = newStrictLeaves(ls.each, ls.end, ls.derive != nil)
+		strict = newStrictLeaves(ls.each, ls.end, ls.derive != nil, nil)
 	} else {
-		strict = newStrictLeaves(nil, nil, false)
+		strict = newStrictLeaves(nil, nil, false, sup)
 	}
 	defer func() {
 		// On an early return: stop the hashing first, so that the stages

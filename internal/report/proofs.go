@@ -34,6 +34,9 @@ func newProver(leafHashes []hashchain.Hash) *prover {
 
 // mth is the hash of leaves [start, start+n).
 func (p *prover) mth(start, n uint64) hashchain.Hash {
+	if n == 0 { // the empty tree (a checkpoint of a ledger with no entries)
+		return hashchain.EmptyRoot
+	}
 	if n&(n-1) == 0 { // a perfect subtree: start is a multiple of n
 		j := bits.TrailingZeros64(n)
 		return p.levels[j][start>>j]

@@ -42,4 +42,9 @@ func TestProverMatchesHashchain(t *testing.T) {
 	if _, err := newProver(nil).proof(0); err == nil {
 		t.Error("a proof in an empty tree: no error")
 	}
+	// The root of the empty tree (a checkpoint signed before any entry;
+	// report --checkpoint on such a matter panicked: index out of range).
+	if got := newProver(nil).mth(0, 0); got != hashchain.EmptyRoot {
+		t.Errorf("empty tree root %s, want %s", got, hashchain.EmptyRoot)
+	}
 }

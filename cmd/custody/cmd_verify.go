@@ -108,8 +108,9 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     before, so a forked or rewritten ledger lacks them.
 It names the first failing sequence number or checkpoint and what failed.
 One break is one finding: what follows from it (every entry after a
-deleted one, the checkpoints over an altered one) is counted on it, not
-listed.
+deleted one, the checkpoints over an altered one, with --evidence the
+erased objects counted missing because the checkpoints vouching for
+their erasure fail with it) is counted on it, not listed.
 
 With --evidence it also re-hashes every evidence object the ledger
 references, in the matter's own store (bare --evidence) or in another

@@ -90,9 +90,16 @@ type Finding struct {
 	// (docs/ledger-format.md, "One break, one finding").
 	ConsequentEntries     int `json:"consequent_entries,omitempty"`
 	ConsequentCheckpoints int `json:"consequent_checkpoints,omitempty"`
+	// ConsequentEvidence counts the evidence objects counted missing
+	// because the checkpoints that vouched for the erasure listing them
+	// fail with this break: erased, had the ledger held.
+	ConsequentEvidence int `json:"consequent_evidence,omitempty"`
 
 	pos     int64 // ledger position for ordering: 2*seq for entries, 2*size-1 for checkpoints
 	lastSeq int64 // the last entry counted in ConsequentEntries (distinct entries only)
+	// cause, on an evidence finding, names the failed checkpoint it
+	// follows from (claim.name): it is counted where that failure is.
+	cause string
 }
 
 // String renders the finding as one line: "seq 41: leaf_hash: …".
@@ -116,6 +123,14 @@ func (f Finding) String() string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "checkpoint", "checkpoints")))
 		}
 		fmt.Fprintf(&b, "; and %s after it fail because of it", strings.Join(parts, " and "))
+	}
+	if n := f.ConsequentEvidence; n > 0 {
+		and := "; and"
+		if f.ConsequentEntries+f.ConsequentCheckpoints > 0 {
+			and = ", and"
+		}
+		fmt.Fprintf(&b, "%s %d evidence %s as missing because of it (the checkpoints vouching for %s erasure fail with it)",
+			and, n, plural(n, "object counts", "objects count"), plural(n, "its", "their"))
 	}
 	return b.String()
 }
@@ -406,6 +421,14 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	}
 	var b hashchain.RootBuilder
 	vouched := map[uint64]bool{} // erasure entries a checkpoint whose root holds vouches for
+	// broken: erasure entries a checkpoint vouches for whose root fails
+	// (or that the ledger is too short for), and the first such.
+	broken := map[uint64]claim{}
+	breaks := func(c claim) {
+		if _, ok := broken[c.erasure]; c.hasErasure && !ok {
+			broken[c.erasure] = c
+		}
+	}
 	checkClaims := func() {
 		for len(claims) > 0 && claims[0].size == b.Size() {
 			c := claims[0]
@@ -413,6 +436,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			if r := b.Root(); r != c.root {
 				v.add(Finding{Check: CheckCheckpointRoot, Checkpoint: c.name, pos: 2*int64(c.size) - 1,
 					Message: fmt.Sprintf("history rewritten: the root of the first %d entries is %s, but the checkpoint signed %s", c.size, r, c.root)})
+				breaks(c)
 			} else {
 				rep.CoveredEntries = max(rep.CoveredEntries, c.size)
 				if c.hasErasure {
@@ -538,10 +562,14 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	for _, c := range claims {
 		v.add(Finding{Check: CheckTruncated, Checkpoint: c.name, pos: 1 << 62,
 			Message: fmt.Sprintf("ledger truncated: checkpoint has %d entries, ledger has %d", c.size, n)})
+		breaks(c)
 	}
 	if ev != nil {
 		fs, sum, err := ev.finish(ctx, snap, vouched, stored)
 		if err != nil {
+			return rep, false, fmt.Errorf("verify: %w", err)
+		}
+		if err := brokenVouch(ctx, ev, snap, vouched, broken, stored, sum, fs); err != nil {
 			return rep, false, fmt.Errorf("verify: %w", err)
 		}
 		rep.Evidence = sum
@@ -639,7 +667,10 @@ func (v *collector) checkpointClaims(stored []ledger.StoredCheckpoint, opts Opti
 //   - the chain link of the entry right after missing ones (counted on
 //     the sequence finding: its predecessor is gone);
 //   - stored checkpoints' signature failures when the key is named for
-//     another origin (counted on the identity finding).
+//     another origin (counted on the identity finding);
+//   - evidence objects counted missing because the checkpoints that
+//     vouched for their erasure fail (brokenVouch): counted where those
+//     checkpoints' failures are.
 //
 // Other findings (evidence) are listed, at most max of those naming an
 // entry.
@@ -650,14 +681,21 @@ type collector struct {
 	first  map[string]*Finding // the reported finding of each structural check
 	entry0 *Finding            // the first entry finding, if any
 	// covering holds checkpoint root and truncation failures until
-	// finish, which counts them on an entry finding before them.
-	covering []Finding
-	n        int // findings naming an entry that are not structural
+	// finish, which counts them on an entry finding before them;
+	// dependent, the evidence findings that follow from one of them
+	// (Finding.cause), counted where it is.
+	covering  []Finding
+	dependent []Finding
+	n         int // findings naming an entry that are not structural
 }
 
 func (v *collector) add(f Finding) {
 	if f.Warning {
 		v.rep.Warnings = append(v.rep.Warnings, f)
+		return
+	}
+	if f.cause != "" {
+		v.dependent = append(v.dependent, f)
 		return
 	}
 	if !structural[f.Check] {
@@ -723,6 +761,7 @@ func (v *collector) entry(seq uint64, check, msg string) {
 
 // finish puts the findings into the report in ledger order.
 func (v *collector) finish() {
+	counted := map[string]*Finding{} // checkpoint → the finding its failure is
 	for _, f := range v.covering {
 		// A checkpoint over an entry already reported follows from it
 		// (an entry finding before a checkpoint's position names a seq
@@ -730,13 +769,24 @@ func (v *collector) finish() {
 		switch to := v.first[f.Check]; {
 		case v.entry0 != nil && v.entry0.pos < f.pos:
 			v.count(v.entry0, nil)
+			counted[f.Checkpoint] = v.entry0
 		case to != nil:
 			v.count(to, nil)
+			counted[f.Checkpoint] = to
 		default:
 			f.lastSeq = -1
 			v.first[f.Check] = &f
 			v.list = append(v.list, &f)
+			counted[f.Checkpoint] = &f
 		}
+	}
+	for _, f := range v.dependent {
+		if to := counted[f.cause]; to != nil {
+			to.ConsequentEvidence++
+			continue
+		}
+		f.cause = "" // (not expected) listed as any evidence finding
+		v.add(f)
 	}
 	sort.SliceStable(v.list, func(i, j int) bool { return v.list[i].pos < v.list[j].pos })
 	for _, f := range v.list {

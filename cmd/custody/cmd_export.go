@@ -343,8 +343,15 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 		fmt.Fprintf(w, "\n  media          downloaded %d  expired %d  refused %d  sha256 mismatch %d", a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch)
 	}
 	fmt.Fprintln(w)
+	// Every run says what the ledger lacks, not only the run that met it:
+	// a rerun that downloads nothing would otherwise say nothing of it.
+	fmt.Fprintf(w, "  attachments not captured: %d", a.MediaNotCaptured)
+	if a.MediaRetryable > 0 {
+		fmt.Fprintf(w, " (%d may still be had: a rerun with --media tries them again)", a.MediaRetryable)
+	}
+	fmt.Fprintln(w)
 	if a.MessagesRecaptured > 0 {
-		fmt.Fprintf(w, "  re-captured with media: %d messages captured earlier with --media=false, unchanged at the source, appended again with their attachments (each supersedes its capture with the same payload hash: not a change)\n", a.MessagesRecaptured)
+		fmt.Fprintf(w, "  re-captured with media: %d messages appended again with attachments their capture lacked (captured with --media=false, or recorded not downloaded and had now), unchanged at the source (each supersedes its capture with the same payload hash: not a change)\n", a.MessagesRecaptured)
 	}
 	if a.MessagesWithoutMedia > 0 {
 		fmt.Fprintf(w, "  without media: %d captured messages have attachments the ledger does not hold (captured with --media=false; a run with --media downloads them and re-captures the messages with them, while their urls work or the Recordings service keeps a copy)\n", a.MessagesWithoutMedia)

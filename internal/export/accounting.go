@@ -44,9 +44,21 @@ type Accounting struct {
 	MediaExpired    int `json:"media_expired,omitempty"`
 	MediaRefused    int `json:"media_refused,omitempty"`
 	MediaMismatch   int `json:"media_sha256_mismatch,omitempty"`
+	// MediaNotCaptured: attachments (and template header media) of the
+	// run's messages whose latest capture in the ledger holds no bytes of
+	// them (recorded expired, refused or too large), however old that
+	// capture: what the matter lacks, not what this run appended.
+	// MediaRetryable: those of them a later run with --media tries again
+	// (an expired or refused one of a message under 30 days old, or past
+	// them one the Recordings service refused or was not asked for), as
+	// of the run's end: what a rerun may still get (the exit status
+	// stays 0: docs/commands.md, export).
+	MediaNotCaptured int `json:"media_not_captured"`
+	MediaRetryable   int `json:"media_retryable"`
 	// MessagesRecaptured: messages unchanged at the source whose latest
 	// capture holds none of their attachments (captured with
-	// --media=false), appended again with them by this run (with
+	// --media=false), or recorded some as expired or refused that could
+	// be had since, appended again with them by this run (with
 	// --media): each entry supersedes that capture with the same
 	// payload_sha256, so it is not a change (not in MessagesChanged nor
 	// ChangedAtSource); counted in MessagesAppended, and its attachments

@@ -447,18 +447,21 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			// A message captured before with the same payload is not
 			// appended again (commit), so its attachments are not
 			// fetched again, nor a new opening stored: they are in its
-			// earlier entry. Unless that entry holds none of them
-			// (captured with --media=false, no download tried): with
-			// --media they are downloaded now, and the message is
-			// re-captured with them (commit, recaptureEntry). One whose
-			// entry records them, downloaded or not (expired, refused),
-			// is not tried again.
-			if r.o.Scope.WithMedia && prev.ConversationID == j.id && lacksMedia(prev, &msgs[i].data) {
-				if err := r.fetchMedia(ctx, j.id, &rec, &st, &msgs[i]); err != nil {
+			// earlier entry. Unless that entry lacks some that may be
+			// had now (captured with --media=false, no download tried;
+			// or recorded expired or refused while still obtainable:
+			// retryRule): with --media they are downloaded now, and the
+			// message is re-captured with them (mediaAgain, commit,
+			// recaptureEntry).
+			if r.o.Scope.WithMedia && prev.ConversationID == j.id {
+				again, err := r.mediaAgain(ctx, j.id, &rec, &st, prev, &msgs[i])
+				if err != nil {
 					return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)
 				}
-				seq := prev.Seq
-				msgs[i].recapture = &seq
+				if again {
+					seq := prev.Seq
+					msgs[i].recapture = &seq
+				}
 			}
 			continue
 		}
@@ -726,6 +729,7 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	// with the conversations committed with this one): what decides
 	// whether a message is appended is the ledger the append goes into.
 	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
+	now := r.o.Now() // as of which attachments not captured are judged retryable
 		changes, d, stale = nil, tally{}, false
 		var entries []leaf.Entry
 		var prevs []*uint64
@@ -733,22 +737,29 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		for i, m := range msgs {
 			prev, ok := latest[m.id]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
-				if withMedia[i] && !holdsMedia(prev) {
-					if m.recapture != nil && *m.recapture == prev.Seq {
-						// Unchanged at the source: the same message
-						// again, with the attachments its capture lacks.
-						e, err := recaptureEntry(prev, m.media, held, auditRefs)
-						if err != nil {
-							return err
-						}
-						e.Matter, e.RunID = r.o.Scope.Matter, r.runID
-						entries = append(entries, e)
-						prevs = append(prevs, nil) // not a change
-						d.MessagesRecaptured++
-						d.countMedia(m.media)
-						continue
+				if m.recapture != nil && *m.recapture == prev.Seq {
+					// Unchanged at the source: the same message
+					// again, with the attachments its capture lacks.
+					e, err := recaptureEntry(prev, m.media, held, auditRefs)
+					if err != nil {
+						return err
 					}
-					d.NoMedia++
+					e.Matter, e.RunID = r.o.Scope.Matter, r.runID
+					entries = append(entries, e)
+					prevs = append(prevs, nil) // not a change
+					d.MessagesRecaptured++
+					d.countMedia(m.media)
+					d.countNotCaptured(m.media, now, m.data.Timestamp, now)
+					continue
+				}
+				if withMedia[i] {
+					if had, ok := entryMedia(prev); !ok {
+						// unreadable: nothing to say it lacks them
+					} else if len(had) == 0 {
+						d.NoMedia++
+					} else {
+						d.countNotCaptured(had, now, m.data.Timestamp, prev.At)
+					}
 				}
 				d.MessagesUnchanged++
 				continue
@@ -772,6 +783,7 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 			prevs = append(prevs, sup)
 			captures++
 			d.countMedia(m.media)
+			d.countNotCaptured(m.media, now, m.data.Timestamp, now)
 			if withMedia[i] && len(m.media) == 0 {
 				d.NoMedia++ // --media=false
 			}
@@ -845,25 +857,6 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	r.acct.Invocation.ConversationsCaptured++
 	r.acct.Invocation.MessagesAppended += d.MessagesAppended
 	return nil
-}
-
-// holdsMedia reports whether a message entry records its attachments
-// (detail.media: downloaded, or why not), as a capture with --media does;
-// one captured with --media=false names none.
-func holdsMedia(e leaf.Entry) bool {
-	d, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
-	if err != nil {
-		return true // unreadable: nothing to say it lacks them
-	}
-	md, ok := d.(*leaf.MessageDetail)
-	return !ok || len(md.Media) > 0
-}
-
-// lacksMedia reports whether md, unchanged since its latest capture prev,
-// has attachments (or template header media) of which prev records none:
-// no download was tried (--media=false).
-func lacksMedia(prev leaf.Entry, md *genesys.MessageData) bool {
-	return hasAttachmentURL(md) && !holdsMedia(prev)
 }
 
 // recaptureEntry is the entry of a message unchanged since its latest

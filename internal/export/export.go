@@ -404,6 +404,7 @@ func (r *runner) count(ctx context.Context) error {
 	a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone = t.MessagesAppended, t.MessagesUnchanged, t.MessagesChanged, t.MessagesGone
 	a.MediaDownloaded, a.MediaExpired, a.MediaRefused, a.MediaMismatch = t.MediaDownloaded, t.MediaExpired, t.MediaRefused, t.MediaMismatch
 	a.MessagesWithoutMedia, a.MessagesRecaptured = t.NoMedia, t.MessagesRecaptured
+	a.MediaNotCaptured, a.MediaRetryable = t.MediaNotCaptured, t.MediaRetryable
 	a.CountsPartial = !ok || t.Partial
 	// The changes recorded at the last clean end and this invocation's
 	// are the run's, unless an invocation between was killed after

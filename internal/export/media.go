@@ -32,8 +32,20 @@ import (
 // retries, a recording not ready) and evidence errors fail the
 // conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
+	return r.fetchMediaKeeping(ctx, convID, rec, st, m, nil)
+}
+
+// fetchMediaKeeping is fetchMedia but for the attachments in keep (by id),
+// whose MediaRef, as an earlier capture recorded it, is taken as it is,
+// nothing downloaded (mediaAgain).
+func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured, keep map[string]leaf.MediaRef) error {
 	var fresh map[string]string // attachment id → url from the message read again; nil until needed
 	for _, a := range derive.Media(&m.data) {
+		if mr, ok := keep[a.ID]; ok {
+			m.media = append(m.media, mr)
+			m.mediaEv = append(m.mediaEv, -1)
+			continue
+		}
 		resp, err := r.d.Client.Download(ctx, a.URL)
 		var none string // why the Recordings service gave no copy, for the reason
 		switch {
@@ -116,6 +128,14 @@ func (r *runner) mayRenew(m *captured) bool {
 	return perr != nil || r.o.Now().Before(t.Add(genesys.AttachmentServedFor))
 }
 
+// The reasons an attachment past the messages API's 30 days gives when
+// the Recordings service refused its copy (403): a later run asks again
+// (retryRule), the permission it lacked may have been granted since.
+const (
+	recordingsForbidden = "the Recordings service refused its copy (403: the OAuth client needs recording:recording:view)"
+	recordingsNotAsked  = "no copy asked of the Recordings service: it refused this run's first request (403)"
+)
+
 // recordingCopies are a conversation's attachment urls from the
 // Recordings service, asked for once, when an attachment the messages API
 // no longer serves is first met. The bytes downloaded through them are
@@ -133,14 +153,20 @@ type recordingCopies struct {
 func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, attID string) (string, error) {
 	if !rc.loaded {
 		if r.noRecordings.Load() {
-			rc.loaded, rc.none = true, "no copy asked of the Recordings service: it refused this run's first request (403)"
+			rc.loaded, rc.none = true, recordingsNotAsked
 			return "", nil
 		}
 		recs, _, err := r.d.Client.ConversationRecordings(ctx, convID)
 		switch {
 		case errors.Is(err, fetch.ErrForbidden):
-			r.noRecordings.Store(true)
-			rc.none = "the Recordings service refused its copy (403: the OAuth client needs recording:recording:view)"
+			if !r.noRecordings.Swap(true) {
+				// Said once a run, not only in the reasons of the
+				// attachments it leaves uncaptured: the operator has a
+				// permission to grant, after which a rerun gets them.
+				r.o.Log.Warn("export: the Recordings service refused its copies (403): the OAuth client needs the permission recording:recording:view; attachments past the messages API's 30 days are not captured until it has it, and a run after it is granted downloads them (this warning is given once a run)",
+					"conversation", convID)
+			}
+			rc.none = recordingsForbidden
 		case errors.Is(err, fetch.ErrNotFound):
 			rc.none = "the Recordings service has no recording of the conversation (404)"
 		case err != nil:
@@ -225,4 +251,130 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		return leaf.MediaRefused, reason, true
 	}
 	return "", "", false
+}
+
+// mediaAgain downloads, for a message m unchanged since its latest
+// capture prev (of the same conversation), the attachments prev does not
+// hold that may be had now, and reports whether m is to be re-captured
+// with them (m.media: recaptureEntry). A capture that tried no download
+// (--media=false) gets every attachment. One that recorded some as
+// expired or refused gets those retryRule says a run tries again, the
+// rest kept as prev recorded them; it is re-captured when the retry
+// downloaded at least one, or when it asked the Recordings service where
+// prev's capture, made before the message was 30 days old, had not (its
+// answer is then recorded, and settles what retryRule tries next).
+// Otherwise nothing is appended: prev still says all there is, and no
+// entry is written per run for attachments still not had.
+func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCopies, st *staged, prev leaf.Entry, m *captured) (bool, error) {
+	if !hasAttachmentURL(&m.data) {
+		return false, nil
+	}
+	had, ok := entryMedia(prev)
+	if !ok {
+		return false, nil // unreadable: nothing to say what it lacks
+	}
+	if len(had) == 0 {
+		return true, r.fetchMedia(ctx, convID, rec, st, m)
+	}
+	now := r.o.Now()
+	retry := map[string]bool{}
+	asksRecordings := false
+	for _, mr := range had {
+		again, viaRecordings, first := retryRule(now, m.data.Timestamp, prev.At, mr)
+		if !again || viaRecordings && r.noRecordings.Load() {
+			continue // not to be had this run (the Recordings service refused it)
+		}
+		retry[mr.ID] = true
+		asksRecordings = asksRecordings || first
+	}
+	if len(retry) == 0 {
+		return false, nil
+	}
+	keep := map[string]leaf.MediaRef{}
+	for _, mr := range had {
+		if _, dup := keep[mr.ID]; !retry[mr.ID] && !dup {
+			keep[mr.ID] = mr
+		}
+	}
+	if err := r.fetchMediaKeeping(ctx, convID, rec, st, m, keep); err != nil {
+		return false, err
+	}
+	got := 0
+	for k, mr := range m.media {
+		if retry[mr.ID] && m.mediaEv[k] >= 0 {
+			got++
+		}
+	}
+	if got > 0 || asksRecordings && !r.noRecordings.Load() {
+		r.o.Log.Info("attachments not captured before tried again", "conversation", convID, "message", m.id, "tried", len(retry), "downloaded", got)
+		return true, nil
+	}
+	m.media, m.mediaEv = nil, nil // nothing staged: only downloaded bytes are
+	return false, nil
+}
+
+// retryRule says whether an attachment recorded not captured (mr, in an
+// entry appended at at, of a message of time msgTime) may still be had,
+// so that a run at now tries it again: one recorded expired or refused
+// (never too_large: the same limit refuses it again, nor a
+// sha256_mismatch, whose bytes are kept) of a message
+//   - under genesys.AttachmentServedFor (30 days) old: the messages API
+//     still serves it, and a url that lapsed or a host that refused may
+//     answer now;
+//   - past them, when its copy was not asked of the Recordings service
+//     (the entry was appended before the 30 days ended: first) or the
+//     Recordings service refused it (403: a permission since granted
+//     gets it). viaRecordings: only that service may give it.
+//
+// Past the 30 days an attachment the Recordings service had no copy of
+// (no recording, 404, or none named) is not tried again. A message whose
+// time does not read is not either: nothing bounds its tries.
+func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (again, viaRecordings, first bool) {
+	if mr.Status != leaf.MediaExpired && mr.Status != leaf.MediaRefused {
+		return false, false, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, msgTime)
+	if err != nil {
+		return false, false, false
+	}
+	served := t.Add(genesys.AttachmentServedFor)
+	if now.Before(served) {
+		return true, false, false
+	}
+	if at.Before(served) {
+		return true, true, true
+	}
+	refused := strings.Contains(mr.Reason, recordingsForbidden) || strings.Contains(mr.Reason, recordingsNotAsked)
+	return refused, refused, false
+}
+
+// entryMedia returns what a message entry records of its attachments
+// (detail.media); ok false when its detail does not read.
+func entryMedia(e leaf.Entry) ([]leaf.MediaRef, bool) {
+	d, err := leaf.DecodeDetail(leaf.KindMessage, e.Detail)
+	if err != nil {
+		return nil, false
+	}
+	md, ok := d.(*leaf.MessageDetail)
+	if !ok {
+		return nil, false
+	}
+	return md.Media, true
+}
+
+// notCaptured counts the attachments of refs whose bytes the ledger does
+// not hold (expired, refused, too large), and of them those retryRule
+// says a later run tries again, as of now, for a message of time msgTime
+// whose entry holding refs is appended at at.
+func notCaptured(refs []leaf.MediaRef, now time.Time, msgTime string, at time.Time) (n, retry int) {
+	for _, mr := range refs {
+		switch mr.Status {
+		case leaf.MediaExpired, leaf.MediaRefused, leaf.MediaTooLarge:
+			n++
+			if again, _, _ := retryRule(now, msgTime, at, mr); again {
+				retry++
+			}
+		}
+	}
+	return n, retry
 }

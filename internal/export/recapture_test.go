@@ -187,11 +187,12 @@ func TestExportMediaFalseRecapturesNothing(t *testing.T) {
 	}
 }
 
-// TestExportRecaptureExpiredOnce: a message whose attachments can no
-// longer be had (the messages API's urls expired, the Recordings service
+// TestExportRecaptureExpiredOnce: a message whose attachments cannot be
+// had now (the messages API's urls expired, the Recordings service
 // refuses its copies) is re-captured once, with its attachments recorded
-// as expired, and not again on every later run: only a capture that
-// tried no download is re-captured.
+// as expired, and not again on every later run: a later run tries them
+// again (the Recordings service may let it now) but appends nothing when
+// it downloads none, and once the service refused it, tries no other.
 func TestExportRecaptureExpiredOnce(t *testing.T) {
 	now := orgStart.Add(sim.DefaultMediaURLTTL + 3*24*time.Hour + 12*time.Hour)
 	e := newMediaEnv(t, 40, now, func(o *sim.Options) { o.RecordingsForbidden = true })
@@ -203,15 +204,19 @@ func TestExportRecaptureExpiredOnce(t *testing.T) {
 	if later.MessagesRecaptured != len(withMedia) || later.MediaExpired == 0 || later.MediaDownloaded == 0 || later.MessagesChanged != 0 {
 		t.Fatalf("--media run: %+v, want %d re-captured, some attachments expired and some downloaded", later, len(withMedia))
 	}
+	if later.MediaRetryable != later.MediaExpired {
+		t.Fatalf("--media run: %+v, want every expired attachment retryable (the Recordings service refused them)", later)
+	}
 	downloads := e.srv.Stats().Routes[sim.MediaRoute].Requests
 	for range 2 {
 		again := e.run(t, mediaScope())
-		if again.MessagesAppended != 0 || again.MessagesRecaptured != 0 || again.MessagesWithoutMedia != 0 {
-			t.Fatalf("--media run after the re-capture: %+v, want nothing appended: expired attachments are recorded, not tried again", again)
+		if again.MessagesAppended != 0 || again.MessagesRecaptured != 0 || again.MessagesWithoutMedia != 0 || again.MediaNotCaptured != later.MediaExpired {
+			t.Fatalf("--media run after the re-capture: %+v, want nothing appended, %d attachments not captured", again, later.MediaExpired)
 		}
 	}
-	if n := e.srv.Stats().Routes[sim.MediaRoute].Requests; n != downloads {
-		t.Fatalf("%d attachment downloads after the re-capture, want none", n-downloads)
+	// Tried only until the run knows the Recordings service refuses.
+	if n := e.srv.Stats().Routes[sim.MediaRoute].Requests - downloads; n >= int64(2*later.MediaExpired) {
+		t.Fatalf("%d attachment downloads in two runs after the re-capture, want fewer than the %d expired attachments each", n, later.MediaExpired)
 	}
 	checkVerified(t, e)
 }

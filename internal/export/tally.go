@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -34,6 +35,11 @@ type tally struct {
 	// MessagesRecaptured: messages appended again, unchanged, with the
 	// attachments their capture lacked (Accounting.MessagesRecaptured).
 	MessagesRecaptured int `json:"messages_recaptured,omitempty"`
+	// MediaNotCaptured: attachments of the run's messages whose latest
+	// capture holds no bytes of them (Accounting.MediaNotCaptured), and
+	// MediaRetryable those of them a later run tries again.
+	MediaNotCaptured int `json:"media_not_captured,omitempty"`
+	MediaRetryable   int `json:"media_retryable,omitempty"`
 	// Partial: conversations of the run were done before its tally was
 	// kept (the run began under a custody that kept none); the counts
 	// cover only the conversations done since.
@@ -56,6 +62,18 @@ func (t *tally) add(d tally) {
 	t.MediaMismatch += d.MediaMismatch
 	t.NoMedia += d.NoMedia
 	t.MessagesRecaptured += d.MessagesRecaptured
+	t.MediaNotCaptured += d.MediaNotCaptured
+	t.MediaRetryable += d.MediaRetryable
+}
+
+// countNotCaptured adds to the tally the attachments of refs, a
+// message's latest capture (of a message of time msgTime, appended at
+// at), that it holds no bytes of, and of them those a later run tries
+// again (retryRule, as of now).
+func (t *tally) countNotCaptured(refs []leaf.MediaRef, now time.Time, msgTime string, at time.Time) {
+	n, retry := notCaptured(refs, now, msgTime, at)
+	t.MediaNotCaptured += n
+	t.MediaRetryable += retry
 }
 
 // countMedia adds the attachments of refs to the tally, by what became

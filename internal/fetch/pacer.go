@@ -105,6 +105,7 @@ type pacer struct {
 	last        time.Time // the latest time the buckets were given (clock)
 	routes      map[string]*routeLimit
 	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
+	refusedAt   map[string]time.Time   // per route: its last 429, whatever was decided
 	recent      map[string][]time.Time // per route: send times within routeWindow
 	total       int                    // sends within routeWindow, all routes
 }
@@ -139,6 +140,7 @@ func newPacer(cfg Config, log *slog.Logger) *pacer {
 		initial:   burst,
 		routes:    map[string]*routeLimit{},
 		strikes:   map[string]time.Time{},
+		refusedAt: map[string]time.Time{},
 		recent:    map[string][]time.Time{},
 	}
 }
@@ -364,7 +366,16 @@ func (p *pacer) refused(route string, t time.Time) {
 	}
 	p.prune(now)
 	seen := len(p.recent[route])
-	if rl := p.routes[route]; rl != nil {
+	wide := p.clientWide(route, now)
+	if wide {
+		// Not one route's limit after all: the client's. What was learned
+		// per route from these 429s is dropped (the pace must come down
+		// for every route, or each keeps being refused and halved in turn,
+		// down to a request a minute, while the client's pace never
+		// moves), and the client's pace is cut below.
+		clear(p.routes)
+		clear(p.strikes)
+	} else if rl := p.routes[route]; rl != nil {
 		// The route's own limit again: halve it.
 		rl.perMinute = math.Max(rl.perMinute/2, minPacePerMinute)
 		rl.lim.SetLimitAt(now, perSecond(rl.perMinute))
@@ -372,7 +383,7 @@ func (p *pacer) refused(route string, t time.Time) {
 		say("fetch: rate limited on a route with its own limit, slowing it down", "route_pace_per_min", rl.perMinute)
 		return
 	}
-	if float64(seen) < routeShare*float64(p.total) {
+	if !wide && float64(seen) < routeShare*float64(p.total) {
 		last := p.strikes[route]
 		p.strikes[route] = now
 		if seen < minEvidence || last.IsZero() || now.Sub(last) > routeWindow {
@@ -388,14 +399,17 @@ func (p *pacer) refused(route string, t time.Time) {
 		// pace starts at the rate it got through at (less learnedMargin) and
 		// halves with each further 429 on it until none comes.
 		span := max(now.Sub(p.recent[route][0]), time.Second)
-		pm := math.Max(float64(seen)/span.Minutes()*(1-learnedMargin), minPacePerMinute)
+		// Never above the client's pace: a route limit that does not bind
+		// is no limit (a rate measured over a burst's short span can be
+		// several times the pace).
+		pm := math.Min(math.Max(float64(seen)/span.Minutes()*(1-learnedMargin), minPacePerMinute), p.perMinute)
 		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: p.ceiling}
 		drain(rl.lim, now, t)
 		p.routes[route] = rl
 		say("fetch: rate limited on one route, giving it its own pace", "route_pace_per_min", pm)
 		return
 	}
-	// The client's limit. What got through in the last minute bounds what
+	// The client's limit (a majority route refused, or clientWide). What got through in the last minute bounds what
 	// the server grants a minute: below the pace, the pace was too fast and
 	// comes down towards it (less learnedMargin), by at most half at a time:
 	// a 429 for another reason (a concurrency limit, a hiccup) early in a
@@ -412,6 +426,28 @@ func (p *pacer) refused(route string, t time.Time) {
 	drain(p.lim, now, t)
 	p.lim.SetBurstAt(now, p.burst)
 	say("fetch: rate limited, pausing", "pace_per_min", p.perMinute, "burst", p.burst)
+}
+
+// clientWide reports whether a 429 on route, now, is the client's limit
+// rather than the route's own, though the route carried a minority of the
+// last minute's requests or has a pace of its own: another route that
+// carried enough requests to learn from was refused within the last
+// minute too (a limit shared by the routes, such as a token's limit
+// below the budget or another program spending the same token's
+// allowance, refuses each route in turn), or the route's own pace is not
+// below the client's (it does not bind, so it cannot be what was
+// exceeded). It records the 429 (under p.mu).
+func (p *pacer) clientWide(route string, now time.Time) bool {
+	defer func() { p.refusedAt[route] = now }()
+	if rl := p.routes[route]; rl != nil && rl.perMinute >= p.perMinute {
+		return true
+	}
+	for r, at := range p.refusedAt {
+		if r != route && now.Sub(at) <= routeWindow && len(p.recent[r]) >= minEvidence {
+			return true
+		}
+	}
+	return false
 }
 
 // drain empties a bucket as of until (the end of the pause): after a 429

@@ -570,3 +570,71 @@ func TestLongPauseLogged(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenLimitSharedByRoutes: a limit the routes share (a token's limit
+// below the budget, another program spending the same token) refuses each
+// route in turn. It is the client's: its pace comes down and no route
+// keeps a pace of its own. Before, each 429 on a route that had carried a
+// minority of the requests was taken for that route's own limit and
+// halved it, the client's pace barely moving, so export's two routes
+// (about half the requests each) were driven down to a request a minute.
+func TestTokenLimitSharedByRoutes(t *testing.T) {
+	clk := newFakeClock()
+	ctx := context.Background()
+	p := newPacer(Config{Rate: 300, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	send := func(n int) {
+		for i := range n {
+			clk.Sleep(ctx, 600*time.Millisecond) // 100 a minute, 49 % on "get"
+			route := "bulk"
+			if i%100 < 49 {
+				route = "get"
+			}
+			if err := p.wait(ctx, route); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(100)
+	// The server grants 60 a minute to the token: both routes are refused
+	// in turn, "get" (the minority) twice first, as export saw.
+	for _, route := range []string{"get", "get", "bulk", "get", "bulk", "get", "bulk", "get"} {
+		p.refused(route, clk.Now().Add(time.Second))
+		send(20)
+	}
+	pace, _ := p.snapshot()
+	for r, rl := range p.routes {
+		t.Errorf("route %q kept a pace of its own, %.1f a minute (client %.1f)", r, rl.perMinute, pace)
+	}
+	if pace > 100 || pace < 30 {
+		t.Errorf("client pace %.1f a minute, want it brought down towards what got through (about 100 a minute, less), not collapsed", pace)
+	}
+}
+
+// TestRoutePaceNeverAboveTheClients: a route's pace learned over a
+// burst's short span is capped at the client's (above it, it would not
+// bind); a 429 on a route whose pace does not bind is the client's.
+func TestRoutePaceNeverAboveTheClients(t *testing.T) {
+	clk := newFakeClock()
+	ctx := context.Background()
+	p := newPacer(Config{Rate: 300, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	// The first minute's burst: 60 requests within a few seconds, 20 of
+	// them on "bulk".
+	for i := range 60 {
+		route := "get"
+		if i%3 == 0 {
+			route = "bulk"
+		}
+		if err := p.wait(ctx, route); err != nil {
+			t.Fatal(err)
+		}
+		clk.Sleep(ctx, 50*time.Millisecond)
+	}
+	p.refused("bulk", clk.Now().Add(time.Second))
+	clk.Sleep(ctx, time.Second)
+	p.refused("bulk", clk.Now().Add(time.Second))
+	pace, _ := p.snapshot()
+	rl := p.routes["bulk"]
+	if rl == nil || rl.perMinute > pace {
+		t.Fatalf("route pace %+v, client %.1f: want one, at most the client's", rl, pace)
+	}
+}

@@ -728,8 +728,8 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	// The latest captures are read again inside the transaction (shared
 	// with the conversations committed with this one): what decides
 	// whether a message is appended is the ledger the append goes into.
-	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
 	now := r.o.Now() // as of which attachments not captured are judged retryable
+	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
 		changes, d, stale = nil, tally{}, false
 		var entries []leaf.Entry
 		var prevs []*uint64

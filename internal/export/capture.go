@@ -424,14 +424,17 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	// the latest captures again, still appends none twice (a message this
 	// run captured meanwhile, or another process did, then leaves only an
 	// unreferenced opening behind, as a crash before the commit does).
-	var latest map[string]leaf.Entry
+	var latest map[ledger.Capture]leaf.Entry
 	if !r.firstCapture {
 		if latest, err = r.d.Ledger.LatestCaptures(ctx, capturedIDs(msgs)); err != nil {
 			return nil, &fatal{err}
 		}
 	}
 	for i := range msgs {
-		prev, ok := latest[msgs[i].id]
+		// Its latest capture in this conversation: the same message id
+		// in another conversation is another subject, captured apart
+		// (docs/ledger-format.md, supersedes).
+		prev, ok := latest[ledger.Capture{ConversationID: j.id, MessageID: msgs[i].id}]
 		unchanged := ok && prev.PayloadSHA256 == msgs[i].payload
 		if ok && !unchanged && hasAttachmentURL(&msgs[i].data) {
 			same, err := r.sameButSignatures(ctx, earlier, prev, &msgs[i])
@@ -729,13 +732,13 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	// with the conversations committed with this one): what decides
 	// whether a message is appended is the ledger the append goes into.
 	now := r.o.Now() // as of which attachments not captured are judged retryable
-	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
+	err := r.storeAndCommit(ctx, st, capturedIDs(msgs), func(tx *ledger.Tx, latest map[ledger.Capture]leaf.Entry) error {
 		changes, d, stale = nil, tally{}, false
 		var entries []leaf.Entry
 		var prevs []*uint64
 		captures := 0 // entries appended but re-captures with attachments
 		for i, m := range msgs {
-			prev, ok := latest[m.id]
+			prev, ok := latest[ledger.Capture{ConversationID: j.id, MessageID: m.id}]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				if m.recapture != nil && *m.recapture == prev.Seq {
 					// Unchanged at the source: the same message

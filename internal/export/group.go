@@ -199,7 +199,7 @@ type commitReq struct {
 	// ids are the messages whose latest captures fn needs (latestFn).
 	ids      []string
 	fn       func(tx *ledger.Tx) error
-	latestFn func(tx *ledger.Tx, latest map[string]leaf.Entry) error
+	latestFn func(tx *ledger.Tx, latest map[ledger.Capture]leaf.Entry) error
 	err      error
 }
 
@@ -253,7 +253,7 @@ func (c *committer) commitBatch(ctx context.Context, queued [][]*commitReq, _ fu
 // batch in one go, or returns nil when fewer than two parts need them or
 // an id is in two parts (each part then reads its own). The answer holds
 // every part's ids; each part looks up only its own.
-func sharedLatest(tx *ledger.Tx, batch []*commitReq) (map[string]leaf.Entry, error) {
+func sharedLatest(tx *ledger.Tx, batch []*commitReq) (map[ledger.Capture]leaf.Entry, error) {
 	parts, n := 0, 0
 	for _, b := range batch {
 		if b.latestFn != nil {
@@ -285,7 +285,7 @@ func sharedLatest(tx *ledger.Tx, batch []*commitReq) (map[string]leaf.Entry, err
 		return nil, err
 	}
 	if latest == nil {
-		latest = map[string]leaf.Entry{}
+		latest = map[ledger.Capture]leaf.Entry{}
 	}
 	return latest, nil
 }

@@ -171,15 +171,15 @@ func TestCommitterSharedLatest(t *testing.T) {
 	batch := func(parts ...struct {
 		ids    []string
 		append *leaf.Entry
-	}) []map[string]leaf.Entry {
+	}) []map[ledger.Capture]leaf.Entry {
 		release, started := make(chan struct{}), make(chan struct{})
 		go c.update(ctx, func(tx *ledger.Tx) error { close(started); <-release; return nil })
 		<-started
-		seen := make([]map[string]leaf.Entry, len(parts))
+		seen := make([]map[ledger.Capture]leaf.Entry, len(parts))
 		var wg sync.WaitGroup
 		for i, p := range parts {
 			wg.Go(func() {
-				err := c.updateLatest(ctx, p.ids, func(tx *ledger.Tx, latest map[string]leaf.Entry) error {
+				err := c.updateLatest(ctx, p.ids, func(tx *ledger.Tx, latest map[ledger.Capture]leaf.Entry) error {
 					seen[i] = latest
 					if p.append != nil {
 						_, err := tx.Append(*p.append)
@@ -203,10 +203,10 @@ func TestCommitterSharedLatest(t *testing.T) {
 	}
 	a1 := entry("a", 1)
 	seen := batch(part{[]string{"a"}, &a1}, part{[]string{"a", "b"}, nil}, part{[]string{"c"}, nil})
-	if _, ok := seen[0]["a"]; ok {
+	if _, ok := seen[0][ledger.Capture{ConversationID: "c1", MessageID: "a"}]; ok {
 		t.Errorf("part 1 saw a capture of a before any")
 	}
-	if e, ok := seen[1]["a"]; !ok || e.PayloadSHA256 != (hashchain.Hash{1}) {
+	if e, ok := seen[1][ledger.Capture{ConversationID: "c1", MessageID: "a"}]; !ok || e.PayloadSHA256 != (hashchain.Hash{1}) {
 		t.Errorf("part 2 shares a with part 1 and did not see its append: %v %+v", ok, e)
 	}
 	if len(seen[2]) != 0 {
@@ -216,13 +216,13 @@ func TestCommitterSharedLatest(t *testing.T) {
 	c1, b2 := entry("c", 3), entry("b", 2)
 	seen = batch(part{[]string{"c"}, &c1}, part{[]string{"a", "b"}, &b2})
 	// (The shared answer holds every part's ids; a part reads its own.)
-	if _, ok := seen[0]["c"]; ok {
+	if _, ok := seen[0][ledger.Capture{ConversationID: "c1", MessageID: "c"}]; ok {
 		t.Errorf("part 1 saw a capture of c before any")
 	}
-	if _, ok := seen[1]["b"]; ok {
+	if _, ok := seen[1][ledger.Capture{ConversationID: "c1", MessageID: "b"}]; ok {
 		t.Errorf("part 2 saw a capture of b before any")
 	}
-	if e, ok := seen[1]["a"]; !ok || e.PayloadSHA256 != (hashchain.Hash{1}) {
+	if e, ok := seen[1][ledger.Capture{ConversationID: "c1", MessageID: "a"}]; !ok || e.PayloadSHA256 != (hashchain.Hash{1}) {
 		t.Errorf("part 2 did not see a's capture: %v", ok)
 	}
 	got, err := l.LatestCaptures(ctx, []string{"a", "b", "c"})
@@ -258,7 +258,7 @@ func TestPutAllCommit(t *testing.T) {
 					data = append(data, fmt.Appendf(nil, "w%d r%d k%d", w, round, k))
 				}
 				key := fmt.Sprintf("w%d-r%d", w, round)
-				req := &groupReq{data: data, commit: &commitReq{ids: []string{key}, latestFn: func(tx *ledger.Tx, _ map[string]leaf.Entry) error {
+				req := &groupReq{data: data, commit: &commitReq{ids: []string{key}, latestFn: func(tx *ledger.Tx, _ map[ledger.Capture]leaf.Entry) error {
 					parts.Add(1)
 					for _, d := range data {
 						if ok, err := s.Exists(ctx, hashchain.Hash(sha256.Sum256(d))); err != nil || !ok {
@@ -296,7 +296,7 @@ func TestPutAllCommit(t *testing.T) {
 
 	// Too large to store: an evidence error, and no commit.
 	called := false
-	req := &groupReq{data: [][]byte{make([]byte, 65)}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error {
+	req := &groupReq{data: [][]byte{make([]byte, 65)}, commit: &commitReq{latestFn: func(*ledger.Tx, map[ledger.Capture]leaf.Entry) error {
 		called = true
 		return nil
 	}}}
@@ -306,7 +306,7 @@ func TestPutAllCommit(t *testing.T) {
 	}
 	// A failing commit reaches its caller; the objects stay stored.
 	boom := errors.New("boom")
-	req = &groupReq{data: [][]byte{[]byte("kept")}, commit: &commitReq{latestFn: func(*ledger.Tx, map[string]leaf.Entry) error { return boom }}}
+	req = &groupReq{data: [][]byte{[]byte("kept")}, commit: &commitReq{latestFn: func(*ledger.Tx, map[ledger.Capture]leaf.Entry) error { return boom }}}
 	g.putAllCommit(ctx, req)
 	if req.err != nil || !errors.Is(req.commit.err, boom) {
 		t.Errorf("failing commit: %v, %v", req.err, req.commit.err)
@@ -364,7 +364,7 @@ func TestPutAllCommitBehindPutAll(t *testing.T) {
 	waitQueued(t, &g.q, 1)
 	committed := false
 	req := &groupReq{data: [][]byte{[]byte("conversation body")}, commit: &commitReq{ids: []string{"m1"},
-		latestFn: func(tx *ledger.Tx, _ map[string]leaf.Entry) error {
+		latestFn: func(tx *ledger.Tx, _ map[ledger.Capture]leaf.Entry) error {
 			committed = true
 			return tx.SetState("conv", "done")
 		}}}
@@ -416,7 +416,7 @@ func (c *committer) update(ctx context.Context, fn func(tx *ledger.Tx) error) er
 
 // updateLatest is update for a part that needs the latest captures of
 // ids, read in the same transaction (as storeAndCommit's parts).
-func (c *committer) updateLatest(ctx context.Context, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
+func (c *committer) updateLatest(ctx context.Context, ids []string, fn func(tx *ledger.Tx, latest map[ledger.Capture]leaf.Entry) error) error {
 	req := &commitReq{ids: ids, latestFn: fn}
 	c.run(ctx, []*commitReq{req})
 	return req.err

@@ -202,3 +202,72 @@ func verifyEvidence(t *testing.T, e *env, what string) {
 		t.Fatalf("verify --evidence after %s: %v", what, rep.Findings)
 	}
 }
+
+// TestExportMessageIDInTwoConversations: a message id that two
+// conversations both list (a proxy adds message X of conversation A to
+// B's object and bulk answer, conversationId B) is a capture in each:
+// what a message's capture supersedes is its latest capture in the same
+// conversation (a capture's subject is its conversation and message,
+// docs/ledger-format.md). The old code looked X up by message id alone
+// and made B's entry supersede A's: the ledger refused the append and
+// every run stopped there. The run completes, verifies with its
+// evidence, and a rerun appends nothing.
+func TestExportMessageIDInTwoConversations(t *testing.T) {
+	e := newEnv(t, 12, "")
+	ctx := context.Background()
+	var a, b *sim.ConvData
+	for _, c := range whatsApp(e.srv.Org) {
+		switch {
+		case a == nil && len(c.Messages) > 0:
+			a = c
+		case b == nil && len(c.Messages) > 0:
+			b = c
+		}
+	}
+	if a == nil || b == nil {
+		t.Fatal("the org has no two WhatsApp conversations with messages")
+	}
+	x := e.srv.ServedMessage(a.Messages[0])
+	x.ConversationID = b.ID
+	api := rewriteProxy(t, e.srv, func(method, path string, body []byte) []byte {
+		switch {
+		case method == http.MethodGet && path == "/api/v2/conversations/messages/"+b.ID:
+			return editJSON(t, body, func(v map[string]any) {
+				p := v["participants"].([]any)[0].(map[string]any)
+				msgs, _ := p["messages"].([]any)
+				p["messages"] = append(msgs, map[string]any{"messageId": x.ID})
+			})
+		case method == http.MethodPost && path == "/api/v2/conversations/messages/"+b.ID+"/messages/bulk":
+			return editJSON(t, body, func(v map[string]any) {
+				v["entities"] = append(v["entities"].([]any), x)
+			})
+		}
+		return body
+	})
+	client := e.client(t, func(c *fetch.Config) { c.APIURL = api })
+	acct := e.runWith(t, intervalScope(), client)
+	if !acct.Complete() || len(acct.Failures) != 0 || len(acct.ChangedAtSource) != 0 {
+		t.Fatalf("accounting %+v: want every conversation exported, no change", acct)
+	}
+	caps, err := e.ledger.EntriesByMessage(ctx, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]int{}
+	for _, c := range caps {
+		if c.Supersedes != nil {
+			t.Errorf("message %s: entry %d of %s supersedes %d", x.ID, c.Seq, c.ConversationID, *c.Supersedes)
+		}
+		in[c.ConversationID]++
+	}
+	if len(caps) != 2 || in[a.ID] != 1 || in[b.ID] != 1 {
+		t.Fatalf("message %s: captures by conversation %v, want one in %s and one in %s", x.ID, in, a.ID, b.ID)
+	}
+	verifyEvidence(t, e, "the export")
+
+	acct = e.runWith(t, intervalScope(), client)
+	if !acct.Complete() || acct.Invocation.MessagesAppended != 0 {
+		t.Fatalf("rerun %+v: want nothing appended", acct)
+	}
+	verifyEvidence(t, e, "the rerun")
+}

@@ -100,7 +100,7 @@ func (r *runner) flush(ctx context.Context, s *staged) error {
 // the evidence batch's leader commits the batch's conversations in one
 // transaction once all of its objects are durable. Every object an entry
 // names is durable before the commit, as with flush then commit.
-func (r *runner) storeAndCommit(ctx context.Context, s *staged, ids []string, fn func(tx *ledger.Tx, latest map[string]leaf.Entry) error) error {
+func (r *runner) storeAndCommit(ctx context.Context, s *staged, ids []string, fn func(tx *ledger.Tx, latest map[ledger.Capture]leaf.Entry) error) error {
 	n := len(s.refs)
 	req := &groupReq{data: s.data[n:], commit: &commitReq{ids: ids, latestFn: fn}}
 	r.group.putAllCommit(ctx, req)

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -13,23 +14,30 @@ import (
 // key argument per index level and its id (SQLite allows 32,766).
 const latestCapturesChunk = 256
 
-// LatestCaptures is LatestCapture for several message ids in one query
-// per 256 ids (an export asks for a conversation's messages together,
-// where one query each cost a round trip through the driver apiece): the
-// most recent message entry of each id that was ever captured, by id;
-// ids never captured are absent.
-func (l *Ledger) LatestCaptures(ctx context.Context, messageIDs []string) (map[string]leaf.Entry, error) {
+// Capture names what a message entry is a capture of: a message of a
+// conversation. Its entries' supersedes chain is theirs alone (append
+// refuses one that supersedes a capture of another conversation): the
+// same message id in two conversations is two subjects.
+type Capture struct{ ConversationID, MessageID string }
+
+// LatestCaptures answers, for several message ids in one query per 256
+// ids (an export asks for a conversation's messages together, where one
+// query each cost a round trip through the driver apiece), the most
+// recent message entry of each conversation and message id ever
+// captured, by Capture: an id captured in two conversations has an
+// answer for each; ids never captured have none.
+func (l *Ledger) LatestCaptures(ctx context.Context, messageIDs []string) (map[Capture]leaf.Entry, error) {
 	return latestCaptures(ctx, l.rdb, l.keys, messageIDs)
 }
 
 // LatestCaptures is Ledger.LatestCaptures inside the transaction, so the
 // check and the append that depends on it see the same ledger.
-func (tx *Tx) LatestCaptures(messageIDs []string) (map[string]leaf.Entry, error) {
+func (tx *Tx) LatestCaptures(messageIDs []string) (map[Capture]leaf.Entry, error) {
 	return latestCaptures(tx.ctx, tx.tx, tx.l.keys, messageIDs)
 }
 
-func latestCaptures(ctx context.Context, q querier, mi *messageIndex, ids []string) (map[string]leaf.Entry, error) {
-	out := make(map[string]leaf.Entry, len(ids))
+func latestCaptures(ctx context.Context, q querier, mi *messageIndex, ids []string) (map[Capture]leaf.Entry, error) {
+	out := make(map[Capture]leaf.Entry, len(ids))
 	for start := 0; start < len(ids); start += latestCapturesChunk {
 		chunk := ids[start:min(start+latestCapturesChunk, len(ids))]
 		if err := latestCapturesOf(ctx, q, mi, chunk, out); err != nil {
@@ -40,9 +48,9 @@ func latestCaptures(ctx context.Context, q querier, mi *messageIndex, ids []stri
 }
 
 // latestCapturesOf is LatestCapture's query (message_index.go) with IN
-// lists: every entry of the ids, newest first, and the first of each id
-// decoded.
-func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []string, out map[string]leaf.Entry) error {
+// lists: every entry of the ids, newest first, and the first of each
+// conversation and id decoded.
+func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []string, out map[Capture]leaf.Entry) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -62,7 +70,7 @@ func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []st
 	for i, t := range mi.levels {
 		sel[i] = "SELECT seq FROM " + t + " WHERE key IN (" + marks + ")"
 	}
-	query := `SELECT seq, leaf, leaf_hash, chain, message_id FROM entries WHERE seq IN (` + strings.Join(sel, " UNION ALL ") +
+	query := `SELECT seq, leaf, leaf_hash, chain, conversation_id, message_id FROM entries WHERE seq IN (` + strings.Join(sel, " UNION ALL ") +
 		`) AND message_id IN (` + marks + `) AND kind = ? ORDER BY seq DESC`
 	args := make([]any, 0, (len(mi.levels)+1)*len(ids)+1)
 	keys := make([]any, len(ids))
@@ -84,11 +92,13 @@ func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []st
 	for rows.Next() {
 		var seq int64
 		var lb, lh, chain []byte
+		var conv sql.NullString
 		var id string
-		if err := rows.Scan(&seq, &lb, &lh, &chain, &id); err != nil {
+		if err := rows.Scan(&seq, &lb, &lh, &chain, &conv, &id); err != nil {
 			return fmt.Errorf("ledger: latest captures: %w", classify(err))
 		}
-		if _, ok := out[id]; ok {
+		key := Capture{ConversationID: conv.String, MessageID: id}
+		if _, ok := out[key]; ok {
 			continue // an older capture of a message already read
 		}
 		e, err := leaf.DecodeLeaf(lb)
@@ -99,7 +109,7 @@ func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []st
 			return fmt.Errorf("ledger: entry seq %d: %w: stored hash has the wrong length", seq, ErrInconsistent)
 		}
 		e.Seq, e.LeafHash, e.Chain = uint64(seq), hashchain.Hash(lh), hashchain.Hash(chain)
-		out[id] = e
+		out[key] = e
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("ledger: latest captures: %w", classify(err))

@@ -66,9 +66,9 @@ func (c *Client) acquire(ctx context.Context, route string) (*lane, error) {
 		// Every client is stopped by a daily limit: report the first.
 		return c.lanes[0], c.lanes[0].pacer.waitGate(ctx)
 	}
-	rs := best.pacer.reserve(route)
+	rs, epoch := best.pacer.reserve(route)
 	c.pickMu.Unlock()
-	return best, best.pacer.finish(ctx, route, rs)
+	return best, best.pacer.finish(ctx, route, rs, epoch)
 }
 
 // anyLaneLeft reports whether some client is not stopped by a daily limit.

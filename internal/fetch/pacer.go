@@ -106,6 +106,7 @@ type pacer struct {
 	routes      map[string]*routeLimit
 	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
 	refusedAt   map[string]time.Time   // per route: its last 429, whatever was decided
+	pauses      uint64                 // 429 pauses begun so far (see finish)
 	recent      map[string][]time.Time // per route: send times within routeWindow
 	total       int                    // sends within routeWindow, all routes
 }
@@ -216,12 +217,13 @@ func (p *pacer) wait(ctx context.Context, route string) error {
 	if err := p.waitGate(ctx); err != nil {
 		return err
 	}
-	return p.finish(ctx, route, p.reserve(route))
+	rs, epoch := p.reserve(route)
+	return p.finish(ctx, route, rs, epoch)
 }
 
 // reserve takes one token from the client's bucket and the route's own,
 // without waiting; finish waits for them.
-func (p *pacer) reserve(route string) []*rate.Reservation {
+func (p *pacer) reserve(route string) ([]*rate.Reservation, uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock()
@@ -229,29 +231,45 @@ func (p *pacer) reserve(route string) []*rate.Reservation {
 	if rl := p.routes[route]; rl != nil {
 		rs = append(rs, rl.lim.ReserveN(now, 1))
 	}
-	return rs
+	return rs, p.pauses
 }
 
 // finish sleeps until the reservations are due and no pause is in force,
 // then counts the request as sent.
-func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation) error {
-	now := p.now()
-	var d time.Duration
-	for _, r := range rs {
-		if !r.OK() {
-			return context.DeadlineExceeded // cannot happen with a burst ≥ 1
+func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation, epoch uint64) error {
+	for {
+		now := p.now()
+		var d time.Duration
+		for _, r := range rs {
+			if !r.OK() {
+				return context.DeadlineExceeded // cannot happen with a burst ≥ 1
+			}
+			d = max(d, r.DelayFrom(now))
 		}
-		d = max(d, r.DelayFrom(now))
-	}
-	if d > 0 {
-		if err := p.sleep(ctx, d); err != nil {
-			p.cancel(rs)
+		if d > 0 {
+			if err := p.sleep(ctx, d); err != nil {
+				p.cancel(rs)
+				return err
+			}
+		}
+		// A 429 may have paused everyone while this caller slept.
+		if err := p.waitGate(ctx); err != nil {
 			return err
 		}
-	}
-	// A 429 may have paused everyone while this caller slept.
-	if err := p.waitGate(ctx); err != nil {
-		return err
+		p.mu.Lock()
+		paused := p.pauses != epoch
+		p.mu.Unlock()
+		if !paused {
+			break
+		}
+		// The reservation was made before a 429 paused everyone: it came
+		// from an allowance the server just said was too much. Every
+		// worker holding one would otherwise send at the pause's end, at
+		// once, and meet the next 429 (a 60/min token: ten requests in
+		// 7 ms after each pause, the pace cut by a quarter each time). So
+		// it is dropped (not given back: that would refill the bucket
+		// the 429 drained) and the request waits its turn at the new pace.
+		rs, epoch = p.reserve(route)
 	}
 	p.sent(route, p.now())
 	return nil
@@ -347,6 +365,7 @@ func (p *pacer) refused(route string, t time.Time) {
 	if !first {
 		return // one decision per pause, said when it was made
 	}
+	p.pauses++
 	// Every pause is said with its length and why: a long one at info, or
 	// the run looks hung (Retry-After may be up to MaxRetryAfter).
 	pause := t.Sub(now)

@@ -495,7 +495,8 @@ func TestPacerNeverGoesBackInTime(t *testing.T) {
 	var rs []*rate.Reservation
 	take := func(n int) {
 		for range n {
-			rs = append(rs, p.reserve("r")...)
+			r, _ := p.reserve("r")
+			rs = append(rs, r...)
 		}
 	}
 	take(minuteAllowance(60)) // the first minute's allowance, all at t0
@@ -636,5 +637,43 @@ func TestRoutePaceNeverAboveTheClients(t *testing.T) {
 	rl := p.routes["bulk"]
 	if rl == nil || rl.perMinute > pace {
 		t.Fatalf("route pace %+v, client %.1f: want one, at most the client's", rl, pace)
+	}
+}
+
+// TestReservationsBeforeAPauseWaitTheirTurn: requests that took their
+// place from the allowance before a 429 do not all go at the pause's end
+// (each would meet the next 429: against a 60/min token, ten requests
+// within 7 ms after every pause, the pace cut by a quarter each time);
+// they take new places at the pace. Before, all ten were sent at once.
+func TestReservationsBeforeAPauseWaitTheirTurn(t *testing.T) {
+	clk := newFakeClock()
+	ctx := context.Background()
+	p := newPacer(Config{Rate: 60, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	type held struct {
+		rs    []*rate.Reservation
+		epoch uint64
+	}
+	var hs []held
+	for range 10 { // ten workers, their places taken from the first burst
+		rs, epoch := p.reserve("r")
+		hs = append(hs, held{rs, epoch})
+	}
+	t0 := clk.Now()
+	p.refused("r", t0.Add(time.Second))
+	var sent []time.Duration
+	for _, h := range hs {
+		if err := p.finish(ctx, "r", h.rs, h.epoch); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, clk.Now().Sub(t0))
+	}
+	atEnd := 0
+	for _, d := range sent {
+		if d <= time.Second {
+			atEnd++
+		}
+	}
+	if atEnd > 1 || sent[len(sent)-1] < 8*time.Second {
+		t.Errorf("sent at %v after the 429: want one at the pause's end, the rest a second or more apart (60 a minute)", sent)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -410,6 +411,28 @@ func checkedSaltedDetail(raw []byte, views bool) (*MessageDetail, error) {
 		return nil, fmt.Errorf("a v3 message detail needs %s as 64 lower-case hex digits", commitmentMember("opening_evidence_sha256"))
 	}
 	return d, nil
+}
+
+// checkedClearDetail is the v1 rule for a message's detail, the form
+// before salted commitments: none of the five members of the v3 form (a
+// commitment or an opening makes a message v3, and version() writes no
+// other v1 message), and the members the format names of their type, as
+// in v3. The personal fields in clear are not required: which members a
+// capture has is derivation's to judge (verify --evidence).
+func checkedClearDetail(raw []byte) error {
+	if len(raw) == 0 || jsonscan.Check(raw, jsonscan.MaxDepth) != nil {
+		return nil // no detail, or not JSON: the detail's own check, after supersedes
+	}
+	if err := checkMessageDetailTypes(raw); err != nil {
+		return fmt.Errorf("v1 message detail: %w", err)
+	}
+	_, err := jsonscan.Object(raw, jsonscan.Space(raw, 0), func(key []byte, v int) (int, error) {
+		if k := string(key); k == "opening_evidence_sha256" || strings.HasSuffix(k, "_commitment") && IsPersonalField(strings.TrimSuffix(k, "_commitment")) {
+			return v, fmt.Errorf("a v1 message detail holds %s, a member of the v3 form", k)
+		}
+		return jsonscan.Skip(raw, v, jsonscan.MaxDepth)
+	})
+	return err
 }
 
 // messageDetailStrings are the members of a message detail that are

@@ -207,6 +207,8 @@ func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 			if keep != nil {
 				*keep = d
 			}
+		} else if err := checkedClearDetail(e.Detail); err != nil {
+			return err
 		}
 	}
 	if e.Supersedes != nil && *e.Supersedes >= maxSafeInteger {

@@ -29,6 +29,14 @@ func strictCases(t testing.TB) (genuine string, cases []struct {
 		}
 		return strings.Replace(s, old, new, 1)
 	}
+	v3e, _ := salted(t, "conv-01", 3)
+	v3b, err := v3e.AppendLeaf(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := string(v3b)
+	hash := strings.Repeat("ab", 32)
+	detail := `"detail":{"content_sha256":"` + hash + `","direction":"inbound","from":"+15555550100","messenger_type":"whatsapp","to":"+15555550199"},`
 	cases = []struct {
 		name, leaf string
 		want       error
@@ -65,6 +73,20 @@ func strictCases(t testing.TB) (genuine string, cases []struct {
 		{"bad time", rep(r, `"at":"2024-05-01T12:00:00.123Z"`, `"at":"2024-05-01T12:00:00Z"`), ErrNotEntry},
 		// time.Parse takes a comma for the dot; the format does not.
 		{"time with a comma", rep(r, `"at":"2024-05-01T12:00:00.123Z"`, `"at":"2024-05-01T12:00:00,123Z"`), ErrNotEntry},
+		// A message's detail is of its version's form: v1 has the
+		// personal fields in clear, v3 commitments instead.
+		{"v1 message with an unknown detail member", rep(g, `"to":"+15555550199"}`, `"to":"+15555550199","zz":{"a":null}}`), nil},
+		{"v1 message with from empty", rep(g, `"from":"+15555550100"`, `"from":""`), nil},
+		{"v1 message with v3 commitments", rep(v3, `"v":3}`, `"v":1}`), ErrNotEntry},
+		{"v3 message with v1 fields", rep(rep(g, `"v":1}`, `"v":3}`), `"content_sha256":"`+hash+`"`, `"content_sha256":""`), ErrNotEntry},
+		{"v1 message with a commitment beside its fields", rep(g, `"from":"+15555550100",`, `"from":"+15555550100","from_commitment":"`+hash+`",`), ErrNotEntry},
+		{"v1 message with an opening", rep(g, `"messenger_type":"whatsapp",`, `"messenger_type":"whatsapp","opening_evidence_sha256":"`+hash+`",`), ErrNotEntry},
+		{"v1 message with to null", rep(g, `"to":"+15555550199"`, `"to":null`), ErrNotEntry},
+		{"v1 message with media not an array", rep(g, `"messenger_type":`, `"media":{},"messenger_type":`), ErrNotEntry},
+		// Which personal fields a capture has is derivation's to judge.
+		{"v1 message without content_sha256", rep(g, `"content_sha256":"`+hash+`",`, ``), nil},
+		{"v1 message without from", rep(g, `"from":"+15555550100",`, ``), nil},
+		{"v1 message without detail", rep(g, detail, ``), nil},
 		{"time with Arabic-Indic digits", rep(r, `"at":"2024-05-01T12:00:00.123Z"`, `"at":"2024-05-01T12:00:0١.123Z"`), ErrNotEntry},
 	}
 	return g, cases

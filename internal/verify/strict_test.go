@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -94,6 +95,18 @@ var strictTampers = []strictTamper{
 	}, verify.CheckDuplicate},
 	{"at with a comma before the fraction", func(g string) string { return strings.Replace(g, `:00.123Z"`, `:00,123Z"`, 1) }, verify.CheckEntry},
 	{"at with Arabic-Indic digits", func(g string) string { return strings.Replace(g, `:00.123Z"`, ":0\u0661.123Z\"", 1) }, verify.CheckEntry},
+	// A message detail of the other version's form (docs/ledger-format.md,
+	// "Format v3"): a v1 leaf with the v3 members, or without its own.
+	{"v1 message with v3 commitments", func(g string) string {
+		c := `"` + strings.Repeat("ab", 32) + `"`
+		return regexp.MustCompile(`"detail":\{[^}]*\}`).ReplaceAllLiteralString(g, `"detail":{"content_sha256_commitment":`+c+
+			`,"direction":"inbound","from_commitment":`+c+`,"messenger_type":"whatsapp","opening_evidence_sha256":`+c+
+			`,"provider_message_id_commitment":`+c+`,"to_commitment":`+c+`}`)
+	}, verify.CheckEntry},
+	{"v1 message with an opening", func(g string) string {
+		return strings.Replace(g, `"to":`, `"opening_evidence_sha256":"`+strings.Repeat("ab", 32)+`","to":`, 1)
+	}, verify.CheckEntry},
+	{"v1 message with from null", func(g string) string { return strings.Replace(g, `"from":"+15555550100"`, `"from":null`, 1) }, verify.CheckEntry},
 }
 
 // TestVerifyStrictLeaves: each leaf that is not strict, appended with the

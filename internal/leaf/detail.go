@@ -183,6 +183,23 @@ func (d MessageDetail) MarshalJSON() ([]byte, error) {
 		d.OpeningEvidence, d.ProviderMessageIDCommitment, d.ToCommitment})
 }
 
+// MessageDetailMembers are the members of a message detail of format
+// version v as MarshalJSON writes it: always, and when not empty. A
+// detail derived from evidence has exactly these (verify --evidence
+// reports any other).
+func MessageDetailMembers(v int) (always, whenSet []string) {
+	if v == FormatV3 {
+		return []string{"content_sha256_commitment", "direction", "from_commitment", "messenger_type", "opening_evidence_sha256",
+			"provider_message_id_commitment", "to_commitment"}, []string{"date_deleted", "date_modified", "media"}
+	}
+	return []string{"content_sha256", "direction", "from", "messenger_type", "to"},
+		[]string{"date_deleted", "date_modified", "media", "provider_message_id"}
+}
+
+// IsMediaRefMember reports whether name is a member of a detail's media
+// object (MediaRef).
+func IsMediaRefMember(name string) bool { return mediaRefStrings[name] }
+
 // MediaRef is a message's media attachment as captured: the attachment id,
 // the SHA-256 of the downloaded bytes, and the evidence object holding
 // them. An attachment that was not stored as good says so in Status (and

@@ -6,8 +6,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -384,5 +386,49 @@ func TestDiffDetailReadsOldDiffs(t *testing.T) {
 	}
 	if refs := d.EvidenceRefs(); len(refs) != 1 || refs[0] != (EvidenceRef{Role: RoleFindings, SHA256: h}) {
 		t.Errorf("refs %v", refs)
+	}
+}
+
+// TestMessageDetailMembers: MessageDetailMembers names exactly the
+// members MarshalJSON writes, of an empty detail (always) and of a full
+// one (always and whenSet), in each version; IsMediaRefMember those of a
+// full MediaRef.
+func TestMessageDetailMembers(t *testing.T) {
+	keys := func(d any) []string {
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+	media := MediaRef{Evidence: "e", ID: "i", Reason: "r", SHA256: "s", StatedSHA256: "x", Status: "st"}
+	full := MessageDetail{ContentSHA256: "c", DateDeleted: "d", DateModified: "m", Direction: "inbound", From: "f",
+		Media: []MediaRef{media}, MessengerType: "whatsapp", ProviderMessageID: "p", To: "t"}
+	salted := full
+	salted.ContentSHA256, salted.From, salted.ProviderMessageID, salted.To = "", "", "", ""
+	salted.ContentCommitment, salted.FromCommitment, salted.ProviderMessageIDCommitment, salted.ToCommitment, salted.OpeningEvidence = "1", "2", "3", "4", "5"
+	for _, c := range []struct {
+		v           int
+		empty, full MessageDetail
+	}{{FormatV1, MessageDetail{}, full}, {FormatV3, MessageDetail{OpeningEvidence: "5"}, salted}} {
+		always, whenSet := MessageDetailMembers(c.v)
+		if got := keys(c.empty); !slices.Equal(got, slices.Sorted(slices.Values(always))) {
+			t.Errorf("v%d: an empty detail has %q, MessageDetailMembers says always %q", c.v, got, always)
+		}
+		if got, want := keys(c.full), slices.Sorted(slices.Values(append(slices.Clone(always), whenSet...))); !slices.Equal(got, want) {
+			t.Errorf("v%d: a full detail has %q, MessageDetailMembers says %q", c.v, got, want)
+		}
+	}
+	for _, k := range keys(media) {
+		if !IsMediaRefMember(k) {
+			t.Errorf("media member %q is not a media member", k)
+		}
+	}
+	if IsMediaRefMember("x") || IsMediaRefMember("ID") {
+		t.Error("another name is a media member")
 	}
 }

@@ -31,9 +31,12 @@ type DerivedSummary struct {
 	// ByKind splits it by kind.
 	Entries int            `json:"entries"`
 	ByKind  map[string]int `json:"by_kind"`
-	// Unavailable counts entries of a derivable kind whose evidence could
-	// not be read or did not hash to its name (each already an evidence
-	// finding); their fields were not re-derived.
+	// Unavailable counts entries of a derivable kind whose own evidence
+	// (evidence_sha256, and a v3 message's opening) is erased, could not
+	// be read or did not hash to its name (the last two each already an
+	// evidence finding): the fields taken from it were not re-derived. A
+	// message's or conversation's legal hold and audit references, taken
+	// from evidence of their own, are still judged.
 	Unavailable int `json:"unavailable"`
 	// LegacyAuditRefs counts conversation and message entries whose audit
 	// references were not re-derived: written before custody named the
@@ -376,7 +379,10 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	ev := func() string { return "message in evidence " + e.EvidenceSHA256.String() } // only for a finding
 	v, err, ok := c.cached(ctx, e.EvidenceSHA256, messagesBody)
 	if !ok {
-		return nil, false, nil
+		// The body is erased, or missing (the evidence check's finding):
+		// what the conversation's evidence gives is judged all the same.
+		cf, out := c.fromConversation(e)
+		return append(out, withoutBody(e, cf)...), false, nil
 	}
 	if err != nil {
 		return []Finding{derived(seq, "message_id", e.MessageID, phrase("no message"), fmt.Sprintf("evidence %s is not a messages response: %v", e.EvidenceSHA256, err))}, true, nil
@@ -393,31 +399,8 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	if md.ConversationID != "" && md.ConversationID != e.ConversationID {
 		out = append(out, derived(seq, "conversation_id", e.ConversationID, md.ConversationID, ev()))
 	}
-	conv, known := c.convs.get(e.ConversationID)
-	switch {
-	case !known:
-		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
-			Message: fmt.Sprintf("conversation_id: no conversation entry of %q comes before the message, so its legal hold and audit references have no evidence", e.ConversationID)})
-	case conv.msgIDs != nil && !conv.msgIDs[e.MessageID]:
-		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
-			Message: fmt.Sprintf("conversation_id: the leaf has %q, but that conversation's object (entry %d) does not list message %q", e.ConversationID, conv.seq, e.MessageID)})
-	}
-	// Fields the evidence cannot give are taken from the leaf, so that
-	// they compare equal and only what is derivable is judged.
-	lc := e.Compliance
-	if lc == nil {
-		lc = &leaf.Compliance{}
-	}
-	held, refs := lc.LegalHold, lc.AuditRefs
-	var from sources // where held and refs came from, spelt out only for a finding
-	if known && conv.held != nil {
-		held, from.hold = conv.held, conv
-	}
-	if known && conv.auditRefs != nil {
-		refs, from.audit = conv.auditRefs, conv
-	} else if known && conv.auditSums == nil {
-		c.sum.LegacyAuditRefs++ // its conversation's leaf names no audit pages
-	}
+	cf, fs := c.fromConversation(e)
+	out = append(out, fs...)
 	// Media bytes are evidence of their own (re-hashed by the evidence
 	// check); what the message gives is which attachments, checked below.
 	var media []leaf.MediaRef
@@ -428,15 +411,115 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 		if d.Salted() {
 			// v3: the commitments are re-derived under the salt of the
 			// opening the detail names; without it (erased, or missing:
-			// the evidence check's finding) they cannot be.
+			// the evidence check's finding) they cannot be, and the
+			// message is judged as one without its body.
 			if op = c.readOpening(ctx, d); op == nil {
-				return out, false, nil
+				return append(out, withoutBody(e, cf)...), false, nil
 			}
 		}
 	}
 	return out, true, func() []Finding {
-		return messageRest(e, md, payload, lc, held, refs, from, media, op, out)
+		return messageRest(e, md, payload, cf.lc, cf.held, cf.refs, cf.from, media, op, out)
 	}
+}
+
+// convGiven is what a message entry takes from its conversation entry's
+// evidence: its legal hold and audit references, each the leaf's own
+// where that evidence cannot give it (so that it compares equal and only
+// what is derivable is judged), and from where.
+type convGiven struct {
+	lc   *leaf.Compliance // the leaf's, never nil
+	held *bool
+	refs []string
+	from sources // where held and refs came from, spelt out only for a finding
+}
+
+// fromConversation looks up the conversation entry before message entry
+// e (the latest of its conversation_id): a finding when there is none,
+// or when its conversation object does not list the message, and what
+// its evidence gives. It needs nothing of the message's own evidence.
+func (c *deriveCheck) fromConversation(e *leaf.Entry) (convGiven, []Finding) {
+	seq := e.Seq
+	var out []Finding
+	conv, known := c.convs.get(e.ConversationID)
+	switch {
+	case !known:
+		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
+			Message: fmt.Sprintf("conversation_id: no conversation entry of %q comes before the message, so its legal hold and audit references have no evidence", e.ConversationID)})
+	case conv.msgIDs != nil && !conv.msgIDs[e.MessageID]:
+		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
+			Message: fmt.Sprintf("conversation_id: the leaf has %q, but that conversation's object (entry %d) does not list message %q", e.ConversationID, conv.seq, e.MessageID)})
+	}
+	cf := convGiven{lc: e.Compliance}
+	if cf.lc == nil {
+		cf.lc = &leaf.Compliance{}
+	}
+	cf.held, cf.refs = cf.lc.LegalHold, cf.lc.AuditRefs
+	if known && conv.held != nil {
+		cf.held, cf.from.hold = conv.held, conv
+	}
+	if known && conv.auditRefs != nil {
+		cf.refs, cf.from.audit = conv.auditRefs, conv
+	} else if known && conv.auditSums == nil {
+		c.sum.LegacyAuditRefs++ // its conversation's leaf names no audit pages
+	}
+	return cf, out
+}
+
+// withoutBody judges a message entry whose own evidence (its response
+// body, or a v3 message's opening) is unavailable — erased (the other
+// messages of a conversation one of whose messages was erased lose their
+// body too), or missing: what its conversation entry's evidence gives,
+// which is still there (the legal hold and audit references), and the
+// members of its detail, of which no evidence gives any but those
+// derivation writes.
+func withoutBody(e *leaf.Entry, cf convGiven) []Finding {
+	var out []Finding
+	if !sameBool(cf.lc.LegalHold, cf.held) {
+		out = append(out, derived(e.Seq, "compliance.legal_hold", cf.lc.LegalHold, cf.held, cf.from.holdFrom()))
+	}
+	if !slices.Equal(nonNilStrings(cf.lc.AuditRefs), nonNilStrings(cf.refs)) {
+		out = append(out, derived(e.Seq, "compliance.audit_refs", nonNilStrings(cf.lc.AuditRefs), nonNilStrings(cf.refs), cf.from.auditFrom()))
+	}
+	return append(out, detailMembers(e)...)
+}
+
+// detailMembers reports the members of a message entry's detail that no
+// message detail of its version has as derivation writes it
+// (leaf.MessageDetailMembers), and those every one has that it lacks:
+// judged from the detail alone, for an entry whose evidence is not there
+// to derive the detail from.
+func detailMembers(e *leaf.Entry) []Finding {
+	var d map[string]json.RawMessage
+	if json.Unmarshal(orEmpty(e.Detail), &d) != nil {
+		return nil // the strict check's finding
+	}
+	always, whenSet := leaf.MessageDetailMembers(e.Version())
+	from := fmt.Sprintf("no v%d message detail derived from evidence has it", e.Version())
+	var out []Finding
+	for _, k := range slices.Sorted(maps.Keys(d)) {
+		if !slices.Contains(always, k) && !slices.Contains(whenSet, k) {
+			out = append(out, derived(e.Seq, "detail."+k, d[k], phrase("nothing"), from))
+		}
+	}
+	for _, k := range always {
+		if _, ok := d[k]; !ok {
+			out = append(out, derived(e.Seq, "detail."+k, json.RawMessage(nil), phrase("a value"),
+				fmt.Sprintf("every v%d message detail derived from evidence has it", e.Version())))
+		}
+	}
+	var media []map[string]json.RawMessage
+	if json.Unmarshal(d["media"], &media) != nil {
+		return out
+	}
+	for i, m := range media {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !leaf.IsMediaRefMember(k) {
+				out = append(out, derived(e.Seq, fmt.Sprintf("detail.media[%d].%s", i, k), m[k], phrase("nothing"), "no attachment of a message detail has it"))
+			}
+		}
+	}
+	return out
 }
 
 // messageRest is the pure part of message: the opening's fields checked,
@@ -661,9 +744,13 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	ev := "conversation object in evidence " + e.EvidenceSHA256.String()
 
 	// What is not derivable is taken from the leaf (it then compares
-	// equal); ok says whether anything was derived at all.
+	// equal); ok says whether anything was derived at all, own whether
+	// the entry's own evidence (the conversation object) was there: an
+	// entry whose object is erased or missing counts as not re-derived,
+	// though its legal hold and audit references, from evidence of their
+	// own, are still judged.
 	want := derive.ConversationFacts{ID: e.ConversationID, Payload: e.PayloadSHA256, Messages: d.Messages, Held: d.LegalHold, AuditRefs: d.AuditRefs}
-	ok := false
+	ok, own := false, false
 	if v, _, there := c.cachedOnce(ctx, e.EvidenceSHA256, conversationBody); there {
 		rc := v.(readConversation)
 		f, ids, err := rc.facts, rc.ids, rc.err
@@ -675,7 +762,7 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 		for _, id := range ids {
 			facts.msgIDs[id] = true
 		}
-		ok = true
+		ok, own = true, true
 	}
 	var out []Finding
 	holdFrom := "deletion-protection response " + d.HoldEvidenceSHA256
@@ -726,7 +813,7 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 	if d.Messages != want.Messages {
 		out = append(out, derived(seq, "detail.messages", d.Messages, want.Messages, "distinct message ids of the "+ev))
 	}
-	return out, true
+	return out, own
 }
 
 // auditIndex returns the index over the audit pages sums (cached per set:

@@ -120,9 +120,16 @@ func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit
 	cps.Close()
 	notes := map[uint64][]byte{}
 	for _, c := range all {
-		origin, _, _ := strings.Cut(c.note, "\n")
+		// The body is the note's text before its blank line; the insider
+		// keeps its erasure line, which vouches for an erasure entry.
+		body, _, _ := strings.Cut(c.note, "\n\n")
+		old, err := hashchain.ParseCheckpointBody([]byte(body + "\n"))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint %d: %w", c.id, err)
+		}
 		root := hashchain.Root(hashes[:c.size])
-		note, err := hashchain.SignCheckpoint(hashchain.Checkpoint{Origin: origin, Size: c.size, Root: root}, signerKey)
+		note, err := hashchain.SignCheckpoint(hashchain.Checkpoint{Origin: old.Origin, Size: c.size, Root: root,
+			HasErasure: old.HasErasure, Erasure: old.Erasure}, signerKey)
 		if err != nil {
 			return nil, err
 		}

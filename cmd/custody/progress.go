@@ -33,6 +33,12 @@ type progress struct {
 	based  bool
 	base   int
 	baseAt time.Time
+	// recent holds (time, done) at the Updates of about the last
+	// etaWindow, oldest first: the ETA rests on the recent rate, not the
+	// average since the start (a run's first minute is its allowance
+	// spent as a burst, then the pace: the average promised 10 s with 48 s
+	// left; a 90 s Retry-After then promised 52 minutes).
+	recent []progressSample
 
 	loggedDone int // done at the last log line, so the final count is logged once
 
@@ -45,6 +51,19 @@ type progress struct {
 }
 
 const logEvery = 10 * time.Second
+
+// etaWindow is how far back the ETA's rate is measured, and etaMinItems
+// how many items this invocation must have done before it is given: the
+// first few say more about the start (a burst, a pause) than the rate.
+const (
+	etaWindow   = time.Minute
+	etaMinItems = 3
+)
+
+type progressSample struct {
+	at   time.Time
+	done int
+}
 
 func newProgress(g *globalOptions, label string) *progress {
 	return &progress{g: g, label: label, start: time.Now(), now: time.Now}
@@ -62,14 +81,39 @@ func stderrIsTerminal(g *globalOptions) bool {
 }
 
 // eta is the time left for total-done more items at the rate of this
-// invocation's work (done-base items since baseAt); false until this
-// invocation has done some, or when nothing is left.
+// invocation's recent work: over the last etaWindow, measured from the
+// latest Update at or before its start (from the invocation's first
+// Update while it is younger than that). False until this invocation has
+// done etaMinItems, when nothing was done over the window (a pause:
+// unknown, not a wild figure), or when nothing is left.
 func (p *progress) eta(now time.Time, done, total int) (time.Duration, bool) {
-	n := done - p.base
-	if n <= 0 || done >= total {
+	if done-p.base < etaMinItems || done >= total {
 		return 0, false
 	}
-	return time.Duration(float64(now.Sub(p.baseAt)) / float64(n) * float64(total-done)), true
+	from := progressSample{p.baseAt, p.base}
+	for _, s := range p.recent {
+		if s.at.After(now.Add(-etaWindow)) {
+			break
+		}
+		from = s
+	}
+	n := done - from.done
+	if n <= 0 || !now.After(from.at) {
+		return 0, false
+	}
+	return time.Duration(float64(now.Sub(from.at)) / float64(n) * float64(total-done)), true
+}
+
+// sample records done at now for eta, dropping samples it no longer needs
+// (all but the latest one at or before the window's start).
+func (p *progress) sample(now time.Time, done int) {
+	p.recent = append(p.recent, progressSample{now, done})
+	start := now.Add(-etaWindow)
+	i := 0
+	for i+1 < len(p.recent) && !p.recent[i+1].at.After(start) {
+		i++
+	}
+	p.recent = p.recent[i:]
 }
 
 // Update implements export.Progress.
@@ -81,6 +125,7 @@ func (p *progress) Update(done, total int, st fetch.Stats) {
 		p.based, p.base, p.baseAt = true, done, now
 	}
 	p.done, p.total = done, total
+	p.sample(now, done)
 	eta, etaOK := p.eta(now, done, total)
 	if p.barShown() {
 		if p.bar == nil || p.bar.GetMax() != total {

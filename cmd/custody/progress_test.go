@@ -67,3 +67,39 @@ func TestProgressETAResumed(t *testing.T) {
 		t.Errorf("log line %q: want eta=40s", line)
 	}
 }
+
+// TestProgressETARecentRate: the ETA rests on the last minute's rate,
+// is not given for the first few items (a 90 s Retry-After before the
+// first conversation made it promise 52 minutes for a run that ended at
+// once), and not while nothing got done over the last minute.
+func TestProgressETARecentRate(t *testing.T) {
+	var buf bytes.Buffer
+	g := &globalOptions{stderr: &buf, LogFormat: "text", log: slog.New(slog.NewTextHandler(&buf, nil))}
+	p := newProgress(g, "export")
+	now := time.Now()
+	p.now = func() time.Time { return now }
+	line := func(done int, after time.Duration) string {
+		now = now.Add(after)
+		buf.Reset()
+		p.lastLog = time.Time{}
+		p.Update(done, 100, fetch.Stats{})
+		return buf.String()
+	}
+	line(0, 0)
+	if l := line(1, 90*time.Second); strings.Contains(l, "eta=") {
+		t.Errorf("after one item: %q, want no eta", l)
+	}
+	// A burst: 40 in the next 2 s; then 10 a minute for two minutes.
+	line(41, 2*time.Second)
+	line(46, 30*time.Second)
+	line(51, 30*time.Second)
+	line(56, 30*time.Second)
+	if l := line(61, 30*time.Second); !strings.Contains(l, "eta=3m54s") {
+		// 39 left at the last minute's 10 a minute; the average since
+		// the start (60 in 212 s) would say 2m18s.
+		t.Errorf("%q: want eta=3m54s", l)
+	}
+	if l := line(61, 70*time.Second); strings.Contains(l, "eta=") {
+		t.Errorf("nothing done for 70 s: %q, want no eta", l)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
@@ -87,6 +88,38 @@ func (r *runner) report(total int) {
 	}
 }
 
+// heartbeat tells Progress every ProgressEvery while the pipeline runs,
+// whether or not a conversation got done: progress was told only when one
+// did, so a 90 s Retry-After left a run's log silent for 90 s. The
+// returned func stops it.
+func (r *runner) heartbeat(ctx context.Context, total int) (stop func()) {
+	if r.o.Progress == nil {
+		return func() {}
+	}
+	every := r.o.ProgressEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				r.report(total)
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
 // storingPerWorker bounds the conversations waiting on storage, per
 // worker, and storingBytes the bytes they hold in memory (each up to
 // stageLimit: attachments beyond it are stored early). The more wait,
@@ -101,6 +134,7 @@ const (
 // a pool of capture workers, so the rate budget is never idle.
 func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int) error {
 	g, ctx := errgroup.WithContext(ctx)
+	defer r.heartbeat(ctx, total)()
 	jobs := make(chan job, 2*holdBatch)
 	g.Go(func() error {
 		defer close(jobs)

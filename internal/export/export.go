@@ -60,7 +60,11 @@ type Options struct {
 	ToolVersion string
 	Log         *slog.Logger
 	Progress    Progress
-	Now         func() time.Time
+	// ProgressEvery is how often Progress is also told when nothing got
+	// done (default 10 s): a run waiting out a long Retry-After, or a
+	// slow source, shows it is alive with the counters of the moment.
+	ProgressEvery time.Duration
+	Now           func() time.Time
 	// AuditServiceName and AuditLookback shape the one audit query per
 	// run that finds who applied each legal hold.
 	AuditServiceName string

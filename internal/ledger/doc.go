@@ -23,13 +23,18 @@
 // entries. Appending validates each entry and computes its leaf
 // (leaf.Entry.AppendLeaf: the RFC 8785 bytes of the entry object), leaf
 // hash and chain link, and assigns the next sequence number.
-// For idempotent re-export, LatestCapture returns the last capture of a
-// message: skip when its PayloadSHA256 is unchanged, append with Supersedes
-// set to its Seq when it changed.
+// For idempotent re-export, LatestCaptures returns the last capture of
+// each conversation and message id (a Capture): skip when its
+// PayloadSHA256 is unchanged, append with Supersedes set to its Seq when it
+// changed. Look a message up with its own conversation: one message id
+// may be listed by two conversations, each a subject of its own, and
+// Append refuses an entry that supersedes another conversation's capture
+// (LatestCapture, by message id alone, may answer with that one).
 //
 //	err := l.Update(ctx, func(tx *ledger.Tx) error {
-//		prev, found, err := tx.LatestCapture(msgID)
+//		latest, err := tx.LatestCaptures([]string{msgID})
 //		if err != nil { return err }
+//		prev, found := latest[ledger.Capture{ConversationID: convID, MessageID: msgID}]
 //		if found && prev.PayloadSHA256 == e.PayloadSHA256 { return nil }
 //		if found { e.Supersedes = &prev.Seq }
 //		if _, err := tx.Append(e); err != nil { return err }

@@ -290,10 +290,12 @@ func (l *Ledger) EntriesByConversation(ctx context.Context, conversationID strin
 	return collect(l.Entries(ctx, Filter{ConversationID: conversationID}))
 }
 
-// LatestCapture returns the most recent message entry for messageID, and
-// false if the message was never captured. Exports use it for idempotency:
-// compare its PayloadSHA256 with the new capture's; skip when equal, and
-// append with Supersedes set to its Seq when different.
+// LatestCapture returns the most recent message entry for messageID, in
+// whichever conversation, and false if the message was never captured.
+// An id two conversations list has a latest capture in each, and this is
+// only the newer of them: to compare a message with its own latest
+// capture, or to supersede it, use LatestCaptures and its Capture (the
+// conversation and message id).
 func (l *Ledger) LatestCapture(ctx context.Context, messageID string) (leaf.Entry, bool, error) {
 	return latestCapture(ctx, l.rdb, l.keys, messageID)
 }

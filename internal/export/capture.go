@@ -490,7 +490,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 			// retryRule): with --media they are downloaded now, and the
 			// message is re-captured with them (mediaAgain, commit,
 			// recaptureEntry).
-			if r.o.Scope.WithMedia && prev.ConversationID == j.id {
+			if r.o.Scope.WithMedia {
 				again, err := r.mediaAgain(ctx, j.id, &rec, &st, prev, &msgs[i])
 				if err != nil {
 					return nil, fmt.Errorf("conversation %s: message %s: %w", j.id, msgs[i].id, err)

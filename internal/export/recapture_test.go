@@ -19,6 +19,7 @@ import (
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/testutil/appendix"
 	"github.com/custodyhq/custody/internal/testutil/needtool"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 // latestMessages returns the latest message entry of every message, and
@@ -357,5 +358,38 @@ func TestExportRerunStoresNothingUnreferenced(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVerifyRecaptureFarFromItsConversation: a message re-captured in a
+// later run (its attachments downloaded at last) takes its legal hold
+// and audit references from its conversation's entry, which lies before
+// every other conversation's entry of the first run. verify --evidence,
+// remembering fewer conversations' message ids than lie between
+// (ConversationMemory 2 here, 4,096 by default), still finds the entry
+// and reads its object again. Before, it remembered whole facts of the
+// latest 4,096 conversations only, and a genuine matter of more failed:
+// "no conversation entry of … comes before the message" (a reviewer's
+// 4,400-conversation export, 73 findings).
+func TestVerifyRecaptureFarFromItsConversation(t *testing.T) {
+	e := newMediaEnv(t, 40, orgEnd.Add(10*24*time.Hour))
+	withMedia := messagesWithMedia(t, e)
+	noMedia := intervalScope()
+	noMedia.WithMedia = false
+	e.run(t, noMedia)
+	if later := e.run(t, mediaScope()); later.MessagesRecaptured != len(withMedia) || len(withMedia) == 0 {
+		t.Fatalf("--media run: %+v, want %d messages re-captured", later, len(withMedia))
+	}
+	opts := verifyWithEvidence(e)
+	opts.ConversationMemory = 2
+	rep, err := verify.Ledger(context.Background(), e.ledger, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK {
+		t.Fatalf("verify --evidence remembering 2 conversations: %v", rep.Findings)
+	}
+	if rep.Derived == nil || rep.Derived.Entries == 0 {
+		t.Fatalf("nothing re-derived: %+v", rep.Derived)
 	}
 }

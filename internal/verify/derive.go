@@ -71,7 +71,7 @@ func (s *DerivedSummary) String() string {
 // the ledger's size.
 const (
 	deriveCacheBytes = 64 << 20 // decoded evidence bodies
-	deriveConvs      = 4096     // conversation entries remembered for the messages that follow them
+	deriveConvs      = 4096     // conversation objects' message id sets remembered for the messages that follow them
 	deriveAuditSets  = 8        // audit indexes (one per export invocation, typically)
 )
 
@@ -80,14 +80,23 @@ const (
 // builds entries with (internal/derive), and reports each difference.
 //
 // A message takes its legal hold and audit references from its
-// conversation's entry, which export appends in the same transaction just
-// before the conversation's messages; deriveCheck remembers the facts of
-// recent conversation entries (bounded) for them.
+// conversation's latest entry before it, which export appends in the same
+// transaction just before the conversation's messages — or, for a message
+// re-captured later (changed at the source, or its attachments downloaded
+// at last) in a conversation that did not change, any number of entries
+// earlier. deriveCheck remembers the facts of every conversation's latest
+// entry (a few hundred bytes each), and the message ids of recent ones'
+// objects (bounded), reading an older one's object again when a message
+// needs it: a bounded memory of whole facts (4,096 conversations) made a
+// genuine matter fail, "no conversation entry … comes before the
+// message", once more than that many conversations lay between.
 type deriveCheck struct {
 	store  evidence.Store
 	pre    *prefetch                 // objects already read and hashed by the evidence check; nil: none
 	bodies *lru[hashchain.Hash, any] // decoded bodies: messageBody, map[string]bool (hold), error
-	convs  *lru[string, *convFacts]
+	convs  map[string]*convFacts     // by conversation id: its latest entry's facts, without msgIDs
+	ids    *lru[string, map[string]bool]
+	intern map[string]string // evidence addresses the facts name, one copy each
 	audits *lru[string, derive.AuditIndex]
 	sum    DerivedSummary
 	kinds  map[string]bool // kinds skipped
@@ -109,7 +118,8 @@ func (c *deriveCheck) decodeDetail(kind string, e *leaf.Entry) (leaf.Detail, err
 // checked either.
 type convFacts struct {
 	seq       uint64
-	msgIDs    map[string]bool // the conversation object's message ids
+	object    hashchain.Hash // the conversation object's evidence
+	listed    bool           // the object was read: its message ids are known (ids, or read again)
 	held      *bool
 	auditRefs []string
 	holdSum   string
@@ -127,12 +137,17 @@ type decodedMessage struct {
 	err     error
 }
 
-func newDeriveCheck(store evidence.Store, pre *prefetch) *deriveCheck {
+func newDeriveCheck(store evidence.Store, pre *prefetch, convMemory int) *deriveCheck {
+	if convMemory <= 0 {
+		convMemory = deriveConvs
+	}
 	return &deriveCheck{
 		store:  store,
 		pre:    pre,
 		bodies: newLRU[hashchain.Hash, any](deriveCacheBytes),
-		convs:  newLRU[string, *convFacts](deriveConvs),
+		convs:  map[string]*convFacts{},
+		ids:    newLRU[string, map[string]bool](int64(convMemory)),
+		intern: map[string]string{},
 		audits: newLRU[string, derive.AuditIndex](deriveAuditSets),
 		sum:    DerivedSummary{ByKind: map[string]int{}},
 		kinds:  map[string]bool{},
@@ -381,7 +396,7 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	if !ok {
 		// The body is erased, or missing (the evidence check's finding):
 		// what the conversation's evidence gives is judged all the same.
-		cf, out := c.fromConversation(e)
+		cf, out := c.fromConversation(ctx, e)
 		return append(out, withoutBody(e, cf)...), false, nil
 	}
 	if err != nil {
@@ -399,7 +414,7 @@ func (c *deriveCheck) message(ctx context.Context, e *leaf.Entry) ([]Finding, bo
 	if md.ConversationID != "" && md.ConversationID != e.ConversationID {
 		out = append(out, derived(seq, "conversation_id", e.ConversationID, md.ConversationID, ev()))
 	}
-	cf, fs := c.fromConversation(e)
+	cf, fs := c.fromConversation(ctx, e)
 	out = append(out, fs...)
 	// Media bytes are evidence of their own (re-hashed by the evidence
 	// check); what the message gives is which attachments, checked below.
@@ -438,15 +453,19 @@ type convGiven struct {
 // e (the latest of its conversation_id): a finding when there is none,
 // or when its conversation object does not list the message, and what
 // its evidence gives. It needs nothing of the message's own evidence.
-func (c *deriveCheck) fromConversation(e *leaf.Entry) (convGiven, []Finding) {
+func (c *deriveCheck) fromConversation(ctx context.Context, e *leaf.Entry) (convGiven, []Finding) {
 	seq := e.Seq
 	var out []Finding
-	conv, known := c.convs.get(e.ConversationID)
+	conv, known := c.convs[e.ConversationID]
+	var msgIDs map[string]bool
+	if known && conv.listed {
+		msgIDs = c.conversationIDs(ctx, e.ConversationID, conv)
+	}
 	switch {
 	case !known:
 		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
 			Message: fmt.Sprintf("conversation_id: no conversation entry of %q comes before the message, so its legal hold and audit references have no evidence", e.ConversationID)})
-	case conv.msgIDs != nil && !conv.msgIDs[e.MessageID]:
+	case msgIDs != nil && !msgIDs[e.MessageID]:
 		out = append(out, Finding{Check: CheckDerived, Seq: &seq, pos: 2 * int64(seq),
 			Message: fmt.Sprintf("conversation_id: the leaf has %q, but that conversation's object (entry %d) does not list message %q", e.ConversationID, conv.seq, e.MessageID)})
 	}
@@ -464,6 +483,51 @@ func (c *deriveCheck) fromConversation(e *leaf.Entry) (convGiven, []Finding) {
 		c.sum.LegacyAuditRefs++ // its conversation's leaf names no audit pages
 	}
 	return cf, out
+}
+
+// conversationIDs returns the message ids of conv's object (conversation
+// id), from memory or, for a conversation whose entry lies further back
+// than memory reaches, read again from the evidence (re-hashed); nil when
+// the object is no longer there (erased since: then nothing is judged by
+// it, as for an object never read).
+func (c *deriveCheck) conversationIDs(ctx context.Context, id string, conv *convFacts) map[string]bool {
+	if ids, ok := c.ids.get(id); ok && ids != nil {
+		return ids
+	}
+	v, _, there := c.cachedOnce(ctx, conv.object, conversationBody)
+	if !there {
+		return nil
+	}
+	rc := v.(readConversation)
+	if rc.err != nil {
+		return nil
+	}
+	ids := idSet(rc.ids)
+	c.ids.put(strings.Clone(id), ids, 1)
+	return ids
+}
+
+func idSet(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// internString returns one copy of s for every equal s (the evidence
+// addresses many conversations' facts share: a hold answer covers 100
+// conversations, an audit query a run's), not a view of a leaf.
+func (c *deriveCheck) internString(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := c.intern[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	c.intern[v] = v
+	return v
 }
 
 // withoutBody judges a message entry whose own evidence (its response
@@ -731,16 +795,24 @@ func nonNilStrings(s []string) []string {
 // entry) and remembers them for its messages.
 func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
 	seq := e.Seq
-	facts := &convFacts{seq: seq}
+	facts := &convFacts{seq: seq, object: e.EvidenceSHA256}
 	// A copy: e's strings are views of the batch of leaves it was read
 	// from (strictLeaves.keep), which a remembered key would keep alive.
-	c.convs.put(strings.Clone(e.ConversationID), facts, 1)
+	id := strings.Clone(e.ConversationID)
+	c.convs[id] = facts
+	c.ids.put(id, nil, 1) // the ids of an earlier entry's object are not this one's
 	dd, err := c.decodeDetail(leaf.KindConversation, e)
 	if err != nil {
 		return []Finding{derived(seq, "detail", e.Detail, phrase("a conversation detail"), err.Error())}, true
 	}
 	d := dd.(*leaf.ConversationDetail)
-	facts.holdSum, facts.auditSums = d.HoldEvidenceSHA256, d.AuditEvidenceSHA256
+	facts.holdSum = c.internString(d.HoldEvidenceSHA256)
+	if d.AuditEvidenceSHA256 != nil {
+		facts.auditSums = make([]string, len(d.AuditEvidenceSHA256))
+		for i, a := range d.AuditEvidenceSHA256 {
+			facts.auditSums[i] = c.internString(a)
+		}
+	}
 	ev := "conversation object in evidence " + e.EvidenceSHA256.String()
 
 	// What is not derivable is taken from the leaf (it then compares
@@ -758,10 +830,8 @@ func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Findin
 			return []Finding{derived(seq, "payload_sha256", e.PayloadSHA256, phrase("no conversation object"), fmt.Sprintf("%s: %v", ev, err))}, true
 		}
 		want.ID, want.Payload, want.Messages = f.ID, f.Payload, f.Messages
-		facts.msgIDs = make(map[string]bool, len(ids))
-		for _, id := range ids {
-			facts.msgIDs[id] = true
-		}
+		facts.listed = true
+		c.ids.put(id, idSet(ids), 1)
 		ok, own = true, true
 	}
 	var out []Finding

@@ -187,6 +187,10 @@ type Options struct {
 	// NoDerive, with Evidence, skips re-deriving leaf fields from the
 	// evidence (derive.go): only the objects are re-hashed.
 	NoDerive bool
+	// ConversationMemory is how many conversation objects' message id
+	// sets re-derivation keeps at once (0: 4,096); an older one is read
+	// again when a message needs it. Tests make it small.
+	ConversationMemory int
 	// TSARoots, when set, is the root bundle the checkpoints' timestamp
 	// tokens must chain to, one the verifier trusts: the times of the
 	// tokens that do are proven. Without it tokens are checked for
@@ -416,7 +420,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	if opts.Evidence != nil {
 		ev = newEvidenceCheck(ctx, opts.Evidence, side, opts.EvidenceProgress, !opts.NoDerive)
 		if !opts.NoDerive {
-			dv = newDeriveCheck(opts.Evidence, ev.pre)
+			dv = newDeriveCheck(opts.Evidence, ev.pre, opts.ConversationMemory)
 		}
 	}
 	var b hashchain.RootBuilder

@@ -282,12 +282,25 @@ func (x *LedgerIndex) open(ctx context.Context, seq uint64, msgID string, d *lea
 	return od, nil
 }
 
-// Lookup implements diff.Index.
+// Lookup implements diff.Index: the latest capture of msgID in convID,
+// as the ledger stood at the snapshot. The same message id in another
+// conversation is another message (supersedes never crosses
+// conversations), whichever was captured last; convID "" takes the
+// latest capture in any conversation.
 func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Captured, bool, error) {
 	if err := x.snapshot(ctx); err != nil {
 		return diff.Captured{}, false, err
 	}
-	e, ok, err := x.L.LatestCapture(ctx, msgID)
+	var e leaf.Entry
+	var ok bool
+	var err error
+	if convID == "" {
+		e, ok, err = x.L.LatestCapture(ctx, msgID)
+	} else {
+		var latest map[ledger.Capture]leaf.Entry
+		latest, err = x.L.LatestCaptures(ctx, []string{msgID})
+		e, ok = latest[ledger.Capture{ConversationID: convID, MessageID: msgID}]
+	}
 	if err == nil && ok && e.Seq >= x.size {
 		// Captured again since the snapshot: the latest capture before it.
 		var all []leaf.Entry
@@ -296,19 +309,13 @@ func (x *LedgerIndex) Lookup(ctx context.Context, convID, msgID string) (diff.Ca
 		}
 		ok = false
 		for _, old := range all {
-			if old.Kind == leaf.KindMessage && old.Seq < x.size {
+			if old.Kind == leaf.KindMessage && old.Seq < x.size && (convID == "" || old.ConversationID == convID) {
 				e, ok = old, true
 			}
 		}
 	}
 	if err != nil || !ok || (x.Matter != "" && e.Matter != x.Matter) {
 		return diff.Captured{}, false, err
-	}
-	if convID != "" && e.ConversationID != convID {
-		// The same message id under another conversation is not this
-		// message: the export names a conversation custody did not
-		// capture it in.
-		return diff.Captured{}, false, nil
 	}
 	c, err := x.captured(ctx, e)
 	return c, err == nil, err

@@ -346,7 +346,14 @@ const erasedReason = "erased from this matter (custody erase): not captured agai
 // per request) would be kept unreferenced, holding message content no
 // erasure finds through the ledger. Nil with a nil error: nothing is
 // left to do.
+// unusableIDReason is the reason of a listed conversation whose id is no
+// usable conversation id (recordListing): it is never requested.
+const unusableIDReason = "the listing gave an unusable conversation id: never requested"
+
 func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
+	if !ValidID(j.id) {
+		return nil, errors.New(unusableIDReason)
+	}
 	if r.erased.Touched(j.id) {
 		// Its response bodies would bring the erased messages back
 		// into the evidence: it is done, and says why.

@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/custodyhq/custody/internal/fetch"
@@ -98,20 +97,40 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 	if err != nil {
 		return err
 	}
-	var ids []string
+	// An id that is no usable conversation id (a path, a control
+	// character, too long: hostile or broken) is never requested. It is
+	// listed all the same, as a failed item saying why, so the run goes on
+	// with the rest and ends incomplete, naming it; it stopped the whole
+	// run before, with nothing captured.
+	var ids, bad []string
 	for _, c := range p.Page.Conversations {
 		if !ValidID(c.ConversationID) {
-			return fmt.Errorf("export: listing page %d: the API returned an unusable conversation id %q", page, truncate(r.d.Client.Redact(c.ConversationID), 80))
+			bad = append(bad, truncate(r.d.Client.Redact(c.ConversationID), 80))
+			continue
 		}
 		ids = append(ids, c.ConversationID)
 	}
-	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: r.d.Client.Redact(p.JobID), Conversations: len(ids)})
+	if len(bad) > 0 {
+		r.o.Log.Warn("export: the listing gave unusable conversation ids: recorded as failed, never requested",
+			"page", page, "count", len(bad), "first", bad[0])
+	}
+	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: r.d.Client.Redact(p.JobID), Conversations: len(ids) + len(bad)})
 	if err != nil {
 		return err
 	}
 	return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
 		if err := r.addItems(tx, ids); err != nil {
 			return err
+		}
+		for _, id := range bad {
+			if _, ok, err := tx.RunItem(r.runID, id); err != nil {
+				return err
+			} else if ok {
+				continue
+			}
+			if err := tx.PutRunItem(ledger.RunItem{RunID: r.runID, ItemID: id, Status: ledger.ItemFailed, Reason: unusableIDReason, Attempts: 1, UpdatedAt: r.o.Now()}); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Append(leaf.Entry{
 			Kind: leaf.KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,

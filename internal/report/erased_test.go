@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io/fs"
 	"os"
@@ -225,6 +226,28 @@ func TestReportShowsErasure(t *testing.T) {
 	if strings.Contains(doc1.Certificate.Statement, "since erased") {
 		t.Errorf("the certificate before erasure mentions erasure")
 	}
+	// Filtered, the certificate counts what the report lists, in the
+	// singular for one ("1 conversations", "1 messages", "the response
+	// bodies of 1 other messages" before).
+	for _, tc := range []struct {
+		conv *report.Conversation
+		want string
+	}{
+		{whole, "— 1 conversation and " + nouns(len(whole.Messages), "message") + " captured from Genesys Cloud — " +
+			"are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below. " +
+			"Of these, 1 conversation and " + nouns(len(whole.Messages), "message") + " were since erased (custody erase), and the response bodies of 0 other messages deleted with them: "},
+		{part, "— 1 conversation and " + nouns(len(part.Messages), "message") + " captured from Genesys Cloud — " +
+			"are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below. " +
+			"Of these, 0 conversations and 1 message were since erased (custody erase), and " + bodiesOf(len(collateral)) + " deleted with them: "},
+	} {
+		out := filepath.Join(t.TempDir(), "one")
+		if _, err := report.Generate(ctx, le.Ledger, le.Store, report.Options{Out: out, Proofs: report.ProofsNone, NoRecord: true, Conversations: []string{tc.conv.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if st := readDoc(t, filepath.Join(out, "report.json")).Certificate.Statement; !strings.Contains(st, tc.want) {
+			t.Errorf("report of conversation %s: certificate\n%s\nwant it to hold\n%s", tc.conv.ID, st, tc.want)
+		}
+	}
 
 	// Section 7: the conversation once, the message, each collateral one.
 	kinds := map[string]string{}
@@ -323,4 +346,13 @@ func TestReportShowsErasure(t *testing.T) {
 	if err != nil || !rep.OK {
 		t.Fatalf("verify: %v %v", err, rep.Findings)
 	}
+}
+
+// bodiesOf is how the certificate names n response bodies erased with
+// the messages.
+func bodiesOf(n int) string {
+	if n == 1 {
+		return "the response body of 1 other message"
+	}
+	return fmt.Sprintf("the response bodies of %d other messages", n)
 }

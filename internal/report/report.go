@@ -1087,8 +1087,8 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 	// Section 8.
 	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",
 		LedgerSize: lf.size, Root: in.Root, Process: processText(lf.apiHosts),
-		Statement: fmt.Sprintf("The records of matter %q listed in this report — %d conversations and %d messages captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
-			doc.Matter.Name, doc.Transcripts.Conversations, doc.Transcripts.Messages)}
+		Statement: fmt.Sprintf("The records of matter %q listed in this report — %s and %s captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
+			doc.Matter.Name, plural(doc.Transcripts.Conversations, "conversation", "conversations"), plural(doc.Transcripts.Messages, "message", "messages"))}
 	// "Of these": the records listed, fewer than the matter's under a
 	// --conversation or --interval.
 	erasedConvs, erasedMsgs, bodiesErased := doc.Summary.ErasedConversations, doc.Summary.ErasedMessages, doc.Summary.BodiesErased
@@ -1106,8 +1106,12 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 	}
 	if erasedMsgs > 0 || bodiesErased > 0 {
 		// A certificate must not vouch for copies that no longer exist.
-		doc.Certificate.Statement += fmt.Sprintf(" Of these, %d conversations and %d messages were since erased (custody erase), and the response bodies of %d other messages deleted with them: their content is no longer held and is not shown, their hash values remain in the ledger; section 7 lists each with the erasure entry.",
-			erasedConvs, erasedMsgs, bodiesErased)
+		bodies := "the response bodies of " + plural(bodiesErased, "other message", "other messages")
+		if bodiesErased == 1 {
+			bodies = "the response body of 1 other message"
+		}
+		doc.Certificate.Statement += fmt.Sprintf(" Of these, %s and %s were since erased (custody erase), and %s deleted with them: their content is no longer held and is not shown, their hash values remain in the ledger; section 7 lists each with the erasure entry.",
+			plural(erasedConvs, "conversation", "conversations"), plural(erasedMsgs, "message", "messages"), bodies)
 	}
 	if n := doc.Summary.NotCaptured; n > 0 {
 		// The records captured are true copies; the certificate must not

@@ -384,7 +384,7 @@ func TestFilteredReport(t *testing.T) {
 	for name, d := range map[string]*report.Doc{"full": full, "filtered": doc} {
 		checkCertificateCounts(t, name, d)
 	}
-	if want := fmt.Sprintf("— 1 conversations and %d messages", len(pick.Messages)); !strings.Contains(doc.Certificate.Statement, want) {
+	if want := "— 1 conversation and " + nouns(len(pick.Messages), "message") + " captured"; !strings.Contains(doc.Certificate.Statement, want) {
 		t.Errorf("filtered certificate: %q, want %q", doc.Certificate.Statement, want)
 	}
 	// An interval that selects no message is refused, as an unknown
@@ -423,9 +423,17 @@ func checkCertificateCounts(t *testing.T, name string, d *report.Doc) {
 	if len(d.Transcripts.Items) != d.Transcripts.Conversations || msgs != d.Transcripts.Messages {
 		t.Errorf("%s: transcripts list %d conversations and %d messages, say %d and %d", name, len(d.Transcripts.Items), msgs, d.Transcripts.Conversations, d.Transcripts.Messages)
 	}
-	if want := fmt.Sprintf("listed in this report — %d conversations and %d messages", len(d.Transcripts.Items), msgs); !strings.Contains(d.Certificate.Statement, want) {
+	if want := "listed in this report — " + nouns(len(d.Transcripts.Items), "conversation") + " and " + nouns(msgs, "message") + " captured"; !strings.Contains(d.Certificate.Statement, want) {
 		t.Errorf("%s: certificate %q, want %q", name, d.Certificate.Statement, want)
 	}
+}
+
+// nouns is n and noun, plural but for 1.
+func nouns(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprint(n, " ", noun, "s")
 }
 
 // TestFailedReportRemovesItsFolder: a report that fails (a --diff no

@@ -16,3 +16,6 @@ func SetPartSize(n int) func() {
 	partSize, spoolChunk = n, n/4
 	return func() { partSize, spoolChunk = oldPart, oldChunk }
 }
+
+// MessageOutcome is messageOutcome, for tests.
+var MessageOutcome = messageOutcome

@@ -431,11 +431,14 @@ func messageOutcome(ctx context.Context, l *ledger.Ledger, g diff.Finding) (stri
 	if g.MessageID == "" {
 		return Filled, "conversation captured", nil
 	}
-	e, ok, err := l.LatestCapture(ctx, g.MessageID)
+	// The gap's own conversation's capture: one message id may be
+	// captured in two conversations, and the latest by id alone may be
+	// the other's.
+	latest, err := l.LatestCaptures(ctx, []string{g.MessageID})
 	if err != nil {
 		return "", "", err
 	}
-	if ok && e.ConversationID == g.ConversationID {
+	if e, ok := latest[ledger.Capture{ConversationID: g.ConversationID, MessageID: g.MessageID}]; ok {
 		if gone, err := goneInLatest(ctx, l, g.ConversationID, g.MessageID); err != nil || gone {
 			return GoneAtSource, "the message was deleted upstream after it was captured", err
 		}

@@ -129,3 +129,37 @@ func TestMessageIDInTwoConversations(t *testing.T) {
 		}
 	})
 }
+
+// TestRefetchOutcomeTwoConversations: a gap of message X in conversation
+// A, refetched, is judged by A's capture of X, whichever conversation
+// captured X last. Before, the latest capture by message id alone was
+// B's, and a gap A/X whose capture was there said "the conversation at
+// the source has no such message" (not_at_source), where A's capture
+// confirms it.
+func TestRefetchOutcomeTwoConversations(t *testing.T) {
+	ctx := context.Background()
+	l, _, err := ledger.Create(ctx, filepath.Join(t.TempDir(), "custody.db"), "m", ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	log := &captureLog{t: t, l: l, seq: map[string]uint64{}}
+	log.capture("m", "A", "X", "in A")
+	log.capture("m", "B", "X", "in B")
+	for _, tc := range []struct {
+		conv, kind, want string
+	}{
+		{"A", string(finding.MissingFromExport), reconcile.Confirmed},
+		{"A", string(finding.NotCaptured), reconcile.Filled},
+		{"B", string(finding.MissingFromExport), reconcile.Confirmed},
+		{"C", string(finding.MissingFromExport), reconcile.NotAtSource},
+	} {
+		got, why, err := reconcile.MessageOutcome(ctx, l, diff.Finding{Kind: finding.Kind(tc.kind), ConversationID: tc.conv, MessageID: "X"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s %s/X: %s (%s), want %s", tc.kind, tc.conv, got, why, tc.want)
+		}
+	}
+}

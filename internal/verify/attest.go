@@ -434,24 +434,44 @@ func witnessRemovals(ctx context.Context, snap *ledger.Snapshot) (map[string][]w
 	if len(namesOf) == 0 {
 		return nil, nil
 	}
+	rs, err := removals(ctx, snap, leaf.SettingWitness)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]witnessRemoval{}
+	for _, r := range rs {
+		for _, u := range r.d.URLs {
+			shown := redact.URL(u)
+			for _, name := range namesOf[shown] {
+				out[name] = append(out[name], witnessRemoval{url: shown, seq: r.e.Seq, at: r.e.At, operator: r.d.Operator})
+			}
+		}
+	}
+	return out, nil
+}
+
+// removal is a settings entry that took URLs of one setting off the
+// matter (checkpoint --remove-tsa, --remove-witness).
+type removal struct {
+	e leaf.Entry
+	d *leaf.SettingsDetail
+}
+
+// removals returns the settings entries that removed URLs of setting, in
+// seq order; one whose detail does not decode is left to the entry
+// checks, which say what is wrong with it.
+func removals(ctx context.Context, snap *ledger.Snapshot, setting string) ([]removal, error) {
+	var out []removal
 	for e, err := range snap.EntriesOfKind(ctx, leaf.KindSettings) {
 		if err != nil {
 			return nil, err
 		}
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
-			continue // the entry checks say what is wrong with it
-		}
-		sd := d.(*leaf.SettingsDetail)
-		if sd.Setting != leaf.SettingWitness || sd.Action != leaf.SettingsRemove {
 			continue
 		}
-		for _, u := range sd.URLs {
-			shown := redact.URL(u)
-			for _, name := range namesOf[shown] {
-				out[name] = append(out[name], witnessRemoval{url: shown, seq: e.Seq, at: e.At, operator: sd.Operator})
-			}
+		if sd := d.(*leaf.SettingsDetail); sd.Setting == setting && sd.Action == leaf.SettingsRemove {
+			out = append(out, removal{e, sd})
 		}
 	}
 	return out, nil

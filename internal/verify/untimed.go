@@ -22,19 +22,13 @@ type tsaRemoval struct {
 // tsaRemovals returns the settings entries that removed timestamp
 // authorities, in seq order.
 func tsaRemovals(ctx context.Context, snap *ledger.Snapshot) ([]tsaRemoval, error) {
+	rs, err := removals(ctx, snap, leaf.SettingTSA)
+	if err != nil {
+		return nil, err
+	}
 	var out []tsaRemoval
-	for e, err := range snap.EntriesOfKind(ctx, leaf.KindSettings) {
-		if err != nil {
-			return nil, err
-		}
-		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
-		if err != nil {
-			continue // the entry checks say what is wrong with it
-		}
-		sd := d.(*leaf.SettingsDetail)
-		if sd.Setting == leaf.SettingTSA && sd.Action == leaf.SettingsRemove {
-			out = append(out, tsaRemoval{seq: e.Seq, urls: slices.Clone(sd.URLs), now: slices.Clone(sd.Now)})
-		}
+	for _, r := range rs {
+		out = append(out, tsaRemoval{seq: r.e.Seq, urls: slices.Clone(r.d.URLs), now: slices.Clone(r.d.Now)})
 	}
 	return out, nil
 }

@@ -22,6 +22,7 @@ import (
 
 type proveOptions struct {
 	Message   string
+	Conv      string
 	Seq       int64
 	Out       string
 	TlogProof bool
@@ -31,6 +32,7 @@ type proveOptions struct {
 
 func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Message, "message", "", "prove the latest capture of this message id")
+	fs.StringVar(&o.Conv, "conversation", "", "with --message: the conversation whose capture of it to prove (needed only when two conversations captured that message id)")
 	fs.Int64Var(&o.Seq, "seq", -1, "prove the entry with this sequence number")
 	fs.StringVar(&o.Out, "out", "", "write the proof to this file instead of stdout, and its C2SP tlog-proof form beside it (refuses to overwrite)")
 	fs.BoolVar(&o.TlogProof, "tlog-proof", false, "print the proof in the C2SP tlog-proof text form instead of JSON (not with --output json)")
@@ -42,7 +44,7 @@ func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
 func newProveCommand(g *globalOptions) *cobra.Command {
 	o := &proveOptions{}
 	cmd := &cobra.Command{
-		Use:   "prove (--message ID | --seq N) [--out FILE]",
+		Use:   "prove (--message ID [--conversation CONV] | --seq N) [--out FILE]",
 		Short: "Write a self-contained inclusion proof of one entry",
 		Long: `Prove writes a proof file (JSON, see docs/ledger-format.md) showing that
 one entry — a captured message, with its compliance fields — is in the
@@ -98,9 +100,43 @@ Examples:
 	return cmd
 }
 
+// messageSeq is the seq of the latest capture of message msg in
+// conversation conv, or, with conv empty, in the one conversation that
+// captured it: one message id may be captured in two conversations
+// (each its own message), and the latest by id alone would prove
+// whichever captured it last.
+func messageSeq(ctx context.Context, l *ledger.Ledger, msg, conv string) (uint64, error) {
+	latest, err := l.LatestCaptures(ctx, []string{msg})
+	if err != nil {
+		return 0, fmt.Errorf("prove: %w", err)
+	}
+	var convs []string
+	for k := range latest {
+		convs = append(convs, k.ConversationID)
+	}
+	slices.Sort(convs)
+	switch {
+	case conv != "":
+		if e, ok := latest[ledger.Capture{ConversationID: conv, MessageID: msg}]; ok {
+			return e.Seq, nil
+		}
+		if len(convs) > 0 {
+			return 0, fmt.Errorf("prove: message %q was never captured in conversation %q (it was in %s)", msg, conv, strings.Join(convs, ", "))
+		}
+	case len(convs) == 1:
+		return latest[ledger.Capture{ConversationID: convs[0], MessageID: msg}].Seq, nil
+	case len(convs) > 1:
+		return 0, usageError("prove: message %q was captured in %d conversations (%s): name one with --conversation", msg, len(convs), strings.Join(convs, ", "))
+	}
+	return 0, fmt.Errorf("prove: message %q was never captured in this ledger", msg)
+}
+
 func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 	if (o.Message == "") == (o.Seq < 0) {
 		return usageError("prove: give exactly one of --message or --seq")
+	}
+	if o.Conv != "" && o.Message == "" {
+		return usageError("prove: --conversation names the conversation of a --message; give --message too")
 	}
 	if o.TlogProof && g.jsonOutput() {
 		return usageError("prove: --tlog-proof prints the text form; --output json the JSON one: give one or the other")
@@ -120,14 +156,9 @@ func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {
 	l := m.Ledger
 	seq := uint64(o.Seq)
 	if o.Message != "" {
-		e, ok, err := l.LatestCapture(ctx, o.Message)
-		if err != nil {
-			return fmt.Errorf("prove: %w", err)
+		if seq, err = messageSeq(ctx, l, o.Message, o.Conv); err != nil {
+			return err
 		}
-		if !ok {
-			return fmt.Errorf("prove: message %q was never captured in this ledger", o.Message)
-		}
-		seq = e.Seq
 	}
 	p, err := l.Prove(ctx, seq)
 	switch {

@@ -60,8 +60,12 @@ func (r *runner) captureAll(ctx context.Context) error {
 			// Every invocation retries what failed before (rerunning is
 			// how an operator retries); within one, up to maxItemAttempts
 			// passes.
-			switch it.Status {
-			case ledger.ItemPending, ledger.ItemFailed:
+			switch {
+			case !ValidID(it.ItemID):
+				// An unusable listed id (unusableItem): failed for good,
+				// never requested, not even in a batch of the hold check.
+				done++
+			case it.Status == ledger.ItemPending, it.Status == ledger.ItemFailed:
 				todo = append(todo, it)
 			default:
 				done++
@@ -202,15 +206,18 @@ func (r *runner) pipeline(ctx context.Context, items []ledger.RunItem, total int
 func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs chan<- job) error {
 	// An erased conversation is not captured again (captureOne): its
 	// deletion protection is not asked, an answer no entry would name.
-	var erased []ledger.RunItem
+	var direct []ledger.RunItem // erased or unusable: straight to captureOne
 	batch = slices.DeleteFunc(slices.Clone(batch), func(it ledger.RunItem) bool {
-		if r.erased.Touched(it.ItemID) {
-			erased = append(erased, it)
+		// An unusable id is never sent, not even in a batch of the hold
+		// check, whose other conversations it would fail with it:
+		// captureOne fails it alone.
+		if r.erased.Touched(it.ItemID) || !ValidID(it.ItemID) {
+			direct = append(direct, it)
 			return true
 		}
 		return false
 	})
-	for _, it := range erased {
+	for _, it := range direct {
 		select {
 		case jobs <- job{id: it.ItemID, item: it}:
 		case <-ctx.Done():
@@ -346,9 +353,14 @@ const erasedReason = "erased from this matter (custody erase): not captured agai
 // per request) would be kept unreferenced, holding message content no
 // erasure finds through the ledger. Nil with a nil error: nothing is
 // left to do.
-// unusableIDReason is the reason of a listed conversation whose id is no
-// usable conversation id (recordListing): it is never requested.
-const unusableIDReason = "the listing gave an unusable conversation id: never requested"
+// unusablePrefix starts the item id of a listed conversation id that is no
+// usable one (unusableItem): a final failure, never requested.
+const unusablePrefix = "!unusable:"
+
+// unusableIDReason is what captureOne says of a job whose id is no usable
+// conversation id (one never gets this far: captureAll and checkHolds
+// leave them out).
+const unusableIDReason = "an unusable conversation id: never requested"
 
 func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	if !ValidID(j.id) {

@@ -2,7 +2,10 @@ package export
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/custodyhq/custody/internal/fetch"
@@ -102,17 +105,18 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 	// listed all the same, as a failed item saying why, so the run goes on
 	// with the rest and ends incomplete, naming it; it stopped the whole
 	// run before, with nothing captured.
-	var ids, bad []string
+	var ids []string
+	var bad []ledger.RunItem
 	for _, c := range p.Page.Conversations {
 		if !ValidID(c.ConversationID) {
-			bad = append(bad, truncate(r.d.Client.Redact(c.ConversationID), 80))
+			bad = append(bad, unusableItem(r.runID, r.d.Client.Redact(c.ConversationID), r.o.Now()))
 			continue
 		}
 		ids = append(ids, c.ConversationID)
 	}
 	if len(bad) > 0 {
 		r.o.Log.Warn("export: the listing gave unusable conversation ids: recorded as failed, never requested",
-			"page", page, "count", len(bad), "first", bad[0])
+			"page", page, "count", len(bad), "first", bad[0].Reason)
 	}
 	detail, err := leaf.EncodeDetail(&leaf.ListingDetail{Page: page, JobID: r.d.Client.Redact(p.JobID), Conversations: len(ids) + len(bad)})
 	if err != nil {
@@ -122,13 +126,13 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		if err := r.addItems(tx, ids); err != nil {
 			return err
 		}
-		for _, id := range bad {
-			if _, ok, err := tx.RunItem(r.runID, id); err != nil {
+		for _, it := range bad {
+			if _, ok, err := tx.RunItem(r.runID, it.ItemID); err != nil {
 				return err
 			} else if ok {
 				continue
 			}
-			if err := tx.PutRunItem(ledger.RunItem{RunID: r.runID, ItemID: id, Status: ledger.ItemFailed, Reason: unusableIDReason, Attempts: 1, UpdatedAt: r.o.Now()}); err != nil {
+			if err := tx.PutRunItem(it); err != nil {
 				return err
 			}
 		}
@@ -138,6 +142,18 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		})
 		return err
 	})
+}
+
+// unusableItem is the failed run item recording an unusable listed
+// conversation id: its item id is "!unusable:" and 32 hex digits of the
+// id's SHA-256 (no usable id starts with '!', so nothing ever requests it,
+// and two ids cut alike stay two items), its reason the id quoted (Go
+// syntax: control characters and bytes that are not UTF-8 escaped), cut
+// to 80 bytes.
+func unusableItem(runID, id string, now time.Time) ledger.RunItem {
+	sum := sha256.Sum256([]byte(id))
+	return ledger.RunItem{RunID: runID, ItemID: unusablePrefix + hex.EncodeToString(sum[:16]), Status: ledger.ItemFailed,
+		Reason: fmt.Sprintf("the listing gave an unusable conversation id, %q: never requested", truncate(id, 80)), Attempts: 1, UpdatedAt: now}
 }
 
 // addItems inserts ids as pending run items, leaving existing ones alone.

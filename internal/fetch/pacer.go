@@ -107,6 +107,7 @@ type pacer struct {
 	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
 	refusedAt   map[string]time.Time   // per route: its last 429, whatever was decided
 	pauses      uint64                 // 429 pauses begun so far (see finish)
+	outstanding int                    // places taken in the client's bucket and not yet used or given up
 	recent      map[string][]time.Time // per route: send times within routeWindow
 	total       int                    // sends within routeWindow, all routes
 }
@@ -231,12 +232,43 @@ func (p *pacer) reserve(route string) ([]*rate.Reservation, uint64) {
 	if rl := p.routes[route]; rl != nil {
 		rs = append(rs, rl.lim.ReserveN(now, 1))
 	}
+	p.outstanding++
 	return rs, p.pauses
+}
+
+// release counts one place taken by reserve as used or given up.
+func (p *pacer) release() {
+	p.mu.Lock()
+	p.outstanding--
+	p.mu.Unlock()
+}
+
+// renewBuckets gives the client and every route fresh buckets at their
+// pace and burst when a pause begins (under p.mu). Every place taken
+// before the pause is taken again after it (finish), so the old places
+// must not stay in the bucket's timeline: dropped there, sixteen workers'
+// places kept the first request after a 1 s pause waiting 18 s behind
+// them. The client's fresh bucket holds what the old one would have held
+// without them (its tokens now plus the places outstanding), so a pause
+// costs no allowance by itself; the branches of refused then drain it as
+// they decide.
+func (p *pacer) renewBuckets(now time.Time) {
+	burst := p.lim.Burst()
+	have := math.Min(math.Max(p.lim.TokensAt(now)+float64(p.outstanding), 0), float64(burst))
+	fresh := rate.NewLimiter(p.lim.Limit(), burst)
+	if n := burst - int(have); n > 0 {
+		fresh.ReserveN(now, n)
+	}
+	p.lim = fresh
+	for _, rl := range p.routes {
+		rl.lim = rate.NewLimiter(rl.lim.Limit(), rl.lim.Burst())
+	}
 }
 
 // finish sleeps until the reservations are due and no pause is in force,
 // then counts the request as sent.
 func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation, epoch uint64) error {
+	defer p.release()
 	for {
 		now := p.now()
 		var d time.Duration
@@ -267,8 +299,10 @@ func (p *pacer) finish(ctx context.Context, route string, rs []*rate.Reservation
 		// worker holding one would otherwise send at the pause's end, at
 		// once, and meet the next 429 (a 60/min token: ten requests in
 		// 7 ms after each pause, the pace cut by a quarter each time). So
-		// it is dropped (not given back: that would refill the bucket
-		// the 429 drained) and the request waits its turn at the new pace.
+		// it is dropped (the pause gave the bucket a fresh timeline
+		// without it: renewBuckets) and the request waits its turn at
+		// the new pace.
+		p.release()
 		rs, epoch = p.reserve(route)
 	}
 	p.sent(route, p.now())
@@ -366,6 +400,7 @@ func (p *pacer) refused(route string, t time.Time) {
 		return // one decision per pause, said when it was made
 	}
 	p.pauses++
+	p.renewBuckets(now)
 	// Every pause is said with its length and why: a long one at info, or
 	// the run looks hung (Retry-After may be up to MaxRetryAfter).
 	pause := t.Sub(now)
@@ -395,8 +430,12 @@ func (p *pacer) refused(route string, t time.Time) {
 		clear(p.routes)
 		clear(p.strikes)
 	} else if rl := p.routes[route]; rl != nil {
-		// The route's own limit again: halve it.
-		rl.perMinute = math.Max(rl.perMinute/2, minPacePerMinute)
+		// The route's own limit again: lower it.
+		// By a quarter, not half: the pace it was given (what got through
+		// in the last minute, a first minute's burst included) is near the
+		// limit, and a cut pace climbs back slowly; halved, a route limited
+		// to 60 a minute ran at 33 for the rest of the run.
+		rl.perMinute = math.Max(rl.perMinute*3/4, minPacePerMinute)
 		rl.lim.SetLimitAt(now, perSecond(rl.perMinute))
 		drain(rl.lim, now, t)
 		say("fetch: rate limited on a route with its own limit, slowing it down", "route_pace_per_min", rl.perMinute)
@@ -417,11 +456,14 @@ func (p *pacer) refused(route string, t time.Time) {
 		// The other routes got through: this route has a lower limit. Its
 		// pace starts at the rate it got through at (less learnedMargin) and
 		// halves with each further 429 on it until none comes.
-		span := max(now.Sub(p.recent[route][0]), time.Second)
-		// Never above the client's pace: a route limit that does not bind
-		// is no limit (a rate measured over a burst's short span can be
-		// several times the pace).
-		pm := math.Min(math.Max(float64(seen)/span.Minutes()*(1-learnedMargin), minPacePerMinute), p.perMinute)
+		// What got through on the route in the last minute bounds what
+		// the server grants it a minute, as the client's total bounds the
+		// client's (a per-minute limit grants its allowance as a burst:
+		// the rate over a burst's few seconds, which this was, said 300 or
+		// 1,203 a minute for a route limited to 60, and the route's next
+		// 429 was then taken for the client's). Never above the client's
+		// pace: a route limit that does not bind is no limit.
+		pm := math.Min(math.Max(float64(seen)*(1-learnedMargin), minPacePerMinute), p.perMinute)
 		rl := &routeLimit{lim: rate.NewLimiter(perSecond(pm), 1), perMinute: pm, ceiling: p.ceiling}
 		drain(rl.lim, now, t)
 		p.routes[route] = rl
@@ -473,7 +515,11 @@ func (p *pacer) clientWide(route string, now time.Time) bool {
 // the next requests go at the pace, not in a burst saved up while paused.
 func drain(l *rate.Limiter, now, until time.Time) {
 	// One token is left, as the server's Retry-After is the wait for one.
-	if n := int(l.TokensAt(until)) - 1; n > 0 {
+	// Counted uncapped: a bucket full now would otherwise lose the tokens
+	// refilled during the pause to its cap here and hold them at its end
+	// (two requests at once after a 1 s pause at 60 a minute).
+	refill := float64(l.Limit()) * until.Sub(now).Seconds()
+	if n := min(int(math.Floor(l.TokensAt(now)+refill-1)), l.Burst()); n > 0 {
 		l.ReserveN(now, n)
 	}
 }

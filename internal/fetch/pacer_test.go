@@ -395,8 +395,8 @@ func TestRouteOwnLimitLearned(t *testing.T) {
 		t.Errorf("50 requests on another route took %s: the route's limit slowed the client", d)
 	}
 	p.refused("small", clk.Now().Add(time.Second))
-	if rl.perMinute < 4.85 || rl.perMinute > 5.5 {
-		t.Errorf("a further 429 on the route: pace %v, want it halved", rl.perMinute)
+	if rl.perMinute < 7.2 || rl.perMinute > 8.3 {
+		t.Errorf("a further 429 on the route: pace %v, want it cut by a quarter", rl.perMinute)
 	}
 }
 
@@ -675,5 +675,47 @@ func TestReservationsBeforeAPauseWaitTheirTurn(t *testing.T) {
 	}
 	if atEnd > 1 || sent[len(sent)-1] < 8*time.Second {
 		t.Errorf("sent at %v after the 429: want one at the pause's end, the rest a second or more apart (60 a minute)", sent)
+	}
+}
+
+// TestNoGapAfterAPause: the places workers took before a pause, taken
+// again after it, leave no hole in the bucket's timeline: with the first
+// minute's allowance spent and sixteen places taken, the first request
+// after a 1 s pause goes at its end and the rest follow at the pace.
+// Dropped in the old bucket, those sixteen places kept the first request
+// waiting 18 s behind them (a reviewer's test of 70dd55a).
+func TestNoGapAfterAPause(t *testing.T) {
+	clk := newFakeClock()
+	ctx := context.Background()
+	p := newPacer(Config{Rate: 60, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	for range minuteAllowance(60) {
+		if err := p.wait(ctx, "r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type held struct {
+		rs    []*rate.Reservation
+		epoch uint64
+	}
+	var hs []held
+	for range 16 {
+		rs, epoch := p.reserve("r")
+		hs = append(hs, held{rs, epoch})
+	}
+	t0 := clk.Now()
+	p.refused("r", t0.Add(time.Second))
+	var sent []time.Duration
+	for _, h := range hs {
+		if err := p.finish(ctx, "r", h.rs, h.epoch); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, clk.Now().Sub(t0))
+	}
+	pace, _ := p.snapshot()
+	if sent[0] > 2*time.Second || sent[15] > time.Second+time.Duration(16*float64(time.Minute)/pace) {
+		t.Errorf("sent at %v after the 429 (pace %.1f a minute): want the first at the pause's end, the rest at the pace", sent, pace)
+	}
+	if p.outstanding != 0 {
+		t.Errorf("%d places outstanding after every request went", p.outstanding)
 	}
 }

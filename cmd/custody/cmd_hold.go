@@ -119,7 +119,11 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	for _, c := range res.NotHeld {
 		fmt.Fprintf(g.stdout, "not held     %s: no matter hold was in force to lift; recorded all the same\n", c)
 	}
-	fmt.Fprintf(g.stdout, "object lock  %s (%d objects)\n", res.Detail.ObjectLock, res.Objects)
+	if res.Erased > 0 {
+		fmt.Fprintf(g.stdout, "object lock  %s (%d objects; %d others an erasure deleted: nothing to hold)\n", res.Detail.ObjectLock, res.Objects, res.Erased)
+	} else {
+		fmt.Fprintf(g.stdout, "object lock  %s (%d objects)\n", res.Detail.ObjectLock, res.Objects)
+	}
 	for _, o := range res.NotChanged {
 		fmt.Fprintf(g.stdout, "not changed  %s: %s\n", o.Object, o.Why)
 	}

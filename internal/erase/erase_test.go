@@ -831,3 +831,42 @@ func TestEraseUnreadableKeptObject(t *testing.T) {
 		t.Error("the conversation's evidence was deleted by an erasure that failed")
 	}
 }
+
+// missingLocks is remoteDeletes whose legal hold fails, as S3's does
+// (NoSuchKey), for an object the store does not hold.
+type missingLocks struct{ remoteDeletes }
+
+func (s *missingLocks) SetLegalHold(ctx context.Context, sum hashchain.Hash, on bool) error {
+	if _, err := s.Store.Get(ctx, sum); err != nil {
+		return fmt.Errorf("NoSuchKey: simulated: %w", err)
+	}
+	return s.remoteDeletes.SetLegalHold(ctx, sum, on)
+}
+
+// TestHoldAfterErasure: a hold on a conversation one of whose messages
+// was erased (its bodies deleted with it) counts the deleted objects as
+// erased, not as failures: the lock is set on every object there, and
+// the hold is no partial one. Before, each deleted object's NoSuchKey was
+// a failure, and the hold was recorded partial with an error (exit 1).
+func TestHoldAfterErasure(t *testing.T) {
+	m := exportMatter(t, 14)
+	ctx := context.Background()
+	free, _ := m.conversations(t)
+	var target string
+	for e, err := range m.le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: free[0]}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		target = e.MessageID
+		break
+	}
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{target}, Reason: "DSR", Operator: "dpo", SignerKey: m.le.Key})
+	if err != nil || len(res.Detail.Erased) == 0 {
+		t.Fatalf("erase: %+v %v", res, err)
+	}
+	st := &missingLocks{remoteDeletes{Store: m.le.Store}}
+	hr, err := erase.Hold(ctx, m.le.Ledger, st, erase.HoldRequest{Conversations: free[:1], Reason: "litigation", Operator: "counsel"})
+	if err != nil || hr.Detail.ObjectLock != "set" || hr.Failed != 0 || hr.Erased == 0 || hr.Objects != len(st.held) || hr.Objects == 0 {
+		t.Fatalf("hold after an erasure: %+v %v", hr, err)
+	}
+}

@@ -36,6 +36,10 @@ type HoldResult struct {
 	// hold set (or lifted); Failed how many could not.
 	Objects int `json:"objects"`
 	Failed  int `json:"failed"`
+	// Erased is how many of the conversations' objects an erasure
+	// deleted: their lock could not change (the store has none of them),
+	// which is no failure.
+	Erased int `json:"erased"`
 	// NotChanged is each of the Failed objects, and why: the request
 	// failed, or Ctrl-C came before it was sent.
 	NotChanged []HoldObject `json:"not_changed"`
@@ -141,6 +145,20 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 	var cancelled error // ctx's error, once Ctrl-C came before every object was changed
 	if lk, ok := store.(evidence.Locker); ok && store != nil {
 		objects := sortedHashes(hashSet(objs))
+		// Objects an erasure deleted last: the first object tried tells
+		// whether the store has Object Lock at all, which a deleted one
+		// may not.
+		slices.SortStableFunc(objects, func(a, b hashchain.Hash) int {
+			_, ea := st.Object(a)
+			_, eb := st.Object(b)
+			switch {
+			case ea == eb:
+				return 0
+			case eb:
+				return -1
+			}
+			return 1
+		})
 		total := len(objects)
 		// A request already sent when ctx is cancelled is let finish (for
 		// up to inFlightGrace), so that what it did is known and recorded;
@@ -159,9 +177,16 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 			err := lk.SetLegalHold(callCtx, h, !req.Release)
 			mu.Lock()
 			defer mu.Unlock()
+			_, erased := st.Object(h)
 			switch {
 			case err == nil:
 				res.Objects++
+			case erased && !errors.Is(err, evidence.ErrNoObjectLock):
+				// Deleted by an erasure (a message erased alone takes
+				// its conversation's bodies with it): nothing to hold.
+				// Tried all the same: an erasure entry anyone could
+				// append must not keep an object that is there unheld.
+				res.Erased++
 			case errors.Is(err, evidence.ErrNoObjectLock):
 				return err
 			default:

@@ -80,8 +80,12 @@ const routeShare = 0.5
 // pace is cut by a quarter. A 429 on a route that carried a minority of the last
 // minute's requests is that route's: the client's pace is left alone. The
 // second such 429 within a minute (on a route with enough requests to learn
-// from) gives the route its own bucket at the rate it got through at, less
-// learnedMargin, halved at each further 429 on it.
+// from) gives the route its own bucket at what got through on it in the
+// last minute, less learnedMargin, cut by a quarter at each further 429
+// on it — unless another route was refused within the minute too, or the
+// route's pace does not bind (clientWide): then the limit is the
+// client's. A pause renews the buckets (renewBuckets): places taken
+// before it are taken again after it.
 // A cut pace climbs back slowly (climb per success) towards the budget.
 // See docs/fetch.md.
 //
@@ -408,14 +412,15 @@ func (p *pacer) refused(route string, t time.Time) {
 	if pause >= noticeWait {
 		level = slog.LevelInfo
 	}
-	say := func(msg string, args ...any) {
-		p.log.Log(context.Background(), max(level, slog.LevelInfo), msg, append([]any{"client", p.name, "route", route,
+	tell := func(level slog.Level, msg string, args ...any) {
+		p.log.Log(context.Background(), level, msg, append([]any{"client", p.name, "route", route,
 			"pause", pause.Round(time.Second).String(), "until", t, "reason", "429 Too Many Requests"}, args...)...)
 	}
+	// A decision that changes a pace is said at info whatever the pause.
+	say := func(msg string, args ...any) { tell(max(level, slog.LevelInfo), msg, args...) }
 	if math.IsInf(p.ceiling, 1) {
 		// An unlimited client relies on Retry-After alone.
-		p.log.Log(context.Background(), level, "fetch: rate limited, pausing", "client", p.name, "route", route,
-			"pause", pause.Round(time.Second).String(), "until", t, "reason", "429 Too Many Requests")
+		tell(level, "fetch: rate limited, pausing")
 		return
 	}
 	p.prune(now)
@@ -430,11 +435,11 @@ func (p *pacer) refused(route string, t time.Time) {
 		clear(p.routes)
 		clear(p.strikes)
 	} else if rl := p.routes[route]; rl != nil {
-		// The route's own limit again: lower it.
-		// By a quarter, not half: the pace it was given (what got through
-		// in the last minute, a first minute's burst included) is near the
-		// limit, and a cut pace climbs back slowly; halved, a route limited
-		// to 60 a minute ran at 33 for the rest of the run.
+		// The route's own limit again: lower it by a quarter, not half:
+		// the pace it was given (what got through in the last minute, a
+		// first minute's burst included) is near the limit, and a cut pace
+		// climbs back slowly; halved, a route limited to 60 a minute ran
+		// at 33 for the rest of the run.
 		rl.perMinute = math.Max(rl.perMinute*3/4, minPacePerMinute)
 		rl.lim.SetLimitAt(now, perSecond(rl.perMinute))
 		drain(rl.lim, now, t)
@@ -449,14 +454,11 @@ func (p *pacer) refused(route string, t time.Time) {
 			// from: a stray 429 (another limit, a hiccup) looks the same. The
 			// pause was honoured, and that is all; a second one within the
 			// minute sets the route's pace.
-			p.log.Log(context.Background(), level, "fetch: rate limited, pausing", "client", p.name, "route", route,
-				"pause", pause.Round(time.Second).String(), "until", t, "reason", "429 Too Many Requests", "pace_per_min", p.perMinute)
+			tell(level, "fetch: rate limited, pausing", "pace_per_min", p.perMinute)
 			return
 		}
-		// The other routes got through: this route has a lower limit. Its
-		// pace starts at the rate it got through at (less learnedMargin) and
-		// halves with each further 429 on it until none comes.
-		// What got through on the route in the last minute bounds what
+		// The other routes got through: this route has a lower limit. What
+		// got through on the route in the last minute bounds what
 		// the server grants it a minute, as the client's total bounds the
 		// client's (a per-minute limit grants its allowance as a burst:
 		// the rate over a burst's few seconds, which this was, said 300 or
@@ -470,8 +472,9 @@ func (p *pacer) refused(route string, t time.Time) {
 		say("fetch: rate limited on one route, giving it its own pace", "route_pace_per_min", pm)
 		return
 	}
-	// The client's limit (a majority route refused, or clientWide). What got through in the last minute bounds what
-	// the server grants a minute: below the pace, the pace was too fast and
+	// The client's limit (a majority route refused, or clientWide). What
+	// got through in the last minute bounds what the server grants a
+	// minute: below the pace, the pace was too fast and
 	// comes down towards it (less learnedMargin), by at most half at a time:
 	// a 429 for another reason (a concurrency limit, a hiccup) early in a
 	// run must not collapse the pace to the few requests sent so far.

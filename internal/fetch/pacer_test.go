@@ -640,21 +640,17 @@ func TestRoutePaceNeverAboveTheClients(t *testing.T) {
 	}
 }
 
-// TestReservationsBeforeAPauseWaitTheirTurn: requests that took their
-// place from the allowance before a 429 do not all go at the pause's end
-// (each would meet the next 429: against a 60/min token, ten requests
-// within 7 ms after every pause, the pace cut by a quarter each time);
-// they take new places at the pace. Before, all ten were sent at once.
-func TestReservationsBeforeAPauseWaitTheirTurn(t *testing.T) {
-	clk := newFakeClock()
-	ctx := context.Background()
-	p := newPacer(Config{Rate: 60, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+// sendAcrossAPause has n workers take their places on route "r", then a
+// 429 pause p for 1 s, then each worker send in turn: it returns when each
+// was sent, after the 429.
+func sendAcrossAPause(t *testing.T, ctx context.Context, clk *fakeClock, p *pacer, n int) []time.Duration {
+	t.Helper()
 	type held struct {
 		rs    []*rate.Reservation
 		epoch uint64
 	}
 	var hs []held
-	for range 10 { // ten workers, their places taken from the first burst
+	for range n {
 		rs, epoch := p.reserve("r")
 		hs = append(hs, held{rs, epoch})
 	}
@@ -667,6 +663,19 @@ func TestReservationsBeforeAPauseWaitTheirTurn(t *testing.T) {
 		}
 		sent = append(sent, clk.Now().Sub(t0))
 	}
+	return sent
+}
+
+// TestReservationsBeforeAPauseWaitTheirTurn: requests that took their
+// place from the allowance before a 429 do not all go at the pause's end
+// (each would meet the next 429: against a 60/min token, ten requests
+// within 7 ms after every pause, the pace cut by a quarter each time);
+// they take new places at the pace. Before, all ten were sent at once.
+func TestReservationsBeforeAPauseWaitTheirTurn(t *testing.T) {
+	clk := newFakeClock()
+	ctx := context.Background()
+	p := newPacer(Config{Rate: 60, Now: clk.Now, Sleep: clk.Sleep}.withDefaults(), discard())
+	sent := sendAcrossAPause(t, ctx, clk, p, 10) // ten workers, their places taken from the first burst
 	atEnd := 0
 	for _, d := range sent {
 		if d <= time.Second {
@@ -693,24 +702,7 @@ func TestNoGapAfterAPause(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	type held struct {
-		rs    []*rate.Reservation
-		epoch uint64
-	}
-	var hs []held
-	for range 16 {
-		rs, epoch := p.reserve("r")
-		hs = append(hs, held{rs, epoch})
-	}
-	t0 := clk.Now()
-	p.refused("r", t0.Add(time.Second))
-	var sent []time.Duration
-	for _, h := range hs {
-		if err := p.finish(ctx, "r", h.rs, h.epoch); err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, clk.Now().Sub(t0))
-	}
+	sent := sendAcrossAPause(t, ctx, clk, p, 16)
 	pace, _ := p.snapshot()
 	if sent[0] > 2*time.Second || sent[15] > time.Second+time.Duration(16*float64(time.Minute)/pace) {
 		t.Errorf("sent at %v after the 429 (pace %.1f a minute): want the first at the pause's end, the rest at the pace", sent, pace)

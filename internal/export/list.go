@@ -126,15 +126,8 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 		if err := r.addItems(tx, ids); err != nil {
 			return err
 		}
-		for _, it := range bad {
-			if _, ok, err := tx.RunItem(r.runID, it.ItemID); err != nil {
-				return err
-			} else if ok {
-				continue
-			}
-			if err := tx.PutRunItem(it); err != nil {
-				return err
-			}
+		if err := putNew(tx, bad); err != nil {
+			return err
 		}
 		_, err := tx.Append(leaf.Entry{
 			Kind: leaf.KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
@@ -158,13 +151,23 @@ func unusableItem(runID, id string, now time.Time) ledger.RunItem {
 
 // addItems inserts ids as pending run items, leaving existing ones alone.
 func (r *runner) addItems(tx *ledger.Tx, ids []string) error {
-	for _, id := range ids {
-		if _, ok, err := tx.RunItem(r.runID, id); err != nil {
+	items := make([]ledger.RunItem, len(ids))
+	for i, id := range ids {
+		items[i] = ledger.RunItem{RunID: r.runID, ItemID: id, Status: ledger.ItemPending}
+	}
+	return putNew(tx, items)
+}
+
+// putNew inserts the items their run does not have yet, leaving existing
+// ones alone.
+func putNew(tx *ledger.Tx, items []ledger.RunItem) error {
+	for _, it := range items {
+		if _, ok, err := tx.RunItem(it.RunID, it.ItemID); err != nil {
 			return err
 		} else if ok {
 			continue
 		}
-		if err := tx.PutRunItem(ledger.RunItem{RunID: r.runID, ItemID: id, Status: ledger.ItemPending}); err != nil {
+		if err := tx.PutRunItem(it); err != nil {
 			return err
 		}
 	}

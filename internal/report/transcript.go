@@ -395,6 +395,36 @@ func (t *transcriber) mediaStatus(r leaf.MediaRef) string {
 	return cmp.Or(r.Status, "downloaded")
 }
 
+// SenderName is the name part of m.Sender (what sender wrote before the
+// address), and SenderAddress the address: the page sets each in its own
+// isolate, so a bidi control in a name the sender chose (a WhatsApp
+// nickname) cannot reorder the address that identifies them.
+func (m *Message) SenderName() string {
+	name, _ := m.senderParts()
+	return name
+}
+
+// SenderAddress is the address part of m.Sender: see SenderName.
+func (m *Message) SenderAddress() string {
+	_, addr := m.senderParts()
+	return addr
+}
+
+// senderParts splits m.Sender as sender built it: name, then " <from>"
+// when the message has a from address (m.From), or the address alone.
+func (m *Message) senderParts() (name, addr string) {
+	if m.From == "" {
+		return m.Sender, ""
+	}
+	if m.Sender == m.From {
+		return "", m.From
+	}
+	if n, ok := strings.CutSuffix(m.Sender, " <"+m.From+">"); ok {
+		return n, m.From
+	}
+	return m.Sender, ""
+}
+
 // sender names who sent md: a name where the message gives one, and how
 // (bot, agent), with the address.
 func sender(md *genesys.MessageData) string {

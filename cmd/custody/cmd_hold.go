@@ -52,7 +52,10 @@ erase' refuses a held conversation unless overridden; 'custody release'
 lifts the hold. A conversation already held is held again — the ledger
 keeps every request, a second matter's hold among them — and named on an
 "already held" line with the entry of the hold in force (JSON:
-already_held).
+already_held). A conversation an erasure already took ('custody erase',
+whole or some of its messages) is held all the same, with a warning
+naming the erasure entries and their reasons: the hold preserves
+nothing that was erased (JSON: erased_conversations).
 
 Cancelled (Ctrl-C) after some objects' legal hold was set, the hold is
 recorded all the same, with object lock "partial: N of M objects", and
@@ -104,6 +107,9 @@ func runHold(ctx context.Context, o *holdOptions, g *globalOptions, release bool
 	}
 	if err != nil && res == nil {
 		return err // an id not in the ledger is bad input: exit 1, as prove, report and produce
+	}
+	for _, c := range res.ErasedConversations {
+		g.warn(c.Warning())
 	}
 	if g.jsonOutput() {
 		if jerr := g.writeJSON(res); jerr != nil {

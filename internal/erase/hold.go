@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +50,51 @@ type HoldResult struct {
 	// same — a ledger keeps every request — but the operator is told.
 	AlreadyHeld []PriorHold `json:"already_held"`
 	NotHeld     []string    `json:"not_held"`
+	// ErasedConversations (a hold) are the conversations an erasure
+	// (custody erase) already took, whole or in part: the hold is
+	// recorded, but preserves nothing of what was erased. Both the hold
+	// and the erasure are legal duties; the conflict is said, not left
+	// for the report to reveal.
+	ErasedConversations []ErasedConversation `json:"erased_conversations"`
+}
+
+// ErasedConversation is a conversation a hold names that an erasure
+// already took, whole or in part.
+type ErasedConversation struct {
+	Conversation string `json:"conversation"`
+	// Whole: the conversation was erased whole, by Entries[0] for Reason.
+	Whole bool `json:"whole"`
+	// Messages is how many of its Of captured messages were erased.
+	Messages int `json:"messages"`
+	Of       int `json:"of"`
+	// Collateral is how many of the others lost their response bodies
+	// with them (a message erased alone takes its conversation's bodies).
+	Collateral int `json:"collateral"`
+	// Entries are the erasure entries, ascending; Reasons theirs, in the
+	// same order.
+	Entries []uint64 `json:"entries"`
+	Reasons []string `json:"reasons"`
+}
+
+// Warning says what the hold cannot preserve, in a sentence.
+func (c ErasedConversation) Warning() string {
+	entries := make([]string, len(c.Entries))
+	for i, seq := range c.Entries {
+		entries[i] = fmt.Sprintf("%d (reason %q)", seq, c.Reasons[i])
+	}
+	if c.Whole {
+		return fmt.Sprintf("conversation %s was erased whole by entry %s: the hold preserves nothing of its content", c.Conversation, strings.Join(entries, ", "))
+	}
+	w := "entry"
+	if len(entries) > 1 {
+		w = "entries"
+	}
+	lost := ""
+	if c.Collateral > 0 {
+		lost = fmt.Sprintf(", and %d others lost their response bodies with them", c.Collateral)
+	}
+	return fmt.Sprintf("conversation %s was erased in part: %d of its %d messages erased by %s %s%s; the hold preserves only what is left, and the conversation is not captured again",
+		c.Conversation, c.Messages, c.Of, w, strings.Join(entries, ", "), lost)
 }
 
 // PriorHold is a matter hold already in force on a conversation.
@@ -92,6 +138,7 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 	}
 	seen := map[string]bool{}
 	objs := map[hashchain.Hash]bool{}
+	msgs := map[string]map[string]bool{} // conversation → its captured messages
 	for c := range want {
 		es, err := l.EntriesByConversation(ctx, c)
 		if err != nil {
@@ -102,6 +149,12 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 				continue
 			}
 			seen[c] = true
+			if e.Kind == leaf.KindMessage && e.MessageID != "" {
+				if msgs[c] == nil {
+					msgs[c] = map[string]bool{}
+				}
+				msgs[c][e.MessageID] = true
+			}
 			rs, err := e.EvidenceRefs()
 			if err != nil {
 				// Its objects could not all be held (or released).
@@ -127,10 +180,13 @@ func Hold(ctx context.Context, l *ledger.Ledger, store evidence.Store, req HoldR
 		slices.Sort(missing)
 		return nil, fmt.Errorf("%s: %w: conversation %s", verb, ErrNotFound, strings.Join(missing, ", "))
 	}
-	res := &HoldResult{NotChanged: []HoldObject{}, AlreadyHeld: []PriorHold{}, NotHeld: []string{}}
+	res := &HoldResult{NotChanged: []HoldObject{}, AlreadyHeld: []PriorHold{}, NotHeld: []string{}, ErasedConversations: []ErasedConversation{}}
 	st, err := erasure.Load(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", verb, err)
+	}
+	if !req.Release {
+		res.ErasedConversations = erasedOf(st, sortedKeys(want), msgs)
 	}
 	for _, c := range sortedKeys(want) {
 		h, held := st.MatterHold(c)
@@ -295,6 +351,43 @@ func hashSet(m map[hashchain.Hash]bool) map[hashchain.Hash]string {
 	out := make(map[hashchain.Hash]string, len(m))
 	for h := range m {
 		out[h] = ""
+	}
+	return out
+}
+
+// erasedOf lists the conversations of convs an erasure took, whole or
+// in part, with how many of their captured messages (msgs) it erased.
+func erasedOf(st *erasure.State, convs []string, msgs map[string]map[string]bool) []ErasedConversation {
+	out := []ErasedConversation{}
+	for _, c := range convs {
+		if !st.Touched(c) {
+			continue
+		}
+		ec := ErasedConversation{Conversation: c, Of: len(msgs[c])}
+		by := map[uint64]bool{}
+		if r, ok := st.ConversationRecord(c); ok {
+			ec.Whole, ec.Messages = true, ec.Of
+			by[r.Seq] = true
+		} else {
+			for m := range msgs[c] {
+				if r, ok := st.MessageRecord(c, m); ok {
+					ec.Messages++
+					by[r.Seq] = true
+				} else if _, ok := st.Collateral(c, m); ok {
+					ec.Collateral++
+				}
+			}
+			if len(by) == 0 { // erased in part, no message of it known here: name the entry
+				if r, ok := st.TouchedRecord(c); ok {
+					by[r.Seq] = true
+				}
+			}
+		}
+		for _, seq := range slices.Sorted(maps.Keys(by)) {
+			ec.Entries = append(ec.Entries, seq)
+			ec.Reasons = append(ec.Reasons, st.Record(seq).Reason)
+		}
+		out = append(out, ec)
 	}
 	return out
 }

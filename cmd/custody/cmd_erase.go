@@ -73,7 +73,11 @@ that is a response body holding an erased message or of a conversation
 erased whole, or an erased message's opening: erase lists the store once
 and reads each such object, and one that cannot be read or does not
 hash to its name stops it before anything is deleted; the entry names
-them in erased and unreferenced. Temporary files a killed write left in
+them in erased and unreferenced. Every object erase is about to delete
+is first checked against its name (hashed as a stream): one that does
+not hash to its name, or cannot be read, refuses the erasure with
+nothing deleted or recorded (run 'custody verify --evidence'), so an
+erasure never hides an alteration. Temporary files a killed write left in
 the store (.tmp-…, never evidence; one may be a whole body) are removed
 and counted. Every recorded production and report
 that holds, or may hold, what was erased is listed ("recall") and
@@ -93,8 +97,8 @@ Examples:
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
 ` + exitStatus(exit0, `1    error (an id not in the ledger, I/O), or refused: under legal hold
-       without --override-hold, or kept by S3 Object Lock (nothing was
-       erased); or recorded with objects not deleted (a delete failed): run
+       without --override-hold, kept by S3 Object Lock, or an object to
+       delete altered or unreadable (nothing was erased); or recorded with objects not deleted (a delete failed): run
        it again to finish`, exit2, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,

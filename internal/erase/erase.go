@@ -151,7 +151,9 @@ type ref struct {
 // It refuses (ErrHeld) while a conversation to erase is under legal hold
 // unless OverrideHold says why, and refuses (ErrLocked), deleting
 // nothing and recording nothing, when the store's Object Lock keeps the
-// first object it tries. Objects shared with a conversation not being
+// first object it tries. It refuses (ErrCorrupt), deleting and
+// recording nothing, when an object it would delete does not hash to its
+// name: deleting it would hide the alteration. Objects shared with a conversation not being
 // erased are kept (named in Kept). Deletion comes before the entry: an
 // erasure interrupted between them leaves the evidence gone and
 // unrecorded, and running it again records it.
@@ -370,8 +372,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// the source, or its legal hold did) names a newer one. Each body any
 	// entry of a partly erased conversation names is read, and deleted
 	// when it holds an erased message.
+	checked := map[hashchain.Hash]bool{} // read hash-checked by this run already
 	for _, c := range sortedKeys(partial) {
 		if err := bodiesOf(ctx, store, c, bodies[c], msgs, del, func(h hashchain.Hash) {
+			checked[h] = true
 			for _, o := range refs[h] {
 				if o.conv != c {
 					kept[h] = "also evidence of conversation " + o.conv
@@ -425,6 +429,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	}
 	for _, h := range unrefs {
 		del[h] = true
+		checked[h] = true
+	}
+	// Every object to delete still holds what its name says, or nothing
+	// is deleted: deleting an altered body (another message of it
+	// tampered with) would turn verify --evidence's FAIL into OK, the
+	// alteration unrecorded.
+	if err := checkBeforeDelete(ctx, store, del, checked, refs); err != nil {
+		return nil, err
 	}
 	// Temporary files of writes a crash cut short: erase holds the
 	// matter's writer lock, so no write is in progress, and one may hold
@@ -642,6 +654,64 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted (run the same erase again to delete them): %w", res.Seq, notDeleted, notDeletedErr)
 	}
 	return res, nil
+}
+
+// checkBeforeDelete hash-checks each object of del that checked does
+// not name, as many at a time as the store keeps requests in flight,
+// each hashed as a stream (a whole conversation's attachments are not
+// held in memory). An absent one is no alteration (an interrupted
+// erasure deleted it; deleting it again is a no-op). One that cannot be
+// read, or does not hash to its name, refuses the erasure: the
+// operator examines it with custody verify --evidence; erase does not
+// make the alteration disappear.
+func checkBeforeDelete(ctx context.Context, store evidence.Store, del, checked map[hashchain.Hash]bool, refs map[hashchain.Hash][]ref) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(evidence.Parallelism(store))
+	for _, h := range sortedSet(del) {
+		if checked[h] {
+			continue
+		}
+		g.Go(func() error {
+			err := evidence.CheckStored(gctx, store, h)
+			if err == nil || errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("erase: refused: object %s%s, which this erasure would delete, failed the check made before deleting it: %w; nothing was erased (run custody verify --evidence: an object that is not what its name says is for the operator to examine, not for erase to delete)", h, whose(refs[h]), err)
+		})
+	}
+	return g.Wait()
+}
+
+// whose says, for an error, which entry's object rs names: " (the
+// opening of message M of conversation C)", or "" when no entry names
+// it (a production's manifest is named by no message or conversation).
+func whose(rs []ref) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	r := rs[0]
+	what := r.role
+	switch r.role {
+	case leaf.RoleOpening:
+		what = "the opening"
+	case leaf.RoleMedia:
+		what = "an attachment"
+	case leaf.RoleBulk, leaf.RoleResponse:
+		what = "a response body"
+	}
+	if r.msg != "" {
+		return fmt.Sprintf(" (%s of message %s of conversation %s)", what, r.msg, r.conv)
+	}
+	return fmt.Sprintf(" (%s of conversation %s)", what, r.conv)
+}
+
+func sortedSet(m map[hashchain.Hash]bool) []hashchain.Hash {
+	out := make([]hashchain.Hash, 0, len(m))
+	for h := range m {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	return out
 }
 
 // unvouched returns those of the erasure entries seqs that no stored

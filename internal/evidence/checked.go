@@ -42,6 +42,19 @@ func GetChecked(ctx context.Context, s Store, sum hashchain.Hash) ([]byte, error
 	return b, nil
 }
 
+// CheckStored says whether the object stored at sum still hashes to
+// sum, without keeping its bytes: hashed as a stream when s is an Opener
+// (an attachment need not fit in memory), else read whole with Get. It
+// returns nil, an error matching ErrCorrupt, or the read's error
+// (fs.ErrNotExist when absent).
+func CheckStored(ctx context.Context, s Store, sum hashchain.Hash) error {
+	got, err := hashObject(ctx, s, sum, make([]byte, hashBufSize))
+	if err != nil {
+		return err
+	}
+	return checkSum(sum, got)
+}
+
 // GetCheckedUpTo is GetChecked for a reader that wants an object only
 // when it is at most max bytes: it checks the whole object against sum
 // and returns its bytes with whole true, or, for a larger one, nil and

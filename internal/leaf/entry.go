@@ -151,6 +151,11 @@ func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 	if e.V != 0 && e.V != FormatV1 && e.V != FormatV3 {
 		return fmt.Errorf("v is %d, want %d or %d", e.V, FormatV1, FormatV3)
 	}
+	// v3 changed the message leaf alone: no custody has written another
+	// kind with "v":3 (version gives it only to a salted message).
+	if e.V == FormatV3 && e.Kind != KindMessage {
+		return fmt.Errorf("v is 3 in a %q entry: only a message is v3", e.Kind)
+	}
 	if !validKind(e.Kind) {
 		return fmt.Errorf("kind %q is not a lower-case identifier", e.Kind)
 	}

@@ -62,7 +62,8 @@ type leafReader struct {
 	i int
 	// strict (CheckLeaf's fast path) also requires what RFC 8785 and the
 	// format require beyond the fast path's grammar: minimal escapes,
-	// lower-case hashes, a canonical detail, supersedes below 2^53. Its
+	// lower-case hashes, a canonical detail, supersedes below 2^53, no
+	// empty conversation_id, message_id or run_id. Its
 	// strings are not copies but views of b (see view), valid only while
 	// b is.
 	strict bool
@@ -113,7 +114,7 @@ func (r *leafReader) read() (e Entry, ok bool) {
 			}
 			e.Compliance = &parts.compliance
 		case keyConversationID:
-			if e.ConversationID, ok = r.str(); !ok {
+			if e.ConversationID, ok = r.str(); !ok || r.strict && e.ConversationID == "" {
 				return Entry{}, false
 			}
 		case keyDetail:
@@ -141,7 +142,7 @@ func (r *leafReader) read() (e Entry, ok bool) {
 				return Entry{}, false
 			}
 		case keyMessageID:
-			if e.MessageID, ok = r.str(); !ok {
+			if e.MessageID, ok = r.str(); !ok || r.strict && e.MessageID == "" {
 				return Entry{}, false
 			}
 		case keyPayload:
@@ -149,7 +150,7 @@ func (r *leafReader) read() (e Entry, ok bool) {
 				return Entry{}, false
 			}
 		case keyRunID:
-			if e.RunID, ok = r.str(); !ok {
+			if e.RunID, ok = r.str(); !ok || r.strict && e.RunID == "" {
 				return Entry{}, false
 			}
 		case keySource:

@@ -113,7 +113,8 @@ var entryMembers = map[string]byte{
 // checkEntryShape checks the members of a canonical, duplicate-free leaf:
 // only the entry object's members, each of its type (never null, except
 // compliance.legal_hold), at, kind, matter and v present, v 1 or 3,
-// source and compliance with exactly their members.
+// conversation_id, message_id and run_id not empty, source and
+// compliance with exactly their members.
 func checkEntryShape(b []byte) error {
 	if b[0] != '{' {
 		return errors.New("not a JSON object")
@@ -138,6 +139,11 @@ func checkEntryShape(b []byte) error {
 		case "v":
 			if string(val) != "1" && string(val) != "3" {
 				return end, fmt.Errorf("v is %s, want 1 or 3", val)
+			}
+		case "conversation_id", "message_id", "run_id":
+			// AppendLeaf omits an empty id, as every custody has.
+			if string(val) == `""` {
+				return end, fmt.Errorf("%s is empty (an entry without one omits the member)", k)
 			}
 		case "source":
 			err = checkObject(k, val, map[string]byte{"correlation_id": 's', "method": 's', "path": 's', "status": 'n'})

@@ -62,6 +62,13 @@ func strictCases(t testing.TB) (genuine string, cases []struct {
 		{"not json", g[:len(g)-1], ErrNotIJSON},
 		{"unknown member", rep(r, `"v":1}`, `"v":1,"x":1}`), ErrNotEntry},
 		{"version 2", rep(r, `"v":1}`, `"v":2}`), ErrNotEntry},
+		// v3 is a message's version alone, and an empty id is omitted:
+		// no custody wrote either.
+		{"version 3 on a run", rep(r, `"v":1}`, `"v":3}`), ErrNotEntry},
+		{"empty run_id", rep(r, `"run_id":"r"`, `"run_id":""`), ErrNotEntry},
+		{"empty conversation_id", rep(r, `"detail":`, `"conversation_id":"","detail":`), ErrNotEntry},
+		{"empty message_id", rep(r, `"run_id":"r"`, `"message_id":"","run_id":"r"`), ErrNotEntry},
+		{"ids on a run", rep(rep(r, `"detail":`, `"conversation_id":"c","detail":`), `"run_id":"r"`, `"message_id":"x","run_id":"r"`), nil},
 		{"kind missing", rep(r, `"kind":"run",`, ``), ErrNotEntry},
 		{"null member", rep(r, `"run_id":"r"`, `"run_id":null`), ErrNotEntry},
 		{"kind not an identifier", rep(r, `"kind":"run"`, `"kind":"Run"`), ErrNotEntry},

@@ -81,6 +81,13 @@ var strictTampers = []strictTamper{
 	{"number beyond 2^53", func(g string) string { return strings.Replace(g, `"status":200`, `"status":9007199254740993`, 1) }, verify.CheckIJSON},
 	{"not a custody entry (unknown member)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":1,"w":2}`, 1) }, verify.CheckEntry},
 	{"not a custody entry (v 2)", func(g string) string { return strings.Replace(g, `"v":1}`, `"v":2}`, 1) }, verify.CheckEntry},
+	// v3 is a message's version alone, and custody omits an empty id.
+	{"not a custody entry (v 3 on a conversation)", func(g string) string {
+		return strings.Replace(strings.Replace(g, `"kind":"message"`, `"kind":"conversation"`, 1), `"v":1}`, `"v":3}`, 1)
+	}, verify.CheckEntry},
+	{"not a custody entry (run_id empty)", func(g string) string {
+		return regexp.MustCompile(`"run_id":"[^"]*"`).ReplaceAllLiteralString(g, `"run_id":""`)
+	}, verify.CheckEntry},
 	{"nested 10,001 levels", func(g string) string { return nest(g, 10001) }, verify.CheckIJSON},
 	// The order of the checks (docs/ledger-format.md, "Strict leaves"):
 	// the leaf is JSON, then no member twice, then the rest of I-JSON.

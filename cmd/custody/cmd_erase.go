@@ -88,18 +88,21 @@ not captured again by later exports.
 Erase refuses while a conversation is under legal hold — deletion
 protection when it was captured, or a matter hold ('custody hold') —
 unless --override-hold gives a reason, which is recorded. It refuses,
-deleting nothing, when the evidence store keeps the objects under S3
-Object Lock (a legal hold or retention): lift it first ('custody
-release' clears the legal hold custody placed).
+deleting nothing, when S3 Object Lock (a legal hold or retention) keeps
+the first object it tries: lift it first ('custody release' clears the
+legal hold custody placed). A later object Object Lock keeps still holds
+what is erased: the erasure is recorded with it not deleted, exit 1;
+lift the hold and run the same erase again to finish.
 
 Examples:
   custody erase --conversation 2f0c1b5e-… --reason "GDPR Art. 17 request DSR-1042"
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
 ` + exitStatus(exit0, `1    error (an id not in the ledger, I/O), or refused: under legal hold
-       without --override-hold, kept by S3 Object Lock, or an object to
-       delete altered or unreadable (nothing was erased); or recorded with objects not deleted (a delete failed): run
-       it again to finish`, exit2, exit3Ledger,
+       without --override-hold, the first object kept by S3 Object Lock,
+       or an object to delete altered or unreadable (nothing was erased);
+       or recorded with objects not deleted (a delete failed, or S3 Object
+       Lock kept one): run it again to finish`, exit2, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

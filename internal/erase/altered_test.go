@@ -3,6 +3,7 @@ package erase_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/evidence/s3store"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/s3test"
 )
 
 // objectPath is where the matter's folder store keeps h.
@@ -164,6 +167,95 @@ func TestEraseRefusesAlteredObject(t *testing.T) {
 	// Restored, the same erasure goes ahead.
 	if _, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Messages: []string{ms[0].id}, Reason: "DSR-9999", Operator: "dpo", SignerKey: m.le.Key}); err != nil {
 		t.Fatal(err)
+	}
+	if rep := m.verify(t); !rep.OK {
+		t.Fatalf("verify: %v", rep.Findings)
+	}
+}
+
+// TestEraseLockedBody: on S3, the erased message's opening deletes but
+// the conversation's bulk body, which holds its text, is under an
+// Object Lock legal hold (an admin's, say). The erasure is recorded
+// with that body kept, exits with an error matching ErrLocked that says
+// to lift the hold and run again, and counts no message collateral for
+// a body it did not delete. Run again under the lock, it records
+// nothing and names the earlier entry rather than saying nothing was
+// erased; once the lock is lifted, it deletes the body and records it.
+// Before, the first run succeeded with the body kept, and its
+// collateral listed every other message of the conversation.
+func TestEraseLockedBody(t *testing.T) {
+	s3srv := s3test.Start(t)
+	ctx := context.Background()
+	bucket := s3srv.Bucket(t, true)
+	st, err := s3store.Open(ctx, "s3://"+bucket+"/m", s3store.Options{Client: s3srv.Client(t)}, evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := exportMatterTo(t, st)
+	var target string
+	var body hashchain.Hash
+	bodyOf := map[string]hashchain.Hash{}
+	for e, err := range m.le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodyOf[e.MessageID] = e.EvidenceSHA256
+	}
+	for e, err := range m.le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, b := range bodyOf {
+			if b == e.EvidenceSHA256 {
+				n++
+			}
+		}
+		if n >= 2 && !e.EvidenceSHA256.IsZero() {
+			target, body = e.MessageID, e.EvidenceSHA256
+			break
+		}
+	}
+	if target == "" {
+		t.Fatal("no message whose body holds another")
+	}
+	locker := st.(evidence.Locker)
+	if err := locker.SetLegalHold(ctx, body, true); err != nil {
+		t.Fatal(err)
+	}
+	req := erase.Request{Messages: []string{target}, Reason: "DSR-S3-2", Operator: "dpo", SignerKey: m.le.Key}
+	res, err := erase.Erase(ctx, m.le.Ledger, st, req)
+	if !errors.Is(err, erase.ErrLocked) || res == nil || !strings.Contains(err.Error(), fmt.Sprintf("recorded as entry %d, but 1 evidence objects were not deleted (S3 Object Lock", res.Seq)) {
+		t.Fatalf("erase with the body locked: %+v %v, want it recorded with 1 object not deleted under Object Lock", res, err)
+	}
+	if len(res.Detail.Erased) == 0 || slices.Contains(res.Detail.Erased, body.String()) {
+		t.Fatalf("erased %v, want the opening and not the locked body %s", res.Detail.Erased, body)
+	}
+	for _, c := range res.Detail.Collateral {
+		if bodyOf[c] == body {
+			t.Errorf("message %s counted collateral, but its body %s was not deleted", c, body)
+		}
+	}
+	first := res.Seq
+
+	// Again, the lock still on: nothing more to delete, nothing recorded.
+	size := m.size(t)
+	res, err = erase.Erase(ctx, m.le.Ledger, st, req)
+	if !errors.Is(err, erase.ErrLocked) || res != nil || strings.Contains(err.Error(), "nothing was erased") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("entry %d recorded this erasure", first)) {
+		t.Fatalf("erase again under the lock: %+v %v, want the earlier entry named", res, err)
+	}
+	if m.size(t) != size {
+		t.Errorf("an erase that deleted nothing more appended an entry")
+	}
+
+	// Lifted: the body is deleted and recorded, with its collateral.
+	if err := locker.SetLegalHold(ctx, body, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err = erase.Erase(ctx, m.le.Ledger, st, req)
+	if err != nil || !slices.Contains(res.Detail.Erased, body.String()) || len(res.Detail.Collateral) == 0 {
+		t.Fatalf("erase once the lock is lifted: %+v %v", res, err)
 	}
 	if rep := m.verify(t); !rep.OK {
 		t.Fatalf("verify: %v", rep.Findings)

@@ -151,9 +151,10 @@ type ref struct {
 // It refuses (ErrHeld) while a conversation to erase is under legal hold
 // unless OverrideHold says why, and refuses (ErrLocked), deleting
 // nothing and recording nothing, when the store's Object Lock keeps the
-// first object it tries. It refuses (ErrCorrupt), deleting and
-// recording nothing, when an object it would delete does not hash to its
-// name: deleting it would hide the alteration. Objects shared with a conversation not being
+// first object it tries; a later object Object Lock keeps is recorded as
+// not deleted, and the error says so. It refuses (ErrCorrupt), deleting
+// and recording nothing, when an object it would delete does not hash
+// to its name: deleting it would hide the alteration. Objects shared with a conversation not being
 // erased are kept (named in Kept). Deletion comes before the entry: an
 // erasure interrupted between them leaves the evidence gone and
 // unrecorded, and running it again records it.
@@ -454,20 +455,24 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// entries already in the ledger, and nothing of it is left to
 	// delete. Recording it again would name the same erasure twice (and
 	// make the later entry the one readers say erased it).
+	// done: every conversation and message asked for is recorded erased
+	// by earlier entries (last the latest of them). With objects left to
+	// delete, this run finishes that erasure (S3 Object Lock kept some, or
+	// deletes failed).
+	var last uint64
+	done := true
+	by := map[uint64]bool{} // the erasure entries that erased it
+	for c := range whole {
+		r, ok := st.ConversationRecord(c)
+		done, last = done && ok, max(last, r.Seq)
+		by[r.Seq] = ok
+	}
+	for m := range msgs {
+		r, ok := st.MessageRecord(msgConv[m], m)
+		done, last = done && ok, max(last, r.Seq)
+		by[r.Seq] = ok
+	}
 	if len(del) == 0 {
-		var last uint64
-		done := true
-		by := map[uint64]bool{} // the erasure entries that erased it
-		for c := range whole {
-			r, ok := st.ConversationRecord(c)
-			done, last = done && ok, max(last, r.Seq)
-			by[r.Seq] = ok
-		}
-		for m := range msgs {
-			r, ok := st.MessageRecord(msgConv[m], m)
-			done, last = done && ok, max(last, r.Seq)
-			by[r.Seq] = ok
-		}
 		if done {
 			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: res.TempsRemoved}
 			var err error
@@ -525,16 +530,11 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			kept[h] = "diff findings: name " + c + ", with the values compared (a text's plain SHA-256, a sender's address) when the diff found them to differ; " + findingsKept
 		}
 	}
-	for h := range del {
-		for _, o := range refs[h] {
-			if o.msg != "" && !isErased(o) {
-				collateral[o.msg] = true
-			}
-		}
-	}
 
 	// Openings first: they are what opens the commitments. The first
-	// refusal by Object Lock refuses the whole erasure.
+	// refusal by Object Lock refuses the whole erasure, unless an earlier
+	// entry recorded it (done): then what is left is tried, and the
+	// entry records what of it was deleted.
 	order := make([]hashchain.Hash, 0, len(del))
 	for h := range del {
 		order = append(order, h)
@@ -550,7 +550,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return strings.Compare(a.String(), b.String())
 	})
 	var erased []string
-	if len(order) > 0 {
+	if len(order) > 0 && !done {
 		// The first object alone: if Object Lock refuses it, or it
 		// fails, nothing has been deleted and the erasure is refused.
 		err := store.Delete(ctx, order[0])
@@ -565,11 +565,12 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// The rest as many at a time as the store keeps requests in flight
 	// (S3: each deletion is round trips; a folder: one at a time): the
 	// openings, then the other objects. Deletions that fail for another
-	// reason than Object Lock: how many, and the first one's error.
-	var mu sync.Mutex // guards erased, kept, notDeleted, notDeletedErr
-	var notDeleted int
-	var notDeletedErr error
-	rest := order[min(1, len(order)):]
+	// reason than Object Lock: how many, and the first one's error; and
+	// those Object Lock kept, which hold what is erased all the same.
+	var mu sync.Mutex // guards erased, kept, notDeleted, notDeletedErr, locked, lockedErr
+	var notDeleted, locked int
+	var notDeletedErr, lockedErr error
+	rest := order[min(len(erased), len(order)):]
 	split := len(rest)
 	for i, h := range rest {
 		if !isOpening(refs[h]) {
@@ -589,7 +590,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				case err == nil:
 					erased = append(erased, h.String())
 				case errors.Is(err, evidence.ErrLocked):
-					kept[h] = "s3 object lock: " + err.Error()
+					kept[h] = "s3 object lock: not deleted: " + err.Error()
+					if locked++; lockedErr == nil {
+						lockedErr = err
+					}
 				default:
 					kept[h] = "not deleted: " + err.Error()
 					if notDeleted++; notDeletedErr == nil {
@@ -602,6 +606,22 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		_ = g.Wait() // every outcome is recorded above; none stops the others
 	}
 	slices.Sort(erased)
+	if done && len(erased) == 0 {
+		// Nothing more deleted: the earlier entry already says what is
+		// kept; another entry would say nothing new.
+		return nil, fmt.Errorf("erase: entry %d recorded this erasure, but %d evidence objects holding what it erased are still not deleted%s; nothing more was deleted now: %w",
+			last, locked+notDeleted, notDeletedWhy(locked, notDeleted), bothErrs(notDeletedErr, lockedErr))
+	}
+	// Collateral: the messages whose response body this run deleted, not
+	// one it meant to delete and could not.
+	for _, s := range erased {
+		h, _ := hashchain.ParseHash(s)
+		for _, o := range refs[h] {
+			if o.msg != "" && !isErased(o) {
+				collateral[o.msg] = true
+			}
+		}
+	}
 
 	d := leaf.ErasureDetail{
 		Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), Partial: sortedKeys(partial),
@@ -647,13 +667,39 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint vouching for it was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", res.Seq, res.Seq, err)
 		}
 	}
-	if notDeleted > 0 {
+	if locked+notDeleted > 0 {
 		// Recorded as it is (what was deleted, and what was not and why),
-		// but not finished: an interrupted or failing erasure must not
-		// look like a done one.
-		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted (run the same erase again to delete them): %w", res.Seq, notDeleted, notDeletedErr)
+		// but not finished: an interrupted or failing erasure, or one
+		// whose content Object Lock keeps, must not look like a done one.
+		return res, fmt.Errorf("erase: recorded as entry %d, but %d evidence objects were not deleted%s: %w",
+			res.Seq, locked+notDeleted, notDeletedWhy(locked, notDeleted), bothErrs(notDeletedErr, lockedErr))
 	}
 	return res, nil
+}
+
+// bothErrs wraps whichever of a and b is not nil, or both, so that
+// errors.Is finds ErrLocked whenever Object Lock kept one.
+func bothErrs(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return fmt.Errorf("%w; %w", a, b)
+}
+
+// notDeletedWhy says why objects an erasure meant to delete are left,
+// and what finishes it: locked kept by S3 Object Lock, failed by another
+// error.
+func notDeletedWhy(locked, failed int) string {
+	switch {
+	case failed == 0:
+		return " (S3 Object Lock: a legal hold or retention): lift the hold ('custody release' clears custody's) and run the same erase again"
+	case locked == 0:
+		return " (run the same erase again to delete them)"
+	}
+	return fmt.Sprintf(" (%d kept by S3 Object Lock: lift the hold, 'custody release' clears custody's; %d failed): run the same erase again", locked, failed)
 }
 
 // checkBeforeDelete hash-checks each object of del that checked does

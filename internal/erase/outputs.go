@@ -107,28 +107,48 @@ func outputsOf(ctx context.Context, l *ledger.Ledger, store evidence.Store, st *
 				eo.Name, _ = production.ClaimedOut(claim)
 			}
 		case leaf.KindReport:
+			// What erasures before the report had deleted, it showed
+			// without text (erased, or body_erased as collateral or with
+			// its body gone), as produce's selection leaves it out. An
+			// erasure entry that does not decode is not applied: the
+			// message counts, on the safe side.
+			at := facts.stateBefore(o.seq)
 			n, convs := 0, map[string]bool{}
 			for _, e := range erasedEntries {
 				if e.Seq >= o.ledgerSize || e.Seq >= o.seq {
 					break
 				}
-				if r, ok := st.MessageRecord(e.ConversationID, e.MessageID); e.Kind == leaf.KindMessage && ok && r.Seq < o.seq {
+				c := e.ConversationID
+				if at.Conversation(c) {
 					continue // the report showed it erased
 				}
-				if r, ok := st.ConversationRecord(e.ConversationID); ok && r.Seq < o.seq {
-					continue
-				}
 				if e.Kind == leaf.KindMessage {
+					if at.Message(c, e.MessageID) {
+						continue
+					}
+					if _, ok := at.Collateral(c, e.MessageID); ok {
+						continue
+					}
+					if _, ok := at.Object(e.EvidenceSHA256); ok {
+						continue
+					}
 					n++
 				}
-				convs[e.ConversationID] = true
+				// A conversation entry: the report lists its participants.
+				convs[c] = true
 			}
 			if len(convs) == 0 {
 				continue
 			}
+			what := "the transcripts of " + messages(n) + " erased here"
+			if n == 0 {
+				// Every message's body was gone before it: only the
+				// conversation's participants remain to recall.
+				what = "the participants of what is erased here, but no transcript of it (its messages' bodies were erased before the report)"
+			}
 			eo = leaf.ErasedOutput{Seq: o.seq, Kind: o.kind, Name: o.runID, Why: fmt.Sprintf(
-				"may hold the transcripts of %s erased here (%s): it describes the ledger's first %d entries, theirs among them (a report entry does not record which transcripts --conversation or --interval kept)",
-				messages(n), convList(convs), o.ledgerSize)}
+				"may hold %s (%s): it describes the ledger's first %d entries, theirs among them (a report entry does not record which transcripts --conversation or --interval kept)",
+				what, convList(convs), o.ledgerSize)}
 		default:
 			continue
 		}
@@ -224,15 +244,22 @@ type diffRead struct {
 // conversation's latest capture before o, or a matter hold then in
 // force), leaving out what an erasure before o had erased, which o left
 // out too. A filter it cannot evaluate is not applied, and notes say so.
-func (f *selectionFacts) covered(ctx context.Context, o output, erasedEntries []leaf.Entry) (int, map[string]bool, []string) {
-	sel := o.selection
-	var notes []string
+// stateBefore is the erasures recorded before seq, as an output
+// recorded at seq saw them.
+func (f *selectionFacts) stateBefore(seq uint64) *erasure.State {
 	at := erasure.New()
 	for i := range f.controls {
-		if f.controls[i].Seq < o.seq {
+		if f.controls[i].Seq < seq {
 			_ = at.Add(&f.controls[i]) // decoded once already (erasure.Load)
 		}
 	}
+	return at
+}
+
+func (f *selectionFacts) covered(ctx context.Context, o output, erasedEntries []leaf.Entry) (int, map[string]bool, []string) {
+	sel := o.selection
+	var notes []string
+	at := f.stateBefore(o.seq)
 	var start, end time.Time
 	interval := sel.Interval != ""
 	if interval {

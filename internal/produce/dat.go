@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/production"
 )
 
@@ -141,7 +140,10 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 	}
 	sum := sha256.Sum256(m.raw)
 	at := m.at.UTC()
-	held, source := datHold(m.held, c.holds.Matter != nil)
+	// The conversation's legal hold as it stands (erasure.State.HoldsOn),
+	// as the manifest, the RSMF, --legal-hold-only and erase read it; not
+	// the message leaf's flag, which is only what its capture saw.
+	held, source := strconv.FormatBool(c.holds.Held()), strings.Join(c.holds.Sources(), ";")
 	who := func(x *person) string {
 		if x.address != "" && x.address != x.display {
 			return x.display + " <" + x.address + ">"
@@ -210,22 +212,6 @@ func isJPEG(a *attachment) bool {
 		return false
 	}
 	return head == [3]byte{0xFF, 0xD8, 0xFF}
-}
-
-// datHold is a message's LEGAL_HOLD and HOLD_SOURCE: held when its
-// capture was under deletion protection (its leaf's legal_hold: -1
-// unknown, 0 no, 1 yes) or its conversation is under a matter hold now;
-// the sources joined with ';' (Relativity's default multi-value
-// delimiter). LEGAL_HOLD is empty when neither is known.
-func datHold(captured int8, matter bool) (held, source string) {
-	h := erasure.Holds{DeletionProtection: captured == 1}
-	if matter {
-		h.Matter = &erasure.Hold{}
-	}
-	if captured >= 0 || matter {
-		held = strconv.FormatBool(h.Held())
-	}
-	return held, strings.Join(h.Sources(), ";")
 }
 
 // ReadDAT parses a DAT this package wrote (or any with the same

@@ -83,7 +83,7 @@ type convEntry struct {
 }
 
 // msgEntry is what produce keeps of a message's latest capture: the
-// leaf's own fields (seq, hashes, ids, time, hold, evidence), never its
+// leaf's own fields (seq, hashes, ids, time, evidence), never its
 // content, which comes from the evidence. The leaf bytes are read again
 // for the proof, conversation by conversation, so memory holds no leaf.
 type msgEntry struct {
@@ -92,7 +92,6 @@ type msgEntry struct {
 	convID   string
 	msgID    string
 	at       time.Time
-	held     int8 // the leaf's compliance.legal_hold: -1 null, 0 false, 1 true
 	payload  hashchain.Hash
 	evidence hashchain.Hash
 	media    []leaf.MediaRef
@@ -327,12 +326,6 @@ func (it *scanItem) decode() {
 			m.media = md.Media
 		}
 		if e.Compliance != nil {
-			m.held = -1
-			if h := e.Compliance.LegalHold; h != nil && *h {
-				m.held = 1
-			} else if h != nil {
-				m.held = 0
-			}
 			if t, _, err := genesys.ParseTimestamp(e.Compliance.OriginalTimestamp); err == nil {
 				m.at = t
 			}

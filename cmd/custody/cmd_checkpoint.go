@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/redact"
@@ -75,7 +78,10 @@ holder vouching for the erasure entry at SEQ, which is what makes
 rather than missing. 'custody erase' signs one itself when it has the
 key; this is for an erasure recorded without it, after checking that it
 was genuine. It is signed even when the latest checkpoint already covers
-the whole ledger.
+the whole ledger. Before signing it prints on stderr what it vouches for
+(JSON: the erasure member): the entry's reason, who and when, the
+conversations and messages erased, which were under legal hold (and the
+--override-hold reason), the objects deleted and kept. It asks nothing.
 
 Timestamps: with --tsa URL (kept in the matter's settings, like
 --tsa-roots), each new checkpoint — this command's and the one closing
@@ -239,8 +245,18 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	var erasure *uint64
+	var vouched *erase.ErasureSummary
 	if o.erasureSet {
 		erasure = &o.Erasure
+		// What is vouched for, shown before it is signed: the vouch is
+		// what turns the objects the entry deleted from missing into
+		// erased. No prompt: scripts run this.
+		if vouched, err = erase.SummarizeErasure(ctx, m.Ledger, o.Erasure); err != nil {
+			return fmt.Errorf("checkpoint: --erasure %d: %w; nothing was signed", o.Erasure, err)
+		}
+		if !g.jsonOutput() {
+			writeErasureSummary(g.stderr, vouched)
+		}
 	}
 	var cp ledger.StoredCheckpoint
 	switch {
@@ -306,6 +322,7 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 			"note":       string(cp.Note),
 			"timestamps": timestampsJSON(stamps),
 			"witnesses":  cosignsJSON(cosigns),
+			"erasure":    vouched, // null without --erasure
 		}); err != nil {
 			return err
 		}
@@ -319,6 +336,59 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 		return fmt.Errorf("checkpoint: signed and stored checkpoint #%d, but %w", cp.ID, werr)
 	}
 	return nil
+}
+
+// writeErasureSummary says what checkpoint --erasure vouches for: the
+// erasure entry's reason, who and when, what it erased, which of it was
+// under legal hold (and the override's reason), and its objects. The
+// entry's texts are shown as the diff shows an export's ids: no escape
+// sequence or line break of their own.
+func writeErasureSummary(w io.Writer, s *erase.ErasureSummary) {
+	safe := exportfile.SafeDisplay
+	some := func(ids []string) string {
+		const most = 10
+		if len(ids) > most {
+			return strings.Join(ids[:most], ", ") + fmt.Sprintf(", … and %d more", len(ids)-most)
+		}
+		return listOrNone(ids)
+	}
+	fmt.Fprintf(w, "vouching for erasure entry %d: recorded %s by %s, reason %q\n", s.Seq, s.At.UTC().Format(time.RFC3339), safe(orUnknown(s.Operator)), safe(s.Reason))
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "  %-15s "+format+"\n", append([]any{label}, args...)...)
+	}
+	line("erased whole", "%d %s: %s", len(s.Conversations), plural(len(s.Conversations), "conversation", "conversations"), some(s.Conversations))
+	line("erased in part", "%d %s: %s", len(s.Partial), plural(len(s.Partial), "conversation", "conversations"), some(s.Partial))
+	line("messages", "%d erased", len(s.Messages))
+	for _, h := range s.Held {
+		var why []string
+		if h.DeletionProtection {
+			why = append(why, "deletion protection at capture")
+		}
+		if h.MatterHold != nil {
+			why = append(why, fmt.Sprintf("matter hold entry %d: %s", h.MatterHold.Seq, safe(h.MatterHold.Reason)))
+		}
+		line("under hold", "%s (%s): erased under --override-hold %q", h.Conversation, strings.Join(why, "; "), safe(s.OverrideHold))
+	}
+	if len(s.Held) == 0 && s.OverrideHold != "" {
+		line("override", "--override-hold %q", safe(s.OverrideHold))
+	}
+	line("objects", "%d deleted (%d of them unreferenced), %d kept", s.ObjectsDeleted, s.Unreferenced, len(s.Kept))
+	for _, k := range s.Kept {
+		line("kept", "%s: %s", k.Object, safe(k.Why))
+	}
+	if s.Collateral > 0 {
+		line("collateral", "%d messages lost their response bodies", s.Collateral)
+	}
+	if s.Outputs > 0 {
+		line("recall", "%d recorded %s hold, or may hold, what it erased", s.Outputs, plural(s.Outputs, "production or report", "productions and reports"))
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(operator not recorded)"
+	}
+	return s
 }
 
 // settingsError is the error of a --remove-tsa or --remove-witness: a URL

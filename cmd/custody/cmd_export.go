@@ -335,8 +335,14 @@ func printAccounting(g *globalOptions, a *export.Accounting) error {
 	fmt.Fprintf(w, "run %s (%s)%s\n", a.RunID, a.Status, map[bool]string{true: ", resumed: counts cover every invocation of the run", false: ""}[a.Resumed])
 	fmt.Fprintf(w, "  conversations  listed %d  exported %d  unchanged %d  changed at source %d  failed %d  gone %d  pending %d\n",
 		a.Listed, a.Exported, a.Unchanged, a.Changed, a.Failed, a.Gone, a.Pending)
-	if a.Erased > 0 {
-		fmt.Fprintf(w, "  erased: %d listed conversations were erased from this matter (custody erase) and not captured again\n", a.Erased)
+	if whole := a.Erased - a.ErasedInPart; whole > 0 {
+		fmt.Fprintf(w, "  erased: %d listed %s erased whole from this matter (custody erase) and not captured again\n", whole, plural(whole, "conversation was", "conversations were"))
+	}
+	if a.ErasedInPart > 0 {
+		// Said apart: erasing one message freezes the capture of its whole
+		// conversation, which an ongoing chat keeps adding to.
+		fmt.Fprintf(w, "  erased in part: %d listed %s some messages erased (custody erase) and %s not captured again: new messages in them are not captured\n",
+			a.ErasedInPart, plural(a.ErasedInPart, "conversation had", "conversations had"), plural(a.ErasedInPart, "is", "are"))
 	}
 	fmt.Fprintf(w, "  messages       appended %d  unchanged %d  changed %d  gone %d", a.MessagesAppended, a.MessagesUnchanged, a.MessagesChanged, a.MessagesGone)
 	if a.MediaDownloaded > 0 || a.MediaExpired > 0 || a.MediaRefused > 0 {

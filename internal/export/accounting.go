@@ -22,14 +22,18 @@ type Accounting struct {
 	Status  string `json:"status"` // done, failed (some items failed), stopped, cancelled
 
 	// Whole run.
-	Listed    int `json:"conversations_listed"`
-	Exported  int `json:"conversations_exported"`         // captured, by any invocation of the run
-	Erased    int `json:"conversations_erased,omitempty"` // listed, but erased (custody erase): not captured again
-	Unchanged int `json:"conversations_unchanged"`        // captured, nothing new to append
-	Changed   int `json:"conversations_changed"`          // some message differed from an earlier capture
-	Failed    int `json:"conversations_failed"`
-	Gone      int `json:"conversations_gone"` // 404 at the source: deleted upstream
-	Pending   int `json:"conversations_pending"`
+	Listed   int `json:"conversations_listed"`
+	Exported int `json:"conversations_exported"`         // captured, by any invocation of the run
+	Erased   int `json:"conversations_erased,omitempty"` // listed, but erased (custody erase), whole or in part: not captured again
+	// ErasedInPart are those of Erased erased only in part (some of their
+	// messages): the rest stays in the ledger, but new messages in them
+	// at the source are not captured either.
+	ErasedInPart int `json:"conversations_erased_in_part,omitempty"`
+	Unchanged    int `json:"conversations_unchanged"` // captured, nothing new to append
+	Changed      int `json:"conversations_changed"`   // some message differed from an earlier capture
+	Failed       int `json:"conversations_failed"`
+	Gone         int `json:"conversations_gone"` // 404 at the source: deleted upstream
+	Pending      int `json:"conversations_pending"`
 
 	MessagesAppended  int `json:"messages_appended"` // the run's message entries in the ledger
 	MessagesUnchanged int `json:"messages_unchanged"`

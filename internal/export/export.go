@@ -419,7 +419,7 @@ func (r *runner) count(ctx context.Context) error {
 			return err
 		}
 	}
-	a.Listed, a.Exported, a.Erased, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0, 0
+	a.Listed, a.Exported, a.Erased, a.ErasedInPart, a.Failed, a.Gone, a.Pending = len(items), 0, 0, 0, 0, 0, 0
 	a.Failures = a.Failures[:0]
 	runConvs := make(map[string]bool, len(items))
 	for _, it := range items {
@@ -428,6 +428,11 @@ func (r *runner) count(ctx context.Context) error {
 		case ledger.ItemDone:
 			if it.Reason == erasedReason {
 				a.Erased++
+				if r.erased != nil && !r.erased.Conversation(it.ItemID) {
+					// Some messages erased, the rest still the ledger's:
+					// new ones at the source are never captured.
+					a.ErasedInPart++
+				}
 			} else {
 				a.Exported++
 			}

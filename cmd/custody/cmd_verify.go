@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/memlimit"
+	"github.com/custodyhq/custody/internal/production"
 	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/verify"
@@ -445,8 +447,14 @@ func runVerifyProof(o *verifyOptions, g *globalOptions) error {
 	if o.Key == "" {
 		// A proof checked with the key beside the custodian's ledger
 		// proves only that the custodian agrees with itself: say which
-		// key was used, so that an auditor brings their own copy.
-		g.note(fmt.Sprintf("checking the proof with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key with a copy of the key obtained independently", matter.VerifierKeyPath(g.Ledger)))
+		// key was used, so that an auditor brings their own copy. With
+		// no ledger there it is no custodian's copy: for a proof of a
+		// production (proofs/N.proof.json, production.proof.json), maybe
+		// the production's own custody.pub.
+		_, err := os.Stat(g.Ledger)
+		dir := filepath.Dir(o.Proof)
+		g.note(defaultKeyNote("proof", g.Ledger, err == nil,
+			filepath.Join(dir, production.VerifierKeyFile), filepath.Join(filepath.Dir(dir), production.VerifierKeyFile)))
 	}
 	data, err := fsinfo.ReadRegular(o.Proof, maxArgFile)
 	if err != nil {

@@ -39,7 +39,7 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		}
 		g.note(fmt.Sprintf("checking the production with its own %s: that shows only that the production agrees with itself; pass --key with a copy of the ledger's verifier key obtained independently", own))
 	} else if o.Key == "" {
-		g.note(fmt.Sprintf("checking the production with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key", matter.VerifierKeyPath(g.Ledger)))
+		g.note(defaultKeyNote("production", g.Ledger, opts.Ledger != nil, filepath.Join(o.Production, production.VerifierKeyFile)))
 	}
 	opts.VerifierKey = key
 	rep, err := verify.Production(ctx, o.Production, opts)
@@ -80,4 +80,30 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		return withCode(exitFindings, fmt.Errorf("verify: production FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.Findings[0]))
 	}
 	return nil
+}
+
+// defaultKeyNote says which key verify --production or --proof (what)
+// used when no --key was given: the verifier key file beside the ledger
+// path. Only beside a ledger is it the custodian's own copy. With no
+// ledger there (run inside a delivered production folder, say) it is a
+// file nothing vouches for; when it is the production's own custody.pub
+// (own, the same file), the check shows only that what was delivered
+// agrees with itself.
+func defaultKeyNote(what, ledgerPath string, ledgerHere bool, own ...string) string {
+	keyPath := matter.VerifierKeyPath(ledgerPath)
+	if ledgerHere {
+		return fmt.Sprintf("checking the %s with %s, the verifier key beside the ledger (the custodian's own copy); an auditor should pass --key with a copy of the key obtained independently", what, keyPath)
+	}
+	if kfi, err := os.Stat(keyPath); err == nil {
+		for _, p := range own {
+			if fi, err := os.Stat(p); err == nil && os.SameFile(kfi, fi) {
+				agrees := "the production agrees with itself"
+				if what != "production" {
+					agrees = "the " + what + " agrees with the key delivered with it"
+				}
+				return fmt.Sprintf("checking the %s with %s, the production's own key (there is no ledger at %s): that shows only that %s; pass --key with a copy of the ledger's verifier key obtained independently", what, keyPath, ledgerPath, agrees)
+			}
+		}
+	}
+	return fmt.Sprintf("checking the %s with %s, a key file with no ledger beside it (there is none at %s): it is not the custodian's copy of the key, and nothing says whose it is; pass --key with a copy of the ledger's verifier key obtained independently", what, keyPath, ledgerPath)
 }

@@ -70,6 +70,12 @@ production entry and a checkpoint is signed over it, so the production
 itself is in the chain of custody. Anyone can check it:
   custody verify --production DIR --key custody.pub
 
+A message changed or deleted at the source after custody captured it is
+produced from its latest capture and, beside it, from each earlier
+capture with other content: its own DAT native, text, attachments and
+proof (CAPTURE, EARLIER_CAPTURE_* columns), and the earlier text in the
+RSMF event's edits.
+
 The selection narrows with each flag given: --conversation, --interval,
 --legal-hold-only, --diff; none produces every captured message. A
 conversation is under legal hold when it was under deletion protection when
@@ -205,6 +211,9 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	fmt.Fprintf(g.stdout, "produced %d messages (%d attachments) of %d conversations into %s\n", res.Messages, res.Attachments, res.Conversations, res.Dir)
 	if res.RSMFFiles > 0 {
 		fmt.Fprintf(g.stdout, "rsmf        %d files\n", res.RSMFFiles)
+	}
+	if res.EarlierCaptures > 0 {
+		fmt.Fprintf(g.stdout, "earlier     %d earlier captures of messages changed or deleted at the source, produced beside the latest (counted in the messages)\n", res.EarlierCaptures)
 	}
 	if res.Erased > 0 {
 		fmt.Fprintf(g.stdout, "erased      %d selected messages not produced: erased, or their content deleted by an erasure (manifest.json lists them)\n", res.Erased)

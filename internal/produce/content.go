@@ -40,6 +40,12 @@ type message struct {
 	attachments []attachment
 	missing     []string // media not stored, "id: status"
 	receipts    []receipt
+	// earlier are the earlier captures produced beside it, oldest first
+	// (scan.earlierOf); proof and ctrl are this capture's proof file and
+	// DAT control number once produced.
+	earlier []*message
+	proof   string
+	ctrl    string
 }
 
 type attachment struct {
@@ -471,6 +477,14 @@ func identify(m *message, f convFacts, ps *people) {
 
 // rsmfTime is the produced form of a time: RFC 3339, UTC, milliseconds.
 func rsmfTime(t time.Time) string { return genesys.FormatMillis(t) }
+
+// rsmfTime0 is rsmfTime, or "" for the zero time.
+func rsmfTime0(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return rsmfTime(t)
+}
 
 func orDefault(s, def string) string {
 	if s == "" {

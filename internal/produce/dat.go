@@ -38,6 +38,7 @@ var DATColumns = []string{
 	"CUSTODIAN", "DATE_SENT", "TIME_SENT", "DATETIME_SENT_UTC", "FROM", "TO", "DIRECTION",
 	"CONVERSATION_ID", "MESSAGE_ID", "FILENAME", "MIME_TYPE", "SHA256", "PAYLOAD_SHA256",
 	"LEDGER_SEQ", "LEAF_HASH", "LEGAL_HOLD", "HOLD_SOURCE", "DELETED", "PROOF_PATH", "NATIVE_PATH", "TEXT_PATH",
+	"CAPTURE", "CAPTURED_AT", "EARLIER_CAPTURES", "EARLIER_CAPTURE_SEQS", "EARLIER_CAPTURE_BEGDOCS", "LATEST_CAPTURE_BEGDOC",
 }
 
 // datPart is one conversation's DAT and OPT lines; its natives are
@@ -53,8 +54,10 @@ type datPart struct {
 func (w *datPart) control() string {
 	n := w.next
 	w.next++
-	return w.o.Prefix + fmt.Sprintf("%0*d", w.o.Digits, n)
+	return w.ctrlText(n)
 }
+
+func (w *datPart) ctrlText(n int) string { return w.o.Prefix + fmt.Sprintf("%0*d", w.o.Digits, n) }
 
 // datValue makes s safe as a DAT value, as a Concordance or Relativity
 // loader reads it (docs/produce.md, "DAT and OPT"):
@@ -119,8 +122,27 @@ func writeRecord(b *bytes.Buffer, fields []string) {
 func (w *datPart) record(fields []string) { writeRecord(&w.dat, fields) }
 
 // message writes the natives of m and its attachments and their rows,
-// and returns m's control number.
-func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (string, error) {
+// and returns m's control number. latest is, for an earlier capture of
+// a message, the control number of its latest capture, written just
+// before it; "" for a latest capture, whose earlier captures (m.earlier)
+// are written right after its family, in order.
+func (w *datPart) message(out *outDir, c *convEntry, m *message, proof, latest string) (string, error) {
+	// Which capture this is, and where the others are: an earlier
+	// capture is its own family (its own natives, proof and
+	// attachments); MESSAGE_ID groups them all.
+	capture := []string{"latest", rsmfTime0(m.captured), "0", "", "", ""}
+	if latest != "" {
+		capture[0], capture[2], capture[5] = "earlier", "", latest
+	} else if len(m.earlier) > 0 {
+		var seqs, begdocs []string
+		n := w.next + 1 + len(m.attachments)
+		for _, e := range m.earlier {
+			seqs = append(seqs, strconv.FormatUint(e.seq, 10))
+			begdocs = append(begdocs, w.ctrlText(n))
+			n += 1 + len(e.attachments)
+		}
+		capture[2], capture[3], capture[4] = strconv.Itoa(len(m.earlier)), strings.Join(seqs, ";"), strings.Join(begdocs, ";")
+	}
 	ctrl := w.control()
 	ctrls := make([]string, len(m.attachments))
 	for i := range m.attachments {
@@ -155,6 +177,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 	row := append([]string{ctrl, ctrl, ctrl, endAttach, "", strconv.Itoa(len(m.attachments))}, common...)
 	row = append(row, "", "application/json", hex.EncodeToString(sum[:]), m.payload.String(),
 		strconv.FormatUint(m.seq, 10), m.leafHash.String(), held, source, strconv.FormatBool(m.deleted), datPath(proof), datPath(native), datPath(textPath))
+	row = append(row, capture...)
 	w.record(row)
 	w.rows++
 	for i, a := range m.attachments {
@@ -169,6 +192,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string) (
 		row := append([]string{ctrls[i], ctrls[i], ctrl, endAttach, ctrl, "0"}, common...)
 		row = append(row, a.filename, a.mime, a.sha256, "", strconv.FormatUint(m.seq, 10), m.leafHash.String(), held, source,
 			strconv.FormatBool(m.deleted), datPath(proof), datPath(name), "")
+		row = append(row, capture...)
 		w.record(row)
 		w.rows++
 		if optImage(a.mime, ext) && isJPEG(&m.attachments[i]) {

@@ -21,6 +21,7 @@ type msgRec struct {
 	convID   string
 	msgID    string
 	ctrl     string // DAT control number, "" without DAT
+	latest   uint64 // on an earlier capture, its message's latest capture's seq
 }
 
 // marshalManifest is production.Manifest.Marshal of m with msgs as its
@@ -97,6 +98,10 @@ func marshalManifest(m *production.Manifest, msgs []msgRec, files []fileRec) ([]
 		if x.ctrl != "" {
 			buf = append(buf, `,"control_number":`...)
 			buf = appendJSONString(buf, x.ctrl)
+		}
+		if x.latest != 0 {
+			buf = append(buf, `,"earlier_capture_of":`...)
+			buf = strconv.AppendUint(buf, x.latest, 10)
 		}
 		buf = append(buf, '}')
 		b.Write(buf)

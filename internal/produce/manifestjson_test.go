@@ -35,10 +35,14 @@ func TestMarshalManifestSame(t *testing.T) {
 			if i%2 == 1 {
 				ctrl = "CUST" + id
 			}
-			msgs = append(msgs, msgRec{seq: uint64(i * 1001), leafHash: lh, convID: ids[(i+3)%len(ids)], msgID: id, ctrl: ctrl})
+			latest := uint64(0)
+			if i%3 == 2 {
+				latest = uint64(i*1001 + 5) // an earlier capture
+			}
+			msgs = append(msgs, msgRec{seq: uint64(i * 1001), leafHash: lh, convID: ids[(i+3)%len(ids)], msgID: id, ctrl: ctrl, latest: latest})
 			files = append(files, fileRec{path: "rsmf/" + id, sum: sha256.Sum256([]byte(id + "f")), size: int64(i * 977)})
 			m.Messages = append(m.Messages, production.Message{Seq: uint64(i * 1001), LeafHash: lh.String(), ConversationID: ids[(i+3)%len(ids)],
-				MessageID: id, Proof: production.ProofPath(uint64(i * 1001)), ControlNumber: ctrl})
+				MessageID: id, Proof: production.ProofPath(uint64(i * 1001)), ControlNumber: ctrl, EarlierCaptureOf: latest})
 			sum := sha256.Sum256([]byte(id + "f"))
 			m.Files = append(m.Files, production.File{Path: "rsmf/" + id, SHA256: hex.EncodeToString(sum[:]), Size: int64(i * 977)})
 		}

@@ -64,15 +64,18 @@ type Deps struct {
 
 // Result says what was produced.
 type Result struct {
-	Dir            string `json:"dir"`
-	Format         string `json:"format"`
-	Conversations  int    `json:"conversations"`
-	Messages       int    `json:"messages"`
-	Attachments    int    `json:"attachments"`
-	RSMFFiles      int    `json:"rsmf_files"`
-	DATRows        int    `json:"dat_rows"`
-	Files          int    `json:"files"`
-	ManifestSHA256 string `json:"manifest_sha256"`
+	Dir           string `json:"dir"`
+	Format        string `json:"format"`
+	Conversations int    `json:"conversations"`
+	Messages      int    `json:"messages"` // message captures: the manifest's messages
+	// EarlierCaptures counts the earlier captures among them, produced
+	// beside their message's latest one.
+	EarlierCaptures int    `json:"earlier_captures"`
+	Attachments     int    `json:"attachments"`
+	RSMFFiles       int    `json:"rsmf_files"`
+	DATRows         int    `json:"dat_rows"`
+	Files           int    `json:"files"`
+	ManifestSHA256  string `json:"manifest_sha256"`
 	// Erased counts the selected messages not produced because an
 	// erasure deleted their content (manifest.json lists them).
 	Erased         int    `json:"erased"`
@@ -124,6 +127,11 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if res != nil {
 		res.Removed, res.Kept = left.removed, left.kept
 	}
+	if err != nil && len(left.removed) > 0 {
+		// Removed all the same: a run that then fails (an empty
+		// selection, say) must not hide that it did.
+		err = fmt.Errorf("%w (before that, removed %s: left by an earlier run of this matter's produce into %s, never recorded)", err, strings.Join(left.removed, ", "), o.Out)
+	}
 	return res, err
 }
 
@@ -154,6 +162,13 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 		return nil, err
 	}
 	p.out = out
+	// Named in the ledger's state before any message text is written: a
+	// run killed before recording leaves the folder, and custody erase
+	// finds it by this line whatever --out was (production.StagingKey).
+	if err := d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return setStaging(tx, out.tmp, true) }); err != nil {
+		out.abort()
+		return nil, fmt.Errorf("produce: %w", err)
+	}
 	// The checkpoint over the production entry checks every entry before
 	// it; those checks read the whole ledger, so they are done now, on the
 	// reader pool, while the production is written.
@@ -167,7 +182,7 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}()
 	if err := p.produce(ctx, convs); err != nil {
 		<-p.prepared
-		out.abort()
+		p.abort()
 		return nil, err
 	}
 	if err := p.record(ctx); err != nil { // record waits for p.prepared
@@ -187,11 +202,52 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 // (resume).
 func (p *producer) unfinished(err error) error {
 	if p.res.Seq == 0 {
-		p.out.abort()
+		p.abort()
 		return err
 	}
 	p.out.closeDirs()
 	return fmt.Errorf("%w; production entry %d was recorded, but is not in %s yet (its files are in %s): run the same produce again to finish it", err, p.res.Seq, p.out.final, p.out.tmp)
+}
+
+// abort removes the folder of a production never recorded, and its
+// staging line. The line's removal is a best effort: one left names a
+// folder that is gone, which erase and the next produce drop.
+func (p *producer) abort() {
+	p.out.abort()
+	_ = p.d.Ledger.Update(context.Background(), func(tx *ledger.Tx) error { return setStaging(tx, p.out.tmp, false) })
+}
+
+// stagingStem is the production.StagingKey line of the folder tmp
+// (.OUT.produce-HEX followed by .building or .entry-SEQ): its absolute
+// path without what follows HEX.
+func stagingStem(tmp string) string {
+	if abs, err := filepath.Abs(tmp); err == nil {
+		tmp = abs
+	}
+	const mark = ".produce-"
+	if i := strings.LastIndex(tmp, mark); i >= 0 && len(tmp) >= i+len(mark)+16 {
+		return tmp[:i+len(mark)+16]
+	}
+	return tmp
+}
+
+// setStaging adds the staging line of the folder tmp, or removes it.
+func setStaging(tx *ledger.Tx, tmp string, add bool) error {
+	v, _, err := tx.State(production.StagingKey)
+	if err != nil {
+		return err
+	}
+	nv := production.WithoutStaging(v, stagingStem(tmp))
+	if add {
+		nv = production.WithStaging(v, stagingStem(tmp))
+	}
+	switch {
+	case nv == v:
+		return nil
+	case nv == "":
+		return tx.DeleteState(production.StagingKey)
+	}
+	return tx.SetState(production.StagingKey, nv)
 }
 
 func prepareCheck(out string) (bool, error) {
@@ -305,7 +361,7 @@ func (p *producer) chooseCheckpoint(ctx context.Context, convs []*convEntry) err
 			top = max(top, c.seq)
 		}
 		for _, m := range c.msgs {
-			top = max(top, m.seq)
+			top = max(top, m.seq) // its earlier captures come before it
 		}
 	}
 	found := false
@@ -414,11 +470,9 @@ func (p *producer) produce(ctx context.Context, convs []*convEntry) error {
 	for i, c := range convs {
 		starts[i] = next
 		for _, m := range c.msgs {
-			next++
-			for _, r := range m.media {
-				if r.Evidence != "" {
-					next++
-				}
+			next += family(m)
+			for _, e := range m.earlier {
+				next += family(e)
 			}
 		}
 	}
@@ -477,6 +531,11 @@ feed:
 		p.man.Conversations = append(p.man.Conversations, r.conv)
 		p.msgs = append(p.msgs, r.msgs...)
 		p.res.Messages += len(r.msgs)
+		for _, m := range r.msgs {
+			if m.latest != 0 {
+				p.res.EarlierCaptures++
+			}
+		}
 		p.res.Attachments += r.attachments
 		p.res.RSMFFiles += len(r.conv.RSMF)
 		p.res.DATRows += r.dat.rows
@@ -495,6 +554,18 @@ feed:
 	}
 	p.res.Conversations = len(convs)
 	return nil
+}
+
+// family is how many DAT control numbers a message capture takes: one,
+// and one for each attachment stored.
+func family(m *msgEntry) int {
+	n := 1
+	for _, r := range m.media {
+		if r.Evidence != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // baseWorkers is how many conversations are produced at once from a
@@ -626,18 +697,38 @@ func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ct
 			return nil, err
 		}
 		identify(m, facts, ps)
-		proof, err := p.proof(w, me.seq, leaves[me.seq], me.leafHash, me.strict)
-		if err != nil {
-			return nil, err
-		}
-		pm := msgRec{seq: me.seq, leafHash: me.leafHash, convID: c.id, msgID: me.msgID}
-		if p.datOn() {
-			if pm.ctrl, err = res.dat.message(p.out, c, m, proof); err != nil {
+		// Its earlier captures (earlierOf), each produced as itself: its
+		// own object, proof and attachments.
+		for _, ee := range me.earlier {
+			em, err := rd.message(ctx, ee)
+			if err != nil {
 				return nil, err
 			}
+			identify(em, facts, ps)
+			m.earlier = append(m.earlier, em)
 		}
-		res.msgs = append(res.msgs, pm)
-		res.attachments += len(m.attachments)
+		for i, x := range append([]*message{m}, m.earlier...) {
+			proof, err := p.proof(w, x.seq, leaves[x.seq], x.leafHash, x.strict)
+			if err != nil {
+				return nil, err
+			}
+			x.proof = proof
+			pm := msgRec{seq: x.seq, leafHash: x.leafHash, convID: c.id, msgID: x.msgID, latest: x.latest}
+			if p.datOn() {
+				latest := ""
+				if i > 0 {
+					latest = m.ctrl
+				}
+				if pm.ctrl, err = res.dat.message(p.out, c, x, proof, latest); err != nil {
+					return nil, err
+				}
+				x.ctrl = pm.ctrl
+			}
+			res.msgs = append(res.msgs, pm)
+			if i == 0 || p.datOn() {
+				res.attachments += len(x.attachments) // an earlier capture's are DAT natives only
+			}
+		}
 		msgs = append(msgs, m)
 	}
 	if p.rsmf() {
@@ -658,6 +749,9 @@ func (p *producer) leaves(ctx context.Context, w *worker, convs []*convEntry) (m
 	for _, c := range convs {
 		for _, m := range c.msgs {
 			seqs = append(seqs, m.seq)
+			for _, e := range m.earlier {
+				seqs = append(seqs, e.seq)
+			}
 		}
 	}
 	slices.Sort(seqs)
@@ -740,6 +834,10 @@ func (p *producer) record(ctx context.Context) error {
 			return err
 		}
 		if err := p.out.claim(head.Size); err != nil {
+			return err
+		}
+		// Recorded with the entry: no longer a leftover to look for.
+		if err := setStaging(tx, p.out.tmp, false); err != nil {
 			return err
 		}
 		// Which folder claimed entry seq, committed with it: a folder

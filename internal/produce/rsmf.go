@@ -74,7 +74,16 @@ type RSMFEvent struct {
 	Direction    string            `json:"direction,omitempty"`
 	Attachments  []RSMFAttachment  `json:"attachments,omitempty"`
 	ReadReceipts []RSMFReadReceipt `json:"read_receipts,omitempty"`
+	Edits        []RSMFEdit        `json:"edits,omitempty"`
 	Custom       []RSMFCustom      `json:"custom,omitempty"`
+}
+
+// RSMFEdit is an edit of an event's body: the body before it and after.
+type RSMFEdit struct {
+	Participant string `json:"participant"`
+	Timestamp   string `json:"timestamp,omitempty"`
+	Previous    string `json:"previous"`
+	New         string `json:"new"`
 }
 
 // RSMFAttachment is an event's attachment: ID is a file in rsmf.zip.

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/production"
 )
 
@@ -134,7 +136,12 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 		ev.Custom = custom("ledger_seq", strconv.FormatUint(m.seq, 10), "leaf_hash", m.leafHash.String(),
 			"payload_sha256", m.payload.String(), "checkpoint", p.cpText, "evidence", evidence.Key(m.evidence),
 			"proof", production.ProofPath(m.seq), "message_id", m.msgID, "original_timestamp", m.md.Timestamp,
-			"date_modified", dateModified, "media_not_stored", strings.Join(m.missing, "; "))
+			"date_modified", dateModified, "media_not_stored", strings.Join(m.missing, "; "),
+			"earlier_captures", earlierText(m))
+		ev.Edits = edits(m)
+		for _, e := range m.earlier {
+			fmt.Fprintf(&text, "    [earlier capture, ledger seq %d, captured %s%s]: %s\n", e.seq, rsmfTime0(e.captured), deletedNote(e), e.text)
+		}
 		man.Events = append(man.Events, ev)
 	}
 	mdata, err := marshalRSMFInto(&w.man, man) // valid until the next file: zipped below
@@ -233,4 +240,73 @@ func (p *producer) erasedText(conv string) string {
 		return ""
 	}
 	return strconv.Itoa(n) + " messages not produced: erased, or their content deleted by an erasure (manifest.json lists them)"
+}
+
+// edits are the changes of m's body from capture to capture, its
+// earlier captures' (oldest first) to the latest's: one for each capture
+// whose text differs from the one before. Each is dated by the later
+// capture's dateDeleted or dateModified when the channel gave one (the
+// time of the change), else undated: the capture's own time is only
+// when custody saw it.
+func edits(m *message) []RSMFEdit {
+	var out []RSMFEdit
+	caps := append(slices.Clip(m.earlier), m)
+	for i := 1; i < len(caps); i++ {
+		a, b := caps[i-1], caps[i]
+		if a.text == b.text {
+			continue
+		}
+		out = append(out, RSMFEdit{Participant: m.from.id, Timestamp: changedAt(b), Previous: a.text, New: b.text})
+	}
+	return out
+}
+
+// changedAt is when the channel says m was deleted or else modified,
+// "" when it says neither.
+func changedAt(m *message) string {
+	n := m.md.NormalizedMessage
+	if n == nil || n.Channel == nil {
+		return ""
+	}
+	for _, s := range []string{n.Channel.DateDeleted, n.Channel.DateModified} {
+		if t, _, err := genesys.ParseTimestamp(s); s != "" && err == nil {
+			return rsmfTime(t)
+		}
+	}
+	return ""
+}
+
+func deletedNote(m *message) string {
+	if m.deleted {
+		return ", deleted"
+	}
+	return ""
+}
+
+// earlierText is the event's custom field naming m's earlier captures
+// produced beside it ("" when none): for each, oldest first and joined
+// by "; ", "seq N captured TIME payload_sha256 HASH proof PATH", then
+// " dat CTRL" when the DAT holds it, " deleted" when the capture had the
+// message deleted, and " attachments NAME (sha256 HASH), …" for the
+// attachments it stored (produced as DAT natives).
+func earlierText(m *message) string {
+	var parts []string
+	for _, e := range m.earlier {
+		s := fmt.Sprintf("seq %d captured %s payload_sha256 %s proof %s", e.seq, rsmfTime0(e.captured), e.payload, e.proof)
+		if e.ctrl != "" {
+			s += " dat " + e.ctrl
+		}
+		if e.deleted {
+			s += " deleted"
+		}
+		var atts []string
+		for _, a := range e.attachments {
+			atts = append(atts, fmt.Sprintf("%s (sha256 %s)", a.filename, a.sha256))
+		}
+		if len(atts) > 0 {
+			s += " attachments " + strings.Join(atts, ", ")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -87,6 +87,12 @@ func checkRSMF(m *RSMF, zipFiles map[string]bool) error {
 			}
 			stamp("events", i, r.Timestamp)
 		}
+		for _, x := range e.Edits {
+			if !parts[x.Participant] {
+				bad("events[%d]: edit participant %q is not defined", i, x.Participant)
+			}
+			stamp("events", i, x.Timestamp)
+		}
 		customs("events", i, e.Custom)
 	}
 	if len(errs) > 0 {

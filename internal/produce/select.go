@@ -95,7 +95,14 @@ type msgEntry struct {
 	payload  hashchain.Hash
 	evidence hashchain.Hash
 	media    []leaf.MediaRef
-	strict   bool // the scan found its leaf strict (leaf.CheckLeaf)
+	strict   bool      // the scan found its leaf strict (leaf.CheckLeaf)
+	captured time.Time // the entry's at: when custody captured it
+	// earlier are the message's earlier captures, oldest first: after
+	// the scan every one it superseded, after selectMessages those
+	// produced too (earlierOf). latest is, on an earlier capture that
+	// is produced, the seq of its message's latest capture.
+	earlier []*msgEntry
+	latest  uint64
 }
 
 // scan is one pass over the ledger: every leaf hash (for the proofs) and
@@ -321,7 +328,7 @@ func (it *scanItem) decode() {
 		}
 		md, _ := d.(*leaf.MessageDetail)
 		m := &msgEntry{seq: it.seq, leafHash: it.lh, convID: e.ConversationID, msgID: strings.Clone(e.MessageID),
-			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256, strict: strict}
+			payload: e.PayloadSHA256, evidence: e.EvidenceSHA256, strict: strict, captured: e.At}
 		if md != nil {
 			m.media = md.Media
 		}
@@ -354,7 +361,15 @@ func (s *scan) apply(it *scanItem) error {
 		c.seq, c.leafHash, c.leaf, c.strict, c.evidence, c.runID, c.legalHold = it.conv.seq, it.conv.leafHash, it.conv.leaf, it.conv.strict, it.conv.evidence, it.conv.runID, it.conv.legalHold
 	case it.msg != nil:
 		it.msg.convID = s.intern(it.msg.convID) // a view of the batch until interned
-		s.msgs[it.msg.msgID] = it.msg           // a later capture supersedes an earlier one
+		// A later capture supersedes an earlier one as the message
+		// produced; the earlier ones are kept, to be produced beside it
+		// (earlierOf): what the message said before it was deleted or
+		// edited at the source is what a review needs most.
+		if prev := s.msgs[it.msg.msgID]; prev != nil {
+			it.msg.earlier = append(prev.earlier, prev)
+			prev.earlier = nil
+		}
+		s.msgs[it.msg.msgID] = it.msg
 	case it.e.Kind == leaf.KindErasure || it.e.Kind == leaf.KindHold:
 		// Read in the same snapshot as the messages, so that what is
 		// erased and what is produced agree.
@@ -451,6 +466,7 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, []production.Erased,
 				Status: status, ErasureSeq: seq})
 			continue
 		}
+		m.earlier = s.earlierOf(m)
 		out := byConv[m.convID]
 		if out == nil {
 			out = &convEntry{id: m.convID}
@@ -495,6 +511,33 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, []production.Erased,
 		}
 	}
 	return convs, gone, nil
+}
+
+// earlierOf is the earlier captures of m that are produced beside it,
+// oldest first: each whose API object (payload_sha256) differs from the
+// latest's and from every earlier one's kept (the first capture of each
+// content); a re-capture of the same object — one that only downloaded
+// attachments an earlier capture had not — adds nothing. One whose
+// content an erasure deleted is left out (the latest capture, produced,
+// is not erased).
+func (s *scan) earlierOf(m *msgEntry) []*msgEntry {
+	if len(m.earlier) == 0 {
+		return nil
+	}
+	var out []*msgEntry
+	seen := map[hashchain.Hash]bool{m.payload: true}
+	for _, e := range m.earlier {
+		if seen[e.payload] {
+			continue
+		}
+		if _, _, erased := s.erasedContent(e); erased {
+			continue
+		}
+		seen[e.payload] = true
+		e.latest, e.earlier = m.seq, nil
+		out = append(out, e)
+	}
+	return out
 }
 
 // erasedContent says whether an erasure deleted m's content, how

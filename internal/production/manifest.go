@@ -97,6 +97,26 @@ type Selection struct {
 	LegalHoldOnly bool     `json:"legal_hold_only"`
 }
 
+// Flags are the produce flags that ask for s, in produce's order: a
+// --conversation for each, --interval, --legal-hold-only, --diff; none
+// when s is everything. Produce and erase say a recorded selection so.
+func (s Selection) Flags() []string {
+	var parts []string
+	for _, c := range s.Conversations {
+		parts = append(parts, "--conversation "+c)
+	}
+	if s.Interval != "" {
+		parts = append(parts, "--interval "+s.Interval)
+	}
+	if s.LegalHoldOnly {
+		parts = append(parts, "--legal-hold-only")
+	}
+	if s.DiffRunID != "" {
+		parts = append(parts, "--diff "+s.DiffRunID)
+	}
+	return parts
+}
+
 // Checkpoint names the signed checkpoint the proofs lead to.
 type Checkpoint struct {
 	File string `json:"file"`
@@ -140,6 +160,10 @@ type Message struct {
 	MessageID      string `json:"message_id"`
 	Proof          string `json:"proof"`
 	ControlNumber  string `json:"control_number,omitempty"` // DAT BEGDOC
+	// EarlierCaptureOf, on an earlier capture of a message produced
+	// beside its latest one (docs/produce.md, "Earlier captures"), is the
+	// latest capture's seq; absent on the latest capture.
+	EarlierCaptureOf uint64 `json:"earlier_capture_of,omitempty"`
 }
 
 // File is one produced file.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/production"
@@ -64,6 +65,14 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 			fmt.Fprintf(w, "ledger       %s does not hold the production entry\n", g.Ledger)
 		case opts.Ledger == nil:
 			fmt.Fprintf(w, "ledger       none checked: there is no ledger at %s, so the production entry was not looked up in its ledger (name it with --ledger)\n", g.Ledger)
+		}
+		if n := len(rep.Ignored); n > 0 {
+			names := rep.Ignored[:min(n, 10)]
+			more := ""
+			if n > len(names) {
+				more = fmt.Sprintf(" and %d more", n-len(names))
+			}
+			fmt.Fprintf(w, "WARN  ignored: files the operating system adds, not in the manifest and not part of the production: %s%s\n", strings.Join(names, ", "), more)
 		}
 		for _, f := range rep.Findings {
 			fmt.Fprintf(w, "FAIL  %s\n", f)

@@ -58,6 +58,30 @@ type ProductionReport struct {
 	// Erased is how many selected messages the manifest lists as left
 	// out because an erasure deleted their content.
 	Erased int `json:"erased,omitempty"`
+	// Ignored are the files not listed in the manifest that an operating
+	// system adds to a folder it shows (OSLitter): a warning, not a
+	// failure.
+	Ignored []string `json:"ignored,omitempty"`
+}
+
+// OSLitter reports whether the production path rel (slash-separated) is
+// a file an operating system adds to a folder a user opens or copies:
+// macOS's .DS_Store, AppleDouble ._NAME files and __MACOSX/ folder (in
+// zips), Windows's Thumbs.db and desktop.ini. A production received on a
+// drive opened once in Finder or Explorer holds some; they are not part
+// of it and verify ignores them, saying so. Only these names: any other
+// unlisted file is a failure. produce never writes such a name, so no
+// listed file is taken for one.
+func OSLitter(rel string) bool {
+	parts := strings.Split(rel, "/")
+	for _, dir := range parts[:len(parts)-1] {
+		if dir == "__MACOSX" {
+			return true
+		}
+	}
+	base := parts[len(parts)-1]
+	return base == ".DS_Store" || strings.HasPrefix(base, "._") ||
+		strings.EqualFold(base, "Thumbs.db") || strings.EqualFold(base, "desktop.ini")
 }
 
 // maxProductionFindings bounds the findings listed; the rest are counted.
@@ -159,7 +183,11 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 			return nil
 		}
 		if _, ok := listed[rel]; !ok {
-			rep.fail(ProdCheckFile, rel, "not listed in the manifest")
+			if OSLitter(rel) {
+				rep.Ignored = append(rep.Ignored, rel)
+			} else {
+				rep.fail(ProdCheckFile, rel, "not listed in the manifest")
+			}
 		}
 		return nil
 	})

@@ -132,9 +132,13 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		return usageError("diff: SOURCE %s: unknown scheme %q: give the export's folder (DIR or file://DIR) or s3://bucket/prefix", loc, strings.ToLower(scheme))
 	case err != nil:
 		return usageError("diff: SOURCE %s: %v", loc, err)
-	case b.Scheme() == folder.Scheme:
+	}
+	if err := badS3Location(norm); err != nil {
+		return usageError("diff: SOURCE %s: %v", loc, err)
+	}
+	if b.Scheme() == folder.Scheme {
 		loc = strings.TrimPrefix(norm, folder.Scheme+"://")
-	default:
+	} else {
 		loc = norm
 	}
 	format, err := exportfile.ParseFormat(o.Format)

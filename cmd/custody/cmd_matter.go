@@ -84,6 +84,9 @@ func runSetEvidence(ctx context.Context, loc string, o *setEvidenceOptions, g *g
 	if loc == "" {
 		return usageError("set-evidence: LOC is empty: give a folder, file://DIR or s3://bucket/prefix")
 	}
+	if err := badS3Location(loc); err != nil {
+		return usageError("set-evidence: LOC %s: %v", loc, err)
+	}
 	m, err := openMatter(ctx, g, matter.Options{Backends: o.backends})
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/evidence/s3store"
+	"github.com/custodyhq/custody/internal/s3util"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/recexport"
 )
@@ -300,6 +301,12 @@ func (o *simServeOptions) exporter(ctx context.Context) (*recexport.Exporter, er
 		profile = recexport.CleanProfile(o.ExportShape, uint64(o.Seed))
 	default:
 		return nil, usageError("--export-damage must be default or clean, not %q", o.ExportDamage)
+	}
+	// OpenTarget reads only a lower-case "s3://" as S3.
+	if strings.HasPrefix(o.ExportTo, s3util.Scheme) {
+		if err := badS3Location(o.ExportTo); err != nil {
+			return nil, usageError("sim serve: --export-to %s: %v", o.ExportTo, err)
+		}
 	}
 	target, err := recexport.OpenTarget(ctx, o.ExportTo, o.s3.Config())
 	if err != nil {

@@ -75,6 +75,11 @@ func (f evidenceFlag) String() string { return f.o.Location }
 func (f evidenceFlag) Type() string   { return "LOC" }
 func (f evidenceFlag) Set(s string) error {
 	f.o.given = true
+	// An s3:// location S3 could never take is refused here, as a usage
+	// error naming the flag, on every command that takes --evidence.
+	if err := badS3Location(s); err != nil {
+		return err
+	}
 	if s != ownEvidence {
 		f.o.Location = s
 	}
@@ -237,6 +242,26 @@ func matterError(err error) error {
 		return withCode(exitUsage, err)
 	}
 	return err
+}
+
+// badS3Location says what is wrong with loc when it is an s3:// location
+// (the scheme in any case, as evidence.Registry.Lookup reads it) that no
+// S3 could take: an invalid bucket name, a prefix with "." or ".."
+// segments. Such a location is a usage error (exit 2) wherever it is
+// given; a valid one whose bucket is missing or unreachable is an I/O
+// error (exit 1) when it is opened. nil for any other location.
+func badS3Location(loc string) error {
+	scheme, rest, ok := strings.Cut(loc, "://")
+	if !ok || !strings.EqualFold(scheme, "s3") {
+		return nil
+	}
+	u := s3util.Scheme + rest
+	if _, _, err := s3util.ParseURL(u); err != nil {
+		// The caller names the location; ParseURL's "s3 url …: " would
+		// repeat it.
+		return errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("s3 url %q: ", u)))
+	}
+	return nil
 }
 
 // maxConcurrency is the most --concurrency allows, on every command that

@@ -175,6 +175,10 @@ func TestHelpUsageErrorsDescribed(t *testing.T) {
 		{[]string{"init"}, "missing"},
 		{[]string{"checkpoint", "--tsa", "ftp://x"}, "invalid"},
 		{[]string{"matter", "set-evidence", "ftp://x"}, "invalid"},
+		{[]string{"matter", "set-evidence", "s3:///x"}, "invalid"},
+		{[]string{"diff", "s3://Bad_Bucket!/x"}, "invalid"},
+		{[]string{"sim", "serve", "--export-to", "s3:///x"}, "invalid"},
+		{[]string{"verify", "--evidence", "s3://ab"}, "invalid"},
 		// verify lists its own.
 		{[]string{"verify", "--key", filepath.Join(dir, "custody.key")}, "a signer key, or a file that holds no verifier key, given as --key"},
 		{[]string{"verify", "--key", file}, "a file that holds no verifier key, given as --key"},

@@ -86,7 +86,8 @@ production.proof.json, the proof of each production's own entry, differs).
 
 Nothing is written, to the folder or the ledger, when the selection names
 a conversation the ledger does not have, selects nothing, or the folder
-is not empty.
+is not empty, or is a symbolic link or a mount point (an empty drive or
+share: give a new folder inside it).
 
 A production is built in a hidden folder beside --out and renamed onto it
 once recorded. Run again after a run was stopped (kill -9, power loss)

@@ -46,6 +46,9 @@ func prepareOut(out string) (*outDir, error) {
 		return nil, errors.New("produce: no output folder")
 	}
 	out = filepath.Clean(out)
+	if err := placeable(out); err != nil {
+		return nil, err
+	}
 	if ents, err := os.ReadDir(out); err == nil {
 		if len(ents) > 0 {
 			return nil, fmt.Errorf("%w: %s holds %d entries; give a new or empty folder", ErrOutNotEmpty, out, len(ents))
@@ -65,6 +68,50 @@ func prepareOut(out string) (*outDir, error) {
 	}
 	return &outDir{final: out, tmp: tmp, dirs: map[string]*dirHandle{}}, nil
 }
+
+// ErrOutNotPlaceable: --out is a folder a production cannot be put in
+// place at: a symbolic link, or a mount point.
+var ErrOutNotPlaceable = errors.New("produce: the output folder cannot be replaced by the production")
+
+// placeable refuses an existing out that the production, built in a
+// folder beside it and renamed onto it, could not replace, before
+// anything is written or recorded: a symbolic link (the link itself
+// would be replaced by a local folder, and the folder it names left
+// empty), or a mount point (a delivery drive, a share: the production
+// would be built on the parent's file system, recorded, and its rename
+// onto the mount point fail, run after run, with 'device or resource
+// busy'). Neither is followed or built into: whoever gave it is told
+// to give a new folder inside it.
+func placeable(out string) error {
+	fi, err := os.Lstat(out)
+	if err != nil {
+		return nil // absent (or unreadable: prepareOut says so)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		to, _ := os.Readlink(out)
+		return fmt.Errorf("%w: %s is a symbolic link (to %s): give a new folder inside the folder it names, e.g. %s", ErrOutNotPlaceable, out, to,
+			filepath.Join(to, "prod-001"))
+	}
+	if !fi.IsDir() {
+		return nil
+	}
+	pfi, err := os.Stat(filepath.Dir(out))
+	if err != nil {
+		return nil
+	}
+	dev, ok := deviceOf(fi)
+	pdev, pok := deviceOf(pfi)
+	if ok && pok && dev != pdev {
+		return fmt.Errorf("%w: %s is a mount point (another file system than the folder it is in): a production is built beside it and renamed onto it, which a mount point cannot be; give a new folder inside it, e.g. %s",
+			ErrOutNotPlaceable, out, filepath.Join(out, "prod-001"))
+	}
+	return nil
+}
+
+// deviceOf is the device a file is on (ok false when the system does
+// not say); a variable, so that a test can make a folder look like a
+// mount point without mounting one (which takes root).
+var deviceOf = fileDevice
 
 // dirMode and fileMode are the modes of a production's folders — its top
 // folder too — and files, less the umask, as for a report and the

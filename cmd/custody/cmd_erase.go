@@ -79,7 +79,9 @@ not hash to its name, or cannot be read, refuses the erasure with
 nothing deleted or recorded (run 'custody verify --evidence'), so an
 erasure never hides an alteration. Temporary files a killed write left in
 the store (.tmp-…, never evidence; one may be a whole body) are removed
-and counted. Every recorded production and report
+and counted, and so are the folders a produce killed before it recorded
+its production left (listed in the ledger's state, wherever --out was;
+they may hold the produced messages' text). Every recorded production and report
 that holds, or may hold, what was erased is listed ("recall") and
 recorded in the entry's outputs: custody cannot delete files already delivered, the operator
 recalls or deletes them. A conversation erased, whole or in part, is
@@ -207,6 +209,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	if res.Already {
 		fmt.Fprintf(g.stdout, "already erased (ledger entry %d): nothing left to delete, nothing recorded\n", res.Seq)
+		printProduceLeftovers(g, res)
 		if len(res.Unvouched) > 0 && err == nil {
 			g.warn(fmt.Sprintf("no signed checkpoint vouches for erasure %s %s: 'custody verify --evidence' reports the objects deleted as missing until the signer key's holder, having checked that each is the erasure meant ('custody log --kind erasure'), runs 'custody checkpoint --erasure SEQ' for it (an erasure entry needs no key to append, so erase does not vouch for one it did not just record)",
 				plural(len(res.Unvouched), "entry", "entries"), seqList(res.Unvouched)))
@@ -222,6 +225,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	if res.TempsRemoved > 0 {
 		fmt.Fprintf(g.stdout, "temporaries  %d files of writes a crash cut short removed (never evidence, so in no entry; one may hold what is erased)\n", res.TempsRemoved)
 	}
+	printProduceLeftovers(g, res)
 	for _, k := range d.Kept {
 		fmt.Fprintf(g.stdout, "kept         %s: %s\n", k.Object, k.Why)
 	}
@@ -245,4 +249,15 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		g.warn(fmt.Sprintf("%d erased captures are from before ledger format v3: their leaves keep the sender, recipient and content hash in clear, which no erasure can remove from an append-only ledger", res.V1Leaves))
 	}
 	return err
+}
+
+// printProduceLeftovers says which folders a produce killed before it
+// recorded its production erase removed, and warns of those it could not.
+func printProduceLeftovers(g *globalOptions, res *erase.Result) {
+	for _, p := range res.ProduceLeftovers {
+		fmt.Fprintf(g.stdout, "leftover     %s removed: left by a produce killed before it recorded its production (it may hold the produced messages' text)\n", p)
+	}
+	for _, p := range res.ProduceLeftoversFailed {
+		g.warn(fmt.Sprintf("a folder a produce killed before recording left could not be looked at or removed, and may hold the produced messages' text, erased ones among them: %s (remove it, or run the same produce again)", p))
+	}
 }

@@ -133,6 +133,13 @@ type Result struct {
 	// that were removed from the store (never evidence, so in no entry):
 	// one may hold what is erased under another name.
 	TempsRemoved int `json:"temporaries_removed,omitempty"`
+	// ProduceLeftovers are the folders a produce killed before it
+	// recorded its production left (they may hold the produced messages'
+	// text; never a production, so in no entry), removed.
+	// ProduceLeftoversFailed are those that could not be looked for or
+	// removed (path: why): the operator's to remove.
+	ProduceLeftovers       []string `json:"produce_leftovers_removed,omitempty"`
+	ProduceLeftoversFailed []string `json:"produce_leftovers_failed,omitempty"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -451,6 +458,11 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			res.TempsRemoved++
 		}
 	}
+	// Folders a produce killed before recording left, wherever its --out
+	// was: the same reasoning as the temporaries.
+	if res.ProduceLeftovers, res.ProduceLeftoversFailed, err = removeProduceLeftovers(ctx, l); err != nil {
+		return nil, err
+	}
 	// Run again after it was done: everything asked for is erased, by
 	// entries already in the ledger, and nothing of it is left to
 	// delete. Recording it again would name the same erasure twice (and
@@ -474,7 +486,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	}
 	if len(del) == 0 {
 		if done {
-			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: res.TempsRemoved}
+			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: res.TempsRemoved,
+				ProduceLeftovers: res.ProduceLeftovers, ProduceLeftoversFailed: res.ProduceLeftoversFailed}
 			var err error
 			res.Unvouched, err = unvouched(ctx, l, slices.Sorted(maps.Keys(by)))
 			return res, err

@@ -127,6 +127,11 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if res != nil {
 		res.Removed, res.Kept = left.removed, left.kept
 	}
+	if err != nil && len(left.removed) > 0 {
+		// Removed all the same: a run that then fails (an empty
+		// selection, say) must not hide that it did.
+		err = fmt.Errorf("%w (before that, removed %s: left by an earlier run of this matter's produce into %s, never recorded)", err, strings.Join(left.removed, ", "), o.Out)
+	}
 	return res, err
 }
 
@@ -157,6 +162,13 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 		return nil, err
 	}
 	p.out = out
+	// Named in the ledger's state before any message text is written: a
+	// run killed before recording leaves the folder, and custody erase
+	// finds it by this line whatever --out was (production.StagingKey).
+	if err := d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return setStaging(tx, out.tmp, true) }); err != nil {
+		out.abort()
+		return nil, fmt.Errorf("produce: %w", err)
+	}
 	// The checkpoint over the production entry checks every entry before
 	// it; those checks read the whole ledger, so they are done now, on the
 	// reader pool, while the production is written.
@@ -170,7 +182,7 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	}()
 	if err := p.produce(ctx, convs); err != nil {
 		<-p.prepared
-		out.abort()
+		p.abort()
 		return nil, err
 	}
 	if err := p.record(ctx); err != nil { // record waits for p.prepared
@@ -190,11 +202,52 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 // (resume).
 func (p *producer) unfinished(err error) error {
 	if p.res.Seq == 0 {
-		p.out.abort()
+		p.abort()
 		return err
 	}
 	p.out.closeDirs()
 	return fmt.Errorf("%w; production entry %d was recorded, but is not in %s yet (its files are in %s): run the same produce again to finish it", err, p.res.Seq, p.out.final, p.out.tmp)
+}
+
+// abort removes the folder of a production never recorded, and its
+// staging line. The line's removal is a best effort: one left names a
+// folder that is gone, which erase and the next produce drop.
+func (p *producer) abort() {
+	p.out.abort()
+	_ = p.d.Ledger.Update(context.Background(), func(tx *ledger.Tx) error { return setStaging(tx, p.out.tmp, false) })
+}
+
+// stagingStem is the production.StagingKey line of the folder tmp
+// (.OUT.produce-HEX followed by .building or .entry-SEQ): its absolute
+// path without what follows HEX.
+func stagingStem(tmp string) string {
+	if abs, err := filepath.Abs(tmp); err == nil {
+		tmp = abs
+	}
+	const mark = ".produce-"
+	if i := strings.LastIndex(tmp, mark); i >= 0 && len(tmp) >= i+len(mark)+16 {
+		return tmp[:i+len(mark)+16]
+	}
+	return tmp
+}
+
+// setStaging adds the staging line of the folder tmp, or removes it.
+func setStaging(tx *ledger.Tx, tmp string, add bool) error {
+	v, _, err := tx.State(production.StagingKey)
+	if err != nil {
+		return err
+	}
+	nv := production.WithoutStaging(v, stagingStem(tmp))
+	if add {
+		nv = production.WithStaging(v, stagingStem(tmp))
+	}
+	switch {
+	case nv == v:
+		return nil
+	case nv == "":
+		return tx.DeleteState(production.StagingKey)
+	}
+	return tx.SetState(production.StagingKey, nv)
 }
 
 func prepareCheck(out string) (bool, error) {
@@ -781,6 +834,10 @@ func (p *producer) record(ctx context.Context) error {
 			return err
 		}
 		if err := p.out.claim(head.Size); err != nil {
+			return err
+		}
+		// Recorded with the entry: no longer a leftover to look for.
+		if err := setStaging(tx, p.out.tmp, false); err != nil {
 			return err
 		}
 		// Which folder claimed entry seq, committed with it: a folder

@@ -52,6 +52,17 @@ type ledgerFacts struct {
 	// resume) entry and last end entry: a capture after them supersedes
 	// what the run left uncaptured.
 	lastStart, lastEnd map[string]uint64
+	// runLedger is each export run as its chained entries have it (start,
+	// resume, end, listing entries): what the report states of a run and
+	// of what it listed, beside the run state (runs, run_items), which is
+	// not chained and which it checks against this.
+	runLedger map[string]*ledgerRun
+	// matters are the matter names the entries commit to, in order of
+	// first appearance, and how many entries name each: the matter's
+	// name as the ledger has it (the state row is not chained).
+	matters      []string
+	matterCounts map[string]int
+	nameDisagree []string // matterName's
 	// apiHosts and clientIDs are where the runs read from, in order of
 	// first appearance (runs before custody recorded them add nothing).
 	apiHosts, clientIDs []string
@@ -64,6 +75,29 @@ type ledgerFacts struct {
 	// erasedMsgs, bodiesErased count latest captures erased, and not
 	// erased but with their response body deleted.
 	erasedMsgs, bodiesErased int
+}
+
+// ledgerRun is a run as the ledger's entries record it.
+type ledgerRun struct {
+	firstStart uint64 // seq of its start entry
+	startedAt  time.Time
+	kind       string
+	scope      json.RawMessage
+	// ended: its last run entry is an end entry (status, at, accounting);
+	// a resume after an end makes it unended again.
+	ended      bool
+	endStatus  string
+	endedAt    time.Time
+	accounting json.RawMessage
+	listings   []listingRef // its listing entries, in order
+}
+
+// listingRef is one listing entry: the page of conversation ids a run
+// listed (its evidence) and how many the detail says it holds.
+type listingRef struct {
+	seq      uint64
+	evidence hashchain.Hash
+	count    int
 }
 
 // erasureOf turns an erasure record into what the report shows.
@@ -98,7 +132,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
-		lastStart: map[string]uint64{}, lastEnd: map[string]uint64{},
+		lastStart: map[string]uint64{}, lastEnd: map[string]uint64{}, runLedger: map[string]*ledgerRun{}, matterCounts: map[string]int{},
 		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}, erasure: st}
 	br := newBadRefs(bad)
 	erasedMsg := map[string]bool{} // by gapKey, latest captures
@@ -127,6 +161,10 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		}
 		f.size++
 		rb.Append(e.LeafHash)
+		if f.matterCounts[e.Matter] == 0 {
+			f.matters = append(f.matters, e.Matter)
+		}
+		f.matterCounts[e.Matter]++
 		br.entry(&e, show)
 		if keepHashes {
 			f.leafHashes = append(f.leafHashes, e.LeafHash)
@@ -213,6 +251,19 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				continue
 			}
 			rd := d.(*leaf.RunDetail)
+			lr := f.runLedger[e.RunID]
+			if lr == nil && (rd.Event == leaf.RunStart || rd.Event == leaf.RunResume) {
+				lr = &ledgerRun{firstStart: e.Seq, startedAt: e.At, kind: rd.RunKind, scope: rd.Scope}
+				f.runLedger[e.RunID] = lr
+			}
+			if lr != nil {
+				switch rd.Event {
+				case leaf.RunStart, leaf.RunResume:
+					lr.ended = false
+				case leaf.RunEnd:
+					lr.ended, lr.endStatus, lr.endedAt, lr.accounting = true, rd.Status, e.At, rd.Accounting
+				}
+			}
 			if rd.Event == leaf.RunStart || rd.Event == leaf.RunResume {
 				f.lastStart[e.RunID] = e.Seq
 				if _, ok := f.runStarts[e.RunID]; !ok {
@@ -250,6 +301,14 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		case leaf.KindRefetch:
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				f.refetch[gapKey(e.ConversationID, e.MessageID)] = *d.(*leaf.RefetchDetail)
+			}
+		case leaf.KindListing:
+			if lr := f.runLedger[e.RunID]; lr != nil {
+				ref := listingRef{seq: e.Seq, evidence: e.EvidenceSHA256}
+				if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+					ref.count = d.(*leaf.ListingDetail).Conversations
+				}
+				lr.listings = append(lr.listings, ref)
 			}
 		case leaf.KindDiff:
 			f.diffSeq[e.RunID] = e.Seq

@@ -249,7 +249,11 @@ type Integrity struct {
 	Checkpoints    []CheckpointInfo `json:"checkpoints"`
 	KeyFingerprint string           `json:"signer_key_fingerprint"`
 	Verified       VerifyInfo       `json:"verified"`
-	Commands       []string         `json:"commands"`
+	// RunState lists each point where the run state (runs, run_items:
+	// not chained) disagrees with the ledger's run and listing entries;
+	// the report states the runs from the entries. Absent when none.
+	Unchained []string `json:"state_disagreements,omitempty"`
+	Commands  []string `json:"commands"`
 }
 
 // CheckpointInfo is one signed checkpoint.

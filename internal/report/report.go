@@ -270,7 +270,9 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		return nil, fmt.Errorf("report: %w: %s", ErrEmptySelection, filterText)
 	}
 	doc := &Doc{Format: FormatID, GeneratedAt: formatTime(now), Operator: o.Operator, TimeZone: o.Location.String(), Tool: o.Tool,
-		Matter: MatterInfo{Name: l.Matter(), Origin: l.Origin(), VerifierKey: l.VerifierKey()}}
+		Matter: MatterInfo{Origin: l.Origin(), VerifierKey: l.VerifierKey()}}
+	// The name the entries commit to, not the state row's (not chained).
+	doc.Matter.Name, lf.nameDisagree = matterName(l.Matter(), lf)
 	if ev, ok, _ := l.State(ctx, "evidence_url"); ok {
 		doc.Matter.Evidence = ev
 	} else if store != nil {
@@ -288,7 +290,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	doc.Transcripts.Conversations, doc.Transcripts.Messages = len(convs), listed
-	if err := fillDoc(ctx, l, o, doc, lf, df, vi); err != nil {
+	if err := fillDoc(ctx, l, store, o, doc, lf, df, vi); err != nil {
 		return nil, err
 	}
 	doc.Transcripts.Filter = filterText
@@ -899,7 +901,7 @@ func cmpOr(a, b string) string {
 }
 
 // fillDoc fills every section but the transcripts' conversations.
-func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
+func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
 	doc.Summary = Summary{Conversations: len(lf.order), Messages: lf.messages, Attachments: lf.attach, HeldConversations: lf.held,
 		Intervals: nonNil(lf.intervals), APIHosts: nonNil(lf.apiHosts), ClientIDs: nonNil(lf.clientIDs),
 		ErasedMessages: lf.erasedMsgs, BodiesErased: lf.bodiesErased}
@@ -915,6 +917,9 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 	if err != nil {
 		return err
 	}
+	// The ledger's run entries, not the run state, say how a run ended.
+	runs, disagree := ledgerRuns(runs, lf)
+	disagree = append(lf.nameDisagree, disagree...)
 	doc.Runs = []RunInfo{}
 	unended := false // a run's failures read from its run state joined the exceptions
 	for _, r := range runs {
@@ -948,7 +953,14 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		}
 		doc.Runs = append(doc.Runs, ri)
 	}
-	if unended {
+	// What the runs' listing pages name and the ledger never captured,
+	// whatever the run state says of it.
+	more, err := listedNotCaptured(ctx, l, store, lf)
+	if err != nil {
+		return err
+	}
+	disagree = append(disagree, more...)
+	if unended || len(more) > 0 {
 		lf.exceptions = sortExceptions(lf.exceptions)
 	}
 	// Conversations a run listed and did not capture, that no later
@@ -1072,6 +1084,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		in.Checkpoints = append(in.Checkpoints, CheckpointInfo{ID: c.ID, Size: c.Size, Root: c.Root.String(), CreatedAt: formatTime(c.CreatedAt), KeyID: keyName})
 	}
 	in.Verified = vi.VerifyInfo
+	in.Unchained = disagree
 	if vi.root != "" && vi.root != in.Root {
 		return fmt.Errorf("report: verify saw root %s, the report %s: the ledger changed while being read", vi.root, in.Root)
 	}
@@ -1118,6 +1131,12 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, o Options, doc *Doc, lf *led
 		// read as saying the scope was captured whole.
 		doc.Certificate.Statement += fmt.Sprintf(" This certifies the records captured, not that every conversation in the scope the runs were given was captured: %s that a run listed %s not captured (failed, or pending when the run stopped) and %s not among these records; section 7 lists each.",
 			plural(n, "conversation", "conversations"), map[bool]string{true: "was", false: "were"}[n == 1], map[bool]string{true: "is", false: "are"}[n == 1])
+	}
+	if q := unendedText(lf); q != "" {
+		doc.Certificate.Statement += " " + q
+	}
+	if len(disagree) > 0 {
+		doc.Certificate.Statement += " " + disagreementText(len(disagree))
 	}
 	if n := len(cps); n > 0 {
 		c := cps[n-1]

@@ -478,6 +478,24 @@ func identify(m *message, f convFacts, ps *people) {
 // rsmfTime is the produced form of a time: RFC 3339, UTC, milliseconds.
 func rsmfTime(t time.Time) string { return genesys.FormatMillis(t) }
 
+// channelTime is the message's channel dateDeleted (deleted) or
+// dateModified, as rsmfTime writes a time; as the API gave it when it
+// does not read as one, "" when absent.
+func channelTime(m *message, deleted bool) string {
+	n := m.md.NormalizedMessage
+	if n == nil || n.Channel == nil {
+		return ""
+	}
+	s := n.Channel.DateModified
+	if deleted {
+		s = n.Channel.DateDeleted
+	}
+	if t, _, err := genesys.ParseTimestamp(s); s != "" && err == nil {
+		return rsmfTime(t)
+	}
+	return s
+}
+
 // rsmfTime0 is rsmfTime, or "" for the zero time.
 func rsmfTime0(t time.Time) string {
 	if t.IsZero() {

@@ -39,6 +39,7 @@ var DATColumns = []string{
 	"CONVERSATION_ID", "MESSAGE_ID", "FILENAME", "MIME_TYPE", "SHA256", "PAYLOAD_SHA256",
 	"LEDGER_SEQ", "LEAF_HASH", "LEGAL_HOLD", "HOLD_SOURCE", "DELETED", "PROOF_PATH", "NATIVE_PATH", "TEXT_PATH",
 	"CAPTURE", "CAPTURED_AT", "EARLIER_CAPTURES", "EARLIER_CAPTURE_SEQS", "EARLIER_CAPTURE_BEGDOCS", "LATEST_CAPTURE_BEGDOC",
+	"MEDIA_NOT_STORED_COUNT", "MEDIA_NOT_STORED", "DATE_MODIFIED", "DATE_DELETED",
 }
 
 // datPart is one conversation's DAT and OPT lines; its natives are
@@ -143,6 +144,10 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof, latest s
 		}
 		capture[2], capture[3], capture[4] = strconv.Itoa(len(m.earlier)), strings.Join(seqs, ";"), strings.Join(begdocs, ";")
 	}
+	// What the message is not produced with, and its changes at the
+	// source: a blank message whose photo expired must not read as a
+	// message that never had one.
+	capture = append(capture, strconv.Itoa(len(m.missing)), strings.Join(m.missing, "; "), channelTime(m, false), channelTime(m, true))
 	ctrl := w.control()
 	ctrls := make([]string, len(m.attachments))
 	for i := range m.attachments {

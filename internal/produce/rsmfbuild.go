@@ -126,6 +126,9 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 			fmt.Fprintf(&text, "    [attachment %s, %d bytes, sha256 %s]\n", a.filename, a.size, a.sha256)
 			attachments++
 		}
+		for _, x := range m.missing {
+			fmt.Fprintf(&text, "    [attachment not stored: %s]\n", x)
+		}
 		for _, r := range m.receipts {
 			ev.ReadReceipts = append(ev.ReadReceipts, RSMFReadReceipt{Participant: m.to.id, Timestamp: r.at, Action: r.status})
 		}

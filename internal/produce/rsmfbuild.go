@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -107,14 +109,14 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 	zipNames := map[string]bool{RSMFManifest: true}
 	var text strings.Builder
 	fmt.Fprintf(&text, "WhatsApp conversation %s\n", c.id)
-	fmt.Fprintf(&text, "Participants: %s\n", strings.Join(names, "; "))
-	fmt.Fprintf(&text, "Legal hold: %s    Capture run: %s\n", holdText(c.holds), orDefault(c.runID, "unknown"))
+	fmt.Fprintf(&text, "Participants: %s\n", transcriptLine(strings.Join(names, "; ")))
+	fmt.Fprintf(&text, "Legal hold: %s    Capture run: %s\n", transcriptLine(holdText(c.holds)), orDefault(c.runID, "unknown"))
 	fmt.Fprintf(&text, "Ledger checkpoint: %s\n\n", p.cpText)
 	attachments := 0
 	for _, m := range msgs {
 		ev := RSMFEvent{ID: m.msgID, Type: "message", Body: m.text, Participant: m.from.id, Conversation: c.id,
 			Timestamp: rsmfTime(m.at), Deleted: m.deleted, Direction: direction(m.md.Direction)}
-		fmt.Fprintf(&text, "[%s] %s: %s\n", rsmfTime(m.at), m.from.display, m.text)
+		fmt.Fprintf(&text, "[%s] %s: %s\n", rsmfTime(m.at), transcriptLine(m.from.display), transcriptBody(m.text))
 		for _, a := range m.attachments {
 			name := production.SafeName(a.id) + "-" + production.SafeName(a.filename)
 			for n := 2; zipNames[name]; n++ {
@@ -123,11 +125,11 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 			zipNames[name] = true
 			zfiles = append(zfiles, zipFile{name: name, data: a.data, from: a.spill})
 			ev.Attachments = append(ev.Attachments, RSMFAttachment{ID: name, Display: a.filename, Size: a.size})
-			fmt.Fprintf(&text, "    [attachment %s, %d bytes, sha256 %s]\n", a.filename, a.size, a.sha256)
+			fmt.Fprintf(&text, "    [attachment %s, %d bytes, sha256 %s]\n", transcriptLine(a.filename), a.size, a.sha256)
 			attachments++
 		}
 		for _, x := range m.missing {
-			fmt.Fprintf(&text, "    [attachment not stored: %s]\n", x)
+			fmt.Fprintf(&text, "    [attachment not stored: %s]\n", transcriptLine(x))
 		}
 		for _, r := range m.receipts {
 			ev.ReadReceipts = append(ev.ReadReceipts, RSMFReadReceipt{Participant: m.to.id, Timestamp: r.at, Action: r.status})
@@ -143,7 +145,7 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 			"earlier_captures", earlierText(m))
 		ev.Edits = edits(m)
 		for _, e := range m.earlier {
-			fmt.Fprintf(&text, "    [earlier capture, ledger seq %d, captured %s%s]: %s\n", e.seq, rsmfTime0(e.captured), deletedNote(e), e.text)
+			fmt.Fprintf(&text, "    [earlier capture, ledger seq %d, captured %s%s]: %s\n", e.seq, rsmfTime0(e.captured), deletedNote(e), transcriptBody(e.text))
 		}
 		man.Events = append(man.Events, ev)
 	}
@@ -243,6 +245,63 @@ func (p *producer) erasedText(conv string) string {
 		return ""
 	}
 	return strconv.Itoa(n) + " messages not produced: erased, or their content deleted by an erasure (manifest.json lists them)"
+}
+
+// transcriptContinuation begins each line of a message's text after its
+// first in the transcript: no line of a body can then read as a line of
+// its own — another participant's message, an attachment — which all
+// begin otherwise.
+const transcriptContinuation = "  | "
+
+// transcriptBody is a message's text as the transcript writes it: each
+// line break (those datValue counts: CR LF, LF, CR, VT, FF, NEL, U+2028,
+// U+2029) one break followed by transcriptContinuation, and what would
+// act on the text instead of being seen shown as a marker naming it
+// (transcriptLine). The RSMF manifest and the text native keep the
+// text exactly.
+func transcriptBody(s string) string { return transcriptText(s, true) }
+
+// transcriptLine is text the transcript writes within one line (a name,
+// a file name, a reason): transcriptBody's markers, line breaks among
+// them. A C0 or C1 control (NUL, ESC…) other than tab, a format
+// character (the bidirectional controls such as U+202E, zero-width
+// spaces, but not the zero-width joiners, which shape emoji and reorder
+// nothing) is written ⟨U+XXXX⟩, a byte that is not UTF-8 ⟨0xNN⟩: the
+// markers the report shows them by (docs/report.md).
+func transcriptLine(s string) string { return transcriptText(s, false) }
+
+func transcriptText(s string, multiline bool) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "⟨0x%02X⟩", s[i])
+		case multiline && r == '\r' && strings.HasPrefix(s[i:], "\r\n"):
+			b.WriteString("\n" + transcriptContinuation)
+			n = 2
+		case multiline && (r == '\r' || r == '\n' || r == '\v' || r == '\f' || r == 0x85 || r == 0x2028 || r == 0x2029):
+			b.WriteString("\n" + transcriptContinuation)
+		case r == '\t', r == 0x200c, r == 0x200d:
+			b.WriteRune(r)
+		case unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r), r == 0x2028, r == 0x2029:
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // edits are the changes of m's body from capture to capture, its

@@ -130,6 +130,11 @@ type Result struct {
 	// objects whose evidence the transcripts found missing from the
 	// store (evidence_missing).
 	EvidenceMissing int `json:"evidence_missing,omitempty"`
+	// CheckpointRefused says why no checkpoint was signed after the
+	// report's entry: the ledger failed verification and is inconsistent
+	// with its signed checkpoints (tampered), so custody signs none over
+	// it. The report, which says so in section 6, is recorded all the same.
+	CheckpointRefused string `json:"checkpoint_refused,omitempty"`
 	// Completed: the report is one an earlier run recorded (Seq) and was
 	// stopped (kill -9) before its files took their names; this run gave
 	// them their names and recorded nothing. Proofs is then not counted.
@@ -248,10 +253,18 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	now := o.Now().UTC()
 	// Verification first: its memory is free again before the report's
 	// own pass, so the two do not add up.
+	// The head before verification: only a head that moved since means
+	// the ledger changed while being read; any other disagreement
+	// between verify and this report is the ledger's own (tampering).
+	headBefore, err := l.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
 	vi, err := verifyFirst(ctx, l, store, o)
 	if err != nil {
 		return nil, err
 	}
+	vi.head = headBefore
 	lf, err := readLedger(ctx, l, show, o.Proofs != ProofsNone, vi.bad)
 	if err != nil {
 		return nil, err
@@ -330,11 +343,18 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 			return nil, err
 		} else if ok && cp.Size <= lf.size {
 			pr = newProver(lf.leafHashes[:cp.Size])
-			if pr.mth(0, cp.Size) != cp.Root {
+			switch {
+			case pr.mth(0, cp.Size) == cp.Root:
+				if att, err = l.Attested(ctx, cp); err != nil {
+					return nil, fmt.Errorf("report: %w", err)
+				}
+			case !doc.Integrity.Verified.OK:
+				// A tampered ledger: the report is still written, saying
+				// what failed (section 6), with no proof that could not
+				// hold; the messages show the custody prove command.
+				pr = nil
+			default:
 				return nil, fmt.Errorf("report: the ledger's leaf hashes do not lead to checkpoint %d's root: run custody verify", cp.ID)
-			}
-			if att, err = l.Attested(ctx, cp); err != nil {
-				return nil, fmt.Errorf("report: %w", err)
 			}
 		}
 	}
@@ -531,6 +551,12 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	}
 	if o.SignerKey != "" {
 		if _, err := l.Checkpoint(wctx, o.SignerKey); err != nil {
+			if errors.Is(err, ledger.ErrInconsistent) && !doc.Integrity.Verified.OK {
+				// A tampered ledger, which the report says: custody signs
+				// no checkpoint over it, and the report stands recorded.
+				res.CheckpointRefused = err.Error()
+				return res, nil
+			}
 			return res, fmt.Errorf("report: checkpoint: %w", err)
 		}
 	}
@@ -1086,7 +1112,16 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	in.Verified = vi.VerifyInfo
 	in.Unchained = disagree
 	if vi.root != "" && vi.root != in.Root {
-		return fmt.Errorf("report: verify saw root %s, the report %s: the ledger changed while being read", vi.root, in.Root)
+		if head.Size != vi.head.Size || head.Chain != vi.head.Chain {
+			return fmt.Errorf("report: verify saw root %s, the report %s: the ledger changed while being read", vi.root, in.Root)
+		}
+		// The head did not move: the stored leaf hashes are not those of
+		// the leaves (a leaf edited in place), which verify names.
+		in.Verified.OK = false
+		in.Verified.Failures = append(in.Verified.Failures, fmt.Sprintf("the Merkle root of the ledger's stored leaf hashes, %s, is not the root of its leaves as verification hashed them, %s: an entry was altered after it was appended", in.Root, vi.root))
+	}
+	if !in.Verified.OK && len(cps) > 0 && checkpointBroken(lf, cps[len(cps)-1]) {
+		in.Verified.Failures = append(in.Verified.Failures, fmt.Sprintf("the ledger's leaf hashes do not lead to the root of checkpoint %d, the latest: no inclusion proof against it is given", cps[len(cps)-1].ID))
 	}
 	in.Commands = []string{
 		"# the ledger, its signed checkpoints, a checkpoint kept outside it, and every evidence object:",
@@ -1214,10 +1249,21 @@ func withholdCertificate(doc *Doc, met evidenceMet, noVerify bool) {
 	}
 }
 
+// checkpointBroken reports whether the leaf hashes read do not lead to
+// checkpoint c's root (a tampered ledger).
+func checkpointBroken(lf *ledgerFacts, c ledger.StoredCheckpoint) bool {
+	if c.Size > uint64(len(lf.leafHashes)) {
+		return false // not kept (--proofs none), or beyond the ledger: verify says
+	}
+	return newProver(lf.leafHashes[:c.Size]).mth(0, c.Size) != c.Root
+}
+
 // verified is what verification found, and the root it saw.
 type verified struct {
 	VerifyInfo
 	root string
+	// head is the ledger's head before verification.
+	head ledger.Head
 	// bad are the referenced objects verification found altered or
 	// missing, by address (section 7 lists what depends on each).
 	bad map[hashchain.Hash]badObject

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"mime"
 	"path"
 	"strconv"
 	"strings"
@@ -186,10 +187,7 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof, latest s
 	w.record(row)
 	w.rows++
 	for i, a := range m.attachments {
-		ext := path.Ext(production.SafeName(a.filename))
-		if len(ext) > 10 {
-			ext = ""
-		}
+		ext := nativeExt(a.mime, a.filename)
 		name := production.NativeDir + "/" + ctrls[i] + ext
 		if err := out.writeAttachment(name, &m.attachments[i]); err != nil {
 			return "", err
@@ -207,6 +205,44 @@ func (w *datPart) message(out *outDir, c *convEntry, m *message, proof, latest s
 		}
 	}
 	return ctrl, nil
+}
+
+// mimeExts is the extension an attachment native of each MIME type
+// takes: the types WhatsApp carries and the usual documents. A fixed
+// table, not mime.ExtensionsByType, whose answer depends on the
+// machine's mime.types: the same production must have the same names.
+var mimeExts = map[string]string{
+	"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "image/heic": ".heic",
+	"image/heif": ".heif", "image/tiff": ".tif", "image/bmp": ".bmp",
+	"video/mp4": ".mp4", "video/3gpp": ".3gp", "video/quicktime": ".mov", "video/mpeg": ".mpeg", "video/webm": ".webm",
+	"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/aac": ".aac", "audio/amr": ".amr", "audio/mp4": ".m4a",
+	"audio/opus": ".opus", "audio/wav": ".wav", "audio/x-wav": ".wav",
+	"application/pdf": ".pdf", "text/plain": ".txt", "text/csv": ".csv", "text/html": ".html", "application/rtf": ".rtf",
+	"application/msword": ".doc", "application/vnd.ms-excel": ".xls", "application/vnd.ms-powerpoint": ".ppt",
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   ".docx",
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         ".xlsx",
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+	"application/zip": ".zip", "application/json": ".json", "application/xml": ".xml", "text/xml": ".xml",
+	"text/vcard": ".vcf", "text/x-vcard": ".vcf",
+}
+
+// nativeExt is the extension of an attachment's native: its MIME type's
+// (mimeExts) when the type is one it knows; else its file name's, as
+// sent (up to 10 characters, none otherwise). The file name is the
+// sender's choice: evil.pdf.exe of type application/pdf is a .pdf, not
+// an .exe a review platform or gateway would quarantine. FILENAME keeps
+// the name as sent.
+func nativeExt(mimeType, filename string) string {
+	if t, _, err := mime.ParseMediaType(mimeType); err == nil {
+		if ext, ok := mimeExts[t]; ok {
+			return ext
+		}
+	}
+	ext := path.Ext(production.SafeName(filename))
+	if len(ext) > 10 {
+		return ""
+	}
+	return ext
 }
 
 // datPath is the path p (in the production, "/"-separated) as the DAT

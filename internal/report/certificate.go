@@ -14,8 +14,16 @@ import (
 // transport claim.
 func processText(apiURLs []string) string {
 	return "Each conversation and message was read from the Genesys Cloud Conversation API" + transportText(apiURLs) +
-		"; every response body was stored unaltered as evidence, named by its SHA-256; each record was entered in an append-only ledger whose entries are hashed into a hash chain and an RFC 6962 Merkle tree; the tree's root was signed (Ed25519, C2SP signed checkpoints) at the end of every run."
+		"; " + processStored + "; each record was entered in an append-only ledger whose entries are hashed into a hash chain and an RFC 6962 Merkle tree; the tree's root was signed (Ed25519, C2SP signed checkpoints) at the end of every run."
 }
+
+// processStored is the process statement's claim about the evidence; a
+// withheld certificate says instead what it was meant to do and why it
+// does not hold here (withholdCertificate).
+const (
+	processStored         = "every response body was stored unaltered as evidence, named by its SHA-256"
+	processStoredWithheld = "every response body was stored as evidence when captured, named by its SHA-256 (meant to stay unaltered: "
+)
 
 // transportText says how the runs reached the API: " over HTTPS" when
 // every recorded URL is https, else each URL with its scheme stated

@@ -81,6 +81,10 @@ type Summary struct {
 	// recorded them (empty when the runs did not record it).
 	APIHosts  []string `json:"api_hosts"`
 	ClientIDs []string `json:"oauth_client_ids"`
+	// Alert is what page 1 says first when the certificate is withheld
+	// (verification failed or skipped, evidence altered or missing);
+	// report.json has it as integrity.verified and certificate.withheld.
+	Alert string `json:"-"`
 }
 
 // RunInfo is one run of the matter (export, refetch, diff, report).

@@ -400,28 +400,23 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if err != nil {
 		return nil, err
 	}
-	head, err := marshalHead(doc)
+	// The transcripts are spooled and the files written once they are
+	// read: section 1 and report.json's head (the summary) state what the
+	// transcripts met — attachments not held, evidence altered — and
+	// those come before the transcripts in both files.
+	jspool, err := newSpool(o.Out, "report-conversations")
 	if err != nil {
 		return nil, err
 	}
-	jhead, jtail, ok := strings.Cut(string(head), markerText)
-	if !ok {
-		return nil, errors.New("report: internal error: no transcripts in the document")
-	}
-	io.WriteString(jw, jhead)
-	io.WriteString(jw, "[")
-
+	defer jspool.remove()
 	var hw *bufio.Writer // the page being written
+	var body *spool      // report.html's transcripts, unpaged
 	if !paged {
-		if hw, err = fs.create("report.html"); err != nil {
+		if body, err = newSpool(o.Out, "report-body"); err != nil {
 			return nil, err
 		}
-		if err := tmpl.ExecuteTemplate(hw, "head", view); err != nil {
-			return nil, err
-		}
-		if err := tmpl.ExecuteTemplate(hw, "top", view); err != nil {
-			return nil, err
-		}
+		defer body.remove()
+		hw = body.w
 	}
 	var index []*Conversation
 	// met counts the messages and conversation objects whose evidence
@@ -467,44 +462,61 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		met.add(r.met)
 		metRows = append(metRows, r.exceptions...)
 		if i > 0 {
-			io.WriteString(jw, ",")
+			io.WriteString(jspool.w, ",")
 		}
-		io.WriteString(jw, "\n")
-		jw.Write(r.json)
+		io.WriteString(jspool.w, "\n")
+		jspool.w.Write(r.json)
 		if paged {
 			index = append(index, r.index)
 		}
 	}
-	io.WriteString(jw, "]")
 	// The certificate comes after the transcripts, in both files: what
 	// they met decides whether it is given.
+	doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
 	if met.any() {
-		doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
 		withholdCertificate(doc, met, o.NoVerify)
 		res.Verified, res.EvidenceAltered, res.EvidenceMissing = false, met.altered+met.alteredConvs, met.missing+met.missingConvs
-		if head, err = marshalHead(doc); err != nil {
-			return nil, err
-		}
-		var again string
-		if again, jtail, ok = strings.Cut(string(head), markerText); !ok || again != jhead {
-			return nil, errors.New("report: internal error: the head of report.json changed with the certificate")
-		}
 	}
+	head, err := marshalHead(doc)
+	if err != nil {
+		return nil, err
+	}
+	jhead, jtail, ok := strings.Cut(string(head), markerText)
+	if !ok {
+		return nil, errors.New("report: internal error: no transcripts in the document")
+	}
+	io.WriteString(jw, jhead)
+	io.WriteString(jw, "[")
+	if err := jspool.copyTo(jw); err != nil {
+		return nil, err
+	}
+	jspool.remove() // before the entry: a report killed after it leaves none
+	io.WriteString(jw, "]")
 	io.WriteString(jw, jtail)
 	io.WriteString(jw, "\n")
 	if paged {
 		if err := tmpl.ExecuteTemplate(hw, "foot", view); err != nil {
 			return nil, err
 		}
-		if hw, err = fs.create("report.html"); err != nil {
+	}
+	if hw, err = fs.create("report.html"); err != nil {
+		return nil, err
+	}
+	names := []string{"head", "top"}
+	if paged {
+		view.Doc.Transcripts.Items = index
+		names = append(names, "index")
+	}
+	for _, name := range names {
+		if err := tmpl.ExecuteTemplate(hw, name, view); err != nil {
 			return nil, err
 		}
-		view.Doc.Transcripts.Items = index
-		for _, name := range []string{"head", "top", "index"} {
-			if err := tmpl.ExecuteTemplate(hw, name, view); err != nil {
-				return nil, err
-			}
+	}
+	if body != nil {
+		if err := body.copyTo(hw); err != nil {
+			return nil, err
 		}
+		body.remove()
 	}
 	if err := tmpl.ExecuteTemplate(hw, "bottom", view); err != nil {
 		return nil, err
@@ -561,6 +573,51 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 	}
 	return res, nil
+}
+
+// spool is a hidden file in the report's folder that holds what is
+// written before what precedes it in the report is known; it is never
+// one of the report's files, and is removed (one a killed report left
+// is replaced by the next).
+type spool struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func newSpool(dir, name string) (*spool, error) {
+	path := filepath.Join(dir, "."+name+".spool")
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return &spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// copyTo writes what the spool holds to w.
+func (s *spool) copyTo(w io.Writer) error {
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if _, err := io.Copy(w, s.f); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// remove closes and removes the spool; again, it does nothing.
+func (s *spool) remove() {
+	if s.f == nil {
+		return
+	}
+	s.f.Close()
+	os.Remove(s.f.Name())
+	s.f = nil
 }
 
 // rendered is one conversation, rendered.
@@ -1247,6 +1304,23 @@ func withholdCertificate(doc *Doc, met evidenceMet, noVerify bool) {
 		c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Write the report again without --no-verify.",
 			doc.Matter.Name, why[0])
 	}
+	// The process row describes what custody does; it must not assert of
+	// this ledger what verification found false (or did not check).
+	caveat := "verification when this report was written found entries or evidence that no longer match what was recorded (section 6)"
+	if noVerify && !met.any() {
+		caveat = "not verified when this report was written (--no-verify), so this is not confirmed for this ledger and its evidence"
+	}
+	c.Process = strings.Replace(c.Process, processStored, processStoredWithheld+caveat+")", 1)
+	// Page 1 says it first: a reader must not meet the headline counts
+	// before learning that they cannot be certified.
+	alert := "Verification FAILED when this report was written (section 6 lists each failure)"
+	switch {
+	case noVerify:
+		alert = "Not verified: this report was written with --no-verify, so the ledger and its evidence were not checked"
+	case doc.Integrity.Verified.OK:
+		alert = "The transcripts met evidence altered or missing since capture (section 5 marks each, section 7 lists each)"
+	}
+	doc.Summary.Alert = alert + ". The certificate of authenticity (section 8) is withheld: nothing in this report is certified as a true copy of what Genesys Cloud returned."
 }
 
 // checkpointBroken reports whether the leaf hashes read do not lead to

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/custodyhq/custody/internal/diff"
@@ -22,6 +24,11 @@ func DiffConversations(ctx context.Context, l *ledger.Ledger, store evidence.Sto
 		}
 		return false
 	})
+	if errors.Is(err, ErrNoDiff) {
+		// Produce selects by a recorded diff only: a findings file is no
+		// way around it here (refetch's is).
+		return "", nil, fmt.Errorf("%w (--diff takes a recorded diff's run id, or latest)", err)
+	}
 	if err != nil {
 		return "", nil, err
 	}

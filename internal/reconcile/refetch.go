@@ -102,16 +102,19 @@ func shownID(id string) string {
 // findings from the evidence store and checking their hash, so memory
 // grows with the gaps, not with the findings.
 func LoadGaps(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string) (string, []diff.Finding, error) {
-	return loadFindings(ctx, l, store, runID, isGap)
+	id, gaps, err := loadFindings(ctx, l, store, runID, isGap)
+	if errors.Is(err, ErrNoDiff) {
+		// Refetch also reads a findings file (--findings); produce does not,
+		// so each caller says what it takes.
+		err = fmt.Errorf("%w, or pass a findings file", err)
+	}
+	return id, gaps, err
 }
 
 // loadFindings reads back the findings of a recorded diff that keep
 // accepts (LoadGaps).
 func loadFindings(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID string, keep func(diff.Finding) bool) (string, []diff.Finding, error) {
 	run, res, err := FindDiff(ctx, l, runID)
-	if errors.Is(err, ErrNoDiff) {
-		return "", nil, fmt.Errorf("%w, or pass a findings file", err)
-	}
 	if err != nil {
 		return "", nil, err
 	}

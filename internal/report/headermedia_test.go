@@ -178,14 +178,21 @@ func TestReportTemplateHeaderMedia(t *testing.T) {
 					}
 				}
 				a, ok := header[m.ID]
-				if ok && !old[m.ID] {
+				if ok {
 					yes := true
 					h := shownAttachment{ID: a.ID, Name: a.Filename, Type: a.Mime, SHA256: a.Sha256, Status: "downloaded", TemplateHeader: &yes}
-					if a.Size > headerMediaLimit {
+					switch {
+					case old[m.ID]:
+						// Named, never downloaded: shown so, with the
+						// API's stated sha256 (section 7 lists it).
+						h.Status = report.StatusNotDownloaded
+					case a.Size > headerMediaLimit:
 						h.Status = leaf.MediaTooLarge
 					}
 					want = append(want, h)
-					shownHeader++
+					if !old[m.ID] {
+						shownHeader++
+					}
 				}
 				got := m.Attachments
 				if !slices.EqualFunc(got, want, func(x, y shownAttachment) bool { return x.String() == y.String() }) {
@@ -211,7 +218,7 @@ func TestReportTemplateHeaderMedia(t *testing.T) {
 						label = "Template header"
 					}
 					line := fmt.Sprintf(`<div class="meta">%s <bdi>%s</bdi> (%s), SHA-256 <span class="hash">%s</span>, %s</div>`,
-						label, html.EscapeString(a.Name), html.EscapeString(a.Type), a.SHA256, a.Status)
+						label, html.EscapeString(a.Name), html.EscapeString(a.Type), a.SHA256, html.EscapeString(a.Status))
 					if !strings.Contains(block, line) {
 						t.Fatalf("%s: report.html, message %s lacks %s\nin\n%s", name, m.ID, line, block)
 					}
@@ -233,6 +240,21 @@ func TestReportTemplateHeaderMedia(t *testing.T) {
 		// What section 1 counts as kept is what the transcripts show kept.
 		if kept != doc.Summary.Attachments {
 			t.Fatalf("%s: the transcripts show %d attachments downloaded, the summary counts %d kept", name, kept, doc.Summary.Attachments)
+		}
+		// The header media never downloaded are counted and listed: the
+		// report must not read as if every attachment were kept.
+		full := readDoc(t, filepath.Join(out, "report.json"))
+		rows := 0
+		for _, x := range full.Exceptions {
+			if x.Kind == report.KindMediaNotCaptured {
+				rows++
+				if !old[x.MessageID] {
+					t.Errorf("%s: section 7 lists %s as never downloaded: %s", name, x.MessageID, x.Reason)
+				}
+			}
+		}
+		if rows != len(old) || full.Summary.NotDownloaded != len(old) || (len(old) > 0) != strings.Contains(full.Certificate.Statement, "never downloaded") {
+			t.Errorf("%s: %d media_not_captured rows, section 1 counts %d, certificate %q; want %d, and the certificate to say so when any", name, rows, full.Summary.NotDownloaded, full.Certificate.Statement, len(old))
 		}
 	}
 	check("captured", nil)

@@ -59,7 +59,12 @@ type Summary struct {
 	// Attachments counts the attachments custody downloaded and keeps as
 	// evidence, those of each message's latest capture (section 7 lists
 	// those it could not).
-	Attachments       int `json:"attachments"`
+	Attachments int `json:"attachments"`
+	// NotDownloaded counts the attachments (and template header media)
+	// the messages shown name whose bytes the ledger does not hold, no
+	// download tried (--media=false): section 7 lists each
+	// (KindMediaNotCaptured).
+	NotDownloaded     int `json:"attachments_not_captured"`
 	HeldConversations int `json:"held_conversations"`
 	// MatterHeld counts conversations under a matter hold (custody
 	// hold) in force.

@@ -461,6 +461,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		hw.Write(r.html)
 		met.add(r.met)
 		metRows = append(metRows, r.exceptions...)
+		doc.Summary.NotDownloaded += r.notHeld
 		if i > 0 {
 			io.WriteString(jspool.w, ",")
 		}
@@ -473,6 +474,12 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// The certificate comes after the transcripts, in both files: what
 	// they met decides whether it is given.
 	doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
+	if n := doc.Summary.NotDownloaded; n > 0 && !doc.Certificate.Withheld {
+		// The messages are true copies; the attachments they name and the
+		// ledger never held are not, and must not read as certified.
+		doc.Certificate.Statement += fmt.Sprintf(" The messages name %s whose bytes custody never downloaded (captured with --media=false): %s not among the records certified, only the API's stated sha256 of each is shown; section 7 lists each (%s).",
+			plural(n, "attachment", "attachments"), map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotCaptured)
+	}
 	if met.any() {
 		withholdCertificate(doc, met, o.NoVerify)
 		res.Verified, res.EvidenceAltered, res.EvidenceMissing = false, met.altered+met.alteredConvs, met.missing+met.missingConvs
@@ -627,8 +634,11 @@ type rendered struct {
 	// met counts its messages, and its conversation object (0 or 1),
 	// whose evidence does not hash to its address or is missing.
 	met evidenceMet
-	// exceptions are section 7's rows for them (evidenceExceptions).
+	// exceptions are section 7's rows for them (evidenceExceptions),
+	// and for the attachments its messages name and the ledger holds no
+	// bytes of (notHeld of them: notHeldExceptions).
 	exceptions []Exception
+	notHeld    int
 	err        error
 }
 
@@ -728,6 +738,9 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 		r.met.missingConvs = 1
 	}
 	r.exceptions = evidenceExceptions(c, conv)
+	notHeld := notHeldExceptions(conv)
+	r.notHeld = len(notHeld)
+	r.exceptions = append(r.exceptions, notHeld...)
 	return r
 }
 

@@ -358,7 +358,7 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 			if a == nil {
 				continue
 			}
-			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: "not downloaded (the API's stated sha256)"}
+			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: StatusNotDownloaded}
 			if r, ok := byID[a.ID]; ok {
 				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
 			}
@@ -369,14 +369,14 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 		// (derive.Media), shown as the detail records it, labelled as the
 		// template's header. A detail without it — captured before export
 		// downloaded header media, or by an export that fetched no media
-		// — shows none, as before.
+		// — shows it not downloaded, with the API's stated sha256: the
+		// message names media the ledger does not hold (section 7).
 		for _, a := range derive.Media(md)[len(derive.Attachments(md)):] {
-			r, ok := byID[a.ID]
-			if !ok {
-				continue
+			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: StatusNotDownloaded, TemplateHeader: true}
+			if r, ok := byID[a.ID]; ok {
+				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
 			}
-			m.Attachments = append(m.Attachments, Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType),
-				SHA256: cmp.Or(r.SHA256, a.Sha256), Status: t.mediaStatus(r), TemplateHeader: true})
+			m.Attachments = append(m.Attachments, at)
 		}
 	}
 	return m, nil

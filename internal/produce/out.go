@@ -89,6 +89,9 @@ func placeable(out string) error {
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		to, _ := os.Readlink(out)
+		if to != "" && !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(out), to) // a relative link is read from its own folder
+		}
 		return fmt.Errorf("%w: %s is a symbolic link (to %s): give a new folder inside the folder it names, e.g. %s", ErrOutNotPlaceable, out, to,
 			filepath.Join(to, "prod-001"))
 	}

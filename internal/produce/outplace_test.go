@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/ledger"
@@ -60,11 +61,16 @@ func TestOutNotPlaceable(t *testing.T) {
 		}
 	}
 	link := filepath.Join(work, "prod-001")
-	if err := os.Symlink(target, link); err != nil {
+	if err := os.Symlink(filepath.Join("..", "share", "prod-001"), link); err != nil { // relative, as ln -s makes them
 		t.Fatal(err)
 	}
-	if err := run(link); !errors.Is(err, produce.ErrOutNotPlaceable) {
+	err := run(link)
+	if !errors.Is(err, produce.ErrOutNotPlaceable) {
 		t.Fatalf("--out a symbolic link: %v", err)
+	}
+	// The folder to give is named from where produce runs, not from the link.
+	if want := "e.g. " + filepath.Join(target, "prod-001"); !strings.Contains(err.Error(), want) {
+		t.Errorf("%v: want it to say %q", err, want)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the link is no longer a link: %v %v", fi, err)
@@ -78,7 +84,7 @@ func TestOutNotPlaceable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer produce.SetDevice(drive, 0xdeadbeef)()
-	err := run(drive)
+	err = run(drive)
 	if !errors.Is(err, produce.ErrOutNotPlaceable) {
 		t.Fatalf("--out a mount point: %v", err)
 	}

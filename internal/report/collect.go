@@ -30,6 +30,9 @@ type convState struct {
 	messages int      // latest captures
 	shown    int      // latest captures the transcripts show
 	first    time.Time
+	// inInterval: a run over an interval captured it (else it was
+	// captured by id only: a refetch, --conversation).
+	inInterval bool
 
 	// shownErased and shownBodyErased count those of shown erased, and
 	// not erased but with their response body deleted: the certificate's
@@ -67,11 +70,15 @@ type ledgerFacts struct {
 	// first appearance (runs before custody recorded them add nothing).
 	apiHosts, clientIDs []string
 	intervals           []string
-	refetch             map[string]leaf.RefetchDetail // by conversation id + "/" + message id: the latest outcome
-	exceptions          []Exception
-	diffSeq             map[string]uint64 // diff run id → seq of its entry
-	reports             []RunInfo         // earlier reports, from their entries
-	erasure             *erasure.State
+	// byID counts the conversations no run over an interval captured:
+	// captured by id alone (a refetch, --conversation), perhaps outside
+	// every interval (counted when any interval is recorded).
+	byID       int
+	refetch    map[string]leaf.RefetchDetail // by conversation id + "/" + message id: the latest outcome
+	exceptions []Exception
+	diffSeq    map[string]uint64 // diff run id → seq of its entry
+	reports    []RunInfo         // earlier reports, from their entries
+	erasure    *erasure.State
 	// erasedMsgs, bodiesErased count latest captures erased, and not
 	// erased but with their response body deleted.
 	erasedMsgs, bodiesErased int
@@ -83,6 +90,7 @@ type ledgerRun struct {
 	startedAt  time.Time
 	kind       string
 	scope      json.RawMessage
+	interval   bool // its scope is an interval (not conversation ids)
 	// ended: its last run entry is an end entry (status, at, accounting);
 	// a resume after an end makes it unended again.
 	ended      bool
@@ -98,6 +106,22 @@ type listingRef struct {
 	seq      uint64
 	evidence hashchain.Hash
 	count    int
+}
+
+// keeps reports whether the evidence store still keeps the attachment
+// object a message's detail names: not deleted by an erasure, nor found
+// altered or missing by verification (section 1 counts what is kept,
+// not what was once downloaded).
+func (f *ledgerFacts) keeps(evidence string, bad map[hashchain.Hash]badObject) bool {
+	h, err := hashchain.ParseHash(evidence)
+	if err != nil {
+		return false
+	}
+	if _, erased := f.erasure.Object(h); erased {
+		return false
+	}
+	_, isBad := bad[h]
+	return !isBad
 }
 
 // erasureOf turns an erasure record into what the report shows.
@@ -173,6 +197,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		case leaf.KindConversation:
 			c := conv(e.ConversationID)
 			c.seq, c.leafHash, c.evidence = e.Seq, e.LeafHash, e.EvidenceSHA256
+			if lr := f.runLedger[e.RunID]; lr != nil && lr.interval {
+				c.inInterval = true
+			}
 			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 			if err != nil {
 				continue // verify reports it; the report shows what it can
@@ -227,7 +254,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				// has them where the capture it supersedes had none.
 				n := 0
 				for _, m := range d.(*leaf.MessageDetail).Media {
-					if m.Evidence != "" {
+					if m.Evidence != "" && f.keeps(m.Evidence, bad) {
 						n++
 					}
 					if m.Status != "" {
@@ -279,6 +306,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 					if !slices.Contains(f.clientIDs, id) {
 						f.clientIDs = append(f.clientIDs, id)
 					}
+				}
+				if json.Unmarshal(rd.Scope, &scope) == nil && scope.Interval != "" && lr != nil {
+					lr.interval = true
 				}
 				if json.Unmarshal(rd.Scope, &scope) == nil && scope.Interval != "" && !seenInterval[scope.Interval] {
 					seenInterval[scope.Interval] = true
@@ -339,6 +369,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			continue
 		}
 		f.order = append(f.order, c)
+		if !c.leafHash.IsZero() && !c.inInterval && len(f.intervals) > 0 {
+			f.byID++
+		}
 		if c.held {
 			f.held++
 		}

@@ -82,6 +82,11 @@ type Summary struct {
 	ErasedMessages      int      `json:"erased_messages"`
 	BodiesErased        int      `json:"messages_body_erased"`
 	Intervals           []string `json:"intervals"`
+	// CapturedByID counts the conversations captured only by runs given
+	// conversation ids (a refetch, --conversation), not an interval:
+	// they may lie outside every interval (0 when no interval is
+	// recorded).
+	CapturedByID int `json:"conversations_captured_by_id"`
 	// APIHosts are where the captures came from, as the ledger's runs
 	// recorded them (empty when the runs did not record it).
 	APIHosts  []string `json:"api_hosts"`
@@ -413,8 +418,12 @@ type Attachment struct {
 
 // Certificate is section 8's facts.
 type Certificate struct {
-	Title          string `json:"title"`
-	Statement      string `json:"statement"`
+	Title     string `json:"title"`
+	Statement string `json:"statement"`
+	// Records says what the statement certifies, in counts: the
+	// transcripts' conversations, messages and attachments kept (under
+	// a filter, the selection's, with the matter's beside them).
+	Records        string `json:"records"`
 	Process        string `json:"process"` // how the records were made; the transport as the runs recorded it (processText)
 	HashAlgorithm  string `json:"hash_algorithm"`
 	LedgerSize     uint64 `json:"ledger_size"`

@@ -419,6 +419,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		hw = body.w
 	}
 	var index []*Conversation
+	keptShown := 0 // attachments the transcripts show kept: the certificate's
 	// met counts the messages and conversation objects whose evidence
 	// does not hash to its address, or is missing.
 	var met evidenceMet
@@ -462,6 +463,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		met.add(r.met)
 		metRows = append(metRows, r.exceptions...)
 		doc.Summary.NotDownloaded += r.notHeld
+		keptShown += r.kept
 		if i > 0 {
 			io.WriteString(jspool.w, ",")
 		}
@@ -474,6 +476,14 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// The certificate comes after the transcripts, in both files: what
 	// they met decides whether it is given.
 	doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
+	// The certificate's records are those its statement counts: the
+	// transcripts', the selection's under a filter, not the matter's.
+	doc.Certificate.Records = fmt.Sprintf("%s, %s, %s held as evidence", plural(doc.Transcripts.Conversations, "conversation", "conversations"),
+		plural(doc.Transcripts.Messages, "message", "messages"), plural(keptShown, "attachment", "attachments"))
+	if show != nil {
+		doc.Certificate.Records += fmt.Sprintf(" (those selected: %s; the matter holds %s and %s)", filterText,
+			plural(doc.Summary.Conversations, "conversation", "conversations"), plural(doc.Summary.Messages, "message", "messages"))
+	}
 	if n := doc.Summary.NotDownloaded; n > 0 && !doc.Certificate.Withheld {
 		// The messages are true copies; the attachments they name and the
 		// ledger never held are not, and must not read as certified.
@@ -639,6 +649,7 @@ type rendered struct {
 	// bytes of (notHeld of them: notHeldExceptions).
 	exceptions []Exception
 	notHeld    int
+	kept       int // attachments shown downloaded and kept
 	err        error
 }
 
@@ -740,6 +751,13 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 	r.exceptions = evidenceExceptions(c, conv)
 	notHeld := notHeldExceptions(conv)
 	r.notHeld = len(notHeld)
+	for _, m := range conv.Messages {
+		for _, a := range m.Attachments {
+			if a.Status == "downloaded" {
+				r.kept++
+			}
+		}
+	}
 	r.exceptions = append(r.exceptions, notHeld...)
 	return r
 }
@@ -1000,7 +1018,7 @@ func cmpOr(a, b string) string {
 func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Options, doc *Doc, lf *ledgerFacts, df *diffFacts, vi *verified) error {
 	doc.Summary = Summary{Conversations: len(lf.order), Messages: lf.messages, Attachments: lf.attach, HeldConversations: lf.held,
 		Intervals: nonNil(lf.intervals), APIHosts: nonNil(lf.apiHosts), ClientIDs: nonNil(lf.clientIDs),
-		ErasedMessages: lf.erasedMsgs, BodiesErased: lf.bodiesErased}
+		ErasedMessages: lf.erasedMsgs, BodiesErased: lf.bodiesErased, CapturedByID: lf.byID}
 	for _, c := range lf.order {
 		if lf.erasure.Conversation(c.id) {
 			doc.Summary.ErasedConversations++
@@ -1154,6 +1172,19 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 		doc.Gaps = nonNil(df.gaps)
 	}
 	doc.Exceptions = nonNil(lf.exceptions)
+	if len(o.Conversations) > 0 || o.Interval != "" {
+		// Only the records shown; what a run listed and did not capture
+		// is the scope's, not a record's, and section 1 and the
+		// certificate count it whatever the selection: it stays.
+		doc.Exceptions = slices.DeleteFunc(doc.Exceptions, func(x Exception) bool {
+			switch {
+			case x.Kind == "failed", x.Kind == KindPending, x.Kind == "gone_at_source" && x.MessageID == "":
+				return false
+			}
+			c := lf.convs[x.ConversationID]
+			return c == nil || c.shown == 0
+		})
+	}
 
 	// Section 6.
 	head, err := l.Head(ctx)

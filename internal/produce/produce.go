@@ -105,6 +105,13 @@ func Run(ctx context.Context, d Deps, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	// Before a leftover is finished onto it too (resume): a link or a
+	// mount point is never renamed onto.
+	if o.Out != "" {
+		if err := placeable(filepath.Clean(o.Out)); err != nil {
+			return nil, err
+		}
+	}
 	if out := filepath.Clean(o.Out); o.Out != "" && vacant(out) && isDir(filepath.Dir(out)) {
 		// Only where this run may write: a folder that is not empty, or
 		// whose parent is missing, is refused as before, with nothing

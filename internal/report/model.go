@@ -390,6 +390,12 @@ type Message struct {
 	// cannot be shown.
 	Erased     *Erasure `json:"erased,omitempty"`
 	BodyErased *Erasure `json:"body_erased,omitempty"`
+	// DateDeleted and DateModified are when the sender deleted or edited
+	// the message at the source, as its ledger entry records them
+	// (detail.date_deleted, date_modified); the status says so too
+	// (StatusDeletedAtSource, StatusEditedAtSource).
+	DateDeleted  string `json:"date_deleted,omitempty"`
+	DateModified string `json:"date_modified,omitempty"`
 	// Altered: the message's evidence object does not hash to its
 	// address (status evidence_altered, Error says what it hashes to);
 	// nothing read from it is shown.

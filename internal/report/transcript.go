@@ -308,7 +308,18 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 	}
 	var media []leaf.MediaRef
 	if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
-		media = d.(*leaf.MessageDetail).Media
+		md := d.(*leaf.MessageDetail)
+		media = md.Media
+		// Deleted or edited by its sender at the source before capture:
+		// the ledger's facts, marked, so an empty or edited text does
+		// not read as the message as sent.
+		m.DateDeleted, m.DateModified = md.DateDeleted, md.DateModified
+		if m.DateDeleted != "" {
+			m.Status = append(m.Status, StatusDeletedAtSource)
+		}
+		if m.DateModified != "" {
+			m.Status = append(m.Status, StatusEditedAtSource)
+		}
 	}
 	body, err := t.messageBody(ctx, e.EvidenceSHA256)
 	if errors.Is(err, evidence.ErrCorrupt) {

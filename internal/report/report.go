@@ -1198,10 +1198,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	}
 	fp := sha256.Sum256([]byte(l.VerifierKey()))
 	in.KeyFingerprint = hex.EncodeToString(fp[:])
-	keyName := l.VerifierKey()
-	if i := strings.LastIndexByte(keyName, '+'); i > 0 {
-		keyName = keyName[:i]
-	}
+	keyName := keyID(l.VerifierKey())
 	cps, err := l.Checkpoints(ctx)
 	if err != nil {
 		return err

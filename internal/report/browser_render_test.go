@@ -26,3 +26,46 @@ func TestBrowserSenderAddress(t *testing.T) {
 		t.Errorf("the PDF does not show the sender's address as captured, <+1555<b>0100</b>>; near it: %q", text[max(0, i-80):min(len(text), i+80)])
 	}
 }
+
+// visualText is the PDF's text with the bidi controls pdftotext writes
+// around the runs it reads right to left taken out: the characters in
+// the order they are seen.
+func visualText(pages []string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' {
+			return -1
+		}
+		return r
+	}, strings.Join(pages, "\n"))
+}
+
+// TestBrowserHiddenCharacters prints the report of hiddenReport: the
+// spoofed file name, the control characters and the matter's name in
+// every page's running header read as markers, not as what the
+// characters would make of the text around them.
+func TestBrowserHiddenCharacters(t *testing.T) {
+	res, _ := hiddenReport(t)
+	ctx, bp := openReport(t, res.HTML)
+	pages := printPDF(t, ctx, artifacts(t), "hidden.pdf")
+	bp.quiet(t, res.HTML)
+	for i, p := range pages {
+		if !strings.Contains(strings.ReplaceAll(visualText([]string{p}), " ", ""), "⟨U+202E⟩moc.live") {
+			t.Errorf("page %d's running header does not show the matter's name with its marker: %.200q", i+1, p)
+			break
+		}
+	}
+	// A marker is set apart from the text (a border, another font), which
+	// pdftotext reads as spaces around it: spaces are not compared.
+	text := strings.ReplaceAll(visualText(pages), " ", "")
+	for _, want := range []string{"inv⟨U+202E⟩fdp.exe", "NUL⟨U+0000⟩SOH⟨U+0001⟩", "payto⟨U+202E⟩0987654321⟨U+202C⟩",
+		"matter“Hostile<script>alert('matter')</script>⟨U+202E⟩moc.live”"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF does not show %q", want)
+		}
+	}
+	for _, spoof := range []string{"invexe.pdf", "1234567890", "LTR"} {
+		if strings.Contains(text, spoof) {
+			t.Errorf("the PDF shows %q: a bidi control acted", spoof)
+		}
+	}
+}

@@ -317,13 +317,13 @@ func TestBrowserHostileContent(t *testing.T) {
 	}
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[dom](`(() => {
 		const texts = [...document.querySelectorAll('div.text')];
-		const rlo = texts.find(e => e.textContent.includes('\u202eevil.exe'));
+		const rlo = texts.find(e => e.textContent.includes('⟨U+202E⟩evil.exe'));
 		return {
 			active: document.querySelectorAll('script, img, iframe, object, embed, a[href^="http"], a[href^="javascript"], #injected, body style').length,
 			title: document.title,
 			hidden: getComputedStyle(document.body).display === 'none',
 			biglen: Math.max(...texts.map(e => e.textContent.length)),
-			rlo: !!rlo && !!rlo.querySelector('bdi') && rlo.querySelector('bdi').textContent.includes('\u202eevil.exe'),
+			rlo: !!rlo && !!rlo.querySelector('bdi') && rlo.querySelector('bdi .ctl') && rlo.querySelector('bdi').textContent.includes('⟨U+202E⟩evil.exe'),
 			texts: texts.length,
 		};
 	})()`))

@@ -43,7 +43,7 @@ var tmplText string
 //go:embed report.css
 var cssText string
 
-var tmpl = template.Must(template.New("report").Parse(tmplText))
+var tmpl = template.Must(template.New("report").Funcs(funcs).Parse(tmplText))
 
 // Proof policies: which messages get a proof file beside the report.
 const (
@@ -1233,7 +1233,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	// Section 8.
 	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",
 		LedgerSize: lf.size, Root: in.Root, Process: processText(lf.apiHosts),
-		Statement: fmt.Sprintf("The records of matter %q listed in this report — %s and %s captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
+		Statement: fmt.Sprintf("The records of matter “%s” listed in this report — %s and %s captured from Genesys Cloud — are true copies of the responses the Conversation API returned, identified by the SHA-256 hash values recorded in the ledger whose state is given below.",
 			doc.Matter.Name, plural(doc.Transcripts.Conversations, "conversation", "conversations"), plural(doc.Transcripts.Messages, "message", "messages"))}
 	// "Of these": the records listed, fewer than the matter's under a
 	// --conversation or --interval.
@@ -1339,10 +1339,10 @@ func withholdCertificate(doc *Doc, met evidenceMet, noVerify bool) {
 	if met.missing > 0 || met.missingConvs > 0 {
 		why = append(why, fmt.Sprintf("the transcripts met evidence missing from the store, not erased: %s, each marked in section 5 (%s) with none of its content shown, and listed in section 7", what(met.missing, met.missingConvs), StatusMissing))
 	}
-	c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Restore the ledger and evidence from a copy kept apart (custody verify --evidence names each failure), then write the report again.",
+	c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter “%s”: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Restore the ledger and evidence from a copy kept apart (custody verify --evidence names each failure), then write the report again.",
 		doc.Matter.Name, strings.Join(why, "; and "))
 	if noVerify && len(why) == 1 {
-		c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter %q: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Write the report again without --no-verify.",
+		c.Statement = fmt.Sprintf("No certificate of authenticity is given for matter “%s”: %s. custody cannot certify the records listed as true copies of the responses the Conversation API returned, and this page is not to be signed. Write the report again without --no-verify.",
 			doc.Matter.Name, why[0])
 	}
 	// The process row describes what custody does; it must not assert of

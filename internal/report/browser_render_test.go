@@ -3,6 +3,9 @@ package report_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserSenderAddress prints the hostile report to PDF: the sender's
@@ -68,4 +71,60 @@ func TestBrowserHiddenCharacters(t *testing.T) {
 			t.Errorf("the PDF shows %q: a bidi control acted", spoof)
 		}
 	}
+}
+
+// TestBrowserIDsUnbroken lays the demo's report out as printed, at the
+// width of an A4 page inside its margins: every id (conversation,
+// message, run) stays on one line, so one copied from the PDF is whole;
+// no table nor anything else is wider than the page, so nothing is cut
+// off; and the PDF's text holds every run id whole.
+func TestBrowserIDsUnbroken(t *testing.T) {
+	res := demoMatter(t)
+	doc := readDoc(t, res.Report.JSON)
+	ctx, bp := openReport(t, res.Report.HTML)
+	// 210 mm less the @page margins of 14 mm each side, at 96 px an inch.
+	const width = 688
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	type layout struct {
+		IDs      int      `json:"ids"`
+		Broken   []string `json:"broken"`
+		Wide     []string `json:"wide"`
+		Overflow int      `json:"overflow"`
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[layout](`(() => {
+		const w = document.documentElement.clientWidth, broken = [], wide = [];
+		const ids = document.querySelectorAll('code.id');
+		for (const e of ids) {
+			if (e.getClientRects().length > 1 || e.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(e).lineHeight || 20)) broken.push(e.textContent);
+		}
+		for (const e of document.querySelectorAll('table, pre, .msg, section')) {
+			const r = e.getBoundingClientRect();
+			if (r.right > w + 0.5) wide.push(e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(r.right));
+		}
+		return {ids: ids.length, broken, wide, overflow: document.documentElement.scrollWidth - w};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.IDs < len(doc.Runs)+len(doc.LegalHold.Held) {
+		t.Errorf("%d ids marked on the page, fewer than the runs and held conversations (%d)", got.IDs, len(doc.Runs)+len(doc.LegalHold.Held))
+	}
+	if len(got.Broken) > 0 {
+		t.Errorf("%d of %d ids wrap over lines, e.g. %q", len(got.Broken), got.IDs, got.Broken[0])
+	}
+	if len(got.Wide) > 0 || got.Overflow > 0 {
+		t.Errorf("wider than the page (%d px): %v; the page scrolls %d px", width, got.Wide, got.Overflow)
+	}
+	text := strings.Join(printPDF(t, ctx, artifacts(t), "ids.pdf"), "\n")
+	for _, r := range doc.Runs {
+		if !strings.Contains(text, r.RunID) {
+			t.Errorf("the PDF does not hold run id %s whole", r.RunID)
+		}
+	}
+	bp.quiet(t, res.Report.HTML)
 }

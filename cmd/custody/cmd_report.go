@@ -72,8 +72,12 @@ the same facts for machines (schema in docs/report.md). Its sections:
      gap with its refetch outcome;
   5. transcripts: every message as Genesys returned it (read from the
      evidence), with its ledger seq, leaf hash and proof file;
-  6. integrity: ledger size, Merkle root, chain head, every checkpoint,
-     what verification found, and the commands a third party runs;
+  6. integrity: ledger size, Merkle root, chain head, every checkpoint
+     (signed at the custodian's clock's time, the times its RFC 3161
+     tokens claim, the witnesses whose cosignatures it carries; 'custody
+     verify --tsa-roots/--witness' proves and checks them), what
+     verification found, and the commands a third party runs, as they
+     run in the folder that holds the ledger;
   7. exceptions: failed, gone at the source, pending (listed by a run
      that stopped before capturing them, and captured by no later run),
      media not kept, not at the source, erased, and each evidence object

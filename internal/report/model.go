@@ -275,8 +275,13 @@ type CheckpointInfo struct {
 	ID        int64  `json:"id"`
 	Size      uint64 `json:"size"`
 	Root      string `json:"root"`
-	CreatedAt string `json:"created_at"`
+	CreatedAt string `json:"created_at"` // the custodian's clock when it signed: a claim, proving nothing
 	KeyID     string `json:"key_fingerprint"`
+	// Timestamps are the RFC 3161 tokens (and gaps) stored for it, and
+	// Witnesses the names of the witnesses whose cosignatures are stored
+	// for it (checked only by custody verify --witness KEY).
+	Timestamps []CheckpointTimestamp `json:"timestamps"`
+	Witnesses  []string              `json:"witnesses"`
 }
 
 // VerifyInfo is what verification found when the report was written.

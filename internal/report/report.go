@@ -1207,6 +1207,9 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	for _, c := range cps {
 		in.Checkpoints = append(in.Checkpoints, CheckpointInfo{ID: c.ID, Size: c.Size, Root: c.Root.String(), CreatedAt: formatTime(c.CreatedAt), KeyID: keyName})
 	}
+	if err := attestCheckpoints(ctx, l, cps, in.Checkpoints); err != nil {
+		return err
+	}
 	in.Verified = vi.VerifyInfo
 	in.Unchained = disagree
 	if vi.root != "" && vi.root != in.Root {
@@ -1273,7 +1276,10 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	}
 	if n := len(cps); n > 0 {
 		c := cps[n-1]
-		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize, doc.Certificate.Checkpoint = c.ID, c.Size, string(c.Note)
+		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize = c.ID, c.Size
+		if doc.Certificate.Checkpoint, err = attestedNote(ctx, l, c); err != nil {
+			return err
+		}
 	}
 	withholdCertificate(doc, evidenceMet{}, o.NoVerify)
 	return nil

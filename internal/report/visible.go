@@ -101,4 +101,4 @@ func plain(s string) string {
 }
 
 // funcs are the templates' functions.
-var funcs = template.FuncMap{"show": show, "showText": showText, "plain": plain}
+var funcs = template.FuncMap{"show": show, "showText": showText, "plain": plain, "hasAttestations": hasAttestations, "checkpointKeys": checkpointKeys}

@@ -1224,14 +1224,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	if !in.Verified.OK && len(cps) > 0 && checkpointBroken(lf, cps[len(cps)-1]) {
 		in.Verified.Failures = append(in.Verified.Failures, fmt.Sprintf("the ledger's leaf hashes do not lead to the root of checkpoint %d, the latest: no inclusion proof against it is given", cps[len(cps)-1].ID))
 	}
-	in.Commands = []string{
-		"# the ledger, its signed checkpoints, a checkpoint kept outside it, and every evidence object:",
-		"custody --ledger custody.db verify --key custody.pub --checkpoint counsel.checkpoint --evidence",
-		"# this report is the one custody recorded, unchanged:",
-		"custody --ledger custody.db verify --report report.html",
-		"# one message, offline, with nothing but its proof file and the public key:",
-		"custody verify --proof proofs/SEQ.proof.json --key custody.pub",
-	}
+	in.Commands = thirdPartyCommands(l, o, lf, cps, in)
 
 	// Section 8.
 	doc.Certificate = Certificate{Title: "Certificate of authenticity", HashAlgorithm: "SHA-256 (FIPS 180-4); RFC 6962 Merkle tree; RFC 8785 canonical JSON; Ed25519 signatures",

@@ -55,9 +55,21 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, side *sideFiles
 		vo.Keep = c.pre.keep
 	}
 	sums := c.sums // the field is the walk's: stop clears it
+	// The references end on cancellation too, not only when the walk
+	// closes sums: a cancelled walk stops sending and waits for the
+	// derive stage, which may wait for an object a worker dropped on
+	// seeing the cancellation (its Keep never called), until
+	// evidence.Verify returns. Waiting for sums alone, Verify never did: a
+	// report given Ctrl-C hung holding the matter's lock.
 	refs := func(yield func(hashchain.Hash, error) bool) {
-		for h := range sums {
-			if !yield(h, nil) {
+		for {
+			select {
+			case h, ok := <-sums:
+				if !ok || !yield(h, nil) {
+					return
+				}
+			case <-ctx.Done():
+				yield(hashchain.Hash{}, ctx.Err())
 				return
 			}
 		}

@@ -131,6 +131,15 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 		for _, x := range m.missing {
 			fmt.Fprintf(&text, "    [attachment not stored: %s]\n", transcriptLine(x))
 		}
+		// An empty body reads as a message with nothing in it unless the
+		// transcript says it was deleted (the RSMF's deleted, the DAT's
+		// DATE_DELETED) or changed.
+		if m.deleted {
+			fmt.Fprintf(&text, "    [deleted at the source%s]\n", prefixed(" ", transcriptLine(channelTime(m, true))))
+		}
+		if mod := channelTime(m, false); mod != "" {
+			fmt.Fprintf(&text, "    [edited at the source %s]\n", transcriptLine(mod))
+		}
 		for _, r := range m.receipts {
 			ev.ReadReceipts = append(ev.ReadReceipts, RSMFReadReceipt{Participant: m.to.id, Timestamp: r.at, Action: r.status})
 		}
@@ -302,6 +311,14 @@ func transcriptText(s string, multiline bool) string {
 		i += n
 	}
 	return b.String()
+}
+
+// prefixed is p and s, or "" when s is.
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
 }
 
 // edits are the changes of m's body from capture to capture, its

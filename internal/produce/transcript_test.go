@@ -54,3 +54,39 @@ func TestTranscriptBodyCannotForgeLines(t *testing.T) {
 		t.Errorf("the manifest's body %q, want %q", events[mid].Body, body)
 	}
 }
+
+// TestTranscriptSaysDeletedAndEdited: a message deleted at the source
+// reads in the transcript as deleted, with when, not as an empty
+// message, and one edited says when; the earlier capture's text follows.
+func TestTranscriptSaysDeletedAndEdited(t *testing.T) {
+	dir := t.TempDir()
+	l, st, key := fixture(t, dir, 1, 2)
+	recaptureMessage(t, l, st, "m0000000-0000-4000-8000-000000000000", func(md *genesys.MessageData) {
+		md.NormalizedMessage.Text, md.NormalizedMessage.Content = "", nil
+		md.NormalizedMessage.Channel.DateDeleted = "2024-03-02T10:00:00Z"
+	})
+	recaptureMessage(t, l, st, "m0000000-0001-4000-8000-000000000000", func(md *genesys.MessageData) {
+		md.NormalizedMessage.Text = "edited"
+		md.NormalizedMessage.Channel.DateModified = "2024-03-02T11:00:00Z"
+	})
+	out := filepath.Join(dir, "p")
+	if _, err := produce.Run(context.Background(), produce.Deps{Ledger: l, Store: st},
+		produce.Options{Out: out, Format: produce.FormatRSMF, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+		t.Fatal(err)
+	}
+	rf, err := os.ReadFile(filepath.Join(out, "rsmf", "c0000000-0000-4000-8000-000000000000.rsmf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := produce.ReadRSMF(rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(f.Text, "\r\n", "\n")
+	for _, want := range []string{": \n    [deleted at the source 2024-03-02T10:00:00.000Z]\n    [earlier capture, ledger seq ",
+		": edited\n    [edited at the source 2024-03-02T11:00:00.000Z]\n    [earlier capture, ledger seq "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transcript:\n%s\nwant it to hold %q", text, want)
+		}
+	}
+}

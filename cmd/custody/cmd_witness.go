@@ -198,6 +198,11 @@ lines (200), or 400 (malformed, old size larger than the checkpoint),
 size — or the same size with another root: a fork) or 422 (the
 consistency proof fails). Its state is persisted before it answers.
 
+It holds --state (its lock file witness.lock) while it runs: a second
+'witness serve' or a 'witness cosign' on the same folder is refused,
+naming its pid, since two witnesses sharing a state could each cosign
+another fork of the same size.
+
 Once it listens it prints one JSON line on stdout, its URL and the name
 of its key:
 
@@ -221,6 +226,12 @@ Examples:
 			if err != nil {
 				return err
 			}
+			// For its lifetime: a second witness on this --state (another
+			// serve, a cosign) would cosign a fork of what this one did.
+			if err := w.Hold("custody witness serve", 0); err != nil {
+				return fmt.Errorf("witness serve: %w", err)
+			}
+			defer w.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("witness serve: %w", err)
@@ -264,6 +275,9 @@ ledger (in --state), with the consistency proof in --proof (from
 lines; none needed for the first checkpoint a witness sees), and prints
 the cosignature line, or writes it to --out. Give that file to the
 custodian: 'custody witness attach' keeps it beside the checkpoint.
+It locks --state while it runs; if another witness process holds it
+('witness serve' on the same folder, another cosign) it waits up to 2 s,
+then fails (exit 1): "the witness state is in use by pid …".
 
 Examples:
   custody witness cosign --key counsel.key --log-key matter-42.pub --checkpoint cp.txt --proof cp.proof --out cp.cosig
@@ -307,6 +321,11 @@ Examples:
 					return withCode(exitFindings, fmt.Errorf("witness cosign: --proof: %w", err))
 				}
 			}
+			// Only now: bad input leaves the state folder untouched.
+			if err := w.Hold("custody witness cosign", witness.LockWait); err != nil {
+				return fmt.Errorf("witness cosign: %w", err)
+			}
+			defer w.Close()
 			sigs, err := w.Add(req)
 			if err != nil {
 				return withCode(exitFindings, fmt.Errorf("witness cosign: refused: %w", err))

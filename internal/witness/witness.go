@@ -13,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 )
 
@@ -119,8 +121,14 @@ type Witness struct {
 	logs   map[string]string // origin → the log's verifier key
 	dir    string            // one state file per origin
 
-	mu sync.Mutex // makes check-and-persist atomic (tlog-witness's race)
+	mu       sync.Mutex    // makes check-and-persist atomic (tlog-witness's race) in this process
+	held     *stateLock    // the state folder's lock, held until Close (Hold)
+	lockWait time.Duration // how long Add waits for a state held by another process
 }
+
+// testAfterLoad, when set, runs in Add between loading and saving the
+// state: where another witness process could act.
+var testAfterLoad func()
 
 // GenerateKey makes a witness key pair named name: the signer key
 // (PRIVATE+KEY+…, keep it secret) and the cosignature/v1 verifier key
@@ -150,7 +158,7 @@ func New(signerKey string, logKeys []string, stateDir string) (*Witness, error) 
 	if err != nil {
 		return nil, fmt.Errorf("witness: signer key: not a witness signer key: %s", hashchain.SignerKeyProblem(signerKey, err))
 	}
-	w := &Witness{signer: s, logs: map[string]string{}, dir: stateDir}
+	w := &Witness{signer: s, logs: map[string]string{}, dir: stateDir, lockWait: LockWait}
 	for i, k := range logKeys {
 		v, err := note.NewVerifier(k)
 		if err != nil {
@@ -172,7 +180,9 @@ func (w *Witness) Name() string { return w.signer.Name() }
 
 // Add checks req as tlog-witness says and returns the cosignature lines
 // ("— <name> <base64>\n"). The new checkpoint is persisted before Add
-// returns.
+// returns. Unless the witness holds its state (Hold), Add takes the state
+// folder's lock for the check and the save, waiting briefly for another
+// witness process (*StateInUseError): across processes as w.mu within one.
 func (w *Witness) Add(req Request) ([]byte, error) {
 	origin, _, ok := strings.Cut(string(req.Checkpoint), "\n")
 	if !ok {
@@ -194,9 +204,19 @@ func (w *Witness) Add(req Request) ([]byte, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.held == nil {
+		l, err := lockState(w.dir, "custody witness", w.lockWait)
+		if err != nil {
+			return nil, err
+		}
+		defer l.release()
+	}
 	prev, err := w.load(origin, key)
 	if err != nil {
 		return nil, err
+	}
+	if testAfterLoad != nil {
+		testAfterLoad()
 	}
 	if req.OldSize != prev.Size {
 		return nil, &ConflictError{Size: prev.Size, Reason: fmt.Sprintf("the request's old size is %d", req.OldSize)}
@@ -277,7 +297,9 @@ func (w *Witness) load(origin, key string) (hashchain.Checkpoint, error) {
 	return cp, nil
 }
 
-// save replaces the origin's state file atomically (write, fsync, rename).
+// save replaces the origin's state file atomically (write, fsync, rename,
+// fsync the folder): a rename not yet on disk could fall back, after a
+// power loss, to the previous checkpoint and reopen the fork it closed.
 func (w *Witness) save(origin string, signedNote []byte) error {
 	p := w.statePath(origin)
 	f, err := os.CreateTemp(w.dir, ".tmp-*")
@@ -297,6 +319,9 @@ func (w *Witness) save(origin string, signedNote []byte) error {
 		return fmt.Errorf("witness: state: %w", err)
 	}
 	if err := os.Rename(f.Name(), p); err != nil {
+		return fmt.Errorf("witness: state: %w", err)
+	}
+	if err := fsinfo.SyncDir(w.dir); err != nil {
 		return fmt.Errorf("witness: state: %w", err)
 	}
 	return nil

@@ -98,6 +98,7 @@ type ledgerRun struct {
 	endedAt    time.Time
 	accounting json.RawMessage
 	listings   []listingRef // its listing entries, in order
+	captured   int          // its conversation entries
 }
 
 // listingRef is one listing entry: the page of conversation ids a run
@@ -197,8 +198,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		case leaf.KindConversation:
 			c := conv(e.ConversationID)
 			c.seq, c.leafHash, c.evidence = e.Seq, e.LeafHash, e.EvidenceSHA256
-			if lr := f.runLedger[e.RunID]; lr != nil && lr.interval {
-				c.inInterval = true
+			if lr := f.runLedger[e.RunID]; lr != nil {
+				lr.captured++
+				c.inInterval = c.inInterval || lr.interval
 			}
 			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 			if err != nil {

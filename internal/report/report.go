@@ -1049,6 +1049,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 			if err := unendedRun(ctx, l, r, &ri, lf); err != nil {
 				return err
 			}
+			ri.Outcome += ledgerProgress(lf, r.ID)
 			unended = true
 		}
 		if r.Status != ledger.RunDone {

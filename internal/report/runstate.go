@@ -247,3 +247,19 @@ func unendedText(lf *ledgerFacts) string {
 	}
 	return s + ": the records of a run's scope may not all be among these; section 1 gives each run."
 }
+
+// ledgerProgress is what the ledger's entries say of a run that has not
+// ended, beside its run state's counts (unendedRun), which are not
+// chained: how many conversations its listing entries count, and how
+// many conversation entries it appended.
+func ledgerProgress(lf *ledgerFacts, runID string) string {
+	lr := lf.runLedger[runID]
+	if lr == nil {
+		return ""
+	}
+	listed := 0
+	for _, ref := range lr.listings {
+		listed += ref.count
+	}
+	return fmt.Sprintf("; its ledger entries: %s listed, %d captured by it", plural(listed, "conversation", "conversations"), lr.captured)
+}

@@ -607,9 +607,13 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 	}
 
 	// Content. An erased capture (custody erase) has no content or
-	// sender left to compare with; the rest is still the ledger's.
+	// sender left to compare with; the rest is still the ledger's. The
+	// comparison not made is said, message by message: a finding on its
+	// text or sender in an earlier diff must not vanish without a word.
 	if c.Erased {
-		// nothing: see the sender below
+		if err := d.erased(c, emit); err != nil {
+			return err
+		}
 	} else if v := &r.Fields[exportfile.IdxContent]; !v.Present {
 		if c.ContentSHA256 != emptyContentHash {
 			if err := stripped(finding.FieldContent, c.ContentSHA256, v); err != nil {
@@ -661,6 +665,21 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		}
 	}
 	return nil
+}
+
+// erased reports an exported message whose capture was erased: one
+// finding for its content and sender, naming the erasure entry, which
+// the summary lists too.
+func (d *differ) erased(c *Captured, emit func(finding.Kind, string, string, string, string) error) error {
+	by, detail := "", "content and sender not compared: the message was erased from the ledger by custody erase"
+	if c.ErasedBy != 0 {
+		by = "erasure entry " + strconv.FormatUint(c.ErasedBy, 10)
+		detail += " (" + by + ")"
+		if i, found := slices.BinarySearch(d.s.ErasedEntries, c.ErasedBy); !found {
+			d.s.ErasedEntries = slices.Insert(d.s.ErasedEntries, i, c.ErasedBy)
+		}
+	}
+	return emit(finding.Erased, "", by, "", detail)
 }
 
 func (d *differ) compareTime(c *Captured, v *exportfile.Value, emit func(finding.Kind, string, string, string, string) error) error {

@@ -68,6 +68,10 @@ type Summary struct {
 	// nowhere, how many compared messages lack it: what its format_lacks
 	// findings (one a shape) stand for, summed over shapes.
 	FormatLacks map[string]int `json:"format_lacks,omitempty"`
+	// ErasedEntries are the erasure entries (custody erase) of the
+	// exported messages whose content and sender were not compared, its
+	// erased findings, in ascending order.
+	ErasedEntries []uint64 `json:"erased_entries,omitempty"`
 }
 
 // Findings reports whether any finding was made.

@@ -27,8 +27,10 @@ type Captured struct {
 	AuditRefs []string
 	// Erased: the capture's personal fields were erased (custody erase,
 	// ledger format v3): ContentSHA256 and Sender are empty and not
-	// compared.
-	Erased bool
+	// compared, and an exported copy of the message is an erased finding.
+	// ErasedBy is the erasure entry's seq, when the index knows it.
+	Erased   bool
+	ErasedBy uint64
 	// Seq identifies the capture; unique per message among those Each
 	// yields, and small (the diff keeps one bit per Seq up to the largest).
 	Seq uint64

@@ -267,6 +267,22 @@ func (s *Summary) formatLacks() string {
 	return strings.Join(parts, ", ")
 }
 
+// erasedBy names the erasure entries of the erased findings.
+func (s *Summary) erasedBy() string {
+	if len(s.ErasedEntries) == 0 {
+		return "erased by custody erase"
+	}
+	ids := make([]string, len(s.ErasedEntries))
+	for i, seq := range s.ErasedEntries {
+		ids[i] = strconv.FormatUint(seq, 10)
+	}
+	w := "entry "
+	if len(ids) > 1 {
+		w = "entries "
+	}
+	return "erased by custody erase, erasure " + w + strings.Join(ids, ", ")
+}
+
 // WriteSummaryWith is WriteSummary shaped by o.
 func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -277,14 +293,22 @@ func WriteSummaryWith(w io.Writer, s Summary, o SummaryOptions) error {
 	fmt.Fprintf(tw, "messages captured\t%d\n", s.Captured)
 	fmt.Fprintf(tw, "captured conversations absent from export\t%d (%d messages; a conversation_absent finding each)\n",
 		s.ConversationsAbsent, s.MessagesInAbsentConversations)
-	fmt.Fprintf(tw, "findings\t%d\n", s.Counts.Total())
+	if n := s.Counts[finding.Erased]; n > 0 {
+		// Said beside the total: the findings of a diff made before an
+		// erasure are reconciled with this one through them.
+		fmt.Fprintf(tw, "findings\t%d (%d of them erased: messages not compared, %s)\n", s.Counts.Total(), n, s.erasedBy())
+	} else {
+		fmt.Fprintf(tw, "findings\t%d\n", s.Counts.Total())
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "KIND\tCOUNT")
 	var used []finding.Kind
-	for _, in := range finding.Kinds() {
+	for _, in := range finding.All() {
 		k := in.Kind
 		if n := s.Counts[k]; k == finding.FormatLacks && n > 0 {
 			fmt.Fprintf(tw, "%s\t%d (fields the export's format cannot hold: %s)\n", k, n, s.formatLacks())
+		} else if k == finding.Erased && n > 0 {
+			fmt.Fprintf(tw, "%s\t%d (exported messages whose content and sender were not compared: %s)\n", k, n, s.erasedBy())
 		} else {
 			fmt.Fprintf(tw, "%s\t%d\n", k, n)
 		}

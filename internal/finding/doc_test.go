@@ -26,21 +26,22 @@ func renderFindingsDoc() string {
 Genesys Cloud, message by message, and reports each difference as a
 *finding* of one of the kinds below. The summary lists them in this order.
 Two kinds are **gaps** — a message one side has and the other lacks — that
-` + "`custody refetch`" + ` asks Genesys about again; the others describe what the
+` + "`custody refetch`" + ` asks Genesys about again; ` + "`erased`" + ` says which exported messages the
+ledger could no longer compare (custody erase); the others describe what the
 export did to the messages it kept. docs/diff.md says exactly when each is
 reported.
 
 | kind | in short | gap |
 |---|---|---|
 `)
-	for _, in := range Kinds() {
+	for _, in := range All() {
 		gap := ""
 		if in.Gap {
 			gap = "yes"
 		}
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", in.Kind, in.Kind, in.Title, gap)
 	}
-	for _, in := range Kinds() {
+	for _, in := range All() {
 		fmt.Fprintf(&b, "\n## %s\n\n**%s.** %s\n\n*Example:* %s\n", in.Kind, in.Title, in.Plain, in.Example)
 		if in.Gap {
 			b.WriteString("\nA gap: `custody refetch --diff latest` captures the conversation again and records what became of the message.\n")
@@ -94,7 +95,7 @@ func TestFindingsDoc(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("docs/findings.md is not what the table says: run go test ./internal/finding -run TestFindingsDoc -update")
 	}
-	for _, in := range Kinds() {
+	for _, in := range All() {
 		if in.Title == "" || in.Plain == "" || in.Example == "" {
 			t.Errorf("kind %s: Title, Plain and Example must all be given", in.Kind)
 		}

@@ -23,6 +23,7 @@ const (
 	Duplicated             Kind = "duplicated"
 	FileUnreadable         Kind = "file_unreadable"
 	FormatLacks            Kind = "format_lacks"
+	Erased                 Kind = "erased"
 )
 
 // Info is what the table says of a kind.
@@ -33,6 +34,9 @@ type Info struct {
 	// Gap: the finding names a message custody lacks or the export lacks
 	// that refetch can ask Genesys for again.
 	Gap bool
+	// Ledger: the finding is about the ledger, not the export (what it
+	// no longer holds to compare with); no damage to an export makes it.
+	Ledger bool
 	// Title, Plain and Example say the same for a reader who is not an
 	// engineer (counsel, a reviewer): a short name, what it means and why
 	// it matters in plain words, and one concrete case. docs/findings.md
@@ -139,6 +143,21 @@ var table = [...]Info{
 			"with hashes and proofs; it does not restore anything to the export.",
 		Example: "the Recording export's transcripts have no legal_hold field: its 271 messages lack it; custody holds it for each (18 true, 253 false).",
 	},
+	// One a message, not one for the export as format_lacks: which
+	// messages went uncompared is what an auditor needs to reconcile a
+	// diff made before an erasure with one made after it.
+	{
+		Kind: Erased, Ledger: true,
+		Doc: "an exported message erased from the ledger (custody erase): its content and sender were not compared, custody no longer holds them " +
+			"(Expected names the erasure entry); its other fields were compared as usual",
+		Title: "Erased: not compared",
+		Plain: "The export holds a message whose text and sender custody has erased (custody erase, for example on a data subject's request), " +
+			"so they could not be compared: the export's copy of them may be intact or not, the diff cannot say. " +
+			"It is not a difference found in the export but a comparison the ledger can no longer make, listed message by message " +
+			"so that a diff made after an erasure can be reconciled with one made before it: a finding about the message's text or sender that was there before is not gone, it is here. " +
+			"Its time, legal hold, audit reference and attachments are still compared.",
+		Example: "m-17 was erased by erasure entry 614; the export still holds m-17: its content and sender are not compared.",
+	},
 }
 
 // index is each kind's row in table.
@@ -150,8 +169,27 @@ var index = func() map[Kind]int {
 	return m
 }()
 
-// Kinds returns every kind's row, in report order.
-func Kinds() []Info { return table[:] }
+// Kinds returns the row of every kind about the export, in report order:
+// the kinds a report's findings sections list. The ledger's kinds
+// (Info.Ledger: erased) come after them in the table and are left out;
+// All has them too.
+func Kinds() []Info { return table[:exportKinds] }
+
+// All returns every kind's row, the ledger's last: what a diff's own
+// outputs count and list.
+func All() []Info { return table[:] }
+
+// exportKinds is how many rows of table are about the export: those
+// before the first Ledger row (TestTable holds every row after it to be
+// one), so a kind's index is the same in Kinds and All.
+var exportKinds = func() int {
+	for i, in := range table {
+		if in.Ledger {
+			return i
+		}
+	}
+	return len(table)
+}()
 
 // Lookup returns the row of k, and false for an unknown kind.
 func Lookup(k Kind) (Info, bool) {

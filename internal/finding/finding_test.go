@@ -47,7 +47,7 @@ func TestTable(t *testing.T) {
 		t.Fatal("no Kind constants found in finding.go")
 	}
 	rows := map[Kind]int{}
-	for _, in := range Kinds() {
+	for _, in := range All() {
 		rows[in.Kind]++
 	}
 	for name, k := range declared {
@@ -60,7 +60,10 @@ func TestTable(t *testing.T) {
 		values[k] = true
 	}
 	valid := regexp.MustCompile(`^[a-z][a-z_]*[a-z]$`)
-	for i, in := range Kinds() {
+	for i, in := range All() {
+		if in.Ledger != (i >= len(Kinds())) {
+			t.Errorf("row %d: kind %q: the ledger's kinds must come after every kind about the export", i, in.Kind)
+		}
 		if !values[in.Kind] {
 			t.Errorf("row %d: kind %q is not a declared constant", i, in.Kind)
 		}
@@ -74,8 +77,8 @@ func TestTable(t *testing.T) {
 			t.Errorf("Lookup(%q) = %+v, %v", in.Kind, got, ok)
 		}
 	}
-	if len(Counts{}) != len(Kinds()) {
-		t.Errorf("Counts has %d slots for %d kinds", len(Counts{}), len(Kinds()))
+	if len(Counts{}) != len(All()) {
+		t.Errorf("Counts has %d slots for %d kinds", len(Counts{}), len(All()))
 	}
 	if !IsGap(NotCaptured) || !IsGap(MissingFromExport) || IsGap(Duplicated) || IsGap("nonsense") {
 		t.Error("IsGap: the gaps to refetch are not_captured and missing_from_export")

@@ -172,6 +172,9 @@ func (x *LedgerIndex) reduce(e leaf.Entry) (diff.Captured, pending, error) {
 	switch {
 	case x.erased.Message(e.ConversationID, e.MessageID):
 		c.Erased = true
+		if r, ok := x.erased.MessageRecord(e.ConversationID, e.MessageID); ok {
+			c.ErasedBy = r.Seq
+		}
 		return c, p, nil
 	case d.Salted():
 		p.open = d

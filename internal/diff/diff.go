@@ -583,7 +583,7 @@ func (d *differ) compare(r *exportfile.Message, c *Captured) error {
 		switch {
 		case !d.pol.required(field):
 			return nil
-		case v.Unheld:
+		case v.Unheld || sourceNeverHeld(field):
 			d.lacks(r.Shape, field, expected)
 			return nil
 		}
@@ -1013,6 +1013,17 @@ func idKey(conv, msg string) [2]uint64 {
 // lackKey is a shape and a field it keeps nowhere.
 type lackKey struct{ shape, field string }
 
+// sourceNeverHeld says whether no Genesys export has ever carried field:
+// legal hold and audit references, which custody supplies (deletion
+// protection and its own holds, the audit API). A message of any shape
+// without one lost nothing an export had, so its absence is counted for
+// one format_lacks, never a field_stripped of the message, even where the
+// shape's policy names a path for it (a value present there is still
+// compared).
+func sourceNeverHeld(field string) bool {
+	return field == finding.FieldLegalHold || field == finding.FieldAuditTrailID
+}
+
 // lackCount is how many exported messages of a shape lack a field it
 // keeps nowhere, and what custody holds for them, by value class
 // (lackValue).
@@ -1078,9 +1089,13 @@ func (d *differ) emitLacks() error {
 		for i, v := range classes {
 			pairs[i] = v + "=" + strconv.Itoa(c.values[v])
 		}
-		err := d.emit(Finding{Kind: finding.FormatLacks, Field: k.field, Expected: strings.Join(pairs, ";"), Count: c.messages,
-			Detail: fmt.Sprintf("the %s shape keeps no %s (the policy lists no path for it): %d exported messages lack it, as every export of that shape does; custody holds it for them",
-				k.shape, k.field, c.messages)})
+		detail := fmt.Sprintf("the %s shape keeps no %s (the policy lists no path for it): %d exported messages lack it, as every export of that shape does; custody holds it for them",
+			k.shape, k.field, c.messages)
+		if len(d.pol.Shapes[k.shape].Fields[k.field]) > 0 {
+			detail = fmt.Sprintf("%d exported messages of the %s shape have no %s, which no Genesys export has ever carried: they lost nothing; custody holds it for them",
+				c.messages, k.shape, k.field)
+		}
+		err := d.emit(Finding{Kind: finding.FormatLacks, Field: k.field, Expected: strings.Join(pairs, ";"), Count: c.messages, Detail: detail})
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,10 @@ func TestCompareJSONL(t *testing.T) {
 		{"null counts as absent", `{` + strings.Replace(full, `"+4411"`, `null`, 1) + `}`, []key{k(finding.FieldStripped, finding.FieldSender)}},
 		{"everything stripped", `{"conversation_id":"c1","message_id":"m1"}`, []key{
 			k(finding.FieldStripped, finding.FieldTimestamp), k(finding.FieldStripped, finding.FieldContent), k(finding.FieldStripped, finding.FieldSender),
-			k(finding.FieldStripped, finding.FieldLegalHold), k(finding.FieldStripped, finding.FieldAuditTrailID)}},
+			// No Genesys export has legal hold or audit references: their
+			// absence is the export's, one format_lacks each, never a
+			// message's field_stripped, though the shape names a path.
+			{finding.FormatLacks, "", "", finding.FieldLegalHold}, {finding.FormatLacks, "", "", finding.FieldAuditTrailID}}},
 		{"duplicate", `{` + full + "}\n{" + full + `}`, []key{k(finding.Duplicated, "")}},
 		{"missing", `{"conversation_id":"c1","message_id":"other"}`, []key{
 			{finding.NotCaptured, "c1", "other", ""}, k(finding.MissingFromExport, "")}},
@@ -149,11 +152,12 @@ const genesysFile = `{"id":"rec1","conversationId":"c1","media":"message","messa
 ],"selfUri":"/x"}`
 
 func TestShapes(t *testing.T) {
-	// The genesys shape cannot hold legal hold or audit references: one
-	// format_lacks each for the export. The reshape can (the policy says
-	// where): each of its messages without them is field_stripped.
+	// No Genesys export holds legal hold or audit references: one
+	// format_lacks each for the export, in the genesys shape (no path for
+	// them) and in the reshape alike (its policy names where they would
+	// be, and a value there is compared, but a message without them lost
+	// nothing).
 	lacks := []key{{finding.FormatLacks, "", "", finding.FieldLegalHold}, {finding.FormatLacks, "", "", finding.FieldAuditTrailID}}
-	stripped := []key{{finding.FieldStripped, "c1", "m1", finding.FieldLegalHold}, {finding.FieldStripped, "c1", "m1", finding.FieldAuditTrailID}}
 	cases := []struct {
 		name  string
 		files map[string]string
@@ -175,10 +179,10 @@ func TestShapes(t *testing.T) {
 		}, Options{}, append([]key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}}, lacks...)},
 		{"reshape named by conversation", map[string]string{
 			"whatsapp/c1.json": `{"channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00Z"}]}`,
-		}, Options{}, []key{{finding.TimestampPrecisionLost, "c1", "m1", finding.FieldTimestamp}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, stripped[0], stripped[1]}},
+		}, Options{}, []key{{finding.TimestampPrecisionLost, "c1", "m1", finding.FieldTimestamp}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, lacks[0], lacks[1]}},
 		{"reshape, later conversation id contradicts the name", map[string]string{
 			"whatsapp/c1.json": `{"messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z"}],"conversationId":"c9"}`,
-		}, Options{}, []key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, stripped[0], stripped[1]}},
+		}, Options{}, []key{{finding.ValueAltered, "c1", "", finding.FieldConversationID}, {finding.FieldStripped, "c1", "m1", finding.FieldSender}, lacks[0], lacks[1]}},
 		{"reshape with conversation id", map[string]string{
 			"export.json": `{"conversationId":"c1","channel":"whatsapp","messages":[{"id":"m1","content":"Héllo\nworld","timestamp":"2024-03-01T10:00:00.123Z","from":"+4411","legalHold":true,"auditTrailId":["a1","a2"]}]}`,
 		}, Options{}, nil},

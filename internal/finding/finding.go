@@ -50,10 +50,10 @@ type Info struct {
 // so a kind added here cannot outgrow it.
 var table = [...]Info{
 	{
-		Kind: FieldStripped, Doc: "a field the policy requires is absent from the exported message (Field names it)",
+		Kind: FieldStripped, Doc: "a field the policy requires is absent from the exported message (Field names it; never legal_hold or audit_trail_id, which no Genesys export has carried: format_lacks)",
 		Title: "Field stripped",
 		Plain: "The exported message is there, but a piece of information custody captured from Genesys is missing from it, " +
-			"although the export's format has a place for it: who sent it, when, its text, whether it was under legal hold, its audit-trail reference, " +
+			"although the export's format has a place for it: who sent it, when, its text, " +
 			"the media (an image, video or document) of a WhatsApp template's header, or the message's attachments (its photos, documents, voice notes or stickers). " +
 			"The export alone cannot show that information; the ledger can. " +
 			"A field the format has no place for at all is not reported message by message: see format_lacks.",
@@ -137,7 +137,7 @@ var table = [...]Info{
 			"Expected what custody holds for them (value=count pairs)",
 		Title: "Field the format cannot hold",
 		Plain: "The export's format has no place for this piece of information, so none of its messages carry it: " +
-			"no Genesys export has ever carried legal hold or an audit-trail reference, and the usual customer reshape carries no sender and no media (no attachments, no media of a template's header). " +
+			"no Genesys export has ever carried legal hold or an audit-trail reference (so no export made from one lost them, whatever its format), and the usual customer reshape carries no media (no attachments, no media of a template's header). " +
 			"It is a property of the format, reported once, not once per message, and it says nothing about what any one message lost. " +
 			"custody supplies the information itself — legal hold from Genesys deletion protection and its own holds, audit references from the audit API — " +
 			"with hashes and proofs; it does not restore anything to the export.",

@@ -36,8 +36,8 @@ type convResult struct {
 	messages int
 	readable int
 	// unheld counts the readable messages the diff compares that lack
-	// the fields the format cannot hold (ShapeGenesys: legal hold and
-	// audit trail).
+	// the fields no Genesys export holds (legal hold and audit trail),
+	// in either shape.
 	unheld int
 	// mediaLacks counts, per field of mediaLacks, the readable messages
 	// the diff compares that have it (as the diff knows it) and whose
@@ -236,18 +236,11 @@ func exportConversation(ctx context.Context, orgID string, c *sim.ConvData, t Ta
 		if p.Shape == ShapeReshape || from == "" {
 			e.damages = append(e.damages, dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldSender, "the reshape has no sender"))
 		}
-		if p.Shape == ShapeGenesys {
-			// The Recording format has no such fields at all: a property
-			// of the format, one format_lacks each for the whole export
-			// (Export), not a damage of this message.
-			e.unheld = true
-		} else {
-			// The reshape's format could carry them (the policy names
-			// where); this pipeline drops them.
-			e.damages = append(e.damages,
-				dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldLegalHold, "the reshape drops the legal hold"),
-				dmg(finding.FieldStripped, OriginCustomerPipeline, m.ID, finding.FieldAuditTrailID, "the reshape drops the audit trail reference"))
-		}
+		// No Genesys export has a legal hold or an audit trail
+		// reference, so neither has a reshape of one: nothing this
+		// message lost, one format_lacks each for the whole export
+		// (Export).
+		e.unheld = true
 
 		if p.Shape == ShapeReshape {
 			// The reshape keeps no media: a property of its format, one

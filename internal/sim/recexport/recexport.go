@@ -363,10 +363,16 @@ func export(ctx context.Context, org *sim.Org, convIDs []string, t Target, p Pro
 		}
 	}
 	if unheld > 0 {
-		// What the Recording format cannot hold, once for the export.
+		// What no Genesys export holds, once for the export: the
+		// Recording format has no such fields, and a reshape of it has
+		// nothing to keep them from.
+		what := "the Recording export format has no "
+		if p.Shape == ShapeReshape {
+			what = "the reshape of a Recording export, which has none, has no "
+		}
 		for _, f := range [...]struct{ field, detail string }{
-			{finding.FieldLegalHold, "the Recording export format has no legal hold"},
-			{finding.FieldAuditTrailID, "the Recording export format has no audit trail reference"},
+			{finding.FieldLegalHold, what + "legal hold"},
+			{finding.FieldAuditTrailID, what + "audit trail reference"},
 		} {
 			d := Damage{Kind: finding.FormatLacks, Origin: OriginGenesysExporter, Field: f.field, Count: unheld, Detail: f.detail}
 			m.Counts[d.Kind]++

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -155,10 +156,13 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		listed[f.Path] = f
 	}
 	rep.Files = len(man.Files)
+	// The natives and .rsmf files are read for the content check as they
+	// are hashed.
+	content := newContentCheck(root, man, listed)
 	fileProblems := make([]string, len(man.Files))
 	if err := eachAtOnce(ctx, len(man.Files), workers, func(i int) {
 		f := man.Files[i]
-		sum, size, err := hashRootFile(root, f.Path)
+		sum, size, err := content.read(root, i)
 		switch {
 		case err != nil:
 			fileProblems[i] = err.Error()
@@ -216,21 +220,26 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 	type proofCheck struct {
 		name, leafHash, kind, convID, msgID string
 		seq                                 uint64
+		msg                                 int // index in man.Messages; -1 for a conversation
 	}
 	var proofs []proofCheck
 	for _, c := range man.Conversations {
 		if c.Proof != "" {
-			proofs = append(proofs, proofCheck{c.Proof, c.LeafHash, leaf.KindConversation, c.ID, "", c.Seq})
+			proofs = append(proofs, proofCheck{c.Proof, c.LeafHash, leaf.KindConversation, c.ID, "", c.Seq, -1})
 		}
 	}
-	for _, m := range man.Messages {
-		proofs = append(proofs, proofCheck{m.Proof, m.LeafHash, leaf.KindMessage, m.ConversationID, m.MessageID, m.Seq})
+	for i, m := range man.Messages {
+		proofs = append(proofs, proofCheck{m.Proof, m.LeafHash, leaf.KindMessage, m.ConversationID, m.MessageID, m.Seq, i})
 	}
 	rep.Proofs = len(proofs)
 	proofProblems := make([]string, len(proofs))
 	if err := eachAtOnce(ctx, len(proofs), workers, func(i int) {
 		p := proofs[i]
-		proofProblems[i] = proofProblem(root, p.name, p.seq, p.leafHash, p.kind, p.convID, p.msgID, cpNote, cp, o.VerifierKey)
+		var e leaf.Entry
+		proofProblems[i], e = proofProblem(root, p.name, p.seq, p.leafHash, p.kind, p.convID, p.msgID, cpNote, cp, o.VerifierKey)
+		if proofProblems[i] == "" && p.msg >= 0 {
+			content.proved(p.msg, e)
+		}
 	}); err != nil {
 		return nil, err
 	}
@@ -239,6 +248,8 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 			rep.fail(ProdCheckProof, proofs[i].name, "%s", problem)
 		}
 	}
+	// What each message's proof proves, against what was produced of it.
+	content.compare(rep)
 	if err := rep.checkErased(ctx, man, o); err != nil {
 		return nil, err
 	}
@@ -340,15 +351,16 @@ func (r *ProductionReport) otherLedger(o ProductionOptions) bool {
 }
 
 // proofProblem checks one entry's proof file against the checkpoint and
-// the manifest's record of the entry: "" when it holds, else what is wrong.
-func proofProblem(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) string {
+// the manifest's record of the entry: "" and the proven entry when it
+// holds, else what is wrong.
+func proofProblem(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) (string, leaf.Entry) {
 	data, err := readRootFile(root, name, 64<<10)
 	if err != nil {
-		return err.Error()
+		return err.Error(), leaf.Entry{}
 	}
 	p, err := leaf.ParseProof(data)
 	if err != nil {
-		return err.Error()
+		return err.Error(), leaf.Entry{}
 	}
 	var e leaf.Entry
 	if cpNote != nil && bytes.Equal(p.Checkpoint, cpNote) && p.TreeSize == cp.Size {
@@ -365,13 +377,13 @@ func proofProblem(root *os.Root, name string, seq uint64, leafHash, kind, convID
 	}
 	switch {
 	case err != nil:
-		return err.Error()
+		return err.Error(), e
 	case e.Seq != seq || e.LeafHash.String() != leafHash:
-		return fmt.Sprintf("proves entry %d (%s), the manifest lists %d (%s)", e.Seq, e.LeafHash, seq, leafHash)
+		return fmt.Sprintf("proves entry %d (%s), the manifest lists %d (%s)", e.Seq, e.LeafHash, seq, leafHash), e
 	case e.Kind != kind || e.ConversationID != convID || e.MessageID != msgID:
-		return fmt.Sprintf("proves a %s entry of %s/%s, the manifest lists a %s of %s/%s", e.Kind, e.ConversationID, e.MessageID, kind, convID, msgID)
+		return fmt.Sprintf("proves a %s entry of %s/%s, the manifest lists a %s of %s/%s", e.Kind, e.ConversationID, e.MessageID, kind, convID, msgID), e
 	}
-	return ""
+	return "", e
 }
 
 // verifyUnder is Proof.Verify with the checkpoint already verified.
@@ -422,13 +434,21 @@ func hashRootFile(root *os.Root, name string) ([sha256.Size]byte, int64, error) 
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	// struct{io.Reader} hides os.File's WriteTo, which would copy
+	// through a buffer of its own, allocated for every file.
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{f}, *buf)
 	if err != nil {
 		return sum, 0, err
 	}
 	copy(sum[:], h.Sum(nil))
 	return sum, n, nil
 }
+
+// copyBufs are the buffers files are hashed through, one per worker at a
+// time rather than one per file.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // openRegular opens a file of the production that must be a regular
 // file: anything else is refused, a FIFO without waiting on it

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -39,7 +40,7 @@ var DATColumns = []string{
 	"CUSTODIAN", "DATE_SENT", "TIME_SENT", "DATETIME_SENT_UTC", "FROM", "TO", "DIRECTION",
 	"CONVERSATION_ID", "MESSAGE_ID", "FILENAME", "MIME_TYPE", "SHA256", "PAYLOAD_SHA256",
 	"LEDGER_SEQ", "LEAF_HASH", "LEGAL_HOLD", "HOLD_SOURCE", "DELETED", "PROOF_PATH", "NATIVE_PATH", "TEXT_PATH",
-	"CAPTURE", "CAPTURED_AT", "EARLIER_CAPTURES", "EARLIER_CAPTURE_SEQS", "EARLIER_CAPTURE_BEGDOCS", "LATEST_CAPTURE_BEGDOC",
+	"CAPTURE", "CAPTURED_AT", "EARLIER_CAPTURES", "EARLIER_CAPTURE_SEQS", "EARLIER_CAPTURE_BEGDOCS", "LATEST_CAPTURE_BEGDOC", "DIFFERS_FROM_LATEST",
 	"MEDIA_NOT_STORED_COUNT", "MEDIA_NOT_STORED", "DATE_MODIFIED", "DATE_DELETED",
 }
 
@@ -125,16 +126,16 @@ func (w *datPart) record(fields []string) { writeRecord(&w.dat, fields) }
 
 // message writes the natives of m and its attachments and their rows,
 // and returns m's control number. latest is, for an earlier capture of
-// a message, the control number of its latest capture, written just
-// before it; "" for a latest capture, whose earlier captures (m.earlier)
-// are written right after its family, in order.
-func (w *datPart) message(out *outDir, c *convEntry, m *message, proof, latest string) (string, error) {
+// a message, its latest capture, written just before it; nil for a
+// latest capture, whose earlier captures (m.earlier) are written right
+// after its family, in order.
+func (w *datPart) message(out *outDir, c *convEntry, m *message, proof string, latest *message) (string, error) {
 	// Which capture this is, and where the others are: an earlier
 	// capture is its own family (its own natives, proof and
 	// attachments); MESSAGE_ID groups them all.
-	capture := []string{"latest", rsmfTime0(m.captured), "0", "", "", ""}
-	if latest != "" {
-		capture[0], capture[2], capture[5] = "earlier", "", latest
+	capture := []string{"latest", rsmfTime0(m.captured), "0", "", "", "", ""}
+	if latest != nil {
+		capture[0], capture[2], capture[5], capture[6] = "earlier", "", latest.ctrl, differs(m, latest)
 	} else if len(m.earlier) > 0 {
 		var seqs, begdocs []string
 		n := w.next + 1 + len(m.attachments)
@@ -243,6 +244,37 @@ func nativeExt(mimeType, filename string) string {
 		return ""
 	}
 	return ext
+}
+
+// differs says how an earlier capture e differs from its message's
+// latest capture l, as the DIFFERS_FROM_LATEST column gives it: "text",
+// "deleted" (one has the message deleted, the other not), "attachments"
+// (other attachments stored, or other ones not stored), joined by ';';
+// "metadata" when none of these differ (the API object does: a status, a
+// receipt), so that a review can set such captures apart.
+func differs(e, l *message) string {
+	var out []string
+	if e.text != l.text {
+		out = append(out, "text")
+	}
+	if e.deleted != l.deleted {
+		out = append(out, "deleted")
+	}
+	sums := func(m *message) string {
+		var s []string
+		for _, a := range m.attachments {
+			s = append(s, a.sha256)
+		}
+		slices.Sort(s)
+		return strings.Join(s, ",") + "|" + strconv.Itoa(len(m.missing))
+	}
+	if sums(e) != sums(l) {
+		out = append(out, "attachments")
+	}
+	if len(out) == 0 {
+		return "metadata"
+	}
+	return strings.Join(out, ";")
 }
 
 // datPath is the path p (in the production, "/"-separated) as the DAT

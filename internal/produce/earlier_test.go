@@ -99,6 +99,10 @@ func TestProduceEarlierCaptures(t *testing.T) {
 		md.NormalizedMessage.Text = "I never said that."
 	})
 	_, again1 := recaptureMessage(t, l, st, m1, func(*genesys.MessageData) {}) // the same object again
+	m3 := "m0000000-0003-4000-8000-000000000000"
+	orig3, rcpt3 := recaptureMessage(t, l, st, m3, func(md *genesys.MessageData) { // a receipt changed, nothing else
+		md.NormalizedReceipts[0].Status = "Delivered"
+	})
 	out := filepath.Join(dir, "p")
 	ctx := context.Background()
 	res, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
@@ -106,8 +110,8 @@ func TestProduceEarlierCaptures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Messages != 6 || res.EarlierCaptures != 2 {
-		t.Errorf("%d message captures produced, want 4 latest and 2 earlier", res.Messages)
+	if res.Messages != 7 || res.EarlierCaptures != 3 {
+		t.Errorf("%d message captures produced (%d earlier), want 4 latest and 3 earlier", res.Messages, res.EarlierCaptures)
 	}
 	data, err := os.ReadFile(filepath.Join(out, production.ManifestFile))
 	if err != nil {
@@ -123,7 +127,7 @@ func TestProduceEarlierCaptures(t *testing.T) {
 			earlierOf[m.Seq] = m.EarlierCaptureOf
 		}
 	}
-	if len(earlierOf) != 2 || earlierOf[orig0] != del0 || earlierOf[orig1] != again1 {
+	if len(earlierOf) != 3 || earlierOf[orig0] != del0 || earlierOf[orig1] != again1 || earlierOf[orig3] != rcpt3 {
 		t.Errorf("manifest's earlier captures %v, want %d of %d and %d of %d (not %d, the same object as the latest)", earlierOf, orig0, del0, orig1, again1, ed1)
 	}
 
@@ -158,8 +162,17 @@ func TestProduceEarlierCaptures(t *testing.T) {
 		t.Errorf("latest capture's row: %q", latest)
 	}
 	if get(early, "CAPTURE") != "earlier" || get(early, "LATEST_CAPTURE_BEGDOC") != get(latest, "BEGDOC") || get(early, "DELETED") != "false" ||
-		get(early, "MESSAGE_ID") != m0 || get(early, "ATTACHMENT_COUNT") != "1" {
+		get(early, "MESSAGE_ID") != m0 || get(early, "ATTACHMENT_COUNT") != "1" || get(early, "DIFFERS_FROM_LATEST") != "text;deleted;attachments" {
 		t.Errorf("earlier capture's row: %q", early)
+	}
+	if r := bySeq[strconv.FormatUint(orig1, 10)]; r == nil || get(r, "DIFFERS_FROM_LATEST") != "text" {
+		t.Errorf("the edited message's earlier capture: %q", r)
+	}
+	if r := bySeq[strconv.FormatUint(orig3, 10)]; r == nil || get(r, "DIFFERS_FROM_LATEST") != "metadata" || get(r, "CAPTURE") != "earlier" {
+		t.Errorf("the earlier capture differing in a receipt: %q", r)
+	}
+	if get(latest, "DIFFERS_FROM_LATEST") != "" {
+		t.Errorf("the latest capture's DIFFERS_FROM_LATEST %q", get(latest, "DIFFERS_FROM_LATEST"))
 	}
 	if photo == nil || get(photo, "FILENAME") != "photo.png" || get(photo, "PARENT_DOCID") != get(early, "BEGDOC") {
 		t.Errorf("the earlier capture's photo: %q", photo)

@@ -722,9 +722,9 @@ func (p *producer) conversation(ctx context.Context, w *worker, c *convEntry, ct
 			x.proof = proof
 			pm := msgRec{seq: x.seq, leafHash: x.leafHash, convID: c.id, msgID: x.msgID, latest: x.latest}
 			if p.datOn() {
-				latest := ""
+				var latest *message
 				if i > 0 {
-					latest = m.ctrl
+					latest = m
 				}
 				if pm.ctrl, err = res.dat.message(p.out, c, x, proof, latest); err != nil {
 					return nil, err

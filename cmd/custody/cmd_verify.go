@@ -54,7 +54,7 @@ func (o *verifyOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Production, "production", "", "check a production folder from 'custody produce': every file, the manifest, every proof")
 	o.ev.AddFlags(fs, false)
 	fs.StringVar(&o.TSARoots, "tsa-roots", "", "PEM bundle of roots you trust that timestamp tokens must chain to, for their times to be proven (without it, tokens are chained to the bundle the matter names, and their times are only claimed)")
-	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint must carry its cosignature (repeatable)")
+	fs.StringArrayVar(&o.Witnesses, "witness", nil, "a witness verifier key, or a file holding it: the latest checkpoint (with --proof, the proof's; with --production, the messages' and the production entry's) must carry its cosignature (repeatable)")
 	fs.IntVar(&o.WitnessThreshold, "witness-threshold", 0, "how many of the --witness keys must have cosigned (default: all)")
 	fs.Lookup("evidence").Usage = "also re-hash every evidence object the ledger references, in this store (a folder, file://DIR or s3://bucket/prefix) or, bare, the matter's own; report missing, altered and unreferenced ones, check the checkpoint copies beside them, and name what else the store holds"
 	// Before --evidence took a location, verify took it here; it names

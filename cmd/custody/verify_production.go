@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/production"
 	"github.com/custodyhq/custody/internal/verify"
@@ -47,8 +49,48 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 	if err != nil {
 		return err
 	}
+	// The timestamp tokens and witness cosignatures the production
+	// carries, checked as verify --proof checks them (against
+	// --tsa-roots, requiring the --witness keys): those of the checkpoint
+	// its messages are proved against (every message proof shares it)
+	// and those of the production entry's. A token or cosignature that
+	// fails, or too few cosignatures, is a failure.
+	var atts []productionAttestation
+	var attFails []string
+	for _, a := range []struct{ what, file string }{{"messages", rep.MessagesProof}, {"production entry", production.ProofFile}} {
+		if a.file == "" {
+			continue
+		}
+		name := filepath.Join(o.Production, filepath.FromSlash(a.file))
+		data, err := fsinfo.ReadRegular(name, maxArgFile)
+		if err != nil {
+			continue // a finding of verify.Production already
+		}
+		po := *o
+		po.Proof = a.file
+		att, err := proofAttestations(&po, data)
+		var ee *exitErr
+		switch {
+		case errors.As(err, &ee) && ee.code == exitFindings:
+			attFails = append(attFails, strings.TrimPrefix(err.Error(), "verify: "))
+			continue
+		case err != nil:
+			return err
+		}
+		atts = append(atts, productionAttestation{What: a.what, Proof: a.file, Time: att.time, Witnesses: att.witnesses})
+	}
+	ok := rep.OK && len(attFails) == 0
 	if g.jsonOutput() {
-		if err := g.writeJSON(rep); err != nil {
+		out := struct {
+			*verify.ProductionReport
+			OK           bool                    `json:"ok"`
+			Attestations []productionAttestation `json:"attestations"`
+			AttFindings  []string                `json:"attestation_findings,omitempty"`
+		}{rep, ok, atts, attFails}
+		if out.Attestations == nil {
+			out.Attestations = []productionAttestation{}
+		}
+		if err := g.writeJSON(out); err != nil {
 			return err
 		}
 	} else {
@@ -80,15 +122,41 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		if rep.Omitted > 0 {
 			fmt.Fprintf(w, "FAIL  … and %d more\n", rep.Omitted)
 		}
-		if rep.OK {
+		for _, a := range atts {
+			if a.Time != nil {
+				fmt.Fprintf(w, "time         %s (size %d) %s\n", a.label(), a.Time.Size, timeLine(*a.Time))
+			}
+			if len(a.Witnesses) > 0 {
+				fmt.Fprintf(w, "witnessed    %s, by %d: %s\n", a.label(), len(a.Witnesses), strings.Join(a.Witnesses, ", "))
+			}
+		}
+		for _, f := range attFails {
+			fmt.Fprintf(w, "FAIL  %s\n", f)
+		}
+		if ok {
 			fmt.Fprintln(w, "OK    every check holds")
 		}
 	}
-	if !rep.OK {
-		n := len(rep.Findings) + rep.Omitted
-		return withCode(exitFindings, fmt.Errorf("verify: production FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.Findings[0]))
+	if !ok {
+		n := len(rep.Findings) + rep.Omitted + len(attFails)
+		first := ""
+		if len(rep.Findings) > 0 {
+			first = rep.Findings[0].String()
+		} else {
+			first = attFails[0]
+		}
+		return withCode(exitFindings, fmt.Errorf("verify: production FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), first))
 	}
 	return nil
+}
+
+// productionAttestation is what the tokens and cosignatures of one of a
+// production's checkpoints show, checked.
+type productionAttestation struct {
+	What      string                 `json:"checkpoint"` // "messages" or "production entry"
+	Proof     string                 `json:"proof"`
+	Time      *verify.CheckpointTime `json:"proven_at"`
+	Witnesses []string               `json:"witnesses"`
 }
 
 // defaultKeyNote says which key verify --production or --proof (what)
@@ -115,4 +183,11 @@ func defaultKeyNote(what, ledgerPath string, ledgerHere bool, own ...string) str
 		}
 	}
 	return fmt.Sprintf("checking the %s with %s, a key file with no ledger beside it (there is none at %s): it is not the custodian's copy of the key, and nothing says whose it is; pass --key with a copy of the ledger's verifier key obtained independently", what, keyPath, ledgerPath)
+}
+
+func (a productionAttestation) label() string {
+	if a.What == "messages" {
+		return "the messages' checkpoint"
+	}
+	return "the " + a.What + "'s checkpoint"
 }

@@ -63,6 +63,10 @@ type ProductionReport struct {
 	// system adds to a folder it shows (OSLitter): a warning, not a
 	// failure.
 	Ignored []string `json:"ignored,omitempty"`
+	// MessagesProof is a proof file against the checkpoint the messages
+	// are proved against (the first message's), whose timestamp tokens
+	// and cosignatures verify --production checks with production.proof.json's.
+	MessagesProof string `json:"-"`
 }
 
 // OSLitter reports whether the production path rel (slash-separated) is
@@ -146,6 +150,9 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		return rep.done(), nil
 	}
 	rep.Origin, rep.Messages, rep.Conversations = man.Origin, len(man.Messages), len(man.Conversations)
+	if len(man.Messages) > 0 {
+		rep.MessagesProof = man.Messages[0].Proof
+	}
 
 	// Every file against the manifest, and nothing unlisted: hashed on
 	// every core, or as many at once as a network share wants (each open

@@ -35,6 +35,14 @@ The ledger gets a random id; its checkpoints carry the origin
 "custody/<id>", which is also the key's name. The verifier key is printed
 on stdout. Init never overwrites an existing ledger or key file.
 
+Init is safe to stop (Ctrl-C, kill, power loss): it builds the ledger
+under a hidden .partial name and puts it in place last, once both keys
+are written. Run again, it removes what a stopped init left (partial
+ledger and key files; from an older custody, a ledger with no entry and
+no key beside it) and says so. A ledger with a key missing that holds
+something (entries, a recorded evidence store) is never removed: init
+refuses, saying what to restore or remove.
+
 Examples:
   custody init --matter "acme-v-smith"
   custody --ledger /data/matter-42.db init --matter matter-42 --output json
@@ -54,7 +62,7 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	if keyFile == g.Ledger || pubFile == g.Ledger {
 		return usageError("init: the ledger file must not end in .key or .pub")
 	}
-	m, err := matter.Create(ctx, matter.Options{Ledger: g.Ledger, Command: g.command}, o.Matter)
+	m, err := matter.Create(ctx, matter.Options{Ledger: g.Ledger, Command: g.command, Warn: g.warn}, o.Matter)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}

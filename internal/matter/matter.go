@@ -145,8 +145,12 @@ func Open(ctx context.Context, opts Options) (*Matter, error) {
 
 // Create makes a new matter called name: the ledger at opts.Ledger and,
 // beside it, its signer key (mode 0600) and verifier key. It refuses to
-// replace any of the three (ErrExists), and removes what it made if it
-// fails part-way: a ledger without its key could never be signed.
+// replace any of the three (ErrExists). The ledger is the commit point: it
+// is built under a hidden partial name and linked into place only once
+// both keys are written, so an init stopped at any point, even by
+// SIGKILL, never leaves a ledger without its keys. Holding the writer
+// lock, it first clears what a stopped init left (cleanStale, and a
+// half-made matter of an older custody: halfMade), telling opts.Warn.
 func Create(ctx context.Context, opts Options, name string) (m *Matter, err error) {
 	if opts.ReadOnly {
 		return nil, fmt.Errorf("matter: create: %w", ErrReadOnly)
@@ -154,13 +158,6 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 	keyFile, pubFile := SignerKeyPath(opts.Ledger), VerifierKeyPath(opts.Ledger)
 	if keyFile == opts.Ledger || pubFile == opts.Ledger {
 		return nil, fmt.Errorf("matter: create: the ledger file must not end in .key or .pub")
-	}
-	for _, p := range []string{opts.Ledger, keyFile, pubFile} {
-		if _, err := os.Lstat(p); err == nil {
-			return nil, fmt.Errorf("%s %w; refusing to overwrite it", p, ErrExists)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("matter: create: %w", err)
-		}
 	}
 	_, lockErr := os.Lstat(LockPath(opts.Ledger))
 	lk, err := lock(opts.Ledger, opts.Command)
@@ -175,7 +172,22 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 		}
 	}
 	m = &Matter{opts: opts, lock: lk}
-	l, signer, err := ledger.Create(ctx, opts.Ledger, name, ledger.Options{Now: opts.Now, AfterCheckpoint: m.afterCheckpoint})
+	if err := m.clearStoppedInit(ctx); err != nil {
+		undoLock()
+		return nil, err
+	}
+	for _, p := range []string{opts.Ledger, keyFile, pubFile} {
+		if _, err := os.Lstat(p); err == nil {
+			undoLock()
+			return nil, fmt.Errorf("%s %w; refusing to overwrite it", p, ErrExists)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			undoLock()
+			return nil, fmt.Errorf("matter: create: %w", err)
+		}
+	}
+	dir, base := filepath.Split(opts.Ledger)
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.partial-%d", base, rand.Uint32()))
+	l, signer, err := ledger.Create(ctx, tmp, name, ledger.Options{Now: opts.Now})
 	if err != nil {
 		undoLock()
 		return nil, err
@@ -183,8 +195,10 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 	var created []string
 	defer func() {
 		if err != nil {
-			l.Close()
-			for _, p := range append(created, opts.Ledger, opts.Ledger+"-wal", opts.Ledger+"-shm") {
+			if l != nil {
+				l.Close()
+			}
+			for _, p := range append(created, tmp, tmp+"-wal", tmp+"-shm", tmp+"-journal") {
 				os.Remove(p)
 			}
 			undoLock()
@@ -198,7 +212,38 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 		return nil, fmt.Errorf("verifier key: %w", err)
 	}
 	created = append(created, pubFile)
-	m.Ledger = l
+	// Closed, the ledger is one file (SQLite checkpoints and removes its
+	// -wal on the last close), which can be linked into place.
+	err = l.Close()
+	l = nil
+	if err != nil {
+		return nil, fmt.Errorf("ledger: create %s: %w", opts.Ledger, err)
+	}
+	if fi, err := os.Stat(tmp + "-wal"); err == nil && fi.Size() > 0 {
+		return nil, fmt.Errorf("ledger: create %s: the new ledger's write-ahead log was not folded into it on close", opts.Ledger)
+	}
+	if err := os.Link(tmp, opts.Ledger); errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%s %w; refusing to overwrite it", opts.Ledger, ErrExists)
+	} else if err != nil {
+		// Where links are not supported, a rename after looking again
+		// (another init is excluded by the lock).
+		if _, serr := os.Lstat(opts.Ledger); serr == nil {
+			return nil, fmt.Errorf("%s %w; refusing to overwrite it", opts.Ledger, ErrExists)
+		}
+		if err := os.Rename(tmp, opts.Ledger); err != nil {
+			return nil, fmt.Errorf("ledger: create %s: %w", opts.Ledger, err)
+		}
+	}
+	created = append(created, opts.Ledger)
+	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		os.Remove(p)
+	}
+	if err := fsinfo.SyncDir(cmp.Or(dir, ".")); err != nil {
+		return nil, fmt.Errorf("ledger: create %s: %w", opts.Ledger, err)
+	}
+	if m.Ledger, err = ledger.Open(ctx, opts.Ledger, ledger.Options{Now: opts.Now, AfterCheckpoint: m.afterCheckpoint}); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 

@@ -1,0 +1,172 @@
+package matter_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/matter"
+)
+
+// emptyMatter makes a matter with no entry in dir and closes it.
+func emptyMatter(t *testing.T, dir string) {
+	t.Helper()
+	m, err := matter.Create(context.Background(), matter.Options{Ledger: filepath.Join(dir, "custody.db")}, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mv(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Each state an init killed part-way leaves (by this custody or an
+// older one, which made the ledger before its keys), made here by hand:
+// the next init clears it, says so, and makes a matter. On the old code
+// each was refused ("custody.db already exists") and the .partial copies
+// of the signer key stayed.
+func TestCreateAfterStoppedInit(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		leave func(t *testing.T, dir string)
+	}{
+		{"empty ledger file", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "custody.db"), nil, 0o644)
+		}},
+		{"database with no table yet", func(t *testing.T, dir string) {
+			h := make([]byte, 4096)
+			copy(h, "SQLite format 3\x00")
+			h[18], h[19] = 2, 2
+			os.WriteFile(filepath.Join(dir, "custody.db"), h, 0o644)
+		}},
+		{"empty ledger, no keys", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			os.Remove(filepath.Join(dir, "custody.key"))
+			os.Remove(filepath.Join(dir, "custody.pub"))
+		}},
+		{"empty ledger and its signer key, no verifier key", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			os.Remove(filepath.Join(dir, "custody.pub"))
+		}},
+		{"partial copies of the keys", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, ".custody.key.partial-12345"), []byte("PRIVATE+KEY+x\n"), 0o600)
+			os.WriteFile(filepath.Join(dir, ".custody.pub.partial-678"), nil, 0o644)
+		}},
+		{"partial ledger and its keys, not yet in place", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			mv(t, filepath.Join(dir, "custody.db"), filepath.Join(dir, ".custody.db.partial-42"))
+		}},
+		{"partial ledger and its signer key", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			mv(t, filepath.Join(dir, "custody.db"), filepath.Join(dir, ".custody.db.partial-42"))
+			os.Remove(filepath.Join(dir, "custody.pub"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.leave(t, dir)
+			var warned []string
+			m, err := matter.Create(ctx, matter.Options{Ledger: filepath.Join(dir, "custody.db"), Warn: func(s string) { warned = append(warned, s) }}, "m")
+			if err != nil {
+				t.Fatalf("init after a stopped init: %v", err)
+			}
+			defer m.Close()
+			if len(warned) != 1 || !strings.Contains(warned[0], "init that was stopped") {
+				t.Errorf("warned %q, want one message naming what was removed", warned)
+			}
+			if _, err := m.SignerKey(); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := m.VerifierKey(); err != nil || v != m.Ledger.VerifierKey() {
+				t.Fatalf("verifier key %q, %v; want the ledger's", v, err)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, ".*partial*"))
+			if len(left) > 0 {
+				t.Errorf("left %v", left)
+			}
+		})
+	}
+}
+
+// What holds something is never removed: a ledger with entries whose key
+// is missing, an empty one that records an evidence store, a key with no
+// ledger of its own. Each is refused, saying what to do.
+func TestCreateKeepsWhatHoldsSomething(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		leave func(t *testing.T, dir string)
+		want  string
+	}{
+		{"ledger with entries, no key", func(t *testing.T, dir string) {
+			m, err := matter.Create(ctx, matter.Options{Ledger: filepath.Join(dir, "custody.db")}, "m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Ledger.Append(ctx, leaf.Entry{Kind: leaf.KindRun, RunID: "r"}); err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
+			os.Remove(filepath.Join(dir, "custody.key"))
+		}, "restore the matter's key files"},
+		{"empty ledger recording evidence, no key", func(t *testing.T, dir string) {
+			m, err := matter.Create(ctx, matter.Options{Ledger: filepath.Join(dir, "custody.db")}, "m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Ledger.SetState(ctx, matter.StateEvidence, "evidence"); err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
+			os.Remove(filepath.Join(dir, "custody.key"))
+		}, "records an evidence store"},
+		{"another ledger's key beside a partial one", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			mv(t, filepath.Join(dir, "custody.db"), filepath.Join(dir, ".custody.db.partial-42"))
+			other := t.TempDir()
+			emptyMatter(t, other)
+			mv(t, filepath.Join(other, "custody.pub"), filepath.Join(dir, "custody.pub"))
+		}, "custody.key already exists"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.leave(t, dir)
+			before := list(t, dir)
+			_, err := matter.Create(ctx, matter.Options{Ledger: filepath.Join(dir, "custody.db")}, "m")
+			if !errors.Is(err, matter.ErrExists) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrExists saying %q", err, tc.want)
+			}
+			for _, f := range before {
+				if !strings.Contains(f, ".partial-") {
+					if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+						t.Errorf("%s was removed", f)
+					}
+				}
+			}
+		})
+	}
+}
+
+func list(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,12 +23,14 @@ type refetchOptions struct {
 	captureOptions
 	Diff     string
 	Findings string
+	Again    bool
 }
 
 func (o *refetchOptions) AddFlags(fs *pflag.FlagSet) {
 	o.captureOptions.AddFlags(fs)
 	fs.StringVar(&o.Diff, "diff", "", "run id of a recorded diff ('latest' for the most recent)")
 	fs.StringVar(&o.Findings, "findings", "", "a findings file from 'custody diff --output jsonl|json' instead of --diff")
+	fs.BoolVar(&o.Again, "again", false, "ask the source again about gaps an earlier refetch of the same diff gave a final outcome, and record them anew")
 }
 
 func newRefetchCommand(g *globalOptions) *cobra.Command {
@@ -61,7 +65,12 @@ It then reports each gap as:
                        (custody erase), and is not captured again: the
                        source was not asked (the erasure entry is named)
 and records every outcome but not_refetchable in the ledger as a "refetch"
-entry (the diff's findings hold those). Rerunnable.
+entry (the diff's findings hold those). Rerunnable: a rerun for the same
+diff asks only about the gaps no earlier refetch of it decided for good
+(still_missing, or never decided); the others are listed with the run
+that decided them ("decided earlier"), not asked about or recorded
+again, so a scheduled rerun of a finished refetch sends no request and
+appends nothing. --again asks about every gap anew.
 gone_at_source, not_at_source, not_refetchable and erased are final, not
 work left: no rerun changes them, so they alone do not make refetch fail;
 each is listed. Stopped before it decided every gap (Ctrl-C or SIGTERM, the daily
@@ -140,7 +149,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		return err
 	}
 	opts, prog := o.options(c, g, "refetch")
-	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts)
+	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts, reconcile.RefetchOptions{Again: o.Again})
 	prog.Finish()
 	if res != nil && (err == nil || res.Export != nil) {
 		// Stopped or not, what the run did is printed, as export prints
@@ -200,6 +209,15 @@ func printRefetch(g *globalOptions, r *reconcile.Result) {
 		src = "findings file"
 	}
 	fmt.Fprintf(w, "refetch of %d gaps from %s\n", r.Gaps, src)
+	if r.Earlier > 0 {
+		runs := map[string]bool{}
+		for _, oc := range r.Outcomes {
+			if oc.EarlierRun != "" {
+				runs[oc.EarlierRun] = true
+			}
+		}
+		fmt.Fprintf(w, "  decided earlier: %d gaps, by %s (final outcomes, not asked about again; --again asks)\n", r.Earlier, strings.Join(slices.Sorted(maps.Keys(runs)), ", "))
+	}
 	if r.Stopped != "" {
 		decided := 0
 		for _, n := range r.Counts {

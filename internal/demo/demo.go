@@ -280,7 +280,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 
 	// 6. Refetch the gaps.
 	rf, err := reconcile.Refetch(ctx, deps, findings, first.RunID, export.Options{
-		Scope: export.Scope{Matter: "Demo matter", WithMedia: true}, SignerKey: signer, ToolVersion: cfg.ToolVersion, Log: cfg.Log})
+		Scope: export.Scope{Matter: "Demo matter", WithMedia: true}, SignerKey: signer, ToolVersion: cfg.ToolVersion, Log: cfg.Log}, reconcile.RefetchOptions{})
 	res.Refetch = rf
 	if err != nil {
 		return res, fmt.Errorf("demo: refetch: %w", err)

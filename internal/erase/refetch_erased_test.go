@@ -63,7 +63,7 @@ func TestRefetchErased(t *testing.T) {
 	}
 	size := m.size(t)
 	rf, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: m.le.Ledger, Evidence: m.le.Store}, gaps, "",
-		export.Options{Scope: export.Scope{Matter: "m", MediaType: "message", MessageType: "whatsapp", WithMedia: true}, SignerKey: m.le.Key})
+		export.Options{Scope: export.Scope{Matter: "m", MediaType: "message", MessageType: "whatsapp", WithMedia: true}, SignerKey: m.le.Key}, reconcile.RefetchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func TestRefetchIDsValidated(t *testing.T) {
 		{Kind: finding.MissingFromExport, ConversationID: "c2", MessageID: long},
 		{Kind: finding.NotCaptured, ConversationID: long + "!", MessageID: "m3"},
 	}
-	res, err := reconcile.Refetch(context.Background(), export.Deps{}, findings, "", export.Options{})
+	res, err := reconcile.Refetch(context.Background(), export.Deps{}, findings, "", export.Options{}, reconcile.RefetchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

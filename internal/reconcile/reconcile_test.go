@@ -469,7 +469,7 @@ func TestRefetchNotRefetchable(t *testing.T) {
 		{Kind: finding.NotCaptured, MessageID: "m3"},
 		{Kind: finding.ContentDiffers, ConversationID: "not an id", MessageID: "m4"}, // not a gap
 	}
-	res, err := reconcile.Refetch(context.Background(), export.Deps{}, findings, "", export.Options{})
+	res, err := reconcile.Refetch(context.Background(), export.Deps{}, findings, "", export.Options{}, reconcile.RefetchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -260,15 +260,31 @@ type Outcome struct {
 	Finding        string `json:"finding"` // the diff finding kind
 	Outcome        string `json:"outcome"`
 	Detail         string `json:"detail,omitempty"`
+	// EarlierRun, when set, is the refetch run that recorded this
+	// outcome, a final one, for the same diff: this run did not ask the
+	// source again (RefetchOptions.Again) nor record it anew.
+	EarlierRun string `json:"earlier_run,omitempty"`
+}
+
+// RefetchOptions are Refetch's own options.
+type RefetchOptions struct {
+	// Again asks the source again about every gap, even those an earlier
+	// refetch of the same diff gave a final outcome (every outcome but
+	// still_missing), and records each outcome anew.
+	Again bool
 }
 
 // Result is the outcome of a refetch.
 type Result struct {
-	DiffRunID string             `json:"diff_run_id,omitempty"`
-	Gaps      int                `json:"gaps"`
-	Counts    map[string]int     `json:"counts"`
-	Outcomes  []Outcome          `json:"outcomes"`
-	Export    *export.Accounting `json:"export"`
+	DiffRunID string         `json:"diff_run_id,omitempty"`
+	Gaps      int            `json:"gaps"`
+	Counts    map[string]int `json:"counts"`
+	// Earlier is how many gaps an earlier refetch of the same diff
+	// decided for good: among Counts and Outcomes (with EarlierRun), not
+	// asked about again. Export is nil when no gap was left to ask about.
+	Earlier  int                `json:"earlier"`
+	Outcomes []Outcome          `json:"outcomes"`
+	Export   *export.Accounting `json:"export"`
 	// Stopped says why the refetch ended before it decided and recorded
 	// the outcome of every gap — "cancelled" (Ctrl-C, SIGTERM), or the
 	// error that stopped it (the API's daily limit, no access token, the
@@ -297,10 +313,12 @@ func (r *Result) Final() int { return r.Counts[GoneAtSource] + r.Counts[NotAtSou
 // Refetch captures again every conversation with a gap among findings,
 // through the export machinery (a run of kind "refetch"), then decides and
 // records in the ledger what became of each gap. It is rerunnable: the
-// export is idempotent, and each run records its outcomes anew. With an
-// error it still returns the result as far as it went, Stopped saying
-// why.
-func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRunID string, o export.Options) (_ *Result, err error) {
+// export is idempotent; a gap an earlier refetch of the same diff gave a
+// final outcome is not asked about or recorded again (unless ro.Again),
+// so a rerun retries what is left (still_missing) and a daily rerun of a
+// finished refetch asks nothing. With an error it still returns the
+// result as far as it went, Stopped saying why.
+func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRunID string, o export.Options, ro RefetchOptions) (_ *Result, err error) {
 	var gaps []diff.Finding
 	convSet := map[string]bool{}
 	var convs []string
@@ -328,6 +346,13 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 	}
 	sort.Strings(convs)
+	if diffRunID != "" && !ro.Again && len(gaps) > 0 {
+		earlier, err := finalOutcomes(ctx, d.Ledger, diffRunID, convs)
+		if err != nil {
+			return res, err
+		}
+		gaps, convs = leaveDecided(res, gaps, earlier)
+	}
 	if len(gaps) == 0 {
 		return res, nil
 	}
@@ -401,6 +426,59 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 	}
 	return res, nil
+}
+
+// gapKey names a gap: its conversation, message and finding kind.
+type gapKey struct{ conv, msg, kind string }
+
+// finalOutcomes is the latest outcome each gap of the diff diffRunID in
+// the conversations convs was given by a refetch, where that outcome is
+// final (not still_missing), with the run that recorded it.
+func finalOutcomes(ctx context.Context, l *ledger.Ledger, diffRunID string, convs []string) (map[gapKey]Outcome, error) {
+	out := map[gapKey]Outcome{}
+	for _, c := range convs {
+		for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindRefetch, ConversationID: c}) {
+			if err != nil {
+				return nil, fmt.Errorf("reconcile: earlier refetches: %w", err)
+			}
+			var rd leaf.RefetchDetail
+			if json.Unmarshal(e.Detail, &rd) != nil || rd.DiffRunID != diffRunID {
+				continue // another diff's (or not one custody wrote): asked anew
+			}
+			k := gapKey{e.ConversationID, e.MessageID, rd.Finding}
+			if rd.Outcome == StillMissing {
+				delete(out, k) // the latest says: left to retry
+				continue
+			}
+			out[k] = Outcome{ConversationID: e.ConversationID, MessageID: e.MessageID, Finding: rd.Finding,
+				Outcome: rd.Outcome, Detail: rd.Reason, EarlierRun: rd.RefetchRunID}
+		}
+	}
+	return out, nil
+}
+
+// leaveDecided takes out of gaps those earlier gave a final outcome,
+// adding them to res as decided earlier, and returns the gaps left and
+// their conversations.
+func leaveDecided(res *Result, gaps []diff.Finding, earlier map[gapKey]Outcome) ([]diff.Finding, []string) {
+	var left []diff.Finding
+	var convs []string
+	seen := map[string]bool{}
+	for _, g := range gaps {
+		if oc, ok := earlier[gapKey{g.ConversationID, g.MessageID, string(g.Kind)}]; ok {
+			res.Outcomes = append(res.Outcomes, oc)
+			res.Counts[oc.Outcome]++
+			res.Earlier++
+			continue
+		}
+		left = append(left, g)
+		if !seen[g.ConversationID] {
+			seen[g.ConversationID] = true
+			convs = append(convs, g.ConversationID)
+		}
+	}
+	sort.Strings(convs)
+	return left, convs
 }
 
 // erasedDetail is why a gap in a conversation erased whole or in part

@@ -41,7 +41,7 @@ func TestRefetchNoToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := reconcile.Refetch(ctx, export.Deps{Client: c, Ledger: l, Evidence: st}, findings, "", export.Options{Scope: export.Scope{Matter: "m"}})
+	res, err := reconcile.Refetch(ctx, export.Deps{Client: c, Ledger: l, Evidence: st}, findings, "", export.Options{Scope: export.Scope{Matter: "m"}}, reconcile.RefetchOptions{})
 	if !errors.Is(err, fetch.ErrNoToken) {
 		t.Fatalf("refetch: %v (result %+v), want the token endpoint's error", err, res)
 	}
@@ -85,7 +85,7 @@ func TestRefetchAPIUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := reconcile.Refetch(ctx, export.Deps{Client: c, Ledger: l, Evidence: st}, findings, "", export.Options{Scope: export.Scope{Matter: "m"}})
+	res, err := reconcile.Refetch(ctx, export.Deps{Client: c, Ledger: l, Evidence: st}, findings, "", export.Options{Scope: export.Scope{Matter: "m"}}, reconcile.RefetchOptions{})
 	if !errors.Is(err, fetch.ErrAPIUnreachable) || !strings.Contains(err.Error(), dead) {
 		t.Fatalf("refetch: %v (result %+v), want ErrAPIUnreachable naming %s", err, res, dead)
 	}

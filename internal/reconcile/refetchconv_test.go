@@ -89,7 +89,7 @@ func TestRefetchNeverCapturedConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	rf, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: le.Ledger, Evidence: le.Store}, gaps, first.RunID,
-		export.Options{Scope: export.Scope{Matter: "m"}, SignerKey: le.Key})
+		export.Options{Scope: export.Scope{Matter: "m"}, SignerKey: le.Key}, reconcile.RefetchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +107,43 @@ func TestRefetchNeverCapturedConversation(t *testing.T) {
 			t.Errorf("outcome %+v, want %s", oc, want[oc.ConversationID])
 		}
 	}
+	// Run again for the same diff: both gaps have final outcomes, so
+	// nothing is asked or recorded; they are listed as decided by the
+	// first run. --again asks and records anew.
+	refetches := func() int {
+		n := 0
+		for _, err := range le.Ledger.Entries(ctx, ledger.Filter{Kind: "refetch"}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+	before := refetches()
+	again, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: le.Ledger, Evidence: le.Store}, gaps, first.RunID,
+		export.Options{Scope: export.Scope{Matter: "m"}, SignerKey: le.Key}, reconcile.RefetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Export != nil || again.Earlier != 2 || len(again.Outcomes) != 2 || refetches() != before {
+		t.Errorf("rerun: export %+v, earlier %d, outcomes %+v, refetch entries %d → %d; want no export, the 2 gaps decided earlier, nothing appended",
+			again.Export, again.Earlier, again.Outcomes, before, refetches())
+	}
+	for _, oc := range again.Outcomes {
+		if oc.Outcome != want[oc.ConversationID] || oc.EarlierRun != rf.Export.RunID {
+			t.Errorf("rerun outcome %+v, want %s decided by %s", oc, want[oc.ConversationID], rf.Export.RunID)
+		}
+	}
+	forced, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: le.Ledger, Evidence: le.Store}, gaps, first.RunID,
+		export.Options{Scope: export.Scope{Matter: "m"}, SignerKey: le.Key}, reconcile.RefetchOptions{Again: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if forced.Export == nil || forced.Earlier != 0 || refetches() != before+2 {
+		t.Errorf("--again: export %+v, earlier %d, refetch entries %d → %d; want a run recording both gaps anew", forced.Export, forced.Earlier, before, refetches())
+	}
+
 	_, got = diffOnce()
 	if n := countKind(got, kept.ID, finding.MissingFromExport, "*"); n != len(kept.Messages) {
 		t.Errorf("second diff: %d missing_from_export in %s, want its %d messages: %+v", n, kept.ID, len(kept.Messages), got)

@@ -345,18 +345,11 @@ func (f *selectionFacts) protectedBefore(conv string, seq uint64) bool {
 // describeSelection says what a production's recorded selection asked
 // for, as produce's flags say it.
 func describeSelection(s leaf.ProductionSelection) string {
-	var parts []string
-	if len(s.Conversations) > 0 {
-		parts = append(parts, fmt.Sprintf("%d conversations named", len(s.Conversations)))
-	}
-	if s.Interval != "" {
-		parts = append(parts, "--interval "+s.Interval)
-	}
-	if s.LegalHoldOnly {
-		parts = append(parts, "--legal-hold-only")
-	}
-	if s.DiffRunID != "" {
-		parts = append(parts, "--diff "+s.DiffRunID)
+	sel := production.Selection(s)
+	sel.Conversations = nil // counted, not listed: there may be thousands
+	parts := sel.Flags()
+	if n := len(s.Conversations); n > 0 {
+		parts = append([]string{fmt.Sprintf("%d conversations named", n)}, parts...)
 	}
 	if len(parts) == 0 {
 		return "every message"

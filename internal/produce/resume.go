@@ -185,6 +185,8 @@ func resume(ctx context.Context, d Deps, o Options) (*leftovers, error) {
 			return nil, fmt.Errorf("produce: remove %s, left by an earlier run and never recorded: %w", s.path, err)
 		}
 		found.removed = append(found.removed, s.path)
+		// Its staging line, if it has one: best effort, as in abort.
+		_ = d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return setStaging(tx, s.path, false) })
 	}
 	if len(recorded) == 1 {
 		res, err := finish(ctx, d, o, out, recorded[0])
@@ -378,24 +380,13 @@ func sortedSet(s []string) []string {
 	return slices.Compact(out)
 }
 
+// describeSelection says a recorded selection as the produce command
+// line that asks for it.
 func describeSelection(s production.Selection) string {
-	var parts []string
-	for _, c := range s.Conversations {
-		parts = append(parts, "--conversation "+c)
+	if parts := s.Flags(); len(parts) > 0 {
+		return strings.Join(parts, " ")
 	}
-	if s.Interval != "" {
-		parts = append(parts, "--interval "+s.Interval)
-	}
-	if s.LegalHoldOnly {
-		parts = append(parts, "--legal-hold-only")
-	}
-	if s.DiffRunID != "" {
-		parts = append(parts, "--diff "+s.DiffRunID)
-	}
-	if len(parts) == 0 {
-		return "everything"
-	}
-	return strings.Join(parts, " ")
+	return "everything"
 }
 
 // finish completes the recorded production in lo, left by a run stopped

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -287,6 +288,15 @@ func IsTemp(name string) bool { return strings.HasPrefix(path.Base(name), TempPr
 // matter's writer lock, when no write can be in progress.
 type TempRemover interface {
 	RemoveTemp(ctx context.Context, name string) error
+}
+
+// StaleTempRemover is a Store that removes, in one pass, the temporary
+// files of unfinished writes last modified before a time, and names them.
+// A writer holding the matter's writer lock calls it with the time it
+// took the lock, before it writes: no write of the matter can be in
+// progress then, so each such file is one a stopped write left.
+type StaleTempRemover interface {
+	RemoveStaleTemps(ctx context.Context, before time.Time) (removed []string, err error)
 }
 
 // survey lists the store (Store.Survey): the objects in it, and the

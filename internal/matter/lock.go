@@ -52,8 +52,11 @@ func (e *LockedError) Error() string {
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
-// matterLock is a held lock: the open lock file.
-type matterLock struct{ f *os.File }
+// matterLock is a held lock: the open lock file, and when it was taken.
+type matterLock struct {
+	f     *os.File
+	since time.Time
+}
 
 // lock takes the matter's writer lock for command, or fails at once with a
 // *LockedError naming the holder. The lock is an flock(2) on the lock
@@ -78,7 +81,8 @@ func lock(ledgerPath, command string) (*matterLock, error) {
 		return nil, &LockedError{Lock: name, Holder: h}
 	}
 	host, _ := os.Hostname()
-	b, err := json.Marshal(Holder{PID: os.Getpid(), Host: host, Command: command, Started: time.Now().UTC()})
+	since := time.Now()
+	b, err := json.Marshal(Holder{PID: os.Getpid(), Host: host, Command: command, Started: since.UTC()})
 	if err == nil {
 		err = f.Truncate(0)
 	}
@@ -90,7 +94,7 @@ func lock(ledgerPath, command string) (*matterLock, error) {
 		f.Close()
 		return nil, fmt.Errorf("matter: lock %s: %w", name, err)
 	}
-	return &matterLock{f: f}, nil
+	return &matterLock{f: f, since: since}, nil
 }
 
 // readHolder reads the holder's details, waiting briefly for a holder that

@@ -317,6 +317,7 @@ func (m *Matter) Evidence(ctx context.Context) (evidence.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.removeStaleTemps(ctx, st)
 	if m.opts.ReadOnly {
 		if m.opts.Evidence == "" && !ok {
 			if _, err := os.Stat(loc); errors.Is(err, fs.ErrNotExist) {

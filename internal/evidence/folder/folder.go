@@ -10,10 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -609,4 +611,61 @@ func (f *folder) GetFile(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("evidence: get file %s: %w", name, err)
 	}
 	return b, nil
+}
+
+// RemoveStaleTemps removes the temporary files of unfinished writes
+// (tmpPrefix) last modified before before: in the shard folders and in
+// the side files' folders (PutFile), the two levels below the root where
+// writes make them (evidence.StaleTempRemover). Folders are read
+// unsorted and only names starting with tmpPrefix are looked at.
+func (f *folder) RemoveStaleTemps(ctx context.Context, before time.Time) ([]string, error) {
+	var removed []string
+	var sweep func(dir, rel string, depth int) error
+	sweep = func(dir, rel string, depth int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d, err := os.Open(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // created on first write
+		}
+		if err != nil {
+			return err
+		}
+		ents, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			name := path.Join(rel, e.Name())
+			switch {
+			case e.IsDir() && depth > 0:
+				if err := sweep(filepath.Join(dir, e.Name()), name, depth-1); err != nil {
+					return err
+				}
+			case e.Type().IsRegular() && strings.HasPrefix(e.Name(), tmpPrefix):
+				fi, err := e.Info()
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if !fi.ModTime().Before(before) {
+					continue
+				}
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+				removed = append(removed, name)
+			}
+		}
+		return nil
+	}
+	if err := sweep(f.root, "", 2); err != nil {
+		return removed, fmt.Errorf("evidence: remove temporary files in %s: %w", f.root, err)
+	}
+	slices.Sort(removed)
+	return removed, nil
 }

@@ -96,6 +96,14 @@ legal hold custody placed). A later object Object Lock keeps still holds
 what is erased: the erasure is recorded with it not deleted, exit 1;
 lift the hold and run the same erase again to finish.
 
+Before deleting anything, erase writes a journal beside the ledger
+(custody.db.erase-pending: what it erases, the objects it is to delete,
+and the command that finishes it), removed once the erasure is
+recorded. An erase killed in between (kill -9, a crash) leaves it:
+'custody verify' warns and says which missing objects that erase
+deleted, every other writer refuses, naming the command, and the same
+erase run again records the erasure and removes the journal.
+
 Examples:
   custody erase --conversation 2f0c1b5e-… --reason "GDPR Art. 17 request DSR-1042"
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
@@ -160,6 +168,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	mo := o.ev.matterOptions()
 	mo.SignerKey = o.Key
+	g.finishesErase = true // erase.Erase checks that it is the same erase
 	m, err := openMatter(ctx, g, mo)
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -251,6 +252,11 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	}
 	defer m.Close()
 	opts := verify.Options{VerifierKey: key, External: external, WitnessThreshold: o.WitnessThreshold, NoDerive: o.NoDerive}
+	// An erase cut short left its journal: read, never removed (verify
+	// writes nothing); its deletions are explained, not excused.
+	if opts.ErasePending, err = erasure.ReadPending(g.Ledger); err != nil {
+		g.warn(err.Error())
+	}
 	if o.WitnessThreshold < 0 || o.WitnessThreshold > len(o.Witnesses) {
 		return usageError("verify: --witness-threshold must be between 1 and the number of --witness keys (%d)", len(o.Witnesses))
 	}
@@ -399,6 +405,9 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	}
 	if r := rep.ReportFile; r != nil && r.Found {
 		fmt.Fprintf(w, "report       %s is %s of report %s (seq %d), SHA-256 %s\n", r.File, r.Name, r.RunID, r.Seq, r.SHA256)
+	}
+	if c := rep.EraseCutShort; c != nil {
+		fmt.Fprintf(w, "warn  %s\n", c)
 	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(w, "FAIL  %s\n", f)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -25,7 +26,8 @@ import (
 // conversation of another, not $RECAP_MSG's); `attachments-left LEDGER
 // ID...` passes when an attachment that a message entry of those
 // conversations or messages names is in the evidence folder beside the
-// ledger (negated: when none is).
+// ledger (negated: when none is); `cut-short-erase LEDGER CONV` leaves
+// the matter as an erase of CONV killed part-way would.
 func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"pick-ids": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -91,6 +93,42 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 			}
 			ts.Setenv("RECAP_MSG", msg)
 			ts.Setenv("RECAP_CONV", conv)
+		},
+		// cut-short-erase LEDGER CONV leaves the matter as an erase of
+		// CONV (--reason DSR-1) killed part-way leaves it: its journal
+		// beside the ledger, naming the openings of CONV's messages, and
+		// the first two of them deleted from the evidence folder, no
+		// erasure entry recorded.
+		"cut-short-erase": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 2 {
+				ts.Fatalf("usage: cut-short-erase LEDGER CONV")
+			}
+			ctx := context.Background()
+			path := ts.MkAbs(args[0])
+			l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+			ts.Check(err)
+			defer l.Close()
+			p := &erasure.Pending{Version: 1, Operator: "dpo", Reason: "DSR-1", Conversations: []string{args[1]},
+				Command: erasure.RerunCommand(path, []string{args[1]}, nil, "DSR-1", "")}
+			for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: args[1]}) {
+				ts.Check(err)
+				rs, err := e.EvidenceRefs()
+				ts.Check(err)
+				for _, r := range rs {
+					if r.Role == leaf.RoleOpening {
+						p.Objects = append(p.Objects, r.SHA256)
+					}
+				}
+			}
+			if len(p.Objects) < 2 {
+				ts.Fatalf("cut-short-erase: %d openings in conversation %s", len(p.Objects), args[1])
+			}
+			ts.Check(erasure.WritePending(path, p))
+			for _, o := range p.Objects[:2] {
+				h, err := hashchain.ParseHash(o)
+				ts.Check(err)
+				ts.Check(os.Remove(filepath.Join(filepath.Dir(path), "evidence", filepath.FromSlash(evidence.Key(h)))))
+			}
 		},
 		"attachments-left": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) < 2 {

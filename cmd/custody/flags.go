@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/evidence/folder"
@@ -210,6 +211,19 @@ func openMatter(ctx context.Context, g *globalOptions, opts matter.Options) (*ma
 	opts.Command = g.command
 	opts.Warn = g.warn
 	m, err := matter.Open(ctx, opts)
+	if err == nil && !opts.ReadOnly && !g.finishesErase {
+		// Every writer opens the matter here, holding its lock now (an
+		// erase still running holds it, with its journal): a journal
+		// found is an erase cut short, whose deletions are unrecorded
+		// until the same erase is run again. Nothing may come between.
+		p, perr := erasure.ReadPending(opts.Ledger)
+		if perr == nil && p != nil {
+			perr = p.Refusal(opts.Ledger)
+		}
+		if perr != nil {
+			return nil, errors.Join(perr, m.Close())
+		}
+	}
 	if err == nil {
 		// An older custody kept authority and witness URLs with secrets:
 		// no error or warning repeats them.

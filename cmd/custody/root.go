@@ -95,6 +95,10 @@ type globalOptions struct {
 	Output      string
 
 	command string // the command line's command path ("custody export"), for the matter lock
+	// finishesErase: the command is custody erase, which may open the
+	// matter for writing while an erase cut short left its journal
+	// (openMatter); erase.Erase checks that it is the same erase.
+	finishesErase bool
 	// started: cobra got past its own checks (command, arguments, flags)
 	// and ran the command; its plain-text usage errors come before.
 	started bool

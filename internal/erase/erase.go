@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -164,7 +165,11 @@ type ref struct {
 // to its name: deleting it would hide the alteration. Objects shared with a conversation not being
 // erased are kept (named in Kept). Deletion comes before the entry: an
 // erasure interrupted between them leaves the evidence gone and
-// unrecorded, and running it again records it.
+// unrecorded, and running it again records it. So that this is always
+// known, a journal (erasure.PendingPath) is made durable before the
+// first deletion and removed once the entry is appended: while it is
+// there, only the same erase (which finishes it) may run, every other
+// writer refuses (cmd/custody's openMatter), and verify names it.
 func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Request) (*Result, error) {
 	if strings.TrimSpace(req.Reason) == "" {
 		return nil, errors.New("erase: a reason is required")
@@ -175,6 +180,15 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	if l.ReadOnly() {
 		// The entry could not be appended: delete nothing.
 		return nil, fmt.Errorf("erase: %w: the erasure could not be recorded, so nothing is deleted", ledger.ErrReadOnly)
+	}
+	// An erase cut short before it recorded what it deleted left its
+	// journal: only the same erase may run, and it finishes that one.
+	prior, err := erasure.ReadPending(l.Path())
+	if err != nil {
+		return nil, fmt.Errorf("erase: %w", err)
+	}
+	if prior != nil && !prior.SameSelection(req.Conversations, req.Messages) {
+		return nil, fmt.Errorf("erase: refused, nothing erased: %w", prior.Refusal(l.Path()))
 	}
 	st, err := erasure.Load(ctx, l)
 	if err != nil {
@@ -439,6 +453,27 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		del[h] = true
 		checked[h] = true
 	}
+	// The objects the erase cut short deleted: a body of a conversation
+	// erased in part is found above only while it is there, so what that
+	// run deleted is taken from its journal, to be recorded now. Only
+	// absent ones: a present one is judged above like any other.
+	if prior != nil {
+		for _, h := range sortedSet(prior.ObjectSet()) {
+			if del[h] || kept[h] != "" {
+				continue
+			}
+			if _, ok := st.Object(h); ok {
+				continue // an earlier erasure recorded it
+			}
+			back, err := store.Exists(ctx, h)
+			if err != nil {
+				return nil, fmt.Errorf("erase: %w", err)
+			}
+			if !back {
+				del[h], checked[h] = true, true
+			}
+		}
+	}
 	// Every object to delete still holds what its name says, or nothing
 	// is deleted: deleting an altered body (another message of it
 	// tampered with) would turn verify --evidence's FAIL into OK, the
@@ -490,6 +525,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				ProduceLeftovers: res.ProduceLeftovers, ProduceLeftoversFailed: res.ProduceLeftoversFailed}
 			var err error
 			res.Unvouched, err = unvouched(ctx, l, slices.Sorted(maps.Keys(by)))
+			if prior != nil {
+				// Cut short after its entry: recorded, so no journal.
+				err = errors.Join(err, removePending(l))
+			}
 			return res, err
 		}
 	}
@@ -562,6 +601,40 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		return strings.Compare(a.String(), b.String())
 	})
+	// The journal, durable before anything is deleted: killed from here
+	// to the entry, the deletions are explained and the command that
+	// records them named (verify, and every other writer, read it).
+	if len(order) > 0 {
+		p := &erasure.Pending{Version: 1, Operator: req.Operator, Reason: req.Reason, OverrideHold: overrideRecorded(held, req.OverrideHold),
+			Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), PID: os.Getpid(),
+			Command: erasure.RerunCommand(l.Path(), req.Conversations, req.Messages, req.Reason, overrideRecorded(held, req.OverrideHold))}
+		p.Host, _ = os.Hostname()
+		p.Started = time.Now().UTC()
+		if req.Now != nil {
+			p.Started = req.Now().UTC()
+		}
+		for _, h := range order {
+			p.Objects = append(p.Objects, h.String())
+		}
+		if prior != nil {
+			// Every object either run may have deleted stays named.
+			p.Objects = append(p.Objects, prior.Objects...)
+			slices.Sort(p.Objects)
+			p.Objects = slices.Compact(p.Objects)
+		}
+		if err := erasure.WritePending(l.Path(), p); err != nil {
+			return nil, fmt.Errorf("erase: nothing was deleted: %w", err)
+		}
+	}
+	// dropJournal removes the journal of a run that deleted nothing and
+	// recorded nothing, unless an earlier run's deletions it names are
+	// still unrecorded.
+	dropJournal := func(err error) error {
+		if prior == nil && len(order) > 0 {
+			err = errors.Join(err, removePending(l))
+		}
+		return err
+	}
 	var erased []string
 	if len(order) > 0 && !done {
 		// The first object alone: if Object Lock refuses it, or it
@@ -569,9 +642,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		err := store.Delete(ctx, order[0])
 		switch {
 		case errors.Is(err, evidence.ErrLocked):
-			return nil, fmt.Errorf("erase: refused: the evidence store keeps the objects under S3 Object Lock (a legal hold or retention); nothing was erased (release the matter hold with 'custody release', or the bucket's retention, first): %w", err)
+			return nil, dropJournal(fmt.Errorf("erase: refused: the evidence store keeps the objects under S3 Object Lock (a legal hold or retention); nothing was erased (release the matter hold with 'custody release', or the bucket's retention, first): %w", err))
 		case err != nil:
-			return nil, fmt.Errorf("erase: %w", err)
+			if back, xerr := store.Exists(context.WithoutCancel(ctx), order[0]); xerr == nil && back {
+				return nil, dropJournal(fmt.Errorf("erase: %w", err))
+			}
+			// It may be gone (a folder's fsync failing after the
+			// removal): the journal stays, and the same erase records it.
+			return nil, fmt.Errorf("erase: %w (run the same erase again: it records what was deleted)", err)
 		}
 		erased = append(erased, order[0].String())
 	}
@@ -622,8 +700,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	if done && len(erased) == 0 {
 		// Nothing more deleted: the earlier entry already says what is
 		// kept; another entry would say nothing new.
-		return nil, fmt.Errorf("erase: entry %d recorded this erasure, but %d evidence objects holding what it erased are still not deleted%s; nothing more was deleted now: %w",
-			last, locked+notDeleted, notDeletedWhy(locked, notDeleted), bothErrs(notDeletedErr, lockedErr))
+		// Nothing is gone unrecorded (an object a run cut short deleted
+		// counts as deleted now): the journal has nothing to explain.
+		return nil, errors.Join(fmt.Errorf("erase: entry %d recorded this erasure, but %d evidence objects holding what it erased are still not deleted%s; nothing more was deleted now: %w",
+			last, locked+notDeleted, notDeletedWhy(locked, notDeleted), bothErrs(notDeletedErr, lockedErr)), removePending(l))
 	}
 	// Collateral: the messages whose response body this run deleted, not
 	// one it meant to delete and could not.
@@ -677,8 +757,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	res.Seq, res.Detail = out[0].Seq, d
 	if req.SignerKey != "" {
 		if _, err := l.CheckpointErasure(context.WithoutCancel(ctx), req.SignerKey, res.Seq); err != nil {
-			return res, fmt.Errorf("erase: recorded as entry %d, but no checkpoint vouching for it was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", res.Seq, res.Seq, err)
+			return res, errors.Join(fmt.Errorf("erase: recorded as entry %d, but no checkpoint vouching for it was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", res.Seq, res.Seq, err),
+				removePending(l))
 		}
+	}
+	// Recorded (and vouched for, or the error above says how to): the
+	// deletions are explained by the entry now.
+	if err := removePending(l); err != nil {
+		return res, err
 	}
 	if locked+notDeleted > 0 {
 		// Recorded as it is (what was deleted, and what was not and why),
@@ -688,6 +774,24 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			res.Seq, locked+notDeleted, notDeletedWhy(locked, notDeleted), bothErrs(notDeletedErr, lockedErr))
 	}
 	return res, nil
+}
+
+// removePending removes l's erase journal once nothing it explains is
+// unrecorded.
+func removePending(l *ledger.Ledger) error {
+	if err := erasure.RemovePending(l.Path()); err != nil {
+		return fmt.Errorf("erase: the erasure is recorded, but %w (remove it by hand: it names an erase that is finished)", err)
+	}
+	return nil
+}
+
+// overrideRecorded is the override a run records: its reason when something
+// erased is held, else none (the entry records it so too).
+func overrideRecorded(held []string, reason string) string {
+	if len(held) == 0 {
+		return ""
+	}
+	return reason
 }
 
 // bothErrs wraps whichever of a and b is not nil, or both, so that

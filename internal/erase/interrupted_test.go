@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,9 +26,10 @@ func TestMain(m *testing.M) { killtest.Main(m, killHelperEnv, killHelper) }
 
 const killHelperEnv = "CUSTODY_ERASE_KILL_HELPER"
 
-// killHelper erases KILL_CONV from the matter in KILL_DIR and kills its
-// own process (SIGKILL: no deferred cleanup) right after the second
-// object is deleted: an erasure cut between deletion and its entry.
+// killHelper erases KILL_CONV (or the message KILL_MSG) from the matter
+// in KILL_DIR and kills its own process (SIGKILL: no deferred cleanup)
+// right after the second object (KILL_AFTER-th, for a message) is
+// deleted: an erasure cut between deletion and its entry.
 func killHelper() int {
 	ctx := context.Background()
 	dir := os.Getenv("KILL_DIR")
@@ -37,7 +39,18 @@ func killHelper() int {
 		return 1
 	}
 	kill := &afterDeletes{Store: st, after: 2, then: killtest.Die}
-	_, err = erase.Erase(ctx, l, kill, erase.Request{Conversations: []string{os.Getenv("KILL_CONV")}, Reason: "DSR-1", Operator: "dpo"})
+	req := erase.Request{Reason: "DSR-1", Operator: "dpo"}
+	if c := os.Getenv("KILL_CONV"); c != "" {
+		req.Conversations = []string{c}
+	}
+	if m := os.Getenv("KILL_MSG"); m != "" {
+		// A message: its opening first, then the bodies that hold it.
+		req.Messages = []string{m}
+		if n, err := strconv.Atoi(os.Getenv("KILL_AFTER")); err == nil {
+			kill.after = int32(n)
+		}
+	}
+	_, err = erase.Erase(ctx, l, kill, req)
 	fmt.Fprintln(os.Stderr, "erase returned:", err)
 	return 1
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
@@ -211,6 +213,12 @@ type Options struct {
 	// MaxFindings caps how many entry findings are kept (default 1,000);
 	// Report.Omitted counts the rest.
 	MaxFindings int
+	// ErasePending is the journal an erase cut short left beside the
+	// ledger (erasure.ReadPending), nil when none: reported
+	// (Report.EraseCutShort), and each missing object it names is
+	// labelled as deleted by that erase. It excuses nothing: an
+	// unrecorded deletion fails verification until recorded.
+	ErasePending *erasure.Pending
 }
 
 // Report is the outcome of Ledger.
@@ -232,6 +240,9 @@ type Report struct {
 	Findings            []Finding `json:"findings"`        // failures, in ledger order
 	Omitted             int       `json:"findings_omitted,omitempty"`
 	Warnings            []Finding `json:"warnings"`
+	// EraseCutShort is the erase cut short whose journal is beside the
+	// ledger (Options.ErasePending); nil when none.
+	EraseCutShort *CutShortErase `json:"erase_cut_short,omitempty"`
 	// Evidence summarises the evidence check; nil when none was asked for.
 	Evidence *EvidenceSummary `json:"evidence,omitempty"`
 	// Derived summarises the re-derivation of leaf fields from evidence.
@@ -355,6 +366,10 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		opts.MaxFindings = 1000
 	}
 	rep := Report{Ledger: l.Path(), Origin: l.Origin(), Findings: []Finding{}, Warnings: []Finding{}}
+	if p := opts.ErasePending; p != nil {
+		rep.EraseCutShort = &CutShortErase{Journal: erasure.PendingPath(l.Path()), Command: p.Command,
+			Started: p.Started.UTC().Format(time.RFC3339), Conversations: p.Conversations, Messages: p.Messages, Objects: len(p.Objects)}
+	}
 	snap, err := l.Snapshot(ctx)
 	if err != nil {
 		return rep, false, fmt.Errorf("verify: %w", err)
@@ -577,6 +592,10 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			return rep, false, fmt.Errorf("verify: %w", err)
 		}
 		rep.Evidence = sum
+		if rep.EraseCutShort != nil {
+			rep.EraseCutShort.Missing = labelCutShort(fs, opts.ErasePending, rep.EraseCutShort.Journal)
+			rep.EraseCutShort.Checked = true
+		}
 		for _, f := range fs {
 			v.add(f)
 		}

@@ -2,6 +2,8 @@ package erase_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,3 +108,89 @@ func TestRefetchErased(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestRefetchRerunOfSameDiff: a rerun for the same diff takes a gap's
+// final outcome from the earlier run (c9195bf) — except in a conversation
+// erased since, whose gap is now erased, as the first run would have said
+// had the erasure come first; and when a run over every gap's
+// conversation is unfinished (a cancelled --again), the rerun resumes it,
+// asking about every gap, rather than leave it unfinished beside nothing.
+func TestRefetchRerunOfSameDiff(t *testing.T) {
+	ctx := context.Background()
+	m := exportMatter(t, 14)
+	free, _ := m.conversations(t)
+	keep, gone := free[0], free[1]
+	first := func(conv string) string {
+		for e, err := range m.le.Ledger.Entries(ctx, ledger.Filter{Kind: leaf.KindMessage, ConversationID: conv, Limit: 1}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.MessageID
+		}
+		t.Fatalf("no message in %s", conv)
+		return ""
+	}
+	gaps := []diff.Finding{
+		{Kind: finding.MissingFromExport, ConversationID: keep, MessageID: first(keep)},
+		{Kind: finding.MissingFromExport, ConversationID: gone, MessageID: first(gone)},
+	}
+	client, err := fetch.New(fetch.Config{ClientID: m.srv.ClientID, ClientSecret: m.srv.ClientSecret, APIURL: m.srv.APIURL,
+		LoginURL: m.srv.LoginURL, Rate: 1e9, PollInitial: 5 * time.Millisecond, PollMax: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := export.Options{Scope: export.Scope{Matter: "m", WithMedia: true}, SignerKey: m.le.Key}
+	refetch := func(ro reconcile.RefetchOptions) *reconcile.Result {
+		t.Helper()
+		rf, err := reconcile.Refetch(ctx, export.Deps{Client: client, Ledger: m.le.Ledger, Evidence: m.le.Store}, gaps, "diff-x", opts, ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rf
+	}
+	outcome := func(rf *reconcile.Result, conv string) reconcile.Outcome {
+		for _, oc := range rf.Outcomes {
+			if oc.ConversationID == conv {
+				return oc
+			}
+		}
+		t.Fatalf("no outcome for %s: %+v", conv, rf.Outcomes)
+		return reconcile.Outcome{}
+	}
+	rf := refetch(reconcile.RefetchOptions{})
+	if o := outcome(rf, gone); o.Outcome != reconcile.Confirmed {
+		t.Fatalf("first run: %+v, want confirmed_at_source", o)
+	}
+	e, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{gone}, Reason: "DSR-3", Operator: "dpo", SignerKey: m.le.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := refetch(reconcile.RefetchOptions{})
+	if o := outcome(again, gone); o.Outcome != reconcile.Erased || o.EarlierRun != "" || !strings.Contains(o.Detail, "erasure entry "+itoa(e.Seq)) {
+		t.Errorf("rerun after the erasure: %+v, want erased now, naming entry %d", o, e.Seq)
+	}
+	if o := outcome(again, keep); o.Outcome != reconcile.Confirmed || o.EarlierRun != rf.Export.RunID {
+		t.Errorf("rerun: %+v, want confirmed_at_source decided by %s", o, rf.Export.RunID)
+	}
+	// A run over both conversations left unfinished, as a cancelled
+	// --again leaves it: the rerun resumes it and decides every gap anew.
+	full := opts.Scope
+	full.IDs = []string{keep, gone}
+	slices.Sort(full.IDs)
+	scope, err := json.Marshal(struct {
+		Key       string `json:"key"`
+		WithMedia bool   `json:"with_media"`
+	}{full.Key(), true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.le.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		return tx.PutRun(ledger.Run{ID: "run-cancelled-again", Kind: reconcile.RunKindRefetch, Matter: "m", Scope: scope, Status: ledger.RunCancelled, StartedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resumed := refetch(reconcile.RefetchOptions{})
+	if resumed.Earlier != 0 || resumed.Export == nil || resumed.Export.RunID != "run-cancelled-again" {
+		t.Errorf("rerun beside an unfinished run of every gap: earlier %d, run %+v; want run-cancelled-again resumed, no gap taken from earlier", resumed.Earlier, resumed.Export)
+	}
+}

@@ -346,19 +346,39 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		}
 	}
 	sort.Strings(convs)
-	if diffRunID != "" && !ro.Again && len(gaps) > 0 {
-		earlier, err := finalOutcomes(ctx, d.Ledger, diffRunID, convs)
+	o.RunKind, o.GoneIsFinal = RunKindRefetch, true
+	o.Scope.Interval, o.Scope.MediaType, o.Scope.MessageType = "", "", ""
+	if len(gaps) == 0 {
+		return res, nil
+	}
+	// A conversation erased whole or in part is not captured again
+	// (export): what the ledger holds of it says nothing of the source.
+	erased, err := erasure.Load(ctx, d.Ledger)
+	if err != nil {
+		return res, err
+	}
+	if diffRunID != "" && !ro.Again {
+		// An unfinished run over every gap's conversation (cancelled, or
+		// one with failures) is resumed, as before, rather than left
+		// unfinished beside a smaller run: so nothing is left out then.
+		full := o.Scope
+		full.IDs = convs
+		unfinished, err := unfinishedRun(ctx, d.Ledger, full)
 		if err != nil {
 			return res, err
 		}
-		gaps, convs = leaveDecided(res, gaps, earlier)
+		if !unfinished {
+			earlier, err := finalOutcomes(ctx, d.Ledger, diffRunID, convs)
+			if err != nil {
+				return res, err
+			}
+			gaps, convs = leaveDecided(res, gaps, earlier, erased)
+		}
 	}
 	if len(gaps) == 0 {
 		return res, nil
 	}
-	o.RunKind, o.GoneIsFinal = RunKindRefetch, true
 	o.Scope.IDs = convs
-	o.Scope.Interval, o.Scope.MediaType, o.Scope.MessageType = "", "", ""
 	acct, err := export.Run(ctx, d, o)
 	res.Export = acct
 	if err != nil {
@@ -371,12 +391,6 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 	status := map[string]ledger.RunItem{}
 	for _, it := range items {
 		status[it.ItemID] = it
-	}
-	// A conversation erased whole or in part is not captured again
-	// (export): what the ledger holds of it says nothing of the source.
-	erased, err := erasure.Load(ctx, d.Ledger)
-	if err != nil {
-		return res, err
 	}
 	// The outcomes join the result as they are recorded: a refetch
 	// stopped lists none it did not record.
@@ -457,15 +471,39 @@ func finalOutcomes(ctx context.Context, l *ledger.Ledger, diffRunID string, conv
 	return out, nil
 }
 
+// unfinishedRun reports whether a refetch run of scope is unfinished
+// (export.Run would resume it).
+func unfinishedRun(ctx context.Context, l *ledger.Ledger, scope export.Scope) (bool, error) {
+	runs, err := l.Runs(ctx)
+	if err != nil {
+		return false, err
+	}
+	key := scope.Key()
+	for _, run := range runs {
+		if run.Kind != RunKindRefetch || run.Status == ledger.RunDone {
+			continue
+		}
+		var s struct {
+			Key       string `json:"key"`
+			WithMedia bool   `json:"with_media"`
+		}
+		if json.Unmarshal(run.Scope, &s) == nil && s.Key == key && s.WithMedia == scope.WithMedia {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // leaveDecided takes out of gaps those earlier gave a final outcome,
 // adding them to res as decided earlier, and returns the gaps left and
-// their conversations.
-func leaveDecided(res *Result, gaps []diff.Finding, earlier map[gapKey]Outcome) ([]diff.Finding, []string) {
+// their conversations. A gap in a conversation erased since (erased) is
+// left, unless it was decided erased: its outcome is now erased.
+func leaveDecided(res *Result, gaps []diff.Finding, earlier map[gapKey]Outcome, erased *erasure.State) ([]diff.Finding, []string) {
 	var left []diff.Finding
 	var convs []string
 	seen := map[string]bool{}
 	for _, g := range gaps {
-		if oc, ok := earlier[gapKey{g.ConversationID, g.MessageID, string(g.Kind)}]; ok {
+		if oc, ok := earlier[gapKey{g.ConversationID, g.MessageID, string(g.Kind)}]; ok && (oc.Outcome == Erased || !erased.Touched(g.ConversationID)) {
 			res.Outcomes = append(res.Outcomes, oc)
 			res.Counts[oc.Outcome]++
 			res.Earlier++

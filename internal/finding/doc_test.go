@@ -67,7 +67,7 @@ the finding, not proof.
 A message custody never captured is one ` + "`not_captured`" + ` finding and nothing
 else: there is nothing to compare it with. Once ` + "`custody refetch`" + ` has
 captured it, the next diff compares it field by field, and whatever the
-export did to it (a stripped legal hold, a shifted timestamp, …) appears
+export did to it (a stripped sender, a shifted timestamp, …) appears
 under the other kinds. So after a refetch ` + "`not_captured`" + ` falls and the
 other counts may grow: the export is no worse, the comparison now sees
 more of it. What stays ` + "`not_captured`" + ` is what the source no longer has or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/diff"
@@ -45,8 +46,9 @@ func TestReportDiffWithErased(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var erased int
+	var erased, all int
 	res, err := reconcile.Diff(ctx, le.Ledger, le.Store, src, reconcile.DiffOptions{SignerKey: le.Key, Emit: func(f diff.Finding) error {
+		all++
 		if f.Kind == finding.Erased {
 			erased++
 		}
@@ -69,6 +71,18 @@ func TestReportDiffWithErased(t *testing.T) {
 		}
 	}
 	if doc.Diff == nil || doc.Diff.Counts[string(finding.Erased)] != 0 {
-		t.Errorf("diff counts %+v: erased is not the export's finding", doc.Diff)
+		t.Fatalf("diff counts %+v: erased is not the export's finding", doc.Diff)
+	}
+	// Said beside the total, so the diff's own count is accounted for
+	// (its run says one more finding than section 4 counts).
+	if doc.Diff.ErasedNotCompared != 1 || doc.Diff.Findings+doc.Diff.ErasedNotCompared != all {
+		t.Errorf("section 4: %d findings and %d erased not compared; the diff recorded %d", doc.Diff.Findings, doc.Diff.ErasedNotCompared, all)
+	}
+	html, err := os.ReadFile(rr.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `id="n-erased-not-compared" data-n="1"`) {
+		t.Error("report.html does not say the diff's erased row beside the total")
 	}
 }

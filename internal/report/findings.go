@@ -71,6 +71,7 @@ type diffFacts struct {
 	heldConv      map[string]*HeldConversation
 	holdCats      map[string]map[string]bool // category → message keys (distinct)
 	holdsStripped int
+	erased        int               // erased rows (finding.Info.Ledger): not counted as the export's
 	status        map[uint64]uint32 // message key hash → bits (finding rows, bitHoldStripped)
 	seed          maphash.Seed
 	gaps          []Gap
@@ -128,6 +129,8 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 			// erased: a message whose content and sender the ledger no
 			// longer holds to compare, nothing the export did; the
 			// transcripts show it erased, naming the erasure entry.
+			// Counted apart, so the diff's total is accounted for.
+			d.erased++
 			return nil
 		}
 		d.counts[f.Kind]++

@@ -178,17 +178,23 @@ type HeldMessage struct {
 
 // DiffInfo is the diff the report is about.
 type DiffInfo struct {
-	RunID          string         `json:"run_id"`
-	Seq            uint64         `json:"seq"`
-	Source         string         `json:"source"`
-	Files          int            `json:"files"`
-	FilesRead      int            `json:"files_read"`
-	Messages       int            `json:"messages"`
-	Conversations  int            `json:"conversations"`
-	Findings       int            `json:"findings"`
-	Counts         map[string]int `json:"counts"`
-	FindingsSHA256 string         `json:"findings_sha256"`
-	FilesSHA256    string         `json:"files_sha256"`
+	RunID         string         `json:"run_id"`
+	Seq           uint64         `json:"seq"`
+	Source        string         `json:"source"`
+	Files         int            `json:"files"`
+	FilesRead     int            `json:"files_read"`
+	Messages      int            `json:"messages"`
+	Conversations int            `json:"conversations"`
+	Findings      int            `json:"findings"`
+	Counts        map[string]int `json:"counts"`
+	// ErasedNotCompared is how many of the diff's findings are erased
+	// rows: messages erased from the matter since the diff (custody
+	// erase), whose content and sender could not be compared. They are
+	// about the ledger, not the export: outside Findings and Counts, and
+	// said beside them, so the diff's own total is accounted for.
+	ErasedNotCompared int    `json:"erased_not_compared"`
+	FindingsSHA256    string `json:"findings_sha256"`
+	FilesSHA256       string `json:"files_sha256"`
 }
 
 // FormatGap is one field the export lacked, stated once (section 3).

@@ -1116,7 +1116,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 		r := df.res
 		doc.Diff = &DiffInfo{RunID: df.run.ID, Seq: lf.diffSeq[df.run.ID], Source: r.Summary.Source, Files: r.Summary.Files, FilesRead: r.FilesRead,
 			Messages: r.Summary.Messages, Conversations: r.Summary.Conversations, Counts: map[string]int{},
-			FindingsSHA256: r.FindingsSHA256, FilesSHA256: r.FilesSHA256}
+			ErasedNotCompared: df.erased, FindingsSHA256: r.FindingsSHA256, FilesSHA256: r.FilesSHA256}
 		for k, n := range df.counts {
 			doc.Diff.Counts[string(k)] = n
 			doc.Diff.Findings += n
@@ -1158,7 +1158,12 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 				continue
 			}
 			doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: field, Kind: string(finding.FieldStripped), Absent: n,
-				Compared: compared, Format: n >= compared, TrueValues: df.truth[field]})
+				Compared: compared, TrueValues: df.truth[field]})
+			// Not Format even when every compared message lacks it: the
+			// diff found it stripped because the shape's policy names a
+			// place for it (a field the format has no place for is
+			// format_lacks, above), so saying the format has no such
+			// field would contradict the diff's findings.
 		}
 		if df.precision > 0 {
 			doc.FormatGaps = append(doc.FormatGaps, FormatGap{Field: finding.FieldTimestamp + " (milliseconds)", Kind: string(finding.TimestampPrecisionLost),

@@ -66,4 +66,10 @@ func TestTrueValuesAddUp(t *testing.T) {
 	if sum != sender.Absent || sender.TrueValues["captured"] != sum {
 		t.Errorf("sender absent from %d messages; true values %v add up to %d", sender.Absent, sender.TrueValues, sum)
 	}
+	// Every compared message lacks it, yet the diff found it stripped
+	// (the reshape's policy names a place for it): section 3 must not say
+	// the format has no such field, which the diff's findings contradict.
+	if sender.Format || sender.Absent < sender.Compared {
+		t.Errorf("sender row %+v: want absent from every compared message, format_cannot_carry false", sender)
+	}
 }

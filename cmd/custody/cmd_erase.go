@@ -77,7 +77,10 @@ them in erased and unreferenced. Every object erase is about to delete
 is first checked against its name (hashed as a stream): one that does
 not hash to its name, or cannot be read, refuses the erasure with
 nothing deleted or recorded (run 'custody verify --evidence'), so an
-erasure never hides an alteration. Temporary files a killed write left in
+erasure never hides an alteration. So does one already absent, unless
+custody removed it: an earlier erasure entry records it deleted, or the
+journal of an erase cut short (below) names it. Evidence missing that no
+erasure deleted (by hand, a lost disk) is never recorded as erased. Temporary files a killed write left in
 the store (.tmp-…, never evidence; one may be a whole body) are removed
 and counted, and so are the folders a produce killed before it recorded
 its production left (listed in the ledger's state, wherever --out was;
@@ -110,7 +113,8 @@ Examples:
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
 ` + exitStatus(exit0, `1    error (an id not in the ledger, I/O), or refused: under legal hold
        without --override-hold, the first object kept by S3 Object Lock,
-       or an object to delete altered or unreadable (nothing was erased);
+       or an object to delete altered, unreadable, or missing with no
+       erasure having deleted it (nothing was erased);
        or recorded with objects not deleted (a delete failed, or S3 Object
        Lock kept one): run it again to finish`, exit2, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),

@@ -84,6 +84,12 @@ var (
 	// ErrLocked: the store refused to delete the evidence (S3 Object
 	// Lock). It is evidence.ErrLocked.
 	ErrLocked = evidence.ErrLocked
+	// ErrMissing: an object the erasure would delete or read is absent
+	// from the store, and no earlier erasure entry records it deleted nor
+	// does the journal of an erase cut short name it: evidence lost or
+	// deleted by hand, which recording it as erased would hide. Nothing
+	// was deleted or recorded. The error matches fs.ErrNotExist too.
+	ErrMissing = errors.New("evidence missing that no erasure deleted")
 )
 
 // Request says what to erase, why, and by whom.
@@ -395,8 +401,20 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// entry of a partly erased conversation names is read, and deleted
 	// when it holds an erased message.
 	checked := map[hashchain.Hash]bool{} // read hash-checked by this run already
+	// An object absent from the store is custody's doing only when an
+	// earlier erasure entry records it deleted, or the journal of the
+	// erase this run finishes names it; any other absence is evidence
+	// lost or deleted by hand, and refuses the erasure (missingRefusal).
+	var journaled map[hashchain.Hash]bool
+	if prior != nil {
+		journaled = prior.ObjectSet()
+	}
+	custodyDeleted := func(h hashchain.Hash) bool {
+		_, ok := st.Object(h)
+		return ok || journaled[h]
+	}
 	for _, c := range sortedKeys(partial) {
-		if err := bodiesOf(ctx, store, c, bodies[c], msgs, del, func(h hashchain.Hash) {
+		if err := bodiesOf(ctx, store, c, bodies[c], msgs, del, custodyDeleted, refs, func(h hashchain.Hash) {
 			checked[h] = true
 			for _, o := range refs[h] {
 				if o.conv != c {
@@ -478,7 +496,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// is deleted: deleting an altered body (another message of it
 	// tampered with) would turn verify --evidence's FAIL into OK, the
 	// alteration unrecorded.
-	if err := checkBeforeDelete(ctx, store, del, checked, refs); err != nil {
+	if err := checkBeforeDelete(ctx, store, del, checked, custodyDeleted, refs); err != nil {
 		return nil, err
 	}
 	// Temporary files of writes a crash cut short: erase holds the
@@ -822,12 +840,17 @@ func notDeletedWhy(locked, failed int) string {
 // checkBeforeDelete hash-checks each object of del that checked does
 // not name, as many at a time as the store keeps requests in flight,
 // each hashed as a stream (a whole conversation's attachments are not
-// held in memory). An absent one is no alteration (an interrupted
-// erasure deleted it; deleting it again is a no-op). One that cannot be
-// read, or does not hash to its name, refuses the erasure: the
-// operator examines it with custody verify --evidence; erase does not
-// make the alteration disappear.
-func checkBeforeDelete(ctx context.Context, store evidence.Store, del, checked map[hashchain.Hash]bool, refs map[hashchain.Hash][]ref) error {
+// held in memory). An absent one is acceptable only when custodyDeleted
+// says custody removed it (an earlier erasure entry records it, or the
+// journal of the erase cut short that this run finishes names it):
+// deleting it again is a no-op, and the entry records it. Any other
+// absent one refuses the erasure (missingRefusal): listing it as erased
+// would turn verify --evidence's "missing" into "erased". One that
+// cannot be read, or does not hash to its name, refuses the erasure:
+// the operator examines it with custody verify --evidence; erase does
+// not make the alteration disappear.
+func checkBeforeDelete(ctx context.Context, store evidence.Store, del, checked map[hashchain.Hash]bool,
+	custodyDeleted func(hashchain.Hash) bool, refs map[hashchain.Hash][]ref) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(evidence.Parallelism(store))
 	for _, h := range sortedSet(del) {
@@ -836,13 +859,29 @@ func checkBeforeDelete(ctx context.Context, store evidence.Store, del, checked m
 		}
 		g.Go(func() error {
 			err := evidence.CheckStored(gctx, store, h)
-			if err == nil || errors.Is(err, fs.ErrNotExist) {
+			if errors.Is(err, fs.ErrNotExist) {
+				if custodyDeleted(h) {
+					return nil
+				}
+				return missingRefusal(h, refs[h], err)
+			}
+			if err == nil {
 				return nil
 			}
 			return fmt.Errorf("erase: refused: object %s%s, which this erasure would delete, failed the check made before deleting it: %w; nothing was erased (run custody verify --evidence: an object that is not what its name says is for the operator to examine, not for erase to delete)", h, whose(refs[h]), err)
 		})
 	}
 	return g.Wait()
+}
+
+// missingRefusal is the error refusing an erasure that found h, which
+// refs name, absent with no erasure to account for it: recording it as
+// erased would make evidence lost or deleted by hand look erased, and
+// verify --evidence would no longer report it missing. err is the store's
+// (matching fs.ErrNotExist).
+func missingRefusal(h hashchain.Hash, refs []ref, err error) error {
+	return fmt.Errorf("erase: refused: object %s%s, which this erasure would delete, is missing from the evidence store, and no erasure deleted it (no erasure entry records it, nor the journal of an erase cut short): %w: %w; nothing was erased (run custody verify --evidence: evidence missing that no erasure deleted is for the operator to examine or restore from a backup, not for erase to record as erased)",
+		h, whose(refs), ErrMissing, err)
 }
 
 // whose says, for an error, which entry's object rs names: " (the
@@ -1018,21 +1057,28 @@ func isBody(kind, role string) bool {
 
 // bodiesOf calls found for each of the response bodies sums of
 // conversation conv that holds a message of msgs and is not in del
-// already. An absent body (an earlier erasure deleted it) holds nothing;
-// one that is back (restored from a backup) is judged like any other.
-// One that cannot be read stops the erasure before anything is deleted:
-// it may hold the erased messages, and an object that does not hash to
-// its name is the operator's to examine (custody verify), not erase's to
-// delete.
+// already. An absent body that custodyDeleted says custody removed (an
+// earlier erasure entry records it, or the journal of the erase being
+// finished names it) holds nothing here; one that is back (restored from
+// a backup) is judged like any other. An absent body custody did not
+// remove refuses the erasure (missingRefusal): it may have held an
+// erased message, and is missing unexplained. One that cannot be read
+// stops the erasure before anything is deleted: it may hold the erased
+// messages, and an object that does not hash to its name is the
+// operator's to examine (custody verify), not erase's to delete.
 func bodiesOf(ctx context.Context, store evidence.Store, conv string, sums []hashchain.Hash,
-	msgs map[string]bool, del map[hashchain.Hash]bool, found func(hashchain.Hash)) error {
+	msgs map[string]bool, del map[hashchain.Hash]bool, custodyDeleted func(hashchain.Hash) bool,
+	refs map[hashchain.Hash][]ref, found func(hashchain.Hash)) error {
 	for _, h := range sums {
 		if del[h] {
 			continue
 		}
 		b, err := evidence.GetChecked(ctx, store, h)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue
+			if custodyDeleted(h) {
+				continue
+			}
+			return missingRefusal(h, refs[h], err)
 		}
 		if err != nil {
 			return fmt.Errorf("erase: read %s, a response body of conversation %s, to tell whether it holds an erased message: %w", h, conv, err)

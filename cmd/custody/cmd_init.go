@@ -40,8 +40,11 @@ under a hidden .partial name and puts it in place last, once both keys
 are written. Run again, it removes what a stopped init left (partial
 ledger and key files; from an older custody, a ledger with no entry and
 no key beside it) and says so. A ledger with a key missing that holds
-something (entries, a recorded evidence store) is never removed: init
-refuses, saying what to restore or remove.
+something (entries, a recorded evidence store) is never removed, nor an
+empty one whose verifier key is beside it without its signer key (a
+finished matter whose custody.key was moved away: its custody.pub may
+be with an auditor already): init refuses, saying what to restore or
+remove.
 
 Examples:
   custody init --matter "acme-v-smith"

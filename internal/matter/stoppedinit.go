@@ -137,7 +137,8 @@ func keyMatches(l *ledger.Ledger, keyFile, pubFile string) bool {
 // writing the keys. It is removable (true) when it holds nothing: an
 // empty file or a SQLite database with no table yet (not yet a ledger), or
 // a ledger with no entry and no evidence store recorded, whose keys (if
-// any) are its own. Otherwise it returns ErrHalfMade saying what there is
+// any) are its own, and whose verifier key is not there without its signer
+// key (that is a finished matter's signer key moved away). Otherwise it returns ErrHalfMade saying what there is
 // and how to recover; false and nil when both keys are there (a matter).
 func halfMade(ctx context.Context, path, keyFile, pubFile string) (bool, error) {
 	_, kerr := os.Lstat(keyFile)
@@ -173,6 +174,15 @@ func halfMade(ctx context.Context, path, keyFile, pubFile string) (bool, error) 
 	}
 	if !keyMatches(l, keyFile, pubFile) {
 		return false, fmt.Errorf("%s %w, an empty ledger with %s missing: %w, but the key file beside it is not its own; move the key files away, remove %s (and %s-wal, %s-shm) and run init again", path, ErrExists, missing, ErrHalfMade, path, path, path)
+	}
+	if kerr != nil && perr == nil {
+		// The ledger's own verifier key without its signer key: no init
+		// stopped part-way leaves that (this custody puts the ledger in
+		// place last; an older one wrote the signer key before the
+		// verifier key). It is a finished matter whose signer key was
+		// moved away or lost, and its verifier key may have been given
+		// to an auditor already: a new key pair would not match it.
+		return false, fmt.Errorf("%s %w, an empty matter whose signer key %s is missing, with its verifier key %s beside it: the init finished, and the signer key was moved away or lost; restore the signer key from a backup, or, if this matter is to be abandoned, remove %s, %s (and %s-wal, %s-shm) deliberately and run init again; refusing to overwrite it", path, ErrExists, keyFile, pubFile, path, pubFile, path, path)
 	}
 	return true, nil
 }

@@ -132,6 +132,14 @@ func TestCreateKeepsWhatHoldsSomething(t *testing.T) {
 			m.Close()
 			os.Remove(filepath.Join(dir, "custody.key"))
 		}, "records an evidence store"},
+		// A finished, empty matter whose signer key was moved into a
+		// vault, its custody.pub perhaps given to an auditor already.
+		// Seen failing on the old code: init removed custody.db and
+		// custody.pub and made a new key pair.
+		{"empty matter, signer key moved away", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			mv(t, filepath.Join(dir, "custody.key"), filepath.Join(t.TempDir(), "custody.key"))
+		}, "the signer key was moved away or lost; restore the signer key from a backup"},
 		{"another ledger's key beside a partial one", func(t *testing.T, dir string) {
 			emptyMatter(t, dir)
 			mv(t, filepath.Join(dir, "custody.db"), filepath.Join(dir, ".custody.db.partial-42"))

@@ -121,6 +121,11 @@ func TestProduceEarlierCaptures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A custody that reads only v1 says it does not know the format,
+	// rather than calling earlier_capture_of malformed.
+	if man.Format != production.FormatV2 {
+		t.Errorf("a manifest listing earlier captures has format %q, want %q", man.Format, production.FormatV2)
+	}
 	earlierOf := map[uint64]uint64{}
 	for _, m := range man.Messages {
 		if m.EarlierCaptureOf != 0 {
@@ -223,6 +228,31 @@ func TestProduceEarlierCaptures(t *testing.T) {
 	}
 	if !strings.Contains(f.Text, "[earlier capture, ledger seq "+strconv.FormatUint(orig0, 10)) || !strings.Contains(f.Text, text0) {
 		t.Errorf("the transcript does not give the earlier capture:\n%s", f.Text)
+	}
+	rep, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l})
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// TestProduceFormatV1WithoutEarlier: a production that lists no earlier
+// capture keeps format custody-production/v1 (its bytes as before v2),
+// and verifies.
+func TestProduceFormatV1WithoutEarlier(t *testing.T) {
+	dir := t.TempDir()
+	l, st, key := fixture(t, dir, 1, 4)
+	out := filepath.Join(dir, "p")
+	ctx := context.Background()
+	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
+		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, production.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "{\n \"format\": \"custody-production/v1\",\n") || strings.Contains(string(data), "earlier_capture_of") {
+		t.Errorf("manifest without earlier captures begins %.60q", data)
 	}
 	rep, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l})
 	if err != nil || !rep.OK {

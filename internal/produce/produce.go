@@ -788,6 +788,11 @@ func (p *producer) leaves(ctx context.Context, w *worker, convs []*convEntry) (m
 func (p *producer) record(ctx context.Context) error {
 	base := <-p.prepared
 	files := p.out.sorted()
+	earlier := false
+	for i := range p.msgs {
+		earlier = earlier || p.msgs[i].latest != 0
+	}
+	p.man.Format = production.FormatOf(earlier) // v1 unless an earlier capture is listed
 	data, err := marshalManifest(&p.man, p.msgs, files)
 	if err != nil {
 		return err

@@ -10,8 +10,27 @@ import (
 	"strings"
 )
 
-// Format is the "format" member of every manifest.
-const Format = "custody-production/v1"
+// Format is the "format" member of a manifest that lists no earlier
+// capture; FormatV2 that of one that does (a message element with
+// earlier_capture_of, docs/produce.md "Earlier captures"). A custody
+// that reads only v1 refuses a v2 manifest for its format, saying it
+// wants v1, where it would call the new member malformed; productions
+// without an earlier capture stay v1, byte for byte. Readers accept
+// both (and a v1 manifest with earlier_capture_of, as custody wrote
+// before v2).
+const (
+	Format   = "custody-production/v1"
+	FormatV2 = "custody-production/v2"
+)
+
+// FormatOf is the format a manifest whose messages include an earlier
+// capture (earlier true) or not is written with.
+func FormatOf(earlier bool) string {
+	if earlier {
+		return FormatV2
+	}
+	return Format
+}
 
 // Fixed names in a production folder.
 const (
@@ -259,6 +278,16 @@ func parseManifest(data []byte) (*Manifest, error) {
 	if len(data) > MaxManifest {
 		return nil, fmt.Errorf("%d bytes, more than %d", len(data), MaxManifest)
 	}
+	// The format first: a manifest of a format this custody does not
+	// know (a newer custody's) is said to be one, not called malformed
+	// for the members that format added. A custody before v2 checked the
+	// members first.
+	var head struct {
+		Format *string `json:"format"`
+	}
+	if err := json.Unmarshal(data, &head); err == nil && head.Format != nil && *head.Format != Format && *head.Format != FormatV2 {
+		return nil, fmt.Errorf("format %q, want %q or %q: a format this custody does not know (a newer custody's production: check it with that custody)", *head.Format, Format, FormatV2)
+	}
 	if err := exactMembers(data); err != nil {
 		return nil, err
 	}
@@ -271,8 +300,8 @@ func parseManifest(data []byte) (*Manifest, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("trailing data after the manifest")
 	}
-	if m.Format != Format {
-		return nil, fmt.Errorf("format %q, want %q", m.Format, Format)
+	if m.Format != Format && m.Format != FormatV2 {
+		return nil, fmt.Errorf("format %q, want %q or %q", m.Format, Format, FormatV2)
 	}
 	seen := make(map[string]bool, len(m.Files))
 	for _, f := range m.Files {

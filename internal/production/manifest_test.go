@@ -2,6 +2,7 @@ package production
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,6 +70,29 @@ func TestParseManifestRejects(t *testing.T) {
 		if _, err := ParseManifest([]byte(bad)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestParseManifestFormats: v1 and v2 are read (v2, what produce writes
+// when it lists an earlier capture, and v1 with earlier_capture_of, as
+// custody wrote before v2); a format this custody does not know is said
+// to be one, before its members are judged: a newer custody's manifest
+// is not called malformed for a member its format added.
+func TestParseManifestFormats(t *testing.T) {
+	base := `{"format":%q,"checkpoint":{"file":"proofs/checkpoint.txt"},"verifier_key":"custody.pub","messages":[{"seq":1,"leaf_hash":"","conversation_id":"c","message_id":"m","proof":"custody.pub"%s}],"files":[{"path":"proofs/checkpoint.txt"},{"path":"custody.pub"}]}`
+	for _, f := range []string{Format, FormatV2} {
+		for _, extra := range []string{"", `,"earlier_capture_of":2`} {
+			if _, err := ParseManifest(fmt.Appendf(nil, base, f, extra)); err != nil {
+				t.Errorf("%s %s: %v", f, extra, err)
+			}
+		}
+	}
+	_, err := ParseManifest(fmt.Appendf(nil, base, "custody-production/v3", `,"new_member":1`))
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `format "custody-production/v3"`) || !strings.Contains(err.Error(), "does not know") {
+		t.Errorf("a newer format: %v", err)
+	}
+	if FormatOf(false) != Format || FormatOf(true) != FormatV2 {
+		t.Errorf("FormatOf: %q %q", FormatOf(false), FormatOf(true))
 	}
 }
 

@@ -91,6 +91,10 @@ type ledgerRun struct {
 	kind       string
 	scope      json.RawMessage
 	interval   bool // its scope is an interval (not conversation ids)
+	// ids are the conversation ids its start entry's scope names (a run
+	// by id: export --ids-file or --conversation, refetch), nil for an
+	// interval: what it set out to capture, chained.
+	ids []string
 	// ended: its last run entry is an end entry (status, at, accounting);
 	// a resume after an end makes it unended again.
 	ended      bool
@@ -283,6 +287,12 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			lr := f.runLedger[e.RunID]
 			if lr == nil && (rd.Event == leaf.RunStart || rd.Event == leaf.RunResume) {
 				lr = &ledgerRun{firstStart: e.Seq, startedAt: e.At, kind: rd.RunKind, scope: rd.Scope}
+				var sc struct {
+					IDs []string `json:"conversation_ids"`
+				}
+				if json.Unmarshal(rd.Scope, &sc) == nil {
+					lr.ids = sc.IDs
+				}
 				f.runLedger[e.RunID] = lr
 			}
 			if lr != nil {

@@ -113,7 +113,7 @@ func listedNotCaptured(ctx context.Context, l *ledger.Ledger, store evidence.Sto
 	}
 	ids := make([]string, 0, len(lf.runLedger))
 	for id, lr := range lf.runLedger {
-		if len(lr.listings) > 0 {
+		if len(lr.listings) > 0 || lr.byIDs() {
 			ids = append(ids, id)
 		}
 	}
@@ -146,6 +146,17 @@ func listedNotCaptured(ctx context.Context, l *ledger.Ledger, store evidence.Sto
 				}
 			}
 		}
+		// A run by id lists nothing: its start entry names its scope.
+		source := "its listing entries name"
+		if lr.byIDs() {
+			source = fmt.Sprintf("its start entry (seq %d) names", lr.firstStart)
+			for _, id := range lr.ids {
+				if _, ok := listed[id]; !ok && export.ValidID(id) {
+					listed[id] = lr.firstStart
+					order = append(order, id)
+				}
+			}
+		}
 		if unread > 0 && len(items) < counted {
 			disagree = append(disagree, fmt.Sprintf("run %s: its listing entries count %d conversations, the run state holds %d (%d listing pages could not be read to name them)", runID, counted, len(items), unread))
 		}
@@ -163,12 +174,16 @@ func listedNotCaptured(ctx context.Context, l *ledger.Ledger, store evidence.Sto
 			} else {
 				absent++
 			}
+			by := fmt.Sprintf("listed by run %s (listing entry seq %d)", runID, listed[id])
+			if lr.byIDs() {
+				by = fmt.Sprintf("named by run %s's start entry (seq %d)", runID, listed[id])
+			}
 			lf.exceptions = append(lf.exceptions, Exception{Kind: KindPending, ConversationID: id,
-				Reason: fmt.Sprintf("listed by run %s (listing entry seq %d) and not captured: the ledger holds no capture of it since the run began; the run state, which is not chained, %s", runID, listed[id], what)})
+				Reason: fmt.Sprintf("%s and not captured: the ledger holds no capture of it since the run began; the run state, which is not chained, %s", by, what)})
 		}
 		if absent+marked > 0 {
-			disagree = append(disagree, fmt.Sprintf("run %s: its listing entries name %s the ledger holds no capture of since the run began, which the run state does not hold as pending, failed or gone (%d missing from it, %d marked otherwise); section 7 lists each as pending",
-				runID, plural(absent+marked, "conversation", "conversations"), absent, marked))
+			disagree = append(disagree, fmt.Sprintf("run %s: %s %s the ledger holds no capture of since the run began, which the run state does not hold as pending, failed or gone (%d missing from it, %d marked otherwise); section 7 lists each as pending",
+				runID, source, plural(absent+marked, "conversation", "conversations"), absent, marked))
 		}
 	}
 	return disagree, nil
@@ -217,18 +232,23 @@ func matterName(stateName string, lf *ledgerFacts) (string, []string) {
 	return name, disagree
 }
 
-// unendedText is the certificate's qualification for the export runs the
-// ledger started and did not end (killed, or still running): they
-// recorded no accounting, and one killed before it listed anything left
-// no trace of its scope's conversations, so even "0 conversations"
-// would read as a finding of nothing. "" when every run ended.
+// unendedText is the certificate's qualification for the runs the
+// ledger started and did not end (killed, or still running), each named
+// by its kind (export, refetch): they recorded no accounting, and one
+// killed before it listed anything left no trace of its scope's
+// conversations, so even "0 conversations" would read as a finding of
+// nothing. A run by id named its scope in its start entry: its scope is
+// known, and what it did not capture is among the conversations not
+// captured (listedNotCaptured). "" when every run ended.
 func unendedText(lf *ledgerFacts) string {
 	var ids []string
+	kinds := map[string]int{}
+	var kindOrder []string
 	nothing := 0
 	for id, lr := range lf.runLedger {
 		if !lr.ended {
 			ids = append(ids, id)
-			if len(lr.listings) == 0 {
+			if len(lr.listings) == 0 && !lr.byIDs() {
 				nothing++
 			}
 		}
@@ -237,8 +257,22 @@ func unendedText(lf *ledgerFacts) string {
 		return ""
 	}
 	slices.Sort(ids)
+	for _, id := range ids {
+		k := lf.runLedger[id].kind
+		if k == "" {
+			k = export.RunKind
+		}
+		if kinds[k] == 0 {
+			kindOrder = append(kindOrder, k)
+		}
+		kinds[k]++
+	}
+	var named []string
+	for _, k := range kindOrder {
+		named = append(named, plural(kinds[k], k+" run", k+" runs"))
+	}
 	s := fmt.Sprintf("Of the runs, %s did not end (killed, or still running) and recorded no accounting (%s)",
-		plural(len(ids), "export run", "export runs"), strings.Join(ids, ", "))
+		joinAnd(named), strings.Join(ids, ", "))
 	switch {
 	case nothing == len(ids) && nothing == 1:
 		s += ", and it listed no conversation before it stopped: what its scope holds is not known"
@@ -246,6 +280,22 @@ func unendedText(lf *ledgerFacts) string {
 		s += fmt.Sprintf(", and %d of them listed no conversation before they stopped: what their scope holds is not known", nothing)
 	}
 	return s + ": the records of a run's scope may not all be among these; section 1 gives each run."
+}
+
+// joinAnd joins "a", "a and b", "a, b and c".
+func joinAnd(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
+// byIDs reports whether the run's scope is a list of conversation ids
+// (its start entry names them) and it has not ended: what it set out to
+// capture is known from the chain, and what it has not captured since it
+// began is pending. An ended run's end entry accounts for its scope.
+func (lr *ledgerRun) byIDs() bool {
+	return len(lr.ids) > 0 && !lr.ended
 }
 
 // ledgerProgress is what the ledger's entries say of a run that has not
@@ -261,5 +311,11 @@ func ledgerProgress(lf *ledgerFacts, runID string) string {
 	for _, ref := range lr.listings {
 		listed += ref.count
 	}
-	return fmt.Sprintf("; its ledger entries: %s listed, %d captured by it", plural(listed, "conversation", "conversations"), lr.captured)
+	scope := plural(listed, "conversation", "conversations") + " listed"
+	if len(lr.ids) > 0 {
+		scope = fmt.Sprintf("%s named by its start entry", plural(len(lr.ids), "conversation", "conversations"))
+	}
+	// A conversation found unchanged since its latest capture appends no
+	// entry: what the run appended is not the run state's "done".
+	return fmt.Sprintf("; its ledger entries: %s, %d captured by it (a new capture appended each; a conversation it found unchanged appends none, so this is not the run state's count of those done)", scope, lr.captured)
 }

@@ -110,3 +110,90 @@ func TestRunStateDeletedStillQualifies(t *testing.T) {
 		}
 	}
 }
+
+// killedByIDRun appends to env's ledger a run of kind over conversation
+// ids killed before it captured any (a start entry whose scope names
+// them, as export --ids-file and refetch record it, no listing entry, no
+// end), with its run state (the runs row and a pending item per id) only
+// when withState.
+func killedByIDRun(t *testing.T, env *ledgertest.Env, id, kind string, withState bool, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	scope, _ := json.Marshal(map[string]any{"matter": "short", "conversation_ids": ids})
+	start, _ := leaf.EncodeDetail(&leaf.RunDetail{Event: leaf.RunStart, RunKind: kind, Operator: "op", Host: "host", Tool: "custody", ToolVersion: "test",
+		Scope: scope, Evidence: "file:///evidence"})
+	err := env.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		if withState {
+			if err := tx.PutRun(ledger.Run{ID: id, Kind: kind, Status: ledger.RunRunning, Scope: scope}); err != nil {
+				return err
+			}
+			for _, c := range ids {
+				if err := tx.PutRunItem(ledger.RunItem{RunID: id, ItemID: c, Status: ledger.ItemPending}); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.Append(leaf.Entry{Kind: leaf.KindRun, RunID: id, Detail: start})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Ledger.Checkpoint(ctx, env.Key); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestByIDRunStateDeletedStillQualifies: a run by conversation id (an
+// export --ids-file, a refetch) killed before capturing the three its
+// start entry names. Its scope is chained in that entry: deleting its
+// run_items rows must not take the three off section 7 nor the
+// qualification off the certificate, and the certificate must not say
+// its scope is not known. The run is named by its kind. Before, the
+// count came from run_items alone (0 once deleted), the certificate said
+// the run "listed no conversation … what its scope holds is not known",
+// and a refetch run was called an export run.
+func TestByIDRunStateDeletedStillQualifies(t *testing.T) {
+	ctx := context.Background()
+	ids := []string{"e0000000-0000-4000-8000-00000000000a", "e0000000-0000-4000-8000-00000000000b", "e0000000-0000-4000-8000-00000000000c"}
+	const run = "run-20240301T100000Z-byid0000"
+	for _, kind := range []string{"export", "refetch"} {
+		for _, withState := range []bool{true, false} {
+			env := hostileMatter(t, "short")
+			killedByIDRun(t, env, run, kind, withState, ids...)
+			res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: t.TempDir(), NoRecord: true, Proofs: report.ProofsNone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := readDoc(t, res.JSON)
+			if !res.Verified {
+				t.Fatalf("%s, run state %v: verification failed: %v", kind, withState, doc.Integrity.Verified.Failures)
+			}
+			pending := 0
+			for _, x := range doc.Exceptions {
+				if x.Kind == report.KindPending {
+					pending++
+				}
+			}
+			st := doc.Certificate.Statement
+			if pending != 3 || doc.Summary.NotCaptured != 3 || !strings.Contains(st, "3 conversations that a run listed were not captured") {
+				t.Errorf("%s, run state %v: %d pending, %d not captured, certificate %q; want 3, and the certificate qualified", kind, withState, pending, doc.Summary.NotCaptured, st)
+			}
+			if strings.Contains(st, "not known") || strings.Contains(st, "listed no conversation") {
+				t.Errorf("%s, run state %v: certificate %q says the scope is not known; its start entry names it", kind, withState, st)
+			}
+			if want := "1 " + kind + " run did not end"; !strings.Contains(st, want) {
+				t.Errorf("%s, run state %v: certificate %q; want %q", kind, withState, st, want)
+			}
+			found := false
+			for _, r := range doc.Runs {
+				if r.RunID == run {
+					found = strings.Contains(r.Outcome, "3 conversations named by its start entry, 0 captured by it")
+				}
+			}
+			if !found {
+				t.Errorf("%s, run state %v: the killed run's outcome does not give its start entry's scope: %+v", kind, withState, doc.Runs)
+			}
+		}
+	}
+}

@@ -129,6 +129,27 @@ func (f *ledgerFacts) keeps(evidence string, bad map[hashchain.Hash]badObject) b
 	return !isBad
 }
 
+// holdsMessage reports whether the message a capture entry records is
+// still held as evidence, so that its transcript shows it and its
+// attachments: not erased, its response body not deleted by an erasure
+// (collateral, or an older erasure's object), nor found altered or
+// missing by verification. The attachments held as evidence — section
+// 1's count and the certificate's, one rule — are those a held message's
+// capture downloaded whose objects the store keeps (keeps).
+func (f *ledgerFacts) holdsMessage(e *leaf.Entry, bad map[hashchain.Hash]badObject) bool {
+	if _, ok := f.erasure.MessageRecord(e.ConversationID, e.MessageID); ok {
+		return false
+	}
+	if _, ok := f.erasure.Collateral(e.ConversationID, e.MessageID); ok {
+		return false
+	}
+	if _, gone := f.erasure.Object(e.EvidenceSHA256); gone {
+		return false
+	}
+	_, isBad := bad[e.EvidenceSHA256]
+	return !isBad
+}
+
 // erasureOf turns an erasure record into what the report shows.
 func erasureOf(r erasure.Record) *Erasure {
 	return &Erasure{Seq: r.Seq, When: formatTime(r.At), Reason: r.Reason, Operator: r.Operator, OverrideHold: r.OverrideHold}
@@ -255,12 +276,14 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			}
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				// The attachments the message's latest capture downloaded
-				// and keeps as evidence, as its transcript shows them: a
+				// and keeps as evidence, as its transcript shows them (none
+				// of a message erased or whose body is gone): a
 				// re-capture with its attachments (after --media=false)
 				// has them where the capture it supersedes had none.
 				n := 0
+				held := f.holdsMessage(&e, bad)
 				for _, m := range d.(*leaf.MessageDetail).Media {
-					if m.Evidence != "" && f.keeps(m.Evidence, bad) {
+					if held && m.Evidence != "" && f.keeps(m.Evidence, bad) {
 						n++
 					}
 					if m.Status != "" {

@@ -256,6 +256,13 @@ func TestReportTemplateHeaderMedia(t *testing.T) {
 		if rows != len(old) || full.Summary.NotDownloaded != len(old) || (len(old) > 0) != strings.Contains(full.Certificate.Statement, "never downloaded") {
 			t.Errorf("%s: %d media_not_captured rows, section 1 counts %d, certificate %q; want %d, and the certificate to say so when any", name, rows, full.Summary.NotDownloaded, full.Certificate.Statement, len(old))
 		}
+		// Template header media never downloaded need not have been
+		// captured with --media=false (these were captured with media):
+		// the certificate must not say they were, and says what they are.
+		if st := full.Certificate.Statement; len(old) > 0 && (!strings.Contains(st, "template header media") || !strings.Contains(st, "or before custody downloaded template header media") ||
+			strings.Contains(st, "never downloaded (captured with --media=false)")) {
+			t.Errorf("%s: certificate %q: want it to name them template header media, never downloaded with --media=false or before custody downloaded header media", name, st)
+		}
 	}
 	check("captured", nil)
 

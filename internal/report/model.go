@@ -57,8 +57,10 @@ type Summary struct {
 	Conversations int `json:"conversations"`
 	Messages      int `json:"messages"`
 	// Attachments counts the attachments custody downloaded and keeps as
-	// evidence, those of each message's latest capture (section 7 lists
-	// those it could not).
+	// evidence, those of each message's latest capture while the message
+	// is held (not erased, its body not deleted nor altered or missing):
+	// what the transcripts show kept, the certificate's rule too (section
+	// 7 lists those it could not).
 	Attachments int `json:"attachments"`
 	// NotDownloaded counts the attachments (and template header media)
 	// the messages shown name whose bytes the ledger does not hold, no

@@ -33,6 +33,32 @@ func notHeldExceptions(conv *Conversation) []Exception {
 	return out
 }
 
+// notHeldWhat names the n attachments never downloaded, header of them
+// template header media, for the certificate.
+func notHeldWhat(n, header int) string {
+	switch header {
+	case 0:
+		return plural(n, "attachment", "attachments")
+	case n:
+		return plural(n, "template header media item", "template header media items")
+	}
+	return fmt.Sprintf("%s (%d of them template header media)", plural(n, "attachment", "attachments"), header)
+}
+
+// notHeldWhy is why no download was tried, as far as the ledger tells:
+// an attachment is downloaded unless the capture ran with --media=false;
+// template header media may also have been captured before custody
+// downloaded header media. The certificate says no more than that.
+func notHeldWhy(n, header int) string {
+	switch header {
+	case 0:
+		return "captured with --media=false"
+	case n:
+		return "captured with --media=false, or before custody downloaded template header media"
+	}
+	return "attachments captured with --media=false; template header media so, or captured before custody downloaded it"
+}
+
 // A message's statuses when its sender deleted or edited it at the
 // source before custody captured it (the ledger's detail.date_deleted,
 // date_modified): what the transcript shows is what the API returned

@@ -36,7 +36,7 @@ func TestAttachmentsNeverDownloaded(t *testing.T) {
 	if named == 0 || rows != named || doc.Summary.NotDownloaded != named {
 		t.Errorf("%d attachments named, %d media_not_captured rows, section 1 counts %d; want all of them", named, rows, doc.Summary.NotDownloaded)
 	}
-	if !strings.Contains(doc.Certificate.Statement, "never downloaded") {
+	if !strings.Contains(doc.Certificate.Statement, "never downloaded, no download tried (captured with --media=false)") {
 		t.Errorf("the certificate does not say the attachments are not certified: %s", doc.Certificate.Statement)
 	}
 	b, err := os.ReadFile(res.HTML)

@@ -419,7 +419,8 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		hw = body.w
 	}
 	var index []*Conversation
-	keptShown := 0 // attachments the transcripts show kept: the certificate's
+	keptShown := 0     // attachments the transcripts show kept: the certificate's
+	notHeldHeader := 0 // of Summary.NotDownloaded, template header media
 	// met counts the messages and conversation objects whose evidence
 	// does not hash to its address, or is missing.
 	var met evidenceMet
@@ -463,6 +464,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		met.add(r.met)
 		metRows = append(metRows, r.exceptions...)
 		doc.Summary.NotDownloaded += r.notHeld
+		notHeldHeader += r.notHeldHeader
 		keptShown += r.kept
 		if i > 0 {
 			io.WriteString(jspool.w, ",")
@@ -478,8 +480,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
 	// The certificate's records are those its statement counts: the
 	// transcripts', the selection's under a filter, not the matter's.
-	doc.Certificate.Records = fmt.Sprintf("%s, %s, %s held as evidence", plural(doc.Transcripts.Conversations, "conversation", "conversations"),
-		plural(doc.Transcripts.Messages, "message", "messages"), plural(keptShown, "attachment", "attachments"))
+	doc.Certificate.Records = recordsText(doc, lf, o, keptShown)
 	if show != nil {
 		doc.Certificate.Records += fmt.Sprintf(" (those selected: %s; the matter holds %s and %s)", filterText,
 			plural(doc.Summary.Conversations, "conversation", "conversations"), plural(doc.Summary.Messages, "message", "messages"))
@@ -487,8 +488,8 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if n := doc.Summary.NotDownloaded; n > 0 && !doc.Certificate.Withheld {
 		// The messages are true copies; the attachments they name and the
 		// ledger never held are not, and must not read as certified.
-		doc.Certificate.Statement += fmt.Sprintf(" The messages name %s whose bytes custody never downloaded (captured with --media=false): %s not among the records certified, only the API's stated sha256 of each is shown; section 7 lists each (%s).",
-			plural(n, "attachment", "attachments"), map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotCaptured)
+		doc.Certificate.Statement += fmt.Sprintf(" The messages name %s whose bytes custody never downloaded, no download tried (%s): %s not among the records certified, only the API's stated sha256 of each is shown; section 7 lists each (%s).",
+			notHeldWhat(n, notHeldHeader), notHeldWhy(n, notHeldHeader), map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotCaptured)
 	}
 	if met.any() {
 		withholdCertificate(doc, met, o.NoVerify)
@@ -650,7 +651,11 @@ type rendered struct {
 	exceptions []Exception
 	notHeld    int
 	kept       int // attachments shown downloaded and kept
-	err        error
+	// notHeldHeader counts those of notHeld that are template header
+	// media: no download tried may mean --media=false, or captured
+	// before custody downloaded header media.
+	notHeldHeader int
+	err           error
 }
 
 // renderAll reads and renders convs on GOMAXPROCS workers (as many as a
@@ -751,6 +756,13 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 	r.exceptions = evidenceExceptions(c, conv)
 	notHeld := notHeldExceptions(conv)
 	r.notHeld = len(notHeld)
+	for _, m := range conv.Messages {
+		for _, a := range m.Attachments {
+			if a.Status == StatusNotDownloaded && a.TemplateHeader {
+				r.notHeldHeader++
+			}
+		}
+	}
 	for _, m := range conv.Messages {
 		for _, a := range m.Attachments {
 			if a.Status == "downloaded" {
@@ -1239,19 +1251,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 			doc.Matter.Name, plural(doc.Transcripts.Conversations, "conversation", "conversations"), plural(doc.Transcripts.Messages, "message", "messages"))}
 	// "Of these": the records listed, fewer than the matter's under a
 	// --conversation or --interval.
-	erasedConvs, erasedMsgs, bodiesErased := doc.Summary.ErasedConversations, doc.Summary.ErasedMessages, doc.Summary.BodiesErased
-	if len(o.Conversations) > 0 || o.Interval != "" {
-		erasedConvs, erasedMsgs, bodiesErased = 0, 0, 0
-		for _, c := range lf.order {
-			if c.shown > 0 {
-				if lf.erasure.Conversation(c.id) {
-					erasedConvs++
-				}
-				erasedMsgs += c.shownErased
-				bodiesErased += c.shownBodyErased
-			}
-		}
-	}
+	erasedConvs, erasedMsgs, bodiesErased := shownErasure(doc, lf, o)
 	if erasedMsgs > 0 || bodiesErased > 0 {
 		// A certificate must not vouch for copies that no longer exist.
 		bodies := "the response bodies of " + plural(bodiesErased, "other message", "other messages")
@@ -1306,6 +1306,48 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// shownErasure counts, of the records the certificate lists (the
+// selection's under a --conversation or --interval), the conversations
+// erased, the messages erased and those whose response body an erasure
+// deleted with an erased message's.
+func shownErasure(doc *Doc, lf *ledgerFacts, o Options) (convs, msgs, bodies int) {
+	if len(o.Conversations) == 0 && o.Interval == "" {
+		return doc.Summary.ErasedConversations, doc.Summary.ErasedMessages, doc.Summary.BodiesErased
+	}
+	for _, c := range lf.order {
+		if c.shown > 0 {
+			if lf.erasure.Conversation(c.id) {
+				convs++
+			}
+			msgs += c.shownErased
+			bodies += c.shownBodyErased
+		}
+	}
+	return convs, msgs, bodies
+}
+
+// recordsText is the certificate's Records row: the conversations and
+// messages the transcripts list, saying how many of those messages are
+// no longer held (erased, or their body deleted with an erased
+// message's), and the attachments held as evidence — those section 1
+// counts (holdsMessage), of the records listed.
+func recordsText(doc *Doc, lf *ledgerFacts, o Options, attachments int) string {
+	_, erased, bodies := shownErasure(doc, lf, o)
+	s := fmt.Sprintf("%s, %s", plural(doc.Transcripts.Conversations, "conversation", "conversations"), plural(doc.Transcripts.Messages, "message", "messages"))
+	if erased+bodies > 0 {
+		n := doc.Transcripts.Messages - erased - bodies
+		var gone []string
+		if erased > 0 {
+			gone = append(gone, fmt.Sprintf("%d erased", erased))
+		}
+		if bodies > 0 {
+			gone = append(gone, fmt.Sprintf("%d whose body was deleted with an erased message's", bodies))
+		}
+		s += fmt.Sprintf(" (%s held as evidence; %s: no longer held, their hash values remain in the ledger)", plural(n, "message", "messages"), strings.Join(gone, ", "))
+	}
+	return s + fmt.Sprintf(", %s held as evidence", plural(attachments, "attachment", "attachments"))
 }
 
 // withholdCertificate withholds the certificate when what it would

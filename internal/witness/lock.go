@@ -1,12 +1,8 @@
 package witness
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -30,12 +26,7 @@ const LockWait = 2 * time.Second
 var ErrStateInUse = errors.New("the witness state is in use")
 
 // Holder is what the lock file says about the process holding it.
-type Holder struct {
-	PID     int       `json:"pid"`
-	Host    string    `json:"host"`
-	Command string    `json:"command"`
-	Started time.Time `json:"started"`
-}
+type Holder = fsinfo.LockHolder
 
 // StateInUseError is the error of a witness that found its state folder
 // held by another witness process.
@@ -55,72 +46,28 @@ func (e *StateInUseError) Error() string {
 func (e *StateInUseError) Unwrap() error { return ErrStateInUse }
 
 // stateLock is a held lock: the open lock file.
-type stateLock struct{ f *os.File }
+type stateLock struct{ *fsinfo.HolderLock }
 
 // lockState takes the lock of the state folder dir for command, trying
 // again until wait has passed, else fails with a *StateInUseError.
 func lockState(dir, command string, wait time.Duration) (*stateLock, error) {
 	name := filepath.Join(dir, LockFile)
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	l, h, err := fsinfo.LockWithHolder(name, command, wait)
 	if err != nil {
-		return nil, fmt.Errorf("witness: state lock: %w", err)
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		locked, err := fsinfo.TryLock(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("witness: state lock %s: %w", name, err)
-		}
-		if locked {
-			break
-		}
-		if !time.Now().Before(deadline) {
-			h := readHolder(f)
-			f.Close()
-			return nil, &StateInUseError{Lock: name, Holder: h}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	host, _ := os.Hostname()
-	b, err := json.Marshal(Holder{PID: os.Getpid(), Host: host, Command: command, Started: time.Now().UTC()})
-	if err == nil {
-		err = f.Truncate(0)
-	}
-	if err == nil {
-		_, err = f.WriteAt(append(b, '\n'), 0)
-	}
-	if err != nil {
-		fsinfo.Unlock(f)
-		f.Close()
 		return nil, fmt.Errorf("witness: state lock %s: %w", name, err)
 	}
-	return &stateLock{f: f}, nil
-}
-
-// readHolder reads the holder's details, waiting briefly for a holder that
-// has just taken the lock to write them.
-func readHolder(f *os.File) *Holder {
-	for range 20 {
-		b, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<16))
-		if err == nil && len(bytes.TrimSpace(b)) > 0 {
-			var h Holder
-			if json.Unmarshal(b, &h) == nil {
-				return &h
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
+	if l == nil {
+		return nil, &StateInUseError{Lock: name, Holder: h}
 	}
-	return nil
+	return &stateLock{l}, nil
 }
 
-// release empties the lock file and lets the lock go.
+// release lets the lock go; nil does nothing.
 func (l *stateLock) release() error {
 	if l == nil {
 		return nil
 	}
-	err := l.f.Truncate(0)
-	return errors.Join(err, fsinfo.Unlock(l.f), l.f.Close())
+	return l.Release()
 }
 
 // Hold takes the state folder's lock for command until Close, waiting up

@@ -538,6 +538,9 @@ func timeLine(t verify.CheckpointTime) string {
 type proofAttestation struct {
 	time      *verify.CheckpointTime
 	witnesses []string
+	// timeChecked: every token verified (time is what they prove),
+	// whether or not the witness check then failed.
+	timeChecked bool
 }
 
 // proofAttestations checks the tokens a proof carries (against
@@ -574,6 +577,7 @@ func proofAttestations(o *verifyOptions, data []byte) (proofAttestation, error) 
 			out.time = &verify.CheckpointTime{Checkpoint: "proof", Size: p.TreeSize, ProvenAt: tok.Time, TSA: redact.URL(t.TSA), Chained: tok.Chained, Roots: src, Tokens: len(p.Timestamps)}
 		}
 	}
+	out.timeChecked = true
 	if len(o.Witnesses) == 0 {
 		return out, nil
 	}

@@ -57,10 +57,12 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 	// fails, or too few cosignatures, is a failure.
 	var atts []productionAttestation
 	var attFails []string
-	for _, a := range []struct{ what, file string }{{"messages", rep.MessagesProof}, {"production entry", production.ProofFile}} {
-		if a.file == "" {
-			continue
-		}
+	type attested struct{ what, file string }
+	var check []attested
+	for _, f := range rep.MessagesProofs { // one unless they differ, itself a finding
+		check = append(check, attested{"messages", f})
+	}
+	for _, a := range append(check, attested{"production entry", production.ProofFile}) {
 		name := filepath.Join(o.Production, filepath.FromSlash(a.file))
 		data, err := fsinfo.ReadRegular(name, maxArgFile)
 		if err != nil {
@@ -73,7 +75,12 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		switch {
 		case errors.As(err, &ee) && ee.code == exitFindings:
 			attFails = append(attFails, strings.TrimPrefix(err.Error(), "verify: "))
-			continue
+			if !att.timeChecked || att.time == nil {
+				continue
+			}
+			// Only the witness check failed: the time its tokens
+			// prove still holds, and is said.
+			att.witnesses = nil
 		case err != nil:
 			return err
 		}
@@ -115,6 +122,9 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 				more = fmt.Sprintf(" and %d more", n-len(names))
 			}
 			fmt.Fprintf(w, "WARN  ignored: files the operating system adds, not in the manifest and not part of the production: %s%s\n", strings.Join(names, ", "), more)
+		}
+		for _, u := range rep.Unchecked {
+			fmt.Fprintf(w, "WARN  not checked: %s\n", u)
 		}
 		for _, f := range rep.Findings {
 			fmt.Fprintf(w, "FAIL  %s\n", f)

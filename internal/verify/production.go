@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -59,14 +60,21 @@ type ProductionReport struct {
 	// Erased is how many selected messages the manifest lists as left
 	// out because an erasure deleted their content.
 	Erased int `json:"erased,omitempty"`
+	// Unchecked says what of the production the checks could not hold
+	// to the proofs, and why: a warning, not a failure (an RSMF-only
+	// production's event bodies).
+	Unchecked []string `json:"unchecked,omitempty"`
 	// Ignored are the files not listed in the manifest that an operating
 	// system adds to a folder it shows (OSLitter): a warning, not a
 	// failure.
 	Ignored []string `json:"ignored,omitempty"`
-	// MessagesProof is a proof file against the checkpoint the messages
-	// are proved against (the first message's), whose timestamp tokens
-	// and cosignatures verify --production checks with production.proof.json's.
-	MessagesProof string `json:"-"`
+	// MessagesProofs are message proof files, one for each distinct
+	// checkpoint note (its cosignature lines included) and set of
+	// timestamp tokens the message proofs carry, in the manifest's order,
+	// whose tokens and cosignatures verify --production checks with
+	// production.proof.json's. produce gives every message proof the
+	// same: more than one is also a finding.
+	MessagesProofs []string `json:"-"`
 }
 
 // OSLitter reports whether the production path rel (slash-separated) is
@@ -150,9 +158,6 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 		return rep.done(), nil
 	}
 	rep.Origin, rep.Messages, rep.Conversations = man.Origin, len(man.Messages), len(man.Conversations)
-	if len(man.Messages) > 0 {
-		rep.MessagesProof = man.Messages[0].Proof
-	}
 
 	// Every file against the manifest, and nothing unlisted: hashed on
 	// every core, or as many at once as a network share wants (each open
@@ -240,23 +245,39 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 	}
 	rep.Proofs = len(proofs)
 	proofProblems := make([]string, len(proofs))
+	// What each message proof carries for its checkpoint's attestation:
+	// the note with its cosignature lines, and the timestamp tokens.
+	attested := make([][sha256.Size]byte, len(proofs))
 	if err := eachAtOnce(ctx, len(proofs), workers, func(i int) {
 		p := proofs[i]
 		var e leaf.Entry
-		proofProblems[i], e = proofProblem(root, p.name, p.seq, p.leafHash, p.kind, p.convID, p.msgID, cpNote, cp, o.VerifierKey)
+		proofProblems[i], e, attested[i] = proofProblem(root, p.name, p.seq, p.leafHash, p.kind, p.convID, p.msgID, cpNote, cp, o.VerifierKey)
 		if proofProblems[i] == "" && p.msg >= 0 {
 			content.proved(p.msg, e)
 		}
 	}); err != nil {
 		return nil, err
 	}
+	firstWith := map[[sha256.Size]byte]string{}
 	for i, problem := range proofProblems {
 		if problem != "" {
 			rep.fail(ProdCheckProof, proofs[i].name, "%s", problem)
+			continue
 		}
+		if proofs[i].msg < 0 {
+			continue
+		}
+		if _, ok := firstWith[attested[i]]; ok {
+			continue
+		}
+		if len(rep.MessagesProofs) > 0 {
+			rep.fail(ProdCheckProof, proofs[i].name, "carries other timestamp tokens or witness cosignatures than %s: produce gives every message proof the same checkpoint, tokens and cosignatures (both are checked)", rep.MessagesProofs[0])
+		}
+		firstWith[attested[i]] = proofs[i].name
+		rep.MessagesProofs = append(rep.MessagesProofs, proofs[i].name)
 	}
 	// What each message's proof proves, against what was produced of it.
-	content.compare(rep)
+	content.compare(root, rep)
 	if err := rep.checkErased(ctx, man, o); err != nil {
 		return nil, err
 	}
@@ -360,15 +381,42 @@ func (r *ProductionReport) otherLedger(o ProductionOptions) bool {
 // proofProblem checks one entry's proof file against the checkpoint and
 // the manifest's record of the entry: "" and the proven entry when it
 // holds, else what is wrong.
-func proofProblem(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) (string, leaf.Entry) {
+func proofProblem(root *os.Root, name string, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) (string, leaf.Entry, [sha256.Size]byte) {
+	var att [sha256.Size]byte
 	data, err := readRootFile(root, name, 64<<10)
 	if err != nil {
-		return err.Error(), leaf.Entry{}
+		return err.Error(), leaf.Entry{}, att
 	}
 	p, err := leaf.ParseProof(data)
 	if err != nil {
-		return err.Error(), leaf.Entry{}
+		return err.Error(), leaf.Entry{}, att
 	}
+	// The attestation it carries: its checkpoint note (cosignature
+	// lines included) and timestamp tokens, length-prefixed.
+	h := sha256.New()
+	for _, b := range append([][]byte{p.Checkpoint}, tokenBytes(p.Timestamps)...) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	h.Sum(att[:0])
+	problem, e := proofHolds(p, seq, leafHash, kind, convID, msgID, cpNote, cp, key)
+	return problem, e, att
+}
+
+func tokenBytes(ts []leaf.ProofTimestamp) [][]byte {
+	var out [][]byte
+	for _, t := range ts {
+		out = append(out, []byte(t.TSA), t.Token)
+	}
+	return out
+}
+
+// proofHolds checks a parsed proof against the checkpoint and the
+// manifest's record of the entry.
+func proofHolds(p leaf.Proof, seq uint64, leafHash, kind, convID, msgID string, cpNote []byte, cp hashchain.Checkpoint, key string) (string, leaf.Entry) {
+	var err error
 	var e leaf.Entry
 	if cpNote != nil && bytes.Equal(p.Checkpoint, cpNote) && p.TreeSize == cp.Size {
 		// The checkpoint file's signature is checked once; each proof

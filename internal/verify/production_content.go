@@ -43,6 +43,12 @@ const ProdCheckContent = "content"
 // share each open is a round trip), keeping only hashes and a few fields
 // per message; the comparisons run once the proofs are checked.
 
+// UncheckedRSMFBodies is what verify --production says it left unchecked
+// of an RSMF-only production (the default --format): each event's ledger
+// fields and time are held to its proof, but the leaf commits to the
+// whole API object, which only a DAT's JSON native carries.
+const UncheckedRSMFBodies = "RSMF event bodies (and deleted, direction, edits) are not checked against the proofs: an RSMF-only production carries no native, the API object each proven leaf's payload_sha256 commits to; produce with --format both to have the natives, and the bodies through them, checked"
+
 // maxNative bounds what is read whole of a JSON or text native: an API
 // message object is a few KB; a larger file is a finding, not memory.
 const maxNative = 16 << 20
@@ -51,69 +57,84 @@ const maxNative = 16 << 20
 // (attachments) goes to a temporary file, removed at once.
 const maxHeldZip = 32 << 20
 
-// datTable is the DAT, parsed: column index by name, and the rows.
-type datTable struct {
-	col  map[string]int
-	rows [][]string
-	// msgRow is the row of each message control number (BEGDOC of a row
-	// without PARENT_DOCID); children the attachment rows by parent.
-	msgRow   map[string]int
-	children map[string][]int
-}
+// datCols are a DAT's columns, by name: the index of each in a row.
+type datCols map[string]int
 
-func (t *datTable) get(row int, name string) (string, bool) {
-	i, ok := t.col[name]
+func (cols datCols) get(row []string, name string) (string, bool) {
+	i, ok := cols[name]
 	if !ok {
 		return "", false
 	}
-	return t.rows[row][i], true
+	return row[i], true
 }
 
-// parseDAT reads a DAT as produce writes it (docs/produce.md, "DAT and
+// scanDAT reads a DAT as produce writes it (docs/produce.md, "DAT and
 // OPT"): a byte-order mark, CRLF records, þ-quoted fields separated by
-// ASCII 20, the header row naming the columns.
-func parseDAT(data []byte) (*datTable, error) {
+// ASCII 20, the header row naming the columns. It reads r a record at a
+// time and calls each with every row's fields, valid only during the
+// call: the DAT is never held whole (a production of 23,000 messages
+// has a DAT of 17 MB, which parsing whole held three times over, and
+// its rows until the end).
+func scanDAT(r io.Reader, each func(cols datCols, row []string) error) error {
 	const quote, sep = "\u00fe", "\x14"
-	s, ok := strings.CutPrefix(string(data), "\ufeff")
-	if !ok {
-		return nil, errors.New("no UTF-8 byte-order mark")
-	}
-	lines := strings.Split(strings.TrimSuffix(s, "\r\n"), "\r\n")
-	t := &datTable{col: map[string]int{}, msgRow: map[string]int{}, children: map[string][]int{}}
-	for i, ln := range lines {
-		fields := strings.Split(ln, sep)
-		for j, f := range fields {
-			if len(f) < 2*len(quote) || !strings.HasPrefix(f, quote) || !strings.HasSuffix(f, quote) {
-				return nil, fmt.Errorf("line %d field %d is not quoted with þ", i+1, j+1)
+	br := bufio.NewReaderSize(r, 64<<10)
+	cols := datCols{}
+	var fields []string
+	var rec []byte
+	for i := 0; ; i++ {
+		// A record ends at CRLF; a lone LF is inside a field.
+		rec = rec[:0]
+		var err error
+		for {
+			var part []byte
+			part, err = br.ReadSlice('\n')
+			rec = append(rec, part...)
+			if err == bufio.ErrBufferFull {
+				continue
 			}
-			fields[j] = f[len(quote) : len(f)-len(quote)]
+			if err != nil || bytes.HasSuffix(rec, []byte("\r\n")) {
+				break
+			}
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if len(rec) == 0 && err == io.EOF && i > 0 {
+			return nil
+		}
+		ln := string(bytes.TrimSuffix(rec, []byte("\r\n")))
+		if i == 0 {
+			var ok bool
+			if ln, ok = strings.CutPrefix(ln, "\ufeff"); !ok {
+				return errors.New("no UTF-8 byte-order mark")
+			}
+		}
+		fields = fields[:0]
+		for f := range strings.SplitSeq(ln, sep) {
+			if len(f) < 2*len(quote) || !strings.HasPrefix(f, quote) || !strings.HasSuffix(f, quote) {
+				return fmt.Errorf("line %d field %d is not quoted with þ", i+1, len(fields)+1)
+			}
+			fields = append(fields, f[len(quote):len(f)-len(quote)])
 		}
 		if i == 0 {
 			for j, name := range fields {
-				t.col[name] = j
+				cols[name] = j
 			}
-			continue
+			if _, ok := cols["BEGDOC"]; !ok {
+				return errors.New("no BEGDOC column")
+			}
+		} else {
+			if len(fields) != len(cols) {
+				return fmt.Errorf("line %d has %d fields, the header %d", i+1, len(fields), len(cols))
+			}
+			if err := each(cols, fields); err != nil {
+				return err
+			}
 		}
-		if len(fields) != len(t.col) {
-			return nil, fmt.Errorf("line %d has %d fields, the header %d", i+1, len(fields), len(t.col))
+		if err == io.EOF {
+			return nil
 		}
-		t.rows = append(t.rows, fields)
 	}
-	if _, ok := t.col["BEGDOC"]; !ok {
-		return nil, errors.New("no BEGDOC column")
-	}
-	for r := range t.rows {
-		beg, _ := t.get(r, "BEGDOC")
-		if parent, _ := t.get(r, "PARENT_DOCID"); parent != "" {
-			t.children[parent] = append(t.children[parent], r)
-			continue
-		}
-		if _, dup := t.msgRow[beg]; dup {
-			return nil, fmt.Errorf("control number %s has two message rows", beg)
-		}
-		t.msgRow[beg] = r
-	}
-	return t, nil
 }
 
 // nativeFacts are what a message's JSON native says, as produce derives
@@ -122,12 +143,11 @@ type nativeFacts struct {
 	read      bool
 	err       string // it does not decode as a message object
 	payload   hashchain.Hash
-	sum       string // SHA-256 of the file
-	id        string
+	sum       [sha256.Size]byte // of the file
+	otherID   string            // the message id, when not the manifest's (else "")
 	textSum   [sha256.Size]byte // of genesys.MessageText
 	deleted   bool
-	direction string
-	changedAt string // dateDeleted, else dateModified, as RSMF edits date them
+	direction string // "incoming" or "outgoing"
 }
 
 // leafFacts are what a message's proven leaf says.
@@ -135,7 +155,7 @@ type leafFacts struct {
 	proven  bool
 	payload hashchain.Hash
 	sent    string // its compliance original_timestamp, as produce writes times
-	media   map[string]bool
+	media   []string
 }
 
 // rsmfEvent is what the content check keeps of one RSMF event.
@@ -154,8 +174,25 @@ type rsmfEvent struct {
 type contentCheck struct {
 	man    *production.Manifest
 	listed map[string]production.File
-	dat    *datTable
+	// The DAT, read twice a record at a time and never held: first, as
+	// the file pass hashes it, for where each message's natives are;
+	// then, once the natives are read and the proofs checked, to hold
+	// each row to them. datOK: the first reading found it well formed.
+	datOK  bool
 	datErr string
+	// The DAT's hash and size, taken in the first reading (the file
+	// pass takes them rather than read it again), or why it could not be
+	// read (datHashed: it was read).
+	datHashed  bool
+	datSum     [sha256.Size]byte
+	datSize    int64
+	datReadErr error
+	// ctrlIdx is the manifest's message of each control number; rowSeen
+	// which have a message row; extraRows the message rows' control
+	// numbers no message has, in the DAT's order.
+	ctrlIdx   map[string]int
+	rowSeen   []bool
+	extraRows []string
 	// role of a listed file the file pass parses: a message's JSON or
 	// text native (index into man.Messages), or an .rsmf file.
 	nativeOf, textOf map[string]int
@@ -176,13 +213,19 @@ func newContentCheck(root *os.Root, man *production.Manifest, listed map[string]
 	if _, ok := listed[production.DATFile]; !ok {
 		return c
 	}
-	data, err := readRootFile(root, production.DATFile, 1<<40)
-	if err == nil {
-		c.dat, err = parseDAT(data)
-	}
+	// Parsed as it is hashed, a record at a time: the file pass takes
+	// its hash rather than read it again.
+	c.datHashed = true
+	f, err := openRegular(root, production.DATFile)
 	if err != nil {
-		c.datErr = err.Error()
+		c.datErr, c.datReadErr = err.Error(), err
 		return c
+	}
+	c.ctrlIdx, c.rowSeen = make(map[string]int, len(man.Messages)), make([]bool, len(man.Messages))
+	for i, m := range man.Messages {
+		if _, dup := c.ctrlIdx[m.ControlNumber]; !dup {
+			c.ctrlIdx[m.ControlNumber] = i
+		}
 	}
 	// Each native is one message's: a file two rows name would be read
 	// for one of them only.
@@ -198,33 +241,61 @@ func newContentCheck(root *os.Root, man *production.Manifest, listed map[string]
 		}
 		m[p] = i
 	}
-	for i, m := range man.Messages {
-		r, ok := c.dat.msgRow[m.ControlNumber]
-		if !ok {
-			continue
+	extra := map[string]bool{}
+	h := sha256.New()
+	cr := &countReader{r: io.TeeReader(f, h)}
+	err = scanDAT(cr, func(cols datCols, row []string) error {
+		if parent, _ := cols.get(row, "PARENT_DOCID"); parent != "" {
+			return nil
 		}
-		claim(c.nativeOf, c.datFile(r, "NATIVE_PATH", production.NativeDir+"/"+m.ControlNumber+".json"), i)
-		claim(c.textOf, c.datFile(r, "TEXT_PATH", production.NativeDir+"/"+m.ControlNumber+".txt"), i)
+		beg, _ := cols.get(row, "BEGDOC")
+		k, ok := c.ctrlIdx[beg]
+		switch {
+		case ok && c.rowSeen[k], !ok && extra[beg]:
+			return fmt.Errorf("control number %s has two message rows", beg)
+		case !ok:
+			beg = strings.Clone(beg)
+			extra[beg] = true
+			c.extraRows = append(c.extraRows, beg)
+			return nil
+		}
+		c.rowSeen[k] = true
+		ctrl := man.Messages[k].ControlNumber
+		claim(c.nativeOf, c.datFile(cols, row, "NATIVE_PATH", production.NativeDir+"/"+ctrl+".json"), k)
+		claim(c.textOf, c.datFile(cols, row, "TEXT_PATH", production.NativeDir+"/"+ctrl+".txt"), k)
+		return nil
+	})
+	if _, rerr := io.Copy(io.Discard, cr); rerr != nil { // the rest, hashed
+		c.datReadErr = rerr
 	}
+	f.Close()
+	copy(c.datSum[:], h.Sum(nil))
+	c.datSize = cr.n
+	if err != nil {
+		// Not read for the content check: its natives are only hashed.
+		c.datErr = err.Error()
+		c.nativeOf, c.textOf, c.shared, c.extraRows = map[string]int{}, map[string]int{}, nil, nil
+		clear(c.rowSeen)
+		return c
+	}
+	c.datOK = true
 	return c
 }
 
-// datFile is the production file a DAT path column of row r names: a
+// datFile is the production file a DAT path column of row names: a
 // path relative to dat/, as loaders resolve it, or (productions made
 // before) relative to the production's root; "" when it names no listed
 // file. Without the column, def.
-func (c *contentCheck) datFile(r int, column, def string) string {
-	v, ok := c.dat.get(r, column)
+func (c *contentCheck) datFile(cols datCols, row []string, column, def string) string {
+	v, ok := cols.get(row, column)
 	if !ok {
 		return def
 	}
-	if p := path.Join(production.DATDir, v); c.listed[p].Path != "" {
+	// The manifest's own string: neither the join nor the row is kept.
+	if p := c.listed[path.Join(production.DATDir, v)].Path; p != "" {
 		return p
 	}
-	if c.listed[v].Path != "" {
-		return v
-	}
-	return ""
+	return c.listed[v].Path
 }
 
 // read is the file pass's reading of listed file i: a native or text
@@ -232,6 +303,9 @@ func (c *contentCheck) datFile(r int, column, def string) string {
 // any other file hashed.
 func (c *contentCheck) read(root *os.Root, i int) ([sha256.Size]byte, int64, error) {
 	name := c.man.Files[i].Path
+	if name == production.DATFile && c.datHashed {
+		return c.datSum, c.datSize, c.datReadErr
+	}
 	if k, ok := c.nativeOf[name]; ok {
 		buf := nativeBufs.Get().(*[]byte)
 		defer nativeBufs.Put(buf)
@@ -241,22 +315,19 @@ func (c *contentCheck) read(root *os.Root, i int) ([sha256.Size]byte, int64, err
 		}
 		sum := sha256.Sum256(b)
 		n := &c.natives[k]
-		n.read, n.sum = true, hex.EncodeToString(sum[:])
+		n.read, n.sum = true, sum
 		md, payload, err := derive.DecodeMessage(b)
 		if err != nil {
 			n.err = err.Error()
 		} else {
-			n.payload, n.id = payload, strings.Clone(md.ID) // md may point into buf
+			n.payload = payload
+			if md.ID != c.man.Messages[k].MessageID {
+				n.otherID = strings.Clone(md.ID) // md may point into buf
+			}
 			n.textSum = sha256.Sum256([]byte(genesys.MessageText(md)))
 			n.direction = rsmfDirection(md.Direction)
 			if nm := md.NormalizedMessage; nm != nil && nm.Channel != nil {
 				n.deleted = nm.Channel.DateDeleted != ""
-				for _, s := range []string{nm.Channel.DateDeleted, nm.Channel.DateModified} {
-					if t, _, err := genesys.ParseTimestamp(s); s != "" && err == nil {
-						n.changedAt = genesys.FormatMillis(t)
-						break
-					}
-				}
 			}
 		}
 		return sum, int64(len(b)), nil
@@ -348,7 +419,7 @@ func (c *countReader) Read(p []byte) (int, error) {
 
 // proved records what the proven leaf of manifest message k says.
 func (c *contentCheck) proved(k int, e leaf.Entry) {
-	l := leafFacts{proven: true, payload: e.PayloadSHA256, media: map[string]bool{}}
+	l := leafFacts{proven: true, payload: e.PayloadSHA256}
 	if e.Compliance != nil {
 		if t, _, err := genesys.ParseTimestamp(e.Compliance.OriginalTimestamp); err == nil {
 			l.sent = genesys.FormatMillis(t)
@@ -358,7 +429,7 @@ func (c *contentCheck) proved(k int, e leaf.Entry) {
 		if md, ok := d.(*leaf.MessageDetail); ok {
 			for _, ref := range md.Media {
 				if ref.Evidence != "" {
-					l.media[ref.Evidence] = true
+					l.media = append(l.media, ref.Evidence)
 				}
 			}
 		}
@@ -502,7 +573,7 @@ func zipEvents(zr *zip.Reader, name string) ([]rsmfEvent, error) {
 
 // compare reports every message whose produced content is not what its
 // proven leaf commits to, in the manifest's order, naming the file.
-func (c *contentCheck) compare(r *ProductionReport) {
+func (c *contentCheck) compare(root *os.Root, r *ProductionReport) {
 	man := c.man
 	if c.datErr != "" {
 		r.fail(ProdCheckContent, production.DATFile, "%s", c.datErr)
@@ -514,113 +585,22 @@ func (c *contentCheck) compare(r *ProductionReport) {
 		r.fail(ProdCheckContent, production.ManifestFile, "the production's formats include dat, but %s is not in it", production.DATFile)
 	}
 	hasRSMF := slices.Contains(man.Formats, "rsmf")
-	ctrls := map[string]bool{}
 	latest := map[string]int{} // conversation, message id → its latest capture's index
 	earlier := map[uint64][]int{}
 	for i, m := range man.Messages {
-		ctrls[m.ControlNumber] = true
 		if m.EarlierCaptureOf != 0 {
 			earlier[m.EarlierCaptureOf] = append(earlier[m.EarlierCaptureOf], i)
 		} else {
 			latest[m.ConversationID+"\x00"+m.MessageID] = i
 		}
 	}
+	if hasRSMF && len(man.Messages) > 0 && c.listed[production.DATFile].Path == "" {
+		r.Unchecked = append(r.Unchecked, UncheckedRSMFBodies)
+	}
 	// nativeOK: the native of message i is the object its leaf proves.
 	nativeOK := make([]bool, len(man.Messages))
-	for i, m := range man.Messages {
-		what := fmt.Sprintf("message %s (seq %d", m.MessageID, m.Seq)
-		if m.ControlNumber != "" {
-			what += ", " + m.ControlNumber
-		}
-		what += ")"
-		l := c.leaves[i]
-		if c.dat == nil {
-			continue
-		}
-		row, ok := c.dat.msgRow[m.ControlNumber]
-		if !ok {
-			r.fail(ProdCheckContent, production.DATFile, "%s: no DAT row has its control number", what)
-			continue
-		}
-		nativePath := c.datFile(row, "NATIVE_PATH", production.NativeDir+"/"+m.ControlNumber+".json")
-		textPath := c.datFile(row, "TEXT_PATH", production.NativeDir+"/"+m.ControlNumber+".txt")
-		col := func(name, want string) {
-			if got, ok := c.dat.get(row, name); ok && got != want {
-				r.fail(ProdCheckContent, production.DATFile, "%s: %s is %q, the proven leaf's is %q", what, name, got, want)
-			}
-		}
-		col("MESSAGE_ID", m.MessageID)
-		col("CONVERSATION_ID", m.ConversationID)
-		col("LEDGER_SEQ", strconv.FormatUint(m.Seq, 10))
-		col("LEAF_HASH", m.LeafHash)
-		if p, ok := c.dat.get(row, "PROOF_PATH"); ok && c.resolve(p) != m.Proof {
-			r.fail(ProdCheckContent, production.DATFile, "%s: PROOF_PATH %s is not its proof %s", what, p, m.Proof)
-		}
-		if !l.proven {
-			continue // the proof's finding says why
-		}
-		col("PAYLOAD_SHA256", l.payload.String())
-		if l.sent != "" {
-			col("DATETIME_SENT_UTC", l.sent)
-		}
-		if nativePath == "" {
-			v, _ := c.dat.get(row, "NATIVE_PATH")
-			r.fail(ProdCheckContent, production.DATFile, "%s: NATIVE_PATH %s names no file of the production", what, v)
-			continue
-		}
-		n := c.natives[i]
-		switch {
-		case !n.read:
-			continue // the file check says why
-		case n.err != "":
-			r.fail(ProdCheckContent, nativePath, "%s: not the message object its leaf proves: %s", what, n.err)
-			continue
-		case n.payload != l.payload:
-			r.fail(ProdCheckContent, nativePath, "%s: its RFC 8785 SHA-256 is %s, the payload_sha256 of the leaf its proof proves is %s: not the content that was captured", what, n.payload, l.payload)
-			continue
-		case n.id != m.MessageID:
-			r.fail(ProdCheckContent, nativePath, "%s: the native is message %s", what, n.id)
-			continue
-		}
-		nativeOK[i] = true
-		col("SHA256", n.sum)
-		col("DELETED", strconv.FormatBool(n.deleted))
-		col("DIRECTION", n.direction)
-		if textPath == "" {
-			v, _ := c.dat.get(row, "TEXT_PATH")
-			r.fail(ProdCheckContent, production.DATFile, "%s: TEXT_PATH %s names no file of the production", what, v)
-		} else if t := c.texts[i]; t != nil && *t != n.textSum {
-			r.fail(ProdCheckContent, textPath, "%s: not the text of its native %s (the message object its leaf proves)", what, nativePath)
-		}
-		for _, ar := range c.dat.children[m.ControlNumber] {
-			beg, _ := c.dat.get(ar, "BEGDOC")
-			awhat := fmt.Sprintf("attachment %s of %s", beg, what)
-			for _, name := range []string{"MESSAGE_ID", "CONVERSATION_ID", "LEDGER_SEQ", "LEAF_HASH"} {
-				if got, ok := c.dat.get(ar, name); ok {
-					if want, _ := c.dat.get(row, name); got != want {
-						r.fail(ProdCheckContent, production.DATFile, "%s: %s is %q, its message's %q", awhat, name, got, want)
-					}
-				}
-			}
-			sum, _ := c.dat.get(ar, "SHA256")
-			if !l.media[sum] {
-				r.fail(ProdCheckContent, production.DATFile, "%s: SHA256 %s is no attachment the leaf its proof proves records", awhat, sum)
-			}
-			if v, ok := c.dat.get(ar, "NATIVE_PATH"); ok {
-				if p := c.datFile(ar, "NATIVE_PATH", ""); p == "" {
-					r.fail(ProdCheckContent, production.DATFile, "%s: NATIVE_PATH %s names no file of the production", awhat, v)
-				} else if c.listed[p].SHA256 != sum {
-					r.fail(ProdCheckContent, p, "%s: SHA-256 %s, the DAT's SHA256 %s", awhat, c.listed[p].SHA256, sum)
-				}
-			}
-		}
-	}
-	if c.dat != nil {
-		for beg := range c.dat.msgRow {
-			if !ctrls[beg] {
-				r.fail(ProdCheckContent, production.DATFile, "row %s: no message the manifest lists has that control number", beg)
-			}
-		}
+	if c.datOK {
+		c.compareDAT(root, r, nativeOK)
 	}
 
 	// The RSMF events: one per message (its latest capture), saying what
@@ -701,6 +681,148 @@ func (c *contentCheck) compare(r *ProductionReport) {
 			if m.EarlierCaptureOf == 0 && !seen[i] && withRSMF[m.ConversationID] {
 				r.fail(ProdCheckContent, production.RSMFDir, "message %s (seq %d): no RSMF event", m.MessageID, m.Seq)
 			}
+		}
+	}
+}
+
+// what names manifest message m in a finding.
+func messageWhat(m production.Message) string {
+	what := fmt.Sprintf("message %s (seq %d", m.MessageID, m.Seq)
+	if m.ControlNumber != "" {
+		what += ", " + m.ControlNumber
+	}
+	return what + ")"
+}
+
+// compareDAT reads the DAT again, a record at a time, and holds each row
+// to its message's proven leaf and native as it is read (nothing of it
+// kept), in the DAT's order (produce's: the manifest's); then says which
+// messages have no row, and which rows no message. The reading is
+// hashed: a DAT that changed since the file pass hashed it is a finding.
+func (c *contentCheck) compareDAT(root *os.Root, r *ProductionReport, nativeOK []bool) {
+	man := c.man
+	f, err := openRegular(root, production.DATFile)
+	if err != nil {
+		r.fail(ProdCheckContent, production.DATFile, "read again: %v", err)
+		return
+	}
+	defer f.Close()
+	h := sha256.New()
+	err = scanDAT(io.TeeReader(f, h), func(cols datCols, row []string) error {
+		get := func(name string) (string, bool) { return cols.get(row, name) }
+		if parent, _ := get("PARENT_DOCID"); parent != "" {
+			if k, ok := c.ctrlIdx[parent]; ok && c.rowSeen[k] {
+				c.compareAttachment(r, cols, row, k)
+			}
+			return nil
+		}
+		beg, _ := get("BEGDOC")
+		i, ok := c.ctrlIdx[beg]
+		if !ok {
+			return nil // said below
+		}
+		m := man.Messages[i]
+		what := messageWhat(m)
+		l := c.leaves[i]
+		nativePath := c.datFile(cols, row, "NATIVE_PATH", production.NativeDir+"/"+m.ControlNumber+".json")
+		textPath := c.datFile(cols, row, "TEXT_PATH", production.NativeDir+"/"+m.ControlNumber+".txt")
+		col := func(name, want string) {
+			if got, ok := get(name); ok && got != want {
+				r.fail(ProdCheckContent, production.DATFile, "%s: %s is %q, the proven leaf's is %q", what, name, got, want)
+			}
+		}
+		col("MESSAGE_ID", m.MessageID)
+		col("CONVERSATION_ID", m.ConversationID)
+		col("LEDGER_SEQ", strconv.FormatUint(m.Seq, 10))
+		col("LEAF_HASH", m.LeafHash)
+		if p, ok := get("PROOF_PATH"); ok && c.resolve(p) != m.Proof {
+			r.fail(ProdCheckContent, production.DATFile, "%s: PROOF_PATH %s is not its proof %s", what, p, m.Proof)
+		}
+		if !l.proven {
+			return nil // the proof's finding says why
+		}
+		col("PAYLOAD_SHA256", l.payload.String())
+		if l.sent != "" {
+			col("DATETIME_SENT_UTC", l.sent)
+		}
+		if nativePath == "" {
+			v, _ := get("NATIVE_PATH")
+			r.fail(ProdCheckContent, production.DATFile, "%s: NATIVE_PATH %s names no file of the production", what, v)
+			return nil
+		}
+		n := c.natives[i]
+		switch {
+		case !n.read:
+			return nil // the file check says why
+		case n.err != "":
+			r.fail(ProdCheckContent, nativePath, "%s: not the message object its leaf proves: %s", what, n.err)
+			return nil
+		case n.payload != l.payload:
+			r.fail(ProdCheckContent, nativePath, "%s: its RFC 8785 SHA-256 is %s, the payload_sha256 of the leaf its proof proves is %s: not the content that was captured", what, n.payload, l.payload)
+			return nil
+		case n.otherID != "":
+			r.fail(ProdCheckContent, nativePath, "%s: the native is message %s", what, n.otherID)
+			return nil
+		}
+		nativeOK[i] = true
+		col("SHA256", hex.EncodeToString(n.sum[:]))
+		col("DELETED", strconv.FormatBool(n.deleted))
+		col("DIRECTION", n.direction)
+		if textPath == "" {
+			v, _ := get("TEXT_PATH")
+			r.fail(ProdCheckContent, production.DATFile, "%s: TEXT_PATH %s names no file of the production", what, v)
+		} else if t := c.texts[i]; t != nil && *t != n.textSum {
+			r.fail(ProdCheckContent, textPath, "%s: not the text of its native %s (the message object its leaf proves)", what, nativePath)
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = io.Copy(io.Discard, io.TeeReader(f, h))
+	}
+	var sum [sha256.Size]byte
+	copy(sum[:], h.Sum(nil))
+	switch {
+	case err != nil:
+		r.fail(ProdCheckContent, production.DATFile, "read again: %v", err)
+	case sum != c.datSum:
+		r.fail(ProdCheckContent, production.DATFile, "changed while it was verified: SHA-256 %x, %x before", sum, c.datSum)
+	}
+	for i, m := range man.Messages {
+		if !c.rowSeen[i] {
+			r.fail(ProdCheckContent, production.DATFile, "%s: no DAT row has its control number", messageWhat(m))
+		}
+	}
+	for _, beg := range c.extraRows {
+		r.fail(ProdCheckContent, production.DATFile, "row %s: no message the manifest lists has that control number", beg)
+	}
+}
+
+// compareAttachment holds an attachment row of manifest message k to its
+// message (the manifest's, which its message row is held to) and to the
+// media the message's proven leaf records.
+func (c *contentCheck) compareAttachment(r *ProductionReport, cols datCols, row []string, k int) {
+	m := c.man.Messages[k]
+	l := c.leaves[k]
+	if !l.proven {
+		return // the proof's finding says why
+	}
+	beg, _ := cols.get(row, "BEGDOC")
+	awhat := fmt.Sprintf("attachment %s of %s", beg, messageWhat(m))
+	for _, f := range [...]struct{ name, want string }{{"MESSAGE_ID", m.MessageID}, {"CONVERSATION_ID", m.ConversationID},
+		{"LEDGER_SEQ", strconv.FormatUint(m.Seq, 10)}, {"LEAF_HASH", m.LeafHash}} {
+		if got, ok := cols.get(row, f.name); ok && got != f.want {
+			r.fail(ProdCheckContent, production.DATFile, "%s: %s is %q, its message's %q", awhat, f.name, got, f.want)
+		}
+	}
+	sum, _ := cols.get(row, "SHA256")
+	if !slices.Contains(l.media, sum) {
+		r.fail(ProdCheckContent, production.DATFile, "%s: SHA256 %s is no attachment the leaf its proof proves records", awhat, sum)
+	}
+	if v, ok := cols.get(row, "NATIVE_PATH"); ok {
+		if p := c.datFile(cols, row, "NATIVE_PATH", ""); p == "" {
+			r.fail(ProdCheckContent, production.DATFile, "%s: NATIVE_PATH %s names no file of the production", awhat, v)
+		} else if c.listed[p].SHA256 != sum {
+			r.fail(ProdCheckContent, p, "%s: SHA-256 %s, the DAT's SHA256 %s", awhat, c.listed[p].SHA256, sum)
 		}
 	}
 }

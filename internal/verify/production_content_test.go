@@ -381,3 +381,94 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestProductionRSMFOnlySaysBodiesUnchecked: an RSMF-only production
+// (the default --format) carries no native, so its events' bodies cannot
+// be held to the leaves: a faulty producer's altered body passes, as
+// docs/produce.md says, but the report now says what went unchecked
+// (Unchecked; verify --production's WARN line), where it said only that
+// every check holds. With a DAT beside it, nothing is left unchecked and
+// the body is a failure.
+func TestProductionRSMFOnlySaysBodiesUnchecked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, st, key := contentMatter(t, dir)
+	o := verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l}
+	rsmfFile := "rsmf/c0000000-0000-4000-8000-000000000000.rsmf"
+	for _, format := range []string{produce.FormatRSMF, produce.FormatBoth} {
+		out := filepath.Join(dir, format)
+		if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
+			produce.Options{Out: out, Format: format, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+			t.Fatal(err)
+		}
+		edit(t, out, rsmfFile, func(b []byte) []byte { return rsmfBody(t, b, "We admit liability.") })
+		rerecord(t, l, key, out)
+		rep, err := verify.Production(ctx, out, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if format == produce.FormatRSMF {
+			if !rep.OK || len(rep.Unchecked) != 1 || rep.Unchecked[0] != verify.UncheckedRSMFBodies {
+				t.Errorf("rsmf only: ok %v, unchecked %q, findings %v; want ok and the bodies said unchecked", rep.OK, rep.Unchecked, rep.Findings)
+			}
+		} else if rep.OK || len(rep.Unchecked) != 0 {
+			t.Errorf("both: ok %v, unchecked %q; want the body a failure, nothing unchecked", rep.OK, rep.Unchecked)
+		}
+	}
+}
+
+// TestProductionMessageProofsAttestations: produce gives every message
+// proof the same checkpoint, timestamp tokens and cosignatures, and
+// verify --production checks the tokens and cosignatures of one proof
+// for each distinct set the message proofs carry (MessagesProofs), where
+// it checked the first message's alone: a faulty producer's token in
+// another proof went unseen. A proof whose tokens differ is itself a
+// proof failure naming it.
+func TestProductionMessageProofsAttestations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, st, key := contentMatter(t, dir)
+	out := filepath.Join(dir, "p")
+	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
+		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+		t.Fatal(err)
+	}
+	o := verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l}
+	rep, err := verify.Production(ctx, out, o)
+	if err != nil || !rep.OK || len(rep.MessagesProofs) != 1 {
+		t.Fatalf("as produced: %v ok %v, message proofs checked %q", err, rep.OK, rep.MessagesProofs)
+	}
+	data, err := os.ReadFile(filepath.Join(out, production.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := production.ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := man.Messages[2].Proof
+	edit(t, out, other, func(b []byte) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["timestamps"] = []map[string]string{{"tsa": "https://tsa.example/", "token": base64.StdEncoding.EncodeToString([]byte("not a token"))}}
+		j, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	})
+	rerecord(t, l, key, out)
+	rep, err = verify.Production(ctx, out, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range rep.Findings {
+		found = found || (f.Check == verify.ProdCheckProof && f.File == other && strings.Contains(f.Message, "other timestamp tokens"))
+	}
+	if rep.OK || !found || len(rep.MessagesProofs) != 2 || rep.MessagesProofs[1] != other {
+		t.Errorf("a proof with another token: ok %v, findings %v, message proofs checked %q; want a proof failure naming %s and it checked", rep.OK, rep.Findings, rep.MessagesProofs, other)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/memlimit"
 	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/reconcile"
@@ -206,7 +207,7 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	if res.Completed {
 		fmt.Fprintf(g.stdout, "completed production entry %d left unfinished by an earlier run: %d messages of %d conversations into %s; nothing new recorded\n", res.Seq, res.Messages, res.Conversations, res.Dir)
 		fmt.Fprintf(g.stdout, "files       %d, manifest sha256 %s\n", res.Files, res.ManifestSHA256)
-		fmt.Fprintf(g.stdout, "check it:   custody verify --production %s --key custody.pub\n", res.Dir)
+		fmt.Fprintf(g.stdout, "check it:   custody verify --production %s --key %s\n", res.Dir, matter.VerifierKeyPath(g.Ledger))
 		return nil
 	}
 	fmt.Fprintf(g.stdout, "produced %d messages (%d attachments) of %d conversations into %s\n", res.Messages, res.Attachments, res.Conversations, res.Dir)
@@ -224,6 +225,6 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	}
 	fmt.Fprintf(g.stdout, "files       %d, manifest sha256 %s\n", res.Files, res.ManifestSHA256)
 	fmt.Fprintf(g.stdout, "ledger      production entry %d; messages proved against the checkpoint of %d entries\n", res.Seq, res.ProofTreeSize)
-	fmt.Fprintf(g.stdout, "check it:   custody verify --production %s --key custody.pub\n", res.Dir)
+	fmt.Fprintf(g.stdout, "check it:   custody verify --production %s --key %s\n", res.Dir, matter.VerifierKeyPath(g.Ledger))
 	return nil
 }

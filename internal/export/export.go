@@ -215,6 +215,47 @@ func noMessageEntries(ctx context.Context, l *ledger.Ledger) (bool, error) {
 	return true, nil
 }
 
+// Unfinished reports whether a run of kind over scope is unfinished: a
+// Run with the same options would resume it.
+func Unfinished(ctx context.Context, l *ledger.Ledger, kind string, scope Scope) (bool, error) {
+	runs, err := l.Runs(ctx)
+	if err != nil {
+		return false, err
+	}
+	run, _ := unfinished(runs, kind, scope)
+	return run != nil, nil
+}
+
+// unfinished is the run of runs a run of kind over scope resumes: the
+// last unfinished one of that kind and scope key begun with the same
+// --media setting; otherMedia names one of that key begun with the other.
+func unfinished(runs []ledger.Run, kind string, scope Scope) (run *ledger.Run, otherMedia string) {
+	key := scope.Key()
+	for i := range runs {
+		if runs[i].Kind != kind || runs[i].Status == ledger.RunDone {
+			continue
+		}
+		var s struct {
+			Key       string `json:"key"`
+			WithMedia bool   `json:"with_media"`
+		}
+		if json.Unmarshal(runs[i].Scope, &s) != nil || s.Key != key {
+			continue
+		}
+		if s.WithMedia != scope.WithMedia {
+			// Not the same run: resumed, it would capture the rest of its
+			// conversations with their attachments, or without, unlike
+			// the first (media is part of the scope, recorded as
+			// with_media, though not of the key runs recorded before it
+			// counted).
+			otherMedia = runs[i].ID
+			continue
+		}
+		run = &runs[i]
+	}
+	return run, otherMedia
+}
+
 // begin finds the unfinished run of the same scope or starts a new one,
 // and records the start in the ledger.
 func (r *runner) begin(ctx context.Context) error {
@@ -223,32 +264,14 @@ func (r *runner) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var otherMedia string // an unfinished run of the same scope but the other --media
-	for _, run := range runs {
-		if run.Kind != r.o.RunKind || run.Status == ledger.RunDone {
-			continue
+	run, otherMedia := unfinished(runs, r.o.RunKind, r.o.Scope)
+	if run != nil {
+		r.runID, r.acct.Resumed = run.ID, true
+		var recorded struct {
+			Changes []Change `json:"changed_at_source"`
 		}
-		var s struct {
-			Key       string `json:"key"`
-			WithMedia bool   `json:"with_media"`
-		}
-		if json.Unmarshal(run.Scope, &s) == nil && s.Key == key {
-			if s.WithMedia != r.o.Scope.WithMedia {
-				// Not the same run: resumed, it would capture the rest
-				// of its conversations with their attachments, or
-				// without, unlike the first (media is part of the
-				// scope, recorded as with_media, though not of the key
-				// runs recorded before it counted).
-				otherMedia = run.ID
-				continue
-			}
-			r.runID, r.acct.Resumed = run.ID, true
-			var recorded struct {
-				Changes []Change `json:"changed_at_source"`
-			}
-			_ = json.Unmarshal(run.Accounting, &recorded) // "{}" after a kill -9: none
-			r.recordedChanges = recorded.Changes
-		}
+		_ = json.Unmarshal(run.Accounting, &recorded) // "{}" after a kill -9: none
+		r.recordedChanges = recorded.Changes
 	}
 	if r.runID == "" {
 		r.runID = NewRunID("run", r.o.Now())

@@ -363,7 +363,7 @@ func Refetch(ctx context.Context, d export.Deps, findings []diff.Finding, diffRu
 		// unfinished beside a smaller run: so nothing is left out then.
 		full := o.Scope
 		full.IDs = convs
-		unfinished, err := unfinishedRun(ctx, d.Ledger, full)
+		unfinished, err := export.Unfinished(ctx, d.Ledger, o.RunKind, full)
 		if err != nil {
 			return res, err
 		}
@@ -469,29 +469,6 @@ func finalOutcomes(ctx context.Context, l *ledger.Ledger, diffRunID string, conv
 		}
 	}
 	return out, nil
-}
-
-// unfinishedRun reports whether a refetch run of scope is unfinished
-// (export.Run would resume it).
-func unfinishedRun(ctx context.Context, l *ledger.Ledger, scope export.Scope) (bool, error) {
-	runs, err := l.Runs(ctx)
-	if err != nil {
-		return false, err
-	}
-	key := scope.Key()
-	for _, run := range runs {
-		if run.Kind != RunKindRefetch || run.Status == ledger.RunDone {
-			continue
-		}
-		var s struct {
-			Key       string `json:"key"`
-			WithMedia bool   `json:"with_media"`
-		}
-		if json.Unmarshal(run.Scope, &s) == nil && s.Key == key && s.WithMedia == scope.WithMedia {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // leaveDecided takes out of gaps those earlier gave a final outcome,

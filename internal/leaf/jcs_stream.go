@@ -2,6 +2,7 @@ package leaf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 
 	"github.com/custodyhq/custody/internal/jsonscan"
@@ -36,9 +37,39 @@ type jcsState struct {
 }
 
 // jcsMember is one member written into b: b[start:end] is `"key":value`,
-// b[start+1:keyEnd] the key.
+// b[start+1:keyEnd] the key, and pre the key's first eight bytes, big
+// endian, padded with zeros (keyPrefix): most keys differ within them, so
+// most comparisons of a sort are one of integers.
 type jcsMember struct {
 	start, keyEnd, end int
+	pre                uint64
+}
+
+// keyPrefix is the first eight bytes of key as a big-endian integer,
+// padded with zero bytes. A key here holds no byte below 0x20 (those are
+// escaped, and objectWith declines them), so a zero byte sorts before
+// every byte a longer key can have there: prefixes that differ order
+// their keys as bytes.Compare does, and only equal ones need the rest.
+func keyPrefix(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var p uint64
+	for k, c := range key {
+		p |= uint64(c) << (56 - 8*k)
+	}
+	return p
+}
+
+// compareMembers orders two members of b by key (bytes.Compare's order).
+func compareMembers(b []byte, x, y jcsMember) int {
+	switch {
+	case x.pre < y.pre:
+		return -1
+	case x.pre > y.pre:
+		return 1
+	}
+	return bytes.Compare(b[x.start+1:x.keyEnd], b[y.start+1:y.keyEnd])
 }
 
 func (st *jcsState) value(b, in []byte, i, depth int) ([]byte, int, bool) {
@@ -115,7 +146,7 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		if len(st.members) > base {
 			b = append(b, ',')
 		}
-		m := jcsMember{start: len(b)}
+		m := jcsMember{start: len(b), pre: keyPrefix(key)}
 		b = append(b, '"')
 		b = append(b, key...)
 		m.keyEnd = len(b)
@@ -133,10 +164,9 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		return b, end, false
 	}
 	ms := st.members[base:]
-	key := func(m jcsMember) []byte { return b[m.start+1 : m.keyEnd] }
 	sorted := true
 	for k := 1; k < len(ms); k++ {
-		switch c := bytes.Compare(key(ms[k-1]), key(ms[k])); {
+		switch c := compareMembers(b, ms[k-1], ms[k]); {
 		case c == 0:
 			return b, end, false // duplicate: not I-JSON
 		case c > 0:
@@ -146,9 +176,9 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 	if !sorted {
 		// Below U+10000, UTF-16 code unit order is code point order, which
 		// is UTF-8 byte order.
-		slices.SortFunc(ms, func(x, y jcsMember) int { return bytes.Compare(key(x), key(y)) })
+		sortMembers(b, ms)
 		for k := 1; k < len(ms); k++ {
-			if bytes.Equal(key(ms[k-1]), key(ms[k])) {
+			if compareMembers(b, ms[k-1], ms[k]) == 0 {
 				return b, end, false
 			}
 		}
@@ -162,4 +192,23 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		}
 	}
 	return append(b, '}'), end, true
+}
+
+// sortMembers sorts ms by key. An object's members are few (a message's
+// dozen at most, mostly): an insertion sort with the comparison inlined,
+// rather than slices.SortFunc's call per comparison, which was a fifth of
+// a message's canonical form (issue 16). Many members go to SortFunc.
+func sortMembers(b []byte, ms []jcsMember) {
+	if len(ms) > 24 {
+		slices.SortFunc(ms, func(x, y jcsMember) int { return compareMembers(b, x, y) })
+		return
+	}
+	for k := 1; k < len(ms); k++ {
+		m := ms[k]
+		j := k
+		for ; j > 0 && compareMembers(b, ms[j-1], m) > 0; j-- {
+			ms[j] = ms[j-1]
+		}
+		ms[j] = m
+	}
 }

@@ -1,0 +1,56 @@
+package leaf
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+)
+
+// TestAppendJCSMemberOrder holds appendJCS's member sort (an 8-byte key
+// prefix compared first, then the rest; an insertion sort for small
+// objects, slices.SortFunc for large ones) to the reference: keys that
+// share their first eight bytes or more, keys that are prefixes of
+// others, non-ASCII keys, objects either side of the insertion sort's
+// limit, and duplicates that only the bytes past the prefix reveal.
+func TestAppendJCSMemberOrder(t *testing.T) {
+	members := func(n int, key func(i int) string) string {
+		var parts []string
+		for i := n - 1; i >= 0; i-- { // reverse order: every member moves
+			parts = append(parts, fmt.Sprintf("%q:%d", key(i), i))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	cases := []string{
+		`{"abcdefghij":1,"abcdefghi":2,"abcdefgh":3,"abcdefg":4,"b":5,"a":6,"":7}`,
+		`{"normalizedReceipts":1,"normalizedMessage":2,"normalized":3,"normalize":4}`,
+		`{"z":1,"é":2,"e":3,"ÿ":4,"~":5,"E":6}`,
+		`{"x":{"d":1,"c":{"b":2,"a":3}},"w":[{"q":1,"p":2}]}`,
+		members(24, func(i int) string { return fmt.Sprintf("member_%02d", i) }),
+		members(25, func(i int) string { return fmt.Sprintf("member_%02d", i) }),
+		members(40, func(i int) string { return fmt.Sprintf("k%d", i) }),
+		members(40, func(i int) string { return strings.Repeat("p", i%9) + fmt.Sprint(i) }),
+	}
+	for _, s := range cases {
+		want, err := hashchain.Canonicalize([]byte(s))
+		if err != nil {
+			t.Fatalf("reference refuses %s: %v", s, err)
+		}
+		got, ok := appendJCS(nil, []byte(s))
+		if !ok || !bytes.Equal(got, want) {
+			t.Errorf("appendJCS(%s) = %s, %v; want %s", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{
+		`{"abcdefghijk":1,"x":0,"abcdefghijk":2}`,
+		`{"abcdefgh":1,"abcdefgh":2}`,
+		`{"ab":1,"b":0,"ab":2}`,
+		members(30, func(i int) string { return fmt.Sprintf("duplicated_%d", i%29) }),
+	} {
+		if got, ok := appendJCS(nil, []byte(s)); ok {
+			t.Errorf("appendJCS(%s) = %s, want a refusal (duplicate key)", s, got)
+		}
+	}
+}

@@ -44,7 +44,8 @@ func decodeMessageHashed(raw []byte) (*genesys.MessageData, hashchain.Hash, bool
 // returns the SHA-256 of the message's canonical form.
 func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 	raw := d.b
-	var md genesys.MessageData
+	d.blk = new(messageBlock)
+	md := &d.blk.md
 	i := jsonscan.Space(raw, 0)
 	end, err := d.object(i, messageFields, func(f int, v int) (int, error) {
 		switch f {
@@ -71,7 +72,7 @@ func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 		case 10:
 			return v, errDecline // media: deprecated, rare
 		case 11:
-			md.NormalizedMessage = &genesys.NormalizedMessage{}
+			md.NormalizedMessage = d.newNormalized()
 			return d.normalized(v, md.NormalizedMessage)
 		case 12:
 			md.NormalizedReceipts = []genesys.NormalizedMessage{}
@@ -104,7 +105,7 @@ func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 	if !ok {
 		return nil, hashchain.Hash{}, false
 	}
-	return &md, sum, true
+	return md, sum, true
 }
 
 // The member names of each type, in the order of the switch that reads
@@ -148,6 +149,59 @@ type fastDec struct {
 	// strings are kept long after the body.
 	arena    []byte
 	useArena bool
+	// blk, for a message, holds the message and the parts nearly every
+	// message has, in one allocation instead of six (issue 16).
+	blk *messageBlock
+}
+
+// messageBlock is a message and the values its usual parts point to
+// (the first normalized message, its channel, the channel's two
+// recipients, the first content), each handed out once by the new
+// methods below; a second of a kind (normalized receipts) gets an
+// allocation of its own. They live exactly as long as the message does.
+type messageBlock struct {
+	md                  genesys.MessageData
+	nm                  genesys.NormalizedMessage
+	ch                  genesys.MessagingChannel
+	rc                  [2]genesys.Recipient
+	content             [1]genesys.MessageContent
+	nmUsed, chUsed      bool
+	rcUsed, contentUsed int
+}
+
+func (d *fastDec) newNormalized() *genesys.NormalizedMessage {
+	if d.blk == nil || d.blk.nmUsed {
+		return &genesys.NormalizedMessage{}
+	}
+	d.blk.nmUsed = true
+	return &d.blk.nm
+}
+
+func (d *fastDec) newChannel() *genesys.MessagingChannel {
+	if d.blk == nil || d.blk.chUsed {
+		return &genesys.MessagingChannel{}
+	}
+	d.blk.chUsed = true
+	return &d.blk.ch
+}
+
+func (d *fastDec) newRecipient() *genesys.Recipient {
+	if d.blk == nil || d.blk.rcUsed == len(d.blk.rc) {
+		return &genesys.Recipient{}
+	}
+	d.blk.rcUsed++
+	return &d.blk.rc[d.blk.rcUsed-1]
+}
+
+// newContent is an empty, non-nil content list (what encoding/json makes
+// of []) with room for one content in the block: a second is appended
+// into a new array, as append does.
+func (d *fastDec) newContent() []genesys.MessageContent {
+	if d.blk == nil || d.blk.contentUsed == 1 {
+		return []genesys.MessageContent{}
+	}
+	d.blk.contentUsed = 1
+	return d.blk.content[:0:1]
 }
 
 // sum is the SHA-256 of the canonical form of the value read up to end,
@@ -194,7 +248,9 @@ func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error
 	var seen uint64
 	member := func(key []byte, v int) (int, error) {
 		for f, n := range names {
-			if string(key) == n {
+			// The first byte first: most names differ there, and it
+			// saves a call to compare the rest.
+			if len(key) == len(n) && len(n) > 0 && key[0] == n[0] && string(key) == n {
 				if seen&(1<<f) != 0 {
 					return v, errDecline
 				}
@@ -308,14 +364,14 @@ func (d *fastDec) normalized(v int, n *genesys.NormalizedMessage) (int, error) {
 		case 0:
 			return d.str(v, &n.ID)
 		case 1:
-			n.Channel = &genesys.MessagingChannel{}
+			n.Channel = d.newChannel()
 			return d.channel(v, n.Channel)
 		case 2:
 			return d.str(v, &n.Type)
 		case 3:
 			return d.str(v, &n.Text)
 		case 4:
-			n.Content = []genesys.MessageContent{}
+			n.Content = d.newContent()
 			return d.array(v, func(e int) (int, error) {
 				n.Content = append(n.Content, genesys.MessageContent{})
 				return d.content(e, &n.Content[len(n.Content)-1])
@@ -360,10 +416,10 @@ func (d *fastDec) channel(v int, c *genesys.MessagingChannel) (int, error) {
 		case 3:
 			return d.str(v, &c.MessageID)
 		case 4:
-			c.To = &genesys.Recipient{}
+			c.To = d.newRecipient()
 			return d.recipient(v, c.To)
 		case 5:
-			c.From = &genesys.Recipient{}
+			c.From = d.newRecipient()
 			return d.recipient(v, c.From)
 		case 6:
 			return d.str(v, &c.Time)

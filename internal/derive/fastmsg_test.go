@@ -158,3 +158,31 @@ func FuzzDecodeMessageFast(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeMessageFastParts: a message with more parts than its block
+// holds (receipts with their own channels and recipients, a second
+// content) decodes as encoding/json decodes it, and no two of its parts
+// share storage: changing one leaves the others as they were.
+func TestDecodeMessageFastParts(t *testing.T) {
+	raw := []byte(`{"id":"m","normalizedMessage":{"id":"n","channel":{"to":{"id":"t1"},"from":{"id":"f1","nickname":"F"}},"content":[{"contentType":"Text","text":{"body":"a"}},{"contentType":"Attachment","attachment":{"id":"x","url":"u"}}]},` +
+		`"normalizedReceipts":[{"id":"r1","channel":{"to":{"id":"t2"},"from":{"id":"f2"}},"content":[{"contentType":"Text"}]},{"id":"r2","channel":{"from":{"id":"f3"}}}]}`)
+	if !checkFast(t, raw) {
+		t.Fatal("declined")
+	}
+	md, _ := decodeMessageFast(raw)
+	nm, r0 := md.NormalizedMessage, &md.NormalizedReceipts[0]
+	if nm.Channel == r0.Channel || nm.Channel.To == r0.Channel.To || nm.Channel.From == r0.Channel.From || nm.Channel.To == nm.Channel.From {
+		t.Fatal("parts share storage")
+	}
+	nm.Channel.To.ID, nm.Content[0].ContentType = "changed", "changed"
+	r0.Channel.From.ID = "changed too"
+	var want genesys.MessageData
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	want.NormalizedMessage.Channel.To.ID, want.NormalizedMessage.Content[0].ContentType = "changed", "changed"
+	want.NormalizedReceipts[0].Channel.From.ID = "changed too"
+	if !reflect.DeepEqual(*md, want) {
+		t.Fatalf("after the changes:\n got %+v\nwant %+v", *md, want)
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/memlimit"
 	"github.com/custodyhq/custody/internal/produce"
-	"github.com/custodyhq/custody/internal/reconcile"
 )
 
 type produceOptions struct {
@@ -176,12 +175,13 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	if err != nil {
 		return fmt.Errorf("produce: %w", err)
 	}
-	sel := produce.Selection{Conversations: o.Conversations, Interval: o.Interval, LegalHoldOnly: o.LegalHoldOnly}
+	var sel produce.Selection
 	if o.Diff != "" {
-		if sel.DiffRunID, sel.DiffConversations, err = reconcile.DiffConversations(ctx, m.Ledger, store, o.Diff); err != nil {
+		if sel, err = produce.DiffSelection(ctx, m.Ledger, store, o.Diff); err != nil {
 			return fmt.Errorf("produce: --diff: %w", err)
 		}
 	}
+	sel.Conversations, sel.Interval, sel.LegalHoldOnly = o.Conversations, o.Interval, o.LegalHoldOnly
 	res, err := produce.Run(ctx, produce.Deps{Ledger: m.Ledger, Store: store}, produce.Options{
 		Out: o.Out, Format: o.Format, Selection: sel, Prefix: o.Prefix, Start: o.Start, Digits: o.Digits,
 		Custodian: o.Custodian, SplitEvents: o.SplitEvents, SignerKey: signer, VerifierKey: verifier,
@@ -219,6 +219,9 @@ func runProduce(ctx context.Context, o *produceOptions, g *globalOptions) error 
 	}
 	if res.Erased > 0 {
 		fmt.Fprintf(g.stdout, "erased      %d selected messages not produced: erased, or their content deleted by an erasure (manifest.json lists them)\n", res.Erased)
+	}
+	if n := len(res.SkippedErased); n > 0 {
+		fmt.Fprintf(g.stdout, "skipped     %d conversations of the diff: their only findings are erased (custody erase), nothing of theirs to produce\n", n)
 	}
 	if res.DATRows > 0 {
 		fmt.Fprintf(g.stdout, "dat         %d rows\n", res.DATRows)

@@ -16,17 +16,17 @@ import (
 	"github.com/custodyhq/custody/internal/production"
 )
 
-// The Concordance load file: UTF-8 with a byte-order mark, fields quoted
-// with þ (U+00FE) and separated by ASCII 20 (DC4, the character
-// Concordance and Relativity show as ¶), one record a line ending CRLF.
-// Every value goes through datValue, so that none holds a delimiter, a
-// line break or a control character (docs/produce.md, "DAT and OPT").
-// Message bodies are in the text files, byte exact, not in the DAT.
+// The Concordance load file, in the delimiters internal/production
+// defines (DATQuote, DATSep, DATNewline, DATBOM), which its DATReader
+// reads. Every value goes through datValue, so that none holds a
+// delimiter, a line break or a control character (docs/produce.md, "DAT
+// and OPT"). Message bodies are in the text files, byte exact, not in the
+// DAT.
 const (
-	datQuote   = "\u00fe"
-	datSep     = "\x14"
-	datNewline = "\u00ae"
-	datBOM     = "\ufeff"
+	datQuote   = production.DATQuote
+	datSep     = production.DATSep
+	datNewline = production.DATNewline
+	datBOM     = production.DATBOM
 	// datLiteralNewline is what a literal ® in a value is written as: the
 	// loader turns every ® into a line break, so one left as it is would
 	// read as a line break that was never there.
@@ -309,29 +309,4 @@ func isJPEG(a *attachment) bool {
 		return false
 	}
 	return head == [3]byte{0xFF, 0xD8, 0xFF}
-}
-
-// ReadDAT parses a DAT this package wrote (or any with the same
-// delimiters): the header row's column names and the records.
-func ReadDAT(data []byte) ([]string, [][]string, error) {
-	s, ok := strings.CutPrefix(string(data), datBOM)
-	if !ok {
-		return nil, nil, fmt.Errorf("produce: dat: no UTF-8 byte-order mark")
-	}
-	lines := strings.Split(strings.TrimSuffix(s, "\r\n"), "\r\n")
-	var recs [][]string
-	for i, ln := range lines {
-		fields := strings.Split(ln, datSep)
-		for j, f := range fields {
-			if len(f) < 2*len(datQuote) || !strings.HasPrefix(f, datQuote) || !strings.HasSuffix(f, datQuote) {
-				return nil, nil, fmt.Errorf("produce: dat: line %d field %d is not quoted with þ", i+1, j+1)
-			}
-			fields[j] = strings.ReplaceAll(f[len(datQuote):len(f)-len(datQuote)], datNewline, "\n")
-		}
-		if i > 0 && len(fields) != len(recs[0]) {
-			return nil, nil, fmt.Errorf("produce: dat: line %d has %d fields, the header %d", i+1, len(fields), len(recs[0]))
-		}
-		recs = append(recs, fields)
-	}
-	return recs[0], recs[1:], nil
 }

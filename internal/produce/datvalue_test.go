@@ -2,6 +2,7 @@ package produce
 
 import (
 	"bytes"
+	"github.com/custodyhq/custody/internal/production"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -83,7 +84,7 @@ func FuzzDATValue(f *testing.F) {
 		b.WriteString(datBOM)
 		writeRecord(&b, []string{"A", "B"})
 		writeRecord(&b, []string{s, "x"})
-		cols, rows, err := ReadDAT(b.Bytes())
+		cols, rows, err := production.ReadDAT(b.Bytes())
 		if err != nil || len(cols) != 2 || len(rows) != 1 || rows[0][1] != "x" {
 			t.Fatalf("the record of %q does not read back: %v %q %q", s, err, cols, rows)
 		}

@@ -15,5 +15,5 @@
 //
 // ValidateManifest and ReadRSMF check RSMF files against Relativity's
 // RSMF 2.0.0 JSON schema (embedded) and the specification's
-// cross-reference rules; ReadDAT reads a load file back.
+// cross-reference rules; production.ReadDAT reads a load file back.
 package produce

@@ -140,7 +140,7 @@ func TestProduceEarlierCaptures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols, rows, err := produce.ReadDAT(dat)
+	cols, rows, err := production.ReadDAT(dat)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,24 +33,6 @@ func FuzzReadRSMF(f *testing.F) {
 	})
 }
 
-// FuzzReadDAT: ReadDAT never panics.
-func FuzzReadDAT(f *testing.F) {
-	f.Add([]byte(datBOM + "þAþ\x14þBþ\r\nþ1þ\x14þ2þ\r\n"))
-	f.Add([]byte(datBOM + "þ"))
-	f.Add([]byte("þAþ"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		cols, rows, err := ReadDAT(data)
-		if err != nil {
-			return
-		}
-		for _, r := range rows {
-			if len(r) != len(cols) {
-				t.Fatalf("row of %d fields, header %d", len(r), len(cols))
-			}
-		}
-	})
-}
-
 // TestCheckRSMFRejects holds the typed checks to the rules the schema and
 // the spec state.
 func TestCheckRSMFRejects(t *testing.T) {

@@ -31,7 +31,7 @@ func TestNativeExtFromMIME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols, rows, err := produce.ReadDAT(dat)
+	cols, rows, err := production.ReadDAT(dat)
 	if err != nil {
 		t.Fatal(err)
 	}

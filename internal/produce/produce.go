@@ -78,10 +78,13 @@ type Result struct {
 	ManifestSHA256  string `json:"manifest_sha256"`
 	// Erased counts the selected messages not produced because an
 	// erasure deleted their content (manifest.json lists them).
-	Erased         int    `json:"erased"`
-	Seq            uint64 `json:"production_seq"`   // the production ledger entry
-	ProofTreeSize  uint64 `json:"proof_tree_size"`  // the checkpoint the messages are proved against
-	SignedForProof bool   `json:"signed_for_proof"` // a checkpoint was signed for the messages first
+	Erased int `json:"erased"`
+	// SkippedErased are the conversations a --diff selection left out
+	// because their only findings are erased (Selection.DiffSkippedErased).
+	SkippedErased  []string `json:"skipped_erased,omitempty"`
+	Seq            uint64   `json:"production_seq"`   // the production ledger entry
+	ProofTreeSize  uint64   `json:"proof_tree_size"`  // the checkpoint the messages are proved against
+	SignedForProof bool     `json:"signed_for_proof"` // a checkpoint was signed for the messages first
 	// Completed: the production is one an earlier run recorded (Seq) and
 	// was stopped before putting in place (kill -9, power loss); this run
 	// finished it and recorded nothing. Attachments, DATRows and
@@ -157,7 +160,7 @@ func run(ctx context.Context, d Deps, o Options) (*Result, error) {
 		return nil, err
 	}
 	s.msgs, s.convs, s.ids = nil, nil, nil // the selection holds what is needed
-	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format, Erased: len(gone)}, erased: gone, erasedIn: map[string]int{}}
+	p := &producer{o: o, d: d, s: s, res: &Result{Format: o.Format, Erased: len(gone), SkippedErased: o.Selection.DiffSkippedErased}, erased: gone, erasedIn: map[string]int{}}
 	for _, g := range gone {
 		p.erasedIn[g.ConversationID]++
 	}

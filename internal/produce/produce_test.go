@@ -243,7 +243,7 @@ func TestProduceRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols, rows, err := produce.ReadDAT(data)
+	cols, rows, err := production.ReadDAT(data)
 	if err != nil {
 		t.Fatal(err)
 	}

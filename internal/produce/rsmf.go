@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/custodyhq/custody/internal/production"
 )
 
 // RSMF 2.0 (Relativity Short Message Format): an RFC 5322 message whose
@@ -163,6 +166,9 @@ func (z *zipper) build(w io.Writer, files []zipFile) error {
 	zw.RegisterCompressor(zip.Deflate, z.compressor)
 	var buf []byte
 	for _, f := range files {
+		if err := zipEntryName(f.name); err != nil {
+			return err
+		}
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: zipTime})
 		if err != nil {
 			return err
@@ -180,6 +186,18 @@ func (z *zipper) build(w io.Writer, files []zipFile) error {
 		}
 	}
 	return zw.Close()
+}
+
+// zipEntryName refuses an rsmf.zip entry name a reviewer's unzip could
+// write outside the folder it extracts to, or that could not be a file
+// name there: one path segment of letters, digits, '.', '_', '-' and '+'
+// (production.ValidPath), not starting with '.', at most 255 bytes. No
+// "..", '/', '\', drive letter, NUL or control character gets through.
+func zipEntryName(name string) error {
+	if strings.Contains(name, "/") || production.ValidPath(name) != nil {
+		return fmt.Errorf("produce: rsmf.zip entry name %q: not a safe file name", name)
+	}
+	return nil
 }
 
 // compressor is the zip entries' compressor: z's one flate writer, reset

@@ -118,9 +118,13 @@ func (p *producer) rsmfFile(w *worker, file string, c *convEntry, mc *production
 			Timestamp: rsmfTime(m.at), Deleted: m.deleted, Direction: direction(m.md.Direction)}
 		fmt.Fprintf(&text, "[%s] %s: %s\n", rsmfTime(m.at), transcriptLine(m.from.display), transcriptBody(m.text))
 		for _, a := range m.attachments {
-			name := production.SafeName(a.id) + "-" + production.SafeName(a.filename)
+			// The entry is named by the attachment's content (its evidence
+			// hash) and its type, as its DAT native is: the file name is
+			// the sender's choice, kept only as the display name.
+			ext := nativeExt(a.mime, a.filename)
+			name := a.sha256 + ext
 			for n := 2; zipNames[name]; n++ {
-				name = production.SafeName(a.id) + "-" + strconv.Itoa(n) + "-" + production.SafeName(a.filename)
+				name = a.sha256 + "-" + strconv.Itoa(n) + ext
 			}
 			zipNames[name] = true
 			zfiles = append(zfiles, zipFile{name: name, data: a.data, from: a.spill})

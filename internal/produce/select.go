@@ -39,6 +39,11 @@ type Selection struct {
 	// DiffConversations, with DiffRunID, are the conversations the diff
 	// had findings in; those never captured are left out.
 	DiffConversations []string
+	// DiffSkippedErased, with DiffRunID, are the conversations the diff
+	// had findings in that are not selected: every finding of theirs is
+	// erased (custody erase deleted what the diff could not compare), so
+	// nothing of theirs is a discrepancy to produce (DiffSelection).
+	DiffSkippedErased []string
 }
 
 // Errors of a selection, before anything is written.
@@ -486,6 +491,9 @@ func (s *scan) selectMessages(sel Selection) ([]*convEntry, []production.Erased,
 		return int(a.Seq) - int(b.Seq)
 	})
 	if len(byConv) == 0 {
+		if n := len(sel.DiffSkippedErased); n > 0 && sel.DiffRunID != "" {
+			return nil, nil, fmt.Errorf("%w: %d conversations of diff %s skipped: their only findings are erased", ErrEmptySelection, n, sel.DiffRunID)
+		}
 		if len(gone) > 0 {
 			return nil, nil, fmt.Errorf("%w: its %d messages were erased, or their content deleted by an erasure", ErrEmptySelection, len(gone))
 		}

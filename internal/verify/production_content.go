@@ -69,70 +69,32 @@ func (cols datCols) get(row []string, name string) (string, bool) {
 }
 
 // scanDAT reads a DAT as produce writes it (docs/produce.md, "DAT and
-// OPT"): a byte-order mark, CRLF records, þ-quoted fields separated by
-// ASCII 20, the header row naming the columns. It reads r a record at a
-// time and calls each with every row's fields, valid only during the
-// call: the DAT is never held whole (a production of 23,000 messages
-// has a DAT of 17 MB, which parsing whole held three times over, and
-// its rows until the end).
+// OPT") through production.DATReader, a record at a time, and calls each
+// with every row's fields, valid only during the call: the DAT is never
+// held whole (a production of 23,000 messages has a DAT of 17 MB, which
+// parsing whole held three times over, and its rows until the end).
 func scanDAT(r io.Reader, each func(cols datCols, row []string) error) error {
-	const quote, sep = "\u00fe", "\x14"
-	br := bufio.NewReaderSize(r, 64<<10)
-	cols := datCols{}
-	var fields []string
-	var rec []byte
-	for i := 0; ; i++ {
-		// A record ends at CRLF; a lone LF is inside a field.
-		rec = rec[:0]
-		var err error
-		for {
-			var part []byte
-			part, err = br.ReadSlice('\n')
-			rec = append(rec, part...)
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err != nil || bytes.HasSuffix(rec, []byte("\r\n")) {
-				break
-			}
-		}
-		if err != nil && err != io.EOF {
-			return err
-		}
-		if len(rec) == 0 && err == io.EOF && i > 0 {
-			return nil
-		}
-		ln := string(bytes.TrimSuffix(rec, []byte("\r\n")))
-		if i == 0 {
-			var ok bool
-			if ln, ok = strings.CutPrefix(ln, "\ufeff"); !ok {
-				return errors.New("no UTF-8 byte-order mark")
-			}
-		}
-		fields = fields[:0]
-		for f := range strings.SplitSeq(ln, sep) {
-			if len(f) < 2*len(quote) || !strings.HasPrefix(f, quote) || !strings.HasSuffix(f, quote) {
-				return fmt.Errorf("line %d field %d is not quoted with þ", i+1, len(fields)+1)
-			}
-			fields = append(fields, f[len(quote):len(f)-len(quote)])
-		}
-		if i == 0 {
-			for j, name := range fields {
-				cols[name] = j
-			}
-			if _, ok := cols["BEGDOC"]; !ok {
-				return errors.New("no BEGDOC column")
-			}
-		} else {
-			if len(fields) != len(cols) {
-				return fmt.Errorf("line %d has %d fields, the header %d", i+1, len(fields), len(cols))
-			}
-			if err := each(cols, fields); err != nil {
-				return err
-			}
-		}
+	d, err := production.NewDATReader(r)
+	if err != nil {
+		return err
+	}
+	cols := make(datCols, len(d.Header()))
+	for j, name := range d.Header() {
+		cols[name] = j
+	}
+	if _, ok := cols["BEGDOC"]; !ok {
+		return errors.New("no BEGDOC column")
+	}
+	for {
+		row, err := d.Next()
 		if err == io.EOF {
 			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := each(cols, row); err != nil {
+			return err
 		}
 	}
 }
@@ -513,6 +475,16 @@ func zipFrom(r io.Reader) (*zip.Reader, func(), error) {
 }
 
 func zipEvents(zr *zip.Reader, name string) ([]rsmfEvent, error) {
+	// Every entry a single safe file name: a reviewer extracts rsmf.zip,
+	// and an entry named ../x, /x or ..\x would be written outside the
+	// folder (zip slip). Produce names attachments by their SHA-256 and
+	// type; productions made before, by id and sender's name made safe
+	// (production.SafeName), which pass too.
+	for _, zf := range zr.File {
+		if strings.Contains(zf.Name, "/") || production.ValidPath(zf.Name) != nil {
+			return nil, fmt.Errorf("rsmf.zip entry %q: not a safe file name (unzipped, it could be written outside the folder)", zf.Name)
+		}
+	}
 	for _, zf := range zr.File {
 		if zf.Name != "rsmf_manifest.json" {
 			continue

@@ -8,8 +8,10 @@ import (
 // TestScanDAT: the DAT is read a record at a time (never held whole):
 // records end at CRLF, a lone LF is inside a field, a record longer than
 // the reader's buffer is read whole, the last record may lack its CRLF,
-// and a DAT without its byte-order mark, an unquoted field or a row of
-// another width is refused as parseDAT refused it.
+// and a DAT without its byte-order mark, an unquoted field, a row of
+// another width, a þ inside a field, a column named twice or a record
+// past production.MaxDATRecord is refused (production.DATReader, which
+// produce's tests read with too).
 func TestScanDAT(t *testing.T) {
 	q := func(fs ...string) string {
 		return "\u00fe" + strings.Join(fs, "\u00fe\x14\u00fe") + "\u00fe"
@@ -33,6 +35,11 @@ func TestScanDAT(t *testing.T) {
 		"no begdoc": "\ufeff" + q("TEXT") + "\r\n",
 		"empty":     "",
 		"blank row": "\ufeff" + q("BEGDOC") + "\r\n\r\n",
+		// A second LEDGER_SEQ column: one reader would check one, a
+		// loader take the other.
+		"column twice": "\ufeff" + q("BEGDOC", "LEDGER_SEQ", "LEDGER_SEQ") + "\r\n" + q("C1", "1", "2") + "\r\n",
+		"quote inside": "\ufeff" + q("BEGDOC", "TEXT") + "\r\n" + q("C1", "a\u00feb") + "\r\n",
+		"huge record":  "\ufeff" + q("BEGDOC", "TEXT") + "\r\n" + q("C1", strings.Repeat("x", 5<<20)) + "\r\n",
 	} {
 		if err := scanDAT(strings.NewReader(bad), func(datCols, []string) error { return nil }); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -14,6 +14,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/verify"
 )
 
 // convState is what the ledger pass keeps of one conversation: a few words
@@ -55,16 +56,14 @@ type ledgerFacts struct {
 	// resume) entry and last end entry: a capture after them supersedes
 	// what the run left uncaptured.
 	lastStart, lastEnd map[string]uint64
-	// runLedger is each export run as its chained entries have it (start,
-	// resume, end, listing entries): what the report states of a run and
-	// of what it listed, beside the run state (runs, run_items), which is
-	// not chained and which it checks against this.
-	runLedger map[string]*ledgerRun
-	// matters are the matter names the entries commit to, in order of
-	// first appearance, and how many entries name each: the matter's
-	// name as the ledger has it (the state row is not chained).
-	matters      []string
-	matterCounts map[string]int
+	// runEntries is what the chained entries say of each run (start,
+	// resume, end, listing entries) and of the matter's name: what the
+	// report states, beside the run state (runs, run_items) and the
+	// state's name, which are not chained and which verify.RunEntries
+	// compares with them (custody verify warns of the same points);
+	// runLedger is its runs.
+	runEntries   *verify.RunEntries
+	runLedger    map[string]*verify.RunEntry
 	nameDisagree []string // matterName's
 	// apiHosts and clientIDs are where the runs read from, in order of
 	// first appearance (runs before custody recorded them add nothing).
@@ -82,35 +81,6 @@ type ledgerFacts struct {
 	// erasedMsgs, bodiesErased count latest captures erased, and not
 	// erased but with their response body deleted.
 	erasedMsgs, bodiesErased int
-}
-
-// ledgerRun is a run as the ledger's entries record it.
-type ledgerRun struct {
-	firstStart uint64 // seq of its start entry
-	startedAt  time.Time
-	kind       string
-	scope      json.RawMessage
-	interval   bool // its scope is an interval (not conversation ids)
-	// ids are the conversation ids its start entry's scope names (a run
-	// by id: export --ids-file or --conversation, refetch), nil for an
-	// interval: what it set out to capture, chained.
-	ids []string
-	// ended: its last run entry is an end entry (status, at, accounting);
-	// a resume after an end makes it unended again.
-	ended      bool
-	endStatus  string
-	endedAt    time.Time
-	accounting json.RawMessage
-	listings   []listingRef // its listing entries, in order
-	captured   int          // its conversation entries
-}
-
-// listingRef is one listing entry: the page of conversation ids a run
-// listed (its evidence) and how many the detail says it holds.
-type listingRef struct {
-	seq      uint64
-	evidence hashchain.Hash
-	count    int
 }
 
 // keeps reports whether the evidence store still keeps the attachment
@@ -182,8 +152,9 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
-		lastStart: map[string]uint64{}, lastEnd: map[string]uint64{}, runLedger: map[string]*ledgerRun{}, matterCounts: map[string]int{},
+		lastStart: map[string]uint64{}, lastEnd: map[string]uint64{}, runEntries: verify.NewRunEntries(),
 		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}, erasure: st}
+	f.runLedger = f.runEntries.Runs
 	br := newBadRefs(bad)
 	erasedMsg := map[string]bool{} // by gapKey, latest captures
 	conv := func(id string) *convState {
@@ -211,10 +182,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		}
 		f.size++
 		rb.Append(e.LeafHash)
-		if f.matterCounts[e.Matter] == 0 {
-			f.matters = append(f.matters, e.Matter)
-		}
-		f.matterCounts[e.Matter]++
+		f.runEntries.Add(&e)
 		br.entry(&e, show)
 		if keepHashes {
 			f.leafHashes = append(f.leafHashes, e.LeafHash)
@@ -224,8 +192,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			c := conv(e.ConversationID)
 			c.seq, c.leafHash, c.evidence = e.Seq, e.LeafHash, e.EvidenceSHA256
 			if lr := f.runLedger[e.RunID]; lr != nil {
-				lr.captured++
-				c.inInterval = c.inInterval || lr.interval
+				c.inInterval = c.inInterval || lr.Interval
 			}
 			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 			if err != nil {
@@ -307,25 +274,6 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				continue
 			}
 			rd := d.(*leaf.RunDetail)
-			lr := f.runLedger[e.RunID]
-			if lr == nil && (rd.Event == leaf.RunStart || rd.Event == leaf.RunResume) {
-				lr = &ledgerRun{firstStart: e.Seq, startedAt: e.At, kind: rd.RunKind, scope: rd.Scope}
-				var sc struct {
-					IDs []string `json:"conversation_ids"`
-				}
-				if json.Unmarshal(rd.Scope, &sc) == nil {
-					lr.ids = sc.IDs
-				}
-				f.runLedger[e.RunID] = lr
-			}
-			if lr != nil {
-				switch rd.Event {
-				case leaf.RunStart, leaf.RunResume:
-					lr.ended = false
-				case leaf.RunEnd:
-					lr.ended, lr.endStatus, lr.endedAt, lr.accounting = true, rd.Status, e.At, rd.Accounting
-				}
-			}
 			if rd.Event == leaf.RunStart || rd.Event == leaf.RunResume {
 				f.lastStart[e.RunID] = e.Seq
 				if _, ok := f.runStarts[e.RunID]; !ok {
@@ -341,9 +289,6 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 					if !slices.Contains(f.clientIDs, id) {
 						f.clientIDs = append(f.clientIDs, id)
 					}
-				}
-				if json.Unmarshal(rd.Scope, &scope) == nil && scope.Interval != "" && lr != nil {
-					lr.interval = true
 				}
 				if json.Unmarshal(rd.Scope, &scope) == nil && scope.Interval != "" && !seenInterval[scope.Interval] {
 					seenInterval[scope.Interval] = true
@@ -366,14 +311,6 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 		case leaf.KindRefetch:
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				f.refetch[gapKey(e.ConversationID, e.MessageID)] = *d.(*leaf.RefetchDetail)
-			}
-		case leaf.KindListing:
-			if lr := f.runLedger[e.RunID]; lr != nil {
-				ref := listingRef{seq: e.Seq, evidence: e.EvidenceSHA256}
-				if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
-					ref.count = d.(*leaf.ListingDetail).Conversations
-				}
-				lr.listings = append(lr.listings, ref)
 			}
 		case leaf.KindDiff:
 			f.diffSeq[e.RunID] = e.Seq
@@ -434,20 +371,10 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 }
 
 // runFailures are the failed and gone conversations of a run's
-// accounting (export.Accounting's failures: the whole run's).
+// accounting, as exceptions.
 func runFailures(acct json.RawMessage) []Exception {
-	var a struct {
-		Failures []struct {
-			ConversationID string `json:"conversation_id"`
-			Reason         string `json:"reason"`
-			Gone           bool   `json:"gone"`
-		} `json:"failures"`
-	}
-	if json.Unmarshal(acct, &a) != nil {
-		return nil // runOutcome says "accounting unreadable"
-	}
 	var out []Exception
-	for _, x := range a.Failures {
+	for _, x := range verify.AccountingFailures(acct) {
 		kind := "failed"
 		if x.Gone {
 			kind = "gone_at_source"

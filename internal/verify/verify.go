@@ -351,6 +351,9 @@ func Ledger(ctx context.Context, l *ledger.Ledger, opts Options) (Report, error)
 		// what follows from them — is the leaves' own.
 		rep, _, err = ledgerPass(ctx, l, opts, false)
 	}
+	if err == nil {
+		err = runStateWarnings(ctx, l, opts.Evidence, &rep) // runtables.go
+	}
 	return rep, err
 }
 

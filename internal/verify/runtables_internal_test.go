@@ -1,0 +1,5 @@
+package verify
+
+// RequestableID is requestableID, for TestRequestableIDIsExports (in
+// verify_test, which may import export).
+var RequestableID = requestableID

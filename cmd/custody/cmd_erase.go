@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os/user"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,7 +23,8 @@ type eraseOptions struct {
 	Key           string
 	ev            evidenceOptions
 
-	overrideGiven bool // --override-hold was on the command line
+	overrideGiven bool     // --override-hold was on the command line
+	rerun         []string // the flags its journal's command repeats (rerunFlags)
 }
 
 func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
@@ -101,7 +104,8 @@ lift the hold and run the same erase again to finish.
 
 Before deleting anything, erase writes a journal beside the ledger
 (custody.db.erase-pending: what it erases, the objects it is to delete,
-and the command that finishes it), removed once the erasure is
+and the command that finishes it, with the evidence flags this erase
+was given — --evidence, --s3-…, --key — and no secret), removed once the erasure is
 recorded. An erase killed in between (kill -9, a crash) leaves it:
 'custody verify' warns and says which missing objects that erase
 deleted, every other writer refuses, naming the command, and the same
@@ -121,11 +125,50 @@ Examples:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.overrideGiven = cmd.Flags().Changed("override-hold")
+			o.rerun = rerunFlags(cmd.LocalFlags())
 			return runErase(cmd.Context(), o, g)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// rerunFlags are the flags given to erase beyond the selection, reason
+// and override (which the journal's command names itself): its evidence
+// store, the store's options (--s3-endpoint, --s3-region, …) and --key,
+// as "--name=value" words, for the command an erase cut short names to
+// finish it — without them an erase of an S3 store cannot reach it
+// again. A URL's user and password are left out: no secret is written
+// (credentials stay in the environment). Paths are made absolute, as the
+// ledger's is.
+func rerunFlags(fs *pflag.FlagSet) []string {
+	var out []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		switch {
+		case !f.Changed:
+			return
+		case f.Name == "conversation", f.Name == "message", f.Name == "reason", f.Name == "override-hold":
+			return
+		}
+		v := f.Value.String()
+		if (f.Name == "evidence" || f.Name == "evidence-store") && v == "" {
+			out = append(out, "--"+f.Name) // bare: the matter's own store
+			return
+		}
+		// A path as given is relative to where erase ran; the command
+		// names the ledger by its absolute path, so the rest too.
+		if f.Name == "key" || ((f.Name == "evidence" || f.Name == "evidence-store") && !strings.Contains(v, "://")) {
+			if abs, err := filepath.Abs(v); err == nil {
+				v = abs
+			}
+		}
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			u.User = nil
+			v = u.String()
+		}
+		out = append(out, "--"+f.Name+"="+v)
+	})
+	return out
 }
 
 // noEmptyIDs refuses an empty --conversation or --message value (an
@@ -183,7 +226,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		return fmt.Errorf("erase: %w", err)
 	}
 	req := erase.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
-		OverrideHold: o.OverrideHold, Operator: operatorName(),
+		OverrideHold: o.OverrideHold, Operator: operatorName(), Flags: o.rerun,
 		// A production made with --diff holds the conversations its diff
 		// found something in: read back as produce read them.
 		DiffConversations: func(ctx context.Context, runID string) ([]string, error) {

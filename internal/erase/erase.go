@@ -115,6 +115,12 @@ type Request struct {
 	// names it to recall only when they include an erased one. Without
 	// it, or when it fails, the outputs say that filter was not applied.
 	DiffConversations func(ctx context.Context, diffRunID string) ([]string, error)
+	// Flags are the other flags the erase was run with ("--name=value":
+	// its evidence store and the store's options, --key), which the
+	// command its journal names to finish it repeats: without them an
+	// erase of an S3 store cannot reach the store again. Never a secret:
+	// credentials stay in the environment.
+	Flags []string
 }
 
 // Result is what an erasure did.
@@ -625,7 +631,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	if len(order) > 0 {
 		p := &erasure.Pending{Version: 1, Operator: req.Operator, Reason: req.Reason, OverrideHold: overrideRecorded(held, req.OverrideHold),
 			Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), PID: os.Getpid(),
-			Command: erasure.RerunCommand(l.Path(), req.Conversations, req.Messages, req.Reason, overrideRecorded(held, req.OverrideHold))}
+			Command: erasure.RerunCommand(l.Path(), req.Conversations, req.Messages, req.Reason, overrideRecorded(held, req.OverrideHold), req.Flags...)}
 		p.Host, _ = os.Hostname()
 		p.Started = time.Now().UTC()
 		if req.Now != nil {

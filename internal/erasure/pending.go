@@ -151,9 +151,13 @@ func (p *Pending) Refusal(ledgerPath string) error {
 }
 
 // RerunCommand is the command line of an erase of the ledger at
-// ledgerPath with this selection, reason and override, quoted for a
-// POSIX shell: what the journal names to finish it.
-func RerunCommand(ledgerPath string, conversations, messages []string, reason, overrideHold string) string {
+// ledgerPath with this selection, reason and override, and the other
+// flags it was run with (flags: "--name=value" words, the evidence store
+// and its options, --key), quoted for a POSIX shell: what the journal
+// names to finish it. Without its flags an erase of an S3 store cannot
+// reach it again (--evidence s3://…, --s3-endpoint); credentials are
+// never flags, they stay in the environment.
+func RerunCommand(ledgerPath string, conversations, messages []string, reason, overrideHold string, flags ...string) string {
 	if abs, err := filepath.Abs(ledgerPath); err == nil {
 		ledgerPath = abs
 	}
@@ -167,6 +171,9 @@ func RerunCommand(ledgerPath string, conversations, messages []string, reason, o
 	args = append(args, "--reason", shellQuote(reason))
 	if overrideHold != "" {
 		args = append(args, "--override-hold", shellQuote(overrideHold))
+	}
+	for _, f := range flags {
+		args = append(args, shellQuote(f))
 	}
 	return strings.Join(args, " ")
 }

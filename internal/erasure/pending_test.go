@@ -21,6 +21,11 @@ func TestPendingRoundTrip(t *testing.T) {
 	if cmd != want {
 		t.Fatalf("command\n%s\nwant\n%s", cmd, want)
 	}
+	// The erase's other flags follow, each one shell word.
+	withFlags := erasure.RerunCommand(ledger, []string{"c1"}, nil, "DSR-1", "", "--evidence=s3://b/m", "--s3-endpoint=http://127.0.0.1:7070", "--key=/k/my key")
+	if want := "custody --ledger " + ledger + " erase --conversation c1 --reason DSR-1 --evidence=s3://b/m --s3-endpoint=http://127.0.0.1:7070 '--key=/k/my key'"; withFlags != want {
+		t.Fatalf("command\n%s\nwant\n%s", withFlags, want)
+	}
 	p := &erasure.Pending{Version: 1, Conversations: []string{"c1", "c2"}, Messages: []string{"m1"}, Objects: []string{"ab"}, Command: cmd}
 	if err := erasure.WritePending(ledger, p); err != nil {
 		t.Fatal(err)

@@ -232,3 +232,23 @@ func FuzzEscapers(f *testing.F) {
 		}
 	})
 }
+
+// TestSpaceEveryByte: Space passes over exactly RFC 8259's four white
+// space bytes, whatever follows them, and stops at every other byte (the
+// form feed and vertical tab, NUL and the bytes above the space among
+// them).
+func TestSpaceEveryByte(t *testing.T) {
+	for c := range 256 {
+		ws := c == ' ' || c == '\t' || c == '\n' || c == '\r'
+		want := 0
+		if ws {
+			want = 1
+		}
+		if got := Space([]byte{byte(c), 'x'}, 0); got != want {
+			t.Errorf("Space(%q + x) = %d, want %d", byte(c), got, want)
+		}
+		if got := Space([]byte{' ', '\r', byte(c)}, 0); ws && got != 3 || !ws && got != 2 {
+			t.Errorf("Space(\" \\r\" + %q) = %d", byte(c), got)
+		}
+	}
+}

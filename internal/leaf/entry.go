@@ -236,7 +236,6 @@ func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 //
 // It sets e.V to the version it writes, as decoding the leaf would.
 func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
-	e.V = e.version()
 	var detail []byte
 	if len(e.Detail) > 0 {
 		var err error
@@ -244,8 +243,25 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
 	}
-	b := append(buf, `{"at":`...)
-	b = jsonscan.AppendStringRFC8785(b, FormatTime(e.At))
+	return e.appendLeaf(buf, detail), nil
+}
+
+// AppendLeafDetail is AppendLeaf given detail, what CanonicalDetail
+// returned for e.Detail (the ledger has it from checking the entry): it
+// writes detail as it is, where AppendLeaf would canonicalize e.Detail
+// again.
+func (e *Entry) AppendLeafDetail(buf, detail []byte) []byte {
+	if len(e.Detail) == 0 {
+		detail = nil
+	}
+	return e.appendLeaf(buf, detail)
+}
+
+func (e *Entry) appendLeaf(buf, detail []byte) []byte {
+	e.V = e.version()
+	b := append(buf, `{"at":"`...)
+	b = appendTime(b, e.At)
+	b = append(b, '"')
 	if c := e.Compliance; c != nil {
 		b = append(b, `,"compliance":{"audit_refs":[`...)
 		for i, r := range c.AuditRefs {
@@ -315,7 +331,25 @@ func (e *Entry) AppendLeaf(buf []byte) ([]byte, error) {
 	b = append(b, `,"v":`...)
 	b = strconv.AppendInt(b, int64(e.version()), 10)
 	b = append(b, '}')
-	return b, nil
+	return b
+}
+
+// appendTime appends FormatTime(t), which needs no escaping in a JSON
+// string: by hand for the years 0001 – 9999 the format allows (a
+// quarter of time.Format's time, and no string to allocate and scan),
+// by time.Format otherwise.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 1 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	return append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 // version is the format version e is written in: V, or when 0 the form

@@ -126,12 +126,19 @@ func fieldSalts(salt *[SaltSize]byte) (out [len(PersonalFields)][32]byte) {
 	if st.derive(salt) != nil {
 		// crypto/sha256 always saves and restores its state; if it ever
 		// could not, the definition gives the same salts.
-		for i, f := range PersonalFields {
-			out[i] = FieldSalt(salt[:], f)
-		}
-		return out
+		return fieldSaltsSlow(*salt)
 	}
 	return st.out
+}
+
+// fieldSaltsSlow is fieldSalts by the definition. It takes the salt by
+// value: handed to crypto/hmac, it escapes, and a pointer to it would
+// move every caller's salt to the heap (an allocation a message).
+func fieldSaltsSlow(salt [SaltSize]byte) (out [len(PersonalFields)][32]byte) {
+	for i, f := range PersonalFields {
+		out[i] = FieldSalt(salt[:], f)
+	}
+	return out
 }
 
 // derive is fieldSalts on st's states, into st.out. Every buffer the

@@ -3,7 +3,9 @@ package leaf
 import (
 	"bytes"
 	"encoding/hex"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/jsonscan"
@@ -18,7 +20,7 @@ import (
 // message id the opening names, for the caller to check; the id also
 // when the opening parsed but does not open d's commitments.
 func (d *MessageDetail) OpenStored(b []byte) (*MessageDetail, string, error) {
-	if o, ok := parseOpeningCanonical(b); ok && d.opensAll(&o) {
+	if o, ok := parseOpeningCanonical(b, false); ok && d.opensAll(&o) {
 		out := *d
 		out.ContentSHA256, out.From = o.fields[0], o.fields[1]
 		out.ProviderMessageID, out.To = o.fields[2], o.fields[3]
@@ -54,7 +56,8 @@ var openingKeys = func() (k [len(PersonalFields)]string) {
 // parseOpeningCanonical reads b when it is exactly what Encode writes for
 // some opening: the fixed members in their order, strings without
 // escapes, and — the final test — Encode of what was read gives b back.
-func parseOpeningCanonical(b []byte) (openingFields, bool) {
+// With views, the strings are views of b (see view), not copies.
+func parseOpeningCanonical(b []byte, views bool) (openingFields, bool) {
 	var o openingFields
 	if len(b) > maxOpening || !utf8.Valid(b) {
 		return o, false
@@ -73,6 +76,9 @@ func parseOpeningCanonical(b []byte) (openingFields, bool) {
 			return "", false // an escape: the reference decodes it
 		}
 		rest = rest[2+i:]
+		if views {
+			return view(s), true
+		}
 		return string(s), true
 	}
 	lit := func(l string) bool {
@@ -153,7 +159,7 @@ func hexIs(h hashchain.Hash, want string) bool {
 // decoder; anything else goes through ParseOpening, which stays the
 // reference and words the error.
 func ReadOpening(b []byte) (*Opening, error) {
-	if o, ok := parseOpeningCanonical(b); ok {
+	if o, ok := parseOpeningCanonical(b, false); ok {
 		out := &Opening{MessageID: o.messageID, Salt: o.salt, Fields: make(map[string]string, len(PersonalFields))}
 		for i, f := range PersonalFields {
 			out.Fields[f] = o.fields[i]
@@ -161,4 +167,74 @@ func ReadOpening(b []byte) (*Opening, error) {
 		return out, nil
 	}
 	return ParseOpening(b)
+}
+
+// SealedIs reports whether raw is the detail derivation writes for d
+// sealed by the opening stored as opening, whose evidence is openingSum:
+// the opening read (ReadOpening) is of message id, its field values are
+// d's personal fields, and raw is EncodeDetail(d) after
+// d.SetCommitments(opening, openingSum). verify --evidence asks it of
+// every v3 message: it reads the opening in the one form Encode writes,
+// without the map of fields, and writes the detail into a buffer kept
+// for the next message, with no allocation. False is "not sure": the
+// caller takes the reference path, which says what differs
+// (FuzzSealedIs holds the two together). d is not changed.
+func (d *MessageDetail) SealedIs(raw []byte, id string, opening []byte, openingSum hashchain.Hash) bool {
+	o, ok := parseOpeningCanonical(opening, true)
+	if !ok || o.messageID != id || o.fields != [...]string{d.ContentSHA256, d.From, d.ProviderMessageID, d.To} {
+		return false
+	}
+	s := detailScratches.Get().(*detailScratch)
+	defer detailScratches.Put(s)
+	salts := fieldSalts(&o.salt)
+	for i := range PersonalFields {
+		c := Commitment(salts[i], o.fields[i])
+		hex.Encode(s.hex[i][:], c[:])
+	}
+	hex.Encode(s.hex[len(PersonalFields)][:], openingSum[:])
+	s.d = *d
+	// PersonalFields order: content_sha256, from, provider_message_id, to.
+	s.d.ContentCommitment, s.d.FromCommitment = s.hexString(0), s.hexString(1)
+	s.d.ProviderMessageIDCommitment, s.d.ToCommitment = s.hexString(2), s.hexString(3)
+	s.d.OpeningEvidence = s.hexString(4)
+	s.d.ContentSHA256, s.d.From, s.d.To, s.d.ProviderMessageID = "", "", "", ""
+	return s.is(raw)
+}
+
+// EncodedIs reports whether raw is EncodeDetail(d), without allocating
+// (but for media, which encoding/json writes).
+func (d *MessageDetail) EncodedIs(raw []byte) bool {
+	s := detailScratches.Get().(*detailScratch)
+	defer detailScratches.Put(s)
+	s.d = *d
+	return s.is(raw)
+}
+
+// detailScratch is what SealedIs and EncodedIs write through, kept for
+// the next message.
+type detailScratch struct {
+	d   MessageDetail
+	hex [len(PersonalFields) + 1][2 * hashchain.HashSize]byte
+	buf []byte
+}
+
+var detailScratches = sync.Pool{New: func() any { return &detailScratch{buf: make([]byte, 0, 1024)} }}
+
+// hexString is s.hex[i] as a string: a view, valid while s is not reused.
+func (s *detailScratch) hexString(i int) string {
+	return unsafe.String(&s.hex[i][0], len(s.hex[i]))
+}
+
+// is reports whether raw is EncodeDetail(&s.d), and lets go of what s.d
+// points to.
+func (s *detailScratch) is(raw []byte) bool {
+	b, err := appendMessageDetail(s.buf[:0], &s.d)
+	s.d = MessageDetail{}
+	if err != nil {
+		return false
+	}
+	if cap(b) <= 64<<10 {
+		s.buf = b[:0]
+	}
+	return bytes.Equal(b, raw)
 }

@@ -2,9 +2,12 @@ package leaf
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/custodyhq/custody/internal/hashchain"
 )
 
 // openReference is what OpenStored must equal: ParseOpening, then Open.
@@ -50,7 +53,7 @@ func checkOpenStored(t *testing.T, d *MessageDetail, b []byte) {
 func TestOpenStored(t *testing.T) {
 	for i := range 5 {
 		d, b := saltedDetail(t, i)
-		if _, ok := parseOpeningCanonical(b); !ok {
+		if _, ok := parseOpeningCanonical(b, false); !ok {
 			t.Fatalf("Encode's form is not taken by the fast path: %q", b)
 		}
 		checkOpenStored(t, d, b)
@@ -138,4 +141,143 @@ func FuzzReadOpening(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"fields":{}}`))
 	f.Fuzz(checkReadOpening)
+}
+
+// sealedReference is what SealedIs must answer: the opening read
+// (ReadOpening) is of message id with d's field values, and raw is
+// EncodeDetail of d sealed by it.
+func sealedReference(d *MessageDetail, raw []byte, id string, opening []byte, sum hashchain.Hash) bool {
+	o, err := ReadOpening(opening)
+	if err != nil || o.MessageID != id {
+		return false
+	}
+	for _, f := range PersonalFields {
+		if o.Fields[f] != (map[string]string{"content_sha256": d.ContentSHA256, "from": d.From, "provider_message_id": d.ProviderMessageID, "to": d.To})[f] {
+			return false
+		}
+	}
+	dd := *d
+	dd.SetCommitments(o, sum)
+	want, err := EncodeDetail(&dd)
+	return err == nil && bytes.Equal(want, raw)
+}
+
+// clearSealed is message(conv, i) in the v3 form as verify derives it:
+// the detail with its personal fields in clear, the leaf's detail, the
+// opening and its evidence address.
+func clearSealed(t testing.TB, i int) (*MessageDetail, Entry, []byte, hashchain.Hash) {
+	t.Helper()
+	e, o := salted(t, "c", i)
+	ob := o.Encode()
+	d, _, err := func() (*MessageDetail, string, error) {
+		dd, err := DecodeDetail(KindMessage, e.Detail)
+		if err != nil {
+			return nil, "", err
+		}
+		return dd.(*MessageDetail).OpenStored(ob)
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, e, ob, hashchain.Hash(sha256.Sum256(ob))
+}
+
+func checkSealedIs(t *testing.T, d *MessageDetail, raw []byte, id string, opening []byte, sum hashchain.Hash) bool {
+	t.Helper()
+	before := *d
+	got := d.SealedIs(raw, id, opening, sum)
+	want := sealedReference(d, raw, id, opening, sum)
+	// False is "not sure" only for an opening the fast path leaves to the
+	// reference (an escape in it): otherwise the two agree.
+	if got && !want || want && !got && !bytes.Contains(opening, []byte{'\\'}) {
+		t.Fatalf("SealedIs(%q, %q, %q) = %v, reference %v", raw, id, opening, got, want)
+	}
+	if !reflect.DeepEqual(*d, before) {
+		t.Fatalf("SealedIs changed d: %+v, was %+v", *d, before)
+	}
+	return got
+}
+
+// TestSealedIs: the detail derivation writes is taken, and every one-byte
+// edit of it, of the opening or of a field value gives the reference's
+// answer.
+func TestSealedIs(t *testing.T) {
+	for i := range 3 {
+		d, e, ob, sum := clearSealed(t, i)
+		if !checkSealedIs(t, d, e.Detail, e.MessageID, ob, sum) {
+			t.Fatalf("the derived detail is not taken: %s", e.Detail)
+		}
+		for j := range e.Detail {
+			for _, c := range []byte{'"', '0', 'a', 'F', ' ', e.Detail[j] + 1} {
+				r := bytes.Clone(e.Detail)
+				r[j] = c
+				checkSealedIs(t, d, r, e.MessageID, ob, sum)
+			}
+		}
+		for j := range ob {
+			for _, c := range []byte{'"', '\\', '0', 'a', 'F', e.Detail[j] + 1} {
+				o := bytes.Clone(ob)
+				o[j] = c
+				checkSealedIs(t, d, e.Detail, e.MessageID, o, sum)
+			}
+		}
+		for k := range 4 {
+			dd := *d
+			p := [...]*string{&dd.ContentSHA256, &dd.From, &dd.ProviderMessageID, &dd.To}[k]
+			*p += "x"
+			if checkSealedIs(t, &dd, e.Detail, e.MessageID, ob, sum) {
+				t.Fatalf("field %s changed, still taken", PersonalFields[k])
+			}
+		}
+		if checkSealedIs(t, d, e.Detail, e.MessageID+"x", ob, sum) || checkSealedIs(t, d, e.Detail, e.MessageID, ob, hashchain.Hash{1}) {
+			t.Fatal("another message id or opening address is taken")
+		}
+	}
+	// Escapes in the opening: the reference's.
+	o := &Opening{MessageID: "m\"1\n", Fields: map[string]string{"content_sha256": "a\\b", "from": "\u2028x\x01", "provider_message_id": "é", "to": ""}}
+	d := &MessageDetail{ContentSHA256: "a\\b", From: "\u2028x\x01", ProviderMessageID: "é", Direction: "inbound"}
+	dd := *d
+	dd.SetCommitments(o, hashchain.Hash{2})
+	raw, err := EncodeDetail(&dd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSealedIs(t, d, raw, o.MessageID, o.Encode(), hashchain.Hash{2})
+}
+
+func FuzzSealedIs(f *testing.F) {
+	d, e, ob, sum := clearSealed(f, 1)
+	f.Add([]byte(e.Detail), e.MessageID, ob, d.From, false)
+	f.Add([]byte(`{}`), "m", []byte(`{"fields":{}}`), "", true)
+	f.Fuzz(func(t *testing.T, raw []byte, id string, opening []byte, from string, media bool) {
+		dd := *d
+		dd.From = from
+		if media {
+			dd.Media = []MediaRef{{ID: from, SHA256: id}}
+		}
+		checkSealedIs(t, &dd, raw, id, opening, sum)
+		if got, want := dd.EncodedIs(raw), func() bool { b, err := EncodeDetail(&dd); return err == nil && bytes.Equal(b, raw) }(); got != want {
+			t.Fatalf("EncodedIs(%q) = %v, reference %v", raw, got, want)
+		}
+	})
+}
+
+func BenchmarkSealedIs(b *testing.B) {
+	d, e, ob, sum := clearSealed(b, 1)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !d.SealedIs(e.Detail, e.MessageID, ob, sum) {
+				b.Fatal("not taken")
+			}
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !sealedReference(d, e.Detail, e.MessageID, ob, sum) {
+				b.Fatal("not taken")
+			}
+		}
+	})
 }

@@ -590,10 +590,21 @@ func detailMembers(e *leaf.Entry) []Finding {
 // the entry derived and compared.
 func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
 	from sources, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
-	seq := e.Seq
-	ev := func() string { return "message in evidence " + e.EvidenceSHA256.String() } // only for a finding
 	// The detail derived once, for the opening's check and the entry.
 	d := derive.MessageDetail(md, media)
+	if messageAgrees(e, md, d, payload, lc, held, refs, media, op) {
+		return out
+	}
+	return messageDerived(e, md, d, payload, lc, held, refs, from, media, op, out)
+}
+
+// messageDerived is messageRest's reference path: the entry derived
+// through derive.MessageFrom from d = derive.MessageDetail(md, media)
+// (which it changes) and compared, each difference a finding.
+func messageDerived(e *leaf.Entry, md *genesys.MessageData, d *leaf.MessageDetail, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
+	from sources, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
+	seq := e.Seq
+	ev := func() string { return "message in evidence " + e.EvidenceSHA256.String() } // only for a finding
 	var seal *derive.Seal
 	if op != nil {
 		var fs []Finding
@@ -652,6 +663,40 @@ func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash,
 		}
 	}
 	return out
+}
+
+// messageAgrees reports whether messageRest's reference path, from
+// d = derive.MessageDetail(md, media), would find nothing: every value
+// compared as derived, the opening read and the detail written without
+// building the derived entry (leaf.MessageDetail.SealedIs), which was
+// most of re-derivation's cost left to verify (issue 16). False is "not
+// sure": the reference path then says what differs. d is not changed.
+// TestMessageAgrees and FuzzMessageAgrees hold it to the reference.
+func messageAgrees(e *leaf.Entry, md *genesys.MessageData, d *leaf.MessageDetail, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
+	media []leaf.MediaRef, op *openingRead) bool {
+	// derive.MessageFrom's entry: md.ID, payload, md.Timestamp, the legal
+	// hold (nil when held is), refs ([] for nil: slices.Equal does not
+	// tell them apart).
+	if e.MessageID != md.ID || e.PayloadSHA256 != payload || lc.OriginalTimestamp != md.Timestamp ||
+		!sameBool(lc.LegalHold, held) || !slices.Equal(lc.AuditRefs, refs) {
+		return false
+	}
+	if len(media) > 0 {
+		ids := make([]string, 0, len(media))
+		for _, m := range media {
+			if !strings.EqualFold(m.SHA256, m.Evidence) {
+				return false
+			}
+			ids = append(ids, m.ID)
+		}
+		if !derive.MediaMatch(md, ids) {
+			return false
+		}
+	}
+	if op == nil {
+		return d.EncodedIs(e.Detail)
+	}
+	return d.SealedIs(e.Detail, e.MessageID, op.bytes, op.sum)
 }
 
 // sources names the conversation entries a message's legal hold and

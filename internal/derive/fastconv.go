@@ -9,9 +9,9 @@ import (
 
 // The member names ReadConversation decodes, by level.
 var (
-	conversationFields = []string{"id", "participants"}
-	participantFields  = []string{"messages"}
-	messageRefFields   = []string{"messageId"}
+	conversationFields = fields("id", "participants")
+	participantFields  = fields("messages")
+	messageRefFields   = fields("messageId")
 )
 
 // readConversationFast is ReadConversation's json.Unmarshal into

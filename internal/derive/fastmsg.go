@@ -2,6 +2,7 @@ package derive
 
 import (
 	"bytes"
+	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -108,30 +109,63 @@ func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 	return md, sum, true
 }
 
-// The member names of each type, in the order of the switch that reads
-// them (a name's index is its case).
-var (
-	messageFields = []string{"id", "name", "providerMessageId", "timestamp", "fromAddress", "toAddress", "direction",
-		"messengerType", "textBody", "status", "media", "normalizedMessage", "normalizedReceipts", "createdBy",
-		"conversationId", "selfUri"}
-	userFields       = []string{"id", "name", "selfUri"}
-	normalizedFields = []string{"id", "channel", "type", "text", "content", "events", "status", "reasons",
-		"originatingEntity", "isFinalReceipt", "direction", "metadata"}
-	channelFields    = []string{"id", "platform", "type", "messageId", "to", "from", "time", "dateModified", "dateDeleted"}
-	recipientFields  = []string{"id", "idType", "nickname", "firstName", "lastName"}
-	contentFields    = []string{"contentType", "attachment", "text", "quickReply", "buttonResponse", "listPicker", "location", "reactions", "template"}
-	attachmentFields = []string{"id", "mediaType", "url", "mime", "text", "sha256", "filename", "contentSizeBytes"}
-	textFields       = []string{"body", "type"}
-	buttonFields     = []string{"originatingMessageId", "type", "text", "payload"}
-	reactionFields   = []string{"reactionType", "count"}
-	reasonFields     = []string{"code", "message"}
-	templateFields   = []string{"id", "language", "header", "body", "buttons", "footer"}
-	headerFields     = []string{"type", "text", "media", "parameters"}
-	bodyFields       = []string{"text", "parameters"}
-	footerFields     = []string{"text"}
-	paramFields      = []string{"name", "text"}
+// fieldSet is the member names of a type, in the order of the switch
+// that reads them (a name's index is its case), with the names that
+// start with each byte, so that finding a member's name compares it with
+// one or two names rather than each in turn (issue 16: the search was a
+// twentieth of a message's decoding).
+type fieldSet struct {
+	names   []string
+	byFirst [256]uint64 // bit f: names[f] starts with the byte
+}
 
-	templateButtonFields = []string{"type", "text", "index", "phoneNumber", "url", "payload", "parameters"}
+func fields(names ...string) *fieldSet {
+	if len(names) > 64 {
+		panic("derive: more than 64 names in a field set")
+	}
+	fs := &fieldSet{names: names}
+	for f, n := range names {
+		fs.byFirst[n[0]] |= 1 << f
+	}
+	return fs
+}
+
+// index is the index of key among the names, -1 if it is none of them.
+func (fs *fieldSet) index(key []byte) int {
+	if len(key) == 0 {
+		return -1
+	}
+	for m := fs.byFirst[key[0]]; m != 0; m &= m - 1 {
+		if f := bits.TrailingZeros64(m); string(key) == fs.names[f] {
+			return f
+		}
+	}
+	return -1
+}
+
+// The member names of each type.
+var (
+	messageFields = fields("id", "name", "providerMessageId", "timestamp", "fromAddress", "toAddress", "direction",
+		"messengerType", "textBody", "status", "media", "normalizedMessage", "normalizedReceipts", "createdBy",
+		"conversationId", "selfUri")
+	userFields       = fields("id", "name", "selfUri")
+	normalizedFields = fields("id", "channel", "type", "text", "content", "events", "status", "reasons",
+		"originatingEntity", "isFinalReceipt", "direction", "metadata")
+	channelFields    = fields("id", "platform", "type", "messageId", "to", "from", "time", "dateModified", "dateDeleted")
+	recipientFields  = fields("id", "idType", "nickname", "firstName", "lastName")
+	contentFields    = fields("contentType", "attachment", "text", "quickReply", "buttonResponse", "listPicker", "location", "reactions", "template")
+	attachmentFields = fields("id", "mediaType", "url", "mime", "text", "sha256", "filename", "contentSizeBytes")
+	textFields       = fields("body", "type")
+	buttonFields     = fields("originatingMessageId", "type", "text", "payload")
+	reactionFields   = fields("reactionType", "count")
+	reasonFields     = fields("code", "message")
+	templateFields   = fields("id", "language", "header", "body", "buttons", "footer")
+	headerFields     = fields("type", "text", "media", "parameters")
+	bodyFields       = fields("text", "parameters")
+	footerFields     = fields("text")
+	paramFields      = fields("name", "text")
+
+	templateButtonFields = fields("type", "text", "index", "phoneNumber", "url", "payload", "parameters")
 )
 
 // fastMaxDepth bounds the unknown members skipped (encoding/json allows
@@ -237,29 +271,26 @@ func (d *fastDec) keep(v []byte) string {
 }
 
 // object reads the object at v: each member whose name is exactly one of
-// names is passed to field with the name's index; any other member is
+// fs's names is passed to field with the name's index; any other member is
 // skipped, unless its name could match one of names the way
 // encoding/json matches (without regard to case, or through Unicode case
 // folding), when it declines. A name met twice declines too.
-func (d *fastDec) object(v int, names []string, field func(f, v int) (int, error)) (int, error) {
+func (d *fastDec) object(v int, fs *fieldSet, field func(f, v int) (int, error)) (int, error) {
 	if v >= len(d.b) || d.b[v] != '{' {
 		return v, errDecline
 	}
+	names := fs.names
 	var seen uint64
 	member := func(key []byte, v int) (int, error) {
-		for f, n := range names {
-			// The first byte first: most names differ there, and it
-			// saves a call to compare the rest.
-			if len(key) == len(n) && len(n) > 0 && key[0] == n[0] && string(key) == n {
-				if seen&(1<<f) != 0 {
-					return v, errDecline
-				}
-				seen |= 1 << f
-				if v < len(d.b) && d.b[v] == 'n' {
-					return v, errDecline // null: leaves the field as it was
-				}
-				return field(f, v)
+		if f := fs.index(key); f >= 0 {
+			if seen&(1<<f) != 0 {
+				return v, errDecline
 			}
+			seen |= 1 << f
+			if v < len(d.b) && d.b[v] == 'n' {
+				return v, errDecline // null: leaves the field as it was
+			}
+			return field(f, v)
 		}
 		for _, c := range key {
 			if c >= 0x80 {

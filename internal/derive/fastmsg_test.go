@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/genesys"
@@ -184,5 +186,26 @@ func TestDecodeMessageFastParts(t *testing.T) {
 	want.NormalizedReceipts[0].Channel.From.ID = "changed too"
 	if !reflect.DeepEqual(*md, want) {
 		t.Fatalf("after the changes:\n got %+v\nwant %+v", *md, want)
+	}
+}
+
+// TestFieldSetIndex: a field set finds each of its names at its index,
+// and nothing else (a name's prefix or extension, another case, the
+// empty name).
+func TestFieldSetIndex(t *testing.T) {
+	for _, fs := range []*fieldSet{messageFields, normalizedFields, channelFields, contentFields, attachmentFields, templateButtonFields} {
+		for f, n := range fs.names {
+			if got := fs.index([]byte(n)); got != f {
+				t.Errorf("index(%q) = %d, want %d", n, got, f)
+			}
+			for _, other := range []string{n[:len(n)-1], n + "x", strings.ToUpper(n[:1]) + n[1:], ""} {
+				if slices.Contains(fs.names, other) {
+					continue
+				}
+				if got := fs.index([]byte(other)); got != -1 {
+					t.Errorf("index(%q) = %d, want -1 (%v)", other, got, fs.names)
+				}
+			}
+		}
 	}
 }

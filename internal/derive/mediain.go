@@ -77,12 +77,12 @@ func mediaInRef(body []byte) ([]MessageMedia, []bool, error) {
 
 // The members mediaInFast follows, level by level.
 var (
-	mediaMessageFields    = []string{"id", "normalizedMessage"}
-	mediaNormalizedFields = []string{"content"}
-	mediaContentFields    = []string{"attachment", "template"}
-	mediaTemplateFields   = []string{"header"}
-	mediaHeaderFields     = []string{"media"}
-	mediaAttachmentFields = []string{"id"}
+	mediaMessageFields    = fields("id", "normalizedMessage")
+	mediaNormalizedFields = fields("content")
+	mediaContentFields    = fields("attachment", "template")
+	mediaTemplateFields   = fields("header")
+	mediaHeaderFields     = fields("media")
+	mediaAttachmentFields = fields("id")
 )
 
 // mediaInFast is MediaIn for the usual body: an object whose one member

@@ -34,7 +34,26 @@ func (st *jcsState) appendJCS(b, in []byte) ([]byte, bool) {
 type jcsState struct {
 	members []jcsMember
 	scratch []byte
+	orders  [orderSlots]memberOrder
 }
+
+// memberOrder is the key order an object's members last had: the
+// objects of one API come with their members in one order (a message's
+// in Genesys's), so the order found for one object of n members whose
+// first key is first is tried first for the next such object. It is
+// used only once checked: the members in that order must have strictly
+// ascending keys, which makes it the one sorted order, and proves that
+// no key repeats.
+type memberOrder struct {
+	n     int
+	first uint64 // the prefix (keyPrefix) of the first member's key
+	perm  [maxOrder]uint8
+}
+
+const (
+	orderSlots = 16
+	maxOrder   = 24 // the most members an order is kept for
+)
 
 // jcsMember is one member written into b: b[start:end] is `"key":value`,
 // b[start+1:keyEnd] the key, and pre the key's first eight bytes, big
@@ -43,6 +62,7 @@ type jcsState struct {
 type jcsMember struct {
 	start, keyEnd, end int
 	pre                uint64
+	idx                int // its place in the object as written
 }
 
 // keyPrefix is the first eight bytes of key as a big-endian integer,
@@ -155,7 +175,7 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		if len(st.members) > base {
 			b = append(b, ',')
 		}
-		m := jcsMember{start: len(b), pre: keyPrefix(key)}
+		m := jcsMember{start: len(b), pre: keyPrefix(key), idx: len(st.members) - base}
 		b = append(b, '"')
 		b = append(b, key...)
 		m.keyEnd = len(b)
@@ -181,19 +201,43 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		case c > 0:
 			sorted = false
 		}
+		if !sorted {
+			break // a repeated key is found below
+		}
 	}
 	if !sorted {
 		// Below U+10000, UTF-16 code unit order is code point order, which
 		// is UTF-8 byte order.
-		sortMembers(b, ms)
-		for k := 1; k < len(ms); k++ {
-			if compareMembers(b, ms[k-1], ms[k]) == 0 {
-				return b, end, false
+		var perm []uint8
+		var slot *memberOrder
+		if n := len(ms); n <= maxOrder {
+			slot = &st.orders[(uint64(n)*0x9e3779b97f4a7c15^ms[0].pre)%orderSlots]
+			if slot.n == n && slot.first == ms[0].pre && ascending(b, ms, slot.perm[:n]) {
+				perm = slot.perm[:n]
+			}
+		}
+		if perm == nil {
+			first := ms[0].pre
+			sortMembers(b, ms)
+			for k := 1; k < len(ms); k++ {
+				if compareMembers(b, ms[k-1], ms[k]) == 0 {
+					return b, end, false
+				}
+			}
+			if slot != nil {
+				slot.n, slot.first = len(ms), first
+				for k, m := range ms {
+					slot.perm[k] = uint8(m.idx)
+				}
 			}
 		}
 		st.scratch = append(st.scratch[:0], b[open:]...)
 		b = b[:open]
-		for k, m := range ms {
+		for k := range ms {
+			m := ms[k]
+			if perm != nil {
+				m = ms[perm[k]]
+			}
 			if k > 0 {
 				b = append(b, ',')
 			}
@@ -201,6 +245,17 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		}
 	}
 	return append(b, '}'), end, true
+}
+
+// ascending reports whether the members of ms in the order perm (a
+// permutation of their indices) have strictly ascending keys.
+func ascending(b []byte, ms []jcsMember, perm []uint8) bool {
+	for k := 1; k < len(perm); k++ {
+		if compareMembers(b, ms[perm[k-1]], ms[perm[k]]) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // sortMembers sorts ms by key. An object's members are few (a message's

@@ -54,3 +54,30 @@ func TestAppendJCSMemberOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJCSOrderReuse: one state writing object after object (as a
+// pooled writer does) tries the order the last object of that shape had,
+// and must not keep it when the next object's members come otherwise,
+// nor take a repeated key for sorted.
+func TestAppendJCSOrderReuse(t *testing.T) {
+	docs := []string{
+		`{"b":1,"a":2,"c":3}`,
+		`{"b":1,"a":2,"c":3}`, // the order kept
+		`{"b":1,"c":2,"a":3}`, // same size and first key, another order
+		`{"b":1,"a":2,"a":3}`, // the kept order would read a, b, a
+		`{"b":1,"a":2,"c":3}`,
+		`{"b":1,"a":2,"b":3}`,
+		`{"b":{"y":1,"x":2},"a":[{"y":1,"x":2},{"x":1,"y":2},{"y":1,"y":2}]}`,
+		`{"b":{"y":1,"x":2},"a":[{"y":1,"x":2},{"x":1,"y":2},{"y":3,"x":4}]}`,
+	}
+	var st jcsState
+	for round := range 2 {
+		for _, s := range docs {
+			want, err := hashchain.Canonicalize([]byte(s))
+			got, ok := st.appendJCS(nil, []byte(s))
+			if ok != (err == nil) || ok && !bytes.Equal(got, want) {
+				t.Errorf("round %d: appendJCS(%s) = %s, %v; want %s, %v", round, s, got, ok, want, err)
+			}
+		}
+	}
+}

@@ -38,13 +38,16 @@ on stdout. Init never overwrites an existing ledger or key file.
 Init is safe to stop (Ctrl-C, kill, power loss): it builds the ledger
 under a hidden .partial name and puts it in place last, once both keys
 are written. Run again, it removes what a stopped init left (partial
-ledger and key files; from an older custody, a ledger with no entry and
-no key beside it) and says so. A ledger with a key missing that holds
-something (entries, a recorded evidence store) is never removed, nor an
-empty one whose verifier key is beside it without its signer key (a
-finished matter whose custody.key was moved away: its custody.pub may
-be with an auditor already): init refuses, saying what to restore or
-remove.
+ledger and key files; from an older custody, which made the ledger
+before its keys, a ledger with no entry and no key beside it, as that
+init made it and nothing more) and says so. A ledger with a key missing
+is never removed when it is a matter: it holds entries, records an
+evidence store, a setting (timestamp authorities, witnesses), a run or a
+signed checkpoint, or this custody's init finished it (it marks the
+ledger once both keys are written: its key files were moved away, into
+a vault say, and its custody.pub may be with an auditor already); nor an
+empty one whose verifier key is beside it without its signer key. init
+refuses, saying what to restore or remove.
 
 Examples:
   custody init --matter "acme-v-smith"

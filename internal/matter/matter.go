@@ -61,6 +61,11 @@ var (
 // store, in its canonical form (evidence.Registry.Normalize).
 const StateEvidence = "evidence_url"
 
+// StateKeysWritten is set by init once both key files are written, in
+// the ledger before it is put in place (the commit point): a ledger with
+// it is a finished matter, whatever else it holds. Its value is when.
+const StateKeysWritten = "keys_written"
+
 // Options say which matter to open and how.
 type Options struct {
 	// Ledger is the path of the ledger database.
@@ -212,6 +217,17 @@ func Create(ctx context.Context, opts Options, name string) (m *Matter, err erro
 		return nil, fmt.Errorf("verifier key: %w", err)
 	}
 	created = append(created, pubFile)
+	// Written into the ledger before it is put in place: a ledger that
+	// carries it had both key files beside it, so one found later
+	// without them is a matter whose keys were moved away, never a
+	// stopped init's leftover (halfMade).
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if err := l.SetState(ctx, StateKeysWritten, now().UTC().Format(time.RFC3339)); err != nil {
+		return nil, fmt.Errorf("ledger: create %s: %w", opts.Ledger, err)
+	}
 	// Closed, the ledger is one file (SQLite checkpoints and removes its
 	// -wal on the last close), which can be linked into place.
 	err = l.Close()

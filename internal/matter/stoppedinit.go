@@ -137,9 +137,12 @@ func keyMatches(l *ledger.Ledger, keyFile, pubFile string) bool {
 // writing the keys. It is removable (true) when it holds nothing: an
 // empty file or a SQLite database with no table yet (not yet a ledger), or
 // a ledger with no entry and no evidence store recorded, whose keys (if
-// any) are its own, and whose verifier key is not there without its signer
-// key (that is a finished matter's signer key moved away). Otherwise it returns ErrHalfMade saying what there is
-// and how to recover; false and nil when both keys are there (a matter).
+// any) are its own, whose verifier key is not there without its signer
+// key (that is a finished matter's signer key moved away), and that is
+// no used matter (usedMatter: this custody's init marked it, or it holds
+// a signed checkpoint, a setting or a run). Otherwise it returns an
+// ErrExists error saying what there is and how to recover; false and nil
+// when both keys are there (a matter).
 func halfMade(ctx context.Context, path, keyFile, pubFile string) (bool, error) {
 	_, kerr := os.Lstat(keyFile)
 	_, perr := os.Lstat(pubFile)
@@ -184,7 +187,59 @@ func halfMade(ctx context.Context, path, keyFile, pubFile string) (bool, error) 
 		// to an auditor already: a new key pair would not match it.
 		return false, fmt.Errorf("%s %w, an empty matter whose signer key %s is missing, with its verifier key %s beside it: the init finished, and the signer key was moved away or lost; restore the signer key from a backup, or, if this matter is to be abandoned, remove %s, %s (and %s-wal, %s-shm) deliberately and run init again; refusing to overwrite it", path, ErrExists, keyFile, pubFile, path, pubFile, path, path)
 	}
+	if why, err := usedMatter(ctx, l); err != nil {
+		return false, err
+	} else if why != "" {
+		// Not what an older init stopped before its keys leaves: that is
+		// a ledger as ledger.Create makes it and nothing more. This one
+		// is a matter whose key files were moved away or lost.
+		return false, fmt.Errorf("%s %w, an empty matter with %s missing, but %s: it is a finished matter, not what a stopped init leaves, and its key files were moved away or lost; restore them from a backup, or, if this matter is to be abandoned, remove %s, %s, %s (and %s-wal, %s-shm) deliberately and run init again; refusing to overwrite it", path, ErrExists, missingKeys(kerr, perr, keyFile, pubFile), why, path, keyFile, pubFile, path, path)
+	}
 	return true, nil
+}
+
+// usedMatter says why an empty ledger is a finished matter rather than
+// what an older custody's init left when stopped before writing its keys
+// (a ledger as ledger.Create makes it, nothing more), or "" when nothing
+// does: the mark this custody's init sets once both keys are written
+// (StateKeysWritten), a signed checkpoint (the signer key was used), a
+// setting made since init (timestamp authorities, witnesses), or a run
+// begun.
+func usedMatter(ctx context.Context, l *ledger.Ledger) (string, error) {
+	if at, ok, err := l.State(ctx, StateKeysWritten); err != nil {
+		return "", err
+	} else if ok {
+		return fmt.Sprintf("its init finished (both key files were written at %s, before the ledger was put in place)", at), nil
+	}
+	if cps, err := l.Checkpoints(ctx); err != nil {
+		return "", err
+	} else if len(cps) > 0 {
+		return fmt.Sprintf("it holds %d signed checkpoints (its signer key signed them)", len(cps)), nil
+	}
+	for _, k := range []string{StateTSA, StateTSARoots, StateWitness, StateWitnessNames} {
+		if _, ok, err := l.State(ctx, k); err != nil {
+			return "", err
+		} else if ok {
+			return fmt.Sprintf("it records a setting made after init (%s)", k), nil
+		}
+	}
+	if runs, err := l.Runs(ctx); err != nil {
+		return "", err
+	} else if len(runs) > 0 {
+		return fmt.Sprintf("it records %d runs begun (run %s first)", len(runs), runs[0].ID), nil
+	}
+	return "", nil
+}
+
+// missingKeys names the key files missing.
+func missingKeys(kerr, perr error, keyFile, pubFile string) string {
+	switch {
+	case kerr != nil && perr != nil:
+		return "both key files, " + keyFile + " and " + pubFile + ","
+	case kerr != nil:
+		return keyFile
+	}
+	return pubFile
 }
 
 // emptyDatabase: the file at path is empty, or a SQLite database whose

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 )
 
@@ -21,6 +22,30 @@ func emptyMatter(t *testing.T, dir string) {
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// olderInit leaves in dir what an older custody's init left when stopped
+// between making the ledger (in place, at once) and writing its keys:
+// the ledger, with its signer key when withSigner (written first), after
+// use (if not nil) has done what it does with it.
+func olderInit(t *testing.T, dir string, withSigner bool, use func(l *ledger.Ledger, signer string)) {
+	t.Helper()
+	ctx := context.Background()
+	l, signer, err := ledger.Create(ctx, filepath.Join(dir, "custody.db"), "m", ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if use != nil {
+		use(l, signer)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if withSigner {
+		if err := os.WriteFile(filepath.Join(dir, "custody.key"), []byte(signer+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -52,13 +77,10 @@ func TestCreateAfterStoppedInit(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "custody.db"), h, 0o644)
 		}},
 		{"empty ledger, no keys", func(t *testing.T, dir string) {
-			emptyMatter(t, dir)
-			os.Remove(filepath.Join(dir, "custody.key"))
-			os.Remove(filepath.Join(dir, "custody.pub"))
+			olderInit(t, dir, false, nil)
 		}},
 		{"empty ledger and its signer key, no verifier key", func(t *testing.T, dir string) {
-			emptyMatter(t, dir)
-			os.Remove(filepath.Join(dir, "custody.pub"))
+			olderInit(t, dir, true, nil)
 		}},
 		{"partial copies of the keys", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, ".custody.key.partial-12345"), []byte("PRIVATE+KEY+x\n"), 0o600)
@@ -140,6 +162,47 @@ func TestCreateKeepsWhatHoldsSomething(t *testing.T) {
 			emptyMatter(t, dir)
 			mv(t, filepath.Join(dir, "custody.key"), filepath.Join(t.TempDir(), "custody.key"))
 		}, "the signer key was moved away or lost; restore the signer key from a backup"},
+		// A finished, empty matter whose two key files were moved away
+		// (into a vault, say): this init's mark says its keys were
+		// written. Seen failing on the old code: init removed the
+		// ledger and made a new matter.
+		{"empty matter, both keys moved away", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			mv(t, filepath.Join(dir, "custody.key"), filepath.Join(t.TempDir(), "custody.key"))
+			mv(t, filepath.Join(dir, "custody.pub"), filepath.Join(t.TempDir(), "custody.pub"))
+		}, "its init finished (both key files were written at"},
+		// Its verifier key alone moved away: still a finished matter.
+		{"empty matter, verifier key moved away", func(t *testing.T, dir string) {
+			emptyMatter(t, dir)
+			mv(t, filepath.Join(dir, "custody.pub"), filepath.Join(t.TempDir(), "custody.pub"))
+		}, "its init finished"},
+		// An older custody's ledger (no mark) without its keys, but
+		// used: its signer key signed a checkpoint, a setting was made
+		// after init, or a run begun. Each seen failing on the old code
+		// (init succeeded).
+		{"older empty ledger with a signed checkpoint, no keys", func(t *testing.T, dir string) {
+			olderInit(t, dir, false, func(l *ledger.Ledger, signer string) {
+				if _, err := l.Checkpoint(context.Background(), signer); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, "it holds 1 signed checkpoints"},
+		{"older empty ledger with a setting, no keys", func(t *testing.T, dir string) {
+			olderInit(t, dir, false, func(l *ledger.Ledger, _ string) {
+				if err := l.SetState(context.Background(), matter.StateTSA, "http://tsa.example/"); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, "a setting made after init (tsa_urls)"},
+		{"older empty ledger with a run, its signer key only", func(t *testing.T, dir string) {
+			olderInit(t, dir, true, func(l *ledger.Ledger, _ string) {
+				if err := l.Update(context.Background(), func(tx *ledger.Tx) error {
+					return tx.PutRun(ledger.Run{ID: "run-1", Kind: "export", Status: ledger.RunRunning})
+				}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, "it records 1 runs begun"},
 		{"another ledger's key beside a partial one", func(t *testing.T, dir string) {
 			emptyMatter(t, dir)
 			mv(t, filepath.Join(dir, "custody.db"), filepath.Join(dir, ".custody.db.partial-42"))

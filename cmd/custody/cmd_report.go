@@ -47,7 +47,7 @@ func (o *reportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Operator, "operator", "", "who writes the report (default: the OS user)")
 	fs.StringVar(&o.Proofs, "proofs", report.ProofsHeld, "which messages get a proof file beside the report: held (conversations under legal hold), all, none")
 	fs.StringArrayVar(&o.Checkpoints, "checkpoint", nil, "a signed checkpoint kept outside the ledger, checked and listed (repeatable)")
-	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says it was not verified, and withholds the certificate)")
+	fs.BoolVar(&o.NoVerify, "no-verify", false, "do not verify the ledger and evidence first (the report then says on page 1 and in report.json that it was NOT verified, withholds the certificate, and is not recorded in the ledger)")
 	fs.BoolVar(&o.NoRecord, "no-record", false, "open the matter read-only and record nothing: for a copy that cannot be written (verify --report then cannot confirm the files)")
 	fs.StringVar(&o.Key, "key", "", "signer key file (default: the .key file beside the ledger)")
 }
@@ -103,7 +103,10 @@ report.json and any transcript pages is then recorded in the ledger (a
 checks one by one) and a checkpoint signed, so the report is itself in
 the chain of custody: 'custody verify --report report.html' confirms a
 copy later. A report whose verification failed is recorded too: it says
-so, and its certificate is withheld (docs/report.md).
+so, and its certificate is withheld (docs/report.md). A report written
+with --no-verify is never recorded (no entry, no checkpoint: nothing
+vouches for a ledger nobody checked, and verify --report does not match
+it); page 1 and report.json (not_verified) say it was NOT verified.
 The checkpoint is signed with the key beside the ledger, or --key.
 --no-record opens the matter read-only and records nothing, for a copy
 that cannot be written.
@@ -123,11 +126,11 @@ Examples:
   custody report --diff diff-20240501T120000Z-1a2b3c4d --proofs all
   custody report --conversation 8b9b… --interval 2024-01-01/2024-02-01
   custody report --no-record --out /tmp/review
-` + exitStatus("0    the report was written and recorded",
+` + exitStatus("0    the report was written and recorded (with --no-record or --no-verify: written, not recorded)",
 			"1    it could not be written (a --conversation or --diff the ledger does not name, a selection of no message, a folder that cannot be made, an unreadable ledger or evidence)",
 			`2    usage error: an unknown flag or invalid value (a time zone, --proofs,
        an interval, a verifier key as --key, a --checkpoint file that is
-       no signed checkpoint at all), --key with --no-record, a folder that
+       no signed checkpoint at all), --key with --no-record or --no-verify, a folder that
        already holds a report`,
 			`3    the report was written and recorded, but verifying the ledger or its
        evidence failed (section 6 says what), or the transcripts met evidence
@@ -153,6 +156,12 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	if o.NoRecord && o.Key != "" {
 		return usageError("report: --key signs, --no-record records nothing: give one or the other")
 	}
+	if o.NoVerify && o.Key != "" {
+		return usageError("report: --key signs, --no-verify records nothing (a report not verified is never recorded): give one or the other")
+	}
+	// A report not verified is never recorded (report.Options.NoVerify):
+	// the matter is opened read-only, as with --no-record.
+	noRecord := o.NoRecord || o.NoVerify
 	external, err := readCheckpointFiles("report", o.Checkpoints)
 	if err != nil {
 		return err
@@ -161,7 +170,7 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 		o.Operator = osUser()
 	}
 	mo := o.ev.matterOptions()
-	mo.ReadOnly, mo.SignerKey = o.NoRecord, o.Key
+	mo.ReadOnly, mo.SignerKey = noRecord, o.Key
 	m, err := openMatter(ctx, g, mo)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -175,7 +184,7 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 		return fmt.Errorf("report: evidence: %w", err)
 	}
 	var signer string
-	if !o.NoRecord {
+	if !noRecord {
 		if signer, err = m.SignerKey(); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
@@ -183,7 +192,7 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 	res, err := report.Generate(ctx, m.Ledger, store, report.Options{
 		Out: o.Out, Diff: o.Diff, Conversations: o.Conversations, Interval: o.Interval, Location: loc,
 		Operator: o.Operator, Tool: toolInfo(), SignerKey: signer, VerifierKey: m.Ledger.VerifierKey(),
-		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify, NoRecord: o.NoRecord,
+		External: external, Proofs: o.Proofs, NoVerify: o.NoVerify, NoRecord: noRecord,
 	})
 	// No such diff is not among them: a named thing that does not exist
 	// is bad input (exit 1), as produce and refetch have it; so is a
@@ -200,6 +209,9 @@ func runReport(ctx context.Context, o *reportOptions, g *globalOptions) error {
 		}
 	} else {
 		printReportResult(g.stdout, res)
+	}
+	if o.NoVerify {
+		g.warn("report: NOT VERIFIED (--no-verify): the ledger and its evidence were not checked, the certificate is withheld, and the report is not recorded in the ledger; write it again without --no-verify to verify and record it")
 	}
 	switch {
 	case res.EvidenceAltered > 0:

@@ -43,7 +43,7 @@ func killHelper() int {
 		store = st
 		report.SetAfterRecord(killtest.Die)
 	}
-	_, err = report.Generate(ctx, l, store, report.Options{Out: os.Getenv("KILL_OUT"), NoVerify: true, Diff: report.DiffNone})
+	_, err = report.Generate(ctx, l, store, report.Options{Out: os.Getenv("KILL_OUT"), Diff: report.DiffNone})
 	fmt.Fprintln(os.Stderr, "report returned:", err)
 	return 1
 }
@@ -68,7 +68,7 @@ func TestReportKilledThenAgain(t *testing.T) {
 		t.Errorf("the killed report grew the ledger from %d to %d entries", before.Size, after.Size)
 	}
 
-	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, Diff: report.DiffNone})
 	if err != nil || res.Seq == nil {
 		t.Fatalf("the same report again into the same folder: %+v %v", res, err)
 	}
@@ -118,7 +118,7 @@ func TestReportKilledAfterRecordingThenAgain(t *testing.T) {
 	}
 	head, _ := env.Ledger.Head(ctx)
 
-	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone})
+	res, err := report.Generate(ctx, env.Ledger, env.Store, report.Options{Out: out, SignerKey: env.Key, Diff: report.DiffNone})
 	if err != nil {
 		t.Fatalf("the same report again into the same folder: %v", err)
 	}
@@ -179,7 +179,7 @@ func TestReportLeavesAnotherMattersRecordedPartials(t *testing.T) {
 		t.Fatal("the killed report left nothing")
 	}
 	for _, noRecord := range []bool{false, true} {
-		_, err := report.Generate(ctx, b.Ledger, b.Store, report.Options{Out: out, NoRecord: noRecord, NoVerify: true, Diff: report.DiffNone})
+		_, err := report.Generate(ctx, b.Ledger, b.Store, report.Options{Out: out, NoRecord: noRecord, Diff: report.DiffNone})
 		if !errors.Is(err, report.ErrUnfinished) {
 			t.Errorf("matter b's report (no-record %v) into the folder holding matter a's recorded report: %v, want ErrUnfinished", noRecord, err)
 		}
@@ -187,7 +187,7 @@ func TestReportLeavesAnotherMattersRecordedPartials(t *testing.T) {
 			t.Fatalf("matter b's report (no-record %v) changed the folder from %v to %v", noRecord, before, got)
 		}
 	}
-	res, err := report.Generate(ctx, a.Ledger, a.Store, report.Options{Out: out, SignerKey: a.Key, NoVerify: true, Diff: report.DiffNone})
+	res, err := report.Generate(ctx, a.Ledger, a.Store, report.Options{Out: out, SignerKey: a.Key, Diff: report.DiffNone})
 	if err != nil || !res.Completed {
 		t.Fatalf("matter a's report again: %+v %v, want it completed", res, err)
 	}
@@ -213,7 +213,7 @@ func TestReportKeepsPartOfARecordedReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	head, _ := env.Ledger.Head(ctx)
-	opts := report.Options{Out: out, SignerKey: env.Key, NoVerify: true, Diff: report.DiffNone}
+	opts := report.Options{Out: out, SignerKey: env.Key, Diff: report.DiffNone}
 	if _, err := report.Generate(ctx, env.Ledger, env.Store, opts); !errors.Is(err, report.ErrUnfinished) {
 		t.Fatalf("a report into a folder holding part of a recorded report: %v, want ErrUnfinished", err)
 	}

@@ -14,7 +14,11 @@ const FormatID = "custody-report/2"
 // Doc is report.json: every fact of the report, in the order of its
 // sections. The HTML is rendered from the same value, so the two agree.
 type Doc struct {
-	Format      string      `json:"format"`
+	Format string `json:"format"`
+	// NotVerified: written with --no-verify, the ledger and its evidence
+	// not checked (and the report not recorded in the ledger). First, so
+	// that no reader of report.json meets a fact before it.
+	NotVerified bool        `json:"not_verified,omitempty"`
 	GeneratedAt string      `json:"generated_at"`
 	Operator    string      `json:"operator"`
 	TimeZone    string      `json:"time_zone"`

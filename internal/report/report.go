@@ -100,8 +100,10 @@ type Options struct {
 	// it transcripts go to pages of PerPage conversations (defaults 2,000
 	// and 500).
 	PageAbove, PerPage int
-	// NoVerify skips verifying the ledger and evidence (section 6 then
-	// says so); for benchmarks of rendering alone.
+	// NoVerify skips verifying the ledger and evidence: page 1, section 6
+	// and report.json (not_verified) say so, the certificate is withheld,
+	// and the report is not recorded (as NoRecord); for benchmarks of
+	// rendering alone.
 	NoVerify bool
 	// NoRecord writes the files but appends nothing (a read-only matter).
 	NoRecord bool
@@ -185,6 +187,14 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	}
 	if o.Location == nil {
 		o.Location = time.UTC
+	}
+	if o.NoVerify {
+		// A report over a ledger nobody verified is never recorded: its
+		// entry would make it custody's report of that ledger (verify
+		// --report matches it, later reports list it as recorded) and
+		// the checkpoint signed after it would vouch for whatever the
+		// ledger holds, tampered or not. Its files say it is not verified.
+		o.NoRecord = true
 	}
 	o.Proofs = cmpOr(o.Proofs, ProofsHeld)
 	if !slices.Contains([]string{ProofsHeld, ProofsAll, ProofsNone}, o.Proofs) {
@@ -282,7 +292,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	if show != nil && listed == 0 {
 		return nil, fmt.Errorf("report: %w: %s", ErrEmptySelection, filterText)
 	}
-	doc := &Doc{Format: FormatID, GeneratedAt: formatTime(now), Operator: o.Operator, TimeZone: o.Location.String(), Tool: o.Tool,
+	doc := &Doc{Format: FormatID, NotVerified: o.NoVerify, GeneratedAt: formatTime(now), Operator: o.Operator, TimeZone: o.Location.String(), Tool: o.Tool,
 		Matter: MatterInfo{Origin: l.Origin(), VerifierKey: l.VerifierKey()}}
 	// The name the entries commit to, not the state row's (not chained).
 	doc.Matter.Name, lf.nameDisagree = matterName(l.Matter(), lf)
@@ -1404,7 +1414,7 @@ func withholdCertificate(doc *Doc, met evidenceMet, noVerify bool) {
 	alert := "Verification FAILED when this report was written (section 6 lists each failure)"
 	switch {
 	case noVerify:
-		alert = "Not verified: this report was written with --no-verify, so the ledger and its evidence were not checked"
+		alert = "NOT VERIFIED: this report was written with --no-verify: the ledger and its evidence were not checked, and the report is not recorded in the ledger (write it again without --no-verify to verify and record it)"
 	case doc.Integrity.Verified.OK:
 		alert = "The transcripts met evidence altered or missing since capture (section 5 marks each, section 7 lists each)"
 	}

@@ -317,7 +317,7 @@ func TestNoDiffReport(t *testing.T) {
 func TestPagedReport(t *testing.T) {
 	m, st, key := openDemo(t)
 	out := filepath.Join(t.TempDir(), "r")
-	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, PageAbove: 10, PerPage: 16, NoVerify: true,
+	res, err := report.Generate(context.Background(), m.Ledger, st, report.Options{Out: out, SignerKey: key, PageAbove: 10, PerPage: 16,
 		Location: time.FixedZone("X", 5*3600)})
 	if err != nil {
 		t.Fatal(err)

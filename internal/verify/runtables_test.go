@@ -1,7 +1,9 @@
 package verify_test
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,4 +144,42 @@ func TestRequestableIDIsExports(t *testing.T) {
 			t.Errorf("%q: verify says %v, export %v", id, got, want)
 		}
 	}
+}
+
+// BenchmarkRunStateWarnings measures the run state comparison verify
+// adds (run-state) beside the whole of verify.Ledger, which includes it
+// (ledger), on a matter folder as 'custody demo' leaves it:
+//
+//	CUSTODY_VERIFY_MATTER=/tmp/demo go test ./internal/verify -run '^$' -bench RunStateWarnings -benchtime 10x
+func BenchmarkRunStateWarnings(b *testing.B) {
+	dir := os.Getenv("CUSTODY_VERIFY_MATTER")
+	if dir == "" {
+		b.Skip("CUSTODY_VERIFY_MATTER names no matter folder")
+	}
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, filepath.Join(dir, "custody.db"), ledger.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	store, err := backends.Open(ctx, filepath.Join(dir, "evidence"), evidence.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	b.Run("run-state", func(b *testing.B) {
+		for b.Loop() {
+			rep := verify.Report{OK: true}
+			if err := verify.RunStateWarnings(ctx, l, evidence.ReadOnly(store), &rep); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ledger", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: l.VerifierKey(), Evidence: evidence.ReadOnly(store), NoDerive: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -102,7 +102,16 @@ func openingOf(id string, d *leaf.MessageDetail, salt [leaf.SaltSize]byte) *leaf
 
 // MessageDetail is the detail part of Message, v1 (no seal).
 func MessageDetail(md *genesys.MessageData, media []leaf.MediaRef) *leaf.MessageDetail {
-	d := &leaf.MessageDetail{
+	d := new(leaf.MessageDetail)
+	MessageDetailInto(d, md, media)
+	return d
+}
+
+// MessageDetailInto is MessageDetail written into d (all of it), for a
+// caller that keeps the detail on its stack: verify --evidence derives
+// one a message.
+func MessageDetailInto(d *leaf.MessageDetail, md *genesys.MessageData, media []leaf.MediaRef) {
+	*d = leaf.MessageDetail{
 		ContentSHA256:     genesys.ContentHash(genesys.MessageText(md)),
 		From:              md.FromAddress,
 		To:                md.ToAddress,
@@ -114,7 +123,6 @@ func MessageDetail(md *genesys.MessageData, media []leaf.MediaRef) *leaf.Message
 	if n := md.NormalizedMessage; n != nil && n.Channel != nil {
 		d.DateModified, d.DateDeleted = n.Channel.DateModified, n.Channel.DateDeleted
 	}
-	return d
 }
 
 // Media returns the media of md that custody downloads, in the order of

@@ -590,12 +590,15 @@ func detailMembers(e *leaf.Entry) []Finding {
 // the entry derived and compared.
 func messageRest(e *leaf.Entry, md *genesys.MessageData, payload hashchain.Hash, lc *leaf.Compliance, held *bool, refs []string,
 	from sources, media []leaf.MediaRef, op *openingRead, out []Finding) []Finding {
-	// The detail derived once, for the opening's check and the entry.
-	d := derive.MessageDetail(md, media)
-	if messageAgrees(e, md, d, payload, lc, held, refs, media, op) {
+	// The detail derived once, for the opening's check and the entry, on
+	// the stack: the reference path takes a copy, which it changes.
+	var d leaf.MessageDetail
+	derive.MessageDetailInto(&d, md, media)
+	if messageAgrees(e, md, &d, payload, lc, held, refs, media, op) {
 		return out
 	}
-	return messageDerived(e, md, d, payload, lc, held, refs, from, media, op, out)
+	dd := d
+	return messageDerived(e, md, &dd, payload, lc, held, refs, from, media, op, out)
 }
 
 // messageDerived is messageRest's reference path: the entry derived

@@ -135,7 +135,7 @@ type rsmfEvent struct {
 // comparisons need, indexed by the manifest's message order.
 type contentCheck struct {
 	man    *production.Manifest
-	listed map[string]production.File
+	listed fileSet
 	// The DAT, read twice a record at a time and never held: first, as
 	// the file pass hashes it, for where each message's natives are;
 	// then, once the natives are read and the proofs checked, to hold
@@ -155,9 +155,10 @@ type contentCheck struct {
 	ctrlIdx   map[string]int
 	rowSeen   []bool
 	extraRows []string
-	// role of a listed file the file pass parses: a message's JSON or
-	// text native (index into man.Messages), or an .rsmf file.
-	nativeOf, textOf map[string]int
+	// role of a listed file the file pass parses, by man.Files index: a
+	// message's JSON or text native (index into man.Messages; -1 when
+	// not), or an .rsmf file.
+	nativeOf, textOf []int32
 	natives          []nativeFacts
 	texts            []*[sha256.Size]byte
 	leaves           []leafFacts
@@ -168,11 +169,11 @@ type contentCheck struct {
 
 // newContentCheck reads the DAT (when the production has one) to learn
 // where each message's natives are.
-func newContentCheck(root *os.Root, man *production.Manifest, listed map[string]production.File) *contentCheck {
-	c := &contentCheck{man: man, listed: listed, nativeOf: map[string]int{}, textOf: map[string]int{},
+func newContentCheck(root *os.Root, man *production.Manifest, listed fileSet) *contentCheck {
+	c := &contentCheck{man: man, listed: listed, nativeOf: noRoles(len(man.Files)), textOf: noRoles(len(man.Files)),
 		natives: make([]nativeFacts, len(man.Messages)), texts: make([]*[sha256.Size]byte, len(man.Messages)),
 		leaves: make([]leafFacts, len(man.Messages)), events: make([][]rsmfEvent, len(man.Files)), rsmfErr: make([]string, len(man.Files))}
-	if _, ok := listed[production.DATFile]; !ok {
+	if !listed.has(production.DATFile) {
 		return c
 	}
 	// Parsed as it is hashed, a record at a time: the file pass takes
@@ -191,17 +192,16 @@ func newContentCheck(root *os.Root, man *production.Manifest, listed map[string]
 	}
 	// Each native is one message's: a file two rows name would be read
 	// for one of them only.
-	claim := func(m map[string]int, p string, i int) {
-		if p == "" {
+	claim := func(m []int32, p string, i int) {
+		f, ok := listed.index(p)
+		if !ok {
 			return
 		}
-		_, native := c.nativeOf[p]
-		_, text := c.textOf[p]
-		if native || text {
+		if c.nativeOf[f] >= 0 || c.textOf[f] >= 0 {
 			c.shared = append(c.shared, p)
 			return
 		}
-		m[p] = i
+		m[f] = int32(i)
 	}
 	extra := map[string]bool{}
 	h := sha256.New()
@@ -236,12 +236,21 @@ func newContentCheck(root *os.Root, man *production.Manifest, listed map[string]
 	if err != nil {
 		// Not read for the content check: its natives are only hashed.
 		c.datErr = err.Error()
-		c.nativeOf, c.textOf, c.shared, c.extraRows = map[string]int{}, map[string]int{}, nil, nil
+		c.nativeOf, c.textOf, c.shared, c.extraRows = noRoles(len(man.Files)), noRoles(len(man.Files)), nil, nil
 		clear(c.rowSeen)
 		return c
 	}
 	c.datOK = true
 	return c
+}
+
+// noRoles is a role for each of n files: none.
+func noRoles(n int) []int32 {
+	r := make([]int32, n)
+	for i := range r {
+		r[i] = -1
+	}
+	return r
 }
 
 // datFile is the production file a DAT path column of row names: a
@@ -254,10 +263,10 @@ func (c *contentCheck) datFile(cols datCols, row []string, column, def string) s
 		return def
 	}
 	// The manifest's own string: neither the join nor the row is kept.
-	if p := c.listed[path.Join(production.DATDir, v)].Path; p != "" {
+	if p := c.listed.get(path.Join(production.DATDir, v)).Path; p != "" {
 		return p
 	}
-	return c.listed[v].Path
+	return c.listed.get(v).Path
 }
 
 // read is the file pass's reading of listed file i: a native or text
@@ -268,7 +277,7 @@ func (c *contentCheck) read(root *os.Root, i int) ([sha256.Size]byte, int64, err
 	if name == production.DATFile && c.datHashed {
 		return c.datSum, c.datSize, c.datReadErr
 	}
-	if k, ok := c.nativeOf[name]; ok {
+	if k := int(c.nativeOf[i]); k >= 0 {
 		buf := nativeBufs.Get().(*[]byte)
 		defer nativeBufs.Put(buf)
 		b, err := readNative(root, name, c.man.Files[i].Size, buf)
@@ -294,7 +303,7 @@ func (c *contentCheck) read(root *os.Root, i int) ([sha256.Size]byte, int64, err
 		}
 		return sum, int64(len(b)), nil
 	}
-	if k, ok := c.textOf[name]; ok {
+	if k := int(c.textOf[i]); k >= 0 {
 		buf := nativeBufs.Get().(*[]byte)
 		defer nativeBufs.Put(buf)
 		b, err := readNative(root, name, c.man.Files[i].Size, buf)
@@ -553,7 +562,7 @@ func (c *contentCheck) compare(root *os.Root, r *ProductionReport) {
 	for _, p := range c.shared {
 		r.fail(ProdCheckContent, production.DATFile, "%s is named as the native of more than one message: each message has its own", p)
 	}
-	if slices.Contains(man.Formats, "dat") && c.listed[production.DATFile].Path == "" {
+	if slices.Contains(man.Formats, "dat") && c.listed.get(production.DATFile).Path == "" {
 		r.fail(ProdCheckContent, production.ManifestFile, "the production's formats include dat, but %s is not in it", production.DATFile)
 	}
 	hasRSMF := slices.Contains(man.Formats, "rsmf")
@@ -566,7 +575,7 @@ func (c *contentCheck) compare(root *os.Root, r *ProductionReport) {
 			latest[m.ConversationID+"\x00"+m.MessageID] = i
 		}
 	}
-	if hasRSMF && len(man.Messages) > 0 && c.listed[production.DATFile].Path == "" {
+	if hasRSMF && len(man.Messages) > 0 && c.listed.get(production.DATFile).Path == "" {
 		r.Unchecked = append(r.Unchecked, UncheckedRSMFBodies)
 	}
 	// nativeOK: the native of message i is the object its leaf proves.
@@ -793,8 +802,8 @@ func (c *contentCheck) compareAttachment(r *ProductionReport, cols datCols, row 
 	if v, ok := cols.get(row, "NATIVE_PATH"); ok {
 		if p := c.datFile(cols, row, "NATIVE_PATH", ""); p == "" {
 			r.fail(ProdCheckContent, production.DATFile, "%s: NATIVE_PATH %s names no file of the production", awhat, v)
-		} else if c.listed[p].SHA256 != sum {
-			r.fail(ProdCheckContent, p, "%s: SHA-256 %s, the DAT's SHA256 %s", awhat, c.listed[p].SHA256, sum)
+		} else if c.listed.get(p).SHA256 != sum {
+			r.fail(ProdCheckContent, p, "%s: SHA-256 %s, the DAT's SHA256 %s", awhat, c.listed.get(p).SHA256, sum)
 		}
 	}
 }
@@ -802,7 +811,7 @@ func (c *contentCheck) compareAttachment(r *ProductionReport, cols datCols, row 
 // resolve is the production file a DAT path names, as datFile resolves
 // it; the path itself when it names none.
 func (c *contentCheck) resolve(v string) string {
-	if p := path.Join(production.DATDir, v); c.listed[p].Path != "" {
+	if p := path.Join(production.DATDir, v); c.listed.get(p).Path != "" {
 		return p
 	}
 	return v

@@ -171,9 +171,9 @@ func (tx *Tx) Head() (Head, error) {
 // defaults (Matter, At), checks the format rules, computes the leaf (RFC
 // 8785 bytes of the entry object), its leaf hash and chain link, and
 // inserts it with the next sequence number. It returns the entries as
-// stored. An invalid entry leaves the transaction as it was; after any
-// other error the Tx refuses further appends, and the Update function
-// must return an error.
+// stored. Every entry is checked before any is inserted, so an invalid
+// entry leaves the transaction as it was; after any other error the Tx
+// refuses further appends, and the Update function must return an error.
 func (tx *Tx) Append(entries ...leaf.Entry) ([]leaf.Entry, error) {
 	if tx.broken != nil {
 		return nil, fmt.Errorf("ledger: append: an earlier append in this transaction failed: %w", tx.broken)
@@ -182,11 +182,15 @@ func (tx *Tx) Append(entries ...leaf.Entry) ([]leaf.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := tx.fill(head.Size, entries)
+	out, details, err := tx.check(head.Size, entries)
+	if err != nil {
+		return nil, err
+	}
 	if len(out) == 0 {
 		return out, nil
 	}
-	if err := tx.insertEntries(out, head.Size, head.Chain); err != nil {
+	if err := tx.insertEntries(out, details, head.Chain); err != nil {
+		tx.broken = err
 		return nil, err
 	}
 	end := Head{Size: head.Size + uint64(len(out)), Chain: out[len(out)-1].Chain}
@@ -199,9 +203,17 @@ func (tx *Tx) Append(entries ...leaf.Entry) ([]leaf.Entry, error) {
 	return out, nil
 }
 
-// fill returns a copy of entries with the defaults filled in, to get
-// sequence numbers from start on.
-func (tx *Tx) fill(start uint64, entries []leaf.Entry) []leaf.Entry {
+// check fills the defaults of entries, which are to get sequence numbers
+// from start on, and checks every one of them: the format rules, what a
+// Supersedes points at, and that Detail is JSON that canonicalizes (the
+// one way computing the leaf can fail). Nothing is inserted before all
+// of them pass. The rules and the detail of a large batch are checked on
+// two goroutines (checkRules), since nothing else runs before the
+// inserts start; the error returned is the same as a check in order
+// would give: the first failing entry's first failing check. With the
+// entries it returns each one's detail in RFC 8785 form, for the leaf
+// encoder.
+func (tx *Tx) check(start uint64, entries []leaf.Entry) ([]leaf.Entry, [][]byte, error) {
 	out := make([]leaf.Entry, len(entries))
 	for i, e := range entries {
 		if e.Matter == "" {
@@ -214,18 +226,24 @@ func (tx *Tx) fill(start uint64, entries []leaf.Entry) []leaf.Entry {
 		e.Seq = start + uint64(i)
 		out[i] = e
 	}
-	return out
+	details := make([][]byte, len(out))
+	bad, badErr := checkRules(out, details)
+	for i := range out {
+		e := &out[i]
+		if i == bad && badErr.stage == ruleStage {
+			return nil, nil, fmt.Errorf("ledger: append seq %d: %w: %w", e.Seq, ErrInvalidEntry, badErr.err)
+		}
+		if e.Supersedes != nil {
+			if err := tx.checkSupersedes(e, e.Seq, start, out[:i]); err != nil {
+				return nil, nil, fmt.Errorf("ledger: append seq %d: %w", e.Seq, err)
+			}
+		}
+		if i == bad {
+			return nil, nil, fmt.Errorf("ledger: append seq %d: %w: detail: %w", e.Seq, ErrInvalidEntry, badErr.err)
+		}
+	}
+	return out, details, nil
 }
-
-// Every entry is checked — the format rules, what a Supersedes points
-// at, and that Detail is JSON that canonicalizes (the one way computing
-// the leaf can fail) — and the error of an invalid batch is the one a
-// check in order gives: the first failing entry's first failing check,
-// in that order. The rules and the detail are checked by the leaf
-// encoder as it goes, so that the inserts need not wait for the whole
-// batch to be checked first (insertEntries undoes them if an entry
-// fails); Supersedes, which may read the ledger, on the appending
-// goroutine before anything is inserted.
 
 // Which check of an entry failed: the rules (leaf.Entry.Validate) come
 // before the Supersedes check, the detail after it.
@@ -239,20 +257,40 @@ type ruleErr struct {
 	err   error
 }
 
-// invalid is the error of an entry that failed the rules or its detail.
-func (r ruleErr) invalid(e *leaf.Entry) error {
-	if r.stage == ruleStage {
-		return fmt.Errorf("ledger: append seq %d: %w: %w", e.Seq, ErrInvalidEntry, r.err)
+// parallelCheckMin is the smallest batch checkRules splits in two: below
+// it, starting a goroutine costs about what it saves.
+const parallelCheckMin = 64
+
+// checkRules sets each entry's format version (as AppendLeaf would, found
+// once here since it searches the detail), checks the format rules and
+// that the detail canonicalizes, keeping each canonical form in details
+// (as long as es), and returns the index of the first entry that fails
+// with why (-1 if none does). A large batch is checked in two halves at once; each half stops
+// at its first failure, and the first half's failure, if any, comes
+// first.
+func checkRules(es []leaf.Entry, details [][]byte) (int, ruleErr) {
+	if len(es) < parallelCheckMin {
+		return checkRange(es, details, 0)
 	}
-	return fmt.Errorf("ledger: append seq %d: %w: detail: %w", e.Seq, ErrInvalidEntry, r.err)
+	mid := len(es) / 2
+	var bad2 int
+	var err2 ruleErr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bad2, err2 = checkRange(es[mid:], details[mid:], mid)
+	}()
+	bad1, err1 := checkRange(es[:mid], details[:mid], 0)
+	<-done
+	if bad1 >= 0 {
+		return bad1, err1
+	}
+	return bad2, err2
 }
 
-// checkRange sets each entry of es's format version (as AppendLeaf
-// would, found once here since it searches the detail), checks the
-// format rules and that the detail canonicalizes, and returns the index
-// of the first entry that fails, plus off, with why (-1 if none does).
-// If details is not nil, it gets each entry's canonical detail.
-func checkRange(es []leaf.Entry, off int, details [][]byte) (int, ruleErr) {
+// checkRange is checkRules over es, whose first entry is at index off of
+// the batch.
+func checkRange(es []leaf.Entry, details [][]byte, off int) (int, ruleErr) {
 	for i := range es {
 		e := &es[i]
 		e.V = e.Version()
@@ -264,61 +302,40 @@ func checkRange(es []leaf.Entry, off int, details [][]byte) (int, ruleErr) {
 			if err != nil {
 				return off + i, ruleErr{detailStage, err}
 			}
-			if details != nil {
-				details[i] = d
-			}
+			details[i] = d
 		}
 	}
 	return -1, ruleErr{}
 }
 
-// checkAllSupersedes checks the Supersedes of every entry of es, which
-// get sequence numbers from start on, and returns the index of the first
-// that fails with why (-1 if none does). It reads only Seq, Kind,
-// ConversationID, MessageID and Supersedes, which the leaf encoder,
-// running meanwhile, does not write.
-func (tx *Tx) checkAllSupersedes(es []leaf.Entry, start uint64) (int, error) {
-	for i := range es {
-		e := &es[i]
-		if e.Supersedes != nil {
-			if err := tx.checkSupersedes(e, e.Seq, start, es[:i]); err != nil {
-				return i, fmt.Errorf("ledger: append seq %d: %w", e.Seq, err)
-			}
-		}
-	}
-	return -1, nil
-}
-
-// leafEncoder checks entries and prepares them for insertion on a second
+// leafEncoder prepares checked entries for insertion on a second
 // goroutine, while the appending goroutine inserts what is ready: for
-// each chunk (one INSERT's rows) it checks the entries' rules and detail
-// (checkRange), computes the leaves, leaf hashes and chain links and the
-// INSERT's arguments, then the rows of the message index, in key order.
-// Checking, encoding, hashing and argument building (about a quarter of
-// an append's CPU) so overlap with SQLite's work, which is all that is
-// left to the appending goroutine. It stops at the first invalid entry,
-// before encoding its chunk.
+// each chunk (one INSERT's rows) it computes the leaves, leaf hashes and
+// chain links and the INSERT's arguments, then the rows of the message
+// index, in key order. Encoding, hashing and argument building (about a
+// fifth of an append's CPU) so overlap with SQLite's work, which is all
+// that is left to the appending goroutine.
 type leafEncoder struct {
-	es     []leaf.Entry
-	bounds []int                 // chunk c is es[bounds[c]:bounds[c+1]]
-	chain  hashchain.Hash        // the chain link before the next entry to encode
-	args   [][]driver.NamedValue // each chunk's INSERT arguments
-	keys   []driver.NamedValue   // message_keys_recent rows (key, seq), in key order
-	done   chan int              // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
-	stop   atomic.Bool           // set when the inserts failed: no more chunks are wanted
-	err    error                 // why encoding stopped early; read after done is closed
-	bad    int                   // the first invalid entry's index, -1 if none (so far); read after done is closed
-	cap    int                   // leaf buffer estimate, for the next Append
-	ready  int                   // done values received: chunks, then 1 for keys
-	before func(c int)           // if set, called before checking chunk c (tests)
+	es      []leaf.Entry
+	details [][]byte              // each entry's detail in RFC 8785 form (check)
+	bounds  []int                 // chunk c is es[bounds[c]:bounds[c+1]]
+	chain   hashchain.Hash        // the chain link before the next entry to encode
+	args    [][]driver.NamedValue // each chunk's INSERT arguments
+	keys    []driver.NamedValue   // message_keys_recent rows (key, seq), in key order
+	done    chan int              // the end index of each finished chunk, in order, then len(es) once more for keys; closed at the end
+	stop    atomic.Bool           // set when the inserts failed: no more chunks are wanted
+	err     error                 // why encoding stopped early; read after done is closed
+	cap     int                   // leaf buffer estimate, for the next Append
+	ready   int                   // done values received: chunks, then 1 for keys
 }
 
-// startLeafEncoder starts preparing es, whose chain starts after chain;
+// startLeafEncoder starts preparing es, with their canonical details,
+// whose chain starts after chain;
 // leafCap is the expected size of a leaf (room for it saves
-// reallocation); before, if set, is leafEncoder.before.
-func startLeafEncoder(es []leaf.Entry, chain hashchain.Hash, bounds []int, leafCap int, before func(int)) *leafEncoder {
+// reallocation).
+func startLeafEncoder(es []leaf.Entry, details [][]byte, chain hashchain.Hash, bounds []int, leafCap int) *leafEncoder {
 	n := len(bounds) - 1
-	le := &leafEncoder{es: es, bounds: bounds, chain: chain, args: make([][]driver.NamedValue, n), done: make(chan int, n+1), cap: leafCap, bad: -1, before: before}
+	le := &leafEncoder{es: es, details: details, bounds: bounds, chain: chain, args: make([][]driver.NamedValue, n), done: make(chan int, n+1), cap: leafCap}
 	go le.run()
 	return le
 }
@@ -331,15 +348,6 @@ func (le *leafEncoder) run() {
 			return
 		}
 		start, end := le.bounds[c], le.bounds[c+1]
-		if le.before != nil {
-			le.before(c)
-		}
-		details := make([][]byte, end-start)
-		if bad, why := checkRange(le.es[start:end], start, details); bad >= 0 {
-			le.bad = bad
-			le.err = why.invalid(&le.es[bad])
-			return
-		}
 		// One buffer holds the chunk's leaves: one allocation instead of
 		// one per leaf. Each leaf is capped so nothing appends into the
 		// next.
@@ -347,7 +355,7 @@ func (le *leafEncoder) run() {
 		args := make([]driver.NamedValue, 0, (end-start)*entriesInsert.width)
 		for i := start; i < end; i++ {
 			e := &le.es[i]
-			b := e.AppendLeafDetail(buf, details[i-start])
+			b := e.AppendLeafDetail(buf, le.details[i])
 			e.Leaf = b[len(buf):len(b):len(b)]
 			e.LeafHash = hashchain.LeafHash(e.Leaf)
 			e.Chain = hashchain.ChainLink(le.chain, e.LeafHash)
@@ -547,87 +555,37 @@ func (tx *Tx) execRows(query string, args []driver.NamedValue) error {
 	})
 }
 
-// insertEntries checks entries and inserts them, each chunk as soon as
-// the leaf encoder has checked and encoded it, then their message keys.
-// The entries get sequence numbers from start on; their chain starts
-// after chain. Until every entry has passed its checks the inserts run
-// inside a savepoint, and an invalid entry rolls them back: the
-// transaction is then as it was. Any other failure breaks the Tx.
-func (tx *Tx) insertEntries(es []leaf.Entry, start uint64, chain hashchain.Hash) error {
-	le := startLeafEncoder(es, chain, chunkBounds(len(es), firstChunk, entriesInsert.chunk()), max(tx.leafCap, 512), tx.l.hooks.beforeCheck)
+// insertEntries inserts checked entries, with their canonical details
+// (check), whose chain starts after chain, each chunk as soon as the leaf
+// encoder has it ready, then their message keys.
+func (tx *Tx) insertEntries(es []leaf.Entry, details [][]byte, chain hashchain.Hash) error {
+	le := startLeafEncoder(es, details, chain, chunkBounds(len(es), firstChunk, entriesInsert.chunk()), max(tx.leafCap, 512))
 	defer func() {
 		le.finish()
 		tx.leafCap = le.cap
 	}()
-	if s, err := tx.checkAllSupersedes(es, start); err != nil {
-		// Nothing is inserted yet. An earlier entry's rules or detail, or
-		// this one's rules, fail first if they fail.
-		le.finish()
-		if bad, why := checkRange(es[:s+1], 0, nil); bad >= 0 && (bad < s || why.stage == ruleStage) {
-			return why.invalid(&es[bad])
-		}
-		return err
-	}
-	if err := tx.exec(`SAVEPOINT custody_append`); err != nil {
-		tx.broken = fmt.Errorf("ledger: append: %w", classify(err))
-		return tx.broken
-	}
 	c := 0
 	i, err := tx.insertRows(entriesInsert, le.bounds, func(int, int) ([]driver.NamedValue, error) {
-		if h := tx.l.hooks.inserted; h != nil && c > 0 {
-			h(c - 1)
-		}
 		if err := le.wait(c); err != nil {
 			return nil, err
 		}
 		c++
 		return le.args[c-1], nil
 	})
-	if err == nil {
-		err = le.wait(len(le.args))
-	}
 	if err != nil {
-		le.finish()
-		if rerr := tx.exec(`ROLLBACK TO custody_append`); rerr != nil {
-			tx.broken = fmt.Errorf("ledger: append: %w (rolling back: %w)", err, classify(rerr))
-			return tx.broken
-		}
-		if le.bad >= 0 {
-			// Rolled back to where the append began, and released.
-			if rerr := tx.exec(`RELEASE custody_append`); rerr != nil {
-				tx.broken = fmt.Errorf("ledger: append: %w", classify(rerr))
-				return tx.broken
-			}
-			return le.err
-		}
-		if i < len(es) {
-			err = fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
-		}
-		tx.broken = err
-		return err
+		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
 	}
-	// Every entry passed: the inserts stand. The message keys and moves
-	// need no savepoint (a failure breaks the Tx), and a move's pages
-	// would all be copied into it.
-	if err := tx.exec(`RELEASE custody_append`); err != nil {
-		tx.broken = fmt.Errorf("ledger: append: %w", classify(err))
-		return tx.broken
+	if err := le.wait(len(le.args)); err != nil {
+		return err
 	}
 	w := keysInsert.width
 	i, err = tx.insertRows(keysInsert, chunkBounds(len(le.keys)/w, keysInsert.chunk(), keysInsert.chunk()), func(start, end int) ([]driver.NamedValue, error) {
 		return le.keys[start*w : end*w], nil
 	})
 	if err != nil {
-		tx.broken = fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*w+1].Value, classify(err))
-		return tx.broken
+		return fmt.Errorf("ledger: append seq %d: message key: %w", le.keys[i*w+1].Value, classify(err))
 	}
 	return nil
-}
-
-// exec runs a statement without arguments in tx.
-func (tx *Tx) exec(query string) error {
-	_, err := tx.tx.ExecContext(tx.ctx, query)
-	return err
 }
 
 // checkSupersedes enforces that an entry supersedes an earlier entry of the
@@ -641,7 +599,7 @@ func (tx *Tx) checkSupersedes(e *leaf.Entry, seq, start uint64, batch []leaf.Ent
 	var kind string
 	var conv, msg sql.NullString
 	if old >= start {
-		b := &batch[old-start] // not a copy: the leaf encoder may be writing other fields
+		b := batch[old-start]
 		kind, conv.String, msg.String = b.Kind, b.ConversationID, b.MessageID
 	} else {
 		err := tx.tx.QueryRowContext(tx.ctx, `SELECT kind, conversation_id, message_id FROM entries WHERE seq = ?`, int64(old)).Scan(&kind, &conv, &msg)

@@ -93,8 +93,8 @@ func TestAppendLargeBatch(t *testing.T) {
 
 // TestAppendInvalidLateInBatch: an entry near the end of a large batch
 // that breaks the rules — its detail, above all, the one thing only
-// computing the leaf would otherwise find — fails the Append, leaves
-// nothing of the batch in the transaction, and the transaction goes on.
+// computing the leaf would otherwise find — fails the Append before
+// anything of the batch is inserted, and the transaction goes on.
 func TestAppendInvalidLateInBatch(t *testing.T) {
 	for name, spoil := range map[string]func(*leaf.Entry){
 		"detail not JSON":  func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":`) },
@@ -194,11 +194,10 @@ func TestUpdateCancelledSaysSo(t *testing.T) {
 	}
 }
 
-// TestAppendFirstInvalidWins: a batch's Supersedes are checked before
-// its rules and details (on the leaf encoder, while earlier chunks are
-// inserted), yet the error is the one a check in order gives: the first
+// TestAppendFirstInvalidWins: a large batch is checked in two halves at
+// once, yet the error is the one a check in order gives: the first
 // failing entry's, and of its checks the first that fails (the rules,
-// then Supersedes, then the detail).
+// then Supersedes, then the detail), whichever half it is in.
 func TestAppendFirstInvalidWins(t *testing.T) {
 	badDetail := func(e *leaf.Entry) { e.Detail = json.RawMessage(`{"a":`) }
 	noPayload := func(e *leaf.Entry) { e.PayloadSHA256 = hashchain.Hash{} }
@@ -298,63 +297,5 @@ func TestAppendCancelled(t *testing.T) {
 	}
 	if rep := f.verify(); !rep.OK {
 		t.Errorf("verify: %+v", rep.Findings)
-	}
-}
-
-// TestAppendInvalidAfterInserts: the leaf encoder checks each chunk just
-// before encoding it, while the chunks before it are being inserted. An
-// invalid entry it finds after some of the batch is in the transaction
-// (held back here until the chunk before it is inserted) still leaves
-// the transaction as it was: the inserts are rolled back, nothing of the
-// batch is in the entries or the message index, and the transaction
-// goes on and commits.
-func TestAppendInvalidAfterInserts(t *testing.T) {
-	f := newFixture(t)
-	f.appendN(4)
-	bad := messages("conv-bad", 300)
-	bad[290].PayloadSHA256 = hashchain.Hash{}
-	bounds := chunkBounds(len(bad), firstChunk, entriesInsert.chunk())
-	badChunk := 0
-	for bounds[badChunk+1] <= 290 {
-		badChunk++
-	}
-	inserted := make(chan struct{})
-	f.l.hooks.inserted = func(c int) {
-		if c == badChunk-1 {
-			close(inserted)
-		}
-	}
-	f.l.hooks.beforeCheck = func(c int) {
-		if c == badChunk {
-			<-inserted
-		}
-	}
-	good := messages("conv-good", 40)
-	err := f.l.Update(f.ctx, func(tx *Tx) error {
-		if _, err := tx.Append(bad...); !errors.Is(err, ErrInvalidEntry) || !strings.Contains(err.Error(), "seq 294: invalid entry: a message needs payload_sha256") {
-			t.Errorf("Append: %v, want ErrInvalidEntry at seq 294", err)
-		}
-		var n int
-		if err := tx.tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM entries`).Scan(&n); err != nil || n != 4 {
-			t.Errorf("entries in the transaction after the refused batch: %d %v, want 4", n, err)
-		}
-		f.l.hooks = testHooks{}
-		_, err := tx.Append(good...)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h, _ := f.l.Head(f.ctx); h.Size != 44 {
-		t.Errorf("size %d, want 44", h.Size)
-	}
-	if n := len(slices.Concat(f.levelSeqs()...)); n != 44 {
-		t.Errorf("%d message keys, want 44", n)
-	}
-	if _, ok, err := f.l.LatestCapture(f.ctx, bad[0].MessageID); ok || err != nil {
-		t.Errorf("a message of the refused batch is in the index: %v %v", ok, err)
-	}
-	if rep := f.verify(); !rep.OK || rep.Entries != 44 {
-		t.Errorf("verify: %+v", rep)
 	}
 }

@@ -156,7 +156,6 @@ type Ledger struct {
 	keys      *messageIndex // the message index's tables, by schema version
 
 	onLeafHashes func(n int) // Options.OnLeafHashes
-	hooks        testHooks
 
 	ckpt      *walCheckpointer // nil when read-only
 	ckptEvery uint64           // walCkptEntries; tests make it small
@@ -166,12 +165,6 @@ type Ledger struct {
 	origin      string
 	matter      string
 	verifierKey string
-}
-
-// testHooks let tests order an append's goroutines. Nil in use.
-type testHooks struct {
-	beforeCheck func(chunk int) // the leaf encoder is about to check chunk
-	inserted    func(chunk int) // the appender has inserted chunk
 }
 
 // Create makes a new ledger at path for the named matter: it creates the

@@ -11,11 +11,12 @@ import (
 )
 
 // CanonicalDetail returns the RFC 8785 form of a detail object. Details
-// are small objects of strings, booleans and integers; for those it parses
+// are small objects of strings, booleans and numbers; for those it parses
 // and re-serialises directly, which is several times faster than the
-// general canonicalizer. Anything else — fractions, exponents, integers
-// beyond 2^53, "-0", supplementary-plane keys (whose UTF-16 order differs
-// from byte order), and every syntax error — goes to
+// general canonicalizer (a number other than a safe integer is written
+// by the reference's own number formatter: numberJCS). Anything else —
+// numbers beyond the double range, supplementary-plane keys (whose UTF-16
+// order differs from byte order), and every syntax error — goes to
 // hashchain.Canonicalize, which is the definition. FuzzCanonicalDetail
 // holds the two together.
 func CanonicalDetail(raw []byte) ([]byte, error) {
@@ -106,8 +107,11 @@ func jcsValue(in []byte, i, depth int) (jsonValue, int, bool) {
 		end, err := jsonscan.Literal(in, i)
 		return jsonValue{kind: 'n', text: string(in[i:end])}, end, err == nil
 	case c == '-' || c >= '0' && c <= '9':
-		end, ok := safeInteger(in, i)
-		return jsonValue{kind: 'n', text: string(in[i:end])}, end, ok
+		if end, ok := safeInteger(in, i); ok {
+			return jsonValue{kind: 'n', text: string(in[i:end])}, end, true
+		}
+		s, end, ok := numberJCS(in, i)
+		return jsonValue{kind: 'n', text: s}, end, ok
 	}
 	return jsonValue{}, i, false
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strconv"
+
+	"github.com/gowebpki/jcs"
 
 	"github.com/custodyhq/custody/internal/jsonscan"
 )
@@ -146,10 +149,31 @@ func (st *jcsState) value(b, in []byte, i, depth int) ([]byte, int, bool) {
 		end, err := jsonscan.Literal(in, i)
 		return append(b, in[i:end]...), end, err == nil
 	case c == '-' || c >= '0' && c <= '9':
-		end, ok := safeInteger(in, i)
-		return append(b, in[i:end]...), end, ok
+		if end, ok := safeInteger(in, i); ok {
+			return append(b, in[i:end]...), end, true
+		}
+		s, end, ok := numberJCS(in, i)
+		return append(b, s...), end, ok
 	}
 	return b, i, false
+}
+
+// numberJCS is the RFC 8785 form of a number safeInteger does not take
+// (a fraction, an exponent, -0, beyond 2^53: a Location's latitude, say),
+// made exactly as the reference, hashchain.Canonicalize, makes it: the
+// text parsed by strconv.ParseFloat, written by gowebpki/jcs's
+// NumberToJSON. ok false for what it refuses (beyond the double range).
+func numberJCS(in []byte, i int) (string, int, bool) {
+	end, err := jsonscan.Number(in, i)
+	if err != nil {
+		return "", end, false
+	}
+	f, err := strconv.ParseFloat(string(in[i:end]), 64)
+	if err != nil {
+		return "", end, false
+	}
+	s, err := jcs.NumberToJSON(f)
+	return s, end, err == nil
 }
 
 func (st *jcsState) object(b, in []byte, i, depth int) ([]byte, int, bool) {

@@ -81,3 +81,35 @@ func TestAppendJCSOrderReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJCSNumbers: numbers beyond safe integers (a Location's
+// latitude and longitude, exponents, -0, integers past 2^53) are written
+// by the fast paths exactly as the reference writes them, and a number
+// beyond the double range is still refused, as the reference refuses it.
+func TestAppendJCSNumbers(t *testing.T) {
+	for _, s := range []string{
+		`{"latitude":-33.857199,"longitude":151.21488}`,
+		`{"a":1.5,"b":-0,"c":-0.0,"d":1e3,"e":2E-3,"f":1e21,"g":1e-7,"h":0.000001,"i":123456789012345678901234}`,
+		`[9007199254740993,-9007199254740993,9007199254740992,1.0,10.50,5e-324,1.7976931348623157e308]`,
+		`{"x":[0.1,0.2,0.30000000000000004,100E+2,-1.25e-10]}`,
+	} {
+		want, err := hashchain.Canonicalize([]byte(s))
+		if err != nil {
+			t.Fatalf("reference refuses %s: %v", s, err)
+		}
+		if got, ok := appendJCS(nil, []byte(s)); !ok || !bytes.Equal(got, want) {
+			t.Errorf("appendJCS(%s) = %s, %v; want %s", s, got, ok, want)
+		}
+		if v, ok := parseJCS([]byte(s)); !ok || !bytes.Equal(v.appendTo(nil), want) {
+			t.Errorf("parseJCS(%s) = %s, %v; want %s", s, v.appendTo(nil), ok, want)
+		}
+	}
+	for _, s := range []string{`{"a":1e400}`, `[-1e309]`, `{"a":1.}`, `{"a":01.5}`} {
+		if got, ok := appendJCS(nil, []byte(s)); ok {
+			t.Errorf("appendJCS(%s) = %s, want a refusal", s, got)
+		}
+		if _, err := CanonicalDetail([]byte(s)); err == nil {
+			t.Errorf("CanonicalDetail(%s) accepted", s)
+		}
+	}
+}

@@ -131,6 +131,9 @@ func FuzzDecodeMessageHashed(f *testing.F) {
 	f.Add([]byte(`{"id":"a","normalizedMessage":{"channel":{"to":{"id":"x"}},"content":[{"contentType":"Text","text":{"body":"hi"}}]}}`))
 	f.Add([]byte(`{"z":"1","a":{"y":[true,false,null],"b":"x\u00e9"},"id":"sorted later"}`))
 	f.Add([]byte(`{"normalizedMessage":{"content":[{"contentType":"Reactions","reactions":[{"reactionType":"Like","count":1}]},{"buttonResponse":{"originatingMessageId":"d6","type":"Button","text":"t","payload":"p"}}]}}`))
+	for _, raw := range append(contentCases, contentWrongShapes...) {
+		f.Add([]byte(raw))
+	}
 	for _, raw := range templateCases {
 		f.Add([]byte(raw))
 	}

@@ -157,7 +157,13 @@ func rerunFlags(fs *pflag.FlagSet) []string {
 		}
 		// A path as given is relative to where erase ran; the command
 		// names the ledger by its absolute path, so the rest too.
-		if f.Name == "key" || ((f.Name == "evidence" || f.Name == "evidence-store") && !strings.Contains(v, "://")) {
+		// A file:// location is a folder too (folder.Normalize strips the
+		// scheme): relative after it, it is made absolute like a path.
+		evidenceFlag := f.Name == "evidence" || f.Name == "evidence-store"
+		if dir, ok := strings.CutPrefix(v, "file://"); ok && evidenceFlag && dir != "" {
+			v = dir
+		}
+		if f.Name == "key" || (evidenceFlag && !strings.Contains(v, "://")) {
 			if abs, err := filepath.Abs(v); err == nil {
 				v = abs
 			}

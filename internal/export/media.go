@@ -20,13 +20,16 @@ import (
 // the same way; "attachment" below means either), without the bearer
 // token (fetch.Client.Download sends it only to the API host), checks
 // each against the sha256 the API states, and keeps the bytes as
-// evidence. An url that expired before its message is 30 days old (its
-// own life ended first) is renewed once by reading the message again;
-// after those 30 days, when the messages API's urls stop working, the
-// attachment is taken from the conversation's recording, which the
-// Recordings service keeps (recordingCopies). An attachment that cannot
-// be had for good — still expired, one the media host refuses, one over
-// the size limit — is recorded as such in its MediaRef, never skipped;
+// evidence. What is done with an url the media host refuses (403, 404 or
+// 410, whatever its body says: notServed) rests on the message's age,
+// never on the host's words: before the message is 30 days old the url
+// is renewed once by reading the message again, and if the fresh url is
+// refused too (or none is given) the attachment is asked of the
+// Recordings service, which keeps the conversation's attachments
+// (recordingCopies); after those 30 days, when the messages API's urls
+// stop working, it is asked of the Recordings service at once. An
+// attachment that cannot be had for good — still refused, no copy, one
+// over the size limit — is recorded as such in its MediaRef, never skipped;
 // bytes that differ from the stated sha256 are kept but marked
 // leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx after
 // retries, a recording not ready) and evidence errors fail the
@@ -48,30 +51,40 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 		}
 		resp, err := r.d.Client.Download(ctx, a.URL)
 		var none string // why the Recordings service gave no copy, for the reason
-		switch {
-		case err == nil || !isExpired(err):
-		case r.mayRenew(m):
-			// The url lapsed while the attachment is still served: one
-			// more read of the message (once for all its attachments)
-			// hands out fresh urls.
+		lapsed := false // err is the message's own url refused past the served window
+		served := r.mayRenew(m)
+		if err != nil && notServed(err) && served {
+			// Refused while the messages API still serves the attachment:
+			// however the storage host words it (a lapsed signature, an
+			// object moved), one more read of the message (once for all
+			// its attachments) hands out fresh urls.
 			if fresh == nil {
 				var rerr error
 				if fresh, rerr = r.freshURLs(ctx, convID, m.id); rerr != nil {
-					return fmt.Errorf("attachment %s: its url expired, and reading the message again for a fresh one failed: %w", a.ID, rerr)
+					return fmt.Errorf("attachment %s: its url was refused, and reading the message again for a fresh one failed: %w", a.ID, rerr)
 				}
 			}
 			if u := fresh[a.ID]; u != "" {
 				resp, err = r.d.Client.Download(ctx, u)
-			} // else the message no longer names it: recorded as expired below
-		default:
-			// Past the messages API's 30 days: the Recordings service
-			// keeps the conversation's attachments.
-			u, rerr := rec.url(ctx, r, convID, m.id, a.ID)
-			if rerr != nil {
-				return fmt.Errorf("attachment %s: its url expired, and asking the Recordings service for its copy failed: %w", a.ID, rerr)
 			}
+		}
+		if err != nil && notServed(err) {
+			// Past the messages API's 30 days (or within them, the fresh
+			// url refused too, or none given): the Recordings service
+			// keeps the conversation's attachments. The storage host's
+			// words are not relied on: Genesys documents none, and S3 or
+			// CloudFront say "Access Denied", 404 NoSuchKey or nothing.
+			lapsed = !served
+			u, rerr := rec.url(ctx, r, convID, m.id, a.ID)
 			switch {
+			case rerr != nil && (!served || ctx.Err() != nil):
+				return fmt.Errorf("attachment %s: its url was refused, and asking the Recordings service for its copy failed: %w", a.ID, rerr)
+			case rerr != nil:
+				// Within the 30 days a rerun tries it again anyway
+				// (retryRule): the failure is said, not fatal.
+				none = truncate("asking the Recordings service for its copy failed: "+rerr.Error(), 200)
 			case u != "":
+				lapsed = false
 				resp, err = r.d.Client.Download(ctx, u)
 			case rec.none != "":
 				none = rec.none
@@ -83,6 +96,11 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			status, reason, ok := mediaFailure(err)
 			if !ok || ctx.Err() != nil {
 				return fmt.Errorf("attachment %s: %w", a.ID, err)
+			}
+			if lapsed {
+				// The messages API no longer serves it: a refusal of its
+				// url is its expiry, whatever the host's words.
+				status = leaf.MediaExpired
 			}
 			if none != "" {
 				reason = truncate(reason+"; "+none, 300)
@@ -113,10 +131,21 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 	return nil
 }
 
-// isExpired tells whether a failed download is an expired url.
-func isExpired(err error) bool {
-	status, _, ok := mediaFailure(err)
-	return ok && status == leaf.MediaExpired
+// notServed tells whether a failed download is the media host refusing
+// the url (403, 404 or 410, whatever the body says): the attachment may
+// be had through a fresh url or the Recordings service. Genesys does not
+// document how its storage host refuses a lapsed url, so the decision
+// rests on the message's age (mayRenew), not on the host's words.
+func notServed(err error) bool {
+	var ae *fetch.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return false
 }
 
 // mayRenew tells whether the messages API still serves m's attachments:
@@ -197,7 +226,7 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 			}
 		}
 		if err == nil {
-			r.o.Log.Info("attachments past the messages API's 30 days: the conversation's recording read for its copies", "conversation", convID, "attachments", len(rc.urls))
+			r.o.Log.Info("attachment urls refused: the conversation's recording read for its copies", "conversation", convID, "attachments", len(rc.urls))
 		}
 	}
 	return rc.urls[[2]string{msgID, attID}], nil

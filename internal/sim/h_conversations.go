@@ -165,6 +165,32 @@ const (
 	neverExpires = 253402300799
 )
 
+// The answers of the media listener to an url past its expiry
+// (Options.MediaExpiredAnswer). Genesys documents none of them: the
+// attachments' storage host may be S3 itself, or CloudFront before it,
+// and an object removed after the 30 days is refused like a lapsed url.
+const (
+	// MediaExpiredRequest: 403 AccessDenied "Request has expired", S3's
+	// answer to a pre-signed url past X-Amz-Expires (the default).
+	MediaExpiredRequest = "request-expired"
+	// MediaExpiredAccessDenied: 403 AccessDenied "Access Denied", S3's
+	// answer for an object that is gone, to a signer without ListBucket.
+	MediaExpiredAccessDenied = "access-denied"
+	// MediaExpiredNoSuchKey: 404 NoSuchKey, S3's answer for an object
+	// that is gone, to a signer with ListBucket.
+	MediaExpiredNoSuchKey = "no-such-key"
+	// MediaExpiredCloudFront: 403 AccessDenied "Access denied",
+	// CloudFront's answer to a signed url past its Expires.
+	MediaExpiredCloudFront = "cloudfront"
+	// MediaExpiredEmpty: 403 with no body (a HEAD-like or proxied answer).
+	MediaExpiredEmpty = "empty-403"
+	// MediaExpiredGone: 410 with no body.
+	MediaExpiredGone = "gone"
+)
+
+// MediaExpiredAnswers are the values Options.MediaExpiredAnswer takes.
+var MediaExpiredAnswers = []string{MediaExpiredRequest, MediaExpiredAccessDenied, MediaExpiredNoSuchKey, MediaExpiredCloudFront, MediaExpiredEmpty, MediaExpiredGone}
+
 // mediaSignature is the signature of attachment id valid until expires,
 // signed at signedAt (0: not part of the url).
 func (s *Server) mediaSignature(id string, expires, signedAt int64) string {
@@ -197,8 +223,9 @@ func (s *Server) SignMediaURL(rawURL, id string, expires, signedAt int64) string
 // url, as Genesys hands them out on a storage host (no bearer token, no
 // rate limit). Like S3 it answers 400 to a request that also carries an
 // Authorization header (a client leaking its token to another host), 403
-// with an XML error body to a missing or wrong signature and to an expired
-// url, and 404 to an unknown id.
+// with an XML error body to a missing or wrong signature, to an expired
+// url as Options.MediaExpiredAnswer says (403 "Request has expired" by
+// default), and 404 to an unknown id.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	const pattern = MediaRoute
 	s.stats.count(pattern, false)
@@ -234,7 +261,22 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.now().Before(time.Unix(expires, 0)) {
-		fail(http.StatusForbidden, "AccessDenied", "Request has expired")
+		switch s.opts.MediaExpiredAnswer {
+		case MediaExpiredAccessDenied:
+			fail(http.StatusForbidden, "AccessDenied", "Access Denied")
+		case MediaExpiredNoSuchKey:
+			fail(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		case MediaExpiredCloudFront:
+			fail(http.StatusForbidden, "AccessDenied", "Access denied")
+		case MediaExpiredEmpty:
+			s.stats.status(pattern, http.StatusForbidden)
+			w.WriteHeader(http.StatusForbidden)
+		case MediaExpiredGone:
+			s.stats.status(pattern, http.StatusGone)
+			w.WriteHeader(http.StatusGone)
+		default:
+			fail(http.StatusForbidden, "AccessDenied", "Request has expired")
+		}
 		return
 	}
 	b, mime, ok := s.Org.Media(id)

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -262,5 +263,65 @@ func TestConversationRecordingsStickersApart(t *testing.T) {
 	}
 	if stickers == 0 {
 		t.Fatal("no sticker in the org")
+	}
+}
+
+// TestMediaExpiredAnswer: the media listener refuses an expired url as
+// Options.MediaExpiredAnswer says, S3's and CloudFront's answers among
+// them, and Start refuses an answer it does not know.
+func TestMediaExpiredAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		answer string
+		status int
+		body   string // "" : no body at all
+	}{
+		{"", 403, "<Message>Request has expired</Message>"},
+		{sim.MediaExpiredRequest, 403, "<Message>Request has expired</Message>"},
+		{sim.MediaExpiredAccessDenied, 403, "<Code>AccessDenied</Code><Message>Access Denied</Message>"},
+		{sim.MediaExpiredNoSuchKey, 404, "<Code>NoSuchKey</Code>"},
+		{sim.MediaExpiredCloudFront, 403, "<Code>AccessDenied</Code><Message>Access denied</Message>"},
+		{sim.MediaExpiredEmpty, 403, ""},
+		{sim.MediaExpiredGone, 410, ""},
+	} {
+		t.Run(cmp.Or(tc.answer, "default"), func(t *testing.T) {
+			clk := newClock()
+			now := clk.Now()
+			s, c := start(t, sim.Options{
+				OrgConfig:          sim.OrgConfig{Seed: 11, Conversations: 60, Start: now.Add(-20 * 24 * time.Hour), End: now.Add(-10 * 24 * time.Hour)},
+				MediaURLTTL:        sim.DefaultMediaURLTTL,
+				MediaExpiredAnswer: tc.answer,
+				Now:                clk.Now,
+			})
+			var u string
+			for i := range s.Org.Len() {
+				cd := s.Org.ConversationAt(i)
+				if len(cd.Attachments) == 0 {
+					continue
+				}
+				m := decode[genesys.MessageData](t, c.must(200, "GET", "/api/v2/conversations/messages/"+cd.ID+"/messages/"+cd.Attachments[0].MessageID, nil))
+				for _, ct := range m.NormalizedMessage.Content {
+					if ct.Attachment != nil && u == "" {
+						u = ct.Attachment.URL
+					}
+				}
+				break
+			}
+			if u == "" {
+				t.Fatal("no attachment served")
+			}
+			clk.Advance(60 * 24 * time.Hour)
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || tc.body == "" && len(b) != 0 || !strings.Contains(string(b), tc.body) {
+				t.Fatalf("expired url: %d %q, want %d with %q", resp.StatusCode, b, tc.status, tc.body)
+			}
+		})
+	}
+	if _, err := sim.Start(t.Context(), sim.Options{MediaExpiredAnswer: "teapot"}); err == nil {
+		t.Fatal("Start took an unknown expired answer")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,6 +166,13 @@ type Options struct {
 	// every response (MediaURLPerRequest), so a message read again carries
 	// urls that work again. Genesys does not document that life: a setting.
 	MediaURLLife time.Duration
+	// MediaExpiredAnswer is how the media listener refuses an url past its
+	// expiry: one of MediaExpiredAnswers ("" is MediaExpiredRequest, the
+	// default). Genesys does not document how its storage host refuses a
+	// lapsed url or an attachment no longer kept, so the client must not
+	// depend on the words: the other answers are the ones S3 and
+	// CloudFront give.
+	MediaExpiredAnswer string
 	// Paging makes job results page as Genesys's do at scale: short
 	// non-final pages, cursors and jobs expiring mid-iteration.
 	Paging PagingFaults
@@ -260,6 +268,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	faults, err := ParseFaults(opts.Faults)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
+	}
+	if opts.MediaExpiredAnswer != "" && !slices.Contains(MediaExpiredAnswers, opts.MediaExpiredAnswer) {
+		return nil, fmt.Errorf("sim: media expired answer %q: want one of %s", opts.MediaExpiredAnswer, strings.Join(MediaExpiredAnswers, ", "))
 	}
 	lns, err := listen(opts.Addr, opts.LoginAddr, opts.MediaAddr)
 	if err != nil {

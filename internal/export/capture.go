@@ -791,6 +791,9 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		var prevs []*uint64
 		captures := 0 // entries appended but re-captures with attachments
 		for i, m := range msgs {
+			// Media the API names without a url: never had, whatever the
+			// capture (fetchMedia warns).
+			d.MediaNotCaptured += len(withoutURL(&m.data))
 			prev, ok := latest[ledger.Capture{ConversationID: j.id, MessageID: m.id}]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				if m.recapture != nil && *m.recapture == prev.Seq {

@@ -35,7 +35,36 @@ import (
 // retries, a recording not ready) and evidence errors fail the
 // conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
+	if ids := withoutURL(&m.data); len(ids) > 0 {
+		// Nothing to download, and no place in the detail's media
+		// (derive.Media, which verify re-derives): said here and counted
+		// in media_not_captured (commit), never passed over in silence.
+		r.o.Log.Warn("export: the messages API gave no url for attachments of a message: not captured (counted in media_not_captured)",
+			"conversation", convID, "message", m.id, "attachments", strings.Join(ids, ","))
+	}
 	return r.fetchMediaKeeping(ctx, convID, rec, st, m, nil)
+}
+
+// withoutURL lists the ids of md's attachments and template header media
+// that have no url: those derive.Media leaves out, which no export
+// downloads.
+func withoutURL(md *genesys.MessageData) []string {
+	n := md.NormalizedMessage
+	if n == nil {
+		return nil
+	}
+	var ids []string
+	for _, c := range n.Content {
+		if a := c.Attachment; a != nil && a.URL == "" {
+			ids = append(ids, a.ID)
+		}
+	}
+	for _, c := range n.Content {
+		if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL == "" {
+			ids = append(ids, t.Header.Media.ID)
+		}
+	}
+	return ids
 }
 
 // fetchMediaKeeping is fetchMedia but for the attachments in keep (by id),

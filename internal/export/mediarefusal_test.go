@@ -3,6 +3,7 @@ package export_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"path"
 	"strings"
@@ -174,5 +175,56 @@ func TestExportMediaRenewsAnyAnswer(t *testing.T) {
 				checkVerified(t, e)
 			})
 		}
+	}
+}
+
+// TestExportMediaWithoutURL: attachments (and template header media) the
+// messages API serves without a url cannot be downloaded, nor recorded
+// in the detail's media (verify re-derives those from the urls): each
+// is counted in media_not_captured, by the run that captures its message
+// and by every later one, with a warning naming it. Before, they were
+// passed over in silence: the run complete with nothing not captured.
+func TestExportMediaWithoutURL(t *testing.T) {
+	withheld := func(id string) bool { return strings.HasSuffix(id, "0") || strings.HasSuffix(id, "5") }
+	e := newMediaEnv(t, 30, orgEnd.Add(10*24*time.Hour), func(o *sim.Options) { o.MediaURLWithheld = withheld })
+	var logged syncBuffer
+	scope := mediaScope()
+	scope.Matter = "matter-1"
+	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mediaRefs(t, e)
+	none, n := 0, 0
+	for _, c := range whatsApp(e.srv.Org) {
+		for _, a := range c.Attachments {
+			m, found := got[a.ID]
+			switch {
+			case withheld(a.ID):
+				none++
+				if found {
+					t.Fatalf("attachment %s served without a url recorded as %+v", a.ID, m)
+				}
+				if !strings.Contains(logged.String(), a.ID) {
+					t.Fatalf("no warning names attachment %s, served without a url", a.ID)
+				}
+			case m.Status != "" || m.Evidence != a.Sha256:
+				t.Fatalf("attachment %s recorded as %+v, want downloaded", a.ID, m)
+			default:
+				n++
+			}
+		}
+	}
+	if none == 0 || n == 0 {
+		t.Fatalf("want attachments with and without urls: %d and %d", n, none)
+	}
+	if acct.MediaDownloaded != n || acct.MediaNotCaptured != none || acct.MediaRetryable != 0 {
+		t.Fatalf("accounting %+v, want %d downloaded and %d not captured", acct, n, none)
+	}
+	checkVerified(t, e)
+	// Every run says what the ledger lacks, a rerun capturing nothing too.
+	if again := e.run(t, mediaScope()); again.MessagesAppended != 0 || again.MediaNotCaptured != none {
+		t.Fatalf("rerun accounting %+v, want nothing appended and %d not captured", again, none)
 	}
 }

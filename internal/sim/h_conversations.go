@@ -79,19 +79,28 @@ func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 	for k := range nm.Content {
 		if a := nm.Content[k].Attachment; a != nil && a.URL != "" {
 			signed := *a
-			signed.URL = s.SignMediaURL(a.URL, a.ID, expires, signedAt)
+			signed.URL = s.sign(a.URL, a.ID, expires, signedAt)
 			nm.Content[k].Attachment = &signed
 		}
 		if t := nm.Content[k].Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
 			// Copies down to the media: the org's message stays unsigned.
 			tc, hc, signed := *t, *t.Header, *t.Header.Media
-			signed.URL = s.SignMediaURL(signed.URL, signed.ID, expires, signedAt)
+			signed.URL = s.sign(signed.URL, signed.ID, expires, signedAt)
 			hc.Media, tc.Header = &signed, &hc
 			nm.Content[k].Template = &tc
 		}
 	}
 	m.NormalizedMessage = &nm
 	return m
+}
+
+// sign is SignMediaURL for a served message: "" for an attachment
+// Options.MediaURLWithheld names.
+func (s *Server) sign(rawURL, id string, expires, signedAt int64) string {
+	if s.opts.MediaURLWithheld != nil && s.opts.MediaURLWithheld(id) {
+		return ""
+	}
+	return s.SignMediaURL(rawURL, id, expires, signedAt)
 }
 
 // getMessageConversation is GET /api/v2/conversations/messages/{conversationId}.

@@ -173,6 +173,11 @@ type Options struct {
 	// depend on the words: the other answers are the ones S3 and
 	// CloudFront give.
 	MediaExpiredAnswer string
+	// MediaURLWithheld, when set, names the attachments (and template
+	// header media) the messages API serves without a url, as Genesys's
+	// model allows (url is optional): the Recordings service still keeps
+	// them.
+	MediaURLWithheld func(attachmentID string) bool
 	// Paging makes job results page as Genesys's do at scale: short
 	// non-final pages, cursors and jobs expiring mid-iteration.
 	Paging PagingFaults

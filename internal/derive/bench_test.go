@@ -35,8 +35,8 @@ func bulkBody(n int) []byte {
 
 // BenchmarkReadBulk is what re-deriving costs per bulk body: split it and
 // decode and hash every message, with the fast paths (MessagesIn,
-// PayloadHash) and with their references (encoding/json's split,
-// hashchain.PayloadHash).
+// PayloadHash), in one scan (DecodeMessagesIn) and with their references
+// (encoding/json's split, hashchain.PayloadHash).
 func BenchmarkReadBulk(b *testing.B) {
 	body := bulkBody(12)
 	b.Run("fast", func(b *testing.B) {
@@ -49,6 +49,20 @@ func BenchmarkReadBulk(b *testing.B) {
 			for _, raw := range list {
 				if _, _, err := DecodeMessage(raw); err != nil {
 					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("one-scan", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			list, err := DecodeMessagesIn(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, d := range list {
+				if d.Err != nil {
+					b.Fatal(d.Err)
 				}
 			}
 		}

@@ -47,10 +47,40 @@ func decodeMessageHashed(raw []byte) (*genesys.MessageData, hashchain.Hash, bool
 // decodeMessageWith is decodeMessageFast on d; with a writer, it also
 // returns the SHA-256 of the message's canonical form.
 func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
-	raw := d.b
+	md, end, ok := d.message(jsonscan.Space(d.b, 0))
+	if !ok || jsonscan.Space(d.b, end) != len(d.b) {
+		return nil, hashchain.Hash{}, false
+	}
+	sum, ok := d.sum(end)
+	if !ok {
+		return nil, hashchain.Hash{}, false
+	}
+	return md, sum, true
+}
+
+// decodeMessageAt is decodeMessageHashed of the message that starts at
+// in[0] and ends where its object does (in goes on past it: a bulk
+// body's other messages): the message, its payload hash and the index
+// past it. arena is how many bytes to set aside at first for its strings
+// (it is the message's length at most; more are taken if it is short).
+// It answers exactly as decodeMessageHashed(in[:end]) does
+// (FuzzDecodeMessagesIn), and whatever it answers is one JSON value
+// that jsonscan.Skip passes over to end.
+func decodeMessageAt(in []byte, arena int) (*genesys.MessageData, hashchain.Hash, int, bool) {
+	w := leaf.NewCanonicalWriter(in)
+	defer w.Release()
+	d := fastDec{b: in, w: w, useArena: true, arenaSize: arena}
+	md, end, ok := d.message(0)
+	if !ok {
+		return nil, hashchain.Hash{}, end, false
+	}
+	return md, w.SumValue(), end, true
+}
+
+// message reads the message object at i; ok false when it declines.
+func (d *fastDec) message(i int) (*genesys.MessageData, int, bool) {
 	d.blk = new(messageBlock)
 	md := &d.blk.md
-	i := jsonscan.Space(raw, 0)
 	end, err := d.object(i, messageFields, func(f int, v int) (int, error) {
 		switch f {
 		case 0:
@@ -102,14 +132,7 @@ func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 			return d.str(v, &md.SelfURI)
 		}
 	})
-	if err != nil || jsonscan.Space(raw, end) != len(raw) {
-		return nil, hashchain.Hash{}, false
-	}
-	sum, ok := d.sum(end)
-	if !ok {
-		return nil, hashchain.Hash{}, false
-	}
-	return md, sum, true
+	return md, end, err == nil
 }
 
 // fieldSet is the member names of a type, in the order of the switch
@@ -196,6 +219,10 @@ type fastDec struct {
 	// strings are kept long after the body.
 	arena    []byte
 	useArena bool
+	// arenaSize, when set, is the arena's first size (d.b goes on past
+	// the message: decodeMessageAt); a string that does not fit takes a
+	// new arena.
+	arenaSize int
 	// blk, for a message, holds the message and the parts nearly every
 	// message has, in one allocation instead of six (issue 16).
 	blk *messageBlock
@@ -273,10 +300,18 @@ func (d *fastDec) keep(v []byte) string {
 		return string(v)
 	}
 	if d.arena == nil {
-		d.arena = make([]byte, 0, len(d.b))
+		n := len(d.b)
+		if d.arenaSize > 0 {
+			n = min(n, d.arenaSize)
+		}
+		d.arena = make([]byte, 0, n)
 	}
 	if cap(d.arena)-len(d.arena) < len(v) {
-		return string(v) // cannot happen (see above); a copy of its own if it did
+		if d.arenaSize == 0 {
+			return string(v) // cannot happen (see above); a copy of its own if it did
+		}
+		// A new arena: the strings made from the old one keep it.
+		d.arena = make([]byte, 0, max(len(v), d.arenaSize))
 	}
 	start := len(d.arena)
 	d.arena = append(d.arena, v...)

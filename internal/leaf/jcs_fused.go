@@ -135,3 +135,10 @@ func (w *CanonicalWriter) Sum(end int) (hashchain.Hash, bool) {
 	}
 	return sha256.Sum256(w.b), true
 }
+
+// SumValue returns the SHA-256 of the canonical form written, for a
+// caller that read one value inside a larger document (a message of a
+// bulk body, derive.DecodeMessagesIn) and checks what follows it itself.
+func (w *CanonicalWriter) SumValue() hashchain.Hash {
+	return sha256.Sum256(w.b)
+}

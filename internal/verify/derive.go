@@ -325,6 +325,21 @@ func decodeConversation(b []byte) (any, error) {
 
 // decodeMessages decodes a messages response on workers goroutines.
 func decodeMessages(b []byte, workers int) (any, error) {
+	if workers <= 1 {
+		// On the calling goroutine (a hashing worker, whose stack has
+		// grown already: a new goroutine's would grow again), split and
+		// decoded in one scan.
+		list, err := derive.DecodeMessagesIn(b)
+		if err != nil {
+			return nil, err
+		}
+		out, slab := make([]*decodedMessage, len(list)), make([]decodedMessage, len(list))
+		for i := range list {
+			out[i] = &slab[i] // one allocation a body, not one a message
+			decodedOf(out[i], &list[i])
+		}
+		return indexMessages(out), nil
+	}
 	list, err := derive.MessagesIn(b)
 	if err != nil {
 		return nil, err
@@ -335,8 +350,6 @@ func decodeMessages(b []byte, workers int) (any, error) {
 	out := make([]*decodedMessage, len(list))
 	workers = max(1, min(workers, (len(list)+3)/4))
 	if workers == 1 {
-		// On the calling goroutine (a hashing worker, whose stack has
-		// grown already): a new goroutine's would grow again.
 		for i, raw := range list {
 			out[i] = decodeMessage(raw)
 		}
@@ -370,14 +383,23 @@ func indexMessages(out []*decodedMessage) messageBody {
 // names it.
 func decodeMessage(raw []byte) *decodedMessage {
 	md, payload, err := derive.DecodeMessage(raw)
-	if err == nil {
-		return &decodedMessage{id: md.ID, md: md, payload: payload}
+	dm := new(decodedMessage)
+	decodedOf(dm, &derive.Decoded{Raw: raw, MD: md, Payload: payload, Err: err})
+	return dm
+}
+
+// decodedOf writes into dm decodeMessage's answer on a message derive
+// has decoded.
+func decodedOf(dm *decodedMessage, d *derive.Decoded) {
+	if d.Err == nil {
+		*dm = decodedMessage{id: d.MD.ID, md: d.MD, payload: d.Payload}
+		return
 	}
 	var v struct {
 		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(raw, &v) // no id: no leaf can name it
-	return &decodedMessage{id: v.ID, err: err}
+	_ = json.Unmarshal(d.Raw, &v) // no id: no leaf can name it
+	*dm = decodedMessage{id: v.ID, err: d.Err}
 }
 
 func decodeHold(b []byte) (any, error) { return derive.ReadHold(b) }

@@ -332,8 +332,8 @@ func ReadMessage(raw []byte) (*genesys.MessageData, error) {
 
 // PayloadHash is hashchain.PayloadHash (SHA-256 of the RFC 8785 form),
 // computed through leaf.CanonicalDetail: its fast path for objects of
-// strings, booleans, safe integers, arrays and objects — what messages
-// are — is held byte for byte and refusal for refusal to
+// strings, booleans, numbers, arrays and objects — what messages are —
+// is held byte for byte and refusal for refusal to
 // hashchain.Canonicalize by FuzzCanonicalDetail, and is several times
 // faster. Every message is canonicalised once at capture and once more
 // by each verify --evidence.

@@ -291,7 +291,9 @@ func (d *fastDec) sum(end int) (hashchain.Hash, bool) {
 // allocated once with room for the whole message (no decoded string is
 // longer than its JSON form, and the strings do not overlap in it), is
 // only appended to, and never grows: a string made from it never sees
-// its bytes change.
+// its bytes change. With arenaSize (the message's length unknown) the
+// arena may be short: a string that does not fit starts a new one, and
+// the old one is left as it is.
 func (d *fastDec) keep(v []byte) string {
 	if len(v) == 0 {
 		return ""

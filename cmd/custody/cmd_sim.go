@@ -40,6 +40,7 @@ type simServeOptions struct {
 	MediaURLTTL            time.Duration
 	MediaURLPerRequest     bool
 	MediaURLLife           time.Duration
+	MediaExpiredAnswer     string
 
 	RateLimit           int
 	ClientRateLimit     int
@@ -81,6 +82,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClientID, "client-id", "", "OAuth client id (default: derived from --seed)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "OAuth client secret (default: derived from --seed)")
 	fs.DurationVar(&o.TokenTTL, "token-ttl", sim.DefaultTokenTTL, "lifetime of access tokens (expires_in)")
+	fs.StringVar(&o.MediaExpiredAnswer, "media-expired-answer", sim.MediaExpiredRequest, "how the media host refuses an url past its expiry: "+strings.Join(sim.MediaExpiredAnswers, ", ")+" (Genesys documents none; the others are S3's and CloudFront's answers)")
 	fs.BoolVar(&o.MediaURLPerRequest, "media-url-per-request", false, "sign attachment urls afresh in every response (a signing time in the url, as S3's X-Amz-Date), so a message read twice differs in its url")
 	fs.DurationVar(&o.MediaURLLife, "media-url-life", 0, "also end each attachment url this long after it is served (a pre-signed url's own life; implies --media-url-per-request); 0: only --media-url-ttl ends them")
 	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
@@ -243,6 +245,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if o.MediaURLLife < 0 {
 		return sim.Options{}, usageError("--media-url-life must not be negative (0: off)")
 	}
+	if !slices.Contains(sim.MediaExpiredAnswers, o.MediaExpiredAnswer) {
+		return sim.Options{}, usageError("--media-expired-answer must be one of %s, not %q", strings.Join(sim.MediaExpiredAnswers, ", "), o.MediaExpiredAnswer)
+	}
 	if o.MediaURLTTL < 0 {
 		return sim.Options{}, usageError("--media-url-ttl must not be negative (0: urls never expire)")
 	}
@@ -269,6 +274,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		MediaURLTTL:        o.MediaURLTTL,
 		MediaURLPerRequest: o.MediaURLPerRequest,
 		MediaURLLife:       o.MediaURLLife,
+		MediaExpiredAnswer: o.MediaExpiredAnswer,
 		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden, RecordingsForbidden: o.RecordingsForbidden,
 		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,

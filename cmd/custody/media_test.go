@@ -103,6 +103,33 @@ func TestSimServeMediaURLTTL(t *testing.T) {
 	}
 }
 
+// TestSimServeMediaExpiredAnswer: --media-expired-answer picks how the
+// media host refuses a lapsed url (each of sim.MediaExpiredAnswers, S3's
+// and CloudFront's among them), "request-expired" by default; anything
+// else is a usage error.
+func TestSimServeMediaExpiredAnswer(t *testing.T) {
+	parse := func(args ...string) (sim.Options, error) {
+		o := &simServeOptions{}
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return o.options(context.Background())
+	}
+	if opts, err := parse(); err != nil || opts.MediaExpiredAnswer != sim.MediaExpiredRequest {
+		t.Errorf("default: %q, %v; want %q", opts.MediaExpiredAnswer, err, sim.MediaExpiredRequest)
+	}
+	for _, a := range sim.MediaExpiredAnswers {
+		if opts, err := parse("--media-expired-answer", a); err != nil || opts.MediaExpiredAnswer != a {
+			t.Errorf("%s: %q, %v", a, opts.MediaExpiredAnswer, err)
+		}
+	}
+	if _, err := parse("--media-expired-answer", "bogus"); !isUsage(err) {
+		t.Errorf("bogus answer: %v, want a usage error", err)
+	}
+}
+
 // TestRefetchMediaCLI: `custody refetch` downloads the attachments of the
 // messages it captures, as export does (its --media, on by default): the
 // gaps it fills keep their attachments as evidence, every one downloaded

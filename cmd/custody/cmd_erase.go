@@ -160,8 +160,9 @@ func rerunFlags(fs *pflag.FlagSet) []string {
 		// A file:// location is a folder too (folder.Normalize strips the
 		// scheme): relative after it, it is made absolute like a path.
 		evidenceFlag := f.Name == "evidence" || f.Name == "evidence-store"
-		if dir, ok := strings.CutPrefix(v, "file://"); ok && evidenceFlag && dir != "" {
-			v = dir
+		// The scheme is read case-insensitively, as the store registry does.
+		if evidenceFlag && len(v) > len("file://") && strings.EqualFold(v[:len("file://")], "file://") {
+			v = v[len("file://"):]
 		}
 		if f.Name == "key" || (evidenceFlag && !strings.Contains(v, "://")) {
 			if abs, err := filepath.Abs(v); err == nil {

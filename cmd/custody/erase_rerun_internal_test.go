@@ -11,7 +11,8 @@ import (
 // TestRerunFlagsAbsolute: the journal's command names every folder store
 // and key by an absolute path, however erase was given it — a relative
 // file:// location too (a reviewer's finding on 1fce223: it was kept
-// relative, so the command run from another folder named another store).
+// relative, so the command run from another folder named another store;
+// and FILE://, whose scheme the store registry reads in any case).
 func TestRerunFlagsAbsolute(t *testing.T) {
 	wd, err := filepath.Abs(".")
 	if err != nil {
@@ -24,6 +25,7 @@ func TestRerunFlagsAbsolute(t *testing.T) {
 		{[]string{"--evidence=file://evidence", "--key=k.key"}, []string{"--evidence=" + filepath.Join(wd, "evidence"), "--key=" + filepath.Join(wd, "k.key")}},
 		{[]string{"--evidence=evidence"}, []string{"--evidence=" + filepath.Join(wd, "evidence")}},
 		{[]string{"--evidence=file:///srv/ev"}, []string{"--evidence=/srv/ev"}},
+		{[]string{"--evidence=FILE://evidence"}, []string{"--evidence=" + filepath.Join(wd, "evidence")}},
 		{[]string{"--evidence=s3://bucket/prefix"}, []string{"--evidence=s3://bucket/prefix"}},
 	} {
 		o := &eraseOptions{}

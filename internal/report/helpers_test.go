@@ -247,8 +247,10 @@ func hostileMatter(t *testing.T, big string, mods ...func(int, map[string]any)) 
 			"direction": "inbound", "messengerType": "whatsapp", "status": "received", "conversationId": conv,
 			"normalizedMessage": map[string]any{"type": "Text", "text": text, "direction": "Inbound", "originatingEntity": "Human",
 				"channel": map[string]any{"platform": "Whatsapp", "from": map[string]any{"nickname": "<i>Mallory</i>\u202e"}},
+				// With a url, as the API serves one to download: captured
+				// with --media=false, so the ledger holds no bytes of it.
 				"content": []map[string]any{{"contentType": "Attachment", "attachment": map[string]any{"id": "a" + id, "mediaType": "File",
-					"filename": "<script>x</script>.pdf", "mime": "application/pdf", "sha256": strings.Repeat("ab", 32)}}}},
+					"url": "https://media.example.invalid/a" + id, "filename": "<script>x</script>.pdf", "mime": "application/pdf", "sha256": strings.Repeat("ab", 32)}}}},
 		})
 		for _, mod := range mods {
 			mod(i, msgs[i])

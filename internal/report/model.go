@@ -68,8 +68,8 @@ type Summary struct {
 	Attachments int `json:"attachments"`
 	// NotDownloaded counts the attachments (and template header media)
 	// the messages shown name whose bytes the ledger does not hold, no
-	// download tried (--media=false): section 7 lists each
-	// (KindMediaNotCaptured).
+	// download tried (--media=false, or served without a url:
+	// Attachment.NoURL): section 7 lists each (KindMediaNotCaptured).
 	NotDownloaded     int `json:"attachments_not_captured"`
 	HeldConversations int `json:"held_conversations"`
 	// MatterHeld counts conversations under a matter hold (custody
@@ -437,6 +437,11 @@ type Attachment struct {
 	// image, video or document), not a content attachment; absent (false)
 	// on content attachments, so their form is what it was.
 	TemplateHeader bool `json:"template_header,omitempty"`
+	// NoURL: the captured message names it without a url (the messages
+	// API served none), so nothing could be downloaded, whatever the
+	// export's --media; absent (false) on every other, so their form is
+	// what it was.
+	NoURL bool `json:"no_url,omitempty"`
 }
 
 // Certificate is section 8's facts.

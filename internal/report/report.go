@@ -429,8 +429,8 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		hw = body.w
 	}
 	var index []*Conversation
-	keptShown := 0     // attachments the transcripts show kept: the certificate's
-	notHeldHeader := 0 // of Summary.NotDownloaded, template header media
+	keptShown := 0           // attachments the transcripts show kept: the certificate's
+	var notHeld notHeldCount // Summary.NotDownloaded, counted by cause for the certificate
 	// met counts the messages and conversation objects whose evidence
 	// does not hash to its address, or is missing.
 	var met evidenceMet
@@ -473,8 +473,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		hw.Write(r.html)
 		met.add(r.met)
 		metRows = append(metRows, r.exceptions...)
-		doc.Summary.NotDownloaded += r.notHeld
-		notHeldHeader += r.notHeldHeader
+		notHeld.add(r.notHeld)
 		keptShown += r.kept
 		if i > 0 {
 			io.WriteString(jspool.w, ",")
@@ -488,6 +487,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// The certificate comes after the transcripts, in both files: what
 	// they met decides whether it is given.
 	doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
+	doc.Summary.NotDownloaded = notHeld.n
 	// The certificate's records are those its statement counts: the
 	// transcripts', the selection's under a filter, not the matter's.
 	doc.Certificate.Records = recordsText(doc, lf, o, keptShown)
@@ -499,7 +499,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		// The messages are true copies; the attachments they name and the
 		// ledger never held are not, and must not read as certified.
 		doc.Certificate.Statement += fmt.Sprintf(" The messages name %s whose bytes custody never downloaded, no download tried (%s): %s not among the records certified, only the API's stated sha256 of each is shown; section 7 lists each (%s).",
-			notHeldWhat(n, notHeldHeader), notHeldWhy(n, notHeldHeader), map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotCaptured)
+			notHeldWhat(n, notHeld.header), notHeld.why(), map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotCaptured)
 	}
 	if met.any() {
 		withholdCertificate(doc, met, o.NoVerify)
@@ -657,15 +657,11 @@ type rendered struct {
 	met evidenceMet
 	// exceptions are section 7's rows for them (evidenceExceptions),
 	// and for the attachments its messages name and the ledger holds no
-	// bytes of (notHeld of them: notHeldExceptions).
+	// bytes of (notHeld counts them: notHeldExceptions).
 	exceptions []Exception
-	notHeld    int
+	notHeld    notHeldCount
 	kept       int // attachments shown downloaded and kept
-	// notHeldHeader counts those of notHeld that are template header
-	// media: no download tried may mean --media=false, or captured
-	// before custody downloaded header media.
-	notHeldHeader int
-	err           error
+	err        error
 }
 
 // renderAll reads and renders convs on GOMAXPROCS workers (as many as a
@@ -764,15 +760,7 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 		r.met.missingConvs = 1
 	}
 	r.exceptions = evidenceExceptions(c, conv)
-	notHeld := notHeldExceptions(conv)
-	r.notHeld = len(notHeld)
-	for _, m := range conv.Messages {
-		for _, a := range m.Attachments {
-			if a.Status == StatusNotDownloaded && a.TemplateHeader {
-				r.notHeldHeader++
-			}
-		}
-	}
+	r.notHeld.count(conv)
 	for _, m := range conv.Messages {
 		for _, a := range m.Attachments {
 			if a.Status == "downloaded" {
@@ -780,7 +768,7 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 			}
 		}
 	}
-	r.exceptions = append(r.exceptions, notHeld...)
+	r.exceptions = append(r.exceptions, notHeldExceptions(conv)...)
 	return r
 }
 

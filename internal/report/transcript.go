@@ -369,11 +369,7 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 			if a == nil {
 				continue
 			}
-			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: StatusNotDownloaded}
-			if r, ok := byID[a.ID]; ok {
-				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
-			}
-			m.Attachments = append(m.Attachments, at)
+			m.Attachments = append(m.Attachments, t.attachment(a, byID, false))
 		}
 		// A template's header media (WhatsApp's image, video or document
 		// header) is media of its message after the attachments
@@ -381,16 +377,31 @@ func (t *transcriber) message(ctx context.Context, c *convState, e *leaf.Entry) 
 		// template's header. A detail without it — captured before export
 		// downloaded header media, or by an export that fetched no media
 		// — shows it not downloaded, with the API's stated sha256: the
-		// message names media the ledger does not hold (section 7).
-		for _, a := range derive.Media(md)[len(derive.Attachments(md)):] {
-			at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: StatusNotDownloaded, TemplateHeader: true}
-			if r, ok := byID[a.ID]; ok {
-				at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
+		// message names media the ledger does not hold (section 7). So
+		// does header media served without a url, which derive.Media
+		// leaves out (nothing to download) but the message still names.
+		for _, ct := range n.Content {
+			if tp := ct.Template; tp != nil && tp.Header != nil && tp.Header.Media != nil {
+				m.Attachments = append(m.Attachments, t.attachment(tp.Header.Media, byID, true))
 			}
-			m.Attachments = append(m.Attachments, at)
 		}
 	}
 	return m, nil
+}
+
+// attachment is how a transcript shows a, an attachment (or, header,
+// template header media) of a message whose detail records the media
+// byID: as recorded there, else not downloaded with the API's stated
+// sha256, and NoURL when the message gives it no url — the evidence's
+// own reason that no download was tried, not --media=false.
+func (t *transcriber) attachment(a *genesys.ContentAttachment, byID map[string]leaf.MediaRef, header bool) Attachment {
+	at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: StatusNotDownloaded, TemplateHeader: header}
+	if r, ok := byID[a.ID]; ok {
+		at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
+	} else {
+		at.NoURL = a.URL == ""
+	}
+	return at
 }
 
 // mediaStatus is an attachment's status as its message's capture records

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,26 +76,40 @@ type RunEntries struct {
 	// captures, when kept (verify's), is each conversation's latest
 	// conversation entry; report has its own.
 	captures map[string]uint64
+	// lastMatter is Matters' entry the last Add counted (a key of
+	// MatterCounts): an entry's strings may be views of a buffer reused
+	// after Add (verify's leaf stage), and assigning a map entry by such
+	// a key would store the view.
+	lastMatter  string
+	matterIndex map[string]int // Matters' index of each
 }
 
 // NewRunEntries returns an empty RunEntries.
 func NewRunEntries() *RunEntries {
-	return &RunEntries{Runs: map[string]*RunEntry{}, MatterCounts: map[string]int{}}
+	return &RunEntries{Runs: map[string]*RunEntry{}, MatterCounts: map[string]int{}, matterIndex: map[string]int{}}
 }
 
-// Add takes one entry; entries must come in seq order.
+// Add takes one entry; entries must come in seq order. What it keeps
+// of e it copies: e's strings may be views of a buffer the caller reuses
+// (verify's leaf stage feeds it every entry as it decodes them).
 func (r *RunEntries) Add(e *leaf.Entry) {
-	if r.MatterCounts[e.Matter] == 0 {
-		r.Matters = append(r.Matters, e.Matter)
+	if e.Matter != r.lastMatter || len(r.Matters) == 0 {
+		i, seen := r.matterIndex[e.Matter] // a lookup stores no key
+		if !seen {
+			i = len(r.Matters)
+			r.Matters = append(r.Matters, strings.Clone(e.Matter))
+			r.matterIndex[r.Matters[i]] = i
+		}
+		r.lastMatter = r.Matters[i]
 	}
-	r.MatterCounts[e.Matter]++
+	r.MatterCounts[r.lastMatter]++
 	switch e.Kind {
 	case leaf.KindConversation:
 		if lr := r.Runs[e.RunID]; lr != nil {
 			lr.Captured++
 		}
 		if r.captures != nil {
-			r.captures[e.ConversationID] = e.Seq
+			r.captures[strings.Clone(e.ConversationID)] = e.Seq
 		}
 	case leaf.KindRun:
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
@@ -105,14 +120,14 @@ func (r *RunEntries) Add(e *leaf.Entry) {
 		start := rd.Event == leaf.RunStart || rd.Event == leaf.RunResume
 		lr := r.Runs[e.RunID]
 		if lr == nil && start {
-			lr = &RunEntry{FirstStart: e.Seq, StartedAt: e.At, Kind: rd.RunKind, Scope: rd.Scope}
+			lr = &RunEntry{FirstStart: e.Seq, StartedAt: e.At, Kind: strings.Clone(rd.RunKind), Scope: bytes.Clone(rd.Scope)}
 			var sc struct {
 				IDs []string `json:"conversation_ids"`
 			}
 			if json.Unmarshal(rd.Scope, &sc) == nil {
 				lr.IDs = sc.IDs
 			}
-			r.Runs[e.RunID] = lr
+			r.Runs[strings.Clone(e.RunID)] = lr
 		}
 		if lr == nil {
 			return
@@ -127,7 +142,7 @@ func (r *RunEntries) Add(e *leaf.Entry) {
 				lr.Interval = true
 			}
 		case leaf.RunEnd:
-			lr.Ended, lr.EndStatus, lr.EndedAt, lr.EndSeq, lr.Accounting = true, rd.Status, e.At, e.Seq, rd.Accounting
+			lr.Ended, lr.EndStatus, lr.EndedAt, lr.EndSeq, lr.Accounting = true, strings.Clone(rd.Status), e.At, e.Seq, bytes.Clone(rd.Accounting)
 		}
 	case leaf.KindListing:
 		if lr := r.Runs[e.RunID]; lr != nil {
@@ -391,28 +406,11 @@ func runStateWarnings(ctx context.Context, l *ledger.Ledger, store evidence.Stor
 	if !rep.OK {
 		return nil
 	}
-	rt := NewRunEntries()
-	rt.captures = map[string]uint64{}
-	// The matter's name: the first entry's (later entries' names are
-	// the entries' own, checked with them).
-	for e, err := range l.Entries(ctx, ledger.Filter{Limit: 1}) {
-		if err != nil {
-			return err
-		}
-		rt.Add(&e)
-	}
-	// Run entries before listings and captures: every listing and
-	// capture of a run comes after its start entry.
-	for _, kind := range []string{leaf.KindRun, leaf.KindListing, leaf.KindConversation} {
-		for e, err := range l.Entries(ctx, ledger.Filter{Kind: kind}) {
-			if err != nil {
-				return err
-			}
-			if e.Seq == 0 {
-				continue // taken above
-			}
-			rt.Add(&e)
-		}
+	// Every entry, in seq order, as the pass decoded it (rep.OK: no leaf
+	// was refused, so the pass saw them all): not read a second time.
+	rt := rep.runs
+	if rt == nil {
+		return errors.New("verify: internal error: the pass gathered no run entries")
 	}
 	_, disagree := rt.MatterName(l.Matter())
 	runs, err := l.Runs(ctx)

@@ -29,6 +29,10 @@ type supersedesCheck struct {
 	h    hash.Hash
 	seqs []uint64 // ascending
 	fps  []uint64
+	// runs, when set, gathers what the entries say of the runs and the
+	// matter's name for runStateWarnings: this check sees every strict
+	// entry once, in seq order, with or without evidence.
+	runs *RunEntries
 }
 
 func newSupersedesCheck() *supersedesCheck {
@@ -68,6 +72,9 @@ func (c *supersedesCheck) see(seq uint64, e *leaf.Entry) error {
 	}
 	if n := len(c.seqs); n == 0 || seq > c.seqs[n-1] {
 		c.seqs, c.fps = append(c.seqs, seq), append(c.fps, fp)
+	}
+	if c.runs != nil {
+		c.runs.Add(e)
 	}
 	return err
 }

@@ -240,6 +240,9 @@ type Report struct {
 	Findings            []Finding `json:"findings"`        // failures, in ledger order
 	Omitted             int       `json:"findings_omitted,omitempty"`
 	Warnings            []Finding `json:"warnings"`
+	// runs is what the pass's entries say of the runs and the matter's
+	// name (runStateWarnings compares custody's state with it).
+	runs *RunEntries
 	// EraseCutShort is the erase cut short whose journal is beside the
 	// ledger (Options.ErasePending); nil when none.
 	EraseCutShort *CutShortErase `json:"erase_cut_short,omitempty"`
@@ -474,6 +477,8 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	var ls *leafStage
 	var strict *strictLeaves
 	sup := newSupersedesCheck()
+	sup.runs = NewRunEntries()
+	sup.runs.captures = map[string]uint64{}
 	if ev != nil {
 		ls = &leafStage{ev: ev, sup: sup}
 		if dv != nil {
@@ -625,6 +630,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", signedSize, n-1)})
 	}
 	v.finish()
+	rep.runs = sup.runs // complete: strict.finish waited for the leaf stage
 	return rep, strict.rehash, nil
 }
 

@@ -55,7 +55,8 @@ type Accounting struct {
 	// not what this run appended.
 	// MediaRetryable: those of them a later run with --media tries again
 	// (an expired or refused one of a message under 30 days old, or past
-	// them one the Recordings service refused or was not asked for), as
+	// them one the Recordings service refused, was not asked for, or
+	// named a copy whose url was refused), as
 	// of the run's end: what a rerun may still get (the exit status
 	// stays 0: docs/commands.md, export).
 	MediaNotCaptured int `json:"media_not_captured"`

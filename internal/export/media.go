@@ -114,7 +114,12 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				none = truncate("asking the Recordings service for its copy failed: "+rerr.Error(), 200)
 			case u != "":
 				lapsed = false
-				resp, err = r.d.Client.Download(ctx, u)
+				if resp, err = r.d.Client.Download(ctx, u); err != nil && notServed(err) {
+					// Its copy's url refused too (one signed an hour,
+					// read just now): a later run, asking the Recordings
+					// service again, may well get it (retryRule).
+					lapsed, none = !served, recordingsCopyRefused
+				}
 			case rec.none != "":
 				none = rec.none
 			default:
@@ -128,7 +133,8 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			}
 			if lapsed {
 				// The messages API no longer serves it: a refusal of its
-				// url is its expiry, whatever the host's words.
+				// url (or its copy's) is its expiry, whatever the host's
+				// words.
 				status = leaf.MediaExpired
 			}
 			if none != "" {
@@ -192,6 +198,9 @@ func (r *runner) mayRenew(m *captured) bool {
 const (
 	recordingsForbidden = "the Recordings service refused its copy (403: the OAuth client needs recording:recording:view)"
 	recordingsNotAsked  = "no copy asked of the Recordings service: it refused this run's first request (403)"
+	// recordingsCopyRefused: the Recordings service named a copy, but
+	// the media host refused its url; a later run is given a new one.
+	recordingsCopyRefused = "the Recordings service named a copy, but its url was refused too"
 )
 
 // recordingCopies are a conversation's attachment urls from the
@@ -202,6 +211,10 @@ type recordingCopies struct {
 	loaded bool
 	urls   map[[2]string]string // {message id, attachment id} → url
 	none   string               // why there are none: said in the reasons of the attachments it leaves expired
+	// err is the request's failure (a 202 not ready, a 5xx), given to
+	// every later attachment of the conversation: the service is asked
+	// once a conversation a run, each request waiting up to maxWaitMs.
+	err error
 }
 
 // url returns the Recordings service's url of attachment attID of message
@@ -209,6 +222,9 @@ type recordingCopies struct {
 // lacks recording:recording:view) or 404 (no recording) is an answer; any
 // other failure is an error, and the conversation is tried again.
 func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, attID string) (string, error) {
+	if rc.err != nil {
+		return "", rc.err
+	}
 	if !rc.loaded {
 		if r.noRecordings.Load() {
 			rc.loaded, rc.none = true, recordingsNotAsked
@@ -228,6 +244,7 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 		case errors.Is(err, fetch.ErrNotFound):
 			rc.none = "the Recordings service has no recording of the conversation (404)"
 		case err != nil:
+			rc.err = err
 			return "", err
 		}
 		rc.loaded, rc.urls = true, map[[2]string]string{}
@@ -382,7 +399,9 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 //   - past them, when its copy was not asked of the Recordings service
 //     (the entry was appended before the 30 days ended: first) or the
 //     Recordings service refused it (403: a permission since granted
-//     gets it). viaRecordings: only that service may give it.
+//     gets it), or the media host refused the url of the copy it named
+//     (a new one is signed for each request). viaRecordings: only that
+//     service may give it.
 //
 // Past the 30 days an attachment the Recordings service had no copy of
 // (no recording, 404, or none named) is not tried again. A message whose
@@ -402,7 +421,8 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 	if at.Before(served) {
 		return true, true, true
 	}
-	refused := strings.Contains(mr.Reason, recordingsForbidden) || strings.Contains(mr.Reason, recordingsNotAsked)
+	refused := strings.Contains(mr.Reason, recordingsForbidden) || strings.Contains(mr.Reason, recordingsNotAsked) ||
+		strings.Contains(mr.Reason, recordingsCopyRefused)
 	return refused, refused, false
 }
 

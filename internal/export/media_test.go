@@ -56,7 +56,7 @@ func newMediaEnv(t testing.TB, conversations int, now time.Time, opts ...func(*s
 // point at a proxy in front of its media host: handle answers every
 // download, and its upstream asks the media host for the same url (its
 // status and body; false when it failed, and the proxy answered 502).
-func newProxiedMediaEnv(t *testing.T, conversations int, handle func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool))) *env {
+func newProxiedMediaEnv(t *testing.T, conversations int, handle func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool)), opts ...func(*sim.Options)) *env {
 	t.Helper()
 	var media string // the simulator's media host, known once it has started
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,10 +72,14 @@ func newProxiedMediaEnv(t *testing.T, conversations int, handle func(w http.Resp
 		})
 	}))
 	t.Cleanup(proxy.Close)
-	srv := simtest.Start(t, sim.Options{
+	o := sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: conversations, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2, OtherMediaShare: 0.2, MediaBaseURL: proxy.URL},
 		JobDelay:  20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv := simtest.Start(t, o)
 	media = srv.MediaURL
 	le := ledgertest.New(t, "matter-1")
 	return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
@@ -250,9 +254,10 @@ func TestExportMediaExpired(t *testing.T) {
 // TestExportMediaMismatchAndRefused: behind a media host that alters the
 // bytes of some attachments and answers 404 to others (a proxy in front
 // of the simulator's), the altered ones are kept as evidence but recorded
-// as sha256_mismatch with the digest the API stated, the others recorded
-// as refused; the conversations still count as exported and verify
-// --evidence passes. The proxy also fails the test if a download carries
+// as sha256_mismatch with the digest the API stated, the others (their
+// messages past the 30 days: the run's clock is today's) recorded as
+// expired, the Recordings service's copy refused too, and retryable; the
+// conversations still count as exported and verify --evidence passes. The proxy also fails the test if a download carries
 // an Authorization header.
 func TestExportMediaMismatchAndRefused(t *testing.T) {
 	var leaked atomic.Int32
@@ -288,7 +293,7 @@ func TestExportMediaMismatchAndRefused(t *testing.T) {
 			last := a.ID[len(a.ID)-1]
 			switch {
 			case last == '0' || last == '1':
-				if m.Status != leaf.MediaRefused || m.Evidence != "" || !strings.Contains(m.Reason, "404") {
+				if m.Status != leaf.MediaExpired || m.Evidence != "" || !strings.Contains(m.Reason, "404") || !strings.Contains(m.Reason, "Recordings service") {
 					t.Fatalf("attachment %s answered 404, recorded as %+v", a.ID, m)
 				}
 				refused++
@@ -308,7 +313,7 @@ func TestExportMediaMismatchAndRefused(t *testing.T) {
 	if refused == 0 || mismatched == 0 || good == 0 {
 		t.Fatalf("want each case: refused %d, mismatched %d, good %d", refused, mismatched, good)
 	}
-	if !acct.Complete() || acct.MediaRefused != refused || acct.MediaMismatch != mismatched || acct.MediaDownloaded != mismatched+good {
+	if !acct.Complete() || acct.MediaExpired != refused || acct.MediaRetryable != refused || acct.MediaMismatch != mismatched || acct.MediaDownloaded != mismatched+good {
 		t.Fatalf("accounting %+v, want %d refused, %d mismatched, %d good", acct, refused, mismatched, good)
 	}
 	checkVerified(t, e)

@@ -25,6 +25,10 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.opts.RecordingsNotReady {
+		w.noContent(http.StatusAccepted)
+		return
+	}
 	now := s.now()
 	expires, signedAt := now.Add(genesys.RecordingURLLife).Unix(), now.UnixNano()
 	who := map[string]genesys.MessageMediaParticipant{}

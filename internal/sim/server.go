@@ -122,6 +122,10 @@ type Options struct {
 	// RecordingsForbidden answers 403 to a conversation's recordings, as
 	// Genesys does to a client without recording:recording:view.
 	RecordingsForbidden bool
+	// RecordingsNotReady answers 202 with no body to a conversation's
+	// recordings, as Genesys does while it is still readying them (a
+	// failure export must not ask again of the same conversation).
+	RecordingsNotReady bool
 	// LegacyRateLimitHeaders sends inin-ratelimit-count/allowed/reset on
 	// API responses, as Genesys did before it removed them in 2021; off by
 	// default, as today.

@@ -3,6 +3,7 @@ package derive
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,5 +115,59 @@ func FuzzListingFast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkListingFast(t, body)
+	})
+}
+
+// checkListingIDs holds listingIDsFast to json.Unmarshal, and ListingIDs
+// to it whichever path answers.
+func checkListingIDs(t *testing.T, body []byte) bool {
+	t.Helper()
+	var p struct {
+		Conversations []struct {
+			ConversationID string `json:"conversationId"`
+		} `json:"conversations"`
+	}
+	jerr := json.Unmarshal(body, &p)
+	var want []string
+	for _, c := range p.Conversations {
+		want = append(want, c.ConversationID)
+	}
+	ids, ok := listingIDsFast(body)
+	if ok && (jerr != nil || !slices.Equal(ids, want)) {
+		t.Fatalf("listingIDsFast on %q: %q, encoding/json %q, %v", body, ids, want, jerr)
+	}
+	got, err := ListingIDs(body)
+	if (err == nil) != (jerr == nil) || err == nil && !slices.Equal(got, want) {
+		t.Fatalf("ListingIDs on %q: %q, %v; encoding/json %q, %v", body, got, err, want, jerr)
+	}
+	return ok
+}
+
+var listingIDSeeds = append([]string{
+	`{"conversations":[{"conversationId":"a\u00e9\n","x":1},{"conversationId":""},{}]}`,
+	`{"conversations":[{"conversationId":"a","conversationId":"b"}]}`,
+	`{"conversations":[{"ConversationId":"a"}]}`, `{"conversations":[{"conversationId":null}]}`,
+	`{"conversations":[{"conversationId":1}]}`, `{"conversations":[null]}`, `{"conversations":[{"conversatıonId":"a"}]}`,
+	`{"conversations":[{"conversationId":"a"` + strings.Repeat(`,"p":[`, 70) + strings.Repeat("]", 70) + `}]}`,
+}, listingSeeds...)
+
+func TestListingIDs(t *testing.T) {
+	answered := 0
+	for _, s := range listingIDSeeds {
+		if checkListingIDs(t, []byte(s)) {
+			answered++
+		}
+	}
+	if ids, ok := listingIDsFast([]byte(listingSeeds[0])); !ok || !slices.Equal(ids, []string{"a", "b"}) || answered < 5 {
+		t.Fatalf("listingIDsFast answered %d seeds (the first: %q, %v)", answered, ids, ok)
+	}
+}
+
+func FuzzListingIDs(f *testing.F) {
+	for _, s := range listingIDSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkListingIDs(t, body)
 	})
 }

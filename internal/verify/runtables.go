@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
-	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -293,15 +293,15 @@ func (r *RunEntries) ListedNotCaptured(ctx context.Context, l *ledger.Ledger, c 
 		var order []string
 		for _, ref := range lr.Listings {
 			counted += ref.Count
-			page, err := readListing(ctx, c.Store, ref)
+			listedIDs, err := readListing(ctx, c.Store, ref)
 			if err != nil {
 				unread++
 				continue
 			}
-			for _, conv := range page.Conversations {
-				if _, ok := listed[conv.ConversationID]; !ok && requestableID(conv.ConversationID) {
-					listed[conv.ConversationID] = ref.Seq
-					order = append(order, conv.ConversationID)
+			for _, id := range listedIDs {
+				if _, ok := listed[id]; !ok && requestableID(id) {
+					listed[id] = ref.Seq
+					order = append(order, id)
 				}
 			}
 		}
@@ -360,8 +360,9 @@ func requestableID(id string) bool {
 }
 
 // readListing reads a listing page from the evidence, checked against its
-// address.
-func readListing(ctx context.Context, store evidence.Store, ref ListingRef) (*genesys.AnalyticsConversationAsyncQueryResponse, error) {
+// address, for the conversation ids it names (derive.ListingIDs: one
+// pass where it can, the page is large).
+func readListing(ctx context.Context, store evidence.Store, ref ListingRef) ([]string, error) {
 	if store == nil {
 		return nil, errors.New("no evidence store")
 	}
@@ -369,11 +370,7 @@ func readListing(ctx context.Context, store evidence.Store, ref ListingRef) (*ge
 	if err != nil {
 		return nil, err
 	}
-	var p genesys.AnalyticsConversationAsyncQueryResponse
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return derive.ListingIDs(b)
 }
 
 // AccountingFailure is one failed or gone conversation of a run's

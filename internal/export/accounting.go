@@ -50,13 +50,14 @@ type Accounting struct {
 	MediaMismatch   int `json:"media_sha256_mismatch,omitempty"`
 	// MediaNotCaptured: attachments (and template header media) of the
 	// run's messages whose latest capture in the ledger holds no bytes of
-	// them (recorded expired, refused or too large, or named by the API
-	// without a url), however old that capture: what the matter lacks,
-	// not what this run appended.
+	// them (recorded expired, refused or too large; or named by the API
+	// without a url and left out by a capture made before export asked
+	// the Recordings service for such), however old that capture: what
+	// the matter lacks, not what this run appended.
 	// MediaRetryable: those of them a later run with --media tries again
 	// (an expired or refused one of a message under 30 days old, or past
 	// them one the Recordings service refused, was not asked for, or
-	// named a copy whose url was refused), as
+	// named a copy whose url was refused; one left out), as
 	// of the run's end: what a rerun may still get (the exit status
 	// stays 0: docs/commands.md, export).
 	MediaNotCaptured int `json:"media_not_captured"`

@@ -771,9 +771,9 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 	// returned only for an entry the transaction appends.
 	built := make([]leaf.Entry, len(msgs))
 	buildErr := make([]error, len(msgs))
-	withMedia := make([]bool, len(msgs)) // the message has attachments (or header media) to download
+	withMedia := make([]bool, len(msgs)) // the message has attachments (or header media) to capture
 	for i := range msgs {
-		withMedia[i] = hasAttachmentURL(&msgs[i].data)
+		withMedia[i] = hasMedia(&msgs[i].data)
 		if m := &msgs[i]; m.seal != nil {
 			built[i], buildErr[i] = MessageEntry(r.o.Scope.Matter, r.runID, j.id, held, auditRefs, &m.data, m.payload, m.evSum, m.src, m.media, m.seal)
 		}
@@ -791,9 +791,6 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 		var prevs []*uint64
 		captures := 0 // entries appended but re-captures with attachments
 		for i, m := range msgs {
-			// Media the API names without a url: never had, whatever the
-			// capture (fetchMedia warns).
-			d.MediaNotCaptured += len(withoutURL(&m.data))
 			prev, ok := latest[ledger.Capture{ConversationID: j.id, MessageID: m.id}]
 			if ok && (prev.PayloadSHA256 == m.payload || m.sameAs != nil && *m.sameAs == prev.Seq) {
 				if m.recapture != nil && *m.recapture == prev.Seq {
@@ -818,6 +815,11 @@ func (r *runner) commit(ctx context.Context, st *staged, j job, convPayload, con
 						d.NoMedia++
 					} else {
 						d.countNotCaptured(had, now, m.data.Timestamp, prev.At)
+						// Media without a url its capture left out:
+						// mediaAgain asks for them next run.
+						n := len(unrecorded(&m.data, had))
+						d.MediaNotCaptured += n
+						d.MediaRetryable += n
 					}
 				}
 				d.MessagesUnchanged++

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,58 +28,70 @@ import (
 // refused too (or none is given) the attachment is asked of the
 // Recordings service, which keeps the conversation's attachments
 // (recordingCopies); after those 30 days, when the messages API's urls
-// stop working, it is asked of the Recordings service at once. An
-// attachment that cannot be had for good — still refused, no copy, one
-// over the size limit — is recorded as such in its MediaRef, never skipped;
+// stop working, it is asked of the Recordings service at once. One the
+// messages API names without a url (withoutURL) is asked of the
+// Recordings service too, whatever its age. An attachment that cannot be
+// had — still refused, no copy, one over the size limit — is recorded
+// as such in its MediaRef, never skipped;
 // bytes that differ from the stated sha256 are kept but marked
 // leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx after
 // retries, a recording not ready) and evidence errors fail the
 // conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
-	if ids := withoutURL(&m.data); len(ids) > 0 {
-		// Nothing to download, and no place in the detail's media
-		// (derive.Media, which verify re-derives): said here and counted
-		// in media_not_captured (commit), never passed over in silence.
-		r.o.Log.Warn("export: the messages API gave no url for attachments of a message: not captured (counted in media_not_captured)",
-			"conversation", convID, "message", m.id, "attachments", strings.Join(ids, ","))
-	}
 	return r.fetchMediaKeeping(ctx, convID, rec, st, m, nil)
 }
 
-// withoutURL lists the ids of md's attachments and template header media
-// that have no url: those derive.Media leaves out, which no export
-// downloads.
-func withoutURL(md *genesys.MessageData) []string {
+// mediaOf is the media of md an export records in the detail's media, in
+// that order: derive.Media (those with a url), then withoutURL.
+func mediaOf(md *genesys.MessageData) []*genesys.ContentAttachment {
+	return append(derive.Media(md), withoutURL(md)...)
+}
+
+// withoutURL lists md's attachments, then its template header media,
+// that have no url (Genesys's model makes url optional): those
+// derive.Media leaves out. Only the Recordings service may give them.
+func withoutURL(md *genesys.MessageData) []*genesys.ContentAttachment {
 	n := md.NormalizedMessage
 	if n == nil {
 		return nil
 	}
-	var ids []string
+	var out []*genesys.ContentAttachment
 	for _, c := range n.Content {
 		if a := c.Attachment; a != nil && a.URL == "" {
-			ids = append(ids, a.ID)
+			out = append(out, a)
 		}
 	}
 	for _, c := range n.Content {
 		if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL == "" {
-			ids = append(ids, t.Header.Media.ID)
+			out = append(out, t.Header.Media)
 		}
 	}
-	return ids
+	return out
 }
+
+// errNoURL is the failure of an attachment the messages API names
+// without a url, when the Recordings service gave no copy of it either.
+var errNoURL = errors.New("the messages API gave no url for it")
 
 // fetchMediaKeeping is fetchMedia but for the attachments in keep (by id),
 // whose MediaRef, as an earlier capture recorded it, is taken as it is,
 // nothing downloaded (mediaAgain).
 func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured, keep map[string]leaf.MediaRef) error {
 	var fresh map[string]string // attachment id → url from the message read again; nil until needed
-	for _, a := range derive.Media(&m.data) {
+	for _, a := range mediaOf(&m.data) {
 		if mr, ok := keep[a.ID]; ok {
 			m.media = append(m.media, mr)
 			m.mediaEv = append(m.mediaEv, -1)
 			continue
 		}
-		resp, err := r.d.Client.Download(ctx, a.URL)
+		var resp *fetch.Response
+		err := errNoURL
+		if a.URL != "" {
+			resp, err = r.d.Client.Download(ctx, a.URL)
+		} else {
+			r.o.Log.Warn("export: the messages API gave no url for an attachment: asking the Recordings service for it",
+				"conversation", convID, "message", m.id, "attachment", a.ID)
+		}
 		var none string // why the Recordings service gave no copy, for the reason
 		lapsed := false // err is the message's own url refused past the served window
 		served := r.mayRenew(m)
@@ -97,13 +110,14 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				resp, err = r.d.Client.Download(ctx, u)
 			}
 		}
-		if err != nil && notServed(err) {
+		if err != nil && (notServed(err) || a.URL == "") {
 			// Past the messages API's 30 days (or within them, the fresh
-			// url refused too, or none given): the Recordings service
-			// keeps the conversation's attachments. The storage host's
-			// words are not relied on: Genesys documents none, and S3 or
-			// CloudFront say "Access Denied", 404 NoSuchKey or nothing.
-			lapsed = !served
+			// url refused too, or none given; or the message named no
+			// url): the Recordings service keeps the conversation's
+			// attachments. The storage host's words are not relied on:
+			// Genesys documents none, and S3 or CloudFront say "Access
+			// Denied", 404 NoSuchKey or nothing.
+			lapsed = !served && a.URL != ""
 			u, rerr := rec.url(ctx, r, convID, m.id, a.ID)
 			switch {
 			case rerr != nil && (!served || ctx.Err() != nil):
@@ -305,6 +319,8 @@ func (r *runner) freshURLs(ctx context.Context, convID, id string) (map[string]s
 func mediaFailure(err error) (status, reason string, ok bool) {
 	var ae *fetch.APIError
 	switch {
+	case errors.Is(err, errNoURL):
+		return leaf.MediaRefused, errNoURL.Error(), true
 	case errors.Is(err, fetch.ErrTooLarge):
 		return leaf.MediaTooLarge, "bigger than the attachment size limit (--max-attachment-bytes, 128 MiB by default)", true
 	case errors.Is(err, fetch.ErrInvalidArgument):
@@ -341,7 +357,7 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 // Otherwise nothing is appended: prev still says all there is, and no
 // entry is written per run for attachments still not had.
 func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCopies, st *staged, prev leaf.Entry, m *captured) (bool, error) {
-	if !hasAttachmentURL(&m.data) {
+	if !hasMedia(&m.data) {
 		return false, nil
 	}
 	had, ok := entryMedia(prev)
@@ -361,6 +377,15 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 		}
 		retry[mr.ID] = true
 		asksRecordings = asksRecordings || first
+	}
+	// Media named without a url that prev leaves out (captured before
+	// they were asked of the Recordings service) are asked now, and the
+	// answer recorded however it goes, settling what is tried next.
+	if ids := unrecorded(&m.data, had); len(ids) > 0 && !r.noRecordings.Load() {
+		for _, id := range ids {
+			retry[id] = true
+		}
+		asksRecordings = true
 	}
 	if len(retry) == 0 {
 		return false, nil
@@ -424,6 +449,29 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 	refused := strings.Contains(mr.Reason, recordingsForbidden) || strings.Contains(mr.Reason, recordingsNotAsked) ||
 		strings.Contains(mr.Reason, recordingsCopyRefused)
 	return refused, refused, false
+}
+
+// hasMedia reports whether md names media an export with --media records
+// in the detail's media (mediaOf): with a url or without.
+func hasMedia(md *genesys.MessageData) bool {
+	return hasAttachmentURL(md) || len(withoutURL(md)) > 0
+}
+
+// unrecorded lists the ids of md's media without a url that refs, the
+// detail's media of a capture that fetched media, does not name: a
+// capture made before export asked the Recordings service for them left
+// them out. They are not captured, and the next run asks for them.
+func unrecorded(md *genesys.MessageData, refs []leaf.MediaRef) []string {
+	if len(refs) == 0 {
+		return nil // no media fetched (--media=false): all of them are lacking
+	}
+	var ids []string
+	for _, a := range withoutURL(md) {
+		if !slices.ContainsFunc(refs, func(mr leaf.MediaRef) bool { return mr.ID == a.ID }) {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids
 }
 
 // entryMedia returns what a message entry records of its attachments

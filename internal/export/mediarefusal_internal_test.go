@@ -2,10 +2,12 @@ package export
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // TestNotServed: every way a storage host refuses an url (S3's, CloudFront's,
@@ -35,5 +37,34 @@ func TestNotServed(t *testing.T) {
 		if got := notServed(tc.err); got != tc.want {
 			t.Errorf("%s: notServed = %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// TestUnrecorded: of a message's media without a url, those a capture
+// that fetched media left out (made before export asked the Recordings
+// service for them) are lacking; none are when no media was fetched
+// (--media=false says that apart), nor those recorded.
+func TestUnrecorded(t *testing.T) {
+	md := &genesys.MessageData{NormalizedMessage: &genesys.NormalizedMessage{Content: []genesys.MessageContent{
+		{Attachment: &genesys.ContentAttachment{ID: "with", URL: "https://media.example/with"}},
+		{Attachment: &genesys.ContentAttachment{ID: "a"}},
+		{Template: &genesys.NotificationTemplate{Header: &genesys.TemplateHeader{Media: &genesys.ContentAttachment{ID: "h"}}}},
+		{Attachment: &genesys.ContentAttachment{ID: "b"}},
+	}}}
+	for name, tc := range map[string]struct {
+		refs []leaf.MediaRef
+		want []string
+	}{
+		"no media fetched": {nil, nil},
+		"left out":         {[]leaf.MediaRef{{ID: "with"}}, []string{"a", "b", "h"}},
+		"some recorded":    {[]leaf.MediaRef{{ID: "with"}, {ID: "b", Status: leaf.MediaRefused}}, []string{"a", "h"}},
+		"all recorded":     {[]leaf.MediaRef{{ID: "with"}, {ID: "a"}, {ID: "b"}, {ID: "h"}}, nil},
+	} {
+		if got := unrecorded(md, tc.refs); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: unrecorded = %v, want %v", name, got, tc.want)
+		}
+	}
+	if !hasMedia(&genesys.MessageData{NormalizedMessage: &genesys.NormalizedMessage{Content: md.NormalizedMessage.Content[1:2]}}) {
+		t.Error("hasMedia: a message whose one attachment has no url has none")
 	}
 }

@@ -3,15 +3,20 @@ package export_test
 import (
 	"context"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/sim"
 )
@@ -179,11 +184,12 @@ func TestExportMediaRenewsAnyAnswer(t *testing.T) {
 }
 
 // TestExportMediaWithoutURL: attachments (and template header media) the
-// messages API serves without a url cannot be downloaded, nor recorded
-// in the detail's media (verify re-derives those from the urls): each
-// is counted in media_not_captured, by the run that captures its message
-// and by every later one, with a warning naming it. Before, they were
-// passed over in silence: the run complete with nothing not captured.
+// messages API serves without a url are asked of the Recordings service,
+// which keeps them (once a conversation), downloaded from it and recorded
+// in the detail's media after the rest (verify --evidence agreeing), a
+// warning naming each. Before (463b352), they were only counted in
+// media_not_captured, never asked for: lost though the Recordings service
+// had them.
 func TestExportMediaWithoutURL(t *testing.T) {
 	withheld := func(id string) bool { return strings.HasSuffix(id, "0") || strings.HasSuffix(id, "5") }
 	e := newMediaEnv(t, 30, orgEnd.Add(10*24*time.Hour), func(o *sim.Options) { o.MediaURLWithheld = withheld })
@@ -196,35 +202,96 @@ func TestExportMediaWithoutURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := mediaRefs(t, e)
-	none, n := 0, 0
+	none, n, convs := 0, 0, map[string]bool{}
 	for _, c := range whatsApp(e.srv.Org) {
 		for _, a := range c.Attachments {
-			m, found := got[a.ID]
-			switch {
-			case withheld(a.ID):
+			n++
+			if m := got[a.ID]; m.Status != "" || m.Evidence != a.Sha256 {
+				t.Fatalf("attachment %s recorded as %+v, want downloaded", a.ID, m)
+			}
+			if withheld(a.ID) {
 				none++
-				if found {
-					t.Fatalf("attachment %s served without a url recorded as %+v", a.ID, m)
-				}
+				convs[c.ID] = true
 				if !strings.Contains(logged.String(), a.ID) {
 					t.Fatalf("no warning names attachment %s, served without a url", a.ID)
 				}
-			case m.Status != "" || m.Evidence != a.Sha256:
-				t.Fatalf("attachment %s recorded as %+v, want downloaded", a.ID, m)
-			default:
+			}
+		}
+	}
+	if none == 0 || none == n {
+		t.Fatalf("want attachments with and without urls: %d of %d without", none, n)
+	}
+	if asked := recordingsAsked(e.srv); asked != int64(len(convs)) {
+		t.Fatalf("recordings asked for %d times, want once for each of the %d conversations with an attachment without url", asked, len(convs))
+	}
+	if !acct.Complete() || acct.MediaDownloaded != n || acct.MediaNotCaptured != 0 {
+		t.Fatalf("accounting %+v, want all %d attachments downloaded", acct, n)
+	}
+	checkVerified(t, e)
+	if again := e.run(t, mediaScope()); again.MessagesAppended != 0 || again.MediaNotCaptured != 0 {
+		t.Fatalf("rerun accounting %+v, want nothing appended, nothing not captured", again)
+	}
+}
+
+// TestExportMediaWithoutURLNoCopy: attachments served without a url that
+// the Recordings service does not give (it refuses: 403) are recorded
+// refused with a reason saying both, counted in media_not_captured and,
+// the permission being grantable, as retryable; a rerun once it is
+// granted downloads them.
+func TestExportMediaWithoutURLNoCopy(t *testing.T) {
+	withheld := func(id string) bool { return strings.HasSuffix(id, "0") || strings.HasSuffix(id, "5") }
+	var forbidden atomic.Bool
+	forbidden.Store(true)
+	e := newMediaEnv(t, 30, orgEnd.Add(10*24*time.Hour), func(o *sim.Options) { o.MediaURLWithheld = withheld })
+	// The API through a proxy answering 403 to the recordings while
+	// forbidden, as Genesys does to a client without the permission.
+	api := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(mustURL(t, e.srv.APIURL)) }, ErrorLog: log.New(io.Discard, "", 0)}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if forbidden.Load() && strings.HasSuffix(r.URL.Path, "/recordings") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"status":403,"code":"missing.any.permissions","message":"You must have at least one of the following permissions assigned: [recording:recording:view]"}`)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	c := simClient(t, e.srv, func(c *fetch.Config) { c.APIURL = proxy.URL })
+	acct := e.runWith(t, mediaScope(), c)
+	got := mediaRefs(t, e)
+	none, n := 0, 0
+	for _, c := range whatsApp(e.srv.Org) {
+		for _, a := range c.Attachments {
+			m := got[a.ID]
+			switch {
+			case !withheld(a.ID):
 				n++
+				if m.Status != "" || m.Evidence != a.Sha256 {
+					t.Fatalf("attachment %s recorded as %+v, want downloaded", a.ID, m)
+				}
+			case m.Status != leaf.MediaRefused || !strings.Contains(m.Reason, "no url") || !strings.Contains(m.Reason, "Recordings service") || !strings.Contains(m.Reason, "403"):
+				t.Fatalf("attachment %s served without a url recorded as %+v, want refused, saying why", a.ID, m)
+			default:
+				none++
 			}
 		}
 	}
 	if none == 0 || n == 0 {
 		t.Fatalf("want attachments with and without urls: %d and %d", n, none)
 	}
-	if acct.MediaDownloaded != n || acct.MediaNotCaptured != none || acct.MediaRetryable != 0 {
-		t.Fatalf("accounting %+v, want %d downloaded and %d not captured", acct, n, none)
+	if acct.MediaDownloaded != n || acct.MediaNotCaptured != none || acct.MediaRetryable != none {
+		t.Fatalf("accounting %+v, want %d downloaded and %d not captured, all retryable", acct, n, none)
 	}
 	checkVerified(t, e)
-	// Every run says what the ledger lacks, a rerun capturing nothing too.
-	if again := e.run(t, mediaScope()); again.MessagesAppended != 0 || again.MediaNotCaptured != none {
-		t.Fatalf("rerun accounting %+v, want nothing appended and %d not captured", again, none)
+	forbidden.Store(false)
+	again := e.runWith(t, mediaScope(), c)
+	if again.MessagesRecaptured == 0 || again.MediaNotCaptured != 0 {
+		t.Fatalf("rerun accounting %+v, want the messages re-captured, nothing left not captured", again)
 	}
+	for id, m := range latestMediaRefs(t, e) {
+		if m.Status != "" {
+			t.Fatalf("attachment %s recorded by the rerun as %+v, want downloaded", id, m)
+		}
+	}
+	checkVerified(t, e)
 }

@@ -188,19 +188,51 @@ func HeaderMedia(md *genesys.MessageData) []string {
 	return ids
 }
 
+// WithoutURL lists the ids of the attachments of md that have no url, in
+// content order, then those of its templates' header media that have
+// none: the media export asks of the Recordings service, recorded in a
+// message detail's media after HeaderMedia.
+func WithoutURL(md *genesys.MessageData) []string {
+	n := md.NormalizedMessage
+	if n == nil {
+		return nil
+	}
+	var ids []string
+	for _, c := range n.Content {
+		if a := c.Attachment; a != nil && a.URL == "" {
+			ids = append(ids, a.ID)
+		}
+	}
+	for _, c := range n.Content {
+		if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL == "" {
+			ids = append(ids, t.Header.Media.ID)
+		}
+	}
+	return ids
+}
+
 // MediaMatch reports whether ids, the ids of a message detail's media in
-// order, are the media md gives: Attachments(md) followed by
-// HeaderMedia(md), as export records them; or Attachments(md) alone, as
-// it recorded them before it downloaded template header media (a ledger
-// captured then keeps verifying). Nothing else: not some of the header
-// media, not another order.
+// order, are the media md gives: Attachments(md), HeaderMedia(md), then
+// WithoutURL(md), as export records them; or without WithoutURL(md), as
+// it recorded them before it asked the Recordings service for media
+// named without a url; or Attachments(md) alone, as it recorded them
+// before it downloaded template header media (a ledger captured then
+// keeps verifying). Nothing else: not some of them, not another order.
 func MediaMatch(md *genesys.MessageData, ids []string) bool {
 	att := Attachments(md)
 	if len(ids) < len(att) || !slices.Equal(ids[:len(att)], att) {
 		return false
 	}
 	rest := ids[len(att):]
-	return len(rest) == 0 || slices.Equal(rest, HeaderMedia(md))
+	if len(rest) == 0 {
+		return true
+	}
+	hm := HeaderMedia(md)
+	if len(rest) < len(hm) || !slices.Equal(rest[:len(hm)], hm) {
+		return false
+	}
+	rest = rest[len(hm):]
+	return len(rest) == 0 || slices.Equal(rest, WithoutURL(md))
 }
 
 // ConversationFacts are what a conversation entry takes from evidence.

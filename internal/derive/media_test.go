@@ -94,6 +94,9 @@ func TestMediaTemplateHeader(t *testing.T) {
 	if got := Attachments(md); !reflect.DeepEqual(got, []string{"a1", "a2"}) {
 		t.Fatalf("Attachments %v", got)
 	}
+	if got := WithoutURL(md); !reflect.DeepEqual(got, []string{"h-nourl"}) {
+		t.Fatalf("WithoutURL %v", got)
+	}
 	for _, tc := range []struct {
 		ids []string
 		ok  bool
@@ -107,7 +110,9 @@ func TestMediaTemplateHeader(t *testing.T) {
 		{[]string{"a1", "h1", "a2", "h2"}, false},
 		{[]string{"a1", "a2", "h1", "h2", "h2"}, false},
 		{[]string{"a1", "a2", "h1", "h2", "x"}, false},
-		{[]string{"a1", "a2", "h-nourl"}, false},
+		{[]string{"a1", "a2", "h-nourl"}, false},            // the url-less without the header media before it
+		{[]string{"a1", "a2", "h1", "h2", "h-nourl"}, true}, // asked of the Recordings service (4b4008c)
+		{[]string{"a1", "a2", "h1", "h2", "h-nourl", "h-nourl"}, false},
 		{[]string{"a2", "a1"}, false},
 		{[]string{"a1"}, false},
 	} {

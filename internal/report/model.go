@@ -438,9 +438,10 @@ type Attachment struct {
 	// on content attachments, so their form is what it was.
 	TemplateHeader bool `json:"template_header,omitempty"`
 	// NoURL: the captured message names it without a url (the messages
-	// API served none), so nothing could be downloaded, whatever the
-	// export's --media; absent (false) on every other, so their form is
-	// what it was.
+	// API served none), and the ledger records no media for it: captured
+	// with --media=false, or by a custody that did not ask the
+	// Recordings service for such media; absent (false) on every other,
+	// so their form is what it was.
 	NoURL bool `json:"no_url,omitempty"`
 }
 

@@ -6,7 +6,7 @@ import "fmt"
 // media) a message names whose bytes the ledger does not hold because no
 // download was tried: captured with --media=false, or, for header media,
 // before custody downloaded it; or served by the API without a url
-// (Attachment.NoURL), so there was nothing to download. Its sha256 is the
+// (Attachment.NoURL), and not asked of the Recordings service. Its sha256 is the
 // API's stated one.
 const StatusNotDownloaded = "not downloaded (the API's stated sha256)"
 
@@ -27,12 +27,14 @@ func notHeldExceptions(conv *Conversation) []Exception {
 			if a.TemplateHeader {
 				what = "template header media"
 			}
-			// The message itself says why when it gives no url: --media
-			// was beside the point, and no rerun can fetch it.
+			// The message itself says why when it gives no url: no url
+			// to download from; an export with --media asks the
+			// Recordings service for it (since 4b4008c), and records
+			// what that gives, or why not.
 			reason := fmt.Sprintf("%s %s (%q, %s) named by the message, never downloaded: captured with --media=false (or, header media, before custody downloaded it); the API stated sha256 %s; an export with --media re-captures it while its url works (30 days after the message)",
 				what, a.ID, a.Name, a.Type, cmpOr(a.SHA256, "(none)"))
 			if a.NoURL {
-				reason = fmt.Sprintf("%s %s (%q, %s) named by the message without a url (the messages API served none), so nothing could be downloaded; the API stated sha256 %s; no rerun can capture it (a url given later changes the message, which an export then captures again)",
+				reason = fmt.Sprintf("%s %s (%q, %s) named by the message without a url (the messages API served none), never downloaded: captured with --media=false, or by a custody that did not ask the Recordings service for such media; the API stated sha256 %s; an export with --media asks the Recordings service for it",
 					what, a.ID, a.Name, a.Type, cmpOr(a.SHA256, "(none)"))
 			}
 			out = append(out, Exception{Kind: KindMediaNotCaptured, ConversationID: conv.ID, MessageID: m.ID, Reason: reason})
@@ -81,7 +83,7 @@ func (c *notHeldCount) why() string {
 	if c.noURL == 0 {
 		return notHeldWhy(c.n, c.header)
 	}
-	served := "served by the API without a url, so there was nothing to download"
+	served := "served by the API without a url and never asked of the Recordings service"
 	if c.noURL == c.n {
 		return served
 	}

@@ -111,6 +111,39 @@ func TestVerifyWarnsOfRunState(t *testing.T) {
 	}
 }
 
+// TestVerifyRunStateSeqWithoutEvidence: without evidence the run state is
+// compared with the entries as the strict check decodes them, which must
+// carry their seq: a run whose start entry is not the first names it
+// (a reviewer's finding on 000e762, where every seq read 0 there, so
+// captures after a run's start counted as before it).
+func TestVerifyRunStateSeqWithoutEvidence(t *testing.T) {
+	const run = "run-20240301T100000Z-killed00"
+	f := newFixture(t)
+	store, err := backends.Open(f.ctx, filepath.Join(t.TempDir(), "evidence"), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	f.appendN(3) // seq 0 – 2
+	f.listedRun(store, run, "d0000000-0000-4000-8000-00000000000a")
+	f.raw("UPDATE runs SET status = 'done'")
+	f.reopen()
+	rep := f.verify(verify.Options{VerifierKey: f.l.VerifierKey()})
+	if !rep.OK {
+		t.Fatalf("the ledger fails: %v", rep.Findings)
+	}
+	var got []string
+	for _, w := range rep.Warnings {
+		if w.Check == verify.CheckRunState {
+			got = append(got, w.Message)
+		}
+	}
+	want := `run ` + run + `: the run state says "done", its ledger entries "running" (from its start entry, seq 3, on)`
+	if len(got) != 1 || !strings.Contains(got[0], want) {
+		t.Fatalf("run_state warnings %q, want one with %q", got, want)
+	}
+}
+
 // TestVerifyRunStateNotOverFailingLedger: over a ledger that fails, the
 // failure is the finding; the entries are no reference to compare the
 // state with.

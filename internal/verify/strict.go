@@ -57,6 +57,7 @@ func (s *strictLeaves) check(seq uint64, lb []byte) error {
 		return leaf.CheckLeaf(lb) // the finding's reason
 	}
 	if err == nil && s.sup != nil {
+		e.Seq = seq // the decoder leaves it 0; the run_state gathering keeps it
 		return s.sup.see(seq, &e)
 	}
 	return nil

@@ -406,31 +406,41 @@ func MessagesIn(body []byte) ([]json.RawMessage, error) {
 // repeated one, any syntax error — it declines, and encoding/json, the
 // reference, decides.
 func messagesFast(body []byte) ([]json.RawMessage, bool) {
-	const maxDepth = 256
+	list := []json.RawMessage{}
+	ok := eachEntity(body, func(e int) (int, error) {
+		end, err := jsonscan.Skip(body, e, entitiesMaxDepth)
+		if err == nil {
+			list = append(list, body[e:end:end])
+		}
+		return end, err
+	})
+	if !ok {
+		return nil, false
+	}
+	return list, true
+}
+
+// entitiesMaxDepth is how deep the fast splits pass over nesting.
+const entitiesMaxDepth = 256
+
+// eachEntity calls elem with the index of each element of body's
+// "entities" array, in order, and reports whether body is the usual bulk
+// body messagesFast describes (false: encoding/json decides). elem
+// returns the index past its element.
+func eachEntity(body []byte, elem func(e int) (int, error)) bool {
 	i := jsonscan.Space(body, 0)
-	var list []json.RawMessage
 	found := false
 	end, err := jsonscan.Object(body, i, func(key []byte, v int) (int, error) {
 		if !bytes.EqualFold(key, []byte("entities")) {
-			return jsonscan.Skip(body, v, maxDepth)
+			return jsonscan.Skip(body, v, entitiesMaxDepth)
 		}
 		if found || string(key) != "entities" || v >= len(body) || body[v] != '[' {
 			return v, errDecline
 		}
 		found = true
-		list = []json.RawMessage{}
-		return jsonscan.Array(body, v, func(e int) (int, error) {
-			end, err := jsonscan.Skip(body, e, maxDepth)
-			if err == nil {
-				list = append(list, body[e:end:end])
-			}
-			return end, err
-		})
+		return jsonscan.Array(body, v, elem)
 	})
-	if err != nil || !found || jsonscan.Space(body, end) != len(body) {
-		return nil, false
-	}
-	return list, true
+	return err == nil && found && jsonscan.Space(body, end) == len(body)
 }
 
 // Decoded is one message of a body as DecodeMessagesIn gives it: its
@@ -472,41 +482,28 @@ func DecodeMessagesIn(body []byte) ([]Decoded, error) {
 // A message the decoder answers is one JSON value that ends where Skip
 // would end it (within Skip's depth: the decoder's is less).
 func decodeMessagesFast(body []byte) ([]Decoded, bool) {
-	const maxDepth = 256 // messagesFast's
-	i := jsonscan.Space(body, 0)
-	var out []Decoded
-	found := false
-	end, err := jsonscan.Object(body, i, func(key []byte, v int) (int, error) {
-		if !bytes.EqualFold(key, []byte("entities")) {
-			return jsonscan.Skip(body, v, maxDepth)
+	out := []Decoded{}
+	arena := 0 // the last message's length: messages of a body are alike
+	ok := eachEntity(body, func(e int) (int, error) {
+		if arena == 0 {
+			arena = min(len(body)-e, 4096)
 		}
-		if found || string(key) != "entities" || v >= len(body) || body[v] != '[' {
-			return v, errDecline
-		}
-		found = true
-		out = []Decoded{}
-		arena := 0 // the last message's length: messages of a body are alike
-		return jsonscan.Array(body, v, func(e int) (int, error) {
-			if arena == 0 {
-				arena = min(len(body)-e, 4096)
-			}
-			if md, sum, end, ok := decodeMessageAt(body[e:], arena); ok {
-				end += e
-				out = append(out, Decoded{Raw: body[e:end:end], MD: md, Payload: sum})
-				arena = end - e
-				return end, nil
-			}
-			end, err := jsonscan.Skip(body, e, maxDepth)
-			if err != nil {
-				return end, err
-			}
-			raw := body[e:end:end]
-			md, sum, derr := DecodeMessage(raw)
-			out = append(out, Decoded{Raw: raw, MD: md, Payload: sum, Err: derr})
+		if md, sum, end, ok := decodeMessageAt(body[e:], arena); ok {
+			end += e
+			out = append(out, Decoded{Raw: body[e:end:end], MD: md, Payload: sum})
+			arena = end - e
 			return end, nil
-		})
+		}
+		end, err := jsonscan.Skip(body, e, entitiesMaxDepth)
+		if err != nil {
+			return end, err
+		}
+		raw := body[e:end:end]
+		md, sum, derr := DecodeMessage(raw)
+		out = append(out, Decoded{Raw: raw, MD: md, Payload: sum, Err: derr})
+		return end, nil
 	})
-	if err != nil || !found || jsonscan.Space(body, end) != len(body) {
+	if !ok {
 		return nil, false
 	}
 	return out, true

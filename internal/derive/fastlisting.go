@@ -17,36 +17,38 @@ import (
 // anything jsonscan refuses (it is stricter: invalid UTF-8) — and
 // encoding/json decides. FuzzListingFast holds it to json.Unmarshal.
 func listingFast(body []byte) (int, bool) {
+	n := 0
+	ok := eachListed(body, func(e int) (int, error) {
+		n++
+		return jsonscan.Skip(body, e, fastMaxDepth-1)
+	})
+	return n, ok
+}
+
+// eachListed calls elem with the index of each element of a listing
+// page's "conversations" array, in order, and reports whether the page is
+// one the fast paths read (listingFast says which it declines). elem
+// returns the index past its element.
+func eachListed(body []byte, elem func(e int) (int, error)) bool {
 	i := jsonscan.Space(body, 0)
 	if i >= len(body) || body[i] != '{' {
-		return 0, false
+		return false
 	}
-	n, seen := 0, false
+	seen := false
 	end, err := jsonscan.Object(body, i, func(key []byte, v int) (int, error) {
 		if string(key) == "conversations" {
 			if seen || v >= len(body) || body[v] != '[' {
 				return v, errDecline // twice (the last would win), null, or another type
 			}
 			seen = true
-			return jsonscan.Array(body, v, func(e int) (int, error) {
-				n++
-				return jsonscan.Skip(body, e, fastMaxDepth-1)
-			})
+			return jsonscan.Array(body, v, elem)
 		}
-		for _, c := range key {
-			if c >= 0x80 {
-				return v, errDecline
-			}
-		}
-		if bytes.EqualFold(key, []byte("conversations")) {
+		if !asciiName(key) || bytes.EqualFold(key, []byte("conversations")) {
 			return v, errDecline
 		}
 		return jsonscan.Skip(body, v, fastMaxDepth)
 	})
-	if err != nil || jsonscan.Space(body, end) != len(body) {
-		return 0, false
-	}
-	return n, true
+	return err == nil && jsonscan.Space(body, end) == len(body)
 }
 
 // ListingIDs returns the conversation ids a listing page (one page of an
@@ -74,37 +76,21 @@ func ListingIDs(body []byte) ([]string, error) {
 	return ids, nil
 }
 
-// listingIDsFast is ListingIDs' json.Unmarshal in one pass; it declines
-// as listingFast does, and also an element that is not an object, a
+// listingIDsFast is ListingIDs' json.Unmarshal in one pass (eachListed);
+// it declines as listingFast does, and also an element that is not an object, a
 // conversationId that is not a string or comes twice, and a member name
 // that is conversationId only without regard to case, or not ASCII.
 func listingIDsFast(body []byte) ([]string, bool) {
-	i := jsonscan.Space(body, 0)
-	if i >= len(body) || body[i] != '{' {
-		return nil, false
-	}
-	ids, seen := []string{}, false
-	end, err := jsonscan.Object(body, i, func(key []byte, v int) (int, error) {
-		if string(key) == "conversations" {
-			if seen || v >= len(body) || body[v] != '[' {
-				return v, errDecline
-			}
-			seen = true
-			return jsonscan.Array(body, v, func(e int) (int, error) {
-				id, end, ok := conversationIDAt(body, e)
-				if !ok {
-					return e, errDecline
-				}
-				ids = append(ids, id)
-				return end, nil
-			})
+	ids := []string{}
+	ok := eachListed(body, func(e int) (int, error) {
+		id, end, ok := conversationIDAt(body, e)
+		if !ok {
+			return e, errDecline
 		}
-		if !asciiName(key) || bytes.EqualFold(key, []byte("conversations")) {
-			return v, errDecline
-		}
-		return jsonscan.Skip(body, v, fastMaxDepth)
+		ids = append(ids, id)
+		return end, nil
 	})
-	if err != nil || jsonscan.Space(body, end) != len(body) {
+	if !ok {
 		return nil, false
 	}
 	return ids, true

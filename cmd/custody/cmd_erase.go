@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/evidence/backends"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
@@ -156,15 +157,16 @@ func rerunFlags(fs *pflag.FlagSet) []string {
 			return
 		}
 		// A path as given is relative to where erase ran; the command
-		// names the ledger by its absolute path, so the rest too.
-		// A file:// location is a folder too (folder.Normalize strips the
-		// scheme): relative after it, it is made absolute like a path.
-		evidenceFlag := f.Name == "evidence" || f.Name == "evidence-store"
-		// The scheme is read case-insensitively, as the store registry does.
-		if evidenceFlag && len(v) > len("file://") && strings.EqualFold(v[:len("file://")], "file://") {
-			v = v[len("file://"):]
-		}
-		if f.Name == "key" || (evidenceFlag && !strings.Contains(v, "://")) {
+		// names the ledger by its absolute path, so the rest too. An
+		// evidence location takes the form a ledger records
+		// (Registry.Normalize: a folder's absolute path, whatever its
+		// spelling; a location it refuses, erase has refused already).
+		switch f.Name {
+		case "evidence", "evidence-store":
+			if n, err := backends.New().Normalize(v); err == nil {
+				v = n
+			}
+		case "key":
 			if abs, err := filepath.Abs(v); err == nil {
 				v = abs
 			}

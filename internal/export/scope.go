@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/custodyhq/custody/internal/genesys"
 )
 
 // Scope is what an export captures: an interval through an analytics job,
@@ -65,12 +66,9 @@ func parseInstant(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a date (YYYY-MM-DD)", s)
 }
 
-// idPattern is what a Genesys conversation id looks like (a UUID); ids are
-// used in URL paths and file names, so anything else is refused.
-var idPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$`)
-
-// ValidID reports whether id is safe to use as a conversation or message id.
-func ValidID(id string) bool { return idPattern.MatchString(id) && !strings.Contains(id, "..") }
+// ValidID reports whether id is safe to use as a conversation or message
+// id (genesys.ValidID, which verify shares).
+func ValidID(id string) bool { return genesys.ValidID(id) }
 
 // ErrBadIDs is returned for an ids file that holds no usable id.
 var ErrBadIDs = errors.New("export: bad ids file")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/custodyhq/custody/internal/derive"
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -348,16 +348,11 @@ func (r *RunEntries) ListedNotCaptured(ctx context.Context, l *ledger.Ledger, c 
 	return out, disagree, nil
 }
 
-// requestableIDPattern is export.ValidID's rule (verify does not link
-// the exporter): a listed id that breaks it is never requested, and its
-// run state item is recorded failed under a redacted id, so it cannot be
-// matched by id. TestRequestableIDIsExports holds the two equal.
-var requestableIDPattern = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]{0,127}$`)
-
-// requestableID reports whether export would request a listed id.
-func requestableID(id string) bool {
-	return requestableIDPattern.MatchString(id) && !strings.Contains(id, "..")
-}
+// requestableID reports whether export would request a listed id
+// (genesys.ValidID, export's rule): one that breaks it is never
+// requested, and its run state item is recorded failed under a redacted
+// id, so it cannot be matched by id.
+func requestableID(id string) bool { return genesys.ValidID(id) }
 
 // readListing reads a listing page from the evidence, checked against its
 // address, for the conversation ids it names (derive.ListingIDs: one

@@ -188,25 +188,36 @@ func HeaderMedia(md *genesys.MessageData) []string {
 	return ids
 }
 
-// WithoutURL lists the ids of the attachments of md that have no url, in
+// MediaWithoutURL returns the attachments of md that have no url, in
 // content order, then those of its templates' header media that have
-// none: the media export asks of the Recordings service, recorded in a
-// message detail's media after HeaderMedia.
-func WithoutURL(md *genesys.MessageData) []string {
+// none (Genesys's model makes url optional): what Media leaves out, and
+// export asks of the Recordings service, recording them in a message
+// detail's media after Media's.
+func MediaWithoutURL(md *genesys.MessageData) []*genesys.ContentAttachment {
 	n := md.NormalizedMessage
 	if n == nil {
 		return nil
 	}
-	var ids []string
+	var out []*genesys.ContentAttachment
 	for _, c := range n.Content {
 		if a := c.Attachment; a != nil && a.URL == "" {
-			ids = append(ids, a.ID)
+			out = append(out, a)
 		}
 	}
 	for _, c := range n.Content {
 		if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL == "" {
-			ids = append(ids, t.Header.Media.ID)
+			out = append(out, t.Header.Media)
 		}
+	}
+	return out
+}
+
+// WithoutURL lists the ids of MediaWithoutURL(md): the ids of a message
+// detail's media after HeaderMedia.
+func WithoutURL(md *genesys.MessageData) []string {
+	var ids []string
+	for _, a := range MediaWithoutURL(md) {
+		ids = append(ids, a.ID)
 	}
 	return ids
 }

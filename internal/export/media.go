@@ -29,7 +29,7 @@ import (
 // Recordings service, which keeps the conversation's attachments
 // (recordingCopies); after those 30 days, when the messages API's urls
 // stop working, it is asked of the Recordings service at once. One the
-// messages API names without a url (withoutURL) is asked of the
+// messages API names without a url (derive.MediaWithoutURL) is asked of the
 // Recordings service too, whatever its age. An attachment that cannot be
 // had — still refused, no copy, one over the size limit — is recorded
 // as such in its MediaRef, never skipped;
@@ -42,31 +42,10 @@ func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCo
 }
 
 // mediaOf is the media of md an export records in the detail's media, in
-// that order: derive.Media (those with a url), then withoutURL.
+// that order: derive.Media (those with a url), then derive.MediaWithoutURL
+// (only the Recordings service may give them).
 func mediaOf(md *genesys.MessageData) []*genesys.ContentAttachment {
-	return append(derive.Media(md), withoutURL(md)...)
-}
-
-// withoutURL lists md's attachments, then its template header media,
-// that have no url (Genesys's model makes url optional): those
-// derive.Media leaves out. Only the Recordings service may give them.
-func withoutURL(md *genesys.MessageData) []*genesys.ContentAttachment {
-	n := md.NormalizedMessage
-	if n == nil {
-		return nil
-	}
-	var out []*genesys.ContentAttachment
-	for _, c := range n.Content {
-		if a := c.Attachment; a != nil && a.URL == "" {
-			out = append(out, a)
-		}
-	}
-	for _, c := range n.Content {
-		if t := c.Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL == "" {
-			out = append(out, t.Header.Media)
-		}
-	}
-	return out
+	return append(derive.Media(md), derive.MediaWithoutURL(md)...)
 }
 
 // errNoURL is the failure of an attachment the messages API names
@@ -454,7 +433,7 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 // hasMedia reports whether md names media an export with --media records
 // in the detail's media (mediaOf): with a url or without.
 func hasMedia(md *genesys.MessageData) bool {
-	return hasAttachmentURL(md) || len(withoutURL(md)) > 0
+	return hasAttachmentURL(md) || len(derive.MediaWithoutURL(md)) > 0
 }
 
 // unrecorded lists the ids of md's media without a url that refs, the
@@ -466,7 +445,7 @@ func unrecorded(md *genesys.MessageData, refs []leaf.MediaRef) []string {
 		return nil // no media fetched (--media=false): all of them are lacking
 	}
 	var ids []string
-	for _, a := range withoutURL(md) {
+	for _, a := range derive.MediaWithoutURL(md) {
 		if !slices.ContainsFunc(refs, func(mr leaf.MediaRef) bool { return mr.ID == a.ID }) {
 			ids = append(ids, a.ID)
 		}

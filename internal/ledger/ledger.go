@@ -71,8 +71,14 @@ func cacheFor(txlock string) string {
 const driverName = "sqlite3_custody"
 
 var registerDriver = sync.OnceFunc(func() {
+	// custody_triggers (triggers.go) on every connection opened after
+	// this: before the first one.
+	registered := registerTriggersFunc()
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			if registered != nil {
+				return registered
+			}
 			// The WAL is copied into the database by the background
 			// checkpointer, which also bounds it (walcheckpoint.go).
 			// SQLite's automatic checkpoint, at twice that bound, is only

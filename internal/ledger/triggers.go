@@ -1,0 +1,125 @@
+package ledger
+
+// The append-only triggers (schema.sql) guard every connection to a
+// ledger against accidents. Any row trigger makes SQLite copy each row of
+// a multi-row INSERT through a temporary table before inserting it, which
+// for entries (a leaf of a kilobyte or more each) was about a tenth of an
+// append (docs/benchmarks.md). So Tx.Append turns triggers off on its own
+// connection for its INSERTs into entries only, and on again at once:
+// those rows' seq values are the next ones by construction, read and
+// written in the same write transaction. Every other statement, and every
+// other connection (the sqlite3 shell, other programs, custody's
+// readers), keeps the triggers.
+//
+// SQLite turns triggers off for one connection with sqlite3_db_config
+// (SQLITE_DBCONFIG_ENABLE_TRIGGER), which mattn/go-sqlite3 does not
+// expose; custody_triggers(on), an SQL function registered on every
+// connection of this process as an automatic extension, calls it. It is
+// SQLITE_DIRECTONLY: a trigger or view in a ledger file cannot call it,
+// only SQL text custody itself runs.
+
+/*
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_context sqlite3_context;
+typedef struct sqlite3_value sqlite3_value;
+
+// Declared here rather than included: mattn/go-sqlite3 compiles SQLite
+// into the binary but does not install its header. The signatures are
+// sqlite3.h's; TestTriggersToggle fails if calling them does not do what
+// they say.
+int sqlite3_auto_extension(void (*)(void));
+int sqlite3_db_config(sqlite3 *, int, ...);
+sqlite3 *sqlite3_context_db_handle(sqlite3_context *);
+int sqlite3_create_function_v2(sqlite3 *, const char *, int, int, void *,
+	void (*)(sqlite3_context *, int, sqlite3_value **),
+	void (*)(sqlite3_context *, int, sqlite3_value **),
+	void (*)(sqlite3_context *), void (*)(void *));
+int sqlite3_value_int(sqlite3_value *);
+void sqlite3_result_int(sqlite3_context *, int);
+void sqlite3_result_error(sqlite3_context *, const char *, int);
+
+enum {
+	custodyUTF8 = 1,                  // SQLITE_UTF8
+	custodyDirectOnly = 0x000080000,  // SQLITE_DIRECTONLY
+	custodyEnableTrigger = 1003,      // SQLITE_DBCONFIG_ENABLE_TRIGGER
+};
+
+// custody_triggers(on): turns this connection's triggers on (1) or off
+// (0) and returns the setting now in force.
+static void custodyTriggers(sqlite3_context *ctx, int n, sqlite3_value **v) {
+	int now = -1;
+	if (sqlite3_db_config(sqlite3_context_db_handle(ctx), custodyEnableTrigger, sqlite3_value_int(v[0]) != 0, &now) != 0) {
+		sqlite3_result_error(ctx, "custody_triggers: sqlite3_db_config refused", -1);
+		return;
+	}
+	sqlite3_result_int(ctx, now);
+}
+
+static int custodyExtension(sqlite3 *db, char **err, const void *api) {
+	return sqlite3_create_function_v2(db, "custody_triggers", 1, custodyUTF8 | custodyDirectOnly, 0,
+		custodyTriggers, 0, 0, 0);
+}
+
+static int custodyRegister(void) {
+	return sqlite3_auto_extension((void (*)(void))custodyExtension);
+}
+*/
+import "C"
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// registerTriggersFunc makes custody_triggers available on every SQLite
+// connection opened from now on; registerDriver calls it before any.
+func registerTriggersFunc() error {
+	if rc := C.custodyRegister(); rc != 0 {
+		return fmt.Errorf("ledger: registering custody_triggers: sqlite3_auto_extension: code %d", int(rc))
+	}
+	return nil
+}
+
+// setTriggers turns the triggers of tx's connection on or off. Turning
+// them on does not depend on tx's context (a cancelled append must not
+// leave them off) and, should it fail, discards the connection, so that
+// nothing ever runs on a connection with the triggers off but Append's
+// INSERTs into entries.
+func (tx *Tx) setTriggers(on bool) error {
+	want := int64(0)
+	if on {
+		want = 1
+	}
+	return tx.conn.Raw(func(dc any) error {
+		c, ok := dc.(*sqlite3.SQLiteConn)
+		if !ok {
+			return fmt.Errorf("ledger: append: driver connection is a %T", dc)
+		}
+		err := triggersOn(c, want)
+		if err != nil && on {
+			return errors.Join(driver.ErrBadConn, fmt.Errorf("ledger: append: turning triggers back on: %w", err))
+		}
+		return err
+	})
+}
+
+// triggersOn runs custody_triggers(want) on c and checks what it says is
+// now in force.
+func triggersOn(c *sqlite3.SQLiteConn, want int64) error {
+	rows, err := c.Query("SELECT custody_triggers(?)", []driver.Value{want})
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 1)
+	if err := rows.Next(v); err != nil {
+		return err
+	}
+	if got, _ := v[0].(int64); got != want {
+		return fmt.Errorf("custody_triggers(%d) left them at %v", want, v[0])
+	}
+	return nil
+}

@@ -29,7 +29,9 @@ import (
 //     conversation entry of its partial conversations names, the response
 //     of a message it lists as collateral), or it is the manifest of a
 //     production entry before E that E's outputs name with it (an erasure
-//     names what it deleted of what it erased, not any object);
+//     names what it deleted of what it erased, not any object), or a
+//     findings object of a diff entry before E that E's diffs name with
+//     it;
 //   - no entry after E references it (a later entry's evidence must be
 //     there).
 //
@@ -55,12 +57,16 @@ type excuser struct {
 	// manifests are the production manifests E deleted (its outputs'
 	// manifest), each with the seq of the production entry named.
 	manifests map[hashchain.Hash][]uint64
+	// findings are the diff findings objects E deleted (its diffs'
+	// findings), each with the seq of the diff entry named.
+	findings map[hashchain.Hash][]uint64
 }
 
 // erases reports whether E erases what the entry r references h from:
 // a conversation entry of a conversation it erases whole, a message entry
 // of one of its messages or conversations, or a production entry whose
-// manifest h its outputs name as deleted. Or a response body that held an
+// manifest h its outputs name as deleted, or a diff entry whose findings
+// object h its diffs name as deleted. Or a response body that held an
 // erased message beside others: a bulk-messages response a conversation
 // entry of one of its partial conversations names, or the response a
 // message entry of one of its collateral messages names.
@@ -72,6 +78,8 @@ func (x *excuser) erases(r Ref, h hashchain.Hash) bool {
 		return x.messages[r.Message] || x.conversations[r.Conversation] || (r.Role == leaf.RoleResponse && x.collateral[r.Message])
 	case leaf.KindProduction:
 		return slices.Contains(x.manifests[h], r.Seq)
+	case leaf.KindDiff:
+		return r.Role == leaf.RoleFindings && slices.Contains(x.findings[h], r.Seq)
 	}
 	return false
 }
@@ -115,6 +123,16 @@ func (x *Excuses) Add(e *leaf.Entry) {
 				ee.manifests = map[hashchain.Hash][]uint64{}
 			}
 			ee.manifests[h] = append(ee.manifests[h], o.Seq)
+		}
+	}
+	for _, df := range d.Diffs {
+		for _, s := range df.Findings {
+			if h, err := hashchain.ParseHash(s); err == nil {
+				if ee.findings == nil {
+					ee.findings = map[hashchain.Hash][]uint64{}
+				}
+				ee.findings[h] = append(ee.findings[h], df.Seq)
+			}
 		}
 	}
 	i := len(x.entries)
@@ -200,7 +218,7 @@ func (x *Excuses) Split(absent []hashchain.Hash, vouched map[uint64]bool, refs f
 			case after:
 				why = fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", ee.seq, later)
 			default:
-				why = fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it (nor a production whose manifest its outputs name)", ee.seq)
+				why = fmt.Sprintf("erasure entry %d lists it as erased, but no entry before it of a conversation or message it erases references it (nor a production whose manifest its outputs name, nor a diff whose findings its diffs name)", ee.seq)
 			}
 			if excused {
 				break

@@ -73,3 +73,63 @@ func TestExcuses(t *testing.T) {
 		t.Errorf("vouched: %v %v %v", seqs, convs, msgs)
 	}
 }
+
+// TestExcusesDiffFindings: a recorded diff's findings object an erasure
+// deleted is erased, not missing, when the erasure's diffs name it with
+// that diff entry, as a production's manifest is with its outputs; a
+// findings object it lists as erased without naming its diff, or naming
+// another diff, stays missing.
+func TestExcusesDiffFindings(t *testing.T) {
+	sum := func(s string) hashchain.Hash { return hashchain.LeafHash([]byte(s)) }
+	f1, f2, f3 := sum("findings 1"), sum("findings 2"), sum("findings 3")
+	diffEntry := func(seq uint64, run string, parts ...hashchain.Hash) leaf.Entry {
+		var list leaf.EvidenceList
+		for _, p := range parts {
+			list = append(list, p.String())
+		}
+		raw, err := leaf.EncodeDetail(&leaf.DiffDetail{FindingsEvidenceSHA256: list, FilesEvidenceSHA256: leaf.EvidenceList{}, Counts: map[string]int{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.Entry{Seq: seq, Kind: leaf.KindDiff, RunID: run, Detail: raw}
+	}
+	raw, err := leaf.EncodeDetail(&leaf.ErasureDetail{Conversations: []string{"c1"}, Messages: []string{}, Partial: []string{},
+		Erased: []string{f1.String(), f2.String(), f3.String()}, Kept: []leaf.ErasedKept{}, Collateral: []string{}, Operator: "u", Reason: "DSR-1",
+		Diffs: []leaf.ErasedDiff{{Seq: 0, RunID: "diff-a", Findings: []string{f1.String()}}, {Seq: 0, RunID: "diff-a", Findings: []string{f3.String()}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// f1 and f2 are diff-a's; f3 is diff-b's, which the erasure's diffs
+	// do not name with it.
+	entries := []leaf.Entry{diffEntry(0, "diff-a", f1, f2), diffEntry(1, "diff-b", f3), {Seq: 2, Kind: leaf.KindErasure, Detail: raw}}
+	var x Excuses
+	for i := range entries {
+		x.Add(&entries[i])
+	}
+	refs := func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error) {
+		r := NewReferences(want)
+		for _, e := range entries {
+			b, err := e.AppendLeaf(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Add(e.Seq, b)
+		}
+		return r.Refs(), nil
+	}
+	missing, erased, err := x.Split([]hashchain.Hash{f1, f2, f3}, map[uint64]bool{2: true}, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if erased != 1 || len(missing) != 2 {
+		t.Fatalf("%d erased, missing %+v; want f1 erased alone", erased, missing)
+	}
+	for _, m := range missing {
+		if m.Sum == f1 {
+			t.Errorf("f1, named with its diff: missing (%s)", m.Why)
+		}
+		if !strings.Contains(m.Why, "nor a diff whose findings its diffs name") {
+			t.Errorf("why %s is missing: %q", m.Sum, m.Why)
+		}
+	}
+}

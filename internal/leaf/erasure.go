@@ -44,6 +44,27 @@ type ErasureDetail struct {
 	// verifier looks for them. Absent when there are none, so erasures
 	// without any keep the bytes of their detail.
 	Unreferenced []string `json:"unreferenced,omitempty"`
+	// Diffs are the recorded diffs (entries before this one) whose
+	// findings named what was erased, with the findings objects of each
+	// that this erasure deleted (in Erased): a finding keeps the values
+	// it compared, a text's plain SHA-256 (from which a short text can be
+	// guessed) and a sender's address. Absent when there are none, so
+	// erasures without any keep the bytes of their detail.
+	Diffs []ErasedDiff `json:"diffs,omitempty"`
+}
+
+// ErasedDiff is a recorded diff whose findings an erasure deleted, in
+// whole or in part: report, produce --diff and refetch can no longer
+// read that diff; a diff run again records the findings anew.
+type ErasedDiff struct {
+	// Seq and RunID are the diff entry's.
+	Seq   uint64 `json:"seq"`
+	RunID string `json:"run_id"`
+	// Findings are the objects of its findings_evidence_sha256 deleted
+	// (64 hex, in the diff's order).
+	Findings []string `json:"findings"`
+	// Why says what of the erasure they held.
+	Why string `json:"why"`
 }
 
 // ErasedOutput is a recorded production or report that holds, or may

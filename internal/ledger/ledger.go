@@ -339,13 +339,20 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	case !isWritable(path), opts.ReadOnly:
 		openFn = openReader
 	}
+	failed := func(err error) error {
+		err = fmt.Errorf("ledger: open %s: %w", path, err)
+		if hasWAL && !pending && !isWritable(path) {
+			err = staleWAL(path, err)
+		}
+		return onShare(path, err)
+	}
 	l, err := openFn(ctx, path, opts)
 	if err != nil {
-		return nil, onShare(path, fmt.Errorf("ledger: open %s: %w", path, err))
+		return nil, failed(err)
 	}
 	if err := l.checkOpen(ctx); err != nil {
 		l.Close()
-		return nil, onShare(path, fmt.Errorf("ledger: open %s: %w", path, err))
+		return nil, failed(err)
 	}
 	return l, nil
 }
@@ -361,6 +368,19 @@ func onShare(path string, err error) error {
 	}
 	return &hintError{err: err, hint: fmt.Sprintf("the ledger is on a network file system (%s), where SQLite's locks and shared index may not work: "+
 		"write-protect the copy (chmod -R a-w %s), which custody then reads with neither, or copy the matter to a local disk", kind, filepath.Dir(path))}
+}
+
+// staleWAL adds what to do to err, a failed open of a ledger this process
+// may not write beside, when an empty -wal is there without its -shm (left
+// by a copy, or a writer that stopped): SQLite then reads with WAL locks
+// and must create the -shm, which it cannot.
+func staleWAL(path string, err error) error {
+	if _, serr := os.Lstat(path + "-shm"); !errors.Is(serr, fs.ErrNotExist) {
+		return err
+	}
+	base := filepath.Base(path)
+	return &hintError{err: err, hint: fmt.Sprintf("SQLite must create %s-shm beside the empty %s-wal to read the ledger, and this user may not write in %s: "+
+		"write-protect the copy (chmod -R a-w %s), which custody then opens immutable, or remove the empty %s-wal", base, base, filepath.Dir(path), filepath.Dir(path), base)}
 }
 
 // hintError is an error with a hint for the user (shown by the command

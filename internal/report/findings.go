@@ -59,17 +59,21 @@ const bitHoldStripped = 31
 
 // diffFacts are what streaming a diff's findings gives.
 type diffFacts struct {
-	run           ledger.Run
-	res           *reconcile.DiffResult
-	counts        map[finding.Kind]int
-	held          map[finding.Kind]int
-	stripped      map[string]int            // field → field_stripped findings
-	truth         map[string]map[string]int // field → expected value → count
-	precision     int                       // timestamp_precision_lost
-	lacks         map[string]int            // field → messages its format_lacks findings stand for
-	lackValues    map[string]map[string]int // field → value class (diff's lackValue) → messages
-	heldConv      map[string]*HeldConversation
-	holdCats      map[string]map[string]bool // category → message keys (distinct)
+	run        ledger.Run
+	res        *reconcile.DiffResult
+	counts     map[finding.Kind]int
+	held       map[finding.Kind]int
+	stripped   map[string]int            // field → field_stripped findings
+	truth      map[string]map[string]int // field → expected value → count
+	precision  int                       // timestamp_precision_lost
+	lacks      map[string]int            // field → messages its format_lacks findings stand for
+	lackValues map[string]map[string]int // field → value class (diff's lackValue) → messages
+	heldConv   map[string]*HeldConversation
+	holdCats   map[string]map[string]bool // category → message keys (distinct)
+	// absentHeld are the held conversations the export lacks entirely
+	// (conversation_absent), each with its captured messages: one
+	// finding stands for all of them, so section 2 counts them apart.
+	absentHeld    map[string]int
 	holdsStripped int
 	erased        int               // erased rows (finding.Info.Ledger): not counted as the export's
 	status        map[uint64]uint32 // message key hash → bits (finding rows, bitHoldStripped)
@@ -118,7 +122,7 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 	d := &diffFacts{run: run, res: res, counts: map[finding.Kind]int{}, held: map[finding.Kind]int{},
 		stripped: map[string]int{}, truth: map[string]map[string]int{}, heldConv: map[string]*HeldConversation{},
 		lacks: map[string]int{}, lackValues: map[string]map[string]int{},
-		holdCats: map[string]map[string]bool{}, status: map[uint64]uint32{}, seed: maphash.MakeSeed()}
+		holdCats: map[string]map[string]bool{}, absentHeld: map[string]int{}, status: map[uint64]uint32{}, seed: maphash.MakeSeed()}
 	rows := map[finding.Kind]int{}
 	for i, in := range finding.Kinds() {
 		rows[in.Kind] = i
@@ -204,6 +208,12 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 		if f.MessageID != "" {
 			heldMsgs[c.id][f.MessageID] = append(heldMsgs[c.id][f.MessageID], string(f.Kind))
 		}
+		if f.Kind == finding.ConversationAbsent {
+			// Every captured message of it is missing, not one: counted by
+			// heldMissing, not as a message key.
+			d.absentHeld[c.id] = c.messages
+			return nil
+		}
 		m := d.holdCats[cat]
 		if m == nil {
 			m = map[string]bool{}
@@ -224,6 +234,22 @@ func readDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, runID
 		slices.SortFunc(hc.Affected, func(a, b HeldMessage) int { return strings.Compare(a.MessageID, b.MessageID) })
 	}
 	return d, nil
+}
+
+// heldMissing counts the held messages the export lacks: those of its
+// missing_from_export findings, and every captured message of each held
+// conversation it lacks entirely (conversation_absent), once.
+func (d *diffFacts) heldMissing() (messages, absentConvs, absentMessages int) {
+	for k := range d.holdCats["missing"] {
+		conv, _, _ := strings.Cut(k, "/")
+		if _, absent := d.absentHeld[conv]; !absent {
+			messages++
+		}
+	}
+	for _, n := range d.absentHeld {
+		absentMessages += n
+	}
+	return messages + absentMessages, len(d.absentHeld), absentMessages
 }
 
 // addGap records a gap finding and its refetch outcome, if any.

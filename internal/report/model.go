@@ -134,13 +134,20 @@ type LegalHold struct {
 	// all (a format_lacks finding; every Genesys export): not a loss of
 	// this export, so not in HoldsStripped. HeldUnmarked is how many of
 	// its compared messages custody captured under a legal hold of true.
-	FormatCannotHold bool               `json:"format_cannot_hold"`
-	HeldUnmarked     int                `json:"held_messages_unmarked"`
-	Missing          int                `json:"messages_missing"`
-	Altered          int                `json:"messages_altered"`
-	TimeShifted      int                `json:"messages_time_shifted"`
-	NotCaptured      int                `json:"messages_not_captured"`
-	Held             []HeldConversation `json:"conversations"`
+	FormatCannotHold bool `json:"format_cannot_hold"`
+	HeldUnmarked     int  `json:"held_messages_unmarked"`
+	// Missing counts the held messages the export lacks: each
+	// missing_from_export finding's, and every captured message of the
+	// held conversations it lacks entirely (ConversationsAbsent, one
+	// conversation_absent finding each, whose MessagesInAbsent messages
+	// are among Missing).
+	Missing             int                `json:"messages_missing"`
+	ConversationsAbsent int                `json:"conversations_absent"`
+	MessagesInAbsent    int                `json:"messages_in_absent_conversations"`
+	Altered             int                `json:"messages_altered"`
+	TimeShifted         int                `json:"messages_time_shifted"`
+	NotCaptured         int                `json:"messages_not_captured"`
+	Held                []HeldConversation `json:"conversations"`
 }
 
 // HeldConversation is one conversation under legal hold.

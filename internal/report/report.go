@@ -1134,7 +1134,8 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 		lh := &doc.LegalHold
 		lh.HoldsStripped = df.holdsStripped
 		lh.FormatCannotHold, lh.HeldUnmarked = df.lacks[finding.FieldLegalHold] > 0, df.lackValues[finding.FieldLegalHold]["true"]
-		lh.Missing, lh.Altered = len(df.holdCats["missing"]), len(df.holdCats["altered"])
+		lh.Missing, lh.ConversationsAbsent, lh.MessagesInAbsent = df.heldMissing()
+		lh.Altered = len(df.holdCats["altered"])
 		lh.TimeShifted, lh.NotCaptured = len(df.holdCats["time_shifted"]), len(df.holdCats["not_captured"])
 		for _, c := range lf.order {
 			h := lf.erasure.HoldsOn(c.id, c.held)

@@ -78,7 +78,11 @@ If no checkpoint covers the entry yet, run 'custody checkpoint' first.
 Prove refuses (exit 3) a ledger whose stored hashes no longer lead to the
 checkpoint's root, whose checkpoint ids are not continuous, or whose
 entry is not a strict leaf (I-JSON, no member named twice, its exact
-RFC 8785 bytes, a custody entry): it never proves a forged row.
+RFC 8785 bytes, a custody entry), or, with --message, whose lookup
+columns (the kind, conversation and message ids copied beside each leaf)
+contradict the leaf of an entry they lead to: it never proves a forged
+row, nor another message's entry. That --message finds no entry rests
+on the ledger's message index, which 'custody verify' checks.
 
 Examples:
   custody prove --message 2f0c1b… --out msg-2f0c.proof.json
@@ -128,7 +132,9 @@ func messageSeq(ctx context.Context, l *ledger.Ledger, msg, conv string) (uint64
 	case len(convs) > 1:
 		return 0, usageError("prove: message %q was captured in %d conversations (%s): name one with --conversation", msg, len(convs), strings.Join(convs, ", "))
 	}
-	return 0, fmt.Errorf("prove: message %q was never captured in this ledger", msg)
+	// The answer of the message index, which verify checks against the
+	// entries (a deleted index row would hide a capture).
+	return 0, fmt.Errorf("prove: message %q was never captured in this ledger (its message index lists no entry of it; 'custody verify' checks the index)", msg)
 }
 
 func runProve(ctx context.Context, o *proveOptions, g *globalOptions) error {

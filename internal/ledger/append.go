@@ -604,23 +604,30 @@ func (tx *Tx) checkSupersedes(e *leaf.Entry, seq, start uint64, batch []leaf.Ent
 	if old >= seq {
 		return fmt.Errorf("%w: supersedes %d is not an earlier entry", ErrInvalidEntry, old)
 	}
-	var kind string
-	var conv, msg sql.NullString
+	var prev leaf.Entry
 	if old >= start {
-		b := batch[old-start]
-		kind, conv.String, msg.String = b.Kind, b.ConversationID, b.MessageID
+		prev = batch[old-start]
 	} else {
-		err := tx.tx.QueryRowContext(tx.ctx, `SELECT kind, conversation_id, message_id FROM entries WHERE seq = ?`, int64(old)).Scan(&kind, &conv, &msg)
+		// The leaf, not the lookup columns, says what the entry is of.
+		var lb []byte
+		var cols Columns
+		err := tx.tx.QueryRowContext(tx.ctx, `SELECT leaf, kind, conversation_id, message_id, run_id FROM entries WHERE seq = ?`, int64(old)).Scan(&lb, &cols[0], &cols[1], &cols[2], &cols[3])
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: supersedes %d: no such entry", ErrInvalidEntry, old)
 		}
 		if err != nil {
 			return classify(err)
 		}
+		if prev, err = leaf.DecodeLeaf(lb); err != nil {
+			return fmt.Errorf("ledger: entry seq %d: %w: %w", old, ErrInconsistent, err)
+		}
+		if err := checkColumns(int64(old), &prev, &cols, len(cols)); err != nil {
+			return err
+		}
 	}
-	if kind != e.Kind || conv.String != e.ConversationID || msg.String != e.MessageID {
+	if prev.Kind != e.Kind || prev.ConversationID != e.ConversationID || prev.MessageID != e.MessageID {
 		return fmt.Errorf("%w: supersedes %d, which is a %s of conversation %q message %q, not this %s of conversation %q message %q",
-			ErrInvalidEntry, old, kind, conv.String, msg.String, e.Kind, e.ConversationID, e.MessageID)
+			ErrInvalidEntry, old, prev.Kind, prev.ConversationID, prev.MessageID, e.Kind, e.ConversationID, e.MessageID)
 	}
 	return nil
 }

@@ -41,6 +41,9 @@ func (l *Ledger) ConversationMessages(ctx context.Context, convID string, before
 		if err != nil {
 			return fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
 		}
+		if err := checkFilter(seq, &e, Filter{Kind: leaf.KindMessage, ConversationID: convID}); err != nil {
+			return err
+		}
 		e.Seq = uint64(seq)
 		if err := fn(e); err != nil {
 			return err

@@ -67,6 +67,9 @@ func (l *Ledger) ConversationsMessages(ctx context.Context, convIDs []string, be
 		if err != nil {
 			return fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
 		}
+		if err := checkFilter(seq, &e, Filter{Kind: leaf.KindMessage, ConversationID: conv}); err != nil {
+			return err
+		}
 		e.Seq = uint64(seq)
 		if err := fn(conv, e); err != nil {
 			return err

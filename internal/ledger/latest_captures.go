@@ -25,7 +25,9 @@ type Capture struct{ ConversationID, MessageID string }
 // query each cost a round trip through the driver apiece), the most
 // recent message entry of each conversation and message id ever
 // captured, by Capture: an id captured in two conversations has an
-// answer for each; ids never captured have none.
+// answer for each; ids never captured have none. A row the lookup
+// columns give as a capture of an id whose leaf is not one is an
+// ErrInconsistent error (columns.go).
 func (l *Ledger) LatestCaptures(ctx context.Context, messageIDs []string) (map[Capture]leaf.Entry, error) {
 	return latestCaptures(ctx, l.rdb, l.keys, messageIDs)
 }
@@ -97,13 +99,19 @@ func latestCapturesOf(ctx context.Context, q querier, mi *messageIndex, ids []st
 		if err := rows.Scan(&seq, &lb, &lh, &chain, &conv, &id); err != nil {
 			return fmt.Errorf("ledger: latest captures: %w", classify(err))
 		}
-		key := Capture{ConversationID: conv.String, MessageID: id}
-		if _, ok := out[key]; ok {
-			continue // an older capture of a message already read
-		}
+		// Every row is decoded, an older capture's too: the columns chose
+		// it, and only its leaf says whether they may be trusted.
 		e, err := leaf.DecodeLeaf(lb)
 		if err != nil {
 			return fmt.Errorf("ledger: entry seq %d: %w: %w", seq, ErrInconsistent, err)
+		}
+		cols := Columns{{String: leaf.KindMessage, Valid: true}, conv, {String: id, Valid: true}}
+		if err := checkColumns(seq, &e, &cols, 3); err != nil {
+			return err
+		}
+		key := Capture{ConversationID: e.ConversationID, MessageID: e.MessageID}
+		if _, ok := out[key]; ok {
+			continue // an older capture of a message already read
 		}
 		if len(lh) != hashchain.HashSize || len(chain) != hashchain.HashSize {
 			return fmt.Errorf("ledger: entry seq %d: %w: stored hash has the wrong length", seq, ErrInconsistent)

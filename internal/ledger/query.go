@@ -25,7 +25,9 @@ type Filter struct {
 
 // Entries streams the entries matching f in sequence order. Iteration
 // stops at the first error, which is yielded with a zero Entry. Entries are
-// decoded from their stored leaf bytes.
+// decoded from their stored leaf bytes; a row f's conditions admit by its
+// lookup columns whose leaf does not meet them is an ErrInconsistent
+// error (columns.go).
 func (l *Ledger) Entries(ctx context.Context, f Filter) iter.Seq2[leaf.Entry, error] {
 	return queryEntries(ctx, l.rdb, l.keys, f)
 }
@@ -42,6 +44,9 @@ func queryEntries(ctx context.Context, q querier, mi *messageIndex, f Filter) it
 		var order ascending
 		for rows.Next() {
 			e, err := scanEntry(rows, &order)
+			if err == nil {
+				err = checkFilter(int64(e.Seq), &e, f)
+			}
 			if err != nil {
 				yield(leaf.Entry{}, err)
 				return
@@ -325,11 +330,28 @@ const latestConversationWhere = `conversation_id = ? AND message_id IS NULL AND 
 func latestCaptureWhere(mi *messageIndex) string { return mi.where + ` AND kind = ?` }
 
 func latestCapture(ctx context.Context, q querier, mi *messageIndex, messageID string) (leaf.Entry, bool, error) {
-	return latestOf(ctx, q, leaf.KindMessage, messageID, latestCaptureWhere(mi), append(mi.args(messageID), leaf.KindMessage)...)
+	e, ok, err := latestOf(ctx, q, leaf.KindMessage, messageID, latestCaptureWhere(mi), append(mi.args(messageID), leaf.KindMessage)...)
+	if err == nil && ok {
+		err = checkFilter(int64(e.Seq), &e, Filter{Kind: leaf.KindMessage, MessageID: messageID})
+	}
+	if err != nil {
+		return leaf.Entry{}, false, err
+	}
+	return e, ok, nil
 }
 
 func latestConversation(ctx context.Context, q querier, conversationID string) (leaf.Entry, bool, error) {
-	return latestOf(ctx, q, leaf.KindConversation, conversationID, latestConversationWhere, conversationID, leaf.KindConversation)
+	e, ok, err := latestOf(ctx, q, leaf.KindConversation, conversationID, latestConversationWhere, conversationID, leaf.KindConversation)
+	if err == nil && ok {
+		err = checkFilter(int64(e.Seq), &e, Filter{Kind: leaf.KindConversation, ConversationID: conversationID})
+		if err == nil && e.MessageID != "" {
+			err = errColumns(int64(e.Seq), fmt.Sprintf("its message_id column is NULL but its leaf's message_id is %q", e.MessageID))
+		}
+	}
+	if err != nil {
+		return leaf.Entry{}, false, err
+	}
+	return e, ok, nil
 }
 
 // latestSQL is the query for the highest-seq entry matching where.
@@ -374,6 +396,9 @@ func (l *Ledger) Controls(ctx context.Context) ([]leaf.Entry, error) {
 		e, err := scanEntry(rows, &order)
 		if err != nil {
 			return nil, err
+		}
+		if e.Kind != leaf.KindErasure && e.Kind != leaf.KindHold {
+			return nil, errColumns(int64(e.Seq), fmt.Sprintf("its kind column is %q or %q but its leaf's kind is %s", leaf.KindErasure, leaf.KindHold, memberText(e.Kind)))
 		}
 		out = append(out, e)
 	}

@@ -14,7 +14,8 @@ import (
 // reads. It hands out the stored rows as they are, unchecked: judging them
 // is internal/verify's work, not the store's.
 type Snapshot struct {
-	tx *sql.Tx
+	tx   *sql.Tx
+	keys *messageIndex
 }
 
 // RawEntry is one stored entries row as it is on disk. Leaf, LeafHash and
@@ -25,6 +26,9 @@ type RawEntry struct {
 	Leaf     []byte
 	LeafHash []byte
 	Chain    []byte
+	// Columns are the row's lookup columns, read by EntriesWithColumns
+	// alone (all NULL otherwise).
+	Columns Columns
 }
 
 // Snapshot opens a read-only snapshot. Close it when done.
@@ -33,7 +37,7 @@ func (l *Ledger) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: snapshot: %w", classify(err))
 	}
-	return &Snapshot{tx: tx}, nil
+	return &Snapshot{tx: tx, keys: l.keys}, nil
 }
 
 // Close ends the snapshot's read transaction.
@@ -75,8 +79,16 @@ func (s *Snapshot) Checkpoints(ctx context.Context) ([]StoredCheckpoint, error) 
 // zero-filled, from a file cut short inside a page. Iteration stops there
 // with an ErrCorrupt error.
 func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
+	return s.entries(ctx, false)
+}
+
+func (s *Snapshot) entries(ctx context.Context, withColumns bool) iter.Seq2[RawEntry, error] {
 	return func(yield func(RawEntry, error) bool) {
-		rows, err := s.tx.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`)
+		query := `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`
+		if withColumns {
+			query = `SELECT seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id FROM entries ORDER BY seq`
+		}
+		rows, err := s.tx.QueryContext(ctx, query)
 		if err != nil {
 			yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", classify(err)))
 			return
@@ -85,10 +97,15 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 		var (
 			seq                   int64
 			leaf, lhRaw, chainRaw sql.RawBytes
+			cols                  Columns // strings the driver made for each row: kept, copied by value
 			order                 ascending
 		)
+		dest := []any{&seq, &leaf, &lhRaw, &chainRaw}
+		if withColumns {
+			dest = append(dest, &cols[0], &cols[1], &cols[2], &cols[3])
+		}
 		for rows.Next() {
-			if err := rows.Scan(&seq, &leaf, &lhRaw, &chainRaw); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", classify(err)))
 				return
 			}
@@ -96,7 +113,7 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", err))
 				return
 			}
-			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw}, nil) {
+			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw, Columns: cols}, nil) {
 				return
 			}
 		}

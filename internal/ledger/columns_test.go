@@ -1,0 +1,153 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
+)
+
+// columnsFixture is a ledger of 8 messages of conv-a (seqs 0-7), 4 of
+// conv-b (8-11) and a conversation entry of conv-c (12), its message
+// index spread over levels (small moves).
+func columnsFixture(t *testing.T) (*fixture, []leaf.Entry) {
+	t.Helper()
+	f := newFixture(t)
+	f.l.keyMove, f.l.keyFanout = 4, 2
+	batch := append(messages("conv-a", 8), messages("conv-b", 4)...)
+	batch = append(batch, leaf.Entry{Kind: leaf.KindConversation, ConversationID: "conv-c", PayloadSHA256: hashchain.Hash{1}})
+	out, err := f.l.Append(f.ctx, batch...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, out
+}
+
+// tamper changes entries rows' lookup columns (and the message index) as
+// someone with write access to the file can, every hash left as it was.
+func (f *fixture) tamper(stmts ...string) {
+	f.t.Helper()
+	f.raw(append([]string{`DROP TRIGGER entries_append_only_update`}, stmts...)...)
+	f.reopen()
+}
+
+// wantColumnsError fails unless err is ErrInconsistent naming entry seq
+// and column, and telling the reader to run custody verify.
+func wantColumnsError(t *testing.T, what string, err error, seq uint64, column string) {
+	t.Helper()
+	if !errors.Is(err, ErrInconsistent) {
+		t.Errorf("%s: error %v, want ErrInconsistent", what, err)
+		return
+	}
+	for _, s := range []string{fmt.Sprintf("seq %d:", seq), column + " column", "run custody verify"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("%s: error %q does not say %q", what, err, s)
+		}
+	}
+}
+
+// TestLookupsCheckColumns: after the lookup columns of a row are changed
+// (its hashes intact), every lookup that finds the row by them fails
+// with ErrInconsistent naming the row and the column — none gives
+// another message's entry, or an entry of another kind, as the answer.
+func TestLookupsCheckColumns(t *testing.T) {
+	t.Run("message_id", func(t *testing.T) {
+		// The review's repro: seq 5 made to look like a capture of seq
+		// 4's message, later than seq 4, in the columns and the index.
+		f, out := columnsFixture(t)
+		m4 := out[4].MessageID
+		f.tamper(fmt.Sprintf(`UPDATE entries SET message_id = '%s' WHERE seq = 5`, m4),
+			fmt.Sprintf(`INSERT INTO message_keys_recent (key, seq) VALUES (%d, 5)`, messageKey(m4)))
+		_, err := f.l.LatestCaptures(f.ctx, []string{m4})
+		wantColumnsError(t, "LatestCaptures", err, 5, "message_id")
+		_, _, err = f.l.LatestCapture(f.ctx, m4)
+		wantColumnsError(t, "LatestCapture", err, 5, "message_id")
+		_, err = f.l.EntriesByMessage(f.ctx, m4)
+		wantColumnsError(t, "EntriesByMessage", err, 5, "message_id")
+		err = f.l.Update(f.ctx, func(tx *Tx) error {
+			_, err := tx.LatestCaptures([]string{m4})
+			return err
+		})
+		wantColumnsError(t, "Tx.LatestCaptures", err, 5, "message_id")
+	})
+	t.Run("kind", func(t *testing.T) {
+		f, _ := columnsFixture(t)
+		f.tamper(`UPDATE entries SET kind = 'hold' WHERE seq = 4`)
+		_, err := collect(f.l.Entries(f.ctx, Filter{Kind: leaf.KindHold}))
+		wantColumnsError(t, "Entries(kind hold)", err, 4, "kind")
+		_, err = f.l.Controls(f.ctx)
+		wantColumnsError(t, "Controls", err, 4, "kind")
+	})
+	t.Run("conversation_id", func(t *testing.T) {
+		f, out := columnsFixture(t)
+		f.tamper(`UPDATE entries SET conversation_id = 'conv-b' WHERE seq = 3`)
+		_, err := f.l.EntriesByConversation(f.ctx, "conv-b")
+		wantColumnsError(t, "EntriesByConversation", err, 3, "conversation_id")
+		err = f.l.ConversationMessages(f.ctx, "conv-b", 100, func(leaf.Entry) error { return nil })
+		wantColumnsError(t, "ConversationMessages", err, 3, "conversation_id")
+		err = f.l.ConversationsMessages(f.ctx, []string{"conv-a", "conv-b"}, 100, func(string, leaf.Entry) error { return nil })
+		wantColumnsError(t, "ConversationsMessages", err, 3, "conversation_id")
+		// Keyed by the columns, seq 3 would be conv-b's capture of a
+		// message conv-b never had.
+		_, err = f.l.LatestCaptures(f.ctx, []string{out[3].MessageID})
+		wantColumnsError(t, "LatestCaptures", err, 3, "conversation_id")
+	})
+	t.Run("run_id", func(t *testing.T) {
+		f, _ := columnsFixture(t)
+		f.tamper(`UPDATE entries SET run_id = 'run-other' WHERE seq = 9`)
+		_, err := collect(f.l.Entries(f.ctx, Filter{RunID: "run-other"}))
+		wantColumnsError(t, "Entries(run)", err, 9, "run_id")
+	})
+	t.Run("conversation entry", func(t *testing.T) {
+		// A message after conv-c's conversation entry made to look like
+		// a later capture of that conversation.
+		f, _ := columnsFixture(t)
+		if _, err := f.l.Append(f.ctx, message("conv-d", 0)); err != nil {
+			t.Fatal(err)
+		}
+		f.tamper(`UPDATE entries SET kind = 'conversation', message_id = NULL, conversation_id = 'conv-c' WHERE seq = 13`)
+		_, _, err := f.l.LatestConversation(f.ctx, "conv-c")
+		wantColumnsError(t, "LatestConversation", err, 13, "kind")
+	})
+	t.Run("supersedes", func(t *testing.T) {
+		// Seq 2 (conv-a's message 2) made to look like a capture of
+		// conv-b's message 0: an append must not take a new capture of
+		// that message as superseding it.
+		f, out := columnsFixture(t)
+		f.tamper(fmt.Sprintf(`UPDATE entries SET conversation_id = 'conv-b', message_id = '%s' WHERE seq = 2`, out[8].MessageID))
+		e := message("conv-b", 0)
+		e.PayloadSHA256[0] ^= 1
+		e.Supersedes = new(uint64(2))
+		_, err := f.l.Append(f.ctx, e)
+		wantColumnsError(t, "Append", err, 2, "conversation_id")
+	})
+	t.Run("untouched", func(t *testing.T) {
+		// The checks pass a ledger whose columns are custody's own.
+		f, out := columnsFixture(t)
+		ids := make([]string, 12)
+		for i := range ids {
+			ids[i] = out[i].MessageID
+		}
+		latest, err := f.l.LatestCaptures(f.ctx, ids)
+		if err != nil || len(latest) != 12 {
+			t.Fatalf("LatestCaptures: %d, %v", len(latest), err)
+		}
+		for _, fl := range []Filter{{Kind: leaf.KindMessage}, {ConversationID: "conv-b"}, {MessageID: ids[6]}, {RunID: "run-0001"}, {Kind: leaf.KindConversation, ConversationID: "conv-c"}} {
+			if _, err := collect(f.l.Entries(f.ctx, fl)); err != nil {
+				t.Errorf("Entries(%+v): %v", fl, err)
+			}
+		}
+		if _, ok, err := f.l.LatestConversation(f.ctx, "conv-c"); err != nil || !ok {
+			t.Errorf("LatestConversation: %v %v", ok, err)
+		}
+		e := message("conv-b", 0)
+		e.PayloadSHA256[0] ^= 1
+		e.Supersedes = new(uint64(8))
+		if _, err := f.l.Append(f.ctx, e); err != nil {
+			t.Errorf("Append superseding seq 8: %v", err)
+		}
+	})
+}

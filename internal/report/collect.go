@@ -39,6 +39,9 @@ type convState struct {
 	// not erased but with their response body deleted: the certificate's
 	// "of these" when a filter lists fewer than the matter's.
 	shownErased, shownBodyErased int
+	// erased and bodyErased count the same of all its latest captures
+	// (section 2 says them of a held conversation).
+	erased, bodyErased int
 }
 
 // ledgerFacts are what one pass over the ledger gives.
@@ -212,6 +215,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 					if !erasedMsg[k] {
 						erasedMsg[k] = true
 						f.erasedMsgs++
+						c.erased++
 						if !st.Conversation(e.ConversationID) {
 							f.exceptions = append(f.exceptions, Exception{Kind: "erased", ConversationID: e.ConversationID, MessageID: e.MessageID,
 								Reason: erasedReason("message", r)})
@@ -220,6 +224,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 				} else if r, ok := st.Collateral(e.ConversationID, e.MessageID); ok && !erasedMsg[k] {
 					erasedMsg[k] = true
 					f.bodiesErased++
+					c.bodyErased++
 					f.exceptions = append(f.exceptions, Exception{Kind: "body_erased", ConversationID: e.ConversationID, MessageID: e.MessageID,
 						Reason: bodyErasedReason(r)})
 				}

@@ -141,13 +141,18 @@ type LegalHold struct {
 	// held conversations it lacks entirely (ConversationsAbsent, one
 	// conversation_absent finding each, whose MessagesInAbsent messages
 	// are among Missing).
-	Missing             int                `json:"messages_missing"`
-	ConversationsAbsent int                `json:"conversations_absent"`
-	MessagesInAbsent    int                `json:"messages_in_absent_conversations"`
-	Altered             int                `json:"messages_altered"`
-	TimeShifted         int                `json:"messages_time_shifted"`
-	NotCaptured         int                `json:"messages_not_captured"`
-	Held                []HeldConversation `json:"conversations"`
+	Missing             int `json:"messages_missing"`
+	ConversationsAbsent int `json:"conversations_absent"`
+	MessagesInAbsent    int `json:"messages_in_absent_conversations"`
+	Altered             int `json:"messages_altered"`
+	TimeShifted         int `json:"messages_time_shifted"`
+	NotCaptured         int `json:"messages_not_captured"`
+	// Erased counts the held conversations an erasure erased whole or in
+	// part, ErasedDespiteHold those of them erased under --override-hold:
+	// each is marked in Held with its erasure.
+	Erased            int                `json:"erased_conversations"`
+	ErasedDespiteHold int                `json:"erased_despite_hold"`
+	Held              []HeldConversation `json:"conversations"`
 }
 
 // HeldConversation is one conversation under legal hold.
@@ -165,6 +170,18 @@ type HeldConversation struct {
 	// kind; Affected names those messages.
 	Counts   map[string]int `json:"findings"`
 	Affected []HeldMessage  `json:"messages_affected"`
+	// Erased is the erasure that erased it whole (ErasedWhole), else the
+	// latest that erased some of its messages (custody erase
+	// --override-hold, its OverrideHold the reason given; or an erasure
+	// before a hold covered it); nil when none did. MessagesErased and
+	// BodiesErased count its messages erased, and those not erased whose
+	// response body an erasure deleted with an erased message's: what is
+	// left of it is every message's ledger entry, hash values and proof,
+	// and the content of the others.
+	Erased         *Erasure `json:"erased,omitempty"`
+	ErasedWhole    bool     `json:"erased_whole,omitempty"`
+	MessagesErased int      `json:"messages_erased,omitempty"`
+	BodiesErased   int      `json:"messages_body_erased,omitempty"`
 }
 
 // MatterHold is a matter hold (custody hold) in force.

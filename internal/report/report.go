@@ -1114,8 +1114,10 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	if df == nil {
 		for _, c := range lf.order {
 			if h := lf.erasure.HoldsOn(c.id, c.held); h.Held() {
-				doc.LegalHold.Held = append(doc.LegalHold.Held, HeldConversation{ID: c.id, Messages: c.messages, DeletionProtection: h.DeletionProtection,
-					MatterHold: matterHold(h), Counts: map[string]int{}, Affected: []HeldMessage{}})
+				hc := HeldConversation{ID: c.id, Messages: c.messages, DeletionProtection: h.DeletionProtection,
+					MatterHold: matterHold(h), Counts: map[string]int{}, Affected: []HeldMessage{}}
+				heldErasure(&hc, c, lf.erasure)
+				doc.LegalHold.Held = append(doc.LegalHold.Held, hc)
 			}
 		}
 	}
@@ -1148,6 +1150,7 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 			}
 			hc.DeletionProtection, hc.MatterHold = h.DeletionProtection, matterHold(h)
 			hc.Affected = nonNil(hc.Affected)
+			heldErasure(hc, c, lf.erasure)
 			if len(hc.Counts) > 0 {
 				lh.Affected++
 			}
@@ -1187,6 +1190,14 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 				Gap: in.Gap, Count: df.counts[in.Kind], Held: df.held[in.Kind]})
 		}
 		doc.Gaps = nonNil(df.gaps)
+	}
+	for _, hc := range doc.LegalHold.Held {
+		if hc.Erased != nil {
+			doc.LegalHold.Erased++
+			if hc.Erased.OverrideHold != "" {
+				doc.LegalHold.ErasedDespiteHold++
+			}
+		}
 	}
 	doc.Exceptions = nonNil(lf.exceptions)
 	if len(o.Conversations) > 0 || o.Interval != "" {
@@ -1281,6 +1292,19 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	}
 	withholdCertificate(doc, evidenceMet{}, o.NoVerify)
 	return nil
+}
+
+// heldErasure marks a held conversation with what an erasure took of it:
+// a hold overridden must not read, in section 2, as a conversation kept
+// whole.
+func heldErasure(hc *HeldConversation, c *convState, st *erasure.State) {
+	r, ok := st.TouchedRecord(c.id)
+	if !ok {
+		return
+	}
+	hc.Erased = erasureOf(r)
+	hc.ErasedWhole = st.Conversation(c.id)
+	hc.MessagesErased, hc.BodiesErased = c.erased, c.bodyErased
 }
 
 // evidenceMet counts the messages and conversation objects the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/evidence/backends"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/reconcile"
 )
 
@@ -71,7 +72,11 @@ Objects another conversation shares (the legal-hold answers, audit
 pages, analytics listing pages that also list other conversations) are
 kept and named in the entry. A production's manifest kept as evidence
 that lists an erased message (with the plain SHA-256 of its text) is
-deleted. So is every object no entry references (a custody before
+deleted, and so is each object of a recorded diff's findings that names
+an erased conversation or message (a text's plain SHA-256, a sender's
+address): the entry names it with its diff, and that diff can no longer
+be read whole (report, produce --diff, refetch) until 'custody diff' is
+run again on the export. So is every object no entry references (a custody before
 ef2d53c stored the bodies of every conversation it read again unchanged)
 that is a response body holding an erased message or of a conversation
 erased whole, or an erased message's opening: erase lists the store once
@@ -89,9 +94,14 @@ the store (.tmp-…, never evidence; one may be a whole body) are removed
 and counted, and so are the folders a produce killed before it recorded
 its production left (listed in the ledger's state, wherever --out was;
 they may hold the produced messages' text). Every recorded production and report
-that holds, or may hold, what was erased is listed ("recall") and
-recorded in the entry's outputs: custody cannot delete files already delivered, the operator
-recalls or deletes them. A conversation erased, whole or in part, is
+that holds, or may hold, what was erased is recorded in the entry's
+outputs: custody cannot delete files already delivered, the operator
+recalls or deletes them. The summary ends by naming, once each, every
+place personal data of what was erased is left ("remains"; JSON
+personal_data_remains): the listing pages kept, the export a diff read,
+each production and report to recall by its folder ("folder not
+recorded" for a report recorded before its entry named its folder), v1
+leaves. A conversation erased, whole or in part, is
 not captured again by later exports.
 
 Erase refuses while a conversation is under legal hold — deletion
@@ -290,39 +300,72 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	if res.TempsRemoved > 0 {
 		fmt.Fprintf(g.stdout, "temporaries  %d files of writes a crash cut short removed (never evidence, so in no entry; one may hold what is erased)\n", res.TempsRemoved)
 	}
-	printProduceLeftovers(g, res)
-	for _, k := range d.Kept {
-		fmt.Fprintf(g.stdout, "kept         %s: %s\n", k.Object, k.Why)
+	printLeftoversRemoved(g, res)
+	for _, df := range d.Diffs {
+		fmt.Fprintf(g.stdout, "diff         entry %d, run %s: %d findings %s deleted: %s\n", df.Seq, df.RunID, len(df.Findings), plural(len(df.Findings), "object", "objects"), df.Why)
 	}
 	if len(d.Collateral) > 0 {
 		fmt.Fprintf(g.stdout, "collateral   %d messages lost their response bodies (their commitments still open)\n", len(d.Collateral))
 	}
-	for _, o := range d.Outputs {
-		name := o.Name
-		if name == "" {
-			name = "(not recorded)"
-		}
-		fmt.Fprintf(g.stdout, "recall       %s entry %d, %s: %s\n", o.Kind, o.Seq, name, o.Why)
-	}
-	if len(d.Outputs) > 0 {
-		g.warn(fmt.Sprintf("%d recorded %s (listed 'recall') hold, or may hold, what this erasure erased: custody cannot delete files already delivered; the operator must recall or delete them", len(d.Outputs), plural(len(d.Outputs), "production or report", "productions and reports")))
-	}
 	if len(res.Held) > 0 {
 		fmt.Fprintf(g.stdout, "held         %s: erased under --override-hold %q\n", listOrNone(res.Held), d.OverrideHold)
 	}
-	if res.V1Leaves > 0 {
-		g.warn(fmt.Sprintf("%d erased captures are from before ledger format v3: their leaves keep the sender, recipient and content hash in clear, which no erasure can remove from an append-only ledger", res.V1Leaves))
+	printRemains(g, res.Remains)
+	if len(d.Outputs) > 0 {
+		g.warn(fmt.Sprintf("%d recorded %s (listed 'remains') hold, or may hold, what this erasure erased: custody cannot delete files already delivered; the operator must recall or delete them", len(d.Outputs), plural(len(d.Outputs), "production or report", "productions and reports")))
 	}
 	return err
+}
+
+// printRemains names, once each, every place personal data of what is
+// erased is left after the erasure: one sentence, then a line a place.
+func printRemains(g *globalOptions, rs []erase.Remain) {
+	if len(rs) == 0 {
+		fmt.Fprintln(g.stdout, "remains      no personal data of what is erased is left in the evidence, and no recorded production or report holds it")
+		return
+	}
+	fmt.Fprintf(g.stdout, "remains      personal data of what is erased is left in %d %s, which this erasure does not delete:\n", len(rs), plural(len(rs), "place", "places"))
+	for _, r := range rs {
+		var where string
+		switch r.Place {
+		case "evidence":
+			where = "evidence object " + r.Object
+		case leaf.KindProduction:
+			where = fmt.Sprintf("production entry %d, folder %s", r.Seq, folderOrNot(r.Folder))
+		case leaf.KindReport:
+			where = fmt.Sprintf("report entry %d (run %s), folder %s", r.Seq, r.Name, folderOrNot(r.Folder))
+		case "export":
+			where = "export " + r.Folder
+		case "ledger":
+			where = "the ledger"
+		default:
+			where = "folder " + r.Folder
+		}
+		fmt.Fprintf(g.stdout, "  %s: %s\n", where, r.Why)
+	}
+}
+
+func folderOrNot(f string) string {
+	if f == "" {
+		return "not recorded"
+	}
+	return f
 }
 
 // printProduceLeftovers says which folders a produce killed before it
 // recorded its production erase removed, and warns of those it could not.
 func printProduceLeftovers(g *globalOptions, res *erase.Result) {
-	for _, p := range res.ProduceLeftovers {
-		fmt.Fprintf(g.stdout, "leftover     %s removed: left by a produce killed before it recorded its production (it may hold the produced messages' text)\n", p)
-	}
+	printLeftoversRemoved(g, res)
 	for _, p := range res.ProduceLeftoversFailed {
 		g.warn(fmt.Sprintf("a folder a produce killed before recording left could not be looked at or removed, and may hold the produced messages' text, erased ones among them: %s (remove it, or run the same produce again)", p))
+	}
+}
+
+// printLeftoversRemoved says which folders a produce killed before it
+// recorded its production erase removed (those it could not are among
+// the places personal data remains).
+func printLeftoversRemoved(g *globalOptions, res *erase.Result) {
+	for _, p := range res.ProduceLeftovers {
+		fmt.Fprintf(g.stdout, "leftover     %s removed: left by a produce killed before it recorded its production (it may hold the produced messages' text)\n", p)
 	}
 }

@@ -2,11 +2,9 @@ package erase
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -25,52 +23,6 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 )
-
-// firstNamed returns the first of the conversations convs and messages
-// msgs that r's findings name ("conversation_id":"ID", "message_id":"ID";
-// "conversation X" or "message Y"), or "" when none, reading r as a
-// stream in chunks that overlap by the longest pattern (a findings object
-// of a large diff decompresses to far more than is worth holding at once).
-func firstNamed(r io.Reader, convs, msgs map[string]bool) (string, error) {
-	if len(convs)+len(msgs) == 0 {
-		return "", nil // nothing to look for
-	}
-	pats := make(map[string][]byte, len(convs)+len(msgs))
-	longest := 0
-	for c := range convs {
-		pats["conversation "+c] = []byte(`"conversation_id":"` + c + `"`)
-	}
-	for m := range msgs {
-		pats["message "+m] = []byte(`"message_id":"` + m + `"`)
-	}
-	for _, p := range pats {
-		longest = max(longest, len(p))
-	}
-	buf := make([]byte, 0, 4<<20+longest)
-	for {
-		// Fill the chunk; io.ReadFull would take a stream cut short (a
-		// truncated gzip member: io.ErrUnexpectedEOF) for its end.
-		var err error
-		for len(buf) < cap(buf) && err == nil {
-			var n int
-			n, err = r.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+n]
-		}
-		for _, name := range slices.Sorted(maps.Keys(pats)) {
-			if bytes.Contains(buf, pats[name]) {
-				return name, nil
-			}
-		}
-		if err == io.EOF {
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		keep := min(len(buf), longest-1)
-		buf = append(buf[:0], buf[len(buf)-keep:]...)
-	}
-}
 
 // Errors callers match with errors.Is.
 var (
@@ -153,6 +105,10 @@ type Result struct {
 	// removed (path: why): the operator's to remove.
 	ProduceLeftovers       []string `json:"produce_leftovers_removed,omitempty"`
 	ProduceLeftoversFailed []string `json:"produce_leftovers_failed,omitempty"`
+	// Remains names every place personal data of what is erased is left
+	// after the erasure (Remain), each once: the operator's to recall or
+	// delete where that can be done. Null when Already.
+	Remains []Remain `json:"personal_data_remains"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -225,7 +181,8 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// Every response body that holds messages, by conversation, whichever
 	// entry names it (bodiesOf).
 	bodies := map[string][]hashchain.Hash{}
-	var listings, findings []hashchain.Hash
+	var listings []hashchain.Hash
+	var diffs []recordedDiff
 	var outs []output // the productions and reports recorded
 	// Every object an entry of any kind references, as verify --evidence
 	// takes them: what is not is unreferenced (unreferencedHolding).
@@ -263,11 +220,16 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 				// Its findings objects could not be named among those kept.
 				return nil, fmt.Errorf("erase: diff entry %d: %w (run custody verify)", e.Seq, err)
 			}
+			rd := recordedDiff{seq: e.Seq, runID: e.RunID}
+			if dd, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
+				rd.source = dd.(*leaf.DiffDetail).Source
+			}
 			for _, r := range rs {
 				if h, err := hashchain.ParseHash(r.SHA256); err == nil && r.Role == leaf.RoleFindings {
-					findings = append(findings, h)
+					rd.parts = append(rd.parts, h)
 				}
 			}
+			diffs = append(diffs, rd)
 			continue
 		case leaf.KindConversation:
 			captured[e.ConversationID] = true
@@ -498,6 +460,53 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			}
 		}
 	}
+	// A recorded diff's findings keep the values it compared where it
+	// found them to differ — a text's plain SHA-256, a sender's address —
+	// as a production's manifest keeps each text's hash: each findings
+	// object whose lines name what is erased is deleted, and the entry
+	// names it with its diff (verify takes it as erased so). Read here,
+	// before the run that finds everything already erased stops: an
+	// erasure recorded before this kept them, and the same erase run
+	// again deletes them.
+	findingsOf := map[hashchain.Hash]string{} // findings object deleted → why
+	for _, rd := range diffs {
+		named, unreadable, err := scanFindings(len(rd.parts), func(i int) ([]byte, error) {
+			h := rd.parts[i]
+			if del[h] {
+				// Found in an earlier diff (identical findings), or deleted
+				// by the erase cut short this run finishes (below).
+				return nil, nil
+			}
+			b, err := evidence.GetChecked(ctx, store, h)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil // deleted by an earlier erasure, or missing: verify --evidence says which
+			}
+			if err != nil {
+				// Nothing is deleted yet: better no erasure than one that
+				// leaves an erased text's hash unsaid.
+				return nil, fmt.Errorf("erase: read %s, the findings of diff entry %d, to tell whether they hold what is erased: %w; nothing was erased (run custody verify --evidence)", h, rd.seq, err)
+			}
+			return b, nil
+		}, whole, msgs)
+		if err != nil {
+			return nil, err
+		}
+		for i, what := range named {
+			h := rd.parts[i]
+			del[h], checked[h] = true, true
+			findingsOf[h] = findingsWhy(what)
+		}
+		for _, h := range rd.parts {
+			if del[h] && journaled[h] && findingsOf[h] == "" {
+				findingsOf[h] = findingsWhy("what is erased (deleted by the erase cut short that this run finishes, whose journal names it)")
+			}
+		}
+		for i, err := range unreadable {
+			if h := rd.parts[i]; !del[h] {
+				kept[h] = findingsUnreadable(rd, err)
+			}
+		}
+	}
 	// Every object to delete still holds what its name says, or nothing
 	// is deleted: deleting an altered body (another message of it
 	// tampered with) would turn verify --evidence's FAIL into OK, the
@@ -572,38 +581,9 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		for c := range whole {
 			if bytes.Contains(b, []byte(c)) {
-				kept[h] = "analytics listing page: lists conversation " + c + " among others, with its participants' addresses; kept as the evidence of the export's scope"
+				kept[h] = "analytics listing page: lists conversation " + c + " among others, with its participants' names and addresses; kept as the evidence of the export's scope (what the export asked for and was told), which deleting it would lose for every conversation it lists"
 				break
 			}
-		}
-	}
-	// A recorded diff's findings hold the values it compared (content
-	// hashes, senders) of every conversation it covered: the evidence of
-	// that diff, kept, and named.
-	for _, h := range findings {
-		b, err := evidence.GetChecked(ctx, store, h)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("erase: read %s to tell whether it is kept with an erased conversation in it: %w", h, err)
-		}
-		var r io.Reader = bytes.NewReader(b)
-		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
-			if r, err = gzip.NewReader(r); err != nil {
-				r = nil
-			}
-		}
-		var c string
-		if r != nil {
-			c, err = firstNamed(r, whole, msgs)
-		}
-		switch {
-		case r == nil || err != nil:
-			// It cannot be searched: it may hold any of them, and says so.
-			kept[h] = "diff findings: could not be read whole, so may hold the compared values of what is erased; " + findingsKept
-		case c != "":
-			kept[h] = "diff findings: name " + c + ", with the values compared (a text's plain SHA-256, a sender's address) when the diff found them to differ; " + findingsKept
 		}
 	}
 
@@ -763,6 +743,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		d.Outputs = append(d.Outputs, o)
 	}
+	d.Diffs = erasedDiffs(diffs, findingsOf, erased)
 	if len(held) > 0 {
 		d.OverrideHold = req.OverrideHold
 	}
@@ -779,6 +760,14 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return nil, fmt.Errorf("erase: the evidence is deleted but the erasure entry could not be appended (run the same erase again to record it): %w", err)
 	}
 	res.Seq, res.Detail = out[0].Seq, d
+	reportFolders, diffSources := map[uint64]string{}, map[uint64]string{}
+	for _, o := range outs {
+		reportFolders[o.seq] = o.folder
+	}
+	for _, rd := range diffs {
+		diffSources[rd.seq] = rd.source
+	}
+	res.Remains = remains(&d, reportFolders, diffSources, res.V1Leaves, res.ProduceLeftoversFailed)
 	if req.SignerKey != "" {
 		if _, err := l.CheckpointErasure(context.WithoutCancel(ctx), req.SignerKey, res.Seq); err != nil {
 			return res, errors.Join(fmt.Errorf("erase: recorded as entry %d, but no checkpoint vouching for it was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", res.Seq, res.Seq, err),

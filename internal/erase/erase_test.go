@@ -284,12 +284,23 @@ func TestEraseConversation(t *testing.T) {
 	if after := findingsOf(); len(before) == 0 || !slices.Equal(after, before) {
 		t.Errorf("the findings of conversations not erased changed: %d before, %d after", len(before), len(after))
 	}
-	diffKept := false
+	// The recorded diff's findings named the conversation, with the
+	// plain SHA-256 of its texts where they differed: deleted, and named
+	// with the diff, so verify (above) takes them as erased.
 	for _, k := range res.Detail.Kept {
-		diffKept = diffKept || strings.HasPrefix(k.Why, "diff findings")
+		if strings.Contains(k.Why, "diff findings") {
+			t.Errorf("a recorded diff's findings kept: %+v", k)
+		}
 	}
-	if !diffKept {
-		t.Errorf("the recorded diff's findings, which name the conversation, are not among the objects kept: %+v", res.Detail.Kept)
+	if len(res.Detail.Diffs) != 1 || len(res.Detail.Diffs[0].Findings) == 0 || !strings.Contains(res.Detail.Diffs[0].Why, "conversation "+target) ||
+		!strings.Contains(res.Detail.Diffs[0].Why, "run custody diff again") {
+		t.Fatalf("the erasure's diffs: %+v, want the recorded diff's findings naming %s", res.Detail.Diffs, target)
+	}
+	for _, f := range res.Detail.Diffs[0].Findings {
+		h, _ := hashchain.ParseHash(f)
+		if ok, err := m.le.Store.Exists(ctx, h); ok || err != nil || !slices.Contains(res.Detail.Erased, f) {
+			t.Errorf("findings object %s: still there %v (%v), or not in erased", f, ok, err)
+		}
 	}
 	// Its addresses remain only in what the erasure entry says it kept:
 	// the analytics listing pages, the evidence of the export's scope.

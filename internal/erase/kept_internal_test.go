@@ -4,55 +4,66 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/custodyhq/custody/internal/fetch"
 )
 
-// TestFirstNamed: the findings of a large diff are searched as a stream,
-// so a conversation named across the boundary of two chunks, or only in
-// the last bytes, is still found; a read that fails is an error, never
-// "not named".
-func TestFirstNamed(t *testing.T) {
-	convs := map[string]bool{"c-erased": true}
-	pat := `"conversation_id":"c-erased"`
-	for _, at := range []int{0, 4<<20 - 10, 4<<20 - 1, 4 << 20, 9<<20 + 3} {
-		body := strings.Repeat("x", at) + pat + strings.Repeat("y", 100)
-		if c, err := firstNamed(strings.NewReader(body), convs, nil); c != "conversation c-erased" || err != nil {
-			t.Errorf("named at byte %d: %q, %v", at, c, err)
-		}
-		if c, err := firstNamed(iotest.OneByteReader(strings.NewReader(body[:min(len(body), at+len(pat)+5)])), convs, nil); at < 1<<20 && (c != "conversation c-erased" || err != nil) {
-			t.Errorf("named at byte %d, read a byte at a time: %q, %v", at, c, err)
-		}
+// TestScanFindings: a findings object is named when a line of it names
+// an erased conversation or message, even a line that runs on from the
+// object before it (which is named too), and not for an erased finding
+// (a diff after an erasure: no value of the message) or another
+// conversation; an object that does not decompress, or is cut short, is
+// unreadable; an error reading one stops the scan.
+func TestScanFindings(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
 	}
-	if c, err := firstNamed(strings.NewReader(strings.Repeat("z", 9<<20)+`"conversation_id":"c-other"`), convs, nil); c != "" || err != nil {
-		t.Errorf("not named: %q, %v", c, err)
+	convs, msgs := map[string]bool{"c-erased": true}, map[string]bool{"m-1": true}
+	hit := `{"conversation_id":"c-erased","expected":"e276","field":"content","kind":"content_differs","message_id":"m-9"}` + "\n"
+	other := `{"conversation_id":"c-other","expected":"aaaa","kind":"content_differs","message_id":"m-8"}` + "\n"
+	erasedF := `{"conversation_id":"c-erased","expected":"erasure entry 7","kind":"erased","message_id":"m-9"}` + "\n"
+	msgHit := `{"conversation_id":"c-x","expected":"+61400000000","field":"sender","kind":"value_altered","message_id":"m-1"}` + "\n"
+	big := strings.Repeat(other, (200<<10)/len(other)) // more than a read buffer
+	cut := gz(big + hit)
+	cut = cut[:len(cut)/2]
+	parts := [][]byte{
+		gz(other),                // 0: another conversation
+		gz(big + hit[:20]),       // 1: a hit that runs on into 2
+		gz(hit[20:] + other),     // 2
+		gz(erasedF),              // 3: an erased finding only
+		[]byte("not gzip\n"),     // 4: not compressed: read as it is
+		gz(msgHit),               // 5: a message erased alone
+		[]byte{0x1f, 0x8b, 0, 0}, // 6: not a gzip stream
+		cut,                      // 7: cut short
+		nil,                      // 8: absent
+		gz(big + hit),            // 9: after the buffer's size
 	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(strings.Repeat("x", 5<<20) + pat))
-	zw.Close()
-	cut := gz.Bytes()[:gz.Len()/2]
-	zr, err := gzip.NewReader(bytes.NewReader(cut))
+	open := func(i int) ([]byte, error) { return parts[i], nil }
+	named, unreadable, err := scanFindings(len(parts), open, convs, msgs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := firstNamed(zr, convs, nil); err == nil {
-		t.Error("a findings object cut short: no error")
+	want := map[int]string{1: "conversation c-erased", 2: "conversation c-erased", 5: "message m-1", 9: "conversation c-erased"}
+	if fmt.Sprint(named) != fmt.Sprint(want) {
+		t.Errorf("named %v, want %v", named, want)
 	}
-	// No conversation to look for (an erasure of messages only): a large
-	// object is not read, and nothing is named.
-	if c, err := firstNamed(strings.NewReader(strings.Repeat("x", 9<<20)), map[string]bool{}, nil); c != "" || err != nil {
-		t.Errorf("no conversations: %q, %v", c, err)
+	if _, ok := unreadable[6]; !ok || len(unreadable) != 2 {
+		t.Errorf("unreadable %v, want 6 and 7", unreadable)
+	} else if _, ok := unreadable[7]; !ok {
+		t.Errorf("unreadable %v, want 6 and 7", unreadable)
 	}
-	// A message erased alone: findings naming it are found by its id.
-	if c, err := firstNamed(strings.NewReader(`{"conversation_id":"c-x","message_id":"m-1"}`), nil, map[string]bool{"m-1": true}); c != "message m-1" || err != nil {
-		t.Errorf("a message: %q, %v", c, err)
+	if named, _, _ := scanFindings(len(parts), open, nil, nil); len(named) != 0 {
+		t.Errorf("nothing erased: %v named", named)
 	}
 	boom := errors.New("boom")
-	if _, err := firstNamed(iotest.ErrReader(boom), convs, nil); !errors.Is(err, boom) {
+	if _, _, err := scanFindings(1, func(int) ([]byte, error) { return nil, boom }, convs, nil); !errors.Is(err, boom) {
 		t.Errorf("a failing read: %v", err)
 	}
 }

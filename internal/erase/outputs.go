@@ -22,11 +22,6 @@ import (
 	"github.com/custodyhq/custody/internal/production"
 )
 
-// findingsKept is why a recorded diff's findings are kept though they
-// name what is erased: they are one gzip stream in parts, the evidence
-// of the diff that report, produce --diff and refetch read back.
-const findingsKept = "kept as the evidence of the recorded diff (its parts are one stream: without one, report, produce --diff and refetch could read none of the diff)"
-
 // output is a recorded production or report, as the erasure needs it.
 type output struct {
 	seq  uint64
@@ -37,6 +32,7 @@ type output struct {
 	selection  leaf.ProductionSelection
 	runID      string
 	ledgerSize uint64
+	folder     string // a report's folder, when its entry records it
 }
 
 func readOutput(e leaf.Entry) (output, error) {
@@ -54,7 +50,7 @@ func readOutput(e leaf.Entry) (output, error) {
 		}
 		o.selection = d.Selection
 	case *leaf.ReportDetail:
-		o.ledgerSize = d.LedgerSize
+		o.ledgerSize, o.folder = d.LedgerSize, d.Out
 	}
 	return o, nil
 }

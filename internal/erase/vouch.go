@@ -33,10 +33,13 @@ type ErasureSummary struct {
 	Held []HeldAtErasure `json:"held"`
 	// ObjectsDeleted evidence objects were deleted, Unreferenced of them
 	// named by no entry; Kept were not (kept by design, as a listing
-	// page or a diff's findings, or could not be: Object Lock), with why.
+	// page, or could not be: Object Lock), with why. Diffs are the
+	// recorded diffs some of whose findings objects it deleted (of
+	// ObjectsDeleted): those diffs can no longer be read whole.
 	ObjectsDeleted int               `json:"objects_deleted"`
 	Unreferenced   int               `json:"unreferenced"`
 	Kept           []leaf.ErasedKept `json:"kept"`
+	Diffs          []leaf.ErasedDiff `json:"diffs"`
 	// Collateral messages lost their response bodies; Outputs recorded
 	// productions and reports hold, or may hold, what was erased.
 	Collateral int `json:"collateral"`
@@ -81,7 +84,7 @@ func SummarizeErasure(ctx context.Context, l *ledger.Ledger, seq uint64) (*Erasu
 	s := &ErasureSummary{Seq: seq, At: e.At, Operator: d.Operator, Reason: d.Reason, OverrideHold: d.OverrideHold,
 		Conversations: nonNil(d.Conversations), Partial: nonNil(d.Partial), Messages: nonNil(d.Messages),
 		Held: []HeldAtErasure{}, ObjectsDeleted: len(d.Erased), Unreferenced: len(d.Unreferenced),
-		Kept: nonNil(d.Kept), Collateral: len(d.Collateral), Outputs: len(d.Outputs)}
+		Kept: nonNil(d.Kept), Diffs: nonNil(d.Diffs), Collateral: len(d.Collateral), Outputs: len(d.Outputs)}
 	// The holds as erase saw them: matter holds placed and not released
 	// before the entry, deletion protection of each conversation's
 	// latest capture before it.

@@ -12,12 +12,16 @@ const KindReport = "report"
 // folder. LedgerSize and Root say which state of the ledger the report
 // describes: the entries before the report's own.
 type ReportDetail struct {
-	DiffRunID   string       `json:"diff_run_id,omitempty"`
-	Files       []ReportFile `json:"files"`
-	LedgerSize  uint64       `json:"ledger_size"`
-	Operator    string       `json:"operator"`
-	Root        string       `json:"root"`
-	ToolVersion string       `json:"tool_version"`
+	DiffRunID  string       `json:"diff_run_id,omitempty"`
+	Files      []ReportFile `json:"files"`
+	LedgerSize uint64       `json:"ledger_size"`
+	Operator   string       `json:"operator"`
+	// Out is the folder the report was written into, as an absolute
+	// path, so that an erasure can name it among the places to recall;
+	// absent from reports recorded before it was recorded.
+	Out         string `json:"out,omitempty"`
+	Root        string `json:"root"`
+	ToolVersion string `json:"tool_version"`
 }
 
 // ReportFile is one file of a report.

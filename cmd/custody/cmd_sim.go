@@ -41,6 +41,9 @@ type simServeOptions struct {
 	MediaURLPerRequest     bool
 	MediaURLLife           time.Duration
 	MediaExpiredAnswer     string
+	MediaNoSHA256          bool
+	MediaNoSize            bool
+	MediaShort             int
 
 	RateLimit           int
 	ClientRateLimit     int
@@ -85,6 +88,9 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MediaExpiredAnswer, "media-expired-answer", sim.MediaExpiredRequest, "how the media host refuses an url past its expiry: "+strings.Join(sim.MediaExpiredAnswers, ", ")+" (Genesys documents none; the others are S3's and CloudFront's answers)")
 	fs.BoolVar(&o.MediaURLPerRequest, "media-url-per-request", false, "sign attachment urls afresh in every response (a signing time in the url, as S3's X-Amz-Date), so a message read twice differs in its url")
 	fs.DurationVar(&o.MediaURLLife, "media-url-life", 0, "also end each attachment url this long after it is served (a pre-signed url's own life; implies --media-url-per-request); 0: only --media-url-ttl ends them")
+	fs.BoolVar(&o.MediaNoSHA256, "media-no-sha256", false, "serve messages without attachment.sha256 (optional in Genesys's model): a client checks downloads against contentSizeBytes and mime alone")
+	fs.BoolVar(&o.MediaNoSize, "media-no-size", false, "serve messages without attachment.contentSizeBytes (optional in Genesys's model)")
+	fs.IntVar(&o.MediaShort, "media-short", 0, "serve the first N downloads of each attachment cut to half its bytes, with a Content-Length that says so (0: none)")
 	fs.DurationVar(&o.MediaURLTTL, "media-url-ttl", sim.DefaultMediaURLTTL, "how long attachment urls stay valid after their message's time, as Genesys's expire 30 days after it (0: never)")
 	fs.IntVar(&o.RateLimit, "rate-limit", sim.DefaultRateLimit, "requests per minute per token (0: off)")
 	fs.IntVar(&o.ClientRateLimit, "client-rate-limit", 0, "requests per minute per OAuth client, all its tokens together (Genesys's org.app.user.rate.per.minute, 3000 there; 0: off)")
@@ -248,6 +254,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 	if !slices.Contains(sim.MediaExpiredAnswers, o.MediaExpiredAnswer) {
 		return sim.Options{}, usageError("--media-expired-answer must be one of %s, not %q", strings.Join(sim.MediaExpiredAnswers, ", "), o.MediaExpiredAnswer)
 	}
+	if o.MediaShort < 0 {
+		return sim.Options{}, usageError("--media-short must not be negative (0: off)")
+	}
 	if o.MediaURLTTL < 0 {
 		return sim.Options{}, usageError("--media-url-ttl must not be negative (0: urls never expire)")
 	}
@@ -275,6 +284,9 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		MediaURLPerRequest: o.MediaURLPerRequest,
 		MediaURLLife:       o.MediaURLLife,
 		MediaExpiredAnswer: o.MediaExpiredAnswer,
+		MediaNoSHA256:      o.MediaNoSHA256,
+		MediaNoSize:        o.MediaNoSize,
+		MediaShort:         o.MediaShort,
 		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden, RecordingsForbidden: o.RecordingsForbidden,
 		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,

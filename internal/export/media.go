@@ -31,10 +31,12 @@ import (
 // stop working, it is asked of the Recordings service at once. One the
 // messages API names without a url (derive.MediaWithoutURL) is asked of the
 // Recordings service too, whatever its age. An attachment that cannot be
-// had — still refused, no copy, one over the size limit — is recorded
-// as such in its MediaRef, never skipped;
+// had — still refused, no copy, one over the size limit, a body not of
+// the stated size or a page in its place when no sha256 is stated
+// (expectOf) — is recorded as such in its MediaRef, never skipped;
 // bytes that differ from the stated sha256 are kept but marked
-// leaf.MediaSHA256Mismatch. Only transient failures (network, 5xx after
+// leaf.MediaSHA256Mismatch, and bytes nothing was stated of are kept,
+// said not checked (mediaUnchecked). Only transient failures (network, 5xx after
 // retries, a recording not ready) and evidence errors fail the
 // conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
@@ -65,8 +67,9 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 		}
 		var resp *fetch.Response
 		err := errNoURL
+		want := expectOf(a)
 		if a.URL != "" {
-			resp, err = r.d.Client.Download(ctx, a.URL)
+			resp, err = r.d.Client.DownloadChecked(ctx, a.URL, want)
 		} else {
 			r.o.Log.Warn("export: the messages API gave no url for an attachment: asking the Recordings service for it",
 				"conversation", convID, "message", m.id, "attachment", a.ID)
@@ -86,7 +89,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				}
 			}
 			if u := fresh[a.ID]; u != "" {
-				resp, err = r.d.Client.Download(ctx, u)
+				resp, err = r.d.Client.DownloadChecked(ctx, u, want)
 			}
 		}
 		if err != nil && (notServed(err) || a.URL == "") {
@@ -107,11 +110,15 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				none = truncate("asking the Recordings service for its copy failed: "+rerr.Error(), 200)
 			case u != "":
 				lapsed = false
-				if resp, err = r.d.Client.Download(ctx, u); err != nil && notServed(err) {
+				resp, err = r.d.Client.DownloadChecked(ctx, u, want)
+				switch {
+				case err != nil && notServed(err):
 					// Its copy's url refused too (one signed an hour,
 					// read just now): a later run, asking the Recordings
 					// service again, may well get it (retryRule).
 					lapsed, none = !served, recordingsCopyRefused
+				case isBodyError(err):
+					none = recordingsCopyNotGood
 				}
 			case rec.none != "":
 				none = rec.none
@@ -144,6 +151,9 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			return err
 		}
 		mr := leaf.MediaRef{ID: a.ID, SHA256: got}
+		if a.Sha256 == "" && a.ContentSizeBytes <= 0 {
+			mr.Reason = mediaUnchecked
+		}
 		if a.Sha256 != "" {
 			if err := fetch.CheckSHA256(resp.Body, a.Sha256); err != nil {
 				mr.Status, mr.StatedSHA256 = leaf.MediaSHA256Mismatch, truncate(a.Sha256, 100)
@@ -157,6 +167,30 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 		m.mediaEv = append(m.mediaEv, ev)
 	}
 	return nil
+}
+
+// mediaUnchecked is the reason of an attachment kept with nothing to
+// check its bytes against: the API stated neither its sha256 nor its
+// size (both optional in the model). Its status stays empty (the bytes
+// are what the host served, and may well be it), but it is not said to
+// be checked.
+const mediaUnchecked = "not checked: the API states neither a sha256 nor a size for it"
+
+// expectOf is what a download of a is checked against besides its
+// sha256: its size and type, when the API states no sha256 (which,
+// stated, decides alone: Expect{}).
+func expectOf(a *genesys.ContentAttachment) fetch.Expect {
+	if a.Sha256 != "" {
+		return fetch.Expect{}
+	}
+	return fetch.Expect{Size: int64(max(a.ContentSizeBytes, 0)), Mime: a.Mime}
+}
+
+// isBodyError reports whether err is a download whose body was not the
+// attachment stated (fetch.BodyError), after the attempts allowed.
+func isBodyError(err error) bool {
+	var be *fetch.BodyError
+	return errors.As(err, &be)
 }
 
 // notServed tells whether a failed download is the media host refusing
@@ -194,6 +228,10 @@ const (
 	// recordingsCopyRefused: the Recordings service named a copy, but
 	// the media host refused its url; a later run is given a new one.
 	recordingsCopyRefused = "the Recordings service named a copy, but its url was refused too"
+	// recordingsCopyNotGood: the Recordings service named a copy, but
+	// what its url served was not the attachment (cut short, or a page
+	// in its place); a later run downloads it again.
+	recordingsCopyNotGood = "the Recordings service named a copy, but what its url served was not the attachment either"
 )
 
 // recordingCopies are a conversation's attachment urls from the
@@ -297,7 +335,13 @@ func (r *runner) freshURLs(ctx context.Context, convID, id string) (map[string]s
 // Reasons name the url's path only, never its query (the signature).
 func mediaFailure(err error) (status, reason string, ok bool) {
 	var ae *fetch.APIError
+	var be *fetch.BodyError
 	switch {
+	case errors.As(err, &be):
+		// Not the attachment (a body cut short, a page served in its
+		// place): nothing is kept, the run says so, and a later run
+		// downloads it again (retryRule).
+		return leaf.MediaRefused, truncate(be.Err.Error()+": not the attachment, not kept", 300), true
 	case errors.Is(err, errNoURL):
 		return leaf.MediaRefused, errNoURL.Error(), true
 	case errors.Is(err, fetch.ErrTooLarge):

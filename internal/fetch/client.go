@@ -185,6 +185,10 @@ type request struct {
 	allowEmpty  bool        // with jsonBody: an empty body is fine too (DELETE)
 	onError     func(*Response) error
 	limit       int64 // a 2xx body's bound; 0: Config.MaxResponseBytes
+	// check, when set, vets a complete 2xx body (Download's Expect): an
+	// error (a *BodyError) fails the attempt, which is tried again up
+	// to bodyCheckAttempts attempts.
+	check func(body []byte, h http.Header) error
 }
 
 // target returns the URL to send and the path to show (no host; for
@@ -313,6 +317,11 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			resp = res.resp
 		}
 		retry, wait := c.shouldRetry(ctx, resp, res.err)
+		if be := (*BodyError)(nil); errors.As(res.err, &be) {
+			// Not the attachment stated: a body cut short may come whole
+			// next time; a page served in its place would come again.
+			retry = ctx.Err() == nil && attempt < bodyCheckAttempts
+		}
 		sleepFor := wait
 		if res.err == nil && status == http.StatusTooManyRequests {
 			ep.rateLimited.Add(1)
@@ -428,6 +437,9 @@ func (c *Client) attempt(ctx context.Context, r request, target string, ln *lane
 		limit = r.limit
 	}
 	res.body, res.err = readLimited(resp.Body, limit, resp.ContentLength)
+	if res.err == nil && r.check != nil {
+		res.err = r.check(res.body, resp.Header)
+	}
 	if res.err == nil && r.jsonBody && !validJSON(res.body) && (!r.allowEmpty || len(bytes.TrimSpace(res.body)) > 0) {
 		res.err = fmt.Errorf("%w: %d bytes of invalid JSON with status %d", ErrMalformedBody, len(res.body), resp.StatusCode)
 	}

@@ -20,12 +20,43 @@ import (
 // the query (which holds the signature), and errors name only the path.
 // A url starting with "/" is taken relative to the API host.
 func (c *Client) Download(ctx context.Context, rawURL string) (*Response, error) {
+	return c.DownloadChecked(ctx, rawURL, Expect{})
+}
+
+// Expect is what the messages API states of an attachment, which a
+// download is checked against (zero fields: not stated).
+type Expect struct {
+	// Size is the stated contentSizeBytes.
+	Size int64
+	// Mime is the stated mime type.
+	Mime string
+}
+
+// bodyCheckAttempts bounds the attempts of a download whose body is not
+// what Expect states: a body cut short in transit is a one-off, but a
+// host that serves something else (a login page) does so every time,
+// and the full MaxAttempts with their backoff would hold up every
+// attachment of a run where it does.
+const bodyCheckAttempts = 3
+
+// DownloadChecked is Download, the body checked against want: a body
+// that is not the attachment want describes is tried again (up to
+// bodyCheckAttempts attempts), then the call fails with a *BodyError
+// (matching ErrSizeMismatch or ErrNotMedia), never returning it as the
+// attachment. Checked, in this order:
+//   - a Content-Type of a text or HTML page (a proxy's or a portal's
+//     "please sign in") for an attachment stated as not text:
+//     ErrNotMedia;
+//   - a length other than want.Size, when stated: ErrSizeMismatch (Go
+//     takes a body without Content-Length that ends when the connection
+//     closes as complete, however short).
+func (c *Client) DownloadChecked(ctx context.Context, rawURL string, want Expect) (*Response, error) {
 	u, err := c.mediaURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	sameHost := u.Scheme+"://"+u.Host == c.apiOrigin
-	return c.do(ctx, request{
+	r := request{
 		method: http.MethodGet,
 		route:  RouteDownload,
 		abs:    u,
@@ -33,7 +64,48 @@ func (c *Client) Download(ctx context.Context, rawURL string) (*Response, error)
 		auth:   sameHost,
 		pace:   sameHost, // other hosts (S3, CDN) do not count against the API limit
 		limit:  c.cfg.MaxDownloadBytes,
-	})
+	}
+	if want != (Expect{}) {
+		r.check = want.check
+	}
+	return c.do(ctx, r)
+}
+
+// BodyError is a download whose body is not the attachment the API
+// states (Expect), after the attempts allowed. Body is the last body
+// received, for a caller that keeps it as what was served.
+type BodyError struct {
+	Err  error  // wraps ErrSizeMismatch or ErrNotMedia, and says how
+	Body []byte // the last body received
+}
+
+func (e *BodyError) Error() string { return e.Err.Error() }
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// check is the body check of a download (request.check).
+func (want Expect) check(body []byte, h http.Header) error {
+	if want.Mime != "" && !textType(want.Mime) {
+		if ct := h.Get("Content-Type"); ct != "" && textType(ct) {
+			return &BodyError{Err: fmt.Errorf("%w: the storage host served a %s page (%d bytes) for an attachment stated as %s", ErrNotMedia, quoteShort(mediaType(ct), 60), len(body), quoteShort(want.Mime, 60)), Body: body}
+		}
+	}
+	if want.Size > 0 && int64(len(body)) != want.Size {
+		return &BodyError{Err: fmt.Errorf("%w: the storage host served %d bytes, the API states %d (contentSizeBytes)", ErrSizeMismatch, len(body), want.Size), Body: body}
+	}
+	return nil
+}
+
+// textType reports whether a media type (a Content-Type or a stated mime,
+// parameters allowed) is a text or HTML page.
+func textType(ct string) bool {
+	t := strings.ToLower(mediaType(ct))
+	return strings.HasPrefix(t, "text/") || t == "application/xhtml+xml"
+}
+
+// mediaType is ct without its parameters.
+func mediaType(ct string) string {
+	t, _, _ := strings.Cut(ct, ";")
+	return strings.TrimSpace(t)
 }
 
 func (c *Client) mediaURL(raw string) (*url.URL, error) {

@@ -59,6 +59,12 @@ var (
 	ErrListingExpired = errors.New("listing expired at the source")
 	// ErrDigestMismatch: downloaded bytes do not have the announced SHA-256.
 	ErrDigestMismatch = errors.New("sha256 mismatch")
+	// ErrSizeMismatch: a download's length is not the size the API
+	// states of the attachment (cut short, or something else served).
+	ErrSizeMismatch = errors.New("size mismatch")
+	// ErrNotMedia: a download is a text or HTML page where the API
+	// states an attachment of another type (a login or error page).
+	ErrNotMedia = errors.New("a page, not the attachment")
 	// ErrNoToken: a request could not be sent because no access token
 	// could be had: the token endpoint refused the credentials (the error
 	// matches ErrUnauthorized too), failed, or could not be reached, after

@@ -53,7 +53,8 @@ func APIMessage(m genesys.MessageData) genesys.MessageData {
 // ServedMessage is APIMessage with every attachment url — a template's
 // header media included — pre-signed for the media listener, valid until
 // the message's time plus MediaURLTTL, or MediaURLLife after it is served
-// if that comes first.
+// if that comes first; without their sha256 or size with
+// Options.MediaNoSHA256 or MediaNoSize.
 func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 	m = APIMessage(m)
 	n := m.NormalizedMessage
@@ -77,15 +78,31 @@ func (s *Server) ServedMessage(m genesys.MessageData) genesys.MessageData {
 	nm := *n
 	nm.Content = append([]genesys.MessageContent(nil), n.Content...)
 	for k := range nm.Content {
-		if a := nm.Content[k].Attachment; a != nil && a.URL != "" {
+		if a := nm.Content[k].Attachment; a != nil && (a.URL != "" || s.opts.MediaNoSHA256 || s.opts.MediaNoSize) {
 			signed := *a
-			signed.URL = s.sign(a.URL, a.ID, expires, signedAt)
+			if a.URL != "" {
+				signed.URL = s.sign(a.URL, a.ID, expires, signedAt)
+			}
+			if s.opts.MediaNoSHA256 {
+				signed.Sha256 = ""
+			}
+			if s.opts.MediaNoSize {
+				signed.ContentSizeBytes = 0
+			}
 			nm.Content[k].Attachment = &signed
 		}
-		if t := nm.Content[k].Template; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
+		if t := nm.Content[k].Template; t != nil && t.Header != nil && t.Header.Media != nil && (t.Header.Media.URL != "" || s.opts.MediaNoSHA256 || s.opts.MediaNoSize) {
 			// Copies down to the media: the org's message stays unsigned.
 			tc, hc, signed := *t, *t.Header, *t.Header.Media
-			signed.URL = s.sign(signed.URL, signed.ID, expires, signedAt)
+			if signed.URL != "" {
+				signed.URL = s.sign(signed.URL, signed.ID, expires, signedAt)
+			}
+			if s.opts.MediaNoSHA256 {
+				signed.Sha256 = ""
+			}
+			if s.opts.MediaNoSize {
+				signed.ContentSizeBytes = 0
+			}
 			hc.Media, tc.Header = &signed, &hc
 			nm.Content[k].Template = &tc
 		}
@@ -294,8 +311,29 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		writeErrorTo(w, http.StatusNotFound, genesys.CodeNotFound, "The requested media could not be found.", corr)
 		return
 	}
+	if s.serveShort(id) {
+		b = b[:len(b)/2]
+	}
 	s.stats.status(pattern, http.StatusOK)
 	w.Header().Set("Content-Type", mime)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
+}
+
+// serveShort tells whether this download of attachment id is served cut
+// short (Options.MediaShort), counting it.
+func (s *Server) serveShort(id string) bool {
+	if s.opts.MediaShort <= 0 {
+		return false
+	}
+	s.shortMu.Lock()
+	defer s.shortMu.Unlock()
+	if s.shortN == nil {
+		s.shortN = map[string]int{}
+	}
+	if s.shortN[id] >= s.opts.MediaShort {
+		return false
+	}
+	s.shortN[id]++
+	return true
 }

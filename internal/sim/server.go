@@ -177,6 +177,19 @@ type Options struct {
 	// depend on the words: the other answers are the ones S3 and
 	// CloudFront give.
 	MediaExpiredAnswer string
+	// MediaNoSHA256 serves messages without attachment.sha256 (template
+	// header media included): the model makes it optional, and a client
+	// must then check a download against contentSizeBytes and mime.
+	MediaNoSHA256 bool
+	// MediaNoSize serves messages without attachment.contentSizeBytes
+	// (optional too); with MediaNoSHA256 nothing states what the bytes
+	// must be.
+	MediaNoSize bool
+	// MediaShort is how many downloads of each attachment the media
+	// listener serves cut to half its bytes, with a Content-Length that
+	// says so (a proxy or a cache that kept part of it): 0, none; a
+	// number above the client's attempts, every one of a run.
+	MediaShort int
 	// MediaURLWithheld, when set, names the attachments (and template
 	// header media) the messages API serves without a url, as Genesys's
 	// model allows (url is optional): the Recordings service still keeps
@@ -258,6 +271,9 @@ type Server struct {
 
 	holdMu sync.Mutex // serialises deletion-protection changes, for the org's cap
 
+	shortMu sync.Mutex
+	shortN  map[string]int // attachment id → downloads served short (Options.MediaShort)
+
 	mu        sync.Mutex
 	jobs      map[string]*analyticsJob
 	jobSeq    uint64
@@ -277,6 +293,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	faults, err := ParseFaults(opts.Faults)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
+	}
+	if opts.MediaShort < 0 {
+		return nil, fmt.Errorf("sim: media short %d: want 0 or more downloads", opts.MediaShort)
 	}
 	if opts.MediaExpiredAnswer != "" && !slices.Contains(MediaExpiredAnswers, opts.MediaExpiredAnswer) {
 		return nil, fmt.Errorf("sim: media expired answer %q: want one of %s", opts.MediaExpiredAnswer, strings.Join(MediaExpiredAnswers, ", "))

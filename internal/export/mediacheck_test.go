@@ -1,0 +1,120 @@
+package export_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/sim"
+)
+
+// runAt is e.run with the run's clock at now.
+func runAt(t *testing.T, e *env, now time.Time) *export.Accounting {
+	t.Helper()
+	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: mediaScope(), SignerKey: e.key, Concurrency: 4, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatalf("export: %v (accounting %+v)", err, acct)
+	}
+	return acct
+}
+
+// orgAttachments is every attachment of the org's WhatsApp conversations.
+func orgAttachments(t *testing.T, o *sim.Org) []sim.Attachment {
+	t.Helper()
+	var out []sim.Attachment
+	for _, c := range whatsApp(o) {
+		out = append(out, c.Attachments...)
+	}
+	if len(out) == 0 {
+		t.Fatal("the org has no attachments")
+	}
+	return out
+}
+
+// TestExportMediaCheckedWithoutSHA256: the messages API may state no
+// sha256 (optional in the model). A download is then checked against
+// the contentSizeBytes and mime it states: a body cut short (the media
+// host serving half of it, with a Content-Length that says so) is tried
+// again, and one short on every attempt is recorded refused, its bytes
+// not kept, counted and retryable — never as downloaded, as the
+// review's finding 1 saw (9,295 bytes kept for 18,590 stated, run done).
+// A 200 HTML page in place of the attachment (a portal's "please sign
+// in") is refused likewise. With neither sha256 nor size stated the
+// bytes are kept, their reason saying they could not be checked.
+// Before the fix the short bodies and the page were recorded as
+// downloaded.
+func TestExportMediaCheckedWithoutSHA256(t *testing.T) {
+	now := orgEnd.Add(24 * time.Hour) // within the messages API's 30 days
+	t.Run("short on every attempt", func(t *testing.T) {
+		e := newMediaEnv(t, 20, now, func(o *sim.Options) { o.MediaNoSHA256, o.MediaShort = true, 100 })
+		acct := runAt(t, e, now)
+		want := orgAttachments(t, e.srv.Org)
+		got := mediaRefs(t, e)
+		for _, a := range want {
+			m := got[a.ID]
+			if m.Status != leaf.MediaRefused || m.Evidence != "" || m.SHA256 != "" || !strings.Contains(m.Reason, "the API states") {
+				t.Fatalf("attachment %s (%d bytes) served short, recorded as %+v", a.ID, a.Size, m)
+			}
+		}
+		if acct.MediaDownloaded != 0 || acct.MediaRefused != len(want) || acct.MediaNotCaptured != len(want) || acct.MediaRetryable != len(want) {
+			t.Fatalf("accounting %+v, want %d refused, not captured and retryable", acct, len(want))
+		}
+		checkVerified(t, e)
+	})
+	t.Run("short once", func(t *testing.T) {
+		e := newMediaEnv(t, 20, now, func(o *sim.Options) { o.MediaNoSHA256, o.MediaShort = true, 1 })
+		acct := runAt(t, e, now)
+		want := orgAttachments(t, e.srv.Org)
+		got := mediaRefs(t, e)
+		for _, a := range want {
+			if m := got[a.ID]; m.Status != "" || m.Reason != "" || m.Evidence != a.Sha256 {
+				t.Fatalf("attachment %s served short once, recorded as %+v, want its bytes (%s)", a.ID, m, a.Sha256)
+			}
+		}
+		if acct.MediaDownloaded != len(want) || acct.MediaNotCaptured != 0 {
+			t.Fatalf("accounting %+v, want %d downloaded", acct, len(want))
+		}
+	})
+	t.Run("a page in its place", func(t *testing.T) {
+		e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, _ func() (int, []byte, bool)) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, "<html><body>Please sign in</body></html>")
+		}, func(o *sim.Options) { o.MediaNoSHA256 = true })
+		acct := runAt(t, e, now)
+		want := orgAttachments(t, e.srv.Org)
+		got := mediaRefs(t, e)
+		for _, a := range want {
+			m := got[a.ID]
+			if m.Status != leaf.MediaRefused || m.Evidence != "" || !strings.Contains(m.Reason, "not the attachment") {
+				t.Fatalf("attachment %s (%s) served a sign-in page, recorded as %+v", a.ID, a.Mime, m)
+			}
+			if !strings.HasPrefix(a.Mime, "text/") && !strings.Contains(m.Reason, "text/html") {
+				t.Fatalf("attachment %s (%s): reason %q does not name the page served", a.ID, a.Mime, m.Reason)
+			}
+		}
+		if acct.MediaDownloaded != 0 || acct.MediaNotCaptured != len(want) {
+			t.Fatalf("accounting %+v, want none of the %d downloaded", acct, len(want))
+		}
+	})
+	t.Run("nothing stated", func(t *testing.T) {
+		e := newMediaEnv(t, 20, now, func(o *sim.Options) { o.MediaNoSHA256, o.MediaNoSize = true, true })
+		acct := runAt(t, e, now)
+		want := orgAttachments(t, e.srv.Org)
+		got := mediaRefs(t, e)
+		for _, a := range want {
+			if m := got[a.ID]; m.Status != "" || m.Evidence != a.Sha256 || !strings.Contains(m.Reason, "not checked") {
+				t.Fatalf("attachment %s with nothing stated recorded as %+v, want kept and said unchecked", a.ID, m)
+			}
+		}
+		if acct.MediaDownloaded != len(want) {
+			t.Fatalf("accounting %+v, want %d downloaded", acct, len(want))
+		}
+		checkVerified(t, e)
+	})
+}

@@ -1,0 +1,110 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+)
+
+// TestDownloadChecked: a download is checked against the size and type
+// the API states. A body cut short — with a Content-Length that says so,
+// or without one, ending when the connection closes (which Go takes as
+// complete) — is tried again, and given back once whole; short on every
+// attempt, or an HTML page served for an image, the call fails with a
+// *BodyError (ErrSizeMismatch, ErrNotMedia) after bodyCheckAttempts
+// attempts, never returning it as the attachment.
+func TestDownloadChecked(t *testing.T) {
+	full := []byte("0123456789abcdefghijklmnopqrstuvwxyz")
+	var calls atomic.Int64
+	var shortFor atomic.Int64 // attempts served short
+	var closeDelimited, page atomic.Bool
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if page.Load() {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html><body>Please sign in</body></html>")
+			return
+		}
+		b := full
+		if n <= shortFor.Load() {
+			b = full[:len(full)/2]
+		}
+		w.Header().Set("Content-Type", "image/png")
+		if closeDelimited.Load() {
+			w.Header().Set("Connection", "close")
+			w.(http.Flusher).Flush() // no Content-Length: the body ends when the connection closes
+		} else {
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		}
+		_, _ = w.Write(b)
+	}))
+	defer cdn.Close()
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {})
+	c := f.client(newFakeClock())
+	ctx := context.Background()
+	want := Expect{Size: int64(len(full)), Mime: "image/png"}
+
+	for _, tc := range []struct {
+		name           string
+		short          int64
+		closeDelimited bool
+		page           bool
+		wantErr        error
+		wantCalls      int64
+	}{
+		{name: "whole", wantCalls: 1},
+		{name: "short once", short: 1, wantCalls: 2},
+		{name: "short once, close-delimited", short: 1, closeDelimited: true, wantCalls: 2},
+		{name: "always short", short: 100, wantErr: ErrSizeMismatch, wantCalls: bodyCheckAttempts},
+		{name: "always short, close-delimited", short: 100, closeDelimited: true, wantErr: ErrSizeMismatch, wantCalls: bodyCheckAttempts},
+		{name: "a page", page: true, wantErr: ErrNotMedia, wantCalls: bodyCheckAttempts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls.Store(0)
+			shortFor.Store(tc.short)
+			closeDelimited.Store(tc.closeDelimited)
+			page.Store(tc.page)
+			resp, err := c.DownloadChecked(ctx, cdn.URL+"/obj.png?X-Amz-Signature=S", want)
+			if got := calls.Load(); got != tc.wantCalls {
+				t.Errorf("%d requests, want %d", got, tc.wantCalls)
+			}
+			if tc.wantErr == nil {
+				if err != nil || string(resp.Body) != string(full) {
+					t.Fatalf("err %v, body %q", err, resp.Body)
+				}
+				return
+			}
+			var be *BodyError
+			if !errors.Is(err, tc.wantErr) || !errors.As(err, &be) || len(be.Body) == 0 {
+				t.Fatalf("err %v, want a *BodyError matching %v", err, tc.wantErr)
+			}
+			if resp != nil {
+				t.Fatalf("a body that is not the attachment given back: %q", resp.Body)
+			}
+		})
+	}
+	t.Run("nothing stated", func(t *testing.T) {
+		calls.Store(0)
+		shortFor.Store(100)
+		closeDelimited.Store(false)
+		page.Store(false)
+		resp, err := c.DownloadChecked(ctx, cdn.URL+"/obj.png", Expect{})
+		if err != nil || len(resp.Body) != len(full)/2 || calls.Load() != 1 {
+			t.Fatalf("err %v, %d requests: with nothing stated the body is what was served", err, calls.Load())
+		}
+	})
+	t.Run("a text attachment", func(t *testing.T) {
+		calls.Store(0)
+		page.Store(true)
+		body := "<html><body>Please sign in</body></html>"
+		resp, err := c.DownloadChecked(ctx, cdn.URL+"/doc.html", Expect{Size: int64(len(body)), Mime: "text/html"})
+		if err != nil || string(resp.Body) != body {
+			t.Fatalf("err %v: a page stated as text/html is the attachment", err)
+		}
+	})
+}

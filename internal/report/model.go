@@ -335,6 +335,9 @@ type VerifyInfo struct {
 	// could not be read (or was erased): not re-derived.
 	NotRederived int      `json:"entries_not_rederived"`
 	Failures     []string `json:"failures"`
+	// At is when verification finished (absent with --no-verify): the
+	// certificate says it, with what was checked.
+	At string `json:"verified_at,omitempty"`
 }
 
 // Transcripts is section 5: where the transcripts are and how many.
@@ -484,6 +487,10 @@ type Certificate struct {
 	CheckpointID   int64  `json:"checkpoint_id"`
 	CheckpointSize uint64 `json:"checkpoint_size"`
 	Checkpoint     string `json:"checkpoint"`
+	// Verification says when the ledger and its evidence were verified
+	// as this report was written, and what was checked: section 6's
+	// verification, in words (verificationText).
+	Verification string `json:"verification"`
 	// Withheld: verification failed or was skipped, or the transcripts
 	// met altered evidence, so nothing is certified: Statement says why
 	// and the page has no declaration to sign.

@@ -1283,6 +1283,10 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	if len(disagree) > 0 {
 		doc.Certificate.Statement += " " + disagreementText(len(disagree))
 	}
+	doc.Certificate.Verification = verificationText(in, o.NoVerify)
+	if in.Verified.OK {
+		doc.Certificate.Statement += fmt.Sprintf(" They were verified at %s (below).", in.Verified.At)
+	}
 	if n := len(cps); n > 0 {
 		c := cps[n-1]
 		doc.Certificate.CheckpointID, doc.Certificate.CheckpointSize = c.ID, c.Size
@@ -1292,6 +1296,45 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	}
 	withholdCertificate(doc, evidenceMet{}, o.NoVerify)
 	return nil
+}
+
+// verificationText is the certificate's Verification row: when the
+// ledger and its evidence were verified as the report was written, the
+// verdict, and what was checked, from section 6's verification — so that
+// "true copies" says on what it rests, and no more.
+func verificationText(in *Integrity, noVerify bool) string {
+	v := in.Verified
+	if noVerify {
+		return "Not verified: this report was written with --no-verify, so nothing was checked."
+	}
+	verdict := "OK"
+	if !v.OK {
+		verdict = "FAILED (section 6 lists each failure)"
+	}
+	s := fmt.Sprintf("%s, when this report was written: %s. %s (leaf hashes, hash chain and Merkle root recomputed), %d covered by a signed checkpoint; %d stored and %d outside checkpoints checked (signature, consistency); ",
+		v.At, verdict, plural(int(v.Entries), "entry", "entries"), v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints)
+	if v.EvidenceReferenced == 0 {
+		s += "no entry names evidence: nothing re-hashed or re-derived."
+	} else {
+		s += fmt.Sprintf("%s re-hashed (%d missing, %d altered); %s re-derived from their evidence",
+			plural(v.EvidenceReferenced, "evidence object", "evidence objects"), v.EvidenceMissing, v.EvidenceAltered, plural(v.Derived, "entry", "entries"))
+		if v.NotRederived > 0 {
+			s += fmt.Sprintf(", %d not (evidence unreadable, or erased)", v.NotRederived)
+		}
+		s += "."
+	}
+	var tokens, cosigned bool
+	for _, c := range in.Checkpoints {
+		tokens = tokens || len(c.Timestamps) > 0
+		cosigned = cosigned || len(c.Witnesses) > 0
+	}
+	if tokens {
+		s += " Timestamp times claimed, not proven (no roots given)."
+	}
+	if cosigned {
+		s += " Witness cosignatures named, not checked."
+	}
+	return s
 }
 
 // heldErasure marks a held conversation with what an erasure took of it:
@@ -1475,6 +1518,7 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 		return nil, err
 	}
 	v := &vi.VerifyInfo
+	v.At = formatTime(o.Now())
 	v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.OK, rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
 	if e := rep.Evidence; e != nil {
 		v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered

@@ -21,8 +21,8 @@ import (
 // the same way; "attachment" below means either), without the bearer
 // token (fetch.Client.Download sends it only to the API host), checks
 // each against the sha256 the API states, and keeps the bytes as
-// evidence. What is done with an url the media host refuses (403, 404 or
-// 410, whatever its body says: notServed) rests on the message's age,
+// evidence. What is done with an url the media host refuses (any 4xx but
+// 408 and 429, whatever its body says: notServed) rests on the message's age,
 // never on the host's words: before the message is 30 days old the url
 // is renewed once by reading the message again, and if the fresh url is
 // refused too (or none is given) the attachment is asked of the
@@ -92,14 +92,17 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				resp, err = r.d.Client.DownloadChecked(ctx, u, want)
 			}
 		}
-		if err != nil && (notServed(err) || a.URL == "") {
+		if err != nil && (notServed(err) || a.URL == "" || !served && copyMayServe(err)) {
 			// Past the messages API's 30 days (or within them, the fresh
 			// url refused too, or none given; or the message named no
 			// url): the Recordings service keeps the conversation's
 			// attachments. The storage host's words are not relied on:
 			// Genesys documents none, and S3 or CloudFront say "Access
-			// Denied", 404 NoSuchKey or nothing.
-			lapsed = !served && a.URL != ""
+			// Denied", 400 ExpiredToken, 404 NoSuchKey or nothing. Past
+			// the 30 days its copy is asked for whatever kept the url's
+			// bytes from being had, so that the reason recorded always
+			// says what the Recordings service answered (retryRule).
+			lapsed = !served && a.URL != "" && notServed(err)
 			u, rerr := rec.url(ctx, r, convID, m.id, a.ID)
 			switch {
 			case rerr != nil && (!served || ctx.Err() != nil):
@@ -112,18 +115,19 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				lapsed = false
 				resp, err = r.d.Client.DownloadChecked(ctx, u, want)
 				switch {
-				case err != nil && notServed(err):
-					// Its copy's url refused too (one signed an hour,
-					// read just now): a later run, asking the Recordings
-					// service again, may well get it (retryRule).
-					lapsed, none = !served, recordingsCopyRefused
 				case isBodyError(err):
 					none = recordingsCopyNotGood
+				case err != nil:
+					// Its copy's url refused too (one signed an hour,
+					// read just now), or asked to wait: a later run,
+					// asking the Recordings service again, may well get
+					// it (retryRule).
+					lapsed, none = !served && notServed(err), recordingsCopyRefused
 				}
 			case rec.none != "":
 				none = rec.none
 			default:
-				none = "the conversation's recording names no copy of it"
+				none = recordingsNoCopy
 			}
 		}
 		if err != nil {
@@ -138,7 +142,9 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				status = leaf.MediaExpired
 			}
 			if none != "" {
-				reason = truncate(reason+"; "+none, 300)
+				// The Recordings service's answer is kept whole:
+				// retryRule reads it.
+				reason = truncate(reason, max(300-len(none)-2, 40)) + "; " + none
 			}
 			m.media = append(m.media, leaf.MediaRef{ID: a.ID, Status: status, Reason: reason})
 			m.mediaEv = append(m.mediaEv, -1)
@@ -194,20 +200,28 @@ func isBodyError(err error) bool {
 }
 
 // notServed tells whether a failed download is the media host refusing
-// the url (403, 404 or 410, whatever the body says): the attachment may
-// be had through a fresh url or the Recordings service. Genesys does not
-// document how its storage host refuses a lapsed url, so the decision
-// rests on the message's age (mayRenew), not on the host's words.
+// the url (any 4xx but 408 and 429, which say "later", whatever the body
+// says): the attachment may be had through a fresh url or the Recordings
+// service. Genesys does not document how its storage host refuses a
+// lapsed url — S3 answers 403 to a pre-signed url past its expiry but
+// 400 ExpiredToken to one whose temporary signing credentials expired —
+// so the decision rests on the message's age (mayRenew), not on the
+// host's status or words.
 func notServed(err error) bool {
 	var ae *fetch.APIError
 	if !errors.As(err, &ae) {
 		return false
 	}
-	switch ae.Status {
-	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
-		return true
-	}
-	return false
+	return ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests
+}
+
+// copyMayServe tells whether, past the messages API's 30 days, the
+// Recordings service's copy is asked for an attachment whose url's bytes
+// could not be had for err: any failure recorded rather than retried
+// (mediaFailure) but one over the size limit, which the copy is too.
+func copyMayServe(err error) bool {
+	_, _, ok := mediaFailure(err)
+	return ok && !errors.Is(err, fetch.ErrTooLarge) && !errors.Is(err, errNoURL)
 }
 
 // mayRenew tells whether the messages API still serves m's attachments:
@@ -233,6 +247,17 @@ const (
 	// in its place); a later run downloads it again.
 	recordingsCopyNotGood = "the Recordings service named a copy, but what its url served was not the attachment either"
 )
+
+// The reasons of an attachment past the messages API's 30 days the
+// Recordings service has no copy of: not tried again (retryRule).
+const (
+	recordingsNoRecording = "the Recordings service has no recording of the conversation (404)"
+	recordingsNoCopy      = "the conversation's recording names no copy of it"
+)
+
+// recordingsHasNone are the reasons, as recorded by this export and
+// earlier ones, saying the Recordings service has no copy.
+var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopy}
 
 // recordingCopies are a conversation's attachment urls from the
 // Recordings service, asked for once, when an attachment the messages API
@@ -273,7 +298,7 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 			}
 			rc.none = recordingsForbidden
 		case errors.Is(err, fetch.ErrNotFound):
-			rc.none = "the Recordings service has no recording of the conversation (404)"
+			rc.none = recordingsNoRecording
 		case err != nil:
 			rc.err = err
 			return "", err
@@ -445,10 +470,12 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 //     still serves it, and a url that lapsed or a host that refused may
 //     answer now;
 //   - past them, when its copy was not asked of the Recordings service
-//     (the entry was appended before the 30 days ended: first) or the
-//     Recordings service refused it (403: a permission since granted
-//     gets it), or the media host refused the url of the copy it named
-//     (a new one is signed for each request). viaRecordings: only that
+//     (the entry was appended before the 30 days ended, or its reason
+//     names no answer of that service, as an export before it asked on
+//     any refusal recorded: first), or the Recordings service refused
+//     it (403: a permission since granted gets it), or the media host
+//     refused the url of the copy it named or served something else (a
+//     new one is signed for each request). viaRecordings: only that
 //     service may give it.
 //
 // Past the 30 days an attachment the Recordings service had no copy of
@@ -469,9 +496,17 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 	if at.Before(served) {
 		return true, true, true
 	}
-	refused := strings.Contains(mr.Reason, recordingsForbidden) || strings.Contains(mr.Reason, recordingsNotAsked) ||
-		strings.Contains(mr.Reason, recordingsCopyRefused)
-	return refused, refused, false
+	for _, none := range recordingsHasNone {
+		if strings.Contains(mr.Reason, none) {
+			return false, false, false
+		}
+	}
+	for _, again := range []string{recordingsForbidden, recordingsNotAsked, recordingsCopyRefused, recordingsCopyNotGood} {
+		if strings.Contains(mr.Reason, again) {
+			return true, true, false
+		}
+	}
+	return true, true, true // the Recordings service never asked
 }
 
 // hasMedia reports whether md names media an export with --media records

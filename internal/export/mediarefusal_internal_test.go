@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
@@ -11,9 +12,10 @@ import (
 )
 
 // TestNotServed: every way a storage host refuses an url (S3's, CloudFront's,
-// an empty body, 410) sends the attachment to a fresh url or the
-// Recordings service, whatever the words; other failures do not. Before,
-// only a 410 or a body saying "expired" did.
+// an empty body, 410, S3's 400 ExpiredToken: any 4xx but 408 and 429)
+// sends the attachment to a fresh url or the Recordings service,
+// whatever the words; other failures do not. Before, only a 410 or a body
+// saying "expired" did, and then only 403, 404 and 410.
 func TestNotServed(t *testing.T) {
 	for name, tc := range map[string]struct {
 		err  error
@@ -26,8 +28,11 @@ func TestNotServed(t *testing.T) {
 		"403 empty body":                 {&fetch.APIError{Status: 403}, true},
 		"410 empty body":                 {&fetch.APIError{Status: 410}, true},
 		"wrapped 404":                    {fmt.Errorf("download: %w", &fetch.APIError{Status: 404}), true},
-		"400 token sent to the host":     {&fetch.APIError{Status: 400, Body: genesys.ErrorBody{Code: "InvalidArgument"}}, false},
+		"400 token sent to the host":     {&fetch.APIError{Status: 400, Body: genesys.ErrorBody{Code: "InvalidArgument"}}, true},
+		"S3 400 ExpiredToken":            {&fetch.APIError{Status: 400, Body: genesys.ErrorBody{Code: "ExpiredToken", Message: "The provided token has expired."}}, true},
+		"401":                            {&fetch.APIError{Status: 401}, true},
 		"429":                            {&fetch.APIError{Status: 429}, false},
+		"408":                            {&fetch.APIError{Status: 408}, false},
 		"500":                            {&fetch.APIError{Status: 500}, false},
 		"too large":                      {fmt.Errorf("download: %w", fetch.ErrTooLarge), false},
 		"unusable url":                   {fmt.Errorf("fetch: download: %w: want an http(s) url without user info", fetch.ErrInvalidArgument), false},
@@ -66,5 +71,36 @@ func TestUnrecorded(t *testing.T) {
 	}
 	if !hasMedia(&genesys.MessageData{NormalizedMessage: &genesys.NormalizedMessage{Content: md.NormalizedMessage.Content[1:2]}}) {
 		t.Error("hasMedia: a message whose one attachment has no url has none")
+	}
+}
+
+// TestRetryRuleRecordingsNeverAsked: past the messages API's 30 days, an
+// attachment recorded refused or expired whose reason names no answer of
+// the Recordings service (a refusal export did not take for one, as S3's
+// 400 ExpiredToken before) is tried again, through that service, its
+// answer then recorded (first); one the service had no copy of is not,
+// and one it refused, or whose copy's url was refused, is tried again
+// without a new entry for nothing had. Before, only the last were.
+func TestRetryRuleRecordingsNeverAsked(t *testing.T) {
+	msg := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	now := msg.Add(60 * 24 * time.Hour)
+	at := msg.Add(40 * 24 * time.Hour) // appended past the 30 days
+	for name, tc := range map[string]struct {
+		mr                          leaf.MediaRef
+		again, viaRecordings, first bool
+	}{
+		"400 ExpiredToken, never asked": {leaf.MediaRef{Status: leaf.MediaRefused, Reason: "400 Bad Request: ExpiredToken: The provided token has expired."}, true, true, true},
+		"a body not the attachment":     {leaf.MediaRef{Status: leaf.MediaRefused, Reason: "size mismatch: the storage host served 1 bytes, the API states 2 (contentSizeBytes): not the attachment, not kept"}, true, true, true},
+		"no recording":                  {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsNoRecording}, false, false, false},
+		"no copy named":                 {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsNoCopy}, false, false, false},
+		"recordings refused":            {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsForbidden}, true, true, false},
+		"copy refused":                  {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsCopyRefused}, true, true, false},
+		"copy not the attachment":       {leaf.MediaRef{Status: leaf.MediaRefused, Reason: "size mismatch; " + recordingsCopyNotGood}, true, true, false},
+		"too large":                     {leaf.MediaRef{Status: leaf.MediaTooLarge, Reason: "bigger"}, false, false, false},
+	} {
+		again, via, first := retryRule(now, msg.Format(time.RFC3339Nano), at, tc.mr)
+		if again != tc.again || via != tc.viaRecordings || first != tc.first {
+			t.Errorf("%s: retryRule = %v %v %v, want %v %v %v", name, again, via, first, tc.again, tc.viaRecordings, tc.first)
+		}
 	}
 }

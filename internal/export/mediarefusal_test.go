@@ -34,6 +34,8 @@ var mediaRefusals = []struct {
 	{"CloudFront access denied", http.StatusForbidden, "<Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"},
 	{"empty 403", http.StatusForbidden, ""},
 	{"empty 410", http.StatusGone, ""},
+	{"S3 expired token", http.StatusBadRequest, "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>"},
+	{"empty 401", http.StatusUnauthorized, ""},
 }
 
 // TestExportMediaExpiredAnyAnswer is TestExportMediaExpired with the

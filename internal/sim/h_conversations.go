@@ -212,10 +212,14 @@ const (
 	MediaExpiredEmpty = "empty-403"
 	// MediaExpiredGone: 410 with no body.
 	MediaExpiredGone = "gone"
+	// MediaExpiredToken: 400 ExpiredToken "The provided token has
+	// expired.", S3's answer to a pre-signed url signed with temporary
+	// (role, STS) credentials that have expired since.
+	MediaExpiredToken = "expired-token"
 )
 
 // MediaExpiredAnswers are the values Options.MediaExpiredAnswer takes.
-var MediaExpiredAnswers = []string{MediaExpiredRequest, MediaExpiredAccessDenied, MediaExpiredNoSuchKey, MediaExpiredCloudFront, MediaExpiredEmpty, MediaExpiredGone}
+var MediaExpiredAnswers = []string{MediaExpiredRequest, MediaExpiredAccessDenied, MediaExpiredNoSuchKey, MediaExpiredCloudFront, MediaExpiredEmpty, MediaExpiredGone, MediaExpiredToken}
 
 // mediaSignature is the signature of attachment id valid until expires,
 // signed at signedAt (0: not part of the url).
@@ -300,6 +304,8 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		case MediaExpiredGone:
 			s.stats.status(pattern, http.StatusGone)
 			w.WriteHeader(http.StatusGone)
+		case MediaExpiredToken:
+			fail(http.StatusBadRequest, "ExpiredToken", "The provided token has expired.")
 		default:
 			fail(http.StatusForbidden, "AccessDenied", "Request has expired")
 		}

@@ -45,7 +45,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
-		Cmds: mergeCmds(scriptCmds, simScriptCmds(), matterScriptCmds(), strictScriptCmds(), cleanScriptCmds(), attestScriptCmds(), eraseScriptCmds()),
+		Cmds: mergeCmds(scriptCmds, simScriptCmds(), matterScriptCmds(), strictScriptCmds(), cleanScriptCmds(), attestScriptCmds(), eraseScriptCmds(), verifyScriptCmds()),
 	})
 }
 

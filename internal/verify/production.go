@@ -66,7 +66,7 @@ type ProductionReport struct {
 	// production's event bodies).
 	Unchecked []string `json:"unchecked,omitempty"`
 	// Ignored are the files not listed in the manifest that an operating
-	// system adds to a folder it shows (OSLitter): a warning, not a
+	// system adds to a folder it shows (osLitter): a warning, not a
 	// failure.
 	Ignored []string `json:"ignored,omitempty"`
 	// MessagesProofs are message proof files, one for each distinct
@@ -78,24 +78,80 @@ type ProductionReport struct {
 	MessagesProofs []string `json:"-"`
 }
 
-// OSLitter reports whether the production path rel (slash-separated) is
-// a file an operating system adds to a folder a user opens or copies:
-// macOS's .DS_Store, AppleDouble ._NAME files and __MACOSX/ folder (in
-// zips), Windows's Thumbs.db and desktop.ini. A production received on a
-// drive opened once in Finder or Explorer holds some; they are not part
-// of it and verify ignores them, saying so. Only these names: any other
-// unlisted file is a failure. produce never writes such a name, so no
-// listed file is taken for one.
-func OSLitter(rel string) bool {
+// The files an operating system adds to a folder a user opens or copies,
+// by what their bytes begin with: what the OS writes, not only its name.
+var (
+	appleDoubleMagic = []byte{0x00, 0x05, 0x16, 0x07}                         // ._NAME (and every file in a Mac zip's __MACOSX/)
+	dsStoreMagic     = []byte{0x00, 0x00, 0x00, 0x01, 0x42, 0x75, 0x64, 0x31} // .DS_Store: "\0\0\0\x01Bud1"
+	oleMagic         = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1} // Thumbs.db: an OLE compound file
+)
+
+// maxLitter bounds the size of a file taken for one an operating system
+// added: they are small (an AppleDouble file is 4 KiB unless it carries a
+// resource fork), and anything larger is something else.
+const maxLitter = 4 << 20
+
+// osLitter says whether the unlisted production path rel (slash-separated)
+// is a file an operating system adds to a folder a user opens or copies:
+// macOS's .DS_Store and AppleDouble ._NAME files, and the __MACOSX/ folder
+// at the root of a zip made on a Mac, which holds only AppleDouble files;
+// Windows's Thumbs.db and desktop.ini. A production received on a drive
+// opened once in Finder or Explorer holds some; they are not part of it,
+// and verify ignores them, saying so. The name is not enough: the bytes
+// must be what the OS writes (a ._NAME or .DS_Store file begins with its
+// format's magic, as Thumbs.db does) and the file small, and __MACOSX/
+// is accepted only at the root, so that a file a review platform would
+// load (rsmf/__MACOSX/forged.rsmf, a ._NAME file holding a message) is
+// not waved through. litter is false for any other name; problem says
+// why a file so named, or in a __MACOSX/ folder, is not what the OS
+// writes (a failure). produce
+// never writes such a name, so no listed file is taken for one.
+func osLitter(root *os.Root, rel string) (litter bool, problem string) {
 	parts := strings.Split(rel, "/")
-	for _, dir := range parts[:len(parts)-1] {
-		if dir == "__MACOSX" {
-			return true
+	base := parts[len(parts)-1]
+	for i, dir := range parts[:len(parts)-1] {
+		if dir == "__MACOSX" && i > 0 {
+			return false, "not listed in the manifest, and in a __MACOSX/ folder below the production's root, which no operating system writes (a zip made on a Mac has one at its root only)"
 		}
 	}
-	base := parts[len(parts)-1]
-	return base == ".DS_Store" || strings.HasPrefix(base, "._") ||
-		strings.EqualFold(base, "Thumbs.db") || strings.EqualFold(base, "desktop.ini")
+	var magic []byte
+	var what string
+	limit := int64(maxLitter)
+	switch {
+	case strings.HasPrefix(base, "._"):
+		magic, what = appleDoubleMagic, "an AppleDouble file (it begins 00 05 16 07)"
+	case base == ".DS_Store":
+		magic, what = dsStoreMagic, "a .DS_Store file (it begins 00 00 00 01 42 75 64 31)"
+	case parts[0] == "__MACOSX":
+		return false, "not listed in the manifest, and not an AppleDouble ._NAME file, the only kind a zip made on a Mac puts in __MACOSX/"
+	case strings.EqualFold(base, "Thumbs.db"):
+		magic, what = oleMagic, "a Thumbs.db file (an OLE compound file: it begins d0 cf 11 e0 a1 b1 1a e1)"
+	case strings.EqualFold(base, "desktop.ini"):
+		what, limit = "a desktop.ini file", 64<<10 // a few lines of text
+	default:
+		return false, ""
+	}
+	f, err := openRegular(root, rel)
+	if err != nil {
+		return true, fmt.Sprintf("named as a file the operating system adds, but it cannot be read: %v", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(magic))
+	_, err = io.ReadFull(f, head)
+	if err == nil {
+		var n int64
+		n, err = io.Copy(io.Discard, io.LimitReader(f, limit+1-int64(len(head))))
+		if err == nil && int64(len(head))+n > limit {
+			return true, fmt.Sprintf("named as %s the operating system adds, but larger than %d KiB: not one, and not part of the production", what, limit>>10)
+		}
+	}
+	switch {
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
+		return true, fmt.Sprintf("named as a file the operating system adds, but it cannot be read: %v", err)
+	case !bytes.Equal(head, magic):
+		return true, fmt.Sprintf("named as %s the operating system adds, but its bytes are not one: not listed in the manifest, and not part of the production", what)
+	}
+	return true, ""
 }
 
 // maxProductionFindings bounds the findings listed; the rest are counted.
@@ -197,9 +253,12 @@ func Production(ctx context.Context, dir string, o ProductionOptions) (*Producti
 			return nil
 		}
 		if !listed.has(rel) {
-			if OSLitter(rel) {
+			switch litter, problem := osLitter(root, rel); {
+			case problem != "":
+				rep.fail(ProdCheckFile, rel, "%s", problem)
+			case litter:
 				rep.Ignored = append(rep.Ignored, rel)
-			} else {
+			default:
 				rep.fail(ProdCheckFile, rel, "not listed in the manifest")
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os/user"
@@ -32,8 +33,8 @@ type eraseOptions struct {
 func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Conversations, "conversation", nil, "erase this conversation, every message of it (repeatable)")
 	fs.StringArrayVar(&o.Messages, "message", nil, "erase this message (repeatable)")
-	fs.StringVar(&o.Reason, "reason", "", "why (recorded in the ledger; required), e.g. a request reference: no personal data")
-	fs.StringVar(&o.OverrideHold, "override-hold", "", "erase even what is under legal hold, for this recorded reason")
+	fs.StringVar(&o.Reason, "reason", "", "why (recorded in the ledger forever; required), e.g. a request reference: no personal data (refused when it holds an address, name or text of what is erased)")
+	fs.StringVar(&o.OverrideHold, "override-hold", "", "erase even what is under legal hold, for this recorded reason (no personal data, as --reason)")
 	fs.StringVar(&o.Key, "key", "", "signer key file, to sign a checkpoint vouching for the erasure (default: the .key file beside the ledger)")
 	o.ev.AddFlags(fs, false)
 }
@@ -104,6 +105,14 @@ recorded" for a report recorded before its entry named its folder), v1
 leaves. A conversation erased, whole or in part, is
 not captured again by later exports.
 
+The reasons (--reason, --override-hold) are recorded in the ledger,
+which is append-only: no erasure can ever remove them. So erase refuses,
+exit 2, deleting and recording nothing, a reason that holds a personal
+value of what it is asked to erase that custody knows — a sender's or
+recipient's address (a phone number however spaced), a participant's
+name, the text of a message of 8 characters or more — and says which
+kind, never the value. Give a reference instead ("DSR-1042").
+
 Erase refuses while a conversation is under legal hold — deletion
 protection when it was captured, or a matter hold ('custody hold') —
 unless --override-hold gives a reason, which is recorded. It refuses,
@@ -131,7 +140,8 @@ Examples:
        or an object to delete altered, unreadable, or missing with no
        erasure having deleted it (nothing was erased);
        or recorded with objects not deleted (a delete failed, or S3 Object
-       Lock kept one): run it again to finish`, exit2, exit3Ledger,
+       Lock kept one): run it again to finish`, exit2+`; or a reason that holds an
+       address, name or text of what is to be erased (nothing erased)`, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -261,6 +271,10 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		noKey = err
 	}
 	res, err := erase.Erase(ctx, m.Ledger, store, req)
+	if errors.Is(err, erase.ErrPersonalReason) {
+		// Bad input, refused before anything was deleted: a usage error.
+		return withCode(exitUsage, err)
+	}
 	if noKey != nil && res != nil && !res.Already {
 		// Until a signed checkpoint vouches for the entry, verify
 		// --evidence cannot tell it from one anybody appended: the

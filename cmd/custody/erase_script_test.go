@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
@@ -26,7 +28,8 @@ import (
 // conversation of another, not $RECAP_MSG's); `attachments-left LEDGER
 // ID...` passes when an attachment that a message entry of those
 // conversations or messages names is in the evidence folder beside the
-// ledger (negated: when none is); `cut-short-erase LEDGER CONV` leaves
+// ledger (negated: when none is); `customer-address LEDGER CONV VAR`
+// sets VAR to the address of CONV's customer; `cut-short-erase LEDGER CONV` leaves
 // the matter as an erase of CONV killed part-way would.
 func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -63,6 +66,33 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 					ts.Setenv(name, e.MessageID)
 				}
 			}
+		},
+		// customer-address LEDGER CONV VAR sets VAR to the address of
+		// CONV's customer, read from the conversation's own response in
+		// the evidence folder beside the ledger.
+		"customer-address": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 3 {
+				ts.Fatalf("usage: customer-address LEDGER CONV VAR")
+			}
+			ctx := context.Background()
+			path := ts.MkAbs(args[0])
+			l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+			ts.Check(err)
+			defer l.Close()
+			for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindConversation, ConversationID: args[1], Limit: 1}) {
+				ts.Check(err)
+				b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "evidence", filepath.FromSlash(evidence.Key(e.EvidenceSHA256))))
+				ts.Check(err)
+				var c genesys.MessageConversation
+				ts.Check(json.Unmarshal(b, &c))
+				for _, p := range c.Participants {
+					if p.Purpose == "customer" && p.Address != "" {
+						ts.Setenv(args[2], p.Address)
+						return
+					}
+				}
+			}
+			ts.Fatalf("customer-address: no customer address for conversation %s", args[1])
 		},
 		"pick-recaptured": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 1 {

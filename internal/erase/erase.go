@@ -309,6 +309,16 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return nil, fmt.Errorf("erase: %w: %s; nothing was erased (--override-hold REASON erases anyway and records why)", ErrHeld, strings.Join(heldWhy, ", "))
 	}
 
+	// The reasons are recorded in an append-only ledger: one that holds a
+	// personal value of what is erased would keep it forever.
+	pv, err := personalOf(ctx, store, erasedEntries, whole, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("erase: %w", err)
+	}
+	if err := reasonRefusal(pv, req.Reason, req.OverrideHold); err != nil {
+		return nil, err
+	}
+
 	// What to delete: every object an erased entry names, but for
 	// objects any conversation shares (legal-hold answers and audit pages
 	// name many, and hold no message content) and objects another

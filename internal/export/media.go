@@ -373,7 +373,16 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		return leaf.MediaTooLarge, "bigger than the attachment size limit (--max-attachment-bytes, 128 MiB by default)", true
 	case errors.Is(err, fetch.ErrInvalidArgument):
 		return leaf.MediaRefused, "unusable url: want http(s) without user info", true
-	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout:
+	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+		// A storage host's limit (the API's own stops the run before
+		// this): that download's failure, retried within the call's
+		// bounds; recorded, and tried again by a later run.
+		reason = "429 Too Many Requests: the storage host asked to wait longer than custody does"
+		if ae.Body.Code != "" {
+			reason += ": " + ae.Body.Code
+		}
+		return leaf.MediaRefused, truncate(reason, 300), true
+	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout:
 		reason = fmt.Sprintf("%d %s", ae.Status, http.StatusText(ae.Status))
 		if ae.Body.Code != "" {
 			reason += ": " + ae.Body.Code

@@ -118,3 +118,34 @@ func TestExportMediaCheckedWithoutSHA256(t *testing.T) {
 		checkVerified(t, e)
 	})
 }
+
+// TestExportMediaStorageHost429: the storage host answering 429 with
+// Retry-After: 600 to every download is that download's problem: the
+// run goes on and completes, every conversation exported, each such
+// attachment recorded refused with a reason naming the 429, counted as
+// one a later run tries again. Before, the first 429 became a daily
+// limit of the API and stopped the run, nothing exported (review
+// finding 4).
+func TestExportMediaStorageHost429(t *testing.T) {
+	now := orgEnd.Add(24 * time.Hour) // within the messages API's 30 days
+	e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, _ func() (int, []byte, bool)) {
+		w.Header().Set("Retry-After", "600")
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+	})
+	acct := runAt(t, e, now)
+	want := orgAttachments(t, e.srv.Org)
+	if !acct.Complete() || acct.Exported != len(whatsApp(e.srv.Org)) {
+		t.Fatalf("accounting %+v, want complete with every conversation exported", acct)
+	}
+	got := mediaRefs(t, e)
+	for _, a := range want {
+		if m := got[a.ID]; m.Status != leaf.MediaRefused || !strings.Contains(m.Reason, "429") {
+			t.Fatalf("attachment %s answered 429, recorded as %+v", a.ID, m)
+		}
+	}
+	if acct.MediaNotCaptured != len(want) || acct.MediaRetryable != len(want) {
+		t.Fatalf("accounting %+v, want all %d not captured and retryable", acct, len(want))
+	}
+}

@@ -328,6 +328,12 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			c.stats.total.rateLimited.Add(1)
 			now := c.cfg.Now()
 			ra, ok := parseRetryAfter(res.resp.Header, now)
+			if ok && ra > c.cfg.MaxRetryAfter && r.route == RouteDownload && !r.pace {
+				// A storage host's limit, not Genesys's: that download's
+				// failure alone (the caller records it, for a later run),
+				// never a stop of everything as a daily API limit.
+				return fail(fmt.Errorf("%w (the storage host asked to wait %s, more than the %s waited for)", cur, ra.Round(time.Second), c.cfg.MaxRetryAfter))
+			}
 			if ok && ra > c.cfg.MaxRetryAfter {
 				until := now.Add(ra)
 				if r.pace {

@@ -108,3 +108,40 @@ func TestDownloadChecked(t *testing.T) {
 		}
 	})
 }
+
+// TestDownloadStorageHostLongRetryAfter: a storage host (not the API)
+// answering 429 with a Retry-After past MaxRetryAfter fails that download
+// alone, an *APIError matching ErrRateLimited, at once: never a
+// *DailyLimitError, which stops a whole export as if Genesys's daily
+// limit were hit (review finding 4). A short Retry-After is waited for
+// and the download retried.
+func TestDownloadStorageHostLongRetryAfter(t *testing.T) {
+	var calls atomic.Int64
+	var retryAfter atomic.Value
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", retryAfter.Load().(string))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, "bytes")
+	}))
+	defer cdn.Close()
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {})
+	clk := newFakeClock()
+	c := f.client(clk)
+	ctx := context.Background()
+
+	retryAfter.Store("600")
+	_, err := c.Download(ctx, cdn.URL+"/obj.png")
+	var dl *DailyLimitError
+	if errors.As(err, &dl) || !errors.Is(err, ErrRateLimited) || calls.Load() != 1 {
+		t.Fatalf("err %v after %d requests, want one 429 failing the download alone", err, calls.Load())
+	}
+
+	calls.Store(0)
+	retryAfter.Store("2")
+	if resp, err := c.Download(ctx, cdn.URL+"/obj.png"); err != nil || string(resp.Body) != "bytes" || calls.Load() != 2 {
+		t.Fatalf("err %v after %d requests, want the download retried after a short Retry-After", err, calls.Load())
+	}
+}

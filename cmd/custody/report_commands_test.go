@@ -53,7 +53,8 @@ func TestReportCommandsRun(t *testing.T) {
 		}
 		var doc struct {
 			Integrity struct {
-				Commands []string `json:"commands"`
+				Commands    []string `json:"commands"`
+				Fingerprint string   `json:"signer_key_fingerprint"`
 			} `json:"integrity"`
 		}
 		if err := json.Unmarshal(b, &doc); err != nil {
@@ -70,6 +71,16 @@ func TestReportCommandsRun(t *testing.T) {
 		ran := 0
 		for _, line := range doc.Integrity.Commands {
 			if strings.HasPrefix(line, "#") {
+				continue
+			}
+			if strings.HasSuffix(line, "| sha256sum") {
+				// The verifier key's fingerprint, as section 6 shows it.
+				cmd := exec.Command("sh", "-c", line)
+				cmd.Dir, cmd.Env = matter, env
+				out, err := cmd.Output()
+				if got, _, _ := strings.Cut(string(out), " "); err != nil || got != doc.Integrity.Fingerprint {
+					t.Errorf("%s: %s printed %q (%v); the fingerprint is %s", rep, line, out, err, doc.Integrity.Fingerprint)
+				}
 				continue
 			}
 			if !strings.HasPrefix(line, "custody ") {

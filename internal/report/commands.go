@@ -42,7 +42,12 @@ func thirdPartyCommands(l *ledger.Ledger, o Options, lf *ledgerFacts, cps []ledg
 		}
 	}
 	cmds := []string{
-		fmt.Sprintf("# Run in the folder that holds the ledger, %s, beside it its verifier key %s (compare its SHA-256 with the signer key fingerprint above, and with the key you received apart); every path is relative to that folder, and this report is in %s.", db, key, shellQuote(out)),
+		fmt.Sprintf("# Run in the folder that holds the ledger, %s, beside it its verifier key %s (compare it with the key you received apart); every path is relative to that folder, and this report is in %s.", db, key, shellQuote(out)),
+		// The fingerprint hashes the key's one line, not the file, whose
+		// newline sha256sum FILE would hash too: the command that
+		// reproduces it exactly, never one that cannot match.
+		fmt.Sprintf("# the verifier key: this prints the signer key fingerprint above, %s (SHA-256 of the key's line without the file's newline: sha256sum %s alone, which hashes the newline too, does not; on macOS use shasum -a 256):", in.KeyFingerprint, key),
+		`tr -d '\n' < ` + key + " | sha256sum",
 		"# the ledger, its signed checkpoints" + map[bool]string{true: ", the checkpoints kept outside it that this report checked,", false: ""}[len(kept) > 0] + " and every evidence object:",
 	}
 	line := verify

@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,5 +43,33 @@ func TestCheckpointKeyID(t *testing.T) {
 		if c.KeyID != want {
 			t.Errorf("checkpoint #%d: key %q, want the key's name and hash %q (of %s)", c.ID, c.KeyID, want, env.Ledger.VerifierKey())
 		}
+	}
+}
+
+// TestKeyFingerprintCommand: section 6 gives a command that prints the
+// signer key fingerprint it shows, run as printed against the matter's
+// real verifier key file, in the folder the commands run in; before, it
+// told the reader to compare the key file's SHA-256, which hashes the
+// file's newline too and never matches.
+func TestKeyFingerprintCommand(t *testing.T) {
+	res := demoMatter(t)
+	doc := readDoc(t, res.Report.JSON)
+	var line string
+	for _, c := range doc.Integrity.Commands {
+		if !strings.HasPrefix(c, "#") && strings.Contains(c, "sha256sum") {
+			line = c
+		}
+	}
+	if line == "" {
+		t.Fatalf("section 6 gives no command that prints the signer key fingerprint: %q", doc.Integrity.Commands)
+	}
+	cmd := exec.Command("sh", "-c", line)
+	cmd.Dir = filepath.Dir(res.Ledger)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	if got, _, _ := strings.Cut(string(out), " "); got != doc.Integrity.KeyFingerprint {
+		t.Errorf("%s prints %q; section 6's fingerprint is %s", line, out, doc.Integrity.KeyFingerprint)
 	}
 }

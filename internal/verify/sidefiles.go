@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +64,7 @@ type checkpointCopy struct {
 // ledger pass so that the checkpoint copies' roots are checked in it.
 type sideFiles struct {
 	url     string
+	link    string // where the store's folder leads, when it is a symbolic link (rootLink)
 	copies  []checkpointCopy
 	names   map[uint64]bool // sizes a checkpoint copy is named for
 	temp    []string        // temporary files of unfinished writes (sorted)
@@ -71,7 +74,7 @@ type sideFiles struct {
 // readSideFiles lists the store's side files (evidence.Store.Files) and
 // reads its checkpoint copies.
 func readSideFiles(ctx context.Context, store evidence.Store) (*sideFiles, error) {
-	sf := &sideFiles{url: store.URL(), names: map[uint64]bool{}}
+	sf := &sideFiles{url: store.URL(), link: rootLink(store.URL()), names: map[uint64]bool{}}
 	var copies []string
 	err := store.Files(ctx, func(name string) error {
 		switch _, ok := checkpointCopySize(name); {
@@ -103,6 +106,24 @@ func readSideFiles(ctx context.Context, store evidence.Store) (*sideFiles, error
 		sf.copies = append(sf.copies, checkpointCopy{name: name, size: n, note: note, err: err})
 	}
 	return sf, nil
+}
+
+// rootLink returns where a folder store's root, url, leads when it is a
+// symbolic link; "" when it is none, and for a store that is not a folder
+// (its URL is no absolute path). The folder store follows that one link
+// (it is the path the user gave) and none below it.
+func rootLink(url string) string {
+	if !filepath.IsAbs(url) {
+		return ""
+	}
+	if fi, err := os.Lstat(url); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return ""
+	}
+	if to, err := filepath.EvalSymlinks(url); err == nil {
+		return to
+	}
+	to, _ := os.Readlink(url)
+	return to
 }
 
 // isTemp: a temporary file of a write a backend did not finish.
@@ -176,6 +197,12 @@ func storeWarnings(sf *sideFiles, strays []string) []Finding {
 	var out []Finding
 	warn := func(msg string) {
 		out = append(out, Finding{Check: CheckEvidence, Warning: true, pos: posStore, Message: msg})
+	}
+	if sf.link != "" {
+		// An auditor's write-protection of a copy (chmod -R a-w) does not
+		// follow the link: the evidence read is elsewhere, and writable.
+		warn(fmt.Sprintf("the evidence folder %s is a symbolic link to %s: the objects were read there, outside the folder that holds the link, which write-protecting a copy (chmod -R a-w) does not reach; protect %s too, or copy it in place of the link",
+			sf.url, sf.link, sf.link))
 	}
 	if len(misplaced) > 0 {
 		var eg []string

@@ -94,7 +94,7 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	for k, p := range todo {
 		ex.Go(func() error {
 			var err error
-			existed[k], err = f.checkExisting(p.dst, refs[p.i].Sum)
+			existed[k], err = f.checkExisting(p.key, refs[p.i].Sum)
 			return wrapPut(p.key, err)
 		})
 	}
@@ -225,7 +225,7 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 					return wrapPut(p.key, err)
 				}
 				// Stored concurrently, or someone else wrote there: as Put.
-				existed, err := f.checkExisting(p.dst, refs[p.i].Sum)
+				existed, err := f.checkExisting(p.key, refs[p.i].Sum)
 				if err != nil {
 					return wrapPut(p.key, err)
 				}

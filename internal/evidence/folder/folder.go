@@ -132,8 +132,8 @@ func (f *folder) RemoveTemp(ctx context.Context, name string) error {
 	if !ok || !evidence.IsTemp(name) || slices.Contains(strings.Split(rel, "/"), "..") || strings.Contains(name, "\\") {
 		return fmt.Errorf("evidence: remove %q: %w: not a temporary file of the store", name, evidence.ErrBadName)
 	}
-	if err := os.Remove(f.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("evidence: remove %s: %w", name, err)
+	if err := f.remove(name, false); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("evidence: remove %s: %w", name, f.refused(name, err))
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func (f *folder) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 	ref := evidence.Ref{Sum: sum, Size: int64(len(data))}
 	key := evidence.Key(sum)
 	dst := f.path(key)
-	if existed, err := f.checkExisting(dst, sum); err != nil || existed {
+	if existed, err := f.checkExisting(key, sum); err != nil || existed {
 		ref.Existed = existed
 		return ref, wrapPut(key, err)
 	}
@@ -171,7 +171,7 @@ func (f *folder) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
 		}
 		// A concurrent Put of the same data won the race, or someone
 		// else wrote there: find out which.
-		existed, err := f.checkExisting(dst, sum)
+		existed, err := f.checkExisting(key, sum)
 		ref.Existed = existed
 		return ref, wrapPut(key, err)
 	}
@@ -188,32 +188,32 @@ func wrapPut(key string, err error) error {
 	return fmt.Errorf("evidence: put %s: %w", key, err)
 }
 
-// checkExisting reports whether dst already holds data hashing to sum:
-// (false, nil) if dst is absent, (true, nil) if it matches, evidence.ErrCorrupt if
-// it holds anything else.
-func (f *folder) checkExisting(dst string, sum hashchain.Hash) (bool, error) {
-	fi, err := os.Lstat(dst)
+// checkExisting reports whether key already holds data hashing to sum:
+// (false, nil) if it is absent, (true, nil) if it matches, evidence.ErrCorrupt if
+// it holds anything else or is reached through a symbolic link.
+func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
+	mode, err := f.lstat(key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, f.refused(key, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return false, fmt.Errorf("%w: %s is not a regular file", evidence.ErrCorrupt, dst)
+	if !mode.IsRegular() {
+		return false, fmt.Errorf("%w: %s is not a regular file", evidence.ErrCorrupt, f.path(key))
 	}
-	got, err := hashFile(dst)
+	got, err := f.hashFile(key)
 	if err != nil {
-		return false, err
+		return false, f.refused(key, err)
 	}
 	if got != sum {
-		return false, fmt.Errorf("%w: %s holds data with sha256 %s", evidence.ErrCorrupt, dst, got)
+		return false, fmt.Errorf("%w: %s holds data with sha256 %s", evidence.ErrCorrupt, f.path(key), got)
 	}
 	return true, nil
 }
 
-func hashFile(name string) (hashchain.Hash, error) {
-	fh, err := os.Open(name)
+func (f *folder) hashFile(key string) (hashchain.Hash, error) {
+	fh, err := f.openRead(key, nil)
 	if err != nil {
 		return hashchain.Hash{}, err
 	}
@@ -236,8 +236,10 @@ func (f *folder) mkdirs(dir string) error { return f.mkdirsSync(dir, nil) }
 // before relying on them. The store root is always synced: it is created
 // once, and its parent may be on another file system.
 func (f *folder) mkdirsSync(dir string, unsynced *[]string) error {
-	if _, err := os.Stat(dir); err == nil {
+	if err := f.dirThere(dir); err == nil {
 		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	mkdir := os.Mkdir
 	if dir == f.root {
@@ -257,6 +259,28 @@ func (f *folder) mkdirsSync(dir string, unsynced *[]string) error {
 		return nil
 	}
 	return syncDir(filepath.Dir(dir))
+}
+
+// dirThere returns nil if dir, the store's root or a folder below it, is
+// there, reached following no link below the root; an error wrapping
+// fs.ErrNotExist if it is absent.
+func (f *folder) dirThere(dir string) error {
+	if dir == f.root {
+		fi, err := os.Stat(dir)
+		if err == nil && !fi.IsDir() {
+			err = fmt.Errorf("%s: not a folder", dir)
+		}
+		return err
+	}
+	rel, err := filepath.Rel(f.root, dir)
+	if err != nil {
+		return err
+	}
+	rel = filepath.ToSlash(rel)
+	if err := f.isDir(rel); err != nil {
+		return f.refused(rel, err)
+	}
+	return nil
 }
 
 // writeTemp writes data to a new read-only file in dir, fsynced, and
@@ -307,7 +331,7 @@ func (f *folder) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
-	b, err := f.readLimited(f.path(evidence.Key(sum)))
+	b, err := f.readLimited(evidence.Key(sum), &sum)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: get %s: %w", evidence.Key(sum), err)
 	}
@@ -320,7 +344,7 @@ func (f *folder) Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, e
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
-	fh, _, err := f.openLimited(f.path(evidence.Key(sum)))
+	fh, _, err := f.openLimited(evidence.Key(sum), &sum)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: get %s: %w", evidence.Key(sum), err)
 	}
@@ -348,17 +372,14 @@ func (l *limitedFile) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// openLimited opens name if it is a regular file within the size limit,
-// and returns its size. A symbolic link is not followed: it is refused
-// as not a regular file.
-func (f *folder) openLimited(name string) (*os.File, int64, error) {
-	fh, err := os.OpenFile(name, openFlags, 0)
+// openLimited opens rel (an object's key, with its sum; or a side file's
+// name) if it is a regular file within the size limit, and returns its
+// size. No symbolic link is followed below the root: one in rel's place or
+// on the way to it is refused (refused).
+func (f *folder) openLimited(rel string, sum *hashchain.Hash) (*os.File, int64, error) {
+	fh, err := f.openRead(rel, sum)
 	if err != nil {
-		return nil, 0, linkRefused(name, err)
-	}
-	if err := refuseLink(name); err != nil {
-		fh.Close()
-		return nil, 0, err
+		return nil, 0, f.refused(rel, err)
 	}
 	fi, err := fh.Stat()
 	if err != nil {
@@ -376,19 +397,37 @@ func (f *folder) openLimited(name string) (*os.File, int64, error) {
 	return fh, fi.Size(), nil
 }
 
-// linkRefused returns the error of opening name, err, as evidence.ErrCorrupt
-// when name is a symbolic link (opened with O_NOFOLLOW, the open fails
-// with an error that depends on the system: ELOOP, EMLINK, EFTYPE); err
-// otherwise.
-func linkRefused(name string, err error) error {
-	if fi, lerr := os.Lstat(name); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%w: not a regular file (a symbolic link)", evidence.ErrCorrupt)
+// refused returns err, the failure to reach rel (a store-relative name)
+// following no link below the root, as evidence.ErrCorrupt when a
+// symbolic link is in rel's place or on the way to it: what it points at
+// is not in the store. The error of the open itself depends on the
+// system (ELOOP, ENOTDIR, EMLINK, EFTYPE), so the names are looked at.
+// An absent name is not looked into: no link was met on the way to it.
+func (f *folder) refused(rel string, err error) error {
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	p := f.root
+	parts := strings.Split(rel, "/")
+	for i, part := range parts {
+		p = filepath.Join(p, part)
+		fi, lerr := os.Lstat(p)
+		if lerr != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		if i == len(parts)-1 {
+			return fmt.Errorf("%w: not a regular file (a symbolic link)", evidence.ErrCorrupt)
+		}
+		return fmt.Errorf("%w: reached through a symbolic link, %s, which the store does not follow: not read", evidence.ErrCorrupt, strings.Join(parts[:i+1], "/"))
 	}
 	return err
 }
 
-func (f *folder) readLimited(name string) ([]byte, error) {
-	fh, size, err := f.openLimited(name)
+func (f *folder) readLimited(rel string, sum *hashchain.Hash) ([]byte, error) {
+	fh, size, err := f.openLimited(rel, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -411,15 +450,12 @@ func (f *folder) Delete(ctx context.Context, sum hashchain.Hash) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("evidence: delete: %w", err)
 	}
-	name := f.path(evidence.Key(sum))
-	if err := os.Remove(name); err != nil {
+	key := evidence.Key(sum)
+	if err := f.remove(key, true); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("evidence: delete %s: %w", evidence.Key(sum), err)
-	}
-	if err := syncDir(filepath.Dir(name)); err != nil {
-		return fmt.Errorf("evidence: delete %s: %w", evidence.Key(sum), err)
+		return fmt.Errorf("evidence: delete %s: %w", key, f.refused(key, err))
 	}
 	return nil
 }
@@ -428,12 +464,12 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("evidence: exists: %w", err)
 	}
-	_, err := os.Lstat(f.path(evidence.Key(sum)))
+	_, err := f.lstat(evidence.Key(sum))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("evidence: exists %s: %w", evidence.Key(sum), err)
+		return false, fmt.Errorf("evidence: exists %s: %w", evidence.Key(sum), f.refused(evidence.Key(sum), err))
 	}
 	return true, nil
 }
@@ -465,6 +501,9 @@ func (f *folder) Survey(ctx context.Context, objects func(hashchain.Hash) error,
 // generic walk built and re-parsed each path, half of the walk's cost).
 func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error, strays func(string) error) error {
 	top := f.path(evidence.Dir)
+	if fi, err := os.Lstat(top); err == nil && !fi.IsDir() {
+		return nil // not followed: Files names it
+	}
 	shards, err := os.ReadDir(top)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // a store with side files but no evidence yet
@@ -606,7 +645,7 @@ func (f *folder) GetFile(ctx context.Context, name string) ([]byte, error) {
 	if err := evidence.ValidName(name); err != nil {
 		return nil, fmt.Errorf("evidence: get file: %w", err)
 	}
-	b, err := f.readLimited(f.path(name))
+	b, err := f.readLimited(name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: get file %s: %w", name, err)
 	}

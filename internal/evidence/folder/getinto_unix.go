@@ -34,7 +34,7 @@ func (f *folder) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([
 func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, error) {
 	fd, err := f.openObject(sum, key)
 	if err != nil {
-		return nil, linkRefused(f.path(key), err)
+		return nil, f.refused(key, err)
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
@@ -80,15 +80,7 @@ func (f *folder) readInto(sum hashchain.Hash, key string, b []byte) ([]byte, err
 	}
 }
 
-// open, fstat and read retry on EINTR, as the os package does.
-func open(name string) (int, error) {
-	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) { return syscall.Open(name, openFlags|syscall.O_CLOEXEC, 0) })
-	if err != nil {
-		return -1, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	return fd, nil
-}
-
+// fstat and read retry on EINTR, as the os package does.
 func fstat(fd int, st *syscall.Stat_t) error {
 	return fsinfo.IgnoringEINTR(func() error { return syscall.Fstat(fd, st) })
 }

@@ -8,10 +8,7 @@ import "syscall"
 // where an object should be would otherwise block the open until a
 // writer came (it is then refused as not a regular file). On a regular
 // file O_NONBLOCK changes nothing. O_NOFOLLOW refuses a symbolic link in
-// the object's place (linkRefused words the error): an object is a
-// regular file in the store, as Put requires (checkExisting), not a link
-// to bytes kept elsewhere.
+// the object's place, and openBeneath one on the way to it (refused words
+// the error): an object is a regular file in the store, as Put requires
+// (checkExisting), not a link to bytes kept elsewhere.
 const openFlags = syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOFOLLOW
-
-// refuseLink is the check of an opened name that O_NOFOLLOW already made.
-func refuseLink(string) error { return nil }

@@ -3,7 +3,6 @@
 package folder
 
 import (
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -42,10 +41,10 @@ func (f *folder) openObject(sum hashchain.Hash, key string) (int, error) {
 		if err == nil {
 			return fd, nil
 		}
-		// Absent, or any other failure: the full path decides, and words
-		// the error.
+		// Absent, or any other failure: the path from the root decides,
+		// and words the error.
 	}
-	return open(f.path(key))
+	return f.openRel(key, openFlags)
 }
 
 // shardFD is the descriptor of the shard directory of key (whose first
@@ -60,8 +59,9 @@ func (f *folder) shardFD(shard byte, key string) int {
 	if v := f.shards.fds[shard].Load(); v != 0 {
 		return int(v - 1)
 	}
-	dir := filepath.Join(f.root, filepath.FromSlash(key[:len(evidence.Dir)+3]))
-	fd, err := fsinfo.IgnoringEINTR2(func() (int, error) { return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0) })
+	// No link followed below the root: an object under a linked shard is
+	// not in the store.
+	fd, err := f.openRel(key[:len(evidence.Dir)+3], unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil || fd < 0 || fd >= 1<<31-1 {
 		if err == nil {
 			unix.Close(fd)

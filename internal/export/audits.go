@@ -23,9 +23,10 @@ const DefaultAuditServiceName = "Quality"
 
 // auditIndex maps conversation ids to the ids of the audit entries that
 // concern them (derive.AuditIndex), with the evidence of the pages it was
-// built from. It is filled once per invocation, on the first batch that
-// holds a protected conversation: one audit query (a few requests) serves
-// the whole run instead of one query per conversation.
+// built from. It is filled once per invocation, from the run's start (a
+// later batch tries again if that failed), and every capture waits for
+// it: one audit query (a few requests) serves the whole run instead of
+// one query per conversation.
 type auditIndex struct {
 	loaded   bool
 	byConv   derive.AuditIndex
@@ -41,12 +42,12 @@ type auditEntry struct {
 }
 
 // refs returns the audit refs of convID and the evidence they come from;
-// both empty, never nil, before the audit trail is loaded.
-func (a *auditIndex) refs(convID string) (refs, evidence []string) {
-	if a == nil {
-		return []string{}, []string{}
+// ok is false before the audit trail is loaded, when they are unknown.
+func (a *auditIndex) refs(convID string) (refs, evidence []string, ok bool) {
+	if a == nil || !a.loaded {
+		return nil, nil, false
 	}
-	return a.byConv.Refs(convID), a.evidence
+	return a.byConv.Refs(convID), a.evidence, true
 }
 
 // loadAudits runs the audit query for deletion-protection changes, keeps

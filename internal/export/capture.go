@@ -240,20 +240,21 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 			return &fatal{fmt.Errorf("export: evidence: %w", err)}
 		}
 		sum = ref.Sum
-		anyHeld := false
-		for _, id := range ids {
-			anyHeld = anyHeld || protected[id]
+		// Every conversation waits for the audit index, held now or not:
+		// one whose hold was revoked has entries too, and a capture made
+		// before the index is loaded would record them as none ([]).
+		if aerr := r.awaitAudits(ctx); aerr != nil {
+			err = fmt.Errorf("%w: %s", aerr, auditsUnknown)
 		}
-		if anyHeld {
-			err = r.awaitAudits(ctx)
-		}
+	} else {
+		err = fmt.Errorf("legal hold check: %w", err)
 	}
 	if err != nil {
 		if isFatal(ctx, err) {
 			return err
 		}
 		for _, it := range batch {
-			if ferr := r.fail(ctx, it, fmt.Errorf("legal hold check: %w", err)); ferr != nil {
+			if ferr := r.fail(ctx, it, err); ferr != nil {
 				return ferr
 			}
 			r.done.Add(1)
@@ -269,6 +270,11 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 	}
 	return nil
 }
+
+// auditsUnknown says why a conversation is not captured when the audit
+// query failed: its audit_refs would be unknown, and recording them as
+// [] would say no entry concerns it.
+const auditsUnknown = "its audit references are unknown, so it is not captured (rerun once the audit query succeeds; it needs the permission audits:audit:view)"
 
 // awaitAudits waits for the audit index; if the first load failed, it
 // tries again (a later batch may succeed where the first did not).
@@ -539,7 +545,11 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	// a conversation whose latest entry differs from it now. Only then are
 	// the bodies stored: the conversation entry names its own response
 	// and the bulk responses, a message entry the body it came in.
-	auditRefs, auditEv := r.audits.Load().refs(j.id)
+	auditRefs, auditEv, ok := r.audits.Load().refs(j.id)
+	if !ok {
+		// checkHolds waits for the index: never recorded as none ([]).
+		return nil, fmt.Errorf("conversation %s: audit query not loaded: %s", j.id, auditsUnknown)
+	}
 	withBodies := len(toSeal) > 0 || len(gone) > 0
 	if !withBodies {
 		prev, ok, err := r.d.Ledger.LatestConversation(ctx, j.id)

@@ -199,10 +199,10 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	// The audit query's entries land before the run's end entry and its
 	// checkpoint, and nothing of it writes to the ledger or the store after
-	// Run returns: a run without a held conversation never waited for it.
+	// Run returns: a run that captured nothing never waited for it.
 	<-r.auditsReady
 	if err == nil && r.auditsErr != nil && r.audits.Load() == nil {
-		r.o.Log.Warn("export: the audit query failed; no conversation in this run was on legal hold, so none lacks its audit references", "error", r.auditsErr.Error())
+		r.o.Log.Warn("export: the audit query failed; no conversation was captured without its audit references (those it would have served failed)", "error", r.auditsErr.Error())
 	}
 	return r.finish(ctx, err)
 }

@@ -258,11 +258,10 @@ func mustHash(t *testing.T, s string) hashchain.Hash {
 	return h
 }
 
-// TestExportWaitsForAuditQuery: with no conversation on legal hold no
-// batch waits for the audit query, and here it is slower than the whole
-// capture. Its entries must still land inside the run, before the run's
-// end entry (the last entry of the run), not be cut short when Run
-// returns or be written after it.
+// TestExportWaitsForAuditQuery: the audit query is slower than the
+// listing and there is no conversation on legal hold. Its entries must
+// still land inside the run, before the run's end entry (the last entry
+// of the run), not be cut short when Run returns or be written after it.
 func TestExportWaitsForAuditQuery(t *testing.T) {
 	srv := simtest.Start(t, sim.Options{
 		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 6, Start: orgStart, End: orgEnd, LegalHoldShare: 0, OtherMediaShare: 0},

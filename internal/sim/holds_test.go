@@ -46,7 +46,7 @@ func TestDeletionProtection(t *testing.T) {
 	// Protect an unprotected conversation, then release it; each change is audited.
 	free := ""
 	for _, id := range ids {
-		if !slices.Contains(wantHeld, id) {
+		if cd, _ := o.Conversation(id); !slices.Contains(wantHeld, id) && len(cd.Audits) == 0 {
 			free = id
 			break
 		}
@@ -131,7 +131,7 @@ func TestAudits(t *testing.T) {
 		cur = page.Cursor
 	}
 	wantN := 0
-	for _, i := range o.HeldIndexes() {
+	for i := range o.Len() {
 		for _, a := range o.Audits(i) {
 			if a.Action == "ApplyProtection" {
 				wantN++
@@ -289,5 +289,56 @@ func TestRecordingJobWithoutExporter(t *testing.T) {
 	}
 	if j.State != genesys.RecJobFailed || !strings.Contains(j.ErrorMessage, "no recording exporter") {
 		t.Fatalf("job %+v", j)
+	}
+}
+
+// TestGeneratedRevokedHolds: a generated org has conversations whose hold
+// was applied and then revoked: not protected now, with both audit
+// entries, which an audit query over the org returns. Before, every
+// generated history ended protected, so no conversation without a hold
+// had audit entries, and an export that missed them could not show it.
+func TestGeneratedRevokedHolds(t *testing.T) {
+	clock := newClock()
+	s, c := start(t, sim.Options{Now: clock.Now, OrgConfig: sim.OrgConfig{Seed: 3, Conversations: 2000, LegalHoldShare: 0.1}})
+	o := s.Org
+	var revoked []string
+	for i := range o.Len() {
+		cd, _ := o.Conversation(o.ConversationID(i))
+		if cd.LegalHold || len(cd.Audits) == 0 {
+			continue
+		}
+		if len(cd.Audits) != 2 || cd.Audits[0].Action != "ApplyProtection" || cd.Audits[1].Action != "RevokeProtection" ||
+			cd.Audits[1].EventDate < cd.Audits[0].EventDate {
+			t.Fatalf("conversation %s, not held: audit entries %+v; want applied, then revoked", cd.ID, cd.Audits)
+		}
+		revoked = append(revoked, cd.ID)
+	}
+	if held := len(o.HeldIndexes()); len(revoked) == 0 || len(revoked) > held {
+		t.Fatalf("%d revoked holds beside %d held: want some, fewer than the held", len(revoked), held)
+	}
+	q := genesys.AuditQueryRequest{Interval: interval(sim.DefaultStart, clock.Now()), ServiceName: sim.DefaultAuditServiceName,
+		Filters: []genesys.AuditQueryFilter{{Property: "Action", Value: "RevokeProtection"}}}
+	st := decode[genesys.AuditQueryExecutionStatus](t, c.must(200, "POST", "/api/v2/audits/query", q))
+	clock.Advance(time.Minute)
+	found := map[string]bool{}
+	cur := ""
+	for {
+		v := url.Values{"pageSize": {"500"}}
+		if cur != "" {
+			v.Set("cursor", cur)
+		}
+		page := decode[genesys.AuditQueryExecutionResults](t, c.must(200, "GET", "/api/v2/audits/query/"+st.ID+"/results?"+v.Encode(), nil))
+		for _, e := range page.Entities {
+			found[e.Entity.ID] = true
+		}
+		if page.Cursor == "" {
+			break
+		}
+		cur = page.Cursor
+	}
+	for _, id := range revoked {
+		if !found[id] {
+			t.Errorf("the audit query does not return the revocation of conversation %s", id)
+		}
 	}
 }

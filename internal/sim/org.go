@@ -68,6 +68,9 @@ type OrgConfig struct {
 	Start, End time.Time
 	// LegalHoldShare is the share of conversations under recording deletion
 	// protection (0 to 1), each with the audit entries that applied it.
+	// A further quarter of that share of the others had a hold applied
+	// and then revoked (RevokedHoldShare): not protected now, with the
+	// audit entries of both.
 	LegalHoldShare float64
 	// OtherMediaShare is the share of conversations that are not WhatsApp:
 	// SMS, web messaging and voice in equal parts.
@@ -95,6 +98,7 @@ type header struct {
 	durMs   int32
 	kind    uint8
 	hold    bool // protected when generated
+	revoked bool // not protected, but was: applied, then revoked
 }
 
 // Org is a generated Genesys org. Conversations are generated on demand
@@ -114,6 +118,7 @@ type Org struct {
 	divisionID  string
 	channels    []channel // one messaging integration per kind
 	heldIndexes []int     // generated holds, ascending
+	revokedIdx  []int     // generated holds applied then revoked, ascending
 
 	cache convCache
 
@@ -223,10 +228,20 @@ func NewOrg(cfg OrgConfig) *Org {
 		h.hold = hr.Float64() < cfg.LegalHoldShare && len(o.heldIndexes) < MaxProtectedConversations
 		if h.hold {
 			o.heldIndexes = append(o.heldIndexes, i)
+		} else if hr.Float64() < cfg.LegalHoldShare*RevokedHoldShare {
+			// Drawn last, so no other value moves. A revoked hold is what
+			// an export most easily misses: not held now, yet audited.
+			h.revoked = true
+			o.revokedIdx = append(o.revokedIdx, i)
 		}
 	}
 	return o
 }
+
+// RevokedHoldShare is, as a share of OrgConfig.LegalHoldShare, how many
+// of the conversations not protected had a generated hold applied and
+// then revoked.
+const RevokedHoldShare = 0.25
 
 func clamp01(f float64) float64 {
 	if math.IsNaN(f) || f < 0 {
@@ -348,9 +363,9 @@ func (o *Org) HeldIndexes() []int {
 func (o *Org) withAudits() []int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := append([]int(nil), o.heldIndexes...)
+	out := append(append([]int(nil), o.heldIndexes...), o.revokedIdx...)
 	for i := range o.runAudit {
-		if !o.headers[i].hold {
+		if !o.headers[i].hold && !o.headers[i].revoked {
 			out = append(out, i)
 		}
 	}
@@ -388,9 +403,11 @@ func (o *Org) Audits(i int) []genesys.AuditLogMessage {
 }
 
 // generatedAudits: the entries that applied a generated legal hold. Some
-// holds were applied, revoked and applied again.
+// holds were applied, revoked and applied again; those of conversations
+// not protected now (revoked) were applied and revoked.
 func (o *Org) generatedAudits(i int) []genesys.AuditLogMessage {
-	if !o.headers[i].hold {
+	h := o.headers[i]
+	if !h.hold && !h.revoked {
 		return nil
 	}
 	r := newRand(o.cfg.Seed, tagAudits, uint64(i))
@@ -398,7 +415,10 @@ func (o *Org) generatedAudits(i int) []genesys.AuditLogMessage {
 	at := end.Add(time.Duration(3600+r.IntN(20*86400)) * time.Second).Add(time.Duration(r.IntN(1000)) * time.Millisecond)
 	admin := o.admins[r.IntN(len(o.admins))]
 	steps := []bool{true}
-	if r.Float64() < 0.15 {
+	switch {
+	case h.revoked:
+		steps = []bool{true, false}
+	case r.Float64() < 0.15:
 		steps = []bool{true, false, true}
 	}
 	var out []genesys.AuditLogMessage

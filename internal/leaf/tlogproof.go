@@ -14,9 +14,11 @@ import (
 // TlogProofHeader is the first line of a C2SP tlog-proof.
 const TlogProofHeader = "c2sp.org/tlog-proof@v1"
 
-// IsTlogProof reports whether data is (meant to be) a C2SP tlog-proof.
+// IsTlogProof reports whether data is (meant to be) a C2SP tlog-proof:
+// one whose line endings an editor or a mail client turned into CRLF is
+// too, so that ParseTlogProof says what is wrong with it.
 func IsTlogProof(data []byte) bool {
-	return bytes.HasPrefix(data, []byte(TlogProofHeader+"\n"))
+	return bytes.HasPrefix(data, []byte(TlogProofHeader+"\n")) || bytes.HasPrefix(data, []byte(TlogProofHeader+"\r\n"))
 }
 
 // MarshalTlogProof writes p as a C2SP tlog-proof
@@ -62,6 +64,12 @@ func ParseTlogProof(data []byte) (Proof, error) {
 func parseTlogProof(data []byte) (Proof, error) {
 	if len(data) > maxProofFile {
 		return Proof{}, fmt.Errorf("file is %d bytes, more than a proof can be", len(data))
+	}
+	if bytes.HasPrefix(data, []byte(TlogProofHeader+"\r\n")) {
+		// Not read as if they were LF, as a checkpoint file's are: the
+		// format's own verifier (docs/ledger-format.md) reads the bytes
+		// as they are, and a proof must read the same everywhere.
+		return Proof{}, errors.New("its lines end in CRLF (saved by an editor or a mail client that changes line endings): a tlog-proof's lines end in LF alone; convert it back (dos2unix) or use the proof file as custody wrote it")
 	}
 	head, note, ok := bytes.Cut(data, []byte("\n\n"))
 	if !ok {

@@ -133,3 +133,14 @@ func FuzzParseTlogProof(f *testing.F) {
 		}
 	})
 }
+
+// TestTlogProofCRLF (F10): a tlog-proof whose line endings were turned
+// into CRLF is refused saying so, not as JSON that is "not a json object".
+func TestTlogProofCRLF(t *testing.T) {
+	proofs, vkey := testProofs(t, 3)
+	data := bytes.ReplaceAll(MarshalTlogProof(proofs[1]), []byte("\n"), []byte("\r\n"))
+	_, err := VerifyProof(data, vkey)
+	if !errors.Is(err, ErrMalformedProof) || !strings.Contains(err.Error(), "tlog-proof") || !strings.Contains(err.Error(), "CRLF") {
+		t.Errorf("verify a CRLF tlog-proof: %v, want a malformed tlog-proof naming CRLF", err)
+	}
+}

@@ -591,6 +591,7 @@ func ReadVerifierKey(key, ledgerPath string) (string, error) {
 		name = VerifierKeyPath(ledgerPath)
 	}
 	b, err := fsinfo.ReadRegular(name, MaxKeyFile)
+	var tooLarge *fsinfo.TooLargeError
 	switch {
 	case err == nil:
 		k := strings.TrimSpace(string(b))
@@ -612,10 +613,23 @@ func ReadVerifierKey(key, ledgerPath string) (string, error) {
 			return "", fmt.Errorf("%w: --key is no verifier key: %s", ErrWrongKey, hashchain.VerifierKeyProblem(key, err))
 		}
 		return key, nil // the key itself
+	case errors.As(err, &tooLarge):
+		// A file that holds no verifier key, as one of any other content:
+		// the flag names the wrong file (a usage error, exit 2).
+		return "", fmt.Errorf("%w: %s holds no verifier key: it is %v, and a verifier key is one line", ErrWrongKey, name, tooLarge)
 	default:
 		return "", fmt.Errorf("--key: %w", err)
 	}
 }
+
+// missingFolderError: the folder a file was to be written in does not
+// exist (fs.ErrNotExist).
+type missingFolderError struct{ name, dir string }
+
+func (e *missingFolderError) Error() string {
+	return fmt.Sprintf("write %s: the folder %s does not exist: create it first", e.name, e.dir)
+}
+func (e *missingFolderError) Unwrap() error { return fs.ErrNotExist }
 
 // WriteNew creates name with data, failing if it exists, and syncs it: a
 // key that vanishes in a crash would orphan the ledger's checkpoints, and a
@@ -639,6 +653,13 @@ func WriteNew(name string, data []byte, perm os.FileMode) error {
 		}
 	}
 	if err != nil {
+		// Named after name, not the temporary file the user never asked for.
+		if _, serr := os.Stat(filepath.Clean(dir + ".")); errors.Is(err, fs.ErrNotExist) && errors.Is(serr, fs.ErrNotExist) {
+			return &missingFolderError{name: name, dir: filepath.Clean(dir + ".")}
+		}
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return &fs.PathError{Op: "create", Path: name, Err: pe.Err}
+		}
 		return err
 	}
 	tmp := f.Name()

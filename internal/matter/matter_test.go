@@ -446,11 +446,17 @@ func TestReadVerifierKey(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "custody.key"), []byte("PRIVATE+KEY+custody/abc+01234567+AQID\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Larger than any key file may be (F10: a usage error, as a file
+	// holding anything else that is no key).
+	if err := os.WriteFile(filepath.Join(dir, "big.pub"), bytes.Repeat([]byte(pub+"\n"), matter.MaxKeyFile/len(pub)+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, key, want string
 		err             error
 	}{
 		{"none beside the ledger", "", "", nil},
+		{"a file too large to be a key", filepath.Join(dir, "big.pub"), "", matter.ErrWrongKey},
 		{"file", filepath.Join(dir, "auditor.pub"), pub, nil},
 		{"the key itself", pub, pub, nil},
 		{"signer key file", filepath.Join(dir, "custody.key"), "", matter.ErrWrongKey},

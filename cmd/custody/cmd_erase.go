@@ -24,6 +24,7 @@ type eraseOptions struct {
 	Reason        string
 	OverrideHold  string
 	Key           string
+	DryRun        bool
 	ev            evidenceOptions
 
 	overrideGiven bool     // --override-hold was on the command line
@@ -35,6 +36,7 @@ func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Messages, "message", nil, "erase this message (repeatable)")
 	fs.StringVar(&o.Reason, "reason", "", "why (recorded in the ledger forever; required), e.g. a request reference: no personal data (refused when it holds an address, name or text of what is erased)")
 	fs.StringVar(&o.OverrideHold, "override-hold", "", "erase even what is under legal hold, for this recorded reason (no personal data, as --reason)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "say what the erasure would delete (collateral messages among them), keep and leave to recall, and change nothing (--reason then optional)")
 	fs.StringVar(&o.Key, "key", "", "signer key file, to sign a checkpoint vouching for the erasure (default: the .key file beside the ledger)")
 	o.ev.AddFlags(fs, false)
 }
@@ -122,6 +124,12 @@ legal hold custody placed). A later object Object Lock keeps still holds
 what is erased: the erasure is recorded with it not deleted, exit 1;
 lift the hold and run the same erase again to finish.
 
+--dry-run says what the erase would do — the objects it would delete,
+the collateral messages by id, the diffs whose findings it would delete,
+what is held, the places personal data would be left — and changes
+nothing: the matter is opened read-only, as verify opens it (--reason is
+optional; one given is checked).
+
 Before deleting anything, erase writes a journal beside the ledger
 (custody.db.erase-pending: what it erases, the objects it is to delete,
 and the command that finishes it, with the evidence flags this erase
@@ -134,6 +142,7 @@ erase run again records the erasure and removes the journal.
 Examples:
   custody erase --conversation 2f0c1b5e-… --reason "GDPR Art. 17 request DSR-1042"
   custody erase --message 7d1e… --message 88a0… --reason "DSR-1043"
+  custody erase --message 7d1e… --dry-run
   custody erase --conversation 2f0c… --reason "DSR-1044" --override-hold "hold lifted by counsel, ticket LGL-77"
 ` + exitStatus(exit0, `1    error (an id not in the ledger, I/O), or refused: under legal hold
        without --override-hold, the first object kept by S3 Object Lock,
@@ -236,7 +245,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	// Blank is no reason: erase.Erase would refuse it after the matter
 	// is opened (exit 1), and a blank --override-hold would be taken
 	// for none, the refusal then asking for the flag just given.
-	if strings.TrimSpace(o.Reason) == "" {
+	if strings.TrimSpace(o.Reason) == "" && !o.DryRun {
 		return usageError("erase: --reason is required (it is recorded in the ledger)")
 	}
 	if o.overrideGiven && strings.TrimSpace(o.OverrideHold) == "" {
@@ -244,6 +253,9 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	}
 	mo := o.ev.matterOptions()
 	mo.SignerKey = o.Key
+	// A dry run opens the matter read-only, as verify does: no lock, no
+	// write to the ledger or the store can happen.
+	mo.ReadOnly = o.DryRun
 	g.finishesErase = true // erase.Erase checks that it is the same erase
 	m, err := openMatter(ctx, g, mo)
 	if err != nil {
@@ -255,7 +267,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		return fmt.Errorf("erase: %w", err)
 	}
 	req := erase.Request{Conversations: o.Conversations, Messages: o.Messages, Reason: o.Reason,
-		OverrideHold: o.OverrideHold, Operator: operatorName(), Flags: o.rerun,
+		OverrideHold: o.OverrideHold, Operator: operatorName(), Flags: o.rerun, DryRun: o.DryRun,
 		// A production made with --diff holds the conversations its diff
 		// found something in: read back as produce read them.
 		DiffConversations: func(ctx context.Context, runID string) ([]string, error) {
@@ -263,7 +275,9 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 			return ids, err
 		}}
 	var noKey error
-	if key, err := m.SignerKey(); err == nil {
+	if o.DryRun {
+		// Nothing is recorded, so nothing is signed.
+	} else if key, err := m.SignerKey(); err == nil {
 		req.SignerKey = key
 	} else if o.Key != "" {
 		return fmt.Errorf("erase: %w", err)
@@ -296,6 +310,10 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		}
 		return err
 	}
+	if res.DryRun {
+		printDryRun(g, res)
+		return err
+	}
 	if res.Already {
 		fmt.Fprintf(g.stdout, "already erased (ledger entry %d): nothing left to delete, nothing recorded\n", res.Seq)
 		printProduceLeftovers(g, res)
@@ -324,7 +342,7 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 	if len(res.Held) > 0 {
 		fmt.Fprintf(g.stdout, "held         %s: erased under --override-hold %q\n", listOrNone(res.Held), d.OverrideHold)
 	}
-	printRemains(g, res.Remains)
+	printRemains(g, res.Remains, "is")
 	if len(d.Outputs) > 0 {
 		g.warn(fmt.Sprintf("%d recorded %s (listed 'remains') hold, or may hold, what this erasure erased: custody cannot delete files already delivered; the operator must recall or delete them", len(d.Outputs), plural(len(d.Outputs), "production or report", "productions and reports")))
 	}
@@ -333,12 +351,13 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 
 // printRemains names, once each, every place personal data of what is
 // erased is left after the erasure: one sentence, then a line a place.
-func printRemains(g *globalOptions, rs []erase.Remain) {
+// verb is "is", or "would be" for a dry run.
+func printRemains(g *globalOptions, rs []erase.Remain, verb string) {
 	if len(rs) == 0 {
-		fmt.Fprintln(g.stdout, "remains      no personal data of what is erased is left in the evidence, and no recorded production or report holds it")
+		fmt.Fprintf(g.stdout, "remains      no personal data of what is erased %s left in the evidence, and no recorded production or report holds it\n", verb)
 		return
 	}
-	fmt.Fprintf(g.stdout, "remains      personal data of what is erased is left in %d %s, which this erasure does not delete:\n", len(rs), plural(len(rs), "place", "places"))
+	fmt.Fprintf(g.stdout, "remains      personal data of what is erased %s left in %d %s, which this erasure does not delete:\n", verb, len(rs), plural(len(rs), "place", "places"))
 	for _, r := range rs {
 		var where string
 		switch r.Place {
@@ -382,4 +401,27 @@ func printLeftoversRemoved(g *globalOptions, res *erase.Result) {
 	for _, p := range res.ProduceLeftovers {
 		fmt.Fprintf(g.stdout, "leftover     %s removed: left by a produce killed before it recorded its production (it may hold the produced messages' text)\n", p)
 	}
+}
+
+// printDryRun says what the erasure would do: what it would delete
+// (collateral messages among it), keep, and leave to recall.
+func printDryRun(g *globalOptions, res *erase.Result) {
+	d := res.Detail
+	fmt.Fprintln(g.stdout, "dry run      nothing was deleted or recorded; without --dry-run this erase would:")
+	fmt.Fprintf(g.stdout, "erase        %d conversations, %d messages (%d of the conversations in part)\n", len(d.Conversations), len(d.Messages), len(d.Partial))
+	fmt.Fprintf(g.stdout, "delete       %d evidence objects", len(d.Erased))
+	if len(d.Unreferenced) > 0 {
+		fmt.Fprintf(g.stdout, " (%d of them no entry references, left by a custody before ef2d53c)", len(d.Unreferenced))
+	}
+	fmt.Fprintln(g.stdout)
+	if len(d.Collateral) > 0 {
+		fmt.Fprintf(g.stdout, "collateral   %d messages not erased would lose their response bodies (their commitments still open; produce and report could no longer show their text): %s\n", len(d.Collateral), listOrNone(d.Collateral))
+	}
+	for _, df := range d.Diffs {
+		fmt.Fprintf(g.stdout, "diff         entry %d, run %s: %d findings %s would be deleted: %s\n", df.Seq, df.RunID, len(df.Findings), plural(len(df.Findings), "object", "objects"), df.Why)
+	}
+	if len(res.Held) > 0 {
+		fmt.Fprintf(g.stdout, "held         %s: under legal hold, erased only with --override-hold\n", listOrNone(res.Held))
+	}
+	printRemains(g, res.Remains, "would be")
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,6 +97,41 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 				}
 			}
 			ts.Fatalf("customer-address: no customer address for conversation %s", args[1])
+		},
+		// tree-snapshot VAR keeps in VAR every file under $WORK with its
+		// size, modification time and SHA-256 (but SQLite's -shm index,
+		// whose lock words every reader writes); tree-unchanged VAR
+		// fails naming each file that changed, came or went since
+		// (negated: fails when none did).
+		"tree-snapshot": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 1 {
+				ts.Fatalf("usage: tree-snapshot VAR")
+			}
+			ts.Setenv(args[0], strings.Join(treeFiles(ts), "\n"))
+		},
+		"tree-unchanged": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 1 {
+				ts.Fatalf("usage: [!] tree-unchanged VAR")
+			}
+			before := strings.Split(ts.Getenv(args[0]), "\n")
+			after := treeFiles(ts)
+			var diff []string
+			for _, l := range before {
+				if !slices.Contains(after, l) {
+					diff = append(diff, "- "+l)
+				}
+			}
+			for _, l := range after {
+				if !slices.Contains(before, l) {
+					diff = append(diff, "+ "+l)
+				}
+			}
+			switch {
+			case len(diff) > 0 && !neg:
+				ts.Fatalf("files changed:\n%s", strings.Join(diff, "\n"))
+			case len(diff) == 0 && neg:
+				ts.Fatalf("no file changed")
+			}
 		},
 		"pick-recaptured": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) != 1 {
@@ -225,4 +264,27 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 			}
 		},
 	}
+}
+
+// treeFiles lists every file under the script's work folder as
+// "path size mtime sha256", but SQLite's -shm index.
+func treeFiles(ts *testscript.TestScript) []string {
+	var out []string
+	root := ts.Getenv("WORK")
+	ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "-shm") {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, fmt.Sprintf("%s %d %d %x", p, info.Size(), info.ModTime().UnixNano(), sha256.Sum256(b)))
+		return nil
+	}))
+	return out
 }

@@ -67,6 +67,12 @@ type Request struct {
 	// names it to recall only when they include an erased one. Without
 	// it, or when it fails, the outputs say that filter was not applied.
 	DiffConversations func(ctx context.Context, diffRunID string) ([]string, error)
+	// DryRun computes what the erasure would delete, keep and name to
+	// recall, and changes nothing: no object is deleted (nor a temporary
+	// file or a killed produce's folder removed), no journal written, no
+	// entry appended. The store and ledger may be opened read-only.
+	// Reason may be empty; when given, it is checked as for an erasure.
+	DryRun bool
 	// Flags are the other flags the erase was run with ("--name=value":
 	// its evidence store and the store's options, --key), which the
 	// command its journal names to finish it repeats: without them an
@@ -109,6 +115,9 @@ type Result struct {
 	// after the erasure (Remain), each once: the operator's to recall or
 	// delete where that can be done. Null when Already.
 	Remains []Remain `json:"personal_data_remains"`
+	// DryRun: nothing was deleted or recorded; Detail is what the entry
+	// would say (Erased the objects that would be deleted, Seq 0).
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -139,13 +148,13 @@ type ref struct {
 // there, only the same erase (which finishes it) may run, every other
 // writer refuses (cmd/custody's openMatter), and verify names it.
 func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Request) (*Result, error) {
-	if strings.TrimSpace(req.Reason) == "" {
+	if strings.TrimSpace(req.Reason) == "" && !req.DryRun {
 		return nil, errors.New("erase: a reason is required")
 	}
 	if len(req.Conversations)+len(req.Messages) == 0 {
 		return nil, errors.New("erase: nothing to erase")
 	}
-	if l.ReadOnly() {
+	if l.ReadOnly() && !req.DryRun {
 		// The entry could not be appended: delete nothing.
 		return nil, fmt.Errorf("erase: %w: the erasure could not be recorded, so nothing is deleted", ledger.ErrReadOnly)
 	}
@@ -305,7 +314,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 			held, heldWhy = append(held, c), append(heldWhy, c+" ("+strings.Join(why, "; ")+")")
 		}
 	}
-	if len(held) > 0 && strings.TrimSpace(req.OverrideHold) == "" {
+	if len(held) > 0 && strings.TrimSpace(req.OverrideHold) == "" && !req.DryRun {
 		return nil, fmt.Errorf("erase: %w: %s; nothing was erased (--override-hold REASON erases anyway and records why)", ErrHeld, strings.Join(heldWhy, ", "))
 	}
 
@@ -331,7 +340,6 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	}
 	del := map[hashchain.Hash]bool{}
 	kept := map[hashchain.Hash]string{}
-	collateral := map[string]bool{}
 	res := &Result{Held: held}
 	for _, e := range erasedEntries {
 		if e.V == leaf.FormatV1 && e.Kind == leaf.KindMessage {
@@ -528,7 +536,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	// matter's writer lock, so no write is in progress, and one may hold
 	// a whole response body with what is erased, under another name.
 	// Never evidence, so not recorded: removed, and counted.
-	if tr, ok := store.(evidence.TempRemover); ok {
+	if tr, ok := store.(evidence.TempRemover); ok && !req.DryRun {
 		for _, name := range temps {
 			if err := tr.RemoveTemp(ctx, name); err != nil {
 				return nil, fmt.Errorf("erase: remove a temporary file an interrupted write left: %w", err)
@@ -538,8 +546,10 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	}
 	// Folders a produce killed before recording left, wherever its --out
 	// was: the same reasoning as the temporaries.
-	if res.ProduceLeftovers, res.ProduceLeftoversFailed, err = removeProduceLeftovers(ctx, l); err != nil {
-		return nil, err
+	if !req.DryRun {
+		if res.ProduceLeftovers, res.ProduceLeftoversFailed, err = removeProduceLeftovers(ctx, l); err != nil {
+			return nil, err
+		}
 	}
 	// Run again after it was done: everything asked for is erased, by
 	// entries already in the ledger, and nothing of it is left to
@@ -615,6 +625,71 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		}
 		return strings.Compare(a.String(), b.String())
 	})
+	// detailOf is the entry recording the deletion of erased (sorted
+	// hex): collateral are the messages whose response body it deleted,
+	// not one it meant to delete and could not.
+	detailOf := func(erased []string) leaf.ErasureDetail {
+		collateral := map[string]bool{}
+		for _, s := range erased {
+			h, _ := hashchain.ParseHash(s)
+			for _, o := range refs[h] {
+				if o.msg != "" && !isErased(o) {
+					collateral[o.msg] = true
+				}
+			}
+		}
+		d := leaf.ErasureDetail{
+			Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), Partial: sortedKeys(partial),
+			Erased: nonNil(erased), Collateral: sortedKeys(collateral),
+			Unreferenced: deletedOf(unrefs, erased),
+			Operator:     req.Operator, Reason: req.Reason,
+		}
+		for _, e := range erasedEntries {
+			if whole[e.ConversationID] && e.Kind == leaf.KindMessage && !msgs[e.MessageID] {
+				d.Messages = append(d.Messages, e.MessageID)
+			}
+		}
+		slices.Sort(d.Messages)
+		d.Messages = nonNil(slices.Compact(d.Messages))
+		for _, h := range sortedHashes(kept) {
+			d.Kept = append(d.Kept, leaf.ErasedKept{Object: h.String(), Why: kept[h]})
+		}
+		d.Kept = nonNil(d.Kept)
+		for _, o := range named {
+			if o.Manifest != "" && !slices.Contains(erased, o.Manifest) {
+				o.Manifest = "" // not deleted (kept, above, says why), or by an earlier erasure
+			}
+			d.Outputs = append(d.Outputs, o)
+		}
+		d.Diffs = erasedDiffs(diffs, findingsOf, erased)
+		if len(held) > 0 {
+			d.OverrideHold = req.OverrideHold
+		}
+		return d
+	}
+	// remainsOf names every place d leaves personal data of it.
+	remainsOf := func(d *leaf.ErasureDetail) []Remain {
+		reportFolders, diffSources := map[uint64]string{}, map[uint64]string{}
+		for _, o := range outs {
+			reportFolders[o.seq] = o.folder
+		}
+		for _, rd := range diffs {
+			diffSources[rd.seq] = rd.source
+		}
+		return remains(d, reportFolders, diffSources, res.V1Leaves, res.ProduceLeftoversFailed)
+	}
+	if req.DryRun {
+		// What an erasure would do, nothing done: every object it would
+		// try deleted, as if none failed.
+		var would []string
+		for _, h := range order {
+			would = append(would, h.String())
+		}
+		slices.Sort(would)
+		res.Detail = detailOf(would)
+		res.Remains, res.DryRun = remainsOf(&res.Detail), true
+		return res, nil
+	}
 	// The journal, durable before anything is deleted: killed from here
 	// to the entry, the deletions are explained and the command that
 	// records them named (verify, and every other writer, read it).
@@ -719,44 +794,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return nil, errors.Join(fmt.Errorf("erase: entry %d recorded this erasure, but %d evidence objects holding what it erased are still not deleted%s; nothing more was deleted now: %w",
 			last, locked+notDeleted, notDeletedWhy(locked, notDeleted), bothErrs(notDeletedErr, lockedErr)), removePending(l))
 	}
-	// Collateral: the messages whose response body this run deleted, not
-	// one it meant to delete and could not.
-	for _, s := range erased {
-		h, _ := hashchain.ParseHash(s)
-		for _, o := range refs[h] {
-			if o.msg != "" && !isErased(o) {
-				collateral[o.msg] = true
-			}
-		}
-	}
-
-	d := leaf.ErasureDetail{
-		Conversations: sortedKeys(whole), Messages: sortedKeys(msgs), Partial: sortedKeys(partial),
-		Erased: nonNil(erased), Collateral: sortedKeys(collateral),
-		Unreferenced: deletedOf(unrefs, erased),
-		Operator:     req.Operator, Reason: req.Reason,
-	}
-	for _, e := range erasedEntries {
-		if whole[e.ConversationID] && e.Kind == leaf.KindMessage && !msgs[e.MessageID] {
-			d.Messages = append(d.Messages, e.MessageID)
-		}
-	}
-	slices.Sort(d.Messages)
-	d.Messages = nonNil(slices.Compact(d.Messages))
-	for _, h := range sortedHashes(kept) {
-		d.Kept = append(d.Kept, leaf.ErasedKept{Object: h.String(), Why: kept[h]})
-	}
-	d.Kept = nonNil(d.Kept)
-	for _, o := range named {
-		if o.Manifest != "" && !slices.Contains(erased, o.Manifest) {
-			o.Manifest = "" // not deleted (kept, above, says why), or by an earlier erasure
-		}
-		d.Outputs = append(d.Outputs, o)
-	}
-	d.Diffs = erasedDiffs(diffs, findingsOf, erased)
-	if len(held) > 0 {
-		d.OverrideHold = req.OverrideHold
-	}
+	d := detailOf(erased)
 	raw, err := leaf.EncodeDetail(&d)
 	if err != nil {
 		return nil, fmt.Errorf("erase: %w", err)
@@ -770,14 +808,7 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 		return nil, fmt.Errorf("erase: the evidence is deleted but the erasure entry could not be appended (run the same erase again to record it): %w", err)
 	}
 	res.Seq, res.Detail = out[0].Seq, d
-	reportFolders, diffSources := map[uint64]string{}, map[uint64]string{}
-	for _, o := range outs {
-		reportFolders[o.seq] = o.folder
-	}
-	for _, rd := range diffs {
-		diffSources[rd.seq] = rd.source
-	}
-	res.Remains = remains(&d, reportFolders, diffSources, res.V1Leaves, res.ProduceLeftoversFailed)
+	res.Remains = remainsOf(&d)
 	if req.SignerKey != "" {
 		if _, err := l.CheckpointErasure(context.WithoutCancel(ctx), req.SignerKey, res.Seq); err != nil {
 			return res, errors.Join(fmt.Errorf("erase: recorded as entry %d, but no checkpoint vouching for it was signed (run 'custody checkpoint --erasure %d' with the signer key): %w", res.Seq, res.Seq, err),

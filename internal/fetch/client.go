@@ -337,7 +337,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			if ok && ra > c.cfg.MaxRetryAfter {
 				until := now.Add(ra)
 				if r.pace {
-					ln.pacer.stop(until, ra)
+					ln.pacer.stop(until, ra, status)
 					if len(c.lanes) > 1 && c.anyLaneLeft(now) && attempt < c.cfg.MaxAttempts {
 						// Another client still has budget: the call moves to it.
 						c.log.Warn("fetch: long rate limit on one client, going on with the others", "client", shortID(ln.id), "retry_after", ra, "until", until)
@@ -345,7 +345,7 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 					}
 				}
 				c.log.Warn("fetch: long rate limit, stopping", "method", r.method, "path", shown, "retry_after", ra, "until", until, "correlation_id", corr)
-				return fail(&DailyLimitError{RetryAfter: ra, Until: until, Method: r.method, Path: shown, CorrelationID: corr})
+				return fail(&DailyLimitError{RetryAfter: ra, Until: until, Status: status, Method: r.method, Path: shown, CorrelationID: corr})
 			}
 			if !ok {
 				ra = c.backoff(attempt)
@@ -355,6 +355,24 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 				// Every worker waits at the gate, this one included.
 				ln.pacer.refused(r.route, now.Add(ra))
 				sleepFor = 0
+			}
+		}
+		if res.err == nil && r.pace && status/100 == 5 && retry {
+			// A 5xx from the API asking for a longer wait than a call
+			// may take (past MaxElapsed: a maintenance window) holds
+			// for every request, of every client: each call giving up
+			// at once and the next one asking again would hammer on an
+			// API that asked for a pause. Every later call fails
+			// without a request until then, and the caller stops,
+			// saying when to resume. A shorter one the call waits out.
+			now := c.cfg.Now()
+			if ra, ok := parseRetryAfter(res.resp.Header, now); ok && now.Add(ra).Sub(start) > c.cfg.MaxElapsed {
+				until := now.Add(ra)
+				for _, l := range c.lanes {
+					l.pacer.stop(until, ra, status)
+				}
+				c.log.Warn("fetch: the API is unavailable with a long Retry-After, stopping", "method", r.method, "path", shown, "status", status, "retry_after", ra, "until", until, "correlation_id", corr)
+				return fail(&DailyLimitError{RetryAfter: ra, Until: until, Status: status, Method: r.method, Path: shown, CorrelationID: corr})
 			}
 		}
 		if !retry {

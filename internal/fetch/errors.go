@@ -185,20 +185,27 @@ func (e *AuthError) Error() string {
 func (e *AuthError) Unwrap() error { return ErrUnauthorized }
 
 // DailyLimitError is a 429 whose Retry-After exceeds Config.MaxRetryAfter:
-// a daily or other long limit. Retrying in-process would stall the run for
-// hours, so the client gives up at once (and every later call fails the
-// same way without a request until Until); the caller saves its state and
-// tells the user when to resume. It matches ErrRateLimited.
+// a daily or other long limit; or a 5xx from the API whose Retry-After
+// is longer than the call may wait (Config.MaxElapsed; Status says which:
+// a maintenance window). Retrying in-process
+// would stall the run for hours, so the client gives up at once (and
+// every later call fails the same way without a request until Until);
+// the caller saves its state and tells the user when to resume. A 429's
+// matches ErrRateLimited.
 type DailyLimitError struct {
 	RetryAfter    time.Duration
 	Until         time.Time
+	Status        int // the answer's status: 429 (or 0) a rate limit, a 5xx the service unavailable
 	Method, Path  string
 	CorrelationID string
 }
 
 func (e *DailyLimitError) Error() string {
-	s := fmt.Sprintf("fetch: rate limit with a long wait (likely daily): retry after %s, at %s",
-		e.RetryAfter, e.Until.UTC().Format(time.RFC3339))
+	what := "rate limit with a long wait (likely daily)"
+	if e.Status/100 == 5 {
+		what = fmt.Sprintf("%d %s with a long Retry-After (the API is unavailable, e.g. maintenance)", e.Status, http.StatusText(e.Status))
+	}
+	s := fmt.Sprintf("fetch: %s: retry after %s, at %s", what, e.RetryAfter, e.Until.UTC().Format(time.RFC3339))
 	if e.Method != "" {
 		s = fmt.Sprintf("fetch: %s %s: %s", e.Method, e.Path, strings.TrimPrefix(s, "fetch: "))
 	}
@@ -208,5 +215,10 @@ func (e *DailyLimitError) Error() string {
 	return s
 }
 
-// Unwrap returns ErrRateLimited.
-func (e *DailyLimitError) Unwrap() error { return ErrRateLimited }
+// Unwrap returns ErrRateLimited, but for a 5xx's.
+func (e *DailyLimitError) Unwrap() error {
+	if e.Status/100 == 5 {
+		return nil
+	}
+	return ErrRateLimited
+}

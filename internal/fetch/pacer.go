@@ -106,6 +106,7 @@ type pacer struct {
 	pausedUntil time.Time
 	stopUntil   time.Time
 	stopFor     time.Duration
+	stopStatus  int       // the status that stopped it (DailyLimitError.Status)
 	last        time.Time // the latest time the buckets were given (clock)
 	routes      map[string]*routeLimit
 	strikes     map[string]time.Time   // per route: its last 429 not yet learned from
@@ -376,10 +377,10 @@ func (p *pacer) waitGate(ctx context.Context) error {
 		}
 		now := p.now()
 		p.mu.Lock()
-		until, stop, stopFor := p.pausedUntil, p.stopUntil, p.stopFor
+		until, stop, stopFor, status := p.pausedUntil, p.stopUntil, p.stopFor, p.stopStatus
 		p.mu.Unlock()
 		if now.Before(stop) {
-			return &DailyLimitError{RetryAfter: stopFor, Until: stop}
+			return &DailyLimitError{RetryAfter: stopFor, Until: stop, Status: status}
 		}
 		if !now.Before(until) {
 			return nil
@@ -543,12 +544,13 @@ func (p *pacer) succeeded(route string) {
 	}
 }
 
-// stop makes every later wait fail with a *DailyLimitError until t.
-func (p *pacer) stop(t time.Time, d time.Duration) {
+// stop makes every later wait fail with a *DailyLimitError until t,
+// saying status (the answer that asked for the wait d).
+func (p *pacer) stop(t time.Time, d time.Duration, status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if t.After(p.stopUntil) {
-		p.stopUntil, p.stopFor = t, d
+		p.stopUntil, p.stopFor, p.stopStatus = t, d, status
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -428,4 +429,53 @@ func TestFirstRetryQuicker(t *testing.T) {
 	check("first retry of a 503", first, 100*time.Millisecond)
 	check("second retry of a 503", second, 2*base)
 	check("retry of a 429 without Retry-After", throttled, base)
+}
+
+// TestUnavailableLongRetryAfterStopsEveryClient: a 503 from the API with
+// a Retry-After longer than a call may wait (MaxElapsed: a maintenance
+// window) stops every client until then, as a daily 429 does: the call
+// fails at once with a *DailyLimitError saying 503 and when to resume,
+// and every later call, whatever its route or client, fails without a
+// request. Before, each call gave up at once (the wait passed MaxElapsed)
+// and the next one asked again: an export sent 168 requests in 3.5 s to
+// an API that had asked for an hour's pause.
+func TestUnavailableLongRetryAfterStopsEveryClient(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		w.Header().Set("ININ-Correlation-Id", "corr-503")
+		writeJSON(w, 503, `{"message":"The service is down for maintenance","code":"service.unavailable","status":503,"contextId":"corr-503","details":[],"errors":[]}`)
+	})
+	c := f.client(clk, func(cfg *Config) {
+		cfg.Rate = 600
+		cfg.Clients = []Credentials{{ID: "second-client", Secret: "second-secret"}}
+	})
+	ctx := context.Background()
+	_, _, err := c.GetConversation(ctx, "c1")
+	var dl *DailyLimitError
+	if !errors.As(err, &dl) {
+		t.Fatalf("err = %v, want *DailyLimitError", err)
+	}
+	if dl.Status != 503 || dl.RetryAfter != time.Hour || !dl.Until.Equal(t0.Add(time.Hour)) || dl.CorrelationID != "corr-503" {
+		t.Errorf("DailyLimitError = %+v", dl)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "503 Service Unavailable") || strings.Contains(msg, "daily") {
+		t.Errorf("message %q: want the 503 named, not a daily rate limit", msg)
+	}
+	if errors.Is(err, ErrRateLimited) {
+		t.Error("a 503 matches ErrRateLimited")
+	}
+	if s := clk.Sleeps(); len(s) != 0 {
+		t.Errorf("slept %v before stopping", s)
+	}
+	for i := range 4 {
+		_, _, err := c.GetMessage(ctx, "c1", "m"+strconv.Itoa(i))
+		if !errors.As(err, &dl) || dl.Status != 503 || !dl.Until.Equal(t0.Add(time.Hour)) {
+			t.Errorf("later call %d: err = %v, want the same stop", i, err)
+		}
+	}
+	if n := f.apiCalls.Load(); n != 1 {
+		t.Errorf("%d API requests, want 1", n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -323,8 +324,10 @@ func TestDiffIsRecorded(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "evidence", evidence.Key(sum))); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := reconcile.LoadGaps(ctx, l, st, "latest"); err == nil {
-		t.Error("LoadGaps with a part missing from the store: no error")
+	// It says how to get the findings back: an erasure deletes the parts
+	// that name what it erased.
+	if _, _, err := reconcile.LoadGaps(ctx, l, st, "latest"); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "run custody diff again") {
+		t.Errorf("LoadGaps with a part missing from the store: %v, want it missing and how to record the findings anew", err)
 	}
 }
 

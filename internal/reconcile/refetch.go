@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sort"
 
@@ -149,6 +150,11 @@ func (r *partsReader) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("findings evidence: %w", err)
 		}
 		b, err := evidence.GetChecked(r.ctx, r.store, sum)
+		if errors.Is(err, fs.ErrNotExist) {
+			// custody erase deletes the findings objects that name what it
+			// erases (they keep the values compared): the diff is read no more.
+			return 0, fmt.Errorf("findings evidence %s is not in the store (an erasure deletes a diff's findings objects that name what it erased: 'custody log --kind erasure' names them in its diffs): run custody diff again on the export to record its findings anew: %w", r.parts[0], err)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("findings evidence %s: %w", r.parts[0], err)
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -68,10 +69,42 @@ func retryableErr(err error) bool {
 		return true
 	case unreachableErr(err): // not connected: refused, DNS, TLS, connect timeout (a host down, or a blip)
 		return true
+	case http2Transient(err):
+		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return true
+	}
+	return false
+}
+
+// http2Transient reports whether err is an HTTP/2 stream reset or a
+// connection the server closed (GOAWAY) — a load balancer dropping a
+// stream mid-body, or shutting a connection down: as transient as a TCP
+// reset. net/http's HTTP/2 errors are unexported types (h2_bundle.go), so
+// their text is matched: "stream error: stream ID n; CODE[; cause]" for
+// the stream codes a peer sends when it gave up on the stream, not on
+// the request (a PROTOCOL_ERROR or FLOW_CONTROL_ERROR would come again),
+// and the messages of a connection lost or closed by GOAWAY.
+func http2Transient(err error) bool {
+	msg := err.Error()
+	if i := strings.Index(msg, "stream error: stream ID "); i >= 0 {
+		for _, code := range []string{"; INTERNAL_ERROR", "; REFUSED_STREAM", "; CANCEL", "; ENHANCE_YOUR_CALM"} {
+			if strings.Contains(msg[i:], code) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range []string{
+		"http2: server sent GOAWAY and closed the connection",
+		"http2: Transport received Server's graceful shutdown GOAWAY",
+		"http2: client connection lost",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
 	}
 	return false
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -477,5 +480,79 @@ func TestUnavailableLongRetryAfterStopsEveryClient(t *testing.T) {
 	}
 	if n := f.apiCalls.Load(); n != 1 {
 		t.Errorf("%d API requests, want 1", n)
+	}
+}
+
+// TestHTTP2StreamResetRetried: over HTTP/2 (which the client negotiates
+// with a TLS API or media host), a server or load balancer that resets
+// the stream mid-body (RST_STREAM INTERNAL_ERROR) is a transient failure
+// like a TCP reset: the call is tried again and succeeds. Before, the
+// stream error was not known as retryable and the call failed at once.
+func TestHTTP2StreamResetRetried(t *testing.T) {
+	var calls atomic.Int32
+	var protos sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			writeJSON(w, 200, `{"access_token":"tok-1","token_type":"bearer","expires_in":86400}`)
+			return
+		}
+		protos.Store(r.Proto, true)
+		body := `{"id":"c1","participants":[]}`
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			_, _ = w.Write([]byte(body[:10]))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // HTTP/2: RST_STREAM INTERNAL_ERROR
+		}
+		writeJSON(w, 200, body)
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the abort is logged by the server
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	clk := newFakeClock()
+	c, err := New(Config{ClientID: testID, ClientSecret: testSecret, APIURL: srv.URL, Rate: math.Inf(1), Version: "test",
+		HTTPClient: srv.Client(), Now: clk.Now, Sleep: clk.Sleep, Backoff: func(int) time.Duration { return time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := c.GetMessageConversation(context.Background(), "c1")
+	if err != nil {
+		t.Fatalf("a stream reset once: %v", err)
+	}
+	if _, ok := protos.Load("HTTP/2.0"); !ok || resp.Attempts != 2 || calls.Load() != 2 {
+		t.Errorf("attempts %d, requests %d, protocols seen %v: want 2 HTTP/2 attempts", resp.Attempts, calls.Load(), syncKeys(&protos))
+	}
+}
+
+func syncKeys(m *sync.Map) []any {
+	var out []any
+	m.Range(func(k, _ any) bool { out = append(out, k); return true })
+	return out
+}
+
+// TestHTTP2ErrorsRetryable: the HTTP/2 failures net/http reports (its
+// error types are unexported: matched by text) that say the peer gave up
+// on a stream or a connection are retried; a stream error that would
+// come again (a protocol error) is not.
+func TestHTTP2ErrorsRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		err  string
+		want bool
+	}{
+		{"stream error: stream ID 3; INTERNAL_ERROR; received from peer", true},
+		{"stream error: stream ID 5; REFUSED_STREAM", true},
+		{"stream error: stream ID 7; CANCEL; received from peer", true},
+		{"http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=\"\"", true},
+		{"http2: Transport received Server's graceful shutdown GOAWAY", true},
+		{"http2: client connection lost", true},
+		{"stream error: stream ID 3; PROTOCOL_ERROR; received from peer", false},
+		{"stream error: stream ID 3; FLOW_CONTROL_ERROR", false},
+	} {
+		err := fmt.Errorf("fetch: GET /api/v2/conversations/messages/c1: %w", errors.New(tc.err))
+		if got := retryableErr(err); got != tc.want {
+			t.Errorf("%q: retryable %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

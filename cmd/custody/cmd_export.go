@@ -195,7 +195,7 @@ func (o *exportOptions) AddFlags(fs *pflag.FlagSet) {
 	o.captureOptions.AddFlags(fs)
 	fs.StringVar(&o.Matter, "matter", "", "matter name recorded in every entry (default: the ledger's)")
 	fs.StringVar(&o.Interval, "interval", "", "conversations whose lifetime overlaps START/END (dates or RFC 3339), e.g. 2024-01-01/2024-02-01")
-	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin), instead of --interval")
+	fs.StringVar(&o.IDsFile, "ids-file", "", "file of conversation ids, one per line ('-' for stdin; ids in UUID form are taken in lower case, as Genesys writes them), instead of --interval")
 	fs.StringVar(&o.MessageType, "message-type", fetch.MessageTypeWhatsApp, "analytics messageType filter for --interval: "+strings.Join(fetch.MessageTypes, ", "))
 }
 

@@ -74,8 +74,9 @@ func ValidID(id string) bool { return genesys.ValidID(id) }
 var ErrBadIDs = errors.New("export: bad ids file")
 
 // ReadIDs reads conversation ids, one per line; blank lines and lines
-// starting with # are ignored; duplicates are dropped, order kept. A line
-// that is not a valid id is an error naming the line.
+// starting with # are ignored; an id in UUID form is taken in lower case
+// (canonicalID); duplicates are dropped, order kept. A line that is not a
+// valid id is an error naming the line.
 func ReadIDs(r io.Reader) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 4096)
@@ -89,6 +90,7 @@ func ReadIDs(r io.Reader) ([]string, error) {
 		if !ValidID(s) {
 			return nil, fmt.Errorf("%w: line %d: %q is not a conversation id", ErrBadIDs, line, truncate(s, 80))
 		}
+		s = canonicalID(s)
 		if !seen[s] {
 			seen[s] = true
 			ids = append(ids, s)
@@ -101,6 +103,29 @@ func ReadIDs(r io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("%w: no conversation ids", ErrBadIDs)
 	}
 	return ids, nil
+}
+
+// canonicalID lower-cases an id in UUID form (8-4-4-4-12 hex digits).
+// Genesys writes conversation ids as lower-case UUIDs; a list from a
+// spreadsheet may hold them in upper case, which the API answers with a
+// 404, recorded as deleted upstream. Any other id is kept as it is.
+func canonicalID(s string) string {
+	if len(s) != 36 {
+		return s
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return s
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return s
+		}
+	}
+	return strings.ToLower(s)
 }
 
 func truncate(s string, n int) string {

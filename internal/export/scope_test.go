@@ -48,3 +48,26 @@ func FuzzReadIDs(f *testing.F) {
 		}
 	})
 }
+
+// TestReadIDsUpperCaseUUID: Genesys conversation ids are lower-case UUIDs;
+// an ids file from a spreadsheet may hold them in upper case (or mixed),
+// which the API answers with a 404, recorded as deleted upstream. ReadIDs
+// takes an id in UUID form in lower case, so the same conversation in
+// both cases is one id, and the export captures it: none is recorded
+// gone. An id not in UUID form is kept as it is. Before, the upper-case
+// line was a second id, recorded "deleted upstream".
+func TestReadIDsUpperCaseUUID(t *testing.T) {
+	e := newEnv(t, 5, "")
+	id := whatsApp(e.srv.Org)[0].ID
+	if id != strings.ToLower(id) {
+		t.Fatalf("the simulator's id %q is not lower case", id)
+	}
+	ids, err := export.ReadIDs(strings.NewReader("\ufeff" + id + "\r\n" + strings.ToUpper(id) + "\r\n " + strings.ToUpper(id[:8]) + id[8:] + " \r\nAbC-1\r\n"))
+	if err != nil || strings.Join(ids, ",") != id+",AbC-1" {
+		t.Fatalf("ReadIDs = %v, %v; want [%s AbC-1]", ids, err, id)
+	}
+	acct := e.run(t, export.Scope{IDs: ids[:1]})
+	if acct.Exported != 1 || acct.Gone != 0 || !acct.Complete() {
+		t.Fatalf("accounting %+v: want the conversation exported, none gone", acct)
+	}
+}

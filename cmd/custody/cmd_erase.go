@@ -44,7 +44,7 @@ func (o *eraseOptions) AddFlags(fs *pflag.FlagSet) {
 func newEraseCommand(g *globalOptions) *cobra.Command {
 	o := &eraseOptions{}
 	cmd := &cobra.Command{
-		Use:   "erase (--conversation ID... | --message ID...) --reason TEXT [--override-hold REASON]",
+		Use:   "erase (--conversation ID... | --message ID...) (--reason TEXT [--override-hold REASON] | --dry-run)",
 		Short: "Erase conversations or messages: delete their evidence, record the erasure",
 		Long: `Erase deletes from the evidence store what holds the content of the
 given conversations or messages — their response bodies, attachments and
@@ -149,8 +149,9 @@ Examples:
        or an object to delete altered, unreadable, or missing with no
        erasure having deleted it (nothing was erased);
        or recorded with objects not deleted (a delete failed, or S3 Object
-       Lock kept one): run it again to finish`, exit2+`; or a reason that holds an
-       address, name or text of what is to be erased (nothing erased)`, exit3Ledger,
+       Lock kept one): run it again to finish`, exit2+`;
+       or a reason holding an address, name or text of what is to be
+       erased (nothing erased)`, exit3Ledger,
 			"130  cancelled (Ctrl-C): what was deleted is recorded, the rest listed as not deleted; run it again to finish"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

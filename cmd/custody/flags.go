@@ -21,6 +21,7 @@ import (
 	"github.com/custodyhq/custody/internal/export"
 	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
 	"github.com/custodyhq/custody/internal/s3util"
 )
@@ -211,6 +212,11 @@ func openMatter(ctx context.Context, g *globalOptions, opts matter.Options) (*ma
 	opts.Command = g.command
 	opts.Warn = g.warn
 	m, err := matter.Open(ctx, opts)
+	if errors.Is(err, ledger.ErrNotExist) && opts.ReadOnly && g.ledgerNamed {
+		// Whoever reads a ledger they named (an auditor's verify) is
+		// not told to create one.
+		err = fmt.Errorf("ledger: open %s: %w (nothing is at the path given)", g.Ledger, ledger.ErrNotExist)
+	}
 	if err == nil && !opts.ReadOnly && !g.finishesErase {
 		// Every writer opens the matter here, holding its lock now (an
 		// erase still running holds it, with its journal): a journal

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,12 @@ import (
 
 // runVerifyProduction is verify --production DIR.
 func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions) error {
-	if fi, err := os.Stat(o.Production); err != nil || !fi.IsDir() {
+	switch fi, err := os.Stat(o.Production); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("verify: --production %s: no such folder", o.Production)
+	case err != nil:
+		return fmt.Errorf("verify: --production: %w", err)
+	case !fi.IsDir():
 		return fmt.Errorf("verify: --production %s: not a folder", o.Production)
 	}
 	opts := verify.ProductionOptions{}

@@ -49,8 +49,9 @@ var (
 	// ErrJobFailed: an analytics job or audit query ended FAILED,
 	// CANCELLED or EXPIRED, or did not finish within the poll timeout.
 	ErrJobFailed = errors.New("job did not complete")
-	// ErrListingExpired: paging through a job's results broke off because
-	// the job or its cursor expired at the source: a results request
+	// ErrListingExpired: the job was EXPIRED when polled (this error also
+	// matches ErrJobFailed), or paging through a job's results broke off
+	// because the job or its cursor expired at the source: a results request
 	// answered 404; or 400 while the job's status, read again, is EXPIRED
 	// or not found; or 400 to a cursor while the job is still done. The
 	// listing can be started over with a new job. A 400 to the first page

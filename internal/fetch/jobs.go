@@ -319,6 +319,12 @@ func (c *Client) poll(ctx context.Context, what string, status func() (state, ms
 		}
 		for _, f := range failed {
 			if state == f {
+				if state == genesys.JobExpired {
+					// Expired while polled (or resumed after it expired):
+					// an expiry, as when its results are refused, which a
+					// caller lists again with a new job, not a failure.
+					return fmt.Errorf("fetch: %s: %w: %w: state %s", what, ErrListingExpired, ErrJobFailed, state)
+				}
 				if msg != "" {
 					return fmt.Errorf("fetch: %s: %w: state %s: %s", what, ErrJobFailed, state, quoteShort(c.red.Redact(msg), 300))
 				}

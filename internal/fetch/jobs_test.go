@@ -376,3 +376,32 @@ func TestListConversationsRefusedResults(t *testing.T) {
 		})
 	}
 }
+
+// TestJobExpiredWhilePolled: an analytics job that is EXPIRED when its
+// status is read (it expired while queued or polled, or a resumed
+// listing's job expired meanwhile) is an expiry, ErrListingExpired, which
+// the export answers by listing again with a new job. Before, it was only
+// ErrJobFailed, and the export failed the run.
+func TestJobExpiredWhilePolled(t *testing.T) {
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			writeJSON(w, 202, map[string]string{"jobId": "j1"})
+		case strings.HasSuffix(r.URL.Path, "/j1"):
+			writeJSON(w, 200, map[string]string{"state": genesys.JobExpired})
+		default:
+			writeJSON(w, 404, map[string]any{"status": 404})
+		}
+	})
+	c := f.client(newFakeClock())
+	n := 0
+	for _, err := range c.ListConversations(context.Background(), genesys.AsyncConversationQuery{Interval: "2024-01-01T00:00:00.000Z/2024-01-02T00:00:00.000Z"}, ListOptions{}) {
+		n++
+		if !errors.Is(err, ErrListingExpired) || !errors.Is(err, ErrJobFailed) || !strings.Contains(err.Error(), "EXPIRED") {
+			t.Fatalf("err = %v; want an expiry (ErrListingExpired) naming the state", err)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d results, want the one error", n)
+	}
+}

@@ -430,8 +430,11 @@ func (l *Ledger) checkOpen(ctx context.Context) error {
 	}
 	if version < custody.SchemaVersion {
 		if l.readOnly {
-			// Read as it is: custody may not write it.
-			l.keys = messageIndexV1
+			// Read as it is: custody may not write it. Version 2 has all
+			// eight levels already.
+			if version < 2 {
+				l.keys = messageIndexV1
+			}
 		} else if err := l.migrate(ctx); err != nil {
 			return err
 		}

@@ -241,3 +241,25 @@ func (f *fixture) queryPlan(q string, args ...any) string {
 	}
 	return strings.Join(plan, "; ")
 }
+
+// TestReadOnlyVersion2Index: a version 2 ledger (eight levels, made
+// before version 3 added entries_controls) that custody may not write,
+// and so does not migrate, is read through all eight levels: its lookups
+// find the keys that moves carried into the middle levels.
+func TestReadOnlyVersion2Index(t *testing.T) {
+	f := newFixture(t)
+	f.l.keyMove, f.l.keyFanout = 4, 2
+	out := f.appendN(40)
+	if middle := len(slices.Concat(f.levelSeqs()[1:7]...)); middle == 0 {
+		t.Fatal("no key in the middle levels")
+	}
+	f.raw(`DROP INDEX entries_controls`, `PRAGMA user_version = 2`)
+	isWritable = func(string) bool { return false }
+	defer func() { isWritable = writable }()
+	f.reopen()
+	for _, e := range out {
+		if got, ok, err := f.l.LatestCapture(f.ctx, e.MessageID); err != nil || !ok || got.Seq != e.Seq {
+			t.Errorf("LatestCapture(seq %d) = %d %v %v", e.Seq, got.Seq, ok, err)
+		}
+	}
+}

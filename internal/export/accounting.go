@@ -32,7 +32,7 @@ type Accounting struct {
 	Unchanged    int `json:"conversations_unchanged"` // captured, nothing new to append
 	Changed      int `json:"conversations_changed"`   // some message differed from an earlier capture
 	Failed       int `json:"conversations_failed"`
-	Gone         int `json:"conversations_gone"` // 404 at the source: deleted upstream
+	Gone         int `json:"conversations_gone"` // 404 or 410 at the source: deleted upstream
 	Pending      int `json:"conversations_pending"`
 
 	MessagesAppended  int `json:"messages_appended"` // the run's message entries in the ledger

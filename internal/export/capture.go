@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -296,16 +297,16 @@ func (r *runner) fail(ctx context.Context, it ledger.RunItem, cause error) error
 	// The reason goes into the ledger and the outputs, which can never be
 	// cleaned: no credential a server echoed may reach it.
 	it.Status, it.Reason = ledger.ItemFailed, r.d.Client.Redact(cause.Error())
-	if errors.As(cause, new(goneUpstream)) {
-		it.Status, it.Reason = ledger.ItemGone, "not found at the source (404): deleted upstream"
+	if g := (goneUpstream{}); errors.As(cause, &g) {
+		it.Status, it.Reason = ledger.ItemGone, g.reason()
 	}
 	it.UpdatedAt = r.o.Now()
 	r.o.Log.Warn("conversation not exported", "conversation", it.ItemID, "status", it.Status, "reason", it.Reason)
 	return r.d.Ledger.Update(context.WithoutCancel(ctx), func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
 }
 
-// goneUpstream is the conversation read's 404: the one answer that says a
-// conversation is gone, which is final (never retried). A 404 from any
+// goneUpstream is the conversation read's 404 or 410 Gone: the one answer
+// that says a conversation is gone, which is final (never retried). A 404 from any
 // other request of its capture — the legal-hold check of its batch, the
 // audit query, the bulk read of a conversation just read — says nothing
 // so certain, and fails the conversation as any error does, for a rerun.
@@ -313,6 +314,20 @@ type goneUpstream struct{ err error }
 
 func (g goneUpstream) Error() string { return g.err.Error() }
 func (g goneUpstream) Unwrap() error { return g.err }
+
+// reason is what the run item says of it.
+func (g goneUpstream) reason() string {
+	if isGone(g.err) {
+		return "gone at the source (410): deleted upstream"
+	}
+	return "not found at the source (404): deleted upstream"
+}
+
+// isGone reports whether err is the API's 410 Gone.
+func isGone(err error) bool {
+	var ae *fetch.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusGone
+}
 
 // captured is one message ready to enter the ledger.
 type captured struct {
@@ -382,7 +397,9 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 		return nil, r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error { return tx.PutRunItem(it) })
 	}
 	mc, resp, err := r.d.Client.GetMessageConversation(ctx, j.id)
-	if errors.Is(err, fetch.ErrNotFound) {
+	if errors.Is(err, fetch.ErrNotFound) || isGone(err) {
+		// 410 says it more plainly than 404: retried, it is asked
+		// again on every run for ever.
 		return nil, goneUpstream{err}
 	}
 	if err != nil {

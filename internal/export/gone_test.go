@@ -109,3 +109,42 @@ func TestExportIDsAuditLookback(t *testing.T) {
 		t.Fatal("no audit entry recorded")
 	}
 }
+
+// TestExportGoneOn410: a conversation whose read is answered 410 Gone is
+// recorded gone (deleted upstream), final, as a 404 is: asked once, not
+// failed and asked again every pass and every run. Before, 410 was a
+// failure like any other.
+func TestExportGoneOn410(t *testing.T) {
+	e := newEnv(t, 10, "")
+	gone := whatsApp(e.srv.Org)[0].ID
+	up, err := url.Parse(e.srv.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(up)
+	var mu sync.Mutex
+	asked := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/api/v2/conversations/messages/"+gone {
+			mu.Lock()
+			asked++
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusGone)
+			_, _ = w.Write([]byte(`{"message":"The conversation was deleted","code":"gone","status":410,"contextId":"x","details":[],"errors":[]}`))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	acct := e.runWith(t, intervalScope(), e.client(t, func(c *fetch.Config) { c.APIURL = proxy.URL }))
+	if acct.Gone != 1 || acct.Failed != 0 || len(acct.Failures) != 1 || acct.Failures[0].ConversationID != gone ||
+		!acct.Failures[0].Gone || !strings.Contains(acct.Failures[0].Reason, "410") {
+		t.Fatalf("accounting %+v: want %s gone (410), nothing failed", acct, gone)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if asked != 1 {
+		t.Errorf("the gone conversation was asked for %d times, want once", asked)
+	}
+}

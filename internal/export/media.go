@@ -40,7 +40,7 @@ import (
 // retries, a recording not ready) and evidence errors fail the
 // conversation.
 func (r *runner) fetchMedia(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured) error {
-	return r.fetchMediaKeeping(ctx, convID, rec, st, m, nil)
+	return r.fetchMediaKeeping(ctx, convID, rec, st, m, nil, nil)
 }
 
 // mediaOf is the media of md an export records in the detail's media, in
@@ -56,8 +56,10 @@ var errNoURL = errors.New("the messages API gave no url for it")
 
 // fetchMediaKeeping is fetchMedia but for the attachments in keep (by id),
 // whose MediaRef, as an earlier capture recorded it, is taken as it is,
-// nothing downloaded (mediaAgain).
-func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured, keep map[string]leaf.MediaRef) error {
+// nothing downloaded, and those in unlessGood, downloaded again but
+// whose earlier MediaRef (bytes kept as sha256_mismatch) is taken, and
+// nothing staged, unless the bytes now are good (mediaAgain).
+func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *recordingCopies, st *staged, m *captured, keep, unlessGood map[string]leaf.MediaRef) error {
 	var fresh map[string]string // attachment id → url from the message read again; nil until needed
 	for _, a := range mediaOf(&m.data) {
 		if mr, ok := keep[a.ID]; ok {
@@ -68,8 +70,20 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 		var resp *fetch.Response
 		err := errNoURL
 		want := expectOf(a)
+		// mismatched is the last body not of the stated sha256 (after the
+		// attempts fetch allows), kept as what was served when nothing
+		// better is had: sha256_mismatch, for a later run to try again.
+		var mismatched []byte
+		download := func(u string) (*fetch.Response, error) {
+			resp, err := r.d.Client.DownloadChecked(ctx, u, want)
+			var be *fetch.BodyError
+			if errors.As(err, &be) && errors.Is(err, fetch.ErrDigestMismatch) {
+				mismatched = be.Body
+			}
+			return resp, err
+		}
 		if a.URL != "" {
-			resp, err = r.d.Client.DownloadChecked(ctx, a.URL, want)
+			resp, err = download(a.URL)
 		} else {
 			r.o.Log.Warn("export: the messages API gave no url for an attachment: asking the Recordings service for it",
 				"conversation", convID, "message", m.id, "attachment", a.ID)
@@ -89,7 +103,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				}
 			}
 			if u := fresh[a.ID]; u != "" {
-				resp, err = r.d.Client.DownloadChecked(ctx, u, want)
+				resp, err = download(u)
 			}
 		}
 		if err != nil && (notServed(err) || a.URL == "" || !served && copyMayServe(err)) {
@@ -113,7 +127,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				none = truncate("asking the Recordings service for its copy failed: "+rerr.Error(), 200)
 			case u != "":
 				lapsed = false
-				resp, err = r.d.Client.DownloadChecked(ctx, u, want)
+				resp, err = download(u)
 				switch {
 				case isBodyError(err):
 					none = recordingsCopyNotGood
@@ -130,10 +144,18 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				none = recordingsNoCopy
 			}
 		}
+		if _, _, final := mediaFailure(err); err != nil && final && mismatched != nil && ctx.Err() == nil {
+			resp, err = &fetch.Response{Body: mismatched}, nil // marked below
+		}
 		if err != nil {
 			status, reason, ok := mediaFailure(err)
 			if !ok || ctx.Err() != nil {
 				return fmt.Errorf("attachment %s: %w", a.ID, err)
+			}
+			if mr, ok := unlessGood[a.ID]; ok {
+				m.media = append(m.media, mr)
+				m.mediaEv = append(m.mediaEv, -1)
+				continue
 			}
 			if lapsed {
 				// The messages API no longer serves it: a refusal of its
@@ -150,13 +172,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			m.mediaEv = append(m.mediaEv, -1)
 			continue
 		}
-		got := fetch.SHA256Hex(resp.Body)
-		// Evidence is filled in once the staged bytes are stored.
-		ev := st.add(resp.Body)
-		if err := r.flushOver(ctx, st); err != nil {
-			return err
-		}
-		mr := leaf.MediaRef{ID: a.ID, SHA256: got}
+		mr := leaf.MediaRef{ID: a.ID, SHA256: fetch.SHA256Hex(resp.Body)}
 		if a.Sha256 == "" && a.ContentSizeBytes <= 0 {
 			mr.Reason = mediaUnchecked
 		}
@@ -165,15 +181,30 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				mr.Status, mr.StatedSHA256 = leaf.MediaSHA256Mismatch, truncate(a.Sha256, 100)
 				mr.Reason = "the downloaded bytes do not have the sha256 the API states"
 				if errors.Is(err, fetch.ErrInvalidArgument) {
-					mr.Reason = "the API states a sha256 that is neither hex nor base64 of 32 bytes"
+					mr.Reason = mediaSHA256Unreadable
 				}
 			}
+		}
+		if prev, ok := unlessGood[a.ID]; ok && mr.Status != "" {
+			m.media = append(m.media, prev)
+			m.mediaEv = append(m.mediaEv, -1)
+			continue
+		}
+		// Evidence is filled in once the staged bytes are stored.
+		ev := st.add(resp.Body)
+		if err := r.flushOver(ctx, st); err != nil {
+			return err
 		}
 		m.media = append(m.media, mr)
 		m.mediaEv = append(m.mediaEv, ev)
 	}
 	return nil
 }
+
+// mediaSHA256Unreadable is the reason of bytes kept as sha256_mismatch
+// because the stated sha256 reads as no digest: no bytes can match it,
+// so they are not downloaded again (retryRule).
+const mediaSHA256Unreadable = "the API states a sha256 that is neither hex nor base64 of 32 bytes"
 
 // mediaUnchecked is the reason of an attachment kept with nothing to
 // check its bytes against: the API stated neither its sha256 nor its
@@ -182,12 +213,11 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 // be checked.
 const mediaUnchecked = "not checked: the API states neither a sha256 nor a size for it"
 
-// expectOf is what a download of a is checked against besides its
-// sha256: its size and type, when the API states no sha256 (which,
-// stated, decides alone: Expect{}).
+// expectOf is what a download of a is checked against: its sha256, or
+// when the API states none its size and type.
 func expectOf(a *genesys.ContentAttachment) fetch.Expect {
 	if a.Sha256 != "" {
-		return fetch.Expect{}
+		return fetch.Expect{SHA256: a.Sha256}
 	}
 	return fetch.Expect{Size: int64(max(a.ContentSizeBytes, 0)), Mime: a.Mime}
 }
@@ -426,6 +456,7 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 	}
 	now := r.o.Now()
 	retry := map[string]bool{}
+	unlessGood := map[string]leaf.MediaRef{} // kept as they are unless good bytes are had now
 	asksRecordings := false
 	for _, mr := range had {
 		again, viaRecordings, first := retryRule(now, m.data.Timestamp, prev.At, mr)
@@ -434,6 +465,9 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 		}
 		retry[mr.ID] = true
 		asksRecordings = asksRecordings || first
+		if _, dup := unlessGood[mr.ID]; mr.Status == leaf.MediaSHA256Mismatch && !dup {
+			unlessGood[mr.ID] = mr
+		}
 	}
 	// Media named without a url that prev leaves out (captured before
 	// they were asked of the Recordings service) are asked now, and the
@@ -453,7 +487,7 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 			keep[mr.ID] = mr
 		}
 	}
-	if err := r.fetchMediaKeeping(ctx, convID, rec, st, m, keep); err != nil {
+	if err := r.fetchMediaKeeping(ctx, convID, rec, st, m, keep, unlessGood); err != nil {
 		return false, err
 	}
 	got := 0
@@ -472,9 +506,12 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 
 // retryRule says whether an attachment recorded not captured (mr, in an
 // entry appended at at, of a message of time msgTime) may still be had,
-// so that a run at now tries it again: one recorded expired or refused
-// (never too_large: the same limit refuses it again, nor a
-// sha256_mismatch, whose bytes are kept) of a message
+// so that a run at now tries it again. A sha256_mismatch (bytes cut short
+// in transit, kept as served) is, through the messages API within the 30
+// days and the Recordings service after them, never first: its bytes
+// stay recorded unless good ones are had (mediaAgain) — but not when the
+// stated sha256 reads as no digest. Otherwise one recorded expired or
+// refused (never too_large: the same limit refuses it again) of a message
 //   - under genesys.AttachmentServedFor (30 days) old: the messages API
 //     still serves it, and a url that lapsed or a host that refused may
 //     answer now;
@@ -491,7 +528,8 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 // (no recording, 404, or none named) is not tried again. A message whose
 // time does not read is not either: nothing bounds its tries.
 func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (again, viaRecordings, first bool) {
-	if mr.Status != leaf.MediaExpired && mr.Status != leaf.MediaRefused {
+	mismatch := mr.Status == leaf.MediaSHA256Mismatch && !strings.Contains(mr.Reason, mediaSHA256Unreadable)
+	if mr.Status != leaf.MediaExpired && mr.Status != leaf.MediaRefused && !mismatch {
 		return false, false, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, msgTime)
@@ -499,6 +537,9 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 		return false, false, false
 	}
 	served := t.Add(genesys.AttachmentServedFor)
+	if mismatch {
+		return true, !now.Before(served), false
+	}
 	if now.Before(served) {
 		return true, false, false
 	}
@@ -556,13 +597,14 @@ func entryMedia(e leaf.Entry) ([]leaf.MediaRef, bool) {
 }
 
 // notCaptured counts the attachments of refs whose bytes the ledger does
-// not hold (expired, refused, too large), and of them those retryRule
-// says a later run tries again, as of now, for a message of time msgTime
-// whose entry holding refs is appended at at.
+// not hold (expired, refused, too large) or holds not as the API states
+// them (sha256_mismatch), and of them those retryRule says a later run
+// tries again, as of now, for a message of time msgTime whose entry
+// holding refs is appended at at.
 func notCaptured(refs []leaf.MediaRef, now time.Time, msgTime string, at time.Time) (n, retry int) {
 	for _, mr := range refs {
 		switch mr.Status {
-		case leaf.MediaExpired, leaf.MediaRefused, leaf.MediaTooLarge:
+		case leaf.MediaExpired, leaf.MediaRefused, leaf.MediaTooLarge, leaf.MediaSHA256Mismatch:
 			n++
 			if again, _, _ := retryRule(now, msgTime, at, mr); again {
 				retry++

@@ -149,3 +149,60 @@ func TestExportMediaStorageHost429(t *testing.T) {
 		t.Fatalf("accounting %+v, want all %d not captured and retryable", acct, len(want))
 	}
 }
+
+// TestExportMediaMismatchDownloadedAgain: a body cut short in transit
+// (the media host serving half of it, the API stating its sha256) is
+// downloaded again within the run, and the whole one kept; one short on
+// every attempt of a run is kept as sha256_mismatch, counted as not
+// captured and retryable, and the next run downloads it again and
+// re-captures the message with the good bytes. A third run has nothing
+// to do. Before, a mismatch was final: kept after one attempt and never
+// downloaded again (review finding 6).
+func TestExportMediaMismatchDownloadedAgain(t *testing.T) {
+	// Within the messages API's 30 days, the interval all listed (each
+	// run complete, the next one a run of its own).
+	now := orgEnd.Add(5 * 24 * time.Hour)
+	t.Run("within the run", func(t *testing.T) {
+		e := newMediaEnv(t, 20, now, func(o *sim.Options) { o.MediaShort = 1 })
+		acct := runAt(t, e, now)
+		want := orgAttachments(t, e.srv.Org)
+		got := mediaRefs(t, e)
+		for _, a := range want {
+			if m := got[a.ID]; m.Status != "" || m.Evidence != a.Sha256 {
+				t.Fatalf("attachment %s cut short once, recorded as %+v, want its bytes", a.ID, m)
+			}
+		}
+		if acct.MediaDownloaded != len(want) || acct.MediaMismatch != 0 {
+			t.Fatalf("accounting %+v, want %d downloaded", acct, len(want))
+		}
+	})
+	t.Run("in a later run", func(t *testing.T) {
+		// fetch makes 3 attempts at a body not as stated: all short.
+		e := newMediaEnv(t, 20, now, func(o *sim.Options) { o.MediaShort = 3 })
+		first := runAt(t, e, now)
+		want := orgAttachments(t, e.srv.Org)
+		for _, a := range want {
+			if m := latestMediaRefs(t, e)[a.ID]; m.Status != leaf.MediaSHA256Mismatch || m.StatedSHA256 != a.Sha256 || m.Evidence == "" {
+				t.Fatalf("attachment %s short on every attempt, recorded as %+v", a.ID, m)
+			}
+		}
+		if !first.Complete() || first.MediaMismatch != len(want) || first.MediaNotCaptured != len(want) || first.MediaRetryable != len(want) {
+			t.Fatalf("first run %+v, want %d mismatched, not captured and retryable", first, len(want))
+		}
+		second := runAt(t, e, now.Add(time.Hour))
+		got := latestMediaRefs(t, e)
+		for _, a := range want {
+			if m := got[a.ID]; m.Status != "" || m.Evidence != a.Sha256 {
+				t.Fatalf("attachment %s after a second run recorded as %+v, want its bytes", a.ID, m)
+			}
+		}
+		if second.MessagesRecaptured == 0 || second.MediaDownloaded != len(want) || second.MediaNotCaptured != 0 {
+			t.Fatalf("second run %+v, want the messages re-captured with all %d attachments", second, len(want))
+		}
+		third := runAt(t, e, now.Add(2*time.Hour))
+		if third.MessagesAppended != 0 || third.MediaDownloaded != 0 {
+			t.Fatalf("third run %+v, want nothing appended", third)
+		}
+		checkVerified(t, e)
+	})
+}

@@ -104,3 +104,29 @@ func TestRetryRuleRecordingsNeverAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryRuleMismatch: bytes kept as sha256_mismatch (cut short in
+// transit) are downloaded again by a later run — through the messages
+// API within the 30 days, the Recordings service after them — never
+// first (the bytes kept stay recorded unless good ones are had); not
+// when the stated sha256 reads as no digest, which no bytes match.
+// Before, a mismatch was never tried again.
+func TestRetryRuleMismatch(t *testing.T) {
+	msg := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+	mm := leaf.MediaRef{Status: leaf.MediaSHA256Mismatch, Reason: "the downloaded bytes do not have the sha256 the API states"}
+	for name, tc := range map[string]struct {
+		now, at                     time.Time
+		mr                          leaf.MediaRef
+		again, viaRecordings, first bool
+	}{
+		"within the 30 days":         {msg.Add(10 * 24 * time.Hour), msg.Add(24 * time.Hour), mm, true, false, false},
+		"past them, captured before": {msg.Add(40 * 24 * time.Hour), msg.Add(24 * time.Hour), mm, true, true, false},
+		"past them, captured after":  {msg.Add(60 * 24 * time.Hour), msg.Add(40 * 24 * time.Hour), mm, true, true, false},
+		"unreadable stated sha256":   {msg.Add(10 * 24 * time.Hour), msg.Add(24 * time.Hour), leaf.MediaRef{Status: leaf.MediaSHA256Mismatch, Reason: mediaSHA256Unreadable}, false, false, false},
+	} {
+		again, via, first := retryRule(tc.now, msg.Format(time.RFC3339Nano), tc.at, tc.mr)
+		if again != tc.again || via != tc.viaRecordings || first != tc.first {
+			t.Errorf("%s: retryRule = %v %v %v, want %v %v %v", name, again, via, first, tc.again, tc.viaRecordings, tc.first)
+		}
+	}
+}

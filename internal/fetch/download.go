@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,6 +27,9 @@ func (c *Client) Download(ctx context.Context, rawURL string) (*Response, error)
 // Expect is what the messages API states of an attachment, which a
 // download is checked against (zero fields: not stated).
 type Expect struct {
+	// SHA256 is the stated sha256, in a form CheckSHA256 reads; stated,
+	// it decides alone (Size and Mime are not checked).
+	SHA256 string
 	// Size is the stated contentSizeBytes.
 	Size int64
 	// Mime is the stated mime type.
@@ -42,8 +46,12 @@ const bodyCheckAttempts = 3
 // DownloadChecked is Download, the body checked against want: a body
 // that is not the attachment want describes is tried again (up to
 // bodyCheckAttempts attempts), then the call fails with a *BodyError
-// (matching ErrSizeMismatch or ErrNotMedia), never returning it as the
-// attachment. Checked, in this order:
+// (matching ErrDigestMismatch, ErrSizeMismatch or ErrNotMedia), never
+// returning it as the attachment. Checked, in this order:
+//   - a digest other than want.SHA256, when stated: ErrDigestMismatch (a
+//     body cut short in transit, whatever it was served as); nothing else
+//     is checked then, as the digest settles it (one stated in no form
+//     CheckSHA256 reads is left to the caller);
 //   - a Content-Type of a text or HTML page (a proxy's or a portal's
 //     "please sign in") for an attachment stated as not text:
 //     ErrNotMedia;
@@ -75,7 +83,7 @@ func (c *Client) DownloadChecked(ctx context.Context, rawURL string, want Expect
 // states (Expect), after the attempts allowed. Body is the last body
 // received, for a caller that keeps it as what was served.
 type BodyError struct {
-	Err  error  // wraps ErrSizeMismatch or ErrNotMedia, and says how
+	Err  error  // wraps ErrDigestMismatch, ErrSizeMismatch or ErrNotMedia, and says how
 	Body []byte // the last body received
 }
 
@@ -84,6 +92,12 @@ func (e *BodyError) Unwrap() error { return e.Err }
 
 // check is the body check of a download (request.check).
 func (want Expect) check(body []byte, h http.Header) error {
+	if want.SHA256 != "" {
+		if err := CheckSHA256(body, want.SHA256); errors.Is(err, ErrDigestMismatch) {
+			return &BodyError{Err: err, Body: body}
+		}
+		return nil
+	}
 	if want.Mime != "" && !textType(want.Mime) {
 		if ct := h.Get("Content-Type"); ct != "" && textType(ct) {
 			return &BodyError{Err: fmt.Errorf("%w: the storage host served a %s page (%d bytes) for an attachment stated as %s", ErrNotMedia, quoteShort(mediaType(ct), 60), len(body), quoteShort(want.Mime, 60)), Body: body}

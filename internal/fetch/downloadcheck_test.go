@@ -88,6 +88,29 @@ func TestDownloadChecked(t *testing.T) {
 			}
 		})
 	}
+	t.Run("sha256 stated", func(t *testing.T) {
+		// A body cut short is downloaded again; one never as stated ends
+		// as a *BodyError matching ErrDigestMismatch, holding the bytes.
+		page.Store(false)
+		closeDelimited.Store(true)
+		for _, tc := range []struct {
+			short, calls int64
+			wantErr      error
+		}{{1, 2, nil}, {100, bodyCheckAttempts, ErrDigestMismatch}} {
+			calls.Store(0)
+			shortFor.Store(tc.short)
+			resp, err := c.DownloadChecked(ctx, cdn.URL+"/obj.png", Expect{SHA256: SHA256Hex(full), Size: 1, Mime: "text/plain"})
+			var be *BodyError
+			switch {
+			case calls.Load() != tc.calls:
+				t.Errorf("short %d: %d requests, want %d", tc.short, calls.Load(), tc.calls)
+			case tc.wantErr == nil && (err != nil || string(resp.Body) != string(full)):
+				t.Errorf("short %d: err %v", tc.short, err)
+			case tc.wantErr != nil && (!errors.Is(err, tc.wantErr) || !errors.As(err, &be) || len(be.Body) != len(full)/2):
+				t.Errorf("short %d: err %v, want a *BodyError matching %v with the bytes served", tc.short, err, tc.wantErr)
+			}
+		}
+	})
 	t.Run("nothing stated", func(t *testing.T) {
 		calls.Store(0)
 		shortFor.Store(100)

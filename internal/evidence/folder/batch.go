@@ -136,7 +136,12 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	// (or should a file turn out to be on another file system), its
 	// parent is fsynced before the links.
 	var unsynced []string
+	made := map[string]bool{}
 	for _, p := range todo {
+		if made[filepath.Dir(p.dst)] {
+			continue
+		}
+		made[filepath.Dir(p.dst)] = true
 		var err error
 		if root != nil {
 			err = f.mkdirsSync(filepath.Dir(p.dst), &unsynced)

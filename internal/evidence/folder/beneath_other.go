@@ -51,7 +51,7 @@ func (f *folder) openRead(rel string, _ *hashchain.Hash) (*os.File, error) {
 	return fh, nil
 }
 
-func (f *folder) lstat(rel string) (fs.FileMode, error) {
+func (f *folder) lstat(rel string, _ *hashchain.Hash) (fs.FileMode, error) {
 	if err := f.noLinks(rel); err != nil {
 		return 0, err
 	}

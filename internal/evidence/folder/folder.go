@@ -192,7 +192,7 @@ func wrapPut(key string, err error) error {
 // (false, nil) if it is absent, (true, nil) if it matches, evidence.ErrCorrupt if
 // it holds anything else or is reached through a symbolic link.
 func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
-	mode, err := f.lstat(key)
+	mode, err := f.lstat(key, &sum)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -202,7 +202,7 @@ func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
 	if !mode.IsRegular() {
 		return false, fmt.Errorf("%w: %s is not a regular file", evidence.ErrCorrupt, f.path(key))
 	}
-	got, err := f.hashFile(key)
+	got, err := f.hashFile(key, &sum)
 	if err != nil {
 		return false, f.refused(key, err)
 	}
@@ -212,8 +212,8 @@ func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
 	return true, nil
 }
 
-func (f *folder) hashFile(key string) (hashchain.Hash, error) {
-	fh, err := f.openRead(key, nil)
+func (f *folder) hashFile(key string, sum *hashchain.Hash) (hashchain.Hash, error) {
+	fh, err := f.openRead(key, sum)
 	if err != nil {
 		return hashchain.Hash{}, err
 	}
@@ -464,7 +464,7 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("evidence: exists: %w", err)
 	}
-	_, err := f.lstat(evidence.Key(sum))
+	_, err := f.lstat(evidence.Key(sum), &sum)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

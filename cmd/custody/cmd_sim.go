@@ -76,7 +76,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the generated org: same seed, same org, ids, credentials and faults")
 	fs.StringVar(&o.Start, "start", sim.DefaultStart.Format("2006-01-02"), "first day of conversation starts (YYYY-MM-DD or RFC 3339)")
 	fs.StringVar(&o.End, "end", sim.DefaultEnd.Format("2006-01-02"), "end of conversation starts, exclusive (YYYY-MM-DD or RFC 3339)")
-	fs.Float64Var(&o.LegalHoldShare, "legal-hold-share", 0.02, "share of conversations under recording deletion protection")
+	fs.Float64Var(&o.LegalHoldShare, "legal-hold-share", 0.02, "share of conversations under recording deletion protection (a quarter of that share more had a hold applied, then revoked)")
 	fs.Float64Var(&o.OtherMediaShare, "other-media-share", 0.1, "share of conversations that are SMS, web messaging or voice")
 	fs.IntVar(&o.Agents, "agents", 24, "number of agents")
 	fs.StringVar(&o.AuditService, "audit-service", sim.DefaultAuditServiceName, auditServiceUsage)

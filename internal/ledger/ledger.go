@@ -378,9 +378,12 @@ func staleWAL(path string, err error) error {
 	if _, serr := os.Lstat(path + "-shm"); !errors.Is(serr, fs.ErrNotExist) {
 		return err
 	}
-	base := filepath.Base(path)
+	base, dir := filepath.Base(path), filepath.Dir(path)
+	if abs, aerr := filepath.Abs(dir); aerr == nil {
+		dir = abs // not ".": the hint is a command to run
+	}
 	return &hintError{err: err, hint: fmt.Sprintf("SQLite must create %s-shm beside the empty %s-wal to read the ledger, and this user may not write in %s: "+
-		"write-protect the copy (chmod -R a-w %s), which custody then opens immutable, or remove the empty %s-wal", base, base, filepath.Dir(path), filepath.Dir(path), base)}
+		"write-protect the copy (chmod -R a-w %s), which custody then opens immutable, or remove the empty %s-wal", base, base, dir, dir, base)}
 }
 
 // hintError is an error with a hint for the user (shown by the command

@@ -110,6 +110,12 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
     all): a witness cosigns only a history consistent with what it saw
     before, so a forked or rewritten ledger lacks them.
 It names the first failing sequence number or checkpoint and what failed.
+When every check holds but entries at the end are covered by no signed
+checkpoint (stored, or a --checkpoint FILE), the verdict is UNSIGNED,
+not OK (exit 4; "ok": false and "unsigned" in --output json): only the
+hash chain vouches for those entries, and whoever can write the ledger
+file can rewrite the chain. A run cut short leaves such entries, and so
+does anyone who appends to the file.
 One break is one finding: what follows from it (every entry after a
 deleted one, the checkpoints over an altered one, with --evidence the
 erased objects counted missing because the checkpoints vouching for
@@ -204,6 +210,12 @@ Examples:
        that fail with it, a ledger rebuilt under another identity, a
        ledger file SQLite reports damaged, a --report file the ledger
        does not record`,
+			`4    UNSIGNED: every check that ran holds, but entries X to Y are
+       covered by no signed checkpoint (stored, or a --checkpoint FILE):
+       only the hash chain vouches for them, and whoever can write the
+       ledger file can write it. If custody wrote them (a run cut short),
+       the custodian signs them with 'custody checkpoint'; otherwise
+       nothing vouches for them`,
 			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o, g) },
@@ -333,15 +345,18 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		rep.ReportFile = &match
 		if fail := match.Finding(); fail != nil {
 			rep.Findings = append(rep.Findings, *fail)
-			rep.OK = false
+			rep.Settle()
 		}
 	}
 	if err := printReport(g, &rep); err != nil {
 		return err
 	}
-	if !rep.OK {
+	switch {
+	case !rep.Holds():
 		n := len(rep.Findings) + rep.Omitted
 		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
+	case rep.Unsigned != nil:
+		return withCode(exitUnsigned, fmt.Errorf("verify: UNSIGNED: %s covered by no signed checkpoint", rep.Unsigned.Range()))
 	}
 	return nil
 }
@@ -418,8 +433,13 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	for _, f := range rep.Warnings {
 		fmt.Fprintf(w, "warn  %s\n", f)
 	}
-	if rep.OK {
+	switch u := rep.Unsigned; {
+	case rep.OK:
 		fmt.Fprintln(w, "OK    every check holds")
+	case u != nil && rep.Holds():
+		fmt.Fprintf(w, "UNSIGNED every check that ran holds, but %s\n", u)
+	case u != nil:
+		fmt.Fprintf(w, "warn  unsigned: %s\n", u)
 	}
 	return nil
 }

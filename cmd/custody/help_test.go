@@ -58,7 +58,7 @@ func TestHelpExamplesAndExitStatus(t *testing.T) {
 				t.Errorf("codes %v not in order", codes)
 			}
 			for _, code := range codes {
-				if !slices.Contains([]int{exitOK, exitError, exitUsage, exitFindings, exitCancelled}, code) {
+				if !slices.Contains([]int{exitOK, exitError, exitUsage, exitFindings, exitUnsigned, exitCancelled}, code) {
 					t.Errorf("unknown exit code %d", code)
 				}
 			}

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -170,23 +172,34 @@ func matterScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, arg
 			}
 			ts.Fatalf("no writer took %s", name)
 		},
-		// while-locked LEDGER N COMMAND ARGS...: run COMMAND again and
-		// again while a writer holds the matter's lock; every run must
-		// succeed, and at least N must run.
+		// while-locked LEDGER N [status=CODE] COMMAND ARGS...: run COMMAND
+		// again and again while a writer holds the matter's lock; every
+		// run must succeed (or exit CODE), and at least N must run.
 		"while-locked": func(ts *testscript.TestScript, neg bool, args []string) {
 			if neg || len(args) < 3 {
-				ts.Fatalf("usage: while-locked LEDGER N COMMAND [ARGS...]")
+				ts.Fatalf("usage: while-locked LEDGER N [status=CODE] COMMAND [ARGS...]")
 			}
 			name := matter.LockPath(ts.MkAbs(args[0]))
 			var min int
 			_, err := fmt.Sscan(args[1], &min)
 			ts.Check(err)
+			also := -1 // an exit status that counts as success too
+			if code, ok := strings.CutPrefix(args[2], "status="); ok {
+				_, err := fmt.Sscan(code, &also)
+				ts.Check(err)
+				args = append(args[:2:2], args[3:]...)
+			}
 			n := 0
 			for {
 				if b, _ := os.ReadFile(name); len(bytes.TrimSpace(b)) == 0 {
 					break
 				}
-				if err := ts.Exec(args[2], args[3:]...); err != nil {
+				err := ts.Exec(args[2], args[3:]...)
+				var ee *exec.ExitError
+				if errors.As(err, &ee) && ee.ExitCode() == also {
+					err = nil
+				}
+				if err != nil {
 					ts.Fatalf("run %d of %s while a writer works: %v\n%s", n+1, strings.Join(args[2:], " "), err, ts.ReadFile("stderr"))
 				}
 				n++

@@ -355,8 +355,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 	res.Verify = rep
 	verdict := "OK"
-	if !rep.OK {
+	switch {
+	case !rep.Holds():
 		verdict = "FAILED: " + rep.First().String()
+	case rep.Unsigned != nil: // not expected: the checkpoint above covers every entry
+		verdict = "UNSIGNED: " + rep.Unsigned.String()
 	}
 	say("8. Verified the ledger: %d entries, chain and Merkle root, %d signed checkpoints, %d evidence objects re-hashed: %s.",
 		rep.Entries, rep.Checkpoints, rep.Evidence.Referenced, verdict)

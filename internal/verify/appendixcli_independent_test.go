@@ -174,6 +174,10 @@ func TestAppendixExitStatus(t *testing.T) {
 	}
 	foreign := file("foreign.note", []byte(cps[len(cps)-1].Note))
 	key := a.l.VerifierKey()
+	// A ledger with entries and no checkpoint: every check holds, nothing
+	// is signed.
+	unsigned := newFixture(t)
+	unsigned.appendN(3)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -183,6 +187,7 @@ func TestAppendixExitStatus(t *testing.T) {
 		{"a good ledger", []string{"ledger", a.path, key}, 0, "OK "},
 		{"a good proof", []string{"proof", file("p.json", js), key}, 0, "OK "},
 		{"a ledger that fails", []string{"ledger", a.path, key, foreign}, 3, "FAIL "},
+		{"a ledger no checkpoint covers", []string{"ledger", unsigned.path, unsigned.l.VerifierKey()}, 4, "UNSIGNED 3 "},
 		{"a proof that fails", []string{"proof", file("e.json", edited), key}, 3, "FAIL proof: "},
 		{"a proof that is not UTF-8", []string{"proof", file("b.json", []byte("\xff\xfe{")), key}, 3, "FAIL proof: "},
 		{"a proof that is not an object", []string{"proof", file("a.json", []byte("[1]")), key}, 3, "FAIL proof: "},

@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,16 +65,19 @@ func TestIndependentVerifierDeepLeafEveryPython(t *testing.T) {
 	f := newFixture(t)
 	f.forgeRow([]byte(nest(string(genuineLeaf(t)), 10000)))
 	rep := f.verify(verify.Options{})
-	if !rep.OK {
-		t.Fatalf("custody: %v", rep.Findings)
+	if !rep.Holds() || rep.Unsigned == nil {
+		t.Fatalf("custody: %v, unsigned %+v", rep.Findings, rep.Unsigned)
 	}
-	want := fmt.Sprintf("OK %d %s\n", rep.Entries, rep.Root)
+	// Nothing is signed: every check holds, the verdict is UNSIGNED (exit 4).
+	want := fmt.Sprintf("UNSIGNED %d %s\ncoverage: entries 0 to 0 are covered by no signed checkpoint: ", rep.Entries, rep.Root)
 	for version, python := range pythons {
 		t.Run(version, func(t *testing.T) {
 			cmd := exec.Command(python, script, "ledger", f.path, f.l.VerifierKey())
 			cmd.Env = append(os.Environ(), "PYTHONPATH="+stub)
-			if out, err := cmd.CombinedOutput(); err != nil || string(out) != want {
-				t.Errorf("Python %s: %v\n%.2000s\nwant %s", version, err, out, want)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.HasPrefix(string(out), want) {
+				t.Errorf("Python %s: %v\n%.2000s\nwant exit 4 and %s", version, err, out, want)
 			}
 		})
 	}

@@ -113,7 +113,7 @@ func (m ReportMatch) Finding() *Finding {
 		return &Finding{Check: CheckReport, Message: fmt.Sprintf("%s (SHA-256 %s, %d bytes) is not a report file this ledger records: changed since it was written, or not written for this ledger", m.File, m.SHA256, m.Size)}
 	case !m.Covered:
 		seq := m.Seq
-		return &Finding{Check: CheckReport, Seq: &seq, Message: fmt.Sprintf("%s is recorded (as %s) but no signed checkpoint covers its entry yet: run custody checkpoint", m.File, m.Name)}
+		return &Finding{Check: CheckReport, Seq: &seq, Message: fmt.Sprintf("%s is recorded (as %s) but no signed checkpoint covers its entry: only the hash chain vouches for it, and whoever can write the ledger file can write an entry that records any file. If custody wrote the entry (a report cut short before its checkpoint), the custodian signs it with custody checkpoint; otherwise nothing vouches for it", m.File, m.Name)}
 	}
 	return nil
 }

@@ -146,8 +146,8 @@ func TestVerifyStrictLeaves(t *testing.T) {
 	// The genuine leaf forged the same way is fine (the test's forgery is sound).
 	f, _ := buildTamperFixture(t)
 	f.forgeRow([]byte(g))
-	if rep := f.verify(verify.Options{}); !rep.OK {
-		t.Fatalf("genuine forged row: %v", rep.Findings)
+	if rep := f.verify(verify.Options{}); !rep.Holds() || rep.Unsigned == nil || rep.Unsigned.First != 10 {
+		t.Fatalf("genuine forged row: %v, unsigned %+v", rep.Findings, rep.Unsigned)
 	}
 	f.checkpoint()
 }
@@ -330,16 +330,31 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if rep.OK != (err == nil) {
-			t.Fatalf("custody says OK=%v (%v), the independent verifier:\n%s", rep.OK, rep.Findings, out)
+		code, want := 0, 0 // custody verify's exit status: OK 0, FAIL 3, UNSIGNED 4
+		if pyErr != nil {
+			code = pyErr.ExitCode()
 		}
-		if !rep.OK && pyErr.ExitCode() != 3 {
-			t.Fatalf("the independent verifier exits %d on a failure, want 3 as custody verify:\n%s", pyErr.ExitCode(), out)
+		switch {
+		case !rep.Holds():
+			want = 3
+		case rep.Unsigned != nil:
+			want = 4
 		}
-		if rep.OK {
-			if want := fmt.Sprintf("OK %d %s", rep.Entries, rep.Root); lines[0] != want {
+		if code != want {
+			t.Fatalf("custody says OK=%v (%v, unsigned %+v): exit %d; the independent verifier exits %d:\n%s", rep.OK, rep.Findings, rep.Unsigned, want, code, out)
+		}
+		if rep.Holds() {
+			verdict := "OK"
+			if u := rep.Unsigned; u != nil {
+				verdict = "UNSIGNED"
+				if want := fmt.Sprintf("coverage: entries %d to %d are covered by no signed checkpoint: ", u.First, u.Last); len(lines) < 2 || !strings.HasPrefix(lines[1], want) {
+					t.Fatalf("independent verifier:\n%s\nwant a second line starting %q", out, want)
+				}
+			}
+			if want := fmt.Sprintf("%s %d %s", verdict, rep.Entries, rep.Root); lines[0] != want {
 				t.Fatalf("independent verifier %q, want %q", lines[0], want)
 			}
+			t.Logf("both: %s", lines[0])
 			return
 		}
 		first := rep.First()
@@ -556,10 +571,41 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		// As deep as a leaf may nest: good for both.
 		f, ext := buildTamperFixture(t)
 		f.forgeRow([]byte(nest(g, 10000)))
-		if rep := f.verify(verify.Options{}); !rep.OK {
+		if rep := f.verify(verify.Options{}); !rep.Holds() {
 			t.Fatalf("custody: %v", rep.Findings)
 		}
 		agree(t, f, f.l.VerifierKey(), ext)
+	})
+	// Entries no signed checkpoint covers: UNSIGNED for both (exit 4),
+	// never OK, and the auditor's own key changes nothing.
+	t.Run("unsigned: an entry appended after the last checkpoint", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		f.forgeRow([]byte(g))
+		if rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: extFile, Note: ext}}}); rep.OK || rep.Unsigned == nil || rep.Unsigned.First != 10 || rep.Unsigned.Last != 10 {
+			t.Fatalf("custody: ok %v, unsigned %+v", rep.OK, rep.Unsigned)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+		agree(t, f, f.l.VerifierKey(), nil)
+	})
+	t.Run("unsigned: every checkpoint deleted", func(t *testing.T) {
+		f, _ := buildTamperFixture(t)
+		f.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints`)
+		f.reopen()
+		if rep := f.verify(verify.Options{}); rep.OK || rep.Unsigned == nil || !rep.Unsigned.NoCheckpoint || rep.Unsigned.First != 0 || rep.Unsigned.Last != 9 {
+			t.Fatalf("custody: ok %v, unsigned %+v", rep.OK, rep.Unsigned)
+		}
+		agree(t, f, f.l.VerifierKey(), nil)
+	})
+	t.Run("unsigned: the last checkpoint deleted, its file kept outside", func(t *testing.T) {
+		// The checkpoint file covers what no stored checkpoint does: OK.
+		f, ext := buildTamperFixture(t)
+		f.raw(`DROP TRIGGER checkpoints_append_only_delete`, `DELETE FROM checkpoints WHERE id = 2`)
+		f.reopen()
+		if rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: extFile, Note: ext}}}); !rep.OK {
+			t.Fatalf("custody: %v, unsigned %+v", rep.Findings, rep.Unsigned)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+		agree(t, f, f.l.VerifierKey(), nil)
 	})
 	t.Run("v3 leaf with an unknown detail member null", func(t *testing.T) {
 		// Members the format does not name may hold anything.
@@ -571,7 +617,7 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.forgeRow([]byte(strings.Replace(string(lb), `"direction":"inbound",`, `"direction":"inbound","extra":null,`, 1)))
-		if rep := f.verify(verify.Options{VerifierKey: f.l.VerifierKey()}); !rep.OK {
+		if rep := f.verify(verify.Options{VerifierKey: f.l.VerifierKey()}); !rep.Holds() {
 			t.Fatalf("custody: %v", rep.Findings)
 		}
 		agree(t, f, f.l.VerifierKey(), nil)

@@ -35,7 +35,6 @@ const (
 	CheckCheckpointRow      = "checkpoint_row"       // stored size/root columns differ from the signed note
 	CheckCheckpointRoot     = "checkpoint_root"      // recomputed root differs from the signed root
 	CheckTruncated          = "truncated"            // a checkpoint has more entries than the ledger
-	CheckCoverage           = "coverage"             // (warning) entries no checkpoint covers
 	CheckEvidence           = "evidence"             // an evidence object is missing, altered or misnamed
 	CheckExternalCheckpoint = "external_checkpoint"  // a checkpoint file given to verify is unusable
 	// CheckVerifierKey (a warning, which custody verify adds): the key
@@ -228,8 +227,10 @@ type Report struct {
 	// VerifierKey is the NAME+HASH of the key the checkpoints were
 	// checked with, and VerifierKeyFrom where it came from (set by the
 	// command): an auditor compares them with the key received apart.
-	VerifierKey         string    `json:"verifier_key,omitempty"`
-	VerifierKeyFrom     string    `json:"verifier_key_from,omitempty"`
+	VerifierKey     string `json:"verifier_key,omitempty"`
+	VerifierKeyFrom string `json:"verifier_key_from,omitempty"`
+	// OK is the verdict: every check holds and a signed checkpoint
+	// covers every entry (Unsigned nil).
 	OK                  bool      `json:"ok"`
 	Entries             uint64    `json:"entries"`
 	Checkpoints         int       `json:"checkpoints"`
@@ -240,6 +241,10 @@ type Report struct {
 	Findings            []Finding `json:"findings"`        // failures, in ledger order
 	Omitted             int       `json:"findings_omitted,omitempty"`
 	Warnings            []Finding `json:"warnings"`
+	// Unsigned, when not nil, is the entries no signed checkpoint covers:
+	// then OK is false even when every check holds (custody verify exits
+	// 4, UNSIGNED).
+	Unsigned *Unsigned `json:"unsigned,omitempty"`
 	// runs is what the pass's entries say of the runs and the matter's
 	// name (runStateWarnings compares custody's state with it).
 	runs *RunEntries
@@ -293,6 +298,52 @@ type EvidenceSummary struct {
 	MissingObjects []hashchain.Hash   `json:"-"`
 	AlteredObjects []evidence.Altered `json:"-"`
 }
+
+// Unsigned is the entries at the end of the ledger that no valid signed
+// checkpoint covers (stored, or kept outside and given to verify): only
+// the hash chain vouches for them, and whoever can write the ledger file
+// can rewrite the chain. A run cut short leaves such entries, and so does
+// anyone who appends to the file; nothing tells them apart.
+type Unsigned struct {
+	First uint64 `json:"first"`
+	Last  uint64 `json:"last"`
+	// NoCheckpoint: the ledger has no checkpoint at all, and none was
+	// given.
+	NoCheckpoint bool   `json:"no_checkpoint,omitempty"`
+	Message      string `json:"message"`
+}
+
+// Range names the entries: "entry 7" or "entries 7 to 9".
+func (u Unsigned) Range() string {
+	if u.First == u.Last {
+		return fmt.Sprintf("entry %d", u.First)
+	}
+	return fmt.Sprintf("entries %d to %d", u.First, u.Last)
+}
+
+// String says what an unsigned tail means, for an auditor: not advice to
+// sign it, which would vouch for whatever was appended.
+func (u Unsigned) String() string {
+	none := ""
+	if u.NoCheckpoint {
+		none = " (the ledger has no signed checkpoint at all)"
+	}
+	are, them := "are", "them"
+	if u.First == u.Last {
+		are, them = "is", "it"
+	}
+	return fmt.Sprintf("%s %s covered by no signed checkpoint%s: only the hash chain vouches for %s, and whoever can write the ledger file can write the chain too. If custody wrote %s (a run cut short), the custodian signs %s with custody checkpoint; otherwise nothing vouches for %s",
+		u.Range(), are, none, them, them, them, them)
+}
+
+// Holds reports whether every check that ran holds: no failure, though
+// entries may be unsigned (Unsigned). A caller that signs a checkpoint
+// right after verifying (custody report) asks this; OK is the verdict.
+func (r *Report) Holds() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
+
+// Settle sets OK from the findings and Unsigned: a caller that adds a
+// finding to the report settles it again.
+func (r *Report) Settle() { r.OK = r.Holds() && r.Unsigned == nil }
 
 // First returns the first failure in ledger order, or nil.
 func (r *Report) First() *Finding {
@@ -618,16 +669,11 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	}
 	// Coverage is about what was signed; whether the signed roots still
 	// hold is reported above as findings. A checkpoint that fails the key
-	// check is a finding too: the entries it was to cover are not "not
-	// covered yet", and signing another checkpoint is no remedy.
-	switch {
-	case keyFailures > 0:
-	case len(stored) == 0 && len(opts.External) == 0 && n > 0:
-		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
-			Message: "no signed checkpoint: only the hash chain vouches for the entries (run custody checkpoint)"})
-	case signedSize < n:
-		rep.Warnings = append(rep.Warnings, Finding{Check: CheckCoverage, Warning: true,
-			Message: fmt.Sprintf("entries %d to %d are not covered by a signed checkpoint yet (run custody checkpoint)", signedSize, n-1)})
+	// check is a finding too: the entries it was to cover are not
+	// unsigned, they fail.
+	if keyFailures == 0 && signedSize < n {
+		rep.Unsigned = &Unsigned{First: signedSize, Last: n - 1, NoCheckpoint: signedSize == 0 && len(stored)+len(opts.External) == 0}
+		rep.Unsigned.Message = rep.Unsigned.String()
 	}
 	v.finish()
 	rep.runs = sup.runs // complete: strict.finish waited for the leaf stage
@@ -824,5 +870,5 @@ func (v *collector) finish() {
 	for _, f := range v.list {
 		v.rep.Findings = append(v.rep.Findings, *f)
 	}
-	v.rep.OK = len(v.rep.Findings) == 0 && v.rep.Omitted == 0
+	v.rep.Settle()
 }

@@ -154,8 +154,10 @@ func TestVerifyTruncationNeedsOutsideCheckpoint(t *testing.T) {
 	f.raw(`DROP TRIGGER entries_append_only_delete`, `DROP TRIGGER checkpoints_append_only_delete`,
 		`DELETE FROM entries WHERE seq >= 7`, `DELETE FROM checkpoints WHERE size > 7`)
 	f.reopen()
-	if rep := f.verify(verify.Options{}); !rep.OK {
-		t.Fatalf("without the outside checkpoint: %v", rep.Findings)
+	// Without it, what is left holds, but entries 4 to 6 are signed by
+	// no checkpoint still stored: unsigned, not OK.
+	if rep := f.verify(verify.Options{}); !rep.Holds() || rep.OK || rep.Unsigned == nil || rep.Unsigned.First != 4 || rep.Unsigned.Last != 6 {
+		t.Fatalf("without the outside checkpoint: %v, unsigned %+v", rep.Findings, rep.Unsigned)
 	}
 	rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: ext}}})
 	if rep.OK || rep.First().Check != verify.CheckTruncated {
@@ -205,10 +207,8 @@ func TestVerifyResignedWithAnotherKey(t *testing.T) {
 		if !strings.Contains(rep.First().Message, "does not verify with the given key") || strings.Contains(rep.First().Message, "no signature by key") {
 			t.Errorf("%s: %v", what, rep.First())
 		}
-		for _, w := range rep.Warnings {
-			if w.Check == verify.CheckCoverage {
-				t.Errorf("%s: coverage advice beside a key failure: %v", what, w)
-			}
+		if rep.Unsigned != nil {
+			t.Errorf("%s: entries called unsigned beside a key failure: %v", what, rep.Unsigned)
 		}
 	}
 	noAdvice("one checkpoint re-signed", rep)
@@ -240,8 +240,8 @@ func TestVerifyWarningsAndProgress(t *testing.T) {
 	f := newFixture(t)
 	f.appendN(5)
 	rep := f.verify(verify.Options{})
-	if !rep.OK || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Message, "no signed checkpoint") {
-		t.Errorf("no checkpoint: %+v", rep)
+	if rep.OK || !rep.Holds() || len(rep.Warnings) != 0 || rep.Unsigned == nil || *rep.Unsigned != (verify.Unsigned{First: 0, Last: 4, NoCheckpoint: true, Message: rep.Unsigned.String()}) {
+		t.Errorf("no checkpoint: %+v, unsigned %+v", rep, rep.Unsigned)
 	}
 	f.checkpoint()
 	f.appendN(3)
@@ -252,8 +252,9 @@ func TestVerifyWarningsAndProgress(t *testing.T) {
 		}
 		calls = append(calls, done)
 	}})
-	if !rep.OK || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Message, "entries 5 to 7 are not covered") {
-		t.Errorf("uncovered tail: %+v", rep)
+	if rep.OK || !rep.Holds() || len(rep.Warnings) != 0 || rep.Unsigned == nil || rep.Unsigned.First != 5 || rep.Unsigned.Last != 7 ||
+		rep.Unsigned.NoCheckpoint || !strings.HasPrefix(rep.Unsigned.Message, "entries 5 to 7 are covered by no signed checkpoint: ") {
+		t.Errorf("uncovered tail: %+v, unsigned %+v", rep, rep.Unsigned)
 	}
 	if fmt.Sprint(calls) != "[2 4 6 8 8]" {
 		t.Errorf("progress calls %v", calls)
@@ -280,7 +281,8 @@ func TestVerifyDuringAppends(t *testing.T) {
 		done <- nil
 	}()
 	for i := 0; i < 5; i++ {
-		if rep := f.verify(verify.Options{}); !rep.OK {
+		// The entries appended since the checkpoint are unsigned.
+		if rep := f.verify(verify.Options{}); !rep.Holds() {
 			t.Errorf("verify during appends: %+v", rep.Findings)
 		}
 	}

@@ -237,8 +237,8 @@ func TestExportTemplateHeaderMediaBounds(t *testing.T) {
 // days, header media come from the conversation's recording like
 // attachments — but only where its transcript carries them. Behind a
 // proxy that takes notificationTemplate out of every recording, the
-// header media of those messages are recorded expired, saying the
-// recording names no copy, while their conversations' attachments still
+// header media of those messages are recorded expired, saying no copy
+// in the recording matched them, while their conversations' attachments still
 // come from the recording; verify --evidence passes.
 func TestExportTemplateHeaderMediaPastThirtyDays(t *testing.T) {
 	now := orgStart.Add(sim.DefaultMediaURLTTL + 3*24*time.Hour + 12*time.Hour)
@@ -292,7 +292,7 @@ func TestExportTemplateHeaderMediaPastThirtyDays(t *testing.T) {
 			m := got[a.ID]
 			switch {
 			case a.TemplateHeader && past:
-				if m.Status != leaf.MediaExpired || m.Evidence != "" || !strings.Contains(m.Reason, "Request has expired") || !strings.Contains(m.Reason, "the conversation's recording names no copy of it") {
+				if m.Status != leaf.MediaExpired || m.Evidence != "" || !strings.Contains(m.Reason, "Request has expired") || !strings.Contains(m.Reason, "no copy in the conversation's recording matched it") {
 					t.Fatalf("header media %s past 30 days, not in the recording: recorded as %+v", a.ID, m)
 				}
 				expired++

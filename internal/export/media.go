@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,7 +118,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			// bytes from being had, so that the reason recorded always
 			// says what the Recordings service answered (retryRule).
 			lapsed = !served && a.URL != "" && notServed(err)
-			u, rerr := rec.url(ctx, r, convID, m.id, a.ID)
+			u, rerr := rec.url(ctx, r, convID, m.id, a)
 			switch {
 			case rerr != nil && (!served || ctx.Err() != nil):
 				return fmt.Errorf("attachment %s: its url was refused, and asking the Recordings service for its copy failed: %w", a.ID, rerr)
@@ -141,7 +142,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			case rec.none != "":
 				none = rec.none
 			default:
-				none = recordingsNoCopy
+				none = recordingsNoCopyMatched
 			}
 		}
 		if _, _, final := mediaFailure(err); err != nil && final && mismatched != nil && ctx.Err() == nil {
@@ -281,13 +282,16 @@ const (
 // The reasons of an attachment past the messages API's 30 days the
 // Recordings service has no copy of: not tried again (retryRule).
 const (
-	recordingsNoRecording = "the Recordings service has no recording of the conversation (404)"
-	recordingsNoCopy      = "the conversation's recording names no copy of it"
+	recordingsNoRecording   = "the Recordings service has no recording of the conversation (404)"
+	recordingsNoCopyMatched = "no copy in the conversation's recording matched it (by id, or by file name, size and type)"
+	// recordingsNoCopy is recordingsNoCopyMatched as exports recorded it
+	// before copies were matched by more than their ids.
+	recordingsNoCopy = "the conversation's recording names no copy of it"
 )
 
 // recordingsHasNone are the reasons, as recorded by this export and
 // earlier ones, saying the Recordings service has no copy.
-var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopy}
+var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopyMatched, recordingsNoCopy}
 
 // recordingCopies are a conversation's attachment urls from the
 // Recordings service, asked for once, when an attachment the messages API
@@ -296,18 +300,80 @@ var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopy}
 type recordingCopies struct {
 	loaded bool
 	urls   map[[2]string]string // {message id, attachment id} → url
-	none   string               // why there are none: said in the reasons of the attachments it leaves expired
+	// byProps are the copies by what they state of themselves (file name,
+	// size, type: copyProps), each with every url stating it, for an
+	// attachment whose ids the recording does not share: Genesys
+	// documents no identity between the two APIs' ids.
+	byProps map[copyProps][]string
+	none    string // why there are none: said in the reasons of the attachments it leaves expired
 	// err is the request's failure (a 202 not ready, a 5xx), given to
 	// every later attachment of the conversation: the service is asked
 	// once a conversation a run, each request waiting up to maxWaitMs.
 	err error
 }
 
-// url returns the Recordings service's url of attachment attID of message
-// msgID ("" when it has none, rc.none saying why). A 403 (the OAuth client
-// lacks recording:recording:view) or 404 (no recording) is an answer; any
-// other failure is an error, and the conversation is tried again.
-func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, attID string) (string, error) {
+// copyProps is what both the messages API and a recording state of an
+// attachment, by which a copy whose ids differ is matched: its file name,
+// its size (0 when not stated: a template's header media) and its type
+// ("" when the recording does not state it: the model's mediaType names
+// only image types, and "if null then the media type should be dictated
+// by the url").
+type copyProps struct {
+	name string
+	size int64
+	mime string
+}
+
+// add records that url is a copy stating p, when p says enough to match
+// by: a file name, and a size or a type.
+func (rc *recordingCopies) add(p copyProps, url string) {
+	if p.name == "" || p.size <= 0 && p.mime == "" || url == "" {
+		return
+	}
+	if rc.byProps == nil {
+		rc.byProps = map[copyProps][]string{}
+	}
+	rc.byProps[p] = append(rc.byProps[p], url)
+}
+
+// matchProps returns the url of the one copy in the conversation's
+// recording stating what a states of itself ("" when none, or more than
+// one, does: a copy is never taken on a guess). A copy not stating its
+// type matches whatever type a states, one not stating its size (a
+// template's header media) whatever size.
+func (rc *recordingCopies) matchProps(a *genesys.ContentAttachment) string {
+	name, size, mime := a.Filename, int64(max(a.ContentSizeBytes, 0)), strings.ToLower(mediaTypeOf(a.Mime))
+	if name == "" {
+		return ""
+	}
+	keys := []copyProps{{name, size, mime}}
+	if mime != "" {
+		keys = append(keys, copyProps{name, size, ""}, copyProps{name, 0, mime}) // a copy stating no type; a template's header media, stating no size
+	}
+	var found []string
+	for _, k := range keys {
+		found = append(found, rc.byProps[k]...)
+	}
+	if len(found) != 1 {
+		return ""
+	}
+	return found[0]
+}
+
+// mediaTypeOf is a mime type without its parameters.
+func mediaTypeOf(mime string) string {
+	t, _, _ := strings.Cut(mime, ";")
+	return strings.TrimSpace(t)
+}
+
+// url returns the Recordings service's url of attachment a of message
+// msgID ("" when it has none, rc.none saying why): the copy with the same
+// message and attachment ids, or else the one copy of the conversation
+// stating the same file name, size and type (matchProps). A 403 (the
+// OAuth client lacks recording:recording:view) or 404 (no recording) is
+// an answer; any other failure is an error, and the conversation is tried
+// again.
+func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID string, a *genesys.ContentAttachment) (string, error) {
 	if rc.err != nil {
 		return "", rc.err
 	}
@@ -339,6 +405,7 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 				for _, a := range rm.MessageMediaAttachments {
 					if a.URL != "" {
 						rc.urls[[2]string{rm.ID, a.ID}] = a.URL
+						rc.add(copyProps{a.Name, int64(max(a.ContentLength, 0)), strings.ToLower(mediaTypeOf(a.MediaType))}, a.URL)
 					}
 				}
 				// Stickers, in a list of their own beside the media
@@ -351,9 +418,11 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 				// A template's header media, where the transcript keeps
 				// it: where it does not, the media stays expired.
 				if t := rm.NotificationTemplate; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
-					if k := [2]string{rm.ID, t.Header.Media.ID}; rc.urls[k] == "" {
-						rc.urls[k] = t.Header.Media.URL
+					hm := t.Header.Media
+					if k := [2]string{rm.ID, hm.ID}; rc.urls[k] == "" {
+						rc.urls[k] = hm.URL
 					}
+					rc.add(copyProps{hm.FileName, 0, strings.ToLower(mediaTypeOf(cmp.Or(hm.Mime, hm.MediaType)))}, hm.URL)
 				}
 			}
 		}
@@ -361,7 +430,14 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID, at
 			r.o.Log.Info("attachment urls refused: the conversation's recording read for its copies", "conversation", convID, "attachments", len(rc.urls))
 		}
 	}
-	return rc.urls[[2]string{msgID, attID}], nil
+	if u := rc.urls[[2]string{msgID, a.ID}]; u != "" {
+		return u, nil
+	}
+	if u := rc.matchProps(a); u != "" {
+		r.o.Log.Info("attachment copy matched by file name, size and type: the recording names it with other ids", "conversation", convID, "message", msgID, "attachment", a.ID)
+		return u, nil
+	}
+	return "", nil
 }
 
 // freshURLs reads message id of conversation convID again and returns its

@@ -206,3 +206,49 @@ func TestExportMediaMismatchDownloadedAgain(t *testing.T) {
 		checkVerified(t, e)
 	})
 }
+
+// TestExportMediaRecordingsOwnIDs: past the messages API's 30 days, a
+// Recordings service naming messages and attachments with ids of its own
+// (Genesys documents no identity between the two APIs' ids) still gives
+// each attachment whose file name, size and type match one copy of the
+// conversation alone; a sticker, which the recording states nothing of
+// but an id, is recorded expired, the reason saying no copy matched.
+// Before, copies were matched by ids alone: every attachment past the 30
+// days was recorded expired with "names no copy of it" (review finding 7).
+func TestExportMediaRecordingsOwnIDs(t *testing.T) {
+	now := orgStart.Add(sim.DefaultMediaURLTTL + 3*24*time.Hour + 12*time.Hour)
+	e := newMediaEnv(t, 40, now, func(o *sim.Options) { o.RecordingsOwnIDs = true })
+	acct := e.run(t, mediaScope())
+	got := mediaRefs(t, e)
+	matched, stickers := 0, 0
+	for _, c := range whatsApp(e.srv.Org) {
+		for _, a := range c.Attachments {
+			m := got[a.ID]
+			md, _ := c.Message(a.MessageID)
+			at, err := time.Parse(time.RFC3339Nano, md.Timestamp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			past := !now.Before(time.Unix(at.Add(sim.DefaultMediaURLTTL).Unix(), 0))
+			switch {
+			case past && a.Sticker:
+				if m.Status != leaf.MediaExpired || m.Evidence != "" || !strings.Contains(m.Reason, "no copy in the conversation's recording matched it") {
+					t.Fatalf("sticker %s past the 30 days recorded as %+v", a.ID, m)
+				}
+				stickers++
+			case m.Status != "" || m.Evidence != a.Sha256:
+				t.Fatalf("attachment %s (%s, past the 30 days %v) recorded as %+v, want its bytes", a.ID, a.Filename, past, m)
+			case past:
+				matched++
+			}
+		}
+	}
+	if matched == 0 {
+		t.Fatal("no attachment past the 30 days matched by file name, size and type")
+	}
+	if !acct.Complete() || acct.MediaExpired != stickers {
+		t.Fatalf("accounting %+v, want complete with %d stickers expired", acct, stickers)
+	}
+	t.Logf("%d copies matched by their properties, %d stickers not", matched, stickers)
+	checkVerified(t, e)
+}

@@ -130,3 +130,35 @@ func TestRetryRuleMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchProps: a copy whose ids differ is taken only when it is the
+// one copy of the conversation stating the attachment's file name, size
+// and type (a copy stating no type, or no size as a template's header
+// media, matching any); two alike, another type or size, or an
+// attachment stating no name, match none.
+func TestMatchProps(t *testing.T) {
+	var rc recordingCopies
+	rc.add(copyProps{"IMG_1.jpg", 100, "image/jpeg"}, "u-jpeg")
+	rc.add(copyProps{"voice.ogg", 200, ""}, "u-ogg")       // no type stated (not an image)
+	rc.add(copyProps{"twice.pdf", 300, ""}, "u-twice-1")   // the same file sent twice
+	rc.add(copyProps{"twice.pdf", 300, ""}, "u-twice-2")   //
+	rc.add(copyProps{"header.png", 0, "image/png"}, "u-h") // a template's header media
+	rc.add(copyProps{"", 5, "image/png"}, "u-noname")      // not enough to match by
+	for name, tc := range map[string]struct {
+		a    genesys.ContentAttachment
+		want string
+	}{
+		"unique":               {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "image/jpeg"}, "u-jpeg"},
+		"type with parameters": {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "Image/JPEG; q=1"}, "u-jpeg"},
+		"another type":         {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "image/png"}, ""},
+		"another size":         {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 101, Mime: "image/jpeg"}, ""},
+		"copy states no type":  {genesys.ContentAttachment{Filename: "voice.ogg", ContentSizeBytes: 200, Mime: "audio/ogg"}, "u-ogg"},
+		"two alike":            {genesys.ContentAttachment{Filename: "twice.pdf", ContentSizeBytes: 300, Mime: "application/pdf"}, ""},
+		"header media":         {genesys.ContentAttachment{Filename: "header.png", ContentSizeBytes: 42, Mime: "image/png"}, "u-h"},
+		"no name":              {genesys.ContentAttachment{ContentSizeBytes: 5, Mime: "image/png"}, ""},
+	} {
+		if got := rc.matchProps(&tc.a); got != tc.want {
+			t.Errorf("%s: matchProps = %q, want %q", name, got, tc.want)
+		}
+	}
+}

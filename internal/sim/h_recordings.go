@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 
@@ -56,6 +58,9 @@ func (s *Server) getConversationRecordings(w *resp, r *http.Request) {
 		sign := func(u, id string) string { return s.SignMediaURL(u, id, expires, signedAt) }
 		rm.MessageMediaAttachments, rm.MessageStickerAttachments = c.RecordingAttachments(m, sign)
 		rm.NotificationTemplate = RecordingTemplate(m, sign)
+		if s.opts.RecordingsOwnIDs {
+			ownIDs(&rm)
+		}
 		rec.MessagingTranscript = append(rec.MessagingTranscript, rm)
 	}
 	w.json(http.StatusOK, []genesys.Recording{rec})
@@ -153,4 +158,30 @@ func RecordingTemplate(m *genesys.MessageData, sign func(url, id string) string)
 		return rt
 	}
 	return nil
+}
+
+// ownIDs gives rm, its attachments and its template's header media ids of
+// the Recordings service's own (Options.RecordingsOwnIDs), derived from
+// the messages API's so that responses stay reproducible.
+func ownIDs(rm *genesys.RecordingMessagingMessage) {
+	own := func(id string) string {
+		if id == "" {
+			return ""
+		}
+		h := sha256.Sum256([]byte("custody-sim-recording-id\x00" + id))
+		h[6] = h[6]&0x0f | 0x40 // version 4
+		h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
+		x := hex.EncodeToString(h[:16])
+		return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+	}
+	rm.ID = own(rm.ID)
+	for i := range rm.MessageMediaAttachments {
+		rm.MessageMediaAttachments[i].ID = own(rm.MessageMediaAttachments[i].ID)
+	}
+	for i := range rm.MessageStickerAttachments {
+		rm.MessageStickerAttachments[i].ID = own(rm.MessageStickerAttachments[i].ID)
+	}
+	if t := rm.NotificationTemplate; t != nil && t.Header != nil && t.Header.Media != nil {
+		t.Header.Media.ID = own(t.Header.Media.ID)
+	}
 }

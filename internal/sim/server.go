@@ -190,6 +190,12 @@ type Options struct {
 	// says so (a proxy or a cache that kept part of it): 0, none; a
 	// number above the client's attempts, every one of a run.
 	MediaShort int
+	// RecordingsOwnIDs makes the Recordings service name a conversation's
+	// messages and attachments with ids of its own, not the messages
+	// API's: Genesys documents no identity between the two, and a client
+	// must then match a copy by what both state of it (file name, size,
+	// type). Stickers state nothing else, and cannot be matched.
+	RecordingsOwnIDs bool
 	// MediaURLWithheld, when set, names the attachments (and template
 	// header media) the messages API serves without a url, as Genesys's
 	// model allows (url is optional): the Recordings service still keeps

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -269,6 +270,22 @@ func TestBrowserDemoReport(t *testing.T) {
 	}
 	pages := printPDF(t, ctx, dir, "report.pdf")
 	certificatePages(t, pages, 1)
+	// The ids a reader copies from page 1 come out of the PDF's text
+	// whole: the ledger's origin and the OAuth client ids on one line,
+	// the verifier key broken, if at all, only after a '+'.
+	if len(doc.Summary.ClientIDs) == 0 {
+		t.Fatal("the demo's runs record no OAuth client id: the test needs one")
+	}
+	top := strings.Join(pages[:2], "\n")
+	for _, id := range append([]string{doc.Matter.Origin, doc.Matter.VerifierKey}, doc.Summary.ClientIDs...) {
+		parts := strings.Split(id, "+")
+		for i := range parts {
+			parts[i] = regexp.QuoteMeta(parts[i])
+		}
+		if !regexp.MustCompile(strings.Join(parts, `\+\s*`)).MatchString(top) {
+			t.Errorf("the PDF's first pages do not give %s whole (broken inside a field, or a character lost)", id)
+		}
+	}
 	bp.quiet(t, res.Report.HTML)
 }
 

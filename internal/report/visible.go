@@ -100,5 +100,22 @@ func plain(s string) string {
 	return visible(s, false, func(s string) string { return s }, func(m string) string { return m })
 }
 
+// showKey is a verifier key NAME+HASH+KEY as show gives it, each
+// '+'-separated field unbroken and a line break allowed only after a
+// '+': a reader copies the key from the printed page, and a break at a
+// hyphen of its name lost the hyphen in the PDF's text (pdftotext).
+func showKey(s string) template.HTML {
+	var b strings.Builder
+	for i, part := range strings.Split(s, "+") {
+		if i > 0 {
+			b.WriteString("+<wbr>")
+		}
+		b.WriteString(`<span class="nobr">`)
+		b.WriteString(string(show(part)))
+		b.WriteString(`</span>`)
+	}
+	return template.HTML(b.String())
+}
+
 // funcs are the templates' functions.
-var funcs = template.FuncMap{"show": show, "showText": showText, "plain": plain, "hasAttestations": hasAttestations, "checkpointKeys": checkpointKeys}
+var funcs = template.FuncMap{"show": show, "showText": showText, "showKey": showKey, "plain": plain, "hasAttestations": hasAttestations, "checkpointKeys": checkpointKeys}

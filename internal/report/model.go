@@ -115,6 +115,11 @@ type RunInfo struct {
 	ToolVersion string          `json:"tool_version"`
 	Scope       json.RawMessage `json:"scope"`
 	Outcome     string          `json:"outcome"`
+	// ByNotRecorded: the ledger records none of Operator, Host and
+	// ToolVersion for the run (a diff's entry records none of them; runs
+	// written before custody recorded them): the page says "not
+	// recorded" rather than leave its By column blank.
+	ByNotRecorded bool `json:"by_not_recorded,omitempty"`
 }
 
 // LegalHold is section 2: the conversations under legal hold at capture

@@ -1099,6 +1099,10 @@ func fillDoc(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opti
 	doc.Summary.NotCaptured = len(notCaptured)
 	doc.Runs = append(doc.Runs, lf.reports...)
 	slices.SortStableFunc(doc.Runs, func(a, b RunInfo) int { return strings.Compare(a.StartedAt, b.StartedAt) })
+	for i := range doc.Runs {
+		r := &doc.Runs[i]
+		r.ByNotRecorded = r.Operator == "" && r.Host == "" && r.ToolVersion == ""
+	}
 
 	// Section 2.
 	doc.LegalHold = LegalHold{Conversations: lf.held, MatterHeld: doc.Summary.MatterHeld, Held: []HeldConversation{}}

@@ -214,13 +214,11 @@ const mediaSHA256Unreadable = "the API states a sha256 that is neither hex nor b
 // be checked.
 const mediaUnchecked = "not checked: the API states neither a sha256 nor a size for it"
 
-// expectOf is what a download of a is checked against: its sha256, or
-// when the API states none its size and type.
+// expectOf is what the API states of a, which a download of it is
+// checked against: its sha256, or when it states none its size and type
+// (fetch.Expect); the size bounds the download's time too.
 func expectOf(a *genesys.ContentAttachment) fetch.Expect {
-	if a.Sha256 != "" {
-		return fetch.Expect{SHA256: a.Sha256}
-	}
-	return fetch.Expect{Size: int64(max(a.ContentSizeBytes, 0)), Mime: a.Mime}
+	return fetch.Expect{SHA256: a.Sha256, Size: int64(max(a.ContentSizeBytes, 0)), Mime: a.Mime}
 }
 
 // isBodyError reports whether err is a download whose body was not the

@@ -189,6 +189,7 @@ type request struct {
 	// error (a *BodyError) fails the attempt, which is tried again up
 	// to bodyCheckAttempts attempts.
 	check func(body []byte, h http.Header) error
+	size  int64 // a download's stated size (0: not stated), for its time bound
 }
 
 // target returns the URL to send and the path to show (no host; for
@@ -402,13 +403,83 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 
 // attempt makes one HTTP exchange.
 func (c *Client) attempt(ctx context.Context, r request, target string, ln *lane) (res attemptResult) {
+	if r.route == RouteDownload {
+		return c.downloadAttempt(ctx, r, target, ln)
+	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
+	return c.exchange(actx, ctx, r, target, ln, nil)
+}
+
+// downloadAttempt is attempt for a download, whose body may be large and
+// slow: RequestTimeout bounds the wait for the answer's headers; then the
+// body fails the attempt only after DownloadIdle without a byte, or past
+// RequestTimeout plus its size at MinDownloadRate in all. One
+// RequestTimeout for the whole body failed every attempt of an attachment
+// too large to arrive in it, however steadily it came. A bound hit is a
+// timeout (context.DeadlineExceeded), retried like any.
+func (c *Client) downloadAttempt(ctx context.Context, r request, target string, ln *lane) attemptResult {
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	var why atomic.Pointer[string] // the bound that ended the attempt
+	bound := func(d time.Duration, what string) *time.Timer {
+		return time.AfterFunc(d, func() {
+			s := what
+			if why.CompareAndSwap(nil, &s) {
+				cancel()
+			}
+		})
 	}
-	req, err := http.NewRequestWithContext(actx, r.method, target, body)
+	headers := bound(c.cfg.RequestTimeout, fmt.Sprintf("no answer within %s", c.cfg.RequestTimeout))
+	var idle, total *time.Timer
+	body := func(resp *http.Response) io.Reader {
+		headers.Stop()
+		size := max(r.size, resp.ContentLength)
+		if size <= 0 {
+			size = r.limit
+		}
+		allowed := c.cfg.RequestTimeout + time.Duration(float64(size)/float64(c.cfg.MinDownloadRate)*float64(time.Second))
+		total = bound(allowed-time.Since(start), fmt.Sprintf("the body not complete within %s (%d bytes at %d bytes/s, plus %s)", allowed.Round(time.Second), size, c.cfg.MinDownloadRate, c.cfg.RequestTimeout))
+		idle = bound(c.cfg.DownloadIdle, fmt.Sprintf("no byte of the body for %s", c.cfg.DownloadIdle))
+		return &progressReader{r: resp.Body, idle: idle, d: c.cfg.DownloadIdle}
+	}
+	res := c.exchange(actx, ctx, r, target, ln, body)
+	headers.Stop()
+	if idle != nil {
+		idle.Stop()
+		total.Stop()
+	}
+	if w := why.Load(); w != nil && res.err != nil && ctx.Err() == nil {
+		res.err = fmt.Errorf("%s: %w", *w, context.DeadlineExceeded)
+	}
+	return res
+}
+
+// progressReader is a download's body, pushing its idle bound back on
+// every byte read.
+type progressReader struct {
+	r    io.Reader
+	idle *time.Timer
+	d    time.Duration
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.idle.Reset(p.d)
+	}
+	return n, err
+}
+
+// exchange sends r on actx (ctx: the caller's, for the token) and reads
+// the answer; body, when set, wraps a 2xx body before it is read.
+func (c *Client) exchange(actx, ctx context.Context, r request, target string, ln *lane, body func(*http.Response) io.Reader) (res attemptResult) {
+	var reqBody io.Reader
+	if r.body != nil {
+		reqBody = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(actx, r.method, target, reqBody)
 	if err != nil {
 		res.err = err
 		return res
@@ -460,7 +531,11 @@ func (c *Client) attempt(ctx context.Context, r request, target string, ln *lane
 	if r.limit > 0 {
 		limit = r.limit
 	}
-	res.body, res.err = readLimited(resp.Body, limit, resp.ContentLength)
+	var rd io.Reader = resp.Body
+	if body != nil {
+		rd = body(resp)
+	}
+	res.body, res.err = readLimited(rd, limit, resp.ContentLength)
 	if res.err == nil && r.check != nil {
 		res.err = r.check(res.body, resp.Header)
 	}

@@ -44,6 +44,13 @@ const (
 	DefaultPollTimeout      = time.Hour
 )
 
+// DefaultDownloadIdle and DefaultMinDownloadRate bound a download's body
+// (Config.DownloadIdle, Config.MinDownloadRate).
+const (
+	DefaultDownloadIdle    = time.Minute
+	DefaultMinDownloadRate = 64 << 10 // bytes per second: 128 MiB in 34 minutes
+)
+
 // Config says how to reach and pace the Genesys Cloud API. Only the
 // credentials are required; every zero field takes its default.
 type Config struct {
@@ -99,8 +106,21 @@ type Config struct {
 	// BackoffBase and BackoffCap shape the capped exponential backoff with
 	// full jitter: attempt n waits uniformly in [0, min(Cap, Base·2^(n-1))].
 	BackoffBase, BackoffCap time.Duration
-	// RequestTimeout bounds one attempt, body included (DefaultRequestTimeout when 0).
+	// RequestTimeout bounds one attempt, body included
+	// (DefaultRequestTimeout when 0); a download's, its wait for the
+	// answer's headers only: its body is bounded by DownloadIdle and
+	// MinDownloadRate.
 	RequestTimeout time.Duration
+	// DownloadIdle is how long a download's body may send no byte before
+	// the attempt fails, to be retried (DefaultDownloadIdle when 0).
+	DownloadIdle time.Duration
+	// MinDownloadRate, in bytes per second, scales the time a download's
+	// body may take in all: RequestTimeout plus its size (stated by the
+	// API, or announced by Content-Length, or else the download limit)
+	// at this rate (DefaultMinDownloadRate when 0). A large attachment on
+	// a slow link then completes, where one RequestTimeout for the whole
+	// body failed every attempt of it.
+	MinDownloadRate int64
 	// SlowNotice is how long an attempt may go without response headers
 	// before an info line says so (DefaultSlowNotice when 0; never when negative): a
 	// black-holed network otherwise stays silent until RequestTimeout.
@@ -275,6 +295,12 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.SlowNotice == 0 {
 		cfg.SlowNotice = DefaultSlowNotice
+	}
+	if cfg.DownloadIdle <= 0 {
+		cfg.DownloadIdle = DefaultDownloadIdle
+	}
+	if cfg.MinDownloadRate <= 0 {
+		cfg.MinDownloadRate = DefaultMinDownloadRate
 	}
 	if cfg.UnreachableAfter == 0 {
 		cfg.UnreachableAfter = DefaultUnreachableAfter

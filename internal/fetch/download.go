@@ -74,7 +74,7 @@ func (c *Client) DownloadChecked(ctx context.Context, rawURL string, want Expect
 		limit:  c.cfg.MaxDownloadBytes,
 	}
 	if want != (Expect{}) {
-		r.check = want.check
+		r.check, r.size = want.check, want.Size
 	}
 	return c.do(ctx, r)
 }

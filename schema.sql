@@ -17,11 +17,12 @@
 --     sequence number (which also stops INSERT OR REPLACE from overwriting
 --     a row without firing the delete trigger). The triggers are a guard
 --     against accidents, not the proof: the hash chain, the Merkle tree and
---     the signed checkpoints are. custody's own appends turn triggers off
---     on their connection for their INSERTs into entries alone
---     (internal/ledger/triggers.go: a row trigger makes SQLite copy every
---     inserted row through a temporary table); every other statement and
---     connection keeps them.
+--     the signed checkpoints are. custody's writer connection runs with
+--     them off and refuses UPDATE and DELETE of entries and checkpoints
+--     itself (internal/ledger/triggers.go: a row trigger makes SQLite copy
+--     every inserted row through a temporary table); every other
+--     connection keeps them. So no trigger here may do work custody's own
+--     writes rely on: they only refuse.
 --   * run state (runs, run_items, state): ordinary mutable tables for
 --     progress, cursors and settings. Nothing in them is evidence.
 

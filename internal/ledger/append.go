@@ -564,11 +564,6 @@ func (tx *Tx) insertEntries(es []leaf.Entry, details [][]byte, chain hashchain.H
 		le.finish()
 		tx.leafCap = le.cap
 	}()
-	// Triggers off for these INSERTs alone (triggers.go): their seq
-	// values are the next ones by construction.
-	if err := tx.setTriggers(false); err != nil {
-		return fmt.Errorf("ledger: append: %w", classify(err))
-	}
 	c := 0
 	i, err := tx.insertRows(entriesInsert, le.bounds, func(int, int) ([]driver.NamedValue, error) {
 		if err := le.wait(c); err != nil {
@@ -577,9 +572,6 @@ func (tx *Tx) insertEntries(es []leaf.Entry, details [][]byte, chain hashchain.H
 		c++
 		return le.args[c-1], nil
 	})
-	if onErr := tx.setTriggers(true); onErr != nil {
-		return errors.Join(err, onErr)
-	}
 	if err != nil {
 		return fmt.Errorf("ledger: append seq %d: %w", es[i].Seq, classify(err))
 	}

@@ -67,32 +67,42 @@ func cacheFor(txlock string) string {
 }
 
 // driverName is mattn/go-sqlite3 with a connect hook for the one pragma
-// the DSN cannot carry.
-const driverName = "sqlite3_custody"
+// the DSN cannot carry; writerDriverName the same for the writer's
+// connection, which also runs without the file's triggers and with the
+// append-only authorizer instead (triggers.go).
+const (
+	driverName       = "sqlite3_custody"
+	writerDriverName = "sqlite3_custody_writer"
+)
 
 var registerDriver = sync.OnceFunc(func() {
 	// custody_triggers (triggers.go) on every connection opened after
 	// this: before the first one.
 	registered := registerTriggersFunc()
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			if registered != nil {
-				return registered
-			}
-			// The WAL is copied into the database by the background
-			// checkpointer, which also bounds it (walcheckpoint.go).
-			// SQLite's automatic checkpoint, at twice that bound, is only
-			// a safety net. Statement journals (a multi-row INSERT keeps
-			// one, so it can be undone alone) stay in memory instead of
-			// spilling to temporary files past 64 KiB.
-			pageSize, err := connPageSize(c)
-			if err != nil {
-				return err
-			}
-			_, err = c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d; PRAGMA temp_store = MEMORY", 2*walCeilingPages(pageSize)), nil)
+	connect := func(c *sqlite3.SQLiteConn) error {
+		if registered != nil {
+			return registered
+		}
+		// The WAL is copied into the database by the background
+		// checkpointer, which also bounds it (walcheckpoint.go).
+		// SQLite's automatic checkpoint, at twice that bound, is only
+		// a safety net. Statement journals (a multi-row INSERT keeps
+		// one, so it can be undone alone) stay in memory instead of
+		// spilling to temporary files past 64 KiB.
+		pageSize, err := connPageSize(c)
+		if err != nil {
 			return err
-		},
-	})
+		}
+		_, err = c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d; PRAGMA temp_store = MEMORY", 2*walCeilingPages(pageSize)), nil)
+		return err
+	}
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: connect})
+	sql.Register(writerDriverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		if err := connect(c); err != nil {
+			return err
+		}
+		return guardWriter(c)
+	}})
 })
 
 // connPageSize reads PRAGMA page_size on a driver connection.
@@ -539,7 +549,7 @@ func writerMutex(txlock string) string {
 
 func openPools(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	registerDriver()
-	wdb, err := sql.Open(driverName, dsn(path, "immediate"))
+	wdb, err := sql.Open(writerDriverName, dsn(path, "immediate"))
 	if err != nil {
 		return nil, err
 	}

@@ -4,19 +4,26 @@ package ledger
 // ledger against accidents. Any row trigger makes SQLite copy each row of
 // a multi-row INSERT through a temporary table before inserting it, which
 // for entries (a leaf of a kilobyte or more each) was about a tenth of an
-// append (docs/benchmarks.md). So Tx.Append turns triggers off on its own
-// connection for its INSERTs into entries only, and on again at once:
-// those rows' seq values are the next ones by construction, read and
-// written in the same write transaction. Every other statement, and every
-// other connection (the sqlite3 shell, other programs, custody's
-// readers), keeps the triggers.
+// append (docs/benchmarks.md). So custody's writer connection, the one
+// connection through which custody changes a ledger, runs with the file's
+// triggers off and guards itself instead:
+//   - an authorizer refuses, when a statement is prepared, any UPDATE or
+//     DELETE of entries or checkpoints (a stronger guard than a trigger:
+//     such a statement never runs);
+//   - its only INSERTs into entries are Append's, whose seq values are
+//     the next ones by construction (read and written in one write
+//     transaction), and into checkpoints Checkpoint's, whose id likewise.
+// Every other connection (the sqlite3 shell, other programs, custody's
+// readers) keeps the triggers.
 //
 // SQLite turns triggers off for one connection with sqlite3_db_config
 // (SQLITE_DBCONFIG_ENABLE_TRIGGER), which mattn/go-sqlite3 does not
 // expose; custody_triggers(on), an SQL function registered on every
 // connection of this process as an automatic extension, calls it. It is
 // SQLITE_DIRECTONLY: a trigger or view in a ledger file cannot call it,
-// only SQL text custody itself runs.
+// only SQL text custody itself runs. The writer turns triggers off once,
+// when it connects, before it prepares anything: every change of the
+// setting makes SQLite prepare all of a connection's statements again.
 
 /*
 typedef struct sqlite3 sqlite3;
@@ -68,7 +75,6 @@ import "C"
 
 import (
 	"database/sql/driver"
-	"errors"
 	"fmt"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -83,27 +89,26 @@ func registerTriggersFunc() error {
 	return nil
 }
 
-// setTriggers turns the triggers of tx's connection on or off. Turning
-// them on does not depend on tx's context (a cancelled append must not
-// leave them off) and, should it fail, discards the connection, so that
-// nothing ever runs on a connection with the triggers off but Append's
-// INSERTs into entries.
-func (tx *Tx) setTriggers(on bool) error {
-	want := int64(0)
-	if on {
-		want = 1
+// guardWriter sets up the writer's connection c: the file's triggers off,
+// the append-only authorizer on.
+func guardWriter(c *sqlite3.SQLiteConn) error {
+	if err := triggersOn(c, 0); err != nil {
+		return fmt.Errorf("ledger: writer connection: %w", err)
 	}
-	return tx.conn.Raw(func(dc any) error {
-		c, ok := dc.(*sqlite3.SQLiteConn)
-		if !ok {
-			return fmt.Errorf("ledger: append: driver connection is a %T", dc)
-		}
-		err := triggersOn(c, want)
-		if err != nil && on {
-			return errors.Join(driver.ErrBadConn, fmt.Errorf("ledger: append: turning triggers back on: %w", err))
-		}
-		return err
-	})
+	c.RegisterAuthorizer(appendOnly)
+	return nil
+}
+
+// appendOnly is the writer's authorizer: it refuses to prepare an UPDATE
+// or DELETE of the ledger proper, entries and checkpoints (what the file's
+// triggers refuse on every other connection). For SQLITE_UPDATE and
+// SQLITE_DELETE, table is the table and db the schema ("main", or "temp"
+// for a temporary table of the same name, which is not the ledger).
+func appendOnly(op int, table, _, db string) int {
+	if (op == sqlite3.SQLITE_UPDATE || op == sqlite3.SQLITE_DELETE) && db == "main" && (table == "entries" || table == "checkpoints") {
+		return sqlite3.SQLITE_DENY
+	}
+	return sqlite3.SQLITE_OK
 }
 
 // triggersOn runs custody_triggers(want) on c and checks what it says is

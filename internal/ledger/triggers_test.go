@@ -1,7 +1,7 @@
 package ledger
 
 import (
-	"context"
+	"database/sql"
 	"strings"
 	"testing"
 )
@@ -10,16 +10,20 @@ import (
 // past the next one).
 const wrongSeqInsert = `INSERT INTO entries (seq, leaf, leaf_hash, chain, kind) VALUES (999, x'00', zeroblob(32), zeroblob(32), 'run')`
 
-// assertTriggersOn fails the test unless the writer's connection refuses
-// an UPDATE of entries and an INSERT that is not the next seq: the state
-// every statement but Append's INSERTs must run in.
-func (f *fixture) assertTriggersOn(when string) {
+// assertWriterGuards fails the test unless the writer's connection
+// refuses every UPDATE and DELETE of entries and checkpoints, as the
+// file's triggers do on every other connection.
+func (f *fixture) assertWriterGuards(when string) {
 	f.t.Helper()
-	if _, err := f.l.wdb.ExecContext(f.ctx, `UPDATE entries SET kind = kind WHERE seq = 0`); err == nil || !strings.Contains(err.Error(), "append-only") {
-		f.t.Errorf("%s: UPDATE on the writer's connection: %v, want the append-only trigger's refusal", when, err)
-	}
-	if _, err := f.l.wdb.ExecContext(f.ctx, wrongSeqInsert); err == nil || !strings.Contains(err.Error(), "append-only") {
-		f.t.Errorf("%s: INSERT of seq 999 on the writer's connection: %v, want the append-only trigger's refusal", when, err)
+	for _, q := range []string{
+		`UPDATE entries SET kind = kind WHERE seq = 0`,
+		`DELETE FROM entries WHERE seq = 0`,
+		`UPDATE checkpoints SET note = note`,
+		`DELETE FROM checkpoints`,
+	} {
+		if _, err := f.l.wdb.ExecContext(f.ctx, q); err == nil || !strings.Contains(err.Error(), "not authorized") {
+			f.t.Errorf("%s: %s on the writer's connection: %v, want it refused (not authorized)", when, q, err)
+		}
 	}
 }
 
@@ -60,47 +64,44 @@ func TestTriggersToggle(t *testing.T) {
 	}
 }
 
-// TestAppendLeavesTriggersOn: Append turns the triggers off for its
-// INSERTs into entries alone. They are on again after it, whether it
-// succeeded, failed part-way or was cancelled, and they were off during
-// its INSERTs (a trigger of the file saw none of them).
-func TestAppendLeavesTriggersOn(t *testing.T) {
+// TestWriterGuards: the writer's connection runs without the file's
+// triggers (a trigger of the file sees none of Append's INSERTs, which
+// SQLite would otherwise copy through a temporary table) and refuses
+// UPDATE and DELETE of entries and checkpoints itself, from its first
+// statement on, a new connection as the first; every other connection
+// keeps the triggers.
+func TestWriterGuards(t *testing.T) {
 	f := newFixture(t)
 	f.appendN(1)
 	f.raw(`CREATE TABLE spy (seq INTEGER)`,
 		`CREATE TRIGGER spy_insert AFTER INSERT ON entries BEGIN INSERT INTO spy VALUES (NEW.seq); END`)
 	f.reopen()
+	f.assertWriterGuards("a new writer connection")
 	f.appendN(3)
-	f.assertTriggersOn("after an append")
+	f.assertWriterGuards("after an append")
 	var seen int
 	if err := f.l.rdb.QueryRowContext(f.ctx, `SELECT count(*) FROM spy`).Scan(&seen); err != nil || seen != 0 {
 		t.Errorf("a trigger of the file saw %d of Append's INSERTs (%v), want none", seen, err)
 	}
-
-	// Failed part-way: a TEMP trigger (which stays on) refuses seq 40.
-	if _, err := f.l.wdb.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON entries WHEN NEW.seq = 40 BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
-		t.Fatal(err)
+	if _, err := f.l.Checkpoint(f.ctx, f.signer); err != nil {
+		t.Fatalf("checkpoint on the guarded writer: %v", err)
 	}
-	if err := f.l.Update(f.ctx, func(tx *Tx) error {
-		_, err := tx.Append(messages("conv-x", 100)...)
-		return err
-	}); err == nil || !strings.Contains(err.Error(), "boom") {
-		t.Fatalf("append past the boom trigger: %v", err)
-	}
-	f.assertTriggersOn("after an append that failed part-way")
-
-	ctx, cancel := context.WithCancel(f.ctx)
-	err := f.l.Update(ctx, func(tx *Tx) error {
-		cancel()
-		_, err := tx.Append(messages("conv-y", 200)...)
-		return err
-	})
-	if err == nil {
-		t.Fatal("an append whose context was cancelled committed")
-	}
-	f.assertTriggersOn("after a cancelled append")
 	if rep := f.verify(); !rep.OK {
 		t.Errorf("verify: %+v", rep.Findings)
+	}
+
+	// Another connection of this process, on custody's own (reader)
+	// driver, where custody_triggers exists too: the triggers hold.
+	db, err := sql.Open(driverName, dsn(f.path, "deferred"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(f.ctx, wrongSeqInsert); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("INSERT of seq 999 on another connection: %v, want the append-only trigger's refusal", err)
+	}
+	if _, err := db.ExecContext(f.ctx, `UPDATE entries SET kind = kind WHERE seq = 0`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("UPDATE on another connection: %v, want the append-only trigger's refusal", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -162,13 +163,19 @@ Without --key (and --checkpoint) verify uses that custody.pub and warns
 With --report FILE it also checks that FILE is a file of a report 'custody
 report' wrote and recorded in this ledger (its SHA-256 and size are in a
 "report" entry covered by a signed checkpoint): one byte changed and it
-is not (exit 3).
+is not (exit 3). A report file that a later erasure entry under a signed
+checkpoint lists for recall (custody erase: it holds, or may hold, what
+was erased) is RECALLED, naming the erasure entry, its time and reason
+(exit 4): its bytes are the ones recorded, but it is not to be relied on
+as it is.
 
 With --production DIR it checks a production from 'custody produce':
 every file against the production's manifest (and no file beside them),
 the manifest's hash against the production ledger entry (proved by
 production.proof.json, and found in the ledger when there is one), the
 signed checkpoint, and every message's proof. Each failure names the file.
+A production a later erasure entry under a signed checkpoint lists for
+recall is RECALLED, as a report file is (exit 4).
 A --ledger that does not exist is an error; with none named and none here,
 the output says that no ledger was checked. Another matter's ledger is a
 failure that names the mismatch.
@@ -213,9 +220,11 @@ Examples:
 			`4    UNSIGNED: every check that ran holds, but entries X to Y are
        covered by no signed checkpoint (stored, or a --checkpoint FILE):
        only the hash chain vouches for them, and whoever can write the
-       ledger file can write it. If custody wrote them (a run cut short),
+       ledger file can write the chain too. If custody wrote them (a run cut short),
        the custodian signs them with 'custody checkpoint'; otherwise
-       nothing vouches for them`,
+       nothing vouches for them. RECALLED: every check holds, but a
+       later erasure entry under a signed checkpoint lists the --report
+       file or the --production for recall`,
 			exit130),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o, g) },
@@ -345,8 +354,8 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		rep.ReportFile = &match
 		if fail := match.Finding(); fail != nil {
 			rep.Findings = append(rep.Findings, *fail)
-			rep.Settle()
 		}
+		rep.Settle()
 	}
 	if err := printReport(g, &rep); err != nil {
 		return err
@@ -355,10 +364,36 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 	case !rep.Holds():
 		n := len(rep.Findings) + rep.Omitted
 		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
+	case rep.ReportFile != nil && rep.ReportFile.IsRecalled():
+		r := rep.ReportFile
+		return withCode(exitUnsigned, fmt.Errorf("verify: RECALLED: %s is a file of report entry %d, which erasure entry %d lists for recall", r.File, r.Seq, firstRecall(r.Recalled).Erasure))
 	case rep.Unsigned != nil:
 		return withCode(exitUnsigned, fmt.Errorf("verify: UNSIGNED: %s covered by no signed checkpoint", rep.Unsigned.Range()))
 	}
 	return nil
+}
+
+// firstRecall is the first recall a signed erasure entry makes.
+func firstRecall(rs []verify.Recall) verify.Recall {
+	for _, r := range rs {
+		if r.Signed {
+			return r
+		}
+	}
+	return verify.Recall{}
+}
+
+// printRecalls says what later erasure entries say of an output (what,
+// "report.html" or "production prod-001"): a signed one is the verdict
+// RECALLED, one no signed checkpoint covers a warning.
+func printRecalls(w io.Writer, what string, rs []verify.Recall) {
+	for _, r := range rs {
+		if r.Signed {
+			fmt.Fprintf(w, "RECALLED %s: %s; its bytes are the ones the ledger records, but it holds, or may hold, content erased since: do not rely on it as it is\n", what, r)
+		} else {
+			fmt.Fprintf(w, "warn  recall: %s: %s\n", what, r)
+		}
+	}
 }
 
 // keyID is a verifier key's NAME+HASH, what identifies it (its KEY part
@@ -432,6 +467,9 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	}
 	for _, f := range rep.Warnings {
 		fmt.Fprintf(w, "warn  %s\n", f)
+	}
+	if r := rep.ReportFile; r != nil && r.Found {
+		printRecalls(w, r.File, r.Recalled)
 	}
 	switch u := rep.Unsigned; {
 	case rep.OK:

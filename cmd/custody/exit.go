@@ -20,7 +20,7 @@ const (
 	exitError     = 1
 	exitUsage     = 2
 	exitFindings  = 3 // verification failed (every integrity failure), findings present, or some work failed
-	exitUnsigned  = 4 // verify: every check that ran holds, but entries are covered by no signed checkpoint
+	exitUnsigned  = 4 // verify: every check that ran holds, but entries are covered by no signed checkpoint, or an output is recalled
 	exitCancelled = 130
 )
 
@@ -32,7 +32,8 @@ var exitStatusHelp = exitStatus(exit0, exit1, exit2,
        a ledger custody refuses to sign or prove — findings present, or
        some items failed (see each command)`,
 	`4    verify: every check that ran holds, but entries are covered by no
-       signed checkpoint (UNSIGNED)`,
+       signed checkpoint (UNSIGNED), or an erasure recalls the report or
+       production checked (RECALLED)`,
 	`130  cancelled (Ctrl-C); export and refetch resume when rerun`)
 
 // The lines of EXIT STATUS blocks that mean the same on every command

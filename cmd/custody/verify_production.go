@@ -92,7 +92,10 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		}
 		atts = append(atts, productionAttestation{What: a.what, Proof: a.file, Time: att.time, Witnesses: att.witnesses})
 	}
-	ok := rep.OK && len(attFails) == 0
+	holds := rep.OK && len(attFails) == 0
+	// A production a signed erasure entry recalls verifies byte for byte
+	// but is not to be relied on as it is: RECALLED, not OK.
+	ok := holds && !rep.IsRecalled()
 	if g.jsonOutput() {
 		out := struct {
 			*verify.ProductionReport
@@ -149,9 +152,13 @@ func runVerifyProduction(ctx context.Context, o *verifyOptions, g *globalOptions
 		for _, f := range attFails {
 			fmt.Fprintf(w, "FAIL  %s\n", f)
 		}
+		printRecalls(w, fmt.Sprintf("production %s (production entry %d)", rep.Dir, rep.ProductionSeq), rep.Recalled)
 		if ok {
 			fmt.Fprintln(w, "OK    every check holds")
 		}
+	}
+	if holds && !ok {
+		return withCode(exitUnsigned, fmt.Errorf("verify: production RECALLED: erasure entry %d lists production entry %d for recall", firstRecall(rep.Recalled).Erasure, rep.ProductionSeq))
 	}
 	if !ok {
 		n := len(rep.Findings) + rep.Omitted + len(attFails)

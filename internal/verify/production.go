@@ -69,6 +69,12 @@ type ProductionReport struct {
 	// system adds to a folder it shows (osLitter): a warning, not a
 	// failure.
 	Ignored []string `json:"ignored,omitempty"`
+	// Recalled are the erasure entries of the ledger given that list the
+	// production for recall (custody erase: it holds, or may hold,
+	// content erased since); checked only with a ledger that holds the
+	// production entry. OK says only that every check holds: see
+	// IsRecalled.
+	Recalled []Recall `json:"recalled,omitempty"`
 	// MessagesProofs are message proof files, one for each distinct
 	// checkpoint note (its cosignature lines included) and set of
 	// timestamp tokens the message proofs carry, in the manifest's order,
@@ -424,9 +430,23 @@ func (r *ProductionReport) checkEntry(ctx context.Context, root *os.Root, manSum
 		r.fail(ProdCheckProduction, production.ProofFile, "the ledger's entry %d has leaf hash %s, the proof %s", e.Seq, le.LeafHash, e.LeafHash)
 	default:
 		r.InLedger = true
+		// A later erasure that lists this production for recall: its
+		// files still verify, but hold content erased since.
+		signed, err := signedSize(ctx, o.Ledger, o.VerifierKey)
+		if err != nil {
+			return err
+		}
+		if r.Recalled, err = recalls(ctx, o.Ledger, leaf.KindProduction, e.Seq, signed); err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+// IsRecalled reports whether an erasure entry a signed checkpoint covers
+// lists the production for recall: verify --production's verdict is then
+// RECALLED, not OK, though every check holds (OK).
+func (r *ProductionReport) IsRecalled() bool { return recalled(r.Recalled) }
 
 // otherLedger reports, as a finding, a ledger given that is another
 // matter's: its origin is not the one the production's key is named for

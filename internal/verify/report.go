@@ -31,6 +31,10 @@ type ReportMatch struct {
 	Name  string `json:"name,omitempty"`
 	// Covered is whether a stored checkpoint covers that entry.
 	Covered bool `json:"covered"`
+	// Recalled are the later erasure entries that list the report for
+	// recall (it holds, or may hold, content erased since): with one a
+	// signed checkpoint covers, the file is RECALLED (IsRecalled).
+	Recalled []Recall `json:"recalled,omitempty"`
 	// proof is the format of a proof file given as the file (a report's
 	// proofs/SEQ.proof.json, which no report entry records), to say so.
 	proof string
@@ -82,9 +86,22 @@ func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader)
 			return m, err
 		}
 		m.Covered = ok && cp.Size > m.Seq
+		// The latest checkpoint's signature and root are Ledger's to
+		// check, as for Covered.
+		var signed uint64
+		if ok {
+			signed = cp.Size
+		}
+		if m.Recalled, err = recalls(ctx, l, leaf.KindReport, m.Seq, signed); err != nil {
+			return m, err
+		}
 	}
 	return m, nil
 }
+
+// IsRecalled reports whether an erasure entry a signed checkpoint covers
+// lists the report for recall.
+func (m ReportMatch) IsRecalled() bool { return m.Found && recalled(m.Recalled) }
 
 // limitedWriter keeps the first n bytes written to it and drops the
 // rest, never failing.

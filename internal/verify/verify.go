@@ -341,9 +341,12 @@ func (u Unsigned) String() string {
 // right after verifying (custody report) asks this; OK is the verdict.
 func (r *Report) Holds() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
 
-// Settle sets OK from the findings and Unsigned: a caller that adds a
-// finding to the report settles it again.
-func (r *Report) Settle() { r.OK = r.Holds() && r.Unsigned == nil }
+// Settle sets OK from the findings, Unsigned and ReportFile (a report
+// file a signed erasure entry recalls is not OK either): a caller that
+// adds a finding or a report file settles it again.
+func (r *Report) Settle() {
+	r.OK = r.Holds() && r.Unsigned == nil && (r.ReportFile == nil || !r.ReportFile.IsRecalled())
+}
 
 // First returns the first failure in ledger order, or nil.
 func (r *Report) First() *Finding {

@@ -1,0 +1,119 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/produce"
+	"github.com/custodyhq/custody/internal/verify"
+)
+
+// TestRecalledOutputs: a production or a report file that a later
+// erasure entry lists for recall (custody erase: it holds, or may hold,
+// what was erased) is RECALLED, naming the erasure entry, its time and
+// reason, once a signed checkpoint covers that entry; before, verify
+// --production and --report said OK. An erasure entry no signed
+// checkpoint covers is said, and recalls nothing: anyone who can write
+// the ledger file can append one.
+func TestRecalledOutputs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, st, key := contentMatter(t, dir)
+	out := filepath.Join(dir, "p")
+	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
+		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+		t.Fatal(err)
+	}
+	o := verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l}
+	prod, err := verify.Production(ctx, out, o)
+	if err != nil || !prod.OK || !prod.InLedger || prod.IsRecalled() || len(prod.Recalled) != 0 {
+		t.Fatalf("the production as produced: %v %+v", err, prod)
+	}
+	// A report entry recording one file, covered by a checkpoint.
+	page := []byte("<html>report</html>")
+	sum := sha256.Sum256(page)
+	rd, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: []leaf.ReportFile{{Name: "report.html", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(page))}},
+		Operator: "u", Root: "00", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportEntry := appendEntry(t, l, leaf.Entry{Kind: leaf.KindReport, RunID: "report-1", Detail: rd})
+	if _, err := l.Checkpoint(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	match := func() verify.ReportMatch {
+		t.Helper()
+		m, err := verify.ReportFile(ctx, l, "report.html", bytes.NewReader(page))
+		if err != nil || !m.Found || !m.Covered || m.Finding() != nil {
+			t.Fatalf("report file: %v %+v", err, m)
+		}
+		return m
+	}
+	if m := match(); m.IsRecalled() || len(m.Recalled) != 0 {
+		t.Fatalf("no erasure yet: %+v", m)
+	}
+
+	ed, err := leaf.EncodeDetail(&leaf.ErasureDetail{Conversations: []string{}, Messages: []string{}, Partial: []string{},
+		Erased: []string{}, Kept: []leaf.ErasedKept{}, Collateral: []string{}, Operator: "u", Reason: "DSR-7",
+		Outputs: []leaf.ErasedOutput{{Seq: prod.ProductionSeq, Kind: leaf.KindProduction, Name: "p", Why: "holds 2 messages erased here"},
+			{Seq: reportEntry, Kind: leaf.KindReport, Name: "report-1", Why: "may hold the transcripts of 2 messages erased here"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	erasure := appendEntry(t, l, leaf.Entry{Kind: leaf.KindErasure, Detail: ed})
+	check := func(rs []verify.Recall, signed bool, why string) {
+		t.Helper()
+		if len(rs) != 1 || rs[0].Erasure != erasure || rs[0].Reason != "DSR-7" || rs[0].Why != why || rs[0].Signed != signed || rs[0].At == "" {
+			t.Fatalf("recalled %+v, want erasure %d (DSR-7, %q), signed %v", rs, erasure, why, signed)
+		}
+	}
+	// Not yet under a signed checkpoint: said, not a recall.
+	prod, err = verify.Production(ctx, out, o)
+	if err != nil || !prod.OK || prod.IsRecalled() {
+		t.Fatalf("an unsigned erasure entry: %v %+v", err, prod)
+	}
+	check(prod.Recalled, false, "holds 2 messages erased here")
+	m := match()
+	if m.IsRecalled() {
+		t.Fatalf("an unsigned erasure entry recalls the report: %+v", m)
+	}
+	check(m.Recalled, false, "may hold the transcripts of 2 messages erased here")
+
+	if _, err := l.Checkpoint(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	prod, err = verify.Production(ctx, out, o)
+	if err != nil || !prod.OK || !prod.IsRecalled() {
+		t.Fatalf("a signed erasure entry: %v %+v", err, prod)
+	}
+	check(prod.Recalled, true, "holds 2 messages erased here")
+	m = match()
+	if !m.IsRecalled() {
+		t.Fatalf("the report is not recalled: %+v", m)
+	}
+	check(m.Recalled, true, "may hold the transcripts of 2 messages erased here")
+	// verify's verdict on the ledger with that report file: not OK.
+	rep, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: l.VerifierKey()})
+	if err != nil || !rep.OK {
+		t.Fatalf("the ledger: %v %+v", err, rep.Findings)
+	}
+	rep.ReportFile = &m
+	if rep.Settle(); rep.OK || !rep.Holds() {
+		t.Errorf("a recalled report file: ok %v, holds %v", rep.OK, rep.Holds())
+	}
+}
+
+func appendEntry(t *testing.T, l *ledger.Ledger, e leaf.Entry) uint64 {
+	t.Helper()
+	out, err := l.Append(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out[0].Seq
+}

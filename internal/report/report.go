@@ -570,7 +570,13 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		}
 		return res, nil
 	}
-	detail, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: files, LedgerSize: lf.size, Operator: o.Operator,
+	// The folder, so that an erasure can name it among the places to
+	// recall (a report holds the transcripts' text).
+	outAbs, err := filepath.Abs(o.Out)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	detail, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: files, LedgerSize: lf.size, Operator: o.Operator, Out: outAbs,
 		Root: doc.Integrity.Root, ToolVersion: o.Tool.Version, DiffRunID: res.DiffRun})
 	if err != nil {
 		return nil, err

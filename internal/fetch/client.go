@@ -359,15 +359,17 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			}
 		}
 		if res.err == nil && r.pace && status/100 == 5 && retry {
-			// A 5xx from the API asking for a longer wait than a call
-			// may take (past MaxElapsed: a maintenance window) holds
-			// for every request, of every client: each call giving up
-			// at once and the next one asking again would hammer on an
-			// API that asked for a pause. Every later call fails
-			// without a request until then, and the caller stops,
-			// saying when to resume. A shorter one the call waits out.
+			// A 5xx from the API asking for a wait longer than a 429
+			// may ask (MaxRetryAfter: a maintenance window) holds for
+			// every request, of every client: each call giving up at
+			// once and the next one asking again would hammer on an API
+			// that asked for a pause. Every later call fails without a
+			// request until then, and the caller stops, saying when to
+			// resume. The Retry-After alone decides, not the time the
+			// call has spent: a short one late in a long call is waited
+			// out within MaxElapsed, or fails that call alone.
 			now := c.cfg.Now()
-			if ra, ok := parseRetryAfter(res.resp.Header, now); ok && now.Add(ra).Sub(start) > c.cfg.MaxElapsed {
+			if ra, ok := parseRetryAfter(res.resp.Header, now); ok && ra > c.cfg.MaxRetryAfter {
 				until := now.Add(ra)
 				for _, l := range c.lanes {
 					l.pacer.stop(until, ra, status)

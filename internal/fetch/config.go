@@ -94,8 +94,9 @@ type Config struct {
 	// Negative values count as 0, values above 0.9 as 0.9. Paces learned
 	// from 429s keep their own margin (learnedMargin).
 	SafetyMargin float64
-	// MaxRetryAfter: a 429 asking to wait longer than this returns
-	// *DailyLimitError instead of waiting (DefaultMaxRetryAfter when 0).
+	// MaxRetryAfter: a 429, or a 5xx from the API, asking to wait longer
+	// than this returns *DailyLimitError instead of waiting
+	// (DefaultMaxRetryAfter when 0).
 	MaxRetryAfter time.Duration
 
 	// MaxAttempts bounds the attempts of one call (DefaultMaxAttempts when 0).

@@ -187,9 +187,8 @@ func (e *AuthError) Unwrap() error { return ErrUnauthorized }
 
 // DailyLimitError is a 429 whose Retry-After exceeds Config.MaxRetryAfter:
 // a daily or other long limit; or a 5xx from the API whose Retry-After
-// is longer than the call may wait (Config.MaxElapsed; Status says which:
-// a maintenance window). Retrying in-process
-// would stall the run for hours, so the client gives up at once (and
+// exceeds it too (Status says which: a maintenance window). Retrying
+// in-process would stall the run for hours, so the client gives up at once (and
 // every later call fails the same way without a request until Until);
 // the caller saves its state and tells the user when to resume. A 429's
 // matches ErrRateLimited.

@@ -556,3 +556,46 @@ func TestHTTP2ErrorsRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailableShortRetryAfterLateInCall: a call that has spent 9.5
+// minutes on 503s (each Retry-After within MaxRetryAfter) gets one more
+// 503 with Retry-After: 60. Waiting would take it past MaxElapsed, so
+// that call fails alone, with its 503; no client is stopped, and the next
+// call is sent and served. Before, the check added the Retry-After to
+// the time the call had spent, and this short wait stopped every client
+// (the export recorded stopped) though the Retry-After itself was short.
+func TestUnavailableShortRetryAfterLateInCall(t *testing.T) {
+	clk := newFakeClock()
+	t0 := clk.Now()
+	var failing atomic.Int64
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/messages/m2") {
+			writeJSON(w, 200, `{"id":"m2","timestamp":"2025-03-01T12:00:00Z"}`)
+			return
+		}
+		// 170 s three times, then 60 s: the fifth answer comes at 9.5 min.
+		ra := "170"
+		if failing.Add(1) > 3 {
+			ra = "60"
+		}
+		w.Header().Set("Retry-After", ra)
+		writeJSON(w, 503, `{"message":"Service unavailable","code":"service.unavailable","status":503,"contextId":"c","details":[],"errors":[]}`)
+	})
+	c := f.client(clk, func(cfg *Config) { cfg.MaxAttempts = 10 })
+	ctx := context.Background()
+	_, _, err := c.GetMessage(ctx, "c1", "m1")
+	var dl *DailyLimitError
+	if errors.As(err, &dl) {
+		t.Fatalf("err = %v: a 60 s Retry-After stopped every client", err)
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 503 || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("err = %v, want the call's 503, given up at its time limit", err)
+	}
+	if n, spent := failing.Load(), clk.Now().Sub(t0); n != 5 || spent != 570*time.Second {
+		t.Fatalf("%d requests over %s, want 5 over 9m30s", n, spent)
+	}
+	if _, _, err := c.GetMessage(ctx, "c1", "m2"); err != nil {
+		t.Fatalf("the next call: %v, want it sent and served", err)
+	}
+}

@@ -65,13 +65,35 @@ func (a *attestFixture) removeTSA() uint64 {
 // with neither a token nor a recorded gap is a timestamp warning naming
 // it, one for all of them, saying what the ledger's own records show of
 // the authorities then; not a failure. Before, deleting every token
-// left verify silent: OK, no warning, no time.
+// left verify silent: OK, no warning, no time. The appendix verifier
+// gives the same warning, naming each checkpoint (it said nothing).
 func TestVerifyUntimedCheckpoints(t *testing.T) {
+	python := independentVerifier(t)
+	// appendixSays checks the appendix verifier's verdict, OK, and that
+	// with --tsa-roots it warns "WARN timestamp: " + want (want "": no
+	// such warning); without roots it never does.
+	appendixSays := func(t *testing.T, a *attestFixture, want string) {
+		t.Helper()
+		if python == nil {
+			return
+		}
+		out, err := python("ledger", a.path, a.l.VerifierKey(), "--tsa-roots", a.roots)
+		if err != nil || !strings.HasPrefix(out, "OK ") {
+			t.Fatalf("the appendix verifier: %v\n%s", err, out)
+		}
+		if got := strings.Contains(out, "\nWARN timestamp: "+want); want != "" && !got || want == "" && strings.Contains(out, "no timestamp token") {
+			t.Errorf("the appendix verifier with --tsa-roots says\n%s\nwant WARN timestamp: %q", out, want)
+		}
+		if out, _ := python("ledger", a.path, a.l.VerifierKey()); strings.Contains(out, "carry no timestamp token") || strings.Contains(out, "carries no timestamp token") {
+			t.Errorf("the appendix verifier without roots says\n%s", out)
+		}
+	}
 	t.Run("every token deleted", func(t *testing.T) {
 		a := newAttestFixture(t)
 		if rep := a.verify(a.opts()); len(untimedWarnings(rep)) != 0 {
 			t.Fatalf("untouched: %v", rep.Warnings)
 		}
+		appendixSays(t, a, "")
 		a.deleteTimestamps()
 		rep := a.verify(a.opts())
 		if !rep.OK || len(rep.CheckpointTimes) != 0 {
@@ -81,6 +103,7 @@ func TestVerifyUntimedCheckpoints(t *testing.T) {
 		if len(got) != 1 || !strings.HasPrefix(got[0], "2 stored checkpoints carry no timestamp token (checkpoints #1, #2): their times are not proven") {
 			t.Fatalf("warnings %v", rep.Warnings)
 		}
+		appendixSays(t, a, "2 stored checkpoints carry no timestamp token (checkpoints #1, #2): their times are not proven")
 		// Without --tsa-roots no time is proven anyway: nothing more said.
 		if rep := a.verify(verify.Options{}); len(untimedWarnings(rep)) != 0 {
 			t.Fatalf("without roots: %v", rep.Warnings)
@@ -96,6 +119,7 @@ func TestVerifyUntimedCheckpoints(t *testing.T) {
 		if !rep.OK || len(got) != 1 || !strings.HasPrefix(got[0], want) || !strings.Contains(got[0], "yet it carries neither a token nor a recorded gap from it") {
 			t.Fatalf("warnings %v\nwant %q…", rep.Warnings, want)
 		}
+		appendixSays(t, a, "checkpoint #2 (size 7) carries no timestamp token: its time is not proven")
 	})
 	t.Run("authority removed", func(t *testing.T) {
 		a := newAttestFixture(t)
@@ -134,5 +158,6 @@ func TestVerifyUntimedCheckpoints(t *testing.T) {
 			!strings.HasPrefix(got[0], "12 stored checkpoints carry no timestamp token (checkpoints #2, #4, #6, #8, #10, #12, #14, #16, #18, #20 and 2 more): their times are not proven; the ledger's own records show") {
 			t.Fatalf("warnings %v", rep.Warnings)
 		}
+		appendixSays(t, a, "12 stored checkpoints carry no timestamp token (checkpoints #2, #4, #6, #8, #10, #12, #14, #16, #18, #20, #22, #24): their times are not proven")
 	})
 }

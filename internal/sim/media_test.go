@@ -282,6 +282,7 @@ func TestMediaExpiredAnswer(t *testing.T) {
 		{sim.MediaExpiredCloudFront, 403, "<Code>AccessDenied</Code><Message>Access denied</Message>"},
 		{sim.MediaExpiredEmpty, 403, ""},
 		{sim.MediaExpiredGone, 410, ""},
+		{sim.MediaExpiredToken, 400, "<Code>ExpiredToken</Code><Message>The provided token has expired.</Message>"},
 	} {
 		t.Run(cmp.Or(tc.answer, "default"), func(t *testing.T) {
 			clk := newClock()

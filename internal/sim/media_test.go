@@ -326,3 +326,44 @@ func TestMediaExpiredAnswer(t *testing.T) {
 		t.Fatal("Start took an unknown expired answer")
 	}
 }
+
+// TestMediaUnstatedAndShort: with MediaNoSHA256 and MediaNoSize an
+// attachment is served without its sha256 and contentSizeBytes (both
+// optional in the model), its url and bytes unchanged; with MediaShort N
+// its first N downloads are cut to half its bytes, with a Content-Length
+// that says so, and the next one is whole.
+func TestMediaUnstatedAndShort(t *testing.T) {
+	s, c := start(t, sim.Options{
+		OrgConfig:     sim.OrgConfig{Seed: 11, Conversations: 60},
+		MediaNoSHA256: true, MediaNoSize: true, MediaShort: 2,
+	})
+	cd := withAttachment(t, s.Org)
+	at := cd.Attachments[0]
+	m := decode[genesys.MessageData](t, c.must(200, "GET", "/api/v2/conversations/messages/"+cd.ID+"/messages/"+at.MessageID, nil))
+	var a *genesys.ContentAttachment
+	for _, ct := range m.NormalizedMessage.Content {
+		if ct.Attachment != nil && ct.Attachment.ID == at.ID {
+			a = ct.Attachment
+		}
+	}
+	if a == nil || a.URL == "" || a.Sha256 != "" || a.ContentSizeBytes != 0 {
+		t.Fatalf("attachment served as %+v, want a url and no sha256 nor size", a)
+	}
+	if at.Sha256 == "" || at.Size == 0 {
+		t.Fatalf("the org's attachment %+v lost its sha256 or size", at)
+	}
+	for i, want := range []int{at.Size / 2, at.Size / 2, at.Size} {
+		resp, err := http.Get(a.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(b) != want || resp.ContentLength != int64(want) {
+			t.Fatalf("download %d: %d, %d bytes (Content-Length %d), want %d", i+1, resp.StatusCode, len(b), resp.ContentLength, want)
+		}
+		if sum := sha256.Sum256(b); want == at.Size && hex.EncodeToString(sum[:]) != at.Sha256 {
+			t.Fatalf("download %d: not the attachment's bytes", i+1)
+		}
+	}
+}

@@ -367,3 +367,49 @@ func TestMediaUnstatedAndShort(t *testing.T) {
 		}
 	}
 }
+
+// TestConversationRecordingsOwnIDs: with RecordingsOwnIDs a recording's
+// transcript names messages and attachments with ids of its own, none
+// the messages API's, the same each time, while each attachment keeps its
+// file name, size and bytes.
+func TestConversationRecordingsOwnIDs(t *testing.T) {
+	s, c := start(t, sim.Options{OrgConfig: sim.OrgConfig{Seed: 11, Conversations: 60}, RecordingsOwnIDs: true})
+	cd := withAttachment(t, s.Org)
+	api := map[string]bool{}
+	byName := map[string]sim.Attachment{}
+	for _, m := range cd.Messages {
+		api[m.ID] = true
+	}
+	for _, a := range cd.Attachments {
+		api[a.ID] = true
+		byName[a.Filename] = a
+	}
+	path := "/api/v2/conversations/" + cd.ID + "/recordings"
+	recs := decode[[]genesys.Recording](t, c.must(200, "GET", path, nil))
+	again := decode[[]genesys.Recording](t, c.must(200, "GET", path, nil))
+	matched := 0
+	for i, rm := range recs[0].MessagingTranscript {
+		if api[rm.ID] || rm.ID != again[0].MessagingTranscript[i].ID {
+			t.Fatalf("transcript message id %s: the messages API's, or not the same on each request", rm.ID)
+		}
+		for _, a := range rm.MessageMediaAttachments {
+			want, ok := byName[a.Name]
+			if api[a.ID] || !ok || a.ContentLength != want.Size {
+				t.Fatalf("transcript attachment %+v: want an id of its own, the file name and size of %+v", a, want)
+			}
+			resp, err := http.Get(a.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want.Sha256 {
+				t.Fatalf("transcript attachment %s: not the bytes of %s", a.ID, want.ID)
+			}
+			matched++
+		}
+	}
+	if matched == 0 {
+		t.Fatal("no transcript attachment")
+	}
+}

@@ -18,16 +18,20 @@ type Doc struct {
 	// NotVerified: written with --no-verify, the ledger and its evidence
 	// not checked (and the report not recorded in the ledger). First, so
 	// that no reader of report.json meets a fact before it.
-	NotVerified bool        `json:"not_verified,omitempty"`
-	GeneratedAt string      `json:"generated_at"`
-	Operator    string      `json:"operator"`
-	TimeZone    string      `json:"time_zone"`
-	Tool        Tool        `json:"tool"`
-	Matter      MatterInfo  `json:"matter"`
-	Summary     Summary     `json:"summary"`
-	Runs        []RunInfo   `json:"runs"`
-	LegalHold   LegalHold   `json:"legal_hold"`
-	Diff        *DiffInfo   `json:"diff"`
+	NotVerified bool       `json:"not_verified,omitempty"`
+	GeneratedAt string     `json:"generated_at"`
+	Operator    string     `json:"operator"`
+	TimeZone    string     `json:"time_zone"`
+	Tool        Tool       `json:"tool"`
+	Matter      MatterInfo `json:"matter"`
+	Summary     Summary    `json:"summary"`
+	Runs        []RunInfo  `json:"runs"`
+	LegalHold   LegalHold  `json:"legal_hold"`
+	Diff        *DiffInfo  `json:"diff"`
+	// DiffErased is the latest recorded diff when an erasure deleted its
+	// findings (they named what it erased): the report, asked for no diff
+	// by name, is written without one (Diff nil) and says so.
+	DiffErased  *DiffErased `json:"diff_erased,omitempty"`
 	FormatGaps  []FormatGap `json:"format_limits"`
 	Findings    []KindCount `json:"findings"`
 	Gaps        []Gap       `json:"gaps"`
@@ -230,6 +234,15 @@ type DiffInfo struct {
 	ErasedNotCompared int    `json:"erased_not_compared"`
 	FindingsSHA256    string `json:"findings_sha256"`
 	FilesSHA256       string `json:"files_sha256"`
+}
+
+// DiffErased is a recorded diff that can no longer be read: the erasure
+// entry ErasureSeq deleted its findings.
+type DiffErased struct {
+	RunID      string `json:"run_id"`
+	Seq        uint64 `json:"seq"`
+	ErasureSeq uint64 `json:"erasure_seq"`
+	Source     string `json:"source"`
 }
 
 // FormatGap is one field the export lacked, stated once (section 3).

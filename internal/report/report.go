@@ -303,6 +303,18 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	}
 	var df *diffFacts
 	diffRun := cmpOr(o.Diff, "latest")
+	if diffRun != DiffNone && o.Diff == "" {
+		// The latest diff, unasked for by name, whose findings an erasure
+		// deleted: the report is written without it and says so, rather
+		// than not at all (an erasure under --override-hold is what an
+		// auditor most needs to read of). Asked for by name, it fails.
+		if doc.DiffErased, err = erasedDiff(ctx, l, lf); err != nil {
+			return nil, err
+		}
+		if doc.DiffErased != nil {
+			diffRun = DiffNone
+		}
+	}
 	if diffRun != DiffNone {
 		df, err = readDiff(ctx, l, store, diffRun, lf)
 		if errors.Is(err, reconcile.ErrNoDiff) && o.Diff == "" {
@@ -1345,6 +1357,29 @@ func verificationText(in *Integrity, noVerify bool) string {
 		s += " Witness cosignatures named, not checked."
 	}
 	return s
+}
+
+// erasedDiff returns the latest recorded diff when an erasure deleted
+// its findings (or some of them: it can no longer be read whole), nil
+// when there is none or its findings are all there.
+func erasedDiff(ctx context.Context, l *ledger.Ledger, lf *ledgerFacts) (*DiffErased, error) {
+	run, res, err := reconcile.FindDiff(ctx, l, "latest")
+	if errors.Is(err, reconcile.ErrNoDiff) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range res.FindingsEvidence {
+		h, err := hashchain.ParseHash(s)
+		if err != nil {
+			continue // readDiff says what is wrong with it
+		}
+		if seq, ok := lf.erasure.Object(h); ok {
+			return &DiffErased{RunID: run.ID, Seq: lf.diffSeq[run.ID], ErasureSeq: seq, Source: res.Summary.Source}, nil
+		}
+	}
+	return nil, nil
 }
 
 // heldErasure marks a held conversation with what an erasure took of it:

@@ -1,0 +1,75 @@
+package report_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/report"
+)
+
+// TestReportAfterDiffFindingsErased: an erasure deletes the findings of
+// the diffs that named what it erased; the report asked for no diff by
+// name is still written, without that diff, saying which diff can no
+// longer be read, which erasure deleted its findings and what to do —
+// and section 2 shows the held conversation erased under the override.
+// Asked for that diff by name, it fails, naming the erasure.
+func TestReportAfterDiffFindingsErased(t *testing.T) {
+	ctx := context.Background()
+	le := erasedMatter(t)
+	held := heldMessages(t, le)
+	var conv string
+	for c := range held {
+		conv = c
+		break
+	}
+	// An export lacking every conversation: its findings name each.
+	dr := diffExport(t, le, map[string][]string{"00000000-0000-4000-8000-000000000000": {"m"}})
+	er, err := erase.Erase(ctx, le.Ledger, le.Store, erase.Request{Conversations: []string{conv}, Reason: "DSR-12", Operator: "dpo",
+		OverrideHold: "counsel ticket 12", SignerKey: le.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(er.Detail.Diffs) == 0 {
+		t.Fatalf("the erasure deleted no findings of diff %s: the test needs it to", dr.RunID)
+	}
+	rr, err := report.Generate(ctx, le.Ledger, le.Store, report.Options{Out: filepath.Join(t.TempDir(), "r"), Proofs: report.ProofsNone, NoRecord: true})
+	if err != nil {
+		t.Fatalf("report after an erasure deleted the latest diff's findings: %v", err)
+	}
+	doc := readDoc(t, rr.JSON)
+	if doc.Diff != nil || doc.DiffErased == nil || doc.DiffErased.RunID != dr.RunID || doc.DiffErased.Seq != dr.Seq || doc.DiffErased.ErasureSeq != er.Seq {
+		t.Errorf("diff %+v, diff_erased %+v; want diff %s (seq %d) erased by entry %d", doc.Diff, doc.DiffErased, dr.RunID, dr.Seq, er.Seq)
+	}
+	found := false
+	for _, hc := range doc.LegalHold.Held {
+		found = found || hc.ID == conv && hc.Erased != nil && hc.Erased.Seq == er.Seq
+	}
+	if !found {
+		t.Errorf("section 2 does not mark held conversation %s erased by entry %d", conv, er.Seq)
+	}
+	b, err := os.ReadFile(rr.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, note, _ := strings.Cut(string(b), `id="diff-erased">`)
+	note, _, _ = strings.Cut(note, "</p>")
+	for _, want := range []string{dr.RunID, fmt.Sprintf("erasure entry %d deleted its findings", er.Seq), "custody diff"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("section 2's note %q lacks %q", note, want)
+		}
+	}
+	if strings.Contains(string(b), `id="no-diff"`) {
+		t.Error("the report says no export has been diffed, though one was")
+	}
+	_, err = report.Generate(ctx, le.Ledger, le.Store, report.Options{Out: filepath.Join(t.TempDir(), "r"), Diff: dr.RunID, Proofs: report.ProofsNone, NoRecord: true})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "erasure") {
+		t.Errorf("report --diff %s, whose findings are erased: %v; want it refused, naming the erasure", dr.RunID, err)
+	}
+}

@@ -311,12 +311,18 @@ func runErase(ctx context.Context, o *eraseOptions, g *globalOptions) error {
 		}
 		return err
 	}
-	if res.DryRun {
+	if res.DryRun && !res.Already {
 		printDryRun(g, res)
 		return err
 	}
 	if res.Already {
 		fmt.Fprintf(g.stdout, "already erased (ledger entry %d): nothing left to delete, nothing recorded\n", res.Seq)
+		if res.DryRun {
+			fmt.Fprintln(g.stdout, "dry run      nothing was changed")
+		}
+		if res.Journal != "" {
+			fmt.Fprintf(g.stdout, "journal      %s, of an erase cut short after it recorded its entry, is left: the same erase without --dry-run removes it\n", res.Journal)
+		}
 		printProduceLeftovers(g, res)
 		if len(res.Unvouched) > 0 && err == nil {
 			g.warn(fmt.Sprintf("no signed checkpoint vouches for erasure %s %s: 'custody verify --evidence' reports the objects deleted as missing until the signer key's holder, having checked that each is the erasure meant ('custody log --kind erasure'), runs 'custody checkpoint --erasure SEQ' for it (an erasure entry needs no key to append, so erase does not vouch for one it did not just record)",

@@ -34,7 +34,8 @@ import (
 // conversations or messages names is in the evidence folder beside the
 // ledger (negated: when none is); `customer-address LEDGER CONV VAR`
 // sets VAR to the address of CONV's customer; `cut-short-erase LEDGER CONV` leaves
-// the matter as an erase of CONV killed part-way would.
+// the matter as an erase of CONV killed part-way would; `journal-left
+// LEDGER MSG` as an erase of MSG killed after its entry would.
 func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"pick-ids": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -198,6 +199,17 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 				ts.Check(err)
 				ts.Check(os.Remove(filepath.Join(filepath.Dir(path), "evidence", filepath.FromSlash(evidence.Key(h)))))
 			}
+		},
+		// journal-left LEDGER MSG leaves the journal an erase of message
+		// MSG (--reason DSR-1) killed after it recorded its entry leaves:
+		// naming no object, as every one it deleted is recorded.
+		"journal-left": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 2 {
+				ts.Fatalf("usage: journal-left LEDGER MSG")
+			}
+			path := ts.MkAbs(args[0])
+			ts.Check(erasure.WritePending(path, &erasure.Pending{Version: 1, Operator: "dpo", Reason: "DSR-1", Messages: []string{args[1]},
+				Command: erasure.RerunCommand(path, nil, []string{args[1]}, "DSR-1", "")}))
 		},
 		"attachments-left": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) < 2 {

@@ -3,6 +3,7 @@ package erase_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/erasure"
 )
 
 // treeState lists every file under dir with its size, modification time
@@ -82,4 +84,60 @@ func TestEraseDryRun(t *testing.T) {
 		fmt.Sprint(d.Kept) != fmt.Sprint(r.Kept) || fmt.Sprint(d.Outputs) != fmt.Sprint(r.Outputs) || fmt.Sprint(dry.Remains) != fmt.Sprint(res.Remains) {
 		t.Errorf("the dry run said\n%+v\n%+v\nthe erasure did\n%+v\n%+v", d, dry.Remains, r, res.Remains)
 	}
+}
+
+// TestEraseDryRunKeepsJournal: an erase cut short after its entry was
+// appended (and vouched for) but before it removed its journal, then
+// the same selection dry-run. The dry run says the erasure is done,
+// as a dry run, and changes nothing: the journal stays (the erase
+// without --dry-run, holding the writer lock, removes it), and no file
+// under the matter changes. Before, the "already erased" path removed
+// the journal, without the lock a dry run does not take (review M3).
+func TestEraseDryRunKeepsJournal(t *testing.T) {
+	ctx := context.Background()
+	m := exportMatter(t, 14)
+	free, _ := m.conversations(t)
+	req := erase.Request{Conversations: []string{free[0]}, Reason: "DSR-7", Operator: "dpo", SignerKey: m.le.Key}
+	res, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgerPath := m.le.Ledger.Path()
+	// What the run left when it was killed after its checkpoint.
+	p := &erasure.Pending{Version: 1, Operator: "dpo", Reason: "DSR-7", Conversations: []string{free[0]},
+		Messages: []string{}, Objects: res.Detail.Erased, Command: "custody erase --conversation " + free[0] + " --reason DSR-7"}
+	if err := erasure.WritePending(ledgerPath, p); err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, m.le.Dir)
+	dry, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, erase.Request{Conversations: []string{free[0]}, Operator: "dpo", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dry.Already || !dry.DryRun || dry.Seq != res.Seq || dry.Journal != erasure.PendingPath(ledgerPath) {
+		t.Errorf("dry run after the erase: already %v, dry run %v, seq %d (want %d), journal %q", dry.Already, dry.DryRun, dry.Seq, res.Seq, dry.Journal)
+	}
+	if after := treeState(t, m.le.Dir); !slices.Equal(before, after) {
+		t.Fatalf("a dry run changed the matter's files:\ngone or changed %v\nnew or changed  %v", without(before, after), without(after, before))
+	}
+
+	// The erase itself finishes it: the journal is removed.
+	again, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)
+	if err != nil || !again.Already || again.DryRun {
+		t.Fatalf("the same erase again: %v, %+v", err, again)
+	}
+	if _, err := os.Lstat(erasure.PendingPath(ledgerPath)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the erase did not remove the journal of the erase it finished: %v", err)
+	}
+}
+
+// without returns the lines of a that b does not hold.
+func without(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -118,6 +118,11 @@ type Result struct {
 	// DryRun: nothing was deleted or recorded; Detail is what the entry
 	// would say (Erased the objects that would be deleted, Seq 0).
 	DryRun bool `json:"dry_run,omitempty"`
+	// Journal, for a dry run that finds the erasure Already recorded,
+	// is the journal (erasure.PendingPath) of an erase cut short after
+	// its entry, which a dry run leaves: the same erase without
+	// --dry-run removes it.
+	Journal string `json:"journal_left,omitempty"`
 }
 
 // ref is one evidence reference of an entry, with whose it is.
@@ -574,11 +579,16 @@ func Erase(ctx context.Context, l *ledger.Ledger, store evidence.Store, req Requ
 	}
 	if len(del) == 0 {
 		if done {
-			res := &Result{Seq: last, Already: true, Held: held, TempsRemoved: res.TempsRemoved,
+			res := &Result{Seq: last, Already: true, DryRun: req.DryRun, Held: held, TempsRemoved: res.TempsRemoved,
 				ProduceLeftovers: res.ProduceLeftovers, ProduceLeftoversFailed: res.ProduceLeftoversFailed}
 			var err error
 			res.Unvouched, err = unvouched(ctx, l, slices.Sorted(maps.Keys(by)))
-			if prior != nil {
+			switch {
+			case prior != nil && req.DryRun:
+				// A dry run changes nothing and holds no writer lock:
+				// the erase itself removes the journal.
+				res.Journal = erasure.PendingPath(l.Path())
+			case prior != nil:
 				// Cut short after its entry: recorded, so no journal.
 				err = errors.Join(err, removePending(l))
 			}

@@ -353,6 +353,11 @@ type VerifyInfo struct {
 	// could not be read (or was erased): not re-derived.
 	NotRederived int      `json:"entries_not_rederived"`
 	Failures     []string `json:"failures"`
+	// Unsigned says which entries no signed checkpoint covered when
+	// verification ran (custody verify's UNSIGNED): every check held, but
+	// only the hash chain vouched for them. OK stays true; the checkpoint
+	// the report signs covers them from then on. Absent when none.
+	Unsigned string `json:"unsigned,omitempty"`
 	// At is when verification finished (absent with --no-verify): the
 	// certificate says it, with what was checked.
 	At string `json:"verified_at,omitempty"`

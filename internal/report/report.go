@@ -1330,8 +1330,11 @@ func verificationText(in *Integrity, noVerify bool) string {
 		return "Not verified: this report was written with --no-verify, so nothing was checked."
 	}
 	verdict := "OK"
-	if !v.OK {
+	switch {
+	case !v.OK:
 		verdict = "FAILED (section 6 lists each failure)"
+	case v.Unsigned != "":
+		verdict = "every check held, but UNSIGNED: " + v.Unsigned
 	}
 	s := fmt.Sprintf("%s, when this report was written: %s. %s (leaf hashes, hash chain and Merkle root recomputed), %d covered by a signed checkpoint; %d stored and %d outside checkpoints checked (signature, consistency); ",
 		v.At, verdict, plural(int(v.Entries), "entry", "entries"), v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints)
@@ -1564,7 +1567,21 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 	}
 	v := &vi.VerifyInfo
 	v.At = formatTime(o.Now())
-	v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.OK, rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
+	// Entries no signed checkpoint covers fail nothing (rep.Holds), but
+	// are not presented as signed: Unsigned says so wherever OK is said.
+	v.OK, v.Entries, v.CoveredEntries, v.Checkpoints, v.ExternalCheckpoints = rep.Holds(), rep.Entries, rep.CoveredEntries, rep.Checkpoints, rep.ExternalCheckpoints
+	if u := rep.Unsigned; u != nil {
+		were, them := "were", "them"
+		if u.First == u.Last {
+			were, them = "was", "it"
+		}
+		then := fmt.Sprintf("The checkpoint signed with this report covers %s from then on, on the custodian's signature alone.", them)
+		if o.NoRecord {
+			then = fmt.Sprintf("No checkpoint was signed with this report (--no-record): nothing signed covers %s.", them)
+		}
+		v.Unsigned = fmt.Sprintf("%s %s covered by no signed checkpoint when this report verified the ledger: only the hash chain vouched for %s, and whoever can write the ledger file can write the chain too (a run cut short leaves such entries, and so does anyone who appends to the file). %s",
+			u.Range(), were, them, then)
+	}
 	if e := rep.Evidence; e != nil {
 		v.EvidenceReferenced, v.EvidenceMissing, v.EvidenceAltered = e.Referenced, e.Missing, e.Altered
 		if len(e.MissingObjects)+len(e.AlteredObjects) > 0 {

@@ -118,9 +118,35 @@ func checkFilter(seq int64, e *leaf.Entry, f Filter) error {
 func MessageKey(id string) int64 { return messageKey(id) }
 
 // EntriesWithColumns is Entries with each row's lookup columns too
-// (RawEntry.Columns), for a verifier that compares them with the leaves.
+// (RawEntry.Columns), for a verifier that names what differs from the
+// leaf.
 func (s *Snapshot) EntriesWithColumns(ctx context.Context) iter.Seq2[RawEntry, error] {
-	return s.entries(ctx, true)
+	return s.entries(ctx, entriesWithColumns, LookupKey{})
+}
+
+// EntriesFingerprinted is Entries with the fingerprint under key of each
+// row's lookup columns (RawEntry.ColumnsFP; ColumnsFingerprint), for a
+// verifier that compares them with its leaf's: SQLite computes it, so
+// that a row's columns cost one integer rather than four strings.
+func (s *Snapshot) EntriesFingerprinted(ctx context.Context, key LookupKey) iter.Seq2[RawEntry, error] {
+	return s.entries(ctx, entriesFingerprinted, key)
+}
+
+// MessageIndexSum returns how many rows the message index holds, every
+// level, and the sum of their fingerprints under key
+// (IndexRowFingerprint): one query, where MessageIndex hands over every
+// row.
+func (s *Snapshot) MessageIndexSum(ctx context.Context, key LookupKey) (rows int64, sum uint64, _ error) {
+	sel := make([]string, len(s.keys.levels))
+	for i, t := range s.keys.levels {
+		sel[i] = "SELECT key, seq FROM " + t
+	}
+	var total int64
+	err := s.tx.QueryRowContext(ctx, `SELECT count(*), custody_index_sum(?1, ?2, key, seq) FROM (`+strings.Join(sel, " UNION ALL ")+`)`, key.args()...).Scan(&rows, &total)
+	if err != nil {
+		return 0, 0, fmt.Errorf("ledger: snapshot: message index: %w", classify(err))
+	}
+	return rows, uint64(total), nil
 }
 
 // MessageIndex calls fn with every row of the message index, every level

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -150,4 +151,96 @@ func TestLookupsCheckColumns(t *testing.T) {
 			t.Errorf("Append superseding seq 8: %v", err)
 		}
 	})
+}
+
+// TestLookupFingerprints: SipHash-2-4, in C and in Go, gives the
+// reference vectors; the fingerprints SQLite computes of the rows' lookup
+// columns and the sum it computes of the message index's are those Go
+// computes of the leaves' members and of the index rows they call for; and a change of any one column
+// (NULL for "", a value moved to another column or row) or of the index
+// changes them.
+func TestLookupFingerprints(t *testing.T) {
+	var k0, k1 uint64 = 0x0706050403020100, 0x0f0e0d0c0b0a0908
+	msg := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+	w := binary.LittleEndian.Uint64(msg)
+	for n, want := range map[int]uint64{8: 0x93f5f5799a932462, 15: 0xa129ca6149be45e5} {
+		if got := sipC(k0, k1, w, msg[8:n]); got != want {
+			t.Errorf("SipHash-2-4 in C of %d bytes = %#x, want %#x", n, got, want)
+		}
+		if got := sipWordString(k0, k1, w, string(msg[8:n])); got != want {
+			t.Errorf("SipHash-2-4 in Go of %d bytes = %#x, want %#x", n, got, want)
+		}
+	}
+	for n := range 40 { // every length of the final block, in both
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(7*i + n)
+		}
+		if c, g := sipC(k1, k0, uint64(n), b), sipWordString(k1, k0, uint64(n), string(b)); c != g {
+			t.Errorf("%d bytes: C %#x, Go %#x", n, c, g)
+		}
+	}
+
+	f, out := columnsFixture(t)
+	key := NewLookupKey()
+	sums := func() (cols uint64, rows int64, index uint64) {
+		t.Helper()
+		s, err := f.l.Snapshot(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for row, err := range s.EntriesFingerprinted(f.ctx, key) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols += row.ColumnsFP
+		}
+		if rows, index, err = s.MessageIndexSum(f.ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		return cols, rows, index
+	}
+	var wantCols, wantIndex uint64
+	var wantRows int64
+	for _, e := range out {
+		wantCols += ColumnsFingerprint(key, e.Seq, &e)
+		if e.MessageID != "" {
+			wantRows++
+			wantIndex += IndexRowFingerprint(key, messageKey(e.MessageID), int64(e.Seq))
+		}
+	}
+	if c, n, i := sums(); c != wantCols || n != wantRows || i != wantIndex {
+		t.Fatalf("SQLite: columns %#x, index %d rows %#x; Go: %#x, %d rows %#x", c, n, i, wantCols, wantRows, wantIndex)
+	}
+
+	for _, change := range []string{
+		`UPDATE entries SET run_id = NULL WHERE seq = 1`,
+		`UPDATE entries SET run_id = '' WHERE seq = 1`,
+		`UPDATE entries SET conversation_id = NULL, run_id = conversation_id WHERE seq = 2`,
+		`UPDATE entries SET conversation_id = '' WHERE seq = 12`,
+		`UPDATE entries SET message_id = (SELECT message_id FROM entries WHERE seq = 4) WHERE seq = 3`,
+	} {
+		g, _ := columnsFixture(t)
+		g.tamper(change)
+		f = g
+		if c, _, _ := sums(); c == wantCols {
+			t.Errorf("%s: the columns' sum is unchanged", change)
+		}
+	}
+	// The fixture's keys are in level 2 (moves at 4 and 8 entries).
+	for _, change := range []string{
+		`INSERT INTO message_keys SELECT key, seq FROM message_keys_2 WHERE seq = 5`,
+		`UPDATE message_keys_2 SET key = key + 1 WHERE seq = 5`,
+		`UPDATE message_keys_2 SET seq = 6 WHERE seq = 5`,
+		`DELETE FROM message_keys_2 WHERE seq = 5`,
+	} {
+		g, _ := columnsFixture(t)
+		g.raw(change)
+		g.reopen()
+		f = g
+		if _, n, i := sums(); n == wantRows && i == wantIndex {
+			t.Errorf("%s: the index's sum is unchanged", change)
+		}
+	}
 }

@@ -76,9 +76,10 @@ const (
 )
 
 var registerDriver = sync.OnceFunc(func() {
-	// custody_triggers (triggers.go) on every connection opened after
+	// custody_triggers (triggers.go), custody_columns_fp and
+	// custody_index_sum (lookupfp.go) on every connection opened after
 	// this: before the first one.
-	registered := registerTriggersFunc()
+	registered := errors.Join(registerTriggersFunc(), registerLookupFuncs())
 	connect := func(c *sqlite3.SQLiteConn) error {
 		if registered != nil {
 			return registered

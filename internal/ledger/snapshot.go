@@ -29,7 +29,16 @@ type RawEntry struct {
 	// Columns are the row's lookup columns, read by EntriesWithColumns
 	// alone (all NULL otherwise).
 	Columns Columns
+	// ColumnsFP is their fingerprint, read by EntriesFingerprinted alone.
+	ColumnsFP uint64
 }
+
+// What entries reads of each row beside seq, leaf, leaf_hash and chain.
+const (
+	entriesOnly          = iota
+	entriesWithColumns   // the lookup columns
+	entriesFingerprinted // their fingerprint
+)
 
 // Snapshot opens a read-only snapshot. Close it when done.
 func (l *Ledger) Snapshot(ctx context.Context) (*Snapshot, error) {
@@ -79,16 +88,22 @@ func (s *Snapshot) Checkpoints(ctx context.Context) ([]StoredCheckpoint, error) 
 // zero-filled, from a file cut short inside a page. Iteration stops there
 // with an ErrCorrupt error.
 func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
-	return s.entries(ctx, false)
+	return s.entries(ctx, entriesOnly, LookupKey{})
 }
 
-func (s *Snapshot) entries(ctx context.Context, withColumns bool) iter.Seq2[RawEntry, error] {
+// entries reads the rows and, by what, more of each (with key).
+func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Seq2[RawEntry, error] {
 	return func(yield func(RawEntry, error) bool) {
 		query := `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`
-		if withColumns {
+		var args []any
+		switch what {
+		case entriesWithColumns:
 			query = `SELECT seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id FROM entries ORDER BY seq`
+		case entriesFingerprinted:
+			query = `SELECT seq, leaf, leaf_hash, chain, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
+			args = key.args()
 		}
-		rows, err := s.tx.QueryContext(ctx, query)
+		rows, err := s.tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", classify(err)))
 			return
@@ -98,11 +113,15 @@ func (s *Snapshot) entries(ctx context.Context, withColumns bool) iter.Seq2[RawE
 			seq                   int64
 			leaf, lhRaw, chainRaw sql.RawBytes
 			cols                  Columns // strings the driver made for each row: kept, copied by value
+			fp                    int64
 			order                 ascending
 		)
 		dest := []any{&seq, &leaf, &lhRaw, &chainRaw}
-		if withColumns {
+		switch what {
+		case entriesWithColumns:
 			dest = append(dest, &cols[0], &cols[1], &cols[2], &cols[3])
+		case entriesFingerprinted:
+			dest = append(dest, &fp)
 		}
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
@@ -113,7 +132,7 @@ func (s *Snapshot) entries(ctx context.Context, withColumns bool) iter.Seq2[RawE
 				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", err))
 				return
 			}
-			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw, Columns: cols}, nil) {
+			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw, Columns: cols, ColumnsFP: uint64(fp)}, nil) {
 				return
 			}
 		}

@@ -42,8 +42,9 @@ func genuineLeaf(t testing.TB) []byte {
 }
 
 // forgeRow appends leafBytes as the next entry by raw SQL, with the right
-// leaf hash and chain link: what an attacker who can write the file but
-// not bypass the format would do.
+// leaf hash and chain link, and the lookup columns and message index row
+// custody would have written for what the leaf decodes to: what an
+// attacker who can write the file but not bypass the format would do.
 func (f *fixture) forgeRow(leafBytes []byte) {
 	f.t.Helper()
 	head, err := f.l.Head(f.ctx)
@@ -52,8 +53,22 @@ func (f *fixture) forgeRow(leafBytes []byte) {
 	}
 	lh := hashchain.LeafHash(leafBytes)
 	link := hashchain.ChainLink(head.Chain, lh)
-	f.raw(fmt.Sprintf(`INSERT INTO entries (seq, leaf, leaf_hash, chain, kind) VALUES (%d, X'%x', X'%x', X'%x', 'message')`,
-		head.Size, leafBytes, lh[:], link[:]))
+	e, err := leaf.DecodeLeaf(leafBytes)
+	if err != nil || e.Kind == "" {
+		e = leaf.Entry{Kind: leaf.KindMessage} // no entry: its columns are not judged
+	}
+	text := func(s string) string {
+		if s == "" {
+			return "NULL"
+		}
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	stmts := []string{fmt.Sprintf(`INSERT INTO entries (seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id) VALUES (%d, X'%x', X'%x', X'%x', %s, %s, %s, %s)`,
+		head.Size, leafBytes, lh[:], link[:], text(e.Kind), text(e.ConversationID), text(e.MessageID), text(e.RunID))}
+	if e.MessageID != "" {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO message_keys_recent (key, seq) VALUES (%d, %d)`, ledger.MessageKey(e.MessageID), head.Size))
+	}
+	f.raw(stmts...)
 	f.reopen()
 }
 

@@ -33,6 +33,9 @@ type supersedesCheck struct {
 	// matter's name for runStateWarnings: this check sees every strict
 	// entry once, in seq order, with or without evidence.
 	runs *RunEntries
+	// cols, when set, holds each entry's lookup columns to its leaf
+	// (columns.go): this check sees every strict entry, decoded.
+	cols *columnsCheck
 }
 
 func newSupersedesCheck() *supersedesCheck {
@@ -75,6 +78,9 @@ func (c *supersedesCheck) see(seq uint64, e *leaf.Entry) error {
 	}
 	if c.runs != nil {
 		c.runs.Add(e)
+	}
+	if c.cols != nil {
+		c.cols.see(seq, e)
 	}
 	return err
 }

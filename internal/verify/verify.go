@@ -533,6 +533,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	sup := newSupersedesCheck()
 	sup.runs = NewRunEntries()
 	sup.runs.captures = map[string]uint64{}
+	sup.cols = newColumnsCheck() // columns.go
 	if ev != nil {
 		ls = &leafStage{ev: ev, sup: sup}
 		if dv != nil {
@@ -564,7 +565,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		n                        uint64 // entries read
 		lastSeq                  int64  = -1
 	)
-	for row, err := range snap.Entries(ctx) {
+	for row, err := range snap.EntriesFingerprinted(ctx, sup.cols.key) {
 		if err != nil {
 			if seq := b.Size(); damaged(err, fmt.Sprintf("the entries from seq %d on", seq), &seq) {
 				break
@@ -583,6 +584,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		lastSeq = int64(s)
 		wellFormed := len(row.LeafHash) == hashchain.HashSize && len(row.Chain) == hashchain.HashSize
 		var lh hashchain.Hash
+		sup.cols.row(s, row.ColumnsFP) // columns.go
 		if deferHash && wellFormed {
 			lh = hashchain.Hash(row.LeafHash) // checked by the strict stage
 			strict.add(s, row.Leaf, true, lh)
@@ -626,6 +628,13 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	}
 	for _, bad := range strict.finish() {
 		v.entry(bad.seq, leafCheck(bad.err), bad.err.Error())
+	}
+	cfs, err := sup.cols.finish(ctx, snap, v.first[CheckDamaged] != nil)
+	if err != nil && !damaged(err, "the lookup columns and the message index", nil) {
+		return rep, false, fmt.Errorf("verify: %w", err)
+	}
+	for _, f := range cfs {
+		v.add(f)
 	}
 	if ls != nil {
 		var dfs []Finding

@@ -168,7 +168,7 @@ func TestVerifyTruncationNeedsOutsideCheckpoint(t *testing.T) {
 	// after truncating, re-sign with the (stolen) key.
 	g, ext := buildTamperFixture(t)
 	g.raw(`DROP TRIGGER entries_append_only_delete`, `DROP TRIGGER checkpoints_append_only_delete`,
-		`DELETE FROM entries WHERE seq >= 7`, `DELETE FROM checkpoints WHERE size > 7`)
+		`DELETE FROM entries WHERE seq >= 7`, `DELETE FROM checkpoints WHERE size > 7`, `DELETE FROM message_keys_recent WHERE seq >= 7`)
 	g.reopen()
 	if _, err := g.l.Append(g.ctx, messages("conv-forged", 3)...); err != nil {
 		t.Fatal(err)

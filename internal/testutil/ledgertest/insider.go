@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // Rewrite plays the insider who holds the signing key: it edits the entry
@@ -78,6 +79,7 @@ func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit
 	if err != nil {
 		return nil, err
 	}
+	before := e
 	edit(&e)
 	if leaves[seq], err = e.AppendLeaf(nil); err != nil {
 		return nil, err
@@ -99,6 +101,9 @@ func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit
 			l, hashes[i][:], chain[:], i); err != nil {
 			return nil, err
 		}
+	}
+	if err := rewriteLookups(ctx, tx, seq, &before, &e); err != nil {
+		return nil, err
 	}
 	cps, err := tx.QueryContext(ctx, `SELECT id, size, note FROM checkpoints ORDER BY id`)
 	if err != nil {
@@ -139,4 +144,50 @@ func rewrite(ctx context.Context, db *sql.DB, signerKey string, seq uint64, edit
 		notes[c.size] = note
 	}
 	return notes, tx.Commit()
+}
+
+// rewriteLookups makes the lookup columns of the entry at seq, and its
+// message index row, those of its edited form e (before, as it was), as
+// custody would have written them: the insider leaves nothing verify
+// could tell from an append.
+func rewriteLookups(ctx context.Context, tx *sql.Tx, seq uint64, before, e *leaf.Entry) error {
+	null := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE entries SET kind = ?, conversation_id = ?, message_id = ?, run_id = ? WHERE seq = ?`,
+		e.Kind, null(e.ConversationID), null(e.MessageID), null(e.RunID), seq); err != nil {
+		return err
+	}
+	if before.MessageID == e.MessageID {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'message\_keys%' ESCAPE '\'`)
+	if err != nil {
+		return err
+	}
+	var levels []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		levels = append(levels, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range levels {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE seq = ?`, seq); err != nil {
+			return err
+		}
+	}
+	if e.MessageID != "" {
+		_, err = tx.ExecContext(ctx, `INSERT INTO message_keys_recent (key, seq) VALUES (?, ?)`, ledger.MessageKey(e.MessageID), seq)
+	}
+	return err
 }

@@ -309,7 +309,10 @@ func TestReadDuringWrites(t *testing.T) {
 		}
 		rep, err := verify.Ledger(ctx, m.Ledger, verify.Options{VerifierKey: key})
 		m.Close()
-		if err != nil || !rep.OK {
+		// Holds, not OK: a snapshot taken between an append and its
+		// checkpoint has entries no signed checkpoint covers yet
+		// (UNSIGNED), which is no inconsistency.
+		if err != nil || !rep.Holds() {
 			t.Fatalf("read %d: verify during writes: %v %+v", reads, err, rep.Findings)
 		}
 		reads++

@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -81,25 +82,59 @@ func TestExportMediaCheckedWithoutSHA256(t *testing.T) {
 			t.Fatalf("accounting %+v, want %d downloaded", acct, len(want))
 		}
 	})
-	t.Run("a page in its place", func(t *testing.T) {
-		e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, _ func() (int, []byte, bool)) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = io.WriteString(w, "<html><body>Please sign in</body></html>")
-		}, func(o *sim.Options) { o.MediaNoSHA256 = true })
-		acct := runAt(t, e, now)
-		want := orgAttachments(t, e.srv.Org)
-		got := mediaRefs(t, e)
-		for _, a := range want {
-			m := got[a.ID]
-			if m.Status != leaf.MediaRefused || m.Evidence != "" || !strings.Contains(m.Reason, "not the attachment") {
-				t.Fatalf("attachment %s (%s) served a sign-in page, recorded as %+v", a.ID, a.Mime, m)
+	for _, noSize := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a page in its place, no size stated %v", noSize), func(t *testing.T) {
+			e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, _ func() (int, []byte, bool)) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				_, _ = io.WriteString(w, "<html><body>Please sign in</body></html>")
+			}, func(o *sim.Options) { o.MediaNoSHA256, o.MediaNoSize = true, noSize })
+			acct := runAt(t, e, now)
+			want := orgAttachments(t, e.srv.Org)
+			got := mediaRefs(t, e)
+			refused := 0
+			for _, a := range want {
+				m := got[a.ID]
+				if !noSize || !strings.HasPrefix(a.Mime, "text/html") {
+					// Caught by its size, or else by its type.
+					if m.Status != leaf.MediaRefused || m.Evidence != "" || !strings.Contains(m.Reason, "not the attachment") {
+						t.Fatalf("attachment %s (%s) served a sign-in page, recorded as %+v", a.ID, a.Mime, m)
+					}
+					if noSize && !strings.Contains(m.Reason, "text/html") {
+						t.Fatalf("attachment %s (%s): reason %q does not name the page served", a.ID, a.Mime, m.Reason)
+					}
+					refused++
+				}
 			}
-			if !strings.HasPrefix(a.Mime, "text/") && !strings.Contains(m.Reason, "text/html") {
-				t.Fatalf("attachment %s (%s): reason %q does not name the page served", a.ID, a.Mime, m.Reason)
+			if acct.MediaDownloaded != len(want)-refused || acct.MediaNotCaptured != refused {
+				t.Fatalf("accounting %+v, want %d of the %d not captured", acct, refused, len(want))
 			}
-		}
-		if acct.MediaDownloaded != 0 || acct.MediaNotCaptured != len(want) {
-			t.Fatalf("accounting %+v, want none of the %d downloaded", acct, len(want))
+		})
+	}
+	t.Run("served as text", func(t *testing.T) {
+		// Storage hosts label files by their extension: the very bytes
+		// served as text/plain or text/csv are the attachment (commit
+		// review 2, M1), kept whether a size is stated or not.
+		for _, noSize := range []bool{false, true} {
+			e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool)) {
+				status, b, ok := upstream()
+				if !ok {
+					return
+				}
+				w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+				w.WriteHeader(status)
+				_, _ = w.Write(b)
+			}, func(o *sim.Options) { o.MediaNoSHA256, o.MediaNoSize = true, noSize })
+			acct := runAt(t, e, now)
+			want := orgAttachments(t, e.srv.Org)
+			got := mediaRefs(t, e)
+			for _, a := range want {
+				if m := got[a.ID]; m.Status != "" || m.Evidence != a.Sha256 {
+					t.Fatalf("no size stated %v: attachment %s (%s) served as text/csv, recorded as %+v, want its bytes kept", noSize, a.ID, a.Mime, m)
+				}
+			}
+			if acct.MediaDownloaded != len(want) || acct.MediaNotCaptured != 0 {
+				t.Fatalf("no size stated %v: accounting %+v, want %d downloaded", noSize, acct, len(want))
+			}
 		}
 	})
 	t.Run("nothing stated", func(t *testing.T) {

@@ -52,12 +52,15 @@ const bodyCheckAttempts = 3
 //     body cut short in transit, whatever it was served as); nothing else
 //     is checked then, as the digest settles it (one stated in no form
 //     CheckSHA256 reads is left to the caller);
-//   - a Content-Type of a text or HTML page (a proxy's or a portal's
-//     "please sign in") for an attachment stated as not text:
-//     ErrNotMedia;
 //   - a length other than want.Size, when stated: ErrSizeMismatch (Go
 //     takes a body without Content-Length that ends when the connection
-//     closes as complete, however short).
+//     closes as complete, however short); a body of the stated size is
+//     the attachment, whatever Content-Type it comes with;
+//   - with no size stated, a Content-Type of an HTML page (a proxy's or a
+//     portal's "please sign in": text/html, application/xhtml+xml) for
+//     an attachment stated as not HTML: ErrNotMedia. No other type is
+//     refused: storage hosts label a file by its extension, so a CSV sent
+//     as application/vnd.ms-excel comes as text/csv.
 func (c *Client) DownloadChecked(ctx context.Context, rawURL string, want Expect) (*Response, error) {
 	u, err := c.mediaURL(rawURL)
 	if err != nil {
@@ -98,22 +101,31 @@ func (want Expect) check(body []byte, h http.Header) error {
 		}
 		return nil
 	}
-	if want.Mime != "" && !textType(want.Mime) {
-		if ct := h.Get("Content-Type"); ct != "" && textType(ct) {
+	if want.Size > 0 {
+		// A body of exactly the stated size is the attachment, whatever
+		// type it is served as: storage hosts label objects by their
+		// extension (a CSV stated application/vnd.ms-excel comes as
+		// text/csv), so the type would refuse genuine files.
+		if int64(len(body)) != want.Size {
+			return &BodyError{Err: fmt.Errorf("%w: the storage host served %d bytes, the API states %d (contentSizeBytes)", ErrSizeMismatch, len(body), want.Size), Body: body}
+		}
+		return nil
+	}
+	if want.Mime != "" && !htmlType(want.Mime) {
+		if ct := h.Get("Content-Type"); htmlType(ct) {
 			return &BodyError{Err: fmt.Errorf("%w: the storage host served a %s page (%d bytes) for an attachment stated as %s", ErrNotMedia, quoteShort(mediaType(ct), 60), len(body), quoteShort(want.Mime, 60)), Body: body}
 		}
-	}
-	if want.Size > 0 && int64(len(body)) != want.Size {
-		return &BodyError{Err: fmt.Errorf("%w: the storage host served %d bytes, the API states %d (contentSizeBytes)", ErrSizeMismatch, len(body), want.Size), Body: body}
 	}
 	return nil
 }
 
-// textType reports whether a media type (a Content-Type or a stated mime,
-// parameters allowed) is a text or HTML page.
-func textType(ct string) bool {
+// htmlType reports whether a media type (a Content-Type or a stated mime,
+// parameters allowed) is an HTML page: what a proxy or portal serves in
+// place of a file. Other text types are not: a CSV, XML or plain text
+// file is often served as one whatever mime it was sent with.
+func htmlType(ct string) bool {
 	t := strings.ToLower(mediaType(ct))
-	return strings.HasPrefix(t, "text/") || t == "application/xhtml+xml"
+	return t == "text/html" || t == "application/xhtml+xml"
 }
 
 // mediaType is ct without its parameters.

@@ -15,7 +15,8 @@ import (
 // the API states. A body cut short — with a Content-Length that says so,
 // or without one, ending when the connection closes (which Go takes as
 // complete) — is tried again, and given back once whole; short on every
-// attempt, or an HTML page served for an image, the call fails with a
+// attempt, or an HTML page served for an image (not of the stated size;
+// with no size stated, by its Content-Type), the call fails with a
 // *BodyError (ErrSizeMismatch, ErrNotMedia) after bodyCheckAttempts
 // attempts, never returning it as the attachment.
 func TestDownloadChecked(t *testing.T) {
@@ -54,6 +55,7 @@ func TestDownloadChecked(t *testing.T) {
 		short          int64
 		closeDelimited bool
 		page           bool
+		noSize         bool
 		wantErr        error
 		wantCalls      int64
 	}{
@@ -62,14 +64,19 @@ func TestDownloadChecked(t *testing.T) {
 		{name: "short once, close-delimited", short: 1, closeDelimited: true, wantCalls: 2},
 		{name: "always short", short: 100, wantErr: ErrSizeMismatch, wantCalls: bodyCheckAttempts},
 		{name: "always short, close-delimited", short: 100, closeDelimited: true, wantErr: ErrSizeMismatch, wantCalls: bodyCheckAttempts},
-		{name: "a page", page: true, wantErr: ErrNotMedia, wantCalls: bodyCheckAttempts},
+		{name: "a page", page: true, wantErr: ErrSizeMismatch, wantCalls: bodyCheckAttempts},
+		{name: "a page, no size stated", page: true, noSize: true, wantErr: ErrNotMedia, wantCalls: bodyCheckAttempts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls.Store(0)
 			shortFor.Store(tc.short)
 			closeDelimited.Store(tc.closeDelimited)
 			page.Store(tc.page)
-			resp, err := c.DownloadChecked(ctx, cdn.URL+"/obj.png?X-Amz-Signature=S", want)
+			w := want
+			if tc.noSize {
+				w.Size = 0
+			}
+			resp, err := c.DownloadChecked(ctx, cdn.URL+"/obj.png?X-Amz-Signature=S", w)
 			if got := calls.Load(); got != tc.wantCalls {
 				t.Errorf("%d requests, want %d", got, tc.wantCalls)
 			}
@@ -166,5 +173,56 @@ func TestDownloadStorageHostLongRetryAfter(t *testing.T) {
 	retryAfter.Store("2")
 	if resp, err := c.Download(ctx, cdn.URL+"/obj.png"); err != nil || string(resp.Body) != "bytes" || calls.Load() != 2 {
 		t.Fatalf("err %v after %d requests, want the download retried after a short Retry-After", err, calls.Load())
+	}
+}
+
+// TestDownloadCheckedServedType: the Content-Type a storage host serves
+// is no proof a body is not the attachment (commit review 2, M1). S3 and
+// CloudFront label an object by its extension, so a CSV stated as
+// application/vnd.ms-excel comes as text/csv, an XML file as text/xml: a
+// body of exactly the stated size is the attachment, whatever its type.
+// Only with no size stated is the type looked at, and then only an HTML
+// page (a portal's "please sign in") stands for something else.
+func TestDownloadCheckedServedType(t *testing.T) {
+	const csv = "a,b,c\n1,2,3\n"
+	var calls atomic.Int64
+	var served atomic.Value
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", served.Load().(string))
+		_, _ = io.WriteString(w, csv)
+	}))
+	defer cdn.Close()
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {})
+	c := f.client(newFakeClock())
+	for _, tc := range []struct {
+		name, served string
+		want         Expect
+		wantErr      error
+	}{
+		{"csv stated as excel, of the stated size", "text/csv; charset=utf-8", Expect{Size: int64(len(csv)), Mime: "application/vnd.ms-excel"}, nil},
+		{"xml stated as application/xml, of the stated size", "text/xml", Expect{Size: int64(len(csv)), Mime: "application/xml"}, nil},
+		{"an html page of the stated size", "text/html", Expect{Size: int64(len(csv)), Mime: "application/pdf"}, nil},
+		{"csv stated as excel, no size stated", "text/csv", Expect{Mime: "application/vnd.ms-excel"}, nil},
+		{"plain text stated as octet-stream, no size stated", "text/plain", Expect{Mime: "application/octet-stream"}, nil},
+		{"an html page, no size stated", "text/html; charset=utf-8", Expect{Mime: "image/jpeg"}, ErrNotMedia},
+		{"an xhtml page, no size stated", "application/xhtml+xml", Expect{Mime: "audio/ogg"}, ErrNotMedia},
+		{"an html attachment, no size stated", "text/html", Expect{Mime: "text/html"}, nil},
+		{"the wrong size, whatever the type", "text/csv", Expect{Size: 99, Mime: "application/vnd.ms-excel"}, ErrSizeMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls.Store(0)
+			served.Store(tc.served)
+			resp, err := c.DownloadChecked(context.Background(), cdn.URL+"/x.csv?X-Amz-Signature=S", tc.want)
+			if tc.wantErr == nil {
+				if err != nil || string(resp.Body) != csv || calls.Load() != 1 {
+					t.Fatalf("err %v after %d requests: the attachment refused for the type it was served as", err, calls.Load())
+				}
+				return
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+		})
 	}
 }

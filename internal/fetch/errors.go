@@ -63,8 +63,9 @@ var (
 	// ErrSizeMismatch: a download's length is not the size the API
 	// states of the attachment (cut short, or something else served).
 	ErrSizeMismatch = errors.New("size mismatch")
-	// ErrNotMedia: a download is a text or HTML page where the API
-	// states an attachment of another type (a login or error page).
+	// ErrNotMedia: a download of no stated size is served as an HTML
+	// page where the API states an attachment of another type (a login
+	// or error page).
 	ErrNotMedia = errors.New("a page, not the attachment")
 	// ErrNoToken: a request could not be sent because no access token
 	// could be had: the token endpoint refused the credentials (the error

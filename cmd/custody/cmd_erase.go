@@ -110,10 +110,14 @@ not captured again by later exports.
 The reasons (--reason, --override-hold) are recorded in the ledger,
 which is append-only: no erasure can ever remove them. So erase refuses,
 exit 2, deleting and recording nothing, a reason that holds a personal
-value of what it is asked to erase that custody knows — a sender's or
-recipient's address (a phone number however spaced), a participant's
-name, the text of a message of 8 characters or more — and says which
-kind, never the value. Give a reference instead ("DSR-1042").
+value of the person it is asked to erase that custody knows — their
+address (a number of 7 digits or more by its digits, however grouped),
+their name (a full name in any case; a one-word name only as written,
+of 4 letters or more and not a common word such as "Will"), the text of
+a message of 12 characters or more that is not made of common words
+only ("delete my data" is) — and says which kind, never the value. The
+organisation's own number and channel name are not the person's. Give
+a reference instead ("DSR-1042").
 
 Erase refuses while a conversation is under legal hold — deletion
 protection when it was captured, or a matter hold ('custody hold') —

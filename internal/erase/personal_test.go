@@ -39,8 +39,14 @@ func TestEraseRefusesPersonalReason(t *testing.T) {
 				customer, phone = p.Name, p.Address
 			}
 		}
+		// A plain text of the customer's own words: not a template
+		// (which names the customer), long enough and not made of common
+		// words only ("Is anyone there?" says nothing of anyone).
 		for i := range conv.Messages {
-			if s := genesys.MessageText(&conv.Messages[i]); len(s) >= 12 && text == "" {
+			md := &conv.Messages[i]
+			s := genesys.MessageText(md)
+			if md.NormalizedMessage != nil && len(md.NormalizedMessage.Content) == 0 && len(s) >= 20 &&
+				!strings.Contains(s, strings.Fields(customer)[0]) && text == "" {
 				text = s
 			}
 		}
@@ -58,11 +64,11 @@ func TestEraseRefusesPersonalReason(t *testing.T) {
 		conv             string
 		kind             string
 	}{
-		{reason: "DSR from " + phone, conv: target, kind: "address"},
-		{reason: "DSR, caller " + spaced, conv: target, kind: "address"},
-		{reason: "DSR for " + strings.ToUpper(customer), conv: target, kind: "name"},
-		{reason: "DSR re: " + text, conv: target, kind: "text"},
-		{reason: "DSR-7", override: "hold lifted for " + heldCustomer, conv: held[0], kind: "name"},
+		{reason: "DSR from " + phone, conv: target, kind: "holds a sender's or recipient's address"},
+		{reason: "DSR, caller " + spaced, conv: target, kind: "holds a sender's or recipient's address"},
+		{reason: "DSR for " + strings.ToUpper(customer), conv: target, kind: "holds a participant's name"},
+		{reason: "DSR re: " + text, conv: target, kind: "holds a message's text"},
+		{reason: "DSR-7", override: "hold lifted for " + heldCustomer, conv: held[0], kind: "holds a participant's name"},
 	} {
 		req := erase.Request{Conversations: []string{c.conv}, Reason: c.reason, OverrideHold: c.override, Operator: "dpo", SignerKey: m.le.Key}
 		_, err := erase.Erase(ctx, m.le.Ledger, m.le.Store, req)

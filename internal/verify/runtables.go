@@ -390,15 +390,16 @@ func AccountingFailures(acct json.RawMessage) []AccountingFailure {
 
 // runStateWarnings compares custody's state beside the ledger with its
 // chained entries (the comparison custody report states) and adds a
-// CheckRunState warning for each disagreement. Only over a ledger that
-// verified: the entries are the reference, and a failing ledger is the
-// finding. The state is read outside verify's snapshot: a run that ends
+// CheckRunState warning for each disagreement. Only over a ledger whose
+// checks all hold (signed or not: an unsigned tail is still what the
+// entries say): the entries are the reference, and a failing ledger is
+// the finding. The state is read outside verify's snapshot: a run that ends
 // while verify reads may show as one disagreement; verify again.
 func runStateWarnings(ctx context.Context, l *ledger.Ledger, store evidence.Store, rep *Report) error {
-	if !rep.OK {
+	if !rep.Holds() {
 		return nil
 	}
-	// Every entry, in seq order, as the pass decoded it (rep.OK: no leaf
+	// Every entry, in seq order, as the pass decoded it (Holds: no leaf
 	// was refused, so the pass saw them all): not read a second time.
 	rt := rep.runs
 	if rt == nil {

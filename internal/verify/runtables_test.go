@@ -216,3 +216,33 @@ func BenchmarkRunStateWarnings(b *testing.B) {
 		}
 	})
 }
+
+// TestVerifyRunStateOverUnsignedLedger: a ledger whose entries no signed
+// checkpoint covers (UNSIGNED, exit 4: every check holds) is still
+// compared with its run state; only a failing ledger is not. Before, the
+// comparison asked for the OK verdict, which f4a89aa made false there.
+func TestVerifyRunStateOverUnsignedLedger(t *testing.T) {
+	const run = "run-20240301T100000Z-killed00"
+	f := newFixture(t)
+	store, err := backends.Open(f.ctx, filepath.Join(t.TempDir(), "evidence"), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	f.listedRun(store, run, "d0000000-0000-4000-8000-00000000000a")
+	f.raw("DELETE FROM run_items", "DROP TRIGGER checkpoints_append_only_delete", "DELETE FROM checkpoints")
+	f.reopen()
+	rep := f.verify(verify.Options{VerifierKey: f.l.VerifierKey(), Evidence: store})
+	if !rep.Holds() || rep.Unsigned == nil {
+		t.Fatalf("want every check holding and the entries unsigned: %v, unsigned %+v", rep.Findings, rep.Unsigned)
+	}
+	n := 0
+	for _, w := range rep.Warnings {
+		if w.Check == verify.CheckRunState {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d run_state warnings over an unsigned ledger whose run items were deleted, want 1: %+v", n, rep.Warnings)
+	}
+}

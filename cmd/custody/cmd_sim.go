@@ -50,6 +50,7 @@ type simServeOptions struct {
 	ExtraClients        int
 	LimitsForbidden     bool
 	RecordingsForbidden bool
+	AuditsForbidden     bool
 	RecordingsOwnIDs    bool
 	LegacyHeaders       bool
 	EndpointLimits      []string
@@ -99,6 +100,7 @@ func (o *simServeOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ExtraClients, "extra-clients", 0, "more OAuth clients of the org, each limited apart (listed in the ready line's clients)")
 	fs.BoolVar(&o.LimitsForbidden, "limits-forbidden", false, "answer 403 to the org limits endpoint, as to a client without limits:organization:view")
 	fs.BoolVar(&o.RecordingsForbidden, "recordings-forbidden", false, "answer 403 to conversations' recordings, as to a client without recording:recording:view")
+	fs.BoolVar(&o.AuditsForbidden, "audits-forbidden", false, "answer 403 to audit queries, as to a client without audits:audit:view")
 	fs.BoolVar(&o.RecordingsOwnIDs, "recordings-own-ids", false, "name messages and attachments in conversations' recordings with ids of the Recordings service's own, not the messages API's (Genesys documents no identity between them)")
 	fs.BoolVar(&o.LegacyHeaders, "legacy-ratelimit-headers", false, "send the inin-ratelimit-* headers Genesys removed in 2021")
 	fs.StringArrayVar(&o.EndpointLimits, "endpoint-limit", nil, `per-route limit, requests per minute per token: "POST /api/v2/audits/query=60" (repeatable)`)
@@ -290,7 +292,7 @@ func (o *simServeOptions) options(ctx context.Context) (sim.Options, error) {
 		MediaNoSize:        o.MediaNoSize,
 		MediaShort:         o.MediaShort,
 		RecordingsOwnIDs:   o.RecordingsOwnIDs,
-		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden, RecordingsForbidden: o.RecordingsForbidden,
+		ClientRateLimit:    o.ClientRateLimit, ExtraClients: o.ExtraClients, LimitsForbidden: o.LimitsForbidden, RecordingsForbidden: o.RecordingsForbidden, AuditsForbidden: o.AuditsForbidden,
 		RateLimit: o.RateLimit, LegacyRateLimitHeaders: o.LegacyHeaders, EndpointLimits: limits, DailyLimit: o.DailyLimit, DailyRetryAfter: o.DailyRetryAfter,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
 		JobDelay: o.JobDelay, AuditDelay: o.AuditDelay, RecordingJobDelay: o.RecordingJobDelay,

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -23,10 +24,9 @@ const DefaultAuditServiceName = "Quality"
 
 // auditIndex maps conversation ids to the ids of the audit entries that
 // concern them (derive.AuditIndex), with the evidence of the pages it was
-// built from. It is filled once per invocation, from the run's start (a
-// later batch tries again if that failed), and every capture waits for
-// it: one audit query (a few requests) serves the whole run instead of
-// one query per conversation.
+// built from. It is filled once per invocation, from the run's start
+// (queryAudits), and every capture waits for it: one audit query (a few
+// requests) serves the whole run instead of one query per conversation.
 type auditIndex struct {
 	loaded   bool
 	byConv   derive.AuditIndex
@@ -50,9 +50,56 @@ func (a *auditIndex) refs(convID string) (refs, evidence []string, ok bool) {
 	return a.byConv.Refs(convID), a.evidence, true
 }
 
+// maxAuditAttempts bounds the audit queries of one invocation: the first,
+// and one more after a failure that is not a refusal (a query that
+// ended Failed or was not done within auditPollTimeout, a refused cursor,
+// an error the client's own retries did not overcome). Every capture needs
+// the index, so past them the run stops rather than fail its
+// conversations one by one, batch after batch.
+const maxAuditAttempts = 2
+
+// auditPollTimeout bounds the wait for an audit query to succeed (the
+// client's PollTimeout, an hour, is an analytics job's): every capture
+// waits for it, and a call's retries are bounded at 10 minutes too.
+const auditPollTimeout = 10 * time.Minute
+
+// auditPermission is what the OAuth client needs for the audit query.
+const auditPermission = "audits:audit:view"
+
+// queryAudits loads the audit index (loadAudits), trying the query again
+// once if it failed, and returns the error that ends the run when it
+// could not be had: no conversation can be captured without it.
+func (r *runner) queryAudits(ctx context.Context) error {
+	var err error
+	for attempt := 1; attempt <= maxAuditAttempts; attempt++ {
+		err = r.loadAudits(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if errors.Is(err, fetch.ErrForbidden) || errors.Is(err, fetch.ErrUnauthorized) {
+			return fmt.Errorf("export: the audit query was refused, so no conversation can be captured (each capture records the audit entries that concern it); "+
+				"give the OAuth client the permission %s, then rerun: the run resumes, nothing was captured by this invocation: %w", auditPermission, err)
+		}
+		if isFatal(ctx, err) {
+			return err // a long rate limit, no token, the API unreachable: said as such
+		}
+		if attempt < maxAuditAttempts {
+			r.o.Log.Warn("export: the audit query failed; running it once more (every capture waits for it)", "error", err.Error())
+		}
+	}
+	return fmt.Errorf("export: the audit query failed %d times, so no conversation can be captured (each capture records the audit entries that concern it); rerun later: the run resumes, nothing was captured by this invocation: %w", maxAuditAttempts, err)
+}
+
+// auditSpill is how many bytes of result pages loadAudits keeps in
+// memory before storing them as evidence: past it, a query that fails
+// later leaves those objects unreferenced (verify warns of them).
+const auditSpill = 64 << 20
+
 // loadAudits runs the audit query for deletion-protection changes, keeps
 // each result page as evidence with an "audit" entry, and indexes entries
-// by the conversation they concern.
+// by the conversation they concern. The entries are appended together,
+// once every page is read: a query that fails on a page leaves nothing in
+// the ledger, and the query run again records its pages once.
 func (r *runner) loadAudits(ctx context.Context) error {
 	if a := r.audits.Load(); a != nil && a.loaded {
 		return nil
@@ -72,34 +119,56 @@ func (r *runner) loadAudits(ctx context.Context) error {
 		interval = start.Format(genesys.TimeLayout) + "/" + end.Format(genesys.TimeLayout)
 	}
 	idx := &auditIndex{byConv: derive.AuditIndex{}, evidence: []string{}}
-	page := 0
 	req := genesys.AuditQueryRequest{Interval: interval, ServiceName: r.o.AuditServiceName}
-	for p, err := range r.d.Client.ListAudits(ctx, req, fetch.ListOptions{PageSize: genesys.MaxAuditPageSize}) {
+	var entries []leaf.Entry
+	var held [][]byte // bodies of entries[len(entries)-len(held):], not stored yet
+	size := 0
+	store := func() error {
+		for i, body := range held {
+			ref, err := r.put(ctx, body)
+			if err != nil {
+				return err
+			}
+			entries[len(entries)-len(held)+i].EvidenceSHA256 = ref.Sum
+			idx.evidence = append(idx.evidence, ref.Sum.String())
+		}
+		held, size = held[:0], 0
+		return nil
+	}
+	for p, err := range r.d.Client.ListAudits(ctx, req, fetch.ListOptions{PageSize: genesys.MaxAuditPageSize, PollTimeout: auditPollTimeout}) {
 		if err != nil {
 			return fmt.Errorf("audit query: %w", err)
 		}
-		page++
-		ref, err := r.put(ctx, p.Response.Body)
-		if err != nil {
-			return err
-		}
 		idx.byConv.Add(p.Page)
-		idx.evidence = append(idx.evidence, ref.Sum.String())
 		for _, m := range p.Page.Entities {
 			idx.entries = append(idx.entries, auditEntry{entityType: m.EntityType, subjects: derive.AuditSubjects(m)})
 		}
-		detail, err := leaf.EncodeDetail(&leaf.AuditDetail{Page: page, Interval: interval, ServiceName: req.ServiceName, Entries: derive.Audit(p.Page)})
+		detail, err := leaf.EncodeDetail(&leaf.AuditDetail{Page: len(entries) + 1, Interval: interval, ServiceName: req.ServiceName, Entries: derive.Audit(p.Page)})
 		if err != nil {
 			return err
 		}
-		err = r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
-			_, err := tx.Append(leaf.Entry{Kind: leaf.KindAudit, Matter: r.o.Scope.Matter, RunID: r.runID,
-				EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail})
-			return err
-		})
-		if err != nil {
-			return err
+		entries = append(entries, leaf.Entry{Kind: leaf.KindAudit, Matter: r.o.Scope.Matter, RunID: r.runID,
+			Source: source(p.Response), Detail: detail})
+		held = append(held, p.Response.Body)
+		if size += len(p.Response.Body); size > auditSpill {
+			if err := store(); err != nil {
+				return err
+			}
 		}
+	}
+	if err := store(); err != nil {
+		return err
+	}
+	err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		for _, e := range entries {
+			if _, err := tx.Append(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	idx.loaded = true
 	r.audits.Store(idx)

@@ -5,10 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +12,7 @@ import (
 	"time"
 
 	"github.com/custodyhq/custody/internal/export"
-	"github.com/custodyhq/custody/internal/fetch"
+	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
@@ -233,48 +229,37 @@ func TestExportRevokedHoldAuditRefs(t *testing.T) {
 	}
 }
 
-// TestExportAuditQueryFailedCapturesNothing: when the audit query fails
-// (403: the OAuth client lacks audits:audit:view), the audit references of
-// every conversation are unknown, held or not: none is recorded with
-// audit_refs [] (no entry concerns it), each fails saying why, and the
-// run is not complete. Before, a conversation not held at the time was
-// captured with [].
-func TestExportAuditQueryFailedCapturesNothing(t *testing.T) {
-	e := newEnv(t, 20, "")
-	var ids []string
-	for _, c := range whatsApp(e.srv.Org) {
-		if !c.LegalHold && len(ids) < 2 {
-			ids = append(ids, c.ID)
-		}
+// auditRun exports ids (or, with none, the interval of the org) from srv
+// into a fresh ledger, the audit query reaching the whole org.
+func auditRun(t *testing.T, srv *sim.Server, ids []string) (*env, *export.Accounting, error) {
+	t.Helper()
+	le := ledgertest.New(t, "matter-1")
+	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	scope := export.Scope{Matter: "matter-1", IDs: ids}
+	if len(ids) == 0 {
+		scope = intervalScope()
+		scope.Matter = "matter-1"
 	}
-	up, err := url.Parse(e.srv.APIURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(up)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/v2/audits/query") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"message":"You are missing the following permission(s): audits:audit:view","code":"missing.permissions","status":403,"contextId":"x","details":[],"errors":[]}`))
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(proxy.Close)
-	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t, func(c *fetch.Config) { c.APIURL = proxy.URL }), Ledger: e.ledger, Evidence: e.store},
-		export.Options{Scope: export.Scope{Matter: "matter-1", IDs: ids}, SignerKey: e.key, Concurrency: 4})
-	if err != nil {
-		t.Fatalf("export: %v", err)
-	}
-	if acct.Complete() || acct.Exported != 0 || acct.Failed != len(ids) {
-		t.Fatalf("accounting %+v: want %d failed, none exported", acct, len(ids))
-	}
-	for _, f := range acct.Failures {
-		if !strings.Contains(f.Reason, "audit") || !strings.Contains(f.Reason, "audits:audit:view") {
-			t.Errorf("conversation %s: reason %q: want the audit query's failure", f.ConversationID, f.Reason)
-		}
-	}
+	auditInterval := orgStart.Format(time.RFC3339) + "/" + orgEnd.AddDate(0, 2, 0).Format(time.RFC3339)
+	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+		export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4, AuditInterval: auditInterval})
+	return e, acct, err
+}
+
+// routeRequests counts the simulator's requests to the route pattern.
+func routeRequests(srv *sim.Server, route string) int64 {
+	return srv.Stats().Routes[route].Requests
+}
+
+const (
+	routeAuditQuery = "POST /api/v2/audits/query"
+	routeHolds      = "POST /api/v2/recordings/deletionprotection"
+	routeConvRead   = "GET /api/v2/conversations/messages/{conversationId}"
+)
+
+// noCaptures fails t if the ledger holds a conversation or message entry.
+func noCaptures(t *testing.T, e *env) {
+	t.Helper()
 	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
@@ -282,5 +267,184 @@ func TestExportAuditQueryFailedCapturesNothing(t *testing.T) {
 		if en.Kind == leaf.KindConversation || en.Kind == leaf.KindMessage {
 			t.Fatalf("entry %d (%s of %s) recorded while the audit references are unknown", en.Seq, en.Kind, en.ConversationID)
 		}
+	}
+}
+
+// runStatus is the ledger's status of the run runID.
+func runStatus(t *testing.T, e *env, runID string) string {
+	t.Helper()
+	runs, err := e.ledger.Runs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.ID == runID {
+			return r.Status
+		}
+	}
+	t.Fatalf("run %s not in the ledger", runID)
+	return ""
+}
+
+// TestExportAuditForbiddenStops: the OAuth client lacks audits:audit:view
+// (the simulator's --audits-forbidden): the audit references of every
+// conversation are unknown, held or not, so none can be captured. The
+// export stops at once, after the one audit request: no batch asks for
+// its holds, no conversation is read or recorded failed, none is
+// recorded with audit_refs [] (no entry concerns it), and the run ends
+// failed with one error naming the permission, its conversations left
+// pending (or not listed yet) for the rerun. Before, every batch of 100 sent its hold check
+// and an audit query, then failed its conversations, pass after pass.
+func TestExportAuditForbiddenStops(t *testing.T) {
+	for _, byIDs := range []bool{true, false} {
+		name := "interval" // the listing, beside the query, is stopped too
+		if byIDs {
+			name = "ids"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := simtest.Start(t, sim.Options{
+				OrgConfig:       sim.OrgConfig{Seed: 7, Conversations: 300, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2},
+				AuditsForbidden: true, JobDelay: 20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+			})
+			var ids []string
+			for _, c := range whatsApp(srv.Org) {
+				ids = append(ids, c.ID)
+			}
+			if len(ids) <= 100 {
+				t.Fatalf("%d WhatsApp conversations: the fixture needs more than one batch of 100", len(ids))
+			}
+			if !byIDs {
+				ids = nil
+			}
+			e, acct, err := auditRun(t, srv, ids)
+			if err == nil || !strings.Contains(err.Error(), "audits:audit:view") || !strings.Contains(err.Error(), "403") {
+				t.Fatalf("export: %v: want the run stopped, naming the 403 and audits:audit:view", err)
+			}
+			if n := routeRequests(srv, routeAuditQuery); n != 1 {
+				t.Errorf("%d audit queries, want 1 (a 403 is final)", n)
+			}
+			if n, r := routeRequests(srv, routeHolds), routeRequests(srv, routeConvRead); n != 0 || r != 0 {
+				t.Errorf("%d hold checks and %d conversation reads, want none", n, r)
+			}
+			if acct.Status != ledger.RunFailed || !strings.Contains(acct.StopReason, "audits:audit:view") {
+				t.Errorf("run %s, reason %q: want failed, naming the permission", acct.Status, acct.StopReason)
+			}
+			if acct.Exported != 0 || acct.Failed != 0 || len(acct.Failures) != 0 || acct.Pending != acct.Listed {
+				t.Errorf("accounting %+v: want every conversation pending, none failed one by one", acct)
+			}
+			if st := runStatus(t, e, acct.RunID); st != ledger.RunFailed {
+				t.Errorf("the ledger's run status %q, want %q", st, ledger.RunFailed)
+			}
+			noCaptures(t, e)
+		})
+	}
+}
+
+// TestExportAuditQueryFailsTwiceStops: the audit query ends Failed at
+// the source, and again when run once more: the run stops, naming the
+// query's failure, with nothing captured and nothing failed one by one.
+// Failed once, the query run again serves the run, which completes.
+// Before, each batch ran the query again and failed its conversations.
+func TestExportAuditQueryFailsTwiceStops(t *testing.T) {
+	for _, tc := range []struct {
+		faults  string
+		queries int64
+		stops   bool
+	}{
+		{"auditfail@1,auditfail@2", 2, true},
+		{"auditfail@1", 2, false},
+	} {
+		t.Run(tc.faults, func(t *testing.T) {
+			srv := simtest.Start(t, sim.Options{
+				OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 30, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2},
+				Faults:    tc.faults, JobDelay: 20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+			})
+			var ids []string
+			for _, c := range whatsApp(srv.Org) {
+				ids = append(ids, c.ID)
+			}
+			e, acct, err := auditRun(t, srv, ids)
+			if n := routeRequests(srv, routeAuditQuery); n != tc.queries {
+				t.Errorf("%d audit queries, want %d", n, tc.queries)
+			}
+			if !tc.stops {
+				if err != nil || !acct.Complete() || acct.Exported != len(ids) {
+					t.Fatalf("export: %v, accounting %+v: want all %d exported", err, acct, len(ids))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "audit query failed 2 times") || !strings.Contains(err.Error(), "Failed") {
+				t.Fatalf("export: %v: want the run stopped by the query's failure", err)
+			}
+			if n := routeRequests(srv, routeHolds); n != 0 {
+				t.Errorf("%d hold checks, want none", n)
+			}
+			if acct.Status != ledger.RunFailed || acct.Failed != 0 || acct.Pending != len(ids) {
+				t.Errorf("accounting %+v: want failed, every conversation pending", acct)
+			}
+			noCaptures(t, e)
+		})
+	}
+}
+
+// TestExportAuditPageFailedNoDuplicates: the audit query's second page
+// cannot be read (its cursor refused: the simulator's auditpage fault),
+// so the query is run again, and succeeds. Its pages are recorded once
+// each: none of the failed query's, no page twice. Before, each page was
+// appended as it came, and the failed query's first page stayed in the
+// append-only ledger beside the second query's.
+func TestExportAuditPageFailedNoDuplicates(t *testing.T) {
+	srv := simtest.Start(t, sim.Options{
+		OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 3000, Start: orgStart, End: orgEnd, LegalHoldShare: 0.3},
+		Faults:    "auditpage@1", JobDelay: 20 * time.Millisecond, AuditDelay: 20 * time.Millisecond,
+	})
+	audits := 0
+	for i := range srv.Org.Len() {
+		audits += len(srv.Org.Audits(i))
+	}
+	if audits <= genesys.MaxAuditPageSize {
+		t.Fatalf("%d audit entries: the fixture needs more than a page of %d", audits, genesys.MaxAuditPageSize)
+	}
+	var ids []string
+	for _, c := range whatsApp(srv.Org)[:3] {
+		ids = append(ids, c.ID)
+	}
+	e, acct, err := auditRun(t, srv, ids)
+	if err != nil || !acct.Complete() || acct.Exported != len(ids) {
+		t.Fatalf("export: %v, accounting %+v: want all exported", err, acct)
+	}
+	if n := routeRequests(srv, routeAuditQuery); n != 2 {
+		t.Errorf("%d audit queries, want 2 (the failed one, run once more)", n)
+	}
+	var pages []int
+	entries := 0
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindAudit}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := leaf.DecodeDetail(leaf.KindAudit, en.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ad := d.(*leaf.AuditDetail)
+		pages = append(pages, ad.Page)
+		entries += ad.Entries
+	}
+	want := (audits + genesys.MaxAuditPageSize - 1) / genesys.MaxAuditPageSize
+	if len(pages) != want || entries != audits {
+		t.Errorf("audit entries of pages %v holding %d audit entries, want pages 1 to %d once each, holding %d", pages, entries, want, audits)
+	}
+	for i, p := range pages {
+		if p != i+1 {
+			t.Errorf("audit pages recorded %v, want 1 to %d in order", pages, want)
+			break
+		}
+	}
+	rep, err := verify.Ledger(context.Background(), e.ledger, verifyWithEvidence(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || len(rep.Warnings) != 0 {
+		t.Fatalf("verify: findings %v, warnings %v", rep.Findings, rep.Warnings)
 	}
 }

@@ -228,6 +228,14 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 	if len(batch) == 0 {
 		return nil
 	}
+	// Every conversation waits for the audit index, held now or not: one
+	// whose hold was revoked has entries too, and a capture made before
+	// the index is loaded would record them as none ([]). Waited for
+	// before the hold check: when it cannot be had the run stops, and no
+	// batch asks for its holds only to fail.
+	if err := r.awaitAudits(ctx); err != nil {
+		return err
+	}
 	ids := make([]string, len(batch))
 	for i, it := range batch {
 		ids[i] = it.ItemID
@@ -241,12 +249,6 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 			return &fatal{fmt.Errorf("export: evidence: %w", err)}
 		}
 		sum = ref.Sum
-		// Every conversation waits for the audit index, held now or not:
-		// one whose hold was revoked has entries too, and a capture made
-		// before the index is loaded would record them as none ([]).
-		if aerr := r.awaitAudits(ctx); aerr != nil {
-			err = fmt.Errorf("%w: %s", aerr, auditsUnknown)
-		}
 	} else {
 		err = fmt.Errorf("legal hold check: %w", err)
 	}
@@ -273,22 +275,23 @@ func (r *runner) checkHolds(ctx context.Context, batch []ledger.RunItem, jobs ch
 }
 
 // auditsUnknown says why a conversation is not captured when the audit
-// query failed: its audit_refs would be unknown, and recording them as
-// [] would say no entry concerns it.
-const auditsUnknown = "its audit references are unknown, so it is not captured (rerun once the audit query succeeds; it needs the permission audits:audit:view)"
+// index is not loaded: its audit_refs would be unknown, and recording
+// them as [] would say no entry concerns it.
+const auditsUnknown = "its audit references are unknown, so it is not captured (rerun once the audit query succeeds; it needs the permission " + auditPermission + ")"
 
-// awaitAudits waits for the audit index; if the first load failed, it
-// tries again (a later batch may succeed where the first did not).
+// awaitAudits waits for the audit index (queryAudits, started with the
+// run). Its failure is final for the run, which it ends: every capture
+// needs the index, and the query was already tried again.
 func (r *runner) awaitAudits(ctx context.Context) error {
 	select {
 	case <-r.auditsReady:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if r.auditsErr == nil {
-		return nil
+	if r.auditsErr != nil {
+		return &fatal{r.auditsErr}
 	}
-	return r.loadAudits(ctx)
+	return nil
 }
 
 // fail records a conversation's failure (or its absence at the source).

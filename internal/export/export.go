@@ -182,17 +182,24 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	// The audit query is asynchronous at the source (create, poll, page):
 	// start it now so it runs beside the listing instead of stalling the
-	// first batch that holds a protected conversation.
+	// first batch. Every capture needs its index, so when it cannot be
+	// had (refused, or failed again) the listing and the captures stop
+	// at once (lctx) and the run ends with its error.
 	r.auditsReady = make(chan struct{})
+	lctx, lcancel := context.WithCancelCause(ctx)
+	defer lcancel(nil)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(r.auditsReady)
-		r.auditsErr = r.loadAudits(actx)
+		r.auditsErr = r.queryAudits(actx)
+		if r.auditsErr != nil && actx.Err() == nil {
+			lcancel(r.auditsErr)
+		}
 	}()
-	err = r.list(ctx)
+	err = r.list(lctx)
 	if err == nil {
-		err = r.captureAll(ctx)
+		err = r.captureAll(lctx)
 	}
 	if err != nil {
 		cancel() // a failed run needs the audits no more
@@ -201,8 +208,10 @@ func (r *runner) run(ctx context.Context) error {
 	// checkpoint, and nothing of it writes to the ledger or the store after
 	// Run returns: a run that captured nothing never waited for it.
 	<-r.auditsReady
-	if err == nil && r.auditsErr != nil && r.audits.Load() == nil {
-		r.o.Log.Warn("export: the audit query failed; no conversation was captured without its audit references (those it would have served failed)", "error", r.auditsErr.Error())
+	if r.auditsErr != nil && ctx.Err() == nil && (err == nil || lctx.Err() != nil) {
+		// The audit query's failure stopped the run (or the run had
+		// nothing to capture): its error, not the cancellation it caused.
+		err = r.auditsErr
 	}
 	return r.finish(ctx, err)
 }

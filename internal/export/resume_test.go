@@ -5,7 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,8 +90,9 @@ func withMatter(s export.Scope) export.Scope {
 }
 
 // TestExportRerunRetriesFailed: conversations that failed (here: every
-// request answered 503, retries exhausted) are retried by the next run of
-// the same scope, however often they failed before.
+// request answered 503, retries exhausted, but the audit query's, whose
+// failure would stop the run before any capture) are retried by the next
+// run of the same scope, however often they failed before.
 func TestExportRerunRetriesFailed(t *testing.T) {
 	e := newEnv(t, 20, "")
 	ids := []string{}
@@ -94,9 +100,24 @@ func TestExportRerunRetriesFailed(t *testing.T) {
 		ids = append(ids, c.ID)
 	}
 	scope := export.Scope{Matter: "matter-1", IDs: ids}
-	broken := simtest.Start(t, sim.Options{Org: e.srv.Org, ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret, Faults: "503=1"})
-	c, err := fetch.New(fetch.Config{ClientID: broken.ClientID, ClientSecret: broken.ClientSecret, APIURL: broken.APIURL, LoginURL: broken.LoginURL,
-		Rate: 1e9, MaxAttempts: 2, Backoff: func(int) time.Duration { return time.Millisecond }})
+	up, err := url.Parse(e.srv.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(up)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v2/audits/") || r.URL.Path == "/api/v2/audits/query" {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"message":"The server encountered an unexpected error.","code":"internal.server.error","status":503,"contextId":"x","details":[],"errors":[]}`))
+	}))
+	t.Cleanup(broken.Close)
+	c, err := fetch.New(fetch.Config{ClientID: e.srv.ClientID, ClientSecret: e.srv.ClientSecret, APIURL: broken.URL, LoginURL: e.srv.LoginURL,
+		Rate: 1e9, MaxAttempts: 2, Backoff: func(int) time.Duration { return time.Millisecond },
+		PollInitial: 5 * time.Millisecond, PollMax: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

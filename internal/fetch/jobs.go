@@ -19,6 +19,10 @@ type ListOptions struct {
 	JobID, Cursor string
 	// PageSize of result pages; ≤ 0 for the server's default.
 	PageSize int
+	// PollTimeout bounds the wait for the job or query to be done, as
+	// Config.PollTimeout does (which applies when ≤ 0): past it, the
+	// listing fails with ErrJobFailed.
+	PollTimeout time.Duration
 	// OnResponse, when set, sees the create and status responses (the
 	// pages come through the iterator), e.g. to record the job id at once
 	// so a crashed run can resume it.
@@ -117,7 +121,7 @@ func listQuery[P any](ctx context.Context, c *Client, opt ListOptions, q asyncQu
 		notify(opt, resp)
 		id = created
 	}
-	err := c.poll(ctx, q.what+" "+id, func() (string, string, error) {
+	err := c.poll(ctx, q.what+" "+id, opt.PollTimeout, func() (string, string, error) {
 		state, msg, resp, err := q.status(id)
 		if err != nil {
 			return "", "", err
@@ -305,9 +309,13 @@ func (p *cursorPager) next(cursor string) (string, error) {
 
 // poll calls status until it reports done (the first of states) or one of
 // the failure states, waiting PollInitial, then 1.5× longer each time up
-// to PollMax, for at most PollTimeout. The first check is immediate.
-func (c *Client) poll(ctx context.Context, what string, status func() (state, msg string, err error), done string, failed ...string) error {
-	deadline := c.cfg.Now().Add(c.cfg.PollTimeout)
+// to PollMax, for at most timeout (Config.PollTimeout when ≤ 0). The
+// first check is immediate.
+func (c *Client) poll(ctx context.Context, what string, timeout time.Duration, status func() (state, msg string, err error), done string, failed ...string) error {
+	if timeout <= 0 {
+		timeout = c.cfg.PollTimeout
+	}
+	deadline := c.cfg.Now().Add(timeout)
 	interval := c.cfg.PollInitial
 	for {
 		state, msg, err := status()
@@ -332,7 +340,7 @@ func (c *Client) poll(ctx context.Context, what string, status func() (state, ms
 			}
 		}
 		if !c.cfg.Now().Add(interval).Before(deadline) {
-			return fmt.Errorf("fetch: %s: %w: still %q after %s", what, ErrJobFailed, quoteShort(c.red.Redact(state), 32), c.cfg.PollTimeout)
+			return fmt.Errorf("fetch: %s: %w: still %q after %s", what, ErrJobFailed, quoteShort(c.red.Redact(state), 32), timeout)
 		}
 		c.log.Debug("fetch: waiting for job", "job", c.red.Redact(what), "state", quoteShort(c.red.Redact(state), 32), "wait", interval)
 		if err := c.cfg.Sleep(ctx, interval); err != nil {

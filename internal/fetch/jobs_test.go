@@ -405,3 +405,35 @@ func TestJobExpiredWhilePolled(t *testing.T) {
 		t.Fatalf("%d results, want the one error", n)
 	}
 }
+
+// TestListAuditsPollTimeout: ListOptions.PollTimeout bounds the wait for
+// an audit query that never succeeds, in place of Config.PollTimeout (an
+// hour, an analytics job's): the export's captures wait for the query, and
+// a stuck one held them for the hour. Before, the option did not exist
+// and the query was polled for the client's whole PollTimeout.
+func TestListAuditsPollTimeout(t *testing.T) {
+	var polls atomic.Int64
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/api/v2/audits/query":
+			writeJSON(w, 200, `{"id":"tx-1","state":"Queued"}`)
+		case r.URL.Path == "/api/v2/audits/query/tx-1":
+			polls.Add(1)
+			writeJSON(w, 200, `{"id":"tx-1","state":"Running"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	clk := newFakeClock()
+	t0 := clk.Now()
+	c := f.client(clk, func(cfg *Config) { cfg.PollTimeout = time.Hour; cfg.PollMax = 10 * time.Second })
+	var err error
+	for _, err = range c.ListAudits(context.Background(), genesys.AuditQueryRequest{Interval: "i", ServiceName: "Quality"}, ListOptions{PollTimeout: time.Minute}) {
+	}
+	if !errors.Is(err, ErrJobFailed) || !strings.Contains(err.Error(), "Running") || !strings.Contains(err.Error(), "1m0s") {
+		t.Fatalf("err = %v, want the query still Running after 1m0s", err)
+	}
+	if waited := clk.Now().Sub(t0); waited > time.Minute || polls.Load() > 12 {
+		t.Errorf("polled %d times over %s, want at most a minute", polls.Load(), waited)
+	}
+}

@@ -23,8 +23,13 @@ const (
 	FaultSlow     = "slow"
 	FaultRevoke   = "revoke"
 	FaultJobFail  = "jobfail"
-	FaultGone     = "404"
-	FaultOAuth    = "oauth"
+	// FaultAuditFail: N counts audit queries; that query ends Failed.
+	FaultAuditFail = "auditfail"
+	// FaultAuditPage: N counts audit queries; that query refuses every
+	// cursor (400), so only its first page can be read.
+	FaultAuditPage = "auditpage"
+	FaultGone      = "404"
+	FaultOAuth     = "oauth"
 	// FaultEcho answers an API request as a hostile or buggy server
 	// might: its Authorization header quoted in an error body, and the
 	// bearer token sent back in response headers.
@@ -44,7 +49,8 @@ type FaultRule struct {
 	// token request, conversation for 404) gets the fault.
 	Rate float64
 	// At, when positive, is the 1-based number of the request (API
-	// request; analytics job for jobfail; token request for oauth) that
+	// request; analytics job for jobfail; audit query for auditfail and
+	// auditpage; token request for oauth) that
 	// gets the fault.
 	At uint64
 	// Delay is the delay of slow faults (default 2s).
@@ -84,7 +90,10 @@ func (f FaultRule) String() string {
 //
 // KIND is 500, 502, 503, 504, 5xx, 429, reset, truncate, slow (DELAY,
 // default 2s), revoke (the request's token becomes invalid: 401), jobfail
-// (N counts analytics jobs; the job ends FAILED), 404 (RATE is the share of
+// (N counts analytics jobs; the job ends FAILED), auditfail (N counts
+// audit queries; the query ends Failed), auditpage (N counts audit
+// queries; the query refuses every cursor with a 400, so only its first
+// page can be read), 404 (RATE is the share of
 // conversations deleted upstream; no @N), oauth (N counts token requests;
 // a 503 from /oauth/token), echo (the request's Authorization header
 // quoted in an error body and its token sent back in ININ-Correlation-Id
@@ -117,7 +126,7 @@ func parseFaultItem(item string) (FaultRule, error) {
 	r := FaultRule{Kind: item[:i]}
 	switch r.Kind {
 	case Fault500, Fault502, Fault503, Fault504, Fault5xx, Fault429, FaultReset, FaultTruncate,
-		FaultSlow, FaultRevoke, FaultJobFail, FaultGone, FaultOAuth, FaultEcho, FaultOAuthEcho:
+		FaultSlow, FaultRevoke, FaultJobFail, FaultAuditFail, FaultAuditPage, FaultGone, FaultOAuth, FaultEcho, FaultOAuthEcho:
 	default:
 		return r, fmt.Errorf("unknown fault kind %q", r.Kind)
 	}
@@ -207,7 +216,7 @@ func (p *faultPlan) requestFault(n, key uint64) (FaultRule, bool) {
 	p.mu.Unlock()
 	for j, r := range p.rules {
 		switch r.Kind {
-		case FaultJobFail, FaultOAuth, FaultOAuthEcho:
+		case FaultJobFail, FaultAuditFail, FaultAuditPage, FaultOAuth, FaultOAuthEcho:
 			continue
 		}
 		if r.At == n || r.Rate > 0 && unit(hash(p.seed, tagFault, key, uint64(occ), uint64(j))) < r.Rate {
@@ -236,6 +245,12 @@ func (p *faultPlan) oauthEcho(n uint64) (FaultRule, bool) {
 	return p.counted(FaultOAuthEcho, n)
 }
 func (p *faultPlan) jobFail(n uint64) (FaultRule, bool) { return p.counted(FaultJobFail, n) }
+func (p *faultPlan) auditFail(n uint64) (FaultRule, bool) {
+	return p.counted(FaultAuditFail, n)
+}
+func (p *faultPlan) auditPage(n uint64) (FaultRule, bool) {
+	return p.counted(FaultAuditPage, n)
+}
 
 // goneConversation reports whether conversation i (id) was deleted upstream.
 func (p *faultPlan) goneConversation(i int, id string) bool {

@@ -35,6 +35,9 @@ var auditProps = map[string]func(e *genesys.AuditLogMessage) string{
 // auditServiceMapping is GET /api/v2/audits/query/servicemapping: the
 // services the simulated org audits, with their entity types and actions.
 func (s *Server) auditServiceMapping(w *resp, _ *http.Request) {
+	if s.auditsForbidden(w) {
+		return
+	}
 	entity := "Conversation"
 	if s.Org.auditNamesRecording() {
 		entity = "Recording"
@@ -56,6 +59,8 @@ type auditQuery struct {
 	status  genesys.AuditQueryExecutionStatus
 	created time.Time
 	results []genesys.AuditLogMessage // snapshot taken when the query ran
+	failed  bool                      // an auditfail fault: ends Failed
+	cursors bool                      // an auditpage fault: every cursor refused
 }
 
 func (s *Server) auditState(a *auditQuery, now time.Time) string {
@@ -64,13 +69,29 @@ func (s *Server) auditState(a *auditQuery, now time.Time) string {
 		return genesys.AuditQueued
 	case d < s.opts.AuditDelay:
 		return genesys.AuditRunning
+	case a.failed:
+		return genesys.AuditFailed
 	}
 	return genesys.AuditSucceeded
+}
+
+// auditsForbidden answers 403 to an audit route under
+// Options.AuditsForbidden, as Genesys does to a client without
+// audits:audit:view, and reports whether it did.
+func (s *Server) auditsForbidden(w *resp) bool {
+	if !s.opts.AuditsForbidden {
+		return false
+	}
+	w.error(http.StatusForbidden, "missing.permissions", "You are missing the following permission(s): audits:audit:view")
+	return true
 }
 
 // createAuditQuery is POST /api/v2/audits/query. The result is computed at
 // once and served when the query's state reaches Succeeded.
 func (s *Server) createAuditQuery(w *resp, r *http.Request) {
+	if s.auditsForbidden(w) {
+		return
+	}
 	var body genesys.AuditQueryRequest
 	if !w.decode(r, &body) {
 		return
@@ -148,6 +169,8 @@ func (s *Server) createAuditQuery(w *resp, r *http.Request) {
 	a := &auditQuery{created: now, results: res, status: genesys.AuditQueryExecutionStatus{
 		ID: id, StartDate: ts(now), Interval: body.Interval, ServiceName: body.ServiceName, Filters: body.Filters, Sort: body.Sort,
 	}}
+	_, a.failed = s.faults.auditFail(s.auditSeq)
+	_, a.cursors = s.faults.auditPage(s.auditSeq)
 	s.audits[id] = a
 	a.status.State = s.auditState(a, now)
 	out := a.status
@@ -156,6 +179,9 @@ func (s *Server) createAuditQuery(w *resp, r *http.Request) {
 }
 
 func (s *Server) auditQuery(w *resp, r *http.Request) (*auditQuery, genesys.AuditQueryExecutionStatus, bool) {
+	if s.auditsForbidden(w) {
+		return nil, genesys.AuditQueryExecutionStatus{}, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.audits[r.PathValue("transactionId")]
@@ -196,6 +222,10 @@ func (s *Server) auditResults(w *resp, r *http.Request) {
 	}
 	pos := 0
 	if c := r.URL.Query().Get("cursor"); c != "" {
+		if a.cursors {
+			w.badRequest("The cursor %q is not valid for this query.", c)
+			return
+		}
 		b, err := base64.RawURLEncoding.DecodeString(c)
 		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), st.ID+":"))
 		if err != nil || err2 != nil || !strings.HasPrefix(string(b), st.ID+":") || n < 0 || n > len(a.results) {

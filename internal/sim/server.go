@@ -122,6 +122,9 @@ type Options struct {
 	// RecordingsForbidden answers 403 to a conversation's recordings, as
 	// Genesys does to a client without recording:recording:view.
 	RecordingsForbidden bool
+	// AuditsForbidden answers 403 to every audit query route, as Genesys
+	// does to a client without audits:audit:view.
+	AuditsForbidden bool
 	// RecordingsNotReady answers 202 with no body to a conversation's
 	// recordings, as Genesys does while it is still readying them (a
 	// failure export must not ask again of the same conversation).

@@ -340,7 +340,8 @@ func runCheckpoint(ctx context.Context, o *checkpointOptions, g *globalOptions) 
 
 // writeErasureSummary says what checkpoint --erasure vouches for: the
 // erasure entry's reason, who and when, what it erased, which of it was
-// under legal hold (and the override's reason), and its objects. The
+// under legal hold (and the override's reason), and its objects (each
+// diff whose findings objects it deleted among them). The
 // entry's texts are shown as the diff shows an export's ids: no escape
 // sequence or line break of their own.
 func writeErasureSummary(w io.Writer, s *erase.ErasureSummary) {
@@ -375,6 +376,11 @@ func writeErasureSummary(w io.Writer, s *erase.ErasureSummary) {
 	line("objects", "%d deleted (%d of them unreferenced), %d kept", s.ObjectsDeleted, s.Unreferenced, len(s.Kept))
 	for _, k := range s.Kept {
 		line("kept", "%s: %s", k.Object, safe(k.Why))
+	}
+	// Among the objects deleted: vouching makes them erased, and the
+	// diff can no longer be read whole.
+	for _, d := range s.Diffs {
+		line("diff", "entry %d, run %s: %d findings %s deleted", d.Seq, safe(d.RunID), len(d.Findings), plural(len(d.Findings), "object", "objects"))
 	}
 	if s.Collateral > 0 {
 		line("collateral", "%d messages lost their response bodies", s.Collateral)

@@ -282,14 +282,18 @@ const (
 const (
 	recordingsNoRecording   = "the Recordings service has no recording of the conversation (404)"
 	recordingsNoCopyMatched = "no copy in the conversation's recording matched it (by id, or by file name, size and type)"
-	// recordingsNoCopy is recordingsNoCopyMatched as exports recorded it
-	// before copies were matched by more than their ids.
-	recordingsNoCopy = "the conversation's recording names no copy of it"
 )
 
-// recordingsHasNone are the reasons, as recorded by this export and
-// earlier ones, saying the Recordings service has no copy.
-var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopyMatched, recordingsNoCopy}
+// recordingsNoCopy is the reason exports recorded before copies were
+// matched by more than their ids: a recording naming its copies with ids
+// of its own gave it for every attachment. It says the copy was never
+// looked for as it is now, so a later run asks once more (retryRule),
+// recording the answer in today's words.
+const recordingsNoCopy = "the conversation's recording names no copy of it"
+
+// recordingsHasNone are the reasons saying the Recordings service has no
+// copy, as matched now.
+var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopyMatched}
 
 // recordingCopies are a conversation's attachment urls from the
 // Recordings service, asked for once, when an attachment the messages API
@@ -592,14 +596,16 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 //   - past them, when its copy was not asked of the Recordings service
 //     (the entry was appended before the 30 days ended, or its reason
 //     names no answer of that service, as an export before it asked on
-//     any refusal recorded: first), or the Recordings service refused
+//     any refusal recorded, or says "names no copy of it", as an export
+//     before copies were matched by their file name, size and type:
+//     first), or the Recordings service refused
 //     it (403: a permission since granted gets it), or the media host
 //     refused the url of the copy it named or served something else (a
 //     new one is signed for each request). viaRecordings: only that
 //     service may give it.
 //
 // Past the 30 days an attachment the Recordings service had no copy of
-// (no recording, 404, or none named) is not tried again. A message whose
+// (no recording, 404, or none matched) is not tried again. A message whose
 // time does not read is not either: nothing bounds its tries.
 func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (again, viaRecordings, first bool) {
 	mismatch := mr.Status == leaf.MediaSHA256Mismatch && !strings.Contains(mr.Reason, mediaSHA256Unreadable)
@@ -619,6 +625,9 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 	}
 	if at.Before(served) {
 		return true, true, true
+	}
+	if strings.Contains(mr.Reason, recordingsNoCopy) {
+		return true, true, true // never matched as copies are now
 	}
 	for _, none := range recordingsHasNone {
 		if strings.Contains(mr.Reason, none) {

@@ -77,8 +77,10 @@ func TestUnrecorded(t *testing.T) {
 // TestRetryRuleRecordingsNeverAsked: past the messages API's 30 days, an
 // attachment recorded refused or expired whose reason names no answer of
 // the Recordings service (a refusal export did not take for one, as S3's
-// 400 ExpiredToken before) is tried again, through that service, its
-// answer then recorded (first); one the service had no copy of is not,
+// 400 ExpiredToken before), or says its recording "names no copy of it"
+// (as an export matching copies by their ids alone recorded: commit
+// review 2, M2), is tried again, through that service, its answer then
+// recorded (first); one the service had no copy of is not,
 // and one it refused, or whose copy's url was refused, is tried again
 // without a new entry for nothing had. Before, only the last were.
 func TestRetryRuleRecordingsNeverAsked(t *testing.T) {
@@ -92,7 +94,8 @@ func TestRetryRuleRecordingsNeverAsked(t *testing.T) {
 		"400 ExpiredToken, never asked": {leaf.MediaRef{Status: leaf.MediaRefused, Reason: "400 Bad Request: ExpiredToken: The provided token has expired."}, true, true, true},
 		"a body not the attachment":     {leaf.MediaRef{Status: leaf.MediaRefused, Reason: "size mismatch: the storage host served 1 bytes, the API states 2 (contentSizeBytes): not the attachment, not kept"}, true, true, true},
 		"no recording":                  {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsNoRecording}, false, false, false},
-		"no copy named":                 {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsNoCopy}, false, false, false},
+		"no copy matched":               {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsNoCopyMatched}, false, false, false},
+		"no copy named, by ids alone":   {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden: AccessDenied: Request has expired; " + recordingsNoCopy}, true, true, true},
 		"recordings refused":            {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsForbidden}, true, true, false},
 		"copy refused":                  {leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + recordingsCopyRefused}, true, true, false},
 		"copy not the attachment":       {leaf.MediaRef{Status: leaf.MediaRefused, Reason: "size mismatch; " + recordingsCopyNotGood}, true, true, false},

@@ -336,6 +336,13 @@ func TestExportAuditForbiddenStops(t *testing.T) {
 				t.Errorf("the ledger's run status %q, want %q", st, ledger.RunFailed)
 			}
 			noCaptures(t, e)
+			rep, err := verify.Ledger(context.Background(), e.ledger, verifyWithEvidence(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK || len(rep.Warnings) != 0 {
+				t.Fatalf("verify: findings %v, warnings %v", rep.Findings, rep.Warnings)
+			}
 		})
 	}
 }
@@ -379,10 +386,18 @@ func TestExportAuditQueryFailsTwiceStops(t *testing.T) {
 			if n := routeRequests(srv, routeHolds); n != 0 {
 				t.Errorf("%d hold checks, want none", n)
 			}
-			if acct.Status != ledger.RunFailed || acct.Failed != 0 || acct.Pending != len(ids) {
-				t.Errorf("accounting %+v: want failed, every conversation pending", acct)
+			if acct.Status != ledger.RunFailed || acct.Failed != 0 || acct.Pending != acct.Listed {
+				t.Errorf("accounting %+v: want failed, every conversation listed pending", acct)
 			}
 			noCaptures(t, e)
+			// Nothing of the failed queries in the ledger or the store.
+			rep, err := verify.Ledger(context.Background(), e.ledger, verifyWithEvidence(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK || len(rep.Warnings) != 0 {
+				t.Fatalf("verify: findings %v, warnings %v", rep.Findings, rep.Warnings)
+			}
 		})
 	}
 }

@@ -89,8 +89,9 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			r.o.Log.Warn("export: the messages API gave no url for an attachment: asking the Recordings service for it",
 				"conversation", convID, "message", m.id, "attachment", a.ID)
 		}
-		var none string // why the Recordings service gave no copy, for the reason
-		lapsed := false // err is the message's own url refused past the served window
+		var none string    // why the Recordings service gave no copy, for the reason
+		var matched string // how a copy whose ids differ was taken, for the reason (recordingsMatchedByName)
+		lapsed := false    // err is the message's own url refused past the served window
 		served := r.mayRenew(m)
 		if err != nil && notServed(err) && served {
 			// Refused while the messages API still serves the attachment:
@@ -118,7 +119,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			// bytes from being had, so that the reason recorded always
 			// says what the Recordings service answered (retryRule).
 			lapsed = !served && a.URL != "" && notServed(err)
-			u, rerr := rec.url(ctx, r, convID, m.id, a)
+			urls, byName, rerr := rec.copies(ctx, r, convID, m.id, a)
 			switch {
 			case rerr != nil && (!served || ctx.Err() != nil):
 				return fmt.Errorf("attachment %s: its url was refused, and asking the Recordings service for its copy failed: %w", a.ID, rerr)
@@ -126,9 +127,29 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				// Within the 30 days a rerun tries it again anyway
 				// (retryRule): the failure is said, not fatal.
 				none = truncate("asking the Recordings service for its copy failed: "+rerr.Error(), 200)
-			case u != "":
+			case len(urls) > 1:
+				// Copies alike by what they state (the same file sent
+				// twice): the one whose bytes have the stated sha256, or
+				// none.
+				var got *fetch.Response
+				got, none, rerr = r.copyAmong(ctx, urls, a, want)
+				switch {
+				case rerr != nil:
+					return fmt.Errorf("attachment %s: its url was refused, and downloading the copies of the Recordings service it may be failed: %w", a.ID, rerr)
+				case got != nil:
+					lapsed, resp, err = false, got, nil
+					matched = fmt.Sprintf("%s, of %d alike told apart by its sha256", recordingsMatchedByName, len(urls))
+				}
+			case len(urls) == 1:
 				lapsed = false
-				resp, err = download(u)
+				before := mismatched
+				resp, err = download(urls[0])
+				if byName {
+					// Bytes not of the stated sha256 from a copy taken by
+					// its name may be another file's: not kept as this
+					// one's (a later run downloads it again).
+					matched, mismatched = recordingsMatchedByName, before
+				}
 				switch {
 				case isBodyError(err):
 					none = recordingsCopyNotGood
@@ -164,6 +185,9 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				// words.
 				status = leaf.MediaExpired
 			}
+			if matched != "" {
+				none = strings.TrimPrefix(none+" ("+matched+")", " ")
+			}
 			if none != "" {
 				// The Recordings service's answer is kept whole:
 				// retryRule reads it.
@@ -185,6 +209,10 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 					mr.Reason = mediaSHA256Unreadable
 				}
 			}
+		}
+		if matched != "" {
+			// An inference, not an identity: the evidence says so.
+			mr.Reason = strings.TrimPrefix(mr.Reason+"; "+matched, "; ")
 		}
 		if prev, ok := unlessGood[a.ID]; ok && mr.Status != "" {
 			m.media = append(m.media, prev)
@@ -275,13 +303,32 @@ const (
 	// what its url served was not the attachment (cut short, or a page
 	// in its place); a later run downloads it again.
 	recordingsCopyNotGood = "the Recordings service named a copy, but what its url served was not the attachment either"
+	// recordingsCopiesNoneGood: several copies alike by what they state
+	// may be it, and none served bytes of the stated sha256 (one cut
+	// short in transit); a later run downloads them again.
+	recordingsCopiesNoneGood = "copies in the conversation's recording match it by file name, size and type, but none served bytes of the sha256 the API states"
 )
+
+// recordingsMatchedByName is said in the reason of an attachment whose
+// copy was taken, not by the ids the two APIs share (Genesys documents
+// none), but by the file name, size and type it states: an inference the
+// evidence does not present as an identity.
+const recordingsMatchedByName = "its copy in the conversation's recording matched by file name, size and type, not by id"
+
+// maxCopyCandidates bounds the copies alike an attachment's stated
+// sha256 is looked for among: each is downloaded.
+const maxCopyCandidates = 8
 
 // The reasons of an attachment past the messages API's 30 days the
 // Recordings service has no copy of: not tried again (retryRule).
 const (
 	recordingsNoRecording   = "the Recordings service has no recording of the conversation (404)"
 	recordingsNoCopyMatched = "no copy in the conversation's recording matched it (by id, or by file name, size and type)"
+	// recordingsCopiesAlike: several copies of the conversation state
+	// what it states, and no sha256 stated (or more than
+	// maxCopyCandidates of them) tells which is its: none is taken on a
+	// guess, and the recording says no more to a later run.
+	recordingsCopiesAlike = "copies in the conversation's recording match it by file name, size and type alike, and no sha256 stated tells which is its: none taken"
 )
 
 // recordingsNoCopy is the reason exports recorded before copies were
@@ -293,7 +340,7 @@ const recordingsNoCopy = "the conversation's recording names no copy of it"
 
 // recordingsHasNone are the reasons saying the Recordings service has no
 // copy, as matched now.
-var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopyMatched}
+var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopyMatched, recordingsCopiesAlike}
 
 // recordingCopies are a conversation's attachment urls from the
 // Recordings service, asked for once, when an attachment the messages API
@@ -302,11 +349,11 @@ var recordingsHasNone = []string{recordingsNoRecording, recordingsNoCopyMatched}
 type recordingCopies struct {
 	loaded bool
 	urls   map[[2]string]string // {message id, attachment id} → url
-	// byProps are the copies by what they state of themselves (file name,
-	// size, type: copyProps), each with every url stating it, for an
-	// attachment whose ids the recording does not share: Genesys
-	// documents no identity between the two APIs' ids.
-	byProps map[copyProps][]string
+	// byProps are the copies with what they state of themselves (file
+	// name, size, type: copyProps), for an attachment whose ids the
+	// recording does not share: Genesys documents no identity between the
+	// two APIs' ids.
+	byProps []propsCopy
 	none    string // why there are none: said in the reasons of the attachments it leaves expired
 	// err is the request's failure (a 202 not ready, a 5xx), given to
 	// every later attachment of the conversation: the service is asked
@@ -326,40 +373,69 @@ type copyProps struct {
 	mime string
 }
 
+// propsCopy is a copy's url with what it states of itself.
+type propsCopy struct {
+	p   copyProps
+	url string
+}
+
 // add records that url is a copy stating p, when p says enough to match
 // by: a file name, and a size or a type.
 func (rc *recordingCopies) add(p copyProps, url string) {
 	if p.name == "" || p.size <= 0 && p.mime == "" || url == "" {
 		return
 	}
-	if rc.byProps == nil {
-		rc.byProps = map[copyProps][]string{}
-	}
-	rc.byProps[p] = append(rc.byProps[p], url)
+	rc.byProps = append(rc.byProps, propsCopy{p, url})
 }
 
-// matchProps returns the url of the one copy in the conversation's
-// recording stating what a states of itself ("" when none, or more than
-// one, does: a copy is never taken on a guess). A copy not stating its
-// type matches whatever type a states, one not stating its size (a
-// template's header media) whatever size.
-func (rc *recordingCopies) matchProps(a *genesys.ContentAttachment) string {
+// matchProps returns the urls, each once, of the copies in the
+// conversation's recording stating what a states of itself: the same
+// file name, the same type where both state one (the recording's
+// mediaType names only image types) and the same size where both state
+// one (contentSizeBytes is optional, a template's header media states
+// none). More than one is an ambiguity the caller settles by the stated
+// sha256 or not at all (copyAmong); none when a states no file name.
+func (rc *recordingCopies) matchProps(a *genesys.ContentAttachment) []string {
 	name, size, mime := a.Filename, int64(max(a.ContentSizeBytes, 0)), strings.ToLower(mediaTypeOf(a.Mime))
 	if name == "" {
-		return ""
-	}
-	keys := []copyProps{{name, size, mime}}
-	if mime != "" {
-		keys = append(keys, copyProps{name, size, ""}, copyProps{name, 0, mime}) // a copy stating no type; a template's header media, stating no size
+		return nil
 	}
 	var found []string
-	for _, k := range keys {
-		found = append(found, rc.byProps[k]...)
+	for _, c := range rc.byProps {
+		switch {
+		case c.p.name != name,
+			c.p.mime != "" && mime != "" && c.p.mime != mime,
+			c.p.size > 0 && size > 0 && c.p.size != size,
+			slices.Contains(found, c.url):
+			continue
+		}
+		found = append(found, c.url)
 	}
-	if len(found) != 1 {
-		return ""
+	return found
+}
+
+// copyAmong is the one of urls, copies alike by what they state, whose
+// bytes have the sha256 the API states of a (want): each is downloaded
+// in turn, at most maxCopyCandidates, and none is taken on a guess.
+// Without such a copy it returns why (none, for the reason); err is a
+// failure that may pass (the conversation fails, for a rerun).
+func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.ContentAttachment, want fetch.Expect) (resp *fetch.Response, none string, err error) {
+	if a.Sha256 == "" || errors.Is(fetch.CheckSHA256(nil, a.Sha256), fetch.ErrInvalidArgument) || len(urls) > maxCopyCandidates {
+		return nil, recordingsCopiesAlike, nil
 	}
-	return found[0]
+	// Checked against the size and type alone, each once: a copy of
+	// another attachment is not tried again as one cut short would be.
+	want.SHA256 = ""
+	for _, u := range urls {
+		got, err := r.d.Client.DownloadChecked(ctx, u, want)
+		if _, _, ok := mediaFailure(err); err != nil && (!ok || ctx.Err() != nil) {
+			return nil, "", err
+		}
+		if err == nil && fetch.CheckSHA256(got.Body, a.Sha256) == nil {
+			return got, "", nil
+		}
+	}
+	return nil, recordingsCopiesNoneGood, nil
 }
 
 // mediaTypeOf is a mime type without its parameters.
@@ -368,21 +444,21 @@ func mediaTypeOf(mime string) string {
 	return strings.TrimSpace(t)
 }
 
-// url returns the Recordings service's url of attachment a of message
-// msgID ("" when it has none, rc.none saying why): the copy with the same
-// message and attachment ids, or else the one copy of the conversation
-// stating the same file name, size and type (matchProps). A 403 (the
-// OAuth client lacks recording:recording:view) or 404 (no recording) is
-// an answer; any other failure is an error, and the conversation is tried
-// again.
-func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID string, a *genesys.ContentAttachment) (string, error) {
+// copies returns the Recordings service's urls of attachment a of
+// message msgID (none when it has none, rc.none saying why): the copy
+// with the same message and attachment ids, or else the copies of the
+// conversation stating the same file name, size and type (matchProps,
+// byName). A 403 (the OAuth client lacks recording:recording:view) or
+// 404 (no recording) is an answer; any other failure is an error, and
+// the conversation is tried again.
+func (rc *recordingCopies) copies(ctx context.Context, r *runner, convID, msgID string, a *genesys.ContentAttachment) (urls []string, byName bool, err error) {
 	if rc.err != nil {
-		return "", rc.err
+		return nil, false, rc.err
 	}
 	if !rc.loaded {
 		if r.noRecordings.Load() {
 			rc.loaded, rc.none = true, recordingsNotAsked
-			return "", nil
+			return nil, false, nil
 		}
 		recs, _, err := r.d.Client.ConversationRecordings(ctx, convID)
 		switch {
@@ -399,7 +475,7 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID str
 			rc.none = recordingsNoRecording
 		case err != nil:
 			rc.err = err
-			return "", err
+			return nil, false, err
 		}
 		rc.loaded, rc.urls = true, map[[2]string]string{}
 		for _, rec := range recs {
@@ -433,13 +509,13 @@ func (rc *recordingCopies) url(ctx context.Context, r *runner, convID, msgID str
 		}
 	}
 	if u := rc.urls[[2]string{msgID, a.ID}]; u != "" {
-		return u, nil
+		return []string{u}, false, nil
 	}
-	if u := rc.matchProps(a); u != "" {
-		r.o.Log.Info("attachment copy matched by file name, size and type: the recording names it with other ids", "conversation", convID, "message", msgID, "attachment", a.ID)
-		return u, nil
+	if urls := rc.matchProps(a); len(urls) > 0 {
+		r.o.Log.Info("attachment copy matched by file name, size and type: the recording names it with other ids", "conversation", convID, "message", msgID, "attachment", a.ID, "copies", len(urls))
+		return urls, true, nil
 	}
-	return "", nil
+	return nil, false, nil
 }
 
 // freshURLs reads message id of conversation convID again and returns its
@@ -634,7 +710,7 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 			return false, false, false
 		}
 	}
-	for _, again := range []string{recordingsForbidden, recordingsNotAsked, recordingsCopyRefused, recordingsCopyNotGood} {
+	for _, again := range []string{recordingsForbidden, recordingsNotAsked, recordingsCopyRefused, recordingsCopyNotGood, recordingsCopiesNoneGood} {
 		if strings.Contains(mr.Reason, again) {
 			return true, true, false
 		}

@@ -1,8 +1,14 @@
 package export
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,11 +140,16 @@ func TestRetryRuleMismatch(t *testing.T) {
 	}
 }
 
-// TestMatchProps: a copy whose ids differ is taken only when it is the
-// one copy of the conversation stating the attachment's file name, size
-// and type (a copy stating no type, or no size as a template's header
-// media, matching any); two alike, another type or size, or an
-// attachment stating no name, match none.
+// TestMatchProps: a copy whose ids differ is a candidate when it states
+// the attachment's file name, and its type and size where both state one
+// (a copy stating no type, or no size as a template's header media,
+// matching any; an attachment stating no size, contentSizeBytes being
+// optional, matching copies of any size), each url once. Two alike are
+// both candidates, for the stated sha256 to settle (copyAmong); another
+// type or size, or an attachment stating no name, match none. Before
+// (commit review 2, M3), an attachment stating no size matched only
+// copies stating none, and a header media stating no size found its own
+// url twice and was refused as ambiguous.
 func TestMatchProps(t *testing.T) {
 	var rc recordingCopies
 	rc.add(copyProps{"IMG_1.jpg", 100, "image/jpeg"}, "u-jpeg")
@@ -146,22 +157,88 @@ func TestMatchProps(t *testing.T) {
 	rc.add(copyProps{"twice.pdf", 300, ""}, "u-twice-1")   // the same file sent twice
 	rc.add(copyProps{"twice.pdf", 300, ""}, "u-twice-2")   //
 	rc.add(copyProps{"header.png", 0, "image/png"}, "u-h") // a template's header media
+	rc.add(copyProps{"header.png", 0, "image/png"}, "u-h") // named twice in the transcript
 	rc.add(copyProps{"", 5, "image/png"}, "u-noname")      // not enough to match by
 	for name, tc := range map[string]struct {
 		a    genesys.ContentAttachment
-		want string
+		want []string
 	}{
-		"unique":               {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "image/jpeg"}, "u-jpeg"},
-		"type with parameters": {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "Image/JPEG; q=1"}, "u-jpeg"},
-		"another type":         {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "image/png"}, ""},
-		"another size":         {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 101, Mime: "image/jpeg"}, ""},
-		"copy states no type":  {genesys.ContentAttachment{Filename: "voice.ogg", ContentSizeBytes: 200, Mime: "audio/ogg"}, "u-ogg"},
-		"two alike":            {genesys.ContentAttachment{Filename: "twice.pdf", ContentSizeBytes: 300, Mime: "application/pdf"}, ""},
-		"header media":         {genesys.ContentAttachment{Filename: "header.png", ContentSizeBytes: 42, Mime: "image/png"}, "u-h"},
-		"no name":              {genesys.ContentAttachment{ContentSizeBytes: 5, Mime: "image/png"}, ""},
+		"unique":                   {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "image/jpeg"}, []string{"u-jpeg"}},
+		"type with parameters":     {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "Image/JPEG; q=1"}, []string{"u-jpeg"}},
+		"another type":             {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100, Mime: "image/png"}, nil},
+		"another size":             {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 101, Mime: "image/jpeg"}, nil},
+		"API states no size":       {genesys.ContentAttachment{Filename: "IMG_1.jpg", Mime: "image/jpeg"}, []string{"u-jpeg"}},
+		"API states no type":       {genesys.ContentAttachment{Filename: "IMG_1.jpg", ContentSizeBytes: 100}, []string{"u-jpeg"}},
+		"copy states no type":      {genesys.ContentAttachment{Filename: "voice.ogg", ContentSizeBytes: 200, Mime: "audio/ogg"}, []string{"u-ogg"}},
+		"two alike":                {genesys.ContentAttachment{Filename: "twice.pdf", ContentSizeBytes: 300, Mime: "application/pdf"}, []string{"u-twice-1", "u-twice-2"}},
+		"header media":             {genesys.ContentAttachment{Filename: "header.png", ContentSizeBytes: 42, Mime: "image/png"}, []string{"u-h"}},
+		"header media, no size":    {genesys.ContentAttachment{Filename: "header.png", Mime: "image/png"}, []string{"u-h"}},
+		"no name":                  {genesys.ContentAttachment{ContentSizeBytes: 5, Mime: "image/png"}, nil},
+		"another name, same props": {genesys.ContentAttachment{Filename: "IMG_2.jpg", ContentSizeBytes: 100, Mime: "image/jpeg"}, nil},
 	} {
-		if got := rc.matchProps(&tc.a); got != tc.want {
+		if got := rc.matchProps(&tc.a); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: matchProps = %q, want %q", name, got, tc.want)
+		}
+	}
+}
+
+// TestCopyAmong: of copies alike by what they state, the one whose bytes
+// have the sha256 the API states is taken, each downloaded once at most;
+// with no sha256 stated (or one that reads as no digest) none is taken
+// and none downloaded, the reason saying why (final); with none of the
+// stated sha256, the reason says so (tried again by a later run); a
+// failure that may pass is the conversation's (commit review 2, M3).
+func TestCopyAmong(t *testing.T) {
+	bodies := map[string]string{"/one": "the first file", "/two": "the second one", "/other": "another file.."}
+	var calls atomic.Int64
+	var fail atomic.Bool
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		calls.Add(1)
+		if fail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, bodies[req.URL.Path])
+	}))
+	defer media.Close()
+	c, err := fetch.New(fetch.Config{ClientID: "id", ClientSecret: "secret", APIURL: "http://127.0.0.1:1", LoginURL: "http://127.0.0.1:1",
+		Rate: 1e9, Backoff: func(int) time.Duration { return time.Millisecond }, MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{d: Deps{Client: c}, o: Options{Log: slog.New(slog.DiscardHandler)}}
+	urls := []string{media.URL + "/one", media.URL + "/two", media.URL + "/other"}
+	sum := func(s string) string { return fetch.SHA256Hex([]byte(s)) }
+	for name, tc := range map[string]struct {
+		sha256    string
+		fail      bool
+		want      string // the body taken
+		none      string
+		wantErr   bool
+		wantCalls int64
+	}{
+		"the second":          {sha256: sum("the second one"), want: "the second one", wantCalls: 2},
+		"the first":           {sha256: sum("the first file"), want: "the first file", wantCalls: 1},
+		"none of it":          {sha256: sum("not served"), none: recordingsCopiesNoneGood, wantCalls: 3},
+		"no sha256 stated":    {none: recordingsCopiesAlike},
+		"sha256 not a digest": {sha256: "nope", none: recordingsCopiesAlike},
+		"host failing":        {sha256: sum("the second one"), fail: true, wantErr: true, wantCalls: 2},
+	} {
+		calls.Store(0)
+		fail.Store(tc.fail)
+		a := &genesys.ContentAttachment{ID: "a", Filename: "f.pdf", Mime: "application/pdf", Sha256: tc.sha256}
+		resp, none, err := r.copyAmong(context.Background(), urls, a, expectOf(a))
+		switch {
+		case tc.wantErr != (err != nil):
+			t.Errorf("%s: err %v", name, err)
+		case tc.want != "" && (resp == nil || string(resp.Body) != tc.want):
+			t.Errorf("%s: took %v, want %q", name, resp, tc.want)
+		case tc.want == "" && resp != nil:
+			t.Errorf("%s: took %q, want none", name, resp.Body)
+		case none != tc.none:
+			t.Errorf("%s: none %q, want %q", name, none, tc.none)
+		case calls.Load() != tc.wantCalls:
+			t.Errorf("%s: %d downloads, want %d", name, calls.Load(), tc.wantCalls)
 		}
 	}
 }

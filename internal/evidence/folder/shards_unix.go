@@ -28,7 +28,7 @@ import (
 // directory that was the store's shard when opened.
 type shardDirs struct {
 	fds [256]atomic.Int32 // descriptor + 1; 0: not open
-	mu  sync.Mutex        // held while opening one
+	mu  sync.Mutex        // held by close
 }
 
 // openObject opens the object of sum (key is evidence.Key(sum)) for
@@ -54,11 +54,9 @@ func (f *folder) shardFD(shard byte, key string) int {
 	if v := f.shards.fds[shard].Load(); v != 0 {
 		return int(v - 1)
 	}
-	f.shards.mu.Lock()
-	defer f.shards.mu.Unlock()
-	if v := f.shards.fds[shard].Load(); v != 0 {
-		return int(v - 1)
-	}
+	// Opened without a lock: on a share each open is a round trip, and
+	// lookups in different shards must not wait for each other's. Two
+	// goroutines opening the same shard keep the first descriptor stored.
 	// No link followed below the root: an object under a linked shard is
 	// not in the store.
 	fd, err := f.openRel(key[:len(evidence.Dir)+3], unix.O_RDONLY|unix.O_DIRECTORY)
@@ -68,7 +66,10 @@ func (f *folder) shardFD(shard byte, key string) int {
 		}
 		return -1 // not created yet, perhaps: try again next time
 	}
-	f.shards.fds[shard].Store(int32(fd + 1))
+	if !f.shards.fds[shard].CompareAndSwap(0, int32(fd+1)) {
+		unix.Close(fd)
+		return int(f.shards.fds[shard].Load() - 1)
+	}
 	return fd
 }
 

@@ -210,14 +210,20 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				}
 			}
 		}
+		if prev, ok := unlessGood[a.ID]; ok && mr.Status != "" {
+			if mr.Status != leaf.MediaSHA256Mismatch || mr.SHA256 != prev.SHA256 {
+				m.media = append(m.media, prev)
+				m.mediaEv = append(m.mediaEv, -1)
+				continue
+			}
+			// The very bytes kept before, served again by another run:
+			// not a cut in transit but what the host serves for it.
+			// Recorded so, and not downloaded again (retryRule).
+			mr.Reason = mediaMismatchAgain
+		}
 		if matched != "" {
 			// An inference, not an identity: the evidence says so.
 			mr.Reason = strings.TrimPrefix(mr.Reason+"; "+matched, "; ")
-		}
-		if prev, ok := unlessGood[a.ID]; ok && mr.Status != "" {
-			m.media = append(m.media, prev)
-			m.mediaEv = append(m.mediaEv, -1)
-			continue
 		}
 		// Evidence is filled in once the staged bytes are stored.
 		ev := st.add(resp.Body)
@@ -234,6 +240,12 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 // because the stated sha256 reads as no digest: no bytes can match it,
 // so they are not downloaded again (retryRule).
 const mediaSHA256Unreadable = "the API states a sha256 that is neither hex nor base64 of 32 bytes"
+
+// mediaMismatchAgain is the reason of bytes kept as sha256_mismatch that
+// a later run downloaded again and got the same (the same digest): the
+// host serves them for it every time, so they are not downloaded again
+// (retryRule), where a cut in transit would have come whole.
+const mediaMismatchAgain = "the downloaded bytes do not have the sha256 the API states, and a later run was served the very same bytes again: not downloaded again"
 
 // mediaUnchecked is the reason of an attachment kept with nothing to
 // check its bytes against: the API stated neither its sha256 nor its
@@ -664,7 +676,8 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 // in transit, kept as served) is, through the messages API within the 30
 // days and the Recordings service after them, never first: its bytes
 // stay recorded unless good ones are had (mediaAgain) — but not when the
-// stated sha256 reads as no digest. Otherwise one recorded expired or
+// stated sha256 reads as no digest, nor when a later run was served the
+// very same bytes (mediaMismatchAgain). Otherwise one recorded expired or
 // refused (never too_large: the same limit refuses it again) of a message
 //   - under genesys.AttachmentServedFor (30 days) old: the messages API
 //     still serves it, and a url that lapsed or a host that refused may
@@ -684,7 +697,7 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 // (no recording, 404, or none matched) is not tried again. A message whose
 // time does not read is not either: nothing bounds its tries.
 func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (again, viaRecordings, first bool) {
-	mismatch := mr.Status == leaf.MediaSHA256Mismatch && !strings.Contains(mr.Reason, mediaSHA256Unreadable)
+	mismatch := mr.Status == leaf.MediaSHA256Mismatch && !strings.Contains(mr.Reason, mediaSHA256Unreadable) && !strings.Contains(mr.Reason, mediaMismatchAgain)
 	if mr.Status != leaf.MediaExpired && mr.Status != leaf.MediaRefused && !mismatch {
 		return false, false, false
 	}

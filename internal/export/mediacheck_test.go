@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,4 +367,49 @@ func TestExportMediaRecordingsOwnIDsWrongBytes(t *testing.T) {
 	if acct.MediaRetryable != acct.MediaNotCaptured-stickers {
 		t.Fatalf("accounting %+v: every attachment not captured but %d stickers is to be tried again", acct, stickers)
 	}
+}
+
+// TestExportMediaMismatchSameBytesAgain: bytes not of the stated sha256
+// are downloaded again by a later run (a cut in transit comes whole), but
+// when that run is served the very same bytes, the host serves them for
+// it every time: they are recorded so, once, and no run downloads them
+// again — before, every run downloaded every such attachment 3 times,
+// for ever, counting it retryable (commit review 2, L1).
+func TestExportMediaMismatchSameBytesAgain(t *testing.T) {
+	now := orgEnd.Add(5 * 24 * time.Hour) // within the messages API's 30 days
+	var calls atomic.Int64
+	e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, upstream func() (int, []byte, bool)) {
+		calls.Add(1)
+		status, b, ok := upstream()
+		if !ok {
+			return
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(b[:len(b)/2]) // the same half, every time
+	})
+	first := runAt(t, e, now)
+	want := orgAttachments(t, e.srv.Org)
+	if first.MediaMismatch != len(want) || first.MediaRetryable != len(want) {
+		t.Fatalf("first run %+v, want %d mismatched and retryable", first, len(want))
+	}
+	kept := latestMediaRefs(t, e)
+
+	second := runAt(t, e, now.Add(time.Hour))
+	got := latestMediaRefs(t, e)
+	for _, a := range want {
+		m := got[a.ID]
+		if m.Status != leaf.MediaSHA256Mismatch || m.Evidence != kept[a.ID].Evidence || !strings.Contains(m.Reason, "the very same bytes again") {
+			t.Fatalf("attachment %s served the same bytes by two runs, recorded as %+v", a.ID, m)
+		}
+	}
+	if second.MessagesRecaptured == 0 || second.MediaNotCaptured != len(want) || second.MediaRetryable != 0 {
+		t.Fatalf("second run %+v, want the messages re-captured, %d not captured, none retryable", second, len(want))
+	}
+
+	calls.Store(0)
+	third := runAt(t, e, now.Add(2*time.Hour))
+	if third.MessagesAppended != 0 || calls.Load() != 0 {
+		t.Fatalf("third run %+v, %d downloads: want nothing downloaded or appended", third, calls.Load())
+	}
+	checkVerified(t, e)
 }

@@ -118,7 +118,8 @@ func TestRetryRuleRecordingsNeverAsked(t *testing.T) {
 // transit) are downloaded again by a later run — through the messages
 // API within the 30 days, the Recordings service after them — never
 // first (the bytes kept stay recorded unless good ones are had); not
-// when the stated sha256 reads as no digest, which no bytes match.
+// when the stated sha256 reads as no digest, which no bytes match, nor
+// when a later run was served the very same bytes (L1).
 // Before, a mismatch was never tried again.
 func TestRetryRuleMismatch(t *testing.T) {
 	msg := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
@@ -132,6 +133,8 @@ func TestRetryRuleMismatch(t *testing.T) {
 		"past them, captured before": {msg.Add(40 * 24 * time.Hour), msg.Add(24 * time.Hour), mm, true, true, false},
 		"past them, captured after":  {msg.Add(60 * 24 * time.Hour), msg.Add(40 * 24 * time.Hour), mm, true, true, false},
 		"unreadable stated sha256":   {msg.Add(10 * 24 * time.Hour), msg.Add(24 * time.Hour), leaf.MediaRef{Status: leaf.MediaSHA256Mismatch, Reason: mediaSHA256Unreadable}, false, false, false},
+		"the same bytes again":       {msg.Add(10 * 24 * time.Hour), msg.Add(24 * time.Hour), leaf.MediaRef{Status: leaf.MediaSHA256Mismatch, Reason: mediaMismatchAgain}, false, false, false},
+		"the same bytes, past them":  {msg.Add(60 * 24 * time.Hour), msg.Add(40 * 24 * time.Hour), leaf.MediaRef{Status: leaf.MediaSHA256Mismatch, Reason: mediaMismatchAgain + "; " + recordingsMatchedByName}, false, false, false},
 	} {
 		again, via, first := retryRule(tc.now, msg.Format(time.RFC3339Nano), tc.at, tc.mr)
 		if again != tc.again || via != tc.viaRecordings || first != tc.first {

@@ -118,7 +118,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			// the 30 days its copy is asked for whatever kept the url's
 			// bytes from being had, so that the reason recorded always
 			// says what the Recordings service answered (retryRule).
-			lapsed = !served && a.URL != "" && notServed(err)
+			lapsed = !served && a.URL != "" && expiry(err)
 			urls, byName, rerr := rec.copies(ctx, r, convID, m.id, a)
 			switch {
 			case rerr != nil && (!served || ctx.Err() != nil):
@@ -158,7 +158,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 					// read just now), or asked to wait: a later run,
 					// asking the Recordings service again, may well get
 					// it (retryRule).
-					lapsed, none = !served && notServed(err), recordingsCopyRefused
+					lapsed, none = !served && expiry(err), recordingsCopyRefused
 				}
 			case rec.none != "":
 				none = rec.none
@@ -181,8 +181,8 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			}
 			if lapsed {
 				// The messages API no longer serves it: a refusal of its
-				// url (or its copy's) is its expiry, whatever the host's
-				// words.
+				// url (or its copy's) as a lapsed or removed url is
+				// refused is its expiry, however the host words it.
 				status = leaf.MediaExpired
 			}
 			if matched != "" {
@@ -284,6 +284,25 @@ func notServed(err error) bool {
 	return ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests
 }
 
+// expiry tells whether a refusal (notServed) reads as the refusal of a
+// lapsed or removed url, which past the messages API's 30 days is the
+// attachment's expiry: 403 (S3's "Request has expired" and "Access
+// Denied", CloudFront's "Access denied"), 404 (NoSuchKey), 410, or words
+// saying expired (S3's 400 ExpiredToken). Another 4xx (400
+// InvalidArgument, 401, 405, …) says something else is wrong: the
+// attachment is recorded refused, with the status.
+func expiry(err error) bool {
+	var ae *fetch.APIError
+	if !notServed(err) || !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return true
+	}
+	return strings.Contains(strings.ToLower(ae.Body.Code+" "+ae.Body.Message), "expired")
+}
+
 // copyMayServe tells whether, past the messages API's 30 days, the
 // Recordings service's copy is asked for an attachment whose url's bytes
 // could not be had for err: any failure recorded rather than retried
@@ -309,7 +328,8 @@ const (
 	recordingsForbidden = "the Recordings service refused its copy (403: the OAuth client needs recording:recording:view)"
 	recordingsNotAsked  = "no copy asked of the Recordings service: it refused this run's first request (403)"
 	// recordingsCopyRefused: the Recordings service named a copy, but
-	// the media host refused its url; a later run is given a new one.
+	// the media host refused its url; a later run is given a new one
+	// (but see recordingsCopyRefusedAgain).
 	recordingsCopyRefused = "the Recordings service named a copy, but its url was refused too"
 	// recordingsCopyNotGood: the Recordings service named a copy, but
 	// what its url served was not the attachment (cut short, or a page
@@ -342,6 +362,13 @@ const (
 	// guess, and the recording says no more to a later run.
 	recordingsCopiesAlike = "copies in the conversation's recording match it by file name, size and type alike, and no sha256 stated tells which is its: none taken"
 )
+
+// recordingsCopyRefusedAgain is added to the reason of an attachment
+// whose copy's url a later run, given a new url, had refused as the
+// earlier run had (the same status and words): the refusal is the host's
+// answer for it, not a lapse of one url, so it is not asked again
+// (retryRule), where each run would download nothing, for ever.
+const recordingsCopyRefusedAgain = "refused the same way by a later run: not asked again"
 
 // recordingsNoCopy is the reason exports recorded before copies were
 // matched by more than their ids: a recording naming its copies with ids
@@ -604,9 +631,11 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 // (--media=false) gets every attachment. One that recorded some as
 // expired or refused gets those retryRule says a run tries again, the
 // rest kept as prev recorded them; it is re-captured when the retry
-// downloaded at least one, or when it asked the Recordings service where
+// downloaded at least one, when it asked the Recordings service where
 // prev's capture, made before the message was 30 days old, had not (its
-// answer is then recorded, and settles what retryRule tries next).
+// answer is then recorded, and settles what retryRule tries next), or
+// when the answer it got ends the tries (retryRule: no copy matched, the
+// copy's url refused as it was by the run before), which is recorded.
 // Otherwise nothing is appended: prev still says all there is, and no
 // entry is written per run for attachments still not had.
 func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCopies, st *staged, prev leaf.Entry, m *captured) (bool, error) {
@@ -622,6 +651,7 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 	}
 	now := r.o.Now()
 	retry := map[string]bool{}
+	prevOf := map[string]leaf.MediaRef{}     // the records tried again, as prev holds them
 	unlessGood := map[string]leaf.MediaRef{} // kept as they are unless good bytes are had now
 	asksRecordings := false
 	for _, mr := range had {
@@ -630,6 +660,9 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 			continue // not to be had this run (the Recordings service refused it)
 		}
 		retry[mr.ID] = true
+		if _, dup := prevOf[mr.ID]; !dup {
+			prevOf[mr.ID] = mr
+		}
 		asksRecordings = asksRecordings || first
 		if _, dup := unlessGood[mr.ID]; mr.Status == leaf.MediaSHA256Mismatch && !dup {
 			unlessGood[mr.ID] = mr
@@ -656,14 +689,26 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 	if err := r.fetchMediaKeeping(ctx, convID, rec, st, m, keep, unlessGood); err != nil {
 		return false, err
 	}
-	got := 0
+	got, settled := 0, 0
 	for k, mr := range m.media {
-		if retry[mr.ID] && m.mediaEv[k] >= 0 {
+		if !retry[mr.ID] {
+			continue
+		}
+		if m.mediaEv[k] >= 0 {
 			got++
+			continue
+		}
+		if p, ok := prevOf[mr.ID]; ok && mr.Reason == p.Reason && strings.Contains(mr.Reason, recordingsCopyRefused) && !strings.Contains(mr.Reason, recordingsCopyRefusedAgain) {
+			// The copy's new url refused as the last one was.
+			mr.Reason = truncate(mr.Reason, max(300-len(recordingsCopyRefusedAgain)-2, 40)) + "; " + recordingsCopyRefusedAgain
+			m.media[k] = mr
+		}
+		if again, _, _ := retryRule(now, m.data.Timestamp, now, mr); !again {
+			settled++ // the answer now ends the tries: recorded
 		}
 	}
-	if got > 0 || asksRecordings && !r.noRecordings.Load() {
-		r.o.Log.Info("attachments not captured before tried again", "conversation", convID, "message", m.id, "tried", len(retry), "downloaded", got)
+	if got > 0 || settled > 0 || asksRecordings && !r.noRecordings.Load() {
+		r.o.Log.Info("attachments not captured before tried again", "conversation", convID, "message", m.id, "tried", len(retry), "downloaded", got, "settled", settled)
 		return true, nil
 	}
 	m.media, m.mediaEv = nil, nil // nothing staged: only downloaded bytes are
@@ -717,6 +762,9 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 	}
 	if strings.Contains(mr.Reason, recordingsNoCopy) {
 		return true, true, true // never matched as copies are now
+	}
+	if strings.Contains(mr.Reason, recordingsCopyRefusedAgain) {
+		return false, false, false
 	}
 	for _, none := range recordingsHasNone {
 		if strings.Contains(mr.Reason, none) {

@@ -413,3 +413,57 @@ func TestExportMediaMismatchSameBytesAgain(t *testing.T) {
 	}
 	checkVerified(t, e)
 }
+
+// TestExportMediaRefusedNotExpired: past the messages API's 30 days, a
+// storage host refusing an url with a 4xx that is no expiry (400
+// InvalidArgument: something else is wrong) has the attachment recorded
+// refused with that status, not expired; when the url the Recordings
+// service names is refused the same way by a later run, which it signs
+// anew for, the refusal is the host's answer: recorded so, once, and
+// not asked again. Before, it was recorded expired and every run asked
+// the Recordings service and downloaded again, for ever (commit review
+// 2, L3).
+func TestExportMediaRefusedNotExpired(t *testing.T) {
+	now := orgEnd.Add(40 * 24 * time.Hour) // every message past the 30 days
+	var calls atomic.Int64
+	e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, _ func() (int, []byte, bool)) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "<Error><Code>InvalidArgument</Code><Message>Unsupported Authorization Type</Message></Error>")
+	})
+	want := orgAttachments(t, e.srv.Org)
+	check := func(run string, acct *export.Accounting, final bool) {
+		t.Helper()
+		stickers := 0
+		for id, m := range latestMediaRefs(t, e) {
+			if m.Status == leaf.MediaRefused && strings.Contains(m.Reason, "no copy in the conversation's recording matched it") {
+				stickers++ // its copy states only an id: final
+				continue
+			}
+			if m.Status != leaf.MediaRefused || !strings.HasPrefix(m.Reason, "400 Bad Request: InvalidArgument") || !strings.Contains(m.Reason, "its url was refused too") ||
+				strings.Contains(m.Reason, "not asked again") != final {
+				t.Fatalf("%s: attachment %s refused with 400 InvalidArgument recorded as %+v", run, id, m)
+			}
+		}
+		retryable := len(want) - stickers
+		if final {
+			retryable = 0
+		}
+		if acct.MediaNotCaptured != len(want) || acct.MediaRetryable != retryable {
+			t.Fatalf("%s: accounting %+v, want %d not captured, %d retryable", run, acct, len(want), retryable)
+		}
+	}
+	check("first run", runAt(t, e, now), false)
+	second := runAt(t, e, now.Add(time.Hour))
+	check("second run", second, true)
+	if second.MessagesRecaptured == 0 {
+		t.Fatalf("second run %+v: the answer that ends the tries not recorded", second)
+	}
+	calls.Store(0)
+	third := runAt(t, e, now.Add(2*time.Hour))
+	if third.MessagesAppended != 0 || calls.Load() != 0 {
+		t.Fatalf("third run %+v, %d downloads: want nothing downloaded or appended", third, calls.Load())
+	}
+	checkVerified(t, e)
+}

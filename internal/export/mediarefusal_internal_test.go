@@ -245,3 +245,30 @@ func TestCopyAmong(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiry: of the refusals that send an attachment to a fresh url or
+// the Recordings service (notServed), those of a lapsed or removed url
+// are its expiry past the 30 days; another 4xx is recorded refused, with
+// its status (commit review 2, L3).
+func TestExpiry(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"S3 403 Request has expired":   {&fetch.APIError{Status: 403, Body: genesys.ErrorBody{Code: "AccessDenied", Message: "Request has expired"}}, true},
+		"CloudFront 403 Access denied": {&fetch.APIError{Status: 403, Body: genesys.ErrorBody{Code: "AccessDenied", Message: "Access denied"}}, true},
+		"403 empty body":               {&fetch.APIError{Status: 403}, true},
+		"S3 404 NoSuchKey":             {&fetch.APIError{Status: 404, Body: genesys.ErrorBody{Code: "NoSuchKey"}}, true},
+		"410":                          {&fetch.APIError{Status: 410}, true},
+		"S3 400 ExpiredToken":          {&fetch.APIError{Status: 400, Body: genesys.ErrorBody{Code: "ExpiredToken", Message: "The provided token has expired."}}, true},
+		"400 InvalidArgument":          {&fetch.APIError{Status: 400, Body: genesys.ErrorBody{Code: "InvalidArgument", Message: "Unsupported Authorization Type"}}, false},
+		"401":                          {&fetch.APIError{Status: 401}, false},
+		"405":                          {&fetch.APIError{Status: 405}, false},
+		"429 saying expired":           {&fetch.APIError{Status: 429, Body: genesys.ErrorBody{Message: "expired"}}, false},
+		"network":                      {fmt.Errorf("dial tcp: connection refused"), false},
+	} {
+		if got := expiry(tc.err); got != tc.want {
+			t.Errorf("%s: expiry = %v, want %v", name, got, tc.want)
+		}
+	}
+}

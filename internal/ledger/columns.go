@@ -65,9 +65,26 @@ func checkColumns(seq int64, e *leaf.Entry, c *Columns, n int) error {
 	return nil
 }
 
+// typedColumns selects the lookup columns for EntriesWithColumns: each as
+// it is when text or NULL, else notTextMark and its type.
+var typedColumns = func() string {
+	var cols []string
+	for _, c := range ColumnNames {
+		cols = append(cols, fmt.Sprintf("CASE WHEN typeof(%[1]s) IN ('text', 'null') THEN %[1]s ELSE char(0) || typeof(%[1]s) END", c))
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// notTextMark starts what EntriesWithColumns reads for a column value that
+// is not text: no leaf member holds a NUL.
+const notTextMark = "\x00"
+
 func columnText(c sql.NullString) string {
-	if !c.Valid {
+	switch {
+	case !c.Valid:
 		return "NULL"
+	case strings.HasPrefix(c.String, notTextMark):
+		return "a " + c.String[len(notTextMark):] + " value, not text (lookups by it find nothing)"
 	}
 	return fmt.Sprintf("%q", c.String)
 }
@@ -156,7 +173,9 @@ func (s *Snapshot) MessageIndexSum(ctx context.Context, key LookupKey) (rows int
 func (s *Snapshot) MessageIndex(ctx context.Context, fn func(key, seq int64) error) error {
 	sel := make([]string, len(s.keys.levels))
 	for i, t := range s.keys.levels {
-		sel[i] = "SELECT key, seq FROM " + t
+		// A key or seq that is not an integer (possible once STRICT is
+		// taken off) matches no lookup: the row is as good as absent.
+		sel[i] = "SELECT key, seq FROM " + t + " WHERE typeof(key) = 'integer' AND typeof(seq) = 'integer'"
 	}
 	rows, err := s.tx.QueryContext(ctx, strings.Join(sel, " UNION ALL "))
 	if err != nil {

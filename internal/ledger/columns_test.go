@@ -244,3 +244,75 @@ func TestLookupFingerprints(t *testing.T) {
 		}
 	}
 }
+
+// unstrict takes STRICT off the entries table and the message index's
+// level 2 (and the latter key's type), as anyone who can write the file
+// can (writable_schema), so that their columns keep values of any type.
+func (f *fixture) unstrict() {
+	f.t.Helper()
+	f.raw(`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'entries'`,
+		`UPDATE sqlite_schema SET sql = replace(replace(sql, ') STRICT, WITHOUT ROWID', ') WITHOUT ROWID'), 'key INTEGER', 'key') WHERE name = 'message_keys_2'`)
+}
+
+// TestLookupAidsOfAnotherType: a lookup column stored as a BLOB (or a
+// number) with the bytes of its leaf's member, or an index key or seq
+// stored as text, escapes every lookup (a BLOB never equals a text
+// argument), so it must not pass for the value it imitates: the
+// fingerprints differ from what the leaves call for, the columns read
+// for a diagnosis say what the value is, and the index rows read for one
+// leave such a row out (the entry's row is then missing). Before, the C
+// fingerprint hashed any value's text, and database/sql read a BLOB back
+// as the same string.
+func TestLookupAidsOfAnotherType(t *testing.T) {
+	f, out := columnsFixture(t)
+	key := NewLookupKey()
+	f.unstrict()
+	f.tamper(`UPDATE entries SET message_id = CAST(message_id AS BLOB), conversation_id = CAST(conversation_id AS BLOB) WHERE seq = 5`,
+		`UPDATE message_keys_2 SET key = CAST(key AS TEXT) WHERE seq = 6`)
+	s, err := f.l.Snapshot(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for row, err := range s.EntriesFingerprinted(f.ctx, key) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := out[row.Seq]
+		if same := row.ColumnsFP == ColumnsFingerprint(key, row.Seq, &e); same != (row.Seq != 5) {
+			t.Errorf("seq %d: SQLite's fingerprint equal to the leaf's: %v", row.Seq, same)
+		}
+	}
+	var wantIndex uint64
+	for _, e := range out {
+		if e.MessageID != "" {
+			wantIndex += IndexRowFingerprint(key, messageKey(e.MessageID), int64(e.Seq))
+		}
+	}
+	if _, sum, err := s.MessageIndexSum(f.ctx, key); err != nil || sum == wantIndex {
+		t.Errorf("the index's sum with a key stored as text: %#x, %v; equal to the entries' (%#x)", sum, err, wantIndex)
+	}
+	for row, err := range s.EntriesWithColumns(f.ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.Seq != 5 {
+			continue
+		}
+		bad := strings.Join(row.Columns.Mismatches(&out[5]), "; ")
+		if !strings.Contains(bad, "its message_id column is a blob value, not text") || !strings.Contains(bad, "its conversation_id column is a blob value") {
+			t.Errorf("seq 5's columns, read for a diagnosis: %q", bad)
+		}
+	}
+	seen6 := false
+	if err := s.MessageIndex(f.ctx, func(_, seq int64) error {
+		seen6 = seen6 || seq == 6
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen6 {
+		t.Error("the index row of seq 6 whose key is text was read as an integer row")
+	}
+}

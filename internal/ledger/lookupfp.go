@@ -42,6 +42,8 @@ enum {
 	lookupDeterministic = 0x000000800, // SQLITE_DETERMINISTIC
 	lookupDirectOnly = 0x000080000,    // SQLITE_DIRECTONLY
 	lookupNull = 5,                    // SQLITE_NULL
+	lookupInteger = 1,                 // SQLITE_INTEGER
+	lookupText = 3,                    // SQLITE_TEXT
 };
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -82,6 +84,33 @@ static uint64_t lookupSip(uint64_t k0, uint64_t k1, uint64_t w, const unsigned c
 // are fixed offsets of the drawn key.
 #define lookupNullKey 0x9e3779b97f4a7c15ULL
 #define lookupIndexKey 0x5bd1e9955bd1e995ULL
+// lookupOtherKey keys a column or index value of a type custody never
+// writes there (a BLOB or number in a text column, text in an integer
+// one, which a file whose STRICT was taken off can hold): Go never
+// computes a fingerprint under it, so such a value never sums like the
+// one it imitates, whose lookups it would escape (a BLOB never equals a
+// text argument).
+#define lookupOtherKey 0xc2b2ae3d27d4eb4fULL
+
+// lookupValue is SipHash(le64(w) || v's text) under (k0, k1), or under
+// (k0, k1 ^ lookupOtherKey ^ type) when v is not of type want; NULL's
+// text is empty. Out of memory (no text for a value that has bytes) is
+// a value Go never computes either.
+static uint64_t lookupValue(uint64_t k0, uint64_t k1, uint64_t w, sqlite3_value *v, int want) {
+	int t = sqlite3_value_type(v);
+	const unsigned char *p = sqlite3_value_text(v);
+	size_t n = (size_t)sqlite3_value_bytes(v);
+	if (t != want) {
+		k1 ^= lookupOtherKey ^ (uint64_t)t;
+	}
+	if (!p) {
+		if (n != 0) {
+			k1 ^= lookupOtherKey;
+		}
+		n = 0;
+	}
+	return lookupSip(k0, k1, w, p, n);
+}
 
 // lookupRow is the fingerprint of the row at seq whose lookup columns
 // are v[0:4].
@@ -91,8 +120,7 @@ static uint64_t lookupRow(uint64_t k0, uint64_t k1, uint64_t seq, sqlite3_value 
 		if (sqlite3_value_type(v[i]) == lookupNull) {
 			sum += lookupSip(k0 + (uint64_t)i, k1 ^ lookupNullKey, seq, 0, 0);
 		} else {
-			const unsigned char *p = sqlite3_value_text(v[i]);
-			sum += lookupSip(k0 + (uint64_t)i, k1, seq, p, (size_t)sqlite3_value_bytes(v[i]));
+			sum += lookupValue(k0 + (uint64_t)i, k1, seq, v[i], lookupText);
 		}
 	}
 	return sum;
@@ -110,13 +138,19 @@ static void lookupColumnsFunc(sqlite3_context *ctx, int argc, sqlite3_value **v)
 static void lookupIndexStep(sqlite3_context *ctx, int argc, sqlite3_value **v) {
 	uint64_t *sum = sqlite3_aggregate_context(ctx, sizeof(uint64_t));
 	if (sum) {
+		uint64_t k0 = (uint64_t)sqlite3_value_int64(v[0]) ^ lookupIndexKey, k1 = (uint64_t)sqlite3_value_int64(v[1]);
+		if (sqlite3_value_type(v[2]) != lookupInteger || sqlite3_value_type(v[3]) != lookupInteger) {
+			// A key or seq that is not an integer: no lookup finds the
+			// row, whatever its text says.
+			*sum += lookupValue(k0, k1, 0, v[2], lookupInteger) + lookupValue(k0, k1, 1, v[3], lookupInteger);
+			return;
+		}
 		unsigned char b[8];
 		uint64_t seq = (uint64_t)sqlite3_value_int64(v[3]);
 		for (int i = 0; i < 8; i++) {
 			b[i] = (unsigned char)(seq >> (8 * i));
 		}
-		*sum += lookupSip((uint64_t)sqlite3_value_int64(v[0]) ^ lookupIndexKey, (uint64_t)sqlite3_value_int64(v[1]),
-			(uint64_t)sqlite3_value_int64(v[2]), b, 8);
+		*sum += lookupSip(k0, k1, (uint64_t)sqlite3_value_int64(v[2]), b, 8);
 	}
 }
 

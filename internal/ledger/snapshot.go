@@ -98,7 +98,11 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 		var args []any
 		switch what {
 		case entriesWithColumns:
-			query = `SELECT seq, leaf, leaf_hash, chain, kind, conversation_id, message_id, run_id FROM entries ORDER BY seq`
+			// A value that is not text (possible once STRICT is taken
+			// off the table) is read as a marker no leaf member can be
+			// (columnText shows it): as text it would pass for the
+			// member it imitates, which lookups do not find.
+			query = `SELECT seq, leaf, leaf_hash, chain, ` + typedColumns + ` FROM entries ORDER BY seq`
 		case entriesFingerprinted:
 			query = `SELECT seq, leaf, leaf_hash, chain, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
 			args = key.args()

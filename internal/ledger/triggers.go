@@ -8,8 +8,9 @@ package ledger
 // connection through which custody changes a ledger, runs with the file's
 // triggers off and guards itself instead:
 //   - an authorizer refuses, when a statement is prepared, any UPDATE or
-//     DELETE of entries or checkpoints (a stronger guard than a trigger:
-//     such a statement never runs);
+//     DELETE of a table the file's triggers keep append-only (entries,
+//     checkpoints, checkpoint_timestamps, checkpoint_cosignatures): a
+//     stronger guard than a trigger, such a statement never runs;
 //   - its only INSERTs into entries are Append's, whose seq values are
 //     the next ones by construction (read and written in one write
 //     transaction), and into checkpoints Checkpoint's, whose id likewise.
@@ -99,13 +100,17 @@ func guardWriter(c *sqlite3.SQLiteConn) error {
 	return nil
 }
 
+// appendOnlyTables are the tables whose rows the file's triggers refuse
+// to change or delete (schema.sql, attest.go).
+var appendOnlyTables = map[string]bool{"entries": true, "checkpoints": true, "checkpoint_timestamps": true, "checkpoint_cosignatures": true}
+
 // appendOnly is the writer's authorizer: it refuses to prepare an UPDATE
-// or DELETE of the ledger proper, entries and checkpoints (what the file's
-// triggers refuse on every other connection). For SQLITE_UPDATE and
-// SQLITE_DELETE, table is the table and db the schema ("main", or "temp"
-// for a temporary table of the same name, which is not the ledger).
+// or DELETE of an append-only table (what the file's triggers refuse on
+// every other connection). For SQLITE_UPDATE and SQLITE_DELETE, table is
+// the table and db the schema ("main", or "temp" for a temporary table
+// of the same name, which is not the ledger).
 func appendOnly(op int, table, _, db string) int {
-	if (op == sqlite3.SQLITE_UPDATE || op == sqlite3.SQLITE_DELETE) && db == "main" && (table == "entries" || table == "checkpoints") {
+	if (op == sqlite3.SQLITE_UPDATE || op == sqlite3.SQLITE_DELETE) && db == "main" && appendOnlyTables[table] {
 		return sqlite3.SQLITE_DENY
 	}
 	return sqlite3.SQLITE_OK

@@ -11,7 +11,7 @@ import (
 const wrongSeqInsert = `INSERT INTO entries (seq, leaf, leaf_hash, chain, kind) VALUES (999, x'00', zeroblob(32), zeroblob(32), 'run')`
 
 // assertWriterGuards fails the test unless the writer's connection
-// refuses every UPDATE and DELETE of entries and checkpoints, as the
+// refuses every UPDATE and DELETE of the append-only tables, as the
 // file's triggers do on every other connection.
 func (f *fixture) assertWriterGuards(when string) {
 	f.t.Helper()
@@ -20,6 +20,10 @@ func (f *fixture) assertWriterGuards(when string) {
 		`DELETE FROM entries WHERE seq = 0`,
 		`UPDATE checkpoints SET note = note`,
 		`DELETE FROM checkpoints`,
+		`UPDATE checkpoint_timestamps SET tsa = tsa`,
+		`DELETE FROM checkpoint_timestamps`,
+		`UPDATE checkpoint_cosignatures SET witness = witness`,
+		`DELETE FROM checkpoint_cosignatures`,
 	} {
 		if _, err := f.l.wdb.ExecContext(f.ctx, q); err == nil || !strings.Contains(err.Error(), "not authorized") {
 			f.t.Errorf("%s: %s on the writer's connection: %v, want it refused (not authorized)", when, q, err)

@@ -16,19 +16,22 @@ type want struct {
 	message string
 }
 
-// TestVerifyColumnsAndIndex: the lookup columns and the message index are
-// not hashed, so changing them leaves every hash, root and signature
-// intact; verify must still fail, naming the row and the column (a
-// "columns" finding per row) or the first seq the index is wrong about
-// (one "index" finding, counting the rest). Moving index rows between
-// levels changes no lookup and is no failure.
-func TestVerifyColumnsAndIndex(t *testing.T) {
+// lookupTamper is SQL run on the tamper fixture and the findings of
+// columns and index it must produce, in order.
+type lookupTamper struct {
+	name string
+	sql  []string
+	want []want
+}
+
+// lookupTampers change the lookup columns or the message index of the
+// tamper fixture, and nothing else: the findings of columns and index
+// each must produce (TestVerifyColumnsAndIndex), and on which the
+// appendix's verifier must agree with custody
+// (TestIndependentLedgerVerifier).
+var lookupTampers = func() []lookupTamper {
 	const upd = `DROP TRIGGER entries_append_only_update`
-	for _, tc := range []struct {
-		name string
-		sql  []string
-		want []want
-	}{
+	return []lookupTamper{
 		{
 			// The review's repro: seq 5 made to look like a capture of seq
 			// 3's message, in its column and in the index.
@@ -77,7 +80,17 @@ func TestVerifyColumnsAndIndex(t *testing.T) {
 			name: "index row in another level",
 			sql:  []string{`INSERT INTO message_keys_3 SELECT key, seq FROM message_keys_recent WHERE seq = 8`, `DELETE FROM message_keys_recent WHERE seq = 8`},
 		},
-	} {
+	}
+}()
+
+// TestVerifyColumnsAndIndex: the lookup columns and the message index are
+// not hashed, so changing them leaves every hash, root and signature
+// intact; verify must still fail, naming the row and the column (a
+// "columns" finding per row) or the first seq the index is wrong about
+// (one "index" finding, counting the rest). Moving index rows between
+// levels changes no lookup and is no failure.
+func TestVerifyColumnsAndIndex(t *testing.T) {
+	for _, tc := range lookupTampers {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ext := buildTamperFixture(t)
 			f.raw(tc.sql...)

@@ -383,6 +383,22 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		if want := fmt.Sprintf("FAIL %s: %s: ", where, first.Check); !strings.HasPrefix(lines[0], want) {
 			t.Fatalf("custody's first failure is %s; the independent verifier's:\n%s", first, out)
 		}
+		// The lookup aids are judged alike: custody lists each columns
+		// failure and the one index failure, as the appendix does.
+		var mine, theirs []string
+		for _, fd := range rep.Findings {
+			if fd.Check == verify.CheckColumns || fd.Check == verify.CheckIndex {
+				mine = append(mine, fmt.Sprintf("seq %d: %s", *fd.Seq, fd.Check))
+			}
+		}
+		for _, l := range lines {
+			if m := lookupFail.FindStringSubmatch(l); m != nil {
+				theirs = append(theirs, m[1])
+			}
+		}
+		if strings.Join(mine, "\n") != strings.Join(theirs, "\n") {
+			t.Fatalf("custody's columns and index failures are %q; the independent verifier's %q:\n%s", mine, theirs, out)
+		}
 		t.Logf("both: %s", lines[0])
 	}
 
@@ -395,6 +411,78 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 			f, ext := buildTamperFixture(t)
 			f.raw(tc.sql...)
 			f.reopen()
+			agree(t, f, f.l.VerifierKey(), ext)
+		})
+	}
+	// The lookup columns and the message index, which no hash covers.
+	for _, tc := range lookupTampers {
+		t.Run("lookup aids: "+tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			f.raw(tc.sql...)
+			f.reopen()
+			agree(t, f, f.l.VerifierKey(), ext)
+		})
+	}
+	for _, tc := range lookupParity {
+		t.Run("lookup aids: "+tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			f.raw(tc.sql...)
+			f.reopen()
+			rep := f.verify(verify.Options{})
+			if tc.check == "" && !rep.OK {
+				t.Fatalf("custody: %v", rep.Findings)
+			}
+			if first := rep.First(); tc.check != "" && (first.Check != tc.check || first.Seq == nil || *first.Seq != tc.seq) {
+				t.Fatalf("custody's first failure is %s, want seq %d: %s", first, tc.seq, tc.check)
+			}
+			agree(t, f, f.l.VerifierKey(), ext)
+		})
+	}
+	t.Run("lookup aids: an entry without a message id", func(t *testing.T) {
+		// A column set where the leaf has no member, and an index row
+		// for an entry with no message id: both wrong, at that entry.
+		f, ext := buildTamperFixture(t)
+		if _, err := f.l.Append(f.ctx, leaf.Entry{Kind: leaf.KindConversation, ConversationID: "conv-09", RunID: "run-0001"}); err != nil {
+			t.Fatal(err)
+		}
+		f.checkpoint()
+		f.raw(`DROP TRIGGER entries_append_only_update`, `UPDATE entries SET message_id = 'conv-09-msg' WHERE seq = 10`,
+			`INSERT INTO message_keys_recent (key, seq) VALUES (42, 10)`)
+		f.reopen()
+		rep := f.verify(verify.Options{})
+		if len(rep.Findings) != 2 || rep.Findings[0].Check != verify.CheckColumns || rep.Findings[1].Check != verify.CheckIndex {
+			t.Fatalf("custody: %v", rep.Findings)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
+	// A version 1 file (read as it is, read-only) has levels 0 and 7
+	// alone: both read those, and no table of a middle level it holds.
+	for _, tc := range []struct {
+		name string
+		sql  []string
+		ok   bool
+	}{
+		{"a row in level 7", []string{`INSERT INTO message_keys SELECT key, seq FROM message_keys_recent WHERE seq = 8`, `DELETE FROM message_keys_recent WHERE seq = 8`}, true},
+		{"a row deleted", []string{`DELETE FROM message_keys_recent WHERE seq = 6`}, false},
+		{"a row twice, in level 7", []string{`INSERT INTO message_keys SELECT key, seq FROM message_keys_recent WHERE seq = 8`}, false},
+		{"a row in a middle level's table", []string{`CREATE TABLE message_keys_3 (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) STRICT, WITHOUT ROWID`,
+			`INSERT INTO message_keys_3 SELECT key, seq FROM message_keys_recent WHERE seq = 8`}, true},
+	} {
+		t.Run("lookup aids: version 1 file, "+tc.name, func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			var v1 []string
+			for i := 1; i <= 6; i++ {
+				v1 = append(v1, fmt.Sprintf(`INSERT INTO message_keys SELECT key, seq FROM message_keys_%d`, i), fmt.Sprintf(`DROP TABLE message_keys_%d`, i))
+			}
+			f.raw(append(append(v1, `PRAGMA user_version = 1`), tc.sql...)...)
+			l, err := ledger.Open(f.ctx, f.path, ledger.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.l = l
+			if rep := f.verify(verify.Options{}); rep.Holds() != tc.ok {
+				t.Fatalf("custody: %v", rep.Findings)
+			}
 			agree(t, f, f.l.VerifierKey(), ext)
 		})
 	}
@@ -644,6 +732,37 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		f.damage(150)
 		agree(t, f, f.l.VerifierKey(), cp.Note)
 	})
+}
+
+// lookupFail is a FAIL line of the appendix's verifier for the lookup
+// columns or the message index; m[1] is "seq N: check".
+var lookupFail = regexp.MustCompile(`^FAIL (seq [0-9]+: (?:columns|index)): `)
+
+// lookupParity are tampers of the lookup aids beside other breaks, and
+// index rows that are not judged; check and seq are custody's first
+// failure ("" for none), which the appendix must name too.
+var lookupParity = []struct {
+	name  string
+	sql   []string
+	check string
+	seq   uint64
+}{
+	{"index row of an entry past the end", []string{`INSERT INTO message_keys_recent (key, seq) VALUES (42, 50)`}, "", 0},
+	{"index row wrong below a deleted entry", []string{`DROP TRIGGER entries_append_only_delete`, `DELETE FROM entries WHERE seq = 5`,
+		`DELETE FROM message_keys_recent WHERE seq = 3`}, verify.CheckIndex, 3},
+	{"index row of a deleted entry", []string{`DROP TRIGGER entries_append_only_delete`, `DELETE FROM entries WHERE seq = 5`,
+		`UPDATE message_keys_recent SET key = key + 1 WHERE seq = 5`}, verify.CheckSequence, 5},
+	{"column wrong above a deleted entry", []string{`DROP TRIGGER entries_append_only_delete`, `DROP TRIGGER entries_append_only_update`,
+		`DELETE FROM entries WHERE seq = 3`, `UPDATE entries SET kind = 'hold' WHERE seq = 6`}, verify.CheckSequence, 3},
+	{"leaf and its run_id column changed", []string{`DROP TRIGGER entries_append_only_update`,
+		`UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), 'run-0001', 'run-0002') AS BLOB) WHERE seq = 6`}, verify.CheckLeafHash, 6},
+	{"index row of a leaf made not strict", []string{`DROP TRIGGER entries_append_only_update`,
+		`UPDATE entries SET leaf = CAST(replace(CAST(leaf AS TEXT), '{"at"', '{ "at"') AS BLOB) WHERE seq = 6`,
+		`DELETE FROM message_keys_recent WHERE seq = 6`, `UPDATE entries SET run_id = '' WHERE seq = 6`}, verify.CheckLeafHash, 6},
+	{"index row wrong after a column", []string{`DROP TRIGGER entries_append_only_update`, `UPDATE entries SET run_id = NULL WHERE seq = 2`,
+		`UPDATE message_keys_recent SET key = key + 1 WHERE seq = 7`}, verify.CheckColumns, 2},
+	{"a column's text not UTF-8", []string{`DROP TRIGGER entries_append_only_update`,
+		`UPDATE entries SET conversation_id = CAST(X'ff' AS TEXT) WHERE seq = 4`}, verify.CheckColumns, 4},
 }
 
 // cutShortFixture is a ledger of 400 entries and a checkpoint whose file

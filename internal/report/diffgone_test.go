@@ -7,10 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
+	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/report"
 )
 
@@ -71,5 +73,71 @@ func TestReportAfterDiffFindingsErased(t *testing.T) {
 	_, err = report.Generate(ctx, le.Ledger, le.Store, report.Options{Out: filepath.Join(t.TempDir(), "r"), Diff: dr.RunID, Proofs: report.ProofsNone, NoRecord: true})
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "erasure") {
 		t.Errorf("report --diff %s, whose findings are erased: %v; want it refused, naming the erasure", dr.RunID, err)
+	}
+}
+
+// TestReportAfterRediff: custody diff run again on the same export after
+// an erasure, as the report advises, stores byte-identical findings (a
+// findings object is deterministic): the objects the erasure lists as
+// erased are back, named by a diff recorded after it. That diff is read,
+// not said erased by the older erasure, which would send the reader to
+// run diff again, in a loop. And a diff whose findings object the
+// erasure names but which is in the store again is read too.
+func TestReportAfterRediff(t *testing.T) {
+	ctx := context.Background()
+	le := erasedMatter(t)
+	var conv string
+	for c := range heldMessages(t, le) {
+		conv = c
+		break
+	}
+	exp := map[string][]string{"00000000-0000-4000-8000-000000000000": {"m"}}
+	dr := diffExport(t, le, exp)
+	var deleted []byte // a findings object the erasure deletes, as it was
+	for _, s := range dr.FindingsEvidence {
+		h, err := hashchain.ParseHash(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := le.Store.Get(ctx, h); err == nil && deleted == nil {
+			deleted = b
+		}
+	}
+	er, err := erase.Erase(ctx, le.Ledger, le.Store, erase.Request{Conversations: []string{conv}, Reason: "DSR-12", Operator: "dpo",
+		OverrideHold: "counsel ticket 12", SignerKey: le.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(er.Detail.Diffs) != 1 || er.Detail.Diffs[0].Seq != dr.Seq {
+		t.Fatalf("erasure diffs %+v: the test needs diff entry %d's findings deleted", er.Detail.Diffs, dr.Seq)
+	}
+	gen := func() *report.Doc {
+		t.Helper()
+		rr, err := report.Generate(ctx, le.Ledger, le.Store, report.Options{Out: filepath.Join(t.TempDir(), "r"), Proofs: report.ProofsNone, NoRecord: true})
+		if err != nil {
+			t.Fatalf("report: %v", err)
+		}
+		return readDoc(t, rr.JSON)
+	}
+
+	// The findings object is back in the store, no diff run again: the
+	// erased diff can be read whole, and is.
+	if _, err := le.Store.Put(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	if doc := gen(); doc.DiffErased != nil || doc.Diff == nil || doc.Diff.RunID != dr.RunID {
+		t.Errorf("diff entry %d's findings in the store again: diff %+v, diff_erased %+v; want the diff read", dr.Seq, doc.Diff, doc.DiffErased)
+	}
+
+	dr2 := diffExport(t, le, exp)
+	if !slices.Equal(dr2.FindingsEvidence, dr.FindingsEvidence) {
+		t.Fatalf("the diff run again stored other findings objects (%v, before %v): the test needs the same", dr2.FindingsEvidence, dr.FindingsEvidence)
+	}
+	doc := gen()
+	if doc.DiffErased != nil {
+		t.Errorf("diff_erased %+v: diff entry %d, recorded after erasure entry %d, said erased by it", doc.DiffErased, dr2.Seq, er.Seq)
+	}
+	if doc.Diff == nil || doc.Diff.RunID != dr2.RunID || doc.Diff.Seq != dr2.Seq {
+		t.Errorf("diff %+v; want the diff run again, %s (seq %d), read", doc.Diff, dr2.RunID, dr2.Seq)
 	}
 }

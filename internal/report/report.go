@@ -308,7 +308,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		// deleted: the report is written without it and says so, rather
 		// than not at all (an erasure under --override-hold is what an
 		// auditor most needs to read of). Asked for by name, it fails.
-		if doc.DiffErased, err = erasedDiff(ctx, l, lf); err != nil {
+		if doc.DiffErased, err = erasedDiff(ctx, l, store, lf); err != nil {
 			return nil, err
 		}
 		if doc.DiffErased != nil {
@@ -1364,8 +1364,13 @@ func verificationText(in *Integrity, noVerify bool) string {
 
 // erasedDiff returns the latest recorded diff when an erasure deleted
 // its findings (or some of them: it can no longer be read whole), nil
-// when there is none or its findings are all there.
-func erasedDiff(ctx context.Context, l *ledger.Ledger, lf *ledgerFacts) (*DiffErased, error) {
+// when there is none or its findings are all there. A findings object is
+// erased only as verify excuses it (erasure.Excuses): an erasure entry
+// after the diff names the diff with it in its diffs, and the store lacks
+// it. Findings are deterministic, so a diff run again on the same export
+// after the erasure stores the very objects the erasure lists: that diff
+// is read, not sent back to be run again.
+func erasedDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, lf *ledgerFacts) (*DiffErased, error) {
 	run, res, err := reconcile.FindDiff(ctx, l, "latest")
 	if errors.Is(err, reconcile.ErrNoDiff) {
 		return nil, nil
@@ -1373,14 +1378,29 @@ func erasedDiff(ctx context.Context, l *ledger.Ledger, lf *ledgerFacts) (*DiffEr
 	if err != nil {
 		return nil, err
 	}
+	seq, ok := lf.diffSeq[run.ID]
+	if !ok {
+		return nil, nil // readDiff says what is wrong with it
+	}
 	for _, s := range res.FindingsEvidence {
 		h, err := hashchain.ParseHash(s)
 		if err != nil {
 			continue // readDiff says what is wrong with it
 		}
-		if seq, ok := lf.erasure.Object(h); ok {
-			return &DiffErased{RunID: run.ID, Seq: lf.diffSeq[run.ID], ErasureSeq: seq, Source: res.Summary.Source}, nil
+		by, ok := lf.diffErased[seq][h]
+		if !ok {
+			continue
 		}
+		if store != nil {
+			there, err := store.Exists(ctx, h)
+			if err != nil {
+				return nil, fmt.Errorf("report: look up %s, the findings of diff entry %d, in the evidence store: %w", h, seq, err)
+			}
+			if there {
+				continue
+			}
+		}
+		return &DiffErased{RunID: run.ID, Seq: seq, ErasureSeq: by, Source: res.Summary.Source}, nil
 	}
 	return nil, nil
 }

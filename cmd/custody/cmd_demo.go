@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/custodyhq/custody/internal/demo"
+	"github.com/custodyhq/custody/internal/shellarg"
 )
 
 type demoOptions struct{ cfg demo.Config }
@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, o *demoOptions, g *globalOptions) error {
 	// The closing "Try:" lines name this binary, so they work as printed
 	// even when custody is not on PATH (make demo runs bin/custody).
 	if exe, err := os.Executable(); err == nil {
-		o.cfg.Command = shellQuote(exe)
+		o.cfg.Command = shellarg.Quote(exe)
 	}
 	story := g.stdout
 	if g.jsonOutput() {
@@ -85,12 +85,4 @@ func runDemo(ctx context.Context, o *demoOptions, g *globalOptions) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	return nil
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/custodyhq/custody/internal/shellarg"
 )
 
 // TestREADMEWalkthrough runs the README's walkthrough as written: its
@@ -288,7 +290,7 @@ func TestDemoTryLines(t *testing.T) {
 	n := len(lines)
 	for pass := 1; pass <= 2; pass++ {
 		for _, cmdline := range lines {
-			if !strings.HasPrefix(cmdline, shellQuote(exe)+" ") {
+			if !strings.HasPrefix(cmdline, shellarg.Quote(exe)+" ") {
 				t.Errorf("Try line %q does not name the binary the demo ran as (%s)", cmdline, exe)
 			}
 			c := exec.Command("bash", "-c", cmdline)

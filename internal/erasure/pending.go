@@ -14,6 +14,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/shellarg"
 )
 
 // ErrPending: an erase was cut short (killed, a crash, power lost) after
@@ -161,28 +162,19 @@ func RerunCommand(ledgerPath string, conversations, messages []string, reason, o
 	if abs, err := filepath.Abs(ledgerPath); err == nil {
 		ledgerPath = abs
 	}
-	args := []string{"custody", "--ledger", shellQuote(ledgerPath), "erase"}
+	args := []string{"custody", "--ledger", shellarg.Quote(ledgerPath), "erase"}
 	for _, c := range conversations {
-		args = append(args, "--conversation", shellQuote(c))
+		args = append(args, "--conversation", shellarg.Quote(c))
 	}
 	for _, m := range messages {
-		args = append(args, "--message", shellQuote(m))
+		args = append(args, "--message", shellarg.Quote(m))
 	}
-	args = append(args, "--reason", shellQuote(reason))
+	args = append(args, "--reason", shellarg.Quote(reason))
 	if overrideHold != "" {
-		args = append(args, "--override-hold", shellQuote(overrideHold))
+		args = append(args, "--override-hold", shellarg.Quote(overrideHold))
 	}
 	for _, f := range flags {
-		args = append(args, shellQuote(f))
+		args = append(args, shellarg.Quote(f))
 	}
 	return strings.Join(args, " ")
-}
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./_-", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/shellarg"
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
@@ -378,7 +379,7 @@ func onShare(path string, err error) error {
 		return err
 	}
 	return &hintError{err: err, hint: fmt.Sprintf("the ledger is on a network file system (%s), where SQLite's locks and shared index may not work: "+
-		"write-protect the copy (chmod -R a-w %s), which custody then reads with neither, or copy the matter to a local disk", kind, filepath.Dir(path))}
+		"write-protect the copy (chmod -R a-w %s), which custody then reads with neither, or copy the matter to a local disk", kind, shellarg.Quote(filepath.Dir(path)))}
 }
 
 // staleWAL adds what to do to err, a failed open of a ledger this process
@@ -394,7 +395,7 @@ func staleWAL(path string, err error) error {
 		dir = abs // not ".": the hint is a command to run
 	}
 	return &hintError{err: err, hint: fmt.Sprintf("SQLite must create %s-shm beside the empty %s-wal to read the ledger, and this user may not write in %s: "+
-		"write-protect the copy (chmod -R a-w %s), which custody then opens immutable, or remove the empty %s-wal", base, base, dir, dir, base)}
+		"write-protect the copy (chmod -R a-w %s), which custody then opens immutable, or remove the empty %s-wal", base, base, dir, shellarg.Quote(dir), base)}
 }
 
 // hintError is an error with a hint for the user (shown by the command

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
+	"github.com/custodyhq/custody/internal/shellarg"
 )
 
 // thirdPartyCommands are section 6's commands a third party runs, as they
@@ -31,8 +31,8 @@ func thirdPartyCommands(l *ledger.Ledger, o Options, lf *ledgerFacts, cps []ledg
 		}
 		return abs
 	}
-	db := shellQuote(filepath.Base(l.Path()))
-	key := shellQuote(filepath.Base(matter.VerifierKeyPath(l.Path())))
+	db := shellarg.Quote(filepath.Base(l.Path()))
+	key := shellarg.Quote(filepath.Base(matter.VerifierKeyPath(l.Path())))
 	out := rel(o.Out)
 	verify := "custody --ledger " + db + " verify --key " + key
 	var kept []string
@@ -42,7 +42,7 @@ func thirdPartyCommands(l *ledger.Ledger, o Options, lf *ledgerFacts, cps []ledg
 		}
 	}
 	cmds := []string{
-		fmt.Sprintf("# Run in the folder that holds the ledger, %s, beside it its verifier key %s (compare it with the key you received apart); every path is relative to that folder, and this report is in %s.", db, key, shellQuote(out)),
+		fmt.Sprintf("# Run in the folder that holds the ledger, %s, beside it its verifier key %s (compare it with the key you received apart); every path is relative to that folder, and this report is in %s.", db, key, shellarg.Quote(out)),
 		// The fingerprint hashes the key's one line, not the file, whose
 		// newline sha256sum FILE would hash too: the command that
 		// reproduces it exactly, never one that cannot match.
@@ -52,7 +52,7 @@ func thirdPartyCommands(l *ledger.Ledger, o Options, lf *ledgerFacts, cps []ledg
 	}
 	line := verify
 	for _, k := range kept {
-		line += " --checkpoint " + shellQuote(k)
+		line += " --checkpoint " + shellarg.Quote(k)
 	}
 	cmds = append(cmds, line+" --evidence")
 	cmds = append(cmds, "#   add --checkpoint FILE for each checkpoint you kept apart from the ledger (custody checkpoint --out FILE wrote it, and it was handed to you): FILE is your placeholder, not a file custody wrote")
@@ -71,11 +71,11 @@ func thirdPartyCommands(l *ledger.Ledger, o Options, lf *ledgerFacts, cps []ledg
 		cmds = append(cmds, "# this report was written with --no-record: no report entry records it, so custody verify --report cannot confirm it")
 	} else {
 		cmds = append(cmds, "# this report is the one custody recorded, unchanged:",
-			"custody --ledger "+db+" verify --report "+shellQuote(filepath.Join(out, "report.html")))
+			"custody --ledger "+db+" verify --report "+shellarg.Quote(filepath.Join(out, "report.html")))
 	}
 	if seq, ok := proofExample(o, lf, cps, in); ok {
 		cmds = append(cmds, "# one message, offline, with nothing but its proof file and the verifier key (section 5 links each message's):",
-			"custody verify --proof "+shellQuote(filepath.Join(out, proofsDir, fmt.Sprintf("%d.proof.json", seq)))+" --key "+key)
+			"custody verify --proof "+shellarg.Quote(filepath.Join(out, proofsDir, fmt.Sprintf("%d.proof.json", seq)))+" --key "+key)
 	} else {
 		cmds = append(cmds, "# one message, offline, with nothing but its proof file and the verifier key: custody prove --seq SEQ --out SEQ.proof.json writes one (SEQ, a placeholder: the message's seq, section 5), then",
 			"#   custody verify --proof SEQ.proof.json --key "+key)
@@ -103,13 +103,4 @@ func proofExample(o Options, lf *ledgerFacts, cps []ledger.StoredCheckpoint, in 
 		}
 	}
 	return 0, false
-}
-
-// shellQuote quotes s for a POSIX shell when it holds anything but the
-// characters a path needs no quoting for.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+:@=,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -76,6 +76,15 @@ func TestDiffAfterErasure(t *testing.T) {
 	if !ok || er.Expected != want || !strings.Contains(er.Detail, "content and sender not compared") || !strings.Contains(er.Detail, want) {
 		t.Fatalf("after the erasure, no erased finding naming %q: %+v", want, after)
 	}
+	// What erase's summary says of a diff run again: no erased sender
+	// or text comes back into its findings, from either side.
+	for _, f := range after {
+		for _, v := range []string{f.Expected, f.Got, f.Detail} {
+			if strings.Contains(v, "not the sender") || (kb["value_altered/sender"].Expected != "" && strings.Contains(v, kb["value_altered/sender"].Expected)) {
+				t.Errorf("after the erasure, a finding holds the erased message's sender: %+v", f)
+			}
+		}
+	}
 	if _, ok := ka["timestamp_shifted/timestamp"]; !ok {
 		t.Errorf("the timestamp is still the ledger's and compared: %+v", after)
 	}

@@ -293,7 +293,9 @@ func TestEraseConversation(t *testing.T) {
 		}
 	}
 	if len(res.Detail.Diffs) != 1 || len(res.Detail.Diffs[0].Findings) == 0 || !strings.Contains(res.Detail.Diffs[0].Why, "conversation "+target) ||
-		!strings.Contains(res.Detail.Diffs[0].Why, "run custody diff again") {
+		!strings.Contains(res.Detail.Diffs[0].Why, "run custody diff again") ||
+		!strings.Contains(res.Detail.Diffs[0].Why, "compares no erased message's text or sender") ||
+		!strings.Contains(res.Detail.Diffs[0].Why, "may name the erased conversations and messages again") {
 		t.Fatalf("the erasure's diffs: %+v, want the recorded diff's findings naming %s", res.Detail.Diffs, target)
 	}
 	for _, f := range res.Detail.Diffs[0].Findings {

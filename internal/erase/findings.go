@@ -27,10 +27,15 @@ type recordedDiff struct {
 }
 
 // findingsWhy is what a findings object deleted held, and what deleting
-// it costs: the diff's findings can no longer be read whole.
+// it costs: the diff's findings can no longer be read whole. The rerun
+// it advises is said for what it brings back: no erased text or sender
+// (diff does not compare them), but the erased ids, and compliance values
+// where the export's differ (TestDiffAfterErasure).
 func findingsWhy(named string) string {
 	return "its findings name " + named + ", with the values compared (a text's plain SHA-256, from which a short text can be guessed, and a sender's address) where the diff found them to differ: deleted, as a production's manifest is; " +
-		"report, produce --diff and refetch can no longer read this diff: run custody diff again on the export to record the findings of the other conversations"
+		"report, produce --diff and refetch can no longer read this diff: run custody diff again on the export to record its findings anew. " +
+		"That diff compares no erased message's text or sender, so neither comes back into the evidence; its findings may name the erased conversations and messages again, " +
+		"with the export's timestamp, legal hold and audit references of those it still holds where they differ from the capture"
 }
 
 // scanFindings reads the n findings objects of a recorded diff in order

@@ -455,6 +455,24 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		}
 		agree(t, f, f.l.VerifierKey(), ext)
 	})
+	// An entry's supersedes names an earlier entry of its kind,
+	// conversation and message (TestVerifySupersedesRule).
+	for name, supersedes := range map[string]uint64{"a re-capture of the same message": 0, "another message's capture": 1, "a later entry": 9} {
+		t.Run("supersedes: "+name, func(t *testing.T) {
+			f := newFixture(t)
+			e := f.appendN(4)[0]
+			e.Seq, e.Supersedes = 4, &supersedes
+			forged, err := e.AppendLeaf(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.forgeRow(forged)
+			if rep := f.verify(verify.Options{}); rep.Holds() != (supersedes == 0) {
+				t.Fatalf("custody: %v", rep.Findings)
+			}
+			agree(t, f, f.l.VerifierKey(), nil)
+		})
+	}
 	// A version 1 file (read as it is, read-only) has levels 0 and 7
 	// alone: both read those, and no table of a middle level it holds.
 	for _, tc := range []struct {

@@ -455,6 +455,25 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		}
 		agree(t, f, f.l.VerifierKey(), ext)
 	})
+	// Values of another type than custody writes, once STRICT is taken
+	// off (writable_schema): a column stored as a BLOB of its leaf's
+	// member's bytes is no copy of it, and an index row whose key is
+	// text matches no lookup (the entry's row is missing).
+	t.Run("lookup aids: values of another type", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		f.raw(`PRAGMA writable_schema = ON`,
+			`UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'entries'`,
+			`UPDATE sqlite_schema SET sql = replace(replace(sql, ') STRICT, WITHOUT ROWID', ') WITHOUT ROWID'), 'key INTEGER', 'key') WHERE name = 'message_keys_recent'`)
+		f.raw(`DROP TRIGGER entries_append_only_update`,
+			`UPDATE entries SET message_id = CAST(message_id AS BLOB) WHERE seq = 5`,
+			`UPDATE message_keys_recent SET key = CAST(key AS TEXT) WHERE seq = 3`)
+		f.reopen()
+		rep := f.verify(verify.Options{})
+		if len(rep.Findings) != 2 || rep.Findings[0].Check != verify.CheckIndex || rep.Findings[1].Check != verify.CheckColumns {
+			t.Fatalf("custody: %v", rep.Findings)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
 	// An entry's supersedes names an earlier entry of its kind,
 	// conversation and message (TestVerifySupersedesRule).
 	for name, supersedes := range map[string]uint64{"a re-capture of the same message": 0, "another message's capture": 1, "a later entry": 9} {

@@ -31,8 +31,10 @@
 -- hashed (the RFC 8785 form of the entry object); leaf_hash and chain are
 -- what was computed at append time, kept so a verifier can point at the
 -- first row where the stored values and the recomputed ones part. The
--- remaining columns copy fields of the leaf for lookups only; verify never
--- trusts them.
+-- remaining columns copy fields of the leaf for lookups; no hash covers
+-- them, so verify checks each against the leaf (as it checks the message
+-- index below against the entries), and every lookup checks the rows it
+-- finds.
 CREATE TABLE entries (
     seq             INTEGER PRIMARY KEY CHECK (seq >= 0),
     leaf            BLOB    NOT NULL,

@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/custodyhq/custody/internal/hashchain"
@@ -36,27 +38,96 @@ func (r Recall) String() string {
 // recalls returns the erasure entries after the output entry seq, of
 // kind (leaf.KindReport or leaf.KindProduction), that list it for
 // recall. signed is how many entries a signed checkpoint covers: an
-// erasure entry below it is Signed. An erasure entry whose detail does
-// not decode lists nothing (verify's strict-leaf check reports it).
+// erasure entry below it is Signed. The erasure entries are read from
+// the leaves (byLeaf), not found by the kind column. An erasure entry
+// whose detail does not decode lists nothing (verify's strict-leaf check
+// reports it).
 func recalls(ctx context.Context, l *ledger.Ledger, kind string, seq, signed uint64) ([]Recall, error) {
+	var lists []recallList
+	err := byLeaf(ctx, l, seq+1, []string{leaf.KindErasure}, func(e *leaf.Entry) {
+		lists = addRecallList(lists, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recallsOf(lists, kind, seq, signed), nil
+}
+
+// recallList is what one erasure entry lists for recall (its detail's
+// outputs).
+type recallList struct {
+	seq     uint64
+	at      string
+	reason  string
+	outputs []leaf.ErasedOutput
+}
+
+// addRecallList adds erasure entry e's outputs to lists, when it has any.
+func addRecallList(lists []recallList, e *leaf.Entry) []recallList {
+	d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+	if err != nil {
+		return lists
+	}
+	ed := d.(*leaf.ErasureDetail)
+	if len(ed.Outputs) == 0 {
+		return lists
+	}
+	return append(lists, recallList{seq: e.Seq, at: e.At.UTC().Format(time.RFC3339), reason: ed.Reason, outputs: ed.Outputs})
+}
+
+// recallsOf returns the recalls that erasure entries after the output
+// entry seq, of kind, make of it (recalls).
+func recallsOf(lists []recallList, kind string, seq, signed uint64) []Recall {
 	var out []Recall
-	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindErasure, FromSeq: seq + 1}) {
-		if err != nil {
-			return nil, fmt.Errorf("verify: erasure entries: %w", err)
-		}
-		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
-		if err != nil {
+	for _, rl := range lists {
+		if rl.seq <= seq {
 			continue
 		}
-		for _, o := range d.(*leaf.ErasureDetail).Outputs {
+		for _, o := range rl.outputs {
 			if o.Seq == seq && o.Kind == kind {
-				out = append(out, Recall{Erasure: e.Seq, At: e.At.UTC().Format(time.RFC3339), Reason: d.(*leaf.ErasureDetail).Reason,
-					Why: o.Why, Signed: e.Seq < signed})
+				out = append(out, Recall{Erasure: rl.seq, At: rl.at, Reason: rl.reason, Why: o.Why, Signed: rl.seq < signed})
 				break
 			}
 		}
 	}
-	return out, nil
+	return out
+}
+
+// byLeaf calls fn, in seq order, with each entry from seq from on whose
+// leaf is of one of kinds, decoded from the leaf. Not through the kind
+// column: no hash covers it, and a row whose column was changed would
+// hide an erasure's recall from a lookup by kind (verify --production
+// reads no other part of the ledger), or, claiming a kind its leaf is
+// not, stop the lookup and the report of the findings that name it. A
+// leaf that does not decode is skipped: verify's strict check names it.
+// Every row is read, but only leaves that may be of a kind are decoded.
+func byLeaf(ctx context.Context, l *ledger.Ledger, from uint64, kinds []string, fn func(e *leaf.Entry)) error {
+	snap, err := l.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer snap.Close()
+	quoted := make([][]byte, len(kinds))
+	for i, k := range kinds {
+		quoted[i] = []byte(`"` + k + `"`)
+	}
+	for r, err := range snap.Entries(ctx) {
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		// A leaf of the kind holds its name as a JSON string: quoted,
+		// or written with an escape.
+		if r.Seq < from || (!slices.ContainsFunc(quoted, func(q []byte) bool { return bytes.Contains(r.Leaf, q) }) && bytes.IndexByte(r.Leaf, '\\') < 0) {
+			continue
+		}
+		e, err := leaf.DecodeLeaf(bytes.Clone(r.Leaf)) // r.Leaf is the row's, until the next
+		if err != nil || !slices.Contains(kinds, e.Kind) {
+			continue
+		}
+		e.Seq = r.Seq
+		fn(&e)
+	}
+	return nil
 }
 
 // signedSize is the size of the latest stored checkpoint whose signature

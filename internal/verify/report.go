@@ -47,8 +47,9 @@ const proofPeek = 1 << 20
 
 // ReportFile hashes a report file (r, named file) and looks for it among
 // the files the ledger's report entries record; it reads nothing but the
-// report entries and the checkpoints. Whether the ledger itself holds is
-// Ledger's to say: a caller checks both.
+// report and erasure entries (from their leaves) and the checkpoints.
+// Whether the ledger itself holds is Ledger's to say: a caller checks
+// both.
 func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader) (ReportMatch, error) {
 	h := sha256.New()
 	var head bytes.Buffer
@@ -66,19 +67,26 @@ func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader)
 			m.proof, m.seq = p.Format, p.Index
 		}
 	}
-	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindReport}) {
-		if err != nil {
-			return m, err
+	// The report and erasure entries, from their leaves (byLeaf): the
+	// kind column, no hash's, neither hides one nor stops the check.
+	var lists []recallList
+	err = byLeaf(ctx, l, 0, []string{leaf.KindReport, leaf.KindErasure}, func(e *leaf.Entry) {
+		if e.Kind == leaf.KindErasure {
+			lists = addRecallList(lists, e)
+			return
 		}
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
-			continue // a detail that does not decode records nothing
+			return // a detail that does not decode records nothing
 		}
 		for _, f := range d.(*leaf.ReportDetail).Files {
 			if f.SHA256 == m.SHA256 && f.Size == n {
 				m.Found, m.Seq, m.RunID, m.Name = true, e.Seq, e.RunID, f.Name
 			}
 		}
+	})
+	if err != nil {
+		return m, err
 	}
 	if m.Found {
 		cp, ok, err := l.LatestCheckpoint(ctx)
@@ -92,9 +100,7 @@ func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader)
 		if ok {
 			signed = cp.Size
 		}
-		if m.Recalled, err = recalls(ctx, l, leaf.KindReport, m.Seq, signed); err != nil {
-			return m, err
-		}
+		m.Recalled = recallsOf(lists, leaf.KindReport, m.Seq, signed)
 	}
 	return m, nil
 }

@@ -44,12 +44,7 @@ import (
 func TestProductionContent(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, st, key := contentMatter(t, dir)
-	out := filepath.Join(dir, "p")
-	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
-		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
-		t.Fatal(err)
-	}
+	l, _, key, out := producedMatter(t, dir)
 	o := verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l}
 	if rep, err := verify.Production(ctx, out, o); err != nil || !rep.OK {
 		t.Fatalf("the production as produced: %v %+v", err, rep)
@@ -101,6 +96,19 @@ func TestProductionContent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// producedMatter is contentMatter with a production of all of it, in
+// both formats, at dir/p (out).
+func producedMatter(t *testing.T, dir string) (l *ledger.Ledger, st evidence.Store, key, out string) {
+	t.Helper()
+	l, st, key = contentMatter(t, dir)
+	out = filepath.Join(dir, "p")
+	if _, err := produce.Run(context.Background(), produce.Deps{Ledger: l, Store: st},
+		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
+		t.Fatal(err)
+	}
+	return l, st, key, out
 }
 
 // contentMatter is a matter of one conversation of four messages, as
@@ -427,12 +435,7 @@ func TestProductionRSMFOnlySaysBodiesUnchecked(t *testing.T) {
 func TestProductionMessageProofsAttestations(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, st, key := contentMatter(t, dir)
-	out := filepath.Join(dir, "p")
-	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
-		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
-		t.Fatal(err)
-	}
+	l, _, key, out := producedMatter(t, dir)
 	o := verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l}
 	rep, err := verify.Production(ctx, out, o)
 	if err != nil || !rep.OK || len(rep.MessagesProofs) != 1 {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -24,12 +23,7 @@ import (
 func TestProductionOSLitter(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, st, key := contentMatter(t, dir)
-	out := filepath.Join(dir, "p")
-	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
-		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
-		t.Fatal(err)
-	}
+	l, _, _, out := producedMatter(t, dir)
 	rsmf, err := filepath.Glob(filepath.Join(out, "rsmf", "*.rsmf"))
 	if err != nil || len(rsmf) == 0 {
 		t.Fatal(rsmf, err)

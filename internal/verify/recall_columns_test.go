@@ -6,13 +6,11 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
-	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -25,12 +23,7 @@ import (
 func TestRecallsReadTheLeaves(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, st, key := contentMatter(t, dir)
-	out := filepath.Join(dir, "p")
-	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
-		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
-		t.Fatal(err)
-	}
+	l, _, key, out := producedMatter(t, dir)
 	prod, err := verify.Production(ctx, out, verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l})
 	if err != nil || !prod.InLedger {
 		t.Fatalf("the production as produced: %v %+v", err, prod)

@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
-	"github.com/custodyhq/custody/internal/produce"
 	"github.com/custodyhq/custody/internal/verify"
 )
 
@@ -24,12 +22,7 @@ import (
 func TestRecalledOutputs(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, st, key := contentMatter(t, dir)
-	out := filepath.Join(dir, "p")
-	if _, err := produce.Run(ctx, produce.Deps{Ledger: l, Store: st},
-		produce.Options{Out: out, Format: produce.FormatBoth, SignerKey: key, VerifierKey: l.VerifierKey()}); err != nil {
-		t.Fatal(err)
-	}
+	l, _, key, out := producedMatter(t, dir)
 	o := verify.ProductionOptions{VerifierKey: l.VerifierKey(), Ledger: l}
 	prod, err := verify.Production(ctx, out, o)
 	if err != nil || !prod.OK || !prod.InLedger || prod.IsRecalled() || len(prod.Recalled) != 0 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/fsinfo"
+	"github.com/custodyhq/custody/internal/shellarg"
 )
 
 // envClientSecretPrefix names the environment variable holding the secret
@@ -52,7 +53,7 @@ func readCredentialsFile(path string) ([]fetch.Credentials, error) {
 	}
 	defer f.Close()
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--credentials %q: mode %04o lets others read the client secrets: chmod 600 %s", path, st.Mode().Perm(), path)
+		return nil, fmt.Errorf("--credentials %q: mode %04o lets others read the client secrets: chmod 600 %s", path, st.Mode().Perm(), shellarg.Quote(path))
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsFile+1))
 	if err != nil {

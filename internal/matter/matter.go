@@ -21,6 +21,7 @@ import (
 	"github.com/custodyhq/custody/internal/fsinfo"
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/shellarg"
 	"github.com/custodyhq/custody/internal/tsa"
 	"github.com/custodyhq/custody/internal/witness"
 )
@@ -515,7 +516,7 @@ func (m *Matter) SignerKey() (string, error) {
 	file := cmp.Or(m.opts.SignerKey, SignerKeyPath(m.opts.Ledger))
 	if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 && runtime.GOOS != "windows" {
 		m.warn(fmt.Sprintf("signer key %s is readable by %s (mode %04o): anyone who can read it can sign checkpoints for this ledger; chmod 600 %s",
-			file, map[bool]string{true: "other users", false: "its group"}[fi.Mode().Perm()&0o007 != 0], fi.Mode().Perm(), file))
+			file, map[bool]string{true: "other users", false: "its group"}[fi.Mode().Perm()&0o007 != 0], fi.Mode().Perm(), shellarg.Quote(file)))
 	}
 	return key, nil
 }

@@ -191,7 +191,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 			if none != "" {
 				// The Recordings service's answer is kept whole:
 				// retryRule reads it.
-				reason = truncate(reason, max(300-len(none)-2, 40)) + "; " + none
+				reason = withAnswer(reason, none)
 			}
 			m.media = append(m.media, leaf.MediaRef{ID: a.ID, Status: status, Reason: reason})
 			m.mediaEv = append(m.mediaEv, -1)
@@ -369,6 +369,25 @@ const (
 // answer for it, not a lapse of one url, so it is not asked again
 // (retryRule), where each run would download nothing, for ever.
 const recordingsCopyRefusedAgain = "refused the same way by a later run: not asked again"
+
+// withAnswer is the reason of a failure (host, the storage host's words)
+// followed by what the Recordings service answered (none): only the
+// host's part is cut, none being kept whole (retryRule reads it), and
+// the whole within 300 bytes.
+func withAnswer(host, none string) string {
+	if host == "" {
+		return none
+	}
+	return truncate(host, max(300-len(none)-2-len("…"), 40)) + "; " + none
+}
+
+// refusedAgain is reason, a copy's url refused (withAnswer's, with
+// recordingsCopyRefused), ended with recordingsCopyRefusedAgain: only the
+// host's words are cut.
+func refusedAgain(reason string) string {
+	j := strings.LastIndex(reason, recordingsCopyRefused)
+	return withAnswer(strings.TrimSuffix(reason[:j], "; "), reason[j:]+"; "+recordingsCopyRefusedAgain)
+}
 
 // recordingsNoCopy is the reason exports recorded before copies were
 // matched by more than their ids: a recording naming its copies with ids
@@ -699,8 +718,10 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 			continue
 		}
 		if p, ok := prevOf[mr.ID]; ok && mr.Reason == p.Reason && strings.Contains(mr.Reason, recordingsCopyRefused) && !strings.Contains(mr.Reason, recordingsCopyRefusedAgain) {
-			// The copy's new url refused as the last one was.
-			mr.Reason = truncate(mr.Reason, max(300-len(recordingsCopyRefusedAgain)-2, 40)) + "; " + recordingsCopyRefusedAgain
+			// The copy's new url refused as the last one was. Only the
+			// host's words are cut: the Recordings answer and how the
+			// copy was matched stay (commit review 4, L2).
+			mr.Reason = refusedAgain(mr.Reason)
 			m.media[k] = mr
 		}
 		if again, _, _ := retryRule(now, m.data.Timestamp, now, mr); !again {

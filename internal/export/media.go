@@ -152,7 +152,11 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				}
 				switch {
 				case isBodyError(err):
-					none = recordingsCopyNotGood
+					// What it served is said (servedNote): served the very
+					// same by a later run, it is not asked again
+					// (settledAgain), where each run would download it for
+					// ever (commit review 4, M1).
+					none = recordingsCopyNotGood + ": " + servedNote([][]byte{bodyOf(err)})
 				case err != nil:
 					// Its copy's url refused too (one signed an hour,
 					// read just now), or asked to wait: a later run,
@@ -341,6 +345,62 @@ const (
 	recordingsCopiesNoneGood = "copies in the conversation's recording match it by file name, size and type, but none served bytes of the sha256 the API states"
 )
 
+// recordingsSameAgain ends the reason of an attachment whose copy (or
+// copies) a later run found serving the very same bytes (servedNote):
+// that is the Recordings service's answer for it, not a cut in transit,
+// so it is not asked again (retryRule), where each run would download it
+// for ever, keeping nothing.
+const recordingsSameAgain = "a later run was given the very same again: not asked again"
+
+// servedMark begins a servedNote.
+const servedMark = "served sha256 "
+
+// servedNote says, by their sha256, what bodies copies served that were
+// not the attachment: one's digest, or of several the digest of their
+// digests, sorted (the reason is bounded; only sameness is read).
+func servedNote(bodies [][]byte) string {
+	if len(bodies) == 1 {
+		return servedMark + fetch.SHA256Hex(bodies[0])
+	}
+	ds := make([]string, len(bodies))
+	for i, b := range bodies {
+		ds[i] = fetch.SHA256Hex(b)
+	}
+	slices.Sort(ds)
+	return fmt.Sprintf("%s%s of the %d sorted sha256 of what they served", servedMark, fetch.SHA256Hex([]byte(strings.Join(ds, "\n"))), len(ds))
+}
+
+// bodyOf is the body a download failing with err received (a BodyError).
+func bodyOf(err error) []byte {
+	var be *fetch.BodyError
+	if errors.As(err, &be) {
+		return be.Body
+	}
+	return nil
+}
+
+// againOf are the Recordings answers a later run may find the very same
+// (settledAgain): each, and what follows it, is the tail of a reason.
+var againOf = []string{recordingsCopyNotGood, recordingsCopiesNoneGood}
+
+// settledAgain returns reason now, recorded by this run for an attachment
+// prev was recorded for by an earlier one, ended with recordingsSameAgain
+// when both end in the very same answer, saying what was served; ok
+// false otherwise.
+func settledAgain(prev, now string) (string, bool) {
+	if strings.Contains(now, recordingsSameAgain) {
+		return "", false
+	}
+	for _, none := range againOf {
+		i, j := strings.LastIndex(prev, none), strings.LastIndex(now, none)
+		if i < 0 || j < 0 || prev[i:] != now[j:] || !strings.Contains(now[j:], servedMark) {
+			continue
+		}
+		return withAnswer(strings.TrimSuffix(now[:j], "; "), now[j:]+"; "+recordingsSameAgain), true
+	}
+	return "", false
+}
+
 // recordingsMatchedByName is said in the reason of an attachment whose
 // copy was taken, not by the ids the two APIs share (Genesys documents
 // none), but by the file name, size and type it states: an inference the
@@ -484,6 +544,7 @@ func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.Conten
 	// Checked against the size and type alone, each once: a copy of
 	// another attachment is not tried again as one cut short would be.
 	want.SHA256 = ""
+	var bodies [][]byte // what each served, when each served something
 	for _, u := range urls {
 		got, err := r.d.Client.DownloadChecked(ctx, u, want)
 		if _, _, ok := mediaFailure(err); err != nil && (!ok || ctx.Err() != nil) {
@@ -492,6 +553,17 @@ func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.Conten
 		if err == nil && fetch.CheckSHA256(got.Body, a.Sha256) == nil {
 			return got, "", nil
 		}
+		switch {
+		case err == nil:
+			bodies = append(bodies, got.Body)
+		case isBodyError(err):
+			bodies = append(bodies, bodyOf(err))
+		}
+	}
+	if len(bodies) == len(urls) {
+		// Said, for a later run served the very same to stop at
+		// (settledAgain; commit review 4, M1).
+		return nil, recordingsCopiesNoneGood + ": " + servedNote(bodies), nil
 	}
 	return nil, recordingsCopiesNoneGood, nil
 }
@@ -724,6 +796,12 @@ func (r *runner) mediaAgain(ctx context.Context, convID string, rec *recordingCo
 			mr.Reason = refusedAgain(mr.Reason)
 			m.media[k] = mr
 		}
+		if p, ok := prevOf[mr.ID]; ok {
+			if s, ok := settledAgain(p.Reason, mr.Reason); ok {
+				mr.Reason = s
+				m.media[k] = mr
+			}
+		}
 		if again, _, _ := retryRule(now, m.data.Timestamp, now, mr); !again {
 			settled++ // the answer now ends the tries: recorded
 		}
@@ -784,7 +862,7 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 	if strings.Contains(mr.Reason, recordingsNoCopy) {
 		return true, true, true // never matched as copies are now
 	}
-	if strings.Contains(mr.Reason, recordingsCopyRefusedAgain) {
+	if strings.Contains(mr.Reason, recordingsCopyRefusedAgain) || strings.Contains(mr.Reason, recordingsSameAgain) {
 		return false, false, false
 	}
 	for _, none := range recordingsHasNone {

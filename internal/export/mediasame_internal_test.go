@@ -3,9 +3,11 @@ package export
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custodyhq/custody/internal/fetch"
 	"github.com/custodyhq/custody/internal/genesys"
+	"github.com/custodyhq/custody/internal/leaf"
 )
 
 // TestSettledReasonKeepsAnswer: a copy's url refused the same way by a
@@ -22,6 +24,48 @@ func TestSettledReasonKeepsAnswer(t *testing.T) {
 		settled := refusedAgain(reason)  // mediaAgain
 		if !strings.HasSuffix(settled, "; "+none+"; "+recordingsCopyRefusedAgain) || !strings.HasPrefix(settled, "403 Forbidden: AccessDenied") || len(reason) > 300 || len(settled) > 300 {
 			t.Errorf("host message %d bytes: first %q (%d bytes), settled %q", msgLen, reason, len(reason), settled)
+		}
+	}
+}
+
+// TestSettledAgain: the very same answer with what was served said ends
+// the tries, keeping the answer whole; another digest, an answer saying
+// nothing served, or one settled already does not (commit review 4, M1).
+func TestSettledAgain(t *testing.T) {
+	host := "fetch: check sha256: sha256 mismatch: " + strings.Repeat("y", 200)
+	one := withAnswer(host, recordingsCopyNotGood+": "+servedNote([][]byte{[]byte("a")})+" ("+recordingsMatchedByName+")")
+	other := withAnswer(host, recordingsCopyNotGood+": "+servedNote([][]byte{[]byte("b")})+" ("+recordingsMatchedByName+")")
+	set := withAnswer("403 Forbidden", recordingsCopiesNoneGood+": "+servedNote([][]byte{[]byte("a"), []byte("b")}))
+	setAgain := withAnswer("403 Forbidden: other words", recordingsCopiesNoneGood+": "+servedNote([][]byte{[]byte("b"), []byte("a")}))
+	bare := withAnswer("403 Forbidden", recordingsCopiesNoneGood)
+	for name, tc := range map[string]struct {
+		prev, now string
+		want      bool
+	}{
+		"same bytes":             {one, one, true},
+		"other bytes":            {one, other, false},
+		"same set, other order":  {set, setAgain, true},
+		"nothing served said":    {bare, bare, false},
+		"once settled":           {one + "; " + recordingsSameAgain, one + "; " + recordingsSameAgain, false},
+		"older reason, no bytes": {withAnswer(host, recordingsCopyNotGood), one, false},
+	} {
+		got, ok := settledAgain(tc.prev, tc.now)
+		if ok != tc.want {
+			t.Errorf("%s: settled %v, want %v", name, ok, tc.want)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		j := strings.LastIndex(tc.now, recordingsCopyNotGood)
+		if j < 0 {
+			j = strings.LastIndex(tc.now, recordingsCopiesNoneGood)
+		}
+		if !strings.HasSuffix(got, "; "+tc.now[j:]+"; "+recordingsSameAgain) {
+			t.Errorf("%s: settled %q", name, got)
+		}
+		if again, _, _ := retryRule(time.Now(), "2020-01-01T00:00:00Z", time.Now(), leaf.MediaRef{Status: leaf.MediaRefused, Reason: got}); again {
+			t.Errorf("%s: %q tried again", name, got)
 		}
 	}
 }

@@ -343,13 +343,19 @@ const (
 	// may be it, and none served bytes of the stated sha256 (one cut
 	// short in transit); a later run downloads them again.
 	recordingsCopiesNoneGood = "copies in the conversation's recording match it by file name, size and type, but none served bytes of the sha256 the API states"
+	// recordingsCopiesTooMany: more copies alike than maxCopyCandidates
+	// may be it, a sha256 being stated: none is downloaded, and a later
+	// run asks again (the recording may have changed), until it finds
+	// the very same (settledAgain).
+	recordingsCopiesTooMany = "more copies in the conversation's recording match it by file name, size and type than are downloaded to find the one of the sha256 the API states: none taken"
 )
 
 // recordingsSameAgain ends the reason of an attachment whose copy (or
-// copies) a later run found serving the very same bytes (servedNote):
-// that is the Recordings service's answer for it, not a cut in transit,
-// so it is not asked again (retryRule), where each run would download it
-// for ever, keeping nothing.
+// copies) a later run found serving the very same bytes (servedNote), or
+// as many alike again (recordingsCopiesTooMany): that is the Recordings
+// service's answer for it, not a cut in transit, so it is not asked
+// again (retryRule), where each run would download it for ever, keeping
+// nothing.
 const recordingsSameAgain = "a later run was given the very same again: not asked again"
 
 // servedMark begins a servedNote.
@@ -381,19 +387,19 @@ func bodyOf(err error) []byte {
 
 // againOf are the Recordings answers a later run may find the very same
 // (settledAgain): each, and what follows it, is the tail of a reason.
-var againOf = []string{recordingsCopyNotGood, recordingsCopiesNoneGood}
+var againOf = []string{recordingsCopyNotGood, recordingsCopiesNoneGood, recordingsCopiesTooMany}
 
 // settledAgain returns reason now, recorded by this run for an attachment
 // prev was recorded for by an earlier one, ended with recordingsSameAgain
-// when both end in the very same answer, saying what was served; ok
-// false otherwise.
+// when both end in the very same answer, saying what was served (or how
+// many copies were too many); ok false otherwise.
 func settledAgain(prev, now string) (string, bool) {
 	if strings.Contains(now, recordingsSameAgain) {
 		return "", false
 	}
 	for _, none := range againOf {
 		i, j := strings.LastIndex(prev, none), strings.LastIndex(now, none)
-		if i < 0 || j < 0 || prev[i:] != now[j:] || !strings.Contains(now[j:], servedMark) {
+		if i < 0 || j < 0 || prev[i:] != now[j:] || none != recordingsCopiesTooMany && !strings.Contains(now[j:], servedMark) {
 			continue
 		}
 		return withAnswer(strings.TrimSuffix(now[:j], "; "), now[j:]+"; "+recordingsSameAgain), true
@@ -417,9 +423,10 @@ const (
 	recordingsNoRecording   = "the Recordings service has no recording of the conversation (404)"
 	recordingsNoCopyMatched = "no copy in the conversation's recording matched it (by id, or by file name, size and type)"
 	// recordingsCopiesAlike: several copies of the conversation state
-	// what it states, and no sha256 stated (or more than
-	// maxCopyCandidates of them) tells which is its: none is taken on a
-	// guess, and the recording says no more to a later run.
+	// what it states, and no sha256 stated tells which is its: none is
+	// taken on a guess, and the recording says no more to a later run
+	// (more than maxCopyCandidates with a sha256 stated:
+	// recordingsCopiesTooMany).
 	recordingsCopiesAlike = "copies in the conversation's recording match it by file name, size and type alike, and no sha256 stated tells which is its: none taken"
 )
 
@@ -538,8 +545,13 @@ func (rc *recordingCopies) matchProps(a *genesys.ContentAttachment) []string {
 // Without such a copy it returns why (none, for the reason); err is a
 // failure that may pass (the conversation fails, for a rerun).
 func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.ContentAttachment, want fetch.Expect) (resp *fetch.Response, none string, err error) {
-	if a.Sha256 == "" || errors.Is(fetch.CheckSHA256(nil, a.Sha256), fetch.ErrInvalidArgument) || len(urls) > maxCopyCandidates {
+	if a.Sha256 == "" || errors.Is(fetch.CheckSHA256(nil, a.Sha256), fetch.ErrInvalidArgument) {
 		return nil, recordingsCopiesAlike, nil
+	}
+	if len(urls) > maxCopyCandidates {
+		// A sha256 is stated: the reason says what is so, and a later
+		// run asks again (commit review 4, L1).
+		return nil, fmt.Sprintf("%s (%d copies, at most %d downloaded)", recordingsCopiesTooMany, len(urls), maxCopyCandidates), nil
 	}
 	// Checked against the size and type alone, each once: a copy of
 	// another attachment is not tried again as one cut short would be.
@@ -870,7 +882,7 @@ func retryRule(now time.Time, msgTime string, at time.Time, mr leaf.MediaRef) (a
 			return false, false, false
 		}
 	}
-	for _, again := range []string{recordingsForbidden, recordingsNotAsked, recordingsCopyRefused, recordingsCopyNotGood, recordingsCopiesNoneGood} {
+	for _, again := range []string{recordingsForbidden, recordingsNotAsked, recordingsCopyRefused, recordingsCopyNotGood, recordingsCopiesNoneGood, recordingsCopiesTooMany} {
 		if strings.Contains(mr.Reason, again) {
 			return true, true, false
 		}

@@ -255,6 +255,22 @@ func TestCopyAmong(t *testing.T) {
 	if !strings.Contains(none, servedMark) || none != again || other == none {
 		t.Errorf("none served: %q, in another order %q, of two %q", none, again, other)
 	}
+	// More than maxCopyCandidates alike, a sha256 stated: none
+	// downloaded, and a reason that does not say no sha256 is stated
+	// and that a later run tries again (commit review 4, L1).
+	many := make([]string, maxCopyCandidates+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("%s/%d", media.URL, i)
+	}
+	calls.Store(0)
+	resp, none, err := r.copyAmong(context.Background(), many, a, expectOf(a))
+	if resp != nil || err != nil || calls.Load() != 0 || strings.Contains(none, "no sha256 stated") || !strings.Contains(none, recordingsCopiesTooMany) {
+		t.Fatalf("%d alike, a sha256 stated: took %v, err %v, %d downloads, none %q", len(many), resp, err, calls.Load(), none)
+	}
+	again2, _, _ := retryRule(time.Now(), time.Now().Add(-60*24*time.Hour).Format(time.RFC3339Nano), time.Now().Add(-time.Hour), leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + none})
+	if !again2 {
+		t.Fatalf("%q not tried again", none)
+	}
 }
 
 // TestExpiry: of the refusals that send an attachment to a fresh url or

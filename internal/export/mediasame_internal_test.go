@@ -38,6 +38,7 @@ func TestSettledAgain(t *testing.T) {
 	set := withAnswer("403 Forbidden", recordingsCopiesNoneGood+": "+servedNote([][]byte{[]byte("a"), []byte("b")}))
 	setAgain := withAnswer("403 Forbidden: other words", recordingsCopiesNoneGood+": "+servedNote([][]byte{[]byte("b"), []byte("a")}))
 	bare := withAnswer("403 Forbidden", recordingsCopiesNoneGood)
+	many := withAnswer("403 Forbidden", recordingsCopiesTooMany+" (9 copies, at most 8 downloaded)")
 	for name, tc := range map[string]struct {
 		prev, now string
 		want      bool
@@ -46,6 +47,7 @@ func TestSettledAgain(t *testing.T) {
 		"other bytes":            {one, other, false},
 		"same set, other order":  {set, setAgain, true},
 		"nothing served said":    {bare, bare, false},
+		"as many copies again":   {many, many, true},
 		"once settled":           {one + "; " + recordingsSameAgain, one + "; " + recordingsSameAgain, false},
 		"older reason, no bytes": {withAnswer(host, recordingsCopyNotGood), one, false},
 	} {
@@ -60,6 +62,9 @@ func TestSettledAgain(t *testing.T) {
 		j := strings.LastIndex(tc.now, recordingsCopyNotGood)
 		if j < 0 {
 			j = strings.LastIndex(tc.now, recordingsCopiesNoneGood)
+		}
+		if j < 0 {
+			j = strings.LastIndex(tc.now, recordingsCopiesTooMany)
 		}
 		if !strings.HasSuffix(got, "; "+tc.now[j:]+"; "+recordingsSameAgain) {
 			t.Errorf("%s: settled %q", name, got)

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +17,7 @@ import (
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/testutil/dirtest"
 )
 
 // eraseScriptCmds: `pick-ids LEDGER` sets $CONV_HELD (a conversation
@@ -278,25 +276,9 @@ func eraseScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args
 	}
 }
 
-// treeFiles lists every file under the script's work folder as
-// "path size mtime sha256", but SQLite's -shm index.
+// treeFiles is dirtest.Files of the script's work folder.
 func treeFiles(ts *testscript.TestScript) []string {
-	var out []string
-	root := ts.Getenv("WORK")
-	ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, "-shm") {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out = append(out, fmt.Sprintf("%s %d %d %x", p, info.Size(), info.ModTime().UnixNano(), sha256.Sum256(b)))
-		return nil
-	}))
+	out, err := dirtest.Files(ts.Getenv("WORK"))
+	ts.Check(err)
 	return out
 }

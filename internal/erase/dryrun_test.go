@@ -2,41 +2,23 @@ package erase_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
 	"github.com/custodyhq/custody/internal/erasure"
+	"github.com/custodyhq/custody/internal/testutil/dirtest"
 )
 
-// treeState lists every file under dir with its size, modification time
-// and SHA-256, but SQLite's shared-memory index (-shm), whose lock
-// words any reader of the ledger writes (verify too).
+// treeState is dirtest.Files of dir, failing the test when dir cannot be
+// read.
 func treeState(t *testing.T, dir string) []string {
 	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, "-shm") {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out = append(out, fmt.Sprintf("%s %d %d %x", p, info.Size(), info.ModTime().UnixNano(), sha256.Sum256(b)))
-		return nil
-	})
+	out, err := dirtest.Files(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,21 +27,7 @@ func TestExcuses(t *testing.T) {
 	// erasure; other is named by m9, which the erasure does not erase.
 	entries := []leaf.Entry{msg(0, "m1", gone), msg(1, "m2", later), msg(2, "m9", other), er, msg(4, "m2b", later)}
 
-	var x Excuses
-	for i := range entries {
-		x.Add(&entries[i])
-	}
-	refs := func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error) {
-		r := NewReferences(want)
-		for _, e := range entries {
-			b, err := e.AppendLeaf(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Add(e.Seq, b)
-		}
-		return r.Refs(), nil
-	}
+	x, refs := excusesOf(t, entries)
 	absent := []hashchain.Hash{gone, later, other, unlisted}
 
 	missing, erased, err := x.Split(absent, map[uint64]bool{3: true}, refs)
@@ -102,21 +88,7 @@ func TestExcusesDiffFindings(t *testing.T) {
 	// f1 and f2 are diff-a's; f3 is diff-b's, which the erasure's diffs
 	// do not name with it.
 	entries := []leaf.Entry{diffEntry(0, "diff-a", f1, f2), diffEntry(1, "diff-b", f3), {Seq: 2, Kind: leaf.KindErasure, Detail: raw}}
-	var x Excuses
-	for i := range entries {
-		x.Add(&entries[i])
-	}
-	refs := func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error) {
-		r := NewReferences(want)
-		for _, e := range entries {
-			b, err := e.AppendLeaf(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Add(e.Seq, b)
-		}
-		return r.Refs(), nil
-	}
+	x, refs := excusesOf(t, entries)
 	missing, erased, err := x.Split([]hashchain.Hash{f1, f2, f3}, map[uint64]bool{2: true}, refs)
 	if err != nil {
 		t.Fatal(err)
@@ -131,5 +103,26 @@ func TestExcusesDiffFindings(t *testing.T) {
 		if !strings.Contains(m.Why, "nor a diff whose findings its diffs name") {
 			t.Errorf("why %s is missing: %q", m.Sum, m.Why)
 		}
+	}
+}
+
+// excusesOf is the Excuses of entries, and the references function
+// Split asks for, reading the entries' leaves as a ledger would.
+func excusesOf(t *testing.T, entries []leaf.Entry) (Excuses, func(map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error)) {
+	t.Helper()
+	var x Excuses
+	for i := range entries {
+		x.Add(&entries[i])
+	}
+	return x, func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error) {
+		r := NewReferences(want)
+		for _, e := range entries {
+			b, err := e.AppendLeaf(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Add(e.Seq, b)
+		}
+		return r.Refs(), nil
 	}
 }

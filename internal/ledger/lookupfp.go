@@ -7,44 +7,17 @@ package ledger
 // keyed fingerprint of them, one integer a row, and one sum of keyed
 // fingerprints for the whole index. The key is drawn for each
 // verification, so no ledger can be written beforehand to make different
-// columns, or another index, give the same values. The fingerprint is
-// computed here, in C, whether SQLite or Go asks for it: one function,
-// nothing to keep in step.
+// columns, or another index, give the same values. SQLite computes the
+// file's fingerprints here, in C; Go computes what the leaves call for
+// (ColumnsFingerprint, IndexRowFingerprint) with the same SipHash written
+// in Go, which saves a call into C for each entry: TestLookupFingerprints
+// holds the two to each other and to the published test vectors.
 //
 // Both are SipHash-2-4 (Aumasson and Bernstein), a keyed function made
 // for this: its outputs cannot be told from random without the key.
 
 /*
-#include <stddef.h>
-#include <stdint.h>
-
-typedef struct sqlite3 sqlite3;
-typedef struct sqlite3_context sqlite3_context;
-typedef struct sqlite3_value sqlite3_value;
-
-// Declared here as triggers.go does (mattn/go-sqlite3 installs no header);
-// the signatures are sqlite3.h's. TestLookupFingerprints fails if SQLite
-// and Go disagree.
-int sqlite3_auto_extension(void (*)(void));
-int sqlite3_create_function_v2(sqlite3 *, const char *, int, int, void *,
-	void (*)(sqlite3_context *, int, sqlite3_value **),
-	void (*)(sqlite3_context *, int, sqlite3_value **),
-	void (*)(sqlite3_context *), void (*)(void *));
-void *sqlite3_aggregate_context(sqlite3_context *, int);
-long long sqlite3_value_int64(sqlite3_value *);
-int sqlite3_value_type(sqlite3_value *);
-const unsigned char *sqlite3_value_text(sqlite3_value *);
-int sqlite3_value_bytes(sqlite3_value *);
-void sqlite3_result_int64(sqlite3_context *, long long);
-
-enum {
-	lookupUTF8 = 1,                    // SQLITE_UTF8
-	lookupDeterministic = 0x000000800, // SQLITE_DETERMINISTIC
-	lookupDirectOnly = 0x000080000,    // SQLITE_DIRECTONLY
-	lookupNull = 5,                    // SQLITE_NULL
-	lookupInteger = 1,                 // SQLITE_INTEGER
-	lookupText = 3,                    // SQLITE_TEXT
-};
+#include "sqlite3decl.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                     \
@@ -117,10 +90,10 @@ static uint64_t lookupValue(uint64_t k0, uint64_t k1, uint64_t w, sqlite3_value 
 static uint64_t lookupRow(uint64_t k0, uint64_t k1, uint64_t seq, sqlite3_value **v) {
 	uint64_t sum = 0;
 	for (int i = 0; i < 4; i++) {
-		if (sqlite3_value_type(v[i]) == lookupNull) {
+		if (sqlite3_value_type(v[i]) == custodyNull) {
 			sum += lookupSip(k0 + (uint64_t)i, k1 ^ lookupNullKey, seq, 0, 0);
 		} else {
-			sum += lookupValue(k0 + (uint64_t)i, k1, seq, v[i], lookupText);
+			sum += lookupValue(k0 + (uint64_t)i, k1, seq, v[i], custodyText);
 		}
 	}
 	return sum;
@@ -139,10 +112,10 @@ static void lookupIndexStep(sqlite3_context *ctx, int argc, sqlite3_value **v) {
 	uint64_t *sum = sqlite3_aggregate_context(ctx, sizeof(uint64_t));
 	if (sum) {
 		uint64_t k0 = (uint64_t)sqlite3_value_int64(v[0]) ^ lookupIndexKey, k1 = (uint64_t)sqlite3_value_int64(v[1]);
-		if (sqlite3_value_type(v[2]) != lookupInteger || sqlite3_value_type(v[3]) != lookupInteger) {
+		if (sqlite3_value_type(v[2]) != custodyInteger || sqlite3_value_type(v[3]) != custodyInteger) {
 			// A key or seq that is not an integer: no lookup finds the
 			// row, whatever its text says.
-			*sum += lookupValue(k0, k1, 0, v[2], lookupInteger) + lookupValue(k0, k1, 1, v[3], lookupInteger);
+			*sum += lookupValue(k0, k1, 0, v[2], custodyInteger) + lookupValue(k0, k1, 1, v[3], custodyInteger);
 			return;
 		}
 		unsigned char b[8];
@@ -160,7 +133,7 @@ static void lookupFinal(sqlite3_context *ctx) {
 }
 
 static int lookupExtension(sqlite3 *db, char **err, const void *api) {
-	int flags = lookupUTF8 | lookupDeterministic | lookupDirectOnly;
+	int flags = custodyUTF8 | custodyDeterministic | custodyDirectOnly;
 	int rc = sqlite3_create_function_v2(db, "custody_columns_fp", 7, flags, 0, lookupColumnsFunc, 0, 0, 0);
 	if (rc == 0) {
 		rc = sqlite3_create_function_v2(db, "custody_index_sum", 4, flags, 0, 0, lookupIndexStep, lookupFinal, 0);

@@ -27,30 +27,7 @@ package ledger
 // setting makes SQLite prepare all of a connection's statements again.
 
 /*
-typedef struct sqlite3 sqlite3;
-typedef struct sqlite3_context sqlite3_context;
-typedef struct sqlite3_value sqlite3_value;
-
-// Declared here rather than included: mattn/go-sqlite3 compiles SQLite
-// into the binary but does not install its header. The signatures are
-// sqlite3.h's; TestTriggersToggle fails if calling them does not do what
-// they say.
-int sqlite3_auto_extension(void (*)(void));
-int sqlite3_db_config(sqlite3 *, int, ...);
-sqlite3 *sqlite3_context_db_handle(sqlite3_context *);
-int sqlite3_create_function_v2(sqlite3 *, const char *, int, int, void *,
-	void (*)(sqlite3_context *, int, sqlite3_value **),
-	void (*)(sqlite3_context *, int, sqlite3_value **),
-	void (*)(sqlite3_context *), void (*)(void *));
-int sqlite3_value_int(sqlite3_value *);
-void sqlite3_result_int(sqlite3_context *, int);
-void sqlite3_result_error(sqlite3_context *, const char *, int);
-
-enum {
-	custodyUTF8 = 1,                  // SQLITE_UTF8
-	custodyDirectOnly = 0x000080000,  // SQLITE_DIRECTONLY
-	custodyEnableTrigger = 1003,      // SQLITE_DBCONFIG_ENABLE_TRIGGER
-};
+#include "sqlite3decl.h"
 
 // custody_triggers(on): turns this connection's triggers on (1) or off
 // (0) and returns the setting now in force.

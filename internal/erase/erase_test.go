@@ -46,6 +46,31 @@ type matter struct {
 	le  *ledgertest.Env
 }
 
+// diffOldExport writes a Recording API export of m's org into a folder
+// of its own, records custody diff of it against the ledger (signed),
+// and returns the export, open until the test ends.
+func (m *matter) diffOldExport(t *testing.T) *exportfile.DirSource {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	tgt, err := recexport.OpenTarget(ctx, dir, s3util.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recexport.Export(ctx, m.srv.Org, nil, tgt, recexport.DefaultProfile(recexport.ShapeGenesys, 3)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := exportfile.NewDirSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	if _, err := reconcile.Diff(ctx, m.le.Ledger, m.le.Store, src, reconcile.DiffOptions{SignerKey: m.le.Key}); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 func exportMatter(t testing.TB, conversations int) *matter {
 	t.Helper()
 	srv := simtest.Start(t, sim.Options{
@@ -222,21 +247,7 @@ func TestEraseConversation(t *testing.T) {
 		t.Fatal("the conversation's text is in no file before erasure: the search cannot work")
 	}
 	// A recorded diff of an old export: its findings are evidence too.
-	exportDir := t.TempDir()
-	tgt, err := recexport.OpenTarget(ctx, exportDir, s3util.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recexport.Export(ctx, m.srv.Org, nil, tgt, recexport.DefaultProfile(recexport.ShapeGenesys, 3)); err != nil {
-		t.Fatal(err)
-	}
-	src, err := exportfile.NewDirSource(exportDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reconcile.Diff(ctx, m.le.Ledger, m.le.Store, src, reconcile.DiffOptions{SignerKey: m.le.Key}); err != nil {
-		t.Fatal(err)
-	}
+	src := m.diffOldExport(t)
 	// Findings of the conversations not erased, before and after.
 	findingsOf := func() []string {
 		var out []string

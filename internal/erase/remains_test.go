@@ -7,11 +7,7 @@ import (
 	"testing"
 
 	"github.com/custodyhq/custody/internal/erase"
-	"github.com/custodyhq/custody/internal/exportfile"
 	"github.com/custodyhq/custody/internal/leaf"
-	"github.com/custodyhq/custody/internal/reconcile"
-	"github.com/custodyhq/custody/internal/s3util"
-	"github.com/custodyhq/custody/internal/sim/recexport"
 )
 
 // TestEraseRemains: the erasure names, once each, every place personal
@@ -26,22 +22,7 @@ func TestEraseRemains(t *testing.T) {
 	m := exportMatter(t, 14)
 	free, _ := m.conversations(t)
 	target := free[0]
-	exportDir := t.TempDir()
-	tgt, err := recexport.OpenTarget(ctx, exportDir, s3util.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recexport.Export(ctx, m.srv.Org, nil, tgt, recexport.DefaultProfile(recexport.ShapeGenesys, 3)); err != nil {
-		t.Fatal(err)
-	}
-	src, err := exportfile.NewDirSource(exportDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if _, err := reconcile.Diff(ctx, m.le.Ledger, m.le.Store, src, reconcile.DiffOptions{SignerKey: m.le.Key}); err != nil {
-		t.Fatal(err)
-	}
+	m.diffOldExport(t)
 	report := func(out string) uint64 {
 		t.Helper()
 		raw, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: []leaf.ReportFile{}, LedgerSize: m.size(t), Operator: "dpo", Out: out})

@@ -31,7 +31,11 @@ type apiOptions struct {
 	Credentials      string   // a client_id:client_secret file (--credentials)
 	Rate             float64
 	MaxAttachment    int64 // --max-attachment-bytes of the commands that capture; 0: the default
-	fs               *pflag.FlagSet
+	// DownloadStall and DownloadMinRate are --download-stall-timeout and
+	// --download-min-rate of the commands that capture; 0: the default.
+	DownloadStall   time.Duration
+	DownloadMinRate int64
+	fs              *pflag.FlagSet
 }
 
 func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
@@ -46,13 +50,19 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	o.fs = fs
 }
 
-// client builds the API client; credentials come from the environment.
-func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
-	cfg := fetch.Config{
+// config is the client's configuration as the flags give it, before the
+// environment's.
+func (o *apiOptions) config(g *globalOptions) fetch.Config {
+	return fetch.Config{
 		ClientID: o.ClientID, APIURL: o.APIURL, LoginURL: o.LoginURL, Region: o.Region,
 		Rate: o.Rate, Version: toolVersion(), Logger: g.log, Redactor: g.redact,
-		MaxDownloadBytes: o.MaxAttachment,
+		MaxDownloadBytes: o.MaxAttachment, DownloadIdle: o.DownloadStall, MinDownloadRate: o.DownloadMinRate,
 	}
+}
+
+// client builds the API client; credentials come from the environment.
+func (o *apiOptions) client(g *globalOptions) (*fetch.Client, error) {
+	cfg := o.config(g)
 	cfg.ApplyEnv(os.Getenv)
 	if err := o.check(cfg.Region); err != nil {
 		return nil, err
@@ -127,8 +137,31 @@ func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Key, "key", "", "checkpoint signer key (default: the key beside the ledger)")
 	fs.StringVar(&o.AuditSvc, "audit-service", export.DefaultAuditServiceName, auditServiceUsage)
 	fs.Int64Var(&o.api.MaxAttachment, "max-attachment-bytes", fetch.DefaultMaxDownloadBytes, "the largest attachment downloaded, in bytes; a larger one is recorded as too_large (each is held in memory until stored)")
+	fs.DurationVar(&o.api.DownloadStall, "download-stall-timeout", fetch.DefaultDownloadIdle, "cut off an attachment download whose body sends no byte for this long, and try it again as any timeout (within the call's retry budget): raise it for a storage host or proxy that pauses long mid-file, lower it to give up sooner on a dead connection (e.g. 30s, 5m; at most "+maxDownloadStall.String()+")")
+	fs.Int64Var(&o.api.DownloadMinRate, "download-min-rate", fetch.DefaultMinDownloadRate, "the slowest an attachment download may be, in bytes per second: an attempt is cut off, and tried again, when its body is not complete within 2 minutes plus its size at this rate (at the default 64 KiB/s a 128 MiB attachment may take 36 minutes); lower it for a slow link, at least "+fmt.Sprint(minDownloadRate))
 	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments; a later run with --media downloads those of the messages captured so, re-capturing them unchanged, while their urls work; an unfinished run resumes only with its own setting)")
 	deprecatedAlias(fs, "with-media", "media")
+}
+
+// maxDownloadStall and minDownloadRate bound --download-stall-timeout
+// and --download-min-rate: past them a stalled or crawling download holds
+// a worker for hours (a 128 MiB attachment at 1 KiB/s takes 36 hours).
+const (
+	maxDownloadStall = time.Hour
+	minDownloadRate  = 1 << 10
+)
+
+// checkDownloadBounds is the rule of --download-stall-timeout and
+// --download-min-rate: 0 or less would not mean "no bound" to fetch but
+// its default, so it is refused rather than silently replaced.
+func checkDownloadBounds(stall time.Duration, rate int64) error {
+	if stall <= 0 || stall > maxDownloadStall {
+		return usageError("--download-stall-timeout must be a duration above 0 and at most %s, e.g. 30s or 5m (how long a download may receive no byte; default %s), not %s", maxDownloadStall, fetch.DefaultDownloadIdle, stall)
+	}
+	if rate < minDownloadRate {
+		return usageError("--download-min-rate must be at least %d bytes per second (the slowest a download may be in all; default %d, 64 KiB/s), not %d", minDownloadRate, fetch.DefaultMinDownloadRate, rate)
+	}
+	return nil
 }
 
 // capture is an open matter with what a capture run needs.
@@ -151,6 +184,9 @@ func (o *captureOptions) open(ctx context.Context, g *globalOptions) (*capture, 
 	}
 	if o.api.MaxAttachment <= 0 {
 		return nil, usageError("--max-attachment-bytes must be a positive number of bytes, not %d", o.api.MaxAttachment)
+	}
+	if err := checkDownloadBounds(o.api.DownloadStall, o.api.DownloadMinRate); err != nil {
+		return nil, err
 	}
 	client, err := o.api.client(g)
 	if err != nil {

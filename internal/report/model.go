@@ -74,7 +74,12 @@ type Summary struct {
 	// the messages shown name whose bytes the ledger does not hold, no
 	// download tried (--media=false, or served without a url:
 	// Attachment.NoURL): section 7 lists each (KindMediaNotCaptured).
-	NotDownloaded     int `json:"attachments_not_captured"`
+	NotDownloaded int `json:"attachments_not_captured"`
+	// NotChecked counts the attachments kept (among Attachments) whose
+	// bytes were checked against nothing the API stated, as it stated
+	// neither a sha256 nor a size: section 7 lists each
+	// (KindMediaNotChecked).
+	NotChecked        int `json:"attachments_not_checked"`
 	HeldConversations int `json:"held_conversations"`
 	// MatterHeld counts conversations under a matter hold (custody
 	// hold) in force.
@@ -493,6 +498,11 @@ type Attachment struct {
 	// Recordings service for such media; absent (false) on every other,
 	// so their form is what it was.
 	NoURL bool `json:"no_url,omitempty"`
+	// NotChecked: downloaded and kept, but the API stated neither its
+	// sha256 nor its size, so its bytes were checked against nothing
+	// (KindMediaNotChecked); absent (false) on every other, so their
+	// form is what it was.
+	NotChecked bool `json:"not_checked,omitempty"`
 }
 
 // Certificate is section 8's facts.

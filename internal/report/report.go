@@ -443,6 +443,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	var index []*Conversation
 	keptShown := 0           // attachments the transcripts show kept: the certificate's
 	var notHeld notHeldCount // Summary.NotDownloaded, counted by cause for the certificate
+	notChecked := 0          // Summary.NotChecked
 	// met counts the messages and conversation objects whose evidence
 	// does not hash to its address, or is missing.
 	var met evidenceMet
@@ -487,6 +488,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		metRows = append(metRows, r.exceptions...)
 		notHeld.add(r.notHeld)
 		keptShown += r.kept
+		notChecked += r.notChecked
 		if i > 0 {
 			io.WriteString(jspool.w, ",")
 		}
@@ -500,6 +502,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 	// they met decides whether it is given.
 	doc.Exceptions = sortExceptions(append(doc.Exceptions, metRows...))
 	doc.Summary.NotDownloaded = notHeld.n
+	doc.Summary.NotChecked = notChecked
 	// The certificate's records are those its statement counts: the
 	// transcripts', the selection's under a filter, not the matter's.
 	doc.Certificate.Records = recordsText(doc, lf, o, keptShown)
@@ -512,6 +515,13 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		// ledger never held are not, and must not read as certified.
 		doc.Certificate.Statement += fmt.Sprintf(" The messages name %s whose bytes custody never downloaded, no download tried (%s): %s not among the records certified, only the API's stated sha256 of each is shown; section 7 lists each (%s).",
 			notHeldWhat(n, notHeld.header), notHeld.why(), map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotCaptured)
+	}
+	if n := doc.Summary.NotChecked; n > 0 && !doc.Certificate.Withheld {
+		// Their bytes are certified as what the storage host served, not
+		// as the attachment sent: nothing Genesys stated was there to
+		// check them against.
+		doc.Certificate.Statement += fmt.Sprintf(" Of the attachments kept, %s checked against nothing, the API having stated neither a sha256 nor a size: %s certified as the bytes the storage host served, not as the attachment sent; section 7 lists each (%s).",
+			map[bool]string{true: "1 was", false: fmt.Sprintf("%d were", n)}[n == 1], map[bool]string{true: "it is", false: "they are"}[n == 1], KindMediaNotChecked)
 	}
 	if met.any() {
 		withholdCertificate(doc, met, o.NoVerify)
@@ -679,6 +689,7 @@ type rendered struct {
 	exceptions []Exception
 	notHeld    notHeldCount
 	kept       int // attachments shown downloaded and kept
+	notChecked int // of them, those checked against nothing stated (notCheckedExceptions)
 	err        error
 }
 
@@ -787,6 +798,8 @@ func (t *transcriber) render(ctx context.Context, c *convState, page string) ren
 		}
 	}
 	r.exceptions = append(r.exceptions, notHeldExceptions(conv)...)
+	r.notChecked = notCheckedCount(conv)
+	r.exceptions = append(r.exceptions, notCheckedExceptions(conv)...)
 	return r
 }
 

@@ -398,6 +398,7 @@ func (t *transcriber) attachment(a *genesys.ContentAttachment, byID map[string]l
 	at := Attachment{ID: a.ID, Name: a.Filename, Type: cmp.Or(a.Mime, a.MediaType), SHA256: a.Sha256, Status: StatusNotDownloaded, TemplateHeader: header}
 	if r, ok := byID[a.ID]; ok {
 		at.SHA256, at.Status = cmp.Or(r.SHA256, a.Sha256), t.mediaStatus(r)
+		at.NotChecked = at.Status == "downloaded" && unchecked(r)
 	} else {
 		at.NoURL = a.URL == ""
 	}

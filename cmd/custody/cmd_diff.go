@@ -205,6 +205,7 @@ func runDiff(ctx context.Context, loc string, o *diffOptions, g *globalOptions) 
 		}
 	}
 	opts := reconcile.DiffOptions{
+		Operator: operatorName(), ToolVersion: toolVersion(),
 		Diff: diff.Options{Format: format, Policy: policy, Concurrency: o.Concurrency, ExportTime: exportTime, Retention: o.Retention},
 	}
 	if jw, ok := w.(diff.JSONWriter); ok {

@@ -418,9 +418,16 @@ type DiffDetail struct {
 	FindingsEvidenceSHA256 EvidenceList   `json:"findings_evidence_sha256"`
 	FindingsSHA256         string         `json:"findings_sha256"`
 	Format                 string         `json:"format"`
-	Messages               int            `json:"messages"`
-	PolicySHA256           string         `json:"policy_sha256"`
-	Source                 string         `json:"source"`
+	// Host, Operator and ToolVersion say who recorded the diff, on which
+	// machine, with which custody: what a run entry says of an export
+	// (RunDetail). Omitted when empty, so diffs recorded before them keep
+	// their bytes.
+	Host         string `json:"host,omitempty"`
+	Messages     int    `json:"messages"`
+	Operator     string `json:"operator,omitempty"`
+	PolicySHA256 string `json:"policy_sha256"`
+	Source       string `json:"source"`
+	ToolVersion  string `json:"tool_version,omitempty"`
 }
 
 func (*DiffDetail) Kind() string { return KindDiff }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -47,6 +48,10 @@ type DiffOptions struct {
 	Now      func() time.Time
 	// SignerKey, when set, signs a checkpoint covering the diff entry.
 	SignerKey string
+	// Operator and ToolVersion are who records the diff and with which
+	// custody, recorded in its entry with the host, as a run entry
+	// records them of an export.
+	Operator, ToolVersion string
 }
 
 // DiffResult is what a recorded diff produced.
@@ -191,11 +196,13 @@ func Diff(ctx context.Context, l *ledger.Ledger, store evidence.Store, src expor
 			counts[string(k)] = n
 		}
 	}
+	host, _ := os.Hostname()
 	detail, err := leaf.EncodeDetail(&leaf.DiffDetail{
 		Source: src.String(), Format: string(o.Diff.Format), PolicySHA256: hex.EncodeToString(ph[:]),
 		FindingsSHA256: res.FindingsSHA256, FindingsEvidenceSHA256: res.FindingsEvidence,
 		FilesSHA256: res.FilesSHA256, FilesEvidenceSHA256: res.FilesEvidence, FilesRead: res.FilesRead,
 		Messages: sum.Messages, Conversations: sum.Conversations, Counts: counts,
+		Operator: o.Operator, Host: host, ToolVersion: o.ToolVersion,
 	})
 	if err != nil {
 		return nil, err

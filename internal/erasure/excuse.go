@@ -167,6 +167,22 @@ type Ref struct {
 // then: an erasure is rare, and a pass over the ledger keeps no owner of
 // every object; a References fed every entry gives them).
 func (x *Excuses) Split(absent []hashchain.Hash, vouched map[uint64]bool, refs func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error)) ([]Missing, int, error) {
+	missing, excused, err := x.Judge(absent, vouched, refs)
+	return missing, len(excused), err
+}
+
+// Excused is an absent object an erasure entry excuses, and the seq of
+// the first entry (in seq order) that does.
+type Excused struct {
+	Sum hashchain.Hash
+	By  uint64
+}
+
+// Judge is Split, naming the erasure entry that excuses each object it
+// excuses: for a reader that says "erased by erasure entry N" (the
+// report, of a diff's findings), so that it says so exactly when verify
+// counts the object erased.
+func (x *Excuses) Judge(absent []hashchain.Hash, vouched map[uint64]bool, refs func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error)) ([]Missing, []Excused, error) {
 	var missing []Missing
 	pending := map[hashchain.Hash]bool{}
 	for _, h := range absent {
@@ -184,19 +200,20 @@ func (x *Excuses) Split(absent []hashchain.Hash, vouched map[uint64]bool, refs f
 		pending[h] = true
 	}
 	if len(pending) == 0 {
-		return missing, 0, nil
+		return missing, nil, nil
 	}
 	by, err := refs(pending)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	erased := 0
+	var erased []Excused
 	for _, h := range absent {
 		if !pending[h] {
 			continue
 		}
 		why := ""
 		excused := false
+		var excuser uint64
 		for _, i := range x.by[h] {
 			ee := &x.entries[i]
 			if !vouched[ee.seq] {
@@ -214,7 +231,7 @@ func (x *Excuses) Split(absent []hashchain.Hash, vouched map[uint64]bool, refs f
 			}
 			switch {
 			case before && !after:
-				excused = true
+				excused, excuser = true, ee.seq
 			case after:
 				why = fmt.Sprintf("erasure entry %d lists it as erased, but entry %d, after it, references it", ee.seq, later)
 			default:
@@ -225,7 +242,7 @@ func (x *Excuses) Split(absent []hashchain.Hash, vouched map[uint64]bool, refs f
 			}
 		}
 		if excused {
-			erased++
+			erased = append(erased, Excused{Sum: h, By: excuser})
 			continue
 		}
 		missing = append(missing, Missing{Sum: h, Why: why})

@@ -81,11 +81,6 @@ type ledgerFacts struct {
 	diffSeq    map[string]uint64 // diff run id → seq of its entry
 	reports    []RunInfo         // earlier reports, from their entries
 	erasure    *erasure.State
-	// diffErased are the findings objects erasure entries say, in their
-	// diffs, they deleted: diff entry seq → object → the erasure's seq.
-	// The rule of erasure.Excuses: an erasure lists an object, a diff
-	// recorded after it may name the same bytes again.
-	diffErased map[uint64]map[hashchain.Hash]uint64
 	// erasedMsgs, bodiesErased count latest captures erased, and not
 	// erased but with their response body deleted.
 	erasedMsgs, bodiesErased int
@@ -161,7 +156,7 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 	}
 	f := &ledgerFacts{convs: map[string]*convState{}, runStarts: map[string]*leaf.RunDetail{},
 		lastStart: map[string]uint64{}, lastEnd: map[string]uint64{}, runEntries: verify.NewRunEntries(),
-		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}, diffErased: map[uint64]map[hashchain.Hash]uint64{}, erasure: st}
+		refetch: map[string]leaf.RefetchDetail{}, diffSeq: map[string]uint64{}, erasure: st}
 	f.runLedger = f.runEntries.Runs
 	br := newBadRefs(bad)
 	erasedMsg := map[string]bool{} // by gapKey, latest captures
@@ -324,28 +319,6 @@ func readLedger(ctx context.Context, l *ledger.Ledger, show func(conv string, at
 			}
 		case leaf.KindDiff:
 			f.diffSeq[e.RunID] = e.Seq
-		case leaf.KindErasure:
-			d, err := leaf.DecodeDetail(e.Kind, e.Detail)
-			if err != nil {
-				continue // erasure.Load, before this pass, refused it
-			}
-			for _, df := range d.(*leaf.ErasureDetail).Diffs {
-				if df.Seq >= e.Seq {
-					continue // names no diff before it: deleted nothing of one
-				}
-				for _, s := range df.Findings {
-					h, err := hashchain.ParseHash(s)
-					if err != nil {
-						continue
-					}
-					if f.diffErased[df.Seq] == nil {
-						f.diffErased[df.Seq] = map[hashchain.Hash]uint64{}
-					}
-					if _, ok := f.diffErased[df.Seq][h]; !ok {
-						f.diffErased[df.Seq][h] = e.Seq
-					}
-				}
-			}
 		case leaf.KindReport:
 			if d, err := leaf.DecodeDetail(e.Kind, e.Detail); err == nil {
 				rd := d.(*leaf.ReportDetail)

@@ -141,3 +141,53 @@ func TestReportAfterRediff(t *testing.T) {
 		t.Errorf("diff %+v; want the diff run again, %s (seq %d), read", doc.Diff, dr2.RunID, dr2.Seq)
 	}
 }
+
+// TestReportDiffErasureNotVouched: an erasure entry no checkpoint signed
+// for it vouches for (an erase without the signer key, or cut short
+// before its checkpoint) excuses nothing: verify counts the diff's
+// findings objects it deleted missing, so the report must not say the
+// diff was erased by it. It fails saying why and how to vouch; once a
+// checkpoint vouches for the erasure, the diff is said erased by it.
+func TestReportDiffErasureNotVouched(t *testing.T) {
+	ctx := context.Background()
+	le := erasedMatter(t)
+	var conv string
+	for c := range heldMessages(t, le) {
+		conv = c
+		break
+	}
+	dr := diffExport(t, le, map[string][]string{"00000000-0000-4000-8000-000000000000": {"m"}})
+	er, err := erase.Erase(ctx, le.Ledger, le.Store, erase.Request{Conversations: []string{conv}, Reason: "DSR-13", Operator: "dpo",
+		OverrideHold: "counsel ticket 13"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(er.Detail.Diffs) != 1 || er.Detail.Diffs[0].Seq != dr.Seq {
+		t.Fatalf("erasure diffs %+v: the test needs diff entry %d's findings deleted", er.Detail.Diffs, dr.Seq)
+	}
+	gen := func() (*report.Doc, error) {
+		rr, err := report.Generate(ctx, le.Ledger, le.Store, report.Options{Out: filepath.Join(t.TempDir(), "r"), Proofs: report.ProofsNone, NoRecord: true})
+		if err != nil {
+			return nil, err
+		}
+		return readDoc(t, rr.JSON), nil
+	}
+	doc, err := gen()
+	if doc != nil && doc.DiffErased != nil {
+		t.Fatalf("diff_erased %+v: erasure entry %d, which no checkpoint vouches for, said to have erased diff entry %d's findings, which verify counts missing", doc.DiffErased, er.Seq, dr.Seq)
+	}
+	if want := fmt.Sprintf("custody checkpoint --erasure %d", er.Seq); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "missing, not erased") {
+		t.Errorf("report over an unvouched erasure of the latest diff's findings: %v; want it refused as missing, naming %q", err, want)
+	}
+
+	if _, err := le.Ledger.CheckpointErasure(ctx, le.Key, er.Seq); err != nil {
+		t.Fatal(err)
+	}
+	doc, err = gen()
+	if err != nil {
+		t.Fatalf("report once the erasure is vouched for: %v", err)
+	}
+	if doc.DiffErased == nil || doc.DiffErased.Seq != dr.Seq || doc.DiffErased.ErasureSeq != er.Seq {
+		t.Errorf("diff_erased %+v once erasure entry %d is vouched for; want diff entry %d erased by it", doc.DiffErased, er.Seq, dr.Seq)
+	}
+}

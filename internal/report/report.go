@@ -308,7 +308,7 @@ func generate(ctx context.Context, l *ledger.Ledger, store evidence.Store, o Opt
 		// deleted: the report is written without it and says so, rather
 		// than not at all (an erasure under --override-hold is what an
 		// auditor most needs to read of). Asked for by name, it fails.
-		if doc.DiffErased, err = erasedDiff(ctx, l, store, lf); err != nil {
+		if doc.DiffErased, err = erasedDiff(ctx, l, store, lf, cmpOr(o.VerifierKey, l.VerifierKey())); err != nil {
 			return nil, err
 		}
 		if doc.DiffErased != nil {
@@ -1377,13 +1377,18 @@ func verificationText(in *Integrity, noVerify bool) string {
 
 // erasedDiff returns the latest recorded diff when an erasure deleted
 // its findings (or some of them: it can no longer be read whole), nil
-// when there is none or its findings are all there. A findings object is
-// erased only as verify excuses it (erasure.Excuses): an erasure entry
-// after the diff names the diff with it in its diffs, and the store lacks
-// it. Findings are deterministic, so a diff run again on the same export
-// after the erasure stores the very objects the erasure lists: that diff
-// is read, not sent back to be run again.
-func erasedDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, lf *ledgerFacts) (*DiffErased, error) {
+// when there is none or its findings are all there. A findings object
+// the store lacks is erased exactly when verify --evidence counts it
+// erased, by the same rule (erasure.Excuses): an erasure entry after the
+// diff lists it in erased and names the diff with it in its diffs, a
+// checkpoint signed with key vouches for that erasure, and no entry
+// after it names the object. Findings are deterministic, so a diff run
+// again on the same export after the erasure stores the very objects the
+// erasure lists: that diff is read, not sent back to be run again. An
+// object an erasure lists that the rule does not excuse (an erase cut
+// short before its checkpoint) is missing, as verify says: an error
+// saying why, not a report saying it was erased.
+func erasedDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, lf *ledgerFacts, key string) (*DiffErased, error) {
 	run, res, err := reconcile.FindDiff(ctx, l, "latest")
 	if errors.Is(err, reconcile.ErrNoDiff) {
 		return nil, nil
@@ -1395,14 +1400,11 @@ func erasedDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, lf 
 	if !ok {
 		return nil, nil // readDiff says what is wrong with it
 	}
+	var absent []hashchain.Hash
 	for _, s := range res.FindingsEvidence {
 		h, err := hashchain.ParseHash(s)
 		if err != nil {
 			continue // readDiff says what is wrong with it
-		}
-		by, ok := lf.diffErased[seq][h]
-		if !ok {
-			continue
 		}
 		if store != nil {
 			there, err := store.Exists(ctx, h)
@@ -1413,9 +1415,56 @@ func erasedDiff(ctx context.Context, l *ledger.Ledger, store evidence.Store, lf 
 				continue
 			}
 		}
-		return &DiffErased{RunID: run.ID, Seq: seq, ErasureSeq: by, Source: res.Summary.Source}, nil
+		absent = append(absent, h)
 	}
-	return nil, nil
+	if len(absent) == 0 {
+		return nil, nil
+	}
+	controls, err := l.Controls(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	var x erasure.Excuses
+	for i := range controls {
+		x.Add(&controls[i])
+	}
+	vouched, err := l.VouchedErasures(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	missing, excused, err := x.Judge(absent, vouched, func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) {
+		return referencing(ctx, l, want)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range missing {
+		if m.Why != "" {
+			return nil, fmt.Errorf("report: findings evidence %s of the latest diff (entry %d) is not in the store, and is missing, not erased, as verify counts it: %s: %w", m.Sum, seq, m.Why, fs.ErrNotExist)
+		}
+	}
+	if len(excused) == 0 {
+		return nil, nil // missing, no erasure listing it: readDiff says so
+	}
+	return &DiffErased{RunID: run.ID, Seq: seq, ErasureSeq: excused[0].By, Source: res.Summary.Source}, nil
+}
+
+// referencing returns the entries of l that reference each object of
+// want, for erasure.Excuses.
+func referencing(ctx context.Context, l *ledger.Ledger, want map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) {
+	snap, err := l.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	defer snap.Close()
+	refs := erasure.NewReferences(want)
+	for row, err := range snap.Entries(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("report: erasures: %w", err)
+		}
+		refs.Add(row.Seq, row.Leaf)
+	}
+	return refs.Refs(), nil
 }
 
 // heldErasure marks a held conversation with what an erasure took of it:

@@ -496,7 +496,7 @@ func (r *runner) captureOne(ctx context.Context, j job) (*toStore, error) {
 	}
 	var toSeal []int
 	earlier := earlierBodies{}
-	var rec recordingCopies // read only if an attachment needs it
+	rec := recordingCopies{claimed: claimedBy(msgs)} // read only if an attachment needs it
 	// One query for the conversation's messages, not one each. None in a
 	// matter's first export (the ledger held no message when the run
 	// began): every message is sealed, and the transaction, which reads

@@ -479,11 +479,67 @@ type recordingCopies struct {
 	// recording does not share: Genesys documents no identity between the
 	// two APIs' ids.
 	byProps []propsCopy
+	// claimed are the {message id, attachment id} of the conversation's
+	// messages (claimedBy): a copy named by them is not in byProps.
+	claimed map[[2]string]bool
 	none    string // why there are none: said in the reasons of the attachments it leaves expired
 	// err is the request's failure (a 202 not ready, a 5xx), given to
 	// every later attachment of the conversation: the service is asked
 	// once a conversation a run, each request waiting up to maxWaitMs.
 	err error
+}
+
+// load takes the copies recs name: by their ids, and by what they state
+// of themselves (byProps) those no message of the conversation claims by
+// its ids, which are its own copy and no other's (review-commits2 L4: an
+// attachment missing from the recording took, by its name and size,
+// the copy of another message's attachment alike).
+func (rc *recordingCopies) load(recs []genesys.Recording) {
+	rc.loaded, rc.urls = true, map[[2]string]string{}
+	for _, rec := range recs {
+		for _, rm := range rec.MessagingTranscript {
+			for _, a := range rm.MessageMediaAttachments {
+				if k := [2]string{rm.ID, a.ID}; a.URL != "" {
+					rc.urls[k] = a.URL
+					if !rc.claimed[k] {
+						rc.add(copyProps{a.Name, int64(max(a.ContentLength, 0)), strings.ToLower(mediaTypeOf(a.MediaType))}, a.URL)
+					}
+				}
+			}
+			// Stickers, in a list of their own beside the media
+			// (model Messagestickerattachment): attachments alike.
+			for _, a := range rm.MessageStickerAttachments {
+				if k := [2]string{rm.ID, a.ID}; a.URL != "" && rc.urls[k] == "" {
+					rc.urls[k] = a.URL
+				}
+			}
+			// A template's header media, where the transcript keeps
+			// it: where it does not, the media stays expired.
+			if t := rm.NotificationTemplate; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
+				hm := t.Header.Media
+				k := [2]string{rm.ID, hm.ID}
+				if rc.urls[k] == "" {
+					rc.urls[k] = hm.URL
+				}
+				if !rc.claimed[k] {
+					rc.add(copyProps{hm.FileName, 0, strings.ToLower(mediaTypeOf(cmp.Or(hm.Mime, hm.MediaType)))}, hm.URL)
+				}
+			}
+		}
+	}
+}
+
+// claimedBy is the {message id, attachment id} of every attachment (and
+// template header media) msgs name: a copy the recording names by one of
+// them is that attachment's, never a candidate for another by its name.
+func claimedBy(msgs []captured) map[[2]string]bool {
+	ids := map[[2]string]bool{}
+	for i := range msgs {
+		for _, a := range mediaOf(&msgs[i].data) {
+			ids[[2]string{msgs[i].id, a.ID}] = true
+		}
+	}
+	return ids
 }
 
 // copyProps is what both the messages API and a recording state of an
@@ -619,33 +675,7 @@ func (rc *recordingCopies) copies(ctx context.Context, r *runner, convID, msgID 
 			rc.err = err
 			return nil, false, err
 		}
-		rc.loaded, rc.urls = true, map[[2]string]string{}
-		for _, rec := range recs {
-			for _, rm := range rec.MessagingTranscript {
-				for _, a := range rm.MessageMediaAttachments {
-					if a.URL != "" {
-						rc.urls[[2]string{rm.ID, a.ID}] = a.URL
-						rc.add(copyProps{a.Name, int64(max(a.ContentLength, 0)), strings.ToLower(mediaTypeOf(a.MediaType))}, a.URL)
-					}
-				}
-				// Stickers, in a list of their own beside the media
-				// (model Messagestickerattachment): attachments alike.
-				for _, a := range rm.MessageStickerAttachments {
-					if k := [2]string{rm.ID, a.ID}; a.URL != "" && rc.urls[k] == "" {
-						rc.urls[k] = a.URL
-					}
-				}
-				// A template's header media, where the transcript keeps
-				// it: where it does not, the media stays expired.
-				if t := rm.NotificationTemplate; t != nil && t.Header != nil && t.Header.Media != nil && t.Header.Media.URL != "" {
-					hm := t.Header.Media
-					if k := [2]string{rm.ID, hm.ID}; rc.urls[k] == "" {
-						rc.urls[k] = hm.URL
-					}
-					rc.add(copyProps{hm.FileName, 0, strings.ToLower(mediaTypeOf(cmp.Or(hm.Mime, hm.MediaType)))}, hm.URL)
-				}
-			}
-		}
+		rc.load(recs)
 		if err == nil {
 			r.o.Log.Info("attachment urls refused: the conversation's recording read for its copies", "conversation", convID, "attachments", len(rc.urls))
 		}

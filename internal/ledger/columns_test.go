@@ -316,3 +316,37 @@ func TestLookupAidsOfAnotherType(t *testing.T) {
 		t.Error("the index row of seq 6 whose key is text was read as an integer row")
 	}
 }
+
+// TestSubjectFingerprint: the supersedes rule's fingerprint tells
+// subjects apart, moved boundaries between the members included, and
+// depends on the key.
+func TestSubjectFingerprint(t *testing.T) {
+	k := NewLookupKey()
+	subjects := []leaf.Entry{
+		{Kind: "message", ConversationID: "c1", MessageID: "m1"},
+		{Kind: "message", ConversationID: "c1", MessageID: "m2"},
+		{Kind: "message", ConversationID: "c2", MessageID: "m1"},
+		{Kind: "conversation", ConversationID: "c1", MessageID: "m1"},
+		{Kind: "message", ConversationID: "c1m", MessageID: "1"},
+		{Kind: "messagec", ConversationID: "1", MessageID: "m1"},
+		{Kind: "message", ConversationID: "c1"},
+		{Kind: "message", MessageID: "c1"},
+		{},
+	}
+	seen := map[uint64]int{}
+	for i := range subjects {
+		fp := SubjectFingerprint(k, &subjects[i])
+		if j, ok := seen[fp]; ok {
+			t.Errorf("subjects %+v and %+v share fingerprint %x", subjects[j], subjects[i], fp)
+		}
+		seen[fp] = i
+		same := subjects[i]
+		same.RunID, same.Matter = "run-x", "matter-y" // not the subject
+		if got := SubjectFingerprint(k, &same); got != fp {
+			t.Errorf("%+v: fingerprint %x with other members, %x without", subjects[i], got, fp)
+		}
+		if other := SubjectFingerprint(NewLookupKey(), &subjects[i]); other == fp {
+			t.Errorf("%+v: the same fingerprint %x under two drawn keys", subjects[i], fp)
+		}
+	}
+}

@@ -183,6 +183,9 @@ func (k LookupKey) args() []any { return []any{int64(k.K0), int64(k.K1)} }
 const (
 	lookupNullKey  = 0x9e3779b97f4a7c15
 	lookupIndexKey = 0x5bd1e9955bd1e995
+	// lookupSubjectKey offsets the keys of SubjectFingerprint, which no
+	// C code computes.
+	lookupSubjectKey = 0x27d4eb2f165667c5
 )
 
 // ColumnsFingerprint is the fingerprint under k of the lookup columns
@@ -208,6 +211,16 @@ func IndexRowFingerprint(k LookupKey, key, seq int64) uint64 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(seq))
 	return sipWordString(k.K0^lookupIndexKey, k.K1, uint64(key), unsafe.String(&b[0], 8))
+}
+
+// SubjectFingerprint is a fingerprint under k of e's subject, its kind,
+// conversation and message ids (verify's supersedes rule keeps it, not
+// the strings): SipHash of each in turn, each call taking the one
+// before's output as its word, under keys of its own.
+func SubjectFingerprint(k LookupKey, e *leaf.Entry) uint64 {
+	h := sipWordString(k.K0^lookupSubjectKey, k.K1, 0, e.Kind)
+	h = sipWordString(k.K0^lookupSubjectKey+1, k.K1, h, e.ConversationID)
+	return sipWordString(k.K0^lookupSubjectKey+2, k.K1, h, e.MessageID)
 }
 
 // sipWordString is SipHash-2-4 of le64(w) || s under (k0, k1), as

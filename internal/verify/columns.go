@@ -76,12 +76,34 @@ func (c *columnsCheck) row(seq, fp uint64) {
 
 // see takes entry e, a strict leaf at seq, from the strict stage.
 func (c *columnsCheck) see(seq uint64, e *leaf.Entry) {
-	c.judged++
-	c.colsSum += ledger.ColumnsFingerprint(c.key, seq, e)
+	var p columnsPart
+	p.add(c, seq, e)
+	c.merge(&p)
+}
+
+// columnsPart is the strict stage's sums over some of the entries: a
+// worker adds up its batch's, on any goroutine, and merge adds them to
+// the check's (sums, so the order does not matter).
+type columnsPart struct {
+	judged, colsSum, indexSum uint64
+	indexRows                 int64
+}
+
+// add takes entry e, a strict leaf at seq, under c's key.
+func (p *columnsPart) add(c *columnsCheck, seq uint64, e *leaf.Entry) {
+	p.judged++
+	p.colsSum += ledger.ColumnsFingerprint(c.key, seq, e)
 	if e.MessageID != "" {
-		c.indexRows++
-		c.indexSum += ledger.IndexRowFingerprint(c.key, ledger.MessageKey(e.MessageID), int64(seq))
+		p.indexRows++
+		p.indexSum += ledger.IndexRowFingerprint(c.key, ledger.MessageKey(e.MessageID), int64(seq))
 	}
+}
+
+func (c *columnsCheck) merge(p *columnsPart) {
+	c.judged += p.judged
+	c.colsSum += p.colsSum
+	c.indexRows += p.indexRows
+	c.indexSum += p.indexSum
 }
 
 // finish compares the sums (the strict stage is done) and, if they

@@ -1,18 +1,26 @@
 package verify
 
 import (
+	"runtime"
+
 	"github.com/custodyhq/custody/internal/hashchain"
 	"github.com/custodyhq/custody/internal/leaf"
 )
 
-// strictLeaves runs leaf.CheckLeaf on every leaf beside the main pass, on
-// a goroutine of its own: reading a leaf strictly costs about as much as
-// hashing it, and the main pass is busy hashing. The main pass copies
-// each leaf into a batch (the snapshot's row bytes are only valid until
-// the next row) and hands full batches over; finish returns the leaves
-// that failed, in seq order.
+// strictLeaves runs leaf.CheckLeaf on every leaf beside the main pass:
+// reading a leaf strictly costs about as much as hashing it, and the main
+// pass is busy hashing. The main pass copies each leaf into a batch (the
+// snapshot's row bytes are only valid until the next row) and hands full
+// batches over; finish returns the leaves that failed, in seq order.
+//
+// Without each, the work a leaf needs alone (its hash, the strict decode,
+// its fingerprints) is spread over every core, a batch to a worker, and
+// one goroutine takes the batches in seq order for what needs the order
+// (the supersedes rule, the run tables): on a ledger-only verify that
+// work outweighed the walk, which then waited for it.
 type strictLeaves struct {
-	in   chan *leafBatch
+	in   chan *leafBatch // to the ordered goroutine, in seq order
+	work chan *leafBatch // to the workers (without each)
 	free chan *leafBatch
 	done chan struct{}
 	cur  *leafBatch
@@ -47,20 +55,21 @@ type leafBatch struct {
 	buf    []byte
 	check  []bool
 	stored []hashchain.Hash
+
+	// A worker's results (without each), for the ordered goroutine once
+	// ready is closed.
+	ready  chan struct{}
+	res    []leafResult
+	rehash bool
+	cols   columnsPart
 }
 
-// check is what run does with a leaf when each is not set: the strict
-// check, and the supersedes rule on the entry the same pass decodes.
-func (s *strictLeaves) check(seq uint64, lb []byte) error {
-	e, strict, err := leaf.DecodeChecked(lb)
-	if !strict {
-		return leaf.CheckLeaf(lb) // the finding's reason
-	}
-	if err == nil && s.sup != nil {
-		e.Seq = seq // the decoder leaves it 0; the run_state gathering keeps it
-		return s.sup.see(seq, &e)
-	}
-	return nil
+// leafResult is what a worker found of one leaf.
+type leafResult struct {
+	e   leaf.Entry // a view of the batch's bytes; when ok
+	ok  bool       // strict, and decoded: the ordered goroutine sees e
+	err error      // why it is not strict
+	fp  uint64     // e's subject's supersedes fingerprint, when ok
 }
 
 // badLeaf is a leaf CheckLeaf refused.
@@ -75,38 +84,97 @@ const (
 )
 
 func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), keep bool, sup *supersedesCheck) *strictLeaves {
-	s := &strictLeaves{in: make(chan *leafBatch, strictBatches), free: make(chan *leafBatch, strictBatches+1), done: make(chan struct{}),
+	workers := 0
+	if each == nil {
+		workers = max(1, runtime.GOMAXPROCS(0))
+	}
+	inFlight := strictBatches + workers
+	s := &strictLeaves{in: make(chan *leafBatch, inFlight), free: make(chan *leafBatch, inFlight+1), done: make(chan struct{}),
 		each: each, end: end, keep: keep, sup: sup}
-	for range strictBatches + 1 {
-		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10)}
+	for range inFlight + 1 {
+		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10), ready: make(chan struct{})}
 	}
 	s.cur = <-s.free
+	if workers > 0 {
+		s.work = make(chan *leafBatch, inFlight)
+		for range workers {
+			go s.worker()
+		}
+	}
 	go s.run()
 	return s
 }
 
+// worker does, batch by batch, what each leaf needs alone.
+func (s *strictLeaves) worker() {
+	for b := range s.work {
+		start := 0
+		for i, end := range b.ends {
+			lb := b.buf[start:end:end]
+			start = end
+			if b.check[i] && hashchain.LeafHash(lb) != b.stored[i] {
+				b.rehash = true
+			}
+			e, strict, err := leaf.DecodeChecked(lb)
+			r := leafResult{}
+			switch {
+			case !strict:
+				r.err = leaf.CheckLeaf(lb) // the finding's reason
+			case err == nil:
+				e.Seq = b.seqs[i] // the decoder leaves it 0; the run_state gathering keeps it
+				r.e, r.ok = e, true
+				if s.sup != nil {
+					r.fp = s.sup.fingerprint(&e)
+					if s.sup.cols != nil {
+						b.cols.add(s.sup.cols, b.seqs[i], &e)
+					}
+				}
+			}
+			b.res = append(b.res, r)
+		}
+		close(b.ready)
+	}
+}
+
+// run takes the batches in seq order: with each, it does all of a
+// leaf's work; without, it waits for the batch's worker and does what
+// needs the order.
 func (s *strictLeaves) run() {
 	defer close(s.done)
 	if s.end != nil {
 		defer s.end()
 	}
 	for b := range s.in {
-		start := 0
-		for i, end := range b.ends {
-			lb := b.buf[start:end:end]
-			if b.check[i] && hashchain.LeafHash(lb) != b.stored[i] {
-				s.rehash = true
+		if s.each != nil {
+			start := 0
+			for i, end := range b.ends {
+				lb := b.buf[start:end:end]
+				if b.check[i] && hashchain.LeafHash(lb) != b.stored[i] {
+					s.rehash = true
+				}
+				if err := s.each(b.seqs[i], lb); err != nil {
+					s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
+				}
+				start = end
 			}
-			var err error
-			if s.each != nil {
-				err = s.each(b.seqs[i], lb)
-			} else {
-				err = s.check(b.seqs[i], lb)
+		} else {
+			<-b.ready
+			s.rehash = s.rehash || b.rehash
+			for i := range b.res {
+				r := &b.res[i]
+				err := r.err
+				if r.ok && s.sup != nil {
+					err = s.sup.seeFingerprinted(b.seqs[i], &r.e, r.fp)
+				}
+				if err != nil {
+					s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
+				}
 			}
-			if err != nil {
-				s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
+			if s.sup != nil && s.sup.cols != nil {
+				s.sup.cols.merge(&b.cols)
 			}
-			start = end
+			clear(b.res) // the entries are views of buf
+			b.res, b.rehash, b.cols, b.ready = b.res[:0], false, columnsPart{}, make(chan struct{})
 		}
 		if s.keep {
 			b.buf = make([]byte, 0, cap(b.buf))
@@ -126,12 +194,21 @@ func (s *strictLeaves) add(seq uint64, leafBytes []byte, check bool, stored hash
 	b.check = append(b.check, check)
 	b.stored = append(b.stored, stored)
 	if len(b.seqs) == strictBatch {
-		s.in <- b
+		s.send(b)
 		s.cur = <-s.free
 	}
 }
 
-// finish checks what is queued, stops the goroutine and returns the
+// send hands batch b over: to a worker (without each), and in order to
+// the ordered goroutine.
+func (s *strictLeaves) send(b *leafBatch) {
+	s.in <- b
+	if s.work != nil {
+		s.work <- b
+	}
+}
+
+// finish checks what is queued, stops the goroutines and returns the
 // leaves that failed. It may be called more than once (the later calls
 // return nil).
 func (s *strictLeaves) finish() []badLeaf {
@@ -139,10 +216,13 @@ func (s *strictLeaves) finish() []badLeaf {
 		return nil
 	}
 	if len(s.cur.seqs) > 0 {
-		s.in <- s.cur
+		s.send(s.cur)
 	}
 	s.cur = nil
 	close(s.in)
+	if s.work != nil {
+		close(s.work)
+	}
 	<-s.done
 	return s.bad
 }

@@ -1,14 +1,11 @@
 package verify
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"hash"
 	"sort"
 
 	"github.com/custodyhq/custody/internal/leaf"
+	"github.com/custodyhq/custody/internal/ledger"
 )
 
 // supersedesCheck holds every entry to the rule custody's append enforces
@@ -23,10 +20,9 @@ import (
 // subject (16 bytes an entry: 16 MB a million), not the strings: the key
 // is drawn for each run, so no ledger can be written in advance to make
 // two subjects collide. Entries arrive in seq order on one goroutine
-// (the strict stage).
+// (the strict stage); their fingerprints may be computed on any.
 type supersedesCheck struct {
-	key  [16]byte
-	h    hash.Hash
+	key  ledger.LookupKey
 	seqs []uint64 // ascending
 	fps  []uint64
 	// runs, when set, gathers what the entries say of the runs and the
@@ -39,23 +35,12 @@ type supersedesCheck struct {
 }
 
 func newSupersedesCheck() *supersedesCheck {
-	c := &supersedesCheck{h: sha256.New()}
-	rand.Read(c.key[:]) // never fails (crypto/rand)
-	return c
+	return &supersedesCheck{key: ledger.NewLookupKey()}
 }
 
+// fingerprint is e's subject's keyed fingerprint; safe on any goroutine.
 func (c *supersedesCheck) fingerprint(e *leaf.Entry) uint64 {
-	h := c.h
-	h.Reset()
-	h.Write(c.key[:])
-	for _, s := range [...]string{e.Kind, e.ConversationID, e.MessageID} {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	var sum [sha256.Size]byte
-	return binary.BigEndian.Uint64(h.Sum(sum[:0]))
+	return ledger.SubjectFingerprint(c.key, e)
 }
 
 // see records entry e at seq and returns what is wrong with its
@@ -63,7 +48,15 @@ func (c *supersedesCheck) fingerprint(e *leaf.Entry) uint64 {
 // was not read (deleted, or a leaf that is no entry) is left to the
 // sequence and strict checks, which name that entry itself.
 func (c *supersedesCheck) see(seq uint64, e *leaf.Entry) error {
-	fp := c.fingerprint(e)
+	if c.cols != nil {
+		c.cols.see(seq, e)
+	}
+	return c.seeFingerprinted(seq, e, c.fingerprint(e))
+}
+
+// seeFingerprinted is see for a caller that computed e's fingerprint, fp,
+// and gave the columns check its part of e itself (strictLeaves' workers).
+func (c *supersedesCheck) seeFingerprinted(seq uint64, e *leaf.Entry, fp uint64) error {
 	var err error
 	if e.Supersedes != nil {
 		old := *e.Supersedes
@@ -78,9 +71,6 @@ func (c *supersedesCheck) see(seq uint64, e *leaf.Entry) error {
 	}
 	if c.runs != nil {
 		c.runs.Add(e)
-	}
-	if c.cols != nil {
-		c.cols.see(seq, e)
 	}
 	return err
 }

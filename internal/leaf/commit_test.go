@@ -281,3 +281,44 @@ func TestCommitmentsShared(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckedClearDetail holds clearDetailPlain, the v1 detail's fast
+// path, to the three passes it stands in for: whatever it takes as
+// plain, checkedClearDetailAll has nothing to say of.
+func FuzzCheckedClearDetail(f *testing.F) {
+	for _, s := range []string{
+		`{"content_sha256":"ab","direction":"inbound","from":"+1","messenger_type":"whatsapp","to":"+2"}`,
+		`{"from":null}`, `{"from":1}`, ` {"to":"x"} `, `{"to":"x"}x`, `{"media":[]}`, `{"media":[{"id":1}]}`,
+		`{"from_commitment":"ab"}`, `{"opening_evidence_sha256":"ab"}`, `{"x_commitment":1}`, `{"a":{"b":[1,2,{"c":null}]}}`,
+		`{"\u0066rom":1}`, `{"from":"\ud800"}`, `{"from":"a\"b"}`, `{}`, ``, `[]`, `{"a":1,}`, `{"a" 1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if clearDetailPlain(raw) {
+			if err := checkedClearDetailAll(raw); err != nil {
+				t.Fatalf("%q: taken as plain, but the full check says %v", raw, err)
+			}
+		}
+	})
+}
+
+// TestClearDetailPlain: the details v1 exports wrote take the fast path;
+// anything the full check has to judge does not.
+func TestClearDetailPlain(t *testing.T) {
+	for s, want := range map[string]bool{
+		`{"content_sha256":"ab","direction":"inbound","from":"+1","messenger_type":"whatsapp","to":"+2"}`: true,
+		` {"to":"x","other":{"n":[1,null]}} `: true,
+		`{"from":null}`:                       false,
+		`{"media":[]}`:                        false,
+		`{"from_commitment":"ab"}`:            false,
+		`{"opening_evidence_sha256":"ab"}`:    false,
+		`{"to":"x"}x`:                         false,
+		`{"to":"x"`:                           false,
+		``:                                    false,
+	} {
+		if got := clearDetailPlain([]byte(s)); got != want {
+			t.Errorf("clearDetailPlain(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // checkpoints; each op is one whole verification. (It was
 // internal/ledger's BenchmarkVerify before verification moved here.)
 func BenchmarkVerify(b *testing.B) {
-	f := verifyFixture(b)
+	f := verifyFixture(b, false)
 	key := f.l.VerifierKey()
 	b.ResetTimer()
 	cpu0 := benchutil.CPUTime()
@@ -34,8 +35,15 @@ func BenchmarkVerify(b *testing.B) {
 // snapshot iterator and driver, re-hash each leaf, link the chain and
 // build the Merkle root — what no verification can skip. Each op is one
 // of each, alternating; it reports both times and verify/floor.
-func BenchmarkVerifyVsFloor(b *testing.B) {
-	f := verifyFixture(b)
+func BenchmarkVerifyVsFloor(b *testing.B) { benchVerifyVsFloor(b, verifyFixture(b, false)) }
+
+// BenchmarkVerifyVsFloorV3 is BenchmarkVerifyVsFloor on message leaves of
+// format v3, what exports write now (BenchmarkVerifyVsFloor's are v1,
+// the form of the stops that first measured it): the strict check
+// decodes their salted detail.
+func BenchmarkVerifyVsFloorV3(b *testing.B) { benchVerifyVsFloor(b, verifyFixture(b, true)) }
+
+func benchVerifyVsFloor(b *testing.B, f *fixture) {
 	key := f.l.VerifierKey()
 	floor := func() hashchain.Hash {
 		snap, err := f.l.Snapshot(f.ctx)
@@ -76,15 +84,22 @@ func BenchmarkVerifyVsFloor(b *testing.B) {
 
 const verifySize = 100_000
 
-// verifyFixture is a 100,000-entry ledger with a checkpoint every 20,000.
-func verifyFixture(b *testing.B) *fixture {
+// verifyFixture is a 100,000-entry ledger with a checkpoint every 20,000;
+// its messages are v3 leaves with v3, else v1.
+func verifyFixture(b *testing.B, v3 bool) *fixture {
 	const size, batchSize = verifySize, 1000
 	f := newFixture(b)
 	batch := make([]leaf.Entry, 0, batchSize)
 	for done := 0; done < size; done += batchSize {
 		batch = batch[:0]
 		for i := range batchSize {
-			batch = append(batch, messages(fmt.Sprintf("conv-%05d", (done+i)/50), 1)[0])
+			conv := fmt.Sprintf("conv-%05d", (done+i)/50)
+			if v3 {
+				e, _ := saltedMessage(conv, 0, hashchain.Hash(sha256.Sum256([]byte("evidence "+conv))))
+				batch = append(batch, e)
+			} else {
+				batch = append(batch, messages(conv, 1)[0])
+			}
 			batch[i].MessageID = fmt.Sprintf("%032x", done+i)
 		}
 		if _, err := f.l.Append(f.ctx, batch...); err != nil {

@@ -205,7 +205,9 @@ func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 			return errors.New("a message needs compliance")
 		}
 		if e.version() == FormatV3 {
-			d, err := checkedSaltedDetail(e.Detail, keep != nil)
+			// Views of e.Detail, not copies: the detail is dropped here
+			// unless kept, and a kept one is documented as views.
+			d, err := checkedSaltedDetail(e.Detail, true)
 			if err != nil {
 				return err
 			}

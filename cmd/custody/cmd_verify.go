@@ -204,7 +204,10 @@ Examples:
 ` + exitStatus("0    every check holds",
 			`1    it could not verify for another reason: a file missing or
        unreadable, a file that is not a custody ledger, no verifier key
-       for a ledger with checkpoints`,
+       for a ledger with checkpoints; or, the ledger checked, the
+       evidence store or the --report file could not be read: the
+       ledger's result is printed, that part named (ERROR … not
+       checked), and INCOMPLETE where OK would be`,
 			`2    usage error: an unknown flag or invalid value (a signer key, or a
        file that holds no verifier key, given as --key or --witness, a
        --checkpoint file that is no signed checkpoint at all, an
@@ -321,6 +324,17 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		debug.SetGCPercent(verifyGCPercent)
 		defer memlimit.Follow(verifyMemoryLimit, 100)()
 	}
+	var reportFile *os.File
+	if o.Report != "" {
+		// Opened before any work, as the --checkpoint files are read: a
+		// file that is not there fails at once, not after the ledger.
+		f, _, err := fsinfo.OpenRegularFile(o.Report) // a FIFO would block
+		if err != nil {
+			return fmt.Errorf("verify: --report: %w", err)
+		}
+		defer f.Close()
+		reportFile = f
+	}
 	prog := newVerifyProgress(g)
 	opts.Progress = prog.update
 	rep, err := verify.Ledger(ctx, m.Ledger, opts)
@@ -341,19 +355,20 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 			Message: fmt.Sprintf("checked with %s, the verifier key beside the ledger: a copy's own key proves only that the copy agrees with itself; an auditor passes --key with the key received separately (or --checkpoint with one kept apart)",
 				matter.VerifierKeyPath(g.Ledger))})
 	}
-	if o.Report != "" {
-		f, _, err := fsinfo.OpenRegularFile(o.Report) // a FIFO would block
-		if err != nil {
-			return fmt.Errorf("verify: --report: %w", err)
-		}
-		match, err := verify.ReportFile(ctx, m.Ledger, o.Report, f)
-		f.Close()
-		if err != nil {
+	if reportFile != nil {
+		match, err := verify.ReportFile(ctx, m.Ledger, o.Report, reportFile)
+		switch {
+		case ctx.Err() != nil:
 			return err
-		}
-		rep.ReportFile = &match
-		if fail := match.Finding(); fail != nil {
-			rep.Findings = append(rep.Findings, *fail)
+		case err != nil:
+			// The file (or the ledger's report entries) could not be
+			// read: what the ledger's checks found is still said.
+			rep.Unchecked = append(rep.Unchecked, verify.Unchecked{Check: verify.CheckReport, Error: strings.TrimPrefix(err.Error(), "verify: ")})
+		default:
+			rep.ReportFile = &match
+			if fail := match.Finding(); fail != nil {
+				rep.Findings = append(rep.Findings, *fail)
+			}
 		}
 		rep.Settle()
 	}
@@ -361,9 +376,13 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		return err
 	}
 	switch {
-	case !rep.Holds():
+	case len(rep.Findings)+rep.Omitted > 0:
 		n := len(rep.Findings) + rep.Omitted
 		return withCode(exitFindings, fmt.Errorf("verify: FAILED, %d %s; first: %s", n, plural(n, "finding", "findings"), rep.First()))
+	case len(rep.Unchecked) > 0:
+		// Not the ledger's integrity: exit 1, as for a file that cannot
+		// be read before the ledger is.
+		return fmt.Errorf("verify: INCOMPLETE: %s; every check that ran holds", rep.Unchecked[0])
 	case rep.ReportFile != nil && rep.ReportFile.IsRecalled():
 		r := rep.ReportFile
 		return withCode(exitUnsigned, fmt.Errorf("verify: RECALLED: %s is a file of report entry %d, which erasure entry %d lists for recall", r.File, r.Seq, firstRecall(r.Recalled).Erasure))
@@ -468,12 +487,20 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	for _, f := range rep.Warnings {
 		fmt.Fprintf(w, "warn  %s\n", f)
 	}
+	for _, u := range rep.Unchecked {
+		fmt.Fprintf(w, "ERROR %s\n", u)
+	}
 	if r := rep.ReportFile; r != nil && r.Found {
 		printRecalls(w, r.File, r.Recalled)
 	}
 	switch u := rep.Unsigned; {
 	case rep.OK:
 		fmt.Fprintln(w, "OK    every check holds")
+	case len(rep.Unchecked) > 0 && len(rep.Findings)+rep.Omitted == 0:
+		fmt.Fprintf(w, "INCOMPLETE every check that ran holds, but %d could not be made (ERROR above)\n", len(rep.Unchecked))
+		if u != nil {
+			fmt.Fprintf(w, "warn  unsigned: %s\n", u)
+		}
 	case u != nil && rep.Holds():
 		fmt.Fprintf(w, "UNSIGNED every check that ran holds, but %s\n", u)
 	case u != nil:

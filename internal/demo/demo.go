@@ -350,6 +350,9 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	rep, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: l.VerifierKey(), Evidence: store,
 		External: []verify.ExternalCheckpoint{{Name: res.Checkpoint, Note: cp.Note}},
 		TSARoots: roots, Witnesses: []string{strings.TrimSpace(string(wkey))}})
+	if err == nil {
+		err = rep.Incomplete()
+	}
 	if err != nil {
 		return res, err
 	}

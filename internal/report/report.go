@@ -1644,6 +1644,9 @@ func verifyFirst(ctx context.Context, l *ledger.Ledger, store evidence.Store, o 
 		vo.Evidence = nil
 	}
 	rep, err := verify.Ledger(ctx, l, vo)
+	if err == nil {
+		err = rep.Incomplete() // evidence not read: nothing to certify it by
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -263,6 +263,31 @@ type Report struct {
 	Witnessed []WitnessStatus `json:"witnessed,omitempty"`
 	// ReportFile is what verify --report found of a report file.
 	ReportFile *ReportMatch `json:"report_file,omitempty"`
+	// Unchecked are the parts verify could not check, for a reason that
+	// is not the ledger's integrity (the evidence store or the --report
+	// file could not be read): said beside what was checked, never
+	// dropped with it. Holds is false while any is (nothing said of
+	// them); custody verify exits 1 when the checks that ran hold.
+	Unchecked []Unchecked `json:"unchecked,omitempty"`
+}
+
+// Unchecked is a check verify could not make: Check is what it is of
+// (CheckEvidence, CheckReport), Error why.
+type Unchecked struct {
+	Check string `json:"check"`
+	Error string `json:"error"`
+}
+
+func (u Unchecked) String() string { return u.Check + ": not checked: " + u.Error }
+
+// Incomplete returns an error naming the first check verify could not
+// make (nil when it made them all), for a caller that must not go on
+// without it: custody report would certify evidence it never read.
+func (r *Report) Incomplete() error {
+	if len(r.Unchecked) == 0 {
+		return nil
+	}
+	return fmt.Errorf("verify: %s", r.Unchecked[0])
 }
 
 // EvidenceSummary is what the evidence check saw, store by store.
@@ -339,7 +364,7 @@ func (u Unsigned) String() string {
 // Holds reports whether every check that ran holds: no failure, though
 // entries may be unsigned (Unsigned). A caller that signs a checkpoint
 // right after verifying (custody report) asks this; OK is the verdict.
-func (r *Report) Holds() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
+func (r *Report) Holds() bool { return len(r.Findings) == 0 && r.Omitted == 0 && len(r.Unchecked) == 0 }
 
 // Settle sets OK from the findings, Unsigned and ReportFile (a report
 // file a signed erasure entry recalls is not OK either): a caller that
@@ -656,14 +681,20 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	}
 	if ev != nil {
 		fs, sum, err := ev.finish(ctx, snap, vouched, stored)
-		if err != nil {
-			return rep, false, fmt.Errorf("verify: %w", err)
+		if err == nil {
+			err = brokenVouch(ctx, ev, snap, vouched, broken, stored, sum, fs)
 		}
-		if err := brokenVouch(ctx, ev, snap, vouched, broken, stored, sum, fs); err != nil {
+		switch {
+		case err != nil && (ctx.Err() != nil || errors.Is(err, ledger.ErrCorrupt)):
 			return rep, false, fmt.Errorf("verify: %w", err)
+		case err != nil:
+			// The store could not be read (an I/O error, S3 unreachable):
+			// the ledger's own checks stand, said with this beside them.
+			rep.Unchecked = append(rep.Unchecked, Unchecked{Check: CheckEvidence, Error: err.Error()})
+			fs, sum = nil, nil
 		}
 		rep.Evidence = sum
-		if rep.EraseCutShort != nil {
+		if rep.EraseCutShort != nil && sum != nil {
 			rep.EraseCutShort.Missing = labelCutShort(fs, opts.ErasePending, rep.EraseCutShort.Journal)
 			rep.EraseCutShort.Checked = true
 		}

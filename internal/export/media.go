@@ -363,7 +363,8 @@ const servedMark = "served sha256 "
 
 // servedNote says, by their sha256, what bodies copies served that were
 // not the attachment: one's digest, or of several the digest of their
-// digests, sorted (the reason is bounded; only sameness is read).
+// digests, sorted (the reason is bounded; only sameness is read, by the
+// digest: servedDigest).
 func servedNote(bodies [][]byte) string {
 	if len(bodies) == 1 {
 		return servedMark + fetch.SHA256Hex(bodies[0])
@@ -373,7 +374,17 @@ func servedNote(bodies [][]byte) string {
 		ds[i] = fetch.SHA256Hex(b)
 	}
 	slices.Sort(ds)
-	return fmt.Sprintf("%s%s of the %d sorted sha256 of what they served", servedMark, fetch.SHA256Hex([]byte(strings.Join(ds, "\n"))), len(ds))
+	return fmt.Sprintf("%s%s of %d sorted sha256s", servedMark, fetch.SHA256Hex([]byte(strings.Join(ds, "\n"))), len(ds))
+}
+
+// servedDigest is the digest a servedNote in s says was served, ""
+// when s says none.
+func servedDigest(s string) string {
+	i := strings.Index(s, servedMark)
+	if i < 0 || len(s) < i+len(servedMark)+64 {
+		return ""
+	}
+	return s[i+len(servedMark) : i+len(servedMark)+64]
 }
 
 // bodyOf is the body a download failing with err received (a BodyError).
@@ -391,15 +402,28 @@ var againOf = []string{recordingsCopyNotGood, recordingsCopiesNoneGood, recordin
 
 // settledAgain returns reason now, recorded by this run for an attachment
 // prev was recorded for by an earlier one, ended with recordingsSameAgain
-// when both end in the very same answer, saying what was served (or how
-// many copies were too many); ok false otherwise.
+// when both give the very same answer: what was served, by its digest
+// (servedDigest), or as many copies too many. The words around them may
+// differ (a note worded otherwise by an older custody): an answer
+// compared by its whole text would never settle, and every run would
+// download it again.
 func settledAgain(prev, now string) (string, bool) {
 	if strings.Contains(now, recordingsSameAgain) {
 		return "", false
 	}
 	for _, none := range againOf {
 		i, j := strings.LastIndex(prev, none), strings.LastIndex(now, none)
-		if i < 0 || j < 0 || prev[i:] != now[j:] || none != recordingsCopiesTooMany && !strings.Contains(now[j:], servedMark) {
+		if i < 0 || j < 0 {
+			continue
+		}
+		p, n := prev[i+len(none):], now[j+len(none):]
+		if none == recordingsCopiesTooMany {
+			p, _, _ = strings.Cut(p, ")")
+			n, _, _ = strings.Cut(n, ")")
+		} else {
+			p, n = servedDigest(p), servedDigest(n)
+		}
+		if p == "" || p != n {
 			continue
 		}
 		return withAnswer(strings.TrimSuffix(now[:j], "; "), now[j:]+"; "+recordingsSameAgain), true
@@ -411,7 +435,7 @@ func settledAgain(prev, now string) (string, bool) {
 // copy was taken, not by the ids the two APIs share (Genesys documents
 // none), but by the file name, size and type it states: an inference the
 // evidence does not present as an identity.
-const recordingsMatchedByName = "its copy in the conversation's recording matched by file name, size and type, not by id"
+const recordingsMatchedByName = "its copy matched by file name, size and type, not by id"
 
 // maxCopyCandidates bounds the copies alike an attachment's stated
 // sha256 is looked for among: each is downloaded.
@@ -439,14 +463,29 @@ const recordingsCopyRefusedAgain = "refused the same way by a later run: not ask
 
 // withAnswer is the reason of a failure (host, the storage host's words)
 // followed by what the Recordings service answered (none): only the
-// host's part is cut, none being kept whole (retryRule reads it), and
-// the whole within 300 bytes.
+// host's part is cut, none being kept whole (retryRule and settledAgain
+// read it), and the whole within maxReason bytes; with too little room
+// left for the host's words to say anything they are left out (the
+// longest answer, settled, leaves about 10 bytes: review-commits4 L2).
 func withAnswer(host, none string) string {
-	if host == "" {
+	room := maxReason - len(none) - len("; ")
+	switch {
+	case host == "":
+		return none
+	case len(host) <= room:
+		return host + "; " + none
+	case room-len("…") < minHostWords:
 		return none
 	}
-	return truncate(host, max(300-len(none)-2-len("…"), 40)) + "; " + none
+	return truncate(host, room-len("…")) + "; " + none
 }
+
+// maxReason bounds the reason recorded for an attachment, and
+// minHostWords the storage host's words kept in one (withAnswer).
+const (
+	maxReason    = 300
+	minHostWords = 24
+)
 
 // refusedAgain is reason, a copy's url refused (withAnswer's, with
 // recordingsCopyRefused), ended with recordingsCopyRefusedAgain: only the

@@ -50,6 +50,10 @@ func TestSettledAgain(t *testing.T) {
 		"as many copies again":   {many, many, true},
 		"once settled":           {one + "; " + recordingsSameAgain, one + "; " + recordingsSameAgain, false},
 		"older reason, no bytes": {withAnswer(host, recordingsCopyNotGood), one, false},
+		// Recorded with the note worded as before (the name match's and
+		// the digest of several's): the same answer, settled.
+		"older wording":        {withAnswer(host, recordingsCopyNotGood+": "+servedNote([][]byte{[]byte("a")})+" (its copy in the conversation's recording matched by file name, size and type, not by id)"), one, true},
+		"older wording, a set": {withAnswer("403 Forbidden", recordingsCopiesNoneGood+": "+strings.Replace(servedNote([][]byte{[]byte("a"), []byte("b")}), "of 2 sorted sha256s", "of the 2 sorted sha256 of what they served", 1)), set, true},
 	} {
 		got, ok := settledAgain(tc.prev, tc.now)
 		if ok != tc.want {
@@ -66,7 +70,7 @@ func TestSettledAgain(t *testing.T) {
 		if j < 0 {
 			j = strings.LastIndex(tc.now, recordingsCopiesTooMany)
 		}
-		if !strings.HasSuffix(got, "; "+tc.now[j:]+"; "+recordingsSameAgain) {
+		if !strings.HasSuffix(got, tc.now[j:]+"; "+recordingsSameAgain) || len(got) > maxReason {
 			t.Errorf("%s: settled %q", name, got)
 		}
 		if again, _, _ := retryRule(time.Now(), "2020-01-01T00:00:00Z", time.Now(), leaf.MediaRef{Status: leaf.MediaRefused, Reason: got}); again {

@@ -82,3 +82,55 @@ func BenchmarkFolderPutBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFolderStored looks up objects the store holds already, as a
+// rerun's batches and set-evidence do: a PutBatch of 48 of them (3
+// objects of 4 KiB for each of 16 conversations; each hashed to confirm
+// it), Exists of one, and Exists of one it lacks (in a shard it holds);
+// b.N counts objects.
+func BenchmarkFolderStored(b *testing.B) {
+	ctx := context.Background()
+	s, err := folder.Open(b.TempDir(), evidence.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	batch := make([][]byte, 48)
+	var sums []hashchain.Hash
+	for i := range batch {
+		batch[i] = make([]byte, 4096)
+		binary.BigEndian.PutUint64(batch[i], uint64(i))
+	}
+	refs, err := evidence.PutAll(ctx, s, batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range refs {
+		sums = append(sums, r.Sum)
+	}
+	b.Run("putbatch", func(b *testing.B) {
+		b.SetBytes(4096)
+		for done := 0; done < b.N; done += len(batch) {
+			refs, err := evidence.PutAll(ctx, s, batch)
+			if err != nil || !refs[0].Existed {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("exists", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if ok, err := s.Exists(ctx, sums[i%len(sums)]); err != nil || !ok {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("absent", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			sum := sums[i%len(sums)]
+			sum[31]++
+			if ok, err := s.Exists(ctx, sum); err != nil || ok {
+				b.Fatal(err)
+			}
+		}
+	})
+}

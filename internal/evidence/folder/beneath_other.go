@@ -51,7 +51,7 @@ func (f *folder) openRead(rel string, _ *hashchain.Hash) (*os.File, error) {
 	return fh, nil
 }
 
-func (f *folder) lstat(rel string, _ *hashchain.Hash) (fs.FileMode, error) {
+func (f *folder) lstat(rel string) (fs.FileMode, error) {
 	if err := f.noLinks(rel); err != nil {
 		return 0, err
 	}
@@ -60,6 +60,12 @@ func (f *folder) lstat(rel string, _ *hashchain.Hash) (fs.FileMode, error) {
 		return 0, err
 	}
 	return fi.Mode().Type(), nil
+}
+
+// stored: see beneath_unix.go; here always by the path from the root.
+func (f *folder) stored(key string, _ hashchain.Hash) (fs.FileMode, func() (*os.File, error), error) {
+	mode, err := f.lstat(key)
+	return mode, func() (*os.File, error) { return f.openRead(key, nil) }, err
 }
 
 func (f *folder) remove(rel string, sync bool) error {

@@ -106,40 +106,31 @@ func (f *folder) openRead(rel string, sum *hashchain.Hash) (*os.File, error) {
 }
 
 // lstat returns the type bits of rel (fs.ModeType; 0 for a regular
-// file), itself not followed if a link, reached following no link; an
-// object (sum not nil) looked up in its shard's descriptor first, as
-// openObject opens it (a batch's Put looks up every object it stores).
-func (f *folder) lstat(rel string, sum *hashchain.Hash) (fs.FileMode, error) {
-	var st unix.Stat_t
-	fstatat := func(dir int) error {
-		return fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(dir, path.Base(rel), &st, unix.AT_SYMLINK_NOFOLLOW) })
-	}
-	var err error = unix.ENOENT
-	if sum != nil {
-		if dir := f.shardFD(sum[0], rel); dir >= 0 {
-			err = fstatat(dir)
-		}
-	}
+// file), itself not followed if a link, reached following no link.
+func (f *folder) lstat(rel string) (fs.FileMode, error) {
+	dir, err := f.openRel(path.Dir(rel), unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
-		// Absent, or any other failure: the path from the root decides.
-		dir, err := f.openRel(path.Dir(rel), unix.O_RDONLY|unix.O_DIRECTORY)
-		if err != nil {
-			return 0, err
-		}
-		defer unix.Close(dir)
-		if err := fstatat(dir); err != nil {
-			return 0, &fs.PathError{Op: "lstat", Path: f.path(rel), Err: err}
-		}
+		return 0, err
 	}
-	switch st.Mode & unix.S_IFMT {
+	defer unix.Close(dir)
+	var st unix.Stat_t
+	if err := fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(dir, path.Base(rel), &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+		return 0, &fs.PathError{Op: "lstat", Path: f.path(rel), Err: err}
+	}
+	return typeBits(uint32(st.Mode)), nil
+}
+
+// typeBits are the fs.ModeType bits of a stat's mode.
+func typeBits(mode uint32) fs.FileMode {
+	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return 0, nil
+		return 0
 	case unix.S_IFDIR:
-		return fs.ModeDir, nil
+		return fs.ModeDir
 	case unix.S_IFLNK:
-		return fs.ModeSymlink, nil
+		return fs.ModeSymlink
 	}
-	return fs.ModeIrregular, nil
+	return fs.ModeIrregular
 }
 
 // remove removes the file rel, reached following no link, and with sync

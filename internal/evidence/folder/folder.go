@@ -190,9 +190,11 @@ func wrapPut(key string, err error) error {
 
 // checkExisting reports whether key already holds data hashing to sum:
 // (false, nil) if it is absent, (true, nil) if it matches, evidence.ErrCorrupt if
-// it holds anything else or is reached through a symbolic link.
+// it holds anything else or is reached through a symbolic link. The
+// object is looked up where the store holds it now (stored): a write
+// skipped for an object the store does not hold would leave it missing.
 func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
-	mode, err := f.lstat(key, &sum)
+	mode, open, err := f.stored(key, sum)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -202,7 +204,7 @@ func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
 	if !mode.IsRegular() {
 		return false, fmt.Errorf("%w: %s is not a regular file", evidence.ErrCorrupt, f.path(key))
 	}
-	got, err := f.hashFile(key, &sum)
+	got, err := hashOpened(open)
 	if err != nil {
 		return false, f.refused(key, err)
 	}
@@ -212,8 +214,9 @@ func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
 	return true, nil
 }
 
-func (f *folder) hashFile(key string, sum *hashchain.Hash) (hashchain.Hash, error) {
-	fh, err := f.openRead(key, sum)
+// hashOpened hashes the file open opens.
+func hashOpened(open func() (*os.File, error)) (hashchain.Hash, error) {
+	fh, err := open()
 	if err != nil {
 		return hashchain.Hash{}, err
 	}
@@ -464,7 +467,7 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("evidence: exists: %w", err)
 	}
-	_, err := f.lstat(evidence.Key(sum), &sum)
+	_, _, err := f.stored(evidence.Key(sum), sum)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

@@ -356,7 +356,9 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 				matter.VerifierKeyPath(g.Ledger))})
 	}
 	if reportFile != nil {
-		match, err := verify.ReportFile(ctx, m.Ledger, o.Report, reportFile)
+		// What the ledger pass read: the report and erasure entries, not
+		// read again.
+		match, err := rep.MatchReportFile(ctx, m.Ledger, o.Report, reportFile)
 		switch {
 		case ctx.Err() != nil:
 			return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"reflect"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/leaf"
@@ -45,6 +46,14 @@ func TestRecalledOutputs(t *testing.T) {
 		m, err := verify.ReportFile(ctx, l, "report.html", bytes.NewReader(page))
 		if err != nil || !m.Found || !m.Covered || m.Finding() != nil {
 			t.Fatalf("report file: %v %+v", err, m)
+		}
+		// verify --report's way: what the ledger pass read, the same.
+		rep, err := verify.Ledger(ctx, l, verify.Options{VerifierKey: l.VerifierKey()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pm, err := rep.MatchReportFile(ctx, l, "report.html", bytes.NewReader(page)); err != nil || !reflect.DeepEqual(pm, m) {
+			t.Fatalf("from the ledger pass: %v %+v; read again: %+v", err, pm, m)
 		}
 		return m
 	}
@@ -109,4 +118,54 @@ func appendEntry(t *testing.T, l *ledger.Ledger, e leaf.Entry) uint64 {
 		t.Fatal(err)
 	}
 	return out[0].Seq
+}
+
+// TestMatchReportFileIsTheVerifiedLedger: verify --report judges the
+// file against the entries its ledger pass verified, not against a
+// second read of the ledger: a report entry, an erasure entry and a
+// checkpoint appended after the pass are not the ledger verify checked
+// (their signatures and roots unchecked), so they neither record the
+// file nor recall it; ReportFile, reading the ledger again, sees them.
+func TestMatchReportFileIsTheVerifiedLedger(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.appendN(3)
+	page := []byte("<html>report</html>")
+	sum := sha256.Sum256(page)
+	record := func(page []byte) uint64 {
+		sum := sha256.Sum256(page)
+		rd, err := leaf.EncodeDetail(&leaf.ReportDetail{Files: []leaf.ReportFile{{Name: "report.html", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(page))}},
+			Operator: "u", Root: "00", ToolVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return appendEntry(t, f.l, leaf.Entry{Kind: leaf.KindReport, Matter: "m", RunID: "report-" + hex.EncodeToString(sum[:4]), Detail: rd})
+	}
+	seq := record(page)
+	f.checkpoint()
+	rep := f.verify(verify.Options{})
+	if !rep.OK {
+		t.Fatalf("the ledger: %+v", rep.Findings)
+	}
+	later := []byte("<html>a later report</html>")
+	record(later)
+	ed, err := leaf.EncodeDetail(&leaf.ErasureDetail{Conversations: []string{}, Messages: []string{}, Partial: []string{},
+		Erased: []string{}, Kept: []leaf.ErasedKept{}, Collateral: []string{}, Operator: "u", Reason: "DSR-8",
+		Outputs: []leaf.ErasedOutput{{Seq: seq, Kind: leaf.KindReport, Name: "report-1", Why: "may hold what was erased"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendEntry(t, f.l, leaf.Entry{Kind: leaf.KindErasure, Matter: "m", Detail: ed})
+	f.checkpoint()
+
+	m, err := rep.MatchReportFile(ctx, f.l, "report.html", bytes.NewReader(page))
+	if err != nil || !m.Found || m.Seq != seq || !m.Covered || m.SHA256 != hex.EncodeToString(sum[:]) || len(m.Recalled) != 0 || m.Finding() != nil {
+		t.Errorf("the report verified: %v %+v; want found at %d, covered, recalled by nothing the pass read", err, m, seq)
+	}
+	if m, err := rep.MatchReportFile(ctx, f.l, "report.html", bytes.NewReader(later)); err != nil || m.Found {
+		t.Errorf("a report recorded after the pass: %v %+v; want not found in the ledger verified", err, m)
+	}
+	if m, err := verify.ReportFile(ctx, f.l, "report.html", bytes.NewReader(page)); err != nil || !m.IsRecalled() {
+		t.Errorf("ReportFile, reading the ledger again: %v %+v; want the later erasure's recall", err, m)
+	}
 }

@@ -49,8 +49,60 @@ const proofPeek = 1 << 20
 // the files the ledger's report entries record; it reads nothing but the
 // report and erasure entries (from their leaves) and the checkpoints.
 // Whether the ledger itself holds is Ledger's to say: a caller checks
-// both.
+// both, and one that has Ledger's report asks it (Report.MatchReportFile),
+// which reads no row again.
 func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader) (ReportMatch, error) {
+	m, err := hashReportFile(file, r)
+	if err != nil {
+		return m, err
+	}
+	// The report and erasure entries, from their leaves (byLeaf): the
+	// kind column, no hash's, neither hides one nor stops the check.
+	var seen outputsSeen
+	if err := byLeaf(ctx, l, 0, []string{leaf.KindReport, leaf.KindErasure}, seen.add); err != nil {
+		return m, err
+	}
+	if !seen.match(&m) {
+		return m, nil
+	}
+	cp, ok, err := l.LatestCheckpoint(ctx)
+	if err != nil {
+		return m, err
+	}
+	// The latest checkpoint's signature and root are Ledger's to check.
+	var signed uint64
+	if ok {
+		signed = cp.Size
+	}
+	seen.settle(&m, signed)
+	return m, nil
+}
+
+// MatchReportFile is ReportFile for the ledger this report verified: the
+// report and erasure entries are those its pass decoded (read from their
+// leaves, as byLeaf reads them, during the strict stage), so no row is
+// read again (a second read cost about 2 s a million entries), and a
+// file is judged against the entries verified, not against entries
+// appended since. Covered and Signed are by the entries a checkpoint
+// whose root held covers (CoveredEntries). A report from no pass (or one
+// cut short) reads the ledger as ReportFile does.
+func (rep *Report) MatchReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader) (ReportMatch, error) {
+	if rep.runs == nil || rep.runs.outputs == nil {
+		return ReportFile(ctx, l, file, r)
+	}
+	m, err := hashReportFile(file, r)
+	if err != nil {
+		return m, err
+	}
+	if rep.runs.outputs.match(&m) {
+		rep.runs.outputs.settle(&m, rep.CoveredEntries)
+	}
+	return m, nil
+}
+
+// hashReportFile hashes the report file r and says whether it is a
+// proof file.
+func hashReportFile(file string, r io.Reader) (ReportMatch, error) {
 	h := sha256.New()
 	var head bytes.Buffer
 	n, err := io.Copy(io.MultiWriter(h, &limitedWriter{w: &head, n: proofPeek + 1}), r)
@@ -67,42 +119,58 @@ func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader)
 			m.proof, m.seq = p.Format, p.Index
 		}
 	}
-	// The report and erasure entries, from their leaves (byLeaf): the
-	// kind column, no hash's, neither hides one nor stops the check.
-	var lists []recallList
-	err = byLeaf(ctx, l, 0, []string{leaf.KindReport, leaf.KindErasure}, func(e *leaf.Entry) {
-		if e.Kind == leaf.KindErasure {
-			lists = addRecallList(lists, e)
-			return
-		}
+	return m, nil
+}
+
+// outputsSeen are the files report entries record and what erasure
+// entries list for recall, gathered from entries in seq order.
+type outputsSeen struct {
+	files []recordedFile
+	lists []recallList
+}
+
+// recordedFile is one file a report entry records.
+type recordedFile struct {
+	seq         uint64
+	runID, name string
+	sha256      string
+	size        int64
+}
+
+// add takes entry e (others than report and erasure entries are
+// ignored). What it keeps it copies: e's strings may be views of a
+// buffer the caller reuses (verify's leaf stage).
+func (s *outputsSeen) add(e *leaf.Entry) {
+	switch e.Kind {
+	case leaf.KindErasure:
+		s.lists = addRecallList(s.lists, e)
+	case leaf.KindReport:
 		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
 		if err != nil {
 			return // a detail that does not decode records nothing
 		}
 		for _, f := range d.(*leaf.ReportDetail).Files {
-			if f.SHA256 == m.SHA256 && f.Size == n {
-				m.Found, m.Seq, m.RunID, m.Name = true, e.Seq, e.RunID, f.Name
-			}
+			s.files = append(s.files, recordedFile{seq: e.Seq, runID: strings.Clone(e.RunID), name: f.Name, sha256: f.SHA256, size: f.Size})
 		}
-	})
-	if err != nil {
-		return m, err
 	}
-	if m.Found {
-		cp, ok, err := l.LatestCheckpoint(ctx)
-		if err != nil {
-			return m, err
+}
+
+// match looks for m's file among the recorded files (the latest entry
+// recording it wins) and reports whether it was found.
+func (s *outputsSeen) match(m *ReportMatch) bool {
+	for _, f := range s.files {
+		if f.sha256 == m.SHA256 && f.size == m.Size {
+			m.Found, m.Seq, m.RunID, m.Name = true, f.seq, f.runID, f.name
 		}
-		m.Covered = ok && cp.Size > m.Seq
-		// The latest checkpoint's signature and root are Ledger's to
-		// check, as for Covered.
-		var signed uint64
-		if ok {
-			signed = cp.Size
-		}
-		m.Recalled = recallsOf(lists, leaf.KindReport, m.Seq, signed)
 	}
-	return m, nil
+	return m.Found
+}
+
+// settle sets Covered and Recalled of a found m: signed is how many
+// entries a signed checkpoint covers.
+func (s *outputsSeen) settle(m *ReportMatch, signed uint64) {
+	m.Covered = signed > m.Seq
+	m.Recalled = recallsOf(s.lists, leaf.KindReport, m.Seq, signed)
 }
 
 // IsRecalled reports whether an erasure entry a signed checkpoint covers

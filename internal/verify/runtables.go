@@ -82,6 +82,10 @@ type RunEntries struct {
 	// a key would store the view.
 	lastMatter  string
 	matterIndex map[string]int // Matters' index of each
+	// outputs, when kept (verify's), gathers the report entries' files
+	// and the erasure entries' recall lists, for verify --report
+	// (Report.MatchReportFile): the pass sees every entry decoded.
+	outputs *outputsSeen
 }
 
 // NewRunEntries returns an empty RunEntries.
@@ -93,6 +97,9 @@ func NewRunEntries() *RunEntries {
 // of e it copies: e's strings may be views of a buffer the caller reuses
 // (verify's leaf stage feeds it every entry as it decodes them).
 func (r *RunEntries) Add(e *leaf.Entry) {
+	if r.outputs != nil {
+		r.outputs.add(e)
+	}
 	if e.Matter != r.lastMatter || len(r.Matters) == 0 {
 		i, seen := r.matterIndex[e.Matter] // a lookup stores no key
 		if !seen {

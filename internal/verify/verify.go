@@ -558,6 +558,8 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	sup := newSupersedesCheck()
 	sup.runs = NewRunEntries()
 	sup.runs.captures = map[string]uint64{}
+	// For verify --report (MatchReportFile): the entries as the pass read them.
+	sup.runs.outputs = &outputsSeen{}
 	sup.cols = newColumnsCheck() // columns.go
 	if ev != nil {
 		ls = &leafStage{ev: ev, sup: sup}

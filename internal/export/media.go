@@ -768,11 +768,22 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		return leaf.MediaTooLarge, "bigger than the attachment size limit (--max-attachment-bytes, 128 MiB by default)", true
 	case errors.Is(err, fetch.ErrInvalidArgument):
 		return leaf.MediaRefused, "unusable url: want http(s) without user info", true
-	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+	case errors.Is(err, fetch.ErrStorageHostWait):
 		// A storage host's limit (the API's own stops the run before
-		// this): that download's failure, retried within the call's
-		// bounds; recorded, and tried again by a later run.
+		// this) asking for a longer wait than custody makes, by this
+		// download's 429 or an earlier one's (then not asked:
+		// fetch.StorageWaitError); recorded, and tried again by a later
+		// run.
 		reason = "429 Too Many Requests: the storage host asked to wait longer than custody does"
+		if errors.As(err, &ae) && ae.Body.Code != "" {
+			reason += ": " + ae.Body.Code
+		}
+		return leaf.MediaRefused, truncate(reason, 300), true
+	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+		// Its 429s, each with a wait custody makes, outlasted the
+		// call's retries (review-commits2 L5: said, before, to ask a
+		// longer wait); recorded, and tried again by a later run.
+		reason = "429 Too Many Requests: the storage host still refused after the retries custody makes"
 		if ae.Body.Code != "" {
 			reason += ": " + ae.Body.Code
 		}

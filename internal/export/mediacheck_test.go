@@ -161,10 +161,15 @@ func TestExportMediaCheckedWithoutSHA256(t *testing.T) {
 // attachment recorded refused with a reason naming the 429, counted as
 // one a later run tries again. Before, the first 429 became a daily
 // limit of the API and stopped the run, nothing exported (review
-// finding 4).
+// finding 4). The host is asked no more than once by each worker then:
+// its other downloads fail without a request until the wait is over, the
+// reason saying it asked to wait longer than custody does (before, each
+// attachment asked again, and got another 429: review-commits2 L5).
 func TestExportMediaStorageHost429(t *testing.T) {
 	now := orgEnd.Add(24 * time.Hour) // within the messages API's 30 days
+	var asked atomic.Int64
 	e := newProxiedMediaEnv(t, 20, func(w http.ResponseWriter, r *http.Request, _ func() (int, []byte, bool)) {
+		asked.Add(1)
 		w.Header().Set("Retry-After", "600")
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -177,12 +182,15 @@ func TestExportMediaStorageHost429(t *testing.T) {
 	}
 	got := mediaRefs(t, e)
 	for _, a := range want {
-		if m := got[a.ID]; m.Status != leaf.MediaRefused || !strings.Contains(m.Reason, "429") {
+		if m := got[a.ID]; m.Status != leaf.MediaRefused || !strings.Contains(m.Reason, "429") || !strings.Contains(m.Reason, "asked to wait longer than custody does") {
 			t.Fatalf("attachment %s answered 429, recorded as %+v", a.ID, m)
 		}
 	}
 	if acct.MediaNotCaptured != len(want) || acct.MediaRetryable != len(want) {
 		t.Fatalf("accounting %+v, want all %d not captured and retryable", acct, len(want))
+	}
+	if n := asked.Load(); n > 4 || int(n) >= len(want) {
+		t.Errorf("the storage host asked %d times for %d attachments, want at most once a worker (4, runAt's) after it asked to wait", n, len(want))
 	}
 }
 

@@ -238,6 +238,9 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			if err := host.err(); err != nil {
 				return fail(err) // declared unreachable: no request is sent
 			}
+			if w := host.wait.Load(); w != nil && r.route == RouteDownload && !r.pace && c.cfg.Now().Before(*w) {
+				return fail(&StorageWaitError{Method: r.method, Path: shown, Until: *w, Max: c.cfg.MaxRetryAfter})
+			}
 		}
 		ln := c.lanes[0]
 		if r.pace {
@@ -331,9 +334,15 @@ func (c *Client) do(ctx context.Context, r request) (*Response, error) {
 			ra, ok := parseRetryAfter(res.resp.Header, now)
 			if ok && ra > c.cfg.MaxRetryAfter && r.route == RouteDownload && !r.pace {
 				// A storage host's limit, not Genesys's: that download's
-				// failure alone (the caller records it, for a later run),
-				// never a stop of everything as a daily API limit.
-				return fail(fmt.Errorf("%w (the storage host asked to wait %s, more than the %s waited for)", cur, ra.Round(time.Second), c.cfg.MaxRetryAfter))
+				// failure (the caller records it, for a later run), never
+				// a stop of everything as a daily API limit; and the
+				// host's other downloads fail without a request until
+				// then, rather than each ask again.
+				until := now.Add(ra)
+				if host != nil {
+					host.wait.Store(&until)
+				}
+				return fail(&StorageWaitError{Method: r.method, Path: shown, RetryAfter: ra, Until: until, Max: c.cfg.MaxRetryAfter, Last: cur})
 			}
 			if ok && ra > c.cfg.MaxRetryAfter {
 				until := now.Add(ra)

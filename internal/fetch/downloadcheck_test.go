@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestDownloadChecked: a download is checked against the size and type
@@ -143,8 +145,10 @@ func TestDownloadChecked(t *testing.T) {
 // answering 429 with a Retry-After past MaxRetryAfter fails that download
 // alone, an *APIError matching ErrRateLimited, at once: never a
 // *DailyLimitError, which stops a whole export as if Genesys's daily
-// limit were hit (review finding 4). A short Retry-After is waited for
-// and the download retried.
+// limit were hit (review finding 4); until the wait is over, the host's
+// other downloads fail at once without a request (StorageWaitError),
+// another host's are made. A short Retry-After is waited for and the
+// download retried.
 func TestDownloadStorageHostLongRetryAfter(t *testing.T) {
 	var calls atomic.Int64
 	var retryAfter atomic.Value
@@ -168,6 +172,29 @@ func TestDownloadStorageHostLongRetryAfter(t *testing.T) {
 	if errors.As(err, &dl) || !errors.Is(err, ErrRateLimited) || calls.Load() != 1 {
 		t.Fatalf("err %v after %d requests, want one 429 failing the download alone", err, calls.Load())
 	}
+
+	if !errors.Is(err, ErrStorageHostWait) || !strings.Contains(err.Error(), "asked to wait 10m0s") {
+		t.Errorf("err %v: want it to say the storage host asked to wait longer than custody does", err)
+	}
+
+	// Until the wait is over, the host's other downloads fail without a
+	// request (review-commits2 L5: each attachment on it asked again, and
+	// got another 429); another host is asked as ever.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "other") }))
+	defer other.Close()
+	clk.Advance(9 * time.Minute)
+	_, err = c.Download(ctx, cdn.URL+"/another.png")
+	var sw *StorageWaitError
+	if !errors.As(err, &sw) || !errors.Is(err, ErrStorageHostWait) || !errors.Is(err, ErrRateLimited) || calls.Load() != 1 {
+		t.Fatalf("err %v after %d requests, want the host's other download refused without a request", err, calls.Load())
+	}
+	if !strings.Contains(err.Error(), "not asked") || !strings.Contains(err.Error(), "/another.png") || strings.Contains(err.Error(), "?") {
+		t.Errorf("err %q: want it to name the path and say it was not asked", err)
+	}
+	if resp, err := c.Download(ctx, other.URL+"/x"); err != nil || string(resp.Body) != "other" {
+		t.Fatalf("another host: err %v, want it asked", err)
+	}
+	clk.Advance(time.Minute + time.Second)
 
 	calls.Store(0)
 	retryAfter.Store("2")

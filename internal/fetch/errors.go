@@ -28,6 +28,11 @@ var (
 	// ErrRateLimited: the API answered 429 and retrying was not possible
 	// within the caps, or the limit is a daily one (*DailyLimitError).
 	ErrRateLimited = errors.New("rate limited")
+	// ErrStorageHostWait: a storage host (an attachment's pre-signed
+	// url) answered 429 asking to wait longer than Config.MaxRetryAfter:
+	// that download failed, and the host's other downloads fail without
+	// a request until the wait is over (*StorageWaitError).
+	ErrStorageHostWait = errors.New("the storage host asked to wait longer than custody does")
 	// ErrBadRequest: the API answered 400.
 	ErrBadRequest = errors.New("bad request")
 	// ErrMalformedBody: a 2xx body is not valid JSON (after the retries
@@ -222,4 +227,32 @@ func (e *DailyLimitError) Unwrap() error {
 		return nil
 	}
 	return ErrRateLimited
+}
+
+// StorageWaitError is a download refused because its storage host asked
+// to wait longer than custody waits (ErrStorageHostWait): by its 429
+// (RetryAfter, Last the 429's *APIError), or, without a request, by an
+// earlier download's, the wait not over yet (RetryAfter 0, Last nil).
+type StorageWaitError struct {
+	Method, Path string
+	RetryAfter   time.Duration
+	Until        time.Time
+	Max          time.Duration // Config.MaxRetryAfter
+	Last         error
+}
+
+func (e *StorageWaitError) Error() string {
+	if e.Last == nil {
+		return fmt.Sprintf("fetch: %s %s: not asked: its storage host asked an earlier download to wait until %s, more than the %s custody waits", e.Method, e.Path, e.Until.UTC().Format(time.RFC3339), e.Max)
+	}
+	return fmt.Sprintf("%v (the storage host asked to wait %s, more than the %s waited for: its downloads fail without a request until %s)", e.Last, e.RetryAfter.Round(time.Second), e.Max, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Unwrap gives ErrStorageHostWait and ErrRateLimited, and the 429's
+// error when there was one.
+func (e *StorageWaitError) Unwrap() []error {
+	if e.Last == nil {
+		return []error{ErrStorageHostWait, ErrRateLimited}
+	}
+	return []error{ErrStorageHostWait, e.Last}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // unreachable tracks whether the API host can be reached at all, across
@@ -38,6 +39,11 @@ import (
 type unreachable struct {
 	streak atomic.Int64
 	down   atomic.Pointer[unreachableError] // set once: the host was declared unreachable
+	// wait, of a storage host, is when its 429 asking to wait longer
+	// than MaxRetryAfter ends: until then its downloads fail without a
+	// request (StorageWaitError), where each attachment on it would ask
+	// again and be refused again (review-commits2 L5).
+	wait atomic.Pointer[time.Time]
 }
 
 // unreachableError is ErrAPIUnreachable (or ErrMediaUnreachable) for one

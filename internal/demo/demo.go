@@ -251,7 +251,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	first, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer})
+	first, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer, Operator: cfg.Operator, ToolVersion: cfg.ToolVersion})
 	if err != nil {
 		return res, err
 	}
@@ -295,7 +295,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) (*Result, error) {
 	}
 
 	// 7. Diff again: the gaps that could be filled are gone.
-	second, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer})
+	second, err := reconcile.Diff(ctx, l, store, src, reconcile.DiffOptions{SignerKey: signer, Operator: cfg.Operator, ToolVersion: cfg.ToolVersion})
 	if err != nil {
 		return res, err
 	}

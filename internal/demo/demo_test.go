@@ -173,3 +173,36 @@ func TestDemoRemovesItsAuthority(t *testing.T) {
 		t.Errorf("the checkpoint covering the removal (#%d) is not cosigned: %+v", last.ID, cos)
 	}
 }
+
+// TestDemoDiffsSayWhoRanThem: the demo's diff entries record who ran the
+// demo, on which host, with which custody, as its export's run entries
+// and as custody diff's entries do.
+func TestDemoDiffsSayWhoRanThem(t *testing.T) {
+	ctx := context.Background()
+	res, err := demo.Run(ctx, demo.Config{Conversations: 20, Seed: 5, Dir: filepath.Join(t.TempDir(), "d"), Operator: "dpo", ToolVersion: "v9.9.9"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(ctx, res.Ledger, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	diffs := 0
+	for e, err := range l.Entries(ctx, ledger.Filter{Kind: leaf.KindDiff}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := leaf.DecodeDetail(e.Kind, e.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffs++
+		if dd := d.(*leaf.DiffDetail); dd.Operator != "dpo" || dd.ToolVersion != "v9.9.9" || dd.Host == "" {
+			t.Errorf("diff entry %d: operator %q, host %q, tool_version %q; want dpo, the host, v9.9.9", e.Seq, dd.Operator, dd.Host, dd.ToolVersion)
+		}
+	}
+	if diffs != 2 {
+		t.Errorf("%d diff entries; the demo records two", diffs)
+	}
+}

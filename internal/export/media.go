@@ -343,10 +343,10 @@ const (
 	// may be it, and none served bytes of the stated sha256 (one cut
 	// short in transit); a later run downloads them again.
 	recordingsCopiesNoneGood = "copies in the conversation's recording match it by file name, size and type, but none served bytes of the sha256 the API states"
-	// recordingsCopiesTooMany: more copies alike than maxCopyCandidates
-	// may be it, a sha256 being stated: none is downloaded, and a later
-	// run asks again (the recording may have changed), until it finds
-	// the very same (settledAgain).
+	// recordingsCopiesTooMany: more copies alike may be it, a sha256
+	// being stated, than copyAmong's budget lets it download: none is
+	// taken, and a later run asks again (the recording may have
+	// changed), until it gets as far again (settledAgain).
 	recordingsCopiesTooMany = "more copies in the conversation's recording match it by file name, size and type than are downloaded to find the one of the sha256 the API states: none taken"
 )
 
@@ -366,14 +366,19 @@ const servedMark = "served sha256 "
 // digests, sorted (the reason is bounded; only sameness is read, by the
 // digest: servedDigest).
 func servedNote(bodies [][]byte) string {
-	if len(bodies) == 1 {
-		return servedMark + fetch.SHA256Hex(bodies[0])
-	}
 	ds := make([]string, len(bodies))
 	for i, b := range bodies {
 		ds[i] = fetch.SHA256Hex(b)
 	}
-	slices.Sort(ds)
+	return servedNoteOf(ds)
+}
+
+// servedNoteOf is servedNote of the bodies whose sha256s (hex) are ds.
+func servedNoteOf(ds []string) string {
+	if len(ds) == 1 {
+		return servedMark + ds[0]
+	}
+	ds = slices.Sorted(slices.Values(ds))
 	return fmt.Sprintf("%s%s of %d sorted sha256s", servedMark, fetch.SHA256Hex([]byte(strings.Join(ds, "\n"))), len(ds))
 }
 
@@ -437,9 +442,15 @@ func settledAgain(prev, now string) (string, bool) {
 // evidence does not present as an identity.
 const recordingsMatchedByName = "its copy matched by file name, size and type, not by id"
 
-// maxCopyCandidates bounds the copies alike an attachment's stated
-// sha256 is looked for among: each is downloaded.
-const maxCopyCandidates = 8
+// copyBudgetBytes and copyBudgetTime bound the downloads of the copies
+// alike an attachment's stated sha256 is looked for among (copyAmong):
+// only each one's digest is kept, so no count bounds them, but a
+// recording naming hundreds of large files alike must not hold a worker
+// for hours. Variables for the tests.
+var (
+	copyBudgetBytes int64 = 1 << 30
+	copyBudgetTime        = 15 * time.Minute
+)
 
 // The reasons of an attachment past the messages API's 30 days the
 // Recordings service has no copy of: not tried again (retryRule).
@@ -449,8 +460,7 @@ const (
 	// recordingsCopiesAlike: several copies of the conversation state
 	// what it states, and no sha256 stated tells which is its: none is
 	// taken on a guess, and the recording says no more to a later run
-	// (more than maxCopyCandidates with a sha256 stated:
-	// recordingsCopiesTooMany).
+	// (with a sha256 stated, copyAmong looks for it).
 	recordingsCopiesAlike = "copies in the conversation's recording match it by file name, size and type alike, and no sha256 stated tells which is its: none taken"
 )
 
@@ -636,23 +646,27 @@ func (rc *recordingCopies) matchProps(a *genesys.ContentAttachment) []string {
 
 // copyAmong is the one of urls, copies alike by what they state, whose
 // bytes have the sha256 the API states of a (want): each is downloaded
-// in turn, at most maxCopyCandidates, and none is taken on a guess.
+// in turn, only its digest kept once it is not that one, within
+// copyBudgetBytes and copyBudgetTime, and none is taken on a guess.
 // Without such a copy it returns why (none, for the reason); err is a
 // failure that may pass (the conversation fails, for a rerun).
 func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.ContentAttachment, want fetch.Expect) (resp *fetch.Response, none string, err error) {
 	if a.Sha256 == "" || errors.Is(fetch.CheckSHA256(nil, a.Sha256), fetch.ErrInvalidArgument) {
 		return nil, recordingsCopiesAlike, nil
 	}
-	if len(urls) > maxCopyCandidates {
-		// A sha256 is stated: the reason says what is so, and a later
-		// run asks again (commit review 4, L1).
-		return nil, fmt.Sprintf("%s (%d copies, at most %d downloaded)", recordingsCopiesTooMany, len(urls), maxCopyCandidates), nil
-	}
 	// Checked against the size and type alone, each once: a copy of
 	// another attachment is not tried again as one cut short would be.
 	want.SHA256 = ""
-	var bodies [][]byte // what each served, when each served something
-	for _, u := range urls {
+	var served []string // the sha256 of what each served, when each served something
+	var spent int64
+	start := time.Now()
+	for i, u := range urls {
+		if spent >= copyBudgetBytes || time.Since(start) >= copyBudgetTime {
+			// A sha256 is stated: the reason says what is so, and a
+			// later run asks again (commit review 4, L1), until one
+			// gets as far again (settledAgain).
+			return nil, fmt.Sprintf("%s (%d copies, %d downloaded within %d MiB and %s)", recordingsCopiesTooMany, len(urls), i, copyBudgetBytes>>20, copyBudgetTime), nil
+		}
 		got, err := r.d.Client.DownloadChecked(ctx, u, want)
 		if _, _, ok := mediaFailure(err); err != nil && (!ok || ctx.Err() != nil) {
 			return nil, "", err
@@ -660,17 +674,21 @@ func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.Conten
 		if err == nil && fetch.CheckSHA256(got.Body, a.Sha256) == nil {
 			return got, "", nil
 		}
-		switch {
-		case err == nil:
-			bodies = append(bodies, got.Body)
-		case isBodyError(err):
-			bodies = append(bodies, bodyOf(err))
+		body := bodyOf(err)
+		if err == nil {
+			body = got.Body
+		}
+		if err == nil || isBodyError(err) {
+			// Its digest alone is kept: before, every body was, up
+			// to 8 of 128 MiB each a worker.
+			served = append(served, fetch.SHA256Hex(body))
+			spent += int64(len(body))
 		}
 	}
-	if len(bodies) == len(urls) {
+	if len(served) == len(urls) {
 		// Said, for a later run served the very same to stop at
 		// (settledAgain; commit review 4, M1).
-		return nil, recordingsCopiesNoneGood + ": " + servedNote(bodies), nil
+		return nil, recordingsCopiesNoneGood + ": " + servedNoteOf(served), nil
 	}
 	return nil, recordingsCopiesNoneGood, nil
 }

@@ -255,17 +255,29 @@ func TestCopyAmong(t *testing.T) {
 	if !strings.Contains(none, servedMark) || none != again || other == none {
 		t.Errorf("none served: %q, in another order %q, of two %q", none, again, other)
 	}
-	// More than maxCopyCandidates alike, a sha256 stated: none
-	// downloaded, and a reason that does not say no sha256 is stated
-	// and that a later run tries again (commit review 4, L1).
-	many := make([]string, maxCopyCandidates+1)
-	for i := range many {
-		many[i] = fmt.Sprintf("%s/%d", media.URL, i)
+	// Many alike, a sha256 stated: each downloaded in turn, only its
+	// digest kept, until the one of it (before, more than 8 were never
+	// downloaded, none taken: review-commits4 L1).
+	var many []string
+	for i := range 11 {
+		many = append(many, fmt.Sprintf("%s/other?copy=%d", media.URL, i))
 	}
+	many = append(many, media.URL+"/two")
 	calls.Store(0)
+	a = &genesys.ContentAttachment{ID: "a", Filename: "f.pdf", Mime: "application/pdf", Sha256: sum("the second one")}
 	resp, none, err := r.copyAmong(context.Background(), many, a, expectOf(a))
-	if resp != nil || err != nil || calls.Load() != 0 || strings.Contains(none, "no sha256 stated") || !strings.Contains(none, recordingsCopiesTooMany) {
-		t.Fatalf("%d alike, a sha256 stated: took %v, err %v, %d downloads, none %q", len(many), resp, err, calls.Load(), none)
+	if err != nil || resp == nil || string(resp.Body) != "the second one" || calls.Load() != int64(len(many)) {
+		t.Fatalf("%d alike, the last of the sha256 stated: took %v, err %v, %d downloads, none %q", len(many), resp, err, calls.Load(), none)
+	}
+	// Past the download budget, none more is downloaded: the reason says
+	// how many were, not that no sha256 is stated, and a later run tries
+	// again.
+	defer func(b int64) { copyBudgetBytes = b }(copyBudgetBytes)
+	copyBudgetBytes = 20 // about two of the bodies served
+	calls.Store(0)
+	resp, none, err = r.copyAmong(context.Background(), many, a, expectOf(a))
+	if resp != nil || err != nil || calls.Load() != 2 || strings.Contains(none, "no sha256 stated") || !strings.Contains(none, recordingsCopiesTooMany) || !strings.Contains(none, "(12 copies, 2 downloaded within") {
+		t.Fatalf("past the budget: took %v, err %v, %d downloads, none %q", resp, err, calls.Load(), none)
 	}
 	again2, _, _ := retryRule(time.Now(), time.Now().Add(-60*24*time.Hour).Format(time.RFC3339Nano), time.Now().Add(-time.Hour), leaf.MediaRef{Status: leaf.MediaExpired, Reason: "403 Forbidden; " + none})
 	if !again2 {

@@ -26,7 +26,7 @@ func TestReasonsWithin300(t *testing.T) {
 		"copy not good, matched by name": recordingsCopyNotGood + ": " + one + " (" + recordingsMatchedByName + ")",
 		"copy not good":                  recordingsCopyNotGood + ": " + one,
 		"copies alike, none good":        recordingsCopiesNoneGood + ": " + set,
-		"too many alike":                 recordingsCopiesTooMany + " (123456 copies, at most 8 downloaded)",
+		"too many alike":                 recordingsCopiesTooMany + " (123456 copies, 123455 downloaded within 1024 MiB and 15m0s)",
 		"copy refused, matched by name":  recordingsCopyRefused + " (" + recordingsMatchedByName + ")",
 		"forbidden":                      recordingsForbidden,
 		"no copy matched":                recordingsNoCopyMatched,

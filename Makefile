@@ -39,7 +39,7 @@ demo: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 	./$(BIN) bench export
-	./$(BIN) bench diff --messages 100000    # 1,000,000 (the default) takes minutes and 3 GB of disk
+	./$(BIN) bench diff --messages 100000    # 1,000,000 (the default) takes minutes and about 7.5 GB of disk
 
 lint:
 	$(GO) vet ./...

@@ -139,7 +139,7 @@ func (o *captureOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.api.MaxAttachment, "max-attachment-bytes", fetch.DefaultMaxDownloadBytes, "the largest attachment downloaded, in bytes; a larger one is recorded as too_large (each is held in memory until stored)")
 	fs.DurationVar(&o.api.DownloadStall, "download-stall-timeout", fetch.DefaultDownloadIdle, "cut off an attachment download whose body sends no byte for this long, and try it again as any timeout (within the call's retry budget): raise it for a storage host or proxy that pauses long mid-file, lower it to give up sooner on a dead connection (e.g. 30s, 5m; at most "+maxDownloadStall.String()+")")
 	fs.Int64Var(&o.api.DownloadMinRate, "download-min-rate", fetch.DefaultMinDownloadRate, "the slowest an attachment download may be, in bytes per second: an attempt is cut off, and tried again, when its body is not complete within 2 minutes plus its size at this rate (at the default 64 KiB/s a 128 MiB attachment may take 36 minutes); lower it for a slow link, at least "+fmt.Sprint(minDownloadRate))
-	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments; a later run with --media downloads those of the messages captured so, re-capturing them unchanged, while their urls work; an unfinished run resumes only with its own setting)")
+	fs.BoolVar(&o.Media, "media", true, "download attachments (without the bearer token), check them against the API's sha256 and keep them as evidence; expired urls are recorded as such (--media=false: skip attachments; a later run with --media downloads those of the messages captured so, re-capturing them unchanged, while their urls work or the Recordings service keeps a copy; an unfinished run resumes only with its own setting)")
 	deprecatedAlias(fs, "with-media", "media")
 }
 
@@ -265,9 +265,11 @@ only with --media=false (with --media a new run starts, with a warning).
 A run with --media downloads the attachments of messages captured with
 --media=false and unchanged since, and appends each such message again
 with them, superseding its capture with the same payload hash: a
-re-capture, not a change at the source (messages_recaptured); a message
-whose capture recorded its attachments, even as expired or refused, is
-not tried again.
+re-capture, not a change at the source (messages_recaptured). So is a
+message whose capture recorded some attachments as expired or refused:
+a later run with --media tries again those that may still be had, and
+re-captures the message when it downloads one of them (which are tried
+again, and which not: docs/commands.md, export).
 
 Credentials come from the environment: GENESYSCLOUD_OAUTHCLIENT_ID and
 GENESYSCLOUD_OAUTHCLIENT_SECRET, or GENESYSCLOUD_ACCESS_TOKEN. The region

@@ -177,6 +177,10 @@ func exitMessage(code int) string {
 		return "usage error"
 	case exitFindings:
 		return "verification failed, findings present or work left"
+	case exitUnsigned:
+		// Not "error": every check held, and a script reading msg
+		// should not take it for a failure to check.
+		return "unsigned or recalled"
 	case exitCancelled:
 		return "cancelled"
 	}

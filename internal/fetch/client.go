@@ -446,7 +446,14 @@ func (c *Client) downloadAttempt(ctx context.Context, r request, target string, 
 	var idle, total *time.Timer
 	body := func(resp *http.Response) io.Reader {
 		headers.Stop()
-		size := max(r.size, resp.ContentLength)
+		// The stated size, when there is one: a larger Content-Length
+		// is not the attachment, and must not stretch the bound
+		// (review-commits2 L2: a host announcing 128 MiB for a stated
+		// 40 KB held a worker 36 minutes a try).
+		size := r.size
+		if size <= 0 {
+			size = resp.ContentLength
+		}
 		if size <= 0 {
 			size = r.limit
 		}

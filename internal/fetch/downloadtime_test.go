@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -31,6 +32,23 @@ func TestDownloadTimeBounds(t *testing.T) {
 		case "no headers":
 			<-gone
 			return
+		case "announces more":
+			// A Content-Length far above the stated size, then a byte
+			// every 5 ms, 300 in all: the stated 40 bound the time.
+			w.Header().Set("Content-Length", strconv.Itoa(100<<20))
+			w.WriteHeader(http.StatusOK)
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			for range 300 {
+				select {
+				case <-gone:
+					return
+				case <-tick.C:
+				}
+				_, _ = w.Write([]byte("x"))
+				w.(http.Flusher).Flush()
+			}
+			return
 		case "stall first":
 			if n == 1 {
 				w.Header().Set("Content-Length", strconv.Itoa(size))
@@ -59,9 +77,9 @@ func TestDownloadTimeBounds(t *testing.T) {
 	}))
 	defer cdn.Close()
 	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {})
-	client := func(rate int64) *Client {
+	client := func(rate int64, idle time.Duration) *Client {
 		return f.client(newFakeClock(), func(cfg *Config) {
-			cfg.RequestTimeout, cfg.DownloadIdle, cfg.MinDownloadRate, cfg.MaxAttempts = 200*time.Millisecond, 100*time.Millisecond, rate, 3
+			cfg.RequestTimeout, cfg.DownloadIdle, cfg.MinDownloadRate, cfg.MaxAttempts = 200*time.Millisecond, idle, rate, 3
 		})
 	}
 	ctx := context.Background()
@@ -69,17 +87,19 @@ func TestDownloadTimeBounds(t *testing.T) {
 		name, mode string
 		rate       int64 // MinDownloadRate, bytes/s
 		calls      int64
-		wantErr    string // "" for success
+		wantErr    string        // "" for success
+		idle       time.Duration // DownloadIdle; 0: 100 ms
 	}{
-		{"steady, longer than RequestTimeout", "steady", 50, 1, ""},
-		{"stalled once", "stall first", 50, 2, ""},
-		{"slower than the rate allows", "steady", 1 << 30, 3, "the body not complete within"},
-		{"no headers", "no headers", 50, 3, "no answer within"},
+		{"steady, longer than RequestTimeout", "steady", 50, 1, "", 0},
+		{"stalled once", "stall first", 50, 2, "", 0},
+		{"slower than the rate allows", "steady", 1 << 30, 3, "the body not complete within", 0},
+		{"no headers", "no headers", 50, 3, "no answer within", 0},
+		{"a Content-Length above the stated size", "announces more", 100, 3, "(40 bytes at 100 bytes/s", time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls.Store(0)
 			mode.Store(tc.mode)
-			resp, err := client(tc.rate).DownloadChecked(ctx, cdn.URL+"/obj", Expect{Size: size})
+			resp, err := client(tc.rate, cmp.Or(tc.idle, 100*time.Millisecond)).DownloadChecked(ctx, cdn.URL+"/obj", Expect{Size: size})
 			if got := calls.Load(); got != tc.calls {
 				t.Errorf("%d requests, want %d (err %v)", got, tc.calls, err)
 			}

@@ -51,11 +51,16 @@ With --output json (or jsonl: the same) it prints JSON Lines, one object per ent
 where "leaf" is the stored leaf, byte for byte (see docs/ledger-format.md),
 so SHA-256(0x00 || leaf) is the leaf hash.
 
+An id given to --conversation, --message or --run that no entry of the
+ledger names is an error (exit 1, nothing on stdout), as on every command
+that takes ids; filters that each match but not together (--message M
+--kind run) print nothing and exit 0.
+
 Examples:
   custody log --limit 20
   custody log --message 2f0c… --output json
   custody log --kind run
-` + exitStatus(exit0, exit1, exit2, exit3Ledger, exit130),
+` + exitStatus(exit0, "1    error (an id not in the ledger, I/O; the message says which)", exit2, exit3Ledger, exit130),
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{outputsAnnotation: "text,json,jsonl"},
 		RunE:        func(cmd *cobra.Command, _ []string) error { return runLog(cmd.Context(), o, g) },
@@ -88,10 +93,12 @@ func runLog(ctx context.Context, o *logOptions, g *globalOptions) error {
 	w := bufio.NewWriter(g.stdout)
 	defer w.Flush()
 	f := ledger.Filter{Kind: o.Kind, ConversationID: o.Conversation, MessageID: o.Message, RunID: o.Run, FromSeq: o.From, Limit: o.Limit}
+	listed := 0
 	for e, err := range l.Entries(ctx, f) {
 		if err != nil {
 			return fmt.Errorf("log: %w", err)
 		}
+		listed++
 		if g.jsonOutput() || g.Output == "jsonl" {
 			line, err := json.Marshal(logLine{Seq: e.Seq, LeafHash: e.LeafHash.String(), Chain: e.Chain.String(), Leaf: json.RawMessage(e.Leaf)})
 			if err != nil {
@@ -103,7 +110,44 @@ func runLog(ctx context.Context, o *logOptions, g *globalOptions) error {
 		}
 		fmt.Fprintln(w, formatEntry(e))
 	}
+	if listed == 0 {
+		// An empty listing cannot tell a script "this message has no
+		// history here" from "nothing matched the other filters": an
+		// id no entry names is bad input, as prove, erase and report
+		// have it. (Anything listed names every id given.)
+		if err := knownIDs(ctx, l, o); err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+	}
 	return w.Flush()
+}
+
+// knownIDs checks that some entry of the ledger names each id o filters
+// by (--conversation, --message, --run), whatever the other filters.
+func knownIDs(ctx context.Context, l *ledger.Ledger, o *logOptions) error {
+	for _, c := range []struct {
+		what, id string
+		f        ledger.Filter
+	}{
+		{"conversation", o.Conversation, ledger.Filter{ConversationID: o.Conversation, Limit: 1}},
+		{"message", o.Message, ledger.Filter{MessageID: o.Message, Limit: 1}},
+		{"run", o.Run, ledger.Filter{RunID: o.Run, Limit: 1}},
+	} {
+		if c.id == "" {
+			continue
+		}
+		found := false
+		for _, err := range l.Entries(ctx, c.f) {
+			if err != nil {
+				return err
+			}
+			found = true
+		}
+		if !found {
+			return fmt.Errorf("%s not in the ledger: %s", c.what, c.id)
+		}
+	}
+	return nil
 }
 
 // logLine is one line of `custody log --output json`.

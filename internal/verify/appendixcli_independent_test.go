@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/witness"
 )
 
@@ -203,6 +204,72 @@ func TestAppendixExitStatus(t *testing.T) {
 			}
 			if code != tc.exit || !strings.HasPrefix(out, tc.says) || strings.Contains(out, "Traceback") {
 				t.Errorf("exit %d:\n%s\nwant exit %d and a line starting %q", code, out, tc.exit, tc.says)
+			}
+		})
+	}
+}
+
+// TestAppendixProofBounds: a proof file custody refuses for its bounds
+// (docs/ledger-format.md, "Proof files": at most 16 timestamps, each
+// with a tsa and a token) the appendix's verifier refuses too. The old
+// appendix said OK to 17 copies of a good token, and to a token whose
+// tsa is "", where custody's ParseProof refuses both.
+func TestAppendixProofBounds(t *testing.T) {
+	python := independentVerifier(t)
+	if python == nil {
+		t.Skip("no independent verifier here (python3 with cryptography, openssl)")
+	}
+	a := newAttestFixture(t)
+	p, err := a.l.Prove(a.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(p)
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := m["timestamps"].([]any)
+	if len(ts) == 0 {
+		t.Fatalf("the fixture's proof carries no timestamp to copy:\n%s", js)
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		edit func(m map[string]any)
+	}{
+		{"17 timestamps", func(m map[string]any) {
+			var many []any
+			for range 17 {
+				many = append(many, ts[0])
+			}
+			m["timestamps"] = many
+		}},
+		{"a timestamp without its tsa", func(m map[string]any) {
+			t0 := map[string]any{}
+			for k, v := range ts[0].(map[string]any) {
+				t0[k] = v
+			}
+			t0["tsa"] = ""
+			m["timestamps"] = []any{t0}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c map[string]any
+			json.Unmarshal(js, &c)
+			tc.edit(c)
+			b, _ := json.Marshal(c)
+			if _, err := leaf.ParseProof(b); err == nil {
+				t.Fatalf("custody takes the proof: %s", b)
+			}
+			f := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := python("proof", f, a.l.VerifierKey())
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.HasPrefix(out, "FAIL proof: ") {
+				t.Errorf("the appendix: %v\n%s\nwant exit 3 and FAIL proof:", err, out)
 			}
 		})
 	}

@@ -44,7 +44,7 @@ func (o *diffOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllConvs, "all-conversations", false, fmt.Sprintf("the text summary lists every conversation with findings, not only the %d with the most", diff.SummaryConversations))
 	fs.BoolVar(&o.NoRecord, "no-record", false, "compare only: open the matter read-only and record nothing (no evidence, no ledger entry, no checkpoint)")
 	fs.StringVar(&o.ExportTime, "export-time", "", "when the export was made (RFC 3339): gaps newer than it less 48 hours get the cause pending_data_lake")
-	fs.DurationVar(&o.Retention, "retention", 0, "the org's recording retention, with --export-time: absent conversations older than it get the cause deleted_by_retention")
+	daysDurationVar(fs, &o.Retention, "retention", 0, "the org's recording retention, in days (90d) or as a Go duration (2160h), with --export-time: absent conversations older than it get the cause deleted_by_retention")
 }
 
 func newDiffCommand(g *globalOptions) *cobra.Command {

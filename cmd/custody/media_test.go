@@ -86,6 +86,7 @@ func TestSimServeMediaURLTTL(t *testing.T) {
 		{nil, 30 * 24 * time.Hour},
 		{[]string{"--media-url-ttl", "0"}, 0},
 		{[]string{"--media-url-ttl", "1h"}, time.Hour},
+		{[]string{"--media-url-ttl", "2d"}, 48 * time.Hour}, // days, as the help says
 	} {
 		o := &simServeOptions{}
 		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)

@@ -82,3 +82,35 @@ func registerCompletions(root *cobra.Command) {
 	}
 	walk(root)
 }
+
+// shellExamples are completion's examples, by shell: where the script
+// goes so that every new shell loads it.
+var shellExamples = map[string]string{
+	"bash":       "custody completion bash > ~/.local/share/bash-completion/completions/custody",
+	"zsh":        `custody completion zsh > "${fpath[1]}/_custody"`,
+	"fish":       "custody completion fish > ~/.config/fish/completions/custody.fish",
+	"powershell": "custody completion powershell | Out-String | Invoke-Expression",
+}
+
+// describeCompletion adds cobra's completion command to root now (Execute
+// would, but after the help tests look) and gives it and each shell's
+// command what every custody command's help has: examples and an EXIT
+// STATUS block.
+func describeCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Long = strings.TrimRight(c.Long, "\n") + "\n\nExamples:\n  " + shellExamples["bash"] + "\n  custody completion zsh --help\n" +
+			exitStatus(exit0, "2    usage error (a shell custody writes no script for, unknown flag)")
+		for _, sh := range c.Commands() {
+			ex := shellExamples[sh.Name()]
+			if ex == "" {
+				ex = "custody completion " + sh.Name()
+			}
+			sh.Long = strings.TrimRight(sh.Long, "\n") + "\n\nExamples:\n  " + ex + "\n" +
+				exitStatus(exit0, "1    error (the script could not be written)", "2    usage error (unknown flag, an argument)")
+		}
+	}
+}

@@ -33,7 +33,7 @@ func exitCodesOf(cmd *cobra.Command) []int {
 func allCommands(cmd *cobra.Command) []*cobra.Command {
 	out := []*cobra.Command{cmd}
 	for _, c := range cmd.Commands() {
-		if c.Name() == "help" || c.Name() == "completion" || c.Hidden {
+		if c.Name() == "help" || c.Hidden {
 			continue
 		}
 		out = append(out, allCommands(c)...)
@@ -227,36 +227,41 @@ func TestHelpUsageErrorsDescribed(t *testing.T) {
 // short (flag parsing, a key made, a group's help) lists none. A new
 // command must be added here.
 var ctrlC = map[string]string{
-	"custody":                     "cancel",
-	"custody init":                "none", // one small file made
-	"custody export":              "cancel",
-	"custody log":                 "cancel",
-	"custody checkpoint":          "cancel",
-	"custody prove":               "cancel", // reads every leaf hash, and the evidence for --fields
-	"custody verify":              "cancel",
-	"custody erase":               "cancel",
-	"custody hold":                "cancel",
-	"custody release":             "cancel",
-	"custody diff":                "cancel",
-	"custody refetch":             "cancel",
-	"custody report":              "cancel",
-	"custody produce":             "cancel",
-	"custody demo":                "cancel",
-	"custody matter":              "none",
-	"custody matter set-evidence": "cancel",
-	"custody witness":             "none",
-	"custody witness keygen":      "none",
-	"custody witness serve":       "stop",
-	"custody witness cosign":      "none",   // reads two small files; no context
-	"custody witness proof":       "cancel", // reads every leaf hash
-	"custody witness attach":      "none",   // a few rows read and written
-	"custody sim":                 "none",
-	"custody sim serve":           "stop, cancel before", // makes the org, opens an s3:// --export-to
-	"custody sim tsa":             "stop",
-	"custody bench":               "cancel",
-	"custody bench export":        "cancel",
-	"custody bench verify":        "cancel",
-	"custody bench diff":          "cancel",
+	"custody":                       "cancel",
+	"custody init":                  "none", // one small file made
+	"custody export":                "cancel",
+	"custody log":                   "cancel",
+	"custody checkpoint":            "cancel",
+	"custody prove":                 "cancel", // reads every leaf hash, and the evidence for --fields
+	"custody verify":                "cancel",
+	"custody erase":                 "cancel",
+	"custody hold":                  "cancel",
+	"custody release":               "cancel",
+	"custody diff":                  "cancel",
+	"custody refetch":               "cancel",
+	"custody report":                "cancel",
+	"custody produce":               "cancel",
+	"custody demo":                  "cancel",
+	"custody matter":                "none",
+	"custody matter set-evidence":   "cancel",
+	"custody witness":               "none",
+	"custody witness keygen":        "none",
+	"custody witness serve":         "stop",
+	"custody witness cosign":        "none",   // reads two small files; no context
+	"custody witness proof":         "cancel", // reads every leaf hash
+	"custody witness attach":        "none",   // a few rows read and written
+	"custody sim":                   "none",
+	"custody sim serve":             "stop, cancel before", // makes the org, opens an s3:// --export-to
+	"custody sim tsa":               "stop",
+	"custody bench":                 "cancel",
+	"custody bench export":          "cancel",
+	"custody bench verify":          "cancel",
+	"custody bench diff":            "cancel",
+	"custody completion":            "none",
+	"custody completion bash":       "none",
+	"custody completion fish":       "none",
+	"custody completion powershell": "none",
+	"custody completion zsh":        "none",
 }
 
 // Every command that Ctrl-C cancels lists 130 under EXIT STATUS; servers,

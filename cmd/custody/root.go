@@ -221,6 +221,7 @@ Examples:
 		newReportCommand(g),
 		newProduceCommand(g),
 	)
+	describeCompletion(cmd)
 	registerCompletions(cmd)
 	return cmd
 }

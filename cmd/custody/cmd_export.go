@@ -46,6 +46,7 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Clients, "client", nil, "another OAuth client id of the org to share the work with, each with its own budget (repeatable); its secret comes from --credentials or env "+envClientSecretPrefix+"<ID>, never the command line")
 	fs.StringVar(&o.Credentials, "credentials", "", "file of client_id:client_secret lines (mode 600): the clients to share the work between")
 	fs.Float64Var(&o.Rate, "rate-limit", fetch.DefaultRate, "the API's rate limit per OAuth client in requests per minute, a positive finite number: custody paces all workers together under it (default: the org's limits when it may read them, else 300)")
+	hideDefault(fs, "rate-limit") // 300 is only the fallback: the text says so
 	deprecatedAlias(fs, "rate", "rate-limit")
 	o.fs = fs
 }

@@ -34,6 +34,7 @@ func (o *proveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Message, "message", "", "prove the latest capture of this message id")
 	fs.StringVar(&o.Conv, "conversation", "", "with --message: the conversation whose capture of it to prove (needed only when two conversations captured that message id)")
 	fs.Int64Var(&o.Seq, "seq", -1, "prove the entry with this sequence number")
+	hideDefault(fs, "seq") // -1 stands for "not given"
 	fs.StringVar(&o.Out, "out", "", "write the proof to this file instead of stdout, and its C2SP tlog-proof form beside it (refuses to overwrite)")
 	fs.BoolVar(&o.TlogProof, "tlog-proof", false, "print the proof in the C2SP tlog-proof text form instead of JSON (not with --output json)")
 	fs.StringSliceVar(&o.Fields, "fields", nil, "also prove these fields' values (comma-separated: "+strings.Join(leaf.ProvableFields[:], ", ")+"), revealing no other field")

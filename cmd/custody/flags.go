@@ -161,6 +161,15 @@ func deprecatedAlias(fs *pflag.FlagSet, old, new string) {
 	a.Annotations = map[string][]string{deprecatedAnnotation: {new}}
 }
 
+// hideDefault keeps --help from adding "(default X)" to flag name's
+// text: for a flag whose text says its default in words (X would
+// contradict it) or whose default stands for "not given". pflag adds
+// none when DefValue is what it takes for a number's zero, "0"; DefValue
+// serves only the help.
+func hideDefault(fs *pflag.FlagSet, name string) {
+	fs.Lookup(name).DefValue = "0"
+}
+
 // warnDeprecated prints one line on stderr for every deprecated alias the
 // command line used.
 func (g *globalOptions) warnDeprecated(cmd *cobra.Command) {

@@ -296,3 +296,19 @@ func TestHelpExitStatusCancel(t *testing.T) {
 		}
 	}
 }
+
+// No flag's help shows a default that contradicts it (docs review
+// finding 18): a text that says its default in words gets no second
+// "(default X)" from pflag, and a number that stands for "not given"
+// (prove --seq -1) shows none.
+func TestHelpDefaultsTrue(t *testing.T) {
+	g := &globalOptions{stdout: io.Discard, stderr: io.Discard}
+	twice := regexp.MustCompile(`\(default[: ].*\(default `)
+	for _, c := range allCommands(newRootCommand(g)) {
+		for line := range strings.Lines(c.LocalFlags().FlagUsagesWrapped(0)) {
+			if twice.MatchString(line) || strings.Contains(line, "(default -1)") {
+				t.Errorf("'%s': %s", c.CommandPath(), strings.TrimSpace(line))
+			}
+		}
+	}
+}

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -68,6 +72,9 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	if keyFile == g.Ledger || pubFile == g.Ledger {
 		return usageError("init: the ledger file must not end in .key or .pub")
 	}
+	if err := ledgerFolderExists(g.Ledger); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
 	m, err := matter.Create(ctx, matter.Options{Ledger: g.Ledger, Command: g.command, Warn: g.warn}, o.Matter)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
@@ -89,5 +96,23 @@ func runInit(ctx context.Context, o *initOptions, g *globalOptions) error {
 	fmt.Fprintf(g.stderr, "custody: created ledger %s for matter %q (origin %s)\n", g.Ledger, l.Matter(), l.Origin())
 	fmt.Fprintf(g.stderr, "custody: signer key %s (mode 0600: keep it secret); verifier key %s:\n", keyFile, pubFile)
 	fmt.Fprintln(g.stdout, l.VerifierKey())
+	return nil
+}
+
+// ledgerFolderExists says, before anything is made, when the folder the
+// ledger goes in is missing or not a folder: init creates files, not
+// folders, and the first file it fails to make (the lock) named neither
+// the folder nor what to do.
+func ledgerFolderExists(ledger string) error {
+	dir := filepath.Dir(ledger)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("folder %s does not exist: create it first (init makes the ledger and its keys, not the folder)", dir)
+	case err != nil:
+		return fmt.Errorf("folder %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a folder: give --ledger a path in a folder", dir)
+	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custodyhq/custody/internal/derive"
@@ -88,6 +89,78 @@ func (r *runner) queryAudits(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("export: the audit query failed %d times, so no conversation can be captured (each capture records the audit entries that concern it); rerun later: the run resumes, nothing was captured by this invocation: %w", maxAuditAttempts, err)
+}
+
+// auditNeed decides when the audit query's failure stops the run: once
+// the run has a conversation to capture (each capture records the audit
+// entries that concern it), and not before. A run that has none (an
+// empty interval, a resumed run already complete) needs no audit
+// references, so its query is neither waited for nor a reason to fail.
+type auditNeed struct {
+	mu     sync.Mutex
+	wanted bool        // the run has a conversation to capture
+	err    error       // the query's failure, once known
+	stop   func(error) // stops the listing and the captures
+}
+
+// need records that the run has a conversation to capture; if the query
+// failed already, the run stops now.
+func (a *auditNeed) need() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.wanted {
+		a.wanted = true
+		if a.err != nil {
+			a.stop(a.err)
+		}
+	}
+}
+
+// failed records the query's failure; it stops the run if the run has a
+// conversation to capture.
+func (a *auditNeed) failed(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.err = err
+	if a.wanted {
+		a.stop(err)
+	}
+}
+
+// needed reports whether the run has had a conversation to capture.
+func (a *auditNeed) needed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.wanted
+}
+
+// needAuditsForPending tells auditsNeed when a resumed run has a
+// conversation to capture from before (pending, or failed and tried
+// again): the listing, if it goes on, may add none.
+func (r *runner) needAuditsForPending(ctx context.Context) error {
+	if !r.acct.Resumed {
+		return nil
+	}
+	for _, status := range []string{ledger.ItemPending, ledger.ItemFailed} {
+		items, err := r.d.Ledger.RunItems(ctx, r.runID, status)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if r.toCapture(it.ItemID) {
+				r.auditsNeed.need()
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// toCapture reports whether a pending conversation id is one the run
+// reads (and so needs the audit index for): not an unusable id, nor a
+// conversation erased (checkHolds sends both straight to captureOne).
+func (r *runner) toCapture(id string) bool {
+	return ValidID(id) && !r.erased.Touched(id)
 }
 
 // auditSpill is how many bytes of result pages loadAudits keeps in

@@ -283,6 +283,7 @@ const auditsUnknown = "its audit references are unknown, so it is not captured (
 // run). Its failure is final for the run, which it ends: every capture
 // needs the index, and the query was already tried again.
 func (r *runner) awaitAudits(ctx context.Context) error {
+	r.auditsNeed.need()
 	select {
 	case <-r.auditsReady:
 	case <-ctx.Done():

@@ -130,6 +130,7 @@ type runner struct {
 	audits      atomic.Pointer[auditIndex]
 	auditsReady chan struct{} // closed when the first audit load ends
 	auditsErr   error         // its error, readable once auditsReady is closed
+	auditsNeed  auditNeed     // whether a capture needs them, and so the run stops on their failure
 
 	mu   sync.Mutex // guards acct.Invocation and changes, touched by workers
 	done atomic.Int64
@@ -183,35 +184,46 @@ func (r *runner) run(ctx context.Context) error {
 	// The audit query is asynchronous at the source (create, poll, page):
 	// start it now so it runs beside the listing instead of stalling the
 	// first batch. Every capture needs its index, so when it cannot be
-	// had (refused, or failed again) the listing and the captures stop
-	// at once (lctx) and the run ends with its error.
+	// had (refused, or failed again) and the run has a conversation to
+	// capture, the listing and the captures stop at once (lctx) and the
+	// run ends with its error. A run with none (an empty interval, a
+	// resumed run already complete) needs no audit references: it neither
+	// waits for the query nor fails on it.
 	r.auditsReady = make(chan struct{})
 	lctx, lcancel := context.WithCancelCause(ctx)
 	defer lcancel(nil)
+	r.auditsNeed.stop = lcancel
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(r.auditsReady)
 		r.auditsErr = r.queryAudits(actx)
 		if r.auditsErr != nil && actx.Err() == nil {
-			lcancel(r.auditsErr)
+			r.auditsNeed.failed(r.auditsErr)
 		}
 	}()
-	err = r.list(lctx)
+	if err = r.needAuditsForPending(lctx); err == nil {
+		err = r.list(lctx)
+	}
 	if err == nil {
 		err = r.captureAll(lctx)
 	}
-	if err != nil {
-		cancel() // a failed run needs the audits no more
+	needed := r.auditsNeed.needed()
+	if err != nil || !needed {
+		cancel() // a failed run, or one that captured nothing, needs the audits no more
 	}
 	// The audit query's entries land before the run's end entry and its
 	// checkpoint, and nothing of it writes to the ledger or the store after
-	// Run returns: a run that captured nothing never waited for it.
+	// Run returns: stopped, it ends at once.
 	<-r.auditsReady
-	if r.auditsErr != nil && ctx.Err() == nil && (err == nil || lctx.Err() != nil) {
-		// The audit query's failure stopped the run (or the run had
-		// nothing to capture): its error, not the cancellation it caused.
+	if needed && r.auditsErr != nil && ctx.Err() == nil && (err == nil || lctx.Err() != nil) {
+		// The audit query's failure stopped the run: its error, not the
+		// cancellation it caused.
 		err = r.auditsErr
+	}
+	if !needed && err == nil && r.auditsErr != nil && !errors.Is(r.auditsErr, context.Canceled) {
+		r.o.Log.Warn("export: the audit query failed; this run had no conversation to capture, so it needed none, but a run that has will stop on it",
+			"error", r.auditsErr.Error())
 	}
 	return r.finish(ctx, err)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/custodyhq/custody/internal/fetch"
@@ -27,12 +28,18 @@ func (r *runner) list(ctx context.Context) error {
 		return err
 	}
 	if len(r.o.Scope.IDs) > 0 {
-		return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
-			if err := r.addItems(tx, r.o.Scope.IDs); err != nil {
+		var capture bool
+		err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+			var err error
+			if capture, err = r.addItems(tx, r.o.Scope.IDs); err != nil {
 				return err
 			}
 			return tx.SetState(listedKey(r.runID), "ids")
 		})
+		if err == nil && capture {
+			r.auditsNeed.need()
+		}
+		return err
 	}
 	q := genesys.AsyncConversationQuery{
 		Interval:       r.o.Scope.Interval,
@@ -122,19 +129,25 @@ func (r *runner) recordListing(ctx context.Context, page int, p *fetch.Conversat
 	if err != nil {
 		return err
 	}
-	return r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
-		if err := r.addItems(tx, ids); err != nil {
+	var capture bool
+	err = r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {
+		var err error
+		if capture, err = r.addItems(tx, ids); err != nil {
 			return err
 		}
-		if err := putNew(tx, bad); err != nil {
+		if _, err := putNew(tx, bad); err != nil {
 			return err
 		}
-		_, err := tx.Append(leaf.Entry{
+		_, err = tx.Append(leaf.Entry{
 			Kind: leaf.KindListing, Matter: r.o.Scope.Matter, RunID: r.runID,
 			EvidenceSHA256: ref.Sum, Source: source(p.Response), Detail: detail,
 		})
 		return err
 	})
+	if err == nil && capture {
+		r.auditsNeed.need()
+	}
+	return err
 }
 
 // unusableItem is the failed run item recording an unusable listed
@@ -149,29 +162,36 @@ func unusableItem(runID, id string, now time.Time) ledger.RunItem {
 		Reason: fmt.Sprintf("the listing gave an unusable conversation id, %q: never requested", truncate(id, 80)), Attempts: 1, UpdatedAt: now}
 }
 
-// addItems inserts ids as pending run items, leaving existing ones alone.
-func (r *runner) addItems(tx *ledger.Tx, ids []string) error {
+// addItems inserts ids as pending run items, leaving existing ones alone,
+// and reports whether it inserted one to capture. Its caller tells
+// auditsNeed once the transaction is committed: the audit query's
+// failure then stops the run, and stopped inside the transaction it would
+// leave the page's evidence stored and named by no entry.
+func (r *runner) addItems(tx *ledger.Tx, ids []string) (capture bool, err error) {
 	items := make([]ledger.RunItem, len(ids))
 	for i, id := range ids {
 		items[i] = ledger.RunItem{RunID: r.runID, ItemID: id, Status: ledger.ItemPending}
 	}
-	return putNew(tx, items)
+	added, err := putNew(tx, items)
+	return slices.ContainsFunc(added, func(it ledger.RunItem) bool { return r.toCapture(it.ItemID) }), err
 }
 
 // putNew inserts the items their run does not have yet, leaving existing
-// ones alone.
-func putNew(tx *ledger.Tx, items []ledger.RunItem) error {
+// ones alone, and returns those it inserted.
+func putNew(tx *ledger.Tx, items []ledger.RunItem) ([]ledger.RunItem, error) {
+	var added []ledger.RunItem
 	for _, it := range items {
 		if _, ok, err := tx.RunItem(it.RunID, it.ItemID); err != nil {
-			return err
+			return nil, err
 		} else if ok {
 			continue
 		}
 		if err := tx.PutRunItem(it); err != nil {
-			return err
+			return nil, err
 		}
+		added = append(added, it)
 	}
-	return nil
+	return added, nil
 }
 
 // source turns a response into the ledger's record of the request.

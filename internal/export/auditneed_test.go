@@ -1,0 +1,111 @@
+package export_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/ledger"
+	"github.com/custodyhq/custody/internal/sim"
+	"github.com/custodyhq/custody/internal/sim/simtest"
+	"github.com/custodyhq/custody/internal/testutil/ledgertest"
+)
+
+// TestExportNothingToCaptureNeedsNoAudits: a run with no conversation to
+// capture (an empty interval, a resumed run already complete) needs no
+// audit references, so the audit query's failure does not fail it and a
+// slow query is not waited for: it ends done. Before, it waited for the
+// query (up to twice 10 minutes) and failed, exit 1 (review-commits4 N2).
+// A resumed run that has conversations left still stops on the failure.
+func TestExportNothingToCaptureNeedsNoAudits(t *testing.T) {
+	empty := export.Scope{Matter: "matter-1", MediaType: "message", MessageType: "whatsapp",
+		Interval: orgStart.Add(-72*time.Hour).Format(time.RFC3339) + "/" + orgStart.Add(-48*time.Hour).Format(time.RFC3339)}
+	start := func(t *testing.T, opts sim.Options) *env {
+		opts.OrgConfig = sim.OrgConfig{Seed: 7, Conversations: 30, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2}
+		opts.JobDelay = 20 * time.Millisecond
+		if opts.AuditDelay == 0 {
+			opts.AuditDelay = 20 * time.Millisecond
+		}
+		srv := simtest.Start(t, opts)
+		le := ledgertest.New(t, "matter-1")
+		return &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	}
+	run := func(t *testing.T, e *env, scope export.Scope) (*export.Accounting, error) {
+		return export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: e.store},
+			export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
+	}
+	done := func(t *testing.T, acct *export.Accounting, err error) {
+		t.Helper()
+		if err != nil || acct.Status != ledger.RunDone || !acct.Complete() {
+			t.Fatalf("export: %v, accounting %+v: want done", err, acct)
+		}
+	}
+	t.Run("empty interval, query refused", func(t *testing.T) {
+		e := start(t, sim.Options{AuditsForbidden: true})
+		acct, err := run(t, e, empty)
+		done(t, acct, err)
+		if acct.Listed != 0 {
+			t.Fatalf("%d conversations listed, want none", acct.Listed)
+		}
+	})
+	t.Run("empty interval, query slow and failing", func(t *testing.T) {
+		e := start(t, sim.Options{Faults: "auditfail@1,auditfail@2", AuditDelay: 20 * time.Second})
+		acct, err := run(t, e, empty)
+		done(t, acct, err)
+		if n := routeRequests(e.srv, routeAuditQuery); n > 1 {
+			t.Errorf("%d audit queries, want the first not waited for", n)
+		}
+	})
+	// resumed exports ids, then sets the run back to running, as a run
+	// killed after its last capture leaves it; pending, one conversation
+	// back to pending too. The audit query fails twice from the second on.
+	resumed := func(t *testing.T, pending bool) (*export.Accounting, error) {
+		e := start(t, sim.Options{Faults: "auditfail@2,auditfail@3"})
+		var ids []string
+		for _, c := range whatsApp(e.srv.Org) {
+			ids = append(ids, c.ID)
+		}
+		scope := export.Scope{Matter: "matter-1", IDs: ids}
+		first, err := run(t, e, scope)
+		done(t, first, err)
+		err = e.ledger.Update(context.Background(), func(tx *ledger.Tx) error {
+			r, _, err := tx.Run(first.RunID)
+			if err != nil {
+				return err
+			}
+			r.Status = ledger.RunRunning
+			if err := tx.PutRun(r); err != nil {
+				return err
+			}
+			if !pending {
+				return nil
+			}
+			it, _, err := tx.RunItem(first.RunID, ids[0])
+			if err != nil {
+				return err
+			}
+			it.Status = ledger.ItemPending
+			return tx.PutRunItem(it)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acct, err := run(t, e, scope)
+		if acct == nil || !acct.Resumed || acct.RunID != first.RunID {
+			t.Fatalf("accounting %+v: want run %s resumed", acct, first.RunID)
+		}
+		return acct, err
+	}
+	t.Run("resumed run already complete", func(t *testing.T) {
+		acct, err := resumed(t, false)
+		done(t, acct, err)
+	})
+	t.Run("resumed run with a conversation left", func(t *testing.T) {
+		acct, err := resumed(t, true)
+		if err == nil || !strings.Contains(err.Error(), "audit query failed 2 times") || acct.Status != ledger.RunFailed {
+			t.Fatalf("export: %v, status %s: want the run stopped by the audit query's failure", err, acct.Status)
+		}
+	})
+}

@@ -692,7 +692,8 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		case err != nil:
 			// The store could not be read (an I/O error, S3 unreachable):
 			// the ledger's own checks stand, said with this beside them.
-			rep.Unchecked = append(rep.Unchecked, Unchecked{Check: CheckEvidence, Error: err.Error()})
+			// The store's errors begin "evidence: ", which Check says.
+			rep.Unchecked = append(rep.Unchecked, Unchecked{Check: CheckEvidence, Error: strings.TrimPrefix(err.Error(), CheckEvidence+": ")})
 			fs, sum = nil, nil
 		}
 		rep.Evidence = sum

@@ -274,3 +274,74 @@ func TestAppendixProofBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendixStrictBase64: base64 with a bit set after the last byte
+// (the same bytes to a lenient decoder) in a proof's leaf, or in a
+// tlog-proof's leaf or audit path, is refused by custody (Go's
+// StdEncoding.Strict()) and by the appendix's verifier alike. The old
+// appendix read it with Python's b64decode(validate=True), which takes
+// such bits, and said OK where custody refuses the file.
+func TestAppendixStrictBase64(t *testing.T) {
+	python := independentVerifier(t)
+	if python == nil {
+		t.Skip("no independent verifier here (python3 with cryptography, openssl)")
+	}
+	a := newAttestFixture(t)
+	dir := t.TempDir()
+	// bitAfter sets the lowest bit of the last character before s's
+	// padding: a bit after the last byte.
+	bitAfter := func(s string) string {
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+		i := strings.IndexByte(s, '=') - 1
+		if i < 0 {
+			t.Fatalf("%q has no padding", s)
+		}
+		return s[:i] + string(alphabet[strings.IndexByte(alphabet, s[i])|1]) + s[i+1:]
+	}
+	// A proof whose leaf's base64 is padded (not every length is).
+	var p leaf.Proof
+	for seq := uint64(0); ; seq++ {
+		q, err := a.l.Prove(a.ctx, seq)
+		if err != nil {
+			t.Fatalf("no entry up to seq %d has a leaf whose base64 is padded: %v", seq, err)
+		}
+		if len(q.Leaf)%3 != 0 && len(q.Inclusion) > 0 {
+			p = q
+			break
+		}
+	}
+	js, _ := json.Marshal(p)
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["leaf"] = bitAfter(m["leaf"].(string))
+	jsonLeaf, _ := json.Marshal(m)
+	tlog := string(leaf.MarshalTlogProof(p))
+	lines := strings.Split(tlog, "\n")
+	tlogLeaf := strings.Join(append([]string{lines[0], "extra " + bitAfter(strings.TrimPrefix(lines[1], "extra "))}, lines[2:]...), "\n")
+	// lines[3] is the first audit path hash: 32 bytes, always padded.
+	tlogPath := strings.Join(append(append([]string{}, lines[:3]...), append([]string{bitAfter(lines[3])}, lines[4:]...)...), "\n")
+	for name, b := range map[string][]byte{"a proof's leaf": jsonLeaf, "a tlog-proof's leaf": []byte(tlogLeaf), "a tlog-proof's audit path": []byte(tlogPath)} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			if strings.HasPrefix(string(b), leaf.TlogProofHeader) {
+				_, err = leaf.ParseTlogProof(b)
+			} else {
+				_, err = leaf.ParseProof(b)
+			}
+			if err == nil {
+				t.Fatalf("custody takes it:\n%s", b)
+			}
+			f := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, perr := python("proof", f, a.l.VerifierKey())
+			var ee *exec.ExitError
+			if !errors.As(perr, &ee) || ee.ExitCode() != 3 || !strings.HasPrefix(out, "FAIL proof: ") {
+				t.Errorf("the appendix: %v\n%s\nwant exit 3 and FAIL proof: (custody: %v)", perr, out, err)
+			}
+		})
+	}
+}

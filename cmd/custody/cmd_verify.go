@@ -361,7 +361,10 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		match, err := rep.MatchReportFile(ctx, m.Ledger, o.Report, reportFile)
 		switch {
 		case ctx.Err() != nil:
-			return err
+			// Cancelled: never the report, which the file's verdict is
+			// missing from, and never a nil error, which exits 0. (A
+			// hash that ended before it saw the cancel returns none.)
+			return fmt.Errorf("verify: --report %s: %w", o.Report, ctx.Err())
 		case err != nil:
 			// The file (or the ledger's report entries) could not be
 			// read: what the ledger's checks found is still said.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"reflect"
 	"testing"
 
@@ -168,4 +170,42 @@ func TestMatchReportFileIsTheVerifiedLedger(t *testing.T) {
 	if m, err := verify.ReportFile(ctx, f.l, "report.html", bytes.NewReader(page)); err != nil || !m.IsRecalled() {
 		t.Errorf("ReportFile, reading the ledger again: %v %+v; want the later erasure's recall", err, m)
 	}
+}
+
+// TestMatchReportFileCancelled: a report file is hashed with a look at
+// the context between reads, so a Ctrl-C while a large file is hashed
+// stops the hash and says cancelled (review-commits5 H1). Before, the
+// whole file was read and the match returned with no error, which verify
+// --report took for a finished check: exit 0, nothing printed.
+func TestMatchReportFileCancelled(t *testing.T) {
+	f := newFixture(t)
+	f.appendN(2)
+	f.checkpoint()
+	rep := f.verify(verify.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The cancel comes with the first read: the rest of the file is
+	// still to read.
+	file := &cancelOnRead{r: bytes.NewReader(make([]byte, 8<<20)), cancel: cancel}
+	m, err := rep.MatchReportFile(ctx, f.l, "big.html", file)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled while hashing: %v %+v; want context.Canceled", err, m)
+	}
+	if file.n >= 8<<20 {
+		t.Errorf("read %d bytes after the cancel: want the hash to stop", file.n)
+	}
+}
+
+// cancelOnRead reads r and calls cancel on the first read.
+type cancelOnRead struct {
+	r      io.Reader
+	cancel context.CancelFunc
+	n      int
+}
+
+func (c *cancelOnRead) Read(p []byte) (int, error) {
+	c.cancel()
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }

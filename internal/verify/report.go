@@ -52,7 +52,7 @@ const proofPeek = 1 << 20
 // both, and one that has Ledger's report asks it (Report.MatchReportFile),
 // which reads no row again.
 func ReportFile(ctx context.Context, l *ledger.Ledger, file string, r io.Reader) (ReportMatch, error) {
-	m, err := hashReportFile(file, r)
+	m, err := hashReportFile(ctx, file, r)
 	if err != nil {
 		return m, err
 	}
@@ -90,7 +90,7 @@ func (rep *Report) MatchReportFile(ctx context.Context, l *ledger.Ledger, file s
 	if rep.runs == nil || rep.runs.outputs == nil {
 		return ReportFile(ctx, l, file, r)
 	}
-	m, err := hashReportFile(file, r)
+	m, err := hashReportFile(ctx, file, r)
 	if err != nil {
 		return m, err
 	}
@@ -101,11 +101,12 @@ func (rep *Report) MatchReportFile(ctx context.Context, l *ledger.Ledger, file s
 }
 
 // hashReportFile hashes the report file r and says whether it is a
-// proof file.
-func hashReportFile(file string, r io.Reader) (ReportMatch, error) {
+// proof file. It stops when ctx ends, with ctx's error: a report file
+// can be gigabytes, and a Ctrl-C must not wait for the whole of it.
+func hashReportFile(ctx context.Context, file string, r io.Reader) (ReportMatch, error) {
 	h := sha256.New()
 	var head bytes.Buffer
-	n, err := io.Copy(io.MultiWriter(h, &limitedWriter{w: &head, n: proofPeek + 1}), r)
+	n, err := io.CopyBuffer(io.MultiWriter(h, &limitedWriter{w: &head, n: proofPeek + 1}), ctxReader{ctx, r}, make([]byte, reportChunk))
 	if err != nil {
 		return ReportMatch{}, fmt.Errorf("verify: report %s: %w", file, err)
 	}
@@ -120,6 +121,23 @@ func hashReportFile(file string, r io.Reader) (ReportMatch, error) {
 		}
 	}
 	return m, nil
+}
+
+// reportChunk is how much of a report file is read between two looks
+// at the context.
+const reportChunk = 1 << 20
+
+// ctxReader reads r until ctx ends, then fails with ctx's error.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // outputsSeen are the files report entries record and what erasure

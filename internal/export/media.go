@@ -473,21 +473,17 @@ const recordingsCopyRefusedAgain = "refused the same way by a later run: not ask
 
 // withAnswer is the reason of a failure (host, the storage host's words)
 // followed by what the Recordings service answered (none): only the
-// host's part is cut, none being kept whole (retryRule and settledAgain
-// read it), and the whole within maxReason bytes; with too little room
-// left for the host's words to say anything they are left out (the
-// longest answer, settled, leaves about 10 bytes: review-commits4 L2).
+// host's part is cut (on a character boundary: truncate), none being
+// kept whole (retryRule and settledAgain read it), and the whole within
+// maxReason bytes; with too little room left for the host's words to say
+// anything they are left out (the longest answer, settled, leaves about
+// 10 bytes: review-commits4 L2).
 func withAnswer(host, none string) string {
 	room := maxReason - len(none) - len("; ")
-	switch {
-	case host == "":
-		return none
-	case len(host) <= room:
-		return host + "; " + none
-	case room-len("…") < minHostWords:
+	if host == "" || len(host) > room && room-len("…") < minHostWords {
 		return none
 	}
-	return truncate(host, room-len("…")) + "; " + none
+	return truncate(host, room) + "; " + none
 }
 
 // maxReason bounds the reason recorded for an attachment, and
@@ -779,7 +775,7 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		// Not the attachment (a body cut short, a page served in its
 		// place): nothing is kept, the run says so, and a later run
 		// downloads it again (retryRule).
-		return leaf.MediaRefused, truncate(be.Err.Error()+": not the attachment, not kept", 300), true
+		return leaf.MediaRefused, truncate(be.Err.Error()+": not the attachment, not kept", maxReason), true
 	case errors.Is(err, errNoURL):
 		return leaf.MediaRefused, errNoURL.Error(), true
 	case errors.Is(err, fetch.ErrTooLarge):
@@ -796,7 +792,7 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		if errors.As(err, &ae) && ae.Body.Code != "" {
 			reason += ": " + ae.Body.Code
 		}
-		return leaf.MediaRefused, truncate(reason, 300), true
+		return leaf.MediaRefused, truncate(reason, maxReason), true
 	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
 		// Its 429s, each with a wait custody makes, outlasted the
 		// call's retries (review-commits2 L5: said, before, to ask a
@@ -805,7 +801,7 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		if ae.Body.Code != "" {
 			reason += ": " + ae.Body.Code
 		}
-		return leaf.MediaRefused, truncate(reason, 300), true
+		return leaf.MediaRefused, truncate(reason, maxReason), true
 	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout:
 		reason = fmt.Sprintf("%d %s", ae.Status, http.StatusText(ae.Status))
 		if ae.Body.Code != "" {
@@ -814,7 +810,7 @@ func mediaFailure(err error) (status, reason string, ok bool) {
 		if ae.Body.Message != "" {
 			reason += ": " + ae.Body.Message
 		}
-		reason = truncate(reason, 300)
+		reason = truncate(reason, maxReason)
 		if ae.Status == http.StatusForbidden || ae.Status == http.StatusGone {
 			if low := strings.ToLower(ae.Body.Code + " " + ae.Body.Message); strings.Contains(low, "expired") || ae.Status == http.StatusGone {
 				return leaf.MediaExpired, reason, true

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/genesys"
 )
@@ -128,9 +129,22 @@ func canonicalID(s string) string {
 	return strings.ToLower(s)
 }
 
+// truncate cuts s to at most n bytes, the "…" that marks the cut
+// included, on a character boundary, after replacing bytes that are not
+// UTF-8: a cut character or a stray byte would be written as U+FFFD by
+// the JSON encoder, a reason not the one built and past its bound
+// (review-commits5 L2).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	if n < len("…") {
+		return ""
+	}
+	i := n - len("…")
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

@@ -132,7 +132,7 @@ func (r *runner) fetchMediaKeeping(ctx context.Context, convID string, rec *reco
 				// twice): the one whose bytes have the stated sha256, or
 				// none.
 				var got *fetch.Response
-				got, none, rerr = r.copyAmong(ctx, urls, a, want)
+				got, none, rerr = r.copyAmong(ctx, rec, urls, a, want)
 				switch {
 				case rerr != nil:
 					return fmt.Errorf("attachment %s: its url was refused, and downloading the copies of the Recordings service it may be failed: %w", a.ID, rerr)
@@ -346,16 +346,17 @@ const (
 	// recordingsCopiesTooMany: more copies alike may be it, a sha256
 	// being stated, than copyAmong's budget lets it download: none is
 	// taken, and a later run asks again (the recording may have
-	// changed), until it gets as far again (settledAgain).
+	// changed), until it finds as many copies and runs out of budget
+	// again (settledAgain).
 	recordingsCopiesTooMany = "more copies in the conversation's recording match it by file name, size and type than are downloaded to find the one of the sha256 the API states: none taken"
 )
 
 // recordingsSameAgain ends the reason of an attachment whose copy (or
 // copies) a later run found serving the very same bytes (servedNote), or
-// as many alike again (recordingsCopiesTooMany): that is the Recordings
-// service's answer for it, not a cut in transit, so it is not asked
-// again (retryRule), where each run would download it for ever, keeping
-// nothing.
+// as many alike again, too many again (recordingsCopiesTooMany): that is
+// the Recordings service's answer for it, not a cut in transit, so it is
+// not asked again (retryRule), where each run would download it for
+// ever, keeping nothing.
 const recordingsSameAgain = "a later run was given the very same again: not asked again"
 
 // servedMark begins a servedNote.
@@ -408,10 +409,10 @@ var againOf = []string{recordingsCopyNotGood, recordingsCopiesNoneGood, recordin
 // settledAgain returns reason now, recorded by this run for an attachment
 // prev was recorded for by an earlier one, ended with recordingsSameAgain
 // when both give the very same answer: what was served, by its digest
-// (servedDigest), or as many copies too many. The words around them may
-// differ (a note worded otherwise by an older custody): an answer
-// compared by its whole text would never settle, and every run would
-// download it again.
+// (servedDigest), or as many copies too many (tooManyCopies). The words
+// around them may differ (a note worded otherwise by an older custody):
+// an answer compared by its whole text would never settle, and every run
+// would download it again.
 func settledAgain(prev, now string) (string, bool) {
 	if strings.Contains(now, recordingsSameAgain) {
 		return "", false
@@ -423,8 +424,7 @@ func settledAgain(prev, now string) (string, bool) {
 		}
 		p, n := prev[i+len(none):], now[j+len(none):]
 		if none == recordingsCopiesTooMany {
-			p, _, _ = strings.Cut(p, ")")
-			n, _, _ = strings.Cut(n, ")")
+			p, n = tooManyCopies(p), tooManyCopies(n)
 		} else {
 			p, n = servedDigest(p), servedDigest(n)
 		}
@@ -434,6 +434,20 @@ func settledAgain(prev, now string) (string, bool) {
 		return withAnswer(strings.TrimSuffix(now[:j], "; "), now[j:]+"; "+recordingsSameAgain), true
 	}
 	return "", false
+}
+
+// tooManyCopies is how many copies alike a recordingsCopiesTooMany
+// answer (s, what follows it) says there were, "(N copies", "" when it
+// says none. How many were downloaded is left out: within the time
+// budget that rests on the link's speed, and two runs seldom download as
+// many, so the answer would never settle and every run would download
+// up to copyBudgetBytes again for it (review-commits5 L4).
+func tooManyCopies(s string) string {
+	n, _, _ := strings.Cut(s, ",")
+	if !strings.HasSuffix(n, " copies") {
+		return ""
+	}
+	return n
 }
 
 // recordingsMatchedByName is said in the reason of an attachment whose
@@ -446,7 +460,10 @@ const recordingsMatchedByName = "its copy matched by file name, size and type, n
 // alike an attachment's stated sha256 is looked for among (copyAmong):
 // only each one's digest is kept, so no count bounds them, but a
 // recording naming hundreds of large files alike must not hold a worker
-// for hours. Variables for the tests.
+// for hours. A budget is an attachment's; a copy another attachment of
+// the conversation had downloaded in the run is not downloaded again
+// (recordingCopies.served), so n attachments alike cost about n
+// downloads, not n². Variables for the tests.
 var (
 	copyBudgetBytes int64 = 1 << 30
 	copyBudgetTime        = 15 * time.Minute
@@ -532,6 +549,11 @@ type recordingCopies struct {
 	// every later attachment of the conversation: the service is asked
 	// once a conversation a run, each request waiting up to maxWaitMs.
 	err error
+	// served is the sha256 (hex) of what each copy's url served this run
+	// (copyAmong): another attachment alike looking among the same
+	// copies does not download again one whose digest is not its
+	// (review-commits5 L4). The urls are this run's, read once.
+	served map[string]string
 }
 
 // load takes the copies recs name: by their ids, and by what they state
@@ -642,13 +664,19 @@ func (rc *recordingCopies) matchProps(a *genesys.ContentAttachment) []string {
 
 // copyAmong is the one of urls, copies alike by what they state, whose
 // bytes have the sha256 the API states of a (want): each is downloaded
-// in turn, only its digest kept once it is not that one, within
-// copyBudgetBytes and copyBudgetTime, and none is taken on a guess.
-// Without such a copy it returns why (none, for the reason); err is a
-// failure that may pass (the conversation fails, for a rerun).
-func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.ContentAttachment, want fetch.Expect) (resp *fetch.Response, none string, err error) {
-	if a.Sha256 == "" || errors.Is(fetch.CheckSHA256(nil, a.Sha256), fetch.ErrInvalidArgument) {
+// in turn, only its digest kept (in rc.served) once it is not that one,
+// within copyBudgetBytes and copyBudgetTime, and none is taken on a
+// guess; one whose digest rc.served already holds is downloaded again
+// only when it is that one, for its bytes. Without such a copy it
+// returns why (none, for the reason); err is a failure that may pass
+// (the conversation fails, for a rerun).
+func (r *runner) copyAmong(ctx context.Context, rc *recordingCopies, urls []string, a *genesys.ContentAttachment, want fetch.Expect) (resp *fetch.Response, none string, err error) {
+	stated, serr := fetch.StatedSHA256(a.Sha256)
+	if a.Sha256 == "" || serr != nil {
 		return nil, recordingsCopiesAlike, nil
+	}
+	if rc.served == nil {
+		rc.served = map[string]string{}
 	}
 	// Checked against the size and type alone, each once: a copy of
 	// another attachment is not tried again as one cut short would be.
@@ -657,10 +685,15 @@ func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.Conten
 	var spent int64
 	start := time.Now()
 	for i, u := range urls {
+		if d, ok := rc.served[u]; ok && d != stated {
+			served = append(served, d) // not it, known without a download
+			continue
+		}
 		if spent >= copyBudgetBytes || time.Since(start) >= copyBudgetTime {
 			// A sha256 is stated: the reason says what is so, and a
 			// later run asks again (commit review 4, L1), until one
-			// gets as far again (settledAgain).
+			// finds as many copies and runs out of budget again
+			// (settledAgain, which reads the copies' count only).
 			return nil, fmt.Sprintf("%s (%d copies, %d downloaded within %d MiB and %s)", recordingsCopiesTooMany, len(urls), i, copyBudgetBytes>>20, copyBudgetTime), nil
 		}
 		got, err := r.d.Client.DownloadChecked(ctx, u, want)
@@ -668,6 +701,7 @@ func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.Conten
 			return nil, "", err
 		}
 		if err == nil && fetch.CheckSHA256(got.Body, a.Sha256) == nil {
+			rc.served[u] = stated
 			return got, "", nil
 		}
 		body := bodyOf(err)
@@ -677,7 +711,9 @@ func (r *runner) copyAmong(ctx context.Context, urls []string, a *genesys.Conten
 		if err == nil || isBodyError(err) {
 			// Its digest alone is kept: before, every body was, up
 			// to 8 of 128 MiB each a worker.
-			served = append(served, fetch.SHA256Hex(body))
+			d := fetch.SHA256Hex(body)
+			served = append(served, d)
+			rc.served[u] = d
 			spent += int64(len(body))
 		}
 	}

@@ -231,7 +231,7 @@ func TestCopyAmong(t *testing.T) {
 		calls.Store(0)
 		fail.Store(tc.fail)
 		a := &genesys.ContentAttachment{ID: "a", Filename: "f.pdf", Mime: "application/pdf", Sha256: tc.sha256}
-		resp, none, err := r.copyAmong(context.Background(), urls, a, expectOf(a))
+		resp, none, err := r.copyAmong(context.Background(), &recordingCopies{}, urls, a, expectOf(a))
 		switch {
 		case tc.wantErr != (err != nil):
 			t.Errorf("%s: err %v", name, err)
@@ -249,9 +249,9 @@ func TestCopyAmong(t *testing.T) {
 	// order, for a later run to stop at (commit review 4, M1).
 	fail.Store(false)
 	a := &genesys.ContentAttachment{ID: "a", Filename: "f.pdf", Mime: "application/pdf", Sha256: sum("not served")}
-	_, none, _ := r.copyAmong(context.Background(), urls, a, expectOf(a))
-	_, again, _ := r.copyAmong(context.Background(), []string{urls[2], urls[0], urls[1]}, a, expectOf(a))
-	_, other, _ := r.copyAmong(context.Background(), urls[:2], a, expectOf(a))
+	_, none, _ := r.copyAmong(context.Background(), &recordingCopies{}, urls, a, expectOf(a))
+	_, again, _ := r.copyAmong(context.Background(), &recordingCopies{}, []string{urls[2], urls[0], urls[1]}, a, expectOf(a))
+	_, other, _ := r.copyAmong(context.Background(), &recordingCopies{}, urls[:2], a, expectOf(a))
 	if !strings.Contains(none, servedMark) || none != again || other == none {
 		t.Errorf("none served: %q, in another order %q, of two %q", none, again, other)
 	}
@@ -265,7 +265,7 @@ func TestCopyAmong(t *testing.T) {
 	many = append(many, media.URL+"/two")
 	calls.Store(0)
 	a = &genesys.ContentAttachment{ID: "a", Filename: "f.pdf", Mime: "application/pdf", Sha256: sum("the second one")}
-	resp, none, err := r.copyAmong(context.Background(), many, a, expectOf(a))
+	resp, none, err := r.copyAmong(context.Background(), &recordingCopies{}, many, a, expectOf(a))
 	if err != nil || resp == nil || string(resp.Body) != "the second one" || calls.Load() != int64(len(many)) {
 		t.Fatalf("%d alike, the last of the sha256 stated: took %v, err %v, %d downloads, none %q", len(many), resp, err, calls.Load(), none)
 	}
@@ -275,7 +275,7 @@ func TestCopyAmong(t *testing.T) {
 	defer func(b int64) { copyBudgetBytes = b }(copyBudgetBytes)
 	copyBudgetBytes = 20 // about two of the bodies served
 	calls.Store(0)
-	resp, none, err = r.copyAmong(context.Background(), many, a, expectOf(a))
+	resp, none, err = r.copyAmong(context.Background(), &recordingCopies{}, many, a, expectOf(a))
 	if resp != nil || err != nil || calls.Load() != 2 || strings.Contains(none, "no sha256 stated") || !strings.Contains(none, recordingsCopiesTooMany) || !strings.Contains(none, "(12 copies, 2 downloaded within") {
 		t.Fatalf("past the budget: took %v, err %v, %d downloads, none %q", resp, err, calls.Load(), none)
 	}

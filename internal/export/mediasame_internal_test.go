@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func TestSettledAgain(t *testing.T) {
 	setAgain := withAnswer("403 Forbidden: other words", recordingsCopiesNoneGood+": "+servedNote([][]byte{[]byte("b"), []byte("a")}))
 	bare := withAnswer("403 Forbidden", recordingsCopiesNoneGood)
 	many := withAnswer("403 Forbidden", recordingsCopiesTooMany+" (9 copies, at most 8 downloaded)")
+	tooMany := func(copies, downloaded int) string {
+		return fmt.Sprintf("%s (%d copies, %d downloaded within 1024 MiB and 15m0s)", recordingsCopiesTooMany, copies, downloaded)
+	}
 	for name, tc := range map[string]struct {
 		prev, now string
 		want      bool
@@ -54,6 +58,12 @@ func TestSettledAgain(t *testing.T) {
 		// the digest of several's): the same answer, settled.
 		"older wording":        {withAnswer(host, recordingsCopyNotGood+": "+servedNote([][]byte{[]byte("a")})+" (its copy in the conversation's recording matched by file name, size and type, not by id)"), one, true},
 		"older wording, a set": {withAnswer("403 Forbidden", recordingsCopiesNoneGood+": "+strings.Replace(servedNote([][]byte{[]byte("a"), []byte("b")}), "of 2 sorted sha256s", "of the 2 sorted sha256 of what they served", 1)), set, true},
+
+		// How many were downloaded rests on the link's speed (the time
+		// budget): only the copies' count is compared (review-commits5 L4).
+		"as many copies, more downloaded": {withAnswer("403 Forbidden", tooMany(12, 2)), withAnswer("403 Forbidden", tooMany(12, 7)), true},
+		"as many copies, older wording":   {many, withAnswer("403 Forbidden", tooMany(9, 3)), true},
+		"more copies":                     {withAnswer("403 Forbidden", tooMany(12, 2)), withAnswer("403 Forbidden", tooMany(13, 2)), false},
 	} {
 		got, ok := settledAgain(tc.prev, tc.now)
 		if ok != tc.want {

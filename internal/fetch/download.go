@@ -158,6 +158,21 @@ func SHA256Hex(b []byte) string {
 // want in neither form wraps ErrInvalidArgument.
 func CheckSHA256(body []byte, want string) error {
 	got := sha256.Sum256(body)
+	w, err := StatedSHA256(want)
+	if err != nil {
+		return err
+	}
+	if g := hex.EncodeToString(got[:]); g != w {
+		return fmt.Errorf("fetch: check sha256: %w: got %s, want %s", ErrDigestMismatch, g, w)
+	}
+	return nil
+}
+
+// StatedSHA256 is the digest want states, read as CheckSHA256 reads it,
+// in lower-case hex (SHA256Hex's form): a digest known from an earlier
+// download is compared with it without the bytes. A want in neither form
+// wraps ErrInvalidArgument.
+func StatedSHA256(want string) (string, error) {
 	w := strings.TrimSpace(want)
 	var wb []byte
 	if len(w) == 64 {
@@ -172,10 +187,7 @@ func CheckSHA256(body []byte, want string) error {
 		}
 	}
 	if len(wb) != sha256.Size {
-		return fmt.Errorf("fetch: check sha256: %w: %q is neither hex nor base64 of 32 bytes", ErrInvalidArgument, quoteShort(want, 80))
+		return "", fmt.Errorf("fetch: check sha256: %w: %q is neither hex nor base64 of 32 bytes", ErrInvalidArgument, quoteShort(want, 80))
 	}
-	if string(wb) != string(got[:]) {
-		return fmt.Errorf("fetch: check sha256: %w: got %s, want %s", ErrDigestMismatch, hex.EncodeToString(got[:]), hex.EncodeToString(wb))
-	}
-	return nil
+	return hex.EncodeToString(wb), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custodyhq/custody/internal/genesys"
 )
@@ -196,6 +197,11 @@ func (c *Client) tokenError(resp *Response) error {
 // quoteShort cuts s (from a server) to n bytes and makes it printable.
 func quoteShort(s string, n int) string {
 	if len(s) > n {
+		// Cut on a character's first byte: half a character would be
+		// shown as U+FFFD, which the host never said.
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
 		s = s[:n] + "…"
 	}
 	return strings.Map(func(r rune) rune {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func okConversation(w http.ResponseWriter, r *http.Request) {
@@ -290,5 +291,22 @@ func TestTokenResponseGarbage(t *testing.T) {
 				t.Errorf("error quotes the token body: %v", err)
 			}
 		})
+	}
+}
+
+// TestQuoteShortWholeCharacters: a host's message cut to its bound ends
+// on a whole character, so what is shown is what the host said (no
+// U+FFFD for half a character), within the bound and its "…".
+func TestQuoteShortWholeCharacters(t *testing.T) {
+	for _, ch := range []string{"é", "€", "😀"} {
+		for n := 1; n <= 12; n++ {
+			got := quoteShort(strings.Repeat(ch, 10), n)
+			if !utf8.ValidString(got) || strings.ContainsRune(got, utf8.RuneError) {
+				t.Errorf("quoteShort(%q×10, %d) = %q: half a character", ch, n, got)
+			}
+			if body := strings.TrimSuffix(got, "…"); len(body) > n || !strings.HasPrefix(strings.Repeat(ch, 10), body) {
+				t.Errorf("quoteShort(%q×10, %d) = %q: not a prefix within %d bytes", ch, n, got, n)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,12 @@ func (d daysDuration) Set(s string) error {
 // "--NAME" flag: `.
 var errDaysDuration = errors.New("want whole days such as 90d, or a Go duration such as 2160h or 90m")
 
+// errDaysTooLarge is a value of the right form past what a duration holds.
+var errDaysTooLarge = errors.New("too large: at most 106751d (2562047h)")
+
+// durationForm is a Go duration's spelling, whatever its size.
+var durationForm = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
 // parseDaysDuration reads "Nd" as N days, anything else as a Go
 // duration. The sign is left to each flag's own check, as for a Go
 // duration.
@@ -52,13 +59,19 @@ func parseDaysDuration(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		const day = int64(24 * time.Hour)
 		days, err := strconv.ParseInt(n, 10, 64)
-		if err != nil || days > math.MaxInt64/day || days < math.MinInt64/day {
+		switch {
+		case errors.Is(err, strconv.ErrRange), err == nil && (days > math.MaxInt64/day || days < math.MinInt64/day):
+			return 0, errDaysTooLarge
+		case err != nil:
 			return 0, errDaysDuration
 		}
 		return time.Duration(days * day), nil
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil {
+	switch {
+	case err != nil && strings.Contains(err.Error(), "invalid duration") && durationForm.MatchString(s):
+		return 0, errDaysTooLarge // of the right form, past what a duration holds
+	case err != nil:
 		return 0, errDaysDuration
 	}
 	return v, nil

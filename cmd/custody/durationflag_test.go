@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -31,6 +32,28 @@ func TestParseDaysDuration(t *testing.T) {
 		got, err := parseDaysDuration(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseDaysDuration(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestParseDaysDurationTooLarge: a value of the right form past what a
+// duration holds is said to be too large, with the bound, not told to
+// take the form it has (review-commits6 L2).
+func TestParseDaysDurationTooLarge(t *testing.T) {
+	for in, want := range map[string]error{
+		"106752d":               errDaysTooLarge,
+		"99999999999999999999d": errDaysTooLarge,
+		"-106752d":              errDaysTooLarge,
+		"2562048h":              errDaysTooLarge,
+		"9999999999999999999ns": errDaysTooLarge,
+		".h":                    errDaysDuration,
+		"1.5.3h":                errDaysDuration,
+		"abc":                   errDaysDuration,
+		"":                      errDaysDuration,
+		"1.5d":                  errDaysDuration,
+	} {
+		if _, err := parseDaysDuration(in); !errors.Is(err, want) {
+			t.Errorf("parseDaysDuration(%q): %v, want %v", in, err, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -109,8 +110,11 @@ func ledgerFolderExists(ledger string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("folder %s does not exist: create it first (init makes the ledger and its keys, not the folder)", dir)
+	case errors.Is(err, syscall.ENOTDIR):
+		// A file where the path needs a folder, higher up.
+		return fmt.Errorf("%s is not a folder: a part of its path is a file; give --ledger a path in a folder", dir)
 	case err != nil:
-		return fmt.Errorf("folder %s: %w", dir, err)
+		return err // os.Stat's error names the path once
 	case !fi.IsDir():
 		return fmt.Errorf("%s is not a folder: give --ledger a path in a folder", dir)
 	}

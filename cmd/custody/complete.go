@@ -86,9 +86,9 @@ func registerCompletions(root *cobra.Command) {
 // shellExamples are completion's examples, by shell: where the script
 // goes so that every new shell loads it.
 var shellExamples = map[string]string{
-	"bash":       "custody completion bash > ~/.local/share/bash-completion/completions/custody",
+	"bash":       "custody completion bash > ~/.local/share/bash-completion/completions/custody\n  (make the folder first on a new account: mkdir -p ~/.local/share/bash-completion/completions)",
 	"zsh":        `custody completion zsh > "${fpath[1]}/_custody"`,
-	"fish":       "custody completion fish > ~/.config/fish/completions/custody.fish",
+	"fish":       "custody completion fish > ~/.config/fish/completions/custody.fish\n  (make the folder first on a new account: mkdir -p ~/.config/fish/completions)",
 	"powershell": "custody completion powershell | Out-String | Invoke-Expression",
 }
 

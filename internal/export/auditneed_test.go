@@ -1,12 +1,17 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/custodyhq/custody/internal/evidence"
 	"github.com/custodyhq/custody/internal/export"
+	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/sim"
 	"github.com/custodyhq/custody/internal/sim/simtest"
@@ -108,4 +113,62 @@ func TestExportNothingToCaptureNeedsNoAudits(t *testing.T) {
 			t.Fatalf("export: %v, status %s: want the run stopped by the audit query's failure", err, acct.Status)
 		}
 	})
+}
+
+// stopAtAuditStore stores an audit page (a body naming entityType) only
+// once whoever stores it can no longer stop: with a context that can be
+// cancelled it waits for the cancellation, as a slow disk would still be
+// writing when a run stops the query, then reports the write done.
+type stopAtAuditStore struct {
+	evidence.Store
+	mu   sync.Mutex
+	puts []hashchain.Hash
+}
+
+func (s *stopAtAuditStore) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
+	if bytes.Contains(data, []byte(`"entityType"`)) && ctx.Done() != nil {
+		<-ctx.Done()
+	}
+	ref, err := s.Store.Put(context.WithoutCancel(ctx), data)
+	if err == nil && bytes.Contains(data, []byte(`"entityType"`)) {
+		s.mu.Lock()
+		s.puts = append(s.puts, ref.Sum)
+		s.mu.Unlock()
+	}
+	return ref, err
+}
+
+// TestExportStoppedAuditQueryLeavesNoPageUnnamed: a run with nothing to
+// capture stops the audit query; stopped after its pages are read, the
+// query still records every page it stored (review-commits6 L1: the
+// stop came between the store and the ledger's commit, and the pages
+// stayed in the store with no entry naming them, while the run ended
+// done).
+func TestExportStoppedAuditQueryLeavesNoPageUnnamed(t *testing.T) {
+	srv := simtest.Start(t, sim.Options{OrgConfig: sim.OrgConfig{Seed: 7, Conversations: 30, Start: orgStart, End: orgEnd, LegalHoldShare: 0.2},
+		JobDelay: 20 * time.Millisecond, AuditDelay: 20 * time.Millisecond})
+	le := ledgertest.New(t, "matter-1")
+	e := &env{srv: srv, ledger: le.Ledger, store: le.Store, key: le.Key, dir: le.Dir}
+	empty := export.Scope{Matter: "matter-1", MediaType: "message", MessageType: "whatsapp",
+		Interval: orgStart.Add(-72*time.Hour).Format(time.RFC3339) + "/" + orgStart.Add(-48*time.Hour).Format(time.RFC3339)}
+	st := &stopAtAuditStore{Store: e.store}
+	acct, err := export.Run(context.Background(), export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: st},
+		export.Options{Scope: empty, SignerKey: e.key, Concurrency: 4})
+	if err != nil || acct.Status != ledger.RunDone {
+		t.Fatalf("export: %v, status %s: want done", err, acct.Status)
+	}
+	named := map[hashchain.Hash]bool{}
+	for en, err := range e.ledger.Entries(context.Background(), ledger.Filter{Kind: leaf.KindAudit}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		named[en.EvidenceSHA256] = true
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, h := range st.puts {
+		if !named[h] {
+			t.Errorf("audit page %s is in the store, and no audit entry names it (%d stored, %d entries)", h, len(st.puts), len(named))
+		}
+	}
 }

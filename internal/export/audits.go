@@ -196,7 +196,7 @@ func (r *runner) loadAudits(ctx context.Context) error {
 	var entries []leaf.Entry
 	var held [][]byte // bodies of entries[len(entries)-len(held):], not stored yet
 	size := 0
-	store := func() error {
+	store := func(ctx context.Context) error {
 		for i, body := range held {
 			ref, err := r.put(ctx, body)
 			if err != nil {
@@ -224,12 +224,17 @@ func (r *runner) loadAudits(ctx context.Context) error {
 			Source: source(p.Response), Detail: detail})
 		held = append(held, p.Response.Body)
 		if size += len(p.Response.Body); size > auditSpill {
-			if err := store(); err != nil {
+			if err := store(ctx); err != nil {
 				return err
 			}
 		}
 	}
-	if err := store(); err != nil {
+	// Every page is read: the last ones are stored and all recorded
+	// together even if the run stops the query now (a run with nothing to
+	// capture does, Ctrl-C does), so that no stored page is left without
+	// its entry. Both are bounded: at most auditSpill bytes, one commit.
+	ctx = context.WithoutCancel(ctx)
+	if err := store(ctx); err != nil {
 		return err
 	}
 	err := r.d.Ledger.Update(ctx, func(tx *ledger.Tx) error {

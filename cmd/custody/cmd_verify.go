@@ -207,7 +207,9 @@ Examples:
        for a ledger with checkpoints; or, the ledger checked, the
        evidence store or the --report file could not be read: the
        ledger's result is printed, that part named (ERROR … not
-       checked), and INCOMPLETE where OK would be`,
+       checked), and INCOMPLETE where OK would be (3 when a check that
+       ran failed: an evidence object that cannot be read hides no
+       other's failure)`,
 			`2    usage error: an unknown flag or invalid value (a signer key, or a
        file that holds no verifier key, given as --key or --witness, a
        --checkpoint file that is no signed checkpoint at all, an
@@ -458,8 +460,16 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		if r.UnreferencedAltered > 0 {
 			unref += fmt.Sprintf(" (%d of them altered)", r.UnreferencedAltered)
 		}
-		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered, %s; %d checkpoint %s checked\n",
-			r.Referenced, r.Referenced-r.Missing-r.Erased, r.Store, r.Missing, r.Altered, unref, r.CheckpointCopies, plural(r.CheckpointCopies, "copy", "copies"))
+		var notChecked string
+		switch {
+		case r.Stopped:
+			// What it reached: the rest is unchecked (ERROR below).
+			notChecked = fmt.Sprintf(", %d not checked (the check stopped early)", r.NotChecked)
+		case r.NotChecked > 0:
+			notChecked = fmt.Sprintf(", %d not checked (unreadable)", r.NotChecked)
+		}
+		fmt.Fprintf(w, "evidence     %d objects referenced, %d re-hashed in %s: %d missing, %d altered%s, %s; %d checkpoint %s checked\n",
+			r.Referenced, r.Referenced-r.Missing-r.Erased-r.NotChecked, r.Store, r.Missing, r.Altered, notChecked, unref, r.CheckpointCopies, plural(r.CheckpointCopies, "copy", "copies"))
 		if r.Erased > 0 || len(r.ErasedConversations)+len(r.ErasedMessages) > 0 {
 			fmt.Fprintf(w, "erased       %d objects deleted by erasure entries a signed checkpoint vouches for (not missing; entries %s); conversations: %s; messages: %s\n",
 				r.Erased, seqList(r.ErasureEntries), listOrNone(r.ErasedConversations), listOrNone(r.ErasedMessages))

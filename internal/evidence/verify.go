@@ -70,7 +70,31 @@ type Report struct {
 	// (Store.Survey): temporary files of unfinished writes, misplaced or
 	// misnamed files, whatever else is there. None is read.
 	Strays []string
+	// Unreadable are the objects that could not be read (an I/O error,
+	// a refused request: neither absent nor too large), referenced or
+	// not: neither intact nor altered, not checked. One such object
+	// does not stop the check, so that whoever can make an object
+	// unreadable cannot hide the others' failures behind it.
+	Unreadable []Unreadable
+	// Checked counts the referenced objects given a verdict: present
+	// and intact, missing or altered. It is Referenced less the
+	// unreadable ones, and less those never reached when Verify stopped
+	// early.
+	Checked int
 }
+
+// Unreadable is an object the store could not read.
+type Unreadable struct {
+	Sum          hashchain.Hash
+	Unreferenced bool  // listed by the store, referenced by nothing
+	Err          error // the store's error, naming the object
+}
+
+// maxUnreadableRun is how many objects in a row, none read between them,
+// may fail to read before Verify takes the store for unreadable and
+// stops (a store offline, its credentials refused): without it every
+// object of a store that cannot be reached would be tried, and retried.
+const maxUnreadableRun = 64
 
 // Altered is a stored object that does not hash to its address.
 type Altered struct {
@@ -103,9 +127,12 @@ func Sums(sums []hashchain.Hash) iter.Seq2[hashchain.Hash, error] {
 // evidence_sha256 in the ledger; duplicates are fine) and surveys the
 // store (Store.Survey) for objects nothing references, which it re-hashes
 // too once the references end, and for names under Dir that are no
-// object (Report.Strays). An error from referenced, or a store error
-// other than "not found" or "too large", aborts with an error: the report
-// is only returned when it is complete.
+// object (Report.Strays). An object the store cannot read is
+// Report.Unreadable, and the check goes on. An error from referenced, a
+// store whose listing fails, or maxUnreadableRun objects in a row that
+// cannot be read stop it with an error, returned with the report of what
+// was found until then (not complete: failures in it are failures, the
+// rest is unchecked); cancellation returns the error alone.
 //
 // Each object is handed to a worker as soon as referenced yields it, so a
 // caller that produces references slowly (a walk over the ledger) has them
@@ -127,8 +154,9 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 	if opts.Distinct == nil {
 		set = make(map[hashchain.Hash]struct{})
 	}
-	var mu sync.Mutex // guards r's lists, done and total
+	var mu sync.Mutex // guards r's lists, done, total and run
 	done, total := 0, 0
+	run := 0 // objects that failed to read since one was last read
 	g, gctx := errgroup.WithContext(ctx)
 	// The store is listed meanwhile (for S3, list requests beside the
 	// reads); what nothing references is known once the references end.
@@ -161,22 +189,61 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 				if buf == nil {
 					buf = make([]byte, hashBufSize)
 				}
-				if err := verifyOne(gctx, s, j, buf, opts, r, &mu, &done, &total); err != nil {
+				if err := verifyOne(gctx, s, j, buf, opts, r, &mu, &done, &total, &run); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
+	// The references are pulled on a goroutine of their own, so that a
+	// check stopped by a worker (gctx) stops waiting for them at once: a
+	// caller's references may wait, in turn, on something that waits for
+	// Verify to return (verify's walk waits for its derive stage, which
+	// waits for an object a stopped worker never handed over): pulled
+	// here, that was a deadlock. Left early, referenced is left at its
+	// next yield, and ends when the caller ends it.
+	type ref struct {
+		sum hashchain.Hash
+		err error
+	}
+	refc := make(chan ref)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		defer close(refc)
+		for sum, err := range referenced {
+			select {
+			case refc <- ref{sum, err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	var refErr error
 	ended := true // the references ended, rather than being left early
 refs:
-	for sum, err := range referenced {
-		if err != nil {
-			refErr = fmt.Errorf("evidence: verify: read references: %w", err)
+	for {
+		var it ref
+		select {
+		case got, ok := <-refc:
+			if !ok {
+				break refs
+			}
+			it = got
+		case <-gctx.Done():
+			ended = false
+			break refs // a worker failed: g.Wait reports it
+		}
+		if it.err != nil {
+			refErr = fmt.Errorf("evidence: verify: read references: %w", it.err)
 			ended = false
 			break
 		}
+		sum := it.sum
 		if opts.Distinct == nil {
 			if _, seen := set[sum]; seen {
 				continue
@@ -186,10 +253,6 @@ refs:
 		mu.Lock()
 		total++
 		mu.Unlock()
-		if gctx.Err() != nil {
-			ended = false
-			break // a worker failed: g.Wait reports it
-		}
 		select {
 		case jobs <- verifyJob{sum: sum}:
 		case <-gctx.Done():
@@ -239,21 +302,25 @@ refs:
 		if !listed {
 			<-walked
 		}
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+	} else if walkErr != nil {
+		err = walkErr // the store names the operation ("evidence: walk …: …")
 	}
-	if walkErr != nil {
-		return nil, walkErr // the store names the operation ("evidence: walk …: …")
+	// Every worker has returned: no lock needed.
+	r.Referenced = total
+	if listed && walkErr == nil {
+		r.Stored = len(stored)
+		r.Strays = strays
 	}
-	r.Referenced = total // every worker has returned: no lock needed
-	r.Stored = len(stored)
-	r.Strays = strays
-
 	slices.SortFunc(r.Missing, compareHash)
 	slices.SortFunc(r.Altered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
 	slices.SortFunc(r.Unreferenced, compareHash)
 	slices.SortFunc(r.UnreferencedAltered, func(a, b Altered) int { return compareHash(a.Sum, b.Sum) })
+	slices.SortFunc(r.Unreadable, func(a, b Unreadable) int { return compareHash(a.Sum, b.Sum) })
 	slices.Sort(r.Strays)
-	return r, nil
+	return r, err
 }
 
 // Unreferenced returns the objects stored in s that referenced does not
@@ -335,10 +402,14 @@ type verifyJob struct {
 // opts.Keep asks for a referenced one, else streamed through buf) and
 // records the verdict in r. An unreferenced object that is gone since it
 // was listed is not reported (nothing references it, nothing is lost).
-func verifyOne(ctx context.Context, s Store, j verifyJob, buf []byte, opts VerifyOptions, r *Report, mu *sync.Mutex, done, total *int) error {
+// An object that cannot be read is recorded as unreadable; it returns an
+// error only on cancellation, or when it is the maxUnreadableRun-th in a
+// row (*run counts them).
+func verifyOne(ctx context.Context, s Store, j verifyJob, buf []byte, opts VerifyOptions, r *Report, mu *sync.Mutex, done, total, run *int) error {
 	sum := j.sum
 	var missing bool
 	var alt *Altered
+	var unreadable error
 	var got hashchain.Hash
 	var err error
 	var keep func([]byte, bool)
@@ -361,15 +432,25 @@ func verifyOne(ctx context.Context, s Store, j verifyJob, buf []byte, opts Verif
 		missing = true
 	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrCorrupt):
 		alt = &Altered{Sum: sum, Detail: err.Error()}
+	case err != nil && ctx.Err() != nil:
+		return err // cancelled, or another worker stopped the check
 	case err != nil:
-		return err // the store names the operation and the object ("evidence: get sha256/…: …")
+		unreadable = err // the store names the operation and the object ("evidence: get sha256/…: …")
 	case got != sum:
 		alt = &Altered{Sum: sum, Actual: got}
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if unreadable != nil {
+		r.Unreadable = append(r.Unreadable, Unreadable{Sum: sum, Unreferenced: j.unreferenced, Err: unreadable})
+		if *run++; *run >= maxUnreadableRun {
+			return &unreadableRunError{n: maxUnreadableRun, last: unreadable}
+		}
+	} else {
+		*run = 0
+	}
 	if j.unreferenced {
-		if !missing {
+		if !missing && unreadable == nil {
 			r.Unreferenced = append(r.Unreferenced, sum)
 		}
 		if alt != nil {
@@ -383,12 +464,29 @@ func verifyOne(ctx context.Context, s Store, j verifyJob, buf []byte, opts Verif
 	if alt != nil {
 		r.Altered = append(r.Altered, *alt)
 	}
+	if unreadable == nil {
+		r.Checked++
+	}
 	*done++
 	if opts.Progress != nil {
 		opts.Progress(*done, *total)
 	}
 	return nil
 }
+
+// unreadableRunError stops Verify: n objects in a row could not be read,
+// the last with last.
+type unreadableRunError struct {
+	n    int
+	last error
+}
+
+func (e *unreadableRunError) Error() string {
+	// The store's error begins "evidence: ", as this one does.
+	return fmt.Sprintf("evidence: stopped after %d objects in a row could not be read; the last: %s", e.n, strings.TrimPrefix(e.last.Error(), "evidence: "))
+}
+
+func (e *unreadableRunError) Unwrap() error { return e.last }
 
 // hashBufSize is the read size of a streamed hash: large enough that a
 // typical evidence object (a bulk response of tens of KiB) is one read.

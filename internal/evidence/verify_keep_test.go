@@ -3,6 +3,8 @@ package evidence_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,12 +84,15 @@ func (f failingStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, erro
 	return f.Store.Get(ctx, sum)
 }
 
-// TestVerifyStoreErrorStops: a read error other than missing or too
-// large aborts Verify with that error, whichever worker meets it, with or
-// without Keep; objects after it are not handed over as intact.
-func TestVerifyStoreErrorStops(t *testing.T) {
+// TestVerifyUnreadableObject: an object the store cannot read (an I/O
+// error, not missing or too large) is reported unreadable, and the check
+// goes on: every other object is checked, an altered one found, with or
+// without Keep (review-commits5 L1). Before, the first such error stopped
+// Verify and the report, failures found included, was thrown away.
+func TestVerifyUnreadableObject(t *testing.T) {
 	ctx := context.Background()
-	s, err := folder.Open(t.TempDir(), evidence.Options{})
+	dir := t.TempDir()
+	s, err := folder.Open(dir, evidence.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,16 +104,125 @@ func TestVerifyStoreErrorStops(t *testing.T) {
 		}
 		sums = append(sums, ref.Sum)
 	}
+	altered := sums[150]
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(evidence.Key(altered))), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, keep := range []bool{false, true} {
 		opts := evidence.VerifyOptions{Concurrency: 3}
+		handed := map[hashchain.Hash]bool{}
+		var mu sync.Mutex
 		if keep {
-			opts.Keep = func(hashchain.Hash) func([]byte, bool) { return func([]byte, bool) {} }
+			opts.Keep = func(sum hashchain.Hash) func([]byte, bool) {
+				return func(_ []byte, intact bool) { mu.Lock(); handed[sum] = intact; mu.Unlock() }
+			}
 		}
 		rep, err := evidence.Verify(ctx, failingStore{Store: s, bad: sums[50]}, evidence.Sums(sums), opts)
-		if err == nil || !strings.Contains(err.Error(), "disk on fire") || rep != nil {
-			t.Fatalf("keep %v: Verify = %v, %v; want the store's error", keep, rep, err)
+		if err != nil || rep == nil {
+			t.Fatalf("keep %v: Verify = %v, %v; want a report", keep, rep, err)
+		}
+		if len(rep.Unreadable) != 1 || rep.Unreadable[0].Sum != sums[50] || !strings.Contains(rep.Unreadable[0].Err.Error(), "disk on fire") {
+			t.Errorf("keep %v: unreadable %+v; want %s, the store's error", keep, rep.Unreadable, sums[50])
+		}
+		if len(rep.Altered) != 1 || rep.Altered[0].Sum != altered || rep.Referenced != 200 || rep.Checked != 199 || len(rep.Missing) != 0 {
+			t.Errorf("keep %v: altered %v, referenced %d, checked %d, missing %v; want %s altered, 200 referenced, 199 checked", keep, rep.Altered, rep.Referenced, rep.Checked, rep.Missing, altered)
+		}
+		if keep && (handed[sums[50]] || len(handed) != 200) {
+			t.Errorf("keep: %d handed over, the unreadable one as intact %v; want all 200, it not intact", len(handed), handed[sums[50]])
 		}
 	}
+}
+
+// TestVerifyUnreadableStoreStops: a store that can read nothing (offline,
+// its credentials refused) stops Verify after maxUnreadableRun objects in
+// a row, not after trying every one, with the store's error and the
+// report of what was found until then: the failures in it still count.
+func TestVerifyUnreadableStoreStops(t *testing.T) {
+	ctx := context.Background()
+	s, err := folder.Open(t.TempDir(), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := sumOf([]byte("never stored"))
+	sums := []hashchain.Hash{missing}
+	for i := range 1000 {
+		ref, err := s.Put(ctx, []byte{byte(i), byte(i >> 8), 'd'})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, ref.Sum)
+	}
+	// One worker, the missing object first: found before the store fails.
+	rep, err := evidence.Verify(ctx, offlineStore{s}, evidence.Sums(sums), evidence.VerifyOptions{Concurrency: 1})
+	if err == nil || !strings.Contains(err.Error(), "stopped after 64 objects in a row could not be read") || !strings.Contains(err.Error(), "offline") {
+		t.Fatalf("Verify = %v; want it stopped after 64 objects in a row, the store's error named", err)
+	}
+	if rep == nil || len(rep.Missing) != 1 || rep.Missing[0] != missing || len(rep.Unreadable) != 64 || rep.Checked != 1 {
+		t.Fatalf("report %+v; want the missing object, 64 unreadable, 1 checked", rep)
+	}
+}
+
+// TestVerifyStopsWithReferencesPending: a check stopped by the store
+// returns while the caller's references wait, as verify's do (its walk
+// waits for the derive stage, which waits for Verify to return): before,
+// Verify waited for the next reference, and verify --evidence hung when
+// a read error stopped the check after the last reference was taken.
+func TestVerifyStopsWithReferencesPending(t *testing.T) {
+	ctx := context.Background()
+	s, err := folder.Open(t.TempDir(), evidence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []hashchain.Hash
+	for i := range 70 {
+		ref, err := s.Put(ctx, []byte{byte(i), 'p'})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, ref.Sum)
+	}
+	// Every read fails only once every reference is taken (64 workers
+	// and as many queued hold the 70), so the check stops while Verify
+	// waits for the next one.
+	taken, end, ended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	refs := func(yield func(hashchain.Hash, error) bool) {
+		defer close(ended)
+		for _, sum := range sums {
+			if !yield(sum, nil) {
+				return
+			}
+		}
+		close(taken)
+		<-end // more may come, until the caller ends them
+	}
+	rep, err := evidence.Verify(ctx, gatedStore{offlineStore{s}, taken}, refs, evidence.VerifyOptions{Concurrency: 64})
+	close(end)
+	<-ended
+	if err == nil || rep == nil || len(rep.Unreadable) < 64 {
+		t.Fatalf("Verify = %v, %v; want it stopped, the unreadable objects reported", rep, err)
+	}
+}
+
+// gatedStore reads once open is closed.
+type gatedStore struct {
+	evidence.Store
+	open chan struct{}
+}
+
+func (g gatedStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	<-g.open
+	return g.Store.Get(ctx, sum)
+}
+
+// offlineStore reads nothing, as a store that cannot be reached, but
+// knows which objects are absent (a listing, a HEAD that answered).
+type offlineStore struct{ evidence.Store }
+
+func (o offlineStore) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
+	if _, err := o.Store.Get(ctx, sum); errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return nil, fmt.Errorf("evidence: get %s: offline", evidence.Key(sum))
 }
 
 // TestVerifyCancelled: a caller that gives up mid-way gets an error, never

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/erasure"
 	"github.com/custodyhq/custody/internal/evidence"
@@ -159,28 +160,56 @@ func (c *evidenceCheck) stop() {
 	<-c.done
 }
 
-// finish waits for every referenced object to be re-hashed and reports.
-// vouched holds the erasure entries a signed checkpoint verify validated
-// vouches for: only those excuse an absent object (erased.go), which
-// snap, the pass's snapshot, is read again to judge. stored are the
-// ledger's checkpoints, whose copies beside the evidence are looked for.
-func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouched map[uint64]bool, stored []ledger.StoredCheckpoint) ([]Finding, *EvidenceSummary, error) {
+// maxUnreadableNamed is how many unreadable objects finish names one by
+// one; the JSON's unreadable_objects lists them all.
+const maxUnreadableNamed = 5
+
+// finish waits for every referenced object to be re-hashed and reports:
+// the findings, the summary, and the objects the store could not read
+// (unchecked). vouched holds the erasure entries a signed checkpoint
+// verify validated vouches for: only those excuse an absent object
+// (erased.go), which snap, the pass's snapshot, is read again to judge.
+// stored are the ledger's checkpoints, whose copies beside the evidence
+// are looked for. When the check stopped early (the store could not be
+// listed, or read at all), the error comes with what it found until
+// then: failures found are failures still, whoever made the rest
+// unreadable (review-commits5 L1).
+func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouched map[uint64]bool, stored []ledger.StoredCheckpoint) (_ []Finding, _ *EvidenceSummary, unchecked []Unchecked, stopped error) {
 	c.stop()
-	rep, err := c.rep, c.err
-	if err != nil {
-		return nil, nil, err // evidence.Verify names itself ("evidence: verify: …")
+	rep, stopped := c.rep, c.err
+	if rep == nil {
+		return nil, nil, nil, stopped // cancelled; evidence.Verify names itself ("evidence: verify: …")
 	}
 	missing, erased, err := c.erased.Split(rep.Missing, vouched, func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) {
 		return referencing(ctx, snap, want)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced),
-		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies), AlteredObjects: rep.Altered}
+		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies), AlteredObjects: rep.Altered,
+		Unreadable: len(rep.Unreadable), Stopped: stopped != nil}
+	if stopped != nil {
+		// Every reference is known (the walk is over), not every one
+		// was handed to the store before it stopped.
+		sum.Referenced = len(c.first)
+	}
+	sum.NotChecked = sum.Referenced - rep.Checked
 	for _, m := range missing {
 		sum.MissingObjects = append(sum.MissingObjects, m.Sum)
+	}
+	for i, u := range rep.Unreadable {
+		sum.UnreadableObjects = append(sum.UnreadableObjects, u.Sum)
+		switch {
+		case i < maxUnreadableNamed:
+			// The store's error names the object and begins "evidence: ",
+			// which Check says.
+			unchecked = append(unchecked, Unchecked{Check: CheckEvidence, Error: strings.TrimPrefix(u.Err.Error(), CheckEvidence+": ")})
+		case i == maxUnreadableNamed:
+			n := len(rep.Unreadable) - maxUnreadableNamed
+			unchecked = append(unchecked, Unchecked{Check: CheckEvidence, Error: fmt.Sprintf("%d more %s could not be read (--output json lists them all: evidence.unreadable_objects)", n, plural(n, "object", "objects"))})
+		}
 	}
 	for _, n := range rep.Strays {
 		if isTemp(n) {
@@ -234,5 +263,5 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 	}
 	out = append(out, storeWarnings(c.side, rep.Strays)...)
 	out = append(out, missingCopies(c.side, stored, c.runEnds)...)
-	return out, sum, nil
+	return out, sum, unchecked, stopped
 }

@@ -322,6 +322,17 @@ type EvidenceSummary struct {
 	// out, the findings name them.
 	MissingObjects []hashchain.Hash   `json:"-"`
 	AlteredObjects []evidence.Altered `json:"-"`
+	// Unreadable counts the objects, referenced or not, the store could
+	// not read (an I/O error, a refused request): not checked, each
+	// named in Report.Unchecked (the first few) and here.
+	Unreadable        int              `json:"unreadable"`
+	UnreadableObjects []hashchain.Hash `json:"unreadable_objects,omitempty"`
+	// NotChecked counts the referenced objects given no verdict: the
+	// unreadable ones, and, when the check stopped early (Stopped;
+	// Report.Unchecked says why), those it never reached. The counts
+	// above are of what it reached.
+	NotChecked int  `json:"not_checked"`
+	Stopped    bool `json:"stopped,omitempty"`
 }
 
 // Unsigned is the entries at the end of the ledger that no valid signed
@@ -682,22 +693,28 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		breaks(c)
 	}
 	if ev != nil {
-		fs, sum, err := ev.finish(ctx, snap, vouched, stored)
-		if err == nil {
-			err = brokenVouch(ctx, ev, snap, vouched, broken, stored, sum, fs)
+		fs, sum, unread, err := ev.finish(ctx, snap, vouched, stored)
+		if sum != nil {
+			// (A damaged ledger or a cancel met here wins over a store
+			// that stopped the check.)
+			if bv := brokenVouch(ctx, ev, snap, vouched, broken, stored, sum, fs); bv != nil && (err == nil || errors.Is(bv, ledger.ErrCorrupt)) {
+				err = bv
+			}
 		}
 		switch {
 		case err != nil && (ctx.Err() != nil || errors.Is(err, ledger.ErrCorrupt)):
 			return rep, false, fmt.Errorf("verify: %w", err)
 		case err != nil:
 			// The store could not be read (an I/O error, S3 unreachable):
-			// the ledger's own checks stand, said with this beside them.
-			// The store's errors begin "evidence: ", which Check says.
-			rep.Unchecked = append(rep.Unchecked, Unchecked{Check: CheckEvidence, Error: strings.TrimPrefix(err.Error(), CheckEvidence+": ")})
-			fs, sum = nil, nil
+			// the ledger's own checks stand, and what the evidence check
+			// found until then (a failure found is a failure), said with
+			// this beside them, first (what stderr names). The store's
+			// errors begin "evidence: ", which Check says.
+			unread = append([]Unchecked{{Check: CheckEvidence, Error: strings.TrimPrefix(err.Error(), CheckEvidence+": ")}}, unread...)
 		}
+		rep.Unchecked = append(rep.Unchecked, unread...)
 		rep.Evidence = sum
-		if rep.EraseCutShort != nil && sum != nil {
+		if rep.EraseCutShort != nil && sum != nil && !sum.Stopped {
 			rep.EraseCutShort.Missing = labelCutShort(fs, opts.ErasePending, rep.EraseCutShort.Journal)
 			rep.EraseCutShort.Checked = true
 		}

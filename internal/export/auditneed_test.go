@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -170,5 +171,61 @@ func TestExportStoppedAuditQueryLeavesNoPageUnnamed(t *testing.T) {
 		if !named[h] {
 			t.Errorf("audit page %s is in the store, and no audit entry names it (%d stored, %d entries)", h, len(st.puts), len(named))
 		}
+	}
+}
+
+// blockAuditStore holds every audit page's Put until its context ends
+// (or the test does), saying when the first one began.
+type blockAuditStore struct {
+	evidence.Store
+	entered chan struct{}
+	once    sync.Once
+	release chan struct{}
+}
+
+func (s *blockAuditStore) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
+	if bytes.Contains(data, []byte(`"entityType"`)) {
+		s.once.Do(func() { close(s.entered) })
+		select {
+		case <-ctx.Done():
+			return evidence.Ref{}, ctx.Err()
+		case <-s.release:
+		}
+	}
+	return s.Store.Put(ctx, data)
+}
+
+// TestExportCtrlCStopsFinalAuditStore: Ctrl-C while the audit query
+// stores its last pages stops the run at once. Recording them whatever
+// the run's stop (b368c50) also ignored the user's: Run waited for the
+// whole store, up to 64 MB on a slow link, a second Ctrl-C swallowed
+// (review-commits7 M1).
+func TestExportCtrlCStopsFinalAuditStore(t *testing.T) {
+	e := newEnv(t, 10, "")
+	st := &blockAuditStore{Store: e.store, entered: make(chan struct{}), release: make(chan struct{})}
+	t.Cleanup(func() { close(st.release) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	scope := export.Scope{Matter: "matter-1", MediaType: "message", MessageType: "whatsapp",
+		Interval: orgStart.Format(time.RFC3339) + "/" + orgEnd.Format(time.RFC3339)}
+	done := make(chan error, 1)
+	go func() {
+		_, err := export.Run(ctx, export.Deps{Client: e.client(t), Ledger: e.ledger, Evidence: st},
+			export.Options{Scope: scope, SignerKey: e.key, Concurrency: 4})
+		done <- err
+	}()
+	select {
+	case <-st.entered:
+	case err := <-done:
+		t.Fatalf("the run ended (%v) before storing an audit page", err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("after Ctrl-C the run ended with %v, want it cancelled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run is still storing audit pages 30 s after Ctrl-C")
 	}
 }

@@ -70,10 +70,10 @@ const auditPermission = "audits:audit:view"
 // queryAudits loads the audit index (loadAudits), trying the query again
 // once if it failed, and returns the error that ends the run when it
 // could not be had: no conversation can be captured without it.
-func (r *runner) queryAudits(ctx context.Context) error {
+func (r *runner) queryAudits(ctx, final context.Context) error {
 	var err error
 	for attempt := 1; attempt <= maxAuditAttempts; attempt++ {
-		err = r.loadAudits(ctx)
+		err = r.loadAudits(ctx, final)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -173,7 +173,7 @@ const auditSpill = 64 << 20
 // by the conversation they concern. The entries are appended together,
 // once every page is read: a query that fails on a page leaves nothing in
 // the ledger, and the query run again records its pages once.
-func (r *runner) loadAudits(ctx context.Context) error {
+func (r *runner) loadAudits(ctx, final context.Context) error {
 	if a := r.audits.Load(); a != nil && a.loaded {
 		return nil
 	}
@@ -230,10 +230,12 @@ func (r *runner) loadAudits(ctx context.Context) error {
 		}
 	}
 	// Every page is read: the last ones are stored and all recorded
-	// together even if the run stops the query now (a run with nothing to
-	// capture does, Ctrl-C does), so that no stored page is left without
-	// its entry. Both are bounded: at most auditSpill bytes, one commit.
-	ctx = context.WithoutCancel(ctx)
+	// together under final, the run's own context, even if the run stops
+	// the query now (a run with nothing to capture does), so that no
+	// stored page is left without its entry; Ctrl-C still stops them (a
+	// run that stopped may leave pages no entry names, and verify says
+	// so). Both are bounded: at most auditSpill bytes, one commit.
+	ctx = final
 	if err := store(ctx); err != nil {
 		return err
 	}

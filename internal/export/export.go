@@ -197,7 +197,7 @@ func (r *runner) run(ctx context.Context) error {
 	defer cancel()
 	go func() {
 		defer close(r.auditsReady)
-		r.auditsErr = r.queryAudits(actx)
+		r.auditsErr = r.queryAudits(actx, ctx)
 		if r.auditsErr != nil && actx.Err() == nil {
 			r.auditsNeed.failed(r.auditsErr)
 		}

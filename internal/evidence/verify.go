@@ -207,7 +207,7 @@ func Verify(ctx context.Context, s Store, referenced iter.Seq2[hashchain.Hash, e
 		sum hashchain.Hash
 		err error
 	}
-	refc := make(chan ref)
+	refc := make(chan ref, 1024) // buffered: a handoff per reference cost --no-derive a quarter of its time
 	quit := make(chan struct{})
 	defer close(quit)
 	go func() {

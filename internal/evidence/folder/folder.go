@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -195,11 +196,12 @@ func wrapPut(key string, err error) error {
 // skipped for an object the store does not hold would leave it missing.
 func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
 	mode, open, err := f.stored(key, sum)
+	err = f.refused(key, err)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, f.refused(key, err)
+		return false, err
 	}
 	if !mode.IsRegular() {
 		return false, fmt.Errorf("%w: %s is not a regular file", evidence.ErrCorrupt, f.path(key))
@@ -406,6 +408,12 @@ func (f *folder) openLimited(rel string, sum *hashchain.Hash) (*os.File, int64, 
 // is not in the store. The error of the open itself depends on the
 // system (ELOOP, ENOTDIR, EMLINK, EFTYPE), so the names are looked at.
 // An absent name is not looked into: no link was met on the way to it.
+// A file (anything but a folder or a link) where a folder on the way
+// should be, sha256 or a shard, fails the open with ENOTDIR: nothing can
+// be at rel, so it is absent (fs.ErrNotExist), missing and not
+// unreadable: else whoever deletes the objects and puts a file at
+// sha256 would turn their absence into a check that could not be made
+// (review-commits7 M4).
 func (f *folder) refused(rel string, err error) error {
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -419,6 +427,9 @@ func (f *folder) refused(rel string, err error) error {
 			return err
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
+			if i < len(parts)-1 && !fi.IsDir() && errors.Is(err, syscall.ENOTDIR) {
+				return fmt.Errorf("%w: %s is not a folder, so %s cannot be there", fs.ErrNotExist, strings.Join(parts[:i+1], "/"), rel)
+			}
 			continue
 		}
 		if i == len(parts)-1 {
@@ -454,11 +465,11 @@ func (f *folder) Delete(ctx context.Context, sum hashchain.Hash) error {
 		return fmt.Errorf("evidence: delete: %w", err)
 	}
 	key := evidence.Key(sum)
-	if err := f.remove(key, true); err != nil {
+	if err := f.refused(key, f.remove(key, true)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("evidence: delete %s: %w", key, f.refused(key, err))
+		return fmt.Errorf("evidence: delete %s: %w", key, err)
 	}
 	return nil
 }
@@ -468,11 +479,12 @@ func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
 		return false, fmt.Errorf("evidence: exists: %w", err)
 	}
 	_, _, err := f.stored(evidence.Key(sum), sum)
+	err = f.refused(evidence.Key(sum), err)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("evidence: exists %s: %w", evidence.Key(sum), f.refused(evidence.Key(sum), err))
+		return false, fmt.Errorf("evidence: exists %s: %w", evidence.Key(sum), err)
 	}
 	return true, nil
 }

@@ -101,6 +101,9 @@ type deriveCheck struct {
 	sum    DerivedSummary
 	kinds  map[string]bool // kinds skipped
 	detail leaf.Detail     // the current entry's detail, if decoded already
+	// unavailable are the objects read asked the store for and did not
+	// get (missing, unreadable or altered): not asked for again.
+	unavailable map[hashchain.Hash]struct{}
 }
 
 // decodeDetail is leaf.DecodeDetail(kind, e.Detail) of the current entry,
@@ -151,6 +154,8 @@ func newDeriveCheck(store evidence.Store, pre *prefetch, convMemory int) *derive
 		audits: newLRU[string, derive.AuditIndex](deriveAuditSets),
 		sum:    DerivedSummary{ByKind: map[string]int{}},
 		kinds:  map[string]bool{},
+
+		unavailable: map[hashchain.Hash]struct{}{},
 	}
 }
 
@@ -235,6 +240,13 @@ func show(v any) string {
 // read returns the evidence object sum, only if it is there and hashes to
 // its name: a missing or altered object is the evidence check's finding,
 // and deriving from altered bytes would only repeat it.
+//
+// The store is asked only for an object the evidence check did not hand
+// over, and only while that check has not stopped early: once it has (a
+// store it could not read, 64 objects in a row), an object it did not
+// read is not available, not asked of the store, which on a dead S3 store
+// would cost retries for every object left (review-commits7 M3). An
+// object the store did not give once is not asked for again.
 func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, bool) {
 	if sum.IsZero() {
 		return nil, false
@@ -242,8 +254,17 @@ func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, boo
 	if f := c.pre.take(sum); f != nil {
 		return f.data, f.intact
 	}
+	if c.pre.stopped() {
+		return nil, false
+	}
+	if _, gone := c.unavailable[sum]; gone {
+		return nil, false
+	}
 	b, err := c.store.Get(ctx, sum)
 	if err != nil || hashchain.Hash(sha256.Sum256(b)) != sum {
+		if ctx.Err() == nil {
+			c.unavailable[sum] = struct{}{}
+		}
 		return nil, false
 	}
 	return b, true

@@ -53,6 +53,8 @@ func newEvidenceCheck(ctx context.Context, store evidence.Store, side *sideFiles
 	vo := evidence.VerifyOptions{Progress: progress, Distinct: func(h hashchain.Hash) bool { _, ok := c.first[h]; return ok }}
 	if derive {
 		c.pre = newPrefetch(c.done)
+		// Read once c.done is closed, after c.err was set.
+		c.pre.stoppedEarly = func() bool { return c.err != nil }
 		vo.Keep = c.pre.keep
 	}
 	sums := c.sums // the field is the walk's: stop clears it

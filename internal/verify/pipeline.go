@@ -91,6 +91,11 @@ type prefetch struct {
 	order   []registered // FIFO of registrations, for the window, from head on
 	head    int
 	evDone  <-chan struct{}
+	// stoppedEarly, once evDone is closed, says whether the evidence
+	// check stopped before reading every object (a store it could not
+	// read, 64 objects in a row; or a cancellation): the derive stage
+	// then asks the store for nothing more (deriveCheck.read). Nil: never.
+	stoppedEarly func() bool
 }
 
 type registered struct {
@@ -173,6 +178,21 @@ func (p *prefetch) take(sum hashchain.Hash) *fetched {
 		default:
 			return nil // the hashing stopped early
 		}
+	}
+}
+
+// stopped reports whether the evidence check has ended early
+// (stoppedEarly): an object it did not hand over is then not available,
+// and is not asked of the store again.
+func (p *prefetch) stopped() bool {
+	if p == nil || p.stoppedEarly == nil {
+		return false
+	}
+	select {
+	case <-p.evDone:
+		return p.stoppedEarly()
+	default:
+		return false
 	}
 }
 

@@ -512,7 +512,7 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 	case rep.OK:
 		fmt.Fprintln(w, "OK    every check holds")
 	case len(rep.Unchecked) > 0 && len(rep.Findings)+rep.Omitted == 0:
-		fmt.Fprintf(w, "INCOMPLETE every check that ran holds, but %d could not be made (ERROR above)\n", len(rep.Unchecked))
+		fmt.Fprintf(w, "INCOMPLETE every check that ran holds, but %s (ERROR above)\n", notMade(rep))
 		if u != nil {
 			fmt.Fprintf(w, "warn  unsigned: %s\n", u)
 		}
@@ -522,6 +522,34 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		fmt.Fprintf(w, "warn  unsigned: %s\n", u)
 	}
 	return nil
+}
+
+// notMade says what the INCOMPLETE line leaves unchecked: each check
+// named once, the evidence by the objects given no verdict, not by how
+// many ERROR lines there are (review-commits7 L1: "7 could not be made"
+// where 22,765 objects went unchecked).
+func notMade(rep *verify.Report) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, u := range rep.Unchecked {
+		if seen[u.Check] {
+			continue
+		}
+		seen[u.Check] = true
+		switch r := rep.Evidence; {
+		case u.Check == verify.CheckEvidence && r != nil && r.NotChecked > 0:
+			p := fmt.Sprintf("the evidence of %d of the %d objects referenced could not be checked", r.NotChecked, r.Referenced)
+			if r.Stopped {
+				p += ", the check having stopped early"
+			}
+			parts = append(parts, p)
+		case u.Check == verify.CheckEvidence:
+			parts = append(parts, "the evidence check could not be completed")
+		default:
+			parts = append(parts, "the "+u.Check+" check could not be made")
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // readCheckpointFiles reads the --checkpoint files of cmdName, before

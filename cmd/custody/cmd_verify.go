@@ -460,6 +460,11 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		if r.UnreferencedAltered > 0 {
 			unref += fmt.Sprintf(" (%d of them altered)", r.UnreferencedAltered)
 		}
+		if r.Stopped {
+			// The store was not listed: no count for what was not
+			// checked (review-commits7 L2).
+			unref = "unreferenced not checked"
+		}
 		var notChecked string
 		switch {
 		case r.Stopped:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -331,8 +332,29 @@ type EvidenceSummary struct {
 	// unreadable ones, and, when the check stopped early (Stopped;
 	// Report.Unchecked says why), those it never reached. The counts
 	// above are of what it reached.
-	NotChecked int  `json:"not_checked"`
-	Stopped    bool `json:"stopped,omitempty"`
+	NotChecked int `json:"not_checked"`
+	// Stopped: the check ended early (a store it could not read, 64
+	// objects in a row, or could not list): the store was not listed,
+	// so Unreferenced and UnreferencedAltered count nothing, and the
+	// JSON leaves them out (MarshalJSON).
+	Stopped bool `json:"stopped,omitempty"`
+}
+
+// MarshalJSON writes the summary, without unreferenced and
+// unreferenced_altered when the check stopped early: what was not
+// checked is not shown as a count (review-commits7 L2: "unreferenced":
+// 0 for a store never listed).
+func (s EvidenceSummary) MarshalJSON() ([]byte, error) {
+	type plain EvidenceSummary
+	b, err := json.Marshal(plain(s))
+	if err != nil || !s.Stopped {
+		return b, err
+	}
+	// The two members are ints, each followed by another: a string
+	// value cannot hold these bytes (its quotes are escaped).
+	b = bytes.Replace(b, fmt.Appendf(nil, `"unreferenced":%d,`, s.Unreferenced), nil, 1)
+	b = bytes.Replace(b, fmt.Appendf(nil, `"unreferenced_altered":%d,`, s.UnreferencedAltered), nil, 1)
+	return b, nil
 }
 
 // Unsigned is the entries at the end of the ledger that no valid signed

@@ -101,8 +101,10 @@ type deriveCheck struct {
 	sum    DerivedSummary
 	kinds  map[string]bool // kinds skipped
 	detail leaf.Detail     // the current entry's detail, if decoded already
-	// unavailable are the objects read asked the store for and did not
-	// get (missing, unreadable or altered): not asked for again.
+	// unavailable are the objects the evidence check handed over as not
+	// intact, and those read asked the store for and did not get
+	// (missing, unreadable or altered): not asked of the store (again)
+	// for another entry that names them.
 	unavailable map[hashchain.Hash]struct{}
 }
 
@@ -252,6 +254,9 @@ func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, boo
 		return nil, false
 	}
 	if f := c.pre.take(sum); f != nil {
+		if !f.intact {
+			c.unavailable[sum] = struct{}{} // a second entry naming it finds it gone
+		}
 		return f.data, f.intact
 	}
 	if c.pre.stopped() {
@@ -286,6 +291,7 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyK
 	if f := c.pre.take(sum); f != nil {
 		// Read, hashed and (for its kind) decoded by the evidence check.
 		if !f.intact {
+			c.unavailable[sum] = struct{}{}
 			return nil, nil, false
 		}
 		b = f.data
@@ -316,6 +322,7 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyK
 func (c *deriveCheck) cachedOnce(ctx context.Context, sum hashchain.Hash, kind bodyKind) (any, error, bool) {
 	if f := c.pre.take(sum); f != nil {
 		if !f.intact {
+			c.unavailable[sum] = struct{}{}
 			return nil, nil, false
 		}
 		if f.kind == kind {

@@ -42,6 +42,25 @@ func TestDeriveReadAsksOnce(t *testing.T) {
 		t.Errorf("%d Gets for one object read three times; want 1", s.gets)
 	}
 
+	// An object the evidence check handed over as not read: neither
+	// the entry it was kept for nor a second one naming it asks the
+	// store, the check still running.
+	{
+		s := &failingGets{}
+		pre := newPrefetch(make(chan struct{}))
+		pre.register(1, sum, rawBody)
+		pre.keep(sum)(nil, false)
+		c := newDeriveCheck(s, pre, 0)
+		for range 2 {
+			if _, ok := c.read(ctx, sum); ok {
+				t.Fatal("read an object the check could not read")
+			}
+		}
+		if s.gets != 0 {
+			t.Errorf("%d Gets for an object the check handed over as not read; want 0", s.gets)
+		}
+	}
+
 	for _, stopped := range []bool{false, true} {
 		s := &failingGets{}
 		done := make(chan struct{})

@@ -90,11 +90,16 @@ func TestDownloadTimeBounds(t *testing.T) {
 		wantErr    string        // "" for success
 		idle       time.Duration // DownloadIdle; 0: 100 ms
 	}{
-		{"steady, longer than RequestTimeout", "steady", 50, 1, "", 0},
+		// A steady body's bytes come 10 ms apart: a DownloadIdle of a
+		// second leaves room for a loaded machine's pauses.
+		{"steady, longer than RequestTimeout", "steady", 50, 1, "", time.Second},
 		{"stalled once", "stall first", 50, 2, "", 0},
-		{"slower than the rate allows", "steady", 1 << 30, 3, "the body not complete within", 0},
+		{"slower than the rate allows", "steady", 1 << 30, 3, "the body not complete within", time.Second},
 		{"no headers", "no headers", 50, 3, "no answer within", 0},
-		{"a Content-Length above the stated size", "announces more", 100, 3, "(40 bytes at 100 bytes/s", time.Second},
+		// DownloadIdle far above the time bound (0.6 s): on a loaded
+		// machine a second without a byte happened (CI with -race), and
+		// the stall bound fired instead of the one this case is about.
+		{"a Content-Length above the stated size", "announces more", 100, 3, "(40 bytes at 100 bytes/s", 30 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls.Store(0)

@@ -115,7 +115,7 @@ func (f *fdFolder) list() ([]dirent, error) {
 					}
 					return nil, &os.PathError{Op: "fstatat", Path: string(name), Err: err}
 				}
-				typ = statType(st.Mode)
+				typ = fsinfo.TypeBits(st.Mode)
 			}
 			out = append(out, dirent{name: string(name), typ: typ})
 		}
@@ -145,7 +145,7 @@ func (f *fdFolder) open(name string) (io.ReadCloser, string, error) {
 		unix.Close(fd)
 		return nil, "", &os.PathError{Op: "stat", Path: name, Err: err}
 	}
-	if t := statType(st.Mode); !t.IsRegular() {
+	if t := fsinfo.TypeBits(st.Mode); !t.IsRegular() {
 		unix.Close(fd)
 		return nil, fmt.Sprintf("not a regular file (%s)", t), nil
 	}
@@ -247,25 +247,4 @@ func dtType(t byte) (fs.FileMode, bool) {
 		return fs.ModeDevice, true
 	}
 	return 0, false
-}
-
-// statType maps st_mode to type bits as os.Lstat does.
-func statType(mode uint32) fs.FileMode {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		return 0
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	}
-	return fs.ModeIrregular
 }

@@ -117,20 +117,7 @@ func (f *folder) lstat(rel string) (fs.FileMode, error) {
 	if err := fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(dir, path.Base(rel), &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
 		return 0, &fs.PathError{Op: "lstat", Path: f.path(rel), Err: err}
 	}
-	return typeBits(uint32(st.Mode)), nil
-}
-
-// typeBits are the fs.ModeType bits of a stat's mode.
-func typeBits(mode uint32) fs.FileMode {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		return 0
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	}
-	return fs.ModeIrregular
+	return fsinfo.TypeBits(uint32(st.Mode)), nil
 }
 
 // remove removes the file rel, reached following no link, and with sync

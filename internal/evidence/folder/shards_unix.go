@@ -141,7 +141,7 @@ func (f *folder) stored(key string, sum hashchain.Hash) (mode fs.FileMode, open 
 		err := fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(dir, path.Base(key), &st, unix.AT_SYMLINK_NOFOLLOW) })
 		switch {
 		case err == nil:
-			return typeBits(uint32(st.Mode)), func() (*os.File, error) {
+			return fsinfo.TypeBits(uint32(st.Mode)), func() (*os.File, error) {
 				fd, err := openIn(dir, key)
 				if err != nil {
 					return nil, &fs.PathError{Op: "open", Path: f.path(key), Err: err}

@@ -13,7 +13,7 @@ func DecodeCheckedDetail(leaf []byte) (e Entry, d Detail, strict bool, err error
 	r := leafReader{b: leaf, strict: true}
 	if e, ok := r.read(); ok {
 		var md *MessageDetail
-		if e.validateKeep(false, &md) == nil {
+		if e.validateKeep(false, &md, &r.det) == nil {
 			if md != nil {
 				return e, md, true, nil
 			}

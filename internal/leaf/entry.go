@@ -142,12 +142,14 @@ func (e *Entry) Validate() error { return e.validate(true) }
 // validate is Validate; texts false skips the UTF-8 checks of the
 // strings, for entries just decoded from JSON (whose strings jsonscan
 // has checked).
-func (e *Entry) validate(texts bool) error { return e.validateKeep(texts, nil) }
+func (e *Entry) validate(texts bool) error { return e.validateKeep(texts, nil, nil) }
 
 // validateKeep is validate; for a v3 message, when keep is set, it also
 // sets *keep to the detail its check decoded, its strings views of
-// e.Detail (DecodeCheckedDetail).
-func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
+// e.Detail (DecodeCheckedDetail). det, when not nil, is what the strict
+// reader learnt of e.Detail in its pass (leafReader.det): when det.ok,
+// the message detail's check takes it instead of reading e.Detail again.
+func (e *Entry) validateKeep(texts bool, keep **MessageDetail, det *strictDetail) error {
 	if e.V != 0 && e.V != FormatV1 && e.V != FormatV3 {
 		return fmt.Errorf("v is %d, want %d or %d", e.V, FormatV1, FormatV3)
 	}
@@ -204,7 +206,18 @@ func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 		case e.Compliance == nil:
 			return errors.New("a message needs compliance")
 		}
-		if e.version() == FormatV3 {
+		switch {
+		case e.version() == FormatV3 && det != nil && det.ok:
+			// decodeFast's detail, from the reader's pass.
+			if err := saltedRule(&det.md); err != nil {
+				return err
+			}
+			if keep != nil {
+				d := new(MessageDetail)
+				*d = det.md
+				*keep = d
+			}
+		case e.version() == FormatV3:
 			// Views of e.Detail, not copies: the detail is dropped here
 			// unless kept, and a kept one is documented as views.
 			d, err := checkedSaltedDetail(e.Detail, true)
@@ -214,8 +227,12 @@ func (e *Entry) validateKeep(texts bool, keep **MessageDetail) error {
 			if keep != nil {
 				*keep = d
 			}
-		} else if err := checkedClearDetail(e.Detail); err != nil {
-			return err
+		case det != nil && det.ok && det.plain:
+			// clearDetailPlain said so in the reader's pass.
+		default:
+			if err := checkedClearDetail(e.Detail); err != nil {
+				return err
+			}
 		}
 	}
 	if e.Supersedes != nil && *e.Supersedes >= maxSafeInteger {

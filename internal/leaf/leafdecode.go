@@ -67,6 +67,9 @@ type leafReader struct {
 	// strings are not copies but views of b (see view), valid only while
 	// b is.
 	strict bool
+	// det is, strict, what the one pass over the detail learnt
+	// (canonMessageDetail), for the strict check of the entry read.
+	det strictDetail
 }
 
 // decodeLeafFast decodes leaf when it is sure to give what decodeLeafJSON
@@ -83,7 +86,7 @@ func decodeLeafFast(leaf []byte) (e Entry, ok bool) {
 func checkLeafFast(leaf []byte) bool {
 	r := leafReader{b: leaf, strict: true}
 	e, ok := r.read()
-	return ok && e.validate(false) == nil
+	return ok && e.validateKeep(false, nil, &r.det) == nil
 }
 
 // read is decodeLeafFast on r.
@@ -196,9 +199,17 @@ func (r *leafReader) read() (e Entry, ok bool) {
 }
 
 // detailEnd returns the end of the detail object at r.i, read as
-// jsonscan.Skip reads it or, strict, as RFC 8785 form (canonValue).
+// jsonscan.Skip reads it or, strict, as RFC 8785 form (canonValue); strict,
+// a detail of the shape exports write is also decoded in the same pass
+// (r.det).
 func (r *leafReader) detailEnd() (int, bool) {
 	if r.strict {
+		end, plain, ok := canonMessageDetail(r.b, r.i, &r.det.md)
+		if ok {
+			r.det.ok, r.det.plain = true, plain
+			return end, true
+		}
+		r.det = strictDetail{}
 		return canonValue(r.b, r.i, 0)
 	}
 	end, err := jsonscan.Skip(r.b, r.i, maxDetailDepth)

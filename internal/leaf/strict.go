@@ -232,7 +232,7 @@ func checkType(name string, t byte, val []byte) error {
 // it to DecodeLeaf and CheckLeaf.
 func DecodeChecked(leaf []byte) (e Entry, strict bool, err error) {
 	r := leafReader{b: leaf, strict: true}
-	if e, ok := r.read(); ok && e.validate(false) == nil {
+	if e, ok := r.read(); ok && e.validateKeep(false, nil, &r.det) == nil {
 		return e, true, nil
 	}
 	if e, err = DecodeLeaf(leaf); err != nil {

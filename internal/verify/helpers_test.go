@@ -78,6 +78,35 @@ func (f *fixture) raw(stmts ...string) {
 	}
 }
 
+// leavesChain is the chain link after the last entry of the chain of the
+// leaves as stored (ChainLink over each leaf's hash, in seq order): what
+// verify reports as the chain head, whatever the stored hashes say.
+func (f *fixture) leavesChain() string {
+	f.t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+f.path+"?mode=ro")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT leaf FROM entries ORDER BY seq`)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer rows.Close()
+	var chain hashchain.Hash
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			f.t.Fatal(err)
+		}
+		chain = hashchain.ChainLink(chain, hashchain.LeafHash(b))
+	}
+	if err := rows.Err(); err != nil {
+		f.t.Fatal(err)
+	}
+	return chain.String()
+}
+
 // message returns a message entry of about the size exports write.
 func message(conv string, i int, evidenceSum hashchain.Hash) leaf.Entry {
 	hold := i%3 == 0

@@ -664,7 +664,8 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		}
 		// The chain links the stored leaf hashes: one altered leaf is a
 		// leaf_hash failure, not a chain failure too.
-		if link := hashchain.ChainLink(prevChain, storedLH); link != storedChain {
+		link := hashchain.ChainLink(prevChain, storedLH)
+		if link != storedChain {
 			if gap {
 				// Its predecessor is gone: this follows from the gap.
 				v.consequence(CheckSequence, s)
@@ -672,10 +673,18 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 				v.entry(s, CheckChain, fmt.Sprintf("the stored chain link %s is not ChainLink(previous link, leaf hash) = %s (entry altered, moved, or one before it removed)", storedChain, link))
 			}
 		}
+		// The chain of the leaves as read: while it has not parted from
+		// the stored one (the usual case), its next link is the one just
+		// computed, the same hash of the same bytes; one hash an entry
+		// is the walk's, not two.
+		if computedChain == prevChain && lh == storedLH {
+			computedChain = link
+		} else {
+			computedChain = hashchain.ChainLink(computedChain, lh)
+		}
 		// Resynchronise on the stored link so one damaged entry is
 		// reported once, not as a break of every entry after it.
 		prevChain = storedChain
-		computedChain = hashchain.ChainLink(computedChain, lh)
 		b.Append(lh)
 		checkClaims()
 		n++

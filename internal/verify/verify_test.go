@@ -122,6 +122,9 @@ func TestVerifyTamperMatrix(t *testing.T) {
 			f.raw(tc.sql...)
 			f.reopen()
 			rep := f.verify(verify.Options{External: []verify.ExternalCheckpoint{{Name: "outside.note", Note: ext}}})
+			if want := f.leavesChain(); rep.ChainHead != want {
+				t.Errorf("chain head %s, the chain of the leaves as stored %s", rep.ChainHead, want)
+			}
 			if tc.check == "" {
 				if !rep.OK {
 					t.Fatalf("findings: %v", rep.Findings)

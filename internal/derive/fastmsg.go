@@ -2,7 +2,6 @@ package derive
 
 import (
 	"bytes"
-	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -136,38 +135,12 @@ func (d *fastDec) message(i int) (*genesys.MessageData, int, bool) {
 }
 
 // fieldSet is the member names of a type, in the order of the switch
-// that reads them (a name's index is its case), with the names that
-// start with each byte, so that finding a member's name compares it with
-// one or two names rather than each in turn (issue 16: the search was a
-// twentieth of a message's decoding).
-type fieldSet struct {
-	names   []string
-	byFirst [256]uint64 // bit f: names[f] starts with the byte
-}
+// that reads them (a name's index is its case): a leaf.Keys, which finds
+// a member's name by its first byte and length (a comparison with one
+// name, mostly), and which the canonical writer orders by (issue 16).
+type fieldSet = leaf.Keys
 
-func fields(names ...string) *fieldSet {
-	if len(names) > 64 {
-		panic("derive: more than 64 names in a field set")
-	}
-	fs := &fieldSet{names: names}
-	for f, n := range names {
-		fs.byFirst[n[0]] |= 1 << f
-	}
-	return fs
-}
-
-// index is the index of key among the names, -1 if it is none of them.
-func (fs *fieldSet) index(key []byte) int {
-	if len(key) == 0 {
-		return -1
-	}
-	for m := fs.byFirst[key[0]]; m != 0; m &= m - 1 {
-		if f := bits.TrailingZeros64(m); string(key) == fs.names[f] {
-			return f
-		}
-	}
-	return -1
-}
+func fields(names ...string) *fieldSet { return leaf.NewKeys(names...) }
 
 // The member names of each type.
 var (
@@ -324,15 +297,24 @@ func (d *fastDec) keep(v []byte) string {
 // fs's names is passed to field with the name's index; any other member is
 // skipped, unless its name could match one of names the way
 // encoding/json matches (without regard to case, or through Unicode case
-// folding), when it declines. A name met twice declines too.
+// folding), when it declines. A name met twice declines too, and so does
+// null for a named member (it leaves the field as it was): with a
+// writer, field's readers decline it, each reading only its own type.
 func (d *fastDec) object(v int, fs *fieldSet, field func(f, v int) (int, error)) (int, error) {
 	if v >= len(d.b) || d.b[v] != '{' {
 		return v, errDecline
 	}
-	names := fs.names
+	if d.w != nil {
+		return d.w.ObjectKeys(v, fs, field, func(key []byte, v int) (int, error) {
+			if folds(fs, key) {
+				return v, errDecline
+			}
+			return d.w.Value(v)
+		})
+	}
 	var seen uint64
-	member := func(key []byte, v int) (int, error) {
-		if f := fs.index(key); f >= 0 {
+	return jsonscan.Object(d.b, v, func(key []byte, v int) (int, error) {
+		if f := fs.Index(key); f >= 0 {
 			if seen&(1<<f) != 0 {
 				return v, errDecline
 			}
@@ -342,25 +324,28 @@ func (d *fastDec) object(v int, fs *fieldSet, field func(f, v int) (int, error))
 			}
 			return field(f, v)
 		}
-		for _, c := range key {
-			if c >= 0x80 {
-				return v, errDecline
-			}
-		}
-		for _, n := range names {
-			if bytes.EqualFold(key, []byte(n)) {
-				return v, errDecline
-			}
-		}
-		if d.w != nil {
-			return d.w.Value(v)
+		if folds(fs, key) {
+			return v, errDecline
 		}
 		return jsonscan.Skip(d.b, v, fastMaxDepth)
+	})
+}
+
+// folds reports whether a key that is none of fs's names could still be
+// read as one by encoding/json, which matches names without regard to
+// case (and, beyond ASCII, through Unicode case folding).
+func folds(fs *fieldSet, key []byte) bool {
+	for _, c := range key {
+		if c >= 0x80 {
+			return true
+		}
 	}
-	if d.w != nil {
-		return d.w.Object(v, member)
+	for _, n := range fs.Names() {
+		if bytes.EqualFold(key, []byte(n)) {
+			return true
+		}
 	}
-	return jsonscan.Object(d.b, v, member)
+	return false
 }
 
 // array reads the array at v, elem reading each element; it declines

@@ -61,6 +61,7 @@ func bulkSeeds(t testing.TB) []string {
 		`{"entities":[{"deep":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}]}`,
 		`{"entities":[{"deep":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}]}`,
 		`{"entities":[{"id":"` + strings.Repeat("é", 3000) + `"},{"id":"` + strings.Repeat("x\\n", 2000) + `"}]}`,
+		`{"entities":[{"id":"a\u00e9b","name":"\n1","textBody":"plain"},{"id":"c\td","name":"\"2","textBody":"plain too"}]}`, // escapes: copies, not views of a reused buffer
 		`{"entities":[]}`, `{"entities":null}`, `{"entities":{}}`, `{"id":"single"}`, `[]`, ``,
 	}
 	for _, raw := range contentCases {

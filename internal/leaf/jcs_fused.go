@@ -444,25 +444,32 @@ func (w *CanonicalWriter) elements(i, base int, elem func(at int) (int, error)) 
 // String writes the string at in[i] and returns its decoded value (a
 // view of in, or of a buffer reused by the next call: valid until then).
 func (w *CanonicalWriter) String(i int) ([]byte, int, error) {
+	s, _, end, err := w.StringView(i)
+	return s, end, err
+}
+
+// StringView is String, and says whether the value is a view of in (a
+// string without escapes: valid as long as in is), not of the buffer.
+func (w *CanonicalWriter) StringView(i int) (s []byte, view bool, end int, err error) {
 	if i >= len(w.in) || w.in[i] != '"' || w.big {
-		return nil, i, errNotFast
+		return nil, false, i, errNotFast
 	}
 	end, esc, err := jsonscan.String(w.in, i)
 	if err != nil {
-		return nil, end, errNotFast
+		return nil, false, end, errNotFast
 	}
 	if !esc {
 		w.last = cItem{kind: cIn, off: uint32(i), end: uint32(end)}
-		return w.in[i+1 : end-1], end, nil
+		return w.in[i+1 : end-1], true, end, nil
 	}
-	s, end, err := jsonscan.AppendString(w.st.scratch[:0], w.in, i)
+	s, end, err = jsonscan.AppendString(w.st.scratch[:0], w.in, i)
 	if err != nil {
-		return nil, end, errNotFast
+		return nil, false, end, errNotFast
 	}
 	w.st.scratch = s
 	start := len(w.aux)
 	w.aux = jsonscan.AppendStringRFC8785(w.aux, string(s))
-	return s, end, w.auxValue(start)
+	return s, false, end, w.auxValue(start)
 }
 
 // auxValue sets last to the text written to aux from start.

@@ -3,6 +3,7 @@ package leaf
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"math/bits"
 	"sync"
 
@@ -109,6 +110,7 @@ type Keys struct {
 	byLen   [32]uint64  // bit f: names[f] has the length (31: 31 or more)
 	rank    [64]uint8   // names[f]'s place in sorted order
 	pre     [64]uint64  // keyPrefix of names[f]
+	mask    [64]uint64  // the bytes of pre that are names[f]'s
 }
 
 // NewKeys returns the set of names, at most 64, each non-empty, printable
@@ -132,6 +134,7 @@ func NewKeys(names ...string) *Keys {
 		ks.byFirst[n[0]] |= 1 << f
 		ks.byLen[min(len(n), 31)] |= 1 << f
 		ks.pre[f] = keyPrefix([]byte(n))
+		ks.mask[f] = ^uint64(0) << (64 - 8*min(len(n), 8))
 		for g, m := range names {
 			switch {
 			case g != f && m == n:
@@ -158,6 +161,39 @@ func (ks *Keys) Index(key []byte) int {
 		}
 	}
 	return -1
+}
+
+// match finds the member name that starts at in[i] (its quotation mark)
+// when it is one of the names spelt as it is, without escapes: its index
+// and the index past its closing quotation mark; -1 when it is not. A
+// name holds no quotation mark or reverse solidus, so in[i:end] is then
+// a valid JSON string whose value is the name. It compares the first
+// eight bytes at once, where jsonscan.String and Index scanned the key
+// and then compared it (issue 16: finding a member's name was an eighth
+// of a message's decoding).
+func (ks *Keys) match(in []byte, i int) (int, int) {
+	s := i + 1
+	if s+8 > len(in) { // the document's last few bytes
+		for f, n := range ks.names {
+			if e := s + len(n); e < len(in) && in[e] == '"' && string(in[s:e]) == n {
+				return f, e + 1
+			}
+		}
+		return -1, 0
+	}
+	x := binary.BigEndian.Uint64(in[s:])
+	for m := ks.byFirst[in[s]]; m != 0; m &= m - 1 {
+		f := bits.TrailingZeros64(m)
+		n := ks.names[f]
+		e := s + len(n)
+		if e >= len(in) || in[e] != '"' || x&ks.mask[f] != ks.pre[f] {
+			continue
+		}
+		if len(n) <= 8 || string(in[s+8:e]) == n[8:] {
+			return f, e + 1
+		}
+	}
+	return -1, 0
 }
 
 // Object reads the object at in[i] (its opening brace): member is called
@@ -207,9 +243,15 @@ func (w *CanonicalWriter) members(i, base int, ks *Keys, known func(f, at int) (
 		if i >= len(in) || in[i] != '"' {
 			return i, errNotFast
 		}
-		kend, esc, err := jsonscan.String(in, i)
-		if err != nil {
-			return i, errNotFast
+		f, kend, esc := -1, 0, false
+		if ks != nil {
+			f, kend = ks.match(in, i)
+		}
+		if f < 0 {
+			var err error
+			if kend, esc, err = jsonscan.String(in, i); err != nil {
+				return i, errNotFast
+			}
 		}
 		it := cItem{ks: uint32(i), ke: uint32(kend), idx: uint16(min(len(w.stack)-base, 1<<16-1))}
 		key := in[i+1 : kend-1]
@@ -218,24 +260,25 @@ func (w *CanonicalWriter) members(i, base int, ks *Keys, known func(f, at int) (
 			// no escape (else declined below, as appendJCS declines it).
 			start := len(w.aux)
 			w.aux = append(w.aux, '"')
+			var err error
 			if w.aux, _, err = jsonscan.AppendString(w.aux, in, i); err != nil {
 				return i, errNotFast
 			}
 			key = w.aux[start+1:]
 			w.aux = append(w.aux, '"')
 			it.ks, it.ke, it.keyAux = uint32(start), uint32(len(w.aux)), true
+			if ks != nil {
+				f = ks.Index(key) // a name spelt with escapes ("i\u0064")
+			}
 		}
 		j := jsonscan.Space(in, kend)
 		if j >= len(in) || in[j] != ':' {
 			return j, errNotFast
 		}
 		at := jsonscan.Space(in, j+1)
-		f := -1
-		if ks != nil {
-			f = ks.Index(key)
-		}
 		w.last.kind = cNone
 		var vend int
+		var err error
 		if f >= 0 {
 			r := ks.rank[f]
 			if seen&(1<<r) != 0 {

@@ -40,6 +40,9 @@ func writerWalk(w *CanonicalWriter, in []byte, i int, mode uint) (int, error) {
 			}
 			return writerWalk(w, in, at, mode>>1|mode<<7)
 		}, func(key []byte, at int) (int, error) {
+			if f := writerKeys.Index(key); f >= 0 {
+				panic(fmt.Sprintf("ObjectKeys passed %q, name %d, as another member", key, f))
+			}
 			if len(key)%2 == 0 {
 				return w.Value(at)
 			}
@@ -138,4 +141,28 @@ func FuzzCanonicalWriter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, mode uint8) {
 		checkWriter(t, in, uint(mode))
 	})
+}
+
+// TestKeysMatch: match finds a name spelt as it is wherever it stands
+// (the document's end too), and nothing else: a name's prefix or
+// extension, another case, a name with escapes (which Index finds once
+// decoded).
+func TestKeysMatch(t *testing.T) {
+	for _, n := range writerKeys.Names() {
+		for _, key := range []string{n, n[:len(n)-1], n + "x", n + "\\", strings.ToUpper(n[:1]) + n[1:], "", "\\u0041" + n[1:], n[:1] + "\\" + n[1:]} {
+			for _, tail := range []string{"", ":", ":1}", `:"0123456789"}`} {
+				in := []byte(`"` + key + `"` + tail)
+				f, end := writerKeys.match(in, 0)
+				want, wend := -1, 0
+				if e, esc, err := jsonscan.String(in, 0); err == nil && !esc {
+					if want = writerKeys.Index(in[1 : e-1]); want >= 0 {
+						wend = e
+					}
+				}
+				if f != want || end != wend {
+					t.Errorf("match(%s) = %d, %d; want %d, %d", in, f, end, want, wend)
+				}
+			}
+		}
+	}
 }

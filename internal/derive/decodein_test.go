@@ -61,6 +61,7 @@ func bulkSeeds(t testing.TB) []string {
 		`{"entities":[{"deep":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}]}`,
 		`{"entities":[{"deep":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}]}`,
 		`{"entities":[{"id":"` + strings.Repeat("é", 3000) + `"},{"id":"` + strings.Repeat("x\\n", 2000) + `"}]}`,
+		`{"entities":[{"id":"a\u00e9b","name":"\n1","textBody":"plain"},{"id":"c\td","name":"\"2","textBody":"plain too"}]}`, // escapes: copies, not views of a reused buffer
 		`{"entities":[]}`, `{"entities":null}`, `{"entities":{}}`, `{"id":"single"}`, `[]`, ``,
 	}
 	for _, raw := range contentCases {
@@ -90,4 +91,50 @@ func FuzzDecodeMessagesIn(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkDecodeMessagesIn(t, body)
 	})
+}
+
+// TestDecodeMessagesInParts: the messages of a body share no part
+// (their strings are views of the body, their parts are their own):
+// every string of one message changed, appending to its slices
+// included, leaves every other message as a fresh decode gives it.
+func TestDecodeMessagesInParts(t *testing.T) {
+	body := []byte(bulkSeeds(t)[0])
+	for victim := range 13 {
+		got, err := DecodeMessagesIn(body)
+		if err != nil || len(got) != 13 {
+			t.Fatalf("%d messages, %v", len(got), err)
+		}
+		want, _ := DecodeMessagesIn(body)
+		scribble(reflect.ValueOf(got[victim].MD).Elem())
+		for i := range got {
+			if i != victim && !reflect.DeepEqual(got[i].MD, want[i].MD) {
+				t.Fatalf("changing message %d changed message %d", victim, i)
+			}
+		}
+	}
+}
+
+// scribble sets every string reachable from v to "scribbled", and
+// appends a zero element to every slice (within its capacity, where an
+// array shared with another message would show it).
+func scribble(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("scribbled")
+	case reflect.Pointer:
+		if !v.IsNil() {
+			scribble(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			scribble(v.Field(i))
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			scribble(v.Index(i))
+		}
+		if v.Len() < v.Cap() {
+			v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem())))
+		}
+	}
 }

@@ -472,6 +472,12 @@ type Decoded struct {
 // as MessagesIn does and given to DecodeMessage; a body it cannot split
 // so goes to MessagesIn itself. Its error and its messages are
 // MessagesIn's and DecodeMessage's, exactly: FuzzDecodeMessagesIn.
+//
+// Unlike DecodeMessage's, the messages' strings are views of body
+// where it holds them as they are (most of them): body must not change
+// while the messages are used, and a message kept keeps all of body
+// alive (verify's cache of decoded bodies counts the body in what each
+// costs).
 func DecodeMessagesIn(body []byte) ([]Decoded, error) {
 	if out, ok := decodeMessagesFast(body); ok {
 		return out, nil
@@ -494,15 +500,10 @@ func DecodeMessagesIn(body []byte) ([]Decoded, error) {
 // would end it (within Skip's depth: the decoder's is less).
 func decodeMessagesFast(body []byte) ([]Decoded, bool) {
 	out := []Decoded{}
-	arena := 0 // the last message's length: messages of a body are alike
 	ok := eachEntity(body, func(e int) (int, error) {
-		if arena == 0 {
-			arena = min(len(body)-e, 4096)
-		}
-		if md, sum, end, ok := decodeMessageAt(body[e:], arena); ok {
+		if md, sum, end, ok := decodeMessageAt(body[e:]); ok {
 			end += e
 			out = append(out, Decoded{Raw: body[e:end:end], MD: md, Payload: sum})
-			arena = end - e
 			return end, nil
 		}
 		end, err := jsonscan.Skip(body, e, entitiesMaxDepth)

@@ -2,7 +2,6 @@ package derive
 
 import (
 	"bytes"
-	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -61,15 +60,16 @@ func decodeMessageWith(d fastDec) (*genesys.MessageData, hashchain.Hash, bool) {
 // decodeMessageAt is decodeMessageHashed of the message that starts at
 // in[0] and ends where its object does (in goes on past it: a bulk
 // body's other messages): the message, its payload hash and the index
-// past it. arena is how many bytes to set aside at first for its strings
-// (it is the message's length at most; more are taken if it is short).
-// It answers exactly as decodeMessageHashed(in[:end]) does
-// (FuzzDecodeMessagesIn), and whatever it answers is one JSON value
+// past it. The message's strings are views of in where in holds them as
+// they are (no escapes): in must not change while they are used, and
+// stays alive with them (issue 16: copying them was a tenth of
+// decoding a message). It answers exactly as decodeMessageHashed(in[:end])
+// does (FuzzDecodeMessagesIn), and whatever it answers is one JSON value
 // that jsonscan.Skip passes over to end.
-func decodeMessageAt(in []byte, arena int) (*genesys.MessageData, hashchain.Hash, int, bool) {
+func decodeMessageAt(in []byte) (*genesys.MessageData, hashchain.Hash, int, bool) {
 	w := leaf.NewCanonicalWriter(in)
 	defer w.Release()
-	d := fastDec{b: in, w: w, useArena: true, arenaSize: arena}
+	d := fastDec{b: in, w: w, views: true}
 	md, end, ok := d.message(0)
 	if !ok {
 		return nil, hashchain.Hash{}, end, false
@@ -136,38 +136,12 @@ func (d *fastDec) message(i int) (*genesys.MessageData, int, bool) {
 }
 
 // fieldSet is the member names of a type, in the order of the switch
-// that reads them (a name's index is its case), with the names that
-// start with each byte, so that finding a member's name compares it with
-// one or two names rather than each in turn (issue 16: the search was a
-// twentieth of a message's decoding).
-type fieldSet struct {
-	names   []string
-	byFirst [256]uint64 // bit f: names[f] starts with the byte
-}
+// that reads them (a name's index is its case): a leaf.Keys, which finds
+// a member's name by its first byte and length (a comparison with one
+// name, mostly), and which the canonical writer orders by (issue 16).
+type fieldSet = leaf.Keys
 
-func fields(names ...string) *fieldSet {
-	if len(names) > 64 {
-		panic("derive: more than 64 names in a field set")
-	}
-	fs := &fieldSet{names: names}
-	for f, n := range names {
-		fs.byFirst[n[0]] |= 1 << f
-	}
-	return fs
-}
-
-// index is the index of key among the names, -1 if it is none of them.
-func (fs *fieldSet) index(key []byte) int {
-	if len(key) == 0 {
-		return -1
-	}
-	for m := fs.byFirst[key[0]]; m != 0; m &= m - 1 {
-		if f := bits.TrailingZeros64(m); string(key) == fs.names[f] {
-			return f
-		}
-	}
-	return -1
-}
+func fields(names ...string) *fieldSet { return leaf.NewKeys(names...) }
 
 // The member names of each type.
 var (
@@ -219,10 +193,10 @@ type fastDec struct {
 	// strings are kept long after the body.
 	arena    []byte
 	useArena bool
-	// arenaSize, when set, is the arena's first size (d.b goes on past
-	// the message: decodeMessageAt); a string that does not fit takes a
-	// new arena.
-	arenaSize int
+	// views: a string b holds as it is (no escapes) is a view of b, not
+	// a copy (decodeMessageAt's caller keeps b as long as the message);
+	// the others are copies of their own.
+	views bool
 	// blk, for a message, holds the message and the parts nearly every
 	// message has, in one allocation instead of six (issue 16).
 	blk *messageBlock
@@ -291,29 +265,27 @@ func (d *fastDec) sum(end int) (hashchain.Hash, bool) {
 // allocated once with room for the whole message (no decoded string is
 // longer than its JSON form, and the strings do not overlap in it), is
 // only appended to, and never grows: a string made from it never sees
-// its bytes change. With arenaSize (the message's length unknown) the
-// arena may be short: a string that does not fit starts a new one, and
-// the old one is left as it is.
-func (d *fastDec) keep(v []byte) string {
+// its bytes change. With views, a view of d.b (view true) is returned as
+// it is, and any other string is a copy of its own (they are rare:
+// strings with escapes, decoded into a buffer the next one reuses).
+func (d *fastDec) keep(v []byte, view bool) string {
 	if len(v) == 0 {
 		return ""
+	}
+	if d.views {
+		if view {
+			return unsafe.String(unsafe.SliceData(v), len(v))
+		}
+		return string(v)
 	}
 	if !d.useArena {
 		return string(v)
 	}
 	if d.arena == nil {
-		n := len(d.b)
-		if d.arenaSize > 0 {
-			n = min(n, d.arenaSize)
-		}
-		d.arena = make([]byte, 0, n)
+		d.arena = make([]byte, 0, len(d.b))
 	}
 	if cap(d.arena)-len(d.arena) < len(v) {
-		if d.arenaSize == 0 {
-			return string(v) // cannot happen (see above); a copy of its own if it did
-		}
-		// A new arena: the strings made from the old one keep it.
-		d.arena = make([]byte, 0, max(len(v), d.arenaSize))
+		return string(v) // cannot happen (see above); a copy of its own if it did
 	}
 	start := len(d.arena)
 	d.arena = append(d.arena, v...)
@@ -324,15 +296,24 @@ func (d *fastDec) keep(v []byte) string {
 // fs's names is passed to field with the name's index; any other member is
 // skipped, unless its name could match one of names the way
 // encoding/json matches (without regard to case, or through Unicode case
-// folding), when it declines. A name met twice declines too.
+// folding), when it declines. A name met twice declines too, and so does
+// null for a named member (it leaves the field as it was): with a
+// writer, field's readers decline it, each reading only its own type.
 func (d *fastDec) object(v int, fs *fieldSet, field func(f, v int) (int, error)) (int, error) {
 	if v >= len(d.b) || d.b[v] != '{' {
 		return v, errDecline
 	}
-	names := fs.names
+	if d.w != nil {
+		return d.w.ObjectKeys(v, fs, field, func(key []byte, v int) (int, error) {
+			if folds(fs, key) {
+				return v, errDecline
+			}
+			return d.w.Value(v)
+		})
+	}
 	var seen uint64
-	member := func(key []byte, v int) (int, error) {
-		if f := fs.index(key); f >= 0 {
+	return jsonscan.Object(d.b, v, func(key []byte, v int) (int, error) {
+		if f := fs.Index(key); f >= 0 {
 			if seen&(1<<f) != 0 {
 				return v, errDecline
 			}
@@ -342,25 +323,28 @@ func (d *fastDec) object(v int, fs *fieldSet, field func(f, v int) (int, error))
 			}
 			return field(f, v)
 		}
-		for _, c := range key {
-			if c >= 0x80 {
-				return v, errDecline
-			}
-		}
-		for _, n := range names {
-			if bytes.EqualFold(key, []byte(n)) {
-				return v, errDecline
-			}
-		}
-		if d.w != nil {
-			return d.w.Value(v)
+		if folds(fs, key) {
+			return v, errDecline
 		}
 		return jsonscan.Skip(d.b, v, fastMaxDepth)
+	})
+}
+
+// folds reports whether a key that is none of fs's names could still be
+// read as one by encoding/json, which matches names without regard to
+// case (and, beyond ASCII, through Unicode case folding).
+func folds(fs *fieldSet, key []byte) bool {
+	for _, c := range key {
+		if c >= 0x80 {
+			return true
+		}
 	}
-	if d.w != nil {
-		return d.w.Object(v, member)
+	for _, n := range fs.Names() {
+		if bytes.EqualFold(key, []byte(n)) {
+			return true
+		}
 	}
-	return jsonscan.Object(d.b, v, member)
+	return false
 }
 
 // array reads the array at v, elem reading each element; it declines
@@ -381,11 +365,11 @@ func (d *fastDec) str(v int, s *string) (int, error) {
 		return v, errDecline
 	}
 	if d.w != nil {
-		val, end, err := d.w.String(v)
+		val, view, end, err := d.w.StringView(v)
 		if err != nil {
 			return v, errDecline
 		}
-		*s = d.keep(val)
+		*s = d.keep(val, view)
 		return end, nil
 	}
 	end, escaped, err := jsonscan.String(d.b, v)
@@ -393,14 +377,14 @@ func (d *fastDec) str(v int, s *string) (int, error) {
 		return v, errDecline
 	}
 	if !escaped {
-		*s = d.keep(d.b[v+1 : end-1])
+		*s = d.keep(d.b[v+1:end-1], true)
 		return end, nil
 	}
 	out, end, err := jsonscan.AppendString(nil, d.b, v)
 	if err != nil {
 		return v, errDecline
 	}
-	*s = d.keep(out)
+	*s = d.keep(out, false)
 	return end, nil
 }
 

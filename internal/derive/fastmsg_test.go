@@ -197,16 +197,16 @@ func TestDecodeMessageFastParts(t *testing.T) {
 // empty name).
 func TestFieldSetIndex(t *testing.T) {
 	for _, fs := range []*fieldSet{messageFields, normalizedFields, channelFields, contentFields, attachmentFields, templateButtonFields} {
-		for f, n := range fs.names {
-			if got := fs.index([]byte(n)); got != f {
+		for f, n := range fs.Names() {
+			if got := fs.Index([]byte(n)); got != f {
 				t.Errorf("index(%q) = %d, want %d", n, got, f)
 			}
 			for _, other := range []string{n[:len(n)-1], n + "x", strings.ToUpper(n[:1]) + n[1:], ""} {
-				if slices.Contains(fs.names, other) {
+				if slices.Contains(fs.Names(), other) {
 					continue
 				}
-				if got := fs.index([]byte(other)); got != -1 {
-					t.Errorf("index(%q) = %d, want -1 (%v)", other, got, fs.names)
+				if got := fs.Index([]byte(other)); got != -1 {
+					t.Errorf("index(%q) = %d, want -1 (%v)", other, got, fs.Names())
 				}
 			}
 		}

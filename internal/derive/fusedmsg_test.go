@@ -8,6 +8,7 @@ import (
 
 	"github.com/custodyhq/custody/internal/genesys"
 	"github.com/custodyhq/custody/internal/hashchain"
+	"github.com/custodyhq/custody/internal/jsonscan"
 )
 
 // checkHashed holds decodeMessageHashed (one scan) to the two it fuses:
@@ -184,3 +185,47 @@ func BenchmarkDecodeMessage(b *testing.B) {
 // benchSink keeps the two-scans benchmark's decoded message alive, so the
 // decoder's work is not optimised away.
 var benchSink *genesys.MessageData
+
+// TestDecodeMessageHashedNulls: each member of each sample message, at
+// any depth, set to null (encoding/json leaves its field as it was, the
+// fast readers decline it: with a writer, each field's reader declines
+// what is not its type), and the one scan still answers as the
+// references do.
+func TestDecodeMessageHashedNulls(t *testing.T) {
+	samples := append(sampleMessages(t), func() (out [][]byte) {
+		for _, raw := range append(append([]string{}, templateCases...), contentCases...) {
+			out = append(out, []byte(raw))
+		}
+		return out
+	}()...)
+	n := 0
+	for _, raw := range samples {
+		var values []int // where each member's value starts
+		var walk func(i int) int
+		walk = func(i int) int {
+			switch raw[i] {
+			case '{':
+				end, _ := jsonscan.Object(raw, i, func(_ []byte, v int) (int, error) {
+					values = append(values, v)
+					return walk(v), nil
+				})
+				return end
+			case '[':
+				end, _ := jsonscan.Array(raw, i, func(v int) (int, error) { return walk(v), nil })
+				return end
+			}
+			end, _ := jsonscan.Skip(raw, i, 64)
+			return end
+		}
+		walk(0)
+		for _, v := range values {
+			end, _ := jsonscan.Skip(raw, v, 64)
+			mutated := append(append(append([]byte{}, raw[:v]...), "null"...), raw[end:]...)
+			checkHashed(t, mutated)
+			n++
+		}
+	}
+	if n < 500 {
+		t.Errorf("%d members set to null, want more", n)
+	}
+}

@@ -182,9 +182,9 @@ func (st *jcsState) object(b, in []byte, i, depth int) ([]byte, int, bool) {
 
 // objectWith is object with each member's value written by val (which
 // gets the member's decoded key, appends the value at in[at:] to b and
-// returns b, the index past the value and whether it is in the subset):
-// CanonicalWriter's callers read the values they want as they are
-// written.
+// returns b, the index past the value and whether it is in the subset).
+// CanonicalWriter, which wrote through it, records its members instead
+// (jcs_fused.go) and orders them as this does.
 func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at int) ([]byte, int, bool)) ([]byte, int, bool) {
 	b = append(b, '{')
 	open := len(b)

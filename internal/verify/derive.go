@@ -311,7 +311,9 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyK
 		c.bodies.put(sum, err, 64)
 		return nil, err, true
 	}
-	// Decoded, a body takes about three times its size.
+	// Decoded, a body takes about three times its size: the body itself
+	// (a messages body's strings are views of it: derive.DecodeMessagesIn)
+	// and what was decoded.
 	c.bodies.put(sum, v, 3*int64(len(b))+64)
 	return v, nil, true
 }

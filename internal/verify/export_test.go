@@ -30,3 +30,11 @@ func FailLedgerReread(err error) (restore func()) {
 	}
 	return func() { snapshotEntries = old }
 }
+
+// SetDeriveUnavailable sets how many unavailable objects the derive
+// stage remembers (deriveUnavailable); the returned function restores it.
+func SetDeriveUnavailable(n int) (restore func()) {
+	old := deriveUnavailable
+	deriveUnavailable = n
+	return func() { deriveUnavailable = old }
+}

@@ -470,6 +470,14 @@ func printReport(g *globalOptions, rep *verify.Report) error {
 		case r.Stopped:
 			// What it reached: the rest is unchecked (ERROR below).
 			notChecked = fmt.Sprintf(", %d not checked (the check stopped early)", r.NotChecked)
+		case r.NotChecked > 0 && r.Unjudged > 0:
+			// Absent, and the ledger could not be read again to judge
+			// them against the erasures (ERROR below): not unreadable.
+			why := fmt.Sprintf("%d absent, not judged against the erasures", r.Unjudged)
+			if n := r.NotChecked - r.Unjudged; n > 0 {
+				why = fmt.Sprintf("%d unreadable, %s", n, why)
+			}
+			notChecked = fmt.Sprintf(", %d not checked (%s)", r.NotChecked, why)
 		case r.NotChecked > 0:
 			notChecked = fmt.Sprintf(", %d not checked (unreadable)", r.NotChecked)
 		}
@@ -544,6 +552,11 @@ func notMade(rep *verify.Report) string {
 		switch r := rep.Evidence; {
 		case u.Check == verify.CheckEvidence && r != nil && r.NotChecked > 0:
 			p := fmt.Sprintf("the evidence of %d of the %d objects referenced could not be checked", r.NotChecked, r.Referenced)
+			if r.Unjudged > 0 {
+				// The store gave its answer; the ledger, read again to
+				// judge it, did not.
+				p += fmt.Sprintf(" (%d absent from the store, whether erased not judged: the ledger could not be read again)", r.Unjudged)
+			}
 			if r.Stopped {
 				p += ", the check having stopped early"
 			}

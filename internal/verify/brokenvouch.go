@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 
@@ -40,6 +41,17 @@ func brokenVouch(ctx context.Context, ev *evidenceCheck, snap *ledger.Snapshot, 
 	_, again, _, err := ev.finish(ctx, snap, held, stored)
 	if again == nil {
 		return err
+	}
+	if r := ev.reread; r != nil {
+		// Judged again, some objects were not judged at all: which
+		// follow from the break is not known, and none is counted on
+		// it. They stay failures of their own; that is said.
+		which := "whether the missing object follows"
+		if n := len(sum.MissingObjects); n > 1 {
+			which = fmt.Sprintf("which of the %d missing objects follow", n)
+		}
+		return fmt.Errorf("%s: the ledger could not be read again to tell %s from the failure of checkpoint %s (erased, had it held): %w; %s listed as a failure of its own: verify again once the ledger file can be read",
+			CheckEvidence, which, first.name, r.err, plural(len(sum.MissingObjects), "it is", "each is"))
 	}
 	// A check that stopped early is said by the first finish: what it
 	// found is judged here as in full.

@@ -75,6 +75,15 @@ const (
 	deriveAuditSets  = 8        // audit indexes (one per export invocation, typically)
 )
 
+// deriveUnavailable is how many objects the store did not give (or the
+// evidence check handed over as not intact) deriveCheck remembers, most
+// recently named first, so as not to ask the store for them again: about
+// 150 bytes each, some 10 MB at most however damaged the matter. One
+// forgotten is asked for again when an entry names it, and is
+// unavailable again (the store's answer, not the memory, decides what is
+// derived). A variable for the tests.
+var deriveUnavailable = 1 << 16
+
 // deriveCheck re-derives, in the one pass over the entries, every field a
 // leaf took from an evidence object, through the same functions export
 // builds entries with (internal/derive), and reports each difference.
@@ -104,8 +113,10 @@ type deriveCheck struct {
 	// unavailable are the objects the evidence check handed over as not
 	// intact, and those read asked the store for and did not get
 	// (missing, unreadable or altered): not asked of the store (again)
-	// for another entry that names them.
-	unavailable map[hashchain.Hash]struct{}
+	// for another entry that names them while remembered (the
+	// deriveUnavailable most recently named: only failures fill it, but
+	// a huge damaged matter would fill it without end).
+	unavailable *lru[hashchain.Hash, struct{}]
 }
 
 // decodeDetail is leaf.DecodeDetail(kind, e.Detail) of the current entry,
@@ -157,7 +168,7 @@ func newDeriveCheck(store evidence.Store, pre *prefetch, convMemory int) *derive
 		sum:    DerivedSummary{ByKind: map[string]int{}},
 		kinds:  map[string]bool{},
 
-		unavailable: map[hashchain.Hash]struct{}{},
+		unavailable: newLRU[hashchain.Hash, struct{}](int64(max(1, deriveUnavailable))),
 	}
 }
 
@@ -248,32 +259,37 @@ func show(v any) string {
 // store it could not read, 64 objects in a row), an object it did not
 // read is not available, not asked of the store, which on a dead S3 store
 // would cost retries for every object left (review-commits7 M3). An
-// object the store did not give once is not asked for again.
+// object the store did not give once is not asked for again while
+// remembered (deriveUnavailable).
 func (c *deriveCheck) read(ctx context.Context, sum hashchain.Hash) ([]byte, bool) {
 	if sum.IsZero() {
 		return nil, false
 	}
 	if f := c.pre.take(sum); f != nil {
 		if !f.intact {
-			c.unavailable[sum] = struct{}{} // a second entry naming it finds it gone
+			c.gone(sum) // a second entry naming it finds it gone
 		}
 		return f.data, f.intact
 	}
 	if c.pre.stopped() {
 		return nil, false
 	}
-	if _, gone := c.unavailable[sum]; gone {
+	if _, gone := c.unavailable.get(sum); gone {
 		return nil, false
 	}
 	b, err := c.store.Get(ctx, sum)
 	if err != nil || hashchain.Hash(sha256.Sum256(b)) != sum {
 		if ctx.Err() == nil {
-			c.unavailable[sum] = struct{}{}
+			c.gone(sum)
 		}
 		return nil, false
 	}
 	return b, true
 }
+
+// gone remembers that sum is unavailable, forgetting the object named
+// least recently when the memory is full (deriveUnavailable).
+func (c *deriveCheck) gone(sum hashchain.Hash) { c.unavailable.put(sum, struct{}{}, 1) }
 
 // cached returns the decoded form of evidence sum, decoding it at most
 // once while it stays in the cache; ok is false when the object is
@@ -291,7 +307,7 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyK
 	if f := c.pre.take(sum); f != nil {
 		// Read, hashed and (for its kind) decoded by the evidence check.
 		if !f.intact {
-			c.unavailable[sum] = struct{}{}
+			c.gone(sum)
 			return nil, nil, false
 		}
 		b = f.data
@@ -324,7 +340,7 @@ func (c *deriveCheck) cached(ctx context.Context, sum hashchain.Hash, kind bodyK
 func (c *deriveCheck) cachedOnce(ctx context.Context, sum hashchain.Hash, kind bodyKind) (any, error, bool) {
 	if f := c.pre.take(sum); f != nil {
 		if !f.intact {
-			c.unavailable[sum] = struct{}{}
+			c.gone(sum)
 			return nil, nil, false
 		}
 		if f.kind == kind {

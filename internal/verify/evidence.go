@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,6 +41,10 @@ type evidenceCheck struct {
 	// and writes its copy beside the evidence.
 	side    *sideFiles
 	runEnds map[uint64]bool
+	// reread is the error of the last finish reading the ledger again
+	// to judge absent objects against erasures, nil when it could or
+	// need not (brokenVouch asks).
+	reread *rereadError
 }
 
 func newEvidenceCheck(ctx context.Context, store evidence.Store, side *sideFiles, progress func(done, total int), derive bool) *evidenceCheck {
@@ -185,19 +190,33 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 	missing, erased, err := c.erased.Split(rep.Missing, vouched, func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) {
 		return referencing(ctx, snap, want)
 	})
-	if err != nil {
+	var unjudged []hashchain.Hash
+	var reread *rereadError
+	switch {
+	case errors.As(err, &reread) && ctx.Err() == nil:
+		// The ledger, not the store, could not be read again: what
+		// needs no reading is judged, the rest is given no verdict,
+		// and what the check found stands. Said as the evidence
+		// check's part not made, naming the ledger: returned as the
+		// check's own error, it was said as the store's ("evidence:
+		// not checked: erasures: …") and dropped every finding.
+		missing, unjudged = judgeUnread(&c.erased, rep.Missing, vouched)
+		erased = 0
+		unchecked = append(unchecked, Unchecked{Check: CheckEvidence, Error: reread.Error()})
+	case err != nil:
 		return nil, nil, nil, err
 	}
+	c.reread = reread
 	sum := &EvidenceSummary{Store: c.store.URL(), Referenced: rep.Referenced, Missing: len(missing),
 		Altered: len(rep.Altered), Unreferenced: len(rep.Unreferenced),
 		UnreferencedAltered: len(rep.UnreferencedAltered), CheckpointCopies: len(c.side.copies), AlteredObjects: rep.Altered,
-		Unreadable: len(rep.Unreadable), Stopped: stopped != nil}
+		Unreadable: len(rep.Unreadable), Unjudged: len(unjudged), Stopped: stopped != nil}
 	if stopped != nil {
 		// Every reference is known (the walk is over), not every one
 		// was handed to the store before it stopped.
 		sum.Referenced = len(c.first)
 	}
-	sum.NotChecked = sum.Referenced - rep.Checked
+	sum.NotChecked = sum.Referenced - rep.Checked + len(unjudged)
 	for _, m := range missing {
 		sum.MissingObjects = append(sum.MissingObjects, m.Sum)
 	}

@@ -328,10 +328,16 @@ type EvidenceSummary struct {
 	// named in Report.Unchecked (the first few) and here.
 	Unreadable        int              `json:"unreadable"`
 	UnreadableObjects []hashchain.Hash `json:"unreadable_objects,omitempty"`
+	// Unjudged counts the referenced objects absent from the store that
+	// an erasure entry a signed checkpoint vouches for lists, which the
+	// ledger, read again to judge them, could not be: neither missing
+	// nor erased, given no verdict (in NotChecked; Report.Unchecked
+	// says why).
+	Unjudged int `json:"unjudged,omitempty"`
 	// NotChecked counts the referenced objects given no verdict: the
-	// unreadable ones, and, when the check stopped early (Stopped;
-	// Report.Unchecked says why), those it never reached. The counts
-	// above are of what it reached.
+	// unreadable ones, the unjudged ones, and, when the check stopped
+	// early (Stopped; Report.Unchecked says why), those it never
+	// reached. The counts above are of what it reached.
 	NotChecked int `json:"not_checked"`
 	// Stopped: the check ended early (a store it could not read, 64
 	// objects in a row, or could not list): the store was not listed,
@@ -736,8 +742,9 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		case err != nil && (ctx.Err() != nil || errors.Is(err, ledger.ErrCorrupt)):
 			return rep, false, fmt.Errorf("verify: %w", err)
 		case err != nil:
-			// The store could not be read (an I/O error, S3 unreachable):
-			// the ledger's own checks stand, and what the evidence check
+			// The store could not be read (an I/O error, S3 unreachable),
+			// or, judging again after a break, the ledger (brokenVouch
+			// says so): the ledger's own checks stand, and what the evidence check
 			// found until then (a failure found is a failure), said with
 			// this beside them, first (what stderr names). The store's
 			// errors begin "evidence: ", which Check says.

@@ -39,6 +39,10 @@ var (
 	// S3 Object Lock legal hold or retention period). Nothing of it was
 	// deleted, or, for a versioned object, not the locked versions.
 	ErrLocked = errors.New("object is under s3 object lock (legal hold or retention)")
+	// ErrClosed: an operation on a store after its Close (misuse), or
+	// racing it: refused, nothing read or written. An operation that
+	// began before Close either completes or fails with it.
+	ErrClosed = errors.New("evidence store closed")
 )
 
 // DefaultMaxSize bounds one evidence object when Options.MaxSize is 0. Raw

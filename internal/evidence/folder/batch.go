@@ -51,7 +51,7 @@ var (
 // directory that received a link once. An object already stored, or
 // repeated in data, costs no sync (Ref.Existed).
 func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return nil, fmt.Errorf("evidence: put: %w", err)
 	}
 	refs := make([]evidence.Ref, len(data))

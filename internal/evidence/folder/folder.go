@@ -126,7 +126,7 @@ func (f *folder) path(key string) string { return filepath.Join(f.root, filepath
 // name Survey gave it (evidence.TempRemover); one already gone is no
 // error. Any other name is refused: it removes nothing custody keeps.
 func (f *folder) RemoveTemp(ctx context.Context, name string) error {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return err
 	}
 	rel, ok := strings.CutPrefix(name, evidence.Dir+"/")
@@ -139,11 +139,28 @@ func (f *folder) RemoveTemp(ctx context.Context, name string) error {
 	return nil
 }
 
-func (f *folder) URL() string  { return f.root }
-func (f *folder) Close() error { f.shards.close(); return nil }
+func (f *folder) URL() string { return f.root }
+
+// Close closes the shard descriptors the store keeps (shards_unix.go):
+// each once no lookup holds it. After it every operation fails with
+// evidence.ErrClosed; one racing it completes, or fails so. A second
+// Close does nothing.
+func (f *folder) Close() error {
+	f.shards.close()
+	return nil
+}
+
+// usable is the error every operation starts with: evidence.ErrClosed
+// after Close (misuse), or ctx's.
+func (f *folder) usable(ctx context.Context) error {
+	if f.shards.closed.Load() {
+		return evidence.ErrClosed
+	}
+	return ctx.Err()
+}
 
 func (f *folder) Put(ctx context.Context, data []byte) (evidence.Ref, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return evidence.Ref{}, fmt.Errorf("evidence: put: %w", err)
 	}
 	if int64(len(data)) > f.maxSize {
@@ -333,7 +350,7 @@ func syncDir(dir string) error {
 }
 
 func (f *folder) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
 	b, err := f.readLimited(evidence.Key(sum), &sum)
@@ -346,7 +363,7 @@ func (f *folder) Get(ctx context.Context, sum hashchain.Hash) ([]byte, error) {
 // Open streams the object stored at sum (evidence.Opener), so that
 // verification hashes it without holding it whole; the limits are Get's.
 func (f *folder) Open(ctx context.Context, sum hashchain.Hash) (io.ReadCloser, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
 	fh, _, err := f.openLimited(evidence.Key(sum), &sum)
@@ -415,7 +432,7 @@ func (f *folder) openLimited(rel string, sum *hashchain.Hash) (*os.File, int64, 
 // sha256 would turn their absence into a check that could not be made
 // (review-commits7 M4).
 func (f *folder) refused(rel string, err error) error {
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, evidence.ErrClosed) {
 		return err
 	}
 	p := f.root
@@ -461,7 +478,7 @@ func (f *folder) readLimited(rel string, sum *hashchain.Hash) ([]byte, error) {
 // Delete removes the object's file and fsyncs its directory, so that the
 // removal survives a crash. A folder keeps no versions and no locks.
 func (f *folder) Delete(ctx context.Context, sum hashchain.Hash) error {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return fmt.Errorf("evidence: delete: %w", err)
 	}
 	key := evidence.Key(sum)
@@ -475,7 +492,7 @@ func (f *folder) Delete(ctx context.Context, sum hashchain.Hash) error {
 }
 
 func (f *folder) Exists(ctx context.Context, sum hashchain.Hash) (bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return false, fmt.Errorf("evidence: exists: %w", err)
 	}
 	_, _, err := f.stored(evidence.Key(sum), sum)
@@ -494,6 +511,9 @@ func (f *folder) Walk(ctx context.Context, fn func(hashchain.Hash) error) error 
 }
 
 func (f *folder) Survey(ctx context.Context, objects func(hashchain.Hash) error, strays func(string) error) error {
+	if err := f.usable(ctx); err != nil {
+		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
+	}
 	if _, err := os.Stat(f.root); err != nil {
 		return fmt.Errorf("evidence: walk %s: %w", f.root, err)
 	}
@@ -589,6 +609,9 @@ func foreign(ctx context.Context, p, name string, e fs.DirEntry, fn func(string)
 // Files names every file beside sha256/: it reads the store's top
 // directory and every directory in it but sha256/.
 func (f *folder) Files(ctx context.Context, fn func(string) error) error {
+	if err := f.usable(ctx); err != nil {
+		return fmt.Errorf("evidence: list files %s: %w", f.root, err)
+	}
 	ents, err := os.ReadDir(f.root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // created on first write
@@ -625,7 +648,7 @@ func lowerHex(name string, out []byte) bool {
 }
 
 func (f *folder) PutFile(ctx context.Context, name string, data []byte) error {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return fmt.Errorf("evidence: put file: %w", err)
 	}
 	if err := evidence.ValidName(name); err != nil {
@@ -654,7 +677,7 @@ func (f *folder) PutFile(ctx context.Context, name string, data []byte) error {
 }
 
 func (f *folder) GetFile(ctx context.Context, name string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return nil, fmt.Errorf("evidence: get file: %w", err)
 	}
 	if err := evidence.ValidName(name); err != nil {
@@ -673,6 +696,9 @@ func (f *folder) GetFile(ctx context.Context, name string) ([]byte, error) {
 // writes make them (evidence.StaleTempRemover). Folders are read
 // unsorted and only names starting with tmpPrefix are looked at.
 func (f *folder) RemoveStaleTemps(ctx context.Context, before time.Time) ([]string, error) {
+	if err := f.usable(ctx); err != nil {
+		return nil, fmt.Errorf("evidence: remove temporary files in %s: %w", f.root, err)
+	}
 	var removed []string
 	var sweep func(dir, rel string, depth int) error
 	sweep = func(dir, rel string, depth int) error {

@@ -20,7 +20,7 @@ import (
 // absent objects fs.ErrNotExist), with the system calls made directly:
 // no *os.File, so no poller registration, finalizer or buffer per object.
 func (f *folder) GetInto(ctx context.Context, sum hashchain.Hash, buf []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := f.usable(ctx); err != nil {
 		return nil, fmt.Errorf("evidence: get: %w", err)
 	}
 	key := evidence.Key(sum)

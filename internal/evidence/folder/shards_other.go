@@ -2,7 +2,13 @@
 
 package folder
 
-// shardDirs: see shards_unix.go; elsewhere GetInto is not offered.
-type shardDirs struct{}
+import "sync/atomic"
 
-func (*shardDirs) close() {}
+// shardDirs: see shards_unix.go; elsewhere GetInto is not offered, and
+// no descriptor is kept: only closed, which the store's operations
+// refuse to run after.
+type shardDirs struct {
+	closed atomic.Bool
+}
+
+func (s *shardDirs) close() { s.closed.Store(true) }

@@ -19,7 +19,8 @@ import (
 // TestGetIntoStoreReplaced: GetInto keeps its shard directories open, yet
 // reads what the store holds now when the store was removed and refilled
 // under it (a removed object is absent, a new one in a shard it had open
-// is found), and goes on working after Close.
+// is found); after Close it reads nothing (evidence.ErrClosed), and a
+// second Close does nothing.
 func TestGetIntoStoreReplaced(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -70,9 +71,11 @@ func TestGetIntoStoreReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sum := range fresh {
-		if _, err := gi.GetInto(ctx, sum, nil); err != nil {
-			t.Fatalf("after Close: %v", err)
+		if got, err := gi.GetInto(ctx, sum, nil); !errors.Is(err, evidence.ErrClosed) {
+			t.Fatalf("after Close: %q, %v; want evidence.ErrClosed", got, err)
 		}
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

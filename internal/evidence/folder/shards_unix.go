@@ -29,27 +29,74 @@ import (
 // now; an object is found through a kept descriptor only if it is in a
 // directory that was the store's shard when opened. A write, and Exists,
 // use the kept descriptor only while it still names the store's shard
-// (liveShardFD): told of an object that only a replaced directory holds,
+// (liveShard): told of an object that only a replaced directory holds,
 // a write would skip it and the store would lack it.
+//
+// A lookup holds the descriptor it uses (shardDir.acquire) until its
+// system calls on it are made; Close retires each, and it is closed by
+// whichever of Close and the last lookup holding it comes last: never
+// while a lookup may use its number, which the system would give to the
+// next file opened (review-commits5 L3: a lookup racing Close read
+// through a number Close had closed, perhaps another file's by then).
+// Each shard counts its own holders: parallel readers share no lock.
 type shardDirs struct {
 	dirs   [256]atomic.Pointer[shardDir] // nil: not open
 	closed atomic.Bool                   // set by close: no descriptor is kept after it
 }
 
 // shardDir is a kept shard descriptor, with the device and inode of the
-// directory it was opened on and the paths liveShardFD looks at.
+// directory it was opened on and the paths liveShard looks at.
 type shardDir struct {
 	fd       int
 	dev, ino uint64
 	top, dir string // the store's sha256 folder, and the shard's in it
+	// state is twice the number of lookups holding fd, plus one once
+	// close has retired it: fd is closed when it is 1 (retired, held by
+	// none), by whoever makes it so.
+	state atomic.Int64
+}
+
+// acquire holds d's descriptor for a lookup, which releases it when done;
+// false once close has retired it (the store is closed).
+func (d *shardDir) acquire() bool {
+	for {
+		s := d.state.Load()
+		if s&1 != 0 {
+			return false
+		}
+		if d.state.CompareAndSwap(s, s+2) {
+			return true
+		}
+	}
+}
+
+// release ends a lookup's hold; the last after close closes fd.
+func (d *shardDir) release() {
+	if d.state.Add(-2) == 1 {
+		unix.Close(d.fd)
+	}
+}
+
+// retire is close's, once per descriptor: fd is closed now if no lookup
+// holds it, else by the last to release it.
+func (d *shardDir) retire() {
+	if d.state.Add(1) == 1 {
+		unix.Close(d.fd)
+	}
 }
 
 // openObject opens the object of sum (key is evidence.Key(sum)) for
 // reading, through its shard's descriptor when it can.
 // Its full path is made only when the shard's descriptor cannot serve.
+// evidence.ErrClosed once the store is closed.
 func (f *folder) openObject(sum hashchain.Hash, key string) (int, error) {
-	if d := f.shardDir(sum[0], key); d != nil {
+	d, err := f.shardDir(sum[0], key)
+	if err != nil {
+		return -1, err
+	}
+	if d != nil {
 		fd, err := openIn(d.fd, key)
+		d.release()
 		if err == nil {
 			return fd, nil
 		}
@@ -65,15 +112,19 @@ func openIn(dir int, key string) (int, error) {
 }
 
 // shardDir is the kept descriptor of the shard directory of key (whose
-// first byte is shard), opened on first use; nil if it cannot be opened
-// (the full path then decides) or the store is closed.
-func (f *folder) shardDir(shard byte, key string) *shardDir {
+// first byte is shard), opened on first use, and held (the caller
+// releases it); nil if it cannot be opened (the full path then decides);
+// evidence.ErrClosed once the store is closed.
+func (f *folder) shardDir(shard byte, key string) (*shardDir, error) {
 	s := &f.shards
 	if d := s.dirs[shard].Load(); d != nil {
-		return d
+		if !d.acquire() {
+			return nil, evidence.ErrClosed // retired by close
+		}
+		return d, nil
 	}
 	if s.closed.Load() {
-		return nil
+		return nil, evidence.ErrClosed
 	}
 	// Opened without a lock: on a share each open is a round trip, and
 	// lookups in different shards must not wait for each other's. Two
@@ -83,41 +134,44 @@ func (f *folder) shardDir(shard byte, key string) *shardDir {
 	rel := key[:len(evidence.Dir)+3]
 	fd, err := f.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
-		return nil // not created yet, perhaps: try again next time
+		return nil, nil // not created yet, perhaps: try again next time
 	}
 	var st unix.Stat_t
 	if err := fsinfo.IgnoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
 		unix.Close(fd)
-		return nil
+		return nil, nil
 	}
 	d := &shardDir{fd: fd, dev: uint64(st.Dev), ino: st.Ino, top: f.path(evidence.Dir), dir: f.path(rel)}
+	d.state.Store(2) // held by this lookup
 	if !s.dirs[shard].CompareAndSwap(nil, d) {
 		unix.Close(fd)
-		return s.dirs[shard].Load() // nil if close took it since
+		return f.shardDir(shard, key) // another's, stored since (or close's nil: closed)
 	}
 	// close may have run since the check above, after taking every
 	// descriptor stored then: this one is taken back, unless close
-	// took it too.
+	// took it too (and retired it).
 	if s.closed.Load() {
 		if s.dirs[shard].CompareAndSwap(d, nil) {
-			unix.Close(fd)
+			d.retire()
 		}
-		return nil
+		d.release()
+		return nil, evidence.ErrClosed
 	}
-	return d
+	return d, nil
 }
 
-// liveShardFD is the kept descriptor of key's shard while it still names
-// the store's shard directory — the directory root/sha256/xx is now,
-// sha256 no symbolic link — and -1 otherwise (the path from the root then
-// decides). A write and Exists look objects up through it: an object
-// found in a directory the store replaced since it was opened is not in
-// the store. Two lstats of the path, where a lookup from the root opens
-// the root and then the shard.
-func (f *folder) liveShardFD(shard byte, key string) int {
-	d := f.shardDir(shard, key)
+// liveShard is the kept descriptor of key's shard, held (the caller
+// releases it), while it still names the store's shard directory — the
+// directory root/sha256/xx is now, sha256 no symbolic link — and nil
+// otherwise (the path from the root then decides); evidence.ErrClosed
+// once the store is closed. A write and Exists look objects up through
+// it: an object found in a directory the store replaced since it was
+// opened is not in the store. Two lstats of the path, where a lookup
+// from the root opens the root and then the shard.
+func (f *folder) liveShard(shard byte, key string) (*shardDir, error) {
+	d, err := f.shardDir(shard, key)
 	if d == nil {
-		return -1
+		return nil, err
 	}
 	var st unix.Stat_t
 	lstat := func(p string) bool {
@@ -125,24 +179,35 @@ func (f *folder) liveShardFD(shard byte, key string) int {
 		return err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	}
 	if !lstat(d.top) || !lstat(d.dir) || uint64(st.Dev) != d.dev || st.Ino != d.ino {
-		return -1
+		d.release()
+		return nil, nil
 	}
-	return d.fd
+	return d, nil
 }
 
 // stored looks up the object of key (its sum's) as the store holds it now,
 // for a write or Exists: its type bits (as lstat), and open, which opens
 // it for reading in the same directory. Through the shard's kept
-// descriptor while it names the store's shard (liveShardFD), else by the
-// path from the root.
+// descriptor while it names the store's shard (liveShard), else by the
+// path from the root; evidence.ErrClosed once the store is closed (open
+// too: it holds the descriptor again while it opens).
 func (f *folder) stored(key string, sum hashchain.Hash) (mode fs.FileMode, open func() (*os.File, error), err error) {
-	if dir := f.liveShardFD(sum[0], key); dir >= 0 {
+	d, err := f.liveShard(sum[0], key)
+	if err != nil {
+		return 0, nil, err
+	}
+	if d != nil {
 		var st unix.Stat_t
-		err := fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(dir, path.Base(key), &st, unix.AT_SYMLINK_NOFOLLOW) })
+		err := fsinfo.IgnoringEINTR(func() error { return unix.Fstatat(d.fd, path.Base(key), &st, unix.AT_SYMLINK_NOFOLLOW) })
+		d.release()
 		switch {
 		case err == nil:
 			return fsinfo.TypeBits(uint32(st.Mode)), func() (*os.File, error) {
-				fd, err := openIn(dir, key)
+				if !d.acquire() {
+					return nil, evidence.ErrClosed
+				}
+				fd, err := openIn(d.fd, key)
+				d.release()
 				if err != nil {
 					return nil, &fs.PathError{Op: "open", Path: f.path(key), Err: err}
 				}
@@ -157,13 +222,14 @@ func (f *folder) stored(key string, sum hashchain.Hash) (mode fs.FileMode, open 
 	return mode, func() (*os.File, error) { return f.openRead(key, nil) }, err
 }
 
-// close closes the shard descriptors opened, and keeps any from being
-// stored after it (shardDir).
+// close retires the shard descriptors opened (each closed once no
+// lookup holds it), and keeps any from being stored after it
+// (shardDir).
 func (s *shardDirs) close() {
 	s.closed.Store(true)
 	for i := range s.dirs {
 		if d := s.dirs[i].Swap(nil); d != nil {
-			unix.Close(d.fd)
+			d.retire()
 		}
 	}
 }

@@ -474,7 +474,7 @@ func clearDetailPlain(raw []byte) bool {
 	end, err := jsonscan.Object(raw, i, func(key []byte, v int) (int, error) {
 		switch {
 		case messageDetailStrings[string(key)]:
-			if v >= len(raw) || raw[v] != '"' || string(key) == "opening_evidence_sha256" || bytes.HasSuffix(key, []byte("_commitment")) {
+			if v >= len(raw) || raw[v] != '"' || v3Member(key) {
 				return v, errDecline
 			}
 			end, _, err := jsonscan.String(raw, v)
@@ -485,6 +485,13 @@ func clearDetailPlain(raw []byte) bool {
 		return jsonscan.Skip(raw, v, jsonscan.MaxDepth)
 	})
 	return err == nil && jsonscan.Space(raw, end) == len(raw)
+}
+
+// v3Member is clearDetailPlain's test of a string member of a message
+// detail: one of the v3 form (a commitment, or the opening's evidence),
+// which a plain v1 detail does not hold.
+func v3Member(key []byte) bool {
+	return string(key) == "opening_evidence_sha256" || bytes.HasSuffix(key, []byte("_commitment"))
 }
 
 // messageDetailStrings are the members of a message detail that are

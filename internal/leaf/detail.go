@@ -241,26 +241,6 @@ func (d *MessageDetail) EvidenceRefs() []EvidenceRef {
 	return refs
 }
 
-// messageStrings are MessageDetail's string members, for decodeFast.
-var messageStrings = [...]struct {
-	key   string
-	field func(*MessageDetail) *string
-}{
-	{"content_sha256", func(d *MessageDetail) *string { return &d.ContentSHA256 }},
-	{"content_sha256_commitment", func(d *MessageDetail) *string { return &d.ContentCommitment }},
-	{"from_commitment", func(d *MessageDetail) *string { return &d.FromCommitment }},
-	{"opening_evidence_sha256", func(d *MessageDetail) *string { return &d.OpeningEvidence }},
-	{"provider_message_id_commitment", func(d *MessageDetail) *string { return &d.ProviderMessageIDCommitment }},
-	{"to_commitment", func(d *MessageDetail) *string { return &d.ToCommitment }},
-	{"date_deleted", func(d *MessageDetail) *string { return &d.DateDeleted }},
-	{"date_modified", func(d *MessageDetail) *string { return &d.DateModified }},
-	{"direction", func(d *MessageDetail) *string { return &d.Direction }},
-	{"from", func(d *MessageDetail) *string { return &d.From }},
-	{"messenger_type", func(d *MessageDetail) *string { return &d.MessengerType }},
-	{"provider_message_id", func(d *MessageDetail) *string { return &d.ProviderMessageID }},
-	{"to", func(d *MessageDetail) *string { return &d.To }},
-}
-
 // errDecline stops decodeFast's iteration: encoding/json decides.
 var errDecline = errors.New("leaf: not for the fast path")
 
@@ -282,28 +262,26 @@ func (d *MessageDetail) decodeFast(raw []byte, views bool) bool {
 	}
 	var buf []byte
 	end, err := jsonscan.Object(raw, i, func(key []byte, v int) (int, error) {
-		for _, m := range messageStrings {
-			if string(key) == m.key {
-				if v >= len(raw) || raw[v] != '"' {
-					return v, errDecline
-				}
-				end, esc, err := jsonscan.String(raw, v)
-				if err != nil {
-					return v, errDecline
-				}
-				s := raw[v+1 : end-1]
-				if esc {
-					if buf, end, err = jsonscan.AppendString(buf[:0], raw, v); err != nil {
-						return v, errDecline
-					}
-					*m.field(d) = string(buf)
-				} else if views {
-					*m.field(d) = view(s)
-				} else {
-					*m.field(d) = string(s)
-				}
-				return end, nil
+		if f := d.stringField(key); f != nil {
+			if v >= len(raw) || raw[v] != '"' {
+				return v, errDecline
 			}
+			end, esc, err := jsonscan.String(raw, v)
+			if err != nil {
+				return v, errDecline
+			}
+			s := raw[v+1 : end-1]
+			if esc {
+				if buf, end, err = jsonscan.AppendString(buf[:0], raw, v); err != nil {
+					return v, errDecline
+				}
+				*f = string(buf)
+			} else if views {
+				*f = view(s)
+			} else {
+				*f = string(s)
+			}
+			return end, nil
 		}
 		if string(key) == "media" {
 			return v, errDecline

@@ -67,8 +67,8 @@ func canonMessageDetail(b []byte, i int, d *MessageDetail) (end int, plain, ok b
 		} else if string(key) == "media" {
 			return i, false, false // decodeFast declines media
 		}
-		if string(key) == "opening_evidence_sha256" || bytes.HasSuffix(key, []byte("_commitment")) {
-			plain = false // a member of the v3 form (clearDetailPlain's test)
+		if v3Member(key) {
+			plain = false
 		}
 		if i = vend; i >= len(b) {
 			return i, false, false
@@ -84,8 +84,8 @@ func canonMessageDetail(b []byte, i int, d *MessageDetail) (end int, plain, ok b
 	}
 }
 
-// stringField is the field of d that decodeFast sets from member key
-// (messageStrings), nil for any other key.
+// stringField is the field of d that member key of a message detail
+// sets (decodeFast, canonMessageDetail), nil for any other key.
 func (d *MessageDetail) stringField(key []byte) *string {
 	switch string(key) {
 	case "content_sha256":

@@ -183,24 +183,13 @@ type Excused struct {
 // report, of a diff's findings), so that it says so exactly when verify
 // counts the object erased.
 func (x *Excuses) Judge(absent []hashchain.Hash, vouched map[uint64]bool, refs func(want map[hashchain.Hash]bool) (map[hashchain.Hash][]Ref, error)) ([]Missing, []Excused, error) {
-	var missing []Missing
-	pending := map[hashchain.Hash]bool{}
-	for _, h := range absent {
-		idx := x.by[h]
-		if len(idx) == 0 {
-			missing = append(missing, Missing{Sum: h})
-			continue
-		}
-		if !slices.ContainsFunc(idx, func(i int) bool { return vouched[x.entries[i].seq] }) {
-			seq := x.entries[idx[len(idx)-1]].seq
-			missing = append(missing, Missing{Sum: h, Why: fmt.Sprintf(
-				"erasure entry %d lists it as erased, but no signed checkpoint vouches for that erasure (a checkpoint with the line \"erasure %d\"): anyone who can write the ledger file can append an erasure entry, and a routine checkpoint covers whatever was appended; if the erasure is genuine, the signer key's holder vouches for it with 'custody checkpoint --erasure %d'", seq, seq, seq)})
-			continue
-		}
-		pending[h] = true
-	}
-	if len(pending) == 0 {
+	missing, unread := x.WithoutEntries(absent, vouched)
+	if len(unread) == 0 {
 		return missing, nil, nil
+	}
+	pending := make(map[hashchain.Hash]bool, len(unread))
+	for _, h := range unread {
+		pending[h] = true
 	}
 	by, err := refs(pending)
 	if err != nil {
@@ -248,6 +237,30 @@ func (x *Excuses) Judge(absent []hashchain.Hash, vouched map[uint64]bool, refs f
 		missing = append(missing, Missing{Sum: h, Why: why})
 	}
 	return missing, erased, nil
+}
+
+// WithoutEntries is the part of Judge that reads no entry: the absent
+// objects no erasure entry excuses whatever references them (missing,
+// with why when an erasure no checkpoint vouches for lists them), and
+// pending, in absent's order, those a vouched erasure entry lists, which
+// only the entries that reference them can judge (verify says they are
+// not judged when the ledger cannot be read again for them).
+func (x *Excuses) WithoutEntries(absent []hashchain.Hash, vouched map[uint64]bool) (missing []Missing, pending []hashchain.Hash) {
+	for _, h := range absent {
+		idx := x.by[h]
+		if len(idx) == 0 {
+			missing = append(missing, Missing{Sum: h})
+			continue
+		}
+		if !slices.ContainsFunc(idx, func(i int) bool { return vouched[x.entries[i].seq] }) {
+			seq := x.entries[idx[len(idx)-1]].seq
+			missing = append(missing, Missing{Sum: h, Why: fmt.Sprintf(
+				"erasure entry %d lists it as erased, but no signed checkpoint vouches for that erasure (a checkpoint with the line \"erasure %d\"): anyone who can write the ledger file can append an erasure entry, and a routine checkpoint covers whatever was appended; if the erasure is genuine, the signer key's holder vouches for it with 'custody checkpoint --erasure %d'", seq, seq, seq)})
+			continue
+		}
+		pending = append(pending, h)
+	}
+	return missing, pending
 }
 
 // Vouched returns what the erasure entries vouched holds say: their

@@ -59,26 +59,6 @@ func referencing(ctx context.Context, snap *ledger.Snapshot, want map[hashchain.
 	return refs.Refs(), nil
 }
 
-// errUnread stands for the entries judgeUnread does not read.
-var errUnread = errors.New("the ledger not read")
-
-// judgeUnread splits absent as x.Split does, without reading the ledger:
-// an object whose judgement needs the entries that reference it (an
-// erasure entry a checkpoint of vouched vouches for lists it) is
-// unjudged; every other is missing, as Split says, with its reason.
-func judgeUnread(x *erasure.Excuses, absent []hashchain.Hash, vouched map[uint64]bool) (missing []erasure.Missing, unjudged []hashchain.Hash) {
-	unread := func(map[hashchain.Hash]bool) (map[hashchain.Hash][]erasure.Ref, error) { return nil, errUnread }
-	for _, h := range absent {
-		m, _, err := x.Split([]hashchain.Hash{h}, vouched, unread)
-		if err != nil {
-			unjudged = append(unjudged, h)
-			continue
-		}
-		missing = append(missing, m...)
-	}
-	return missing, unjudged
-}
-
 // fillErased records in the summary what was erased: the objects excused
 // (n), and what the erasure entries a signed checkpoint vouches for name.
 func fillErased(s *EvidenceSummary, x *erasure.Excuses, n int, vouched map[uint64]bool) {

@@ -200,7 +200,7 @@ func (c *evidenceCheck) finish(ctx context.Context, snap *ledger.Snapshot, vouch
 		// check's part not made, naming the ledger: returned as the
 		// check's own error, it was said as the store's ("evidence:
 		// not checked: erasures: …") and dropped every finding.
-		missing, unjudged = judgeUnread(&c.erased, rep.Missing, vouched)
+		missing, unjudged = c.erased.WithoutEntries(rep.Missing, vouched)
 		erased = 0
 		unchecked = append(unchecked, Unchecked{Check: CheckEvidence, Error: reread.Error()})
 	case err != nil:

@@ -370,7 +370,7 @@ func (w *CanonicalWriter) compare(x, y *cItem) int {
 }
 
 // sortMembers appends the members ms to the items in key order, as
-// objectWith orders them (its learned orders too); false when a key
+// jcsState.object orders them (its learned orders too); false when a key
 // repeats.
 func (w *CanonicalWriter) sortMembers(ms []cItem) bool {
 	sorted := true

@@ -70,7 +70,7 @@ type jcsMember struct {
 
 // keyPrefix is the first eight bytes of key as a big-endian integer,
 // padded with zero bytes. A key here holds no byte below 0x20 (those are
-// escaped, and objectWith declines them), so a zero byte sorts before
+// escaped, and jcsState.object declines them), so a zero byte sorts before
 // every byte a longer key can have there: prefixes that differ order
 // their keys as bytes.Compare does, and only equal ones need the rest.
 func keyPrefix(key []byte) uint64 {
@@ -176,16 +176,10 @@ func numberJCS(in []byte, i int) (string, int, bool) {
 	return s, end, err == nil
 }
 
+// object appends the object at in[i] in RFC 8785 form, its members in
+// key order (CanonicalWriter, which records its members instead, orders
+// them as this does: jcs_fused.go).
 func (st *jcsState) object(b, in []byte, i, depth int) ([]byte, int, bool) {
-	return st.objectWith(b, in, i, func(b, _ []byte, at int) ([]byte, int, bool) { return st.value(b, in, at, depth+1) })
-}
-
-// objectWith is object with each member's value written by val (which
-// gets the member's decoded key, appends the value at in[at:] to b and
-// returns b, the index past the value and whether it is in the subset).
-// CanonicalWriter, which wrote through it, records its members instead
-// (jcs_fused.go) and orders them as this does.
-func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at int) ([]byte, int, bool)) ([]byte, int, bool) {
 	b = append(b, '{')
 	open := len(b)
 	base := len(st.members)
@@ -206,7 +200,7 @@ func (st *jcsState) objectWith(b, in []byte, i int, val func(b, key []byte, at i
 		b = append(b, '"', ':')
 		var end int
 		var ok bool
-		if b, end, ok = val(b, key, at); !ok {
+		if b, end, ok = st.value(b, in, at, depth+1); !ok {
 			return end, errNotFast
 		}
 		m.end = len(b)

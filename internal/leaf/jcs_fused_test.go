@@ -130,6 +130,25 @@ func TestCanonicalWriter(t *testing.T) {
 	}
 }
 
+// TestCanonicalWriterManyMembers: an object of a million members, in
+// descending order (hostile evidence can hold one), is written as
+// appendJCS writes it. Its members sorted by insertion, as the writer's
+// few-member path does, it would take some twenty minutes (40,000 took 2 s)
+// and this test the package's time-out; sorted as sortMembers sorts many
+// members, a second.
+func TestCanonicalWriterManyMembers(t *testing.T) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := 1_000_000 - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, `"k%07d":%d`, i, i%10)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+	}
+	b.WriteByte('}')
+	checkWriter(t, []byte(b.String()), 0)
+}
+
 // FuzzCanonicalWriter: the writer, however a reader walks the document,
 // writes appendJCS's form (and hashchain.Canonicalize's, the reference),
 // and declines only what appendJCS declines.

@@ -68,9 +68,13 @@ func (s *DerivedSummary) String() string {
 // Bounds of what deriveCheck keeps between entries. A bulk body holds up
 // to 1,000 messages and its messages are consecutive entries, so a few
 // bodies at once are enough; the byte budget keeps memory flat whatever
-// the ledger's size.
+// the ledger's size. The bodies cache is small because what it keeps is
+// live heap: at 64 MB it filled with bodies no entry named again, and the
+// heap the collector let grow to four times that cost 11 % of verify
+// --evidence's CPU in page faults and marking (docs/benchmarks.md,
+// "twenty-eighth stop"). The most recent body stays however large.
 const (
-	deriveCacheBytes = 64 << 20 // decoded evidence bodies
+	deriveCacheBytes = 8 << 20 // decoded evidence bodies
 	deriveConvs      = 4096     // conversation objects' message id sets remembered for the messages that follow them
 	deriveAuditSets  = 8        // audit indexes (one per export invocation, typically)
 )

@@ -10,7 +10,7 @@ import (
 // conversationMessagesSQL reads a conversation's message entries through
 // the conversation index, seq and leaf only: the leaf hash and chain
 // columns cost a diff two copies per row and tell it nothing.
-const conversationMessagesSQL = `SELECT seq, leaf FROM entries WHERE kind = 'message' AND conversation_id = ? AND seq < ? ORDER BY seq`
+const conversationMessagesSQL = `SELECT seq, ` + keptLeafColumn + ` FROM entries WHERE kind = 'message' AND conversation_id = ? AND seq < ? ORDER BY seq`
 
 // ConversationMessages calls fn with every message entry of the
 // conversation below seq before, in seq order: what Entries gives for

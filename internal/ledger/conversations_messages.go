@@ -18,7 +18,7 @@ const MaxConversationsBatch = 64
 // conversationsMessagesSQL is conversationMessagesSQL for n conversations:
 // the conversation index read once per id, in (conversation_id, seq) order.
 func conversationsMessagesSQL(n int) string {
-	return `SELECT conversation_id, seq, leaf FROM entries WHERE kind = 'message' AND conversation_id IN (?` +
+	return `SELECT conversation_id, seq, ` + keptLeafColumn + ` FROM entries WHERE kind = 'message' AND conversation_id IN (?` +
 		strings.Repeat(", ?", n-1) + `) AND seq < ? ORDER BY conversation_id, seq`
 }
 

@@ -89,7 +89,7 @@ func entriesSQL(f Filter, mi *messageIndex) (string, []any) {
 		where = append(where, "seq >= ?")
 		args = append(args, int64(f.FromSeq))
 	}
-	query := `SELECT seq, leaf, leaf_hash, chain FROM entries`
+	query := `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain FROM entries`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -127,16 +127,22 @@ func scanEntry(rows *sql.Rows, order *ascending) (leaf.Entry, error) {
 	return e, nil
 }
 
-// keptLeaf documents how leaves are read: into an sql.RawBytes declared
-// for each row, and kept after the row (a decoded entry's Detail is a
+// keptLeaf documents how leaves are read: selected as keptLeafColumn into
+// an sql.RawBytes, and kept after the row (a decoded entry's Detail is a
 // slice of its leaf). For a BLOB, mattn/go-sqlite3 hands database/sql a
 // new slice for every row (C.GoBytes) and never writes to it again, and
 // a RawBytes destination is that slice itself, where a []byte one would
 // be a second copy: 1.2 GB of copies in a diff of a million messages.
-// Declared per row because for a value that is not a BLOB (a damaged or
-// non-STRICT file) database/sql appends into the RawBytes it is given.
 // TestLeavesOutliveTheirRows fails if a driver update breaks this.
 type keptLeaf = sql.RawBytes
+
+// keptLeafColumn selects the leaf as a BLOB whatever its stored type: a
+// file whose STRICT was taken off may hold a leaf as TEXT (or a number),
+// which database/sql writes into a buffer of the Rows that the next row
+// reuses, and a kept leaf, with every entry decoded from it, would
+// change under its reader (TestTextLeavesOutliveTheirRows). Its bytes
+// are the same; for a BLOB the cast is no work.
+const keptLeafColumn = `CAST(leaf AS BLOB)`
 
 // collect gathers an entry stream into a slice.
 func collect(s iter.Seq2[leaf.Entry, error]) ([]leaf.Entry, error) {
@@ -168,7 +174,7 @@ func (l *Ledger) Entry(ctx context.Context, seq uint64) (leaf.Entry, error) {
 // reads many entries per query: a diff reads back tens of thousands of
 // captures the export lacks.
 func (l *Ledger) EntriesAt(ctx context.Context, seqs []uint64, fn func(leaf.Entry) error) error {
-	return rowsAt(ctx, l.rdb, `seq, leaf, leaf_hash, chain`, seqs, func(rows *sql.Rows) (uint64, leaf.Entry, error) {
+	return rowsAt(ctx, l.rdb, `seq, `+keptLeafColumn+`, leaf_hash, chain`, seqs, func(rows *sql.Rows) (uint64, leaf.Entry, error) {
 		e, err := scanEntry(rows, nil) // rowsAtOnce checks the order
 		return e.Seq, e, err
 	}, fn)
@@ -356,7 +362,7 @@ func latestConversation(ctx context.Context, q querier, conversationID string) (
 
 // latestSQL is the query for the highest-seq entry matching where.
 func latestSQL(where string) string {
-	return `SELECT seq, leaf, leaf_hash, chain FROM entries WHERE ` + where + ` ORDER BY seq DESC LIMIT 1`
+	return `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain FROM entries WHERE ` + where + ` ORDER BY seq DESC LIMIT 1`
 }
 
 // latestOf returns the highest-seq entry matching where (with args): the
@@ -385,7 +391,7 @@ func latestOf(ctx context.Context, q querier, kind, id, where string, args ...an
 // is erased and what is held. The kinds are literals so that the partial
 // index entries_controls serves the query.
 func (l *Ledger) Controls(ctx context.Context) ([]leaf.Entry, error) {
-	rows, err := l.rdb.QueryContext(ctx, `SELECT seq, leaf, leaf_hash, chain FROM entries WHERE kind IN ('erasure', 'hold') ORDER BY seq`)
+	rows, err := l.rdb.QueryContext(ctx, `SELECT seq, `+keptLeafColumn+`, leaf_hash, chain FROM entries WHERE kind IN ('erasure', 'hold') ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: controls: %w", classify(err))
 	}

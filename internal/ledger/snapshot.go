@@ -18,9 +18,10 @@ type Snapshot struct {
 	keys *messageIndex
 }
 
-// RawEntry is one stored entries row as it is on disk. Leaf, LeafHash and
-// Chain are only valid until the iteration moves on; copy what you keep.
-// LeafHash and Chain are the stored columns, of any length.
+// RawEntry is one stored entries row as it is on disk. Leaf is the
+// caller's to keep (a new slice every row: keptLeaf); LeafHash and Chain
+// are only valid until the iteration moves on, copy what you keep. They
+// are the stored columns, of any length.
 type RawEntry struct {
 	Seq      uint64
 	Leaf     []byte
@@ -94,7 +95,7 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 // entries reads the rows and, by what, more of each (with key).
 func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Seq2[RawEntry, error] {
 	return func(yield func(RawEntry, error) bool) {
-		query := `SELECT seq, leaf, leaf_hash, chain FROM entries ORDER BY seq`
+		query := `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain FROM entries ORDER BY seq`
 		var args []any
 		switch what {
 		case entriesWithColumns:
@@ -102,9 +103,9 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 			// off the table) is read as a marker no leaf member can be
 			// (columnText shows it): as text it would pass for the
 			// member it imitates, which lookups do not find.
-			query = `SELECT seq, leaf, leaf_hash, chain, ` + typedColumns + ` FROM entries ORDER BY seq`
+			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + typedColumns + ` FROM entries ORDER BY seq`
 		case entriesFingerprinted:
-			query = `SELECT seq, leaf, leaf_hash, chain, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
+			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
 			args = key.args()
 		}
 		rows, err := s.tx.QueryContext(ctx, query, args...)
@@ -114,11 +115,12 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 		}
 		defer rows.Close()
 		var (
-			seq                   int64
-			leaf, lhRaw, chainRaw sql.RawBytes
-			cols                  Columns // strings the driver made for each row: kept, copied by value
-			fp                    int64
-			order                 ascending
+			seq             int64
+			leaf            keptLeaf
+			lhRaw, chainRaw sql.RawBytes
+			cols            Columns // strings the driver made for each row: kept, copied by value
+			fp              int64
+			order           ascending
 		)
 		dest := []any{&seq, &leaf, &lhRaw, &chainRaw}
 		switch what {

@@ -916,8 +916,8 @@ func nonNilStrings(s []string) []string {
 func (c *deriveCheck) conversation(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
 	seq := e.Seq
 	facts := &convFacts{seq: seq, object: e.EvidenceSHA256}
-	// A copy: e's strings are views of the batch of leaves it was read
-	// from (strictLeaves.keep), which a remembered key would keep alive.
+	// A copy: e's strings are views of the leaf it was read from, which a
+	// remembered key would keep alive.
 	id := strings.Clone(e.ConversationID)
 	c.convs[id] = facts
 	c.ids.put(id, nil, 1) // the ids of an earlier entry's object are not this one's

@@ -321,8 +321,7 @@ type leafStage struct {
 func (s *leafStage) each(seq uint64, leafBytes []byte) error {
 	// One pass decodes the leaf and checks it strictly, the detail decoded
 	// by the check given back. The entry's (and detail's) strings are
-	// views of leafBytes: with the derive stage the bytes are handed over
-	// (strictLeaves.keep), without it nothing here keeps them.
+	// views of leafBytes, which the derive stage keeps (strictLeaves.each).
 	e, d, strict, err := leaf.DecodeCheckedDetail(leafBytes)
 	var bad error
 	if !strict {

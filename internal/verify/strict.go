@@ -9,9 +9,10 @@ import (
 
 // strictLeaves runs leaf.CheckLeaf on every leaf beside the main pass:
 // reading a leaf strictly costs about as much as hashing it, and the main
-// pass is busy hashing. The main pass copies each leaf into a batch (the
-// snapshot's row bytes are only valid until the next row) and hands full
-// batches over; finish returns the leaves that failed, in seq order.
+// pass is busy hashing. The main pass adds each leaf to a batch (the
+// snapshot's leaf itself, a new slice every row: ledger.RawEntry) and
+// hands full batches over; finish returns the leaves that failed, in seq
+// order.
 //
 // Without each, the work a leaf needs alone (its hash, the strict decode,
 // its fingerprints) is spread over every core, a batch to a worker, and
@@ -29,13 +30,9 @@ type strictLeaves struct {
 	// leaf.CheckLeaf, in seq order, on the same goroutine, and returns
 	// what CheckLeaf returns: it decodes and checks the leaf in one pass
 	// (leaf.DecodeChecked) and reads the evidence references there, off
-	// the walk's goroutine. The leaf bytes stay valid after the call only
-	// with keep.
+	// the walk's goroutine. The leaf is each's to keep (the derive stage
+	// keeps the entries, which are views of their leaves).
 	each func(seq uint64, leaf []byte) error
-	// keep hands each batch's bytes over to each instead of reusing them
-	// (a new buffer a batch, not a copy a leaf): the derive stage keeps
-	// the entries, which are views of their leaves.
-	keep bool
 	// sup, when set, holds the entries to the supersedes rule (without
 	// each; each does it itself).
 	sup *supersedesCheck
@@ -46,13 +43,11 @@ type strictLeaves struct {
 	rehash bool
 }
 
-// leafBatch is a run of leaves: leaf i is buf[ends[i-1]:ends[i]]; when
-// check[i], its stored leaf hash, stored[i], is checked here too (the
-// walk went on with it).
+// leafBatch is a run of leaves; when check[i], the stored leaf hash of
+// leaves[i], stored[i], is checked here too (the walk went on with it).
 type leafBatch struct {
 	seqs   []uint64
-	ends   []int
-	buf    []byte
+	leaves [][]byte
 	check  []bool
 	stored []hashchain.Hash
 
@@ -83,16 +78,16 @@ const (
 	strictBatches = 4   // batches in flight
 )
 
-func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), keep bool, sup *supersedesCheck) *strictLeaves {
+func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), sup *supersedesCheck) *strictLeaves {
 	workers := 0
 	if each == nil {
 		workers = max(1, runtime.GOMAXPROCS(0))
 	}
 	inFlight := strictBatches + workers
 	s := &strictLeaves{in: make(chan *leafBatch, inFlight), free: make(chan *leafBatch, inFlight+1), done: make(chan struct{}),
-		each: each, end: end, keep: keep, sup: sup}
+		each: each, end: end, sup: sup}
 	for range inFlight + 1 {
-		s.free <- &leafBatch{buf: make([]byte, 0, 64<<10), ready: make(chan struct{})}
+		s.free <- &leafBatch{ready: make(chan struct{})}
 	}
 	s.cur = <-s.free
 	if workers > 0 {
@@ -108,10 +103,7 @@ func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), keep 
 // worker does, batch by batch, what each leaf needs alone.
 func (s *strictLeaves) worker() {
 	for b := range s.work {
-		start := 0
-		for i, end := range b.ends {
-			lb := b.buf[start:end:end]
-			start = end
+		for i, lb := range b.leaves {
 			if b.check[i] && hashchain.LeafHash(lb) != b.stored[i] {
 				b.rehash = true
 			}
@@ -146,16 +138,13 @@ func (s *strictLeaves) run() {
 	}
 	for b := range s.in {
 		if s.each != nil {
-			start := 0
-			for i, end := range b.ends {
-				lb := b.buf[start:end:end]
+			for i, lb := range b.leaves {
 				if b.check[i] && hashchain.LeafHash(lb) != b.stored[i] {
 					s.rehash = true
 				}
 				if err := s.each(b.seqs[i], lb); err != nil {
 					s.bad = append(s.bad, badLeaf{seq: b.seqs[i], err: err})
 				}
-				start = end
 			}
 		} else {
 			<-b.ready
@@ -173,23 +162,21 @@ func (s *strictLeaves) run() {
 			if s.sup != nil && s.sup.cols != nil {
 				s.sup.cols.merge(&b.cols)
 			}
-			clear(b.res) // the entries are views of buf
+			clear(b.res) // the entries are views of the leaves
 			b.res, b.rehash, b.cols, b.ready = b.res[:0], false, columnsPart{}, make(chan struct{})
 		}
-		if s.keep {
-			b.buf = make([]byte, 0, cap(b.buf))
-		}
-		b.seqs, b.ends, b.buf, b.check, b.stored = b.seqs[:0], b.ends[:0], b.buf[:0], b.check[:0], b.stored[:0]
+		clear(b.leaves) // not kept alive by the batch
+		b.seqs, b.leaves, b.check, b.stored = b.seqs[:0], b.leaves[:0], b.check[:0], b.stored[:0]
 		s.free <- b
 	}
 }
 
-// add queues the leaf of entry seq (copied); with check, its leaf hash
-// is checked against stored.
+// add queues the leaf of entry seq, which it keeps (not a copy: the
+// caller does not write to it again); with check, its leaf hash is
+// checked against stored.
 func (s *strictLeaves) add(seq uint64, leafBytes []byte, check bool, stored hashchain.Hash) {
 	b := s.cur
-	b.buf = append(b.buf, leafBytes...)
-	b.ends = append(b.ends, len(b.buf))
+	b.leaves = append(b.leaves, leafBytes)
 	b.seqs = append(b.seqs, seq)
 	b.check = append(b.check, check)
 	b.stored = append(b.stored, stored)

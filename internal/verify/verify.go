@@ -605,9 +605,9 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 		if dv != nil {
 			ls.derive = newDeriveStage(ctx, dv)
 		}
-		strict = newStrictLeaves(ls.each, ls.end, ls.derive != nil, nil)
+		strict = newStrictLeaves(ls.each, ls.end, nil)
 	} else {
-		strict = newStrictLeaves(nil, nil, false, sup)
+		strict = newStrictLeaves(nil, nil, sup)
 	}
 	defer func() {
 		// On an early return: stop the hashing first, so that the stages

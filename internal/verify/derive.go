@@ -75,8 +75,8 @@ func (s *DerivedSummary) String() string {
 // "twenty-eighth stop"). The most recent body stays however large.
 const (
 	deriveCacheBytes = 8 << 20 // decoded evidence bodies
-	deriveConvs      = 4096     // conversation objects' message id sets remembered for the messages that follow them
-	deriveAuditSets  = 8        // audit indexes (one per export invocation, typically)
+	deriveConvs      = 4096    // conversation objects' message id sets remembered for the messages that follow them
+	deriveAuditSets  = 8       // audit indexes (one per export invocation, typically)
 )
 
 // deriveUnavailable is how many objects the store did not give (or the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -552,6 +551,7 @@ func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error, strays
 		}
 		return foreign(ctx, filepath.Join(top, filepath.FromSlash(rel)), evidence.Dir+"/"+rel, e, strays)
 	}
+	var objs []hashchain.Hash
 	for _, sd := range shards {
 		var shard [1]byte
 		if !sd.IsDir() || !lowerHex(sd.Name(), shard[:]) {
@@ -563,24 +563,31 @@ func (f *folder) walk(ctx context.Context, fn func(hashchain.Hash) error, strays
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		objs, err := os.ReadDir(filepath.Join(top, sd.Name()))
+		var others []fs.DirEntry
+		objs, others, err = readShard(filepath.Join(top, sd.Name()), shard[0], objs[:0])
 		if err != nil {
 			return err
 		}
-		for _, o := range objs {
-			var sum hashchain.Hash
-			if o.IsDir() || !lowerHex(o.Name(), sum[:]) || sum[0] != shard[0] {
-				if err := stray(sd.Name()+"/"+o.Name(), o); err != nil {
-					return err
-				}
-				continue
-			}
+		for _, sum := range objs {
 			if err := fn(sum); err != nil {
+				return err
+			}
+		}
+		for _, o := range others {
+			if err := stray(sd.Name()+"/"+o.Name(), o); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// sortShard puts what readShard found of a shard in order: the objects
+// (each a file, or a link, whose name is the key of an address in the
+// shard) by address, then every other entry by name.
+func sortShard(objs []hashchain.Hash, others []fs.DirEntry) {
+	slices.SortFunc(objs, func(a, b hashchain.Hash) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(others, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 }
 
 // foreign calls fn with name (the store-relative name of e, at path p)
@@ -633,19 +640,34 @@ func (f *folder) Files(ctx context.Context, fn func(string) error) error {
 }
 
 // lowerHex decodes name into out when it is exactly out's bytes in
-// lower-case hex (the one spelling evidence.Key writes).
-func lowerHex(name string, out []byte) bool {
+// lower-case hex (the one spelling evidence.Key writes), in one pass.
+func lowerHex[S ~string | ~[]byte](name S, out []byte) bool {
 	if len(name) != 2*len(out) {
 		return false
 	}
-	for _, c := range []byte(name) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+	for i := range out {
+		hi, lo := lowerNibble[name[2*i]], lowerNibble[name[2*i+1]]
+		if hi|lo > 0xf {
 			return false
 		}
+		out[i] = hi<<4 | lo
 	}
-	_, err := hex.Decode(out, []byte(name))
-	return err == nil
+	return true
 }
+
+// lowerNibble is a lower-case hex digit's value; 0xff for any other byte.
+var lowerNibble = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
 
 func (f *folder) PutFile(ctx context.Context, name string, data []byte) error {
 	if err := f.usable(ctx); err != nil {

@@ -140,7 +140,7 @@ type keptLeaf = sql.RawBytes
 // file whose STRICT was taken off may hold a leaf as TEXT (or a number),
 // which database/sql writes into a buffer of the Rows that the next row
 // reuses, and a kept leaf, with every entry decoded from it, would
-// change under its reader (TestTextLeavesOutliveTheirRows). Its bytes
+// change under its reader (TestLeavesOutliveTheirRows/text). Its bytes
 // are the same; for a BLOB the cast is no work.
 const keptLeafColumn = `CAST(leaf AS BLOB)`
 

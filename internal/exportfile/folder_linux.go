@@ -1,13 +1,12 @@
 package exportfile
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"sync"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -59,13 +58,6 @@ type fdFolder struct{ fd int }
 // folders at once.
 var direntBufs = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
-// Where linux_dirent64's fields are.
-const (
-	direntReclen = int(unsafe.Offsetof(unix.Dirent{}.Reclen))
-	direntType   = int(unsafe.Offsetof(unix.Dirent{}.Type))
-	direntName   = int(unsafe.Offsetof(unix.Dirent{}.Name))
-)
-
 func (f *fdFolder) list() ([]dirent, error) {
 	// getdents64 needs only read permission; an os.Root lists a folder
 	// by opening its "." (and stats every name), which needs search
@@ -79,47 +71,29 @@ func (f *fdFolder) list() ([]dirent, error) {
 	bp := direntBufs.Get().(*[]byte)
 	defer direntBufs.Put(bp)
 	var out []dirent
-	for {
-		n, err := getdents(f.fd, *bp)
-		if err != nil {
-			return nil, &os.PathError{Op: "readdirent", Path: ".", Err: err}
-		}
-		if n <= 0 {
-			return out, nil
-		}
-		buf := (*bp)[:n]
-		for len(buf) > direntName {
-			reclen := int(binary.NativeEndian.Uint16(buf[direntReclen:]))
-			if reclen <= direntName || reclen > len(buf) {
-				return nil, &os.PathError{Op: "readdirent", Path: ".", Err: unix.EINVAL}
-			}
-			rec := buf[:reclen]
-			buf = buf[reclen:]
-			name := rec[direntName:]
-			for i, c := range name {
-				if c == 0 {
-					name = name[:i]
-					break
+	err := fsinfo.ReadDirents(f.fd, *bp, func(name []byte, typ fs.FileMode, known bool) error {
+		if !known {
+			// No d_type from this file system: stat, as ReadDir does.
+			var st unix.Stat_t
+			if err := fstatat(f.fd, string(name), &st); err != nil {
+				if err == unix.ENOENT {
+					return nil // gone since the listing
 				}
+				return &os.PathError{Op: "fstatat", Path: string(name), Err: err}
 			}
-			if string(name) == "." || string(name) == ".." {
-				continue
-			}
-			typ, known := dtType(rec[direntType])
-			if !known {
-				// No d_type from this file system: stat, as ReadDir does.
-				var st unix.Stat_t
-				if err := fstatat(f.fd, string(name), &st); err != nil {
-					if err == unix.ENOENT {
-						continue // gone since the listing
-					}
-					return nil, &os.PathError{Op: "fstatat", Path: string(name), Err: err}
-				}
-				typ = fsinfo.TypeBits(st.Mode)
-			}
-			out = append(out, dirent{name: string(name), typ: typ})
+			typ = fsinfo.TypeBits(st.Mode)
 		}
+		out = append(out, dirent{name: string(name), typ: typ})
+		return nil
+	})
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &pe):
+		return nil, err
+	case err != nil:
+		return nil, &os.PathError{Op: "readdirent", Path: ".", Err: err}
 	}
+	return out, nil
 }
 
 func (f *fdFolder) sub(name string) (folder, error) {
@@ -221,30 +195,4 @@ func fstatat(dirfd int, name string, st *unix.Stat_t) error {
 
 func fstat(fd int, st *unix.Stat_t) error {
 	return fsinfo.IgnoringEINTR(func() error { return unix.Fstat(fd, st) })
-}
-
-func getdents(fd int, buf []byte) (int, error) {
-	return fsinfo.IgnoringEINTR2(func() (int, error) { return unix.Getdents(fd, buf) })
-}
-
-// dtType maps a d_type to the type bits fs.DirEntry.Type gives; false
-// for DT_UNKNOWN.
-func dtType(t byte) (fs.FileMode, bool) {
-	switch t {
-	case unix.DT_REG:
-		return 0, true
-	case unix.DT_DIR:
-		return fs.ModeDir, true
-	case unix.DT_LNK:
-		return fs.ModeSymlink, true
-	case unix.DT_FIFO:
-		return fs.ModeNamedPipe, true
-	case unix.DT_SOCK:
-		return fs.ModeSocket, true
-	case unix.DT_CHR:
-		return fs.ModeDevice | fs.ModeCharDevice, true
-	case unix.DT_BLK:
-		return fs.ModeDevice, true
-	}
-	return 0, false
 }

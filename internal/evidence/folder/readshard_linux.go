@@ -14,7 +14,7 @@ import (
 )
 
 // readShard lists the shard directory at path (sha256/XX, for shard
-// byte shard) in one pass over its raw entries (getdents64): the
+// byte shard) in one pass over its raw entries (fsinfo.ReadDirents): the
 // objects, decoded in place and appended to objs (a buffer reused shard
 // after shard), and a DirEntry for each other entry (see sortShard).
 // os.ReadDir made two allocations an entry (a DirEntry and its name) and
@@ -30,83 +30,34 @@ func readShard(path string, shard byte, objs []hashchain.Hash) (_ []hashchain.Ha
 		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := fsinfo.IgnoringEINTR2(func() (int, error) { return syscall.ReadDirent(fd, buf) })
-		if err != nil {
-			return nil, nil, &fs.PathError{Op: "readdirent", Path: path, Err: err}
+	err = fsinfo.ReadDirents(fd, make([]byte, 32<<10), func(name []byte, mode fs.FileMode, known bool) error {
+		var sum hashchain.Hash
+		if !known { // DT_UNKNOWN: some file systems do not say
+			fi, err := os.Lstat(filepath.Join(path, string(name)))
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // gone since it was listed: as os.ReadDir does
+			}
+			if err != nil {
+				return err
+			}
+			mode = fi.Mode().Type()
 		}
-		if n <= 0 {
-			break
+		if !mode.IsDir() && lowerHex(name, sum[:]) && sum[0] == shard {
+			objs = append(objs, sum)
+		} else {
+			others = append(others, &rawEntry{dir: path, name: string(name), mode: mode})
 		}
-		for b := buf[:n]; len(b) > 0; {
-			// struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2),
-			// d_type (1), d_name (NUL-terminated, padded to reclen).
-			if len(b) < 19 {
-				return nil, nil, &fs.PathError{Op: "readdirent", Path: path, Err: syscall.EIO}
-			}
-			reclen := int(b[16]) | int(b[17])<<8
-			if reclen < 19 || reclen > len(b) {
-				return nil, nil, &fs.PathError{Op: "readdirent", Path: path, Err: syscall.EIO}
-			}
-			typ, name := b[18], b[19:reclen]
-			b = b[reclen:]
-			for i, c := range name {
-				if c == 0 {
-					name = name[:i]
-					break
-				}
-			}
-			if string(name) == "." || string(name) == ".." {
-				continue
-			}
-			mode, known := direntMode(typ)
-			var sum hashchain.Hash
-			if known && !mode.IsDir() && lowerHex(name, sum[:]) && sum[0] == shard {
-				objs = append(objs, sum)
-				continue
-			}
-			e := &rawEntry{dir: path, name: string(name), mode: mode}
-			if !known { // DT_UNKNOWN: some file systems do not say
-				fi, err := os.Lstat(filepath.Join(path, e.name))
-				if errors.Is(err, fs.ErrNotExist) {
-					continue // gone since it was listed: as os.ReadDir does
-				}
-				if err != nil {
-					return nil, nil, err
-				}
-				e.mode = fi.Mode().Type()
-				if !e.mode.IsDir() && lowerHex(name, sum[:]) && sum[0] == shard {
-					objs = append(objs, sum)
-					continue
-				}
-			}
-			others = append(others, e)
-		}
+		return nil
+	})
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, &fs.PathError{Op: "readdirent", Path: path, Err: err}
 	}
 	sortShard(objs, others)
 	return objs, others, nil
-}
-
-// direntMode is d_type as an fs.FileMode type; false for DT_UNKNOWN.
-func direntMode(typ byte) (fs.FileMode, bool) {
-	switch typ {
-	case syscall.DT_REG:
-		return 0, true
-	case syscall.DT_DIR:
-		return fs.ModeDir, true
-	case syscall.DT_LNK:
-		return fs.ModeSymlink, true
-	case syscall.DT_FIFO:
-		return fs.ModeNamedPipe, true
-	case syscall.DT_SOCK:
-		return fs.ModeSocket, true
-	case syscall.DT_CHR:
-		return fs.ModeDevice | fs.ModeCharDevice, true
-	case syscall.DT_BLK:
-		return fs.ModeDevice, true
-	}
-	return fs.ModeIrregular, false
 }
 
 // rawEntry is an fs.DirEntry from a raw directory entry's name and type.

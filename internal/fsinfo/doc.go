@@ -17,5 +17,7 @@
 // matter's writer lock, and produce's lock on the folder it writes.
 // IgnoringEINTR retries a bare system call a signal interrupted, for the
 // readers and writers that make them (evidence folders, export walks,
-// productions).
+// productions). On Linux ReadDirents lists a directory from its raw
+// entries (getdents64), with no allocation an entry, for the walks that
+// list many files: an export folder's, and the evidence store's shards.
 package fsinfo

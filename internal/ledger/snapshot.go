@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"iter"
 
 	"github.com/custodyhq/custody/internal/leaf"
@@ -32,7 +33,19 @@ type RawEntry struct {
 	Columns Columns
 	// ColumnsFP is their fingerprint, read by EntriesFingerprinted alone.
 	ColumnsFP uint64
+	// Types is "" when leaf, leaf_hash and chain are stored as BLOBs, as
+	// custody writes them; else their storage classes, such as "text blob
+	// blob": a file whose STRICT was taken off may hold a TEXT of the same
+	// bytes, which Leaf, LeafHash and Chain give as they are. (A NULL one
+	// is a damaged row: the iteration stops with ErrCorrupt.)
+	Types string
 }
+
+// hashedTypes selects, for Types, the storage classes of the hashed
+// columns when one is not a BLOB (NULL otherwise, which costs the walk
+// nothing).
+const hashedTypes = `CASE WHEN typeof(leaf) = 'blob' AND typeof(leaf_hash) = 'blob' AND typeof(chain) = 'blob' THEN NULL ` +
+	`ELSE typeof(leaf) || ' ' || typeof(leaf_hash) || ' ' || typeof(chain) END`
 
 // What entries reads of each row beside seq, leaf, leaf_hash and chain.
 const (
@@ -95,7 +108,7 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 // entries reads the rows and, by what, more of each (with key).
 func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Seq2[RawEntry, error] {
 	return func(yield func(RawEntry, error) bool) {
-		query := `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain FROM entries ORDER BY seq`
+		query := `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes + ` FROM entries ORDER BY seq`
 		var args []any
 		switch what {
 		case entriesWithColumns:
@@ -103,9 +116,9 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 			// off the table) is read as a marker no leaf member can be
 			// (columnText shows it): as text it would pass for the
 			// member it imitates, which lookups do not find.
-			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + typedColumns + ` FROM entries ORDER BY seq`
+			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes + `, ` + typedColumns + ` FROM entries ORDER BY seq`
 		case entriesFingerprinted:
-			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
+			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes + `, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
 			args = key.args()
 		}
 		rows, err := s.tx.QueryContext(ctx, query, args...)
@@ -118,11 +131,12 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 			seq             int64
 			leaf            keptLeaf
 			lhRaw, chainRaw sql.RawBytes
+			types           sql.NullString
 			cols            Columns // strings the driver made for each row: kept, copied by value
 			fp              int64
 			order           ascending
 		)
-		dest := []any{&seq, &leaf, &lhRaw, &chainRaw}
+		dest := []any{&seq, &leaf, &lhRaw, &chainRaw, &types}
 		switch what {
 		case entriesWithColumns:
 			dest = append(dest, &cols[0], &cols[1], &cols[2], &cols[3])
@@ -138,7 +152,13 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", err))
 				return
 			}
-			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw, Columns: cols, ColumnsFP: uint64(fp)}, nil) {
+			if types.Valid && strings.Contains(types.String, "null") {
+				// NOT NULL columns: a row with one missing comes from a
+				// damaged file, as a row out of order does.
+				yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w: seq %d reads with a leaf, leaf_hash or chain missing (%s): the file is cut short or overwritten", ErrCorrupt, seq, types.String))
+				return
+			}
+			if !yield(RawEntry{Seq: uint64(seq), Leaf: leaf, LeafHash: lhRaw, Chain: chainRaw, Columns: cols, ColumnsFP: uint64(fp), Types: types.String}, nil) {
 				return
 			}
 		}

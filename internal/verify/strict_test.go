@@ -474,6 +474,39 @@ func TestIndependentLedgerVerifier(t *testing.T) {
 		}
 		agree(t, f, f.l.VerifierKey(), ext)
 	})
+	// A leaf, leaf hash or chain link stored as TEXT of its own bytes,
+	// once STRICT is taken off: the hashes still hold, but the row is not
+	// what custody writes (docs/ledger-format.md, step 3: row).
+	for name, col := range map[string]string{"leaf": "leaf", "leaf_hash": "leaf_hash", "chain": "chain"} {
+		t.Run("hashed columns: "+name+" stored as text", func(t *testing.T) {
+			f, ext := buildTamperFixture(t)
+			// The length CHECKs go too: length() of TEXT counts characters.
+			f.raw(`PRAGMA writable_schema = ON`,
+				`UPDATE sqlite_schema SET sql = replace(replace(replace(sql, ') STRICT', ')'), 'CHECK (length(leaf_hash) = 32)', ''), 'CHECK (length(chain) = 32)', '') WHERE name = 'entries'`)
+			f.raw(`DROP TRIGGER entries_append_only_update`,
+				`UPDATE entries SET `+col+` = CAST(`+col+` AS TEXT) WHERE seq = 5`)
+			f.reopen()
+			rep := f.verify(verify.Options{})
+			if rep.Holds() || rep.First().Check != verify.CheckRow || rep.First().Seq == nil || *rep.First().Seq != 5 {
+				t.Fatalf("custody: %v", rep.Findings)
+			}
+			agree(t, f, f.l.VerifierKey(), ext)
+		})
+	}
+	// A NULL leaf, once NOT NULL is taken off too: a damaged row (step 6),
+	// where both stop reading.
+	t.Run("hashed columns: leaf NULL", func(t *testing.T) {
+		f, ext := buildTamperFixture(t)
+		f.raw(`PRAGMA writable_schema = ON`,
+			`UPDATE sqlite_schema SET sql = replace(replace(sql, ') STRICT', ')'), 'BLOB    NOT NULL,', 'BLOB,') WHERE name = 'entries'`)
+		f.raw(`DROP TRIGGER entries_append_only_update`, `UPDATE entries SET leaf = NULL WHERE seq = 5`)
+		f.reopen()
+		rep := f.verify(verify.Options{})
+		if rep.Holds() || rep.First().Check != verify.CheckDamaged || rep.First().Seq == nil || *rep.First().Seq != 5 {
+			t.Fatalf("custody: %v", rep.Findings)
+		}
+		agree(t, f, f.l.VerifierKey(), ext)
+	})
 	// An entry's supersedes names an earlier entry of its kind,
 	// conversation and message (TestVerifySupersedesRule).
 	for name, supersedes := range map[string]uint64{"a re-capture of the same message": 0, "another message's capture": 1, "a later entry": 9} {

@@ -24,7 +24,7 @@ const (
 	CheckIdentity           = "identity"             // the verifier key is named for another ledger's origin
 	CheckDamaged            = "damaged"              // SQLite cannot read part of the ledger file
 	CheckSequence           = "sequence"             // an entry is missing
-	CheckRow                = "row"                  // a stored hash has the wrong length
+	CheckRow                = "row"                  // a stored hash has the wrong length, or a hashed column is not a BLOB
 	CheckLeafHash           = "leaf_hash"            // leaf bytes do not hash to the stored leaf hash
 	CheckChain              = "chain"                // stored chain link does not follow from the previous one
 	CheckIJSON              = "i_json"               // a leaf is not I-JSON (UTF-8, surrogates, numbers below 2^53)
@@ -659,6 +659,11 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 			strict.add(s, row.Leaf, false, hashchain.Hash{})
 		}
 		storedLH, storedChain := lh, hashchain.Hash{}
+		if row.Types != "" {
+			// The same bytes, read as they are, but not the row custody
+			// wrote: its STRICT table refuses anything but a BLOB.
+			v.entry(s, CheckRow, fmt.Sprintf("leaf, leaf_hash and chain are stored as %s, not as BLOBs (the table's STRICT was taken off)", row.Types))
+		}
 		if !wellFormed {
 			v.entry(s, CheckRow, fmt.Sprintf("stored leaf_hash is %d bytes and chain %d bytes, want 32 each", len(row.LeafHash), len(row.Chain)))
 			storedChain = hashchain.ChainLink(prevChain, lh)

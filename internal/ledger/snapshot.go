@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"iter"
+	"strings"
 
 	"github.com/custodyhq/custody/internal/leaf"
 )

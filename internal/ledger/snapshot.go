@@ -108,7 +108,7 @@ func (s *Snapshot) Entries(ctx context.Context) iter.Seq2[RawEntry, error] {
 // entries reads the rows and, by what, more of each (with key).
 func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Seq2[RawEntry, error] {
 	return func(yield func(RawEntry, error) bool) {
-		query := `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes + ` FROM entries ORDER BY seq`
+		sel := `seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes
 		var args []any
 		switch what {
 		case entriesWithColumns:
@@ -116,12 +116,12 @@ func (s *Snapshot) entries(ctx context.Context, what int, key LookupKey) iter.Se
 			// off the table) is read as a marker no leaf member can be
 			// (columnText shows it): as text it would pass for the
 			// member it imitates, which lookups do not find.
-			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes + `, ` + typedColumns + ` FROM entries ORDER BY seq`
+			sel += `, ` + typedColumns
 		case entriesFingerprinted:
-			query = `SELECT seq, ` + keptLeafColumn + `, leaf_hash, chain, ` + hashedTypes + `, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id) FROM entries ORDER BY seq`
+			sel += `, custody_columns_fp(?1, ?2, seq, kind, conversation_id, message_id, run_id)`
 			args = key.args()
 		}
-		rows, err := s.tx.QueryContext(ctx, query, args...)
+		rows, err := s.tx.QueryContext(ctx, `SELECT `+sel+` FROM entries ORDER BY seq`, args...)
 		if err != nil {
 			yield(RawEntry{}, fmt.Errorf("ledger: snapshot: entries: %w", classify(err)))
 			return

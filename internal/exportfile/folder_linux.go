@@ -1,7 +1,6 @@
 package exportfile
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -71,7 +70,7 @@ func (f *fdFolder) list() ([]dirent, error) {
 	bp := direntBufs.Get().(*[]byte)
 	defer direntBufs.Put(bp)
 	var out []dirent
-	err := fsinfo.ReadDirents(f.fd, *bp, func(name []byte, typ fs.FileMode, known bool) error {
+	err := fsinfo.ReadDirents(f.fd, ".", *bp, func(name []byte, typ fs.FileMode, known bool) error {
 		if !known {
 			// No d_type from this file system: stat, as ReadDir does.
 			var st unix.Stat_t
@@ -86,12 +85,8 @@ func (f *fdFolder) list() ([]dirent, error) {
 		out = append(out, dirent{name: string(name), typ: typ})
 		return nil
 	})
-	var pe *os.PathError
-	switch {
-	case errors.As(err, &pe):
+	if err != nil {
 		return nil, err
-	case err != nil:
-		return nil, &os.PathError{Op: "readdirent", Path: ".", Err: err}
 	}
 	return out, nil
 }

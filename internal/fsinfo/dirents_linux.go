@@ -15,19 +15,20 @@ const (
 	direntName   = int(unsafe.Offsetof(unix.Dirent{}.Name))
 )
 
-// ReadDirents lists the directory open as fd with getdents64, through
-// buf, calling fn with each entry but "." and "..": its name, valid only
-// during the call, and its type bits from d_type; known is false when the
-// file system gave none (DT_UNKNOWN), for the caller to stat as
-// os.ReadDir does. It makes no allocation an entry: a store or an export
-// folder is listed name by name, without os.ReadDir's DirEntry and
-// string for each. An error from fn stops it and is returned; a record
-// that does not fit the buffer the kernel filled is unix.EINVAL.
-func ReadDirents(fd int, buf []byte, fn func(name []byte, typ fs.FileMode, known bool) error) error {
+// ReadDirents lists the directory open as fd (at path, which its errors
+// name) with getdents64, through buf, calling fn with each entry but "."
+// and "..": its name, valid only during the call, and its type bits from
+// d_type; known is false when the file system gave none (DT_UNKNOWN), for
+// the caller to stat as os.ReadDir does. It makes no allocation an entry:
+// a store or an export folder is listed name by name, without
+// os.ReadDir's DirEntry and string for each. An error from fn stops it
+// and is returned as it is; its own are *fs.PathError (a record that does
+// not fit the buffer the kernel filled is unix.EINVAL).
+func ReadDirents(fd int, path string, buf []byte, fn func(name []byte, typ fs.FileMode, known bool) error) error {
 	for {
 		n, err := IgnoringEINTR2(func() (int, error) { return unix.Getdents(fd, buf) })
 		if err != nil {
-			return err
+			return &fs.PathError{Op: "readdirent", Path: path, Err: err}
 		}
 		if n <= 0 {
 			return nil
@@ -35,7 +36,7 @@ func ReadDirents(fd int, buf []byte, fn func(name []byte, typ fs.FileMode, known
 		for b := buf[:n]; len(b) > direntName; {
 			reclen := int(binary.NativeEndian.Uint16(b[direntReclen:]))
 			if reclen <= direntName || reclen > len(b) {
-				return unix.EINVAL
+				return &fs.PathError{Op: "readdirent", Path: path, Err: unix.EINVAL}
 			}
 			rec := b[:reclen]
 			b = b[reclen:]

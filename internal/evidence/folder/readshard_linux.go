@@ -30,7 +30,7 @@ func readShard(path string, shard byte, objs []hashchain.Hash) (_ []hashchain.Ha
 		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	err = fsinfo.ReadDirents(fd, make([]byte, 32<<10), func(name []byte, mode fs.FileMode, known bool) error {
+	err = fsinfo.ReadDirents(fd, path, make([]byte, 32<<10), func(name []byte, mode fs.FileMode, known bool) error {
 		var sum hashchain.Hash
 		if !known { // DT_UNKNOWN: some file systems do not say
 			fi, err := os.Lstat(filepath.Join(path, string(name)))
@@ -49,12 +49,8 @@ func readShard(path string, shard byte, objs []hashchain.Hash) (_ []hashchain.Ha
 		}
 		return nil
 	})
-	var pe *fs.PathError
-	switch {
-	case errors.As(err, &pe):
+	if err != nil {
 		return nil, nil, err
-	case err != nil:
-		return nil, nil, &fs.PathError{Op: "readdirent", Path: path, Err: err}
 	}
 	sortShard(objs, others)
 	return objs, others, nil

@@ -21,22 +21,31 @@ func BenchmarkFolderPut(b *testing.B) {
 	storetest.BenchPut(b, s)
 }
 
-func BenchmarkFolderVerify1000(b *testing.B) {
-	ctx := context.Background()
+// thousandObjects opens a store in a temporary folder holding 1,000
+// distinct objects of 4 KiB, and returns their addresses; it is closed
+// when b ends.
+func thousandObjects(b *testing.B) (evidence.Store, []hashchain.Hash) {
 	s, err := folder.Open(b.TempDir(), evidence.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { s.Close() })
 	data := make([]byte, 4096)
 	var sums []hashchain.Hash
 	for i := range 1000 {
 		binary.BigEndian.PutUint64(data, uint64(i))
-		ref, err := s.Put(ctx, data)
+		ref, err := s.Put(context.Background(), data)
 		if err != nil {
 			b.Fatal(err)
 		}
 		sums = append(sums, ref.Sum)
 	}
+	return s, sums
+}
+
+func BenchmarkFolderVerify1000(b *testing.B) {
+	ctx := context.Background()
+	s, sums := thousandObjects(b)
 	for b.Loop() {
 		r, err := evidence.Verify(ctx, s, evidence.Sums(sums), evidence.VerifyOptions{})
 		if err != nil || !r.OK() {
@@ -142,21 +151,7 @@ func BenchmarkFolderStored(b *testing.B) {
 // descriptors; b.N counts objects.
 func BenchmarkFolderGetIntoParallel(b *testing.B) {
 	ctx := context.Background()
-	s, err := folder.Open(b.TempDir(), evidence.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	data := make([]byte, 4096)
-	var sums []hashchain.Hash
-	for i := range 1000 {
-		binary.BigEndian.PutUint64(data, uint64(i))
-		ref, err := s.Put(ctx, data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sums = append(sums, ref.Sum)
-	}
+	s, sums := thousandObjects(b)
 	gi := s.(evidence.GetIntoer)
 	var next atomic.Int64
 	b.SetBytes(4096)

@@ -114,6 +114,10 @@ type deriveCheck struct {
 	sum    DerivedSummary
 	kinds  map[string]bool // kinds skipped
 	detail leaf.Detail     // the current entry's detail, if decoded already
+	// listings are the listing pages read, by address: the conversations
+	// each names, for runStateWarnings after the pass (ListedCheck.Pages),
+	// which read and parsed each page again.
+	listings map[hashchain.Hash]*listingPage
 	// unavailable are the objects the evidence check handed over as not
 	// intact, and those read asked the store for and did not get
 	// (missing, unreadable or altered): not asked of the store (again)
@@ -171,6 +175,8 @@ func newDeriveCheck(store evidence.Store, pre *prefetch, convMemory int) *derive
 		audits: newLRU[string, derive.AuditIndex](deriveAuditSets),
 		sum:    DerivedSummary{ByKind: map[string]int{}},
 		kinds:  map[string]bool{},
+
+		listings: map[hashchain.Hash]*listingPage{},
 
 		unavailable: newLRU[hashchain.Hash, struct{}](int64(max(1, deriveUnavailable))),
 	}
@@ -1054,20 +1060,39 @@ func (c *deriveCheck) audit(ctx context.Context, e *leaf.Entry) ([]Finding, bool
 	return nil, true
 }
 
+// listingPage is a listing page decoded (on the worker that hashed it):
+// the number of conversations on it (derive.Listing), for the derive
+// check, and their ids (derive.ListingIDs), for runStateWarnings.
+type listingPage struct {
+	count    int
+	countErr error
+	ids      []string
+	idsErr   error
+}
+
+func decodeListing(b []byte) *listingPage {
+	p := &listingPage{}
+	p.count, p.countErr = derive.Listing(b)
+	p.ids, p.idsErr = derive.ListingIDs(b)
+	return p
+}
+
 // listing re-derives a listing entry: the number of conversations on its
 // page.
 func (c *deriveCheck) listing(ctx context.Context, e *leaf.Entry) ([]Finding, bool) {
-	b, ok := c.read(ctx, e.EvidenceSHA256)
+	v, _, ok := c.cachedOnce(ctx, e.EvidenceSHA256, listingBody)
 	if !ok {
 		return nil, false
 	}
+	page := v.(*listingPage)
+	c.listings[e.EvidenceSHA256] = page
 	dd, err := c.decodeDetail(leaf.KindListing, e)
 	if err != nil {
 		return []Finding{derived(e.Seq, "detail", e.Detail, phrase("a listing detail"), err.Error())}, true
 	}
 	from := "listing page in evidence " + e.EvidenceSHA256.String()
 	got := dd.(*leaf.ListingDetail).Conversations
-	want, err := derive.Listing(b)
+	want, err := page.count, page.countErr
 	if err != nil {
 		return []Finding{derived(e.Seq, "detail.conversations", got, phrase("nothing"), fmt.Sprintf("%s: %v", from, err))}, true
 	}

@@ -27,10 +27,11 @@ import (
 type bodyKind int
 
 const (
-	rawBody          bodyKind = iota // read as bytes (conversation objects, audit and listing pages, openings)
+	rawBody          bodyKind = iota // read as bytes (conversation objects, audit pages, openings)
 	messagesBody                     // a messages response: decodeMessages
 	holdBody                         // a deletion-protection response: decodeHold
 	conversationBody                 // a conversation object: decodeConversation
+	listingBody                      // a listing page: decodeListing
 )
 
 func (k bodyKind) decode(b []byte, workers int) (any, error) {
@@ -41,6 +42,8 @@ func (k bodyKind) decode(b []byte, workers int) (any, error) {
 		return decodeHold(b)
 	case conversationBody:
 		return decodeConversation(b)
+	case listingBody:
+		return decodeListing(b), nil
 	}
 	return nil, nil
 }
@@ -68,9 +71,13 @@ func deriveKind(kind, role string) (bodyKind, bool) {
 		case leaf.RoleAudit:
 			return rawBody, true
 		}
-	case leaf.KindAudit, leaf.KindListing:
+	case leaf.KindAudit:
 		if role == leaf.RoleResponse {
 			return rawBody, true
+		}
+	case leaf.KindListing:
+		if role == leaf.RoleResponse {
+			return listingBody, true
 		}
 	}
 	return rawBody, false

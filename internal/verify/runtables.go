@@ -267,6 +267,9 @@ type ListedCheck struct {
 	// Accounted are the conversations already accounted for as failed,
 	// gone or pending; ListedNotCaptured adds those it returns.
 	Accounted map[string]bool
+	// Page, when not nil, gives the conversation ids of a listing page
+	// read and checked already (ok false: not read, ask Store).
+	Page func(sum hashchain.Hash) (ids []string, err error, ok bool)
 }
 
 // ListedNotCaptured returns each conversation a run's listing pages
@@ -298,6 +301,12 @@ func (r *RunEntries) ListedNotCaptured(ctx context.Context, l *ledger.Ledger, c 
 	}
 	pages := make([]page, len(refs))
 	if err := eachAtOnce(ctx, len(refs), runtime.GOMAXPROCS(0), func(i int) {
+		if c.Page != nil {
+			var ok bool
+			if pages[i].ids, pages[i].err, ok = c.Page(refs[i].Evidence); ok {
+				return
+			}
+		}
 		pages[i].ids, pages[i].err = readListing(ctx, c.Store, refs[i])
 	}); err != nil {
 		return nil, nil, err
@@ -478,7 +487,16 @@ func runStateWarnings(ctx context.Context, l *ledger.Ledger, store evidence.Stor
 		}
 	}
 	captured := func(id string) (uint64, bool) { seq, ok := rt.captures[id]; return seq, ok }
-	_, more, err = rt.ListedNotCaptured(ctx, l, ListedCheck{Store: store, Erasure: st, Captured: captured, Accounted: accounted})
+	// The pages the derive check read (and its evidence check hashed)
+	// in the pass are not read and parsed again.
+	page := func(sum hashchain.Hash) ([]string, error, bool) {
+		p, ok := rep.listings[sum]
+		if !ok {
+			return nil, nil, false
+		}
+		return p.ids, p.idsErr, true
+	}
+	_, more, err = rt.ListedNotCaptured(ctx, l, ListedCheck{Store: store, Erasure: st, Captured: captured, Accounted: accounted, Page: page})
 	if err != nil {
 		return err
 	}

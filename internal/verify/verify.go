@@ -249,6 +249,9 @@ type Report struct {
 	// runs is what the pass's entries say of the runs and the matter's
 	// name (runStateWarnings compares custody's state with it).
 	runs *RunEntries
+	// listings are the listing pages the derive check read (nil without
+	// it), for runStateWarnings.
+	listings map[hashchain.Hash]*listingPage
 	// EraseCutShort is the erase cut short whose journal is beside the
 	// ledger (Options.ErasePending); nil when none.
 	EraseCutShort *CutShortErase `json:"erase_cut_short,omitempty"`
@@ -767,6 +770,7 @@ func ledgerPass(ctx context.Context, l *ledger.Ledger, opts Options, deferHash b
 	}
 	if dv != nil {
 		rep.Derived = dv.summary()
+		rep.listings = dv.listings
 	}
 	if err := checkAttestations(ctx, snap, stored, opts, &rep, &v); err != nil {
 		if !damaged(err, "the checkpoints' timestamps and cosignatures", nil) {

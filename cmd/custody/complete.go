@@ -71,8 +71,12 @@ func registerCompletions(root *cobra.Command) {
 	comp := choiceCompletions()
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
+		// LocalFlags builds the set anew each call: once a command, not
+		// once a choice (a quarter of building the commands, at every
+		// start of the binary).
+		local := c.LocalFlags()
 		for name, fn := range comp {
-			if c.LocalFlags().Lookup(name) != nil {
+			if local.Lookup(name) != nil {
 				_ = c.RegisterFlagCompletionFunc(name, fn) // only fails for an unknown or already registered flag
 			}
 		}

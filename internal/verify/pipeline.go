@@ -238,7 +238,7 @@ type deriveStage struct {
 	abandon atomic.Bool // Ledger returns early: drain without deriving
 }
 
-const deriveQueue = 1024 // entries between the leaf stage and the derive stage
+const deriveQueue = 512 // entries between the leaf stage and the derive stage (see strictBatches)
 
 func newDeriveStage(ctx context.Context, dv *deriveCheck) *deriveStage {
 	d := &deriveStage{in: make(chan decodedEntry, deriveQueue), done: make(chan struct{})}

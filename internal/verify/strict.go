@@ -73,23 +73,27 @@ type badLeaf struct {
 	err error
 }
 
-// Leaves queued between the walk and the strict stage: each is a slice of
-// the driver's, live until its entry is through the derive stage. Half
-// the queues of before (4 batches here, 1,024 entries before the derive
-// stage) kept verify --evidence as busy, with 1,800 fewer page faults a
-// run and 2 % less CPU on the small matter, 2 % less time on the large
-// one (docs/benchmarks.md, twenty-ninth stop).
+// Leaves queued between the walk and the strict stage. With evidence
+// (each), a leaf is a slice of the driver's that lives until its entry is
+// through the derive stage, and half the queues of before (2 batches
+// here instead of 4, deriveQueue 512 entries instead of 1,024) kept
+// verify --evidence as busy, with 1,800 fewer page faults a run and 2 %
+// less CPU on the small matter, and no more time on the large one
+// (docs/benchmarks.md, twenty-ninth stop). The ledger alone keeps 4
+// beside one a worker: 2 was no faster there (1 – 2 % slower in three
+// rounds, within this machine's noise).
 const (
-	strictBatch   = 512 // leaves per batch
-	strictBatches = 2   // batches in flight
+	strictBatch     = 512 // leaves per batch
+	strictBatches   = 4   // batches in flight beside one a worker, without evidence
+	pipelineBatches = 2   // batches in flight with evidence (each)
 )
 
 func newStrictLeaves(each func(seq uint64, leaf []byte) error, end func(), sup *supersedesCheck) *strictLeaves {
-	workers := 0
+	workers, inFlight := 0, pipelineBatches
 	if each == nil {
 		workers = max(1, runtime.GOMAXPROCS(0))
+		inFlight = strictBatches + workers
 	}
-	inFlight := strictBatches + workers
 	s := &strictLeaves{in: make(chan *leafBatch, inFlight), free: make(chan *leafBatch, inFlight+1), done: make(chan struct{}),
 		each: each, end: end, sup: sup}
 	for range inFlight + 1 {

@@ -115,7 +115,7 @@ type deriveCheck struct {
 	kinds  map[string]bool // kinds skipped
 	detail leaf.Detail     // the current entry's detail, if decoded already
 	// listings are the listing pages read, by address: the conversations
-	// each names, for runStateWarnings after the pass (ListedCheck.Pages),
+	// each names, for runStateWarnings after the pass (ListedCheck.Page),
 	// which read and parsed each page again.
 	listings map[hashchain.Hash]*listingPage
 	// unavailable are the objects the evidence check handed over as not

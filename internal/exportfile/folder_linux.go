@@ -5,7 +5,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -53,10 +52,6 @@ func (d *DirSource) top() (folder, error) {
 // fdFolder is a folder open as a descriptor.
 type fdFolder struct{ fd int }
 
-// direntBufs are getdents64 buffers: a walk on a share lists several
-// folders at once.
-var direntBufs = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
-
 func (f *fdFolder) list() ([]dirent, error) {
 	// getdents64 needs only read permission; an os.Root lists a folder
 	// by opening its "." (and stats every name), which needs search
@@ -67,10 +62,8 @@ func (f *fdFolder) list() ([]dirent, error) {
 	if err := fstatat(f.fd, ".", &st); err != nil {
 		return nil, &os.PathError{Op: "openat", Path: ".", Err: err}
 	}
-	bp := direntBufs.Get().(*[]byte)
-	defer direntBufs.Put(bp)
 	var out []dirent
-	err := fsinfo.ReadDirents(f.fd, ".", *bp, func(name []byte, typ fs.FileMode, known bool) error {
+	err := fsinfo.ReadDirents(f.fd, ".", func(name []byte, typ fs.FileMode, known bool) error {
 		if !known {
 			// No d_type from this file system: stat, as ReadDir does.
 			var st unix.Stat_t

@@ -3,6 +3,7 @@ package fsinfo
 import (
 	"encoding/binary"
 	"io/fs"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -16,15 +17,28 @@ const (
 )
 
 // ReadDirents lists the directory open as fd (at path, which its errors
-// name) with getdents64, through buf, calling fn with each entry but "."
-// and "..": its name, valid only during the call, and its type bits from
-// d_type; known is false when the file system gave none (DT_UNKNOWN), for
-// the caller to stat as os.ReadDir does. It makes no allocation an entry:
-// a store or an export folder is listed name by name, without
-// os.ReadDir's DirEntry and string for each. An error from fn stops it
-// and is returned as it is; its own are *fs.PathError (a record that does
-// not fit the buffer the kernel filled is unix.EINVAL).
-func ReadDirents(fd int, path string, buf []byte, fn func(name []byte, typ fs.FileMode, known bool) error) error {
+// name) with getdents64, calling fn with each entry but "." and "..": its
+// name, valid only during the call, and its type bits from d_type; known
+// is false when the file system gave none (DT_UNKNOWN), for the caller to
+// stat as os.ReadDir does. It makes no allocation an entry: a store or an
+// export folder is listed name by name, without os.ReadDir's DirEntry and
+// string for each. An error from fn stops it and is returned as it is;
+// its own are *fs.PathError (a record that does not fit the buffer the
+// kernel filled is unix.EINVAL).
+func ReadDirents(fd int, path string, fn func(name []byte, typ fs.FileMode, known bool) error) error {
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	return readDirents(fd, path, *bp, fn)
+}
+
+// direntBufs are ReadDirents' buffers, one a listing in progress: a
+// store lists its 256 shards in turn (a new buffer each was 8 MB of fresh
+// memory a listing of the store), an export walk on a share several
+// folders at once.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// readDirents is ReadDirents through buf.
+func readDirents(fd int, path string, buf []byte, fn func(name []byte, typ fs.FileMode, known bool) error) error {
 	for {
 		n, err := IgnoringEINTR2(func() (int, error) { return unix.Getdents(fd, buf) })
 		if err != nil {

@@ -43,7 +43,7 @@ func TestReadDirents(t *testing.T) {
 	}
 	defer syscall.Close(fd)
 	var got []string
-	if err := ReadDirents(fd, dir, make([]byte, 1024), func(name []byte, typ fs.FileMode, known bool) error {
+	if err := readDirents(fd, dir, make([]byte, 1024), func(name []byte, typ fs.FileMode, known bool) error {
 		if !known {
 			fi, err := os.Lstat(filepath.Join(dir, string(name)))
 			if err != nil {
@@ -66,7 +66,7 @@ func TestReadDirents(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	if err := ReadDirents(fd, dir, make([]byte, 1024), func([]byte, fs.FileMode, bool) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+	if err := readDirents(fd, dir, make([]byte, 1024), func([]byte, fs.FileMode, bool) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("fn's error: %v after %d calls, want %v after 1", err, n, stop)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 
 	"github.com/custodyhq/custody/internal/fsinfo"
@@ -31,9 +30,7 @@ func readShard(path string, shard byte, objs []hashchain.Hash) (_ []hashchain.Ha
 		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	buf := direntBufs.Get().(*[]byte)
-	defer direntBufs.Put(buf)
-	err = fsinfo.ReadDirents(fd, path, *buf, func(name []byte, mode fs.FileMode, known bool) error {
+	err = fsinfo.ReadDirents(fd, path, func(name []byte, mode fs.FileMode, known bool) error {
 		var sum hashchain.Hash
 		if !known { // DT_UNKNOWN: some file systems do not say
 			fi, err := os.Lstat(filepath.Join(path, string(name)))
@@ -58,10 +55,6 @@ func readShard(path string, shard byte, objs []hashchain.Hash) (_ []hashchain.Ha
 	sortShard(objs, others)
 	return objs, others, nil
 }
-
-// direntBufs holds the buffers readShard reads raw entries into: one
-// each of 256 shards was 8 MB of fresh memory a listing of the store.
-var direntBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // rawEntry is an fs.DirEntry from a raw directory entry's name and type.
 type rawEntry struct {

@@ -41,8 +41,9 @@ var (
 // guarantee Put gives each — no name points at bytes that are not
 // durable, and every name is durable on return — for far fewer syncs:
 // every new object is written to a temporary file in its final
-// directory, all of them are made durable, then each is hard-linked into
-// place, then the links are made durable. On Linux (5.8 on, where
+// directory, all of them are made durable, then each is given its name —
+// renamed without replacing (linkNew), or hard-linked where the file
+// system cannot — then the names are made durable. On Linux (5.8 on, where
 // syncfs(2) reports writeback errors) on a local file system, each of
 // the two steps is one syncfs of the store's file system, through a
 // descriptor opened before the first byte is written so that it sees any
@@ -60,13 +61,16 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 		fh       *os.File
 		tmp, dst string
 		key      string
+		moved    bool // tmp renamed to dst: no name to remove
 	}
 	var todo []*pending
 	defer func() {
 		for _, p := range todo {
 			if p.fh != nil {
-				p.fh.Close()     // no-op error once closed below
-				os.Remove(p.tmp) // after a link both names are the same inode
+				p.fh.Close() // no-op error once closed below
+				if !p.moved {
+					os.Remove(p.tmp) // after a link both names are the same inode
+				}
 			}
 		}
 	}()
@@ -87,14 +91,24 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 		todo = append(todo, &pending{i: i, dst: f.path(key), key: key})
 	}
 	// Whether each is stored already: one lookup each, several at once on
-	// a share, where each is a round trip.
+	// a share, where each is a round trip; each shard is checked once.
+	sums := make([]hashchain.Hash, len(todo))
+	for k, p := range todo {
+		sums[k] = refs[p.i].Sum
+	}
+	shards, err := f.batchShards(sums)
+	if err != nil {
+		todo = nil // nothing opened yet
+		return nil, fmt.Errorf("evidence: put: %w", err)
+	}
+	defer shards.release()
 	existed := make([]bool, len(todo))
 	var ex errgroup.Group
 	ex.SetLimit(f.requests)
 	for k, p := range todo {
 		ex.Go(func() error {
 			var err error
-			existed[k], err = f.checkExisting(p.key, refs[p.i].Sum)
+			existed[k], err = f.checkStored(p.key, sums[k], shards.stored)
 			return wrapPut(p.key, err)
 		})
 	}
@@ -142,6 +156,9 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			continue
 		}
 		made[filepath.Dir(p.dst)] = true
+		if shards.isLive(refs[p.i].Sum) {
+			continue // there, the store's shard: as dirThere would find
+		}
 		var err error
 		if root != nil {
 			err = f.mkdirsSync(filepath.Dir(p.dst), &unsynced)
@@ -157,6 +174,13 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	// one goroutine would do on one core while the batch's conversations
 	// wait on it.
 	var otherFS atomic.Bool
+	var rootDev uint64
+	if root != nil {
+		var err error
+		if rootDev, err = deviceOf(root); err != nil {
+			return nil, wrapPut(f.root, err)
+		}
+	}
 	var w errgroup.Group
 	w.SetLimit(max(batchWriters, f.requests))
 	for _, p := range todo {
@@ -173,7 +197,7 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 				return wrapPut(p.key, err)
 			}
 			if root != nil {
-				same, err := sameFileSystem(root, fh)
+				same, err := sameFileSystem(rootDev, fh)
 				if err != nil {
 					return wrapPut(p.key, err)
 				}
@@ -225,7 +249,8 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	lk.SetLimit(max(batchWriters, f.requests))
 	for k, p := range todo {
 		lk.Go(func() error {
-			if err := os.Link(p.tmp, p.dst); err != nil {
+			var err error
+			if p.moved, err = f.linkNew(p.tmp, p.dst); err != nil {
 				if !errors.Is(err, fs.ErrExist) {
 					return wrapPut(p.key, err)
 				}

@@ -1,7 +1,8 @@
 // Package folder is the evidence store backend for a local directory:
 // locations DIR or file://DIR (scheme "file"). Objects are written to a
-// temporary file, fsynced, made read-only and hard-linked to their address,
-// which never replaces an existing name; directories are fsynced. A batch
+// temporary file, fsynced, made read-only and hard-linked to their address
+// (a batch on Linux: renamed with RENAME_NOREPLACE), which never replaces
+// an existing name; directories are fsynced. A batch
 // (PutBatch) is made durable by two syncfs(2) calls on Linux (files, then
 // links), by per-file and per-directory fsync elsewhere. Nothing
 // is created until the first write, so read-only commands can open a store

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -73,12 +74,15 @@ const tmpPrefix = evidence.TempPrefix
 // folder is an evidence.Store in a local directory. Objects are written to a
 // temporary file in their final directory, fsynced, made read-only and
 // hard-linked into place (link fails if the name exists, so an existing
-// object is never replaced), then the directory is fsynced.
+// object is never replaced), then the directory is fsynced. A batch
+// (PutBatch) on Linux renames instead, with RENAME_NOREPLACE, which fails
+// the same way and leaves no temporary name to remove.
 type folder struct {
 	root     string // absolute
 	maxSize  int64
-	requests int       // Parallelism: Backend.Requests, or chosen by the file system
-	shards   shardDirs // GetInto's open shard directories (shards_unix.go)
+	requests int         // Parallelism: Backend.Requests, or chosen by the file system
+	shards   shardDirs   // GetInto's open shard directories (shards_unix.go)
+	noRename atomic.Bool // its file system has no renameat2 RENAME_NOREPLACE (link_linux.go)
 }
 
 // Open opens the folder store at dir (a path, without file://). Nothing is
@@ -211,7 +215,13 @@ func wrapPut(key string, err error) error {
 // object is looked up where the store holds it now (stored): a write
 // skipped for an object the store does not hold would leave it missing.
 func (f *folder) checkExisting(key string, sum hashchain.Hash) (bool, error) {
-	mode, open, err := f.stored(key, sum)
+	return f.checkStored(key, sum, f.stored)
+}
+
+// checkStored is checkExisting with the lookup given: PutBatch's goes
+// through the batch's view of the shards (batchShards.stored).
+func (f *folder) checkStored(key string, sum hashchain.Hash, stored func(string, hashchain.Hash) (fs.FileMode, func() (*os.File, error), error)) (bool, error) {
+	mode, open, err := stored(key, sum)
 	err = f.refused(key, err)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

@@ -3,6 +3,7 @@
 package folder
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -109,21 +110,27 @@ func onFD(d *os.File, call func(fd int) error) error {
 	return serr
 }
 
-// sameFileSystem reports whether f is on the file system of root: a
-// syncfs through root makes durable only what is on its own file system
-// (a shard directory that is a mount point of another would not be).
-var sameFileSystem = func(root, f *os.File) (bool, error) {
-	a, err := root.Stat()
+// sameFileSystem reports whether f is on the file system whose device
+// is rootDev (deviceOf the store's root): a syncfs through root makes
+// durable only what is on its own file system (a shard directory that is
+// a mount point of another would not be).
+var sameFileSystem = func(rootDev uint64, f *os.File) (bool, error) {
+	dev, err := deviceOf(f)
+	return err == nil && dev == rootDev, err
+}
+
+// deviceOf is the device of the file system f is on; PutBatch takes the
+// root's once a batch, not once a file.
+func deviceOf(f *os.File) (uint64, error) {
+	fi, err := f.Stat()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	b, err := f.Stat()
-	if err != nil {
-		return false, err
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, fmt.Errorf("stat %s: no device", f.Name())
 	}
-	sa, ok1 := a.Sys().(*syscall.Stat_t)
-	sb, ok2 := b.Sys().(*syscall.Stat_t)
-	return ok1 && ok2 && sa.Dev == sb.Dev, nil
+	return uint64(st.Dev), nil
 }
 
 // syncfsFile is syncfs(2) on d's file system; tests count and fail it.

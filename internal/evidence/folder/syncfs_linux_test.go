@@ -192,7 +192,7 @@ func TestPutBatchSyncfsOtherFileSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	orig := sameFileSystem
-	sameFileSystem = func(_, _ *os.File) (bool, error) { return false, nil }
+	sameFileSystem = func(uint64, *os.File) (bool, error) { return false, nil }
 	t.Cleanup(func() { sameFileSystem = orig })
 	files, dirs, fss := countAllSyncs(t)
 	data := append(conversation(1), conversation(2)...)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -31,6 +33,20 @@ func countAllSyncs(t *testing.T) (files, dirs, fss *atomic.Int64) {
 	syncfsFile = func(f *os.File) error { fss.Add(1); return sfs(f) }
 	t.Cleanup(func() { syncFile, syncDirFile, syncfsFile = sf, sd, sfs })
 	return files, dirs, fss
+}
+
+// noTempLeft fails t if any temporary file of a write is left under dir.
+func noTempLeft(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && strings.HasPrefix(fi.Name(), tmpPrefix) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // perFileSyncs turns syncfs off until the test ends.

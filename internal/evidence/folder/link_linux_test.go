@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/custodyhq/custody/internal/evidence"
@@ -84,12 +83,5 @@ func TestPutBatchWithoutRename(t *testing.T) {
 			}
 		}
 	}
-	if err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && strings.HasPrefix(fi.Name(), tmpPrefix) {
-			t.Errorf("temporary file left: %s", p)
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	noTempLeft(t, dir)
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -132,15 +131,7 @@ func TestPutBatchSyncfsFails(t *testing.T) {
 					t.Errorf("object %d linked into place though its bytes were not made durable", i)
 				}
 			}
-			err = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-				if err == nil && strings.HasPrefix(fi.Name(), tmpPrefix) {
-					t.Errorf("temporary file left: %s", p)
-				}
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			noTempLeft(t, dir)
 		})
 	}
 }

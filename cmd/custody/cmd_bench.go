@@ -152,6 +152,9 @@ func runBench(ctx context.Context, o *benchOptions, g *globalOptions) error {
 		o.cfg.JSSDK = ""
 	}
 	o.cfg.Log = g.log
+	// As custody export (collectLess), for every row alike: the
+	// simulator the SDK rows read shares this process.
+	defer collectLess(exportGCPercent, exportMemoryLimit)()
 	rows, err := bench.Run(ctx, o.cfg)
 	if err != nil {
 		return err

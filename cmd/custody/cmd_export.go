@@ -327,6 +327,7 @@ func runExport(ctx context.Context, o *exportOptions, g *globalOptions) error {
 	opts, prog := o.options(c, g, "export")
 	scope.Matter = cmp.Or(o.Matter, opts.Scope.Matter)
 	opts.Scope = scope
+	defer collectLess(exportGCPercent, exportMemoryLimit)()
 	acct, runErr := export.Run(ctx, c.deps, opts)
 	prog.Finish()
 	if acct != nil {

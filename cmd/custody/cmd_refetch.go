@@ -149,6 +149,7 @@ func runRefetch(ctx context.Context, o *refetchOptions, g *globalOptions) error 
 		return err
 	}
 	opts, prog := o.options(c, g, "refetch")
+	defer collectLess(exportGCPercent, exportMemoryLimit)() // an export's work
 	res, err := reconcile.Refetch(ctx, c.deps, findings, runID, opts, reconcile.RefetchOptions{Again: o.Again})
 	prog.Finish()
 	if res != nil && (err == nil || res.Export != nil) {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +24,6 @@ import (
 	"github.com/custodyhq/custody/internal/leaf"
 	"github.com/custodyhq/custody/internal/ledger"
 	"github.com/custodyhq/custody/internal/matter"
-	"github.com/custodyhq/custody/internal/memlimit"
 	"github.com/custodyhq/custody/internal/production"
 	"github.com/custodyhq/custody/internal/redact"
 	"github.com/custodyhq/custody/internal/tsa"
@@ -312,7 +310,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 			return fmt.Errorf("verify: evidence: %w", err)
 		}
 	}
-	if o.ev.given && !o.NoDerive && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+	if o.ev.given && !o.NoDerive {
 		// Re-derivation allocates for every message it decodes (9 GB for
 		// a matter of 792,497 objects) while its live heap stays small
 		// (queues of a bounded size, and ≈ 90 bytes an evidence object):
@@ -323,8 +321,7 @@ func runVerify(ctx context.Context, o *verifyOptions, g *globalOptions) error {
 		// never collecting more often than Go's default (GOGC=100) would,
 		// where a fixed limit has the collector run more and more often,
 		// then back to back. GOGC or GOMEMLIMIT set by the user win.
-		debug.SetGCPercent(verifyGCPercent)
-		defer memlimit.Follow(verifyMemoryLimit, 100)()
+		defer collectLess(verifyGCPercent, verifyMemoryLimit)()
 	}
 	var reportFile *os.File
 	if o.Report != "" {

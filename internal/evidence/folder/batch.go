@@ -103,16 +103,11 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	}
 	defer shards.release()
 	existed := make([]bool, len(todo))
-	var ex errgroup.Group
-	ex.SetLimit(f.requests)
-	for k, p := range todo {
-		ex.Go(func() error {
-			var err error
-			existed[k], err = f.checkStored(p.key, sums[k], shards.stored)
-			return wrapPut(p.key, err)
-		})
-	}
-	if err := ex.Wait(); err != nil {
+	if err := each(len(todo), f.requests, func(k int) error {
+		var err error
+		existed[k], err = f.checkStored(todo[k].key, sums[k], shards.stored)
+		return wrapPut(todo[k].key, err)
+	}); err != nil {
 		todo = nil // nothing opened yet
 		return nil, err
 	}
@@ -181,34 +176,30 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 			return nil, wrapPut(f.root, err)
 		}
 	}
-	var w errgroup.Group
-	w.SetLimit(max(batchWriters, f.requests))
-	for _, p := range todo {
-		w.Go(func() error {
-			fh, err := os.CreateTemp(filepath.Dir(p.dst), tmpPrefix+"*")
+	if err := each(len(todo), max(batchWriters, f.requests), func(k int) error {
+		p := todo[k]
+		fh, err := os.CreateTemp(filepath.Dir(p.dst), tmpPrefix+"*")
+		if err != nil {
+			return wrapPut(p.key, err)
+		}
+		p.fh, p.tmp = fh, fh.Name()
+		if _, err := fh.Write(data[p.i]); err != nil {
+			return wrapPut(p.key, err)
+		}
+		if err := fh.Chmod(0o444); err != nil {
+			return wrapPut(p.key, err)
+		}
+		if root != nil {
+			same, err := sameFileSystem(rootDev, fh)
 			if err != nil {
 				return wrapPut(p.key, err)
 			}
-			p.fh, p.tmp = fh, fh.Name()
-			if _, err := fh.Write(data[p.i]); err != nil {
-				return wrapPut(p.key, err)
+			if !same {
+				otherFS.Store(true)
 			}
-			if err := fh.Chmod(0o444); err != nil {
-				return wrapPut(p.key, err)
-			}
-			if root != nil {
-				same, err := sameFileSystem(rootDev, fh)
-				if err != nil {
-					return wrapPut(p.key, err)
-				}
-				if !same {
-					otherFS.Store(true)
-				}
-			}
-			return nil
-		})
-	}
-	if err := w.Wait(); err != nil {
+		}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if root != nil && otherFS.Load() {
@@ -245,28 +236,24 @@ func (f *folder) PutBatch(ctx context.Context, data [][]byte) ([]evidence.Ref, e
 	}
 	// Linked by a few goroutines at once too, for the same reason.
 	linked := make([]bool, len(todo))
-	var lk errgroup.Group
-	lk.SetLimit(max(batchWriters, f.requests))
-	for k, p := range todo {
-		lk.Go(func() error {
-			var err error
-			if p.moved, err = f.linkNew(p.tmp, p.dst); err != nil {
-				if !errors.Is(err, fs.ErrExist) {
-					return wrapPut(p.key, err)
-				}
-				// Stored concurrently, or someone else wrote there: as Put.
-				existed, err := f.checkExisting(p.key, refs[p.i].Sum)
-				if err != nil {
-					return wrapPut(p.key, err)
-				}
-				refs[p.i].Existed = existed
-				return nil
+	if err := each(len(todo), max(batchWriters, f.requests), func(k int) error {
+		p := todo[k]
+		var err error
+		if p.moved, err = f.linkNew(p.tmp, p.dst); err != nil {
+			if !errors.Is(err, fs.ErrExist) {
+				return wrapPut(p.key, err)
 			}
-			linked[k] = true
+			// Stored concurrently, or someone else wrote there: as Put.
+			existed, err := f.checkExisting(p.key, refs[p.i].Sum)
+			if err != nil {
+				return wrapPut(p.key, err)
+			}
+			refs[p.i].Existed = existed
 			return nil
-		})
-	}
-	if err := lk.Wait(); err != nil {
+		}
+		linked[k] = true
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	dirs := map[string]bool{}

@@ -8,7 +8,6 @@ import (
 	"path"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/custodyhq/custody/internal/evidence"
@@ -256,16 +255,11 @@ func (f *folder) batchShards(sums []hashchain.Hash) (*batchShards, error) {
 			first = append(first, sum)
 		}
 	}
-	var g errgroup.Group
-	g.SetLimit(f.requests)
-	for _, sum := range first {
-		g.Go(func() error {
-			d, err := f.liveShard(sum[0], evidence.Key(sum))
-			b.live[sum[0]] = d
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	if err := each(len(first), f.requests, func(k int) error {
+		d, err := f.liveShard(first[k][0], evidence.Key(first[k]))
+		b.live[first[k][0]] = d
+		return err
+	}); err != nil {
 		b.release()
 		return nil, err
 	}

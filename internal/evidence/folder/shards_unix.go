@@ -266,11 +266,10 @@ func (f *folder) batchShards(sums []hashchain.Hash) (*batchShards, error) {
 	return b, nil
 }
 
-// stored is folder.stored through the batch's view of key's shard.
+// stored is folder.stored through the batch's view of key's shard: by
+// the path from the root when the batch found it not live (as stored
+// does then), without asking liveShard again for each of its objects.
 func (b *batchShards) stored(key string, sum hashchain.Hash) (fs.FileMode, func() (*os.File, error), error) {
-	if b.live[sum[0]] == nil {
-		return b.f.stored(key, sum)
-	}
 	return b.f.storedIn(b.live[sum[0]], key)
 }
 
